@@ -1,0 +1,1 @@
+"""phase-runbooks library."""

@@ -1,0 +1,103 @@
+"""The `runbook` command. Exit codes: 0 pass/warn, 1 error, 2 bad input, 3 verdict fail/blocked."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import ConfigError, ParameterError, RunbookError
+
+EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_FAILED = 0, 1, 2, 3
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from .local import sandbox
+
+    home = args.home
+    if args.action == "init":
+        status = sandbox.init_sandbox(home=home, scale=args.scale, force=args.force, start_services=not args.no_services)
+    elif args.action == "status":
+        status = sandbox.sandbox_status(home=home)
+    elif args.action == "reset":
+        status = sandbox.reset_sandbox(home=home, scale=args.scale)
+    else:
+        sandbox.stop_sandbox(home=home)
+        print("Stopped every process the sandbox had started.")
+        return EXIT_OK
+    print(status.to_text())
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from . import runner
+
+    result = runner.run_notebook(
+        args.notebook, parameters=args.parameters or [], param_files=args.param_files or [],
+        target=args.target, outdir=args.outdir,
+    )
+    return result.exit_code
+
+
+def _overnight(args: argparse.Namespace) -> int:
+    from . import runner
+
+    result = runner.run_plan(args.plan, outdir=args.outdir, target=args.target)
+    return result.exit_code
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from . import runner
+
+    return runner.open_lab(port=args.port, no_browser=args.no_browser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="runbook", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sb = sub.add_parser("sandbox", help="create, inspect, reset or stop the embedded sandbox")
+    sb.add_argument("action", choices=["init", "status", "reset", "stop"])
+    sb.add_argument("--home", default=None, help="sandbox folder (default: $RUNBOOK_HOME or ./.runbook)")
+    sb.add_argument("--scale", type=float, default=1.0, help="sample data size; 1.0 is about two weeks of games")
+    sb.add_argument("--force", action="store_true", help="rebuild even if the sandbox is already initialised")
+    sb.add_argument("--no-services", action="store_true", help="do not start the loopback phase services")
+    sb.set_defaults(func=_sandbox)
+
+    run = sub.add_parser("run", help="execute one runbook notebook headlessly")
+    run.add_argument("notebook")
+    run.add_argument("-p", "--parameter", dest="parameters", nargs=2, action="append", metavar=("NAME", "VALUE"))
+    run.add_argument("-f", "--parameters-file", dest="param_files", action="append", metavar="PARAMS.yaml")
+    run.add_argument("--target", choices=["local", "gcp"], default=None)
+    run.add_argument("-o", "--outdir", default=None, help="report folder (default: reports/)")
+    run.set_defaults(func=_run)
+
+    ov = sub.add_parser("overnight", help="run a plan of runbooks and write the morning-review index.html")
+    ov.add_argument("plan")
+    ov.add_argument("--target", choices=["local", "gcp"], default=None)
+    ov.add_argument("-o", "--outdir", default=None)
+    ov.set_defaults(func=_overnight)
+
+    lab = sub.add_parser("lab", help="open JupyterLab on notebooks/ with this environment's kernel")
+    lab.add_argument("--port", type=int, default=8888)
+    lab.add_argument("--no-browser", action="store_true")
+    lab.set_defaults(func=_lab)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ParameterError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except RunbookError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Adapters over the real Google Cloud client libraries (target="gcp")."""

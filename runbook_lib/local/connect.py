@@ -1,0 +1,34 @@
+"""connect("local"): the sandbox behind the Target interface."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..phases import PhaseRegistry
+from ..target import Target
+from .home import sandbox_home
+from .warehouse import LocalWarehouse
+
+LOCAL_OPTIONS = {"home", "warehouse_path", "phases_file", "project", "region"}
+
+
+def connect_local(phases: PhaseRegistry, **options) -> Target:
+    from ..errors import ParameterError
+
+    unknown = set(options) - LOCAL_OPTIONS
+    if unknown:
+        raise ParameterError("connect option", sorted(unknown)[0], f"target=local accepts {', '.join(sorted(LOCAL_OPTIONS))}")
+    home = sandbox_home(options.get("home")).ensure()
+    warehouse_path = Path(options.get("warehouse_path") or home.warehouse)
+    warehouse = LocalWarehouse(warehouse_path, project=phases.project)
+    from .services import LocalServices
+    from .builds import LocalBuilds
+    from .logs import LocalLogs
+
+    services = LocalServices(home, phases, warehouse_path)
+    builds = LocalBuilds(home, phases)
+    logs = LocalLogs(home, phases)
+    return Target(
+        name="local", project=options.get("project") or phases.project, region=options.get("region") or phases.region,
+        phases=phases, warehouse=warehouse, builds=builds, services=services, logs=logs,
+        options={"home": str(home.root), "warehouse_path": str(warehouse_path)},
+    )

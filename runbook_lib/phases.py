@@ -1,0 +1,202 @@
+"""The phase registry, loaded from params/phases.yaml and validated strictly."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError, ParameterError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PHASES_FILE = PROJECT_ROOT / "params" / "phases.yaml"
+
+PAYLOAD_STYLES = ("date_range", "single_date")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_SERVICE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DATASET = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
+_SHA = re.compile(r"^[0-9a-f]{7,40}$")
+
+
+@dataclass(frozen=True)
+class OutputTable:
+    dataset: str
+    table: str
+    keys: tuple[str, ...]
+    partition_column: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.dataset}.{self.table}"
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    number: int
+    title: str
+    service: str
+    service_identity: str
+    dockerfile: str
+    deploy_script: str
+    endpoint: str
+    payload_style: str
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    prefix_support_commit: str
+    tables: tuple[OutputTable, ...]
+    region: str
+
+    def table(self, ref: str) -> OutputTable:
+        for t in self.tables:
+            if t.ref == ref or t.table == ref:
+                return t
+        allowed = ", ".join(t.ref for t in self.tables)
+        raise ParameterError("table", ref, f"{self.name} writes only {allowed}")
+
+
+@dataclass(frozen=True)
+class PhaseRegistry:
+    project: str
+    project_number: str
+    region: str
+    run_history_table: str
+    phases: dict[str, Phase] = field(default_factory=dict)
+    source: str = ""
+
+    def get(self, name: str) -> Phase:
+        key = str(name).strip().lower()
+        if key.isdigit():
+            key = f"phase{key}"
+        if key not in self.phases:
+            allowed = ", ".join(sorted(self.phases))
+            raise ParameterError("phase", name, f"choose one of {allowed}")
+        return self.phases[key]
+
+    def by_service(self, service: str) -> Phase:
+        for p in self.phases.values():
+            if p.service == service:
+                return p
+        allowed = ", ".join(p.service for p in self.phases.values())
+        raise ParameterError("service", service, f"choose one of {allowed}")
+
+    def names(self) -> list[str]:
+        return sorted(self.phases, key=lambda n: self.phases[n].number)
+
+    def all_tables(self) -> list[OutputTable]:
+        return [t for n in self.names() for t in self.phases[n].tables]
+
+
+def _need(mapping: dict, key: str, where: str, source: str, kind=str):
+    if not isinstance(mapping, dict) or key not in mapping:
+        raise ConfigError(f"{source}: {where} is missing the required key '{key}'.")
+    value = mapping[key]
+    if kind is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{source}: {where}.{key} must be a list of names, got {value!r}.")
+        return value
+    if kind is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"{source}: {where}.{key} must be a whole number, got {value!r}.")
+        return value
+    if kind is dict:
+        if not isinstance(value, dict) or not value:
+            raise ConfigError(f"{source}: {where}.{key} must be a non-empty mapping.")
+        return value
+    if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value).strip() == "":
+        raise ConfigError(f"{source}: {where}.{key} must be a non-empty text value, got {value!r}.")
+    return str(value)
+
+
+def _check(ok: bool, source: str, where: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"{source}: {where} {message}.")
+
+
+def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
+    """Validate a parsed phases document; every problem names the file and the key."""
+    _check(isinstance(doc, dict), source, "the document", "must be a mapping with project, region and phases")
+    project = _need(doc, "project", "the document", source)
+    region = _need(doc, "region", "the document", source)
+    project_number = str(doc.get("project_number", ""))
+    run_history = _need(doc, "run_history_table", "the document", source)
+    _check(run_history.count(".") == 1, source, "run_history_table", "must be written dataset.table")
+    raw_phases = _need(doc, "phases", "the document", source, dict)
+    phases: dict[str, Phase] = {}
+    allowed_top = {"project", "project_number", "region", "run_history_table", "phases"}
+    extra = set(doc) - allowed_top
+    _check(not extra, source, f"top-level key(s) {sorted(extra)}", f"are unknown; allowed: {sorted(allowed_top)}")
+    for name, spec in raw_phases.items():
+        where = f"phases.{name}"
+        _check(isinstance(name, str) and bool(_NAME.match(name)), source, where, "must be a lowercase name such as phase3")
+        _check(isinstance(spec, dict), source, where, "must be a mapping")
+        service = _need(spec, "service", where, source)
+        _check(bool(_SERVICE.match(service)), source, f"{where}.service",
+               "must be a Cloud Run service name (lowercase letters, digits and hyphens, at most 63)")
+        payload_style = _need(spec, "payload_style", where, source)
+        _check(payload_style in PAYLOAD_STYLES, source, f"{where}.payload_style", f"must be one of {', '.join(PAYLOAD_STYLES)}")
+        endpoint = _need(spec, "endpoint", where, source)
+        _check(endpoint.startswith("/"), source, f"{where}.endpoint", "must start with /")
+        commit = _need(spec, "prefix_support_commit", where, source)
+        _check(bool(_SHA.match(commit)), source, f"{where}.prefix_support_commit", "must be a git commit id (7 to 40 hex digits)")
+        reads = _need(spec, "reads", where, source, list)
+        writes = _need(spec, "writes", where, source, list)
+        for ds in reads + writes:
+            _check(bool(_DATASET.match(ds)), source, f"{where} dataset {ds!r}", "must be a BigQuery dataset name")
+        tables = []
+        for ref, tspec in _need(spec, "tables", where, source, dict).items():
+            twhere = f"{where}.tables.{ref}"
+            _check(isinstance(ref, str) and ref.count(".") == 1, source, twhere, "must be named dataset.table")
+            dataset, table = ref.split(".")
+            _check(dataset in writes, source, twhere, f"is in dataset {dataset!r}, which {where}.writes does not list")
+            keys = _need(tspec, "keys", twhere, source, list)
+            _check(len(keys) >= 1, source, f"{twhere}.keys", "must list at least one column")
+            partition = _need(tspec, "partition_column", twhere, source)
+            _check(partition == keys[0], source, f"{twhere}.partition_column", "must be the first merge key")
+            tables.append(OutputTable(dataset, table, tuple(keys), partition))
+        known = {"number", "title", "service", "service_identity", "dockerfile", "deploy_script", "endpoint",
+                 "payload_style", "reads", "writes", "prefix_support_commit", "tables", "region"}
+        extra = set(spec) - known
+        _check(not extra, source, f"{where} key(s) {sorted(extra)}", f"are unknown; allowed: {sorted(known)}")
+        phases[name] = Phase(
+            name=name,
+            number=_need(spec, "number", where, source, int),
+            title=_need(spec, "title", where, source),
+            service=service,
+            service_identity=str(spec.get("service_identity", service)),
+            dockerfile=_need(spec, "dockerfile", where, source),
+            deploy_script=str(spec.get("deploy_script", "")),
+            endpoint=endpoint,
+            payload_style=payload_style,
+            reads=tuple(reads),
+            writes=tuple(writes),
+            prefix_support_commit=commit,
+            tables=tuple(tables),
+            region=str(spec.get("region", region)),
+        )
+    return PhaseRegistry(project=project, project_number=project_number, region=region,
+                         run_history_table=run_history, phases=phases, source=source)
+
+
+def load_phases(path: str | Path | None = None) -> PhaseRegistry:
+    """Load the registry from `path` (default params/phases.yaml)."""
+    p = Path(path) if path else DEFAULT_PHASES_FILE
+    if not p.is_file():
+        raise ParameterError("phases_file", str(p), "give the path of an existing phases.yaml")
+    try:
+        doc = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{p}: is not valid YAML{at}.") from None
+    return parse_phases(doc, source=str(p))
+
+
+def prefixed_dataset(dataset: str, dataset_prefix: str) -> str:
+    """The dataset a prefixed run writes to, exactly as upstream builds it.
+
+    Upstream always joins with an underscore: "test" -> test_nba_analytics, and the older
+    scripts' "test_" -> test__nba_analytics. An empty prefix means production.
+    """
+    return f"{dataset_prefix}_{dataset}" if dataset_prefix else dataset

@@ -1,0 +1,279 @@
+"""Fetch a build's log, trying each place it can live, and say what happened at each.
+
+Target-neutral: the cloud adapters (runbook_lib.gcp.storage / .logs) and the local sandbox plug in
+their own LogSource objects. Where Cloud Build puts a log depends on the build's `options.logging`:
+
+- unset / LEGACY: the logs bucket (`logsBucket`, object `log-<ID>.txt`) AND Cloud Logging;
+- GCS_ONLY: only the bucket;
+- CLOUD_LOGGING_ONLY / STACKDRIVER_ONLY: only Cloud Logging (no bucket object is written);
+- NONE: nowhere.
+
+So the chain skips the places a build's mode rules out instead of reporting a misleading "not found".
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol, runtime_checkable
+
+from .errors import NotFoundError, ParameterError, RunbookError
+
+BUCKET = "gcs"
+LOGGING = "logging"
+LOCAL_FILE = "local-file"
+CLOUD_BUILD = "cloudbuild"  # the build lookup itself, recorded when it had to change region
+
+OUTCOMES = ("ok", "not-found", "forbidden", "wrong-region", "logging-disabled", "skipped", "error")
+LOGGING_MODES = ("LOGGING_UNSPECIFIED", "LEGACY", "GCS_ONLY", "STACKDRIVER_ONLY", "CLOUD_LOGGING_ONLY", "NONE")
+CLOUD_LOGGING_ONLY_MODES = ("CLOUD_LOGGING_ONLY", "STACKDRIVER_ONLY")
+
+_BUILD_NAME = re.compile(r"projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)/builds/(?P<id>[^/]+)")
+
+
+# ---------------------------------------------------------------- typed outcomes a source raises
+
+class LogSourceError(RunbookError):
+    """A source could not produce the log; `outcome` is the Attempt outcome it maps to."""
+
+    outcome = "error"
+
+
+class NotFound(LogSourceError):
+    outcome = "not-found"
+
+
+class Forbidden(LogSourceError):
+    outcome = "forbidden"
+
+
+class WrongRegion(LogSourceError):
+    outcome = "wrong-region"
+
+
+class Disabled(LogSourceError):
+    outcome = "logging-disabled"
+
+
+@runtime_checkable
+class LogSource(Protocol):
+    """One place a build log can be read from. `name` is "gcs", "logging", or a source's own name.
+
+    fetch(build) returns the log text or raises NotFound / Forbidden / WrongRegion / Disabled
+    (any other LogSourceError is recorded as "error").
+    """
+
+    name: str
+
+    def fetch(self, build: dict) -> str: ...
+
+
+# ---------------------------------------------------------------- results
+
+@dataclass(frozen=True)
+class Attempt:
+    source: str
+    outcome: str
+    detail: str
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"outcome={self.outcome!r} is not valid: choose one of {', '.join(OUTCOMES)}.")
+
+    def to_dict(self) -> dict[str, str]:
+        return {"source": self.source, "outcome": self.outcome, "detail": self.detail}
+
+
+@dataclass
+class LogFetch:
+    build_id: str | None
+    text: str | None
+    source: str | None
+    attempts: list[Attempt] = field(default_factory=list)
+    command: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.text is not None
+
+    def to_dict(self, include_text: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {"build_id": self.build_id, "source": self.source, "command": self.command,
+                                "attempts": [a.to_dict() for a in self.attempts],
+                                "lines": None if self.text is None else len(self.text.splitlines())}
+        if include_text:
+            data["text"] = self.text
+        return data
+
+    def table(self):
+        import pandas as pd
+
+        return pd.DataFrame([a.to_dict() for a in self.attempts], columns=["source", "outcome", "detail"])
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"log of build {self.build_id} read from {self.source} ({len(self.text.splitlines())} lines)"
+        tried = ", ".join(f"{a.source}: {a.outcome}" for a in self.attempts) or "nothing tried"
+        return f"no log found for build {self.build_id} ({tried})"
+
+
+# ---------------------------------------------------------------- build facts the chain needs
+
+def logging_mode(build: dict) -> str:
+    """The build's options.logging, LOGGING_UNSPECIFIED when absent (REST JSON omits defaults)."""
+    mode = (build.get("options") or {}).get("logging") or "LOGGING_UNSPECIFIED"
+    if mode not in LOGGING_MODES:
+        raise ParameterError("build.options.logging", mode, f"choose one of {', '.join(LOGGING_MODES)}")
+    return mode
+
+
+def build_location(build: dict) -> tuple[str | None, str | None]:
+    """(project, region) of a build: projectId wins over the name's (often numeric) project."""
+    match = _BUILD_NAME.fullmatch(build.get("name") or "")
+    project = build.get("projectId") or (match.group("project") if match else None)
+    region = match.group("region") if match else None
+    return project, region
+
+
+def log_command(build_id: str, region: str | None, project: str | None) -> str:
+    """The gcloud command that works: plain `gcloud builds log ID` only searches region global."""
+    parts = ["gcloud", "builds", "log", build_id]
+    if region:
+        parts.append(f"--region={region}")
+    if project:
+        parts.append(f"--project={project}")
+    return " ".join(parts)
+
+
+def command_for(build: dict) -> str | None:
+    if not build.get("id"):
+        return None
+    project, region = build_location(build)
+    return log_command(build["id"], region or "global", project)
+
+
+# ---------------------------------------------------------------- the chain
+
+def _policy_skip(source_name: str, mode: str) -> Attempt | None:
+    """An Attempt that the build's logging mode decides without asking the source, else None."""
+    if source_name == LOCAL_FILE:
+        return None
+    if mode == "NONE":
+        return Attempt(source_name, "logging-disabled",
+                       "The build ran with options.logging=NONE, so Cloud Build kept no log anywhere.")
+    if source_name == BUCKET and mode in CLOUD_LOGGING_ONLY_MODES:
+        return Attempt(source_name, "skipped",
+                       f"The build ran with options.logging={mode}, so no log object was written to a bucket.")
+    if source_name == LOGGING and mode == "GCS_ONLY":
+        return Attempt(source_name, "skipped",
+                       "The build ran with options.logging=GCS_ONLY, so its log went only to the logs bucket.")
+    return None
+
+
+def _one_sentence(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if text.endswith(".") else text + "."
+
+
+def _try_source(source: LogSource, build: dict) -> tuple[Attempt, str | None]:
+    try:
+        text = source.fetch(build)
+    except LogSourceError as exc:
+        return Attempt(source.name, exc.outcome, _one_sentence(exc)), None
+    except (OSError, RunbookError) as exc:  # network failures, unexpected API errors wrapped by the source
+        return Attempt(source.name, "error", f"{type(exc).__name__}: {_one_sentence(exc)}"), None
+    if text is None:
+        return Attempt(source.name, "not-found", "The source returned no log."), None
+    lines = len(text.splitlines())
+    return Attempt(source.name, "ok", f"Read {lines} log lines."), text
+
+
+def _read_local_file(path: Path) -> tuple[Attempt, str | None]:
+    if not path.is_file():
+        return Attempt(LOCAL_FILE, "not-found", f"No file at {path}."), None
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return Attempt(LOCAL_FILE, "error", f"Reading {path} failed: {_one_sentence(exc)}"), None
+    return Attempt(LOCAL_FILE, "ok", f"Read {len(text.splitlines())} log lines from {path}."), text
+
+
+def fetch_build_log(build: dict, sources: Iterable[LogSource], local_file: str | Path | None = None,
+                    attempts: list[Attempt] | None = None) -> LogFetch:
+    """Try each source in order (normally the logs bucket, then Cloud Logging), then local_file.
+
+    Stops at the first source that returns text. `attempts` lets a caller prepend what it already
+    tried (the build lookup in another region).
+    """
+    if not isinstance(build, dict) or not build.get("id"):
+        raise ParameterError("build", type(build).__name__ if not isinstance(build, dict) else build.get("id"),
+                             "pass the build as a dict with an 'id' (Cloud Build v1 REST JSON)")
+    mode = logging_mode(build)
+    sources = list(sources)
+    for source in sources:
+        if not isinstance(source, LogSource):
+            raise ParameterError("sources", source, "each source needs a name and a fetch(build) method")
+    result = LogFetch(build_id=build["id"], text=None, source=None, attempts=list(attempts or []),
+                      command=command_for(build))
+    for source in sources:
+        attempt = _policy_skip(source.name, mode)
+        text = None
+        if attempt is None:
+            attempt, text = _try_source(source, build)
+        result.attempts.append(attempt)
+        if text is not None:
+            result.text, result.source = text, source.name
+            return result
+    if local_file is None:
+        result.attempts.append(Attempt(LOCAL_FILE, "skipped", "No local log file was given."))
+        return result
+    attempt, text = _read_local_file(Path(local_file))
+    result.attempts.append(attempt)
+    if text is not None:
+        result.text, result.source = text, LOCAL_FILE
+    return result
+
+
+class BuildLookup(Protocol):
+    """What fetch_build_log_by_id needs from a builds adapter (GcpBuilds, the local builder)."""
+
+    region: str
+
+    def get(self, build_id: str, region: str | None = None) -> dict: ...
+
+
+def fetch_build_log_by_id(build_id: str, builds: BuildLookup, sources: Iterable[LogSource],
+                          region: str | None = None, local_file: str | Path | None = None) -> LogFetch:
+    """Look the build up (in `region`, default the adapter's region), then run the chain.
+
+    A build asked for in `global` that is not there is retried in the adapter's region (where source
+    deploys build); the miss is recorded as a "wrong-region" attempt and the LogFetch carries the
+    regional command that works.
+    """
+    asked = region or builds.region
+    prior: list[Attempt] = []
+    try:
+        build = builds.get(build_id, region=asked)
+    except NotFoundError:
+        if asked == builds.region:
+            raise
+        build = builds.get(build_id, region=builds.region)  # raises NotFoundError if absent there too
+        why = (f"plain `gcloud builds log {build_id}` searches only global, so pass --region={builds.region}"
+               if asked == "global" else f"pass --region={builds.region}")
+        prior.append(Attempt(CLOUD_BUILD, "wrong-region",
+                             f"Build {build_id} is not in region {asked} but in {builds.region}, where source "
+                             f"deploys build; {why}."))
+    return fetch_build_log(build, sources, local_file=local_file, attempts=prior)
+
+
+FetchFunction = Callable[[dict], str]
+
+
+@dataclass
+class FunctionSource:
+    """Adapt a plain function into a LogSource (handy for the sandbox and for tests)."""
+
+    name: str
+    function: FetchFunction
+
+    def fetch(self, build: dict) -> str:
+        return self.function(build)

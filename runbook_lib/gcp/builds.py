@@ -1,0 +1,182 @@
+"""Cloud Build over the real google-cloud-build client (REST): get, list, latest failed/successful.
+
+Builds are returned as Cloud Build v1 REST JSON (camelCase dicts, enums as names, defaults omitted),
+the same shape `gcloud builds describe --format=json` prints and the local builder produces.
+
+Two facts this module exists to get right:
+- source deploys (`gcloud run deploy --source`) build in the service's region (us-west2 here), while
+  `gcloud builds log ID` without --region searches `global` and answers NOT_FOUND;
+- the client's transcoding picks the LEGACY global URL (/v1/projects/P/builds/ID) whenever project_id
+  or id is set on the request, even alongside a regional name, so only `name=` / `parent=` are sent.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Iterable
+
+from ..buildlogs import log_command as _log_command
+from ..errors import NotFoundError, ParameterError
+from .clients import check_project, cloudbuild_client, close_client
+
+BUILD_STATUSES = ("STATUS_UNKNOWN", "PENDING", "QUEUED", "WORKING", "SUCCESS", "FAILURE",
+                  "INTERNAL_ERROR", "TIMEOUT", "CANCELLED", "EXPIRED")
+FAILED_STATUSES = ("FAILURE", "INTERNAL_ERROR", "TIMEOUT")
+MAX_LIMIT = 1000
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_REGION = re.compile(r"global|[a-z]+(-[a-z]+)+\d+")
+_SERVICE = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+_TAG = re.compile(r"[\w][\w.-]{0,127}")  # Cloud Build tag rule: ^[\w][\w.-]{0,127}$
+
+
+class BuildNotFound(NotFoundError):
+    """A build is not in the region that was searched; says where to look and the command that works."""
+
+    def __init__(self, build_id: str, project: str, region: str, home_region: str | None):
+        self.build_id, self.project, self.region, self.home_region = build_id, project, region, home_region
+        if region == "global" and home_region and home_region != "global":
+            message = (f"Build {build_id} was not found in region global of project {project}: source deploys "
+                       f"(gcloud run deploy --source) build in the service's region, so look in {home_region}: "
+                       f"{_log_command(build_id, home_region, project)}")
+        else:
+            message = (f"Build {build_id} was not found in region {region} of project {project}; check the id, "
+                       f"or list that region with: gcloud builds list --region={region} --project={project}")
+        super().__init__(message)
+
+
+def check_build_id(build_id: Any) -> str:
+    if not isinstance(build_id, str) or not _UUID.fullmatch(build_id):
+        raise ParameterError("build_id", build_id,
+                             "give a Cloud Build id, a lowercase UUID like c3c052da-ddd1-46eb-9d3a-7219a9909377")
+    return build_id
+
+
+def check_region(region: Any) -> str:
+    if not isinstance(region, str) or not _REGION.fullmatch(region):
+        raise ParameterError("region", region, "give a Google Cloud region such as us-west2, or global")
+    return region
+
+
+def check_service(service: Any) -> str:
+    if not isinstance(service, str) or not _SERVICE.fullmatch(service):
+        raise ParameterError("service", service,
+                             "give a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter")
+    return service
+
+
+def _check_tags(tags: str | Iterable[str] | None) -> list[str]:
+    if tags is None:
+        return []
+    values = [tags] if isinstance(tags, str) else list(tags)
+    for tag in values:
+        if not isinstance(tag, str) or not _TAG.fullmatch(tag):
+            raise ParameterError("tags", tag, "each tag is letters, digits, _ . - (up to 128), e.g. service_nba-phase4-precompute-processors")
+    return values
+
+
+def _check_status(status: str | None) -> str | None:
+    if status is not None and status not in BUILD_STATUSES:
+        raise ParameterError("status", status, f"choose one of {', '.join(BUILD_STATUSES)}")
+    return status
+
+
+def _check_limit(limit: Any) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ParameterError("limit", limit, f"give a whole number from 1 to {MAX_LIMIT}")
+    return limit
+
+
+def build_filter(tags: Iterable[str] = (), status: str | None = None) -> str:
+    """Cloud Build list filter: double-quoted values joined by AND, e.g.
+    tags="service_nba-phase4-precompute-processors" AND status="FAILURE"."""
+    terms = [f'tags="{tag}"' for tag in tags]
+    if status:
+        terms.append(f'status="{status}"')
+    return " AND ".join(terms)
+
+
+def build_to_dict(build: Any) -> dict:
+    """Build message -> Cloud Build v1 REST JSON (camelCase, enum names, unset fields omitted)."""
+    from google.protobuf.json_format import MessageToDict
+
+    pb = build._pb if hasattr(build, "_pb") else build
+    return MessageToDict(pb, preserving_proto_field_name=False)
+
+
+def _created(build: dict) -> datetime:
+    stamp = build.get("createTime") or "1970-01-01T00:00:00Z"
+    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", stamp.replace("Z", "+00:00")))
+
+
+class GcpBuilds:
+    """target.builds for Google Cloud. `region` is the service region source deploys build in."""
+
+    def __init__(self, project: str, region: str, credentials: Any = None, endpoint: str | None = None,
+                 client: Any = None):
+        self.project = check_project(project)
+        self.region = check_region(region)
+        self._credentials = credentials
+        self._endpoint = endpoint
+        self._client = client
+        self._owns_client = client is None
+
+    @property
+    def client(self):
+        if self._client is None:  # built on first use: constructing the adapter stays offline
+            self._client = cloudbuild_client(self._credentials, self._endpoint)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None and self._owns_client:
+            close_client(self._client)
+            self._client = None
+
+    def build_name(self, build_id: str, region: str | None = None) -> str:
+        return f"projects/{self.project}/locations/{region or self.region}/builds/{build_id}"
+
+    def get(self, build_id: str, region: str | None = None) -> dict:
+        """The build as REST JSON; BuildNotFound (a NotFoundError) if it is not in that region."""
+        from google.api_core import exceptions
+
+        check_build_id(build_id)
+        region = check_region(region) if region is not None else self.region
+        try:
+            # name= only: adding project_id/id would make the client use the global URL.
+            build = self.client.get_build(name=self.build_name(build_id, region))
+        except exceptions.NotFound:
+            raise BuildNotFound(build_id, self.project, region, self.region) from None
+        return build_to_dict(build)
+
+    def list(self, region: str | None = None, tags: str | Iterable[str] | None = None,
+             status: str | None = None, limit: int = 20) -> list[dict]:
+        """Builds in one region matching all tags and the status, newest first, at most `limit`."""
+        region = check_region(region) if region is not None else self.region
+        tag_list, status, limit = _check_tags(tags), _check_status(status), _check_limit(limit)
+        request = {"parent": f"projects/{self.project}/locations/{region}", "page_size": min(limit, 100)}
+        query = build_filter(tag_list, status)
+        if query:
+            request["filter"] = query
+        found: list[dict] = []
+        for build in self.client.list_builds(request=request):
+            found.append(build_to_dict(build))
+            if len(found) >= limit:
+                break
+        # The API lists newest first already; sorting keeps that true for any backend.
+        return sorted(found, key=_created, reverse=True)
+
+    def latest_failed(self, service: str, region: str | None = None) -> dict | None:
+        """Newest build tagged service_<service> that ended FAILURE, INTERNAL_ERROR or TIMEOUT."""
+        tag = f"service_{check_service(service)}"
+        candidates = [b for status in FAILED_STATUSES for b in self.list(region, tags=tag, status=status, limit=1)]
+        return max(candidates, key=_created) if candidates else None
+
+    def latest_successful(self, service: str, region: str | None = None) -> dict | None:
+        tag = f"service_{check_service(service)}"
+        found = self.list(region, tags=tag, status="SUCCESS", limit=1)
+        return found[0] if found else None
+
+    @staticmethod
+    def log_command(build_id: str, region: str, project: str) -> str:
+        """The exact command that works: gcloud builds log ID --region=R --project=P."""
+        return _log_command(check_build_id(build_id), check_region(region), check_project(project))

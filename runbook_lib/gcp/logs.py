@@ -1,0 +1,166 @@
+"""Cloud Logging over the real google-cloud-logging client (HTTP/JSON): build logs and Cloud Run requests.
+
+Every filter carries explicit timestamp bounds: the client silently adds `timestamp>=<24 h ago>` to a
+filter without one, which would hide any build older than a day.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+
+from ..buildlogs import LOGGING, Forbidden, LogSourceError, NotFound
+from ..errors import ParameterError
+from .builds import check_build_id, check_service
+from .clients import check_project, close_client, logging_client
+
+BUILD_LOG_SLACK = timedelta(minutes=5)
+PAGE_SIZE = 1000
+MAX_REQUEST_LOGS = 10_000
+
+
+def _utc(value: Any, parameter: str) -> datetime:
+    """datetime or ISO-8601 text -> aware UTC datetime; a naive value is taken as UTC."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ParameterError(parameter, value, "give a datetime or ISO-8601 text like 2025-12-31T01:41:03Z") from None
+    if not isinstance(value, datetime):
+        raise ParameterError(parameter, value, "give a datetime or ISO-8601 text like 2025-12-31T01:41:03Z")
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def rfc3339(moment: datetime, round_up: bool = False) -> str:
+    """Whole-second RFC 3339 UTC text; round_up for an upper bound so nothing at its edge is lost."""
+    seconds = moment.timestamp()
+    whole = math.ceil(seconds) if round_up else math.floor(seconds)
+    return datetime.fromtimestamp(whole, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _bounds(start: Any, end: Any) -> tuple[datetime, datetime]:
+    start_at, end_at = _utc(start, "start"), _utc(end, "end")
+    if end_at < start_at:
+        raise ParameterError("end", end, f"must not be before start ({rfc3339(start_at)})")
+    return start_at, end_at
+
+
+def build_log_filter(project: str, build_id: str, start: Any, end: Any) -> str:
+    start_at, end_at = _bounds(start, end)
+    return (f'logName="projects/{project}/logs/cloudbuild" AND resource.type="build" AND '
+            f'resource.labels.build_id="{build_id}" AND '
+            f'timestamp>="{rfc3339(start_at)}" AND timestamp<="{rfc3339(end_at, round_up=True)}"')
+
+
+def _statuses(status: int | Iterable[int] | None) -> list[int]:
+    if status is None:
+        return []
+    values = [status] if isinstance(status, int) and not isinstance(status, bool) else list(status)
+    for code in values:
+        if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
+            raise ParameterError("status", code, "give an HTTP status code (100-599) or a list of them")
+    return values
+
+
+def request_log_filter(project: str, service: str, since: Any, until: Any,
+                       status: int | Iterable[int] | None = None) -> str:
+    since_at, until_at = _bounds(since, until)
+    terms = [f'logName="projects/{project}/logs/run.googleapis.com%2Frequests"',
+             'resource.type="cloud_run_revision"', f'resource.labels.service_name="{service}"',
+             f'timestamp>="{rfc3339(since_at)}"', f'timestamp<="{rfc3339(until_at, round_up=True)}"']
+    codes = _statuses(status)
+    if len(codes) == 1:
+        terms.append(f"httpRequest.status={codes[0]}")
+    elif codes:
+        terms.append("(" + " OR ".join(f"httpRequest.status={c}" for c in codes) + ")")
+    return " AND ".join(terms)
+
+
+def _entry_text(entry: Any) -> str:
+    payload = getattr(entry, "payload", None)
+    if payload is None:
+        return ""
+    return payload if isinstance(payload, str) else str(payload)
+
+
+class GcpLogs:
+    """target.logs for Google Cloud: build log entries and Cloud Run request logs."""
+
+    def __init__(self, project: str, credentials: Any = None, endpoint: str | None = None, client: Any = None):
+        self.project = check_project(project)
+        self._credentials = credentials
+        self._endpoint = endpoint
+        self._client = client
+        self._owns_client = client is None
+
+    @property
+    def client(self):
+        if self._client is None:  # built on first use: constructing the adapter stays offline
+            self._client = logging_client(self.project, self._credentials, self._endpoint)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None and self._owns_client:
+            close_client(self._client)
+            self._client = None
+
+    def _entries(self, filter_: str, order_by: str, max_results: int | None = None) -> list[Any]:
+        from google.api_core import exceptions
+
+        try:
+            return list(self.client.list_entries(resource_names=[f"projects/{self.project}"], filter_=filter_,
+                                                 order_by=order_by, page_size=PAGE_SIZE, max_results=max_results))
+        except (exceptions.Forbidden, exceptions.PermissionDenied, exceptions.Unauthorized):
+            raise Forbidden(f"Cloud Logging refused to list entries of project {self.project}: the caller needs "
+                            f"roles/logging.viewer (logging.logEntries.list).") from None
+        except exceptions.GoogleAPICallError as exc:
+            raise LogSourceError(f"Cloud Logging entries:list failed: {exc.code} {exc.message}") from None
+
+    def build_log_filter(self, build_id: str, start: Any, end: Any) -> str:
+        return build_log_filter(self.project, check_build_id(build_id), start, end)
+
+    def build_log_entries(self, build_id: str, start: Any, end: Any) -> str:
+        """The build's log lines from Cloud Logging between start and end, oldest first ("" if none)."""
+        from google.cloud.logging_v2 import ASCENDING
+
+        entries = self._entries(self.build_log_filter(build_id, start, end), ASCENDING)
+        return "".join(_entry_text(e) + "\n" for e in entries)
+
+    def request_logs(self, service: str, since: Any, until: Any, status: int | Iterable[int] | None = None,
+                     limit: int = 1000) -> list[dict]:
+        """Cloud Run request log entries of one service, newest first, as LogEntry JSON dicts
+        (httpRequest.status/remoteIp/userAgent/requestUrl, resource, timestamp, severity, ...)."""
+        from google.cloud.logging_v2 import DESCENDING
+
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_REQUEST_LOGS:
+            raise ParameterError("limit", limit, f"give a whole number from 1 to {MAX_REQUEST_LOGS}")
+        filter_ = request_log_filter(self.project, check_service(service), since, until, status)
+        return [e.to_api_repr() for e in self._entries(filter_, DESCENDING, max_results=limit)]
+
+
+def _build_window(build: dict, slack: timedelta) -> tuple[datetime, datetime]:
+    created = build.get("createTime") or build.get("startTime")
+    if not created:
+        raise NotFound(f"Build {build.get('id')} has no createTime, so there is no time window to search logs in.")
+    start = _utc(created, "build.createTime") - slack
+    finished = build.get("finishTime")
+    end = _utc(finished, "build.finishTime") + slack if finished else datetime.now(timezone.utc)
+    return start, end
+
+
+class CloudLoggingLogSource:
+    """LogSource "logging": the build's entries in Cloud Logging (log cloudbuild, resource type build)."""
+
+    name = LOGGING
+
+    def __init__(self, logs: GcpLogs, slack: timedelta = BUILD_LOG_SLACK):
+        self.logs = logs
+        self.slack = slack
+
+    def fetch(self, build: dict) -> str:
+        start, end = _build_window(build, self.slack)
+        text = self.logs.build_log_entries(build["id"], start, end)
+        if not text:
+            raise NotFound(f"Cloud Logging has no entries for build {build['id']} between "
+                           f"{rfc3339(start)} and {rfc3339(end, round_up=True)}.")
+        return text

@@ -1,0 +1,71 @@
+"""Read a build's log object from its Cloud Storage logs bucket (google-cloud-storage).
+
+Cloud Build writes `log-<BUILD_ID>.txt` into `logsBucket`; the default bucket is
+`gs://<PROJECT_NUMBER>.cloudbuild-logs.googleusercontent.com`, owned by Google, readable with
+Project Viewer and not from inside a VPC Service Controls perimeter. A user-chosen logsBucket may carry
+a folder (`gs://bucket/folder`), in which case the object is `folder/log-<ID>.txt`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..buildlogs import BUCKET, Forbidden, LogSourceError, NotFound
+from ..errors import ParameterError
+
+DEFAULT_BUCKET_SUFFIX = ".cloudbuild-logs.googleusercontent.com"
+
+
+def logs_object_location(build: dict) -> tuple[str, str]:
+    """(bucket, object name) of a build's log; NotFound when the build names no logsBucket."""
+    build_id = build.get("id")
+    if not build_id:
+        raise ParameterError("build", build, "pass the build as a dict with an 'id'")
+    logs_bucket = build.get("logsBucket")
+    if not logs_bucket:
+        raise NotFound(f"Build {build_id} names no logsBucket, so there is no bucket log object to read.")
+    if not logs_bucket.startswith("gs://"):
+        raise ParameterError("build.logsBucket", logs_bucket, "expected a gs://BUCKET[/folder] URL")
+    bucket, _, folder = logs_bucket[len("gs://"):].partition("/")
+    folder = folder.strip("/")
+    return bucket, f"{folder}/log-{build_id}.txt" if folder else f"log-{build_id}.txt"
+
+
+def forbidden_detail(bucket: str, object_name: str) -> str:
+    url = f"gs://{bucket}/{object_name}"
+    if bucket.endswith(DEFAULT_BUCKET_SUFFIX):
+        return (f"Reading {url} was refused (403): the default Cloud Build logs bucket is Google-owned, so it "
+                f"needs the Project Viewer role (roles/viewer) on the project and is not readable from inside "
+                f"a VPC Service Controls perimeter; read the build's log from Cloud Logging instead.")
+    return (f"Reading {url} was refused (403): the caller needs storage.objects.get on bucket {bucket} "
+            f"(Storage Object Viewer), and a VPC Service Controls perimeter can also block it.")
+
+
+def read_logs_bucket_object(build: dict, storage_client: Any) -> str:
+    """The build's log text; raises NotFound (404 / no logsBucket), Forbidden (403), LogSourceError."""
+    from google.api_core import exceptions
+
+    bucket, object_name = logs_object_location(build)
+    blob = storage_client.bucket(bucket).blob(object_name)
+    try:
+        return blob.download_as_text()
+    except exceptions.NotFound:
+        raise NotFound(f"gs://{bucket}/{object_name} does not exist (404).") from None
+    except (exceptions.Forbidden, exceptions.Unauthorized) as exc:
+        detail = forbidden_detail(bucket, object_name)
+        if isinstance(exc, exceptions.Unauthorized):
+            detail = detail.replace("(403)", "(401: no valid credentials)")
+        raise Forbidden(detail) from None
+    except exceptions.GoogleAPICallError as exc:
+        raise LogSourceError(f"Reading gs://{bucket}/{object_name} failed: {exc.code} {exc.message}") from None
+
+
+class GcsLogSource:
+    """LogSource "gcs": the build's log object in its logs bucket."""
+
+    name = BUCKET
+
+    def __init__(self, storage_client: Any):
+        self.storage_client = storage_client
+
+    def fetch(self, build: dict) -> str:
+        return read_logs_bucket_object(build, self.storage_client)

@@ -1,0 +1,134 @@
+"""Pytest fixtures: the Cloud Build / Cloud Logging fake and gcp-storage-emulator, each on 127.0.0.1.
+
+Import the fixtures you use into a test module (`from fakes.fixtures import fake_apis, ...`); every
+server is started per test and stopped in teardown.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import pytest
+
+from .server import DATA_DIR, FakeGoogleApis, load_json
+
+PROJECT = "nba-props-platform"
+PROJECT_NUMBER = "756957797294"
+REGION = "us-west2"
+LOGS_BUCKET = f"{PROJECT_NUMBER}.cloudbuild-logs.googleusercontent.com"
+
+PHASE4_FAILED_ID = "c3c052da-ddd1-46eb-9d3a-7219a9909377"      # buildpacks source deploy, FAILURE
+PHASE3_DOCKER_ID = "6a1d9e42-5b3c-4f8a-9e27-1c0b8d7f3a65"      # Docker source deploy, SUCCESS
+PHASE4_OLD_DOCKER_ID = "2f7c1b9e-8d4a-4e6b-a3f0-5c9d2e1b7a48"  # the running revision's build, SUCCESS
+CLOUD_LOGGING_ONLY_ID = "9d2e7a41-3f5b-4c8e-b1a7-6e0f2d4c8b93"  # gcloud builds submit, CLOUD_LOGGING_ONLY
+GLOBAL_BUILD_ID = "7e3a9c15-2d48-4b6f-8a1e-9f0c3b5d7e21"       # an older build in region global
+
+PHASE4_SERVICE = "nba-phase4-precompute-processors"
+PHASE3_SERVICE = "nba-phase3-analytics-processors"
+
+
+def recorded_builds() -> list[dict]:
+    return load_json("cloudbuild_builds.json")
+
+
+def recorded_build(build_id: str) -> dict:
+    return next(b for b in recorded_builds() if b["id"] == build_id)
+
+
+def recorded_bucket_log(build_id: str) -> str:
+    return (DATA_DIR / f"log-{build_id}.txt").read_text()
+
+
+@pytest.fixture
+def fake_apis() -> Iterator[FakeGoogleApis]:
+    """Cloud Build v1 + Cloud Logging v2 fake loaded with the recorded builds and log entries."""
+    fake = FakeGoogleApis(builds=recorded_builds(),
+                          entries=load_json("logging_build_entries.json") + load_json("logging_run_requests.json"))
+    fake.start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@dataclass
+class StorageEmulator:
+    endpoint: str
+    server: Any = None        # in-process gcp_storage_emulator Server
+    process: Any = None       # or a subprocess.Popen
+
+    def client(self):
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        return storage.Client(project=PROJECT, credentials=AnonymousCredentials(),
+                              client_options={"api_endpoint": self.endpoint})
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def start_storage_emulator_in_process() -> StorageEmulator:
+    from gcp_storage_emulator.server import create_server
+
+    logging.getLogger("gcp_storage_emulator").setLevel(logging.WARNING)
+    server = create_server("127.0.0.1", 0, in_memory=True)
+    server.start()
+    # Port 0 lets the OS pick a free port; the emulator keeps its HTTPServer on _api._httpd.
+    port = server._api._httpd.server_address[1]
+    return StorageEmulator(endpoint=f"http://127.0.0.1:{port}", server=server)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_storage_emulator_subprocess(timeout: float = 20.0) -> StorageEmulator:
+    """The emulator's own CLI (`python -m gcp_storage_emulator start --in-memory`) in a child process."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gcp_storage_emulator", "start", "--host=127.0.0.1", f"--port={port}", "--in-memory"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
+    emulator = StorageEmulator(endpoint=f"http://127.0.0.1:{port}", process=process)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gcp-storage-emulator exited with code {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return emulator
+        except OSError:
+            time.sleep(0.05)
+    emulator.stop()
+    raise RuntimeError(f"gcp-storage-emulator did not listen on port {port} within {timeout} s")
+
+
+@pytest.fixture
+def storage_emulator() -> Iterator[StorageEmulator]:
+    """gcp-storage-emulator in memory, in this process, holding the default logs bucket with the
+    recorded log of the failed Phase 4 build."""
+    emulator = start_storage_emulator_in_process()
+    try:
+        client = emulator.client()
+        bucket = client.create_bucket(LOGS_BUCKET)
+        bucket.blob(f"log-{PHASE4_FAILED_ID}.txt").upload_from_string(
+            recorded_bucket_log(PHASE4_FAILED_ID), content_type="text/plain")
+        yield emulator
+    finally:
+        emulator.stop()

@@ -1,0 +1,305 @@
+"""A threaded local HTTP fake of the Cloud Build v1 and Cloud Logging v2 REST APIs.
+
+The real client libraries (transport="rest", AnonymousCredentials, api_endpoint="http://127.0.0.1:PORT")
+talk to it. It answers like Google does where the kit depends on it:
+
+- builds live in one location; `/v1/projects/P/builds/ID` (the legacy global path) and
+  `/v1/projects/P/locations/global/builds/ID` only see builds whose location is `global`, so a
+  regional source-deploy build is NOT_FOUND there, exactly the trap `gcloud builds log ID` falls into;
+- errors use Google's JSON shape `{"error": {"code", "message", "status"}}`;
+- list calls honour pageSize/pageToken and OMIT nextPageToken on the last page (google-cloud-logging
+  loops forever on `"nextPageToken": ""`);
+- Cloud Logging filters are evaluated (a small subset of the query language: AND, parenthesised OR,
+  `=`, `!=`, `>=`, `<=`, `>`, `<`), so a wrong filter finds nothing instead of passing by accident.
+
+Every request is recorded (method, path, query, JSON body) so tests can assert the exact paths.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+DATA_DIR = Path(__file__).parent / "data"
+
+HTTP_STATUS_NAMES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+                     409: "ALREADY_EXISTS", 500: "INTERNAL", 503: "UNAVAILABLE"}
+
+
+def load_json(name: str) -> Any:
+    return json.loads((DATA_DIR / name).read_text())
+
+
+def google_error(code: int, message: str) -> dict:
+    return {"error": {"code": code, "message": message, "status": HTTP_STATUS_NAMES.get(code, "UNKNOWN")}}
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+@dataclass
+class _Refusal:
+    path_prefix: str
+    code: int
+    message: str
+
+
+def build_location(build: dict) -> str:
+    """Location of a recorded build, from its resource name projects/P/locations/R/builds/ID."""
+    match = re.fullmatch(r"projects/[^/]+/locations/([^/]+)/builds/[^/]+", build.get("name", ""))
+    return match.group(1) if match else "global"
+
+
+# ---------------------------------------------------------------- filter evaluation (fake only)
+
+_TERM = re.compile(r'\s*([A-Za-z_][\w.]*)\s*(>=|<=|!=|=|>|<)\s*("(?:[^"\\]|\\.)*"|[^\s()]+)\s*')
+
+
+def _split_top_level(text: str, word: str) -> list[str]:
+    """Split on ` AND `/` OR ` outside parentheses and quotes."""
+    parts, depth, quoted, start, i = [], 0, False, 0, 0
+    token = f" {word} "
+    while i < len(text):
+        ch = text[i]
+        if ch == '"' and (i == 0 or text[i - 1] != "\\"):
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+        elif not quoted and depth == 0 and text.startswith(token, i):
+            parts.append(text[start:i])
+            i += len(token)
+            start = i
+            continue
+        i += 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts]
+
+
+def _lookup(record: dict, dotted: str) -> Any:
+    value: Any = record
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _as_time(text: str) -> datetime:
+    # Nanosecond timestamps: keep microseconds, which is all the fixtures need.
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)
+
+
+def _compare(actual: Any, op: str, expected: str, field_name: str) -> bool:
+    if actual is None:
+        return op == "!="
+    if isinstance(actual, list):  # repeated fields (Cloud Build tags): "=" means "contains"
+        hit = expected in actual
+        return hit if op == "=" else (not hit if op == "!=" else False)
+    if field_name.endswith("timestamp") or field_name.endswith("Time") or field_name.endswith("_time"):
+        left, right = _as_time(str(actual)), _as_time(expected)
+    elif isinstance(actual, (int, float)) and not isinstance(actual, bool):
+        left, right = actual, float(expected)
+    else:
+        left, right = str(actual), expected
+    return {"=": left == right, "!=": left != right, ">=": left >= right, "<=": left <= right,
+            ">": left > right, "<": left < right}[op]
+
+
+def matches_filter(record: dict, text: str | None) -> bool:
+    """Evaluate a filter of `field op value` terms joined by AND, with parenthesised OR groups."""
+    if not text or not text.strip():
+        return True
+    text = text.strip()
+    ands = _split_top_level(text, "AND")
+    if len(ands) > 1:
+        return all(matches_filter(record, part) for part in ands)
+    ors = _split_top_level(text, "OR")
+    if len(ors) > 1:
+        return any(matches_filter(record, part) for part in ors)
+    if text.startswith("(") and text.endswith(")"):
+        return matches_filter(record, text[1:-1])
+    term = _TERM.fullmatch(text)
+    if not term:
+        raise ValueError(f"fake cannot parse filter term {text!r}")
+    name, op, value = term.groups()
+    if value.startswith('"'):
+        value = json.loads(value)
+    return _compare(_lookup(record, name), op, value, name)
+
+
+# ---------------------------------------------------------------- the server
+
+class FakeGoogleApis:
+    """Cloud Build v1 + Cloud Logging v2 (+ refusals for any path) on 127.0.0.1, a free port."""
+
+    def __init__(self, builds: list[dict] | None = None, entries: list[dict] | None = None):
+        self.builds: list[dict] = list(builds or [])
+        self.entries: list[dict] = list(entries or [])
+        self.requests: list[RecordedRequest] = []
+        self._refusals: list[_Refusal] = []
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle
+    def start(self) -> "FakeGoogleApis":
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server API)
+                fake._handle(self, "GET")
+
+            def do_POST(self):  # noqa: N802
+                fake._handle(self, "POST")
+
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-google-apis", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._thread.join(timeout=5)
+            self._httpd = None
+
+    def __enter__(self) -> "FakeGoogleApis":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- test controls
+    def refuse(self, path_prefix: str, code: int = 403, message: str | None = None) -> None:
+        """Answer every request whose path starts with path_prefix with a Google error JSON."""
+        default = ("The caller does not have permission" if code == 403 else f"refused with {code}")
+        self._refusals.append(_Refusal(path_prefix, code, message or default))
+
+    def paths(self, method: str | None = None) -> list[str]:
+        with self._lock:
+            return [r.path for r in self.requests if method is None or r.method == method]
+
+    def received_filters(self) -> list[str]:
+        with self._lock:
+            found = []
+            for r in self.requests:
+                if r.path == "/v2/entries:list" and isinstance(r.body, dict):
+                    found.append(r.body.get("filter"))
+                elif r.param("filter") is not None:
+                    found.append(r.param("filter"))
+            return found
+
+    # -- dispatch
+    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        parts = urlsplit(handler.path)
+        path = unquote(parts.path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        request = RecordedRequest(method, path, query, body)
+        with self._lock:
+            self.requests.append(request)
+        code, payload = self._route(request)
+        data = json.dumps(payload).encode()
+        handler.send_response(code)
+        handler.send_header("Content-Type", "application/json; charset=UTF-8")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _route(self, request: RecordedRequest) -> tuple[int, dict]:
+        for refusal in self._refusals:
+            if request.path.startswith(refusal.path_prefix):
+                return refusal.code, google_error(refusal.code, refusal.message)
+        path = request.path
+        if request.method == "GET":
+            m = re.fullmatch(r"/v1/projects/([^/]+)/locations/([^/]+)/builds/([^/]+)", path)
+            if m:
+                return self._get_build(*m.groups())
+            m = re.fullmatch(r"/v1/projects/([^/]+)/builds/([^/]+)", path)
+            if m:
+                return self._get_build(m.group(1), "global", m.group(2))
+            m = re.fullmatch(r"/v1/projects/([^/]+)/locations/([^/]+)/builds", path)
+            if m:
+                return self._list_builds(m.group(1), m.group(2), request)
+            m = re.fullmatch(r"/v1/projects/([^/]+)/builds", path)
+            if m:
+                return self._list_builds(m.group(1), "global", request)
+        if request.method == "POST" and path == "/v2/entries:list":
+            return self._list_entries(request.body or {})
+        return 404, google_error(404, f"fake has no route for {request.method} {path}")
+
+    # -- Cloud Build
+    def _project_matches(self, build: dict, project: str) -> bool:
+        name_project = build.get("name", "").split("/")[1] if build.get("name") else None
+        return project in (build.get("projectId"), name_project)
+
+    def _get_build(self, project: str, location: str, build_id: str) -> tuple[int, dict]:
+        for build in self.builds:
+            if build["id"] == build_id and self._project_matches(build, project) and build_location(build) == location:
+                return 200, build
+        # Google's wording for a build looked up in the wrong location.
+        return 404, google_error(404, f'Requested entity was not found.')
+
+    def _list_builds(self, project: str, location: str, request: RecordedRequest) -> tuple[int, dict]:
+        try:
+            found = [b for b in self.builds if self._project_matches(b, project)
+                     and build_location(b) == location and matches_filter(b, request.param("filter"))]
+        except ValueError as exc:
+            return 400, google_error(400, str(exc))
+        found.sort(key=lambda b: _as_time(b["createTime"]), reverse=True)
+        return 200, self._page(found, "builds", request.param("pageSize"), request.param("pageToken"))
+
+    # -- Cloud Logging
+    def _list_entries(self, body: dict) -> tuple[int, dict]:
+        projects = {name.split("/", 1)[1] for name in body.get("resourceNames", []) if name.startswith("projects/")}
+        try:
+            found = [e for e in self.entries
+                     if e["logName"].split("/")[1] in projects and matches_filter(e, body.get("filter"))]
+        except ValueError as exc:
+            return 400, google_error(400, str(exc))
+        descending = (body.get("orderBy") or "timestamp asc").strip().lower() == "timestamp desc"
+        found.sort(key=lambda e: _as_time(e["timestamp"]), reverse=descending)
+        return 200, self._page(found, "entries", body.get("pageSize"), body.get("pageToken"))
+
+    @staticmethod
+    def _page(items: list[dict], key: str, page_size: Any, page_token: Any) -> dict:
+        start = int(page_token) if page_token else 0
+        size = int(page_size) if page_size else 50
+        page = items[start:start + size]
+        result: dict[str, Any] = {key: page} if page else {}
+        if start + size < len(items):  # nextPageToken only when more remain; never ""
+            result["nextPageToken"] = str(start + size)
+        return result

@@ -1,0 +1,255 @@
+"""Typed runbook parameters, validated strictly with one clear sentence per mistake.
+
+Each runbook has a model here (a subclass of `RunbookParams`). Its notebook declares the same names
+in a cell tagged `parameters` and validates them in the next cell:
+
+    from runbook_lib import params
+    p = params.from_notebook(params.DiagnoseParams, globals())
+
+A bad value raises `ParameterError` naming the parameter, the value and what is allowed; a name
+the model does not know is an error too (papermill itself would only warn).
+
+To add a runbook's model, subclass `RunbookParams`; use `param(default, allowed=...)` when the
+automatic "what is allowed" text would be unclear, and raise `ParameterError` from validators.
+"""
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+import typing
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from .errors import ParameterError
+from .masking import MASK, is_secret_name, mask_value
+
+PROJECT_ID = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
+REGION = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+[0-9]+$")]
+
+PARAMETERS_TAG = "parameters"
+INJECTED_TAG = "injected-parameters"
+# papermill starts the cell it injects with this comment; the kernel's input history shows it.
+INJECTED_COMMENT = "# Parameters"
+
+
+class NotebookParameterError(ParameterError):
+    """A ParameterError raised inside a notebook: IPython shows only the one sentence, no traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"ParameterError: {self}"]
+
+
+# Exception names (as a notebook's error output records them) that mean "bad parameters".
+PARAMETER_ERROR_NAMES = frozenset({"ParameterError", NotebookParameterError.__name__})
+
+
+def param(default: Any = ..., *, allowed: str, **constraints: Any) -> Any:
+    """A model field whose error message says `allowed`, e.g. allowed="a date as YYYY-MM-DD"."""
+    return Field(default, json_schema_extra={"allowed": allowed}, **constraints)
+
+
+class RunbookParams(BaseModel):
+    """Parameters every runbook takes. Unknown names are rejected; instances are read-only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: Literal["local", "gcp"] = "local"
+    project: PROJECT_ID | None = param(
+        None, allowed="a Google Cloud project id (6-30 lowercase letters, digits or hyphens, starting with a letter) or None")
+    region: REGION | None = param(None, allowed="a Google Cloud region such as us-west2, or None")
+    sandbox_home: str | None = param(None, allowed="the sandbox folder as text, or None for $RUNBOOK_HOME or ./.runbook")
+
+    def masked(self) -> dict[str, Any]:
+        """The values with secret-named parameters shown as ***, for displays and reports."""
+        return {name: mask_value(name, value) for name, value in self.model_dump(mode="json").items()}
+
+    def connect_options(self) -> dict[str, Any]:
+        """Keyword arguments for `target.connect(p.target, **p.connect_options())`."""
+        if self.target == "local":
+            return {"home": self.sandbox_home} if self.sandbox_home else {}
+        return {k: v for k, v in (("project", self.project), ("region", self.region)) if v}
+
+
+def validate_params(model_cls: type[RunbookParams], values: Mapping[str, Any],
+                    error_cls: type[ParameterError] = ParameterError) -> RunbookParams:
+    """Build `model_cls` from `values`; the first problem becomes one ParameterError sentence."""
+    fields = model_cls.model_fields
+    for name, value in values.items():
+        if name not in fields:
+            raise error_cls(name, _shown(name, value), f"it is not a parameter of this runbook; use one of {', '.join(fields)}")
+    try:
+        return model_cls.model_validate(dict(values))
+    except ValidationError as exc:
+        raise _first_problem(model_cls, values, exc, error_cls) from None
+
+
+def from_notebook(model_cls: type[RunbookParams], namespace: Mapping[str, Any]) -> RunbookParams:
+    """Validate a notebook's parameters: `params.from_notebook(Model, globals())`.
+
+    Reads the model's fields from the notebook namespace and rejects any name papermill injected
+    that the model does not know (found in the kernel's input history, as papermill marks it).
+    """
+    fields = model_cls.model_fields
+    for name in injected_names(namespace):
+        if name not in fields:
+            raise NotebookParameterError(
+                name, _shown(name, namespace.get(name)),
+                f"it is not a parameter of this runbook; use one of {', '.join(fields)}")
+    values = {name: namespace[name] for name in fields if name in namespace}
+    return validate_params(model_cls, values, error_cls=NotebookParameterError)
+
+
+def injected_names(namespace: Mapping[str, Any]) -> list[str]:
+    """Names assigned by the latest papermill-injected cell in an IPython namespace ([] if none)."""
+    history = namespace.get("In")
+    if not isinstance(history, list):
+        return []
+    for source in reversed(history):
+        if isinstance(source, str) and source.lstrip().startswith(INJECTED_COMMENT):
+            return list(assigned_names(source))
+    return []
+
+
+# ---------------------------------------------------------------------------------------------
+# The notebook side: what a `parameters` cell declares.
+
+@dataclass(frozen=True)
+class DeclaredParameter:
+    name: str
+    annotation: str | None  # source text of the type, e.g. "str | None"
+    default: Any            # the literal default, or the source text if it is not a literal
+    help: str | None        # the comment on the assignment's line
+
+
+def assigned_names(source: str) -> dict[str, ast.stmt]:
+    """Top-level `name = ...` / `name: T = ...` statements of a cell, by name."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    names: dict[str, ast.stmt] = {}
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names[node.target.id] = node
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    names[target.id] = node
+    return names
+
+
+def cell_source(cell: Mapping[str, Any]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def tagged_cells(nb: Any, tag: str) -> list[int]:
+    return [i for i, cell in enumerate(nb["cells"]) if tag in cell.get("metadata", {}).get("tags", [])]
+
+
+def declared_parameters(nb: Any) -> dict[str, DeclaredParameter]:
+    """The parameters a notebook's `parameters` cell declares (empty if it has no such cell)."""
+    indexes = tagged_cells(nb, PARAMETERS_TAG)
+    if not indexes:
+        return {}
+    source = cell_source(nb["cells"][indexes[0]])
+    comments = _line_comments(source)
+    declared = {}
+    for name, node in assigned_names(source).items():
+        annotation = ast.get_source_segment(source, node.annotation) if isinstance(node, ast.AnnAssign) else None
+        value_node = node.value
+        try:
+            default = ast.literal_eval(value_node) if value_node is not None else None
+        except ValueError:
+            default = ast.get_source_segment(source, value_node)
+        declared[name] = DeclaredParameter(name, annotation, default, comments.get(node.end_lineno))
+    return declared
+
+
+def _line_comments(source: str) -> dict[int, str]:
+    comments: dict[int, str] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                comments[token.start[0]] = token.string.lstrip("#").strip()
+    except (tokenize.TokenError, IndentationError):
+        pass
+    return comments
+
+
+# ---------------------------------------------------------------------------------------------
+# One sentence from pydantic's error list.
+
+_ALLOWED_BY_TYPE = {
+    "missing": "a value is required",
+    "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
+    "float_type": "a number", "float_parsing": "a number",
+    "bool_type": "true or false", "bool_parsing": "true or false",
+    "string_type": "text", "list_type": "a list", "dict_type": "a mapping of names to values",
+    "date_type": "a date as YYYY-MM-DD", "date_parsing": "a date as YYYY-MM-DD",
+    "date_from_datetime_parsing": "a date as YYYY-MM-DD", "date_from_datetime_inexact": "a date as YYYY-MM-DD",
+    "datetime_type": "a date and time as YYYY-MM-DDTHH:MM:SS", "datetime_parsing": "a date and time as YYYY-MM-DDTHH:MM:SS",
+    "datetime_from_date_parsing": "a date and time as YYYY-MM-DDTHH:MM:SS",
+}
+
+_ALLOWED_BY_CONSTRAINT = {
+    "greater_than": "a value greater than {gt}", "greater_than_equal": "a value of at least {ge}",
+    "less_than": "a value less than {lt}", "less_than_equal": "a value of at most {le}",
+    "string_too_short": "text of at least {min_length} characters",
+    "string_too_long": "text of at most {max_length} characters",
+    "string_pattern_mismatch": "text matching {pattern}",
+    "too_short": "at least {min_length} items", "too_long": "at most {max_length} items",
+    "enum": "choose one of {expected}",
+}
+
+
+def _shown(name: str, value: Any) -> Any:
+    return MASK if is_secret_name(name) and value not in (None, "") else value
+
+
+def _first_problem(model_cls: type[BaseModel], values: Mapping[str, Any], exc: ValidationError,
+                   error_cls: type[ParameterError]) -> ParameterError:
+    error = exc.errors()[0]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, ParameterError):
+        # A validator raised the sentence itself; keep it (re-raised with the notebook-friendly class).
+        return error_cls(cause.parameter, _shown(cause.parameter, cause.value), cause.allowed)
+    loc = error.get("loc") or ()
+    name = str(loc[0]) if loc else "parameters"
+    value = values.get(name, error.get("input")) if loc else "..."
+    return error_cls(name, _shown(name, value), _allowed(model_cls, name, error))
+
+
+def _allowed(model_cls: type[BaseModel], name: str, error: Mapping[str, Any]) -> str:
+    field = model_cls.model_fields.get(name)
+    extra = field.json_schema_extra if field is not None else None
+    if isinstance(extra, dict) and "allowed" in extra:
+        return str(extra["allowed"])
+    kind = error["type"]
+    if kind == "literal_error" and field is not None:
+        choices = _literal_choices(field.annotation)
+        if choices:
+            return "choose one of " + ", ".join(str(c) for c in choices)
+    if kind in _ALLOWED_BY_TYPE:
+        return _ALLOWED_BY_TYPE[kind]
+    if kind in _ALLOWED_BY_CONSTRAINT:
+        try:
+            return _ALLOWED_BY_CONSTRAINT[kind].format(**(error.get("ctx") or {}))
+        except KeyError:
+            pass
+    message = str(error.get("msg", "not accepted")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return message[:1].lower() + message[1:].rstrip(".")
+
+
+def _literal_choices(annotation: Any) -> list[Any]:
+    if typing.get_origin(annotation) is Literal:
+        return list(typing.get_args(annotation))
+    choices: list[Any] = []
+    for arg in typing.get_args(annotation):
+        choices.extend(_literal_choices(arg))
+    if type(None) in typing.get_args(annotation):
+        choices.append(None)
+    return choices

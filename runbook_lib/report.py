@@ -1,0 +1,268 @@
+"""Recorded results and the HTML a team reads: one page per run and the morning-review index.
+
+Inside a notebook, `record(result)` displays the result with a kit-specific MIME type; after the
+run the runner copies it into the executed notebook's `metadata["runbook"]`:
+
+    {"name", "verdict": "pass"|"warn"|"fail"|"blocked", "summary": one line,
+     "figures": {name: number or short text}, "details": {...runbook-specific...},
+     "run": {...filled in by the runner: notebook, step, target, parameters (masked), started,
+             duration_s, outcome, error, exit_code, html, charts...}}
+
+Everything here that reports on a run reads only that metadata.
+"""
+from __future__ import annotations
+
+import copy
+import html
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import nbformat
+
+from .errors import ParameterError
+from .results import VERDICT_COLOURS, VERDICTS, Result
+
+RESULT_MIME = "application/vnd.phase-runbooks.result+json"
+METADATA_KEY = "runbook"
+HEADER_TAG = "runbook-header"
+
+# Outcomes of a run, as the runner records them in metadata["runbook"]["run"]["outcome"].
+COMPLETED, ERROR, BAD_PARAMETERS, BLOCKED, NO_RESULT = "completed", "error", "bad-parameters", "blocked", "no-result"
+_OUTCOME_LABELS = {ERROR: "ERROR", BAD_PARAMETERS: "BAD PARAMETERS", NO_RESULT: "NO RESULT"}
+
+
+# ---------------------------------------------------------------------------------------------
+# In the notebook
+
+def record(result: Result | Mapping[str, Any]) -> None:
+    """Record the runbook's result: display it, and mark it for the runner to store in metadata.
+    Returns None so that a notebook's last line `report.record(result)` prints nothing more."""
+    result = as_result(result)
+    from IPython.display import display
+
+    display({RESULT_MIME: result.to_dict(), "text/html": result._repr_html_(), "text/plain": str(result)}, raw=True)
+
+
+def as_result(value: Result | Mapping[str, Any]) -> Result:
+    if isinstance(value, Result):
+        return value
+    if not isinstance(value, Mapping):
+        raise ParameterError("result", type(value).__name__, "a runbook_lib.results.Result or a mapping with name, verdict, summary")
+    unknown = set(value) - {"name", "verdict", "summary", "figures", "details"}
+    if unknown:
+        raise ParameterError("result", sorted(unknown), "only the keys name, verdict, summary, figures, details")
+    try:
+        return Result(**value)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError("result", dict(value), str(exc).rstrip(".")) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# After the run (the runner)
+
+def recorded_result(nb: Any) -> dict[str, Any] | None:
+    """The last result a notebook recorded with `record()` (from its outputs), or None."""
+    found = None
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data") or {}
+            if RESULT_MIME in data:
+                found = data[RESULT_MIME]
+    return json.loads(json.dumps(found)) if found is not None else None
+
+
+def run_metadata(nb: Any) -> dict[str, Any]:
+    """`metadata["runbook"]` of an executed notebook ({} if absent)."""
+    return json.loads(json.dumps(nb.metadata.get(METADATA_KEY, {})))
+
+
+def badge_label(meta: Mapping[str, Any]) -> str:
+    outcome = (meta.get("run") or {}).get("outcome")
+    return _OUTCOME_LABELS.get(outcome, str(meta.get("verdict", "fail")).upper())
+
+
+def badge(meta: Mapping[str, Any]) -> str:
+    verdict = meta.get("verdict") if meta.get("verdict") in VERDICTS else "fail"
+    return (f"<span class='badge' style='background:{VERDICT_COLOURS[verdict]}'>"
+            f"{html.escape(badge_label(meta))}</span>")
+
+
+def render_run_html(nb: Any, html_path: Path, hidden_cells: Sequence[int] = ()) -> Path:
+    """Write the HTML page of one run: a header from metadata["runbook"], then the outputs only
+    (no code, no injected parameters; `hidden_cells` are dropped too, e.g. a quiet validation cell)."""
+    from nbconvert import HTMLExporter
+
+    page = copy.deepcopy(nb)
+    hidden = set(hidden_cells)
+    page.cells = [cell for i, cell in enumerate(page.cells)
+                  if i not in hidden and "injected-parameters" not in cell.get("metadata", {}).get("tags", [])]
+    meta = run_metadata(nb)
+    header = nbformat.v4.new_code_cell(source="")
+    header.metadata["tags"] = [HEADER_TAG]
+    header.outputs = [nbformat.v4.new_output("display_data", data={"text/html": _run_header(meta)})]
+    page.cells.insert(0, header)
+    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    title = meta.get("name") or Path(html_path).stem
+    body, _ = exporter.from_notebook_node(page, resources={"metadata": {"name": title}})
+    html_path = Path(html_path)
+    html_path.write_text(body, encoding="utf-8")
+    return html_path
+
+
+def _figures_table(figures: Mapping[str, Any]) -> str:
+    if not figures:
+        return ""
+    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_short(v))}</td></tr>" for k, v in figures.items())
+    return f"<table class='figures'>{rows}</table>"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0 auto;max-width:1100px;padding:1em;color:#1f2328}
+.badge{color:#fff;padding:2px 8px;border-radius:4px;font-weight:bold;font-size:.85em;white-space:nowrap}
+table{border-collapse:collapse}th,td{text-align:left;padding:4px 8px;vertical-align:top;border-bottom:1px solid #d0d7de}
+table.figures th,table.figures td{border:none;padding:1px 6px;font-size:.9em}
+.callout{border-left:6px solid #cf222e;background:#fff0f0;padding:.6em 1em;margin:1em 0}
+.ok{border-left-color:#1a7f37;background:#f0fff4}
+.muted{color:#57606a;font-size:.9em}
+img.thumb{max-width:220px;max-height:140px;border:1px solid #d0d7de;margin:2px}
+"""
+
+
+def _run_header(meta: Mapping[str, Any]) -> str:
+    run = meta.get("run") or {}
+    params = run.get("parameters") or {}
+    param_rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_short(v))}</td></tr>"
+                         for k, v in params.items())
+    error = run.get("error")
+    error = f"<p class='callout'>{html.escape(str(error))}</p>" if error and str(error) not in str(meta.get("summary")) else ""
+    facts = [f"notebook {run.get('notebook')}" if run.get("notebook") else "",
+             f"step {run.get('step')}" if run.get("step") else "",
+             f"target {run.get('target')}" if run.get("target") else "",
+             f"started {run.get('started')}" if run.get("started") else "",
+             f"took {run['duration_s']:.1f}s" if isinstance(run.get("duration_s"), (int, float)) else ""]
+    return (
+        f"<style>{_CSS}</style><div class='runbook-header'>"
+        f"<h1>{badge(meta)} {html.escape(str(meta.get('name', '')))}</h1>"
+        f"<p><b>{html.escape(str(meta.get('summary', '')))}</b></p>{error}"
+        f"{_figures_table(meta.get('figures') or {})}"
+        f"<p class='muted'>{html.escape(' · '.join(f for f in facts if f))}</p>"
+        + (f"<details><summary>parameters</summary><table class='figures'>{param_rows}</table></details>" if param_rows else "")
+        + "</div>"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The morning-review index
+
+@dataclass
+class IndexRow:
+    step: str
+    name: str
+    verdict: str
+    label: str
+    summary: str
+    figures: dict[str, Any]
+    duration_s: float | None
+    html: str | None      # relative to the index
+    charts: list[str]     # relative to the index
+    notebook: str | None  # relative to the index
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Index:
+    path: Path
+    rows: list[IndexRow] = field(default_factory=list)
+
+    @property
+    def first_failure(self) -> IndexRow | None:
+        return next((r for r in self.rows if r.verdict == "fail"), None) or next(
+            (r for r in self.rows if r.verdict not in ("pass", "warn")), None)
+
+
+def read_row(ipynb_path: Path, folder: Path) -> IndexRow:
+    """One index row from an executed notebook's metadata["runbook"] (nothing else is read)."""
+    ipynb_path = Path(ipynb_path)
+    meta = run_metadata(nbformat.read(ipynb_path, as_version=4))
+    run = meta.get("run") or {}
+    run_dir = ipynb_path.parent
+
+    def rel(name: str | None) -> str | None:
+        if not name:
+            return None
+        return (run_dir / name).relative_to(folder).as_posix()
+
+    return IndexRow(
+        step=str(run.get("step") or run_dir.name),
+        name=str(meta.get("name") or ipynb_path.stem),
+        verdict=meta.get("verdict") if meta.get("verdict") in VERDICTS else "fail",
+        label=badge_label(meta),
+        summary=str(meta.get("summary") or "no result was recorded"),
+        figures=dict(meta.get("figures") or {}),
+        duration_s=run.get("duration_s"),
+        html=rel(run.get("html")),
+        charts=[c for c in (rel(c) for c in run.get("charts") or []) if c],
+        notebook=rel(ipynb_path.name),
+        reason=run.get("error"),
+    )
+
+
+def write_index(folder: Path, notebooks: Sequence[Path], title: str, target: str, started: datetime,
+                finished: datetime | None = None) -> Index:
+    """Write `folder/index.html` (static, relative links, inline CSS) and `folder/summary.json`."""
+    folder = Path(folder)
+    index = Index(folder / "index.html", [read_row(Path(nb), folder) for nb in notebooks])
+    counts = {v: sum(1 for r in index.rows if r.verdict == v) for v in VERDICTS}
+    first = index.first_failure
+    if first is not None:
+        link = f" (<a href='{html.escape(first.html)}'>details</a>)" if first.html else ""
+        callout = (f"<div class='callout'><b>First failure:</b> {html.escape(first.step)} — "
+                   f"{html.escape(first.summary)}{link}</div>")
+    else:
+        callout = "<div class='callout ok'><b>All runbooks passed</b> (pass or warn).</div>"
+    body_rows = "".join(_index_row(i + 1, row) for i, row in enumerate(index.rows))
+    counts_text = ", ".join(f"{n} {v}" for v, n in counts.items() if n) or "no runbooks"
+    duration = f" · took {(finished - started).total_seconds():.0f}s" if finished else ""
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} — {started:%Y-%m-%d}</title>
+<style>{_CSS}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p class="muted">date <b>{started:%Y-%m-%d}</b> · started {started:%H:%M:%S} · target <b>{html.escape(target)}</b>{duration} · {counts_text}</p>
+{callout}
+<table class="runs"><thead><tr><th>#</th><th>verdict</th><th>runbook</th><th>summary</th><th>key figures</th><th>duration</th><th>charts</th></tr></thead>
+<tbody>{body_rows}</tbody></table>
+</body></html>
+"""
+    index.path.write_text(page, encoding="utf-8")
+    summary = {"title": title, "target": target, "started": started.isoformat(timespec="seconds"),
+               "finished": finished.isoformat(timespec="seconds") if finished else None,
+               "counts": counts, "first_failure": first.step if first else None,
+               "steps": [row.to_dict() for row in index.rows]}
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    return index
+
+
+def _index_row(number: int, row: IndexRow) -> str:
+    label = f"<span class='badge' style='background:{VERDICT_COLOURS[row.verdict]}'>{html.escape(row.label)}</span>"
+    name = html.escape(row.name)
+    title = f"<a href='{html.escape(row.html)}'>{name}</a>" if row.html else name
+    notebook = f" · <a href='{html.escape(row.notebook)}'>notebook</a>" if row.notebook else ""
+    step = f"<div class='muted'>step {html.escape(row.step)}{notebook}</div>"
+    duration = f"{row.duration_s:.1f}s" if isinstance(row.duration_s, (int, float)) else "—"
+    thumbs = "".join(f"<a href='{html.escape(c)}'><img class='thumb' src='{html.escape(c)}' alt='{html.escape(Path(c).stem)}'></a>"
+                     for c in row.charts)
+    return (f"<tr class='row-{row.verdict}'><td>{number}</td><td>{label}</td><td>{title}{step}</td>"
+            f"<td>{html.escape(row.summary)}</td><td>{_figures_table(dict(list(row.figures.items())[:6]))}</td>"
+            f"<td>{duration}</td><td>{thumbs}</td></tr>")

@@ -1,0 +1,452 @@
+"""`runbook sandbox init|status|reset|stop`: the embedded sandbox, set up as on the incident morning.
+
+After init the sandbox looks like the platform at 08:00 UTC on 2025-12-31:
+- production nba_analytics / nba_precompute filled by the current code over every sample date;
+- Phase 3 serves a revision built from the head commit (honours dataset_prefix);
+- Phase 4 still serves nba-phase4-precompute-processors-00029-fdx, built from the commit BEFORE
+  dataset_prefix support: a prefixed Phase 4 run would write production;
+- neither service is public (the night's security fix removed allUsers), and the request log
+  holds the night's traffic: Pub/Sub pushes without an OIDC token (403 after the fix), scanner
+  probes, the operator's and the scheduler's authenticated calls.
+"""
+from __future__ import annotations
+
+import fcntl
+import math
+import random
+import secrets
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import ParameterError, RunbookError
+from ..phases import PhaseRegistry, load_phases
+from .home import SandboxHome, sandbox_home
+from .logs import append_request_logs, request_entry, request_log_path
+from .services import (OPERATOR, PUBLIC_MEMBERS, LocalServices, ServiceInfo, read_state, revision_record,
+                       source_image, state_lock, stop_recorded_processes, write_state)
+from .source_repo import SourceRepo, create_source_repo, open_source_repo
+
+STATE_VERSION = 1
+MAX_SCALE = 10.0
+LOG_SEED = 20251231
+# The incident night, UTC.
+NIGHT_START = datetime(2025, 12, 30, 18, 0, tzinfo=timezone.utc)
+IAM_FIX_AT = datetime(2025, 12, 30, 22, 41, 17, tzinfo=timezone.utc)   # allUsers removed
+PHASE3_REDEPLOY_AT = datetime(2025, 12, 31, 1, 47, 12, tzinfo=timezone.utc)
+MORNING = datetime(2025, 12, 31, 8, 0, tzinfo=timezone.utc)
+
+PUBSUB_USER_AGENT = "APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)"
+SCHEDULER_USER_AGENT = "Google-Cloud-Scheduler"
+OPERATOR_IP = "73.158.64.21"
+
+# Files and folders the sandbox creates under its home; reset deletes these and nothing else.
+CREATED_FILES = ("state.json", "state.lock", "init.lock", "sandbox.duckdb", "sandbox.duckdb.wal")
+CREATED_DIRS = ("source", "logs", "run", "builds")
+
+
+def pubsub_push_member(project: str) -> str:
+    return f"serviceAccount:pubsub-push@{project}.iam.gserviceaccount.com"
+
+
+def scheduler_member(project: str) -> str:
+    return f"serviceAccount:scheduler-invoker@{project}.iam.gserviceaccount.com"
+
+
+# ---------------------------------------------------------------- status
+
+
+@dataclass
+class TableRows:
+    dataset: str
+    table: str
+    rows: int
+
+    def to_dict(self) -> dict:
+        return {"dataset": self.dataset, "table": self.table, "rows": self.rows}
+
+
+@dataclass
+class SandboxStatus:
+    home: str
+    initialised: bool
+    scale: float | None = None
+    dates: tuple[str, str] | None = None
+    initialised_at: str | None = None
+    commits: dict[str, str] = field(default_factory=dict)
+    prefix_support_commits: dict[str, str] = field(default_factory=dict)
+    services: list[ServiceInfo] = field(default_factory=list)
+    tables: list[TableRows] = field(default_factory=list)
+    request_log_entries: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "home": self.home, "initialised": self.initialised, "scale": self.scale,
+            "dates": list(self.dates) if self.dates else None, "initialised_at": self.initialised_at,
+            "commits": dict(self.commits), "prefix_support_commits": dict(self.prefix_support_commits),
+            "services": [s.to_dict() for s in self.services], "tables": [t.to_dict() for t in self.tables],
+            "request_log_entries": self.request_log_entries,
+        }
+
+    def to_text(self) -> str:
+        if not self.initialised:
+            return f"Sandbox at {self.home}: not initialised. Run `runbook sandbox init`."
+        lines = [f"Sandbox at {self.home}",
+                 f"  initialised {self.initialised_at}, scale {self.scale:g}, game dates {self.dates[0]} .. {self.dates[1]}"]
+        if self.commits:
+            prefix = sorted(set(self.prefix_support_commits.values()))
+            lines.append(f"  source repository head {self.commits['head'][:7]}; dataset_prefix support added in "
+                         f"{', '.join(c[:7] for c in prefix)}; request log: {self.request_log_entries} entries")
+        lines.append("")
+        rows = [("PHASE", "SERVICE", "REVISION", "COMMIT", "PREFIX", "STATE", "IAM", "URL")]
+        for s in self.services:
+            iam = "PUBLIC" if s.public else "private"
+            code = "" if s.code_phase in ("", s.phase) else f" (runs {s.code_phase} code)"
+            rows.append((s.phase, s.service, s.revision, s.commit_sha[:7], "yes" if s.supports_prefix else "NO",
+                         "running" if s.running else "stopped", iam, (s.url or "-") + code))
+        lines += _table(rows)
+        lines.append("")
+        rows = [("DATASET", "TABLE", "ROWS")] + [(t.dataset, t.table, f"{t.rows:,}") for t in self.tables]
+        lines += _table(rows, right={2})
+        return "\n".join(lines)
+
+
+def _table(rows: list[tuple], right: set[int] = frozenset()) -> list[str]:
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for row in rows:
+        cells = [str(c).rjust(w) if i in right else str(c).ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        out.append("  " + "  ".join(cells).rstrip())
+    return out
+
+
+# ---------------------------------------------------------------- public entry points
+
+
+def init_sandbox(home: str | Path | None = None, scale: float = 1.0, force: bool = False,
+                 start_services: bool = True, phases_file: str | Path | None = None) -> SandboxStatus:
+    """Create the sandbox (idempotent: an initialised sandbox is left as it is unless force)."""
+    scale = _check_scale(scale)
+    box = _check_home(home)
+    phases = load_phases(phases_file)
+    box.root.mkdir(parents=True, exist_ok=True)
+    with _init_lock(box):
+        state = read_state(box)
+        if not (state.get("initialised") and box.warehouse.exists()) or force:
+            _refuse_foreign_files(box)
+            stop_recorded_processes(box)
+            _remove_created(box)
+            _build(box, phases, scale)
+    if start_services:
+        LocalServices(box, phases, box.warehouse).ensure_running()
+    return sandbox_status(box.root, phases_file=phases_file)
+
+
+def sandbox_status(home: str | Path | None = None, phases_file: str | Path | None = None) -> SandboxStatus:
+    box = _check_home(home)
+    state = read_state(box) if box.root.is_dir() else {}
+    if not state.get("initialised"):
+        return SandboxStatus(home=str(box.root), initialised=False)
+    phases = load_phases(phases_file)
+    services = LocalServices(box, phases, box.warehouse).list()
+    return SandboxStatus(
+        home=str(box.root), initialised=True, scale=state.get("scale"), dates=tuple(state.get("dates", ("", ""))),
+        initialised_at=state.get("initialised_at"), commits=dict(state.get("source", {}).get("commits", {})),
+        prefix_support_commits=dict(state.get("prefix_support_commits", {})), services=services,
+        tables=table_rows(box, phases), request_log_entries=_count_lines(request_log_path(box)),
+    )
+
+
+def reset_sandbox(home: str | Path | None = None, scale: float = 1.0, start_services: bool = True,
+                  phases_file: str | Path | None = None) -> SandboxStatus:
+    """Stop the services, delete what the sandbox created under its home, and init afresh."""
+    _check_scale(scale)
+    _check_home(home)
+    return init_sandbox(home, scale=scale, force=True, start_services=start_services, phases_file=phases_file)
+
+
+def stop_sandbox(home: str | Path | None = None) -> list[str]:
+    """Stop every process the sandbox started; returns the phases that had one running."""
+    box = _check_home(home)
+    if not box.root.is_dir():
+        return []
+    return stop_recorded_processes(box)
+
+
+def sandbox_prefix_commit(home: str | Path | None = None, phase: str = "phase4") -> str | None:
+    """The sandbox's own id of the commit that added dataset_prefix support (None before init).
+
+    params/phases.yaml names the real platform's commit (5ee366a); the sandbox's history has
+    its own ids, so a local target must use this one.
+    """
+    state = read_state(_check_home(home))
+    return state.get("prefix_support_commits", {}).get(phase)
+
+
+def sandbox_phases(home: str | Path | None, phases: PhaseRegistry) -> PhaseRegistry:
+    """`phases` with each phase's prefix_support_commit replaced by the sandbox's commit id."""
+    commits = read_state(_check_home(home)).get("prefix_support_commits", {})
+    if not commits:
+        return phases
+    changed = {name: replace(p, prefix_support_commit=commits.get(name, p.prefix_support_commit))
+               for name, p in phases.phases.items()}
+    return replace(phases, phases=changed)
+
+
+def table_rows(box: SandboxHome, phases: PhaseRegistry | None = None) -> list[TableRows]:
+    """Row counts of every table in the warehouse, dataset by dataset."""
+    from .warehouse import LocalWarehouse
+
+    if not box.warehouse.exists():
+        return []
+    warehouse = LocalWarehouse(box.warehouse, project=(phases.project if phases else "sandbox"))
+    if all(hasattr(warehouse, m) for m in ("list_datasets", "list_tables", "table_info")):
+        out = []
+        for dataset in sorted(warehouse.list_datasets()):
+            for table in sorted(warehouse.list_tables(dataset)):
+                name = table.split(".")[-1]
+                out.append(TableRows(dataset, name, int(warehouse.table_info(f"{dataset}.{name}").num_rows)))
+        return out
+    with warehouse.connection(read_only=True) as con:
+        names = con.execute("SELECT schema_name, table_name FROM duckdb_tables() "
+                            "WHERE NOT temporary ORDER BY schema_name, table_name").fetchall()
+        return [TableRows(s, t, int(con.execute(f'SELECT COUNT(*) FROM "{s}"."{t}"').fetchone()[0]))
+                for s, t in names]
+
+
+# ---------------------------------------------------------------- building
+
+
+def _build(box: SandboxHome, phases: PhaseRegistry, scale: float) -> None:
+    from .generator import DEFAULT_START, generate_raw
+    from .pipeline import CodeVersion, run_phase3, run_phase4
+    from .warehouse import LocalWarehouse
+
+    box.ensure()
+    repo = create_source_repo(box.source, force=True)
+    warehouse = LocalWarehouse(box.warehouse, project=phases.project)
+    generate_raw(warehouse, start_date=DEFAULT_START, scale=scale, phases=phases)
+    span = warehouse.query("SELECT MIN(game_date) AS first, MAX(game_date) AS last FROM nba_raw.games")
+    first, last = (_as_date(span["first"].iloc[0]), _as_date(span["last"].iloc[0]))
+
+    # Production as the current code made it, night after night.
+    code = CodeVersion(commit=repo.commits["head"], supports_prefix=True)
+    runs = [run_phase3(warehouse, first, last, code=code, phases=phases)]
+    day = first
+    while day <= last:
+        runs.append(run_phase4(warehouse, day, code=code, phases=phases))
+        day += timedelta(days=1)
+    failed = [p for run in runs for p in run.processors if p.status == "failed"]
+    if failed:
+        raise RunbookError(f"The sandbox's production run failed: {failed[0].processor} "
+                           f"{failed[0].start_date}: {failed[0].error}")
+
+    state = {
+        "version": STATE_VERSION, "initialised": False, "scale": scale, "project": phases.project,
+        "dates": [first.isoformat(), last.isoformat()],
+        "source": repo.to_dict(),
+        "prefix_support_commits": {name: repo.commits["prefix_support"] for name in phases.names()},
+        "token_key": secrets.token_hex(32),
+        "services": _incident_services(phases, repo),
+    }
+    write_state(box, state)
+    request_log_path(box).unlink(missing_ok=True)
+    append_request_logs(request_log_path(box), night_of_requests(phases, state["services"]))
+    _seed_builds(box, phases, repo)
+    with state_lock(box):
+        state = read_state(box)
+        state["initialised"] = True
+        state["initialised_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        write_state(box, state)
+
+
+def _seed_builds(box: SandboxHome, phases: PhaseRegistry, repo: SourceRepo) -> None:
+    """Hook for the local builder: the night's Cloud Build history, when that module provides it."""
+    try:
+        from . import builds
+    except ImportError:
+        return
+    seed = getattr(builds, "seed_incident_builds", None)
+    if callable(seed):
+        seed(home=box, phases=phases, source=repo)
+
+
+def _incident_services(phases: PhaseRegistry, repo: SourceRepo) -> dict:
+    """Revisions, traffic and IAM of both services on the incident morning."""
+    before, head = repo.commits["before_prefix"], repo.commits["head"]
+    history = {
+        # phase: [(number, commit, created, fixed suffix or None)], oldest first; the last serves.
+        "phase3": [(39, before, "2025-12-29T22:31:05Z", None), (40, before, "2025-12-29T23:09:50Z", None),
+                   (41, head, PHASE3_REDEPLOY_AT.strftime("%Y-%m-%dT%H:%M:%SZ"), None)],
+        "phase4": [(27, before, "2025-12-29T22:35:18Z", None), (28, before, "2025-12-29T22:58:02Z", None),
+                   (29, before, "2025-12-29T23:13:37Z", "fdx")],
+    }
+    invokers = sorted([OPERATOR, pubsub_push_member(phases.project), scheduler_member(phases.project)])
+    services = {}
+    for name in phases.names():
+        phase = phases.get(name)
+        revisions = []
+        for number, commit, created, suffix in history.get(name, history["phase3"]):
+            image = source_image(phases.project, phase.region, phase.service, commit, build=f"{number:05d}")
+            revisions.append(revision_record(phase.service, number, commit, image, commit != before, created,
+                                             name, suffix=suffix))
+        services[name] = {
+            "service": phase.service, "region": phase.region,
+            "revisions": revisions,
+            "traffic": [{"revisionName": revisions[-1]["name"], "percent": 100}],
+            "iam_policy": {"version": 1, "bindings": [{"role": "roles/run.invoker", "members": invokers}]},
+        }
+    return services
+
+
+# ---------------------------------------------------------------- the night's request log
+
+
+def night_of_requests(phases: PhaseRegistry, services: dict, seed: int = LOG_SEED) -> list[dict]:
+    """Request-log entries for 2025-12-30 18:00 .. 2025-12-31 08:00 UTC, deterministic.
+
+    Before IAM_FIX_AT both services were public (allUsers): everything reached the app, so the
+    Pub/Sub pushes got 200 and scanner probes 404. The fix removed allUsers; the push
+    subscriptions send no OIDC token, so from then on every push (and its retries) is a 403.
+    """
+    rng = random.Random(seed)
+    entries: list[tuple[datetime, dict]] = []
+
+    def add(name: str, when: datetime, method: str, path: str, status: int, ip: str, agent: str,
+            latency: float, size: int) -> None:
+        record = services[name]
+        serving = [r for r in record["revisions"] if r["created"] <= when.strftime("%Y-%m-%dT%H:%M:%SZ")]
+        revision = serving[-1]["name"] if serving else record["revisions"][0]["name"]
+        base = f"https://{record['service']}-{phases.project_number or '0'}.{record['region']}.run.app"
+        entries.append((when, request_entry(
+            project=phases.project, service=record["service"], revision=revision, region=record["region"],
+            method=method, url=base + path, status=status, remote_ip=ip, user_agent=agent,
+            latency_s=latency, response_size=size, timestamp=when, insert_id=f"{rng.getrandbits(64):016x}",
+            request_size=None)))
+
+    names = phases.names()
+    google_ips = ["66.102.8.%d" % n for n in (65, 66, 67, 70)] + ["66.249.83.%d" % n for n in (1, 3, 5, 34)]
+    # Pub/Sub pushes to /process: one per topic message plus retries with backoff.
+    for name in names:
+        when = NIGHT_START + timedelta(seconds=rng.uniform(0, 120))
+        while when < MORNING:
+            public = when < IAM_FIX_AT
+            attempts = 1 if public else rng.choice((1, 2, 2, 3))
+            at = when
+            for _ in range(attempts):
+                add(name, at, "POST", "/process", 200 if public else 403, rng.choice(google_ips), PUBSUB_USER_AGENT,
+                    rng.uniform(1.5, 9.0) if public else rng.uniform(0.0004, 0.004), 48 if public else 295)
+                at += timedelta(seconds=rng.uniform(10, 60))
+            when += timedelta(seconds=rng.uniform(240, 480))
+
+    # Scanners: public addresses probing for secrets and admin pages.
+    scanners = [("45.148.10.174", "Mozilla/5.0 zgrab/0.x"), ("185.220.101.47", "python-requests/2.31.0"),
+                ("167.94.138.120", "Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)"),
+                ("194.165.16.72", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36"),
+                ("8.218.91.23", "Go-http-client/1.1"), ("104.248.55.190", "curl/7.88.1")]
+    probes = ["/.env", "/wp-login.php", "/.git/config", "/wp-admin/setup-config.php", "/phpmyadmin/index.php",
+              "/actuator/env", "/admin", "/.aws/credentials", "/cgi-bin/luci", "/"]
+    for ip, agent in scanners:
+        when = NIGHT_START + timedelta(minutes=rng.uniform(0, (MORNING - NIGHT_START).total_seconds() / 60 - 30))
+        for path in rng.sample(probes, rng.randint(2, 5)):
+            for name in rng.sample(names, rng.randint(1, len(names))):
+                public = when < IAM_FIX_AT
+                add(name, when, "GET", path, 404 if public else 403, ip, agent,
+                    rng.uniform(0.001, 0.01), 33 if public else 295)
+                when += timedelta(seconds=rng.uniform(0.3, 4))
+
+    # The operator: health checks while securing and redeploying, one forgotten token, a Phase 3 test.
+    curl = "curl/8.5.0"
+    operator_calls = [
+        ("phase3", datetime(2025, 12, 30, 22, 44, 2), "GET", "/health", 403),   # no token after the fix
+        ("phase3", datetime(2025, 12, 30, 22, 45, 31), "GET", "/health", 200),
+        ("phase4", datetime(2025, 12, 30, 22, 46, 8), "GET", "/health", 200),
+        ("phase3", datetime(2025, 12, 31, 1, 49, 40), "GET", "/health", 200),
+        ("phase4", datetime(2025, 12, 31, 1, 55, 12), "GET", "/health", 200),
+        ("phase3", datetime(2025, 12, 31, 1, 58, 3), "POST", phases.get("phase3").endpoint, 200),
+    ]
+    for name, when, method, path, status in operator_calls:
+        if name in services:
+            latency = rng.uniform(4, 30) if method == "POST" else rng.uniform(0.01, 0.2)
+            add(name, when.replace(tzinfo=timezone.utc), method, path, status, OPERATOR_IP, curl, latency,
+                295 if status == 403 else rng.randint(90, 1800))
+
+    # Cloud Scheduler's nightly runs, with an OIDC token: Phase 3 then Phase 4.
+    for name, when in (("phase3", datetime(2025, 12, 31, 6, 0, 4)), ("phase4", datetime(2025, 12, 31, 6, 30, 3))):
+        if name in services:
+            add(name, when.replace(tzinfo=timezone.utc), "POST", phases.get(name).endpoint, 200,
+                "107.178.194.%d" % rng.randint(2, 250), SCHEDULER_USER_AGENT, rng.uniform(8, 40),
+                rng.randint(900, 2400))
+    entries.sort(key=lambda item: item[0])
+    return [e for _, e in entries]
+
+
+# ---------------------------------------------------------------- checks and housekeeping
+
+
+def _check_scale(scale) -> float:
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) \
+            or scale <= 0 or scale > MAX_SCALE:
+        raise ParameterError("scale", scale, f"give a number above 0 and at most {MAX_SCALE:g} "
+                                             "(1.0 is about two weeks of games)")
+    return float(scale)
+
+
+def _check_home(home) -> SandboxHome:
+    if home is not None and not isinstance(home, (str, Path)):
+        raise ParameterError("home", home, "give a folder path")
+    box = sandbox_home(home)
+    if box.root.exists() and not box.root.is_dir():
+        raise ParameterError("home", str(box.root), "give a folder path; this is a file")
+    return box
+
+
+def _refuse_foreign_files(box: SandboxHome) -> None:
+    """Never delete a `source` folder that is not the sandbox's own repository."""
+    src = box.source
+    if src.exists() and any(src.iterdir()) and open_source_repo(src, missing_ok=True) is None:
+        raise ParameterError("home", str(box.root),
+                             f"its {src.name}/ folder is not a sandbox source repository; choose another folder")
+
+
+def _remove_created(box: SandboxHome) -> None:
+    for name in CREATED_DIRS:
+        path = box.root / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    for name in CREATED_FILES:
+        if name != "init.lock":
+            (box.root / name).unlink(missing_ok=True)
+
+
+@contextmanager
+def _init_lock(box: SandboxHome) -> Iterator[None]:
+    with open(box.root / "init.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        with path.open("rb") as fh:
+            return sum(1 for line in fh if line.endswith(b"\n"))
+    except FileNotFoundError:
+        return 0
+
+
+def _as_date(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if hasattr(value, "date"):
+        return value.date()
+    return date.fromisoformat(str(value)[:10])

@@ -1,0 +1,641 @@
+"""The sandbox's Cloud Run: loopback phase services, their revisions, IAM and identity tokens.
+
+Each phase service is a separate process (`python -m runbook_lib.local.service_app`) bound to
+127.0.0.1 on a free port. What Cloud Run would hold (revisions, traffic, IAM policy) is kept in
+the sandbox state file, which the service processes read on every request, so an IAM change
+takes effect at once, as on Cloud Run. A stopped service starts again on the next request
+(Cloud Run scales from zero).
+"""
+from __future__ import annotations
+
+import base64
+import fcntl
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import NotFoundError, ParameterError, RunbookError
+from ..phases import PROJECT_ROOT, PhaseRegistry
+
+APP_MODULE = "runbook_lib.local.service_app"
+OPERATOR = "user:operator@sandbox.local"
+ANONYMOUS = ""  # pass token=ANONYMOUS to send no Authorization header at all
+TOKEN_LIFETIME_S = 3600
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 5.0
+REQUEST_TIMEOUT_S = 300.0
+# Roles whose permissions include run.routes.invoke.
+INVOKER_ROLES = ("roles/run.invoker", "roles/run.developer", "roles/run.admin", "roles/editor", "roles/owner")
+PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
+_MEMBER = re.compile(r"^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|principal|principalSet):\S+)$")
+_PRINCIPAL = re.compile(r"^(user|serviceAccount):[^\s@]+@[^\s@]+$")
+_SHA = re.compile(r"^[0-9a-f]{7,40}$")
+
+# Processes this Python process started: pid -> Popen, so they can be reaped (no zombies)
+# and so a test session can stop every one of them at the end.
+_CHILDREN: dict[int, subprocess.Popen] = {}
+
+
+# ---------------------------------------------------------------- state file
+
+
+def read_state(home) -> dict:
+    """The sandbox state (empty when the sandbox was never initialised)."""
+    try:
+        return json.loads(Path(home.state_file).read_text())
+    except FileNotFoundError:
+        return {}
+
+
+def write_state(home, state: dict) -> None:
+    """Write atomically: readers (the service processes) never see half a file."""
+    path = Path(home.state_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(state, fh, indent=2, sort_keys=True)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def state_lock(home) -> Iterator[None]:
+    """Serialise read-modify-write of the state file across processes."""
+    lock = Path(home.root) / "state.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def require_services_state(home) -> dict:
+    state = read_state(home)
+    if not state.get("services"):
+        raise NotFoundError(f"The sandbox at {home.root} is not initialised; run `runbook sandbox init`.")
+    return state
+
+
+# ---------------------------------------------------------------- identity tokens
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def make_token(key: str, principal: str, now: float | None = None, lifetime_s: int = TOKEN_LIFETIME_S) -> str:
+    """A JWT-shaped identity token signed with the sandbox's key (HS256)."""
+    issued = int(now if now is not None else time.time())
+    header = {"alg": "HS256", "typ": "JWT", "kid": "sandbox"}
+    email = principal.split(":", 1)[1]
+    claims = {"iss": "https://sandbox.local", "aud": "sandbox", "sub": principal, "email": email,
+              "email_verified": True, "iat": issued, "exp": issued + lifetime_s}
+    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
+    signature = hmac.new(key.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature)}"
+
+
+def verify_token(key: str, token: str, now: float | None = None) -> str | None:
+    """The principal a token was issued to, or None if it is malformed, forged or expired."""
+    parts = token.split(".")
+    if len(parts) != 3 or not key:
+        return None
+    try:
+        expected = hmac.new(key.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(expected, _unb64(parts[2])):
+            return None
+        claims = json.loads(_unb64(parts[1]))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(claims, dict) or claims.get("exp", 0) < (now if now is not None else time.time()):
+        return None
+    principal = claims.get("sub")
+    return principal if isinstance(principal, str) else None
+
+
+def invoker_members(policy: dict) -> list[str]:
+    members: list[str] = []
+    for binding in policy.get("bindings", []):
+        if binding.get("role") in INVOKER_ROLES and not binding.get("condition"):
+            members += [m for m in binding.get("members", []) if m not in members]
+    return members
+
+
+def authorize(policy: dict, key: str, authorization: str | None) -> tuple[int, str | None]:
+    """Cloud Run's IAM check in front of every path: (200 | 401 | 403, principal)."""
+    members = invoker_members(policy)
+    if "allUsers" in members:
+        return 200, None
+    if not authorization:
+        return 403, None  # Cloud Run answers a request without credentials with 403
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return 401, None
+    principal = verify_token(key, token.strip())
+    if principal is None:
+        return 401, None
+    if "allAuthenticatedUsers" in members or principal in members:
+        return 200, principal
+    return 403, principal
+
+
+def policy_etag(policy: dict) -> str:
+    body = json.dumps(policy.get("bindings", []), sort_keys=True).encode()
+    return "BwY" + _b64(hashlib.sha256(body).digest()[:9])
+
+
+# ---------------------------------------------------------------- value types
+
+
+@dataclass
+class ServiceInfo:
+    phase: str
+    service: str
+    region: str
+    url: str | None            # the loopback URL while the process runs, else None
+    revision: str              # the revision serving 100% of traffic
+    commit_sha: str            # full sha the serving revision was built from (label commit-sha: its first 7)
+    supports_prefix: bool      # does the serving revision's code honour dataset_prefix?
+    image: str
+    created: str               # when the serving revision was created (RFC 3339)
+    running: bool
+    public: bool               # allUsers or allAuthenticatedUsers may invoke it
+    invoker_members: list[str] = field(default_factory=list)
+    code_phase: str = ""       # whose code the image holds; differs from `phase` after a Dockerfile mix-up
+    pid: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ServiceResponse:
+    status: int
+    body: dict
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def to_dict(self) -> dict:
+        return {"status": self.status, "body": self.body}
+
+
+# ---------------------------------------------------------------- processes
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return [p for p in raw.decode(errors="replace").split("\0") if p]
+    except OSError:
+        pass
+    if Path("/proc").is_dir():
+        return []
+    proc = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True)
+    return proc.stdout.split()
+
+
+def _alive(pid: int) -> bool:
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        if child.poll() is not None:
+            _CHILDREN.pop(pid, None)
+            return False
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def is_our_process(pid: int, home_root: str | Path | None = None) -> bool:
+    """Is `pid` a live phase service process (of the sandbox at `home_root`, if given)?"""
+    if not isinstance(pid, int) or pid <= 1 or not _alive(pid):
+        return False
+    args = _cmdline(pid)
+    if APP_MODULE not in args:
+        return False
+    if home_root is None:
+        return True
+    return "--home" in args and args.index("--home") + 1 < len(args) and \
+        Path(args[args.index("--home") + 1]) == Path(home_root)
+
+
+def terminate(pid: int, home_root: str | Path | None = None) -> bool:
+    """Stop one of our service processes; never signals a pid that is not ours."""
+    if not is_our_process(pid, home_root):
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return True
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.02)
+    if _alive(pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        child = _CHILDREN.get(pid)
+        if child is not None:
+            child.wait(timeout=STOP_TIMEOUT_S)
+    _CHILDREN.pop(pid, None)
+    return True
+
+
+def stop_children() -> list[int]:
+    """Stop every service process this Python process started (a test session's safety net)."""
+    stopped = []
+    for pid in list(_CHILDREN):
+        if terminate(pid):
+            stopped.append(pid)
+        _CHILDREN.pop(pid, None)
+    return stopped
+
+
+def run_file(home, phase: str) -> Path:
+    return Path(home.run) / f"{phase}.json"
+
+
+def read_run_file(home, phase: str) -> dict | None:
+    """The live process record of `phase`; a stale record (dead or foreign pid) is removed."""
+    path = run_file(home, phase)
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        record = {}
+    if not is_our_process(record.get("pid"), home.root):
+        path.unlink(missing_ok=True)
+        return None
+    return record
+
+
+def stop_recorded_processes(home) -> list[str]:
+    """Stop every process recorded under home.run (whatever phases file it was started with)."""
+    stopped = []
+    run_dir = Path(home.run)
+    if not run_dir.is_dir():
+        return stopped
+    for path in sorted(run_dir.glob("*.json")):
+        record = read_run_file(home, path.stem)
+        if record and terminate(record["pid"], home.root):
+            stopped.append(path.stem)
+        path.unlink(missing_ok=True)
+    return stopped
+
+
+@contextmanager
+def _process_lock(home, phase: str) -> Iterator[None]:
+    Path(home.run).mkdir(parents=True, exist_ok=True)
+    with open(Path(home.run) / f"{phase}.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# ---------------------------------------------------------------- the service API
+
+
+class LocalServices:
+    def __init__(self, home, phases: PhaseRegistry, warehouse_path: str | Path):
+        self.home = home
+        self.phases = phases
+        self.warehouse_path = Path(warehouse_path)
+        self._started: set[int] = set()
+
+    # ---- reading state
+
+    def _record(self, phase: str) -> tuple[str, dict]:
+        name = self.phases.get(phase).name
+        state = require_services_state(self.home)
+        if name not in state["services"]:
+            raise NotFoundError(f"The sandbox has no service for {name}; reset the sandbox.")
+        return name, state["services"][name]
+
+    @staticmethod
+    def _serving(record: dict) -> dict:
+        serving = next(t["revisionName"] for t in record["traffic"] if t.get("percent", 0) > 0)
+        return next(r for r in record["revisions"] if r["name"] == serving)
+
+    def describe(self, phase: str) -> ServiceInfo:
+        name, record = self._record(phase)
+        revision = self._serving(record)
+        live = read_run_file(self.home, name)
+        running = bool(live and live.get("revision") == revision["name"])
+        members = invoker_members(record["iam_policy"])
+        return ServiceInfo(
+            phase=name, service=record["service"], region=record["region"],
+            url=live["url"] if running else None, revision=revision["name"],
+            commit_sha=revision["commit_sha"], supports_prefix=bool(revision["supports_prefix"]),
+            image=revision["image"], created=revision["created"], running=running,
+            public=any(m in PUBLIC_MEMBERS for m in members), invoker_members=members,
+            code_phase=revision.get("code_phase", name), pid=live["pid"] if running else None,
+        )
+
+    def list(self) -> list[ServiceInfo]:
+        state = require_services_state(self.home)
+        return [self.describe(n) for n in self.phases.names() if n in state["services"]]
+
+    def list_revisions(self, phase: str) -> list[dict]:
+        """Revisions newest first, as `gcloud run revisions list` shows them."""
+        name, record = self._record(phase)
+        traffic = {t["revisionName"]: t.get("percent", 0) for t in record["traffic"]}
+        out = []
+        for rev in sorted(record["revisions"], key=lambda r: r["name"], reverse=True):
+            out.append({
+                "name": rev["name"], "service": record["service"],
+                "labels": {"commit-sha": rev["commit_sha"][:7]}, "commit_sha": rev["commit_sha"],
+                "image": rev["image"], "created": rev["created"], "traffic_percent": traffic.get(rev["name"], 0),
+                "supports_prefix": bool(rev["supports_prefix"]), "code_phase": rev.get("code_phase", name),
+            })
+        return out
+
+    def iam_policy(self, phase: str) -> dict:
+        _, record = self._record(phase)
+        policy = json.loads(json.dumps(record["iam_policy"]))
+        policy["etag"] = policy_etag(policy)
+        return policy
+
+    # ---- changing state
+
+    def set_iam_policy(self, phase: str, policy: dict) -> dict:
+        """Replace the service's IAM policy (like `gcloud run services set-iam-policy`)."""
+        name = self.phases.get(phase).name
+        bindings = _valid_bindings(policy)
+        with state_lock(self.home):
+            state = require_services_state(self.home)
+            record = state["services"][name]
+            current = policy_etag(record["iam_policy"])
+            if policy.get("etag") and policy["etag"] != current:
+                raise ParameterError("policy etag", policy["etag"],
+                                     f"the policy changed since it was read (now {current}); read it again")
+            record["iam_policy"] = {"version": 1, "bindings": bindings}
+            write_state(self.home, state)
+        return self.iam_policy(name)
+
+    def deploy_revision(self, phase: str, commit: str, image: str, supports_prefix: bool,
+                        code_phase: str | None = None, created: str | None = None) -> ServiceInfo:
+        """Create the next revision, send it 100% of traffic and (re)start the service on it.
+
+        code_phase names whose code the image holds (default: this phase); a Dockerfile mix-up
+        deploys another phase's code, and /health then names the other service.
+        """
+        name = self.phases.get(phase).name
+        code = self.phases.get(code_phase).name if code_phase else name
+        if not isinstance(commit, str) or not _SHA.match(commit):
+            raise ParameterError("commit", commit, "give a git commit id (7 to 40 lowercase hex digits)")
+        if not isinstance(image, str) or not image.strip() or any(c.isspace() for c in image):
+            raise ParameterError("image", image, "give a container image reference without spaces")
+        if not isinstance(supports_prefix, bool):
+            raise ParameterError("supports_prefix", supports_prefix, "give True or False")
+        when = created or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with state_lock(self.home):
+            state = require_services_state(self.home)
+            record = state["services"][name]
+            number = max(int(r["name"].rsplit("-", 2)[1]) for r in record["revisions"]) + 1
+            revision = revision_record(record["service"], number, commit, image, supports_prefix, when, code)
+            record["revisions"].append(revision)
+            record["traffic"] = [{"revisionName": revision["name"], "percent": 100}]
+            write_state(self.home, state)
+        self.ensure_running(name)
+        return self.describe(name)
+
+    # ---- processes
+
+    def ensure_running(self, phase: str | None = None) -> list[ServiceInfo]:
+        """Start the service process(es) on their serving revision unless already running on it."""
+        names = [self.phases.get(phase).name] if phase else [i.phase for i in self.list()]
+        for name in names:
+            self._ensure_one(name)
+        return [self.describe(n) for n in names]
+
+    def _ensure_one(self, name: str) -> dict:
+        with _process_lock(self.home, name):
+            _, record = self._record(name)
+            revision = self._serving(record)
+            live = read_run_file(self.home, name)
+            if live and live.get("revision") == revision["name"]:
+                return live
+            if live:
+                terminate(live["pid"], self.home.root)
+                run_file(self.home, name).unlink(missing_ok=True)
+            return self._spawn(name, revision)
+
+    def _spawn(self, name: str, revision: dict) -> dict:
+        Path(self.home.logs).mkdir(parents=True, exist_ok=True)
+        args = [sys.executable, "-m", APP_MODULE, "--phase", revision.get("code_phase", name),
+                "--service-phase", name, "--port", "0", "--home", str(self.home.root),
+                "--warehouse", str(self.warehouse_path), "--revision", revision["name"],
+                "--commit", revision["commit_sha"], "--supports-prefix", "1" if revision["supports_prefix"] else "0"]
+        if self.phases.source and Path(self.phases.source).is_file():
+            args += ["--phases-file", str(Path(self.phases.source).resolve())]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p)
+        env["PYTHONUNBUFFERED"] = "1"
+        with open(Path(self.home.logs) / f"{name}-service.log", "ab") as log:
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    cwd=str(self.home.root), env=env, start_new_session=True)
+        _CHILDREN[proc.pid] = proc
+        self._started.add(proc.pid)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                _CHILDREN.pop(proc.pid, None)
+                raise RunbookError(f"The {name} service process exited with code {proc.returncode} while starting: "
+                                   f"{self._log_tail(name)}")
+            try:
+                record = json.loads(run_file(self.home, name).read_text())
+            except (FileNotFoundError, ValueError):
+                record = None
+            if record and record.get("pid") == proc.pid and _accepts(record["port"]):
+                return record
+            time.sleep(0.03)
+        terminate(proc.pid, self.home.root)
+        raise RunbookError(f"The {name} service did not start within {START_TIMEOUT_S:.0f}s: {self._log_tail(name)}")
+
+    def _log_tail(self, name: str) -> str:
+        try:
+            lines = (Path(self.home.logs) / f"{name}-service.log").read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no service log)"
+        return " | ".join(lines[-3:]) or "(empty service log)"
+
+    def stop(self, phase: str | None = None) -> list[str]:
+        """Stop the service process(es); returns the phases that had one running."""
+        if phase is None:
+            return stop_recorded_processes(self.home)
+        name = self.phases.get(phase).name
+        with _process_lock(self.home, name):
+            record = read_run_file(self.home, name)
+            run_file(self.home, name).unlink(missing_ok=True)
+            if record and terminate(record["pid"], self.home.root):
+                return [name]
+        return []
+
+    def close(self) -> None:
+        """Stop the processes this object started; services that were already up stay up."""
+        for pid in sorted(self._started):
+            terminate(pid, self.home.root)
+        self._started.clear()
+
+    # ---- calling the services
+
+    def identity_token(self, principal: str = OPERATOR) -> str:
+        """The sandbox's `gcloud auth print-identity-token` for `principal`."""
+        if not isinstance(principal, str) or not _PRINCIPAL.match(principal):
+            raise ParameterError("principal", principal,
+                                 "give user:EMAIL or serviceAccount:EMAIL, e.g. user:operator@sandbox.local")
+        return make_token(require_services_state(self.home)["token_key"], principal)
+
+    def request(self, phase: str, method: str, path: str, body: dict | None = None, token: str | None = None,
+                user_agent: str | None = None, remote_ip: str | None = None,
+                headers: dict | None = None) -> ServiceResponse:
+        """One HTTP request to a phase service (started first if it is not running).
+
+        token=None sends the operator's identity token, as `curl -H "Authorization: Bearer
+        $(gcloud auth print-identity-token)"` would; token=ANONYMOUS ("") sends none.
+        """
+        if method not in ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"):
+            raise ParameterError("method", method, "give an HTTP method such as GET or POST")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ParameterError("path", path, "give a URL path starting with /")
+        name = self.phases.get(phase).name
+        live = self._ensure_one(name)
+        sent = {"User-Agent": user_agent or "runbook-kit/0.1 (sandbox)"}
+        if token is None:
+            token = self.identity_token()
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        if remote_ip:
+            sent["X-Forwarded-For"] = remote_ip
+        sent.update(headers or {})
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode()
+            sent["Content-Type"] = "application/json"
+        conn = http.client.HTTPConnection("127.0.0.1", live["port"], timeout=REQUEST_TIMEOUT_S)
+        try:
+            conn.request(method, path, body=payload, headers=sent)
+            resp = conn.getresponse()
+            raw = resp.read()
+            content_type = resp.getheader("Content-Type", "")
+            status = resp.status
+        finally:
+            conn.close()
+        return ServiceResponse(status, _parse_body(raw, content_type, status))
+
+    def invoke(self, phase: str, payload: dict, token: str | None = None, user_agent: str | None = None,
+               remote_ip: str | None = None) -> ServiceResponse:
+        """POST the payload to the phase's endpoint (/process-date-range or /process-date)."""
+        if not isinstance(payload, dict):
+            raise ParameterError("payload", payload, "give a dict (the JSON body of the request)")
+        return self.request(phase, "POST", self.phases.get(phase).endpoint, payload, token=token,
+                            user_agent=user_agent, remote_ip=remote_ip)
+
+    def health(self, phase: str, token: str | None = None) -> dict:
+        """GET /health: the body plus `http_status` (a 401/403 body is {'error': ...})."""
+        response = self.request(phase, "GET", "/health", token=token)
+        return {"http_status": response.status, **response.body}
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _parse_body(raw: bytes, content_type: str, status: int) -> dict:
+    if "json" in content_type:
+        try:
+            parsed = json.loads(raw or b"{}")
+            return parsed if isinstance(parsed, dict) else {"value": parsed}
+        except ValueError:
+            pass
+    # Cloud Run's own 401/403 pages are HTML: keep their words, drop the markup.
+    text = re.sub(r"<title>.*?</title>|</?code>", "", raw.decode(errors="replace"), flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", text)
+    return {"error": " ".join(text.split()) or http.client.responses.get(status, "")}
+
+
+def _valid_bindings(policy) -> list[dict]:
+    if not isinstance(policy, dict) or not isinstance(policy.get("bindings", []), list):
+        raise ParameterError("policy", policy, "give a dict with a 'bindings' list, as iam_policy() returns")
+    unknown = set(policy) - {"bindings", "etag", "version"}
+    if unknown:
+        raise ParameterError("policy key", sorted(unknown)[0], "a policy has only bindings, etag and version")
+    bindings = []
+    for binding in policy.get("bindings", []):
+        if not isinstance(binding, dict) or not str(binding.get("role", "")).startswith("roles/"):
+            raise ParameterError("binding", binding, "each binding needs a role such as roles/run.invoker")
+        members = binding.get("members")
+        if not isinstance(members, list) or not members:
+            raise ParameterError("members", members, f"binding {binding.get('role')} needs a non-empty list")
+        for member in members:
+            if not isinstance(member, str) or not _MEMBER.match(member):
+                raise ParameterError("member", member, "use allUsers, allAuthenticatedUsers, user:EMAIL, "
+                                     "serviceAccount:EMAIL, group:EMAIL or domain:NAME")
+        clean = {"role": binding["role"], "members": sorted(set(members))}
+        if binding.get("condition"):
+            clean["condition"] = binding["condition"]
+        bindings.append(clean)
+    return bindings
+
+
+def revision_record(service: str, number: int, commit: str, image: str, supports_prefix: bool,
+                    created: str, code_phase: str, suffix: str | None = None) -> dict:
+    """A revision as the state keeps it; the 3-letter suffix is derived, so it is reproducible."""
+    if suffix is None:
+        digest = hashlib.sha256(f"{service}/{number}/{commit}/{created}".encode()).digest()
+        suffix = "".join("abcdefghijklmnopqrstuvwxyz"[b % 26] for b in digest[:3])
+    return {"name": f"{service}-{number:05d}-{suffix}", "commit_sha": commit, "image": image,
+            "supports_prefix": bool(supports_prefix), "created": created, "code_phase": code_phase}
+
+
+def source_image(project: str, region: str, service: str, commit: str, build: str = "") -> str:
+    """Where a source deploy's image lands (Artifact Registry's cloud-run-source-deploy repo).
+
+    Every build makes a new image, so `build` (e.g. the revision name) goes into the digest.
+    """
+    digest = hashlib.sha256(f"{service}@{commit}/{build}".encode()).hexdigest()
+    return f"{region}-docker.pkg.dev/{project}/cloud-run-source-deploy/{service}@sha256:{digest}"

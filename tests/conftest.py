@@ -1,0 +1,78 @@
+"""Shared fixtures: one small sandbox for the session, and a guarantee that no service process
+started by the tests outlives the test session."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from runbook_lib.local import services as local_services
+from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
+
+# Four game dates: enough for Phase 4's rolling windows to have history, quick to build.
+SANDBOX_SCALE = 0.3
+
+
+def _service_processes_under(base: Path) -> list[int]:
+    """Pids of phase service processes whose sandbox home lies under `base`."""
+    pids = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        pid = int(entry.name)
+        if not local_services.is_our_process(pid):
+            continue
+        args = local_services._cmdline(pid)
+        home = args[args.index("--home") + 1] if "--home" in args[:-1] else ""
+        if home and Path(home).resolve().is_relative_to(base.resolve()):
+            pids.append(pid)
+    return pids
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_service_outlives_the_session(tmp_path_factory):
+    yield
+    local_services.stop_children()
+    # Processes started by a CLI subprocess are not our children: find them by their --home.
+    if Path("/proc").is_dir():
+        for pid in _service_processes_under(tmp_path_factory.getbasetemp()):
+            local_services.terminate(pid)
+
+
+@pytest.fixture(scope="session")
+def sandbox_home(tmp_path_factory) -> Path:
+    """An initialised sandbox (services running) shared by the session; treat it as read-only:
+    tests that change IAM, deploy revisions or write datasets make their own sandbox."""
+    root = tmp_path_factory.mktemp("sandbox")
+    init_sandbox(root, scale=SANDBOX_SCALE, start_services=True)
+    yield root
+    stop_sandbox(root)
+
+
+@pytest.fixture
+def local_target(sandbox_home):
+    from runbook_lib.target import connect
+
+    target = connect("local", home=sandbox_home)
+    yield target
+    target.close()
+
+
+@pytest.fixture
+def make_sandbox(tmp_path_factory):
+    """Build a private sandbox: make_sandbox(scale=..., start_services=...) -> its home Path."""
+    made: list[Path] = []
+
+    def _make(scale: float = 0.15, start_services: bool = False) -> Path:
+        root = tmp_path_factory.mktemp("private-sandbox")
+        init_sandbox(root, scale=scale, start_services=start_services)
+        made.append(root)
+        return root
+
+    yield _make
+    for root in made:
+        stop_sandbox(root)
+
+
+def pytest_configure(config):
+    # Service processes inherit the environment; keep a developer's RUNBOOK_HOME out of tests.
+    os.environ.pop("RUNBOOK_HOME", None)

@@ -248,14 +248,13 @@ def _box_scores(rng: np.random.Generator, games: pd.DataFrame, roster: pd.DataFr
     rows = rows[rows["minutes"] >= 1.0].reset_index(drop=True)
 
     m = rows["minutes"].to_numpy()
-    fga = rng.poisson(rows["fga_rate"].to_numpy() * m)
+    fga, ft_att = _shot_volumes(rng, rows)
     three_att = rng.binomial(fga, rows["three_share"].to_numpy())
     paint_att = rng.binomial(fga - three_att, rows["paint_share"].to_numpy())
     mid_att = fga - three_att - paint_att
     three_made = rng.binomial(three_att, rows["three_pct"].to_numpy())
     paint_made = rng.binomial(paint_att, rows["paint_pct"].to_numpy())
     mid_made = rng.binomial(mid_att, rows["mid_pct"].to_numpy())
-    ft_att = rng.poisson(rows["fta_rate"].to_numpy() * m)
     ft_made = rng.binomial(ft_att, rows["ft_pct"].to_numpy())
     fg_made = three_made + paint_made + mid_made
     out = pd.DataFrame({
@@ -274,6 +273,33 @@ def _box_scores(rng: np.random.Generator, games: pd.DataFrame, roster: pd.DataFr
     int_cols = [c for c, t in RAW_COLUMNS["player_boxscores"] if t == "INT64"]
     out[int_cols] = out[int_cols].astype("int64")
     return out
+
+
+def _shot_volumes(rng: np.random.Generator, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Field-goal and free-throw attempts per player.
+
+    Both sides of a game share its tempo (possessions), so team totals move together the way
+    they do in real games; each team's attempts are then shared among its players by their
+    shooting rates and minutes.
+    """
+    game_ids, game_idx = np.unique(rows["game_id"].to_numpy(), return_inverse=True)
+    tempo = rng.normal(99.0, 4.0, len(game_ids))  # possessions per team
+    team_keys = rows["game_id"] + "|" + rows["team_abbr"]
+    teams, team_idx = np.unique(team_keys.to_numpy(), return_inverse=True)
+    team_tempo = np.zeros(len(teams))
+    team_tempo[team_idx] = tempo[game_idx]
+    team_fga = np.clip(np.round(rng.normal(0.895 * team_tempo, 3.5)), 65, 120).astype("int64")
+    team_fta = np.clip(np.round(rng.normal(0.235 * team_tempo, 5.0)), 5, 50).astype("int64")
+    slot = rows.groupby(team_keys.to_numpy()).cumcount().to_numpy()
+    m = rows["minutes"].to_numpy()
+    out = []
+    for rate, totals in ((rows["fga_rate"].to_numpy(), team_fga), (rows["fta_rate"].to_numpy(), team_fta)):
+        weights = np.zeros((len(teams), PLAYERS_PER_TEAM))
+        weights[team_idx, slot] = rate * m
+        shares = weights / weights.sum(axis=1, keepdims=True)
+        counts = rng.multinomial(totals, shares)
+        out.append(counts[team_idx, slot].astype("int64"))
+    return out[0], out[1]
 
 
 def _settle_scores(rng: np.random.Generator, games: pd.DataFrame, box: pd.DataFrame) -> pd.DataFrame:
@@ -380,8 +406,7 @@ def _replace_table(warehouse, dataset: str, table: str, columns, df: pd.DataFram
     # DuckDB transaction.
     cols = ", ".join(f"{c} {t}" for c, t in columns)
     ddl = to_duckdb(f"CREATE SCHEMA IF NOT EXISTS `{dataset}`;\n"
-                    f"DROP TABLE IF EXISTS `{dataset}.{table}`;\n"
-                    f"CREATE TABLE `{dataset}.{table}` ({cols}) PARTITION BY game_date", many=True)
+                    f"CREATE OR REPLACE TABLE `{dataset}.{table}` ({cols}) PARTITION BY game_date", many=True)
     names = ", ".join(f'"{c}"' for c, _ in columns)
     with warehouse.connection() as con:
         con.register("frame_to_load", frame)

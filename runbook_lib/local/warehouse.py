@@ -1,84 +1,667 @@
 """The embedded warehouse: a DuckDB file that answers BigQuery-dialect SQL.
 
-A BigQuery dataset is a DuckDB schema. The phase services, the notebook kernel and the CLI are
-separate processes and DuckDB lets one process write a file at a time, so a connection is held
-only for the length of one operation and a lock conflict is retried briefly.
+A BigQuery dataset is a DuckDB schema; a table ref is "dataset.table". What DuckDB has no place
+for (partition column, dataset default table expiration, table expiry) lives in the internal
+schema `_runbook_meta`, which list_datasets() and INFORMATION_SCHEMA never show.
+
+The phase services, the notebook kernel and the CLI are separate processes, and DuckDB lets one
+process at a time open a file for writing (or several for reading only). So a connection is held
+only for the length of one operation, reads open the file read-only, and a lock conflict is
+retried with a short, jittered backoff until `lock_retry_seconds` have passed (then WarehouseBusy).
 """
 from __future__ import annotations
 
+import random
+import re
 import time
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import duckdb
 import pandas as pd
+from sqlglot.errors import SqlglotError
 
-from ..errors import ParameterError, WarehouseBusy
-from .dialect import to_duckdb
+from ..errors import NotFoundError, ParameterError, RunbookError, WarehouseBusy
+from .dialect import (
+    HIDDEN_SCHEMAS,
+    INTERNAL_SCHEMA,
+    Statement,
+    UnsupportedSQL,
+    bigquery_type,
+    duckdb_type,
+    normalised_column_type,
+    register_functions,
+    to_duckdb,
+    translate,
+)
+
+__all__ = ["LocalWarehouse", "TableInfo", "WarehouseQueryError", "UnsupportedSQL", "to_duckdb"]
 
 LOCK_RETRY_SECONDS = 30.0
+_DATASET_NAME = re.compile(r"[A-Za-z0-9_]{1,1024}")
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,1023}")
+_COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,299}")
+_HIDDEN = tuple(s.lower() for s in HIDDEN_SCHEMAS)
+
+_META_DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {INTERNAL_SCHEMA};
+CREATE TABLE IF NOT EXISTS {INTERNAL_SCHEMA}.datasets (
+    dataset VARCHAR, default_table_expiration_days DOUBLE, created_at TIMESTAMPTZ);
+CREATE TABLE IF NOT EXISTS {INTERNAL_SCHEMA}.tables (
+    dataset VARCHAR, table_name VARCHAR, partition_column VARCHAR, created_at TIMESTAMPTZ, expires_at TIMESTAMPTZ);
+"""
+
+
+class WarehouseQueryError(RunbookError, RuntimeError):
+    """SQL that BigQuery would reject at run time (DuckDB would silently accept it)."""
+
+
+@dataclass
+class TableInfo:
+    dataset: str
+    table: str
+    columns: list[tuple[str, str]]  # (name, BigQuery type)
+    num_rows: int
+    partition_column: str | None = None
+    expires_at: datetime | None = None
+    created_at: datetime | None = None
+    kind: str = "TABLE"  # TABLE or VIEW
+
+    @property
+    def ref(self) -> str:
+        return f"{self.dataset}.{self.table}"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["ref"] = self.ref
+        d["columns"] = [list(c) for c in self.columns]
+        for k in ("expires_at", "created_at"):
+            d[k] = d[k].isoformat() if d[k] is not None else None
+        return d
+
+
+def _q(name: str) -> str:
+    """A DuckDB quoted identifier."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _is_lock_conflict(exc: Exception) -> bool:
     text = str(exc)
-    return "lock" in text.lower() and ("Conflicting" in text or "Could not set lock" in text)
+    lowered = text.lower()
+    return (
+        ("lock" in lowered and ("conflicting" in lowered or "could not set lock" in lowered))
+        # Same process, another thread holds the file open with the other read_only setting.
+        or "different configuration" in lowered
+    )
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class LocalWarehouse:
+    """BigQuery-shaped access to one DuckDB file. Every method opens and closes its own connection."""
+
+    target = "local"
+
     def __init__(self, path: str | Path, project: str = "sandbox", lock_retry_seconds: float = LOCK_RETRY_SECONDS):
         p = Path(path).expanduser()
         if p.exists() and p.is_dir():
             raise ParameterError("warehouse_path", str(path), "give a file path for the DuckDB database, not a folder")
         if not p.parent.exists():
             raise ParameterError("warehouse_path", str(path), f"its folder {p.parent} must exist")
+        if p.exists() and not _looks_like_duckdb(p):
+            raise ParameterError(
+                "warehouse_path", str(path),
+                "that file is not a DuckDB database; give a new file name or an existing .duckdb file")
         self.path = p.resolve()
         self.project = project
         self.lock_retry_seconds = lock_retry_seconds
+        self._meta_ready = False
+
+    def __repr__(self) -> str:
+        return f"LocalWarehouse({str(self.path)!r}, project={self.project!r})"
+
+    def close(self) -> None:
+        """Nothing to close: connections live only as long as one operation."""
+
+    # ----------------------------------------------------------------------------------------
+    # Connections
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_retry_seconds
+        delay = 0.01
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.Error as exc:
+                text = str(exc)
+                if "not a valid DuckDB database" in text:
+                    # An empty file may be a database another process is creating this instant.
+                    if self.path.exists() and self.path.stat().st_size == 0 and time.monotonic() < deadline:
+                        time.sleep(delay)
+                        continue
+                    raise ParameterError(
+                        "warehouse_path", str(self.path),
+                        "that file is not a DuckDB database; give a new file name or an existing .duckdb file",
+                    ) from None
+                if not _is_lock_conflict(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise WarehouseBusy(
+                        f"The warehouse {self.path} stayed locked by another process for "
+                        f"{self.lock_retry_seconds:.0f}s; stop it or retry."
+                    ) from None
+                # Jitter so that processes backing off together do not collide again in step.
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 1.6, 0.25)
 
     @contextmanager
     def connection(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        deadline = time.monotonic() + self.lock_retry_seconds
-        delay = 0.02
-        while True:
-            try:
-                con = duckdb.connect(str(self.path), read_only=read_only and self.path.exists())
-                break
-            except duckdb.IOException as exc:
-                if not _is_lock_conflict(exc) or time.monotonic() > deadline:
-                    if _is_lock_conflict(exc):
-                        raise WarehouseBusy(
-                            f"The warehouse {self.path} stayed locked by another process for "
-                            f"{self.lock_retry_seconds:.0f}s; stop it or retry."
-                        ) from None
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.5)
+        """A set-up connection for one operation (UTC session, BigQuery functions registered)."""
+        if not self._meta_ready or not self.path.exists():
+            read_only = False
+        con = self._open(read_only)
         try:
+            # BigQuery evaluates TIMESTAMP functions in UTC unless told otherwise.
+            con.execute("SET TimeZone = 'UTC'")
+            register_functions(con)
+            if not read_only and not self._meta_ready:
+                con.execute(_META_DDL)
+                self._meta_ready = True
+            elif read_only and not self._meta_ready:
+                self._meta_ready = True
             yield con
         finally:
             con.close()
 
+    # ----------------------------------------------------------------------------------------
+    # SQL
+
+    def _translate(self, sql: str, params: dict | None) -> tuple[Statement, ...]:
+        if not isinstance(sql, str) or not sql.strip():
+            raise ParameterError("sql", sql, "give a BigQuery SQL string")
+        if params is not None and not isinstance(params, dict):
+            raise ParameterError("params", params, "give a dict of parameter name -> value, or None")
+        statements = translate(sql, self.project)
+        wanted = {p for s in statements for p in s.params}
+        missing = sorted(wanted - set(params or {}))
+        if missing:
+            raise ParameterError(
+                "params", sorted(params or {}),
+                "the SQL uses " + ", ".join("@" + m for m in missing) + ", which params does not give")
+        return statements
+
     def query(self, sql: str, params: dict | None = None) -> pd.DataFrame:
-        """Run one BigQuery-dialect query and return its rows."""
-        with self.connection() as con:
-            return con.execute(to_duckdb(sql), params or {}).df()
+        """Run BigQuery-dialect SQL and return the last statement's rows.
+
+        Statements before the last (a CREATE TEMP FUNCTION, say) run first on the same connection.
+        """
+        statements = self._translate(sql, params)
+        read_only = all(s.kind in ("query", "transaction") or (s.kind == "other" and _is_temp(s)) for s in statements)
+        with self.connection(read_only=read_only) as con:
+            if not read_only:
+                con.execute("BEGIN TRANSACTION")
+            try:
+                for st in statements[:-1]:
+                    self._run(con, st, params)
+                df = self._run(con, statements[-1], params, fetch=True)
+                if not read_only:
+                    con.execute("COMMIT")
+                return df
+            except BaseException as exc:
+                if not read_only:
+                    _rollback(con)
+                mapped = self._explain(con, exc, statements)
+                if mapped is exc:
+                    raise
+                raise mapped from None
 
     def execute(self, sql: str, params: dict | None = None) -> None:
-        """Run BigQuery-dialect statements (DDL/DML), all in one transaction."""
-        statements = to_duckdb(sql, many=True)
+        """Run BigQuery-dialect statements (DDL/DML), all in one transaction: all or nothing."""
+        statements = self._translate(sql, params)
         with self.connection() as con:
             con.execute("BEGIN TRANSACTION")
             try:
-                for stmt in statements:
-                    con.execute(stmt, _params_used(stmt, params))
+                for st in statements:
+                    self._run(con, st, params)
                 con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
+            except BaseException as exc:
+                _rollback(con)
+                mapped = self._explain(con, exc, statements)
+                if mapped is exc:
+                    raise
+                raise mapped from None
+
+    def _run(self, con: duckdb.DuckDBPyConnection, st: Statement, params: dict | None,
+             fetch: bool = False) -> pd.DataFrame | None:
+        if st.kind == "transaction":
+            return pd.DataFrame() if fetch else None
+        used = {k: v for k, v in (params or {}).items() if k in st.params}
+        if st.datasets:
+            for ds in st.datasets:
+                if not _schema_exists(con, ds):
+                    raise self._dataset_not_found(con, ds)
+        existed = None
+        if st.kind in ("create_table", "create_view", "create_schema") and st.dataset:
+            existed = _schema_exists(con, st.dataset) if st.kind == "create_schema" else \
+                _relation_exists(con, st.dataset, st.table)
+        if st.merge_check:
+            if con.execute(st.merge_check, used).fetchall():
+                raise WarehouseQueryError(
+                    f"MERGE into {st.dataset}.{st.table} matched one target row with several source rows; "
+                    "BigQuery refuses that (UPDATE/MERGE must match at most one source row for each target row)."
+                )
+        if fetch and st.kind == "query":
+            return _fetch_df(con, st.sql, used)
+        con.execute(st.sql, used)
+        self._after(con, st, existed, used)
+        return pd.DataFrame() if fetch else None
+
+    def _after(self, con: duckdb.DuckDBPyConnection, st: Statement, existed: bool | None, params: dict) -> None:
+        """Keep _runbook_meta in step with what the statement did."""
+        now = _utcnow()
+        if st.kind == "create_schema" and st.dataset and not existed:
+            days = st.option("default_table_expiration_days")
+            value = con.execute(f"SELECT CAST({days} AS DOUBLE)").fetchall()[0][0] if days else None
+            _set_dataset_meta(con, st.dataset, value, now)
+        elif st.kind in ("create_table", "create_view") and st.dataset and st.table:
+            if existed and not st.replace:
+                return  # CREATE ... IF NOT EXISTS over an existing table changes nothing
+            partition = st.partition_column
+            if partition is None and st.copy_from:
+                partition = _table_meta(con, *st.copy_from).get("partition_column")
+            if st.kind == "create_table":
+                _normalise_column_types(con, st.dataset, st.table)
+                if partition is not None:
+                    names = [c for c, _ in _columns(con, st.dataset, st.table)]
+                    if partition not in names:
+                        raise WarehouseQueryError(
+                            f"PARTITION BY names {partition}, which is not a column of {st.dataset}.{st.table} "
+                            f"(columns: {', '.join(names)}).")
+            expires = None
+            expiration = st.option("expiration_timestamp")
+            if expiration:
+                expires = con.execute(f"SELECT CAST({expiration} AS TIMESTAMPTZ)").fetchall()[0][0]
+            else:
+                expires = _default_expiry(con, st.dataset, now)
+            _set_table_meta(con, st.dataset, st.table, partition, now, expires)
+        elif st.kind == "drop_table" and st.dataset and st.table:
+            con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.tables WHERE dataset = $d AND table_name = $t",
+                        {"d": st.dataset, "t": st.table})
+        elif st.kind == "drop_schema" and st.dataset:
+            con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.tables WHERE dataset = $d", {"d": st.dataset})
+            con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.datasets WHERE dataset = $d", {"d": st.dataset})
+
+    # ----------------------------------------------------------------------------------------
+    # Errors
+
+    def _explain(self, con: duckdb.DuckDBPyConnection, exc: BaseException,
+                 statements: Sequence[Statement]) -> BaseException:
+        """Turn DuckDB's catalog and parser errors into the kit's one-sentence errors."""
+        if isinstance(exc, duckdb.CatalogException):
+            for st in statements:
+                skip = (st.dataset, st.table) if st.kind in ("create_table", "create_view") else None
+                for ds, table in st.tables:
+                    if not _schema_exists(con, ds):
+                        return self._dataset_not_found(con, ds)
+                    if (ds, table) != skip and not _relation_exists(con, ds, table):
+                        return self._table_not_found(con, ds, table)
+                if st.dataset and st.kind in ("create_table", "create_view", "merge") \
+                        and not _schema_exists(con, st.dataset):
+                    return self._dataset_not_found(con, st.dataset)
+            return exc
+        if isinstance(exc, duckdb.ParserException):
+            first = str(exc).splitlines()[0]
+            return UnsupportedSQL(f"The local warehouse cannot run this SQL once translated to DuckDB ({first}).")
+        return exc
+
+    def _dataset_not_found(self, con: duckdb.DuckDBPyConnection, dataset: str) -> NotFoundError:
+        names = _datasets(con)
+        return NotFoundError(
+            f"Dataset {dataset} was not found in the local warehouse ({self.path}); "
+            f"datasets: {', '.join(names) or 'none'}."
+        )
+
+    def _table_not_found(self, con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> NotFoundError:
+        names = _tables(con, dataset)
+        return NotFoundError(
+            f"Table {dataset}.{table} was not found in the local warehouse ({self.path}); "
+            f"tables in {dataset}: {', '.join(names) or 'none'}."
+        )
+
+    # ----------------------------------------------------------------------------------------
+    # Catalog
+
+    def list_datasets(self) -> list[str]:
+        with self.connection(read_only=True) as con:
+            return _datasets(con)
+
+    def list_tables(self, dataset: str) -> list[str]:
+        _check_dataset_name(dataset)
+        with self.connection(read_only=True) as con:
+            if not _schema_exists(con, dataset):
+                raise self._dataset_not_found(con, dataset)
+            return _tables(con, dataset)
+
+    def dataset_exists(self, name: str) -> bool:
+        _check_dataset_name(name)
+        with self.connection(read_only=True) as con:
+            return _schema_exists(con, name)
+
+    def table_exists(self, ref: str) -> bool:
+        dataset, table = _split_ref(ref)
+        with self.connection(read_only=True) as con:
+            return _relation_exists(con, dataset, table)
+
+    def table_info(self, ref: str) -> TableInfo:
+        dataset, table = _split_ref(ref)
+        with self.connection(read_only=True) as con:
+            self._require_table(con, dataset, table)
+            meta = _table_meta(con, dataset, table)
+            is_view = con.execute(
+                "SELECT COUNT(*) FROM duckdb_views() WHERE database_name = current_database() "
+                "AND schema_name = $d AND view_name = $t", {"d": dataset, "t": table}).fetchall()[0][0] > 0
+            num_rows = con.execute(f"SELECT COUNT(*) FROM {_q(dataset)}.{_q(table)}").fetchall()[0][0]
+            return TableInfo(
+                dataset=dataset, table=table,
+                columns=[(name, bigquery_type(t)) for name, t in _columns(con, dataset, table)],
+                num_rows=int(num_rows), partition_column=meta.get("partition_column"),
+                expires_at=meta.get("expires_at"), created_at=meta.get("created_at"),
+                kind="VIEW" if is_view else "TABLE",
+            )
+
+    def _require_table(self, con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> None:
+        if not _schema_exists(con, dataset):
+            raise self._dataset_not_found(con, dataset)
+        if not _relation_exists(con, dataset, table):
+            raise self._table_not_found(con, dataset, table)
+
+    # ----------------------------------------------------------------------------------------
+    # Changes
+
+    def create_dataset(self, name: str, default_table_expiration_days: float | None = None,
+                       exists_ok: bool = True) -> None:
+        """Create a dataset; tables created in it later expire `default_table_expiration_days` after creation."""
+        _check_dataset_name(name)
+        if default_table_expiration_days is not None:
+            if isinstance(default_table_expiration_days, bool) or \
+                    not isinstance(default_table_expiration_days, (int, float)) or default_table_expiration_days <= 0:
+                raise ParameterError("default_table_expiration_days", default_table_expiration_days,
+                                     "give a number of days greater than 0, or None for no expiration")
+        with self.connection() as con:
+            if _schema_exists(con, name):
+                if exists_ok:
+                    return
+                raise ParameterError("dataset", name,
+                                     "it already exists in the local warehouse; pass exists_ok=True to reuse it")
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(f"CREATE SCHEMA {_q(name)}")
+                _set_dataset_meta(con, name, default_table_expiration_days and float(default_table_expiration_days),
+                                  _utcnow())
+                con.execute("COMMIT")
+            except BaseException:
+                _rollback(con)
+                raise
+
+    def create_table(self, ref: str, columns: Sequence[tuple[str, str]], partition_column: str | None = None,
+                     exists_ok: bool = True) -> None:
+        """Create an empty table from (name, BigQuery type) pairs."""
+        dataset, table = _split_ref(ref)
+        if not columns or not all(isinstance(c, (tuple, list)) and len(c) == 2 for c in columns):
+            raise ParameterError("columns", columns, "give a non-empty list of (name, BigQuery type) pairs")
+        defs = []
+        for name, bq in columns:
+            if not isinstance(name, str) or not _COLUMN_NAME.fullmatch(name):
+                raise ParameterError("columns", name, "column names are letters, digits and underscores, "
+                                                      "not starting with a digit")
+            try:
+                defs.append(f"{_q(name)} {duckdb_type(bq)}")
+            except (SqlglotError, ValueError, TypeError):
+                raise ParameterError("columns", bq, f"column {name} needs a BigQuery type such as INT64, FLOAT64, "
+                                                    "STRING, BOOL, DATE, TIMESTAMP, NUMERIC") from None
+        names = [c[0] for c in columns]
+        if len(set(n.lower() for n in names)) != len(names):
+            raise ParameterError("columns", names, "column names must be unique")
+        if partition_column is not None and partition_column not in names:
+            raise ParameterError("partition_column", partition_column, f"choose one of the columns {', '.join(names)}")
+        with self.connection() as con:
+            if not _schema_exists(con, dataset):
+                raise self._dataset_not_found(con, dataset)
+            if _relation_exists(con, dataset, table):
+                if exists_ok:
+                    return
+                raise ParameterError("table_ref", ref,
+                                     "that table already exists in the local warehouse; pass exists_ok=True")
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(f"CREATE TABLE {_q(dataset)}.{_q(table)} ({', '.join(defs)})")
+                now = _utcnow()
+                _set_table_meta(con, dataset, table, partition_column, now, _default_expiry(con, dataset, now))
+                con.execute("COMMIT")
+            except BaseException:
+                _rollback(con)
+                raise
+
+    def create_table_like(self, source_ref: str, dest_ref: str, exists_ok: bool = True) -> None:
+        """An empty table with the source's columns and partition column."""
+        src = _split_ref(source_ref, "source_ref")
+        dest = _split_ref(dest_ref, "dest_ref")
+        with self.connection() as con:
+            self._require_table(con, *src)
+            if not _schema_exists(con, dest[0]):
+                raise self._dataset_not_found(con, dest[0])
+            if _relation_exists(con, *dest):
+                if exists_ok:
+                    return
+                raise ParameterError("dest_ref", dest_ref,
+                                     "that table already exists in the local warehouse; pass exists_ok=True")
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(f"CREATE TABLE {_q(dest[0])}.{_q(dest[1])} AS "
+                            f"SELECT * FROM {_q(src[0])}.{_q(src[1])} LIMIT 0")
+                now = _utcnow()
+                _set_table_meta(con, *dest, _table_meta(con, *src).get("partition_column"), now,
+                                _default_expiry(con, dest[0], now))
+                con.execute("COMMIT")
+            except BaseException:
+                _rollback(con)
+                raise
+
+    def load_dataframe(self, df: pd.DataFrame, ref: str, mode: str = "replace",
+                       partition_column: str | None = None) -> int:
+        """Write a DataFrame into a table (replace its rows, or append by column name); returns rows written."""
+        if not isinstance(df, pd.DataFrame):
+            raise ParameterError("df", type(df).__name__, "give a pandas DataFrame")
+        if mode not in ("replace", "append"):
+            raise ParameterError("mode", mode, "choose replace or append")
+        dataset, table = _split_ref(ref)
+        if partition_column is not None and partition_column not in df.columns:
+            raise ParameterError("partition_column", partition_column,
+                                 f"choose one of the DataFrame's columns {', '.join(map(str, df.columns))}")
+        with self.connection() as con:
+            if not _schema_exists(con, dataset):
+                raise self._dataset_not_found(con, dataset)
+            exists = _relation_exists(con, dataset, table)
+            con.register("_runbook_df", df)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                target = f"{_q(dataset)}.{_q(table)}"
+                if mode == "append" and exists:
+                    con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _runbook_df")
+                    if partition_column is not None:
+                        con.execute(f"UPDATE {INTERNAL_SCHEMA}.tables SET partition_column = $p "
+                                    "WHERE dataset = $d AND table_name = $t",
+                                    {"p": partition_column, "d": dataset, "t": table})
+                else:
+                    previous = _table_meta(con, dataset, table) if exists else {}
+                    con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM _runbook_df")
+                    _normalise_column_types(con, dataset, table)
+                    now = _utcnow()
+                    created = previous.get("created_at") or now
+                    _set_table_meta(con, dataset, table, partition_column or previous.get("partition_column"),
+                                    created, previous.get("expires_at") if previous else _default_expiry(con, dataset, now))
+                con.execute("COMMIT")
+            except BaseException:
+                _rollback(con)
+                raise
+            finally:
+                con.unregister("_runbook_df")
+        return len(df)
+
+    def drop_dataset(self, name: str, delete_contents: bool = False) -> None:
+        _check_dataset_name(name)
+        with self.connection() as con:
+            if not _schema_exists(con, name):
+                raise self._dataset_not_found(con, name)
+            tables = _tables(con, name)
+            if tables and not delete_contents:
+                raise ParameterError("delete_contents", delete_contents,
+                                     f"dataset {name} still holds {', '.join(tables)}; "
+                                     "pass delete_contents=True to drop them too")
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(f"DROP SCHEMA {_q(name)} CASCADE")
+                con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.tables WHERE dataset = $d", {"d": name})
+                con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.datasets WHERE dataset = $d", {"d": name})
+                con.execute("COMMIT")
+            except BaseException:
+                _rollback(con)
                 raise
 
 
-def _params_used(stmt: str, params: dict | None) -> dict:
-    if not params:
-        return {}
-    return {k: v for k, v in params.items() if f"${k}" in stmt}
+# --------------------------------------------------------------------------------------------
+# Helpers (all take an open connection)
+
+def _looks_like_duckdb(p: Path) -> bool:
+    """DuckDB files carry the magic bytes "DUCK" at offset 8. An empty file may be one being created."""
+    try:
+        with open(p, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return len(head) == 0 or (len(head) >= 12 and head[8:12] == b"DUCK")
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # nothing open (the failure came before BEGIN, or DuckDB already ended it)
+
+
+def _is_temp(st: Statement) -> bool:
+    return st.sql.upper().startswith(("CREATE TEMPORARY", "CREATE TEMP", "CREATE OR REPLACE TEMP"))
+
+
+def _split_ref(ref: str, parameter: str = "table_ref") -> tuple[str, str]:
+    parts = ref.split(".") if isinstance(ref, str) else []
+    if len(parts) == 3:  # project.dataset.table: the project part means nothing locally
+        parts = parts[1:]
+    if len(parts) != 2 or not _DATASET_NAME.fullmatch(parts[0]) or not _TABLE_NAME.fullmatch(parts[1]):
+        raise ParameterError(parameter, ref, 'give "dataset.table" (letters, digits, underscores)')
+    if parts[0].lower() in _HIDDEN:
+        raise ParameterError(parameter, ref, f"{parts[0]} is reserved by the local warehouse")
+    return parts[0], parts[1]
+
+
+def _check_dataset_name(name: str) -> None:
+    if not isinstance(name, str) or not _DATASET_NAME.fullmatch(name):
+        raise ParameterError("dataset", name, "dataset names are letters, digits and underscores (up to 1024)")
+    if name.lower() in _HIDDEN:
+        raise ParameterError("dataset", name, "that name is reserved by the local warehouse")
+
+
+def _datasets(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute(
+        "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() "
+        "AND NOT internal ORDER BY schema_name").fetchall()
+    return [r[0] for r in rows if r[0].lower() not in _HIDDEN]
+
+
+def _schema_exists(con: duckdb.DuckDBPyConnection, dataset: str) -> bool:
+    return dataset.lower() not in _HIDDEN and con.execute(
+        "SELECT COUNT(*) FROM duckdb_schemas() WHERE database_name = current_database() AND schema_name = $d",
+        {"d": dataset}).fetchall()[0][0] > 0
+
+
+def _tables(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
+    rows = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = $d "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
+        "AND schema_name = $d AND NOT internal ORDER BY 1", {"d": dataset}).fetchall()
+    return [r[0] for r in rows]
+
+
+def _relation_exists(con: duckdb.DuckDBPyConnection, dataset: str, table: str | None) -> bool:
+    return table is not None and table in _tables(con, dataset)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> list[tuple[str, str]]:
+    return [tuple(r) for r in con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = $d AND table_name = $t ORDER BY column_index", {"d": dataset, "t": table}).fetchall()]
+
+
+def _normalise_column_types(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> None:
+    """Give every column a type BigQuery has (INTEGER -> BIGINT, FLOAT -> DOUBLE, ...).
+
+    CREATE TABLE AS SELECT 1 AS n makes an INT32 column in DuckDB, which later overflows where
+    BigQuery's INT64 would not; SUM() makes HUGEINT, which pandas turns into floats.
+    """
+    for name, t in _columns(con, dataset, table):
+        wanted = normalised_column_type(t)
+        if wanted:
+            con.execute(f"ALTER TABLE {_q(dataset)}.{_q(table)} ALTER COLUMN {_q(name)} TYPE {wanted}")
+
+
+def _table_meta(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> dict:
+    row = con.execute(
+        f"SELECT partition_column, created_at, expires_at FROM {INTERNAL_SCHEMA}.tables "
+        "WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table}).fetchall()
+    row = row[0] if row else None
+    return dict(zip(("partition_column", "created_at", "expires_at"), row)) if row else {}
+
+
+def _set_table_meta(con: duckdb.DuckDBPyConnection, dataset: str, table: str, partition: str | None,
+                    created: datetime, expires: datetime | None) -> None:
+    con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.tables WHERE dataset = $d AND table_name = $t",
+                {"d": dataset, "t": table})
+    con.execute(f"INSERT INTO {INTERNAL_SCHEMA}.tables VALUES ($d, $t, $p, $c, $e)",
+                {"d": dataset, "t": table, "p": partition, "c": created, "e": expires})
+
+
+def _set_dataset_meta(con: duckdb.DuckDBPyConnection, dataset: str, days: float | None, created: datetime) -> None:
+    con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.datasets WHERE dataset = $d", {"d": dataset})
+    con.execute(f"INSERT INTO {INTERNAL_SCHEMA}.datasets VALUES ($d, $x, $c)",
+                {"d": dataset, "x": days, "c": created})
+
+
+def _default_expiry(con: duckdb.DuckDBPyConnection, dataset: str, created: datetime) -> datetime | None:
+    row = con.execute(f"SELECT default_table_expiration_days FROM {INTERNAL_SCHEMA}.datasets WHERE dataset = $d",
+                      {"d": dataset}).fetchall()
+    row = row[0] if row else None
+    return created + timedelta(days=row[0]) if row and row[0] else None
+
+
+_WIDE_INTS = ("HUGEINT", "UHUGEINT", "UBIGINT")
+
+
+def _fetch_df(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
+    """Rows as a DataFrame, with BigQuery's INT64 where DuckDB widened integers.
+
+    DuckDB's SUM over integers is a 128-bit HUGEINT, which pandas receives as float64 (BigQuery:
+    INT64). Casting back raises on overflow, as BigQuery does.
+    """
+    rel = con.sql(sql, params=params or None)
+    types = [str(t) for t in rel.types]
+    if not any(t in _WIDE_INTS for t in types):
+        return rel.df()
+    cols = ", ".join(
+        (f"CAST(#{i} AS BIGINT)" if t in _WIDE_INTS else f"#{i}") + f" AS {_q(name)}"
+        for i, (name, t) in enumerate(zip(rel.columns, types), start=1))
+    return con.sql(f"SELECT {cols} FROM ({sql})", params=params or None).df()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -155,6 +155,7 @@ class FakeGoogleApis:
         self.entries: list[dict] = list(entries or [])
         self.requests: list[RecordedRequest] = []
         self._refusals: list[_Refusal] = []
+        self.max_page_size: int | None = None  # cap pages below the requested pageSize, as servers may
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -175,7 +176,8 @@ class FakeGoogleApis:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-google-apis", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fake-google-apis", daemon=True)
         self._thread.start()
         return self
 
@@ -271,7 +273,7 @@ class FakeGoogleApis:
             if build["id"] == build_id and self._project_matches(build, project) and build_location(build) == location:
                 return 200, build
         # Google's wording for a build looked up in the wrong location.
-        return 404, google_error(404, f'Requested entity was not found.')
+        return 404, google_error(404, "Requested entity was not found.")
 
     def _list_builds(self, project: str, location: str, request: RecordedRequest) -> tuple[int, dict]:
         try:
@@ -280,7 +282,8 @@ class FakeGoogleApis:
         except ValueError as exc:
             return 400, google_error(400, str(exc))
         found.sort(key=lambda b: _as_time(b["createTime"]), reverse=True)
-        return 200, self._page(found, "builds", request.param("pageSize"), request.param("pageToken"))
+        return 200, self._page(found, "builds", request.param("pageSize"), request.param("pageToken"),
+                               self.max_page_size)
 
     # -- Cloud Logging
     def _list_entries(self, body: dict) -> tuple[int, dict]:
@@ -292,12 +295,14 @@ class FakeGoogleApis:
             return 400, google_error(400, str(exc))
         descending = (body.get("orderBy") or "timestamp asc").strip().lower() == "timestamp desc"
         found.sort(key=lambda e: _as_time(e["timestamp"]), reverse=descending)
-        return 200, self._page(found, "entries", body.get("pageSize"), body.get("pageToken"))
+        return 200, self._page(found, "entries", body.get("pageSize"), body.get("pageToken"), self.max_page_size)
 
     @staticmethod
-    def _page(items: list[dict], key: str, page_size: Any, page_token: Any) -> dict:
+    def _page(items: list[dict], key: str, page_size: Any, page_token: Any, cap: int | None) -> dict:
         start = int(page_token) if page_token else 0
         size = int(page_size) if page_size else 50
+        if cap is not None:
+            size = min(size, cap)
         page = items[start:start + size]
         result: dict[str, Any] = {key: page} if page else {}
         if start + size < len(items):  # nextPageToken only when more remain; never ""

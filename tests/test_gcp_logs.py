@@ -1,0 +1,201 @@
+"""GcpLogs and the storage log reader with the real google-cloud-logging / -storage clients over HTTP."""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from fakes.fixtures import (CLOUD_LOGGING_ONLY_ID, LOGS_BUCKET, PHASE3_DOCKER_ID, PHASE3_SERVICE, PHASE4_FAILED_ID,
+                            PHASE4_SERVICE, PROJECT, fake_apis, recorded_bucket_log, recorded_build,  # noqa: F401
+                            start_storage_emulator_subprocess, storage_emulator)  # noqa: F401
+from fakes.server import load_json
+from runbook_lib.buildlogs import Forbidden, NotFound
+from runbook_lib.errors import ParameterError
+from runbook_lib.gcp.clients import storage_client
+from runbook_lib.gcp.logs import CloudLoggingLogSource, GcpLogs, build_log_filter, request_log_filter
+from runbook_lib.gcp.storage import GcsLogSource, logs_object_location, read_logs_bucket_object
+
+UTC = timezone.utc
+BUILD_START = datetime(2025, 12, 31, 1, 36, 19, 482913, tzinfo=UTC)
+BUILD_END = datetime(2025, 12, 31, 1, 59, 29, 101734, tzinfo=UTC)
+
+
+@pytest.fixture
+def logs(fake_apis):
+    adapter = GcpLogs(PROJECT, endpoint=fake_apis.endpoint)
+    yield adapter
+    adapter.close()
+
+
+def _recorded_lines(build_id: str) -> list[str]:
+    entries = [e for e in load_json("logging_build_entries.json") if e["resource"]["labels"]["build_id"] == build_id]
+    return [e["textPayload"] for e in sorted(entries, key=lambda e: e["timestamp"])]
+
+
+# ---------------------------------------------------------------- build log entries
+
+def test_build_log_filter_is_exact():
+    assert build_log_filter(PROJECT, PHASE4_FAILED_ID, BUILD_START, BUILD_END) == (
+        f'logName="projects/{PROJECT}/logs/cloudbuild" AND resource.type="build" AND '
+        f'resource.labels.build_id="{PHASE4_FAILED_ID}" AND '
+        f'timestamp>="2025-12-31T01:36:19Z" AND timestamp<="2025-12-31T01:59:30Z"')
+
+
+def test_build_log_entries_sends_the_filter_and_returns_the_lines_in_order(logs, fake_apis):
+    text = logs.build_log_entries(PHASE4_FAILED_ID, BUILD_START, BUILD_END)
+
+    assert text.splitlines() == _recorded_lines(PHASE4_FAILED_ID)
+    assert "No buildpack groups passed detection." in text
+    request = fake_apis.requests[0]
+    assert (request.method, request.path) == ("POST", "/v2/entries:list")
+    assert request.body["resourceNames"] == [f"projects/{PROJECT}"]
+    assert request.body["orderBy"] == "timestamp asc"
+    # our explicit bounds are sent as-is: the client's 24-hour default bound was not added
+    assert fake_apis.received_filters() == [build_log_filter(PROJECT, PHASE4_FAILED_ID, BUILD_START, BUILD_END)]
+
+
+def test_build_log_entries_follow_page_tokens_and_stop_when_the_token_is_omitted(logs, fake_apis):
+    fake_apis.max_page_size = 10
+    text = logs.build_log_entries(PHASE4_FAILED_ID, BUILD_START, BUILD_END)
+    lines = _recorded_lines(PHASE4_FAILED_ID)
+    assert text.splitlines() == lines
+    tokens = [r.body.get("pageToken") for r in fake_apis.requests]
+    assert tokens == [None] + [str(n) for n in range(10, len(lines), 10)]
+
+
+def test_build_log_entries_outside_the_window_are_not_returned(logs):
+    a_day_later = BUILD_END + timedelta(days=1)
+    assert logs.build_log_entries(PHASE4_FAILED_ID, a_day_later, a_day_later + timedelta(hours=1)) == ""
+
+
+def test_build_log_entries_reject_bad_arguments(logs, fake_apis):
+    with pytest.raises(ParameterError) as caught:
+        logs.build_log_entries("c3c052da", BUILD_START, BUILD_END)
+    assert caught.value.parameter == "build_id"
+    with pytest.raises(ParameterError) as caught:
+        logs.build_log_entries(PHASE4_FAILED_ID, BUILD_END, BUILD_START)
+    assert caught.value.parameter == "end"
+    with pytest.raises(ParameterError) as caught:
+        logs.build_log_entries(PHASE4_FAILED_ID, "yesterday", BUILD_END)
+    assert caught.value.parameter == "start"
+    assert fake_apis.requests == []
+
+
+def test_cloud_logging_source_searches_around_the_build_times(logs, fake_apis):
+    build = recorded_build(CLOUD_LOGGING_ONLY_ID)
+    text = CloudLoggingLogSource(logs, slack=timedelta(minutes=5)).fetch(build)
+
+    assert text.splitlines() == _recorded_lines(CLOUD_LOGGING_ONLY_ID)
+    sent = fake_apis.received_filters()[0]
+    created = datetime.fromisoformat(build["createTime"].replace("Z", "+00:00"))
+    finished = datetime.fromisoformat(build["finishTime"].replace("Z", "+00:00"))
+    assert f'timestamp>="{(created - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")}"' in sent
+    upper = datetime.fromtimestamp(math.ceil((finished + timedelta(minutes=5)).timestamp()), tz=UTC)
+    assert f'timestamp<="{upper.strftime("%Y-%m-%dT%H:%M:%SZ")}"' in sent
+
+
+def test_cloud_logging_source_without_entries_is_not_found(logs):
+    build = dict(recorded_build(PHASE3_DOCKER_ID), id="00000000-0000-4000-8000-000000000000")
+    with pytest.raises(NotFound, match="no entries for build 00000000"):
+        CloudLoggingLogSource(logs).fetch(build)
+
+
+def test_cloud_logging_refusal_is_forbidden(logs, fake_apis):
+    fake_apis.refuse("/v2/entries:list")
+    with pytest.raises(Forbidden, match="logging.viewer"):
+        logs.build_log_entries(PHASE4_FAILED_ID, BUILD_START, BUILD_END)
+
+
+# ---------------------------------------------------------------- Cloud Run request logs
+
+def test_request_logs_filter_is_exact():
+    since, until = datetime(2025, 12, 31, tzinfo=UTC), datetime(2025, 12, 31, 12, tzinfo=UTC)
+    assert request_log_filter(PROJECT, PHASE4_SERVICE, since, until, status=[401, 403]) == (
+        f'logName="projects/{PROJECT}/logs/run.googleapis.com%2Frequests" AND resource.type="cloud_run_revision" '
+        f'AND resource.labels.service_name="{PHASE4_SERVICE}" AND timestamp>="2025-12-31T00:00:00Z" AND '
+        f'timestamp<="2025-12-31T12:00:00Z" AND (httpRequest.status=401 OR httpRequest.status=403)')
+
+
+def test_request_logs_returns_log_entry_dicts_newest_first(logs, fake_apis):
+    since, until = "2025-12-31T00:00:00Z", "2025-12-31T23:59:59Z"
+    found = logs.request_logs(PHASE4_SERVICE, since, until, status=403, limit=500)
+
+    recorded = [e for e in load_json("logging_run_requests.json")
+                if e["resource"]["labels"]["service_name"] == PHASE4_SERVICE and e["httpRequest"]["status"] == 403]
+    assert len(found) == len(recorded)
+    assert [e["insertId"] for e in found] == [e["insertId"] for e in sorted(recorded, key=lambda e: e["timestamp"],
+                                                                                reverse=True)]
+    first = found[0]
+    assert first["resource"]["type"] == "cloud_run_revision"
+    assert set(first["httpRequest"]) >= {"status", "remoteIp", "userAgent", "requestUrl"}
+    assert first["timestamp"].endswith("Z")
+    assert fake_apis.requests[0].body["orderBy"] == "timestamp desc"
+    pubsub = [e for e in found if e["httpRequest"]["userAgent"].startswith("APIs-Google")]
+    assert pubsub and len(pubsub) < len(found)  # Pub/Sub pushes without a token, and a scanner
+
+
+def test_request_logs_limit_and_other_service(logs):
+    found = logs.request_logs(PHASE3_SERVICE, "2025-12-31T00:00:00Z", "2025-12-31T23:59:59Z", limit=3)
+    assert len(found) == 3
+    assert {e["resource"]["labels"]["service_name"] for e in found} == {PHASE3_SERVICE}
+
+
+@pytest.mark.parametrize("kwargs, parameter", [
+    ({"status": 42}, "status"), ({"status": "403"}, "status"), ({"limit": 0}, "limit"),
+    ({"service": "Bad_Name"}, "service"), ({"until": "2025-12-30T00:00:00Z"}, "end"),
+])
+def test_request_logs_reject_bad_arguments(logs, fake_apis, kwargs, parameter):
+    args = {"service": PHASE4_SERVICE, "since": "2025-12-31T00:00:00Z", "until": "2025-12-31T01:00:00Z", **kwargs}
+    with pytest.raises(ParameterError) as caught:
+        logs.request_logs(**args)
+    assert caught.value.parameter == parameter
+    assert fake_apis.requests == []
+
+
+# ---------------------------------------------------------------- the logs bucket object
+
+def test_logs_object_location_default_and_custom_bucket():
+    build = recorded_build(PHASE4_FAILED_ID)
+    assert logs_object_location(build) == (LOGS_BUCKET, f"log-{PHASE4_FAILED_ID}.txt")
+    custom = dict(build, logsBucket="gs://team-build-logs/phase4/")
+    assert logs_object_location(custom) == ("team-build-logs", f"phase4/log-{PHASE4_FAILED_ID}.txt")
+    with pytest.raises(NotFound, match="names no logsBucket"):
+        logs_object_location(recorded_build(CLOUD_LOGGING_ONLY_ID))
+
+
+def test_read_logs_bucket_object_from_the_storage_emulator(storage_emulator):
+    client = storage_client(PROJECT, endpoint=storage_emulator.endpoint)
+    text = read_logs_bucket_object(recorded_build(PHASE4_FAILED_ID), client)
+    assert text == recorded_bucket_log(PHASE4_FAILED_ID)
+    assert "Sorry your project couldn't be built." in text
+
+
+def test_missing_log_object_is_not_found(storage_emulator):
+    client = storage_client(PROJECT, endpoint=storage_emulator.endpoint)
+    with pytest.raises(NotFound, match="404"):
+        GcsLogSource(client).fetch(recorded_build(PHASE3_DOCKER_ID))
+
+
+def test_forbidden_bucket_explains_permission_and_vpc_sc(fake_apis):
+    # The emulator never answers 403, so this bucket is served by the fake's Google-shaped 403.
+    fake_apis.refuse(f"/download/storage/v1/b/{LOGS_BUCKET}/")
+    client = storage_client(PROJECT, endpoint=fake_apis.endpoint)
+    with pytest.raises(Forbidden) as caught:
+        read_logs_bucket_object(recorded_build(PHASE4_FAILED_ID), client)
+    message = str(caught.value)
+    assert "403" in message and "roles/viewer" in message and "VPC Service Controls" in message
+    # (google-cloud-storage may also GET the bucket's metadata from a background thread; ignore that)
+    downloads = [p for p in fake_apis.paths() if p.startswith("/download/")]
+    assert downloads == [f"/download/storage/v1/b/{LOGS_BUCKET}/o/log-{PHASE4_FAILED_ID}.txt"]
+
+
+def test_storage_emulator_also_runs_as_a_subprocess():
+    emulator = start_storage_emulator_subprocess()
+    try:
+        client = emulator.client()
+        client.create_bucket(LOGS_BUCKET).blob(f"log-{PHASE4_FAILED_ID}.txt").upload_from_string("one\ntwo\n")
+        assert read_logs_bucket_object(recorded_build(PHASE4_FAILED_ID), client) == "one\ntwo\n"
+    finally:
+        emulator.stop()
+    assert emulator.process.returncode is not None

@@ -52,6 +52,13 @@ _UNAUTHORIZED_PAGE = ("<html><head><meta http-equiv=\"content-type\" content=\"t
                       "requested URL <code>{path}</code>.</h2>\n<h2></h2>\n</body></html>\n")
 
 
+# Processing requests of one service process take turns on the warehouse. Across processes the
+# DuckDB file lock (retried by LocalWarehouse) already serialises writers; inside one process all
+# connections share one database instance, where two concurrent MERGEs into the same table hit a
+# write-write conflict and concurrent connection set-up can collide. /health does not wait.
+_WAREHOUSE_TURN = threading.Lock()
+
+
 class BadRequest(Exception):
     """The payload is wrong; the message is the one-sentence 400 answer."""
 
@@ -179,7 +186,8 @@ class PhaseApp:
             body = self._json_body(environ)
             if path == "/process":
                 body = self._pubsub_message(body)
-            result = self._process(body, path)
+            with _WAREHOUSE_TURN:
+                result = self._process(body, path)
             # A processor that failed makes the request fail, as the real services answer 500.
             return (500 if result["status"] == "failed" else 200), result
         except BadRequest as exc:

@@ -1,0 +1,371 @@
+"""The loopback phase services: Cloud Run's auth in front, the real endpoints, request logs."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from runbook_lib.errors import ParameterError
+from runbook_lib.local.home import sandbox_home as home_at
+from runbook_lib.local.logs import LocalLogs, append_request_logs, request_log_path
+from runbook_lib.local.services import (ANONYMOUS, LocalServices, is_our_process, make_token, read_run_file,
+                                        read_state, run_file, terminate)
+from runbook_lib.local.warehouse import LocalWarehouse
+from runbook_lib.phases import load_phases
+from runbook_lib.target import connect
+
+STRANGER = "user:stranger@example.com"
+PUBSUB = "serviceAccount:pubsub-push@nba-props-platform.iam.gserviceaccount.com"
+
+
+def _count(warehouse_path, ref: str, where: str = "TRUE") -> int:
+    return int(LocalWarehouse(warehouse_path).query(f"SELECT COUNT(*) AS n FROM `{ref}` WHERE {where}")["n"].iloc[0])
+
+
+def _schemas(warehouse_path) -> set[str]:
+    with LocalWarehouse(warehouse_path).connection(read_only=True) as con:
+        return {r[0] for r in con.execute("SELECT DISTINCT schema_name FROM duckdb_tables()").fetchall()}
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory):
+    """A private sandbox for tests that change IAM, deploy revisions or write datasets."""
+    from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
+
+    root = tmp_path_factory.mktemp("scratch-sandbox")
+    init_sandbox(root, scale=0.3, start_services=False)
+    target = connect("local", home=root)
+    yield target
+    target.close()
+    stop_sandbox(root)
+
+
+# ---------------------------------------------------------------- health and auth
+
+
+def test_health_names_the_service_and_its_commit(local_target):
+    for info in local_target.services.list():
+        body = local_target.services.health(info.phase)
+        phase = local_target.phases.get(info.phase)
+        assert body == {"http_status": 200, "status": "healthy", "service": phase.service_identity,
+                        "commit_sha": info.commit_sha}
+    token = local_target.services.identity_token()
+    assert local_target.services.health("phase4", token=token)["http_status"] == 200
+
+
+def test_auth_matrix_like_cloud_run(local_target, sandbox_home):
+    services = local_target.services
+    key = read_state(home_at(sandbox_home))["token_key"]
+    cases = {
+        "no token": (ANONYMOUS, 403),
+        "not a bearer token": ("Basic dXNlcjpwYXNz", 401),
+        "malformed token": ("not-a-jwt", 401),
+        "forged signature": (make_token("another-key", "user:operator@sandbox.local"), 401),
+        "expired": (make_token(key, "user:operator@sandbox.local", now=time.time() - 7200), 401),
+        "valid token, no run.invoker": (services.identity_token(STRANGER), 403),
+        "operator": (services.identity_token(), 200),
+        "pubsub push service account": (services.identity_token(PUBSUB), 200),
+    }
+    for label, (token, expected) in cases.items():
+        for phase in ("phase3", "phase4"):
+            headers = {"Authorization": token} if token.startswith("Basic") else None
+            response = services.request(phase, "GET", "/health", token=None if headers else token, headers=headers)
+            assert response.status == expected, (label, phase, response.body)
+            if expected in (401, 403):
+                assert "permission" in response.body["error"] and "/health" in response.body["error"]
+    # auth sits in front of every path, so even an unknown path answers 403 without a token
+    assert services.request("phase3", "GET", "/.env", token=ANONYMOUS).status == 403
+    assert services.request("phase3", "GET", "/.env").status == 404
+
+
+def test_identity_token_rejects_a_bad_principal(local_target):
+    for bad in ("operator@sandbox.local", "allUsers", "user:", 42):
+        with pytest.raises(ParameterError, match="principal"):
+            local_target.services.identity_token(bad)
+
+
+def test_all_users_makes_a_service_public_and_removing_it_locks_it_again(scratch):
+    services = scratch.services
+    before = services.iam_policy("phase4")
+    assert services.describe("phase4").public is False
+    assert services.health("phase4", token=ANONYMOUS)["http_status"] == 403
+    public = {"bindings": [{"role": "roles/run.invoker", "members": before["bindings"][0]["members"] + ["allUsers"]}],
+              "etag": before["etag"]}
+    after = services.set_iam_policy("phase4", public)
+    assert after["etag"] != before["etag"]
+    assert services.describe("phase4").public is True
+    assert services.health("phase4", token=ANONYMOUS)["http_status"] == 200
+    assert services.health("phase3", token=ANONYMOUS)["http_status"] == 403  # the other service is untouched
+    with pytest.raises(ParameterError, match="etag"):
+        services.set_iam_policy("phase4", {"bindings": before["bindings"], "etag": before["etag"]})
+    services.set_iam_policy("phase4", {"bindings": before["bindings"]})
+    assert services.health("phase4", token=ANONYMOUS)["http_status"] == 403
+    assert services.iam_policy("phase4")["etag"] == before["etag"]
+    # allAuthenticatedUsers: any valid token, but still not none
+    services.set_iam_policy("phase3", {"bindings": [{"role": "roles/run.invoker", "members": ["allAuthenticatedUsers"]}]})
+    assert services.describe("phase3").public is True
+    assert services.health("phase3", token=services.identity_token(STRANGER))["http_status"] == 200
+    assert services.health("phase3", token=ANONYMOUS)["http_status"] == 403
+    services.set_iam_policy("phase3", {"bindings": before["bindings"]})
+
+
+def test_set_iam_policy_rejects_bad_policies_before_changing_anything(scratch):
+    services = scratch.services
+    before = services.iam_policy("phase3")
+    bad = [
+        {"bindings": [{"role": "run.invoker", "members": ["allUsers"]}]},
+        {"bindings": [{"role": "roles/run.invoker", "members": ["everyone"]}]},
+        {"bindings": [{"role": "roles/run.invoker", "members": []}]},
+        {"bindings": [], "owner": "me"},
+        ["allUsers"],
+    ]
+    for policy in bad:
+        with pytest.raises(ParameterError):
+            services.set_iam_policy("phase3", policy)
+    assert services.iam_policy("phase3") == before
+
+
+# ---------------------------------------------------------------- endpoints and payloads
+
+
+def test_each_phase_serves_only_its_own_endpoint(local_target):
+    services = local_target.services
+    assert services.request("phase4", "POST", "/process-date-range", {"start_date": "2025-12-15",
+                                                                     "end_date": "2025-12-15"}).status == 404
+    assert services.request("phase3", "POST", "/process-date", {"analysis_date": "2025-12-15"}).status == 404
+    assert services.request("phase3", "GET", "/process-date-range").status == 405
+    assert services.request("phase4", "GET", "/process-date").status == 405
+    assert services.request("phase4", "POST", "/health", {}).status == 405
+
+
+@pytest.mark.parametrize("phase,payload,words", [
+    ("phase3", {"start_date": "2025-12-15", "end_date": "2025-12-16", "dataset": "test"}, "Unknown field 'dataset'"),
+    ("phase3", {"start_date": "2025-12-15"}, "Missing required field 'end_date'"),
+    ("phase3", {"start_date": "2025-13-01", "end_date": "2025-12-16"}, "start_date"),
+    ("phase3", {"start_date": "12/15/2025", "end_date": "2025-12-16"}, "YYYY-MM-DD"),
+    ("phase3", {"start_date": "2025-12-16", "end_date": "2025-12-15"}, "before start_date"),
+    ("phase3", {"start_date": "2025-12-15", "end_date": "2025-12-15", "backfill_mode": "yes"}, "true or false"),
+    ("phase3", {"start_date": "2025-12-15", "end_date": "2025-12-15", "processors": ["nope"]}, "processors"),
+    ("phase4", {"analysis_date": "2025-12-15", "start_date": "2025-12-15"}, "Unknown field 'start_date'"),
+    ("phase4", {"analysis_date": "tomorrow"}, "analysis_date"),
+    ("phase4", {"analysis_date": "2025-12-15", "strict_mode": 1}, "strict_mode"),
+    ("phase4", {"analysis_date": "2025-12-15", "dataset_prefix": 5}, "dataset_prefix"),
+])
+def test_bad_payloads_get_400_with_one_sentence(local_target, phase, payload, words):
+    response = local_target.services.invoke(phase, payload)
+    assert response.status == 400
+    message = response.body["error"]
+    assert words in message and message.endswith(".") and "\n" not in message
+
+
+def test_a_body_that_is_not_a_json_object_is_400(local_target):
+    response = local_target.services.request("phase3", "POST", "/process-date-range", ["2025-12-15"])
+    assert response.status == 400 and "JSON object" in response.body["error"]
+
+
+def test_phase3_head_honours_the_prefix(scratch):
+    warehouse = scratch.options["warehouse_path"]
+    production = _count(warehouse, "nba_analytics.player_game_summary")
+    response = scratch.services.invoke("phase3", {"start_date": "2025-12-16", "end_date": "2025-12-16",
+                                                  "processors": [], "backfill_mode": True, "dataset_prefix": "test"})
+    assert response.status == 200, response.body
+    run = response.body["run"]
+    assert run["prefix_applied"] is True and run["datasets_written"] == ["test_nba_analytics"]
+    assert response.body["service"] == "nba-phase3-analytics-processors"
+    assert _count(warehouse, "test_nba_analytics.player_game_summary") == \
+        _count(warehouse, "nba_analytics.player_game_summary", "game_date = '2025-12-16'") > 0
+    assert _count(warehouse, "nba_analytics.player_game_summary") == production
+
+
+def test_phase4_old_revision_ignores_the_prefix_and_writes_production(scratch):
+    warehouse = scratch.options["warehouse_path"]
+    info = scratch.services.describe("phase4")
+    assert info.revision.endswith("-00029-fdx") and info.supports_prefix is False
+    history = _count(warehouse, "nba_reference.processor_run_history", "target_dataset = 'nba_precompute'")
+    response = scratch.services.invoke("phase4", {"analysis_date": "2025-12-17", "processors": ["player_daily_cache"],
+                                                  "backfill_mode": False, "strict_mode": True,
+                                                  "skip_dependency_check": False, "dataset_prefix": "test"})
+    assert response.status == 200, response.body
+    run = response.body["run"]
+    assert run["dataset_prefix"] == "test" and run["prefix_applied"] is False
+    assert run["datasets_written"] == ["nba_precompute"]           # production!
+    assert "test_nba_precompute" not in _schemas(warehouse)
+    assert response.body["commit_sha"] == info.commit_sha
+    assert _count(warehouse, "nba_reference.processor_run_history",
+                  f"target_dataset = 'nba_precompute' AND commit_sha = '{info.commit_sha}'") > 0
+    assert _count(warehouse, "nba_reference.processor_run_history", "target_dataset = 'nba_precompute'") > history
+
+
+def test_deploy_revision_moves_traffic_and_restarts_on_the_new_code(scratch):
+    services = scratch.services
+    state = read_state(home_at(scratch.options["home"]))
+    prefix_commit = state["source"]["commits"]["prefix_support"]
+    old = services.ensure_running("phase4")[0]
+    info = services.deploy_revision("phase4", prefix_commit, "us-west2-docker.pkg.dev/p/r/img@sha256:" + "a" * 64,
+                                    supports_prefix=True)
+    assert info.revision.startswith("nba-phase4-precompute-processors-00030-")
+    assert info.running and info.pid != old.pid and not is_our_process(old.pid)
+    assert info.commit_sha == prefix_commit and info.supports_prefix is True
+    revisions = services.list_revisions("phase4")
+    assert revisions[0]["name"] == info.revision and revisions[0]["traffic_percent"] == 100
+    assert revisions[0]["labels"] == {"commit-sha": prefix_commit[:7]}
+    assert [r["traffic_percent"] for r in revisions[1:]] == [0] * (len(revisions) - 1)
+    assert services.health("phase4")["commit_sha"] == prefix_commit
+    response = services.invoke("phase4", {"analysis_date": "2025-12-17", "dataset_prefix": "test"})
+    assert response.status == 200 and response.body["run"]["datasets_written"] == ["test_nba_precompute"]
+    for bad in ({"commit": "xyz"}, {"image": ""}, {"supports_prefix": "yes"}):
+        args = {"commit": prefix_commit, "image": "img", "supports_prefix": True, **bad}
+        with pytest.raises(ParameterError):
+            services.deploy_revision("phase4", **args)
+    assert services.list_revisions("phase4")[0]["name"] == info.revision
+
+
+def test_a_dockerfile_mixup_revision_names_the_other_service(scratch):
+    services = scratch.services
+    head = read_state(home_at(scratch.options["home"]))["source"]["commits"]["head"]
+    info = services.deploy_revision("phase3", head, "img@sha256:" + "b" * 64, True, code_phase="phase4")
+    assert info.code_phase == "phase4"
+    assert services.health("phase3")["service"] == "nba-phase4-precompute-processors"
+    assert services.invoke("phase3", {"start_date": "2025-12-15", "end_date": "2025-12-15"}).status == 404
+    services.deploy_revision("phase3", head, "img@sha256:" + "c" * 64, True)
+    assert services.health("phase3")["service"] == "nba-phase3-analytics-processors"
+
+
+def test_pubsub_push_without_token_is_403_and_with_one_runs_the_date(scratch):
+    services = scratch.services
+    envelope = {"message": {"data": base64.b64encode(json.dumps({"game_date": "2025-12-15"}).encode()).decode(),
+                            "messageId": "1"}, "subscription": "projects/p/subscriptions/phase3"}
+    agent = "APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)"
+    assert services.request("phase3", "POST", "/process", envelope, token=ANONYMOUS, user_agent=agent).status == 403
+    response = services.request("phase3", "POST", "/process", envelope, token=services.identity_token(PUBSUB),
+                                user_agent=agent)
+    assert response.status == 200 and response.body["run"]["request"]["start_date"] == "2025-12-15"
+    assert services.request("phase3", "POST", "/process", {"message": {}}).status == 400
+
+
+# ---------------------------------------------------------------- request logs
+
+
+def test_every_request_is_logged_in_cloud_run_shape(local_target):
+    since = datetime.now(timezone.utc)
+    services = local_target.services
+    services.request("phase4", "GET", "/health", token=ANONYMOUS, user_agent="zgrab/0.x", remote_ip="45.148.10.174")
+    services.request("phase4", "GET", "/health")
+    services.invoke("phase4", {"analysis_date": "nope"})
+    entries = local_target.logs.request_logs(service="phase4", since=since)
+    assert [e["httpRequest"]["status"] for e in entries] == [403, 200, 400]
+    assert [e["severity"] for e in entries] == ["WARNING", "INFO", "WARNING"]
+    first = entries[0]
+    assert first["logName"] == "projects/nba-props-platform/logs/run.googleapis.com%2Frequests"
+    info = services.describe("phase4")
+    assert first["resource"] == {"type": "cloud_run_revision", "labels": {
+        "service_name": info.service, "revision_name": info.revision, "location": "us-west2",
+        "project_id": "nba-props-platform", "configuration_name": info.service}}
+    http = first["httpRequest"]
+    assert http["requestMethod"] == "GET" and http["requestUrl"].endswith("/health")
+    assert http["remoteIp"] == "45.148.10.174" and http["userAgent"] == "zgrab/0.x"
+    assert http["latency"].endswith("s") and float(http["latency"][:-1]) >= 0 and int(http["responseSize"]) > 0
+    assert entries[1]["httpRequest"]["remoteIp"] == "127.0.0.1"
+    assert datetime.fromisoformat(first["timestamp"].replace("Z", "+00:00")) >= since
+    # filters
+    assert [e["httpRequest"]["status"] for e in local_target.logs.request_logs(
+        service="nba-phase4-precompute-processors", since=since, status="4xx")] == [403, 400]
+    assert local_target.logs.request_logs(service="4", since=since, status=[200])[0]["httpRequest"]["status"] == 200
+    newest = local_target.logs.request_logs(service="phase4", since=since, newest_first=True, limit=1)
+    assert [e["httpRequest"]["status"] for e in newest] == [400]
+
+
+def test_request_logs_reject_bad_filters(local_target):
+    logs = local_target.logs
+    for kwargs in ({"status": "forbidden"}, {"status": 99}, {"since": "yesterday"}, {"limit": 0},
+                   {"service": "phase9"}, {"since": "2025-12-31", "until": "2025-12-30"}):
+        with pytest.raises(ParameterError):
+            logs.request_logs(**kwargs)
+
+
+def test_a_torn_last_line_is_skipped(tmp_path):
+    home = home_at(tmp_path).ensure()
+    path = request_log_path(home)
+    entry = {"timestamp": "2025-12-31T01:00:00.000000Z", "resource": {"labels": {"service_name": "s"}},
+             "httpRequest": {"status": 403}}
+    append_request_logs(path, [entry, {**entry, "timestamp": "2025-12-31T00:59:00.000000Z"}])
+    with open(path, "ab") as fh:
+        fh.write(b'{"timestamp": "2025-12-31T02:00:00Z", "httpRe')
+    logs = LocalLogs(home, load_phases())
+    assert [e["timestamp"][11:16] for e in logs.request_logs()] == ["00:59", "01:00"]
+
+
+# ---------------------------------------------------------------- concurrency and processes
+
+
+def test_concurrent_requests_to_both_services_all_succeed(scratch):
+    services = scratch.services
+    warehouse = scratch.options["warehouse_path"]
+    services.ensure_running()
+    # Production runs of the head code are idempotent: counts must come out unchanged.
+    tables = [t.ref for t in scratch.phases.all_tables()]
+    before = {ref: _count(warehouse, ref) for ref in tables}
+    history = _count(warehouse, "nba_reference.processor_run_history")
+    since = datetime.now(timezone.utc)
+    results: list = []
+    lock = threading.Lock()
+
+    def call(phase: str, payload: dict) -> None:
+        response = services.invoke(phase, payload)
+        with lock:
+            results.append((phase, response))
+
+    jobs = []
+    for i in range(4):
+        day = f"2025-12-{16 + i % 3:02d}"
+        jobs.append(threading.Thread(target=call, args=("phase3", {"start_date": day, "end_date": day})))
+        jobs.append(threading.Thread(target=call, args=("phase4", {"analysis_date": day,
+                                                                   "processors": ["team_defense_zone_analysis"]})))
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join(timeout=120)
+    assert len(results) == 8
+    assert all(r.status == 200 and r.body["status"] == "success" for _, r in results), \
+        [r.body for _, r in results if r.status != 200]
+    assert {ref: _count(warehouse, ref) for ref in tables} == before
+    processors_run = sum(len(r.body["run"]["processors"]) for _, r in results)
+    assert _count(warehouse, "nba_reference.processor_run_history") == history + processors_run
+    logged = scratch.logs.request_logs(since=since, status=200)
+    assert len(logged) == 8
+    assert {e["resource"]["labels"]["service_name"] for e in logged} == {i.service for i in services.list()}
+
+
+def test_stop_and_restart_and_stale_pid_files(scratch):
+    services = scratch.services
+    home = home_at(scratch.options["home"])
+    running = services.ensure_running("phase3")[0]
+    assert running.running and is_our_process(running.pid, home.root)
+    assert services.stop("phase3") == ["phase3"]
+    assert not is_our_process(running.pid) and not run_file(home, "phase3").exists()
+    assert services.describe("phase3").running is False and services.stop("phase3") == []
+    # a stale record pointing at a live process that is not a service: removed, never signalled
+    run_file(home, "phase3").write_text(json.dumps({"pid": os.getpid(), "port": 1, "revision": running.revision}))
+    assert read_run_file(home, "phase3") is None and not run_file(home, "phase3").exists()
+    assert terminate(os.getpid()) is False
+    # the next request starts the service again (Cloud Run scales from zero)
+    assert services.health("phase3")["http_status"] == 200
+    assert services.describe("phase3").running
+
+
+def test_close_stops_only_what_that_object_started(scratch):
+    home = home_at(scratch.options["home"])
+    scratch.services.stop()
+    mine = LocalServices(home, scratch.phases, scratch.options["warehouse_path"])
+    started = mine.ensure_running("phase4")[0]
+    other = LocalServices(home, scratch.phases, scratch.options["warehouse_path"])
+    assert other.ensure_running("phase4")[0].pid == started.pid      # reused, not restarted
+    other.close()
+    assert is_our_process(started.pid)
+    mine.close()
+    assert not is_our_process(started.pid)

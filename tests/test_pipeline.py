@@ -408,6 +408,11 @@ def test_a_missing_source_table_fails_that_processor_only(raw_wh):
     (lambda w: run_phase3(w, START, None), "end_date"),
     (lambda w: run_phase4(w, "yesterday"), "analysis_date"),
     (lambda w: run_phase4(w, ANALYSIS, dataset_prefix=5), "dataset_prefix"),
+    (lambda w: run_phase4(w, ANALYSIS, strict_mode="false"), "strict_mode"),
+    (lambda w: run_phase4(w, ANALYSIS, skip_dependency_check=1), "skip_dependency_check"),
+    (lambda w: run_phase3(w, START, END, backfill_mode=None), "backfill_mode"),
+    (lambda w: run_phase3(w, START, END, processors=7), "processors"),
+    (lambda w: run_phase3(w, START, END, code="476352a"), "code"),
 ])
 def test_bad_input_is_refused_before_anything_changes(wh, call, parameter):
     before = len(history(wh))
@@ -415,8 +420,8 @@ def test_bad_input_is_refused_before_anything_changes(wh, call, parameter):
         call(wh)
     assert err.value.parameter == parameter
     assert len(history(wh)) == before
-    if parameter == "processors":
-        assert "choose from" in str(err.value)
+    if parameter == "processors" and "nope" in repr(err.value.value):
+        assert "choose from player_game_summary, team_offense_game_summary" in str(err.value)
 
 
 def test_unknown_processor_error_lists_the_allowed_ones(wh):

@@ -15,7 +15,6 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ..phases import PhaseRegistry
-from .dialect import to_duckdb
 from .pipeline import ensure_production_tables
 
 RAW_DATASET = "nba_raw"
@@ -392,35 +391,10 @@ def _american_odds(prob: np.ndarray) -> np.ndarray:
 
 
 def _replace_table(warehouse, dataset: str, table: str, columns, df: pd.DataFrame) -> None:
-    """Replace dataset.table with df, in one bulk load."""
-    load = getattr(warehouse, "load_dataframe", None)
-    create_table = getattr(warehouse, "create_table", None)
-    create_dataset = getattr(warehouse, "create_dataset", None)
-    frame = df[[c for c, _ in columns]]
-    if callable(load) and callable(create_table) and callable(create_dataset):
-        create_dataset(dataset, exists_ok=True)
-        load(frame, f"{dataset}.{table}", mode="replace", partition_column="game_date")
-        return
-    # Until the warehouse offers bulk loading: the table is created from BigQuery DDL (so its types
-    # match what the translator gives every other table) and filled from the DataFrame, all in one
-    # DuckDB transaction.
-    cols = ", ".join(f"{c} {t}" for c, t in columns)
-    ddl = to_duckdb(f"CREATE SCHEMA IF NOT EXISTS `{dataset}`;\n"
-                    f"CREATE OR REPLACE TABLE `{dataset}.{table}` ({cols}) PARTITION BY game_date", many=True)
-    names = ", ".join(f'"{c}"' for c, _ in columns)
-    with warehouse.connection() as con:
-        con.register("frame_to_load", frame)
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for stmt in ddl:
-                con.execute(stmt)
-            con.execute(f'INSERT INTO "{dataset}"."{table}" ({names}) SELECT {names} FROM frame_to_load')
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-        finally:
-            con.unregister("frame_to_load")
+    """Replace dataset.table with df in one bulk load (partitioned by game date, like upstream)."""
+    warehouse.create_dataset(dataset, exists_ok=True)
+    warehouse.load_dataframe(df[[c for c, _ in columns]], f"{dataset}.{table}", mode="replace",
+                             partition_column="game_date")
 
 
 # ---------------------------------------------------------------- parameters

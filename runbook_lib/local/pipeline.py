@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import ParameterError
+from ..errors import NotFoundError, ParameterError
 from ..phases import OutputTable, Phase, PhaseRegistry, load_phases, prefixed_dataset
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -190,6 +190,8 @@ def run_phase3(
         raise ParameterError("end_date", end.isoformat(), f"must be on or after start_date {start.isoformat()}")
     chosen = _choose_processors(processors, PHASE3_PROCESSORS)
     prefix = _as_prefix(dataset_prefix)
+    _check_flags(backfill_mode=backfill_mode)
+    _check_code(code)
     registry = phases or load_phases()
     phase = registry.get("phase3")
     tables = {name: phase.table(name) for name in chosen}
@@ -216,6 +218,8 @@ def run_phase4(
     day = _as_date("analysis_date", analysis_date)
     chosen = _choose_processors(processors, PHASE4_PROCESSORS)
     prefix = _as_prefix(dataset_prefix)
+    _check_flags(backfill_mode=backfill_mode, strict_mode=strict_mode, skip_dependency_check=skip_dependency_check)
+    _check_code(code)
     registry = phases or load_phases()
     phase = registry.get("phase4")
     tables = {name: phase.table(name) for name in chosen}
@@ -250,13 +254,15 @@ def ensure_production_tables(warehouse, phases: PhaseRegistry | None = None) -> 
     """
     registry = phases or load_phases()
     refs = []
+    wanted = []
     for phase_name in ("phase3", "phase4"):
         for table in registry.get(phase_name).tables:
-            _ensure_table(warehouse, table.dataset, table.table, TABLE_COLUMNS[table.table], table.partition_column)
+            wanted.append((table.dataset, table.table, TABLE_COLUMNS[table.table], table.partition_column))
             refs.append(table.ref)
     dataset, name = registry.run_history_table.split(".")
-    _ensure_table(warehouse, dataset, name, RUN_HISTORY_COLUMNS, "data_date")
+    wanted.append((dataset, name, RUN_HISTORY_COLUMNS, "data_date"))
     refs.append(registry.run_history_table)
+    _ensure_tables(warehouse, wanted)
     return refs
 
 
@@ -283,42 +289,59 @@ def _run_phase(warehouse, registry: PhaseRegistry, phase: Phase, chosen: tuple[s
                blocked: str | None = None) -> PhaseRun:
     # Old code never reads dataset_prefix: it writes production and logs no prefix.
     applied_prefix = prefix if code.supports_prefix else ""
-    history_dataset, history_table = registry.run_history_table.split(".")
-    # The run history lives in production whatever the prefix (the known upstream leak).
-    _ensure_table(warehouse, history_dataset, history_table, RUN_HISTORY_COLUMNS, "data_date")
+    run_history = registry.run_history_table
+    history_dataset, history_table = run_history.split(".")
     runs: list[ProcessorRun] = []
+    metas: dict[str, dict] = {}
     for name in chosen:
         table = tables[name]
         target_dataset = prefixed_dataset(table.dataset, applied_prefix)
         run = ProcessorRun(name, start, end, f"{target_dataset}.{table.table}", 0, "failed", run_id=uuid.uuid4().hex)
-        started = datetime.now(timezone.utc)
-        meta = {"run_id": run.run_id, "processor_name": name, "phase": phase.name,
-                "recorded_prefix": applied_prefix, "target_dataset": target_dataset,
-                "started_at": started, "commit_sha": code.commit, "start_date": start, "end_date": end}
+        runs.append(run)
+        metas[name] = {"run_id": run.run_id, "processor_name": name, "phase": phase.name,
+                       "recorded_prefix": applied_prefix, "target_dataset": target_dataset,
+                       "commit_sha": code.commit, "start_date": start, "end_date": end}
         if blocked:
             run.error = blocked
         elif not _BQ_DATASET.match(target_dataset):
             # Upstream does not validate the prefix; BigQuery rejects the dataset id at write time.
             run.error = (f"400 Invalid dataset ID \"{target_dataset}\". Dataset IDs must be alphanumeric "
                          f"(plus underscores) and must be at most 1024 characters long.")
-        else:
-            try:
-                _ensure_table(warehouse, target_dataset, table.table, TABLE_COLUMNS[name], table.partition_column)
-                script = _merge_script(name, table, target_dataset, sources, registry.run_history_table)
-                warehouse.execute(script, {**params, **meta})
-                run.rows_written = _rows_recorded(warehouse, registry.run_history_table, run.run_id)
-                run.status = "success" if run.rows_written > 0 else "skipped"
-                if run.status == "skipped":
-                    run.error = "no source rows for these dates"
-            except Exception as exc:  # the processor fails; the run goes on to the next one
-                run.error = _one_line(exc)
+
+    # The run history lives in production whatever the prefix (the known upstream leak).
+    wanted = [(history_dataset, history_table, RUN_HISTORY_COLUMNS, "data_date")]
+    wanted += [(metas[r.processor]["target_dataset"], tables[r.processor].table, TABLE_COLUMNS[r.processor],
+                tables[r.processor].partition_column) for r in runs if r.error is None]
+    _ensure_tables(warehouse, wanted)
+
+    executed = []
+    for run in runs:
+        meta = {**metas[run.processor], "started_at": datetime.now(timezone.utc)}
+        metas[run.processor] = meta
+        if run.error is not None:
+            continue
+        table = tables[run.processor]
+        try:
+            script = _merge_script(run.processor, table, meta["target_dataset"], sources, run_history)
+            warehouse.execute(script, {**params, **meta})
+            executed.append(run)
+        except Exception as exc:  # this processor fails; the others still run, as upstream
+            run.error = _one_line(exc)
+
+    recorded = _rows_recorded(warehouse, run_history, [r.run_id for r in executed]) if executed else {}
+    for run in executed:
+        run.rows_written = recorded.get(run.run_id, 0)
+        run.status = "success" if run.rows_written > 0 else "skipped"
+        if run.status == "skipped":
+            run.error = "no source rows for these dates"
+    for run in runs:
         if run.status == "failed":
-            warehouse.execute(_failure_script(registry.run_history_table), {**meta, "error": run.error})
-        runs.append(run)
+            warehouse.execute(_failure_script(run_history), {**metas[run.processor], "error": run.error})
+
     written = sorted({r.target_table.split(".")[0] for r in runs if r.status == "success"})
     return PhaseRun(phase=phase.name, processors=runs, dataset_prefix=prefix,
                     prefix_applied=bool(applied_prefix) or not prefix, datasets_written=written,
-                    run_history_table=registry.run_history_table, code_commit=code.commit,
+                    run_history_table=run_history, code_commit=code.commit,
                     request=request, warnings=warnings)
 
 
@@ -365,46 +388,57 @@ FROM UNNEST(GENERATE_DATE_ARRAY(@start_date, @end_date)) AS d
 """
 
 
-def _rows_recorded(warehouse, run_history: str, run_id: str) -> int:
-    df = warehouse.query(f"SELECT SUM(rows_processed) AS n FROM `{run_history}` WHERE run_id = @run_id",
-                         {"run_id": run_id})
-    value = df["n"].iloc[0] if len(df) else 0
-    return 0 if value is None or value != value else int(value)
+def _rows_recorded(warehouse, run_history: str, run_ids: list[str]) -> dict[str, int]:
+    """Rows each run recorded in the run history, read back in one query."""
+    # run ids are hex uuids made here, safe to inline
+    listed = ", ".join(f"'{r}'" for r in run_ids if re.fullmatch(r"[0-9a-f]{32}", r))
+    df = warehouse.query(f"SELECT run_id, SUM(rows_processed) AS n FROM `{run_history}` "
+                         f"WHERE run_id IN ({listed}) GROUP BY run_id")
+    return {str(r): int(n) for r, n in zip(df["run_id"], df["n"])}
 
 
 def _missing_dependencies(warehouse, registry: PhaseRegistry, analytics: str, day: date) -> list[str]:
     """Phase 3 tables (in production `analytics`) with no rows in the dependency window."""
-    window_start = day - timedelta(days=DEPENDENCY_LOOKBACK_DAYS)
-    missing = []
-    for table in registry.get("phase3").tables:
-        ref = f"{analytics}.{table.table}"
-        try:
-            df = warehouse.query(
-                f"SELECT COUNT(*) AS n FROM `{ref}` WHERE {table.partition_column} BETWEEN @window_start AND @day",
-                {"window_start": window_start, "day": day})
-            rows = int(df["n"].iloc[0])
-        except Exception:  # a table that does not exist has no rows either
-            rows = 0
-        if rows == 0:
-            missing.append(ref)
-    return missing
+    params = {"window_start": day - timedelta(days=DEPENDENCY_LOOKBACK_DAYS), "day": day}
+    tables = registry.get("phase3").tables
+    counts = [f"(SELECT COUNT(*) FROM `{analytics}.{t.table}` "
+              f"WHERE {t.partition_column} BETWEEN @window_start AND @day) AS n{i}" for i, t in enumerate(tables)]
+    try:
+        row = warehouse.query("SELECT " + ", ".join(counts), params).iloc[0]
+        rows = [int(row[f"n{i}"]) for i in range(len(tables))]
+    except NotFoundError:
+        rows = [_count_or_zero(warehouse, f"SELECT {c}", params) for c in counts]
+    return [f"{analytics}.{t.table}" for t, n in zip(tables, rows) if n == 0]
+
+
+def _count_or_zero(warehouse, sql: str, params: dict) -> int:
+    try:
+        return int(warehouse.query(sql, params).iloc[0, 0])
+    except NotFoundError:  # a table that does not exist has no rows either
+        return 0
 
 
 # ---------------------------------------------------------------- tables
 
 
-def _ensure_table(warehouse, dataset: str, table: str, columns, partition_column: str | None) -> None:
-    """CREATE the dataset and table if missing (prefixed datasets appear on first write)."""
-    create_table = getattr(warehouse, "create_table", None)
-    create_dataset = getattr(warehouse, "create_dataset", None)
-    if callable(create_table) and callable(create_dataset):
-        create_dataset(dataset, exists_ok=True)
-        create_table(f"{dataset}.{table}", list(columns), partition_column=partition_column, exists_ok=True)
-        return
-    cols = ", ".join(f"{c} {t}" for c, t in columns)
-    partition = f" PARTITION BY {partition_column}" if partition_column else ""
-    warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS `{dataset}`;\n"
-                      f"CREATE TABLE IF NOT EXISTS `{dataset}.{table}` ({cols}){partition}")
+def _ensure_tables(warehouse, wanted: Iterable[tuple[str, str, tuple, str | None]]) -> None:
+    """Create missing datasets and tables; (dataset, table, columns, partition column) each.
+
+    Prefixed datasets appear this way on first write, with the production tables' schema.
+    One listing per dataset keeps this cheap when everything already exists.
+    """
+    by_dataset: dict[str, list] = {}
+    for dataset, table, columns, partition in wanted:
+        by_dataset.setdefault(dataset, []).append((table, columns, partition))
+    for dataset, tables in by_dataset.items():
+        try:
+            existing = set(warehouse.list_tables(dataset))
+        except NotFoundError:
+            warehouse.create_dataset(dataset, exists_ok=True)
+            existing = set()
+        for table, columns, partition in tables:
+            if table not in existing:
+                warehouse.create_table(f"{dataset}.{table}", list(columns), partition_column=partition, exists_ok=True)
 
 
 # ---------------------------------------------------------------- parameters
@@ -429,6 +463,8 @@ def _choose_processors(processors, allowed: tuple[str, ...]) -> tuple[str, ...]:
         return allowed
     if isinstance(processors, str):
         processors = [p for p in processors.split(",") if p.strip()]
+    if not isinstance(processors, (list, tuple, set, frozenset)):
+        raise ParameterError("processors", processors, f"give a list of names from {', '.join(allowed)}")
     chosen = []
     for name in processors:
         if not isinstance(name, str) or name.strip() not in allowed:
@@ -445,6 +481,18 @@ def _as_prefix(value) -> str:
     if not isinstance(value, str):
         raise ParameterError("dataset_prefix", value, "give text such as 'test' (empty means production)")
     return value
+
+
+def _check_flags(**flags) -> None:
+    # "false" from a JSON client is truthy; refuse anything but a real boolean.
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise ParameterError(name, value, "give true or false")
+
+
+def _check_code(code) -> None:
+    if not isinstance(code, CodeVersion):
+        raise ParameterError("code", code, "give a CodeVersion(commit, supports_prefix)")
 
 
 def _one_line(exc: Exception) -> str:

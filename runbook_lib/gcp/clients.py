@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import ParameterError
 
-SERVICES = ("cloudbuild", "logging", "storage")
+SERVICES = ("cloudbuild", "logging", "storage", "run")
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 _PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]|\d{6,20}")  # project id, or a project number
@@ -81,6 +81,16 @@ def logging_client(project: str, credentials: Any = None, endpoint: str | None =
                              _use_grpc=False, client_options=_options(endpoint))
 
 
+def run_clients(credentials: Any = None, endpoint: str | None = None):
+    """Cloud Run v2: the services client and the revisions client share one endpoint."""
+    from google.cloud import run_v2
+
+    endpoint = check_endpoint("run", endpoint)
+    creds = credentials_for(credentials, endpoint)
+    return (run_v2.ServicesClient(transport="rest", credentials=creds, client_options=_options(endpoint)),
+            run_v2.RevisionsClient(transport="rest", credentials=creds, client_options=_options(endpoint)))
+
+
 def storage_client(project: str, credentials: Any = None, endpoint: str | None = None):
     from google.cloud import storage
 
@@ -90,7 +100,7 @@ def storage_client(project: str, credentials: Any = None, endpoint: str | None =
 
 
 class GcpClients:
-    """Lazily built, shared clients for one project. Attributes: cloudbuild, logging, storage."""
+    """Lazily built, shared clients for one project. Attributes: cloudbuild, logging, storage, run, revisions."""
 
     def __init__(self, project: str, credentials: Any = None, endpoints: dict[str, str] | None = None):
         self.project = check_project(project)
@@ -120,6 +130,8 @@ class GcpClients:
                     client = cloudbuild_client(creds, endpoint)
                 elif service == "logging":
                     client = logging_client(self.project, creds, endpoint)
+                elif service == "run":
+                    client = run_clients(creds, endpoint)
                 else:
                     client = storage_client(self.project, creds, endpoint)
                 self._built[service] = client
@@ -137,11 +149,20 @@ class GcpClients:
     def storage(self):
         return self._get("storage")
 
+    @property
+    def run(self):
+        return self._get("run")[0]
+
+    @property
+    def revisions(self):
+        return self._get("run")[1]
+
     def close(self) -> None:
         with self._lock:
             built, self._built = self._built, {}
         for client in built.values():
-            close_client(client)
+            for one in client if isinstance(client, tuple) else (client,):
+                close_client(one)
 
 
 def close_client(client: Any) -> None:

@@ -153,6 +153,12 @@ class FakeGoogleApis:
     def __init__(self, builds: list[dict] | None = None, entries: list[dict] | None = None):
         self.builds: list[dict] = list(builds or [])
         self.entries: list[dict] = list(entries or [])
+        # Cloud Run v2: services by full name, revisions by service name, IAM policies by service name,
+        # and what each service's own /health answers (served under /svc/<service>/ as its URL).
+        self.run_services: dict[str, dict] = {}
+        self.run_revisions: dict[str, list[dict]] = {}
+        self.run_policies: dict[str, dict] = {}
+        self.service_health: dict[str, dict] = {}
         self.requests: list[RecordedRequest] = []
         self._refusals: list[_Refusal] = []
         self.max_page_size: int | None = None  # cap pages below the requested pageSize, as servers may
@@ -259,9 +265,26 @@ class FakeGoogleApis:
             m = re.fullmatch(r"/v1/projects/([^/]+)/builds", path)
             if m:
                 return self._list_builds(m.group(1), "global", request)
+            m = re.fullmatch(r"/v2/(projects/[^/]+/locations/[^/]+/services/[^/:]+)(:getIamPolicy|/revisions)?", path)
+            if m:
+                return self._run(m.group(1), m.group(2))
+            m = re.fullmatch(r"/svc/([^/]+)/health", path)
+            if m and m.group(1) in self.service_health:
+                return 200, self.service_health[m.group(1)]
         if request.method == "POST" and path == "/v2/entries:list":
             return self._list_entries(request.body or {})
         return 404, google_error(404, f"fake has no route for {request.method} {path}")
+
+    # -- Cloud Run v2
+    def _run(self, name: str, suffix: str | None) -> tuple[int, dict]:
+        if name not in self.run_services:
+            return 404, google_error(404, f"Resource '{name.rsplit('/', 1)[-1]}' of kind 'SERVICE' in region "
+                                          f"'{name.split('/')[3]}' in project '{name.split('/')[1]}' does not exist.")
+        if suffix == ":getIamPolicy":
+            return 200, self.run_policies.get(name, {"etag": "BwY="})
+        if suffix == "/revisions":
+            return 200, {"revisions": self.run_revisions.get(name, [])}
+        return 200, self.run_services[name]
 
     # -- Cloud Build
     def _project_matches(self, build: dict, project: str) -> bool:

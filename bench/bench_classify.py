@@ -1,0 +1,82 @@
+"""classify_log on a 50 MB realistic Cloud Build log.
+
+Target: about 2 s or less for 50 MB on one ordinary core, and a tracemalloc peak well under the
+input size (the scan keeps only matching lines). Wall-clock time depends on the machine, so the
+result is also given as a ratio against a peer measured in the same run on the same text: one
+`re.finditer` of a simple literal, i.e. the cheapest possible full pass of the regex engine.
+"""
+from __future__ import annotations
+
+import random
+import re
+import time
+import tracemalloc
+
+from runbook_lib.diagnose import classify_log, load_catalogue
+
+TARGET_MB = 50
+TARGET_SECONDS = 2.0
+
+NOISE = [
+    'Step #0 - "build": Collecting {pkg}=={ver} (from -r requirements.txt (line {n}))',
+    'Step #0 - "build":   Downloading {pkg}-{ver}-py3-none-any.whl ({n} kB)',
+    'Step #1 - "push": {sha}: Layer already exists',
+    'Step #1 - "push": {sha}: Pushed',
+    'Step #0 - "build": {sha}: Pull complete',
+    'Step #0 - "build": {sha}: Waiting',
+    'Step #0 - "build": Step {n}/14 : RUN pip install --no-cache-dir -r requirements.txt',
+    'Step #0 - "build":  ---> Running in {sha}',
+    'Step #2 - "deploy": 2025-12-31T01:4{n}:03.{n}Z INFO processed {n} rows for {pkg}',
+    'Step #0 - "build": Successfully installed {pkg}-{ver} {pkg}-{ver}',
+]
+SIGNALS = [
+    'Step #0 - "build": ERROR: No matching distribution found for nba-internal==9.9.9',
+    'Step #0 - "build": Failure: (ID: 5ad3d0ea) for Python, provide a main.py or app.py file or set an '
+    'entrypoint with "GOOGLE_ENTRYPOINT" env var or by creating a "Procfile" file',
+    "Step #0 - \"build\": Sorry your project couldn't be built.",
+]
+
+
+def make_log(megabytes: int = TARGET_MB, seed: int = 7) -> str:
+    rng = random.Random(seed)
+    pkgs = ["pandas", "numpy", "google-cloud-bigquery", "requests", "flask", "gunicorn", "pyarrow"]
+    lines, size, target = [], 0, megabytes * 1_000_000
+    while size < target:
+        line = rng.choice(NOISE).format(pkg=rng.choice(pkgs), ver=f"{rng.randint(0, 9)}.{rng.randint(0, 30)}.0",
+                                        n=rng.randint(1, 999), sha=f"{rng.getrandbits(48):012x}")
+        lines.append(line)
+        size += len(line) + 1
+    for signal in SIGNALS:  # a few real signature lines at random places
+        lines.insert(rng.randrange(len(lines)), signal)
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    load_catalogue()  # compile once, outside the timing
+    text = make_log()
+    mb = len(text) / 1e6
+
+    started = time.perf_counter()
+    peer_hits = sum(1 for _ in re.finditer("Pushed", text))
+    peer = time.perf_counter() - started
+
+    started = time.perf_counter()
+    findings = classify_log(text)
+    took = time.perf_counter() - started
+
+    tracemalloc.start()
+    classify_log(text)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    print(f"   log: {mb:.1f} MB, {text.count(chr(10)):,} lines; top finding {findings[0].signature} "
+          f"at line {findings[0].line}")
+    print(f"   peer (re.finditer of one literal, {peer_hits:,} hits): {peer:.3f} s")
+    print(f"   classify_log: {took:.3f} s = {took / peer:.1f}x the peer; target <= {TARGET_SECONDS:.1f} s "
+          f"for {TARGET_MB} MB -> {'OK' if took <= TARGET_SECONDS else 'SLOWER than target'}")
+    print(f"   tracemalloc peak: {peak / 1e6:.2f} MB = {peak / len(text):.3f}x the input")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,279 @@
+"""classify_log and the signature catalogue: fixture logs written like real Cloud Build output."""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runbook_lib.diagnose import (DEFAULT_CATALOGUE, MAX_LINES, Finding, classify_log, load_catalogue,
+                                  parse_catalogue)
+from runbook_lib.errors import ConfigError, ParameterError
+
+LOGS = Path(__file__).parent / "fixtures" / "logs"
+REQUIRED_IDS = [
+    "buildpacks-no-entrypoint", "buildpacks-detect-failed", "buildpacks-python-version", "dockerfile-not-in-upload",
+    "docker-copy-source-missing", "pip-install-failed", "push-permission-denied", "build-timeout",
+    "source-fetch-failed", "container-start-failed", "unknown",
+]
+
+# fixture -> (top signature, 1-based line of its first matching line); read the fixture to check by eye
+EXPECTED = {
+    "buildpacks-no-entrypoint-1.txt": ("buildpacks-no-entrypoint", 41),
+    "buildpacks-no-entrypoint-2.txt": ("buildpacks-no-entrypoint", 29),
+    "buildpacks-detect-failed-1.txt": ("buildpacks-detect-failed", 24),
+    "buildpacks-detect-failed-2.txt": ("buildpacks-detect-failed", 20),
+    "buildpacks-python-version-1.txt": ("buildpacks-python-version", 22),
+    "buildpacks-python-version-2.txt": ("buildpacks-python-version", 16),
+    "dockerfile-not-in-upload-1.txt": ("dockerfile-not-in-upload", 11),
+    "dockerfile-not-in-upload-2.txt": ("dockerfile-not-in-upload", 16),
+    "docker-copy-source-missing-1.txt": ("docker-copy-source-missing", 22),
+    "docker-copy-source-missing-2.txt": ("docker-copy-source-missing", 23),
+    "pip-install-failed-1.txt": ("pip-install-failed", 25),
+    "pip-install-failed-2.txt": ("pip-install-failed", 16),
+    "push-permission-denied-1.txt": ("push-permission-denied", 20),
+    "push-permission-denied-2.txt": ("push-permission-denied", 19),
+    "build-timeout-1.txt": ("build-timeout", 22),
+    "build-timeout-2.txt": ("build-timeout", 16),
+    "source-fetch-failed-1.txt": ("source-fetch-failed", 5),
+    "source-fetch-failed-2.txt": ("source-fetch-failed", 5),
+    "container-start-failed-1.txt": ("container-start-failed", 9),
+    "container-start-failed-2.txt": ("container-start-failed", 6),
+    "buildpacks-build-failed-1.txt": ("buildpacks-build-failed", 17),
+    "buildpacks-build-failed-2.txt": ("buildpacks-build-failed", 8),
+    "unknown-1.txt": ("unknown", 17),   # no signature: the first ERROR line
+    "unknown-2.txt": ("unknown", 0),    # a successful build: nothing to point at
+}
+
+
+def test_every_fixture_is_in_the_table_and_every_required_id_has_two():
+    on_disk = {p.name for p in LOGS.glob("*.txt")}
+    assert on_disk == set(EXPECTED)
+    for sig in REQUIRED_IDS:
+        assert sum(1 for s, _ in EXPECTED.values() if s == sig) >= 2, sig
+
+
+def test_the_catalogue_has_every_required_id():
+    ids = load_catalogue().ids()
+    for sig in REQUIRED_IDS:
+        assert sig in ids
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture_top_finding_and_line(name):
+    text = (LOGS / name).read_text()
+    findings = classify_log(text)
+    signature, line = EXPECTED[name]
+    top = findings[0]
+    assert isinstance(top, Finding)
+    assert (top.signature, top.line) == (signature, line)
+    if line:
+        full = text.splitlines()[line - 1]
+        assert top.evidence[0] == full[:len(top.evidence[0])] and len(top.evidence[0]) == min(len(full), 400)
+        assert top.lines[0] == line
+    assert top.cause and top.fix and top.title
+
+
+def test_findings_are_ranked_by_weight_not_by_position():
+    text = (LOGS / "buildpacks-no-entrypoint-2.txt").read_text()
+    findings = classify_log(text)
+    ids = [f.signature for f in findings]
+    # The generic buildpacks failure appears a line earlier but is the weaker explanation.
+    assert ids[:2] == ["buildpacks-no-entrypoint", "buildpacks-build-failed"]
+    assert findings[1].line < findings[0].line
+    assert findings[0].score > findings[1].score
+
+
+def test_equal_weight_ranks_earliest_first():
+    doc = {"signatures": [
+        {"id": "late", "title": "t", "weight": 50, "patterns": ["BETA happened"], "cause": "c.", "fix": ["f"]},
+        {"id": "early", "title": "t", "weight": 50, "patterns": ["ALPHA happened"], "cause": "c.", "fix": ["f"]},
+        {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]},
+    ]}
+    findings = classify_log("x\nALPHA happened\nBETA happened\n", parse_catalogue(doc))
+    assert [(f.signature, f.line) for f in findings] == [("early", 2), ("late", 3)]
+
+
+def test_finding_to_dict_is_json():
+    finding = classify_log((LOGS / "pip-install-failed-1.txt").read_text())[0]
+    data = json.loads(json.dumps(finding.to_dict()))
+    assert data["signature"] == "pip-install-failed"
+    assert data["lines"] == [25, 26, 27]
+    assert data["match_count"] == 3
+    assert "nba-scrapers-common==0.4.2" in data["evidence"][0]
+
+
+def test_unknown_points_at_the_first_error_line():
+    text = "Step #0: all good\nStep #0: TERRORS is not an error word\nStep #1: ERROR: something new broke\nERROR\n"
+    findings = classify_log(text)
+    assert len(findings) == 1
+    assert (findings[0].signature, findings[0].line) == ("unknown", 3)
+    assert findings[0].evidence == ["Step #1: ERROR: something new broke"]
+
+
+def test_empty_log_is_unknown_with_no_line():
+    findings = classify_log("")
+    assert [(f.signature, f.line, f.lines) for f in findings] == [("unknown", 0, [])]
+
+
+def test_bytes_and_crlf_give_the_same_lines():
+    text = (LOGS / "dockerfile-not-in-upload-1.txt").read_text()
+    crlf = text.replace("\n", "\r\n").encode()
+    a, b = classify_log(text)[0], classify_log(crlf)[0]
+    assert (a.signature, a.line) == (b.signature, b.line)
+    assert b.evidence == a.evidence and not b.evidence[0].endswith("\r")
+
+
+def test_match_on_first_and_last_line_without_newline():
+    text = "No buildpack groups passed detection.\nnoise\nnoise\nfailed to detect: no buildpacks participating"
+    top = classify_log(text)[0]
+    assert top.signature == "buildpacks-detect-failed"
+    assert top.lines == [1, 4]
+
+
+def test_not_a_string_is_a_parameter_error():
+    with pytest.raises(ParameterError, match="text="):
+        classify_log(12345)
+
+
+def _big_log(megabytes: float, signals: dict[int, str], seed: int = 3) -> tuple[str, dict[int, int]]:
+    """Noise lines with signal lines at given line indexes; returns text and {index: 1-based line}."""
+    rng = random.Random(seed)
+    noise = [
+        'Step #0 - "build": Collecting pandas==2.2.{n} (from -r requirements.txt (line {n}))',
+        'Step #1 - "push": {h}: Layer already exists',
+        'Step #0 - "build": Step {n}/14 : RUN pip install --no-cache-dir -r requirements.txt',
+        'Step #2 - "deploy": 2025-12-31T01:4{d}:03Z INFO Permission check ok for {h} (error budget {n})',
+    ]
+    lines, size = [], 0
+    while size < megabytes * 1_000_000:
+        line = rng.choice(noise).format(n=rng.randint(1, 99), d=rng.randint(0, 9), h=f"{rng.getrandbits(40):010x}")
+        lines.append(line)
+        size += len(line) + 1
+    assert len(lines) > max(signals), "make the log bigger"
+    for index in sorted(signals):
+        lines.insert(index, signals[index])
+    where = {index: lines.index(signals[index]) + 1 for index in signals}
+    assert sorted(where.values()) == [i + 1 for i in sorted(signals)]
+    return "\n".join(lines) + "\n", where
+
+
+def test_large_generated_log_finds_the_signals_with_exact_lines():
+    signals = {
+        1000: 'Step #0 - "build": ERROR: No matching distribution found for nba-internal==9.9.9',
+        60_000: 'Step #0 - "build": Failure: (ID: 5ad3d0ea) for Python, provide a main.py or app.py file or set '
+                'an entrypoint with "GOOGLE_ENTRYPOINT" env var or by creating a "Procfile" file',
+    }
+    text, where = _big_log(6, signals)
+    assert len(text) > 5_000_000
+    findings = classify_log(text)
+    assert [f.signature for f in findings] == ["buildpacks-no-entrypoint", "pip-install-failed",
+                                               "buildpacks-build-failed"]
+    assert findings[0].line == where[60_000]
+    assert findings[1].line == where[1000]
+    assert text.splitlines()[findings[0].line - 1] == signals[60_000]
+
+
+def test_repeated_matches_are_capped_but_counted():
+    line = 'Step #1 - "Push": denied: requested access to the resource is denied'
+    text = "\n".join([line, "noise"] * (MAX_LINES + 20))
+    top = classify_log(text)[0]
+    assert top.signature == "push-permission-denied"
+    assert len(top.lines) == MAX_LINES and top.match_count == MAX_LINES + 20
+    assert top.lines[:3] == [1, 3, 5]
+    assert len(top.evidence) < len(top.lines)
+
+
+# ---- what the catalogue says ------------------------------------------------------------------
+
+def test_buildpacks_fixes_build_explicitly_and_never_suggest_the_missing_flag():
+    cat = load_catalogue()
+    for sig in cat.signatures:
+        for step in sig.fix:
+            if "--no-use-google-dev-pack" in step:
+                assert "does not exist" in step, (sig.id, step)
+    for sig_id in ("buildpacks-no-entrypoint", "buildpacks-detect-failed", "buildpacks-python-version"):
+        fixes = " ".join(cat.get(sig_id).fix)
+        assert "gcloud builds submit --config" in fixes and "--tag" in fixes
+        assert "gcloud run deploy" in fixes and "--image" in fixes
+        assert cat.get(sig_id).builder == "buildpacks"
+
+
+def test_exact_buildpacks_texts_are_recognised():
+    exact = [
+        ('for Python, provide a main.py or app.py file or set an entrypoint with "GOOGLE_ENTRYPOINT" env var or '
+         'by creating a "Procfile" file', "buildpacks-no-entrypoint"),
+        ("No buildpack groups passed detection.", "buildpacks-detect-failed"),
+        ("failed to detect: no buildpacks participating", "buildpacks-detect-failed"),
+        ("invalid Python version specified", "buildpacks-python-version"),
+        ("Sorry your project couldn't be built.", "buildpacks-build-failed"),
+        ("ERROR: failed to build: (error ID: 1a2b3c4d):", "buildpacks-build-failed"),
+    ]
+    for text, sig in exact:
+        assert classify_log(f"Step #0 - \"build\": {text}\n")[0].signature == sig, text
+
+
+def test_causes_are_one_sentence():
+    for sig in load_catalogue().signatures:
+        assert sig.cause.endswith(".") and sig.cause.count(". ") == 0, sig.id
+
+
+# ---- catalogue validation -------------------------------------------------------------------
+
+def _doc(**changes):
+    entry = {"id": "thing", "title": "A thing", "builder": "any", "severity": "error", "weight": 10,
+             "patterns": ["thing went wrong"], "cause": "It broke.", "fix": ["Fix it."]}
+    entry.update(changes)
+    unknown = {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}
+    return {"version": 1, "signatures": [entry, unknown]}
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"colour": "red"}, r"signature 'thing' has unknown key\(s\) \['colour'\]"),
+    ({"patterns": ["thing (went wrong"]}, r"signature 'thing' pattern .* is not a valid regular expression"),
+    ({"patterns": ["(?i)thing went wrong"]}, r"signature 'thing' pattern .* uses \(\?i\)"),
+    ({"patterns": ["(a|b)+x"]}, r"signature 'thing' pattern .* needs a plain literal"),
+    ({"weight": 101}, r"signature 'thing'.weight"),
+    ({"builder": "kaniko"}, r"signature 'thing'.builder='kaniko'"),
+    ({"fix": []}, r"signature 'thing'.fix"),
+    ({"patterns": []}, r"signature 'thing'.patterns is empty"),
+    ({"id": "Not An Id"}, r"\.id must be a lowercase hyphenated id"),
+])
+def test_bad_entries_are_config_errors_naming_the_entry(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_catalogue(_doc(**changes))
+
+
+def test_duplicate_ids_are_rejected():
+    doc = _doc()
+    doc["signatures"].append(dict(doc["signatures"][0]))
+    with pytest.raises(ConfigError, match="signature 'thing' is defined twice"):
+        parse_catalogue(doc)
+
+
+def test_catalogue_needs_unknown_and_no_stray_keys():
+    doc = _doc()
+    doc["signatures"].pop()
+    with pytest.raises(ConfigError, match="'unknown' entry"):
+        parse_catalogue(doc)
+    with pytest.raises(ConfigError, match="top-level key"):
+        parse_catalogue({**_doc(), "extra": 1})
+
+
+def test_load_catalogue_from_a_file(tmp_path):
+    path = tmp_path / "sigs.yaml"
+    path.write_text(yaml.safe_dump(_doc()))
+    cat = load_catalogue(path)
+    assert classify_log("a\nthe thing went wrong here\n", cat)[0].line == 2
+    path.write_text("signatures: [\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_catalogue(path)
+    with pytest.raises(ParameterError, match="catalogue="):
+        load_catalogue(tmp_path / "missing.yaml")
+
+
+def test_packaged_catalogue_is_valid_and_cached():
+    assert DEFAULT_CATALOGUE.is_file()
+    assert load_catalogue() is load_catalogue()

@@ -57,6 +57,7 @@ class Statement:
     tables: tuple[tuple[str, str], ...] = ()  # every dataset.table the statement names
     datasets: tuple[str, ...] = ()  # datasets named by dataset-scoped INFORMATION_SCHEMA views
     params: tuple[str, ...] = ()  # @names used
+    drops: tuple[tuple[str, str], ...] = ()  # DROP TABLE/VIEW targets
 
     def option(self, name: str) -> str | None:
         return dict(self.options).get(name.lower())
@@ -690,6 +691,7 @@ def _translate_one(tree: exp.Expression, project: str) -> Statement:
     partition: str | None = None
     copy_from: tuple[str, str] | None = None
     merge_check: str | None = None
+    drops: tuple[tuple[str, str], ...] = ()
 
     if isinstance(tree, exp.Create):
         target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
@@ -708,11 +710,13 @@ def _translate_one(tree: exp.Expression, project: str) -> Statement:
             tree.set("clone", None)
             tree.set("expression", exp.select("*").from_(clone.this.copy()))
     elif isinstance(tree, exp.Drop):
-        target = tree.this
-        if tree.kind == "SCHEMA":
-            kind, dataset = "drop_schema", target.db or target.name
-        elif tree.kind in ("TABLE", "VIEW"):
-            kind, dataset, table = "drop_table", target.db or None, target.name
+        targets = [t for t in ([tree.this] if tree.this else []) + list(tree.args.get("tables") or [])
+                   if isinstance(t, exp.Table)]
+        if tree.kind == "SCHEMA" and targets:
+            kind, dataset = "drop_schema", targets[0].db or targets[0].name
+        elif tree.kind in ("TABLE", "VIEW") and targets:
+            kind = "drop_table"
+            drops = tuple((t.db, t.name) for t in targets if t.db)
     elif isinstance(tree, exp.Merge):
         kind, dataset, table = "merge", tree.this.db or None, tree.this.name
         _fix_merge_insert_row(tree)
@@ -742,7 +746,7 @@ def _translate_one(tree: exp.Expression, project: str) -> Statement:
     return Statement(
         sql=out, kind=kind, dataset=dataset, table=table, replace=replace, if_not_exists=if_not_exists,
         partition_column=partition, copy_from=copy_from, options=tuple(options), merge_check=merge_check,
-        tables=tables, datasets=tuple(dict.fromkeys(info_datasets)), params=params,
+        tables=tables, datasets=tuple(dict.fromkeys(info_datasets)), params=params, drops=drops,
     )
 
 

@@ -289,9 +289,10 @@ class LocalWarehouse:
             else:
                 expires = _default_expiry(con, st.dataset, now)
             _set_table_meta(con, st.dataset, st.table, partition, now, expires)
-        elif st.kind == "drop_table" and st.dataset and st.table:
-            con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.tables WHERE dataset = $d AND table_name = $t",
-                        {"d": st.dataset, "t": st.table})
+        elif st.kind == "drop_table":
+            for dataset, table in st.drops:
+                con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.tables WHERE dataset = $d AND table_name = $t",
+                            {"d": dataset, "t": table})
         elif st.kind == "drop_schema" and st.dataset:
             con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.tables WHERE dataset = $d", {"d": st.dataset})
             con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.datasets WHERE dataset = $d", {"d": st.dataset})

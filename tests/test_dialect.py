@@ -1,0 +1,514 @@
+"""Golden tests for the BigQuery -> DuckDB translation.
+
+Each expected value is what BigQuery answers (the comment says why: the BigQuery docs' rule, or a
+published example). Where a rule covers many inputs, an independent oracle (Python's own
+calendar functions) checks a whole year of dates in one query.
+"""
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from runbook_lib.errors import NotFoundError, ParameterError
+from runbook_lib.local.dialect import UnsupportedSQL, farm_fingerprint, to_duckdb, translate
+from runbook_lib.local.warehouse import LocalWarehouse, WarehouseQueryError
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory) -> LocalWarehouse:
+    w = LocalWarehouse(tmp_path_factory.mktemp("dialect") / "d.duckdb", project="my-project")
+    w.create_dataset("ds")
+    w.execute("""
+        CREATE TABLE ds.t (id INT64, v STRING, d DATE, ts TIMESTAMP, x FLOAT64);
+        INSERT INTO ds.t VALUES
+          (1, 'a', DATE '2024-01-07', TIMESTAMP '2024-01-07 10:00:00+00', 2.5),
+          (2, 'b', DATE '2024-01-13', TIMESTAMP '2024-01-13 23:30:00+00', -2.5),
+          (3, NULL, NULL, NULL, NULL);
+    """)
+    return w
+
+
+def _plain(value):
+    """numpy scalars as Python values, and pandas' missing-value markers as None (BigQuery's NULL)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if not isinstance(value, (list, tuple, np.ndarray)) and pd.isna(value):
+        return None
+    return value
+
+
+def one(wh: LocalWarehouse, sql: str, params: dict | None = None):
+    df = wh.query(sql, params)
+    assert df.shape == (1, 1), df
+    return _plain(df.iloc[0, 0])
+
+
+def row(wh: LocalWarehouse, sql: str, params: dict | None = None) -> tuple:
+    df = wh.query(sql, params)
+    assert len(df) == 1, df
+    return tuple(_plain(v) for v in df.iloc[0].tolist())
+
+
+# ------------------------------------------------------------------------------------------ 1
+# EXTRACT(DAYOFWEEK / WEEK / ISOWEEK / DAYOFYEAR)
+
+def test_dayofweek_is_one_for_sunday_to_seven_for_saturday(wh):
+    # BigQuery docs: DAYOFWEEK "returns values in the range [1,7] with Sunday as the first day".
+    # 2024-01-07 was a Sunday and 2024-01-13 a Saturday; DuckDB alone would say 0 and 6.
+    assert row(wh, "SELECT EXTRACT(DAYOFWEEK FROM DATE '2024-01-07'), EXTRACT(DAYOFWEEK FROM DATE '2024-01-13'), "
+                   "EXTRACT(DAYOFWEEK FROM TIMESTAMP '2024-01-07 23:59:59+00')") == (1, 7, 1)
+
+
+def test_week_counts_sunday_weeks_from_zero(wh):
+    # BigQuery docs: WEEK is "in the range [0, 53]. Weeks begin with Sunday, and dates prior to the
+    # first Sunday of the year are in week 0". DuckDB's WEEK is the ISO week (1 for 2024-01-06).
+    assert row(wh, "SELECT EXTRACT(WEEK FROM DATE '2024-01-06'), EXTRACT(WEEK FROM DATE '2024-01-07'), "
+                   "EXTRACT(WEEK FROM DATE '2023-01-01'), EXTRACT(ISOWEEK FROM DATE '2021-01-03'), "
+                   "EXTRACT(WEEK(MONDAY) FROM DATE '2024-01-07'), EXTRACT(DAYOFYEAR FROM DATE '2024-12-31')") \
+        == (0, 1, 1, 53, 1, 366)
+
+
+def test_week_parts_agree_with_calendar_rules_for_every_day(wh):
+    # Oracle: Python's %U and %W are exactly BigQuery's WEEK and WEEK(MONDAY) ("all days in a new
+    # year preceding the first Sunday/Monday are in week 0"); ISOWEEK is the ISO week; DAYOFWEEK is
+    # Sunday=1 .. Saturday=7.
+    df = wh.query("""
+        SELECT d, EXTRACT(DAYOFWEEK FROM d) AS dow, EXTRACT(WEEK FROM d) AS wk,
+               EXTRACT(WEEK(MONDAY) FROM d) AS wk_mon, EXTRACT(WEEK(THURSDAY) FROM d) AS wk_thu,
+               EXTRACT(ISOWEEK FROM d) AS isowk, EXTRACT(DAYOFYEAR FROM d) AS doy
+        FROM UNNEST(GENERATE_DATE_ARRAY(DATE '2022-12-25', DATE '2025-01-08')) AS d ORDER BY d""")
+    assert len(df) == 746
+    for r in df.itertuples():
+        d = r.d.date()
+        first_thursday = next(date(d.year, 1, k) for k in range(1, 8) if date(d.year, 1, k).weekday() == 3)
+        expected_thu = 0 if d < first_thursday else (d - first_thursday).days // 7 + 1
+        assert (r.dow, r.wk, r.wk_mon, r.wk_thu, r.isowk, r.doy) == (
+            d.isoweekday() % 7 + 1, int(d.strftime("%U")), int(d.strftime("%W")), expected_thu,
+            d.isocalendar().week, d.timetuple().tm_yday), d
+
+
+def test_extract_millisecond_is_within_the_second(wh):
+    # BigQuery: MILLISECOND is the millisecond part (0..999); DuckDB counts the seconds in too (42123).
+    assert row(wh, "SELECT EXTRACT(MILLISECOND FROM TIMESTAMP '2024-01-01 10:00:42.123456+00'), "
+                   "EXTRACT(MICROSECOND FROM TIMESTAMP '2024-01-01 10:00:42.123456+00')") == (123, 123456)
+
+
+def test_timestamps_are_read_in_utc(wh):
+    # BigQuery evaluates TIMESTAMP parts in UTC unless a time zone is given.
+    assert row(wh, "SELECT EXTRACT(HOUR FROM TIMESTAMP '2024-01-01 10:00:00+02'), "
+                   "EXTRACT(DATE FROM TIMESTAMP '2024-01-01 23:30:00-02'), "
+                   "CAST(TIMESTAMP '2024-01-01 10:00:00+02' AS STRING)") \
+        == (8, pd.Timestamp(2024, 1, 2), "2024-01-01 08:00:00+00")
+
+
+# ------------------------------------------------------------------------------------------ 2
+# DATE_TRUNC keeps DATE; WEEK starts on Sunday
+
+def test_date_trunc_returns_a_date(wh):
+    # BigQuery DATE_TRUNC(date, part) returns a DATE, so CAST(... AS STRING) has no time part.
+    # DuckDB's date_trunc returns a TIMESTAMP ('2024-01-01 00:00:00').
+    assert row(wh, "SELECT CAST(DATE_TRUNC(DATE '2024-01-10', MONTH) AS STRING), "
+                   "CAST(DATE_TRUNC(DATE '2024-05-10', QUARTER) AS STRING), "
+                   "CAST(DATE_TRUNC(DATE '2024-05-10', YEAR) AS STRING), "
+                   "CAST(DATE_TRUNC(DATE '2024-05-10', DAY) AS STRING)") \
+        == ("2024-01-01", "2024-04-01", "2024-01-01", "2024-05-10")
+
+
+def test_date_trunc_week_variants(wh):
+    # BigQuery docs: WEEK truncates to the preceding Sunday; WEEK(<day>) to the preceding <day>;
+    # ISOWEEK to the preceding Monday; ISOYEAR to the first day of the ISO year (2021-01-02 is in
+    # ISO year 2020, which began on Monday 2019-12-30). 2024-01-10 was a Wednesday.
+    assert row(wh, "SELECT CAST(DATE_TRUNC(DATE '2024-01-10', WEEK) AS STRING), "
+                   "CAST(DATE_TRUNC(DATE '2024-01-10', WEEK(MONDAY)) AS STRING), "
+                   "CAST(DATE_TRUNC(DATE '2024-01-10', ISOWEEK) AS STRING), "
+                   "CAST(DATE_TRUNC(DATE '2024-01-10', WEEK(SATURDAY)) AS STRING), "
+                   "CAST(DATE_TRUNC(DATE '2024-01-07', WEEK) AS STRING), "
+                   "CAST(DATE_TRUNC(DATE '2021-01-02', ISOYEAR) AS STRING)") \
+        == ("2024-01-07", "2024-01-08", "2024-01-08", "2024-01-06", "2024-01-07", "2019-12-30")
+
+
+def test_date_trunc_week_for_every_day(wh):
+    # Oracle: the Sunday on or before d.
+    df = wh.query("""SELECT d, DATE_TRUNC(d, WEEK) AS w, DATE_TRUNC(d, WEEK(MONDAY)) AS wm, DATE_TRUNC(d, MONTH) AS m
+                     FROM UNNEST(GENERATE_DATE_ARRAY(DATE '2023-12-01', DATE '2024-03-31')) AS d""")
+    for r in df.itertuples():
+        d = r.d.date()
+        assert r.w.date() == d - timedelta(days=d.isoweekday() % 7)
+        assert r.wm.date() == d - timedelta(days=d.weekday())
+        assert r.m.date() == d.replace(day=1)
+
+
+def test_timestamp_and_datetime_trunc_keep_their_types(wh):
+    # TIMESTAMP_TRUNC returns a TIMESTAMP (printed with +00), DATETIME_TRUNC a DATETIME; WEEK is Sunday.
+    assert row(wh, "SELECT CAST(TIMESTAMP_TRUNC(TIMESTAMP '2024-01-10 10:30:00+00', DAY) AS STRING), "
+                   "CAST(TIMESTAMP_TRUNC(TIMESTAMP '2024-01-10 10:30:00+00', WEEK) AS STRING), "
+                   "CAST(TIMESTAMP_TRUNC(TIMESTAMP '2024-01-10 10:30:00+00', HOUR) AS STRING), "
+                   "CAST(DATETIME_TRUNC(DATETIME '2024-01-10 10:30:00', WEEK) AS STRING), "
+                   "CAST(DATETIME_TRUNC(DATETIME '2024-01-10 10:30:00', MONTH) AS STRING)") \
+        == ("2024-01-10 00:00:00+00", "2024-01-07 00:00:00+00", "2024-01-10 10:00:00+00",
+            "2024-01-07 00:00:00", "2024-01-01 00:00:00")
+
+
+def test_date_trunc_of_a_column_makes_a_date_column(wh):
+    wh.execute("CREATE OR REPLACE TABLE ds.monthly AS SELECT DATE_TRUNC(d, MONTH) AS m, "
+               "DATE_ADD(d, INTERVAL 1 MONTH) AS next_month FROM ds.t")
+    types = wh.query("SELECT column_name, data_type FROM ds.INFORMATION_SCHEMA.COLUMNS "
+                     "WHERE table_name = 'monthly' ORDER BY ordinal_position")
+    assert types.values.tolist() == [["m", "DATE"], ["next_month", "DATE"]]
+
+
+# ------------------------------------------------------------------------------------------ 3
+# INFORMATION_SCHEMA
+
+def test_information_schema_tables_uses_bigquery_names_and_one_dataset(wh):
+    wh.create_dataset("other")
+    wh.execute("CREATE TABLE other.o (a INT64); CREATE VIEW ds.tv AS SELECT id FROM ds.t")
+    df = wh.query("SELECT table_catalog, table_schema, table_name, table_type "
+                  "FROM ds.INFORMATION_SCHEMA.TABLES ORDER BY table_name")
+    assert list(df.columns) == ["table_catalog", "table_schema", "table_name", "table_type"]
+    assert set(df.table_catalog) == {"my-project"}
+    assert set(df.table_schema) == {"ds"}
+    assert ("t", "BASE TABLE") in set(zip(df.table_name, df.table_type))
+    assert ("tv", "VIEW") in set(zip(df.table_name, df.table_type))
+    assert "o" not in set(df.table_name)
+    full = wh.query("SELECT table_name FROM `my-project.other.INFORMATION_SCHEMA.TABLES`")
+    assert full.table_name.tolist() == ["o"]
+
+
+def test_information_schema_columns_gives_bigquery_types(wh):
+    wh.execute("""CREATE OR REPLACE TABLE ds.types (i INT64, f FLOAT64, s STRING, d DATE, ts TIMESTAMP, dt DATETIME,
+                  b BOOL, n NUMERIC, bn BIGNUMERIC, n2 NUMERIC(10, 2), by BYTES, arr ARRAY<INT64>,
+                  st STRUCT<a INT64, b STRING>) PARTITION BY d""")
+    df = wh.query("SELECT table_catalog, table_schema, table_name, column_name, ordinal_position, data_type, "
+                  "is_partitioning_column FROM ds.INFORMATION_SCHEMA.COLUMNS WHERE table_name = 'types' "
+                  "ORDER BY ordinal_position")
+    assert df.data_type.tolist() == ["INT64", "FLOAT64", "STRING", "DATE", "TIMESTAMP", "DATETIME", "BOOL",
+                                     "NUMERIC", "BIGNUMERIC", "NUMERIC(10, 2)", "BYTES", "ARRAY<INT64>",
+                                     "STRUCT<a INT64, b STRING>"]
+    assert df.ordinal_position.tolist() == list(range(1, 14))
+    assert set(df.table_catalog) == {"my-project"} and set(df.table_schema) == {"ds"}
+    assert df.set_index("column_name").is_partitioning_column.to_dict()["d"] == "YES"
+    assert (df.is_partitioning_column == "YES").sum() == 1
+
+
+def test_information_schema_schemata_hides_internal_schemas(wh):
+    df = wh.query("SELECT catalog_name, schema_name, location FROM `region-us-west2`.INFORMATION_SCHEMA.SCHEMATA")
+    assert set(df.schema_name) >= {"ds", "other"}
+    assert not set(df.schema_name) & {"_runbook_meta", "main", "information_schema", "pg_catalog"}
+    assert set(df.catalog_name) == {"my-project"} and set(df.location) == {"us-west2"}
+    tables = wh.query("SELECT DISTINCT table_schema FROM `region-us-west2`.INFORMATION_SCHEMA.TABLES")
+    assert "_runbook_meta" not in set(tables.table_schema)
+
+
+def test_information_schema_of_a_missing_dataset_is_not_found(wh):
+    with pytest.raises(NotFoundError, match=r"^Dataset nope was not found in the local warehouse .*datasets: ds"):
+        wh.query("SELECT * FROM nope.INFORMATION_SCHEMA.TABLES")
+
+
+def test_information_schema_views_the_warehouse_lacks_are_refused(wh):
+    with pytest.raises(UnsupportedSQL, match="INFORMATION_SCHEMA.PARTITIONS"):
+        wh.query("SELECT * FROM ds.INFORMATION_SCHEMA.PARTITIONS")
+
+
+# ------------------------------------------------------------------------------------------ 4
+# FARM_FINGERPRINT
+
+# BigQuery docs (Hash functions, FARM_FINGERPRINT example): CONCAT of (1, "foo", true) etc.
+BIGQUERY_DOC_EXAMPLES = {
+    "1footrue": -1541654101129638711,
+    "2applefalse": 2794438866806483259,
+    "3true": -4880158226897771312,
+}
+# FarmHash Fingerprint64 reference values as published in Guava's FarmHashFingerprint64Test
+# ("test" and its 8x / 64x repeats) and an Android SDK port of it (urbanairship
+# FarmHashFingerprint64Test, unsigned values converted to signed INT64); together they cover
+# every length branch of the algorithm: 0, 1-3, 4-7, 8-16, 17-32, 33-64 and >64 bytes.
+FARMHASH_REFERENCE = {
+    "": 11160318154034397263 - 2**64,
+    "Q": 13816109650407654260 - 2**64,
+    "WW5": 6316074107149058620,
+    "e#p8": 252499459662674074,
+    "test": 8581389452482819506,
+    "K6Pjv<>ad": 16506019169567922731 - 2**64,
+    "9JqLl0AW7e69Y.&vMHQ5C": 2827089714349584095,
+    "test" * 8: -4196240717365766262,
+    "F7479877-4690-4A44-AFC9-8FE987EA512F:some_other_id": 6862335115798125349,
+    "test" * 64: 3500507768004279527,
+}
+
+
+def test_farm_fingerprint_matches_bigquery_docs_example(wh):
+    df = wh.query("""
+        WITH example AS (
+          SELECT 1 AS x, "foo" AS y, true AS z UNION ALL
+          SELECT 2 AS x, "apple" AS y, false AS z UNION ALL
+          SELECT 3 AS x, "" AS y, true AS z)
+        SELECT CONCAT(CAST(x AS STRING), y, CAST(z AS STRING)) AS s,
+               FARM_FINGERPRINT(CONCAT(CAST(x AS STRING), y, CAST(z AS STRING))) AS row_fingerprint
+        FROM example ORDER BY x""")
+    assert dict(zip(df.s, df.row_fingerprint.astype(int))) == BIGQUERY_DOC_EXAMPLES
+    assert str(df.row_fingerprint.dtype) == "int64"
+
+
+@pytest.mark.parametrize("text,expected", sorted(FARMHASH_REFERENCE.items(), key=lambda kv: len(kv[0])))
+def test_farm_fingerprint_reference_values(wh, text, expected):
+    assert farm_fingerprint(text) == expected
+    assert one(wh, "SELECT FARM_FINGERPRINT(@s)", {"s": text}) == expected
+
+
+def test_farm_fingerprint_hashes_utf8_bytes_and_passes_null(wh):
+    # BigQuery hashes a STRING's UTF-8 bytes; BYTES are hashed as they are. NULL in, NULL out.
+    assert farm_fingerprint("é") == farm_fingerprint("é".encode("utf-8"))
+    assert farm_fingerprint("é") != farm_fingerprint("é".encode("latin-1"))
+    assert one(wh, "SELECT FARM_FINGERPRINT(v) FROM ds.t WHERE id = 3") is None
+    # The everyday use: a deterministic 10% sample, the same on every run.
+    n = one(wh, "SELECT COUNTIF(MOD(ABS(FARM_FINGERPRINT(CAST(x AS STRING))), 10) = 0) "
+                "FROM UNNEST(GENERATE_ARRAY(1, 2000)) AS x")
+    assert n == sum(abs(farm_fingerprint(str(x))) % 10 == 0 for x in range(1, 2001))
+    assert 120 < n < 280
+
+
+# ------------------------------------------------------------------------------------------ 5
+# Decimal literals are FLOAT64; NUMERIC is DECIMAL(38, 9)
+
+def test_decimal_literals_are_float64(wh):
+    # BigQuery: 0.1 is a FLOAT64 literal, so 0.1 + 0.2 = 0.3 is FALSE (binary floating point);
+    # NUMERIC literals are exact, so the same sum in NUMERIC is TRUE.
+    assert row(wh, "SELECT 0.1 + 0.2 = 0.3, NUMERIC '0.1' + NUMERIC '0.2' = NUMERIC '0.3'") == (False, True)
+    assert one(wh, "SELECT 0.1 + 0.2") == 0.1 + 0.2
+
+
+def test_literal_types_in_a_created_table(wh):
+    wh.execute("CREATE OR REPLACE TABLE ds.lits AS SELECT 1.5 AS f, 1 AS i, NUMERIC '1.5' AS n, "
+               "BIGNUMERIC '1.5' AS bn, CAST('2.25' AS NUMERIC) AS cn")
+    types = wh.query("SELECT data_type FROM ds.INFORMATION_SCHEMA.COLUMNS WHERE table_name = 'lits' "
+                     "ORDER BY ordinal_position").data_type.tolist()
+    assert types == ["FLOAT64", "INT64", "NUMERIC", "BIGNUMERIC", "NUMERIC"]
+
+
+def test_numeric_keeps_nine_decimal_places(wh):
+    # BigQuery NUMERIC has scale 9; DuckDB's bare DECIMAL is DECIMAL(18, 3) and would give 1.235.
+    assert one(wh, "SELECT CAST(CAST('1.23456' AS NUMERIC) AS STRING)") == "1.234560000"
+    assert one(wh, "SELECT CAST(NUMERIC '0.000000001' * 3 AS STRING)") == "0.000000003"
+    assert one(wh, "SELECT CAST(CAST(0.1 AS NUMERIC) AS STRING)") == "0.100000000"
+
+
+def test_float_to_int64_rounds_half_away_from_zero(wh):
+    # BigQuery docs (conversion rules): casting FLOAT64 to INT64 rounds halfway cases away from
+    # zero; DuckDB rounds them to even (CAST(2.5 AS BIGINT) = 2).
+    assert row(wh, "SELECT CAST(2.5 AS INT64), CAST(-2.5 AS INT64), CAST(0.5 AS INT64), CAST(1.5 AS INT64), "
+                   "CAST('12' AS INT64), SAFE_CAST('x' AS INT64), CAST(NUMERIC '2.5' AS INT64)") \
+        == (3, -3, 1, 2, 12, None, 3)
+    assert wh.query("SELECT CAST(x AS INT64) AS n FROM ds.t WHERE x IS NOT NULL ORDER BY id").n.tolist() == [3, -3]
+
+
+def test_integer_literals_are_int64(wh):
+    # BigQuery integer literals are INT64; DuckDB's are INT32 and 2147483647 + 1 overflows.
+    assert one(wh, "SELECT 2147483647 + 1") == 2147483648
+    assert one(wh, "SELECT 100000 * 100000") == 10_000_000_000
+
+
+def test_sum_of_integers_is_int64_in_pandas(wh):
+    # BigQuery SUM(INT64) is INT64; DuckDB widens to HUGEINT, which pandas would turn into floats.
+    df = wh.query("SELECT SUM(id) AS s, COUNT(*) AS n FROM ds.t")
+    assert str(df.s.dtype) == "int64" and df.s.iloc[0] == 6
+
+
+# ------------------------------------------------------------------------------------------ 6
+# Functions and clauses that must behave as in BigQuery
+
+def test_division_by_zero_raises_and_safe_divide_does_not(wh):
+    # BigQuery: x / 0 is an error ("division by zero"); SAFE_DIVIDE returns NULL; IEEE_DIVIDE gives
+    # +inf. DuckDB's / alone would quietly return inf.
+    with pytest.raises(Exception, match="division by zero"):
+        wh.query("SELECT id / 0 FROM ds.t")
+    assert row(wh, "SELECT SAFE_DIVIDE(1, 0), 7 / 2, SAFE_DIVIDE(7, 2)") == (None, 3.5, 3.5)
+    assert math.isinf(one(wh, "SELECT IEEE_DIVIDE(1, 0)"))
+
+
+def test_ifnull_countif_and_qualify(wh):
+    assert row(wh, "SELECT IFNULL(NULL, 2), COUNTIF(id > 1) FROM ds.t") == (2, 2)
+    df = wh.query("SELECT id, v FROM ds.t WHERE TRUE QUALIFY ROW_NUMBER() OVER (ORDER BY id DESC) = 1")
+    assert df.id.tolist() == [3]
+
+
+def test_date_arithmetic_returns_dates(wh):
+    # BigQuery DATE_ADD/DATE_SUB return DATE (end of month is clamped); DATE_DIFF counts part
+    # boundaries: WEEK boundaries are Sundays, so Saturday -> Sunday is 1 week.
+    assert row(wh, "SELECT CAST(DATE_ADD(DATE '2024-01-31', INTERVAL 1 MONTH) AS STRING), "
+                   "CAST(DATE_SUB(DATE '2024-03-31', INTERVAL 1 MONTH) AS STRING), "
+                   "CAST(DATE_ADD(DATE '2024-01-31', INTERVAL 1 WEEK) AS STRING), "
+                   "DATE_DIFF(DATE '2024-03-01', DATE '2024-01-01', DAY), "
+                   "DATE_DIFF(DATE '2024-03-01', DATE '2024-01-31', MONTH), "
+                   "DATE_DIFF(DATE '2024-01-07', DATE '2024-01-06', WEEK), "
+                   "DATE_DIFF(DATE '2024-01-01', DATE '2023-12-31', YEAR)") \
+        == ("2024-02-29", "2024-02-29", "2024-02-07", 60, 2, 1, 1)
+
+
+def test_format_and_parse_dates(wh):
+    assert row(wh, "SELECT FORMAT_DATE('%Y-%m-%d %A %b', DATE '2024-01-07'), FORMAT_DATE('%F', DATE '2024-01-07'), "
+                   "CAST(PARSE_DATE('%Y%m%d', '20240107') AS STRING)") \
+        == ("2024-01-07 Sunday Jan", "2024-01-07", "2024-01-07")
+
+
+def test_format_uses_printf_specifiers(wh):
+    # BigQuery FORMAT is printf-like; DuckDB's format() takes {} and would return the pattern itself.
+    assert one(wh, "SELECT FORMAT('%d-%s-%.2f-%t', 7, 'a', 2.345, DATE '2024-01-01')") == "7-a-2.35-2024-01-01"
+
+
+def test_generate_date_array_and_unnest_with_offset(wh):
+    # BigQuery's WITH OFFSET counts from 0; DuckDB's WITH ORDINALITY counts from 1.
+    df = wh.query("SELECT CAST(d AS STRING) AS d, o FROM UNNEST(GENERATE_DATE_ARRAY(DATE '2024-01-01', "
+                  "DATE '2024-01-10', INTERVAL 3 DAY)) AS d WITH OFFSET AS o ORDER BY o")
+    assert df.values.tolist() == [["2024-01-01", 0], ["2024-01-04", 1], ["2024-01-07", 2], ["2024-01-10", 3]]
+    df = wh.query("SELECT t.id, y, off FROM ds.t AS t CROSS JOIN UNNEST([t.id, t.id * 10]) AS y WITH OFFSET AS off "
+                  "WHERE t.id < 3 ORDER BY t.id, off")
+    assert df.values.tolist() == [[1, 1, 0], [1, 10, 1], [2, 2, 0], [2, 20, 1]]
+
+
+def test_array_agg_struct_and_limit(wh):
+    # ARRAY_AGG(... ORDER BY ... LIMIT n) is the BigQuery idiom for "latest row"; DuckDB has no LIMIT
+    # inside an aggregate.
+    assert one(wh, "SELECT ARRAY_AGG(id ORDER BY id DESC LIMIT 1)[OFFSET(0)] FROM ds.t") == 3
+    assert list(one(wh, "SELECT ARRAY_AGG(v IGNORE NULLS ORDER BY v) FROM ds.t")) == ["a", "b"]
+    assert one(wh, "SELECT STRUCT(1 AS a, 'x' AS b).b") == "x"
+    assert one(wh, "SELECT ARRAY_LENGTH(ARRAY_AGG(STRUCT(id, v))) FROM ds.t") == 3
+
+
+def test_nulls_sort_first_ascending(wh):
+    # BigQuery: NULLs come first in ascending order and last in descending order.
+    assert wh.query("SELECT id FROM ds.t ORDER BY v").id.tolist() == [3, 1, 2]
+    assert wh.query("SELECT id FROM ds.t ORDER BY v DESC").id.tolist() == [2, 1, 3]
+
+
+def test_parameters_scalars_dates_and_lists(wh):
+    assert one(wh, "SELECT COUNT(*) FROM ds.t WHERE d >= @since AND v = @v", {"since": date(2024, 1, 8), "v": "b"}) == 1
+    assert wh.query("SELECT id FROM ds.t WHERE id IN UNNEST(@ids) ORDER BY id", {"ids": [1, 3, 9]}).id.tolist() == [1, 3]
+    assert one(wh, "SELECT COUNT(*) FROM ds.t WHERE id IN UNNEST(@ids)", {"ids": []}) == 0
+    assert one(wh, "SELECT @when < TIMESTAMP '2030-01-01'", {"when": datetime(2024, 1, 1, tzinfo=timezone.utc)})
+    with pytest.raises(ParameterError, match="@missing"):
+        wh.query("SELECT @missing")
+
+
+def test_current_datetime_and_extract_date(wh):
+    assert one(wh, "SELECT CURRENT_DATETIME() IS NOT NULL")
+    assert one(wh, "SELECT CAST(EXTRACT(DATE FROM TIMESTAMP '2024-01-02 03:00:00+00') AS STRING)") == "2024-01-02"
+
+
+def test_insert_without_into_and_delete_without_from(wh):
+    # BigQuery allows both keywords to be left out.
+    wh.execute("CREATE OR REPLACE TABLE ds.kw (a INT64); INSERT ds.kw (a) VALUES (1), (2); DELETE ds.kw WHERE a = 1")
+    assert wh.query("SELECT a FROM ds.kw").a.tolist() == [2]
+
+
+def test_temp_function_then_query(wh):
+    assert one(wh, "CREATE TEMP FUNCTION plus_one(x INT64) AS (x + 1); SELECT plus_one(41)") == 42
+
+
+# ------------------------------------------------------------------------------------------ MERGE
+
+@pytest.fixture
+def merge_target(wh):
+    wh.execute("""CREATE OR REPLACE TABLE ds.target (k INT64, v STRING);
+                  INSERT INTO ds.target VALUES (1, 'a'), (2, 'b'), (4, 'd');""")
+    return "ds.target"
+
+
+def test_merge_update_insert_row_and_delete_by_source(wh, merge_target):
+    wh.execute("""
+        MERGE ds.target T
+        USING (SELECT 2 AS k, 'B' AS v UNION ALL SELECT 3, 'C' UNION ALL SELECT 4, 'D') S
+        ON T.k = S.k
+        WHEN MATCHED AND S.k = 2 THEN UPDATE SET v = S.v
+        WHEN MATCHED THEN DELETE
+        WHEN NOT MATCHED THEN INSERT ROW
+        WHEN NOT MATCHED BY SOURCE THEN DELETE""")
+    assert wh.query("SELECT k, v FROM ds.target ORDER BY k").values.tolist() == [[2, "B"], [3, "C"]]
+
+
+def test_merge_insert_column_list_and_by_target(wh, merge_target):
+    wh.execute("""MERGE INTO `my-project.ds.target` AS T USING (SELECT 9 AS key, 'z' AS val) AS S ON T.k = S.key
+                  WHEN NOT MATCHED BY TARGET THEN INSERT (v, k) VALUES (S.val, S.key)
+                  WHEN NOT MATCHED BY SOURCE AND T.k = 1 THEN UPDATE SET v = 'gone'""")
+    assert wh.query("SELECT k, v FROM ds.target ORDER BY k").values.tolist() == [[1, "gone"], [2, "b"], [4, "d"], [9, "z"]]
+
+
+def test_merge_with_two_source_rows_for_one_target_row_is_refused(wh, merge_target):
+    # BigQuery: "UPDATE/MERGE must match at most one source row for each target row"; DuckDB would
+    # quietly apply one of them. The whole batch rolls back.
+    with pytest.raises(WarehouseQueryError, match="at most one source row"):
+        wh.execute("""INSERT INTO ds.target VALUES (7, 'g');
+                      MERGE ds.target T USING (SELECT 2 AS k, 'x' AS v UNION ALL SELECT 2, 'y') S ON T.k = S.k
+                      WHEN MATCHED THEN UPDATE SET v = S.v""")
+    assert wh.query("SELECT k, v FROM ds.target ORDER BY k").values.tolist() == [[1, "a"], [2, "b"], [4, "d"]]
+
+
+# ------------------------------------------------------------------------------------------ DDL
+
+def test_create_table_partition_by_is_recorded(wh):
+    wh.execute("""CREATE OR REPLACE TABLE ds.p (game_date DATE, team STRING) PARTITION BY game_date CLUSTER BY team
+                  OPTIONS(description = 'games');
+                  CREATE OR REPLACE TABLE ds.p2 (ts TIMESTAMP, n INT64) PARTITION BY DATE(ts);
+                  CREATE OR REPLACE TABLE ds.p3 PARTITION BY DATE_TRUNC(d, MONTH) AS SELECT d FROM ds.t""")
+    assert wh.table_info("ds.p").partition_column == "game_date"
+    assert wh.table_info("ds.p2").partition_column == "ts"
+    assert wh.table_info("ds.p3").partition_column == "d"
+    with pytest.raises(WarehouseQueryError, match="not a column"):
+        wh.execute("CREATE TABLE ds.bad (a INT64) PARTITION BY nope")
+    assert not wh.table_exists("ds.bad")
+
+
+def test_create_schema_like_and_copy(wh):
+    wh.execute("""CREATE SCHEMA IF NOT EXISTS scratch OPTIONS(location = 'us-west2', default_table_expiration_days = 2);
+                  CREATE TABLE scratch.games (game_date DATE, pts INT64) PARTITION BY game_date;
+                  INSERT INTO scratch.games VALUES (DATE '2024-01-01', 100);
+                  CREATE TABLE scratch.games_like LIKE scratch.games;
+                  CREATE TABLE scratch.games_copy COPY scratch.games;""")
+    like, copy = wh.table_info("scratch.games_like"), wh.table_info("scratch.games_copy")
+    assert (like.num_rows, copy.num_rows) == (0, 1)
+    assert like.columns == copy.columns == [("game_date", "DATE"), ("pts", "INT64")]
+    assert like.partition_column == copy.partition_column == "game_date"
+    info = wh.table_info("scratch.games")
+    assert info.expires_at - info.created_at == timedelta(days=2)
+    wh.execute("CREATE SCHEMA IF NOT EXISTS scratch")  # a no-op, as in BigQuery
+    assert wh.table_exists("scratch.games")
+    wh.execute("DROP SCHEMA scratch CASCADE")
+    assert not wh.dataset_exists("scratch")
+
+
+def test_begin_commit_transaction_are_accepted(wh):
+    wh.execute("BEGIN TRANSACTION; CREATE OR REPLACE TABLE ds.tx (a INT64); INSERT INTO ds.tx VALUES (1); "
+               "COMMIT TRANSACTION;")
+    assert one(wh, "SELECT COUNT(*) FROM ds.tx") == 1
+
+
+# ------------------------------------------------------------------------------------------ refusals
+
+@pytest.mark.parametrize("sql,construct", [
+    ("DECLARE x INT64 DEFAULT 1", "DECLARE"),
+    ("EXECUTE IMMEDIATE 'SELECT 1'", "EXECUTE IMMEDIATE"),
+    ("SET x = 1", "SET"),
+    ("CREATE MODEL ds.m OPTIONS(model_type='linear_reg') AS SELECT 1 AS label", "CREATE MODEL"),
+    ("SELECT * FROM ds.INFORMATION_SCHEMA.JOBS", "INFORMATION_SCHEMA.JOBS"),
+    ("SELECT FROM WHERE", "WHERE"),
+])
+def test_unsupported_constructs_say_so_in_one_sentence(wh, sql, construct):
+    with pytest.raises(UnsupportedSQL) as info:
+        wh.query(sql)
+    message = str(info.value)
+    assert construct in message and "local warehouse" in message
+    assert message.endswith(".") and "\n" not in message
+
+
+def test_to_duckdb_keeps_its_signature():
+    assert to_duckdb("SELECT @x FROM `p.ds.t`") == 'SELECT $x FROM "ds"."t"'
+    assert to_duckdb("SELECT @x FROM p.ds.t") == "SELECT $x FROM ds.t"
+    assert to_duckdb("SELECT 1; SELECT 2", many=True) == ["SELECT 1", "SELECT 2"]
+    with pytest.raises(ValueError):
+        to_duckdb("SELECT 1; SELECT 2")
+    st = translate("CREATE TABLE `p.ds.x` (d DATE) PARTITION BY d")[0]
+    assert (st.kind, st.dataset, st.table, st.partition_column) == ("create_table", "ds", "x", "d")

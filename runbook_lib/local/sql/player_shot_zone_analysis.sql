@@ -39,10 +39,10 @@ SELECT
   paint_att,
   mid_att,
   three_att,
-  ROUND(paint_att / fg_att, 4) AS paint_share,
-  ROUND(mid_att / fg_att, 4) AS mid_share,
-  ROUND(three_att / fg_att, 4) AS three_share,
-  ROUND(fg_made / fg_att, 4) AS fg_pct,
+  ROUND(SAFE_DIVIDE(paint_att, fg_att), 4) AS paint_share,
+  ROUND(SAFE_DIVIDE(mid_att, fg_att), 4) AS mid_share,
+  ROUND(SAFE_DIVIDE(three_att, fg_att), 4) AS three_share,
+  ROUND(SAFE_DIVIDE(fg_made, fg_att), 4) AS fg_pct,
   ROUND(SAFE_DIVIDE(three_made, three_att), 4) AS three_pct
 FROM last_10
 WHERE fg_att > 0

@@ -26,7 +26,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # A PEM block cut short (no END line): mask the base64 body that follows.
     (re.compile(r"(-----BEGIN [A-Z ]*PRIVATE KEY-----)(?!\*\*\*)(?:\\n|[A-Za-z0-9+/=\s])+"), r"\1" + MASK),
     (re.compile(r"\b(Bearer)\s+(?!\*\*\*)[A-Za-z0-9\-._~+/]{8,}=*", re.IGNORECASE), r"\1 " + MASK),
-    (re.compile(r"\bAIza[0-9A-Za-z\-_]{35}\b"), MASK),
+    (re.compile(r"\bAIza[0-9A-Za-z\-_]{35,}"), MASK),
     (re.compile(r"\bya29\.[0-9A-Za-z\-_.]+"), MASK),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
     # "client_secret": "...", 'api_token': '...'  (JSON and Python reprs)

@@ -188,7 +188,7 @@ def resolve_parameters(notebook: Path, pairs: Sequence[Sequence[str]] = (), file
         values.update(load_parameter_file(file))
     for pair in pairs:
         name, raw = pair
-        values[name] = coerce_cli_value(raw, declared[name].annotation if name in declared else None)
+        values[name] = coerce_cli_value(raw, declared[name].annotation) if name in declared else raw
     if target is not None:
         if target not in ("local", "gcp"):
             raise ParameterError("target", target, "choose one of local, gcp")
@@ -472,7 +472,8 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
+        # A misspelt key explains the "missing" error it causes, so report it first.
+        error = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         where = _where(data, error["loc"])
         if error["type"] == "extra_forbidden":
             raise ConfigError(f"{path}: {where} is not a plan key (steps take id, notebook, parameters, depends_on; "
@@ -546,6 +547,14 @@ def record_without_running(planned: PlannedStep, run_dir: Path, target: str, *, 
                       step=planned.step.id, message=meta["run"]["error"])
 
 
+def plan_exit_code(step_codes: Sequence[int]) -> int:
+    """1 if any step errored or had bad parameters, else 3 if any failed or was blocked, else 0."""
+    codes = set(step_codes)
+    if codes & {EXIT_ERROR, EXIT_BAD_PARAMETERS}:
+        return EXIT_ERROR
+    return EXIT_FAILED if EXIT_FAILED in codes else EXIT_OK
+
+
 def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: str | None = None,
              progress: bool = False) -> PlanOutcome:
     """`runbook overnight`: run every step in order (a step whose dependency did not end pass/warn
@@ -581,8 +590,6 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
         print(f"{outcome.label} ({outcome.duration_s:.1f}s) {outcome.summary}", flush=True)
     notebooks = [o.notebook for o in outcomes.values() if o.notebook.exists()]
     index = report.write_index(folder, notebooks, loaded.plan.title, loaded.target, started, datetime.now().astimezone())
-    codes = {o.exit_code for o in outcomes.values()}
-    exit_code = (EXIT_ERROR if codes & {EXIT_ERROR, EXIT_BAD_PARAMETERS}
-                 else EXIT_FAILED if EXIT_FAILED in codes else EXIT_OK)
+    exit_code = plan_exit_code([o.exit_code for o in outcomes.values()])
     print(f"Morning-review report: {index.path}")
     return PlanOutcome(exit_code, folder, index.path, list(outcomes.values()))

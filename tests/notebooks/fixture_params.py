@@ -1,6 +1,7 @@
 """Test-only parameter model and helpers for the runner's fixture notebooks (not part of the kit)."""
 from __future__ import annotations
 
+import sys
 from typing import Literal
 
 from pydantic import Field
@@ -14,12 +15,13 @@ class ExampleParams(RunbookParams):
     verdict: Literal["pass", "warn", "fail", "blocked"] = "pass"
     rows: int = Field(3, ge=1, le=1000)
     api_token: str = ""
+    chart: bool = True
 
 
 def check(p: ExampleParams) -> Result:
     """A fake check whose verdict is a parameter. With a token it behaves like careless code that
     prints and records the secret, so the tests can prove masking catches it everywhere."""
-    details = {"rows_seen": list(range(p.rows))}
+    details = {"rows_seen": list(range(p.rows)), "python": sys.executable}
     summary = f"{p.rows} rows checked"
     if p.api_token:
         print(f"calling the service with Authorization: Bearer {p.api_token}")
@@ -30,12 +32,15 @@ def check(p: ExampleParams) -> Result:
                   figures={"rows": p.rows, "verdict asked": p.verdict}, details=details)
 
 
-def rows_chart(p: ExampleParams):
+def show_chart(p: ExampleParams) -> None:
+    """Draw the rows chart unless chart=False (matplotlib costs a second or two per run in tests)."""
+    if not p.chart:
+        return
     fig = charts.new_figure(4, 2)
     ax = fig.add_subplot()
     ax.bar(range(p.rows), [i + 1 for i in range(p.rows)])
     ax.set_title("rows")
-    return fig
+    charts.show(fig, "rows")
 
 
 def explode(p: ExampleParams) -> None:

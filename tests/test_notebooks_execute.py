@@ -1,0 +1,60 @@
+"""Every runbook in notebooks/ runs headlessly on the sandbox, through the runner (papermill) and
+under `pytest --nbval-lax` (as committed, parameters at their defaults, RUNBOOK_HOME set).
+The runner's example fixture notebook is run the same way as a control of the harness itself."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from runbook_lib import runner
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CONTROL = Path(__file__).parent / "notebooks" / "example.ipynb"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def shared_sandbox(request) -> Path:
+    try:
+        return Path(request.getfixturevalue("sandbox_home"))
+    except pytest.FixtureLookupError:
+        pytest.skip("tests/conftest.py provides no `sandbox_home` fixture yet")
+
+
+def _nbval(notebook: Path, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RUNBOOK_HOME": str(home)}
+    env.pop(runner.RUN_DIR_ENV, None)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider", "-q",
+         "--rootdir", str(notebook.parent), str(notebook)],
+        cwd=notebook.parent, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("notebook", RUNBOOKS, ids=lambda p: p.name)
+def test_runbook_executes_through_the_runner(notebook, shared_sandbox, tmp_path):
+    outcome = runner.run_notebook(notebook, parameters=[["sandbox_home", str(shared_sandbox)]],
+                                  outdir=tmp_path, progress=False)
+    assert outcome.outcome == "completed", outcome.message
+    assert outcome.exit_code in (0, 3)  # a runbook may well find the sandbox's planted incident
+    meta = nbformat.read(outcome.notebook, as_version=4).metadata["runbook"]
+    assert meta["verdict"] in ("pass", "warn", "fail", "blocked") and meta["summary"]
+    assert outcome.html is not None and outcome.html.is_file()
+
+
+@pytest.mark.parametrize("notebook", RUNBOOKS, ids=lambda p: p.name)
+def test_runbook_passes_nbval_lax(notebook, shared_sandbox):
+    result = _nbval(notebook, shared_sandbox)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_nbval_harness_runs_the_control_notebook(tmp_path):
+    result = _nbval(CONTROL, tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "passed" in result.stdout

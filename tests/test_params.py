@@ -1,0 +1,128 @@
+"""Strict runbook parameters: one sentence naming the parameter, the value and what is allowed."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+import nbformat
+import pytest
+from pydantic import Field, ValidationError, field_validator
+
+from runbook_lib import params
+from runbook_lib.errors import ParameterError
+
+
+class DemoParams(params.RunbookParams):
+    phase: Literal["phase3", "phase4"] = "phase4"
+    days: int = Field(3, ge=1, le=30)
+    start_date: date = date(2024, 1, 15)
+    dataset_prefix: str = params.param("test", allowed="lowercase letters, digits and underscores, not empty")
+    api_token: str = ""
+
+    @field_validator("dataset_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not value or not value.replace("_", "").isalnum() or value != value.lower():
+            raise ValueError("bad prefix")
+        if value.endswith("_"):
+            raise ParameterError("dataset_prefix", value, "a prefix without a trailing underscore (one is added)")
+        return value
+
+
+@pytest.mark.parametrize("values, expected", [
+    ({"phase": "phase7"}, "phase='phase7' is not valid: choose one of phase3, phase4."),
+    ({"days": "many"}, "days='many' is not valid: a whole number."),
+    ({"days": 0}, "days=0 is not valid: a value of at least 1."),
+    ({"days": 31}, "days=31 is not valid: a value of at most 30."),
+    ({"start_date": "2024-13-40"}, "start_date='2024-13-40' is not valid: a date as YYYY-MM-DD."),
+    ({"target": "aws"}, "target='aws' is not valid: choose one of local, gcp."),
+    ({"region": "west"}, "region='west' is not valid: a Google Cloud region such as us-west2, or None."),
+    ({"dataset_prefix": "Bad-Prefix"},
+     "dataset_prefix='Bad-Prefix' is not valid: lowercase letters, digits and underscores, not empty."),
+])
+def test_a_bad_value_becomes_one_sentence(values, expected):
+    with pytest.raises(ParameterError) as caught:
+        params.validate_params(DemoParams, values)
+    assert str(caught.value) == expected
+    assert caught.value.parameter == next(iter(values))
+
+
+def test_a_validator_that_raises_parameter_error_keeps_its_sentence():
+    with pytest.raises(ParameterError, match=r"^dataset_prefix='test_' is not valid: a prefix without a trailing underscore"):
+        params.validate_params(DemoParams, {"dataset_prefix": "test_"})
+
+
+def test_unknown_parameter_is_an_error_listing_the_known_ones():
+    with pytest.raises(ParameterError) as caught:
+        params.validate_params(DemoParams, {"phse": "phase3"})
+    assert caught.value.parameter == "phse"
+    assert "not a parameter of this runbook" in str(caught.value)
+    assert "phase" in caught.value.allowed and "days" in caught.value.allowed
+
+
+def test_secret_values_never_appear_in_the_message():
+    with pytest.raises(ParameterError) as caught:
+        params.validate_params(DemoParams, {"api_token": 12345678})
+    assert "12345678" not in str(caught.value)
+    assert str(caught.value) == "api_token='***' is not valid: text."
+
+
+def test_good_values_are_typed_and_the_model_is_read_only():
+    p = params.validate_params(DemoParams, {"days": "5", "start_date": "2024-02-01", "phase": "phase3"})
+    assert (p.days, p.start_date, p.phase, p.target) == (5, date(2024, 2, 1), "phase3", "local")
+    with pytest.raises(ValidationError):
+        p.days = 9
+
+
+def test_masked_view_and_connect_options():
+    p = params.validate_params(DemoParams, {"api_token": "abcd-secret", "sandbox_home": "/tmp/sb"})
+    assert p.masked()["api_token"] == "***" and p.masked()["days"] == 3
+    assert p.connect_options() == {"home": "/tmp/sb"}
+    gcp = params.validate_params(DemoParams, {"target": "gcp", "project": "my-project-1", "region": "us-west2"})
+    assert gcp.connect_options() == {"project": "my-project-1", "region": "us-west2"}
+
+
+def _namespace(injected_source: str | None, **values):
+    history = ["", "target = 'local'  # parameters cell"]
+    if injected_source is not None:
+        history.append(injected_source)
+    history.append("p = params.from_notebook(DemoParams, globals())")
+    return {"In": history, "params": params, "pd": object(), **values}
+
+
+def test_from_notebook_reads_model_fields_and_ignores_other_globals():
+    ns = _namespace("# Parameters\ndays = 7\n", days=7, target="local", helper=lambda: None)
+    p = params.from_notebook(DemoParams, ns)
+    assert p.days == 7
+
+
+def test_from_notebook_rejects_a_name_papermill_injected_that_the_model_does_not_know():
+    ns = _namespace('# Parameters\ndays = 7\nphse = "phase3"\n', days=7, phse="phase3")
+    with pytest.raises(params.NotebookParameterError) as caught:
+        params.from_notebook(DemoParams, ns)
+    assert caught.value.parameter == "phse"
+    # In a notebook only the sentence is shown, no traceback.
+    assert caught.value._render_traceback_() == [f"ParameterError: {caught.value}"]
+    assert type(caught.value).__name__ in params.PARAMETER_ERROR_NAMES
+
+
+def test_from_notebook_reports_bad_values_with_the_notebook_error_class():
+    with pytest.raises(params.NotebookParameterError, match=r"^days=0 is not valid"):
+        params.from_notebook(DemoParams, _namespace("# Parameters\ndays = 0\n", days=0))
+
+
+def test_declared_parameters_reads_types_defaults_and_comments():
+    cell = nbformat.v4.new_code_cell(
+        'target: str = "local"  # where to run\n'
+        'project: str | None = None  # the cloud project\n'
+        'days = 3  # how many days\n'
+        'dates: list[str] = ["2024-01-01"]\n')
+    cell.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# t"), cell])
+    declared = params.declared_parameters(nb)
+    assert list(declared) == ["target", "project", "days", "dates"]
+    assert declared["project"].annotation == "str | None" and declared["project"].default is None
+    assert declared["target"].help == "where to run"
+    assert declared["days"].annotation is None and declared["days"].default == 3
+    assert declared["dates"].help is None
+    assert params.declared_parameters(nbformat.v4.new_notebook()) == {}

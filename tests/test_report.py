@@ -1,0 +1,198 @@
+"""The morning-review index, built from a real overnight run of the fixture notebooks."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlparse
+
+import nbformat
+import pytest
+
+from runbook_lib import report, runner
+from runbook_lib.errors import ParameterError
+from runbook_lib.results import Result
+
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+PLANTED = "night-S3CRET-91ab"
+
+PLAN = f"""
+title: Fixture night
+target: local
+parameters: {{rows: 4}}
+steps:
+  - id: ok
+    notebook: {NOTEBOOKS / 'example.ipynb'}
+  - id: warned
+    notebook: {NOTEBOOKS / 'example.ipynb'}
+    parameters: {{verdict: warn, api_token: {PLANTED}}}
+  - id: failed
+    notebook: {NOTEBOOKS / 'example.ipynb'}
+    parameters: {{verdict: fail, chart: false}}
+  - id: after-fail
+    notebook: {NOTEBOOKS / 'example.ipynb'}
+    depends_on: [ok, failed]
+  - id: after-warn
+    notebook: {NOTEBOOKS / 'no_record.ipynb'}
+    depends_on: [warned]
+  - id: broken
+    notebook: {NOTEBOOKS / 'raising.ipynb'}
+"""
+EXPECTED = {  # step: (badge, verdict, has chart)
+    "ok": ("PASS", "pass", True), "warned": ("WARN", "warn", True), "failed": ("FAIL", "fail", False),
+    "after-fail": ("BLOCKED", "blocked", False), "after-warn": ("NO RESULT", "fail", False),
+    "broken": ("ERROR", "fail", False),
+}
+
+
+class _Page(HTMLParser):
+    """Rows of the runs table (cell texts), every href/src, and the callout text."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.links, self.callout, self._cell, self._depth, self._in_callout = [], [], "", None, 0, False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("href", "src"):
+            if key in attrs:
+                self.links.append(attrs[key])
+        if tag == "tr" and attrs.get("class", "").startswith("row-"):
+            self.rows.append([])
+        if tag == "td" and self.rows and self._cell is None:
+            self._cell, self._depth = [], 0
+        elif tag == "td" and self._cell is not None:
+            self._depth += 1
+        if tag == "div" and "callout" in attrs.get("class", ""):
+            self._in_callout = True
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None:
+            if self._depth:
+                self._depth -= 1
+            else:
+                self.rows[-1].append(" ".join("".join(self._cell).split()))
+                self._cell = None
+        if tag == "div":
+            self._in_callout = False
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data + " ")
+        if self._in_callout:
+            self.callout += data
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    base = tmp_path_factory.mktemp("night")
+    plan = base / "plan.yaml"
+    plan.write_text(PLAN)
+    outcome = runner.run_plan(plan, outdir=base / "reports")
+    page = _Page()
+    page.feed(outcome.index.read_text())
+    return outcome, page
+
+
+def test_overnight_runs_every_step_and_exits_1_when_one_errored(night):
+    outcome, _ = night
+    assert [o.step for o in outcome.steps] == list(EXPECTED)
+    assert {o.step: o.label for o in outcome.steps} == {k: v[0] for k, v in EXPECTED.items()}
+    assert outcome.exit_code == 1
+    assert outcome.index == outcome.folder / "index.html"
+    assert outcome.folder.name.startswith("overnight-") and outcome.folder.parent.parent == outcome.index.parents[2]
+
+
+def test_index_has_one_row_per_runbook_with_badge_summary_figures_and_duration(night):
+    outcome, page = night
+    assert len(page.rows) == len(EXPECTED)
+    for row, (step, (badge, _, _)) in zip(page.rows, EXPECTED.items()):
+        number, verdict, runbook, summary, figures, duration, _charts = row
+        assert verdict == badge and f"step {step}" in runbook
+        if step in ("ok", "warned", "failed"):
+            assert "example check" in runbook and summary.startswith("4 rows checked")
+            assert "rows 4" in figures and duration.endswith("s")
+    blocked = page.rows[3]
+    assert "depends on failed, which ended FAIL" in blocked[3] and "ok" not in blocked[3].split("depends on")[1]
+    assert "RuntimeError: boom" in page.rows[5][3]
+
+
+def test_first_failure_is_called_out_and_date_and_target_shown(night):
+    outcome, page = night
+    assert page.callout.startswith("First failure:") and "failed" in page.callout
+    text = outcome.index.read_text()
+    started = datetime.fromisoformat(json.loads((outcome.folder / "summary.json").read_text())["started"])
+    assert f"date <b>{started:%Y-%m-%d}</b>" in text and "target <b>local</b>" in text
+
+
+def test_every_link_is_relative_and_resolves(night):
+    outcome, page = night
+    assert page.links
+    for link in page.links:
+        assert not urlparse(link).scheme and not link.startswith("/"), link
+        assert (outcome.folder / link).is_file(), link
+    pages = [link for link in page.links if link.endswith(".html")]
+    assert {Path(link).parts[0] for link in pages} == set(EXPECTED)
+
+
+def test_charts_are_thumbnailed(night):
+    outcome, page = night
+    thumbs = [link for link in page.links if link.endswith(".png")]
+    with_chart = [step for step, (_, _, chart) in EXPECTED.items() if chart]
+    assert sorted({Path(t).parts[0] for t in thumbs}) == sorted(with_chart)
+    assert all((outcome.folder / t).read_bytes().startswith(b"\x89PNG") for t in thumbs)
+
+
+def test_summary_json_matches_the_notebooks_metadata(night):
+    outcome, _ = night
+    summary = json.loads((outcome.folder / "summary.json").read_text())
+    assert summary["first_failure"] == "failed" and summary["target"] == "local"
+    assert summary["counts"] == {"pass": 1, "warn": 1, "fail": 3, "blocked": 1}
+    for step in summary["steps"]:
+        nb = nbformat.read(outcome.folder / step["notebook"], as_version=4)
+        meta = nb.metadata["runbook"]
+        assert (step["verdict"], step["summary"], step["step"]) == (meta["verdict"], meta["summary"], meta["run"]["step"])
+
+
+def test_blocked_step_did_not_execute_and_its_page_says_why(night):
+    outcome, _ = night
+    blocked = next(o for o in outcome.steps if o.step == "after-fail")
+    nb = nbformat.read(blocked.notebook, as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    assert nb.metadata["runbook"]["verdict"] == "blocked"
+    assert "not run: depends on failed" in blocked.html.read_text()
+
+
+def test_a_warn_dependency_lets_the_dependent_run(night):
+    outcome, _ = night
+    dependent = next(o for o in outcome.steps if o.step == "after-warn")
+    assert dependent.outcome == report.NO_RESULT  # it ran (and forgot to record)
+    assert "without recording a result" in dependent.summary
+
+
+def test_the_planted_secret_is_nowhere_in_the_nights_files(night):
+    outcome, _ = night
+    files = [p for p in outcome.folder.rglob("*") if p.is_file()]
+    assert outcome.index in files and outcome.folder / "summary.json" in files
+    for file in files:
+        assert PLANTED.encode() not in file.read_bytes(), file
+
+
+def test_recorded_result_reads_the_last_record_output():
+    nb = nbformat.v4.new_notebook()
+    for summary in ("first", "second"):
+        cell = nbformat.v4.new_code_cell("report.record(r)")
+        data = Result("x", "warn", summary).to_dict()
+        cell.outputs = [nbformat.v4.new_output("display_data", data={report.RESULT_MIME: data, "text/plain": summary})]
+        nb.cells.append(cell)
+    assert report.recorded_result(nb)["summary"] == "second"
+    assert report.recorded_result(nbformat.v4.new_notebook()) is None
+
+
+def test_record_accepts_a_result_or_a_checked_mapping():
+    assert report.as_result({"name": "x", "verdict": "pass", "summary": "ok"}).verdict == "pass"
+    with pytest.raises(ParameterError, match="verdict"):
+        report.as_result({"name": "x", "verdict": "great", "summary": "ok"})
+    with pytest.raises(ParameterError, match="only the keys"):
+        report.as_result({"name": "x", "verdict": "pass", "summary": "ok", "extra": 1})

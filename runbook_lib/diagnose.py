@@ -399,6 +399,10 @@ def builder_evidence(build: dict) -> BuilderEvidence:
             buildpacks = True
             builder_image = builder_image or name
             evidence.append(f"{label} runs the buildpacks builder {name}")
+        named = re.search(r"\S*serverless-runtimes/[^\s'\"]+", " ".join(args))
+        if named and "k8s-skaffold/pack" in name:
+            builder_image = builder_image or named.group(0)
+            evidence.append(f"{label} sets the buildpacks builder {named.group(0)}")
         for k, a in enumerate(args):
             value = args[k + 1] if a == "--builder" and k + 1 < len(args) else (
                 a.split("=", 1)[1] if a.startswith("--builder=") else None)
@@ -588,6 +592,17 @@ class Diagnosis(Result):
         return out
 
 
+def _fill(step: str, phase: Any, service: str | None) -> str:
+    """Put the phase's own names into a catalogue fix step."""
+    if phase is not None:
+        step = step.replace("cloudbuild-<phase>.yaml", f"cloudbuild-{phase.name}.yaml")
+        step = step.replace("<phase Dockerfile>", phase.dockerfile)
+        step = step.replace("--region REGION", f"--region {phase.region}")
+    if service:
+        step = step.replace("gcloud run deploy SERVICE", f"gcloud run deploy {service}")
+    return step
+
+
 def _phase_for(service: str | None, phase: Any, phases: Any):
     if phase is not None:
         return phases.get(phase.name if hasattr(phase, "name") else phase)
@@ -637,7 +652,10 @@ def explain(findings: list[Finding], evidence: BuilderEvidence | None = None, pr
     service = evidence.service if evidence and evidence.service else (the_phase.service if the_phase else None)
     who = f"{service} build {evidence.build_id}" if evidence and evidence.build_id else (service or "The build")
     builder = evidence.builder if evidence else (top.builder if top and top.builder != "any" else "unknown")
-    if failed or start_failed:
+    if evidence is None and not ranked:
+        verdict, cause = "blocked", "Neither a build log nor a Build resource was given, so there is nothing to diagnose."
+        summary = "Nothing to diagnose: no log findings and no build."
+    elif failed or start_failed:
         verdict = "fail"
         where = f" (log line {top.line})" if top and top.line else ""
         cause = top.cause if top else "The build failed."
@@ -662,15 +680,32 @@ def explain(findings: list[Finding], evidence: BuilderEvidence | None = None, pr
         verdict, cause = "pass", "The build succeeded with the expected builder."
         summary = f"{who} {status or 'succeeded'} with {builder}."
 
+    lints = list(getattr(preflight, "lints", []) or [])
+    race = next((lint for lint in lints if lint.kind == "root-dockerfile-race"), None)
+    if race is not None and verdict == "fail" and top is not None and (
+            top.builder == "buildpacks" or top.signature == "dockerfile-not-in-upload"):
+        cause = (f"{cause.rstrip('.')}; the source preflight shows why: {len(race.related)} deploy scripts "
+                 "copy their Dockerfile to the same ./Dockerfile and race when run together.")
+
     fixes: list[str] = []
     if verdict == "fail" or wrong_builder:
-        for f in ranked:
-            if f.signature == "unknown" and len(ranked) > 1:
+        chosen = list(ranked)
+        if wrong_builder and not any(f.builder == "buildpacks" for f in chosen) \
+                and "buildpacks-build-failed" in cat.ids():
+            # A phase with a Dockerfile built by buildpacks: the fix is the explicit Docker build.
+            chosen.insert(0, _finding(cat.get("buildpacks-build-failed"), 0, [], [], 0.0, 0))
+        lead = chosen[0] if chosen else None
+        for f in chosen:
+            if f.signature == "unknown" and len(chosen) > 1:
+                continue
+            # Findings that share the lead's builder are the same root cause: their fixes repeat it.
+            if f is not lead and f.builder != "any" and lead is not None and f.builder == lead.builder:
                 continue
             fixes.extend(x for x in f.fix if x not in fixes)
-    for lint in getattr(preflight, "lints", []) or []:
+    for lint in lints:
         if lint.severity == "error" and lint.message not in fixes:
             fixes.insert(0 if lint.kind == "root-dockerfile-race" else len(fixes), lint.message)
+    fixes = [_fill(x, the_phase, service) for x in fixes]
 
     redeploy = {
         "phase": the_phase.name if the_phase else None,

@@ -235,14 +235,14 @@ def _finding(sig: Signature, line: int, lines: list[int], evidence: list[str], s
                    sig.severity, count)
 
 
-def classify_log(text: str | bytes, catalogue: Catalogue | None = None) -> list[Finding]:
+def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = None) -> list[Finding]:
     """Findings for a build log, best first; a single `unknown` finding when no signature matches.
 
     Ranked by signature weight, then by how many distinct patterns of the signature matched, then by
     the earliest line. Fast on huge logs: one literal-alternation scan finds candidate lines, and only
     those lines meet the real regexes; line numbers come from counting newlines between hits.
     """
-    cat = catalogue if catalogue is not None else load_catalogue()
+    cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8", errors="replace")
     if not isinstance(text, str):
@@ -503,7 +503,11 @@ def log_locations(build: dict) -> list[dict[str, str]]:
         return [{"kind": "none", "where": "options.logging is NONE: this build kept no log."}]
     if bucket and logging_mode not in ("CLOUD_LOGGING_ONLY", "STACKDRIVER_ONLY"):
         prefix = bucket if bucket.startswith("gs://") else f"gs://{bucket}"
-        out.append({"kind": "bucket", "where": f"{prefix.rstrip('/')}/log-{build_id}.txt"})
+        location = {"kind": "bucket", "where": f"{prefix.rstrip('/')}/log-{build_id}.txt"}
+        if bucket.rstrip("/").endswith(".cloudbuild-logs.googleusercontent.com"):
+            location["note"] = ("A 403 on this Google-owned default logs bucket is a permission or VPC Service "
+                                "Controls matter, not a missing log; read the Cloud Logging copy instead.")
+        out.append(location)
     if logging_mode != "GCS_ONLY":
         since = build.get("createTime") or build.get("startTime") or ""
         flt = (f'logName="projects/{project or "PROJECT"}/logs/cloudbuild" AND resource.type="build" '

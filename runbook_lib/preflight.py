@@ -862,9 +862,9 @@ def _scan_command(tokens: list[str], number: int, facts: _ScriptFacts) -> None:
     if name == "trap" and len(tokens) > 1:
         for sub in _commands(" ".join(tokens[1:])):
             _scan_command(sub, number, facts)
-    elif name in ("cp", "mv", "ln", "install") and len(args) >= 2:
-        if _is_root_dockerfile(args[-1], args[0]):
-            facts.copies.append((number, args[0]))
+    elif name in ("cp", "mv", "ln") and len(args) >= 2:
+        if _is_root_dockerfile(args[-1], args[-2]):
+            facts.copies.append((number, args[-2]))
     elif name == "rm" and any(_is_root_dockerfile(a) for a in args):
         facts.removes.append(number)
 

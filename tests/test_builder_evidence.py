@@ -219,6 +219,7 @@ def test_log_locations_follow_options_logging():
     assert [loc["kind"] for loc in default] == ["bucket", "cloud-logging"]
     assert default[0]["where"] == (f"gs://{PROJECT_NUMBER}.cloudbuild-logs.googleusercontent.com/"
                                    "log-c3c052da-ddd1-46eb-9d3a-7219a9909377.txt")
+    assert "VPC Service Controls" in default[0]["note"]
     only_logging = log_locations(config_docker_build())
     assert [loc["kind"] for loc in only_logging] == ["cloud-logging"]
     assert ('logName="projects/nba-props-platform/logs/cloudbuild" AND resource.type="build" AND '

@@ -133,6 +133,12 @@ def test_match_on_first_and_last_line_without_newline():
     assert top.lines == [1, 4]
 
 
+def test_timeout_line_alone_or_after_a_timestamp():
+    text = "a\n2025-12-30T03:25:11.902500Z TIMEOUT\nTIMEOUT\nBUILD_TIMEOUT\nTIMEOUT: 600s\n"
+    top = classify_log(text)[0]
+    assert (top.signature, top.lines) == ("build-timeout", [2, 3])
+
+
 def test_not_a_string_is_a_parameter_error():
     with pytest.raises(ParameterError, match="text="):
         classify_log(12345)
@@ -267,6 +273,7 @@ def test_load_catalogue_from_a_file(tmp_path):
     path.write_text(yaml.safe_dump(_doc()))
     cat = load_catalogue(path)
     assert classify_log("a\nthe thing went wrong here\n", cat)[0].line == 2
+    assert classify_log("the thing went wrong\n", str(path))[0].signature == "thing"
     path.write_text("signatures: [\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_catalogue(path)

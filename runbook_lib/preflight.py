@@ -896,10 +896,10 @@ def lint_deploy_scripts(source_dir: str | os.PathLike) -> list[Lint]:
         lints.append(Lint(
             "root-dockerfile-race", "error", None, 0,
             f"{len(copying)} deploy scripts share one root ./Dockerfile ({pairs}): run at the same time from one "
-            "checkout, one uploads the other's Dockerfile (and deploys the other phase's code) or finds none "
-            "after the other deleted it and falls back to buildpacks, which is what broke the 2025-12-31 Phase 3/4 "
-            "deploy; build each phase with `gcloud builds submit --config` and deploy with "
-            "`gcloud run deploy --image`.", related=names))
+            "checkout, one uploads the other's Dockerfile and deploys the other phase's code (its /health then "
+            "names the wrong service) while the other finds no Dockerfile after it was deleted and falls back to "
+            "buildpacks, which is what broke the 2025-12-31 Phase 3/4 deploy; build each phase with "
+            "`gcloud builds submit --config` and deploy with `gcloud run deploy --image`.", related=names))
     return lints
 
 

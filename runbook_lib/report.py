@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import html
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from .errors import ParameterError
 from .results import VERDICT_COLOURS, VERDICTS, Result
 
 RESULT_MIME = "application/vnd.phase-runbooks.result+json"
+_REMOTE_SCRIPT = re.compile(r"<script[^>]*\ssrc=[\"']https?://[^\"']*[\"'][^>]*>\s*</script>", re.IGNORECASE)
 METADATA_KEY = "runbook"
 HEADER_TAG = "runbook-header"
 
@@ -108,6 +110,9 @@ def render_run_html(nb: Any, html_path: Path, hidden_cells: Sequence[int] = ()) 
                             exclude_output_prompt=True)
     title = meta.get("name") or Path(html_path).stem
     body, _ = exporter.from_notebook_node(page, resources={"metadata": {"name": title}})
+    # The template loads require.js and MathJax from a CDN; the page needs neither, and a report
+    # read offline or behind a proxy should not reach out to the internet.
+    body = _REMOTE_SCRIPT.sub("", body)
     html_path = Path(html_path)
     html_path.write_text(body, encoding="utf-8")
     return html_path

@@ -139,6 +139,7 @@ def test_html_has_outputs_but_no_code_and_no_injected_parameters(passing_run):
     page = outcome.html.read_text()
     assert "5 rows checked" in page and ">PASS<" in page
     assert "data:image/png;base64" in page                       # the chart, embedded
+    assert "<script src=\"http" not in page                       # nothing fetched from the internet
     for code in ("fixture_params.check(p)", "params.from_notebook", "report.record(result)",
                  "# Parameters", "rows = 5"):
         assert code not in page, code

@@ -50,19 +50,22 @@ def scratch(tmp_path_factory):
 
 def test_health_names_the_service_and_its_commit(local_target):
     for info in local_target.services.list():
-        body = local_target.services.health(info.phase)
+        body = local_target.services.health(info.phase, token=local_target.services.identity_token())
         phase = local_target.phases.get(info.phase)
         assert body == {"http_status": 200, "status": "healthy", "service": phase.service_identity,
                         "commit_sha": info.commit_sha}
-    token = local_target.services.identity_token()
+    # phase= (Cloud Run's audience) is accepted for parity with the gcp target
+    token = local_target.services.identity_token(phase="phase4")
     assert local_target.services.health("phase4", token=token)["http_status"] == 200
+    assert local_target.services.health("phase4")["http_status"] == 403  # no token: like curl without one
 
 
 def test_auth_matrix_like_cloud_run(local_target, sandbox_home):
     services = local_target.services
     key = read_state(home_at(sandbox_home))["token_key"]
     cases = {
-        "no token": (ANONYMOUS, 403),
+        "no token": (None, 403),
+        "empty token": ("", 403),
         "not a bearer token": ("Basic dXNlcjpwYXNz", 401),
         "malformed token": ("not-a-jwt", 401),
         "forged signature": (make_token("another-key", "user:operator@sandbox.local"), 401),
@@ -73,14 +76,14 @@ def test_auth_matrix_like_cloud_run(local_target, sandbox_home):
     }
     for label, (token, expected) in cases.items():
         for phase in ("phase3", "phase4"):
-            headers = {"Authorization": token} if token.startswith("Basic") else None
+            headers = {"Authorization": token} if token and token.startswith("Basic") else None
             response = services.request(phase, "GET", "/health", token=None if headers else token, headers=headers)
             assert response.status == expected, (label, phase, response.body)
             if expected in (401, 403):
                 assert "permission" in response.body["error"] and "/health" in response.body["error"]
     # auth sits in front of every path, so even an unknown path answers 403 without a token
     assert services.request("phase3", "GET", "/.env", token=ANONYMOUS).status == 403
-    assert services.request("phase3", "GET", "/.env").status == 404
+    assert services.request("phase3", "GET", "/.env", token=services.identity_token()).status == 404
 
 
 def test_identity_token_rejects_a_bad_principal(local_target):
@@ -112,6 +115,13 @@ def test_all_users_makes_a_service_public_and_removing_it_locks_it_again(scratch
     assert services.health("phase3", token=services.identity_token(STRANGER))["http_status"] == 200
     assert services.health("phase3", token=ANONYMOUS)["http_status"] == 403
     services.set_iam_policy("phase3", {"bindings": before["bindings"]})
+    # --no-invoker-iam-check: public whatever the policy says
+    assert services.set_invoker_iam_check("phase3", False).public is True
+    assert services.health("phase3", token=ANONYMOUS)["http_status"] == 200
+    assert services.set_invoker_iam_check("phase3", True).public is False
+    assert services.health("phase3", token=ANONYMOUS)["http_status"] == 403
+    with pytest.raises(ParameterError):
+        services.set_invoker_iam_check("phase3", "no")
 
 
 def test_set_iam_policy_rejects_bad_policies_before_changing_anything(scratch):
@@ -135,12 +145,13 @@ def test_set_iam_policy_rejects_bad_policies_before_changing_anything(scratch):
 
 def test_each_phase_serves_only_its_own_endpoint(local_target):
     services = local_target.services
+    op = services.identity_token()
     assert services.request("phase4", "POST", "/process-date-range", {"start_date": "2025-12-15",
-                                                                     "end_date": "2025-12-15"}).status == 404
-    assert services.request("phase3", "POST", "/process-date", {"analysis_date": "2025-12-15"}).status == 404
-    assert services.request("phase3", "GET", "/process-date-range").status == 405
-    assert services.request("phase4", "GET", "/process-date").status == 405
-    assert services.request("phase4", "POST", "/health", {}).status == 405
+                                                                     "end_date": "2025-12-15"}, token=op).status == 404
+    assert services.request("phase3", "POST", "/process-date", {"analysis_date": "2025-12-15"}, token=op).status == 404
+    assert services.request("phase3", "GET", "/process-date-range", token=op).status == 405
+    assert services.request("phase4", "GET", "/process-date", token=op).status == 405
+    assert services.request("phase4", "POST", "/health", {}, token=op).status == 405
 
 
 @pytest.mark.parametrize("phase,payload,words", [
@@ -157,14 +168,15 @@ def test_each_phase_serves_only_its_own_endpoint(local_target):
     ("phase4", {"analysis_date": "2025-12-15", "dataset_prefix": 5}, "dataset_prefix"),
 ])
 def test_bad_payloads_get_400_with_one_sentence(local_target, phase, payload, words):
-    response = local_target.services.invoke(phase, payload)
+    response = local_target.services.invoke(phase, payload, token=local_target.services.identity_token())
     assert response.status == 400
     message = response.body["error"]
     assert words in message and message.endswith(".") and "\n" not in message
 
 
 def test_a_body_that_is_not_a_json_object_is_400(local_target):
-    response = local_target.services.request("phase3", "POST", "/process-date-range", ["2025-12-15"])
+    response = local_target.services.request("phase3", "POST", "/process-date-range", ["2025-12-15"],
+                                             token=local_target.services.identity_token())
     assert response.status == 400 and "JSON object" in response.body["error"]
 
 
@@ -172,7 +184,8 @@ def test_phase3_head_honours_the_prefix(scratch):
     warehouse = scratch.options["warehouse_path"]
     production = _count(warehouse, "nba_analytics.player_game_summary")
     response = scratch.services.invoke("phase3", {"start_date": "2025-12-16", "end_date": "2025-12-16",
-                                                  "processors": [], "backfill_mode": True, "dataset_prefix": "test"})
+                                                  "processors": [], "backfill_mode": True, "dataset_prefix": "test"},
+                                       token=scratch.services.identity_token())
     assert response.status == 200, response.body
     run = response.body["run"]
     assert run["prefix_applied"] is True and run["datasets_written"] == ["test_nba_analytics"]
@@ -189,7 +202,8 @@ def test_phase4_old_revision_ignores_the_prefix_and_writes_production(scratch):
     history = _count(warehouse, "nba_reference.processor_run_history", "target_dataset = 'nba_precompute'")
     response = scratch.services.invoke("phase4", {"analysis_date": "2025-12-17", "processors": ["player_daily_cache"],
                                                   "backfill_mode": False, "strict_mode": True,
-                                                  "skip_dependency_check": False, "dataset_prefix": "test"})
+                                                  "skip_dependency_check": False, "dataset_prefix": "test"},
+                                       token=scratch.services.identity_token())
     assert response.status == 200, response.body
     run = response.body["run"]
     assert run["dataset_prefix"] == "test" and run["prefix_applied"] is False
@@ -215,8 +229,9 @@ def test_deploy_revision_moves_traffic_and_restarts_on_the_new_code(scratch):
     assert revisions[0]["name"] == info.revision and revisions[0]["traffic_percent"] == 100
     assert revisions[0]["labels"] == {"commit-sha": prefix_commit[:7]}
     assert [r["traffic_percent"] for r in revisions[1:]] == [0] * (len(revisions) - 1)
-    assert services.health("phase4")["commit_sha"] == prefix_commit
-    response = services.invoke("phase4", {"analysis_date": "2025-12-17", "dataset_prefix": "test"})
+    op = services.identity_token()
+    assert services.health("phase4", token=op)["commit_sha"] == prefix_commit
+    response = services.invoke("phase4", {"analysis_date": "2025-12-17", "dataset_prefix": "test"}, token=op)
     assert response.status == 200 and response.body["run"]["datasets_written"] == ["test_nba_precompute"]
     for bad in ({"commit": "xyz"}, {"image": ""}, {"supports_prefix": "yes"}):
         args = {"commit": prefix_commit, "image": "img", "supports_prefix": True, **bad}
@@ -228,12 +243,13 @@ def test_deploy_revision_moves_traffic_and_restarts_on_the_new_code(scratch):
 def test_a_dockerfile_mixup_revision_names_the_other_service(scratch):
     services = scratch.services
     head = read_state(home_at(scratch.options["home"]))["source"]["commits"]["head"]
+    op = services.identity_token()
     info = services.deploy_revision("phase3", head, "img@sha256:" + "b" * 64, True, code_phase="phase4")
     assert info.code_phase == "phase4"
-    assert services.health("phase3")["service"] == "nba-phase4-precompute-processors"
-    assert services.invoke("phase3", {"start_date": "2025-12-15", "end_date": "2025-12-15"}).status == 404
+    assert services.health("phase3", token=op)["service"] == "nba-phase4-precompute-processors"
+    assert services.invoke("phase3", {"start_date": "2025-12-15", "end_date": "2025-12-15"}, token=op).status == 404
     services.deploy_revision("phase3", head, "img@sha256:" + "c" * 64, True)
-    assert services.health("phase3")["service"] == "nba-phase3-analytics-processors"
+    assert services.health("phase3", token=op)["service"] == "nba-phase3-analytics-processors"
 
 
 def test_pubsub_push_without_token_is_403_and_with_one_runs_the_date(scratch):
@@ -245,7 +261,7 @@ def test_pubsub_push_without_token_is_403_and_with_one_runs_the_date(scratch):
     response = services.request("phase3", "POST", "/process", envelope, token=services.identity_token(PUBSUB),
                                 user_agent=agent)
     assert response.status == 200 and response.body["run"]["request"]["start_date"] == "2025-12-15"
-    assert services.request("phase3", "POST", "/process", {"message": {}}).status == 400
+    assert services.request("phase3", "POST", "/process", {"message": {}}, token=services.identity_token()).status == 400
 
 
 # ---------------------------------------------------------------- request logs
@@ -255,8 +271,8 @@ def test_every_request_is_logged_in_cloud_run_shape(local_target):
     since = datetime.now(timezone.utc)
     services = local_target.services
     services.request("phase4", "GET", "/health", token=ANONYMOUS, user_agent="zgrab/0.x", remote_ip="45.148.10.174")
-    services.request("phase4", "GET", "/health")
-    services.invoke("phase4", {"analysis_date": "nope"})
+    services.request("phase4", "GET", "/health", token=services.identity_token())
+    services.invoke("phase4", {"analysis_date": "nope"}, token=services.identity_token())
     entries = local_target.logs.request_logs(service="phase4", since=since)
     assert [e["httpRequest"]["status"] for e in entries] == [403, 200, 400]
     assert [e["severity"] for e in entries] == ["WARNING", "INFO", "WARNING"]
@@ -316,7 +332,7 @@ def test_concurrent_requests_to_both_services_all_succeed(scratch):
     lock = threading.Lock()
 
     def call(phase: str, payload: dict) -> None:
-        response = services.invoke(phase, payload)
+        response = services.invoke(phase, payload, token=services.identity_token())
         with lock:
             results.append((phase, response))
 
@@ -354,7 +370,7 @@ def test_stop_and_restart_and_stale_pid_files(scratch):
     assert read_run_file(home, "phase3") is None and not run_file(home, "phase3").exists()
     assert terminate(os.getpid()) is False
     # the next request starts the service again (Cloud Run scales from zero)
-    assert services.health("phase3")["http_status"] == 200
+    assert services.health("phase3", token=services.identity_token())["http_status"] == 200
     assert services.describe("phase3").running
 
 

@@ -140,7 +140,7 @@ class PhaseApp:
         state = self._state()
         record = state.get("services", {}).get(self.config.deployed_as.name, {})
         status, _principal = authorize(record.get("iam_policy", {}), state.get("token_key", ""),
-                                       environ.get("HTTP_AUTHORIZATION"))
+                                       environ.get("HTTP_AUTHORIZATION"), bool(record.get("invoker_iam_disabled")))
         if status == 403:
             code, body, ctype = 403, _FORBIDDEN_PAGE.format(path=path).encode(), "text/html; charset=UTF-8"
         elif status == 401:

@@ -33,7 +33,7 @@ from ..phases import PROJECT_ROOT, PhaseRegistry
 
 APP_MODULE = "runbook_lib.local.service_app"
 OPERATOR = "user:operator@sandbox.local"
-ANONYMOUS = ""  # pass token=ANONYMOUS to send no Authorization header at all
+ANONYMOUS = None  # token=None (or "") sends no Authorization header, as with GcpServices
 TOKEN_LIFETIME_S = 3600
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
@@ -145,10 +145,11 @@ def invoker_members(policy: dict) -> list[str]:
     return members
 
 
-def authorize(policy: dict, key: str, authorization: str | None) -> tuple[int, str | None]:
+def authorize(policy: dict, key: str, authorization: str | None,
+              invoker_iam_disabled: bool = False) -> tuple[int, str | None]:
     """Cloud Run's IAM check in front of every path: (200 | 401 | 403, principal)."""
     members = invoker_members(policy)
-    if "allUsers" in members:
+    if invoker_iam_disabled or "allUsers" in members:
         return 200, None
     if not authorization:
         return 403, None  # Cloud Run answers a request without credentials with 403
@@ -364,7 +365,8 @@ class LocalServices:
             url=live["url"] if running else None, revision=revision["name"],
             commit_sha=revision["commit_sha"], supports_prefix=bool(revision["supports_prefix"]),
             image=revision["image"], created=revision["created"], running=running,
-            public=any(m in PUBLIC_MEMBERS for m in members), invoker_members=members,
+            public=bool(record.get("invoker_iam_disabled")) or any(m in PUBLIC_MEMBERS for m in members),
+            invoker_members=members,
             code_phase=revision.get("code_phase", name), pid=live["pid"] if running else None,
         )
 
@@ -408,6 +410,17 @@ class LocalServices:
             record["iam_policy"] = {"version": 1, "bindings": bindings}
             write_state(self.home, state)
         return self.iam_policy(name)
+
+    def set_invoker_iam_check(self, phase: str, enabled: bool) -> ServiceInfo:
+        """`gcloud run services update --[no-]invoker-iam-check`: disabled makes the service public."""
+        name = self.phases.get(phase).name
+        if not isinstance(enabled, bool):
+            raise ParameterError("enabled", enabled, "give True (IAM checks callers) or False (anyone may call)")
+        with state_lock(self.home):
+            state = require_services_state(self.home)
+            state["services"][name]["invoker_iam_disabled"] = not enabled
+            write_state(self.home, state)
+        return self.describe(name)
 
     def deploy_revision(self, phase: str, commit: str, image: str, supports_prefix: bool,
                         code_phase: str | None = None, created: str | None = None) -> ServiceInfo:
@@ -516,8 +529,15 @@ class LocalServices:
 
     # ---- calling the services
 
-    def identity_token(self, principal: str = OPERATOR) -> str:
-        """The sandbox's `gcloud auth print-identity-token` for `principal`."""
+    def identity_token(self, principal: str | None = None, phase: str | None = None) -> str:
+        """The sandbox's `gcloud auth print-identity-token` for `principal` (default: the operator).
+
+        `phase` (the audience on Cloud Run) is accepted for parity with GcpServices; sandbox
+        tokens are good for every service whose IAM policy lets the principal invoke it.
+        """
+        principal = OPERATOR if principal is None else principal
+        if phase is not None:
+            self.phases.get(phase)
         if not isinstance(principal, str) or not _PRINCIPAL.match(principal):
             raise ParameterError("principal", principal,
                                  "give user:EMAIL or serviceAccount:EMAIL, e.g. user:operator@sandbox.local")
@@ -528,8 +548,9 @@ class LocalServices:
                 headers: dict | None = None) -> ServiceResponse:
         """One HTTP request to a phase service (started first if it is not running).
 
-        token=None sends the operator's identity token, as `curl -H "Authorization: Bearer
-        $(gcloud auth print-identity-token)"` would; token=ANONYMOUS ("") sends none.
+        token=None sends no Authorization header (Cloud Run answers 403); pass
+        identity_token() to call as the operator, as `curl -H "Authorization: Bearer
+        $(gcloud auth print-identity-token)"` would.
         """
         if method not in ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"):
             raise ParameterError("method", method, "give an HTTP method such as GET or POST")
@@ -538,8 +559,6 @@ class LocalServices:
         name = self.phases.get(phase).name
         live = self._ensure_one(name)
         sent = {"User-Agent": user_agent or "runbook-kit/0.1 (sandbox)"}
-        if token is None:
-            token = self.identity_token()
         if token:
             sent["Authorization"] = f"Bearer {token}"
         if remote_ip:

@@ -290,7 +290,7 @@ def execute_runbook(notebook: str | Path, values: Mapping[str, Any], run_dir: Pa
         with _kernel_environment(jupyter_base, run_dir):
             try:
                 papermill.execute_notebook(
-                    str(source), str(raw_output), parameters=values or None, kernel_name=KERNEL_NAME,
+                    str(source), str(raw_output), parameters=values or None, kernel_name=KERNEL_NAME, language="python",
                     progress_bar=progress, cwd=str(source.parent), request_save_on_cell_execute=False,
                     execution_timeout=cell_timeout, log_output=False)
             except PapermillExecutionError:

@@ -145,8 +145,16 @@ def test_html_has_outputs_but_no_code_and_no_injected_parameters(passing_run):
         assert code not in page, code
 
 
-def test_verdict_fail_exits_3(tmp_path, capsys):
-    code = cli.main(["run", str(EXAMPLE), "-p", "verdict", "fail", "-p", "chart", "false", "-o", str(tmp_path)])
+def test_verdict_fail_exits_3_even_without_kernel_metadata(tmp_path, capsys):
+    # A notebook saved by a tool that wrote no kernelspec/language_info still runs on our kernel.
+    nb = nbformat.read(EXAMPLE, as_version=4)
+    nb.metadata.pop("kernelspec", None)
+    nb.metadata.pop("language_info", None)
+    bare = tmp_path / "nb" / "example.ipynb"
+    bare.parent.mkdir()
+    nbformat.write(nb, bare)
+    (bare.parent / "fixture_params.py").write_bytes((NOTEBOOKS / "fixture_params.py").read_bytes())
+    code = cli.main(["run", str(bare), "-p", "verdict", "fail", "-p", "chart", "false", "-o", str(tmp_path / "out")])
     assert code == 3
     assert "FAIL example check: 3 rows checked" in capsys.readouterr().out
 

@@ -597,10 +597,21 @@ def _unsupported(tree: exp.Expression) -> UnsupportedSQL:
     )
 
 
-def _strip_project(tree: exp.Expression) -> None:
-    for t in tree.find_all(exp.Table):
-        if t.args.get("catalog") is not None and not t.name.upper().startswith("INFORMATION_SCHEMA."):
-            t.set("catalog", None)
+def _strip_project(tree: exp.Expression, catalog: str | None) -> None:
+    """Drop the project part of table names; with `catalog`, name the DuckDB database instead.
+
+    A fully qualified name cannot be ambiguous: DuckDB reads `x.t` as catalog x or schema x, so a
+    dataset that shares its name with the database file (or is called temp or system) needs it.
+    """
+    tables = list(tree.find_all(exp.Table))
+    aliases = {t.alias_or_name for t in tables if t.name}
+    for t in tables:
+        if t.name.upper().startswith("INFORMATION_SCHEMA."):
+            continue
+        t.set("catalog", None)
+        # `FROM ds.t AS t, t.arr` names an array column of the alias t, not a dataset.
+        if catalog and t.db and t.db not in aliases:
+            t.set("catalog", exp.to_identifier(catalog, quoted=True))
 
 
 def _partition_column(prop: exp.Expression) -> str | None:
@@ -670,7 +681,7 @@ def _ref(table: exp.Table) -> tuple[str, str] | None:
     return (table.db, table.name) if table.db and table.name else None
 
 
-def _translate_one(tree: exp.Expression, project: str) -> Statement:
+def _translate_one(tree: exp.Expression, project: str, catalog: str | None) -> Statement:
     if isinstance(tree, (exp.Transaction, exp.Commit)):
         # BEGIN/COMMIT TRANSACTION: the warehouse already runs a batch in one transaction.
         return Statement(sql="", kind="transaction")
@@ -679,7 +690,7 @@ def _translate_one(tree: exp.Expression, project: str) -> Statement:
         raise _unsupported(tree)
     if isinstance(tree, exp.Create) and tree.kind not in ("TABLE", "VIEW", "SCHEMA", "FUNCTION"):
         raise UnsupportedSQL(f"The local warehouse does not support CREATE {tree.kind}; only BigQuery runs it.")
-    _strip_project(tree)
+    _strip_project(tree, catalog)
     params = tuple(sorted({p.name for p in tree.find_all(exp.Parameter)}))
     tables = tuple(dict.fromkeys(
         r for r in (_ref(t) for t in tree.find_all(exp.Table)) if r and not r[1].upper().startswith("INFORMATION_SCHEMA.")))
@@ -751,8 +762,12 @@ def _translate_one(tree: exp.Expression, project: str) -> Statement:
 
 
 @lru_cache(maxsize=512)
-def translate(sql: str, project: str = "sandbox") -> tuple[Statement, ...]:
-    """Translate BigQuery SQL (one or more statements) into DuckDB statements."""
+def translate(sql: str, project: str = "sandbox", catalog: str | None = None) -> tuple[Statement, ...]:
+    """Translate BigQuery SQL (one or more statements) into DuckDB statements.
+
+    `project` is what INFORMATION_SCHEMA reports as the catalog; `catalog`, when given, is the DuckDB
+    database name to qualify every dataset.table with.
+    """
     try:
         trees = sqlglot.parse(sql, read="bigquery", error_level=ErrorLevel.RAISE)
     except ParseError as exc:
@@ -765,7 +780,7 @@ def translate(sql: str, project: str = "sandbox") -> tuple[Statement, ...]:
             f"The local warehouse could not read this BigQuery SQL{where}: "
             f"{first.get('description') or str(exc).splitlines()[0]}."
         ) from None
-    statements = [_translate_one(tree, project) for tree in trees if tree is not None]
+    statements = [_translate_one(tree, project, catalog) for tree in trees if tree is not None]
     if not statements:
         raise UnsupportedSQL("The SQL given to the local warehouse contains no statement.")
     return tuple(statements)

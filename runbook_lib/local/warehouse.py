@@ -11,8 +11,10 @@ retried with a short, jittered backoff until `lock_retry_seconds` have passed (t
 """
 from __future__ import annotations
 
+import os
 import random
 import re
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -41,6 +43,9 @@ from .dialect import (
 __all__ = ["LocalWarehouse", "TableInfo", "WarehouseQueryError", "UnsupportedSQL", "to_duckdb"]
 
 LOCK_RETRY_SECONDS = 30.0
+# The DuckDB name of the attached warehouse file. A dash keeps it apart from every BigQuery
+# dataset name (letters, digits, underscores), so dataset.table never reads as catalog.schema.
+CATALOG = "runbook-wh"
 _DATASET_NAME = re.compile(r"[A-Za-z0-9_]{1,1024}")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,1023}")
 _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,299}")
@@ -88,13 +93,20 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _fq(con: duckdb.DuckDBPyConnection, dataset: str, table: str | None = None) -> str:
+    """A fully qualified name: `dataset.table` alone is ambiguous in DuckDB when the dataset is
+    called like a database (temp, system, memory)."""
+    name = f"{_q(CATALOG)}.{_q(dataset)}"
+    return f"{name}.{_q(table)}" if table is not None else name
+
+
 def _is_lock_conflict(exc: Exception) -> bool:
     text = str(exc)
     lowered = text.lower()
     return (
         ("lock" in lowered and ("conflicting" in lowered or "could not set lock" in lowered))
-        # Same process, another thread holds the file open with the other read_only setting.
-        or "different configuration" in lowered
+        # Another DuckDB instance in this process (code of ours or not) has the file open.
+        or "different configuration" in lowered or "unique file handle conflict" in lowered
     )
 
 
@@ -131,17 +143,23 @@ class LocalWarehouse:
     # ----------------------------------------------------------------------------------------
     # Connections
 
-    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + self.lock_retry_seconds
+    def _attach(self, engine: "_Engine", read_only: bool) -> None:
+        """ATTACH the file to the process's engine, retrying while another process holds its lock."""
+        started = time.monotonic()
+        deadline = started + self.lock_retry_seconds
         delay = 0.01
+        path = str(self.path).replace("'", "''")
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only)
+                engine.con.execute(f"ATTACH '{path}' AS {_q(CATALOG)}{' (READ_ONLY)' if read_only else ''}")
+                engine.con.execute(f"USE {_q(CATALOG)}")
+                return
             except duckdb.Error as exc:
                 text = str(exc)
                 if "not a valid DuckDB database" in text:
                     # An empty file may be a database another process is creating this instant.
-                    if self.path.exists() and self.path.stat().st_size == 0 and time.monotonic() < deadline:
+                    if self.path.exists() and self.path.stat().st_size == 0 \
+                            and time.monotonic() < started + min(2.0, self.lock_retry_seconds):
                         time.sleep(delay)
                         continue
                     raise ParameterError(
@@ -153,7 +171,7 @@ class LocalWarehouse:
                 if time.monotonic() > deadline:
                     raise WarehouseBusy(
                         f"The warehouse {self.path} stayed locked by another process for "
-                        f"{self.lock_retry_seconds:.0f}s; stop it or retry."
+                        f"{self.lock_retry_seconds:g}s; stop it or retry."
                     ) from None
                 # Jitter so that processes backing off together do not collide again in step.
                 time.sleep(delay * (0.5 + random.random()))
@@ -161,22 +179,42 @@ class LocalWarehouse:
 
     @contextmanager
     def connection(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A set-up connection for one operation (UTC session, BigQuery functions registered)."""
-        if not self._meta_ready or not self.path.exists():
-            read_only = False
-        con = self._open(read_only)
-        try:
-            # BigQuery evaluates TIMESTAMP functions in UTC unless told otherwise.
-            con.execute("SET TimeZone = 'UTC'")
-            register_functions(con)
-            if not read_only and not self._meta_ready:
-                con.execute(_META_DDL)
-                self._meta_ready = True
-            elif read_only and not self._meta_ready:
-                self._meta_ready = True
-            yield con
-        finally:
-            con.close()
+        """The warehouse file, open for one operation (UTC session, BigQuery functions registered).
+
+        The process keeps one in-memory DuckDB with the session set up; each operation ATTACHes
+        the file (read-only when it only reads) and DETACHes it at the end, which releases the
+        file lock for other processes. Operations in one process take turns; an operation nested
+        in another on the same file shares its connection.
+        """
+        engine = _engine()
+        with engine.lock:
+            if engine.attached is not None:
+                path, attached_read_only = engine.attached
+                if path == self.path and (read_only or not attached_read_only):
+                    yield engine.con
+                    return
+                raise RuntimeError(
+                    f"A warehouse operation on {path} is still open in this thread; finish it before "
+                    f"opening {self.path}{' for writing' if not read_only else ''}.")
+            if not self.path.exists():
+                read_only = False  # DuckDB creates a new file only when it may write
+            self._attach(engine, read_only)
+            engine.attached = (self.path, read_only)
+            try:
+                if not self._meta_ready:
+                    if not read_only:
+                        engine.con.execute(_META_DDL)
+                    elif not _meta_exists(engine.con):
+                        # A file we have not set up yet: set it up once, then carry on reading.
+                        engine.release()
+                        self._attach(engine, False)
+                        engine.attached = (self.path, False)
+                        engine.con.execute(_META_DDL)
+                    self._meta_ready = True
+                yield engine.con
+            finally:
+                engine.attached = None
+                engine.release()
 
     # ----------------------------------------------------------------------------------------
     # SQL
@@ -186,7 +224,7 @@ class LocalWarehouse:
             raise ParameterError("sql", sql, "give a BigQuery SQL string")
         if params is not None and not isinstance(params, dict):
             raise ParameterError("params", params, "give a dict of parameter name -> value, or None")
-        statements = translate(sql, self.project)
+        statements = translate(sql, self.project, CATALOG)
         wanted = {p for s in statements for p in s.params}
         missing = sorted(wanted - set(params or {}))
         if missing:
@@ -257,6 +295,8 @@ class LocalWarehouse:
                 )
         if fetch and st.kind == "query":
             return _fetch_df(con, st.sql, used)
+        if _is_temp(st):
+            _engine().made_temp_objects = True  # BigQuery's TEMP objects last one script, not the process
         con.execute(st.sql, used)
         self._after(con, st, existed, used)
         return pd.DataFrame() if fetch else None
@@ -342,14 +382,14 @@ class LocalWarehouse:
             return _datasets(con)
 
     def list_tables(self, dataset: str) -> list[str]:
-        _check_dataset_name(dataset)
+        _check_dataset_name(dataset, reserved_ok=True)
         with self.connection(read_only=True) as con:
             if not _schema_exists(con, dataset):
                 raise self._dataset_not_found(con, dataset)
             return _tables(con, dataset)
 
     def dataset_exists(self, name: str) -> bool:
-        _check_dataset_name(name)
+        _check_dataset_name(name, reserved_ok=True)
         with self.connection(read_only=True) as con:
             return _schema_exists(con, name)
 
@@ -366,7 +406,7 @@ class LocalWarehouse:
             is_view = con.execute(
                 "SELECT COUNT(*) FROM duckdb_views() WHERE database_name = current_database() "
                 "AND schema_name = $d AND view_name = $t", {"d": dataset, "t": table}).fetchall()[0][0] > 0
-            num_rows = con.execute(f"SELECT COUNT(*) FROM {_q(dataset)}.{_q(table)}").fetchall()[0][0]
+            num_rows = con.execute(f"SELECT COUNT(*) FROM {_fq(con, dataset, table)}").fetchall()[0][0]
             return TableInfo(
                 dataset=dataset, table=table,
                 columns=[(name, bigquery_type(t)) for name, t in _columns(con, dataset, table)],
@@ -401,7 +441,7 @@ class LocalWarehouse:
                                      "it already exists in the local warehouse; pass exists_ok=True to reuse it")
             con.execute("BEGIN TRANSACTION")
             try:
-                con.execute(f"CREATE SCHEMA {_q(name)}")
+                con.execute(f"CREATE SCHEMA {_fq(con, name)}")
                 _set_dataset_meta(con, name, default_table_expiration_days and float(default_table_expiration_days),
                                   _utcnow())
                 con.execute("COMMIT")
@@ -440,7 +480,7 @@ class LocalWarehouse:
                                      "that table already exists in the local warehouse; pass exists_ok=True")
             con.execute("BEGIN TRANSACTION")
             try:
-                con.execute(f"CREATE TABLE {_q(dataset)}.{_q(table)} ({', '.join(defs)})")
+                con.execute(f"CREATE TABLE {_fq(con, dataset, table)} ({', '.join(defs)})")
                 now = _utcnow()
                 _set_table_meta(con, dataset, table, partition_column, now, _default_expiry(con, dataset, now))
                 con.execute("COMMIT")
@@ -463,8 +503,7 @@ class LocalWarehouse:
                                      "that table already exists in the local warehouse; pass exists_ok=True")
             con.execute("BEGIN TRANSACTION")
             try:
-                con.execute(f"CREATE TABLE {_q(dest[0])}.{_q(dest[1])} AS "
-                            f"SELECT * FROM {_q(src[0])}.{_q(src[1])} LIMIT 0")
+                con.execute(f"CREATE TABLE {_fq(con, *dest)} AS SELECT * FROM {_fq(con, *src)} LIMIT 0")
                 now = _utcnow()
                 _set_table_meta(con, *dest, _table_meta(con, *src).get("partition_column"), now,
                                 _default_expiry(con, dest[0], now))
@@ -491,7 +530,7 @@ class LocalWarehouse:
             con.register("_runbook_df", df)
             con.execute("BEGIN TRANSACTION")
             try:
-                target = f"{_q(dataset)}.{_q(table)}"
+                target = _fq(con, dataset, table)
                 if mode == "append" and exists:
                     con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _runbook_df")
                     if partition_column is not None:
@@ -526,13 +565,72 @@ class LocalWarehouse:
                                      "pass delete_contents=True to drop them too")
             con.execute("BEGIN TRANSACTION")
             try:
-                con.execute(f"DROP SCHEMA {_q(name)} CASCADE")
+                con.execute(f"DROP SCHEMA {_fq(con, name)} CASCADE")
                 con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.tables WHERE dataset = $d", {"d": name})
                 con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.datasets WHERE dataset = $d", {"d": name})
                 con.execute("COMMIT")
             except BaseException:
                 _rollback(con)
                 raise
+
+
+# --------------------------------------------------------------------------------------------
+# The process's DuckDB engine
+
+class _Engine:
+    """One in-memory DuckDB per process, its session set up once (UTC, BigQuery functions).
+
+    Creating a DuckDB instance costs tens of milliseconds; attaching a file to a live one costs
+    about one, so operations attach and detach the warehouse file rather than connect to it.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.con = duckdb.connect(":memory:")
+        # BigQuery evaluates TIMESTAMP functions in UTC unless told otherwise.
+        self.con.execute("SET TimeZone = 'UTC'")
+        register_functions(self.con)
+        self.lock = threading.RLock()
+        self.attached: tuple[Path, bool] | None = None
+        self.made_temp_objects = False
+
+    def release(self) -> None:
+        """End any open transaction, drop this operation's TEMP objects and DETACH the file."""
+        con = self.con
+        _rollback(con)
+        try:
+            if self.made_temp_objects:  # listing them is slow (duckdb_functions), so only when made
+                for kind, name in con.execute(_TEMP_OBJECTS).fetchall():
+                    con.execute(f"DROP {kind} IF EXISTS temp.main.{_q(name)}")
+                self.made_temp_objects = False
+            con.execute("USE memory")
+            con.execute(f"DETACH DATABASE IF EXISTS {_q(CATALOG)}")
+        except duckdb.Error:
+            # Never leave the file attached (and locked): start this process's engine afresh.
+            global _ENGINE
+            try:
+                con.close()
+            finally:
+                _ENGINE = None
+
+
+_TEMP_OBJECTS = """
+    SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary
+    UNION ALL SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND NOT internal
+    UNION ALL SELECT DISTINCT CASE WHEN function_type = 'table_macro' THEN 'MACRO TABLE' ELSE 'MACRO' END, function_name
+        FROM duckdb_functions() WHERE database_name = 'temp' AND NOT internal
+        AND function_type IN ('macro', 'table_macro')"""
+
+_ENGINE: _Engine | None = None
+_ENGINE_GUARD = threading.Lock()
+
+
+def _engine() -> _Engine:
+    global _ENGINE
+    with _ENGINE_GUARD:
+        if _ENGINE is None or _ENGINE.pid != os.getpid():  # a forked child needs its own
+            _ENGINE = _Engine()
+        return _ENGINE
 
 
 # --------------------------------------------------------------------------------------------
@@ -570,11 +668,17 @@ def _split_ref(ref: str, parameter: str = "table_ref") -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-def _check_dataset_name(name: str) -> None:
+def _check_dataset_name(name: str, reserved_ok: bool = False) -> None:
     if not isinstance(name, str) or not _DATASET_NAME.fullmatch(name):
         raise ParameterError("dataset", name, "dataset names are letters, digits and underscores (up to 1024)")
-    if name.lower() in _HIDDEN:
+    if name.lower() in _HIDDEN and not reserved_ok:
         raise ParameterError("dataset", name, "that name is reserved by the local warehouse")
+
+
+def _meta_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute(
+        "SELECT COUNT(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = $s "
+        "AND table_name IN ('datasets', 'tables')", {"s": INTERNAL_SCHEMA}).fetchall()[0][0] == 2
 
 
 def _datasets(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -617,7 +721,7 @@ def _normalise_column_types(con: duckdb.DuckDBPyConnection, dataset: str, table:
     for name, t in _columns(con, dataset, table):
         wanted = normalised_column_type(t)
         if wanted:
-            con.execute(f"ALTER TABLE {_q(dataset)}.{_q(table)} ALTER COLUMN {_q(name)} TYPE {wanted}")
+            con.execute(f"ALTER TABLE {_fq(con, dataset, table)} ALTER COLUMN {_q(name)} TYPE {wanted}")
 
 
 def _table_meta(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> dict:

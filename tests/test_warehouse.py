@@ -1,0 +1,350 @@
+"""The local warehouse's API: datasets, tables, metadata, errors, and several processes sharing the file."""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+from datetime import date, timedelta
+
+import duckdb
+import pandas as pd
+import pytest
+
+from runbook_lib.errors import NotFoundError, ParameterError, WarehouseBusy
+from runbook_lib.local.warehouse import LocalWarehouse, TableInfo
+
+
+@pytest.fixture
+def wh(tmp_path) -> LocalWarehouse:
+    return LocalWarehouse(tmp_path / "w.duckdb", project="proj")
+
+
+@pytest.fixture
+def games(wh) -> LocalWarehouse:
+    wh.create_dataset("nba_analytics")
+    wh.create_table("nba_analytics.player_game_summary",
+                    [("game_date", "DATE"), ("player_lookup", "STRING"), ("points", "INT64"), ("minutes", "FLOAT64")],
+                    partition_column="game_date")
+    wh.execute("INSERT INTO nba_analytics.player_game_summary VALUES "
+               "(DATE '2024-01-07', 'lebronjames', 30, 35.5), (DATE '2024-01-07', 'stephcurry', 28, 33.0)")
+    return wh
+
+
+# ------------------------------------------------------------------------------------------ path
+
+def test_warehouse_path_must_be_a_file_in_an_existing_folder(tmp_path):
+    with pytest.raises(ParameterError, match=r"^warehouse_path=.* not a folder\.$"):
+        LocalWarehouse(tmp_path)
+    with pytest.raises(ParameterError, match=r"^warehouse_path=.*must exist\.$"):
+        LocalWarehouse(tmp_path / "missing" / "w.duckdb")
+    junk = tmp_path / "notes.duckdb"
+    junk.write_text("these are not the bytes of a DuckDB database" * 10)
+    with pytest.raises(ParameterError, match=r"^warehouse_path=.*not a DuckDB database"):
+        LocalWarehouse(junk)
+
+
+def test_an_empty_file_is_refused_when_opened(tmp_path):
+    empty = tmp_path / "empty.duckdb"
+    empty.touch()
+    with pytest.raises(ParameterError, match="not a DuckDB database"):
+        LocalWarehouse(empty, lock_retry_seconds=0.2).list_datasets()
+
+
+def test_a_new_path_becomes_a_database(tmp_path):
+    wh = LocalWarehouse(tmp_path / "new.duckdb")
+    assert wh.list_datasets() == []
+    assert (tmp_path / "new.duckdb").exists()
+
+
+# ------------------------------------------------------------------------------------------ datasets
+
+def test_datasets_hide_internal_schemas(wh):
+    wh.create_dataset("nba_raw")
+    wh.execute("CREATE SCHEMA nba_analytics")
+    assert wh.list_datasets() == ["nba_analytics", "nba_raw"]
+    assert wh.dataset_exists("nba_raw") and not wh.dataset_exists("nba_precompute")
+    assert not wh.dataset_exists("main")
+    with duckdb.connect(str(wh.path), read_only=True) as con:
+        schemas = {r[0] for r in con.execute("SELECT schema_name FROM duckdb_schemas()").fetchall()}
+    assert "_runbook_meta" in schemas  # it exists, only hidden
+
+
+def test_create_dataset_validates_before_changing_anything(wh):
+    for bad in ("nba-raw", "", "a.b", "_runbook_meta", "information_schema"):
+        with pytest.raises(ParameterError, match="^dataset="):
+            wh.create_dataset(bad)
+    for days in (0, -1, "2", True):
+        with pytest.raises(ParameterError, match="^default_table_expiration_days="):
+            wh.create_dataset("ok", default_table_expiration_days=days)
+    assert wh.list_datasets() == []
+    wh.create_dataset("ok")
+    wh.create_dataset("ok")  # exists_ok
+    with pytest.raises(ParameterError, match="already exists"):
+        wh.create_dataset("ok", exists_ok=False)
+
+
+def test_dataset_default_expiration_sets_table_expiry(wh):
+    wh.create_dataset("scratch", default_table_expiration_days=1.5)
+    wh.create_table("scratch.a", [("x", "INT64")])
+    wh.execute("CREATE TABLE scratch.b AS SELECT 1 AS x")
+    wh.load_dataframe(pd.DataFrame({"x": [1]}), "scratch.c")
+    wh.execute("CREATE TABLE scratch.d (x INT64) OPTIONS(expiration_timestamp = TIMESTAMP '2031-02-03 04:05:06+00')")
+    for name in "abc":
+        info = wh.table_info(f"scratch.{name}")
+        assert info.expires_at - info.created_at == timedelta(days=1.5), name
+    assert wh.table_info("scratch.d").expires_at.isoformat() == "2031-02-03T04:05:06+00:00"
+    wh.create_dataset("forever")
+    wh.create_table("forever.a", [("x", "INT64")])
+    assert wh.table_info("forever.a").expires_at is None
+
+
+def test_drop_dataset(games):
+    with pytest.raises(ParameterError, match=r"^delete_contents=False .*player_game_summary"):
+        games.drop_dataset("nba_analytics")
+    assert games.table_exists("nba_analytics.player_game_summary")
+    games.drop_dataset("nba_analytics", delete_contents=True)
+    assert games.list_datasets() == []
+    # A new dataset of the same name starts clean: no metadata left over.
+    games.create_dataset("nba_analytics")
+    games.execute("CREATE TABLE nba_analytics.player_game_summary (x INT64)")
+    assert games.table_info("nba_analytics.player_game_summary").partition_column is None
+
+
+# ------------------------------------------------------------------------------------------ tables
+
+def test_table_info(games):
+    info = games.table_info("nba_analytics.player_game_summary")
+    assert isinstance(info, TableInfo)
+    assert (info.dataset, info.table, info.num_rows, info.partition_column) == \
+        ("nba_analytics", "player_game_summary", 2, "game_date")
+    assert info.columns == [("game_date", "DATE"), ("player_lookup", "STRING"), ("points", "INT64"),
+                            ("minutes", "FLOAT64")]
+    d = info.to_dict()
+    assert json.loads(json.dumps(d)) == d
+    assert d["ref"] == "nba_analytics.player_game_summary" and d["expires_at"] is None
+    assert games.list_tables("nba_analytics") == ["player_game_summary"]
+    assert games.table_exists("proj.nba_analytics.player_game_summary")
+
+
+def test_create_table_validates_its_input(games):
+    for columns, pattern in [([], "^columns="), ([("a b", "INT64")], "^columns="), ([("a", "NOTATYPE")], "^columns="),
+                             ([("a", "INT64"), ("A", "STRING")], "unique")]:
+        with pytest.raises(ParameterError, match=pattern):
+            games.create_table("nba_analytics.x", columns)
+    with pytest.raises(ParameterError, match="^partition_column="):
+        games.create_table("nba_analytics.x", [("a", "INT64")], partition_column="b")
+    for ref in ("x", "a.b.c.d", "nba_analytics.", "_runbook_meta.tables"):
+        with pytest.raises(ParameterError, match="^table_ref="):
+            games.create_table(ref, [("a", "INT64")])
+    assert games.list_tables("nba_analytics") == ["player_game_summary"]
+    games.create_table("nba_analytics.player_game_summary", [("a", "INT64")])  # exists_ok: left as it was
+    assert games.table_info("nba_analytics.player_game_summary").num_rows == 2
+    with pytest.raises(ParameterError, match="already exists"):
+        games.create_table("nba_analytics.player_game_summary", [("a", "INT64")], exists_ok=False)
+
+
+def test_create_table_types(games):
+    games.create_table("nba_analytics.typed", [("n", "NUMERIC"), ("ts", "TIMESTAMP"), ("tags", "ARRAY<STRING>"),
+                                               ("s", "STRUCT<a INT64, b DATE>"), ("ok", "BOOL")])
+    assert games.table_info("nba_analytics.typed").columns == [
+        ("n", "NUMERIC"), ("ts", "TIMESTAMP"), ("tags", "ARRAY<STRING>"), ("s", "STRUCT<a INT64, b DATE>"),
+        ("ok", "BOOL")]
+
+
+def test_create_table_like(games):
+    games.create_dataset("test_nba_analytics")
+    games.create_table_like("nba_analytics.player_game_summary", "test_nba_analytics.player_game_summary")
+    src, dest = (games.table_info(f"{d}.player_game_summary") for d in ("nba_analytics", "test_nba_analytics"))
+    assert dest.columns == src.columns and dest.partition_column == "game_date" and dest.num_rows == 0
+    with pytest.raises(NotFoundError, match="^Table nba_analytics.nope was not found"):
+        games.create_table_like("nba_analytics.nope", "test_nba_analytics.x")
+    with pytest.raises(NotFoundError, match="^Dataset nowhere was not found"):
+        games.create_table_like("nba_analytics.player_game_summary", "nowhere.x")
+
+
+def test_load_dataframe_replace_and_append(games):
+    df = pd.DataFrame({"game_date": [date(2024, 1, 8)] * 3, "player": ["a", "b", "c"],
+                       "pts": pd.Series([1, 2, 3], dtype="int32"), "mins": pd.Series([1.5, 2.5, 3.5], dtype="float32"),
+                       "at": pd.to_datetime(["2024-01-08 10:00"] * 3)})
+    assert games.load_dataframe(df, "nba_analytics.loaded", partition_column="game_date") == 3
+    info = games.table_info("nba_analytics.loaded")
+    # INT32 / FLOAT32 / nanosecond columns become what BigQuery would store: INT64, FLOAT64, DATETIME.
+    assert info.columns == [("game_date", "DATE"), ("player", "STRING"), ("pts", "INT64"), ("mins", "FLOAT64"),
+                            ("at", "DATETIME")]
+    assert info.partition_column == "game_date" and info.num_rows == 3
+    games.load_dataframe(df[["pts", "player", "game_date", "mins", "at"]].head(2), "nba_analytics.loaded",
+                         mode="append")  # columns matched by name, not position
+    assert games.query("SELECT SUM(pts) AS s FROM nba_analytics.loaded").s.iloc[0] == 9
+    games.load_dataframe(df.head(1), "nba_analytics.loaded")
+    info = games.table_info("nba_analytics.loaded")
+    assert info.num_rows == 1 and info.partition_column == "game_date"
+    with pytest.raises(ParameterError, match="^mode="):
+        games.load_dataframe(df, "nba_analytics.loaded", mode="merge")
+    with pytest.raises(ParameterError, match="^partition_column="):
+        games.load_dataframe(df, "nba_analytics.loaded", partition_column="nope")
+    with pytest.raises(NotFoundError, match="^Dataset nowhere was not found"):
+        games.load_dataframe(df, "nowhere.loaded")
+
+
+# ------------------------------------------------------------------------------------------ errors
+
+def test_not_found_messages_name_the_object_and_what_exists(games):
+    path = str(games.path)
+    expected_table = (f"Table nba_analytics.player_game_sumary was not found in the local warehouse ({path}); "
+                      f"tables in nba_analytics: player_game_summary.")
+    with pytest.raises(NotFoundError) as info:
+        games.table_info("nba_analytics.player_game_sumary")
+    assert str(info.value) == expected_table
+    with pytest.raises(NotFoundError) as info:
+        games.query("SELECT COUNT(*) FROM `proj.nba_analytics.player_game_sumary` WHERE points > @p", {"p": 1})
+    assert str(info.value) == expected_table
+    with pytest.raises(NotFoundError) as info:
+        games.list_tables("nba_precompute")
+    assert str(info.value) == (f"Dataset nba_precompute was not found in the local warehouse ({path}); "
+                               f"datasets: nba_analytics.")
+    for call in (lambda: games.query("SELECT * FROM nba_precompute.player_daily_cache"),
+                 lambda: games.execute("INSERT INTO nba_precompute.x VALUES (1)"),
+                 lambda: games.execute("CREATE TABLE nba_precompute.x (a INT64)"),
+                 lambda: games.drop_dataset("nba_precompute"),
+                 lambda: games.create_table("nba_precompute.x", [("a", "INT64")])):
+        with pytest.raises(NotFoundError, match=r"^Dataset nba_precompute was not found in the local warehouse"):
+            call()
+
+
+def test_execute_is_all_or_nothing(games):
+    with pytest.raises(NotFoundError):
+        games.execute("""INSERT INTO nba_analytics.player_game_summary VALUES (DATE '2024-01-08', 'x', 1, 1.0);
+                         CREATE TABLE nba_analytics.made_midway (a INT64);
+                         INSERT INTO nba_analytics.no_such_table VALUES (1)""")
+    assert games.table_info("nba_analytics.player_game_summary").num_rows == 2
+    assert not games.table_exists("nba_analytics.made_midway")
+
+
+def test_bad_sql_and_params_are_parameter_errors(games):
+    with pytest.raises(ParameterError, match="^sql="):
+        games.query("  ")
+    with pytest.raises(ParameterError, match="^params="):
+        games.query("SELECT @a", [1])
+
+
+# ------------------------------------------------------------------------------------------ processes
+
+def _hold_file(path: str, read_only: bool, ready, release) -> None:
+    con = duckdb.connect(path, read_only=read_only)
+    ready.set()
+    release.wait(60)
+    con.close()
+
+
+@pytest.fixture
+def holder(tmp_path):
+    """Start a process that holds the warehouse file open until released."""
+    ctx = multiprocessing.get_context("spawn")
+    started = []
+
+    def start(path, read_only: bool):
+        ready, release = ctx.Event(), ctx.Event()
+        proc = ctx.Process(target=_hold_file, args=(str(path), read_only, ready, release), daemon=True)
+        proc.start()
+        assert ready.wait(60), "the holder process did not open the file"
+        started.append((proc, release))
+        return release
+
+    yield start
+    for proc, release in started:
+        release.set()
+        proc.join(10)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(5)
+
+
+def test_writer_elsewhere_makes_us_wait_then_busy(games, holder):
+    release = holder(games.path, read_only=False)
+    impatient = LocalWarehouse(games.path, lock_retry_seconds=0.3)
+    with pytest.raises(WarehouseBusy, match="stayed locked by another process"):
+        impatient.query("SELECT 1")
+    # A patient caller waits for the lock to go, then succeeds.
+    threading.Timer(0.3, release.set).start()
+    assert games.query("SELECT COUNT(*) AS n FROM nba_analytics.player_game_summary").n.iloc[0] == 2
+
+
+def test_readers_share_the_file_and_writers_wait_for_them(games, holder):
+    games.list_datasets()  # this instance has set up the file; from now on it reads read-only
+    release = holder(games.path, read_only=True)
+    patient_reader = LocalWarehouse(games.path, lock_retry_seconds=0.3)
+    patient_reader.list_datasets()  # the holder only reads, so a fresh instance can read too
+    assert games.query("SELECT COUNT(*) AS n FROM nba_analytics.player_game_summary").n.iloc[0] == 2
+    with pytest.raises(WarehouseBusy):
+        LocalWarehouse(games.path, lock_retry_seconds=0.3).execute(
+            "INSERT INTO nba_analytics.player_game_summary VALUES (DATE '2024-01-09', 'z', 1, 1.0)")
+    release.set()
+    games.execute("INSERT INTO nba_analytics.player_game_summary VALUES (DATE '2024-01-09', 'z', 1, 1.0)")
+    assert games.table_info("nba_analytics.player_game_summary").num_rows == 3
+
+
+def _writer(path: str, worker: int, n: int) -> int:
+    wh = LocalWarehouse(path, lock_retry_seconds=120)
+    for i in range(n):
+        if i % 3 == 2:
+            wh.load_dataframe(pd.DataFrame({"worker": [worker], "i": [i]}), "shared.events", mode="append")
+        else:
+            wh.execute("INSERT INTO shared.events (worker, i) VALUES (@w, @i)", {"w": worker, "i": i})
+        wh.query("SELECT COUNT(*) AS n FROM shared.events WHERE worker = @w", {"w": worker})
+    return n
+
+
+def _reader(path: str, n: int) -> list[int]:
+    wh = LocalWarehouse(path, lock_retry_seconds=120)
+    return [int(wh.query("SELECT COUNT(*) AS n FROM shared.events").n.iloc[0]) for _ in range(n)]
+
+
+def test_processes_share_the_warehouse(wh):
+    wh.create_dataset("shared")
+    wh.create_table("shared.events", [("worker", "INT64"), ("i", "INT64")])
+    n = 15
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(3) as pool:
+        writers = [pool.apply_async(_writer, (str(wh.path), w, n)) for w in (1, 2)]
+        reader = pool.apply_async(_reader, (str(wh.path), 25))
+        assert [r.get(timeout=240) for r in writers] == [n, n]
+        counts = reader.get(timeout=240)
+    assert counts == sorted(counts) and all(0 <= c <= 2 * n for c in counts)
+    rows = wh.query("SELECT worker, i FROM shared.events ORDER BY worker, i")
+    assert len(rows) == 2 * n
+    assert sorted(map(tuple, rows.values.tolist())) == [(w, i) for w in (1, 2) for i in range(n)]
+
+
+# ------------------------------------------------------------------------------------------ sessions
+
+def test_temp_objects_last_one_call(wh):
+    # A BigQuery script's TEMP functions and tables vanish when it ends; the same script runs again.
+    script = "CREATE TEMP FUNCTION bump(x INT64) AS (x + 1); CREATE TEMP TABLE seed AS SELECT @start AS x; " \
+             "SELECT bump(x) AS y FROM seed"
+    assert wh.query(script, {"start": 1}).y.iloc[0] == 2
+    assert wh.query(script, {"start": 2}).y.iloc[0] == 3
+    with pytest.raises(duckdb.CatalogException):
+        wh.query("SELECT * FROM seed")
+
+
+def test_dataset_names_that_duckdb_also_uses(tmp_path):
+    # temp, system and the database file's own name are DuckDB catalogs; as datasets they still work.
+    wh = LocalWarehouse(tmp_path / "sandbox.duckdb")
+    for name in ("temp", "system", "sandbox", "memory"):
+        wh.create_dataset(name)
+        wh.execute(f"CREATE TABLE {name}.t AS SELECT 1 AS a; INSERT INTO {name}.t VALUES (2)")
+        wh.load_dataframe(pd.DataFrame({"a": [3]}), f"{name}.t", mode="append")
+        assert wh.query(f"SELECT SUM(a) AS s FROM {name}.t").s.iloc[0] == 6
+        assert wh.table_info(f"{name}.t").num_rows == 3
+    assert wh.list_datasets() == ["memory", "sandbox", "system", "temp"]
+
+
+def test_a_nested_operation_shares_the_open_connection(games):
+    with games.connection(read_only=False) as con:
+        con.execute("CREATE TABLE nba_analytics.raw_copy AS SELECT * FROM nba_analytics.player_game_summary")
+        assert games.table_info("nba_analytics.raw_copy").num_rows == 2
+    other = LocalWarehouse(games.path.parent / "other.duckdb")
+    with games.connection(read_only=True):
+        with pytest.raises(RuntimeError, match="still open"):
+            other.list_datasets()
+    assert other.list_datasets() == []

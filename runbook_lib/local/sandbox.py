@@ -272,6 +272,23 @@ def _seed_builds(box: SandboxHome, phases: PhaseRegistry, repo: SourceRepo) -> N
     seed = getattr(builds, "seed_incident_builds", None)
     if callable(seed):
         seed(home=box, phases=phases, source=repo)
+        _link_revision_images(box, phases, builds.LocalBuilds(box, phases))
+
+
+def _link_revision_images(box: SandboxHome, phases: PhaseRegistry, local_builds) -> None:
+    """Give each revision the image digest of the source deploy build that made it (the latest
+    successful build of that service created before the revision), as Cloud Run would show."""
+    with state_lock(box):
+        state = read_state(box)
+        for record in state["services"].values():
+            done = local_builds.list(region=record["region"], tags=[f"service_{record['service']}"],
+                                     status="SUCCESS", limit=500)
+            for revision in record["revisions"]:
+                before = [b for b in done if b["createTime"][:19] <= revision["created"][:19]]
+                images = before[0].get("results", {}).get("images", []) if before else []
+                if images and images[0].get("digest"):
+                    revision["image"] = f"{images[0]['name'].rsplit(':', 1)[0]}@{images[0]['digest']}"
+        write_state(box, state)
 
 
 def _incident_services(phases: PhaseRegistry, repo: SourceRepo) -> dict:
@@ -279,7 +296,7 @@ def _incident_services(phases: PhaseRegistry, repo: SourceRepo) -> dict:
     before, head = repo.commits["before_prefix"], repo.commits["head"]
     history = {
         # phase: [(number, commit, created, fixed suffix or None)], oldest first; the last serves.
-        "phase3": [(39, before, "2025-12-29T22:31:05Z", None), (40, before, "2025-12-29T23:09:50Z", None),
+        "phase3": [(39, before, "2025-12-29T22:31:05Z", None), (40, before, "2025-12-29T22:58:31Z", None),
                    (41, head, PHASE3_REDEPLOY_AT.strftime("%Y-%m-%dT%H:%M:%SZ"), None)],
         "phase4": [(27, before, "2025-12-29T22:35:18Z", None), (28, before, "2025-12-29T22:58:02Z", None),
                    (29, before, "2025-12-29T23:13:37Z", "fdx")],

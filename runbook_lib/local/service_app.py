@@ -301,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     phases = load_phases(args.phases_file)
+    # Import the pipeline before announcing readiness: the first request should not pay for it,
+    # and a broken install should fail the start, not the first call.
+    from . import pipeline, warehouse  # noqa: F401
+
     code = phases.get(args.phase)
     deployed_as = phases.get(args.service_phase or args.phase)
     home = sandbox_home(args.home)

@@ -28,8 +28,7 @@ def _count(warehouse_path, ref: str, where: str = "TRUE") -> int:
 
 
 def _schemas(warehouse_path) -> set[str]:
-    with LocalWarehouse(warehouse_path).connection(read_only=True) as con:
-        return {r[0] for r in con.execute("SELECT DISTINCT schema_name FROM duckdb_tables()").fetchall()}
+    return set(LocalWarehouse(warehouse_path).list_datasets())
 
 
 @pytest.fixture(scope="module")

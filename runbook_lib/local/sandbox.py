@@ -203,18 +203,9 @@ def table_rows(box: SandboxHome, phases: PhaseRegistry | None = None) -> list[Ta
     if not box.warehouse.exists():
         return []
     warehouse = LocalWarehouse(box.warehouse, project=(phases.project if phases else "sandbox"))
-    if all(hasattr(warehouse, m) for m in ("list_datasets", "list_tables", "table_info")):
-        out = []
-        for dataset in sorted(warehouse.list_datasets()):
-            for table in sorted(warehouse.list_tables(dataset)):
-                name = table.split(".")[-1]
-                out.append(TableRows(dataset, name, int(warehouse.table_info(f"{dataset}.{name}").num_rows)))
-        return out
-    with warehouse.connection(read_only=True) as con:
-        names = con.execute("SELECT schema_name, table_name FROM duckdb_tables() "
-                            "WHERE NOT temporary ORDER BY schema_name, table_name").fetchall()
-        return [TableRows(s, t, int(con.execute(f'SELECT COUNT(*) FROM "{s}"."{t}"').fetchone()[0]))
-                for s, t in names]
+    return [TableRows(dataset, table, int(warehouse.table_info(f"{dataset}.{table}").num_rows))
+            for dataset in sorted(warehouse.list_datasets())
+            for table in sorted(t.split(".")[-1] for t in warehouse.list_tables(dataset))]
 
 
 # ---------------------------------------------------------------- building

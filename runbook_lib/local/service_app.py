@@ -52,10 +52,10 @@ _UNAUTHORIZED_PAGE = ("<html><head><meta http-equiv=\"content-type\" content=\"t
                       "requested URL <code>{path}</code>.</h2>\n<h2></h2>\n</body></html>\n")
 
 
-# Processing requests of one service process take turns on the warehouse. Across processes the
-# DuckDB file lock (retried by LocalWarehouse) already serialises writers; inside one process all
-# connections share one database instance, where two concurrent MERGEs into the same table hit a
-# write-write conflict and concurrent connection set-up can collide. /health does not wait.
+# One processing request at a time per service process. The warehouse already takes turns per
+# operation inside a process; holding the turn for a whole run keeps two runs of one service from
+# interleaving their MERGEs and run-history rows. Across processes the DuckDB file lock (retried
+# by LocalWarehouse) serialises writers. /health never waits for it.
 _WAREHOUSE_TURN = threading.Lock()
 
 

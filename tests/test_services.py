@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
 import threading
 import time
 from datetime import datetime, timezone
@@ -270,7 +271,8 @@ def test_every_request_is_logged_in_cloud_run_shape(local_target):
     since = datetime.now(timezone.utc)
     services = local_target.services
     services.request("phase4", "GET", "/health", token=ANONYMOUS, user_agent="zgrab/0.x", remote_ip="45.148.10.174")
-    services.request("phase4", "GET", "/health", token=services.identity_token())
+    services.request("phase4", "GET", "/health", token=services.identity_token(),
+                     headers={"X-Cloud-Trace-Context": "0af7651916cd43dd8448eb211c80319c/1;o=1"})
     services.invoke("phase4", {"analysis_date": "nope"}, token=services.identity_token())
     entries = local_target.logs.request_logs(service="phase4", since=since)
     assert [e["httpRequest"]["status"] for e in entries] == [403, 200, 400]
@@ -286,6 +288,8 @@ def test_every_request_is_logged_in_cloud_run_shape(local_target):
     assert http["remoteIp"] == "45.148.10.174" and http["userAgent"] == "zgrab/0.x"
     assert http["latency"].endswith("s") and float(http["latency"][:-1]) >= 0 and int(http["responseSize"]) > 0
     assert entries[1]["httpRequest"]["remoteIp"] == "127.0.0.1"
+    assert entries[1]["trace"] == "projects/nba-props-platform/traces/0af7651916cd43dd8448eb211c80319c"
+    assert "trace" not in entries[0]
     assert datetime.fromisoformat(first["timestamp"].replace("Z", "+00:00")) >= since
     # filters
     assert [e["httpRequest"]["status"] for e in local_target.logs.request_logs(
@@ -368,6 +372,11 @@ def test_stop_and_restart_and_stale_pid_files(scratch):
     run_file(home, "phase3").write_text(json.dumps({"pid": os.getpid(), "port": 1, "revision": running.revision}))
     assert read_run_file(home, "phase3") is None and not run_file(home, "phase3").exists()
     assert terminate(os.getpid()) is False
+    # a record of a process that has exited: removed
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    run_file(home, "phase3").write_text(json.dumps({"pid": finished.pid, "port": 1, "revision": running.revision}))
+    assert services.describe("phase3").running is False and not run_file(home, "phase3").exists()
     # the next request starts the service again (Cloud Run scales from zero)
     assert services.health("phase3", token=services.identity_token())["http_status"] == 200
     assert services.describe("phase3").running

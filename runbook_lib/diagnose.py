@@ -551,7 +551,8 @@ def build_summary(build: dict) -> dict[str, Any]:
         "log_locations": log_locations(build),
         "log_url": build.get("logUrl"),
         # gcloud looks in region "global" unless told otherwise; source deploys build in the service's region.
-        "log_command": f"gcloud builds log {build_id} --region={region or 'REGION'}" if build_id else None,
+        "log_command": (f"gcloud builds log {build_id} --region={region or 'REGION'}"
+                        + (f" --project={build['projectId']}" if build.get("projectId") else "")) if build_id else None,
     }
 
 
@@ -594,6 +595,16 @@ class Diagnosis(Result):
         out["details"].update({"cause": self.cause, "fixes": list(self.fixes), "redeploy": dict(self.redeploy),
                                "findings": [f.to_dict() for f in self.findings]})
         return out
+
+    def _repr_html_(self) -> str:
+        import html
+
+        fixes = "".join(f"<li>{html.escape(x)}</li>" for x in self.fixes)
+        redeploy = "\n".join(f"{k} = {v!r}" for k, v in self.redeploy.items())
+        return (super()._repr_html_() + f"<p><b>Cause:</b> {html.escape(self.cause)}</p>"
+                + (f"<p><b>Fixes, best first:</b></p><ol>{fixes}</ol>" if fixes else "")
+                + "<p><b>Parameters for notebooks/02_redeploy_phase.ipynb:</b></p>"
+                + f"<pre>{html.escape(redeploy)}</pre>")
 
 
 def _fill(step: str, phase: Any, service: str | None) -> str:
@@ -732,3 +743,155 @@ def explain(findings: list[Finding], evidence: BuilderEvidence | None = None, pr
     return Diagnosis(name="diagnose_build", verdict=verdict, summary=" ".join(summary.split()), figures=figures,
                      details=details, cause=" ".join(cause.split()), fixes=fixes, redeploy=redeploy,
                      findings=ranked)
+
+
+# ----------------------------------------------------------------------------------------------
+# the runbook's steps against a target (the notebook calls these, in this order)
+
+
+def find_build(target: Any, build_id: str | None = None, phase: str | None = None,
+               region: str | None = None) -> dict:
+    """The build to diagnose: `build_id` if given, else the latest failed build of the phase's service."""
+    if build_id:
+        return target.builds.get(build_id, region=region)
+    if not phase:
+        raise ParameterError("build_id", build_id, "give a build id, or a phase to take its latest failed build")
+    p = target.phases.get(phase)
+    build = target.builds.latest_failed(p.service, region=region or p.region)
+    if build is None:
+        from .errors import NotFoundError
+
+        raise NotFoundError(f"No failed build tagged service_{p.service} was found in region {region or p.region} "
+                            f"of project {target.project}; pass build_id to diagnose a particular build.")
+    return build
+
+
+def fetch_log(target: Any, build: dict, log_file: str | None = None):
+    """The build log through the chain: logs bucket, then Cloud Logging, then a local file."""
+    from .buildlogs import fetch_build_log
+
+    return fetch_build_log(build, target.logs.build_log_sources(), local_file=log_file or None)
+
+
+def default_source_dir(target: Any) -> str | None:
+    """The pipeline checkout to preflight when none is given: the sandbox's own source repository."""
+    home = target.options.get("home") if target.name == "local" else None
+    return str(Path(home) / "source") if home else None
+
+
+def sibling_phase(target: Any, phase: str, compare_with: str | None = None) -> str:
+    """The phase to compare with: `compare_with`, else the phase next to it in the registry."""
+    if compare_with:
+        other = target.phases.get(compare_with).name
+        if other == target.phases.get(phase).name:
+            raise ParameterError("compare_with", compare_with, "name a phase other than the one being diagnosed")
+        return other
+    names = target.phases.names()
+    i = names.index(target.phases.get(phase).name)
+    return names[i - 1] if i > 0 else names[(i + 1) % len(names)]
+
+
+@dataclass
+class SideBySide:
+    phase: str
+    sibling: str
+    builds: pd.DataFrame | None              # compare_builds, or None when the sibling has no successful build
+    dockerfile_diff: pd.DataFrame | None     # instruction-level diff, or None without a checkout
+    note: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"phase": self.phase, "sibling": self.sibling, "note": self.note,
+                "builds": None if self.builds is None else self.builds.astype(str).to_dict(),
+                "dockerfile_changes": None if self.dockerfile_diff is None
+                else int((self.dockerfile_diff["op"] != "equal").sum())}
+
+
+def side_by_side(target: Any, build: dict, phase: str, sibling: str, source_dir: str | None = None) -> SideBySide:
+    """This build beside the sibling phase's last successful build, and the two Dockerfiles diffed."""
+    from .preflight import dockerfile_diff
+
+    mine, theirs = target.phases.get(phase), target.phases.get(sibling)
+    reference = target.builds.latest_successful(theirs.service, region=theirs.region)
+    frame = None
+    note = f"{theirs.service} has no successful build in {theirs.region} to compare with."
+    if reference is not None:
+        frame = compare_builds(build, reference, labels=(f"{mine.name} (this build)", f"{theirs.name} (last success)"))
+        note = f"Compared with {theirs.service} build {reference['id']}."
+    diff = None
+    if source_dir:
+        a, b = Path(source_dir) / mine.dockerfile, Path(source_dir) / theirs.dockerfile
+        if a.is_file() and b.is_file():
+            diff = dockerfile_diff(a, b)
+        else:
+            note += f" No Dockerfile diff: {a if not a.is_file() else b} is not in the checkout."
+    return SideBySide(mine.name, theirs.name, frame, diff, note)
+
+
+def summary_table(build: dict) -> pd.DataFrame:
+    """The build's summary as one compact two-column table."""
+    summary = build_summary(build)
+    summary.pop("log_locations")
+    rows = [(k, ", ".join(v) if isinstance(v, list) else v) for k, v in summary.items() if v not in (None, [], "")]
+    return pd.DataFrame(rows, columns=["field", "value"]).set_index("field")
+
+
+def evidence_table(evidence: BuilderEvidence, preflight: Any = None) -> pd.DataFrame:
+    """Which builder ran, quoted from the Build resource, and (with a checkout) why gcloud chose it."""
+    rows = [("builder", evidence.builder)]
+    if evidence.dockerfile:
+        rows.append(("dockerfile", evidence.dockerfile))
+    if evidence.builder_image:
+        rows.append(("builder image", evidence.builder_image))
+    rows.append(("source deploy", "yes (gcloud run deploy --source)" if evidence.source_deploy else "no"))
+    rows += [("evidence", line) for line in evidence.evidence]
+    if preflight is not None:
+        rows.append(("gcloud would choose now", f"{preflight.builder.builder}: {preflight.builder.reason}"))
+        rows += [("warning", w) for w in preflight.builder.warnings]
+    return pd.DataFrame(rows, columns=["what", "value"]).set_index("what")
+
+
+def findings_table(findings: list[Finding]) -> pd.DataFrame:
+    """Ranked findings: id, line, the first matching log line, the cause and the first fix."""
+    return pd.DataFrame([{
+        "rank": i, "signature": f.signature, "line": f.line,
+        "evidence": _abbreviate(f.evidence[0], 110) if f.evidence else "", "cause": f.cause,
+        "fix": f.fix[0] if f.fix else "",
+    } for i, f in enumerate(findings, start=1)]).set_index("rank")
+
+
+def run_preflight(target: Any, phase: str, source_dir: str | None) -> Any:
+    """The source preflight of the phase's checkout, or None when there is no checkout to look at."""
+    from .preflight import preflight
+
+    if not source_dir:
+        return None
+    p = target.phases.get(phase)
+    dockerfile = p.dockerfile if (Path(source_dir) / p.dockerfile).is_file() else None
+    return preflight(source_dir, dockerfile=dockerfile)
+
+
+def preflight_table(pf: Any) -> pd.DataFrame | None:
+    """What `gcloud run deploy --source` would do with this checkout, one check a row."""
+    if pf is None:
+        return None
+    rows = [("upload", f"{len(pf.upload.files)} files, {pf.upload.total_bytes:,} bytes "
+                       f"(rules: {pf.upload.rule_source})"),
+            ("largest folders", ", ".join(f"{d['folder']} {d['bytes']:,} B" for d in pf.upload.largest_folders)),
+            ("builder gcloud picks", f"{pf.builder.builder}: {pf.builder.reason}")]
+    rows += [("builder warning", w) for w in pf.builder.warnings]
+    for dockerfile, problems in pf.copy_problems.items():
+        rows.append((f"COPY/ADD in {dockerfile}", "all sources in the build context" if not problems
+                     else f"{len(problems)} missing"))
+        rows += [("missing", p.message) for p in problems]
+    rows.append(("buildpacks entrypoint", f"{'found' if pf.entrypoint.found else 'NOT found'}: {pf.entrypoint.how}"))
+    rows += [(f"deploy script ({lint.severity})", lint.message) for lint in pf.lints]
+    return pd.DataFrame(rows, columns=["check", "result"]).set_index("check")
+
+
+def conclude(target: Any, findings: list[Finding], evidence: BuilderEvidence, pf: Any, fetched: Any,
+             phase: str, source_dir: str | None) -> Diagnosis:
+    """The verdict, with where the log came from among its figures."""
+    diagnosis = explain(findings, evidence, pf, phase=phase, phases=target.phases, source_dir=source_dir)
+    diagnosis.figures["log_source"] = fetched.source or "none"
+    diagnosis.details["log_fetch"] = fetched.to_dict(include_text=False)
+    return diagnosis

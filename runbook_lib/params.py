@@ -15,13 +15,15 @@ automatic "what is allowed" text would be unclear, and raise `ParameterError` fr
 from __future__ import annotations
 
 import ast
+import re
 import io
 import tokenize
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from .errors import ParameterError
 from .masking import MASK, is_secret_name, mask_value
@@ -92,6 +94,7 @@ def from_notebook(model_cls: type[RunbookParams], namespace: Mapping[str, Any]) 
     Reads the model's fields from the notebook namespace and rejects any name papermill injected
     that the model does not know (found in the kernel's input history, as papermill marks it).
     """
+    _table_display_defaults()
     fields = model_cls.model_fields
     for name in injected_names(namespace):
         if name not in fields:
@@ -100,6 +103,15 @@ def from_notebook(model_cls: type[RunbookParams], namespace: Mapping[str, Any]) 
                 f"it is not a parameter of this runbook; use one of {', '.join(fields)}")
     values = {name: namespace[name] for name in fields if name in namespace}
     return validate_params(model_cls, values, error_cls=NotebookParameterError)
+
+
+def _table_display_defaults() -> None:
+    """Runbook tables carry log lines, commands and image names: show them whole, wrapped, not cut at 50."""
+    import pandas as pd
+
+    pd.set_option("display.max_colwidth", 240)
+    pd.set_option("display.max_rows", 60)
+    pd.set_option("display.width", 160)
 
 
 def injected_names(namespace: Mapping[str, Any]) -> list[str]:
@@ -253,3 +265,81 @@ def _literal_choices(annotation: Any) -> list[Any]:
     if type(None) in typing.get_args(annotation):
         choices.append(None)
     return choices
+
+
+# ---------------------------------------------------------------------------------------------
+# The runbooks' own models.
+
+_BUILD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _known_phase(parameter: str, value: str) -> str:
+    from .phases import load_phases
+
+    names = load_phases().names()
+    if value not in names:
+        raise ParameterError(parameter, value, f"choose one of {', '.join(names)}")
+    return value
+
+
+def _existing(parameter: str, value: str, kind: str) -> str:
+    path = Path(value).expanduser()
+    ok = path.is_dir() if kind == "folder" else path.is_file()
+    if not ok:
+        raise ParameterError(parameter, value, f"give an existing {kind}, or leave it empty")
+    return str(path.resolve())
+
+
+class OverviewParams(RunbookParams):
+    """Runbook 00: what is serving and whether it can be trusted with a prefixed run."""
+
+    source_dir: str = param("", allowed="a pipeline checkout folder (gcp: to tell which commits support dataset_prefix), or empty")
+
+    @field_validator("source_dir")
+    @classmethod
+    def _source_dir(cls, v: str) -> str:
+        return _existing("source_dir", v, "folder") if v else v
+
+    def connect_options(self) -> dict[str, Any]:
+        options = super().connect_options()
+        if self.target == "gcp" and self.source_dir:
+            options["source_dir"] = self.source_dir
+        return options
+
+
+class DiagnoseParams(RunbookParams):
+    """Runbook 01: why a build failed, which builder ran and why, and the fix."""
+
+    build_id: str = param("", allowed="a Cloud Build id, a lowercase UUID like c3c052da-ddd1-46eb-9d3a-7219a9909377, or empty")
+    phase: str = "phase4"
+    source_dir: str = param("", allowed="an existing pipeline checkout folder, or empty")
+    log_file: str = param("", allowed="an existing saved build log file, or empty")
+    compare_with: str = ""
+
+    @field_validator("build_id")
+    @classmethod
+    def _build_id(cls, v: str) -> str:
+        if v and not _BUILD_ID.match(v):
+            raise ParameterError("build_id", v, "give a Cloud Build id, a lowercase UUID like "
+                                 "c3c052da-ddd1-46eb-9d3a-7219a9909377, or leave it empty to use the phase's latest failed build")
+        return v
+
+    @field_validator("phase")
+    @classmethod
+    def _phase(cls, v: str) -> str:
+        return _known_phase("phase", v)
+
+    @field_validator("compare_with")
+    @classmethod
+    def _compare_with(cls, v: str) -> str:
+        return _known_phase("compare_with", v) if v else v
+
+    @field_validator("source_dir")
+    @classmethod
+    def _source_dir(cls, v: str) -> str:
+        return _existing("source_dir", v, "folder") if v else v
+
+    @field_validator("log_file")
+    @classmethod
+    def _log_file(cls, v: str) -> str:
+        return _existing("log_file", v, "file") if v else v

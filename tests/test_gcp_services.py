@@ -60,7 +60,7 @@ def test_describe_reads_revision_commit_iam_and_prefix_support(fake_apis, repo, 
         assert info.public is False
         assert info.invoker_members == ["serviceAccount:pubsub-push@nba-props-platform.iam.gserviceaccount.com"]
         assert [r["name"] for r in tg.services.list_revisions("phase4")] == [f"{P4}-00029-fdx", f"{P4}-00028-qwe"]
-        assert tg.services.health("phase4") == {"status": "healthy", "service": P4}
+        assert tg.services.health("phase4") == {"http_status": 200, "status": "healthy", "service": P4}
     finally:
         tg.close()
     paths = fake_apis.paths("GET")

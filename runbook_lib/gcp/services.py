@@ -116,10 +116,9 @@ class GcpServices:
         return ServiceResponse(response.status_code, body)
 
     def health(self, phase: str, token: str | None = None) -> dict:
+        """GET /health: the body plus `http_status` (a 401/403 body is the error), as in the sandbox."""
         response = self._call("GET", phase, "/health", token)
-        if not response.ok:
-            raise RunbookError(f"GET /health on {phase} answered {response.status}.")
-        return response.body
+        return {"http_status": response.status, **response.body}
 
     def invoke(self, phase: str, payload: dict, token: str | None = None, user_agent: str | None = None,
                remote_ip: str | None = None) -> ServiceResponse:

@@ -15,7 +15,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import NotBuiltYet, ParameterError
+from ..errors import ParameterError
 
 REQUEST_LOG_FILE = "requests.jsonl"
 _STATUS_CLASS = re.compile(r"^[1-5]xx$")
@@ -186,5 +186,8 @@ class LocalLogs:
                 except ValueError:
                     continue
 
-    def build_log(self, build_id: str):
-        raise NotBuiltYet("target.logs.build_log", "runbook 01: build logs")
+    def build_log_sources(self) -> list:
+        """Sources for the build-log chain: the sandbox's logs bucket (it has no Cloud Logging copy)."""
+        from .builds import LocalBuilds
+
+        return LocalBuilds(self.home, self.phases).log_sources()

@@ -312,10 +312,12 @@ def test_integer_literals_are_int64(wh):
     assert one(wh, "SELECT 100000 * 100000") == 10_000_000_000
 
 
-def test_sum_of_integers_is_int64_in_pandas(wh):
-    # BigQuery SUM(INT64) is INT64; DuckDB widens to HUGEINT, which pandas would turn into floats.
-    df = wh.query("SELECT SUM(id) AS s, COUNT(*) AS n FROM ds.t")
-    assert str(df.s.dtype) == "int64" and df.s.iloc[0] == 6
+def test_integer_results_are_int64_in_pandas(wh):
+    # BigQuery SUM(INT64) and integer literals are INT64; DuckDB gives HUGEINT (which pandas turns
+    # into floats) and INT32.
+    df = wh.query("SELECT SUM(id) AS s, COUNT(*) AS n, 1 AS one, (SELECT AS STRUCT 2 AS a).a AS two FROM ds.t")
+    assert [str(t) for t in df.dtypes] == ["int64"] * 4
+    assert df.iloc[0].tolist() == [6, 3, 1, 2]
 
 
 # ------------------------------------------------------------------------------------------ 6
@@ -512,3 +514,9 @@ def test_to_duckdb_keeps_its_signature():
         to_duckdb("SELECT 1; SELECT 2")
     st = translate("CREATE TABLE `p.ds.x` (d DATE) PARTITION BY d")[0]
     assert (st.kind, st.dataset, st.table, st.partition_column) == ("create_table", "ds", "x", "d")
+
+
+def test_date_plus_integer_stays_a_date(wh):
+    # BigQuery date arithmetic: DATE + INT64 adds days and gives a DATE.
+    assert one(wh, "SELECT CAST(DATE '2024-02-28' + 2 AS STRING)") == "2024-03-01"
+    assert one(wh, "SELECT (2147483647 + 1) * 2 + 1") == 4294967297

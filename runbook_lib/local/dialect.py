@@ -390,6 +390,17 @@ def _is_int_literal(node: exp.Expression) -> bool:
     return isinstance(node, exp.Literal) and not node.is_string and re.fullmatch(r"\d+", node.this or "") is not None
 
 
+def _is_constant_int_arithmetic(node: exp.Expression) -> bool:
+    """An integer literal, or +, -, * over integer literals (possibly already cast to BIGINT)."""
+    if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.BIGINT:
+        node = node.this
+    if isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul)):
+        return _is_constant_int_arithmetic(node.this) and _is_constant_int_arithmetic(node.expression)
+    return _is_int_literal(node)
+
+
 def _is_nonzero_number(node: exp.Expression) -> bool:
     if isinstance(node, exp.Literal) and not node.is_string:
         try:
@@ -411,7 +422,7 @@ def _rewrite(node: exp.Expression) -> exp.Expression | None:
             return exp.Cast(this=node, to=exp.DataType.build("DOUBLE"))
         if _is_int_literal(node) and isinstance(node.parent, (exp.Add, exp.Sub, exp.Mul)):
             other = node.parent.expression if node is node.parent.this else node.parent.this
-            if _is_int_literal(other) or isinstance(other, (exp.Add, exp.Sub, exp.Mul, exp.Cast)):
+            if _is_constant_int_arithmetic(other):
                 # BigQuery integer literals are INT64; DuckDB's are INT32 and overflow at 2^31.
                 return exp.Cast(this=node, to=exp.DataType.build("BIGINT"))
         return None
@@ -776,9 +787,10 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None) ->
         near = first.get("highlight") or ""
         line = first.get("line")
         where = f" near {near!r} (line {line})" if near else ""
+        description = first.get("description") or str(exc).splitlines()[0]
+        description = re.sub(r"<Token token_type: [^,]+, text: ([^,]*), line: .*?>", r"'\1'", description)
         raise UnsupportedSQL(
-            f"The local warehouse could not read this BigQuery SQL{where}: "
-            f"{first.get('description') or str(exc).splitlines()[0]}."
+            f"The local warehouse could not read this BigQuery SQL{where}: {description.rstrip('.')}."
         ) from None
     statements = [_translate_one(tree, project, catalog) for tree in trees if tree is not None]
     if not statements:

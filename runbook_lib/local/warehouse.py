@@ -753,20 +753,19 @@ def _default_expiry(con: duckdb.DuckDBPyConnection, dataset: str, created: datet
     return created + timedelta(days=row[0]) if row and row[0] else None
 
 
-_WIDE_INTS = ("HUGEINT", "UHUGEINT", "UBIGINT")
-
-
 def _fetch_df(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
-    """Rows as a DataFrame, with BigQuery's INT64 where DuckDB widened integers.
+    """Rows as a DataFrame, with the column types BigQuery would give (INT64, FLOAT64).
 
-    DuckDB's SUM over integers is a 128-bit HUGEINT, which pandas receives as float64 (BigQuery:
-    INT64). Casting back raises on overflow, as BigQuery does.
+    DuckDB's integer literals are INT32 and its SUM over integers a 128-bit HUGEINT, which pandas
+    receives as int32 and float64; BigQuery's client gives INT64. Casting raises on overflow, as
+    BigQuery does.
     """
     rel = con.sql(sql, params=params or None)
     types = [str(t) for t in rel.types]
-    if not any(t in _WIDE_INTS for t in types):
+    wanted = [normalised_column_type(t) for t in types]
+    if not any(w in ("BIGINT", "DOUBLE") for w in wanted):
         return rel.df()
     cols = ", ".join(
-        (f"CAST(#{i} AS BIGINT)" if t in _WIDE_INTS else f"#{i}") + f" AS {_q(name)}"
-        for i, (name, t) in enumerate(zip(rel.columns, types), start=1))
+        (f"CAST(#{i} AS {w})" if w in ("BIGINT", "DOUBLE") else f"#{i}") + f" AS {_q(name)}"
+        for i, (name, w) in enumerate(zip(rel.columns, wanted), start=1))
     return con.sql(f"SELECT {cols} FROM ({sql})", params=params or None).df()

@@ -1,0 +1,71 @@
+"""Runbook 01's steps against the sandbox reach the incident's true cause; bad input is one sentence."""
+import pytest
+
+from runbook_lib import diagnose, params
+from runbook_lib.errors import NotFoundError, ParameterError
+from runbook_lib.local.builds import INCIDENT_BUILD_ID
+
+
+def test_latest_failed_phase4_build_is_the_incident_build(local_target):
+    build = diagnose.find_build(local_target, phase="phase4")
+    assert build["id"] == INCIDENT_BUILD_ID
+    assert diagnose.find_build(local_target, build_id=INCIDENT_BUILD_ID)["id"] == INCIDENT_BUILD_ID
+
+
+def test_no_failed_build_is_said_plainly(local_target):
+    with pytest.raises(NotFoundError, match="No failed build tagged service_nba-phase3-analytics-processors"):
+        diagnose.find_build(local_target, phase="phase3")
+
+
+def test_the_whole_chain_reaches_the_true_cause(local_target):
+    build = diagnose.find_build(local_target, phase="phase4")
+    evidence = diagnose.builder_evidence(build)
+    source_dir = diagnose.default_source_dir(local_target)
+    pf = diagnose.run_preflight(local_target, "phase4", source_dir)
+    fetched = diagnose.fetch_log(local_target, build)
+    findings = diagnose.classify_log(fetched.text)
+    dx = diagnose.conclude(local_target, findings, evidence, pf, fetched, "phase4", source_dir)
+
+    assert evidence.builder == "buildpacks" and evidence.source_deploy
+    assert pf.builder.builder == "buildpacks"                       # no root Dockerfile in the checkout
+    assert any(lint.kind == "root-dockerfile-race" for lint in pf.lints)
+    assert fetched.source == "gcs"
+    assert fetched.command == (f"gcloud builds log {INCIDENT_BUILD_ID} --region=us-west2 "
+                               "--project=nba-props-platform")
+    assert findings[0].signature == "buildpacks-no-entrypoint"
+    assert dx.verdict == "fail"
+    assert dx.figures["log_source"] == "gcs" and dx.figures["top_signature"] == "buildpacks-no-entrypoint"
+    assert "race" in dx.cause
+    assert dx.redeploy == {"phase": "phase4", "source_dir": source_dir,
+                           "dockerfile": "docker/precompute-processor.Dockerfile", "strategy": "cloudbuild-config"}
+    assert not any("--no-use-google-dev-pack" in fix and "does not exist" not in fix for fix in dx.fixes)
+    assert "Parameters for notebooks/02_redeploy_phase.ipynb" in dx._repr_html_()
+    assert set(diagnose.findings_table(findings).columns) >= {"signature", "line", "evidence", "cause", "fix"}
+    assert "upload" in diagnose.preflight_table(pf).index
+
+
+def test_side_by_side_compares_the_sibling_and_diffs_dockerfiles(local_target):
+    build = diagnose.find_build(local_target, phase="phase4")
+    sibling = diagnose.sibling_phase(local_target, "phase4")
+    assert sibling == "phase3"
+    sbs = diagnose.side_by_side(local_target, build, "phase4", sibling, diagnose.default_source_dir(local_target))
+    assert sbs.builds.loc["builder"].tolist()[:2] == ["buildpacks", "dockerfile"]
+    changed = sbs.dockerfile_diff[sbs.dockerfile_diff["op"] != "equal"]
+    assert changed["a_instruction"].str.contains("data_processors/precompute").any()
+    assert changed["b_instruction"].str.contains("data_processors/analytics").any()
+    with pytest.raises(ParameterError, match="compare_with='phase4' is not valid: name a phase other than"):
+        diagnose.sibling_phase(local_target, "phase4", "phase4")
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"build_id": "c3c052da"}, "build_id='c3c052da' is not valid: give a Cloud Build id"),
+    ({"phase": "phase7"}, "phase='phase7' is not valid: choose one of phase3, phase4."),
+    ({"source_dir": "/no/such/dir"}, "source_dir='/no/such/dir' is not valid: give an existing folder"),
+    ({"log_file": "/no/such.log"}, "log_file='/no/such.log' is not valid: give an existing file"),
+    ({"compare_with": "phase9"}, "compare_with='phase9' is not valid: choose one of phase3, phase4."),
+    ({"colour": "red"}, "colour='red' is not valid: it is not a parameter of this runbook"),
+])
+def test_bad_parameters_are_one_sentence(values, message):
+    with pytest.raises(ParameterError) as err:
+        params.validate_params(params.DiagnoseParams, values)
+    assert message in str(err.value) and str(err.value).count(". ") == 0

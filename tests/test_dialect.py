@@ -464,6 +464,15 @@ def test_create_table_partition_by_is_recorded(wh):
     assert not wh.table_exists("ds.bad")
 
 
+def test_drop_and_rename_keep_partition_metadata_in_step(wh):
+    wh.execute("CREATE OR REPLACE TABLE ds.r (d DATE, n INT64) PARTITION BY d; ALTER TABLE ds.r RENAME TO r2")
+    assert wh.table_info("ds.r2").partition_column == "d" and not wh.table_exists("ds.r")
+    wh.execute("DROP TABLE ds.r2; CREATE TABLE ds.r2 (d DATE, n INT64)")
+    assert wh.table_info("ds.r2").partition_column is None
+    wh.execute("DROP TABLE IF EXISTS ds.r2, ds.never_was")
+    assert not wh.table_exists("ds.r2")
+
+
 def test_create_schema_like_and_copy(wh):
     wh.execute("""CREATE SCHEMA IF NOT EXISTS scratch OPTIONS(location = 'us-west2', default_table_expiration_days = 2);
                   CREATE TABLE scratch.games (game_date DATE, pts INT64) PARTITION BY game_date;

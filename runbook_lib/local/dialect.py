@@ -45,7 +45,8 @@ class Statement:
     """One translated statement and what it does to the warehouse's catalog."""
 
     sql: str
-    kind: str  # query | create_table | create_view | create_schema | drop_table | drop_schema | merge | dml | other
+    kind: str  # query | create_table | create_view | create_schema | drop_table | drop_schema | merge | dml |
+    #            alter | rename_table | transaction | other
     dataset: str | None = None  # the dataset a DDL/DML statement changes
     table: str | None = None
     replace: bool = False
@@ -58,6 +59,7 @@ class Statement:
     datasets: tuple[str, ...] = ()  # datasets named by dataset-scoped INFORMATION_SCHEMA views
     params: tuple[str, ...] = ()  # @names used
     drops: tuple[tuple[str, str], ...] = ()  # DROP TABLE/VIEW targets
+    renamed_to: str | None = None  # ALTER TABLE ... RENAME TO
 
     def option(self, name: str) -> str | None:
         return dict(self.options).get(name.lower())
@@ -714,6 +716,7 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None) -> S
     copy_from: tuple[str, str] | None = None
     merge_check: str | None = None
     drops: tuple[tuple[str, str], ...] = ()
+    renamed_to: str | None = None
 
     if isinstance(tree, exp.Create):
         target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
@@ -739,6 +742,11 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None) -> S
         elif tree.kind in ("TABLE", "VIEW") and targets:
             kind = "drop_table"
             drops = tuple((t.db, t.name) for t in targets if t.db)
+    elif isinstance(tree, exp.Alter) and isinstance(tree.this, exp.Table):
+        kind, dataset, table = "alter", tree.this.db or None, tree.this.name
+        for action in tree.args.get("actions") or []:
+            if isinstance(action, exp.AlterRename):
+                kind, renamed_to = "rename_table", action.this.name
     elif isinstance(tree, exp.Merge):
         kind, dataset, table = "merge", tree.this.db or None, tree.this.name
         _fix_merge_insert_row(tree)
@@ -769,6 +777,7 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None) -> S
         sql=out, kind=kind, dataset=dataset, table=table, replace=replace, if_not_exists=if_not_exists,
         partition_column=partition, copy_from=copy_from, options=tuple(options), merge_check=merge_check,
         tables=tables, datasets=tuple(dict.fromkeys(info_datasets)), params=params, drops=drops,
+        renamed_to=renamed_to,
     )
 
 
@@ -792,10 +801,24 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None) ->
         raise UnsupportedSQL(
             f"The local warehouse could not read this BigQuery SQL{where}: {description.rstrip('.')}."
         ) from None
-    statements = [_translate_one(tree, project, catalog) for tree in trees if tree is not None]
+    statements = [_translate_one(t, project, catalog) for tree in trees if tree is not None
+                  for t in _one_object_per_drop(tree)]
     if not statements:
         raise UnsupportedSQL("The SQL given to the local warehouse contains no statement.")
     return tuple(statements)
+
+
+def _one_object_per_drop(tree: exp.Expression) -> list[exp.Expression]:
+    """DROP TABLE a, b: DuckDB drops one object per statement."""
+    tables = tree.args.get("tables") if isinstance(tree, exp.Drop) else None
+    if not tables or len(tables) < 2:
+        return [tree]
+    out = []
+    for t in tables:
+        single = tree.copy()
+        single.set("tables", [t.copy()])
+        out.append(single)
+    return out
 
 
 def to_duckdb(sql: str, many: bool = False, project: str = "sandbox"):

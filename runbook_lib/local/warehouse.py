@@ -333,6 +333,9 @@ class LocalWarehouse:
             for dataset, table in st.drops:
                 con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.tables WHERE dataset = $d AND table_name = $t",
                             {"d": dataset, "t": table})
+        elif st.kind == "rename_table" and st.dataset and st.table and st.renamed_to:
+            con.execute(f"UPDATE {INTERNAL_SCHEMA}.tables SET table_name = $n WHERE dataset = $d AND table_name = $t",
+                        {"n": st.renamed_to, "d": st.dataset, "t": st.table})
         elif st.kind == "drop_schema" and st.dataset:
             con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.tables WHERE dataset = $d", {"d": st.dataset})
             con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.datasets WHERE dataset = $d", {"d": st.dataset})

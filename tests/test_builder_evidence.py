@@ -209,7 +209,8 @@ def test_build_summary():
     assert s["source"].startswith(f"gs://run-sources-nba-props-platform-{REGION}/services/svc/")
     assert s["source"].endswith("#1767145275482913")
     assert s["queued_s"] == pytest.approx(2.3) and s["duration_s"] == pytest.approx(787.318821)
-    assert s["log_command"] == f"gcloud builds log c3c052da-ddd1-46eb-9d3a-7219a9909377 --region={REGION}"
+    assert s["log_command"] == (f"gcloud builds log c3c052da-ddd1-46eb-9d3a-7219a9909377 --region={REGION}"
+                                " --project=nba-props-platform")
     assert s["images"] == [P4_IMAGE] and "service_nba-phase4-precompute-processors" in s["tags"]
     json.dumps(s)
 

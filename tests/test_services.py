@@ -40,6 +40,10 @@ def scratch(tmp_path_factory):
     root = tmp_path_factory.mktemp("scratch-sandbox")
     init_sandbox(root, scale=0.3, start_services=False)
     target = connect("local", home=root)
+    # The incident left Phase 3 serving Phase 4's code (the Dockerfile race); redeploy it with its own
+    # code first, as the morning's fix does, so Phase 3's endpoint can be exercised here.
+    served = target.services.describe("phase3")
+    target.services.deploy_revision("phase3", served.commit_sha, served.image, True, code_phase="phase3")
     yield target
     target.close()
     stop_sandbox(root)
@@ -48,12 +52,16 @@ def scratch(tmp_path_factory):
 # ---------------------------------------------------------------- health and auth
 
 
-def test_health_names_the_service_and_its_commit(local_target):
+def test_health_names_the_code_it_runs_and_its_commit(local_target):
+    """On the incident morning Phase 3 runs Phase 4's code, and /health says so."""
+    codes = {}
     for info in local_target.services.list():
         body = local_target.services.health(info.phase, token=local_target.services.identity_token())
-        phase = local_target.phases.get(info.phase)
-        assert body == {"http_status": 200, "status": "healthy", "service": phase.service_identity,
+        codes[info.phase] = info.code_phase
+        assert body == {"http_status": 200, "status": "healthy",
+                        "service": local_target.phases.get(info.code_phase).service_identity,
                         "commit_sha": info.commit_sha}
+    assert codes == {"phase3": "phase4", "phase4": "phase4"}
     # phase= (Cloud Run's audience) is accepted for parity with the gcp target
     token = local_target.services.identity_token(phase="phase4")
     assert local_target.services.health("phase4", token=token)["http_status"] == 200
@@ -143,8 +151,8 @@ def test_set_iam_policy_rejects_bad_policies_before_changing_anything(scratch):
 # ---------------------------------------------------------------- endpoints and payloads
 
 
-def test_each_phase_serves_only_its_own_endpoint(local_target):
-    services = local_target.services
+def test_each_phase_serves_only_its_own_endpoint(scratch):
+    services = scratch.services
     op = services.identity_token()
     assert services.request("phase4", "POST", "/process-date-range", {"start_date": "2025-12-15",
                                                                      "end_date": "2025-12-15"}, token=op).status == 404
@@ -167,16 +175,16 @@ def test_each_phase_serves_only_its_own_endpoint(local_target):
     ("phase4", {"analysis_date": "2025-12-15", "strict_mode": 1}, "strict_mode"),
     ("phase4", {"analysis_date": "2025-12-15", "dataset_prefix": 5}, "dataset_prefix"),
 ])
-def test_bad_payloads_get_400_with_one_sentence(local_target, phase, payload, words):
-    response = local_target.services.invoke(phase, payload, token=local_target.services.identity_token())
+def test_bad_payloads_get_400_with_one_sentence(scratch, phase, payload, words):
+    response = scratch.services.invoke(phase, payload, token=scratch.services.identity_token())
     assert response.status == 400
     message = response.body["error"]
     assert words in message and message.endswith(".") and "\n" not in message
 
 
-def test_a_body_that_is_not_a_json_object_is_400(local_target):
-    response = local_target.services.request("phase3", "POST", "/process-date-range", ["2025-12-15"],
-                                             token=local_target.services.identity_token())
+def test_a_body_that_is_not_a_json_object_is_400(scratch):
+    response = scratch.services.request("phase3", "POST", "/process-date-range", ["2025-12-15"],
+                                        token=scratch.services.identity_token())
     assert response.status == 400 and "JSON object" in response.body["error"]
 
 

@@ -18,6 +18,10 @@ def connect_local(phases: PhaseRegistry, **options) -> Target:
     if unknown:
         raise ParameterError("connect option", sorted(unknown)[0], f"target=local accepts {', '.join(sorted(LOCAL_OPTIONS))}")
     home = sandbox_home(options.get("home")).ensure()
+    from .sandbox import sandbox_phases
+
+    # The sandbox's git history has its own commit ids; compare revisions with its prefix commit.
+    phases = sandbox_phases(home.root, phases)
     warehouse_path = Path(options.get("warehouse_path") or home.warehouse)
     warehouse = LocalWarehouse(warehouse_path, project=phases.project)
     from .services import LocalServices

@@ -263,12 +263,13 @@ def _seed_builds(box: SandboxHome, phases: PhaseRegistry, repo: SourceRepo) -> N
     seed = getattr(builds, "seed_incident_builds", None)
     if callable(seed):
         seed(home=box, phases=phases, source=repo)
-        _link_revision_images(box, phases, builds.LocalBuilds(box, phases))
+        _link_revisions_to_builds(box, phases, builds.LocalBuilds(box, phases))
 
 
-def _link_revision_images(box: SandboxHome, phases: PhaseRegistry, local_builds) -> None:
-    """Give each revision the image digest of the source deploy build that made it (the latest
-    successful build of that service created before the revision), as Cloud Run would show."""
+def _link_revisions_to_builds(box: SandboxHome, phases: PhaseRegistry, local_builds) -> None:
+    """Give each revision the image of the source deploy build that made it (the latest successful
+    build of that service created before the revision), and with it that image's code: the night's
+    race built Phase 4's Dockerfile for Phase 3, so Phase 3's newest revision serves Phase 4's code."""
     with state_lock(box):
         state = read_state(box)
         for record in state["services"].values():
@@ -279,6 +280,8 @@ def _link_revision_images(box: SandboxHome, phases: PhaseRegistry, local_builds)
                 images = before[0].get("results", {}).get("images", []) if before else []
                 if images and images[0].get("digest"):
                     revision["image"] = f"{images[0]['name'].rsplit(':', 1)[0]}@{images[0]['digest']}"
+                    built = local_builds.outcome(before[0]["id"]).code_phase
+                    revision["code_phase"] = built or revision["code_phase"]
         write_state(box, state)
 
 

@@ -50,9 +50,10 @@ NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 
 def kernel_spec() -> dict[str, Any]:
     return {
-        # log_level=ERROR: ipykernel warns on every start that loopback TCP is unencrypted (the
-        # standard Jupyter set-up, messages are HMAC-signed); that noise would bury the progress lines.
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.log_level=ERROR"],
+        # log_level=CRITICAL: ipykernel warns on every start that loopback TCP is unencrypted (the
+        # standard Jupyter set-up, messages are HMAC-signed) and reports the interrupt jupyter_client sends
+        # while shutting a finished kernel down; that noise would bury the progress lines.
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.log_level=CRITICAL"],
         "display_name": "Python (phase-runbooks)",
         "language": "python",
         "metadata": {"debugger": True},

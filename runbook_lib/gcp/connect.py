@@ -1,11 +1,28 @@
 """connect("gcp"): the real client libraries behind the Target interface."""
 from __future__ import annotations
 
+import json
+import os
+
 from ..errors import NotBuiltYet, ParameterError
 from ..phases import PhaseRegistry
 from ..target import Target
 
 GCP_OPTIONS = {"project", "region", "phases_file", "credentials", "endpoints", "source_dir"}
+# API endpoints to use instead of Google's, as JSON {"cloudbuild": URL, "logging": ..., "storage": ..., "run": ...}:
+# for emulators, private endpoints, and the tests that run whole notebooks against local fakes.
+ENDPOINTS_ENV = "RUNBOOK_GCP_ENDPOINTS"
+
+
+def endpoints_from_env() -> dict | None:
+    raw = os.environ.get(ENDPOINTS_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ParameterError(ENDPOINTS_ENV, raw, 'give JSON such as {"cloudbuild": "http://127.0.0.1:8123"}') from None
+    return value
 
 
 class GcpWarehouseNotBuilt:
@@ -48,7 +65,8 @@ def connect_gcp(phases: PhaseRegistry, **options) -> Target:
     region = options.get("region") or phases.region
     credentials = options.get("credentials")
     # Every client is built on first use, so connecting never needs credentials or the network.
-    clients = make_clients(project, credentials=credentials, endpoints=options.get("endpoints"))
+    endpoints = options.get("endpoints") or endpoints_from_env()
+    clients = make_clients(project, credentials=credentials, endpoints=endpoints)
     builds = GcpBuilds(project, region, credentials=credentials, endpoint=clients.endpoints.get("cloudbuild"))
     logs = GcpRuntimeLogs(GcpLogs(project, credentials=credentials, endpoint=clients.endpoints.get("logging")), clients)
     services = GcpServices(project, phases, clients, source_dir=options.get("source_dir"))

@@ -18,7 +18,9 @@ Each run writes `<stem>.ipynb` (executed, secrets masked, result in metadata["ru
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import re
 import sys
@@ -266,6 +268,19 @@ def _unique_dir(path: Path) -> Path:
     return candidate
 
 
+@contextlib.contextmanager
+def _quiet_papermill_parameter_warnings():
+    """Names were already checked against the parameters cell; papermill's own inference misreads
+    annotations such as `str | None` and would warn "Passed unknown parameter" about valid ones."""
+    logger = logging.getLogger("papermill")
+    before = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
 def execute_runbook(notebook: str | Path, values: Mapping[str, Any], run_dir: Path, *, step: str | None = None,
                     target: str | None = None, progress: bool = True, cell_timeout: int | None = None) -> RunOutcome:
     """Execute one notebook with already-checked parameter values into `run_dir` (created).
@@ -288,7 +303,7 @@ def execute_runbook(notebook: str | Path, values: Mapping[str, Any], run_dir: Pa
     with tempfile.TemporaryDirectory(prefix="runbook-") as private:
         # papermill writes the unmasked notebook; keep that copy in a private temp folder only.
         raw_output = Path(private) / source.name
-        with _kernel_environment(jupyter_base, run_dir):
+        with _kernel_environment(jupyter_base, run_dir), _quiet_papermill_parameter_warnings():
             try:
                 papermill.execute_notebook(
                     str(source), str(raw_output), parameters=values or None, kernel_name=KERNEL_NAME, language="python",
@@ -395,7 +410,7 @@ def run_notebook(notebook: str | Path, parameters: Sequence[Sequence[str]] = (),
     elif outcome.message:
         print(f"error: {outcome.message}", file=sys.stderr)
     print(f"{outcome.label} {outcome.name}: {outcome.summary} ({outcome.duration_s:.1f}s)")
-    print(f"Report: {outcome.html or outcome.notebook}")
+    print(f"Report: {Path(outcome.html or outcome.notebook).resolve()}")
     return outcome
 
 
@@ -592,5 +607,5 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
     notebooks = [o.notebook for o in outcomes.values() if o.notebook.exists()]
     index = report.write_index(folder, notebooks, loaded.plan.title, loaded.target, started, datetime.now().astimezone())
     exit_code = plan_exit_code([o.exit_code for o in outcomes.values()])
-    print(f"Morning-review report: {index.path}")
+    print(f"Morning-review report: {Path(index.path).resolve()}")
     return PlanOutcome(exit_code, folder, index.path, list(outcomes.values()))

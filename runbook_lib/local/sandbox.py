@@ -22,6 +22,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
+from tqdm import tqdm
+
 from ..errors import ParameterError, RunbookError
 from ..phases import PhaseRegistry, load_phases
 from .home import SandboxHome, sandbox_home
@@ -225,11 +227,14 @@ def _build(box: SandboxHome, phases: PhaseRegistry, scale: float) -> None:
 
     # Production as the current code made it, night after night.
     code = CodeVersion(commit=repo.commits["head"], supports_prefix=True)
-    runs = [run_phase3(warehouse, first, last, code=code, phases=phases)]
-    day = first
-    while day <= last:
-        runs.append(run_phase4(warehouse, day, code=code, phases=phases))
-        day += timedelta(days=1)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    # disable=None: a bar on a terminal, silence in logs and tests.
+    with tqdm(total=1 + len(days), desc="Production runs", unit="run", disable=None, leave=False) as bar:
+        runs = [run_phase3(warehouse, first, last, code=code, phases=phases)]
+        bar.update()
+        for day in days:
+            runs.append(run_phase4(warehouse, day, code=code, phases=phases))
+            bar.update()
     failed = [p for run in runs for p in run.processors if p.status == "failed"]
     if failed:
         raise RunbookError(f"The sandbox's production run failed: {failed[0].processor} "

@@ -9,11 +9,11 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
-import yaml
 
+from .checks import read_yaml
 from .errors import ConfigError, ParameterError
 from .results import Result
 
@@ -195,15 +195,7 @@ def _default_catalogue() -> Catalogue:
 
 
 def _load(p: Path) -> Catalogue:
-    if not p.is_file():
-        raise ParameterError("catalogue", str(p), "give the path of an existing signatures YAML file")
-    try:
-        doc = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{p}: is not valid YAML{at}.") from None
-    return parse_catalogue(doc, source=str(p))
+    return parse_catalogue(read_yaml(p, "catalogue", "signatures YAML file"), source=str(p))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -5,8 +5,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from .checks import read_yaml
 from .errors import ConfigError, ParameterError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -182,15 +181,7 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
 def load_phases(path: str | Path | None = None) -> PhaseRegistry:
     """Load the registry from `path` (default params/phases.yaml)."""
     p = Path(path) if path else DEFAULT_PHASES_FILE
-    if not p.is_file():
-        raise ParameterError("phases_file", str(p), "give the path of an existing phases.yaml")
-    try:
-        doc = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{p}: is not valid YAML{at}.") from None
-    return parse_phases(doc, source=str(p))
+    return parse_phases(read_yaml(p, "phases_file", "phases.yaml"), source=str(p))
 
 
 def prefixed_dataset(dataset: str, dataset_prefix: str) -> str:

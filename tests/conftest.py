@@ -10,6 +10,9 @@ import pytest
 from runbook_lib.local import services as local_services
 from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
 
+# The local fakes of the Google APIs (fake_apis, storage_emulator) for every test module.
+pytest_plugins = ("fakes.fixtures",)
+
 # Four game dates: enough for Phase 4's rolling windows to have history, quick to build.
 SANDBOX_SCALE = 0.3
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from fakes.fixtures import (CLOUD_LOGGING_ONLY_ID, LOGS_BUCKET, PHASE3_DOCKER_ID, PHASE4_FAILED_ID, PROJECT, REGION,
-                            fake_apis, recorded_bucket_log, recorded_build, storage_emulator)  # noqa: F401
+from fakes.fixtures import (CLOUD_LOGGING_ONLY_ID, LOGS_BUCKET, PHASE3_DOCKER_ID, PHASE4_FAILED_ID, PROJECT,
+                            REGION, recorded_bucket_log, recorded_build)
 from fakes.server import load_json
 from runbook_lib.buildlogs import (Attempt, Disabled, Forbidden, FunctionSource, LogFetch, LogSource, NotFound,
                                    WrongRegion, fetch_build_log, fetch_build_log_by_id, log_command)

@@ -6,8 +6,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud.devtools import cloudbuild_v1
 
 from fakes.fixtures import (CLOUD_LOGGING_ONLY_ID, GLOBAL_BUILD_ID, PHASE3_DOCKER_ID, PHASE3_SERVICE,
-                            PHASE4_FAILED_ID, PHASE4_OLD_DOCKER_ID, PHASE4_SERVICE, PROJECT, REGION,
-                            fake_apis, recorded_build)  # noqa: F401 (fixture)
+                            PHASE4_FAILED_ID, PHASE4_OLD_DOCKER_ID, PHASE4_SERVICE, PROJECT, REGION, recorded_build)
 from runbook_lib.errors import NotFoundError, ParameterError
 from runbook_lib.gcp.builds import BuildNotFound, GcpBuilds, build_filter
 from runbook_lib.gcp.clients import make_clients

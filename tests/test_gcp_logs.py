@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from fakes.fixtures import (CLOUD_LOGGING_ONLY_ID, LOGS_BUCKET, PHASE3_DOCKER_ID, PHASE3_SERVICE, PHASE4_FAILED_ID,
-                            PHASE4_SERVICE, PROJECT, fake_apis, recorded_bucket_log, recorded_build,  # noqa: F401
-                            start_storage_emulator_subprocess, storage_emulator)  # noqa: F401
+                            PHASE4_SERVICE, PROJECT, recorded_bucket_log, recorded_build,
+                            start_storage_emulator_subprocess)
 from fakes.server import load_json
 from runbook_lib.buildlogs import Forbidden, NotFound
 from runbook_lib.errors import ParameterError

@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from fakes.fixtures import PROJECT, fake_apis  # noqa: F401 (fixture)
+from fakes.fixtures import PROJECT
 from runbook_lib import target as target_mod
 from runbook_lib.errors import NotFoundError
 

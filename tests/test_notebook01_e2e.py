@@ -3,7 +3,7 @@ libraries talking to local fakes (Cloud Build, Cloud Logging) and gcp-storage-em
 import nbformat
 import pytest
 
-from fakes.fixtures import PHASE4_FAILED_ID, PROJECT, fake_apis, storage_emulator  # noqa: F401 (fixtures)
+from fakes.fixtures import PHASE4_FAILED_ID, PROJECT
 from runbook_lib import runner
 from runbook_lib.gcp.connect import ENDPOINTS_ENV
 

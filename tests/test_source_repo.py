@@ -69,7 +69,7 @@ def test_deploy_scripts_copy_the_dockerfile_to_the_root_and_remove_it(repo):
         phase = phases.get(name)
         script = (repo.path / phase.deploy_script).read_text()
         cp = f"cp {phase.dockerfile} ./Dockerfile"
-        deploy = f'gcloud run deploy "$SERVICE_NAME"'
+        deploy = 'gcloud run deploy "$SERVICE_NAME"'
         assert cp in script and deploy in script and "rm ./Dockerfile" in script
         assert script.index(cp) < script.index(deploy) < script.index("rm ./Dockerfile")
         assert "--source=." in script and '--region="$REGION"' in script and 'REGION="us-west2"' in script

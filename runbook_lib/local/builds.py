@@ -21,14 +21,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
 from ..buildlogs import NotFound
+from ..checks import read_yaml
 from ..errors import NotFoundError, ParameterError
 from ..gcp.builds import BuildNotFound, _check_limit, _check_status, _check_tags, check_build_id, check_region
 from ..phases import PhaseRegistry
 from ..preflight import (
-    UploadSet, buildpacks_entrypoint_check, choose_builder, copy_sources, dockerfile_copy_check, parse_dockerfile,
+    UploadSet, buildpacks_entrypoint_check, choose_builder, dockerfile_copy_check, parse_dockerfile,
     upload_file_set,
 )
 from .home import SandboxHome
@@ -487,10 +486,7 @@ def _load_config(config: dict | str | Path) -> dict:
     if isinstance(config, dict):
         doc = config
     else:
-        path = Path(config)
-        if not path.is_file():
-            raise ParameterError("config", str(config), "give the path of an existing Cloud Build config (YAML or JSON)")
-        doc = yaml.safe_load(path.read_text())
+        doc = read_yaml(config, "config", "Cloud Build config (YAML or JSON)")
     if not isinstance(doc, dict) or not isinstance(doc.get("steps"), list) or not doc["steps"]:
         raise ParameterError("config", str(config)[:80], "a Cloud Build config needs a non-empty steps list")
     return doc

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
+from ..checks import as_date
 from ..errors import ParameterError
 from ..phases import PhaseRegistry
 from .pipeline import ensure_production_tables
@@ -181,7 +182,7 @@ def generate_raw(
     empty production datasets/tables nba_analytics, nba_precompute and the run-history table
     (existing ones keep their rows). Returns rows written per raw table ref.
     """
-    start = _as_date(start_date)
+    start = as_date("start_date", start_date)
     n_days = _day_count(days, scale)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ParameterError("seed", seed, "give a whole number of 0 or more")
@@ -400,17 +401,6 @@ def _replace_table(warehouse, dataset: str, table: str, columns, df: pd.DataFram
 # ---------------------------------------------------------------- parameters
 
 
-def _as_date(value) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ParameterError("start_date", value, "give a date or an ISO date text such as 2025-12-15")
 
 
 def _day_count(days, scale) -> int:

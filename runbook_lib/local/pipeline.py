@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable
 
+from ..checks import as_date
 from ..errors import NotFoundError, ParameterError
 from ..phases import OutputTable, Phase, PhaseRegistry, load_phases, prefixed_dataset
 
@@ -184,8 +185,8 @@ def run_phase3(
     phases: PhaseRegistry | None = None,
 ) -> PhaseRun:
     """POST /process-date-range: build nba_analytics from nba_raw for start_date..end_date."""
-    start = _as_date("start_date", start_date)
-    end = _as_date("end_date", end_date)
+    start = as_date("start_date", start_date)
+    end = as_date("end_date", end_date)
     if end < start:
         raise ParameterError("end_date", end.isoformat(), f"must be on or after start_date {start.isoformat()}")
     chosen = _choose_processors(processors, PHASE3_PROCESSORS)
@@ -215,7 +216,7 @@ def run_phase4(
     phases: PhaseRegistry | None = None,
 ) -> PhaseRun:
     """POST /process-date: build nba_precompute for analysis_date from PRODUCTION nba_analytics."""
-    day = _as_date("analysis_date", analysis_date)
+    day = as_date("analysis_date", analysis_date)
     chosen = _choose_processors(processors, PHASE4_PROCESSORS)
     prefix = _as_prefix(dataset_prefix)
     _check_flags(backfill_mode=backfill_mode, strict_mode=strict_mode, skip_dependency_check=skip_dependency_check)
@@ -444,17 +445,6 @@ def _ensure_tables(warehouse, wanted: Iterable[tuple[str, str, tuple, str | None
 # ---------------------------------------------------------------- parameters
 
 
-def _as_date(parameter: str, value) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ParameterError(parameter, value, "give a date or an ISO date text such as 2025-12-15")
 
 
 def _choose_processors(processors, allowed: tuple[str, ...]) -> tuple[str, ...]:

@@ -18,17 +18,18 @@ import secrets
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
 from tqdm import tqdm
 
+from ..checks import as_date
 from ..errors import ParameterError, RunbookError
 from ..phases import PhaseRegistry, load_phases
 from .home import SandboxHome, sandbox_home
 from .logs import append_request_logs, request_entry, request_log_path
-from .services import (OPERATOR, PUBLIC_MEMBERS, LocalServices, ServiceInfo, read_state, revision_record,
+from .services import (OPERATOR, LocalServices, ServiceInfo, read_state, revision_record,
                        source_image, state_lock, stop_recorded_processes, write_state)
 from .source_repo import SourceRepo, create_source_repo, open_source_repo
 
@@ -223,7 +224,7 @@ def _build(box: SandboxHome, phases: PhaseRegistry, scale: float) -> None:
     warehouse = LocalWarehouse(box.warehouse, project=phases.project)
     generate_raw(warehouse, start_date=DEFAULT_START, scale=scale, phases=phases)
     span = warehouse.query("SELECT MIN(game_date) AS first, MAX(game_date) AS last FROM nba_raw.games")
-    first, last = (_as_date(span["first"].iloc[0]), _as_date(span["last"].iloc[0]))
+    first, last = (as_date("first", span["first"].iloc[0]), as_date("last", span["last"].iloc[0]))
 
     # Production as the current code made it, night after night.
     code = CodeVersion(commit=repo.commits["head"], supports_prefix=True)
@@ -458,11 +459,3 @@ def _count_lines(path: Path) -> int:
         return 0
 
 
-def _as_date(value) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if hasattr(value, "date"):
-        return value.date()
-    return date.fromisoformat(str(value)[:10])

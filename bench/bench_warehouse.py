@@ -25,12 +25,12 @@ Targets, and why:
 from __future__ import annotations
 
 import gc
-from collections import Counter
 import shutil
 import statistics
 import tempfile
 import time
 import tracemalloc
+from collections import Counter
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path

@@ -10,7 +10,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MPLBACKEND=Agg \
-    RUNBOOK_HOME=/app/.runbook
+    RUNBOOK_HOME=/app/.runbook \
+    RUNBOOK_PHASES=/app/params/phases.yaml
 
 # git: the sandbox's source repository is a real git checkout.
 RUN apt-get update \

@@ -28,7 +28,14 @@ OUTCOMES = ("ok", "not-found", "forbidden", "wrong-region", "logging-disabled", 
 LOGGING_MODES = ("LOGGING_UNSPECIFIED", "LEGACY", "GCS_ONLY", "STACKDRIVER_ONLY", "CLOUD_LOGGING_ONLY", "NONE")
 CLOUD_LOGGING_ONLY_MODES = ("CLOUD_LOGGING_ONLY", "STACKDRIVER_ONLY")
 
-_BUILD_NAME = re.compile(r"projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)/builds/(?P<id>[^/]+)")
+_BUILD_NAME = re.compile(r"projects/(?P<project>[^/]+)(/locations/(?P<region>[^/]+))?/builds/(?P<id>[^/]+)")
+_LOG_URL_REGION = re.compile(r"region=([a-z0-9-]+)")
+
+BUILD_STATUSES = ("STATUS_UNKNOWN", "PENDING", "QUEUED", "WORKING", "SUCCESS", "FAILURE",
+                  "INTERNAL_ERROR", "TIMEOUT", "CANCELLED", "EXPIRED")
+# A build that should have produced an image and did not. CANCELLED is left out: someone stopped it.
+FAILED_STATUSES = ("FAILURE", "INTERNAL_ERROR", "TIMEOUT", "EXPIRED")
+RUNNING_STATUSES = ("STATUS_UNKNOWN", "PENDING", "QUEUED", "WORKING")
 
 
 # ---------------------------------------------------------------- typed outcomes a source raises
@@ -130,8 +137,11 @@ def build_location(build: dict) -> tuple[str | None, str | None]:
     """(project, region) of a build: projectId wins over the name's (often numeric) project."""
     match = _BUILD_NAME.fullmatch(build.get("name") or "")
     project = build.get("projectId") or (match.group("project") if match else None)
-    region = match.group("region") if match else None
-    return project, region
+    if match:
+        # projects/P/builds/ID is the legacy name of a build in region global.
+        return project, match.group("region") or "global"
+    from_url = _LOG_URL_REGION.search(str(build.get("logUrl") or ""))
+    return project, from_url.group(1) if from_url else None
 
 
 def log_command(build_id: str, region: str | None, project: str | None) -> str:
@@ -148,7 +158,8 @@ def command_for(build: dict) -> str | None:
     if not build.get("id"):
         return None
     project, region = build_location(build)
-    return log_command(build["id"], region or "global", project)
+    # Never guess "global": that is the plain command that fails for regional builds.
+    return log_command(build["id"], region or "REGION", project)
 
 
 # ---------------------------------------------------------------- the chain

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from .buildlogs import FAILED_STATUSES, RUNNING_STATUSES, build_location, command_for
 from .checks import read_yaml
 from .errors import ConfigError, ParameterError
 from .results import Result
@@ -43,8 +44,6 @@ def _rarity(ch: str) -> int:
     return 100
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix"}
-FAILED_STATUSES = ("FAILURE", "INTERNAL_ERROR", "TIMEOUT", "CANCELLED", "EXPIRED")
-RUNNING_STATUSES = ("PENDING", "QUEUED", "WORKING", "STATUS_UNKNOWN")
 # failureInfo.type / status values that name a signature even when the log says nothing useful
 _STATUS_SIGNATURES = {"FETCH_SOURCE_FAILED": "source-fetch-failed", "PUSH_NOT_AUTHORIZED": "push-permission-denied",
                       "TIMEOUT": "build-timeout"}
@@ -327,11 +326,7 @@ def _check_build(build: object) -> dict:
 
 
 def _region(build: dict) -> str | None:
-    m = re.search(r"/locations/([^/]+)/builds/", str(build.get("name", "")))
-    if m:
-        return m.group(1)
-    m = re.search(r"region=([a-z0-9-]+)", str(build.get("logUrl", "")))
-    return m.group(1) if m else None
+    return build_location(build)[1]
 
 
 def _docker_build_args(step: dict) -> list[str] | None:
@@ -489,7 +484,7 @@ def log_locations(build: dict) -> list[dict[str, str]]:
     build_id = build.get("id", "")
     logging_mode = (build.get("options") or {}).get("logging", "LOGGING_UNSPECIFIED")
     bucket = str(build.get("logsBucket") or "")
-    project = build.get("projectId") or (re.search(r"projects/([^/]+)/", str(build.get("name", ""))) or [None, None])[1]
+    project = build_location(build)[0]
     out: list[dict[str, str]] = []
     if logging_mode == "NONE":
         return [{"kind": "none", "where": "options.logging is NONE: this build kept no log."}]
@@ -543,8 +538,7 @@ def build_summary(build: dict) -> dict[str, Any]:
         "log_locations": log_locations(build),
         "log_url": build.get("logUrl"),
         # gcloud looks in region "global" unless told otherwise; source deploys build in the service's region.
-        "log_command": (f"gcloud builds log {build_id} --region={region or 'REGION'}"
-                        + (f" --project={build['projectId']}" if build.get("projectId") else "")) if build_id else None,
+        "log_command": command_for(build),
     }
 
 
@@ -621,6 +615,17 @@ def _phase_for(service: str | None, phase: Any, phases: Any):
     return None
 
 
+SUMMARY_LIMIT = 220
+
+
+def _headline(text: str) -> str:
+    """One line that fits a row of the morning-review index; the full cause is in the details."""
+    line = " ".join(text.split())
+    if len(line) <= SUMMARY_LIMIT:
+        return line
+    return line[:SUMMARY_LIMIT].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
 def explain(findings: list[Finding], evidence: BuilderEvidence | None = None, preflight: Any = None, *,
             phase: Any = None, phases: Any = None, source_dir: str | None = None,
             catalogue: Catalogue | None = None) -> Diagnosis:
@@ -673,6 +678,9 @@ def explain(findings: list[Finding], evidence: BuilderEvidence | None = None, pr
     elif status in RUNNING_STATUSES:
         verdict, cause = "warn", f"The build is still {status}; diagnose it again when it has finished."
         summary = f"{who} is {status}; nothing to diagnose yet."
+    elif status and status != "SUCCESS":
+        verdict, cause = "warn", f"The build ended {status}: it was stopped, not broken, so there is no failure to explain."
+        summary = f"{who} ended {status}; no failure to diagnose."
     elif wrong_builder or problems:
         verdict = "warn"
         cause = (f"{service} was built with buildpacks although the phase has its own Dockerfile "
@@ -732,7 +740,7 @@ def explain(findings: list[Finding], evidence: BuilderEvidence | None = None, pr
         "evidence": evidence.to_dict() if evidence else None,
         "preflight": preflight.to_dict() if hasattr(preflight, "to_dict") else None,
     }
-    return Diagnosis(name="diagnose_build", verdict=verdict, summary=" ".join(summary.split()), figures=figures,
+    return Diagnosis(name="diagnose_build", verdict=verdict, summary=_headline(summary), figures=figures,
                      details=details, cause=" ".join(cause.split()), fixes=fixes, redeploy=redeploy,
                      findings=ranked)
 
@@ -743,9 +751,25 @@ def explain(findings: list[Finding], evidence: BuilderEvidence | None = None, pr
 
 def find_build(target: Any, build_id: str | None = None, phase: str | None = None,
                region: str | None = None) -> dict:
-    """The build to diagnose: `build_id` if given, else the latest failed build of the phase's service."""
+    """The build to diagnose: `build_id` if given, else the latest failed build of the phase's service.
+
+    A build id is looked up in `region` (default: the phase's region), then in the phase's region and
+    in global: source deploys build in the service's region, `gcloud builds submit` without
+    --region builds in global, and an operator rarely knows which one ran.
+    """
     if build_id:
-        return target.builds.get(build_id, region=region)
+        from .errors import NotFoundError
+
+        home = target.phases.get(phase).region if phase else target.region
+        searched = []
+        for where in dict.fromkeys([region or home, home, "global"]):
+            try:
+                return target.builds.get(build_id, region=where)
+            except NotFoundError:
+                searched.append(where)
+        raise NotFoundError(f"Build {build_id} was not found in region {' or '.join(searched)} of project "
+                            f"{target.project}; check the id, or list builds with: gcloud builds list "
+                            f"--region=REGION --project={target.project}")
     if not phase:
         raise ParameterError("build_id", build_id, "give a build id, or a phase to take its latest failed build")
     p = target.phases.get(phase)
@@ -756,6 +780,17 @@ def find_build(target: Any, build_id: str | None = None, phase: str | None = Non
         raise NotFoundError(f"No failed build tagged service_{p.service} was found in region {region or p.region} "
                             f"of project {target.project}; pass build_id to diagnose a particular build.")
     return build
+
+
+def build_phase(target: Any, build: dict, requested: str) -> str:
+    """The phase a build belongs to: its service_<NAME> tag decides; `requested` when it has none."""
+    service = builder_evidence(build).service
+    if service:
+        try:
+            return target.phases.by_service(service).name
+        except ParameterError:
+            pass  # a service outside the registry: keep the operator's phase
+    return target.phases.get(requested).name
 
 
 def fetch_log(target: Any, build: dict, log_file: str | None = None):

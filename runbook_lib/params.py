@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from .errors import ParameterError
 from .masking import MASK, is_secret_name, mask_value
 
 PROJECT_ID = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
-REGION = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+[0-9]+$")]
+REGION = Annotated[str, StringConstraints(pattern=r"^([a-z]+(-[a-z]+)+[0-9]+|global)$")]
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
@@ -61,7 +61,7 @@ class RunbookParams(BaseModel):
     target: Literal["local", "gcp"] = "local"
     project: PROJECT_ID | None = param(
         None, allowed="a Google Cloud project id (6-30 lowercase letters, digits or hyphens, starting with a letter) or None")
-    region: REGION | None = param(None, allowed="a Google Cloud region such as us-west2, or None")
+    region: REGION | None = param(None, allowed="a Google Cloud region such as us-west2, global, or None")
     sandbox_home: str | None = param(None, allowed="the sandbox folder as text, or None for $RUNBOOK_HOME or ./.runbook")
 
     def masked(self) -> dict[str, Any]:
@@ -276,10 +276,11 @@ _BUILD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 def _known_phase(parameter: str, value: str) -> str:
     from .phases import load_phases
 
-    names = load_phases().names()
-    if value not in names:
-        raise ParameterError(parameter, value, f"choose one of {', '.join(names)}")
-    return value
+    registry = load_phases()
+    try:
+        return registry.get(value).name          # "4" and "phase4" name the same phase
+    except ParameterError:
+        raise ParameterError(parameter, value, f"choose one of {', '.join(registry.names())}") from None
 
 
 def _existing(parameter: str, value: str, kind: str) -> str:
@@ -290,7 +291,26 @@ def _existing(parameter: str, value: str, kind: str) -> str:
     return str(path.resolve())
 
 
-class OverviewParams(RunbookParams):
+class TargetParams(RunbookParams):
+    """Parameters of a runbook that connects to a target: on local, the sandbox must exist already
+    (a read-only runbook never creates one), which is checked here so it is bad input, exit 2."""
+
+    @model_validator(mode="after")
+    def _sandbox_ready(self) -> "TargetParams":
+        if self.target == "local":
+            from .local.home import sandbox_home
+            from .local.services import read_state
+
+            home = sandbox_home(self.sandbox_home)
+            if home.root.exists() and not home.root.is_dir():
+                raise ParameterError("sandbox_home", str(home.root), "give a sandbox folder; this is a file")
+            if not read_state(home).get("initialised"):
+                raise ParameterError("sandbox_home", self.sandbox_home or str(home.root),
+                                     f"give an initialised sandbox folder (run `runbook sandbox init --home {home.root}` first)")
+        return self
+
+
+class OverviewParams(TargetParams):
     """Runbook 00: what is serving and whether it can be trusted with a prefixed run."""
 
     source_dir: str = param("", allowed="a pipeline checkout folder (gcp: to tell which commits support dataset_prefix), or empty")
@@ -307,7 +327,7 @@ class OverviewParams(RunbookParams):
         return options
 
 
-class DiagnoseParams(RunbookParams):
+class DiagnoseParams(TargetParams):
     """Runbook 01: why a build failed, which builder ran and why, and the fix."""
 
     build_id: str = param("", allowed="a Cloud Build id, a lowercase UUID like c3c052da-ddd1-46eb-9d3a-7219a9909377, or empty")

@@ -1,6 +1,7 @@
 """The phase registry, loaded from params/phases.yaml and validated strictly."""
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ from .errors import ConfigError, ParameterError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PHASES_FILE = PROJECT_ROOT / "params" / "phases.yaml"
+PHASES_ENV = "RUNBOOK_PHASES"
 
 PAYLOAD_STYLES = ("date_range", "single_date")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -178,9 +180,19 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
                          run_history_table=run_history, phases=phases, source=source)
 
 
+def default_phases_file() -> Path:
+    """$RUNBOOK_PHASES, else the checkout's params/phases.yaml, else ./params/phases.yaml (an installed
+    kit, such as the Docker image, has no checkout around its package)."""
+    if os.environ.get(PHASES_ENV):
+        return Path(os.environ[PHASES_ENV]).expanduser()
+    if DEFAULT_PHASES_FILE.is_file():
+        return DEFAULT_PHASES_FILE
+    return Path.cwd() / "params" / "phases.yaml"
+
+
 def load_phases(path: str | Path | None = None) -> PhaseRegistry:
-    """Load the registry from `path` (default params/phases.yaml)."""
-    p = Path(path) if path else DEFAULT_PHASES_FILE
+    """Load the registry from `path` (default: default_phases_file())."""
+    p = Path(path) if path else default_phases_file()
     return parse_phases(read_yaml(p, "phases_file", "phases.yaml"), source=str(p))
 
 

@@ -86,8 +86,10 @@ def ensure_kernelspec() -> Path:
 def _kernel_environment(jupyter_base: Path, run_dir: Path | None) -> Iterator[None]:
     """The kernel inherits our environment: put our kernelspec first on JUPYTER_PATH (so no other
     `phase-runbooks` spec can shadow it) and tell `charts.show` where the run folder is."""
-    saved = {key: os.environ.get(key) for key in ("JUPYTER_PATH", RUN_DIR_ENV)}
+    saved = {key: os.environ.get(key) for key in ("JUPYTER_PATH", RUN_DIR_ENV, "RUNBOOK_HOME")}
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(jupyter_base), saved["JUPYTER_PATH"]) if p)
+    if saved["RUNBOOK_HOME"]:  # the kernel's working folder is notebooks/: pin a relative home to ours
+        os.environ["RUNBOOK_HOME"] = os.path.abspath(saved["RUNBOOK_HOME"])
     if run_dir is not None:
         os.environ[RUN_DIR_ENV] = str(run_dir)
     else:
@@ -197,7 +199,18 @@ def resolve_parameters(notebook: Path, pairs: Sequence[Sequence[str]] = (), file
             raise ParameterError("target", target, "choose one of local, gcp")
         values["target"] = target
     check_declared(notebook, declared, values)
-    return values
+    return absolute_paths(values)
+
+
+PATH_SUFFIXES = ("_dir", "_file", "_home", "_path")
+
+
+def absolute_paths(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Path parameters given relative to where the operator stands: the kernel runs in notebooks/,
+    so `-p source_dir .` must be made absolute here, before it is injected."""
+    return {name: os.path.abspath(os.path.expanduser(value))
+            if name.endswith(PATH_SUFFIXES) and isinstance(value, str) and value.strip() else value
+            for name, value in values.items()}
 
 
 def check_declared(notebook: Path, declared: Mapping[str, Any], values: Mapping[str, Any]) -> None:

@@ -169,3 +169,29 @@ def test_the_incident_night_is_reproduced(tmp_path):
     assert good["createTime"].startswith("2025-12-29") and builds.outcome(good["id"]).commit == repo.commits["before_prefix"]
     assert not (repo.path / "Dockerfile").exists()              # the replay never touched the sandbox checkout
     assert len(outcomes) == 4
+
+
+def test_concurrent_builds_from_several_processes_keep_every_record(builds, src):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(3) as pool:
+        ids = [i for batch in pool.starmap(_build_in_child, [(str(builds.home.root), str(src))] * 3) for i in batch]
+    stored = {b["id"] for b in builds.list(limit=100)}
+    assert len(set(ids)) == 30 and set(ids) <= stored
+    assert all(builds.bucket_path(i).is_file() for i in ids)
+
+
+def _build_in_child(home: str, src: str) -> list[str]:
+    from runbook_lib.local.builds import LocalBuilds
+    from runbook_lib.local.home import sandbox_home
+    from runbook_lib.phases import load_phases
+
+    builds = LocalBuilds(sandbox_home(home), load_phases())
+    return [builds.source_deploy("phase4", src).build["id"] for _ in range(10)]
+
+
+def test_config_step_missing_a_flag_value_is_one_sentence(builds, src):
+    config = {"steps": [{"name": "gcr.io/cloud-builders/docker", "args": ["build", "-t"]}]}
+    with pytest.raises(ParameterError, match="-t needs a value after it"):
+        builds.submit_config(config, src)

@@ -49,3 +49,20 @@ def test_gcp_run_with_real_clients_against_fakes(fake_apis, storage_emulator, tm
     # the kernel asked Cloud Build for the regional resource, never the global path
     assert f"/v1/projects/{PROJECT}/locations/us-west2/builds/{PHASE4_FAILED_ID}" in fake_apis.paths("GET")
     assert f"/v1/projects/{PROJECT}/builds/{PHASE4_FAILED_ID}" not in fake_apis.paths("GET")
+
+
+def test_relative_paths_are_taken_from_where_the_operator_stands(sandbox_home, tmp_path, monkeypatch):
+    saved = tmp_path / "saved.log"
+    saved.write_text("Step #1: ERROR: failed to build: nothing here\n")
+    monkeypatch.chdir(tmp_path)
+    values = runner.resolve_parameters(runner.NOTEBOOKS_DIR / "01_diagnose_build.ipynb", pairs=[["log_file", "saved.log"], ["source_dir", "."], ["phase", "phase4"]])
+    assert values["log_file"] == str(saved) and values["source_dir"] == str(tmp_path)
+    assert values["phase"] == "phase4"   # only path-like names are touched
+
+
+def test_uninitialised_sandbox_home_is_bad_input(tmp_path):
+    outcome = runner.run_notebook(runner.NOTEBOOKS_DIR / "01_diagnose_build.ipynb",
+                                  parameters=[["sandbox_home", str(tmp_path / "nothing")]], outdir=tmp_path / "r",
+                                  progress=False)
+    assert outcome.exit_code == 2 and "is not valid: give an initialised sandbox folder" in outcome.message
+    assert not (tmp_path / "nothing").exists()      # a read-only runbook never creates the sandbox

@@ -36,7 +36,7 @@ class DemoParams(params.RunbookParams):
     ({"days": 31}, "days=31 is not valid: a value of at most 30."),
     ({"start_date": "2024-13-40"}, "start_date='2024-13-40' is not valid: a date as YYYY-MM-DD."),
     ({"target": "aws"}, "target='aws' is not valid: choose one of local, gcp."),
-    ({"region": "west"}, "region='west' is not valid: a Google Cloud region such as us-west2, or None."),
+    ({"region": "west"}, "region='west' is not valid: a Google Cloud region such as us-west2, global, or None."),
     ({"dataset_prefix": "Bad-Prefix"},
      "dataset_prefix='Bad-Prefix' is not valid: lowercase letters, digits and underscores, not empty."),
 ])

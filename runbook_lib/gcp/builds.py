@@ -15,13 +15,11 @@ import re
 from datetime import datetime
 from typing import Any, Iterable
 
+from ..buildlogs import BUILD_STATUSES, FAILED_STATUSES
 from ..buildlogs import log_command as _log_command
 from ..errors import NotFoundError, ParameterError
 from .clients import check_project, cloudbuild_client, close_client
 
-BUILD_STATUSES = ("STATUS_UNKNOWN", "PENDING", "QUEUED", "WORKING", "SUCCESS", "FAILURE",
-                  "INTERNAL_ERROR", "TIMEOUT", "CANCELLED", "EXPIRED")
-FAILED_STATUSES = ("FAILURE", "INTERNAL_ERROR", "TIMEOUT")
 MAX_LIMIT = 1000
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -166,7 +164,7 @@ class GcpBuilds:
         return sorted(found, key=_created, reverse=True)
 
     def latest_failed(self, service: str, region: str | None = None) -> dict | None:
-        """Newest build tagged service_<service> that ended FAILURE, INTERNAL_ERROR or TIMEOUT."""
+        """Newest build tagged service_<service> that ended in one of FAILED_STATUSES."""
         tag = f"service_{check_service(service)}"
         candidates = [b for status in FAILED_STATUSES for b in self.list(region, tags=tag, status=status, limit=1)]
         return max(candidates, key=_created) if candidates else None

@@ -8,6 +8,7 @@ writes it, into a folder that stands in for the logs bucket.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..buildlogs import NotFound
+from ..buildlogs import FAILED_STATUSES, NotFound
 from ..checks import read_yaml
 from ..errors import NotFoundError, ParameterError
 from ..gcp.builds import BuildNotFound, _check_limit, _check_status, _check_tags, check_build_id, check_region
@@ -111,20 +112,16 @@ class LocalBuilds:
             return []
         return json.loads(self._records_file.read_text())
 
-    def _save(self, records: list[dict]) -> None:
-        self._records_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._records_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(records, indent=1))
-        os.replace(tmp, self._records_file)
-
     def _store(self, outcome: BuildOutcome, log_text: str) -> None:
-        path = self.bucket_path(outcome.build["id"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(log_text)
-        records = [r for r in self._load() if r["build"]["id"] != outcome.build["id"]]
-        records.append({"build": outcome.build, "code_phase": outcome.code_phase, "commit": outcome.commit,
-                        "extra": outcome.extra})
-        self._save(records)
+        """Write the log, then add the record; builds from several processes never lose each other."""
+        _write_atomically(self.bucket_path(outcome.build["id"]), log_text)
+        self._records_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self._records_file.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            records = [r for r in self._load() if r["build"]["id"] != outcome.build["id"]]
+            records.append({"build": outcome.build, "code_phase": outcome.code_phase, "commit": outcome.commit,
+                            "extra": outcome.extra})
+            _write_atomically(self._records_file, json.dumps(records, indent=1))
 
     # -- reading (same contract as GcpBuilds) ------------------------------------------------
     def build_name(self, build_id: str, region: str | None = None) -> str:
@@ -164,7 +161,7 @@ class LocalBuilds:
 
     def latest_failed(self, service: str, region: str | None = None) -> dict | None:
         failed = [b for b in self.list(region=region, tags=[f"service_{service}"], limit=500)
-                  if b["status"] in ("FAILURE", "INTERNAL_ERROR", "TIMEOUT")]
+                  if b["status"] in FAILED_STATUSES]
         return failed[0] if failed else None
 
     def latest_successful(self, service: str, region: str | None = None) -> dict | None:
@@ -438,6 +435,14 @@ class LocalBucketLogSource:
         return path.read_text()
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(tmp, path)
+
+
 def _push_step(image: str, pushed: bool, args: list[str] | None = None, step_id: str | None = None,
                step_number: int = 0) -> _StepPlan:
     prefix = "Step #0: "
@@ -455,6 +460,8 @@ def _docker_build_args(args: list[str]) -> tuple[str, str, str]:
     i = 1
     while i < len(args):
         a = args[i]
+        if a in ("-f", "--file", "-t", "--tag") and i + 1 >= len(args):
+            raise ParameterError("args", " ".join(args), f"{a} needs a value after it")
         if a in ("-f", "--file"):
             dockerfile, i = args[i + 1], i + 2
             continue

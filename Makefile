@@ -9,6 +9,8 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: demo test install sandbox clean bench
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 14))' || \
+	  { echo "phase-runbooks needs Python 3.11 to 3.13; run make PYTHON=python3.11 ..."; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -20,8 +22,8 @@ install: $(STAMP)
 # is the incident being found, so the demo still succeeds. Services start on demand; stop them after.
 demo: $(STAMP)
 	$(VENV)/bin/runbook sandbox init
-	@$(VENV)/bin/runbook overnight params/overnight-sandbox.yaml; rc=$$?; \
-	  $(VENV)/bin/runbook sandbox stop >/dev/null; \
+	@trap '$(VENV)/bin/runbook sandbox stop >/dev/null' EXIT; \
+	  $(VENV)/bin/runbook overnight params/overnight-sandbox.yaml; rc=$$?; \
 	  if [ $$rc -eq 3 ]; then echo "Some runbooks found problems (verdict fail or blocked): open the report above."; exit 0; fi; \
 	  exit $$rc
 

@@ -844,6 +844,10 @@ def side_by_side(target: Any, build: dict, phase: str, sibling: str, source_dir:
     if reference is not None:
         frame = compare_builds(build, reference, labels=(f"{mine.name} (this build)", f"{theirs.name} (last success)"))
         note = f"Compared with {theirs.service} build {reference['id']}."
+        if builder_evidence(reference).source_deploy:
+            # A source deploy builds whatever ./Dockerfile held at upload time, maybe another phase's.
+            note += (f" It was a source deploy: it built whatever ./Dockerfile held at upload time, so check that "
+                     f"{theirs.service}'s /health names {theirs.service_identity} (runbook 00).")
     diff = None
     if source_dir:
         a, b = Path(source_dir) / mine.dockerfile, Path(source_dir) / theirs.dockerfile

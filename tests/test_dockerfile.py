@@ -95,3 +95,12 @@ def test_the_cloud_build_config_builds_this_dockerfile():
     args = config["steps"][0]["args"]
     assert args[:3] == ["build", "-f", "docker/runbook.Dockerfile"] and args[-1] == "."
     assert (ROOT / args[2]).is_file()
+
+
+def test_the_installed_kit_is_pointed_at_the_copied_phase_registry(instructions):
+    """pip installs runbook_lib into site-packages, away from params/: RUNBOOK_PHASES must name the
+    copied phases.yaml under the image's working folder."""
+    env = " ".join(args for keyword, args in instructions if keyword == "ENV")
+    workdir = next(args for keyword, args in instructions if keyword == "WORKDIR")
+    assert f"RUNBOOK_PHASES={workdir}/params/phases.yaml" in env
+    assert "params/" in _copy_sources(instructions) and (ROOT / "params" / "phases.yaml").is_file()

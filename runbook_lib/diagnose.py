@@ -6,7 +6,7 @@ never calls the cloud. The signature catalogue is data: runbook_lib/data/signatu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -919,10 +919,69 @@ def preflight_table(pf: Any) -> pd.DataFrame | None:
     return pd.DataFrame(rows, columns=["check", "result"]).set_index("check")
 
 
+_LEGACY_STEP = re.compile(r"Step \d+/\d+ : (.+?)\s*$")             # docker build (legacy builder)
+_BUILDKIT_STEP = re.compile(r"#\d+ \[(?:[\w.-]+ )?\d+/\d+\] (.+?)\s*$")  # docker build with BuildKit
+MATCH_THRESHOLD = 0.8
+
+
+def logged_instructions(log_text: str) -> list[str]:
+    """The Dockerfile instructions a docker build printed, in order, normalised like preflight's."""
+    found = []
+    for line in log_text.splitlines():
+        m = _LEGACY_STEP.search(line) or _BUILDKIT_STEP.search(line)
+        if m:
+            keyword, _, args = m.group(1).partition(" ")
+            found.append(f"{keyword.upper()} {' '.join(args.split())}".strip())
+    return found
+
+
+def built_from(target: Any, log_text: str, source_dir: str | None) -> dict[str, Any] | None:
+    """Which phase's Dockerfile a docker build really ran, recognised from the instructions in its log.
+
+    A source deploy builds whatever ./Dockerfile held at upload time; on the incident night that was
+    the other phase's. None when the log shows no docker steps or no phase's Dockerfile matches.
+    """
+    import difflib
+
+    from .preflight import parse_dockerfile
+
+    logged = logged_instructions(log_text or "")
+    if not logged or not source_dir:
+        return None
+    best = None
+    for name in target.phases.names():
+        path = Path(source_dir) / target.phases.get(name).dockerfile
+        if not path.is_file():
+            continue
+        own = [i.normalized for i in parse_dockerfile(path.read_text(errors="replace"))]
+        score = difflib.SequenceMatcher(a=logged, b=own, autojunk=False).ratio()
+        if best is None or score > best["score"]:
+            best = {"phase": name, "dockerfile": target.phases.get(name).dockerfile, "score": round(score, 3)}
+    return best if best and best["score"] >= MATCH_THRESHOLD else None
+
+
 def conclude(target: Any, findings: list[Finding], evidence: BuilderEvidence, pf: Any, fetched: Any,
              phase: str, source_dir: str | None) -> Diagnosis:
-    """The verdict, with where the log came from among its figures."""
+    """The verdict, with where the log came from, and which phase's Dockerfile the build really ran."""
     diagnosis = explain(findings, evidence, pf, phase=phase, phases=target.phases, source_dir=source_dir)
     diagnosis.figures["log_source"] = fetched.source or "none"
     diagnosis.details["log_fetch"] = fetched.to_dict(include_text=False)
-    return diagnosis
+    ran = built_from(target, fetched.text, source_dir)
+    diagnosis.details["built_from"] = ran
+    if ran is None:
+        return diagnosis
+    diagnosis.figures["built_from"] = ran["dockerfile"]
+    if ran["phase"] == target.phases.get(phase).name:
+        return diagnosis
+    service = target.phases.get(phase).service
+    other = target.phases.get(ran["phase"])
+    cause = (f"{service} was built from {other.name}'s Dockerfile ({ran['dockerfile']}, recognised from the build "
+             f"log's steps), so its image runs {other.name}'s code and its /health names {other.service_identity}; "
+             "a source deploy builds whatever ./Dockerfile held at upload time.")
+    fixes = [f"Redeploy {phase} from its own Dockerfile ({target.phases.get(phase).dockerfile}) with an explicit "
+             "`gcloud builds submit --config` build and `gcloud run deploy --image` (parameters below)."]
+    return replace(diagnosis, verdict="fail",
+                   summary=_headline(f"{service} build {evidence.build_id} ran {other.name}'s Dockerfile "
+                                     f"({ran['dockerfile']}): the service runs {other.name}'s code."),
+                   cause=f"{cause} {diagnosis.cause}" if diagnosis.verdict == "fail" else cause,
+                   fixes=fixes + [f for f in diagnosis.fixes if f not in fixes])

@@ -69,3 +69,36 @@ def test_bad_parameters_are_one_sentence(values, message):
     with pytest.raises(ParameterError) as err:
         params.validate_params(params.DiagnoseParams, values)
     assert message in str(err.value) and str(err.value).count(". ") == 0
+
+
+def test_a_build_that_ran_the_other_phase_dockerfile_is_caught(local_target):
+    """The night's Phase 3 source deploy succeeded, but with Phase 4's Dockerfile: the log's docker steps say so."""
+    build = local_target.builds.latest_successful("nba-phase3-analytics-processors")
+    assert build["createTime"].startswith("2025-12-31")
+    source_dir = diagnose.default_source_dir(local_target)
+    phase = diagnose.build_phase(local_target, build, "phase4")
+    assert phase == "phase3"                                   # the build's own service tag decides
+    fetched = diagnose.fetch_log(local_target, build)
+    ran = diagnose.built_from(local_target, fetched.text, source_dir)
+    assert ran["phase"] == "phase4" and ran["dockerfile"] == "docker/precompute-processor.Dockerfile"
+    evidence = diagnose.builder_evidence(build)
+    dx = diagnose.conclude(local_target, diagnose.classify_log(fetched.text), evidence,
+                           diagnose.run_preflight(local_target, phase, source_dir), fetched, phase, source_dir)
+    assert dx.verdict == "fail"
+    assert "ran phase4's Dockerfile" in dx.summary and "runs phase4's code" in dx.summary
+    assert dx.fixes[0].startswith("Redeploy phase3 from its own Dockerfile (docker/analytics-processor.Dockerfile)")
+    assert dx.redeploy["dockerfile"] == "docker/analytics-processor.Dockerfile"
+
+
+def test_the_dec29_phase3_build_ran_its_own_dockerfile(local_target):
+    builds = [b for b in local_target.builds.list(tags=["service_nba-phase3-analytics-processors"], limit=10)
+              if b["createTime"].startswith("2025-12-29")]
+    fetched = diagnose.fetch_log(local_target, builds[0])
+    ran = diagnose.built_from(local_target, fetched.text, diagnose.default_source_dir(local_target))
+    assert ran["phase"] == "phase3"
+
+
+def test_buildkit_steps_are_read_too():
+    text = "#7 [2/5] WORKDIR /app\n#8 [3/5] COPY requirements.txt .\n#9 [stage-1 4/5] RUN  pip install -r requirements.txt\n"
+    assert diagnose.logged_instructions(text) == ["WORKDIR /app", "COPY requirements.txt .",
+                                                  "RUN pip install -r requirements.txt"]

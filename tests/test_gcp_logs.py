@@ -13,8 +13,10 @@ from fakes.server import load_json
 from runbook_lib.buildlogs import Forbidden, NotFound
 from runbook_lib.errors import ParameterError
 from runbook_lib.gcp.clients import storage_client
-from runbook_lib.gcp.logs import CloudLoggingLogSource, GcpLogs, build_log_filter, request_log_filter
+from runbook_lib.gcp.logs import CloudLoggingLogSource, GcpLogs, GcpRuntimeLogs, build_log_filter, request_log_filter
 from runbook_lib.gcp.storage import GcsLogSource, logs_object_location, read_logs_bucket_object
+from runbook_lib.phases import load_phases
+from runbook_lib.services import request_log_query
 
 UTC = timezone.utc
 BUILD_START = datetime(2025, 12, 31, 1, 36, 19, 482913, tzinfo=UTC)
@@ -26,6 +28,12 @@ def logs(fake_apis):
     adapter = GcpLogs(PROJECT, endpoint=fake_apis.endpoint)
     yield adapter
     adapter.close()
+
+
+@pytest.fixture
+def runtime_logs(logs):
+    """target.logs on gcp: request_logs with the registry's phase and service names."""
+    return GcpRuntimeLogs(load_phases(), logs, storage_client=lambda: None)
 
 
 def _recorded_lines(build_id: str) -> list[str]:
@@ -110,16 +118,26 @@ def test_cloud_logging_refusal_is_forbidden(logs, fake_apis):
 # ---------------------------------------------------------------- Cloud Run request logs
 
 def test_request_logs_filter_is_exact():
-    since, until = datetime(2025, 12, 31, tzinfo=UTC), datetime(2025, 12, 31, 12, tzinfo=UTC)
-    assert request_log_filter(PROJECT, PHASE4_SERVICE, since, until, status=[401, 403]) == (
+    query = request_log_query(load_phases(), "phase4", datetime(2025, 12, 31, tzinfo=UTC),
+                              datetime(2025, 12, 31, 12, 0, 0, 250000, tzinfo=UTC), status=[401, 403, "5xx"])
+    assert request_log_filter(PROJECT, query) == (
         f'logName="projects/{PROJECT}/logs/run.googleapis.com%2Frequests" AND resource.type="cloud_run_revision" '
         f'AND resource.labels.service_name="{PHASE4_SERVICE}" AND timestamp>="2025-12-31T00:00:00Z" AND '
-        f'timestamp<="2025-12-31T12:00:00Z" AND (httpRequest.status=401 OR httpRequest.status=403)')
+        f'timestamp<"2025-12-31T12:00:00.250000Z" AND (httpRequest.status=401 OR httpRequest.status=403 OR '
+        f'(httpRequest.status>=500 AND httpRequest.status<600))')
 
 
-def test_request_logs_returns_log_entry_dicts_newest_first(logs, fake_apis):
+def test_request_logs_filter_for_every_service_and_a_class_alone():
+    query = request_log_query(load_phases(), None, "2025-12-31T00:00:00Z", status="4xx")
+    assert request_log_filter(PROJECT, query) == (
+        f'logName="projects/{PROJECT}/logs/run.googleapis.com%2Frequests" AND resource.type="cloud_run_revision" '
+        f'AND (resource.labels.service_name="{PHASE3_SERVICE}" OR resource.labels.service_name="{PHASE4_SERVICE}") '
+        f'AND timestamp>="2025-12-31T00:00:00Z" AND (httpRequest.status>=400 AND httpRequest.status<500)')
+
+
+def test_request_logs_returns_log_entry_dicts_newest_first(runtime_logs, fake_apis):
     since, until = "2025-12-31T00:00:00Z", "2025-12-31T23:59:59Z"
-    found = logs.request_logs(PHASE4_SERVICE, since, until, status=403, limit=500)
+    found = runtime_logs.request_logs(PHASE4_SERVICE, since, until, status=403, limit=500)
 
     recorded = [e for e in load_json("logging_run_requests.json")
                 if e["resource"]["labels"]["service_name"] == PHASE4_SERVICE and e["httpRequest"]["status"] == 403]
@@ -129,26 +147,38 @@ def test_request_logs_returns_log_entry_dicts_newest_first(logs, fake_apis):
     first = found[0]
     assert first["resource"]["type"] == "cloud_run_revision"
     assert set(first["httpRequest"]) >= {"status", "remoteIp", "userAgent", "requestUrl"}
-    assert first["timestamp"].endswith("Z")
+    assert first["timestamp"].endswith("Z") and first["receiveTimestamp"].endswith("Z")
     assert fake_apis.requests[0].body["orderBy"] == "timestamp desc"
     pubsub = [e for e in found if e["httpRequest"]["userAgent"].startswith("APIs-Google")]
     assert pubsub and len(pubsub) < len(found)  # Pub/Sub pushes without a token, and a scanner
 
 
-def test_request_logs_limit_and_other_service(logs):
-    found = logs.request_logs(PHASE3_SERVICE, "2025-12-31T00:00:00Z", "2025-12-31T23:59:59Z", limit=3)
+def test_request_logs_limit_phase_name_and_other_service(runtime_logs):
+    found = runtime_logs.request_logs("phase3", "2025-12-31T00:00:00Z", "2025-12-31T23:59:59Z", limit=3)
     assert len(found) == 3
     assert {e["resource"]["labels"]["service_name"] for e in found} == {PHASE3_SERVICE}
 
 
+def test_request_logs_without_a_limit_read_every_page(runtime_logs, fake_apis):
+    fake_apis.max_page_size = 5
+    found = runtime_logs.request_logs(None, "2025-12-31T00:00:00Z", "2025-12-31T23:59:59Z", limit=None)
+    assert len(found) == len(load_json("logging_run_requests.json")) > 5
+    assert len([r for r in fake_apis.requests if r.path == "/v2/entries:list"]) == -(-len(found) // 5)
+
+
+def test_request_logs_status_class(runtime_logs):
+    found = runtime_logs.request_logs("phase4", "2025-12-31T00:00:00Z", "2025-12-31T23:59:59Z", status="4xx")
+    assert {e["httpRequest"]["status"] for e in found} == {401, 403}
+
+
 @pytest.mark.parametrize("kwargs, parameter", [
     ({"status": 42}, "status"), ({"status": "403"}, "status"), ({"limit": 0}, "limit"),
-    ({"service": "Bad_Name"}, "service"), ({"until": "2025-12-30T00:00:00Z"}, "end"),
+    ({"service": "Bad_Name"}, "service"), ({"until": "2025-12-30T00:00:00Z"}, "until"),
 ])
-def test_request_logs_reject_bad_arguments(logs, fake_apis, kwargs, parameter):
+def test_request_logs_reject_bad_arguments(runtime_logs, fake_apis, kwargs, parameter):
     args = {"service": PHASE4_SERVICE, "since": "2025-12-31T00:00:00Z", "until": "2025-12-31T01:00:00Z", **kwargs}
     with pytest.raises(ParameterError) as caught:
-        logs.request_logs(**args)
+        runtime_logs.request_logs(**args)
     assert caught.value.parameter == parameter
     assert fake_apis.requests == []
 

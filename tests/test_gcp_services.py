@@ -1,14 +1,19 @@
 """GcpServices with the real run_v2 client over REST against the local fake."""
+import os
 import subprocess
 
 import pytest
 
-from fakes.fixtures import PROJECT
+from fakes.fixtures import PHASE4_FAILED_ID, PROJECT, make_fake_gcloud
+from fakes.server import Reply
 from runbook_lib import target as target_mod
-from runbook_lib.errors import NotFoundError
+from runbook_lib.errors import NotFoundError, ParameterError, RunbookError
+from runbook_lib.gcp import services as gcp_services
 
 P4 = "nba-phase4-precompute-processors"
 NAME = f"projects/{PROJECT}/locations/us-west2/services/{P4}"
+PUBSUB = "serviceAccount:pubsub-push@nba-props-platform.iam.gserviceaccount.com"
+PUSH_TOKEN = "token-the-fake-issued-to-pubsub-push"
 
 
 def _load(fake, source_sha: str, public: bool = False):
@@ -28,6 +33,16 @@ def _load(fake, source_sha: str, public: bool = False):
     members = ["serviceAccount:pubsub-push@nba-props-platform.iam.gserviceaccount.com"] + (["allUsers"] if public else [])
     fake.run_policies[NAME] = {"version": 1, "etag": "BwYx", "bindings": [{"role": "roles/run.invoker", "members": members}]}
     fake.service_health[P4] = {"status": "healthy", "service": P4}
+    fake.identity_tokens[PUSH_TOKEN] = PUBSUB
+
+
+@pytest.fixture
+def gcp(fake_apis):
+    _load(fake_apis, "abc1234")
+    tg = target_mod.connect("gcp", project=PROJECT, endpoints={"run": fake_apis.endpoint,
+                                                               "logging": fake_apis.endpoint})
+    yield tg
+    tg.close()
 
 
 @pytest.fixture
@@ -55,12 +70,17 @@ def test_describe_reads_revision_commit_iam_and_prefix_support(fake_apis, repo, 
     try:
         info = tg.services.describe("phase4")
         assert info.revision == f"{P4}-00029-fdx"
-        assert info.commit_sha == old_sha
+        assert info.commit_sha == old_sha             # the revision's commit-sha label
+        assert info.commit_sha_full == subprocess.run(["git", "-C", str(path), "rev-parse", old_sha], check=True,
+                                                      capture_output=True, text=True).stdout.strip()
         assert info.supports_prefix is False          # the serving code predates dataset_prefix
-        assert info.public is False
-        assert info.invoker_members == ["serviceAccount:pubsub-push@nba-props-platform.iam.gserviceaccount.com"]
-        assert [r["name"] for r in tg.services.list_revisions("phase4")] == [f"{P4}-00029-fdx", f"{P4}-00028-qwe"]
-        assert tg.services.health("phase4") == {"http_status": 200, "status": "healthy", "service": P4}
+        assert info.public is False and info.code_phase == "" and info.pid is None
+        assert info.invoker_members == [PUBSUB]
+        revisions = tg.services.list_revisions("phase4")
+        assert [r["name"] for r in revisions] == [f"{P4}-00029-fdx", f"{P4}-00028-qwe"]
+        assert revisions[1]["commit_sha_full"] is None and revisions[1]["supports_prefix"] is None  # unknown to git
+        assert tg.services.health("phase4", token=PUSH_TOKEN) == {"http_status": 200, "status": "healthy",
+                                                                  "service": P4}
     finally:
         tg.close()
     paths = fake_apis.paths("GET")
@@ -73,8 +93,170 @@ def test_all_users_binding_makes_the_service_public(fake_apis):
     try:
         info = tg.services.describe("phase4")
         assert info.public is True and info.supports_prefix is None   # no checkout given: unknown
+        assert info.commit_sha == "abc1234" and info.commit_sha_full is None
+        assert tg.services.health("phase4")["http_status"] == 200     # public: no token needed
     finally:
         tg.close()
+
+
+@pytest.mark.parametrize("bindings, disabled, public, invokers", [
+    ([{"role": "roles/run.invoker", "members": ["allAuthenticatedUsers"]}], False, True, ["allAuthenticatedUsers"]),
+    ([{"role": "roles/run.invoker", "members": [PUBSUB]}], True, True, [PUBSUB]),        # --no-invoker-iam-check
+    # a conditional binding neither makes it public nor lets anyone in unconditionally
+    ([{"role": "roles/run.invoker", "members": ["allUsers"],
+       "condition": {"title": "until 2026", "expression": "request.time < timestamp('2026-01-01T00:00:00Z')"}}],
+     False, False, []),
+    # roles that carry run.routes.invoke name invokers; roles/viewer does not
+    ([{"role": "roles/run.developer", "members": ["user:dev@example.com"]},
+      {"role": "roles/editor", "members": ["group:ops@example.com"]},
+      {"role": "roles/viewer", "members": ["user:auditor@example.com"]}], False, False,
+     ["user:dev@example.com", "group:ops@example.com"]),
+])
+def test_public_and_invokers_follow_the_shared_definition(fake_apis, gcp, bindings, disabled, public, invokers):
+    fake_apis.run_policies[NAME] = {"version": 3, "etag": "BwYx", "bindings": bindings}
+    fake_apis.run_services[NAME]["invokerIamDisabled"] = disabled
+    info = gcp.services.describe("phase4")
+    assert (info.public, info.invoker_members) == (public, invokers)
+
+
+def test_iam_policy_keeps_version_conditions_and_the_etag_text(fake_apis, gcp):
+    condition = {"title": "until 2026", "expression": "request.time < timestamp('2026-01-01T00:00:00Z')"}
+    fake_apis.run_policies[NAME] = {"version": 3, "etag": "BwYxAbC0dE8=", "bindings": [
+        {"role": "roles/run.invoker", "members": [PUBSUB]},
+        {"role": "roles/run.invoker", "members": ["allUsers"], "condition": condition}]}
+    assert gcp.services.iam_policy("phase4") == {"version": 3, "etag": "BwYxAbC0dE8=", "bindings": [
+        {"role": "roles/run.invoker", "members": [PUBSUB]},
+        {"role": "roles/run.invoker", "members": ["allUsers"], "condition": condition}]}
+
+
+def test_health_error_bodies_are_one_line(fake_apis, gcp):
+    forbidden = gcp.services.health("phase4")
+    assert forbidden == {"http_status": 403, "error": "Error: Forbidden Your client does not have permission to get "
+                                                      "URL /health from this server."}
+    unauthorized = gcp.services.health("phase4", token="forged")
+    assert unauthorized["http_status"] == 401 and unauthorized["error"].startswith("Error: Unauthorized")
+    assert set(unauthorized) == {"http_status", "error"}
+    fake_apis.service_health[P4] = Reply("upstream\nconnect error", "text/plain")
+    assert gcp.services.health("phase4", token=PUSH_TOKEN) == {"http_status": 200, "error": "upstream connect error"}
+    sent = [r for r in fake_apis.requests if r.path == f"/svc/{P4}/health"]
+    assert "authorization" not in sent[0].headers and sent[1].headers["authorization"] == "Bearer forged"
+    assert sent[0].headers["user-agent"].startswith("runbook-kit/")
+
+
+def test_requests_are_logged_like_cloud_run(fake_apis, gcp):
+    gcp.services.health("phase4", token=PUSH_TOKEN)
+    gcp.services.request("phase4", "GET", "/.env")
+    found = gcp.logs.request_logs("phase4")   # the default window: the last 24 hours
+    assert [(e["httpRequest"]["status"], e["httpRequest"]["requestUrl"].rsplit("/", 1)[-1]) for e in found] == \
+        [(403, ".env"), (200, "health")]
+    with pytest.raises(ParameterError) as caught:
+        gcp.services.request("phase4", "GET", "/health", remote_ip="45.148.10.174")
+    assert caught.value.parameter == "remote_ip"
+
+
+# ---------------------------------------------------------------- identity tokens
+
+
+@pytest.fixture
+def user_adc(monkeypatch):
+    def refuse(audience):
+        from google.auth.exceptions import DefaultCredentialsError
+
+        raise DefaultCredentialsError("Neither metadata server or valid service account credentials are found.")
+
+    monkeypatch.setattr(gcp_services, "adc_id_token", refuse)
+
+
+def _on_path(monkeypatch, gcloud) -> None:
+    monkeypatch.setenv("PATH", f"{gcloud.bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_user_adc_falls_back_to_gcloud_without_an_audience(fake_apis, gcp, user_adc, monkeypatch, tmp_path):
+    gcloud = make_fake_gcloud(tmp_path / "bin", "tok-user", account="operator@example.com")
+    _on_path(monkeypatch, gcloud)
+    assert gcp.services.identity_token(phase="phase4") == "tok-user"
+    # gcloud refuses --audiences for user accounts, and Cloud Run accepts a user's plain token
+    assert gcloud.calls() == [["config", "get-value", "account"], ["auth", "print-identity-token"]]
+
+
+def test_a_service_account_in_gcloud_gets_the_service_url_as_audience(fake_apis, gcp, user_adc, monkeypatch, tmp_path):
+    gcloud = make_fake_gcloud(tmp_path / "bin", "tok-sa", account="ci@nba-props-platform.iam.gserviceaccount.com")
+    _on_path(monkeypatch, gcloud)
+    assert gcp.services.identity_token(phase="phase4") == "tok-sa"
+    assert gcloud.calls()[-1] == ["auth", "print-identity-token", f"--audiences={fake_apis.endpoint}/svc/{P4}"]
+
+
+def test_a_service_account_principal_is_impersonated(fake_apis, gcp, monkeypatch, tmp_path):
+    def must_not_be_used(audience):
+        raise AssertionError("ADC mints tokens for its own identity, not for the principal asked for")
+
+    monkeypatch.setattr(gcp_services, "adc_id_token", must_not_be_used)
+    gcloud = make_fake_gcloud(tmp_path / "bin", "tok-push")
+    _on_path(monkeypatch, gcloud)
+    assert gcp.services.identity_token(PUBSUB, phase="phase4") == "tok-push"
+    assert gcloud.calls() == [["auth", "print-identity-token",
+                               "--impersonate-service-account=pubsub-push@nba-props-platform.iam.gserviceaccount.com",
+                               f"--audiences={fake_apis.endpoint}/svc/{P4}", "--include-email"]]
+
+
+def test_adc_that_can_mint_tokens_is_used_first(fake_apis, gcp, monkeypatch, tmp_path):
+    seen = []
+    monkeypatch.setattr(gcp_services, "adc_id_token", lambda audience: seen.append(audience) or "tok-adc")
+    gcloud = make_fake_gcloud(tmp_path / "bin", "tok-user")
+    _on_path(monkeypatch, gcloud)
+    assert gcp.services.identity_token(phase="phase4") == "tok-adc"
+    assert seen == [f"{fake_apis.endpoint}/svc/{P4}"] and gcloud.calls() == []
+
+
+@pytest.mark.parametrize("principal", ["user:someone@example.com", "operator@sandbox.local", "allUsers", 42])
+def test_principals_gcp_cannot_mint_for_are_rejected(gcp, principal, monkeypatch, tmp_path):
+    gcloud = make_fake_gcloud(tmp_path / "bin", "tok")
+    _on_path(monkeypatch, gcloud)
+    with pytest.raises(ParameterError) as caught:
+        gcp.services.identity_token(principal)
+    assert caught.value.parameter == "principal" and "serviceAccount:" in str(caught.value)
+    assert gcloud.calls() == []
+
+
+def test_without_gcloud_the_error_says_how_to_provide_a_token(gcp, user_adc, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))   # an empty folder: no gcloud
+    with pytest.raises(RunbookError) as caught:
+        gcp.services.identity_token(phase="phase4")
+    message = str(caught.value)
+    assert "gcloud is not on PATH" in message and "gcloud auth print-identity-token" in message
+    assert "\n" not in message and message.endswith(".")
+
+
+def test_a_failing_gcloud_is_reported_in_one_sentence(gcp, user_adc, monkeypatch, tmp_path):
+    gcloud = make_fake_gcloud(tmp_path / "bin", "", fail="You do not currently have an active account selected.")
+    _on_path(monkeypatch, gcloud)
+    with pytest.raises(RunbookError, match="You do not currently have an active account selected.*gcloud auth login"):
+        gcp.services.identity_token(phase="phase4")
+
+
+# ---------------------------------------------------------------- connect: offline, shared clients, close
+
+
+def test_connect_is_offline_and_the_adapters_share_the_targets_clients(fake_apis, monkeypatch):
+    import google.auth
+
+    def no_adc(*args, **kwargs):
+        raise AssertionError("credentials were resolved")
+
+    monkeypatch.setattr(google.auth, "default", no_adc)
+    target_mod.connect("gcp", project=PROJECT).close()   # no endpoints: production clients, never built
+
+    tg = target_mod.connect("gcp", project=PROJECT, endpoints={"cloudbuild": fake_apis.endpoint,
+                                                               "logging": fake_apis.endpoint})
+    clients = tg.options["clients"]
+    assert clients._built == {}
+    assert tg.builds.get(PHASE4_FAILED_ID)["id"] == PHASE4_FAILED_ID
+    tg.logs.request_logs("phase4")
+    assert set(clients._built) == {"cloudbuild", "logging"}
+    assert tg.builds.client.list_builds.__self__ is clients.cloudbuild    # the shared client, not a second one
+    assert tg.logs.cloud_logging.client.list_entries.__self__ is clients.logging
+    tg.close()
+    assert clients._built == {}
 
 
 def test_missing_service_is_named(fake_apis):
@@ -89,3 +271,33 @@ def test_missing_service_is_named(fake_apis):
 def test_unknown_connect_option_is_rejected():
     with pytest.raises(ValueError, match="connect option='zone' is not valid: target=gcp accepts"):
         target_mod.connect("gcp", zone="x")
+
+
+def test_user_adc_is_recognised_without_probing_the_metadata_server(monkeypatch, tmp_path):
+    from google.oauth2 import id_token
+
+    def probe(*args, **kwargs):
+        raise AssertionError("fetch_id_token was called for user credentials")
+
+    (tmp_path / "application_default_credentials.json").write_text('{"type": "authorized_user"}')
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path))
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setattr(id_token, "fetch_id_token", probe)
+    with pytest.raises(RunbookError, match="user credentials"):
+        gcp_services.adc_id_token("https://example.run.app")
+    (tmp_path / "application_default_credentials.json").write_text('{"type": "service_account"}')
+    monkeypatch.setattr(id_token, "fetch_id_token", lambda request, audience: f"minted for {audience}")
+    assert gcp_services.adc_id_token("https://example.run.app") == "minted for https://example.run.app"
+
+
+def test_adc_is_not_tried_again_once_it_could_not_mint(fake_apis, gcp, monkeypatch, tmp_path):
+    tried = []
+
+    def refuse(audience):
+        tried.append(audience)
+        raise RunbookError("user credentials")
+
+    monkeypatch.setattr(gcp_services, "adc_id_token", refuse)
+    _on_path(monkeypatch, make_fake_gcloud(tmp_path / "bin", "tok-user"))
+    assert [gcp.services.identity_token(phase="phase4") for _ in range(2)] == ["tok-user", "tok-user"]
+    assert len(tried) == 1

@@ -60,7 +60,8 @@ def test_health_names_the_code_it_runs_and_its_commit(local_target):
         codes[info.phase] = info.code_phase
         assert body == {"http_status": 200, "status": "healthy",
                         "service": local_target.phases.get(info.code_phase).service_identity,
-                        "commit_sha": info.commit_sha}
+                        "commit_sha": info.commit_sha_full}   # what the sandbox's app reports: the full id
+        assert info.commit_sha == info.commit_sha_full[:7]    # the revision's commit-sha label
     assert codes == {"phase3": "phase4", "phase4": "phase4"}
     # phase= (Cloud Run's audience) is accepted for parity with the gcp target
     token = local_target.services.identity_token(phase="phase4")
@@ -217,9 +218,9 @@ def test_phase4_old_revision_ignores_the_prefix_and_writes_production(scratch):
     assert run["dataset_prefix"] == "test" and run["prefix_applied"] is False
     assert run["datasets_written"] == ["nba_precompute"]           # production!
     assert "test_nba_precompute" not in _schemas(warehouse)
-    assert response.body["commit_sha"] == info.commit_sha
+    assert response.body["commit_sha"] == info.commit_sha_full
     assert _count(warehouse, "nba_reference.processor_run_history",
-                  f"target_dataset = 'nba_precompute' AND commit_sha = '{info.commit_sha}'") > 0
+                  f"target_dataset = 'nba_precompute' AND commit_sha = '{info.commit_sha_full}'") > 0
     assert _count(warehouse, "nba_reference.processor_run_history", "target_dataset = 'nba_precompute'") > history
 
 
@@ -232,10 +233,12 @@ def test_deploy_revision_moves_traffic_and_restarts_on_the_new_code(scratch):
                                     supports_prefix=True)
     assert info.revision.startswith("nba-phase4-precompute-processors-00030-")
     assert info.running and info.pid != old.pid and not is_our_process(old.pid)
-    assert info.commit_sha == prefix_commit and info.supports_prefix is True
+    assert info.commit_sha_full == prefix_commit and info.commit_sha == prefix_commit[:7]
+    assert info.supports_prefix is True
     revisions = services.list_revisions("phase4")
     assert revisions[0]["name"] == info.revision and revisions[0]["traffic_percent"] == 100
-    assert revisions[0]["labels"] == {"commit-sha": prefix_commit[:7]}
+    assert revisions[0]["labels"] == {"commit-sha": prefix_commit[:7]} and revisions[0]["commit_sha"] == prefix_commit[:7]
+    assert revisions[0]["commit_sha_full"] == prefix_commit
     assert [r["traffic_percent"] for r in revisions[1:]] == [0] * (len(revisions) - 1)
     op = services.identity_token()
     assert services.health("phase4", token=op)["commit_sha"] == prefix_commit
@@ -282,7 +285,7 @@ def test_every_request_is_logged_in_cloud_run_shape(local_target):
     services.request("phase4", "GET", "/health", token=services.identity_token(),
                      headers={"X-Cloud-Trace-Context": "0af7651916cd43dd8448eb211c80319c/1;o=1"})
     services.invoke("phase4", {"analysis_date": "nope"}, token=services.identity_token())
-    entries = local_target.logs.request_logs(service="phase4", since=since)
+    entries = local_target.logs.request_logs(service="phase4", since=since)[::-1]   # newest first: reverse
     assert [e["httpRequest"]["status"] for e in entries] == [403, 200, 400]
     assert [e["severity"] for e in entries] == ["WARNING", "INFO", "WARNING"]
     first = entries[0]
@@ -301,9 +304,9 @@ def test_every_request_is_logged_in_cloud_run_shape(local_target):
     assert datetime.fromisoformat(first["timestamp"].replace("Z", "+00:00")) >= since
     # filters
     assert [e["httpRequest"]["status"] for e in local_target.logs.request_logs(
-        service="nba-phase4-precompute-processors", since=since, status="4xx")] == [403, 400]
+        service="nba-phase4-precompute-processors", since=since, status="4xx")] == [400, 403]
     assert local_target.logs.request_logs(service="4", since=since, status=[200])[0]["httpRequest"]["status"] == 200
-    newest = local_target.logs.request_logs(service="phase4", since=since, newest_first=True, limit=1)
+    newest = local_target.logs.request_logs(service="phase4", since=since, limit=1)
     assert [e["httpRequest"]["status"] for e in newest] == [400]
 
 
@@ -318,13 +321,13 @@ def test_request_logs_reject_bad_filters(local_target):
 def test_a_torn_last_line_is_skipped(tmp_path):
     home = home_at(tmp_path).ensure()
     path = request_log_path(home)
-    entry = {"timestamp": "2025-12-31T01:00:00.000000Z", "resource": {"labels": {"service_name": "s"}},
-             "httpRequest": {"status": 403}}
+    entry = {"timestamp": "2025-12-31T01:00:00.000000Z",
+             "resource": {"labels": {"service_name": "nba-phase4-precompute-processors"}}, "httpRequest": {"status": 403}}
     append_request_logs(path, [entry, {**entry, "timestamp": "2025-12-31T00:59:00.000000Z"}])
     with open(path, "ab") as fh:
         fh.write(b'{"timestamp": "2025-12-31T02:00:00Z", "httpRe')
     logs = LocalLogs(home, load_phases())
-    assert [e["timestamp"][11:16] for e in logs.request_logs()] == ["00:59", "01:00"]
+    assert [e["timestamp"][11:16] for e in logs.request_logs(until="2025-12-31T03:00:00Z")] == ["01:00", "00:59"]
 
 
 # ---------------------------------------------------------------- concurrency and processes

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any, Callable
 
 from ..errors import NotBuiltYet, ParameterError
 from ..phases import PhaseRegistry
@@ -28,34 +29,28 @@ def endpoints_from_env() -> dict | None:
 class GcpWarehouseNotBuilt:
     """BigQuery arrives with the replay and compare runbooks; say so instead of faking results."""
 
+    def close(self) -> None:
+        pass  # holds nothing
+
     def __getattr__(self, name):
         raise NotBuiltYet(f"target.warehouse.{name} on target=gcp", "replay/compare runbooks: BigQuery adapter")
 
 
-class GcpRuntimeLogs:
-    """target.logs on gcp: build-log sources for the fetch chain, and Cloud Run request logs."""
+class LazyClient:
+    """Stands in for a shared client and fetches it on first use, so connecting stays offline
+    (no credentials until the first call) while every adapter uses the target's one set of clients."""
 
-    def __init__(self, logs, clients):
-        self.cloud_logging = logs
-        self.clients = clients
+    def __init__(self, get: Callable[[], Any]):
+        self._get = get
 
-    def build_log_sources(self):
-        from .logs import CloudLoggingLogSource
-        from .storage import GcsLogSource
-
-        return [GcsLogSource(self.clients.storage), CloudLoggingLogSource(self.cloud_logging)]
-
-    def request_logs(self, service: str, since, until, status=None, limit: int = 1000) -> list[dict]:
-        return self.cloud_logging.request_logs(service, since, until, status=status, limit=limit)
-
-    def close(self) -> None:
-        pass
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
 
 
 def connect_gcp(phases: PhaseRegistry, **options) -> Target:
     from .builds import GcpBuilds
     from .clients import make_clients
-    from .logs import GcpLogs
+    from .logs import GcpLogs, GcpRuntimeLogs
     from .services import GcpServices
 
     unknown = set(options) - GCP_OPTIONS
@@ -63,12 +58,14 @@ def connect_gcp(phases: PhaseRegistry, **options) -> Target:
         raise ParameterError("connect option", sorted(unknown)[0], f"target=gcp accepts {', '.join(sorted(GCP_OPTIONS))}")
     project = options.get("project") or phases.project
     region = options.get("region") or phases.region
-    credentials = options.get("credentials")
-    # Every client is built on first use, so connecting never needs credentials or the network.
     endpoints = options.get("endpoints") or endpoints_from_env()
-    clients = make_clients(project, credentials=credentials, endpoints=endpoints)
-    builds = GcpBuilds(project, region, credentials=credentials, endpoint=clients.endpoints.get("cloudbuild"))
-    logs = GcpRuntimeLogs(GcpLogs(project, credentials=credentials, endpoint=clients.endpoints.get("logging")), clients)
+    # One GcpClients per target: credentials are resolved once, each client is built on first use, so
+    # connecting never needs credentials or the network. The adapters borrow these clients (they do not
+    # close them); the target closes them.
+    clients = make_clients(project, credentials=options.get("credentials"), endpoints=endpoints)
+    builds = GcpBuilds(project, region, client=LazyClient(lambda: clients.cloudbuild))
+    logs = GcpRuntimeLogs(phases, GcpLogs(project, client=LazyClient(lambda: clients.logging)),
+                          storage_client=lambda: clients.storage)
     services = GcpServices(project, phases, clients, source_dir=options.get("source_dir"))
     return _GcpTarget(name="gcp", project=project, region=region, phases=phases, warehouse=GcpWarehouseNotBuilt(),
                       builds=builds, services=services, logs=logs, options={"project": project, "clients": clients})
@@ -76,7 +73,5 @@ def connect_gcp(phases: PhaseRegistry, **options) -> Target:
 
 class _GcpTarget(Target):
     def close(self) -> None:
-        self.builds.close()
-        self.logs.cloud_logging.close()
-        self.services.close()
-        self.options["clients"].close()
+        super().close()                   # each adapter closes what it owns
+        self.options["clients"].close()   # the shared clients belong to the target

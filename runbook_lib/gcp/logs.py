@@ -1,22 +1,22 @@
 """Cloud Logging over the real google-cloud-logging client (HTTP/JSON): build logs and Cloud Run requests.
 
-Every filter carries explicit timestamp bounds: the client silently adds `timestamp>=<24 h ago>` to a
+Every filter carries an explicit timestamp bound: the client silently adds `timestamp>=<24 h ago>` to a
 filter without one, which would hide any build older than a day.
 """
 from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Callable
 
 from ..buildlogs import LOGGING, Forbidden, LogSourceError, NotFound
 from ..errors import ParameterError
-from .builds import check_build_id, check_service
+from ..services import RequestLogQuery, newest_first, request_log_query
+from .builds import check_build_id
 from .clients import check_project, close_client, logging_client
 
 BUILD_LOG_SLACK = timedelta(minutes=5)
 PAGE_SIZE = 1000
-MAX_REQUEST_LOGS = 10_000
 
 
 def _utc(value: Any, parameter: str) -> datetime:
@@ -52,27 +52,32 @@ def build_log_filter(project: str, build_id: str, start: Any, end: Any) -> str:
             f'timestamp>="{rfc3339(start_at)}" AND timestamp<="{rfc3339(end_at, round_up=True)}"')
 
 
-def _statuses(status: int | Iterable[int] | None) -> list[int]:
-    if status is None:
-        return []
-    values = [status] if isinstance(status, int) and not isinstance(status, bool) else list(status)
-    for code in values:
-        if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
-            raise ParameterError("status", code, "give an HTTP status code (100-599) or a list of them")
-    return values
+def _stamp(moment: datetime) -> str:
+    """Exact RFC 3339 UTC text for a request-log bound (microseconds only when there are any)."""
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "%Y-%m-%dT%H:%M:%SZ")
 
 
-def request_log_filter(project: str, service: str, since: Any, until: Any,
-                       status: int | Iterable[int] | None = None) -> str:
-    since_at, until_at = _bounds(since, until)
-    terms = [f'logName="projects/{project}/logs/run.googleapis.com%2Frequests"',
-             'resource.type="cloud_run_revision"', f'resource.labels.service_name="{service}"',
-             f'timestamp>="{rfc3339(since_at)}"', f'timestamp<="{rfc3339(until_at, round_up=True)}"']
-    codes = _statuses(status)
-    if len(codes) == 1:
-        terms.append(f"httpRequest.status={codes[0]}")
-    elif codes:
-        terms.append("(" + " OR ".join(f"httpRequest.status={c}" for c in codes) + ")")
+def _status_terms(query: RequestLogQuery) -> str:
+    # Cloud Logging gives OR a higher precedence than AND, so every group is parenthesised.
+    terms = [f"httpRequest.status={code}" for code in sorted(query.codes)]
+    terms += [f"(httpRequest.status>={c * 100} AND httpRequest.status<{(c + 1) * 100})" for c in query.classes]
+    if len(terms) == 1:
+        return terms[0]
+    return "(" + " OR ".join(terms) + ")" if terms else ""
+
+
+def request_log_filter(project: str, query: RequestLogQuery) -> str:
+    """The Cloud Logging filter for a checked request_logs() query: since inclusive, until exclusive."""
+    services = [f'resource.labels.service_name="{name}"' for name in query.services]
+    terms = [f'logName="projects/{project}/logs/run.googleapis.com%2Frequests"', 'resource.type="cloud_run_revision"',
+             services[0] if len(services) == 1 else "(" + " OR ".join(services) + ")",
+             f'timestamp>="{_stamp(query.since)}"']
+    if query.until is not None:
+        terms.append(f'timestamp<"{_stamp(query.until)}"')
+    status = _status_terms(query)
+    if status:
+        terms.append(status)
     return " AND ".join(terms)
 
 
@@ -126,16 +131,56 @@ class GcpLogs:
         entries = self._entries(self.build_log_filter(build_id, start, end), ASCENDING)
         return "".join(_entry_text(e) + "\n" for e in entries)
 
-    def request_logs(self, service: str, since: Any, until: Any, status: int | Iterable[int] | None = None,
-                     limit: int = 1000) -> list[dict]:
-        """Cloud Run request log entries of one service, newest first, as LogEntry JSON dicts
-        (httpRequest.status/remoteIp/userAgent/requestUrl, resource, timestamp, severity, ...)."""
+    def request_log_entries(self, query: RequestLogQuery) -> list[dict]:
+        """Cloud Run request log entries for a checked query, newest first, as LogEntry JSON dicts
+        (httpRequest.status/remoteIp/userAgent/requestUrl, resource, timestamp, severity, ...).
+        Every page is read when query.limit is None."""
         from google.cloud.logging_v2 import DESCENDING
 
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_REQUEST_LOGS:
-            raise ParameterError("limit", limit, f"give a whole number from 1 to {MAX_REQUEST_LOGS}")
-        filter_ = request_log_filter(self.project, check_service(service), since, until, status)
-        return [e.to_api_repr() for e in self._entries(filter_, DESCENDING, max_results=limit)]
+        entries = self._entries(request_log_filter(self.project, query), DESCENDING, max_results=query.limit)
+        return newest_first(_entry_dict(e) for e in entries)
+
+
+def _entry_dict(entry: Any) -> dict:
+    data = entry.to_api_repr()
+    received = getattr(entry, "received_timestamp", None)
+    if received is not None and "receiveTimestamp" not in data:  # to_api_repr leaves it out
+        data["receiveTimestamp"] = received.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return data
+
+
+class GcpRuntimeLogs:
+    """target.logs on gcp: Cloud Run request logs and the build-log sources for the fetch chain.
+
+    It owns no client: Cloud Logging and Cloud Storage clients come from the target's shared clients.
+    """
+
+    def __init__(self, phases, cloud_logging: GcpLogs, storage_client: Callable[[], Any]):
+        self.phases = phases
+        self.cloud_logging = cloud_logging
+        self._storage_client = storage_client
+
+    def request_logs(self, service: str | None = None, since: Any = None, until: Any = None, status: Any = None,
+                     limit: int | None = None) -> list[dict]:
+        """Cloud Run request log entries (LogEntry dicts), newest first; the same semantics as the sandbox.
+
+        service: a phase ("phase4", "4") or a Cloud Run service name; None = every phase's service.
+        since:   inclusive; None = the 24 hours before `until` (or before now): Cloud Logging adds that
+                 window to any filter without a timestamp bound, so the kit makes it explicit.
+        until:   exclusive; None = no upper bound.
+        status:  a code (403), a class ("4xx") or a list of them.   limit: at most this many; None = all
+                 (every page is read).
+        """
+        return self.cloud_logging.request_log_entries(request_log_query(self.phases, service, since, until,
+                                                                        status, limit))
+
+    def build_log_sources(self) -> list:
+        from .storage import GcsLogSource
+
+        return [GcsLogSource(self._storage_client()), CloudLoggingLogSource(self.cloud_logging)]
+
+    def close(self) -> None:
+        self.cloud_logging.close()   # closes its client only if it made it
 
 
 def _build_window(build: dict, slack: timedelta) -> tuple[datetime, datetime]:

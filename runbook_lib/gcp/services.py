@@ -1,29 +1,92 @@
-"""Cloud Run services over the real google-cloud-run (run_v2) client, REST transport."""
+"""Cloud Run services over the real google-cloud-run (run_v2) client, REST transport.
+
+The same interface and semantics as the sandbox's LocalServices (see runbook_lib/services.py for the
+shared value types and definitions). What only the sandbox can know is documented where it differs:
+`code_phase` is "" here (only calling /health would tell whose code a revision runs) and `pid` is None.
+"""
 from __future__ import annotations
 
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import requests
 from google.protobuf.json_format import MessageToDict
 
-from ..errors import NotFoundError, RunbookError
+from ..errors import NotFoundError, ParameterError, RunbookError
 from ..gitinfo import commit_contains
-from ..local.services import ServiceInfo, ServiceResponse
 from ..phases import PhaseRegistry
+from ..services import (ServiceInfo, ServiceResponse, health_result, invoker_members, is_public, one_line,
+                        policy_shape, response_body)
 
-PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
-INVOKER_ROLE = "roles/run.invoker"
+REQUEST_TIMEOUT_S = 300.0
+GCLOUD_TIMEOUT_S = 60.0
+USER_AGENT = "runbook-kit/0.1"
+_SERVICE_ACCOUNT = re.compile(r"^serviceAccount:([^\s@]+@[^\s@]+\.gserviceaccount\.com)$")
+_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD")
+HOW_TO_GET_A_TOKEN = ("install the gcloud CLI and run `gcloud auth login`, set GOOGLE_APPLICATION_CREDENTIALS to a "
+                      "service account key, or pass token=\"$(gcloud auth print-identity-token)\" yourself")
 
 
 def _json(message: Any) -> dict:
     return MessageToDict(type(message).pb(message), preserving_proto_field_name=False)
 
 
-class GcpServices:
-    """The same interface as the sandbox's LocalServices, for real Cloud Run services.
+def _created(stamp: str) -> datetime:
+    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", (stamp or "1970-01-01T00:00:00Z").replace("Z", "+00:00")))
 
-    `source_dir` (a checkout of the pipeline) lets the kit tell whether a revision's commit
-    includes the phase's dataset_prefix commit; without it that answer is unknown (None).
+
+def _user_adc() -> bool:
+    """Are Application Default Credentials a user's (`gcloud auth application-default login`)?"""
+    if os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        return False   # fetch_id_token reads that file itself and says what it holds
+    try:
+        from google.auth import _cloud_sdk
+
+        path = Path(_cloud_sdk.get_application_default_credentials_path())
+        return json.loads(path.read_text()).get("type") == "authorized_user"
+    except (ImportError, AttributeError, OSError, ValueError):
+        return False
+
+
+def adc_id_token(audience: str) -> str:
+    """An ID token from Application Default Credentials: works for a service account key or on Google's
+    runtimes (metadata server); raises for user credentials (`gcloud auth application-default login`)."""
+    import google.auth.transport.requests
+    from google.oauth2 import id_token
+
+    if _user_adc():
+        # Known to fail: skip fetch_id_token's metadata-server probe, which can take seconds off Google Cloud.
+        raise RunbookError("Application Default Credentials are user credentials, which cannot mint ID tokens.")
+    return id_token.fetch_id_token(google.auth.transport.requests.Request(), audience)
+
+
+def _gcloud(gcloud: str, *args: str) -> str:
+    try:
+        done = subprocess.run([gcloud, *args], capture_output=True, text=True, timeout=GCLOUD_TIMEOUT_S,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RunbookError(f"`gcloud {' '.join(args[:2])}` could not run ({type(exc).__name__}); "
+                           f"{HOW_TO_GET_A_TOKEN}.") from None
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        raise RunbookError(f"`gcloud {' '.join(args[:2])}` failed: {one_line(lines[-1] if lines else '(no message)')}; "
+                           f"{HOW_TO_GET_A_TOKEN}.")
+    return done.stdout.strip()
+
+
+class GcpServices:
+    """target.services for Google Cloud: the same interface as the sandbox's LocalServices.
+
+    `source_dir` (a checkout of the pipeline) lets the kit resolve a revision's short `commit-sha`
+    label to the full id and tell whether it includes the phase's dataset_prefix commit; without it
+    those answers are unknown (None).
     """
 
     def __init__(self, project: str, phases: PhaseRegistry, clients, source_dir: str | None = None,
@@ -33,6 +96,9 @@ class GcpServices:
         self.clients = clients
         self.source_dir = source_dir
         self.http = http or requests.Session()
+        self._adc_mints_tokens: bool | None = None   # learnt on the first identity_token() call
+
+    # ---- reading state
 
     def _name(self, phase: str) -> str:
         p = self.phases.get(phase)
@@ -47,82 +113,171 @@ class GcpServices:
         except exceptions.NotFound:
             raise NotFoundError(f"Cloud Run service {name} was not found; check project and region in phases.yaml.") from None
 
-    def list_revisions(self, phase: str) -> list[dict]:
-        service = self._service(phase)
+    def _full_sha(self, label: str, cache: dict) -> str | None:
+        if not (self.source_dir and label):
+            return None
+        if label not in cache:
+            done = subprocess.run(["git", "-C", str(self.source_dir), "rev-parse", "--verify", "--quiet",
+                                   f"{label}^{{commit}}"], capture_output=True, text=True)
+            cache[label] = done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
+        return cache[label]
+
+    def _supports_prefix(self, phase: str, label: str, cache: dict) -> bool | None:
+        if not (self.source_dir and label):
+            return None
+        if label not in cache:
+            cache[label] = commit_contains(self.source_dir, label, self.phases.get(phase).prefix_support_commit)
+        return cache[label]
+
+    def _revisions(self, phase: str, service: dict) -> list[dict]:
         serving = {t.get("revision"): t.get("percent", 0) for t in service.get("trafficStatuses", [])}
+        shas: dict = {}
+        prefix: dict = {}
         rows = []
         for rev in self.clients.revisions.list_revisions(parent=self._name(phase)):
             data = _json(rev)
             short = data["name"].rsplit("/", 1)[-1]
+            labels = dict(data.get("labels", {}))
+            label = labels.get("commit-sha", "")
             containers = data.get("containers") or [{}]
-            rows.append({"name": short, "commit_sha": data.get("labels", {}).get("commit-sha", ""),
+            rows.append({"name": short, "service": self.phases.get(phase).service, "labels": labels,
+                         "commit_sha": label, "commit_sha_full": self._full_sha(label, shas),
                          "image": containers[0].get("image", ""), "created": data.get("createTime", ""),
-                         "traffic_percent": serving.get(short, 0)})
-        return sorted(rows, key=lambda r: r["created"], reverse=True)
+                         "traffic_percent": serving.get(short, 0),
+                         "supports_prefix": self._supports_prefix(phase, label, prefix), "code_phase": ""})
+        return sorted(rows, key=lambda r: (_created(r["created"]), r["name"]), reverse=True)
+
+    def list_revisions(self, phase: str) -> list[dict]:
+        """Revisions newest first by creation time (then by name); the same keys as the sandbox's.
+        code_phase is "" (sandbox-only knowledge)."""
+        return self._revisions(phase, self._service(phase))
 
     def iam_policy(self, phase: str) -> dict:
+        """{"version", "bindings": [{"role", "members", "condition"?}], "etag"}, as in the sandbox."""
         policy = self.clients.run.get_iam_policy(request={"resource": self._name(phase)})
-        return {"bindings": [{"role": b.role, "members": list(b.members)} for b in policy.bindings],
-                "etag": policy.etag.decode() if isinstance(policy.etag, bytes) else policy.etag}
+        bindings = []
+        for b in policy.bindings:
+            binding = {"role": b.role, "members": list(b.members)}
+            if b.HasField("condition"):
+                binding["condition"] = {"title": b.condition.title, "expression": b.condition.expression,
+                                        "description": b.condition.description}
+            bindings.append(binding)
+        # The API's etag is base64 text; the client hands over the decoded bytes.
+        return policy_shape(policy.version, bindings, base64.b64encode(policy.etag).decode())
 
     def describe(self, phase: str) -> ServiceInfo:
         p = self.phases.get(phase)
         service = self._service(phase)
-        serving = [t for t in service.get("trafficStatuses", []) if t.get("percent")]
-        revision = (serving[0].get("revision") if serving else None) or service.get("latestReadyRevision", "").rsplit("/", 1)[-1]
-        revisions = {r["name"]: r for r in self.list_revisions(phase)}
-        current = revisions.get(revision, {})
-        commit = current.get("commit_sha", "")
-        invokers = [m for b in self.iam_policy(phase)["bindings"] if b["role"] == INVOKER_ROLE for m in b["members"]]
-        supports = commit_contains(self.source_dir, commit, p.prefix_support_commit) if (self.source_dir and commit) else None
+        revisions = self._revisions(phase, service)
+        serving = sorted((t for t in service.get("trafficStatuses", []) if t.get("percent")),
+                         key=lambda t: t["percent"], reverse=True)
+        latest = service.get("latestReadyRevision", "").rsplit("/", 1)[-1]
+        revision = (serving[0].get("revision") if serving else None) or latest
+        current = next((r for r in revisions if r["name"] == revision), {})
+        policy = self.iam_policy(phase)
+        state = (service.get("terminalCondition") or {}).get("state", "CONDITION_SUCCEEDED")
         return ServiceInfo(
             phase=p.name, service=p.service, region=p.region, url=service.get("uri"), revision=revision,
-            commit_sha=commit, supports_prefix=supports, image=current.get("image", ""),
-            created=current.get("created", ""), running=bool(service.get("uri")),
-            public=bool(service.get("invokerIamDisabled")) or any(m in PUBLIC_MEMBERS for m in invokers),
-            invoker_members=invokers, code_phase="",
+            commit_sha=current.get("commit_sha", ""), commit_sha_full=current.get("commit_sha_full"),
+            supports_prefix=current.get("supports_prefix"), image=current.get("image", ""),
+            created=current.get("created", ""), running=bool(service.get("uri")) and state == "CONDITION_SUCCEEDED",
+            public=is_public(policy, bool(service.get("invokerIamDisabled"))),
+            invoker_members=invoker_members(policy), code_phase="", pid=None,
         )
 
     def list(self) -> list[ServiceInfo]:
         return [self.describe(name) for name in self.phases.names()]
 
+    # ---- calling the services
+
     def identity_token(self, principal: str | None = None, phase: str | None = None) -> str:
-        """An ID token for calling a service (audience: its URL), like `gcloud auth print-identity-token`."""
-        import google.auth.transport.requests
-        from google.oauth2 import id_token
+        """An ID token for calling `phase`'s service (audience: its URL; default: the first phase's).
 
-        audience = self._service(phase or self.phases.names()[0]).get("uri", "")
-        try:
-            return id_token.fetch_id_token(google.auth.transport.requests.Request(), audience)
-        except Exception as exc:  # user credentials cannot mint ID tokens this way
-            raise RunbookError(
-                "Could not mint an identity token from Application Default Credentials "
-                f"({type(exc).__name__}); run with a service account or pass token=$(gcloud auth print-identity-token)."
-            ) from None
+        principal=None: your own credentials. Application Default Credentials first (a service account
+        key, or Google's runtimes); user ADC cannot mint ID tokens, so then `gcloud auth
+        print-identity-token` (with --audiences only when gcloud's active account is a service account:
+        gcloud refuses it for user accounts, and Cloud Run accepts a user's plain token).
+        principal="serviceAccount:EMAIL": impersonated with `gcloud auth print-identity-token
+        --impersonate-service-account=EMAIL --audiences=URL --include-email` (needs Service Account
+        Token Creator on it). Any other principal is a ParameterError: only the sandbox can mint
+        tokens for other users.
+        """
+        email = None
+        if principal is not None:
+            match = _SERVICE_ACCOUNT.match(principal) if isinstance(principal, str) else None
+            if not match:
+                raise ParameterError("principal", principal, "on target=gcp give None (your own credentials) or "
+                                     "serviceAccount:EMAIL of a service account to impersonate with gcloud")
+            email = match.group(1)
+        audience = self._service(phase or self.phases.names()[0]).get("uri")
+        if not audience:
+            raise RunbookError(f"Cloud Run service for {phase or self.phases.names()[0]} has no URL, so no token "
+                               f"audience (is its default URL disabled?).")
+        if email is None and self._adc_mints_tokens is not False:
+            try:
+                token = adc_id_token(audience)
+                self._adc_mints_tokens = True
+                return token
+            except Exception:  # noqa: BLE001 - user ADC, no ADC, no metadata server: gcloud next
+                self._adc_mints_tokens = False
+        gcloud = shutil.which("gcloud")
+        if gcloud is None:
+            why = ("impersonating a service account needs the gcloud CLI" if email else
+                   "Application Default Credentials cannot mint one (user credentials never can)")
+            raise RunbookError(f"Could not mint an identity token: {why} and gcloud is not on PATH; "
+                               f"{HOW_TO_GET_A_TOKEN}.")
+        if email:
+            args = ["auth", "print-identity-token", f"--impersonate-service-account={email}",
+                    f"--audiences={audience}", "--include-email"]
+        else:
+            args = ["auth", "print-identity-token"]
+            if _gcloud(gcloud, "config", "get-value", "account").endswith(".gserviceaccount.com"):
+                args.append(f"--audiences={audience}")
+        token = _gcloud(gcloud, *args)
+        if not token or any(c.isspace() for c in token):
+            raise RunbookError(f"`gcloud auth print-identity-token` printed no token; {HOW_TO_GET_A_TOKEN}.")
+        return token
 
-    def _call(self, method: str, phase: str, path: str, token: str | None, payload: dict | None = None,
-              user_agent: str | None = None, remote_ip: str | None = None) -> ServiceResponse:
+    def request(self, phase: str, method: str, path: str, body: dict | None = None, token: str | None = None,
+                user_agent: str | None = None, remote_ip: str | None = None,
+                headers: dict | None = None) -> ServiceResponse:
+        """One HTTPS request to a phase's service; token=None sends no Authorization header (Cloud Run
+        answers 403). remote_ip exists for the sandbox only: Cloud Run logs the real client address."""
+        if method not in _METHODS:
+            raise ParameterError("method", method, "give an HTTP method such as GET or POST")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ParameterError("path", path, "give a URL path starting with /")
+        if remote_ip is not None:
+            raise ParameterError("remote_ip", remote_ip, "leave it None on target=gcp: Cloud Run logs the caller's "
+                                 "real address (only the sandbox can pretend another)")
         url = self._service(phase).get("uri")
         if not url:
             raise RunbookError(f"Cloud Run service for {phase} has no URL (default URL disabled?).")
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        if user_agent:
-            headers["User-Agent"] = user_agent
-        response = self.http.request(method, url.rstrip("/") + path, json=payload, headers=headers, timeout=300)
+        sent = {"User-Agent": user_agent or USER_AGENT}
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        sent.update(headers or {})
         try:
-            body = response.json()
-        except ValueError:
-            body = {"text": response.text[:2000]}
-        return ServiceResponse(response.status_code, body)
-
-    def health(self, phase: str, token: str | None = None) -> dict:
-        """GET /health: the body plus `http_status` (a 401/403 body is the error), as in the sandbox."""
-        response = self._call("GET", phase, "/health", token)
-        return {"http_status": response.status, **response.body}
+            response = self.http.request(method, url.rstrip("/") + path, json=body, headers=sent,
+                                         timeout=REQUEST_TIMEOUT_S)
+        except requests.RequestException as exc:
+            raise RunbookError(f"{method} {url.rstrip('/')}{path} failed: {one_line(str(exc))}") from None
+        return ServiceResponse(response.status_code, response_body(response.content,
+                                                                   response.headers.get("Content-Type", ""),
+                                                                   response.status_code))
 
     def invoke(self, phase: str, payload: dict, token: str | None = None, user_agent: str | None = None,
                remote_ip: str | None = None) -> ServiceResponse:
-        return self._call("POST", phase, self.phases.get(phase).endpoint, token, payload, user_agent)
+        """POST the payload to the phase's endpoint (/process-date-range or /process-date)."""
+        if not isinstance(payload, dict):
+            raise ParameterError("payload", payload, "give a dict (the JSON body of the request)")
+        return self.request(phase, "POST", self.phases.get(phase).endpoint, payload, token=token,
+                            user_agent=user_agent, remote_ip=remote_ip)
+
+    def health(self, phase: str, token: str | None = None) -> dict:
+        """GET /health: {"http_status": code, **json_body}; a non-JSON body (Cloud Run's 401/403 pages)
+        gives {"http_status": code, "error": "<one line>"}."""
+        return health_result(self.request(phase, "GET", "/health", token=token))
 
     def close(self) -> None:
-        self.http.close()
+        self.http.close()   # the run clients belong to the target's shared GcpClients

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import uuid
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import ParameterError
+from ..services import newest_first, request_log_query
 
 REQUEST_LOG_FILE = "requests.jsonl"
-_STATUS_CLASS = re.compile(r"^[1-5]xx$")
 
 
 def request_log_path(home) -> Path:
@@ -84,49 +82,6 @@ def append_request_logs(path: str | Path, entries: Iterable[dict]) -> int:
     return count
 
 
-def _moment(parameter: str, value) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            parsed = None
-        if parsed is not None:
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-    raise ParameterError(parameter, value, "give a datetime, a date or an ISO 8601 text such as 2025-12-31T01:00:00Z")
-
-
-def _status_filter(status) -> tuple[set[int], set[int]]:
-    """(exact codes, status classes as their hundreds digit)."""
-    if status is None:
-        return set(), set()
-    items = [status] if isinstance(status, (int, str)) else list(status)
-    codes, classes = set(), set()
-    for item in items:
-        text = str(item).strip().lower()
-        if isinstance(item, bool):
-            text = ""
-        if text.isdigit() and 100 <= int(text) <= 599:
-            codes.add(int(text))
-        elif _STATUS_CLASS.match(text):
-            classes.add(int(text[0]))
-        else:
-            raise ParameterError("status", status, "give an HTTP status (403), a class ('4xx') or a list of them")
-    return codes, classes
-
-
-def _entry_time(entry: dict) -> datetime | None:
-    try:
-        return datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00"))
-    except (KeyError, AttributeError, ValueError):
-        return None
-
-
 class LocalLogs:
     def __init__(self, home, phases):
         self.home = home
@@ -137,41 +92,18 @@ class LocalLogs:
         return request_log_path(self.home)
 
     def request_logs(self, service: str | None = None, since=None, until=None, status=None,
-                     limit: int | None = None, newest_first: bool = False) -> list[dict]:
-        """Cloud Run request log entries, oldest first (or newest first), filtered.
+                     limit: int | None = None) -> list[dict]:
+        """Cloud Run request log entries (LogEntry dicts), newest first; the same semantics on target=gcp.
 
-        service: a Cloud Run service name or a phase name ("phase4", "4"); since/until bound
-        the timestamp (since inclusive, until exclusive); status: a code, a class like "4xx",
-        or a list of them; limit: at most this many entries after ordering.
+        service: a phase ("phase4", "4") or a Cloud Run service name; None = every phase's service.
+        since:   inclusive; None = the 24 hours before `until` (or before now), Cloud Logging's default.
+        until:   exclusive; None = no upper bound.
+        status:  a code (403), a class ("4xx") or a list of them.   limit: at most this many; None = all.
+        See runbook_lib.services.request_log_query.
         """
-        wanted_service = None
-        if service is not None:
-            names = {p.service for p in self.phases.phases.values()}
-            wanted_service = service if service in names else self.phases.get(service).service
-        start, end = _moment("since", since), _moment("until", until)
-        if start and end and start >= end:
-            raise ParameterError("until", until, f"must be later than since={since!r}")
-        codes, classes = _status_filter(status)
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-            raise ParameterError("limit", limit, "give a whole number of at least 1, or None for all")
-
-        picked: list[tuple[datetime, int, dict]] = []
-        for n, entry in enumerate(self._read_entries()):
-            when = _entry_time(entry)
-            if when is None:
-                continue
-            labels = entry.get("resource", {}).get("labels", {})
-            if wanted_service and labels.get("service_name") != wanted_service:
-                continue
-            if (start and when < start) or (end and when >= end):
-                continue
-            code = int(entry.get("httpRequest", {}).get("status", 0))
-            if (codes or classes) and code not in codes and code // 100 not in classes:
-                continue
-            picked.append((when, n, entry))
-        picked.sort(key=lambda item: (item[0], item[1]), reverse=newest_first)
-        entries = [e for _, _, e in picked]
-        return entries[:limit] if limit else entries
+        query = request_log_query(self.phases, service, since, until, status, limit)
+        entries = newest_first(e for e in self._read_entries() if query.matches(e))
+        return entries[:query.limit] if query.limit else entries
 
     def _read_entries(self) -> Iterable[dict]:
         path = self.request_log_file

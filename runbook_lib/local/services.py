@@ -23,13 +23,16 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import NotFoundError, ParameterError, RunbookError
 from ..phases import PROJECT_ROOT, PhaseRegistry
+# The value types and the meaning of "public" / "invoker" are shared with target=gcp; re-exported here
+# so `from runbook_lib.local.services import ServiceInfo` keeps working.
+from ..services import (ServiceInfo, ServiceResponse, health_result, invoker_members, is_public, policy_shape,
+                        response_body)
 
 APP_MODULE = "runbook_lib.local.service_app"
 OPERATOR = "user:operator@sandbox.local"
@@ -38,9 +41,6 @@ TOKEN_LIFETIME_S = 3600
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
 REQUEST_TIMEOUT_S = 300.0
-# Roles whose permissions include run.routes.invoke.
-INVOKER_ROLES = ("roles/run.invoker", "roles/run.developer", "roles/run.admin", "roles/editor", "roles/owner")
-PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 _MEMBER = re.compile(r"^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|principal|principalSet):\S+)$")
 _PRINCIPAL = re.compile(r"^(user|serviceAccount):[^\s@]+@[^\s@]+$")
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
@@ -137,14 +137,6 @@ def verify_token(key: str, token: str, now: float | None = None) -> str | None:
     return principal if isinstance(principal, str) else None
 
 
-def invoker_members(policy: dict) -> list[str]:
-    members: list[str] = []
-    for binding in policy.get("bindings", []):
-        if binding.get("role") in INVOKER_ROLES and not binding.get("condition"):
-            members += [m for m in binding.get("members", []) if m not in members]
-    return members
-
-
 def authorize(policy: dict, key: str, authorization: str | None,
               invoker_iam_disabled: bool = False) -> tuple[int, str | None]:
     """Cloud Run's IAM check in front of every path: (200 | 401 | 403, principal)."""
@@ -167,43 +159,6 @@ def authorize(policy: dict, key: str, authorization: str | None,
 def policy_etag(policy: dict) -> str:
     body = json.dumps(policy.get("bindings", []), sort_keys=True).encode()
     return "BwY" + _b64(hashlib.sha256(body).digest()[:9])
-
-
-# ---------------------------------------------------------------- value types
-
-
-@dataclass
-class ServiceInfo:
-    phase: str
-    service: str
-    region: str
-    url: str | None            # the loopback URL while the process runs, else None
-    revision: str              # the revision serving 100% of traffic
-    commit_sha: str            # full sha the serving revision was built from (label commit-sha: its first 7)
-    supports_prefix: bool      # does the serving revision's code honour dataset_prefix?
-    image: str
-    created: str               # when the serving revision was created (RFC 3339)
-    running: bool
-    public: bool               # allUsers or allAuthenticatedUsers may invoke it
-    invoker_members: list[str] = field(default_factory=list)
-    code_phase: str = ""       # whose code the image holds; differs from `phase` after a Dockerfile mix-up
-    pid: int | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class ServiceResponse:
-    status: int
-    body: dict
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    def to_dict(self) -> dict:
-        return {"status": self.status, "body": self.body}
 
 
 # ---------------------------------------------------------------- processes
@@ -359,14 +314,14 @@ class LocalServices:
         revision = self._serving(record)
         live = read_run_file(self.home, name)
         running = bool(live and live.get("revision") == revision["name"])
-        members = invoker_members(record["iam_policy"])
         return ServiceInfo(
             phase=name, service=record["service"], region=record["region"],
             url=live["url"] if running else None, revision=revision["name"],
-            commit_sha=revision["commit_sha"], supports_prefix=bool(revision["supports_prefix"]),
+            commit_sha=_label(revision["commit_sha"]), commit_sha_full=revision["commit_sha"],
+            supports_prefix=bool(revision["supports_prefix"]),
             image=revision["image"], created=revision["created"], running=running,
-            public=bool(record.get("invoker_iam_disabled")) or any(m in PUBLIC_MEMBERS for m in members),
-            invoker_members=members,
+            public=is_public(record["iam_policy"], bool(record.get("invoker_iam_disabled"))),
+            invoker_members=invoker_members(record["iam_policy"]),
             code_phase=revision.get("code_phase", name), pid=live["pid"] if running else None,
         )
 
@@ -375,24 +330,29 @@ class LocalServices:
         return [self.describe(n) for n in self.phases.names() if n in state["services"]]
 
     def list_revisions(self, phase: str) -> list[dict]:
-        """Revisions newest first, as `gcloud run revisions list` shows them."""
+        """Revisions newest first by creation time (then by name), as `gcloud run revisions list` shows them.
+
+        Keys, the same on target=gcp: name service labels commit_sha (the commit-sha label) commit_sha_full
+        image created traffic_percent supports_prefix code_phase.
+        """
         name, record = self._record(phase)
         traffic = {t["revisionName"]: t.get("percent", 0) for t in record["traffic"]}
         out = []
-        for rev in sorted(record["revisions"], key=lambda r: r["name"], reverse=True):
+        for rev in record["revisions"]:
             out.append({
                 "name": rev["name"], "service": record["service"],
-                "labels": {"commit-sha": rev["commit_sha"][:7]}, "commit_sha": rev["commit_sha"],
+                "labels": {"commit-sha": _label(rev["commit_sha"])}, "commit_sha": _label(rev["commit_sha"]),
+                "commit_sha_full": rev["commit_sha"],
                 "image": rev["image"], "created": rev["created"], "traffic_percent": traffic.get(rev["name"], 0),
                 "supports_prefix": bool(rev["supports_prefix"]), "code_phase": rev.get("code_phase", name),
             })
-        return out
+        return sorted(out, key=lambda r: (_created(r["created"]), r["name"]), reverse=True)
 
     def iam_policy(self, phase: str) -> dict:
+        """{"version", "bindings": [{"role", "members", "condition"?}], "etag"}, as on target=gcp."""
         _, record = self._record(phase)
         policy = json.loads(json.dumps(record["iam_policy"]))
-        policy["etag"] = policy_etag(policy)
-        return policy
+        return policy_shape(policy.get("version", 1), policy.get("bindings", []), policy_etag(policy))
 
     # ---- changing state
 
@@ -577,7 +537,7 @@ class LocalServices:
             status = resp.status
         finally:
             conn.close()
-        return ServiceResponse(status, _parse_body(raw, content_type, status))
+        return ServiceResponse(status, response_body(raw, content_type, status))
 
     def invoke(self, phase: str, payload: dict, token: str | None = None, user_agent: str | None = None,
                remote_ip: str | None = None) -> ServiceResponse:
@@ -588,9 +548,9 @@ class LocalServices:
                             user_agent=user_agent, remote_ip=remote_ip)
 
     def health(self, phase: str, token: str | None = None) -> dict:
-        """GET /health: the body plus `http_status` (a 401/403 body is {'error': ...})."""
-        response = self.request(phase, "GET", "/health", token=token)
-        return {"http_status": response.status, **response.body}
+        """GET /health: {"http_status": code, **json_body}; a non-JSON body (Cloud Run's 401/403 pages)
+        gives {"http_status": code, "error": "<one line>"}."""
+        return health_result(self.request(phase, "GET", "/health", token=token))
 
 
 # ---------------------------------------------------------------- helpers
@@ -604,17 +564,13 @@ def _accepts(port: int) -> bool:
         return False
 
 
-def _parse_body(raw: bytes, content_type: str, status: int) -> dict:
-    if "json" in content_type:
-        try:
-            parsed = json.loads(raw or b"{}")
-            return parsed if isinstance(parsed, dict) else {"value": parsed}
-        except ValueError:
-            pass
-    # Cloud Run's own 401/403 pages are HTML: keep their words, drop the markup.
-    text = re.sub(r"<title>.*?</title>|</?code>", "", raw.decode(errors="replace"), flags=re.S)
-    text = re.sub(r"<[^>]+>", " ", text)
-    return {"error": " ".join(text.split()) or http.client.responses.get(status, "")}
+def _label(commit: str) -> str:
+    """The `commit-sha` label a source deploy puts on its revision: the short id."""
+    return commit[:7]
+
+
+def _created(stamp: str) -> datetime:
+    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", stamp.replace("Z", "+00:00")))
 
 
 def _valid_bindings(policy) -> list[dict]:

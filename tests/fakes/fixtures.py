@@ -1,17 +1,21 @@
-"""Pytest fixtures: the Cloud Build / Cloud Logging fake and gcp-storage-emulator, each on 127.0.0.1.
+"""Pytest fixtures: the Cloud Build / Cloud Logging / Cloud Run fake and gcp-storage-emulator, each on
+127.0.0.1, plus helpers that make the fake mirror a sandbox and put a fake `gcloud` on PATH.
 
 Import the fixtures you use into a test module (`from fakes.fixtures import fake_apis, ...`); every
 server is started per test and stopped in teardown.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -132,3 +136,99 @@ def storage_emulator() -> Iterator[StorageEmulator]:
         yield emulator
     finally:
         emulator.stop()
+
+
+# ---------------------------------------------------------------- the fake as a mirror of a sandbox
+
+def mirror_sandbox(fake: FakeGoogleApis, home: str | Path, phases) -> None:
+    """Load the fake with what Cloud Run and Cloud Logging would hold for the sandbox at `home`: its
+    services (URL <fake>/svc/<service>), revisions with their `commit-sha` labels, traffic, IAM policies,
+    what each /health answers, and its request log (replacing the recorded Cloud Run request entries)."""
+    home = Path(home)
+    state = json.loads((home / "state.json").read_text())
+    for name, record in state["services"].items():
+        full = f"projects/{phases.project}/locations/{record['region']}/services/{record['service']}"
+        last = record["revisions"][-1]["name"]
+        fake.run_services[full] = {
+            "name": full, "uri": f"{fake.endpoint}/svc/{record['service']}",
+            "latestReadyRevision": f"{full}/revisions/{last}",
+            "trafficStatuses": [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": t["revisionName"],
+                                 "percent": t["percent"]} for t in record["traffic"]],
+            "invokerIamDisabled": bool(record.get("invoker_iam_disabled")),
+            "terminalCondition": {"type": "Ready", "state": "CONDITION_SUCCEEDED"},
+        }
+        # Cloud Run lists revisions in its own order; oldest first here, so sorting is the adapter's job.
+        fake.run_revisions[full] = [
+            {"name": f"{full}/revisions/{rev['name']}", "labels": {"commit-sha": rev["commit_sha"][:7]},
+             "containers": [{"image": rev["image"]}], "createTime": rev["created"]}
+            for rev in sorted(record["revisions"], key=lambda r: r["created"])]
+        policy = record["iam_policy"]
+        fake.run_policies[full] = {"version": policy.get("version", 1), "etag": "BwYxAbC0dE8=",
+                                   "bindings": policy["bindings"]}
+        serving = next(r for r in record["revisions"]
+                       if r["name"] == next(t["revisionName"] for t in record["traffic"] if t["percent"]))
+        fake.service_health[record["service"]] = {
+            "status": "healthy", "service": phases.get(serving.get("code_phase", name)).service_identity,
+            "commit_sha": serving["commit_sha"]}
+    log = home / "logs" / "requests.jsonl"
+    sandbox_entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
+    fake.entries = [e for e in fake.entries if e.get("resource", {}).get("type") != "cloud_run_revision"] + sandbox_entries
+
+
+def mirrored_phases_file(home: str | Path, path: Path) -> Path:
+    """The default phases.yaml with each prefix_support_commit set to the sandbox's own commit
+    (what connect("local") does in memory), for a gcp target whose source_dir is the sandbox's checkout."""
+    from runbook_lib.phases import DEFAULT_PHASES_FILE
+
+    commits = json.loads((Path(home) / "state.json").read_text())["prefix_support_commits"]
+    lines, phase = [], None
+    for line in DEFAULT_PHASES_FILE.read_text().splitlines():
+        found = re.match(r"^  (phase\w+):\s*$", line)
+        phase = found.group(1) if found else phase
+        if phase in commits and line.strip().startswith("prefix_support_commit:"):
+            line = re.sub(r"prefix_support_commit:\s*\S+", f"prefix_support_commit: {commits[phase][:7]}", line)
+        lines.append(line)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+_FAKE_GCLOUD = """#!{python}
+import json, sys
+args = sys.argv[1:]
+with open({calls!r}, "a") as fh:
+    fh.write(json.dumps(args) + "\\n")
+if args[:3] == ["config", "get-value", "account"]:
+    print({account!r})
+elif args[:2] == ["auth", "print-identity-token"]:
+    if {fail!r}:
+        print("ERROR: (gcloud.auth.print-identity-token) " + {fail!r}, file=sys.stderr)
+        sys.exit(1)
+    print({token!r})
+else:
+    print("fake gcloud: unexpected " + " ".join(args), file=sys.stderr)
+    sys.exit(2)
+"""
+
+
+@dataclass
+class FakeGcloud:
+    """A `gcloud` executable in `bin_dir` that prints `token` and records every call's arguments."""
+
+    bin_dir: Path
+    calls_file: Path
+
+    def calls(self) -> list[list[str]]:
+        if not self.calls_file.exists():
+            return []
+        return [json.loads(line) for line in self.calls_file.read_text().splitlines()]
+
+
+def make_fake_gcloud(bin_dir: Path, token: str, account: str = "operator@example.com",
+                     fail: str = "") -> FakeGcloud:
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    calls = bin_dir / "gcloud-calls.jsonl"
+    script = bin_dir / "gcloud"
+    script.write_text(_FAKE_GCLOUD.format(python=sys.executable, calls=str(calls), account=account,
+                                          token=token, fail=fail))
+    script.chmod(0o755)
+    return FakeGcloud(bin_dir, calls)

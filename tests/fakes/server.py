@@ -10,7 +10,11 @@ talk to it. It answers like Google does where the kit depends on it:
 - list calls honour pageSize/pageToken and OMIT nextPageToken on the last page (google-cloud-logging
   loops forever on `"nextPageToken": ""`);
 - Cloud Logging filters are evaluated (a small subset of the query language: AND, parenthesised OR,
-  `=`, `!=`, `>=`, `<=`, `>`, `<`), so a wrong filter finds nothing instead of passing by accident.
+  `=`, `!=`, `>=`, `<=`, `>`, `<`), so a wrong filter finds nothing instead of passing by accident;
+- a Cloud Run service's own URL is `<endpoint>/svc/<service>`; Cloud Run's IAM check sits in front of
+  every path there (no token -> 403 HTML page, a token the fake never issued -> 401 HTML page, an
+  issued token whose member may not invoke -> 403), and every call is written to the request log
+  (`entries`) as a `cloud_run_revision` LogEntry, as Cloud Run does.
 
 Every request is recorded (method, path, query, JSON body) so tests can assert the exact paths.
 """
@@ -19,8 +23,9 @@ from __future__ import annotations
 import json
 import re
 import threading
-from dataclasses import dataclass
-from datetime import datetime
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -46,6 +51,7 @@ class RecordedRequest:
     path: str
     query: dict[str, list[str]]
     body: Any
+    headers: dict[str, str] = field(default_factory=dict)
 
     def param(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -57,6 +63,27 @@ class _Refusal:
     path_prefix: str
     code: int
     message: str
+
+
+@dataclass
+class Reply:
+    """A response that is not Google's JSON: Cloud Run's HTML error pages."""
+
+    body: str
+    content_type: str = "text/html; charset=UTF-8"
+
+
+# Cloud Run's own pages for a request its IAM check refuses (the app never sees it).
+FORBIDDEN_PAGE = ("<html><head>\n<meta http-equiv=\"content-type\" content=\"text/html;charset=utf-8\">\n"
+                  "<title>403 Forbidden</title>\n</head>\n<body text=#000000 bgcolor=#ffffff>\n"
+                  "<h1>Error: Forbidden</h1>\n<h2>Your client does not have permission to get URL "
+                  "<code>{path}</code> from this server.</h2>\n<h2></h2>\n</body></html>\n")
+UNAUTHORIZED_PAGE = ("<html><head>\n<meta http-equiv=\"content-type\" content=\"text/html;charset=utf-8\">\n"
+                     "<title>401 Unauthorized</title>\n</head>\n<body text=#000000 bgcolor=#ffffff>\n"
+                     "<h1>Error: Unauthorized</h1>\n<h2>Your client does not have permission to the requested "
+                     "URL <code>{path}</code>.</h2>\n<h2></h2>\n</body></html>\n")
+# Roles that carry run.routes.invoke (the fake's own list: it is the oracle, not the library).
+_INVOKE_ROLES = {"roles/run.invoker", "roles/run.developer", "roles/run.admin", "roles/editor", "roles/owner"}
 
 
 def build_location(build: dict) -> str:
@@ -159,6 +186,8 @@ class FakeGoogleApis:
         self.run_revisions: dict[str, list[dict]] = {}
         self.run_policies: dict[str, dict] = {}
         self.service_health: dict[str, dict] = {}
+        # ID tokens the fake's identity provider issued: token -> IAM member ("user:...", "serviceAccount:...").
+        self.identity_tokens: dict[str, str] = {}
         self.requests: list[RecordedRequest] = []
         self._refusals: list[_Refusal] = []
         self.max_page_size: int | None = None  # cap pages below the requested pageSize, as servers may
@@ -236,13 +265,16 @@ class FakeGoogleApis:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode("utf-8", "replace")
-        request = RecordedRequest(method, path, query, body)
+        request = RecordedRequest(method, path, query, body, {k.lower(): v for k, v in handler.headers.items()})
         with self._lock:
             self.requests.append(request)
         code, payload = self._route(request)
-        data = json.dumps(payload).encode()
+        if isinstance(payload, Reply):
+            data, content_type = payload.body.encode(), payload.content_type
+        else:
+            data, content_type = json.dumps(payload).encode(), "application/json; charset=UTF-8"
         handler.send_response(code)
-        handler.send_header("Content-Type", "application/json; charset=UTF-8")
+        handler.send_header("Content-Type", content_type)
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)
@@ -268,11 +300,11 @@ class FakeGoogleApis:
             m = re.fullmatch(r"/v2/(projects/[^/]+/locations/[^/]+/services/[^/:]+)(:getIamPolicy|/revisions)?", path)
             if m:
                 return self._run(m.group(1), m.group(2))
-            m = re.fullmatch(r"/svc/([^/]+)/health", path)
-            if m and m.group(1) in self.service_health:
-                return 200, self.service_health[m.group(1)]
         if request.method == "POST" and path == "/v2/entries:list":
             return self._list_entries(request.body or {})
+        m = re.fullmatch(r"/svc/([^/]+)(/.*)", path)
+        if m:
+            return self._cloud_run_call(request, m.group(1), m.group(2))
         return 404, google_error(404, f"fake has no route for {request.method} {path}")
 
     # -- Cloud Run v2
@@ -285,6 +317,59 @@ class FakeGoogleApis:
         if suffix == "/revisions":
             return 200, {"revisions": self.run_revisions.get(name, [])}
         return 200, self.run_services[name]
+
+    def _run_service(self, short: str) -> dict | None:
+        return next((s for name, s in self.run_services.items() if name.rsplit("/", 1)[-1] == short), None)
+
+    def _cloud_run_check(self, service: dict | None, authorization: str | None) -> int:
+        """Cloud Run's IAM check in front of the app: 200, 401 or 403."""
+        policy = self.run_policies.get(service["name"], {}) if service else {}
+        members = {m for b in policy.get("bindings", []) if b.get("role") in _INVOKE_ROLES and not b.get("condition")
+                   for m in b.get("members", [])}
+        if (service and service.get("invokerIamDisabled")) or "allUsers" in members:
+            return 200
+        if not authorization:
+            return 403
+        scheme, _, token = authorization.partition(" ")
+        member = self.identity_tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        if member is None:
+            return 401
+        return 200 if ("allAuthenticatedUsers" in members or member in members) else 403
+
+    def _cloud_run_call(self, request: RecordedRequest, short: str, path: str) -> tuple[int, Any]:
+        service = self._run_service(short)
+        code = self._cloud_run_check(service, request.headers.get("authorization"))
+        if code == 403:
+            reply: Any = Reply(FORBIDDEN_PAGE.format(path=path))
+        elif code == 401:
+            reply = Reply(UNAUTHORIZED_PAGE.format(path=path))
+        elif path == "/health" and request.method == "GET" and short in self.service_health:
+            reply = self.service_health[short]
+        else:
+            code, reply = 404, {"error": f"Not found: {path}."}
+        if service is not None:
+            self._log_cloud_run_request(service, request, path, code)
+        return code, reply
+
+    def _log_cloud_run_request(self, service: dict, request: RecordedRequest, path: str, code: int) -> None:
+        name = service["name"]
+        project, region, short = name.split("/")[1], name.split("/")[3], name.rsplit("/", 1)[-1]
+        serving = [t for t in service.get("trafficStatuses", []) if t.get("percent")]
+        revision = serving[0].get("revision") if serving else service.get("latestReadyRevision", "").rsplit("/", 1)[-1]
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        entry = {
+            "insertId": uuid.uuid4().hex[:16], "timestamp": now, "receiveTimestamp": now,
+            "severity": "ERROR" if code >= 500 else "WARNING" if code >= 400 else "INFO",
+            "logName": f"projects/{project}/logs/run.googleapis.com%2Frequests",
+            "resource": {"type": "cloud_run_revision",
+                         "labels": {"service_name": short, "revision_name": revision, "location": region,
+                                    "project_id": project, "configuration_name": short}},
+            "httpRequest": {"requestMethod": request.method, "requestUrl": service.get("uri", "") + path,
+                            "status": code, "remoteIp": "127.0.0.1",
+                            "userAgent": request.headers.get("user-agent", ""), "protocol": "HTTP/1.1"},
+        }
+        with self._lock:
+            self.entries.append(entry)
 
     # -- Cloud Build
     def _project_matches(self, build: dict, project: str) -> bool:

@@ -1,0 +1,252 @@
+"""What both targets mean by a Cloud Run service, so notebooks never branch on the target.
+
+The sandbox (local/services.py, local/logs.py) and Google Cloud (gcp/services.py, gcp/logs.py) return
+these value types and compute "public", "invoker members", /health results and request-log queries
+with the functions here, so the two adapters cannot drift apart.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable
+
+from .errors import ParameterError
+
+# Cloud Run: a service is public when roles/run.invoker is bound (without a condition) to one of these
+# members, or when its invoker IAM check is disabled (invokerIamDisabled: true).
+INVOKER_ROLE = "roles/run.invoker"
+PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
+# Roles whose permissions include run.routes.invoke: who may call a service.
+INVOKER_ROLES = ("roles/run.invoker", "roles/run.developer", "roles/run.admin", "roles/editor", "roles/owner")
+
+# Cloud Logging adds `timestamp >= 24 h ago` to a filter without a timestamp bound, so both targets use
+# that window when `since` is not given.
+REQUEST_LOG_WINDOW = timedelta(hours=24)
+_STATUS_CLASS = re.compile(r"^[1-5]xx$")
+_MAX_ERROR_CHARS = 300
+
+
+# ---------------------------------------------------------------- value types
+
+
+@dataclass
+class ServiceInfo:
+    """One phase's Cloud Run service as `describe()` reports it, the same on every target."""
+
+    phase: str
+    service: str
+    region: str
+    url: str | None            # where to call it (sandbox: the loopback URL while its process runs, else None)
+    revision: str              # the revision serving (most of) the traffic
+    commit_sha: str            # the serving revision's `commit-sha` label: the short (7-character) id deployed revisions carry
+    supports_prefix: bool | None  # does the serving code honour dataset_prefix? None: cannot tell (gcp without source_dir)
+    image: str
+    created: str               # when the serving revision was created (RFC 3339, UTC)
+    running: bool              # can answer now (sandbox: its process is up; Cloud Run: Ready with a URL)
+    public: bool               # is_public(): run.invoker for allUsers/allAuthenticatedUsers, or the IAM check disabled
+    invoker_members: list[str] = field(default_factory=list)  # invoker_members(): who may call it
+    code_phase: str = ""       # whose code the image holds (sandbox-only knowledge; "" on gcp, where only /health tells)
+    pid: int | None = None     # sandbox only: the service process
+    commit_sha_full: str | None = None  # the full 40-hex id (sandbox: always; gcp: resolved in source_dir, else None)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ServiceResponse:
+    status: int
+    body: dict
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def to_dict(self) -> dict:
+        return {"status": self.status, "body": self.body}
+
+
+# ---------------------------------------------------------------- IAM
+
+
+def _unconditional(policy: dict) -> list[dict]:
+    return [b for b in policy.get("bindings", []) if not b.get("condition")]
+
+
+def invoker_members(policy: dict) -> list[str]:
+    """Members that may call the service: any unconditional binding of a role with run.routes.invoke."""
+    members: list[str] = []
+    for binding in _unconditional(policy):
+        if binding.get("role") in INVOKER_ROLES:
+            members += [m for m in binding.get("members", []) if m not in members]
+    return members
+
+
+def is_public(policy: dict, invoker_iam_disabled: bool = False) -> bool:
+    """Cloud Run's definition: run.invoker bound to allUsers or allAuthenticatedUsers, or no IAM check."""
+    if invoker_iam_disabled:
+        return True
+    return any(binding.get("role") == INVOKER_ROLE and any(m in PUBLIC_MEMBERS for m in binding.get("members", []))
+               for binding in _unconditional(policy))
+
+
+def policy_shape(version: int, bindings: Iterable[dict], etag: str) -> dict:
+    """{"version", "bindings": [{"role", "members", "condition"?}], "etag"}: iam_policy() on every target."""
+    shaped = []
+    for binding in bindings:
+        one = {"role": binding["role"], "members": list(binding.get("members", []))}
+        if binding.get("condition"):
+            one["condition"] = {k: v for k, v in dict(binding["condition"]).items() if v}
+        shaped.append(one)
+    return {"version": int(version or 1), "bindings": shaped, "etag": etag}
+
+
+# ---------------------------------------------------------------- responses
+
+
+def one_line(text: str, limit: int = _MAX_ERROR_CHARS) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def response_body(raw: bytes, content_type: str, status: int) -> dict:
+    """A JSON object body as is; anything else (Cloud Run's HTML 401/403 pages, text) as {"error": one line}."""
+    if "json" in (content_type or ""):
+        try:
+            parsed = json.loads(raw or b"{}")
+            return parsed if isinstance(parsed, dict) else {"value": parsed}
+        except ValueError:
+            pass
+    # Cloud Run's own 401/403 pages are HTML: keep their words, drop the markup.
+    text = re.sub(r"<title>.*?</title>|</?code>", "", raw.decode(errors="replace"), flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", text)
+    return {"error": one_line(text) or http.client.responses.get(status, f"HTTP {status}")}
+
+
+def health_result(response: ServiceResponse) -> dict:
+    """health(): {"http_status": code, **json_body}, or {"http_status": code, "error": "<one line>"}."""
+    return {"http_status": response.status, **response.body}
+
+
+# ---------------------------------------------------------------- request logs
+
+
+def as_utc(parameter: str, value: Any) -> datetime | None:
+    """datetime (naive = UTC), date (midnight UTC) or ISO 8601 text -> aware UTC datetime; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise ParameterError(parameter, value, "give a datetime, a date or ISO 8601 text such as 2025-12-31T01:00:00Z")
+    else:
+        raise ParameterError(parameter, value, "give a datetime, a date or ISO 8601 text such as 2025-12-31T01:00:00Z")
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def entry_time(entry: dict) -> datetime | None:
+    try:
+        text = re.sub(r"(\.\d{6})\d+", r"\1", entry["timestamp"].replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)
+    except (KeyError, AttributeError, TypeError, ValueError):
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def _status_filter(status: Any) -> tuple[frozenset[int], tuple[int, ...]]:
+    """(exact codes, classes as their hundreds digit): 403, "4xx", or a list of them."""
+    if status is None:
+        return frozenset(), ()
+    items = list(status) if isinstance(status, (list, tuple, set, frozenset)) else [status]
+    if not items:
+        raise ParameterError("status", status, "give an HTTP status (403), a class ('4xx') or a non-empty list of them")
+    codes, classes = set(), set()
+    for item in items:
+        if isinstance(item, int) and not isinstance(item, bool) and 100 <= item <= 599:
+            codes.add(item)
+        elif isinstance(item, str) and _STATUS_CLASS.match(item.strip().lower()):
+            classes.add(int(item.strip()[0]))
+        else:
+            raise ParameterError("status", status, "give an HTTP status (403), a class ('4xx') or a list of them")
+    return frozenset(codes), tuple(sorted(classes))
+
+
+def _services(phases, service: Any) -> tuple[str, ...]:
+    """The Cloud Run service names asked for: one by phase or service name; None means every phase's."""
+    names = tuple(phases.get(n).service for n in phases.names())
+    if service is None:
+        return names
+    if isinstance(service, str) and service in names:
+        return (service,)
+    if isinstance(service, (str, int)) and not isinstance(service, bool):
+        try:
+            return (phases.get(service).service,)
+        except ParameterError:
+            pass
+    allowed = ", ".join(phases.names() + list(names))
+    raise ParameterError("service", service, f"give a phase or a Cloud Run service name: one of {allowed}")
+
+
+@dataclass(frozen=True)
+class RequestLogQuery:
+    """A checked request_logs() question; since inclusive, until exclusive (None: no upper bound)."""
+
+    services: tuple[str, ...]
+    since: datetime
+    until: datetime | None
+    codes: frozenset[int] = frozenset()
+    classes: tuple[int, ...] = ()   # 4 for "4xx"
+    limit: int | None = None
+
+    def status_matches(self, code: int) -> bool:
+        return not (self.codes or self.classes) or code in self.codes or code // 100 in self.classes
+
+    def matches(self, entry: dict) -> bool:
+        when = entry_time(entry)
+        if when is None or when < self.since or (self.until is not None and when >= self.until):
+            return False
+        if entry.get("resource", {}).get("labels", {}).get("service_name") not in self.services:
+            return False
+        try:
+            code = int(entry.get("httpRequest", {}).get("status", 0))
+        except (TypeError, ValueError):
+            return False
+        return self.status_matches(code)
+
+
+def request_log_query(phases, service: Any = None, since: Any = None, until: Any = None, status: Any = None,
+                      limit: Any = None, now: datetime | None = None) -> RequestLogQuery:
+    """Check request_logs() arguments the same way on every target (ParameterError before any read).
+
+    service: a phase ("phase4", "4") or a Cloud Run service name; None = every phase's service.
+    since:   inclusive lower bound; None = REQUEST_LOG_WINDOW (24 h) before `until` (or before now).
+    until:   exclusive upper bound; None = no upper bound.
+    status:  403, "4xx", or a list of them.   limit: at most this many, newest first; None = all.
+    """
+    services = _services(phases, service)
+    end = as_utc("until", until)
+    start = as_utc("since", since)
+    if start is None:
+        start = (end or now or datetime.now(timezone.utc)) - REQUEST_LOG_WINDOW
+    if end is not None and end <= start:
+        raise ParameterError("until", until, f"give a moment later than since ({start.isoformat()})")
+    codes, classes = _status_filter(status)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ParameterError("limit", limit, "give a whole number of at least 1, or None for all")
+    return RequestLogQuery(services, start, end, codes, classes, limit)
+
+
+def newest_first(entries: Iterable[dict]) -> list[dict]:
+    """Newest first by timestamp; entries of the same instant by insertId, descending (a stable order)."""
+    floor = datetime.min.replace(tzinfo=timezone.utc)
+    return sorted(entries, key=lambda e: (entry_time(e) or floor, str(e.get("insertId", ""))), reverse=True)

@@ -1,0 +1,237 @@
+"""Target parity: the SAME assertions against connect("local") and connect("gcp") (real clients against the
+fakes, loaded with a mirror of the sandbox's incident state), so notebooks never need to branch on the target."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from fakes.fixtures import make_fake_gcloud, mirror_sandbox, mirrored_phases_file
+from runbook_lib import target as target_mod
+from runbook_lib.errors import ParameterError
+from runbook_lib.gcp import services as gcp_services
+from runbook_lib.local.sandbox import IAM_FIX_AT, MORNING, NIGHT_START, pubsub_push_member, scheduler_member
+from runbook_lib.local.services import OPERATOR
+from runbook_lib.phases import load_phases
+from runbook_lib.services import REQUEST_LOG_WINDOW
+
+P3 = "nba-phase3-analytics-processors"
+P4 = "nba-phase4-precompute-processors"
+GCP_TOKEN = "fake-id-token-for-the-operator"
+REVISION_KEYS = {"name", "service", "labels", "commit_sha", "commit_sha_full", "image", "created",
+                 "traffic_percent", "supports_prefix", "code_phase"}
+INFO_TYPES = {"phase": str, "service": str, "region": str, "url": (str, type(None)), "revision": str,
+              "commit_sha": str, "commit_sha_full": (str, type(None)), "supports_prefix": (bool, type(None)),
+              "image": str, "created": str, "running": bool, "public": bool, "invoker_members": list,
+              "code_phase": str, "pid": (int, type(None))}
+SHORT_SHA = re.compile(r"[0-9a-f]{7}")
+FULL_SHA = re.compile(r"[0-9a-f]{40}")
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00")))
+
+
+def _state(home) -> dict:
+    return json.loads((Path(home) / "state.json").read_text())
+
+
+@pytest.fixture
+def gcp_target(fake_apis, sandbox_home, tmp_path, monkeypatch):
+    """target=gcp on the fakes, mirroring the sandbox; the operator has user ADC (which cannot mint ID
+    tokens) and gcloud on PATH, the usual laptop."""
+    phases_file = mirrored_phases_file(sandbox_home, tmp_path / "phases.yaml")
+    mirror_sandbox(fake_apis, sandbox_home, load_phases(phases_file))
+    fake_apis.identity_tokens[GCP_TOKEN] = OPERATOR
+    fake_apis.max_page_size = 40   # the night holds hundreds of entries: several pages
+
+    def user_adc(audience):
+        from google.auth.exceptions import DefaultCredentialsError
+
+        raise DefaultCredentialsError("authorized_user credentials cannot mint ID tokens")
+
+    monkeypatch.setattr(gcp_services, "adc_id_token", user_adc)
+    gcloud = make_fake_gcloud(tmp_path / "bin", GCP_TOKEN)
+    monkeypatch.setenv("PATH", f"{gcloud.bin_dir}:{__import__('os').environ['PATH']}")
+    endpoints = {name: fake_apis.endpoint for name in ("cloudbuild", "logging", "run")}
+    target = target_mod.connect("gcp", phases_file=str(phases_file), source_dir=str(Path(sandbox_home) / "source"),
+                                endpoints=endpoints)
+    yield target
+    target.close()
+
+
+@pytest.fixture(params=["local", "gcp"])
+def target(request):
+    return request.getfixturevalue("local_target" if request.param == "local" else "gcp_target")
+
+
+# ---------------------------------------------------------------- services
+
+
+def test_describe_fields_types_and_the_incident_state(target, sandbox_home):
+    commits = _state(sandbox_home)["source"]["commits"]
+    p4, p3 = target.services.describe("phase4"), target.services.describe("phase3")
+    for info in (p3, p4):
+        assert set(info.to_dict()) == set(INFO_TYPES)
+        for name, kind in INFO_TYPES.items():
+            assert isinstance(getattr(info, name), kind), (name, getattr(info, name))
+        assert all(isinstance(m, str) for m in info.invoker_members)
+        assert SHORT_SHA.fullmatch(info.commit_sha) and FULL_SHA.fullmatch(info.commit_sha_full)
+        assert info.commit_sha_full.startswith(info.commit_sha)
+        assert info.public is False and info.region == "us-west2" and info.image
+        assert set(info.invoker_members) == {OPERATOR, pubsub_push_member(target.project),
+                                             scheduler_member(target.project)}
+    assert (p4.phase, p4.service, p3.service) == ("phase4", P4, P3)
+    assert p4.revision == f"{P4}-00029-fdx" and p4.created == "2025-12-29T23:13:37Z"
+    assert p4.commit_sha_full == commits["before_prefix"] and p4.supports_prefix is False
+    assert p3.commit_sha_full == commits["head"] and p3.supports_prefix is True
+    assert [i.phase for i in target.services.list()] == ["phase3", "phase4"]
+
+
+def test_list_revisions_keys_and_newest_first(target):
+    for phase, service in (("phase3", P3), ("phase4", P4)):
+        revisions = target.services.list_revisions(phase)
+        assert revisions and all(set(r) == REVISION_KEYS for r in revisions)
+        created = [_when(r["created"]) for r in revisions]
+        assert created == sorted(created, reverse=True)
+        assert [r["traffic_percent"] for r in revisions] == [100] + [0] * (len(revisions) - 1)
+        assert revisions[0]["name"] == target.services.describe(phase).revision
+        for r in revisions:
+            assert r["service"] == service and r["labels"]["commit-sha"] == r["commit_sha"]
+            assert r["commit_sha_full"].startswith(r["commit_sha"]) and isinstance(r["supports_prefix"], bool)
+            assert isinstance(r["code_phase"], str)
+    names = [r["name"] for r in target.services.list_revisions("phase4")]
+    assert [n.rsplit("-", 2)[1] for n in names] == ["00029", "00028", "00027"] and names[0].endswith("-fdx")
+
+
+def test_iam_policy_shape(target):
+    policy = target.services.iam_policy("phase4")
+    assert set(policy) == {"version", "bindings", "etag"}
+    assert isinstance(policy["version"], int) and isinstance(policy["etag"], str) and policy["etag"]
+    for binding in policy["bindings"]:
+        assert {"role", "members"} <= set(binding) <= {"role", "members", "condition"}
+        assert isinstance(binding["members"], list)
+    invokers = [b for b in policy["bindings"] if b["role"] == "roles/run.invoker"]
+    assert set(invokers[0]["members"]) == set(target.services.describe("phase4").invoker_members)
+
+
+def test_health_shapes_for_200_401_and_403(target):
+    services = target.services
+    forbidden = services.health("phase4")
+    assert set(forbidden) == {"http_status", "error"} and forbidden["http_status"] == 403
+    assert "permission" in forbidden["error"] and "/health" in forbidden["error"] and "\n" not in forbidden["error"]
+    unauthorized = services.health("phase4", token="not-a-token-anyone-issued")
+    assert set(unauthorized) == {"http_status", "error"} and unauthorized["http_status"] == 401
+    token = services.identity_token(phase="phase4")
+    assert isinstance(token, str) and token
+    ok = services.health("phase4", token=token)
+    assert ok["http_status"] == 200 and ok["status"] == "healthy" and ok["service"] == P4
+    # the incident: Phase 3 serves Phase 4's code, and its /health says so
+    assert services.health("phase3", token=services.identity_token(phase="phase3"))["service"] == P4
+
+
+# ---------------------------------------------------------------- request logs
+
+
+def test_request_logs_phase_or_service_name_and_newest_first(target):
+    logs = target.logs
+    by_phase = logs.request_logs("phase4", since=NIGHT_START, until=MORNING)
+    assert by_phase and {e["resource"]["labels"]["service_name"] for e in by_phase} == {P4}
+    ids = [e["insertId"] for e in by_phase]
+    assert [e["insertId"] for e in logs.request_logs(P4, since=NIGHT_START, until=MORNING)] == ids
+    assert [e["insertId"] for e in logs.request_logs("4", since=NIGHT_START, until=MORNING)] == ids
+    times = [_when(e["timestamp"]) for e in by_phase]
+    assert times == sorted(times, reverse=True) and NIGHT_START <= times[-1] and times[0] < MORNING
+    both = logs.request_logs(since=NIGHT_START, until=MORNING)
+    assert {e["resource"]["labels"]["service_name"] for e in both} == {P3, P4}
+    assert len(both) == len(by_phase) + len(logs.request_logs("phase3", since=NIGHT_START, until=MORNING))
+    with pytest.raises(ParameterError) as caught:
+        logs.request_logs("phase9", since=NIGHT_START)
+    assert caught.value.parameter == "service"
+    assert all(word in str(caught.value) for word in ("phase3", "phase4", P3, P4))
+
+
+def test_request_logs_status_codes_and_classes(target):
+    night = {"since": NIGHT_START, "until": MORNING}
+    every = target.logs.request_logs("phase3", **night)
+    codes = {e["httpRequest"]["status"] for e in every}
+    assert {200, 403, 404} <= codes
+    four = target.logs.request_logs("phase3", status="4xx", **night)
+    assert four and {e["httpRequest"]["status"] for e in four} == {c for c in codes if 400 <= c < 500}
+    assert [e["insertId"] for e in four] == [e["insertId"] for e in every if 400 <= e["httpRequest"]["status"] < 500]
+    assert target.logs.request_logs("phase3", status="5xx", **night) == []
+    only_403 = target.logs.request_logs("phase3", status=403, **night)
+    assert only_403 and {e["httpRequest"]["status"] for e in only_403} == {403}
+    mixed = target.logs.request_logs("phase3", status=[200, "4xx"], **night)
+    assert len(mixed) == len(four) + len([e for e in every if e["httpRequest"]["status"] == 200])
+    assert {e["httpRequest"]["status"] for e in target.logs.request_logs("phase3", status=[200, 404], **night)} \
+        == {200, 404}
+
+
+def test_request_logs_since_inclusive_until_exclusive(target):
+    entries = target.logs.request_logs("phase4", since=IAM_FIX_AT, until=MORNING)
+    stamps = [e["timestamp"] for e in entries]
+    pick = next(e for e in entries if stamps.count(e["timestamp"]) == 1)
+    at = _when(pick["timestamp"])
+    tick = timedelta(microseconds=1)
+    assert [e["insertId"] for e in target.logs.request_logs("phase4", since=at, until=at + tick)] == [pick["insertId"]]
+    assert pick["insertId"] not in {e["insertId"] for e in target.logs.request_logs("phase4", since=at - timedelta(seconds=5),
+                                                                                   until=at)}
+    assert pick["insertId"] not in {e["insertId"] for e in target.logs.request_logs("phase4", since=at + tick,
+                                                                                   until=at + timedelta(seconds=5))}
+    # a date is midnight UTC; ISO text works too
+    by_date = target.logs.request_logs("phase4", since="2025-12-30T18:00:00Z", until=MORNING.date())
+    assert by_date and all(_when(e["timestamp"]) < datetime(2025, 12, 31, tzinfo=timezone.utc) for e in by_date)
+
+
+def test_request_logs_limit_and_no_limit(target):
+    night = {"since": NIGHT_START, "until": MORNING}
+    every = target.logs.request_logs(**night)
+    assert len(every) > 100   # more than two pages of the gcp fake
+    assert target.logs.request_logs(limit=None, **night) == every
+    assert [e["insertId"] for e in target.logs.request_logs("phase4", limit=5, **night)] == \
+        [e["insertId"] for e in every if e["resource"]["labels"]["service_name"] == P4][:5]
+
+
+def test_request_logs_default_window_is_the_last_24_hours(target):
+    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    assert target.services.health("phase4")["http_status"] == 403    # logged as Cloud Run logs every request
+    recent = target.logs.request_logs("phase4")
+    assert recent and all(_when(e["timestamp"]) >= since - REQUEST_LOG_WINDOW for e in recent)
+    assert any(_when(e["timestamp"]) >= since and e["httpRequest"]["status"] == 403 for e in recent)
+    # until alone: the 24 hours before it
+    before_morning = target.logs.request_logs("phase4", until=MORNING)
+    assert before_morning and all(MORNING - REQUEST_LOG_WINDOW <= _when(e["timestamp"]) < MORNING
+                                  for e in before_morning)
+
+
+@pytest.mark.parametrize("kwargs, parameter", [
+    ({"status": "403"}, "status"), ({"status": 42}, "status"), ({"status": "forbidden"}, "status"),
+    ({"status": []}, "status"), ({"limit": 0}, "limit"), ({"limit": True}, "limit"), ({"since": "yesterday"}, "since"),
+    ({"since": "2025-12-31", "until": "2025-12-30"}, "until"), ({"until": 5}, "until"),
+])
+def test_request_logs_reject_bad_arguments_the_same_way(target, kwargs, parameter):
+    with pytest.raises(ParameterError) as caught:
+        target.logs.request_logs("phase4", **kwargs)
+    assert caught.value.parameter == parameter
+
+
+# ---------------------------------------------------------------- the two targets side by side
+
+
+def test_both_targets_describe_the_same_services_and_logs(local_target, gcp_target):
+    """Beyond the same assertions: given the same state, the two adapters return the same values."""
+    where = {"url", "running", "pid", "code_phase"}   # how to reach it, and sandbox-only knowledge
+    for phase in ("phase3", "phase4"):
+        local, gcp = local_target.services.describe(phase).to_dict(), gcp_target.services.describe(phase).to_dict()
+        assert {k: v for k, v in local.items() if k not in where} == {k: v for k, v in gcp.items() if k not in where}
+        strip = [{k: v for k, v in r.items() if k not in where}
+                 for r in local_target.services.list_revisions(phase)]
+        assert strip == [{k: v for k, v in r.items() if k not in where}
+                         for r in gcp_target.services.list_revisions(phase)]
+        assert local_target.services.iam_policy(phase)["bindings"] == gcp_target.services.iam_policy(phase)["bindings"]
+    query = {"since": IAM_FIX_AT, "until": MORNING, "status": "4xx"}
+    assert local_target.logs.request_logs("phase4", **query) == gcp_target.logs.request_logs("phase4", **query)

@@ -656,7 +656,7 @@ def explain(findings: list[Finding], evidence: BuilderEvidence | None = None, pr
             top = _finding(sig, 0, [], [f"Build resource: {said}"], float(sig.weight), 0)
             ranked = [top] + [f for f in ranked if f.signature != "unknown"]
 
-    failed = status in FAILED_STATUSES if status else bool(top and top.signature != "unknown")
+    failed = status in FAILED_STATUSES if status else bool(top and top.signature != "unknown" and top.severity == "error")
     start_failed = any(f.signature == "container-start-failed" for f in ranked)
     problems = list(getattr(preflight, "problems", []) or [])
     wrong_builder = bool(evidence and the_phase and evidence.builder == "buildpacks" and the_phase.dockerfile)

@@ -46,32 +46,13 @@ EXPECTED = {
     "container-start-failed--binderhub-deploy-gke-18.txt": ("container-start-failed", 8),
     "unknown--exposure-notifications-server-403.txt": ("unknown", 1),
     "unknown--oss-fuzz-2608.txt": ("unknown", 4),
-    "unknown--cbi-55-logs-bucket-403.txt": ("unknown", 4),
-    "unknown--setup-gcloud-62-logs-bucket-403.txt": ("unknown", 5),
+    "logs-bucket-forbidden--cbi-55-logs-bucket-403.txt": ("logs-bucket-forbidden", 4),
+    "logs-bucket-forbidden--setup-gcloud-62-logs-bucket-403.txt": ("logs-bucket-forbidden", 5),
     "unknown--cloud-builders-328-go-get-private-repo.txt": ("unknown", 20),
 }
 
 # Real logs the current catalogue gets wrong: file -> what is wrong and the proposed fix.
-KNOWN_WRONG = {
-    "source-fetch-failed--privacy-sandbox-samples-44.txt":
-        "the fetcher's own wording 'Access to bucket B denied. You must grant Storage Object Viewer permission "
-        "to SA' is not in the catalogue, so a source fetch denied by IAM reads as unknown; add that pattern "
-        "to source-fetch-failed",
-    "container-start-failed--binderhub-deploy-gke-18.txt":
-        "the older Cloud Run wording 'Cloud Run error: Container failed to start. Failed to start and then "
-        "listen on the port defined by the PORT environment variable' is not in the catalogue; add it to "
-        "container-start-failed",
-    "unknown--cbi-55-logs-bucket-403.txt":
-        "a 403 on the build's logs bucket (gcloud could not stream the log) is claimed as "
-        "source-fetch-failed; the storage.objects.get pattern must exclude *.cloudbuild-logs buckets",
-    "unknown--setup-gcloud-62-logs-bucket-403.txt":
-        "a 403 on the build's logs bucket (gcloud could not stream the log) is claimed as "
-        "source-fetch-failed; the storage.objects.get pattern must exclude *.cloudbuild-logs buckets",
-    "unknown--cloud-builders-328-go-get-private-repo.txt":
-        "'fatal: could not read Username' comes from `go get` inside a build step after FETCHSOURCE "
-        "succeeded, yet it is claimed as source-fetch-failed; drop that pattern (a failed repository fetch "
-        "is already named by failureInfo.type FETCH_SOURCE_FAILED)",
-}
+KNOWN_WRONG: dict[str, str] = {}
 
 
 def _cases():

@@ -32,8 +32,9 @@ def test_status_shows_the_incident_morning(sandbox_home):
     by_phase = {s.phase: s for s in status.services}
     p4, p3 = by_phase["phase4"], by_phase["phase3"]
     assert p4.revision == "nba-phase4-precompute-processors-00029-fdx" and p4.created == "2025-12-29T23:13:37Z"
-    assert p4.commit_sha == commits["before_prefix"] and p4.supports_prefix is False
-    assert p3.revision.startswith("nba-phase3-analytics-processors-000") and p3.commit_sha == commits["head"]
+    assert p4.commit_sha_full == commits["before_prefix"] and p4.supports_prefix is False
+    assert p4.commit_sha == commits["before_prefix"][:7]          # what the revision's commit-sha label says
+    assert p3.revision.startswith("nba-phase3-analytics-processors-000") and p3.commit_sha_full == commits["head"]
     assert p3.supports_prefix is True
     assert not p3.public and not p4.public
     text = status.to_text()

@@ -404,3 +404,22 @@ def test_close_stops_only_what_that_object_started(scratch):
     assert is_our_process(started.pid)
     mine.close()
     assert not is_our_process(started.pid)
+
+
+def test_an_idle_service_stops_by_itself(sandbox_home, tmp_path):
+    """Like Cloud Run scaling to zero, a sandbox service nobody calls exits and removes its run file."""
+    import subprocess
+    import sys
+
+    state = read_state(home_at(sandbox_home))
+    revision = state["services"]["phase4"]["revisions"][-1]
+    proc = subprocess.Popen([sys.executable, "-m", "runbook_lib.local.service_app", "--phase", "phase4",
+                             "--port", "0", "--home", str(tmp_path), "--warehouse", str(tmp_path / "w.duckdb"),
+                             "--revision", revision["name"], "--commit", revision["commit_sha"],
+                             "--supports-prefix", "0", "--idle-timeout", "0.4"])
+    try:
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not list((tmp_path / "run").glob("*.json"))

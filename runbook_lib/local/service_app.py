@@ -270,6 +270,24 @@ _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"
 class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    last_request = time.monotonic()
+
+    def process_request(self, request, client_address):
+        self.last_request = time.monotonic()
+        super().process_request(request, client_address)
+
+
+IDLE_TIMEOUT_S = 1800.0
+
+
+def _stop_when_idle(server: ThreadingWSGIServer, idle_seconds: float) -> None:
+    """Like Cloud Run scaling to zero: a service nobody calls goes away by itself, so a sandbox
+    process never lingers for days; the next request starts it again."""
+    while True:
+        time.sleep(min(idle_seconds / 4, 30.0))
+        if time.monotonic() - server.last_request > idle_seconds:
+            server.shutdown()
+            return
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -298,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit", required=True)
     parser.add_argument("--supports-prefix", choices=["0", "1"], required=True)
     parser.add_argument("--phases-file", default=None)
+    parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT_S,
+                        help="seconds without a request before the service stops itself (0: never)")
     args = parser.parse_args(argv)
 
     phases = load_phases(args.phases_file)
@@ -329,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    server.last_request = time.monotonic()
+    if args.idle_timeout > 0:
+        threading.Thread(target=_stop_when_idle, args=(server, args.idle_timeout), daemon=True).start()
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

@@ -72,6 +72,24 @@ class ServiceResponse:
 # ---------------------------------------------------------------- IAM
 
 
+class PhaseEndpoints:
+    """The phase services' own endpoints, the same on every target: subclasses provide `phases` and
+    `request(phase, method, path, body=None, token=None, user_agent=None, remote_ip=None)`."""
+
+    def invoke(self, phase: str, payload: dict, token: str | None = None, user_agent: str | None = None,
+               remote_ip: str | None = None) -> ServiceResponse:
+        """POST the payload to the phase's endpoint (/process-date-range or /process-date)."""
+        if not isinstance(payload, dict):
+            raise ParameterError("payload", payload, "give a dict (the JSON body of the request)")
+        return self.request(phase, "POST", self.phases.get(phase).endpoint, payload, token=token,
+                            user_agent=user_agent, remote_ip=remote_ip)
+
+    def health(self, phase: str, token: str | None = None) -> dict:
+        """GET /health: {"http_status": code, **json_body}; a non-JSON body (Cloud Run's 401/403 pages)
+        gives {"http_status": code, "error": "<one line>"}."""
+        return health_result(self.request(phase, "GET", "/health", token=token))
+
+
 def _unconditional(policy: dict) -> list[dict]:
     return [b for b in policy.get("bindings", []) if not b.get("condition")]
 

@@ -22,7 +22,7 @@ from google.protobuf.json_format import MessageToDict
 from ..errors import NotFoundError, ParameterError, RunbookError
 from ..gitinfo import commit_contains
 from ..phases import PhaseRegistry
-from ..services import (ServiceInfo, ServiceResponse, health_result, invoker_members, is_public, one_line,
+from ..services import (PhaseEndpoints, ServiceInfo, ServiceResponse, invoker_members, is_public, one_line,
                         policy_shape, response_body)
 
 REQUEST_TIMEOUT_S = 300.0
@@ -81,7 +81,7 @@ def _gcloud(gcloud: str, *args: str) -> str:
     return done.stdout.strip()
 
 
-class GcpServices:
+class GcpServices(PhaseEndpoints):
     """target.services for Google Cloud: the same interface as the sandbox's LocalServices.
 
     `source_dir` (a checkout of the pipeline) lets the kit resolve a revision's short `commit-sha`
@@ -266,18 +266,6 @@ class GcpServices:
                                                                    response.headers.get("Content-Type", ""),
                                                                    response.status_code))
 
-    def invoke(self, phase: str, payload: dict, token: str | None = None, user_agent: str | None = None,
-               remote_ip: str | None = None) -> ServiceResponse:
-        """POST the payload to the phase's endpoint (/process-date-range or /process-date)."""
-        if not isinstance(payload, dict):
-            raise ParameterError("payload", payload, "give a dict (the JSON body of the request)")
-        return self.request(phase, "POST", self.phases.get(phase).endpoint, payload, token=token,
-                            user_agent=user_agent, remote_ip=remote_ip)
-
-    def health(self, phase: str, token: str | None = None) -> dict:
-        """GET /health: {"http_status": code, **json_body}; a non-JSON body (Cloud Run's 401/403 pages)
-        gives {"http_status": code, "error": "<one line>"}."""
-        return health_result(self.request(phase, "GET", "/health", token=token))
 
     def close(self) -> None:
         self.http.close()   # the run clients belong to the target's shared GcpClients

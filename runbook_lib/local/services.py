@@ -31,7 +31,7 @@ from ..errors import NotFoundError, ParameterError, RunbookError
 from ..phases import PROJECT_ROOT, PhaseRegistry
 # The value types and the meaning of "public" / "invoker" are shared with target=gcp; re-exported here
 # so `from runbook_lib.local.services import ServiceInfo` keeps working.
-from ..services import (ServiceInfo, ServiceResponse, health_result, invoker_members, is_public, policy_shape,
+from ..services import (PhaseEndpoints, ServiceInfo, ServiceResponse, invoker_members, is_public, policy_shape,
                         response_body)
 
 APP_MODULE = "runbook_lib.local.service_app"
@@ -288,7 +288,7 @@ def _process_lock(home, phase: str) -> Iterator[None]:
 # ---------------------------------------------------------------- the service API
 
 
-class LocalServices:
+class LocalServices(PhaseEndpoints):
     def __init__(self, home, phases: PhaseRegistry, warehouse_path: str | Path):
         self.home = home
         self.phases = phases
@@ -539,18 +539,6 @@ class LocalServices:
             conn.close()
         return ServiceResponse(status, response_body(raw, content_type, status))
 
-    def invoke(self, phase: str, payload: dict, token: str | None = None, user_agent: str | None = None,
-               remote_ip: str | None = None) -> ServiceResponse:
-        """POST the payload to the phase's endpoint (/process-date-range or /process-date)."""
-        if not isinstance(payload, dict):
-            raise ParameterError("payload", payload, "give a dict (the JSON body of the request)")
-        return self.request(phase, "POST", self.phases.get(phase).endpoint, payload, token=token,
-                            user_agent=user_agent, remote_ip=remote_ip)
-
-    def health(self, phase: str, token: str | None = None) -> dict:
-        """GET /health: {"http_status": code, **json_body}; a non-JSON body (Cloud Run's 401/403 pages)
-        gives {"http_status": code, "error": "<one line>"}."""
-        return health_result(self.request(phase, "GET", "/health", token=token))
 
 
 # ---------------------------------------------------------------- helpers

@@ -7,6 +7,7 @@ calendar functions) checks a whole year of dates in one query.
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
@@ -291,10 +292,29 @@ def test_literal_types_in_a_created_table(wh):
 
 
 def test_numeric_keeps_nine_decimal_places(wh):
-    # BigQuery NUMERIC has scale 9; DuckDB's bare DECIMAL is DECIMAL(18, 3) and would give 1.235.
-    assert one(wh, "SELECT CAST(CAST('1.23456' AS NUMERIC) AS STRING)") == "1.234560000"
+    # BigQuery NUMERIC keeps 9 decimal places of precision (a 10th rounds half away from zero,
+    # conversion rules); DuckDB's bare DECIMAL is DECIMAL(18, 3) and would keep 3. Its STRING form
+    # has no trailing zeros (ZetaSQL NumericValue::ToString), so the digits kept are visible as such.
+    assert one(wh, "SELECT CAST(CAST('1.23456' AS NUMERIC) AS STRING)") == "1.23456"
     assert one(wh, "SELECT CAST(NUMERIC '0.000000001' * 3 AS STRING)") == "0.000000003"
-    assert one(wh, "SELECT CAST(CAST(0.1 AS NUMERIC) AS STRING)") == "0.100000000"
+    assert one(wh, "SELECT CAST(CAST('0.1234567895' AS NUMERIC) AS STRING)") == "0.12345679"
+    assert one(wh, "SELECT CAST(CAST('-0.1234567885' AS NUMERIC) AS STRING)") == "-0.123456789"
+    assert one(wh, "SELECT CAST(CAST(0.1 AS NUMERIC) AS STRING)") == "0.1"
+
+
+def test_numeric_to_string_drops_trailing_zeros(wh):
+    # ZetaSQL NumericValue::ToString / BigNumericValue::ToString print the shortest exact decimal:
+    # NUMERIC '1.50' is '1.5' and NUMERIC '123' is '123'; DuckDB pads to the scale ('1.500000000').
+    assert row(wh, "SELECT CAST(NUMERIC '1.50' AS STRING), CAST(NUMERIC '0.1' AS STRING), "
+                   "CAST(NUMERIC '123' AS STRING), CAST(NUMERIC '0' AS STRING), "
+                   "CAST(BIGNUMERIC '-2.500' AS STRING), SAFE_CAST(NUMERIC '100.10' AS STRING)") \
+        == ("1.5", "0.1", "123", "0", "-2.5", "100.1")
+    # A NUMERIC column (the type is only known when DuckDB binds the query) and non-NUMERIC inputs.
+    wh.execute("CREATE OR REPLACE TABLE ds.money (amount NUMERIC, label STRING, n INT64)")
+    wh.execute("INSERT INTO ds.money VALUES (NUMERIC '10.0100', 'x0', 100), (NULL, NULL, NULL)")
+    df = wh.query("SELECT CAST(amount AS STRING) AS a, CAST(label AS STRING) AS l, CAST(n AS STRING) AS n "
+                  "FROM ds.money ORDER BY amount NULLS LAST")
+    assert [[_plain(v) for v in r] for r in df.values.tolist()] == [["10.01", "x0", "100"], [None, None, None]]
 
 
 def test_float_to_int64_rounds_half_away_from_zero(wh):
@@ -529,3 +549,157 @@ def test_date_plus_integer_stays_a_date(wh):
     # BigQuery date arithmetic: DATE + INT64 adds days and gives a DATE.
     assert one(wh, "SELECT CAST(DATE '2024-02-28' + 2 AS STRING)") == "2024-03-01"
     assert one(wh, "SELECT (2147483647 + 1) * 2 + 1") == 4294967297
+
+
+# ------------------------------------------------------------------------------------------ review 3
+# Answers DuckDB alone gives differently from BigQuery, found by review; each pinned to its source.
+
+def test_like_takes_backslash_escapes(wh):
+    # GoogleSQL operators doc (LIKE): "\", "_" and "%" are escaped with two backslashes in a quoted
+    # string ('a\\_b') or one in a raw string (r'a\_b'); the escaped character matches itself only.
+    # DuckDB's LIKE has no escape character unless told, so 'a_b' LIKE 'a\\_b' would be FALSE.
+    assert row(wh, r"SELECT 'a_b' LIKE 'a\\_b', 'axb' LIKE 'a\\_b', 'a_b' LIKE r'a\_b', 'axb' LIKE r'a\_b', "
+                   r"'100%' LIKE r'100\%', '1000' LIKE r'100\%', 'a\\b' LIKE r'a\\b', 'ab' NOT LIKE r'a\_'") \
+        == (True, False, True, False, True, False, True, True)
+    # A pattern that is not a literal follows the same rule.
+    df = wh.query("SELECT s FROM UNNEST(['a_b', 'axb', 'a%b']) AS s WHERE s LIKE @pattern ORDER BY s",
+                  {"pattern": "a\\_b"})
+    assert df.s.tolist() == ["a_b"]
+
+
+def test_format_timestamp_prints_the_wall_clock_of_the_zone(wh):
+    # BigQuery FORMAT_TIMESTAMP(format, ts, time_zone) prints ts as seen in time_zone: 03:00 UTC on
+    # 2024-01-01 is 22:00 on 2023-12-31 in New York (UTC-5 in winter, UTC-4 in summer). Format
+    # elements doc: %z is +HHMM/-HHMM ("-0500"), %Ez +HH:MM, %Z the zone named by its offset ("UTC-5").
+    assert row(wh, "SELECT FORMAT_TIMESTAMP('%Y-%m-%d %H:%M', TIMESTAMP '2024-01-01 03:00:00+00', 'America/New_York'), "
+                   "FORMAT_TIMESTAMP('%H:%M %z %Ez %Z', TIMESTAMP '2024-01-01 03:00:00+00', 'America/New_York'), "
+                   "FORMAT_TIMESTAMP('%H:%M %z %Z %%Z', TIMESTAMP '2024-07-01 03:00:00+00', 'America/New_York')") \
+        == ("2023-12-31 22:00", "22:00 -0500 -05:00 UTC-5", "23:00 -0400 UTC-4 %Z")
+    assert one(wh, "SELECT FORMAT_TIMESTAMP('%F %H:%M', ts, 'America/Los_Angeles') FROM ds.t WHERE id = 1") \
+        == "2024-01-07 02:00"
+
+
+def test_format_timestamp_without_a_zone_is_utc(wh):
+    # Without the argument the zone is UTC: %Z is "UTC" and %Ez "+00:00" (the docs' example
+    # FORMAT_TIMESTAMP("%b %Y %Ez", TIMESTAMP "2008-12-25 15:30:00+00") is "Dec 2008 +00:00").
+    # DuckDB would print '' for %Z of the value and refuse %Ez.
+    assert row(wh, "SELECT FORMAT_TIMESTAMP('%F %T %Z', TIMESTAMP '2024-01-01 03:00:00+00'), "
+                   "FORMAT_TIMESTAMP('%b %Y %Ez', TIMESTAMP '2008-12-25 15:30:00+00'), "
+                   "FORMAT_TIMESTAMP('%H%z', TIMESTAMP '2024-01-01 03:00:00+02')") \
+        == ("2024-01-01 03:00:00 UTC", "Dec 2008 +00:00", "01+0000")
+
+
+def test_parse_timestamp_reads_the_text_in_its_zone_and_gives_a_timestamp(wh):
+    # BigQuery PARSE_TIMESTAMP(format, text[, time_zone]) returns a TIMESTAMP (an instant, printed in
+    # UTC): the text's wall-clock time is read in time_zone, in UTC without one, unless the text
+    # carries its own offset. 10:00 in Los Angeles in January is 18:00 UTC. Docs example:
+    # PARSE_TIMESTAMP("%c", "Thu Dec 25 07:30:00 2008") is 2008-12-25 07:30:00+00.
+    assert row(wh, "SELECT CAST(PARSE_TIMESTAMP('%Y-%m-%d %H:%M', '2024-01-01 10:00', 'America/Los_Angeles') AS STRING), "
+                   "CAST(PARSE_TIMESTAMP('%Y-%m-%d %H:%M', '2024-01-01 10:00') AS STRING), "
+                   "CAST(PARSE_TIMESTAMP('%Y-%m-%d %H:%M %z', '2024-01-01 10:00 +0200') AS STRING), "
+                   "CAST(PARSE_TIMESTAMP('%c', 'Thu Dec 25 07:30:00 2008') AS STRING)") \
+        == ("2024-01-01 18:00:00+00", "2024-01-01 10:00:00+00", "2024-01-01 08:00:00+00", "2008-12-25 07:30:00+00")
+    wh.execute("CREATE OR REPLACE TABLE ds.parsed AS "
+               "SELECT PARSE_TIMESTAMP('%Y%m%d %H%M', '20240101 1000', 'Asia/Kolkata') AS ts")
+    assert wh.query("SELECT data_type FROM ds.INFORMATION_SCHEMA.COLUMNS WHERE table_name = 'parsed'") \
+        .data_type.tolist() == ["TIMESTAMP"]
+    assert one(wh, "SELECT CAST(ts AS STRING) FROM ds.parsed") == "2024-01-01 04:30:00+00"
+
+
+def test_safe_cast_from_string_accepts_only_what_bigquery_accepts(wh):
+    # Conversion rules: a STRING becomes an INT64 when it holds an integer, in decimal or hex
+    # ('0x123' -> 291, '-0x123' -> -291); '1.5' and '1e3' are not integers. A STRING becomes a BOOL
+    # only from "true"/"false" (any case), a DATE only from the date literal form YYYY-[M]M-[D]D.
+    # DuckDB alone reads '1.5' as 2, '1e3' as 1000, 'yes'/'1'/'t' as TRUE and drops a time of day.
+    ints = wh.query("SELECT s, SAFE_CAST(s AS INT64) AS n FROM UNNEST(['12', '+7', '-3', '0x1F', '-0x123', '1.5', "
+                    "'1e3', 'abc', '', NULL]) AS s WITH OFFSET AS o ORDER BY o")
+    assert [_plain(v) for v in ints.n] == [12, 7, -3, 31, -291, None, None, None, None, None]
+    assert row(wh, "SELECT SAFE_CAST('1.5' AS INT64), SAFE_CAST('1e3' AS INT64), SAFE_CAST('0x1F' AS INT64), "
+                   "SAFE_CAST('-0x123' AS INT64), SAFE_CAST('9223372036854775808' AS INT64)") \
+        == (None, None, 31, -291, None)
+    bools = wh.query("SELECT SAFE_CAST(s AS BOOL) AS b FROM UNNEST(['true', 'FALSE', 'True', 'yes', '1', 't', NULL]) "
+                     "AS s WITH OFFSET AS o ORDER BY o")
+    assert [_plain(v) for v in bools.b] == [True, False, True, None, None, None, None]
+    assert row(wh, "SELECT SAFE_CAST('TRUE' AS BOOL), SAFE_CAST('no' AS BOOL)") == (True, None)
+    dates = wh.query("SELECT CAST(SAFE_CAST(s AS DATE) AS STRING) AS d FROM UNNEST(['2024-01-05', '2024-1-5', "
+                     "'2024-01-05 10:00:00', '2024/01/05', '2024-02-30', NULL]) AS s WITH OFFSET AS o ORDER BY o")
+    assert [_plain(v) for v in dates.d] == ["2024-01-05", "2024-01-05", None, None, None, None]
+    assert one(wh, "SELECT SAFE_CAST('2024-01-05 10:00:00' AS DATE)") is None
+
+
+@pytest.mark.parametrize("sql,message", [
+    ("SELECT CAST('1.5' AS INT64)", "Bad int64 value: 1.5"),
+    ("SELECT CAST(s AS INT64) FROM UNNEST(['1e3']) AS s", "Bad int64 value: 1e3"),
+    ("SELECT CAST(s AS BOOL) FROM UNNEST(['yes']) AS s", "Bad bool value: yes"),
+    ("SELECT CAST('1' AS BOOL)", "Bad bool value: 1"),
+    ("SELECT CAST('2024-01-05 10:00:00' AS DATE)", "Invalid date: '2024-01-05 10:00:00'"),
+    ("SELECT CAST(s AS DATE) FROM UNNEST(['2024/01/05']) AS s", "Invalid date: '2024/01/05'"),
+])
+def test_cast_from_a_bad_string_is_an_error(wh, sql, message):
+    # CAST raises where SAFE_CAST gives NULL (conversion functions doc), with BigQuery's message.
+    with pytest.raises(Exception, match=re.escape(message)):
+        wh.query(sql)
+
+
+def test_cast_keeps_what_duckdb_already_gets_right(wh):
+    # Integers and hex in columns, FLOAT64 halfway cases away from zero, INT64 -> BOOL (0 is FALSE).
+    assert row(wh, "SELECT CAST(s AS INT64), CAST(x AS INT64), CAST(i AS BOOL), CAST(z AS BOOL), CAST(d AS DATE) "
+                   "FROM (SELECT '0x10' AS s, -2.5 AS x, 7 AS i, 0 AS z, '2024-03-01' AS d)") \
+        == (16, -3, True, False, pd.Timestamp(2024, 3, 1))
+
+
+def test_substr_from_position_zero_or_before_the_start_begins_at_one(wh):
+    # String functions doc (SUBSTR): "If position is 0 or less than -LENGTH(value), the function
+    # starts from position = 1"; a negative position within the string counts from its end.
+    # DuckDB counts the positions before 1 against the length: SUBSTR('abcdef', 0, 2) would be 'a'.
+    assert row(wh, "SELECT SUBSTR('abcdef', 0, 2), SUBSTR('abc', -5, 2), SUBSTR('abcdef', -3, 2), SUBSTR('abc', -5), "
+                   "SUBSTR('abcdef', 0), SUBSTR('abcdef', 2, 3), SUBSTR('abcdef', -2)") \
+        == ("ab", "ab", "de", "abc", "abcdef", "bcd", "ef")
+    df = wh.query("SELECT p, SUBSTR('abcdef', p, 2) AS s FROM UNNEST([-9, -1, 0, 1, 6, 7]) AS p ORDER BY p")
+    assert df.s.tolist() == ["ab", "f", "ab", "ab", "f", ""]
+
+
+def test_format_thousands_flag_groups_with_commas(wh):
+    # String functions doc (FORMAT, flags): ' "formats integers using the appropriate grouping
+    # character", e.g. FORMAT("%'d", 12345678) is '12,345,678'. DuckDB's printf ' groups with '.
+    assert row(wh, "SELECT FORMAT(\"%'d\", 1234567), FORMAT(\"%'d\", -12345678), FORMAT(\"%'d\", 999)") \
+        == ("1,234,567", "-12,345,678", "999")
+
+
+def test_array_offset_out_of_range_is_an_error_and_safe_offset_is_null(wh):
+    # Array subscript operator doc: OFFSET and ORDINAL outside the array produce an error ("Array
+    # index 5 is out of bounds (overflow)"); SAFE_OFFSET and SAFE_ORDINAL return NULL. DuckDB
+    # returns NULL for both, and counts negative indexes from the end.
+    for sql, text in [("SELECT [1, 2, 3][OFFSET(5)]", "Array index 5 is out of bounds (overflow)"),
+                      ("SELECT [1, 2, 3][ORDINAL(4)]", "Array index 4 is out of bounds (overflow)"),
+                      ("SELECT [1, 2, 3][OFFSET(-1)]", "Array index -1 is out of bounds (underflow)"),
+                      ("SELECT [1, 2, 3][ORDINAL(0)]", "Array index 0 is out of bounds (underflow)"),
+                      ("SELECT SPLIT(v, ',')[OFFSET(1)] FROM ds.t WHERE id = 1", "Array index 1 is out of bounds")]:
+        with pytest.raises(Exception, match=re.escape(text)):
+            wh.query(sql)
+    assert row(wh, "SELECT [1, 2, 3][SAFE_OFFSET(5)], [1, 2, 3][SAFE_ORDINAL(4)], [1, 2, 3][SAFE_OFFSET(-2)], "
+                   "[1, 2, 3][SAFE_ORDINAL(0)], [1, 2, 3][OFFSET(2)], [1, 2, 3][ORDINAL(1)], "
+                   "SPLIT('a,b', ',')[OFFSET(1)], [1, 2, 3][OFFSET(NULL)]") \
+        == (None, None, None, None, 3, 1, "b", None)
+
+
+def test_integer_parameters_are_int64(wh):
+    # BigQuery query parameters of type INT64 (the client's type for a Python int): 100000 * 100000
+    # fits; DuckDB binds a small Python int as INT32 and would overflow.
+    assert one(wh, "SELECT @n * @n", {"n": 100000}) == 10_000_000_000
+    assert one(wh, "SELECT @n + 1", {"n": 2**31 - 1}) == 2**31
+    assert one(wh, "SELECT @ns[OFFSET(0)] * @ns[OFFSET(1)]", {"ns": [100000, 100000]}) == 10_000_000_000
+    assert wh.query("SELECT x FROM UNNEST(@ns) AS x WHERE x IN UNNEST(@ns) ORDER BY x",
+                    {"ns": [3, None, 2**40]}).x.tolist() == [3, 2**40]
+    assert row(wh, "SELECT @flag, @flags[OFFSET(0)]", {"flag": True, "flags": [False]}) == (True, False)
+
+
+@pytest.mark.xfail(strict=True, reason="NaN ordering and equality are not translated: DuckDB sorts NaN "
+                                       "after +inf and finds NaN = NaN true")
+def test_nan_sorts_after_null_and_never_equals_itself(wh):
+    # Data types doc (floating point semantics): in ascending order NULL comes first, then NaN, then
+    # -inf .. +inf; NaN = NaN is FALSE. The local warehouse does not do this yet.
+    df = wh.query("SELECT id FROM UNNEST([STRUCT(1 AS id, CAST('NaN' AS FLOAT64) AS x), STRUCT(2, 1.0), "
+                  "STRUCT(3, CAST(NULL AS FLOAT64)), STRUCT(4, CAST('-inf' AS FLOAT64))]) ORDER BY x")
+    assert df.id.tolist() == [3, 1, 4, 2]
+    assert one(wh, "SELECT CAST('NaN' AS FLOAT64) = CAST('NaN' AS FLOAT64)") is False

@@ -412,6 +412,225 @@ def _is_nonzero_number(node: exp.Expression) -> bool:
     return False
 
 
+# ---------------------------------------------------------------------------------------------
+# Corrections that need more than one line: CAST, LIKE, time zones, SUBSTR, array subscripts
+
+# What BigQuery accepts when it casts a STRING (ZetaSQL conversion rules): decimal digits or a
+# hex 0x literal with an optional sign for INT64 (not '1.5', not '1e3'), 'true' or 'false' in any
+# case for BOOL, and only the date literal form YYYY-[M]M-[D]D for DATE. Surrounding blanks pass,
+# as BigQuery's integer parsing allows them.
+_INT64_TEXT = r"\s*[+-]?[0-9]+\s*"
+_HEX64_TEXT = r"\s*[+-]?0[xX][0-9a-fA-F]+\s*"
+_DATE_TEXT = r"\s*[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}\s*"
+_INT64_RANGE = (-(1 << 63), (1 << 63) - 1)
+
+
+def _is_safe(node: exp.Expression) -> bool:
+    return isinstance(node, exp.TryCast) or bool(node.args.get("safe"))
+
+
+def _sql_text(text: str) -> str:
+    return exp.Literal.string(text).sql("duckdb")
+
+
+def _cast_string_literal(text: str, target: exp.DataType.Type, safe: bool) -> exp.Expression | None:
+    """CAST('literal' AS INT64 | BOOL | DATE) decided here, as BigQuery decides it when it analyses the query."""
+    t = exp.DataType.Type
+    if target == t.BIGINT:
+        value = None
+        if re.fullmatch(_INT64_TEXT, text):
+            value = int(text.strip())
+        elif re.fullmatch(_HEX64_TEXT, text):
+            value = int(text.strip().replace("0x", "").replace("0X", ""), 16)
+        if value is not None and _INT64_RANGE[0] <= value <= _INT64_RANGE[1]:
+            return exp.Cast(this=exp.Literal.number(value), to=exp.DataType.build("BIGINT"))
+        failure, duck = f"Bad int64 value: {text}", "BIGINT"
+    elif target == t.BOOLEAN:
+        if text.lower() in ("true", "false"):
+            return exp.Boolean(this=text.lower() == "true")
+        failure, duck = f"Bad bool value: {text}", "BOOLEAN"
+    else:  # DATE
+        if re.fullmatch(_DATE_TEXT, text):
+            return None  # DuckDB reads this form as BigQuery does (and rejects 2024-02-30 too)
+        failure, duck = f"Invalid date: '{text}'", "DATE"
+    if safe:
+        return _tpl(f"CAST(NULL AS {duck})")
+    return _tpl(f"CAST(ERROR({_sql_text(failure)}) AS {duck})")
+
+
+def _fix_cast(node: exp.Expression) -> exp.Expression | None:
+    """CAST/SAFE_CAST to INT64, BOOL, DATE and STRING, where DuckDB's rules differ from BigQuery's.
+
+    The input's type is unknown here; typeof() is folded when DuckDB binds the query, so each CASE
+    keeps one branch. A failed CAST raises BigQuery's message; SAFE_CAST gives NULL. ERROR(NULL) is
+    NULL, so a NULL input stays NULL without a branch of its own.
+    """
+    t = exp.DataType.Type
+    target = node.to.this
+    if target not in (t.BIGINT, t.BOOLEAN, t.DATE, t.TEXT):
+        return None
+    x = node.this
+    safe = _is_safe(node)
+    cast = "TRY_CAST" if safe else "CAST"
+    if isinstance(x, exp.Literal) and x.is_string and target != t.TEXT:
+        return _cast_string_literal(x.this, target, safe)
+    if target == t.BIGINT:
+        if isinstance(x, exp.Literal) and _is_int_literal(x):
+            return None
+        bad = "NULL" if safe else "ERROR('Bad int64 value: ' || _s_)"
+        # Floats: BigQuery rounds halfway cases away from zero (CAST(2.5 AS INT64) = 3); DuckDB
+        # rounds them to even. Strings: DuckDB would also take '1.5' (as 2) and '1e3'.
+        sql = (
+            "CASE WHEN TYPEOF(__x__) IN ('DOUBLE', 'FLOAT') THEN "
+            f"{cast}(ROUND(TRY_CAST(__x__ AS DOUBLE)) AS BIGINT) "
+            "WHEN TYPEOF(__x__) = 'VARCHAR' THEN CASE "
+            f"WHEN REGEXP_FULL_MATCH(_s_, {_sql_text(_INT64_TEXT)}) THEN {cast}(_s_ AS BIGINT) "
+            f"WHEN REGEXP_FULL_MATCH(_s_, {_sql_text(_HEX64_TEXT)}) THEN "
+            "(CASE WHEN STARTS_WITH(LTRIM(_s_), '-') THEN -1 ELSE 1 END) * "
+            f"{cast}(LOWER(REGEXP_EXTRACT(_s_, '0[xX][0-9a-fA-F]+')) AS BIGINT) "
+            f"ELSE {bad} END "
+            f"ELSE {cast}(__x__ AS BIGINT) END"
+        )
+    elif target == t.BOOLEAN:
+        if isinstance(x, (exp.Predicate, exp.Boolean, exp.Not)):
+            return None
+        bad = "NULL" if safe else "ERROR('Bad bool value: ' || _s_)"
+        # DuckDB would also take 't', 'yes', '1', ...
+        sql = (
+            "CASE WHEN TYPEOF(__x__) = 'VARCHAR' THEN CASE LOWER(_s_) WHEN 'true' THEN TRUE "
+            f"WHEN 'false' THEN FALSE ELSE {bad} END ELSE {cast}(__x__ AS BOOLEAN) END"
+        )
+    elif target == t.DATE:
+        bad = "NULL" if safe else "ERROR('Invalid date: ''' || _s_ || '''')"
+        # DuckDB would also take '2024-01-05 10:00:00' (dropping the time) and '2024/01/05'.
+        sql = (
+            "CASE WHEN TYPEOF(__x__) = 'VARCHAR' THEN CASE "
+            f"WHEN REGEXP_FULL_MATCH(_s_, {_sql_text(_DATE_TEXT)}) THEN {cast}(TRIM(_s_) AS DATE) "
+            f"ELSE {bad} END ELSE {cast}(__x__ AS DATE) END"
+        )
+    else:  # STRING
+        if isinstance(x, exp.Literal) or (isinstance(x, (exp.Cast, exp.TryCast)) and not _is_decimal_cast(x)):
+            return None
+        # BigQuery writes NUMERIC/BIGNUMERIC without trailing zeros (NUMERIC '1.50' -> '1.5',
+        # ZetaSQL NumericValue::ToString); DuckDB pads to the scale ('1.500000000').
+        trimmed = "CASE WHEN CONTAINS(_s_, '.') THEN RTRIM(RTRIM(_s_, '0'), '.') ELSE _s_ END"
+        if _is_decimal_cast(x):
+            sql = trimmed
+        else:
+            sql = f"CASE WHEN TYPEOF(__x__) LIKE 'DECIMAL%' THEN {trimmed} ELSE {cast}(__x__ AS VARCHAR) END"
+    return _tpl(sql.replace("_s_", "CAST(__x__ AS VARCHAR)"), x=x)
+
+
+def _fix_like(node: exp.Expression) -> exp.Expression | None:
+    """BigQuery's LIKE takes a backslash as its escape character (r'a\\_b' matches only 'a_b');
+    DuckDB's LIKE has none unless told, so the backslash would be an ordinary character."""
+    if isinstance(node.parent, exp.Escape):
+        return None
+    pattern = node.expression
+    if isinstance(pattern, (exp.Literal, exp.RawString)) and "\\" not in str(pattern.this):
+        return None  # nothing to escape: keep the plain LIKE, which DuckDB optimises
+    return exp.Escape(this=node, expression=exp.Literal.string("\\"))
+
+
+_ZONE_TOKENS = re.compile(r"%%|%Ez|%z|%Z")
+
+
+def _has_zone_token(fmt: str) -> bool:
+    return any(m.group(0) != "%%" for m in _ZONE_TOKENS.finditer(fmt))
+
+
+def _utc_format(fmt: str) -> str:
+    """The format with BigQuery's zone elements written out for UTC, the default zone."""
+    fixed = {"%%": "%%", "%Ez": "+00:00", "%z": "+0000", "%Z": "UTC"}
+    return _ZONE_TOKENS.sub(lambda m: fixed[m.group(0)], fmt)
+
+
+def _offset_sql(token: str) -> str:
+    """SQL for %z / %Ez / %Z, given the zone's offset from UTC in seconds as _o_."""
+    sign = "CASE WHEN _o_ < 0 THEN '-' ELSE '+' END"
+    hours = "CAST(ABS(_o_) // 3600 AS VARCHAR)"
+    minutes = "LPAD(CAST(ABS(_o_) % 3600 // 60 AS VARCHAR), 2, '0')"
+    if token == "%z":
+        return f"({sign} || LPAD({hours}, 2, '0') || {minutes})"
+    if token == "%Ez":
+        return f"({sign} || LPAD({hours}, 2, '0') || ':' || {minutes})"
+    # %Z: BigQuery names the zone by its offset (format elements doc: 'UTC-5'; UTC itself is 'UTC').
+    return (f"('UTC' || CASE WHEN _o_ = 0 THEN '' ELSE {sign} || {hours} || "
+            f"CASE WHEN ABS(_o_) % 3600 = 0 THEN '' ELSE ':' || {minutes} END END)")
+
+
+def _fix_format_timestamp(node: exp.TimeToStr) -> exp.Expression | None:
+    """FORMAT_TIMESTAMP(fmt, ts [, zone]): sqlglot drops the zone, and DuckDB prints %Z of a UTC
+    value as '' and %z as '+00' where BigQuery prints 'UTC' and '+0000'."""
+    fmt, zone = node.args.get("format"), node.args.get("zone")
+    tokens = isinstance(fmt, exp.Literal) and fmt.is_string and _has_zone_token(fmt.this)
+    x = node.this.this
+    if zone is None:
+        if not tokens:
+            return None
+        return _tpl(f"STRFTIME(CAST(CAST(__x__ AS TIMESTAMPTZ) AS TIMESTAMP), {_sql_text(_utc_format(fmt.this))})",
+                    x=x)
+    local = "TIMEZONE(__z__, CAST(__x__ AS TIMESTAMPTZ))"  # the wall-clock time in the zone
+    if not tokens:
+        return _tpl(f"STRFTIME({local}, __f__)", x=x, z=zone, f=fmt)
+    offset = f"CAST(EPOCH({local}) - EPOCH(TIMEZONE('UTC', CAST(__x__ AS TIMESTAMPTZ))) AS BIGINT)"
+    pieces, last = [], 0
+    for m in _ZONE_TOKENS.finditer(fmt.this):
+        if m.group(0) == "%%":
+            continue
+        if m.start() > last:
+            pieces.append(f"STRFTIME({local}, {_sql_text(fmt.this[last:m.start()])})")
+        pieces.append(_offset_sql(m.group(0)).replace("_o_", offset))
+        last = m.end()
+    if last < len(fmt.this):
+        pieces.append(f"STRFTIME({local}, {_sql_text(fmt.this[last:])})")
+    return _tpl("(" + " || ".join(pieces) + ")", x=x, z=zone)
+
+
+def _fix_parse_timestamp(node: exp.StrToTime) -> exp.Expression:
+    """PARSE_TIMESTAMP(fmt, text [, zone]) is a TIMESTAMP: the text is wall-clock time in `zone`
+    (UTC without one) unless it carries its own offset. DuckDB's strptime gives a zone-less
+    TIMESTAMP (BigQuery's DATETIME), and sqlglot drops the zone."""
+    fmt = node.args.get("format")
+    zone = node.args.get("zone")
+    parse = node.copy()
+    parse.set("zone", None)
+    if isinstance(fmt, exp.Literal) and fmt.is_string and re.search(r"%E?z|%Z", fmt.this.replace("%%", "")):
+        return _tpl("CAST(__p__ AS TIMESTAMPTZ)", p=parse)  # the text names its own offset
+    return _tpl("TIMEZONE(__z__, __p__)", z=zone if zone is not None else exp.Literal.string("UTC"), p=parse)
+
+
+def _fix_substr(node: exp.Substring) -> None:
+    """BigQuery SUBSTR starts at 1 when the position is 0 or before the start of the string
+    (SUBSTR('abcdef', 0, 2) = 'ab'); DuckDB counts the positions before 1 against the length."""
+    start = node.args.get("start")
+    if start is None or (isinstance(start, exp.Literal) and _is_int_literal(start) and int(start.this) > 0):
+        return None
+    node.set("start", _tpl("CASE WHEN __p__ = 0 OR -__p__ > LENGTH(__s__) THEN 1 ELSE __p__ END",
+                           p=start, s=node.this.copy()))
+    return None
+
+
+def _fix_array_index(node: exp.Bracket) -> exp.Expression | None:
+    """arr[OFFSET(i)] / arr[ORDINAL(i)] outside the array is an error in BigQuery ("Array index 5
+    is out of bounds (overflow)"); DuckDB returns NULL, which only SAFE_OFFSET/SAFE_ORDINAL do.
+    Before the start DuckDB counts from the end (list[-1] is the last element): NULL in BigQuery."""
+    base = int(node.args["offset"])
+    index = node.expressions[0]
+    if node.args.get("safe"):
+        if isinstance(index, exp.Literal) and _is_int_literal(index):
+            return None  # a non-negative literal: past the end DuckDB's NULL is BigQuery's NULL
+        return _tpl(f"CASE WHEN __i__ >= {base} THEN LIST_EXTRACT(__a__, __i__ + {1 - base}) END",
+                    a=node.this, i=index)
+    text = "'Array index ' || CAST(__i__ AS VARCHAR) || ' is out of bounds "
+    return _tpl(
+        f"CASE WHEN __i__ < {base} THEN ERROR({text}(underflow)') "
+        f"WHEN __i__ - {base} >= LEN(__a__) THEN ERROR({text}(overflow)') "
+        f"ELSE LIST_EXTRACT(__a__, __i__ + {1 - base}) END",
+        a=node.this, i=index,
+    )
+
+
 _BENIGN_WARNINGS = ("EXTRACT from TIMESTAMPTZ",)  # the session time zone is UTC, as in BigQuery
 
 
@@ -437,18 +656,8 @@ def _rewrite(node: exp.Expression) -> exp.Expression | None:
         return exp.Cast(this=node, to=exp.DataType.build("DATE"))
     if isinstance(node, exp.CurrentDatetime):
         return _tpl("CAST(CURRENT_TIMESTAMP AS TIMESTAMP)")
-    if isinstance(node, (exp.Cast, exp.TryCast)) and node.to.this == exp.DataType.Type.BIGINT and not node.to.expressions:
-        x = node.this
-        if isinstance(x, exp.Literal) and (x.is_string or _is_int_literal(x)):
-            return None
-        # BigQuery rounds FLOAT64 halfway cases away from zero when casting to INT64; DuckDB rounds
-        # them to even (CAST(2.5 AS INT64): BigQuery 3, DuckDB 2). typeof() is folded at bind time.
-        cast = "TRY_CAST" if isinstance(node, exp.TryCast) or node.args.get("safe") else "CAST"
-        return _tpl(
-            f"CASE WHEN TYPEOF(__x__) IN ('DOUBLE', 'FLOAT') THEN {cast}(ROUND(TRY_CAST(__x__ AS DOUBLE)) AS BIGINT) "
-            f"ELSE {cast}(__x__ AS BIGINT) END",
-            x=x,
-        )
+    if isinstance(node, (exp.Cast, exp.TryCast)) and not node.to.expressions:
+        return _fix_cast(node)
     if isinstance(node, exp.Div) and not _is_nonzero_number(node.expression):
         # BigQuery's / raises "division by zero"; DuckDB returns Infinity (or NaN) without a word.
         node.set("expression", _tpl("CASE WHEN __d__ = 0 THEN ERROR('division by zero') ELSE __d__ END",
@@ -462,8 +671,22 @@ def _rewrite(node: exp.Expression) -> exp.Expression | None:
         # return the pattern unchanged.
         pattern = node.this
         if isinstance(pattern, exp.Literal) and pattern.is_string:
-            pattern = exp.Literal.string(re.sub(r"%'?([-+ #0]*\d*(?:\.\d+)?)[tT]", r"%\1s", pattern.this))
+            # %t/%T print any value as text: DuckDB's %s. BigQuery's ' flag groups thousands with
+            # commas (FORMAT("%'d", 1234567) = '1,234,567'); DuckDB's printf spells that flag ","
+            # (its own ' flag groups with apostrophes).
+            text = re.sub(r"%'?([-+ #0]*\d*(?:\.\d+)?)[tT]", r"%\1s", pattern.this)
+            pattern = exp.Literal.string(re.sub(r"%([-+ #0]*)'", r"%\1,", text))
         return exp.Anonymous(this="PRINTF", expressions=[pattern, *node.expressions])
+    if isinstance(node, (exp.Like, exp.ILike)):
+        return _fix_like(node)
+    if type(node) is exp.TimeToStr and isinstance(node.this, exp.TsOrDsToTimestamp):
+        return _fix_format_timestamp(node)
+    if type(node) is exp.StrToTime:
+        return _fix_parse_timestamp(node)
+    if isinstance(node, exp.Substring):
+        return _fix_substr(node)
+    if isinstance(node, exp.Bracket) and node.args.get("offset") is not None and len(node.expressions) == 1:
+        return _fix_array_index(node)
     if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Limit):
         # ARRAY_AGG(x ORDER BY y LIMIT n): DuckDB has no LIMIT inside aggregates.
         limit = node.this

@@ -278,7 +278,7 @@ class LocalWarehouse:
              fetch: bool = False) -> pd.DataFrame | None:
         if st.kind == "transaction":
             return pd.DataFrame() if fetch else None
-        used = {k: v for k, v in (params or {}).items() if k in st.params}
+        used = {k: _bound(v) for k, v in (params or {}).items() if k in st.params}
         if st.datasets:
             for ds in st.datasets:
                 if not _schema_exists(con, ds):
@@ -647,6 +647,21 @@ def _looks_like_duckdb(p: Path) -> bool:
     except OSError:
         return False
     return len(head) == 0 or (len(head) >= 12 and head[8:12] == b"DUCK")
+
+
+def _bound(value):
+    """A query parameter as BigQuery types it: a Python int is INT64 (DuckDB would bind 100000 as
+    INT32, and @n * @n would overflow), a list of ints ARRAY<INT64>."""
+    if isinstance(value, int) and not isinstance(value, bool) and _INT64_MIN <= value <= _INT64_MAX:
+        return duckdb.LongValue(value)
+    if isinstance(value, (list, tuple)) and value and all(
+            v is None or (isinstance(v, int) and not isinstance(v, bool) and _INT64_MIN <= v <= _INT64_MAX)
+            for v in value) and any(v is not None for v in value):
+        return duckdb.ListValue(list(value), duckdb.sqltypes.BIGINT)
+    return value
+
+
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

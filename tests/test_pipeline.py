@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shutil
 from datetime import date, timedelta
 
+import duckdb
 import pandas as pd
 import pytest
 
-from runbook_lib.errors import ParameterError
+from runbook_lib.errors import ParameterError, WarehouseBusy
 from runbook_lib.local.generator import generate_raw
 from runbook_lib.local.pipeline import (
     PHASE3_PROCESSORS,
@@ -16,6 +18,7 @@ from runbook_lib.local.pipeline import (
     RUN_HISTORY_COLUMNS,
     TABLE_COLUMNS,
     CodeVersion,
+    RunBusy,
     processor_sql,
     run_phase3,
     run_phase4,
@@ -452,3 +455,85 @@ def test_to_dict_is_the_json_a_service_returns(wh):
     assert proc["target_table"] == "test_nba_precompute.team_defense_zone_analysis"
     assert proc["start_date"] == proc["end_date"] == ANALYSIS.isoformat()
     assert proc["rows_written"] == count(wh, "test_nba_precompute.team_defense_zone_analysis") > 0
+
+
+# ---------------------------------------------------------------- a warehouse locked by another process
+
+
+def _hold_file(path: str, ready, release) -> None:
+    con = duckdb.connect(path)  # read-write: nobody else may open the file until it closes
+    ready.set()
+    release.wait(60)
+    con.close()
+
+
+@pytest.fixture
+def lock_holder():
+    """Start a process that holds the warehouse file until released (always released at teardown)."""
+    ctx = multiprocessing.get_context("spawn")
+    started = []
+
+    def hold(path):
+        ready, release = ctx.Event(), ctx.Event()
+        proc = ctx.Process(target=_hold_file, args=(str(path), ready, release), daemon=True)
+        proc.start()
+        started.append((proc, release))
+        assert ready.wait(60), "the holder process did not open the file"
+        return release
+
+    yield hold
+    for proc, release in started:
+        release.set()
+        proc.join(10)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(5)
+
+
+class LockedAfterFirstCommit(LocalWarehouse):
+    """The run's warehouse, which another process opens the moment the first processor has committed."""
+
+    def __init__(self, path, hold):
+        super().__init__(path, lock_retry_seconds=0.3)
+        self._hold = hold
+        self.release = None
+
+    def query(self, sql, params=None):
+        df = super().query(sql, params)
+        if self.release is None and "MERGE" in sql:
+            self.release = self._hold(self.path)
+        return df
+
+
+def test_a_lock_mid_run_stops_the_run_busy_and_records_no_failure(raw_wh, lock_holder):
+    locked = LockedAfterFirstCommit(raw_wh.path, lock_holder)
+    with pytest.raises(RunBusy) as err:
+        run_phase3(locked, START, START)
+    assert isinstance(err.value, WarehouseBusy)
+    message = str(err.value)
+    assert message.startswith("The phase3 run stopped after 1 of 2 processors had committed: the warehouse ")
+    assert "stayed locked by another process" in message and "\n" not in message
+    run = err.value.run
+    assert run.status == "busy" and run.to_dict()["status"] == "busy"
+    first, second = run.processors
+    assert (first.processor, first.status) == ("player_game_summary", "success") and first.rows_written > 0
+    assert (second.processor, second.status) == ("team_offense_game_summary", "busy")
+    assert run.datasets_written == ["nba_analytics"]
+
+    locked.release.set()  # the other process lets go; raw_wh waits for it
+    recorded = history(raw_wh)
+    assert set(recorded["status"]) == {"success"}, "a lock is not a failed processor"
+    assert set(recorded["processor_name"]) == {"player_game_summary"}
+    assert count(raw_wh, PHASE3_REFS[0]) == first.rows_written and count(raw_wh, PHASE3_REFS[1]) == 0
+    # Retrying the same request finishes the job.
+    assert run_phase3(raw_wh, START, START).status == "success" and count(raw_wh, PHASE3_REFS[1]) > 0
+
+
+def test_a_lock_before_the_run_commits_nothing(raw_wh, lock_holder):
+    release = lock_holder(raw_wh.path)
+    with pytest.raises(RunBusy) as err:
+        run_phase3(LocalWarehouse(raw_wh.path, lock_retry_seconds=0.3), START, START)
+    assert str(err.value).startswith("The phase3 run stopped after 0 of 2 processors had committed")
+    assert [p.status for p in err.value.run.processors] == ["busy", "busy"]
+    release.set()
+    assert len(history(raw_wh)) == 0 and all(count(raw_wh, ref) == 0 for ref in PHASE3_REFS)

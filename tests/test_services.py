@@ -423,3 +423,71 @@ def test_an_idle_service_stops_by_itself(sandbox_home, tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert not list((tmp_path / "run").glob("*.json"))
+
+
+# ---------------------------------------------------------------- a warehouse another process has locked
+
+
+def _hold_warehouse(path: str, ready, release) -> None:
+    import duckdb
+
+    con = duckdb.connect(path)  # read-write: the service cannot open the file while this lasts
+    ready.set()
+    release.wait(60)
+    con.close()
+
+
+def test_a_locked_warehouse_answers_503_with_retry_after_and_no_failed_run(tmp_path):
+    """A lock held by another process passes: the service says 'busy, retry' and records no failure."""
+    import multiprocessing
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    from runbook_lib.local.generator import generate_raw
+    from runbook_lib.local.services import write_state
+
+    phases = load_phases()
+    warehouse = tmp_path / "w.duckdb"
+    generate_raw(LocalWarehouse(warehouse), days=1)
+    home = home_at(tmp_path / "home").ensure()
+    write_state(home, {"token_key": "test-key", "services": {"phase3": {"invoker_iam_disabled": True}}})
+    service = subprocess.Popen([sys.executable, "-m", "runbook_lib.local.service_app", "--phase", "phase3",
+                                "--port", "0", "--home", str(home.root), "--warehouse", str(warehouse),
+                                "--revision", "r1", "--commit", "head", "--supports-prefix", "1",
+                                "--lock-retry-seconds", "0.3", "--idle-timeout", "120"])
+    ctx = multiprocessing.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_warehouse, args=(str(warehouse), ready, release), daemon=True)
+    try:
+        deadline = time.monotonic() + 60
+        while (record := read_run_file(home, "phase3")) is None:
+            assert service.poll() is None and time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.05)
+        holder.start()
+        assert ready.wait(60), "the holder process did not open the warehouse"
+        request = urllib.request.Request(
+            record["url"] + phases.get("phase3").endpoint, method="POST",
+            data=json.dumps({"start_date": "2025-12-15", "end_date": "2025-12-15"}).encode(),
+            headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(request, timeout=60)
+        assert answer.value.code == 503
+        assert int(answer.value.headers["Retry-After"]) > 0
+        body = json.loads(answer.value.read())
+        assert body["status"] == "busy" and body["run"]["status"] == "busy"
+        assert body["error"].startswith("The phase3 run stopped after 0 of 2 processors had committed")
+        assert "stayed locked by another process" in body["error"] and "\n" not in body["error"]
+        assert [p["status"] for p in body["run"]["processors"]] == ["busy", "busy"]
+    finally:
+        release.set()
+        if holder.pid is not None:
+            holder.join(10)
+        service.terminate()
+        service.wait(30)
+    history = phases.run_history_table
+    assert _count(warehouse, history, "status = 'failed'") == 0, "a lock is not a failed run"
+    assert _count(warehouse, history) == 0
+    logged = [json.loads(line) for line in request_log_path(home).read_text().splitlines()]
+    assert [e["httpRequest"]["status"] for e in logged] == [503]

@@ -10,9 +10,13 @@ be able to find those flaws:
 - run-history rows always go to production `nba_reference.processor_run_history`;
 - nothing validates the prefix (an invalid dataset name fails at write time, as BigQuery would).
 
+A warehouse file locked by another process is not a processor failure: the run stops where it is,
+records no "failed" history row for the lock, and raises RunBusy (a WarehouseBusy) carrying what had
+already committed, so a service can answer 503 and the caller can retry.
+
 Each processor is one SELECT in sql/<processor>.sql (BigQuery dialect). This module stages that
 SELECT, MERGEs it into the target table on the keys from params/phases.yaml and records the run,
-all in one warehouse.execute call, so a failure leaves nothing half-written. Re-running a processor
+all in one warehouse call (one transaction), so a failure leaves nothing half-written. Re-running a processor
 for the same dates replaces those dates' rows with identical ones: the MERGE is idempotent.
 """
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..checks import as_date
-from ..errors import NotFoundError, ParameterError
+from ..errors import NotFoundError, ParameterError, WarehouseBusy
 from ..phases import OutputTable, Phase, PhaseRegistry, load_phases, prefixed_dataset
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -44,7 +48,7 @@ DEPENDENCY_LOOKBACK_DAYS = 7
 # Rolling windows never reach into the previous season; NBA seasons start in October.
 SEASON_START_MONTH = 10
 
-STATUSES = ("success", "failed", "skipped")
+STATUSES = ("success", "failed", "skipped", "busy")  # busy: not run because the warehouse was locked
 
 # Output schemas (BigQuery types), in column order. The first column is the partition column.
 TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -123,7 +127,7 @@ class ProcessorRun:
     end_date: date
     target_table: str  # dataset.table actually written (or that would have been)
     rows_written: int
-    status: str  # success | failed | skipped
+    status: str  # success | failed | skipped | busy
     error: str | None = None
     run_id: str = ""
 
@@ -151,9 +155,12 @@ class PhaseRun:
     code_commit: str
     request: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    busy: str | None = None  # why the run stopped early: the warehouse stayed locked
 
     @property
     def status(self) -> str:
+        if self.busy:
+            return "busy"
         return "failed" if any(p.status == "failed" for p in self.processors) else "success"
 
     def to_dict(self) -> dict:
@@ -169,6 +176,18 @@ class PhaseRun:
             "warnings": list(self.warnings),
             "processors": [p.to_dict() for p in self.processors],
         }
+
+
+class RunBusy(WarehouseBusy):
+    """The warehouse stayed locked by another process part-way through a run.
+
+    `run` is the PhaseRun as far as it got (status "busy"): processors that committed say so, the
+    others have status "busy". Retrying the same request is safe: the MERGEs are idempotent.
+    """
+
+    def __init__(self, message: str, run: PhaseRun):
+        super().__init__(message)
+        self.run = run
 
 
 # ---------------------------------------------------------------- public entry points
@@ -313,37 +332,59 @@ def _run_phase(warehouse, registry: PhaseRegistry, phase: Phase, chosen: tuple[s
     wanted = [(history_dataset, history_table, RUN_HISTORY_COLUMNS, "data_date")]
     wanted += [(metas[r.processor]["target_dataset"], tables[r.processor].table, TABLE_COLUMNS[r.processor],
                 tables[r.processor].partition_column) for r in runs if r.error is None]
-    _ensure_tables(warehouse, wanted)
+    busy: WarehouseBusy | None = None
+    try:
+        _ensure_tables(warehouse, wanted)
+    except WarehouseBusy as exc:
+        busy = exc
 
-    executed = []
     for run in runs:
         meta = {**metas[run.processor], "started_at": datetime.now(timezone.utc)}
         metas[run.processor] = meta
         if run.error is not None:
             continue
+        if busy is not None:
+            break
         table = tables[run.processor]
         try:
             script = _merge_script(run.processor, table, meta["target_dataset"], sources, run_history)
-            warehouse.execute(script, {**params, **meta})
-            executed.append(run)
+            # One transaction: stage, MERGE, record the history rows and read back their total.
+            run.rows_written = int(warehouse.query(script, {**params, **meta}).iloc[0, 0])
+        except WarehouseBusy as exc:  # a lock is no fault of the processor: stop, retry later
+            busy = exc
+            break
         except Exception as exc:  # this processor fails; the others still run, as upstream
             run.error = _one_line(exc)
-
-    recorded = _rows_recorded(warehouse, run_history, [r.run_id for r in executed]) if executed else {}
-    for run in executed:
-        run.rows_written = recorded.get(run.run_id, 0)
+            continue
         run.status = "success" if run.rows_written > 0 else "skipped"
         if run.status == "skipped":
             run.error = "no source rows for these dates"
     for run in runs:
-        if run.status == "failed":
-            warehouse.execute(_failure_script(run_history), {**metas[run.processor], "error": run.error})
+        if busy is not None:
+            break  # each further write would wait out the lock again; the answer still lists the failures
+        if run.status == "failed" and run.error is not None:
+            try:
+                warehouse.execute(_failure_script(run_history), {**metas[run.processor], "error": run.error})
+            except WarehouseBusy as exc:
+                busy = exc
 
+    message = None
+    if busy is not None:
+        committed = sum(r.status in ("success", "skipped") for r in runs)
+        reason = str(busy)
+        message = (f"The {phase.name} run stopped after {committed} of {len(runs)} processors had committed: "
+                   f"{reason[:1].lower()}{reason[1:]}")
+        for run in runs:
+            if run.status == "failed" and run.error is None:
+                run.status, run.error = "busy", "not run: the warehouse stayed locked by another process"
     written = sorted({r.target_table.split(".")[0] for r in runs if r.status == "success"})
-    return PhaseRun(phase=phase.name, processors=runs, dataset_prefix=prefix,
-                    prefix_applied=bool(applied_prefix) or not prefix, datasets_written=written,
-                    run_history_table=run_history, code_commit=code.commit,
-                    request=request, warnings=warnings)
+    result = PhaseRun(phase=phase.name, processors=runs, dataset_prefix=prefix,
+                      prefix_applied=bool(applied_prefix) or not prefix, datasets_written=written,
+                      run_history_table=run_history, code_commit=code.commit,
+                      request=request, warnings=warnings, busy=message)
+    if message is not None:
+        raise RunBusy(message, result)
+    return result
 
 
 def _merge_script(name: str, table: OutputTable, target_dataset: str, sources: dict, run_history: str) -> str:
@@ -376,6 +417,8 @@ SELECT
 FROM UNNEST(GENERATE_DATE_ARRAY(@start_date, @end_date)) AS d
 LEFT JOIN (SELECT {part} AS data_date, COUNT(*) AS rows_processed FROM staged GROUP BY {part}) AS n
   ON n.data_date = d;
+
+SELECT COALESCE(SUM(rows_processed), 0) AS rows_written FROM `{run_history}` WHERE run_id = @run_id;
 """
 
 
@@ -387,15 +430,6 @@ SELECT @run_id, @processor_name, @phase, d, @recorded_prefix, @target_dataset, 0
        @started_at, CURRENT_TIMESTAMP(), @commit_sha, @error
 FROM UNNEST(GENERATE_DATE_ARRAY(@start_date, @end_date)) AS d
 """
-
-
-def _rows_recorded(warehouse, run_history: str, run_ids: list[str]) -> dict[str, int]:
-    """Rows each run recorded in the run history, read back in one query."""
-    # run ids are hex uuids made here, safe to inline
-    listed = ", ".join(f"'{r}'" for r in run_ids if re.fullmatch(r"[0-9a-f]{32}", r))
-    df = warehouse.query(f"SELECT run_id, SUM(rows_processed) AS n FROM `{run_history}` "
-                         f"WHERE run_id IN ({listed}) GROUP BY run_id")
-    return {str(r): int(n) for r, n in zip(df["run_id"], df["n"])}
 
 
 def _missing_dependencies(warehouse, registry: PhaseRegistry, analytics: str, day: date) -> list[str]:

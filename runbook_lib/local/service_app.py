@@ -1,12 +1,16 @@
 """One loopback phase service: a small WSGI app behind the sandbox's stand-in for Cloud Run.
 
     python -m runbook_lib.local.service_app --phase phase3 --port 0 --home H --warehouse W \
-        --revision REV --commit SHA --supports-prefix 0|1 [--service-phase phase3] [--phases-file F]
+        --revision REV --commit SHA --supports-prefix 0|1 [--service-phase phase3] [--phases-file F] \
+        [--lock-retry-seconds S]
 
 --phase names whose code runs (its endpoints and /health identity); --service-phase names the
 Cloud Run service it is deployed as (default: the same). In front of every path sits the
 Cloud Run IAM check, then the app; every request becomes one request-log line. Once listening,
 the process records {pid, port, url, revision, ...} in <home>/run/<service-phase>.json.
+
+A warehouse file that another process keeps locked is a transient condition, not a failure: the
+service answers 503 with a Retry-After header, and the body says what the run had committed.
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from .logs import append_request_logs, request_entry, request_log_path
 from .services import authorize, read_state, run_file
 
 MAX_BODY_BYTES = 1_000_000
+RETRY_AFTER_SECONDS = 5  # what a 503 for a locked warehouse asks the caller to wait
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # Field -> type for each endpoint's JSON body; the first ones listed are required.
@@ -73,6 +78,7 @@ class ServiceConfig:
     revision: str
     commit: str
     supports_prefix: bool
+    lock_retry_seconds: float | None = None  # how long to wait for a locked warehouse; None: its default
 
 
 # ---------------------------------------------------------------- payload checks
@@ -148,8 +154,10 @@ class PhaseApp:
         else:
             code, payload = self._route(method, path, environ)
             body, ctype = json.dumps(payload).encode(), "application/json"
-        start_response(f"{code} {_REASONS.get(code, 'Status')}",
-                       [("Content-Type", ctype), ("Content-Length", str(len(body)))])
+        headers = [("Content-Type", ctype), ("Content-Length", str(len(body)))]
+        if code == 503:
+            headers.append(("Retry-After", str(RETRY_AFTER_SECONDS)))
+        start_response(f"{code} {_REASONS.get(code, 'Status')}", headers)
         self._log(environ, method, path, code, len(body), time.monotonic() - started)
         return [body]
 
@@ -195,7 +203,9 @@ class PhaseApp:
         except ParameterError as exc:
             return 400, {"error": str(exc)}
         except WarehouseBusy as exc:
-            return 503, {"error": str(exc)}
+            # The lock is another process's, and passes: 503 + Retry-After, never a failed run.
+            run = getattr(exc, "run", None)  # pipeline.RunBusy: the run as far as it got
+            return 503, {"error": str(exc), **(self._answer(run) if run is not None else {})}
         except Exception as exc:  # the service answers 500 and stays up, as gunicorn would
             return 500, {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500]}
 
@@ -238,7 +248,8 @@ class PhaseApp:
 
         config = self.config
         code = CodeVersion(commit=config.commit, supports_prefix=config.supports_prefix)
-        warehouse = LocalWarehouse(config.warehouse, project=config.phases.project)
+        waiting = {} if config.lock_retry_seconds is None else {"lock_retry_seconds": config.lock_retry_seconds}
+        warehouse = LocalWarehouse(config.warehouse, project=config.phases.project, **waiting)
         # Code from before the prefix commit never reads dataset_prefix: it is passed on, and ignored.
         if config.code.payload_style == "date_range":
             _check_fields(body, PHASE3_FIELDS, PHASE3_REQUIRED, config.code.endpoint if path != "/process" else path)
@@ -255,7 +266,11 @@ class PhaseApp:
                              strict_mode=body.get("strict_mode", True),
                              skip_dependency_check=body.get("skip_dependency_check", False),
                              dataset_prefix=body.get("dataset_prefix", ""), code=code, phases=config.phases)
+        return self._answer(run)
+
+    def _answer(self, run) -> dict:
         result = run.to_dict()
+        config = self.config
         return {"status": result["status"], "service": config.code.service_identity,
                 "revision": config.revision, "commit_sha": config.commit, "run": result}
 
@@ -316,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit", required=True)
     parser.add_argument("--supports-prefix", choices=["0", "1"], required=True)
     parser.add_argument("--phases-file", default=None)
+    parser.add_argument("--lock-retry-seconds", type=float, default=None,
+                        help="how long a request waits for a warehouse another process has locked (then 503)")
     parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT_S,
                         help="seconds without a request before the service stops itself (0: never)")
     args = parser.parse_args(argv)
@@ -330,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     home = sandbox_home(args.home)
     config = ServiceConfig(phases=phases, code=code, deployed_as=deployed_as, home_root=home.root,
                            warehouse=Path(args.warehouse), revision=args.revision, commit=args.commit,
-                           supports_prefix=args.supports_prefix == "1")
+                           supports_prefix=args.supports_prefix == "1", lock_retry_seconds=args.lock_retry_seconds)
     server = make_server("127.0.0.1", args.port, make_app(config),
                          server_class=ThreadingWSGIServer, handler_class=QuietHandler)
     port = server.server_address[1]

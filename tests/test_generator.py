@@ -69,6 +69,22 @@ def test_tables_have_the_documented_columns(default_run):
         assert list(frames[name].columns) == [c for c, _ in RAW_COLUMNS[name]]
 
 
+def test_tables_have_the_documented_column_types_and_partitioning(default_run):
+    # The types as BigQuery would report them (INFORMATION_SCHEMA.COLUMNS), not just the names: a
+    # generator that wrote game_date as a string or the odds as floats would change every query on them.
+    wh, _, _ = default_run
+    for name in RAW_TABLES:
+        info = wh.table_info(f"nba_raw.{name}")
+        assert info.columns == list(RAW_COLUMNS[name]), name
+        assert info.partition_column == "game_date"
+        reported = wh.query("SELECT column_name, data_type FROM nba_raw.INFORMATION_SCHEMA.COLUMNS "
+                            "WHERE table_name = @t ORDER BY ordinal_position", {"t": name})
+        assert list(zip(reported.column_name, reported.data_type)) == list(RAW_COLUMNS[name])
+    assert ("captured_at", "TIMESTAMP") in RAW_COLUMNS["prop_lines"]  # an instant, in UTC
+    for table in load_phases().all_tables():
+        assert wh.table_info(table.ref).columns == list(TABLE_COLUMNS[table.table]), table.ref
+
+
 def test_same_seed_gives_identical_tables_and_another_seed_does_not(tmp_path):
     first, second, other = (LocalWarehouse(tmp_path / f"{n}.duckdb") for n in ("a", "b", "c"))
     generate_raw(first, days=2, seed=7)
@@ -87,6 +103,19 @@ def test_regenerating_replaces_the_raw_tables(tmp_path):
     for name in RAW_TABLES:
         assert digest(wh, f"nba_raw.{name}")[0] == counts[f"nba_raw.{name}"]
     assert wh.query("SELECT COUNT(DISTINCT game_date) AS n FROM `nba_raw.games`")["n"].iloc[0] == 1
+
+
+def test_the_raw_tables_are_replaced_together_or_not_at_all(tmp_path):
+    # One transaction for all three tables: a reader in another process sees one seed's games, box
+    # scores and lines, never a mix. Here the last table cannot be replaced (a view holds its name),
+    # so neither may the first two be.
+    wh = LocalWarehouse(tmp_path / "w.duckdb")
+    generate_raw(wh, days=2, seed=7)
+    before = {name: digest(wh, f"nba_raw.{name}") for name in RAW_TABLES[:2]}
+    wh.execute("DROP TABLE nba_raw.prop_lines; CREATE VIEW nba_raw.prop_lines AS SELECT 1 AS x")
+    with pytest.raises(Exception, match="View"):
+        generate_raw(wh, days=2, seed=8)
+    assert {name: digest(wh, f"nba_raw.{name}") for name in RAW_TABLES[:2]} == before
 
 
 @pytest.mark.parametrize("scale, days, expected_days", [(0.5, None, 7), (0.01, None, 1), (3, None, 42), (1.0, 3, 3)])

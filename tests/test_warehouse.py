@@ -186,6 +186,25 @@ def test_load_dataframe_replace_and_append(games):
         games.load_dataframe(df, "nowhere.loaded")
 
 
+def test_load_dataframes_writes_several_tables_in_one_transaction(games):
+    frames = {"nba_analytics.one": pd.DataFrame({"game_date": [date(2024, 1, 8)], "n": [1]}),
+              "nba_analytics.two": pd.DataFrame({"game_date": [date(2024, 1, 8)] * 2, "n": [2, 3]})}
+    assert games.load_dataframes(frames, partition_columns={"nba_analytics.two": "game_date"}) \
+        == {"nba_analytics.one": 1, "nba_analytics.two": 2}
+    assert games.table_info("nba_analytics.two").partition_column == "game_date"
+    assert games.table_info("nba_analytics.one").partition_column is None
+    # A frame that cannot be written (its name is a view's) undoes the others: all or nothing.
+    games.execute("CREATE VIEW nba_analytics.blocked AS SELECT 1 AS x")
+    with pytest.raises(Exception, match="View"):
+        games.load_dataframes({"nba_analytics.one": pd.DataFrame({"n": [9, 9, 9]}),
+                               "nba_analytics.blocked": pd.DataFrame({"n": [9]})})
+    assert games.table_info("nba_analytics.one").num_rows == 1
+    with pytest.raises(ParameterError, match="^frames="):
+        games.load_dataframes({})
+    with pytest.raises(ParameterError, match="^partition_columns="):
+        games.load_dataframes(frames, partition_columns={"nba_analytics.other": "game_date"})
+
+
 # ------------------------------------------------------------------------------------------ errors
 
 def test_not_found_messages_name_the_object_and_what_exists(games):

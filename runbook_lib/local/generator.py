@@ -187,8 +187,7 @@ def generate_raw(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ParameterError("seed", seed, "give a whole number of 0 or more")
     tables = build_raw_frames(start, n_days, int(seed))
-    for name, df in tables.items():
-        _replace_table(warehouse, RAW_DATASET, name, RAW_COLUMNS[name], df)
+    _replace_tables(warehouse, RAW_DATASET, tables)
     ensure_production_tables(warehouse, phases)
     return {f"{RAW_DATASET}.{name}": len(df) for name, df in tables.items()}
 
@@ -391,11 +390,13 @@ def _american_odds(prob: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- loading
 
 
-def _replace_table(warehouse, dataset: str, table: str, columns, df: pd.DataFrame) -> None:
-    """Replace dataset.table with df in one bulk load (partitioned by game date, like upstream)."""
+def _replace_tables(warehouse, dataset: str, tables: dict[str, pd.DataFrame]) -> None:
+    """Replace the raw tables with one bulk load each, all in one transaction, so a reader in
+    another process never sees one seed's games with another seed's box scores or lines.
+    Partitioned by game date, like upstream."""
     warehouse.create_dataset(dataset, exists_ok=True)
-    warehouse.load_dataframe(df[[c for c, _ in columns]], f"{dataset}.{table}", mode="replace",
-                             partition_column="game_date")
+    frames = {f"{dataset}.{name}": df[[c for c, _ in RAW_COLUMNS[name]]] for name, df in tables.items()}
+    warehouse.load_dataframes(frames, mode="replace", partition_columns={ref: "game_date" for ref in frames})
 
 
 # ---------------------------------------------------------------- parameters

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import duckdb
 import pandas as pd
@@ -518,43 +518,69 @@ class LocalWarehouse:
     def load_dataframe(self, df: pd.DataFrame, ref: str, mode: str = "replace",
                        partition_column: str | None = None) -> int:
         """Write a DataFrame into a table (replace its rows, or append by column name); returns rows written."""
-        if not isinstance(df, pd.DataFrame):
-            raise ParameterError("df", type(df).__name__, "give a pandas DataFrame")
+        partitions = {ref: partition_column} if partition_column is not None else None
+        return self.load_dataframes({ref: df}, mode=mode, partition_columns=partitions)[ref]
+
+    def load_dataframes(self, frames: Mapping[str, pd.DataFrame], mode: str = "replace",
+                        partition_columns: Mapping[str, str] | None = None) -> dict[str, int]:
+        """Write several DataFrames (table ref -> frame) in one transaction: another reader sees all
+        of them or none of them. Returns rows written per ref."""
+        if not isinstance(frames, Mapping) or not frames:
+            raise ParameterError("frames", type(frames).__name__, 'give a non-empty dict of "dataset.table" -> DataFrame')
         if mode not in ("replace", "append"):
             raise ParameterError("mode", mode, "choose replace or append")
-        dataset, table = _split_ref(ref)
-        if partition_column is not None and partition_column not in df.columns:
-            raise ParameterError("partition_column", partition_column,
-                                 f"choose one of the DataFrame's columns {', '.join(map(str, df.columns))}")
+        partition_columns = dict(partition_columns or {})
+        unknown = sorted(set(partition_columns) - set(frames))
+        if unknown:
+            raise ParameterError("partition_columns", unknown, "name only tables that frames loads")
+        targets = []
+        for ref, df in frames.items():
+            if not isinstance(df, pd.DataFrame):
+                raise ParameterError("df", type(df).__name__, "give a pandas DataFrame")
+            dataset, table = _split_ref(ref)
+            partition = partition_columns.get(ref)
+            if partition is not None and partition not in df.columns:
+                raise ParameterError("partition_column", partition,
+                                     f"choose one of the DataFrame's columns {', '.join(map(str, df.columns))}")
+            targets.append((ref, dataset, table, df, partition))
         with self.connection() as con:
-            if not _schema_exists(con, dataset):
-                raise self._dataset_not_found(con, dataset)
-            exists = _relation_exists(con, dataset, table)
-            con.register("_runbook_df", df)
+            for _, dataset, _, _, _ in targets:
+                if not _schema_exists(con, dataset):
+                    raise self._dataset_not_found(con, dataset)
+            names = [f"_runbook_df{i}" for i in range(len(targets))]
+            for name, (_, _, _, df, _) in zip(names, targets):
+                con.register(name, df)
             con.execute("BEGIN TRANSACTION")
             try:
-                target = _fq(con, dataset, table)
-                if mode == "append" and exists:
-                    con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _runbook_df")
-                    if partition_column is not None:
-                        con.execute(f"UPDATE {INTERNAL_SCHEMA}.tables SET partition_column = $p "
-                                    "WHERE dataset = $d AND table_name = $t",
-                                    {"p": partition_column, "d": dataset, "t": table})
-                else:
-                    previous = _table_meta(con, dataset, table) if exists else {}
-                    con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM _runbook_df")
-                    _normalise_column_types(con, dataset, table)
-                    now = _utcnow()
-                    created = previous.get("created_at") or now
-                    _set_table_meta(con, dataset, table, partition_column or previous.get("partition_column"),
-                                    created, previous.get("expires_at") if previous else _default_expiry(con, dataset, now))
+                for name, (_, dataset, table, _, partition) in zip(names, targets):
+                    self._load_one(con, name, dataset, table, mode, partition)
                 con.execute("COMMIT")
             except BaseException:
                 _rollback(con)
                 raise
             finally:
-                con.unregister("_runbook_df")
-        return len(df)
+                for name in names:
+                    con.unregister(name)
+        return {ref: len(df) for ref, _, _, df, _ in targets}
+
+    def _load_one(self, con: duckdb.DuckDBPyConnection, source: str, dataset: str, table: str, mode: str,
+                  partition_column: str | None) -> None:
+        exists = _relation_exists(con, dataset, table)
+        target = _fq(con, dataset, table)
+        if mode == "append" and exists:
+            con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {source}")
+            if partition_column is not None:
+                con.execute(f"UPDATE {INTERNAL_SCHEMA}.tables SET partition_column = $p "
+                            "WHERE dataset = $d AND table_name = $t",
+                            {"p": partition_column, "d": dataset, "t": table})
+            return
+        previous = _table_meta(con, dataset, table) if exists else {}
+        con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
+        _normalise_column_types(con, dataset, table)
+        now = _utcnow()
+        created = previous.get("created_at") or now
+        _set_table_meta(con, dataset, table, partition_column or previous.get("partition_column"),
+                        created, previous.get("expires_at") if previous else _default_expiry(con, dataset, now))
 
     def drop_dataset(self, name: str, delete_contents: bool = False) -> None:
         _check_dataset_name(name)

@@ -1,7 +1,12 @@
 """Secrets never leak: masking rules, and a planted secret that ends up in no file the runner writes."""
 from __future__ import annotations
 
+import html
+import json
+import subprocess
+import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import nbformat
 import pytest
@@ -111,3 +116,125 @@ def test_planted_secret_is_in_no_file_the_run_wrote(secret_run):
     assert nb.metadata["runbook"]["run"]["parameters"]["api_token"] == "***"
     assert "Bearer ***" in nbformat.writes(nb)
     assert outcome.summary == "3 rows checked with token ***"
+
+
+# ---------------------------------------------------------------------------------------------
+# Escaped literal values, more shapes, keys and metadata
+
+ODD_SECRET = "Zq9&<tok>\"'-S3CRET-4f2a"
+
+
+@pytest.mark.parametrize("shown", [
+    html.escape(ODD_SECRET), html.escape(ODD_SECRET, quote=False),
+    html.escape(ODD_SECRET, quote=False).replace('"', "&#34;").replace("'", "&#39;"),  # markupsafe's quotes
+    json.dumps(ODD_SECRET)[1:-1], repr(ODD_SECRET)[1:-1], quote(ODD_SECRET, safe=""),
+])
+def test_a_literal_secret_is_masked_however_it_was_escaped(shown):
+    masked = masking.mask_text(f"<td>{shown}</td>", [ODD_SECRET])
+    assert masked == f"<td>{masking.MASK}</td>"
+
+
+@pytest.mark.parametrize("text, leaked, kept", [
+    ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA", "Authorization: Basic ***"),
+    ("curl -H 'authorization: basic dXNlcjpwYXNz' https://x", "dXNlcjpwYXNz", "basic ***"),
+    ("{'Authorization': 'Basic dXNlcjpwYXNz'}", "dXNlcjpwYXNz", "'Basic ***'"),
+    ("postgres://admin:hunter2-db@db:5432/x", "hunter2-db", "postgres://admin:***@db:5432/x"),
+    ("redis://:only-a-password@cache:6379", "only-a-password", "redis://:***@cache"),
+    ("-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\nlQOYBF1234abcdEFGH\n=AbCd\n"
+     "-----END PGP PRIVATE KEY BLOCK-----\nnext line", "lQOYBF1234abcdEFGH", "BLOCK-----\nnext line"),
+    ("-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\nlQOYBF1234abcdEFGH", "lQOYBF1234abcdEFGH",
+     "-----BEGIN PGP PRIVATE KEY BLOCK-----***"),
+    ('{"client_id": "x.apps.googleusercontent.com", "web": "GOCSPX-1a2b3c4d5e6f7g8h9i0jKLMN"}',
+     "1a2b3c4d5e6f7g8h9i0jKLMN", "x.apps.googleusercontent.com"),
+])
+def test_more_secret_shapes_are_masked(text, leaked, kept):
+    masked = masking.mask_text(text)
+    assert leaked not in masked and kept in masked
+    assert masking.mask_text(masked) == masked  # masking twice changes nothing
+
+
+def test_look_alikes_of_the_new_shapes_are_left_alone():
+    text = ("Basic checks passed; basic configuration is fine; see https://example.com:8080/path, "
+            "http://user@host/ and ftp://host:21/x")
+    assert masking.mask_text(text) == text
+
+
+def test_mask_data_masks_keys_and_keeps_keys_that_mask_alike_apart():
+    data = {PLANTED: "user", "nested": {f"Bearer {PLANTED}": 1}, "pw-12345": 2, "plain": [PLANTED]}
+    masked = masking.mask_data(data, [PLANTED, "pw-12345"])
+    assert PLANTED not in json.dumps(masked) and "pw-12345" not in json.dumps(masked)
+    assert masked == {"***": "user", "nested": {"Bearer ***": 1}, "*** #2": 2, "plain": ["***"]}
+
+
+def test_mask_notebook_covers_output_and_cell_metadata():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.metadata["note"] = f"token {PLANTED}"
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/plain": "x"},
+                                           metadata={"application/json": {"expanded": PLANTED}})]
+    nb.cells.append(cell)
+    masking.mask_notebook(nb, [PLANTED])
+    assert PLANTED not in nbformat.writes(nb)
+    assert nb.cells[0].outputs[0].metadata["application/json"]["expanded"] == "***"
+    assert nb.cells[0].metadata.note == "token ***"  # still a NotebookNode
+
+
+# ---------------------------------------------------------------------------------------------
+# Outputs too big to mask are cut first, without leaving half a secret
+
+def test_cap_text_keeps_small_text_and_cuts_big_text_with_a_marker():
+    assert masking.cap_text("small", limit=100) == "small"
+    lines = "".join(f"line {i:04d}\n" for i in range(100))  # 10 bytes a line
+    capped = masking.cap_text(lines, limit=305)
+    kept, marker = capped.rstrip("\n").rsplit("\n", 1)
+    assert kept == lines[:300].rstrip("\n")            # cut at a line end
+    assert marker == "[output truncated by the runner: 700 of 1000 bytes not kept]"
+
+
+def test_a_cut_never_leaves_the_start_of_a_secret():
+    text = "z" * 990 + PLANTED + "z" * 500              # the limit falls inside the secret
+    capped = masking.cap_text(text, limit=1000, secrets=[PLANTED])
+    assert capped.startswith("z" * 990 + "\n[output truncated by the runner: ")
+    assert PLANTED[:3] not in capped
+
+
+def test_cap_output_drops_an_oversized_html_representation_and_says_so():
+    output = nbformat.v4.new_output("display_data", data={"text/html": "<table>" + "<tr><td>1</td></tr>" * 100,
+                                                          "image/png": "iVBOR" * 1000})
+    masking.cap_output(output, limit=500)
+    assert "text/html" not in output.data and output.data["image/png"] == "iVBOR" * 1000
+    assert output.data["text/plain"].startswith("[output truncated by the runner:") and "text/html" in output.data["text/plain"]
+    stream = nbformat.v4.new_output("stream", name="stdout", text="a\n" * 1000)
+    masking.cap_output(stream, limit=500)
+    assert len(stream.text.encode()) < 600 and "output truncated by the runner" in stream.text
+
+
+def test_mask_notebook_caps_outputs_before_masking():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(...)")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 5000 + f" Bearer {PLANTED}")]
+    nb.cells.append(cell)
+    masking.mask_notebook(nb, output_limit=1000)
+    assert PLANTED not in nbformat.writes(nb) and "output truncated by the runner" in cell.outputs[0].text
+
+
+_HOSTILE = r'''
+import random, string, sys
+from runbook_lib import masking
+random.seed(7)
+blob = "".join(random.choice(string.ascii_letters + string.digits + "-_") for _ in range(200_000))
+assert masking.mask_text(blob) == blob
+for opening in ('password="', "{'api_token': '", '{"client_secret": "'):
+    text = opening + "\\" * 64
+    assert masking.mask_text(text) == text, opening
+for text in ("-eyJ" * 50_000, "-----BEGIN PRIVATE KEY-----\n" * 20_000, "a://" * 50_000, "api_token_" * 20_000):
+    masking.mask_text(text)
+print("finished")
+'''
+
+
+def test_hostile_text_is_masked_in_linear_time():
+    # A catastrophic regex would hang rather than fail: run it where a timeout can stop it.
+    result = subprocess.run([sys.executable, "-c", _HOSTILE], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "finished"

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from .errors import ParameterError
-from .masking import MASK, is_secret_name, mask_value
+from .masking import MASK, is_secret_name, mask_data, mask_value, secret_values
 
 PROJECT_ID = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
 REGION = Annotated[str, StringConstraints(pattern=r"^([a-z]+(-[a-z]+)+[0-9]+|global)$")]
@@ -46,6 +46,18 @@ class NotebookParameterError(ParameterError):
 
 # Exception names (as a notebook's error output records them) that mean "bad parameters".
 PARAMETER_ERROR_NAMES = frozenset({"ParameterError", NotebookParameterError.__name__})
+
+
+def unknown_parameter_error(name: str, allowed: str,
+                            error_cls: type[ParameterError] = ParameterError) -> ParameterError:
+    """A name the runbook does not take: "NAME is not a parameter of this runbook: ALLOWED."
+
+    The sentence never repeats the value: a misspelt secret name (`api_tokn`) is not recognised as
+    secret, so its value may well be one. `.value` is `***` for the same reason.
+    """
+    error = error_cls(name, MASK, allowed)
+    error.args = (f"{name} is not a parameter of this runbook: {allowed}.",)
+    return error
 
 
 def param(default: Any = ..., *, allowed: str, **constraints: Any) -> Any:
@@ -79,13 +91,15 @@ def validate_params(model_cls: type[RunbookParams], values: Mapping[str, Any],
                     error_cls: type[ParameterError] = ParameterError) -> RunbookParams:
     """Build `model_cls` from `values`; the first problem becomes one ParameterError sentence."""
     fields = model_cls.model_fields
+    secrets = secret_values(values)
     for name, value in values.items():
         if name not in fields:
-            raise error_cls(name, _shown(name, value), f"it is not a parameter of this runbook; use one of {', '.join(fields)}")
+            raise error_cls(name, _shown(name, value, secrets),
+                            f"it is not a parameter of this runbook; use one of {', '.join(fields)}")
     try:
         return model_cls.model_validate(dict(values))
     except ValidationError as exc:
-        raise _first_problem(model_cls, values, exc, error_cls) from None
+        raise _first_problem(model_cls, values, exc, error_cls, secrets) from None
 
 
 def from_notebook(model_cls: type[RunbookParams], namespace: Mapping[str, Any]) -> RunbookParams:
@@ -98,9 +112,7 @@ def from_notebook(model_cls: type[RunbookParams], namespace: Mapping[str, Any]) 
     fields = model_cls.model_fields
     for name in injected_names(namespace):
         if name not in fields:
-            raise NotebookParameterError(
-                name, _shown(name, namespace.get(name)),
-                f"it is not a parameter of this runbook; use one of {', '.join(fields)}")
+            raise unknown_parameter_error(name, f"use one of {', '.join(fields)}", NotebookParameterError)
     values = {name: namespace[name] for name in fields if name in namespace}
     return validate_params(model_cls, values, error_cls=NotebookParameterError)
 
@@ -218,21 +230,25 @@ _ALLOWED_BY_CONSTRAINT = {
 }
 
 
-def _shown(name: str, value: Any) -> Any:
-    return MASK if is_secret_name(name) and value not in (None, "") else value
+def _shown(name: str, value: Any, secrets: list[str] = ()) -> Any:
+    """A value as an error sentence shows it: `***` for a secret name, else scrubbed of secret shapes
+    and of the other secret parameters' values (a URL may carry a token)."""
+    if is_secret_name(name) and value not in (None, ""):
+        return MASK
+    return mask_data(value, secrets) if isinstance(value, (str, Mapping, list, tuple)) else value
 
 
 def _first_problem(model_cls: type[BaseModel], values: Mapping[str, Any], exc: ValidationError,
-                   error_cls: type[ParameterError]) -> ParameterError:
+                   error_cls: type[ParameterError], secrets: list[str] = ()) -> ParameterError:
     error = exc.errors()[0]
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, ParameterError):
         # A validator raised the sentence itself; keep it (re-raised with the notebook-friendly class).
-        return error_cls(cause.parameter, _shown(cause.parameter, cause.value), cause.allowed)
+        return error_cls(cause.parameter, _shown(cause.parameter, cause.value, secrets), cause.allowed)
     loc = error.get("loc") or ()
     name = str(loc[0]) if loc else "parameters"
     value = values.get(name, error.get("input")) if loc else "..."
-    return error_cls(name, _shown(name, value), _allowed(model_cls, name, error))
+    return error_cls(name, _shown(name, value, secrets), _allowed(model_cls, name, error))
 
 
 def _allowed(model_cls: type[BaseModel], name: str, error: Mapping[str, Any]) -> str:

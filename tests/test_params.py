@@ -126,3 +126,32 @@ def test_declared_parameters_reads_types_defaults_and_comments():
     assert declared["days"].annotation is None and declared["days"].default == 3
     assert declared["dates"].help is None
     assert params.declared_parameters(nbformat.v4.new_notebook()) == {}
+
+
+def test_an_unknown_name_shows_its_value_only_scrubbed_of_secrets():
+    with pytest.raises(ParameterError) as caught:
+        params.validate_params(DemoParams, {"api_token": "literal-S3CRET-1", "auth": "Bearer abcdefgh12345678 literal-S3CRET-1"})
+    assert caught.value.parameter == "auth"
+    assert "abcdefgh12345678" not in str(caught.value) and "literal-S3CRET-1" not in str(caught.value)
+    assert "auth='Bearer *** ***' is not valid: it is not a parameter of this runbook" in str(caught.value)
+
+
+def test_a_bad_value_is_shown_scrubbed_of_secret_shapes():
+    with pytest.raises(ParameterError) as caught:
+        params.validate_params(DemoParams, {"dataset_prefix": "password=hunter2hunter2"})
+    assert "hunter2" not in str(caught.value) and caught.value.parameter == "dataset_prefix"
+
+
+def test_a_name_papermill_injected_that_the_model_does_not_know_never_shows_its_value():
+    ns = _namespace('# Parameters\napi_tokn = "S3CRET-in-a-typo"\n', api_tokn="S3CRET-in-a-typo")
+    with pytest.raises(params.NotebookParameterError) as caught:
+        params.from_notebook(DemoParams, ns)
+    assert str(caught.value).startswith("api_tokn is not a parameter of this runbook: use one of target, project")
+    assert "S3CRET" not in str(caught.value) + repr(caught.value.value)
+    assert caught.value._render_traceback_() == [f"ParameterError: {caught.value}"]
+
+
+def test_unknown_parameter_error_names_the_parameter_and_what_is_allowed():
+    error = params.unknown_parameter_error("rowz", "x.ipynb declares rows")
+    assert isinstance(error, ParameterError) and error.parameter == "rowz" and error.value == "***"
+    assert str(error) == "rowz is not a parameter of this runbook: x.ipynb declares rows."

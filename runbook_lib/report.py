@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+from urllib.parse import quote
 
 import nbformat
 
@@ -27,13 +28,24 @@ from .errors import ParameterError
 from .results import VERDICT_COLOURS, VERDICTS, Result
 
 RESULT_MIME = "application/vnd.phase-runbooks.result+json"
-_REMOTE_SCRIPT = re.compile(r"<script[^>]*\ssrc=[\"']https?://[^\"']*[\"'][^>]*>\s*</script>", re.IGNORECASE)
+# nbconvert's lab template loads require.js and MathJax by <script src>, and mermaid by a module
+# script's import("https://cdnjs..."); a report read offline or behind a proxy must not reach out.
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>", re.IGNORECASE | re.DOTALL)
+_REMOTE_IN_SCRIPT = re.compile(
+    r"""\bsrc\s*=\s*["']?(?:https?:)?//|\bimport\s*\(\s*["'`](?:https?:)?//|["'`]https?://[^"'`\s]*\.m?js["'`]""",
+    re.IGNORECASE)
+_REMOTE_LINK = re.compile(r"""<link\b[^>]*\bhref\s*=\s*["']?(?:https?:)?//[^>]*>""", re.IGNORECASE)
 METADATA_KEY = "runbook"
 HEADER_TAG = "runbook-header"
 
 # Outcomes of a run, as the runner records them in metadata["runbook"]["run"]["outcome"].
 COMPLETED, ERROR, BAD_PARAMETERS, BLOCKED, NO_RESULT = "completed", "error", "bad-parameters", "blocked", "no-result"
-_OUTCOME_LABELS = {ERROR: "ERROR", BAD_PARAMETERS: "BAD PARAMETERS", NO_RESULT: "NO RESULT"}
+# Ctrl-C: the run it stopped, and (overnight) the steps after it; both carry verdict "blocked".
+INTERRUPTED, NOT_RUN = "interrupted", "not-run"
+_OUTCOME_LABELS = {ERROR: "ERROR", BAD_PARAMETERS: "BAD PARAMETERS", NO_RESULT: "NO RESULT",
+                   INTERRUPTED: "INTERRUPTED", NOT_RUN: "NOT RUN"}
+# The index shows a summary up to this long; the run's own page has it whole.
+INDEX_SUMMARY_CHARS = 240
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,12 +122,23 @@ def render_run_html(nb: Any, html_path: Path, hidden_cells: Sequence[int] = ()) 
                             exclude_output_prompt=True)
     title = meta.get("name") or Path(html_path).stem
     body, _ = exporter.from_notebook_node(page, resources={"metadata": {"name": title}})
-    # The template loads require.js and MathJax from a CDN; the page needs neither, and a report
-    # read offline or behind a proxy should not reach out to the internet.
-    body = _REMOTE_SCRIPT.sub("", body)
+    body = without_remote_loads(body)
     html_path = Path(html_path)
     html_path.write_text(body, encoding="utf-8")
     return html_path
+
+
+def without_remote_loads(page: str) -> str:
+    """`page` without any <script> that would fetch code from another host, nor remote stylesheets
+    (the page needs neither: outputs are static, charts embedded)."""
+    page = _SCRIPT.sub(lambda m: "" if _REMOTE_IN_SCRIPT.search(m.group(0)) else m.group(0), page)
+    return _REMOTE_LINK.sub("", page)
+
+
+def _href(path: str) -> str:
+    """A relative link as an attribute value: URL-encoded (a file named `q #1?.html` or `ü.html`
+    is reached as such), then HTML-escaped."""
+    return html.escape(quote(path, safe="/"))
 
 
 def _figures_table(figures: Mapping[str, Any]) -> str:
@@ -225,18 +248,22 @@ def read_row(ipynb_path: Path, folder: Path) -> IndexRow:
 
 
 def write_index(folder: Path, notebooks: Sequence[Path], title: str, target: str, started: datetime,
-                finished: datetime | None = None) -> Index:
-    """Write `folder/index.html` (static, relative links, inline CSS) and `folder/summary.json`."""
+                finished: datetime | None = None, interrupted_at: str | None = None) -> Index:
+    """Write `folder/index.html` (static, relative URL-encoded links, inline CSS) and
+    `folder/summary.json`. `interrupted_at`: the step Ctrl-C stopped the night in, if it did."""
     folder = Path(folder)
     index = Index(folder / "index.html", [read_row(Path(nb), folder) for nb in notebooks])
     counts = {v: sum(1 for r in index.rows if r.verdict == v) for v in VERDICTS}
     first = index.first_failure
     if first is not None:
-        link = f" (<a href='{html.escape(first.html)}'>details</a>)" if first.html else ""
+        link = f" (<a href='{_href(first.html)}'>details</a>)" if first.html else ""
         callout = (f"<div class='callout'><b>First failure:</b> {html.escape(first.step)} — "
-                   f"{html.escape(first.summary)}{link}</div>")
+                   f"{html.escape(_short(first.summary, INDEX_SUMMARY_CHARS))}{link}</div>")
     else:
         callout = "<div class='callout ok'><b>All runbooks passed</b> (pass or warn).</div>"
+    if interrupted_at is not None:
+        callout = (f"<div class='callout'><b>Interrupted</b> (Ctrl-C) during step {html.escape(interrupted_at)}: "
+                   "the steps after it were not run.</div>" + callout)
     body_rows = "".join(_index_row(i + 1, row) for i, row in enumerate(index.rows))
     counts_text = ", ".join(f"{n} {v}" for v, n in counts.items() if n) or "no runbooks"
     duration = f" · took {(finished - started).total_seconds():.0f}s" if finished else ""
@@ -253,6 +280,7 @@ def write_index(folder: Path, notebooks: Sequence[Path], title: str, target: str
     index.path.write_text(page, encoding="utf-8")
     summary = {"title": title, "target": target, "started": started.isoformat(timespec="seconds"),
                "finished": finished.isoformat(timespec="seconds") if finished else None,
+               "interrupted_at": interrupted_at,
                "counts": counts, "first_failure": first.step if first else None,
                "steps": [row.to_dict() for row in index.rows]}
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
@@ -262,12 +290,13 @@ def write_index(folder: Path, notebooks: Sequence[Path], title: str, target: str
 def _index_row(number: int, row: IndexRow) -> str:
     label = f"<span class='badge' style='background:{VERDICT_COLOURS[row.verdict]}'>{html.escape(row.label)}</span>"
     name = html.escape(row.name)
-    title = f"<a href='{html.escape(row.html)}'>{name}</a>" if row.html else name
-    notebook = f" · <a href='{html.escape(row.notebook)}'>notebook</a>" if row.notebook else ""
+    title = f"<a href='{_href(row.html)}'>{name}</a>" if row.html else name
+    notebook = f" · <a href='{_href(row.notebook)}'>notebook</a>" if row.notebook else ""
     step = f"<div class='muted'>step {html.escape(row.step)}{notebook}</div>"
     duration = f"{row.duration_s:.1f}s" if isinstance(row.duration_s, (int, float)) else "—"
-    thumbs = "".join(f"<a href='{html.escape(c)}'><img class='thumb' src='{html.escape(c)}' alt='{html.escape(Path(c).stem)}'></a>"
+    thumbs = "".join(f"<a href='{_href(c)}'><img class='thumb' src='{_href(c)}' alt='{html.escape(Path(c).stem)}'></a>"
                      for c in row.charts)
     return (f"<tr class='row-{row.verdict}'><td>{number}</td><td>{label}</td><td>{title}{step}</td>"
-            f"<td>{html.escape(row.summary)}</td><td>{_figures_table(dict(list(row.figures.items())[:6]))}</td>"
+            f"<td>{html.escape(_short(row.summary, INDEX_SUMMARY_CHARS))}</td>"
+            f"<td>{_figures_table(dict(list(row.figures.items())[:6]))}</td>"
             f"<td>{duration}</td><td>{thumbs}</td></tr>")

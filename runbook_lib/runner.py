@@ -2,13 +2,22 @@
 (`runbook overnight`), and JupyterLab on the same notebooks (`runbook lab`).
 
 Exit codes (`.exit_code` of what run_notebook/run_plan return):
-  0  verdict pass or warn
-  2  bad parameters: unknown names are refused before anything runs; bad values stop the
-     notebook in its validation cell (the first code cell after the parameters), before any work
+  0  verdict pass or warn (a cell may end the run early with sys.exit(0), as papermill allows)
+  2  bad parameters. `run`: unknown names are refused before anything runs; bad values stop the
+     notebook in its validation cell (the first code cell after the parameters), before any work.
+     `overnight`: the whole plan is checked before anything runs: every step's names, and its values
+     too when the validation cell names a model of runbook_lib.params (every runbook of the kit);
+     a value only the notebook itself can judge (a model of its own) stops that step in its
+     validation cell, is recorded as BAD PARAMETERS and makes the night exit 1
   3  verdict fail or blocked
-  1  any other error: a cell raised (papermill's failing-cell banner stays in the notebook), or the
-     notebook finished without calling `report.record(...)` (recorded as verdict fail, outcome
-     "no-result": a runbook that says nothing is a broken runbook, not a failed check)
+  1  any other error: a cell raised (papermill's failing-cell banner stays in the notebook), the
+     kernel died, a cell outlived the cell timeout, or the notebook finished without calling
+     `report.record(...)` (recorded as verdict fail, outcome "no-result": a runbook that says
+     nothing is a broken runbook, not a failed check)
+  130 interrupted (Ctrl-C): KeyboardInterrupt is re-raised after the records are written. The
+     interrupted run is recorded in its folder (outcome "interrupted", verdict blocked, the outputs
+     so far); overnight also records every later step as "not run" and writes index.html and
+     summary.json before stopping.
 
 Each run writes `<stem>.ipynb` (executed, secrets masked, result in metadata["runbook"]),
 `<stem>.html` (outputs only) and `figures/*.png` (charts saved by `charts.show`) into its folder:
@@ -18,6 +27,7 @@ Each run writes `<stem>.ipynb` (executed, secrets masked, result in metadata["ru
 """
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import logging
@@ -26,6 +36,7 @@ import re
 import sys
 import tempfile
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -42,6 +53,8 @@ from .errors import ConfigError, ParameterError, RunbookError
 from .phases import PROJECT_ROOT
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_PARAMETERS, EXIT_FAILED = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+INTERRUPTED_SUMMARY = "interrupted (Ctrl-C) before the runbook finished"
 KERNEL_NAME = "phase-runbooks"
 DEFAULT_REPORTS = Path("reports")
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -214,11 +227,13 @@ def absolute_paths(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def check_declared(notebook: Path, declared: Mapping[str, Any], values: Mapping[str, Any]) -> None:
-    for name, value in values.items():
+    """Refuse a name the notebook's parameters cell does not declare; the message never repeats the
+    value (a misspelt `api_tokn` is not recognised as secret, so its value may well be one)."""
+    for name in values:
         if name not in declared:
             allowed = (f"{notebook.name} declares {', '.join(declared)}" if declared
                        else f"{notebook.name} has no cell tagged 'parameters'")
-            raise ParameterError(name, masking.mask_value(name, value), f"it is not a parameter of this runbook ({allowed})")
+            raise params.unknown_parameter_error(name, allowed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,13 +270,20 @@ def validation_cell_index(nb: Any) -> int | None:
     return after[0] if after else None
 
 
+def _clean_exit(output: Mapping[str, Any]) -> bool:
+    """sys.exit(0) or sys.exit(): the notebook chose to stop there. Papermill's own rule (it then adds
+    no error banner); the cells after it do not run, so a result must be recorded before it."""
+    return output.get("ename") == "SystemExit" and output.get("evalue") in ("", "0")
+
+
 def _first_error(nb: Any) -> tuple[int, Any] | None:
     for index, cell in enumerate(nb.cells):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                if output.get("ename") == "SystemExit" and output.get("evalue") in ("", "0"):
-                    continue
+        outputs = cell.get("outputs", [])
+        for output in outputs:
+            if output.get("output_type") == "error" and not _clean_exit(output):
                 return index, output
+        if any(o.get("output_type") == "error" and _clean_exit(o) for o in outputs):
+            continue  # papermill flags that cell as an exception too; it is not one
         if cell.get("metadata", {}).get("papermill", {}).get("exception") is True:
             return index, {"ename": "CellExecutionError", "evalue": "the cell failed without an error output"}
     return None
@@ -272,24 +294,37 @@ def _one_line(text: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def _said(text: Any, secrets: Sequence[str]) -> str:
+    """Error text for a message: masked whole first, then made one line and cut (cutting first could
+    leave half a secret that no rule recognises any more)."""
+    return _one_line(masking.mask_text(str(text), secrets))
+
+
 def _unique_dir(path: Path) -> Path:
+    """Create `path`, or `path-2`, `path-3`, ... if taken; safe when several runs start in the same second."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     candidate, n = path, 1
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.name}-{n}")
-    candidate.mkdir(parents=True)
-    return candidate
+    while True:
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            n += 1
+            candidate = path.with_name(f"{path.name}-{n}")
 
 
 @contextlib.contextmanager
 def _quiet_papermill_parameter_warnings():
     """Names were already checked against the parameters cell; papermill's own inference misreads
-    annotations such as `str | None` and would warn "Passed unknown parameter" about valid ones."""
+    annotations such as `str | None` and would warn "Passed unknown parameter" about valid ones.
+    It also takes a "?" in a file name for a URL query and warns that `q?.ipynb` has no extension."""
     logger = logging.getLogger("papermill")
     before = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="the file is not specified with any extension")
+            yield
     finally:
         logger.setLevel(before)
 
@@ -313,33 +348,44 @@ def execute_runbook(notebook: str | Path, values: Mapping[str, Any], run_dir: Pa
     started = datetime.now().astimezone()
     clock = time.monotonic()
     crash: str | None = None
+    interrupted = False
     with tempfile.TemporaryDirectory(prefix="runbook-") as private:
-        # papermill writes the unmasked notebook; keep that copy in a private temp folder only.
+        # papermill writes the unmasked notebook; keep that copy in a private temp folder only. It
+        # saves it as each cell starts and ends, so a dead kernel, a timeout or Ctrl-C still leaves
+        # the outputs so far to record.
         raw_output = Path(private) / source.name
         with _kernel_environment(jupyter_base, run_dir), _quiet_papermill_parameter_warnings():
             try:
                 papermill.execute_notebook(
                     str(source), str(raw_output), parameters=values or None, kernel_name=KERNEL_NAME, language="python",
-                    progress_bar=progress, cwd=str(source.parent), request_save_on_cell_execute=False,
+                    progress_bar=progress, cwd=str(source.parent), request_save_on_cell_execute=True,
                     execution_timeout=cell_timeout, log_output=False)
             except PapermillExecutionError:
                 pass  # the error is in the saved notebook, with papermill's banner
-            except Exception as exc:  # kernel died, could not start, ...: still leave a record
-                crash = f"{type(exc).__name__}: {_one_line(str(exc))}"
-        nb = nbformat.read(raw_output, as_version=4) if raw_output.exists() else nbformat.read(source, as_version=4)
+            except KeyboardInterrupt:
+                interrupted = True  # recorded below with the outputs so far; the caller re-raises
+            except Exception as exc:  # kernel died, a cell timed out, could not start, ...: still leave a record
+                crash = f"{type(exc).__name__}: {exc}"
+        try:
+            nb = nbformat.read(raw_output, as_version=4) if raw_output.exists() else None
+        except Exception:  # a write cut short by Ctrl-C
+            nb = None
+        nb = nb or nbformat.read(source, as_version=4)
     duration = time.monotonic() - clock
 
     recorded = report.recorded_result(nb)
     validation = validation_cell_index(nb)
     failure = _first_error(nb)
     message = None
-    if crash is not None:
-        outcome, message = report.ERROR, f"the run stopped: {crash}"
+    if interrupted:
+        outcome, message = report.INTERRUPTED, f"interrupted (Ctrl-C) after {duration:.0f}s, before the runbook finished"
+    elif crash is not None:
+        outcome, message = report.ERROR, f"the run stopped: {_said(crash, secrets)}"
     elif failure is not None:
         index, output = failure
-        sentence = _one_line(f"{output.get('ename')}: {output.get('evalue')}")
+        sentence = _said(f"{output.get('ename')}: {output.get('evalue')}", secrets)
         if index == validation and output.get("ename") in params.PARAMETER_ERROR_NAMES:
-            outcome, message = report.BAD_PARAMETERS, _one_line(str(output.get("evalue")))
+            outcome, message = report.BAD_PARAMETERS, _said(output.get("evalue"), secrets)
         else:
             count = nb.cells[index].get("execution_count")
             outcome, message = report.ERROR, f"error in cell [{count}]: {sentence}"
@@ -352,13 +398,15 @@ def execute_runbook(notebook: str | Path, values: Mapping[str, Any], run_dir: Pa
     if outcome == report.COMPLETED:
         meta = dict(recorded)
     else:
-        meta = {"name": (recorded or {}).get("name") or source.stem, "verdict": "fail",
+        meta = {"name": (recorded or {}).get("name") or source.stem,
+                "verdict": "blocked" if outcome == report.INTERRUPTED else "fail",
                 "summary": f"bad parameter: {message}" if outcome == report.BAD_PARAMETERS else message,
                 "figures": {}, "details": {"recorded": recorded} if recorded else {}}
     charts = sorted(p.relative_to(run_dir).as_posix() for p in (run_dir / FIGURES_DIR).glob("*.png"))
     masked_values = masking.mask_parameters(values, secrets)
     exit_code = {report.COMPLETED: EXIT_OK if meta["verdict"] in ("pass", "warn") else EXIT_FAILED,
-                 report.BAD_PARAMETERS: EXIT_BAD_PARAMETERS}.get(outcome, EXIT_ERROR)
+                 report.BAD_PARAMETERS: EXIT_BAD_PARAMETERS,
+                 report.INTERRUPTED: EXIT_INTERRUPTED}.get(outcome, EXIT_ERROR)
     meta["run"] = {
         "notebook": _display_path(source), "step": step,
         "target": values.get("target", target or _declared_default(nb, "target")),
@@ -382,7 +430,7 @@ def execute_runbook(notebook: str | Path, values: Mapping[str, Any], run_dir: Pa
     try:
         html_written = report.render_run_html(nb, html_path, hidden_cells=hidden)
     except Exception as exc:  # the notebook is the record; a rendering problem must not hide it
-        print(f"warning: could not write {html_path.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"warning: could not write {html_path.name}: {type(exc).__name__}: {_said(exc, secrets)}", file=sys.stderr)
     masked_meta = nb.metadata[report.METADATA_KEY]
     return RunOutcome(exit_code=exit_code, outcome=outcome, name=str(masked_meta["name"]), verdict=meta["verdict"],
                       summary=str(masked_meta["summary"]), run_dir=run_dir, notebook=executed, html=html_written,
@@ -409,21 +457,36 @@ def _existing_notebook(notebook: str | Path) -> Path:
 
 
 def run_notebook(notebook: str | Path, parameters: Sequence[Sequence[str]] = (), param_files: Sequence[str | Path] = (),
-                 target: str | None = None, outdir: str | Path | None = None, progress: bool = True) -> RunOutcome:
+                 target: str | None = None, outdir: str | Path | None = None, progress: bool = True,
+                 cell_timeout: int | None = None) -> RunOutcome:
     """`runbook run`: check parameter names (ParameterError before anything runs), execute into
-    `<outdir or reports>/<YYYY-MM-DD>/<HHMMSS>-<stem>/`, print the verdict and the report path."""
+    `<outdir or reports>/<YYYY-MM-DD>/<HHMMSS>-<stem>/`, print the verdict and the report path.
+    `cell_timeout`: seconds one cell may take (None: no limit). On Ctrl-C the run is recorded in
+    its folder (outcome "interrupted") and KeyboardInterrupt is re-raised."""
     source = _existing_notebook(notebook)
+    if cell_timeout is not None and (isinstance(cell_timeout, bool) or not isinstance(cell_timeout, int) or cell_timeout <= 0):
+        raise ParameterError("cell_timeout", cell_timeout, "a whole number of seconds greater than 0, or None for no limit")
     values = resolve_parameters(source, parameters or (), param_files or (), target)
     now = datetime.now()
     run_dir = _unique_dir(Path(outdir or DEFAULT_REPORTS) / f"{now:%Y-%m-%d}" / f"{now:%H%M%S}-{source.stem}")
     print(f"Running {_display_path(source)} -> {run_dir}", file=sys.stderr, flush=True)
-    outcome = execute_runbook(source, values, run_dir, target=target, progress=progress)
-    if outcome.outcome == report.BAD_PARAMETERS:
-        print(f"error: {outcome.message}", file=sys.stderr)
-    elif outcome.message:
+    try:
+        outcome = execute_runbook(source, values, run_dir, target=target, progress=progress, cell_timeout=cell_timeout)
+    except KeyboardInterrupt:
+        # Ctrl-C outside the notebook's execution (starting, or writing the record): leave a record
+        # unless the run's notebook is already written.
+        if not (run_dir / source.name).exists():
+            _record_unexecuted(source, values, run_dir, target or values.get("target") or "local", step=None,
+                               verdict="blocked", outcome=report.INTERRUPTED, summary=INTERRUPTED_SUMMARY,
+                               error=INTERRUPTED_SUMMARY, exit_code=EXIT_INTERRUPTED)
+        print(f"Interrupted; the record so far: {run_dir.resolve()}", file=sys.stderr)
+        raise
+    if outcome.message:
         print(f"error: {outcome.message}", file=sys.stderr)
     print(f"{outcome.label} {outcome.name}: {outcome.summary} ({outcome.duration_s:.1f}s)")
     print(f"Report: {Path(outcome.html or outcome.notebook).resolve()}")
+    if outcome.outcome == report.INTERRUPTED:
+        raise KeyboardInterrupt
     return outcome
 
 
@@ -488,7 +551,9 @@ def _find_notebook(name: str, plan_dir: Path) -> Path | None:
 def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
     """Read and check a plan completely before anything runs; ConfigError names the file, the step
     and the key. Relative notebook paths resolve against the plan's folder, then the current
-    folder, then the project."""
+    folder, then the project. Every step's parameter names are checked against its notebook, and
+    its values against the notebook's model when the validation cell names one of
+    runbook_lib.params (`validate_step_values`)."""
     path = Path(plan_path)
     if not path.is_file():
         raise ConfigError(f"{plan_path}: the plan file does not exist.")
@@ -526,16 +591,101 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
         notebook = _find_notebook(step.notebook, path.parent)
         if notebook is None:
             raise ConfigError(f"{path}: step {step.id!r}: notebook {step.notebook!r} does not exist.")
-        declared = params.declared_parameters(nbformat.read(notebook, as_version=4))
+        nb = nbformat.read(notebook, as_version=4)
+        declared = params.declared_parameters(nb)
         values = {k: _plain(v, k) for k, v in {**plan.parameters, **step.parameters}.items()}
         if "target" in declared:
             values["target"] = chosen_target
         try:
             check_declared(notebook, declared, values)
+            validate_step_values(nb, notebook, values)
         except ParameterError as exc:
             raise ConfigError(f"{path}: step {step.id!r}: {exc}") from None
         planned.append(PlannedStep(step, notebook, values))
     return LoadedPlan(path, plan, chosen_target, planned)
+
+
+def validation_model(nb: Any) -> type[params.RunbookParams] | None:
+    """The runbook_lib.params model a notebook's validation cell passes to `params.from_notebook`
+    (`params.from_notebook(params.DiagnoseParams, globals())`), or None when it names another
+    (e.g. a model of the notebook's own folder, which only its kernel can import)."""
+    index = validation_cell_index(nb)
+    if index is None:
+        return None
+    try:
+        tree = ast.parse(params.cell_source(nb.cells[index]))
+    except SyntaxError:
+        return None
+    modules: set[str] = set()       # local names of runbook_lib.params
+    names: dict[str, str] = {}      # local name -> name in runbook_lib.params
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "runbook_lib" and not node.level:
+            modules |= {a.asname or a.name for a in node.names if a.name == "params"}
+        elif isinstance(node, ast.ImportFrom) and node.module == "runbook_lib.params" and not node.level:
+            names.update({a.asname or a.name: a.name for a in node.names})
+        elif isinstance(node, ast.Import):
+            modules |= {a.asname for a in node.names if a.name == "runbook_lib.params" and a.asname}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args):
+            continue
+        func = node.func
+        calls_from_notebook = (
+            (isinstance(func, ast.Attribute) and func.attr == "from_notebook"
+             and isinstance(func.value, ast.Name) and func.value.id in modules)
+            or (isinstance(func, ast.Name) and names.get(func.id) == "from_notebook"))
+        if not calls_from_notebook:
+            continue
+        model = node.args[0]
+        if isinstance(model, ast.Attribute) and isinstance(model.value, ast.Name) and model.value.id in modules:
+            found = getattr(params, model.attr, None)
+        elif isinstance(model, ast.Name) and model.id in names:
+            found = getattr(params, names[model.id], None)
+        else:
+            return None
+        return found if isinstance(found, type) and issubclass(found, params.RunbookParams) else None
+    return None
+
+
+def validate_step_values(nb: Any, notebook: Path, values: Mapping[str, Any]) -> None:
+    """Validate a step's values as its validation cell will, before the night starts: raise the
+    ParameterError the notebook would raise. The model sees the parameters cell's literal defaults
+    overridden by `values`, with relative paths taken from the notebook's folder (the kernel's
+    working folder). Does nothing when the model is not one of runbook_lib.params; a validator that
+    breaks for another reason is left for the kernel to report in context."""
+    model = validation_model(nb)
+    if model is None:
+        return
+    merged = {name: default for name, default in _literal_defaults(nb).items() if name in model.model_fields}
+    merged.update(values)
+    moved = set()
+    for name, value in merged.items():
+        if name.endswith(PATH_SUFFIXES) and isinstance(value, str) and value.strip():
+            merged[name] = os.path.join(notebook.parent, os.path.expanduser(value))
+            moved.add(name)
+    try:
+        params.validate_params(model, merged)
+    except ParameterError as exc:
+        if exc.parameter in moved and exc.parameter in values:  # name the path as the plan wrote it
+            original = masking.mask_text(str(values[exc.parameter]), masking.secret_values(values))
+            raise ParameterError(exc.parameter, masking.mask_value(exc.parameter, original), exc.allowed) from None
+        raise
+    except Exception:
+        return
+
+
+def _literal_defaults(nb: Any) -> dict[str, Any]:
+    indexes = params.tagged_cells(nb, params.PARAMETERS_TAG)
+    if not indexes:
+        return {}
+    defaults = {}
+    for name, node in params.assigned_names(params.cell_source(nb.cells[indexes[0]])).items():
+        if node.value is None:
+            continue  # `name: T` without a value: the kernel has no such variable either
+        try:
+            defaults[name] = ast.literal_eval(node.value)
+        except (ValueError, TypeError, SyntaxError, RecursionError):
+            continue  # not a literal (e.g. date.today()): the model's own default stands in
+    return defaults
 
 
 @dataclass
@@ -548,17 +698,24 @@ class PlanOutcome:
 
 def record_without_running(planned: PlannedStep, run_dir: Path, target: str, *, verdict: str, outcome: str,
                            summary: str, error: str | None, exit_code: int) -> RunOutcome:
-    """Write a step that did not run (blocked, or the runner itself broke) like any other run: its
-    notebook, unexecuted, with metadata["runbook"], and a page showing only the header."""
+    """Write a step that did not run (blocked, not run after Ctrl-C, or the runner itself broke)
+    like any other run: its notebook, unexecuted, with metadata["runbook"], and a page showing only
+    the header."""
+    return _record_unexecuted(planned.notebook, planned.values, run_dir, target, step=planned.step.id,
+                              verdict=verdict, outcome=outcome, summary=summary, error=error, exit_code=exit_code)
+
+
+def _record_unexecuted(notebook: Path, values: Mapping[str, Any], run_dir: Path, target: str, *, step: str | None,
+                       verdict: str, outcome: str, summary: str, error: str | None, exit_code: int) -> RunOutcome:
     run_dir.mkdir(parents=True, exist_ok=True)
-    nb = nbformat.read(planned.notebook, as_version=4)
-    executed = run_dir / planned.notebook.name
-    html_path = run_dir / f"{planned.notebook.stem}.html"
-    secrets = masking.secret_values(planned.values)
+    nb = nbformat.read(notebook, as_version=4)
+    executed = run_dir / notebook.name
+    html_path = run_dir / f"{notebook.stem}.html"
+    secrets = masking.secret_values(values)
     nb.metadata[report.METADATA_KEY] = {
-        "name": planned.notebook.stem, "verdict": verdict, "summary": summary, "figures": {}, "details": {},
-        "run": {"notebook": _display_path(planned.notebook), "step": planned.step.id, "target": target,
-                "parameters": masking.mask_parameters(planned.values, secrets),
+        "name": notebook.stem, "verdict": verdict, "summary": summary, "figures": {}, "details": {},
+        "run": {"notebook": _display_path(notebook), "step": step, "target": target,
+                "parameters": masking.mask_parameters(values, secrets),
                 "started": None, "duration_s": None, "outcome": outcome, "error": error,
                 "exit_code": exit_code, "html": html_path.name, "charts": []},
     }
@@ -569,16 +726,19 @@ def record_without_running(planned: PlannedStep, run_dir: Path, target: str, *, 
     try:
         report.render_run_html(nb, html_path, hidden_cells=range(len(nb.cells)))
     except Exception as exc:
-        print(f"warning: could not write {html_path.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"warning: could not write {html_path.name}: {type(exc).__name__}: {_said(exc, secrets)}", file=sys.stderr)
         written = None
     return RunOutcome(exit_code=exit_code, outcome=outcome, name=meta["name"], verdict=verdict,
                       summary=meta["summary"], run_dir=run_dir, notebook=executed, html=written, duration_s=0.0,
-                      step=planned.step.id, message=meta["run"]["error"])
+                      step=step, message=meta["run"]["error"])
 
 
 def plan_exit_code(step_codes: Sequence[int]) -> int:
-    """1 if any step errored or had bad parameters, else 3 if any failed or was blocked, else 0."""
+    """130 if a step was interrupted, else 1 if any step errored or had bad parameters, else 3 if
+    any failed or was blocked, else 0."""
     codes = set(step_codes)
+    if EXIT_INTERRUPTED in codes:
+        return EXIT_INTERRUPTED
     if codes & {EXIT_ERROR, EXIT_BAD_PARAMETERS}:
         return EXIT_ERROR
     return EXIT_FAILED if EXIT_FAILED in codes else EXIT_OK
@@ -588,37 +748,98 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
              progress: bool = False) -> PlanOutcome:
     """`runbook overnight`: run every step in order (a step whose dependency did not end pass/warn
     is recorded as blocked), then write index.html and summary.json beside the runs.
-    Exit code: 1 if any step errored or had bad parameters, else 3 if any failed or was blocked, else 0."""
+    Exit code: 1 if any step errored or had bad parameters, else 3 if any failed or was blocked, else 0.
+    On Ctrl-C the current step is recorded "interrupted", every later one "not run", the index and
+    summary.json are written all the same, and KeyboardInterrupt is re-raised (the CLI exits 130)."""
     loaded = load_plan(plan_path, target)
     started = datetime.now().astimezone()
     folder = _unique_dir(Path(outdir or DEFAULT_REPORTS) / f"{started:%Y-%m-%d}" / f"overnight-{started:%H%M%S}")
     total = len(loaded.steps)
     print(f"Overnight plan {loaded.path} ({total} runbooks, target {loaded.target}) -> {folder}", flush=True)
     outcomes: dict[str, RunOutcome] = {}
-    for number, planned in enumerate(loaded.steps, 1):
-        step = planned.step
-        print(f"[{number}/{total}] {step.id} ... ", end="", flush=True)
-        run_dir = folder / step.id
-        not_passed = [d for d in step.depends_on if outcomes[d].exit_code != EXIT_OK]
-        if not_passed:
-            reason = "; ".join(f"depends on {d}, which ended {outcomes[d].label}" for d in not_passed)
-            outcome = record_without_running(planned, run_dir, loaded.target, verdict="blocked",
-                                             outcome=report.BLOCKED, summary=f"not run: {reason}",
-                                             error=None, exit_code=EXIT_FAILED)
-        else:
-            try:
-                outcome = execute_runbook(planned.notebook, planned.values, run_dir, step=step.id,
-                                          target=loaded.target, progress=progress,
-                                          cell_timeout=loaded.plan.cell_timeout_seconds)
-            except Exception as exc:  # one broken step must not lose the night's other results
-                message = f"the runner failed: {type(exc).__name__}: {_one_line(str(exc))}"
-                outcome = record_without_running(planned, run_dir, loaded.target, verdict="fail",
-                                                 outcome=report.ERROR, summary=message, error=message,
-                                                 exit_code=EXIT_ERROR)
-        outcomes[step.id] = outcome
-        print(f"{outcome.label} ({outcome.duration_s:.1f}s) {outcome.summary}", flush=True)
-    notebooks = [o.notebook for o in outcomes.values() if o.notebook.exists()]
-    index = report.write_index(folder, notebooks, loaded.plan.title, loaded.target, started, datetime.now().astimezone())
+    interrupted_at: str | None = None
+    try:
+        try:
+            for number, planned in enumerate(loaded.steps, 1):
+                outcome = _run_step(planned, folder, loaded, outcomes, number, total, progress)
+                outcomes[planned.step.id] = outcome
+                print(f"{outcome.label} ({outcome.duration_s:.1f}s) {outcome.summary}", flush=True)
+                if outcome.outcome == report.INTERRUPTED:
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            interrupted_at = _record_the_rest_after_interrupt(loaded, folder, outcomes)
+            if interrupted_at is not None:
+                print(f"\nInterrupted (Ctrl-C) during step {interrupted_at}; the steps after it were not run.", flush=True)
+            raise
+    finally:
+        # Whatever happened, the morning has a page: every step so far, in plan order.
+        notebooks = [outcomes[s.step.id].notebook for s in loaded.steps
+                     if s.step.id in outcomes and outcomes[s.step.id].notebook.exists()]
+        index = report.write_index(folder, notebooks, loaded.plan.title, loaded.target, started,
+                                   datetime.now().astimezone(), interrupted_at=interrupted_at)
+        print(f"Morning-review report: {Path(index.path).resolve()}", flush=True)
     exit_code = plan_exit_code([o.exit_code for o in outcomes.values()])
-    print(f"Morning-review report: {Path(index.path).resolve()}")
     return PlanOutcome(exit_code, folder, index.path, list(outcomes.values()))
+
+
+def _run_step(planned: PlannedStep, folder: Path, loaded: LoadedPlan, outcomes: Mapping[str, RunOutcome],
+              number: int, total: int, progress: bool) -> RunOutcome:
+    step = planned.step
+    print(f"[{number}/{total}] {step.id} ... ", end="", flush=True)
+    run_dir = folder / step.id
+    not_passed = [d for d in step.depends_on if outcomes[d].exit_code != EXIT_OK]
+    if not_passed:
+        reason = "; ".join(f"depends on {d}, which ended {outcomes[d].label}" for d in not_passed)
+        return record_without_running(planned, run_dir, loaded.target, verdict="blocked",
+                                      outcome=report.BLOCKED, summary=f"not run: {reason}",
+                                      error=None, exit_code=EXIT_FAILED)
+    try:
+        return execute_runbook(planned.notebook, planned.values, run_dir, step=step.id,
+                               target=loaded.target, progress=progress,
+                               cell_timeout=loaded.plan.cell_timeout_seconds)
+    except Exception as exc:  # one broken step must not lose the night's other results
+        message = f"the runner failed: {type(exc).__name__}: {_said(exc, masking.secret_values(planned.values))}"
+        return record_without_running(planned, run_dir, loaded.target, verdict="fail",
+                                      outcome=report.ERROR, summary=message, error=message,
+                                      exit_code=EXIT_ERROR)
+
+
+def _record_the_rest_after_interrupt(loaded: LoadedPlan, folder: Path, outcomes: dict[str, RunOutcome]) -> str | None:
+    """Record the step Ctrl-C stopped (unless it left its own record) and every later step as not
+    run; return the interrupted step's id (None if every step had already ended)."""
+    remaining = [s for s in loaded.steps if s.step.id not in outcomes or outcomes[s.step.id].outcome == report.INTERRUPTED]
+    if not remaining:
+        return None
+    current = remaining[0]
+    for planned in remaining:
+        step_id = planned.step.id
+        if step_id in outcomes:
+            continue  # the interrupted run recorded itself, with its outputs so far
+        run_dir = folder / step_id
+        if planned is current:
+            written = run_dir / planned.notebook.name
+            if written.exists():  # Ctrl-C came after the step wrote its notebook
+                try:
+                    outcomes[step_id] = _outcome_from_record(written, planned)
+                    continue
+                except Exception:
+                    pass  # cut short while being written: replaced by the record below
+            outcomes[step_id] = record_without_running(
+                planned, run_dir, loaded.target, verdict="blocked", outcome=report.INTERRUPTED,
+                summary=INTERRUPTED_SUMMARY, error=None, exit_code=EXIT_INTERRUPTED)
+        else:
+            outcomes[step_id] = record_without_running(
+                planned, run_dir, loaded.target, verdict="blocked", outcome=report.NOT_RUN,
+                summary=f"not run: the night was interrupted (Ctrl-C) during step {current.step.id}",
+                error=None, exit_code=EXIT_INTERRUPTED)
+    return current.step.id
+
+
+def _outcome_from_record(notebook: Path, planned: PlannedStep) -> RunOutcome:
+    meta = report.run_metadata(nbformat.read(notebook, as_version=4))
+    run = meta.get("run") or {}
+    html_path = notebook.parent / str(run.get("html") or "")
+    return RunOutcome(exit_code=int(run.get("exit_code", EXIT_ERROR)), outcome=str(run.get("outcome")),
+                      name=str(meta.get("name")), verdict=str(meta.get("verdict")), summary=str(meta.get("summary")),
+                      run_dir=notebook.parent, notebook=notebook, html=html_path if html_path.is_file() else None,
+                      duration_s=float(run.get("duration_s") or 0.0), step=planned.step.id, message=run.get("error"))

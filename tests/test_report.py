@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import nbformat
 import pytest
@@ -17,13 +18,16 @@ from runbook_lib.results import Result
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 PLANTED = "night-S3CRET-91ab"
 
+# A notebook whose file name needs URL-encoding in a link ("#" and "?" end a path; "ü" is not ASCII).
+ODD_NAME = "q #1? ü.ipynb"
+
 PLAN = f"""
 title: Fixture night
 target: local
 parameters: {{rows: 4}}
 steps:
   - id: ok
-    notebook: {NOTEBOOKS / 'example.ipynb'}
+    notebook: "odd/{ODD_NAME}"
   - id: warned
     notebook: {NOTEBOOKS / 'example.ipynb'}
     parameters: {{verdict: warn, api_token: {PLANTED}}}
@@ -38,11 +42,14 @@ steps:
     depends_on: [warned]
   - id: broken
     notebook: {NOTEBOOKS / 'raising.ipynb'}
+  - id: bad-value
+    notebook: {NOTEBOOKS / 'example.ipynb'}
+    parameters: {{rows: 0, chart: false}}
 """
 EXPECTED = {  # step: (badge, verdict, has chart)
     "ok": ("PASS", "pass", True), "warned": ("WARN", "warn", True), "failed": ("FAIL", "fail", False),
     "after-fail": ("BLOCKED", "blocked", False), "after-warn": ("NO RESULT", "fail", False),
-    "broken": ("ERROR", "fail", False),
+    "broken": ("ERROR", "fail", False), "bad-value": ("BAD PARAMETERS", "fail", False),
 }
 
 
@@ -87,6 +94,9 @@ class _Page(HTMLParser):
 @pytest.fixture(scope="module")
 def night(tmp_path_factory):
     base = tmp_path_factory.mktemp("night")
+    (base / "odd").mkdir()
+    (base / "odd" / ODD_NAME).write_bytes((NOTEBOOKS / "example.ipynb").read_bytes())
+    (base / "odd" / "fixture_params.py").write_bytes((NOTEBOOKS / "fixture_params.py").read_bytes())
     plan = base / "plan.yaml"
     plan.write_text(PLAN)
     outcome = runner.run_plan(plan, outdir=base / "reports")
@@ -100,6 +110,10 @@ def test_overnight_runs_every_step_and_exits_1_when_one_errored(night):
     assert [o.step for o in outcome.steps] == list(EXPECTED)
     assert {o.step: o.label for o in outcome.steps} == {k: v[0] for k, v in EXPECTED.items()}
     assert outcome.exit_code == 1
+    # A value only the notebook's own model can judge stops that step alone; the night goes on.
+    bad = next(o for o in outcome.steps if o.step == "bad-value")
+    assert bad.exit_code == 2 and "rows=0 is not valid" in bad.summary
+    assert runner.plan_exit_code([0, 2]) == 1
     assert outcome.index == outcome.folder / "index.html"
     assert outcome.folder.name.startswith("overnight-") and outcome.folder.parent.parent == outcome.index.parents[2]
 
@@ -126,29 +140,48 @@ def test_first_failure_is_called_out_and_date_and_target_shown(night):
     assert f"date <b>{started:%Y-%m-%d}</b>" in text and "target <b>local</b>" in text
 
 
-def test_every_link_is_relative_and_resolves(night):
+def _browser_path(link: str) -> str:
+    """The file a browser opens for a relative link: the URL's path, percent-decoded."""
+    parsed = urlparse(link)
+    assert not parsed.scheme and not parsed.netloc and not link.startswith("/"), link
+    assert not parsed.query and not parsed.fragment, link   # a raw "#" or "?" would cut the path
+    return unquote(parsed.path)
+
+
+def test_every_link_is_relative_and_resolves_as_a_browser_reads_it(night):
     outcome, page = night
     assert page.links
     for link in page.links:
-        assert not urlparse(link).scheme and not link.startswith("/"), link
-        assert (outcome.folder / link).is_file(), link
-    pages = [link for link in page.links if link.endswith(".html")]
-    assert {Path(link).parts[0] for link in pages} == set(EXPECTED)
+        assert (outcome.folder / _browser_path(link)).is_file(), link
+    pages = [_browser_path(link) for link in page.links if link.endswith(".html")]
+    assert {Path(p).parts[0] for p in pages} == set(EXPECTED)
+    assert "ok/q #1? ü.html" in pages and "ok/q #1? ü.ipynb" in map(_browser_path, page.links)
 
 
 def test_charts_are_thumbnailed(night):
     outcome, page = night
-    thumbs = [link for link in page.links if link.endswith(".png")]
+    thumbs = [_browser_path(link) for link in page.links if link.endswith(".png")]
     with_chart = [step for step, (_, _, chart) in EXPECTED.items() if chart]
     assert sorted({Path(t).parts[0] for t in thumbs}) == sorted(with_chart)
     assert all((outcome.folder / t).read_bytes().startswith(b"\x89PNG") for t in thumbs)
+
+
+def test_no_page_of_the_night_loads_anything_from_the_internet(night):
+    outcome, _ = night
+    pages = list(outcome.folder.rglob("*.html"))
+    assert len(pages) == len(EXPECTED) + 1
+    for file in pages:
+        text = file.read_text(encoding="utf-8")
+        assert "https://cdn" not in text and 'import("http' not in text and "import('http" not in text, file
+        assert not re.search(r"""<script[^>]*\ssrc=["']?(https?:)?//""", text), file
 
 
 def test_summary_json_matches_the_notebooks_metadata(night):
     outcome, _ = night
     summary = json.loads((outcome.folder / "summary.json").read_text())
     assert summary["first_failure"] == "failed" and summary["target"] == "local"
-    assert summary["counts"] == {"pass": 1, "warn": 1, "fail": 3, "blocked": 1}
+    assert summary["counts"] == {"pass": 1, "warn": 1, "fail": 4, "blocked": 1}
+    assert summary["interrupted_at"] is None
     for step in summary["steps"]:
         nb = nbformat.read(outcome.folder / step["notebook"], as_version=4)
         meta = nb.metadata["runbook"]
@@ -196,3 +229,44 @@ def test_record_accepts_a_result_or_a_checked_mapping():
         report.as_result({"name": "x", "verdict": "great", "summary": "ok"})
     with pytest.raises(ParameterError, match="only the keys"):
         report.as_result({"name": "x", "verdict": "pass", "summary": "ok", "extra": 1})
+
+
+def _recorded_notebook(folder: Path, step: str, file_name: str, summary: str) -> Path:
+    run_dir = folder / step
+    run_dir.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    html_name = Path(file_name).with_suffix(".html").name
+    nb.metadata["runbook"] = {"name": "long", "verdict": "fail", "summary": summary, "figures": {}, "details": {},
+                              "run": {"step": step, "outcome": "completed", "html": html_name, "charts": []}}
+    (run_dir / html_name).write_text("<p>run page</p>")
+    path = run_dir / file_name
+    nbformat.write(nb, path)
+    return path
+
+
+def test_index_summaries_are_cut_but_summary_json_keeps_them_whole(tmp_path):
+    long = "the build failed because " + "of a very long reason " * 40
+    notebook = _recorded_notebook(tmp_path, "long", "long.ipynb", long)
+    index = report.write_index(tmp_path, [notebook], "t", "local", datetime(2024, 1, 15, 3, 0))
+    page = _Page()
+    page.feed(index.path.read_text())
+    shown = page.rows[0][3]
+    assert len(shown) <= report.INDEX_SUMMARY_CHARS and shown.endswith("…") and long.startswith(shown[:-1])
+    assert len(page.callout) < len(long)
+    assert json.loads((tmp_path / "summary.json").read_text())["steps"][0]["summary"] == long
+
+
+def test_an_interrupted_night_says_so_in_the_index(tmp_path):
+    notebook = _recorded_notebook(tmp_path, "a", "a.ipynb", "ok")
+    index = report.write_index(tmp_path, [notebook], "t", "local", datetime(2024, 1, 15, 3, 0), interrupted_at="a")
+    assert "<b>Interrupted</b> (Ctrl-C) during step a" in index.path.read_text()
+    assert json.loads((tmp_path / "summary.json").read_text())["interrupted_at"] == "a"
+
+
+def test_remote_scripts_and_stylesheets_are_removed_and_inline_ones_kept():
+    page = ("<head><script src='https://cdn.example/require.js'></script>"
+            "<link rel='stylesheet' href='https://cdn.example/x.css'>"
+            "<script type='module'>const m = (await import(\"https://cdnjs.example/mermaid.mjs\")).default;</script>"
+            "<script>var inline = 1;</script></head>")
+    cleaned = report.without_remote_loads(page)
+    assert cleaned == "<head><script>var inline = 1;</script></head>"

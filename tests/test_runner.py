@@ -1,14 +1,23 @@
 """`runbook run` / `runbook overnight` / `runbook lab`: parameters, exit codes, files, the kernel, plans."""
 from __future__ import annotations
 
+import contextlib
+import html
 import json
+import os
+import re
+import signal
+import subprocess
 import sys
+import threading
+import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from runbook_lib import cli, params, report, runner
+from runbook_lib import cli, masking, params, report, runner
 from runbook_lib.errors import ConfigError, ParameterError
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
@@ -68,8 +77,22 @@ def test_unknown_parameter_exits_2_before_anything_runs(tmp_path, capsys):
     code = cli.main(["run", str(EXAMPLE), "-p", "rowz", "3", "-o", str(out)])
     assert code == 2
     err = capsys.readouterr().err
-    assert "rowz='3' is not valid" in err and "example.ipynb declares target, project" in err
+    assert "rowz is not a parameter of this runbook: example.ipynb declares target, project" in err
     assert not out.exists()
+
+
+def test_an_unknown_name_never_echoes_its_value(tmp_path, capsys):
+    # A misspelt secret name is not recognised as secret, so the value must not be repeated at all.
+    secret_file = tmp_path / "secret.yaml"
+    secret_file.write_text('api_tokn: "S3CRET-in-a-typo-xyz"\n')
+    assert cli.main(["run", str(EXAMPLE), "-f", str(secret_file), "-o", str(tmp_path / "out")]) == 2
+    assert cli.main(["run", str(EXAMPLE), "-p", "api_tokn", "S3CRET-in-a-typo-xyz", "-o", str(tmp_path / "out")]) == 2
+    captured = capsys.readouterr()
+    assert "S3CRET" not in captured.err + captured.out
+    assert captured.err.count("api_tokn is not a parameter of this runbook") == 2
+    with pytest.raises(ParameterError) as caught:
+        runner.resolve_parameters(EXAMPLE, [["api_tokn", "S3CRET-in-a-typo-xyz"]])
+    assert caught.value.parameter == "api_tokn" and "S3CRET" not in repr(caught.value.value)
 
 
 def test_missing_notebook_exits_2(tmp_path, capsys):
@@ -106,8 +129,8 @@ def test_pass_exits_0_and_writes_notebook_html_and_chart(passing_run):
     outcome, out = passing_run
     assert outcome.exit_code == 0 and outcome.verdict == "pass"
     run_dir = _only_run_dir(out)
-    assert run_dir.parent.name == run_dir.parent.name[:10] and len(run_dir.parent.name) == 10  # YYYY-MM-DD
-    assert run_dir.name.endswith("-example")
+    datetime.strptime(run_dir.parent.name, "%Y-%m-%d")
+    assert re.fullmatch(r"\d{6}-example", run_dir.name), run_dir.name   # HHMMSS-<stem>
     assert sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file()) == [
         "example.html", "example.ipynb", "figures/rows.png"]
     assert (run_dir / "figures" / "rows.png").read_bytes().startswith(b"\x89PNG")
@@ -224,7 +247,7 @@ def _plan(tmp_path: Path, text: str) -> Path:
      "step 'a' depends on 'b', which does not run before it"),
     ("steps:\n  - id: a\n    notebook: EXAMPLE\n    depends_on: [a]\n", "step 'a' depends on 'a', which does not run before it"),
     ("steps:\n  - id: a\n    notebook: EXAMPLE\n  - id: a\n    notebook: EXAMPLE\n", "step 'a' appears twice"),
-    ("parameters: {phase: phase4}\nsteps:\n  - id: a\n    notebook: EXAMPLE\n", "step 'a': phase='phase4' is not valid"),
+    ("parameters: {phase: phase4}\nsteps:\n  - id: a\n    notebook: EXAMPLE\n", "step 'a': phase is not a parameter of this runbook"),
     ("target: aws\nsteps:\n  - id: a\n    notebook: EXAMPLE\n", "target"),
     ("steps:\n  - id: A B\n    notebook: EXAMPLE\n", "steps[0] (step 'A B').id"),
     ("- a\n- b\n", "a plan is a mapping"),
@@ -255,17 +278,99 @@ def test_plan_parameters_merge_and_relative_notebooks_resolve_from_the_plan(tmp_
     assert loaded.steps[0].values == {"rows": 4, "verdict": "pass", "target": "gcp"}
 
 
-def test_the_sandbox_plan_is_valid():
+def test_the_sandbox_plan_is_valid(sandbox_home, monkeypatch):
+    # Its steps' values are validated up front too, which needs an initialised sandbox.
+    monkeypatch.setenv("RUNBOOK_HOME", str(sandbox_home))
     plan_file = runner.PROJECT_ROOT / "params" / "overnight-sandbox.yaml"
     import yaml
 
     plan = runner.Plan.model_validate(yaml.safe_load(plan_file.read_text()))
     assert plan.target == "local" and plan.steps
-    missing = [s.notebook for s in plan.steps if not (runner.PROJECT_ROOT / s.notebook).is_file()]
-    if missing:
-        pytest.skip(f"runbooks not written yet: {', '.join(missing)}")
     loaded = runner.load_plan(plan_file)
     assert [s.step.id for s in loaded.steps] == [s.id for s in plan.steps]
+
+
+def test_a_night_on_an_uninitialised_sandbox_is_refused_before_anything_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RUNBOOK_HOME", str(tmp_path / "no-sandbox-here"))
+    out = tmp_path / "reports"
+    assert cli.main(["overnight", str(runner.PROJECT_ROOT / "params" / "overnight-sandbox.yaml"), "-o", str(out)]) == 2
+    assert "step 'pipeline-overview': sandbox_home=" in capsys.readouterr().err
+    assert not out.exists()
+
+
+REAL_01 = runner.PROJECT_ROOT / "notebooks" / "01_diagnose_build.ipynb"
+
+
+@pytest.mark.parametrize("parameters, message", [
+    ("{phase: phase7}", "step 'a': phase='phase7' is not valid: choose one of phase3, phase4."),
+    ("{build_id: not-a-uuid}", "step 'a': build_id='not-a-uuid' is not valid: give a Cloud Build id"),
+    ("{log_file: no/such.log}", "step 'a': log_file='no/such.log' is not valid: give an existing file"),
+])
+def test_a_bad_value_for_a_kit_runbook_is_refused_before_the_night(tmp_path, parameters, message, capsys):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"steps:\n  - id: a\n    notebook: {REAL_01}\n    parameters: {parameters}\n")
+    out = tmp_path / "reports"
+    assert cli.main(["overnight", str(plan), "-o", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def _validation_cell(source: str):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("target: str = 'local'  # t")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(source)]
+    return nb
+
+
+@pytest.mark.parametrize("source, model", [
+    ("from runbook_lib import params\np = params.from_notebook(params.DiagnoseParams, globals())", params.DiagnoseParams),
+    ("from runbook_lib import params as pp\np = pp.from_notebook(pp.OverviewParams, globals())", params.OverviewParams),
+    ("from runbook_lib.params import from_notebook, DiagnoseParams as D\np = from_notebook(D, globals())",
+     params.DiagnoseParams),
+    ("from runbook_lib import params\nfrom fixture_params import ExampleParams\n"
+     "p = params.from_notebook(ExampleParams, globals())", None),
+    ("from runbook_lib import params\np = params.from_notebook(params.NoSuchParams, globals())", None),
+    ("from runbook_lib import params\np = params.from_notebook(params.ParameterError, globals())", None),
+    ("p = 1", None),
+])
+def test_the_validation_cells_model_is_found_only_in_runbook_lib_params(source, model):
+    assert runner.validation_model(_validation_cell(source)) is model
+
+
+def test_kit_runbooks_name_their_model_and_fixtures_do_not():
+    assert runner.validation_model(nbformat.read(REAL_01, as_version=4)) is params.DiagnoseParams
+    assert runner.validation_model(nbformat.read(EXAMPLE, as_version=4)) is None
+
+
+def test_run_folders_are_unique_even_when_another_run_takes_the_name_first(tmp_path, monkeypatch):
+    wanted = tmp_path / "2024-01-15" / "120000-example"
+    real_mkdir = Path.mkdir
+
+    def racing_mkdir(self, *args, **kwargs):
+        if self == wanted and not self.exists():
+            real_mkdir(self, parents=True)   # another run, between our check and our mkdir
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", racing_mkdir)
+    assert runner._unique_dir(wanted) == wanted.with_name("120000-example-2")
+
+
+def test_parallel_runs_get_distinct_folders(tmp_path):
+    made, errors = [], []
+
+    def make():
+        try:
+            made.append(runner._unique_dir(tmp_path / "day" / "120000-example"))
+        except Exception as exc:  # pragma: no cover - what the race used to raise
+            errors.append(exc)
+
+    threads = [threading.Thread(target=make) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(set(made)) == 16 and all(p.is_dir() for p in made)
 
 
 @pytest.mark.parametrize("codes, expected", [
@@ -273,3 +378,209 @@ def test_the_sandbox_plan_is_valid():
 ])
 def test_overnight_exit_code(codes, expected):
     assert runner.plan_exit_code(codes) == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# Runbooks that misbehave: run as the operator would (CLI processes, in parallel to save time)
+
+MISBEHAVING = NOTEBOOKS / "misbehaving.ipynb"
+LEAKED = "Zq9&<tok>\"'-S3CRET-4f2a-9b7c"   # every character HTML and JSON escape differently
+PREVIEW_SECRET = "preview-S3CRET-5e1d"      # in the source of the cell that times out
+
+
+def _leaked_shapes(text: str) -> list[str]:
+    """Any start of the planted token, raw or escaped, found in `text` (6 characters are enough to
+    tell that a cut left half of it)."""
+    start = LEAKED[:6]
+    forms = {start, html.escape(start), html.escape(start, quote=False), json.dumps(start)[1:-1], "S3CRET-4f2a"}
+    return [f for f in forms if f in text]
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "runbook_lib.cli", *args]
+
+
+@pytest.fixture(scope="module")
+def misbehaving_runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("misbehaving")
+    token_file = base / "token.yaml"
+    token_file.write_text(f"api_token: {json.dumps(LEAKED)}\naction: leak\n")
+    timeout_script = ("import sys; from runbook_lib import runner; "
+                      f"sys.exit(runner.run_notebook({str(MISBEHAVING)!r}, parameters=[['action', 'sleep']], "
+                      f"outdir={str(base / 'timeout')!r}, progress=False, cell_timeout=2).exit_code)")
+    commands = {
+        "leak": _cli("run", str(MISBEHAVING), "-f", str(token_file), "-o", str(base / "leak")),
+        "die": _cli("run", str(MISBEHAVING), "-p", "action", "die", "-o", str(base / "die")),
+        "exit-after-record": _cli("run", str(MISBEHAVING), "-p", "action", "exit-after-record", "-o", str(base / "exit-after-record")),
+        "exit-before-record": _cli("run", str(MISBEHAVING), "-p", "action", "exit-before-record", "-o", str(base / "exit-before-record")),
+        "blocked": _cli("run", str(EXAMPLE), "-p", "verdict", "blocked", "-p", "chart", "false", "-o", str(base / "blocked")),
+        "timeout": [sys.executable, "-c", timeout_script],
+    }
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    started = {name: subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+               for name, command in commands.items()}
+    results = {}
+    try:
+        for name, process in started.items():
+            out, err = process.communicate(timeout=300)
+            results[name] = (process.returncode, out, err, base / name)
+    finally:
+        for process in started.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return results
+
+
+def _meta(folder: Path) -> tuple[Path, dict]:
+    run_dir = _only_run_dir(folder)
+    notebook = next(run_dir.glob("*.ipynb"))
+    return run_dir, nbformat.read(notebook, as_version=4).metadata["runbook"]
+
+
+def test_a_secret_is_masked_before_any_cut_and_in_every_escaped_form(misbehaving_runs):
+    code, out, err, folder = misbehaving_runs["leak"]
+    assert code == 1, err[-2000:]
+    run_dir, meta = _meta(folder)
+    # The error message ends with the token, past the 300-character cut: masked first, then cut.
+    assert meta["run"]["outcome"] == "error" and meta["summary"].endswith("auth failed for ***")
+    assert not _leaked_shapes(out + err), (out, err[-3000:])
+    files = [p for p in run_dir.rglob("*") if p.is_file()]
+    assert {p.suffix for p in files} == {".ipynb", ".html"}
+    for file in files:
+        assert not _leaked_shapes(file.read_text(encoding="utf-8")), file
+    nb = nbformat.read(next(run_dir.glob("*.ipynb")), as_version=4)
+    text = nbformat.writes(nb)
+    assert "output truncated by the runner" in text                # the 1.3 MB print was cut ...
+    assert nb.cells[6].outputs[-1].evalue.endswith("auth failed for ***")  # ... and the error masked whole
+    assert "{'***': 'as a key'}" not in text and '"***": "as a key"' in text  # a JSON key is masked
+
+
+def test_a_dead_kernel_is_an_error_with_a_record(misbehaving_runs):
+    code, out, err, folder = misbehaving_runs["die"]
+    assert code == 1, err[-2000:]
+    run_dir, meta = _meta(folder)
+    assert meta["run"]["outcome"] == "error" and meta["verdict"] == "fail"
+    assert meta["run"]["error"].startswith("the run stopped: DeadKernelError")
+    assert (run_dir / "misbehaving.html").is_file() and "ERROR misbehaving: the run stopped: DeadKernelError" in out
+
+
+def test_a_cell_timeout_is_an_error_whose_cell_preview_is_masked(misbehaving_runs):
+    code, out, err, folder = misbehaving_runs["timeout"]
+    assert code == 1, err[-2000:]
+    run_dir, meta = _meta(folder)
+    assert meta["run"]["outcome"] == "error" and "CellTimeoutError" in meta["run"]["error"]
+    assert "timed out" in meta["run"]["error"] and 'password="***"' in meta["run"]["error"]
+    for text in [out, err] + [p.read_text(encoding="utf-8") for p in run_dir.rglob("*") if p.is_file() and p.suffix != ".png"]:
+        assert PREVIEW_SECRET not in text
+
+
+def test_sys_exit_0_after_recording_keeps_the_result(misbehaving_runs):
+    code, out, err, folder = misbehaving_runs["exit-after-record"]
+    assert code == 0, err[-2000:]
+    run_dir, meta = _meta(folder)
+    assert (meta["verdict"], meta["run"]["outcome"], meta["run"]["error"]) == ("pass", "completed", None)
+    nb = nbformat.read(run_dir / "misbehaving.ipynb", as_version=4)
+    assert nb.cells[-1].execution_count is None and not nb.cells[-1].outputs  # nothing ran after the exit
+    assert "papermill-error-cell" not in nbformat.writes(nb)
+
+
+def test_sys_exit_0_before_recording_is_a_runbook_that_said_nothing(misbehaving_runs):
+    code, out, err, folder = misbehaving_runs["exit-before-record"]
+    assert code == 1, err[-2000:]
+    _, meta = _meta(folder)
+    assert meta["run"]["outcome"] == "no-result" and "CellExecutionError" not in meta["summary"]
+
+
+def test_a_recorded_blocked_verdict_exits_3(misbehaving_runs):
+    code, out, err, folder = misbehaving_runs["blocked"]
+    assert code == 3, err[-2000:]
+    _, meta = _meta(folder)
+    assert (meta["verdict"], meta["run"]["outcome"], meta["run"]["exit_code"]) == ("blocked", "completed", 3)
+    assert "BLOCKED example check: 3 rows checked" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# Ctrl-C: a real SIGINT to the command's process group, as a terminal sends it
+
+def _wait_for(predicate, timeout: float, what: str, process: subprocess.Popen):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        if process.poll() is not None:
+            pytest.fail(f"the command ended before {what}: {process.communicate()}")
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def _group_gone(pgid: int, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.fixture
+def interrupted(tmp_path):
+    """interrupted(args, out) -> (returncode, stdout, stderr): start the runbook command in its own
+    session, wait until a runbook sleeps in its cell, press "Ctrl-C", and wait for the end. The
+    kernel must not outlive the command (its process group must empty)."""
+    started = []
+
+    def _run(args: list[str], out: Path):
+        # A shell starts background jobs with SIGINT ignored, and that would be inherited: restore
+        # the default so that Python turns SIGINT into KeyboardInterrupt, as in a terminal.
+        process = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True, env={**os.environ, "TQDM_DISABLE": "1"},
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        started.append(process)
+        _wait_for(lambda: list(out.rglob("sleeping")), 120, "a runbook to start sleeping", process)
+        os.killpg(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+        assert _group_gone(process.pid), "a process of the interrupted command (the kernel?) outlived it"
+        return process.returncode, stdout, stderr
+
+    yield _run
+    for process in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_ctrl_c_overnight_keeps_the_nights_report(tmp_path, interrupted):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"steps:\n  - id: first\n    notebook: {EXAMPLE}\n    parameters: {{chart: false}}\n"
+                    f"  - id: sleepy\n    notebook: {MISBEHAVING}\n    parameters: {{action: sleep}}\n"
+                    f"  - id: later\n    notebook: {EXAMPLE}\n")
+    out = tmp_path / "reports"
+    code, stdout, stderr = interrupted(["overnight", str(plan), "-o", str(out)], out)
+    assert code == 130, stderr[-3000:]
+    folder = next(out.glob("*/overnight-*"))
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["interrupted_at"] == "sleepy"
+    assert [(s["step"], s["label"], s["verdict"]) for s in summary["steps"]] == [
+        ("first", "PASS", "pass"), ("sleepy", "INTERRUPTED", "blocked"), ("later", "NOT RUN", "blocked")]
+    assert "not run: the night was interrupted (Ctrl-C) during step sleepy" in summary["steps"][2]["summary"]
+    page = (folder / "index.html").read_text()
+    assert "Interrupted</b> (Ctrl-C) during step sleepy" in page
+    assert all((folder / s["html"]).is_file() and (folder / s["notebook"]).is_file() for s in summary["steps"])
+    sleepy = nbformat.read(folder / summary["steps"][1]["notebook"], as_version=4)
+    assert sleepy.cells[runner.validation_cell_index(sleepy)].execution_count is not None  # outputs so far kept
+    assert f"Morning-review report: {(folder / 'index.html').resolve()}" in stdout
+
+
+def test_ctrl_c_in_a_single_run_leaves_its_record(tmp_path, interrupted):
+    out = tmp_path / "reports"
+    code, stdout, stderr = interrupted(["run", str(MISBEHAVING), "-p", "action", "sleep", "-o", str(out)], out)
+    assert code == 130, stderr[-3000:]
+    run_dir, meta = _meta(out)
+    assert (meta["verdict"], meta["run"]["outcome"], meta["run"]["exit_code"]) == ("blocked", "interrupted", 130)
+    assert (run_dir / "misbehaving.html").is_file() and "INTERRUPTED misbehaving" in stdout
+    nb = nbformat.read(run_dir / "misbehaving.ipynb", as_version=4)
+    assert nb.cells[runner.validation_cell_index(nb)].execution_count is not None  # the outputs so far are kept
+    assert nb.cells[-1].execution_count is None

@@ -45,3 +45,64 @@ def show_chart(p: ExampleParams) -> None:
 
 def explode(p: ExampleParams) -> None:
     raise RuntimeError("boom: the fixture runbook failed on purpose")
+
+
+# ---------------------------------------------------------------------------------------------
+# misbehaving.ipynb: a runbook that does, on purpose, what a careless or broken one might.
+
+class MisbehavingParams(RunbookParams):
+    action: Literal["leak", "die", "sleep", "exit-after-record", "exit-before-record"] = "leak"
+    api_token: str = ""
+    seconds: int = Field(60, ge=1, le=600)
+
+
+# Long enough that an error message carrying the token at its end is cut at 300 characters
+# inside the token, and an output carrying it at its end is cut at the 1 MB cap inside it.
+ERROR_PADDING = 250
+OUTPUT_PADDING = 999_990
+
+
+def misbehave(p: MisbehavingParams) -> None:
+    import os
+    import signal
+    import time
+    from pathlib import Path
+
+    if p.action == "die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif p.action == "sleep":
+        # Tell a waiting test that the kernel is busy in this cell (the run folder is ours to write in).
+        (Path(os.environ[charts.RUN_DIR_ENV]) / "sleeping").write_text(str(os.getpid()))
+        time.sleep(p.seconds)
+    elif p.action == "exit-before-record":
+        raise SystemExit(0)
+    elif p.action == "leak":
+        _leak(p.api_token)
+
+
+def _leak(token: str) -> None:
+    """Show the token every way a runbook might: escaped in HTML, as a JSON key, in display
+    metadata, JSON-encoded in a print, at the end of a huge output, then in a long error."""
+    import html
+    import json
+
+    import pandas as pd
+    from IPython.display import HTML, display
+
+    display(pd.DataFrame({"cfg": [{"api_key": token}], "tok": [token]}))
+    display(HTML(f"<b>{html.escape(token)}</b>"))
+    display({"application/json": {token: "as a key"}, "text/plain": "json with the token as a key"},
+            raw=True, metadata={"application/json": {"note": token}})
+    print("z" * OUTPUT_PADDING + token + "z" * 300_000)
+    print(json.dumps({"sent": token}))
+    raise RuntimeError("x" * ERROR_PADDING + " auth failed for " + token)
+
+
+def misbehaving_result(p: MisbehavingParams) -> Result:
+    return Result(name="misbehaving", verdict="pass", summary=f"recorded before {p.action}")
+
+
+def after_recording(p: MisbehavingParams) -> None:
+    if p.action == "exit-after-record":
+        raise SystemExit(0)
+    print("after recording")

@@ -32,7 +32,7 @@ def _run(args: argparse.Namespace) -> int:
 
     result = runner.run_notebook(
         args.notebook, parameters=args.parameters or [], param_files=args.param_files or [],
-        target=args.target, outdir=args.outdir,
+        target=args.target, outdir=args.outdir, cell_timeout=args.cell_timeout,
     )
     return result.exit_code
 
@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-f", "--parameters-file", dest="param_files", action="append", metavar="PARAMS.yaml")
     run.add_argument("--target", choices=["local", "gcp"], default=None)
     run.add_argument("-o", "--outdir", default=None, help="report folder (default: reports/)")
+    run.add_argument("--cell-timeout", type=int, default=None, metavar="SECONDS",
+                     help="stop a cell that runs longer than this (default: no limit)")
     run.set_defaults(func=_run)
 
     ov = sub.add_parser("overnight", help="run a plan of runbooks and write the morning-review index.html")

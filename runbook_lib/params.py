@@ -91,11 +91,10 @@ def validate_params(model_cls: type[RunbookParams], values: Mapping[str, Any],
                     error_cls: type[ParameterError] = ParameterError) -> RunbookParams:
     """Build `model_cls` from `values`; the first problem becomes one ParameterError sentence."""
     fields = model_cls.model_fields
-    secrets = secret_values(values)
-    for name, value in values.items():
+    for name in values:
         if name not in fields:
-            raise error_cls(name, _shown(name, value, secrets),
-                            f"it is not a parameter of this runbook; use one of {', '.join(fields)}")
+            raise unknown_parameter_error(name, f"use one of {', '.join(fields)}", error_cls)
+    secrets = secret_values(values)
     try:
         return model_cls.model_validate(dict(values))
     except ValidationError as exc:

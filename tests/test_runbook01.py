@@ -63,7 +63,7 @@ def test_side_by_side_compares_the_sibling_and_diffs_dockerfiles(local_target):
     ({"source_dir": "/no/such/dir"}, "source_dir='/no/such/dir' is not valid: give an existing folder"),
     ({"log_file": "/no/such.log"}, "log_file='/no/such.log' is not valid: give an existing file"),
     ({"compare_with": "phase9"}, "compare_with='phase9' is not valid: choose one of phase3, phase4."),
-    ({"colour": "red"}, "colour='red' is not valid: it is not a parameter of this runbook"),
+    ({"colour": "red"}, "colour is not a parameter of this runbook: use one of target, project"),
 ])
 def test_bad_parameters_are_one_sentence(values, message):
     with pytest.raises(ParameterError) as err:

@@ -104,7 +104,7 @@ def _kernel_environment(jupyter_base: Path, run_dir: Path | None) -> Iterator[No
     if saved["RUNBOOK_HOME"]:  # the kernel's working folder is notebooks/: pin a relative home to ours
         os.environ["RUNBOOK_HOME"] = os.path.abspath(saved["RUNBOOK_HOME"])
     if run_dir is not None:
-        os.environ[RUN_DIR_ENV] = str(run_dir)
+        os.environ[RUN_DIR_ENV] = str(Path(run_dir).resolve())  # the kernel runs in notebooks/
     else:
         os.environ.pop(RUN_DIR_ENV, None)
     try:

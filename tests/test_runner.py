@@ -584,3 +584,14 @@ def test_ctrl_c_in_a_single_run_leaves_its_record(tmp_path, interrupted):
     nb = nbformat.read(run_dir / "misbehaving.ipynb", as_version=4)
     assert nb.cells[runner.validation_cell_index(nb)].execution_count is not None  # the outputs so far are kept
     assert nb.cells[-1].execution_count is None
+
+
+def test_charts_land_in_the_run_folder_when_the_report_folder_is_relative(tmp_path, monkeypatch):
+    """The kernel works in the notebook's folder: a relative -o must not send figures there."""
+    monkeypatch.chdir(tmp_path)
+    outcome = runner.run_notebook(EXAMPLE, parameters=[["chart", "true"]], outdir="reports", progress=False)
+    assert outcome.exit_code == 0
+    assert (Path(outcome.run_dir) / "figures" / "rows.png").is_file()
+    assert not (NOTEBOOKS / "reports").exists()
+    charts = nbformat.read(outcome.notebook, as_version=4).metadata["runbook"]["run"]["charts"]
+    assert charts and all((Path(outcome.run_dir) / c).is_file() for c in charts)

@@ -162,6 +162,65 @@ def command_for(build: dict) -> str | None:
     return log_command(build["id"], region or "REGION", project)
 
 
+# ---------------------------------------------------------------- build ids, regions, list arguments
+
+MAX_LIMIT = 1000
+
+BUILD_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_REGION = re.compile(r"global|[a-z]+(-[a-z]+)+\d+")
+_TAG = re.compile(r"[\w][\w.-]{0,127}")  # Cloud Build tag rule: ^[\w][\w.-]{0,127}$
+
+
+class BuildNotFound(NotFoundError):
+    """A build is not in the region that was searched; says where to look and the command that works."""
+
+    def __init__(self, build_id: str, project: str, region: str, home_region: str | None):
+        self.build_id, self.project, self.region, self.home_region = build_id, project, region, home_region
+        if region == "global" and home_region and home_region != "global":
+            message = (f"Build {build_id} was not found in region global of project {project}: source deploys "
+                       f"(gcloud run deploy --source) build in the service's region, so look in {home_region}: "
+                       f"{log_command(build_id, home_region, project)}")
+        else:
+            message = (f"Build {build_id} was not found in region {region} of project {project}; check the id, "
+                       f"or list that region with: gcloud builds list --region={region} --project={project}")
+        super().__init__(message)
+
+
+def check_build_id(build_id: Any) -> str:
+    if not isinstance(build_id, str) or not BUILD_ID_PATTERN.fullmatch(build_id):
+        raise ParameterError("build_id", build_id,
+                             "give a Cloud Build id, a lowercase UUID like c3c052da-ddd1-46eb-9d3a-7219a9909377")
+    return build_id
+
+
+def check_region(region: Any) -> str:
+    if not isinstance(region, str) or not _REGION.fullmatch(region):
+        raise ParameterError("region", region, "give a Google Cloud region such as us-west2, or global")
+    return region
+
+
+def check_tags(tags: str | Iterable[str] | None) -> list[str]:
+    if tags is None:
+        return []
+    values = [tags] if isinstance(tags, str) else list(tags)
+    for tag in values:
+        if not isinstance(tag, str) or not _TAG.fullmatch(tag):
+            raise ParameterError("tags", tag, "each tag is letters, digits, _ . - (up to 128), e.g. service_nba-phase4-precompute-processors")
+    return values
+
+
+def check_status(status: str | None) -> str | None:
+    if status is not None and status not in BUILD_STATUSES:
+        raise ParameterError("status", status, f"choose one of {', '.join(BUILD_STATUSES)}")
+    return status
+
+
+def check_limit(limit: Any) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ParameterError("limit", limit, f"give a whole number from 1 to {MAX_LIMIT}")
+    return limit
+
+
 # ---------------------------------------------------------------- the chain
 
 def _policy_skip(source_name: str, mode: str) -> Attempt | None:

@@ -15,7 +15,6 @@ automatic "what is allowed" text would be unclear, and raise `ParameterError` fr
 from __future__ import annotations
 
 import ast
-import re
 import io
 import tokenize
 import typing
@@ -25,6 +24,7 @@ from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
+from .buildlogs import BUILD_ID_PATTERN
 from .errors import ParameterError
 from .masking import MASK, is_secret_name, mask_data, mask_value, secret_values
 
@@ -285,7 +285,6 @@ def _literal_choices(annotation: Any) -> list[Any]:
 # ---------------------------------------------------------------------------------------------
 # The runbooks' own models.
 
-_BUILD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _known_phase(parameter: str, value: str) -> str:
@@ -354,7 +353,7 @@ class DiagnoseParams(TargetParams):
     @field_validator("build_id")
     @classmethod
     def _build_id(cls, v: str) -> str:
-        if v and not _BUILD_ID.match(v):
+        if v and not BUILD_ID_PATTERN.fullmatch(v):
             raise ParameterError("build_id", v, "give a Cloud Build id, a lowercase UUID like "
                                  "c3c052da-ddd1-46eb-9d3a-7219a9909377, or leave it empty to use the phase's latest failed build")
         return v

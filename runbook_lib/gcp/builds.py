@@ -15,45 +15,13 @@ import re
 from datetime import datetime
 from typing import Any, Iterable
 
-from ..buildlogs import BUILD_STATUSES, FAILED_STATUSES
+from ..buildlogs import (FAILED_STATUSES, BuildNotFound, check_build_id, check_limit, check_region,
+                         check_status, check_tags)
 from ..buildlogs import log_command as _log_command
-from ..errors import NotFoundError, ParameterError
+from ..errors import ParameterError
 from .clients import check_project, cloudbuild_client, close_client
 
-MAX_LIMIT = 1000
-
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_REGION = re.compile(r"global|[a-z]+(-[a-z]+)+\d+")
 _SERVICE = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
-_TAG = re.compile(r"[\w][\w.-]{0,127}")  # Cloud Build tag rule: ^[\w][\w.-]{0,127}$
-
-
-class BuildNotFound(NotFoundError):
-    """A build is not in the region that was searched; says where to look and the command that works."""
-
-    def __init__(self, build_id: str, project: str, region: str, home_region: str | None):
-        self.build_id, self.project, self.region, self.home_region = build_id, project, region, home_region
-        if region == "global" and home_region and home_region != "global":
-            message = (f"Build {build_id} was not found in region global of project {project}: source deploys "
-                       f"(gcloud run deploy --source) build in the service's region, so look in {home_region}: "
-                       f"{_log_command(build_id, home_region, project)}")
-        else:
-            message = (f"Build {build_id} was not found in region {region} of project {project}; check the id, "
-                       f"or list that region with: gcloud builds list --region={region} --project={project}")
-        super().__init__(message)
-
-
-def check_build_id(build_id: Any) -> str:
-    if not isinstance(build_id, str) or not _UUID.fullmatch(build_id):
-        raise ParameterError("build_id", build_id,
-                             "give a Cloud Build id, a lowercase UUID like c3c052da-ddd1-46eb-9d3a-7219a9909377")
-    return build_id
-
-
-def check_region(region: Any) -> str:
-    if not isinstance(region, str) or not _REGION.fullmatch(region):
-        raise ParameterError("region", region, "give a Google Cloud region such as us-west2, or global")
-    return region
 
 
 def check_service(service: Any) -> str:
@@ -61,28 +29,6 @@ def check_service(service: Any) -> str:
         raise ParameterError("service", service,
                              "give a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter")
     return service
-
-
-def _check_tags(tags: str | Iterable[str] | None) -> list[str]:
-    if tags is None:
-        return []
-    values = [tags] if isinstance(tags, str) else list(tags)
-    for tag in values:
-        if not isinstance(tag, str) or not _TAG.fullmatch(tag):
-            raise ParameterError("tags", tag, "each tag is letters, digits, _ . - (up to 128), e.g. service_nba-phase4-precompute-processors")
-    return values
-
-
-def _check_status(status: str | None) -> str | None:
-    if status is not None and status not in BUILD_STATUSES:
-        raise ParameterError("status", status, f"choose one of {', '.join(BUILD_STATUSES)}")
-    return status
-
-
-def _check_limit(limit: Any) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise ParameterError("limit", limit, f"give a whole number from 1 to {MAX_LIMIT}")
-    return limit
 
 
 def build_filter(tags: Iterable[str] = (), status: str | None = None) -> str:
@@ -150,7 +96,7 @@ class GcpBuilds:
              status: str | None = None, limit: int = 20) -> list[dict]:
         """Builds in one region matching all tags and the status, newest first, at most `limit`."""
         region = check_region(region) if region is not None else self.region
-        tag_list, status, limit = _check_tags(tags), _check_status(status), _check_limit(limit)
+        tag_list, status, limit = check_tags(tags), check_status(status), check_limit(limit)
         request = {"parent": f"projects/{self.project}/locations/{region}", "page_size": min(limit, 100)}
         query = build_filter(tag_list, status)
         if query:

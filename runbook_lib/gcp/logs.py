@@ -12,7 +12,7 @@ from typing import Any, Callable
 from ..buildlogs import LOGGING, Forbidden, LogSourceError, NotFound
 from ..errors import ParameterError
 from ..services import RequestLogQuery, newest_first, request_log_query
-from .builds import check_build_id
+from ..buildlogs import check_build_id
 from .clients import check_project, close_client, logging_client
 
 BUILD_LOG_SLACK = timedelta(minutes=5)

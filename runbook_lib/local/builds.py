@@ -22,10 +22,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..buildlogs import FAILED_STATUSES, NotFound
+from ..buildlogs import (FAILED_STATUSES, BuildNotFound, NotFound, check_build_id, check_limit, check_region,
+                         check_status, check_tags)
 from ..checks import read_yaml
 from ..errors import NotFoundError, ParameterError
-from ..gcp.builds import BuildNotFound, _check_limit, _check_status, _check_tags, check_build_id, check_region
 from ..phases import PhaseRegistry
 from ..preflight import (
     UploadSet, buildpacks_entrypoint_check, choose_builder, dockerfile_copy_check, parse_dockerfile,
@@ -149,9 +149,9 @@ class LocalBuilds:
     def list(self, region: str | None = None, tags: str | Iterable[str] | None = None, status: str | None = None,
              limit: int = 20) -> list[dict]:
         region = check_region(region or self.region)
-        wanted_tags = _check_tags(tags)
-        status = _check_status(status)
-        limit = _check_limit(limit)
+        wanted_tags = check_tags(tags)
+        status = check_status(status)
+        limit = check_limit(limit)
         found = [r["build"] for r in self._load()
                  if r["build"]["name"].split("/")[3] == region
                  and all(t in r["build"].get("tags", []) for t in wanted_tags)
@@ -167,12 +167,6 @@ class LocalBuilds:
     def latest_successful(self, service: str, region: str | None = None) -> dict | None:
         done = self.list(region=region, tags=[f"service_{service}"], status="SUCCESS", limit=1)
         return done[0] if done else None
-
-    @staticmethod
-    def log_command(build_id: str, region: str, project: str) -> str:
-        from ..gcp.builds import GcpBuilds
-
-        return GcpBuilds.log_command(build_id, region, project)
 
     def log_sources(self) -> list:
         """Sources for runbook_lib.buildlogs.fetch_build_log: the sandbox's logs bucket."""

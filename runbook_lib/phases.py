@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from .checks import read_yaml
@@ -191,9 +192,20 @@ def default_phases_file() -> Path:
 
 
 def load_phases(path: str | Path | None = None) -> PhaseRegistry:
-    """Load the registry from `path` (default: default_phases_file())."""
+    """Load the registry from `path` (default: default_phases_file()).
+
+    Parsed once per file version: parameter checks, processors and services ask for it on every call."""
     p = Path(path) if path else default_phases_file()
-    return parse_phases(read_yaml(p, "phases_file", "phases.yaml"), source=str(p))
+    try:
+        stamp = p.stat().st_mtime_ns
+    except OSError:
+        stamp = None  # read_yaml below names the missing file
+    return _load_phases(str(p.resolve()) if stamp is not None else str(p), stamp)
+
+
+@lru_cache(maxsize=16)
+def _load_phases(path: str, stamp: int | None) -> PhaseRegistry:
+    return parse_phases(read_yaml(path, "phases_file", "phases.yaml"), source=path)
 
 
 def prefixed_dataset(dataset: str, dataset_prefix: str) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol, runtime_checkable
 
 from .errors import NotFoundError, ParameterError, RunbookError
+from .formats import check_region, sentence  # noqa: F401 (check_region re-exported)
 
 BUCKET = "gcs"
 LOGGING = "logging"
@@ -167,7 +168,6 @@ def command_for(build: dict) -> str | None:
 MAX_LIMIT = 1000
 
 BUILD_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_REGION = re.compile(r"global|[a-z]+(-[a-z]+)+\d+")
 _TAG = re.compile(r"[\w][\w.-]{0,127}")  # Cloud Build tag rule: ^[\w][\w.-]{0,127}$
 
 
@@ -191,12 +191,6 @@ def check_build_id(build_id: Any) -> str:
         raise ParameterError("build_id", build_id,
                              "give a Cloud Build id, a lowercase UUID like c3c052da-ddd1-46eb-9d3a-7219a9909377")
     return build_id
-
-
-def check_region(region: Any) -> str:
-    if not isinstance(region, str) or not _REGION.fullmatch(region):
-        raise ParameterError("region", region, "give a Google Cloud region such as us-west2, or global")
-    return region
 
 
 def check_tags(tags: str | Iterable[str] | None) -> list[str]:
@@ -239,18 +233,13 @@ def _policy_skip(source_name: str, mode: str) -> Attempt | None:
     return None
 
 
-def _one_sentence(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if text.endswith(".") else text + "."
-
-
 def _try_source(source: LogSource, build: dict) -> tuple[Attempt, str | None]:
     try:
         text = source.fetch(build)
     except LogSourceError as exc:
-        return Attempt(source.name, exc.outcome, _one_sentence(exc)), None
+        return Attempt(source.name, exc.outcome, sentence(exc)), None
     except (OSError, RunbookError) as exc:  # network failures, unexpected API errors wrapped by the source
-        return Attempt(source.name, "error", f"{type(exc).__name__}: {_one_sentence(exc)}"), None
+        return Attempt(source.name, "error", f"{type(exc).__name__}: {sentence(exc)}"), None
     if text is None:
         return Attempt(source.name, "not-found", "The source returned no log."), None
     lines = len(text.splitlines())
@@ -263,7 +252,7 @@ def _read_local_file(path: Path) -> tuple[Attempt, str | None]:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
-        return Attempt(LOCAL_FILE, "error", f"Reading {path} failed: {_one_sentence(exc)}"), None
+        return Attempt(LOCAL_FILE, "error", f"Reading {path} failed: {sentence(exc)}"), None
     return Attempt(LOCAL_FILE, "ok", f"Read {len(text.splitlines())} log lines from {path}."), text
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from .buildlogs import FAILED_STATUSES, RUNNING_STATUSES, build_location, command_for
 from .checks import read_yaml
 from .errors import ConfigError, ParameterError
+from .formats import headline, one_line
 from .results import Result
 
 try:  # the regex parser is only used to find each pattern's literal anchor
@@ -447,8 +448,6 @@ def _short_image(name: str) -> str:
     return short.removeprefix("cloud-builders/")
 
 
-def _abbreviate(text: str, width: int = 80) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _seconds(timing: dict | None) -> float | None:
@@ -472,7 +471,7 @@ def build_table(build: dict) -> pd.DataFrame:
         if exit_code is None and step.get("status") == "SUCCESS":
             exit_code = 0  # proto3 JSON leaves zero values out
         rows.append({"step": n, "id": step.get("id", ""), "name": _short_image(str(step.get("name", ""))),
-                     "args": _abbreviate(args), "status": step.get("status", ""), "exit_code": exit_code,
+                     "args": one_line(args, 80), "status": step.get("status", ""), "exit_code": exit_code,
                      "duration_s": _seconds(step.get("timing"))})
     frame = pd.DataFrame(rows, columns=["step", "id", "name", "args", "status", "exit_code", "duration_s"])
     return frame.astype({"exit_code": "Int64", "duration_s": "Float64"})
@@ -615,17 +614,6 @@ def _phase_for(service: str | None, phase: Any, phases: Any):
     return None
 
 
-SUMMARY_LIMIT = 220
-
-
-def _headline(text: str) -> str:
-    """One line that fits a row of the morning-review index; the full cause is in the details."""
-    line = " ".join(text.split())
-    if len(line) <= SUMMARY_LIMIT:
-        return line
-    return line[:SUMMARY_LIMIT].rsplit(" ", 1)[0].rstrip(",;:") + " …"
-
-
 def explain(findings: list[Finding], evidence: BuilderEvidence | None = None, preflight: Any = None, *,
             phase: Any = None, phases: Any = None, source_dir: str | None = None,
             catalogue: Catalogue | None = None) -> Diagnosis:
@@ -740,7 +728,7 @@ def explain(findings: list[Finding], evidence: BuilderEvidence | None = None, pr
         "evidence": evidence.to_dict() if evidence else None,
         "preflight": preflight.to_dict() if hasattr(preflight, "to_dict") else None,
     }
-    return Diagnosis(name="diagnose_build", verdict=verdict, summary=_headline(summary), figures=figures,
+    return Diagnosis(name="diagnose_build", verdict=verdict, summary=headline(summary), figures=figures,
                      details=details, cause=" ".join(cause.split()), fixes=fixes, redeploy=redeploy,
                      findings=ranked)
 
@@ -885,7 +873,7 @@ def findings_table(findings: list[Finding]) -> pd.DataFrame:
     """Ranked findings: id, line, the first matching log line, the cause and the first fix."""
     return pd.DataFrame([{
         "rank": i, "signature": f.signature, "line": f.line,
-        "evidence": _abbreviate(f.evidence[0], 110) if f.evidence else "", "cause": f.cause,
+        "evidence": one_line(f.evidence[0], 110) if f.evidence else "", "cause": f.cause,
         "fix": f.fix[0] if f.fix else "",
     } for i, f in enumerate(findings, start=1)]).set_index("rank")
 
@@ -981,7 +969,7 @@ def conclude(target: Any, findings: list[Finding], evidence: BuilderEvidence, pf
     fixes = [f"Redeploy {phase} from its own Dockerfile ({target.phases.get(phase).dockerfile}) with an explicit "
              "`gcloud builds submit --config` build and `gcloud run deploy --image` (parameters below)."]
     return replace(diagnosis, verdict="fail",
-                   summary=_headline(f"{service} build {evidence.build_id} ran {other.name}'s Dockerfile "
+                   summary=headline(f"{service} build {evidence.build_id} ran {other.name}'s Dockerfile "
                                      f"({ran['dockerfile']}): the service runs {other.name}'s code."),
                    cause=f"{cause} {diagnosis.cause}" if diagnosis.verdict == "fail" else cause,
                    fixes=fixes + [f for f in diagnosis.fixes if f not in fixes])

@@ -24,12 +24,13 @@ from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
+from . import formats
 from .buildlogs import BUILD_ID_PATTERN
 from .errors import ParameterError
 from .masking import MASK, is_secret_name, mask_data, mask_value, secret_values
 
-PROJECT_ID = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
-REGION = Annotated[str, StringConstraints(pattern=r"^([a-z]+(-[a-z]+)+[0-9]+|global)$")]
+PROJECT_ID = Annotated[str, StringConstraints(pattern=rf"^{formats.PROJECT_ID.pattern}$")]
+REGION = Annotated[str, StringConstraints(pattern=rf"^({formats.REGION.pattern}|global)$")]
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .checks import read_yaml
 from .errors import ConfigError, ParameterError
+from .formats import SERVICE_NAME
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PHASES_FILE = PROJECT_ROOT / "params" / "phases.yaml"
@@ -16,7 +17,6 @@ PHASES_ENV = "RUNBOOK_PHASES"
 
 PAYLOAD_STYLES = ("date_range", "single_date")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_SERVICE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DATASET = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 
@@ -134,7 +134,7 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
         _check(isinstance(name, str) and bool(_NAME.match(name)), source, where, "must be a lowercase name such as phase3")
         _check(isinstance(spec, dict), source, where, "must be a mapping")
         service = _need(spec, "service", where, source)
-        _check(bool(_SERVICE.match(service)), source, f"{where}.service",
+        _check(bool(SERVICE_NAME.fullmatch(service)), source, f"{where}.service",
                "must be a Cloud Run service name (lowercase letters, digits and hyphens, at most 63)")
         payload_style = _need(spec, "payload_style", where, source)
         _check(payload_style in PAYLOAD_STYLES, source, f"{where}.payload_style", f"must be one of {', '.join(PAYLOAD_STYLES)}")

@@ -25,6 +25,7 @@ from urllib.parse import quote
 import nbformat
 
 from .errors import ParameterError
+from .formats import one_line
 from .results import VERDICT_COLOURS, VERDICTS, Result
 
 RESULT_MIME = "application/vnd.phase-runbooks.result+json"
@@ -149,8 +150,7 @@ def _figures_table(figures: Mapping[str, Any]) -> str:
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return one_line(value if isinstance(value, str) else json.dumps(value, default=str), limit)
 
 
 _CSS = """

@@ -50,6 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from . import masking, params, report
 from .charts import FIGURES_DIR, RUN_DIR_ENV
 from .errors import ConfigError, ParameterError, RunbookError
+from .formats import one_line
 from .phases import PROJECT_ROOT
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_PARAMETERS, EXIT_FAILED = 0, 1, 2, 3
@@ -289,15 +290,10 @@ def _first_error(nb: Any) -> tuple[int, Any] | None:
     return None
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 def _said(text: Any, secrets: Sequence[str]) -> str:
     """Error text for a message: masked whole first, then made one line and cut (cutting first could
     leave half a secret that no rule recognises any more)."""
-    return _one_line(masking.mask_text(str(text), secrets))
+    return one_line(masking.mask_text(str(text), secrets))
 
 
 def _unique_dir(path: Path) -> Path:

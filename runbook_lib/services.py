@@ -10,10 +10,11 @@ import http.client
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from .errors import ParameterError
+from .formats import as_utc, one_line, parse_time
 
 # Cloud Run: a service is public when roles/run.invoker is bound (without a condition) to one of these
 # members, or when its invoker IAM check is disabled (invokerIamDisabled: true).
@@ -26,7 +27,6 @@ INVOKER_ROLES = ("roles/run.invoker", "roles/run.developer", "roles/run.admin", 
 # that window when `since` is not given.
 REQUEST_LOG_WINDOW = timedelta(hours=24)
 _STATUS_CLASS = re.compile(r"^[1-5]xx$")
-_MAX_ERROR_CHARS = 300
 
 
 # ---------------------------------------------------------------- value types
@@ -125,11 +125,6 @@ def policy_shape(version: int, bindings: Iterable[dict], etag: str) -> dict:
 # ---------------------------------------------------------------- responses
 
 
-def one_line(text: str, limit: int = _MAX_ERROR_CHARS) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 def response_body(raw: bytes, content_type: str, status: int) -> dict:
     """A JSON object body as is; anything else (Cloud Run's HTML 401/403 pages, text) as {"error": one line}."""
     if "json" in (content_type or ""):
@@ -152,33 +147,11 @@ def health_result(response: ServiceResponse) -> dict:
 # ---------------------------------------------------------------- request logs
 
 
-def as_utc(parameter: str, value: Any) -> datetime | None:
-    """datetime (naive = UTC), date (midnight UTC) or ISO 8601 text -> aware UTC datetime; None stays None."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        moment = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            moment = None
-        if moment is None:
-            raise ParameterError(parameter, value, "give a datetime, a date or ISO 8601 text such as 2025-12-31T01:00:00Z")
-    else:
-        raise ParameterError(parameter, value, "give a datetime, a date or ISO 8601 text such as 2025-12-31T01:00:00Z")
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
 def entry_time(entry: dict) -> datetime | None:
     try:
-        text = re.sub(r"(\.\d{6})\d+", r"\1", entry["timestamp"].replace("Z", "+00:00"))
-        moment = datetime.fromisoformat(text)
+        return parse_time(entry["timestamp"])
     except (KeyError, AttributeError, TypeError, ValueError):
         return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 def _status_filter(status: Any) -> tuple[frozenset[int], tuple[int, ...]]:

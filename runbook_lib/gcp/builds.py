@@ -11,25 +11,14 @@ Two facts this module exists to get right:
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any, Iterable
 
 from ..buildlogs import (FAILED_STATUSES, BuildNotFound, check_build_id, check_limit, check_region,
                          check_status, check_tags)
 from ..buildlogs import log_command as _log_command
-from ..errors import ParameterError
-from .clients import check_project, cloudbuild_client, close_client
-
-_SERVICE = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
-
-
-def check_service(service: Any) -> str:
-    if not isinstance(service, str) or not _SERVICE.fullmatch(service):
-        raise ParameterError("service", service,
-                             "give a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter")
-    return service
-
+from ..formats import check_service, parse_time
+from .clients import check_project, cloudbuild_client, close_client  # noqa: F401 (check_project re-exported)
 
 def build_filter(tags: Iterable[str] = (), status: str | None = None) -> str:
     """Cloud Build list filter: double-quoted values joined by AND, e.g.
@@ -49,8 +38,7 @@ def build_to_dict(build: Any) -> dict:
 
 
 def _created(build: dict) -> datetime:
-    stamp = build.get("createTime") or "1970-01-01T00:00:00Z"
-    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", stamp.replace("Z", "+00:00")))
+    return parse_time(build.get("createTime") or "1970-01-01T00:00:00Z")
 
 
 class GcpBuilds:

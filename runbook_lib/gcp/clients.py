@@ -14,18 +14,11 @@ import threading
 from typing import Any
 
 from ..errors import ParameterError
+from ..formats import check_project
 
 SERVICES = ("cloudbuild", "logging", "storage", "run")
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
-_PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]|\d{6,20}")  # project id, or a project number
-
-
-def check_project(project: Any) -> str:
-    if not isinstance(project, str) or not _PROJECT.fullmatch(project):
-        raise ParameterError("project", project,
-                             "give a Google Cloud project id (6-30 lowercase letters, digits, hyphens) or number")
-    return project
 
 
 def check_endpoint(service: str, endpoint: Any) -> str | None:

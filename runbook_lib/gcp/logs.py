@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from ..buildlogs import LOGGING, Forbidden, LogSourceError, NotFound
 from ..errors import ParameterError
+from ..formats import as_utc, rfc3339
 from ..services import RequestLogQuery, newest_first, request_log_query
 from ..buildlogs import check_build_id
 from .clients import check_project, close_client, logging_client
@@ -20,28 +21,23 @@ PAGE_SIZE = 1000
 
 
 def _utc(value: Any, parameter: str) -> datetime:
-    """datetime or ISO-8601 text -> aware UTC datetime; a naive value is taken as UTC."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ParameterError(parameter, value, "give a datetime or ISO-8601 text like 2025-12-31T01:41:03Z") from None
-    if not isinstance(value, datetime):
-        raise ParameterError(parameter, value, "give a datetime or ISO-8601 text like 2025-12-31T01:41:03Z")
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    moment = as_utc(parameter, value)
+    if moment is None:
+        raise ParameterError(parameter, value, "give a datetime or ISO 8601 text such as 2025-12-31T01:41:03Z")
+    return moment
 
 
-def rfc3339(moment: datetime, round_up: bool = False) -> str:
+def whole_seconds(moment: datetime, round_up: bool = False) -> str:
     """Whole-second RFC 3339 UTC text; round_up for an upper bound so nothing at its edge is lost."""
     seconds = moment.timestamp()
     whole = math.ceil(seconds) if round_up else math.floor(seconds)
-    return datetime.fromtimestamp(whole, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(datetime.fromtimestamp(whole, tz=timezone.utc), micros=False)
 
 
 def _bounds(start: Any, end: Any) -> tuple[datetime, datetime]:
     start_at, end_at = _utc(start, "start"), _utc(end, "end")
     if end_at < start_at:
-        raise ParameterError("end", end, f"must not be before start ({rfc3339(start_at)})")
+        raise ParameterError("end", end, f"must not be before start ({whole_seconds(start_at)})")
     return start_at, end_at
 
 
@@ -49,13 +45,12 @@ def build_log_filter(project: str, build_id: str, start: Any, end: Any) -> str:
     start_at, end_at = _bounds(start, end)
     return (f'logName="projects/{project}/logs/cloudbuild" AND resource.type="build" AND '
             f'resource.labels.build_id="{build_id}" AND '
-            f'timestamp>="{rfc3339(start_at)}" AND timestamp<="{rfc3339(end_at, round_up=True)}"')
+            f'timestamp>="{whole_seconds(start_at)}" AND timestamp<="{whole_seconds(end_at, round_up=True)}"')
 
 
 def _stamp(moment: datetime) -> str:
     """Exact RFC 3339 UTC text for a request-log bound (microseconds only when there are any)."""
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(moment, micros=bool(moment.microsecond))
 
 
 def _status_terms(query: RequestLogQuery) -> str:
@@ -207,5 +202,5 @@ class CloudLoggingLogSource:
         text = self.logs.build_log_entries(build["id"], start, end)
         if not text:
             raise NotFound(f"Cloud Logging has no entries for build {build['id']} between "
-                           f"{rfc3339(start)} and {rfc3339(end, round_up=True)}.")
+                           f"{whole_seconds(start)} and {whole_seconds(end, round_up=True)}.")
         return text

@@ -20,6 +20,7 @@ import requests
 from google.protobuf.json_format import MessageToDict
 
 from ..errors import NotFoundError, ParameterError, RunbookError
+from ..formats import parse_time
 from ..gitinfo import commit_contains
 from ..phases import PhaseRegistry
 from ..services import (PhaseEndpoints, ServiceInfo, ServiceResponse, invoker_members, is_public, one_line,
@@ -39,7 +40,7 @@ def _json(message: Any) -> dict:
 
 
 def _created(stamp: str) -> datetime:
-    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", (stamp or "1970-01-01T00:00:00Z").replace("Z", "+00:00")))
+    return parse_time(stamp or "1970-01-01T00:00:00Z")
 
 
 def _user_adc() -> bool:

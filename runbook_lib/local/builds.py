@@ -25,6 +25,7 @@ from typing import Any, Iterable
 from ..buildlogs import (FAILED_STATUSES, BuildNotFound, NotFound, check_build_id, check_limit, check_region,
                          check_status, check_tags)
 from ..checks import read_yaml
+from ..formats import rfc3339
 from ..errors import NotFoundError, ParameterError
 from ..phases import PhaseRegistry
 from ..preflight import (
@@ -42,7 +43,7 @@ _BUILD_NS = uuid.UUID("5f1e0c2a-8d7b-4c6e-9a1f-3b2d4e6f8a10")
 
 
 def _ts(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return rfc3339(moment)
 
 
 def _error_id(*parts: str) -> str:

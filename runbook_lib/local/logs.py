@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
+from ..formats import rfc3339
 from ..services import newest_first, request_log_query
 
 REQUEST_LOG_FILE = "requests.jsonl"
@@ -29,13 +30,6 @@ def severity_for(status: int) -> str:
     if status >= 400:
         return "WARNING"
     return "INFO"
-
-
-def rfc3339(moment: datetime) -> str:
-    """Cloud Logging's timestamp text: UTC, microseconds, trailing Z."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def request_entry(*, project: str, service: str, revision: str, region: str, method: str, url: str,

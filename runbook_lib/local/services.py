@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import NotFoundError, ParameterError, RunbookError
+from ..formats import parse_time
 from ..phases import PROJECT_ROOT, PhaseRegistry
 # The value types and the meaning of "public" / "invoker" are shared with target=gcp; re-exported here
 # so `from runbook_lib.local.services import ServiceInfo` keeps working.
@@ -558,7 +559,7 @@ def _label(commit: str) -> str:
 
 
 def _created(stamp: str) -> datetime:
-    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", stamp.replace("Z", "+00:00")))
+    return parse_time(stamp)
 
 
 def _valid_bindings(policy) -> list[dict]:

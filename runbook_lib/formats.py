@@ -1,0 +1,103 @@
+"""Small formats every part of the kit shares: one-line text, RFC 3339 times, Google Cloud names.
+
+Written once here so the sandbox and the cloud adapters cannot drift apart on, say, how a Cloud
+Logging timestamp with nanoseconds is read, or what counts as a region id.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+from typing import Any
+
+from .errors import ParameterError
+
+ELLIPSIS = "…"
+
+# Google Cloud's own rules: a project id is 6-30 lowercase letters, digits and hyphens starting with a
+# letter (a project number is digits); a Cloud Run service name is at most 63 lowercase letters, digits
+# and hyphens, starting with a letter and not ending with a hyphen; a region id looks like us-west2.
+PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
+PROJECT_NUMBER = re.compile(r"\d{6,20}")
+SERVICE_NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+REGION = re.compile(r"[a-z]+(-[a-z]+)+\d+")
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+# ---------------------------------------------------------------- text
+
+
+def one_line(text: Any, limit: int = 300) -> str:
+    """Whitespace folded to single spaces, cut to `limit` characters with an ellipsis."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + ELLIPSIS
+
+
+def headline(text: Any, limit: int = 220) -> str:
+    """One line cut at a word boundary: a summary that fits a row of the morning-review index."""
+    flat = " ".join(str(text).split())
+    if len(flat) <= limit:
+        return flat
+    return flat[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " " + ELLIPSIS
+
+
+def sentence(exc: BaseException) -> str:
+    """An exception's message as one sentence ending with a full stop (its type name if it has none)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if text.endswith(".") else text + "."
+
+
+# ---------------------------------------------------------------- times
+
+
+def parse_time(text: str) -> datetime:
+    """RFC 3339 text as Google's APIs write it (Z, offsets, up to nanoseconds) -> aware UTC datetime.
+
+    Raises ValueError for anything else; a naive value is taken as UTC."""
+    moment = datetime.fromisoformat(_FRACTION.sub(r"\1", str(text).strip().replace("Z", "+00:00")))
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def as_utc(parameter: str, value: Any) -> datetime | None:
+    """A datetime (naive = UTC), a date (midnight UTC) or ISO 8601 text -> aware UTC datetime; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    if isinstance(value, str):
+        try:
+            return parse_time(value)
+        except ValueError:
+            pass
+    raise ParameterError(parameter, value, "give a datetime, a date or ISO 8601 text such as 2025-12-31T01:00:00Z")
+
+
+def rfc3339(moment: datetime, micros: bool = True) -> str:
+    """UTC text with a trailing Z, as Cloud Logging and Cloud Build write it (microseconds unless told not)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micros else "%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------- Google Cloud names
+
+
+def check_project(project: Any) -> str:
+    if not isinstance(project, str) or not (PROJECT_ID.fullmatch(project) or PROJECT_NUMBER.fullmatch(project)):
+        raise ParameterError("project", project,
+                             "give a Google Cloud project id (6-30 lowercase letters, digits, hyphens) or number")
+    return project
+
+
+def check_region(region: Any) -> str:
+    if not isinstance(region, str) or not (region == "global" or REGION.fullmatch(region)):
+        raise ParameterError("region", region, "give a Google Cloud region such as us-west2, or global")
+    return region
+
+
+def check_service(service: Any) -> str:
+    if not isinstance(service, str) or not SERVICE_NAME.fullmatch(service):
+        raise ParameterError("service", service,
+                             "give a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter")
+    return service

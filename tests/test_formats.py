@@ -1,0 +1,72 @@
+"""The small shared formats: one-line text, RFC 3339 times and Google Cloud names."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from runbook_lib import formats
+from runbook_lib.errors import ParameterError
+
+
+def test_one_line_folds_whitespace_and_cuts_with_an_ellipsis():
+    assert formats.one_line("a\n  b\tc") == "a b c"
+    cut = formats.one_line("x" * 50, limit=10)
+    assert cut == "x" * 9 + "…" and len(cut) == 10
+
+
+def test_headline_cuts_at_a_word_boundary():
+    text = "word " * 100
+    line = formats.headline(text, limit=22)
+    assert line == "word word word word …"
+    assert formats.headline("short  text") == "short text"
+
+
+def test_sentence_ends_with_a_full_stop_and_names_an_empty_exception():
+    assert formats.sentence(ValueError("bad\nthing")) == "bad thing."
+    assert formats.sentence(ValueError("done.")) == "done."
+    assert formats.sentence(KeyError()) == "KeyError."
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2025-12-31T01:41:03Z", datetime(2025, 12, 31, 1, 41, 3, tzinfo=timezone.utc)),
+    ("2025-12-31T01:41:03.123456789Z", datetime(2025, 12, 31, 1, 41, 3, 123456, tzinfo=timezone.utc)),
+    ("2025-12-30T17:41:03-08:00", datetime(2025, 12, 31, 1, 41, 3, tzinfo=timezone.utc)),
+    ("2025-12-31T01:41:03", datetime(2025, 12, 31, 1, 41, 3, tzinfo=timezone.utc)),
+])
+def test_parse_time_reads_what_google_apis_write(text, expected):
+    assert formats.parse_time(text) == expected
+
+
+def test_parse_time_refuses_other_text():
+    with pytest.raises(ValueError):
+        formats.parse_time("yesterday")
+
+
+def test_as_utc_takes_dates_datetimes_and_text_and_names_the_parameter():
+    assert formats.as_utc("since", None) is None
+    assert formats.as_utc("since", date(2025, 12, 31)) == datetime(2025, 12, 31, tzinfo=timezone.utc)
+    aware = datetime(2025, 12, 31, 9, tzinfo=timezone(timedelta(hours=8)))
+    assert formats.as_utc("since", aware) == datetime(2025, 12, 31, 1, tzinfo=timezone.utc)
+    with pytest.raises(ParameterError, match=r"^since='soon' is not valid"):
+        formats.as_utc("since", "soon")
+
+
+def test_rfc3339_round_trips_with_parse_time():
+    moment = datetime(2025, 12, 31, 1, 41, 3, 5, tzinfo=timezone.utc)
+    assert formats.rfc3339(moment) == "2025-12-31T01:41:03.000005Z"
+    assert formats.rfc3339(moment, micros=False) == "2025-12-31T01:41:03Z"
+    assert formats.parse_time(formats.rfc3339(moment)) == moment
+
+
+@pytest.mark.parametrize("check, good, bad", [
+    (formats.check_project, ["nba-props-platform", "756957797294"], ["NBA", "a-b", "proj-", "x" * 31, 7]),
+    (formats.check_region, ["us-west2", "europe-west1", "global"], ["us_west2", "west", "", None]),
+    (formats.check_service, ["nba-phase4-precompute-processors", "a"], ["Phase4", "x-", "4x", "a" * 64]),
+])
+def test_google_cloud_name_checks(check, good, bad):
+    for value in good:
+        assert check(value) == value
+    for value in bad:
+        with pytest.raises(ParameterError):
+            check(value)

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from . import formats
-from .buildlogs import BUILD_ID_PATTERN
+from .diagnose.build import BUILD_ID_PATTERN
 from .errors import ParameterError
 from .target import TARGETS
 from .masking import MASK, is_secret_name, mask_data, mask_value, secret_values

@@ -270,3 +270,12 @@ def test_remote_scripts_and_stylesheets_are_removed_and_inline_ones_kept():
             "<script>var inline = 1;</script></head>")
     cleaned = report.without_remote_loads(page)
     assert cleaned == "<head><script>var inline = 1;</script></head>"
+
+
+def test_pages_escape_what_runbooks_recorded(tmp_path):
+    notebook = _recorded_notebook(tmp_path, "a", "a.ipynb", "<script>alert('summary')</script>")
+    index = report.write_index(tmp_path, [notebook], "<b>title</b>", "local", datetime(2024, 1, 15, 3, 0))
+    header = report.run_header(nbformat.read(notebook, as_version=4).metadata["runbook"])
+    for page in (index.path.read_text(), header):
+        assert "<script>alert" not in page and "&lt;script&gt;alert(" in page
+    assert "<b>title</b>" not in index.path.read_text()

@@ -222,7 +222,7 @@ def test_open_lab_execs_the_lab_command(monkeypatch):
         seen.update(path=path, argv=argv, env=env)
         raise OSError("not really")
 
-    monkeypatch.setattr(runner.os, "execve", fake_execve)
+    monkeypatch.setattr(os, "execve", fake_execve)
     assert runner.open_lab(port=8898, no_browser=True) == 1
     assert seen["argv"] == runner.lab_command(port=8898, no_browser=True)
     assert str(runner.ensure_kernelspec()) in seen["env"]["JUPYTER_PATH"]
@@ -353,7 +353,7 @@ def test_run_folders_are_unique_even_when_another_run_takes_the_name_first(tmp_p
         return real_mkdir(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "mkdir", racing_mkdir)
-    assert runner._unique_dir(wanted) == wanted.with_name("120000-example-2")
+    assert runner.unique_dir(wanted) == wanted.with_name("120000-example-2")
 
 
 def test_parallel_runs_get_distinct_folders(tmp_path):
@@ -361,7 +361,7 @@ def test_parallel_runs_get_distinct_folders(tmp_path):
 
     def make():
         try:
-            made.append(runner._unique_dir(tmp_path / "day" / "120000-example"))
+            made.append(runner.unique_dir(tmp_path / "day" / "120000-example"))
         except Exception as exc:  # pragma: no cover - what the race used to raise
             errors.append(exc)
 

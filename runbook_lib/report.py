@@ -165,7 +165,8 @@ def _short(value: Any, limit: int = 80) -> str:
 
 def render_run_html(nb: Any, html_path: Path, hidden_cells: Sequence[int] = ()) -> Path:
     """Write the HTML page of one run: a header from metadata["runbook"], then the outputs only
-    (no code, no injected parameters; `hidden_cells` are dropped too, e.g. a quiet validation cell)."""
+    (no code, no injected parameters; `hidden_cells` are dropped too, e.g. a quiet validation cell).
+    Tables in the outputs get text columns left-aligned and number columns right-aligned."""
     from nbconvert import HTMLExporter
 
     page = copy.deepcopy(nb)
@@ -177,6 +178,12 @@ def render_run_html(nb: Any, html_path: Path, hidden_cells: Sequence[int] = ()) 
     header.metadata["tags"] = [HEADER_TAG]
     header.outputs = [nbformat.v4.new_output("display_data", data={"text/html": run_header(meta)})]
     page.cells.insert(0, header)
+    for cell in page.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data") or {}
+            if "text/html" in data:
+                fragment = data["text/html"]
+                data["text/html"] = align_table_columns("".join(fragment) if isinstance(fragment, list) else fragment)
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     title = meta.get("name") or Path(html_path).stem
@@ -207,6 +214,51 @@ def run_header(meta: Mapping[str, Any]) -> str:
         verdict=verdict, label=outcome_label(verdict, run.outcome), name=str(meta.get("name", "")),
         summary=str(meta.get("summary", "")), error=str(run.error) if run.error else None,
         figures=meta.get("figures") or {}, run=run, facts=[f for f in facts if f])
+
+
+# Alignment of output tables. JupyterLab's stylesheet right-aligns every cell of an output table
+# (and pandas its column headers), which makes long text hard to read. Each cell gets an inline
+# style, which no stylesheet rule overrides: left, or right in a column whose every filled data
+# cell is a number. Columns are counted from the end of each row, so index labels (th cells,
+# some spanning several rows) do not shift them; a row with a colspan is left as it is.
+_TABLE = re.compile(r"<table\b.*?</table\s*>", re.IGNORECASE | re.DOTALL)
+_ROW = re.compile(r"<tr\b.*?</tr\s*>", re.IGNORECASE | re.DOTALL)
+_CELL = re.compile(r"<(t[dh])\b([^>]*)>(.*?)(?=<t[dh]\b|</tr)", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?%?|[-+]?\.\d+|[-+]?inf")
+_NO_VALUE = {"", "nan", "none", "<na>", "nat", "...", "…", "—", "-"}
+
+
+def align_table_columns(fragment: str) -> str:
+    """`fragment` with every table cell aligned as its column's content asks (see above)."""
+    return _TABLE.sub(lambda table: _align_table(table.group(0)), fragment)
+
+
+def _align_table(table: str) -> str:
+    numbers: dict[int, bool] = {}   # column (counted from the row's end) -> every filled cell is a number
+    for row in _ROW.finditer(table):
+        cells = list(_CELL.finditer(row.group(0)))
+        for column, cell in zip(range(len(cells), 0, -1), cells):
+            text = html.unescape(_TAG.sub("", cell.group(3))).strip()
+            if cell.group(1).lower() == "td" and text.lower() not in _NO_VALUE:
+                numbers[column] = numbers.get(column, True) and bool(_NUMBER.fullmatch(text))
+
+    def align_row(row: re.Match) -> str:
+        cells = list(_CELL.finditer(row.group(0)))
+        if any("colspan" in cell.group(2).lower() for cell in cells):
+            return row.group(0)
+        aligned, end = [], 0
+        for column, cell in zip(range(len(cells), 0, -1), cells):
+            aligned.append(row.group(0)[end:cell.start()])
+            tag, attributes = cell.group(1), cell.group(2)
+            if "style" not in attributes.lower():
+                side = "right" if numbers.get(column) else "left"
+                attributes += f' style="text-align:{side}"'
+            aligned.append(f"<{tag}{attributes}>")
+            end = cell.start(3)
+        return "".join(aligned) + row.group(0)[end:]
+
+    return _ROW.sub(align_row, table)
 
 
 # ---------------------------------------------------------------------------------------------

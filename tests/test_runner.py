@@ -215,6 +215,17 @@ def test_lab_command_uses_this_environment_and_the_notebooks_folder():
         runner.lab_command(port=70000)
 
 
+def test_lab_as_root_is_allowed_and_says_so(monkeypatch, capsys):
+    # JupyterLab refuses to start as root without --allow-root; in a container root is the norm.
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert "--allow-root" in runner.lab_command(port=8899)
+    monkeypatch.setattr(os, "execve", lambda *args: (_ for _ in ()).throw(OSError("not really")))
+    runner.open_lab(port=8899)
+    assert capsys.readouterr().err.count("--allow-root") == 2   # the one-line note, and the command that failed
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert "--allow-root" not in runner.lab_command(port=8899)
+
+
 def test_open_lab_execs_the_lab_command(monkeypatch):
     seen = {}
 

@@ -16,6 +16,7 @@ from ..phases import PROJECT_ROOT
 
 KERNEL_NAME = "phase-runbooks"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+ALLOW_ROOT = "--allow-root"
 
 
 def kernel_spec() -> dict[str, Any]:
@@ -72,15 +73,23 @@ def kernel_environment(jupyter_base: Path, run_dir: Path | None) -> Iterator[Non
                 os.environ[key] = value
 
 
+def _running_as_root() -> bool:
+    geteuid = getattr(os, "geteuid", None)  # absent on Windows, where there is no root to refuse
+    return geteuid is not None and geteuid() == 0
+
+
 def lab_command(port: int = 8888, no_browser: bool = False, notebook_dir: Path | None = None) -> list[str]:
     """The command `runbook lab` runs: this environment's JupyterLab on notebooks/, loopback only,
-    with the phase-runbooks kernel as the default."""
+    with the phase-runbooks kernel as the default. As root (the usual case in a container, the
+    kit's own image included) JupyterLab refuses to start without --allow-root, so it is given."""
     if not isinstance(port, int) or not 1 <= port <= 65535:
         raise ParameterError("port", port, "a TCP port number from 1 to 65535")
     command = [sys.executable, "-m", "jupyterlab",
                f"--ServerApp.root_dir={notebook_dir or NOTEBOOKS_DIR}",
                f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1",
                f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}"]
+    if _running_as_root():
+        command.append(ALLOW_ROOT)
     if no_browser:
         command.append("--no-browser")
     return command
@@ -92,6 +101,8 @@ def open_lab(port: int = 8888, no_browser: bool = False) -> int:
     base = ensure_kernelspec()
     env = dict(os.environ)
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(base), env.get("JUPYTER_PATH")) if p)
+    if ALLOW_ROOT in command:
+        print(f"Running as root (as in a container): starting JupyterLab with {ALLOW_ROOT}.", file=sys.stderr, flush=True)
     try:
         os.execve(command[0], command, env)
     except OSError as exc:

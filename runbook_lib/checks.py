@@ -1,6 +1,7 @@
-"""Small input checks the library shares: dates and YAML files, each failing in one sentence."""
+"""Small input checks the library shares: dates, paths and YAML files, each failing in one sentence."""
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,14 +27,106 @@ def as_date(parameter: str, value: Any) -> date:
     raise ParameterError(parameter, value, "give a date or an ISO date text such as 2025-12-15")
 
 
-def read_yaml(path: str | Path, parameter: str, what: str) -> Any:
-    """Parse a YAML file; a missing file names `parameter`, a syntax error names the file and line."""
-    p = Path(path)
-    if not p.is_file():
-        raise ParameterError(parameter, str(path), f"give the path of an existing {what}")
+def path_problem(path: str | Path) -> str | None:
+    """Why the filesystem refuses to even look at `path` (a name too long, a loop of links, ...), or None."""
     try:
-        return yaml.safe_load(p.read_text(encoding="utf-8"))
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, ValueError) as exc:   # ENAMETOOLONG, ELOOP, EACCES; ValueError: an embedded NUL
+        return (getattr(exc, "strerror", None) or str(exc)).lower()
+    return None
+
+
+def check_path(parameter: str, value: str | Path, shown: Any = None) -> Path:
+    """`value` as a Path the filesystem can look up, else ParameterError naming `parameter`."""
+    problem = path_problem(value)
+    if problem:
+        raise ParameterError(parameter, value if shown is None else shown,
+                             f"give a path the filesystem accepts ({problem})")
+    return Path(value)
+
+
+# Parameter files, plans and the kit's own configuration are small: a bigger file is a mistake.
+MAX_YAML_BYTES = 1_000_000
+
+
+class YamlRefused(ConfigError):
+    """A YAML file the kit will not read; `allowed` says what it needs, as a ParameterError would."""
+
+    def __init__(self, path: Path, allowed: str, problem: str):
+        self.path, self.allowed = path, allowed
+        super().__init__(f"{path}: {problem}.")
+
+
+class _NoAliases:
+    """A composer that refuses anchors and aliases: expanding `*a` nested a few times makes a file of
+    a few hundred bytes into billions of values before any name could be checked."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[attr-defined]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _AliasFound(event.start_mark.line + 1)
+        return super().compose_node(parent, index)  # type: ignore[misc]
+
+
+class _AliasFound(Exception):
+    def __init__(self, line: int):
+        self.line = line
+
+
+class StrictLoader(_NoAliases, yaml.SafeLoader):
+    """yaml.SafeLoader without anchors and aliases."""
+
+
+class TextLoader(_NoAliases, yaml.BaseLoader):
+    """Every scalar as the text written in the file (yaml.BaseLoader), without anchors and aliases."""
+
+
+def parse_yaml(path: str | Path, loader: type = StrictLoader) -> Any:
+    """Parse a YAML file the kit reads (parameters, plans, configuration): a regular UTF-8 file of at
+    most MAX_YAML_BYTES without anchors or aliases. A file that is not there, not a regular file (a
+    FIFO would block the read forever) or unreadable is FileNotFoundError; anything else wrong with
+    it is YamlRefused, whose `allowed` fits a ParameterError."""
+    p = Path(path)
+    check_path("file", p)
+    if not p.is_file():
+        raise FileNotFoundError(str(p))
+    try:
+        with p.open("rb") as fh:
+            data = fh.read(MAX_YAML_BYTES + 1)
+    except OSError as exc:
+        raise YamlRefused(p, "a readable YAML file", f"cannot be read ({exc.strerror or exc})") from None
+    if len(data) > MAX_YAML_BYTES:
+        raise YamlRefused(p, f"a YAML file of at most {MAX_YAML_BYTES // 1_000_000} MB",
+                          f"is larger than {MAX_YAML_BYTES // 1_000_000} MB; the kit reads small YAML files only")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlRefused(p, "a YAML file saved as UTF-8 text",
+                          f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                          "save it as UTF-8") from None
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - StrictLoader and TextLoader are safe loaders
+    except _AliasFound as found:
+        raise YamlRefused(p, "YAML without anchors or aliases (&name, *name)",
+                          f"line {found.line} uses a YAML anchor or alias (&name or *name), which the kit refuses "
+                          "(a small file could expand into a huge one); write the values out in full") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{p}: is not valid YAML{at}.") from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise YamlRefused(p, f"valid YAML ({problem}{at})", f"is not valid YAML{at} ({problem})") from None
+    except RecursionError:
+        raise YamlRefused(p, "YAML nested less deeply", "is nested too deeply to read") from None
+
+
+def read_yaml(path: str | Path, parameter: str, what: str) -> Any:
+    """Parse a YAML file (see parse_yaml); a missing file names `parameter`, anything wrong inside it
+    names the file (and the line)."""
+    try:
+        return parse_yaml(path)
+    except FileNotFoundError:
+        raise ParameterError(parameter, str(path), f"give the path of an existing {what}") from None
+    except ParameterError as exc:
+        raise ParameterError(parameter, str(path), exc.allowed) from None

@@ -1,16 +1,58 @@
-"""The `runbook` command. Exit codes: 0 pass/warn, 1 error, 2 bad input, 3 verdict fail/blocked,
-130 interrupted (Ctrl-C)."""
+"""The `runbook` command: headless runbooks, overnight plans and the embedded sandbox."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from typing import Any, TextIO
 
 from .errors import ConfigError, ParameterError, RunbookError
 from .exit_codes import ExitCode
+from .phases import PROJECT_ROOT
 from .target import TARGETS
 
 # The names tests use; everything else says ExitCode.
 EXIT_OK, EXIT_BAD_INPUT = ExitCode.OK, ExitCode.BAD_INPUT
+
+EXIT_CODES = """\
+exit codes:
+  0    every verdict pass or warn
+  1    an error: a cell raised, the kernel died, a cell outlived its timeout, the kit itself failed
+  2    bad input, refused before anything ran: a parameter, a plan, a file or folder given
+  3    a verdict fail or blocked: the runbook ran and found a problem
+  130  interrupted by Ctrl-C (the run, or the night's index, is recorded first)
+  143  terminated by SIGTERM (`timeout`, `docker stop`, a job's deadline); recorded the same way"""
+
+HOME_HELP = (f"sandbox folder (default: $RUNBOOK_HOME if set, else {PROJECT_ROOT / '.runbook'}, the kit's own "
+             "folder, wherever the command runs from)")
+
+RUN_EPILOG = f"""\
+Parameters: -f files are read in order, then -p pairs, then --target. A name the notebook's parameters
+cell does not declare is refused before anything runs; values are checked by its validation cell.
+-p values are typed as the notebook declares them (text stays text: -p commit 0123456); a file's
+values are typed the same way (phase: 4 is "4"). Parameter files are UTF-8 YAML mappings of at most
+1 MB, without anchors or aliases. Prefer files for secrets: a -p value shows in the process list.
+
+{EXIT_CODES}"""
+
+PLAN_FORMAT = f"""\
+plan format (YAML, UTF-8, at most 1 MB, no anchors or aliases):
+  title: Overnight runbooks            # shown on the morning-review index
+  target: local                        # local (the sandbox) or gcp; --target overrides it
+  parameters: {{sandbox_home: null}}     # given to every step that declares them
+  cell_timeout_seconds: 900            # optional: one cell's limit for every step
+  steps:
+    - id: diagnose-phase4              # lowercase letters, digits, - and _; unique
+      notebook: notebooks/01_diagnose_build.ipynb   # relative to the plan, then here, then the kit
+      parameters: {{phase: phase4}}      # this step's own values (win over the plan's)
+      depends_on: [overview]           # run only if these earlier steps ended pass or warn
+      cell_timeout_seconds: 1800       # optional: this step's limit (wins over the plan's)
+
+Everything is checked before the night starts: keys, step ids, notebooks, every step's parameter
+names, the values of the kit's runbooks, and credentials for target gcp. Each step writes its run
+folder; index.html and summary.json are written beside them, also after Ctrl-C or SIGTERM.
+
+{EXIT_CODES}"""
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -34,6 +76,9 @@ def _sandbox(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from . import runner
 
+    if args.help_params:
+        print(runner.describe_parameters(args.notebook))
+        return ExitCode.OK
     result = runner.run_notebook(
         args.notebook, parameters=args.parameters or [], param_files=args.param_files or [],
         target=args.target, outdir=args.outdir, cell_timeout=args.cell_timeout,
@@ -54,55 +99,145 @@ def _lab(args: argparse.Namespace) -> int:
     return runner.open_lab(port=args.port, no_browser=args.no_browser)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="runbook", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
-    sb = sub.add_parser("sandbox", help="create, inspect, reset or stop the embedded sandbox")
-    sb.add_argument("action", choices=["init", "status", "reset", "stop"])
-    sb.add_argument("--home", default=None, help="sandbox folder (default: $RUNBOOK_HOME or ./.runbook)")
-    sb.add_argument("--scale", type=float, default=1.0, help="sample data size; 1.0 is about two weeks of games")
-    sb.add_argument("--force", action="store_true", help="rebuild even if the sandbox is already initialised")
-    sb.add_argument("--no-services", action="store_true", help="do not start the loopback phase services")
+    try:
+        return version("phase-runbooks")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="runbook", formatter_class=raw, epilog=EXIT_CODES,
+        description="Runbooks for a phased data pipeline on Google Cloud, and their embedded sandbox.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sb = sub.add_parser("sandbox", help="create, inspect, reset or stop the embedded sandbox", formatter_class=raw,
+                        description="The embedded sandbox (target local): a DuckDB warehouse, a Cloud Build "
+                                    "emulation and the phase services on 127.0.0.1.", epilog=EXIT_CODES)
+    sb.add_argument("action", choices=["init", "status", "reset", "stop"],
+                    help="init: build it if missing (idempotent; repairs a missing warehouse); status: what it "
+                         "holds; reset: rebuild from scratch (refused while runs use it); stop: stop its services")
+    sb.add_argument("--home", default=None, help=HOME_HELP)
+    sb.add_argument("--scale", type=float, default=1.0,
+                    help="sample data size for init and reset, above 0 and at most 10; 1.0 is about two weeks of games")
+    sb.add_argument("--force", action="store_true", help="init: rebuild even if the sandbox is already initialised")
+    sb.add_argument("--no-services", action="store_true", help="init: do not start the loopback phase services")
     sb.set_defaults(func=_sandbox)
 
-    run = sub.add_parser("run", help="execute one runbook notebook headlessly")
-    run.add_argument("notebook")
-    run.add_argument("-p", "--parameter", dest="parameters", nargs=2, action="append", metavar=("NAME", "VALUE"))
-    run.add_argument("-f", "--parameters-file", dest="param_files", action="append", metavar="PARAMS.yaml")
-    run.add_argument("--target", choices=TARGETS, default=None)
-    run.add_argument("-o", "--outdir", default=None, help="report folder (default: reports/)")
+    run = sub.add_parser("run", help="execute one runbook notebook headlessly", formatter_class=raw,
+                         description="Execute one runbook notebook with papermill into "
+                                     "<outdir>/<date>/<time>-<notebook>/ (its notebook, HTML page and charts; "
+                                     "secrets masked) and print its verdict.", epilog=RUN_EPILOG)
+    run.add_argument("notebook", help="the runbook, e.g. notebooks/01_diagnose_build.ipynb")
+    run.add_argument("-p", "--parameter", dest="parameters", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                     help="set one parameter (repeatable); see --help-params for the notebook's names")
+    run.add_argument("-f", "--parameters-file", dest="param_files", action="append", metavar="PARAMS.yaml",
+                     help="read parameters from a YAML mapping (repeatable; later files and -p win)")
+    run.add_argument("--target", choices=TARGETS, default=None,
+                     help="local (the embedded sandbox) or gcp (a real project); default: the notebook's own")
+    run.add_argument("-o", "--outdir", default=None, metavar="FOLDER",
+                     help="report folder (default: reports/ under the current folder)")
     run.add_argument("--cell-timeout", type=int, default=None, metavar="SECONDS",
-                     help="stop a cell that runs longer than this (default: no limit)")
+                     help="stop a cell that runs longer than this, 0 for no limit (default: the notebook's own "
+                          "limit, metadata runbook_settings.cell_timeout_seconds, else 1800)")
+    run.add_argument("--help-params", action="store_true",
+                     help="list the notebook's parameters with their types, defaults and help, then exit")
     run.set_defaults(func=_run)
 
-    ov = sub.add_parser("overnight", help="run a plan of runbooks and write the morning-review index.html")
-    ov.add_argument("plan")
-    ov.add_argument("--target", choices=TARGETS, default=None)
-    ov.add_argument("-o", "--outdir", default=None)
+    ov = sub.add_parser("overnight", help="run a plan of runbooks and write the morning-review index.html",
+                        formatter_class=raw, epilog=PLAN_FORMAT,
+                        description="Run a plan of runbooks in order and write the morning-review index.html "
+                                    "and summary.json into <outdir>/<date>/overnight-<time>/.")
+    ov.add_argument("plan", help="the plan, e.g. params/overnight-sandbox.yaml (format below)")
+    ov.add_argument("--target", choices=TARGETS, default=None, help="override the plan's target")
+    ov.add_argument("-o", "--outdir", default=None, metavar="FOLDER",
+                    help="report folder (default: reports/ under the current folder)")
     ov.set_defaults(func=_overnight)
 
     lab = sub.add_parser("lab", help="open JupyterLab on notebooks/ with this environment's kernel")
-    lab.add_argument("--port", type=int, default=8888)
-    lab.add_argument("--no-browser", action="store_true")
+    lab.add_argument("--port", type=int, default=8888, help="port on 127.0.0.1 (default: 8888)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     lab.set_defaults(func=_lab)
     return parser
 
 
+class _PipeSafe:
+    """stdout that goes quiet when its reader goes away (`runbook sandbox status | head -1`): the
+    command carries on, records what it runs and exits with its own code, instead of a traceback."""
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+        self.reader_gone = False
+
+    def write(self, text: str) -> int:
+        if not self.reader_gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._quiet()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._quiet()
+
+    def _quiet(self) -> None:
+        self.reader_gone = True
+        try:   # Python flushes stdout once more at exit: let that go to /dev/null, not to the closed pipe
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from .runner.signals import Terminated, sigterm_as_exception
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    stdout, sys.stdout = sys.stdout, _PipeSafe(sys.stdout)   # type: ignore[assignment]
     try:
-        return args.func(args)
+        with sigterm_as_exception():
+            return args.func(args)
     except (ParameterError, ConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(exc)
         return ExitCode.BAD_INPUT
     except RunbookError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(exc)
         return ExitCode.ERROR
+    except Terminated:
+        _say("terminated (SIGTERM)", prefix="")
+        return ExitCode.TERMINATED
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        _say("interrupted (Ctrl-C)", prefix="")
         return ExitCode.INTERRUPTED
+    except OSError as exc:
+        # A file or folder the operating system refused that no check caught: one sentence, no traceback.
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        _say(f"the operating system refused{where}: {exc.strerror or exc}")
+        return ExitCode.ERROR
+    finally:
+        sys.stdout.flush()
+        sys.stdout = stdout
+
+
+def _say(message: object, prefix: str = "error: ") -> None:
+    try:
+        print(f"{prefix}{message}", file=sys.stderr)
+    except (BrokenPipeError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -4,6 +4,11 @@
 class RunbookError(Exception):
     """Base of every error the kit raises deliberately."""
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython calls this: in a notebook (and its HTML page) the kit's own errors show as their one
+        # sentence, never as a Python traceback; a traceback is kept for real bugs.
+        return [f"{type(self).__name__}: {self}"]
+
 
 class ParameterError(RunbookError, ValueError):
     """Bad input: names the parameter, the value and what is allowed. The CLI exits 2."""
@@ -32,3 +37,7 @@ class NotBuiltYet(RunbookError, NotImplementedError):
 
 class WarehouseBusy(RunbookError):
     """The local warehouse file stayed locked by another process longer than the retry budget."""
+
+
+class CloudUnreachable(RunbookError, ConnectionError):
+    """A Google Cloud API did not answer in time, or could not be reached; names the API and its endpoint."""

@@ -13,6 +13,12 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
     TERMINATED = 143   # 128 + SIGTERM: `timeout`, `docker stop`, a Cloud Run job's deadline
 
+    @classmethod
+    def for_signal(cls, signum: int) -> int:
+        """A run stopped by a signal exits as a shell reports it: 128 + the signal's number."""
+        code = 128 + int(signum)
+        return cls(code) if code in cls._value2member_map_ else code
+
 
 def for_verdict(verdict: str) -> ExitCode:
     """A completed run's exit code: pass and warn are fine, anything else is a finding."""

@@ -76,7 +76,7 @@ class RunbookParams(BaseModel):
     project: PROJECT_ID | None = param(
         None, allowed="a Google Cloud project id (6-30 lowercase letters, digits or hyphens, starting with a letter) or None")
     region: REGION | None = param(None, allowed="a Google Cloud region such as us-west2, global, or None")
-    sandbox_home: str | None = param(None, allowed="the sandbox folder as text, or None for $RUNBOOK_HOME or ./.runbook")
+    sandbox_home: str | None = param(None, allowed="the sandbox folder as text, or None for $RUNBOOK_HOME, else the kit's .runbook folder")
 
     def masked(self) -> dict[str, Any]:
         """The values with secret-named parameters shown as ***, for displays and reports."""
@@ -309,15 +309,18 @@ def _existing(parameter: str, value: str, kind: str) -> str:
 
 class TargetParams(RunbookParams):
     """Parameters of a runbook that connects to a target: on local, the sandbox must exist already
-    (a read-only runbook never creates one), which is checked here so it is bad input, exit 2."""
+    (a read-only runbook never creates one) and be writable (runbooks take lock files there), which
+    is checked here so it is bad input, exit 2."""
 
     @model_validator(mode="after")
     def _sandbox_ready(self) -> "TargetParams":
         if self.target == "local":
             from .local.home import sandbox_home
-            from .local.state import require_initialised
+            from .local.state import require_initialised, require_writable
 
-            require_initialised(sandbox_home(self.sandbox_home), shown=self.sandbox_home)
+            home = sandbox_home(self.sandbox_home)
+            require_initialised(home, shown=self.sandbox_home)
+            require_writable(home, shown=self.sandbox_home)
         return self
 
 

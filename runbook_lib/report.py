@@ -44,10 +44,11 @@ HEADER_TAG = "runbook-header"
 
 # Outcomes of a run (RunRecord.outcome).
 COMPLETED, ERROR, BAD_PARAMETERS, BLOCKED, NO_RESULT = "completed", "error", "bad-parameters", "blocked", "no-result"
-# Ctrl-C: the run it stopped, and (overnight) the steps after it; both carry verdict "blocked".
-INTERRUPTED, NOT_RUN = "interrupted", "not-run"
+# Ctrl-C or SIGTERM: the run it stopped, and (overnight) the steps after it; all carry verdict "blocked".
+INTERRUPTED, TERMINATED, NOT_RUN = "interrupted", "terminated", "not-run"
+STOPPED = (INTERRUPTED, TERMINATED)
 _OUTCOME_LABELS = {ERROR: "ERROR", BAD_PARAMETERS: "BAD PARAMETERS", NO_RESULT: "NO RESULT",
-                   INTERRUPTED: "INTERRUPTED", NOT_RUN: "NOT RUN"}
+                   INTERRUPTED: "INTERRUPTED", TERMINATED: "TERMINATED", NOT_RUN: "NOT RUN"}
 # The index shows a summary up to this long; the run's own page has it whole.
 INDEX_SUMMARY_CHARS = 240
 
@@ -320,22 +321,25 @@ def read_row(ipynb_path: Path, folder: Path) -> IndexRow:
 
 
 def write_index(folder: Path, notebooks: Sequence[Path], title: str, target: str, started: datetime,
-                finished: datetime | None = None, interrupted_at: str | None = None) -> Index:
+                finished: datetime | None = None, interrupted_at: str | None = None,
+                interrupted_by: str = "Ctrl-C") -> Index:
     """Write `folder/index.html` (static, relative URL-encoded links, inline CSS) and
-    `folder/summary.json`. `interrupted_at`: the step Ctrl-C stopped the night in, if it did."""
+    `folder/summary.json`. `interrupted_at`: the step a signal stopped the night in, if one did;
+    `interrupted_by`: which ("Ctrl-C", or "SIGTERM" from `timeout`, `docker stop`, a job's deadline)."""
     folder = Path(folder)
     index = Index(folder / "index.html", [read_row(Path(nb), folder) for nb in notebooks])
     counts = {v: sum(1 for r in index.rows if r.verdict == v) for v in VERDICTS}
     first = index.first_failure
     page = _templates().get_template("index.html.j2").render(
-        title=title, target=target, started=started, interrupted_at=interrupted_at, first=first, rows=index.rows,
+        title=title, target=target, started=started, interrupted_at=interrupted_at, interrupted_by=interrupted_by,
+        stopped_word="Interrupted" if interrupted_by == "Ctrl-C" else "Terminated", first=first, rows=index.rows,
         took_s=(finished - started).total_seconds() if finished else None,
         counts_text=", ".join(f"{n} {v}" for v, n in counts.items() if n) or "no runbooks",
         summary_chars=INDEX_SUMMARY_CHARS)
     index.path.write_text(page, encoding="utf-8")
     summary = {"title": title, "target": target, "started": started.isoformat(timespec="seconds"),
                "finished": finished.isoformat(timespec="seconds") if finished else None,
-               "interrupted_at": interrupted_at,
+               "interrupted_at": interrupted_at, "interrupted_by": interrupted_by if interrupted_at else None,
                "counts": counts, "first_failure": first.step if first else None,
                "steps": [row.to_dict() for row in index.rows]}
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")

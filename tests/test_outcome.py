@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import signal
 
 import pytest
 
@@ -14,7 +15,7 @@ VALIDATION = 2
 
 
 def _decide(**given):
-    inputs = {"interrupted": False, "crash": None, "failure": None, "validation_cell": VALIDATION,
+    inputs = {"stopped_by": None, "crash": None, "failure": None, "validation_cell": VALIDATION,
               "recorded": PASSED, "fallback_name": "00_pipeline_overview", "duration_s": 12.4}
     return decide_outcome(**{**inputs, **given})
 
@@ -64,11 +65,26 @@ def test_a_crash_outside_any_cell_comes_before_a_cell_error():
     assert decision.error == "the run stopped: DeadKernelError: Kernel died"
 
 
-def test_ctrl_c_comes_first_and_blocks_rather_than_fails():
-    decision = _decide(interrupted=True, crash="DeadKernelError: x", failure=CellError(3, 3, "KeyboardInterrupt", ""))
-    assert (decision.outcome, decision.exit_code) == (report.INTERRUPTED, ExitCode.INTERRUPTED)
+@pytest.mark.parametrize("signum, outcome, exit_code, said", [
+    (signal.SIGINT, report.INTERRUPTED, ExitCode.INTERRUPTED, "interrupted (Ctrl-C)"),
+    (signal.SIGTERM, report.TERMINATED, ExitCode.TERMINATED, "terminated (SIGTERM)"),
+])
+def test_a_signal_comes_first_and_blocks_rather_than_fails(signum, outcome, exit_code, said):
+    decision = _decide(stopped_by=signum, crash="DeadKernelError: x", failure=CellError(3, 3, "KeyboardInterrupt", ""))
+    assert (decision.outcome, decision.exit_code) == (outcome, exit_code)
     assert decision.result["verdict"] == "blocked"
-    assert decision.error == "interrupted (Ctrl-C) after 12s, before the runbook finished" == decision.result["summary"]
+    assert decision.error == f"{said} after 12s, before the runbook finished" == decision.result["summary"]
+
+
+def test_a_later_cell_refusing_one_of_the_notebooks_parameters_is_bad_input():
+    # A well-formed build id that does not exist is found out only when the runbook looks it up.
+    failure = CellError(VALIDATION + 2, 4, "ParameterError", "build_id='c3c052da-0000' is not valid: give the id of a build.")
+    decision = _decide(failure=failure, recorded=None, parameters={"build_id", "phase"})
+    assert (decision.outcome, decision.exit_code) == (report.BAD_PARAMETERS, ExitCode.BAD_INPUT)
+    assert decision.error == failure.evalue
+    # ... but a ParameterError about something the runbook computed itself is the kit's fault.
+    other = CellError(VALIDATION + 2, 4, "ParameterError", "limit=0 is not valid: at least 1.")
+    assert _decide(failure=other, recorded=None, parameters={"build_id"}).exit_code == ExitCode.ERROR
 
 
 def test_error_texts_are_masked_before_they_are_cut():

@@ -10,7 +10,7 @@ from .builds import LocalBuilds
 from .home import sandbox_home
 from .logs import LocalLogs
 from .services import LocalServices
-from .state import require_initialised
+from .state import register_user, require_initialised
 from .warehouse import LocalWarehouse
 
 LOCAL_OPTIONS = {"home", "warehouse_path", "phases_file", "project", "region"}
@@ -26,6 +26,8 @@ def connect_local(phases: PhaseRegistry, **options) -> Target:
 
     # The sandbox's git history has its own commit ids; compare revisions with its prefix commit.
     phases = sandbox_phases(home.root, phases)
+    # Registered as a user until the target closes (or the kernel ends): `sandbox reset` waits for none.
+    release = register_user(home)
     warehouse_path = Path(options.get("warehouse_path") or home.warehouse)
     warehouse = LocalWarehouse(warehouse_path, project=phases.project)
     builds = LocalBuilds(home, phases)
@@ -36,5 +38,5 @@ def connect_local(phases: PhaseRegistry, **options) -> Target:
         phases=phases, warehouse=warehouse, builds=builds, services=services, logs=logs,
         description=f"sandbox at {home.root}", source_dir=str(home.source),
         options={"home": str(home.root), "warehouse_path": str(warehouse_path)},
-        closers=[logs.close, builds.close, warehouse.close, services.close],
+        closers=[release, logs.close, builds.close, warehouse.close, services.close],
     )

@@ -13,12 +13,15 @@ import signal
 import socket
 import subprocess
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Iterator
 
 APP_MODULE = "runbook_lib.local.service_app"
 STOP_TIMEOUT_S = 5.0
+# The id of the run whose kernel started a service (set by the runner, inherited by the service,
+# which writes it into its run file), so the runner can stop what its run left running.
+STARTED_BY_ENV = "RUNBOOK_RUN_ID"
 
 # Processes this Python process started: pid -> Popen, so they can be reaped (no zombies)
 # and so a test session can stop every one of them at the end.
@@ -116,7 +119,8 @@ def read_run_file(home, phase: str) -> dict | None:
     except ValueError:
         record = {}
     if not is_our_process(record.get("pid"), home.root):
-        path.unlink(missing_ok=True)
+        with suppress(OSError):   # a read-only sandbox keeps its stale record; it is still not live
+            path.unlink(missing_ok=True)
         return None
     return record
 
@@ -132,6 +136,20 @@ def stop_recorded_processes(home) -> list[str]:
         if record and terminate(record["pid"], home.root):
             stopped.append(path.stem)
         path.unlink(missing_ok=True)
+    return stopped
+
+
+def stop_started_by(home, run_id: str) -> list[str]:
+    """Stop the services whose run file says run `run_id` started them; returns their phases."""
+    stopped = []
+    run_dir = Path(home.run)
+    if not run_id or not run_dir.is_dir():
+        return stopped
+    for path in sorted(run_dir.glob("*.json")):
+        record = read_run_file(home, path.stem)
+        if record and record.get("started_by") == run_id and terminate(record["pid"], home.root):
+            stopped.append(path.stem)
+            path.unlink(missing_ok=True)
     return stopped
 
 

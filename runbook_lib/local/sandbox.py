@@ -11,27 +11,24 @@ After init the sandbox looks like the platform at 08:00 UTC on 2025-12-31:
 """
 from __future__ import annotations
 
-import fcntl
 import math
 import random
 import secrets
 import shutil
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
 
 from tqdm import tqdm
 
-from ..checks import as_date
+from ..checks import as_date, check_path
 from ..errors import ParameterError, RunbookError
 from ..phases import PhaseRegistry, load_phases
 from .home import SandboxHome, sandbox_home
 from .logs import append_request_logs, request_entry, request_log_path
 from .processes import stop_recorded_processes
 from .services import OPERATOR, LocalServices, ServiceInfo, revision_record, source_image
-from .state import read_state, state_lock, write_state
+from .state import read_state, refuse_if_in_use, sandbox_lock, state_lock, unwritable, write_state
 from .source_repo import SourceRepo, create_source_repo, open_source_repo
 
 STATE_VERSION = 1
@@ -136,10 +133,11 @@ def init_sandbox(home: str | Path | None = None, scale: float = 1.0, force: bool
     scale = _check_scale(scale)
     box = _check_home(home)
     phases = load_phases(phases_file)
-    box.root.mkdir(parents=True, exist_ok=True)
-    with _init_lock(box):
+    _make_home(box)
+    with sandbox_lock(box):
         state = read_state(box)
         if not (state.get("initialised") and box.warehouse.exists()) or force:
+            refuse_if_in_use(box)
             _refuse_foreign_files(box)
             stop_recorded_processes(box)
             _remove_created(box)
@@ -416,10 +414,25 @@ def _check_scale(scale) -> float:
 def _check_home(home) -> SandboxHome:
     if home is not None and not isinstance(home, (str, Path)):
         raise ParameterError("home", home, "give a folder path")
+    if home is not None:
+        check_path("home", home)
     box = sandbox_home(home)
+    check_path("home", box.root)
     if box.root.exists() and not box.root.is_dir():
         raise ParameterError("home", str(box.root), "give a folder path; this is a file")
     return box
+
+
+def _make_home(box: SandboxHome) -> None:
+    """Create the sandbox folder, or say in one sentence why it cannot be written in."""
+    try:
+        box.root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError("home", str(box.root), f"give a folder the sandbox can create and write in "
+                             f"({(exc.strerror or str(exc)).lower()})") from None
+    problem = unwritable(box.root)
+    if problem:
+        raise ParameterError("home", str(box.root), f"give a folder the sandbox can write in ({problem})")
 
 
 def _refuse_foreign_files(box: SandboxHome) -> None:
@@ -440,16 +453,6 @@ def _remove_created(box: SandboxHome) -> None:
     for name in CREATED_FILES:
         if name != "init.lock":
             (box.root / name).unlink(missing_ok=True)
-
-
-@contextmanager
-def _init_lock(box: SandboxHome) -> Iterator[None]:
-    with open(box.root / "init.lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _count_lines(path: Path) -> int:

@@ -35,7 +35,7 @@ from ..phases import Phase, PhaseRegistry, load_phases
 from .home import sandbox_home
 from .logs import append_request_logs, request_entry, request_log_path
 from .identity import authorize
-from .processes import run_file
+from .processes import STARTED_BY_ENV, run_file
 from .state import read_state
 
 MAX_BODY_BYTES = 1_000_000
@@ -360,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         "code_phase": code.name, "service": deployed_as.service, "revision": args.revision,
         "commit_sha": args.commit, "supports_prefix": config.supports_prefix, "home": str(home.root),
         "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "started_by": os.environ.get(STARTED_BY_ENV),
     })
 
     def _stop(signum, frame):

@@ -11,9 +11,14 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-from ..errors import NotFoundError, ParameterError
+from ..checks import check_path
+from ..errors import NotFoundError, ParameterError, RunbookError
+
+# Processes using the sandbox (a runbook's kernel between connect and close) each hold a lock on a
+# file of their own here; `sandbox reset` counts the held ones and refuses while there are any.
+USERS_DIR = "users"
 
 
 def read_state(home) -> dict:
@@ -65,9 +70,103 @@ def is_initialised(home) -> bool:
 
 def require_initialised(home, parameter: str = "sandbox_home", shown: str | None = None) -> None:
     """A read-only runbook never creates a sandbox: refuse a folder that is not an initialised one."""
-    root = Path(home.root)
+    root = check_path(parameter, home.root, shown)
     if root.exists() and not root.is_dir():
         raise ParameterError(parameter, shown or str(root), "give a sandbox folder; this is a file")
     if not is_initialised(home):
         raise ParameterError(parameter, shown or str(root),
                              f"give an initialised sandbox folder (run `runbook sandbox init --home {root}` first)")
+
+
+def unwritable(path: Path) -> str | None:
+    """Why this user cannot write in the folder `path` (a read-only file system, permissions), or None."""
+    if not os.access(path, os.W_OK | os.X_OK):
+        return "read-only file system" if _read_only_file_system(path) else "permission denied"
+    return None
+
+
+def _read_only_file_system(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def require_writable(home, parameter: str = "sandbox_home", shown: str | None = None) -> None:
+    """Runbooks take lock files in the sandbox and start its services there: refuse a folder they
+    cannot write in, in one sentence, before anything runs."""
+    for folder in (Path(home.root), Path(home.run)):
+        problem = unwritable(folder) if folder.is_dir() else None
+        if problem:
+            raise ParameterError(parameter, shown or str(home.root),
+                                 f"give a sandbox folder this user can write in: runbooks take lock files and start "
+                                 f"services there, and {folder} is not writable ({problem})")
+
+
+class SandboxInUse(RunbookError):
+    """`sandbox reset` (or init --force) while runbooks are using the sandbox."""
+
+
+@contextmanager
+def sandbox_lock(home, shared: bool = False) -> Iterator[None]:
+    """init and reset hold it exclusively while they build; a runbook holds it shared while it
+    registers as a user, so it never connects to a half-built sandbox."""
+    lock = Path(home.root) / "init.lock"
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def register_user(home) -> Callable[[], None]:
+    """Mark this process as using the sandbox until the returned `release()` is called (or the
+    process ends: the lock goes with it). Waits for a running init or reset to finish first."""
+    folder = Path(home.run) / USERS_DIR
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with sandbox_lock(home, shared=True):
+            path = folder / f"{os.getpid()}-{os.urandom(4).hex()}.lock"
+            fh = open(path, "w")
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        raise ParameterError("home", str(home.root), f"give a sandbox folder this user can write in "
+                             f"({(exc.strerror or str(exc)).lower()})") from None
+
+    def release() -> None:
+        if not fh.closed:
+            path.unlink(missing_ok=True)
+            fh.close()
+
+    return release
+
+
+def other_users(home) -> list[int]:
+    """Pids of the other processes using the sandbox now; stale files (their process ended) are removed."""
+    folder = Path(home.run) / USERS_DIR
+    pids = []
+    for path in sorted(folder.glob("*.lock")) if folder.is_dir() else []:
+        pid = int(path.name.split("-", 1)[0]) if path.name.split("-", 1)[0].isdigit() else 0
+        if pid == os.getpid():
+            continue
+        try:
+            with open(path, "a") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pids.append(pid)
+            continue
+        except OSError:
+            continue
+        path.unlink(missing_ok=True)
+    return pids
+
+
+def refuse_if_in_use(home) -> None:
+    """Call holding sandbox_lock: refuse while other processes are using the sandbox."""
+    pids = other_users(home)
+    if pids:
+        runs = "1 run is" if len(pids) == 1 else f"{len(pids)} runs are"
+        raise SandboxInUse(f"{runs} using the sandbox at {home.root} (pid {', '.join(map(str, pids))}); wait for "
+                           f"{'it' if len(pids) == 1 else 'them'} to finish (or stop {'it' if len(pids) == 1 else 'them'}"
+                           f", or close the JupyterLab kernel), then run this again.")

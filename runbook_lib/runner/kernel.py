@@ -12,6 +12,7 @@ from typing import Any, Iterator
 from ..charts import RUN_DIR_ENV
 from ..errors import ParameterError, RunbookError
 from ..exit_codes import ExitCode
+from ..local.processes import STARTED_BY_ENV
 from ..phases import PROJECT_ROOT
 
 KERNEL_NAME = "phase-runbooks"
@@ -52,11 +53,14 @@ def ensure_kernelspec() -> Path:
 
 
 @contextmanager
-def kernel_environment(jupyter_base: Path, run_dir: Path | None) -> Iterator[None]:
+def kernel_environment(jupyter_base: Path, run_dir: Path | None, run_id: str | None = None) -> Iterator[None]:
     """The kernel inherits our environment: put our kernelspec first on JUPYTER_PATH (so no other
-    `phase-runbooks` spec can shadow it) and tell `charts.show` where the run folder is."""
-    saved = {key: os.environ.get(key) for key in ("JUPYTER_PATH", RUN_DIR_ENV, "RUNBOOK_HOME")}
+    `phase-runbooks` spec can shadow it), tell `charts.show` where the run folder is, and give the
+    run's id to the sandbox services the kernel starts (so the runner can stop them after it)."""
+    saved = {key: os.environ.get(key) for key in ("JUPYTER_PATH", RUN_DIR_ENV, "RUNBOOK_HOME", STARTED_BY_ENV)}
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(jupyter_base), saved["JUPYTER_PATH"]) if p)
+    if run_id is not None:
+        os.environ[STARTED_BY_ENV] = run_id
     if saved["RUNBOOK_HOME"]:  # the kernel's working folder is notebooks/: pin a relative home to ours
         os.environ["RUNBOOK_HOME"] = os.path.abspath(saved["RUNBOOK_HOME"])
     if run_dir is not None:

@@ -2,9 +2,11 @@
 (`decide_outcome`, a pure function), and what `run_notebook`/`run_plan` return for it."""
 from __future__ import annotations
 
+import re
+import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 from .. import masking, params, report
 from ..exit_codes import ExitCode, for_verdict
@@ -24,7 +26,7 @@ class CellError:
 
 @dataclass(frozen=True)
 class Decision:
-    outcome: str                 # report.COMPLETED, ERROR, BAD_PARAMETERS, NO_RESULT or INTERRUPTED
+    outcome: str                 # report.COMPLETED, ERROR, BAD_PARAMETERS, NO_RESULT, INTERRUPTED or TERMINATED
     exit_code: ExitCode
     error: str | None            # the one-line error sentence (masked); None when the run completed
     result: dict[str, Any]       # name, verdict, summary, figures, details: metadata["runbook"] less "run"
@@ -36,22 +38,27 @@ def said(text: Any, secrets: Sequence[str] = ()) -> str:
     return one_line(masking.mask_text(str(text), secrets))
 
 
-def decide_outcome(*, interrupted: bool, crash: str | None, failure: CellError | None, validation_cell: int | None,
-                   recorded: Mapping[str, Any] | None, fallback_name: str, duration_s: float = 0.0,
-                   secrets: Sequence[str] = ()) -> Decision:
-    """Decide how a run ended, in this order: Ctrl-C; the run stopped outside any cell (`crash`:
-    the kernel died, a cell outlived its timeout, the kernel never started); a cell raised (a
-    parameter error in the validation cell is bad parameters, anything else an error); the
-    notebook never recorded a result (a runbook that says nothing is broken, not a failed check);
-    else the recorded verdict. Error texts are masked with `secrets` before they are cut."""
-    if interrupted:
-        error = f"interrupted (Ctrl-C) after {duration_s:.0f}s, before the runbook finished"
-        return _not_completed(report.INTERRUPTED, ExitCode.INTERRUPTED, error, error, recorded, fallback_name)
+def decide_outcome(*, stopped_by: int | None, crash: str | None, failure: CellError | None,
+                   validation_cell: int | None, recorded: Mapping[str, Any] | None, fallback_name: str,
+                   duration_s: float = 0.0, secrets: Sequence[str] = (), parameters: Collection[str] = ()) -> Decision:
+    """Decide how a run ended, in this order: a signal stopped it (`stopped_by`: SIGINT is Ctrl-C,
+    SIGTERM what `timeout`, `docker stop` or a job's deadline sends); the run stopped outside any
+    cell (`crash`: the kernel died, a cell outlived its timeout, the kernel never started); a cell
+    raised (a parameter error in the validation cell is bad parameters, and so is one naming one of
+    the notebook's `parameters` in a later cell, e.g. a build id that does not exist; anything else
+    is an error); the notebook never recorded a result (a runbook that says nothing is broken, not
+    a failed check); else the recorded verdict. Error texts are masked with `secrets` before they
+    are cut."""
+    if stopped_by is not None:
+        error = f"{stopped_text(stopped_by)} after {duration_s:.0f}s, before the runbook finished"
+        return _not_completed(stopped_outcome(stopped_by), ExitCode.for_signal(stopped_by), error, error, recorded,
+                              fallback_name)
     if crash is not None:
         error = f"the run stopped: {said(crash, secrets)}"
         return _not_completed(report.ERROR, ExitCode.ERROR, error, error, recorded, fallback_name)
     if failure is not None:
-        if failure.index == validation_cell and failure.ename in params.PARAMETER_ERROR_NAMES:
+        if failure.ename in params.PARAMETER_ERROR_NAMES and (
+                failure.index == validation_cell or _parameter_named(failure.evalue) in parameters):
             error = said(failure.evalue, secrets)
             return _not_completed(report.BAD_PARAMETERS, ExitCode.BAD_INPUT, error, f"bad parameter: {error}",
                                   recorded, fallback_name)
@@ -62,12 +69,33 @@ def decide_outcome(*, interrupted: bool, crash: str | None, failure: CellError |
     return Decision(report.COMPLETED, for_verdict(recorded.get("verdict")), None, dict(recorded))
 
 
+def stopped_text(signum: int) -> str:
+    """How a stopped run is described: "interrupted (Ctrl-C)" or "terminated (SIGTERM)"."""
+    if signum == signal.SIGINT:
+        return "interrupted (Ctrl-C)"
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = f"signal {signum}"
+    return f"terminated ({name})"
+
+
+def stopped_outcome(signum: int) -> str:
+    return report.INTERRUPTED if signum == signal.SIGINT else report.TERMINATED
+
+
+def _parameter_named(evalue: str) -> str | None:
+    """The parameter a ParameterError's sentence names ("build_id='...' is not valid: ...")."""
+    found = re.match(r"([A-Za-z_][A-Za-z0-9_]*)=", evalue or "")
+    return found.group(1) if found else None
+
+
 def _not_completed(outcome: str, exit_code: ExitCode, error: str, summary: str,
                    recorded: Mapping[str, Any] | None, fallback_name: str) -> Decision:
     """A run that did not complete: verdict blocked if it was stopped, else fail; a result it
     recorded before that is kept under details."""
     result = {"name": (recorded or {}).get("name") or fallback_name,
-              "verdict": "blocked" if outcome == report.INTERRUPTED else "fail",
+              "verdict": "blocked" if outcome in report.STOPPED else "fail",
               "summary": summary, "figures": {}, "details": {"recorded": dict(recorded)} if recorded else {}}
     return Decision(outcome, exit_code, error, result)
 

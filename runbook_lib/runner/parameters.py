@@ -14,6 +14,7 @@ import nbformat
 import yaml
 
 from .. import masking, params
+from ..checks import StrictLoader, TextLoader, YamlRefused, parse_yaml
 from ..errors import ParameterError
 from ..target import TARGETS
 
@@ -44,6 +45,11 @@ def check_target(target: str | None) -> None:
         raise ParameterError("target", target, f"choose one of {', '.join(TARGETS)}")
 
 
+def _is_text(annotation: str | None) -> bool:
+    """Does a declared annotation take text only (so a value is kept as written)?"""
+    return annotation is not None and not set(re.findall(r"[A-Za-z_]+", annotation)) & _NON_TEXT_TYPES
+
+
 def coerce_cli_value(raw: str, annotation: str | None) -> Any:
     """A `-p NAME VALUE` string typed by the parameter's declared annotation: text stays text
     (so `-p commit 0123456` is not a number), numbers/booleans/lists are parsed as YAML, and
@@ -52,39 +58,53 @@ def coerce_cli_value(raw: str, annotation: str | None) -> Any:
     optional = annotation is None or "None" in words or "Optional" in words
     if optional and raw.strip().lower() in ("none", "null", "~"):
         return None
-    if annotation is not None and not words & _NON_TEXT_TYPES:
+    if _is_text(annotation):
         return raw
     try:
-        parsed = yaml.safe_load(raw)
-    except yaml.YAMLError:
+        parsed = yaml.load(raw, Loader=StrictLoader)  # noqa: S506 - a safe loader
+    except Exception:  # not YAML (or an alias): the text as given
         return raw
     if isinstance(parsed, (date, datetime)):
         return raw
     return parsed
 
 
-def load_parameter_file(path: str | Path) -> dict[str, Any]:
-    file = Path(path)
-    if not file.is_file():
-        raise ParameterError("-f", str(path), "an existing YAML file of parameter names and values")
+def as_written(value: Any, written: Any, annotation: str | None) -> Any:
+    """A value read from a YAML file, typed as `-p` types it: for a parameter declared as text, a
+    number or true/false is the text as written (`phase: 4` is "4", as `-p phase 4` is, and
+    `commit: 0123456` stays "0123456", not the octal number YAML reads)."""
+    if isinstance(value, (int, float)) and isinstance(written, str) and _is_text(annotation):
+        return written
+    return value
+
+
+def load_parameter_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A -f file: (its values, the same values as the text written in the file)."""
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ParameterError("-f", str(path), f"valid YAML ({str(exc).splitlines()[0]})") from None
+        data = parse_yaml(path)
+        written = parse_yaml(path, TextLoader)
+    except FileNotFoundError:
+        raise ParameterError("-f", str(path), "an existing YAML file of parameter names and values") from None
+    except YamlRefused as exc:
+        raise ParameterError("-f", str(path), exc.allowed) from None
     if data is None:
-        return {}
+        return {}, {}
     if not isinstance(data, Mapping):
         raise ParameterError("-f", str(path), "a YAML mapping of parameter names to values")
-    return plain_values({str(k): v for k, v in data.items()})
+    return {str(k): v for k, v in data.items()}, {str(k): v for k, v in (written or {}).items()}
 
 
 def resolve_parameters(notebook: Path, pairs: Sequence[Sequence[str]] = (), files: Sequence[str | Path] = (),
                        target: str | None = None) -> dict[str, Any]:
-    """Merge -f files (in order), then -p pairs, then --target; refuse names the notebook does not declare."""
+    """Merge -f files (in order), then -p pairs, then --target; refuse names the notebook does not
+    declare (before any value is looked at), then type file values as -p would."""
     declared = params.declared_parameters(nbformat.read(notebook, as_version=4))
     values: dict[str, Any] = {}
     for file in files:
-        values.update(load_parameter_file(file))
+        data, written = load_parameter_file(file)
+        check_declared(notebook, declared, data)
+        values.update({name: as_written(value, written.get(name), declared[name].annotation)
+                       for name, value in data.items()})
     for pair in pairs:
         name, raw = pair
         values[name] = coerce_cli_value(raw, declared[name].annotation) if name in declared else raw
@@ -92,7 +112,7 @@ def resolve_parameters(notebook: Path, pairs: Sequence[Sequence[str]] = (), file
         check_target(target)
         values["target"] = target
     check_declared(notebook, declared, values)
-    return absolute_paths(values)
+    return absolute_paths(plain_values(values))
 
 
 def absolute_paths(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,13 +2,13 @@
 order, record the steps that did not run, and write the night's index.html and summary.json."""
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
 import nbformat
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import masking, params, report
@@ -17,8 +17,11 @@ from ..exit_codes import ExitCode
 from ..phases import PROJECT_ROOT
 from ..target import TARGETS
 from .outcome import RunOutcome, said
-from .parameters import check_declared, check_target, plain_values, validate_step_values
-from .run import DEFAULT_REPORTS, INTERRUPTED_SUMMARY, execute_runbook, read_record, record_unexecuted, unique_dir
+from ..checks import TextLoader, parse_yaml
+from .parameters import as_written, check_declared, check_target, plain_values, validate_step_values
+from .outcome import stopped_outcome, stopped_text
+from .run import check_outdir, execute_runbook, read_record, record_unexecuted, stopped_summary, unique_dir
+from .signals import signal_of, stopped
 
 _STEP_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
@@ -29,6 +32,7 @@ class PlanStep(BaseModel):
     notebook: str
     parameters: dict[str, Any] = Field(default_factory=dict)
     depends_on: list[str] = Field(default_factory=list)
+    cell_timeout_seconds: int | None = Field(default=None, gt=0)
 
 
 class Plan(BaseModel):
@@ -93,12 +97,13 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
     its values against the notebook's model when the validation cell names one of
     runbook_lib.params (`validate_step_values`)."""
     path = Path(plan_path)
-    if not path.is_file():
-        raise ConfigError(f"{plan_path}: the plan file does not exist.")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]}).") from None
+        data = parse_yaml(path)
+        written = parse_yaml(path, TextLoader)
+    except FileNotFoundError:
+        raise ConfigError(f"{plan_path}: the plan file does not exist.") from None
+    except ParameterError as exc:   # a path the filesystem refuses
+        raise ConfigError(f"{plan_path}: {exc.allowed}.") from None
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: a plan is a mapping with title, target, parameters and steps.")
     try:
@@ -108,7 +113,8 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
         error = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         where = _where(data, error["loc"])
         if error["type"] == "extra_forbidden":
-            raise ConfigError(f"{path}: {where} is not a plan key (steps take id, notebook, parameters, depends_on; "
+            raise ConfigError(f"{path}: {where} is not a plan key (steps take id, notebook, parameters, depends_on, "
+                              f"cell_timeout_seconds; "
                               f"the plan takes title, target, parameters, cell_timeout_seconds, steps).") from None
         raise ConfigError(f"{path}: {where}: {error['msg']}.") from None
     check_target(target)
@@ -130,11 +136,14 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
             raise ConfigError(f"{path}: step {step.id!r}: notebook {step.notebook!r} does not exist.")
         nb = nbformat.read(notebook, as_version=4)
         declared = params.declared_parameters(nb)
-        values = plain_values({**plan.parameters, **step.parameters})
-        if "target" in declared:
-            values["target"] = chosen_target
+        raw = {**plan.parameters, **step.parameters}
+        texts = {**_written(written, "parameters"), **_written(_written_step(written, step.id), "parameters")}
         try:
-            check_declared(notebook, declared, values)
+            check_declared(notebook, declared, raw)   # names first, before any value is looked at
+            values = plain_values({name: as_written(value, texts.get(name), declared[name].annotation)
+                                   for name, value in raw.items()})
+            if "target" in declared:
+                values["target"] = chosen_target
             validate_step_values(nb, notebook, values)
         except ParameterError as exc:
             raise ConfigError(f"{path}: step {step.id!r}: {exc}") from None
@@ -142,15 +151,27 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
     return LoadedPlan(path, plan, chosen_target, planned)
 
 
+def _written(data: Any, key: str) -> dict[str, Any]:
+    """data[key] of the plan as written (every scalar as text), {} when it is not a mapping."""
+    found = data.get(key) if isinstance(data, Mapping) else None
+    return dict(found) if isinstance(found, Mapping) else {}
+
+
+def _written_step(data: Any, step_id: str) -> Mapping[str, Any]:
+    steps = data.get("steps") if isinstance(data, Mapping) else None
+    return next((s for s in steps or [] if isinstance(s, Mapping) and s.get("id") == step_id), {})
+
+
 # ---------------------------------------------------------------------------------------------
 # The night
 
 def plan_exit_code(step_codes: Sequence[int]) -> ExitCode:
-    """130 if a step was interrupted, else 1 if any step errored or had bad parameters, else 3 if
-    any failed or was blocked, else 0."""
+    """143 if SIGTERM stopped a step, 130 if Ctrl-C did, else 1 if any step errored or had bad
+    parameters, else 3 if any failed or was blocked, else 0."""
     codes = set(step_codes)
-    if ExitCode.INTERRUPTED in codes:
-        return ExitCode.INTERRUPTED
+    for stopped_code in (ExitCode.TERMINATED, ExitCode.INTERRUPTED):
+        if stopped_code in codes:
+            return stopped_code
     if codes & {ExitCode.ERROR, ExitCode.BAD_INPUT}:
         return ExitCode.ERROR
     return ExitCode.FAILED if ExitCode.FAILED in codes else ExitCode.OK
@@ -169,33 +190,38 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
     is recorded as blocked), then write index.html and summary.json beside the runs.
     Exit code: 1 if any step errored or had bad parameters, else 3 if any failed or was blocked, else 0.
     On Ctrl-C the current step is recorded "interrupted", every later one "not run", the index and
-    summary.json are written all the same, and KeyboardInterrupt is re-raised (the CLI exits 130)."""
+    summary.json are written all the same, and KeyboardInterrupt is re-raised (the CLI exits 130);
+    SIGTERM (raised as signals.Terminated) is handled the same way, recorded "terminated" (143)."""
     loaded = load_plan(plan_path, target)
     started = datetime.now().astimezone()
-    folder = unique_dir(Path(outdir or DEFAULT_REPORTS) / f"{started:%Y-%m-%d}" / f"overnight-{started:%H%M%S}")
+    folder = unique_dir(check_outdir(outdir) / f"{started:%Y-%m-%d}" / f"overnight-{started:%H%M%S}")
     total = len(loaded.steps)
     print(f"Overnight plan {loaded.path} ({total} runbooks, target {loaded.target}) -> {folder}", flush=True)
     outcomes: dict[str, RunOutcome] = {}
     interrupted_at: str | None = None
+    signum = signal.SIGINT
     try:
         try:
             for number, planned in enumerate(loaded.steps, 1):
                 outcome = _run_step(planned, folder, loaded, outcomes, number, total, progress)
                 outcomes[planned.step.id] = outcome
                 print(f"{outcome.label} ({outcome.duration_s:.1f}s) {outcome.summary}", flush=True)
-                if outcome.outcome == report.INTERRUPTED:
-                    raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            interrupted_at = _record_the_rest_after_interrupt(loaded, folder, outcomes)
+                if outcome.outcome in report.STOPPED:
+                    raise stopped(signal.SIGTERM if outcome.outcome == report.TERMINATED else signal.SIGINT)
+        except KeyboardInterrupt as exc:
+            signum = signal_of(exc)
+            interrupted_at = _record_the_rest_after_interrupt(loaded, folder, outcomes, signum)
             if interrupted_at is not None:
-                print(f"\nInterrupted (Ctrl-C) during step {interrupted_at}; the steps after it were not run.", flush=True)
+                print(f"\n{stopped_text(signum).capitalize()} during step {interrupted_at}; "
+                      "the steps after it were not run.", flush=True)
             raise
     finally:
         # Whatever happened, the morning has a page: every step so far, in plan order.
         notebooks = [outcomes[s.step.id].notebook for s in loaded.steps
                      if s.step.id in outcomes and outcomes[s.step.id].notebook.exists()]
         index = report.write_index(folder, notebooks, loaded.plan.title, loaded.target, started,
-                                   datetime.now().astimezone(), interrupted_at=interrupted_at)
+                                   datetime.now().astimezone(), interrupted_at=interrupted_at,
+                                   interrupted_by="Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name)
         print(f"Morning-review report: {Path(index.path).resolve()}", flush=True)
     exit_code = plan_exit_code([o.exit_code for o in outcomes.values()])
     return PlanOutcome(exit_code, folder, index.path, list(outcomes.values()))
@@ -215,7 +241,7 @@ def _run_step(planned: PlannedStep, folder: Path, loaded: LoadedPlan, outcomes: 
     try:
         return execute_runbook(planned.notebook, planned.values, run_dir, step=step.id,
                                target=loaded.target, progress=progress,
-                               cell_timeout=loaded.plan.cell_timeout_seconds)
+                               cell_timeout=step.cell_timeout_seconds or loaded.plan.cell_timeout_seconds)
     except Exception as exc:  # one broken step must not lose the night's other results
         message = f"the runner failed: {type(exc).__name__}: {said(exc, masking.secret_values(planned.values))}"
         return record_without_running(planned, run_dir, loaded.target, verdict="fail",
@@ -223,10 +249,11 @@ def _run_step(planned: PlannedStep, folder: Path, loaded: LoadedPlan, outcomes: 
                                       exit_code=ExitCode.ERROR)
 
 
-def _record_the_rest_after_interrupt(loaded: LoadedPlan, folder: Path, outcomes: dict[str, RunOutcome]) -> str | None:
-    """Record the step Ctrl-C stopped (unless it left its own record) and every later step as not
+def _record_the_rest_after_interrupt(loaded: LoadedPlan, folder: Path, outcomes: dict[str, RunOutcome],
+                                     signum: int) -> str | None:
+    """Record the step a signal stopped (unless it left its own record) and every later step as not
     run; return the interrupted step's id (None if every step had already ended)."""
-    remaining = [s for s in loaded.steps if s.step.id not in outcomes or outcomes[s.step.id].outcome == report.INTERRUPTED]
+    remaining = [s for s in loaded.steps if s.step.id not in outcomes or outcomes[s.step.id].outcome in report.STOPPED]
     if not remaining:
         return None
     current = remaining[0]
@@ -244,11 +271,11 @@ def _record_the_rest_after_interrupt(loaded: LoadedPlan, folder: Path, outcomes:
                 except Exception:
                     pass  # cut short while being written: replaced by the record below
             outcomes[step_id] = record_without_running(
-                planned, run_dir, loaded.target, verdict="blocked", outcome=report.INTERRUPTED,
-                summary=INTERRUPTED_SUMMARY, error=None, exit_code=ExitCode.INTERRUPTED)
+                planned, run_dir, loaded.target, verdict="blocked", outcome=stopped_outcome(signum),
+                summary=stopped_summary(signum), error=None, exit_code=ExitCode.for_signal(signum))
         else:
             outcomes[step_id] = record_without_running(
                 planned, run_dir, loaded.target, verdict="blocked", outcome=report.NOT_RUN,
-                summary=f"not run: the night was interrupted (Ctrl-C) during step {current.step.id}",
-                error=None, exit_code=ExitCode.INTERRUPTED)
+                summary=f"not run: the night was {stopped_text(signum)} during step {current.step.id}",
+                error=None, exit_code=ExitCode.for_signal(signum))
     return current.step.id

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import sys
-import tempfile
 import time
+import uuid
 import warnings
 from datetime import datetime
 from pathlib import Path
@@ -16,15 +17,23 @@ import nbformat
 
 from .. import masking, params, report
 from ..charts import FIGURES_DIR
+from ..checks import check_path
 from ..errors import ParameterError
 from ..exit_codes import ExitCode
 from ..phases import PROJECT_ROOT
 from .kernel import KERNEL_NAME, ensure_kernelspec, kernel_environment
-from .outcome import RunOutcome, decide_outcome, first_error, said
+from .outcome import RunOutcome, decide_outcome, first_error, said, stopped_outcome, stopped_text
 from .parameters import declared_default, plain_values, resolve_parameters, validation_cell_index
+from .signals import signal_of, stopped
 
 DEFAULT_REPORTS = Path("reports")
-INTERRUPTED_SUMMARY = "interrupted (Ctrl-C) before the runbook finished"
+# A notebook's own cell timeout: metadata[SETTINGS_KEY]["cell_timeout_seconds"]; without one, this.
+SETTINGS_KEY = "runbook_settings"
+DEFAULT_CELL_TIMEOUT_S = 1800
+
+
+def stopped_summary(signum: int) -> str:
+    return f"{stopped_text(signum)} before the runbook finished"
 
 
 def unique_dir(path: Path) -> Path:
@@ -64,44 +73,111 @@ def _quiet_papermill_parameter_warnings() -> Iterator[None]:
         logger.setLevel(before)
 
 
+class _NotebooksInMemory:
+    """A papermill I/O handler that keeps the executed notebook in this process's memory. Papermill
+    saves the unmasked notebook as each cell starts and ends; kept here, no unmasked copy ever
+    reaches the disk, whatever stops the run (even SIGKILL leaves nothing behind to clean up)."""
+
+    scheme = "runbook-memory://"
+    saved: dict[str, str] = {}
+
+    @classmethod
+    def register(cls) -> None:
+        from papermill.iorw import papermill_io
+
+        if not any(scheme == cls.scheme for scheme, _ in papermill_io._handlers):
+            papermill_io.register(cls.scheme, cls)
+
+    @classmethod
+    def read(cls, path: str) -> str:
+        return cls.saved[path]
+
+    @classmethod
+    def write(cls, buf: str, path: str) -> None:
+        cls.saved[path] = buf
+
+    @classmethod
+    def listdir(cls, path: str) -> list[str]:
+        return []
+
+    @classmethod
+    def pretty_path(cls, path: str) -> str:
+        return path
+
+
 def _papermill(source: Path, values: Mapping[str, Any], run_dir: Path, progress: bool,
-               cell_timeout: int | None) -> tuple[Any, bool, str | None]:
-    """Execute `source`; return (the executed notebook, interrupted by Ctrl-C?, why the run stopped
-    outside any cell or None). Never raises for what happens inside the notebook."""
+               cell_timeout: int | None, run_id: str) -> tuple[Any, int | None, str | None]:
+    """Execute `source`; return (the executed notebook, the signal that stopped it or None, why the
+    run stopped outside any cell or None). Never raises for what happens inside the notebook."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     jupyter_base = ensure_kernelspec()
+    _NotebooksInMemory.register()
     crash: str | None = None
-    interrupted = False
-    with tempfile.TemporaryDirectory(prefix="runbook-") as private:
-        # papermill writes the unmasked notebook; keep that copy in a private temp folder only. It
-        # saves it as each cell starts and ends, so a dead kernel, a timeout or Ctrl-C still leaves
-        # the outputs so far to record.
-        raw_output = Path(private) / source.name
-        with kernel_environment(jupyter_base, run_dir), _quiet_papermill_parameter_warnings():
+    stopped_by: int | None = None
+    output = f"{_NotebooksInMemory.scheme}{run_id}/{source.name}"
+    try:
+        with kernel_environment(jupyter_base, run_dir, run_id), _quiet_papermill_parameter_warnings():
             try:
+                # Saved as each cell starts and ends, so a dead kernel, a timeout, Ctrl-C or SIGTERM
+                # still leaves the outputs so far to record.
                 papermill.execute_notebook(
-                    str(source), str(raw_output), parameters=dict(values) or None, kernel_name=KERNEL_NAME,
+                    str(source), output, parameters=dict(values) or None, kernel_name=KERNEL_NAME,
                     language="python", progress_bar=progress, cwd=str(source.parent),
                     request_save_on_cell_execute=True, execution_timeout=cell_timeout, log_output=False)
             except PapermillExecutionError:
                 pass  # the error is in the saved notebook, with papermill's banner
-            except KeyboardInterrupt:
-                interrupted = True  # recorded with the outputs so far; the caller re-raises
+            except KeyboardInterrupt as exc:
+                stopped_by = signal_of(exc)  # recorded with the outputs so far; the caller re-raises
             except Exception as exc:  # kernel died, a cell timed out, could not start, ...: still leave a record
                 crash = f"{type(exc).__name__}: {exc}"
+        saved = _NotebooksInMemory.saved.get(output)
         try:
-            nb = nbformat.read(raw_output, as_version=4) if raw_output.exists() else None
-        except Exception:  # a write cut short by Ctrl-C
+            nb = nbformat.reads(saved, as_version=4) if saved else None
+        except Exception:  # a save cut short
             nb = None
-    return nb or nbformat.read(source, as_version=4), interrupted, crash
+    finally:
+        _NotebooksInMemory.saved.pop(output, None)
+    return nb or nbformat.read(source, as_version=4), stopped_by, crash
+
+
+def cell_timeout_for(nb: Any, given: int | None = None) -> int | None:
+    """Seconds one cell may run: `given` (0: no limit), else the notebook's own
+    metadata["runbook_settings"]["cell_timeout_seconds"], else DEFAULT_CELL_TIMEOUT_S."""
+    if given is not None:
+        return given or None
+    declared = (nb.metadata.get(SETTINGS_KEY) or {}).get("cell_timeout_seconds")
+    if isinstance(declared, int) and not isinstance(declared, bool) and declared > 0:
+        return declared
+    return DEFAULT_CELL_TIMEOUT_S
+
+
+def check_cell_timeout(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ParameterError("cell_timeout", value, "a whole number of seconds, 0 for no limit, or None for the "
+                             "notebook's own default")
+    return value
+
+
+def _stop_services_started_by(run_id: str, values: Mapping[str, Any]) -> None:
+    """Stop the sandbox services this run's kernel started and left running (a notebook stopped by
+    a signal or an error never reaches its `tg.close()`); services that were already up stay up."""
+    from ..local.home import sandbox_home
+    from ..local.processes import stop_started_by
+
+    home = values.get("sandbox_home")
+    try:
+        stop_started_by(sandbox_home(home if isinstance(home, str) and home else None), run_id)
+    except (OSError, ValueError) as exc:
+        print(f"warning: could not stop the services this run started: {exc}", file=sys.stderr)
 
 
 def execute_runbook(notebook: str | Path, values: Mapping[str, Any], run_dir: Path, *, step: str | None = None,
                     target: str | None = None, progress: bool = True, cell_timeout: int | None = None) -> RunOutcome:
     """Execute one notebook with already-checked parameter values into `run_dir` (created).
-    Never raises for what happens inside the notebook: that becomes the outcome."""
+    `cell_timeout`: seconds one cell may take (see cell_timeout_for). Never raises for what happens
+    inside the notebook: that becomes the outcome."""
     from papermill.translators import translate_parameters
 
     source = Path(notebook).resolve()
@@ -111,14 +187,19 @@ def execute_runbook(notebook: str | Path, values: Mapping[str, Any], run_dir: Pa
     secrets = masking.secret_values(values)
     started = datetime.now().astimezone()
     clock = time.monotonic()
-    nb, interrupted, crash = _papermill(source, values, run_dir, progress, cell_timeout)
+    run_id = uuid.uuid4().hex
+    timeout = cell_timeout_for(nbformat.read(source, as_version=4), check_cell_timeout(cell_timeout))
+    try:
+        nb, stopped_by, crash = _papermill(source, values, run_dir, progress, timeout, run_id)
+    finally:
+        _stop_services_started_by(run_id, values)
     duration = time.monotonic() - clock
 
     validation = validation_cell_index(nb)
     failure = first_error(nb)
-    decision = decide_outcome(interrupted=interrupted, crash=crash, failure=failure, validation_cell=validation,
+    decision = decide_outcome(stopped_by=stopped_by, crash=crash, failure=failure, validation_cell=validation,
                               recorded=report.recorded_result(nb), fallback_name=source.stem, duration_s=duration,
-                              secrets=secrets)
+                              secrets=secrets, parameters=params.declared_parameters(nb))
     masked_values = masking.mask_parameters(values, secrets)
     record = report.RunRecord(
         notebook=display_path(source), step=step,
@@ -182,35 +263,67 @@ def _existing_notebook(notebook: str | Path) -> Path:
     return path.resolve()
 
 
+def describe_parameters(notebook: str | Path) -> str:
+    """`runbook run NOTEBOOK --help-params`: the parameters its parameters cell declares (name, type,
+    default, the comment beside it) and its cell timeout."""
+    source = _existing_notebook(notebook)
+    nb = nbformat.read(source, as_version=4)
+    declared = params.declared_parameters(nb)
+    if not declared:
+        return f"{source.name} has no cell tagged 'parameters': it takes no parameters."
+    rows = [("NAME", "TYPE", "DEFAULT", "")] + [
+        (d.name, d.annotation or "(any)", repr(d.default), d.help or "") for d in declared.values()]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"{source.name} takes these parameters (-p NAME VALUE, or -f FILE.yaml with NAME: VALUE lines):", ""]
+    lines += ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3]
+              for row in rows]
+    timeout = cell_timeout_for(nb)
+    own = "its own" if (nb.metadata.get(SETTINGS_KEY) or {}).get("cell_timeout_seconds") else "the kit's default"
+    lines += ["", f"Cell timeout: {timeout} s ({own}; --cell-timeout SECONDS changes it, 0 for no limit)."]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def check_outdir(outdir: str | Path | None) -> Path:
+    """The report folder: refused in one sentence if it is a file or cannot be made."""
+    folder = Path(outdir or DEFAULT_REPORTS)
+    check_path("outdir", folder)
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ParameterError("outdir", str(outdir), f"give a folder for the reports; {existing} is a file")
+    return folder
+
+
 def run_notebook(notebook: str | Path, parameters: Sequence[Sequence[str]] = (), param_files: Sequence[str | Path] = (),
                  target: str | None = None, outdir: str | Path | None = None, progress: bool = True,
                  cell_timeout: int | None = None) -> RunOutcome:
     """`runbook run`: check parameter names (ParameterError before anything runs), execute into
     `<outdir or reports>/<YYYY-MM-DD>/<HHMMSS>-<stem>/`, print the verdict and the report path.
-    `cell_timeout`: seconds one cell may take (None: no limit). On Ctrl-C the run is recorded in
-    its folder (outcome "interrupted") and KeyboardInterrupt is re-raised."""
+    `cell_timeout`: seconds one cell may take (None: the notebook's own default, 0: no limit).
+    On Ctrl-C (or SIGTERM, raised as signals.Terminated) the run is recorded in its folder (outcome
+    "interrupted" or "terminated") and the interruption is raised again."""
     source = _existing_notebook(notebook)
-    if cell_timeout is not None and (isinstance(cell_timeout, bool) or not isinstance(cell_timeout, int) or cell_timeout <= 0):
-        raise ParameterError("cell_timeout", cell_timeout, "a whole number of seconds greater than 0, or None for no limit")
+    check_cell_timeout(cell_timeout)
     values = resolve_parameters(source, parameters or (), param_files or (), target)
+    folder = check_outdir(outdir)
     now = datetime.now()
-    run_dir = unique_dir(Path(outdir or DEFAULT_REPORTS) / f"{now:%Y-%m-%d}" / f"{now:%H%M%S}-{source.stem}")
+    run_dir = unique_dir(folder / f"{now:%Y-%m-%d}" / f"{now:%H%M%S}-{source.stem}")
     print(f"Running {display_path(source)} -> {run_dir}", file=sys.stderr, flush=True)
     try:
         outcome = execute_runbook(source, values, run_dir, target=target, progress=progress, cell_timeout=cell_timeout)
-    except KeyboardInterrupt:
-        # Ctrl-C outside the notebook's execution (starting, or writing the record): leave a record
+    except KeyboardInterrupt as exc:
+        # Stopped outside the notebook's execution (starting, or writing the record): leave a record
         # unless the run's notebook is already written.
+        signum = signal_of(exc)
         if not (run_dir / source.name).exists():
             record_unexecuted(source, values, run_dir, target or values.get("target") or "local", step=None,
-                              verdict="blocked", outcome=report.INTERRUPTED, summary=INTERRUPTED_SUMMARY,
-                              error=INTERRUPTED_SUMMARY, exit_code=ExitCode.INTERRUPTED)
-        print(f"Interrupted; the record so far: {run_dir.resolve()}", file=sys.stderr)
+                              verdict="blocked", outcome=stopped_outcome(signum), summary=stopped_summary(signum),
+                              error=stopped_summary(signum), exit_code=ExitCode.for_signal(signum))
+        print(f"{stopped_text(signum).capitalize()}; the record so far: {run_dir.resolve()}", file=sys.stderr)
         raise
     if outcome.message:
         print(f"error: {outcome.message}", file=sys.stderr)
     print(f"{outcome.label} {outcome.name}: {outcome.summary} ({outcome.duration_s:.1f}s)")
     print(f"Report: {Path(outcome.html or outcome.notebook).resolve()}")
-    if outcome.outcome == report.INTERRUPTED:
-        raise KeyboardInterrupt
+    if outcome.outcome in report.STOPPED:
+        raise stopped(signal.SIGTERM if outcome.outcome == report.TERMINATED else signal.SIGINT)
     return outcome

@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import datetime
@@ -385,7 +386,7 @@ def test_parallel_runs_get_distinct_folders(tmp_path):
 
 
 @pytest.mark.parametrize("codes, expected", [
-    ([0, 0], 0), ([0, 3], 3), ([3, 1], 1), ([0, 2], 1), ([], 0),
+    ([0, 0], 0), ([0, 3], 3), ([3, 1], 1), ([0, 2], 1), ([], 0), ([0, 130, 1], 130), ([143, 130], 143),
 ])
 def test_overnight_exit_code(codes, expected):
     assert runner.plan_exit_code(codes) == expected
@@ -595,6 +596,100 @@ def test_ctrl_c_in_a_single_run_leaves_its_record(tmp_path, interrupted):
     nb = nbformat.read(run_dir / "misbehaving.ipynb", as_version=4)
     assert nb.cells[runner.validation_cell_index(nb)].execution_count is not None  # the outputs so far are kept
     assert nb.cells[-1].execution_count is None
+
+
+# ---------------------------------------------------------------------------------------------
+# SIGTERM sent by pid, as `timeout`, `docker stop` and a Cloud Run job's deadline send it
+
+@pytest.fixture
+def terminated(tmp_path):
+    """terminated(args, out) -> (returncode, stdout, stderr, kernel pid): start the command, wait
+    until a runbook sleeps in its cell, send SIGTERM to the command's pid only (its kernel gets
+    nothing), and wait for the end."""
+    started = []
+
+    def _run(args: list[str], out: Path):
+        process = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True, env={**os.environ, "TQDM_DISABLE": "1"})
+        started.append(process)
+        marker = _wait_for(lambda: list(out.rglob("sleeping")), 120, "a runbook to start sleeping", process)[0]
+        os.kill(process.pid, signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=120)
+        return process.returncode, stdout, stderr, int(marker.read_text())
+
+    yield _run
+    for process in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _gone(pid: int, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists() or "(Z)" in Path(f"/proc/{pid}/stat").read_text().split(")")[-1][:4]:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _private_copies(token: str) -> list[Path]:
+    """Files in the temporary folder holding the planted token: an unmasked copy of a run."""
+    found = []
+    for path in Path(tempfile.gettempdir()).glob("runbook-*"):
+        for file in [path] if path.is_file() else path.rglob("*"):
+            with contextlib.suppress(OSError):
+                if file.is_file() and token in file.read_text(errors="replace"):
+                    found.append(file)
+    return found
+
+
+def test_sigterm_in_a_single_run_records_it_stops_its_services_and_leaves_no_copy(tmp_path, terminated, make_sandbox):
+    from runbook_lib.local import processes
+    from runbook_lib.local.home import sandbox_home
+
+    home = sandbox_home(make_sandbox())
+    state_before = home.state_file.read_bytes()
+    token = "sigterm-S3CRET-7d1e"
+    out = tmp_path / "reports"
+    code, stdout, stderr, kernel = terminated(
+        ["run", str(MISBEHAVING), "-p", "action", "serve", "-p", "api_token", token,
+         "-p", "sandbox_home", str(home.root), "-o", str(out)], out)
+    assert code == 143, stderr[-3000:]
+    assert "terminated (SIGTERM)" in stderr and "Traceback" not in stderr
+    run_dir, meta = _meta(out)
+    assert (meta["verdict"], meta["run"]["outcome"], meta["run"]["exit_code"]) == ("blocked", "terminated", 143)
+    assert meta["run"]["error"].startswith("terminated (SIGTERM) after")
+    assert (run_dir / "misbehaving.html").is_file() and "TERMINATED misbehaving" in stdout
+    nb = nbformat.read(run_dir / "misbehaving.ipynb", as_version=4)
+    assert nb.cells[runner.validation_cell_index(nb)].execution_count is not None   # the outputs so far
+    # Nothing left behind: the kernel, the service it started, an unmasked copy of the notebook.
+    assert _gone(kernel), "the kernel outlived the terminated run"
+    assert not [p for p in Path(home.run).glob("*.json") if processes.read_run_file(home, p.stem)]
+    assert not list(Path(home.run).glob("*.json")), "a service the run started is still recorded as running"
+    assert not _private_copies(token)
+    for file in run_dir.rglob("*"):
+        assert not file.is_file() or token not in file.read_text(errors="replace"), file
+    assert home.state_file.read_bytes() == state_before
+
+
+def test_sigterm_overnight_keeps_the_nights_report(tmp_path, terminated):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"steps:\n  - id: first\n    notebook: {EXAMPLE}\n    parameters: {{chart: false}}\n"
+                    f"  - id: sleepy\n    notebook: {MISBEHAVING}\n    parameters: {{action: sleep}}\n"
+                    f"  - id: later\n    notebook: {EXAMPLE}\n")
+    out = tmp_path / "reports"
+    code, stdout, stderr, kernel = terminated(["overnight", str(plan), "-o", str(out)], out)
+    assert code == 143, stderr[-3000:]
+    assert _gone(kernel), "the kernel outlived the terminated night"
+    folder = next(out.glob("*/overnight-*"))
+    summary = json.loads((folder / "summary.json").read_text())
+    assert (summary["interrupted_at"], summary["interrupted_by"]) == ("sleepy", "SIGTERM")
+    assert [(s["step"], s["label"], s["verdict"]) for s in summary["steps"]] == [
+        ("first", "PASS", "pass"), ("sleepy", "TERMINATED", "blocked"), ("later", "NOT RUN", "blocked")]
+    assert "not run: the night was terminated (SIGTERM) during step sleepy" in summary["steps"][2]["summary"]
+    assert "Terminated</b> (SIGTERM) during step sleepy" in (folder / "index.html").read_text()
+    assert all((folder / s["html"]).is_file() and (folder / s["notebook"]).is_file() for s in summary["steps"])
+    assert f"Morning-review report: {(folder / 'index.html').resolve()}" in stdout
 
 
 def test_charts_land_in_the_run_folder_when_the_report_folder_is_relative(tmp_path, monkeypatch):

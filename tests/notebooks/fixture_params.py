@@ -51,7 +51,7 @@ def explode(p: ExampleParams) -> None:
 # misbehaving.ipynb: a runbook that does, on purpose, what a careless or broken one might.
 
 class MisbehavingParams(RunbookParams):
-    action: Literal["leak", "die", "sleep", "exit-after-record", "exit-before-record"] = "leak"
+    action: Literal["leak", "die", "sleep", "serve", "exit-after-record", "exit-before-record"] = "leak"
     api_token: str = ""
     seconds: int = Field(60, ge=1, le=600)
 
@@ -70,7 +70,11 @@ def misbehave(p: MisbehavingParams) -> None:
 
     if p.action == "die":
         os.kill(os.getpid(), signal.SIGKILL)
-    elif p.action == "sleep":
+    elif p.action in ("sleep", "serve"):
+        if p.action == "serve":   # start a sandbox service and never reach the target's close()
+            from runbook_lib import connect
+
+            connect("local", **p.connect_options()).services.ensure_running("phase3")
         # Tell a waiting test that the kernel is busy in this cell (the run folder is ours to write in).
         (Path(os.environ[charts.RUN_DIR_ENV]) / "sleeping").write_text(str(os.getpid()))
         time.sleep(p.seconds)

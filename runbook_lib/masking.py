@@ -3,9 +3,11 @@
 Two rules:
 - a parameter whose name contains token, secret, password or key has its value replaced by `***`;
 - text anywhere is scrubbed of bearer tokens, `Authorization:` credentials, PEM and PGP private
-  keys, Google API keys, OAuth access tokens and client secrets, JWTs, passwords in URLs,
-  `"api_key": "..."`-style pairs, and the literal values of secret parameters, also as they appear
-  HTML-, JSON-, repr- or URL-escaped (so a secret printed or displayed by a cell is caught too).
+  keys, Google API keys, OAuth access tokens and client secrets, JWTs, passwords in URLs, GitHub
+  tokens (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_), AWS access key ids (AKIA..., ASIA...), Slack
+  tokens (xoxb-, xoxp-, xapp-, ...) and webhook URLs, `"api_key": "..."`-style pairs, and the
+  literal values of secret parameters, also as they appear HTML-, JSON-, repr- or URL-escaped (so
+  a secret printed or displayed by a cell is caught too).
 
 Every pattern runs in about linear time (bounded name parts, possessive loops, no alternatives
 that can match the same character, candidates anchored where a name or token starts), and a
@@ -50,6 +52,12 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"""((?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,19}+://[^\s/?#@:'"<>]{0,256}+:)"""
                 r"""(?!\*\*\*@)[^\s/?#@'"<>]{1,256}+@"""), r"\1" + MASK + "@"),
     (re.compile(r"\bAIza[0-9A-Za-z\-_]{35,}+"), MASK),
+    # Secrets by shape, whatever names them: GitHub tokens (classic and fine-grained), AWS access
+    # key ids, Slack bot/user/app tokens and incoming-webhook URLs.
+    (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}+|github_pat_[A-Za-z0-9_]{22,}+)"), MASK),
+    (re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"), MASK),
+    (re.compile(r"\b(?:xox[abposre]|xapp)-[A-Za-z0-9-]{10,}+"), MASK),
+    (re.compile(r"(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9/_-]{8,}+"), r"\1" + MASK),
     (re.compile(r"\bya29\.[0-9A-Za-z\-_.]++"), MASK),
     (re.compile(r"\bGOCSPX-[0-9A-Za-z\-_]{10,}+"), MASK),
     # A JWT starts a base64url run (not mid-run after a "-"), so a run of "-eyJ" pieces is one look.

@@ -18,6 +18,11 @@ FAKE_PEM = ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwgg
             "qR9vX1mJ0pQ==\n-----END PRIVATE KEY-----")
 FAKE_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJvcGVyYXRvciJ9.c2lnbmF0dXJlLWJ5dGVz"
 FAKE_API_KEY = "AIza" + "Sy" + "D3kT9x0-q1w2e3r4t5y6u7i8o9p0a1s2d"
+# Made-up tokens in the providers' shapes (split so no scanner mistakes this file for a leak).
+FAKE_GITHUB = "ghp" + "_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+FAKE_GITHUB_PAT = "github_pat" + "_" + "11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123"
+FAKE_AWS_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"
+FAKE_SLACK = "xoxb" + "-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
 
 
 @pytest.mark.parametrize("name, secret", [
@@ -44,6 +49,16 @@ def test_unset_secret_parameters_stay_visibly_unset():
     ("{'api_token': 'hunter2hunter2'}", "hunter2hunter2"),
     ("connect(password='hunter2', user='ops')", "hunter2"),
     ("DB_PASSWORD=hunter2 make deploy", "hunter2"),
+    # Secrets by shape, whatever the parameter or variable holding them is called:
+    ("clone https://deploy:hunter2hunter2@github.com/org/repo.git", "hunter2hunter2"),
+    ("redis://:s3cr3tpass@10.0.0.5:6379/0", "s3cr3tpass"),
+    (f"git remote add origin https://{FAKE_GITHUB}@github.com/o/r", FAKE_GITHUB),
+    (f"header {FAKE_GITHUB_PAT} sent", FAKE_GITHUB_PAT),
+    (f"aws configure set aws_access_key_id {FAKE_AWS_KEY_ID}", FAKE_AWS_KEY_ID),
+    (f"ANOTHER={FAKE_AWS_KEY_ID}", FAKE_AWS_KEY_ID),
+    (f"curl -H 'X-Goog-Api-Key: {FAKE_API_KEY}'", FAKE_API_KEY),
+    (f"slack client built with {FAKE_SLACK}", FAKE_SLACK),
+    ("posting to https://hooks.slack.com/services/T0000AAAA/B0000BBBB/aBcDeFgHiJkLmNoPqRsTuVwX", "aBcDeFgHiJkL"),
 ])
 def test_secret_shapes_are_masked_in_free_text(text, leaked):
     masked = masking.mask_text(text)
@@ -157,6 +172,34 @@ def test_look_alikes_of_the_new_shapes_are_left_alone():
     text = ("Basic checks passed; basic configuration is fine; see https://example.com:8080/path, "
             "http://user@host/ and ftp://host:21/x")
     assert masking.mask_text(text) == text
+
+
+def test_look_alikes_of_token_shapes_are_left_alone():
+    text = ("ghp_short, github_pat_ is a prefix; XAKIAIOSFODNN7EXAMPLEX and AKIAshort are not key ids; "
+            "xoxb- alone; https://hooks.slack.com/services/ is the documentation")
+    assert masking.mask_text(text) == text
+
+
+def test_secrets_by_shape_are_masked_in_outputs_metadata_and_the_html_page(tmp_path):
+    from runbook_lib import report
+
+    shapes = [FAKE_GITHUB, FAKE_GITHUB_PAT, FAKE_AWS_KEY_ID, FAKE_SLACK, FAKE_API_KEY]
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(config)")   # the values come from a config, no parameter names them
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=" ".join(shapes) + "\n"),
+        nbformat.v4.new_output("display_data", data={"text/html": "<td>" + "</td><td>".join(shapes) + "</td>",
+                                                     "text/plain": repr(shapes)},
+                               metadata={"source": {"url": f"https://ci:{FAKE_GITHUB}@github.com/o/r"}}),
+    ]
+    nb.cells.append(cell)
+    nb.metadata["runbook"] = {"name": "x", "verdict": "warn", "summary": f"used {FAKE_AWS_KEY_ID}",
+                              "details": {"remote": f"https://bot:hunter2hunter2@git.example.com/r"}}
+    masking.mask_notebook(nb)
+    page = report.render_run_html(nb, tmp_path / "x.html")
+    for text in (nbformat.writes(nb), page.read_text(encoding="utf-8")):
+        for secret in shapes + ["hunter2hunter2"]:
+            assert secret not in text and secret[8:20] not in text
 
 
 def test_mask_data_masks_keys_and_keeps_keys_that_mask_alike_apart():

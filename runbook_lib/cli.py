@@ -6,7 +6,7 @@ import os
 import sys
 from typing import Any, TextIO
 
-from .errors import ConfigError, ParameterError, RunbookError
+from .errors import ConfigError, CredentialsMissing, ParameterError, RunbookError
 from .exit_codes import ExitCode
 from .phases import PROJECT_ROOT
 from .target import TARGETS
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with sigterm_as_exception():
             return args.func(args)
-    except (ParameterError, ConfigError) as exc:
+    except (ParameterError, ConfigError, CredentialsMissing) as exc:
         _say(exc)
         return ExitCode.BAD_INPUT
     except RunbookError as exc:

@@ -41,3 +41,7 @@ class WarehouseBusy(RunbookError):
 
 class CloudUnreachable(RunbookError, ConnectionError):
     """A Google Cloud API did not answer in time, or could not be reached; names the API and its endpoint."""
+
+
+class CredentialsMissing(RunbookError, PermissionError):
+    """target=gcp has no usable Google Cloud credentials; says how to get them. The CLI exits 2."""

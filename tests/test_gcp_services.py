@@ -253,8 +253,9 @@ def test_connect_is_offline_and_the_adapters_share_the_targets_clients(fake_apis
     assert tg.builds.get(PHASE4_FAILED_ID)["id"] == PHASE4_FAILED_ID
     tg.logs.request_logs("phase4")
     assert set(clients._built) == {"cloudbuild", "logging"}
-    assert tg.builds.client.list_builds.__self__ is clients.cloudbuild    # the shared client, not a second one
-    assert tg.logs.cloud_logging.client.list_entries.__self__ is clients.logging
+    # The shared client (behind its timeout guard), not a second one.
+    assert tg.builds.client.list_builds.__wrapped__.__self__ is clients.cloudbuild.unwrapped
+    assert tg.logs.cloud_logging.client.list_entries.__wrapped__.__self__ is clients.logging.unwrapped
     tg.close()
     assert clients._built == {}
 

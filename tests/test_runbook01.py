@@ -114,3 +114,10 @@ def test_buildkit_steps_are_read_too():
     text = "#7 [2/5] WORKDIR /app\n#8 [3/5] COPY requirements.txt .\n#9 [stage-1 4/5] RUN  pip install -r requirements.txt\n"
     assert diagnose.logged_instructions(text) == ["WORKDIR /app", "COPY requirements.txt .",
                                                   "RUN pip install -r requirements.txt"]
+
+
+def test_a_well_formed_build_id_that_does_not_exist_names_build_id(local_target):
+    missing = "00000000-0000-4000-8000-000000000000"
+    with pytest.raises(ParameterError) as caught:
+        diagnose.find_build(local_target, build_id=missing)
+    assert caught.value.parameter == "build_id" and "none has this id in region us-west2 or global" in str(caught.value)

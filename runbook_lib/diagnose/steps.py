@@ -30,7 +30,8 @@ def find_build(target: Any, build_id: str | None = None, phase: str | None = Non
 
     A build id is looked up in `region` (default: the phase's region), then in the phase's region and
     in global: source deploys build in the service's region, `gcloud builds submit` without
-    --region builds in global, and an operator rarely knows which one ran.
+    --region builds in global, and an operator rarely knows which one ran. An id found in none of
+    them is a ParameterError naming build_id.
     """
     if build_id:
         home = target.phases.get(phase).region if phase else target.region
@@ -40,9 +41,11 @@ def find_build(target: Any, build_id: str | None = None, phase: str | None = Non
                 return target.builds.get(build_id, region=where)
             except NotFoundError:
                 searched.append(where)
-        raise NotFoundError(f"Build {build_id} was not found in region {' or '.join(searched)} of project "
-                            f"{target.project}; check the id, or list builds with: gcloud builds list "
-                            f"--region=REGION --project={target.project}")
+        # The operator's value is what is wrong: a ParameterError naming build_id (the run exits 2).
+        raise ParameterError("build_id", build_id,
+                             f"give the id of a build of project {target.project}; none has this id in region "
+                             f"{' or '.join(searched)} (list them with: gcloud builds list --region=REGION "
+                             f"--project={target.project})")
     if not phase:
         raise ParameterError("build_id", build_id, "give a build id, or a phase to take its latest failed build")
     p = target.phases.get(phase)

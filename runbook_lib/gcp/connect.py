@@ -26,6 +26,15 @@ def endpoints_from_env() -> dict | None:
     return value
 
 
+def check_credentials() -> None:
+    """Before a headless run on target=gcp: CredentialsMissing, in one sentence, unless Application
+    Default Credentials can be found (none are needed when every API points at a plain-http fake)."""
+    from .clients import default_credentials, needs_credentials
+
+    if needs_credentials(endpoints_from_env()):
+        default_credentials()
+
+
 class GcpWarehouseNotBuilt:
     """BigQuery arrives with the replay and compare runbooks; say so instead of faking results."""
 

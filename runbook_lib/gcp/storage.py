@@ -11,6 +11,7 @@ from typing import Any
 
 from ..buildlogs import BUCKET, Forbidden, LogSourceError, NotFound
 from ..errors import ParameterError
+from .clients import API_NAMES, DEFAULT_ENDPOINTS, cloud_call
 
 DEFAULT_BUCKET_SUFFIX = ".cloudbuild-logs.googleusercontent.com"
 
@@ -46,8 +47,9 @@ def read_logs_bucket_object(build: dict, storage_client: Any) -> str:
 
     bucket, object_name = logs_object_location(build)
     blob = storage_client.bucket(bucket).blob(object_name)
+    api, endpoint = getattr(storage_client, "where", (API_NAMES["storage"], DEFAULT_ENDPOINTS["storage"]))
     try:
-        return blob.download_as_text()
+        return cloud_call(api, endpoint, blob.download_as_text)
     except exceptions.NotFound:
         raise NotFound(f"gs://{bucket}/{object_name} does not exist (404).") from None
     except (exceptions.Forbidden, exceptions.Unauthorized) as exc:

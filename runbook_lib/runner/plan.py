@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .. import masking, params, report
 from ..errors import ConfigError, ParameterError
 from ..exit_codes import ExitCode
+from ..gcp.connect import check_credentials
 from ..phases import PROJECT_ROOT
 from ..target import TARGETS
 from .outcome import RunOutcome, said
@@ -148,6 +149,8 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
         except ParameterError as exc:
             raise ConfigError(f"{path}: step {step.id!r}: {exc}") from None
         planned.append(PlannedStep(step, notebook, values))
+    if any(s.values.get("target") == "gcp" for s in planned):
+        check_credentials()   # once, before the night, not once per step
     return LoadedPlan(path, plan, chosen_target, planned)
 
 

@@ -20,6 +20,7 @@ from ..charts import FIGURES_DIR
 from ..checks import check_path
 from ..errors import ParameterError
 from ..exit_codes import ExitCode
+from ..gcp.connect import check_credentials
 from ..phases import PROJECT_ROOT
 from .kernel import KERNEL_NAME, ensure_kernelspec, kernel_environment
 from .outcome import RunOutcome, decide_outcome, first_error, said, stopped_outcome, stopped_text
@@ -305,6 +306,8 @@ def run_notebook(notebook: str | Path, parameters: Sequence[Sequence[str]] = (),
     check_cell_timeout(cell_timeout)
     values = resolve_parameters(source, parameters or (), param_files or (), target)
     folder = check_outdir(outdir)
+    if (values.get("target") or declared_default(nbformat.read(source, as_version=4), "target")) == "gcp":
+        check_credentials()
     now = datetime.now()
     run_dir = unique_dir(folder / f"{now:%Y-%m-%d}" / f"{now:%H%M%S}-{source.stem}")
     print(f"Running {display_path(source)} -> {run_dir}", file=sys.stderr, flush=True)

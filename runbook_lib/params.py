@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from . import formats
+from .checks import check_path
 from .diagnose.build import BUILD_ID_PATTERN
 from .errors import ParameterError
 from .target import TARGETS
@@ -300,8 +301,8 @@ def _known_phase(parameter: str, value: str) -> str:
 
 
 def _existing(parameter: str, value: str, kind: str) -> str:
-    path = Path(value).expanduser()
-    ok = path.is_dir() if kind == "folder" else path.is_file()
+    path = check_path(parameter, Path(value).expanduser(), shown=value)
+    ok = path.is_dir() if kind == "folder" else path.is_file()   # a named pipe is not a file
     if not ok:
         raise ParameterError(parameter, value, f"give an existing {kind}, or leave it empty")
     return str(path.resolve())

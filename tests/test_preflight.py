@@ -391,3 +391,66 @@ def test_preflight_bundle_to_dict_and_summary(tmp_path):
     data = json.loads(json.dumps(result.to_dict()))
     assert data["upload"]["file_count"] == len(result.upload.files)
     assert data["entrypoint"]["found"] is True
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile checkouts: a named pipe, a socket, a tree too big or too deep to be a service's source
+
+def _preflight_in_thread(root: Path, timeout: float = 60):
+    """preflight(root) in a thread, so a read that blocks fails the test instead of hanging it."""
+    import threading
+
+    done: dict = {}
+    worker = threading.Thread(target=lambda: done.update(result=preflight(root, dockerfile="Dockerfile")), daemon=True)
+    worker.start()
+    worker.join(timeout)
+    assert not worker.is_alive(), "preflight blocked (it opened a named pipe?)"
+    return done["result"]
+
+
+def test_named_pipes_and_sockets_are_skipped_and_said_never_opened(tmp_path):
+    import os
+    import socket
+
+    root = app_tree(tmp_path / "src", Dockerfile=PHASE_DOCKERFILE)
+    # Pipes where the preflight reads: a deploy script, the Procfile, the ignore files, a nested file.
+    for name in ("deploy.sh", "Procfile", ".dockerignore", "data_processors/queue", "bin/run"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(root / name)
+    (root / ".gcloudignore").symlink_to(root / "Procfile")   # a link to a pipe is no better
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(root / "agent.sock"))
+    try:
+        result = _preflight_in_thread(root)
+    finally:
+        sock.close()
+    skipped = result.upload.skipped
+    assert "deploy.sh (named pipe)" in skipped and "agent.sock (socket)" in skipped
+    assert "data_processors/queue (named pipe)" in skipped and ".gcloudignore (named pipe)" in skipped
+    assert not any(s.split(" (")[0] in result.upload for s in skipped)
+    note = next(p for p in result.problems if "not regular files" in p)
+    assert note.startswith("7 entries are not regular files and were skipped, not read: ")
+    assert result.to_dict()["upload"]["skipped"] == skipped
+
+
+def test_the_walk_is_bounded_and_says_where_it_stopped(tmp_path, monkeypatch):
+    from runbook_lib.preflight import upload
+
+    root = app_tree(tmp_path / "src")
+    make_tree(root, {f"many/f{i:03d}.txt": "x" for i in range(40)})
+    monkeypatch.setattr(upload, "MAX_WALK_FILES", 10)
+    files = upload_file_set(root)
+    assert len(files.files) == 10 and "it stopped after 10 files" in files.incomplete
+    assert any("The source walk is incomplete" in n for n in files.notes)
+    monkeypatch.setattr(upload, "MAX_WALK_FILES", 50_000)
+    make_tree(root, {"/".join(f"d{i}" for i in range(8)) + "/deep.py": "x = 1\n"})
+    monkeypatch.setattr(upload, "MAX_WALK_DEPTH", 4)
+    files = upload_file_set(root)
+    assert "folders more than 4 levels deep were not read (first: d0/d1/d2/d3/d4)" in files.incomplete
+    assert not any(f.endswith("deep.py") for f in files.files)
+
+
+def test_a_source_dir_path_too_long_for_the_filesystem_is_one_sentence():
+    with pytest.raises(ParameterError) as caught:
+        preflight("/tmp/" + "x" * 5000)
+    assert caught.value.parameter == "source_dir" and "the filesystem accepts (file name too long)" in str(caught.value)

@@ -24,8 +24,8 @@ from .dockerfile import (BuildContext, CopyProblem, CopySource, DockerIgnoreRule
                          docker_build_context, dockerfile_copy_check, dockerfile_diff, dockerignore_excludes,
                          parse_dockerfile, parse_dockerignore)
 from .upload import (DEFAULT_GCLOUDIGNORE, GCLOUDIGNORE, GIT_FILES, INCLUDE_DIRECTIVE, BuilderChoice, IgnoreRule,
-                     IgnoreRules, UploadSet, choose_builder, gcloud_ignore_rules, posix_rel, source_root,
-                     upload_file_set)
+                     IgnoreRules, SourceWalk, UploadSet, choose_builder, gcloud_ignore_rules, posix_rel,
+                     read_source_text, source_root, upload_file_set)
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Preflight:
         """Everything worth fixing before a deploy, the likely root cause (a script race) first."""
         errors = sorted((lint for lint in self.lints if lint.severity == "error"),
                         key=lambda lint: lint.kind != "root-dockerfile-race")
-        out = [lint.message for lint in errors] + list(self.builder.warnings)
+        out = [lint.message for lint in errors] + list(self.builder.warnings) + self.upload.notes
         for problems in self.copy_problems.values():
             out += [p.message for p in problems]
         if self.builder.builder == "buildpacks":
@@ -111,7 +111,8 @@ __all__ = [
     "Preflight", "preflight",
     # upload.py
     "DEFAULT_GCLOUDIGNORE", "GCLOUDIGNORE", "GIT_FILES", "INCLUDE_DIRECTIVE", "BuilderChoice", "IgnoreRule",
-    "IgnoreRules", "UploadSet", "choose_builder", "gcloud_ignore_rules", "upload_file_set",
+    "IgnoreRules", "SourceWalk", "UploadSet", "choose_builder", "gcloud_ignore_rules", "read_source_text",
+    "upload_file_set",
     # dockerfile.py
     "BuildContext", "CopyProblem", "CopySource", "DockerIgnoreRule", "Instruction", "copy_sources",
     "docker_build_context", "dockerfile_copy_check", "dockerfile_diff", "dockerignore_excludes", "parse_dockerfile",

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .upload import UploadSet, source_root, upload_file_set
+from .upload import UploadSet, read_source_text, source_root, upload_file_set
 
 _PY_VERSION = re.compile(r"^3\.\d{1,2}(\.\d{1,3})?$")
 _RUNTIME_TXT = re.compile(r"^python-3\.\d{1,2}(\.\d{1,3})?$")
@@ -47,14 +47,14 @@ def buildpacks_entrypoint_check(source_dir: str | os.PathLike, env: dict[str, st
                                 "invalid Python version specified.")
             break
     if version is None and ".python-version" in top:
-        lines = [ln.strip() for ln in (root / ".python-version").read_text(errors="replace").splitlines()
+        lines = [ln.strip() for ln in (read_source_text(root / ".python-version") or "").splitlines()
                  if ln.strip() and not ln.strip().startswith("#")]
         version = lines[0] if lines else ""
         if not _PY_VERSION.match(version):
             problems.append(f".python-version says {version!r}, which is not a plain Python 3 version such as "
                             "3.11: the buildpack fails with 'invalid Python version specified'.")
     if version is None and "runtime.txt" in top:
-        version = (root / "runtime.txt").read_text(errors="replace").strip()
+        version = (read_source_text(root / "runtime.txt") or "").strip()
         if not _RUNTIME_TXT.match(version):
             problems.append(f"runtime.txt says {version!r}, expected the form python-3.11: "
                             "invalid Python version specified.")
@@ -70,7 +70,7 @@ def buildpacks_entrypoint_check(source_dir: str | os.PathLike, env: dict[str, st
         return EntrypointCheck(True, True, "GOOGLE_ENTRYPOINT is set, so the buildpack uses it.", version,
                                problems, expected)
     if "Procfile" in top:
-        text = (root / "Procfile").read_text(errors="replace")
+        text = read_source_text(root / "Procfile") or ""
         if re.search(r"^web\s*:", text, re.M):
             return EntrypointCheck(True, True, "A Procfile with a web: process is at the top of the upload.",
                                    version, problems, expected)

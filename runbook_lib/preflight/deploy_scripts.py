@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .upload import posix_rel, source_root
+from .upload import SourceWalk, posix_rel, read_source_text, source_root
 
 NONEXISTENT_FLAG = "--no-use-google-dev-pack"
 
@@ -36,22 +36,18 @@ _SOURCE_FLAG = re.compile(r"(?:^|\s)--source(?:=|\s|$)")
 
 def _shell_scripts(root: Path) -> list[Path]:
     found = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, _, dirnames, regular in SourceWalk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        for name in sorted(filenames):
-            path = Path(dirpath, name)
-            try:
-                if path.stat().st_size > 512_000:
-                    continue
-                if name.endswith((".sh", ".bash")):
-                    found.append(path)
-                    continue
-                with open(path, "rb") as fh:
-                    head = fh.readline(200)
-                if head.startswith(b"#!") and re.search(rb"\b(ba|z|k|da)?sh\b", head):
-                    found.append(path)
-            except OSError:
+        for name, size in regular:
+            if size > 512_000:
                 continue
+            path = Path(dirpath, name)
+            if name.endswith((".sh", ".bash")):
+                found.append(path)
+                continue
+            head = (read_source_text(path, limit=200) or "").split("\n", 1)[0]
+            if head.startswith("#!") and re.search(r"\b(ba|z|k|da)?sh\b", head):
+                found.append(path)
     return found
 
 
@@ -141,7 +137,7 @@ def lint_deploy_scripts(source_dir: str | os.PathLike) -> list[Lint]:
     copying: list[_ScriptFacts] = []
     for script in _shell_scripts(root):
         rel = posix_rel(script.relative_to(root))
-        facts = _scan_script(rel, script.read_text(errors="replace"))
+        facts = _scan_script(rel, read_source_text(script) or "")
         for number in facts.bad_flag:
             lints.append(Lint("nonexistent-flag", "error", rel, number,
                               f"{rel}:{number} passes {NONEXISTENT_FLAG}: gcloud has no such flag and rejects the "

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from ..errors import ParameterError
-from .upload import UploadSet, posix_rel, source_root, upload_file_set
+from .upload import UploadSet, posix_rel, read_source_text, source_root, upload_file_set
 
 
 # ----------------------------------------------------------------------------------------------
@@ -230,7 +230,7 @@ def docker_build_context(upload: UploadSet, dockerfile: str | None = None) -> Bu
         candidates.append(posix_rel(dockerfile) + ".dockerignore")
     candidates.append(".dockerignore")
     chosen = next((c for c in candidates if c in upload), None)  # an ignore file that was not uploaded does nothing
-    rules = parse_dockerignore(Path(upload.source_dir, chosen).read_text(errors="replace"), chosen) if chosen else []
+    rules = parse_dockerignore(read_source_text(Path(upload.source_dir, chosen)) or "", chosen) if chosen else []
     files = {f for f in upload.files if dockerignore_excludes(rules, f) is None} if rules else set(upload.files)
     dirs = set()
     for f in files:
@@ -276,7 +276,7 @@ def dockerfile_copy_check(source_dir: str | os.PathLike, dockerfile_path: str,
                                     f"{rel_dockerfile} itself is left out of the upload ({why}), so the build "
                                     "cannot read it."))
     context = docker_build_context(upload, rel_dockerfile)
-    for src in copy_sources(parse_dockerfile(full.read_text(errors="replace"))):
+    for src in copy_sources(parse_dockerfile(read_source_text(full) or "")):
         if context.has(src.source):
             continue
         where = f"{label}:{src.line} {src.keyword} {src.source}"
@@ -322,7 +322,7 @@ def dockerfile_diff(a_path: str | os.PathLike, b_path: str | os.PathLike, change
     for name, p in (("a_path", a_path), ("b_path", b_path)):
         if not Path(p).is_file():
             raise ParameterError(name, str(p), "give the path of an existing Dockerfile")
-        sides.append(parse_dockerfile(Path(p).read_text(errors="replace")))
+        sides.append(parse_dockerfile(read_source_text(p) or ""))
     a, b = sides
     matcher = difflib.SequenceMatcher(a=[i.normalized for i in a], b=[i.normalized for i in b], autojunk=False)
     rows = []

@@ -11,12 +11,15 @@ Only the top-level `.gitignore` counts; gcloud ignores nested ones.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..checks import check_path
 from ..errors import ConfigError, ParameterError
 
 GCLOUDIGNORE = ".gcloudignore"
@@ -40,7 +43,7 @@ def source_root(source_dir: str | os.PathLike) -> Path:
     if text.startswith("gs://"):
         raise ParameterError("source_dir", text, "give a local directory; a gs:// source has no local files "
                              "to check (and always builds with buildpacks)")
-    root = Path(text).expanduser()
+    root = check_path("source_dir", Path(text).expanduser(), shown=text)
     if not root.is_dir():
         raise ParameterError("source_dir", text, "give an existing local directory")
     return root.resolve()
@@ -52,6 +55,86 @@ def posix_rel(path: str | os.PathLike) -> str:
     while text.startswith("./"):
         text = text[2:]
     return text.strip("/")
+
+
+# ----------------------------------------------------------------------------------------------
+# reading the checkout safely: regular files only, a bounded walk
+
+# A pipeline checkout is far smaller than these; `source_dir=/` is not a checkout and stops here.
+MAX_WALK_FILES = 50_000
+MAX_WALK_DEPTH = 32
+MAX_WALK_BYTES = 2 * 1024 ** 3
+MAX_TEXT_BYTES = 1_000_000       # a Dockerfile, Procfile, ignore file or script is read up to this
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular directory entry is, in words."""
+    for test, kind in ((stat.S_ISFIFO, "named pipe"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device"), (stat.S_ISDIR, "folder")):
+        if test(mode):
+            return kind
+    return "special file"
+
+
+def read_source_text(path: str | os.PathLike, limit: int = MAX_TEXT_BYTES) -> str | None:
+    """The text of a regular file (its first `limit` bytes), or None for anything else: a named
+    pipe would block the read forever, and a device may not be opened at all."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)   # never blocks, even if a pipe took its place
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return fh.read(limit).decode("utf-8", errors="replace")
+
+
+class SourceWalk:
+    """os.walk of a checkout with bounds: at most MAX_WALK_FILES files, MAX_WALK_BYTES of them and
+    MAX_WALK_DEPTH folders deep. Yields (dirpath, rel_dir, dirnames, regular file names with their
+    sizes); entries that are not regular files go to `skipped`, and `stopped` says which bound was
+    reached (the walk then ends early)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.files = 0
+        self.bytes = 0
+        self.skipped: list[str] = []          # "path (named pipe)"
+        self.stopped: str | None = None
+        self._full = False
+
+    def __iter__(self):
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            rel_dir = posix_rel(os.path.relpath(dirpath, self.root)) if dirpath != str(self.root) else ""
+            rel_dir = "" if rel_dir == "." else rel_dir
+            if rel_dir.count("/") + 1 >= MAX_WALK_DEPTH and dirnames:
+                self.stopped = self.stopped or f"folders more than {MAX_WALK_DEPTH} levels deep were not read " \
+                                               f"(first: {rel_dir}/{sorted(dirnames)[0]})"
+                dirnames[:] = []
+            regular = []
+            for name in sorted(filenames):
+                try:
+                    mode = os.stat(os.path.join(dirpath, name))
+                except OSError:
+                    regular.append((name, 0))   # a dangling symlink: listed, uploads as nothing useful
+                    continue
+                if not stat.S_ISREG(mode.st_mode):
+                    self.skipped.append(f"{rel_dir}/{name}" if rel_dir else name)
+                    self.skipped[-1] += f" ({file_kind(mode.st_mode)})"
+                    continue
+                self.files += 1
+                self.bytes += mode.st_size
+                regular.append((name, mode.st_size))
+                if self.files >= MAX_WALK_FILES or self.bytes >= MAX_WALK_BYTES:
+                    self._full = True
+                    self.stopped = (f"it stopped after {self.files:,} files and {self.bytes / 1024 ** 2:,.0f} MB, "
+                                    f"far more than a service's source (is source_dir the pipeline checkout?)")
+                    break
+            yield dirpath, rel_dir, dirnames, regular
+            if self._full:
+                return
 
 
 # ----------------------------------------------------------------------------------------------
@@ -203,7 +286,7 @@ def _parse_ignore_text(text: str, source: str, directory: Path, allow_include: b
                         raise ConfigError(f"{source}:{number}: #!include:{name} names a file that does not "
                                           f"exist (gcloud fails the same way).")
                     files_read.append(name)
-                    rules.extend(_parse_ignore_text(target.read_text(errors="replace"), name, directory,
+                    rules.extend(_parse_ignore_text(read_source_text(target) or "", name, directory,
                                                     False, files_read))
             continue
         rule = IgnoreRule.parse(line, source, number)
@@ -221,11 +304,11 @@ def gcloud_ignore_rules(source_dir: str | os.PathLike, ignore_file: str | None =
         if not path.is_file():
             raise ParameterError("ignore_file", ignore_file,
                                  f"give a file that exists relative to the source directory {root}")
-        rules = _parse_ignore_text(path.read_text(errors="replace"), ignore_file, root, True, files_read)
+        rules = _parse_ignore_text(read_source_text(path) or "", ignore_file, root, True, files_read)
         return IgnoreRules(rules, f"explicit ignore file {ignore_file} (--ignore-file)", [ignore_file] + files_read)
     path = root / GCLOUDIGNORE
     if path.is_file():
-        rules = _parse_ignore_text(path.read_text(errors="replace"), GCLOUDIGNORE, root, True, files_read)
+        rules = _parse_ignore_text(read_source_text(path) or "", GCLOUDIGNORE, root, True, files_read)
         return IgnoreRules(rules, ".gcloudignore", [GCLOUDIGNORE] + files_read)
     if any((root / name).exists() for name in GIT_FILES):
         text = DEFAULT_GCLOUDIGNORE
@@ -254,6 +337,20 @@ class UploadSet:
     largest_folders: list[dict]        # [{folder, bytes, files}], top-level folders, biggest first
     rules: IgnoreRules = field(repr=False)
     _file_set: frozenset = field(default=frozenset(), repr=False)
+    skipped: list[str] = field(default_factory=list)   # not regular files: "path (named pipe)"; never read
+    incomplete: str | None = None      # why the walk stopped early (a bound reached), if it did
+
+    @property
+    def notes(self) -> list[str]:
+        """What was not looked at, in sentences (the preflight lists them with its problems)."""
+        notes = []
+        if self.skipped:
+            shown = ", ".join(self.skipped[:5]) + (f" and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else "")
+            notes.append(f"{len(self.skipped)} entries are not regular files and were skipped, not read: {shown}; "
+                         "gcloud cannot upload them either.")
+        if self.incomplete:
+            notes.append(f"The source walk is incomplete: {self.incomplete}.")
+        return notes
 
     def __contains__(self, path: object) -> bool:
         return isinstance(path, (str, os.PathLike)) and posix_rel(path) in self._file_set
@@ -273,6 +370,8 @@ class UploadSet:
             "ignored_count": len(self.ignored),
             "total_bytes": self.total_bytes,
             "largest_folders": self.largest_folders,
+            "skipped": self.skipped[:max_files],
+            "incomplete": self.incomplete,
         }
 
 
@@ -285,19 +384,14 @@ def upload_file_set(source_dir: str | os.PathLike, ignore_file: str | None = Non
     ignored: list[str] = []
     total = 0
     by_folder: dict[str, list[int]] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = posix_rel(os.path.relpath(dirpath, root)) if dirpath != str(root) else ""
-        rel_dir = "" if rel_dir == "." else rel_dir
-        for name in sorted(filenames):
+    walk = SourceWalk(root)
+    for _, rel_dir, dirnames, regular in walk:
+        for name, size in regular:
             rel = f"{rel_dir}/{name}" if rel_dir else name
             if rules._excludes_entry(rel, False):
                 ignored.append(rel)
                 continue
             files.append(rel)
-            try:
-                size = os.stat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                size = 0  # a dangling symlink uploads as nothing useful
             total += size
             folder = rel.split("/", 1)[0] if "/" in rel else "."
             acc = by_folder.setdefault(folder, [0, 0])
@@ -317,7 +411,7 @@ def upload_file_set(source_dir: str | os.PathLike, ignore_file: str | None = Non
                      key=lambda d: (-d["bytes"], d["folder"]))[:top]
     files.sort()
     return UploadSet(str(root), rules.rule_source, files, sorted(dirs), sorted(ignored), total, largest,
-                     rules, frozenset(files))
+                     rules, frozenset(files), walk.skipped, walk.stopped)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -357,7 +451,7 @@ def choose_builder(source_dir: str | os.PathLike, ignore_file: str | None = None
         return choice
     near = sorted(n for n in names if n.lower() == "dockerfile" and n != "Dockerfile")
     nested = sorted(posix_rel(p.relative_to(root)) for pattern in ("*/Dockerfile", "*/*/Dockerfile")
-                    for p in root.glob(pattern) if p.is_file())[:5]
+                    for p in itertools.islice(root.glob(pattern), 1000) if p.is_file())[:5]
     choice = BuilderChoice("buildpacks", "There is no file named exactly Dockerfile at the top of the source "
                            "directory, so gcloud builds with Google Cloud buildpacks.")
     for name in near:

@@ -103,13 +103,13 @@ def parse_yaml(path: str | Path, loader: type = StrictLoader) -> Any:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise YamlRefused(p, "a YAML file saved as UTF-8 text",
-                          f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-                          "save it as UTF-8") from None
+        where = f"byte 0x{data[exc.start]:02x} at offset {exc.start}"
+        raise YamlRefused(p, f"a YAML file saved as UTF-8 text ({where} is not UTF-8)",
+                          f"is not UTF-8 text ({where}); save it as UTF-8") from None
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - StrictLoader and TextLoader are safe loaders
     except _AliasFound as found:
-        raise YamlRefused(p, "YAML without anchors or aliases (&name, *name)",
+        raise YamlRefused(p, f"YAML without anchors or aliases (&name, *name; line {found.line} uses one)",
                           f"line {found.line} uses a YAML anchor or alias (&name or *name), which the kit refuses "
                           "(a small file could expand into a huge one); write the values out in full") from None
     except yaml.YAMLError as exc:

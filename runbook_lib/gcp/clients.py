@@ -61,7 +61,7 @@ class CallPolicy:
     def from_env(cls) -> CallPolicy:
         request = _seconds(REQUEST_TIMEOUT_ENV, cls.request_s)
         deadline = _seconds(CALL_DEADLINE_ENV, max(cls.deadline_s, request))
-        return cls(request, max(deadline, request))
+        return cls(min(request, deadline), deadline)   # one request never outlasts the whole call
 
     def retry(self) -> Any:
         """Exponential backoff over transient errors, for at most `deadline_s` in all."""
@@ -232,7 +232,7 @@ class GuardedClient:
         @functools.wraps(attribute)
         def call(*args: Any, **kwargs: Any) -> Any:
             result = cloud_call(self._api, self._endpoint, attribute, *args, policy=self._policy, **kwargs)
-            if hasattr(result, "pages") or type(result).__name__.endswith("Pager"):
+            if inspect.isgenerator(result) or hasattr(result, "pages") or type(result).__name__.endswith("Pager"):
                 return _GuardedPages(result, self._api, self._endpoint, name, self._policy)
             return result
 
@@ -240,7 +240,7 @@ class GuardedClient:
 
 
 class _GuardedPages:
-    """A pager or page iterator whose later pages are fetched under the same translation."""
+    """A pager, page iterator or generator whose later pages are fetched under the same translation."""
 
     def __init__(self, pages: Any, api: str, endpoint: str, call: str, policy: CallPolicy):
         self._pages, self._api, self._endpoint, self._call, self._policy = pages, api, endpoint, call, policy

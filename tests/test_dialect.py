@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from runbook_lib.errors import NotFoundError, ParameterError
-from runbook_lib.local.dialect import UnsupportedSQL, farm_fingerprint, to_duckdb, translate
+from runbook_lib.local.bigquery import UnsupportedSQL, farm_fingerprint, to_duckdb, translate
 from runbook_lib.local.warehouse import LocalWarehouse, WarehouseQueryError
 
 

@@ -2,7 +2,8 @@
 
 A BigQuery dataset is a DuckDB schema; a table ref is "dataset.table". What DuckDB has no place
 for (partition column, dataset default table expiration, table expiry) lives in the internal
-schema `_runbook_meta`, which list_datasets() and INFORMATION_SCHEMA never show.
+schema `_runbook_meta` (laid out by runbook_lib.local.bigquery.meta), which list_datasets() and
+INFORMATION_SCHEMA never show. The SQL itself is translated by runbook_lib.local.bigquery.
 
 The phase services, the notebook kernel and the CLI are separate processes, and DuckDB lets one
 process at a time open a file for writing (or several for reading only). So a connection is held
@@ -18,7 +19,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
@@ -27,13 +28,12 @@ import pandas as pd
 from sqlglot.errors import SqlglotError
 
 from ..errors import NotFoundError, ParameterError, RunbookError, WarehouseBusy
-from .dialect import (
-    HIDDEN_SCHEMAS,
-    INTERNAL_SCHEMA,
+from .bigquery import (
     Statement,
     UnsupportedSQL,
     bigquery_type,
     duckdb_type,
+    meta,
     normalised_column_type,
     register_functions,
     to_duckdb,
@@ -49,15 +49,7 @@ CATALOG = "runbook-wh"
 _DATASET_NAME = re.compile(r"[A-Za-z0-9_]{1,1024}")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,1023}")
 _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,299}")
-_HIDDEN = tuple(s.lower() for s in HIDDEN_SCHEMAS)
-
-_META_DDL = f"""
-CREATE SCHEMA IF NOT EXISTS {INTERNAL_SCHEMA};
-CREATE TABLE IF NOT EXISTS {INTERNAL_SCHEMA}.datasets (
-    dataset VARCHAR, default_table_expiration_days DOUBLE, created_at TIMESTAMPTZ);
-CREATE TABLE IF NOT EXISTS {INTERNAL_SCHEMA}.tables (
-    dataset VARCHAR, table_name VARCHAR, partition_column VARCHAR, created_at TIMESTAMPTZ, expires_at TIMESTAMPTZ);
-"""
+_HIDDEN = tuple(s.lower() for s in meta.HIDDEN_SCHEMAS)
 
 
 class WarehouseQueryError(RunbookError, RuntimeError):
@@ -93,7 +85,7 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _fq(con: duckdb.DuckDBPyConnection, dataset: str, table: str | None = None) -> str:
+def _fq(dataset: str, table: str | None = None) -> str:
     """A fully qualified name: `dataset.table` alone is ambiguous in DuckDB when the dataset is
     called like a database (temp, system, memory)."""
     name = f"{_q(CATALOG)}.{_q(dataset)}"
@@ -116,8 +108,6 @@ def _utcnow() -> datetime:
 
 class LocalWarehouse:
     """BigQuery-shaped access to one DuckDB file. Every method opens and closes its own connection."""
-
-    target = "local"
 
     def __init__(self, path: str | Path, project: str = "sandbox", lock_retry_seconds: float = LOCK_RETRY_SECONDS):
         p = Path(path).expanduser()
@@ -203,13 +193,13 @@ class LocalWarehouse:
             try:
                 if not self._meta_ready:
                     if not read_only:
-                        engine.con.execute(_META_DDL)
-                    elif not _meta_exists(engine.con):
+                        engine.con.execute(meta.DDL)
+                    elif not meta.exists(engine.con):
                         # A file we have not set up yet: set it up once, then carry on reading.
                         engine.release()
                         self._attach(engine, False)
                         engine.attached = (self.path, False)
-                        engine.con.execute(_META_DDL)
+                        engine.con.execute(meta.DDL)
                     self._meta_ready = True
                 yield engine.con
             finally:
@@ -241,18 +231,12 @@ class LocalWarehouse:
         statements = self._translate(sql, params)
         read_only = all(s.kind in ("query", "transaction") or (s.kind == "other" and _is_temp(s)) for s in statements)
         with self.connection(read_only=read_only) as con:
-            if not read_only:
-                con.execute("BEGIN TRANSACTION")
             try:
-                for st in statements[:-1]:
-                    self._run(con, st, params)
-                df = self._run(con, statements[-1], params, fetch=True)
-                if not read_only:
-                    con.execute("COMMIT")
-                return df
+                with _transaction(con, enabled=not read_only):
+                    for st in statements[:-1]:
+                        self._run(con, st, params)
+                    return self._run(con, statements[-1], params, fetch=True)
             except BaseException as exc:
-                if not read_only:
-                    _rollback(con)
                 mapped = self._explain(con, exc, statements)
                 if mapped is exc:
                     raise
@@ -262,13 +246,11 @@ class LocalWarehouse:
         """Run BigQuery-dialect statements (DDL/DML), all in one transaction: all or nothing."""
         statements = self._translate(sql, params)
         with self.connection() as con:
-            con.execute("BEGIN TRANSACTION")
             try:
-                for st in statements:
-                    self._run(con, st, params)
-                con.execute("COMMIT")
+                with _transaction(con):
+                    for st in statements:
+                        self._run(con, st, params)
             except BaseException as exc:
-                _rollback(con)
                 mapped = self._explain(con, exc, statements)
                 if mapped is exc:
                     raise
@@ -307,13 +289,13 @@ class LocalWarehouse:
         if st.kind == "create_schema" and st.dataset and not existed:
             days = st.option("default_table_expiration_days")
             value = con.execute(f"SELECT CAST({days} AS DOUBLE)").fetchall()[0][0] if days else None
-            _set_dataset_meta(con, st.dataset, value, now)
+            meta.set_dataset_meta(con, st.dataset, value, now)
         elif st.kind in ("create_table", "create_view") and st.dataset and st.table:
             if existed and not st.replace:
                 return  # CREATE ... IF NOT EXISTS over an existing table changes nothing
             partition = st.partition_column
             if partition is None and st.copy_from:
-                partition = _table_meta(con, *st.copy_from).get("partition_column")
+                partition = meta.table_meta(con, *st.copy_from).get("partition_column")
             if st.kind == "create_table":
                 _normalise_column_types(con, st.dataset, st.table)
                 if partition is not None:
@@ -327,18 +309,15 @@ class LocalWarehouse:
             if expiration:
                 expires = con.execute(f"SELECT CAST({expiration} AS TIMESTAMPTZ)").fetchall()[0][0]
             else:
-                expires = _default_expiry(con, st.dataset, now)
-            _set_table_meta(con, st.dataset, st.table, partition, now, expires)
+                expires = meta.default_expiry(con, st.dataset, now)
+            meta.set_table_meta(con, st.dataset, st.table, partition, now, expires)
         elif st.kind == "drop_table":
             for dataset, table in st.drops:
-                con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.tables WHERE dataset = $d AND table_name = $t",
-                            {"d": dataset, "t": table})
+                meta.forget_table(con, dataset, table)
         elif st.kind == "rename_table" and st.dataset and st.table and st.renamed_to:
-            con.execute(f"UPDATE {INTERNAL_SCHEMA}.tables SET table_name = $n WHERE dataset = $d AND table_name = $t",
-                        {"n": st.renamed_to, "d": st.dataset, "t": st.table})
+            meta.rename_table(con, st.dataset, st.table, st.renamed_to)
         elif st.kind == "drop_schema" and st.dataset:
-            con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.tables WHERE dataset = $d", {"d": st.dataset})
-            con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.datasets WHERE dataset = $d", {"d": st.dataset})
+            meta.forget_dataset(con, st.dataset)
 
     # ----------------------------------------------------------------------------------------
     # Errors
@@ -405,16 +384,16 @@ class LocalWarehouse:
         dataset, table = _split_ref(ref)
         with self.connection(read_only=True) as con:
             self._require_table(con, dataset, table)
-            meta = _table_meta(con, dataset, table)
+            recorded = meta.table_meta(con, dataset, table)
             is_view = con.execute(
                 "SELECT COUNT(*) FROM duckdb_views() WHERE database_name = current_database() "
                 "AND schema_name = $d AND view_name = $t", {"d": dataset, "t": table}).fetchall()[0][0] > 0
-            num_rows = con.execute(f"SELECT COUNT(*) FROM {_fq(con, dataset, table)}").fetchall()[0][0]
+            num_rows = con.execute(f"SELECT COUNT(*) FROM {_fq(dataset, table)}").fetchall()[0][0]
             return TableInfo(
                 dataset=dataset, table=table,
                 columns=[(name, bigquery_type(t)) for name, t in _columns(con, dataset, table)],
-                num_rows=int(num_rows), partition_column=meta.get("partition_column"),
-                expires_at=meta.get("expires_at"), created_at=meta.get("created_at"),
+                num_rows=int(num_rows), partition_column=recorded.get("partition_column"),
+                expires_at=recorded.get("expires_at"), created_at=recorded.get("created_at"),
                 kind="VIEW" if is_view else "TABLE",
             )
 
@@ -442,15 +421,10 @@ class LocalWarehouse:
                     return
                 raise ParameterError("dataset", name,
                                      "it already exists in the local warehouse; pass exists_ok=True to reuse it")
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(f"CREATE SCHEMA {_fq(con, name)}")
-                _set_dataset_meta(con, name, default_table_expiration_days and float(default_table_expiration_days),
+            with _transaction(con):
+                con.execute(f"CREATE SCHEMA {_fq(name)}")
+                meta.set_dataset_meta(con, name, default_table_expiration_days and float(default_table_expiration_days),
                                   _utcnow())
-                con.execute("COMMIT")
-            except BaseException:
-                _rollback(con)
-                raise
 
     def create_table(self, ref: str, columns: Sequence[tuple[str, str]], partition_column: str | None = None,
                      exists_ok: bool = True) -> None:
@@ -481,15 +455,10 @@ class LocalWarehouse:
                     return
                 raise ParameterError("table_ref", ref,
                                      "that table already exists in the local warehouse; pass exists_ok=True")
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(f"CREATE TABLE {_fq(con, dataset, table)} ({', '.join(defs)})")
+            with _transaction(con):
+                con.execute(f"CREATE TABLE {_fq(dataset, table)} ({', '.join(defs)})")
                 now = _utcnow()
-                _set_table_meta(con, dataset, table, partition_column, now, _default_expiry(con, dataset, now))
-                con.execute("COMMIT")
-            except BaseException:
-                _rollback(con)
-                raise
+                meta.set_table_meta(con, dataset, table, partition_column, now, meta.default_expiry(con, dataset, now))
 
     def create_table_like(self, source_ref: str, dest_ref: str, exists_ok: bool = True) -> None:
         """An empty table with the source's columns and partition column."""
@@ -504,16 +473,11 @@ class LocalWarehouse:
                     return
                 raise ParameterError("dest_ref", dest_ref,
                                      "that table already exists in the local warehouse; pass exists_ok=True")
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(f"CREATE TABLE {_fq(con, *dest)} AS SELECT * FROM {_fq(con, *src)} LIMIT 0")
+            with _transaction(con):
+                con.execute(f"CREATE TABLE {_fq(*dest)} AS SELECT * FROM {_fq(*src)} LIMIT 0")
                 now = _utcnow()
-                _set_table_meta(con, *dest, _table_meta(con, *src).get("partition_column"), now,
-                                _default_expiry(con, dest[0], now))
-                con.execute("COMMIT")
-            except BaseException:
-                _rollback(con)
-                raise
+                meta.set_table_meta(con, *dest, meta.table_meta(con, *src).get("partition_column"), now,
+                                meta.default_expiry(con, dest[0], now))
 
     def load_dataframe(self, df: pd.DataFrame, ref: str, mode: str = "replace",
                        partition_column: str | None = None) -> int:
@@ -550,14 +514,10 @@ class LocalWarehouse:
             names = [f"_runbook_df{i}" for i in range(len(targets))]
             for name, (_, _, _, df, _) in zip(names, targets):
                 con.register(name, df)
-            con.execute("BEGIN TRANSACTION")
             try:
-                for name, (_, dataset, table, _, partition) in zip(names, targets):
-                    self._load_one(con, name, dataset, table, mode, partition)
-                con.execute("COMMIT")
-            except BaseException:
-                _rollback(con)
-                raise
+                with _transaction(con):
+                    for name, (_, dataset, table, _, partition) in zip(names, targets):
+                        self._load_one(con, name, dataset, table, mode, partition)
             finally:
                 for name in names:
                     con.unregister(name)
@@ -566,21 +526,19 @@ class LocalWarehouse:
     def _load_one(self, con: duckdb.DuckDBPyConnection, source: str, dataset: str, table: str, mode: str,
                   partition_column: str | None) -> None:
         exists = _relation_exists(con, dataset, table)
-        target = _fq(con, dataset, table)
+        target = _fq(dataset, table)
         if mode == "append" and exists:
             con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {source}")
             if partition_column is not None:
-                con.execute(f"UPDATE {INTERNAL_SCHEMA}.tables SET partition_column = $p "
-                            "WHERE dataset = $d AND table_name = $t",
-                            {"p": partition_column, "d": dataset, "t": table})
+                meta.set_partition_column(con, dataset, table, partition_column)
             return
-        previous = _table_meta(con, dataset, table) if exists else {}
+        previous = meta.table_meta(con, dataset, table) if exists else {}
         con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
         _normalise_column_types(con, dataset, table)
         now = _utcnow()
         created = previous.get("created_at") or now
-        _set_table_meta(con, dataset, table, partition_column or previous.get("partition_column"),
-                        created, previous.get("expires_at") if previous else _default_expiry(con, dataset, now))
+        meta.set_table_meta(con, dataset, table, partition_column or previous.get("partition_column"),
+                            created, previous.get("expires_at") if previous else meta.default_expiry(con, dataset, now))
 
     def drop_dataset(self, name: str, delete_contents: bool = False) -> None:
         _check_dataset_name(name)
@@ -592,15 +550,9 @@ class LocalWarehouse:
                 raise ParameterError("delete_contents", delete_contents,
                                      f"dataset {name} still holds {', '.join(tables)}; "
                                      "pass delete_contents=True to drop them too")
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(f"DROP SCHEMA {_fq(con, name)} CASCADE")
-                con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.tables WHERE dataset = $d", {"d": name})
-                con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.datasets WHERE dataset = $d", {"d": name})
-                con.execute("COMMIT")
-            except BaseException:
-                _rollback(con)
-                raise
+            with _transaction(con):
+                con.execute(f"DROP SCHEMA {_fq(name)} CASCADE")
+                meta.forget_dataset(con, name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -690,6 +642,22 @@ def _bound(value):
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection, enabled: bool = True) -> Iterator[None]:
+    """All or nothing: BEGIN, then COMMIT when the block ends, ROLLBACK (and re-raise) when it fails.
+    With enabled=False (a read-only operation) the block runs as it is."""
+    if not enabled:
+        yield
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        _rollback(con)
+        raise
+
+
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
     try:
         con.execute("ROLLBACK")
@@ -717,12 +685,6 @@ def _check_dataset_name(name: str, reserved_ok: bool = False) -> None:
         raise ParameterError("dataset", name, "dataset names are letters, digits and underscores (up to 1024)")
     if name.lower() in _HIDDEN and not reserved_ok:
         raise ParameterError("dataset", name, "that name is reserved by the local warehouse")
-
-
-def _meta_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    return con.execute(
-        "SELECT COUNT(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = $s "
-        "AND table_name IN ('datasets', 'tables')", {"s": INTERNAL_SCHEMA}).fetchall()[0][0] == 2
 
 
 def _datasets(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -765,36 +727,7 @@ def _normalise_column_types(con: duckdb.DuckDBPyConnection, dataset: str, table:
     for name, t in _columns(con, dataset, table):
         wanted = normalised_column_type(t)
         if wanted:
-            con.execute(f"ALTER TABLE {_fq(con, dataset, table)} ALTER COLUMN {_q(name)} TYPE {wanted}")
-
-
-def _table_meta(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> dict:
-    row = con.execute(
-        f"SELECT partition_column, created_at, expires_at FROM {INTERNAL_SCHEMA}.tables "
-        "WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table}).fetchall()
-    row = row[0] if row else None
-    return dict(zip(("partition_column", "created_at", "expires_at"), row)) if row else {}
-
-
-def _set_table_meta(con: duckdb.DuckDBPyConnection, dataset: str, table: str, partition: str | None,
-                    created: datetime, expires: datetime | None) -> None:
-    con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.tables WHERE dataset = $d AND table_name = $t",
-                {"d": dataset, "t": table})
-    con.execute(f"INSERT INTO {INTERNAL_SCHEMA}.tables VALUES ($d, $t, $p, $c, $e)",
-                {"d": dataset, "t": table, "p": partition, "c": created, "e": expires})
-
-
-def _set_dataset_meta(con: duckdb.DuckDBPyConnection, dataset: str, days: float | None, created: datetime) -> None:
-    con.execute(f"DELETE FROM {INTERNAL_SCHEMA}.datasets WHERE dataset = $d", {"d": dataset})
-    con.execute(f"INSERT INTO {INTERNAL_SCHEMA}.datasets VALUES ($d, $x, $c)",
-                {"d": dataset, "x": days, "c": created})
-
-
-def _default_expiry(con: duckdb.DuckDBPyConnection, dataset: str, created: datetime) -> datetime | None:
-    row = con.execute(f"SELECT default_table_expiration_days FROM {INTERNAL_SCHEMA}.datasets WHERE dataset = $d",
-                      {"d": dataset}).fetchall()
-    row = row[0] if row else None
-    return created + timedelta(days=row[0]) if row and row[0] else None
+            con.execute(f"ALTER TABLE {_fq(dataset, table)} ALTER COLUMN {_q(name)} TYPE {wanted}")
 
 
 def _fetch_df(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:

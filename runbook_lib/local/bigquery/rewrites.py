@@ -108,14 +108,17 @@ def _like_with_backslash_escapes(node: exp.Expression) -> exp.Expression | None:
     return exp.Escape(this=node, expression=exp.Literal.string("\\"))
 
 
-def _substr_from_one(node: exp.Substring) -> None:
+def _substr(node: exp.Substring) -> None:
     """BigQuery SUBSTR starts at 1 when the position is 0 or before the start of the string
-    (SUBSTR('abcdef', 0, 2) = 'ab'); DuckDB counts the positions before 1 against the length."""
-    start = node.args.get("start")
-    if start is None or (isinstance(start, exp.Literal) and is_int_literal(start) and int(start.this) > 0):
-        return None
-    node.set("start", tpl("CASE WHEN __p__ = 0 OR -__p__ > LENGTH(__s__) THEN 1 ELSE __p__ END",
-                          p=start, s=node.this.copy()))
+    (SUBSTR('abcdef', 0, 2) = 'ab'); DuckDB counts the positions before 1 against the length.
+    A negative length is an error in BigQuery (NULL under SAFE.); DuckDB returns ''."""
+    start, length = node.args.get("start"), node.args.get("length")
+    if start is not None and not (isinstance(start, exp.Literal) and is_int_literal(start) and int(start.this) > 0):
+        node.set("start", tpl("CASE WHEN __p__ = 0 OR -__p__ > LENGTH(__s__) THEN 1 ELSE __p__ END",
+                              p=start, s=node.this.copy()))
+    if length is not None and not (isinstance(length, exp.Literal) and is_int_literal(length)):
+        failure = fails(node, sql_text("Third argument in SUBSTR() cannot be negative"))
+        node.set("length", tpl(f"CASE WHEN __l__ < 0 THEN {failure} ELSE __l__ END", l=length))
     return None
 
 
@@ -191,9 +194,9 @@ _INSTR = """
 CASE WHEN __v__ IS NULL OR __s__ IS NULL OR __p__ IS NULL OR __o__ IS NULL THEN NULL
      WHEN __p__ = 0 THEN {zero_position}
      WHEN __o__ <= 0 THEN {bad_occurrence}
-     ELSE COALESCE(CASE WHEN __p__ > 0 THEN LIST_FILTER({starts}, lambda _instr_i: _instr_i >= __p__)[__o__]
-                        ELSE LIST_REVERSE(LIST_FILTER({starts}, lambda _instr_i: _instr_i <= LENGTH(__v__) + __p__ + 1))[__o__]
-                   END, 0)
+     ELSE COALESCE(LIST_EXTRACT(CASE WHEN __p__ > 0 THEN LIST_FILTER({starts}, lambda _instr_i: _instr_i >= __p__)
+                                     ELSE LIST_REVERSE(LIST_FILTER({starts}, lambda _instr_i: _instr_i <= LENGTH(__v__) + __p__ + 1))
+                                END, __o__), 0)
 END"""
 _INSTR_STARTS = "LIST_FILTER(RANGE(1, LENGTH(__v__) + 1), lambda _instr_j: SUBSTRING(__v__, _instr_j, LENGTH(__s__)) = __s__)"
 
@@ -223,12 +226,12 @@ def _safe_prefix(node: exp.SafeFunc) -> exp.Expression:
     call = node.this
     name = call.name.upper() if isinstance(call, exp.Anonymous) else (
         call.sql_name() if isinstance(call, exp.Func) else type(call).__name__.upper())
-    volatile = sorted({f.name.upper() for f in call.find_all(exp.Anonymous) if f.name.upper() in _VOLATILE}
-                      | ({"RAND"} if call.find(exp.Rand) else set()))
+    volatile = call.find(exp.Rand) is not None or any(
+        f.name.upper() in _VOLATILE for f in call.find_all(exp.Anonymous))
     if volatile:
         raise UnsupportedSQL(
-            f"The local warehouse cannot run SAFE.{name} over an argument that can itself fail or is random "
-            f"({', '.join(volatile)} after translation): BigQuery still raises an argument's error under SAFE., "
+            f"The local warehouse cannot run SAFE.{name} over an argument that can itself fail (a division, "
+            "a CAST from STRING, an OFFSET) or is random: BigQuery still raises an argument's error under SAFE., "
             "and DuckDB's TRY() would hide it; use SAFE_DIVIDE, SAFE_CAST or SAFE_OFFSET in the argument, or drop SAFE."
         )
     return exp.Anonymous(this="TRY", expressions=[call])
@@ -251,7 +254,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.ILike: _like_with_backslash_escapes,
     exp.TimeToStr: fix_format_timestamp,
     exp.StrToTime: fix_parse_timestamp,
-    exp.Substring: _substr_from_one,
+    exp.Substring: _substr,
     exp.StrPosition: _instr,
     exp.Bracket: _array_subscript,
     exp.ArrayAgg: _array_agg_limit,

@@ -148,31 +148,18 @@ class LocalWarehouse:
         """
         statements = self._translate(sql, params)
         read_only = all(s.kind in ("query", "transaction") or (s.kind == "other" and _is_temp(s)) for s in statements)
-        with self.connection(read_only=read_only) as con:
-            try:
-                with transaction(con, enabled=not read_only):
-                    for st in statements[:-1]:
-                        self._run(con, st, params)
-                    return self._run(con, statements[-1], params, fetch=True)
-            except BaseException as exc:
-                mapped = self._explain(con, exc, statements)
-                if mapped is exc:
-                    raise
-                raise mapped from None
+        with self.connection(read_only=read_only) as con, self._explained(con, statements), \
+                transaction(con, enabled=not read_only):
+            for st in statements[:-1]:
+                self._run(con, st, params)
+            return self._run(con, statements[-1], params, fetch=True)
 
     def execute(self, sql: str, params: dict | None = None) -> None:
         """Run BigQuery-dialect statements (DDL/DML), all in one transaction: all or nothing."""
         statements = self._translate(sql, params)
-        with self.connection() as con:
-            try:
-                with transaction(con):
-                    for st in statements:
-                        self._run(con, st, params)
-            except BaseException as exc:
-                mapped = self._explain(con, exc, statements)
-                if mapped is exc:
-                    raise
-                raise mapped from None
+        with self.connection() as con, self._explained(con, statements), transaction(con):
+            for st in statements:
+                self._run(con, st, params)
 
     def _run(self, con: duckdb.DuckDBPyConnection, st: Statement, params: dict | None,
              fetch: bool = False) -> pd.DataFrame | None:
@@ -198,10 +185,10 @@ class LocalWarehouse:
         if _is_temp(st):
             engine().made_temp_objects = True  # BigQuery's TEMP objects last one script, not the process
         con.execute(st.sql, used)
-        self._after(con, st, existed, used)
+        self._after(con, st, existed)
         return pd.DataFrame() if fetch else None
 
-    def _after(self, con: duckdb.DuckDBPyConnection, st: Statement, existed: bool | None, params: dict) -> None:
+    def _after(self, con: duckdb.DuckDBPyConnection, st: Statement, existed: bool | None) -> None:
         """Keep _runbook_meta in step with what the statement did."""
         now = _utcnow()
         if st.kind == "create_schema" and st.dataset and not existed:
@@ -239,6 +226,18 @@ class LocalWarehouse:
 
     # ----------------------------------------------------------------------------------------
     # Errors
+
+    @contextmanager
+    def _explained(self, con: duckdb.DuckDBPyConnection, statements: Sequence[Statement]) -> Iterator[None]:
+        """Errors out of the block as the kit's one-sentence errors where _explain knows them
+        (after the transaction inside the block has rolled back, so the catalog is as it was)."""
+        try:
+            yield
+        except BaseException as exc:
+            mapped = self._explain(con, exc, statements)
+            if mapped is exc:
+                raise
+            raise mapped from None
 
     def _explain(self, con: duckdb.DuckDBPyConnection, exc: BaseException,
                  statements: Sequence[Statement]) -> BaseException:

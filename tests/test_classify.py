@@ -96,6 +96,37 @@ def test_equal_weight_ranks_earliest_first():
     assert [(f.signature, f.line) for f in findings] == [("early", 2), ("late", 3)]
 
 
+def test_equal_weight_ranks_more_distinct_patterns_first():
+    doc = {"signatures": [
+        {"id": "one", "title": "t", "weight": 50, "patterns": ["ALPHA happened"], "cause": "c.", "fix": ["f"]},
+        {"id": "two", "title": "t", "weight": 50, "patterns": ["BETA happened", "GAMMA happened"], "cause": "c.",
+         "fix": ["f"]},
+        {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]},
+    ]}
+    cat = parse_catalogue(doc)
+    # two distinct patterns of `two` outrank one pattern of `one`, although `one` matched first
+    findings = classify_log("ALPHA happened\nBETA happened\nGAMMA happened\n", cat)
+    assert [(f.signature, f.line) for f in findings] == [("two", 2), ("one", 1)]
+    assert findings[0].score > findings[1].score
+    # the same pattern twice is still one pattern: back to the earliest line
+    findings = classify_log("ALPHA happened\nBETA happened\nBETA happened\n", cat)
+    assert [(f.signature, f.line) for f in findings] == [("one", 1), ("two", 2)]
+
+
+def test_shipped_signatures_of_equal_weight_are_told_apart_by_distinct_patterns():
+    cat = load_catalogue()
+    assert cat.get("source-fetch-failed").weight == cat.get("docker-copy-source-missing").weight
+    fetch = "BucketNotFoundException: 404 gs://PROJECT_ID_cloudbuild bucket does not exist."
+    copy_failed = ("COPY failed: file not found in build context or excluded by .dockerignore: "
+                   "stat app.py: file does not exist")
+    cache_key = 'ERROR: failed to solve: failed to compute cache key: "/app.py": not found'
+    two = classify_log("\n".join([fetch, copy_failed, cache_key]), cat)
+    assert [f.signature for f in two[:2]] == ["docker-copy-source-missing", "source-fetch-failed"]
+    assert two[0].line == 2
+    one = classify_log("\n".join([fetch, copy_failed]), cat)
+    assert [f.signature for f in one[:2]] == ["source-fetch-failed", "docker-copy-source-missing"]
+
+
 def test_finding_to_dict_is_json():
     finding = classify_log((LOGS / "pip-install-failed-1.txt").read_text())[0]
     data = json.loads(json.dumps(finding.to_dict()))
@@ -214,6 +245,23 @@ def test_exact_buildpacks_texts_are_recognised():
         ("No buildpack groups passed detection.", "buildpacks-detect-failed"),
         ("failed to detect: no buildpacks participating", "buildpacks-detect-failed"),
         ("invalid Python version specified", "buildpacks-python-version"),
+        # the other languages' and newer builders' wordings, as the buildpacks source prints them
+        ('for Python with pyproject.toml, provide a main.py or app.py file or a script command in pyproject.toml or '
+         'set an entrypoint with "GOOGLE_ENTRYPOINT" env var or by creating a "Procfile" file', "buildpacks-no-entrypoint"),
+        ('for Ruby, an entrypoint must be manually set, either with "GOOGLE_ENTRYPOINT" env var or by creating a '
+         '"Procfile" file', "buildpacks-no-entrypoint"),
+        ("Failure: (ID: 838926df) did not find any jar files with a Main-Class manifest entry",
+         "buildpacks-no-entrypoint"),
+        ("expected to find exactly one project file in directory /workspace, found [a.csproj b.csproj]",
+         "buildpacks-no-entrypoint"),
+        ("GOOGLE_ENTRYPOINT not set, no valid entrypoint config in Procfile or app.yaml.", "buildpacks-no-entrypoint"),
+        ("invalid Node.js version specified: failed to resolve version matching: 99", "buildpacks-python-version"),
+        ("invalid Ruby Runtime version specified", "buildpacks-python-version"),
+        ("Runtime version BAD_NEWS_BEARS does not exist at https://dl.google.com/runtimes/python/"
+         "python-BAD_NEWS_BEARS.tar.gz (status 404). You can specify the version with GOOGLE_RUNTIME_VERSION.",
+         "buildpacks-python-version"),
+        ("Failed to resolve version 3.12 for Python from region us-central1: failed to resolve version matching: "
+         "3.12 against [3.11.9]", "buildpacks-python-version"),
         ("Sorry your project couldn't be built.", "buildpacks-build-failed"),
         ("ERROR: failed to build: (error ID: 1a2b3c4d):", "buildpacks-build-failed"),
     ]

@@ -15,15 +15,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol, runtime_checkable
+from typing import Any, Iterable, Protocol, runtime_checkable
 
-from .errors import NotFoundError, ParameterError, RunbookError
-from .formats import check_region, sentence  # noqa: F401 (check_region re-exported)
+from .errors import ParameterError, RunbookError
+from .formats import sentence
 
 BUCKET = "gcs"
 LOGGING = "logging"
 LOCAL_FILE = "local-file"
-CLOUD_BUILD = "cloudbuild"  # the build lookup itself, recorded when it had to change region
 
 OUTCOMES = ("ok", "not-found", "forbidden", "wrong-region", "logging-disabled", "skipped", "error")
 LOGGING_MODES = ("LOGGING_UNSPECIFIED", "LEGACY", "GCS_ONLY", "STACKDRIVER_ONLY", "CLOUD_LOGGING_ONLY", "NONE")
@@ -31,12 +30,6 @@ CLOUD_LOGGING_ONLY_MODES = ("CLOUD_LOGGING_ONLY", "STACKDRIVER_ONLY")
 
 _BUILD_NAME = re.compile(r"projects/(?P<project>[^/]+)(/locations/(?P<region>[^/]+))?/builds/(?P<id>[^/]+)")
 _LOG_URL_REGION = re.compile(r"region=([a-z0-9-]+)")
-
-BUILD_STATUSES = ("STATUS_UNKNOWN", "PENDING", "QUEUED", "WORKING", "SUCCESS", "FAILURE",
-                  "INTERNAL_ERROR", "TIMEOUT", "CANCELLED", "EXPIRED")
-# A build that should have produced an image and did not. CANCELLED is left out: someone stopped it.
-FAILED_STATUSES = ("FAILURE", "INTERNAL_ERROR", "TIMEOUT", "EXPIRED")
-RUNNING_STATUSES = ("STATUS_UNKNOWN", "PENDING", "QUEUED", "WORKING")
 
 
 # ---------------------------------------------------------------- typed outcomes a source raises
@@ -163,58 +156,6 @@ def command_for(build: dict) -> str | None:
     return log_command(build["id"], region or "REGION", project)
 
 
-# ---------------------------------------------------------------- build ids, regions, list arguments
-
-MAX_LIMIT = 1000
-
-BUILD_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_TAG = re.compile(r"[\w][\w.-]{0,127}")  # Cloud Build tag rule: ^[\w][\w.-]{0,127}$
-
-
-class BuildNotFound(NotFoundError):
-    """A build is not in the region that was searched; says where to look and the command that works."""
-
-    def __init__(self, build_id: str, project: str, region: str, home_region: str | None):
-        self.build_id, self.project, self.region, self.home_region = build_id, project, region, home_region
-        if region == "global" and home_region and home_region != "global":
-            message = (f"Build {build_id} was not found in region global of project {project}: source deploys "
-                       f"(gcloud run deploy --source) build in the service's region, so look in {home_region}: "
-                       f"{log_command(build_id, home_region, project)}")
-        else:
-            message = (f"Build {build_id} was not found in region {region} of project {project}; check the id, "
-                       f"or list that region with: gcloud builds list --region={region} --project={project}")
-        super().__init__(message)
-
-
-def check_build_id(build_id: Any) -> str:
-    if not isinstance(build_id, str) or not BUILD_ID_PATTERN.fullmatch(build_id):
-        raise ParameterError("build_id", build_id,
-                             "give a Cloud Build id, a lowercase UUID like c3c052da-ddd1-46eb-9d3a-7219a9909377")
-    return build_id
-
-
-def check_tags(tags: str | Iterable[str] | None) -> list[str]:
-    if tags is None:
-        return []
-    values = [tags] if isinstance(tags, str) else list(tags)
-    for tag in values:
-        if not isinstance(tag, str) or not _TAG.fullmatch(tag):
-            raise ParameterError("tags", tag, "each tag is letters, digits, _ . - (up to 128), e.g. service_nba-phase4-precompute-processors")
-    return values
-
-
-def check_status(status: str | None) -> str | None:
-    if status is not None and status not in BUILD_STATUSES:
-        raise ParameterError("status", status, f"choose one of {', '.join(BUILD_STATUSES)}")
-    return status
-
-
-def check_limit(limit: Any) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise ParameterError("limit", limit, f"give a whole number from 1 to {MAX_LIMIT}")
-    return limit
-
-
 # ---------------------------------------------------------------- the chain
 
 def _policy_skip(source_name: str, mode: str) -> Attempt | None:
@@ -256,12 +197,10 @@ def _read_local_file(path: Path) -> tuple[Attempt, str | None]:
     return Attempt(LOCAL_FILE, "ok", f"Read {len(text.splitlines())} log lines from {path}."), text
 
 
-def fetch_build_log(build: dict, sources: Iterable[LogSource], local_file: str | Path | None = None,
-                    attempts: list[Attempt] | None = None) -> LogFetch:
+def fetch_build_log(build: dict, sources: Iterable[LogSource], local_file: str | Path | None = None) -> LogFetch:
     """Try each source in order (normally the logs bucket, then Cloud Logging), then local_file.
 
-    Stops at the first source that returns text. `attempts` lets a caller prepend what it already
-    tried (the build lookup in another region).
+    Stops at the first source that returns text.
     """
     if not isinstance(build, dict) or not build.get("id"):
         raise ParameterError("build", type(build).__name__ if not isinstance(build, dict) else build.get("id"),
@@ -271,8 +210,7 @@ def fetch_build_log(build: dict, sources: Iterable[LogSource], local_file: str |
     for source in sources:
         if not isinstance(source, LogSource):
             raise ParameterError("sources", source, "each source needs a name and a fetch(build) method")
-    result = LogFetch(build_id=build["id"], text=None, source=None, attempts=list(attempts or []),
-                      command=command_for(build))
+    result = LogFetch(build_id=build["id"], text=None, source=None, command=command_for(build))
     for source in sources:
         attempt = _policy_skip(source.name, mode)
         text = None
@@ -290,49 +228,3 @@ def fetch_build_log(build: dict, sources: Iterable[LogSource], local_file: str |
     if text is not None:
         result.text, result.source = text, LOCAL_FILE
     return result
-
-
-class BuildLookup(Protocol):
-    """What fetch_build_log_by_id needs from a builds adapter (GcpBuilds, the local builder)."""
-
-    region: str
-
-    def get(self, build_id: str, region: str | None = None) -> dict: ...
-
-
-def fetch_build_log_by_id(build_id: str, builds: BuildLookup, sources: Iterable[LogSource],
-                          region: str | None = None, local_file: str | Path | None = None) -> LogFetch:
-    """Look the build up (in `region`, default the adapter's region), then run the chain.
-
-    A build asked for in `global` that is not there is retried in the adapter's region (where source
-    deploys build); the miss is recorded as a "wrong-region" attempt and the LogFetch carries the
-    regional command that works.
-    """
-    asked = region or builds.region
-    prior: list[Attempt] = []
-    try:
-        build = builds.get(build_id, region=asked)
-    except NotFoundError:
-        if asked == builds.region:
-            raise
-        build = builds.get(build_id, region=builds.region)  # raises NotFoundError if absent there too
-        why = (f"plain `gcloud builds log {build_id}` searches only global, so pass --region={builds.region}"
-               if asked == "global" else f"pass --region={builds.region}")
-        prior.append(Attempt(CLOUD_BUILD, "wrong-region",
-                             f"Build {build_id} is not in region {asked} but in {builds.region}, where source "
-                             f"deploys build; {why}."))
-    return fetch_build_log(build, sources, local_file=local_file, attempts=prior)
-
-
-FetchFunction = Callable[[dict], str]
-
-
-@dataclass
-class FunctionSource:
-    """Adapt a plain function into a LogSource (handy for the sandbox and for tests)."""
-
-    name: str
-    function: FetchFunction
-
-    def fetch(self, build: dict) -> str:
-        return self.function(build)

@@ -25,8 +25,9 @@ from typing import Annotated, Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from . import formats
-from .buildlogs import BUILD_ID_PATTERN
+from .diagnose.build import BUILD_ID_PATTERN
 from .errors import ParameterError
+from .target import TARGETS
 from .masking import MASK, is_secret_name, mask_data, mask_value, secret_values
 
 PROJECT_ID = Annotated[str, StringConstraints(pattern=rf"^{formats.PROJECT_ID.pattern}$")]
@@ -71,7 +72,7 @@ class RunbookParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    target: Literal["local", "gcp"] = "local"
+    target: Literal[TARGETS] = "local"
     project: PROJECT_ID | None = param(
         None, allowed="a Google Cloud project id (6-30 lowercase letters, digits or hyphens, starting with a letter) or None")
     region: REGION | None = param(None, allowed="a Google Cloud region such as us-west2, global, or None")
@@ -314,14 +315,9 @@ class TargetParams(RunbookParams):
     def _sandbox_ready(self) -> "TargetParams":
         if self.target == "local":
             from .local.home import sandbox_home
-            from .local.services import read_state
+            from .local.state import require_initialised
 
-            home = sandbox_home(self.sandbox_home)
-            if home.root.exists() and not home.root.is_dir():
-                raise ParameterError("sandbox_home", str(home.root), "give a sandbox folder; this is a file")
-            if not read_state(home).get("initialised"):
-                raise ParameterError("sandbox_home", self.sandbox_home or str(home.root),
-                                     f"give an initialised sandbox folder (run `runbook sandbox init --home {home.root}` first)")
+            require_initialised(sandbox_home(self.sandbox_home), shown=self.sandbox_home)
         return self
 
 

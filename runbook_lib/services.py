@@ -57,6 +57,29 @@ class ServiceInfo:
 
 
 @dataclass
+class Revision:
+    """One revision of a phase's service, as `gcloud run revisions list` shows it; the same on every target."""
+
+    name: str
+    service: str
+    labels: dict[str, str]
+    commit_sha: str               # the `commit-sha` label (short id); "" when the revision has none
+    commit_sha_full: str | None   # resolved in the source checkout (sandbox: always), else None
+    image: str
+    created: str                  # RFC 3339, UTC
+    traffic_percent: int
+    supports_prefix: bool | None  # does its commit include the phase's prefix_support_commit? None: cannot tell
+    code_phase: str = ""          # whose code the image holds (sandbox-only knowledge; "" on gcp)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def newest_revisions_first(revisions: Iterable[Revision]) -> list[Revision]:
+    return sorted(revisions, key=lambda r: (parse_time(r.created or "1970-01-01T00:00:00Z"), r.name), reverse=True)
+
+
+@dataclass
 class ServiceResponse:
     status: int
     body: dict

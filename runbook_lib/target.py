@@ -1,34 +1,41 @@
-"""connect(target) -> one Target with the same interface for the sandbox and for Google Cloud."""
+"""connect(target) -> one Target with the same interface for the sandbox and for Google Cloud.
+
+Each connector (runbook_lib/local/connect.py, runbook_lib/gcp/connect.py) builds the adapters and passes
+in its own description and defaults, so library code never asks which target it is talking to.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from .errors import ParameterError
 from .phases import PhaseRegistry, load_phases
+from .protocols import Builds, Logs, Services, Warehouse
 
 TARGETS = ("local", "gcp")
 
 
 @dataclass
 class Target:
-    """What a runbook talks to. Notebooks never branch on `name`."""
+    """What a runbook talks to. `name` is recorded in reports; code never branches on it."""
 
     name: str
     project: str
     region: str
     phases: PhaseRegistry
-    warehouse: Any
-    builds: Any
-    services: Any
-    logs: Any
-    options: dict = field(default_factory=dict)
+    warehouse: Warehouse
+    builds: Builds
+    services: Services
+    logs: Logs
+    description: str                 # where it points, e.g. "sandbox at /x/.runbook" or "project p"
+    source_dir: str | None = None    # the pipeline checkout runbooks read by default (the sandbox's own)
+    options: dict[str, Any] = field(default_factory=dict)   # what the connector was given, for operators
+    closers: list[Callable[[], None]] = field(default_factory=list)   # run once, last added first
 
     def close(self) -> None:
-        for part in (self.services, self.warehouse, self.builds, self.logs):
-            closer = getattr(part, "close", None)
-            if callable(closer):
-                closer()
+        closers, self.closers = self.closers, []
+        for closer in reversed(closers):
+            closer()
 
     def __enter__(self) -> "Target":
         return self
@@ -37,18 +44,22 @@ class Target:
         self.close()
 
     def describe(self) -> str:
-        where = f"sandbox at {self.options.get('home')}" if self.name == "local" else f"project {self.project}"
-        return f"target={self.name} ({where}), region {self.region}"
+        return f"target={self.name} ({self.description}), region {self.region}"
+
+
+def check_target(value: Any, parameter: str = "target") -> str:
+    if value not in TARGETS:
+        raise ParameterError(parameter, value, f"choose one of {', '.join(TARGETS)}")
+    return value
 
 
 def connect(target: str = "local", **options: Any) -> Target:
     """Open a target.
 
-    local: options home=, warehouse_path=, phases_file=.
-    gcp:   options project=, region=, phases_file=, plus client_options/credentials for tests.
+    local: options home=, warehouse_path=, phases_file=, project=, region=.
+    gcp:   options project=, region=, phases_file=, source_dir=, plus credentials=/endpoints= for emulators and tests.
     """
-    if target not in TARGETS:
-        raise ParameterError("target", target, f"choose one of {', '.join(TARGETS)}")
+    check_target(target)
     phases = load_phases(options.get("phases_file"))
     if target == "local":
         from .local.connect import connect_local

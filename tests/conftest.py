@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib.local import services as local_services
+from runbook_lib.local import processes
 from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
 
 # The local fakes of the Google APIs (fake_apis, storage_emulator) for every test module.
@@ -22,9 +22,9 @@ def _service_processes_under(base: Path) -> list[int]:
     pids = []
     for entry in Path("/proc").glob("[0-9]*"):
         pid = int(entry.name)
-        if not local_services.is_our_process(pid):
+        if not processes.is_our_process(pid):
             continue
-        args = local_services._cmdline(pid)
+        args = processes.command_line(pid)
         home = args[args.index("--home") + 1] if "--home" in args[:-1] else ""
         if home and Path(home).resolve().is_relative_to(base.resolve()):
             pids.append(pid)
@@ -34,11 +34,11 @@ def _service_processes_under(base: Path) -> list[int]:
 @pytest.fixture(scope="session", autouse=True)
 def _no_service_outlives_the_session(tmp_path_factory):
     yield
-    local_services.stop_children()
+    processes.stop_children()
     # Processes started by a CLI subprocess are not our children: find them by their --home.
     if Path("/proc").is_dir():
         for pid in _service_processes_under(tmp_path_factory.getbasetemp()):
-            local_services.terminate(pid)
+            processes.terminate(pid)
 
 
 @pytest.fixture(scope="session")

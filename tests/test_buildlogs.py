@@ -7,9 +7,10 @@ import pytest
 
 from fakes.fixtures import (CLOUD_LOGGING_ONLY_ID, LOGS_BUCKET, PHASE3_DOCKER_ID, PHASE4_FAILED_ID, PROJECT,
                             REGION, recorded_bucket_log, recorded_build)
+from buildlog_helpers import FunctionSource, fetch_build_log_by_id
 from fakes.server import load_json
-from runbook_lib.buildlogs import (Attempt, Disabled, Forbidden, FunctionSource, LogFetch, LogSource, NotFound,
-                                   WrongRegion, fetch_build_log, fetch_build_log_by_id, log_command)
+from runbook_lib.buildlogs import (Attempt, Disabled, Forbidden, LogFetch, LogSource, NotFound, WrongRegion,
+                                   fetch_build_log, log_command)
 from runbook_lib.errors import NotFoundError, ParameterError
 from runbook_lib.gcp.builds import GcpBuilds
 from runbook_lib.gcp.clients import make_clients

@@ -154,13 +154,6 @@ def test_latest_failed_rejects_a_bad_service_name(builds):
     assert caught.value.parameter == "service"
 
 
-def test_log_command_is_the_regional_command():
-    assert GcpBuilds.log_command(PHASE4_FAILED_ID, REGION, PROJECT) == (
-        f"gcloud builds log {PHASE4_FAILED_ID} --region={REGION} --project={PROJECT}")
-    with pytest.raises(ParameterError):
-        GcpBuilds.log_command("not-an-id", REGION, PROJECT)
-
-
 def test_build_filter_text():
     assert build_filter(["a", "b"], "SUCCESS") == 'tags="a" AND tags="b" AND status="SUCCESS"'
     assert build_filter() == ""

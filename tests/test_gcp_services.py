@@ -77,8 +77,8 @@ def test_describe_reads_revision_commit_iam_and_prefix_support(fake_apis, repo, 
         assert info.public is False and info.code_phase == "" and info.pid is None
         assert info.invoker_members == [PUBSUB]
         revisions = tg.services.list_revisions("phase4")
-        assert [r["name"] for r in revisions] == [f"{P4}-00029-fdx", f"{P4}-00028-qwe"]
-        assert revisions[1]["commit_sha_full"] is None and revisions[1]["supports_prefix"] is None  # unknown to git
+        assert [r.name for r in revisions] == [f"{P4}-00029-fdx", f"{P4}-00028-qwe"]
+        assert revisions[1].commit_sha_full is None and revisions[1].supports_prefix is None  # unknown to git
         assert tg.services.health("phase4", token=PUSH_TOKEN) == {"http_status": 200, "status": "healthy",
                                                                   "service": P4}
     finally:
@@ -248,7 +248,7 @@ def test_connect_is_offline_and_the_adapters_share_the_targets_clients(fake_apis
 
     tg = target_mod.connect("gcp", project=PROJECT, endpoints={"cloudbuild": fake_apis.endpoint,
                                                                "logging": fake_apis.endpoint})
-    clients = tg.options["clients"]
+    clients = tg.services.clients
     assert clients._built == {}
     assert tg.builds.get(PHASE4_FAILED_ID)["id"] == PHASE4_FAILED_ID
     tg.logs.request_logs("phase4")

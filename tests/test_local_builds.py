@@ -1,7 +1,8 @@
 """The sandbox builder decides and fails exactly as gcloud and Cloud Build would."""
 import pytest
 
-from runbook_lib.buildlogs import fetch_build_log, fetch_build_log_by_id
+from buildlog_helpers import fetch_build_log_by_id
+from runbook_lib.buildlogs import fetch_build_log
 from runbook_lib.diagnose import classify_log
 from runbook_lib.errors import NotFoundError, ParameterError
 from runbook_lib.local.builds import INCIDENT_BUILD_ID, LocalBuilds, seed_incident_builds

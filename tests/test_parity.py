@@ -94,16 +94,16 @@ def test_describe_fields_types_and_the_incident_state(target, sandbox_home):
 def test_list_revisions_keys_and_newest_first(target):
     for phase, service in (("phase3", P3), ("phase4", P4)):
         revisions = target.services.list_revisions(phase)
-        assert revisions and all(set(r) == REVISION_KEYS for r in revisions)
-        created = [_when(r["created"]) for r in revisions]
+        assert revisions and all(set(r.to_dict()) == REVISION_KEYS for r in revisions)
+        created = [_when(r.created) for r in revisions]
         assert created == sorted(created, reverse=True)
-        assert [r["traffic_percent"] for r in revisions] == [100] + [0] * (len(revisions) - 1)
-        assert revisions[0]["name"] == target.services.describe(phase).revision
+        assert [r.traffic_percent for r in revisions] == [100] + [0] * (len(revisions) - 1)
+        assert revisions[0].name == target.services.describe(phase).revision
         for r in revisions:
-            assert r["service"] == service and r["labels"]["commit-sha"] == r["commit_sha"]
-            assert r["commit_sha_full"].startswith(r["commit_sha"]) and isinstance(r["supports_prefix"], bool)
-            assert isinstance(r["code_phase"], str)
-    names = [r["name"] for r in target.services.list_revisions("phase4")]
+            assert r.service == service and r.labels["commit-sha"] == r.commit_sha
+            assert r.commit_sha_full.startswith(r.commit_sha) and isinstance(r.supports_prefix, bool)
+            assert isinstance(r.code_phase, str)
+    names = [r.name for r in target.services.list_revisions("phase4")]
     assert [n.rsplit("-", 2)[1] for n in names] == ["00029", "00028", "00027"] and names[0].endswith("-fdx")
 
 
@@ -228,9 +228,9 @@ def test_both_targets_describe_the_same_services_and_logs(local_target, gcp_targ
     for phase in ("phase3", "phase4"):
         local, gcp = local_target.services.describe(phase).to_dict(), gcp_target.services.describe(phase).to_dict()
         assert {k: v for k, v in local.items() if k not in where} == {k: v for k, v in gcp.items() if k not in where}
-        strip = [{k: v for k, v in r.items() if k not in where}
+        strip = [{k: v for k, v in r.to_dict().items() if k not in where}
                  for r in local_target.services.list_revisions(phase)]
-        assert strip == [{k: v for k, v in r.items() if k not in where}
+        assert strip == [{k: v for k, v in r.to_dict().items() if k not in where}
                          for r in gcp_target.services.list_revisions(phase)]
         assert local_target.services.iam_policy(phase)["bindings"] == gcp_target.services.iam_policy(phase)["bindings"]
     query = {"since": IAM_FIX_AT, "until": MORNING, "status": "4xx"}

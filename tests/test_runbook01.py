@@ -39,9 +39,21 @@ def test_the_whole_chain_reaches_the_true_cause(local_target):
     assert dx.redeploy == {"phase": "phase4", "source_dir": source_dir,
                            "dockerfile": "docker/precompute-processor.Dockerfile", "strategy": "cloudbuild-config"}
     assert not any("--no-use-google-dev-pack" in fix and "does not exist" not in fix for fix in dx.fixes)
-    assert "Parameters for notebooks/02_redeploy_phase.ipynb" in dx._repr_html_()
+    assert "Redeploy parameters" in dx._repr_html_()      # no link: runbook 02 is not in the kit yet
     assert set(diagnose.findings_table(findings).columns) >= {"signature", "line", "evidence", "cause", "fix"}
     assert "upload" in diagnose.preflight_table(pf).index
+
+
+def test_the_diagnosis_links_the_redeploy_runbook_only_once_it_exists(tmp_path, monkeypatch):
+    from runbook_lib.diagnose import verdict
+
+    dx = diagnose.explain(diagnose.classify_log("x"), phase="phase4")
+    monkeypatch.setattr(verdict, "RUNBOOKS_DIR", tmp_path / "notebooks")
+    assert "02_redeploy_phase" not in dx._repr_html_()
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "02_redeploy_phase.ipynb").write_text("{}")
+    assert "Parameters for notebooks/02_redeploy_phase.ipynb:" in dx._repr_html_()
+    assert "phase = &#x27;phase4&#x27;" in dx._repr_html_()
 
 
 def test_side_by_side_compares_the_sibling_and_diffs_dockerfiles(local_target):

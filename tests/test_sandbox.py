@@ -14,7 +14,9 @@ from runbook_lib.local.home import sandbox_home as home_at
 from runbook_lib.local.sandbox import (IAM_FIX_AT, MORNING, NIGHT_START, PUBSUB_USER_AGENT, init_sandbox,
                                        night_of_requests, reset_sandbox, sandbox_phases, sandbox_prefix_commit,
                                        sandbox_status, stop_sandbox)
-from runbook_lib.local.services import LocalServices, is_our_process, read_run_file, read_state
+from runbook_lib.local.processes import is_our_process, read_run_file
+from runbook_lib.local.services import LocalServices
+from runbook_lib.local.state import read_state
 from runbook_lib.phases import load_phases
 
 

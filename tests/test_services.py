@@ -14,8 +14,10 @@ import pytest
 from runbook_lib.errors import ParameterError
 from runbook_lib.local.home import sandbox_home as home_at
 from runbook_lib.local.logs import LocalLogs, append_request_logs, request_log_path
-from runbook_lib.local.services import (ANONYMOUS, LocalServices, is_our_process, make_token, read_run_file,
-                                        read_state, run_file, terminate)
+from runbook_lib.local.identity import make_token
+from runbook_lib.local.processes import is_our_process, read_run_file, run_file, terminate
+from runbook_lib.local.services import ANONYMOUS, LocalServices
+from runbook_lib.local.state import read_state
 from runbook_lib.local.warehouse import LocalWarehouse
 from runbook_lib.phases import load_phases
 from runbook_lib.target import connect
@@ -236,10 +238,10 @@ def test_deploy_revision_moves_traffic_and_restarts_on_the_new_code(scratch):
     assert info.commit_sha_full == prefix_commit and info.commit_sha == prefix_commit[:7]
     assert info.supports_prefix is True
     revisions = services.list_revisions("phase4")
-    assert revisions[0]["name"] == info.revision and revisions[0]["traffic_percent"] == 100
-    assert revisions[0]["labels"] == {"commit-sha": prefix_commit[:7]} and revisions[0]["commit_sha"] == prefix_commit[:7]
-    assert revisions[0]["commit_sha_full"] == prefix_commit
-    assert [r["traffic_percent"] for r in revisions[1:]] == [0] * (len(revisions) - 1)
+    assert revisions[0].name == info.revision and revisions[0].traffic_percent == 100
+    assert revisions[0].labels == {"commit-sha": prefix_commit[:7]} and revisions[0].commit_sha == prefix_commit[:7]
+    assert revisions[0].commit_sha_full == prefix_commit
+    assert [r.traffic_percent for r in revisions[1:]] == [0] * (len(revisions) - 1)
     op = services.identity_token()
     assert services.health("phase4", token=op)["commit_sha"] == prefix_commit
     response = services.invoke("phase4", {"analysis_date": "2025-12-17", "dataset_prefix": "test"}, token=op)
@@ -248,7 +250,7 @@ def test_deploy_revision_moves_traffic_and_restarts_on_the_new_code(scratch):
         args = {"commit": prefix_commit, "image": "img", "supports_prefix": True, **bad}
         with pytest.raises(ParameterError):
             services.deploy_revision("phase4", **args)
-    assert services.list_revisions("phase4")[0]["name"] == info.revision
+    assert services.list_revisions("phase4")[0].name == info.revision
 
 
 def test_a_dockerfile_mixup_revision_names_the_other_service(scratch):
@@ -446,7 +448,7 @@ def test_a_locked_warehouse_answers_503_with_retry_after_and_no_failed_run(tmp_p
     import urllib.request
 
     from runbook_lib.local.generator import generate_raw
-    from runbook_lib.local.services import write_state
+    from runbook_lib.local.state import write_state
 
     phases = load_phases()
     warehouse = tmp_path / "w.duckdb"

@@ -14,10 +14,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from ..buildlogs import (FAILED_STATUSES, BuildNotFound, check_build_id, check_limit, check_region,
-                         check_status, check_tags)
-from ..buildlogs import log_command as _log_command
-from ..formats import check_service, parse_time
+from ..diagnose.build import FAILED_STATUSES, BuildNotFound, check_build_id, check_limit, check_status, check_tags
+from ..formats import check_region, check_service, parse_time
 from .clients import check_project, cloudbuild_client, close_client  # noqa: F401 (check_project re-exported)
 
 def build_filter(tags: Iterable[str] = (), status: str | None = None) -> str:
@@ -107,8 +105,3 @@ class GcpBuilds:
         tag = f"service_{check_service(service)}"
         found = self.list(region, tags=tag, status="SUCCESS", limit=1)
         return found[0] if found else None
-
-    @staticmethod
-    def log_command(build_id: str, region: str, project: str) -> str:
-        """The exact command that works: gcloud builds log ID --region=R --project=P."""
-        return _log_command(check_build_id(build_id), check_region(region), check_project(project))

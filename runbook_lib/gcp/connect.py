@@ -67,11 +67,8 @@ def connect_gcp(phases: PhaseRegistry, **options) -> Target:
     logs = GcpRuntimeLogs(phases, GcpLogs(project, client=LazyClient(lambda: clients.logging)),
                           storage_client=lambda: clients.storage)
     services = GcpServices(project, phases, clients, source_dir=options.get("source_dir"))
-    return _GcpTarget(name="gcp", project=project, region=region, phases=phases, warehouse=GcpWarehouseNotBuilt(),
-                      builds=builds, services=services, logs=logs, options={"project": project, "clients": clients})
-
-
-class _GcpTarget(Target):
-    def close(self) -> None:
-        super().close()                   # each adapter closes what it owns
-        self.options["clients"].close()   # the shared clients belong to the target
+    # Each adapter closes what it made itself; the shared clients belong to the target and close last.
+    return Target(name="gcp", project=project, region=region, phases=phases, warehouse=GcpWarehouseNotBuilt(),
+                  builds=builds, services=services, logs=logs, description=f"project {project}",
+                  source_dir=options.get("source_dir"), options={"project": project, "endpoints": dict(endpoints or {})},
+                  closers=[clients.close, logs.close, builds.close, services.close])

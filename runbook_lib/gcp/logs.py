@@ -10,10 +10,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from ..buildlogs import LOGGING, Forbidden, LogSourceError, NotFound
+from ..diagnose.build import check_build_id
 from ..errors import ParameterError
 from ..formats import as_utc, rfc3339
 from ..services import RequestLogQuery, newest_first, request_log_query
-from ..buildlogs import check_build_id
 from .clients import check_project, close_client, logging_client
 
 BUILD_LOG_SLACK = timedelta(minutes=5)

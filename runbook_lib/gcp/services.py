@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,10 @@ import requests
 from google.protobuf.json_format import MessageToDict
 
 from ..errors import NotFoundError, ParameterError, RunbookError
-from ..formats import parse_time
 from ..gitinfo import commit_contains
 from ..phases import PhaseRegistry
-from ..services import (PhaseEndpoints, ServiceInfo, ServiceResponse, invoker_members, is_public, one_line,
-                        policy_shape, response_body)
+from ..services import (PhaseEndpoints, Revision, ServiceInfo, ServiceResponse, invoker_members, is_public,
+                        newest_revisions_first, one_line, policy_shape, response_body)
 
 REQUEST_TIMEOUT_S = 300.0
 GCLOUD_TIMEOUT_S = 60.0
@@ -37,10 +35,6 @@ HOW_TO_GET_A_TOKEN = ("install the gcloud CLI and run `gcloud auth login`, set G
 
 def _json(message: Any) -> dict:
     return MessageToDict(type(message).pb(message), preserving_proto_field_name=False)
-
-
-def _created(stamp: str) -> datetime:
-    return parse_time(stamp or "1970-01-01T00:00:00Z")
 
 
 def _user_adc() -> bool:
@@ -130,7 +124,7 @@ class GcpServices(PhaseEndpoints):
             cache[label] = commit_contains(self.source_dir, label, self.phases.get(phase).prefix_support_commit)
         return cache[label]
 
-    def _revisions(self, phase: str, service: dict) -> list[dict]:
+    def _revisions(self, phase: str, service: dict) -> list[Revision]:
         serving = {t.get("revision"): t.get("percent", 0) for t in service.get("trafficStatuses", [])}
         shas: dict = {}
         prefix: dict = {}
@@ -141,16 +135,15 @@ class GcpServices(PhaseEndpoints):
             labels = dict(data.get("labels", {}))
             label = labels.get("commit-sha", "")
             containers = data.get("containers") or [{}]
-            rows.append({"name": short, "service": self.phases.get(phase).service, "labels": labels,
-                         "commit_sha": label, "commit_sha_full": self._full_sha(label, shas),
-                         "image": containers[0].get("image", ""), "created": data.get("createTime", ""),
-                         "traffic_percent": serving.get(short, 0),
-                         "supports_prefix": self._supports_prefix(phase, label, prefix), "code_phase": ""})
-        return sorted(rows, key=lambda r: (_created(r["created"]), r["name"]), reverse=True)
+            rows.append(Revision(name=short, service=self.phases.get(phase).service, labels=labels, commit_sha=label,
+                                 commit_sha_full=self._full_sha(label, shas), image=containers[0].get("image", ""),
+                                 created=data.get("createTime", ""), traffic_percent=serving.get(short, 0),
+                                 supports_prefix=self._supports_prefix(phase, label, prefix)))
+        return newest_revisions_first(rows)
 
-    def list_revisions(self, phase: str) -> list[dict]:
-        """Revisions newest first by creation time (then by name); the same keys as the sandbox's.
-        code_phase is "" (sandbox-only knowledge)."""
+    def list_revisions(self, phase: str) -> list[Revision]:
+        """Revisions newest first by creation time (then by name), as in the sandbox; code_phase is ""
+        (only the sandbox knows whose code an image holds)."""
         return self._revisions(phase, self._service(phase))
 
     def iam_policy(self, phase: str) -> dict:
@@ -174,14 +167,15 @@ class GcpServices(PhaseEndpoints):
                          key=lambda t: t["percent"], reverse=True)
         latest = service.get("latestReadyRevision", "").rsplit("/", 1)[-1]
         revision = (serving[0].get("revision") if serving else None) or latest
-        current = next((r for r in revisions if r["name"] == revision), {})
+        unknown = Revision(name=revision or "", service=p.service, labels={}, commit_sha="", commit_sha_full=None,
+                           image="", created="", traffic_percent=0, supports_prefix=None)
+        current = next((r for r in revisions if r.name == revision), unknown)
         policy = self.iam_policy(phase)
         state = (service.get("terminalCondition") or {}).get("state", "CONDITION_SUCCEEDED")
         return ServiceInfo(
             phase=p.name, service=p.service, region=p.region, url=service.get("uri"), revision=revision,
-            commit_sha=current.get("commit_sha", ""), commit_sha_full=current.get("commit_sha_full"),
-            supports_prefix=current.get("supports_prefix"), image=current.get("image", ""),
-            created=current.get("created", ""), running=bool(service.get("uri")) and state == "CONDITION_SUCCEEDED",
+            commit_sha=current.commit_sha, commit_sha_full=current.commit_sha_full,
+            supports_prefix=current.supports_prefix, image=current.image, created=current.created, running=bool(service.get("uri")) and state == "CONDITION_SUCCEEDED",
             public=is_public(policy, bool(service.get("invokerIamDisabled"))),
             invoker_members=invoker_members(policy), code_phase="", pid=None,
         )

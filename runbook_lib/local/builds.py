@@ -22,10 +22,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..buildlogs import (FAILED_STATUSES, BuildNotFound, NotFound, check_build_id, check_limit, check_region,
-                         check_status, check_tags)
+from ..buildlogs import NotFound
 from ..checks import read_yaml
-from ..formats import rfc3339
+from ..diagnose.build import FAILED_STATUSES, BuildNotFound, check_build_id, check_limit, check_status, check_tags
+from ..formats import check_region, rfc3339
 from ..errors import NotFoundError, ParameterError
 from ..phases import PhaseRegistry
 from ..preflight import (

@@ -9,7 +9,8 @@ from ..target import Target
 from .builds import LocalBuilds
 from .home import sandbox_home
 from .logs import LocalLogs
-from .services import LocalServices, read_state
+from .services import LocalServices
+from .state import require_initialised
 from .warehouse import LocalWarehouse
 
 LOCAL_OPTIONS = {"home", "warehouse_path", "phases_file", "project", "region"}
@@ -20,20 +21,20 @@ def connect_local(phases: PhaseRegistry, **options) -> Target:
     if unknown:
         raise ParameterError("connect option", sorted(unknown)[0], f"target=local accepts {', '.join(sorted(LOCAL_OPTIONS))}")
     home = sandbox_home(options.get("home"))
-    # A runbook only reads the sandbox: refuse a folder that is not one rather than create it.
-    if home.root.exists() and not home.root.is_dir():
-        raise ParameterError("sandbox_home", str(home.root), "give a sandbox folder; this is a file")
-    if not read_state(home).get("initialised"):
-        raise ParameterError("sandbox_home", str(home.root),
-                             f"give an initialised sandbox folder (run `runbook sandbox init --home {home.root}` first)")
+    require_initialised(home)   # a runbook only reads the sandbox: never create one here
     from .sandbox import sandbox_phases
 
     # The sandbox's git history has its own commit ids; compare revisions with its prefix commit.
     phases = sandbox_phases(home.root, phases)
     warehouse_path = Path(options.get("warehouse_path") or home.warehouse)
+    warehouse = LocalWarehouse(warehouse_path, project=phases.project)
+    builds = LocalBuilds(home, phases)
+    services = LocalServices(home, phases, warehouse_path)
+    logs = LocalLogs(home, phases)
     return Target(
         name="local", project=options.get("project") or phases.project, region=options.get("region") or phases.region,
-        phases=phases, warehouse=LocalWarehouse(warehouse_path, project=phases.project),
-        builds=LocalBuilds(home, phases), services=LocalServices(home, phases, warehouse_path),
-        logs=LocalLogs(home, phases), options={"home": str(home.root), "warehouse_path": str(warehouse_path)},
+        phases=phases, warehouse=warehouse, builds=builds, services=services, logs=logs,
+        description=f"sandbox at {home.root}", source_dir=str(home.source),
+        options={"home": str(home.root), "warehouse_path": str(warehouse_path)},
+        closers=[logs.close, builds.close, warehouse.close, services.close],
     )

@@ -117,3 +117,6 @@ class LocalLogs:
         from .builds import LocalBuilds
 
         return LocalBuilds(self.home, self.phases).log_sources()
+
+    def close(self) -> None:
+        pass  # holds nothing open: every read opens and closes the request log file

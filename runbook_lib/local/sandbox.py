@@ -29,8 +29,9 @@ from ..errors import ParameterError, RunbookError
 from ..phases import PhaseRegistry, load_phases
 from .home import SandboxHome, sandbox_home
 from .logs import append_request_logs, request_entry, request_log_path
-from .services import (OPERATOR, LocalServices, ServiceInfo, read_state, revision_record,
-                       source_image, state_lock, stop_recorded_processes, write_state)
+from .processes import stop_recorded_processes
+from .services import OPERATOR, LocalServices, ServiceInfo, revision_record, source_image
+from .state import read_state, state_lock, write_state
 from .source_repo import SourceRepo, create_source_repo, open_source_repo
 
 STATE_VERSION = 1

@@ -34,7 +34,9 @@ from ..errors import ParameterError, WarehouseBusy
 from ..phases import Phase, PhaseRegistry, load_phases
 from .home import sandbox_home
 from .logs import append_request_logs, request_entry, request_log_path
-from .services import authorize, read_state, run_file
+from .identity import authorize
+from .processes import run_file
+from .state import read_state
 
 MAX_BODY_BYTES = 1_000_000
 RETRY_AFTER_SECONDS = 5  # what a 503 for a locked warehouse asks the caller to wait

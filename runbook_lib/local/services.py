@@ -8,282 +8,35 @@ takes effect at once, as on Cloud Run. A stopped service starts again on the nex
 """
 from __future__ import annotations
 
-import base64
-import fcntl
 import hashlib
-import hmac
 import http.client
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import NotFoundError, ParameterError, RunbookError
-from ..formats import parse_time
 from ..phases import PROJECT_ROOT, PhaseRegistry
 # The value types and the meaning of "public" / "invoker" are shared with target=gcp; re-exported here
 # so `from runbook_lib.local.services import ServiceInfo` keeps working.
-from ..services import (PhaseEndpoints, ServiceInfo, ServiceResponse, invoker_members, is_public, policy_shape,
-                        response_body)
+from ..services import (PhaseEndpoints, Revision, ServiceInfo, ServiceResponse, invoker_members, is_public,
+                        newest_revisions_first, policy_shape, response_body)
+from .identity import make_token, policy_etag, valid_bindings
+from .processes import (_CHILDREN, APP_MODULE, accepts, process_lock, read_run_file, run_file, stop_recorded_processes,
+                        terminate)
+from .state import require_services_state, state_lock, write_state
 
-APP_MODULE = "runbook_lib.local.service_app"
 OPERATOR = "user:operator@sandbox.local"
 ANONYMOUS = None  # token=None (or "") sends no Authorization header, as with GcpServices
-TOKEN_LIFETIME_S = 3600
 START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 5.0
 REQUEST_TIMEOUT_S = 300.0
-_MEMBER = re.compile(r"^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|principal|principalSet):\S+)$")
 _PRINCIPAL = re.compile(r"^(user|serviceAccount):[^\s@]+@[^\s@]+$")
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 
-# Processes this Python process started: pid -> Popen, so they can be reaped (no zombies)
-# and so a test session can stop every one of them at the end.
-_CHILDREN: dict[int, subprocess.Popen] = {}
-
-
-# ---------------------------------------------------------------- state file
-
-
-def read_state(home) -> dict:
-    """The sandbox state (empty when the sandbox was never initialised)."""
-    try:
-        return json.loads(Path(home.state_file).read_text())
-    except FileNotFoundError:
-        return {}
-
-
-def write_state(home, state: dict) -> None:
-    """Write atomically: readers (the service processes) never see half a file."""
-    path = Path(home.state_file)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(state, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-@contextmanager
-def state_lock(home) -> Iterator[None]:
-    """Serialise read-modify-write of the state file across processes."""
-    lock = Path(home.root) / "state.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def require_services_state(home) -> dict:
-    state = read_state(home)
-    if not state.get("services"):
-        raise NotFoundError(f"The sandbox at {home.root} is not initialised; run `runbook sandbox init`.")
-    return state
-
-
-# ---------------------------------------------------------------- identity tokens
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def make_token(key: str, principal: str, now: float | None = None, lifetime_s: int = TOKEN_LIFETIME_S) -> str:
-    """A JWT-shaped identity token signed with the sandbox's key (HS256)."""
-    issued = int(now if now is not None else time.time())
-    header = {"alg": "HS256", "typ": "JWT", "kid": "sandbox"}
-    email = principal.split(":", 1)[1]
-    claims = {"iss": "https://sandbox.local", "aud": "sandbox", "sub": principal, "email": email,
-              "email_verified": True, "iat": issued, "exp": issued + lifetime_s}
-    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
-    signature = hmac.new(key.encode(), signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{_b64(signature)}"
-
-
-def verify_token(key: str, token: str, now: float | None = None) -> str | None:
-    """The principal a token was issued to, or None if it is malformed, forged or expired."""
-    parts = token.split(".")
-    if len(parts) != 3 or not key:
-        return None
-    try:
-        expected = hmac.new(key.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _unb64(parts[2])):
-            return None
-        claims = json.loads(_unb64(parts[1]))
-    except (ValueError, TypeError):
-        return None
-    if not isinstance(claims, dict) or claims.get("exp", 0) < (now if now is not None else time.time()):
-        return None
-    principal = claims.get("sub")
-    return principal if isinstance(principal, str) else None
-
-
-def authorize(policy: dict, key: str, authorization: str | None,
-              invoker_iam_disabled: bool = False) -> tuple[int, str | None]:
-    """Cloud Run's IAM check in front of every path: (200 | 401 | 403, principal)."""
-    members = invoker_members(policy)
-    if invoker_iam_disabled or "allUsers" in members:
-        return 200, None
-    if not authorization:
-        return 403, None  # Cloud Run answers a request without credentials with 403
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return 401, None
-    principal = verify_token(key, token.strip())
-    if principal is None:
-        return 401, None
-    if "allAuthenticatedUsers" in members or principal in members:
-        return 200, principal
-    return 403, principal
-
-
-def policy_etag(policy: dict) -> str:
-    body = json.dumps(policy.get("bindings", []), sort_keys=True).encode()
-    return "BwY" + _b64(hashlib.sha256(body).digest()[:9])
-
-
-# ---------------------------------------------------------------- processes
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-        return [p for p in raw.decode(errors="replace").split("\0") if p]
-    except OSError:
-        pass
-    if Path("/proc").is_dir():
-        return []
-    proc = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True)
-    return proc.stdout.split()
-
-
-def _alive(pid: int) -> bool:
-    child = _CHILDREN.get(pid)
-    if child is not None:
-        if child.poll() is not None:
-            _CHILDREN.pop(pid, None)
-            return False
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def is_our_process(pid: int, home_root: str | Path | None = None) -> bool:
-    """Is `pid` a live phase service process (of the sandbox at `home_root`, if given)?"""
-    if not isinstance(pid, int) or pid <= 1 or not _alive(pid):
-        return False
-    args = _cmdline(pid)
-    if APP_MODULE not in args:
-        return False
-    if home_root is None:
-        return True
-    return "--home" in args and args.index("--home") + 1 < len(args) and \
-        Path(args[args.index("--home") + 1]) == Path(home_root)
-
-
-def terminate(pid: int, home_root: str | Path | None = None) -> bool:
-    """Stop one of our service processes; never signals a pid that is not ours."""
-    if not is_our_process(pid, home_root):
-        return False
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return True
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.02)
-    if _alive(pid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        child = _CHILDREN.get(pid)
-        if child is not None:
-            child.wait(timeout=STOP_TIMEOUT_S)
-    _CHILDREN.pop(pid, None)
-    return True
-
-
-def stop_children() -> list[int]:
-    """Stop every service process this Python process started (a test session's safety net)."""
-    stopped = []
-    for pid in list(_CHILDREN):
-        if terminate(pid):
-            stopped.append(pid)
-        _CHILDREN.pop(pid, None)
-    return stopped
-
-
-def run_file(home, phase: str) -> Path:
-    return Path(home.run) / f"{phase}.json"
-
-
-def read_run_file(home, phase: str) -> dict | None:
-    """The live process record of `phase`; a stale record (dead or foreign pid) is removed."""
-    path = run_file(home, phase)
-    try:
-        record = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except ValueError:
-        record = {}
-    if not is_our_process(record.get("pid"), home.root):
-        path.unlink(missing_ok=True)
-        return None
-    return record
-
-
-def stop_recorded_processes(home) -> list[str]:
-    """Stop every process recorded under home.run (whatever phases file it was started with)."""
-    stopped = []
-    run_dir = Path(home.run)
-    if not run_dir.is_dir():
-        return stopped
-    for path in sorted(run_dir.glob("*.json")):
-        record = read_run_file(home, path.stem)
-        if record and terminate(record["pid"], home.root):
-            stopped.append(path.stem)
-        path.unlink(missing_ok=True)
-    return stopped
-
-
-@contextmanager
-def _process_lock(home, phase: str) -> Iterator[None]:
-    Path(home.run).mkdir(parents=True, exist_ok=True)
-    with open(Path(home.run) / f"{phase}.lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 # ---------------------------------------------------------------- the service API
@@ -330,24 +83,16 @@ class LocalServices(PhaseEndpoints):
         state = require_services_state(self.home)
         return [self.describe(n) for n in self.phases.names() if n in state["services"]]
 
-    def list_revisions(self, phase: str) -> list[dict]:
-        """Revisions newest first by creation time (then by name), as `gcloud run revisions list` shows them.
-
-        Keys, the same on target=gcp: name service labels commit_sha (the commit-sha label) commit_sha_full
-        image created traffic_percent supports_prefix code_phase.
-        """
+    def list_revisions(self, phase: str) -> list[Revision]:
+        """Revisions newest first by creation time (then by name), as `gcloud run revisions list` shows them."""
         name, record = self._record(phase)
         traffic = {t["revisionName"]: t.get("percent", 0) for t in record["traffic"]}
-        out = []
-        for rev in record["revisions"]:
-            out.append({
-                "name": rev["name"], "service": record["service"],
-                "labels": {"commit-sha": _label(rev["commit_sha"])}, "commit_sha": _label(rev["commit_sha"]),
-                "commit_sha_full": rev["commit_sha"],
-                "image": rev["image"], "created": rev["created"], "traffic_percent": traffic.get(rev["name"], 0),
-                "supports_prefix": bool(rev["supports_prefix"]), "code_phase": rev.get("code_phase", name),
-            })
-        return sorted(out, key=lambda r: (_created(r["created"]), r["name"]), reverse=True)
+        return newest_revisions_first(
+            Revision(name=rev["name"], service=record["service"], labels={"commit-sha": _label(rev["commit_sha"])},
+                     commit_sha=_label(rev["commit_sha"]), commit_sha_full=rev["commit_sha"], image=rev["image"],
+                     created=rev["created"], traffic_percent=traffic.get(rev["name"], 0),
+                     supports_prefix=bool(rev["supports_prefix"]), code_phase=rev.get("code_phase", name))
+            for rev in record["revisions"])
 
     def iam_policy(self, phase: str) -> dict:
         """{"version", "bindings": [{"role", "members", "condition"?}], "etag"}, as on target=gcp."""
@@ -360,7 +105,7 @@ class LocalServices(PhaseEndpoints):
     def set_iam_policy(self, phase: str, policy: dict) -> dict:
         """Replace the service's IAM policy (like `gcloud run services set-iam-policy`)."""
         name = self.phases.get(phase).name
-        bindings = _valid_bindings(policy)
+        bindings = valid_bindings(policy)
         with state_lock(self.home):
             state = require_services_state(self.home)
             record = state["services"][name]
@@ -420,7 +165,7 @@ class LocalServices(PhaseEndpoints):
         return [self.describe(n) for n in names]
 
     def _ensure_one(self, name: str) -> dict:
-        with _process_lock(self.home, name):
+        with process_lock(self.home, name):
             _, record = self._record(name)
             revision = self._serving(record)
             live = read_run_file(self.home, name)
@@ -457,7 +202,7 @@ class LocalServices(PhaseEndpoints):
                 record = json.loads(run_file(self.home, name).read_text())
             except (FileNotFoundError, ValueError):
                 record = None
-            if record and record.get("pid") == proc.pid and _accepts(record["port"]):
+            if record and record.get("pid") == proc.pid and accepts(record["port"]):
                 return record
             time.sleep(0.03)
         terminate(proc.pid, self.home.root)
@@ -475,7 +220,7 @@ class LocalServices(PhaseEndpoints):
         if phase is None:
             return stop_recorded_processes(self.home)
         name = self.phases.get(phase).name
-        with _process_lock(self.home, name):
+        with process_lock(self.home, name):
             record = read_run_file(self.home, name)
             run_file(self.home, name).unlink(missing_ok=True)
             if record and terminate(record["pid"], self.home.root):
@@ -545,45 +290,9 @@ class LocalServices(PhaseEndpoints):
 # ---------------------------------------------------------------- helpers
 
 
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", int(port)), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 def _label(commit: str) -> str:
     """The `commit-sha` label a source deploy puts on its revision: the short id."""
     return commit[:7]
-
-
-def _created(stamp: str) -> datetime:
-    return parse_time(stamp)
-
-
-def _valid_bindings(policy) -> list[dict]:
-    if not isinstance(policy, dict) or not isinstance(policy.get("bindings", []), list):
-        raise ParameterError("policy", policy, "give a dict with a 'bindings' list, as iam_policy() returns")
-    unknown = set(policy) - {"bindings", "etag", "version"}
-    if unknown:
-        raise ParameterError("policy key", sorted(unknown)[0], "a policy has only bindings, etag and version")
-    bindings = []
-    for binding in policy.get("bindings", []):
-        if not isinstance(binding, dict) or not str(binding.get("role", "")).startswith("roles/"):
-            raise ParameterError("binding", binding, "each binding needs a role such as roles/run.invoker")
-        members = binding.get("members")
-        if not isinstance(members, list) or not members:
-            raise ParameterError("members", members, f"binding {binding.get('role')} needs a non-empty list")
-        for member in members:
-            if not isinstance(member, str) or not _MEMBER.match(member):
-                raise ParameterError("member", member, "use allUsers, allAuthenticatedUsers, user:EMAIL, "
-                                     "serviceAccount:EMAIL, group:EMAIL or domain:NAME")
-        clean = {"role": binding["role"], "members": sorted(set(members))}
-        if binding.get("condition"):
-            clean["condition"] = binding["condition"]
-        bindings.append(clean)
-    return bindings
 
 
 def revision_record(service: str, number: int, commit: str, image: str, supports_prefix: bool,

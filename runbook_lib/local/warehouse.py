@@ -17,7 +17,6 @@ import re
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
@@ -27,6 +26,7 @@ import pandas as pd
 from sqlglot.errors import SqlglotError
 
 from ..errors import NotFoundError, ParameterError, RunbookError, WarehouseBusy
+from ..protocols import TableInfo
 from .dialect import (
     HIDDEN_SCHEMAS,
     INTERNAL_SCHEMA,
@@ -62,30 +62,6 @@ CREATE TABLE IF NOT EXISTS {INTERNAL_SCHEMA}.tables (
 
 class WarehouseQueryError(RunbookError, RuntimeError):
     """SQL that BigQuery would reject at run time (DuckDB would silently accept it)."""
-
-
-@dataclass
-class TableInfo:
-    dataset: str
-    table: str
-    columns: list[tuple[str, str]]  # (name, BigQuery type)
-    num_rows: int
-    partition_column: str | None = None
-    expires_at: datetime | None = None
-    created_at: datetime | None = None
-    kind: str = "TABLE"  # TABLE or VIEW
-
-    @property
-    def ref(self) -> str:
-        return f"{self.dataset}.{self.table}"
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["ref"] = self.ref
-        d["columns"] = [list(c) for c in self.columns]
-        for k in ("expires_at", "created_at"):
-            d[k] = d[k].isoformat() if d[k] is not None else None
-        return d
 
 
 def _q(name: str) -> str:

@@ -1,0 +1,341 @@
+"""Reading a Cloud Build v1 Build resource: which builder ran, its steps, where its log is, its summary.
+
+Pure: it takes Build resources (REST JSON dicts, camelCase) and never calls the cloud. Also the build
+statuses and the checks of build ids, tags, statuses and list limits that both targets' builds
+adapters apply before they ask anything.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import pandas as pd
+
+from ..buildlogs import build_location, command_for, log_command
+from ..errors import NotFoundError, ParameterError
+from ..formats import one_line
+
+BUILD_STATUSES = ("STATUS_UNKNOWN", "PENDING", "QUEUED", "WORKING", "SUCCESS", "FAILURE",
+                  "INTERNAL_ERROR", "TIMEOUT", "CANCELLED", "EXPIRED")
+# A build that should have produced an image and did not. CANCELLED is left out: someone stopped it.
+FAILED_STATUSES = ("FAILURE", "INTERNAL_ERROR", "TIMEOUT", "EXPIRED")
+RUNNING_STATUSES = ("STATUS_UNKNOWN", "PENDING", "QUEUED", "WORKING")
+
+
+# ----------------------------------------------------------------------------------------------
+# build ids, tags, statuses, list limits
+
+MAX_LIMIT = 1000
+
+BUILD_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_TAG = re.compile(r"[\w][\w.-]{0,127}")  # Cloud Build tag rule: ^[\w][\w.-]{0,127}$
+
+
+class BuildNotFound(NotFoundError):
+    """A build is not in the region that was searched; says where to look and the command that works."""
+
+    def __init__(self, build_id: str, project: str, region: str, home_region: str | None):
+        self.build_id, self.project, self.region, self.home_region = build_id, project, region, home_region
+        if region == "global" and home_region and home_region != "global":
+            message = (f"Build {build_id} was not found in region global of project {project}: source deploys "
+                       f"(gcloud run deploy --source) build in the service's region, so look in {home_region}: "
+                       f"{log_command(build_id, home_region, project)}")
+        else:
+            message = (f"Build {build_id} was not found in region {region} of project {project}; check the id, "
+                       f"or list that region with: gcloud builds list --region={region} --project={project}")
+        super().__init__(message)
+
+
+def check_build_id(build_id: Any) -> str:
+    if not isinstance(build_id, str) or not BUILD_ID_PATTERN.fullmatch(build_id):
+        raise ParameterError("build_id", build_id,
+                             "give a Cloud Build id, a lowercase UUID like c3c052da-ddd1-46eb-9d3a-7219a9909377")
+    return build_id
+
+
+def check_tags(tags: str | Iterable[str] | None) -> list[str]:
+    if tags is None:
+        return []
+    values = [tags] if isinstance(tags, str) else list(tags)
+    for tag in values:
+        if not isinstance(tag, str) or not _TAG.fullmatch(tag):
+            raise ParameterError("tags", tag, "each tag is letters, digits, _ . - (up to 128), e.g. service_nba-phase4-precompute-processors")
+    return values
+
+
+def check_status(status: str | None) -> str | None:
+    if status is not None and status not in BUILD_STATUSES:
+        raise ParameterError("status", status, f"choose one of {', '.join(BUILD_STATUSES)}")
+    return status
+
+
+def check_limit(limit: Any) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ParameterError("limit", limit, f"give a whole number from 1 to {MAX_LIMIT}")
+    return limit
+
+
+# ----------------------------------------------------------------------------------------------
+# the Build resource
+
+
+@dataclass
+class BuilderEvidence:
+    builder: str                      # buildpacks | dockerfile | cloudbuild-config | unknown
+    evidence: list[str]               # quoted facts from the Build resource
+    dockerfile: str | None = None     # for dockerfile builds: the -f path, else Dockerfile in the context
+    service: str | None = None        # from a service_<NAME> tag (source deploys)
+    build_id: str | None = None
+    status: str | None = None
+    region: str | None = None
+    builder_image: str | None = None  # buildpacks builder image when named
+    source_deploy: bool = False       # built by `gcloud run deploy --source`
+    failure_type: str | None = None   # failureInfo.type
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _check_build(build: object) -> dict:
+    if not isinstance(build, dict):
+        raise ParameterError("build", type(build).__name__, "give a Cloud Build v1 Build resource as a dict "
+                             "(the REST JSON, camelCase keys)")
+    steps = build.get("steps", [])
+    if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
+        raise ParameterError("build.steps", steps, "give a list of step mappings")
+    return build
+
+
+def _region(build: dict) -> str | None:
+    return build_location(build)[1]
+
+
+def _docker_build_args(step: dict) -> list[str] | None:
+    """The arguments after `build` when the step runs `docker build`, else None."""
+    args = [str(a) for a in step.get("args", []) or []]
+    entry = str(step.get("entrypoint") or "")
+    if args[:1] == ["build"] and entry in ("", "docker"):
+        return args[1:]
+    if args[:2] == ["docker", "build"]:
+        return args[2:]
+    script = " ".join(args + [str(step.get("script") or "")])
+    m = re.search(r"\bdocker\s+(?:buildx\s+)?build\s+(.*)", script)
+    return m.group(1).split() if m else None
+
+
+def _dockerfile_from_args(args: list[str]) -> str:
+    dockerfile, positional, i = None, [], 0
+    takes_value = {"-t", "--tag", "--build-arg", "--network", "--cache-from", "--label", "--target", "--platform",
+                   "--secret", "--ssh", "--progress", "--iidfile", "--add-host", "-m", "--memory", "--shm-size"}
+    while i < len(args):
+        a = args[i]
+        if a in ("-f", "--file") and i + 1 < len(args):
+            dockerfile = args[i + 1]
+            i += 2
+            continue
+        if a.startswith("--file="):
+            dockerfile = a.split("=", 1)[1]
+        elif a.startswith("-f") and len(a) > 2 and not a.startswith("--"):
+            dockerfile = a[2:]
+        elif a in takes_value:
+            i += 1
+        elif not a.startswith("-"):
+            positional.append(a)
+        i += 1
+    if dockerfile:
+        return dockerfile
+    context = positional[-1] if positional else "."
+    return "Dockerfile" if context in (".", "./", "/workspace") else f"{context.rstrip('/')}/Dockerfile"
+
+
+def builder_evidence(build: dict) -> BuilderEvidence:
+    """Which builder produced this build, which Dockerfile, which service, and the quoted evidence."""
+    build = _check_build(build)
+    steps = build.get("steps") or []
+    tags = [str(t) for t in build.get("tags") or []]
+    evidence: list[str] = []
+    buildpacks, docker, user = False, None, False
+    builder_image = None
+    for n, step in enumerate(steps):
+        name = str(step.get("name", ""))
+        label = f"step {n}" + (f" ({step['id']})" if step.get("id") else "")
+        args = [str(a) for a in step.get("args", []) or []]
+        if "k8s-skaffold/pack" in name:
+            buildpacks = True
+            evidence.append(f"{label} runs {name}")
+        if "serverless-runtimes/" in name or "buildpacks/builder" in name:
+            buildpacks = True
+            builder_image = builder_image or name
+            evidence.append(f"{label} runs the buildpacks builder {name}")
+        named = re.search(r"\S*serverless-runtimes/[^\s'\"]+", " ".join(args))
+        if named and "k8s-skaffold/pack" in name:
+            builder_image = builder_image or named.group(0)
+            evidence.append(f"{label} sets the buildpacks builder {named.group(0)}")
+        for k, a in enumerate(args):
+            value = args[k + 1] if a == "--builder" and k + 1 < len(args) else (
+                a.split("=", 1)[1] if a.startswith("--builder=") else None)
+            if value:
+                buildpacks = True
+                builder_image = value
+                evidence.append(f"{label} passes --builder {value}")
+        is_docker_image = "cloud-builders/docker" in name or "cloud-builders/gcb-internal" in name
+        docker_args = _docker_build_args(step) if is_docker_image or name in ("docker", "docker:latest") else None
+        if docker_args is not None and not buildpacks:
+            dockerfile = _dockerfile_from_args(docker_args)
+            docker = docker or dockerfile
+            short = " ".join(docker_args)
+            evidence.append(f"{label} runs `docker build {short[:120]}` in {name} (Dockerfile: {dockerfile})")
+        elif not ("k8s-skaffold/pack" in name or "serverless-runtimes/" in name or is_docker_image):
+            user = True
+    for tag in tags:
+        if tag.startswith("gcp-runtimes-builder"):
+            buildpacks = True
+            evidence.append(f'tag "{tag}"')
+    service = None
+    for tag in tags:
+        if tag.startswith("service_") and len(tag) > len("service_"):
+            service = tag[len("service_"):]
+            evidence.append(f'tag "{tag}" (a gcloud run deploy --source build for service {service})')
+            break
+    if service is None and (build.get("substitutions") or {}).get("_SERVICE_NAME"):
+        service = str(build["substitutions"]["_SERVICE_NAME"])
+        evidence.append(f"substitution _SERVICE_NAME={service}")
+    if buildpacks:
+        builder = "buildpacks"
+    elif docker:
+        builder = "dockerfile"
+    elif user or steps:
+        builder = "cloudbuild-config"
+        evidence.append(f"{len(steps)} user step(s), none of them a docker build or buildpacks: "
+                        + ", ".join(_short_image(str(s.get('name', ''))) for s in steps[:5]))
+    else:
+        builder = "unknown"
+        evidence.append("the build has no steps")
+    images = [str(i) for i in build.get("images") or []]
+    source_deploy = service is not None or any("cloud-run-source-deploy" in i for i in images)
+    failure_type = (build.get("failureInfo") or {}).get("type")
+    return BuilderEvidence(builder, evidence, docker if builder == "dockerfile" else None, service,
+                           build.get("id"), build.get("status"), _region(build), builder_image, source_deploy,
+                           failure_type)
+
+
+def _short_image(name: str) -> str:
+    name = name.split("@", 1)[0]
+    parts = name.split("/")
+    if len(parts) > 1 and "." in parts[0]:
+        parts = parts[1:]
+    short = "/".join(parts)
+    return short.removeprefix("cloud-builders/")
+
+
+def _seconds(timing: dict | None) -> float | None:
+    if not isinstance(timing, dict) or not timing.get("startTime") or not timing.get("endTime"):
+        return None
+    try:
+        return round((pd.Timestamp(timing["endTime"]) - pd.Timestamp(timing["startTime"])).total_seconds(), 3)
+    except (ValueError, TypeError):
+        return None
+
+
+def build_table(build: dict) -> pd.DataFrame:
+    """One compact row per step: id, image, abbreviated args, status, exit code, duration in seconds."""
+    build = _check_build(build)
+    rows = []
+    for n, step in enumerate(build.get("steps") or []):
+        args = " ".join(str(a) for a in step.get("args", []) or [])
+        if step.get("entrypoint"):
+            args = f"{step['entrypoint']} {args}".strip()
+        exit_code = step.get("exitCode")
+        if exit_code is None and step.get("status") == "SUCCESS":
+            exit_code = 0  # proto3 JSON leaves zero values out
+        rows.append({"step": n, "id": step.get("id", ""), "name": _short_image(str(step.get("name", ""))),
+                     "args": one_line(args, 80), "status": step.get("status", ""), "exit_code": exit_code,
+                     "duration_s": _seconds(step.get("timing"))})
+    frame = pd.DataFrame(rows, columns=["step", "id", "name", "args", "status", "exit_code", "duration_s"])
+    return frame.astype({"exit_code": "Int64", "duration_s": "Float64"})
+
+
+def log_locations(build: dict) -> list[dict[str, str]]:
+    """Where this build's log can be read, best first (bucket object, Cloud Logging filter, none)."""
+    build = _check_build(build)
+    build_id = build.get("id", "")
+    logging_mode = (build.get("options") or {}).get("logging", "LOGGING_UNSPECIFIED")
+    bucket = str(build.get("logsBucket") or "")
+    project = build_location(build)[0]
+    out: list[dict[str, str]] = []
+    if logging_mode == "NONE":
+        return [{"kind": "none", "where": "options.logging is NONE: this build kept no log."}]
+    if bucket and logging_mode not in ("CLOUD_LOGGING_ONLY", "STACKDRIVER_ONLY"):
+        prefix = bucket if bucket.startswith("gs://") else f"gs://{bucket}"
+        location = {"kind": "bucket", "where": f"{prefix.rstrip('/')}/log-{build_id}.txt"}
+        if bucket.rstrip("/").endswith(".cloudbuild-logs.googleusercontent.com"):
+            location["note"] = ("A 403 on this Google-owned default logs bucket is a permission or VPC Service "
+                                "Controls matter, not a missing log; read the Cloud Logging copy instead.")
+        out.append(location)
+    if logging_mode != "GCS_ONLY":
+        since = build.get("createTime") or build.get("startTime") or ""
+        flt = (f'logName="projects/{project or "PROJECT"}/logs/cloudbuild" AND resource.type="build" '
+               f'AND resource.labels.build_id="{build_id}"')
+        if since:
+            flt += f' AND timestamp>="{since}"'
+        out.append({"kind": "cloud-logging", "where": flt})
+    return out
+
+
+def build_summary(build: dict) -> dict[str, Any]:
+    """Status, failure, timings, source, tags, images and where the log is, as plain values."""
+    build = _check_build(build)
+    failure = build.get("failureInfo") or {}
+    storage = (build.get("source") or {}).get("storageSource") or {}
+    source = None
+    if storage.get("bucket"):
+        source = f"gs://{storage['bucket']}/{storage.get('object', '')}"
+        if storage.get("generation"):
+            source += f"#{storage['generation']}"
+    region = _region(build)
+    build_id = build.get("id")
+    created, started, finished = (build.get(k) for k in ("createTime", "startTime", "finishTime"))
+    return {
+        "id": build_id,
+        "status": build.get("status"),
+        "status_detail": build.get("statusDetail"),
+        "failure_type": failure.get("type"),
+        "failure_detail": failure.get("detail"),
+        "region": region,
+        "create_time": created,
+        "start_time": started,
+        "finish_time": finished,
+        "queued_s": _seconds({"startTime": created, "endTime": started}),
+        "duration_s": _seconds({"startTime": started, "endTime": finished}),
+        "source": source,
+        "tags": list(build.get("tags") or []),
+        "images": list(build.get("images") or []),
+        "logs_bucket": build.get("logsBucket"),
+        "logging": (build.get("options") or {}).get("logging"),
+        "log_locations": log_locations(build),
+        "log_url": build.get("logUrl"),
+        # gcloud looks in region "global" unless told otherwise; source deploys build in the service's region.
+        "log_command": command_for(build),
+    }
+
+
+def compare_builds(build: dict, reference: dict, labels: tuple[str, str] = ("this build", "reference"),
+                   source_bytes: tuple[int | None, int | None] = (None, None)) -> pd.DataFrame:
+    """Side by side: a failed build and the sibling phase's last successful one (builder, steps, source)."""
+    rows: dict[str, list[Any]] = {}
+    for b, size in ((build, source_bytes[0]), (reference, source_bytes[1])):
+        ev, summary, table = builder_evidence(b), build_summary(b), build_table(b)
+        values = {
+            "build": summary["id"], "status": summary["status"], "failure": summary["failure_type"],
+            "service": ev.service, "builder": ev.builder, "dockerfile": ev.dockerfile,
+            "builder_image": ev.builder_image, "steps": len(table),
+            "step_images": ", ".join(table["name"]) if len(table) else "",
+            "duration_s": summary["duration_s"], "source": summary["source"], "source_bytes": size,
+            "images": ", ".join(summary["images"]), "tags": ", ".join(summary["tags"]),
+        }
+        for key, value in values.items():
+            rows.setdefault(key, []).append(value)
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(labels))
+    frame["same"] = [a == b for a, b in zip(frame.iloc[:, 0], frame.iloc[:, 1])]
+    return frame

@@ -1,0 +1,303 @@
+"""The build-failure signature catalogue and classify_log: which known failure a build log shows.
+
+Pure and self-contained: it takes log text and never calls the cloud. The catalogue is data
+(runbook_lib/data/signatures.yaml); this module validates it, compiles it into one fast scanner, and
+ranks the signatures a log matches.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..checks import read_yaml
+from ..errors import ConfigError, ParameterError
+
+try:  # the regex parser is only used to find each pattern's literal anchor
+    from re import _parser as _sre_parse  # Python >= 3.11
+except ImportError:  # pragma: no cover
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "signatures.yaml"
+BUILDERS = ("buildpacks", "dockerfile", "any")
+SEVERITIES = ("error", "warning")
+MIN_NEEDLE = 4
+MAX_LINES = 100        # line numbers kept per finding
+MAX_EVIDENCE = 10      # evidence lines kept per finding
+MAX_EVIDENCE_CHARS = 400
+# How rare a character is in build logs, as a needle's first character: lowercase letters by
+# English frequency, then uppercase (every "Step #0 - ..." line starts with S, so S counts as common).
+_LOWER_BY_FREQUENCY = "etaoinsrhldcumfpgwybvkxjqz"
+_COMMON = frozenset("0123456789 \t-./:_=\"',;()[]#S")
+
+
+def _rarity(ch: str) -> int:
+    if ch in _COMMON:
+        return 0
+    if ch in _LOWER_BY_FREQUENCY:
+        return 1 + _LOWER_BY_FREQUENCY.index(ch)
+    return 100
+
+
+_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix"}
+
+
+# ----------------------------------------------------------------------------------------------
+# the catalogue
+
+
+@dataclass(frozen=True)
+class Signature:
+    id: str
+    title: str
+    builder: str
+    severity: str
+    weight: int
+    patterns: tuple[str, ...]
+    cause: str
+    fix: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    signature: int        # index into Catalogue.signatures
+    number: int           # index into the signature's patterns
+    needle: str           # a literal every match contains; found first with a fast scan
+    regex: re.Pattern
+
+
+class Catalogue:
+    """Validated signatures plus the compiled scanner that finds candidate lines."""
+
+    def __init__(self, signatures: list[Signature], source: str = "signatures.yaml"):
+        self.signatures = signatures
+        self.source = source
+        self._by_id = {s.id: s for s in signatures}
+        self._patterns: list[_Pattern] = []
+        for si, sig in enumerate(signatures):
+            for pi, text in enumerate(sig.patterns):
+                self._patterns.append(_Pattern(si, pi, _needle(text, sig.id, source), re.compile(text)))
+        needles = sorted({p.needle for p in self._patterns}, key=lambda n: (-len(n), n))
+        # A bare alternation of literals (no groups) keeps the regex engine's first-character
+        # prefilter; named groups per pattern would make the scan ~25x slower.
+        self._scanner = re.compile("|".join(re.escape(n) for n in needles)) if needles else None
+
+    def get(self, signature_id: str) -> Signature:
+        if signature_id not in self._by_id:
+            raise ParameterError("signature", signature_id, f"choose one of {', '.join(sorted(self._by_id))}")
+        return self._by_id[signature_id]
+
+    def ids(self) -> list[str]:
+        return [s.id for s in self.signatures]
+
+    def matches(self, text: str) -> Iterator[tuple[int, str, int, int]]:
+        """(line number, line, signature index, pattern number) for each pattern matching a line of text.
+
+        One literal-alternation scan finds candidate lines, and only those lines meet the real
+        regexes; line numbers come from counting newlines between hits, so huge logs stay fast.
+        """
+        if self._scanner is None:
+            return
+        search = self._scanner.search
+        patterns = self._patterns
+        pos, counted_to, lineno, size = 0, 0, 1, len(text)
+        while pos < size:
+            m = search(text, pos)
+            if m is None:
+                break
+            start = text.rfind("\n", 0, m.start()) + 1
+            end = text.find("\n", m.end())
+            end = size if end < 0 else end
+            lineno += text.count("\n", counted_to, start)
+            counted_to = start
+            line = text[start:end].rstrip("\r")
+            for p in patterns:
+                if p.needle in line and p.regex.search(line):
+                    yield lineno, line, p.signature, p.number
+            pos = end + 1
+
+
+def _needle(pattern: str, sig_id: str, source: str) -> str:
+    """The longest run of plain literal characters at the top level of the pattern."""
+    where = f"{source}: signature '{sig_id}' pattern {pattern!r}"
+    try:
+        parsed = _sre_parse.parse(pattern)
+    except re.error as exc:
+        raise ConfigError(f"{where} is not a valid regular expression: {exc}.") from None
+    if parsed.state.flags & re.IGNORECASE:
+        raise ConfigError(f"{where} uses (?i); patterns are case-sensitive, write the exact text instead.")
+    runs, run = [], []
+    for op, value in list(parsed) + [(None, None)]:
+        if op is _sre_parse.LITERAL:
+            run.append(chr(value))
+            continue
+        runs.append("".join(run))
+        run = []
+    # Any substring of a mandatory literal run is itself mandatory. Prefer one that starts with a
+    # character that is rare in build logs: the scanner's speed is set by how often the first
+    # characters of its needles occur in the text.
+    candidates = [r[i:] for r in runs if "\n" not in r for i in range(len(r)) if len(r) - i >= MIN_NEEDLE]
+    if not candidates:
+        raise ConfigError(f"{where} needs a plain literal of at least {MIN_NEEDLE} characters outside groups "
+                          "and alternations (split alternatives into separate patterns).")
+    return max(candidates, key=lambda c: (_rarity(c[0]), len(c)))
+
+
+def _text(entry: dict, key: str, where: str, source: str) -> str:
+    value = entry.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{source}: {where}.{key} must be a non-empty text value, got {value!r}.")
+    return " ".join(value.split())
+
+
+def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
+    """Validate a parsed catalogue document; every problem names the file and the entry."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("signatures"), list):
+        raise ConfigError(f"{source}: the document must be a mapping with a 'signatures' list.")
+    extra = set(doc) - {"version", "signatures"}
+    if extra:
+        raise ConfigError(f"{source}: top-level key(s) {sorted(extra)} are unknown; allowed: ['signatures', 'version'].")
+    seen: set[str] = set()
+    signatures: list[Signature] = []
+    for n, entry in enumerate(doc["signatures"]):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{source}: signatures[{n}] must be a mapping.")
+        sig_id = entry.get("id")
+        where = f"signature '{sig_id}'" if isinstance(sig_id, str) else f"signatures[{n}]"
+        if not isinstance(sig_id, str) or not _ID.match(sig_id):
+            raise ConfigError(f"{source}: {where}.id must be a lowercase hyphenated id, got {sig_id!r}.")
+        if sig_id in seen:
+            raise ConfigError(f"{source}: {where} is defined twice (duplicate id).")
+        seen.add(sig_id)
+        unknown = set(entry) - _KEYS
+        if unknown:
+            raise ConfigError(f"{source}: {where} has unknown key(s) {sorted(unknown)}; allowed: {sorted(_KEYS)}.")
+        builder = entry.get("builder", "any")
+        if builder not in BUILDERS:
+            raise ConfigError(f"{source}: {where}.builder={builder!r} must be one of {', '.join(BUILDERS)}.")
+        severity = entry.get("severity", "error")
+        if severity not in SEVERITIES:
+            raise ConfigError(f"{source}: {where}.severity={severity!r} must be one of {', '.join(SEVERITIES)}.")
+        weight = entry.get("weight")
+        if not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight <= 100:
+            raise ConfigError(f"{source}: {where}.weight must be a whole number from 0 to 100, got {weight!r}.")
+        patterns = entry.get("patterns")
+        if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
+            raise ConfigError(f"{source}: {where}.patterns must be a list of regular expressions.")
+        if not patterns and sig_id != "unknown":
+            raise ConfigError(f"{source}: {where}.patterns is empty; only 'unknown' may have no patterns.")
+        fix = entry.get("fix")
+        if isinstance(fix, str):
+            fix = [fix]
+        if not isinstance(fix, list) or not fix or not all(isinstance(f, str) and f.strip() for f in fix):
+            raise ConfigError(f"{source}: {where}.fix must be one or more steps (a list of text).")
+        signatures.append(Signature(sig_id, _text(entry, "title", where, source), builder, severity, weight,
+                                    tuple(patterns), _text(entry, "cause", where, source),
+                                    tuple(" ".join(f.split()) for f in fix)))
+    if "unknown" not in seen:
+        raise ConfigError(f"{source}: the catalogue needs an 'unknown' entry (used when nothing matches).")
+    catalogue = Catalogue(signatures, source)  # compiles every pattern: bad regexes fail here
+    return catalogue
+
+
+def load_catalogue(path: str | Path | None = None) -> Catalogue:
+    """Load and validate a signature catalogue (default: the packaged signatures.yaml)."""
+    if path is None:
+        return _default_catalogue()
+    return _load(Path(path))
+
+
+@lru_cache(maxsize=1)
+def _default_catalogue() -> Catalogue:
+    return _load(DEFAULT_CATALOGUE)
+
+
+def _load(p: Path) -> Catalogue:
+    return parse_catalogue(read_yaml(p, "catalogue", "signatures YAML file"), source=str(p))
+
+
+# ----------------------------------------------------------------------------------------------
+# classify a log
+
+
+@dataclass
+class Finding:
+    signature: str
+    title: str
+    line: int                       # 1-based line of the first match (0: no line)
+    lines: list[int]                # every matching line, capped at MAX_LINES
+    evidence: list[str]             # matching lines' text, capped at MAX_EVIDENCE
+    cause: str
+    fix: list[str]
+    score: float
+    builder: str = "any"            # the builder this signature implies
+    severity: str = "error"
+    match_count: int = 0            # matching lines in total (not capped)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"signature": self.signature, "title": self.title, "line": self.line, "lines": list(self.lines),
+                "evidence": list(self.evidence), "cause": self.cause, "fix": list(self.fix), "score": self.score,
+                "builder": self.builder, "severity": self.severity, "match_count": self.match_count}
+
+    @classmethod
+    def of(cls, sig: Signature, line: int = 0, lines: list[int] | None = None, evidence: list[str] | None = None,
+           score: float = 0.0, count: int = 0) -> Finding:
+        """A finding of signature `sig`; the defaults describe a signature named without a log line."""
+        return cls(sig.id, sig.title, line, list(lines or []), list(evidence or []), sig.cause, list(sig.fix), score,
+                   sig.builder, sig.severity, count)
+
+
+def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = None) -> list[Finding]:
+    """Findings for a build log, best first; a single `unknown` finding when no signature matches.
+
+    Ranked by signature weight, then by how many distinct patterns of the signature matched, then by
+    the earliest line. Fast on huge logs (see Catalogue.matches).
+    """
+    cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", errors="replace")
+    if not isinstance(text, str):
+        raise ParameterError("text", type(text).__name__, "give the build log as text (str or bytes)")
+    acc: dict[int, dict] = {}
+    for lineno, line, si, number in cat.matches(text):
+        a = acc.setdefault(si, {"lines": [], "evidence": [], "patterns": set(), "count": 0})
+        a["patterns"].add(number)
+        if not a["lines"] or a["lines"][-1] != lineno:
+            a["count"] += 1
+            if len(a["lines"]) < MAX_LINES:
+                a["lines"].append(lineno)
+            if len(a["evidence"]) < MAX_EVIDENCE:
+                a["evidence"].append(line[:MAX_EVIDENCE_CHARS])
+    findings = []
+    for si, a in acc.items():
+        sig = cat.signatures[si]
+        score = sig.weight + min(len(a["patterns"]), 5) / 10  # specificity: more distinct patterns agree
+        findings.append(Finding.of(sig, a["lines"][0], a["lines"], a["evidence"], score, a["count"]))
+    findings.sort(key=lambda f: (-f.score, f.line))
+    if findings:
+        return findings
+    line, evidence = _first_error_line(text)
+    sig = cat.get("unknown")
+    return [Finding.of(sig, line, [line] if line else [], [evidence] if evidence else [], float(sig.weight),
+                       1 if line else 0)]
+
+
+def _first_error_line(text: str) -> tuple[int, str]:
+    pos = 0
+    while True:
+        at = text.find("ERROR", pos)
+        if at < 0:
+            return 0, ""
+        before = text[at - 1] if at else " "
+        after = text[at + 5] if at + 5 < len(text) else " "
+        if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
+            start = text.rfind("\n", 0, at) + 1
+            end = text.find("\n", at)
+            end = len(text) if end < 0 else end
+            return text.count("\n", 0, start) + 1, text[start:end].rstrip("\r")[:MAX_EVIDENCE_CHARS]
+        pos = at + 5
+
+

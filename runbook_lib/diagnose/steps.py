@@ -1,0 +1,248 @@
+"""Runbook 01's steps against a target, in the order notebooks/01_diagnose_build.ipynb calls them:
+find the build, read its log, preflight the checkout, compare with the sibling phase, conclude.
+
+Each step works on any Target (sandbox or Google Cloud) and returns plain values or small tables
+for the notebook to display.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..buildlogs import LogFetch, fetch_build_log
+from ..errors import NotFoundError, ParameterError
+from ..formats import headline, one_line
+from ..preflight import Preflight, dockerfile_diff, parse_dockerfile
+from ..preflight import preflight as source_preflight
+from .build import BuilderEvidence, build_summary, builder_evidence, compare_builds
+from .catalogue import Finding
+from .verdict import Diagnosis, explain
+
+
+def find_build(target: Any, build_id: str | None = None, phase: str | None = None,
+               region: str | None = None) -> dict:
+    """The build to diagnose: `build_id` if given, else the latest failed build of the phase's service.
+
+    A build id is looked up in `region` (default: the phase's region), then in the phase's region and
+    in global: source deploys build in the service's region, `gcloud builds submit` without
+    --region builds in global, and an operator rarely knows which one ran.
+    """
+    if build_id:
+        home = target.phases.get(phase).region if phase else target.region
+        searched = []
+        for where in dict.fromkeys([region or home, home, "global"]):
+            try:
+                return target.builds.get(build_id, region=where)
+            except NotFoundError:
+                searched.append(where)
+        raise NotFoundError(f"Build {build_id} was not found in region {' or '.join(searched)} of project "
+                            f"{target.project}; check the id, or list builds with: gcloud builds list "
+                            f"--region=REGION --project={target.project}")
+    if not phase:
+        raise ParameterError("build_id", build_id, "give a build id, or a phase to take its latest failed build")
+    p = target.phases.get(phase)
+    build = target.builds.latest_failed(p.service, region=region or p.region)
+    if build is None:
+        raise NotFoundError(f"No failed build tagged service_{p.service} was found in region {region or p.region} "
+                            f"of project {target.project}; pass build_id to diagnose a particular build.")
+    return build
+
+
+def build_phase(target: Any, build: dict, requested: str) -> str:
+    """The phase a build belongs to: its service_<NAME> tag decides; `requested` when it has none."""
+    service = builder_evidence(build).service
+    if service:
+        try:
+            return target.phases.by_service(service).name
+        except ParameterError:
+            pass  # a service outside the registry: keep the operator's phase
+    return target.phases.get(requested).name
+
+
+def fetch_log(target: Any, build: dict, log_file: str | None = None) -> LogFetch:
+    """The build log through the chain: logs bucket, then Cloud Logging, then a local file."""
+    return fetch_build_log(build, target.logs.build_log_sources(), local_file=log_file or None)
+
+
+def default_source_dir(target: Any) -> str | None:
+    """The pipeline checkout to preflight when none is given: the sandbox's own source repository."""
+    home = target.options.get("home") if target.name == "local" else None
+    return str(Path(home) / "source") if home else None
+
+
+def sibling_phase(target: Any, phase: str, compare_with: str | None = None) -> str:
+    """The phase to compare with: `compare_with`, else the phase next to it in the registry."""
+    if compare_with:
+        other = target.phases.get(compare_with).name
+        if other == target.phases.get(phase).name:
+            raise ParameterError("compare_with", compare_with, "name a phase other than the one being diagnosed")
+        return other
+    names = target.phases.names()
+    i = names.index(target.phases.get(phase).name)
+    return names[i - 1] if i > 0 else names[(i + 1) % len(names)]
+
+
+@dataclass
+class SideBySide:
+    phase: str
+    sibling: str
+    builds: pd.DataFrame | None              # compare_builds, or None when the sibling has no successful build
+    dockerfile_diff: pd.DataFrame | None     # instruction-level diff, or None without a checkout
+    note: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"phase": self.phase, "sibling": self.sibling, "note": self.note,
+                "builds": None if self.builds is None else self.builds.astype(str).to_dict(),
+                "dockerfile_changes": None if self.dockerfile_diff is None
+                else int((self.dockerfile_diff["op"] != "equal").sum())}
+
+
+def side_by_side(target: Any, build: dict, phase: str, sibling: str, source_dir: str | None = None) -> SideBySide:
+    """This build beside the sibling phase's last successful build, and the two Dockerfiles diffed."""
+    mine, theirs = target.phases.get(phase), target.phases.get(sibling)
+    reference = target.builds.latest_successful(theirs.service, region=theirs.region)
+    frame = None
+    note = f"{theirs.service} has no successful build in {theirs.region} to compare with."
+    if reference is not None:
+        frame = compare_builds(build, reference, labels=(f"{mine.name} (this build)", f"{theirs.name} (last success)"))
+        note = f"Compared with {theirs.service} build {reference['id']}."
+        if builder_evidence(reference).source_deploy:
+            # A source deploy builds whatever ./Dockerfile held at upload time, maybe another phase's.
+            note += (f" It was a source deploy: it built whatever ./Dockerfile held at upload time, so check that "
+                     f"{theirs.service}'s /health names {theirs.service_identity} (runbook 00).")
+    diff = None
+    if source_dir:
+        a, b = Path(source_dir) / mine.dockerfile, Path(source_dir) / theirs.dockerfile
+        if a.is_file() and b.is_file():
+            diff = dockerfile_diff(a, b)
+        else:
+            note += f" No Dockerfile diff: {a if not a.is_file() else b} is not in the checkout."
+    return SideBySide(mine.name, theirs.name, frame, diff, note)
+
+
+def summary_table(build: dict) -> pd.DataFrame:
+    """The build's summary as one compact two-column table."""
+    summary = build_summary(build)
+    summary.pop("log_locations")
+    rows = [(k, ", ".join(v) if isinstance(v, list) else v) for k, v in summary.items() if v not in (None, [], "")]
+    return pd.DataFrame(rows, columns=["field", "value"]).set_index("field")
+
+
+def evidence_table(evidence: BuilderEvidence, preflight: Preflight | None = None) -> pd.DataFrame:
+    """Which builder ran, quoted from the Build resource, and (with a checkout) why gcloud chose it."""
+    rows = [("builder", evidence.builder)]
+    if evidence.dockerfile:
+        rows.append(("dockerfile", evidence.dockerfile))
+    if evidence.builder_image:
+        rows.append(("builder image", evidence.builder_image))
+    rows.append(("source deploy", "yes (gcloud run deploy --source)" if evidence.source_deploy else "no"))
+    rows += [("evidence", line) for line in evidence.evidence]
+    if preflight is not None:
+        rows.append(("gcloud would choose now", f"{preflight.builder.builder}: {preflight.builder.reason}"))
+        rows += [("warning", w) for w in preflight.builder.warnings]
+    return pd.DataFrame(rows, columns=["what", "value"]).set_index("what")
+
+
+def findings_table(findings: list[Finding]) -> pd.DataFrame:
+    """Ranked findings: id, line, the first matching log line, the cause and the first fix."""
+    return pd.DataFrame([{
+        "rank": i, "signature": f.signature, "line": f.line,
+        "evidence": one_line(f.evidence[0], 110) if f.evidence else "", "cause": f.cause,
+        "fix": f.fix[0] if f.fix else "",
+    } for i, f in enumerate(findings, start=1)]).set_index("rank")
+
+
+def run_preflight(target: Any, phase: str, source_dir: str | None) -> Preflight | None:
+    """The source preflight of the phase's checkout, or None when there is no checkout to look at."""
+    if not source_dir:
+        return None
+    p = target.phases.get(phase)
+    dockerfile = p.dockerfile if (Path(source_dir) / p.dockerfile).is_file() else None
+    return source_preflight(source_dir, dockerfile=dockerfile)
+
+
+def preflight_table(pf: Preflight | None) -> pd.DataFrame | None:
+    """What `gcloud run deploy --source` would do with this checkout, one check a row."""
+    if pf is None:
+        return None
+    rows = [("upload", f"{len(pf.upload.files)} files, {pf.upload.total_bytes:,} bytes "
+                       f"(rules: {pf.upload.rule_source})"),
+            ("largest folders", ", ".join(f"{d['folder']} {d['bytes']:,} B" for d in pf.upload.largest_folders)),
+            ("builder gcloud picks", f"{pf.builder.builder}: {pf.builder.reason}")]
+    rows += [("builder warning", w) for w in pf.builder.warnings]
+    for dockerfile, problems in pf.copy_problems.items():
+        rows.append((f"COPY/ADD in {dockerfile}", "all sources in the build context" if not problems
+                     else f"{len(problems)} missing"))
+        rows += [("missing", p.message) for p in problems]
+    rows.append(("buildpacks entrypoint", f"{'found' if pf.entrypoint.found else 'NOT found'}: {pf.entrypoint.how}"))
+    rows += [(f"deploy script ({lint.severity})", lint.message) for lint in pf.lints]
+    return pd.DataFrame(rows, columns=["check", "result"]).set_index("check")
+
+
+_LEGACY_STEP = re.compile(r"Step \d+/\d+ : (.+?)\s*$")             # docker build (legacy builder)
+_BUILDKIT_STEP = re.compile(r"#\d+ \[(?:[\w.-]+ )?\d+/\d+\] (.+?)\s*$")  # docker build with BuildKit
+MATCH_THRESHOLD = 0.8
+
+
+def logged_instructions(log_text: str) -> list[str]:
+    """The Dockerfile instructions a docker build printed, in order, normalised like preflight's."""
+    found = []
+    for line in log_text.splitlines():
+        m = _LEGACY_STEP.search(line) or _BUILDKIT_STEP.search(line)
+        if m:
+            keyword, _, args = m.group(1).partition(" ")
+            found.append(f"{keyword.upper()} {' '.join(args.split())}".strip())
+    return found
+
+
+def built_from(target: Any, log_text: str, source_dir: str | None) -> dict[str, Any] | None:
+    """Which phase's Dockerfile a docker build really ran, recognised from the instructions in its log.
+
+    A source deploy builds whatever ./Dockerfile held at upload time; on the incident night that was
+    the other phase's. None when the log shows no docker steps or no phase's Dockerfile matches.
+    """
+    logged = logged_instructions(log_text or "")
+    if not logged or not source_dir:
+        return None
+    best = None
+    for name in target.phases.names():
+        path = Path(source_dir) / target.phases.get(name).dockerfile
+        if not path.is_file():
+            continue
+        own = [i.normalized for i in parse_dockerfile(path.read_text(errors="replace"))]
+        score = difflib.SequenceMatcher(a=logged, b=own, autojunk=False).ratio()
+        if best is None or score > best["score"]:
+            best = {"phase": name, "dockerfile": target.phases.get(name).dockerfile, "score": round(score, 3)}
+    return best if best and best["score"] >= MATCH_THRESHOLD else None
+
+
+def conclude(target: Any, findings: list[Finding], evidence: BuilderEvidence, pf: Preflight | None,
+             fetched: LogFetch, phase: str, source_dir: str | None) -> Diagnosis:
+    """The verdict, with where the log came from, and which phase's Dockerfile the build really ran."""
+    diagnosis = explain(findings, evidence, pf, phase=phase, phases=target.phases, source_dir=source_dir)
+    diagnosis.figures["log_source"] = fetched.source or "none"
+    diagnosis.details["log_fetch"] = fetched.to_dict(include_text=False)
+    ran = built_from(target, fetched.text, source_dir)
+    diagnosis.details["built_from"] = ran
+    if ran is None:
+        return diagnosis
+    diagnosis.figures["built_from"] = ran["dockerfile"]
+    if ran["phase"] == target.phases.get(phase).name:
+        return diagnosis
+    service = target.phases.get(phase).service
+    other = target.phases.get(ran["phase"])
+    cause = (f"{service} was built from {other.name}'s Dockerfile ({ran['dockerfile']}, recognised from the build "
+             f"log's steps), so its image runs {other.name}'s code and its /health names {other.service_identity}; "
+             "a source deploy builds whatever ./Dockerfile held at upload time.")
+    fixes = [f"Redeploy {phase} from its own Dockerfile ({target.phases.get(phase).dockerfile}) with an explicit "
+             "`gcloud builds submit --config` build and `gcloud run deploy --image` (parameters below)."]
+    return replace(diagnosis, verdict="fail",
+                   summary=headline(f"{service} build {evidence.build_id} ran {other.name}'s Dockerfile "
+                                     f"({ran['dockerfile']}): the service runs {other.name}'s code."),
+                   cause=f"{cause} {diagnosis.cause}" if diagnosis.verdict == "fail" else cause,
+                   fixes=fixes + [f for f in diagnosis.fixes if f not in fixes])

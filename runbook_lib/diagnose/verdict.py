@@ -1,0 +1,253 @@
+"""Runbook 01's result: findings + builder evidence (+ a source preflight) -> one verdict, fixes, and
+the parameters for the redeploy runbook.
+
+`explain` gathers the facts once, then three small functions decide the verdict, the fixes and the
+redeploy parameters.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ParameterError
+from ..formats import headline
+from ..phases import PROJECT_ROOT, Phase, load_phases
+from ..results import Result
+from .build import FAILED_STATUSES, RUNNING_STATUSES, BuilderEvidence
+from .catalogue import Catalogue, Finding, load_catalogue
+
+RUNBOOKS_DIR = PROJECT_ROOT / "notebooks"
+REDEPLOY_RUNBOOK = "02_redeploy_phase.ipynb"
+# failureInfo.type / status values that name a signature even when the log says nothing useful
+_STATUS_SIGNATURES = {"FETCH_SOURCE_FAILED": "source-fetch-failed", "PUSH_NOT_AUTHORIZED": "push-permission-denied",
+                      "TIMEOUT": "build-timeout"}
+
+
+def existing_runbook(name: str) -> str | None:
+    """`notebooks/<name>` when that runbook is in this kit, else None: results link only to runbooks that exist."""
+    return f"{RUNBOOKS_DIR.name}/{name}" if (RUNBOOKS_DIR / name).is_file() else None
+
+
+@dataclass
+class Diagnosis(Result):
+    """Runbook 01's result: a Result plus the cause, the ranked fixes and the redeploy parameters."""
+
+    cause: str = ""
+    fixes: list[str] = field(default_factory=list)
+    redeploy: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["details"].update({"cause": self.cause, "fixes": list(self.fixes), "redeploy": dict(self.redeploy),
+                               "findings": [f.to_dict() for f in self.findings]})
+        return out
+
+    def _repr_html_(self) -> str:
+        fixes = "".join(f"<li>{html.escape(x)}</li>" for x in self.fixes)
+        redeploy = "\n".join(f"{k} = {v!r}" for k, v in self.redeploy.items())
+        runbook = existing_runbook(REDEPLOY_RUNBOOK)
+        heading = f"Parameters for {runbook}" if runbook else "Redeploy parameters"
+        return (super()._repr_html_() + f"<p><b>Cause:</b> {html.escape(self.cause)}</p>"
+                + (f"<p><b>Fixes, best first:</b></p><ol>{fixes}</ol>" if fixes else "")
+                + f"<p><b>{html.escape(heading)}:</b></p><pre>{html.escape(redeploy)}</pre>")
+
+
+@dataclass
+class _Facts:
+    """What the verdict, the fixes and the redeploy parameters are decided from."""
+
+    ranked: list[Finding]              # log findings, best first (led by the Build resource's cause if any)
+    evidence: BuilderEvidence | None
+    phase: Phase | None
+    preflight: Any
+
+    @property
+    def top(self) -> Finding | None:
+        return self.ranked[0] if self.ranked else None
+
+    @property
+    def status(self) -> str | None:
+        return self.evidence.status if self.evidence else None
+
+    @property
+    def service(self) -> str | None:
+        if self.evidence and self.evidence.service:
+            return self.evidence.service
+        return self.phase.service if self.phase else None
+
+    @property
+    def who(self) -> str:
+        if self.evidence and self.evidence.build_id:
+            return f"{self.service} build {self.evidence.build_id}"
+        return self.service or "The build"
+
+    @property
+    def builder(self) -> str:
+        if self.evidence:
+            return self.evidence.builder
+        return self.top.builder if self.top and self.top.builder != "any" else "unknown"
+
+    @property
+    def wrong_builder(self) -> bool:
+        """A phase with its own Dockerfile that buildpacks built: gcloud saw no top-level Dockerfile."""
+        return bool(self.evidence and self.phase and self.evidence.builder == "buildpacks" and self.phase.dockerfile)
+
+    @property
+    def lints(self) -> list[Any]:
+        return list(getattr(self.preflight, "lints", []) or [])
+
+
+def rank_findings(findings: list[Finding], evidence: BuilderEvidence | None, catalogue: Catalogue) -> list[Finding]:
+    """The findings, led by the signature the Build resource names when the log names none.
+
+    A fetch failure, for example, logs nothing useful, but failureInfo.type says what happened.
+    """
+    top = findings[0] if findings else None
+    if evidence is None or (top is not None and top.signature != "unknown"):
+        return list(findings)
+    implied = _STATUS_SIGNATURES.get(evidence.failure_type or "") or _STATUS_SIGNATURES.get(evidence.status or "")
+    if not implied or implied not in catalogue.ids():
+        return list(findings)
+    sig = catalogue.get(implied)
+    said = f"failureInfo.type {evidence.failure_type}" if evidence.failure_type else f"status {evidence.status}"
+    return [Finding.of(sig, evidence=[f"Build resource: {said}"], score=float(sig.weight))] + \
+        [f for f in findings if f.signature != "unknown"]
+
+
+def decide_verdict(facts: _Facts) -> tuple[str, str, str]:
+    """(verdict, cause, summary): did the build fail, and why, in one sentence each."""
+    top, status, who, builder = facts.top, facts.status, facts.who, facts.builder
+    log_failed = bool(top and top.signature != "unknown" and top.severity == "error")
+    failed = status in FAILED_STATUSES if status else log_failed
+    start_failed = any(f.signature == "container-start-failed" for f in facts.ranked)
+    problems = list(getattr(facts.preflight, "problems", []) or [])
+    if facts.evidence is None and not facts.ranked:
+        return ("blocked", "Neither a build log nor a Build resource was given, so there is nothing to diagnose.",
+                "Nothing to diagnose: no log findings and no build.")
+    if failed or start_failed:
+        where = f" (log line {top.line})" if top and top.line else ""
+        cause = top.cause if top else "The build failed."
+        if top and top.signature == "unknown" and facts.evidence is not None:
+            cause = (f"The build ended {status} and no catalogue signature matched the log"
+                     f"{'; the first ERROR is at line ' + str(top.line) if top.line else ''}.")
+        summary = f"{who} {status or 'failed'} with {builder}: {top.title if top else 'unknown cause'}{where}."
+        return "fail", _blame_the_race(cause, facts), summary
+    if status in RUNNING_STATUSES:
+        return ("warn", f"The build is still {status}; diagnose it again when it has finished.",
+                f"{who} is {status}; nothing to diagnose yet.")
+    if status and status != "SUCCESS":
+        return ("warn", f"The build ended {status}: it was stopped, not broken, so there is no failure to explain.",
+                f"{who} ended {status}; no failure to diagnose.")
+    if facts.wrong_builder or problems:
+        cause = (f"{facts.service} was built with buildpacks although the phase has its own Dockerfile "
+                 f"({facts.phase.dockerfile}), so gcloud did not see a top-level Dockerfile when it ran."
+                 if facts.wrong_builder else problems[0])
+        return "warn", cause, f"{who} {status or ''} but needs attention: {cause}".replace("  ", " ")
+    if facts.evidence is None and top is not None and top.signature == "unknown":
+        return ("warn", top.cause,
+                "No known failure signature in the log" + (f"; first ERROR at line {top.line}." if top.line else "."))
+    return "pass", "The build succeeded with the expected builder.", f"{who} {status or 'succeeded'} with {builder}."
+
+
+def _blame_the_race(cause: str, facts: _Facts) -> str:
+    """A failed build that missed its Dockerfile, when the preflight found the deploy scripts' race: say so."""
+    race = next((lint for lint in facts.lints if lint.kind == "root-dockerfile-race"), None)
+    top = facts.top
+    if race is None or top is None or not (top.builder == "buildpacks" or top.signature == "dockerfile-not-in-upload"):
+        return cause
+    return (f"{cause.rstrip('.')}; the source preflight shows why: {len(race.related)} deploy scripts "
+            "copy their Dockerfile to the same ./Dockerfile and race when run together.")
+
+
+def rank_fixes(facts: _Facts, verdict: str, catalogue: Catalogue) -> list[str]:
+    """The fix steps, best first, with the phase's own names filled in; none for a build that is fine."""
+    fixes: list[str] = []
+    if verdict == "fail" or facts.wrong_builder:
+        chosen = list(facts.ranked)
+        if facts.wrong_builder and not any(f.builder == "buildpacks" for f in chosen) \
+                and "buildpacks-build-failed" in catalogue.ids():
+            # A phase with a Dockerfile built by buildpacks: the fix is the explicit Docker build.
+            chosen.insert(0, Finding.of(catalogue.get("buildpacks-build-failed")))
+        lead = chosen[0] if chosen else None
+        for f in chosen:
+            if f.signature == "unknown" and len(chosen) > 1:
+                continue
+            # Findings that share the lead's builder are the same root cause: their fixes repeat it.
+            if f is not lead and f.builder != "any" and lead is not None and f.builder == lead.builder:
+                continue
+            fixes.extend(x for x in f.fix if x not in fixes)
+    for lint in facts.lints:
+        if lint.severity == "error" and lint.message not in fixes:
+            fixes.insert(0 if lint.kind == "root-dockerfile-race" else len(fixes), lint.message)
+    return [_fill(x, facts.phase, facts.service) for x in fixes]
+
+
+def redeploy_parameters(phase: Phase | None, source_dir: str | None, preflight: Any = None) -> dict[str, Any]:
+    """What the redeploy runbook needs: the phase, its checkout, its own Dockerfile, an explicit Docker build."""
+    return {
+        "phase": phase.name if phase else None,
+        "source_dir": source_dir or getattr(preflight, "source_dir", None) or ".",
+        "dockerfile": phase.dockerfile if phase else None,
+        "strategy": "cloudbuild-config",
+    }
+
+
+def _fill(step: str, phase: Phase | None, service: str | None) -> str:
+    """Put the phase's own names into a catalogue fix step."""
+    if phase is not None:
+        step = step.replace("cloudbuild-<phase>.yaml", f"cloudbuild-{phase.name}.yaml")
+        step = step.replace("<phase Dockerfile>", phase.dockerfile)
+        step = step.replace("--region REGION", f"--region {phase.region}")
+    if service:
+        step = step.replace("gcloud run deploy SERVICE", f"gcloud run deploy {service}")
+    return step
+
+
+def _phase_for(service: str | None, phase: Any, phases: Any) -> Phase | None:
+    if phase is not None:
+        return phases.get(phase.name if hasattr(phase, "name") else phase)
+    if service:
+        try:
+            return phases.by_service(service)
+        except ParameterError:
+            return None
+    return None
+
+
+def explain(findings: list[Finding], evidence: BuilderEvidence | None = None, preflight: Any = None, *,
+            phase: Any = None, phases: Any = None, source_dir: str | None = None,
+            catalogue: Catalogue | None = None) -> Diagnosis:
+    """Turn findings (+ builder evidence, + an optional source preflight) into one verdict with fixes.
+
+    The redeploy parameters name the phase (from `phase`, else from the build's service tag), the
+    source directory, the phase's Dockerfile from the registry, and strategy "cloudbuild-config".
+    """
+    if not isinstance(findings, list) or not all(isinstance(f, Finding) for f in findings):
+        raise ParameterError("findings", findings, "give the list of Finding values classify_log returned")
+    if evidence is not None and not isinstance(evidence, BuilderEvidence):
+        raise ParameterError("evidence", evidence, "give the BuilderEvidence from builder_evidence(build) or None")
+    cat = catalogue if catalogue is not None else load_catalogue()
+    if phases is None:
+        phases = load_phases()
+    facts = _Facts(rank_findings(findings, evidence, cat), evidence,
+                   _phase_for(evidence.service if evidence else None, phase, phases), preflight)
+    verdict, cause, summary = decide_verdict(facts)
+    redeploy = redeploy_parameters(facts.phase, source_dir, preflight)
+    top = facts.top
+    figures = {
+        "builder": facts.builder,
+        "top_signature": top.signature if top else None,
+        "build_status": facts.status,
+        "service": facts.service,
+        "phase": redeploy["phase"],
+        "log_source": None,  # the caller knows where the log came from
+    }
+    details = {
+        "evidence": evidence.to_dict() if evidence else None,
+        "preflight": preflight.to_dict() if hasattr(preflight, "to_dict") else None,
+    }
+    return Diagnosis(name="diagnose_build", verdict=verdict, summary=headline(summary), figures=figures,
+                     details=details, cause=" ".join(cause.split()), fixes=rank_fixes(facts, verdict, cat),
+                     redeploy=redeploy, findings=facts.ranked)

@@ -1,0 +1,88 @@
+"""Google Cloud's Python buildpack, checked on the upload: would it detect the app, find an entrypoint
+(GOOGLE_ENTRYPOINT, a Procfile web process, main.py or app.py) and accept the Python version?
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .upload import UploadSet, source_root, upload_file_set
+
+_PY_VERSION = re.compile(r"^3\.\d{1,2}(\.\d{1,3})?$")
+_RUNTIME_TXT = re.compile(r"^python-3\.\d{1,2}(\.\d{1,3})?$")
+_PY_MARKERS = ("requirements.txt", "pyproject.toml", "setup.py", "Pipfile")
+
+
+@dataclass
+class EntrypointCheck:
+    python_detected: bool
+    found: bool
+    how: str                         # how the entrypoint would be found, or why not (one sentence)
+    python_version: str | None = None
+    problems: list[str] = field(default_factory=list)
+    expected_signatures: list[str] = field(default_factory=list)   # the log signatures this predicts
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def buildpacks_entrypoint_check(source_dir: str | os.PathLike, env: dict[str, str] | None = None,
+                                upload_set: UploadSet | None = None) -> EntrypointCheck:
+    """Would Google Cloud's Python buildpack detect the app, find an entrypoint, and accept the version?"""
+    root = source_root(source_dir)
+    env = dict(env or {})
+    upload = upload_set if upload_set is not None else upload_file_set(root)
+    top = {f for f in upload.files if "/" not in f}
+    detected = bool(top & set(_PY_MARKERS)) or any(f.endswith(".py") for f in upload.files)
+    problems: list[str] = []
+    expected: list[str] = []
+    version = None
+    for var in ("GOOGLE_PYTHON_VERSION", "GOOGLE_RUNTIME_VERSION"):
+        if env.get(var):
+            version = env[var].strip()
+            if not _PY_VERSION.match(version):
+                problems.append(f"{var}={version!r} is not a Python version the buildpack accepts (e.g. 3.11): "
+                                "invalid Python version specified.")
+            break
+    if version is None and ".python-version" in top:
+        lines = [ln.strip() for ln in (root / ".python-version").read_text(errors="replace").splitlines()
+                 if ln.strip() and not ln.strip().startswith("#")]
+        version = lines[0] if lines else ""
+        if not _PY_VERSION.match(version):
+            problems.append(f".python-version says {version!r}, which is not a plain Python 3 version such as "
+                            "3.11: the buildpack fails with 'invalid Python version specified'.")
+    if version is None and "runtime.txt" in top:
+        version = (root / "runtime.txt").read_text(errors="replace").strip()
+        if not _RUNTIME_TXT.match(version):
+            problems.append(f"runtime.txt says {version!r}, expected the form python-3.11: "
+                            "invalid Python version specified.")
+    if problems:
+        expected.append("buildpacks-python-version")
+    if not detected:
+        expected.append("buildpacks-detect-failed")
+        return EntrypointCheck(False, False, "No Python files or requirements are in the upload, so no buildpack "
+                               "would pass detection.", version, problems + [
+                                   "No buildpack groups passed detection: nothing in the upload looks like a "
+                                   "Python app."], expected)
+    if env.get("GOOGLE_ENTRYPOINT", "").strip():
+        return EntrypointCheck(True, True, "GOOGLE_ENTRYPOINT is set, so the buildpack uses it.", version,
+                               problems, expected)
+    if "Procfile" in top:
+        text = (root / "Procfile").read_text(errors="replace")
+        if re.search(r"^web\s*:", text, re.M):
+            return EntrypointCheck(True, True, "A Procfile with a web: process is at the top of the upload.",
+                                   version, problems, expected)
+        problems.append("Procfile has no `web:` line, so the buildpack has no web process to start.")
+        expected.append("buildpacks-no-entrypoint")
+        return EntrypointCheck(True, False, "The Procfile has no web: process.", version, problems, expected)
+    for name in ("main.py", "app.py"):
+        if name in top:
+            return EntrypointCheck(True, True, f"{name} is at the top of the upload, so the buildpack starts it "
+                                   "with its default web server.", version, problems, expected)
+    problems.append('for Python, provide a main.py or app.py file or set an entrypoint with "GOOGLE_ENTRYPOINT" '
+                    'env var or by creating a "Procfile" file: none of them is in the upload.')
+    expected.append("buildpacks-no-entrypoint")
+    return EntrypointCheck(True, False, "No main.py or app.py at the top level, no Procfile and no "
+                           "GOOGLE_ENTRYPOINT.", version, problems, expected)

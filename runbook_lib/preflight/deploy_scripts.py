@@ -1,0 +1,168 @@
+"""Deploy-script lint: scripts that copy a Dockerfile to the repository root around
+`gcloud run deploy --source`, the race behind the 2025-12-31 incident, and a gcloud flag that does not exist.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .upload import posix_rel, source_root
+
+NONEXISTENT_FLAG = "--no-use-google-dev-pack"
+
+
+@dataclass
+class Lint:
+    kind: str            # root-dockerfile-copy | root-dockerfile-race | nonexistent-flag
+    severity: str        # error | warning
+    path: str | None
+    line: int
+    message: str
+    related: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+_SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".runbook", ".tox", ".mypy_cache"}
+_ROOT_DIR_WORDS = re.compile(r"^(\.|\$\{?\w+\}?|\$\(pwd\)|\$PWD|\$\(git rev-parse --show-toplevel\))$")
+_DEPLOY = re.compile(r"\bgcloud\s+(?:(?:alpha|beta)\s+)?run\s+deploy\b")
+_SOURCE_FLAG = re.compile(r"(?:^|\s)--source(?:=|\s|$)")
+
+
+def _shell_scripts(root: Path) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        for name in sorted(filenames):
+            path = Path(dirpath, name)
+            try:
+                if path.stat().st_size > 512_000:
+                    continue
+                if name.endswith((".sh", ".bash")):
+                    found.append(path)
+                    continue
+                with open(path, "rb") as fh:
+                    head = fh.readline(200)
+                if head.startswith(b"#!") and re.search(rb"\b(ba|z|k|da)?sh\b", head):
+                    found.append(path)
+            except OSError:
+                continue
+    return found
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    out, buf, start = [], [], 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not buf:
+            start = number
+        if raw.rstrip().endswith("\\"):
+            buf.append(raw.rstrip()[:-1])
+            continue
+        buf.append(raw)
+        out.append((start, " ".join(buf)))
+        buf = []
+    if buf:
+        out.append((start, " ".join(buf)))
+    return out
+
+
+def _is_root_dockerfile(target: str, src: str | None = None) -> bool:
+    target = target.strip("\"'").rstrip("/") or "."
+    head, _, tail = target.rpartition("/")
+    if tail == "Dockerfile":
+        return head == "" or bool(_ROOT_DIR_WORDS.match(head.strip("\"'")))
+    # `cp docker/Dockerfile .` also lands at the root
+    return src is not None and Path(src.strip("\"'")).name == "Dockerfile" and bool(_ROOT_DIR_WORDS.match(target))
+
+
+def _commands(line: str) -> list[list[str]]:
+    """Simple commands of one logical shell line; quotes respected, `;`, `&&`, `||` and `|` split."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|")
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:
+        tokens = [t.strip("\"'") for t in line.split()]
+    cmds, current = [], []
+    for token in tokens + [";"]:
+        if token and set(token) <= set(";&|"):
+            while current and current[0] in ("sudo", "command", "then", "do", "else", "exec", "if", "!"):
+                current = current[1:]
+            if current:
+                cmds.append(current)
+            current = []
+        else:
+            current.append(token)
+    return cmds
+
+
+@dataclass
+class _ScriptFacts:
+    path: str
+    copies: list[tuple[int, str]] = field(default_factory=list)     # (line, source Dockerfile)
+    removes: list[int] = field(default_factory=list)
+    deploys: list[int] = field(default_factory=list)
+    bad_flag: list[int] = field(default_factory=list)
+
+
+def _scan_script(path: str, text: str) -> _ScriptFacts:
+    facts = _ScriptFacts(path)
+    for number, line in _logical_lines(text):
+        if NONEXISTENT_FLAG in line and not line.lstrip().startswith("#"):
+            facts.bad_flag.append(number)
+        if _DEPLOY.search(line) and _SOURCE_FLAG.search(line) and not line.lstrip().startswith("#"):
+            facts.deploys.append(number)
+        for tokens in _commands(line):
+            _scan_command(tokens, number, facts)
+    return facts
+
+
+def _scan_command(tokens: list[str], number: int, facts: _ScriptFacts) -> None:
+    name, args = tokens[0], [t for t in tokens[1:] if not t.startswith("-")]
+    if name == "trap" and len(tokens) > 1:
+        for sub in _commands(" ".join(tokens[1:])):
+            _scan_command(sub, number, facts)
+    elif name in ("cp", "mv", "ln") and len(args) >= 2:
+        if _is_root_dockerfile(args[-1], args[-2]):
+            facts.copies.append((number, args[-2]))
+    elif name == "rm" and any(_is_root_dockerfile(a) for a in args):
+        facts.removes.append(number)
+
+
+def lint_deploy_scripts(source_dir: str | os.PathLike) -> list[Lint]:
+    """Deploy scripts that copy a Dockerfile to the repository root around `gcloud run deploy --source`."""
+    root = source_root(source_dir)
+    lints: list[Lint] = []
+    copying: list[_ScriptFacts] = []
+    for script in _shell_scripts(root):
+        rel = posix_rel(script.relative_to(root))
+        facts = _scan_script(rel, script.read_text(errors="replace"))
+        for number in facts.bad_flag:
+            lints.append(Lint("nonexistent-flag", "error", rel, number,
+                              f"{rel}:{number} passes {NONEXISTENT_FLAG}: gcloud has no such flag and rejects the "
+                              "command; force a Docker build with `gcloud builds submit --config` (or --tag) and "
+                              "`gcloud run deploy --image`."))
+        if facts.copies and facts.deploys:
+            copying.append(facts)
+            line, src = facts.copies[0]
+            removed = f" and deletes it (line {facts.removes[0]})" if facts.removes else ""
+            lints.append(Lint("root-dockerfile-copy", "warning", rel, line,
+                              f"{rel} copies {src} to ./Dockerfile (line {line}), runs `gcloud run deploy --source` "
+                              f"(line {facts.deploys[0]}){removed}: the builder gcloud picks depends on which "
+                              "./Dockerfile exists at that moment."))
+    if len(copying) >= 2:
+        names = [f.path for f in copying]
+        pairs = ", ".join(f"{f.path} -> {f.copies[0][1]}" for f in copying)
+        lints.append(Lint(
+            "root-dockerfile-race", "error", None, 0,
+            f"{len(copying)} deploy scripts share one root ./Dockerfile ({pairs}): run at the same time from one "
+            "checkout, one uploads the other's Dockerfile and deploys the other phase's code (its /health then "
+            "names the wrong service) while the other finds no Dockerfile after it was deleted and falls back to "
+            "buildpacks, which is what broke the 2025-12-31 Phase 3/4 deploy; build each phase with "
+            "`gcloud builds submit --config` and deploy with `gcloud run deploy --image`.", related=names))
+    return lints

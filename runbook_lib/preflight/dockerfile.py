@@ -1,0 +1,341 @@
+"""Dockerfiles as Docker reads them: instructions, COPY/ADD sources, `.dockerignore`, whether every
+source is in the build context gcloud uploads, and an instruction-level diff of two Dockerfiles.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from ..errors import ParameterError
+from .upload import UploadSet, posix_rel, source_root, upload_file_set
+
+
+# ----------------------------------------------------------------------------------------------
+# parsing
+
+
+@dataclass(frozen=True)
+class Instruction:
+    line: int        # 1-based line where the instruction starts
+    keyword: str     # upper case
+    args: str        # continuation lines joined with a space
+
+    @property
+    def normalized(self) -> str:
+        return f"{self.keyword} {' '.join(self.args.split())}".strip()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "keyword": self.keyword, "args": self.args}
+
+
+_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
+_DIRECTIVE = re.compile(r"^#\s*([A-Za-z]+)\s*=\s*(\S+)\s*$")
+
+
+def parse_dockerfile(text: str) -> list[Instruction]:
+    """Instructions with their line numbers: continuations joined, comments dropped, heredoc bodies skipped."""
+    lines = text.splitlines()
+    escape = "\\"
+    for raw in lines:  # parser directives live in the leading comment block only
+        match = _DIRECTIVE.match(raw.strip())
+        if not match:
+            break
+        if match.group(1).lower() == "escape" and match.group(2) in ("`", "\\"):
+            escape = match.group(2)
+    out: list[Instruction] = []
+    i = 0
+    while i < len(lines):
+        stripped = lines[i].strip()
+        if not stripped or stripped.startswith("#"):
+            i += 1
+            continue
+        start = i + 1
+        parts = []
+        current = lines[i].rstrip()
+        while current.endswith(escape):
+            parts.append(current[:-1].strip())
+            i += 1
+            while i < len(lines) and (not lines[i].strip() or lines[i].strip().startswith("#")):
+                i += 1
+            current = lines[i].rstrip() if i < len(lines) else ""
+        parts.append(current.strip())
+        joined = " ".join(p for p in parts if p)
+        i += 1
+        for match in _HEREDOC.finditer(joined):
+            word, dash = match.group(3), match.group(1)
+            while i < len(lines) and (lines[i].strip() if dash else lines[i]) != word:
+                i += 1
+            i += 1
+        keyword, _, args = joined.partition(" ")
+        out.append(Instruction(start, keyword.upper(), args.strip()))
+    return out
+
+
+@dataclass(frozen=True)
+class CopySource:
+    line: int
+    keyword: str
+    source: str
+
+
+_COPY_VALUE_FLAGS = ("--chown", "--chmod", "--link", "--parents", "--exclude", "--checksum", "--keep-git-dir")
+
+
+def copy_sources(instructions: Iterable[Instruction]) -> list[CopySource]:
+    """The build-context paths COPY/ADD read; `--from=` stages, URLs, heredocs and `$VARS` are skipped."""
+    found: list[CopySource] = []
+    for ins in instructions:
+        if ins.keyword not in ("COPY", "ADD"):
+            continue
+        tokens = ins.args.split()
+        flags = []
+        while tokens and tokens[0].startswith("--"):
+            flags.append(tokens.pop(0))
+        if any(f.startswith("--from") for f in flags):
+            continue
+        rest = " ".join(tokens)
+        if rest.startswith("["):
+            try:
+                tokens = [str(t) for t in json.loads(rest)]
+            except ValueError:
+                pass
+        for src in tokens[:-1]:
+            if src.startswith("<<") or "$" in src or re.match(r"^[a-z][a-z0-9+.-]*://", src) or src.startswith("git@"):
+                continue
+            found.append(CopySource(ins.line, ins.keyword, src))
+    return found
+
+
+# ----------------------------------------------------------------------------------------------
+# .dockerignore and the build context
+
+
+def _docker_pattern_regex(pattern: str) -> str:
+    """moby/patternmatcher: `*` and `?` stay inside one component, `**` spans any number of them."""
+    out, i = ["^"], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "*":
+            if i + 1 < len(pattern) and pattern[i + 1] == "*":
+                i += 1
+                if i + 1 < len(pattern) and pattern[i + 1] == "/":
+                    i += 1
+                out.append(".*" if i + 1 >= len(pattern) else "(?:.*/)?")
+            else:
+                out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        elif ch == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                out.append(re.escape(ch))
+            else:
+                out.append("[" + pattern[i + 1:end].replace("\\", "\\\\") + "]")
+                i = end
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    out.append("$")
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class DockerIgnoreRule:
+    text: str
+    exclusion: bool      # a `!` line: re-includes what it matches
+    line: int
+    source: str
+    regex: re.Pattern = field(repr=False, compare=False)
+
+
+def parse_dockerignore(text: str, source: str = ".dockerignore") -> list[DockerIgnoreRule]:
+    rules = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if raw.startswith("#"):
+            continue
+        pattern = raw.strip()
+        if not pattern:
+            continue
+        exclusion = pattern.startswith("!")
+        if exclusion:
+            pattern = pattern[1:].strip()
+        if not pattern:
+            continue
+        pattern = os.path.normpath(pattern).replace(os.sep, "/")
+        if len(pattern) > 1 and pattern.startswith("/"):
+            pattern = pattern.lstrip("/")
+        rules.append(DockerIgnoreRule(raw.strip(), exclusion, number, source,
+                                      re.compile(_docker_pattern_regex(pattern))))
+    return rules
+
+
+def dockerignore_excludes(rules: list[DockerIgnoreRule], path: str) -> DockerIgnoreRule | None:
+    """The rule that excludes `path` (Docker: the last matching rule wins, matching the path or a parent)."""
+    path = posix_rel(path)
+    parents = path.split("/")[:-1]
+    decided: DockerIgnoreRule | None = None
+    for rule in rules:
+        matched = rule.regex.match(path) is not None
+        if not matched:
+            matched = any(rule.regex.match("/".join(parents[:k])) for k in range(1, len(parents) + 1))
+        if matched:
+            decided = None if rule.exclusion else rule
+    return decided
+
+
+@dataclass
+class CopyProblem:
+    dockerfile: str
+    line: int
+    instruction: str
+    source: str
+    reason: str        # "not-on-disk" | "not-uploaded" | "dockerignored" | "dockerfile-not-uploaded"
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class BuildContext:
+    files: set[str]
+    dirs: set[str]
+    dockerignore: str | None
+    rules: list[DockerIgnoreRule]
+
+    def has(self, source: str) -> bool:
+        src = posix_rel(source)
+        if src in ("", "."):
+            return bool(self.files)
+        if any(ch in src for ch in "*?["):
+            regex = re.compile(_docker_pattern_regex(src))
+            return any(regex.match(p) for p in self.files) or any(regex.match(d) for d in self.dirs)
+        return src in self.files or src in self.dirs
+
+
+def docker_build_context(upload: UploadSet, dockerfile: str | None = None) -> BuildContext:
+    """The upload set after Docker applies `.dockerignore` (or `<Dockerfile>.dockerignore`, which wins)."""
+    candidates = []
+    if dockerfile:
+        candidates.append(posix_rel(dockerfile) + ".dockerignore")
+    candidates.append(".dockerignore")
+    chosen = next((c for c in candidates if c in upload), None)  # an ignore file that was not uploaded does nothing
+    rules = parse_dockerignore(Path(upload.source_dir, chosen).read_text(errors="replace"), chosen) if chosen else []
+    files = {f for f in upload.files if dockerignore_excludes(rules, f) is None} if rules else set(upload.files)
+    dirs = set()
+    for f in files:
+        parts = f.split("/")[:-1]
+        for k in range(1, len(parts) + 1):
+            dirs.add("/".join(parts[:k]))
+    dirs |= {d for d in upload.dirs if not rules or dockerignore_excludes(rules, d) is None}
+    return BuildContext(files, dirs, chosen, rules)
+
+
+# ----------------------------------------------------------------------------------------------
+# COPY/ADD sources against the build context
+
+
+def _on_disk(root: Path, source: str) -> bool:
+    src = posix_rel(source)
+    if src in ("", "."):
+        return True
+    if any(ch in src for ch in "*?["):
+        return any(True for _ in root.glob(src))
+    return (root / src).exists()
+
+
+def dockerfile_copy_check(source_dir: str | os.PathLike, dockerfile_path: str,
+                          upload_set: UploadSet | None = None) -> list[CopyProblem]:
+    """Every COPY/ADD source must be in the build context: on disk, uploaded by gcloud, not .dockerignored."""
+    root = source_root(source_dir)
+    path = Path(dockerfile_path)
+    full = path if path.is_absolute() else root / path
+    if not full.is_file():
+        raise ParameterError("dockerfile_path", str(dockerfile_path), f"give a Dockerfile that exists under {root}")
+    upload = upload_set if upload_set is not None else upload_file_set(root)
+    try:
+        rel_dockerfile = posix_rel(full.resolve().relative_to(root))
+    except ValueError:
+        rel_dockerfile = None  # a Dockerfile outside the source is sent separately; only its sources matter
+    problems: list[CopyProblem] = []
+    label = rel_dockerfile or str(full)
+    if rel_dockerfile is not None and rel_dockerfile not in upload:
+        rule = upload.why_ignored(rel_dockerfile)
+        why = f"rule '{rule.text}' at {rule.where}" if rule else "it is not in the upload"
+        problems.append(CopyProblem(label, 0, "", rel_dockerfile, "dockerfile-not-uploaded",
+                                    f"{rel_dockerfile} itself is left out of the upload ({why}), so the build "
+                                    "cannot read it."))
+    context = docker_build_context(upload, rel_dockerfile)
+    for src in copy_sources(parse_dockerfile(full.read_text(errors="replace"))):
+        if context.has(src.source):
+            continue
+        where = f"{label}:{src.line} {src.keyword} {src.source}"
+        rel = posix_rel(src.source)
+        if not _on_disk(root, src.source):
+            problems.append(CopyProblem(label, src.line, src.keyword, src.source, "not-on-disk",
+                                        f"{where}: the path does not exist in the source directory."))
+        elif not _matches_any(rel, upload.files, upload.dirs):
+            rule = upload.why_ignored(rel, is_dir=(root / rel).is_dir())
+            why = f"rule '{rule.text}' at {rule.where}" if rule else upload.rule_source
+            problems.append(CopyProblem(label, src.line, src.keyword, src.source, "not-uploaded",
+                                        f"{where}: gcloud leaves it out of the upload ({why})."))
+        else:
+            rule = next((dockerignore_excludes(context.rules, f) for f in _expand(rel, upload)
+                         if dockerignore_excludes(context.rules, f)), None)
+            why = f"rule '{rule.text}' at {rule.source}:{rule.line}" if rule else context.dockerignore
+            problems.append(CopyProblem(label, src.line, src.keyword, src.source, "dockerignored",
+                                        f"{where}: excluded from the Docker build context by {why}."))
+    return problems
+
+
+def _matches_any(src: str, files: Iterable[str], dirs: Iterable[str]) -> bool:
+    if any(ch in src for ch in "*?["):
+        regex = re.compile(_docker_pattern_regex(src))
+        return any(regex.match(p) for p in files) or any(regex.match(d) for d in dirs)
+    return src in set(files) or src in set(dirs)
+
+
+def _expand(src: str, upload: UploadSet) -> list[str]:
+    if any(ch in src for ch in "*?["):
+        regex = re.compile(_docker_pattern_regex(src))
+        return [f for f in upload.files if regex.match(f)] + [d for d in upload.dirs if regex.match(d)]
+    return [src] + [f for f in upload.files if f.startswith(src + "/")]
+
+
+# ----------------------------------------------------------------------------------------------
+# diff
+
+
+def dockerfile_diff(a_path: str | os.PathLike, b_path: str | os.PathLike, changed_only: bool = False) -> pd.DataFrame:
+    """Instruction-level diff of two Dockerfiles, aligned by difflib over normalized instructions."""
+    sides = []
+    for name, p in (("a_path", a_path), ("b_path", b_path)):
+        if not Path(p).is_file():
+            raise ParameterError(name, str(p), "give the path of an existing Dockerfile")
+        sides.append(parse_dockerfile(Path(p).read_text(errors="replace")))
+    a, b = sides
+    matcher = difflib.SequenceMatcher(a=[i.normalized for i in a], b=[i.normalized for i in b], autojunk=False)
+    rows = []
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        if op == "equal" and changed_only:
+            continue
+        span = max(a1 - a0, b1 - b0)
+        for k in range(span):
+            ia = a[a0 + k] if a0 + k < a1 else None
+            ib = b[b0 + k] if b0 + k < b1 else None
+            kind = op if op != "replace" else ("replace" if ia and ib else ("delete" if ia else "insert"))
+            rows.append({"op": kind,
+                         "a_line": ia.line if ia else None, "a_instruction": ia.normalized if ia else "",
+                         "b_line": ib.line if ib else None, "b_instruction": ib.normalized if ib else ""})
+    frame = pd.DataFrame(rows, columns=["op", "a_line", "a_instruction", "b_line", "b_instruction"])
+    return frame.astype({"a_line": "Int64", "b_line": "Int64"})

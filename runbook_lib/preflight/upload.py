@@ -1,0 +1,371 @@
+"""What `gcloud run deploy --source=DIR` uploads and which builder it picks, exactly as gcloud decides.
+
+* Upload filter: `--ignore-file`, else `.gcloudignore`, else, when `.git` or `.gitignore` exists, a
+  default that ignores `.gcloudignore`, `.git`, `.gitignore` and includes `.gitignore`'s rules.
+* Builder: a file named exactly `Dockerfile` at the top level on disk -> Docker, otherwise Google
+  Cloud buildpacks; the ignore rules do not change the choice.
+
+gcloud's pattern semantics differ from git's in one visible way, and this module follows gcloud: a pattern
+with a slash in the middle (`docker/x`) still matches at any depth unless it starts with `/` or uses `**`.
+Only the top-level `.gitignore` counts; gcloud ignores nested ones.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, ParameterError
+
+GCLOUDIGNORE = ".gcloudignore"
+GIT_FILES = (".git", ".gitignore")
+DEFAULT_GCLOUDIGNORE = """\
+# gcloud's default ignore rules (used when there is no .gcloudignore but .git or .gitignore exists)
+.gcloudignore
+.git
+.gitignore
+"""
+INCLUDE_DIRECTIVE = "!include:"
+
+
+# ----------------------------------------------------------------------------------------------
+# the source directory
+
+
+def source_root(source_dir: str | os.PathLike) -> Path:
+    """The checkout as an absolute local directory; a gs:// source or a missing folder is a ParameterError."""
+    text = str(source_dir)
+    if text.startswith("gs://"):
+        raise ParameterError("source_dir", text, "give a local directory; a gs:// source has no local files "
+                             "to check (and always builds with buildpacks)")
+    root = Path(text).expanduser()
+    if not root.is_dir():
+        raise ParameterError("source_dir", text, "give an existing local directory")
+    return root.resolve()
+
+
+def posix_rel(path: str | os.PathLike) -> str:
+    """A path relative to the source root as gcloud and Docker compare them: `/`-separated, no leading `./`."""
+    text = str(path).replace(os.sep, "/")
+    while text.startswith("./"):
+        text = text[2:]
+    return text.strip("/")
+
+
+# ----------------------------------------------------------------------------------------------
+# gcloud ignore rules
+
+
+def _strip_unescaped_trailing_spaces(line: str) -> str:
+    out = line
+    while out.endswith(" ") and not out.endswith("\\ "):
+        out = out[:-1]
+    return out
+
+
+def _ends_in_odd_backslashes(line: str) -> bool:
+    stripped = line.rstrip("\\")
+    return (len(line) - len(stripped)) % 2 == 1
+
+
+def _glob_part_to_regex(part: str) -> str:
+    """One path component of a glob (`*`, `?`, `[...]`, backslash escapes) as a regex; never crosses `/`."""
+    out, i = [], 0
+    while i < len(part):
+        ch = part[i]
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "\\" and i + 1 < len(part):
+            i += 1
+            out.append(re.escape(part[i]))
+        elif ch == "[":
+            end = part.find("]", i + 2 if i + 1 < len(part) and part[i + 1] in "!^" else i + 1)
+            if end < 0:
+                out.append(re.escape(ch))
+            else:
+                body = part[i + 1:end]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    """One line of a .gcloudignore-style file, with where it came from."""
+
+    text: str
+    negated: bool
+    dir_only: bool
+    source: str
+    line: int
+    regex: re.Pattern = field(repr=False, compare=False)
+
+    @classmethod
+    def parse(cls, raw: str, source: str, line: int) -> "IgnoreRule | None":
+        text = raw.rstrip("\r")
+        if not text or text.startswith("#"):
+            return None
+        negated = text.startswith("!")
+        body = text[1:] if negated else text
+        dir_only = body.endswith("/")
+        body = body.rstrip("/") if dir_only else body
+        body = _strip_unescaped_trailing_spaces(body)
+        if not body or _ends_in_odd_backslashes(body):
+            return None  # gcloud skips blank and malformed lines
+        return cls(text, negated, dir_only, source, line, re.compile(_gcloud_regex(body)))
+
+    def matches(self, path: str, is_dir: bool) -> bool:
+        if self.dir_only and not is_dir:
+            return False
+        return self.regex.match(path) is not None
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}"
+
+
+def _gcloud_regex(body: str) -> str:
+    """gcloud matches patterns right to left: unanchored unless they start with `/`, use `**`, or start with `*/`."""
+    parts = body.split("/")
+    anchored = parts[0] == "" or "**" in parts or (parts[0] == "*" and len(parts) > 1)
+    if parts[0] == "":
+        parts = parts[1:]
+    pieces: list[str] = []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if part == "**" and last:
+            # "a/**" also matches "a" itself (zero trailing components), as gcloud does.
+            pieces.append("(?:/.*)?" if pieces else ".*")
+        elif part == "**":
+            pieces.append("(?:.*/)?" if not pieces else "/(?:.*/)?")
+        else:
+            pieces.append(("/" if pieces and not pieces[-1].endswith("/)?") else "") + _glob_part_to_regex(part))
+    return ("^" if anchored else "^(?:.*/)?") + "".join(pieces) + "$"
+
+
+@dataclass
+class IgnoreRules:
+    """An ordered rule list plus a description of where gcloud got it."""
+
+    rules: list[IgnoreRule]
+    rule_source: str
+    files_read: list[str] = field(default_factory=list)
+
+    def deciding_rule(self, path: str, is_dir: bool = False) -> IgnoreRule | None:
+        """The rule that excludes `path` (itself or a parent directory), or None when it is uploaded."""
+        parts = posix_rel(path).split("/")
+        for depth in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:depth])
+            rule = self._last_match(prefix, is_dir or depth < len(parts))
+            if rule is not None and not rule.negated:
+                return rule
+        return None
+
+    def is_included(self, path: str, is_dir: bool = False) -> bool:
+        return self.deciding_rule(path, is_dir) is None
+
+    def _last_match(self, path: str, is_dir: bool) -> IgnoreRule | None:
+        found = None
+        for rule in self.rules:
+            if rule.matches(path, is_dir):
+                found = rule
+        return found
+
+    def _excludes_entry(self, path: str, is_dir: bool) -> IgnoreRule | None:
+        # The walk prunes excluded directories, so only the entry itself still needs deciding.
+        rule = self._last_match(path, is_dir)
+        return rule if rule is not None and not rule.negated else None
+
+
+def _parse_ignore_text(text: str, source: str, directory: Path, allow_include: bool,
+                       files_read: list[str]) -> list[IgnoreRule]:
+    rules: list[IgnoreRule] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("#"):
+            directive = line[1:].lstrip()
+            if directive.startswith(INCLUDE_DIRECTIVE):
+                name = directive[len(INCLUDE_DIRECTIVE):].strip()
+                if "/" in name:
+                    raise ConfigError(f"{source}:{number}: #!include may only name a file in the same "
+                                      f"directory, got {name!r} (gcloud fails the same way).")
+                if allow_include:  # gcloud honours one level of includes only
+                    target = directory / name
+                    if not target.is_file():
+                        raise ConfigError(f"{source}:{number}: #!include:{name} names a file that does not "
+                                          f"exist (gcloud fails the same way).")
+                    files_read.append(name)
+                    rules.extend(_parse_ignore_text(target.read_text(errors="replace"), name, directory,
+                                                    False, files_read))
+            continue
+        rule = IgnoreRule.parse(line, source, number)
+        if rule is not None:
+            rules.append(rule)
+    return rules
+
+
+def gcloud_ignore_rules(source_dir: str | os.PathLike, ignore_file: str | None = None) -> IgnoreRules:
+    """The rules `gcloud run deploy --source=DIR [--ignore-file=F]` applies, and where they came from."""
+    root = source_root(source_dir)
+    files_read: list[str] = []
+    if ignore_file:
+        path = root / ignore_file
+        if not path.is_file():
+            raise ParameterError("ignore_file", ignore_file,
+                                 f"give a file that exists relative to the source directory {root}")
+        rules = _parse_ignore_text(path.read_text(errors="replace"), ignore_file, root, True, files_read)
+        return IgnoreRules(rules, f"explicit ignore file {ignore_file} (--ignore-file)", [ignore_file] + files_read)
+    path = root / GCLOUDIGNORE
+    if path.is_file():
+        rules = _parse_ignore_text(path.read_text(errors="replace"), GCLOUDIGNORE, root, True, files_read)
+        return IgnoreRules(rules, ".gcloudignore", [GCLOUDIGNORE] + files_read)
+    if any((root / name).exists() for name in GIT_FILES):
+        text = DEFAULT_GCLOUDIGNORE
+        has_gitignore = (root / ".gitignore").exists()
+        if has_gitignore:
+            text += "#!include:.gitignore\n"
+        rules = _parse_ignore_text(text, "default .gcloudignore", root, True, files_read)
+        how = "gcloud's default rules (.git or .gitignore present): ignore .gcloudignore, .git, .gitignore"
+        how += " and include .gitignore's rules" if has_gitignore else ""
+        return IgnoreRules(rules, how, files_read)
+    return IgnoreRules([], "none: no .gcloudignore, .git or .gitignore, so every file is uploaded", [])
+
+
+# ----------------------------------------------------------------------------------------------
+# upload set
+
+
+@dataclass
+class UploadSet:
+    source_dir: str
+    rule_source: str
+    files: list[str]
+    dirs: list[str]
+    ignored: list[str]                 # ignored files and pruned directories (with a trailing /)
+    total_bytes: int
+    largest_folders: list[dict]        # [{folder, bytes, files}], top-level folders, biggest first
+    rules: IgnoreRules = field(repr=False)
+    _file_set: frozenset = field(default=frozenset(), repr=False)
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, (str, os.PathLike)) and posix_rel(path) in self._file_set
+
+    def why_ignored(self, path: str, is_dir: bool = False) -> IgnoreRule | None:
+        return self.rules.deciding_rule(path, is_dir)
+
+    def to_dict(self, max_files: int = 200) -> dict[str, Any]:
+        return {
+            "source_dir": self.source_dir,
+            "rule_source": self.rule_source,
+            "rule_files": list(self.rules.files_read),
+            "file_count": len(self.files),
+            "files": self.files[:max_files],
+            "files_truncated": len(self.files) > max_files,
+            "ignored": self.ignored[:max_files],
+            "ignored_count": len(self.ignored),
+            "total_bytes": self.total_bytes,
+            "largest_folders": self.largest_folders,
+        }
+
+
+def upload_file_set(source_dir: str | os.PathLike, ignore_file: str | None = None, top: int = 5) -> UploadSet:
+    """The files `gcloud run deploy --source=DIR` would upload, with sizes and what was left out."""
+    root = source_root(source_dir)
+    rules = gcloud_ignore_rules(root, ignore_file)
+    files: list[str] = []
+    dirs: list[str] = []
+    ignored: list[str] = []
+    total = 0
+    by_folder: dict[str, list[int]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = posix_rel(os.path.relpath(dirpath, root)) if dirpath != str(root) else ""
+        rel_dir = "" if rel_dir == "." else rel_dir
+        for name in sorted(filenames):
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if rules._excludes_entry(rel, False):
+                ignored.append(rel)
+                continue
+            files.append(rel)
+            try:
+                size = os.stat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                size = 0  # a dangling symlink uploads as nothing useful
+            total += size
+            folder = rel.split("/", 1)[0] if "/" in rel else "."
+            acc = by_folder.setdefault(folder, [0, 0])
+            acc[0] += size
+            acc[1] += 1
+        keep = []
+        for name in sorted(dirnames):
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            # gcloud treats every walked directory entry (symlinks to directories too) as a directory.
+            if rules._excludes_entry(rel, True):
+                ignored.append(rel + "/")
+            else:
+                keep.append(name)
+                dirs.append(rel)
+        dirnames[:] = keep
+    largest = sorted(({"folder": k, "bytes": v[0], "files": v[1]} for k, v in by_folder.items()),
+                     key=lambda d: (-d["bytes"], d["folder"]))[:top]
+    files.sort()
+    return UploadSet(str(root), rules.rule_source, files, sorted(dirs), sorted(ignored), total, largest,
+                     rules, frozenset(files))
+
+
+# ----------------------------------------------------------------------------------------------
+# builder choice
+
+
+@dataclass
+class BuilderChoice:
+    builder: str                      # "dockerfile" | "buildpacks"
+    reason: str                       # one sentence
+    dockerfile: str | None = None     # "Dockerfile" when Docker is chosen
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"builder": self.builder, "reason": self.reason, "dockerfile": self.dockerfile,
+                "warnings": list(self.warnings)}
+
+
+def choose_builder(source_dir: str | os.PathLike, ignore_file: str | None = None) -> BuilderChoice:
+    """gcloud's one local check: does DIR/Dockerfile exist on disk right now (exact name, top level only)?"""
+    text = str(source_dir)
+    if text.startswith("gs://"):
+        return BuilderChoice("buildpacks", "The source is a gs:// archive, and gcloud always builds those "
+                             "with Google Cloud buildpacks.")
+    root = source_root(source_dir)
+    names = os.listdir(root)
+    # listdir gives the exact on-disk name, so the check is case-sensitive even on macOS.
+    if "Dockerfile" in names and (root / "Dockerfile").exists():
+        choice = BuilderChoice("dockerfile", "A file named exactly Dockerfile exists at the top of the source "
+                               "directory, so gcloud builds it with Docker.", dockerfile="Dockerfile")
+        rules = gcloud_ignore_rules(root, ignore_file)
+        rule = rules.deciding_rule("Dockerfile")
+        if rule is not None:
+            choice.warnings.append(
+                f"Docker chosen but Dockerfile ignored by the upload filter (it will be missing in the upload): "
+                f"rule '{rule.text}' at {rule.where}.")
+        return choice
+    near = sorted(n for n in names if n.lower() == "dockerfile" and n != "Dockerfile")
+    nested = sorted(posix_rel(p.relative_to(root)) for pattern in ("*/Dockerfile", "*/*/Dockerfile")
+                    for p in root.glob(pattern) if p.is_file())[:5]
+    choice = BuilderChoice("buildpacks", "There is no file named exactly Dockerfile at the top of the source "
+                           "directory, so gcloud builds with Google Cloud buildpacks.")
+    for name in near:
+        choice.warnings.append(f"{name!r} is not 'Dockerfile': the name is case-sensitive on Linux, so gcloud "
+                               "ignores it (a case-insensitive disk such as macOS's would match it).")
+    for path in nested:
+        choice.warnings.append(f"{path} is in a subfolder; gcloud only looks at the top level.")
+    others = sorted(n for n in names if n.endswith(".Dockerfile") or n.startswith("Dockerfile."))
+    for name in others:
+        choice.warnings.append(f"{name} is not used by --source; only a file named exactly Dockerfile is.")
+    return choice

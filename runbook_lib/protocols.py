@@ -1,0 +1,144 @@
+"""The Target contract: what every target's warehouse, builds, services and logs answer.
+
+`connect("local")` (the sandbox, runbook_lib/local/) and `connect("gcp")` (the real client libraries,
+runbook_lib/gcp/) both return a Target whose parts satisfy these Protocols, so a runbook never branches on
+the target. tests/test_parity.py checks both targets against them (statically, by typed assignment, and
+by running the same assertions on each).
+
+Shared value types live beside the semantics they carry: ServiceInfo, Revision and ServiceResponse in
+runbook_lib/services.py, TableInfo here, LogSource in runbook_lib/buildlogs.py. Adapters may offer more
+than the contract (the sandbox can pretend a caller's IP); runbooks use only what is written here.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .buildlogs import LogSource
+    from .services import Revision, ServiceInfo, ServiceResponse
+
+
+@dataclass
+class TableInfo:
+    """One warehouse table as `Warehouse.table_info` reports it."""
+
+    dataset: str
+    table: str
+    columns: list[tuple[str, str]]  # (name, BigQuery type)
+    num_rows: int
+    partition_column: str | None = None
+    expires_at: datetime | None = None
+    created_at: datetime | None = None
+    kind: str = "TABLE"  # TABLE or VIEW
+
+    @property
+    def ref(self) -> str:
+        return f"{self.dataset}.{self.table}"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["ref"] = self.ref
+        d["columns"] = [list(c) for c in self.columns]
+        for k in ("expires_at", "created_at"):
+            d[k] = d[k].isoformat() if d[k] is not None else None
+        return d
+
+
+class Closeable(Protocol):
+    def close(self) -> None:
+        """Release what the adapter itself holds (never what the target shares with it)."""
+
+
+class Warehouse(Closeable, Protocol):
+    """BigQuery-dialect SQL and the catalogue of datasets and tables ("dataset.table" refs)."""
+
+    def query(self, sql: str, params: dict | None = None) -> "pd.DataFrame":
+        """Rows of one BigQuery-dialect statement; @name query parameters from `params`."""
+
+    def execute(self, sql: str, params: dict | None = None) -> None:
+        """Run statements (DDL, DML, scripts) for their effect."""
+
+    def list_datasets(self) -> list[str]: ...
+
+    def list_tables(self, dataset: str) -> list[str]: ...
+
+    def dataset_exists(self, name: str) -> bool: ...
+
+    def table_exists(self, ref: str) -> bool: ...
+
+    def table_info(self, ref: str) -> TableInfo: ...
+
+    def create_dataset(self, name: str, default_table_expiration_days: float | None = None,
+                       exists_ok: bool = True) -> None: ...
+
+    def create_table(self, ref: str, columns: Sequence[tuple[str, str]], partition_column: str | None = None,
+                     exists_ok: bool = True) -> None: ...
+
+    def create_table_like(self, source_ref: str, dest_ref: str, exists_ok: bool = True) -> None:
+        """An empty table with the source's schema and partitioning (never autodetected)."""
+
+    def drop_dataset(self, name: str, delete_contents: bool = False) -> None: ...
+
+
+class Builds(Closeable, Protocol):
+    """Cloud Build: builds as Cloud Build v1 REST JSON (camelCase dicts, enum names, defaults omitted)."""
+
+    project: str
+    region: str   # the region source deploys build in (the services' region)
+
+    def build_name(self, build_id: str, region: str | None = None) -> str: ...
+
+    def get(self, build_id: str, region: str | None = None) -> dict:
+        """The build in `region` (default: the services' region); BuildNotFound names where to look."""
+
+    def list(self, region: str | None = None, tags: str | Iterable[str] | None = None,
+             status: str | None = None, limit: int = 20) -> list[dict]:
+        """Builds in one region matching every tag and the status, newest first, at most `limit`."""
+
+    def latest_failed(self, service: str, region: str | None = None) -> dict | None: ...
+
+    def latest_successful(self, service: str, region: str | None = None) -> dict | None: ...
+
+
+class Services(Closeable, Protocol):
+    """Cloud Run services of the phases: what serves, its revisions, who may call it, and calling it."""
+
+    def describe(self, phase: str) -> "ServiceInfo": ...
+
+    def list(self) -> list["ServiceInfo"]: ...
+
+    def list_revisions(self, phase: str) -> list["Revision"]:
+        """Revisions newest first by creation time (then by name)."""
+
+    def iam_policy(self, phase: str) -> dict:
+        """{"version", "bindings": [{"role", "members", "condition"?}], "etag"} (policy version 3)."""
+
+    def identity_token(self, principal: str | None = None, phase: str | None = None) -> str:
+        """An ID token to call `phase`'s service as `principal` (None: the operator's own credentials)."""
+
+    def request(self, phase: str, method: str, path: str, body: dict | None = None, token: str | None = None,
+                user_agent: str | None = None, remote_ip: str | None = None,
+                headers: dict | None = None) -> "ServiceResponse": ...
+
+    def invoke(self, phase: str, payload: dict, token: str | None = None, user_agent: str | None = None,
+               remote_ip: str | None = None) -> "ServiceResponse":
+        """POST the payload to the phase's own endpoint (/process-date-range or /process-date)."""
+
+    def health(self, phase: str, token: str | None = None) -> dict:
+        """GET /health: {"http_status": code, **body} or {"http_status": code, "error": one line}."""
+
+
+class Logs(Closeable, Protocol):
+    """Cloud Run request logs and the places a build's log can be read from."""
+
+    def request_logs(self, service: str | None = None, since: Any = None, until: Any = None, status: Any = None,
+                     limit: int | None = None) -> list[dict]:
+        """LogEntry dicts of resource.type="cloud_run_revision", newest first (runbook_lib.services)."""
+
+    def build_log_sources(self) -> list["LogSource"]:
+        """The build-log chain's sources in the order to try them (bucket, then Cloud Logging)."""
+

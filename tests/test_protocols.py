@@ -1,0 +1,76 @@
+"""Both targets' adapters satisfy the Target contract (runbook_lib/protocols.py).
+
+Two checks: mypy type-checks the typed assignments in tests/protocol_conformance.py (the static check
+the contract is written for), and a quick signature comparison names the method that drifted."""
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pytest
+
+from runbook_lib import protocols
+from runbook_lib.gcp.builds import GcpBuilds
+from runbook_lib.gcp.logs import GcpRuntimeLogs
+from runbook_lib.gcp.services import GcpServices
+from runbook_lib.local.builds import LocalBuilds
+from runbook_lib.local.logs import LocalLogs
+from runbook_lib.local.services import LocalServices
+from runbook_lib.local.warehouse import LocalWarehouse
+
+ADAPTERS = {
+    protocols.Warehouse: [LocalWarehouse],
+    protocols.Builds: [LocalBuilds, GcpBuilds],
+    protocols.Services: [LocalServices, GcpServices],
+    protocols.Logs: [LocalLogs, GcpRuntimeLogs],
+}
+
+
+def _members(protocol: type) -> dict[str, inspect.Signature]:
+    names = {n for klass in protocol.__mro__ if klass.__module__ == protocols.__name__
+             for n, v in vars(klass).items() if callable(v) and not n.startswith("_")}
+    return {n: inspect.signature(getattr(protocol, n)) for n in names}
+
+
+@pytest.mark.parametrize("protocol, adapter", [(p, a) for p, adapters in ADAPTERS.items() for a in adapters],
+                         ids=lambda x: x.__name__)
+def test_each_adapter_has_every_method_of_its_protocol_with_the_same_parameters(protocol, adapter):
+    for name, wanted in _members(protocol).items():
+        assert hasattr(adapter, name), f"{adapter.__name__} lacks {protocol.__name__}.{name}"
+        got = inspect.signature(getattr(adapter, name))
+        want_params = [(p.name, p.kind, p.default) for p in wanted.parameters.values()]
+        got_params = [(p.name, p.kind, p.default) for p in got.parameters.values()]
+        assert got_params[: len(want_params)] == want_params, f"{adapter.__name__}.{name}{got} != {name}{wanted}"
+        assert all(p.default is not inspect.Parameter.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                   for p in list(got.parameters.values())[len(want_params):]), \
+            f"{adapter.__name__}.{name} adds required parameters: {got}"
+
+
+def test_the_signature_check_notices_a_drifted_method():
+    class Drifted:
+        def query(self, sql, parameters=None):   # renamed keyword: callers passing params= would break
+            ...
+
+    wanted = _members(protocols.Warehouse)["query"]
+    got = inspect.signature(Drifted.query)
+    assert [p.name for p in got.parameters.values()] != [p.name for p in wanted.parameters.values()]
+
+
+def test_mypy_finds_every_adapter_satisfies_its_protocol(tmp_path):
+    api = pytest.importorskip("mypy.api", reason="mypy is installed with the kit's test extras")
+    conformance = Path(__file__).with_name("protocol_conformance.py")
+    stdout, stderr, status = api.run([
+        str(conformance), "--follow-imports=silent", "--ignore-missing-imports", "--no-error-summary",
+        "--cache-dir", str(tmp_path / "mypy-cache"), "--python-version", "3.11"])
+    assert status == 0, stdout + stderr
+
+
+def test_mypy_check_fails_for_an_adapter_that_does_not_conform(tmp_path):
+    api = pytest.importorskip("mypy.api", reason="mypy is installed with the kit's test extras")
+    bad = tmp_path / "bad.py"
+    bad.write_text("from runbook_lib.protocols import Logs\n"
+                   "class NoLogs:\n    def close(self) -> None: ...\n"
+                   "logs: Logs = NoLogs()\n")
+    stdout, _, status = api.run([str(bad), "--follow-imports=silent", "--ignore-missing-imports",
+                                 "--cache-dir", str(tmp_path / "mypy-cache"), "--python-version", "3.11"])
+    assert status == 1 and "request_logs" in stdout

@@ -140,6 +140,10 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
         _check(payload_style in PAYLOAD_STYLES, source, f"{where}.payload_style", f"must be one of {', '.join(PAYLOAD_STYLES)}")
         endpoint = _need(spec, "endpoint", where, source)
         _check(endpoint.startswith("/"), source, f"{where}.endpoint", "must start with /")
+        raw_commit = spec.get("prefix_support_commit") if isinstance(spec, dict) else None
+        # YAML reads an unquoted 5e12345 as a float and 0123456 as a number: a commit id must be quoted text.
+        _check(raw_commit is None or isinstance(raw_commit, str), source, f"{where}.prefix_support_commit",
+               f"must be a git commit id written in quotes (YAML read {raw_commit!r} as a number)")
         commit = _need(spec, "prefix_support_commit", where, source)
         _check(bool(_SHA.match(commit)), source, f"{where}.prefix_support_commit", "must be a git commit id (7 to 40 hex digits)")
         reads = _need(spec, "reads", where, source, list)

@@ -48,6 +48,9 @@ def test_unknown_table_names_what_is_allowed():
         (lambda d: d["phases"]["phase3"].update(endpoint="process"), "endpoint must start with /"),
         (lambda d: d["phases"]["phase3"].update(service="Bad_Name"), "must be a Cloud Run service name"),
         (lambda d: d["phases"]["phase3"].update(prefix_support_commit="zzz"), "must be a git commit id"),
+        # YAML reads unquoted 5e12345 as a float (infinity) and 0123456 as a number
+        (lambda d: d["phases"]["phase3"].update(prefix_support_commit=float("5e12345")), "written in quotes (YAML read inf"),
+        (lambda d: d["phases"]["phase3"].update(prefix_support_commit=123456), "written in quotes (YAML read 123456"),
         (lambda d: d["phases"]["phase3"].update(colour="red"), "key(s) ['colour'] are unknown"),
         (lambda d: d["phases"]["phase3"]["tables"]["nba_analytics.player_game_summary"].update(partition_column="player_lookup"),
          "must be the first merge key"),

@@ -71,8 +71,7 @@ def fetch_log(target: Any, build: dict, log_file: str | None = None) -> LogFetch
 
 def default_source_dir(target: Any) -> str | None:
     """The pipeline checkout to preflight when none is given: the sandbox's own source repository."""
-    home = target.options.get("home") if target.name == "local" else None
-    return str(Path(home) / "source") if home else None
+    return target.source_dir
 
 
 def sibling_phase(target: Any, phase: str, compare_with: str | None = None) -> str:

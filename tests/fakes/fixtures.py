@@ -186,7 +186,7 @@ def mirrored_phases_file(home: str | Path, path: Path) -> Path:
         found = re.match(r"^  (phase\w+):\s*$", line)
         phase = found.group(1) if found else phase
         if phase in commits and line.strip().startswith("prefix_support_commit:"):
-            line = re.sub(r"prefix_support_commit:\s*\S+", f"prefix_support_commit: {commits[phase][:7]}", line)
+            line = re.sub(r"prefix_support_commit:\s*\S+", f'prefix_support_commit: "{commits[phase][:7]}"', line)
         lines.append(line)
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -70,7 +70,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         print("Stopped every process the sandbox had started.")
         return ExitCode.OK
     print(status.to_text())
-    return ExitCode.OK
+    return ExitCode.ERROR if status.problem else ExitCode.OK
 
 
 def _run(args: argparse.Namespace) -> int:

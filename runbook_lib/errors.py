@@ -39,6 +39,10 @@ class WarehouseBusy(RunbookError):
     """The local warehouse file stayed locked by another process longer than the retry budget."""
 
 
+class WarehouseDamaged(RunbookError):
+    """The local warehouse file is missing, empty, truncated or unreadable; says how to rebuild it."""
+
+
 class CloudUnreachable(RunbookError, ConnectionError):
     """A Google Cloud API did not answer in time, or could not be reached; names the API and its endpoint."""
 

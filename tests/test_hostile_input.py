@@ -344,6 +344,77 @@ def test_reset_is_refused_while_a_run_uses_the_sandbox(make_sandbox, capsys):
 
 
 # ---------------------------------------------------------------------------------------------
+# A missing or damaged warehouse: never a false diagnosis, never a new empty warehouse
+
+def _damage(warehouse: Path, how: str, whole: bytes) -> str:
+    """Damage the sandbox's warehouse file; returns how `status` describes it."""
+    if how == "missing":
+        warehouse.unlink()
+        return "is missing"
+    warehouse.write_bytes(b"" if how == "emptied" else whole[:len(whole) // 2])
+    return "is empty (0 bytes)" if how == "emptied" else f"is truncated ({len(whole) // 2:,} bytes, less than the "
+
+
+def test_a_missing_or_damaged_warehouse_is_one_sentence_pointing_at_reset(make_sandbox, tmp_path, capsys):
+    from runbook_lib.local.home import sandbox_home
+
+    home = sandbox_home(make_sandbox())
+    whole = home.warehouse.read_bytes()
+    state = home.state_file.read_bytes()
+    for how in ("missing", "truncated", "emptied"):
+        said = _damage(home.warehouse, how, whole)
+        assert cli.main(["sandbox", "status", "--home", str(home.root)]) == 1
+        shown = capsys.readouterr().out
+        assert f"DAMAGED: the warehouse {home.warehouse} {said}" in shown and "run `runbook sandbox reset`" in shown
+        assert "DATASET" not in shown          # no table of zero counts that looks healthy
+        with pytest.raises(ParameterError) as caught:   # what a runbook's validation cell says
+            params.validate_params(params.DiagnoseParams, {"sandbox_home": str(home.root)})
+        assert f"its warehouse {home.warehouse} {said}" in str(caught.value) and "runbook sandbox reset" in str(caught.value)
+        assert home.warehouse.exists() == (how != "missing")   # a read-only look never creates the warehouse
+        home.warehouse.write_bytes(whole)
+    assert home.state_file.read_bytes() == state
+
+
+def test_a_runbook_on_a_deleted_warehouse_refuses_instead_of_diagnosing_an_empty_one(make_sandbox, tmp_path):
+    from runbook_lib.local.home import sandbox_home
+
+    home = sandbox_home(make_sandbox())
+    home.warehouse.unlink()
+    out = tmp_path / "reports"
+    outcome = runner.run_notebook(OVERVIEW, parameters=[["sandbox_home", str(home.root)]], outdir=out, progress=False)
+    assert outcome.exit_code == 2 and "is missing; run `runbook sandbox reset" in outcome.message
+    assert not home.warehouse.exists()
+    assert "Traceback" not in _page(out)[1]
+
+
+def test_reading_past_the_end_of_a_truncated_warehouse_is_one_sentence(make_sandbox):
+    from runbook_lib.errors import WarehouseDamaged
+    from runbook_lib.local.home import sandbox_home
+    from runbook_lib.local.warehouse import LocalWarehouse
+
+    home = sandbox_home(make_sandbox())
+    whole = home.warehouse.read_bytes()
+    home.warehouse.write_bytes(whole[:len(whole) // 2])   # the catalog is whole, the data is not
+    with pytest.raises(WarehouseDamaged, match=rf"^The warehouse {home.warehouse} cannot be read \(IO Error: .*\): "
+                                               r"run `runbook sandbox reset` to rebuild the sandbox"):
+        warehouse = LocalWarehouse(home.warehouse, create=False)
+        for table in warehouse.list_tables("nba_analytics"):
+            warehouse.query(f"SELECT * FROM nba_analytics.{table.split('.')[-1]}")
+
+
+def test_init_rebuilds_a_sandbox_whose_warehouse_is_missing(make_sandbox, capsys):
+    from runbook_lib.local.home import sandbox_home
+
+    home = sandbox_home(make_sandbox())
+    home.warehouse.unlink()
+    assert cli.main(["sandbox", "init", "--home", str(home.root), "--scale", "0.15", "--no-services"]) == 0
+    shown = capsys.readouterr().out
+    assert f"Repaired: its warehouse {home.warehouse} is missing, so the sandbox was rebuilt." in shown
+    assert "nba_precompute" in shown and "DAMAGED" not in shown
+    assert cli.main(["sandbox", "status", "--home", str(home.root)]) == 0
+
+
+# ---------------------------------------------------------------------------------------------
 # Help
 
 def test_help_describes_options_parameters_plans_and_exit_codes(capsys):

@@ -29,7 +29,7 @@ def connect_local(phases: PhaseRegistry, **options) -> Target:
     # Registered as a user until the target closes (or the kernel ends): `sandbox reset` waits for none.
     release = register_user(home)
     warehouse_path = Path(options.get("warehouse_path") or home.warehouse)
-    warehouse = LocalWarehouse(warehouse_path, project=phases.project)
+    warehouse = LocalWarehouse(warehouse_path, project=phases.project, create=False)
     builds = LocalBuilds(home, phases)
     services = LocalServices(home, phases, warehouse_path)
     logs = LocalLogs(home, phases)

@@ -18,7 +18,7 @@ from typing import Iterator
 
 import duckdb
 
-from ..errors import ParameterError, WarehouseBusy
+from ..errors import ParameterError, WarehouseBusy, WarehouseDamaged
 from .bigquery import register_functions
 
 # The DuckDB name of the attached warehouse file. A dash keeps it apart from every BigQuery
@@ -26,6 +26,10 @@ from .bigquery import register_functions
 CATALOG = "runbook-wh"
 
 NOT_A_DATABASE = "that file is not a DuckDB database; give a new file name or an existing .duckdb file"
+# What fixes a damaged warehouse: the sandbox's is rebuilt with its data; another one the caller made.
+REBUILD = "run `runbook sandbox reset` to rebuild the sandbox (a warehouse of your own: recreate it)"
+# A DuckDB file starts with its main header and two database headers, one 4 KiB block each.
+HEADER_BYTES = 3 * 4096
 
 
 def quote(name: str) -> str:
@@ -57,6 +61,47 @@ def _is_lock_conflict(exc: Exception) -> bool:
         # Another DuckDB instance in this process (code of ours or not) has the file open.
         or "different configuration" in lowered or "unique file handle conflict" in lowered
     )
+
+
+def damaged(path: Path, problem: str) -> WarehouseDamaged:
+    return WarehouseDamaged(f"The warehouse {path} {problem}: {REBUILD}.")
+
+
+def file_problem(path: Path, retry_seconds: float = 2.0) -> str | None:
+    """What is wrong with an existing warehouse's file, in words ("is missing", "is empty (0 bytes)",
+    "is truncated ...", "cannot be read ..."), or None when it looks whole. Never creates the file;
+    a file another process keeps locked longer than `retry_seconds` is not judged (None)."""
+    if not path.exists():
+        return "is missing"
+    if not path.is_file():
+        return "is not a file"
+    size = path.stat().st_size
+    if size == 0:
+        return "is empty (0 bytes)"
+    if not looks_like_duckdb(path):
+        return "is not a DuckDB database"
+    eng = engine()
+    with eng.lock:
+        if eng.attached is not None:
+            return None   # in use by an operation of this process, so readable
+        try:
+            eng.attach(path, True, retry_seconds)
+        except WarehouseDamaged as exc:
+            return str(exc).removeprefix(f"The warehouse {path} ").split(": run `runbook sandbox reset`")[0]
+        except (WarehouseBusy, ParameterError):
+            return None if path.stat().st_size else "is empty (0 bytes)"
+        try:
+            block_size, used = eng.con.execute(
+                "SELECT block_size, used_blocks FROM pragma_database_size() WHERE database_name = ?",
+                [CATALOG]).fetchone()
+        finally:
+            eng.release()
+    # Every used block lies in the file (free ones at its end may not): a file shorter than that
+    # lost data. A cut inside the last blocks passes this look and is caught when they are read.
+    needed = HEADER_BYTES + int(used) * int(block_size)
+    if size < needed:
+        return f"is truncated ({size:,} bytes, less than the {needed:,} its header says are in use)"
+    return None
 
 
 class Engine:
@@ -96,6 +141,8 @@ class Engine:
                         time.sleep(delay)
                         continue
                     raise ParameterError("warehouse_path", str(path), NOT_A_DATABASE) from None
+                if isinstance(exc, duckdb.IOException) and path.exists() and not _is_lock_conflict(exc):
+                    raise damaged(path, f"cannot be read ({str(exc).splitlines()[0]})") from None
                 if not _is_lock_conflict(exc):
                     raise
                 if time.monotonic() > deadline:

@@ -28,7 +28,8 @@ from .home import SandboxHome, sandbox_home
 from .logs import append_request_logs, request_entry, request_log_path
 from .processes import stop_recorded_processes
 from .services import OPERATOR, LocalServices, ServiceInfo, revision_record, source_image
-from .state import read_state, refuse_if_in_use, sandbox_lock, state_lock, unwritable, write_state
+from .state import (read_state, refuse_if_in_use, sandbox_lock, state_lock, unwritable, warehouse_problem,
+                    write_state)
 from .source_repo import SourceRepo, create_source_repo, open_source_repo
 
 STATE_VERSION = 1
@@ -82,6 +83,8 @@ class SandboxStatus:
     services: list[ServiceInfo] = field(default_factory=list)
     tables: list[TableRows] = field(default_factory=list)
     request_log_entries: int = 0
+    problem: str | None = None     # what makes the sandbox unusable (a missing or damaged warehouse)
+    repaired: str | None = None    # what init found broken and rebuilt
 
     def to_dict(self) -> dict:
         return {
@@ -89,7 +92,7 @@ class SandboxStatus:
             "dates": list(self.dates) if self.dates else None, "initialised_at": self.initialised_at,
             "commits": dict(self.commits), "prefix_support_commits": dict(self.prefix_support_commits),
             "services": [s.to_dict() for s in self.services], "tables": [t.to_dict() for t in self.tables],
-            "request_log_entries": self.request_log_entries,
+            "request_log_entries": self.request_log_entries, "problem": self.problem, "repaired": self.repaired,
         }
 
     def to_text(self) -> str:
@@ -97,6 +100,10 @@ class SandboxStatus:
             return f"Sandbox at {self.home}: not initialised. Run `runbook sandbox init`."
         lines = [f"Sandbox at {self.home}",
                  f"  initialised {self.initialised_at}, scale {self.scale:g}, game dates {self.dates[0]} .. {self.dates[1]}"]
+        if self.problem:
+            lines.append(f"  DAMAGED: {self.problem}.")
+        if self.repaired:
+            lines.append(f"  Repaired: {self.repaired}.")
         if self.commits:
             prefix = sorted(set(self.prefix_support_commits.values()))
             lines.append(f"  source repository head {self.commits['head'][:7]}; dataset_prefix support added in "
@@ -109,9 +116,10 @@ class SandboxStatus:
             rows.append((s.phase, s.service, s.revision, s.commit_sha[:7], "yes" if s.supports_prefix else "NO",
                          "running" if s.running else "stopped", iam, (s.url or "-") + code))
         lines += _table(rows)
-        lines.append("")
-        rows = [("DATASET", "TABLE", "ROWS")] + [(t.dataset, t.table, f"{t.rows:,}") for t in self.tables]
-        lines += _table(rows, right={2})
+        if not self.problem:
+            lines.append("")
+            rows = [("DATASET", "TABLE", "ROWS")] + [(t.dataset, t.table, f"{t.rows:,}") for t in self.tables]
+            lines += _table(rows, right={2})
         return "\n".join(lines)
 
 
@@ -134,9 +142,13 @@ def init_sandbox(home: str | Path | None = None, scale: float = 1.0, force: bool
     box = _check_home(home)
     phases = load_phases(phases_file)
     _make_home(box)
+    repaired = None
     with sandbox_lock(box):
         state = read_state(box)
-        if not (state.get("initialised") and box.warehouse.exists()) or force:
+        problem = warehouse_problem(box) if state.get("initialised") else None
+        if not state.get("initialised") or problem or force:
+            if problem and not force:   # init repairs what is missing or damaged
+                repaired = f"its warehouse {box.warehouse} {problem}, so the sandbox was rebuilt"
             refuse_if_in_use(box)
             _refuse_foreign_files(box)
             stop_recorded_processes(box)
@@ -144,7 +156,7 @@ def init_sandbox(home: str | Path | None = None, scale: float = 1.0, force: bool
             _build(box, phases, scale)
     if start_services:
         LocalServices(box, phases, box.warehouse).ensure_running()
-    return sandbox_status(box.root, phases_file=phases_file)
+    return replace(sandbox_status(box.root, phases_file=phases_file), repaired=repaired)
 
 
 def sandbox_status(home: str | Path | None = None, phases_file: str | Path | None = None) -> SandboxStatus:
@@ -154,11 +166,13 @@ def sandbox_status(home: str | Path | None = None, phases_file: str | Path | Non
         return SandboxStatus(home=str(box.root), initialised=False)
     phases = load_phases(phases_file)
     services = LocalServices(box, phases, box.warehouse).list()
+    problem = warehouse_problem(box)
     return SandboxStatus(
         home=str(box.root), initialised=True, scale=state.get("scale"), dates=tuple(state.get("dates", ("", ""))),
         initialised_at=state.get("initialised_at"), commits=dict(state.get("source", {}).get("commits", {})),
         prefix_support_commits=dict(state.get("prefix_support_commits", {})), services=services,
-        tables=table_rows(box, phases), request_log_entries=_count_lines(request_log_path(box)),
+        tables=[] if problem else table_rows(box, phases), request_log_entries=_count_lines(request_log_path(box)),
+        problem=f"the warehouse {box.warehouse} {problem}: run `runbook sandbox reset` to rebuild it" if problem else None,
     )
 
 
@@ -204,7 +218,7 @@ def table_rows(box: SandboxHome, phases: PhaseRegistry | None = None) -> list[Ta
 
     if not box.warehouse.exists():
         return []
-    warehouse = LocalWarehouse(box.warehouse, project=(phases.project if phases else "sandbox"))
+    warehouse = LocalWarehouse(box.warehouse, project=(phases.project if phases else "sandbox"), create=False)
     return [TableRows(dataset, table, int(warehouse.table_info(f"{dataset}.{table}").num_rows))
             for dataset in sorted(warehouse.list_datasets())
             for table in sorted(t.split(".")[-1] for t in warehouse.list_tables(dataset))]

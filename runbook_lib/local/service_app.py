@@ -251,7 +251,8 @@ class PhaseApp:
         config = self.config
         code = CodeVersion(commit=config.commit, supports_prefix=config.supports_prefix)
         waiting = {} if config.lock_retry_seconds is None else {"lock_retry_seconds": config.lock_retry_seconds}
-        warehouse = LocalWarehouse(config.warehouse, project=config.phases.project, **waiting)
+        # create=False: a deleted warehouse is an error to report, never a new empty one to fill.
+        warehouse = LocalWarehouse(config.warehouse, project=config.phases.project, create=False, **waiting)
         # Code from before the prefix commit never reads dataset_prefix: it is passed on, and ignored.
         if config.code.payload_style == "date_range":
             _check_fields(body, PHASE3_FIELDS, PHASE3_REQUIRED, config.code.endpoint if path != "/process" else path)

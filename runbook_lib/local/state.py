@@ -76,6 +76,17 @@ def require_initialised(home, parameter: str = "sandbox_home", shown: str | None
     if not is_initialised(home):
         raise ParameterError(parameter, shown or str(root),
                              f"give an initialised sandbox folder (run `runbook sandbox init --home {root}` first)")
+    problem = warehouse_problem(home)
+    if problem:
+        raise ParameterError(parameter, shown or str(root), f"its warehouse {home.warehouse} {problem}; "
+                             f"run `runbook sandbox reset{'' if shown is None else f' --home {root}'}` to rebuild it")
+
+
+def warehouse_problem(home) -> str | None:
+    """What is wrong with the sandbox's warehouse file ("is missing", "is truncated ..."), or None."""
+    from .duckdb_file import file_problem
+
+    return file_problem(Path(home.warehouse))
 
 
 def unwritable(path: Path) -> str | None:

@@ -24,7 +24,8 @@ from ..errors import NotFoundError, ParameterError, RunbookError
 from ..protocols import TableInfo
 from . import duckdb_catalog as catalog
 from .bigquery import Statement, UnsupportedSQL, bigquery_type, duckdb_type, meta, to_duckdb, translate
-from .duckdb_file import CATALOG, NOT_A_DATABASE, engine, looks_like_duckdb, qualified, quote, transaction
+from .duckdb_file import (CATALOG, NOT_A_DATABASE, damaged, engine, file_problem, looks_like_duckdb, qualified,
+                          quote, transaction)
 
 __all__ = ["LocalWarehouse", "TableInfo", "WarehouseQueryError", "UnsupportedSQL", "to_duckdb"]
 
@@ -44,7 +45,10 @@ def _utcnow() -> datetime:
 class LocalWarehouse:
     """BigQuery-shaped access to one DuckDB file. Every method opens and closes its own connection."""
 
-    def __init__(self, path: str | Path, project: str = "sandbox", lock_retry_seconds: float = LOCK_RETRY_SECONDS):
+    def __init__(self, path: str | Path, project: str = "sandbox", lock_retry_seconds: float = LOCK_RETRY_SECONDS,
+                 create: bool = True):
+        """`create=False`: the file must exist already (a runbook or a service reading the sandbox
+        never makes a new, empty warehouse); a missing one is WarehouseDamaged."""
         p = Path(path).expanduser()
         if p.exists() and p.is_dir():
             raise ParameterError("warehouse_path", str(path), "give a file path for the DuckDB database, not a folder")
@@ -55,6 +59,7 @@ class LocalWarehouse:
         self.path = p.resolve()
         self.project = project
         self.lock_retry_seconds = lock_retry_seconds
+        self.create = create
         self._meta_ready = False
 
     def __repr__(self) -> str:
@@ -76,7 +81,7 @@ class LocalWarehouse:
         in another on the same file shares its connection.
         """
         eng = engine()
-        with eng.lock:
+        with eng.lock, self._unreadable_is_damage():
             if eng.attached is not None:
                 path, attached_read_only = eng.attached
                 if path == self.path and (read_only or not attached_read_only):
@@ -86,6 +91,8 @@ class LocalWarehouse:
                     f"A warehouse operation on {path} is still open in this thread; finish it before "
                     f"opening {self.path}{' for writing' if not read_only else ''}.")
             if not self.path.exists():
+                if not self.create:
+                    raise damaged(self.path, "is missing")
                 read_only = False  # DuckDB creates a new file only when it may write
             eng.attach(self.path, read_only, self.lock_retry_seconds)
             try:
@@ -101,6 +108,19 @@ class LocalWarehouse:
                 yield eng.con
             finally:
                 eng.release()
+
+    @contextmanager
+    def _unreadable_is_damage(self) -> Iterator[None]:
+        """DuckDB's IO errors (a truncated file read past its end) as one sentence saying how to rebuild."""
+        try:
+            yield
+        except duckdb.IOException as exc:
+            raise damaged(self.path, f"cannot be read ({str(exc).splitlines()[0]})") from None
+
+    def problem(self) -> str | None:
+        """What is wrong with the warehouse file ("is missing", "is truncated ..."), or None; see
+        duckdb_file.file_problem. Creates nothing."""
+        return file_problem(self.path)
 
     # ----------------------------------------------------------------------------------------
     # SQL

@@ -539,83 +539,31 @@ def _group_gone(pgid: int, timeout: float = 30) -> bool:
 
 
 @pytest.fixture
-def interrupted(tmp_path):
-    """interrupted(args, out) -> (returncode, stdout, stderr): start the runbook command in its own
-    session, wait until a runbook sleeps in its cell, press "Ctrl-C", and wait for the end. The
-    kernel must not outlive the command (its process group must empty)."""
+def stopped():
+    """stopped(args, out, signum) -> (returncode, stdout, stderr, kernel pid): start the runbook command
+    in its own session, wait until a runbook sleeps in its cell, then stop it: SIGINT to its process
+    group, as a terminal's Ctrl-C does, or SIGTERM to its pid only (its kernel gets nothing), as
+    `timeout`, `docker stop` or a job's deadline do. Neither the command's process group nor the
+    kernel may outlive it."""
     started = []
 
-    def _run(args: list[str], out: Path):
+    def _run(args: list[str], out: Path, signum: int = signal.SIGINT):
         # A shell starts background jobs with SIGINT ignored, and that would be inherited: restore
         # the default so that Python turns SIGINT into KeyboardInterrupt, as in a terminal.
         process = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    start_new_session=True, env={**os.environ, "TQDM_DISABLE": "1"},
                                    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         started.append(process)
-        _wait_for(lambda: list(out.rglob("sleeping")), 120, "a runbook to start sleeping", process)
-        os.killpg(process.pid, signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=120)
-        assert _group_gone(process.pid), "a process of the interrupted command (the kernel?) outlived it"
-        return process.returncode, stdout, stderr
-
-    yield _run
-    for process in started:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-
-
-def test_ctrl_c_overnight_keeps_the_nights_report(tmp_path, interrupted):
-    plan = tmp_path / "plan.yaml"
-    plan.write_text(f"steps:\n  - id: first\n    notebook: {EXAMPLE}\n    parameters: {{chart: false}}\n"
-                    f"  - id: sleepy\n    notebook: {MISBEHAVING}\n    parameters: {{action: sleep}}\n"
-                    f"  - id: later\n    notebook: {EXAMPLE}\n")
-    out = tmp_path / "reports"
-    code, stdout, stderr = interrupted(["overnight", str(plan), "-o", str(out)], out)
-    assert code == 130, stderr[-3000:]
-    folder = next(out.glob("*/overnight-*"))
-    summary = json.loads((folder / "summary.json").read_text())
-    assert summary["interrupted_at"] == "sleepy"
-    assert [(s["step"], s["label"], s["verdict"]) for s in summary["steps"]] == [
-        ("first", "PASS", "pass"), ("sleepy", "INTERRUPTED", "blocked"), ("later", "NOT RUN", "blocked")]
-    assert "not run: the night was interrupted (Ctrl-C) during step sleepy" in summary["steps"][2]["summary"]
-    page = (folder / "index.html").read_text()
-    assert "Interrupted</b> (Ctrl-C) during step sleepy" in page
-    assert all((folder / s["html"]).is_file() and (folder / s["notebook"]).is_file() for s in summary["steps"])
-    sleepy = nbformat.read(folder / summary["steps"][1]["notebook"], as_version=4)
-    assert sleepy.cells[runner.validation_cell_index(sleepy)].execution_count is not None  # outputs so far kept
-    assert f"Morning-review report: {(folder / 'index.html').resolve()}" in stdout
-
-
-def test_ctrl_c_in_a_single_run_leaves_its_record(tmp_path, interrupted):
-    out = tmp_path / "reports"
-    code, stdout, stderr = interrupted(["run", str(MISBEHAVING), "-p", "action", "sleep", "-o", str(out)], out)
-    assert code == 130, stderr[-3000:]
-    run_dir, meta = _meta(out)
-    assert (meta["verdict"], meta["run"]["outcome"], meta["run"]["exit_code"]) == ("blocked", "interrupted", 130)
-    assert (run_dir / "misbehaving.html").is_file() and "INTERRUPTED misbehaving" in stdout
-    nb = nbformat.read(run_dir / "misbehaving.ipynb", as_version=4)
-    assert nb.cells[runner.validation_cell_index(nb)].execution_count is not None  # the outputs so far are kept
-    assert nb.cells[-1].execution_count is None
-
-
-# ---------------------------------------------------------------------------------------------
-# SIGTERM sent by pid, as `timeout`, `docker stop` and a Cloud Run job's deadline send it
-
-@pytest.fixture
-def terminated(tmp_path):
-    """terminated(args, out) -> (returncode, stdout, stderr, kernel pid): start the command, wait
-    until a runbook sleeps in its cell, send SIGTERM to the command's pid only (its kernel gets
-    nothing), and wait for the end."""
-    started = []
-
-    def _run(args: list[str], out: Path):
-        process = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   start_new_session=True, env={**os.environ, "TQDM_DISABLE": "1"})
-        started.append(process)
         marker = _wait_for(lambda: list(out.rglob("sleeping")), 120, "a runbook to start sleeping", process)[0]
-        os.kill(process.pid, signal.SIGTERM)
+        if signum == signal.SIGINT:
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            os.kill(process.pid, signum)
         stdout, stderr = process.communicate(timeout=120)
-        return process.returncode, stdout, stderr, int(marker.read_text())
+        kernel = int(marker.read_text())
+        assert _group_gone(process.pid), "a process of the stopped command outlived it"
+        assert _gone(kernel), "the kernel outlived the stopped command"
+        return process.returncode, stdout, stderr, kernel
 
     yield _run
     for process in started:
@@ -632,6 +580,46 @@ def _gone(pid: int, timeout: float = 30) -> bool:
     return False
 
 
+@pytest.mark.parametrize("signum, code, label, how, page", [
+    (signal.SIGINT, 130, "INTERRUPTED", "interrupted (Ctrl-C)", "Interrupted</b> (Ctrl-C)"),
+    (signal.SIGTERM, 143, "TERMINATED", "terminated (SIGTERM)", "Terminated</b> (SIGTERM)"),
+])
+def test_a_stopped_night_keeps_its_report(tmp_path, stopped, signum, code, label, how, page):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"steps:\n  - id: first\n    notebook: {EXAMPLE}\n    parameters: {{chart: false}}\n"
+                    f"  - id: sleepy\n    notebook: {MISBEHAVING}\n    parameters: {{action: sleep}}\n"
+                    f"  - id: later\n    notebook: {EXAMPLE}\n")
+    out = tmp_path / "reports"
+    returncode, stdout, stderr, _ = stopped(["overnight", str(plan), "-o", str(out)], out, signum)
+    assert returncode == code, stderr[-3000:]
+    folder = next(out.glob("*/overnight-*"))
+    summary = json.loads((folder / "summary.json").read_text())
+    assert (summary["interrupted_at"], summary["interrupted_by"]) == ("sleepy", "Ctrl-C" if code == 130 else "SIGTERM")
+    assert [(s["step"], s["label"], s["verdict"]) for s in summary["steps"]] == [
+        ("first", "PASS", "pass"), ("sleepy", label, "blocked"), ("later", "NOT RUN", "blocked")]
+    assert f"not run: the night was {how} during step sleepy" in summary["steps"][2]["summary"]
+    assert f"{page} during step sleepy" in (folder / "index.html").read_text()
+    assert all((folder / s["html"]).is_file() and (folder / s["notebook"]).is_file() for s in summary["steps"])
+    sleepy = nbformat.read(folder / summary["steps"][1]["notebook"], as_version=4)
+    assert sleepy.cells[runner.validation_cell_index(sleepy)].execution_count is not None  # outputs so far kept
+    assert f"Morning-review report: {(folder / 'index.html').resolve()}" in stdout
+
+
+def test_ctrl_c_in_a_single_run_leaves_its_record(tmp_path, stopped):
+    out = tmp_path / "reports"
+    code, stdout, stderr, _ = stopped(["run", str(MISBEHAVING), "-p", "action", "sleep", "-o", str(out)], out)
+    assert code == 130, stderr[-3000:]
+    run_dir, meta = _meta(out)
+    assert (meta["verdict"], meta["run"]["outcome"], meta["run"]["exit_code"]) == ("blocked", "interrupted", 130)
+    assert (run_dir / "misbehaving.html").is_file() and "INTERRUPTED misbehaving" in stdout
+    nb = nbformat.read(run_dir / "misbehaving.ipynb", as_version=4)
+    assert nb.cells[runner.validation_cell_index(nb)].execution_count is not None  # the outputs so far are kept
+    assert nb.cells[-1].execution_count is None
+
+
+# ---------------------------------------------------------------------------------------------
+# SIGTERM sent by pid, as `timeout`, `docker stop` and a Cloud Run job's deadline send it
+
 def _private_copies(token: str) -> list[Path]:
     """Files in the temporary folder holding the planted token: an unmasked copy of a run."""
     found = []
@@ -643,7 +631,7 @@ def _private_copies(token: str) -> list[Path]:
     return found
 
 
-def test_sigterm_in_a_single_run_records_it_stops_its_services_and_leaves_no_copy(tmp_path, terminated, make_sandbox):
+def test_sigterm_in_a_single_run_records_it_stops_its_services_and_leaves_no_copy(tmp_path, stopped, make_sandbox):
     from runbook_lib.local import processes
     from runbook_lib.local.home import sandbox_home
 
@@ -651,9 +639,9 @@ def test_sigterm_in_a_single_run_records_it_stops_its_services_and_leaves_no_cop
     state_before = home.state_file.read_bytes()
     token = "sigterm-S3CRET-7d1e"
     out = tmp_path / "reports"
-    code, stdout, stderr, kernel = terminated(
+    code, stdout, stderr, _ = stopped(
         ["run", str(MISBEHAVING), "-p", "action", "serve", "-p", "api_token", token,
-         "-p", "sandbox_home", str(home.root), "-o", str(out)], out)
+         "-p", "sandbox_home", str(home.root), "-o", str(out)], out, signal.SIGTERM)
     assert code == 143, stderr[-3000:]
     assert "terminated (SIGTERM)" in stderr and "Traceback" not in stderr
     run_dir, meta = _meta(out)
@@ -662,34 +650,13 @@ def test_sigterm_in_a_single_run_records_it_stops_its_services_and_leaves_no_cop
     assert (run_dir / "misbehaving.html").is_file() and "TERMINATED misbehaving" in stdout
     nb = nbformat.read(run_dir / "misbehaving.ipynb", as_version=4)
     assert nb.cells[runner.validation_cell_index(nb)].execution_count is not None   # the outputs so far
-    # Nothing left behind: the kernel, the service it started, an unmasked copy of the notebook.
-    assert _gone(kernel), "the kernel outlived the terminated run"
+    # Nothing left behind (the fixture checked the kernel): the service it started, an unmasked copy.
     assert not [p for p in Path(home.run).glob("*.json") if processes.read_run_file(home, p.stem)]
     assert not list(Path(home.run).glob("*.json")), "a service the run started is still recorded as running"
     assert not _private_copies(token)
     for file in run_dir.rglob("*"):
         assert not file.is_file() or token not in file.read_text(errors="replace"), file
     assert home.state_file.read_bytes() == state_before
-
-
-def test_sigterm_overnight_keeps_the_nights_report(tmp_path, terminated):
-    plan = tmp_path / "plan.yaml"
-    plan.write_text(f"steps:\n  - id: first\n    notebook: {EXAMPLE}\n    parameters: {{chart: false}}\n"
-                    f"  - id: sleepy\n    notebook: {MISBEHAVING}\n    parameters: {{action: sleep}}\n"
-                    f"  - id: later\n    notebook: {EXAMPLE}\n")
-    out = tmp_path / "reports"
-    code, stdout, stderr, kernel = terminated(["overnight", str(plan), "-o", str(out)], out)
-    assert code == 143, stderr[-3000:]
-    assert _gone(kernel), "the kernel outlived the terminated night"
-    folder = next(out.glob("*/overnight-*"))
-    summary = json.loads((folder / "summary.json").read_text())
-    assert (summary["interrupted_at"], summary["interrupted_by"]) == ("sleepy", "SIGTERM")
-    assert [(s["step"], s["label"], s["verdict"]) for s in summary["steps"]] == [
-        ("first", "PASS", "pass"), ("sleepy", "TERMINATED", "blocked"), ("later", "NOT RUN", "blocked")]
-    assert "not run: the night was terminated (SIGTERM) during step sleepy" in summary["steps"][2]["summary"]
-    assert "Terminated</b> (SIGTERM) during step sleepy" in (folder / "index.html").read_text()
-    assert all((folder / s["html"]).is_file() and (folder / s["notebook"]).is_file() for s in summary["steps"])
-    assert f"Morning-review report: {(folder / 'index.html').resolve()}" in stdout
 
 
 def test_charts_land_in_the_run_folder_when_the_report_folder_is_relative(tmp_path, monkeypatch):

@@ -149,8 +149,6 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
         except ParameterError as exc:
             raise ConfigError(f"{path}: step {step.id!r}: {exc}") from None
         planned.append(PlannedStep(step, notebook, values))
-    if any(s.values.get("target") == "gcp" for s in planned):
-        check_credentials()   # once, before the night, not once per step
     return LoadedPlan(path, plan, chosen_target, planned)
 
 
@@ -196,6 +194,8 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
     summary.json are written all the same, and KeyboardInterrupt is re-raised (the CLI exits 130);
     SIGTERM (raised as signals.Terminated) is handled the same way, recorded "terminated" (143)."""
     loaded = load_plan(plan_path, target)
+    if any(s.values.get("target") == "gcp" for s in loaded.steps):
+        check_credentials()   # once, before the night, not once per step
     started = datetime.now().astimezone()
     folder = unique_dir(check_outdir(outdir) / f"{started:%Y-%m-%d}" / f"overnight-{started:%H%M%S}")
     total = len(loaded.steps)

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..buildlogs import BUCKET, Forbidden, LogSourceError, NotFound
 from ..errors import ParameterError
-from .clients import API_NAMES, DEFAULT_ENDPOINTS, cloud_call
+from .calls import API_NAMES, DEFAULT_ENDPOINTS, cloud_call
 
 DEFAULT_BUCKET_SUFFIX = ".cloudbuild-logs.googleusercontent.com"
 

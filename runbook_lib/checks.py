@@ -85,9 +85,10 @@ class TextLoader(_NoAliases, yaml.BaseLoader):
 
 def parse_yaml(path: str | Path, loader: type = StrictLoader) -> Any:
     """Parse a YAML file the kit reads (parameters, plans, configuration): a regular UTF-8 file of at
-    most MAX_YAML_BYTES without anchors or aliases. A file that is not there, not a regular file (a
-    FIFO would block the read forever) or unreadable is FileNotFoundError; anything else wrong with
-    it is YamlRefused, whose `allowed` fits a ParameterError."""
+    most MAX_YAML_BYTES without anchors or aliases. A file that is not there or not a regular file
+    (a named pipe would block the read forever) is FileNotFoundError; a path the filesystem refuses
+    is ParameterError (parameter "file"); anything else wrong with it is YamlRefused, whose
+    `allowed` fits a ParameterError."""
     p = Path(path)
     check_path("file", p)
     if not p.is_file():

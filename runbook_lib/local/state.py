@@ -2,6 +2,9 @@
 source repository's commits and whether the sandbox is initialised.
 
 Service processes read it on every request, so it is written atomically and changed under a lock.
+Also here: what a runbook needs of a sandbox before it reads one (initialised, an intact warehouse,
+writable), the lock init and reset hold while they build, and the processes using the sandbox, which
+reset will not pull it away from.
 """
 from __future__ import annotations
 

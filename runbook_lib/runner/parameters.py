@@ -85,7 +85,7 @@ def load_parameter_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any
         written = parse_yaml(path, TextLoader)
     except FileNotFoundError:
         raise ParameterError("-f", str(path), "an existing YAML file of parameter names and values") from None
-    except YamlRefused as exc:
+    except (YamlRefused, ParameterError) as exc:   # ParameterError: a path the filesystem refuses
         raise ParameterError("-f", str(path), exc.allowed) from None
     if data is None:
         return {}, {}

@@ -6,6 +6,7 @@
     outcome.py     how a run ended (`decide_outcome`, pure) and what a run returns
     run.py         one run: execute, decide, write the masked record and its page
     plan.py        the overnight plan: load and check, run, record steps that did not run
+    signals.py     SIGTERM raised as Terminated (a KeyboardInterrupt), so it unwinds as Ctrl-C does
 
 Exit codes (runbook_lib.exit_codes.ExitCode; `.exit_code` of what run_notebook/run_plan return):
   0  verdict pass or warn (a cell may end the run early with sys.exit(0), as papermill allows)
@@ -15,15 +16,23 @@ Exit codes (runbook_lib.exit_codes.ExitCode; `.exit_code` of what run_notebook/r
      too when the validation cell names a model of runbook_lib.params (every runbook of the kit);
      a value only the notebook itself can judge (a model of its own) stops that step in its
      validation cell, is recorded as BAD PARAMETERS and makes the night exit 1
+     A ParameterError naming one of the notebook's parameters raised by a later cell (the runbook
+     found the value wrong when it used it: a build id that does not exist) is bad parameters too.
+     Missing Google Cloud credentials for target=gcp are refused before anything runs (once a night).
   3  verdict fail or blocked
   1  any other error: a cell raised (papermill's failing-cell banner stays in the notebook), the
      kernel died, a cell outlived the cell timeout, or the notebook finished without calling
      `report.record(...)` (recorded as verdict fail, outcome "no-result": a runbook that says
      nothing is a broken runbook, not a failed check)
-  130 interrupted (Ctrl-C): KeyboardInterrupt is re-raised after the records are written. The
-     interrupted run is recorded in its folder (outcome "interrupted", verdict blocked, the outputs
-     so far); overnight also records every later step as "not run" and writes index.html and
-     summary.json before stopping.
+  130 interrupted (Ctrl-C), 143 terminated (SIGTERM, raised as signals.Terminated while the CLI runs):
+     the interruption is re-raised after the records are written. The stopped run is recorded in
+     its folder (outcome "interrupted" or "terminated", verdict blocked, the outputs so far);
+     overnight also records every later step as "not run" and writes index.html and summary.json
+     before stopping. Either way the sandbox services the run's kernel started are stopped.
+
+Papermill's executed notebook, unmasked, is kept in this process's memory only (never on disk); a
+cell may run for the notebook's own limit (metadata["runbook_settings"]["cell_timeout_seconds"]),
+else DEFAULT_CELL_TIMEOUT_S, unless the caller or the plan says otherwise.
 
 Each run writes `<stem>.ipynb` (executed, secrets masked, result and report.RunRecord in
 metadata["runbook"]), `<stem>.html` (outputs only) and `figures/*.png` (charts saved by

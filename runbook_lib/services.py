@@ -250,20 +250,26 @@ def _status_filter(status: Any) -> tuple[frozenset[int], tuple[int, ...]]:
     return frozenset(codes), tuple(sorted(classes))
 
 
-def _services(phases, service: Any) -> tuple[str, ...]:
-    """The Cloud Run service names asked for: one by phase or service name; None means every phase's."""
-    names = tuple(phases.get(n).service for n in phases.names())
-    if service is None:
-        return names
-    if isinstance(service, str) and service in names:
-        return (service,)
-    if isinstance(service, (str, int)) and not isinstance(service, bool):
+def phase_named(phases, value: Any, parameter: str = "service") -> str:
+    """The phase that a phase name ("phase4", "4") or a Cloud Run service name stands for."""
+    names = phases.names()
+    for name in names:
+        if value == phases.get(name).service:
+            return name
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
         try:
-            return (phases.get(service).service,)
+            return phases.get(value).name
         except ParameterError:
             pass
-    allowed = ", ".join(phases.names() + list(names))
-    raise ParameterError("service", service, f"give a phase or a Cloud Run service name: one of {allowed}")
+    allowed = ", ".join(names + [phases.get(n).service for n in names])
+    raise ParameterError(parameter, value, f"give a phase or a Cloud Run service name: one of {allowed}")
+
+
+def _services(phases, service: Any) -> tuple[str, ...]:
+    """The Cloud Run service names asked for: one by phase or service name; None means every phase's."""
+    if service is None:
+        return tuple(phases.get(n).service for n in phases.names())
+    return (phases.get(phase_named(phases, service)).service,)
 
 
 @dataclass(frozen=True)

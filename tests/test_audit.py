@@ -106,6 +106,14 @@ def test_pushes_only_let_in_or_only_refused_show_no_policy_change():
     assert row["refused"] == 1 and pd.isna(row["changed_at"]) and pd.isna(row["last_accepted"])
 
 
+def test_an_entry_without_an_http_request_is_counted_not_lost():
+    bare = {k: v for k, v in _entry(3, 200).items() if k != "httpRequest"}
+    log = _classified([_entry(1, 403, ip="198.51.100.1"), bare])
+    assert _classes(log) == [(403, "curl/8.5.0", "198.51.100.1", "external"), (0, "", "", "expected_invoker")]
+    assert int(log.counts_by_service()["requests"].sum()) == 2
+    assert log.timeline(T0, 30)["status"].tolist() == [0, 403]
+
+
 def test_every_table_answers_on_an_empty_log():
     log = _classified([])
     tables = log.analyse(T0, 30)

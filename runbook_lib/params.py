@@ -402,7 +402,8 @@ class AuditParams(TargetParams):
         if not isinstance(v, (str, list, tuple)):
             return v   # pydantic names the type
         registry = load_phases()
-        return list(dict.fromkeys(phase_named(registry, item, "services") for item in ([v] if isinstance(v, str) else v)))
+        items = [v] if isinstance(v, str) else v
+        return list(dict.fromkeys(phase_named(registry, item, "services") for item in items))
 
     @field_validator("until")
     @classmethod

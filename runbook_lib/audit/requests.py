@@ -29,7 +29,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 import duckdb
 import pandas as pd
@@ -99,7 +99,7 @@ class RequestLog:
             SELECT "timestamp" AS ts, resource.labels.service_name AS service, httpRequest.status AS status,
                    httpRequest.remoteIp AS ip, httpRequest.userAgent AS agent, httpRequest.requestUrl AS url
             FROM read_json(?, format = 'newline_delimited', columns = {columns})""", [str(path)])
-        self.loaded = self.con.execute("SELECT count(*) FROM raw_requests").fetchone()[0]
+        self.loaded = int((self.con.execute("SELECT count(*) FROM raw_requests").fetchone() or (0,))[0])
         return self.loaded
 
     def load_entries(self, entries: Iterable[dict]) -> int:

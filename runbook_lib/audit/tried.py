@@ -3,6 +3,7 @@ in DuckDB (requests.py), and turn what reached the app into findings."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -16,8 +17,8 @@ from .requests import REFUSED_STATUSES, RequestLog, ServiceFacts, bucket_minutes
 class WhoTried:
     """The window's request log, analysed: the tables the runbook shows and the counts it records."""
 
-    since: Any
-    until: Any
+    since: datetime
+    until: datetime
     entries: int                         # every entry read (all pages) and loaded
     per_service: dict[str, int]          # entries read per service
     bucket_minutes: int
@@ -57,7 +58,7 @@ def moment_text(moment: Any) -> str:
 def _facts(access: list[ServiceAccess], scope: AuditScope) -> list[ServiceFacts]:
     facts = []
     for a in access:
-        members = {m["member"] for m in a.members if m["judged"] != "public" and not m["condition"]}
+        members = {m["member"] for m in a.members if m["judged"] != "public"}
         facts.append(ServiceFacts(a.service, a.public, members <= scope.expected_members(a.phase)))
     return facts
 

@@ -28,6 +28,7 @@ import nbformat
 
 from .errors import ParameterError
 from .exit_codes import ExitCode
+from .changes import shown as shown_figure
 from .formats import one_line
 from .results import VERDICT_COLOURS, VERDICTS, Result
 
@@ -155,6 +156,7 @@ def templates() -> jinja2.Environment:
     # autoescape then makes it a safe attribute value.
     env.filters["href"] = lambda path: quote(str(path), safe="/")
     env.filters["short"] = _short
+    env.filters["figure"] = shown_figure
     env.filters["stem"] = lambda path: Path(path).stem
     env.globals["colours"] = VERDICT_COLOURS
     return env

@@ -165,12 +165,14 @@ def _from_notebooks(folder: Path, why: str) -> Night | None:
 
 
 def _started_from_name(folder: Path) -> datetime:
-    """`<YYYY-MM-DD>/overnight-<HHMMSS>` as local time (the folder's own modification time if the names say nothing)."""
+    """`<YYYY-MM-DD>/overnight-<HHMMSS>` as local time; the folder's modification time if the names say nothing."""
     match = _NIGHT_DIR.fullmatch(folder.name)
-    try:
-        return datetime.strptime(f"{folder.parent.name} {match.group(1)}", "%Y-%m-%d %H%M%S").astimezone()  # type: ignore[union-attr]
-    except (AttributeError, ValueError):
-        return datetime.fromtimestamp(folder.stat().st_mtime).astimezone()
+    if match:
+        try:
+            return datetime.strptime(f"{folder.parent.name} {match.group(1)}", "%Y-%m-%d %H%M%S").astimezone()
+        except ValueError:
+            pass  # the date folder was renamed
+    return datetime.fromtimestamp(folder.stat().st_mtime).astimezone()
 
 
 def find_nights(reports_dir: Path) -> list[Night]:
@@ -204,15 +206,23 @@ def write_night(folder: Path, notebooks: Sequence[Path], title: str, target: str
                   interrupted_at=interrupted_at, steps=[report.read_row(Path(nb), folder) for nb in notebooks])
     (folder / SUMMARY).write_text(json.dumps(night.summary(), indent=2, default=str), encoding="utf-8")
     reports_dir = folder.parent.parent
-    others = [n for n in find_nights(reports_dir) if n.folder.resolve() != folder.resolve()]
+    try:
+        others = [n for n in find_nights(reports_dir) if n.folder.resolve() != folder.resolve()]
+    except Exception as exc:  # whatever lies beside it, the night gets its page
+        _warn(f"could not read the earlier nights in {reports_dir}", exc, reports_dir)
+        others = []
     nights = sorted([*others, night], key=lambda n: n.order)
     write_night_page(night, earlier_nights(night, nights, history))
     try:
         write_reports_index(reports_dir, nights, history)
-    except Exception as exc:  # the night's own page is written; the list of nights can be rebuilt
-        print(f"warning: could not write {reports_dir / INDEX}: {type(exc).__name__}: {exc}; "
-              f"`runbook report {reports_dir}` rebuilds it", file=sys.stderr)
+    except Exception as exc:
+        _warn(f"could not write {reports_dir / INDEX}", exc, reports_dir)
     return night
+
+
+def _warn(what: str, exc: Exception, reports_dir: Path) -> None:
+    print(f"warning: {what}: {type(exc).__name__}: {exc}; `runbook report {reports_dir}` rebuilds the pages",
+          file=sys.stderr)
 
 
 def rebuild(reports_dir: Path, history: int = DEFAULT_HISTORY) -> list[Night]:
@@ -221,7 +231,7 @@ def rebuild(reports_dir: Path, history: int = DEFAULT_HISTORY) -> list[Night]:
     nights = find_nights(reports_dir)
     for night in nights:
         write_night_page(night, earlier_nights(night, nights, history))
-    write_reports_index(reports_dir, nights, history, pages_written=True)
+    write_reports_index(reports_dir, nights, history)
     return nights
 
 
@@ -284,8 +294,7 @@ def _counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {v}" for v, n in counts.items() if n) or "no runbooks"
 
 
-def write_reports_index(reports_dir: Path, nights: Sequence[Night], history: int = DEFAULT_HISTORY,
-                        pages_written: bool = False) -> Path:
+def write_reports_index(reports_dir: Path, nights: Sequence[Night], history: int = DEFAULT_HISTORY) -> Path:
     """`<reports_dir>/index.html`: every night, newest first, with its verdict counts, first
     failure and what changed since the night before. A night without a page (one cut short) gets
     one, so that every link resolves."""
@@ -293,7 +302,7 @@ def write_reports_index(reports_dir: Path, nights: Sequence[Night], history: int
     entries = []
     for night in reversed(nights):
         earlier = earlier_nights(night, nights, history)
-        if not pages_written and not night.index.is_file():
+        if not night.index.is_file():
             write_night_page(night, earlier)
         first = night.first_failure
         entries.append({

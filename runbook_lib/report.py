@@ -26,9 +26,9 @@ from urllib.parse import quote
 import jinja2
 import nbformat
 
+from .changes import shown as shown_figure
 from .errors import ParameterError
 from .exit_codes import ExitCode
-from .changes import shown as shown_figure
 from .formats import one_line
 from .results import VERDICT_COLOURS, VERDICTS, Result
 
@@ -111,9 +111,9 @@ class RunRecord:
         defaults (a missing exit code reads as an error, as nothing says otherwise)."""
         data = data or {}
         duration = data.get("duration_s")
-        return cls(notebook=data.get("notebook"), step=data.get("step"), plan=data.get("plan"), target=data.get("target"),
-                   parameters=dict(data.get("parameters") or {}), started=data.get("started"),
-                   duration_s=duration if isinstance(duration, (int, float)) else None,
+        return cls(notebook=data.get("notebook"), step=data.get("step"), plan=data.get("plan"),
+                   target=data.get("target"), parameters=dict(data.get("parameters") or {}),
+                   started=data.get("started"), duration_s=duration if isinstance(duration, (int, float)) else None,
                    outcome=str(data.get("outcome") or COMPLETED), error=data.get("error"),
                    exit_code=int(data.get("exit_code", ExitCode.ERROR)), html=data.get("html") or None,
                    charts=[str(c) for c in data.get("charts") or []])

@@ -317,6 +317,26 @@ def test_a_summary_json_that_does_not_match_the_schema_is_read_from_the_notebook
     assert nights.read_night(night.folder).incomplete == "its summary.json could not be read (JSONDecodeError)"
 
 
+def test_a_night_cut_short_while_writing_a_notebook_says_so(tmp_path):
+    night = _write_night(tmp_path / "reports", START, [{"step": "a", "verdict": "pass"}, {"step": "b", "verdict": "fail"}])
+    (night.folder / nights.SUMMARY).unlink()
+    (night.folder / "b" / "check.ipynb").write_text('{"cells": [')
+    found = nights.read_night(night.folder)
+    assert found.incomplete.endswith("; 1 step notebook could not be read") and [s.step for s in found.steps] == ["a"]
+
+
+def test_the_nights_page_is_written_whatever_lies_beside_it(tmp_path, monkeypatch, capsys):
+    def broken(reports_dir):
+        raise PermissionError("a neighbour cannot be read")
+
+    monkeypatch.setattr(nights, "find_nights", broken)
+    night = _write_night(tmp_path / "reports", START, [{"step": "a", "verdict": "pass"}])
+    assert night.index.is_file() and (night.folder / nights.SUMMARY).is_file()
+    err = capsys.readouterr().err
+    assert "warning: could not read the earlier nights in" in err and "PermissionError: a neighbour cannot be read" in err
+    assert "`runbook report" in err
+
+
 def test_a_folder_without_any_record_is_not_a_night(tmp_path):
     empty = tmp_path / "reports" / "2025-03-01" / "overnight-030000"
     (empty / "a").mkdir(parents=True)

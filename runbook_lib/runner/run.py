@@ -99,7 +99,8 @@ def _papermill(source: Path, values: Mapping[str, Any], run_dir: Path, progress:
 
 
 def execute_runbook(notebook: str | Path, values: Mapping[str, Any], run_dir: Path, *, step: str | None = None,
-                    plan: str | None = None, target: str | None = None, progress: bool = True, cell_timeout: int | None = None) -> RunOutcome:
+                    plan: str | None = None, target: str | None = None, progress: bool = True,
+                    cell_timeout: int | None = None) -> RunOutcome:
     """Execute one notebook with already-checked parameter values into `run_dir` (created).
     Never raises for what happens inside the notebook: that becomes the outcome."""
     from papermill.translators import translate_parameters
@@ -154,8 +155,7 @@ def write_record(nb: Any, result: Mapping[str, Any], record: report.RunRecord, e
 
 
 def record_unexecuted(notebook: Path, values: Mapping[str, Any], run_dir: Path, target: str, *, step: str | None,
-                      plan: str | None = None,
-                      verdict: str, outcome: str, summary: str, error: str | None, exit_code: int) -> RunOutcome:
+                      plan: str | None = None, verdict: str, outcome: str, summary: str, error: str | None, exit_code: int) -> RunOutcome:
     """Write a run that did not execute (blocked, not run, stopped before it started, or the runner
     itself broke) like any other: its notebook, unexecuted, with metadata["runbook"], and a page
     showing only the header."""

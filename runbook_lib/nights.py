@@ -85,7 +85,7 @@ class Night:
         return {"title": self.title, "target": self.target, "started": self.started.isoformat(timespec="seconds"),
                 "finished": self.finished.isoformat(timespec="seconds") if self.finished else None,
                 "interrupted_at": self.interrupted_at, "counts": self.counts,
-                "first_failure": first.step if first else None, "steps": [s.to_dict() for s in self.steps]}
+                "first_failure": first.step if first else None, "steps": self.step_dicts()}
 
     def step_dicts(self) -> list[dict[str, Any]]:
         return [s.to_dict() for s in self.steps]

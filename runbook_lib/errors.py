@@ -49,3 +49,7 @@ class CloudUnreachable(RunbookError, ConnectionError):
 
 class CredentialsMissing(RunbookError, PermissionError):
     """target=gcp has no usable Google Cloud credentials; says how to get them. The CLI exits 2."""
+
+
+class PermissionRefused(RunbookError, PermissionError):
+    """The caller may not read something optional; the sentence names the role that would allow it."""

@@ -28,10 +28,10 @@ from ..errors import CloudUnreachable, CredentialsMissing, ParameterError
 from ..formats import one_line
 
 API_NAMES = {"cloudbuild": "Cloud Build", "logging": "Cloud Logging", "storage": "Cloud Storage",
-             "run": "Cloud Run", "bigquery": "BigQuery"}
+             "run": "Cloud Run", "pubsub": "Pub/Sub", "bigquery": "BigQuery"}
 DEFAULT_ENDPOINTS = {"cloudbuild": "https://cloudbuild.googleapis.com", "logging": "https://logging.googleapis.com",
                      "storage": "https://storage.googleapis.com", "run": "https://run.googleapis.com",
-                     "bigquery": "https://bigquery.googleapis.com"}
+                     "pubsub": "https://pubsub.googleapis.com", "bigquery": "https://bigquery.googleapis.com"}
 REQUEST_TIMEOUT_ENV = "RUNBOOK_GCP_REQUEST_TIMEOUT_S"
 CALL_DEADLINE_ENV = "RUNBOOK_GCP_CALL_DEADLINE_S"
 ENDPOINTS_HINT = "RUNBOOK_GCP_ENDPOINTS if it points the kit elsewhere"

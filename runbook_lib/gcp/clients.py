@@ -21,7 +21,7 @@ from ..errors import CredentialsMissing, ParameterError
 from ..formats import check_project
 from .calls import API_NAMES, DEFAULT_ENDPOINTS, HOW_TO_LOG_IN, CallPolicy, GuardedClient, timed_session
 
-SERVICES = ("cloudbuild", "logging", "storage", "run")
+SERVICES = ("cloudbuild", "logging", "storage", "run", "pubsub")
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
@@ -89,6 +89,14 @@ def run_clients(credentials: Any = None, endpoint: str | None = None):
             run_v2.RevisionsClient(transport="rest", credentials=creds, client_options=_options(endpoint)))
 
 
+def pubsub_subscriber(credentials: Any = None, endpoint: str | None = None):
+    from google.cloud import pubsub_v1
+
+    endpoint = check_endpoint("pubsub", endpoint)
+    return pubsub_v1.SubscriberClient(transport="rest", credentials=credentials_for(credentials, endpoint),
+                                      client_options=_options(endpoint))
+
+
 def storage_client(project: str, credentials: Any = None, endpoint: str | None = None):
     from google.cloud import storage
 
@@ -104,7 +112,8 @@ def _session(credentials: Any) -> dict[str, Any]:
 
 
 class GcpClients:
-    """Lazily built, shared clients for one project. Attributes: cloudbuild, logging, storage, run, revisions."""
+    """Lazily built, shared clients for one project. Attributes: cloudbuild, logging, storage, run, revisions,
+    pubsub (a subscriber client: the kit only lists subscriptions)."""
 
     def __init__(self, project: str, credentials: Any = None, endpoints: dict[str, str] | None = None):
         self.project = check_project(project)
@@ -137,6 +146,8 @@ class GcpClients:
                     client = logging_client(self.project, creds, endpoint)
                 elif service == "run":
                     client = run_clients(creds, endpoint)
+                elif service == "pubsub":
+                    client = pubsub_subscriber(creds, endpoint)
                 else:
                     client = storage_client(self.project, creds, endpoint)
                 policy = CallPolicy.from_env()
@@ -164,6 +175,10 @@ class GcpClients:
     def revisions(self):
         return self._get("run")[1]
 
+    @property
+    def pubsub(self):
+        return self._get("pubsub")
+
     def close(self) -> None:
         with self._lock:
             built, self._built = self._built, {}
@@ -185,10 +200,11 @@ def default_credentials(where: str = "Google Cloud") -> Any:
 
 
 def needs_credentials(endpoints: dict[str, str] | None) -> bool:
-    """Does target=gcp with these endpoints need Application Default Credentials (any API not at a
-    plain-http fake)?"""
-    endpoints = check_endpoints(endpoints)
-    return any(not (endpoints.get(service) or "").startswith("http://") for service in SERVICES)
+    """Must target=gcp find Application Default Credentials before a run? Yes against Google's own
+    endpoints; not when the endpoints point at plain-http fakes or emulators (which of the APIs a
+    runbook calls is not known beforehand; one it calls without credentials still says so in one
+    sentence when it does)."""
+    return not any(url.startswith("http://") for url in check_endpoints(endpoints).values())
 
 
 def close_client(client: Any) -> None:

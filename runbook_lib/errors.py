@@ -32,3 +32,7 @@ class NotBuiltYet(RunbookError, NotImplementedError):
 
 class WarehouseBusy(RunbookError):
     """The local warehouse file stayed locked by another process longer than the retry budget."""
+
+
+class OperationTimeout(RunbookError):
+    """A build or a rollout outlasted the time the kit waits for it; it may still finish on its own."""

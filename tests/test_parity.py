@@ -22,7 +22,7 @@ P3 = "nba-phase3-analytics-processors"
 P4 = "nba-phase4-precompute-processors"
 GCP_TOKEN = "fake-id-token-for-the-operator"
 REVISION_KEYS = {"name", "service", "labels", "commit_sha", "commit_sha_full", "image", "created",
-                 "traffic_percent", "supports_prefix", "code_phase"}
+                 "traffic_percent", "supports_prefix", "code_phase", "ready"}
 INFO_TYPES = {"phase": str, "service": str, "region": str, "url": (str, type(None)), "revision": str,
               "commit_sha": str, "commit_sha_full": (str, type(None)), "supports_prefix": (bool, type(None)),
               "image": str, "created": str, "running": bool, "public": bool, "invoker_members": list,
@@ -102,7 +102,7 @@ def test_list_revisions_keys_and_newest_first(target):
         for r in revisions:
             assert r.service == service and r.labels["commit-sha"] == r.commit_sha
             assert r.commit_sha_full.startswith(r.commit_sha) and isinstance(r.supports_prefix, bool)
-            assert isinstance(r.code_phase, str)
+            assert isinstance(r.code_phase, str) and r.ready is True
     names = [r.name for r in target.services.list_revisions("phase4")]
     assert [n.rsplit("-", 2)[1] for n in names] == ["00029", "00028", "00027"] and names[0].endswith("-fdx")
 

@@ -121,6 +121,14 @@ def read_run_file(home, phase: str) -> dict | None:
     return record
 
 
+def restore_run_file(home, phase: str, record: dict) -> None:
+    """Put back the record of a process that keeps serving (a newer one may have overwritten it)."""
+    path = run_file(home, phase)
+    tmp = path.with_suffix(f".{os.getpid()}.restore")
+    tmp.write_text(json.dumps(record, indent=2))
+    os.replace(tmp, path)
+
+
 def stop_recorded_processes(home) -> list[str]:
     """Stop every process recorded under home.run (whatever phases file it was started with)."""
     stopped = []

@@ -159,8 +159,11 @@ def mirror_sandbox(fake: FakeGoogleApis, home: str | Path, phases) -> None:
         }
         # Cloud Run lists revisions in its own order; oldest first here, so sorting is the adapter's job.
         fake.run_revisions[full] = [
-            {"name": f"{full}/revisions/{rev['name']}", "labels": {"commit-sha": rev["commit_sha"][:7]},
-             "containers": [{"image": rev["image"]}], "createTime": rev["created"]}
+            {"name": f"{full}/revisions/{rev['name']}",
+             "labels": rev.get("labels") or {"commit-sha": rev["commit_sha"][:7]},
+             "containers": [{"image": rev["image"]}], "createTime": rev["created"],
+             "conditions": [{"type": "Ready", "state": "CONDITION_SUCCEEDED" if rev.get("ready", True)
+                             else "CONDITION_FAILED"}]}
             for rev in sorted(record["revisions"], key=lambda r: r["created"])]
         policy = record["iam_policy"]
         fake.run_policies[full] = {"version": policy.get("version", 1), "etag": "BwYxAbC0dE8=",

@@ -9,18 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from fakes.fixtures import make_fake_gcloud, mirror_sandbox, mirrored_phases_file
-from runbook_lib import target as target_mod
+from fakes.fixtures import connect_gcp_on_fakes
 from runbook_lib.errors import ParameterError
-from runbook_lib.gcp import services as gcp_services
 from runbook_lib.local.sandbox import IAM_FIX_AT, MORNING, NIGHT_START, pubsub_push_member, scheduler_member
 from runbook_lib.local.services import OPERATOR
-from runbook_lib.phases import load_phases
 from runbook_lib.services import REQUEST_LOG_WINDOW
 
 P3 = "nba-phase3-analytics-processors"
 P4 = "nba-phase4-precompute-processors"
-GCP_TOKEN = "fake-id-token-for-the-operator"
 REVISION_KEYS = {"name", "service", "labels", "commit_sha", "commit_sha_full", "image", "created",
                  "traffic_percent", "supports_prefix", "code_phase", "ready"}
 INFO_TYPES = {"phase": str, "service": str, "region": str, "url": (str, type(None)), "revision": str,
@@ -43,22 +39,8 @@ def _state(home) -> dict:
 def gcp_target(fake_apis, sandbox_home, tmp_path, monkeypatch):
     """target=gcp on the fakes, mirroring the sandbox; the operator has user ADC (which cannot mint ID
     tokens) and gcloud on PATH, the usual laptop."""
-    phases_file = mirrored_phases_file(sandbox_home, tmp_path / "phases.yaml")
-    mirror_sandbox(fake_apis, sandbox_home, load_phases(phases_file))
-    fake_apis.identity_tokens[GCP_TOKEN] = OPERATOR
     fake_apis.max_page_size = 40   # the night holds hundreds of entries: several pages
-
-    def user_adc(audience):
-        from google.auth.exceptions import DefaultCredentialsError
-
-        raise DefaultCredentialsError("authorized_user credentials cannot mint ID tokens")
-
-    monkeypatch.setattr(gcp_services, "adc_id_token", user_adc)
-    gcloud = make_fake_gcloud(tmp_path / "bin", GCP_TOKEN)
-    monkeypatch.setenv("PATH", f"{gcloud.bin_dir}:{__import__('os').environ['PATH']}")
-    endpoints = {name: fake_apis.endpoint for name in ("cloudbuild", "logging", "run")}
-    target = target_mod.connect("gcp", phases_file=str(phases_file), source_dir=str(Path(sandbox_home) / "source"),
-                                endpoints=endpoints)
+    target = connect_gcp_on_fakes(fake_apis, sandbox_home, tmp_path, monkeypatch)
     yield target
     target.close()
 

@@ -31,7 +31,7 @@ def await_operation(operation: Any, what: str, timeout_s: float, describe: Calla
         if done:
             return operation
         if time.monotonic() >= deadline:
-            raise OperationTimeout(f"{what} did not finish within {timeout_s:.0f}s (operation "
+            raise OperationTimeout(f"{what} did not finish within {timeout_s:g}s (operation "
                                    f"{operation.operation.name}); it may still finish on its own.")
         time.sleep(poll_s)
 

@@ -303,8 +303,7 @@ class GcpServices(PhaseEndpoints):
         service.labels.update(labels)
         service.template.revision = ""
         operation = self.clients.run.update_service(service=service)
-        message = self._await(operation, f"The deploy of {image} to {self.phases.get(phase).service}", timeout_s,
-                              progress)
+        message = self._await(operation, f"The rollout of {self.phases.get(phase).service}", timeout_s, progress)
         after = self._service(phase)
         created = after.get("latestCreatedRevision", "")
         revision = created.rsplit("/", 1)[-1] if created and created != before else ""

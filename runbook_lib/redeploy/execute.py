@@ -14,7 +14,7 @@ from typing import Any
 from ..buildlogs import fetch_build_log
 from ..diagnose import Diagnosis, builder_evidence, classify_log, explain
 from ..gitinfo import export_tree
-from ..protocols import Progress
+from ..protocols import BUILD_TIMEOUT_S, ROLLOUT_TIMEOUT_S, Progress
 from ..services import Rollout
 
 
@@ -39,11 +39,13 @@ def by_digest(image: str, digest: str) -> str:
     return f"{name}@{digest}"
 
 
-def build_image(target: Any, plan: Any, progress: Progress | None = None) -> Built:
+def build_image(target: Any, plan: Any, progress: Progress | None = None,
+                timeout_s: float = BUILD_TIMEOUT_S) -> Built:
     """Submit the plan's Cloud Build config on exactly the commit's tree; diagnose it if it fails."""
     with tempfile.TemporaryDirectory(prefix=f"redeploy-{plan.phase}-{plan.commit_short}-") as tree:
         export_tree(plan.source_dir, plan.commit, tree)
-        build = target.builds.submit(plan.config, tree, region=plan.build_region, progress=progress)
+        build = target.builds.submit(plan.config, tree, region=plan.build_region, timeout_s=timeout_s,
+                                     progress=progress)
     pushed = {i.get("name"): i.get("digest") for i in (build.get("results") or {}).get("images", [])}
     if build.get("status") == "SUCCESS" and pushed.get(plan.image):
         return Built(build, by_digest(plan.image, pushed[plan.image]))
@@ -54,6 +56,8 @@ def build_image(target: Any, plan: Any, progress: Progress | None = None) -> Bui
     return Built(build, "", diagnosis)
 
 
-def deploy_image(target: Any, plan: Any, image: str, progress: Progress | None = None) -> Rollout:
+def deploy_image(target: Any, plan: Any, image: str, progress: Progress | None = None,
+                 timeout_s: float = ROLLOUT_TIMEOUT_S) -> Rollout:
     """`gcloud run deploy SERVICE --image=IMAGE` with the plan's labels and environment updates, awaited."""
-    return target.services.deploy(plan.phase, image, labels=plan.labels, env=plan.env, progress=progress)
+    return target.services.deploy(plan.phase, image, labels=plan.labels, env=plan.env, timeout_s=timeout_s,
+                                  progress=progress)

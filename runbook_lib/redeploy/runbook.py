@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..errors import OperationTimeout
 from ..formats import headline
-from ..protocols import Progress
+from ..protocols import BUILD_TIMEOUT_S, ROLLOUT_TIMEOUT_S, Progress
 from ..results import Result
 from ..services import Rollout, RolloutInProgress
 from . import guards
@@ -28,6 +28,9 @@ from .execute import Built, build_image, deploy_image
 from .observe import Before, before
 from .plan import DeployPlan, make_plan
 from .verify import Check, checks_table, counted, rollback, verify
+
+
+SUMMARY_CHARS = 400
 
 
 @dataclass
@@ -46,6 +49,7 @@ class Redeploy:
                  auto_rollback: bool = True, progress: Progress | None = print):
         self.target, self.plan, self.before = target, plan, before
         self.dry_run, self.auto_rollback, self.progress = dry_run, auto_rollback, progress
+        self.build_timeout_s, self.rollout_timeout_s = BUILD_TIMEOUT_S, ROLLOUT_TIMEOUT_S
         self.refusals: list[str] | None = None
         self.built: Built | None = None
         self.rollout: Rollout | None = None
@@ -79,7 +83,7 @@ class Redeploy:
         image = self.plan.image
         if self.plan.config is not None:
             try:
-                self.built = build_image(self.target, self.plan, self.progress)
+                self.built = build_image(self.target, self.plan, self.progress, self.build_timeout_s)
             except OperationTimeout as exc:
                 return self._stop(f"{exc} Nothing was deployed; {self.plan.previous_revision} still serves.")
             if not self.built.ok:
@@ -89,7 +93,7 @@ class Redeploy:
                                   f"{self.plan.previous_revision} still serves.")
             image = self.built.image
         try:
-            self.rollout = deploy_image(self.target, self.plan, image, self.progress)
+            self.rollout = deploy_image(self.target, self.plan, image, self.progress, self.rollout_timeout_s)
         except RolloutInProgress as exc:
             self.stopped = f"Refused to start: {exc}"
             return _said(self.stopped)
@@ -133,7 +137,10 @@ class Redeploy:
                    "rollout": self.rollout.to_dict() if self.rollout else None,
                    "checks": [c.to_dict() for c in self.checks],
                    "rollback": self.rolled_back.to_dict() if self.rolled_back else None, "dry_run": self.dry_run}
-        return RedeployResult(name="redeploy_phase", verdict=verdict, summary=headline(summary), figures=figures,
+        # Longer than most summaries: a failure names the revision, where the traffic is and why, and the index
+        # cuts it for its row anyway (the run's own page shows it whole).
+        return RedeployResult(name="redeploy_phase", verdict=verdict, summary=headline(summary, SUMMARY_CHARS),
+                              figures=figures,
                               details=details, plan=plan, checks=list(self.checks))
 
     def _verdict(self) -> tuple[str, str]:
@@ -151,12 +158,12 @@ class Redeploy:
         if self.failure:
             new = self.rollout.revision or "the new revision"
             if self.rolled_back is None:
-                return "fail", (f"{new} failed verification ({self.failure}); traffic left there (auto_rollback off): "
-                                f"roll back with {plan.rollback_command()}")
+                return "fail", (f"{new} failed verification and still serves (auto_rollback off); roll back with "
+                                f"{plan.rollback_command()} ({self.failure})")
             if not self.rollback_confirmed:
-                return "fail", (f"{new} failed verification ({self.failure}) and the ROLLBACK to "
-                                f"{plan.previous_revision} did not take: {self.rolled_back.message}")
-            return "fail", f"{new} failed verification ({self.failure}); traffic is back on {plan.previous_revision}."
+                return "fail", (f"{new} failed verification and the ROLLBACK to {plan.previous_revision} did not "
+                                f"take ({self.rolled_back.message}): {self.failure}")
+            return "fail", f"{new} failed verification, traffic is back on {plan.previous_revision}: {self.failure}"
         warnings = [c for c in self.checks if c.status == "warn"]
         passed, total = counted(self.checks)
         done = (f"{plan.service} now serves {self.rollout.revision}, built from {plan.commit_short} "

@@ -21,6 +21,7 @@ Every call is in `fake.requests`, like every other call to the fake.
 """
 from __future__ import annotations
 
+import base64
 import io
 import random
 import re
@@ -287,7 +288,7 @@ class FakeDeploys:
     def _advance_rollout(self, op: _Operation) -> None:
         service = self.fake.run_services[op.subject]
         short = op.subject.rsplit("/", 1)[-1]
-        if op.done or short in self._hanging or op.polls < self.rollout_polls:
+        if op.done or (short in self._hanging and op.revision) or op.polls < self.rollout_polls:
             return
         op.done = True
         service["reconciling"] = False
@@ -338,7 +339,7 @@ class FakeDeploys:
         if name not in self.fake.run_services:
             return 404, google_error(404, f"Service {name} does not exist.")
         policy = dict(body.get("policy") or {})
-        policy["etag"] = f"BwY{uuid.uuid4().hex[:6]}="
+        policy["etag"] = base64.b64encode(uuid.uuid4().bytes[:6]).decode()   # the API's etags are base64
         self.fake.run_policies[name] = policy
         return 200, policy
 

@@ -127,6 +127,15 @@ def test_auto_rollback_off_leaves_the_traffic_and_says_how_to_roll_back(home):
         assert tg.services.describe("phase3").revision == result.figures["new revision"]
 
 
+def test_an_image_nobody_built_is_refused_and_nothing_changes(home):
+    before = _untouched(home)
+    result = _run(home, phase="phase4", strategy="image", dry_run=False,
+                  image="us-west2-docker.pkg.dev/nba-props-platform/elsewhere/nba-phase4-precompute-processors:x")
+    assert result.verdict == "fail" and result.figures["new revision"] == "-"
+    assert result.summary.startswith("The sandbox runs only images its own builder made")
+    assert result.summary.endswith(f"{P4}-00029-fdx still serves.") and _untouched(home) == before
+
+
 def test_a_revision_that_cannot_start_is_not_ready_and_keeps_the_old_process(home):
     """A build of no phase's Dockerfile has no service to run: the sandbox's 'container failed to start'."""
     with connect("local", home=home) as tg:

@@ -25,7 +25,7 @@ from ..formats import check_region, check_service, parse_time
 from ..preflight import upload_file_set
 from ..protocols import BUILD_TIMEOUT_S, Progress
 from .clients import check_project, cloudbuild_client, close_client  # noqa: F401 (check_project re-exported)
-from .operations import POLL_SECONDS, await_operation
+from .operations import POLL_SECONDS, await_operation, refused_as
 
 def build_filter(tags: Iterable[str] = (), status: str | None = None) -> str:
     """Cloud Build list filter: double-quoted values joined by AND, e.g.
@@ -148,10 +148,12 @@ class GcpBuilds:
         region = check_region(region) if region is not None else self.region
         if not isinstance(config, dict) or not isinstance(config.get("steps"), list) or not config["steps"]:
             raise ParameterError("config", str(config)[:80], "a Cloud Build config needs a non-empty steps list")
-        storage = {k: v for k, v in self.stage_source(source_dir).items() if v}
+        with refused_as(f"Staging {source_dir} in gs://{self.staging_bucket}"):
+            storage = {k: v for k, v in self.stage_source(source_dir).items() if v}
         build = cloudbuild_v1.Build.from_json(json.dumps({**config, "source": {"storageSource": storage}}))
-        operation = self.client.create_build(request={"parent": f"projects/{self.project}/locations/{region}",
-                                                      "build": build})
+        with refused_as(f"Creating the build in {region}"):
+            operation = self.client.create_build(request={"parent": f"projects/{self.project}/locations/{region}",
+                                                          "build": build})
         build_id = operation.metadata.build.id
         try:
             await_operation(operation, f"Build {build_id}", timeout_s, describe=_build_progress,

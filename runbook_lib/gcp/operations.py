@@ -5,9 +5,11 @@ how far it got, and the caller is told one line whenever that changes.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
-from ..errors import OperationTimeout
+from ..errors import OperationTimeout, RunbookError
+from ..formats import one_line
 from ..protocols import Progress
 
 POLL_SECONDS = 2.0   # how often an operation is fetched while it runs
@@ -42,3 +44,16 @@ def operation_error(operation: Any) -> str | None:
     if error is None or not (error.code or error.message):
         return None
     return error.message or f"error code {error.code}"
+
+
+@contextmanager
+def refused_as(what: str) -> Iterator[None]:
+    """A Google API's refusal (a 403, a 400 for an image that does not exist ...) as the kit's one sentence,
+    with the ErrorInfo reason when the API gives one (IAM_PERMISSION_DENIED, SERVICE_DISABLED ...)."""
+    from google.api_core import exceptions
+
+    try:
+        yield
+    except exceptions.GoogleAPICallError as exc:
+        reason = f" [{exc.reason}]" if getattr(exc, "reason", None) else ""
+        raise RunbookError(f"{what} was refused: {exc.code} {one_line(exc.message)}{reason}") from None

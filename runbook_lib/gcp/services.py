@@ -26,7 +26,7 @@ from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (INVOKER_ROLE, PhaseEndpoints, Revision, Rollout, RolloutInProgress, ServiceInfo,
                         ServiceResponse, invoker_members, is_public, newest_revisions_first, one_line, policy_shape,
                         response_body, string_map, check_image, without_all_users)
-from .operations import POLL_SECONDS, await_operation, operation_error
+from .operations import POLL_SECONDS, await_operation, operation_error, refused_as
 
 REQUEST_TIMEOUT_S = 300.0
 GCLOUD_TIMEOUT_S = 60.0
@@ -283,10 +283,15 @@ class GcpServices(PhaseEndpoints):
                timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None) -> Rollout:
         """update_service with the template's image replaced, labels (service and revision) and environment
         variables merged, and a blank revision name (Cloud Run names it); then allUsers loses run.invoker."""
-        from google.cloud import run_v2
-
         image, labels, env = check_image(image), string_map("labels", labels), string_map("env", env)
         self._refuse_unsettled(phase)
+        with refused_as(f"The deploy of {image} to {self.phases.get(phase).service}"):
+            return self._deploy(phase, image, labels, env, timeout_s, progress)
+
+    def _deploy(self, phase: str, image: str, labels: dict[str, str], env: dict[str, str], timeout_s: float,
+                progress: Progress | None) -> Rollout:
+        from google.cloud import run_v2
+
         service = self.clients.run.get_service(name=self._name(phase))
         before = service.latest_created_revision
         if not service.template.containers:
@@ -320,6 +325,11 @@ class GcpServices(PhaseEndpoints):
 
     def update_traffic(self, phase: str, revision: str | None = None, timeout_s: float = ROLLOUT_TIMEOUT_S,
                        progress: Progress | None = None) -> Rollout:
+        with refused_as(f"Moving the traffic of {self.phases.get(phase).service}"):
+            return self._update_traffic(phase, revision, timeout_s, progress)
+
+    def _update_traffic(self, phase: str, revision: str | None, timeout_s: float,
+                        progress: Progress | None) -> Rollout:
         from google.cloud import run_v2
 
         service = self.clients.run.get_service(name=self._name(phase))

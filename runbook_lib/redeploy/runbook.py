@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import OperationTimeout
-from ..formats import headline
+from ..errors import ParameterError, RunbookError
+from ..formats import headline, sentence
 from ..protocols import BUILD_TIMEOUT_S, ROLLOUT_TIMEOUT_S, Progress
 from ..results import Result
 from ..services import Rollout, RolloutInProgress
@@ -84,8 +84,10 @@ class Redeploy:
         if self.plan.config is not None:
             try:
                 self.built = build_image(self.target, self.plan, self.progress, self.build_timeout_s)
-            except OperationTimeout as exc:
-                return self._stop(f"{exc} Nothing was deployed; {self.plan.previous_revision} still serves.")
+            except ParameterError:
+                raise
+            except RunbookError as exc:   # a timeout, or the build refused (permissions, quota ...)
+                return self._stop(f"{sentence(exc)} Nothing was deployed; {self.plan.previous_revision} still serves.")
             if not self.built.ok:
                 dx = self.built.diagnosis
                 return self._stop(f"Build {self.built.build.get('id')} ended {self.built.build.get('status')}: "
@@ -94,9 +96,13 @@ class Redeploy:
             image = self.built.image
         try:
             self.rollout = deploy_image(self.target, self.plan, image, self.progress, self.rollout_timeout_s)
-        except RolloutInProgress as exc:
+        except RolloutInProgress as exc:   # started after the guard looked
             self.stopped = f"Refused to start: {exc}"
             return _said(self.stopped)
+        except ParameterError:
+            raise
+        except RunbookError as exc:        # refused before any revision existed (an image that is not there ...)
+            return self._stop(f"{sentence(exc)} {self.plan.previous_revision} still serves.")
         rows = [("image", image), ("revision", self.rollout.revision or "(none)"),
                 ("ready", "yes" if self.rollout.ready else "NO"), ("message", self.rollout.message)]
         if self.built is not None:

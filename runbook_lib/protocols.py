@@ -112,7 +112,7 @@ class Builds(Closeable, Protocol):
                progress: Progress | None = None) -> dict:
         """`gcloud builds submit SOURCE_DIR --config=CONFIG --region=REGION`: the folder is uploaded as gcloud
         uploads it (its ignore rules), the build runs in `region` (default: the services' region) and is awaited
-        until it ends; returns the final Build. BuildTimeout (naming the build) when it outlasts `timeout_s`."""
+        until it ends; returns the final Build. OperationTimeout (naming the build) when it outlasts `timeout_s`."""
 
 
 class Services(Closeable, Protocol):

@@ -18,10 +18,9 @@ from typing import Any
 import requests
 from google.protobuf.json_format import MessageToDict
 
-from ..errors import NotFoundError, ParameterError, RunbookError
+from ..errors import NotFoundError, OperationTimeout, ParameterError, RunbookError
 from ..gitinfo import commit_contains
 from ..phases import PhaseRegistry
-from ..errors import OperationTimeout
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (INVOKER_ROLE, PhaseEndpoints, Revision, Rollout, RolloutInProgress, ServiceInfo,
                         ServiceResponse, invoker_members, is_public, newest_revisions_first, one_line, policy_shape,
@@ -267,7 +266,6 @@ class GcpServices(PhaseEndpoints):
                                                                    response.headers.get("Content-Type", ""),
                                                                    response.status_code))
 
-
     # ---- rollouts: `gcloud run deploy --image` and `update-traffic`, over update_service
 
     def rollout_in_progress(self, phase: str) -> str | None:
@@ -312,15 +310,13 @@ class GcpServices(PhaseEndpoints):
         after = self._service(phase)
         created = after.get("latestCreatedRevision", "")
         revision = created.rsplit("/", 1)[-1] if created and created != before else ""
-        ready = False
-        if revision:
-            ready = _ready(_json(self.clients.revisions.get_revision(name=created)).get("conditions", [])) is True
-        if not revision:
-            message = message or "Cloud Run created no new revision."
-        elif ready:
+        ready = bool(revision) and _ready(_json(self.clients.revisions.get_revision(name=created))
+                                          .get("conditions", [])) is True
+        if ready:
             message = f"Revision {revision} is ready."
-        elif not message:
-            message = f"Revision {revision} is not ready yet."
+        else:
+            message = message or (f"Revision {revision} is not ready yet." if revision
+                                  else "Cloud Run created no new revision.")
         return Rollout(revision, ready, one_line(message), _traffic(after), self._drop_all_users(phase))
 
     def update_traffic(self, phase: str, revision: str | None = None, timeout_s: float = ROLLOUT_TIMEOUT_S,
@@ -404,8 +400,12 @@ def _traffic(service: dict) -> dict[str, int]:
             if t.get("percent")}
 
 
+_SETTLED = {"CONDITION_SUCCEEDED": "ready", "CONDITION_FAILED": "failed"}
+
+
 def _rollout_progress(metadata: Any) -> str:
+    """One line from the operation's metadata (the Service): reconciling, then ready or failed."""
     latest = metadata.latest_created_revision.rsplit("/", 1)[-1]
-    state = metadata.terminal_condition.state.name if metadata.terminal_condition else ""
-    return f"rollout of {latest or 'a new revision'}: {'reconciling' if metadata.reconciling else state or 'settled'}"
+    state = "reconciling" if metadata.reconciling else _SETTLED.get(metadata.terminal_condition.state.name, "settled")
+    return f"rollout of {latest or 'a new revision'}: {state}"
 

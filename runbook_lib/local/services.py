@@ -30,8 +30,9 @@ from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (INVOKER_ROLE, PhaseEndpoints, Revision, Rollout, RolloutInProgress, ServiceInfo,
                         ServiceResponse, invoker_members, is_public, newest_revisions_first, policy_shape,
                         response_body, string_map, check_image, without_all_users)
+from .builds import LocalBuilds
 from .identity import make_token, policy_etag, valid_bindings
-from .processes import (_CHILDREN, APP_MODULE, accepts, is_our_process, process_lock, read_run_file,
+from .processes import (_CHILDREN, APP_MODULE, accepts, is_our_process, pid_alive, process_lock, read_run_file,
                         restore_run_file, run_file, stop_recorded_processes, terminate)
 from .state import require_services_state, state_lock, write_state
 
@@ -169,7 +170,7 @@ class LocalServices(PhaseEndpoints):
         """One sentence naming the deploy or traffic change of the service still running in some process."""
         _, record = self._record(phase)
         rollout = record.get("rollout")
-        if not rollout or not _pid_alive(rollout.get("pid")):
+        if not rollout or not pid_alive(rollout.get("pid")):
             return None  # none, or one whose process died: nothing is still changing the service
         return (f"{record['service']} is being changed by process {rollout['pid']} since {rollout['started']} "
                 f"({rollout['what']}).")
@@ -182,8 +183,6 @@ class LocalServices(PhaseEndpoints):
         start: the revision is left not ready, and the traffic where it was."""
         name = self.phases.get(phase).name
         image, labels, env = check_image(image), string_map("labels", labels), string_map("env", env)
-        from .builds import LocalBuilds
-
         built = LocalBuilds(self.home, self.phases).image_outcome(image)
         if built is None or not built.commit:
             raise NotFoundError(f"The sandbox runs only images its own builder made, and no sandbox build produced "
@@ -273,7 +272,7 @@ class LocalServices(PhaseEndpoints):
             state = require_services_state(self.home)
             record = state["services"][name]
             busy = record.get("rollout")
-            if busy and _pid_alive(busy.get("pid")) and busy.get("pid") != os.getpid():
+            if busy and pid_alive(busy.get("pid")) and busy.get("pid") != os.getpid():
                 raise RolloutInProgress(f"{record['service']} is being changed by process {busy['pid']} since "
                                         f"{busy['started']} ({busy['what']}); wait for it to finish.")
             record["rollout"] = {"pid": os.getpid(), "started": _now(), "what": what}
@@ -449,17 +448,6 @@ def _drop_all_users(record: dict) -> list[str]:
     policy["bindings"] = bindings
     return [f"removed allUsers from {INVOKER_ROLE} on {record['service']}"]
 
-
-def _pid_alive(pid) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def revision_record(service: str, number: int, commit: str, image: str, supports_prefix: bool,

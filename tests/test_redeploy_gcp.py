@@ -92,8 +92,9 @@ def test_a_failed_build_is_diagnosed_inline_and_nothing_is_deployed(gcp, deploys
     diagnosis = build["diagnosis"]
     assert diagnosis["figures"]["top_signature"] == "pip-install-failed"
     assert diagnosis["figures"]["log_source"] == "logging"          # no bucket object: read from Cloud Logging
-    assert result.summary.startswith(f"Build {build['build_id']} ended FAILURE: ")
-    assert diagnosis["details"]["cause"] in result.summary and f"{P4}-00029-fdx still serves" in result.summary
+    assert result.summary.startswith(f"Build {build['build_id']} ended FAILURE, nothing was deployed "
+                                     f"({P4}-00029-fdx still serves): {diagnosis['details']['findings'][0]['title']}")
+    assert f"(log line {diagnosis['details']['findings'][0]['line']})" in result.summary
     assert not [r for r in fake_apis.requests if r.method == "PATCH"]
 
 

@@ -28,6 +28,15 @@ class Built:
     def ok(self) -> bool:
         return bool(self.image)
 
+    def why(self) -> str:
+        """A failed build in a few words: the catalogue's finding and its log line, then runbook 01's cause."""
+        dx = self.diagnosis
+        top = dx.findings[0] if dx and dx.findings else None
+        if top is None:
+            return dx.cause if dx else "no log was found to say why."
+        where = f" (log line {top.line})" if top.line else ""
+        return f"{top.title}{where}. {dx.cause}"
+
     def to_dict(self) -> dict[str, Any]:
         return {"build_id": self.build.get("id"), "status": self.build.get("status"), "image": self.image,
                 "diagnosis": self.diagnosis.to_dict() if self.diagnosis else None}

@@ -89,10 +89,9 @@ class Redeploy:
             except RunbookError as exc:   # a timeout, or the build refused (permissions, quota ...)
                 return self._stop(f"{sentence(exc)} Nothing was deployed; {self.plan.previous_revision} still serves.")
             if not self.built.ok:
-                dx = self.built.diagnosis
-                return self._stop(f"Build {self.built.build.get('id')} ended {self.built.build.get('status')}: "
-                                  f"{dx.cause if dx else 'no diagnosis'} Nothing was deployed; "
-                                  f"{self.plan.previous_revision} still serves.")
+                return self._stop(f"Build {self.built.build.get('id')} ended {self.built.build.get('status')}, "
+                                  f"nothing was deployed ({self.plan.previous_revision} still serves): "
+                                  f"{self.built.why()}")
             image = self.built.image
         try:
             self.rollout = deploy_image(self.target, self.plan, image, self.progress, self.rollout_timeout_s)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fakes.deploys import FakeDeploys
-from fakes.fixtures import PROJECT, connect_gcp_on_fakes
+from fakes.fixtures import OPERATOR_TOKEN, PROJECT, connect_gcp_on_fakes
 from runbook_lib import params, redeploy
 from runbook_lib.errors import OperationTimeout
 
@@ -80,6 +80,10 @@ def test_a_redeploy_builds_polls_deploys_by_digest_and_verifies(gcp, deploys, fa
     assert rollout_op.done and rollout_op.polls >= deploys.rollout_polls
     info = gcp.services.describe("phase4")
     assert info.revision == result.figures["new revision"] and info.commit_sha == head[:7]
+    # /health was called with the operator's identity token, which is used and never shown.
+    health_calls = [r for r in fake_apis.requests if r.path.endswith(f"/svc/{P4}/health")]
+    assert health_calls and all(r.headers.get("authorization") == f"Bearer {OPERATOR_TOKEN}" for r in health_calls)
+    assert OPERATOR_TOKEN not in json.dumps(result.to_dict()) + "\n".join(lines)
     assert gcp.services.health("phase4", token=gcp.services.identity_token(phase="phase4"))["commit_sha"] == head
 
 

@@ -36,3 +36,7 @@ class WarehouseBusy(RunbookError):
 
 class OperationTimeout(RunbookError):
     """A build or a rollout outlasted the time the kit waits for it; it may still finish on its own."""
+
+
+class PermissionRefused(RunbookError, PermissionError):
+    """The caller may not read something optional; the sentence names the role that would allow it."""

@@ -73,12 +73,17 @@ def test_a_dry_run_changes_nothing(home):
 
 
 def test_the_morning_fix_redeploys_both_phases_and_the_overview_agrees(home):
+    """Phase 4 is still public on the incident morning (allAuthenticatedUsers): the redeploy says so (warn,
+    the audit runbook's matter) and leaves it; everything about the code is fixed."""
     head = _head(home)
     old_pids = _untouched(home)["processes"]
-    for phase, service, previous in (("phase4", P4, f"{P4}-00029-fdx"), ("phase3", P3, None)):
+    for phase, service, previous, verdict in (("phase4", P4, f"{P4}-00029-fdx", "warn"), ("phase3", P3, None, "pass")):
         result = _run(home, phase=phase, dry_run=False)
-        assert result.verdict == "pass", result.summary
+        assert result.verdict == verdict, result.summary
         assert result.figures["checks passed"] == "6/6" and result.figures["rolled back"] == "no"
+        iam = next(c for c in result.checks if c.name.startswith("invokers"))
+        assert (iam.status, "allAuthenticatedUsers may invoke it" in iam.detail) == (
+            ("warn", True) if phase == "phase4" else ("pass", False))
         new = result.figures["new revision"]
         assert REVISION.fullmatch(new) and new.startswith(service)
         assert previous is None or result.figures["old revision"] == previous
@@ -93,7 +98,9 @@ def test_the_morning_fix_redeploys_both_phases_and_the_overview_agrees(home):
     assert not any(is_our_process(pid) for pid in old_pids.values())
     with connect("local", home=home) as tg:
         ov = overview.pipeline_overview(tg)
-    assert ov.verdict == "pass", ov.summary
+    assert [(s.phase, s.http_status, s.wrong_code, s.supports_prefix) for s in ov.phases] == [
+        ("phase3", 200, False, True), ("phase4", 200, False, True)]
+    assert ov.summary == f"{P4} is public (allUsers or allAuthenticatedUsers can invoke it)."
 
 
 def test_a_failed_verification_rolls_back_and_a_later_redeploy_moves_pinned_traffic(home):

@@ -55,7 +55,8 @@ def _head(sandbox_home) -> str:
 def test_a_redeploy_builds_polls_deploys_by_digest_and_verifies(gcp, deploys, fake_apis, storage_emulator, sandbox_home):
     head = _head(sandbox_home)
     result, lines = _run(gcp, sandbox_home, phase="phase4")
-    assert result.verdict == "pass", result.summary
+    # Phase 4 is still public on the mirrored incident morning (allAuthenticatedUsers): a warning, not a failure.
+    assert result.verdict == "warn" and "allAuthenticatedUsers may invoke it" in result.summary, result.summary
     assert result.figures["checks passed"] == "6/6" and result.figures["rolled back"] == "no"
     # The build: regional create_build (parent only), polled through its operation until it ended.
     creates = [r for r in fake_apis.requests if r.method == "POST" and r.path.endswith("/builds")]
@@ -148,10 +149,11 @@ def test_the_guards_read_cloud_builds_and_a_reconciling_service(gcp, fake_apis, 
                 and r.method == "POST"]
 
 
-def test_a_public_service_is_made_private_like_gcloud_and_only_warned_about(gcp, deploys, fake_apis, sandbox_home):
+def test_allusers_goes_like_with_gcloud_and_a_public_service_is_only_warned_about(gcp, deploys, fake_apis,
+                                                                                  sandbox_home):
     policy = fake_apis.run_policies[P4_NAME]
-    policy["bindings"] = policy["bindings"] + [{"role": "roles/run.invoker", "members": ["allAuthenticatedUsers",
-                                                                                         "allUsers"]}]
+    policy["bindings"] = policy["bindings"] + [{"role": "roles/run.invoker", "members": ["allUsers"]}]
+    assert "allAuthenticatedUsers" in {m for b in policy["bindings"] for m in b["members"]}   # the incident morning
     result, _ = _run(gcp, sandbox_home, phase="phase4")
     assert result.verdict == "warn" and result.figures["rolled back"] == "no"
     assert "is public" in result.summary and "not a reason to roll back" in result.summary

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..errors import RunbookError
 from ..gitinfo import commit_contains
+from ..services import PUBLIC_MEMBERS
 
 
 @dataclass
@@ -26,6 +27,15 @@ class Serving:
     health: dict                     # {"http_status", "service"?, "commit_sha"?, "error"?}
     public: bool
     invoker_members: list[str] = field(default_factory=list)
+    invoker_iam_disabled: bool = False
+
+    @property
+    def public_because(self) -> str:
+        """Why the service is public, in a few words ("" when it is not)."""
+        if self.invoker_iam_disabled:
+            return "its invoker IAM check is disabled"
+        members = [m for m in self.invoker_members if m in PUBLIC_MEMBERS]
+        return f"{' and '.join(members)} may invoke it" if members else ""
 
     @property
     def health_service(self) -> str | None:
@@ -57,7 +67,7 @@ def serving(target: Any, phase: str) -> Serving:
     return Serving(phase=info.phase, service=info.service, revision=info.revision, image=info.image,
                    commit_sha=info.commit_sha, created=info.created, supports_prefix=info.supports_prefix,
                    traffic=traffic, health=health_with_token(target, phase), public=info.public,
-                   invoker_members=list(info.invoker_members))
+                   invoker_members=list(info.invoker_members), invoker_iam_disabled=info.invoker_iam_disabled)
 
 
 @dataclass

@@ -59,8 +59,8 @@ def _iam(plan: Any, before: Serving, after: Serving, rollout: Rollout) -> Check:
     audit = existing_runbook(AUDIT_RUNBOOK) or "the security audit runbook"
     removed = {"allUsers"} if rollout.notes else set()
     if after.public:
-        return Check("invokers (IAM, per service)", "warn", f"{plan.service} is public (allUsers, "
-                     f"allAuthenticatedUsers or no invoker check): see {audit}; not a reason to roll back.")
+        return Check("invokers (IAM, per service)", "warn", f"{plan.service} is public ({after.public_because}): "
+                     f"see {audit}; not a reason to roll back.")
     changed = set(after.invoker_members) ^ (set(before.invoker_members) - removed)
     if changed:
         return Check("invokers (IAM, per service)", "warn", f"Invokers changed during the deploy "

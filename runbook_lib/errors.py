@@ -51,5 +51,9 @@ class CredentialsMissing(RunbookError, PermissionError):
     """target=gcp has no usable Google Cloud credentials; says how to get them. The CLI exits 2."""
 
 
+class OperationTimeout(RunbookError):
+    """A build or a rollout outlasted the time the kit waits for it; it may still finish on its own."""
+
+
 class PermissionRefused(RunbookError, PermissionError):
     """The caller may not read something optional; the sentence names the role that would allow it."""

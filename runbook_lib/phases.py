@@ -19,6 +19,9 @@ PAYLOAD_STYLES = ("date_range", "single_date")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _DATASET = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
+# An Artifact Registry repository id: lowercase letters, digits and hyphens, starting with a letter, at most 63.
+REPOSITORY = re.compile(r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?")
+DEFAULT_REPOSITORY = "cloud-run-source-deploy"   # the repository `gcloud run deploy --source` pushes to
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class PhaseRegistry:
     run_history_table: str
     phases: dict[str, Phase] = field(default_factory=dict)
     source: str = ""
+    repository: str = DEFAULT_REPOSITORY   # the Artifact Registry repository images are pushed to
 
     def get(self, name: str) -> Phase:
         key = str(name).strip().lower()
@@ -129,7 +133,10 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
     _check(run_history.count(".") == 1, source, "run_history_table", "must be written dataset.table")
     raw_phases = _need(doc, "phases", "the document", source, dict)
     phases: dict[str, Phase] = {}
-    allowed_top = {"project", "project_number", "region", "run_history_table", "phases"}
+    repository = str(doc.get("repository", DEFAULT_REPOSITORY))
+    _check(bool(REPOSITORY.fullmatch(repository)), source, "repository",
+           "must be an Artifact Registry repository id (lowercase letters, digits and hyphens, starting with a letter)")
+    allowed_top = {"project", "project_number", "region", "run_history_table", "phases", "repository"}
     extra = set(doc) - allowed_top
     _check(not extra, source, f"top-level key(s) {sorted(extra)}", f"are unknown; allowed: {sorted(allowed_top)}")
     for name, spec in raw_phases.items():
@@ -190,7 +197,7 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
             expected_invokers=tuple(invokers),
         )
     return PhaseRegistry(project=project, project_number=project_number, region=region,
-                         run_history_table=run_history, phases=phases, source=source)
+                         run_history_table=run_history, phases=phases, source=source, repository=repository)
 
 
 def default_phases_file() -> Path:

@@ -110,19 +110,26 @@ def _capped(timeout: Any, limit: float) -> Any:
     return limit
 
 
+# Calls that only read, and so may be sent again: the policy's retry is given to these only. A create
+# or an update sent twice could make two builds, so writes get the timeout and no retry of ours.
+_READS = ("get", "list", "download", "exists", "reload", "lookup", "search", "test_iam_permissions")
+
+
 def cloud_call(api: str, endpoint: str, fn: Callable[..., Any], *args: Any, policy: CallPolicy | None = None,
                **kwargs: Any) -> Any:
     """fn(*args, **kwargs) for one call to Google Cloud API `api` (e.g. "Cloud Build") at `endpoint`:
-    given the policy's timeout and retry where fn takes them and the caller did not, and with "no
-    answer" (a timeout, a refused connection, retries used up) raised as CloudUnreachable and missing
-    credentials as CredentialsMissing, each one sentence naming the API and the endpoint."""
+    given the policy's timeout (and, for a read, its retry) where fn takes them and the caller did
+    not, and with "no answer" (a timeout, a refused connection, retries used up) raised as
+    CloudUnreachable and missing credentials as CredentialsMissing, each one sentence naming the API
+    and the endpoint."""
     policy = policy or CallPolicy.from_env()
     accepted = _keywords(fn)
+    name = getattr(fn, "__name__", "the call")
     if "timeout" in accepted and kwargs.get("timeout") is None:
         kwargs["timeout"] = policy.request_s
-    if "retry" in accepted and "retry" not in kwargs:
+    if "retry" in accepted and "retry" not in kwargs and name.startswith(_READS):
         kwargs["retry"] = policy.retry()
-    with translated(api, endpoint, getattr(fn, "__name__", "the call"), policy):
+    with translated(api, endpoint, name, policy):
         return fn(*args, **kwargs)
 
 
@@ -191,13 +198,14 @@ def _keywords(fn: Any) -> frozenset[str]:
 
 
 class GuardedClient:
-    """A client whose every method call goes through cloud_call (and whose returned pages and
-    iterators translate errors raised while they fetch more); attributes pass through."""
+    """A client whose every method call goes through cloud_call; what a call returns that goes on
+    calling the API (a pager, page iterator or generator fetching more; a long-running operation
+    polled with done()) is guarded the same way. Attributes pass through."""
 
-    def __init__(self, client: Any, service: str, endpoint: str | None, policy: CallPolicy | None = None):
+    def __init__(self, client: Any, api: str, endpoint: str, policy: CallPolicy | None = None):
         self._client = client
-        self._api = API_NAMES.get(service, service)
-        self._endpoint = endpoint or DEFAULT_ENDPOINTS.get(service, service)
+        self._api = api                   # e.g. "Cloud Build" (API_NAMES)
+        self._endpoint = endpoint         # e.g. https://cloudbuild.googleapis.com (DEFAULT_ENDPOINTS)
         self._policy = policy or CallPolicy.from_env()
 
     @property
@@ -219,6 +227,8 @@ class GuardedClient:
             result = cloud_call(self._api, self._endpoint, attribute, *args, policy=self._policy, **kwargs)
             if inspect.isgenerator(result) or hasattr(result, "pages") or type(result).__name__.endswith("Pager"):
                 return _GuardedPages(result, self._api, self._endpoint, name, self._policy)
+            if callable(getattr(result, "done", None)) and hasattr(result, "operation"):   # api_core Operation
+                return GuardedClient(result, self._api, self._endpoint, self._policy)
             return result
 
         return call

@@ -151,7 +151,8 @@ class GcpClients:
                 else:
                     client = storage_client(self.project, creds, endpoint)
                 policy = CallPolicy.from_env()
-                guard = functools.partial(GuardedClient, service=service, endpoint=self.endpoint(service), policy=policy)
+                guard = functools.partial(GuardedClient, api=API_NAMES[service], endpoint=self.endpoint(service),
+                                          policy=policy)
                 self._built[service] = tuple(map(guard, client)) if isinstance(client, tuple) else guard(client)
             return self._built[service]
 

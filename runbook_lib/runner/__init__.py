@@ -15,7 +15,9 @@ Exit codes (runbook_lib.exit_codes.ExitCode; `.exit_code` of what run_notebook/r
      `overnight`: the whole plan is checked before anything runs: every step's names, and its values
      too when the validation cell names a model of runbook_lib.params (every runbook of the kit);
      a value only the notebook itself can judge (a model of its own) stops that step in its
-     validation cell, is recorded as BAD PARAMETERS and makes the night exit 1
+     validation cell, is recorded as BAD PARAMETERS and makes the night exit 1. A plan that would
+     change a real project (target gcp and a step whose dry_run is false) is refused unless it says
+     `allow_changes: true` at its top.
      A ParameterError naming one of the notebook's parameters raised by a later cell (the runbook
      found the value wrong when it used it: a build id that does not exist) is bad parameters too.
      Missing Google Cloud credentials for target=gcp are refused before anything runs (once a night).

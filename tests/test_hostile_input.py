@@ -242,6 +242,37 @@ def test_a_refused_connection_is_retried_then_one_sentence(monkeypatch):
             tg.builds.get(MISSING_BUILD)
 
 
+def test_the_policy_retries_reads_only_and_guards_what_calls_return():
+    import requests
+
+    from runbook_lib.gcp.calls import CallPolicy, GuardedClient
+
+    seen = {}
+
+    class Operation:
+        operation = "operations/1"
+
+        def done(self, retry=None):
+            raise requests.exceptions.ReadTimeout("read timed out")
+
+    class Client:
+        def get_thing(self, name, retry=None, timeout=None):
+            seen["get"] = (retry, timeout)
+
+        def create_thing(self, request, retry=None, timeout=None):
+            seen["create"] = (retry, timeout)
+            return Operation()
+
+    client = GuardedClient(Client(), "Thing API", "http://127.0.0.1:9", CallPolicy(request_s=7, deadline_s=20))
+    client.get_thing("x")
+    operation = client.create_thing({})
+    assert seen["get"][0] is not None and seen["get"][1] == 7
+    assert seen["create"] == (None, 7)      # a create sent twice could make two things: no retry of ours
+    assert operation.operation == "operations/1"
+    with pytest.raises(CloudUnreachable, match=r"^Thing API at http://127.0.0.1:9 did not answer done in time"):
+        operation.done()
+
+
 def test_runbook_01_against_an_api_that_never_answers_ends_in_one_sentence(silent_server, tmp_path):
     endpoints = json.dumps({name: silent_server.endpoint for name in ("cloudbuild", "logging", "storage", "run")})
     out = tmp_path / "reports"

@@ -164,8 +164,9 @@ class Catalogue:
         rarest in a sample of it (the scan's speed is set by how often those characters occur)."""
         if len(text) < ADAPT_FROM_CHARS:
             return self._default_needles
-        middle = len(text) // 2
-        seen = Counter(text[:SAMPLE_CHARS] + text[middle:middle + SAMPLE_CHARS] + text[-SAMPLE_CHARS:])
+        seen: Counter[str] = Counter()
+        for at in (0, len(text) // 2, len(text) - SAMPLE_CHARS):
+            seen.update(text[at:at + SAMPLE_CHARS])
         return tuple(min(p.needles, key=lambda n: (seen[n[0]], -_rarity(n[0]), -len(n))) for p in self._patterns)
 
     def _scanner(self, needles: tuple[str, ...]) -> re.Pattern:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..checks import read_yaml
 from ..errors import ConfigError, ParameterError
@@ -132,7 +132,7 @@ class Catalogue:
         """(line number, line, signature index, pattern number) for each pattern matching a line of text.
 
         One literal-alternation scan finds candidate lines, and only those lines meet the real
-        regexes; line numbers come from counting newlines between hits, so huge logs stay fast. A
+        regexes (_lines_hit), so huge logs stay fast. A
         pattern of a signature with sections counts only in those sections (or in no known section);
         sections are looked up only for such hits.
         """
@@ -142,22 +142,11 @@ class Catalogue:
         search = self._scanner(needles).search
         patterns = list(zip(self._patterns, needles))
         where = _SectionTracker(self._markers, text)
-        pos, counted_to, lineno, size = 0, 0, 1, len(text)
-        while pos < size:
-            m = search(text, pos)
-            if m is None:
-                break
-            start = text.rfind("\n", 0, m.start()) + 1
-            end = text.find("\n", m.end())
-            end = size if end < 0 else end
-            lineno += text.count("\n", counted_to, start)
-            counted_to = start
-            line = text[start:end].rstrip("\r")
+        for lineno, start, end, line in _lines_hit(text, search):
             for p, needle in patterns:
                 if needle in line and p.regex.search(line) and (p.sections is None or
                                                                 where.allows(p.sections, start, end)):
                     yield lineno, line, p.signature, p.number
-            pos = end + 1
 
     def _needles_for(self, text: str) -> tuple[str, ...]:
         """One needle per pattern: the default ones, or for a big log those whose first characters are
@@ -197,20 +186,28 @@ class Catalogue:
         names one: then the first of those.
         """
         fallback: tuple[int, str] = (0, "")
-        pos, counted_to, lineno, size = 0, 0, 1, len(text)
-        while (m := _ERROR_WORD.search(text, pos)) is not None:
-            start = text.rfind("\n", 0, m.start()) + 1
-            end = text.find("\n", m.end())
-            end = size if end < 0 else end
-            lineno += text.count("\n", counted_to, start)
-            counted_to = start
-            line = text[start:end].rstrip("\r")
+        for lineno, _, _, line in _lines_hit(text, _ERROR_WORD.search):
             if not any(needle in line and regex.search(line) for needle, regex in self._uninformative):
                 return lineno, line[:MAX_EVIDENCE_CHARS]
             if not fallback[0]:
                 fallback = (lineno, line[:MAX_EVIDENCE_CHARS])
-            pos = end + 1
         return fallback
+
+
+def _lines_hit(text: str, search: Callable[[str, int], re.Match | None]) -> Iterator[tuple[int, int, int, str]]:
+    """(line number, start, end, line) of each line of text on which `search` finds something, in order.
+
+    Line numbers come from counting newlines between hits, so the lines between cost nothing but the search.
+    """
+    pos, counted_to, lineno, size = 0, 0, 1, len(text)
+    while pos <= size and (m := search(text, pos)) is not None:
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.end())
+        end = size if end < 0 else end
+        lineno += text.count("\n", counted_to, start)
+        counted_to = start
+        yield lineno, start, end, text[start:end].rstrip("\r")
+        pos = end + 1
 
 
 class _SectionTracker:

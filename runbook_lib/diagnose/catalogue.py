@@ -1,7 +1,7 @@
 """The build-failure signature catalogue and classify_log: which known failure a build log shows.
 
 Pure and self-contained: it takes log text and never calls the cloud. The catalogue is data
-(runbook_lib/data/signatures.yaml); this module validates it, compiles it into one fast scanner, and
+(runbook_lib/data/signatures.yaml); this module validates it, compiles it into fast literal scanners, and
 ranks the signatures a log matches.
 """
 from __future__ import annotations
@@ -35,8 +35,8 @@ MAX_EVIDENCE = 10      # evidence lines kept per finding
 MAX_EVIDENCE_CHARS = 400
 # How rare a character is in build logs, as a needle's first character (the default choice, and the
 # tie-break when needles are chosen for a log): letters from most to least frequent, as counted over the
-# fixture logs (real and hand-written; "build" everywhere makes b common,
-# and every "Step #0 - ..." line starts with S, so S counts as common); anything else is rarer still.
+# fixture logs (real and hand-written; "build" everywhere makes b common, and every "Step #0 - ..." line
+# starts with S, so S counts as common); anything else is rarer still.
 _LETTERS_BY_FREQUENCY = "etoiranslducpgbfmhRyTkvEOwDZCPxBIFjUNAGMzLqHJYWVKXQ"
 _COMMON = frozenset("0123456789 \t-./:_=\"',;()[]#S")
 
@@ -97,7 +97,7 @@ class _Marker:
 
 
 class Catalogue:
-    """Validated signatures plus the compiled scanner that finds candidate lines."""
+    """Validated signatures plus the compiled scanners that find candidate lines."""
 
     def __init__(self, signatures: list[Signature], source: str = "signatures.yaml",
                  sections: tuple[Section, ...] = (), uninformative: tuple[str, ...] = ()):
@@ -131,10 +131,9 @@ class Catalogue:
     def matches(self, text: str) -> Iterator[tuple[int, str, int, int]]:
         """(line number, line, signature index, pattern number) for each pattern matching a line of text.
 
-        One literal-alternation scan finds candidate lines, and only those lines meet the real
-        regexes (_lines_hit), so huge logs stay fast. A
-        pattern of a signature with sections counts only in those sections (or in no known section);
-        sections are looked up only for such hits.
+        One literal-alternation scan finds candidate lines, and only those lines meet the real regexes
+        (_lines_hit), so huge logs stay fast. A pattern of a signature with sections counts only in those
+        sections (or in no known section); sections are looked up only for such hits.
         """
         if not self._patterns:
             return

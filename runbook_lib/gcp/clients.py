@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import ParameterError
 from ..formats import check_project
 
-SERVICES = ("cloudbuild", "logging", "storage", "run")
+SERVICES = ("cloudbuild", "logging", "storage", "run", "bigquery")
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
@@ -92,8 +92,18 @@ def storage_client(project: str, credentials: Any = None, endpoint: str | None =
                           client_options=_options(endpoint))
 
 
+def bigquery_client(project: str, credentials: Any = None, endpoint: str | None = None):
+    from google.cloud import bigquery
+
+    endpoint = check_endpoint("bigquery", endpoint)
+    # google-cloud-bigquery speaks REST (JSON over HTTP) already; only its optional Storage Read API is gRPC.
+    return bigquery.Client(project=project, credentials=credentials_for(credentials, endpoint),
+                           client_options=_options(endpoint))
+
+
 class GcpClients:
-    """Lazily built, shared clients for one project. Attributes: cloudbuild, logging, storage, run, revisions."""
+    """Lazily built, shared clients for one project. Attributes: cloudbuild, logging, storage, run, revisions,
+    bigquery."""
 
     def __init__(self, project: str, credentials: Any = None, endpoints: dict[str, str] | None = None):
         self.project = check_project(project)
@@ -125,6 +135,8 @@ class GcpClients:
                     client = logging_client(self.project, creds, endpoint)
                 elif service == "run":
                     client = run_clients(creds, endpoint)
+                elif service == "bigquery":
+                    client = bigquery_client(self.project, creds, endpoint)
                 else:
                     client = storage_client(self.project, creds, endpoint)
                 self._built[service] = client
@@ -141,6 +153,10 @@ class GcpClients:
     @property
     def storage(self):
         return self._get("storage")
+
+    @property
+    def bigquery(self):
+        return self._get("bigquery")
 
     @property
     def run(self):

@@ -138,17 +138,19 @@ class GcpWarehouse:
         config = self._job_config(sql, params)
 
         def run():
+            # The client's own job restarts (job_retry) would retry for 10 minutes: _do restarts a job
+            # that failed for a quota or rate limit instead (a failed job changed nothing, so it is safe).
             job = self.client.query(sql, job_config=config, location=self.location, retry=self.retry,
-                                    job_retry=self.retry)
-            return job.result(retry=self.retry)
+                                    job_retry=None)
+            return job.result(retry=self.retry, job_retry=None)
 
         return self._do(run, doing, kind=kind, sql=sql, params=params)
 
     def _dry_run_bytes(self, sql: str, params: dict | None) -> int | None:
         config = self._job_config(sql, params, dry_run=True)
         try:
-            job = call(lambda: self.client.query(sql, job_config=config, location=self.location, retry=self.retry),
-                       self.retry)
+            job = call(lambda: self.client.query(sql, job_config=config, location=self.location, retry=self.retry,
+                                                 job_retry=None), self.retry)
         except exceptions.GoogleAPIError:
             return None
         return int(job.total_bytes_processed or 0)
@@ -169,8 +171,8 @@ class GcpWarehouse:
 
     def estimate_bytes(self, sql: str, params: dict | None = None) -> int:
         config = self._job_config(sql, params, dry_run=True)
-        job = self._do(lambda: self.client.query(sql, job_config=config, location=self.location, retry=self.retry),
-                       "the dry run of the query", kind="job")
+        job = self._do(lambda: self.client.query(sql, job_config=config, location=self.location, retry=self.retry,
+                                                 job_retry=None), "the dry run of the query", kind="job")
         return int(job.total_bytes_processed or 0)
 
     # ------------------------------------------------------------------------------------------------

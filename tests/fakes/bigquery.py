@@ -37,6 +37,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from runbook_lib.errors import NotFoundError, ParameterError, RunbookError
@@ -287,9 +288,10 @@ class FakeBigQuery(HttpFake):
             return BigQueryRefusal("notFound", f"Not found: {kind} {name} was not found in location {self.location}")
         if isinstance(exc, ParameterError) and "already exists" in text:
             return BigQueryRefusal("duplicate", f"Already Exists: {text}")
-        if isinstance(exc, (RunbookError, ValueError)) or type(exc).__module__.startswith("duckdb"):
+        if isinstance(exc, (RunbookError, ValueError, duckdb.Error)):
             return BigQueryRefusal("invalidQuery", text.splitlines()[0].rstrip("."))
-        raise exc
+        # A fault of the fake itself: say so in a 400 the client does not retry (a 500 it would).
+        return BigQueryRefusal("invalid", f"fake BigQuery failed: {type(exc).__name__}: {text}")
 
     def _dataset_resource(self, name: str) -> dict:
         info = self._catalog(lambda: self.warehouse.dataset_info(name))
@@ -487,7 +489,7 @@ class FakeBigQuery(HttpFake):
 
     def _rows_page(self, head: dict, table: pa.Table, fields: list, request: RecordedRequest) -> dict:
         start, size = self._page_bounds(request, "maxResults", table.num_rows)
-        int64_timestamps = request.param("formatOptions.useInt64Timestamp") == "true"
+        int64_timestamps = (request.param("formatOptions.useInt64Timestamp") or "").lower() == "true"
         out = {**head, "schema": {"fields": [f.to_api_repr() for f in fields]}, "totalRows": str(table.num_rows)}
         if size:
             out["rows"] = rows_json(table, fields, start, size, int64_timestamps)

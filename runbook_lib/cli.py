@@ -1,12 +1,16 @@
-"""The `runbook` command. Exit codes: 0 pass/warn, 1 error, 2 bad input, 3 verdict fail/blocked."""
+"""The `runbook` command. Exit codes: 0 pass/warn, 1 error, 2 bad input, 3 verdict fail/blocked,
+130 interrupted (Ctrl-C)."""
 from __future__ import annotations
 
 import argparse
 import sys
 
 from .errors import ConfigError, ParameterError, RunbookError
+from .exit_codes import ExitCode
+from .target import TARGETS
 
-EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_FAILED = 0, 1, 2, 3
+# The names tests use; everything else says ExitCode.
+EXIT_OK, EXIT_BAD_INPUT = ExitCode.OK, ExitCode.BAD_INPUT
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -22,9 +26,9 @@ def _sandbox(args: argparse.Namespace) -> int:
     else:
         sandbox.stop_sandbox(home=home)
         print("Stopped every process the sandbox had started.")
-        return EXIT_OK
+        return ExitCode.OK
     print(status.to_text())
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -66,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("notebook")
     run.add_argument("-p", "--parameter", dest="parameters", nargs=2, action="append", metavar=("NAME", "VALUE"))
     run.add_argument("-f", "--parameters-file", dest="param_files", action="append", metavar="PARAMS.yaml")
-    run.add_argument("--target", choices=["local", "gcp"], default=None)
+    run.add_argument("--target", choices=TARGETS, default=None)
     run.add_argument("-o", "--outdir", default=None, help="report folder (default: reports/)")
     run.add_argument("--cell-timeout", type=int, default=None, metavar="SECONDS",
                      help="stop a cell that runs longer than this (default: no limit)")
@@ -74,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ov = sub.add_parser("overnight", help="run a plan of runbooks and write the morning-review index.html")
     ov.add_argument("plan")
-    ov.add_argument("--target", choices=["local", "gcp"], default=None)
+    ov.add_argument("--target", choices=TARGETS, default=None)
     ov.add_argument("-o", "--outdir", default=None)
     ov.set_defaults(func=_overnight)
 
@@ -92,13 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (ParameterError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     except RunbookError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return ExitCode.ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -5,26 +5,29 @@ run the runner copies it into the executed notebook's `metadata["runbook"]`:
 
     {"name", "verdict": "pass"|"warn"|"fail"|"blocked", "summary": one line,
      "figures": {name: number or short text}, "details": {...runbook-specific...},
-     "run": {...filled in by the runner: notebook, step, target, parameters (masked), started,
-             duration_s, outcome, error, exit_code, html, charts...}}
+     "run": RunRecord.to_dict(), filled in by the runner}
 
-Everything here that reports on a run reads only that metadata.
+Everything here that reports on a run reads only that metadata. The pages are built from the
+Jinja2 templates in runbook_lib/templates/ (autoescaped), static, with relative links only.
 """
 from __future__ import annotations
 
 import copy
+import functools
 import html
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
+import jinja2
 import nbformat
 
 from .errors import ParameterError
+from .exit_codes import ExitCode
 from .formats import one_line
 from .results import VERDICT_COLOURS, VERDICTS, Result
 
@@ -39,7 +42,7 @@ _REMOTE_LINK = re.compile(r"""<link\b[^>]*\bhref\s*=\s*["']?(?:https?:)?//[^>]*>
 METADATA_KEY = "runbook"
 HEADER_TAG = "runbook-header"
 
-# Outcomes of a run, as the runner records them in metadata["runbook"]["run"]["outcome"].
+# Outcomes of a run (RunRecord.outcome).
 COMPLETED, ERROR, BAD_PARAMETERS, BLOCKED, NO_RESULT = "completed", "error", "bad-parameters", "blocked", "no-result"
 # Ctrl-C: the run it stopped, and (overnight) the steps after it; both carry verdict "blocked".
 INTERRUPTED, NOT_RUN = "interrupted", "not-run"
@@ -76,7 +79,43 @@ def as_result(value: Result | Mapping[str, Any]) -> Result:
 
 
 # ---------------------------------------------------------------------------------------------
-# After the run (the runner)
+# After the run: what the runner records, and reading it back
+
+@dataclass(kw_only=True)
+class RunRecord:
+    """How one run went, as `metadata["runbook"]["run"]` of its executed notebook. The runner
+    writes it; the run page, the index and the overnight plan read it back. Every text in it is
+    masked; file names are relative to the run's folder."""
+    notebook: str | None = None          # the source notebook, relative to the project when inside it
+    step: str | None = None              # the plan step (overnight only)
+    target: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    started: str | None = None           # ISO 8601 with offset; None when the run never started
+    duration_s: float | None = None
+    outcome: str = COMPLETED
+    error: str | None = None             # the one-line error sentence, if the run did not complete
+    exit_code: int = ExitCode.ERROR
+    html: str | None = None              # the run's page
+    charts: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["exit_code"] = int(self.exit_code)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> RunRecord:
+        """Lenient: a record written by an older kit, or by hand, lacks keys; they take the
+        defaults (a missing exit code reads as an error, as nothing says otherwise)."""
+        data = data or {}
+        duration = data.get("duration_s")
+        return cls(notebook=data.get("notebook"), step=data.get("step"), target=data.get("target"),
+                   parameters=dict(data.get("parameters") or {}), started=data.get("started"),
+                   duration_s=duration if isinstance(duration, (int, float)) else None,
+                   outcome=str(data.get("outcome") or COMPLETED), error=data.get("error"),
+                   exit_code=int(data.get("exit_code", ExitCode.ERROR)), html=data.get("html") or None,
+                   charts=[str(c) for c in data.get("charts") or []])
+
 
 def recorded_result(nb: Any) -> dict[str, Any] | None:
     """The last result a notebook recorded with `record()` (from its outputs), or None."""
@@ -94,20 +133,40 @@ def run_metadata(nb: Any) -> dict[str, Any]:
     return json.loads(json.dumps(nb.metadata.get(METADATA_KEY, {})))
 
 
-def badge_label(meta: Mapping[str, Any]) -> str:
-    outcome = (meta.get("run") or {}).get("outcome")
-    return _OUTCOME_LABELS.get(outcome, str(meta.get("verdict", "fail")).upper())
+def shown_verdict(meta: Mapping[str, Any]) -> str:
+    """The recorded verdict, or "fail" for a record without a valid one."""
+    return meta["verdict"] if meta.get("verdict") in VERDICTS else "fail"
 
 
-def badge(meta: Mapping[str, Any]) -> str:
-    verdict = meta.get("verdict") if meta.get("verdict") in VERDICTS else "fail"
-    return (f"<span class='badge' style='background:{VERDICT_COLOURS[verdict]}'>"
-            f"{html.escape(badge_label(meta))}</span>")
+def outcome_label(verdict: str, outcome: str | None) -> str:
+    """The badge text: the outcome when the run did not complete (ERROR, NOT RUN, ...), else the verdict."""
+    return _OUTCOME_LABELS.get(outcome or COMPLETED, str(verdict).upper())
+
+
+# ---------------------------------------------------------------------------------------------
+# The pages
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("runbook_lib", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    # A relative link, URL-encoded (a file named `q #1?.html` or `ü.html` is reached as such);
+    # autoescape then makes it a safe attribute value.
+    env.filters["href"] = lambda path: quote(str(path), safe="/")
+    env.filters["short"] = _short
+    env.filters["stem"] = lambda path: Path(path).stem
+    env.globals["colours"] = VERDICT_COLOURS
+    return env
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    return one_line(value if isinstance(value, str) else json.dumps(value, default=str), limit)
 
 
 def render_run_html(nb: Any, html_path: Path, hidden_cells: Sequence[int] = ()) -> Path:
     """Write the HTML page of one run: a header from metadata["runbook"], then the outputs only
-    (no code, no injected parameters; `hidden_cells` are dropped too, e.g. a quiet validation cell)."""
+    (no code, no injected parameters; `hidden_cells` are dropped too, e.g. a quiet validation cell).
+    Tables in the outputs get text columns left-aligned and number columns right-aligned."""
     from nbconvert import HTMLExporter
 
     page = copy.deepcopy(nb)
@@ -117,8 +176,14 @@ def render_run_html(nb: Any, html_path: Path, hidden_cells: Sequence[int] = ()) 
     meta = run_metadata(nb)
     header = nbformat.v4.new_code_cell(source="")
     header.metadata["tags"] = [HEADER_TAG]
-    header.outputs = [nbformat.v4.new_output("display_data", data={"text/html": _run_header(meta)})]
+    header.outputs = [nbformat.v4.new_output("display_data", data={"text/html": run_header(meta)})]
     page.cells.insert(0, header)
+    for cell in page.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data") or {}
+            if "text/html" in data:
+                fragment = data["text/html"]
+                data["text/html"] = align_table_columns("".join(fragment) if isinstance(fragment, list) else fragment)
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     title = meta.get("name") or Path(html_path).stem
@@ -136,56 +201,64 @@ def without_remote_loads(page: str) -> str:
     return _REMOTE_LINK.sub("", page)
 
 
-def _href(path: str) -> str:
-    """A relative link as an attribute value: URL-encoded (a file named `q #1?.html` or `ü.html`
-    is reached as such), then HTML-escaped."""
-    return html.escape(quote(path, safe="/"))
+def run_header(meta: Mapping[str, Any]) -> str:
+    """The header of a run's page (an HTML fragment), from its metadata["runbook"]."""
+    run = RunRecord.from_dict(meta.get("run"))
+    verdict = shown_verdict(meta)
+    facts = [f"notebook {run.notebook}" if run.notebook else "",
+             f"step {run.step}" if run.step else "",
+             f"target {run.target}" if run.target else "",
+             f"started {run.started}" if run.started else "",
+             f"took {run.duration_s:.1f}s" if run.duration_s is not None else ""]
+    return _templates().get_template("run_header.html.j2").render(
+        verdict=verdict, label=outcome_label(verdict, run.outcome), name=str(meta.get("name", "")),
+        summary=str(meta.get("summary", "")), error=str(run.error) if run.error else None,
+        figures=meta.get("figures") or {}, run=run, facts=[f for f in facts if f])
 
 
-def _figures_table(figures: Mapping[str, Any]) -> str:
-    if not figures:
-        return ""
-    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_short(v))}</td></tr>" for k, v in figures.items())
-    return f"<table class='figures'>{rows}</table>"
+# Alignment of output tables. JupyterLab's stylesheet right-aligns every cell of an output table
+# (and pandas its column headers), which makes long text hard to read. Each cell gets an inline
+# style, which no stylesheet rule overrides: left, or right in a column whose every filled data
+# cell is a number. Columns are counted from the end of each row, so index labels (th cells,
+# some spanning several rows) do not shift them; a row with a colspan is left as it is.
+_TABLE = re.compile(r"<table\b.*?</table\s*>", re.IGNORECASE | re.DOTALL)
+_ROW = re.compile(r"<tr\b.*?</tr\s*>", re.IGNORECASE | re.DOTALL)
+_CELL = re.compile(r"<(t[dh])\b([^>]*)>(.*?)(?=<t[dh]\b|</tr)", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?%?|[-+]?\.\d+|[-+]?inf")
+_NO_VALUE = {"", "nan", "none", "<na>", "nat", "...", "…", "—", "-"}
 
 
-def _short(value: Any, limit: int = 80) -> str:
-    return one_line(value if isinstance(value, str) else json.dumps(value, default=str), limit)
+def align_table_columns(fragment: str) -> str:
+    """`fragment` with every table cell aligned as its column's content asks (see above)."""
+    return _TABLE.sub(lambda table: _align_table(table.group(0)), fragment)
 
 
-_CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0 auto;max-width:1100px;padding:1em;color:#1f2328}
-.badge{color:#fff;padding:2px 8px;border-radius:4px;font-weight:bold;font-size:.85em;white-space:nowrap}
-table{border-collapse:collapse}th,td{text-align:left;padding:4px 8px;vertical-align:top;border-bottom:1px solid #d0d7de}
-table.figures th,table.figures td{border:none;padding:1px 6px;font-size:.9em}
-.callout{border-left:6px solid #cf222e;background:#fff0f0;padding:.6em 1em;margin:1em 0}
-.ok{border-left-color:#1a7f37;background:#f0fff4}
-.muted{color:#57606a;font-size:.9em}
-img.thumb{max-width:220px;max-height:140px;border:1px solid #d0d7de;margin:2px}
-"""
+def _align_table(table: str) -> str:
+    numbers: dict[int, bool] = {}   # column (counted from the row's end) -> every filled cell is a number
+    for row in _ROW.finditer(table):
+        cells = list(_CELL.finditer(row.group(0)))
+        for column, cell in zip(range(len(cells), 0, -1), cells):
+            text = html.unescape(_TAG.sub("", cell.group(3))).strip()
+            if cell.group(1).lower() == "td" and text.lower() not in _NO_VALUE:
+                numbers[column] = numbers.get(column, True) and bool(_NUMBER.fullmatch(text))
 
+    def align_row(row: re.Match) -> str:
+        cells = list(_CELL.finditer(row.group(0)))
+        if any("colspan" in cell.group(2).lower() for cell in cells):
+            return row.group(0)
+        aligned, end = [], 0
+        for column, cell in zip(range(len(cells), 0, -1), cells):
+            aligned.append(row.group(0)[end:cell.start()])
+            tag, attributes = cell.group(1), cell.group(2)
+            if "style" not in attributes.lower():
+                side = "right" if numbers.get(column) else "left"
+                attributes += f' style="text-align:{side}"'
+            aligned.append(f"<{tag}{attributes}>")
+            end = cell.start(3)
+        return "".join(aligned) + row.group(0)[end:]
 
-def _run_header(meta: Mapping[str, Any]) -> str:
-    run = meta.get("run") or {}
-    params = run.get("parameters") or {}
-    param_rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_short(v))}</td></tr>"
-                         for k, v in params.items())
-    error = run.get("error")
-    error = f"<p class='callout'>{html.escape(str(error))}</p>" if error and str(error) not in str(meta.get("summary")) else ""
-    facts = [f"notebook {run.get('notebook')}" if run.get("notebook") else "",
-             f"step {run.get('step')}" if run.get("step") else "",
-             f"target {run.get('target')}" if run.get("target") else "",
-             f"started {run.get('started')}" if run.get("started") else "",
-             f"took {run['duration_s']:.1f}s" if isinstance(run.get("duration_s"), (int, float)) else ""]
-    return (
-        f"<style>{_CSS}</style><div class='runbook-header'>"
-        f"<h1>{badge(meta)} {html.escape(str(meta.get('name', '')))}</h1>"
-        f"<p><b>{html.escape(str(meta.get('summary', '')))}</b></p>{error}"
-        f"{_figures_table(meta.get('figures') or {})}"
-        f"<p class='muted'>{html.escape(' · '.join(f for f in facts if f))}</p>"
-        + (f"<details><summary>parameters</summary><table class='figures'>{param_rows}</table></details>" if param_rows else "")
-        + "</div>"
-    )
+    return _ROW.sub(align_row, table)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,26 +297,25 @@ def read_row(ipynb_path: Path, folder: Path) -> IndexRow:
     """One index row from an executed notebook's metadata["runbook"] (nothing else is read)."""
     ipynb_path = Path(ipynb_path)
     meta = run_metadata(nbformat.read(ipynb_path, as_version=4))
-    run = meta.get("run") or {}
+    run = RunRecord.from_dict(meta.get("run"))
     run_dir = ipynb_path.parent
 
     def rel(name: str | None) -> str | None:
-        if not name:
-            return None
-        return (run_dir / name).relative_to(folder).as_posix()
+        return (run_dir / name).relative_to(folder).as_posix() if name else None
 
+    verdict = shown_verdict(meta)
     return IndexRow(
-        step=str(run.get("step") or run_dir.name),
+        step=str(run.step or run_dir.name),
         name=str(meta.get("name") or ipynb_path.stem),
-        verdict=meta.get("verdict") if meta.get("verdict") in VERDICTS else "fail",
-        label=badge_label(meta),
+        verdict=verdict,
+        label=outcome_label(verdict, run.outcome),
         summary=str(meta.get("summary") or "no result was recorded"),
         figures=dict(meta.get("figures") or {}),
-        duration_s=run.get("duration_s"),
-        html=rel(run.get("html")),
-        charts=[c for c in (rel(c) for c in run.get("charts") or []) if c],
+        duration_s=run.duration_s,
+        html=rel(run.html),
+        charts=[c for c in (rel(c) for c in run.charts) if c],
         notebook=rel(ipynb_path.name),
-        reason=run.get("error"),
+        reason=run.error,
     )
 
 
@@ -255,28 +327,11 @@ def write_index(folder: Path, notebooks: Sequence[Path], title: str, target: str
     index = Index(folder / "index.html", [read_row(Path(nb), folder) for nb in notebooks])
     counts = {v: sum(1 for r in index.rows if r.verdict == v) for v in VERDICTS}
     first = index.first_failure
-    if first is not None:
-        link = f" (<a href='{_href(first.html)}'>details</a>)" if first.html else ""
-        callout = (f"<div class='callout'><b>First failure:</b> {html.escape(first.step)} — "
-                   f"{html.escape(_short(first.summary, INDEX_SUMMARY_CHARS))}{link}</div>")
-    else:
-        callout = "<div class='callout ok'><b>All runbooks passed</b> (pass or warn).</div>"
-    if interrupted_at is not None:
-        callout = (f"<div class='callout'><b>Interrupted</b> (Ctrl-C) during step {html.escape(interrupted_at)}: "
-                   "the steps after it were not run.</div>" + callout)
-    body_rows = "".join(_index_row(i + 1, row) for i, row in enumerate(index.rows))
-    counts_text = ", ".join(f"{n} {v}" for v, n in counts.items() if n) or "no runbooks"
-    duration = f" · took {(finished - started).total_seconds():.0f}s" if finished else ""
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} — {started:%Y-%m-%d}</title>
-<style>{_CSS}</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p class="muted">date <b>{started:%Y-%m-%d}</b> · started {started:%H:%M:%S} · target <b>{html.escape(target)}</b>{duration} · {counts_text}</p>
-{callout}
-<table class="runs"><thead><tr><th>#</th><th>verdict</th><th>runbook</th><th>summary</th><th>key figures</th><th>duration</th><th>charts</th></tr></thead>
-<tbody>{body_rows}</tbody></table>
-</body></html>
-"""
+    page = _templates().get_template("index.html.j2").render(
+        title=title, target=target, started=started, interrupted_at=interrupted_at, first=first, rows=index.rows,
+        took_s=(finished - started).total_seconds() if finished else None,
+        counts_text=", ".join(f"{n} {v}" for v, n in counts.items() if n) or "no runbooks",
+        summary_chars=INDEX_SUMMARY_CHARS)
     index.path.write_text(page, encoding="utf-8")
     summary = {"title": title, "target": target, "started": started.isoformat(timespec="seconds"),
                "finished": finished.isoformat(timespec="seconds") if finished else None,
@@ -285,18 +340,3 @@ def write_index(folder: Path, notebooks: Sequence[Path], title: str, target: str
                "steps": [row.to_dict() for row in index.rows]}
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     return index
-
-
-def _index_row(number: int, row: IndexRow) -> str:
-    label = f"<span class='badge' style='background:{VERDICT_COLOURS[row.verdict]}'>{html.escape(row.label)}</span>"
-    name = html.escape(row.name)
-    title = f"<a href='{_href(row.html)}'>{name}</a>" if row.html else name
-    notebook = f" · <a href='{_href(row.notebook)}'>notebook</a>" if row.notebook else ""
-    step = f"<div class='muted'>step {html.escape(row.step)}{notebook}</div>"
-    duration = f"{row.duration_s:.1f}s" if isinstance(row.duration_s, (int, float)) else "—"
-    thumbs = "".join(f"<a href='{_href(c)}'><img class='thumb' src='{_href(c)}' alt='{html.escape(Path(c).stem)}'></a>"
-                     for c in row.charts)
-    return (f"<tr class='row-{row.verdict}'><td>{number}</td><td>{label}</td><td>{title}{step}</td>"
-            f"<td>{html.escape(_short(row.summary, INDEX_SUMMARY_CHARS))}</td>"
-            f"<td>{_figures_table(dict(list(row.figures.items())[:6]))}</td>"
-            f"<td>{duration}</td><td>{thumbs}</td></tr>")

@@ -270,3 +270,67 @@ def test_remote_scripts_and_stylesheets_are_removed_and_inline_ones_kept():
             "<script>var inline = 1;</script></head>")
     cleaned = report.without_remote_loads(page)
     assert cleaned == "<head><script>var inline = 1;</script></head>"
+
+
+class _Cells(HTMLParser):
+    """Every table cell of a page: (tag, its inline text-align or None, its text), row by row."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self._cell = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            style = dict(attrs).get("style") or ""
+            align = re.search(r"text-align:\s*(\w+)", style)
+            self._cell = [tag, align.group(1) if align else None, ""]
+            self.rows[-1].append(self._cell)
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[2] += data.strip()
+
+
+def test_run_pages_left_align_text_columns_and_right_align_numbers(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "command": ["gcloud builds log 1234 --region=us-west2", "pip install -r requirements.txt"],
+        "rows": [1204, None],                # a missing value does not make a column text
+        "commit": ["0123456", "abc1234"],    # one cell looks like a number; the column is text
+        "share": ["12.5%", "-3"],
+    }, index=pd.Index(["phase3", "phase4"], name="phase"))
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("frame")
+    cell.outputs = [nbformat.v4.new_output("execute_result", execution_count=1,
+                                           data={"text/html": frame._repr_html_(), "text/plain": str(frame)})]
+    nb.cells = [cell]
+    nb.metadata["runbook"] = {"name": "tables", "verdict": "warn", "summary": "s", "figures": {"mismatched rows": 12},
+                              "details": {}, "run": {"outcome": "completed", "html": "t.html"}}
+    cells = _Cells()
+    cells.feed(report.render_run_html(nb, tmp_path / "t.html").read_text(encoding="utf-8"))
+    by_text = {text: (tag, align) for row in cells.rows for tag, align, text in row if text}
+    assert by_text["gcloud builds log 1234 --region=us-west2"] == ("td", "left")
+    assert by_text["1204.0"] == ("td", "right") and by_text["NaN"] == ("td", "right")
+    assert by_text["0123456"] == ("td", "left") and by_text["abc1234"] == ("td", "left")
+    assert by_text["12.5%"] == ("td", "right") and by_text["-3"] == ("td", "right")
+    # Headers follow their column; index labels are text.
+    assert by_text["command"] == ("th", "left") and by_text["rows"] == ("th", "right")
+    assert by_text["share"] == ("th", "right") and by_text["phase4"] == ("th", "left")
+    # The run header's figures too: names left, numbers right.
+    assert by_text["mismatched rows"] == ("th", "left") and by_text["12"] == ("td", "right")
+
+
+def test_pages_escape_what_runbooks_recorded(tmp_path):
+    notebook = _recorded_notebook(tmp_path, "a", "a.ipynb", "<script>alert('summary')</script>")
+    index = report.write_index(tmp_path, [notebook], "<b>title</b>", "local", datetime(2024, 1, 15, 3, 0))
+    header = report.run_header(nbformat.read(notebook, as_version=4).metadata["runbook"])
+    for page in (index.path.read_text(), header):
+        assert "<script>alert" not in page and "&lt;script&gt;alert(" in page
+    assert "<b>title</b>" not in index.path.read_text()

@@ -215,6 +215,17 @@ def test_lab_command_uses_this_environment_and_the_notebooks_folder():
         runner.lab_command(port=70000)
 
 
+def test_lab_as_root_is_allowed_and_says_so(monkeypatch, capsys):
+    # JupyterLab refuses to start as root without --allow-root; in a container root is the norm.
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert "--allow-root" in runner.lab_command(port=8899)
+    monkeypatch.setattr(os, "execve", lambda *args: (_ for _ in ()).throw(OSError("not really")))
+    runner.open_lab(port=8899)
+    assert capsys.readouterr().err.count("--allow-root") == 2   # the one-line note, and the command that failed
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert "--allow-root" not in runner.lab_command(port=8899)
+
+
 def test_open_lab_execs_the_lab_command(monkeypatch):
     seen = {}
 
@@ -222,7 +233,7 @@ def test_open_lab_execs_the_lab_command(monkeypatch):
         seen.update(path=path, argv=argv, env=env)
         raise OSError("not really")
 
-    monkeypatch.setattr(runner.os, "execve", fake_execve)
+    monkeypatch.setattr(os, "execve", fake_execve)
     assert runner.open_lab(port=8898, no_browser=True) == 1
     assert seen["argv"] == runner.lab_command(port=8898, no_browser=True)
     assert str(runner.ensure_kernelspec()) in seen["env"]["JUPYTER_PATH"]
@@ -353,7 +364,7 @@ def test_run_folders_are_unique_even_when_another_run_takes_the_name_first(tmp_p
         return real_mkdir(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "mkdir", racing_mkdir)
-    assert runner._unique_dir(wanted) == wanted.with_name("120000-example-2")
+    assert runner.unique_dir(wanted) == wanted.with_name("120000-example-2")
 
 
 def test_parallel_runs_get_distinct_folders(tmp_path):
@@ -361,7 +372,7 @@ def test_parallel_runs_get_distinct_folders(tmp_path):
 
     def make():
         try:
-            made.append(runner._unique_dir(tmp_path / "day" / "120000-example"))
+            made.append(runner.unique_dir(tmp_path / "day" / "120000-example"))
         except Exception as exc:  # pragma: no cover - what the race used to raise
             errors.append(exc)
 

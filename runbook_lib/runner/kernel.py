@@ -1,0 +1,110 @@
+"""The kernel runbooks run on: always this environment's Python, never whatever "python3" means
+elsewhere; and `runbook lab`, JupyterLab on the same notebooks with that kernel."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..charts import RUN_DIR_ENV
+from ..errors import ParameterError, RunbookError
+from ..exit_codes import ExitCode
+from ..phases import PROJECT_ROOT
+
+KERNEL_NAME = "phase-runbooks"
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+ALLOW_ROOT = "--allow-root"
+
+
+def kernel_spec() -> dict[str, Any]:
+    return {
+        # log_level=CRITICAL: ipykernel warns on every start that loopback TCP is unencrypted (the
+        # standard Jupyter set-up, messages are HMAC-signed) and reports the interrupt jupyter_client sends
+        # while shutting a finished kernel down; that noise would bury the progress lines.
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.log_level=CRITICAL"],
+        "display_name": "Python (phase-runbooks)",
+        "language": "python",
+        "metadata": {"debugger": True},
+    }
+
+
+def ensure_kernelspec() -> Path:
+    """Write the `phase-runbooks` kernelspec for sys.executable if missing or stale; return the
+    `.../share/jupyter` folder holding it (sys.prefix, or the user's Jupyter data folder)."""
+    from jupyter_core.paths import jupyter_data_dir
+
+    wanted = kernel_spec()
+    problems = []
+    for base in (Path(sys.prefix) / "share" / "jupyter", Path(jupyter_data_dir())):
+        spec_file = base / "kernels" / KERNEL_NAME / "kernel.json"
+        try:
+            if spec_file.exists() and json.loads(spec_file.read_text()) == wanted:
+                return base
+            spec_file.parent.mkdir(parents=True, exist_ok=True)
+            spec_file.write_text(json.dumps(wanted, indent=1))
+            return base
+        except (OSError, ValueError) as exc:
+            problems.append(f"{spec_file}: {exc}")
+    raise RunbookError("could not write the phase-runbooks kernelspec: " + "; ".join(problems))
+
+
+@contextmanager
+def kernel_environment(jupyter_base: Path, run_dir: Path | None) -> Iterator[None]:
+    """The kernel inherits our environment: put our kernelspec first on JUPYTER_PATH (so no other
+    `phase-runbooks` spec can shadow it) and tell `charts.show` where the run folder is."""
+    saved = {key: os.environ.get(key) for key in ("JUPYTER_PATH", RUN_DIR_ENV, "RUNBOOK_HOME")}
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(jupyter_base), saved["JUPYTER_PATH"]) if p)
+    if saved["RUNBOOK_HOME"]:  # the kernel's working folder is notebooks/: pin a relative home to ours
+        os.environ["RUNBOOK_HOME"] = os.path.abspath(saved["RUNBOOK_HOME"])
+    if run_dir is not None:
+        os.environ[RUN_DIR_ENV] = str(Path(run_dir).resolve())  # the kernel runs in notebooks/
+    else:
+        os.environ.pop(RUN_DIR_ENV, None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _running_as_root() -> bool:
+    geteuid = getattr(os, "geteuid", None)  # absent on Windows, where there is no root to refuse
+    return geteuid is not None and geteuid() == 0
+
+
+def lab_command(port: int = 8888, no_browser: bool = False, notebook_dir: Path | None = None) -> list[str]:
+    """The command `runbook lab` runs: this environment's JupyterLab on notebooks/, loopback only,
+    with the phase-runbooks kernel as the default. As root (the usual case in a container, the
+    kit's own image included) JupyterLab refuses to start without --allow-root, so it is given."""
+    if not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ParameterError("port", port, "a TCP port number from 1 to 65535")
+    command = [sys.executable, "-m", "jupyterlab",
+               f"--ServerApp.root_dir={notebook_dir or NOTEBOOKS_DIR}",
+               f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1",
+               f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}"]
+    if _running_as_root():
+        command.append(ALLOW_ROOT)
+    if no_browser:
+        command.append("--no-browser")
+    return command
+
+
+def open_lab(port: int = 8888, no_browser: bool = False) -> int:
+    """Replace this process with JupyterLab (returns only if that cannot start)."""
+    command = lab_command(port, no_browser)
+    base = ensure_kernelspec()
+    env = dict(os.environ)
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(base), env.get("JUPYTER_PATH")) if p)
+    if ALLOW_ROOT in command:
+        print(f"Running as root (as in a container): starting JupyterLab with {ALLOW_ROOT}.", file=sys.stderr, flush=True)
+    try:
+        os.execve(command[0], command, env)
+    except OSError as exc:
+        print(f"error: could not start JupyterLab ({' '.join(command)}): {exc}", file=sys.stderr)
+    return ExitCode.ERROR

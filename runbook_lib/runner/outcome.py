@@ -1,0 +1,121 @@
+"""How a run ended: its outcome, exit code and recorded result, decided from what happened
+(`decide_outcome`, a pure function), and what `run_notebook`/`run_plan` return for it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .. import masking, params, report
+from ..exit_codes import ExitCode, for_verdict
+from ..formats import one_line
+
+NO_RESULT_MESSAGE = "the runbook ended without recording a result (it never called runbook_lib.report.record)"
+
+
+@dataclass(frozen=True)
+class CellError:
+    """The first cell that raised: where, and what papermill recorded of the exception."""
+    index: int
+    execution_count: int | None
+    ename: str
+    evalue: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str                 # report.COMPLETED, ERROR, BAD_PARAMETERS, NO_RESULT or INTERRUPTED
+    exit_code: ExitCode
+    error: str | None            # the one-line error sentence (masked); None when the run completed
+    result: dict[str, Any]       # name, verdict, summary, figures, details: metadata["runbook"] less "run"
+
+
+def said(text: Any, secrets: Sequence[str] = ()) -> str:
+    """Error text for a message: masked whole first, then made one line and cut (cutting first could
+    leave half a secret that no rule recognises any more)."""
+    return one_line(masking.mask_text(str(text), secrets))
+
+
+def decide_outcome(*, interrupted: bool, crash: str | None, failure: CellError | None, validation_cell: int | None,
+                   recorded: Mapping[str, Any] | None, fallback_name: str, duration_s: float = 0.0,
+                   secrets: Sequence[str] = ()) -> Decision:
+    """Decide how a run ended, in this order: Ctrl-C; the run stopped outside any cell (`crash`:
+    the kernel died, a cell outlived its timeout, the kernel never started); a cell raised (a
+    parameter error in the validation cell is bad parameters, anything else an error); the
+    notebook never recorded a result (a runbook that says nothing is broken, not a failed check);
+    else the recorded verdict. Error texts are masked with `secrets` before they are cut."""
+    if interrupted:
+        error = f"interrupted (Ctrl-C) after {duration_s:.0f}s, before the runbook finished"
+        return _not_completed(report.INTERRUPTED, ExitCode.INTERRUPTED, error, error, recorded, fallback_name)
+    if crash is not None:
+        error = f"the run stopped: {said(crash, secrets)}"
+        return _not_completed(report.ERROR, ExitCode.ERROR, error, error, recorded, fallback_name)
+    if failure is not None:
+        if failure.index == validation_cell and failure.ename in params.PARAMETER_ERROR_NAMES:
+            error = said(failure.evalue, secrets)
+            return _not_completed(report.BAD_PARAMETERS, ExitCode.BAD_INPUT, error, f"bad parameter: {error}",
+                                  recorded, fallback_name)
+        error = f"error in cell [{failure.execution_count}]: {said(f'{failure.ename}: {failure.evalue}', secrets)}"
+        return _not_completed(report.ERROR, ExitCode.ERROR, error, error, recorded, fallback_name)
+    if recorded is None:
+        return _not_completed(report.NO_RESULT, ExitCode.ERROR, NO_RESULT_MESSAGE, NO_RESULT_MESSAGE, None, fallback_name)
+    return Decision(report.COMPLETED, for_verdict(recorded.get("verdict")), None, dict(recorded))
+
+
+def _not_completed(outcome: str, exit_code: ExitCode, error: str, summary: str,
+                   recorded: Mapping[str, Any] | None, fallback_name: str) -> Decision:
+    """A run that did not complete: verdict blocked if it was stopped, else fail; a result it
+    recorded before that is kept under details."""
+    result = {"name": (recorded or {}).get("name") or fallback_name,
+              "verdict": "blocked" if outcome == report.INTERRUPTED else "fail",
+              "summary": summary, "figures": {}, "details": {"recorded": dict(recorded)} if recorded else {}}
+    return Decision(outcome, exit_code, error, result)
+
+
+def _clean_exit(output: Mapping[str, Any]) -> bool:
+    """sys.exit(0) or sys.exit(): the notebook chose to stop there. Papermill's own rule (it then adds
+    no error banner); the cells after it do not run, so a result must be recorded before it."""
+    return output.get("ename") == "SystemExit" and output.get("evalue") in ("", "0")
+
+
+def first_error(nb: Any) -> CellError | None:
+    """The first cell of an executed notebook that raised (a clean sys.exit is not an error)."""
+    for index, cell in enumerate(nb.cells):
+        outputs = cell.get("outputs", [])
+        count = cell.get("execution_count")
+        for output in outputs:
+            if output.get("output_type") == "error" and not _clean_exit(output):
+                return CellError(index, count, str(output.get("ename")), str(output.get("evalue")))
+        if any(o.get("output_type") == "error" and _clean_exit(o) for o in outputs):
+            continue  # papermill flags that cell as an exception too; it is not one
+        if cell.get("metadata", {}).get("papermill", {}).get("exception") is True:
+            return CellError(index, count, "CellExecutionError", "the cell failed without an error output")
+    return None
+
+
+@dataclass
+class RunOutcome:
+    """What `run_notebook` returns, and `run_plan` for each step: the recorded run, as read back."""
+    exit_code: int
+    outcome: str
+    name: str
+    verdict: str
+    summary: str
+    run_dir: Path
+    notebook: Path        # the executed notebook
+    html: Path | None
+    duration_s: float
+    step: str | None = None
+    message: str | None = None   # the error sentence, when the run did not complete
+
+    @property
+    def label(self) -> str:
+        return report.outcome_label(self.verdict, self.outcome)
+
+    @classmethod
+    def from_metadata(cls, meta: Mapping[str, Any], notebook: Path, html: Path | None) -> RunOutcome:
+        """From the executed notebook's metadata["runbook"] (masked, as written)."""
+        run = report.RunRecord.from_dict(meta.get("run"))
+        return cls(exit_code=run.exit_code, outcome=run.outcome, name=str(meta.get("name")),
+                   verdict=report.shown_verdict(meta), summary=str(meta.get("summary")), run_dir=notebook.parent,
+                   notebook=notebook, html=html, duration_s=run.duration_s or 0.0, step=run.step, message=run.error)

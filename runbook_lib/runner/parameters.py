@@ -1,0 +1,211 @@
+"""Parameters of a run: -f files and -p pairs resolved and typed, names checked against the
+notebook's parameters cell before anything runs, and (overnight) values checked against the
+model the notebook's validation cell names, before the night starts."""
+from __future__ import annotations
+
+import ast
+import os
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import nbformat
+import yaml
+
+from .. import masking, params
+from ..errors import ParameterError
+from ..target import TARGETS
+
+# Parameters named like this are paths: made absolute from where the operator stands.
+PATH_SUFFIXES = ("_dir", "_file", "_home", "_path")
+_NON_TEXT_TYPES = {"int", "float", "bool", "list", "dict", "tuple", "List", "Dict", "Tuple"}
+
+
+def plain_value(value: Any, where: str) -> Any:
+    """JSON-safe parameter values: YAML dates become ISO text; anything else unusual is refused."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): plain_value(v, where) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_value(v, where) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise ParameterError(where, masking.mask_value(where, value), "text, a number, true/false, a list or a mapping")
+
+
+def plain_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: plain_value(value, name) for name, value in values.items()}
+
+
+def check_target(target: str | None) -> None:
+    if target is not None and target not in TARGETS:
+        raise ParameterError("target", target, f"choose one of {', '.join(TARGETS)}")
+
+
+def coerce_cli_value(raw: str, annotation: str | None) -> Any:
+    """A `-p NAME VALUE` string typed by the parameter's declared annotation: text stays text
+    (so `-p commit 0123456` is not a number), numbers/booleans/lists are parsed as YAML, and
+    none/null becomes None where the annotation allows None."""
+    words = set(re.findall(r"[A-Za-z_]+", annotation or ""))
+    optional = annotation is None or "None" in words or "Optional" in words
+    if optional and raw.strip().lower() in ("none", "null", "~"):
+        return None
+    if annotation is not None and not words & _NON_TEXT_TYPES:
+        return raw
+    try:
+        parsed = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+    if isinstance(parsed, (date, datetime)):
+        return raw
+    return parsed
+
+
+def load_parameter_file(path: str | Path) -> dict[str, Any]:
+    file = Path(path)
+    if not file.is_file():
+        raise ParameterError("-f", str(path), "an existing YAML file of parameter names and values")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ParameterError("-f", str(path), f"valid YAML ({str(exc).splitlines()[0]})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise ParameterError("-f", str(path), "a YAML mapping of parameter names to values")
+    return plain_values({str(k): v for k, v in data.items()})
+
+
+def resolve_parameters(notebook: Path, pairs: Sequence[Sequence[str]] = (), files: Sequence[str | Path] = (),
+                       target: str | None = None) -> dict[str, Any]:
+    """Merge -f files (in order), then -p pairs, then --target; refuse names the notebook does not declare."""
+    declared = params.declared_parameters(nbformat.read(notebook, as_version=4))
+    values: dict[str, Any] = {}
+    for file in files:
+        values.update(load_parameter_file(file))
+    for pair in pairs:
+        name, raw = pair
+        values[name] = coerce_cli_value(raw, declared[name].annotation) if name in declared else raw
+    if target is not None:
+        check_target(target)
+        values["target"] = target
+    check_declared(notebook, declared, values)
+    return absolute_paths(values)
+
+
+def absolute_paths(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Path parameters given relative to where the operator stands: the kernel runs in notebooks/,
+    so `-p source_dir .` must be made absolute here, before it is injected."""
+    return {name: os.path.abspath(os.path.expanduser(value))
+            if name.endswith(PATH_SUFFIXES) and isinstance(value, str) and value.strip() else value
+            for name, value in values.items()}
+
+
+def check_declared(notebook: Path, declared: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+    """Refuse a name the notebook's parameters cell does not declare; the message never repeats the
+    value (a misspelt `api_tokn` is not recognised as secret, so its value may well be one)."""
+    for name in values:
+        if name not in declared:
+            allowed = (f"{notebook.name} declares {', '.join(declared)}" if declared
+                       else f"{notebook.name} has no cell tagged 'parameters'")
+            raise params.unknown_parameter_error(name, allowed)
+
+
+def declared_default(nb: Any, name: str) -> Any:
+    declared = params.declared_parameters(nb).get(name)
+    return declared.default if declared else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The validation cell: the first code cell after the parameters
+
+def validation_cell_index(nb: Any) -> int | None:
+    """The validation cell: the first code cell after the parameters (and injected parameters)."""
+    tagged = params.tagged_cells(nb, params.PARAMETERS_TAG) + params.tagged_cells(nb, params.INJECTED_TAG)
+    start = max(tagged) + 1 if tagged else 0
+    return next((i for i in range(start, len(nb.cells)) if nb.cells[i].cell_type == "code"), None)
+
+
+def validation_model(nb: Any) -> type[params.RunbookParams] | None:
+    """The runbook_lib.params model a notebook's validation cell passes to `params.from_notebook`
+    (`params.from_notebook(params.DiagnoseParams, globals())`), or None when it names another
+    (e.g. a model of the notebook's own folder, which only its kernel can import)."""
+    index = validation_cell_index(nb)
+    if index is None:
+        return None
+    try:
+        tree = ast.parse(params.cell_source(nb.cells[index]))
+    except SyntaxError:
+        return None
+    modules: set[str] = set()       # local names of runbook_lib.params
+    names: dict[str, str] = {}      # local name -> name in runbook_lib.params
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "runbook_lib" and not node.level:
+            modules |= {a.asname or a.name for a in node.names if a.name == "params"}
+        elif isinstance(node, ast.ImportFrom) and node.module == "runbook_lib.params" and not node.level:
+            names.update({a.asname or a.name: a.name for a in node.names})
+        elif isinstance(node, ast.Import):
+            modules |= {a.asname for a in node.names if a.name == "runbook_lib.params" and a.asname}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args):
+            continue
+        func = node.func
+        calls_from_notebook = (
+            (isinstance(func, ast.Attribute) and func.attr == "from_notebook"
+             and isinstance(func.value, ast.Name) and func.value.id in modules)
+            or (isinstance(func, ast.Name) and names.get(func.id) == "from_notebook"))
+        if not calls_from_notebook:
+            continue
+        model = node.args[0]
+        if isinstance(model, ast.Attribute) and isinstance(model.value, ast.Name) and model.value.id in modules:
+            found = getattr(params, model.attr, None)
+        elif isinstance(model, ast.Name) and model.id in names:
+            found = getattr(params, names[model.id], None)
+        else:
+            return None
+        return found if isinstance(found, type) and issubclass(found, params.RunbookParams) else None
+    return None
+
+
+def validate_step_values(nb: Any, notebook: Path, values: Mapping[str, Any]) -> None:
+    """Validate a step's values as its validation cell will, before the night starts: raise the
+    ParameterError the notebook would raise. The model sees the parameters cell's literal defaults
+    overridden by `values`, with relative paths taken from the notebook's folder (the kernel's
+    working folder). Does nothing when the model is not one of runbook_lib.params; a validator that
+    breaks for another reason is left for the kernel to report in context."""
+    model = validation_model(nb)
+    if model is None:
+        return
+    merged = {name: default for name, default in _literal_defaults(nb).items() if name in model.model_fields}
+    merged.update(values)
+    moved = set()
+    for name, value in merged.items():
+        if name.endswith(PATH_SUFFIXES) and isinstance(value, str) and value.strip():
+            merged[name] = os.path.join(notebook.parent, os.path.expanduser(value))
+            moved.add(name)
+    try:
+        params.validate_params(model, merged)
+    except ParameterError as exc:
+        if exc.parameter in moved and exc.parameter in values:  # name the path as the plan wrote it
+            original = masking.mask_text(str(values[exc.parameter]), masking.secret_values(values))
+            raise ParameterError(exc.parameter, masking.mask_value(exc.parameter, original), exc.allowed) from None
+        raise
+    except Exception:
+        return
+
+
+def _literal_defaults(nb: Any) -> dict[str, Any]:
+    indexes = params.tagged_cells(nb, params.PARAMETERS_TAG)
+    if not indexes:
+        return {}
+    defaults = {}
+    for name, node in params.assigned_names(params.cell_source(nb.cells[indexes[0]])).items():
+        if node.value is None:
+            continue  # `name: T` without a value: the kernel has no such variable either
+        try:
+            defaults[name] = ast.literal_eval(node.value)
+        except (ValueError, TypeError, SyntaxError, RecursionError):
+            continue  # not a literal (e.g. date.today()): the model's own default stands in
+    return defaults

@@ -1,0 +1,254 @@
+"""The overnight plan: load and check a plan completely before anything runs, run its steps in
+order, record the steps that did not run, and write the night's index.html and summary.json."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Mapping, Sequence
+
+import nbformat
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .. import masking, params, report
+from ..errors import ConfigError, ParameterError
+from ..exit_codes import ExitCode
+from ..phases import PROJECT_ROOT
+from ..target import TARGETS
+from .outcome import RunOutcome, said
+from .parameters import check_declared, check_target, plain_values, validate_step_values
+from .run import DEFAULT_REPORTS, INTERRUPTED_SUMMARY, execute_runbook, read_record, record_unexecuted, unique_dir
+
+_STEP_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class PlanStep(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(pattern=_STEP_ID)
+    notebook: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=list)
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    title: str = "Overnight runbooks"
+    target: Literal[TARGETS] = "local"
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    cell_timeout_seconds: int | None = Field(default=None, gt=0)
+    steps: list[PlanStep] = Field(min_length=1)
+
+
+@dataclass
+class PlannedStep:
+    step: PlanStep
+    notebook: Path
+    values: dict[str, Any]
+
+
+@dataclass
+class LoadedPlan:
+    path: Path
+    plan: Plan
+    target: str
+    steps: list[PlannedStep]
+
+
+@dataclass
+class PlanOutcome:
+    exit_code: int
+    folder: Path
+    index: Path
+    steps: list[RunOutcome] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading: everything is checked before the night starts
+
+def _where(plan_data: Any, loc: Sequence[Any]) -> str:
+    parts = []
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            parts[-1] = f"{parts[-1]}[{part}]"
+            if i == 1 and loc[0] == "steps" and isinstance(plan_data, Mapping):
+                steps = plan_data.get("steps")
+                if isinstance(steps, list) and part < len(steps) and isinstance(steps[part], Mapping) and "id" in steps[part]:
+                    parts[-1] += f" (step {steps[part]['id']!r})"
+        else:
+            parts.append(str(part))
+    return ".".join(parts) or "plan"
+
+
+def _find_notebook(name: str, plan_dir: Path) -> Path | None:
+    path = Path(name).expanduser()
+    candidates = [path] if path.is_absolute() else [plan_dir / path, Path.cwd() / path, PROJECT_ROOT / path]
+    return next((c.resolve() for c in candidates if c.is_file() and c.suffix == ".ipynb"), None)
+
+
+def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
+    """Read and check a plan completely before anything runs; ConfigError names the file, the step
+    and the key. Relative notebook paths resolve against the plan's folder, then the current
+    folder, then the project. Every step's parameter names are checked against its notebook, and
+    its values against the notebook's model when the validation cell names one of
+    runbook_lib.params (`validate_step_values`)."""
+    path = Path(plan_path)
+    if not path.is_file():
+        raise ConfigError(f"{plan_path}: the plan file does not exist.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]}).") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: a plan is a mapping with title, target, parameters and steps.")
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        # A misspelt key explains the "missing" error it causes, so report it first.
+        error = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
+        where = _where(data, error["loc"])
+        if error["type"] == "extra_forbidden":
+            raise ConfigError(f"{path}: {where} is not a plan key (steps take id, notebook, parameters, depends_on; "
+                              f"the plan takes title, target, parameters, cell_timeout_seconds, steps).") from None
+        raise ConfigError(f"{path}: {where}: {error['msg']}.") from None
+    check_target(target)
+    chosen_target = target or plan.target
+    seen: set[str] = set()
+    planned = []
+    for step in plan.steps:
+        if step.id in seen:
+            raise ConfigError(f"{path}: step {step.id!r} appears twice; step ids must be unique.")
+        for dependency in step.depends_on:
+            if dependency not in {s.id for s in plan.steps}:
+                raise ConfigError(f"{path}: step {step.id!r} depends on {dependency!r}, which is not a step of this plan.")
+            if dependency not in seen:
+                raise ConfigError(f"{path}: step {step.id!r} depends on {dependency!r}, which does not run before it; "
+                                  "a step may depend only on earlier steps (so there are no cycles).")
+        seen.add(step.id)
+        notebook = _find_notebook(step.notebook, path.parent)
+        if notebook is None:
+            raise ConfigError(f"{path}: step {step.id!r}: notebook {step.notebook!r} does not exist.")
+        nb = nbformat.read(notebook, as_version=4)
+        declared = params.declared_parameters(nb)
+        values = plain_values({**plan.parameters, **step.parameters})
+        if "target" in declared:
+            values["target"] = chosen_target
+        try:
+            check_declared(notebook, declared, values)
+            validate_step_values(nb, notebook, values)
+        except ParameterError as exc:
+            raise ConfigError(f"{path}: step {step.id!r}: {exc}") from None
+        planned.append(PlannedStep(step, notebook, values))
+    return LoadedPlan(path, plan, chosen_target, planned)
+
+
+# ---------------------------------------------------------------------------------------------
+# The night
+
+def plan_exit_code(step_codes: Sequence[int]) -> ExitCode:
+    """130 if a step was interrupted, else 1 if any step errored or had bad parameters, else 3 if
+    any failed or was blocked, else 0."""
+    codes = set(step_codes)
+    if ExitCode.INTERRUPTED in codes:
+        return ExitCode.INTERRUPTED
+    if codes & {ExitCode.ERROR, ExitCode.BAD_INPUT}:
+        return ExitCode.ERROR
+    return ExitCode.FAILED if ExitCode.FAILED in codes else ExitCode.OK
+
+
+def record_without_running(planned: PlannedStep, run_dir: Path, target: str, *, verdict: str, outcome: str,
+                           summary: str, error: str | None, exit_code: int) -> RunOutcome:
+    """Record a step that did not run (blocked, not run after Ctrl-C, or the runner itself broke)."""
+    return record_unexecuted(planned.notebook, planned.values, run_dir, target, step=planned.step.id,
+                             verdict=verdict, outcome=outcome, summary=summary, error=error, exit_code=exit_code)
+
+
+def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: str | None = None,
+             progress: bool = False) -> PlanOutcome:
+    """`runbook overnight`: run every step in order (a step whose dependency did not end pass/warn
+    is recorded as blocked), then write index.html and summary.json beside the runs.
+    Exit code: 1 if any step errored or had bad parameters, else 3 if any failed or was blocked, else 0.
+    On Ctrl-C the current step is recorded "interrupted", every later one "not run", the index and
+    summary.json are written all the same, and KeyboardInterrupt is re-raised (the CLI exits 130)."""
+    loaded = load_plan(plan_path, target)
+    started = datetime.now().astimezone()
+    folder = unique_dir(Path(outdir or DEFAULT_REPORTS) / f"{started:%Y-%m-%d}" / f"overnight-{started:%H%M%S}")
+    total = len(loaded.steps)
+    print(f"Overnight plan {loaded.path} ({total} runbooks, target {loaded.target}) -> {folder}", flush=True)
+    outcomes: dict[str, RunOutcome] = {}
+    interrupted_at: str | None = None
+    try:
+        try:
+            for number, planned in enumerate(loaded.steps, 1):
+                outcome = _run_step(planned, folder, loaded, outcomes, number, total, progress)
+                outcomes[planned.step.id] = outcome
+                print(f"{outcome.label} ({outcome.duration_s:.1f}s) {outcome.summary}", flush=True)
+                if outcome.outcome == report.INTERRUPTED:
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            interrupted_at = _record_the_rest_after_interrupt(loaded, folder, outcomes)
+            if interrupted_at is not None:
+                print(f"\nInterrupted (Ctrl-C) during step {interrupted_at}; the steps after it were not run.", flush=True)
+            raise
+    finally:
+        # Whatever happened, the morning has a page: every step so far, in plan order.
+        notebooks = [outcomes[s.step.id].notebook for s in loaded.steps
+                     if s.step.id in outcomes and outcomes[s.step.id].notebook.exists()]
+        index = report.write_index(folder, notebooks, loaded.plan.title, loaded.target, started,
+                                   datetime.now().astimezone(), interrupted_at=interrupted_at)
+        print(f"Morning-review report: {Path(index.path).resolve()}", flush=True)
+    exit_code = plan_exit_code([o.exit_code for o in outcomes.values()])
+    return PlanOutcome(exit_code, folder, index.path, list(outcomes.values()))
+
+
+def _run_step(planned: PlannedStep, folder: Path, loaded: LoadedPlan, outcomes: Mapping[str, RunOutcome],
+              number: int, total: int, progress: bool) -> RunOutcome:
+    step = planned.step
+    print(f"[{number}/{total}] {step.id} ... ", end="", flush=True)
+    run_dir = folder / step.id
+    not_passed = [d for d in step.depends_on if outcomes[d].exit_code != ExitCode.OK]
+    if not_passed:
+        reason = "; ".join(f"depends on {d}, which ended {outcomes[d].label}" for d in not_passed)
+        return record_without_running(planned, run_dir, loaded.target, verdict="blocked",
+                                      outcome=report.BLOCKED, summary=f"not run: {reason}",
+                                      error=None, exit_code=ExitCode.FAILED)
+    try:
+        return execute_runbook(planned.notebook, planned.values, run_dir, step=step.id,
+                               target=loaded.target, progress=progress,
+                               cell_timeout=loaded.plan.cell_timeout_seconds)
+    except Exception as exc:  # one broken step must not lose the night's other results
+        message = f"the runner failed: {type(exc).__name__}: {said(exc, masking.secret_values(planned.values))}"
+        return record_without_running(planned, run_dir, loaded.target, verdict="fail",
+                                      outcome=report.ERROR, summary=message, error=message,
+                                      exit_code=ExitCode.ERROR)
+
+
+def _record_the_rest_after_interrupt(loaded: LoadedPlan, folder: Path, outcomes: dict[str, RunOutcome]) -> str | None:
+    """Record the step Ctrl-C stopped (unless it left its own record) and every later step as not
+    run; return the interrupted step's id (None if every step had already ended)."""
+    remaining = [s for s in loaded.steps if s.step.id not in outcomes or outcomes[s.step.id].outcome == report.INTERRUPTED]
+    if not remaining:
+        return None
+    current = remaining[0]
+    for planned in remaining:
+        step_id = planned.step.id
+        if step_id in outcomes:
+            continue  # the interrupted run recorded itself, with its outputs so far
+        run_dir = folder / step_id
+        if planned is current:
+            written = run_dir / planned.notebook.name
+            if written.exists():  # Ctrl-C came after the step wrote its notebook
+                try:
+                    outcomes[step_id] = read_record(written)
+                    continue
+                except Exception:
+                    pass  # cut short while being written: replaced by the record below
+            outcomes[step_id] = record_without_running(
+                planned, run_dir, loaded.target, verdict="blocked", outcome=report.INTERRUPTED,
+                summary=INTERRUPTED_SUMMARY, error=None, exit_code=ExitCode.INTERRUPTED)
+        else:
+            outcomes[step_id] = record_without_running(
+                planned, run_dir, loaded.target, verdict="blocked", outcome=report.NOT_RUN,
+                summary=f"not run: the night was interrupted (Ctrl-C) during step {current.step.id}",
+                error=None, exit_code=ExitCode.INTERRUPTED)
+    return current.step.id

@@ -48,6 +48,8 @@ MAX_LABELS = 64
 # Time partitioning needs a column of one of these types (BigQuery partitions by day).
 PARTITION_TYPES = ("DATE", "TIMESTAMP", "DATETIME")
 
+DEFAULT_LOCATION = "US"   # where a new dataset goes when neither the call nor the target names a location
+
 # Partition metadata without a table scan: BigQuery serves it from the table's storage metadata.
 PARTITIONS_SQL = """
 SELECT partition_id, total_rows, total_logical_bytes, last_modified_time
@@ -250,6 +252,26 @@ def _missing(value: Any) -> bool:
 
 # ---------------------------------------------------------------- result frames
 
+def _bigquery_arrow_type(t: "pa.DataType") -> "pa.DataType":
+    """The Arrow type google-cloud-bigquery gives the same BigQuery type (DuckDB's INT32 is INT64 there, its
+    Etc/UTC time zone UTC, ...), through lists and structs."""
+    import pyarrow as pa
+
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return pa.list_(_bigquery_arrow_type(t.value_type))
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(t.field(i).name, _bigquery_arrow_type(t.field(i).type)) for i in range(t.num_fields)])
+    if pa.types.is_integer(t):
+        return pa.int64()
+    if pa.types.is_floating(t):
+        return pa.float64()
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return pa.string()
+    if pa.types.is_timestamp(t):
+        return pa.timestamp("us", tz="UTC" if t.tz else None)
+    return t
+
+
 def frame_from_arrow(table: "pa.Table") -> "pd.DataFrame":
     """Query rows as a DataFrame with the dtypes google-cloud-bigquery's to_dataframe gives (with db-dtypes).
 
@@ -263,21 +285,9 @@ def frame_from_arrow(table: "pa.Table") -> "pd.DataFrame":
     import pandas as pd
     import pyarrow as pa
 
-    columns = []
-    for field, column in zip(table.schema, table.columns):
-        t = field.type
-        if pa.types.is_timestamp(t) and t.tz is not None and t.tz != "UTC":
-            column = column.cast(pa.timestamp(t.unit, tz="UTC"))  # DuckDB says Etc/UTC
-        elif pa.types.is_timestamp(t) and t.unit != "us":
-            column = column.cast(pa.timestamp("us", tz=t.tz))
-        elif pa.types.is_integer(t) and t != pa.int64():
-            column = column.cast(pa.int64())
-        elif pa.types.is_floating(t) and t != pa.float64():
-            column = column.cast(pa.float64())
-        elif pa.types.is_large_string(t) or pa.types.is_string_view(t):
-            column = column.cast(pa.string())
-        columns.append(column)
-    table = pa.table(columns, names=table.column_names)
+    wanted = pa.schema([pa.field(f.name, _bigquery_arrow_type(f.type)) for f in table.schema])
+    if wanted != table.schema:
+        table = table.cast(wanted)
 
     def mapper(t: "pa.DataType"):
         if pa.types.is_integer(t):

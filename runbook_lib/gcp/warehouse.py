@@ -22,6 +22,7 @@ from google.cloud import bigquery
 from ..errors import NotFoundError, ParameterError
 from ..protocols import DatasetInfo, PartitionInfo, TableInfo
 from ..warehouse import (
+    DEFAULT_LOCATION,
     KIT_LABELS,
     carries_kit_label,
     not_the_kits,
@@ -45,7 +46,6 @@ from .bigquery_schema import columns_of, query_parameters, schema_field
 
 # A runaway query against production costs money: refuse to bill more than this unless told otherwise.
 DEFAULT_MAXIMUM_BYTES_BILLED = 100 * 1024 ** 3
-DEFAULT_LOCATION = "US"   # where a new dataset goes when neither the call nor the target names a location
 _DAY_MS = 24 * 60 * 60 * 1000
 
 

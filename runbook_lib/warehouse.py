@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -227,6 +227,14 @@ def used_parameters(sql: str) -> set[str] | None:
     return {p.name for tree in trees if tree is not None for p in tree.find_all(exp.Parameter)}
 
 
+def metadata_time(moment: datetime | None) -> datetime | None:
+    """A catalogue time as BigQuery reports one: UTC, to the millisecond."""
+    if moment is None:
+        return None
+    moment = moment.astimezone(timezone.utc)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 # ---------------------------------------------------------------- partitions
 
 
@@ -315,6 +323,8 @@ def parameter_type(name: str, value: Any) -> str:
     import numpy as np
     import pandas as pd
 
+    if value is None:
+        return "STRING"   # BigQuery needs a type for a NULL: CAST(@x AS <type>) makes it another
     if isinstance(value, (bool, np.bool_)):
         return "BOOL"
     if isinstance(value, (int, np.integer)):
@@ -332,5 +342,4 @@ def parameter_type(name: str, value: Any) -> str:
     if isinstance(value, date):
         return "DATE"
     raise ParameterError(f"params[{name!r}]", value,
-                         "give an int, float, bool, str, bytes, Decimal, date, datetime or a list of one of them "
-                         "(write a NULL in the SQL as CAST(NULL AS <type>))")
+                         "give None, an int, float, bool, str, bytes, Decimal, date, datetime or a list of one of them")

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from fakes.bigquery import FakeBigQuery
 from fakes.fixtures import make_fake_gcloud, mirror_sandbox, mirrored_phases_file
 from runbook_lib import target as target_mod
 from runbook_lib.errors import ParameterError
 from runbook_lib.gcp import services as gcp_services
 from runbook_lib.local.sandbox import IAM_FIX_AT, MORNING, NIGHT_START, pubsub_push_member, scheduler_member
+from runbook_lib.local.home import SandboxHome
 from runbook_lib.local.services import OPERATOR
+from runbook_lib.overview import output_tables
 from runbook_lib.phases import load_phases
 from runbook_lib.services import REQUEST_LOG_WINDOW
 
@@ -40,7 +44,15 @@ def _state(home) -> dict:
 
 
 @pytest.fixture
-def gcp_target(fake_apis, sandbox_home, tmp_path, monkeypatch):
+def bigquery_over_sandbox(sandbox_home):
+    """The BigQuery fake serving the sandbox's own warehouse file (read only, as the tests share it)."""
+    phases = load_phases()
+    with FakeBigQuery(SandboxHome(sandbox_home).warehouse, project=phases.project) as fake:
+        yield fake
+
+
+@pytest.fixture
+def gcp_target(fake_apis, bigquery_over_sandbox, sandbox_home, tmp_path, monkeypatch):
     """target=gcp on the fakes, mirroring the sandbox; the operator has user ADC (which cannot mint ID
     tokens) and gcloud on PATH, the usual laptop."""
     phases_file = mirrored_phases_file(sandbox_home, tmp_path / "phases.yaml")
@@ -57,6 +69,7 @@ def gcp_target(fake_apis, sandbox_home, tmp_path, monkeypatch):
     gcloud = make_fake_gcloud(tmp_path / "bin", GCP_TOKEN)
     monkeypatch.setenv("PATH", f"{gcloud.bin_dir}:{__import__('os').environ['PATH']}")
     endpoints = {name: fake_apis.endpoint for name in ("cloudbuild", "logging", "run")}
+    endpoints["bigquery"] = bigquery_over_sandbox.endpoint
     target = target_mod.connect("gcp", phases_file=str(phases_file), source_dir=str(Path(sandbox_home) / "source"),
                                 endpoints=endpoints)
     yield target
@@ -235,3 +248,14 @@ def test_both_targets_describe_the_same_services_and_logs(local_target, gcp_targ
         assert local_target.services.iam_policy(phase)["bindings"] == gcp_target.services.iam_policy(phase)["bindings"]
     query = {"since": IAM_FIX_AT, "until": MORNING, "status": "4xx"}
     assert local_target.logs.request_logs("phase4", **query) == gcp_target.logs.request_logs("phase4", **query)
+
+
+def test_both_targets_count_the_same_production_rows(local_target, gcp_target):
+    """The overview's table counts, pushed down to the sandbox's DuckDB and to BigQuery (the fake over the
+    same file) through the real client: the same frames, dates as dates."""
+    local_summary, local_daily = output_tables(local_target)
+    gcp_summary, gcp_daily = output_tables(gcp_target)
+    pd.testing.assert_frame_equal(local_summary, gcp_summary)
+    pd.testing.assert_frame_equal(local_daily, gcp_daily)
+    assert len(local_daily) and isinstance(local_daily.day.iloc[0], date)
+    assert local_target.warehouse.list_datasets() == gcp_target.warehouse.list_datasets()

@@ -71,7 +71,7 @@ class GcpWarehouse:
         self.client = client
         self.location = check_location(location)
         self.maximum_bytes_billed = check_maximum_bytes_billed(maximum_bytes_billed)
-        self.job_labels = {"runbook": check_label_value("runbook", runbook or "interactive"), **KIT_LABELS}
+        self.job_labels = {"runbook": check_label_value("runbook", "interactive" if runbook is None else runbook), **KIT_LABELS}
         self.retry = retry if retry is not None else retry_policy()
         self.use_storage_api = storage_api_installed() if use_storage_api is None else use_storage_api
 

@@ -36,6 +36,7 @@ from ..warehouse import (
     check_params,
     check_sql,
     frame_from_arrow,
+    metadata_time,
     missing_params,
     not_the_kits,
     partition_infos,
@@ -147,7 +148,11 @@ class LocalWarehouse:
     def estimate_bytes(self, sql: str, params: dict | None = None) -> int:
         """The bytes BigQuery would bill a scan of for `sql`, as its dry run reports them (table_stats)."""
         statements = self._translate(sql, params)
-        with self.connection(read_only=True) as con, self._explained(con, statements):
+        with self.connection(read_only=True) as con:
+            for st in statements:   # a dry run fails as the query would, on what is missing
+                made = (st.dataset, st.table) if st.kind in ("create_table", "create_view") else None
+                for dataset, table in (r for r in st.tables if r != made):
+                    self._require_table(con, dataset, table)
             return table_stats.estimate(con, sql, self.project, params or {})
 
     def execute(self, sql: str, params: dict | None = None) -> None:
@@ -312,10 +317,10 @@ class LocalWarehouse:
                 dataset=dataset, table=table,
                 columns=[(name, bigquery_type(t)) for name, t in catalog.columns(con, dataset, table)],
                 num_rows=int(num_rows), partition_column=partition,
-                expires_at=recorded.get("expires_at"), created_at=recorded.get("created_at"),
+                expires_at=metadata_time(recorded.get("expires_at")), created_at=metadata_time(recorded.get("created_at")),
                 kind="VIEW" if view else "TABLE",
                 num_bytes=0 if view else table_stats.table_bytes(con, dataset, table),
-                last_modified=recorded.get("last_modified") or recorded.get("created_at"),
+                last_modified=metadata_time(recorded.get("last_modified") or recorded.get("created_at")),
                 partition_type="DAY" if partition else None, clustering=list(recorded.get("clustering") or []),
                 labels=dict(recorded.get("labels") or {}),
             )
@@ -328,8 +333,8 @@ class LocalWarehouse:
             recorded = meta.dataset_meta(con, name)
         return DatasetInfo(name=name, location=recorded.get("location") or self.location,
                            default_table_expiration_days=recorded.get("default_table_expiration_days"),
-                           labels=dict(recorded.get("labels") or {}), created_at=recorded.get("created_at"),
-                           last_modified=recorded.get("created_at"))
+                           labels=dict(recorded.get("labels") or {}), created_at=metadata_time(recorded.get("created_at")),
+                           last_modified=metadata_time(recorded.get("created_at")))
 
     def partitions(self, ref: str) -> list[PartitionInfo]:
         """INFORMATION_SCHEMA.PARTITIONS of one table (counted first if it changed outside the warehouse)."""

@@ -107,9 +107,25 @@ def _now_ms() -> str:
 
 # ---------------------------------------------------------------- rows as BigQuery's REST API writes them
 
+_LEGACY_NAMES = {"INT64": "INTEGER", "FLOAT64": "FLOAT", "BOOL": "BOOLEAN", "STRUCT": "RECORD"}
+
+
+def legacy_field(name: str, type_text_: str):
+    """The SchemaField BigQuery's REST API answers with: legacy type names (INTEGER, FLOAT, BOOLEAN, RECORD)."""
+    from google.cloud.bigquery import SchemaField
+
+    def rename(field: dict) -> dict:
+        out = dict(field, type=_LEGACY_NAMES.get(field["type"], field["type"]))
+        if "fields" in field:
+            out["fields"] = [rename(f) for f in field["fields"]]
+        return out
+
+    return SchemaField.from_api_repr(rename(schema_field(name, type_text_).to_api_repr()))
+
+
 def result_fields(schema: pa.Schema) -> list:
     """BigQuery SchemaFields for Arrow result columns (DuckDB's types are BigQuery's, spelled in Arrow)."""
-    return [schema_field(f.name, _arrow_type_text(f.type)) for f in schema]
+    return [legacy_field(f.name, _arrow_type_text(f.type)) for f in schema]
 
 
 def _arrow_type_text(t: pa.DataType) -> str:
@@ -350,7 +366,7 @@ class FakeBigQuery(HttpFake):
         resource: dict[str, Any] = {
             "kind": "bigquery#table", "id": f"{self.project}:{dataset}.{table}", "etag": "fake",
             "tableReference": {"projectId": self.project, "datasetId": dataset, "tableId": table},
-            "schema": {"fields": [schema_field(n, t).to_api_repr() for n, t in info.columns]},
+            "schema": {"fields": [legacy_field(n, t).to_api_repr() for n, t in info.columns]},
             "numRows": str(info.num_rows), "type": info.kind, "location": self.location,
             "creationTime": _ms(info.created_at), "lastModifiedTime": _ms(info.last_modified or info.created_at),
             "expirationTime": _ms(info.expires_at), "labels": dict(info.labels) or None,

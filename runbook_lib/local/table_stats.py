@@ -54,8 +54,6 @@ def _partition_id_sql(partition: str | None, columns: dict[str, str]) -> str:
 
 def refresh(con: duckdb.DuckDBPyConnection, dataset: str, table: str, now: datetime) -> None:
     """Recount a table's partitions after a change (a partition whose content changed is modified now)."""
-    if catalog.is_view(con, dataset, table):
-        return
     cols = catalog.columns(con, dataset, table)
     partition = meta.table_meta(con, dataset, table).get("partition_column")
     pid = _partition_id_sql(partition, dict(cols))
@@ -69,6 +67,10 @@ def refresh(con: duckdb.DuckDBPyConnection, dataset: str, table: str, now: datet
 
 
 def table_bytes(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> int:
+    """Logical bytes of a table: from its statistics (as BigQuery's storage metadata), counted when missing."""
+    kept = meta.table_bytes(con, dataset, table)
+    if kept is not None:
+        return kept
     cols = catalog.columns(con, dataset, table)
     return int(con.execute(f"SELECT COALESCE(SUM({_row_bytes_sql(cols)}), 0) FROM {qualified(dataset, table)}")
                .fetchall()[0][0])

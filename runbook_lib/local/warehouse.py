@@ -42,7 +42,7 @@ from ..warehouse import (
     partition_infos,
 )
 from . import duckdb_catalog as catalog
-from . import table_stats
+from . import statement_effects, table_stats
 from .bigquery import Statement, UnsupportedSQL, bigquery_type, duckdb_type, meta, to_duckdb, translate
 from .duckdb_file import CATALOG, NOT_A_DATABASE, engine, looks_like_duckdb, qualified, quote, transaction
 
@@ -141,9 +141,7 @@ class LocalWarehouse:
         read_only = all(s.kind in ("query", "transaction") or (s.kind == "other" and _is_temp(s)) for s in statements)
         with self.connection(read_only=read_only) as con, self._explained(con, statements), \
                 transaction(con, enabled=not read_only):
-            for st in statements[:-1]:
-                self._run(con, st, params)
-            return self._run(con, statements[-1], params, fetch=True)
+            return self._run_all(con, statements, params)
 
     def estimate_bytes(self, sql: str, params: dict | None = None) -> int:
         """The bytes BigQuery would bill a scan of for `sql`, as its dry run reports them (table_stats)."""
@@ -159,11 +157,22 @@ class LocalWarehouse:
         """Run BigQuery-dialect statements (DDL/DML), all in one transaction: all or nothing."""
         statements = self._translate(sql, params)
         with self.connection() as con, self._explained(con, statements), transaction(con):
-            for st in statements:
-                self._run(con, st, params)
+            self._run_all(con, statements, params)
+
+    def _run_all(self, con: duckdb.DuckDBPyConnection, statements: Sequence[Statement], params: dict | None) -> pa.Table:
+        """Run the statements; the last one's rows. Each table they changed is recounted once, at the end."""
+        changed: set[tuple[str, str]] = set()
+        for st in statements[:-1]:
+            self._run(con, st, params, changed)
+        rows = self._run(con, statements[-1], params, changed, fetch=True)
+        now = _utcnow()
+        for dataset, table in sorted(changed):
+            if catalog.relation_exists(con, dataset, table):
+                table_stats.refresh(con, dataset, table, now)
+        return rows
 
     def _run(self, con: duckdb.DuckDBPyConnection, st: Statement, params: dict | None,
-             fetch: bool = False) -> pa.Table | None:
+             changed: set[tuple[str, str]], fetch: bool = False) -> pa.Table | None:
         if st.kind == "transaction":
             return pa.table({}) if fetch else None
         used = {k: catalog.bound(v) for k, v in (params or {}).items() if k in st.params}
@@ -186,50 +195,8 @@ class LocalWarehouse:
         if _is_temp(st):
             engine().made_temp_objects = True  # BigQuery's TEMP objects last one script, not the process
         con.execute(st.sql, used)
-        self._after(con, st, existed)
+        statement_effects.record(con, st, existed, changed, self.location)
         return pa.table({}) if fetch else None
-
-    def _after(self, con: duckdb.DuckDBPyConnection, st: Statement, existed: bool | None) -> None:
-        """Keep _runbook_meta in step with what the statement did."""
-        now = _utcnow()
-        if st.kind == "create_schema" and st.dataset and not existed:
-            days, location = _option_value(con, st, "default_table_expiration_days"), _option_value(con, st, "location")
-            meta.set_dataset_meta(con, st.dataset, days and float(days), now, location or self.location,
-                                  _labels(con, st))
-        elif st.kind in ("create_table", "create_view") and st.dataset and st.table:
-            if existed and not st.replace:
-                return  # CREATE ... IF NOT EXISTS over an existing table changes nothing
-            partition = st.partition_column
-            if partition is None and st.copy_from:
-                partition = meta.table_meta(con, *st.copy_from).get("partition_column")
-            if st.kind == "create_table":
-                catalog.normalise_column_types(con, st.dataset, st.table)
-                if partition is not None:
-                    names = [c for c, _ in catalog.columns(con, st.dataset, st.table)]
-                    if partition not in names:
-                        raise WarehouseQueryError(
-                            f"PARTITION BY names {partition}, which is not a column of {st.dataset}.{st.table} "
-                            f"(columns: {', '.join(names)}).")
-            expires = None
-            expiration = st.option("expiration_timestamp")
-            if expiration:
-                expires = con.execute(f"SELECT CAST({expiration} AS TIMESTAMPTZ)").fetchall()[0][0]
-            else:
-                expires = meta.default_expiry(con, st.dataset, now)
-            clustering = st.clustering or (meta.table_meta(con, *st.copy_from).get("clustering", ())
-                                           if st.copy_from else ())
-            meta.set_table_meta(con, st.dataset, st.table, partition, now, expires, clustering, _labels(con, st))
-            table_stats.refresh(con, st.dataset, st.table, now)
-        elif st.kind in ("merge", "dml") and st.dataset and st.table \
-                and catalog.relation_exists(con, st.dataset, st.table):
-            table_stats.refresh(con, st.dataset, st.table, now)
-        elif st.kind == "drop_table":
-            for dataset, table in st.drops:
-                meta.forget_table(con, dataset, table)
-        elif st.kind == "rename_table" and st.dataset and st.table and st.renamed_to:
-            meta.rename_table(con, st.dataset, st.table, st.renamed_to)
-        elif st.kind == "drop_schema" and st.dataset:
-            meta.forget_dataset(con, st.dataset)
 
     # ----------------------------------------------------------------------------------------
     # Errors
@@ -341,6 +308,8 @@ class LocalWarehouse:
         dataset, table = catalog.split_ref(ref)
         with self.connection(read_only=True) as con:
             self._require_table(con, dataset, table)
+            if catalog.is_view(con, dataset, table):
+                return []   # a view stores nothing, so it has no partitions
             counted = meta.has_partition_stats(con, dataset, table)
         if not counted:
             with self.connection() as con, transaction(con):
@@ -501,14 +470,3 @@ class LocalWarehouse:
 def _is_temp(st: Statement) -> bool:
     return st.sql.upper().startswith(("CREATE TEMPORARY", "CREATE TEMP", "CREATE OR REPLACE TEMP"))
 
-
-def _option_value(con: duckdb.DuckDBPyConnection, st: Statement, name: str):
-    """The value of OPTIONS(name = ...) in a DDL statement, evaluated, or None."""
-    sql = st.option(name)
-    return con.execute(f"SELECT {sql}").fetchall()[0][0] if sql else None
-
-
-def _labels(con: duckdb.DuckDBPyConnection, st: Statement) -> dict[str, str] | None:
-    """OPTIONS(labels = [("key", "value"), ...]) as a dict."""
-    pairs = _option_value(con, st, "labels")
-    return {str(k): str(v) for k, v in (tuple(p.values()) if isinstance(p, dict) else p for p in pairs)} if pairs else None

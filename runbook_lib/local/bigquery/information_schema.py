@@ -96,8 +96,9 @@ def view_for(table: exp.Table, project: str, datasets: list[str]) -> exp.Express
         sql = _schemata_view(project, region)
     elif view in ("TABLES", "COLUMNS", "PARTITIONS"):
         if not qualifier or (view == "PARTITIONS" and not dataset):
+            which = "a dataset" if view == "PARTITIONS" else "a dataset or region"
             raise UnsupportedSQL(
-                f"INFORMATION_SCHEMA.{view} needs a dataset or region qualifier "
+                f"INFORMATION_SCHEMA.{view} needs {which} qualifier "
                 f"(dataset.INFORMATION_SCHEMA.{view}), as in BigQuery without a default dataset."
             )
         if dataset:

@@ -159,7 +159,15 @@ def replace_partition_stats(con, dataset: str, table: str, stats: list[tuple], n
     if not changed and before:
         return
     con.execute(f"DELETE FROM {PARTITIONS} WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table})
-    if rows:
-        con.executemany(f"INSERT INTO {PARTITIONS} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    if rows:   # one statement: a statement on the attached file costs more than the rows it carries
+        values = ", ".join("(?, ?, ?, ?, ?, CAST(? AS HUGEINT), ?)" for _ in rows)
+        con.execute(f"INSERT INTO {PARTITIONS} VALUES {values}", [v for row in rows for v in row])
     con.execute(f"UPDATE {_TABLES} SET last_modified = $n WHERE dataset = $d AND table_name = $t",
                 {"n": now, "d": dataset, "t": table})
+
+
+def table_bytes(con, dataset: str, table: str) -> int | None:
+    """The table's logical bytes from its partition statistics, or None when none are kept."""
+    total = con.execute(f"SELECT SUM(total_logical_bytes) FROM {PARTITIONS} WHERE dataset = $d AND table_name = $t",
+                        {"d": dataset, "t": table}).fetchall()[0][0]
+    return None if total is None else int(total)

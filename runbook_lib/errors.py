@@ -59,3 +59,7 @@ class BytesBilledLimitExceeded(RunbookError):
 
 class QuotaExceeded(RunbookError):
     """A quota or rate limit still refused the call after the retries with backoff."""
+
+
+class PermissionRefused(RunbookError, PermissionError):
+    """The caller may not read something optional; the sentence names the role that would allow it."""

@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import ParameterError
 from ..formats import check_project
 
-SERVICES = ("cloudbuild", "logging", "storage", "run", "bigquery")
+SERVICES = ("cloudbuild", "logging", "storage", "run", "pubsub", "bigquery")
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
@@ -84,6 +84,14 @@ def run_clients(credentials: Any = None, endpoint: str | None = None):
             run_v2.RevisionsClient(transport="rest", credentials=creds, client_options=_options(endpoint)))
 
 
+def pubsub_subscriber(credentials: Any = None, endpoint: str | None = None):
+    from google.cloud import pubsub_v1
+
+    endpoint = check_endpoint("pubsub", endpoint)
+    return pubsub_v1.SubscriberClient(transport="rest", credentials=credentials_for(credentials, endpoint),
+                                      client_options=_options(endpoint))
+
+
 def storage_client(project: str, credentials: Any = None, endpoint: str | None = None):
     from google.cloud import storage
 
@@ -103,7 +111,7 @@ def bigquery_client(project: str, credentials: Any = None, endpoint: str | None 
 
 class GcpClients:
     """Lazily built, shared clients for one project. Attributes: cloudbuild, logging, storage, run, revisions,
-    bigquery."""
+    pubsub (a subscriber client: the kit only lists subscriptions), bigquery."""
 
     def __init__(self, project: str, credentials: Any = None, endpoints: dict[str, str] | None = None):
         self.project = check_project(project)
@@ -137,6 +145,8 @@ class GcpClients:
                     client = run_clients(creds, endpoint)
                 elif service == "bigquery":
                     client = bigquery_client(self.project, creds, endpoint)
+                elif service == "pubsub":
+                    client = pubsub_subscriber(creds, endpoint)
                 else:
                     client = storage_client(self.project, creds, endpoint)
                 self._built[service] = client
@@ -165,6 +175,10 @@ class GcpClients:
     @property
     def revisions(self):
         return self._get("run")[1]
+
+    @property
+    def pubsub(self):
+        return self._get("pubsub")
 
     def close(self) -> None:
         with self._lock:

@@ -85,10 +85,13 @@ class GcpWarehouse:
     # calling BigQuery
 
     def _do(self, fn: Callable[[], Any], doing: str, kind: str = "read", dataset: str | None = None,
-            sql: str | None = None, params: dict | None = None) -> Any:
-        """fn() with retries for quota and rate limits; BigQuery's errors become the kit's sentences."""
+            sql: str | None = None, params: dict | None = None, retried: bool = True) -> Any:
+        """fn() with retries for quota and rate limits; BigQuery's errors become the kit's sentences.
+
+        The client's own retry (10 minutes by default) is switched off in every call (retry=None), so
+        this one policy decides; only a query job's insert and polling keep it inside (_run)."""
         try:
-            return call(fn, self.retry)
+            return call(fn, self.retry if retried else None)
         except Exception as exc:  # noqa: BLE001 - explain() passes on what is not BigQuery's
             estimate = (lambda: self._dry_run_bytes(sql, params)) if sql is not None else None
             mapped = explain(exc, doing, self.project, kind=kind, dataset=dataset, not_found=self._not_found,
@@ -105,7 +108,7 @@ class GcpWarehouse:
         if dataset and table:
             try:
                 names = sorted(t.table_id for t in call(lambda: list(self.client.list_tables(
-                    f"{self.project}.{dataset}")), self.retry))
+                    f"{self.project}.{dataset}", retry=None)), self.retry))
             except exceptions.NotFound:
                 return self._not_found(dataset, None, message)
             except exceptions.GoogleAPIError:
@@ -149,8 +152,8 @@ class GcpWarehouse:
     def _dry_run_bytes(self, sql: str, params: dict | None) -> int | None:
         config = self._job_config(sql, params, dry_run=True)
         try:
-            job = call(lambda: self.client.query(sql, job_config=config, location=self.location, retry=self.retry,
-                                                 job_retry=None), self.retry)
+            job = self.client.query(sql, job_config=config, location=self.location, retry=self.retry,
+                                    job_retry=None)
         except exceptions.GoogleAPIError:
             return None
         return int(job.total_bytes_processed or 0)
@@ -162,8 +165,9 @@ class GcpWarehouse:
         rows = self._run(sql, params, "the query", kind="job")
         if not rows.schema:
             return pd.DataFrame()   # DDL and DML return no rows
+        # Pages are fetched with the retry given to result(); a half-read iterator cannot start again.
         table = self._do(lambda: rows.to_arrow(create_bqstorage_client=self.use_storage_api),
-                         "reading the query's results")
+                         "reading the query's results", retried=False)
         return frame_from_arrow(table)
 
     def execute(self, sql: str, params: dict | None = None) -> None:
@@ -171,7 +175,7 @@ class GcpWarehouse:
 
     def estimate_bytes(self, sql: str, params: dict | None = None) -> int:
         config = self._job_config(sql, params, dry_run=True)
-        job = self._do(lambda: self.client.query(sql, job_config=config, location=self.location, retry=self.retry,
+        job = self._do(lambda: self.client.query(sql, job_config=config, location=self.location, retry=None,
                                                  job_retry=None), "the dry run of the query", kind="job")
         return int(job.total_bytes_processed or 0)
 
@@ -179,20 +183,20 @@ class GcpWarehouse:
     # catalogue
 
     def list_datasets(self) -> list[str]:
-        found = self._do(lambda: list(self.client.list_datasets(self.project, retry=self.retry)),
+        found = self._do(lambda: list(self.client.list_datasets(self.project, retry=None)),
                          "listing datasets")
         return sorted(d.dataset_id for d in found)
 
     def list_tables(self, dataset: str) -> list[str]:
         check_dataset_name(dataset)
-        found = self._do(lambda: list(self.client.list_tables(f"{self.project}.{dataset}", retry=self.retry)),
+        found = self._do(lambda: list(self.client.list_tables(f"{self.project}.{dataset}", retry=None)),
                          f"listing the tables of dataset {dataset}", dataset=dataset)
         return sorted(t.table_id for t in found)
 
     def dataset_exists(self, name: str) -> bool:
         check_dataset_name(name)
         try:
-            call(lambda: self.client.get_dataset(f"{self.project}.{name}", retry=self.retry), self.retry)
+            call(lambda: self.client.get_dataset(f"{self.project}.{name}", retry=None), self.retry)
         except exceptions.NotFound:
             return False
         except Exception as exc:  # noqa: BLE001
@@ -202,7 +206,7 @@ class GcpWarehouse:
     def table_exists(self, ref: str) -> bool:
         parsed = split_ref(ref)
         try:
-            call(lambda: self.client.get_table(self._table_id(parsed), retry=self.retry), self.retry)
+            call(lambda: self.client.get_table(self._table_id(parsed), retry=None), self.retry)
         except exceptions.NotFound:
             return False
         except Exception as exc:  # noqa: BLE001
@@ -217,7 +221,7 @@ class GcpWarehouse:
 
     def _get_table(self, ref: str, parameter: str = "table_ref") -> bigquery.Table:
         parsed = split_ref(ref, parameter)
-        return self._do(lambda: self.client.get_table(self._table_id(parsed), retry=self.retry),
+        return self._do(lambda: self.client.get_table(self._table_id(parsed), retry=None),
                         f"reading table {parsed.ref}", dataset=parsed.dataset)
 
     def table_info(self, ref: str) -> TableInfo:
@@ -233,7 +237,7 @@ class GcpWarehouse:
 
     def dataset_info(self, name: str) -> DatasetInfo:
         check_dataset_name(name)
-        ds = self._do(lambda: self.client.get_dataset(f"{self.project}.{name}", retry=self.retry),
+        ds = self._do(lambda: self.client.get_dataset(f"{self.project}.{name}", retry=None),
                       f"reading dataset {name}", dataset=name)
         ms = ds.default_table_expiration_ms
         return DatasetInfo(name=ds.dataset_id, location=ds.location,
@@ -259,7 +263,7 @@ class GcpWarehouse:
         if days is not None:
             dataset.default_table_expiration_ms = int(round(days * _DAY_MS))
         try:
-            call(lambda: self.client.create_dataset(dataset, retry=self.retry), self.retry)
+            call(lambda: self.client.create_dataset(dataset, retry=None), self.retry)
         except exceptions.Conflict:
             if exists_ok:
                 return
@@ -291,7 +295,7 @@ class GcpWarehouse:
 
     def _insert_table(self, table: bigquery.Table, ref: str, exists_ok: bool, parameter: str) -> None:
         try:
-            call(lambda: self.client.create_table(table, retry=self.retry), self.retry)
+            call(lambda: self.client.create_table(table, retry=None), self.retry)
         except exceptions.Conflict:
             if exists_ok:
                 return
@@ -311,6 +315,6 @@ class GcpWarehouse:
                                      f"dataset {name} still holds {', '.join(tables)}; "
                                      "pass delete_contents=True to drop them too")
         self._do(lambda: self.client.delete_dataset(f"{self.project}.{name}", delete_contents=delete_contents,
-                                                    retry=self.retry),
+                                                    retry=None),
                  f"dropping dataset {name}", kind="write", dataset=name)
 

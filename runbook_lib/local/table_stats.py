@@ -98,7 +98,7 @@ def estimate(con: duckdb.DuckDBPyConnection, sql: str, project: str, params: dic
     return total
 
 
-def _scans(con: duckdb.DuckDBPyConnection, tree: exp.Expression) -> dict:
+def _scans(con: duckdb.DuckDBPyConnection, tree: exp.Expr) -> dict:
     """(dataset, table) -> (columns read as (name, DuckDB type), partition filters, alias) for one statement."""
     written = _written_target(tree)
     tables = [t for t in tree.find_all(exp.Table) if t.db and t.name and t is not written
@@ -129,7 +129,7 @@ def _scans(con: duckdb.DuckDBPyConnection, tree: exp.Expression) -> dict:
     return scans
 
 
-def _written_target(tree: exp.Expression) -> exp.Table | None:
+def _written_target(tree: exp.Expr) -> exp.Table | None:
     """The table an INSERT or CREATE writes: BigQuery does not bill reading it."""
     if isinstance(tree, (exp.Insert, exp.Create)):
         target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
@@ -137,16 +137,16 @@ def _written_target(tree: exp.Expression) -> exp.Table | None:
     return None
 
 
-def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
+def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
     node = node.unnest() if isinstance(node, exp.Paren) else node
     if isinstance(node, exp.And):
         return _conjuncts(node.left) + _conjuncts(node.right)
     return [node]
 
 
-def _partition_filters(tree: exp.Expression, alias: str, partition: str) -> list[exp.Expression]:
+def _partition_filters(tree: exp.Expr, alias: str, partition: str) -> list[exp.Expr]:
     """WHERE conjuncts that compare only the partition column with constants and parameters."""
-    found = []
+    found: list[exp.Expr] = []
     for where in tree.find_all(exp.Where):
         for term in _conjuncts(where.this):
             if not isinstance(term, (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.In)):
@@ -158,7 +158,7 @@ def _partition_filters(tree: exp.Expression, alias: str, partition: str) -> list
     return found
 
 
-def _requalified(term: exp.Expression, alias: str) -> exp.Expression:
+def _requalified(term: exp.Expr, alias: str) -> exp.Expr:
     term = term.copy()
     for c in term.find_all(exp.Column):
         c.set("table", exp.to_identifier(alias))

@@ -51,7 +51,7 @@ def gcp(fake):
     target.warehouse.retry = retry_policy(1.0, initial=0.01, maximum=0.05)
     fake.requests.clear()
     yield target.warehouse
-    fake._injected.clear()
+    fake.clear_failures()
     target.close()
 
 
@@ -236,5 +236,14 @@ def test_a_direct_adapter_needs_no_connect(fake):
         assert adapter.list_tables("nba_analytics")[0] == "player_game_summary"
         adapter.query("SELECT 1 AS x")
         assert fake.submitted_jobs()[-1]["labels"]["runbook"] == "interactive"
+        assert fake.submitted_jobs()[-1]["query"]["query"] == "SELECT 1 AS x"
+        # jobs.get, tabledata.list pages and tables.delete, as the client calls them
+        job = client.query("SELECT 2 AS y")
+        assert job.result().total_rows == 1 and client.get_job(job.job_id).state == "DONE"
+        rows = list(client.list_rows(f"{PROJECT}.nba_analytics.player_game_summary", page_size=50))
+        assert len(rows) == 200 and rows[0]["game_date"].year == 2024
+        adapter.create_table("nba_analytics.doomed", [("x", "INT64")])
+        client.delete_table(f"{PROJECT}.nba_analytics.doomed")
+        assert not adapter.table_exists("nba_analytics.doomed")
     finally:
         client.close()

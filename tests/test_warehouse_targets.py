@@ -224,8 +224,8 @@ def test_not_found_names_what_does_exist(wh, ds):
             call()
 
 
-def test_sql_errors_name_the_line(wh):
-    with pytest.raises(RunbookError, match=r"line 2"):
+def test_sql_errors_name_the_line_and_column(wh):
+    with pytest.raises(RunbookError, match=r"line 2, column \d+"):
         wh.query("SELECT 1 AS a,\n  FROM FROM")
 
 

@@ -92,10 +92,6 @@ class FakeJob:
     fields: list = field(default_factory=list)
     error: BigQueryRefusal | None = None
 
-    @property
-    def configuration(self) -> dict:
-        return self.resource["configuration"]
-
 
 def _ms(moment: datetime | None) -> str | None:
     return str(int(moment.timestamp() * 1000)) if moment is not None else None
@@ -245,6 +241,21 @@ class FakeBigQuery(HttpFake):
         self._injected.append(_Injected(method.upper(), re.compile(path_pattern),
                                         BigQueryRefusal(reason, message, code), times))
 
+    def _take_injected(self, method: str, rest: str) -> BigQueryRefusal | None:
+        with self._lock:
+            for injected in self._injected:
+                if injected.method == method and injected.pattern.fullmatch(rest):
+                    if injected.times is not None:
+                        injected.times -= 1
+                        if injected.times <= 0:
+                            self._injected.remove(injected)
+                    return injected.refusal
+        return None
+
+    def clear_failures(self) -> None:
+        with self._lock:
+            self._injected.clear()
+
     def submitted_jobs(self, dry_run: bool | None = None) -> list[dict]:
         """The configuration of every job inserted, in order (dry runs too unless dry_run=False)."""
         with self._lock:
@@ -258,13 +269,9 @@ class FakeBigQuery(HttpFake):
         if not request.path.startswith(_API):
             return 404, bigquery_error(404, "notFound", f"Not found: URL {request.path}")
         project, _, rest = request.path[len(_API):].partition("/")
-        for injected in list(self._injected):
-            if injected.method == request.method and injected.pattern.fullmatch(rest):
-                if injected.times is not None:
-                    injected.times -= 1
-                    if injected.times <= 0:
-                        self._injected.remove(injected)
-                return injected.refusal.code, injected.refusal.body()
+        refusal = self._take_injected(request.method, rest)
+        if refusal is not None:
+            return refusal.code, refusal.body()
         if project != self.project:
             return 404, bigquery_error(404, "notFound", f"Not found: Project {project}")
         try:

@@ -268,8 +268,8 @@ def _parse(sql: str) -> list[exp.Expression]:
         errors = getattr(exc, "errors", None) or [{}]
         first = errors[0]
         near = first.get("highlight") or ""
-        line = first.get("line")
-        where = f" near {near!r} (line {line})" if near else ""
+        line, column = first.get("line"), first.get("col")
+        where = f" near {near!r} (line {line}, column {column})" if near else ""
         description = first.get("description") or str(exc).splitlines()[0]
         description = re.sub(r"<Token token_type: [^,]+, text: ([^,]*), line: .*?>", r"'\1'", description)
         raise UnsupportedSQL(

@@ -26,17 +26,6 @@ KIT_LABELS = {KIT_LABEL_KEY: KIT_LABEL_VALUE}
 
 
 
-def carries_kit_label(labels: Mapping[str, str] | None) -> bool:
-    return all((labels or {}).get(k) == v for k, v in KIT_LABELS.items())
-
-
-def not_the_kits(name: str) -> str:
-    """Why drop_dataset refuses a dataset without the kit's label (the `allowed` of its ParameterError)."""
-    labels = ", ".join(f"{k}={v}" for k, v in KIT_LABELS.items())
-    return (f"dataset {name} does not carry the kit's label {labels}, so the kit did not create it and "
-            "will not drop it (drop it yourself if you mean to)")
-
-
 DATASET_NAME = re.compile(r"[A-Za-z0-9_]{1,1024}")
 TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,1023}")
 COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,299}")
@@ -96,6 +85,17 @@ def check_expiration_days(days: Any) -> float | None:
     return float(days)
 
 
+def carries_kit_label(labels: Mapping[str, str] | None) -> bool:
+    return all((labels or {}).get(k) == v for k, v in KIT_LABELS.items())
+
+
+def not_the_kits(name: str) -> str:
+    """Why drop_dataset refuses a dataset without the kit's label (the `allowed` of its ParameterError)."""
+    labels = ", ".join(f"{k}={v}" for k, v in KIT_LABELS.items())
+    return (f"dataset {name} does not carry the kit's label {labels}, so the kit did not create it and "
+            "will not drop it (drop it yourself if you mean to)")
+
+
 def check_labels(labels: Any) -> dict[str, str]:
     """Labels the caller asked for, checked against BigQuery's rules, with the kit's own label added."""
     if labels is None:
@@ -122,8 +122,7 @@ def check_label_value(parameter: str, value: Any) -> str:
     """A value for one label (a job's runbook=<name>): lowercased, other characters become dashes."""
     if not isinstance(value, str) or not value.strip():
         raise ParameterError(parameter, value, "give a name such as 04_compare_outputs")
-    cleaned = re.sub(r"[^a-z0-9_-]", "-", value.strip().lower())[:63]
-    return cleaned
+    return re.sub(r"[^a-z0-9_-]", "-", value.strip().lower())[:63]
 
 
 def check_location(location: Any) -> str | None:

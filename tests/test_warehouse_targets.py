@@ -182,6 +182,8 @@ def test_query_rows_come_back_typed_as_the_bigquery_client_types_them(wh):
     assert row.ts == pd.Timestamp("2024-01-07 08:00:00", tz="UTC") and row.n == Decimal("1.25")
     assert list(row.arr) == [1, 2] and row.st == {"a": 1, "b": "q"} and row.raw == b"ab"
     assert pd.isna(row.i_null) and row.i == 1 and bool(row.b) is True
+    # a date pandas cannot hold as a timestamp stays a datetime.date, as the BigQuery client keeps it
+    assert wh.query("SELECT DATE '1500-01-01' AS d").d.iloc[0] == date(1500, 1, 1)
     empty = wh.query("SELECT DATE '2024-01-07' AS d, 1 AS i FROM UNNEST([1]) AS x WHERE FALSE")
     assert empty.empty and {c: str(t) for c, t in empty.dtypes.items()} == {"d": "dbdate", "i": "Int64"}
 

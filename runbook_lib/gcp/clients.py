@@ -21,7 +21,7 @@ from ..errors import CredentialsMissing, ParameterError
 from ..formats import check_project
 from .calls import API_NAMES, DEFAULT_ENDPOINTS, HOW_TO_LOG_IN, CallPolicy, GuardedClient, timed_session
 
-SERVICES = ("cloudbuild", "logging", "storage", "run", "pubsub")
+SERVICES = ("cloudbuild", "logging", "storage", "run", "pubsub", "bigquery")
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
@@ -111,9 +111,18 @@ def _session(credentials: Any) -> dict[str, Any]:
     return {"_http": timed_session(credentials)} if credentials is not None else {}
 
 
+def bigquery_client(project: str, credentials: Any = None, endpoint: str | None = None):
+    from google.cloud import bigquery
+
+    endpoint = check_endpoint("bigquery", endpoint)
+    creds = credentials_for(credentials, endpoint)
+    # google-cloud-bigquery speaks REST (JSON over HTTP) already; only its optional Storage Read API is gRPC.
+    return bigquery.Client(project=project, credentials=creds, client_options=_options(endpoint), **_session(creds))
+
+
 class GcpClients:
     """Lazily built, shared clients for one project. Attributes: cloudbuild, logging, storage, run, revisions,
-    pubsub (a subscriber client: the kit only lists subscriptions)."""
+    pubsub (a subscriber client: the kit only lists subscriptions), bigquery."""
 
     def __init__(self, project: str, credentials: Any = None, endpoints: dict[str, str] | None = None):
         self.project = check_project(project)
@@ -146,6 +155,8 @@ class GcpClients:
                     client = logging_client(self.project, creds, endpoint)
                 elif service == "run":
                     client = run_clients(creds, endpoint)
+                elif service == "bigquery":
+                    client = bigquery_client(self.project, creds, endpoint)
                 elif service == "pubsub":
                     client = pubsub_subscriber(creds, endpoint)
                 else:
@@ -167,6 +178,10 @@ class GcpClients:
     @property
     def storage(self):
         return self._get("storage")
+
+    @property
+    def bigquery(self):
+        return self._get("bigquery")
 
     @property
     def run(self):

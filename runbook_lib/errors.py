@@ -43,8 +43,10 @@ class WarehouseDamaged(RunbookError):
     """The local warehouse file is missing, empty, truncated or unreadable; says how to rebuild it."""
 
 
-class CloudUnreachable(RunbookError, ConnectionError):
-    """A Google Cloud API did not answer in time, or could not be reached; names the API and its endpoint."""
+class CloudUnreachable(RunbookError):
+    """A Google Cloud API did not answer in time, could not be reached or stayed unavailable, after the
+    call policy's retries (so not a ConnectionError another retry would try again); names the API and its
+    endpoint."""
 
 
 class CredentialsMissing(RunbookError, PermissionError):

@@ -215,14 +215,15 @@ def test_an_api_that_never_answers_is_one_sentence_naming_it(silent_server, monk
 
     monkeypatch.setenv("RUNBOOK_GCP_REQUEST_TIMEOUT_S", "0.5")
     monkeypatch.setenv("RUNBOOK_GCP_CALL_DEADLINE_S", "1")
-    endpoints = {name: silent_server.endpoint for name in ("cloudbuild", "logging", "storage", "run")}
+    endpoints = {name: silent_server.endpoint for name in ("cloudbuild", "logging", "storage", "run", "bigquery")}
     with connect("gcp", project="my-project", endpoints=endpoints) as tg:
         for call, api in ((lambda: tg.builds.get(MISSING_BUILD), "Cloud Build"),
                           (lambda: tg.builds.latest_failed("svc"), "Cloud Build"),
                           (lambda: tg.services.describe("phase4"), "Cloud Run"),
                           (lambda: tg.logs.request_logs("phase4"), "Cloud Logging"),
                           (lambda: tg.logs.build_log_sources()[0].fetch({"id": MISSING_BUILD, "logsBucket": "gs://b"}),
-                           "Cloud Storage")):
+                           "Cloud Storage"),
+                          (lambda: tg.warehouse.list_datasets(), "BigQuery")):
             with pytest.raises(CloudUnreachable) as caught:
                 call()
             assert str(caught.value).startswith(f"{api} at {silent_server.endpoint} did not answer ")

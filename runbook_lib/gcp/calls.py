@@ -225,7 +225,8 @@ class GuardedClient:
         @functools.wraps(attribute)
         def call(*args: Any, **kwargs: Any) -> Any:
             result = cloud_call(self._api, self._endpoint, attribute, *args, policy=self._policy, **kwargs)
-            if inspect.isgenerator(result) or hasattr(result, "pages") or type(result).__name__.endswith("Pager"):
+            # On the type: reading `pages` of an api_core page iterator starts it.
+            if inspect.isgenerator(result) or hasattr(type(result), "pages") or type(result).__name__.endswith("Pager"):
                 return _GuardedPages(result, self._api, self._endpoint, name, self._policy)
             if callable(getattr(result, "done", None)) and hasattr(result, "operation"):   # api_core Operation
                 return GuardedClient(result, self._api, self._endpoint, self._policy)

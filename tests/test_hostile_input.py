@@ -430,8 +430,9 @@ def test_reading_past_the_end_of_a_truncated_warehouse_is_one_sentence(make_sand
     with pytest.raises(WarehouseDamaged, match=rf"^The warehouse {home.warehouse} cannot be read \(IO Error: .*\): "
                                                r"run `runbook sandbox reset` to rebuild the sandbox"):
         warehouse = LocalWarehouse(home.warehouse, create=False)
-        for table in warehouse.list_tables("nba_analytics"):
-            warehouse.query(f"SELECT * FROM nba_analytics.{table.split('.')[-1]}")
+        for dataset in warehouse.list_datasets():           # somewhere past the cut, a table is read
+            for table in warehouse.list_tables(dataset):
+                warehouse.query(f"SELECT * FROM {dataset}.{table.split('.')[-1]}")
 
 
 def test_init_rebuilds_a_sandbox_whose_warehouse_is_missing(make_sandbox, capsys):

@@ -38,5 +38,9 @@ class OperationTimeout(RunbookError):
     """A build or a rollout outlasted the time the kit waits for it; it may still finish on its own."""
 
 
+class ServiceTimeout(RunbookError, TimeoutError):
+    """A call to a phase service got no answer in time; the service may still be working on it."""
+
+
 class PermissionRefused(RunbookError, PermissionError):
     """The caller may not read something optional; the sentence names the role that would allow it."""

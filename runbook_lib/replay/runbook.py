@@ -178,7 +178,7 @@ class Replay:
         if not wrong:
             return ""
         return (f"Stopped after the first {phase} call: production changed ({wrong[0].ref}: {wrong[0].what}); "
-                f"{phase} ignored dataset_prefix or wrote production")
+                f"{phase} ignored dataset_prefix or wrote production.")
 
     def _prints_table(self, prints: Fingerprint) -> pd.DataFrame:
         wanted = {d.isoformat() for d in self.days}

@@ -577,6 +577,8 @@ class ReplayParams(TargetParams):
     """Runbook 03: a prefixed replay of Phase 3 -> Phase 4 into test datasets, with proof that production
     was not touched."""
 
+    runbook: ClassVar[str | None] = "03_prefixed_replay"
+
     start_date: str = param("", allowed="a date as YYYY-MM-DD, or empty for end_date")
     end_date: str = param("", allowed="a date as YYYY-MM-DD, or empty for the latest date production has data for")
     dataset_prefix: str = "test"
@@ -591,6 +593,7 @@ class ReplayParams(TargetParams):
     max_dates: int = param(31, allowed=f"a whole number from 1 to {MAX_DATES}")
     dry_run: bool = False
     production_checksum: bool | None = None
+    checksum_max_gb: float = param(10.0, allowed="a number of gigabytes above 0", gt=0)
     source_dir: str = param("", allowed="a pipeline checkout folder (gcp: to tell which commits support "
                                         "dataset_prefix), or empty")
     impersonate_service_account: str = param("", allowed="a service-account email to call the services as, "

@@ -314,3 +314,40 @@ def test_a_service_that_answers_is_no_timeout():
     remote._service = lambda phase: {"uri": f"http://127.0.0.1:{httpd.server_address[1]}"}
     assert remote.invoke("phase3", {}).status == 200
     httpd.server_close()
+
+
+# ---------------------------------------------------------------- comparing fingerprints
+
+def test_changes_name_each_table_and_partition_and_how():
+    from datetime import datetime, timezone
+
+    from runbook_lib.replay import PartitionPrint, TablePrint, changes
+
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    later = datetime(2026, 1, 2, 3, 9, 0, tzinfo=timezone.utc)
+    before = {
+        "a.rows": TablePrint("a.rows", True, {"2025-12-15": PartitionPrint(10, at), "2025-12-16": PartitionPrint(5, at)}),
+        "a.content": TablePrint("a.content", True, {"2025-12-15": PartitionPrint(10, at, checksum=1)}),
+        "a.rewritten": TablePrint("a.rewritten", True, {"2025-12-15": PartitionPrint(10, at, checksum=7)}),
+        "a.touched": TablePrint("a.touched", True, {"2025-12-15": PartitionPrint(10, at)}),
+        "a.same": TablePrint("a.same", True, {"2025-12-15": PartitionPrint(10, at, checksum=3)}),
+        "a.dropped": TablePrint("a.dropped", True, {"": PartitionPrint(4, at)}),
+        "a.created": TablePrint("a.created", False),
+    }
+    after = {
+        "a.rows": TablePrint("a.rows", True, {"2025-12-15": PartitionPrint(12, later), "2025-12-17": PartitionPrint(1, later)}),
+        "a.content": TablePrint("a.content", True, {"2025-12-15": PartitionPrint(10, later, checksum=2)}),
+        "a.rewritten": TablePrint("a.rewritten", True, {"2025-12-15": PartitionPrint(10, later, checksum=7)}),
+        "a.touched": TablePrint("a.touched", True, {"2025-12-15": PartitionPrint(10, later)}),
+        "a.same": TablePrint("a.same", True, {"2025-12-15": PartitionPrint(10, at, checksum=3)}),
+        "a.dropped": TablePrint("a.dropped", False),
+        "a.created": TablePrint("a.created", True, {"": PartitionPrint(2, later)}),
+    }
+    assert [(c.ref, c.what, c.rows_added) for c in changes(before, after, shown=2)] == [
+        ("a.content", "2025-12-15: same 10 rows, different content", 0),
+        ("a.created", "created, 2 rows", 2),
+        ("a.dropped", "dropped (4 rows)", -4),
+        ("a.rewritten", "2025-12-15: rewritten at 03:09:00 UTC (same 10 rows, same content)", 0),
+        ("a.rows", "2025-12-15: 10 -> 12 rows; 2025-12-16: gone (5 rows); 1 more partition changed", -2),
+        ("a.touched", "2025-12-15: rewritten at 03:09:00 UTC (same 10 rows)", 0),
+    ]

@@ -80,7 +80,8 @@ def _runs(home: Path, prefix: str) -> Counter:
 def _production(home: Path) -> dict:
     with connect("local", home=home) as tg:
         refs = replay.production_tables(tg.warehouse, tg.phases)
-        return replay.fingerprint(tg.warehouse, refs, [date(2025, 12, 15) + timedelta(days=n) for n in range(4)], True)
+        days = [date(2025, 12, 15) + timedelta(days=n) for n in range(4)]
+        return replay.fingerprint(tg.warehouse, refs, replay.plan_checksums(tg.warehouse, refs, days, True, 10 ** 9))
 
 
 # ---------------------------------------------------------------- end to end

@@ -14,7 +14,8 @@ Everything the notebook and the tests use is importable from `runbook_lib.replay
 """
 from .capability import Capability, PhaseCapability, check_capability
 from .datasets import TestDatasets, TestTable, output_tables, prepare_test_datasets
-from .fingerprint import Change, PartitionPrint, TablePrint, changes, fingerprint, production_tables
+from .fingerprint import (Change, Checksums, PartitionPrint, TablePrint, changes, checksum_sql, fingerprint,
+                          plan_checksums, production_tables)
 from .ledger import FileLedger, LedgerEntry, WarehouseLedger, finished
 from .prefix import DatasetMap, DatasetUse, check_prefix, dataset_map, production_datasets
 from .run import Call, Outcome, Replayer, RetryPolicy, Tokens, call_with_retries, payload_for, plan_calls
@@ -24,7 +25,8 @@ from .summary import Isolation, judge_isolation, per_date_table, rows_chart, tes
 __all__ = [
     "Capability", "PhaseCapability", "check_capability",
     "TestDatasets", "TestTable", "output_tables", "prepare_test_datasets",
-    "Change", "PartitionPrint", "TablePrint", "changes", "fingerprint", "production_tables",
+    "Change", "Checksums", "PartitionPrint", "TablePrint", "changes", "checksum_sql", "fingerprint",
+    "plan_checksums", "production_tables",
     "FileLedger", "LedgerEntry", "WarehouseLedger", "finished",
     "DatasetMap", "DatasetUse", "check_prefix", "dataset_map", "production_datasets",
     "Call", "Outcome", "Replayer", "RetryPolicy", "Tokens", "call_with_retries", "payload_for", "plan_calls",

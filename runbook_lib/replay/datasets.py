@@ -1,9 +1,11 @@
 """Step 3 of runbook 03: the test datasets the replay writes, made before any call.
 
-Each missing test dataset is created with a default table expiration (the replay's output cleans itself
-up), and each output table with production's schema and partitioning (`create_table_like`, never a
-schema autodetected from the first rows a processor writes). A test table that already exists must
-match production's schema and partitioning, or the replay stops before calling anything.
+Each missing test dataset is created in its production dataset's location, with a default table
+expiration (the replay's output cleans itself up) and labels marking it as the kit's (the warehouse adds
+created-by=phase-runbooks; only such datasets can ever be dropped by the kit); each output table with
+production's schema and partitioning (`create_table_like`, never a schema autodetected from the first
+rows a processor writes). A test table that already exists must match production's schema and
+partitioning, or the replay stops before calling anything.
 """
 from __future__ import annotations
 
@@ -13,6 +15,10 @@ from typing import Any
 import pandas as pd
 
 from ..phases import PhaseRegistry, prefixed_dataset
+from ..warehouse import carries_kit_label
+
+# The labels of a test dataset the replay creates, besides the kit's own.
+LABELS = {"runbook": "03_prefixed_replay"}
 
 
 @dataclass
@@ -71,28 +77,34 @@ def prepare_test_datasets(warehouse: Any, pairs: list[tuple[str, str]], ttl_days
     """Create what is missing (nothing with dry_run) and check what exists; problems are `refused` rows."""
     found = TestDatasets(ttl_days=ttl_days)
     checked: dict[str, bool] = {}
+    notes: dict[str, str] = {}
     for production, test in pairs:
         dataset = test.split(".")[0]
         if dataset not in checked:
             checked[dataset] = warehouse.dataset_exists(dataset)
+            if checked[dataset] and not carries_kit_label(warehouse.dataset_info(dataset).labels):
+                notes[dataset] = f"dataset {dataset} was not made by the kit (no created-by label); used as it is"
         if not warehouse.table_exists(production):
             found.tables.append(TestTable(production, test, "refused", f"production {production} does not exist, "
                                                                        "so there is no schema to copy"))
             continue
         if checked[dataset] and warehouse.table_exists(test):
             problem = _mismatch(warehouse, production, test)
-            found.tables.append(TestTable(production, test, "refused" if problem else "exists", problem))
+            found.tables.append(TestTable(production, test, "refused" if problem else "exists",
+                                          problem or notes.get(dataset, "")))
             continue
+        location = warehouse.dataset_info(production.split(".")[0]).location
         if dry_run:
-            found.tables.append(TestTable(production, test, "would create",
-                                          "" if checked[dataset] else f"in a new dataset {dataset}"))
+            found.tables.append(TestTable(production, test, "would create", notes.get(dataset, "") if checked[dataset]
+                                          else f"in a new dataset {dataset} ({location})"))
             continue
         if not checked[dataset]:
-            warehouse.create_dataset(dataset, default_table_expiration_days=ttl_days, exists_ok=True)
+            warehouse.create_dataset(dataset, default_table_expiration_days=ttl_days, exists_ok=True,
+                                     location=location, labels=LABELS)
             checked[dataset] = True
             found.datasets_created.append(dataset)
+            notes[dataset] = (f"dataset {dataset} created in {location}, labelled the kit's, tables expire after "
+                              f"{ttl_days:g} days")
         warehouse.create_table_like(production, test, exists_ok=True)
-        note = f"dataset {dataset} created, tables expire after {ttl_days:g} days" \
-            if dataset in found.datasets_created else ""
-        found.tables.append(TestTable(production, test, "created", note))
+        found.tables.append(TestTable(production, test, "created", notes.get(dataset, "")))
     return found

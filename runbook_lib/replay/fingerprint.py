@@ -1,15 +1,16 @@
 """Steps 4 and 6 of runbook 03: fingerprints of production, taken before and after the replay.
 
-Every table in every dataset a phase reads or writes, plus the run-history table: its rows per
-partition and, where asked, a content checksum of the replay's partitions (BIT_XOR of
-FARM_FINGERPRINT(TO_JSON_STRING(row)), pushed down to the warehouse). The checksum costs a scan of
-those partitions: nothing on the sandbox, bytes billed on BigQuery, so there it is opt-in.
+Every table in every dataset a phase reads or writes, plus the run-history table: rows and last change of
+each partition, from the warehouse's partition metadata (INFORMATION_SCHEMA.PARTITIONS, no table scan),
+and, where asked, a content checksum of the replay's partitions (BIT_XOR of FARM_FINGERPRINT of each row's
+JSON, pushed down to the warehouse). The checksum scans those partitions: nothing billed on the sandbox,
+bytes billed on BigQuery, so there it is opt-in and its bytes are estimated (a dry run) before it runs.
 Comparing two fingerprints names each table and partition that changed, and how.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Iterable
 
 import pandas as pd
@@ -18,25 +19,26 @@ from ..errors import NotFoundError
 from ..phases import PhaseRegistry
 from .prefix import production_datasets
 
-NULL_PARTITION = "__NULL__"     # BigQuery's partition_id for rows whose partition column is NULL
 WHOLE_TABLE = ""                # the one "partition" of a table without a partition column
 
 
 @dataclass
 class PartitionPrint:
     rows: int
+    last_modified: datetime | None = None
     checksum: int | None = None   # only for the replay's partitions, and only when asked
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["last_modified"] = self.last_modified.isoformat() if self.last_modified else None
+        return d
 
 
 @dataclass
 class TablePrint:
     ref: str
     exists: bool
-    partition_column: str | None = None
-    partitions: dict[str, PartitionPrint] = field(default_factory=dict)
+    partitions: dict[str, PartitionPrint] = field(default_factory=dict)   # "2025-12-15", "__NULL__" or ""
 
     @property
     def rows(self) -> int:
@@ -47,7 +49,7 @@ class TablePrint:
         return found.rows if found else 0
 
     def to_dict(self) -> dict:
-        return {"ref": self.ref, "exists": self.exists, "rows": self.rows, "partition_column": self.partition_column,
+        return {"ref": self.ref, "exists": self.exists, "rows": self.rows,
                 "partitions": {k: v.to_dict() for k, v in self.partitions.items()}}
 
 
@@ -70,34 +72,79 @@ def production_tables(warehouse: Any, phases: PhaseRegistry) -> list[str]:
     return sorted(refs)
 
 
-def _checksum_sql(ref: str, partition: str | None, checksum: bool) -> str:
-    row_hash = "FARM_FINGERPRINT(TO_JSON_STRING(t))"
-    if partition is None:
-        digest = f"BIT_XOR({row_hash})" if checksum else "CAST(NULL AS INT64)"
-        return f"SELECT '' AS partition_id, COUNT(*) AS row_count, {digest} AS checksum FROM `{ref}` AS t"
-    day = f"CAST({partition} AS DATE)"
-    digest = f"BIT_XOR(IF({day} IN UNNEST(@days), {row_hash}, NULL))" if checksum else "CAST(NULL AS INT64)"
-    return (f"SELECT CAST({day} AS STRING) AS partition_id, COUNT(*) AS row_count, {digest} AS checksum "
-            f"FROM `{ref}` AS t GROUP BY partition_id")
+# ---------------------------------------------------------------- checksums
 
 
-def table_print(warehouse: Any, ref: str, days: list[date], checksum: bool) -> TablePrint:
+def checksum_sql(warehouse: Any, ref: str, days: list[date]) -> tuple[str, dict | None]:
+    """The checksum of each of the replay's partitions of a table (of the whole table if unpartitioned).
+
+    The columns are named (not the row alias) so a dry run counts every column it reads; a DATE partition
+    column is filtered as it is, which BigQuery prunes by."""
+    info = warehouse.table_info(ref)
+    row_hash = "FARM_FINGERPRINT(TO_JSON_STRING(STRUCT({})))".format(", ".join(f"`{c}`" for c, _ in info.columns))
+    column = info.partition_column
+    if column is None:
+        return f"SELECT '' AS day, BIT_XOR({row_hash}) AS checksum FROM `{ref}`", None
+    typed = dict(info.columns).get(column)
+    day = f"`{column}`" if typed == "DATE" else f"DATE(`{column}`)"
+    return (f"SELECT CAST({day} AS STRING) AS day, BIT_XOR({row_hash}) AS checksum FROM `{ref}` "
+            f"WHERE {day} IN UNNEST(@days) GROUP BY day", {"days": list(days)})
+
+
+@dataclass
+class Checksums:
+    """The checksum queries of one fingerprint, with the bytes each pass scans (a dry run's estimate)."""
+
+    queries: dict[str, tuple[str, dict | None]] = field(default_factory=dict)
+    bytes_per_pass: int = 0
+    note: str = ""          # why there are none, when there are none
+
+    @property
+    def on(self) -> bool:
+        return bool(self.queries)
+
+
+def plan_checksums(warehouse: Any, refs: Iterable[str], days: list[date], wanted: bool, max_bytes: int) -> Checksums:
+    if not wanted:
+        return Checksums(note="off (production_checksum): partition metadata only")
+    queries = {ref: checksum_sql(warehouse, ref, days) for ref in refs if warehouse.table_exists(ref)}
+    scanned = sum(warehouse.estimate_bytes(sql, params) for sql, params in queries.values())
+    if scanned > max_bytes:
+        return Checksums(bytes_per_pass=scanned,
+                         note=f"skipped: each pass would scan {gigabytes(scanned)}, more than checksum_max_gb "
+                              f"{gigabytes(max_bytes)}; partition metadata only")
+    return Checksums(queries, scanned)
+
+
+def gigabytes(n: int) -> str:
+    return f"{n / 1e9:,.2f} GB" if n >= 1e8 else f"{n / 1e6:,.1f} MB"
+
+
+# ---------------------------------------------------------------- fingerprints
+
+
+def _key(partition: Any) -> str:
+    day = partition.partition_date
+    return day.isoformat() if day else (partition.partition_id or WHOLE_TABLE)
+
+
+def table_print(warehouse: Any, ref: str, checksums: Checksums | None = None) -> TablePrint:
     if not warehouse.table_exists(ref):
         return TablePrint(ref, exists=False)
-    partition = warehouse.table_info(ref).partition_column
-    frame = warehouse.query(_checksum_sql(ref, partition, checksum), {"days": list(days)} if partition else None)
-    found = TablePrint(ref, exists=True, partition_column=partition)
-    for row in frame.itertuples(index=False):
-        rows = int(row.row_count)
-        if rows == 0 and partition is None:
-            continue   # an empty table has no partitions
-        key = NULL_PARTITION if pd.isna(row.partition_id) else str(row.partition_id)
-        found.partitions[key] = PartitionPrint(rows, None if pd.isna(row.checksum) else int(row.checksum))
+    found = TablePrint(ref, exists=True, partitions={
+        _key(p): PartitionPrint(p.total_rows, p.last_modified) for p in warehouse.partitions(ref)
+        if p.total_rows or p.partition_id})   # an empty unpartitioned table has no rows to speak of
+    if checksums is not None and ref in checksums.queries:
+        sql, params = checksums.queries[ref]
+        for row in warehouse.query(sql, params).itertuples(index=False):
+            printed = found.partitions.get(str(row.day))
+            if printed is not None and not pd.isna(row.checksum):
+                printed.checksum = int(row.checksum)
     return found
 
 
-def fingerprint(warehouse: Any, refs: Iterable[str], days: list[date], checksum: bool) -> Fingerprint:
-    return {ref: table_print(warehouse, ref, days, checksum) for ref in refs}
+def fingerprint(warehouse: Any, refs: Iterable[str], checksums: Checksums | None = None) -> Fingerprint:
+    return {ref: table_print(warehouse, ref, checksums) for ref in refs}
 
 
 # ---------------------------------------------------------------- comparing
@@ -106,7 +153,7 @@ def fingerprint(warehouse: Any, refs: Iterable[str], days: list[date], checksum:
 @dataclass
 class Change:
     ref: str
-    what: str                  # one clause: "2025-12-16: 166 -> 170 rows", "created with 24 rows"
+    what: str                  # one clause: "2025-12-16: 166 -> 170 rows", "created, 24 rows"
     rows_added: int = 0        # after minus before (negative: rows went)
 
     def to_dict(self) -> dict:
@@ -126,6 +173,10 @@ def _partition_changes(before: TablePrint, after: TablePrint) -> list[str]:
             said.append(f"{name}: {old.rows} -> {new.rows} rows")
         elif old.checksum is not None and new.checksum is not None and old.checksum != new.checksum:
             said.append(f"{name}: same {new.rows} rows, different content")
+        elif old.last_modified != new.last_modified:
+            when = f" at {new.last_modified:%H:%M:%S} UTC" if new.last_modified else ""
+            same = ", same content" if new.checksum is not None else ""
+            said.append(f"{name}: rewritten{when} (same {new.rows} rows{same})")
     return said
 
 

@@ -26,7 +26,7 @@ from ..formats import headline
 from ..results import Result
 from .capability import Capability, check_capability
 from .datasets import TestDatasets, output_tables, prepare_test_datasets
-from .fingerprint import Fingerprint, changes, fingerprint, production_tables
+from .fingerprint import Checksums, Fingerprint, changes, fingerprint, gigabytes, plan_checksums, production_tables
 from .ledger import FileLedger, LEDGER_TABLE, Ledger, WarehouseLedger, finished
 from .prefix import DatasetMap, dataset_map
 from .run import DONE, DONE_BEFORE, Outcome, Replayer, RetryPolicy, Tokens, plan_calls
@@ -41,17 +41,11 @@ class ReplayResult(Result):
 
 
 def data_dates(warehouse: Any, phases: Any, phase: str) -> tuple[date | None, date | None]:
-    """The first and last dates production has output for, over the phase's output tables."""
-    firsts, lasts = [], []
-    for table in phases.get(phase).tables:
-        if not warehouse.table_exists(table.ref):
-            continue
-        row = warehouse.query(f"SELECT MIN(CAST({table.partition_column} AS DATE)) AS first_day, "
-                              f"MAX(CAST({table.partition_column} AS DATE)) AS last_day FROM `{table.ref}`").iloc[0]
-        if not pd.isna(row["first_day"]):
-            firsts.append(pd.Timestamp(row["first_day"]).date())
-            lasts.append(pd.Timestamp(row["last_day"]).date())
-    return (min(firsts), max(lasts)) if firsts else (None, None)
+    """The first and last dates production has output for, over the phase's output tables (partition
+    metadata: no scan)."""
+    days = [p.partition_date for t in phases.get(phase).tables if warehouse.table_exists(t.ref)
+            for p in warehouse.partitions(t.ref) if p.partition_date and p.total_rows]
+    return (min(days), max(days)) if days else (None, None)
 
 
 class Replay:
@@ -70,6 +64,7 @@ class Replay:
         self.warehouse_note = warehouse_note
         self.capable: Capability | None = None
         self.tested: TestDatasets | None = None
+        self.checksums: Checksums | None = None
         self.before: Fingerprint = {}
         self.after: Fingerprint = {}
         self.outcomes: list[Outcome] = []
@@ -116,7 +111,9 @@ class Replay:
         if self.stopped:
             return _said(self.stopped)
         refs = production_tables(self.target.warehouse, self.target.phases)
-        self.before = fingerprint(self.target.warehouse, refs, self.days, self.p.checksum())
+        self.checksums = plan_checksums(self.target.warehouse, refs, self.days, self.p.checksum(),
+                                        int(self.p.checksum_max_gb * 1e9))
+        self.before = fingerprint(self.target.warehouse, refs, self.checksums)
         return self._prints_table(self.before)
 
     def run(self) -> pd.DataFrame:
@@ -150,8 +147,7 @@ class Replay:
         """6. Production again: a change outside allowed_prod_writes fails the replay."""
         if not self.outcomes and self.stopped:
             return _said(self.stopped)
-        refs = sorted(self.before)
-        self.after = fingerprint(self.target.warehouse, refs, self.days, self.p.checksum())
+        self.after = fingerprint(self.target.warehouse, sorted(self.before), self.checksums)
         self.checked = judge_isolation(self.before, self.after, self.allowed, self.target.phases.run_history_table)
         return self.checked.table()
 
@@ -173,7 +169,7 @@ class Replay:
 
     def _production_still_untouched(self, phase: str) -> str:
         """After a phase's first call: production fingerprinted again; "" or why the replay stops."""
-        now = fingerprint(self.target.warehouse, sorted(self.before), self.days, self.p.checksum())
+        now = fingerprint(self.target.warehouse, sorted(self.before), self.checksums)
         wrong = [c for c in changes(self.before, now) if c.ref not in self.allowed]
         if not wrong:
             return ""
@@ -185,12 +181,24 @@ class Replay:
         rows = []
         for ref, printed in prints.items():
             replayed = [v for k, v in printed.partitions.items() if k in wanted]
+            changed = [v.last_modified for v in printed.partitions.values() if v.last_modified]
             rows.append({"production table": ref, "exists": "yes" if printed.exists else "no",
                          "rows": printed.rows, "partitions": len(printed.partitions),
+                         "last change": max(changed).strftime("%Y-%m-%d %H:%M:%S") if changed else "-",
                          "rows on the replay's dates": sum(v.rows for v in replayed),
-                         "checksummed": "yes" if any(v.checksum is not None for v in replayed) else "no",
+                         "checksum": "yes" if any(v.checksum is not None for v in replayed) else "no",
                          "allowed to change": "yes" if ref in self.allowed else "no"})
         return pd.DataFrame(rows)
+
+    def checksums_line(self) -> str:
+        """What the checksums cost, or why there are none (one line, after step 4)."""
+        checks = self.checksums
+        if checks is None:
+            return "Checksums: none (production was not fingerprinted)."
+        if checks.on:
+            return (f"Checksums of the replay's partitions in {len(checks.queries)} tables: each fingerprint scans "
+                    f"{gigabytes(checks.bytes_per_pass)} (a dry run's estimate); there are 2 to 4 of them.")
+        return f"Checksums {checks.note}."
 
     def _stop(self, verdict: str, why: str) -> None:
         if not self.stopped:

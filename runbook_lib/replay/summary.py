@@ -57,7 +57,7 @@ def test_rows(warehouse: Any, pairs: list[tuple[str, str]], days: list[date]) ->
     """Rows per date in each test table (0 where a table is missing), counted in the warehouse."""
     counted = {}
     for _, test in pairs:
-        printed = table_print(warehouse, test, days, checksum=False)
+        printed = table_print(warehouse, test)
         counted[test] = {day: printed.rows_on(day) for day in days}
     return counted
 

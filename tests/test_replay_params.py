@@ -62,6 +62,13 @@ def test_good_values_are_read_as_the_runbook_uses_them(sandbox_home):
         assert p.allowed_writes(tg.phases) == ["nba_reference.processor_run_history"]
     assert (p.checksum(), p.principal(), p.ledger_file()) == (True, None, Path(sandbox_home) / "replay" /
                                                               "test.ledger.jsonl")
+    on_gcp = params.validate_params(params.ReplayParams, {
+        "target": "gcp", "project": "my-project", "source_dir": str(sandbox_home),
+        "impersonate_service_account": "serviceAccount:Replayer@my-project.iam.gserviceaccount.com"})
+    assert (on_gcp.checksum(), on_gcp.principal(), on_gcp.ledger_file()) == (
+        False, "serviceAccount:replayer@my-project.iam.gserviceaccount.com", None)
+    assert on_gcp.connect_options() == {"project": "my-project", "runbook": "03_prefixed_replay",
+                                        "source_dir": str(Path(sandbox_home).resolve())}
 
 
 def _outside_effects(home: Path) -> dict:

@@ -136,3 +136,20 @@ def test_calls_can_be_made_as_an_impersonated_service_account(fake_apis, fixed_h
     finally:
         target.close()
         bigquery.stop()
+
+
+def test_production_that_cannot_be_read_blocks_the_replay_before_any_call(fake_apis, fixed_home, tmp_path, monkeypatch):
+    target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
+    bigquery.fail("GET", r"datasets/nba_analytics/tables/.*", "accessDenied",
+                  "Access Denied: Table nba-props-platform:nba_analytics.player_game_summary: Permission "
+                  "bigquery.tables.get denied on table (or it may not exist).", times=None)
+    try:
+        rp, result = _replay(target, fixed_home, start_date="2025-12-15", end_date="2025-12-15",
+                             dataset_prefix="unread")
+        assert result.verdict == "blocked"
+        assert result.summary.startswith("Blocked: production cannot be read, so nothing could prove it untouched: ")
+        assert "bigquery.tables.get" in result.summary or "roles/bigquery" in result.summary, result.summary
+        assert not _posts(fake_apis) and rp.outcomes == []
+    finally:
+        target.close()
+        bigquery.stop()

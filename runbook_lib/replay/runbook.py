@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import NotBuiltYet
+from ..errors import AccessDenied, QuotaExceeded
 from ..formats import headline
 from ..results import Result
 from .capability import Capability, check_capability
@@ -92,7 +92,7 @@ class Replay:
         if not self.capable.ready:
             self._stop("blocked", f"Blocked: {self.capable.blocked_sentence()}")
         elif self.warehouse_note:
-            self._stop("blocked", f"Blocked: production cannot be fingerprinted on {self.target.describe()}: "
+            self._stop("blocked", f"Blocked: production cannot be read, so nothing could prove it untouched: "
                                   f"{self.warehouse_note}")
         return self.capable.table()
 
@@ -266,12 +266,13 @@ def _said(text: str) -> pd.DataFrame:
 def prepare(target: Any, p: Any, progress: bool = True) -> Replay:
     """The replay's dates and ledger from a ReplayParams; reads only. A date outside the data is a ParameterError.
 
-    On a target whose warehouse is not built yet the dates stay as given and the replay is blocked at step 2."""
+    When production cannot be read (a missing role, a quota) the dates stay as given and the replay is
+    blocked at step 2: without fingerprints nothing could prove production untouched."""
     note = ""
     try:
         first, last = data_dates(target.warehouse, target.phases, p.selected_phases(target.phases)[0])
         days = p.days(first, last)
-    except NotBuiltYet as exc:
+    except (AccessDenied, QuotaExceeded) as exc:
         note = str(exc)
         days = p.days_between(p.start_date or p.end_date, p.end_date or p.start_date) \
             if (p.start_date or p.end_date) else []

@@ -612,8 +612,7 @@ class ReplayParams(TargetParams):
     def _phases(cls, v: Any) -> Any:
         from .phases import load_phases
 
-        if isinstance(v, str):
-            v = [v]
+        v = [v] if isinstance(v, str) else v
         if not isinstance(v, (list, tuple)):
             return v   # pydantic names the type
         registry = load_phases()
@@ -625,8 +624,7 @@ class ReplayParams(TargetParams):
     def _processors(cls, v: Any) -> Any:
         from .phases import load_phases
 
-        if isinstance(v, str):
-            v = [v]
+        v = [v] if isinstance(v, str) else v
         if not isinstance(v, (list, tuple)):
             return v
         known = [t.table for t in load_phases().all_tables()]
@@ -640,20 +638,11 @@ class ReplayParams(TargetParams):
     def _dates(cls, v: str, info: Any) -> str:
         return _iso_day(info.field_name, v) if v else v
 
-    @field_validator("concurrency", mode="before")
+    @field_validator("concurrency", "test_dataset_ttl_days", "max_dates", mode="before")
     @classmethod
-    def _concurrency(cls, v: Any) -> Any:
-        return _whole_number("concurrency", v, 1, MAX_CONCURRENCY)
-
-    @field_validator("test_dataset_ttl_days", mode="before")
-    @classmethod
-    def _ttl(cls, v: Any) -> Any:
-        return _whole_number("test_dataset_ttl_days", v, 1, MAX_TTL_DAYS)
-
-    @field_validator("max_dates", mode="before")
-    @classmethod
-    def _max_dates(cls, v: Any) -> Any:
-        return _whole_number("max_dates", v, 1, MAX_DATES)
+    def _whole(cls, v: Any, info: Any) -> Any:
+        highest = {"concurrency": MAX_CONCURRENCY, "test_dataset_ttl_days": MAX_TTL_DAYS, "max_dates": MAX_DATES}
+        return _whole_number(info.field_name, v, 1, highest[info.field_name])
 
     @field_validator("allowed_prod_writes", mode="before")
     @classmethod

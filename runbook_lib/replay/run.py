@@ -153,70 +153,72 @@ class Replayer:
     after_first: Callable[[str], str] | None = None  # phase -> "" to go on, or why to stop
     progress: bool = True
     stopped: str = ""
+    # The run's state, kept by run() and its helpers.
+    _previous: dict[str, str] = field(default_factory=dict, init=False)     # phase -> the phase before it
+    _results: dict[tuple[date, str], Outcome] = field(default_factory=dict, init=False)
+    _checked: dict[str, bool] = field(default_factory=dict, init=False)     # its first call passed after_first
+    _trying: dict[str, bool] = field(default_factory=dict, init=False)      # its first call is out
 
     def run(self, calls: list[Call], done_before: dict[tuple[date, str], LedgerEntry]) -> list[Outcome]:
         order = list(dict.fromkeys(c.phase for c in calls))
-        before = {phase: order[i - 1] for i, phase in enumerate(order) if i}
-        results: dict[tuple[date, str], Outcome] = {}
-        for call in calls:
-            if call.key in done_before:
-                entry = done_before[call.key]
-                results[call.key] = Outcome(call.day, call.phase, DONE_BEFORE, entry.attempts, entry.seconds)
-        waiting = {c.key: c for c in calls if c.key not in results}
-        checked = {phase: self.after_first is None for phase in order}
-        trial: dict[str, bool] = {phase: False for phase in order}   # its first call is out
+        self._previous = {phase: order[i - 1] for i, phase in enumerate(order) if i}
+        self._results = {c.key: Outcome(c.day, c.phase, DONE_BEFORE, done_before[c.key].attempts,
+                                        done_before[c.key].seconds) for c in calls if c.key in done_before}
+        self._checked = {phase: self.after_first is None for phase in order}
+        self._trying = {phase: False for phase in order}
+        # Later phases first: a date all the way through beats another date half-way.
+        waiting = sorted((c for c in calls if c.key not in self._results), key=lambda c: (-order.index(c.phase), c.day))
         running: dict[Future, Call] = {}
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="replay") as pool, \
-                tqdm(total=len(calls), initial=len(results), desc=f"replay {self.prefix}", unit="call",
+                tqdm(total=len(calls), initial=len(self._results), desc=f"replay {self.prefix}", unit="call",
                      disable=not self.progress) as bar:
             while True:
-                for key, call in list(waiting.items()):
-                    why = self.stopped or self._blocked_by(call, before, results)
-                    if why:
-                        results[key] = Outcome(call.day, call.phase, NOT_RUN, error=why)
-                        del waiting[key]
-                        bar.update(1)
-                # Later phases first: a date all the way through beats another date half-way.
-                for key, call in sorted(waiting.items(), key=lambda kv: (-order.index(kv[1].phase), kv[0][0])):
-                    if len(running) >= self.concurrency:
-                        break
-                    if call.phase in before and not results.get((call.day, before[call.phase]), Outcome(
-                            call.day, "", NOT_RUN)).finished:
+                for call in [c for c in waiting if self._hopeless(c)]:
+                    waiting.remove(call)
+                    self._results[call.key] = Outcome(call.day, call.phase, NOT_RUN, error=self._hopeless(call))
+                    bar.update(1)
+                for call in list(waiting):
+                    if len(running) >= self.concurrency or not self._ready(call):
                         continue
-                    if not checked[call.phase]:
-                        if trial[call.phase]:
-                            continue        # its first call runs alone
-                        trial[call.phase] = True
+                    waiting.remove(call)
+                    self._trying[call.phase] = True
                     self._write(call, RUNNING)
                     running[pool.submit(call_with_retries, self.services, self.tokens, call, self.policy)] = call
-                    del waiting[key]
                 if not running:
                     break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    call = running.pop(future)
-                    outcome = future.result()
-                    results[call.key] = outcome
-                    self._write(call, outcome.status, outcome)
+                for future in wait(running, return_when=FIRST_COMPLETED)[0]:
+                    self._finished(running.pop(future), future.result())
                     bar.update(1)
-                    bar.set_postfix(retries=sum(max(0, o.attempts - 1) for o in results.values()
+                    bar.set_postfix(retries=sum(max(0, o.attempts - 1) for o in self._results.values()
                                                 if o.status in (DONE, FAILED)))
-                    if not checked[call.phase]:
-                        trial[call.phase] = False
-                        if outcome.status == DONE:
-                            self.stopped = self.after_first(call.phase) if self.after_first else ""
-                            checked[call.phase] = not self.stopped
-        for key, call in waiting.items():   # nothing left that could make them ready
-            results[key] = Outcome(call.day, call.phase, NOT_RUN, error=self.stopped or "never became ready")
-        return [results[c.key] for c in calls]
+        for call in waiting:   # nothing left that could make them ready
+            self._results[call.key] = Outcome(call.day, call.phase, NOT_RUN, error=self.stopped or "never became ready")
+        return [self._results[c.key] for c in calls]
 
-    @staticmethod
-    def _blocked_by(call: Call, before: dict[str, str], results: dict) -> str:
-        earlier = before.get(call.phase)
-        prior = results.get((call.day, earlier)) if earlier else None
-        if prior is not None and prior.status in (FAILED, NOT_RUN):
-            return f"{earlier} did not finish {call.day.isoformat()}"
-        return ""
+    def _hopeless(self, call: Call) -> str:
+        """Why a waiting call will never run: the replay stopped, or the phase before did not finish its date."""
+        earlier = self._previous.get(call.phase)
+        prior = self._results.get((call.day, earlier)) if earlier else None
+        if self.stopped:
+            return self.stopped
+        return f"{earlier} did not finish {call.day.isoformat()}" if prior and prior.status in (FAILED, NOT_RUN) else ""
+
+    def _ready(self, call: Call) -> bool:
+        """The phase before finished this date, and this phase's first call is not still out alone."""
+        earlier = self._previous.get(call.phase)
+        prior = self._results.get((call.day, earlier)) if earlier else None
+        if earlier and not (prior and prior.finished):
+            return False
+        return self._checked[call.phase] or not self._trying[call.phase]
+
+    def _finished(self, call: Call, outcome: Outcome) -> None:
+        self._results[call.key] = outcome
+        self._write(call, outcome.status, outcome)
+        if not self._checked[call.phase]:
+            self._trying[call.phase] = False
+            if outcome.status == DONE:
+                self.stopped = self.after_first(call.phase) if self.after_first else ""
+                self._checked[call.phase] = not self.stopped
 
     def _write(self, call: Call, status: str, outcome: Outcome | None = None) -> None:
         self.ledger.write(LedgerEntry(

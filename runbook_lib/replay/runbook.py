@@ -49,15 +49,23 @@ def data_dates(warehouse: Any, phases: Any, phase: str) -> tuple[date | None, da
 
 
 class Replay:
-    def __init__(self, target: Any, p: Any, days: list[date], ledger: Ledger | None, warehouse_note: str = "",
-                 progress: bool = True):
+    def __init__(self, target: Any, p: Any, days: list[date], warehouse_note: str = "", progress: bool = True):
         registry = target.phases
-        self.target, self.p, self.days, self.ledger, self.progress = target, p, days, ledger, progress
+        self.target, self.p, self.days, self.progress = target, p, days, progress
         self.selected = p.selected_phases(registry)
         self.processors = p.processors_by_phase(registry)
         self.allowed = p.allowed_writes(registry)
         self.map: DatasetMap = dataset_map(registry, self.selected, p.dataset_prefix)
         self.pairs = output_tables(registry, self.selected, p.dataset_prefix)
+        # The sandbox's ledger is a file (its warehouse file is busy with the services' writes meanwhile); in
+        # the cloud a table of the first test dataset; none when production cannot be read (nothing will run).
+        path = p.ledger_file()
+        self.ledger: Ledger | None = None
+        if path is not None:
+            self.ledger = FileLedger(path)
+        elif not warehouse_note:
+            first_test_dataset = next(iter(self.map.test_datasets.values()))
+            self.ledger = WarehouseLedger(target.warehouse, f"{first_test_dataset}.{LEDGER_TABLE}")
         self.policy = RetryPolicy()
         self.stopped = ""               # why the later steps do nothing ("" while going on)
         self.verdict_if_stopped = ""    # blocked | fail | pass (dry run)
@@ -156,14 +164,13 @@ class Replay:
         if not self.outcomes:
             return _said(self.stopped or "Nothing ran.")
         self.test_counts = test_rows(self.target.warehouse, self.pairs, self.days)
-        by_phase: dict[str, list[tuple[str, str]]] = {}
-        for name in self.selected:
-            by_phase[name] = [(prod, test) for prod, test in self.pairs
-                              if prod in {t.ref for t in self.target.phases.get(name).tables}]
+        by_phase = {name: output_tables(self.target.phases, [name], self.p.dataset_prefix) for name in self.selected}
         return per_date_table(self.outcomes, by_phase, self.test_counts, self.after or self.before)
 
     def chart(self):
-        return rows_chart(self.pairs, self.days, self.test_counts, self.after or self.before)
+        """Rows per date of each test table beside production's (a note instead when nothing ran)."""
+        return rows_chart(self.pairs, self.days, self.test_counts, self.after or self.before,
+                          note="" if self.outcomes else (self.stopped or "Nothing ran."))
 
     # ---- helpers
 
@@ -276,14 +283,4 @@ def prepare(target: Any, p: Any, progress: bool = True) -> Replay:
         note = str(exc)
         days = p.days_between(p.start_date or p.end_date, p.end_date or p.start_date) \
             if (p.start_date or p.end_date) else []
-    ledger: Ledger | None
-    path = p.ledger_file()
-    if path is not None:
-        ledger = FileLedger(path)
-    elif note:
-        ledger = None
-    else:
-        first_written = next(iter(dataset_map(target.phases, p.selected_phases(target.phases),
-                                              p.dataset_prefix).test_datasets.values()))
-        ledger = WarehouseLedger(target.warehouse, f"{first_written}.{LEDGER_TABLE}")
-    return Replay(target, p, days, ledger, warehouse_note=note, progress=progress)
+    return Replay(target, p, days, warehouse_note=note, progress=progress)

@@ -78,16 +78,22 @@ def per_date_table(outcomes: list[Outcome], pairs_by_phase: dict[str, list[tuple
 
 
 def rows_chart(pairs: list[tuple[str, str]], days: list[date], test: dict[str, dict[date, int]],
-               production: Fingerprint):
-    """Rows per date of each output table: the replay's test table beside production's."""
+               production: Fingerprint, note: str = ""):
+    """Rows per date of each output table: the replay's test table beside production's; `note` instead
+    (why nothing ran) when given."""
+    import textwrap
+
     from .. import charts
 
-    columns = min(3, max(1, len(pairs)))
-    lines = max(1, -(-len(pairs) // columns))
-    fig = charts.new_figure(3.2 * columns, 2.4 * lines)
-    if not pairs:
-        fig.add_subplot().text(0.5, 0.5, "no output tables", ha="center", va="center")
+    if note or not pairs:
+        fig = charts.new_figure(8, 1.6)
+        ax = fig.add_subplot()
+        ax.text(0.5, 0.5, textwrap.fill(note or "no output tables", 110), ha="center", va="center", fontsize=8)
+        ax.set_axis_off()
         return fig
+    columns = min(3, len(pairs))
+    lines = -(-len(pairs) // columns)
+    fig = charts.new_figure(3.2 * columns, 2.4 * lines)
     labels = [d.strftime("%m-%d") for d in days]
     width = 0.4
     for i, (prod, test_ref) in enumerate(pairs):

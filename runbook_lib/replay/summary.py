@@ -107,7 +107,6 @@ def rows_chart(pairs: list[tuple[str, str]], days: list[date], test: dict[str, d
         ax.set_title(prod.split(".")[1], fontsize=8)
         ax.set_xticks(xs, labels, fontsize=6, rotation=90 if len(days) > 7 else 0)
         ax.tick_params(axis="y", labelsize=6)
-        if i == 0:
-            ax.legend(fontsize=6)
+    fig.legend(*fig.axes[0].get_legend_handles_labels(), loc="upper right", fontsize=7, ncols=2)
     fig.suptitle("Rows per date: test table vs production", fontsize=9)
     return fig

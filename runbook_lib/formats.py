@@ -20,6 +20,9 @@ PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
 PROJECT_NUMBER = re.compile(r"\d{6,20}")
 SERVICE_NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 REGION = re.compile(r"[a-z]+(-[a-z]+)+\d+")
+# A BigQuery column name (letters, digits, underscores, not starting with a digit), optionally after
+# a table alias: `alias.column`.
+COLUMN_REF = re.compile(r"([A-Za-z_][A-Za-z0-9_]{0,299}\.)?[A-Za-z_][A-Za-z0-9_]{0,299}")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
@@ -101,3 +104,20 @@ def check_service(service: Any) -> str:
         raise ParameterError("service", service,
                              "give a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter")
     return service
+
+
+# ---------------------------------------------------------------- SQL
+
+
+def quote_columns(columns: Any, parameter: str = "columns") -> list[str]:
+    """Column names (or alias.column) as BigQuery quoted identifiers, each checked: `a`, t.`b`."""
+    if isinstance(columns, str) or not columns or not all(isinstance(c, str) for c in columns):
+        raise ParameterError(parameter, columns, "give a non-empty list of column names")
+    quoted = []
+    for column in columns:
+        if not COLUMN_REF.fullmatch(column):
+            raise ParameterError(parameter, column, "give column names of letters, digits and underscores, "
+                                                    "not starting with a digit (optionally alias.column)")
+        alias, _, name = column.rpartition(".")
+        quoted.append(f"{alias}.`{name}`" if alias else f"`{name}`")
+    return quoted

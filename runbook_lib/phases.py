@@ -19,6 +19,7 @@ PAYLOAD_STYLES = ("date_range", "single_date")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _DATASET = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,299}$")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class PhaseRegistry:
     run_history_table: str
     phases: dict[str, Phase] = field(default_factory=dict)
     source: str = ""
+    # Columns stamped per run (processed_at, ...): never a difference of computation.
+    bookkeeping_columns: tuple[str, ...] = ()
 
     def get(self, name: str) -> Phase:
         key = str(name).strip().lower()
@@ -124,9 +127,12 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
     project_number = str(doc.get("project_number", ""))
     run_history = _need(doc, "run_history_table", "the document", source)
     _check(run_history.count(".") == 1, source, "run_history_table", "must be written dataset.table")
+    bookkeeping = _need(doc, "bookkeeping_columns", "the document", source, list) if "bookkeeping_columns" in doc else []
+    for column in bookkeeping:
+        _check(bool(_COLUMN.match(column)), source, f"bookkeeping_columns entry {column!r}", "must be a column name")
     raw_phases = _need(doc, "phases", "the document", source, dict)
     phases: dict[str, Phase] = {}
-    allowed_top = {"project", "project_number", "region", "run_history_table", "phases"}
+    allowed_top = {"project", "project_number", "region", "run_history_table", "bookkeeping_columns", "phases"}
     extra = set(doc) - allowed_top
     _check(not extra, source, f"top-level key(s) {sorted(extra)}", f"are unknown; allowed: {sorted(allowed_top)}")
     for name, spec in raw_phases.items():
@@ -182,7 +188,8 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
             region=str(spec.get("region", region)),
         )
     return PhaseRegistry(project=project, project_number=project_number, region=region,
-                         run_history_table=run_history, phases=phases, source=source)
+                         run_history_table=run_history, phases=phases, source=source,
+                         bookkeeping_columns=tuple(bookkeeping))
 
 
 def default_phases_file() -> Path:
@@ -219,3 +226,37 @@ def prefixed_dataset(dataset: str, dataset_prefix: str) -> str:
     scripts' "test_" -> test__nba_analytics. An empty prefix means production.
     """
     return f"{dataset_prefix}_{dataset}" if dataset_prefix else dataset
+
+
+_TEST_PREFIX = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+
+
+def production_datasets(phases: PhaseRegistry) -> list[str]:
+    """Every dataset the phases read or write, and the run-history table's."""
+    names = {phases.run_history_table.split(".")[0]}
+    for phase in phases.phases.values():
+        names.update(phase.reads + phase.writes)
+    return sorted(names)
+
+
+def check_test_prefix(value: object, phases: PhaseRegistry, parameter: str = "dataset_prefix") -> str:
+    """A dataset_prefix that can only ever name test datasets, or one ParameterError sentence.
+
+    Lower-case letters and digits, starting with a letter, at most 16 characters; never empty (upstream
+    reads an empty prefix as production); never "test_" (upstream adds the underscore itself, so that
+    writes test__nba_analytics); never a production dataset's name or the start of one.
+    """
+    if not isinstance(value, str) or not value:
+        raise ParameterError(parameter, value, "give a test prefix such as 'test' (an empty prefix means production)")
+    if value.endswith("_") and _TEST_PREFIX.match(value.rstrip("_")):
+        raise ParameterError(parameter, value, f"upstream adds the underscore itself, so this writes "
+                                               f"{prefixed_dataset('nba_analytics', value)}; give {value.rstrip('_')!r}")
+    if not _TEST_PREFIX.match(value):
+        raise ParameterError(parameter, value, "give lower-case letters and digits, starting with a letter, "
+                                               "at most 16 characters, such as 'test'")
+    production = production_datasets(phases)
+    for dataset in production:
+        if dataset.startswith(value) or prefixed_dataset(dataset, value) in production:
+            raise ParameterError(parameter, value, f"it could be read as production dataset {dataset}; "
+                                                   "choose a prefix such as 'test'")
+    return value

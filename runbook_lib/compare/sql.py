@@ -1,0 +1,192 @@
+"""The comparison's SQL, written once in BigQuery's dialect and run where the data is.
+
+Three statements, each a single SELECT (so BigQuery can dry-run it and prune partitions):
+
+1. the hash pass: every row of both tables reduced to its key, partition and one fingerprint of its
+   compared columns (the warehouse's own vectorised hash, `Warehouse.row_hash_sql`); one GROUP BY
+   over both sides tells, per key, how many rows each side has and whether their fingerprints agree.
+   It returns counts per partition only.
+2. the detail pass, over the partitions where fingerprints differ: the keys whose single rows differ
+   are joined back to both tables' compared columns and each column is compared: exactly for
+   non-numeric columns, within `abs_tol + rel_tol * |prod|` for numeric ones. It returns, per
+   partition and column, the mismatches and the largest absolute difference, and per column a
+   histogram of |test - prod| by power of ten.
+3. the sample: the first mismatched rows by key, with both sides' values.
+
+Internal names start with an underscore and number the key and compared columns (_k0, _p0, _t0),
+so no user column name can collide with them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+NUMERIC_TYPES = frozenset({"INT64", "FLOAT64", "NUMERIC", "BIGNUMERIC"})
+# Types BigQuery can compare with `=`; anything else (ARRAY, STRUCT, JSON, GEOGRAPHY) is compared as JSON text.
+EQUALITY_TYPES = NUMERIC_TYPES | {"STRING", "BYTES", "BOOL", "DATE", "DATETIME", "TIME", "TIMESTAMP"}
+
+
+def base_type(bigquery_type: str) -> str:
+    """NUMERIC(10, 2) -> NUMERIC, ARRAY<INT64> -> ARRAY, int64 -> INT64."""
+    return bigquery_type.split("(")[0].split("<")[0].strip().upper()
+
+
+@dataclass(frozen=True)
+class Column:
+    """A compared column and its BigQuery type on each side."""
+
+    name: str
+    prod_type: str
+    test_type: str
+
+    @property
+    def numeric(self) -> bool:
+        return base_type(self.prod_type) in NUMERIC_TYPES and base_type(self.test_type) in NUMERIC_TYPES
+
+    @property
+    def as_json(self) -> bool:
+        """Compared as JSON text: a type `=` cannot compare, or a type change between non-numeric types."""
+        p, t = base_type(self.prod_type), base_type(self.test_type)
+        return not self.numeric and (p != t or p not in EQUALITY_TYPES)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to compare, as compare_tables settled it."""
+
+    prod_table: str
+    test_table: str
+    keys: tuple[str, ...]
+    key_types: tuple[str, ...]
+    columns: tuple[Column, ...]
+    partition_column: str | None
+    partition_type: str
+    where: str | None
+    prod_hash: str     # the row fingerprint expression over the compared columns (prod side)
+    test_hash: str
+
+
+def _ident(name: str) -> str:
+    return f"`{name}`"
+
+
+def _side(plan: Plan, side: str, with_columns: bool, partitions: bool) -> str:
+    """One table reduced to keys, partition, fingerprint (and the compared columns when detailing)."""
+    table = plan.prod_table if side == "p" else plan.test_table
+    selected = [f"{_ident(k)} AS _k{i}" for i, k in enumerate(plan.keys)]
+    selected.append(f"{_ident(plan.partition_column)} AS _part" if plan.partition_column else "NULL AS _part")
+    if with_columns:
+        selected += [f"{_ident(c.name)} AS _{side}{j}" for j, c in enumerate(plan.columns)]
+    selected.append(f"{plan.prod_hash if side == 'p' else plan.test_hash} AS _h")
+    filters = [f"({plan.where})"] if plan.where else []
+    if partitions:
+        filters.append(f"{_ident(plan.partition_column)} IN UNNEST(@_parts)")
+    where = f" WHERE {' AND '.join(filters)}" if filters else ""
+    return f"SELECT {', '.join(selected)} FROM `{table}`{where}"
+
+
+def _key_list(plan: Plan, alias: str = "") -> str:
+    return ", ".join(f"{alias}_k{i}" for i in range(len(plan.keys)))
+
+
+def _keys_cte(plan: Plan) -> str:
+    """Per key: rows on each side and, for a single row, its fingerprint (a GROUP BY over both sides,
+    which also counts duplicate keys and matches NULL key parts with NULL)."""
+    keys = _key_list(plan)
+    return f"""_keys AS (
+  SELECT {keys}, MIN(_part) AS _part,
+    COUNTIF(_side = 0) AS _np, COUNTIF(_side = 1) AS _nt,
+    MIN(IF(_side = 0, _h, NULL)) AS _hp, MIN(IF(_side = 1, _h, NULL)) AS _ht
+  FROM (SELECT {keys}, _part, 0 AS _side, _h FROM _prod UNION ALL SELECT {keys}, _part, 1 AS _side, _h FROM _test)
+  GROUP BY {keys}
+)"""
+
+
+def hash_pass(plan: Plan) -> str:
+    """Counts per partition: rows, keys on one side only, duplicate keys, fingerprints that differ."""
+    return f"""WITH
+_prod AS ({_side(plan, "p", False, False)}),
+_test AS ({_side(plan, "t", False, False)}),
+{_keys_cte(plan)}
+SELECT _part AS partition_value,
+  SUM(_np) AS rows_prod, SUM(_nt) AS rows_test,
+  SUM(IF(_nt = 0, _np, 0)) AS only_in_prod, SUM(IF(_np = 0, _nt, 0)) AS only_in_test,
+  COUNTIF(_np > 1) AS duplicate_keys_prod, COUNTIF(_nt > 1) AS duplicate_keys_test,
+  SUM(IF(_np > 0 AND _nt > 0 AND (_np > 1 OR _nt > 1), _np, 0)) AS ambiguous_rows_prod,
+  SUM(IF(_np > 0 AND _nt > 0 AND (_np > 1 OR _nt > 1), _nt, 0)) AS ambiguous_rows_test,
+  COUNTIF(_np = 1 AND _nt = 1) AS matched_rows,
+  COUNTIF(_np = 1 AND _nt = 1 AND _hp != _ht) AS fingerprints_differ
+FROM _keys
+GROUP BY _part"""
+
+
+def _pairs_cte(plan: Plan, partitions: bool) -> str:
+    """Both sides' compared columns for the keys whose single rows have different fingerprints."""
+    on_p = " AND ".join(f"p._k{i} IS NOT DISTINCT FROM c._k{i}" for i in range(len(plan.keys)))
+    on_t = " AND ".join(f"t._k{i} IS NOT DISTINCT FROM c._k{i}" for i in range(len(plan.keys)))
+    values = ", ".join(f"p._p{j}, t._t{j}" for j in range(len(plan.columns)))
+    return f"""_prod AS ({_side(plan, "p", True, partitions)}),
+_test AS ({_side(plan, "t", True, partitions)}),
+{_keys_cte(plan)},
+_changed AS (SELECT {_key_list(plan)} FROM _keys WHERE _np = 1 AND _nt = 1 AND _hp != _ht),
+_pairs AS (
+  SELECT p._part, {_key_list(plan, "c.")}, {values}
+  FROM _changed AS c JOIN _prod AS p ON {on_p} JOIN _test AS t ON {on_t}
+)"""
+
+
+def _float(expr: str) -> str:
+    return f"CAST({expr} AS FLOAT64)"
+
+
+def _delta(j: int) -> str:
+    return f"ABS({_float(f'_t{j}')} - {_float(f'_p{j}')})"
+
+
+def equal(column: Column, j: int) -> str:
+    """TRUE when the two sides' values count as equal: both NULL, or equal, or (numeric) within tolerance."""
+    p, t = f"_p{j}", f"_t{j}"
+    if column.as_json:
+        return f"(TO_JSON_STRING({p}) = TO_JSON_STRING({t}))"
+    same = [f"({p} IS NULL AND {t} IS NULL)", f"IFNULL({p} = {t}, FALSE)"]
+    if column.numeric:
+        same.append(f"IFNULL({_delta(j)} <= @abs_tol + @rel_tol * ABS({_float(p)}), FALSE)")
+        if base_type(column.prod_type) == base_type(column.test_type) == "FLOAT64":
+            same.append(f"IFNULL(IS_NAN({p}) AND IS_NAN({t}), FALSE)")
+    return "(" + " OR ".join(same) + ")"
+
+
+def detail_pass(plan: Plan, partitions: bool) -> str:
+    """Per partition and column: mismatches and the largest |test - prod| (column '' counts rows with
+    any mismatch); per column and power of ten of |test - prod|: cells, and those beyond tolerance."""
+    equal_all = " AND ".join(equal(c, j) for j, c in enumerate(plan.columns))
+    cells = [f"STRUCT('' AS column_name, NOT ({equal_all}) AS differs, CAST(NULL AS FLOAT64) AS delta)"]
+    for j, c in enumerate(plan.columns):
+        delta = _delta(j) if c.numeric else "CAST(NULL AS FLOAT64)"
+        cells.append(f"STRUCT('{c.name}' AS column_name, NOT {equal(c, j)} AS differs, {delta} AS delta)")
+    cell_list = ",\n    ".join(cells)
+    return f"""WITH
+{_pairs_cte(plan, partitions)},
+_cells AS (
+  SELECT _part, cell.column_name, cell.differs, cell.delta,
+    IF(cell.delta > 0, FLOOR(LOG10(cell.delta)), NULL) AS _decade
+  FROM _pairs, UNNEST([
+    {cell_list}
+  ]) AS cell
+)
+SELECT _part AS partition_value, column_name, _decade AS decade, GROUPING(_part) AS by_decade,
+  COUNTIF(differs) AS mismatches, MAX(delta) AS max_abs_delta, COUNT(*) AS cells
+FROM _cells
+GROUP BY GROUPING SETS ((_part, column_name), (column_name, _decade))"""
+
+
+def sample(plan: Plan, partitions: bool) -> str:
+    """The first mismatched rows by key (up to @_limit), with both sides' values and a flag per column."""
+    flags = ", ".join(f"NOT {equal(c, j)} AS _d{j}" for j, c in enumerate(plan.columns))
+    values = ", ".join(f"_p{j}, _t{j}" for j in range(len(plan.columns)))
+    equal_all = " AND ".join(equal(c, j) for j, c in enumerate(plan.columns))
+    return f"""WITH
+{_pairs_cte(plan, partitions)}
+SELECT _part AS partition_value, {_key_list(plan)}, {values}, {flags}
+FROM _pairs
+WHERE NOT ({equal_all})
+ORDER BY {_key_list(plan)}
+LIMIT @_limit"""

@@ -266,7 +266,10 @@ def _sample(diff: TableDiff, plan: Plan, runner: _Runner, limit: int) -> None:
                 delta = abs(float(test) - float(prod)) if column.numeric and _number(prod) and _number(test) else None
                 records.append({**key, "column": column.name, "prod_value": prod, "test_value": test,
                                 "abs_delta": delta})
-    diff.sample = pd.DataFrame(records, columns=[*plan.keys, "column", "prod_value", "test_value", "abs_delta"])
+    names = [*plan.keys, "column", "prod_value", "test_value", "abs_delta"]
+    # object columns: a NULL stays None next to numbers (pandas would make it NaN)
+    diff.sample = pd.DataFrame({n: pd.Series([r[n] for r in records], dtype=object if n != "abs_delta" else "float64")
+                                for n in names})
 
 
 def _changed_partitions(diff: TableDiff, plan: Plan) -> list | None:
@@ -346,7 +349,11 @@ def _tolerance(name: str, value: Any) -> float:
 
 
 def _table_info(warehouse: Any, parameter: str, ref: Any):
-    if not isinstance(ref, str) or not warehouse.table_exists(ref):
+    try:
+        exists = isinstance(ref, str) and warehouse.table_exists(ref)
+    except ParameterError:   # not even shaped like dataset.table
+        exists = False
+    if not exists:
         raise ParameterError(parameter, ref, "give an existing table as dataset.table")
     return warehouse.table_info(ref)
 

@@ -231,3 +231,23 @@ def test_the_notebook_refuses_bad_input_with_exit_2(replayed, tmp_path, name, va
     parameters = [["sandbox_home", str(root)], ["start_date", "2025-12-15"], [name, value]]
     outcome = runner.run_notebook(NOTEBOOK, parameters=parameters, outdir=tmp_path, progress=False)
     assert outcome.exit_code == 2 and sentence in outcome.message
+
+
+@pytest.mark.slow
+def test_a_phase_service_computes_as_its_commit_does(make_sandbox):
+    """Through the services, as runbook 03 replays: a revision of the head commit computes the
+    corrections, a revision of the commit before them computes what production holds."""
+    root = make_sandbox(scale=0.3)
+    tg = connect("local", home=root)
+    commits = read_state(sandbox_home(root))["source"]["commits"]
+    token = tg.services.identity_token()
+    day = {"analysis_date": "2025-12-16"}
+    for commit, prefix in ((commits["head"], "head"), (commits["prefix_support"], "before")):
+        tg.services.deploy_revision("phase4", commit, f"img@sha256:{commit[:8] * 8}", supports_prefix=True)
+        response = tg.services.invoke("phase4", {**day, "dataset_prefix": prefix}, token=token)
+        assert response.status == 200, response.body
+    head = compare_replay(tg, "head", tables=["player_composite_factors"], abs_tol=1e-9)
+    before = compare_replay(tg, "before", tables=["player_composite_factors"])
+    assert head.diffs[0].mismatch_dates() == [date(2025, 12, 16)] and head.diffs[0].changed_rows > 0
+    assert before.verdict == "pass", before.summary
+    tg.close()

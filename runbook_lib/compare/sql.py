@@ -19,6 +19,8 @@ so no user column name can collide with them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Sequence
 NUMERIC_TYPES = frozenset({"INT64", "FLOAT64", "NUMERIC", "BIGNUMERIC"})
 # Types BigQuery can compare with `=`; anything else (ARRAY, STRUCT, JSON, GEOGRAPHY) is compared as JSON text.
 EQUALITY_TYPES = NUMERIC_TYPES | {"STRING", "BYTES", "BOOL", "DATE", "DATETIME", "TIME", "TIMESTAMP"}
@@ -68,19 +70,41 @@ def _ident(name: str) -> str:
     return f"`{name}`"
 
 
-def _side(plan: Plan, side: str, with_columns: bool, partitions: bool) -> str:
-    """One table reduced to keys, partition, fingerprint (and the compared columns when detailing)."""
+def partition_literals(plan: Plan, values: Sequence[Any]) -> str | None:
+    """Partition values as SQL literals, for a filter BigQuery can prune partitions with (a literal
+    IN list; DuckDB skips row groups with it too); None for types not written that way here."""
+    kind = base_type(plan.partition_type)
+    if kind == "DATE" and all(isinstance(v, date) and not isinstance(v, datetime) for v in values):
+        return ", ".join(f"DATE '{v.isoformat()}'" for v in values)
+    if kind == "INT64" and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return ", ".join(str(v) for v in values)
+    return None
+
+
+def _filters(plan: Plan, partitions: str | None) -> str:
+    filters = [f"({plan.where})"] if plan.where else []
+    if partitions:
+        filters.append(f"{_ident(plan.partition_column)} IN ({partitions})")
+    return f" WHERE {' AND '.join(filters)}" if filters else ""
+
+
+def _fingerprints(plan: Plan, side: str, partitions: str | None) -> str:
+    """One table reduced to keys, partition and the fingerprint of its compared columns."""
     table = plan.prod_table if side == "p" else plan.test_table
     selected = [f"{_ident(k)} AS _k{i}" for i, k in enumerate(plan.keys)]
     selected.append(f"{_ident(plan.partition_column)} AS _part" if plan.partition_column else "NULL AS _part")
-    if with_columns:
-        selected += [f"{_ident(c.name)} AS _{side}{j}" for j, c in enumerate(plan.columns)]
     selected.append(f"{plan.prod_hash if side == 'p' else plan.test_hash} AS _h")
-    filters = [f"({plan.where})"] if plan.where else []
-    if partitions:
-        filters.append(f"{_ident(plan.partition_column)} IN UNNEST(@_parts)")
-    where = f" WHERE {' AND '.join(filters)}" if filters else ""
-    return f"SELECT {', '.join(selected)} FROM `{table}`{where}"
+    return f"SELECT {', '.join(selected)} FROM `{table}`{_filters(plan, partitions)}"
+
+
+def _values(plan: Plan, side: str, partitions: str | None) -> str:
+    """One table's keys, partition and compared columns (read again only to be joined to changed keys)."""
+    table = plan.prod_table if side == "p" else plan.test_table
+    selected = [f"{_ident(k)} AS _k{i}" for i, k in enumerate(plan.keys)]
+    if side == "p":
+        selected.append(f"{_ident(plan.partition_column)} AS _part" if plan.partition_column else "NULL AS _part")
+    selected += [f"{_ident(c.name)} AS _{side}{j}" for j, c in enumerate(plan.columns)]
+    return f"SELECT {', '.join(selected)} FROM `{table}`{_filters(plan, partitions)}"
 
 
 def _key_list(plan: Plan, alias: str = "") -> str:
@@ -91,11 +115,13 @@ def _keys_cte(plan: Plan) -> str:
     """Per key: rows on each side and, for a single row, its fingerprint (a GROUP BY over both sides,
     which also counts duplicate keys and matches NULL key parts with NULL)."""
     keys = _key_list(plan)
+    # Each side's fingerprint in its own column (NULL on the other side's rows): counting and taking
+    # the least of a column per key is cheaper than testing a side flag in every aggregate.
+    none = "IF(FALSE, _h, NULL)"   # a NULL of the fingerprint's type, whatever the engine's hash returns
     return f"""_keys AS (
-  SELECT {keys}, MIN(_part) AS _part,
-    COUNTIF(_side = 0) AS _np, COUNTIF(_side = 1) AS _nt,
-    MIN(IF(_side = 0, _h, NULL)) AS _hp, MIN(IF(_side = 1, _h, NULL)) AS _ht
-  FROM (SELECT {keys}, _part, 0 AS _side, _h FROM _prod UNION ALL SELECT {keys}, _part, 1 AS _side, _h FROM _test)
+  SELECT {keys}, MIN(_part) AS _part, COUNT(_hp) AS _np, COUNT(_ht) AS _nt, MIN(_hp) AS _hp, MIN(_ht) AS _ht
+  FROM (SELECT {keys}, _part, _h AS _hp, {none} AS _ht FROM _prod
+        UNION ALL SELECT {keys}, _part, {none} AS _hp, _h AS _ht FROM _test)
   GROUP BY {keys}
 )"""
 
@@ -103,8 +129,8 @@ def _keys_cte(plan: Plan) -> str:
 def hash_pass(plan: Plan) -> str:
     """Counts per partition: rows, keys on one side only, duplicate keys, fingerprints that differ."""
     return f"""WITH
-_prod AS ({_side(plan, "p", False, False)}),
-_test AS ({_side(plan, "t", False, False)}),
+_prod AS ({_fingerprints(plan, "p", None)}),
+_test AS ({_fingerprints(plan, "t", None)}),
 {_keys_cte(plan)}
 SELECT _part AS partition_value,
   SUM(_np) AS rows_prod, SUM(_nt) AS rows_test,
@@ -118,18 +144,22 @@ FROM _keys
 GROUP BY _part"""
 
 
-def _pairs_cte(plan: Plan, partitions: bool) -> str:
-    """Both sides' compared columns for the keys whose single rows have different fingerprints."""
+def _pairs_cte(plan: Plan, partitions: str | None) -> str:
+    """Both sides' compared columns for the keys whose single rows have different fingerprints: the
+    fingerprints are matched first, and only then are the tables read again, joined to those keys
+    (so no engine ever holds or joins whole rows of every key)."""
     on_p = " AND ".join(f"p._k{i} IS NOT DISTINCT FROM c._k{i}" for i in range(len(plan.keys)))
     on_t = " AND ".join(f"t._k{i} IS NOT DISTINCT FROM c._k{i}" for i in range(len(plan.keys)))
     values = ", ".join(f"p._p{j}, t._t{j}" for j in range(len(plan.columns)))
-    return f"""_prod AS ({_side(plan, "p", True, partitions)}),
-_test AS ({_side(plan, "t", True, partitions)}),
+    return f"""_prod AS ({_fingerprints(plan, "p", partitions)}),
+_test AS ({_fingerprints(plan, "t", partitions)}),
 {_keys_cte(plan)},
 _changed AS (SELECT {_key_list(plan)} FROM _keys WHERE _np = 1 AND _nt = 1 AND _hp != _ht),
 _pairs AS (
   SELECT p._part, {_key_list(plan, "c.")}, {values}
-  FROM _changed AS c JOIN _prod AS p ON {on_p} JOIN _test AS t ON {on_t}
+  FROM _changed AS c
+  JOIN ({_values(plan, "p", partitions)}) AS p ON {on_p}
+  JOIN ({_values(plan, "t", partitions)}) AS t ON {on_t}
 )"""
 
 
@@ -154,7 +184,7 @@ def equal(column: Column, j: int) -> str:
     return "(" + " OR ".join(same) + ")"
 
 
-def detail_pass(plan: Plan, partitions: bool) -> str:
+def detail_pass(plan: Plan, partitions: str | None) -> str:
     """Per partition and column: mismatches and the largest |test - prod| (column '' counts rows with
     any mismatch); per column and power of ten of |test - prod|: cells, and those beyond tolerance."""
     equal_all = " AND ".join(equal(c, j) for j, c in enumerate(plan.columns))
@@ -178,7 +208,7 @@ FROM _cells
 GROUP BY GROUPING SETS ((_part, column_name), (column_name, _decade))"""
 
 
-def sample(plan: Plan, partitions: bool) -> str:
+def sample(plan: Plan, partitions: str | None) -> str:
     """The first mismatched rows by key (up to @_limit), with both sides' values and a flag per column."""
     flags = ", ".join(f"NOT {equal(c, j)} AS _d{j}" for j, c in enumerate(plan.columns))
     values = ", ".join(f"_p{j}, _t{j}" for j in range(len(plan.columns)))

@@ -220,9 +220,8 @@ def _hash_pass(diff: TableDiff, plan: Plan, runner: _Runner) -> None:
 
 
 def _detail_pass(diff: TableDiff, plan: Plan, runner: _Runner) -> None:
-    parts = _changed_partitions(diff, plan)
-    detail = runner.run(sql.detail_pass(plan, partitions=parts is not None), "detail pass",
-                        **({"_parts": parts} if parts is not None else {}))
+    changed = diff.partitions[diff.partitions["fingerprints_differ"] > 0]["partition_value"].tolist()
+    detail = runner.run(sql.detail_pass(plan, _narrowing(diff, plan, changed)), "detail pass")
     by_partition = detail[detail["by_decade"] == 0].copy()
     by_partition["partition_value"] = [_value(v, plan.partition_type) for v in by_partition["partition_value"]]
     by_partition["mismatches"] = by_partition["mismatches"].astype("int64")
@@ -249,14 +248,10 @@ def _detail_pass(diff: TableDiff, plan: Plan, runner: _Runner) -> None:
 
 def _sample(diff: TableDiff, plan: Plan, runner: _Runner, limit: int) -> None:
     # Only the partitions that hold the first `limit` changed rows need scanning again.
-    parts = None
-    if plan.partition_column and not diff.partitions["partition_value"].isna().any():
-        changed = diff.partitions[diff.partitions["changed_rows"] > 0]
-        upto = changed["changed_rows"].cumsum()
-        chosen = changed[(upto - changed["changed_rows"]) < limit]["partition_value"].tolist()
-        parts = chosen
-    rows = runner.run(sql.sample(plan, partitions=parts is not None), "sample", _limit=limit,
-                      **({"_parts": parts} if parts is not None else {}))
+    changed = diff.partitions[diff.partitions["changed_rows"] > 0]
+    upto = changed["changed_rows"].cumsum()
+    chosen = changed[(upto - changed["changed_rows"]) < limit]["partition_value"].tolist()
+    rows = runner.run(sql.sample(plan, _narrowing(diff, plan, chosen)), "sample", _limit=limit)
     records = []
     for _, row in rows.iterrows():
         key = {k: _value(row[f"_k{i}"], plan.key_types[i]) for i, k in enumerate(plan.keys)}
@@ -272,12 +267,13 @@ def _sample(diff: TableDiff, plan: Plan, runner: _Runner, limit: int) -> None:
                                 for n in names})
 
 
-def _changed_partitions(diff: TableDiff, plan: Plan) -> list | None:
-    """The partitions to detail, as query parameters; None when the statement cannot be narrowed."""
-    if not plan.partition_column or diff.partitions["partition_value"].isna().any():
+def _narrowing(diff: TableDiff, plan: Plan, wanted: list) -> str | None:
+    """The partitions a later statement needs, as a literal list to filter on; None to read them all
+    (no partition column, a NULL partition, a type without literals here, or every partition wanted)."""
+    every = diff.partitions["partition_value"]
+    if not plan.partition_column or every.isna().any() or len(wanted) >= len(every):
         return None
-    changed = diff.partitions[diff.partitions["fingerprints_differ"] > 0]["partition_value"]
-    return changed.tolist()
+    return sql.partition_literals(plan, wanted)
 
 
 # ---------------------------------------------------------------- verdict

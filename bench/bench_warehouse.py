@@ -39,7 +39,7 @@ from typing import Callable, Iterator
 import duckdb
 import pandas as pd
 
-from runbook_lib.local.dialect import register_functions, translate
+from runbook_lib.local.bigquery import register_functions, translate
 from runbook_lib.local.generator import DEFAULT_START, generate_raw
 from runbook_lib.local.pipeline import run_phase3
 from runbook_lib.local.warehouse import LocalWarehouse

@@ -96,6 +96,37 @@ def test_equal_weight_ranks_earliest_first():
     assert [(f.signature, f.line) for f in findings] == [("early", 2), ("late", 3)]
 
 
+def test_equal_weight_ranks_more_distinct_patterns_first():
+    doc = {"signatures": [
+        {"id": "one", "title": "t", "weight": 50, "patterns": ["ALPHA happened"], "cause": "c.", "fix": ["f"]},
+        {"id": "two", "title": "t", "weight": 50, "patterns": ["BETA happened", "GAMMA happened"], "cause": "c.",
+         "fix": ["f"]},
+        {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]},
+    ]}
+    cat = parse_catalogue(doc)
+    # two distinct patterns of `two` outrank one pattern of `one`, although `one` matched first
+    findings = classify_log("ALPHA happened\nBETA happened\nGAMMA happened\n", cat)
+    assert [(f.signature, f.line) for f in findings] == [("two", 2), ("one", 1)]
+    assert findings[0].score > findings[1].score
+    # the same pattern twice is still one pattern: back to the earliest line
+    findings = classify_log("ALPHA happened\nBETA happened\nBETA happened\n", cat)
+    assert [(f.signature, f.line) for f in findings] == [("one", 1), ("two", 2)]
+
+
+def test_shipped_signatures_of_equal_weight_are_told_apart_by_distinct_patterns():
+    cat = load_catalogue()
+    assert cat.get("source-fetch-failed").weight == cat.get("docker-copy-source-missing").weight
+    fetch = "BucketNotFoundException: 404 gs://PROJECT_ID_cloudbuild bucket does not exist."
+    copy_failed = ("COPY failed: file not found in build context or excluded by .dockerignore: "
+                   "stat app.py: file does not exist")
+    cache_key = 'ERROR: failed to solve: failed to compute cache key: "/app.py": not found'
+    two = classify_log("\n".join([fetch, copy_failed, cache_key]), cat)
+    assert [f.signature for f in two[:2]] == ["docker-copy-source-missing", "source-fetch-failed"]
+    assert two[0].line == 2
+    one = classify_log("\n".join([fetch, copy_failed]), cat)
+    assert [f.signature for f in one[:2]] == ["source-fetch-failed", "docker-copy-source-missing"]
+
+
 def test_finding_to_dict_is_json():
     finding = classify_log((LOGS / "pip-install-failed-1.txt").read_text())[0]
     data = json.loads(json.dumps(finding.to_dict()))
@@ -192,6 +223,88 @@ def test_repeated_matches_are_capped_but_counted():
     assert len(top.evidence) < len(top.lines)
 
 
+# ---- log sections ------------------------------------------------------------------------------
+
+USER_GSUTIL = 'Step #3 - "copy-assets": CommandException: No URLs matched: gs://assets/build/*.js'
+
+
+def test_a_user_steps_own_gsutil_error_is_not_the_source_fetch():
+    log = "\n".join(['starting build "b1"', "", "FETCHSOURCE", "Fetching storage object: gs://p_cloudbuild/source/1.tgz",
+                     "BUILD", 'Starting Step #3 - "copy-assets"', USER_GSUTIL, 'Finished Step #3 - "copy-assets"',
+                     "ERROR", 'ERROR: build step 3 "gcr.io/cloud-builders/gsutil" failed: step exited with non-zero '
+                     "status: 1"])
+    top = classify_log(log)[0]
+    assert (top.signature, top.line) == ("unknown", 9)
+
+
+def test_the_same_words_while_fetching_the_source_are_a_source_fetch_failure():
+    fetch = "CommandException: No URLs matched: gs://p_cloudbuild/source/1.tgz"
+    log = "\n".join(['starting build "b1"', "", "FETCHSOURCE", fetch, "ERROR",
+                     "ERROR: (gcloud.builds.submit) build b1 completed with status FETCH_SOURCE_FAILED"])
+    top = classify_log(log)[0]
+    assert (top.signature, top.lines) == ("source-fetch-failed", [4, 6])  # the fetch, then gcloud's summary
+
+
+def test_app_engine_and_functions_fetch_in_a_first_step_named_fetch():
+    log = "\n".join(["FETCHSOURCE", "BUILD", 'Starting Step #0 - "fetch"',
+                     'Step #0 - "fetch": Access to bucket staging.p.appspot.com denied. You must grant Storage Object '
+                     "Viewer permission to 1@cloudbuild.gserviceaccount.com.", 'Finished Step #0 - "fetch"', "ERROR"])
+    assert classify_log(log)[0].signature == "source-fetch-failed"
+
+
+def test_an_excerpt_with_no_section_marker_matches_anywhere():
+    assert classify_log(f"noise\n{USER_GSUTIL.split(': ', 1)[1]}\nERROR\n")[0].signature == "source-fetch-failed"
+
+
+def _sectioned(markers_a, markers_b, where):
+    return parse_catalogue({"sections": [{"name": "alpha", "markers": markers_a}, {"name": "beta", "markers": markers_b}],
+                            "signatures": [
+                                {"id": "boom", "title": "t", "weight": 50, "patterns": ["BOOM happened"],
+                                 "cause": "c.", "fix": ["f"], "sections": where},
+                                {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.",
+                                 "fix": ["f"]}]})
+
+
+def test_a_line_is_in_the_section_of_the_nearest_marker_at_or_above_it():
+    cat = _sectioned(["^ALPHA-START$"], ["^BETA-START$"], ["alpha"])
+    log = ["BOOM happened", "ALPHA-START", "BOOM happened", "BETA-START", "BOOM happened", "ALPHA-START",
+           "noise", "BOOM happened"]
+    assert classify_log("\n".join(log), cat)[0].lines == [1, 3, 8]  # no section yet, alpha, alpha again
+
+
+def test_on_one_line_the_section_listed_first_wins():
+    line = "Step #2 - BOOM happened"
+    cat = _sectioned(["Step #2 - "], ["Step #\\d+"], ["alpha"])
+    assert classify_log(line, cat)[0].signature == "boom"
+    cat = _sectioned(["Step #\\d+"], ["Step #2 - "], ["beta"])
+    assert classify_log(line, cat)[0].signature == "unknown"
+
+
+def test_sections_stay_right_across_a_large_log():
+    signals = {10: "ALPHA-START 1", 10_000: "BOOM happened 1", 20_000: "BETA-START", 35_000: "BOOM happened 2",
+               50_000: "ALPHA-START 2", 65_000: "BOOM happened 3"}
+    text, where = _big_log(6, signals)
+    top = classify_log(text, _sectioned(["^ALPHA-START"], ["^BETA-START$"], ["alpha"]))[0]
+    assert top.lines == [where[10_000], where[65_000]]
+
+
+@pytest.mark.parametrize("sections, signature_sections, message", [
+    ([{"name": "Fetch", "markers": ["FETCHSOURCE"]}], None, r"section 'Fetch'.name must be a lowercase"),
+    ([{"name": "fetch", "markers": []}], None, r"section 'fetch'.markers must be a non-empty list"),
+    ([{"name": "fetch", "markers": ["(a|b)+"]}], None, r"section 'fetch' marker pattern .* needs a plain literal"),
+    ([{"name": "fetch", "markers": ["FETCH("]}], None, r"section 'fetch' marker pattern .* not a valid regular"),
+    ([{"name": "fetch", "markers": ["FETCHSOURCE"], "colour": 1}], None, r"section 'fetch' has unknown key"),
+    ([{"name": "fetch", "markers": ["FETCHSOURCE"]}] * 2, None, r"section 'fetch' is defined twice"),
+    ([{"name": "fetch", "markers": ["FETCHSOURCE"]}], ["push"], r"'thing'.sections names unknown section\(s\) \['push'\]"),
+    ([{"name": "fetch", "markers": ["FETCHSOURCE"]}], [], r"'thing'.sections must be a non-empty list"),
+])
+def test_bad_sections_are_config_errors_naming_the_entry(sections, signature_sections, message):
+    doc = _doc() if signature_sections is None else _doc(sections=signature_sections)
+    doc["sections"] = sections
+    with pytest.raises(ConfigError, match=message):
+        parse_catalogue(doc)
+
+
 # ---- what the catalogue says ------------------------------------------------------------------
 
 def test_buildpacks_fixes_build_explicitly_and_never_suggest_the_missing_flag():
@@ -214,6 +327,23 @@ def test_exact_buildpacks_texts_are_recognised():
         ("No buildpack groups passed detection.", "buildpacks-detect-failed"),
         ("failed to detect: no buildpacks participating", "buildpacks-detect-failed"),
         ("invalid Python version specified", "buildpacks-python-version"),
+        # the other languages' and newer builders' wordings, as the buildpacks source prints them
+        ('for Python with pyproject.toml, provide a main.py or app.py file or a script command in pyproject.toml or '
+         'set an entrypoint with "GOOGLE_ENTRYPOINT" env var or by creating a "Procfile" file', "buildpacks-no-entrypoint"),
+        ('for Ruby, an entrypoint must be manually set, either with "GOOGLE_ENTRYPOINT" env var or by creating a '
+         '"Procfile" file', "buildpacks-no-entrypoint"),
+        ("Failure: (ID: 838926df) did not find any jar files with a Main-Class manifest entry",
+         "buildpacks-no-entrypoint"),
+        ("expected to find exactly one project file in directory /workspace, found [a.csproj b.csproj]",
+         "buildpacks-no-entrypoint"),
+        ("GOOGLE_ENTRYPOINT not set, no valid entrypoint config in Procfile or app.yaml.", "buildpacks-no-entrypoint"),
+        ("invalid Node.js version specified: failed to resolve version matching: 99", "buildpacks-python-version"),
+        ("invalid Ruby Runtime version specified", "buildpacks-python-version"),
+        ("Runtime version BAD_NEWS_BEARS does not exist at https://dl.google.com/runtimes/python/"
+         "python-BAD_NEWS_BEARS.tar.gz (status 404). You can specify the version with GOOGLE_RUNTIME_VERSION.",
+         "buildpacks-python-version"),
+        ("Failed to resolve version 3.12 for Python from region us-central1: failed to resolve version matching: "
+         "3.12 against [3.11.9]", "buildpacks-python-version"),
         ("Sorry your project couldn't be built.", "buildpacks-build-failed"),
         ("ERROR: failed to build: (error ID: 1a2b3c4d):", "buildpacks-build-failed"),
     ]

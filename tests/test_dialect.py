@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from runbook_lib.errors import NotFoundError, ParameterError
-from runbook_lib.local.dialect import UnsupportedSQL, farm_fingerprint, to_duckdb, translate
+from runbook_lib.local.bigquery import UnsupportedSQL, farm_fingerprint, to_duckdb, translate
 from runbook_lib.local.warehouse import LocalWarehouse, WarehouseQueryError
 
 
@@ -703,3 +703,82 @@ def test_nan_sorts_after_null_and_never_equals_itself(wh):
                   "STRUCT(3, CAST(NULL AS FLOAT64)), STRUCT(4, CAST('-inf' AS FLOAT64))]) ORDER BY x")
     assert df.id.tolist() == [3, 1, 4, 2]
     assert one(wh, "SELECT CAST('NaN' AS FLOAT64) = CAST('NaN' AS FLOAT64)") is False
+
+
+# ------------------------------------------------------------------------------------------ issue 12
+# Dialect gaps from the runbook 01 closing note: SAFE. prefixes, FLOAT64 -> STRING, INSTR occurrences.
+
+def test_safe_prefix_turns_the_functions_own_error_into_null(wh):
+    # Functions doc (function calls, SAFE. prefix): "If you begin a scalar function with the SAFE.
+    # prefix, it will return NULL instead of an error"; SUBSTR with a negative length is such an
+    # error (string functions doc, SUBSTR). DuckDB alone reads SAFE. as a schema name, and returns ''
+    # for a negative length.
+    assert row(wh, "SELECT SAFE.SUBSTR('foo', 0, -2), SAFE.SUBSTR('foo', 0, 2), "
+                   "SAFE.PARSE_DATE('%Y-%m-%d', 'not a date'), "
+                   "CAST(SAFE.PARSE_DATE('%Y-%m-%d', '2024-01-02') AS STRING), SAFE.INSTR('banana', 'an', 0)") \
+        == (None, "fo", None, "2024-01-02", None)
+    df = wh.query("SELECT SAFE.PARSE_DATE('%Y%m%d', s) AS d FROM UNNEST(['20240105', 'x', NULL]) AS s "
+                  "WITH OFFSET AS o ORDER BY o")
+    assert [_plain(v) for v in df.d] == [pd.Timestamp(2024, 1, 5), None, None]
+    with pytest.raises(Exception, match=re.escape("Third argument in SUBSTR() cannot be negative")):
+        wh.query("SELECT SUBSTR(v, 1, -1) FROM ds.t")
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT SAFE.LOG(x / 0, 10) FROM ds.t",
+    "SELECT SAFE.SUBSTR(v, CAST(v AS INT64)) FROM ds.t",
+    "SELECT SAFE.SQRT(RAND())",
+])
+def test_safe_prefix_over_an_argument_that_can_fail_is_refused(wh, sql):
+    # Same doc: "The SAFE. prefix only prevents errors from the prefixed function itself: it doesn't
+    # prevent errors that occur while evaluating argument expressions." DuckDB's TRY() would hide
+    # them (and refuses volatile functions), so the local warehouse says so instead of guessing.
+    with pytest.raises(UnsupportedSQL) as info:
+        wh.query(sql)
+    message = str(info.value)
+    assert re.match(r"The local warehouse cannot run SAFE\.\w+ over an argument that can itself fail", message)
+    assert message.endswith(".") and "\n" not in message
+
+
+def test_float_to_string_writes_nan_and_zero_unsigned(wh):
+    # Conversion functions doc (CAST AS STRING, FLOAT64 -> STRING): "Returns an approximate string
+    # representation. A returned NaN or 0 will not be signed." DuckDB alone writes '-0.0' and '-nan'.
+    df = wh.query("SELECT CAST(x AS STRING) AS s FROM UNNEST([-0.0, 0.0, IEEE_DIVIDE(0, 0), -IEEE_DIVIDE(0, 0), "
+                  "IEEE_DIVIDE(-1, 0), 2.5]) AS x WITH OFFSET AS o ORDER BY o")
+    assert df.s.tolist() == ["0.0", "0.0", "nan", "nan", "-inf", "2.5"]
+    assert row(wh, "SELECT CAST(-0.0 AS STRING), SAFE_CAST(-0.0 AS STRING), CAST(x AS STRING) FROM ds.t WHERE id = 2") \
+        == ("0.0", "0.0", "-2.5")
+    # The doc does not spell out the digits. CAST(1.0 AS STRING) is '1.0' (not '1') and 1e20 is
+    # '1e+20', as BigQuery is reported to answer by third-party parity tests run against it; the
+    # local warehouse keeps DuckDB's shortest round-trip digits, which agree on these.
+    assert row(wh, "SELECT CAST(1.0 AS STRING), CAST(-5.0 AS STRING), CAST(1e20 AS STRING), "
+                   "CAST(0.1 + 0.2 AS STRING)") == ("1.0", "-5.0", "1e+20", "0.30000000000000004")
+
+
+def test_instr_with_position_and_occurrence(wh):
+    # String functions doc (INSTR(value, subvalue[, position[, occurrence]])): the doc's example
+    # table. Overlapping matches count; a negative position searches backwards from that many
+    # characters before the end; 0 when there is no such occurrence. sqlglot alone refuses the
+    # occurrence, and reads a negative position as a SUBSTRING start.
+    df = wh.query("""
+        WITH example AS (
+          SELECT 'banana' AS value, 'an' AS subvalue, 1 AS position, 1 AS occurrence UNION ALL
+          SELECT 'banana', 'an', 1, 2 UNION ALL SELECT 'banana', 'an', 1, 3 UNION ALL
+          SELECT 'banana', 'an', 3, 1 UNION ALL SELECT 'banana', 'an', -1, 1 UNION ALL
+          SELECT 'banana', 'an', -3, 1 UNION ALL SELECT 'banana', 'ann', 1, 1 UNION ALL
+          SELECT 'helloooo', 'oo', 1, 1 UNION ALL SELECT 'helloooo', 'oo', 1, 2)
+        SELECT INSTR(value, subvalue, position, occurrence) AS instr FROM example""")
+    assert df.instr.tolist() == [2, 4, 0, 4, 4, 4, 0, 5, 6]
+    assert row(wh, "SELECT INSTR('abcabc', 'bc', -1, 2), INSTR('abcabc', 'bc', 3), INSTR('abcabc', 'bc', -1), "
+                   "INSTR('abc', 'bc'), STRPOS('abc', 'c'), INSTR('abc', 'a', 9), INSTR(v, 'a', 1, 1) "
+                   "FROM ds.t WHERE id = 3") == (2, 5, 5, 2, 3, 0, None)
+
+
+@pytest.mark.parametrize("sql,message", [
+    ("SELECT INSTR('banana', 'an', 0)", "INSTR position must not be 0"),
+    ("SELECT INSTR(v, 'an', 1, 0) FROM ds.t WHERE id = 1", "INSTR occurrence must be positive, got 0"),
+])
+def test_instr_refuses_position_zero_and_occurrences_below_one(wh, sql, message):
+    # Same doc: "Returns an error if: position is 0; occurrence is 0 or negative."
+    with pytest.raises(Exception, match=re.escape(message)):
+        wh.query(sql)

@@ -27,22 +27,24 @@ MIN_NEEDLE = 4
 MAX_LINES = 100        # line numbers kept per finding
 MAX_EVIDENCE = 10      # evidence lines kept per finding
 MAX_EVIDENCE_CHARS = 400
-# How rare a character is in build logs, as a needle's first character: lowercase letters by
-# English frequency, then uppercase (every "Step #0 - ..." line starts with S, so S counts as common).
-_LOWER_BY_FREQUENCY = "etaoinsrhldcumfpgwybvkxjqz"
+# How rare a character is in build logs, as a needle's first character: letters from most to least
+# frequent, as counted over the fixture logs (real and hand-written; "build" everywhere makes b common,
+# and every "Step #0 - ..." line starts with S, so S counts as common); anything else is rarer still.
+_LETTERS_BY_FREQUENCY = "etoiranslducpgbfmhRyTkvEOwDZCPxBIFjUNAGMzLqHJYWVKXQ"
 _COMMON = frozenset("0123456789 \t-./:_=\"',;()[]#S")
 
 
 def _rarity(ch: str) -> int:
     if ch in _COMMON:
         return 0
-    if ch in _LOWER_BY_FREQUENCY:
-        return 1 + _LOWER_BY_FREQUENCY.index(ch)
+    if ch in _LETTERS_BY_FREQUENCY:
+        return 1 + _LETTERS_BY_FREQUENCY.index(ch)
     return 100
 
 
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-_KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix"}
+_KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections"}
+_SECTION_KEYS = {"name", "markers"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -59,6 +61,14 @@ class Signature:
     patterns: tuple[str, ...]
     cause: str
     fix: tuple[str, ...]
+    sections: tuple[str, ...] = ()  # the log sections it may match in; empty: anywhere
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of a build log (fetching the source, the build steps, the push ...) and the lines that open it."""
+    name: str
+    markers: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -67,19 +77,34 @@ class _Pattern:
     number: int           # index into the signature's patterns
     needle: str           # a literal every match contains; found first with a fast scan
     regex: re.Pattern
+    sections: frozenset[str] | None = None  # where its signature may match; None: anywhere
+
+
+@dataclass(frozen=True)
+class _Marker:
+    section: str
+    needle: str           # found with str.rfind, then the line meets the regex
+    regex: re.Pattern
 
 
 class Catalogue:
     """Validated signatures plus the compiled scanner that finds candidate lines."""
 
-    def __init__(self, signatures: list[Signature], source: str = "signatures.yaml"):
+    def __init__(self, signatures: list[Signature], source: str = "signatures.yaml",
+                 sections: tuple[Section, ...] = ()):
         self.signatures = signatures
+        self.sections = sections
         self.source = source
         self._by_id = {s.id: s for s in signatures}
         self._patterns: list[_Pattern] = []
         for si, sig in enumerate(signatures):
+            allowed = frozenset(sig.sections) if sig.sections else None
             for pi, text in enumerate(sig.patterns):
-                self._patterns.append(_Pattern(si, pi, _needle(text, sig.id, source), re.compile(text)))
+                self._patterns.append(_Pattern(si, pi, _needle(text, f"signature '{sig.id}'", source),
+                                               re.compile(text), allowed))
+        # in file order: when markers of two sections match one line, the section listed first wins
+        self._markers = [_Marker(sec.name, _needle(text, f"section '{sec.name}' marker", source), re.compile(text))
+                         for sec in sections for text in sec.markers]
         needles = sorted({p.needle for p in self._patterns}, key=lambda n: (-len(n), n))
         # A bare alternation of literals (no groups) keeps the regex engine's first-character
         # prefilter; named groups per pattern would make the scan ~25x slower.
@@ -97,12 +122,15 @@ class Catalogue:
         """(line number, line, signature index, pattern number) for each pattern matching a line of text.
 
         One literal-alternation scan finds candidate lines, and only those lines meet the real
-        regexes; line numbers come from counting newlines between hits, so huge logs stay fast.
+        regexes; line numbers come from counting newlines between hits, so huge logs stay fast. A
+        pattern of a signature with sections counts only in those sections (or in no known section);
+        sections are looked up only for such hits.
         """
         if self._scanner is None:
             return
         search = self._scanner.search
         patterns = self._patterns
+        where = _SectionTracker(self._markers, text)
         pos, counted_to, lineno, size = 0, 0, 1, len(text)
         while pos < size:
             m = search(text, pos)
@@ -115,14 +143,50 @@ class Catalogue:
             counted_to = start
             line = text[start:end].rstrip("\r")
             for p in patterns:
-                if p.needle in line and p.regex.search(line):
+                if p.needle in line and p.regex.search(line) and (p.sections is None or
+                                                                  where.allows(p.sections, start, end)):
                     yield lineno, line, p.signature, p.number
             pos = end + 1
 
 
-def _needle(pattern: str, sig_id: str, source: str) -> str:
+class _SectionTracker:
+    """The section a log line is in: that of the nearest marker line at or above it (None above all).
+
+    Asked about lines in increasing order, it searches each stretch of the log once, backwards from the
+    line asked about with str.rfind of each marker's literal: nothing when no hit needs a section, one
+    pass over the log per marker at worst.
+    """
+
+    def __init__(self, markers: list[_Marker], text: str):
+        self.markers = markers
+        self.text = text
+        self.searched_to = 0          # text[:searched_to] has been searched for markers
+        self.section: str | None = None
+
+    def allows(self, sections: frozenset[str], start: int, end: int) -> bool:
+        """Whether the line text[start:end] is in one of `sections` or in no known section."""
+        if end > self.searched_to:
+            self._advance(end)
+        return self.section is None or self.section in sections
+
+    def _advance(self, end: int) -> None:
+        text, floor = self.text, self.searched_to
+        for marker in self.markers:   # file order: on one line the first listed marker wins
+            hi = end
+            while (at := text.rfind(marker.needle, floor, hi)) >= 0:
+                line_start = text.rfind("\n", 0, at) + 1
+                line_end = text.find("\n", at)
+                line_end = len(text) if line_end < 0 else line_end
+                if marker.regex.search(text[line_start:line_end].rstrip("\r")):
+                    floor, self.section = line_end, marker.section  # later markers: only below this line
+                    break
+                hi = line_start
+        self.searched_to = end
+
+
+def _needle(pattern: str, owner: str, source: str) -> str:
     """The longest run of plain literal characters at the top level of the pattern."""
-    where = f"{source}: signature '{sig_id}' pattern {pattern!r}"
+    where = f"{source}: {owner} pattern {pattern!r}"
     try:
         parsed = _sre_parse.parse(pattern)
     except re.error as exc:
@@ -153,13 +217,52 @@ def _text(entry: dict, key: str, where: str, source: str) -> str:
     return " ".join(value.split())
 
 
+def _sections(doc: dict, source: str) -> tuple[Section, ...]:
+    entries = doc.get("sections", [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"{source}: 'sections' must be a list of entries with a name and markers.")
+    sections: list[Section] = []
+    for n, entry in enumerate(entries):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        where = f"section '{name}'" if isinstance(name, str) else f"sections[{n}]"
+        if not isinstance(entry, dict) or not isinstance(name, str) or not _ID.match(name):
+            raise ConfigError(f"{source}: {where}.name must be a lowercase hyphenated name, got {name!r}.")
+        if any(s.name == name for s in sections):
+            raise ConfigError(f"{source}: {where} is defined twice (duplicate name).")
+        unknown = set(entry) - _SECTION_KEYS
+        if unknown:
+            raise ConfigError(f"{source}: {where} has unknown key(s) {sorted(unknown)}; "
+                              f"allowed: {sorted(_SECTION_KEYS)}.")
+        markers = entry.get("markers")
+        if not isinstance(markers, list) or not markers or not all(isinstance(m, str) and m for m in markers):
+            raise ConfigError(f"{source}: {where}.markers must be a non-empty list of regular expressions.")
+        sections.append(Section(name, tuple(markers)))
+    return tuple(sections)
+
+
+def _allowed_sections(entry: dict, where: str, sections: tuple[Section, ...], source: str) -> tuple[str, ...]:
+    wanted = entry.get("sections")
+    if wanted is None:
+        return ()
+    names = [s.name for s in sections]
+    if not isinstance(wanted, list) or not wanted or not all(isinstance(w, str) for w in wanted):
+        raise ConfigError(f"{source}: {where}.sections must be a non-empty list of section names "
+                          "(leave it out to match anywhere).")
+    strangers = [w for w in wanted if w not in names]
+    if strangers:
+        raise ConfigError(f"{source}: {where}.sections names unknown section(s) {strangers}; defined: {names}.")
+    return tuple(wanted)
+
+
 def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
     """Validate a parsed catalogue document; every problem names the file and the entry."""
     if not isinstance(doc, dict) or not isinstance(doc.get("signatures"), list):
         raise ConfigError(f"{source}: the document must be a mapping with a 'signatures' list.")
-    extra = set(doc) - {"version", "signatures"}
+    extra = set(doc) - {"version", "sections", "signatures"}
     if extra:
-        raise ConfigError(f"{source}: top-level key(s) {sorted(extra)} are unknown; allowed: ['signatures', 'version'].")
+        raise ConfigError(f"{source}: top-level key(s) {sorted(extra)} are unknown; "
+                          "allowed: ['sections', 'signatures', 'version'].")
+    sections = _sections(doc, source)
     seen: set[str] = set()
     signatures: list[Signature] = []
     for n, entry in enumerate(doc["signatures"]):
@@ -196,11 +299,11 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
             raise ConfigError(f"{source}: {where}.fix must be one or more steps (a list of text).")
         signatures.append(Signature(sig_id, _text(entry, "title", where, source), builder, severity, weight,
                                     tuple(patterns), _text(entry, "cause", where, source),
-                                    tuple(" ".join(f.split()) for f in fix)))
+                                    tuple(" ".join(f.split()) for f in fix),
+                                    _allowed_sections(entry, where, sections, source)))
     if "unknown" not in seen:
         raise ConfigError(f"{source}: the catalogue needs an 'unknown' entry (used when nothing matches).")
-    catalogue = Catalogue(signatures, source)  # compiles every pattern: bad regexes fail here
-    return catalogue
+    return Catalogue(signatures, source, sections)  # compiles every pattern and marker: bad regexes fail here
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
@@ -254,7 +357,8 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
     """Findings for a build log, best first; a single `unknown` finding when no signature matches.
 
     Ranked by signature weight, then by how many distinct patterns of the signature matched, then by
-    the earliest line. Fast on huge logs (see Catalogue.matches).
+    the earliest line. A signature with sections counts only lines in them. Fast on huge logs (see
+    Catalogue.matches).
     """
     cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
     if isinstance(text, (bytes, bytearray)):

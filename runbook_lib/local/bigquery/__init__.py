@@ -1,0 +1,30 @@
+"""BigQuery SQL on DuckDB: the local warehouse's dialect layer.
+
+SQL across the kit is written once, in BigQuery's dialect. sqlglot does the bulk of the
+translation; this package fixes what sqlglot translates into valid DuckDB SQL that gives a
+*different answer* than BigQuery would (day-of-week numbering, DATE_TRUNC returning a timestamp,
+decimal literals, UNNEST offsets, ...), fills in what DuckDB lacks (FARM_FINGERPRINT,
+INFORMATION_SCHEMA views with BigQuery's names, SAFE. prefixes) and refuses, in one sentence
+(UnsupportedSQL), what the local warehouse cannot run. tests/test_dialect.py pins each fix to the
+answer BigQuery gives.
+
+    statements    translate(sql) -> Statement per statement (DuckDB SQL + what it does); to_duckdb
+    rewrites      REWRITES: sqlglot expression class -> correction (casts, datetimes hold the long ones)
+    information_schema   TABLES, COLUMNS, SCHEMATA views
+    functions     FARM_FINGERPRINT (pyfarmhash) and the other Python UDFs; register_functions(con)
+    typenames     BigQuery <-> DuckDB column type names
+    meta          `_runbook_meta`, the warehouse's partition/expiration metadata (its only owner)
+
+The warehouse (runbook_lib.local.warehouse.LocalWarehouse) runs the statements; a BigQuery API
+fake can serve the same translation.
+"""
+from . import meta
+from .errors import UnsupportedSQL
+from .functions import farm_fingerprint, register_functions
+from .statements import Statement, to_duckdb, translate
+from .typenames import bigquery_type, duckdb_type, normalised_column_type
+
+__all__ = [
+    "Statement", "UnsupportedSQL", "bigquery_type", "duckdb_type", "farm_fingerprint", "meta",
+    "normalised_column_type", "register_functions", "to_duckdb", "translate",
+]

@@ -1,0 +1,132 @@
+"""CAST and SAFE_CAST to INT64, BOOL, DATE and STRING, where DuckDB's rules differ from BigQuery's."""
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from .sqltree import is_decimal_cast, is_int_literal, is_safe, sql_text, tpl
+
+# What BigQuery accepts when it casts a STRING (ZetaSQL conversion rules): decimal digits or a
+# hex 0x literal with an optional sign for INT64 (not '1.5', not '1e3'), 'true' or 'false' in any
+# case for BOOL, and only the date literal form YYYY-[M]M-[D]D for DATE. Surrounding blanks pass,
+# as BigQuery's integer parsing allows them.
+_INT64_TEXT = r"\s*[+-]?[0-9]+\s*"
+_HEX64_TEXT = r"\s*[+-]?0[xX][0-9a-fA-F]+\s*"
+_DATE_TEXT = r"\s*[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}\s*"
+_INT64_RANGE = (-(1 << 63), (1 << 63) - 1)
+
+_T = exp.DataType.Type
+
+
+def _cast_string_literal(text: str, target: exp.DataType.Type, safe: bool) -> exp.Expression | None:
+    """CAST('literal' AS INT64 | BOOL | DATE) decided here, as BigQuery decides it when it analyses the query."""
+    if target == _T.BIGINT:
+        value = None
+        if re.fullmatch(_INT64_TEXT, text):
+            value = int(text.strip())
+        elif re.fullmatch(_HEX64_TEXT, text):
+            value = int(text.strip().replace("0x", "").replace("0X", ""), 16)
+        if value is not None and _INT64_RANGE[0] <= value <= _INT64_RANGE[1]:
+            return exp.Cast(this=exp.Literal.number(value), to=exp.DataType.build("BIGINT"))
+        failure, duck = f"Bad int64 value: {text}", "BIGINT"
+    elif target == _T.BOOLEAN:
+        if text.lower() in ("true", "false"):
+            return exp.Boolean(this=text.lower() == "true")
+        failure, duck = f"Bad bool value: {text}", "BOOLEAN"
+    else:  # DATE
+        if re.fullmatch(_DATE_TEXT, text):
+            return None  # DuckDB reads this form as BigQuery does (and rejects 2024-02-30 too)
+        failure, duck = f"Invalid date: '{text}'", "DATE"
+    if safe:
+        return tpl(f"CAST(NULL AS {duck})")
+    return tpl(f"CAST(ERROR({sql_text(failure)}) AS {duck})")
+
+
+def _to_int64(x: exp.Expression, safe: bool) -> str | None:
+    if isinstance(x, exp.Literal) and is_int_literal(x):
+        return None
+    cast = "TRY_CAST" if safe else "CAST"
+    bad = "NULL" if safe else "ERROR('Bad int64 value: ' || _s_)"
+    # Floats: BigQuery rounds halfway cases away from zero (CAST(2.5 AS INT64) = 3); DuckDB
+    # rounds them to even. Strings: DuckDB would also take '1.5' (as 2) and '1e3'.
+    return (
+        "CASE WHEN TYPEOF(__x__) IN ('DOUBLE', 'FLOAT') THEN "
+        f"{cast}(ROUND(TRY_CAST(__x__ AS DOUBLE)) AS BIGINT) "
+        "WHEN TYPEOF(__x__) = 'VARCHAR' THEN CASE "
+        f"WHEN REGEXP_FULL_MATCH(_s_, {sql_text(_INT64_TEXT)}) THEN {cast}(_s_ AS BIGINT) "
+        f"WHEN REGEXP_FULL_MATCH(_s_, {sql_text(_HEX64_TEXT)}) THEN "
+        "(CASE WHEN STARTS_WITH(LTRIM(_s_), '-') THEN -1 ELSE 1 END) * "
+        f"{cast}(LOWER(REGEXP_EXTRACT(_s_, '0[xX][0-9a-fA-F]+')) AS BIGINT) "
+        f"ELSE {bad} END "
+        f"ELSE {cast}(__x__ AS BIGINT) END"
+    )
+
+
+def _to_bool(x: exp.Expression, safe: bool) -> str | None:
+    if isinstance(x, (exp.Predicate, exp.Boolean, exp.Not)):
+        return None
+    cast = "TRY_CAST" if safe else "CAST"
+    bad = "NULL" if safe else "ERROR('Bad bool value: ' || _s_)"
+    # DuckDB would also take 't', 'yes', '1', ...
+    return (
+        "CASE WHEN TYPEOF(__x__) = 'VARCHAR' THEN CASE LOWER(_s_) WHEN 'true' THEN TRUE "
+        f"WHEN 'false' THEN FALSE ELSE {bad} END ELSE {cast}(__x__ AS BOOLEAN) END"
+    )
+
+
+def _to_date(x: exp.Expression, safe: bool) -> str:
+    cast = "TRY_CAST" if safe else "CAST"
+    bad = "NULL" if safe else "ERROR('Invalid date: ''' || _s_ || '''')"
+    # DuckDB would also take '2024-01-05 10:00:00' (dropping the time) and '2024/01/05'.
+    return (
+        "CASE WHEN TYPEOF(__x__) = 'VARCHAR' THEN CASE "
+        f"WHEN REGEXP_FULL_MATCH(_s_, {sql_text(_DATE_TEXT)}) THEN {cast}(TRIM(_s_) AS DATE) "
+        f"ELSE {bad} END ELSE {cast}(__x__ AS DATE) END"
+    )
+
+
+# BigQuery writes NUMERIC/BIGNUMERIC without trailing zeros (NUMERIC '1.50' -> '1.5', ZetaSQL
+# NumericValue::ToString); DuckDB pads to the scale ('1.500000000').
+_NUMERIC_TEXT = "CASE WHEN CONTAINS(_s_, '.') THEN RTRIM(RTRIM(_s_, '0'), '.') ELSE _s_ END"
+# FLOAT64 -> STRING (conversion functions doc, CAST AS STRING): "Returns an approximate string
+# representation. A returned NaN or 0 will not be signed." DuckDB writes -0.0 and -nan.
+_FLOAT_TEXT = "CASE _s_ WHEN '-0.0' THEN '0.0' WHEN '-nan' THEN 'nan' ELSE _s_ END"
+
+
+def _to_string(x: exp.Expression) -> str | None:
+    if is_decimal_cast(x):
+        return _NUMERIC_TEXT
+    if isinstance(x, (exp.Cast, exp.TryCast)) and x.to.this == _T.DOUBLE:
+        return _FLOAT_TEXT
+    if isinstance(x, (exp.Literal, exp.Cast, exp.TryCast)):
+        return None
+    return (f"CASE WHEN TYPEOF(__x__) LIKE 'DECIMAL%' THEN {_NUMERIC_TEXT} "
+            f"WHEN TYPEOF(__x__) IN ('DOUBLE', 'FLOAT') THEN {_FLOAT_TEXT} ELSE CAST(__x__ AS VARCHAR) END")
+
+
+def fix_cast(node: exp.Cast) -> exp.Expression | None:
+    """CAST/SAFE_CAST to INT64, BOOL, DATE and STRING.
+
+    The input's type is unknown here; typeof() is folded when DuckDB binds the query, so each CASE
+    keeps one branch. A failed CAST raises BigQuery's message; SAFE_CAST gives NULL. ERROR(NULL) is
+    NULL, so a NULL input stays NULL without a branch of its own.
+    """
+    if node.to.expressions:
+        return None
+    target = node.to.this
+    x = node.this
+    safe = is_safe(node)
+    if target in (_T.BIGINT, _T.BOOLEAN, _T.DATE) and isinstance(x, exp.Literal) and x.is_string:
+        return _cast_string_literal(x.this, target, safe)
+    if target == _T.BIGINT:
+        sql = _to_int64(x, safe)
+    elif target == _T.BOOLEAN:
+        sql = _to_bool(x, safe)
+    elif target == _T.DATE:
+        sql = _to_date(x, safe)
+    elif target == _T.TEXT:
+        sql = _to_string(x)
+    else:
+        return None
+    return None if sql is None else tpl(sql.replace("_s_", "CAST(__x__ AS VARCHAR)"), x=x)

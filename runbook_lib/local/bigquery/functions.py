@@ -1,0 +1,31 @@
+"""The BigQuery functions DuckDB lacks, as Python functions registered on each DuckDB connection."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import farmhash
+
+from .typenames import bigquery_type
+
+_TWO_64 = 1 << 64
+_TWO_63 = 1 << 63
+
+
+@lru_cache(maxsize=65536)  # keys repeat a lot (player ids, dates)
+def farm_fingerprint(value: str | bytes | None) -> int | None:
+    """BigQuery FARM_FINGERPRINT: FarmHash Fingerprint64 of a STRING's UTF-8 bytes (or of BYTES as
+    they are), read as a signed INT64, as BigQuery returns it. NULL in, NULL out."""
+    if value is None:
+        return None
+    u = farmhash.fingerprint64(value if isinstance(value, (str, bytes)) else bytes(value))
+    return u - _TWO_64 if u >= _TWO_63 else u
+
+
+def register_functions(con) -> None:
+    """Give a DuckDB connection the BigQuery functions DuckDB lacks (cheap; once per connection)."""
+    import duckdb
+
+    con.create_function("farm_fingerprint", farm_fingerprint, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.BIGINT,
+                        type="native", null_handling="default", side_effects=False)
+    con.create_function("_bq_type", bigquery_type, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR,
+                        type="native", null_handling="default", side_effects=False)

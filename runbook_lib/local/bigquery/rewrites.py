@@ -1,0 +1,290 @@
+"""Rewrites of the BigQuery syntax tree, one small function per construct, dispatched by node class.
+
+sqlglot turns BigQuery SQL into valid DuckDB SQL; the rewrites here correct what would then give
+a *different answer* than BigQuery (each is pinned by a golden test in tests/test_dialect.py).
+REWRITES maps a sqlglot expression class to its rewrite, as sqlglot's own dialects map classes to
+generators in their TRANSFORMS; a subclass without an entry of its own uses its parent's.
+A rewrite gets a node whose children are already rewritten and returns a replacement, or None to
+keep the node (possibly changed in place).
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from itertools import count
+from typing import Callable
+
+from sqlglot import exp
+
+from .casts import fix_cast
+from .datetimes import fix_extract, fix_format_timestamp, fix_parse_timestamp, fix_trunc
+from .errors import UnsupportedSQL
+from .sqltree import fails, is_decimal_cast, is_int_literal, sql_text, tpl
+from .typenames import fix_decimal_types
+
+Rewrite = Callable[[exp.Expression], "exp.Expression | None"]
+
+
+def _is_constant_int_arithmetic(node: exp.Expression) -> bool:
+    """An integer literal, or +, -, * over integer literals (possibly already cast to BIGINT)."""
+    if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.BIGINT:
+        node = node.this
+    if isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul)):
+        return _is_constant_int_arithmetic(node.this) and _is_constant_int_arithmetic(node.expression)
+    return is_int_literal(node)
+
+
+def _number_literal(node: exp.Literal) -> exp.Expression | None:
+    if node.is_string:
+        return None
+    text = str(node.this)
+    if "." in text and "e" not in text.lower() and not is_decimal_cast(node.parent):
+        # BigQuery: an unannotated 1.5 is FLOAT64 (so 0.1 + 0.2 = 0.3 is FALSE); DuckDB: DECIMAL.
+        return exp.Cast(this=node, to=exp.DataType.build("DOUBLE"))
+    if is_int_literal(node) and isinstance(node.parent, (exp.Add, exp.Sub, exp.Mul)):
+        other = node.parent.expression if node is node.parent.this else node.parent.this
+        if _is_constant_int_arithmetic(other):
+            # BigQuery integer literals are INT64; DuckDB's are INT32 and overflow at 2^31.
+            return exp.Cast(this=node, to=exp.DataType.build("BIGINT"))
+    return None
+
+
+def _date_arithmetic(node: exp.Expression) -> exp.Expression:
+    # BigQuery DATE_ADD/DATE_SUB return a DATE; DuckDB's date + interval is a TIMESTAMP.
+    return exp.Cast(this=node, to=exp.DataType.build("DATE"))
+
+
+def _current_datetime(node: exp.CurrentDatetime) -> exp.Expression:
+    return tpl("CAST(CURRENT_TIMESTAMP AS TIMESTAMP)")
+
+
+def _is_nonzero_number(node: exp.Expression) -> bool:
+    if isinstance(node, exp.Literal) and not node.is_string:
+        try:
+            return float(node.this) != 0
+        except ValueError:
+            return False
+    return False
+
+
+def _checked_division(node: exp.Div) -> None:
+    # BigQuery's / raises "division by zero"; DuckDB returns Infinity (or NaN) without a word.
+    if not _is_nonzero_number(node.expression):
+        node.set("expression", tpl("CASE WHEN __d__ = 0 THEN ERROR('division by zero') ELSE __d__ END",
+                                   d=node.expression))
+    return None
+
+
+def _anonymous(node: exp.Anonymous) -> exp.Expression | None:
+    if node.name.upper() == "IEEE_DIVIDE" and len(node.expressions) == 2:
+        a, b = node.expressions
+        return tpl("(CAST(__a__ AS DOUBLE) / CAST(__b__ AS DOUBLE))", a=a, b=b)
+    return None
+
+
+def _printf_format(node: exp.Format) -> exp.Expression:
+    # BigQuery FORMAT takes printf-style specifiers; DuckDB's format() takes {} and would return
+    # the pattern unchanged.
+    pattern = node.this
+    if isinstance(pattern, exp.Literal) and pattern.is_string:
+        # %t/%T print any value as text: DuckDB's %s. BigQuery's ' flag groups thousands with
+        # commas (FORMAT("%'d", 1234567) = '1,234,567'); DuckDB's printf spells that flag ","
+        # (its own ' flag groups with apostrophes).
+        text = re.sub(r"%'?([-+ #0]*\d*(?:\.\d+)?)[tT]", r"%\1s", pattern.this)
+        pattern = exp.Literal.string(re.sub(r"%([-+ #0]*)'", r"%\1,", text))
+    return exp.Anonymous(this="PRINTF", expressions=[pattern, *node.expressions])
+
+
+def _like_with_backslash_escapes(node: exp.Expression) -> exp.Expression | None:
+    """BigQuery's LIKE takes a backslash as its escape character (r'a\\_b' matches only 'a_b');
+    DuckDB's LIKE has none unless told, so the backslash would be an ordinary character."""
+    if isinstance(node.parent, exp.Escape):
+        return None
+    pattern = node.expression
+    if isinstance(pattern, (exp.Literal, exp.RawString)) and "\\" not in str(pattern.this):
+        return None  # nothing to escape: keep the plain LIKE, which DuckDB optimises
+    return exp.Escape(this=node, expression=exp.Literal.string("\\"))
+
+
+def _substr(node: exp.Substring) -> None:
+    """BigQuery SUBSTR starts at 1 when the position is 0 or before the start of the string
+    (SUBSTR('abcdef', 0, 2) = 'ab'); DuckDB counts the positions before 1 against the length.
+    A negative length is an error in BigQuery (NULL under SAFE.); DuckDB returns ''."""
+    start, length = node.args.get("start"), node.args.get("length")
+    if start is not None and not (isinstance(start, exp.Literal) and is_int_literal(start) and int(start.this) > 0):
+        node.set("start", tpl("CASE WHEN __p__ = 0 OR -__p__ > LENGTH(__s__) THEN 1 ELSE __p__ END",
+                              p=start, s=node.this.copy()))
+    if length is not None and not (isinstance(length, exp.Literal) and is_int_literal(length)):
+        failure = fails(node, sql_text("Third argument in SUBSTR() cannot be negative"))
+        node.set("length", tpl(f"CASE WHEN __l__ < 0 THEN {failure} ELSE __l__ END", l=length))
+    return None
+
+
+def _array_subscript(node: exp.Bracket) -> exp.Expression | None:
+    """arr[OFFSET(i)] / arr[ORDINAL(i)] outside the array is an error in BigQuery ("Array index 5
+    is out of bounds (overflow)"); DuckDB returns NULL, which only SAFE_OFFSET/SAFE_ORDINAL do.
+    Before the start DuckDB counts from the end (list[-1] is the last element): NULL in BigQuery."""
+    if node.args.get("offset") is None or len(node.expressions) != 1:
+        return None
+    base = int(node.args["offset"])
+    index = node.expressions[0]
+    if node.args.get("safe"):
+        if isinstance(index, exp.Literal) and is_int_literal(index):
+            return None  # a non-negative literal: past the end DuckDB's NULL is BigQuery's NULL
+        return tpl(f"CASE WHEN __i__ >= {base} THEN LIST_EXTRACT(__a__, __i__ + {1 - base}) END",
+                   a=node.this, i=index)
+    text = "'Array index ' || CAST(__i__ AS VARCHAR) || ' is out of bounds "
+    return tpl(
+        f"CASE WHEN __i__ < {base} THEN ERROR({text}(underflow)') "
+        f"WHEN __i__ - {base} >= LEN(__a__) THEN ERROR({text}(overflow)') "
+        f"ELSE LIST_EXTRACT(__a__, __i__ + {1 - base}) END",
+        a=node.this, i=index,
+    )
+
+
+def _array_agg_limit(node: exp.ArrayAgg) -> exp.Expression | None:
+    # ARRAY_AGG(x ORDER BY y LIMIT n): DuckDB has no LIMIT inside aggregates.
+    if not isinstance(node.this, exp.Limit):
+        return None
+    limit = node.this
+    node.set("this", limit.this)
+    return exp.Anonymous(this="LIST_SLICE", expressions=[node, exp.Literal.number(1), limit.expression])
+
+
+_unnest_counter = count(1)
+
+
+def _unnest_with_offset(node: exp.Unnest) -> exp.Expression | None:
+    """UNNEST(a) AS x WITH OFFSET AS o: BigQuery's offset counts from 0, DuckDB's ORDINALITY from 1."""
+    if not node.args.get("offset"):
+        return None
+    alias = node.args.get("alias")
+    cols = [c.name for c in alias.columns] if alias is not None and alias.columns else []
+    value_name = cols[0] if cols else (alias.name if alias is not None and alias.name else "f0_")
+    offset_name = node.args["offset"].name or "offset"
+    sub = tpl(
+        f'(SELECT _v AS "{value_name}", _i - 1 AS "{offset_name}" FROM UNNEST(__a__) WITH ORDINALITY AS _u(_v, _i))',
+        a=node.expressions[0],
+    )
+    return exp.Subquery(this=sub.this if isinstance(sub, exp.Subquery) else sub,
+                        alias=exp.TableAlias(this=exp.to_identifier(f"_unnest{next(_unnest_counter)}")))
+
+
+def _delete_without_from(node: exp.Delete) -> None:
+    # BigQuery allows DELETE t WHERE ...; DuckDB needs DELETE FROM t.
+    if not node.this and node.args.get("tables"):
+        tables = node.args["tables"]
+        node.set("tables", None)
+        node.set("this", tables[0])
+    return None
+
+
+def _decimal_types(node: exp.DataType) -> None:
+    fix_decimal_types(node)
+    return None
+
+
+# INSTR(value, subvalue, position, occurrence) (string functions doc): the position of the
+# occurrence-th match (overlapping matches count) searching forwards from position, or backwards
+# from position counted from the end when it is negative; 0 when there is none; an error when
+# position is 0 or occurrence is not positive; NULL when any argument is NULL.
+_INSTR = """
+CASE WHEN __v__ IS NULL OR __s__ IS NULL OR __p__ IS NULL OR __o__ IS NULL THEN NULL
+     WHEN __p__ = 0 THEN {zero_position}
+     WHEN __o__ <= 0 THEN {bad_occurrence}
+     ELSE COALESCE(LIST_EXTRACT(CASE WHEN __p__ > 0 THEN LIST_FILTER({starts}, lambda _instr_i: _instr_i >= __p__)
+                                     ELSE LIST_REVERSE(LIST_FILTER({starts}, lambda _instr_i: _instr_i <= LENGTH(__v__) + __p__ + 1))
+                                END, __o__), 0)
+END"""
+_INSTR_STARTS = "LIST_FILTER(RANGE(1, LENGTH(__v__) + 1), lambda _instr_j: SUBSTRING(__v__, _instr_j, LENGTH(__s__)) = __s__)"
+
+
+def _instr(node: exp.StrPosition) -> exp.Expression | None:
+    position, occurrence = node.args.get("position"), node.args.get("occurrence")
+    if position is None and occurrence is None:
+        return None  # STRPOS / two-argument INSTR: DuckDB's strpos answers the same
+    sql = _INSTR.format(
+        starts=_INSTR_STARTS,
+        zero_position=fails(node, sql_text("INSTR position must not be 0")),
+        bad_occurrence=fails(node, "'INSTR occurrence must be positive, got ' || CAST(__o__ AS VARCHAR)"),
+    )
+    one = exp.Literal.number(1)
+    return tpl(sql, v=node.this, s=node.args["substr"], p=position or one, o=occurrence or one.copy())
+
+
+# Functions DuckDB's TRY() refuses to wrap (volatile), as they appear once rewritten.
+_VOLATILE = {"ERROR", "RANDOM", "RAND", "UUID", "GEN_RANDOM_UUID", "NEXTVAL"}
+
+
+def _safe_prefix(node: exp.SafeFunc) -> exp.Expression:
+    """SAFE.f(args) (functions doc, SAFE. prefix): NULL where f itself would raise an error, but an
+    argument's own error still raises. DuckDB's TRY() turns any error inside it into NULL, and
+    refuses volatile functions, ERROR() among them: an argument that carries one of the kit's
+    raising corrections (x / y, CAST from STRING, OFFSET) cannot be wrapped without hiding it."""
+    call = node.this
+    name = call.name.upper() if isinstance(call, exp.Anonymous) else (
+        call.sql_name() if isinstance(call, exp.Func) else type(call).__name__.upper())
+    volatile = call.find(exp.Rand) is not None or any(
+        f.name.upper() in _VOLATILE for f in call.find_all(exp.Anonymous))
+    if volatile:
+        raise UnsupportedSQL(
+            f"The local warehouse cannot run SAFE.{name} over an argument that can itself fail (a division, "
+            "a CAST from STRING, an OFFSET) or is random: BigQuery still raises an argument's error under SAFE., "
+            "and DuckDB's TRY() would hide it; use SAFE_DIVIDE, SAFE_CAST or SAFE_OFFSET in the argument, or drop SAFE."
+        )
+    return exp.Anonymous(this="TRY", expressions=[call])
+
+
+REWRITES: dict[type[exp.Expression], Rewrite] = {
+    exp.Literal: _number_literal,
+    exp.Extract: fix_extract,
+    exp.DateTrunc: fix_trunc,
+    exp.TimestampTrunc: fix_trunc,
+    exp.DatetimeTrunc: fix_trunc,
+    exp.DateAdd: _date_arithmetic,
+    exp.DateSub: _date_arithmetic,
+    exp.CurrentDatetime: _current_datetime,
+    exp.Cast: fix_cast,  # and TryCast (SAFE_CAST)
+    exp.Div: _checked_division,
+    exp.Anonymous: _anonymous,
+    exp.Format: _printf_format,
+    exp.Like: _like_with_backslash_escapes,
+    exp.ILike: _like_with_backslash_escapes,
+    exp.TimeToStr: fix_format_timestamp,
+    exp.StrToTime: fix_parse_timestamp,
+    exp.Substring: _substr,
+    exp.StrPosition: _instr,
+    exp.Bracket: _array_subscript,
+    exp.ArrayAgg: _array_agg_limit,
+    exp.Unnest: _unnest_with_offset,
+    exp.Delete: _delete_without_from,
+    exp.DataType: _decimal_types,
+    exp.SafeFunc: _safe_prefix,
+}
+
+
+@lru_cache(maxsize=None)
+def _rewrite_for(cls: type[exp.Expression]) -> Rewrite | None:
+    return next((REWRITES[k] for k in cls.__mro__ if k in REWRITES), None)
+
+
+def rewrite(node: exp.Expression) -> exp.Expression | None:
+    """A replacement for `node`, or None to keep it."""
+    fn = _rewrite_for(type(node))
+    return fn(node) if fn is not None else None
+
+
+def apply(tree: exp.Expression, fn: Rewrite = rewrite) -> exp.Expression:
+    """Rewrite bottom-up: every node sees its already rewritten children."""
+    for node in reversed(list(tree.walk())):
+        parent, key, index = node.parent, node.arg_key, node.index
+        new = fn(node)
+        if new is None or new is node:
+            continue
+        if parent is None:
+            tree = new
+        else:
+            parent.set(key, new, index) if index is not None else parent.set(key, new)
+    return tree

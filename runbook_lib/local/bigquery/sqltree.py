@@ -1,0 +1,49 @@
+"""Small helpers the rewrites share: DuckDB SQL templates and questions about sqlglot nodes."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import sqlglot
+from sqlglot import exp
+
+
+@lru_cache(maxsize=256)
+def _parsed_template(sql: str) -> exp.Expression:
+    return sqlglot.parse_one(sql, read="duckdb")
+
+
+def tpl(sql: str, **parts: exp.Expression) -> exp.Expression:
+    """DuckDB SQL with `__name__` column placeholders replaced by expression trees."""
+    tree = _parsed_template(sql).copy()
+    used: set[str] = set()
+    for col in list(tree.find_all(exp.Column)):
+        key = col.name[2:-2] if col.name.startswith("__") and col.name.endswith("__") else None
+        if key in parts:
+            col.replace(parts[key].copy() if key in used else parts[key])
+            used.add(key)
+    return tree
+
+
+def sql_text(text: str | None) -> str:
+    """A DuckDB string literal (NULL for None)."""
+    return "NULL" if text is None else exp.Literal.string(text).sql("duckdb")
+
+
+def fails(node: exp.Expression, message_sql: str) -> str:
+    """SQL for "this function fails with `message_sql`": ERROR(...), or NULL under BigQuery's SAFE. prefix."""
+    return "NULL" if isinstance(node.parent, exp.SafeFunc) else f"ERROR({message_sql})"
+
+
+def is_int_literal(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Literal) and not node.is_string and re.fullmatch(r"\d+", node.this or "") is not None
+
+
+def is_decimal_cast(node: exp.Expression | None) -> bool:
+    return isinstance(node, (exp.Cast, exp.TryCast)) and node.to.this in (
+        exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL)
+
+
+def is_safe(node: exp.Expression) -> bool:
+    """SAFE_CAST, or a function with BigQuery's SAFE_ variant flag."""
+    return isinstance(node, exp.TryCast) or bool(node.args.get("safe"))

@@ -1,0 +1,304 @@
+"""Statement translation: split a BigQuery script, translate each statement, say what it does.
+
+translate() returns one Statement per statement: its DuckDB SQL and what it does to the catalog
+(creates a table partitioned by a column, drops a dataset, merges into a table, ...), so the
+warehouse can keep `_runbook_meta` in step and explain errors in BigQuery's terms.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
+
+from . import information_schema
+from .errors import UnsupportedSQL
+from .rewrites import apply
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One translated statement and what it does to the warehouse's catalog."""
+
+    sql: str
+    kind: str  # query | create_table | create_view | create_schema | drop_table | drop_schema | merge | dml |
+    #            alter | rename_table | transaction | other
+    dataset: str | None = None  # the dataset a DDL/DML statement changes
+    table: str | None = None
+    replace: bool = False
+    if_not_exists: bool = False
+    partition_column: str | None = None
+    copy_from: tuple[str, str] | None = None  # CREATE TABLE ... LIKE / COPY / CLONE source
+    options: tuple[tuple[str, str], ...] = ()  # OPTIONS(name=value), value as DuckDB SQL
+    merge_check: str | None = None  # SQL that finds a target row matched by 2+ source rows
+    tables: tuple[tuple[str, str], ...] = ()  # every dataset.table the statement names
+    datasets: tuple[str, ...] = ()  # datasets named by dataset-scoped INFORMATION_SCHEMA views
+    params: tuple[str, ...] = ()  # @names used
+    drops: tuple[tuple[str, str], ...] = ()  # DROP TABLE/VIEW targets
+    renamed_to: str | None = None  # ALTER TABLE ... RENAME TO
+
+    def option(self, name: str) -> str | None:
+        return dict(self.options).get(name.lower())
+
+
+# ---------------------------------------------------------------------------------------------
+# What each kind of statement does (fields of Statement), by sqlglot statement class
+
+def _ref(table: exp.Table) -> tuple[str, str] | None:
+    return (table.db, table.name) if table.db and table.name else None
+
+
+def _partition_column(prop: exp.Expression) -> str | None:
+    target = prop.this
+    if isinstance(target, exp.Identifier):
+        name = target.name
+    else:
+        col = target if isinstance(target, exp.Column) else target.find(exp.Column)
+        if col is None:
+            return None
+        name = col.name
+    return None if name.upper() in ("_PARTITIONDATE", "_PARTITIONTIME") else name
+
+
+def _take_options(props: exp.Properties | None) -> tuple[list[tuple[str, str]], str | None]:
+    """OPTIONS(...) values and the partition column, removed from the DDL (DuckDB has neither)."""
+    options: list[tuple[str, str]] = []
+    partition: str | None = None
+    keep = []
+    for p in list(props.expressions) if props is not None else []:
+        if isinstance(p, exp.PartitionedByProperty):
+            partition = _partition_column(p)
+        elif type(p) is exp.Property:
+            options.append((p.name.lower(), apply(p.args["value"]).sql("duckdb")))
+        elif isinstance(p, (exp.ClusterProperty, exp.LocationProperty)):
+            pass  # clustering and location mean nothing to a single-file DuckDB warehouse
+        else:
+            keep.append(p)
+    if props is not None:
+        props.set("expressions", keep)
+    return options, partition
+
+
+def _describe_create(tree: exp.Create) -> dict[str, Any]:
+    if tree.kind not in ("TABLE", "VIEW", "SCHEMA", "FUNCTION"):
+        raise UnsupportedSQL(f"The local warehouse does not support CREATE {tree.kind}; only BigQuery runs it.")
+    target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    out: dict[str, Any] = {}
+    if tree.kind == "SCHEMA":
+        out.update(kind="create_schema", dataset=target.db or target.name)
+    elif tree.kind in ("TABLE", "VIEW") and isinstance(target, exp.Table):
+        out.update(kind="create_table" if tree.kind == "TABLE" else "create_view",
+                   dataset=target.db or None, table=target.name)
+    options, partition = _take_options(tree.args.get("properties"))
+    out.update(options=tuple(options), partition_column=partition)
+    for like in tree.find_all(exp.LikeProperty):
+        out["copy_from"] = _ref(like.this)
+    clone = tree.args.get("clone")
+    if clone is not None:
+        # CREATE TABLE x COPY y / CLONE y: a full copy (DuckDB has neither keyword).
+        out["copy_from"] = _ref(clone.this)
+        tree.set("clone", None)
+        tree.set("expression", exp.select("*").from_(clone.this.copy()))
+    return out
+
+
+def _describe_drop(tree: exp.Drop) -> dict[str, Any]:
+    targets = [t for t in ([tree.this] if tree.this else []) + list(tree.args.get("tables") or [])
+               if isinstance(t, exp.Table)]
+    if tree.kind == "SCHEMA" and targets:
+        return {"kind": "drop_schema", "dataset": targets[0].db or targets[0].name}
+    if tree.kind in ("TABLE", "VIEW") and targets:
+        return {"kind": "drop_table", "drops": tuple((t.db, t.name) for t in targets if t.db)}
+    return {}
+
+
+def _describe_alter(tree: exp.Alter) -> dict[str, Any]:
+    if not isinstance(tree.this, exp.Table):
+        return {}
+    out: dict[str, Any] = {"kind": "alter", "dataset": tree.this.db or None, "table": tree.this.name}
+    for action in tree.args.get("actions") or []:
+        if isinstance(action, exp.AlterRename):
+            out.update(kind="rename_table", renamed_to=action.this.name)
+    return out
+
+
+def _describe_merge(tree: exp.Merge) -> dict[str, Any]:
+    whens = tree.args.get("whens")
+    for w in whens.expressions if whens is not None else []:
+        then = w.args.get("then")
+        if isinstance(then, exp.Insert) and isinstance(then.this, exp.Var) and then.this.name.upper() == "ROW":
+            # BigQuery INSERT ROW inserts every source column, by position.
+            w.set("then", exp.Var(this="INSERT BY POSITION"))
+    return {"kind": "merge", "dataset": tree.this.db or None, "table": tree.this.name}
+
+
+_DESCRIBE: dict[type[exp.Expression], Callable[[Any], dict[str, Any]]] = {
+    exp.Create: _describe_create,
+    exp.Drop: _describe_drop,
+    exp.Alter: _describe_alter,
+    exp.Merge: _describe_merge,
+    exp.Insert: lambda tree: {"kind": "dml"},
+    exp.Update: lambda tree: {"kind": "dml"},
+    exp.Delete: lambda tree: {"kind": "dml"},
+    exp.TruncateTable: lambda tree: {"kind": "dml"},
+}
+
+
+def _merge_check(merge: exp.Merge) -> str | None:
+    """SQL finding a target row that two source rows match, when the MERGE updates or deletes matches."""
+    whens = merge.args.get("whens")
+    clauses = whens.expressions if whens is not None else []
+    touches_matched = any(
+        w.args.get("matched") and not w.args.get("source") and (
+            isinstance(w.args.get("then"), exp.Update) or
+            (isinstance(w.args.get("then"), exp.Var) and w.args["then"].name.upper() == "DELETE"))
+        for w in clauses
+    )
+    if not touches_matched:
+        return None
+    target = merge.this
+    alias = target.alias or target.name
+    using = merge.args["using"]
+    return (
+        f"SELECT 1 FROM {target.sql('duckdb')} JOIN {using.sql('duckdb')} ON {merge.args['on'].sql('duckdb')} "
+        f"GROUP BY {exp.to_identifier(alias).sql('duckdb')}.rowid HAVING COUNT(*) > 1 LIMIT 1"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# One statement
+
+def _unsupported(tree: exp.Expression) -> UnsupportedSQL:
+    try:
+        text = tree.sql("bigquery")
+    except SqlglotError:
+        text = type(tree).__name__
+    words = " ".join(text.split()[:2])
+    return UnsupportedSQL(
+        f"The local warehouse does not support the BigQuery statement starting {words!r} "
+        f"(scripting, variables, models, exports and procedures run only on BigQuery)."
+    )
+
+
+def _strip_project(tree: exp.Expression, catalog: str | None) -> None:
+    """Drop the project part of table names; with `catalog`, name the DuckDB database instead.
+
+    A fully qualified name cannot be ambiguous: DuckDB reads `x.t` as catalog x or schema x, so a
+    dataset that shares its name with the database file (or is called temp or system) needs it.
+    """
+    tables = list(tree.find_all(exp.Table))
+    aliases = {t.alias_or_name for t in tables if t.name}
+    for t in tables:
+        if information_schema.is_information_schema(t):
+            continue
+        t.set("catalog", None)
+        # `FROM ds.t AS t, t.arr` names an array column of the alias t, not a dataset.
+        if catalog and t.db and t.db not in aliases:
+            t.set("catalog", exp.to_identifier(catalog, quoted=True))
+
+
+_BENIGN_WARNINGS = ("EXTRACT from TIMESTAMPTZ",)  # the session time zone is UTC, as in BigQuery
+
+
+def _duckdb_sql(tree: exp.Expression) -> str:
+    try:
+        return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
+    except SqlglotError as exc:
+        message = str(exc)
+        if not all(any(b in line for b in _BENIGN_WARNINGS) for line in message.splitlines() if line.strip()):
+            raise UnsupportedSQL(
+                f"The local warehouse cannot translate this BigQuery SQL to DuckDB: {message.splitlines()[0]}."
+            ) from None
+        return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.IGNORE)
+
+
+def _translate_one(tree: exp.Expression, project: str, catalog: str | None) -> Statement:
+    if isinstance(tree, (exp.Transaction, exp.Commit)):
+        # BEGIN/COMMIT TRANSACTION: the warehouse already runs a batch in one transaction.
+        return Statement(sql="", kind="transaction")
+    if isinstance(tree, (exp.Command, exp.Declare, exp.Set, exp.Export, exp.Rollback)) \
+            or not isinstance(tree, (exp.Query, exp.DDL, exp.DML, exp.Merge, exp.Drop, exp.Alter, exp.TruncateTable)):
+        raise _unsupported(tree)
+    describe = next((fn for cls, fn in _DESCRIBE.items() if isinstance(tree, cls)), None)
+    _strip_project(tree, catalog)
+    fields: dict[str, Any] = {"kind": "query" if isinstance(tree, exp.Query) else "other"}
+    fields.update(describe(tree) if describe else {})
+    fields.update(
+        replace=bool(tree.args.get("replace")),
+        if_not_exists=bool(tree.args.get("exists")),
+        params=tuple(sorted({p.name for p in tree.find_all(exp.Parameter)})),
+        tables=tuple(dict.fromkeys(
+            r for t in tree.find_all(exp.Table) if not information_schema.is_information_schema(t)
+            and (r := _ref(t)))),
+    )
+    tree = apply(tree)
+    # After the rewrites, so the views' own DuckDB SQL is not "corrected" as if it were BigQuery's.
+    info_datasets: list[str] = []
+    for t in list(tree.find_all(exp.Table)):
+        view = information_schema.view_for(t, project, info_datasets)
+        if view is not None:
+            t.replace(view)
+    if isinstance(tree, exp.Merge):
+        fields["merge_check"] = _merge_check(tree)
+    return Statement(sql=_duckdb_sql(tree), datasets=tuple(dict.fromkeys(info_datasets)), **fields)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scripts
+
+def _parse(sql: str) -> list[exp.Expression]:
+    try:
+        trees = sqlglot.parse(sql, read="bigquery", error_level=ErrorLevel.RAISE)
+    except ParseError as exc:
+        errors = getattr(exc, "errors", None) or [{}]
+        first = errors[0]
+        near = first.get("highlight") or ""
+        line = first.get("line")
+        where = f" near {near!r} (line {line})" if near else ""
+        description = first.get("description") or str(exc).splitlines()[0]
+        description = re.sub(r"<Token token_type: [^,]+, text: ([^,]*), line: .*?>", r"'\1'", description)
+        raise UnsupportedSQL(
+            f"The local warehouse could not read this BigQuery SQL{where}: {description.rstrip('.')}."
+        ) from None
+    return [t for tree in trees if tree is not None for t in _one_object_per_drop(tree)]
+
+
+def _one_object_per_drop(tree: exp.Expression) -> list[exp.Expression]:
+    """DROP TABLE a, b: DuckDB drops one object per statement."""
+    tables = tree.args.get("tables") if isinstance(tree, exp.Drop) else None
+    if not tables or len(tables) < 2:
+        return [tree]
+    out = []
+    for t in tables:
+        single = tree.copy()
+        single.set("tables", [t.copy()])
+        out.append(single)
+    return out
+
+
+@lru_cache(maxsize=512)
+def translate(sql: str, project: str = "sandbox", catalog: str | None = None) -> tuple[Statement, ...]:
+    """Translate BigQuery SQL (one or more statements) into DuckDB statements.
+
+    `project` is what INFORMATION_SCHEMA reports as the catalog; `catalog`, when given, is the DuckDB
+    database name to qualify every dataset.table with. Raises UnsupportedSQL, in one sentence, for
+    what the local warehouse cannot run.
+    """
+    statements = [_translate_one(t, project, catalog) for t in _parse(sql)]
+    if not statements:
+        raise UnsupportedSQL("The SQL given to the local warehouse contains no statement.")
+    return tuple(statements)
+
+
+def to_duckdb(sql: str, many: bool = False, project: str = "sandbox"):
+    """DuckDB SQL for BigQuery `sql`: one string, or a list of strings with many=True."""
+    out = [s.sql for s in translate(sql, project) if s.kind != "transaction"]
+    if many:
+        return out
+    if len(out) != 1:
+        raise ValueError(f"expected one SQL statement, got {len(out)}")
+    return out[0]

@@ -1,0 +1,130 @@
+"""The attached warehouse file in BigQuery's terms: dataset and table names, what exists, column
+types, and BigQuery's types at the edges (query parameters in, DataFrames out).
+
+Every function that takes `con` expects the warehouse file attached and in use (duckdb_file).
+"""
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pandas as pd
+
+from ..errors import ParameterError
+from .bigquery import meta, normalised_column_type
+from .duckdb_file import qualified, quote
+
+DATASET_NAME = re.compile(r"[A-Za-z0-9_]{1,1024}")
+TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,1023}")
+COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,299}")
+_HIDDEN = tuple(s.lower() for s in meta.HIDDEN_SCHEMAS)
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Names (checked before anything opens the file)
+
+def split_ref(ref: str, parameter: str = "table_ref") -> tuple[str, str]:
+    """"dataset.table" (or "project.dataset.table") as (dataset, table); ParameterError otherwise."""
+    parts = ref.split(".") if isinstance(ref, str) else []
+    if len(parts) == 3:  # project.dataset.table: the project part means nothing locally
+        parts = parts[1:]
+    if len(parts) != 2 or not DATASET_NAME.fullmatch(parts[0]) or not TABLE_NAME.fullmatch(parts[1]):
+        raise ParameterError(parameter, ref, 'give "dataset.table" (letters, digits, underscores)')
+    if parts[0].lower() in _HIDDEN:
+        raise ParameterError(parameter, ref, f"{parts[0]} is reserved by the local warehouse")
+    return parts[0], parts[1]
+
+
+def check_dataset_name(name: str, reserved_ok: bool = False) -> None:
+    if not isinstance(name, str) or not DATASET_NAME.fullmatch(name):
+        raise ParameterError("dataset", name, "dataset names are letters, digits and underscores (up to 1024)")
+    if name.lower() in _HIDDEN and not reserved_ok:
+        raise ParameterError("dataset", name, "that name is reserved by the local warehouse")
+
+
+# ---------------------------------------------------------------------------------------------
+# What exists
+
+def datasets(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute(
+        "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() "
+        "AND NOT internal ORDER BY schema_name").fetchall()
+    return [r[0] for r in rows if r[0].lower() not in _HIDDEN]
+
+
+def schema_exists(con: duckdb.DuckDBPyConnection, dataset: str) -> bool:
+    return dataset.lower() not in _HIDDEN and con.execute(
+        "SELECT COUNT(*) FROM duckdb_schemas() WHERE database_name = current_database() AND schema_name = $d",
+        {"d": dataset}).fetchall()[0][0] > 0
+
+
+def tables(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
+    """Tables and views of a dataset."""
+    rows = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = $d "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
+        "AND schema_name = $d AND NOT internal ORDER BY 1", {"d": dataset}).fetchall()
+    return [r[0] for r in rows]
+
+
+def relation_exists(con: duckdb.DuckDBPyConnection, dataset: str, table: str | None) -> bool:
+    return table is not None and table in tables(con, dataset)
+
+
+def is_view(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> bool:
+    return con.execute(
+        "SELECT COUNT(*) FROM duckdb_views() WHERE database_name = current_database() "
+        "AND schema_name = $d AND view_name = $t", {"d": dataset, "t": table}).fetchall()[0][0] > 0
+
+
+def columns(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of each column, in order."""
+    return [tuple(r) for r in con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = $d AND table_name = $t ORDER BY column_index", {"d": dataset, "t": table}).fetchall()]
+
+
+# ---------------------------------------------------------------------------------------------
+# BigQuery's types
+
+def normalise_column_types(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> None:
+    """Give every column a type BigQuery has (INTEGER -> BIGINT, FLOAT -> DOUBLE, ...).
+
+    CREATE TABLE AS SELECT 1 AS n makes an INT32 column in DuckDB, which later overflows where
+    BigQuery's INT64 would not; SUM() makes HUGEINT, which pandas turns into floats.
+    """
+    for name, t in columns(con, dataset, table):
+        wanted = normalised_column_type(t)
+        if wanted:
+            con.execute(f"ALTER TABLE {qualified(dataset, table)} ALTER COLUMN {quote(name)} TYPE {wanted}")
+
+
+def bound(value):
+    """A query parameter as BigQuery types it: a Python int is INT64 (DuckDB would bind 100000 as
+    INT32, and @n * @n would overflow), a list of ints ARRAY<INT64>."""
+    if isinstance(value, int) and not isinstance(value, bool) and _INT64_MIN <= value <= _INT64_MAX:
+        return duckdb.LongValue(value)
+    if isinstance(value, (list, tuple)) and value and all(
+            v is None or (isinstance(v, int) and not isinstance(v, bool) and _INT64_MIN <= v <= _INT64_MAX)
+            for v in value) and any(v is not None for v in value):
+        return duckdb.ListValue(list(value), duckdb.sqltypes.BIGINT)
+    return value
+
+
+def fetch_df(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
+    """Rows as a DataFrame, with the column types BigQuery would give (INT64, FLOAT64).
+
+    DuckDB's integer literals are INT32 and its SUM over integers a 128-bit HUGEINT, which pandas
+    receives as int32 and float64; BigQuery's client gives INT64. Casting raises on overflow, as
+    BigQuery does.
+    """
+    rel = con.sql(sql, params=params or None)
+    types = [str(t) for t in rel.types]
+    wanted = [normalised_column_type(t) for t in types]
+    if not any(w in ("BIGINT", "DOUBLE") for w in wanted):
+        return rel.df()
+    cols = ", ".join(
+        (f"CAST(#{i} AS {w})" if w in ("BIGINT", "DOUBLE") else f"#{i}") + f" AS {quote(name)}"
+        for i, (name, w) in enumerate(zip(rel.columns, wanted), start=1))
+    return con.sql(f"SELECT {cols} FROM ({sql})", params=params or None).df()

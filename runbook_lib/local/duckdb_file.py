@@ -1,0 +1,171 @@
+"""The process's DuckDB engine, and the warehouse file attached to it for one operation at a time.
+
+The phase services, the notebook kernel and the CLI are separate processes, and DuckDB lets one
+process at a time open a file for writing (or several for reading only). So each process keeps
+one in-memory DuckDB with its session set up (UTC, BigQuery functions), each operation ATTACHes
+the warehouse file (read-only when it only reads) and DETACHes it at the end, and a lock conflict
+is retried with a short, jittered backoff until a deadline (then WarehouseBusy).
+"""
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from ..errors import ParameterError, WarehouseBusy
+from .bigquery import register_functions
+
+# The DuckDB name of the attached warehouse file. A dash keeps it apart from every BigQuery
+# dataset name (letters, digits, underscores), so dataset.table never reads as catalog.schema.
+CATALOG = "runbook-wh"
+
+NOT_A_DATABASE = "that file is not a DuckDB database; give a new file name or an existing .duckdb file"
+
+
+def quote(name: str) -> str:
+    """A DuckDB quoted identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(dataset: str, table: str | None = None) -> str:
+    """A fully qualified name: `dataset.table` alone is ambiguous in DuckDB when the dataset is
+    called like a database (temp, system, memory)."""
+    name = f"{quote(CATALOG)}.{quote(dataset)}"
+    return f"{name}.{quote(table)}" if table is not None else name
+
+
+def looks_like_duckdb(p: Path) -> bool:
+    """DuckDB files carry the magic bytes "DUCK" at offset 8. An empty file may be one being created."""
+    try:
+        with open(p, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return len(head) == 0 or (len(head) >= 12 and head[8:12] == b"DUCK")
+
+
+def _is_lock_conflict(exc: Exception) -> bool:
+    lowered = str(exc).lower()
+    return (
+        ("lock" in lowered and ("conflicting" in lowered or "could not set lock" in lowered))
+        # Another DuckDB instance in this process (code of ours or not) has the file open.
+        or "different configuration" in lowered or "unique file handle conflict" in lowered
+    )
+
+
+class Engine:
+    """One in-memory DuckDB per process, its session set up once (UTC, BigQuery functions).
+
+    Creating a DuckDB instance costs tens of milliseconds; attaching a file to a live one costs
+    about one, so operations attach and detach the warehouse file rather than connect to it.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.con = duckdb.connect(":memory:")
+        # BigQuery evaluates TIMESTAMP functions in UTC unless told otherwise.
+        self.con.execute("SET TimeZone = 'UTC'")
+        register_functions(self.con)
+        self.lock = threading.RLock()
+        self.attached: tuple[Path, bool] | None = None
+        self.made_temp_objects = False
+
+    def attach(self, path: Path, read_only: bool, retry_seconds: float) -> None:
+        """ATTACH the file, retrying while another process holds its lock."""
+        started = time.monotonic()
+        deadline = started + retry_seconds
+        delay = 0.01
+        text_path = str(path).replace("'", "''")
+        while True:
+            try:
+                self.con.execute(f"ATTACH '{text_path}' AS {quote(CATALOG)}{' (READ_ONLY)' if read_only else ''}")
+                self.con.execute(f"USE {quote(CATALOG)}")
+                self.attached = (path, read_only)
+                return
+            except duckdb.Error as exc:
+                if "not a valid DuckDB database" in str(exc):
+                    # An empty file may be a database another process is creating this instant.
+                    if path.exists() and path.stat().st_size == 0 \
+                            and time.monotonic() < started + min(2.0, retry_seconds):
+                        time.sleep(delay)
+                        continue
+                    raise ParameterError("warehouse_path", str(path), NOT_A_DATABASE) from None
+                if not _is_lock_conflict(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise WarehouseBusy(
+                        f"The warehouse {path} stayed locked by another process for "
+                        f"{retry_seconds:g}s; stop it or retry."
+                    ) from None
+                # Jitter so that processes backing off together do not collide again in step.
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 1.6, 0.25)
+
+    def release(self) -> None:
+        """End any open transaction, drop this operation's TEMP objects and DETACH the file."""
+        con = self.con
+        self.attached = None
+        rollback(con)
+        try:
+            if self.made_temp_objects:  # listing them is slow (duckdb_functions), so only when made
+                for kind, name in con.execute(_TEMP_OBJECTS).fetchall():
+                    con.execute(f"DROP {kind} IF EXISTS temp.main.{quote(name)}")
+                self.made_temp_objects = False
+            con.execute("USE memory")
+            con.execute(f"DETACH DATABASE IF EXISTS {quote(CATALOG)}")
+        except duckdb.Error:
+            # Never leave the file attached (and locked): start this process's engine afresh.
+            global _ENGINE
+            try:
+                con.close()
+            finally:
+                _ENGINE = None
+
+
+_TEMP_OBJECTS = """
+    SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary
+    UNION ALL SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND NOT internal
+    UNION ALL SELECT DISTINCT CASE WHEN function_type = 'table_macro' THEN 'MACRO TABLE' ELSE 'MACRO' END, function_name
+        FROM duckdb_functions() WHERE database_name = 'temp' AND NOT internal
+        AND function_type IN ('macro', 'table_macro')"""
+
+_ENGINE: Engine | None = None
+_ENGINE_GUARD = threading.Lock()
+
+
+def engine() -> Engine:
+    """This process's engine (a forked child gets its own)."""
+    global _ENGINE
+    with _ENGINE_GUARD:
+        if _ENGINE is None or _ENGINE.pid != os.getpid():
+            _ENGINE = Engine()
+        return _ENGINE
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, enabled: bool = True) -> Iterator[None]:
+    """All or nothing: BEGIN, then COMMIT when the block ends, ROLLBACK (and re-raise) when it fails.
+    With enabled=False (a read-only operation) the block runs as it is."""
+    if not enabled:
+        yield
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)
+        raise
+
+
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # nothing open (the failure came before BEGIN, or DuckDB already ended it)

@@ -12,7 +12,7 @@ Contenders, each in a fresh process whose peak resident memory is read from the 
   23 compared columns), the least any fingerprinting comparison must do; it cannot tell tolerance,
   NULLs or columns apart;
 - datacompy 1.1 with its pandas and polars backends (PandasCompare, PolarsCompare), in a virtualenv of
-  their own (bench/.venv-datacompy, created on first use: datacompy pins pandas below the kit's),
+  their own (~/.cache/phase-runbooks/bench-datacompy, made on first use: datacompy pins pandas below the kit's),
   tables loaded from the same file with DuckDB; its load time is shown apart from its compare time.
 
 Every contender's counts must agree: the kit's and datacompy's (rows on one side only, changed rows,
@@ -36,7 +36,8 @@ from pathlib import Path
 import duckdb
 
 HERE = Path(__file__).resolve().parent
-PEER_VENV = HERE / ".venv-datacompy"
+# Outside the work tree: a virtualenv of the peer's own, kept between runs.
+PEER_VENV = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "phase-runbooks" / "bench-datacompy"
 PEER_REQUIREMENTS = ["datacompy==1.1.0", f"duckdb=={duckdb.__version__}"]
 SIZES = (1_000_000, 10_000_000)
 ABS_TOL = 0.01
@@ -181,7 +182,8 @@ def peer_python() -> Path | None:
     print(f"   installing {', '.join(PEER_REQUIREMENTS)} into {PEER_VENV} (bench only) ...", flush=True)
     try:
         subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *PEER_REQUIREMENTS], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *PEER_REQUIREMENTS], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     except subprocess.CalledProcessError as exc:
         print(f"   datacompy peer unavailable: {exc}")
         return None

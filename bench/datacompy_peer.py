@@ -1,4 +1,4 @@
-"""The datacompy peer of bench_compare, run by that bench in its own virtualenv (bench/.venv-datacompy).
+"""The datacompy peer of bench_compare, run by that bench in a virtualenv of its own.
 
 datacompy pins pandas below the kit's, so it never enters the kit's environment: the bench creates
 the virtualenv on first use and runs this file there, one backend per process, and reads one JSON

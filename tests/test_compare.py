@@ -81,18 +81,12 @@ def reference(prod: pd.DataFrame, test: pd.DataFrame, keys, numeric, text, abs_t
     changed = pd.Series(False, index=both.index)
     mismatches, deltas = {}, {}
     for column in numeric + text:
-        p, t = both[f"{column}_p"], both[f"{column}_t"]
-        p_null, t_null = p.isna().to_numpy(bool), t.isna().to_numpy(bool)
+        equal = _equal_mask(both, column, numeric, abs_tol, rel_tol)
         if column in numeric:
-            pf, tf = p.astype("float64").to_numpy(), t.astype("float64").to_numpy()
-            with np.errstate(invalid="ignore"):
-                close = np.abs(tf - pf) <= abs_tol + rel_tol * np.abs(pf)
-            equal = (p_null & t_null) | (~p_null & ~t_null & close)
-            finite = ~p_null & ~t_null
-            deltas[column] = float(np.max(np.abs(tf[finite] - pf[finite]))) if finite.any() else None
-        else:
-            same = (p.astype(object) == t.astype(object)).fillna(False).to_numpy(bool)
-            equal = (p_null & t_null) | (~p_null & ~t_null & same)
+            p, t = both[f"{column}_p"].astype("float64"), both[f"{column}_t"].astype("float64")
+            finite = (p.notna() & t.notna()).to_numpy(bool)
+            delta = np.abs(t.to_numpy() - p.to_numpy())[finite]
+            deltas[column] = float(delta.max()) if finite.any() else None
         mismatches[column] = int((~equal).sum())
         changed |= ~equal
     by_date = both.assign(changed=changed).groupby("game_date")["changed"].sum()
@@ -108,7 +102,8 @@ def reference(prod: pd.DataFrame, test: pd.DataFrame, keys, numeric, text, abs_t
     }
 
 
-def _equal_mask(both, column, numeric, abs_tol, rel_tol):
+def _equal_mask(both, column, numeric, abs_tol, rel_tol) -> np.ndarray:
+    """Per matched row: do the two sides' values count as equal (both NULL, or within tolerance, or equal)?"""
     p, t = both[f"{column}_p"], both[f"{column}_t"]
     p_null, t_null = p.isna().to_numpy(bool), t.isna().to_numpy(bool)
     if column in numeric:
@@ -337,11 +332,12 @@ def test_each_statement_is_estimated_first_and_refused_above_max_bytes_billed(tm
     wh = small(tmp_path, [row(0, "a", v=1), row(1, "b", v=1)], [row(0, "a", v=2), row(1, "b", v=1)])
     metered = Metered(wh, 5_000)
     diff = compare_tables(metered, "nba_analytics.pgs", "test_nba_analytics.pgs", KEYS, max_bytes_billed=5_000)
-    assert diff.bytes_estimated == 15_000 and len(metered.statements) == 3    # hash pass, detail, sample
-    # the detail and the sample read only the partitions where fingerprints differ
-    assert all("`game_date` IN (DATE '2025-12-15')" in s for s in metered.statements[1:])
+    assert diff.bytes_estimated == 10_000 and len(metered.statements) == 2    # the comparison, the sample
+    # the sample reads only the partitions that hold mismatched rows
+    assert "`game_date` IN (DATE '2025-12-15')" in metered.statements[1]
+    assert "`game_date` IN" not in metered.statements[0]
     refused = Metered(wh, 6_000)
-    with pytest.raises(CostRefused, match=r"hash pass of test_nba_analytics.pgs would scan 6.0 KB, above "
+    with pytest.raises(CostRefused, match=r"comparison of test_nba_analytics.pgs would scan 6.0 KB, above "
                                           r"max_bytes_billed=5.0 KB"):
         compare_tables(refused, "nba_analytics.pgs", "test_nba_analytics.pgs", KEYS, max_bytes_billed=5_000)
     assert refused.statements == []

@@ -1,17 +1,16 @@
 """The comparison's SQL, written once in BigQuery's dialect and run where the data is.
 
-Three statements, each a single SELECT (so BigQuery can dry-run it and prune partitions):
+Two statements, each a single SELECT (so BigQuery can dry-run it and hold it to maximum_bytes_billed):
 
-1. the hash pass: every row of both tables reduced to its key, partition and one fingerprint of its
-   compared columns (the warehouse's own vectorised hash, `Warehouse.row_hash_sql`); one GROUP BY
-   over both sides tells, per key, how many rows each side has and whether their fingerprints agree.
-   It returns counts per partition only.
-2. the detail pass, over the partitions where fingerprints differ: the keys whose single rows differ
-   are joined back to both tables' compared columns and each column is compared: exactly for
-   non-numeric columns, within `abs_tol + rel_tol * |prod|` for numeric ones. It returns, per
-   partition and column, the mismatches and the largest absolute difference, and per column a
-   histogram of |test - prod| by power of ten.
-3. the sample: the first mismatched rows by key, with both sides' values.
+1. compare_pass, in two steps. The hash step reduces every row of both tables to its key, partition
+   and one fingerprint of its compared columns (the warehouse's own vectorised hash,
+   `Warehouse.row_hash_sql`); one GROUP BY over both sides tells, per key, how many rows each side
+   has and whether their fingerprints agree. The detail step joins only the keys whose single rows
+   have different fingerprints back to both tables' compared columns and compares each column:
+   exactly for non-numeric columns, within `abs_tol + rel_tol * |prod|` for numeric ones. Only
+   counts per partition and column, and a histogram of |test - prod| by power of ten, come back.
+2. sample, over the few partitions that hold them: the first mismatched rows by key, with both
+   sides' values.
 
 Internal names start with an underscore and number the key and compared columns (_k0, _p0, _t0),
 so no user column name can collide with them.
@@ -21,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Sequence
+
 NUMERIC_TYPES = frozenset({"INT64", "FLOAT64", "NUMERIC", "BIGNUMERIC"})
 # Types BigQuery can compare with `=`; anything else (ARRAY, STRUCT, JSON, GEOGRAPHY) is compared as JSON text.
 EQUALITY_TYPES = NUMERIC_TYPES | {"STRING", "BYTES", "BOOL", "DATE", "DATETIME", "TIME", "TIMESTAMP"}
@@ -62,8 +62,7 @@ class Plan:
     partition_column: str | None
     partition_type: str
     where: str | None
-    prod_hash: str     # the row fingerprint expression over the compared columns (prod side)
-    test_hash: str
+    row_hash: str      # the warehouse's fingerprint expression over the compared columns (both sides)
 
 
 def _ident(name: str) -> str:
@@ -93,7 +92,7 @@ def _fingerprints(plan: Plan, side: str, partitions: str | None) -> str:
     table = plan.prod_table if side == "p" else plan.test_table
     selected = [f"{_ident(k)} AS _k{i}" for i, k in enumerate(plan.keys)]
     selected.append(f"{_ident(plan.partition_column)} AS _part" if plan.partition_column else "NULL AS _part")
-    selected.append(f"{plan.prod_hash if side == 'p' else plan.test_hash} AS _h")
+    selected.append(f"{plan.row_hash} AS _h")
     return f"SELECT {', '.join(selected)} FROM `{table}`{_filters(plan, partitions)}"
 
 
@@ -126,22 +125,9 @@ def _keys_cte(plan: Plan) -> str:
 )"""
 
 
-def hash_pass(plan: Plan) -> str:
-    """Counts per partition: rows, keys on one side only, duplicate keys, fingerprints that differ."""
-    return f"""WITH
-_prod AS ({_fingerprints(plan, "p", None)}),
-_test AS ({_fingerprints(plan, "t", None)}),
-{_keys_cte(plan)}
-SELECT _part AS partition_value,
-  SUM(_np) AS rows_prod, SUM(_nt) AS rows_test,
-  SUM(IF(_nt = 0, _np, 0)) AS only_in_prod, SUM(IF(_np = 0, _nt, 0)) AS only_in_test,
-  COUNTIF(_np > 1) AS duplicate_keys_prod, COUNTIF(_nt > 1) AS duplicate_keys_test,
-  SUM(IF(_np > 0 AND _nt > 0 AND (_np > 1 OR _nt > 1), _np, 0)) AS ambiguous_rows_prod,
-  SUM(IF(_np > 0 AND _nt > 0 AND (_np > 1 OR _nt > 1), _nt, 0)) AS ambiguous_rows_test,
-  COUNTIF(_np = 1 AND _nt = 1) AS matched_rows,
-  COUNTIF(_np = 1 AND _nt = 1 AND _hp != _ht) AS fingerprints_differ
-FROM _keys
-GROUP BY _part"""
+COUNTS = ("rows_prod", "rows_test", "only_in_prod", "only_in_test", "duplicate_keys_prod", "duplicate_keys_test",
+           "ambiguous_rows_prod", "ambiguous_rows_test", "matched_rows", "fingerprints_differ")
+CELLS = ("mismatches", "cells")
 
 
 def _pairs_cte(plan: Plan, partitions: str | None) -> str:
@@ -150,13 +136,13 @@ def _pairs_cte(plan: Plan, partitions: str | None) -> str:
     (so no engine ever holds or joins whole rows of every key)."""
     on_p = " AND ".join(f"p._k{i} IS NOT DISTINCT FROM c._k{i}" for i in range(len(plan.keys)))
     on_t = " AND ".join(f"t._k{i} IS NOT DISTINCT FROM c._k{i}" for i in range(len(plan.keys)))
-    values = ", ".join(f"p._p{j}, t._t{j}" for j in range(len(plan.columns)))
+    values = "".join(f", p._p{j}, t._t{j}" for j in range(len(plan.columns)))
     return f"""_prod AS ({_fingerprints(plan, "p", partitions)}),
 _test AS ({_fingerprints(plan, "t", partitions)}),
 {_keys_cte(plan)},
 _changed AS (SELECT {_key_list(plan)} FROM _keys WHERE _np = 1 AND _nt = 1 AND _hp != _ht),
 _pairs AS (
-  SELECT p._part, {_key_list(plan, "c.")}, {values}
+  SELECT p._part, {_key_list(plan, "c.")}{values}
   FROM _changed AS c
   JOIN ({_values(plan, "p", partitions)}) AS p ON {on_p}
   JOIN ({_values(plan, "t", partitions)}) AS t ON {on_t}
@@ -184,17 +170,26 @@ def equal(column: Column, j: int) -> str:
     return "(" + " OR ".join(same) + ")"
 
 
-def detail_pass(plan: Plan, partitions: str | None) -> str:
-    """Per partition and column: mismatches and the largest |test - prod| (column '' counts rows with
-    any mismatch); per column and power of ten of |test - prod|: cells, and those beyond tolerance."""
-    equal_all = " AND ".join(equal(c, j) for j, c in enumerate(plan.columns))
+def compare_pass(plan: Plan) -> str:
+    """One statement, two kinds of rows (`_kind`):
+    - 'count', per partition: rows on each side, keys on one side only, duplicate keys, key-matched
+      rows, and how many of those have fingerprints that differ;
+    - 'cell', per partition and column: mismatches beyond tolerance and the largest |test - prod|
+      (column '' counts rows with any mismatch), and per column and power of ten of |test - prod|
+      (`by_decade` 1): the differing cells and those beyond tolerance.
+    The per-key fingerprints are computed once and serve both (an engine that does not keep them,
+    BigQuery, reads the same columns of the same tables again, which it bills once)."""
+    equal_all = " AND ".join(equal(c, j) for j, c in enumerate(plan.columns)) or "TRUE"
     cells = [f"STRUCT('' AS column_name, NOT ({equal_all}) AS differs, CAST(NULL AS FLOAT64) AS delta)"]
     for j, c in enumerate(plan.columns):
         delta = _delta(j) if c.numeric else "CAST(NULL AS FLOAT64)"
         cells.append(f"STRUCT('{c.name}' AS column_name, NOT {equal(c, j)} AS differs, {delta} AS delta)")
     cell_list = ",\n    ".join(cells)
+    no_counts = ", ".join(f"CAST(NULL AS INT64) AS {name}" for name in COUNTS)
+    no_cells = ", ".join(f"CAST(NULL AS INT64) AS {name}" for name in CELLS)
+    both = "_np > 0 AND _nt > 0 AND (_np > 1 OR _nt > 1)"
     return f"""WITH
-{_pairs_cte(plan, partitions)},
+{_pairs_cte(plan, None)},
 _cells AS (
   SELECT _part, cell.column_name, cell.differs, cell.delta,
     IF(cell.delta > 0, FLOOR(LOG10(cell.delta)), NULL) AS _decade
@@ -202,8 +197,19 @@ _cells AS (
     {cell_list}
   ]) AS cell
 )
-SELECT _part AS partition_value, column_name, _decade AS decade, GROUPING(_part) AS by_decade,
-  COUNTIF(differs) AS mismatches, MAX(delta) AS max_abs_delta, COUNT(*) AS cells
+SELECT 'count' AS _kind, _part AS partition_value, CAST(NULL AS STRING) AS column_name,
+  CAST(NULL AS FLOAT64) AS decade, 0 AS by_decade, CAST(NULL AS FLOAT64) AS max_abs_delta, {no_cells},
+  SUM(_np) AS rows_prod, SUM(_nt) AS rows_test,
+  SUM(IF(_nt = 0, _np, 0)) AS only_in_prod, SUM(IF(_np = 0, _nt, 0)) AS only_in_test,
+  COUNTIF(_np > 1) AS duplicate_keys_prod, COUNTIF(_nt > 1) AS duplicate_keys_test,
+  SUM(IF({both}, _np, 0)) AS ambiguous_rows_prod, SUM(IF({both}, _nt, 0)) AS ambiguous_rows_test,
+  COUNTIF(_np = 1 AND _nt = 1) AS matched_rows,
+  COUNTIF(_np = 1 AND _nt = 1 AND _hp != _ht) AS fingerprints_differ
+FROM _keys
+GROUP BY _part
+UNION ALL
+SELECT 'cell' AS _kind, _part AS partition_value, column_name, _decade AS decade, GROUPING(_part) AS by_decade,
+  MAX(delta) AS max_abs_delta, COUNTIF(differs) AS mismatches, COUNT(*) AS cells, {no_counts}
 FROM _cells
 GROUP BY GROUPING SETS ((_part, column_name), (column_name, _decade))"""
 

@@ -168,16 +168,13 @@ def compare_tables(warehouse: Any, prod_table: str, test_table: str, keys: Seque
     plan = Plan(prod_table=prod.ref, test_table=test.ref, keys=keys, key_types=tuple(types[k] for k in keys),
                 columns=tuple(compared), partition_column=partition,
                 partition_type=types[partition] if partition else "", where=where,
-                prod_hash=warehouse.row_hash_sql(names) if names else "0",
-                test_hash=warehouse.row_hash_sql(names) if names else "0")
+                row_hash=warehouse.row_hash_sql(names) if names else "0")   # nothing to compare: one constant
     diff = TableDiff(name=f"compare {test.ref}", verdict="pass", summary="-", prod_table=prod.ref,
                      test_table=test.ref, keys=keys, compared_columns=names, excluded=excluded,
                      partition_column=partition, schema=schema, abs_tol=abs_tol, rel_tol=rel_tol,
                      thresholds=thresholds)
     runner = _Runner(warehouse, dict(params or {}), abs_tol, rel_tol, max_bytes_billed, test.ref)
-    _hash_pass(diff, plan, runner)
-    if diff.partitions["fingerprints_differ"].sum() > 0:
-        _detail_pass(diff, plan, runner)
+    _compare_pass(diff, plan, runner)
     if diff.changed_rows and sample_rows:
         _sample(diff, plan, runner, sample_rows)
     diff.bytes_estimated = runner.bytes_estimated
@@ -205,43 +202,32 @@ class _Runner:
         return self.warehouse.query(statement, used)
 
 
-def _hash_pass(diff: TableDiff, plan: Plan, runner: _Runner) -> None:
-    counts = runner.run(sql.hash_pass(plan), "hash pass")
-    counts["partition_value"] = [_value(v, plan.partition_type) for v in counts["partition_value"]]
+def _compare_pass(diff: TableDiff, plan: Plan, runner: _Runner) -> None:
+    found = runner.run(sql.compare_pass(plan), "comparison")
+    found["partition_value"] = [_value(v, plan.partition_type) for v in found["partition_value"]]
+    counts = found[found["_kind"] == "count"][["partition_value", *sql.COUNTS]]
     counts = counts.sort_values("partition_value", key=_sort_key).reset_index(drop=True)
-    number_columns = [c for c in counts.columns if c != "partition_value"]
-    counts[number_columns] = counts[number_columns].fillna(0).astype("int64")
-    for name in ("rows_prod", "rows_test", "only_in_prod", "only_in_test", "duplicate_keys_prod",
-                 "duplicate_keys_test", "ambiguous_rows_prod", "ambiguous_rows_test", "matched_rows"):
+    counts[list(sql.COUNTS)] = counts[list(sql.COUNTS)].fillna(0).astype("int64")
+    for name in sql.COUNTS[:-1]:
         setattr(diff, name, int(counts[name].sum()))
-    counts["changed_rows"] = 0
-    diff.partitions = counts
-    diff.column_mismatches = {c: 0 for c in diff.compared_columns}
-
-
-def _detail_pass(diff: TableDiff, plan: Plan, runner: _Runner) -> None:
-    changed = diff.partitions[diff.partitions["fingerprints_differ"] > 0]["partition_value"].tolist()
-    detail = runner.run(sql.detail_pass(plan, _narrowing(diff, plan, changed)), "detail pass")
-    by_partition = detail[detail["by_decade"] == 0].copy()
-    by_partition["partition_value"] = [_value(v, plan.partition_type) for v in by_partition["partition_value"]]
-    by_partition["mismatches"] = by_partition["mismatches"].astype("int64")
+    cells = found[found["_kind"] == "cell"]
+    by_partition = cells[cells["by_decade"] == 0].astype({"mismatches": "int64"})
     rows = by_partition[by_partition["column_name"] == ""].set_index("partition_value")["mismatches"]
-    diff.partitions["changed_rows"] = [int(rows.get(p, 0)) for p in diff.partitions["partition_value"]]
+    counts["changed_rows"] = [int(rows.get(p, 0)) for p in counts["partition_value"]]
+    diff.partitions = counts
     diff.changed_rows = int(rows.sum())
-    cells = by_partition[by_partition["column_name"] != ""]
-    totals = cells.groupby("column_name")["mismatches"].sum()
+    columns = by_partition[by_partition["column_name"] != ""]
+    totals = columns.groupby("column_name")["mismatches"].sum()
     diff.column_mismatches = {c: int(totals.get(c, 0)) for c in diff.compared_columns}
-    deltas = cells.groupby("column_name")["max_abs_delta"].max()
+    deltas = columns.groupby("column_name")["max_abs_delta"].max()
     diff.max_abs_delta = {c.name: float(deltas[c.name]) for c in plan.columns
                           if c.numeric and c.name in deltas and pd.notna(deltas[c.name])}
-    diff.partition_mismatches = (cells[cells["mismatches"] > 0]
+    diff.partition_mismatches = (columns[columns["mismatches"] > 0]
                                  .rename(columns={"column_name": "column"})[["partition_value", "column", "mismatches"]]
                                  .sort_values(["partition_value", "column"], key=_sort_key).reset_index(drop=True))
-    histogram = detail[(detail["by_decade"] == 1) & detail["decade"].notna() & (detail["column_name"] != "")]
+    histogram = cells[(cells["by_decade"] == 1) & cells["decade"].notna() & (cells["column_name"] != "")]
     diff.delta_histogram = (histogram.rename(columns={"column_name": "column"})
-                            .assign(decade=lambda f: f["decade"].astype("int64"),
-                                    cells=lambda f: f["cells"].astype("int64"),
-                                    mismatches=lambda f: f["mismatches"].astype("int64"))
+                            .astype({"decade": "int64", "cells": "int64", "mismatches": "int64"})
                             [["column", "decade", "cells", "mismatches"]]
                             .sort_values(["column", "decade"]).reset_index(drop=True))
 

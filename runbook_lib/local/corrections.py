@@ -9,7 +9,8 @@ real fix would. Each correction is a piece of the head SQL and the old piece tha
 
 Where the differences land (the default sandbox, scale 1, game dates 2025-12-15..2025-12-28):
 - nba_analytics.player_game_summary.over_under_result: rows whose points equal the consensus line
-  (a push), graded OVER before: 'OVER' in production, 'PUSH' in a head replay; 36 rows on 13 dates.
+  (a push), graded OVER before: 'OVER' in production, 'PUSH' in a head replay; 39 rows on 13 dates
+  (none on 2025-12-25).
 - nba_precompute.player_composite_factors: matchup_factor, pace_factor, composite_factor,
   projected_points and projected_edge on the dates when some teams had played and others not yet
   (2025-12-16 and 2025-12-17): the old league average divided by all 30 teams. On the first date no

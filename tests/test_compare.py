@@ -393,3 +393,17 @@ def test_thresholds_are_checked(field, value):
 def test_default_exclude_comes_from_phases_yaml():
     assert "processed_at" in load_phases().bookkeeping_columns
     assert math.isclose(Thresholds().max_changed_rate, 0.01)
+
+
+def test_integer_partitions_are_narrowed_with_literals_and_others_are_read_whole(tmp_path):
+    prod = pd.DataFrame([{"bucket": b, "id": f"r{i}", "v": i} for b in range(3) for i in range(4)])
+    test = prod.assign(v=lambda f: f["v"] + (f["bucket"] == 1))
+    wh = LocalWarehouse(tmp_path / "w.duckdb")
+    wh.create_dataset("a")
+    wh.load_dataframes({"a.prod": prod, "a.test": test}, partition_columns={"a.prod": "bucket"})
+    metered = Metered(wh, 1)
+    diff = compare_tables(metered, "a.prod", "a.test", ["bucket", "id"])
+    assert diff.partition_column == "bucket" and diff.mismatch_dates() == [1] and diff.changed_rows == 4
+    assert "`bucket` IN (1)" in metered.statements[-1]
+    by_text = compare_tables(Metered(wh, 1), "a.prod", "a.test", ["bucket", "id"], partition_column="id")
+    assert by_text.changed_rows == 4 and by_text.mismatch_dates() == ["r0", "r1", "r2", "r3"]

@@ -87,11 +87,20 @@ def _filters(plan: Plan, partitions: str | None) -> str:
     return f" WHERE {' AND '.join(filters)}" if filters else ""
 
 
+def _part(plan: Plan) -> str:
+    """The partition of a row: its key column when the partition column is a key (the usual case:
+    phases.yaml makes it the first), else the column itself."""
+    if plan.partition_column in plan.keys:
+        return f"_k{plan.keys.index(plan.partition_column)}"
+    return _ident(plan.partition_column) if plan.partition_column else "NULL"
+
+
 def _fingerprints(plan: Plan, side: str, partitions: str | None) -> str:
     """One table reduced to keys, partition and the fingerprint of its compared columns."""
     table = plan.prod_table if side == "p" else plan.test_table
     selected = [f"{_ident(k)} AS _k{i}" for i, k in enumerate(plan.keys)]
-    selected.append(f"{_ident(plan.partition_column)} AS _part" if plan.partition_column else "NULL AS _part")
+    if plan.partition_column not in plan.keys:
+        selected.append(f"{_part(plan)} AS _part")
     selected.append(f"{plan.row_hash} AS _h")
     return f"SELECT {', '.join(selected)} FROM `{table}`{_filters(plan, partitions)}"
 
@@ -101,7 +110,7 @@ def _values(plan: Plan, side: str, partitions: str | None) -> str:
     table = plan.prod_table if side == "p" else plan.test_table
     selected = [f"{_ident(k)} AS _k{i}" for i, k in enumerate(plan.keys)]
     if side == "p":
-        selected.append(f"{_ident(plan.partition_column)} AS _part" if plan.partition_column else "NULL AS _part")
+        selected.append(f"{_ident(plan.partition_column) if plan.partition_column else 'NULL'} AS _part")
     selected += [f"{_ident(c.name)} AS _{side}{j}" for j, c in enumerate(plan.columns)]
     return f"SELECT {', '.join(selected)} FROM `{table}`{_filters(plan, partitions)}"
 
@@ -117,10 +126,13 @@ def _keys_cte(plan: Plan) -> str:
     # Each side's fingerprint in its own column (NULL on the other side's rows): counting and taking
     # the least of a column per key is cheaper than testing a side flag in every aggregate.
     none = "IF(FALSE, _h, NULL)"   # a NULL of the fingerprint's type, whatever the engine's hash returns
+    # A partition column that is a key needs no aggregate of its own.
+    keyed = plan.partition_column in plan.keys
+    part, carried = (f"{_part(plan)} AS _part", "") if keyed else ("MIN(_part) AS _part", ", _part")
     return f"""_keys AS (
-  SELECT {keys}, MIN(_part) AS _part, COUNT(_hp) AS _np, COUNT(_ht) AS _nt, MIN(_hp) AS _hp, MIN(_ht) AS _ht
-  FROM (SELECT {keys}, _part, _h AS _hp, {none} AS _ht FROM _prod
-        UNION ALL SELECT {keys}, _part, {none} AS _hp, _h AS _ht FROM _test)
+  SELECT {keys}, {part}, COUNT(_hp) AS _np, COUNT(_ht) AS _nt, MIN(_hp) AS _hp, MIN(_ht) AS _ht
+  FROM (SELECT {keys}{carried}, _h AS _hp, {none} AS _ht FROM _prod
+        UNION ALL SELECT {keys}{carried}, {none} AS _hp, _h AS _ht FROM _test)
   GROUP BY {keys}
 )"""
 

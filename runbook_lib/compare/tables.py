@@ -208,8 +208,9 @@ def _compare_pass(diff: TableDiff, plan: Plan, runner: _Runner) -> None:
     counts = found[found["_kind"] == "count"][["partition_value", *sql.COUNTS]]
     counts = counts.sort_values("partition_value", key=_sort_key).reset_index(drop=True)
     counts[list(sql.COUNTS)] = counts[list(sql.COUNTS)].fillna(0).astype("int64")
-    for name in sql.COUNTS[:-1]:
-        setattr(diff, name, int(counts[name].sum()))
+    for name in sql.COUNTS:
+        if name != "fingerprints_differ":   # kept per partition only: the detail tells what really differs
+            setattr(diff, name, int(counts[name].sum()))
     cells = found[found["_kind"] == "cell"]
     by_partition = cells[cells["by_decade"] == 0].astype({"mismatches": "int64"})
     rows = by_partition[by_partition["column_name"] == ""].set_index("partition_value")["mismatches"]

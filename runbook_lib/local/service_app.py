@@ -81,8 +81,8 @@ class ServiceConfig:
     revision: str
     commit: str
     supports_prefix: bool
-    lock_retry_seconds: float | None = None
-    corrected: bool = True   # the commit contains the head commit's corrected computations  # how long to wait for a locked warehouse; None: its default
+    lock_retry_seconds: float | None = None  # how long to wait for a locked warehouse; None: its default
+    corrected: bool = True   # the commit contains the head commit's corrected computations (corrections.py)
 
 
 # ---------------------------------------------------------------- payload checks

@@ -17,7 +17,7 @@ TEMPLATE = Path(__file__).resolve().parent / "source_template"
 
 # (template folder, commit message, commit date, role). The dates follow the incident's
 # timeline: 476352a (Dec 29), 5ee366a (Dec 30) and a51aae7 (Dec 31) upstream. The head commit also
-# corrects two computations (c3_deploy_tweaks/CHANGES.md, corrections.py), which is why a replay
+# corrects two computations (c3_deploy_tweaks/README.md, corrections.py), which is why a replay
 # with its code differs from production in exactly those columns.
 HISTORY = (
     ("c1_processors", "Phase 3/4 processors", "2025-12-29T21:48:12+00:00", "before_prefix"),

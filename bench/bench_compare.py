@@ -6,8 +6,10 @@ the rows removed, 0.1% added and 1% changed (a fifth of those a float moved belo
 others a float moved beyond it, a NULL against a value, an integer, a text value).
 
 Contenders, each in a fresh process whose peak resident memory is read from the kernel (wait4):
-- kit: `compare_tables(LocalWarehouse(file), ...)`: the hash pass, the detail pass over the
-  partitions whose fingerprints differ, and a 1,000-row sample, through the BigQuery dialect layer;
+- kit: `compare_tables(LocalWarehouse(file), ...)`: the comparison (fingerprints joined on the key,
+  counts, and the detail of the rows whose fingerprints differ) and a 1,000-row sample, through the
+  BigQuery dialect layer; kit-capped: the same with DuckDB's memory_limit at 1.5 GB (the kit's engine
+  leaves DuckDB's default, 80% of RAM, which it fills with what it may keep);
 - floor: one hash pass over both tables in plain DuckDB (a FULL JOIN of keys and `hash(...)` of the
   23 compared columns), the least any fingerprinting comparison must do; it cannot tell tolerance,
   NULLs or columns apart;
@@ -20,7 +22,7 @@ mismatches per column) exactly; the floor's rows on one side only too. A disagre
 Targets (issue 10): at 10M rows the kit within 2x the floor's time and under 2 GiB peak memory.
 
     python -m bench compare             # both sizes
-    python bench/bench_compare.py 1000000
+    python bench/bench_compare.py 1000000 [--no-datacompy]
 """
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ ABS_TOL = 0.01
 KEYS = ["game_date", "player_lookup"]
 MEMORY_CAP = 8 * 2**30   # a contender past this is stopped (the machine is shared) and shown as such
 TIME_TARGET, MEMORY_TARGET = 2.0, 2 * 2**30
+KIT_MEMORY_LIMIT = "1.5GB"   # kit-capped: the kit with DuckDB held to this (its engine sets no limit)
 TEAMS = "['ATL','BOS','BKN','CHA','CHI','CLE','DAL','DEN','DET','GSW','HOU','IND','LAC','LAL','MEM'," \
         "'MIA','MIL','MIN','NOP','NYK','OKC','ORL','PHI','PHX','POR','SAC','SAS','TOR','UTA','WAS']"
 
@@ -103,11 +106,15 @@ def generate(path: Path, rows: int) -> None:
 # ---------------------------------------------------------------- contenders (each in its own process)
 
 
-def kit(path: str) -> dict:
+def kit(path: str, memory_limit: str | None = None) -> dict:
     from runbook_lib.compare import compare_tables
     from runbook_lib.local.warehouse import LocalWarehouse
 
     wh = LocalWarehouse(path)
+    if memory_limit:   # DuckDB's default is 80% of RAM, and it keeps what it is allowed
+        from runbook_lib.local.duckdb_file import engine
+
+        engine().con.execute(f"SET memory_limit = '{memory_limit}'")
     started = time.perf_counter()
     diff = compare_tables(wh, "nba_analytics.pgs", "test_nba_analytics.pgs", KEYS, abs_tol=ABS_TOL,
                           partition_column="game_date")
@@ -134,7 +141,7 @@ def floor(path: str) -> dict:
                                            "fingerprints_differ": differ}}
 
 
-CONTENDERS = {"kit": kit, "floor": floor}
+CONTENDERS = {"kit": kit, "kit-capped": lambda path: kit(path, KIT_MEMORY_LIMIT), "floor": floor}
 
 
 def _peak_rss_watch(pid: int, peak: list[int], stop: threading.Event) -> None:
@@ -225,6 +232,12 @@ def bench_size(rows: int, peer: Path | None) -> tuple[list[dict], bool]:
 def check_agreement(results: list[dict]) -> bool:
     by_name = {r["name"]: r for r in results if "counts" in r}
     kit_counts = by_name["kit"]["counts"]
+    by_name.pop("kit-capped", None)   # the same code: compared with the kit only through its counts
+    if "kit-capped" in {r["name"] for r in results if "counts" in r}:
+        capped = next(r for r in results if r["name"] == "kit-capped")["counts"]
+        if capped != kit_counts:
+            print("   DISAGREEMENT kit vs kit-capped")
+            return False
     ok = True
     for name, result in by_name.items():
         counts = result["counts"]
@@ -261,8 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--contender"]:   # inside a contender's own process
         print(json.dumps(CONTENDERS[argv[1]](argv[2])))
         return 0
-    sizes = [int(a) for a in argv] or list(SIZES)
-    peer = peer_python()
+    peers = "--no-datacompy" not in argv
+    sizes = [int(a) for a in argv if a != "--no-datacompy"] or list(SIZES)
+    peer = peer_python() if peers else None
     results, ok = [], True
     for rows in sizes:
         found, agreed = bench_size(rows, peer)

@@ -332,10 +332,10 @@ def test_each_statement_is_estimated_first_and_refused_above_max_bytes_billed(tm
     wh = small(tmp_path, [row(0, "a", v=1), row(1, "b", v=1)], [row(0, "a", v=2), row(1, "b", v=1)])
     metered = Metered(wh, 5_000)
     diff = compare_tables(metered, "nba_analytics.pgs", "test_nba_analytics.pgs", KEYS, max_bytes_billed=5_000)
-    assert diff.bytes_estimated == 10_000 and len(metered.statements) == 2    # the comparison, the sample
+    assert diff.bytes_estimated == 10_000 and len(metered.statements) == 2    # comparison, sample
     # the sample reads only the partitions that hold mismatched rows
-    assert "`game_date` IN (DATE '2025-12-15')" in metered.statements[1]
     assert "`game_date` IN" not in metered.statements[0]
+    assert "`game_date` IN (DATE '2025-12-15')" in metered.statements[1]
     refused = Metered(wh, 6_000)
     with pytest.raises(CostRefused, match=r"comparison of test_nba_analytics.pgs would scan 6.0 KB, above "
                                           r"max_bytes_billed=5.0 KB"):

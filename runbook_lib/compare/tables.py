@@ -168,15 +168,16 @@ def compare_tables(warehouse: Any, prod_table: str, test_table: str, keys: Seque
     plan = Plan(prod_table=prod.ref, test_table=test.ref, keys=keys, key_types=tuple(types[k] for k in keys),
                 columns=tuple(compared), partition_column=partition,
                 partition_type=types[partition] if partition else "", where=where,
-                row_hash=warehouse.row_hash_sql(names) if names else "0")   # nothing to compare: one constant
+                row_hash=warehouse.row_hash_sql(names) if names else "0",   # nothing to compare: one constant
+                key_hash=warehouse.row_hash_sql([f"_k{i}" for i in range(len(keys))]))
     diff = TableDiff(name=f"compare {test.ref}", verdict="pass", summary="-", prod_table=prod.ref,
                      test_table=test.ref, keys=keys, compared_columns=names, excluded=excluded,
                      partition_column=partition, schema=schema, abs_tol=abs_tol, rel_tol=rel_tol,
                      thresholds=thresholds)
     runner = _Runner(warehouse, dict(params or {}), abs_tol, rel_tol, max_bytes_billed, test.ref)
-    _compare_pass(diff, plan, runner)
+    unique = _compare(diff, plan, runner)
     if diff.changed_rows and sample_rows:
-        _sample(diff, plan, runner, sample_rows)
+        _sample(diff, plan, runner, sample_rows, unique)
     diff.bytes_estimated = runner.bytes_estimated
     return conclude(diff)
 
@@ -202,20 +203,56 @@ class _Runner:
         return self.warehouse.query(statement, used)
 
 
-def _compare_pass(diff: TableDiff, plan: Plan, runner: _Runner) -> None:
-    found = runner.run(sql.compare_pass(plan), "comparison")
+def _compare(diff: TableDiff, plan: Plan, runner: _Runner) -> bool:
+    """Counts per partition and the detail of what differs, into diff; True when no key is duplicated
+    on either side (one statement did it all), False when duplicates made it count key by key."""
+    found = runner.run(sql.comparison(plan), "comparison")
     found["partition_value"] = [_value(v, plan.partition_type) for v in found["partition_value"]]
-    counts = found[found["_kind"] == "count"][["partition_value", *sql.COUNTS]]
-    counts = counts.sort_values("partition_value", key=_sort_key).reset_index(drop=True)
+    numbers = list(sql.JOIN_COUNTS)
+    cells = found[found["_kind"] == "cell"].copy()
+    found = found[found["_kind"] != "cell"].copy()
+    found[numbers] = found[numbers].fillna(0).astype("int64")
+    joined = found[found["_kind"] == "join"].set_index("partition_value")
+    rows = {side: found[found["_kind"] == side].set_index("partition_value")["rows"] for side in ("prod", "test")}
+    unique = (rows["prod"].sum() == joined["only_in_prod"].sum() + joined["matched_rows"].sum()
+              and rows["test"].sum() == joined["only_in_test"].sum() + joined["matched_rows"].sum()
+              and (joined["keys_only_in_prod"] == joined["only_in_prod"]).all()
+              and (joined["keys_only_in_test"] == joined["only_in_test"]).all())
+    if unique:
+        values = sorted(set(joined.index) | set(rows["prod"].index) | set(rows["test"].index), key=_sort_text)
+        counts = pd.DataFrame({"partition_value": values})
+        for name, series in (("rows_prod", rows["prod"]), ("rows_test", rows["test"])):
+            counts[name] = [int(series.get(v, 0)) for v in values]
+        for name in sql.COUNTS[2:]:
+            counts[name] = [int(joined[name].get(v, 0)) if name in joined else 0 for v in values]
+    else:   # duplicated keys: count key by key, and detail the keys found once on each side
+        cells = cells.iloc[0:0]   # matched on a join that duplicates made ambiguous: not used
+        counts = runner.run(sql.exact_counts(plan), "per-key count (duplicate keys)")
+        counts["partition_value"] = [_value(v, plan.partition_type) for v in counts["partition_value"]]
+        counts = counts.sort_values("partition_value", key=_sort_key).reset_index(drop=True)
     counts[list(sql.COUNTS)] = counts[list(sql.COUNTS)].fillna(0).astype("int64")
     for name in sql.COUNTS:
         if name != "fingerprints_differ":   # kept per partition only: the detail tells what really differs
             setattr(diff, name, int(counts[name].sum()))
-    cells = found[found["_kind"] == "cell"]
+    counts["changed_rows"] = 0
+    diff.partitions = counts
+    diff.column_mismatches = {c: 0 for c in diff.compared_columns}
+    if not unique and counts["fingerprints_differ"].sum() > 0:
+        changed = counts[counts["fingerprints_differ"] > 0]["partition_value"].tolist()
+        cells = runner.run(sql.detail(plan, _narrowing(diff, plan, changed), False), "detail")
+        cells["partition_value"] = [_value(v, plan.partition_type) for v in cells["partition_value"]]
+    if not cells.empty:
+        _detail(diff, plan, cells)
+    return unique
+
+
+def _detail(diff: TableDiff, plan: Plan, cells: pd.DataFrame) -> None:
+    """Mismatches per partition and column, largest differences and their histogram, from the cells."""
+    names = ["", *(c.name for c in plan.columns)]   # column number 0: rows with any mismatch
+    cells["column_name"] = [names[int(n)] for n in cells["column_number"]]
     by_partition = cells[cells["by_decade"] == 0].astype({"mismatches": "int64"})
     rows = by_partition[by_partition["column_name"] == ""].set_index("partition_value")["mismatches"]
-    counts["changed_rows"] = [int(rows.get(p, 0)) for p in counts["partition_value"]]
-    diff.partitions = counts
+    diff.partitions["changed_rows"] = [int(rows.get(p, 0)) for p in diff.partitions["partition_value"]]
     diff.changed_rows = int(rows.sum())
     columns = by_partition[by_partition["column_name"] != ""]
     totals = columns.groupby("column_name")["mismatches"].sum()
@@ -233,12 +270,12 @@ def _compare_pass(diff: TableDiff, plan: Plan, runner: _Runner) -> None:
                             .sort_values(["column", "decade"]).reset_index(drop=True))
 
 
-def _sample(diff: TableDiff, plan: Plan, runner: _Runner, limit: int) -> None:
+def _sample(diff: TableDiff, plan: Plan, runner: _Runner, limit: int, unique: bool) -> None:
     # Only the partitions that hold the first `limit` changed rows need scanning again.
     changed = diff.partitions[diff.partitions["changed_rows"] > 0]
     upto = changed["changed_rows"].cumsum()
     chosen = changed[(upto - changed["changed_rows"]) < limit]["partition_value"].tolist()
-    rows = runner.run(sql.sample(plan, _narrowing(diff, plan, chosen)), "sample", _limit=limit)
+    rows = runner.run(sql.sample(plan, _narrowing(diff, plan, chosen), unique), "sample", _limit=limit)
     records = []
     for _, row in rows.iterrows():
         key = {k: _value(row[f"_k{i}"], plan.key_types[i]) for i, k in enumerate(plan.keys)}
@@ -431,9 +468,13 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
 
 
-def _sort_key(series: pd.Series) -> pd.Series:
+def _sort_text(value: Any) -> str:
     # Partition values may be dates, numbers or text, with None for "no partition": sort as text.
-    return series.map(lambda v: "" if v is None else str(v))
+    return "" if value is None else str(value)
+
+
+def _sort_key(series: pd.Series) -> pd.Series:
+    return series.map(_sort_text)
 
 
 def _rows(n: int) -> str:

@@ -48,6 +48,26 @@ def _overnight(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import nights
+
+    reports_dir = Path(args.reports_dir)
+    if not reports_dir.is_dir():
+        raise ParameterError("REPORTS_DIR", args.reports_dir, "an existing folder of nights (<date>/overnight-*/ inside it)")
+    history = nights.DEFAULT_HISTORY if args.nights is None else args.nights
+    if history < 0:
+        raise ParameterError("--nights", history, "0 or more earlier nights")
+    found = nights.rebuild(reports_dir, history=history)
+    for night in found:
+        if night.incomplete:
+            print(f"incomplete: {night.folder}: {night.incomplete}")
+    print(f"Rebuilt {len(found)} night page{'s' if len(found) != 1 else ''}; every night: "
+          f"{(reports_dir / nights.INDEX).resolve()}")
+    return ExitCode.OK
+
+
 def _lab(args: argparse.Namespace) -> int:
     from . import runner
 
@@ -81,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     ov.add_argument("--target", choices=TARGETS, default=None)
     ov.add_argument("-o", "--outdir", default=None)
     ov.set_defaults(func=_overnight)
+
+    rp = sub.add_parser("report", help="rebuild the morning-review pages (REPORTS_DIR/index.html and each night's "
+                                       "index.html) from the nights on disk")
+    rp.add_argument("reports_dir", nargs="?", default="reports", metavar="REPORTS_DIR",
+                    help="the folder `runbook overnight` writes to (default: reports)")
+    rp.add_argument("--nights", type=int, default=None, metavar="N",
+                    help="earlier nights shown beside each step of a night's page (default: 7)")
+    rp.set_defaults(func=_report)
 
     lab = sub.add_parser("lab", help="open JupyterLab on notebooks/ with this environment's kernel")
     lab.add_argument("--port", type=int, default=8888)

@@ -32,3 +32,7 @@ class NotBuiltYet(RunbookError, NotImplementedError):
 
 class WarehouseBusy(RunbookError):
     """The local warehouse file stayed locked by another process longer than the retry budget."""
+
+
+class PermissionRefused(RunbookError, PermissionError):
+    """The caller may not read something optional; the sentence names the role that would allow it."""

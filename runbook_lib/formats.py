@@ -20,6 +20,9 @@ PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
 PROJECT_NUMBER = re.compile(r"\d{6,20}")
 SERVICE_NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 REGION = re.compile(r"[a-z]+(-[a-z]+)+\d+")
+# A service account's email: NAME@PROJECT.iam.gserviceaccount.com, PROJECT@appspot.gserviceaccount.com,
+# NUMBER-compute@developer.gserviceaccount.com, service-NUMBER@gcp-sa-SERVICE.iam.gserviceaccount.com.
+SERVICE_ACCOUNT_EMAIL = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}@[a-z0-9][a-z0-9.-]{0,99}\.gserviceaccount\.com")
 # A BigQuery column name (letters, digits, underscores, not starting with a digit), optionally after
 # a table alias: `alias.column`.
 COLUMN_REF = re.compile(r"([A-Za-z_][A-Za-z0-9_]{0,299}\.)?[A-Za-z_][A-Za-z0-9_]{0,299}")
@@ -104,6 +107,15 @@ def check_service(service: Any) -> str:
         raise ParameterError("service", service,
                              "give a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter")
     return service
+
+
+def check_service_account(parameter: str, value: Any) -> str:
+    """A service account's email (a leading `serviceAccount:` is dropped), lowercase."""
+    email = value.strip().removeprefix("serviceAccount:").lower() if isinstance(value, str) else None
+    if not email or not SERVICE_ACCOUNT_EMAIL.fullmatch(email):
+        raise ParameterError(parameter, value, "give service-account emails such as "
+                                               "pubsub-push@my-project.iam.gserviceaccount.com")
+    return email
 
 
 # ---------------------------------------------------------------- SQL

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .checks import read_yaml
 from .errors import ConfigError, ParameterError
-from .formats import SERVICE_NAME
+from .formats import SERVICE_ACCOUNT_EMAIL, SERVICE_NAME
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PHASES_FILE = PROJECT_ROOT / "params" / "phases.yaml"
@@ -50,6 +50,9 @@ class Phase:
     prefix_support_commit: str
     tables: tuple[OutputTable, ...]
     region: str
+    # Service accounts that are meant to call the service (Pub/Sub push, Cloud Scheduler): anyone else
+    # holding roles/run.invoker on it is a finding of the security audit.
+    expected_invokers: tuple[str, ...] = ()
 
     def table(self, ref: str) -> OutputTable:
         for t in self.tables:
@@ -167,8 +170,12 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
             partition = _need(tspec, "partition_column", twhere, source)
             _check(partition == keys[0], source, f"{twhere}.partition_column", "must be the first merge key")
             tables.append(OutputTable(dataset, table, tuple(keys), partition))
+        invokers = _need(spec, "expected_invokers", where, source, list) if "expected_invokers" in spec else []
+        for email in invokers:
+            _check(bool(SERVICE_ACCOUNT_EMAIL.fullmatch(email)), source, f"{where}.expected_invokers entry {email!r}",
+                   "must be a service-account email such as pubsub-push@my-project.iam.gserviceaccount.com")
         known = {"number", "title", "service", "service_identity", "dockerfile", "deploy_script", "endpoint",
-                 "payload_style", "reads", "writes", "prefix_support_commit", "tables", "region"}
+                 "payload_style", "reads", "writes", "prefix_support_commit", "tables", "region", "expected_invokers"}
         extra = set(spec) - known
         _check(not extra, source, f"{where} key(s) {sorted(extra)}", f"are unknown; allowed: {sorted(known)}")
         phases[name] = Phase(
@@ -186,6 +193,7 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
             prefix_support_commit=commit,
             tables=tuple(tables),
             region=str(spec.get("region", region)),
+            expected_invokers=tuple(invokers),
         )
     return PhaseRegistry(project=project, project_number=project_number, region=region,
                          run_history_table=run_history, phases=phases, source=source,

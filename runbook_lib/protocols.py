@@ -5,8 +5,8 @@ runbook_lib/gcp/) both return a Target whose parts satisfy these Protocols, so a
 the target. tests/test_parity.py checks both targets against them (statically, by typed assignment, and
 by running the same assertions on each).
 
-Shared value types live beside the semantics they carry: ServiceInfo, Revision and ServiceResponse in
-runbook_lib/services.py, TableInfo here, LogSource in runbook_lib/buildlogs.py. Adapters may offer more
+Shared value types live beside the semantics they carry: ServiceInfo, Revision, ServiceResponse and
+PushSubscription in runbook_lib/services.py, TableInfo here, LogSource in runbook_lib/buildlogs.py. Adapters may offer more
 than the contract (the sandbox can pretend a caller's IP); runbooks use only what is written here.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .buildlogs import LogSource
-    from .services import Revision, ServiceInfo, ServiceResponse
+    from .services import PushSubscription, Revision, ServiceInfo, ServiceResponse
 
 
 @dataclass
@@ -127,6 +127,10 @@ class Services(Closeable, Protocol):
 
     def iam_policy(self, phase: str) -> dict:
         """{"version", "bindings": [{"role", "members", "condition"?}], "etag"} (policy version 3)."""
+
+    def push_subscriptions(self, phase: str) -> list["PushSubscription"]:
+        """The project's Pub/Sub push subscriptions whose endpoint is the phase's service, by name;
+        PermissionRefused (runbook_lib.errors) when the caller may not list them (roles/pubsub.viewer)."""
 
     def identity_token(self, principal: str | None = None, phase: str | None = None) -> str:
         """An ID token to call `phase`'s service as `principal` (None: the operator's own credentials)."""

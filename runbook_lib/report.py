@@ -1,4 +1,4 @@
-"""Recorded results and the HTML a team reads: one page per run and the morning-review index.
+"""Recorded results and the page of each run; the rows the morning-review index is built from.
 
 Inside a notebook, `record(result)` displays the result with a kit-specific MIME type; after the
 run the runner copies it into the executed notebook's `metadata["runbook"]`:
@@ -8,7 +8,8 @@ run the runner copies it into the executed notebook's `metadata["runbook"]`:
      "run": RunRecord.to_dict(), filled in by the runner}
 
 Everything here that reports on a run reads only that metadata. The pages are built from the
-Jinja2 templates in runbook_lib/templates/ (autoescaped), static, with relative links only.
+Jinja2 templates in runbook_lib/templates/ (autoescaped), static, with relative links only;
+runbook_lib.nights writes each night's index, summary.json and the list of nights.
 """
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ import html
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 from urllib.parse import quote
@@ -26,6 +26,7 @@ from urllib.parse import quote
 import jinja2
 import nbformat
 
+from .changes import shown as shown_figure
 from .errors import ParameterError
 from .exit_codes import ExitCode
 from .formats import one_line
@@ -88,6 +89,7 @@ class RunRecord:
     masked; file names are relative to the run's folder."""
     notebook: str | None = None          # the source notebook, relative to the project when inside it
     step: str | None = None              # the plan step (overnight only)
+    plan: str | None = None              # the plan's title (overnight only): which nights compare
     target: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     started: str | None = None           # ISO 8601 with offset; None when the run never started
@@ -109,9 +111,9 @@ class RunRecord:
         defaults (a missing exit code reads as an error, as nothing says otherwise)."""
         data = data or {}
         duration = data.get("duration_s")
-        return cls(notebook=data.get("notebook"), step=data.get("step"), target=data.get("target"),
-                   parameters=dict(data.get("parameters") or {}), started=data.get("started"),
-                   duration_s=duration if isinstance(duration, (int, float)) else None,
+        return cls(notebook=data.get("notebook"), step=data.get("step"), plan=data.get("plan"),
+                   target=data.get("target"), parameters=dict(data.get("parameters") or {}),
+                   started=data.get("started"), duration_s=duration if isinstance(duration, (int, float)) else None,
                    outcome=str(data.get("outcome") or COMPLETED), error=data.get("error"),
                    exit_code=int(data.get("exit_code", ExitCode.ERROR)), html=data.get("html") or None,
                    charts=[str(c) for c in data.get("charts") or []])
@@ -147,13 +149,14 @@ def outcome_label(verdict: str, outcome: str | None) -> str:
 # The pages
 
 @functools.cache
-def _templates() -> jinja2.Environment:
+def templates() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("runbook_lib", "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     # A relative link, URL-encoded (a file named `q #1?.html` or `ü.html` is reached as such);
     # autoescape then makes it a safe attribute value.
     env.filters["href"] = lambda path: quote(str(path), safe="/")
     env.filters["short"] = _short
+    env.filters["figure"] = shown_figure
     env.filters["stem"] = lambda path: Path(path).stem
     env.globals["colours"] = VERDICT_COLOURS
     return env
@@ -210,7 +213,7 @@ def run_header(meta: Mapping[str, Any]) -> str:
              f"target {run.target}" if run.target else "",
              f"started {run.started}" if run.started else "",
              f"took {run.duration_s:.1f}s" if run.duration_s is not None else ""]
-    return _templates().get_template("run_header.html.j2").render(
+    return templates().get_template("run_header.html.j2").render(
         verdict=verdict, label=outcome_label(verdict, run.outcome), name=str(meta.get("name", "")),
         summary=str(meta.get("summary", "")), error=str(run.error) if run.error else None,
         figures=meta.get("figures") or {}, run=run, facts=[f for f in facts if f])
@@ -262,10 +265,11 @@ def _align_table(table: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# The morning-review index
+# A run as a row of its night's index (runbook_lib.nights writes the index and summary.json)
 
 @dataclass
 class IndexRow:
+    """One step of a night, as summary.json records it (paths relative to the night's folder)."""
     step: str
     name: str
     verdict: str
@@ -282,21 +286,13 @@ class IndexRow:
         return dict(self.__dict__)
 
 
-@dataclass
-class Index:
-    path: Path
-    rows: list[IndexRow] = field(default_factory=list)
-
-    @property
-    def first_failure(self) -> IndexRow | None:
-        return next((r for r in self.rows if r.verdict == "fail"), None) or next(
-            (r for r in self.rows if r.verdict not in ("pass", "warn")), None)
-
-
 def read_row(ipynb_path: Path, folder: Path) -> IndexRow:
     """One index row from an executed notebook's metadata["runbook"] (nothing else is read)."""
-    ipynb_path = Path(ipynb_path)
-    meta = run_metadata(nbformat.read(ipynb_path, as_version=4))
+    return row_from_metadata(run_metadata(nbformat.read(ipynb_path, as_version=4)), Path(ipynb_path), folder)
+
+
+def row_from_metadata(meta: Mapping[str, Any], ipynb_path: Path, folder: Path) -> IndexRow:
+    """The index row of the run `meta` (its metadata["runbook"]) recorded in `ipynb_path`."""
     run = RunRecord.from_dict(meta.get("run"))
     run_dir = ipynb_path.parent
 
@@ -317,26 +313,3 @@ def read_row(ipynb_path: Path, folder: Path) -> IndexRow:
         notebook=rel(ipynb_path.name),
         reason=run.error,
     )
-
-
-def write_index(folder: Path, notebooks: Sequence[Path], title: str, target: str, started: datetime,
-                finished: datetime | None = None, interrupted_at: str | None = None) -> Index:
-    """Write `folder/index.html` (static, relative URL-encoded links, inline CSS) and
-    `folder/summary.json`. `interrupted_at`: the step Ctrl-C stopped the night in, if it did."""
-    folder = Path(folder)
-    index = Index(folder / "index.html", [read_row(Path(nb), folder) for nb in notebooks])
-    counts = {v: sum(1 for r in index.rows if r.verdict == v) for v in VERDICTS}
-    first = index.first_failure
-    page = _templates().get_template("index.html.j2").render(
-        title=title, target=target, started=started, interrupted_at=interrupted_at, first=first, rows=index.rows,
-        took_s=(finished - started).total_seconds() if finished else None,
-        counts_text=", ".join(f"{n} {v}" for v, n in counts.items() if n) or "no runbooks",
-        summary_chars=INDEX_SUMMARY_CHARS)
-    index.path.write_text(page, encoding="utf-8")
-    summary = {"title": title, "target": target, "started": started.isoformat(timespec="seconds"),
-               "finished": finished.isoformat(timespec="seconds") if finished else None,
-               "interrupted_at": interrupted_at,
-               "counts": counts, "first_failure": first.step if first else None,
-               "steps": [row.to_dict() for row in index.rows]}
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-    return index

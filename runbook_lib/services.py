@@ -12,6 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
+from urllib.parse import urlsplit
 
 from .errors import ParameterError
 from .formats import as_utc, one_line, parse_time
@@ -22,6 +23,13 @@ INVOKER_ROLE = "roles/run.invoker"
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 # Roles whose permissions include run.routes.invoke: who may call a service.
 INVOKER_ROLES = ("roles/run.invoker", "roles/run.developer", "roles/run.admin", "roles/editor", "roles/owner")
+
+# Cloud Run's ingress settings (run_v2 IngressTraffic) as gcloud's --ingress names them. A service that
+# does not say has Cloud Run's default, all: reachable from the internet (IAM still decides who gets in).
+INGRESS_SETTINGS = {"INGRESS_TRAFFIC_ALL": "all", "INGRESS_TRAFFIC_INTERNAL_ONLY": "internal",
+                    "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER": "internal-and-cloud-load-balancing",
+                    "INGRESS_TRAFFIC_NONE": "none"}
+DEFAULT_INGRESS = "all"
 
 # Cloud Logging adds `timestamp >= 24 h ago` to a filter without a timestamp bound, so both targets use
 # that window when `since` is not given.
@@ -51,9 +59,56 @@ class ServiceInfo:
     code_phase: str = ""       # whose code the image holds (sandbox-only knowledge; "" on gcp, where only /health tells)
     pid: int | None = None     # sandbox only: the service process
     commit_sha_full: str | None = None  # the full 40-hex id (sandbox: always; gcp: resolved in source_dir, else None)
+    ingress: str = DEFAULT_INGRESS      # who can reach it at all: all, internal, internal-and-cloud-load-balancing, none
+    invoker_iam_disabled: bool = False  # `--no-invoker-iam-check`: Cloud Run lets every caller in (public)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def ingress_setting(api_value: Any) -> str:
+    """gcloud's name for a run_v2 ingress value; missing or UNSPECIFIED is Cloud Run's default, all."""
+    return INGRESS_SETTINGS.get(str(api_value or ""), DEFAULT_INGRESS)
+
+
+@dataclass
+class PushSubscription:
+    """A Pub/Sub push subscription whose endpoint is a phase's service, the same on every target."""
+
+    name: str                  # projects/P/subscriptions/S
+    topic: str                 # projects/P/topics/T
+    push_endpoint: str
+    service_account: str = ""  # pushConfig.oidcToken.serviceAccountEmail; "" when pushes carry no OIDC token
+    audience: str = ""         # pushConfig.oidcToken.audience ("" means the endpoint URL)
+
+    @property
+    def short_name(self) -> str:
+        return self.name.rsplit("/", 1)[-1]
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.service_account)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "short_name": self.short_name, "has_token": self.has_token}
+
+
+def push_subscriptions_to(subscriptions: Iterable[dict], service_urls: Iterable[str]) -> list[PushSubscription]:
+    """The push subscriptions (Pub/Sub REST JSON: name, topic, pushConfig) whose endpoint is on one of a
+    service's URLs (Cloud Run gives a service two: https://S-PROJECT_NUMBER.REGION.run.app and the older
+    hashed one), sorted by name. Pull subscriptions have no pushEndpoint and are left out."""
+    hosts = {urlsplit(url).netloc.lower() for url in service_urls if url}
+    found = []
+    for sub in subscriptions:
+        push = sub.get("pushConfig") or {}
+        endpoint = push.get("pushEndpoint") or ""
+        if not endpoint or urlsplit(endpoint).netloc.lower() not in hosts:
+            continue
+        token = push.get("oidcToken") or {}
+        found.append(PushSubscription(name=sub.get("name", ""), topic=sub.get("topic", ""), push_endpoint=endpoint,
+                                      service_account=token.get("serviceAccountEmail", ""),
+                                      audience=token.get("audience", "")))
+    return sorted(found, key=lambda s: s.name)
 
 
 @dataclass
@@ -195,20 +250,26 @@ def _status_filter(status: Any) -> tuple[frozenset[int], tuple[int, ...]]:
     return frozenset(codes), tuple(sorted(classes))
 
 
-def _services(phases, service: Any) -> tuple[str, ...]:
-    """The Cloud Run service names asked for: one by phase or service name; None means every phase's."""
-    names = tuple(phases.get(n).service for n in phases.names())
-    if service is None:
-        return names
-    if isinstance(service, str) and service in names:
-        return (service,)
-    if isinstance(service, (str, int)) and not isinstance(service, bool):
+def phase_named(phases, value: Any, parameter: str = "service") -> str:
+    """The phase that a phase name ("phase4", "4") or a Cloud Run service name stands for."""
+    names = phases.names()
+    for name in names:
+        if value == phases.get(name).service:
+            return name
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
         try:
-            return (phases.get(service).service,)
+            return phases.get(value).name
         except ParameterError:
             pass
-    allowed = ", ".join(phases.names() + list(names))
-    raise ParameterError("service", service, f"give a phase or a Cloud Run service name: one of {allowed}")
+    allowed = ", ".join(names + [phases.get(n).service for n in names])
+    raise ParameterError(parameter, value, f"give a phase or a Cloud Run service name: one of {allowed}")
+
+
+def _services(phases, service: Any) -> tuple[str, ...]:
+    """The Cloud Run service names asked for: one by phase or service name; None means every phase's."""
+    if service is None:
+        return tuple(phases.get(n).service for n in phases.names())
+    return (phases.get(phase_named(phases, service)).service,)
 
 
 @dataclass(frozen=True)

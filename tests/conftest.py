@@ -41,6 +41,25 @@ def _no_service_outlives_the_session(tmp_path_factory):
             processes.terminate(pid)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _every_night_matches_the_summary_schema(tmp_path_factory):
+    """Every summary.json the suite writes (in-process or through a `runbook` subprocess, all
+    under the session's temporary folder) is checked against runbook_lib/data/summary.schema.json
+    at the end of the session; a mismatch fails the run, naming the file."""
+    yield
+    import json
+
+    from runbook_lib import nights
+
+    wrong = {}
+    for summary in sorted(tmp_path_factory.getbasetemp().rglob(nights.SUMMARY)):
+        if "deliberately-invalid" not in summary.parts:
+            problems = nights.summary_problems(json.loads(summary.read_text(encoding="utf-8")))
+            if problems:
+                wrong[str(summary)] = problems
+    assert not wrong, f"summary.json files that do not match the schema: {wrong}"
+
+
 @pytest.fixture(scope="session")
 def sandbox_home(tmp_path_factory) -> Path:
     """An initialised sandbox (services running) shared by the session; treat it as read-only:

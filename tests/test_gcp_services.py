@@ -7,7 +7,7 @@ import pytest
 from fakes.fixtures import PHASE4_FAILED_ID, PROJECT, make_fake_gcloud
 from fakes.server import Reply
 from runbook_lib import target as target_mod
-from runbook_lib.errors import NotFoundError, ParameterError, RunbookError
+from runbook_lib.errors import NotFoundError, ParameterError, PermissionRefused, RunbookError
 from runbook_lib.gcp import services as gcp_services
 
 P4 = "nba-phase4-precompute-processors"
@@ -39,8 +39,8 @@ def _load(fake, source_sha: str, public: bool = False):
 @pytest.fixture
 def gcp(fake_apis):
     _load(fake_apis, "abc1234")
-    tg = target_mod.connect("gcp", project=PROJECT, endpoints={"run": fake_apis.endpoint,
-                                                               "logging": fake_apis.endpoint})
+    tg = target_mod.connect("gcp", project=PROJECT, endpoints={"run": fake_apis.endpoint, "logging": fake_apis.endpoint,
+                                                               "pubsub": fake_apis.endpoint})
     yield tg
     tg.close()
 
@@ -301,3 +301,46 @@ def test_adc_is_not_tried_again_once_it_could_not_mint(fake_apis, gcp, monkeypat
     _on_path(monkeypatch, make_fake_gcloud(tmp_path / "bin", "tok-user"))
     assert [gcp.services.identity_token(phase="phase4") for _ in range(2)] == ["tok-user", "tok-user"]
     assert len(tried) == 1
+
+
+# ---------------------------------------------------------------- Pub/Sub push subscriptions
+
+
+def _subscription(name: str, endpoint: str | None, account: str = "", project: str = PROJECT) -> dict:
+    sub = {"name": f"projects/{project}/subscriptions/{name}", "topic": f"projects/{project}/topics/t-{name}",
+           "ackDeadlineSeconds": 60}
+    if endpoint is not None:
+        sub["pushConfig"] = {"pushEndpoint": endpoint}
+        if account:
+            sub["pushConfig"]["oidcToken"] = {"serviceAccountEmail": account, "audience": "aud-" + name}
+    return sub
+
+
+def test_push_subscriptions_page_to_the_end_and_keep_those_that_push_to_the_service(fake_apis, gcp):
+    run_app = f"https://{P4}-756957797294.us-west2.run.app"
+    fake_apis.run_services[NAME]["urls"] = [run_app, f"https://{P4}-h4sh-wl.a.run.app"]
+    fake_apis.pubsub_subscriptions = (
+        [_subscription(f"other-{i:02d}", f"https://elsewhere-{i}.run.app/push") for i in range(7)]
+        + [_subscription("p4-plain", run_app + "/process"),
+           _subscription("p4-token", f"https://{P4}-h4sh-wl.a.run.app/process", account="push@p.iam.gserviceaccount.com"),
+           _subscription("p4-pull", None),
+           _subscription("z-p4-uri", fake_apis.run_services[NAME]["uri"] + "/x")]
+        + [_subscription("p4-foreign", run_app + "/process", project="another-project")])
+    fake_apis.max_page_size = 3
+    subs = gcp.services.push_subscriptions("phase4")
+    assert [s.short_name for s in subs] == ["p4-plain", "p4-token", "z-p4-uri"]
+    plain, token = subs[0], subs[1]
+    assert (plain.topic, plain.push_endpoint, plain.has_token) == (
+        f"projects/{PROJECT}/topics/t-p4-plain", run_app + "/process", False)
+    assert (token.service_account, token.audience, token.has_token) == ("push@p.iam.gserviceaccount.com",
+                                                                        "aud-p4-token", True)
+    listed = [r for r in fake_apis.requests if r.path == f"/v1/projects/{PROJECT}/subscriptions"]
+    assert len(listed) == 4   # 11 subscriptions of the project, 3 a page: every page was read
+
+
+def test_push_subscriptions_refused_names_the_role(fake_apis, gcp):
+    fake_apis.refuse(f"/v1/projects/{PROJECT}/subscriptions", 403, "User not authorized to perform this action.")
+    with pytest.raises(PermissionRefused) as caught:
+        gcp.services.push_subscriptions("phase4")
+    message = str(caught.value)
+    assert "roles/pubsub.viewer" in message and "User not authorized" in message and PROJECT in message

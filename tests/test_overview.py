@@ -22,8 +22,11 @@ def test_overview_flags_prefix_ignoring_phase4_and_counts_production(local_targe
     assert ov.verdict == "fail"
     assert ov.summary.startswith("phase3 serves the wrong code (/health names nba-phase4-precompute-processors)")
     assert "phase4 runs" in ov.summary and "ignores dataset_prefix" in ov.summary
+    # The night's IAM fix removed allUsers but left Phase 4's allAuthenticatedUsers: still public.
+    assert "nba-phase4-precompute-processors is public" in ov.summary
+    assert not by_phase["phase3"].public and by_phase["phase4"].public
     assert ov.figures["wrong code"] == 1
-    assert ov.figures["ignore dataset_prefix"] == 1 and ov.figures["public services"] == 0
+    assert ov.figures["ignore dataset_prefix"] == 1 and ov.figures["public services"] == 1
     counts = dict(zip(ov.tables["table"], ov.tables["rows"]))
     rows = local_target.warehouse.query("SELECT COUNT(*) AS n FROM nba_analytics.player_game_summary")["n"][0]
     assert counts["nba_analytics.player_game_summary"] == rows > 0
@@ -39,7 +42,8 @@ def test_overview_flags_prefix_ignoring_phase4_and_counts_production(local_targe
 
 @pytest.fixture(scope="module")
 def repaired_home(tmp_path_factory):
-    """A sandbox after the morning fix: both phases redeployed from head, each with its own code."""
+    """A sandbox after the morning fix: both phases redeployed from head, each with its own code, and
+    Phase 4's allAuthenticatedUsers binding removed (the security audit's fix)."""
     from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
 
     home = tmp_path_factory.mktemp("repaired")
@@ -49,6 +53,9 @@ def repaired_home(tmp_path_factory):
         for phase in ("phase4", "phase3"):
             tg.services.deploy_revision(phase, commit=head, image=f"img-{phase}@{head[:7]}", supports_prefix=True,
                                         code_phase=phase)
+        policy = tg.services.iam_policy("phase4")
+        tg.services.set_iam_policy("phase4", {"bindings": [
+            {**b, "members": [m for m in b["members"] if m != "allAuthenticatedUsers"]} for b in policy["bindings"]]})
     yield home
     stop_sandbox(home)
 

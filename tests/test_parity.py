@@ -26,7 +26,7 @@ REVISION_KEYS = {"name", "service", "labels", "commit_sha", "commit_sha_full", "
 INFO_TYPES = {"phase": str, "service": str, "region": str, "url": (str, type(None)), "revision": str,
               "commit_sha": str, "commit_sha_full": (str, type(None)), "supports_prefix": (bool, type(None)),
               "image": str, "created": str, "running": bool, "public": bool, "invoker_members": list,
-              "code_phase": str, "pid": (int, type(None))}
+              "code_phase": str, "pid": (int, type(None)), "ingress": str, "invoker_iam_disabled": bool}
 SHORT_SHA = re.compile(r"[0-9a-f]{7}")
 FULL_SHA = re.compile(r"[0-9a-f]{40}")
 
@@ -56,7 +56,7 @@ def gcp_target(fake_apis, sandbox_home, tmp_path, monkeypatch):
     monkeypatch.setattr(gcp_services, "adc_id_token", user_adc)
     gcloud = make_fake_gcloud(tmp_path / "bin", GCP_TOKEN)
     monkeypatch.setenv("PATH", f"{gcloud.bin_dir}:{__import__('os').environ['PATH']}")
-    endpoints = {name: fake_apis.endpoint for name in ("cloudbuild", "logging", "run")}
+    endpoints = {name: fake_apis.endpoint for name in ("cloudbuild", "logging", "run", "pubsub")}
     target = target_mod.connect("gcp", phases_file=str(phases_file), source_dir=str(Path(sandbox_home) / "source"),
                                 endpoints=endpoints)
     yield target
@@ -81,9 +81,12 @@ def test_describe_fields_types_and_the_incident_state(target, sandbox_home):
         assert all(isinstance(m, str) for m in info.invoker_members)
         assert SHORT_SHA.fullmatch(info.commit_sha) and FULL_SHA.fullmatch(info.commit_sha_full)
         assert info.commit_sha_full.startswith(info.commit_sha)
-        assert info.public is False and info.region == "us-west2" and info.image
-        assert set(info.invoker_members) == {OPERATOR, pubsub_push_member(target.project),
-                                             scheduler_member(target.project)}
+        assert info.region == "us-west2" and info.image
+        assert info.ingress == "all" and info.invoker_iam_disabled is False
+    # The night's fix removed allUsers; Phase 4's allAuthenticatedUsers is still there: public.
+    members = {OPERATOR, pubsub_push_member(target.project), scheduler_member(target.project)}
+    assert p3.public is False and set(p3.invoker_members) == members
+    assert p4.public is True and set(p4.invoker_members) == members | {"allAuthenticatedUsers"}
     assert (p4.phase, p4.service, p3.service) == ("phase4", P4, P3)
     assert p4.revision == f"{P4}-00029-fdx" and p4.created == "2025-12-29T23:13:37Z"
     assert p4.commit_sha_full == commits["before_prefix"] and p4.supports_prefix is False
@@ -116,6 +119,17 @@ def test_iam_policy_shape(target):
         assert isinstance(binding["members"], list)
     invokers = [b for b in policy["bindings"] if b["role"] == "roles/run.invoker"]
     assert set(invokers[0]["members"]) == set(target.services.describe("phase4").invoker_members)
+
+
+def test_push_subscriptions_name_the_incident_subscriptions_without_a_token(target):
+    for phase, service, topic in (("phase3", P3, "nba-phase2-complete"), ("phase4", P4, "nba-phase3-complete")):
+        (sub,) = target.services.push_subscriptions(phase)
+        assert sub.name == f"projects/{target.project}/subscriptions/{service}-push" and sub.short_name == f"{service}-push"
+        assert sub.topic == f"projects/{target.project}/topics/{topic}"
+        assert sub.push_endpoint == f"https://{service}-756957797294.us-west2.run.app/process"
+        assert (sub.service_account, sub.audience, sub.has_token) == ("", "", False)
+    with pytest.raises(ParameterError):
+        target.services.push_subscriptions("phase9")
 
 
 def test_health_shapes_for_200_401_and_403(target):
@@ -233,5 +247,6 @@ def test_both_targets_describe_the_same_services_and_logs(local_target, gcp_targ
         assert strip == [{k: v for k, v in r.to_dict().items() if k not in where}
                          for r in gcp_target.services.list_revisions(phase)]
         assert local_target.services.iam_policy(phase)["bindings"] == gcp_target.services.iam_policy(phase)["bindings"]
+        assert local_target.services.push_subscriptions(phase) == gcp_target.services.push_subscriptions(phase)
     query = {"since": IAM_FIX_AT, "until": MORNING, "status": "4xx"}
     assert local_target.logs.request_logs("phase4", **query) == gcp_target.logs.request_logs("phase4", **query)

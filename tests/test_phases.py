@@ -29,6 +29,15 @@ def test_default_registry_mirrors_the_platform():
     assert reg.names() == ["phase3", "phase4"]
 
 
+def test_expected_invokers_are_service_account_emails_and_optional(doc):
+    assert load_phases().get("phase4").expected_invokers == (
+        "pubsub-push@nba-props-platform.iam.gserviceaccount.com",
+        "scheduler-invoker@nba-props-platform.iam.gserviceaccount.com")
+    without = copy.deepcopy(doc)
+    del without["phases"]["phase3"]["expected_invokers"]
+    assert parse_phases(without).get("phase3").expected_invokers == ()
+
+
 def test_unknown_phase_names_what_is_allowed():
     with pytest.raises(ParameterError, match=r"phase='phase7' is not valid: choose one of phase3, phase4\."):
         load_phases().get("phase7")
@@ -59,6 +68,10 @@ def test_unknown_table_names_what_is_allowed():
         (lambda d: d.update(run_history_table="history"), "run_history_table must be written dataset.table"),
         (lambda d: d.update(bookkeeping_columns="processed_at"), "bookkeeping_columns must be a list of names"),
         (lambda d: d.update(bookkeeping_columns=["processed at"]), "bookkeeping_columns entry 'processed at' must be a column name"),
+        (lambda d: d["phases"]["phase4"].update(expected_invokers="pubsub-push@p.iam.gserviceaccount.com"),
+         "phases.phase4.expected_invokers must be a list of names"),
+        (lambda d: d["phases"]["phase4"].update(expected_invokers=["user:me@example.com"]),
+         "expected_invokers entry 'user:me@example.com' must be a service-account email"),
     ],
 )
 def test_malformed_registry_is_one_sentence_naming_the_key(doc, mutate, message):

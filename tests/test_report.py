@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlparse
 import nbformat
 import pytest
 
-from runbook_lib import report, runner
+from runbook_lib import nights, report, runner
 from runbook_lib.errors import ParameterError
 from runbook_lib.results import Result
 
@@ -154,7 +154,8 @@ def test_every_link_is_relative_and_resolves_as_a_browser_reads_it(night):
     for link in page.links:
         assert (outcome.folder / _browser_path(link)).is_file(), link
     pages = [_browser_path(link) for link in page.links if link.endswith(".html")]
-    assert {Path(p).parts[0] for p in pages} == set(EXPECTED)
+    assert "../../index.html" in pages   # the list of every night
+    assert {Path(p).parts[0] for p in pages if not p.startswith("..")} == set(EXPECTED)
     assert "ok/q #1? ü.html" in pages and "ok/q #1? ü.ipynb" in map(_browser_path, page.links)
 
 
@@ -231,6 +232,9 @@ def test_record_accepts_a_result_or_a_checked_mapping():
         report.as_result({"name": "x", "verdict": "pass", "summary": "ok", "extra": 1})
 
 
+NIGHT_FOLDER = "reports/2024-01-15/overnight-030000"
+
+
 def _recorded_notebook(folder: Path, step: str, file_name: str, summary: str) -> Path:
     run_dir = folder / step
     run_dir.mkdir(parents=True)
@@ -246,21 +250,23 @@ def _recorded_notebook(folder: Path, step: str, file_name: str, summary: str) ->
 
 def test_index_summaries_are_cut_but_summary_json_keeps_them_whole(tmp_path):
     long = "the build failed because " + "of a very long reason " * 40
-    notebook = _recorded_notebook(tmp_path, "long", "long.ipynb", long)
-    index = report.write_index(tmp_path, [notebook], "t", "local", datetime(2024, 1, 15, 3, 0))
+    folder = tmp_path / NIGHT_FOLDER
+    notebook = _recorded_notebook(folder, "long", "long.ipynb", long)
+    night = nights.write_night(folder, [notebook], "t", "local", datetime(2024, 1, 15, 3, 0))
     page = _Page()
-    page.feed(index.path.read_text())
+    page.feed(night.index.read_text())
     shown = page.rows[0][3]
     assert len(shown) <= report.INDEX_SUMMARY_CHARS and shown.endswith("…") and long.startswith(shown[:-1])
     assert len(page.callout) < len(long)
-    assert json.loads((tmp_path / "summary.json").read_text())["steps"][0]["summary"] == long
+    assert json.loads((folder / "summary.json").read_text())["steps"][0]["summary"] == long
 
 
 def test_an_interrupted_night_says_so_in_the_index(tmp_path):
-    notebook = _recorded_notebook(tmp_path, "a", "a.ipynb", "ok")
-    index = report.write_index(tmp_path, [notebook], "t", "local", datetime(2024, 1, 15, 3, 0), interrupted_at="a")
-    assert "<b>Interrupted</b> (Ctrl-C) during step a" in index.path.read_text()
-    assert json.loads((tmp_path / "summary.json").read_text())["interrupted_at"] == "a"
+    folder = tmp_path / NIGHT_FOLDER
+    notebook = _recorded_notebook(folder, "a", "a.ipynb", "ok")
+    night = nights.write_night(folder, [notebook], "t", "local", datetime(2024, 1, 15, 3, 0), interrupted_at="a")
+    assert "<b>Interrupted</b> (Ctrl-C) during step a" in night.index.read_text()
+    assert json.loads((folder / "summary.json").read_text())["interrupted_at"] == "a"
 
 
 def test_remote_scripts_and_stylesheets_are_removed_and_inline_ones_kept():
@@ -328,9 +334,10 @@ def test_run_pages_left_align_text_columns_and_right_align_numbers(tmp_path):
 
 
 def test_pages_escape_what_runbooks_recorded(tmp_path):
-    notebook = _recorded_notebook(tmp_path, "a", "a.ipynb", "<script>alert('summary')</script>")
-    index = report.write_index(tmp_path, [notebook], "<b>title</b>", "local", datetime(2024, 1, 15, 3, 0))
+    folder = tmp_path / NIGHT_FOLDER
+    notebook = _recorded_notebook(folder, "a", "a.ipynb", "<script>alert('summary')</script>")
+    night = nights.write_night(folder, [notebook], "<b>title</b>", "local", datetime(2024, 1, 15, 3, 0))
     header = report.run_header(nbformat.read(notebook, as_version=4).metadata["runbook"])
-    for page in (index.path.read_text(), header):
+    for page in (night.index.read_text(), header):
         assert "<script>alert" not in page and "&lt;script&gt;alert(" in page
-    assert "<b>title</b>" not in index.path.read_text()
+    assert "<b>title</b>" not in night.index.read_text()

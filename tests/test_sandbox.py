@@ -38,10 +38,11 @@ def test_status_shows_the_incident_morning(sandbox_home):
     assert p4.commit_sha == commits["before_prefix"][:7]          # what the revision's commit-sha label says
     assert p3.revision.startswith("nba-phase3-analytics-processors-000") and p3.commit_sha_full == commits["head"]
     assert p3.supports_prefix is True
-    assert not p3.public and not p4.public
+    # The night's fix removed allUsers; Phase 4's allAuthenticatedUsers survived it.
+    assert not p3.public and p4.public and "allAuthenticatedUsers" in p4.invoker_members
     text = status.to_text()
     p4_line = next(line for line in text.splitlines() if "00029-fdx" in line)
-    assert commits["before_prefix"][:7] in p4_line and " NO " in p4_line and "private" in p4_line
+    assert commits["before_prefix"][:7] in p4_line and " NO " in p4_line and "PUBLIC" in p4_line
     p3_line = next(line for line in text.splitlines() if line.strip().startswith("phase3"))
     assert commits["head"][:7] in p3_line and " yes " in p3_line
     assert commits["prefix_support"][:7] in text
@@ -175,7 +176,8 @@ def test_interrupted_init_is_redone_and_reset_restores_the_morning(make_sandbox)
     status = reset_sandbox(root, scale=0.15, start_services=False)
     assert not is_our_process(pid)
     p4 = next(s for s in status.services if s.phase == "phase4")
-    assert p4.revision.endswith("-00029-fdx") and not p4.public and not p4.running
+    assert p4.revision.endswith("-00029-fdx") and not p4.running
+    assert p4.public and "allUsers" not in p4.invoker_members and "allAuthenticatedUsers" in p4.invoker_members
     seeded = len(night_of_requests(load_phases(), _state(root)["services"]))
     assert status.request_log_entries == seeded < live_lines
     assert (root / "notes.txt").read_text() == "operator's own file"

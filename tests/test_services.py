@@ -81,12 +81,14 @@ def test_auth_matrix_like_cloud_run(local_target, sandbox_home):
         "malformed token": ("not-a-jwt", 401),
         "forged signature": (make_token("another-key", "user:operator@sandbox.local"), 401),
         "expired": (make_token(key, "user:operator@sandbox.local", now=time.time() - 7200), 401),
-        "valid token, no run.invoker": (services.identity_token(STRANGER), 403),
+        # Phase 4 still has allAuthenticatedUsers (the night's fix removed only allUsers): any valid token.
+        "valid token, no run.invoker": (services.identity_token(STRANGER), {"phase3": 403, "phase4": 200}),
         "operator": (services.identity_token(), 200),
         "pubsub push service account": (services.identity_token(PUBSUB), 200),
     }
-    for label, (token, expected) in cases.items():
+    for label, (token, expecting) in cases.items():
         for phase in ("phase3", "phase4"):
+            expected = expecting[phase] if isinstance(expecting, dict) else expecting
             headers = {"Authorization": token} if token and token.startswith("Basic") else None
             response = services.request(phase, "GET", "/health", token=None if headers else token, headers=headers)
             assert response.status == expected, (label, phase, response.body)
@@ -105,8 +107,15 @@ def test_identity_token_rejects_a_bad_principal(local_target):
 
 def test_all_users_makes_a_service_public_and_removing_it_locks_it_again(scratch):
     services = scratch.services
-    before = services.iam_policy("phase4")
+    # The incident morning: Phase 4 is public through allAuthenticatedUsers; the audit's fix removes it.
+    morning = services.iam_policy("phase4")
+    assert services.describe("phase4").public is True
+    assert services.health("phase4", token=services.identity_token(STRANGER))["http_status"] == 200
+    fixed = [{"role": b["role"], "members": [m for m in b["members"] if m != "allAuthenticatedUsers"]}
+             for b in morning["bindings"]]
+    before = services.set_iam_policy("phase4", {"bindings": fixed, "etag": morning["etag"]})
     assert services.describe("phase4").public is False
+    assert services.health("phase4", token=services.identity_token(STRANGER))["http_status"] == 403
     assert services.health("phase4", token=ANONYMOUS)["http_status"] == 403
     public = {"bindings": [{"role": "roles/run.invoker", "members": before["bindings"][0]["members"] + ["allUsers"]}],
               "etag": before["etag"]}

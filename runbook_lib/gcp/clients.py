@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import ParameterError
 from ..formats import check_project
 
-SERVICES = ("cloudbuild", "logging", "storage", "run")
+SERVICES = ("cloudbuild", "logging", "storage", "run", "pubsub")
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
@@ -84,6 +84,14 @@ def run_clients(credentials: Any = None, endpoint: str | None = None):
             run_v2.RevisionsClient(transport="rest", credentials=creds, client_options=_options(endpoint)))
 
 
+def pubsub_subscriber(credentials: Any = None, endpoint: str | None = None):
+    from google.cloud import pubsub_v1
+
+    endpoint = check_endpoint("pubsub", endpoint)
+    return pubsub_v1.SubscriberClient(transport="rest", credentials=credentials_for(credentials, endpoint),
+                                      client_options=_options(endpoint))
+
+
 def storage_client(project: str, credentials: Any = None, endpoint: str | None = None):
     from google.cloud import storage
 
@@ -93,7 +101,8 @@ def storage_client(project: str, credentials: Any = None, endpoint: str | None =
 
 
 class GcpClients:
-    """Lazily built, shared clients for one project. Attributes: cloudbuild, logging, storage, run, revisions."""
+    """Lazily built, shared clients for one project. Attributes: cloudbuild, logging, storage, run, revisions,
+    pubsub (a subscriber client: the kit only lists subscriptions)."""
 
     def __init__(self, project: str, credentials: Any = None, endpoints: dict[str, str] | None = None):
         self.project = check_project(project)
@@ -125,6 +134,8 @@ class GcpClients:
                     client = logging_client(self.project, creds, endpoint)
                 elif service == "run":
                     client = run_clients(creds, endpoint)
+                elif service == "pubsub":
+                    client = pubsub_subscriber(creds, endpoint)
                 else:
                     client = storage_client(self.project, creds, endpoint)
                 self._built[service] = client
@@ -149,6 +160,10 @@ class GcpClients:
     @property
     def revisions(self):
         return self._get("run")[1]
+
+    @property
+    def pubsub(self):
+        return self._get("pubsub")
 
     def close(self) -> None:
         with self._lock:

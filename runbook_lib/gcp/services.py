@@ -18,11 +18,12 @@ from typing import Any
 import requests
 from google.protobuf.json_format import MessageToDict
 
-from ..errors import NotFoundError, ParameterError, RunbookError
+from ..errors import NotFoundError, ParameterError, PermissionRefused, RunbookError
 from ..gitinfo import commit_contains
 from ..phases import PhaseRegistry
-from ..services import (PhaseEndpoints, Revision, ServiceInfo, ServiceResponse, invoker_members, is_public,
-                        newest_revisions_first, one_line, policy_shape, response_body)
+from ..services import (PhaseEndpoints, PushSubscription, Revision, ServiceInfo, ServiceResponse, ingress_setting,
+                        invoker_members, is_public, newest_revisions_first, one_line, policy_shape,
+                        push_subscriptions_to, response_body)
 
 REQUEST_TIMEOUT_S = 300.0
 GCLOUD_TIMEOUT_S = 60.0
@@ -148,7 +149,10 @@ class GcpServices(PhaseEndpoints):
 
     def iam_policy(self, phase: str) -> dict:
         """{"version", "bindings": [{"role", "members", "condition"?}], "etag"}, as in the sandbox."""
-        policy = self.clients.run.get_iam_policy(request={"resource": self._name(phase)})
+        # Version 3, or IAM answers a policy with conditional bindings in version 1: roles renamed
+        # ROLE_withcond_HASH and the conditions dropped.
+        policy = self.clients.run.get_iam_policy(request={"resource": self._name(phase),
+                                                          "options": {"requested_policy_version": 3}})
         bindings = []
         for b in policy.bindings:
             binding = {"role": b.role, "members": list(b.members)}
@@ -178,10 +182,28 @@ class GcpServices(PhaseEndpoints):
             supports_prefix=current.supports_prefix, image=current.image, created=current.created, running=bool(service.get("uri")) and state == "CONDITION_SUCCEEDED",
             public=is_public(policy, bool(service.get("invokerIamDisabled"))),
             invoker_members=invoker_members(policy), code_phase="", pid=None,
+            ingress=ingress_setting(service.get("ingress")),
+            invoker_iam_disabled=bool(service.get("invokerIamDisabled")),
         )
 
     def list(self) -> list[ServiceInfo]:
         return [self.describe(name) for name in self.phases.names()]
+
+    def push_subscriptions(self, phase: str) -> list[PushSubscription]:
+        """The project's Pub/Sub push subscriptions whose endpoint is on one of the service's URLs (every
+        page of projects.subscriptions.list). Subscriptions in other projects that push here are not
+        seen. PermissionRefused when the caller lacks pubsub.subscriptions.list (roles/pubsub.viewer)."""
+        from google.api_core import exceptions
+
+        service = self._service(phase)
+        try:
+            listed = [_json(sub) for sub in self.clients.pubsub.list_subscriptions(project=f"projects/{self.project}")]
+        except (exceptions.Forbidden, exceptions.PermissionDenied, exceptions.Unauthorized) as exc:
+            # Google's own words first: they also tell a disabled Pub/Sub API from a missing role.
+            raise PermissionRefused(f"Pub/Sub refused to list the subscriptions of project {self.project} "
+                                    f"({one_line(exc.message, 160)}); listing them needs roles/pubsub.viewer "
+                                    f"(pubsub.subscriptions.list).") from None
+        return push_subscriptions_to(listed, [service.get("uri", ""), *service.get("urls", [])])
 
     # ---- calling the services
 

@@ -7,9 +7,12 @@ After init the sandbox looks like the platform at 08:00 UTC on 2025-12-31:
 - Phase 3 serves a revision built from the head commit (honours dataset_prefix);
 - Phase 4 still serves nba-phase4-precompute-processors-00029-fdx, built from the commit BEFORE
   dataset_prefix support: a prefixed Phase 4 run would write production;
-- neither service is public (the night's security fix removed allUsers), and the request log
-  holds the night's traffic: Pub/Sub pushes without an OIDC token (403 after the fix), scanner
-  probes, the operator's and the scheduler's authenticated calls.
+- the night's security fix removed allUsers, so Phase 3 is private; Phase 4 also had
+  allAuthenticatedUsers, which `--no-allow-unauthenticated` and removing allUsers leave in place, so
+  Phase 4 is still public (any Google account may call it);
+- the pipeline's Pub/Sub push subscriptions send no OIDC token, and the request log holds the
+  night's traffic: those pushes (403 after the fix), scanner probes (404 from the app before it),
+  the operator's and the scheduler's authenticated calls.
 """
 from __future__ import annotations
 
@@ -60,6 +63,12 @@ def pubsub_push_member(project: str) -> str:
 
 def scheduler_member(project: str) -> str:
     return f"serviceAccount:scheduler-invoker@{project}.iam.gserviceaccount.com"
+
+
+def run_app_url(phases: PhaseRegistry, service: str, region: str) -> str:
+    """The service's Cloud Run URL, https://SERVICE-PROJECT_NUMBER.REGION.run.app (what the night's
+    request log and the push subscriptions name; the sandbox itself answers on 127.0.0.1)."""
+    return f"https://{service}-{phases.project_number or '0'}.{region}.run.app"
 
 
 # ---------------------------------------------------------------- status
@@ -253,6 +262,7 @@ def _build(box: SandboxHome, phases: PhaseRegistry, scale: float) -> None:
         "token_key": secrets.token_hex(32),
         "services": _incident_services(phases, repo),
     }
+    state["pubsub_subscriptions"] = _incident_subscriptions(phases, state["services"])
     write_state(box, state)
     request_log_path(box).unlink(missing_ok=True)
     append_request_logs(request_log_path(box), night_of_requests(phases, state["services"]))
@@ -306,6 +316,9 @@ def _incident_services(phases: PhaseRegistry, repo: SourceRepo) -> dict:
                    (29, before, "2025-12-29T23:13:37Z", "fdx")],
     }
     invokers = sorted([OPERATOR, pubsub_push_member(phases.project), scheduler_member(phases.project)])
+    # The night's fix (`--no-allow-unauthenticated`, then removing allUsers) left Phase 4's
+    # allAuthenticatedUsers in place: any Google account may still call it.
+    left_public = {"phase4": ["allAuthenticatedUsers"]}
     services = {}
     for name in phases.names():
         phase = phases.get(name)
@@ -314,13 +327,23 @@ def _incident_services(phases: PhaseRegistry, repo: SourceRepo) -> dict:
             image = source_image(phases.project, phase.region, phase.service, commit, build=f"{number:05d}")
             revisions.append(revision_record(phase.service, number, commit, image, commit != before, created,
                                              name, suffix=suffix))
+        members = sorted(invokers + left_public.get(name, []))
         services[name] = {
-            "service": phase.service, "region": phase.region,
-            "revisions": revisions,
+            "service": phase.service, "region": phase.region, "urls": [run_app_url(phases, phase.service, phase.region)],
+            "ingress": "all", "revisions": revisions,
             "traffic": [{"revisionName": revisions[-1]["name"], "percent": 100}],
-            "iam_policy": {"version": 1, "bindings": [{"role": "roles/run.invoker", "members": invokers}]},
+            "iam_policy": {"version": 1, "bindings": [{"role": "roles/run.invoker", "members": members}]},
         }
     return services
+
+
+def _incident_subscriptions(phases: PhaseRegistry, services: dict) -> list[dict]:
+    """Each phase's Pub/Sub push subscription (REST shape), pushing to /process WITHOUT an OIDC token:
+    fine while the services were public, refused (403) by Cloud Run's IAM check since the fix."""
+    return [{"name": f"projects/{phases.project}/subscriptions/{record['service']}-push",
+             "topic": f"projects/{phases.project}/topics/nba-phase{phases.get(name).number - 1}-complete",
+             "pushConfig": {"pushEndpoint": record["urls"][0] + "/process"}, "ackDeadlineSeconds": 600}
+            for name, record in services.items()]
 
 
 # ---------------------------------------------------------------- the night's request log
@@ -341,7 +364,7 @@ def night_of_requests(phases: PhaseRegistry, services: dict, seed: int = LOG_SEE
         record = services[name]
         serving = [r for r in record["revisions"] if r["created"] <= when.strftime("%Y-%m-%dT%H:%M:%SZ")]
         revision = serving[-1]["name"] if serving else record["revisions"][0]["name"]
-        base = f"https://{record['service']}-{phases.project_number or '0'}.{record['region']}.run.app"
+        base = run_app_url(phases, record["service"], record["region"])
         entries.append((when, request_entry(
             project=phases.project, service=record["service"], revision=revision, region=record["region"],
             method=method, url=base + path, status=status, remote_ip=ip, user_agent=agent,

@@ -23,8 +23,9 @@ from ..errors import NotFoundError, ParameterError, RunbookError
 from ..phases import PROJECT_ROOT, PhaseRegistry
 # The value types and the meaning of "public" / "invoker" are shared with target=gcp; re-exported here
 # so `from runbook_lib.local.services import ServiceInfo` keeps working.
-from ..services import (PhaseEndpoints, Revision, ServiceInfo, ServiceResponse, invoker_members, is_public,
-                        newest_revisions_first, policy_shape, response_body)
+from ..services import (DEFAULT_INGRESS, PhaseEndpoints, PushSubscription, Revision, ServiceInfo, ServiceResponse,
+                        invoker_members, is_public, newest_revisions_first, policy_shape, push_subscriptions_to,
+                        response_body)
 from .identity import make_token, policy_etag, valid_bindings
 from .processes import (_CHILDREN, APP_MODULE, accepts, process_lock, read_run_file, run_file, stop_recorded_processes,
                         terminate)
@@ -77,6 +78,8 @@ class LocalServices(PhaseEndpoints):
             public=is_public(record["iam_policy"], bool(record.get("invoker_iam_disabled"))),
             invoker_members=invoker_members(record["iam_policy"]),
             code_phase=revision.get("code_phase", name), pid=live["pid"] if running else None,
+            ingress=record.get("ingress", DEFAULT_INGRESS),
+            invoker_iam_disabled=bool(record.get("invoker_iam_disabled")),
         )
 
     def list(self) -> list[ServiceInfo]:
@@ -100,6 +103,12 @@ class LocalServices(PhaseEndpoints):
         policy = json.loads(json.dumps(record["iam_policy"]))
         return policy_shape(policy.get("version", 1), policy.get("bindings", []), policy_etag(policy))
 
+    def push_subscriptions(self, phase: str) -> list[PushSubscription]:
+        """The sandbox project's Pub/Sub push subscriptions whose endpoint is this service (state file)."""
+        _, record = self._record(phase)
+        subscriptions = require_services_state(self.home).get("pubsub_subscriptions", [])
+        return push_subscriptions_to(subscriptions, record.get("urls", []))
+
     # ---- changing state
 
     def set_iam_policy(self, phase: str, policy: dict) -> dict:
@@ -113,7 +122,9 @@ class LocalServices(PhaseEndpoints):
             if policy.get("etag") and policy["etag"] != current:
                 raise ParameterError("policy etag", policy["etag"],
                                      f"the policy changed since it was read (now {current}); read it again")
-            record["iam_policy"] = {"version": 1, "bindings": bindings}
+            # IAM answers version 3 for a policy with conditions, 1 for one without.
+            version = 3 if any(b.get("condition") for b in bindings) else 1
+            record["iam_policy"] = {"version": version, "bindings": bindings}
             write_state(self.home, state)
         return self.iam_policy(name)
 

@@ -11,7 +11,7 @@ import nbformat
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .. import masking, params, report
+from .. import masking, nights, params, report
 from ..errors import ConfigError, ParameterError
 from ..exit_codes import ExitCode
 from ..phases import PROJECT_ROOT
@@ -156,17 +156,19 @@ def plan_exit_code(step_codes: Sequence[int]) -> ExitCode:
     return ExitCode.FAILED if ExitCode.FAILED in codes else ExitCode.OK
 
 
-def record_without_running(planned: PlannedStep, run_dir: Path, target: str, *, verdict: str, outcome: str,
+def record_without_running(planned: PlannedStep, run_dir: Path, loaded: LoadedPlan, *, verdict: str, outcome: str,
                            summary: str, error: str | None, exit_code: int) -> RunOutcome:
     """Record a step that did not run (blocked, not run after Ctrl-C, or the runner itself broke)."""
-    return record_unexecuted(planned.notebook, planned.values, run_dir, target, step=planned.step.id,
+    return record_unexecuted(planned.notebook, planned.values, run_dir, loaded.target, step=planned.step.id,
+                             plan=loaded.plan.title,
                              verdict=verdict, outcome=outcome, summary=summary, error=error, exit_code=exit_code)
 
 
 def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: str | None = None,
              progress: bool = False) -> PlanOutcome:
     """`runbook overnight`: run every step in order (a step whose dependency did not end pass/warn
-    is recorded as blocked), then write index.html and summary.json beside the runs.
+    is recorded as blocked), then write index.html and summary.json beside the runs, and the
+    reports folder's index.html of every night (runbook_lib.nights).
     Exit code: 1 if any step errored or had bad parameters, else 3 if any failed or was blocked, else 0.
     On Ctrl-C the current step is recorded "interrupted", every later one "not run", the index and
     summary.json are written all the same, and KeyboardInterrupt is re-raised (the CLI exits 130)."""
@@ -194,11 +196,12 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
         # Whatever happened, the morning has a page: every step so far, in plan order.
         notebooks = [outcomes[s.step.id].notebook for s in loaded.steps
                      if s.step.id in outcomes and outcomes[s.step.id].notebook.exists()]
-        index = report.write_index(folder, notebooks, loaded.plan.title, loaded.target, started,
+        night = nights.write_night(folder, notebooks, loaded.plan.title, loaded.target, started,
                                    datetime.now().astimezone(), interrupted_at=interrupted_at)
-        print(f"Morning-review report: {Path(index.path).resolve()}", flush=True)
+        print(f"Morning-review report: {night.index.resolve()}", flush=True)
+        print(f"Every night: {(folder.parent.parent / nights.INDEX).resolve()}", flush=True)
     exit_code = plan_exit_code([o.exit_code for o in outcomes.values()])
-    return PlanOutcome(exit_code, folder, index.path, list(outcomes.values()))
+    return PlanOutcome(exit_code, folder, night.index, list(outcomes.values()))
 
 
 def _run_step(planned: PlannedStep, folder: Path, loaded: LoadedPlan, outcomes: Mapping[str, RunOutcome],
@@ -209,16 +212,16 @@ def _run_step(planned: PlannedStep, folder: Path, loaded: LoadedPlan, outcomes: 
     not_passed = [d for d in step.depends_on if outcomes[d].exit_code != ExitCode.OK]
     if not_passed:
         reason = "; ".join(f"depends on {d}, which ended {outcomes[d].label}" for d in not_passed)
-        return record_without_running(planned, run_dir, loaded.target, verdict="blocked",
+        return record_without_running(planned, run_dir, loaded, verdict="blocked",
                                       outcome=report.BLOCKED, summary=f"not run: {reason}",
                                       error=None, exit_code=ExitCode.FAILED)
     try:
-        return execute_runbook(planned.notebook, planned.values, run_dir, step=step.id,
+        return execute_runbook(planned.notebook, planned.values, run_dir, step=step.id, plan=loaded.plan.title,
                                target=loaded.target, progress=progress,
                                cell_timeout=loaded.plan.cell_timeout_seconds)
     except Exception as exc:  # one broken step must not lose the night's other results
         message = f"the runner failed: {type(exc).__name__}: {said(exc, masking.secret_values(planned.values))}"
-        return record_without_running(planned, run_dir, loaded.target, verdict="fail",
+        return record_without_running(planned, run_dir, loaded, verdict="fail",
                                       outcome=report.ERROR, summary=message, error=message,
                                       exit_code=ExitCode.ERROR)
 
@@ -244,11 +247,11 @@ def _record_the_rest_after_interrupt(loaded: LoadedPlan, folder: Path, outcomes:
                 except Exception:
                     pass  # cut short while being written: replaced by the record below
             outcomes[step_id] = record_without_running(
-                planned, run_dir, loaded.target, verdict="blocked", outcome=report.INTERRUPTED,
+                planned, run_dir, loaded, verdict="blocked", outcome=report.INTERRUPTED,
                 summary=INTERRUPTED_SUMMARY, error=None, exit_code=ExitCode.INTERRUPTED)
         else:
             outcomes[step_id] = record_without_running(
-                planned, run_dir, loaded.target, verdict="blocked", outcome=report.NOT_RUN,
+                planned, run_dir, loaded, verdict="blocked", outcome=report.NOT_RUN,
                 summary=f"not run: the night was interrupted (Ctrl-C) during step {current.step.id}",
                 error=None, exit_code=ExitCode.INTERRUPTED)
     return current.step.id

@@ -99,7 +99,8 @@ def _papermill(source: Path, values: Mapping[str, Any], run_dir: Path, progress:
 
 
 def execute_runbook(notebook: str | Path, values: Mapping[str, Any], run_dir: Path, *, step: str | None = None,
-                    target: str | None = None, progress: bool = True, cell_timeout: int | None = None) -> RunOutcome:
+                    plan: str | None = None, target: str | None = None, progress: bool = True,
+                    cell_timeout: int | None = None) -> RunOutcome:
     """Execute one notebook with already-checked parameter values into `run_dir` (created).
     Never raises for what happens inside the notebook: that becomes the outcome."""
     from papermill.translators import translate_parameters
@@ -121,7 +122,7 @@ def execute_runbook(notebook: str | Path, values: Mapping[str, Any], run_dir: Pa
                               secrets=secrets)
     masked_values = masking.mask_parameters(values, secrets)
     record = report.RunRecord(
-        notebook=display_path(source), step=step,
+        notebook=display_path(source), step=step, plan=plan,
         target=values.get("target", target or declared_default(nb, "target")),
         parameters=masked_values, started=started.isoformat(timespec="seconds"), duration_s=round(duration, 2),
         outcome=decision.outcome, error=decision.error, exit_code=decision.exit_code,
@@ -154,7 +155,7 @@ def write_record(nb: Any, result: Mapping[str, Any], record: report.RunRecord, e
 
 
 def record_unexecuted(notebook: Path, values: Mapping[str, Any], run_dir: Path, target: str, *, step: str | None,
-                      verdict: str, outcome: str, summary: str, error: str | None, exit_code: int) -> RunOutcome:
+                      plan: str | None = None, verdict: str, outcome: str, summary: str, error: str | None, exit_code: int) -> RunOutcome:
     """Write a run that did not execute (blocked, not run, stopped before it started, or the runner
     itself broke) like any other: its notebook, unexecuted, with metadata["runbook"], and a page
     showing only the header."""
@@ -162,7 +163,7 @@ def record_unexecuted(notebook: Path, values: Mapping[str, Any], run_dir: Path, 
     nb = nbformat.read(notebook, as_version=4)
     secrets = masking.secret_values(values)
     result = {"name": notebook.stem, "verdict": verdict, "summary": summary, "figures": {}, "details": {}}
-    record = report.RunRecord(notebook=display_path(notebook), step=step, target=target,
+    record = report.RunRecord(notebook=display_path(notebook), step=step, plan=plan, target=target,
                               parameters=masking.mask_parameters(values, secrets), outcome=outcome, error=error,
                               exit_code=exit_code, html=f"{notebook.stem}.html")
     return write_record(nb, result, record, run_dir / notebook.name, secrets, hidden_cells=range(len(nb.cells)))

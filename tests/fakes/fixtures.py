@@ -20,6 +20,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from runbook_lib.services import INGRESS_SETTINGS
+
 from .server import DATA_DIR, FakeGoogleApis, load_json
 
 PROJECT = "nba-props-platform"
@@ -141,9 +143,10 @@ def storage_emulator() -> Iterator[StorageEmulator]:
 # ---------------------------------------------------------------- the fake as a mirror of a sandbox
 
 def mirror_sandbox(fake: FakeGoogleApis, home: str | Path, phases) -> None:
-    """Load the fake with what Cloud Run and Cloud Logging would hold for the sandbox at `home`: its
-    services (URL <fake>/svc/<service>), revisions with their `commit-sha` labels, traffic, IAM policies,
-    what each /health answers, and its request log (replacing the recorded Cloud Run request entries)."""
+    """Load the fake with what Cloud Run, Pub/Sub and Cloud Logging would hold for the sandbox at `home`:
+    its services (URL <fake>/svc/<service>), revisions with their `commit-sha` labels, traffic, IAM
+    policies, ingress, what each /health answers, the push subscriptions, and its request log (replacing
+    the recorded Cloud Run request entries)."""
     home = Path(home)
     state = json.loads((home / "state.json").read_text())
     for name, record in state["services"].items():
@@ -156,6 +159,9 @@ def mirror_sandbox(fake: FakeGoogleApis, home: str | Path, phases) -> None:
                                  "percent": t["percent"]} for t in record["traffic"]],
             "invokerIamDisabled": bool(record.get("invoker_iam_disabled")),
             "terminalCondition": {"type": "Ready", "state": "CONDITION_SUCCEEDED"},
+            # Cloud Run's own URLs (what push subscriptions name); the fake answers on `uri`.
+            "urls": list(record.get("urls", [])),
+            "ingress": {v: k for k, v in INGRESS_SETTINGS.items()}[record.get("ingress", "all")],
         }
         # Cloud Run lists revisions in its own order; oldest first here, so sorting is the adapter's job.
         fake.run_revisions[full] = [
@@ -170,6 +176,7 @@ def mirror_sandbox(fake: FakeGoogleApis, home: str | Path, phases) -> None:
         fake.service_health[record["service"]] = {
             "status": "healthy", "service": phases.get(serving.get("code_phase", name)).service_identity,
             "commit_sha": serving["commit_sha"]}
+    fake.pubsub_subscriptions = [dict(sub) for sub in state.get("pubsub_subscriptions", [])]
     log = home / "logs" / "requests.jsonl"
     sandbox_entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
     fake.entries = [e for e in fake.entries if e.get("resource", {}).get("type") != "cloud_run_revision"] + sandbox_entries

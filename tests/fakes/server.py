@@ -14,12 +14,16 @@ talk to it. It answers like Google does where the kit depends on it:
 - a Cloud Run service's own URL is `<endpoint>/svc/<service>`; Cloud Run's IAM check sits in front of
   every path there (no token -> 403 HTML page, a token the fake never issued -> 401 HTML page, an
   issued token whose member may not invoke -> 403), and every call is written to the request log
-  (`entries`) as a `cloud_run_revision` LogEntry, as Cloud Run does.
+  (`entries`) as a `cloud_run_revision` LogEntry, as Cloud Run does;
+- getIamPolicy answers a policy with conditional bindings in version 1, mangled, unless version 3 is
+  asked for (`options.requestedPolicyVersion=3`), as IAM does;
+- Pub/Sub's subscriptions list is served by fakes/pubsub.py.
 
 Every request is recorded (method, path, query, JSON body) so tests can assert the exact paths.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -30,6 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from . import pubsub
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -90,6 +96,22 @@ def build_location(build: dict) -> str:
     """Location of a recorded build, from its resource name projects/P/locations/R/builds/ID."""
     match = re.fullmatch(r"projects/[^/]+/locations/([^/]+)/builds/[^/]+", build.get("name", ""))
     return match.group(1) if match else "global"
+
+
+def policy_as_requested(policy: dict, requested_version: str | None) -> dict:
+    """IAM's answer to getIamPolicy: asked for less than version 3, a policy with conditional bindings
+    comes back as version 1 with those roles renamed ROLE_withcond_HASH and their conditions dropped."""
+    if str(requested_version or "") == "3" or not any(b.get("condition") for b in policy.get("bindings", [])):
+        return policy
+    mangled = []
+    for binding in policy.get("bindings", []):
+        binding = dict(binding)
+        condition = binding.pop("condition", None)
+        if condition:
+            digest = hashlib.sha256(json.dumps(condition, sort_keys=True).encode()).hexdigest()[:20]
+            binding["role"] = f"{binding['role']}_withcond_{digest}"
+        mangled.append(binding)
+    return {**policy, "version": 1, "bindings": mangled}
 
 
 # ---------------------------------------------------------------- filter evaluation (fake only)
@@ -186,6 +208,7 @@ class FakeGoogleApis:
         self.run_revisions: dict[str, list[dict]] = {}
         self.run_policies: dict[str, dict] = {}
         self.service_health: dict[str, dict] = {}
+        self.pubsub_subscriptions: list[dict] = []   # Pub/Sub REST JSON; routes in fakes/pubsub.py
         # ID tokens the fake's identity provider issued: token -> IAM member ("user:...", "serviceAccount:...").
         self.identity_tokens: dict[str, str] = {}
         self.requests: list[RecordedRequest] = []
@@ -299,21 +322,26 @@ class FakeGoogleApis:
                 return self._list_builds(m.group(1), "global", request)
             m = re.fullmatch(r"/v2/(projects/[^/]+/locations/[^/]+/services/[^/:]+)(:getIamPolicy|/revisions)?", path)
             if m:
-                return self._run(m.group(1), m.group(2))
+                return self._run(m.group(1), m.group(2), request)
         if request.method == "POST" and path == "/v2/entries:list":
             return self._list_entries(request.body or {})
         m = re.fullmatch(r"/svc/([^/]+)(/.*)", path)
         if m:
             return self._cloud_run_call(request, m.group(1), m.group(2))
+        for other_api in (pubsub.route,):
+            routed = other_api(self, request)
+            if routed is not None:
+                return routed
         return 404, google_error(404, f"fake has no route for {request.method} {path}")
 
     # -- Cloud Run v2
-    def _run(self, name: str, suffix: str | None) -> tuple[int, dict]:
+    def _run(self, name: str, suffix: str | None, request: RecordedRequest) -> tuple[int, dict]:
         if name not in self.run_services:
             return 404, google_error(404, f"Resource '{name.rsplit('/', 1)[-1]}' of kind 'SERVICE' in region "
                                           f"'{name.split('/')[3]}' in project '{name.split('/')[1]}' does not exist.")
         if suffix == ":getIamPolicy":
-            return 200, self.run_policies.get(name, {"etag": "BwY="})
+            return 200, policy_as_requested(self.run_policies.get(name, {"etag": "BwY="}),
+                                            request.param("options.requestedPolicyVersion"))
         if suffix == "/revisions":
             return 200, {"revisions": self.run_revisions.get(name, [])}
         return 200, self.run_services[name]

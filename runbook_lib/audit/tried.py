@@ -1,0 +1,138 @@
+"""Who tried: read every request-log entry of the window (paged to the end, counted), classify the callers
+in DuckDB (requests.py), and turn what reached the app into findings."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from ..formats import rfc3339
+from .access import AuditScope, Finding, ServiceAccess
+from .requests import REFUSED_STATUSES, RequestLog, ServiceFacts, bucket_minutes
+
+
+@dataclass
+class WhoTried:
+    """The window's request log, analysed: the tables the runbook shows and the counts it records."""
+
+    since: datetime
+    until: datetime
+    entries: int                         # every entry read (all pages) and loaded
+    per_service: dict[str, int]          # entries read per service
+    bucket_minutes: int
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def note(self) -> str:
+        services = ", ".join(f"{name} {count:,}" for name, count in self.per_service.items())
+        return (f"Read {self.entries:,} request-log entries (resource.type=\"cloud_run_revision\", every page) "
+                f"from {moment_text(self.since)} to {moment_text(self.until)}: {services}.")
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    @property
+    def refused_pushes(self) -> int:
+        return int(self.tables["refused_pushes"]["refused"].sum())
+
+    @property
+    def external_reached(self) -> int:
+        """External callers (addresses) that reached the app."""
+        return int(self.tables["reached_app"]["ip"].nunique())
+
+    @property
+    def unexpected_2xx(self) -> int:
+        return int(self.tables["reached_app"]["ok_2xx"].sum())
+
+
+def moment_text(moment: Any) -> str:
+    """RFC 3339 UTC text (whole seconds) of a datetime or a DuckDB/pandas timestamp; "" for none."""
+    if moment is None or pd.isna(moment):
+        return ""
+    return rfc3339(pd.Timestamp(moment).to_pydatetime(), micros=False)
+
+
+def _facts(access: list[ServiceAccess], scope: AuditScope) -> list[ServiceFacts]:
+    facts = []
+    for a in access:
+        members = {m["member"] for m in a.members if m["judged"] != "public"}
+        facts.append(ServiceFacts(a.service, a.public, members <= scope.expected_members(a.phase)))
+    return facts
+
+
+def who_tried(target: Any, scope: AuditScope, access: list[ServiceAccess]) -> WhoTried:
+    """Step 2: every request-log entry of the window for the audited services, classified and counted."""
+    per_service: dict[str, int] = {}
+    entries: list[dict] = []
+    for phase in scope.phases:
+        got = target.logs.request_logs(phase.name, since=scope.since, until=scope.until, limit=None)
+        per_service[phase.service] = len(got)
+        entries += got
+    log = RequestLog()
+    try:
+        log.load_entries(entries)
+        del entries
+        log.classify(_facts(access, scope))
+        minutes = bucket_minutes((scope.until - scope.since).total_seconds() / 3600)
+        tables = log.analyse(scope.since, minutes)
+    finally:
+        log.close()
+    tried = WhoTried(since=scope.since, until=scope.until, entries=log.loaded, per_service=per_service,
+                     bucket_minutes=minutes, tables=tables)
+    tried.findings = request_findings(tried)
+    return tried
+
+
+def request_findings(tried: WhoTried) -> list[Finding]:
+    """A 2xx to a caller that could have been anyone is critical; an external caller that reached the app
+    at all (the app's 404 rather than IAM's 403) is exposure, with the paths it probed."""
+    findings = []
+    for row in tried.tables["reached_by_service"].itertuples():
+        if row.ok_2xx:
+            findings.append(Finding("critical", row.service, "unexpected_2xx",
+                                    f"{row.ok_2xx} request(s) from {row.ok_addresses} address(es) got a 2xx from "
+                                    f"{row.service} while it let in callers that are not its expected invokers."))
+        when = (f"before the policy changed at {moment_text(row.changed_at)}"
+                if row.before_change else "while it let anyone in; it still does")
+        findings.append(Finding("warning", row.service, "exposure",
+                                f"{row.addresses} external address(es) reached the {row.service} app {when}: "
+                                f"{row.requests} request(s), probing {row.paths}."))
+    return findings
+
+
+def _status_colour(status: int) -> str:
+    """Refused by IAM (401/403) apart from what reached the app (2xx, 3xx, other 4xx such as a probe's 404, 5xx)."""
+    if status in REFUSED_STATUSES:
+        return "#d4a72c"
+    return {2: "#1a7f37", 3: "#0969da", 4: "#8250df", 5: "#cf222e"}.get(status // 100, "#6e7781")
+
+
+def requests_chart(tried: WhoTried):
+    """Requests by service and status over time: one panel per service, bars stacked by status."""
+    from .. import charts
+
+    frame = tried.tables["timeline"]
+    services = sorted(frame["service"].unique()) or ["(no requests)"]
+    fig = charts.new_figure(9, 1.2 + 2.0 * len(services))
+    axes = fig.subplots(len(services), 1, sharex=True, squeeze=False)[:, 0]
+    width = pd.Timedelta(minutes=tried.bucket_minutes) * 0.9
+    for ax, service in zip(axes, services):
+        part = frame[frame["service"] == service]
+        table = part.pivot_table(index="bucket", columns="status", values="requests", aggfunc="sum", fill_value=0)
+        bottom = None
+        for status in sorted(table.columns):
+            ax.bar(table.index, table[status], width=width, bottom=bottom, label=str(status),
+                   color=_status_colour(int(status)), align="edge")
+            bottom = table[status] if bottom is None else bottom + table[status]
+        ax.set_xlim(pd.Timestamp(tried.since), pd.Timestamp(tried.until))
+        ax.set_title(service, fontsize=9)
+        ax.set_ylabel("requests")
+        if len(table.columns):
+            ax.legend(title="status", fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    axes[-1].set_xlabel(f"UTC, {tried.bucket_minutes}-minute bars")
+    fig.suptitle("Requests by service and status")
+    fig.autofmt_xdate()
+    return fig

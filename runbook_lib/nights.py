@@ -1,0 +1,316 @@
+"""The nights of a reports folder and the pages a team reads in the morning.
+
+`runbook overnight` writes `<reports>/<YYYY-MM-DD>/overnight-<HHMMSS>/` with one folder per step,
+`summary.json` (the machine-readable record, schema in data/summary.schema.json) and `index.html`:
+the night's runbooks, what changed since the night before (verdicts first), and each step over
+the last nights with a trend chart per numeric figure. `<reports>/index.html` lists every night,
+newest first. Everything is derived from what is on disk: `summary.json` where a night has a valid
+one, else the step notebooks' metadata (a night cut short, marked incomplete), so `runbook report`
+rebuilds every page after nights were copied in, deleted or cut short.
+
+Nights compare with earlier nights of the same plan (same title and target); steps are matched
+by step id and notebook file (runbook_lib.changes).
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import jsonschema
+import nbformat
+
+from . import changes, report
+from .changes import Change
+from .results import VERDICTS
+
+SUMMARY, INDEX = "summary.json", "index.html"
+SCHEMA_FILE = Path(__file__).parent / "data" / "summary.schema.json"
+DEFAULT_HISTORY = 7            # earlier nights shown beside each step
+REPORTS_INDEX_CHANGES = 3      # sentences per night on the list of nights (the night's page has them all)
+_NIGHT_DIR = re.compile(r"overnight-(\d{6})(?:-(\d+))?")
+
+
+@dataclass
+class Night:
+    """One overnight run as found on disk. `incomplete` says why it has no valid summary.json
+    (then its steps come from the step notebooks), None for a night that finished."""
+    folder: Path
+    title: str | None
+    target: str | None
+    started: datetime
+    steps: list[report.IndexRow] = field(default_factory=list)
+    finished: datetime | None = None
+    interrupted_at: str | None = None
+    incomplete: str | None = None
+
+    @property
+    def index(self) -> Path:
+        return self.folder / INDEX
+
+    @property
+    def plan(self) -> tuple[str | None, str | None]:
+        """Which nights this one compares with."""
+        return self.title, self.target
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {v: sum(1 for s in self.steps if s.verdict == v) for v in VERDICTS}
+
+    @property
+    def first_failure(self) -> report.IndexRow | None:
+        return next((s for s in self.steps if s.verdict == "fail"), None) or next(
+            (s for s in self.steps if s.verdict not in ("pass", "warn")), None)
+
+    @property
+    def took_s(self) -> float | None:
+        return (_aware(self.finished) - _aware(self.started)).total_seconds() if self.finished else None
+
+    @property
+    def order(self) -> tuple[datetime, int]:
+        """Oldest first; two nights started in the same second are told apart by the folder's -2, -3."""
+        match = _NIGHT_DIR.fullmatch(self.folder.name)
+        return _aware(self.started).astimezone(timezone.utc), int(match.group(2) or 1) if match else 1
+
+    def summary(self) -> dict[str, Any]:
+        """What summary.json holds (see data/summary.schema.json)."""
+        first = self.first_failure
+        return {"title": self.title, "target": self.target, "started": self.started.isoformat(timespec="seconds"),
+                "finished": self.finished.isoformat(timespec="seconds") if self.finished else None,
+                "interrupted_at": self.interrupted_at, "counts": self.counts,
+                "first_failure": first.step if first else None, "steps": self.step_dicts()}
+
+    def step_dicts(self) -> list[dict[str, Any]]:
+        return [s.to_dict() for s in self.steps]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.astimezone()  # naive: this machine's local time
+
+
+# ---------------------------------------------------------------------------------------------
+# summary.json and its schema
+
+@functools.cache
+def summary_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def summary_problems(data: Any) -> list[str]:
+    """Why `data` is not a valid summary.json, one sentence each ([] when it is)."""
+    validator = jsonschema.Draft202012Validator(summary_schema())
+    return [f"{'/'.join(map(str, e.absolute_path)) or 'the top level'}: {e.message}"
+            for e in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))]
+
+
+def _from_summary(folder: Path, data: dict[str, Any]) -> Night:
+    return Night(folder=folder, title=data["title"], target=data["target"],
+                 started=datetime.fromisoformat(data["started"]),
+                 finished=datetime.fromisoformat(data["finished"]) if data["finished"] else None,
+                 interrupted_at=data["interrupted_at"], steps=[report.IndexRow(**s) for s in data["steps"]])
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading nights from disk
+
+def read_night(folder: Path) -> Night | None:
+    """The night recorded in `folder`: from its summary.json when that is valid, else from its
+    step notebooks (marked incomplete, saying why); None when the folder holds neither."""
+    folder = Path(folder)
+    summary = folder / SUMMARY
+    why = f"it has no {SUMMARY}: the night stopped before it finished, or is still running"
+    if summary.is_file():
+        try:
+            data = json.loads(summary.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            why = f"its {SUMMARY} could not be read ({type(exc).__name__})"
+        else:
+            problems = summary_problems(data)
+            if not problems:
+                return _from_summary(folder, data)
+            why = f"its {SUMMARY} does not match the schema ({problems[0]})"
+    return _from_notebooks(folder, why)
+
+
+def _from_notebooks(folder: Path, why: str) -> Night | None:
+    found = []
+    unreadable = 0
+    # Steps run in plan order and each writes its notebook once, at its end.
+    for path in sorted(folder.glob("*/*.ipynb"), key=lambda p: (p.stat().st_mtime_ns, p.as_posix())):
+        try:
+            meta = report.run_metadata(nbformat.read(path, as_version=4))
+        except Exception:
+            unreadable += 1
+            continue
+        if meta:
+            found.append((report.row_from_metadata(meta, path, folder), report.RunRecord.from_dict(meta.get("run"))))
+    if not found and not unreadable:
+        return None
+    if unreadable:
+        why += f"; {unreadable} step notebook{'s' if unreadable > 1 else ''} could not be read"
+    runs = [run for _, run in found]
+    times = [_aware(datetime.fromisoformat(r.started)) for r in runs if r.started]
+    titles = Counter(r.plan for r in runs if r.plan)
+    return Night(folder=folder, title=titles.most_common(1)[0][0] if titles else None,
+                 target=next((r.target for r in runs if r.target), None),
+                 started=min(times) if times else _started_from_name(folder),
+                 steps=[row for row, _ in found], incomplete=why)
+
+
+def _started_from_name(folder: Path) -> datetime:
+    """`<YYYY-MM-DD>/overnight-<HHMMSS>` as local time; the folder's modification time if the names say nothing."""
+    match = _NIGHT_DIR.fullmatch(folder.name)
+    if match:
+        try:
+            return datetime.strptime(f"{folder.parent.name} {match.group(1)}", "%Y-%m-%d %H%M%S").astimezone()
+        except ValueError:
+            pass  # the date folder was renamed
+    return datetime.fromtimestamp(folder.stat().st_mtime).astimezone()
+
+
+def find_nights(reports_dir: Path) -> list[Night]:
+    """Every night under `reports_dir` (`*/overnight-*` folders), oldest first."""
+    folders = [f for f in Path(reports_dir).glob("*/overnight-*") if f.is_dir() and _NIGHT_DIR.fullmatch(f.name)]
+    nights = [n for n in map(read_night, folders) if n is not None]
+    return sorted(nights, key=lambda n: n.order)
+
+
+def earlier_nights(night: Night, nights: Sequence[Night], limit: int = DEFAULT_HISTORY) -> list[Night]:
+    """Up to `limit` nights of the same plan before `night`, oldest first."""
+    return [n for n in nights if n.plan == night.plan and n.order < night.order][-limit:] if limit > 0 else []
+
+
+def night_changes(night: Night, earlier: Sequence[Night]) -> list[Change]:
+    """What changed since the latest of `earlier` (nothing when there is none)."""
+    return changes.night_changes(night.step_dicts(), earlier[-1].step_dicts() if earlier else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+def write_night(folder: Path, notebooks: Sequence[Path], title: str, target: str, started: datetime,
+                finished: datetime | None = None, interrupted_at: str | None = None,
+                history: int = DEFAULT_HISTORY) -> Night:
+    """The end of `runbook overnight`: write the night's summary.json and index.html (compared
+    with the earlier nights of its reports folder), then the reports folder's index.html.
+    `interrupted_at`: the step Ctrl-C stopped the night in, if it did."""
+    folder = Path(folder)
+    night = Night(folder=folder, title=title, target=target, started=started, finished=finished,
+                  interrupted_at=interrupted_at, steps=[report.read_row(Path(nb), folder) for nb in notebooks])
+    (folder / SUMMARY).write_text(json.dumps(night.summary(), indent=2, default=str), encoding="utf-8")
+    reports_dir = folder.parent.parent
+    try:
+        others = [n for n in find_nights(reports_dir) if n.folder.resolve() != folder.resolve()]
+    except Exception as exc:  # whatever lies beside it, the night gets its page
+        _warn(f"could not read the earlier nights in {reports_dir}", exc, reports_dir)
+        others = []
+    nights = sorted([*others, night], key=lambda n: n.order)
+    write_night_page(night, earlier_nights(night, nights, history))
+    try:
+        write_reports_index(reports_dir, nights, history)
+    except Exception as exc:
+        _warn(f"could not write {reports_dir / INDEX}", exc, reports_dir)
+    return night
+
+
+def _warn(what: str, exc: Exception, reports_dir: Path) -> None:
+    print(f"warning: {what}: {type(exc).__name__}: {exc}; `runbook report {reports_dir}` rebuilds the pages",
+          file=sys.stderr)
+
+
+def rebuild(reports_dir: Path, history: int = DEFAULT_HISTORY) -> list[Night]:
+    """`runbook report`: every night's index.html and the reports folder's index.html, from what
+    is on disk. summary.json is left as the runner wrote it (a night without one stays incomplete)."""
+    nights = find_nights(reports_dir)
+    for night in nights:
+        write_night_page(night, earlier_nights(night, nights, history))
+    write_reports_index(reports_dir, nights, history)
+    return nights
+
+
+def _href(target: Path, start: Path) -> str:
+    return Path(os.path.relpath(target, start)).as_posix()
+
+
+@dataclass
+class _Column:
+    """A night in a step's history table."""
+    night: Night
+    href: str | None        # its page, relative to the page shown (None: the page shown)
+
+
+@dataclass
+class _StepHistory:
+    number: int
+    row: report.IndexRow
+    changes: list[Change]
+    cells: list[tuple[report.IndexRow | None, str | None]]   # per column: the step that night, its page
+    figures: list[tuple[str, list[str], str | None]]          # name, shown value per column, trend chart
+
+
+def _step_histories(night: Night, earlier: Sequence[Night], found: Sequence[Change]) -> list[_StepHistory]:
+    shown_nights = [*earlier, night]
+    histories = []
+    for number, row in enumerate(night.steps, 1):
+        key = changes.step_key(row.to_dict())
+        same = [next((s for s in n.steps if changes.step_key(s.to_dict()) == key), None) for n in shown_nights]
+        cells = [(s, _href(n.folder / s.html, night.folder) if s and s.html else None) for s, n in zip(same, shown_nights)]
+        names = list(row.figures) + [k for s in reversed(same) if s for k in s.figures if k not in row.figures]
+        figures = []
+        for name in dict.fromkeys(names):
+            values = [s.figures.get(name) if s else None for s in same]
+            texts = [changes.shown(v) if s and name in s.figures else "—" for v, s in zip(values, same)]
+            figures.append((name, texts, changes.sparkline(name, values)))
+        histories.append(_StepHistory(number, row, [c for c in found if c.step == row.step], cells, figures))
+    return histories
+
+
+def write_night_page(night: Night, earlier: Sequence[Night]) -> Path:
+    """The night's index.html: its runbooks, what changed since the latest of `earlier`, and each
+    step over `earlier` and this night."""
+    found = night_changes(night, earlier)
+    histories = _step_histories(night, earlier, found)
+    reports_index = night.folder.parent.parent / INDEX
+    page = report.templates().get_template("index.html.j2").render(
+        night=night, first=night.first_failure, rows=night.steps, changes=found,
+        previous=earlier[-1] if earlier else None,
+        previous_href=_href(earlier[-1].index, night.folder) if earlier else None,
+        reports_href=_href(reports_index, night.folder),
+        columns=[_Column(n, _href(n.index, night.folder)) for n in earlier] + [_Column(night, None)],
+        histories=histories, anchors={h.row.step: f"step-{h.number}" for h in histories},
+        counts_text=_counts_text(night.counts), summary_chars=report.INDEX_SUMMARY_CHARS)
+    night.index.write_text(page, encoding="utf-8")
+    return night.index
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {v}" for v, n in counts.items() if n) or "no runbooks"
+
+
+def write_reports_index(reports_dir: Path, nights: Sequence[Night], history: int = DEFAULT_HISTORY) -> Path:
+    """`<reports_dir>/index.html`: every night, newest first, with its verdict counts, first
+    failure and what changed since the night before. A night without a page (one cut short) gets
+    one, so that every link resolves."""
+    reports_dir = Path(reports_dir)
+    entries = []
+    for night in reversed(nights):
+        earlier = earlier_nights(night, nights, history)
+        if not night.index.is_file():
+            write_night_page(night, earlier)
+        first = night.first_failure
+        entries.append({
+            "night": night, "href": _href(night.index, reports_dir), "counts": night.counts,
+            "first": first, "first_href": _href(night.folder / first.html, reports_dir) if first and first.html else None,
+            "changes": night_changes(night, earlier), "compared": bool(earlier)})
+    page = report.templates().get_template("nights.html.j2").render(
+        entries=entries, shown_changes=REPORTS_INDEX_CHANGES, summary_chars=report.INDEX_SUMMARY_CHARS)
+    path = reports_dir / INDEX
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -1,0 +1,407 @@
+"""Runbook 05's logic: each finding class, the caller classification in DuckDB, the verdict, and the whole
+audit on the sandbox's incident night and on target=gcp (real clients, multi-page fakes) alike."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fakes.fixtures import mirror_sandbox, mirrored_phases_file
+from runbook_lib import audit, params
+from runbook_lib import target as target_mod
+from runbook_lib.errors import ParameterError, RunbookError
+from runbook_lib.formats import parse_time
+from runbook_lib.local.logs import request_entry
+from runbook_lib.local.sandbox import IAM_FIX_AT, OPERATOR_IP, PUBSUB_USER_AGENT, SCHEDULER_USER_AGENT
+from runbook_lib.phases import load_phases
+from runbook_lib.services import PushSubscription, ServiceInfo
+
+UTC = timezone.utc
+P3, P4 = "nba-phase3-analytics-processors", "nba-phase4-precompute-processors"
+PROJECT = "nba-props-platform"
+PUSH_SA = "pubsub-push@nba-props-platform.iam.gserviceaccount.com"
+SCHEDULER_SA = "scheduler-invoker@nba-props-platform.iam.gserviceaccount.com"
+EXPECTED = {f"serviceAccount:{PUSH_SA}", f"serviceAccount:{SCHEDULER_SA}"}
+T0 = datetime(2025, 12, 30, 18, 0, tzinfo=UTC)
+NIGHT = "2025-12-31T08:00:00Z"
+
+
+def _entry(minutes: float, status: int, agent: str = "curl/8.5.0", ip: str = "198.51.100.7", service: str = P4,
+           path: str = "/health") -> dict:
+    when = T0 + timedelta(minutes=minutes)
+    return request_entry(project=PROJECT, service=service, revision=f"{service}-00001-abc", region="us-west2",
+                         method="GET", url=f"https://{service}-756957797294.us-west2.run.app{path}?x=1", status=status,
+                         remote_ip=ip, user_agent=agent, latency_s=0.01, response_size=10, timestamp=when)
+
+
+def _classified(entries: list[dict], public_now: bool = False, members_expected: bool = True) -> audit.RequestLog:
+    log = audit.RequestLog()
+    assert log.load_entries(entries) == len(entries)
+    log.classify([audit.ServiceFacts(P4, public_now, members_expected)])
+    return log
+
+
+def _classes(log: audit.RequestLog) -> list[tuple]:
+    return [tuple(r) for r in log.query("SELECT status, agent, ip, caller_class FROM requests ORDER BY ts").itertuples(index=False)]
+
+
+# ---------------------------------------------------------------- the classification rules
+
+
+def test_google_callers_are_classified_by_user_agent_and_address():
+    log = _classified([_entry(1, 403, PUBSUB_USER_AGENT, "66.102.8.65"), _entry(2, 200, SCHEDULER_USER_AGENT, "107.178.194.9"),
+                       _entry(3, 200, "GoogleHC/1.0", "35.191.1.2"), _entry(4, 200, "curl/8.5.0", "10.8.0.3"),
+                       _entry(5, 404, "python-requests/2.31.0", "35.191.7.7"), _entry(6, 200, "curl/8.5.0", "172.20.1.1"),
+                       _entry(7, 403, "curl/8.5.0", "172.32.1.1")])
+    assert [c for *_, c in _classes(log)] == ["pubsub_push", "cloud_scheduler", "google_internal", "google_internal",
+                                              "google_internal", "google_internal", "external"]
+
+
+def test_a_refused_token_less_push_dates_the_policy_change_and_what_came_before_was_open():
+    entries = [_entry(0, 200, PUBSUB_USER_AGENT, "66.102.8.65", path="/process"),      # pushes got in: open
+               _entry(10, 404, "Mozilla/5.0 zgrab/0.x", "45.148.10.174", path="/.env"),  # a probe reached the app
+               _entry(20, 200, PUBSUB_USER_AGENT, "66.102.8.66", path="/process"),
+               _entry(30, 403, "curl/8.5.0", "73.158.64.21"),                           # the first refusal: the change
+               _entry(31, 200, "curl/8.5.0", "73.158.64.21"),                           # an invoker's token, after it
+               _entry(40, 403, PUBSUB_USER_AGENT, "66.102.8.65", path="/process"),
+               _entry(50, 403, "Mozilla/5.0 zgrab/0.x", "45.148.10.174", path="/.git/config")]
+    log = _classified(entries)
+    assert [c for *_, c in _classes(log)] == ["pubsub_push", "external", "pubsub_push", "external", "expected_invoker",
+                                              "pubsub_push", "external"]
+    pushes = log.refused_pushes().iloc[0]
+    assert (pushes["service"], pushes["refused"]) == (P4, 1)
+    assert pushes["changed_at"] == T0 + timedelta(minutes=30) and pushes["last_accepted"] == T0 + timedelta(minutes=20)
+    assert list(pushes["push_urls"]) == [f"https://{P4}-756957797294.us-west2.run.app/process"]   # query dropped
+    reached = log.reached_app()
+    assert reached[["ip", "requests", "ok_2xx", "paths", "before_change"]].values.tolist() == [
+        ["45.148.10.174", 1, 0, "/.env", True]]
+
+
+def test_with_unexpected_members_a_caller_past_iam_is_an_invoker_of_either_kind():
+    entries = [_entry(0, 200, PUBSUB_USER_AGENT, path="/process"), _entry(1, 403, PUBSUB_USER_AGENT, path="/process"),
+               _entry(2, 200)]
+    assert _classes(_classified(entries, members_expected=False))[-1][-1] == "invoker"
+
+
+def test_on_a_service_public_now_an_external_2xx_is_an_unexpected_callers_and_counted():
+    entries = [_entry(0, 200, ip="203.0.113.9"), _entry(1, 404, ip="203.0.113.9", path="/wp-login.php"),
+               _entry(2, 403, ip="198.51.100.1")]
+    log = _classified(entries, public_now=True)
+    assert [c for *_, c in _classes(log)] == ["external"] * 3
+    by_service = log.reached_by_service().iloc[0]
+    assert (by_service["addresses"], by_service["requests"], by_service["ok_2xx"], by_service["ok_addresses"]) == (1, 2, 1, 1)
+    assert by_service["paths"] == "/health /wp-login.php" and not by_service["before_change"]
+    assert log.top_refused()[["ip", "refused"]].values.tolist() == [["198.51.100.1", 1]]
+
+
+def test_pushes_only_let_in_or_only_refused_show_no_policy_change():
+    accepted = _classified([_entry(0, 200, PUBSUB_USER_AGENT), _entry(5, 404, ip="203.0.113.9")])
+    assert accepted.refused_pushes().empty                              # pushes with a token: nothing to date
+    assert _classes(accepted)[-1][-1] == "expected_invoker"             # so the 404 came from past IAM
+    refused = _classified([_entry(0, 403, PUBSUB_USER_AGENT), _entry(5, 404, ip="203.0.113.9")])
+    row = refused.refused_pushes().iloc[0]
+    assert row["refused"] == 1 and pd.isna(row["changed_at"]) and pd.isna(row["last_accepted"])
+
+
+def test_an_entry_without_an_http_request_is_counted_not_lost():
+    bare = {k: v for k, v in _entry(3, 200).items() if k != "httpRequest"}
+    log = _classified([_entry(1, 403, ip="198.51.100.1"), bare])
+    assert _classes(log) == [(403, "curl/8.5.0", "198.51.100.1", "external"), (0, "", "", "expected_invoker")]
+    assert int(log.counts_by_service()["requests"].sum()) == 2
+    assert log.timeline(T0, 30)["status"].tolist() == [0, 403]
+
+
+def test_every_table_answers_on_an_empty_log():
+    log = _classified([])
+    tables = log.analyse(T0, 30)
+    assert all(frame.empty for frame in tables.values())
+
+
+def test_loading_refuses_to_lose_entries(monkeypatch):
+    log = audit.RequestLog()
+    monkeypatch.setattr(log, "load_file", lambda path: 1)
+    with pytest.raises(RunbookError, match="Only 1 of 2 request-log entries"):
+        log.load_entries([_entry(0, 200), _entry(1, 200)])
+
+
+@pytest.mark.parametrize("hours, minutes", [(1, 5), (24, 30), (72, 120), (720, 1440)])
+def test_bars_are_round_and_few(hours, minutes):
+    assert audit.bucket_minutes(hours) == minutes
+
+
+# ---------------------------------------------------------------- who may call: each finding class
+
+
+def _info(disabled: bool = False, ingress: str = "internal") -> ServiceInfo:
+    return ServiceInfo(phase="phase4", service=P4, region="us-west2", url=None, revision="r", commit_sha="abc1234",
+                       supports_prefix=True, image="i", created="", running=True, public=False, ingress=ingress,
+                       invoker_iam_disabled=disabled)
+
+
+def _judge(bindings: list[dict], **info) -> audit.ServiceAccess:
+    return audit.judge_access(load_phases().get("phase4"), _info(**info), {"version": 3, "bindings": bindings},
+                              EXPECTED, PROJECT)
+
+
+def test_public_members_are_critical_with_the_exact_removal():
+    access = _judge([{"role": "roles/run.invoker", "members": ["allAuthenticatedUsers", f"serviceAccount:{PUSH_SA}"]}])
+    (finding,) = access.findings
+    assert (finding.severity, finding.kind) == ("critical", "public_member") and access.public
+    assert "`--no-allow-unauthenticated` and removing allUsers leave it in place" in finding.what
+    assert finding.fix == [f"gcloud run services remove-iam-policy-binding {P4} --region=us-west2 --project={PROJECT} "
+                           f"--member=allAuthenticatedUsers --role=roles/run.invoker"]
+    assert [(m["member"], m["judged"]) for m in access.members] == [("allAuthenticatedUsers", "public"),
+                                                                    (f"serviceAccount:{PUSH_SA}", "expected")]
+    assert not access.open_to_all_users
+
+
+def test_a_disabled_invoker_check_is_critical_and_its_reversal_printed():
+    access = _judge([{"role": "roles/run.invoker", "members": [f"serviceAccount:{PUSH_SA}"]}], disabled=True)
+    (finding,) = access.findings
+    assert (finding.severity, finding.kind) == ("critical", "iam_check_disabled") and access.open_to_all_users
+    assert finding.fix == [f"gcloud run services update {P4} --region=us-west2 --project={PROJECT} --invoker-iam-check"]
+    assert audit.members_table([access])["member"].tolist()[-1] == "(no IAM check: anyone)"
+
+
+def test_conditional_public_and_unexpected_invokers_warn_with_their_conditions():
+    condition = {"title": "until 2026", "expression": "request.time < timestamp('2026-01-01T00:00:00Z')"}
+    comma = {"title": "two", "expression": "a, b"}
+    access = _judge([{"role": "roles/run.invoker", "members": ["allUsers"], "condition": condition},
+                     {"role": "roles/run.developer", "members": ["user:dev@example.com"], "condition": comma},
+                     {"role": "roles/viewer", "members": ["allUsers"]},           # cannot invoke: not judged
+                     {"role": "roles/run.invoker", "members": ["group:ops@example.com", f"serviceAccount:{SCHEDULER_SA}"]}])
+    kinds = [(f.severity, f.kind) for f in access.findings]
+    assert kinds == [("warning", "conditional_public"), ("warning", "unexpected_invoker"), ("warning", "unexpected_invoker")]
+    assert not access.public and access.policy_version == 3
+    assert access.findings[0].fix == [
+        f"gcloud run services remove-iam-policy-binding {P4} --region=us-west2 --project={PROJECT} --member=allUsers "
+        f"--role=roles/run.invoker --condition='expression=request.time < timestamp('\"'\"'2026-01-01T00:00:00Z'\"'\"'),"
+        f"title=until 2026'"]
+    assert access.findings[1].fix[0].endswith("--role=roles/run.developer --condition='^;^expression=a, b;title=two'")
+    assert "under condition 'two: a, b'" in access.findings[1].what
+    assert access.findings[2].what == f"group:ops@example.com holds roles/run.invoker on {P4} but is not an expected invoker."
+    table = audit.members_table([access])
+    assert table.loc[table["member"] == "allUsers", "condition"].item() == f"until 2026: {condition['expression']}"
+
+
+def test_ingress_all_is_noted_not_judged():
+    assert [(f.severity, f.kind) for f in _judge([], ingress="all").findings] == [("info", "ingress_all")]
+    assert _judge([], ingress="internal").findings == []
+
+
+# ---------------------------------------------------------------- what broke: refused pushes and their fix
+
+
+def _access(members: list[str]) -> audit.ServiceAccess:
+    return _judge([{"role": "roles/run.invoker", "members": members}])
+
+
+def _sub(account: str = "") -> PushSubscription:
+    return PushSubscription(name=f"projects/{PROJECT}/subscriptions/p4-push", topic=f"projects/{PROJECT}/topics/t",
+                            push_endpoint=f"https://{P4}-756957797294.us-west2.run.app/process", service_account=account)
+
+
+REFUSED_ROW = {"refused": 12, "first": T0, "last": T0 + timedelta(hours=2), "changed_at": T0,
+               "last_accepted": T0 - timedelta(minutes=4), "push_urls": [f"https://{P4}-7.us-west2.run.app/process"]}
+
+
+def test_refused_pushes_are_an_outage_with_the_push_config_fix():
+    access = _access([f"serviceAccount:{SCHEDULER_SA}"])     # the push account holds no run.invoker yet
+    outage = audit.judge_pushes(access, REFUSED_ROW, [_sub()], "", PUSH_SA, PROJECT)
+    (finding,) = outage.findings
+    assert (finding.severity, finding.kind) == ("critical", "refused_pushes")
+    assert finding.what.startswith(f"12 Pub/Sub push(es) to {P4} were refused (401/403) from 2025-12-30T18:00:00Z to "
+                                   f"2025-12-30T20:00:00Z since the policy changed (between 2025-12-30T17:56:00Z and "
+                                   f"2025-12-30T18:00:00Z): pushes without an OIDC token (p4-push)")
+    assert "an outage, not security working" in finding.what
+    assert finding.fix == [
+        f"gcloud pubsub subscriptions modify-push-config p4-push --project={PROJECT} "
+        f"--push-endpoint=https://{P4}-756957797294.us-west2.run.app/process --push-auth-service-account={PUSH_SA} "
+        f"--push-auth-token-audience=https://{P4}-756957797294.us-west2.run.app",
+        f"gcloud run services add-iam-policy-binding {P4} --region=us-west2 --project={PROJECT} "
+        f"--member=serviceAccount:{PUSH_SA} --role=roles/run.invoker"]
+    # already an invoker: no binding to add
+    already = audit.judge_pushes(_access([f"serviceAccount:{PUSH_SA}"]), REFUSED_ROW, [_sub()], "", PUSH_SA, PROJECT)
+    assert len(already.findings[0].fix) == 1
+
+
+def test_unlisted_subscriptions_are_found_by_the_endpoint_the_pushes_used():
+    outage = audit.judge_pushes(_access([f"serviceAccount:{PUSH_SA}"]), REFUSED_ROW, None,
+                                "Pub/Sub refused ... The audit carries on without them.", PUSH_SA, PROJECT)
+    url = REFUSED_ROW["push_urls"][0]
+    assert outage.findings[0].fix == [
+        f"gcloud pubsub subscriptions list --project={PROJECT} --filter=pushConfig.pushEndpoint:{url} "
+        f"--format='value(name)'",
+        f"gcloud pubsub subscriptions modify-push-config SUBSCRIPTION --project={PROJECT} --push-endpoint={url} "
+        f"--push-auth-service-account={PUSH_SA} --push-auth-token-audience=https://{P4}-7.us-west2.run.app"]
+    assert "(subscriptions not listed)" in outage.findings[0].what
+    table = audit.subscriptions_table([outage])
+    assert table["subscription"].tolist() == ["(not listed)"] and "carries on" in table["OIDC token"].item()
+
+
+def test_a_token_less_subscription_without_refusals_warns_or_notes():
+    private = audit.judge_pushes(_access([f"serviceAccount:{PUSH_SA}"]), None, [_sub()], "", PUSH_SA, PROJECT)
+    assert [(f.severity, f.kind) for f in private.findings] == [("warning", "token_less_subscription")]
+    open_to_all = audit.judge_pushes(_access(["allUsers"]), None, [_sub()], "", PUSH_SA, PROJECT)
+    assert [f.severity for f in open_to_all.findings] == ["info"]
+    assert "before removing allUsers" in open_to_all.findings[0].what
+    assert audit.judge_pushes(_access([]), None, [_sub(PUSH_SA)], "", PUSH_SA, PROJECT).findings == []
+
+
+def test_the_push_account_is_an_expected_invoker_named_for_pubsub():
+    assert audit.push_account((SCHEDULER_SA, PUSH_SA), PROJECT) == PUSH_SA
+    assert audit.push_account((SCHEDULER_SA,), PROJECT) == SCHEDULER_SA
+    assert audit.push_account((), PROJECT) == f"PUSH_SERVICE_ACCOUNT@{PROJECT}.iam.gserviceaccount.com"
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def _params(**values) -> params.AuditParams:
+    return params.validate_params(params.AuditParams, {"target": "gcp", **values})
+
+
+@pytest.mark.parametrize("values, parameter", [
+    ({"services": ["phase9"]}, "services"), ({"services": "nba-phase9-x"}, "services"), ({"services": 5}, "services"),
+    ({"lookback_hours": 0}, "lookback_hours"), ({"lookback_hours": -3}, "lookback_hours"),
+    ({"lookback_hours": True}, "lookback_hours"), ({"lookback_hours": 10_000}, "lookback_hours"),
+    ({"until": "yesterday"}, "until"), ({"until": "2025-13-45T00:00:00Z"}, "until"),
+    ({"expected_invokers": ["pubsub-push@example.com"]}, "expected_invokers"),
+    ({"expected_invokers": ["user:me@nba-props-platform.iam.gserviceaccount.com"]}, "expected_invokers"),
+    ({"expected_invokers": {"phase9": [PUSH_SA]}}, "expected_invokers"),
+    ({"expected_invokers": {"phase4": PUSH_SA}}, "expected_invokers"),
+])
+def test_bad_input_is_one_sentence_naming_the_parameter(values, parameter):
+    with pytest.raises(ParameterError) as caught:
+        _params(**values)
+    assert caught.value.parameter == parameter and str(caught.value).count(".") >= 1 and "\n" not in str(caught.value)
+
+
+def test_parameters_normalise_and_default_from_the_registry():
+    registry = load_phases()
+    p = _params(services=["4", P3, "phase4"], until="2025-12-31T09:00:00+01:00", lookback_hours=2)
+    assert p.audited_phases(registry) == ["phase4", "phase3"] and p.until == "2025-12-31T08:00:00Z"
+    assert p.window() == (datetime(2025, 12, 31, 6, tzinfo=UTC), datetime(2025, 12, 31, 8, tzinfo=UTC))
+    assert p.expected_for(registry.get("phase4")) == (PUSH_SA, SCHEDULER_SA)
+    assert _params().audited_phases(registry) == ["phase3", "phase4"]
+    other = "other@nba-props-platform.iam.gserviceaccount.com"
+    assert _params(expected_invokers=[f"serviceAccount:{other}"]).expected_for(registry.get("phase3")) == (other,)
+    by_phase = _params(expected_invokers={"4": [other]})
+    assert by_phase.expected_for(registry.get("phase4")) == (other,)
+    assert by_phase.expected_for(registry.get("phase3")) == (PUSH_SA, SCHEDULER_SA)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert _params().window(now) == (now - timedelta(hours=24), now)
+
+
+# ---------------------------------------------------------------- the whole audit, on both targets
+
+
+def _night(home: Path) -> list[dict]:
+    lines = (Path(home) / "logs" / "requests.jsonl").read_text().splitlines()
+    entries = [json.loads(line) for line in lines if line.strip()]
+    since, until = datetime(2025, 12, 30, 8, tzinfo=UTC), datetime(2025, 12, 31, 8, tzinfo=UTC)
+    return [e for e in entries if since <= parse_time(e["timestamp"]) < until]
+
+
+def _audit(target, **values):
+    p = params.validate_params(params.AuditParams, {"target": "gcp", "until": NIGHT, **values})
+    scope = audit.audit_scope(target, p)
+    access = audit.who_may_call(target, scope)
+    tried = audit.who_tried(target, scope, access)
+    outages = audit.what_broke(target, scope, access, tried)
+    return audit.conclude(scope, access, tried, outages), tried, outages
+
+
+@pytest.fixture
+def gcp_target(fake_apis, sandbox_home, tmp_path):
+    """target=gcp on the fakes mirroring the sandbox, Cloud Logging and Pub/Sub in small pages."""
+    phases_file = mirrored_phases_file(sandbox_home, tmp_path / "phases.yaml")
+    mirror_sandbox(fake_apis, sandbox_home, load_phases(phases_file))
+    fake_apis.max_page_size = 37
+    endpoints = {name: fake_apis.endpoint for name in ("cloudbuild", "logging", "run", "pubsub")}
+    target = target_mod.connect("gcp", phases_file=str(phases_file), endpoints=endpoints)
+    yield target
+    target.close()
+
+
+def _expect_the_incident(result, outages, night: list[dict]):
+    pushes = [e for e in night if e["httpRequest"]["userAgent"] == PUBSUB_USER_AGENT and e["httpRequest"]["status"] == 403]
+    # Scanners got the app's 404 before the fix; the operator's 2xx on Phase 4, which any Google account may
+    # call, cannot be told from anyone's.
+    probed = {e["httpRequest"]["remoteIp"] for e in night if e["httpRequest"]["status"] == 404}
+    assert len(probed) >= 2
+    assert result.verdict == "fail"
+    assert result.figures == {"public services": 1, "requests analysed": len(night), "refused pushes": len(pushes),
+                              "external callers that reached the app": len(probed | {OPERATOR_IP}),
+                              "2xx from unexpected callers": 2}
+    assert result.summary.startswith(f"{P4} is public (allAuthenticatedUsers); {len(pushes)} Pub/Sub pushes refused: "
+                                     f"a pipeline outage, not security working; 2 2xx to callers that could be anyone")
+    kinds = {(f.service, f.kind) for f in result.findings}
+    assert {(P4, "public_member"), (P3, "refused_pushes"), (P4, "refused_pushes"), (P4, "unexpected_2xx"),
+            (P3, "exposure"), (P4, "exposure"), (P3, "unexpected_invoker")} <= kinds
+    assert (P3, "public_member") not in kinds and (P3, "unexpected_2xx") not in kinds
+    # the night's IAM fix lies between the last push let in and the first refusal the log dates
+    for outage in outages:
+        assert outage.last_accepted < IAM_FIX_AT <= outage.changed_at < IAM_FIX_AT + timedelta(minutes=10)
+        assert [s.short_name for s in outage.subscriptions] == [f"{outage.service}-push"]
+    commands = result.fix_commands()
+    assert (f"gcloud run services remove-iam-policy-binding {P4} --region=us-west2 --project={PROJECT} "
+            f"--member=allAuthenticatedUsers --role=roles/run.invoker") in commands
+    assert (f"gcloud pubsub subscriptions modify-push-config {P3}-push --project={PROJECT} "
+            f"--push-endpoint=https://{P3}-756957797294.us-west2.run.app/process --push-auth-service-account={PUSH_SA}"
+            ) in commands
+
+
+def test_the_incident_night_on_the_sandbox(local_target, sandbox_home):
+    result, tried, outages = _audit(local_target)
+    night = _night(sandbox_home)
+    _expect_the_incident(result, outages, night)
+    assert tried.entries == len(night) and sum(tried.per_service.values()) == len(night)
+    assert f"Read {len(night):,} request-log entries" in tried.note
+    json.dumps(result.to_dict())
+    assert result.details["window"] == {"since": "2025-12-30T08:00:00Z", "until": NIGHT}
+
+
+def test_the_incident_night_on_gcp_pages_to_the_end(gcp_target, fake_apis, sandbox_home):
+    result, tried, outages = _audit(gcp_target)
+    night = _night(sandbox_home)
+    _expect_the_incident(result, outages, night)
+    pages = [r for r in fake_apis.requests if r.path == "/v2/entries:list"]
+    assert tried.entries == len(night) and len(pages) >= len(night) // 37   # many pages, every entry
+    assert all('timestamp>="2025-12-30T08:00:00Z"' in r.body["filter"] and 'timestamp<"2025-12-31T08:00:00Z"'
+               in r.body["filter"] for r in pages)
+    # policy version 3 was asked for, for each service
+    asked = [r for r in fake_apis.requests if r.path.endswith(":getIamPolicy")]
+    assert asked and all(r.param("options.requestedPolicyVersion") == "3" for r in asked)
+
+
+def test_a_refused_subscription_list_is_said_and_the_audit_carries_on(gcp_target, fake_apis):
+    fake_apis.refuse(f"/v1/projects/{PROJECT}/subscriptions", 403, "Permission 'pubsub.subscriptions.list' denied")
+    result, tried, outages = _audit(gcp_target, services=["phase4"])
+    assert list(tried.per_service) == [P4] and [o.service for o in outages] == [P4]
+    assert result.verdict == "fail" and [o.subscriptions for o in outages] == [None]
+    assert "roles/pubsub.viewer" in outages[0].subscriptions_note and "carries on" in outages[0].subscriptions_note
+    assert "SUBSCRIPTION" in result.fix_commands()
+
+
+def test_a_fixed_sandbox_passes(make_sandbox):
+    """The audit's own fixes applied (pushes signed, no public or unexpected members): pass."""
+    home = make_sandbox()
+    with target_mod.connect("local", home=home) as tg:
+        for phase in ("phase3", "phase4"):
+            tg.services.set_iam_policy(phase, {"bindings": [{"role": "roles/run.invoker",
+                                                             "members": sorted(EXPECTED)}]})
+        state_file = Path(home) / "state.json"
+        state = json.loads(state_file.read_text())
+        for sub in state["pubsub_subscriptions"]:
+            sub["pushConfig"]["oidcToken"] = {"serviceAccountEmail": PUSH_SA}
+        for record in state["services"].values():
+            record["ingress"] = "internal"
+        state_file.write_text(json.dumps(state))
+        result, tried, _ = _audit(tg, until="2025-12-30T12:00:00Z")   # a quiet window before the night
+    assert tried.entries == 0 and result.verdict == "pass", result.summary
+    assert result.summary.startswith("Only expected invokers may call")
+    assert result.fix_commands() == "# Nothing to fix."

@@ -1,0 +1,461 @@
+"""The morning review across nights: two real overnight runs compared, the list of every night,
+summary.json against its schema, `runbook report` after nights were copied, cut short or deleted,
+and the pages looked at in a real browser (headless Chromium, when installed)."""
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import nbformat
+import pytest
+
+from runbook_lib import cli, nights, runner
+
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+OVERVIEW = runner.PROJECT_ROOT / "notebooks" / "00_pipeline_overview.ipynb"
+
+# The fixture check and one real runbook; the second night's check passes where the first failed.
+PLAN = """
+title: Two nights
+target: local
+steps:
+  - id: check
+    notebook: {example}
+    parameters: {{rows: {rows}, verdict: {verdict}, chart: {chart}}}
+  - id: overview
+    notebook: {overview}
+    parameters: {{sandbox_home: {sandbox}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def two_nights(tmp_path_factory, sandbox_home):
+    base = tmp_path_factory.mktemp("two-nights")
+    outcomes = []
+    for rows, verdict, chart in ((1000, "fail", "false"), (4, "pass", "true")):
+        plan = base / f"{verdict}.yaml"
+        plan.write_text(PLAN.format(example=NOTEBOOKS / "example.ipynb", rows=rows, verdict=verdict, chart=chart,
+                                    overview=OVERVIEW, sandbox=sandbox_home))
+        outcomes.append(runner.run_plan(plan, outdir=base / "reports"))
+    return base / "reports", outcomes
+
+
+def _text(fragment: str) -> str:
+    """The text a reader sees: cells, lines and items apart, inline tags (links, badges) joined."""
+    spaced = re.sub(r"<(br|/?t[dhr]|/?div|/?li|/?span)\b[^>]*>", " ", fragment)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", spaced)).split())
+
+
+def _section(page: str, start: str, end: str = "<h2") -> str:
+    after = page.split(start, 1)[1]
+    return after.split(end, 1)[0]
+
+
+def _items(fragment: str) -> list[str]:
+    return [_text(li) for li in re.findall(r"<li\b[^>]*>(.*?)</li>", fragment, re.DOTALL)]
+
+
+def _night_rows(index_page: str) -> list[list[str]]:
+    """Cells (as raw HTML) of each row of the list of nights."""
+    body = _section(index_page, "<tbody>", "</tbody>")
+    return [re.findall(r"<td\b[^>]*>(.*?)</td>", row, re.DOTALL) for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)]
+
+
+def _hrefs(fragment: str) -> list[str]:
+    return [html.unescape(h) for h in re.findall(r'href="([^"]*)"', fragment)]
+
+
+def test_the_list_of_nights_has_both_newest_first(two_nights):
+    reports, (first, second) = two_nights
+    page = (reports / "index.html").read_text(encoding="utf-8")
+    rows = _night_rows(page)
+    assert len(rows) == 2
+    assert [_hrefs(row[0])[0] for row in rows] == [
+        second.index.relative_to(reports).as_posix(), first.index.relative_to(reports).as_posix()]
+    newest, oldest = rows
+    assert _text(newest[2]) == "1 pass 1 fail" and _text(oldest[2]) == "2 fail"
+    # The first failure links to that step's page; the night before had the fixture check failing first.
+    assert _text(oldest[3]).startswith("check FAIL 1000 rows checked")
+    assert _text(newest[3]).startswith("overview FAIL")
+    assert all((reports / h).is_file() for row in rows for h in _hrefs("".join(row)))
+    assert _items(newest[4]) == ["check: now PASS (was FAIL)", "check: rows 1,000 -> 4", "check: verdict asked: fail -> pass"]
+    assert _text(oldest[4]) == "first night of this plan here"
+
+
+def test_the_second_nights_page_says_what_changed_verdicts_first(two_nights):
+    _, (first, second) = two_nights
+    page = second.index.read_text(encoding="utf-8")
+    changed = _items(_section(page, '<h2 id="changes">'))
+    assert changed == ["check: now PASS (was FAIL)", "check: rows 1,000 -> 4", "check: verdict asked: fail -> pass"]
+    assert '<li class="change-verdict"><a href="#step-1">check</a>' in page
+    # The real runbook found the same incident both nights: nothing about it is news.
+    assert not any(item.startswith("overview") for item in changed)
+    nav = _hrefs(page.split("<h1>", 1)[0])
+    assert nav == ["../../index.html", "../" + "/".join(first.index.parts[-3:-1]) + "/index.html"
+                   if first.folder.parent != second.folder.parent else f"../{first.folder.name}/index.html"]
+
+
+def test_the_first_nights_page_has_nothing_to_compare(two_nights):
+    _, (first, _) = two_nights
+    page = first.index.read_text(encoding="utf-8")
+    assert "The first night of this plan in this reports folder: nothing to compare with yet." in page
+    assert "Each step over the last nights" not in page
+
+
+def test_each_step_shows_its_verdict_and_figures_on_the_nights_before(two_nights):
+    _, (first, second) = two_nights
+    page = second.index.read_text(encoding="utf-8")
+    check = _section(page, '<section id="step-1"', "</section>")
+    verdicts = re.search(r"<tr><th>verdict</th>(.*?)</tr>", check, re.DOTALL).group(1)
+    assert _text(verdicts) == "FAIL PASS"
+    assert [(second.folder / h).resolve() for h in _hrefs(verdicts)] == [
+        (night.folder / "check" / "example.html").resolve() for night in (first, second)]
+    rows = re.search(r"<tr><th>rows</th>(.*?)</tr>", check, re.DOTALL).group(1)
+    assert _text(rows).startswith("1,000 4") and "<svg" in rows and 'aria-label="rows: 1,000, 4 (oldest first)"' in rows
+    asked = re.search(r"<tr><th>verdict asked</th>(.*?)</tr>", check, re.DOTALL).group(1)
+    assert _text(asked) == "fail pass" and "<svg" not in asked   # text gets no chart
+    # The real runbook's numeric figures get a trend over both nights, flat here.
+    overview = _section(page, '<section id="step-2"', "</section>")
+    assert "production rows" in overview and overview.count("<svg") >= 1
+    # The runs table shows the step's earlier verdicts as a strip, oldest first.
+    strip = re.search(r'<div class="strip"[^>]*>(.*?)</div>', page, re.DOTALL).group(1)
+    assert re.findall(r'title="[^"]*: (\w+)"', strip) == ["FAIL", "PASS"]
+
+
+def test_every_nights_summary_matches_the_schema_and_records_the_plan(two_nights):
+    _, outcomes = two_nights
+    for outcome in outcomes:
+        summary = json.loads((outcome.folder / nights.SUMMARY).read_text())
+        assert nights.summary_problems(summary) == []
+        assert summary["title"] == "Two nights"
+        for step in summary["steps"]:
+            meta = nbformat.read(outcome.folder / step["notebook"], as_version=4).metadata["runbook"]
+            assert meta["run"]["plan"] == "Two nights"
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda s: s.pop("counts"), "the top level: 'counts' is a required property"),
+    (lambda s: s["steps"][0].update(verdict="great"), "steps/0/verdict: 'great' is not one of"),
+    (lambda s: s["steps"][0].update(html="/home/me/reports/x.html"), "steps/0/html"),
+    (lambda s: s["steps"][0].update(notebook="../elsewhere/x.ipynb"), "steps/0/notebook"),
+    (lambda s: s["steps"][0]["charts"].append("https://example.com/x.png"), "steps/0/charts/0"),
+    (lambda s: s.update(started="yesterday"), "started: 'yesterday' does not match"),
+    (lambda s: s.update(extra=1), "Additional properties are not allowed ('extra' was unexpected)"),
+])
+def test_the_schema_refuses_what_would_break_a_copied_night(two_nights, change, problem):
+    _, (_, second) = two_nights
+    summary = json.loads((second.folder / nights.SUMMARY).read_text())
+    summary["steps"][0]["charts"] = []
+    change(summary)
+    problems = nights.summary_problems(summary)
+    assert problems and any(problem in p for p in problems), problems
+
+
+def _copy_reports(reports: Path, to: Path) -> Path:
+    shutil.copytree(reports, to)
+    return to
+
+
+def _links_resolve(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    ids = set(re.findall(r'\bid="([^"]+)"', text))
+    for link in _hrefs(text) + [html.unescape(s) for s in re.findall(r'src="([^"]*)"', text)]:
+        parsed = urlparse(link)
+        assert not parsed.scheme and not parsed.netloc and not link.startswith("/"), link
+        if not parsed.path:
+            assert parsed.fragment in ids, link
+            continue
+        target = page.parent / unquote(parsed.path)
+        assert target.is_file(), (page, link)
+        if parsed.fragment:
+            assert f'id="{parsed.fragment}"' in target.read_text(encoding="utf-8"), (page, link)
+
+
+def test_runbook_report_rebuilds_a_copied_folder_with_a_night_cut_short(two_nights, tmp_path, capsys):
+    reports, (first, second) = two_nights
+    copied = _copy_reports(reports, tmp_path / "elsewhere")
+    cut_short = copied / second.folder.relative_to(reports)
+    (cut_short / nights.SUMMARY).unlink()
+    (cut_short / nights.INDEX).unlink()
+    (copied / nights.INDEX).unlink()
+    assert cli.main(["report", str(copied)]) == 0
+    out = capsys.readouterr().out
+    assert f"incomplete: {cut_short}: it has no summary.json" in out and "Rebuilt 2 night pages" in out
+    rows = _night_rows((copied / nights.INDEX).read_text(encoding="utf-8"))
+    assert len(rows) == 2 and "INCOMPLETE" in rows[0][0] and "INCOMPLETE" not in rows[1][0]
+    # Listed from its notebooks, still compared with the night before (the plan's title is in each record).
+    page = (cut_short / nights.INDEX).read_text(encoding="utf-8")
+    assert "<b>Incomplete:</b> it has no summary.json" in page
+    assert _items(_section(page, '<h2 id="changes">'))[0] == "check: now PASS (was FAIL)"
+    assert not (cut_short / nights.SUMMARY).exists()   # summary.json is the runner's record of a finished night
+    for night_page in [copied / nights.INDEX, *copied.glob("*/overnight-*/index.html")]:
+        _links_resolve(night_page)
+
+
+def test_runbook_report_after_a_night_was_deleted(two_nights, tmp_path):
+    reports, (first, second) = two_nights
+    copied = _copy_reports(reports, tmp_path / "copy")
+    shutil.rmtree(copied / first.folder.relative_to(reports))
+    assert cli.main(["report", str(copied)]) == 0
+    index = (copied / nights.INDEX).read_text(encoding="utf-8")
+    assert len(_night_rows(index)) == 1 and first.folder.name not in index
+    page = (copied / second.folder.relative_to(reports) / nights.INDEX).read_text(encoding="utf-8")
+    assert "The first night of this plan in this reports folder" in page and first.folder.name not in page
+    _links_resolve(copied / nights.INDEX)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["report", "no/such/folder"], "REPORTS_DIR='no/such/folder' is not valid: an existing folder of nights"),
+    (["report", ".", "--nights", "-1"], "--nights=-1 is not valid"),
+])
+def test_runbook_report_refuses_bad_input_in_one_sentence(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_an_empty_reports_folder_gets_a_page_saying_so(tmp_path):
+    assert cli.main(["report", str(tmp_path)]) == 0
+    assert "No nights yet" in (tmp_path / nights.INDEX).read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# Nights written without running anything: many nights, other plans, long texts
+
+def _png(path: Path) -> None:
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plt.imsave(path, np.linspace(0, 1, 40 * 60).reshape(40, 60))
+
+
+def _write_night(reports: Path, started: datetime, steps: list[dict], title: str = "Synthetic",
+                 target: str = "local", folder_name: str | None = None) -> nights.Night:
+    """A night recorded as the runner records one (step notebooks with metadata["runbook"], run
+    pages, charts), then written with nights.write_night; steps: dicts of step, verdict, figures,
+    and optionally label/outcome, summary, chart."""
+    folder = reports / f"{started:%Y-%m-%d}" / (folder_name or f"overnight-{started:%H%M%S}")
+    notebooks = []
+    for number, step in enumerate(steps):
+        run_dir = folder / step["step"]
+        run_dir.mkdir(parents=True)
+        charts = []
+        if step.get("chart"):
+            _png(run_dir / "figures" / "trend.png")
+            charts = ["figures/trend.png"]
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["runbook"] = {
+            "name": step.get("name", "synthetic check"), "verdict": step["verdict"],
+            "summary": step.get("summary", f"{step['verdict']} on {started:%Y-%m-%d}"),
+            "figures": step.get("figures", {}), "details": {},
+            "run": {"step": step["step"], "plan": title, "target": target, "outcome": step.get("outcome", "completed"),
+                    "started": (started + timedelta(minutes=number)).isoformat(timespec="seconds"),
+                    "duration_s": 1.5, "exit_code": 0, "html": "check.html", "charts": charts}}
+        (run_dir / "check.html").write_text("<p>run page</p>")
+        nbformat.write(nb, run_dir / "check.ipynb")
+        notebooks.append(run_dir / "check.ipynb")
+    return nights.write_night(folder, notebooks, title, target, started, started + timedelta(minutes=len(steps)))
+
+
+START = datetime(2025, 3, 1, 3, 0, tzinfo=timezone(timedelta(hours=-8)))
+
+
+def test_a_night_shows_the_last_seven_nights_by_default_and_report_takes_another_number(tmp_path):
+    reports = tmp_path / "reports"
+    for day in range(10):
+        _write_night(reports, START + timedelta(days=day), [{"step": "a", "verdict": "pass", "figures": {"rows": day * 100}}])
+    newest = reports / "2025-03-10" / "overnight-030000" / nights.INDEX
+    history = _section(newest.read_text(), '<section id="step-1"', "</section>")
+    heads = re.findall(r"<th>(.*?)</th>", re.search(r"<thead>(.*?)</thead>", history, re.DOTALL).group(1), re.DOTALL)
+    assert [_text(h) for h in heads] == ["night"] + [f"2025-03-{d:02d} 03:00:00" for d in range(3, 10)] + ["this night", "trend"]
+    assert 'aria-label="rows: 200, 300, 400, 500, 600, 700, 800, 900 (oldest first)"' in history
+    assert len(_night_rows((reports / nights.INDEX).read_text())) == 10
+    nights.rebuild(reports, history=2)
+    history = _section(newest.read_text(), '<section id="step-1"', "</section>")
+    assert history.count("<col>") == 3
+
+
+def test_nights_compare_only_with_nights_of_the_same_plan(tmp_path):
+    reports = tmp_path / "reports"
+    _write_night(reports, START, [{"step": "a", "verdict": "fail"}], title="Sandbox")
+    _write_night(reports, START + timedelta(hours=1), [{"step": "a", "verdict": "pass"}], title="Production", target="gcp")
+    _write_night(reports, START + timedelta(hours=2), [{"step": "a", "verdict": "pass"}], title="Sandbox")
+    index = (reports / nights.INDEX).read_text()
+    rows = _night_rows(index)
+    assert [_text(r[1]) for r in rows] == ["Sandbox target local", "Production target gcp", "Sandbox target local"]
+    assert _items(rows[0][4]) == ["a: now PASS (was FAIL)"] and _text(rows[1][4]) == "first night of this plan here"
+
+
+def test_two_nights_started_in_the_same_second_keep_their_order(tmp_path):
+    reports = tmp_path / "reports"
+    _write_night(reports, START, [{"step": "a", "verdict": "fail"}])
+    _write_night(reports, START, [{"step": "a", "verdict": "pass"}], folder_name="overnight-030000-2")
+    found = nights.find_nights(reports)
+    assert [n.folder.name for n in found] == ["overnight-030000", "overnight-030000-2"]
+    page = (found[1].index).read_text()
+    assert _items(_section(page, '<h2 id="changes">')) == ["a: now PASS (was FAIL)"]
+
+
+def test_a_summary_json_that_does_not_match_the_schema_is_read_from_the_notebooks(tmp_path):
+    reports = tmp_path / "deliberately-invalid" / "reports"
+    night = _write_night(reports, START, [{"step": "a", "verdict": "warn", "figures": {"rows": 3}}])
+    summary = json.loads((night.folder / nights.SUMMARY).read_text())
+    summary["steps"][0]["html"] = "/absolute/check.html"
+    (night.folder / nights.SUMMARY).write_text(json.dumps(summary))
+    found = nights.read_night(night.folder)
+    assert found.incomplete.startswith("its summary.json does not match the schema (steps/0/html:")
+    assert [(s.step, s.verdict, s.figures, s.html) for s in found.steps] == [("a", "warn", {"rows": 3}, "a/check.html")]
+    assert (found.title, found.target) == ("Synthetic", "local")
+    (night.folder / nights.SUMMARY).write_text("{not json")
+    assert nights.read_night(night.folder).incomplete == "its summary.json could not be read (JSONDecodeError)"
+
+
+def test_a_night_cut_short_while_writing_a_notebook_says_so(tmp_path):
+    night = _write_night(tmp_path / "reports", START, [{"step": "a", "verdict": "pass"}, {"step": "b", "verdict": "fail"}])
+    (night.folder / nights.SUMMARY).unlink()
+    (night.folder / "b" / "check.ipynb").write_text('{"cells": [')
+    found = nights.read_night(night.folder)
+    assert found.incomplete.endswith("; 1 step notebook could not be read") and [s.step for s in found.steps] == ["a"]
+
+
+def test_the_nights_page_is_written_whatever_lies_beside_it(tmp_path, monkeypatch, capsys):
+    def broken(reports_dir):
+        raise PermissionError("a neighbour cannot be read")
+
+    monkeypatch.setattr(nights, "find_nights", broken)
+    night = _write_night(tmp_path / "reports", START, [{"step": "a", "verdict": "pass"}])
+    assert night.index.is_file() and (night.folder / nights.SUMMARY).is_file()
+    err = capsys.readouterr().err
+    assert "warning: could not read the earlier nights in" in err and "PermissionError: a neighbour cannot be read" in err
+    assert "`runbook report" in err
+
+
+def test_a_folder_without_any_record_is_not_a_night(tmp_path):
+    empty = tmp_path / "reports" / "2025-03-01" / "overnight-030000"
+    (empty / "a").mkdir(parents=True)
+    assert nights.read_night(empty) is None and nights.find_nights(tmp_path / "reports") == []
+
+
+def _long_nights(reports: Path) -> nights.Night:
+    """Nine nights whose texts are as long as runbooks may make them: the newest is returned."""
+    long_id = "diagnose-phase3-deploy-" + "x" * 41
+    emails = [f"service-account-{i}@a-very-long-project-name-{i}.iam.gserviceaccount.com" for i in range(12)]
+    for day in range(9):
+        steps = [
+            {"step": long_id, "verdict": ("fail", "pass", "warn")[day % 3], "chart": day == 8,
+             "name": "diagnose_build_with_a_rather_long_result_name_" + "y" * 30,
+             "summary": "The build failed because " + "the root Dockerfile was removed by a racing deploy script " * 12
+                        + "gs://123456789012.cloudbuild-logs.googleusercontent.com/log-" + "f" * 80 + ".txt",
+             "figures": {"rows in nba_precompute.player_daily_cache that do not match production": 1204 - day * 100,
+                         "commit": "0123456789abcdef" * 4 + str(day), "external callers": emails[: day + 3],
+                         "share": day / 7, "builder": "buildpacks" if day % 2 else "docker",
+                         "ok": day % 2 == 0, "nothing": None, "ratio text": f"{day}/9"}},
+            {"step": "bad", "verdict": "fail", "outcome": "bad-parameters", "figures": {}},
+        ]
+        if day % 4 == 0:
+            steps.append({"step": "sometimes", "verdict": "blocked", "outcome": "not-run"})
+        newest = _write_night(reports, START + timedelta(days=day), steps,
+                              title="Overnight review of the phased pipeline against production-like data, every runbook")
+    return newest
+
+
+# ---------------------------------------------------------------------------------------------
+# In a real browser
+
+CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None)
+browser = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (apt-get install chromium)")
+
+# Added to a copy of a page: once everything loaded, it writes what it found into the page, which
+# Chromium's --dump-dom then prints.
+PROBE = """<script>
+window.addEventListener("load", () => {
+  const cells = [...document.querySelectorAll("td, th")]
+    .filter(c => c.scrollWidth > c.clientWidth + 1 || c.scrollHeight > c.clientHeight + 1)
+    .map(c => c.innerText.slice(0, 80));
+  const images = [...document.images].map(i => [i.getAttribute("src"), i.complete && i.naturalWidth > 0]);
+  const out = {overflowing: cells, images, links: [...document.querySelectorAll("a[href]")].map(a => a.href),
+               ids: [...document.querySelectorAll("[id]")].map(e => e.id),
+               pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth};
+  const pre = document.createElement("pre"); pre.id = "probe"; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _in_browser(page: Path, width: int = 1280) -> dict:
+    """What headless Chromium finds on `page` at `width` pixels: overflowing cells, images and
+    whether they loaded, every link as the browser resolved it, the page's width."""
+    probe = page.with_name(page.stem + ".probe.html")
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    try:
+        done = subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--hide-scrollbars", f"--user-data-dir={page.parent / '.chromium-profile'}",
+             f"--window-size={width},900", "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+            capture_output=True, text=True, timeout=120)
+    finally:
+        probe.unlink()
+        shutil.rmtree(page.parent / ".chromium-profile", ignore_errors=True)
+    found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.DOTALL)
+    assert found, f"Chromium printed no probe for {page}: {done.stderr[-2000:]}"
+    # Links to the probe itself (#anchors) are links to the page.
+    result = json.loads(html.unescape(found.group(1)).replace(probe.as_uri(), page.as_uri()))
+    result["page"] = page
+    return result
+
+
+def _looks_right(seen: dict) -> None:
+    page = seen["page"]
+    assert not seen["overflowing"], f"text overflows its table cell on {page}: {seen['overflowing']}"
+    assert seen["pageWidth"] <= seen["viewport"], f"{page} is wider than the window"
+    assert all(loaded for _, loaded in seen["images"]), f"images that did not load on {page}: {seen['images']}"
+    for link in seen["links"]:
+        parsed = urlparse(link)
+        assert parsed.scheme == "file", f"{page} links outside its folder: {link}"
+        target = Path(unquote(parsed.path))
+        assert target.is_file(), f"{page} links to a missing file: {link}"
+        if parsed.fragment:
+            ids = seen["ids"] if target == page else re.findall(r'\bid="([^"]+)"', target.read_text(encoding="utf-8"))
+            assert parsed.fragment in ids, f"{page} links to a missing anchor: {link}"
+
+
+@browser
+def test_the_probe_sees_overflow_broken_images_and_missing_links(tmp_path):
+    """The browser check can fail: a page with each defect is caught."""
+    page = tmp_path / "bad.html"
+    page.write_text('<!DOCTYPE html><html><body><table style="table-layout:fixed;width:200px"><tr>'
+                    '<td style="white-space:nowrap">' + "a-very-long-unbreakable-token-" * 5 + "</td></tr></table>"
+                    '<img src="missing.png"><a href="missing.html">x</a></body></html>')
+    seen = _in_browser(page)
+    assert seen["overflowing"] and seen["images"] == [["missing.png", False]]
+    with pytest.raises(AssertionError, match="overflows"):
+        _looks_right(seen)
+    seen["overflowing"], seen["images"] = [], []
+    with pytest.raises(AssertionError, match="missing file"):
+        _looks_right(seen)
+
+
+@browser
+def test_the_two_nights_look_right_in_a_browser(two_nights):
+    reports, outcomes = two_nights
+    for page in [reports / nights.INDEX] + [o.index for o in outcomes]:
+        seen = _in_browser(page)
+        _looks_right(seen)
+        assert seen["links"]
+    assert any(loaded for _, loaded in _in_browser(outcomes[1].index)["images"])  # the chart thumbnail
+
+
+@browser
+@pytest.mark.parametrize("width", [1280, 900])
+def test_long_texts_and_many_nights_fit_their_cells(tmp_path, width):
+    reports = tmp_path / "reports"
+    newest = _long_nights(reports)
+    for page in (reports / nights.INDEX, newest.index):
+        _looks_right(_in_browser(page, width))

@@ -3,15 +3,15 @@
 Each statement is a single SELECT (so BigQuery can dry-run it and hold it to maximum_bytes_billed),
 and only counts, a histogram and a bounded sample come back:
 
-1. join_counts: every row of both tables reduced to its key, a fingerprint of its key and one of its
+1. comparison: every row of both tables reduced to its key, a fingerprint of its key and one of its
    compared columns (the warehouse's own vectorised hash, `Warehouse.row_hash_sql`), the two sides
    joined on the key: rows on one side only, pairs, pairs whose fingerprints differ, per partition.
-   The counts also tell whether any key is duplicated; only then does exact_counts count key by key
-   (a GROUP BY over both sides, dearer than the join).
-2. detail, over the partitions where fingerprints differ: only the keys whose single rows have
-   different fingerprints are joined back to both tables' compared columns, and each column is
-   compared: exactly for non-numeric columns, within `abs_tol + rel_tol * |prod|` for numeric ones.
-3. sample, over the few partitions that hold them: the first mismatched rows by key, both sides' values.
+   Then the detail: only the keys whose rows have different fingerprints are read again from both
+   tables, and each column is compared: exactly for non-numeric columns, within
+   `abs_tol + rel_tol * |prod|` for numeric ones.
+   The counts also tell whether any key is duplicated; only then do exact_counts count key by key (a
+   GROUP BY over both sides, dearer than the join) and detail compare the keys found once on each side.
+2. sample, over the few partitions that hold them: the first mismatched rows by key, both sides' values.
 
 Internal names start with an underscore and number the key and compared columns (_k0, _p0, _t0),
 so no user column name can collide with them.
@@ -89,14 +89,6 @@ def _filters(plan: Plan, partitions: str | None) -> str:
     return f" WHERE {' AND '.join(filters)}" if filters else ""
 
 
-def _part(plan: Plan) -> str:
-    """The partition of a row: its key column when the partition column is a key (the usual case:
-    phases.yaml makes it the first), else the column itself."""
-    if plan.partition_column in plan.keys:
-        return f"_k{plan.keys.index(plan.partition_column)}"
-    return _ident(plan.partition_column) if plan.partition_column else "NULL"
-
-
 def _keyed(plan: Plan, selected: list[str], table: str, partitions: str | None) -> str:
     """Rows of `table` with the key columns as _k0.. and a fingerprint of them, _kh (computed over the
     _k names, so that every statement and CTE computes the same fingerprint of the same key)."""
@@ -139,9 +131,11 @@ def _keys_cte(plan: Plan) -> str:
     # Each side's fingerprint in its own column (NULL on the other side's rows): counting and taking
     # the least of a column per key is cheaper than testing a side flag in every aggregate.
     none = "IF(FALSE, _h, NULL)"   # a NULL of the fingerprint's type, whatever the engine's hash returns
-    # A partition column that is a key needs no aggregate of its own.
-    keyed = plan.partition_column in plan.keys
-    part, carried = (f"{_part(plan)} AS _part", "") if keyed else ("MIN(_part) AS _part", ", _part")
+    # A partition column that is a key (phases.yaml makes it the first) needs no aggregate of its own.
+    if plan.partition_column in plan.keys:
+        part, carried = f"_k{plan.keys.index(plan.partition_column)} AS _part", ""
+    else:
+        part, carried = "MIN(_part) AS _part", ", _part"
     return f"""_keys AS (
   SELECT {keys}, {part}, COUNT(_hp) AS _np, COUNT(_ht) AS _nt, MIN(_hp) AS _hp, MIN(_ht) AS _ht
   FROM (SELECT {keys}{carried}, _h AS _hp, {none} AS _ht FROM _prod

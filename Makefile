@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11 and pip:
-#   make demo   - build the sandbox, run the overnight runbooks, print the morning-review report path
+#   make demo   - (re)build the sandbox, run the overnight runbooks, print the morning-review report path
 #   make test   - run the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -20,8 +20,9 @@ install: $(STAMP)
 
 # Exit 3 from `runbook overnight` means a runbook's verdict was fail or blocked: on the sandbox that
 # is the incident being found, so the demo still succeeds. Services start on demand; stop them after.
+# The night redeploys for real in the sandbox, so every demo starts from a reset: the incident morning.
 demo: $(STAMP)
-	$(VENV)/bin/runbook sandbox init
+	$(VENV)/bin/runbook sandbox reset
 	@trap '$(VENV)/bin/runbook sandbox stop >/dev/null' EXIT; \
 	  $(VENV)/bin/runbook overnight params/overnight-sandbox.yaml; rc=$$?; \
 	  if [ $$rc -eq 3 ]; then echo "Some runbooks found problems (verdict fail or blocked): open the report above."; exit 0; fi; \

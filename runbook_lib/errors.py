@@ -34,5 +34,9 @@ class WarehouseBusy(RunbookError):
     """The local warehouse file stayed locked by another process longer than the retry budget."""
 
 
+class OperationTimeout(RunbookError):
+    """A build or a rollout outlasted the time the kit waits for it; it may still finish on its own."""
+
+
 class PermissionRefused(RunbookError, PermissionError):
     """The caller may not read something optional; the sentence names the role that would allow it."""

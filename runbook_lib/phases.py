@@ -20,6 +20,9 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _DATASET = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,299}$")
+# An Artifact Registry repository id: lowercase letters, digits and hyphens, starting with a letter, at most 63.
+REPOSITORY = re.compile(r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?")
+DEFAULT_REPOSITORY = "cloud-run-source-deploy"   # the repository `gcloud run deploy --source` pushes to
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class PhaseRegistry:
     source: str = ""
     # Columns stamped per run (processed_at, ...): never a difference of computation.
     bookkeeping_columns: tuple[str, ...] = ()
+    repository: str = DEFAULT_REPOSITORY   # the Artifact Registry repository images are pushed to
 
     def get(self, name: str) -> Phase:
         key = str(name).strip().lower()
@@ -135,7 +139,10 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
         _check(bool(_COLUMN.match(column)), source, f"bookkeeping_columns entry {column!r}", "must be a column name")
     raw_phases = _need(doc, "phases", "the document", source, dict)
     phases: dict[str, Phase] = {}
-    allowed_top = {"project", "project_number", "region", "run_history_table", "bookkeeping_columns", "phases"}
+    repository = str(doc.get("repository", DEFAULT_REPOSITORY))
+    _check(bool(REPOSITORY.fullmatch(repository)), source, "repository",
+           "must be an Artifact Registry repository id (lowercase letters, digits and hyphens, starting with a letter)")
+    allowed_top = {"project", "project_number", "region", "run_history_table", "phases", "repository", "bookkeeping_columns"}
     extra = set(doc) - allowed_top
     _check(not extra, source, f"top-level key(s) {sorted(extra)}", f"are unknown; allowed: {sorted(allowed_top)}")
     for name, spec in raw_phases.items():
@@ -196,7 +203,7 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
             expected_invokers=tuple(invokers),
         )
     return PhaseRegistry(project=project, project_number=project_number, region=region,
-                         run_history_table=run_history, phases=phases, source=source,
+                         run_history_table=run_history, phases=phases, source=source, repository=repository,
                          bookkeeping_columns=tuple(bookkeeping))
 
 

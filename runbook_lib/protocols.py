@@ -13,13 +13,18 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Sequence
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .buildlogs import LogSource
-    from .services import PushSubscription, Revision, ServiceInfo, ServiceResponse
+    from .services import PushSubscription, Revision, Rollout, ServiceInfo, ServiceResponse
+
+# How long a build or a rollout is awaited before the kit gives up waiting (it may still finish).
+BUILD_TIMEOUT_S = 1200.0
+ROLLOUT_TIMEOUT_S = 600.0
+Progress = Callable[[str], None]   # told one line whenever a long-running operation's state changes
 
 
 @dataclass
@@ -114,6 +119,12 @@ class Builds(Closeable, Protocol):
 
     def latest_successful(self, service: str, region: str | None = None) -> dict | None: ...
 
+    def submit(self, config: dict, source_dir: str, region: str | None = None, timeout_s: float = BUILD_TIMEOUT_S,
+               progress: Progress | None = None) -> dict:
+        """`gcloud builds submit SOURCE_DIR --config=CONFIG --region=REGION`: the folder is uploaded as gcloud
+        uploads it (its ignore rules), the build runs in `region` (default: the services' region) and is awaited
+        until it ends; returns the final Build. OperationTimeout (naming the build) when it outlasts `timeout_s`."""
+
 
 class Services(Closeable, Protocol):
     """Cloud Run services of the phases: what serves, its revisions, who may call it, and calling it."""
@@ -145,6 +156,23 @@ class Services(Closeable, Protocol):
 
     def health(self, phase: str, token: str | None = None) -> dict:
         """GET /health: {"http_status": code, **body} or {"http_status": code, "error": one line}."""
+
+    def deploy(self, phase: str, image: str, labels: dict[str, str] | None = None, env: dict[str, str] | None = None,
+               timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None) -> "Rollout":
+        """`gcloud run deploy SERVICE --image=IMAGE --update-labels=... --update-env-vars=... --no-allow-unauthenticated`:
+        a new revision of `image`; labels and environment variables are merged into the current ones, never
+        replaced; allUsers loses run.invoker (nothing is ever made public). Awaited until the revision is ready
+        or failed (ready=False, Cloud Run's reason) or `timeout_s` passed (ready=False). Traffic follows Cloud
+        Run: a service routed to LATEST moves to the new revision, traffic pinned to a revision stays there.
+        RolloutInProgress when another rollout of the service has not settled."""
+
+    def update_traffic(self, phase: str, revision: str | None = None, timeout_s: float = ROLLOUT_TIMEOUT_S,
+                       progress: Progress | None = None) -> "Rollout":
+        """All traffic to one ready revision (`gcloud run services update-traffic --to-revisions=REV=100`), or
+        with revision=None to the latest ready one from now on (`--to-latest`)."""
+
+    def rollout_in_progress(self, phase: str) -> str | None:
+        """One sentence naming the rollout of the service that has not settled yet, else None."""
 
 
 class Logs(Closeable, Protocol):

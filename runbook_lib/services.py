@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
-from .errors import ParameterError
+from .errors import ParameterError, RunbookError
 from .formats import as_utc, one_line, parse_time
 
 # Cloud Run: a service is public when roles/run.invoker is bound (without a condition) to one of these
@@ -125,9 +125,28 @@ class Revision:
     traffic_percent: int
     supports_prefix: bool | None  # does its commit include the phase's prefix_support_commit? None: cannot tell
     code_phase: str = ""          # whose code the image holds (sandbox-only knowledge; "" on gcp)
+    ready: bool | None = None     # its Ready condition: True, False (it failed to start), None (not settled / unknown)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class Rollout:
+    """How a deploy or a traffic change ended (Services.deploy / Services.update_traffic), the same on every target."""
+
+    revision: str                 # the revision created (deploy) or now given the traffic (update_traffic)
+    ready: bool                   # did that revision become ready (a timeout is not ready)
+    message: str                  # one line: what Cloud Run said, e.g. why the revision is not ready
+    traffic: dict[str, int] = field(default_factory=dict)   # revision -> percent once it settled
+    notes: list[str] = field(default_factory=list)          # what else changed, e.g. "removed allUsers from run.invoker"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class RolloutInProgress(RunbookError):
+    """Another deploy or traffic change of the service has not settled yet."""
 
 
 def newest_revisions_first(revisions: Iterable[Revision]) -> list[Revision]:
@@ -187,6 +206,33 @@ def is_public(policy: dict, invoker_iam_disabled: bool = False) -> bool:
         return True
     return any(binding.get("role") == INVOKER_ROLE and any(m in PUBLIC_MEMBERS for m in binding.get("members", []))
                for binding in _unconditional(policy))
+
+
+def check_image(image: Any) -> str:
+    if not isinstance(image, str) or not image.strip() or any(c.isspace() for c in image):
+        raise ParameterError("image", image, "give a container image reference without spaces")
+    return image
+
+
+def string_map(parameter: str, value: Any) -> dict[str, str]:
+    """Labels or environment variables: a mapping of names to text (None: none)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ParameterError(parameter, value, "give a mapping of names to text values")
+    return dict(value)
+
+
+def without_all_users(bindings: Iterable[dict]) -> list[dict] | None:
+    """The bindings once `--no-allow-unauthenticated` has run: allUsers out of roles/run.invoker (and nothing
+    else: allAuthenticatedUsers stays, as with gcloud); None when allUsers had no such binding."""
+    bindings = [dict(b) for b in bindings]
+    changed = False
+    for binding in bindings:
+        if binding.get("role") == INVOKER_ROLE and "allUsers" in binding.get("members", []):
+            binding["members"] = [m for m in binding["members"] if m != "allUsers"]
+            changed = True
+    return [b for b in bindings if b.get("members")] if changed else None
 
 
 def policy_shape(version: int, bindings: Iterable[dict], etag: str) -> dict:

@@ -250,9 +250,8 @@ def test_the_incident_explained():
     assert isinstance(diagnosis, Diagnosis) and isinstance(diagnosis, Result)
     assert diagnosis.verdict == "fail"
     assert "buildpacks" in diagnosis.cause and "Dockerfile" in diagnosis.cause and diagnosis.cause.endswith(".")
-    assert diagnosis.redeploy == {"phase": "phase4", "source_dir": ".",
-                                  "dockerfile": "docker/precompute-processor.Dockerfile",
-                                  "strategy": "cloudbuild-config"}
+    assert diagnosis.redeploy == {"phase": "phase4", "source_dir": "", "strategy": "cloudbuild-config",
+                                  "dry_run": True}
     assert diagnosis.figures["builder"] == "buildpacks"
     assert diagnosis.figures["top_signature"] == "buildpacks-no-entrypoint"
     assert diagnosis.figures["log_source"] is None
@@ -340,9 +339,8 @@ def test_running_build_and_log_only_and_nothing():
 def test_explicit_phase_and_bad_inputs():
     phases = load_phases()
     diagnosis = explain(classify_log("x"), None, phase="3", phases=phases, source_dir="/src")
-    assert diagnosis.redeploy == {"phase": "phase3", "source_dir": "/src",
-                                  "dockerfile": "docker/analytics-processor.Dockerfile",
-                                  "strategy": "cloudbuild-config"}
+    assert diagnosis.redeploy == {"phase": "phase3", "source_dir": "/src", "strategy": "cloudbuild-config",
+                                  "dry_run": True}
     with pytest.raises(ParameterError, match="phase='phase9'"):
         explain(classify_log("x"), phase="phase9")
     with pytest.raises(ParameterError, match="findings="):

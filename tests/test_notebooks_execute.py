@@ -38,11 +38,13 @@ def _nbval(notebook: Path, home: Path) -> subprocess.CompletedProcess:
 
 
 # The sandbox plants the incident (Phase 4's failed build, a stale Phase 3 revision); every runbook
-# run on it at its defaults must find it. A runbook added later says here what it finds.
+# run on it at its defaults must find it, or (a runbook that changes things, whose default is a dry run)
+# say what it would do. A runbook added later says here what it finds.
 ON_THE_INCIDENT = {"00_pipeline_overview.ipynb": "fail", "01_diagnose_build.ipynb": "fail",
                    # no replay has run on the incident morning: nothing to compare yet
                    "04_compare_outputs.ipynb": "blocked",
-                   "05_security_audit.ipynb": "fail"}
+                   "02_redeploy_phase.ipynb": "pass", "05_security_audit.ipynb": "fail"}
+EXIT_CODES = {"pass": 0, "warn": 0, "fail": 3, "blocked": 3}
 
 
 def test_every_runbook_says_what_it_finds_on_the_incident():
@@ -55,8 +57,9 @@ def test_runbook_executes_through_the_runner(notebook, shared_sandbox, tmp_path)
                                   outdir=tmp_path, progress=False)
     assert outcome.outcome == "completed", outcome.message
     meta = nbformat.read(outcome.notebook, as_version=4).metadata["runbook"]
-    assert (meta["verdict"], outcome.exit_code) == (ON_THE_INCIDENT[notebook.name], 3), meta["summary"]
-    assert meta["summary"] and meta["run"]["exit_code"] == 3
+    verdict = ON_THE_INCIDENT[notebook.name]
+    assert (meta["verdict"], outcome.exit_code) == (verdict, EXIT_CODES[verdict]), meta["summary"]
+    assert meta["summary"] and meta["run"]["exit_code"] == EXIT_CODES[verdict]
     assert outcome.html is not None and outcome.html.is_file()
 
 

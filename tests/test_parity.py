@@ -9,20 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from fakes.fixtures import make_fake_gcloud, mirror_sandbox, mirrored_phases_file
-from runbook_lib import target as target_mod
+from fakes.fixtures import connect_gcp_on_fakes
 from runbook_lib.errors import ParameterError
-from runbook_lib.gcp import services as gcp_services
 from runbook_lib.local.sandbox import IAM_FIX_AT, MORNING, NIGHT_START, pubsub_push_member, scheduler_member
 from runbook_lib.local.services import OPERATOR
-from runbook_lib.phases import load_phases
 from runbook_lib.services import REQUEST_LOG_WINDOW
 
 P3 = "nba-phase3-analytics-processors"
 P4 = "nba-phase4-precompute-processors"
-GCP_TOKEN = "fake-id-token-for-the-operator"
 REVISION_KEYS = {"name", "service", "labels", "commit_sha", "commit_sha_full", "image", "created",
-                 "traffic_percent", "supports_prefix", "code_phase"}
+                 "traffic_percent", "supports_prefix", "code_phase", "ready"}
 INFO_TYPES = {"phase": str, "service": str, "region": str, "url": (str, type(None)), "revision": str,
               "commit_sha": str, "commit_sha_full": (str, type(None)), "supports_prefix": (bool, type(None)),
               "image": str, "created": str, "running": bool, "public": bool, "invoker_members": list,
@@ -43,22 +39,8 @@ def _state(home) -> dict:
 def gcp_target(fake_apis, sandbox_home, tmp_path, monkeypatch):
     """target=gcp on the fakes, mirroring the sandbox; the operator has user ADC (which cannot mint ID
     tokens) and gcloud on PATH, the usual laptop."""
-    phases_file = mirrored_phases_file(sandbox_home, tmp_path / "phases.yaml")
-    mirror_sandbox(fake_apis, sandbox_home, load_phases(phases_file))
-    fake_apis.identity_tokens[GCP_TOKEN] = OPERATOR
     fake_apis.max_page_size = 40   # the night holds hundreds of entries: several pages
-
-    def user_adc(audience):
-        from google.auth.exceptions import DefaultCredentialsError
-
-        raise DefaultCredentialsError("authorized_user credentials cannot mint ID tokens")
-
-    monkeypatch.setattr(gcp_services, "adc_id_token", user_adc)
-    gcloud = make_fake_gcloud(tmp_path / "bin", GCP_TOKEN)
-    monkeypatch.setenv("PATH", f"{gcloud.bin_dir}:{__import__('os').environ['PATH']}")
-    endpoints = {name: fake_apis.endpoint for name in ("cloudbuild", "logging", "run", "pubsub")}
-    target = target_mod.connect("gcp", phases_file=str(phases_file), source_dir=str(Path(sandbox_home) / "source"),
-                                endpoints=endpoints)
+    target = connect_gcp_on_fakes(fake_apis, sandbox_home, tmp_path, monkeypatch)
     yield target
     target.close()
 
@@ -105,7 +87,7 @@ def test_list_revisions_keys_and_newest_first(target):
         for r in revisions:
             assert r.service == service and r.labels["commit-sha"] == r.commit_sha
             assert r.commit_sha_full.startswith(r.commit_sha) and isinstance(r.supports_prefix, bool)
-            assert isinstance(r.code_phase, str)
+            assert isinstance(r.code_phase, str) and r.ready is True
     names = [r.name for r in target.services.list_revisions("phase4")]
     assert [n.rsplit("-", 2)[1] for n in names] == ["00029", "00028", "00027"] and names[0].endswith("-fdx")
 

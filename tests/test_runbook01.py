@@ -17,7 +17,7 @@ def test_no_failed_build_is_said_plainly(local_target):
         diagnose.find_build(local_target, phase="phase3")
 
 
-def test_the_whole_chain_reaches_the_true_cause(local_target):
+def test_the_whole_chain_reaches_the_true_cause(local_target, sandbox_home):
     build = diagnose.find_build(local_target, phase="phase4")
     evidence = diagnose.builder_evidence(build)
     source_dir = diagnose.default_source_dir(local_target)
@@ -36,10 +36,13 @@ def test_the_whole_chain_reaches_the_true_cause(local_target):
     assert dx.verdict == "fail"
     assert dx.figures["log_source"] == "gcs" and dx.figures["top_signature"] == "buildpacks-no-entrypoint"
     assert "race" in dx.cause
-    assert dx.redeploy == {"phase": "phase4", "source_dir": source_dir,
-                           "dockerfile": "docker/precompute-processor.Dockerfile", "strategy": "cloudbuild-config"}
+    assert dx.redeploy == {"phase": "phase4", "source_dir": source_dir, "strategy": "cloudbuild-config",
+                           "dry_run": True}
+    # The redeploy runbook takes these values as they are (its parameter model accepts them).
+    redeploy = params.validate_params(params.RedeployParams, {**dx.redeploy, "sandbox_home": str(sandbox_home)})
+    assert (redeploy.phase, redeploy.source_dir, redeploy.dry_run) == ("phase4", source_dir, True)
     assert not any("--no-use-google-dev-pack" in fix and "does not exist" not in fix for fix in dx.fixes)
-    assert "Redeploy parameters" in dx._repr_html_()      # no link: runbook 02 is not in the kit yet
+    assert "Parameters for notebooks/02_redeploy_phase.ipynb:" in dx._repr_html_()
     assert set(diagnose.findings_table(findings).columns) >= {"signature", "line", "evidence", "cause", "fix"}
     assert "upload" in diagnose.preflight_table(pf).index
 
@@ -99,7 +102,7 @@ def test_a_build_that_ran_the_other_phase_dockerfile_is_caught(local_target):
     assert dx.verdict == "fail"
     assert "ran phase4's Dockerfile" in dx.summary and "runs phase4's code" in dx.summary
     assert dx.fixes[0].startswith("Redeploy phase3 from its own Dockerfile (docker/analytics-processor.Dockerfile)")
-    assert dx.redeploy["dockerfile"] == "docker/analytics-processor.Dockerfile"
+    assert dx.redeploy["phase"] == "phase3" and dx.redeploy["strategy"] == "cloudbuild-config"
 
 
 def test_the_dec29_phase3_build_ran_its_own_dockerfile(local_target):

@@ -416,9 +416,11 @@ def misbehaving_runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("misbehaving")
     token_file = base / "token.yaml"
     token_file.write_text(f"api_token: {json.dumps(LEAKED)}\naction: leak\n")
+    # The timeout must outlast every cell but the sleeping one (60 s) even on a loaded machine: the
+    # validation cell imports pydantic and pandas, which took over 2 s on a busy CI box.
     timeout_script = ("import sys; from runbook_lib import runner; "
                       f"sys.exit(runner.run_notebook({str(MISBEHAVING)!r}, parameters=[['action', 'sleep']], "
-                      f"outdir={str(base / 'timeout')!r}, progress=False, cell_timeout=2).exit_code)")
+                      f"outdir={str(base / 'timeout')!r}, progress=False, cell_timeout=15).exit_code)")
     commands = {
         "leak": _cli("run", str(MISBEHAVING), "-f", str(token_file), "-o", str(base / "leak")),
         "die": _cli("run", str(MISBEHAVING), "-p", "action", "die", "-o", str(base / "die")),

@@ -185,12 +185,13 @@ def rank_fixes(facts: _Facts, verdict: str, catalogue: Catalogue) -> list[str]:
 
 
 def redeploy_parameters(phase: Phase | None, source_dir: str | None, preflight: Any = None) -> dict[str, Any]:
-    """What the redeploy runbook needs: the phase, its checkout, its own Dockerfile, an explicit Docker build."""
+    """Parameters of the redeploy runbook (params.RedeployParams): the phase, its checkout ("" for the target's
+    own) and the explicit Docker build with the phase's own Dockerfile; dry_run first, as the runbook does."""
     return {
         "phase": phase.name if phase else None,
-        "source_dir": source_dir or getattr(preflight, "source_dir", None) or ".",
-        "dockerfile": phase.dockerfile if phase else None,
+        "source_dir": source_dir or getattr(preflight, "source_dir", None) or "",
         "strategy": "cloudbuild-config",
+        "dry_run": True,
     }
 
 

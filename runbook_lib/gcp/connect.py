@@ -63,7 +63,8 @@ def connect_gcp(phases: PhaseRegistry, **options) -> Target:
     # connecting never needs credentials or the network. The adapters borrow these clients (they do not
     # close them); the target closes them.
     clients = make_clients(project, credentials=options.get("credentials"), endpoints=endpoints)
-    builds = GcpBuilds(project, region, client=LazyClient(lambda: clients.cloudbuild))
+    builds = GcpBuilds(project, region, client=LazyClient(lambda: clients.cloudbuild),
+                       storage_client=lambda: clients.storage)
     logs = GcpRuntimeLogs(phases, GcpLogs(project, client=LazyClient(lambda: clients.logging)),
                           storage_client=lambda: clients.storage)
     services = GcpServices(project, phases, clients, source_dir=options.get("source_dir"))

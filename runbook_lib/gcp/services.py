@@ -18,12 +18,15 @@ from typing import Any
 import requests
 from google.protobuf.json_format import MessageToDict
 
-from ..errors import NotFoundError, ParameterError, PermissionRefused, RunbookError
+from ..errors import NotFoundError, OperationTimeout, ParameterError, PermissionRefused, RunbookError
 from ..gitinfo import commit_contains
 from ..phases import PhaseRegistry
-from ..services import (PhaseEndpoints, PushSubscription, Revision, ServiceInfo, ServiceResponse, ingress_setting,
-                        invoker_members, is_public, newest_revisions_first, one_line, policy_shape,
-                        push_subscriptions_to, response_body)
+from ..protocols import ROLLOUT_TIMEOUT_S, Progress
+from ..services import (INVOKER_ROLE, PhaseEndpoints, PushSubscription, Revision, Rollout, RolloutInProgress,
+                        ServiceInfo, ServiceResponse, check_image, ingress_setting, invoker_members, is_public,
+                        newest_revisions_first, one_line, policy_shape, push_subscriptions_to, response_body,
+                        string_map, without_all_users)
+from .operations import POLL_SECONDS, await_operation, operation_error, refused_as
 
 REQUEST_TIMEOUT_S = 300.0
 GCLOUD_TIMEOUT_S = 60.0
@@ -93,6 +96,7 @@ class GcpServices(PhaseEndpoints):
         self.source_dir = source_dir
         self.http = http or requests.Session()
         self._adc_mints_tokens: bool | None = None   # learnt on the first identity_token() call
+        self.poll_s = POLL_SECONDS
 
     # ---- reading state
 
@@ -139,7 +143,8 @@ class GcpServices(PhaseEndpoints):
             rows.append(Revision(name=short, service=self.phases.get(phase).service, labels=labels, commit_sha=label,
                                  commit_sha_full=self._full_sha(label, shas), image=containers[0].get("image", ""),
                                  created=data.get("createTime", ""), traffic_percent=serving.get(short, 0),
-                                 supports_prefix=self._supports_prefix(phase, label, prefix)))
+                                 supports_prefix=self._supports_prefix(phase, label, prefix),
+                                 ready=_ready(data.get("conditions", []))))
         return newest_revisions_first(rows)
 
     def list_revisions(self, phase: str) -> list[Revision]:
@@ -283,6 +288,146 @@ class GcpServices(PhaseEndpoints):
                                                                    response.headers.get("Content-Type", ""),
                                                                    response.status_code))
 
+    # ---- rollouts: `gcloud run deploy --image` and `update-traffic`, over update_service
+
+    def rollout_in_progress(self, phase: str) -> str | None:
+        """Cloud Run's own word: a service whose `reconciling` is true has a rollout that has not settled."""
+        service = self._service(phase)
+        if not service.get("reconciling"):
+            return None
+        latest = service.get("latestCreatedRevision", "").rsplit("/", 1)[-1]
+        return (f"{self.phases.get(phase).service} is still rolling out"
+                f"{f' revision {latest}' if latest else ''} (Cloud Run reports it reconciling).")
+
+    def deploy(self, phase: str, image: str, labels: dict[str, str] | None = None, env: dict[str, str] | None = None,
+               timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None) -> Rollout:
+        """update_service with the template's image replaced, labels (service and revision) and environment
+        variables merged, and a blank revision name (Cloud Run names it); then allUsers loses run.invoker."""
+        image, labels, env = check_image(image), string_map("labels", labels), string_map("env", env)
+        self._refuse_unsettled(phase)
+        with refused_as(f"The deploy of {image} to {self.phases.get(phase).service}"):
+            return self._deploy(phase, image, labels, env, timeout_s, progress)
+
+    def _deploy(self, phase: str, image: str, labels: dict[str, str], env: dict[str, str], timeout_s: float,
+                progress: Progress | None) -> Rollout:
+        from google.cloud import run_v2
+
+        service = self.clients.run.get_service(name=self._name(phase))
+        before = service.latest_created_revision
+        if not service.template.containers:
+            service.template.containers.append(run_v2.Container())
+        container = service.template.containers[0]
+        container.image = image
+        for key, value in env.items():
+            existing = next((e for e in container.env if e.name == key), None)
+            if existing is None:
+                container.env.append(run_v2.EnvVar(name=key, value=value))
+            else:
+                existing.value = value
+        service.template.labels.update(labels)
+        service.labels.update(labels)
+        service.template.revision = ""
+        operation = self.clients.run.update_service(service=service)
+        message = self._await(operation, f"The rollout of {self.phases.get(phase).service}", timeout_s, progress)
+        after = self._service(phase)
+        created = after.get("latestCreatedRevision", "")
+        revision = created.rsplit("/", 1)[-1] if created and created != before else ""
+        ready = bool(revision) and _ready(_json(self.clients.revisions.get_revision(name=created))
+                                          .get("conditions", [])) is True
+        if ready:
+            message = f"Revision {revision} is ready."
+        else:
+            message = message or (f"Revision {revision} is not ready yet." if revision
+                                  else "Cloud Run created no new revision.")
+        return Rollout(revision, ready, one_line(message), _traffic(after), self._drop_all_users(phase))
+
+    def update_traffic(self, phase: str, revision: str | None = None, timeout_s: float = ROLLOUT_TIMEOUT_S,
+                       progress: Progress | None = None) -> Rollout:
+        with refused_as(f"Moving the traffic of {self.phases.get(phase).service}"):
+            return self._update_traffic(phase, revision, timeout_s, progress)
+
+    def _update_traffic(self, phase: str, revision: str | None, timeout_s: float,
+                        progress: Progress | None) -> Rollout:
+        from google.cloud import run_v2
+
+        service = self.clients.run.get_service(name=self._name(phase))
+        kind = run_v2.TrafficTargetAllocationType
+        if revision is None:
+            target = run_v2.TrafficTarget(type_=kind.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST, percent=100)
+        else:
+            known = [r.name for r in self.list_revisions(phase) if r.ready is not False]
+            if revision not in known:
+                raise ParameterError("revision", revision, f"give a ready revision of "
+                                     f"{self.phases.get(phase).service}: {', '.join(known)}")
+            target = run_v2.TrafficTarget(type_=kind.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION, revision=revision,
+                                          percent=100)
+        del service.traffic[:]
+        service.traffic.append(target)
+        operation = self.clients.run.update_service(service=service)
+        error = self._await(operation, f"Moving the traffic of {self.phases.get(phase).service}", timeout_s, progress)
+        after = self._service(phase)
+        traffic = _traffic(after)
+        serving = max(traffic, key=traffic.get) if traffic else ""
+        ok = not error and traffic.get(revision or serving) == 100
+        message = error or f"Traffic: 100% to {serving}{' (latest)' if revision is None else ''}."
+        return Rollout(serving, ok, one_line(message), traffic)
+
+    def _refuse_unsettled(self, phase: str) -> None:
+        busy = self.rollout_in_progress(phase)
+        if busy:
+            raise RolloutInProgress(f"{busy.rstrip('.')}; wait for it to settle.")
+
+    def _await(self, operation: Any, what: str, timeout_s: float, progress: Progress | None) -> str | None:
+        """Await a rollout; its error message (Cloud Run's reason a revision is not ready), or None."""
+        try:
+            await_operation(operation, what, timeout_s, describe=_rollout_progress, progress=progress,
+                            poll_s=self.poll_s)
+        except OperationTimeout as exc:
+            return str(exc)
+        return operation_error(operation)
+
+    def _drop_all_users(self, phase: str) -> list[str]:
+        """--no-allow-unauthenticated on an existing service: allUsers loses run.invoker, nothing else changes."""
+        from google.iam.v1 import policy_pb2
+
+        resource = self._name(phase)
+        policy = self.clients.run.get_iam_policy(request={"resource": resource,
+                                                          "options": {"requested_policy_version": 3}})
+        bindings = without_all_users([{"role": b.role, "members": list(b.members),
+                                       "condition": b.condition if b.HasField("condition") else None}
+                                      for b in policy.bindings])
+        if bindings is None:
+            return []
+        changed = policy_pb2.Policy(version=policy.version, etag=policy.etag)
+        for binding in bindings:
+            one = changed.bindings.add(role=binding["role"], members=binding["members"])
+            if binding["condition"] is not None:
+                one.condition.CopyFrom(binding["condition"])
+        self.clients.run.set_iam_policy(request={"resource": resource, "policy": changed})
+        return [f"removed allUsers from {INVOKER_ROLE} on {self.phases.get(phase).service}"]
 
     def close(self) -> None:
         self.http.close()   # the run clients belong to the target's shared GcpClients
+
+
+def _ready(conditions: list[dict]) -> bool | None:
+    """A resource's Ready condition: True (succeeded), False (failed), None (pending or not reported)."""
+    ready = next((c for c in conditions if c.get("type") == "Ready"), None)
+    state = (ready or {}).get("state", "")
+    return True if state == "CONDITION_SUCCEEDED" else False if state == "CONDITION_FAILED" else None
+
+
+def _traffic(service: dict) -> dict[str, int]:
+    return {t.get("revision", ""): int(t.get("percent", 0)) for t in service.get("trafficStatuses", [])
+            if t.get("percent")}
+
+
+_SETTLED = {"CONDITION_SUCCEEDED": "ready", "CONDITION_FAILED": "failed"}
+
+
+def _rollout_progress(metadata: Any) -> str:
+    """One line from the operation's metadata (the Service): reconciling, then ready or failed."""
+    latest = metadata.latest_created_revision.rsplit("/", 1)[-1]
+    state = "reconciling" if metadata.reconciling else _SETTLED.get(metadata.terminal_condition.state.name, "settled")
+    return f"rollout of {latest or 'a new revision'}: {state}"
+

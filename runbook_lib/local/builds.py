@@ -28,6 +28,7 @@ from ..diagnose.build import FAILED_STATUSES, BuildNotFound, check_build_id, che
 from ..formats import check_region, rfc3339
 from ..errors import NotFoundError, ParameterError
 from ..phases import PhaseRegistry
+from ..protocols import BUILD_TIMEOUT_S, Progress
 from ..preflight import (
     UploadSet, buildpacks_entrypoint_check, choose_builder, dockerfile_copy_check, parse_dockerfile,
     upload_file_set,
@@ -39,6 +40,7 @@ DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
 PACK_BUILDER = "gcr.io/k8s-skaffold/pack"
 PYTHON_BUILDER_IMAGE = "us-docker.pkg.dev/serverless-runtimes/google-22-full/builder/python:latest"
 BUILDPACKS_TAG = "gcp-runtimes-builder-python-google-22-full"
+OCI_REVISION_LABEL = "org.opencontainers.image.revision"   # the image label that names its source commit
 _BUILD_NS = uuid.UUID("5f1e0c2a-8d7b-4c6e-9a1f-3b2d4e6f8a10")
 
 
@@ -223,6 +225,7 @@ class LocalBuilds:
         steps: list[_StepPlan] = []
         built: dict[str, str] = {}          # image -> Dockerfile
         code_phase = None
+        labelled = None                     # the commit an OCI revision label on the image names
         for number, raw in enumerate(doc["steps"]):
             name = raw.get("name", "")
             args = [_substitute(str(a), subs) for a in raw.get("args", [])]
@@ -240,6 +243,7 @@ class LocalBuilds:
                 if not step.failed:
                     built[image] = dockerfile
                     code_phase = self._code_phase(root, (root / dockerfile).read_text(errors="replace"))
+                    labelled = _revision_label(args) or labelled
             else:
                 image = args[1] if len(args) > 1 else ""
                 steps.append(_push_step(image, pushed=image in built, args=args, step_id=raw.get("id")))
@@ -251,10 +255,34 @@ class LocalBuilds:
                                          substitutions={k: v for k, v in subs.items() if k.startswith("_")},
                                          source_object="source", images=images)
         outcome.code_phase = code_phase
-        outcome.commit = commit or None
+        # A folder exported from git (no .git of its own) says its commit through the image's OCI label.
+        outcome.commit = labelled or commit or None
         outcome.extra = {"builder": "cloudbuild-config", "kind": "config", "dockerfiles": built}
         self._store(outcome, log_text)
         return outcome
+
+    def submit(self, config: dict, source_dir: str, region: str | None = None, timeout_s: float = BUILD_TIMEOUT_S,
+               progress: Progress | None = None) -> dict:
+        """The Builds contract's `gcloud builds submit --config`: the emulated build runs at once, so it is
+        reported once, finished. Only the services' region has a builder here."""
+        if region is not None and check_region(region) != self.region:
+            raise ParameterError("region", region, f"the sandbox builds in {self.region} only")
+        build = self.submit_config(config, source_dir).build
+        if progress is not None:
+            progress(f"build {build['id']}: {build['status']}")
+        return build
+
+    def image_outcome(self, image: str) -> BuildOutcome | None:
+        """The build that produced `image` (by digest, or by name and tag), newest first; None if none did."""
+        name, _, digest = image.partition("@")
+        for record in sorted(self._load(), key=lambda r: r["build"]["createTime"], reverse=True):
+            for built in record["build"].get("results", {}).get("images", []):
+                bare = built["name"].rsplit(":", 1)[0] if ":" in built["name"].rsplit("/", 1)[-1] else built["name"]
+                if (digest and digest == built.get("digest") and name in (bare, built["name"])) or \
+                        (not digest and image == built["name"]):
+                    return BuildOutcome(record["build"], record.get("code_phase"), record.get("commit"),
+                                        record.get("extra", {}))
+        return None
 
     # -- emulated steps ------------------------------------------------------------------------
     def _code_phase(self, root: Path, dockerfile_text: str) -> str | None:
@@ -474,6 +502,16 @@ def _docker_build_args(args: list[str]) -> tuple[str, str, str]:
             rest.append(a)
         i += 1
     return dockerfile.removeprefix("./"), image, rest[-1] if rest else "."
+
+
+def _revision_label(args: list[str]) -> str | None:
+    """The commit an `--label=org.opencontainers.image.revision=SHA` build argument names, if any."""
+    for k, arg in enumerate(args):
+        value = arg.split("=", 1)[1] if arg.startswith("--label=") else (
+            args[k + 1] if arg == "--label" and k + 1 < len(args) else None)
+        if value and value.startswith(OCI_REVISION_LABEL + "="):
+            return value.split("=", 1)[1] or None
+    return None
 
 
 def _substitute(text: str, subs: dict[str, str]) -> str:

@@ -56,6 +56,11 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def pid_alive(pid: object) -> bool:
+    """Is `pid` a live process (not a zombie), whoever's it is?"""
+    return isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 and _alive(pid)
+
+
 def is_our_process(pid: int, home_root: str | Path | None = None) -> bool:
     """Is `pid` a live phase service process (of the sandbox at `home_root`, if given)?"""
     if not isinstance(pid, int) or pid <= 1 or not _alive(pid):
@@ -119,6 +124,14 @@ def read_run_file(home, phase: str) -> dict | None:
         path.unlink(missing_ok=True)
         return None
     return record
+
+
+def restore_run_file(home, phase: str, record: dict) -> None:
+    """Put back the record of a process that keeps serving (a newer one may have overwritten it)."""
+    path = run_file(home, phase)
+    tmp = path.with_suffix(f".{os.getpid()}.restore")
+    tmp.write_text(json.dumps(record, indent=2))
+    os.replace(tmp, path)
 
 
 def stop_recorded_processes(home) -> list[str]:

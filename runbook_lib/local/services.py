@@ -16,19 +16,25 @@ import re
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 from ..errors import NotFoundError, ParameterError, RunbookError
 from ..phases import PROJECT_ROOT, PhaseRegistry
 # The value types and the meaning of "public" / "invoker" are shared with target=gcp; re-exported here
 # so `from runbook_lib.local.services import ServiceInfo` keeps working.
-from ..services import (DEFAULT_INGRESS, PhaseEndpoints, PushSubscription, Revision, ServiceInfo, ServiceResponse,
-                        invoker_members, is_public, newest_revisions_first, policy_shape, push_subscriptions_to,
-                        response_body)
+from ..gitinfo import commit_contains
+from ..protocols import ROLLOUT_TIMEOUT_S, Progress
+from ..services import (DEFAULT_INGRESS, INVOKER_ROLE, PhaseEndpoints, PushSubscription, Revision, Rollout,
+                        RolloutInProgress, ServiceInfo, ServiceResponse, check_image, invoker_members, is_public,
+                        newest_revisions_first, policy_shape, push_subscriptions_to, response_body, string_map,
+                        without_all_users)
+from .builds import LocalBuilds
 from .identity import make_token, policy_etag, valid_bindings
-from .processes import (_CHILDREN, APP_MODULE, accepts, process_lock, read_run_file, run_file, stop_recorded_processes,
-                        terminate)
+from .processes import (_CHILDREN, APP_MODULE, accepts, is_our_process, pid_alive, process_lock, read_run_file,
+                        restore_run_file, run_file, stop_recorded_processes, terminate)
 from .state import require_services_state, state_lock, write_state
 
 OPERATOR = "user:operator@sandbox.local"
@@ -90,12 +96,15 @@ class LocalServices(PhaseEndpoints):
         """Revisions newest first by creation time (then by name), as `gcloud run revisions list` shows them."""
         name, record = self._record(phase)
         traffic = {t["revisionName"]: t.get("percent", 0) for t in record["traffic"]}
-        return newest_revisions_first(
-            Revision(name=rev["name"], service=record["service"], labels={"commit-sha": _label(rev["commit_sha"])},
-                     commit_sha=_label(rev["commit_sha"]), commit_sha_full=rev["commit_sha"], image=rev["image"],
-                     created=rev["created"], traffic_percent=traffic.get(rev["name"], 0),
-                     supports_prefix=bool(rev["supports_prefix"]), code_phase=rev.get("code_phase", name))
-            for rev in record["revisions"])
+        revisions = []
+        for rev in record["revisions"]:
+            labels = _labels(rev)
+            revisions.append(Revision(
+                name=rev["name"], service=record["service"], labels=labels, commit_sha=labels.get("commit-sha", ""),
+                commit_sha_full=rev["commit_sha"], image=rev["image"], created=rev["created"],
+                traffic_percent=traffic.get(rev["name"], 0), supports_prefix=bool(rev["supports_prefix"]),
+                code_phase=rev.get("code_phase", name), ready=rev.get("ready", True)))
+        return newest_revisions_first(revisions)
 
     def iam_policy(self, phase: str) -> dict:
         """{"version", "bindings": [{"role", "members", "condition"?}], "etag"}, as on target=gcp."""
@@ -150,21 +159,142 @@ class LocalServices(PhaseEndpoints):
         code = self.phases.get(code_phase).name if code_phase else name
         if not isinstance(commit, str) or not _SHA.match(commit):
             raise ParameterError("commit", commit, "give a git commit id (7 to 40 lowercase hex digits)")
-        if not isinstance(image, str) or not image.strip() or any(c.isspace() for c in image):
-            raise ParameterError("image", image, "give a container image reference without spaces")
+        check_image(image)
         if not isinstance(supports_prefix, bool):
             raise ParameterError("supports_prefix", supports_prefix, "give True or False")
-        when = created or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = created or _now()
         with state_lock(self.home):
             state = require_services_state(self.home)
             record = state["services"][name]
-            number = max(int(r["name"].rsplit("-", 2)[1]) for r in record["revisions"]) + 1
-            revision = revision_record(record["service"], number, commit, image, supports_prefix, when, code)
+            revision = revision_record(record["service"], _next_number(record), commit, image, supports_prefix,
+                                       when, code)
             record["revisions"].append(revision)
             record["traffic"] = [{"revisionName": revision["name"], "percent": 100}]
+            record["traffic_latest"] = True
             write_state(self.home, state)
         self.ensure_running(name)
         return self.describe(name)
+
+    # ---- rollouts: what `gcloud run deploy --image` and `update-traffic` do
+
+    def rollout_in_progress(self, phase: str) -> str | None:
+        """One sentence naming the deploy or traffic change of the service still running in some process."""
+        _, record = self._record(phase)
+        rollout = record.get("rollout")
+        if not rollout or not pid_alive(rollout.get("pid")):
+            return None  # none, or one whose process died: nothing is still changing the service
+        return (f"{record['service']} is being changed by process {rollout['pid']} since {rollout['started']} "
+                f"({rollout['what']}).")
+
+    def deploy(self, phase: str, image: str, labels: dict[str, str] | None = None, env: dict[str, str] | None = None,
+               timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None) -> Rollout:
+        """A new revision of `image`, a sandbox build: its service process starts from that build's code (the
+        phase whose Dockerfile it built, at the commit it built) on a free loopback port; once it listens the
+        traffic moves (unless pinned) and the old process stops. A build of no phase's Dockerfile cannot
+        start: the revision is left not ready, and the traffic where it was."""
+        name = self.phases.get(phase).name
+        image, labels, env = check_image(image), string_map("labels", labels), string_map("env", env)
+        built = LocalBuilds(self.home, self.phases).image_outcome(image)
+        if built is None or not built.commit:
+            raise NotFoundError(f"The sandbox runs only images its own builder made, and no sandbox build produced "
+                                f"{image}; build it first (or deploy the image of an earlier revision).")
+        prefix = self.phases.get(name).prefix_support_commit
+        supports = commit_contains(self.home.source, built.commit, prefix) is True
+        with self._rollout(name, f"deploying {image}"):
+            with state_lock(self.home):
+                state = require_services_state(self.home)
+                record = state["services"][name]
+                current = self._serving(record)
+                revision = revision_record(record["service"], _next_number(record), built.commit, image, supports,
+                                           _now(), built.code_phase or "")
+                revision.update(ready=None, labels={**_labels(current), **labels}, env={**current.get("env", {}), **env})
+                record["revisions"].append(revision)
+                notes = _drop_all_users(record)
+                write_state(self.home, state)
+            if progress is not None:
+                progress(f"revision {revision['name']}: starting")
+            return self._start(name, revision, timeout_s, progress, notes)
+
+    def _start(self, name: str, revision: dict, timeout_s: float, progress: Progress | None,
+               notes: list[str]) -> Rollout:
+        with process_lock(self.home, name):
+            old = read_run_file(self.home, name)
+            try:
+                live = self._spawn(name, revision, timeout_s=timeout_s)
+                ready, message = True, f"Revision {revision['name']} is ready."
+            except RunbookError as exc:
+                live, ready = None, False
+                message = (f"Revision {revision['name']} is not ready and cannot serve traffic: {exc}")
+            with state_lock(self.home):
+                state = require_services_state(self.home)
+                record = state["services"][name]
+                stored = next(r for r in record["revisions"] if r["name"] == revision["name"])
+                stored["ready"] = ready
+                if ready and record.get("traffic_latest", True):
+                    record["traffic"] = [{"revisionName": revision["name"], "percent": 100}]
+                serving = self._serving(record)["name"]
+                write_state(self.home, state)
+            if live is not None and serving != revision["name"]:
+                # Traffic is pinned elsewhere: the new revision waits, its process does not.
+                terminate(live["pid"], self.home.root)
+                live = None
+            if old and (live is not None or not is_our_process(old["pid"], self.home.root)):
+                terminate(old["pid"], self.home.root)
+            elif old:
+                restore_run_file(self.home, name, old)   # the old process keeps serving
+        if progress is not None:
+            progress(f"revision {revision['name']}: {'ready' if ready else 'not ready'}")
+        return Rollout(revision["name"], ready, message, self._traffic(name), notes)
+
+    def update_traffic(self, phase: str, revision: str | None = None, timeout_s: float = ROLLOUT_TIMEOUT_S,
+                       progress: Progress | None = None) -> Rollout:
+        """All traffic to one ready revision (pinned there), or revision=None: to the latest ready one from now on.
+        The service process restarts on the revision that now serves."""
+        name = self.phases.get(phase).name
+        with self._rollout(name, f"moving traffic to {revision or 'the latest revision'}"):
+            with state_lock(self.home):
+                state = require_services_state(self.home)
+                record = state["services"][name]
+                ready = [r for r in record["revisions"] if r.get("ready", True)]
+                if revision is None:
+                    chosen = max(ready, key=lambda r: (r["created"], r["name"]))
+                else:
+                    chosen = next((r for r in ready if r["name"] == revision), None)
+                    if chosen is None:
+                        known = ", ".join(r["name"] for r in ready)
+                        raise ParameterError("revision", revision, f"give a ready revision of {record['service']}: {known}")
+                record["traffic"] = [{"revisionName": chosen["name"], "percent": 100}]
+                record["traffic_latest"] = revision is None
+                write_state(self.home, state)
+            self._ensure_one(name, timeout_s=timeout_s)
+        if progress is not None:
+            progress(f"traffic: 100% to {chosen['name']}")
+        return Rollout(chosen["name"], True, f"Traffic: 100% to {chosen['name']}"
+                       f"{' (latest)' if revision is None else ''}.", self._traffic(name))
+
+    def _traffic(self, name: str) -> dict[str, int]:
+        _, record = self._record(name)
+        return {t["revisionName"]: t.get("percent", 0) for t in record["traffic"]}
+
+    @contextmanager
+    def _rollout(self, name: str, what: str) -> Iterator[None]:
+        """Mark the service as changing for as long as this runs; refuse when another process is changing it."""
+        with state_lock(self.home):
+            state = require_services_state(self.home)
+            record = state["services"][name]
+            busy = record.get("rollout")
+            if busy and pid_alive(busy.get("pid")) and busy.get("pid") != os.getpid():
+                raise RolloutInProgress(f"{record['service']} is being changed by process {busy['pid']} since "
+                                        f"{busy['started']} ({busy['what']}); wait for it to finish.")
+            record["rollout"] = {"pid": os.getpid(), "started": _now(), "what": what}
+            write_state(self.home, state)
+        try:
+            yield
+        finally:
+            with state_lock(self.home):
+                state = require_services_state(self.home)
+                state["services"][name].pop("rollout", None)
+                write_state(self.home, state)
 
     # ---- processes
 
@@ -175,7 +305,7 @@ class LocalServices(PhaseEndpoints):
             self._ensure_one(name)
         return [self.describe(n) for n in names]
 
-    def _ensure_one(self, name: str) -> dict:
+    def _ensure_one(self, name: str, timeout_s: float = START_TIMEOUT_S) -> dict:
         with process_lock(self.home, name):
             _, record = self._record(name)
             revision = self._serving(record)
@@ -185,9 +315,9 @@ class LocalServices(PhaseEndpoints):
             if live:
                 terminate(live["pid"], self.home.root)
                 run_file(self.home, name).unlink(missing_ok=True)
-            return self._spawn(name, revision)
+            return self._spawn(name, revision, timeout_s=timeout_s)
 
-    def _spawn(self, name: str, revision: dict) -> dict:
+    def _spawn(self, name: str, revision: dict, timeout_s: float = START_TIMEOUT_S) -> dict:
         Path(self.home.logs).mkdir(parents=True, exist_ok=True)
         args = [sys.executable, "-m", APP_MODULE, "--phase", revision.get("code_phase", name),
                 "--service-phase", name, "--port", "0", "--home", str(self.home.root),
@@ -203,7 +333,7 @@ class LocalServices(PhaseEndpoints):
                                     cwd=str(self.home.root), env=env, start_new_session=True)
         _CHILDREN[proc.pid] = proc
         self._started.add(proc.pid)
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + min(timeout_s, START_TIMEOUT_S)
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 _CHILDREN.pop(proc.pid, None)
@@ -217,7 +347,8 @@ class LocalServices(PhaseEndpoints):
                 return record
             time.sleep(0.03)
         terminate(proc.pid, self.home.root)
-        raise RunbookError(f"The {name} service did not start within {START_TIMEOUT_S:.0f}s: {self._log_tail(name)}")
+        raise RunbookError(f"The {name} service did not start within {min(timeout_s, START_TIMEOUT_S):.0f}s: "
+                           f"{self._log_tail(name)}")
 
     def _log_tail(self, name: str) -> str:
         try:
@@ -304,6 +435,30 @@ class LocalServices(PhaseEndpoints):
 def _label(commit: str) -> str:
     """The `commit-sha` label a source deploy puts on its revision: the short id."""
     return commit[:7]
+
+
+def _labels(revision: dict) -> dict[str, str]:
+    """A revision's labels: those its deploy set, else the `commit-sha` label the night's deploy scripts set."""
+    return dict(revision.get("labels") or {"commit-sha": _label(revision["commit_sha"])})
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _next_number(record: dict) -> int:
+    return max(int(r["name"].rsplit("-", 2)[1]) for r in record["revisions"]) + 1
+
+
+def _drop_all_users(record: dict) -> list[str]:
+    """What --no-allow-unauthenticated does to an existing service: allUsers loses run.invoker, nothing else."""
+    policy = record["iam_policy"]
+    bindings = without_all_users(policy.get("bindings", []))
+    if bindings is None:
+        return []
+    policy["bindings"] = bindings
+    return [f"removed allUsers from {INVOKER_ROLE} on {record['service']}"]
+
 
 
 def revision_record(service: str, number: int, commit: str, image: str, supports_prefix: bool,

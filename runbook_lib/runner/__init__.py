@@ -14,7 +14,9 @@ Exit codes (runbook_lib.exit_codes.ExitCode; `.exit_code` of what run_notebook/r
      `overnight`: the whole plan is checked before anything runs: every step's names, and its values
      too when the validation cell names a model of runbook_lib.params (every runbook of the kit);
      a value only the notebook itself can judge (a model of its own) stops that step in its
-     validation cell, is recorded as BAD PARAMETERS and makes the night exit 1
+     validation cell, is recorded as BAD PARAMETERS and makes the night exit 1. A plan that would
+     change a real project (target gcp and a step whose dry_run is false) is refused unless it says
+     `allow_changes: true` at its top
   3  verdict fail or blocked
   1  any other error: a cell raised (papermill's failing-cell banner stays in the notebook), the
      kernel died, a cell outlived the cell timeout, or the notebook finished without calling

@@ -35,6 +35,8 @@ class Plan(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     title: str = "Overnight runbooks"
     target: Literal[TARGETS] = "local"
+    # A plan that would change a real project (target gcp, a step with dry_run false) must say so up front.
+    allow_changes: bool = False
     parameters: dict[str, Any] = Field(default_factory=dict)
     cell_timeout_seconds: int | None = Field(default=None, gt=0)
     steps: list[PlanStep] = Field(min_length=1)
@@ -109,7 +111,8 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
         where = _where(data, error["loc"])
         if error["type"] == "extra_forbidden":
             raise ConfigError(f"{path}: {where} is not a plan key (steps take id, notebook, parameters, depends_on; "
-                              f"the plan takes title, target, parameters, cell_timeout_seconds, steps).") from None
+                              f"the plan takes title, target, allow_changes, parameters, cell_timeout_seconds, "
+                              f"steps).") from None
         raise ConfigError(f"{path}: {where}: {error['msg']}.") from None
     check_target(target)
     chosen_target = target or plan.target
@@ -139,7 +142,24 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
         except ParameterError as exc:
             raise ConfigError(f"{path}: step {step.id!r}: {exc}") from None
         planned.append(PlannedStep(step, notebook, values))
+        _refuse_unallowed_changes(path, plan, chosen_target, step.id, declared, values)
     return LoadedPlan(path, plan, chosen_target, planned)
+
+
+def changes_things(declared: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
+    """Does a step run for real: its notebook takes dry_run, and the step's value (else the notebook's
+    default) is false?"""
+    if "dry_run" not in declared:
+        return False
+    return values.get("dry_run", declared["dry_run"].default) is False
+
+
+def _refuse_unallowed_changes(path: Path, plan: Plan, target: str, step_id: str, declared: Mapping[str, Any],
+                              values: Mapping[str, Any]) -> None:
+    if target == "gcp" and not plan.allow_changes and changes_things(declared, values):
+        project = values.get("project") or "the project in params/phases.yaml"
+        raise ConfigError(f"{path}: step {step_id!r} runs with dry_run false on target gcp, which changes "
+                          f"{project}; a plan that changes a real project must say allow_changes: true at its top.")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -165,8 +165,11 @@ def mirror_sandbox(fake: FakeGoogleApis, home: str | Path, phases) -> None:
         }
         # Cloud Run lists revisions in its own order; oldest first here, so sorting is the adapter's job.
         fake.run_revisions[full] = [
-            {"name": f"{full}/revisions/{rev['name']}", "labels": {"commit-sha": rev["commit_sha"][:7]},
-             "containers": [{"image": rev["image"]}], "createTime": rev["created"]}
+            {"name": f"{full}/revisions/{rev['name']}",
+             "labels": rev.get("labels") or {"commit-sha": rev["commit_sha"][:7]},
+             "containers": [{"image": rev["image"]}], "createTime": rev["created"],
+             "conditions": [{"type": "Ready", "state": "CONDITION_SUCCEEDED" if rev.get("ready", True)
+                             else "CONDITION_FAILED"}]}
             for rev in sorted(record["revisions"], key=lambda r: r["created"])]
         policy = record["iam_policy"]
         fake.run_policies[full] = {"version": policy.get("version", 1), "etag": "BwYxAbC0dE8=",
@@ -197,6 +200,37 @@ def mirrored_phases_file(home: str | Path, path: Path) -> Path:
         lines.append(line)
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+OPERATOR_TOKEN = "fake-id-token-for-the-operator"
+
+
+def connect_gcp_on_fakes(fake: FakeGoogleApis, home: str | Path, tmp_path: Path, monkeypatch,
+                         storage_endpoint: str | None = None):
+    """target=gcp (the real clients) on the fakes mirroring the sandbox at `home`, its checkout as source_dir;
+    the operator has user ADC (which cannot mint ID tokens) and gcloud on PATH, the usual laptop, and
+    gcloud's token is one the fake issued to the sandbox's operator."""
+    from runbook_lib import target as target_mod
+    from runbook_lib.gcp import services as gcp_services
+    from runbook_lib.phases import load_phases
+
+    phases_file = mirrored_phases_file(home, tmp_path / "phases.yaml")
+    mirror_sandbox(fake, home, load_phases(phases_file))
+    fake.identity_tokens[OPERATOR_TOKEN] = "user:operator@sandbox.local"
+
+    def user_adc(audience):
+        from google.auth.exceptions import DefaultCredentialsError
+
+        raise DefaultCredentialsError("authorized_user credentials cannot mint ID tokens")
+
+    monkeypatch.setattr(gcp_services, "adc_id_token", user_adc)
+    gcloud = make_fake_gcloud(tmp_path / "bin", OPERATOR_TOKEN)
+    monkeypatch.setenv("PATH", f"{gcloud.bin_dir}:{os.environ['PATH']}")
+    endpoints = {name: fake.endpoint for name in ("cloudbuild", "logging", "run", "pubsub")}
+    if storage_endpoint:
+        endpoints["storage"] = storage_endpoint
+    return target_mod.connect("gcp", phases_file=str(phases_file), source_dir=str(Path(home) / "source"),
+                              endpoints=endpoints)
 
 
 _FAKE_GCLOUD = """#!{python}

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import pubsub
@@ -213,6 +213,9 @@ class FakeGoogleApis:
         self.identity_tokens: dict[str, str] = {}
         self.requests: list[RecordedRequest] = []
         self._refusals: list[_Refusal] = []
+        # More APIs plug in here (tests/fakes/deploys.py): each takes a request and answers (code, payload),
+        # or None when the path is not theirs.
+        self.routes: list[Callable[[RecordedRequest], tuple[int, Any] | None]] = []
         self.max_page_size: int | None = None  # cap pages below the requested pageSize, as servers may
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -228,6 +231,9 @@ class FakeGoogleApis:
 
             def do_POST(self):  # noqa: N802
                 fake._handle(self, "POST")
+
+            def do_PATCH(self):  # noqa: N802
+                fake._handle(self, "PATCH")
 
             def log_message(self, *args):  # keep pytest output clean
                 pass
@@ -306,6 +312,10 @@ class FakeGoogleApis:
         for refusal in self._refusals:
             if request.path.startswith(refusal.path_prefix):
                 return refusal.code, google_error(refusal.code, refusal.message)
+        for route in self.routes:
+            answer = route(request)
+            if answer is not None:
+                return answer
         path = request.path
         if request.method == "GET":
             m = re.fullmatch(r"/v1/projects/([^/]+)/locations/([^/]+)/builds/([^/]+)", path)

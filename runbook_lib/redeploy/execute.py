@@ -1,0 +1,72 @@
+"""Step 3: build the plan's image from the commit's tree and deploy it.
+
+The build is submitted as `gcloud builds submit --config` submits it (the target stages the folder and
+awaits the build with progress); a failed build is diagnosed on the spot with runbook 01's catalogue and
+verdict, so the operator reads why without opening another runbook. The deploy goes by digest: the image
+exactly as this build pushed it, whatever the tag points at later.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+from ..buildlogs import fetch_build_log
+from ..diagnose import Diagnosis, builder_evidence, classify_log, explain
+from ..gitinfo import export_tree
+from ..protocols import BUILD_TIMEOUT_S, ROLLOUT_TIMEOUT_S, Progress
+from ..services import Rollout
+
+
+@dataclass
+class Built:
+    build: dict
+    image: str                          # by digest; "" when nothing was pushed
+    diagnosis: Diagnosis | None = None  # runbook 01's verdict on a failed build
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.image)
+
+    def why(self) -> str:
+        """A failed build in a few words: the catalogue's finding and its log line, then runbook 01's cause."""
+        dx = self.diagnosis
+        top = dx.findings[0] if dx and dx.findings else None
+        if top is None:
+            return dx.cause if dx else "no log was found to say why."
+        where = f" (log line {top.line})" if top.line else ""
+        return f"{top.title}{where}. {dx.cause}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"build_id": self.build.get("id"), "status": self.build.get("status"), "image": self.image,
+                "diagnosis": self.diagnosis.to_dict() if self.diagnosis else None}
+
+
+def by_digest(image: str, digest: str) -> str:
+    """repo/name:tag + sha256:... -> repo/name@sha256:..."""
+    name = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    return f"{name}@{digest}"
+
+
+def build_image(target: Any, plan: Any, progress: Progress | None = None,
+                timeout_s: float = BUILD_TIMEOUT_S) -> Built:
+    """Submit the plan's Cloud Build config on exactly the commit's tree; diagnose it if it fails."""
+    with tempfile.TemporaryDirectory(prefix=f"redeploy-{plan.phase}-{plan.commit_short}-") as tree:
+        export_tree(plan.source_dir, plan.commit, tree)
+        build = target.builds.submit(plan.config, tree, region=plan.build_region, timeout_s=timeout_s,
+                                     progress=progress)
+    pushed = {i.get("name"): i.get("digest") for i in (build.get("results") or {}).get("images", [])}
+    if build.get("status") == "SUCCESS" and pushed.get(plan.image):
+        return Built(build, by_digest(plan.image, pushed[plan.image]))
+    fetched = fetch_build_log(build, target.logs.build_log_sources())
+    diagnosis = explain(classify_log(fetched.text or ""), builder_evidence(build), phase=plan.phase,
+                        phases=target.phases, source_dir=plan.source_dir)
+    diagnosis.figures["log_source"] = fetched.source or "none"
+    return Built(build, "", diagnosis)
+
+
+def deploy_image(target: Any, plan: Any, image: str, progress: Progress | None = None,
+                 timeout_s: float = ROLLOUT_TIMEOUT_S) -> Rollout:
+    """`gcloud run deploy SERVICE --image=IMAGE` with the plan's labels and environment updates, awaited."""
+    return target.services.deploy(plan.phase, image, labels=plan.labels, env=plan.env, timeout_s=timeout_s,
+                                  progress=progress)

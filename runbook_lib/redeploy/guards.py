@@ -1,0 +1,57 @@
+"""Step 5 of the runbook, checked before anything changes: refuse to start while another build or deploy
+of the same service is in progress, or while the checkout holds a root ./Dockerfile that a deploy script
+left behind (the incident's race: a script copies its phase's Dockerfile there and deletes it afterwards,
+so one being there means a script is running now, or died half-way). Each refusal is one sentence.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..diagnose.build import RUNNING_STATUSES
+from ..gitinfo import tracked_in
+from ..preflight import lint_deploy_scripts
+
+ROOT_DOCKERFILE = "Dockerfile"
+
+
+def builds_in_progress(target: Any, plan: Any) -> list[str]:
+    """Builds of the service still queued or working: source deploys (tag service_<NAME>) and redeploys."""
+    refusals, seen = [], set()
+    for tag in (f"service_{plan.service}", f"redeploy_{plan.service}"):
+        for build in target.builds.list(region=plan.build_region, tags=[tag], limit=20):
+            if build.get("status") in RUNNING_STATUSES and build["id"] not in seen:
+                seen.add(build["id"])
+                refusals.append(f"Build {build['id']} of {plan.service} is {build['status']} since "
+                                f"{build.get('createTime', 'an unknown time')}: wait for it to finish (or cancel it "
+                                f"with gcloud builds cancel {build['id']} --region={plan.build_region}) before "
+                                "redeploying.")
+    return refusals
+
+
+def rollout_in_progress(target: Any, plan: Any) -> list[str]:
+    busy = target.services.rollout_in_progress(plan.phase)
+    return [f"{busy.rstrip('.')}: wait for it to settle before redeploying."] if busy else []
+
+
+def leftover_dockerfile(target: Any, plan: Any) -> list[str]:
+    """A root ./Dockerfile in the checkout that the commit does not hold: a deploy script's copy."""
+    if not plan.source_dir:
+        return []
+    root = Path(plan.source_dir)
+    if not (root / ROOT_DOCKERFILE).is_file() or tracked_in(root, plan.commit, ROOT_DOCKERFILE):
+        return []
+    text = (root / ROOT_DOCKERFILE).read_text(errors="replace")
+    copied = next((name for name in target.phases.names()
+                   if (root / target.phases.get(name).dockerfile).is_file()
+                   and (root / target.phases.get(name).dockerfile).read_text(errors="replace") == text), None)
+    what = f"a copy of {target.phases.get(copied).dockerfile}" if copied else "not part of commit " + plan.commit[:7]
+    scripts = sorted({lint.path for lint in lint_deploy_scripts(root) if lint.kind == "root-dockerfile-copy" and lint.path})
+    by = f" ({', '.join(scripts)} copy one there and delete it when done)" if scripts else ""
+    return [f"{root / ROOT_DOCKERFILE} is {what}, left by a deploy script{by}: a deploy may be running from this "
+            "checkout now, or died half-way; let it finish or remove the file, then run again."]
+
+
+def refusals(target: Any, plan: Any) -> list[str]:
+    """Every reason not to start now, one sentence each (empty: go ahead)."""
+    return builds_in_progress(target, plan) + rollout_in_progress(target, plan) + leftover_dockerfile(target, plan)

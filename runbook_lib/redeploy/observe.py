@@ -1,0 +1,111 @@
+"""What serves a phase right now, read the same way before a deploy and after it: the serving revision, its
+image, `commit-sha` label and creation time, the traffic split, who may invoke it, and what `/health` says
+when called with an identity token (the token is used, never shown).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..errors import RunbookError
+from ..gitinfo import commit_contains
+from ..services import PUBLIC_MEMBERS
+
+
+@dataclass
+class Serving:
+    phase: str
+    service: str
+    revision: str
+    image: str
+    commit_sha: str                  # the serving revision's commit-sha label
+    created: str
+    supports_prefix: bool | None
+    traffic: dict[str, int]          # revision -> percent
+    health: dict                     # {"http_status", "service"?, "commit_sha"?, "error"?}
+    public: bool
+    invoker_members: list[str] = field(default_factory=list)
+    invoker_iam_disabled: bool = False
+
+    @property
+    def public_because(self) -> str:
+        """Why the service is public, in a few words ("" when it is not)."""
+        if self.invoker_iam_disabled:
+            return "its invoker IAM check is disabled"
+        members = [m for m in self.invoker_members if m in PUBLIC_MEMBERS]
+        return f"{' and '.join(members)} may invoke it" if members else ""
+
+    @property
+    def health_service(self) -> str | None:
+        return self.health.get("service") if self.health.get("http_status") == 200 else None
+
+    @property
+    def health_commit(self) -> str | None:
+        """The commit /health reports, under any of the names services use for it (None: it reports none)."""
+        if self.health.get("http_status") != 200:
+            return None
+        return next((str(self.health[k]) for k in ("commit_sha", "commit", "git_commit") if self.health.get(k)), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def health_with_token(target: Any, phase: str) -> dict:
+    """GET /health as the operator; without a way to mint a token, the service's refusal is the answer."""
+    try:
+        token = target.services.identity_token(phase=phase)
+    except RunbookError:
+        token = None
+    return target.services.health(phase, token=token)
+
+
+def serving(target: Any, phase: str) -> Serving:
+    info = target.services.describe(phase)
+    traffic = {r.name: r.traffic_percent for r in target.services.list_revisions(phase) if r.traffic_percent}
+    return Serving(phase=info.phase, service=info.service, revision=info.revision, image=info.image,
+                   commit_sha=info.commit_sha, created=info.created, supports_prefix=info.supports_prefix,
+                   traffic=traffic, health=health_with_token(target, phase), public=info.public,
+                   invoker_members=list(info.invoker_members), invoker_iam_disabled=info.invoker_iam_disabled)
+
+
+@dataclass
+class Before:
+    """Step 1: what runs now, and what would run."""
+
+    now: Serving
+    commit: str
+    image: str                            # what would run: the image the plan builds, or the one it is given
+    commit_supports_prefix: bool | None   # does the commit to deploy include the phase's prefix_support_commit?
+    preflight: Any = None                 # runbook 01's source preflight of the checkout (None without one)
+
+    def table(self) -> pd.DataFrame:
+        yes_no = {True: "yes", False: "NO", None: "unknown"}
+        now = self.now
+        health = (f"{now.health.get('http_status')} {now.health_service or now.health.get('error', '')}".strip()
+                  + (f" (commit {now.health_commit[:7]})" if now.health_commit else ""))
+        rows = [("revision", now.revision, "a new revision"),
+                ("image", now.image, self.image),
+                ("commit-sha label", now.commit_sha or "-", self.commit[:7]),
+                ("created", now.created, "-"),
+                ("traffic", ", ".join(f"{r} {p}%" for r, p in now.traffic.items()) or "-", "100% to the new revision"),
+                ("/health", health, "must name the phase's own service"),
+                ("includes prefix_support_commit", yes_no[now.supports_prefix], yes_no[self.commit_supports_prefix])]
+        return pd.DataFrame(rows, columns=["", "runs now", "would run"]).set_index("")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"now": self.now.to_dict(), "commit": self.commit, "image": self.image,
+                "commit_supports_prefix": self.commit_supports_prefix,
+                "preflight": self.preflight.summary() if self.preflight is not None else None}
+
+
+def before(target: Any, plan: Any) -> Before:
+    """What serves the phase now and what the plan would put there (reads only)."""
+    from ..diagnose import run_preflight
+
+    prefix = target.phases.get(plan.phase).prefix_support_commit
+    supports = commit_contains(plan.source_dir, plan.commit, prefix) if plan.source_dir else None
+    image = f"{plan.image} (built with {plan.dockerfile})" if plan.config is not None else plan.image
+    return Before(serving(target, plan.phase), plan.commit, image, supports,
+                  run_preflight(target, plan.phase, plan.source_dir))

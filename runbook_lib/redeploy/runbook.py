@@ -1,0 +1,190 @@
+"""Runbook 02 step by step, as notebooks/02_redeploy_phase.ipynb calls it:
+
+    run = redeploy.prepare(tg, p)      # the plan and what runs now (reads only)
+    run.before.table(); run.plan       # 1. before, 2. plan
+    run.guard()                        # 5. the guards, checked before anything changes
+    run.execute()                      # 3. build + deploy (nothing with dry_run, or when a guard refused)
+    run.verify()                       # 4. checks, and the rollback
+    report.record(run.result())
+
+Each step after a stop (dry run, refusal, failed build) says why it did nothing, so the notebook needs no
+branches; the result's verdict is decided from what really happened.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..errors import ParameterError, RunbookError
+from ..formats import headline, sentence
+from ..protocols import BUILD_TIMEOUT_S, ROLLOUT_TIMEOUT_S, Progress
+from ..results import Result
+from ..services import Rollout, RolloutInProgress
+from . import guards
+from .execute import Built, build_image, deploy_image
+from .observe import Before, before
+from .plan import DeployPlan, make_plan
+from .verify import Check, checks_table, counted, rollback, verify
+
+
+SUMMARY_CHARS = 400
+
+
+@dataclass
+class RedeployResult(Result):
+    plan: DeployPlan | None = None
+    checks: list[Check] = field(default_factory=list)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td>{html.escape(c.name)}</td><td>{c.status}</td><td>{html.escape(c.detail)}</td></tr>"
+                       for c in self.checks)
+        return super()._repr_html_() + (f"<table>{rows}</table>" if rows else "")
+
+
+class Redeploy:
+    def __init__(self, target: Any, plan: DeployPlan, before: Before, dry_run: bool = True,
+                 auto_rollback: bool = True, progress: Progress | None = print):
+        self.target, self.plan, self.before = target, plan, before
+        self.dry_run, self.auto_rollback, self.progress = dry_run, auto_rollback, progress
+        self.build_timeout_s, self.rollout_timeout_s = BUILD_TIMEOUT_S, ROLLOUT_TIMEOUT_S
+        self.refusals: list[str] | None = None
+        self.built: Built | None = None
+        self.rollout: Rollout | None = None
+        self.checks: list[Check] = []
+        self.rolled_back: Rollout | None = None
+        self.rollback_confirmed = False
+        self.stopped = ""                     # why the later steps do nothing ("" while going on)
+        self.failure = ""                     # what went wrong, for the verdict
+
+    # ---- the steps
+
+    def guard(self) -> pd.DataFrame:
+        """Refuse to start while another build or rollout of the service runs, or a deploy script's ./Dockerfile
+        lies in the checkout."""
+        self.refusals = guards.refusals(self.target, self.plan)
+        if self.refusals and not self.stopped:
+            self.stopped = f"Refused to start: {self.refusals[0]}"
+        rows = [("refused", r) for r in self.refusals] or [("clear", "No build or rollout of "
+                                                             f"{self.plan.service} is in progress and the checkout "
+                                                             "holds no deploy script's ./Dockerfile.")]
+        return pd.DataFrame(rows, columns=["guard", "detail"]).set_index("guard")
+
+    def execute(self) -> pd.DataFrame:
+        """Build (the cloudbuild-config strategy) and deploy; with dry_run nothing at all."""
+        if self.refusals is None:
+            self.guard()
+        if self.dry_run and not self.stopped:
+            self.stopped = "Dry run: nothing was built, deployed or changed."
+        if self.stopped:
+            return _said(self.stopped)
+        image = self.plan.image
+        if self.plan.config is not None:
+            try:
+                self.built = build_image(self.target, self.plan, self.progress, self.build_timeout_s)
+            except ParameterError:
+                raise
+            except RunbookError as exc:   # a timeout, or the build refused (permissions, quota ...)
+                return self._stop(f"{sentence(exc)} Nothing was deployed; {self.plan.previous_revision} still serves.")
+            if not self.built.ok:
+                return self._stop(f"Build {self.built.build.get('id')} ended {self.built.build.get('status')}, "
+                                  f"nothing was deployed ({self.plan.previous_revision} still serves): "
+                                  f"{self.built.why()}")
+            image = self.built.image
+        try:
+            self.rollout = deploy_image(self.target, self.plan, image, self.progress, self.rollout_timeout_s)
+        except RolloutInProgress as exc:   # started after the guard looked
+            self.stopped = f"Refused to start: {exc}"
+            return _said(self.stopped)
+        except ParameterError:
+            raise
+        except RunbookError as exc:        # refused before any revision existed (an image that is not there ...)
+            return self._stop(f"{sentence(exc)} {self.plan.previous_revision} still serves.")
+        rows = [("image", image), ("revision", self.rollout.revision or "(none)"),
+                ("ready", "yes" if self.rollout.ready else "NO"), ("message", self.rollout.message)]
+        if self.built is not None:
+            rows.insert(0, ("build", f"{self.built.build.get('id')} {self.built.build.get('status')}"))
+        rows += [("also", note) for note in self.rollout.notes]
+        return pd.DataFrame(rows, columns=["step", "outcome"]).set_index("step")
+
+    def verify(self) -> pd.DataFrame:
+        """The checks; any failure rolls the traffic back to the revision that served before (auto_rollback)."""
+        if self.rollout is None:
+            return _said(self.stopped or "Nothing was deployed, so there is nothing to verify.")
+        self.checks, _ = verify(self.target, self.plan, self.rollout, self.before.now)
+        failed = [c for c in self.checks if c.status == "fail"]
+        if failed:
+            self.failure = f"{failed[0].name}: {failed[0].detail}"
+            if self.auto_rollback:
+                self.rolled_back, self.rollback_confirmed = rollback(self.target, self.plan)
+                self.checks.append(Check("rollback", "pass" if self.rollback_confirmed else "fail",
+                                         self.rolled_back.message))
+        return checks_table(self.checks)
+
+    def _stop(self, why: str) -> pd.DataFrame:
+        self.stopped = self.failure = why
+        return _said(why)
+
+    # ---- the verdict
+
+    def result(self) -> RedeployResult:
+        plan = self.plan
+        passed, total = counted([c for c in self.checks if c.name != "rollback"])
+        figures = {"old revision": plan.previous_revision,
+                   "new revision": self.rollout.revision if self.rollout and self.rollout.revision else "-",
+                   "commit": plan.commit_short, "checks passed": f"{passed}/{total}",
+                   "rolled back": "yes" if self.rollback_confirmed else "no"}
+        verdict, summary = self._verdict()
+        details = {"plan": plan.to_dict(), "before": self.before.to_dict(), "refusals": list(self.refusals or []),
+                   "build": self.built.to_dict() if self.built else None,
+                   "rollout": self.rollout.to_dict() if self.rollout else None,
+                   "checks": [c.to_dict() for c in self.checks],
+                   "rollback": self.rolled_back.to_dict() if self.rolled_back else None, "dry_run": self.dry_run}
+        # Longer than most summaries: a failure names the revision, where the traffic is and why, and the index
+        # cuts it for its row anyway (the run's own page shows it whole).
+        return RedeployResult(name="redeploy_phase", verdict=verdict, summary=headline(summary, SUMMARY_CHARS),
+                              figures=figures,
+                              details=details, plan=plan, checks=list(self.checks))
+
+    def _verdict(self) -> tuple[str, str]:
+        plan = self.plan
+        what = f"{plan.phase} from {plan.commit_short}"
+        if self.dry_run:
+            if self.refusals:
+                return "warn", f"Dry run, nothing changed; a real run would be refused now: {self.refusals[0]}"
+            how = f"build with {plan.dockerfile} and deploy" if plan.config is not None else f"deploy {plan.image}"
+            return "pass", f"Dry run, nothing changed: the plan would {how} {what} in place of {plan.previous_revision}."
+        if self.stopped.startswith("Refused"):
+            return "blocked", f"{self.stopped} Nothing was changed."
+        if self.failure and self.rollout is None:
+            return "fail", self.failure
+        if self.failure:
+            new = self.rollout.revision or "the new revision"
+            if self.rolled_back is None:
+                return "fail", (f"{new} failed verification and still serves (auto_rollback off); roll back with "
+                                f"{plan.rollback_command()} ({self.failure})")
+            if not self.rollback_confirmed:
+                return "fail", (f"{new} failed verification and the ROLLBACK to {plan.previous_revision} did not "
+                                f"take ({self.rolled_back.message}): {self.failure}")
+            return "fail", f"{new} failed verification, traffic is back on {plan.previous_revision}: {self.failure}"
+        warnings = [c for c in self.checks if c.status == "warn"]
+        passed, total = counted(self.checks)
+        done = (f"{plan.service} now serves {self.rollout.revision}, built from {plan.commit_short} "
+                f"({passed}/{total} checks)")
+        if warnings:
+            return "warn", f"{done}; {warnings[0].detail}"
+        return "pass", f"{done}: /health names its own service and the commit-sha label is {plan.commit_short}."
+
+
+def _said(text: str) -> pd.DataFrame:
+    return pd.DataFrame([("note", text)], columns=["step", "outcome"]).set_index("step")
+
+
+def prepare(target: Any, p: Any, progress: Progress | None = print) -> Redeploy:
+    """The plan and what runs now, from a RedeployParams (reads only)."""
+    plan = make_plan(target, p.phase, source_dir=p.source_dir or None, commit=p.commit, strategy=p.strategy,
+                     image=p.image, repository=p.repository, build_region=p.region)
+    return Redeploy(target, plan, before(target, plan), dry_run=p.dry_run, auto_rollback=p.auto_rollback,
+                    progress=progress)

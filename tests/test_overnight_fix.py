@@ -1,0 +1,77 @@
+"""The overnight sandbox plan (`make demo`) finds the incident, fixes it for real in the sandbox and shows
+the fix; a plan that would change a real project is refused before the night unless it says
+allow_changes: true."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runbook_lib import cli, runner
+from runbook_lib.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+SANDBOX_PLAN = ROOT / "params" / "overnight-sandbox.yaml"
+REDEPLOY = ROOT / "notebooks" / "02_redeploy_phase.ipynb"
+
+
+@pytest.mark.slow
+def test_the_sandbox_night_finds_the_incident_then_fixes_it(make_sandbox, tmp_path, monkeypatch):
+    home = make_sandbox(start_services=False)
+    monkeypatch.setenv("RUNBOOK_HOME", str(home))
+    night = runner.run_plan(SANDBOX_PLAN, outdir=tmp_path)
+    summary = json.loads((night.folder / "summary.json").read_text())
+    verdicts = {step["step"]: step["verdict"] for step in summary["steps"]}
+    assert verdicts == {"pipeline-overview": "fail", "diagnose-build": "fail", "diagnose-phase3-deploy": "fail",
+                        "security-audit": "fail", "redeploy-phase4": "warn", "redeploy-phase3": "pass",
+                        "overview-after-fix": "fail"}
+    assert night.exit_code == 3       # the incident was found: `make demo` counts that as success
+    # The code is fixed; what the last overview still finds is the audit's matter: Phase 4 is public.
+    after = next(step for step in summary["steps"] if step["step"] == "overview-after-fix")
+    assert after["summary"] == "nba-phase4-precompute-processors is public (allUsers or allAuthenticatedUsers can invoke it)."
+    state = json.loads((Path(home) / "state.json").read_text())
+    head = state["source"]["commits"]["head"]
+    for phase in ("phase3", "phase4"):
+        record = state["services"][phase]
+        serving = next(r for r in record["revisions"] if r["name"] == record["traffic"][0]["revisionName"])
+        assert (serving["commit_sha"], serving["code_phase"], serving["supports_prefix"]) == (head, phase, True)
+
+
+def _gcp_plan(tmp_path: Path, source: Path, allow: bool | None, dry_run: bool | None) -> Path:
+    step = {"id": "redeploy", "notebook": str(REDEPLOY), "parameters": {"source_dir": str(source)}}
+    if dry_run is not None:
+        step["parameters"]["dry_run"] = dry_run
+    plan = {"title": "fix", "target": "gcp", "steps": [step]}
+    if allow is not None:
+        plan["allow_changes"] = allow
+    path = tmp_path / "plan.yaml"
+    path.write_text(json.dumps(plan))
+    return path
+
+
+def test_a_plan_that_changes_a_real_project_must_allow_it(sandbox_home, tmp_path, capsys):
+    source = Path(sandbox_home) / "source"
+    refused = _gcp_plan(tmp_path, source, allow=None, dry_run=False)
+    with pytest.raises(ConfigError) as caught:
+        runner.load_plan(refused)
+    assert str(caught.value).endswith("step 'redeploy' runs with dry_run false on target gcp, which changes "
+                                      "the project in params/phases.yaml; a plan that changes a real project must "
+                                      "say allow_changes: true at its top.")
+    out = tmp_path / "reports"
+    assert cli.main(["overnight", str(refused), "-o", str(out)]) == 2 and not out.exists()
+    assert "allow_changes: true" in capsys.readouterr().err
+    assert runner.load_plan(_gcp_plan(tmp_path, source, allow=True, dry_run=False)).plan.allow_changes
+    for dry_run in (True, None):            # a dry run (the notebook's default) changes nothing
+        assert runner.load_plan(_gcp_plan(tmp_path, source, allow=None, dry_run=dry_run)).target == "gcp"
+
+
+def test_the_sandbox_plan_aimed_at_gcp_never_starts(sandbox_home, monkeypatch):
+    """`--target gcp` on the sandbox plan is refused before the night: it names no checkout to build from on
+    gcp, and it does not allow changes to a real project."""
+    monkeypatch.setenv("RUNBOOK_HOME", str(sandbox_home))
+    assert runner.load_plan(SANDBOX_PLAN).target == "local"
+    assert "allow_changes" not in yaml.safe_load(SANDBOX_PLAN.read_text())
+    with pytest.raises(ConfigError):
+        runner.load_plan(SANDBOX_PLAN, target="gcp")

@@ -1,0 +1,255 @@
+"""Runbook 02 on the sandbox: a dry run changes nothing, the morning fix redeploys Phase 4 and Phase 3 for
+real (and runbook 00 then agrees), a failed verification rolls back, pinned traffic is moved, the guards
+refuse with one sentence, and bad input is one sentence and exit 2 with nothing changed."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runbook_lib import overview, params, redeploy, runner
+from runbook_lib.errors import ConfigError, ParameterError
+from runbook_lib.local.builds import LocalBuilds
+from runbook_lib.local.home import sandbox_home
+from runbook_lib.local.processes import is_our_process, read_run_file
+from runbook_lib.services import RolloutInProgress
+from runbook_lib.target import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "notebooks" / "02_redeploy_phase.ipynb"
+P3, P4 = "nba-phase3-analytics-processors", "nba-phase4-precompute-processors"
+REVISION = re.compile(r"nba-phase[34]-[a-z]+-processors-000\d\d-[a-z]{3}")
+
+pytestmark = pytest.mark.slow
+
+
+def _params(home: Path, **values) -> params.RedeployParams:
+    return params.validate_params(params.RedeployParams, {"sandbox_home": str(home), **values})
+
+
+def _run(home: Path, **values) -> redeploy.RedeployResult:
+    """The notebook's cells, in order, against the sandbox at `home`."""
+    p = _params(home, **values)
+    with connect("local", home=home) as tg:
+        run = redeploy.prepare(tg, p, progress=None)
+        run.before.table()
+        run.guard()
+        run.execute()
+        run.verify()
+        return run.result()
+
+
+def _untouched(home: Path) -> dict:
+    """What a run must not change: the state file, the build history, the service processes."""
+    builds = Path(home) / "builds" / "builds.json"
+    return {"state": (Path(home) / "state.json").read_bytes(), "builds": builds.read_bytes(),
+            "processes": {phase: (read_run_file(sandbox_home(home), phase) or {}).get("pid") for phase in ("phase3", "phase4")}}
+
+
+def _head(home: Path) -> str:
+    return json.loads((Path(home) / "state.json").read_text())["source"]["commits"]["head"]
+
+
+@pytest.fixture
+def home(make_sandbox):
+    return make_sandbox(start_services=True)
+
+
+# ---------------------------------------------------------------- the morning fix
+
+def test_a_dry_run_changes_nothing(home):
+    before = _untouched(home)
+    assert all(before["processes"].values())
+    result = _run(home, phase="phase4")
+    assert result.verdict == "pass" and result.summary.startswith("Dry run, nothing changed")
+    assert result.figures == {"old revision": f"{P4}-00029-fdx", "new revision": "-", "commit": _head(home)[:7],
+                              "checks passed": "0/0", "rolled back": "no"}
+    assert _untouched(home) == before
+
+
+def test_the_morning_fix_redeploys_both_phases_and_the_overview_agrees(home):
+    """Phase 4 is still public on the incident morning (allAuthenticatedUsers): the redeploy says so (warn,
+    the audit runbook's matter) and leaves it; everything about the code is fixed."""
+    head = _head(home)
+    old_pids = _untouched(home)["processes"]
+    for phase, service, previous, verdict in (("phase4", P4, f"{P4}-00029-fdx", "warn"), ("phase3", P3, None, "pass")):
+        result = _run(home, phase=phase, dry_run=False)
+        assert result.verdict == verdict, result.summary
+        assert result.figures["checks passed"] == "6/6" and result.figures["rolled back"] == "no"
+        iam = next(c for c in result.checks if c.name.startswith("invokers"))
+        assert (iam.status, "allAuthenticatedUsers may invoke it" in iam.detail) == (
+            ("warn", True) if phase == "phase4" else ("pass", False))
+        new = result.figures["new revision"]
+        assert REVISION.fullmatch(new) and new.startswith(service)
+        assert previous is None or result.figures["old revision"] == previous
+        with connect("local", home=home) as tg:
+            info = tg.services.describe(phase)
+            assert (info.revision, info.commit_sha_full, info.code_phase, info.supports_prefix) == (new, head, phase, True)
+            health = tg.services.health(phase, token=tg.services.identity_token())
+            assert (health["service"], health["commit_sha"]) == (service, head)
+            build = LocalBuilds(tg.builds.home, tg.phases).get(result.details["build"]["build_id"])
+            assert f"redeploy_{service}" in build["tags"] and "-f" in build["steps"][0]["args"]
+    # The old processes were stopped; each phase now runs its own code from head with dataset_prefix support.
+    assert not any(is_our_process(pid) for pid in old_pids.values())
+    with connect("local", home=home) as tg:
+        ov = overview.pipeline_overview(tg)
+    assert [(s.phase, s.http_status, s.wrong_code, s.supports_prefix) for s in ov.phases] == [
+        ("phase3", 200, False, True), ("phase4", 200, False, True)]
+    assert ov.summary == f"{P4} is public (allUsers or allAuthenticatedUsers can invoke it)."
+
+
+def test_a_failed_verification_rolls_back_and_a_later_redeploy_moves_pinned_traffic(home):
+    """Redeploying Phase 3 from the image the night's race built (Phase 4's code) fails /health; traffic goes
+    back and stays pinned there, so the proper redeploy after it finds the traffic pinned and moves it."""
+    with connect("local", home=home) as tg:
+        race_image = tg.services.describe("phase3").image
+    result = _run(home, phase="phase3", strategy="image", image=race_image, dry_run=False)
+    assert result.verdict == "fail" and result.figures["rolled back"] == "yes"
+    assert result.summary.startswith(f"{result.figures['new revision']} failed verification, traffic is back on "
+                                     f"{P3}-00041") and "/health service" in result.summary
+    failed = {c.name: c for c in result.checks}
+    assert failed["/health service"].status == "fail" and P4 in failed["/health service"].detail
+    assert failed["commit-sha label"].status == "pass" and failed["rollback"].status == "pass"
+    with connect("local", home=home) as tg:
+        assert tg.services.describe("phase3").revision == result.figures["old revision"]
+        assert tg.services.health("phase3", token=tg.services.identity_token())["service"] == P4  # as before
+    fixed = _run(home, phase="phase3", dry_run=False)
+    assert fixed.verdict == "pass", fixed.summary
+    traffic = next(c for c in fixed.checks if c.name == "serves 100% of traffic")
+    assert traffic.detail.startswith(f"Traffic was pinned to {P3}-00041")
+
+
+def test_auto_rollback_off_leaves_the_traffic_and_says_how_to_roll_back(home):
+    with connect("local", home=home) as tg:
+        race_image = tg.services.describe("phase3").image
+    result = _run(home, phase="phase3", strategy="image", image=race_image, dry_run=False, auto_rollback=False)
+    assert result.verdict == "fail" and result.figures["rolled back"] == "no"
+    assert "gcloud run services update-traffic nba-phase3-analytics-processors --to-revisions=" in result.summary
+    with connect("local", home=home) as tg:
+        assert tg.services.describe("phase3").revision == result.figures["new revision"]
+
+
+def test_an_image_nobody_built_is_refused_and_nothing_changes(home):
+    before = _untouched(home)
+    result = _run(home, phase="phase4", strategy="image", dry_run=False,
+                  image="us-west2-docker.pkg.dev/nba-props-platform/elsewhere/nba-phase4-precompute-processors:x")
+    assert result.verdict == "fail" and result.figures["new revision"] == "-"
+    assert result.summary.startswith("The sandbox runs only images its own builder made")
+    assert result.summary.endswith(f"{P4}-00029-fdx still serves.") and _untouched(home) == before
+
+
+def test_a_revision_that_cannot_start_is_not_ready_and_keeps_the_old_process(home):
+    """A build of no phase's Dockerfile has no service to run: the sandbox's 'container failed to start'."""
+    with connect("local", home=home) as tg:
+        tree = Path(home) / "odd-tree"
+        shutil.copytree(tg.source_dir, tree, ignore=shutil.ignore_patterns(".git"))
+        (tree / "docker" / "odd.Dockerfile").write_text("FROM python:3.11-slim\nCOPY shared/ ./shared/\n")
+        image = "us-west2-docker.pkg.dev/nba-props-platform/cloud-run-source-deploy/odd:1"
+        tg.builds.submit(redeploy.cloudbuild_config(P4, "docker/odd.Dockerfile", image, _head(home)), str(tree))
+        old = read_run_file(sandbox_home(home), "phase4")
+        rollout = tg.services.deploy("phase4", image)
+        assert not rollout.ready and "is not ready and cannot serve traffic" in rollout.message
+        assert rollout.traffic == {f"{P4}-00029-fdx": 100}
+        assert read_run_file(sandbox_home(home), "phase4")["pid"] == old["pid"]
+        assert tg.services.list_revisions("phase4")[0].ready is False
+
+
+# ---------------------------------------------------------------- guards
+
+def test_a_build_in_progress_blocks_and_nothing_changes(home):
+    builds = Path(home) / "builds" / "builds.json"
+    records = json.loads(builds.read_text())
+    working = json.loads(json.dumps(records[-1]))
+    working["build"].update(id="0d6f8a2c-5b1e-4c3d-9e7f-2a4b6c8d0e1f", status="WORKING",
+                            createTime="2025-12-31T08:01:00.000000Z", tags=[f"service_{P4}"])
+    builds.write_text(json.dumps(records + [working]))
+    before = _untouched(home)
+    result = _run(home, phase="phase4", dry_run=False)
+    assert result.verdict == "blocked"
+    assert result.summary.startswith(f"Refused to start: Build 0d6f8a2c-5b1e-4c3d-9e7f-2a4b6c8d0e1f of {P4} is WORKING")
+    assert "gcloud builds cancel" in result.summary and _untouched(home) == before
+
+
+def test_a_rollout_in_another_process_blocks(home):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        state_file = Path(home) / "state.json"
+        state = json.loads(state_file.read_text())
+        state["services"]["phase4"]["rollout"] = {"pid": sleeper.pid, "started": "2025-12-31T08:00:00Z",
+                                                  "what": "deploying an image"}
+        state_file.write_text(json.dumps(state))
+        result = _run(home, phase="phase4", dry_run=False)
+        assert result.verdict == "blocked" and f"process {sleeper.pid}" in result.summary
+        with connect("local", home=home) as tg, pytest.raises(RolloutInProgress):
+            tg.services.update_traffic("phase4", None)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    with connect("local", home=home) as tg:   # a rollout whose process died holds nothing up
+        assert tg.services.rollout_in_progress("phase4") is None
+
+
+def test_a_deploy_scripts_leftover_dockerfile_blocks_and_says_whose_it_is(home):
+    source = Path(home) / "source"
+    shutil.copyfile(source / "docker" / "precompute-processor.Dockerfile", source / "Dockerfile")
+    before = _untouched(home)
+    dry = _run(home, phase="phase3")
+    assert dry.verdict == "warn" and "a real run would be refused now" in dry.summary
+    result = _run(home, phase="phase3", dry_run=False)
+    assert result.verdict == "blocked" and _untouched(home) == before
+    refusal = result.details["refusals"][0]
+    assert "is a copy of docker/precompute-processor.Dockerfile, left by a deploy script" in refusal
+    assert "bin/precompute/deploy/deploy_precompute_processors.sh" in refusal and refusal.count(".") >= 1
+    (source / "Dockerfile").unlink()
+    assert _run(home, phase="phase3").verdict == "pass"
+
+
+# ---------------------------------------------------------------- bad input
+
+BAD_INPUT = [
+    ({"phase": "phase9"}, "phase", "choose one of phase3, phase4"),
+    ({"commit": "0123abc"}, "commit", "give a commit that exists in"),
+    ({"strategy": "image"}, "image", "give the image to deploy when strategy is image"),
+    ({"region": "us_west2"}, "region", "a Google Cloud region such as us-west2"),
+    ({"repository": "Cloud_Run"}, "repository", "give an Artifact Registry repository id"),
+]
+
+
+@pytest.mark.parametrize("values, parameter, allowed", BAD_INPUT, ids=[v[1] for v in BAD_INPUT])
+def test_bad_input_is_one_sentence_naming_the_parameter(sandbox_home, values, parameter, allowed):
+    with pytest.raises(ParameterError) as caught:
+        _params(sandbox_home, **values)
+    assert caught.value.parameter == parameter and allowed in str(caught.value)
+    assert str(caught.value).count("\n") == 0 and str(caught.value).startswith(f"{parameter}=")
+
+
+@pytest.mark.parametrize("values, parameter, allowed", BAD_INPUT, ids=[v[1] for v in BAD_INPUT])
+def test_bad_input_in_a_plan_stops_the_night_before_it_starts(sandbox_home, tmp_path, values, parameter, allowed):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(json.dumps({"title": "t", "target": "local", "steps": [
+        {"id": "redeploy", "notebook": str(NOTEBOOK), "parameters": {"sandbox_home": str(sandbox_home),
+                                                                      "dry_run": False, **values}}]}))
+    with pytest.raises(ConfigError) as caught:
+        runner.load_plan(plan)
+    assert f"step 'redeploy': {parameter}=" in str(caught.value) and allowed in str(caught.value)
+    assert runner_exit(["overnight", str(plan), "-o", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_input_in_the_notebook_exits_2_and_changes_nothing(home, tmp_path):
+    before = _untouched(home)
+    outcome = runner.run_notebook(NOTEBOOK, parameters=[["sandbox_home", str(home)], ["commit", "0123abc"],
+                                                        ["dry_run", "false"]], outdir=tmp_path, progress=False)
+    assert outcome.exit_code == 2 and "commit='0123abc' is not valid" in outcome.summary
+    assert _untouched(home) == before
+
+
+def runner_exit(argv: list[str]) -> int:
+    from runbook_lib.cli import main
+
+    return main(argv)

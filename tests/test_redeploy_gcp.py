@@ -1,0 +1,162 @@
+"""Runbook 02 on target=gcp: the real google-cloud-build, -run and -storage clients against the fakes
+(tests/fakes/deploys.py) and gcp-storage-emulator, mirroring the shared sandbox (whose checkout is the
+source). Long-running operations are polled, a failed build is diagnosed inline with runbook 01's
+catalogue, and a revision that fails or never becomes ready is rolled back."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fakes.deploys import FakeDeploys
+from fakes.fixtures import OPERATOR_TOKEN, PROJECT, connect_gcp_on_fakes
+from runbook_lib import params, redeploy
+from runbook_lib.errors import OperationTimeout
+
+P3, P4 = "nba-phase3-analytics-processors", "nba-phase4-precompute-processors"
+P4_NAME = f"projects/{PROJECT}/locations/us-west2/services/{P4}"
+LOGS = Path(__file__).parent / "fixtures" / "logs"
+
+
+@pytest.fixture
+def deploys(fake_apis, storage_emulator):
+    fake = FakeDeploys(fake_apis, storage=storage_emulator.client())
+    fake.identity_by_dockerfile = {"docker/precompute-processor.Dockerfile": P4,
+                                   "docker/analytics-processor.Dockerfile": P3}
+    return fake
+
+
+@pytest.fixture
+def gcp(deploys, fake_apis, storage_emulator, sandbox_home, tmp_path, monkeypatch):
+    target = connect_gcp_on_fakes(fake_apis, sandbox_home, tmp_path, monkeypatch, storage_endpoint=storage_emulator.endpoint)
+    target.builds.poll_s = target.services.poll_s = 0.01
+    yield target
+    target.close()
+
+
+def _run(target, sandbox_home, rollout_timeout_s: float | None = None, **values):
+    p = params.validate_params(params.RedeployParams, {"target": "gcp", "project": PROJECT, "dry_run": False,
+                                                        "source_dir": str(Path(sandbox_home) / "source"), **values})
+    lines: list[str] = []
+    run = redeploy.prepare(target, p, progress=lines.append)
+    if rollout_timeout_s is not None:
+        run.rollout_timeout_s = rollout_timeout_s
+    run.guard()
+    run.execute()
+    run.verify()
+    return run.result(), lines
+
+
+def _head(sandbox_home) -> str:
+    return json.loads((Path(sandbox_home) / "state.json").read_text())["source"]["commits"]["head"]
+
+
+def test_a_redeploy_builds_polls_deploys_by_digest_and_verifies(gcp, deploys, fake_apis, storage_emulator, sandbox_home):
+    head = _head(sandbox_home)
+    result, lines = _run(gcp, sandbox_home, phase="phase4")
+    # Phase 4 is still public on the mirrored incident morning (allAuthenticatedUsers): a warning, not a failure.
+    assert result.verdict == "warn" and "allAuthenticatedUsers may invoke it" in result.summary, result.summary
+    assert result.figures["checks passed"] == "6/6" and result.figures["rolled back"] == "no"
+    # The build: regional create_build (parent only), polled through its operation until it ended.
+    creates = [r for r in fake_apis.requests if r.method == "POST" and r.path.endswith("/builds")]
+    assert [r.path for r in creates] == [f"/v1/projects/{PROJECT}/locations/us-west2/builds"]
+    build_op = next(o for o in deploys.operations.values() if o.kind == "build")
+    assert build_op.done and build_op.polls >= deploys.build_polls
+    assert any(line.endswith("WORKING, step 1/2") for line in lines) and any("SUCCESS" in line for line in lines)
+    # The source: staged as gcloud stages it, exactly the commit's tree.
+    source = creates[0].body["source"]["storageSource"]
+    assert source["bucket"] == f"{PROJECT}_cloudbuild" and source["object"].startswith("source/")
+    assert source["object"].endswith(".tgz")
+    files = deploys.sources[build_op.subject]
+    assert "docker/precompute-processor.Dockerfile" in files and "Dockerfile" not in files
+    assert not any(f.startswith(".git/") for f in files)
+    # The deploy: update_service with the image by digest, labels and env merged, then polled.
+    patch = next(r for r in fake_apis.requests if r.method == "PATCH")
+    container = patch.body["template"]["containers"][0]
+    assert container["image"].startswith(f"us-west2-docker.pkg.dev/{PROJECT}/cloud-run-source-deploy/{P4}@sha256:")
+    assert {"name": "COMMIT_SHA", "value": head[:7]} in container["env"]
+    assert patch.body["template"]["labels"] == {"commit-sha": head[:7], "git-branch": "main"}
+    rollout_op = next(o for o in deploys.operations.values() if o.kind == "rollout")
+    assert rollout_op.done and rollout_op.polls >= deploys.rollout_polls
+    info = gcp.services.describe("phase4")
+    assert info.revision == result.figures["new revision"] and info.commit_sha == head[:7]
+    # /health was called with the operator's identity token, which is used and never shown.
+    health_calls = [r for r in fake_apis.requests if r.path.endswith(f"/svc/{P4}/health")]
+    assert health_calls and all(r.headers.get("authorization") == f"Bearer {OPERATOR_TOKEN}" for r in health_calls)
+    assert OPERATOR_TOKEN not in json.dumps(result.to_dict()) + "\n".join(lines)
+    assert gcp.services.health("phase4", token=gcp.services.identity_token(phase="phase4"))["commit_sha"] == head
+
+
+def test_a_failed_build_is_diagnosed_inline_and_nothing_is_deployed(gcp, deploys, fake_apis, sandbox_home):
+    deploys.fail_next_build((LOGS / "pip-install-failed-1.txt").read_text())
+    result, _ = _run(gcp, sandbox_home, phase="phase4")
+    assert result.verdict == "fail" and result.figures["new revision"] == "-"
+    build = result.details["build"]
+    assert build["status"] == "FAILURE" and build["image"] == ""
+    diagnosis = build["diagnosis"]
+    assert diagnosis["figures"]["top_signature"] == "pip-install-failed"
+    assert diagnosis["figures"]["log_source"] == "logging"          # no bucket object: read from Cloud Logging
+    assert result.summary.startswith(f"Build {build['build_id']} ended FAILURE, nothing was deployed "
+                                     f"({P4}-00029-fdx still serves): {diagnosis['details']['findings'][0]['title']}")
+    assert f"(log line {diagnosis['details']['findings'][0]['line']})" in result.summary
+    assert not [r for r in fake_apis.requests if r.method == "PATCH"]
+
+
+def test_a_revision_that_fails_to_start_is_rolled_back(gcp, deploys, fake_apis, sandbox_home):
+    deploys.revision_fails(P4)
+    result, _ = _run(gcp, sandbox_home, phase="phase4")
+    assert result.verdict == "fail" and result.figures["rolled back"] == "yes"
+    assert "is not ready and cannot serve traffic" in result.summary
+    checks = {c.name: c.status for c in result.checks}
+    assert checks["revision ready"] == "fail" and checks["/health service"] == "skip" and checks["rollback"] == "pass"
+    pinned = [r.body.get("traffic") for r in fake_apis.requests if r.method == "PATCH"][-1]
+    assert pinned == [{"type": 2, "revision": f"{P4}-00029-fdx", "percent": 100}]
+    assert gcp.services.describe("phase4").revision == f"{P4}-00029-fdx"
+
+
+def test_a_revision_that_never_becomes_ready_times_out_and_is_rolled_back(gcp, deploys, sandbox_home):
+    deploys.revision_hangs(P4)
+    result, _ = _run(gcp, sandbox_home, rollout_timeout_s=0.3, phase="phase4")
+    assert result.verdict == "fail" and result.figures["rolled back"] == "yes"
+    assert "did not finish within 0.3s" in result.summary and "it may still finish on its own" in result.summary
+    new = result.figures["new revision"]
+    assert new.startswith(f"{P4}-00030-")
+    assert next(r for r in gcp.services.list_revisions("phase4") if r.name == new).ready is None
+    assert gcp.services.describe("phase4").revision == f"{P4}-00029-fdx"
+
+
+def test_a_build_that_outlasts_its_timeout_names_the_build(gcp, deploys, sandbox_home):
+    deploys.build_polls = 10 ** 6
+    p = params.validate_params(params.RedeployParams, {"target": "gcp", "project": PROJECT,
+                                                        "source_dir": str(Path(sandbox_home) / "source")})
+    plan = redeploy.make_plan(gcp, "phase4", source_dir=p.source_dir)
+    with pytest.raises(OperationTimeout, match=r"gcloud builds log [0-9a-f-]{36} --region=us-west2 .* --stream"):
+        redeploy.build_image(gcp, plan, timeout_s=0.2)
+
+
+def test_the_guards_read_cloud_builds_and_a_reconciling_service(gcp, fake_apis, sandbox_home):
+    fake_apis.builds.append({"name": f"projects/756957797294/locations/us-west2/builds/0d6f8a2c-5b1e-4c3d-9e7f-2a4b6c8d0e1f",
+                             "id": "0d6f8a2c-5b1e-4c3d-9e7f-2a4b6c8d0e1f", "projectId": PROJECT, "status": "QUEUED",
+                             "createTime": "2025-12-31T08:01:00Z", "tags": [f"redeploy_{P4}"]})
+    fake_apis.run_services[P4_NAME].update(reconciling=True, latestCreatedRevision=f"{P4_NAME}/revisions/{P4}-00030-abc")
+    result, _ = _run(gcp, sandbox_home, phase="phase4")
+    assert result.verdict == "blocked"
+    assert [r.split(" is ")[0] for r in result.details["refusals"]] == [
+        "Build 0d6f8a2c-5b1e-4c3d-9e7f-2a4b6c8d0e1f of nba-phase4-precompute-processors", P4]
+    assert "still rolling out revision nba-phase4-precompute-processors-00030-abc" in result.details["refusals"][1]
+    assert not [r for r in fake_apis.requests if r.method in ("PATCH", "POST") and "/builds" in r.path
+                and r.method == "POST"]
+
+
+def test_allusers_goes_like_with_gcloud_and_a_public_service_is_only_warned_about(gcp, deploys, fake_apis,
+                                                                                  sandbox_home):
+    policy = fake_apis.run_policies[P4_NAME]
+    policy["bindings"] = policy["bindings"] + [{"role": "roles/run.invoker", "members": ["allUsers"]}]
+    assert "allAuthenticatedUsers" in {m for b in policy["bindings"] for m in b["members"]}   # the incident morning
+    result, _ = _run(gcp, sandbox_home, phase="phase4")
+    assert result.verdict == "warn" and result.figures["rolled back"] == "no"
+    assert "is public" in result.summary and "not a reason to roll back" in result.summary
+    members = {m for b in fake_apis.run_policies[P4_NAME]["bindings"] for m in b["members"]}
+    assert "allUsers" not in members and "allAuthenticatedUsers" in members   # what --no-allow-unauthenticated does
+    assert result.details["rollout"]["notes"] == [f"removed allUsers from roles/run.invoker on {P4}"]

@@ -1,0 +1,101 @@
+"""Runbook 02's plan: rendered as YAML and gcloud commands exactly (golden files), and accepted as it is by
+the real Cloud Build client's Build message and by the sandbox's builder. Pure: no git, no cloud.
+
+Regenerate the golden files after an intended change with RUNBOOK_UPDATE_GOLDEN=1."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runbook_lib.errors import ParameterError
+from runbook_lib.phases import load_phases
+from runbook_lib.redeploy import label_value, render_plan
+
+GOLDEN = Path(__file__).parent / "fixtures" / "redeploy"
+COMMIT = "a51aae7c2d9e4f0b8a6c1d3e5f7a9b0c2d4e6f81"
+P4_PREVIOUS = "nba-phase4-precompute-processors-00029-fdx"
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("RUNBOOK_UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} changed; RUNBOOK_UPDATE_GOLDEN=1 rewrites it if that is intended"
+
+
+def _phase4_plan(**overrides):
+    values = {"project": "nba-props-platform", "repository": "cloud-run-source-deploy", "commit": COMMIT,
+              "branch": "main", "source_dir": "/home/op/nba-stats-scraper", "previous_revision": P4_PREVIOUS}
+    return render_plan(load_phases().get("phase4"), **{**values, **overrides})
+
+
+def test_the_phase4_plan_renders_exactly():
+    plan = _phase4_plan()
+    _golden("phase4-cloudbuild-config.txt", plan.to_text())
+    _golden("cloudbuild-phase4.yaml", plan.config_yaml())
+
+
+def test_the_image_strategy_renders_exactly():
+    image = ("us-west2-docker.pkg.dev/nba-props-platform/cloud-run-source-deploy/nba-phase3-analytics-processors"
+             "@sha256:" + "ab" * 32)
+    plan = render_plan(load_phases().get("phase3"), project="nba-props-platform", repository="unused",
+                       commit=COMMIT, branch="feature/Dataset_Prefix", source_dir=None,
+                       previous_revision="nba-phase3-analytics-processors-00041-vzp", strategy="image", image=image)
+    assert plan.config is None and plan.config_yaml() == ""
+    _golden("phase3-image.txt", plan.to_text())
+
+
+def test_the_plan_builds_the_phases_own_dockerfile_tagged_by_commit_and_deploys_privately():
+    plan = _phase4_plan()
+    build, push = plan.config["steps"]
+    image = "us-west2-docker.pkg.dev/nba-props-platform/cloud-run-source-deploy/nba-phase4-precompute-processors:a51aae7"
+    assert build["args"][:5] == ["build", "-f", "docker/precompute-processor.Dockerfile", "-t", image]
+    assert build["args"][-1] == "." and f"--label=org.opencontainers.image.revision={COMMIT}" in build["args"]
+    assert push["args"] == ["push", image] and plan.config["images"] == [image]
+    assert plan.labels == {"commit-sha": "a51aae7", "git-branch": "main"} and plan.env == {"COMMIT_SHA": "a51aae7"}
+    submit, deploy = plan.commands()[1:]
+    assert submit.startswith('gcloud builds submit "$SRC_TREE" --config=cloudbuild-phase4.yaml --region=us-west2')
+    assert "--no-allow-unauthenticated" in deploy and "--update-env-vars=COMMIT_SHA=a51aae7" in deploy
+    assert "--set-env-vars" not in deploy and "--source" not in deploy and "--no-use-google-dev-pack" not in deploy
+    assert plan.rollback_command() == (f"gcloud run services update-traffic nba-phase4-precompute-processors "
+                                       f"--to-revisions={P4_PREVIOUS}=100 --region=us-west2 --project=nba-props-platform")
+    assert plan.to_dict()["commands"] == plan.commands()
+    assert "<pre>" in plan._repr_html_() and "cloudbuild-phase4.yaml" in plan._repr_html_()
+
+
+def test_the_rendered_config_is_a_cloud_build_config_both_targets_accept(tmp_path):
+    from google.cloud.devtools import cloudbuild_v1
+
+    plan = _phase4_plan()
+    config = yaml.safe_load(plan.config_yaml())
+    build = cloudbuild_v1.Build.from_json(json.dumps(config))   # unknown keys would raise here
+    assert build.timeout.seconds == 1200 and list(build.tags) == ["redeploy_nba-phase4-precompute-processors",
+                                                                  "commit_a51aae7"]
+    from runbook_lib.local.builds import LocalBuilds
+    from runbook_lib.local.home import sandbox_home
+
+    source = tmp_path / "tree"
+    (source / "docker").mkdir(parents=True)
+    (source / "docker" / "precompute-processor.Dockerfile").write_text("FROM python:3.11-slim\nCOPY . /app\n")
+    outcome = LocalBuilds(sandbox_home(tmp_path / "home").ensure(), load_phases()).submit_config(config, source)
+    assert outcome.build["status"] == "SUCCESS" and outcome.commit == COMMIT   # the OCI label names the commit
+    assert outcome.code_phase == "phase4"
+
+
+def test_label_values_follow_cloud_runs_rules():
+    assert label_value("feature/Dataset_Prefix") == "feature-dataset_prefix"
+    assert label_value("main") == "main" and label_value("///") == "unknown" and len(label_value("x" * 80)) == 63
+
+
+@pytest.mark.parametrize("overrides, parameter", [
+    ({"strategy": "source"}, "strategy"), ({"strategy": "image"}, "image"),
+])
+def test_a_plan_with_bad_values_is_refused(overrides, parameter):
+    with pytest.raises(ParameterError) as caught:
+        _phase4_plan(**overrides)
+    assert caught.value.parameter == parameter

@@ -38,5 +38,32 @@ class OperationTimeout(RunbookError):
     """A build or a rollout outlasted the time the kit waits for it; it may still finish on its own."""
 
 
+class WarehouseQueryError(RunbookError, RuntimeError):
+    """SQL the warehouse refused when it ran it (BigQuery's invalidQuery, or what the local warehouse
+    refuses as BigQuery would); names the line and column when the warehouse gave them."""
+
+
+class AccessDenied(RunbookError, PermissionError):
+    """The caller lacks a permission; `role` is the role that grants it, `scope` where to grant it."""
+
+    def __init__(self, message: str, role: str | None = None, scope: str | None = None):
+        super().__init__(message)
+        self.role = role
+        self.scope = scope
+
+
+class BytesBilledLimitExceeded(RunbookError):
+    """A query would bill more than the target's maximum_bytes_billed; `estimate` is the dry run's bytes."""
+
+    def __init__(self, message: str, limit: int, estimate: int | None = None):
+        super().__init__(message)
+        self.limit = limit
+        self.estimate = estimate
+
+
+class QuotaExceeded(RunbookError):
+    """A quota or rate limit still refused the call after the retries with backoff."""
+
+
 class PermissionRefused(RunbookError, PermissionError):
     """The caller may not read something optional; the sentence names the role that would allow it."""

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import NotBuiltYet, RunbookError
+from .errors import AccessDenied, QuotaExceeded, RunbookError
 from .results import Result
 
 
@@ -86,7 +86,7 @@ def pipeline_overview(target: Any) -> Overview:
     try:
         tables, daily = output_tables(target)
         data_note = ""
-    except NotBuiltYet as exc:
+    except (AccessDenied, QuotaExceeded) as exc:   # the services' answers still stand without the data
         tables, daily, data_note = None, None, str(exc)
     problems, warnings = [], []
     for s in states:

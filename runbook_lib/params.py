@@ -22,7 +22,7 @@ import typing
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping
+from typing import Annotated, Any, ClassVar, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
@@ -73,6 +73,8 @@ class RunbookParams(BaseModel):
     """Parameters every runbook takes. Unknown names are rejected; instances are read-only."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    # The runbook's name, for the `runbook=<name>` label BigQuery jobs carry on target=gcp.
+    runbook: ClassVar[str | None] = None
 
     target: Literal[TARGETS] = "local"
     project: PROJECT_ID | None = param(
@@ -88,7 +90,7 @@ class RunbookParams(BaseModel):
         """Keyword arguments for `target.connect(p.target, **p.connect_options())`."""
         if self.target == "local":
             return {"home": self.sandbox_home} if self.sandbox_home else {}
-        return {k: v for k, v in (("project", self.project), ("region", self.region)) if v}
+        return {k: v for k, v in (("project", self.project), ("region", self.region), ("runbook", self.runbook)) if v}
 
 
 def validate_params(model_cls: type[RunbookParams], values: Mapping[str, Any],
@@ -326,6 +328,8 @@ class TargetParams(RunbookParams):
 class OverviewParams(TargetParams):
     """Runbook 00: what is serving and whether it can be trusted with a prefixed run."""
 
+    runbook: ClassVar[str | None] = "00_pipeline_overview"
+
     source_dir: str = param("", allowed="a pipeline checkout folder (gcp: to tell which commits support dataset_prefix), or empty")
 
     @field_validator("source_dir")
@@ -342,6 +346,8 @@ class OverviewParams(TargetParams):
 
 class DiagnoseParams(TargetParams):
     """Runbook 01: why a build failed, which builder ran and why, and the fix."""
+
+    runbook: ClassVar[str | None] = "01_diagnose_build"
 
     build_id: str = param("", allowed="a Cloud Build id, a lowercase UUID like c3c052da-ddd1-46eb-9d3a-7219a9909377, or empty")
     phase: str = "phase4"

@@ -6,13 +6,15 @@ the target. tests/test_parity.py checks both targets against them (statically, b
 by running the same assertions on each).
 
 Shared value types live beside the semantics they carry: ServiceInfo, Revision, ServiceResponse and
-PushSubscription in runbook_lib/services.py, TableInfo here, LogSource in runbook_lib/buildlogs.py. Adapters may offer more
-than the contract (the sandbox can pretend a caller's IP); runbooks use only what is written here.
+PushSubscription in runbook_lib/services.py, TableInfo, DatasetInfo and PartitionInfo here, LogSource in
+runbook_lib/buildlogs.py; the naming rules and checks every warehouse shares in runbook_lib/warehouse.py.
+Adapters may offer more than the contract (the sandbox can pretend a caller's IP); runbooks use only what
+is written here.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Sequence
 
 if TYPE_CHECKING:
@@ -27,9 +29,13 @@ ROLLOUT_TIMEOUT_S = 600.0
 Progress = Callable[[str], None]   # told one line whenever a long-running operation's state changes
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 @dataclass
 class TableInfo:
-    """One warehouse table as `Warehouse.table_info` reports it."""
+    """One warehouse table as `Warehouse.table_info` reports it (BigQuery's tables.get, on every target)."""
 
     dataset: str
     table: str
@@ -39,6 +45,11 @@ class TableInfo:
     expires_at: datetime | None = None
     created_at: datetime | None = None
     kind: str = "TABLE"  # TABLE or VIEW
+    num_bytes: int | None = None            # logical bytes, as BigQuery bills a full scan
+    last_modified: datetime | None = None
+    partition_type: str | None = None       # DAY when partitioned by partition_column
+    clustering: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -48,8 +59,48 @@ class TableInfo:
         d = asdict(self)
         d["ref"] = self.ref
         d["columns"] = [list(c) for c in self.columns]
-        for k in ("expires_at", "created_at"):
-            d[k] = d[k].isoformat() if d[k] is not None else None
+        for k in ("expires_at", "created_at", "last_modified"):
+            d[k] = _iso(d[k])
+        return d
+
+
+@dataclass
+class DatasetInfo:
+    """One dataset as `Warehouse.dataset_info` reports it."""
+
+    name: str
+    location: str | None
+    default_table_expiration_days: float | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    created_at: datetime | None = None
+    last_modified: datetime | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for k in ("created_at", "last_modified"):
+            d[k] = _iso(d[k])
+        return d
+
+
+@dataclass
+class PartitionInfo:
+    """One partition of a table, from INFORMATION_SCHEMA.PARTITIONS (no table scan)."""
+
+    partition_id: str | None    # "20240107" for a DATE partition, "__NULL__", None for an unpartitioned table
+    total_rows: int
+    total_logical_bytes: int | None = None
+    last_modified: datetime | None = None
+
+    @property
+    def partition_date(self) -> date | None:
+        """The day a daily partition holds, or None (the NULL partition, an unpartitioned table)."""
+        pid = self.partition_id or ""
+        return date(int(pid[:4]), int(pid[4:6]), int(pid[6:8])) if len(pid) == 8 and pid.isdigit() else None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["last_modified"] = _iso(d["last_modified"])
+        d["partition_date"] = self.partition_date.isoformat() if self.partition_date else None
         return d
 
 
@@ -59,13 +110,22 @@ class Closeable(Protocol):
 
 
 class Warehouse(Closeable, Protocol):
-    """BigQuery-dialect SQL and the catalogue of datasets and tables ("dataset.table" refs)."""
+    """BigQuery-dialect SQL and the catalogue of datasets and tables ("dataset.table" refs).
+
+    Query results are DataFrames with the dtypes google-cloud-bigquery gives with db-dtypes (INT64 ->
+    Int64, DATE -> dbdate of datetime.date, TIMESTAMP -> datetime64[us, UTC], NUMERIC -> Decimal; see
+    runbook_lib.warehouse.frame_from_arrow). A batch of statements is atomic only inside BEGIN
+    TRANSACTION ... COMMIT TRANSACTION (BigQuery's rule; the sandbox runs every call in one anyway).
+    """
 
     def query(self, sql: str, params: dict | None = None) -> "pd.DataFrame":
-        """Rows of one BigQuery-dialect statement; @name query parameters from `params`."""
+        """Rows of one BigQuery-dialect statement (or a script's last); @name query parameters from `params`."""
 
     def execute(self, sql: str, params: dict | None = None) -> None:
         """Run statements (DDL, DML, scripts) for their effect."""
+
+    def estimate_bytes(self, sql: str, params: dict | None = None) -> int:
+        """Bytes the SQL would process (a BigQuery dry run: columns read, partitions pruned), without running it."""
 
     def list_datasets(self) -> list[str]: ...
 
@@ -77,16 +137,24 @@ class Warehouse(Closeable, Protocol):
 
     def table_info(self, ref: str) -> TableInfo: ...
 
+    def dataset_info(self, name: str) -> DatasetInfo: ...
+
+    def partitions(self, ref: str) -> list[PartitionInfo]:
+        """Rows and last change per partition (INFORMATION_SCHEMA.PARTITIONS), oldest partition first."""
+
     def create_dataset(self, name: str, default_table_expiration_days: float | None = None,
-                       exists_ok: bool = True) -> None: ...
+                       exists_ok: bool = True, location: str | None = None,
+                       labels: dict[str, str] | None = None) -> None:
+        """A dataset carrying `labels` plus the kit's own label (runbook_lib.warehouse.KIT_LABELS)."""
 
     def create_table(self, ref: str, columns: Sequence[tuple[str, str]], partition_column: str | None = None,
-                     exists_ok: bool = True) -> None: ...
+                     exists_ok: bool = True, clustering: Sequence[str] | None = None) -> None: ...
 
     def create_table_like(self, source_ref: str, dest_ref: str, exists_ok: bool = True) -> None:
-        """An empty table with the source's schema and partitioning (never autodetected)."""
+        """An empty table with the source's schema, partitioning and clustering (never autodetected)."""
 
-    def drop_dataset(self, name: str, delete_contents: bool = False) -> None: ...
+    def drop_dataset(self, name: str, delete_contents: bool = False) -> None:
+        """Drop a dataset the kit created (it carries the kit's label); any other is refused."""
 
     def row_hash_sql(self, columns: Sequence[str]) -> str:
         """A BigQuery-dialect expression fingerprinting a row's `columns` (names or alias.name) with the
@@ -94,10 +162,6 @@ class Warehouse(Closeable, Protocol):
         different otherwise but for a ~2^-64 chance. Compare fingerprints only with fingerprints made by
         the same warehouse. BigQuery: FARM_FINGERPRINT(TO_JSON_STRING(STRUCT(a, b, ...))), INT64;
         the sandbox: DuckDB's HASH(a, b, ...), UBIGINT (its FARM_FINGERPRINT is a per-row Python UDF)."""
-
-    def estimate_bytes(self, sql: str, params: dict | None = None) -> int | None:
-        """Bytes the query would scan, checked before it runs (BigQuery: a dry run, the figure
-        maximum_bytes_billed is held against); None where scanning bills nothing (the sandbox)."""
 
 
 class Builds(Closeable, Protocol):

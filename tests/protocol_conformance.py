@@ -8,6 +8,7 @@ from runbook_lib.gcp.builds import GcpBuilds
 from runbook_lib.gcp.clients import GcpClients
 from runbook_lib.gcp.logs import GcpLogs, GcpRuntimeLogs
 from runbook_lib.gcp.services import GcpServices
+from runbook_lib.gcp.warehouse import GcpWarehouse
 from runbook_lib.local.builds import LocalBuilds
 from runbook_lib.local.home import SandboxHome
 from runbook_lib.local.logs import LocalLogs
@@ -26,7 +27,8 @@ def local_parts(home: SandboxHome, phases: PhaseRegistry, path: Path) -> None:
 
 
 def gcp_parts(phases: PhaseRegistry, clients: GcpClients) -> None:
+    warehouse: Warehouse = GcpWarehouse("p", clients.bigquery)
     builds: Builds = GcpBuilds("p", "us-west2", client=clients.cloudbuild)
     services: Services = GcpServices("p", phases, clients)
     logs: Logs = GcpRuntimeLogs(phases, GcpLogs("p", client=clients.logging), storage_client=lambda: clients.storage)
-    del builds, services, logs
+    del warehouse, builds, services, logs

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import yaml
 
 from runbook_lib.diagnose import (DEFAULT_CATALOGUE, MAX_LINES, Finding, classify_log, load_catalogue,
                                   parse_catalogue)
+from runbook_lib.diagnose import catalogue as catalogue_module
 from runbook_lib.errors import ConfigError, ParameterError
 
 LOGS = Path(__file__).parent / "fixtures" / "logs"
@@ -43,7 +45,7 @@ EXPECTED = {
     "container-start-failed-2.txt": ("container-start-failed", 6),
     "buildpacks-build-failed-1.txt": ("buildpacks-build-failed", 17),
     "buildpacks-build-failed-2.txt": ("buildpacks-build-failed", 8),
-    "unknown-1.txt": ("unknown", 17),   # no signature: the first ERROR line
+    "unknown-1.txt": ("unknown", 17),   # no signature: the first line naming an error
     "unknown-2.txt": ("unknown", 0),    # a successful build: nothing to point at
 }
 
@@ -136,12 +138,24 @@ def test_finding_to_dict_is_json():
     assert "nba-scrapers-common==0.4.2" in data["evidence"][0]
 
 
-def test_unknown_points_at_the_first_error_line():
-    text = "Step #0: all good\nStep #0: TERRORS is not an error word\nStep #1: ERROR: something new broke\nERROR\n"
+def test_unknown_points_at_the_first_line_naming_an_error():
+    text = ("Step #0: all good\nStep #0: TERRORS, IOError, stderr and ftl_error.py are no such words\n"
+            "Step #1: ERROR: something new broke\nERROR\n")
     findings = classify_log(text)
     assert len(findings) == 1
     assert (findings[0].signature, findings[0].line) == ("unknown", 3)
     assert findings[0].evidence == ["Step #1: ERROR: something new broke"]
+
+
+def test_unknown_passes_over_a_bare_failed_verdict_for_the_line_that_says_why():
+    # newest-first console order: the verdicts come first; lower case counts as much as upper case
+    text = ('ERROR: build step 1 "gcr.io/some/builder" failed: step exited with non-zero status: 1\nERROR\n'
+            "Step #1: Traceback (most recent call last):\nStep #1: error: `composer_install` returned code: 1\n")
+    top = classify_log(text)[0]
+    assert (top.signature, top.line) == ("unknown", 4)
+    # with nothing else naming an error, the first verdict is still the lead
+    only_verdicts = "Step #0: done\nERROR\nERROR: build step 0 \"gcr.io/x\" failed: exit status 1\n"
+    assert classify_log(only_verdicts)[0].line == 2
 
 
 def test_empty_log_is_unknown_with_no_line():
@@ -189,7 +203,7 @@ def _big_log(megabytes: float, signals: dict[int, str], seed: int = 3) -> tuple[
         line = rng.choice(noise).format(n=rng.randint(1, 99), d=rng.randint(0, 9), h=f"{rng.getrandbits(40):010x}")
         lines.append(line)
         size += len(line) + 1
-    assert len(lines) > max(signals), "make the log bigger"
+    assert len(lines) > max(signals, default=0), "make the log bigger"
     for index in sorted(signals):
         lines.insert(index, signals[index])
     where = {index: lines.index(signals[index]) + 1 for index in signals}
@@ -211,6 +225,53 @@ def test_large_generated_log_finds_the_signals_with_exact_lines():
     assert findings[0].line == where[60_000]
     assert findings[1].line == where[1000]
     assert text.splitlines()[findings[0].line - 1] == signals[60_000]
+
+
+def _real_lines_in_noise(spacing: int) -> str:
+    """Every line of every real log (tests/fixtures/logs/real), one each `spacing` lines of pip noise."""
+    real = [line for path in sorted((LOGS / "real").glob("*.txt")) for line in path.read_text().splitlines()]
+    noise, _ = _big_log(len(real) * spacing * 80 / 1_000_000, {})   # noise lines are under 80 characters
+    lines = noise.splitlines()
+    for i, line in enumerate(real):
+        lines.insert(i * (spacing + 1), line)
+    return "\n".join(lines) + "\n"
+
+
+def test_the_scan_finds_every_line_a_pattern_matches():
+    # reference: every pattern against every line; signatures with sections are left to the section tests
+    cat = load_catalogue()
+    text = _real_lines_in_noise(3)
+    expected: dict[str, list[int]] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        for sig in cat.signatures:
+            if not sig.sections and any(re.search(p, line) for p in sig.patterns):
+                expected.setdefault(sig.id, []).append(n)
+    found = {f.signature: f.lines for f in classify_log(text, cat) if not cat.get(f.signature).sections}
+    assert found == {sig: lines[:MAX_LINES] for sig, lines in expected.items()}
+
+
+def test_needles_chosen_for_a_big_log_find_the_same_lines(monkeypatch):
+    # a log of a megabyte or more is scanned for the literals of each pattern that are rarest in it;
+    # which literal is looked for first must never change what is found
+    cat = load_catalogue()
+    text = _real_lines_in_noise(20)
+    assert len(text) >= catalogue_module.ADAPT_FROM_CHARS
+    assert cat._needles_for(text) != cat._default_needles   # the test exercises the choice
+    chosen = [(f.signature, f.lines, f.match_count) for f in classify_log(text, cat)]
+    monkeypatch.setattr(catalogue_module, "ADAPT_FROM_CHARS", len(text) + 1)
+    assert cat._needles_for(text) == cat._default_needles
+    assert [(f.signature, f.lines, f.match_count) for f in classify_log(text, cat)] == chosen
+
+
+def test_needles_for_a_big_log_avoid_its_common_characters():
+    # pip logs are full of "requirements.txt": no needle should start with a letter of it when the
+    # pattern has a literal that starts otherwise
+    cat = load_catalogue()
+    text = 'Step #0 - "build": Collecting x (from -r requirements.txt (line 1))\n' * 20_000
+    common = set("requirements.txt")
+    for pattern, needle in zip(cat._patterns, cat._needles_for(text)):
+        if any(n[0] not in common for n in pattern.needles):
+            assert needle[0] not in common, (pattern.regex.pattern, needle)
 
 
 def test_repeated_matches_are_capped_but_counted():
@@ -396,6 +457,24 @@ def test_catalogue_needs_unknown_and_no_stray_keys():
         parse_catalogue(doc)
     with pytest.raises(ConfigError, match="top-level key"):
         parse_catalogue({**_doc(), "extra": 1})
+
+
+@pytest.mark.parametrize("value, message", [
+    ("ERROR", r"'uninformative' must be a list"),
+    ([""], r"'uninformative' must be a list"),
+    (["(ERROR"], r"uninformative line pattern .* is not a valid regular expression"),
+    (["(?i)error"], r"uninformative line pattern .* uses \(\?i\)"),
+])
+def test_bad_uninformative_lines_are_config_errors(value, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_catalogue({**_doc(), "uninformative": value})
+
+
+def test_uninformative_lines_come_from_the_catalogue():
+    text = "Step #0: error: the real cause\nERROR: the verdict\n"
+    assert classify_log(text, parse_catalogue(_doc()))[0].line == 1
+    cat = parse_catalogue({**_doc(), "uninformative": ["error: the real"]})
+    assert classify_log(text, cat)[0].line == 2
 
 
 def test_load_catalogue_from_a_file(tmp_path):

@@ -3,8 +3,9 @@
 The hand-written fixtures in tests/fixtures/logs/ were written to match the catalogue; these were not.
 Each file's source, and what was redacted, is in tests/fixtures/logs/real/SOURCES.md; its expected top
 signature, the line of the real error (read off the file by hand, not copied from the classifier's
-output) and its set (original, tuning, held-out) are in MANIFEST.yaml. Where the catalogue gets a real
-log wrong the manifest says why, and the case is a strict xfail: it fails loudly once the log is right.
+output) and its set (original, tuning, held-out-1, held-out-2) are in MANIFEST.yaml. Where the catalogue
+gets a real log wrong the manifest says why, and the case is a strict xfail: it fails loudly once the log
+is right.
 """
 from __future__ import annotations
 
@@ -20,12 +21,18 @@ REAL = Path(__file__).parent / "fixtures" / "logs" / "real"
 SOURCES = REAL / "SOURCES.md"
 MANIFEST = yaml.safe_load((REAL / "MANIFEST.yaml").read_text(encoding="utf-8"))["logs"]
 NEAR = 3  # the evidence line may be this many lines from the real error line
-SETS = ("original", "tuning", "held-out")
+SETS = ("original", "tuning", "held-out-1", "held-out-2")
+# A held-out set is measured once, after the tuning of its round: until then its name is listed here and
+# its cases are skipped, so that running the tests while tuning cannot become a way of looking at it.
+# held-out-2 was measured at the end of round 2 (MANIFEST.yaml has the score).
+UNMEASURED: set[str] = set()
 
 
 def _cases():
     for name, entry in MANIFEST.items():
         marks = [pytest.mark.xfail(strict=True, reason=entry["xfail"])] if "xfail" in entry else []
+        if entry["set"] in UNMEASURED:
+            marks = [pytest.mark.skip(reason=f"{entry['set']} is measured once, at the end of its round")]
         yield pytest.param(name, entry["signature"], entry["error_line"], entry["set"],
                            id=f"{entry['set']}:{name.removesuffix('.txt')}", marks=marks)
 
@@ -49,16 +56,16 @@ def test_every_real_log_is_in_the_manifest_named_for_its_signature_and_cited():
     ids = set(load_catalogue().ids())
     sources = SOURCES.read_text(encoding="utf-8")
     for name, entry in MANIFEST.items():
-        assert set(entry) <= {"signature", "error_line", "set", "xfail"}, name
+        assert set(entry) <= {"signature", "error_line", "set", "xfail", "note"}, name
         assert entry["set"] in SETS, name
         assert entry["signature"] in ids and name.split("--")[0] == entry["signature"], name
         assert f"`{name}`" in sources, f"{name} has no entry in SOURCES.md"
 
 
-def test_the_held_out_set_is_big_and_varied_enough_to_mean_something():
-    held_out = [entry["signature"] for entry in MANIFEST.values() if entry["set"] == "held-out"]
-    assert len(held_out) >= 20
-    assert len(Counter(held_out)) >= 7  # most of the catalogue, not one kind of failure
+def test_the_fresh_held_out_set_is_big_and_varied_enough_to_mean_something():
+    held_out = [entry["signature"] for entry in MANIFEST.values() if entry["set"] == "held-out-2"]
+    assert len(held_out) >= 25
+    assert len(Counter(held_out)) >= 10  # most of the catalogue, not one kind of failure
 
 
 def test_real_logs_are_excerpts_not_whole_builds():

@@ -80,6 +80,9 @@ def test_masked_view_and_connect_options():
     assert p.connect_options() == {"home": "/tmp/sb"}
     gcp = params.validate_params(DemoParams, {"target": "gcp", "project": "my-project-1", "region": "us-west2"})
     assert gcp.connect_options() == {"project": "my-project-1", "region": "us-west2"}
+    # A kit runbook names itself, for the runbook=<name> label of its BigQuery jobs.
+    overview = params.validate_params(params.OverviewParams, {"target": "gcp", "project": "my-project-1"})
+    assert overview.connect_options() == {"project": "my-project-1", "runbook": "00_pipeline_overview"}
 
 
 def _namespace(injected_source: str | None, **values):

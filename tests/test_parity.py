@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from fakes.bigquery import FakeBigQuery
 from fakes.fixtures import connect_gcp_on_fakes
 from runbook_lib.errors import ParameterError
 from runbook_lib.local.sandbox import IAM_FIX_AT, MORNING, NIGHT_START, pubsub_push_member, scheduler_member
+from runbook_lib.local.home import SandboxHome
 from runbook_lib.local.services import OPERATOR
+from runbook_lib.overview import output_tables
+from runbook_lib.phases import load_phases
 from runbook_lib.services import REQUEST_LOG_WINDOW
 
 P3 = "nba-phase3-analytics-processors"
@@ -36,11 +41,20 @@ def _state(home) -> dict:
 
 
 @pytest.fixture
-def gcp_target(fake_apis, sandbox_home, tmp_path, monkeypatch):
+def bigquery_over_sandbox(sandbox_home):
+    """The BigQuery fake serving the sandbox's own warehouse file (read only, as the tests share it)."""
+    phases = load_phases()
+    with FakeBigQuery(SandboxHome(sandbox_home).warehouse, project=phases.project) as fake:
+        yield fake
+
+
+@pytest.fixture
+def gcp_target(fake_apis, bigquery_over_sandbox, sandbox_home, tmp_path, monkeypatch):
     """target=gcp on the fakes, mirroring the sandbox; the operator has user ADC (which cannot mint ID
     tokens) and gcloud on PATH, the usual laptop."""
     fake_apis.max_page_size = 40   # the night holds hundreds of entries: several pages
-    target = connect_gcp_on_fakes(fake_apis, sandbox_home, tmp_path, monkeypatch)
+    target = connect_gcp_on_fakes(fake_apis, sandbox_home, tmp_path, monkeypatch,
+                                  bigquery_endpoint=bigquery_over_sandbox.endpoint)
     yield target
     target.close()
 
@@ -232,3 +246,14 @@ def test_both_targets_describe_the_same_services_and_logs(local_target, gcp_targ
         assert local_target.services.push_subscriptions(phase) == gcp_target.services.push_subscriptions(phase)
     query = {"since": IAM_FIX_AT, "until": MORNING, "status": "4xx"}
     assert local_target.logs.request_logs("phase4", **query) == gcp_target.logs.request_logs("phase4", **query)
+
+
+def test_both_targets_count_the_same_production_rows(local_target, gcp_target):
+    """The overview's table counts, pushed down to the sandbox's DuckDB and to BigQuery (the fake over the
+    same file) through the real client: the same frames, dates as dates."""
+    local_summary, local_daily = output_tables(local_target)
+    gcp_summary, gcp_daily = output_tables(gcp_target)
+    pd.testing.assert_frame_equal(local_summary, gcp_summary)
+    pd.testing.assert_frame_equal(local_daily, gcp_daily)
+    assert len(local_daily) and isinstance(local_daily.day.iloc[0], date)
+    assert local_target.warehouse.list_datasets() == gcp_target.warehouse.list_datasets()

@@ -13,13 +13,14 @@ from runbook_lib import protocols
 from runbook_lib.gcp.builds import GcpBuilds
 from runbook_lib.gcp.logs import GcpRuntimeLogs
 from runbook_lib.gcp.services import GcpServices
+from runbook_lib.gcp.warehouse import GcpWarehouse
 from runbook_lib.local.builds import LocalBuilds
 from runbook_lib.local.logs import LocalLogs
 from runbook_lib.local.services import LocalServices
 from runbook_lib.local.warehouse import LocalWarehouse
 
 ADAPTERS = {
-    protocols.Warehouse: [LocalWarehouse],
+    protocols.Warehouse: [LocalWarehouse, GcpWarehouse],
     protocols.Builds: [LocalBuilds, GcpBuilds],
     protocols.Services: [LocalServices, GcpServices],
     protocols.Logs: [LocalLogs, GcpRuntimeLogs],

@@ -136,7 +136,7 @@ def test_a_build_that_outlasts_its_timeout_names_the_build(gcp, deploys, sandbox
 
 
 def test_the_guards_read_cloud_builds_and_a_reconciling_service(gcp, fake_apis, sandbox_home):
-    fake_apis.builds.append({"name": f"projects/756957797294/locations/us-west2/builds/0d6f8a2c-5b1e-4c3d-9e7f-2a4b6c8d0e1f",
+    fake_apis.builds.append({"name": "projects/756957797294/locations/us-west2/builds/0d6f8a2c-5b1e-4c3d-9e7f-2a4b6c8d0e1f",
                              "id": "0d6f8a2c-5b1e-4c3d-9e7f-2a4b6c8d0e1f", "projectId": PROJECT, "status": "QUEUED",
                              "createTime": "2025-12-31T08:01:00Z", "tags": [f"redeploy_{P4}"]})
     fake_apis.run_services[P4_NAME].update(reconciling=True, latestCreatedRevision=f"{P4_NAME}/revisions/{P4}-00030-abc")

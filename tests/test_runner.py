@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from runbook_lib import cli, masking, params, report, runner
+from runbook_lib import cli, params, report, runner
 from runbook_lib.errors import ConfigError, ParameterError
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"

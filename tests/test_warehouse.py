@@ -367,3 +367,35 @@ def test_a_nested_operation_shares_the_open_connection(games):
         with pytest.raises(RuntimeError, match="still open"):
             other.list_datasets()
     assert other.list_datasets() == []
+
+
+# ------------------------------------------------------------------------------------------ bytes and partitions
+
+def test_dry_run_bills_what_bigquery_reads(games):
+    # 2 rows: DATE 8 + STRING (2 + length) + INT64 8 + FLOAT64 8 each
+    whole = 2 * (8 + 8 + 8) + (2 + len("lebronjames")) + (2 + len("stephcurry"))
+    ref = "nba_analytics.player_game_summary"
+    assert games.table_info(ref).num_bytes == whole
+    # an INSERT ... SELECT or CREATE TABLE AS reads its source, never its target
+    assert games.estimate_bytes(f"INSERT INTO {ref} SELECT * FROM {ref} WHERE points > 100") == whole
+    assert games.estimate_bytes(f"CREATE TABLE nba_analytics.copy AS SELECT points FROM {ref}") == 16
+    # SELECT * from a CTE reads only the columns the CTE reads
+    assert games.estimate_bytes(f"WITH p AS (SELECT points FROM {ref}) SELECT * FROM p") == 16
+    # an UPDATE reads the columns it names in the target
+    assert games.estimate_bytes(f"UPDATE {ref} SET points = points + 1 WHERE minutes > 0") == 32
+    # a script bills every statement
+    assert games.estimate_bytes(f"SELECT points FROM {ref}; SELECT minutes FROM {ref}") == 32
+    assert not games.table_exists("nba_analytics.copy")
+
+
+def test_partition_statistics_follow_loads_and_are_counted_when_missing(games):
+    frame = pd.DataFrame({"game_date": [date(2024, 1, 8), date(2024, 1, 8), None], "n": [1, 2, 3]})
+    games.load_dataframe(frame, "nba_analytics.loaded", partition_column="game_date")
+    assert [(p.partition_id, p.total_rows) for p in games.partitions("nba_analytics.loaded")] == \
+        [("20240108", 2), ("__NULL__", 1)]
+    # written behind the warehouse's back: no statistics yet, so partitions() counts them first
+    with games.connection() as con:
+        con.execute("CREATE TABLE nba_analytics.raw AS SELECT DATE '2024-01-09' AS game_date")
+    assert [(p.partition_id, p.total_rows) for p in games.partitions("nba_analytics.raw")] == [(None, 1)]
+    with pytest.raises(Exception, match="needs a dataset qualifier"):
+        games.query("SELECT * FROM `region-us`.INFORMATION_SCHEMA.PARTITIONS")

@@ -1,16 +1,18 @@
 """The build-failure signature catalogue and classify_log: which known failure a build log shows.
 
 Pure and self-contained: it takes log text and never calls the cloud. The catalogue is data
-(runbook_lib/data/signatures.yaml); this module validates it, compiles it into one fast scanner, and
+(runbook_lib/data/signatures.yaml); this module validates it, compiles it into fast literal scanners, and
 ranks the signatures a log matches.
 """
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import groupby
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..checks import read_yaml
 from ..errors import ConfigError, ParameterError
@@ -24,12 +26,17 @@ DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "signature
 BUILDERS = ("buildpacks", "dockerfile", "any")
 SEVERITIES = ("error", "warning")
 MIN_NEEDLE = 4
+# Logs this long get needles chosen for them: from a sample of SAMPLE_CHARS at the start, middle and end
+# (a bigger log has room for more kinds of line than the static ranking below foresees).
+ADAPT_FROM_CHARS = 1_000_000
+SAMPLE_CHARS = 32_768
 MAX_LINES = 100        # line numbers kept per finding
 MAX_EVIDENCE = 10      # evidence lines kept per finding
 MAX_EVIDENCE_CHARS = 400
-# How rare a character is in build logs, as a needle's first character: letters from most to least
-# frequent, as counted over the fixture logs (real and hand-written; "build" everywhere makes b common,
-# and every "Step #0 - ..." line starts with S, so S counts as common); anything else is rarer still.
+# How rare a character is in build logs, as a needle's first character (the default choice, and the
+# tie-break when needles are chosen for a log): letters from most to least frequent, as counted over the
+# fixture logs (real and hand-written; "build" everywhere makes b common, and every "Step #0 - ..." line
+# starts with S, so S counts as common); anything else is rarer still.
 _LETTERS_BY_FREQUENCY = "etoiranslducpgbfmhRyTkvEOwDZCPxBIFjUNAGMzLqHJYWVKXQ"
 _COMMON = frozenset("0123456789 \t-./:_=\"',;()[]#S")
 
@@ -43,6 +50,8 @@ def _rarity(ch: str) -> int:
 
 
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+# a word naming an error, in any case; not part of a longer word (TERRORS, IOError, stderr, ftl_error)
+_ERROR_WORD = re.compile(r"(?<![A-Za-z0-9_])error(?![A-Za-z0-9_])", re.IGNORECASE)
 _KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections"}
 _SECTION_KEYS = {"name", "markers"}
 
@@ -75,7 +84,7 @@ class Section:
 class _Pattern:
     signature: int        # index into Catalogue.signatures
     number: int           # index into the signature's patterns
-    needle: str           # a literal every match contains; found first with a fast scan
+    needles: tuple[str, ...]  # literals every match contains, the default (rarest-starting) one first
     regex: re.Pattern
     sections: frozenset[str] | None = None  # where its signature may match; None: anywhere
 
@@ -88,27 +97,28 @@ class _Marker:
 
 
 class Catalogue:
-    """Validated signatures plus the compiled scanner that finds candidate lines."""
+    """Validated signatures plus the compiled scanners that find candidate lines."""
 
     def __init__(self, signatures: list[Signature], source: str = "signatures.yaml",
-                 sections: tuple[Section, ...] = ()):
+                 sections: tuple[Section, ...] = (), uninformative: tuple[str, ...] = ()):
         self.signatures = signatures
         self.sections = sections
+        self.uninformative = uninformative
         self.source = source
         self._by_id = {s.id: s for s in signatures}
         self._patterns: list[_Pattern] = []
         for si, sig in enumerate(signatures):
             allowed = frozenset(sig.sections) if sig.sections else None
             for pi, text in enumerate(sig.patterns):
-                self._patterns.append(_Pattern(si, pi, _needle(text, f"signature '{sig.id}'", source),
+                self._patterns.append(_Pattern(si, pi, _needles(text, f"signature '{sig.id}'", source),
                                                re.compile(text), allowed))
         # in file order: when markers of two sections match one line, the section listed first wins
-        self._markers = [_Marker(sec.name, _needle(text, f"section '{sec.name}' marker", source), re.compile(text))
-                         for sec in sections for text in sec.markers]
-        needles = sorted({p.needle for p in self._patterns}, key=lambda n: (-len(n), n))
-        # A bare alternation of literals (no groups) keeps the regex engine's first-character
-        # prefilter; named groups per pattern would make the scan ~25x slower.
-        self._scanner = re.compile("|".join(re.escape(n) for n in needles)) if needles else None
+        self._markers = [_Marker(sec.name, _needles(text, f"section '{sec.name}' marker", source)[0],
+                                 re.compile(text)) for sec in sections for text in sec.markers]
+        self._uninformative = [(_needles(text, "uninformative line", source)[0], re.compile(text))
+                               for text in uninformative]
+        self._default_needles = tuple(p.needles[0] for p in self._patterns)
+        self._scanners: dict[tuple[str, ...], re.Pattern] = {}
 
     def get(self, signature_id: str) -> Signature:
         if signature_id not in self._by_id:
@@ -121,32 +131,82 @@ class Catalogue:
     def matches(self, text: str) -> Iterator[tuple[int, str, int, int]]:
         """(line number, line, signature index, pattern number) for each pattern matching a line of text.
 
-        One literal-alternation scan finds candidate lines, and only those lines meet the real
-        regexes; line numbers come from counting newlines between hits, so huge logs stay fast. A
-        pattern of a signature with sections counts only in those sections (or in no known section);
-        sections are looked up only for such hits.
+        One literal-alternation scan finds candidate lines, and only those lines meet the real regexes
+        (_lines_hit), so huge logs stay fast. A pattern of a signature with sections counts only in those
+        sections (or in no known section); sections are looked up only for such hits.
         """
-        if self._scanner is None:
+        if not self._patterns:
             return
-        search = self._scanner.search
-        patterns = self._patterns
+        needles = self._needles_for(text)
+        search = self._scanner(needles).search
+        patterns = list(zip(self._patterns, needles))
         where = _SectionTracker(self._markers, text)
-        pos, counted_to, lineno, size = 0, 0, 1, len(text)
-        while pos < size:
-            m = search(text, pos)
-            if m is None:
-                break
-            start = text.rfind("\n", 0, m.start()) + 1
-            end = text.find("\n", m.end())
-            end = size if end < 0 else end
-            lineno += text.count("\n", counted_to, start)
-            counted_to = start
-            line = text[start:end].rstrip("\r")
-            for p in patterns:
-                if p.needle in line and p.regex.search(line) and (p.sections is None or
-                                                                  where.allows(p.sections, start, end)):
+        for lineno, start, end, line in _lines_hit(text, search):
+            for p, needle in patterns:
+                if needle in line and p.regex.search(line) and (p.sections is None or
+                                                                where.allows(p.sections, start, end)):
                     yield lineno, line, p.signature, p.number
-            pos = end + 1
+
+    def _needles_for(self, text: str) -> tuple[str, ...]:
+        """One needle per pattern: the default ones, or for a big log those whose first characters are
+        rarest in a sample of it (the scan's speed is set by how often those characters occur)."""
+        if len(text) < ADAPT_FROM_CHARS:
+            return self._default_needles
+        seen: Counter[str] = Counter()
+        for at in (0, len(text) // 2, len(text) - SAMPLE_CHARS):
+            seen.update(text[at:at + SAMPLE_CHARS])
+        return tuple(min(p.needles, key=lambda n: (seen[n[0]], -_rarity(n[0]), -len(n))) for p in self._patterns)
+
+    def _scanner(self, needles: tuple[str, ...]) -> re.Pattern:
+        """One regex finding any of the needles, compiled once per set of needles.
+
+        An alternation whose branches all start with a literal keeps the regex engine's first-character
+        prefilter (named groups per pattern would make the scan ~25x slower). At each position that
+        passes it the engine tries the branches in turn, so the needles are grouped by first character:
+        `k(?:ey: |nown: ...)|x(?:...)` tries one branch per character, not one per needle.
+        """
+        key = tuple(sorted(set(needles)))
+        if key not in self._scanners:
+            if len(self._scanners) >= 32:   # logs of many kinds: keep the cache small
+                self._scanners.clear()
+            branches = []
+            for first, group in groupby(key, key=lambda n: n[0]):
+                rests = sorted((n[1:] for n in group), key=lambda r: (-len(r), r))
+                branches.append(re.escape(first) + (re.escape(rests[0]) if len(rests) == 1 else
+                                                    "(?:" + "|".join(re.escape(r) for r in rests) + ")"))
+            self._scanners[key] = re.compile("|".join(branches))
+        return self._scanners[key]
+
+    def lead_line(self, text: str) -> tuple[int, str]:
+        """(line number, line) to read first when no signature matched, (0, "") when there is none.
+
+        The first line naming an error, passing over lines the catalogue calls uninformative (a step's
+        or a build's bare verdict, which says that something failed but not what), unless nothing else
+        names one: then the first of those.
+        """
+        fallback: tuple[int, str] = (0, "")
+        for lineno, _, _, line in _lines_hit(text, _ERROR_WORD.search):
+            if not any(needle in line and regex.search(line) for needle, regex in self._uninformative):
+                return lineno, line[:MAX_EVIDENCE_CHARS]
+            if not fallback[0]:
+                fallback = (lineno, line[:MAX_EVIDENCE_CHARS])
+        return fallback
+
+
+def _lines_hit(text: str, search: Callable[[str, int], re.Match | None]) -> Iterator[tuple[int, int, int, str]]:
+    """(line number, start, end, line) of each line of text on which `search` finds something, in order.
+
+    Line numbers come from counting newlines between hits, so the lines between cost nothing but the search.
+    """
+    pos, counted_to, lineno, size = 0, 0, 1, len(text)
+    while pos <= size and (m := search(text, pos)) is not None:
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.end())
+        end = size if end < 0 else end
+        lineno += text.count("\n", counted_to, start)
+        counted_to = start
+        yield lineno, start, end, text[start:end].rstrip("\r")
+        pos = end + 1
 
 
 class _SectionTracker:
@@ -184,8 +244,8 @@ class _SectionTracker:
         self.searched_to = end
 
 
-def _needle(pattern: str, owner: str, source: str) -> str:
-    """The longest run of plain literal characters at the top level of the pattern."""
+def _needles(pattern: str, owner: str, source: str) -> tuple[str, ...]:
+    """Literals every match of the pattern contains, the one that starts with the rarest character first."""
     where = f"{source}: {owner} pattern {pattern!r}"
     try:
         parsed = _sre_parse.parse(pattern)
@@ -207,7 +267,7 @@ def _needle(pattern: str, owner: str, source: str) -> str:
     if not candidates:
         raise ConfigError(f"{where} needs a plain literal of at least {MIN_NEEDLE} characters outside groups "
                           "and alternations (split alternatives into separate patterns).")
-    return max(candidates, key=lambda c: (_rarity(c[0]), len(c)))
+    return tuple(sorted(candidates, key=lambda c: (-_rarity(c[0]), -len(c))))
 
 
 def _text(entry: dict, key: str, where: str, source: str) -> str:
@@ -258,11 +318,14 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
     """Validate a parsed catalogue document; every problem names the file and the entry."""
     if not isinstance(doc, dict) or not isinstance(doc.get("signatures"), list):
         raise ConfigError(f"{source}: the document must be a mapping with a 'signatures' list.")
-    extra = set(doc) - {"version", "sections", "signatures"}
+    extra = set(doc) - {"version", "sections", "uninformative", "signatures"}
     if extra:
         raise ConfigError(f"{source}: top-level key(s) {sorted(extra)} are unknown; "
-                          "allowed: ['sections', 'signatures', 'version'].")
+                          "allowed: ['sections', 'signatures', 'uninformative', 'version'].")
     sections = _sections(doc, source)
+    uninformative = doc.get("uninformative", [])
+    if not isinstance(uninformative, list) or not all(isinstance(u, str) and u for u in uninformative):
+        raise ConfigError(f"{source}: 'uninformative' must be a list of regular expressions.")
     seen: set[str] = set()
     signatures: list[Signature] = []
     for n, entry in enumerate(doc["signatures"]):
@@ -303,7 +366,8 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
                                     _allowed_sections(entry, where, sections, source)))
     if "unknown" not in seen:
         raise ConfigError(f"{source}: the catalogue needs an 'unknown' entry (used when nothing matches).")
-    return Catalogue(signatures, source, sections)  # compiles every pattern and marker: bad regexes fail here
+    # compiles every pattern, marker and uninformative line: bad regexes fail here
+    return Catalogue(signatures, source, sections, tuple(uninformative))
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
@@ -383,25 +447,8 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
     findings.sort(key=lambda f: (-f.score, f.line))
     if findings:
         return findings
-    line, evidence = _first_error_line(text)
+    line, evidence = cat.lead_line(text)
     sig = cat.get("unknown")
     return [Finding.of(sig, line, [line] if line else [], [evidence] if evidence else [], float(sig.weight),
                        1 if line else 0)]
-
-
-def _first_error_line(text: str) -> tuple[int, str]:
-    pos = 0
-    while True:
-        at = text.find("ERROR", pos)
-        if at < 0:
-            return 0, ""
-        before = text[at - 1] if at else " "
-        after = text[at + 5] if at + 5 < len(text) else " "
-        if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
-            start = text.rfind("\n", 0, at) + 1
-            end = text.find("\n", at)
-            end = len(text) if end < 0 else end
-            return text.count("\n", 0, start) + 1, text[start:end].rstrip("\r")[:MAX_EVIDENCE_CHARS]
-        pos = at + 5
-
 

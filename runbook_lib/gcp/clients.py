@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import ParameterError
 from ..formats import check_project
 
-SERVICES = ("cloudbuild", "logging", "storage", "run", "pubsub")
+SERVICES = ("cloudbuild", "logging", "storage", "run", "pubsub", "bigquery")
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
@@ -100,9 +100,18 @@ def storage_client(project: str, credentials: Any = None, endpoint: str | None =
                           client_options=_options(endpoint))
 
 
+def bigquery_client(project: str, credentials: Any = None, endpoint: str | None = None):
+    from google.cloud import bigquery
+
+    endpoint = check_endpoint("bigquery", endpoint)
+    # google-cloud-bigquery speaks REST (JSON over HTTP) already; only its optional Storage Read API is gRPC.
+    return bigquery.Client(project=project, credentials=credentials_for(credentials, endpoint),
+                           client_options=_options(endpoint))
+
+
 class GcpClients:
     """Lazily built, shared clients for one project. Attributes: cloudbuild, logging, storage, run, revisions,
-    pubsub (a subscriber client: the kit only lists subscriptions)."""
+    pubsub (a subscriber client: the kit only lists subscriptions), bigquery."""
 
     def __init__(self, project: str, credentials: Any = None, endpoints: dict[str, str] | None = None):
         self.project = check_project(project)
@@ -134,6 +143,8 @@ class GcpClients:
                     client = logging_client(self.project, creds, endpoint)
                 elif service == "run":
                     client = run_clients(creds, endpoint)
+                elif service == "bigquery":
+                    client = bigquery_client(self.project, creds, endpoint)
                 elif service == "pubsub":
                     client = pubsub_subscriber(creds, endpoint)
                 else:
@@ -152,6 +163,10 @@ class GcpClients:
     @property
     def storage(self):
         return self._get("storage")
+
+    @property
+    def bigquery(self):
+        return self._get("bigquery")
 
     @property
     def run(self):

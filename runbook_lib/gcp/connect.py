@@ -5,12 +5,14 @@ import json
 import os
 from typing import Any, Callable
 
-from ..errors import NotBuiltYet, ParameterError
+from ..errors import ParameterError
 from ..phases import PhaseRegistry
 from ..target import Target
 
-GCP_OPTIONS = {"project", "region", "phases_file", "credentials", "endpoints", "source_dir"}
-# API endpoints to use instead of Google's, as JSON {"cloudbuild": URL, "logging": ..., "storage": ..., "run": ...}:
+GCP_OPTIONS = {"project", "region", "phases_file", "credentials", "endpoints", "source_dir",
+               "bigquery_location", "maximum_bytes_billed", "runbook"}
+# API endpoints to use instead of Google's, as JSON {"cloudbuild": URL, "logging": ..., "storage": ..., "run": ...,
+# "bigquery": ...}:
 # for emulators, private endpoints, and the tests that run whole notebooks against local fakes.
 ENDPOINTS_ENV = "RUNBOOK_GCP_ENDPOINTS"
 
@@ -24,16 +26,6 @@ def endpoints_from_env() -> dict | None:
     except ValueError:
         raise ParameterError(ENDPOINTS_ENV, raw, 'give JSON such as {"cloudbuild": "http://127.0.0.1:8123"}') from None
     return value
-
-
-class GcpWarehouseNotBuilt:
-    """BigQuery arrives with the replay and compare runbooks; say so instead of faking results."""
-
-    def close(self) -> None:
-        pass  # holds nothing
-
-    def __getattr__(self, name):
-        raise NotBuiltYet(f"target.warehouse.{name} on target=gcp", "replay/compare runbooks: BigQuery adapter")
 
 
 class LazyClient:
@@ -52,6 +44,7 @@ def connect_gcp(phases: PhaseRegistry, **options) -> Target:
     from .clients import make_clients
     from .logs import GcpLogs, GcpRuntimeLogs
     from .services import GcpServices
+    from .warehouse import DEFAULT_MAXIMUM_BYTES_BILLED, GcpWarehouse, storage_api_installed
 
     unknown = set(options) - GCP_OPTIONS
     if unknown:
@@ -68,8 +61,13 @@ def connect_gcp(phases: PhaseRegistry, **options) -> Target:
     logs = GcpRuntimeLogs(phases, GcpLogs(project, client=LazyClient(lambda: clients.logging)),
                           storage_client=lambda: clients.storage)
     services = GcpServices(project, phases, clients, source_dir=options.get("source_dir"))
+    # The Storage Read API is gRPC: only Google's own endpoint serves it, never a local fake.
+    warehouse = GcpWarehouse(project, LazyClient(lambda: clients.bigquery), location=options.get("bigquery_location"),
+                             maximum_bytes_billed=options.get("maximum_bytes_billed") or DEFAULT_MAXIMUM_BYTES_BILLED,
+                             runbook=options.get("runbook"),
+                             use_storage_api=storage_api_installed() and not clients.endpoints.get("bigquery"))
     # Each adapter closes what it made itself; the shared clients belong to the target and close last.
-    return Target(name="gcp", project=project, region=region, phases=phases, warehouse=GcpWarehouseNotBuilt(),
+    return Target(name="gcp", project=project, region=region, phases=phases, warehouse=warehouse,
                   builds=builds, services=services, logs=logs, description=f"project {project}",
                   source_dir=options.get("source_dir"), options={"project": project, "endpoints": dict(endpoints or {})},
-                  closers=[clients.close, logs.close, builds.close, services.close])
+                  closers=[clients.close, logs.close, builds.close, services.close, warehouse.close])

@@ -1,22 +1,18 @@
 """The attached warehouse file in BigQuery's terms: dataset and table names, what exists, column
-types, and BigQuery's types at the edges (query parameters in, DataFrames out).
+types, and BigQuery's types at the edges (query parameters in, Arrow rows out).
 
 Every function that takes `con` expects the warehouse file attached and in use (duckdb_file).
 """
 from __future__ import annotations
 
-import re
-
 import duckdb
-import pandas as pd
+import pyarrow as pa
 
+from .. import warehouse as shared
 from ..errors import ParameterError
 from .bigquery import meta, normalised_column_type
 from .duckdb_file import qualified, quote
 
-DATASET_NAME = re.compile(r"[A-Za-z0-9_]{1,1024}")
-TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,1023}")
-COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,299}")
 _HIDDEN = tuple(s.lower() for s in meta.HIDDEN_SCHEMAS)
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -26,19 +22,14 @@ _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 def split_ref(ref: str, parameter: str = "table_ref") -> tuple[str, str]:
     """"dataset.table" (or "project.dataset.table") as (dataset, table); ParameterError otherwise."""
-    parts = ref.split(".") if isinstance(ref, str) else []
-    if len(parts) == 3:  # project.dataset.table: the project part means nothing locally
-        parts = parts[1:]
-    if len(parts) != 2 or not DATASET_NAME.fullmatch(parts[0]) or not TABLE_NAME.fullmatch(parts[1]):
-        raise ParameterError(parameter, ref, 'give "dataset.table" (letters, digits, underscores)')
-    if parts[0].lower() in _HIDDEN:
-        raise ParameterError(parameter, ref, f"{parts[0]} is reserved by the local warehouse")
-    return parts[0], parts[1]
+    parsed = shared.split_ref(ref, parameter)   # the project part means nothing locally
+    if parsed.dataset.lower() in _HIDDEN:
+        raise ParameterError(parameter, ref, f"{parsed.dataset} is reserved by the local warehouse")
+    return parsed.dataset, parsed.table
 
 
 def check_dataset_name(name: str, reserved_ok: bool = False) -> None:
-    if not isinstance(name, str) or not DATASET_NAME.fullmatch(name):
-        raise ParameterError("dataset", name, "dataset names are letters, digits and underscores (up to 1024)")
+    shared.check_dataset_name(name)
     if name.lower() in _HIDDEN and not reserved_ok:
         raise ParameterError("dataset", name, "that name is reserved by the local warehouse")
 
@@ -112,19 +103,18 @@ def bound(value):
     return value
 
 
-def fetch_df(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
-    """Rows as a DataFrame, with the column types BigQuery would give (INT64, FLOAT64).
+def fetch_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pa.Table:
+    """Rows as Arrow, with the column types BigQuery would give (INT64, FLOAT64).
 
-    DuckDB's integer literals are INT32 and its SUM over integers a 128-bit HUGEINT, which pandas
-    receives as int32 and float64; BigQuery's client gives INT64. Casting raises on overflow, as
-    BigQuery does.
+    DuckDB's integer literals are INT32 and its SUM over integers a 128-bit HUGEINT; BigQuery gives
+    INT64. Casting raises on overflow, as BigQuery does.
     """
     rel = con.sql(sql, params=params or None)
     types = [str(t) for t in rel.types]
     wanted = [normalised_column_type(t) for t in types]
     if not any(w in ("BIGINT", "DOUBLE") for w in wanted):
-        return rel.df()
+        return rel.to_arrow_table()
     cols = ", ".join(
         (f"CAST(#{i} AS {w})" if w in ("BIGINT", "DOUBLE") else f"#{i}") + f" AS {quote(name)}"
         for i, (name, w) in enumerate(zip(rel.columns, wanted), start=1))
-    return con.sql(f"SELECT {cols} FROM ({sql})", params=params or None).df()
+    return con.sql(f"SELECT {cols} FROM ({sql})", params=params or None).to_arrow_table()

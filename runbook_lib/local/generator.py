@@ -394,7 +394,8 @@ def _replace_tables(warehouse, dataset: str, tables: dict[str, pd.DataFrame]) ->
     """Replace the raw tables with one bulk load each, all in one transaction, so a reader in
     another process never sees one seed's games with another seed's box scores or lines.
     Partitioned by game date, like upstream."""
-    warehouse.create_dataset(dataset, exists_ok=True)
+    # The pipeline's own dataset, so without the kit's label (the kit never drops it), as upstream makes it.
+    warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS `{dataset}`")
     frames = {f"{dataset}.{name}": df[[c for c, _ in RAW_COLUMNS[name]]] for name, df in tables.items()}
     warehouse.load_dataframes(frames, mode="replace", partition_columns={ref: "game_date" for ref in frames})
 

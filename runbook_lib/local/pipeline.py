@@ -475,7 +475,8 @@ def _ensure_tables(warehouse, wanted: Iterable[tuple[str, str, tuple, str | None
         try:
             existing = set(warehouse.list_tables(dataset))
         except NotFoundError:
-            warehouse.create_dataset(dataset, exists_ok=True)
+            # Made by the pipeline, not the kit: no kit label, so the kit will not drop it.
+            warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS `{dataset}`")
             existing = set()
         for table, columns, partition in tables:
             if table not in existing:

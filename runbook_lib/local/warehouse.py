@@ -1,9 +1,11 @@
 """The embedded warehouse: a DuckDB file that answers BigQuery-dialect SQL.
 
 A BigQuery dataset is a DuckDB schema; a table ref is "dataset.table". What DuckDB has no place
-for (partition column, dataset default table expiration, table expiry) lives in the internal
-schema `_runbook_meta` (laid out by runbook_lib.local.bigquery.meta), which list_datasets() and
-INFORMATION_SCHEMA never show. The SQL itself is translated by runbook_lib.local.bigquery.
+for (partition column, clustering, labels, locations, expirations, partition statistics) lives in
+the internal schema `_runbook_meta` (laid out by runbook_lib.local.bigquery.meta), which
+list_datasets() and INFORMATION_SCHEMA never show; table_stats keeps the partition statistics in
+step with every change and answers dry runs. The SQL itself is translated by runbook_lib.local.bigquery.
+The rules and checks both targets share live in runbook_lib/warehouse.py.
 
 The file is attached for the length of one operation (duckdb_file: reads read-only, a lock held by
 another process retried until `lock_retry_seconds` have passed, then WarehouseBusy); every change
@@ -18,24 +20,36 @@ from typing import Iterator, Mapping, Sequence
 
 import duckdb
 import pandas as pd
-from sqlglot.errors import SqlglotError
+import pyarrow as pa
 
-from ..errors import NotFoundError, ParameterError, RunbookError
+from ..errors import NotFoundError, ParameterError, WarehouseQueryError
 from ..formats import quote_columns
-from ..protocols import TableInfo
+from ..protocols import DatasetInfo, PartitionInfo, TableInfo
+from ..warehouse import (
+    DEFAULT_LOCATION,
+    PARTITIONS_SQL,
+    carries_kit_label,
+    check_clustering,
+    check_columns,
+    check_expiration_days,
+    check_labels,
+    check_location,
+    check_params,
+    check_sql,
+    frame_from_arrow,
+    metadata_time,
+    missing_params,
+    not_the_kits,
+    partition_infos,
+)
 from . import duckdb_catalog as catalog
+from . import statement_effects, table_stats
 from .bigquery import Statement, UnsupportedSQL, bigquery_type, duckdb_type, meta, to_duckdb, translate
 from .duckdb_file import CATALOG, NOT_A_DATABASE, engine, looks_like_duckdb, qualified, quote, transaction
 
 __all__ = ["LocalWarehouse", "TableInfo", "WarehouseQueryError", "UnsupportedSQL", "to_duckdb"]
 
 LOCK_RETRY_SECONDS = 30.0
-
-
-class WarehouseQueryError(RunbookError, RuntimeError):
-    """SQL that BigQuery would reject at run time (DuckDB would silently accept it)."""
-
-
 
 
 def _utcnow() -> datetime:
@@ -45,7 +59,8 @@ def _utcnow() -> datetime:
 class LocalWarehouse:
     """BigQuery-shaped access to one DuckDB file. Every method opens and closes its own connection."""
 
-    def __init__(self, path: str | Path, project: str = "sandbox", lock_retry_seconds: float = LOCK_RETRY_SECONDS):
+    def __init__(self, path: str | Path, project: str = "sandbox", lock_retry_seconds: float = LOCK_RETRY_SECONDS,
+                 location: str = DEFAULT_LOCATION):
         p = Path(path).expanduser()
         if p.exists() and p.is_dir():
             raise ParameterError("warehouse_path", str(path), "give a file path for the DuckDB database, not a folder")
@@ -56,6 +71,7 @@ class LocalWarehouse:
         self.path = p.resolve()
         self.project = project
         self.lock_retry_seconds = lock_retry_seconds
+        self.location = check_location(location)   # where datasets are said to live (one file: nowhere else)
         self._meta_ready = False
 
     def __repr__(self) -> str:
@@ -107,52 +123,63 @@ class LocalWarehouse:
     # SQL
 
     def _translate(self, sql: str, params: dict | None) -> tuple[Statement, ...]:
-        if not isinstance(sql, str) or not sql.strip():
-            raise ParameterError("sql", sql, "give a BigQuery SQL string")
-        if params is not None and not isinstance(params, dict):
-            raise ParameterError("params", params, "give a dict of parameter name -> value, or None")
-        statements = translate(sql, self.project, CATALOG)
-        wanted = {p for s in statements for p in s.params}
-        missing = sorted(wanted - set(params or {}))
-        if missing:
-            raise ParameterError(
-                "params", sorted(params or {}),
-                "the SQL uses " + ", ".join("@" + m for m in missing) + ", which params does not give")
+        statements = translate(check_sql(sql), self.project, CATALOG)
+        missing_params({p for s in statements for p in s.params}, check_params(params))
         return statements
 
     def row_hash_sql(self, columns: Sequence[str]) -> str:
         """DuckDB's own HASH over the columns: vectorised, unlike the sandbox's FARM_FINGERPRINT UDF."""
         return f"HASH({', '.join(quote_columns(columns))})"
 
-    def estimate_bytes(self, sql: str, params: dict | None = None) -> int | None:
-        """None: a local scan bills nothing. The SQL and its parameters are still checked, as a dry run would."""
-        self._translate(sql, params)
-        return None
-
     def query(self, sql: str, params: dict | None = None) -> pd.DataFrame:
-        """Run BigQuery-dialect SQL and return the last statement's rows.
+        """Run BigQuery-dialect SQL and return the last statement's rows, typed as the BigQuery client
+        types them (runbook_lib.warehouse.frame_from_arrow).
 
         Statements before the last (a CREATE TEMP FUNCTION, say) run first on the same connection.
         """
+        table = self.query_arrow(sql, params)
+        return frame_from_arrow(table) if table.num_columns else pd.DataFrame()
+
+    def query_arrow(self, sql: str, params: dict | None = None) -> pa.Table:
+        """query()'s rows as Arrow, with BigQuery's column types (the BigQuery fake serves these)."""
         statements = self._translate(sql, params)
         read_only = all(s.kind in ("query", "transaction") or (s.kind == "other" and _is_temp(s)) for s in statements)
         with self.connection(read_only=read_only) as con, self._explained(con, statements), \
                 transaction(con, enabled=not read_only):
-            for st in statements[:-1]:
-                self._run(con, st, params)
-            return self._run(con, statements[-1], params, fetch=True)
+            return self._run_all(con, statements, params)
+
+    def estimate_bytes(self, sql: str, params: dict | None = None) -> int:
+        """The bytes BigQuery would bill a scan of for `sql`, as its dry run reports them (table_stats)."""
+        statements = self._translate(sql, params)
+        with self.connection(read_only=True) as con:
+            for st in statements:   # a dry run fails as the query would, on what is missing
+                made = (st.dataset, st.table) if st.kind in ("create_table", "create_view") else None
+                for dataset, table in (r for r in st.tables if r != made):
+                    self._require_table(con, dataset, table)
+            return table_stats.estimate(con, sql, self.project, params or {})
 
     def execute(self, sql: str, params: dict | None = None) -> None:
         """Run BigQuery-dialect statements (DDL/DML), all in one transaction: all or nothing."""
         statements = self._translate(sql, params)
         with self.connection() as con, self._explained(con, statements), transaction(con):
-            for st in statements:
-                self._run(con, st, params)
+            self._run_all(con, statements, params)
+
+    def _run_all(self, con: duckdb.DuckDBPyConnection, statements: Sequence[Statement], params: dict | None) -> pa.Table:
+        """Run the statements; the last one's rows. Each table they changed is recounted once, at the end."""
+        changed: set[tuple[str, str]] = set()
+        for st in statements[:-1]:
+            self._run(con, st, params, changed)
+        rows = self._run(con, statements[-1], params, changed, fetch=True)
+        now = _utcnow()
+        for dataset, table in sorted(changed):
+            if catalog.relation_exists(con, dataset, table):
+                table_stats.refresh(con, dataset, table, now)
+        return rows
 
     def _run(self, con: duckdb.DuckDBPyConnection, st: Statement, params: dict | None,
-             fetch: bool = False) -> pd.DataFrame | None:
+             changed: set[tuple[str, str]], fetch: bool = False) -> pa.Table | None:
         if st.kind == "transaction":
-            return pd.DataFrame() if fetch else None
+            return pa.table({}) if fetch else None
         used = {k: catalog.bound(v) for k, v in (params or {}).items() if k in st.params}
         if st.datasets:
             for ds in st.datasets:
@@ -169,48 +196,12 @@ class LocalWarehouse:
                     "BigQuery refuses that (UPDATE/MERGE must match at most one source row for each target row)."
                 )
         if fetch and st.kind == "query":
-            return catalog.fetch_df(con, st.sql, used)
+            return catalog.fetch_arrow(con, st.sql, used)
         if _is_temp(st):
             engine().made_temp_objects = True  # BigQuery's TEMP objects last one script, not the process
         con.execute(st.sql, used)
-        self._after(con, st, existed)
-        return pd.DataFrame() if fetch else None
-
-    def _after(self, con: duckdb.DuckDBPyConnection, st: Statement, existed: bool | None) -> None:
-        """Keep _runbook_meta in step with what the statement did."""
-        now = _utcnow()
-        if st.kind == "create_schema" and st.dataset and not existed:
-            days = st.option("default_table_expiration_days")
-            value = con.execute(f"SELECT CAST({days} AS DOUBLE)").fetchall()[0][0] if days else None
-            meta.set_dataset_meta(con, st.dataset, value, now)
-        elif st.kind in ("create_table", "create_view") and st.dataset and st.table:
-            if existed and not st.replace:
-                return  # CREATE ... IF NOT EXISTS over an existing table changes nothing
-            partition = st.partition_column
-            if partition is None and st.copy_from:
-                partition = meta.table_meta(con, *st.copy_from).get("partition_column")
-            if st.kind == "create_table":
-                catalog.normalise_column_types(con, st.dataset, st.table)
-                if partition is not None:
-                    names = [c for c, _ in catalog.columns(con, st.dataset, st.table)]
-                    if partition not in names:
-                        raise WarehouseQueryError(
-                            f"PARTITION BY names {partition}, which is not a column of {st.dataset}.{st.table} "
-                            f"(columns: {', '.join(names)}).")
-            expires = None
-            expiration = st.option("expiration_timestamp")
-            if expiration:
-                expires = con.execute(f"SELECT CAST({expiration} AS TIMESTAMPTZ)").fetchall()[0][0]
-            else:
-                expires = meta.default_expiry(con, st.dataset, now)
-            meta.set_table_meta(con, st.dataset, st.table, partition, now, expires)
-        elif st.kind == "drop_table":
-            for dataset, table in st.drops:
-                meta.forget_table(con, dataset, table)
-        elif st.kind == "rename_table" and st.dataset and st.table and st.renamed_to:
-            meta.rename_table(con, st.dataset, st.table, st.renamed_to)
-        elif st.kind == "drop_schema" and st.dataset:
-            meta.forget_dataset(con, st.dataset)
+        statement_effects.record(con, st, existed, changed, self.location)
+        return pa.table({}) if fetch else None
 
     # ----------------------------------------------------------------------------------------
     # Errors
@@ -290,14 +281,46 @@ class LocalWarehouse:
         with self.connection(read_only=True) as con:
             self._require_table(con, dataset, table)
             recorded = meta.table_meta(con, dataset, table)
-            num_rows = con.execute(f"SELECT COUNT(*) FROM {qualified(dataset, table)}").fetchall()[0][0]
+            view = catalog.is_view(con, dataset, table)
+            # BigQuery stores no rows for a view: tables.get says 0 rows and 0 bytes.
+            num_rows = 0 if view else con.execute(f"SELECT COUNT(*) FROM {qualified(dataset, table)}").fetchall()[0][0]
+            partition = recorded.get("partition_column")
             return TableInfo(
                 dataset=dataset, table=table,
                 columns=[(name, bigquery_type(t)) for name, t in catalog.columns(con, dataset, table)],
-                num_rows=int(num_rows), partition_column=recorded.get("partition_column"),
-                expires_at=recorded.get("expires_at"), created_at=recorded.get("created_at"),
-                kind="VIEW" if catalog.is_view(con, dataset, table) else "TABLE",
+                num_rows=int(num_rows), partition_column=partition,
+                expires_at=metadata_time(recorded.get("expires_at")), created_at=metadata_time(recorded.get("created_at")),
+                kind="VIEW" if view else "TABLE",
+                num_bytes=0 if view else table_stats.table_bytes(con, dataset, table),
+                last_modified=metadata_time(recorded.get("last_modified") or recorded.get("created_at")),
+                partition_type="DAY" if partition else None, clustering=list(recorded.get("clustering") or []),
+                labels=dict(recorded.get("labels") or {}),
             )
+
+    def dataset_info(self, name: str) -> DatasetInfo:
+        catalog.check_dataset_name(name)
+        with self.connection(read_only=True) as con:
+            if not catalog.schema_exists(con, name):
+                raise self._dataset_not_found(con, name)
+            recorded = meta.dataset_meta(con, name)
+        return DatasetInfo(name=name, location=recorded.get("location") or self.location,
+                           default_table_expiration_days=recorded.get("default_table_expiration_days"),
+                           labels=dict(recorded.get("labels") or {}), created_at=metadata_time(recorded.get("created_at")),
+                           last_modified=metadata_time(recorded.get("created_at")))
+
+    def partitions(self, ref: str) -> list[PartitionInfo]:
+        """INFORMATION_SCHEMA.PARTITIONS of one table (counted first if it changed outside the warehouse)."""
+        dataset, table = catalog.split_ref(ref)
+        with self.connection(read_only=True) as con:
+            self._require_table(con, dataset, table)
+            if catalog.is_view(con, dataset, table):
+                return []   # a view stores nothing, so it has no partitions
+            counted = meta.has_partition_stats(con, dataset, table)
+        if not counted:
+            with self.connection() as con, transaction(con):
+                table_stats.refresh(con, dataset, table, _utcnow())
+        sql = PARTITIONS_SQL.format(project=self.project, dataset=dataset)
+        return partition_infos(self.query(sql, {"table_name": table}))
 
     def _require_table(self, con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> None:
         if not catalog.schema_exists(con, dataset):
@@ -309,14 +332,14 @@ class LocalWarehouse:
     # Changes
 
     def create_dataset(self, name: str, default_table_expiration_days: float | None = None,
-                       exists_ok: bool = True) -> None:
-        """Create a dataset; tables created in it later expire `default_table_expiration_days` after creation."""
+                       exists_ok: bool = True, location: str | None = None,
+                       labels: dict[str, str] | None = None) -> None:
+        """Create a dataset carrying `labels` and the kit's own; tables created in it later expire
+        `default_table_expiration_days` after creation."""
         catalog.check_dataset_name(name)
-        if default_table_expiration_days is not None:
-            if isinstance(default_table_expiration_days, bool) or \
-                    not isinstance(default_table_expiration_days, (int, float)) or default_table_expiration_days <= 0:
-                raise ParameterError("default_table_expiration_days", default_table_expiration_days,
-                                     "give a number of days greater than 0, or None for no expiration")
+        days = check_expiration_days(default_table_expiration_days)
+        location = check_location(location) or self.location
+        labels = check_labels(labels)
         with self.connection() as con:
             if catalog.schema_exists(con, name):
                 if exists_ok:
@@ -325,30 +348,14 @@ class LocalWarehouse:
                                      "it already exists in the local warehouse; pass exists_ok=True to reuse it")
             with transaction(con):
                 con.execute(f"CREATE SCHEMA {qualified(name)}")
-                meta.set_dataset_meta(con, name, default_table_expiration_days and float(default_table_expiration_days),
-                                  _utcnow())
+                meta.set_dataset_meta(con, name, days, _utcnow(), location, labels)
 
     def create_table(self, ref: str, columns: Sequence[tuple[str, str]], partition_column: str | None = None,
-                     exists_ok: bool = True) -> None:
+                     exists_ok: bool = True, clustering: Sequence[str] | None = None) -> None:
         """Create an empty table from (name, BigQuery type) pairs."""
         dataset, table = catalog.split_ref(ref)
-        if not columns or not all(isinstance(c, (tuple, list)) and len(c) == 2 for c in columns):
-            raise ParameterError("columns", columns, "give a non-empty list of (name, BigQuery type) pairs")
-        defs = []
-        for name, bq in columns:
-            if not isinstance(name, str) or not catalog.COLUMN_NAME.fullmatch(name):
-                raise ParameterError("columns", name, "column names are letters, digits and underscores, "
-                                                      "not starting with a digit")
-            try:
-                defs.append(f"{quote(name)} {duckdb_type(bq)}")
-            except (SqlglotError, ValueError, TypeError):
-                raise ParameterError("columns", bq, f"column {name} needs a BigQuery type such as INT64, FLOAT64, "
-                                                    "STRING, BOOL, DATE, TIMESTAMP, NUMERIC") from None
-        names = [c[0] for c in columns]
-        if len(set(n.lower() for n in names)) != len(names):
-            raise ParameterError("columns", names, "column names must be unique")
-        if partition_column is not None and partition_column not in names:
-            raise ParameterError("partition_column", partition_column, f"choose one of the columns {', '.join(names)}")
+        checked = check_columns(columns, partition_column, clustering)
+        defs = [f"{quote(name)} {duckdb_type(bq)}" for name, bq in checked]
         with self.connection() as con:
             if not catalog.schema_exists(con, dataset):
                 raise self._dataset_not_found(con, dataset)
@@ -360,10 +367,12 @@ class LocalWarehouse:
             with transaction(con):
                 con.execute(f"CREATE TABLE {qualified(dataset, table)} ({', '.join(defs)})")
                 now = _utcnow()
-                meta.set_table_meta(con, dataset, table, partition_column, now, meta.default_expiry(con, dataset, now))
+                meta.set_table_meta(con, dataset, table, partition_column, now, meta.default_expiry(con, dataset, now),
+                                    check_clustering(clustering, [c[0] for c in checked]))
+                table_stats.refresh(con, dataset, table, now)
 
     def create_table_like(self, source_ref: str, dest_ref: str, exists_ok: bool = True) -> None:
-        """An empty table with the source's columns and partition column."""
+        """An empty table with the source's columns, partition column and clustering."""
         src = catalog.split_ref(source_ref, "source_ref")
         dest = catalog.split_ref(dest_ref, "dest_ref")
         with self.connection() as con:
@@ -378,8 +387,10 @@ class LocalWarehouse:
             with transaction(con):
                 con.execute(f"CREATE TABLE {qualified(*dest)} AS SELECT * FROM {qualified(*src)} LIMIT 0")
                 now = _utcnow()
-                meta.set_table_meta(con, *dest, meta.table_meta(con, *src).get("partition_column"), now,
-                                meta.default_expiry(con, dest[0], now))
+                source = meta.table_meta(con, *src)
+                meta.set_table_meta(con, *dest, source.get("partition_column"), now,
+                                    meta.default_expiry(con, dest[0], now), source.get("clustering", ()))
+                table_stats.refresh(con, *dest, now)
 
     def load_dataframe(self, df: pd.DataFrame, ref: str, mode: str = "replace",
                        partition_column: str | None = None) -> int:
@@ -420,6 +431,7 @@ class LocalWarehouse:
                 with transaction(con):
                     for name, (_, dataset, table, _, partition) in zip(names, targets):
                         self._load_one(con, name, dataset, table, mode, partition)
+                        table_stats.refresh(con, dataset, table, _utcnow())
             finally:
                 for name in names:
                     con.unregister(name)
@@ -443,10 +455,13 @@ class LocalWarehouse:
                             created, previous.get("expires_at") if previous else meta.default_expiry(con, dataset, now))
 
     def drop_dataset(self, name: str, delete_contents: bool = False) -> None:
+        """Drop a dataset the kit created (it carries the kit's label); any other is refused."""
         catalog.check_dataset_name(name)
         with self.connection() as con:
             if not catalog.schema_exists(con, name):
                 raise self._dataset_not_found(con, name)
+            if not carries_kit_label(meta.dataset_meta(con, name).get("labels")):
+                raise ParameterError("dataset", name, not_the_kits(name))
             tables = catalog.tables(con, name)
             if tables and not delete_contents:
                 raise ParameterError("delete_contents", delete_contents,
@@ -459,3 +474,4 @@ class LocalWarehouse:
 
 def _is_temp(st: Statement) -> bool:
     return st.sql.upper().startswith(("CREATE TEMPORARY", "CREATE TEMP", "CREATE OR REPLACE TEMP"))
+

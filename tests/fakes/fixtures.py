@@ -206,7 +206,7 @@ OPERATOR_TOKEN = "fake-id-token-for-the-operator"
 
 
 def connect_gcp_on_fakes(fake: FakeGoogleApis, home: str | Path, tmp_path: Path, monkeypatch,
-                         storage_endpoint: str | None = None):
+                         storage_endpoint: str | None = None, bigquery_endpoint: str | None = None):
     """target=gcp (the real clients) on the fakes mirroring the sandbox at `home`, its checkout as source_dir;
     the operator has user ADC (which cannot mint ID tokens) and gcloud on PATH, the usual laptop, and
     gcloud's token is one the fake issued to the sandbox's operator."""
@@ -229,6 +229,8 @@ def connect_gcp_on_fakes(fake: FakeGoogleApis, home: str | Path, tmp_path: Path,
     endpoints = {name: fake.endpoint for name in ("cloudbuild", "logging", "run", "pubsub")}
     if storage_endpoint:
         endpoints["storage"] = storage_endpoint
+    if bigquery_endpoint:
+        endpoints["bigquery"] = bigquery_endpoint
     return target_mod.connect("gcp", phases_file=str(phases_file), source_dir=str(Path(home) / "source"),
                               endpoints=endpoints)
 

@@ -196,33 +196,22 @@ def matches_filter(record: dict, text: str | None) -> bool:
 
 # ---------------------------------------------------------------- the server
 
-class FakeGoogleApis:
-    """Cloud Build v1 + Cloud Logging v2 (+ refusals for any path) on 127.0.0.1, a free port."""
+class HttpFake:
+    """A threaded JSON HTTP server on 127.0.0.1 (a free port) that records every request.
 
-    def __init__(self, builds: list[dict] | None = None, entries: list[dict] | None = None):
-        self.builds: list[dict] = list(builds or [])
-        self.entries: list[dict] = list(entries or [])
-        # Cloud Run v2: services by full name, revisions by service name, IAM policies by service name,
-        # and what each service's own /health answers (served under /svc/<service>/ as its URL).
-        self.run_services: dict[str, dict] = {}
-        self.run_revisions: dict[str, list[dict]] = {}
-        self.run_policies: dict[str, dict] = {}
-        self.service_health: dict[str, dict] = {}
-        self.pubsub_subscriptions: list[dict] = []   # Pub/Sub REST JSON; routes in fakes/pubsub.py
-        # ID tokens the fake's identity provider issued: token -> IAM member ("user:...", "serviceAccount:...").
-        self.identity_tokens: dict[str, str] = {}
+    Subclasses answer in `_route(request) -> (status, payload)`: a dict is sent as JSON, a Reply as
+    it is, None as an empty body (204-style)."""
+
+    name = "fake-http"
+
+    def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
-        self._refusals: list[_Refusal] = []
-        # More APIs plug in here (tests/fakes/deploys.py): each takes a request and answers (code, payload),
-        # or None when the path is not theirs.
-        self.routes: list[Callable[[RecordedRequest], tuple[int, Any] | None]] = []
-        self.max_page_size: int | None = None  # cap pages below the requested pageSize, as servers may
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle
-    def start(self) -> "FakeGoogleApis":
+    def start(self, port: int = 0):
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -232,16 +221,22 @@ class FakeGoogleApis:
             def do_POST(self):  # noqa: N802
                 fake._handle(self, "POST")
 
+            def do_PUT(self):  # noqa: N802
+                fake._handle(self, "PUT")
+
             def do_PATCH(self):  # noqa: N802
                 fake._handle(self, "PATCH")
+
+            def do_DELETE(self):  # noqa: N802
+                fake._handle(self, "DELETE")
 
             def log_message(self, *args):  # keep pytest output clean
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-google-apis", daemon=True)
+                                        name=self.name, daemon=True)
         self._thread.start()
         return self
 
@@ -252,7 +247,7 @@ class FakeGoogleApis:
             self._thread.join(timeout=5)
             self._httpd = None
 
-    def __enter__(self) -> "FakeGoogleApis":
+    def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -263,25 +258,9 @@ class FakeGoogleApis:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    # -- test controls
-    def refuse(self, path_prefix: str, code: int = 403, message: str | None = None) -> None:
-        """Answer every request whose path starts with path_prefix with a Google error JSON."""
-        default = ("The caller does not have permission" if code == 403 else f"refused with {code}")
-        self._refusals.append(_Refusal(path_prefix, code, message or default))
-
     def paths(self, method: str | None = None) -> list[str]:
         with self._lock:
             return [r.path for r in self.requests if method is None or r.method == method]
-
-    def received_filters(self) -> list[str]:
-        with self._lock:
-            found = []
-            for r in self.requests:
-                if r.path == "/v2/entries:list" and isinstance(r.body, dict):
-                    found.append(r.body.get("filter"))
-                elif r.param("filter") is not None:
-                    found.append(r.param("filter"))
-            return found
 
     # -- dispatch
     def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
@@ -298,16 +277,64 @@ class FakeGoogleApis:
         with self._lock:
             self.requests.append(request)
         code, payload = self._route(request)
-        if isinstance(payload, Reply):
+        if payload is None:
+            data, content_type = b"", None
+        elif isinstance(payload, Reply):
             data, content_type = payload.body.encode(), payload.content_type
         else:
             data, content_type = json.dumps(payload).encode(), "application/json; charset=UTF-8"
         handler.send_response(code)
-        handler.send_header("Content-Type", content_type)
+        if content_type:
+            handler.send_header("Content-Type", content_type)
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)
 
+    def _route(self, request: RecordedRequest) -> tuple[int, Any]:
+        raise NotImplementedError
+
+
+class FakeGoogleApis(HttpFake):
+    """Cloud Build v1 + Cloud Logging v2 (+ refusals for any path) on 127.0.0.1, a free port."""
+
+    name = "fake-google-apis"
+
+    def __init__(self, builds: list[dict] | None = None, entries: list[dict] | None = None):
+        super().__init__()
+        self.builds: list[dict] = list(builds or [])
+        self.entries: list[dict] = list(entries or [])
+        # Cloud Run v2: services by full name, revisions by service name, IAM policies by service name,
+        # and what each service's own /health answers (served under /svc/<service>/ as its URL).
+        self.run_services: dict[str, dict] = {}
+        self.run_revisions: dict[str, list[dict]] = {}
+        self.run_policies: dict[str, dict] = {}
+        self.service_health: dict[str, dict] = {}
+        self.pubsub_subscriptions: list[dict] = []   # Pub/Sub REST JSON; routes in fakes/pubsub.py
+        # ID tokens the fake's identity provider issued: token -> IAM member ("user:...", "serviceAccount:...").
+        self.identity_tokens: dict[str, str] = {}
+        self._refusals: list[_Refusal] = []
+        # More APIs plug in here (tests/fakes/deploys.py): each takes a request and answers (code, payload),
+        # or None when the path is not theirs.
+        self.routes: list[Callable[[RecordedRequest], tuple[int, Any] | None]] = []
+        self.max_page_size: int | None = None  # cap pages below the requested pageSize, as servers may
+
+    # -- test controls
+    def refuse(self, path_prefix: str, code: int = 403, message: str | None = None) -> None:
+        """Answer every request whose path starts with path_prefix with a Google error JSON."""
+        default = ("The caller does not have permission" if code == 403 else f"refused with {code}")
+        self._refusals.append(_Refusal(path_prefix, code, message or default))
+
+    def received_filters(self) -> list[str]:
+        with self._lock:
+            found = []
+            for r in self.requests:
+                if r.path == "/v2/entries:list" and isinstance(r.body, dict):
+                    found.append(r.body.get("filter"))
+                elif r.param("filter") is not None:
+                    found.append(r.param("filter"))
+            return found
+
+    # -- dispatch
     def _route(self, request: RecordedRequest) -> tuple[int, dict]:
         for refusal in self._refusals:
             if request.path.startswith(refusal.path_prefix):

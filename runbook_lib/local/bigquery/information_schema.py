@@ -1,7 +1,8 @@
 """INFORMATION_SCHEMA views with BigQuery's names and columns, over DuckDB's catalog and `_runbook_meta`.
 
 BigQuery's `dataset.INFORMATION_SCHEMA.TABLES` (and COLUMNS) list one dataset, the
-`region-<name>` qualifier every dataset; SCHEMATA lists datasets. Each view becomes a subquery in
+`region-<name>` qualifier every dataset; SCHEMATA lists datasets; `dataset.INFORMATION_SCHEMA.PARTITIONS`
+the partitions of a dataset's tables. Each view becomes a subquery in
 DuckDB SQL; the warehouse checks that a named dataset exists before it runs (Statement.datasets).
 """
 from __future__ import annotations
@@ -48,14 +49,31 @@ def _columns_view(project: str, dataset: str | None) -> str:
         ORDER BY c.schema_name, c.table_name, c.column_index"""
 
 
+def _partitions_view(project: str, dataset: str) -> str:
+    """Rows, logical bytes and last change per partition, from the statistics the warehouse keeps as
+    tables change (BigQuery's storage metadata: no table scan)."""
+    return f"""
+        SELECT {sql_text(project)} AS table_catalog, p.dataset AS table_schema, p.table_name AS table_name,
+               p.partition_id AS partition_id, p.total_rows AS total_rows,
+               p.total_logical_bytes AS total_logical_bytes, p.total_logical_bytes AS total_billable_bytes,
+               p.last_modified AS last_modified_time, 'ACTIVE' AS storage_tier
+        FROM {meta.PARTITIONS} AS p
+        WHERE p.dataset = {sql_text(dataset)}
+        ORDER BY p.table_name, p.partition_id"""
+
+
 def _schemata_view(project: str, location: str | None) -> str:
+    """Datasets; `region-<location>` lists only those in that location, as in BigQuery (a dataset made
+    without one is in the warehouse's default, US)."""
+    where = f"AND LOWER(COALESCE(m.location, 'US')) = LOWER({sql_text(location)})" if location else ""
     return f"""
         SELECT {sql_text(project)} AS catalog_name, s.schema_name AS schema_name, CAST(NULL AS VARCHAR) AS schema_owner,
-               m.created_at AS creation_time, m.created_at AS last_modified_time, {sql_text(location)} AS location,
+               m.created_at AS creation_time, m.created_at AS last_modified_time,
+               COALESCE(m.location, 'US') AS location,
                CAST(NULL AS VARCHAR) AS ddl, CAST(NULL AS VARCHAR) AS default_collation_name
         FROM duckdb_schemas() AS s
         {meta.join_datasets("m", "s.schema_name")}
-        WHERE s.database_name = current_database() AND NOT s.internal AND s.schema_name NOT IN ({_HIDDEN_SQL})
+        WHERE s.database_name = current_database() AND NOT s.internal AND s.schema_name NOT IN ({_HIDDEN_SQL}) {where}
         ORDER BY s.schema_name"""
 
 
@@ -76,18 +94,21 @@ def view_for(table: exp.Table, project: str, datasets: list[str]) -> exp.Express
     dataset = None if region else qualifier
     if view == "SCHEMATA":
         sql = _schemata_view(project, region)
-    elif view in ("TABLES", "COLUMNS"):
-        if not qualifier:
+    elif view in ("TABLES", "COLUMNS", "PARTITIONS"):
+        if not qualifier or (view == "PARTITIONS" and not dataset):
+            which = "a dataset" if view == "PARTITIONS" else "a dataset or region"
             raise UnsupportedSQL(
-                f"INFORMATION_SCHEMA.{view} needs a dataset or region qualifier "
+                f"INFORMATION_SCHEMA.{view} needs {which} qualifier "
                 f"(dataset.INFORMATION_SCHEMA.{view}), as in BigQuery without a default dataset."
             )
         if dataset:
             datasets.append(dataset)
-        sql = _tables_view(project, dataset) if view == "TABLES" else _columns_view(project, dataset)
+        sql = {"TABLES": _tables_view, "COLUMNS": _columns_view, "PARTITIONS": _partitions_view}[view](
+            project, dataset)
     else:
         raise UnsupportedSQL(
-            f"The local warehouse does not support INFORMATION_SCHEMA.{view}; it offers TABLES, COLUMNS and SCHEMATA."
+            f"The local warehouse does not support INFORMATION_SCHEMA.{view}; it offers TABLES, COLUMNS, "
+            "PARTITIONS and SCHEMATA."
         )
     alias = table.alias if table.alias and "." not in table.alias else view
     return exp.Subquery(this=sqlglot.parse_one(sql, read="duckdb"), alias=exp.TableAlias(this=exp.to_identifier(alias)))

@@ -1,12 +1,15 @@
 """`_runbook_meta`: what the warehouse keeps beside DuckDB's catalog, and the only module that knows its layout.
 
-DuckDB has no place for a table's partition column, a dataset's default table expiration or a
-table's expiry, so the warehouse keeps them in two tables of an internal schema that
-list_datasets() and INFORMATION_SCHEMA never show. The warehouse writes them through the
-functions below; the INFORMATION_SCHEMA views join them through `join_tables` / `join_datasets`.
+DuckDB has no place for what BigQuery keeps about a dataset (location, labels, default table expiration)
+or a table (partition column, clustering, labels, expiry, last change), nor for BigQuery's partition
+metadata (rows, logical bytes and last change per partition, which INFORMATION_SCHEMA.PARTITIONS
+serves without scanning the table). The warehouse keeps them in three tables of an internal schema
+that list_datasets() and INFORMATION_SCHEMA never show, writes them through the functions below, and
+the INFORMATION_SCHEMA views join them through `join_tables` / `join_datasets` / PARTITIONS.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 SCHEMA = "_runbook_meta"
@@ -15,14 +18,25 @@ HIDDEN_SCHEMAS = (SCHEMA, "main", "information_schema", "pg_catalog")
 
 _DATASETS = f"{SCHEMA}.datasets"
 _TABLES = f"{SCHEMA}.tables"
+PARTITIONS = f"{SCHEMA}.partitions"
 
+# Files made before a column existed gain it when next opened for writing (ADD COLUMN IF NOT EXISTS).
 DDL = f"""
 CREATE SCHEMA IF NOT EXISTS {SCHEMA};
 CREATE TABLE IF NOT EXISTS {_DATASETS} (
     dataset VARCHAR, default_table_expiration_days DOUBLE, created_at TIMESTAMPTZ);
+ALTER TABLE {_DATASETS} ADD COLUMN IF NOT EXISTS location VARCHAR;
+ALTER TABLE {_DATASETS} ADD COLUMN IF NOT EXISTS labels VARCHAR;
 CREATE TABLE IF NOT EXISTS {_TABLES} (
     dataset VARCHAR, table_name VARCHAR, partition_column VARCHAR, created_at TIMESTAMPTZ, expires_at TIMESTAMPTZ);
+ALTER TABLE {_TABLES} ADD COLUMN IF NOT EXISTS clustering VARCHAR;
+ALTER TABLE {_TABLES} ADD COLUMN IF NOT EXISTS labels VARCHAR;
+ALTER TABLE {_TABLES} ADD COLUMN IF NOT EXISTS last_modified TIMESTAMPTZ;
+CREATE TABLE IF NOT EXISTS {PARTITIONS} (
+    dataset VARCHAR, table_name VARCHAR, partition_id VARCHAR, total_rows BIGINT, total_logical_bytes BIGINT,
+    checksum HUGEINT, last_modified TIMESTAMPTZ);
 """
+_TABLE_FIELDS = ("partition_column", "created_at", "expires_at", "clustering", "labels", "last_modified")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -34,7 +48,7 @@ def join_tables(alias: str, dataset_sql: str, table_sql: str) -> str:
 
 
 def join_datasets(alias: str, dataset_sql: str) -> str:
-    """LEFT JOIN of the dataset metadata as `alias`; the view reads alias.created_at."""
+    """LEFT JOIN of the dataset metadata as `alias`; the view reads alias.created_at and alias.location."""
     return f"LEFT JOIN {_DATASETS} AS {alias} ON {alias}.dataset = {dataset_sql}"
 
 
@@ -42,24 +56,37 @@ def join_datasets(alias: str, dataset_sql: str) -> str:
 # For the warehouse (each takes an open DuckDB connection on the warehouse file)
 
 def exists(con) -> bool:
-    return con.execute(
-        "SELECT COUNT(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = $s "
-        "AND table_name IN ('datasets', 'tables')", {"s": SCHEMA}).fetchall()[0][0] == 2
+    """Whether the file has the current layout (else the warehouse sets it up before reading)."""
+    found = con.execute(
+        "SELECT COUNT(*) FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = $s "
+        "AND (table_name, column_name) IN (('datasets', 'labels'), ('tables', 'last_modified'), "
+        "('partitions', 'checksum'))", {"s": SCHEMA}).fetchall()[0][0]
+    return found == 3
+
+
+def _json(value) -> str | None:
+    return json.dumps(value, sort_keys=True) if value else None
 
 
 def table_meta(con, dataset: str, table: str) -> dict:
-    """partition_column, created_at and expires_at of a table, or {} when none are recorded."""
-    rows = con.execute(
-        f"SELECT partition_column, created_at, expires_at FROM {_TABLES} WHERE dataset = $d AND table_name = $t",
-        {"d": dataset, "t": table}).fetchall()
-    return dict(zip(("partition_column", "created_at", "expires_at"), rows[0])) if rows else {}
+    """partition_column, created_at, expires_at, clustering, labels and last_modified of a table, or {}."""
+    rows = con.execute(f"SELECT {', '.join(_TABLE_FIELDS)} FROM {_TABLES} WHERE dataset = $d AND table_name = $t",
+                       {"d": dataset, "t": table}).fetchall()
+    if not rows:
+        return {}
+    found = dict(zip(_TABLE_FIELDS, rows[0]))
+    found["clustering"] = json.loads(found["clustering"]) if found["clustering"] else []
+    found["labels"] = json.loads(found["labels"]) if found["labels"] else {}
+    return found
 
 
 def set_table_meta(con, dataset: str, table: str, partition: str | None, created: datetime,
-                   expires: datetime | None) -> None:
+                   expires: datetime | None, clustering=(), labels: dict | None = None) -> None:
     forget_table(con, dataset, table)
-    con.execute(f"INSERT INTO {_TABLES} VALUES ($d, $t, $p, $c, $e)",
-                {"d": dataset, "t": table, "p": partition, "c": created, "e": expires})
+    con.execute(f"INSERT INTO {_TABLES} (dataset, table_name, {', '.join(_TABLE_FIELDS)}) "
+                "VALUES ($d, $t, $p, $c, $e, $cl, $l, $c)",
+                {"d": dataset, "t": table, "p": partition, "c": created, "e": expires,
+                 "cl": _json(list(clustering)), "l": _json(labels)})
 
 
 def set_partition_column(con, dataset: str, table: str, partition: str) -> None:
@@ -68,23 +95,39 @@ def set_partition_column(con, dataset: str, table: str, partition: str) -> None:
 
 
 def rename_table(con, dataset: str, table: str, new_name: str) -> None:
-    con.execute(f"UPDATE {_TABLES} SET table_name = $n WHERE dataset = $d AND table_name = $t",
-                {"n": new_name, "d": dataset, "t": table})
+    for name in (_TABLES, PARTITIONS):
+        con.execute(f"UPDATE {name} SET table_name = $n WHERE dataset = $d AND table_name = $t",
+                    {"n": new_name, "d": dataset, "t": table})
 
 
 def forget_table(con, dataset: str, table: str) -> None:
-    con.execute(f"DELETE FROM {_TABLES} WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table})
+    for name in (_TABLES, PARTITIONS):
+        con.execute(f"DELETE FROM {name} WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table})
 
 
-def set_dataset_meta(con, dataset: str, days: float | None, created: datetime) -> None:
+def set_dataset_meta(con, dataset: str, days: float | None, created: datetime, location: str | None = None,
+                     labels: dict | None = None) -> None:
     con.execute(f"DELETE FROM {_DATASETS} WHERE dataset = $d", {"d": dataset})
-    con.execute(f"INSERT INTO {_DATASETS} VALUES ($d, $x, $c)", {"d": dataset, "x": days, "c": created})
+    con.execute(f"INSERT INTO {_DATASETS} (dataset, default_table_expiration_days, created_at, location, labels) "
+                "VALUES ($d, $x, $c, $loc, $l)",
+                {"d": dataset, "x": days, "c": created, "loc": location, "l": _json(labels)})
+
+
+def dataset_meta(con, dataset: str) -> dict:
+    """default_table_expiration_days, created_at, location and labels of a dataset, or {}."""
+    rows = con.execute(f"SELECT default_table_expiration_days, created_at, location, labels FROM {_DATASETS} "
+                       "WHERE dataset = $d", {"d": dataset}).fetchall()
+    if not rows:
+        return {}
+    days, created, location, labels = rows[0]
+    return {"default_table_expiration_days": days, "created_at": created, "location": location,
+            "labels": json.loads(labels) if labels else {}}
 
 
 def forget_dataset(con, dataset: str) -> None:
     """Drop a dataset's metadata and that of every table in it."""
-    con.execute(f"DELETE FROM {_TABLES} WHERE dataset = $d", {"d": dataset})
-    con.execute(f"DELETE FROM {_DATASETS} WHERE dataset = $d", {"d": dataset})
+    for name in (_TABLES, PARTITIONS, _DATASETS):
+        con.execute(f"DELETE FROM {name} WHERE dataset = $d", {"d": dataset})
 
 
 def default_expiry(con, dataset: str, created: datetime) -> datetime | None:
@@ -93,3 +136,38 @@ def default_expiry(con, dataset: str, created: datetime) -> datetime | None:
                        {"d": dataset}).fetchall()
     days = rows[0][0] if rows else None
     return created + timedelta(days=days) if days else None
+
+
+def has_partition_stats(con, dataset: str, table: str) -> bool:
+    return con.execute(f"SELECT COUNT(*) FROM {PARTITIONS} WHERE dataset = $d AND table_name = $t",
+                       {"d": dataset, "t": table}).fetchall()[0][0] > 0
+
+
+def replace_partition_stats(con, dataset: str, table: str, stats: list[tuple], now: datetime) -> None:
+    """Record (partition_id, total_rows, total_logical_bytes, checksum) per partition; a partition whose
+    figures changed (or that is new) was modified `now`, and so was the table."""
+    before = {r[0]: (r[1:4], r[4]) for r in con.execute(
+        f"SELECT partition_id, total_rows, total_logical_bytes, checksum, last_modified FROM {PARTITIONS} "
+        "WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table}).fetchall()}
+    rows, changed = [], set(before) - {s[0] for s in stats}
+    for pid, total, size, checksum in stats:
+        old = before.get(pid)
+        same = old is not None and tuple(old[0]) == (total, size, checksum)
+        rows.append((dataset, table, pid, total, size, checksum, old[1] if same else now))
+        if not same:
+            changed.add(pid)
+    if not changed and before:
+        return
+    con.execute(f"DELETE FROM {PARTITIONS} WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table})
+    if rows:   # one statement: a statement on the attached file costs more than the rows it carries
+        values = ", ".join("(?, ?, ?, ?, ?, CAST(? AS HUGEINT), ?)" for _ in rows)
+        con.execute(f"INSERT INTO {PARTITIONS} VALUES {values}", [v for row in rows for v in row])
+    con.execute(f"UPDATE {_TABLES} SET last_modified = $n WHERE dataset = $d AND table_name = $t",
+                {"n": now, "d": dataset, "t": table})
+
+
+def table_bytes(con, dataset: str, table: str) -> int | None:
+    """The table's logical bytes from its partition statistics, or None when none are kept."""
+    total = con.execute(f"SELECT SUM(total_logical_bytes) FROM {PARTITIONS} WHERE dataset = $d AND table_name = $t",
+                        {"d": dataset, "t": table}).fetchall()[0][0]
+    return None if total is None else int(total)

@@ -27,11 +27,12 @@ class Statement:
     sql: str
     kind: str  # query | create_table | create_view | create_schema | drop_table | drop_schema | merge | dml |
     #            alter | rename_table | transaction | other
-    dataset: str | None = None  # the dataset a DDL/DML statement changes
+    dataset: str | None = None  # the dataset a DDL/DML statement changes (and `table` the table)
     table: str | None = None
     replace: bool = False
     if_not_exists: bool = False
     partition_column: str | None = None
+    clustering: tuple[str, ...] = ()  # CLUSTER BY columns
     copy_from: tuple[str, str] | None = None  # CREATE TABLE ... LIKE / COPY / CLONE source
     options: tuple[tuple[str, str], ...] = ()  # OPTIONS(name=value), value as DuckDB SQL
     merge_check: str | None = None  # SQL that finds a target row matched by 2+ source rows
@@ -64,23 +65,27 @@ def _partition_column(prop: exp.Expression) -> str | None:
     return None if name.upper() in ("_PARTITIONDATE", "_PARTITIONTIME") else name
 
 
-def _take_options(props: exp.Properties | None) -> tuple[list[tuple[str, str]], str | None]:
-    """OPTIONS(...) values and the partition column, removed from the DDL (DuckDB has neither)."""
+def _take_options(props: exp.Properties | None) -> tuple[list[tuple[str, str]], str | None, tuple[str, ...]]:
+    """OPTIONS(...) values (a dataset's location among them), the partition column and the clustering
+    columns, removed from the DDL (DuckDB has none of them)."""
     options: list[tuple[str, str]] = []
     partition: str | None = None
+    clustering: tuple[str, ...] = ()
     keep = []
     for p in list(props.expressions) if props is not None else []:
         if isinstance(p, exp.PartitionedByProperty):
             partition = _partition_column(p)
         elif type(p) is exp.Property:
             options.append((p.name.lower(), apply(p.args["value"]).sql("duckdb")))
-        elif isinstance(p, (exp.ClusterProperty, exp.LocationProperty)):
-            pass  # clustering and location mean nothing to a single-file DuckDB warehouse
+        elif isinstance(p, exp.LocationProperty):
+            options.append(("location", p.this.sql("duckdb")))
+        elif isinstance(p, exp.ClusterProperty):
+            clustering = tuple(c.name for c in p.expressions)
         else:
             keep.append(p)
     if props is not None:
         props.set("expressions", keep)
-    return options, partition
+    return options, partition, clustering
 
 
 def _describe_create(tree: exp.Create) -> dict[str, Any]:
@@ -93,8 +98,8 @@ def _describe_create(tree: exp.Create) -> dict[str, Any]:
     elif tree.kind in ("TABLE", "VIEW") and isinstance(target, exp.Table):
         out.update(kind="create_table" if tree.kind == "TABLE" else "create_view",
                    dataset=target.db or None, table=target.name)
-    options, partition = _take_options(tree.args.get("properties"))
-    out.update(options=tuple(options), partition_column=partition)
+    options, partition, clustering = _take_options(tree.args.get("properties"))
+    out.update(options=tuple(options), partition_column=partition, clustering=clustering)
     for like in tree.find_all(exp.LikeProperty):
         out["copy_from"] = _ref(like.this)
     clone = tree.args.get("clone")
@@ -136,15 +141,21 @@ def _describe_merge(tree: exp.Merge) -> dict[str, Any]:
     return {"kind": "merge", "dataset": tree.this.db or None, "table": tree.this.name}
 
 
+def _describe_dml(tree: exp.Expression) -> dict[str, Any]:
+    """INSERT / UPDATE / DELETE / TRUNCATE: the table it changes is the first one it names."""
+    target = next(tree.find_all(exp.Table), None)
+    return {"kind": "dml", "dataset": (target.db or None) if target else None, "table": target.name if target else None}
+
+
 _DESCRIBE: dict[type[exp.Expression], Callable[[Any], dict[str, Any]]] = {
     exp.Create: _describe_create,
     exp.Drop: _describe_drop,
     exp.Alter: _describe_alter,
     exp.Merge: _describe_merge,
-    exp.Insert: lambda tree: {"kind": "dml"},
-    exp.Update: lambda tree: {"kind": "dml"},
-    exp.Delete: lambda tree: {"kind": "dml"},
-    exp.TruncateTable: lambda tree: {"kind": "dml"},
+    exp.Insert: lambda tree: _describe_dml(tree),
+    exp.Update: lambda tree: _describe_dml(tree),
+    exp.Delete: lambda tree: _describe_dml(tree),
+    exp.TruncateTable: lambda tree: _describe_dml(tree),
 }
 
 
@@ -257,8 +268,8 @@ def _parse(sql: str) -> list[exp.Expression]:
         errors = getattr(exc, "errors", None) or [{}]
         first = errors[0]
         near = first.get("highlight") or ""
-        line = first.get("line")
-        where = f" near {near!r} (line {line})" if near else ""
+        line, column = first.get("line"), first.get("col")
+        where = f" near {near!r} (line {line}, column {column})" if near else ""
         description = first.get("description") or str(exc).splitlines()[0]
         description = re.sub(r"<Token token_type: [^,]+, text: ([^,]*), line: .*?>", r"'\1'", description)
         raise UnsupportedSQL(

@@ -1,0 +1,326 @@
+"""The warehouse on target=gcp: BigQuery through google-cloud-bigquery (REST), behind the Warehouse Protocol.
+
+Every query job carries the kit's labels (`runbook=<name>`, `created-by=phase-runbooks`), runs in the
+target's BigQuery location when one is set, and is capped by `maximum_bytes_billed`, so a runbook
+cannot scan a production table by accident; `estimate_bytes` is the dry run a runbook shows first.
+Quota and rate-limit refusals are retried with exponential backoff; every other failure becomes one
+sentence naming what to do (runbook_lib/gcp/bigquery_errors.py). Large results come through the
+BigQuery Storage Read API when google-cloud-bigquery-storage is installed and the endpoint is Google's,
+by REST pages otherwise; either way they become the same DataFrame as on the sandbox
+(runbook_lib.warehouse.frame_from_arrow).
+"""
+from __future__ import annotations
+
+import importlib.util
+from typing import Any, Callable, Sequence
+
+import pandas as pd
+from google.api_core import exceptions
+from google.api_core import retry as retries
+from google.cloud import bigquery
+
+from ..errors import NotFoundError, ParameterError
+from ..formats import quote_columns
+from ..protocols import DatasetInfo, PartitionInfo, TableInfo
+from ..warehouse import (
+    DEFAULT_LOCATION,
+    KIT_LABELS,
+    carries_kit_label,
+    not_the_kits,
+    PARTITIONS_SQL,
+    check_columns,
+    check_dataset_name,
+    check_expiration_days,
+    check_label_value,
+    check_labels,
+    check_location,
+    check_params,
+    check_sql,
+    frame_from_arrow,
+    missing_params,
+    partition_infos,
+    split_ref,
+    used_parameters,
+)
+from .bigquery_errors import RETRY_SECONDS, call, explain, retry_policy
+from .bigquery_schema import columns_of, query_parameters, schema_field
+
+# A runaway query against production costs money: refuse to bill more than this unless told otherwise.
+DEFAULT_MAXIMUM_BYTES_BILLED = 100 * 1024 ** 3
+_DAY_MS = 24 * 60 * 60 * 1000
+
+
+def storage_api_installed() -> bool:
+    """Whether the BigQuery Storage Read API client (google-cloud-bigquery-storage) can be imported."""
+    return importlib.util.find_spec("google.cloud.bigquery_storage_v1") is not None
+
+
+def check_maximum_bytes_billed(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ParameterError("maximum_bytes_billed", value, "give a whole number of bytes greater than 0, "
+                                                            "e.g. 10 * 1024 ** 3 for 10 GiB")
+    return value
+
+
+class GcpWarehouse:
+    """BigQuery datasets of one project; `client` is a google.cloud.bigquery.Client (or a lazy stand-in)."""
+
+    def __init__(self, project: str, client: Any, location: str | None = None,
+                 maximum_bytes_billed: int = DEFAULT_MAXIMUM_BYTES_BILLED, runbook: str | None = None,
+                 retry: retries.Retry | None = None, use_storage_api: bool | None = None):
+        self.project = project
+        self.client = client
+        self.location = check_location(location)
+        self.maximum_bytes_billed = check_maximum_bytes_billed(maximum_bytes_billed)
+        self.job_labels = {"runbook": check_label_value("runbook", "interactive" if runbook is None else runbook), **KIT_LABELS}
+        self.retry = retry if retry is not None else retry_policy()
+        self.use_storage_api = storage_api_installed() if use_storage_api is None else use_storage_api
+
+    def __repr__(self) -> str:
+        return f"GcpWarehouse(project={self.project!r}, location={self.location!r})"
+
+    def close(self) -> None:
+        """Nothing of its own: the BigQuery client belongs to the target, which closes it."""
+
+    # ------------------------------------------------------------------------------------------------
+    # calling BigQuery
+
+    def _do(self, fn: Callable[[], Any], doing: str, kind: str = "read", dataset: str | None = None,
+            sql: str | None = None, params: dict | None = None, retried: bool = True) -> Any:
+        """fn() with retries for quota and rate limits; BigQuery's errors become the kit's sentences.
+
+        The client's own retry (10 minutes by default) is switched off in every call (retry=None), so
+        this one policy decides; only a query job's insert and polling keep it inside (_run)."""
+        try:
+            return call(fn, self.retry if retried else None)
+        except Exception as exc:  # noqa: BLE001 - explain() passes on what is not BigQuery's
+            estimate = (lambda: self._dry_run_bytes(sql, params)) if sql is not None else None
+            mapped = explain(exc, doing, self.project, kind=kind, dataset=dataset, not_found=self._not_found,
+                             limit=self.maximum_bytes_billed, estimate=estimate, retry_seconds=self._retry_seconds)
+            if mapped is exc:
+                raise
+            raise mapped from None
+
+    @property
+    def _retry_seconds(self) -> float:
+        return getattr(self.retry, "timeout", None) or RETRY_SECONDS
+
+    def _not_found(self, dataset: str | None, table: str | None, message: str) -> NotFoundError:
+        if dataset and table:
+            try:
+                names = sorted(t.table_id for t in call(lambda: list(self.client.list_tables(
+                    f"{self.project}.{dataset}", retry=None)), self.retry))
+            except exceptions.NotFound:
+                return self._not_found(dataset, None, message)
+            except exceptions.GoogleAPIError:
+                names = None
+            listed = f"; tables in {dataset}: {', '.join(names) or 'none'}" if names is not None else ""
+            return NotFoundError(f"Table {dataset}.{table} was not found in project {self.project}{listed}.")
+        if dataset:
+            try:
+                names = self.list_datasets()
+            except Exception:  # noqa: BLE001 - the sentence is still right without the listing
+                names = None
+            listed = f"; datasets: {', '.join(names) or 'none'}" if names is not None else ""
+            return NotFoundError(f"Dataset {dataset} was not found in project {self.project}{listed}.")
+        return NotFoundError(f"BigQuery found nothing in project {self.project}: {message}.")
+
+    def _job_config(self, sql: str, params: dict | None, dry_run: bool = False) -> bigquery.QueryJobConfig:
+        check_sql(sql)
+        params = check_params(params)
+        used = used_parameters(sql)
+        if used is not None:
+            missing_params(used, params)
+            params = {k: v for k, v in params.items() if k in used}
+        return bigquery.QueryJobConfig(
+            query_parameters=query_parameters(params), labels=dict(self.job_labels),
+            maximum_bytes_billed=self.maximum_bytes_billed, dry_run=dry_run,
+            use_query_cache=not dry_run,   # a cached answer would estimate 0 bytes
+            use_legacy_sql=False)
+
+    def _run(self, sql: str, params: dict | None, doing: str, kind: str) -> Any:
+        config = self._job_config(sql, params)
+
+        def run():
+            # The client's own job restarts (job_retry) would retry for 10 minutes: _do restarts a job
+            # that failed for a quota or rate limit instead (a failed job changed nothing, so it is safe).
+            job = self.client.query(sql, job_config=config, location=self.location, retry=self.retry,
+                                    job_retry=None)
+            return job.result(retry=self.retry, job_retry=None)
+
+        return self._do(run, doing, kind=kind, sql=sql, params=params)
+
+    def _dry_run_bytes(self, sql: str, params: dict | None) -> int | None:
+        config = self._job_config(sql, params, dry_run=True)
+        try:
+            job = self.client.query(sql, job_config=config, location=self.location, retry=self.retry,
+                                    job_retry=None)
+        except exceptions.GoogleAPIError:
+            return None
+        return int(job.total_bytes_processed or 0)
+
+    def row_hash_sql(self, columns: Sequence[str]) -> str:
+        """FARM_FINGERPRINT of the columns as one JSON value (NULLs and types included): BigQuery's own
+        vectorised fingerprint, an INT64 per row."""
+        return f"FARM_FINGERPRINT(TO_JSON_STRING(STRUCT({', '.join(quote_columns(columns))})))"
+
+    # ------------------------------------------------------------------------------------------------
+    # SQL
+
+    def query(self, sql: str, params: dict | None = None) -> pd.DataFrame:
+        rows = self._run(sql, params, "the query", kind="job")
+        if not rows.schema:
+            return pd.DataFrame()   # DDL and DML return no rows
+        # Pages are fetched with the retry given to result(); a half-read iterator cannot start again.
+        table = self._do(lambda: rows.to_arrow(create_bqstorage_client=self.use_storage_api),
+                         "reading the query's results", retried=False)
+        return frame_from_arrow(table)
+
+    def execute(self, sql: str, params: dict | None = None) -> None:
+        self._run(sql, params, "the statements", kind="write")
+
+    def estimate_bytes(self, sql: str, params: dict | None = None) -> int:
+        config = self._job_config(sql, params, dry_run=True)
+        job = self._do(lambda: self.client.query(sql, job_config=config, location=self.location, retry=None,
+                                                 job_retry=None), "the dry run of the query", kind="job")
+        return int(job.total_bytes_processed or 0)
+
+    # ------------------------------------------------------------------------------------------------
+    # catalogue
+
+    def list_datasets(self) -> list[str]:
+        found = self._do(lambda: list(self.client.list_datasets(self.project, retry=None)),
+                         "listing datasets")
+        return sorted(d.dataset_id for d in found)
+
+    def list_tables(self, dataset: str) -> list[str]:
+        check_dataset_name(dataset)
+        found = self._do(lambda: list(self.client.list_tables(f"{self.project}.{dataset}", retry=None)),
+                         f"listing the tables of dataset {dataset}", dataset=dataset)
+        return sorted(t.table_id for t in found)
+
+    def dataset_exists(self, name: str) -> bool:
+        check_dataset_name(name)
+        try:
+            call(lambda: self.client.get_dataset(f"{self.project}.{name}", retry=None), self.retry)
+        except exceptions.NotFound:
+            return False
+        except Exception as exc:  # noqa: BLE001
+            raise self._explained(exc, f"reading dataset {name}", name)
+        return True
+
+    def table_exists(self, ref: str) -> bool:
+        parsed = split_ref(ref)
+        try:
+            call(lambda: self.client.get_table(self._table_id(parsed), retry=None), self.retry)
+        except exceptions.NotFound:
+            return False
+        except Exception as exc:  # noqa: BLE001
+            raise self._explained(exc, f"reading table {parsed.ref}", parsed.dataset)
+        return True
+
+    def _explained(self, exc: Exception, doing: str, dataset: str | None, kind: str = "read") -> BaseException:
+        return explain(exc, doing, self.project, kind=kind, dataset=dataset, not_found=self._not_found)
+
+    def _table_id(self, parsed) -> str:
+        return f"{parsed.project or self.project}.{parsed.dataset}.{parsed.table}"
+
+    def _get_table(self, ref: str, parameter: str = "table_ref") -> bigquery.Table:
+        parsed = split_ref(ref, parameter)
+        return self._do(lambda: self.client.get_table(self._table_id(parsed), retry=None),
+                        f"reading table {parsed.ref}", dataset=parsed.dataset)
+
+    def table_info(self, ref: str) -> TableInfo:
+        t = self._get_table(ref)
+        partitioning = t.time_partitioning
+        return TableInfo(
+            dataset=t.dataset_id, table=t.table_id, columns=columns_of(t.schema), num_rows=int(t.num_rows or 0),
+            partition_column=(partitioning.field or "_PARTITIONTIME") if partitioning else None,
+            expires_at=t.expires, created_at=t.created, kind="VIEW" if t.table_type == "VIEW" else "TABLE",
+            num_bytes=int(t.num_bytes) if t.num_bytes is not None else None, last_modified=t.modified,
+            partition_type=partitioning.type_ if partitioning else None,
+            clustering=list(t.clustering_fields or []), labels=dict(t.labels or {}))
+
+    def dataset_info(self, name: str) -> DatasetInfo:
+        check_dataset_name(name)
+        ds = self._do(lambda: self.client.get_dataset(f"{self.project}.{name}", retry=None),
+                      f"reading dataset {name}", dataset=name)
+        ms = ds.default_table_expiration_ms
+        return DatasetInfo(name=ds.dataset_id, location=ds.location,
+                           default_table_expiration_days=ms / _DAY_MS if ms else None,
+                           labels=dict(ds.labels or {}), created_at=ds.created, last_modified=ds.modified)
+
+    def partitions(self, ref: str) -> list[PartitionInfo]:
+        t = self._get_table(ref)
+        sql = PARTITIONS_SQL.format(project=t.project, dataset=t.dataset_id)
+        return partition_infos(self.query(sql, {"table_name": t.table_id}))
+
+    # ------------------------------------------------------------------------------------------------
+    # changes
+
+    def create_dataset(self, name: str, default_table_expiration_days: float | None = None,
+                       exists_ok: bool = True, location: str | None = None,
+                       labels: dict[str, str] | None = None) -> None:
+        check_dataset_name(name)
+        days = check_expiration_days(default_table_expiration_days)
+        dataset = bigquery.Dataset(f"{self.project}.{name}")
+        dataset.location = check_location(location) or self.location or DEFAULT_LOCATION
+        dataset.labels = check_labels(labels)
+        if days is not None:
+            dataset.default_table_expiration_ms = int(round(days * _DAY_MS))
+        try:
+            call(lambda: self.client.create_dataset(dataset, retry=None), self.retry)
+        except exceptions.Conflict:
+            if exists_ok:
+                return
+            raise ParameterError("dataset", name, f"it already exists in project {self.project}; "
+                                                  "pass exists_ok=True to reuse it") from None
+        except Exception as exc:  # noqa: BLE001
+            raise self._explained(exc, f"creating dataset {name}", name, "write") from None
+
+    def create_table(self, ref: str, columns: Sequence[tuple[str, str]], partition_column: str | None = None,
+                     exists_ok: bool = True, clustering: Sequence[str] | None = None) -> None:
+        parsed = split_ref(ref)
+        checked = check_columns(columns, partition_column, clustering)
+        table = bigquery.Table(self._table_id(parsed), schema=[schema_field(n, t) for n, t in checked])
+        if partition_column is not None:
+            table.time_partitioning = bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.DAY,
+                                                                field=partition_column)
+        if clustering:
+            table.clustering_fields = list(clustering)
+        self._insert_table(table, parsed.ref, exists_ok, "table_ref")
+
+    def create_table_like(self, source_ref: str, dest_ref: str, exists_ok: bool = True) -> None:
+        dest = split_ref(dest_ref, "dest_ref")
+        source = self._get_table(source_ref, "source_ref")
+        table = bigquery.Table(self._table_id(dest), schema=source.schema)
+        table.time_partitioning = source.time_partitioning
+        table.range_partitioning = source.range_partitioning
+        table.clustering_fields = source.clustering_fields
+        self._insert_table(table, dest.ref, exists_ok, "dest_ref")
+
+    def _insert_table(self, table: bigquery.Table, ref: str, exists_ok: bool, parameter: str) -> None:
+        try:
+            call(lambda: self.client.create_table(table, retry=None), self.retry)
+        except exceptions.Conflict:
+            if exists_ok:
+                return
+            raise ParameterError(parameter, ref, f"that table already exists in project {self.project}; "
+                                                 "pass exists_ok=True") from None
+        except Exception as exc:  # noqa: BLE001
+            raise self._explained(exc, f"creating table {ref}", table.dataset_id, "write") from None
+
+    def drop_dataset(self, name: str, delete_contents: bool = False) -> None:
+        info = self.dataset_info(name)
+        if not carries_kit_label(info.labels):
+            raise ParameterError("dataset", name, not_the_kits(name))
+        if not delete_contents:
+            tables = self.list_tables(name)
+            if tables:
+                raise ParameterError("delete_contents", delete_contents,
+                                     f"dataset {name} still holds {', '.join(tables)}; "
+                                     "pass delete_contents=True to drop them too")
+        self._do(lambda: self.client.delete_dataset(f"{self.project}.{name}", delete_contents=delete_contents,
+                                                    retry=None),
+                 f"dropping dataset {name}", kind="write", dataset=name)
+

@@ -1,0 +1,165 @@
+"""What BigQuery's storage metadata answers, for the local warehouse: logical bytes, rows and last change
+per partition (INFORMATION_SCHEMA.PARTITIONS, TableInfo.num_bytes), and the bytes a query would process
+(a dry run's totalBytesProcessed).
+
+BigQuery bills the logical bytes of the columns a query reads, in the partitions it does not prune:
+8 bytes for INT64, FLOAT64, DATE, DATETIME, TIME and TIMESTAMP, 1 for BOOL, 16 for NUMERIC and
+INTERVAL, 32 for BIGNUMERIC, 2 + the UTF-8 length for STRING and BYTES, nothing for a NULL
+(cloud.google.com/bigquery/docs/storage_overview#data_size_calculation); arrays, structs and JSON are
+counted here as their JSON text. The estimate prunes partitions with the filters on the partition
+column that BigQuery can prune by (constants and query parameters, joined by AND), reads only the
+columns the query names (all of them for `*`), and never counts an INSERT's or a CREATE's target.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from . import duckdb_catalog as catalog
+from .bigquery import bigquery_type, meta, translate
+from .duckdb_file import CATALOG, qualified, quote
+
+_FIXED = {"INT64": 8, "FLOAT64": 8, "DATE": 8, "DATETIME": 8, "TIME": 8, "TIMESTAMP": 8, "BOOL": 1,
+          "INTERVAL": 16, "BIGNUMERIC": 32, "NUMERIC": 16}
+
+
+def column_bytes_sql(name: str, duckdb_type: str, alias: str | None = None) -> str:
+    """DuckDB SQL for the logical bytes one row's value of a column takes (0 for NULL)."""
+    col = f"{quote(alias)}.{quote(name)}" if alias else quote(name)
+    bq = bigquery_type(duckdb_type)
+    base = bq.split("(")[0]
+    if base in _FIXED:
+        return f"(CASE WHEN {col} IS NULL THEN 0 ELSE {_FIXED[base]} END)"
+    if base == "STRING":
+        return f"COALESCE(2 + STRLEN({col}), 0)"
+    if base == "BYTES":
+        return f"COALESCE(2 + OCTET_LENGTH({col}), 0)"
+    return f"COALESCE(STRLEN(CAST(TO_JSON({col}) AS VARCHAR)), 0)"
+
+
+def _row_bytes_sql(columns: list[tuple[str, str]], alias: str | None = None) -> str:
+    return " + ".join(column_bytes_sql(n, t, alias) for n, t in columns) or "0"
+
+
+def _partition_id_sql(partition: str | None, columns: dict[str, str]) -> str:
+    """BigQuery's partition_id of a row: YYYYMMDD of the (UTC) day, __NULL__, or NULL unpartitioned."""
+    if partition is None or partition not in columns:
+        return "CAST(NULL AS VARCHAR)"
+    day = quote(partition) if bigquery_type(columns[partition]) == "DATE" else f"CAST({quote(partition)} AS DATE)"
+    return f"COALESCE(STRFTIME({day}, '%Y%m%d'), '__NULL__')"
+
+
+def refresh(con: duckdb.DuckDBPyConnection, dataset: str, table: str, now: datetime) -> None:
+    """Recount a table's partitions after a change (a partition whose content changed is modified now)."""
+    cols = catalog.columns(con, dataset, table)
+    partition = meta.table_meta(con, dataset, table).get("partition_column")
+    pid = _partition_id_sql(partition, dict(cols))
+    stats = con.execute(
+        f"SELECT {pid} AS pid, COUNT(*), CAST(COALESCE(SUM({_row_bytes_sql(cols)}), 0) AS BIGINT), "
+        f"CAST(COALESCE(SUM(CAST(HASH(_r) AS HUGEINT)), 0) AS HUGEINT) "
+        f"FROM {qualified(dataset, table)} AS _r GROUP BY ALL ORDER BY 1").fetchall()
+    if partition is None and not stats:
+        stats = [(None, 0, 0, 0)]   # an unpartitioned table has its one (empty) partition
+    meta.replace_partition_stats(con, dataset, table, [tuple(s) for s in stats], now)
+
+
+def table_bytes(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> int:
+    """Logical bytes of a table: from its statistics (as BigQuery's storage metadata), counted when missing."""
+    kept = meta.table_bytes(con, dataset, table)
+    if kept is not None:
+        return kept
+    cols = catalog.columns(con, dataset, table)
+    return int(con.execute(f"SELECT COALESCE(SUM({_row_bytes_sql(cols)}), 0) FROM {qualified(dataset, table)}")
+               .fetchall()[0][0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Dry runs
+
+def estimate(con: duckdb.DuckDBPyConnection, sql: str, project: str, params: dict) -> int:
+    """The bytes BigQuery would process for `sql` (every statement of a script), without running it."""
+    total = 0
+    for tree in sqlglot.parse(sql, read="bigquery"):
+        if tree is None:
+            continue
+        for (dataset, table), (columns, filters, alias) in _scans(con, tree).items():
+            if not columns:
+                continue
+            where = " AND ".join(f"({f.sql('bigquery')})" for f in filters)
+            source = f"SELECT * FROM `{dataset}`.`{table}` AS `{alias}`" + (f" WHERE {where}" if where else "")
+            statement = translate(source, project, CATALOG)[0]
+            used = {k: catalog.bound(v) for k, v in params.items() if k in statement.params}
+            size = _row_bytes_sql(columns, "_rows")
+            total += int(con.execute(f"SELECT COALESCE(SUM({size}), 0) FROM ({statement.sql}) AS _rows",
+                                     used).fetchall()[0][0])
+    return total
+
+
+def _scans(con: duckdb.DuckDBPyConnection, tree: exp.Expr) -> dict:
+    """(dataset, table) -> (columns read as (name, DuckDB type), partition filters, alias) for one statement."""
+    written = _written_target(tree)
+    tables = [t for t in tree.find_all(exp.Table) if t.db and t.name and t is not written
+              and not t.name.upper().startswith("INFORMATION_SCHEMA.") and catalog.schema_exists(con, t.db)
+              and catalog.relation_exists(con, t.db, t.name)]
+    # `SELECT *` reads every column of the tables in its own FROM (not of those inside its CTEs).
+    star_selects = {id(s.find_ancestor(exp.Select)) for s in tree.find_all(exp.Star)
+                    if not isinstance(s.parent, (exp.Count, exp.Column))}
+    scans: dict = {}
+    for t in tables:
+        cols = catalog.columns(con, t.db, t.name)
+        names = {n for n, _ in cols}
+        alias = t.alias_or_name
+        partition = meta.table_meta(con, t.db, t.name).get("partition_column")
+        read, filters = set(), []
+        for c in tree.find_all(exp.Column):
+            if c.table in (alias, "") and (c.name in names or isinstance(c.this, exp.Star)):
+                read |= names if isinstance(c.this, exp.Star) else {c.name}
+        if id(t.find_ancestor(exp.Select)) in star_selects:
+            read = names
+        if partition is not None:
+            filters = [_requalified(f, alias) for f in _partition_filters(tree, alias, partition)]
+        previous = scans.get((t.db, t.name))
+        columns = [(n, ty) for n, ty in cols if n in read | (set(dict(previous[0])) if previous else set())]
+        # The same table read twice (a self-join) is pruned by the filters both reads share only.
+        shared = [f for f in filters if previous is None or any(f == g for g in previous[1])]
+        scans[(t.db, t.name)] = (columns, shared if previous else filters, alias)
+    return scans
+
+
+def _written_target(tree: exp.Expr) -> exp.Table | None:
+    """The table an INSERT or CREATE writes: BigQuery does not bill reading it."""
+    if isinstance(tree, (exp.Insert, exp.Create)):
+        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        return target if isinstance(target, exp.Table) else None
+    return None
+
+
+def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
+    node = node.unnest() if isinstance(node, exp.Paren) else node
+    if isinstance(node, exp.And):
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
+
+
+def _partition_filters(tree: exp.Expr, alias: str, partition: str) -> list[exp.Expr]:
+    """WHERE conjuncts that compare only the partition column with constants and parameters."""
+    found: list[exp.Expr] = []
+    for where in tree.find_all(exp.Where):
+        for term in _conjuncts(where.this):
+            if not isinstance(term, (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.In)):
+                continue
+            columns = list(term.find_all(exp.Column))
+            if columns and all(c.name == partition and c.table in (alias, "") for c in columns) \
+                    and not any(isinstance(n, (exp.Subquery, exp.Select)) for n in term.walk()):
+                found.append(term)
+    return found
+
+
+def _requalified(term: exp.Expr, alias: str) -> exp.Expr:
+    term = term.copy()
+    for c in term.find_all(exp.Column):
+        c.set("table", exp.to_identifier(alias))
+    return term

@@ -1,0 +1,365 @@
+"""The Warehouse contract on both targets: the sandbox's LocalWarehouse, and target=gcp's BigQuery adapter
+through the real google-cloud-bigquery client against the BigQuery fake (tests/fakes/bigquery.py).
+
+Every test here runs the SAME assertions on each (parity, as tests/test_parity.py does for services);
+the tests at the end compare the two targets' answers to one another directly. The SQL is what the
+replay and compare runbooks send; expected values are BigQuery's answers.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import farmhash
+import pandas as pd
+import pytest
+
+from fakes.bigquery import FakeBigQuery
+from runbook_lib.errors import NotFoundError, ParameterError, RunbookError
+from runbook_lib.local.warehouse import LocalWarehouse
+from runbook_lib.protocols import DatasetInfo, PartitionInfo, TableInfo
+from runbook_lib.target import connect
+from runbook_lib.warehouse import KIT_LABELS
+
+PROJECT = "my-project"
+GAMES = [("game_date", "DATE"), ("player_lookup", "STRING"), ("points", "INT64"), ("minutes", "FLOAT64")]
+
+
+@pytest.fixture(scope="module")
+def local_wh(tmp_path_factory) -> LocalWarehouse:
+    return LocalWarehouse(tmp_path_factory.mktemp("local") / "w.duckdb", project=PROJECT)
+
+
+@pytest.fixture(scope="module")
+def bigquery_fake(tmp_path_factory):
+    """One fake for the module, over its own warehouse file; pages of 40 rows so results page."""
+    with FakeBigQuery(tmp_path_factory.mktemp("fake") / "w.duckdb", project=PROJECT, max_page_rows=40) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def gcp_wh(bigquery_fake):
+    target = connect("gcp", project=PROJECT, endpoints={"bigquery": bigquery_fake.endpoint}, runbook="parity")
+    yield target.warehouse
+    target.close()
+
+
+@pytest.fixture(params=["local", "gcp"])
+def wh(request):
+    return request.getfixturevalue(f"{request.param}_wh")
+
+
+@pytest.fixture
+def ds(wh, request) -> str:
+    """A fresh dataset named after the test (each target has its own file, so the name is free on both)."""
+    name = re.sub(r"\W", "_", request.node.originalname.removeprefix("test_"))[:60]
+    wh.create_dataset(name)
+    yield name
+    wh.drop_dataset(name, delete_contents=True)
+
+
+def _games(wh, ds: str) -> str:
+    ref = f"{ds}.player_game_summary"
+    wh.create_table(ref, GAMES, partition_column="game_date", clustering=["player_lookup"])
+    wh.execute(f"""INSERT INTO {ref} VALUES
+        (DATE '2024-01-07', 'lebronjames', 30, 35.5), (DATE '2024-01-07', 'stephcurry', 28, 33.5),
+        (DATE '2024-01-08', 'lebronjames', 25, NULL), (DATE '2024-01-09', 'nikolajokic', NULL, 36.25)""")
+    return ref
+
+
+# ------------------------------------------------------------------------------------------ datasets
+
+
+def test_datasets_carry_location_expiration_and_the_kits_label(wh, ds):
+    wh.create_dataset(f"{ds}_eu", default_table_expiration_days=1.5, location="eu", labels={"team": "ops"})
+    info = wh.dataset_info(f"{ds}_eu")
+    assert isinstance(info, DatasetInfo)
+    assert (info.name, info.location, info.default_table_expiration_days) == (f"{ds}_eu", "EU", 1.5)
+    assert info.labels == {"team": "ops", **KIT_LABELS}
+    assert info.created_at.tzinfo is not None and info.created_at <= datetime.now(timezone.utc)
+    assert wh.dataset_info(ds).location == "US" and wh.dataset_info(ds).labels == KIT_LABELS
+    assert {ds, f"{ds}_eu"} <= set(wh.list_datasets()) and wh.dataset_exists(ds)
+    assert not wh.dataset_exists(f"{ds}_nope")
+    wh.create_dataset(ds)   # exists_ok: left as it was
+    with pytest.raises(ParameterError, match=r"^dataset=.*already exists"):
+        wh.create_dataset(ds, exists_ok=False)
+    wh.create_table(f"{ds}_eu.t", [("x", "INT64")])
+    table = wh.table_info(f"{ds}_eu.t")
+    assert round((table.expires_at - table.created_at).total_seconds()) == 1.5 * 86400
+    wh.drop_dataset(f"{ds}_eu", delete_contents=True)
+
+
+@pytest.mark.parametrize("kwargs, parameter", [
+    ({"name": "a-b"}, "dataset"), ({"name": "ok", "labels": {"Team": "x"}}, "labels"),
+    ({"name": "ok", "labels": {"team": "X"}}, "labels['team']"),
+    ({"name": "ok", "labels": {"created-by": "me"}}, "labels['created-by']"),
+    ({"name": "ok", "default_table_expiration_days": 0}, "default_table_expiration_days"),
+    ({"name": "ok", "location": "mars"}, "location"),
+])
+def test_create_dataset_refuses_bad_input_before_anything_changes(wh, kwargs, parameter):
+    before = wh.list_datasets()
+    with pytest.raises(ParameterError) as caught:
+        wh.create_dataset(**kwargs)
+    assert caught.value.parameter == parameter
+    assert wh.list_datasets() == before
+
+
+def test_only_the_kits_datasets_are_dropped(wh, ds):
+    wh.execute(f"CREATE SCHEMA {ds}_prod")   # as the pipeline makes its datasets: no kit label
+    with pytest.raises(ParameterError, match=rf"^dataset='{ds}_prod' .*does not carry the kit's label "
+                                             r"created-by=phase-runbooks"):
+        wh.drop_dataset(f"{ds}_prod")
+    assert wh.dataset_exists(f"{ds}_prod")
+    wh.create_table(f"{ds}.t", [("x", "INT64")])
+    with pytest.raises(ParameterError, match=r"^delete_contents=False .*still holds t"):
+        wh.drop_dataset(ds)
+    with pytest.raises(NotFoundError, match=rf"^Dataset {ds}_gone was not found"):
+        wh.drop_dataset(f"{ds}_gone")
+    wh.execute(f"DROP SCHEMA {ds}_prod")
+
+
+# ------------------------------------------------------------------------------------------ tables
+
+
+def test_table_info_reports_what_bigquery_does(wh, ds):
+    ref = _games(wh, ds)
+    info = wh.table_info(ref)
+    assert isinstance(info, TableInfo)
+    assert (info.dataset, info.table, info.num_rows, info.kind) == (ds, "player_game_summary", 4, "TABLE")
+    assert info.columns == GAMES
+    assert (info.partition_column, info.partition_type, info.clustering) == ("game_date", "DAY", ["player_lookup"])
+    # 8 bytes per DATE, INT64, FLOAT64 value, 2 + length per STRING, NULLs nothing
+    assert info.num_bytes == 4 * 8 + sum(2 + len(p) for p in ("lebronjames", "stephcurry", "lebronjames",
+                                                                "nikolajokic")) + 3 * 8 + 3 * 8
+    assert info.created_at <= info.last_modified <= datetime.now(timezone.utc) and info.expires_at is None
+    assert wh.list_tables(ds) == ["player_game_summary"] and wh.table_exists(f"{PROJECT}.{ref}")
+    assert not wh.table_exists(f"{ds}.nope")
+
+
+def test_create_table_types_and_create_table_like(wh, ds):
+    typed = [("n", "NUMERIC"), ("p", "NUMERIC(10, 2)"), ("ts", "TIMESTAMP"), ("dt", "DATETIME"), ("tags", "ARRAY<STRING>"),
+             ("s", "STRUCT<a INT64, b DATE>"), ("ok", "BOOL"), ("raw", "BYTES"), ("big", "BIGNUMERIC")]
+    wh.create_table(f"{ds}.typed", typed)
+    assert wh.table_info(f"{ds}.typed").columns == typed
+    ref = _games(wh, ds)
+    wh.create_table_like(ref, f"{ds}.copy")
+    copy = wh.table_info(f"{ds}.copy")
+    assert (copy.columns, copy.partition_column, copy.clustering, copy.num_rows) == \
+        (GAMES, "game_date", ["player_lookup"], 0)
+    wh.create_table(ref, [("a", "INT64")])   # exists_ok: left as it was
+    with pytest.raises(ParameterError, match="already exists"):
+        wh.create_table(ref, [("a", "INT64")], exists_ok=False)
+    with pytest.raises(NotFoundError, match=rf"^Table {ds}.nope was not found"):
+        wh.create_table_like(f"{ds}.nope", f"{ds}.x")
+
+
+@pytest.mark.parametrize("args, parameter", [
+    (([],), "columns"), (([("a b", "INT64")],), "columns"), (([("a", "NOTATYPE")],), "columns"),
+    (([("a", "INT64"), ("A", "STRING")],), "columns"), (([("a", "INT64")], "b"), "partition_column"),
+    (([("a", "INT64")], "a"), "partition_column"), (([("a", "DATE")], None, True, ["b"]), "clustering"),
+])
+def test_create_table_refuses_bad_input(wh, ds, args, parameter):
+    with pytest.raises(ParameterError) as caught:
+        wh.create_table(f"{ds}.x", *args)
+    assert caught.value.parameter == parameter
+    assert wh.list_tables(ds) == []
+
+
+# ------------------------------------------------------------------------------------------ queries
+
+
+def test_query_rows_come_back_typed_as_the_bigquery_client_types_them(wh):
+    df = wh.query("""SELECT 1 AS i, CAST(NULL AS INT64) AS i_null, 1.5 AS f, TRUE AS b, 'x' AS s, DATE '2024-01-07' AS d,
+                            TIMESTAMP '2024-01-07 10:00:00+02' AS ts, DATETIME '2024-01-07 10:00:00' AS dt,
+                            NUMERIC '1.25' AS n, [1, 2] AS arr, STRUCT(1 AS a, 'q' AS b) AS st, b'ab' AS raw""")
+    assert {c: str(t) for c, t in df.dtypes.items()} == {
+        "i": "Int64", "i_null": "Int64", "f": "float64", "b": "boolean", "s": "str", "d": "dbdate",
+        "ts": "datetime64[us, UTC]", "dt": "datetime64[us]", "n": "object", "arr": "object", "st": "object",
+        "raw": "object"}
+    row = df.iloc[0]
+    assert row.d == date(2024, 1, 7) and isinstance(row.d, date)
+    assert row.ts == pd.Timestamp("2024-01-07 08:00:00", tz="UTC") and row.n == Decimal("1.25")
+    assert list(row.arr) == [1, 2] and row.st == {"a": 1, "b": "q"} and row.raw == b"ab"
+    assert pd.isna(row.i_null) and row.i == 1 and bool(row.b) is True
+    # a date pandas cannot hold as a timestamp stays a datetime.date, as the BigQuery client keeps it
+    assert wh.query("SELECT DATE '1500-01-01' AS d").d.iloc[0] == date(1500, 1, 1)
+    empty = wh.query("SELECT DATE '2024-01-07' AS d, 1 AS i FROM UNNEST([1]) AS x WHERE FALSE")
+    assert empty.empty and {c: str(t) for c, t in empty.dtypes.items()} == {"d": "dbdate", "i": "Int64"}
+
+
+@pytest.mark.parametrize("value", [
+    7, 2.5, True, "lebron", b"\x00\xff", Decimal("12.345"), date(2024, 1, 7), datetime(2024, 1, 7, 10, 30),
+    datetime(2024, 1, 7, 10, 30, tzinfo=timezone.utc), [1, 2, 3], ["a", "b"],
+], ids=lambda v: type(v).__name__)
+def test_query_parameters_come_back_as_given(wh, value):
+    got = wh.query("SELECT @v AS v", {"v": value}).v.iloc[0]
+    assert (list(got) if isinstance(value, list) else got) == value
+
+
+def test_query_parameters_are_checked_before_anything_runs(wh):
+    with pytest.raises(ParameterError, match=r"^params=\['a'\] .*the SQL uses @b"):
+        wh.query("SELECT @a + @b AS c", {"a": 1})
+    with pytest.raises(ParameterError, match="^params="):
+        wh.query("SELECT @a", [1])
+    with pytest.raises(ParameterError, match="^sql="):
+        wh.query("   ")
+    assert wh.query("SELECT @a AS a", {"a": 1, "unused": "x"}).a.iloc[0] == 1
+
+
+def test_results_larger_than_a_page_come_back_whole(wh):
+    df = wh.query("SELECT x, CONCAT('p', CAST(x AS STRING)) AS s FROM UNNEST(GENERATE_ARRAY(1, 130)) AS x ORDER BY x")
+    assert df.x.tolist() == list(range(1, 131)) and df.s.iloc[-1] == "p130"
+
+
+def test_not_found_names_what_does_exist(wh, ds):
+    _games(wh, ds)
+    with pytest.raises(NotFoundError, match=rf"^Table {ds}.player_game_sumary was not found .*tables in {ds}: "
+                                            r"player_game_summary\.$"):
+        wh.query(f"SELECT * FROM `{PROJECT}.{ds}.player_game_sumary` WHERE points > @p", {"p": 1})
+    for call in (lambda: wh.table_info(f"{ds}.player_game_sumary"), lambda: wh.partitions(f"{ds}.nope")):
+        with pytest.raises(NotFoundError, match=rf"^Table {ds}.(player_game_sumary|nope) was not found"):
+            call()
+    for call in (lambda: wh.query("SELECT * FROM nowhere_at_all.t"), lambda: wh.list_tables("nowhere_at_all"),
+                 lambda: wh.dataset_info("nowhere_at_all"), lambda: wh.create_table("nowhere_at_all.t", [("a", "INT64")])):
+        with pytest.raises(NotFoundError, match=r"^Dataset nowhere_at_all was not found .*datasets: .*"):
+            call()
+
+
+def test_sql_errors_name_the_line_and_column(wh):
+    with pytest.raises(RunbookError, match=r"line 2, column \d+"):
+        wh.query("SELECT 1 AS a,\n  FROM FROM")
+
+
+def test_a_transaction_is_all_or_nothing(wh, ds):
+    ref = _games(wh, ds)
+    with pytest.raises(NotFoundError):
+        wh.execute(f"""BEGIN TRANSACTION;
+            DELETE FROM {ref} WHERE game_date = DATE '2024-01-07';
+            INSERT INTO {ds}.no_such_table VALUES (1);
+            COMMIT TRANSACTION;""")
+    assert wh.table_info(ref).num_rows == 4
+
+
+# ------------------------------------------------------------------------------------------ bytes and partitions
+
+
+def test_estimate_bytes_reads_only_the_columns_and_partitions_named(wh, ds):
+    ref = _games(wh, ds)
+    whole = wh.table_info(ref).num_bytes
+    assert wh.estimate_bytes(f"SELECT * FROM {ref}") == whole
+    assert wh.estimate_bytes(f"SELECT COUNT(*) AS n FROM {ref}") == 0
+    assert wh.estimate_bytes(f"SELECT points FROM {ref}") == 3 * 8
+    one_day = wh.estimate_bytes(f"SELECT * FROM {ref} WHERE game_date = @d", {"d": date(2024, 1, 7)})
+    two_days = wh.estimate_bytes(f"SELECT * FROM {ref} WHERE game_date BETWEEN DATE '2024-01-07' AND '2024-01-08'")
+    assert 0 < one_day < two_days < whole
+    # a filter on another column prunes nothing: BigQuery still reads the partitions
+    assert wh.estimate_bytes(f"SELECT points FROM {ref} WHERE points > 20") == 3 * 8
+    assert wh.table_info(ref).num_rows == 4   # nothing ran
+    with pytest.raises(NotFoundError):
+        wh.estimate_bytes(f"SELECT * FROM {ds}.nope")
+
+
+def test_partitions_come_from_metadata_and_change_only_where_written(wh, ds):
+    ref = _games(wh, ds)
+    parts = wh.partitions(ref)
+    assert all(isinstance(p, PartitionInfo) for p in parts)
+    assert [(p.partition_id, p.partition_date, p.total_rows) for p in parts] == [
+        ("20240107", date(2024, 1, 7), 2), ("20240108", date(2024, 1, 8), 1), ("20240109", date(2024, 1, 9), 1)]
+    assert sum(p.total_logical_bytes for p in parts) == wh.table_info(ref).num_bytes
+    before = {p.partition_id: p.last_modified for p in parts}
+    # the replay's MERGE into one partition (partition column first in the keys)
+    wh.execute(f"""MERGE {ref} AS t
+        USING (SELECT DATE '2024-01-08' AS game_date, 'lebronjames' AS player_lookup, 27 AS points, 30.0 AS minutes
+               UNION ALL SELECT DATE '2024-01-08', 'stephcurry', 31, 34.0) AS s
+        ON t.game_date = s.game_date AND t.player_lookup = s.player_lookup
+           AND t.game_date BETWEEN @start AND @end
+        WHEN MATCHED THEN UPDATE SET points = s.points, minutes = s.minutes
+        WHEN NOT MATCHED THEN INSERT ROW""", {"start": date(2024, 1, 8), "end": date(2024, 1, 8)})
+    after = {p.partition_id: p for p in wh.partitions(ref)}
+    assert after["20240108"].total_rows == 2 and after["20240108"].last_modified > before["20240108"]
+    assert after["20240107"].last_modified == before["20240107"]
+    assert after["20240109"].last_modified == before["20240109"]
+    wh.create_table(f"{ds}.flat", [("x", "INT64")])
+    assert [(p.partition_id, p.total_rows) for p in wh.partitions(f"{ds}.flat")] == [(None, 0)]
+
+
+def test_information_schema_partitions_in_sql(wh, ds):
+    ref = _games(wh, ds)
+    df = wh.query(f"""SELECT table_name, partition_id, total_rows FROM `{PROJECT}.{ds}.INFORMATION_SCHEMA.PARTITIONS`
+                      WHERE table_name = 'player_game_summary' AND partition_id >= @from ORDER BY partition_id""",
+                  {"from": "20240108"})
+    assert df.values.tolist() == [["player_game_summary", "20240108", 1], ["player_game_summary", "20240109", 1]]
+    assert wh.table_info(ref).num_rows == 4
+
+
+# ------------------------------------------------------------------------------------------ what the runbooks send
+
+
+def test_compare_fingerprints_rows_per_partition(wh, ds):
+    ref = _games(wh, ds)
+    df = wh.query(f"""
+        SELECT game_date, COUNT(*) AS row_count,
+               BIT_XOR(FARM_FINGERPRINT(TO_JSON_STRING(STRUCT(player_lookup, points, minutes)))) AS fingerprint
+        FROM {ref} WHERE game_date BETWEEN @start AND @end GROUP BY game_date ORDER BY game_date""",
+                  {"start": date(2024, 1, 7), "end": date(2024, 1, 9)})
+    assert df.game_date.tolist() == [date(2024, 1, 7), date(2024, 1, 8), date(2024, 1, 9)]
+    assert df.row_count.tolist() == [2, 1, 1]
+
+    def fp(text: str) -> int:   # BigQuery's FARM_FINGERPRINT: farmhash fingerprint64 read as signed
+        u = farmhash.fingerprint64(text)
+        return u - (1 << 64) if u >= 1 << 63 else u
+
+    assert df.fingerprint.iloc[2] == fp('{"player_lookup":"nikolajokic","points":null,"minutes":36.25}')
+    assert df.fingerprint.iloc[0] == fp('{"player_lookup":"lebronjames","points":30,"minutes":35.5}') ^ \
+        fp('{"player_lookup":"stephcurry","points":28,"minutes":33.5}')
+
+
+@pytest.mark.parametrize("sql, expected", [
+    # FARM_FINGERPRINT of '' (DESIGN: checked against BigQuery)
+    ("SELECT FARM_FINGERPRINT('')", -7286425919675154353),
+    # TO_JSON_STRING: compact JSON, struct fields in order, dates quoted, NULL as null
+    ("SELECT TO_JSON_STRING(STRUCT(1 AS a, 'x' AS b, DATE '2024-01-07' AS d, CAST(NULL AS STRING) AS n))",
+     '{"a":1,"b":"x","d":"2024-01-07","n":null}'),
+    ("SELECT TO_JSON_STRING([1, 2, 3])", "[1,2,3]"),
+    # SAFE_ functions: NULL instead of an error
+    ("SELECT SAFE_DIVIDE(1, 0)", None), ("SELECT SAFE_CAST('x' AS INT64)", None),
+    ("SELECT SAFE.PARSE_DATE('%Y-%m-%d', 'not a date')", None), ("SELECT SAFE_DIVIDE(6, 4)", 1.5),
+    # CAST(x AS STRING): floats in their shortest form (1.0 keeps its .0, see test_dialect), NUMERIC
+    # without trailing zeros
+    ("SELECT CAST(1.0 AS STRING)", "1.0"), ("SELECT CAST(2.5 AS STRING)", "2.5"),
+    ("SELECT CAST(0.1 AS STRING)", "0.1"), ("SELECT CAST(NUMERIC '1.50' AS STRING)", "1.5"),
+    ("SELECT CAST(NUMERIC '10' AS STRING)", "10"),
+])
+def test_golden_answers_the_runbooks_rely_on(wh, sql, expected):
+    df = wh.query(sql)
+    value = df.iloc[0, 0]
+    assert (None if pd.isna(value) else value) == expected
+
+
+# ------------------------------------------------------------------------------------------ side by side
+
+
+def test_both_targets_answer_the_same(local_wh, gcp_wh):
+    for w in (local_wh, gcp_wh):
+        w.create_dataset("side_by_side", labels={"purpose": "parity"})
+        _games(w, "side_by_side")
+    try:
+        sql = "SELECT * FROM side_by_side.player_game_summary WHERE game_date >= @d ORDER BY game_date, player_lookup"
+        params = {"d": date(2024, 1, 8)}
+        pd.testing.assert_frame_equal(local_wh.query(sql, params), gcp_wh.query(sql, params))
+        assert local_wh.estimate_bytes(sql, params) == gcp_wh.estimate_bytes(sql, params)
+        timeless = {"created_at", "last_modified"}
+        local_info, gcp_info = (w.table_info("side_by_side.player_game_summary").to_dict() for w in (local_wh, gcp_wh))
+        assert {k: v for k, v in local_info.items() if k not in timeless} == \
+            {k: v for k, v in gcp_info.items() if k not in timeless}
+        assert [(p.partition_id, p.total_rows, p.total_logical_bytes) for p in
+                local_wh.partitions("side_by_side.player_game_summary")] == \
+            [(p.partition_id, p.total_rows, p.total_logical_bytes) for p in
+             gcp_wh.partitions("side_by_side.player_game_summary")]
+        local_ds, gcp_ds = (w.dataset_info("side_by_side").to_dict() for w in (local_wh, gcp_wh))
+        assert {k: v for k, v in local_ds.items() if k not in timeless} == \
+            {k: v for k, v in gcp_ds.items() if k not in timeless}
+    finally:
+        for w in (local_wh, gcp_wh):
+            w.drop_dataset("side_by_side", delete_contents=True)

@@ -15,7 +15,7 @@ import pytest
 
 from runbook_lib import compare, runner
 from runbook_lib.compare import compare_replay
-from runbook_lib.errors import NotFoundError, ParameterError
+from runbook_lib.errors import NotFoundError, ParameterError, RunbookError
 from runbook_lib.local.corrections import CORRECTIONS, sql_before_corrections
 from runbook_lib.local.pipeline import CodeVersion, processor_sql, run_phase3, run_phase4
 from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
@@ -195,10 +195,12 @@ def test_a_bare_duckdb_file_compares_without_a_sandbox(replayed, tmp_path):
     tg.close()
 
 
-def test_gcp_without_the_bigquery_adapter_is_blocked_with_the_reason():
+def test_gcp_without_credentials_is_one_sentence(monkeypatch):
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.delenv("RUNBOOK_GCP_ENDPOINTS", raising=False)
     tg = connect("gcp", project="my-project")
-    result = compare_replay(tg, "test")
-    assert result.verdict == "blocked" and "is not built yet" in result.summary
+    with pytest.raises(RunbookError, match="gcloud auth application-default login"):
+        compare_replay(tg, "test")
 
 
 # ---------------------------------------------------------------- the runbook

@@ -665,10 +665,9 @@ class ReplayParams(TargetParams):
     @field_validator("dataset_prefix", mode="before")
     @classmethod
     def _prefix(cls, v: Any) -> Any:
-        from .phases import load_phases
-        from .replay.prefix import check_prefix
+        from .phases import check_test_prefix, load_phases
 
-        return check_prefix(v, load_phases())
+        return check_test_prefix(v, load_phases())
 
     @field_validator("phases", mode="before")
     @classmethod
@@ -711,7 +710,7 @@ class ReplayParams(TargetParams):
     @classmethod
     def _allowed(cls, v: Any) -> Any:
         from .phases import load_phases
-        from .replay.prefix import production_datasets
+        from .phases import production_datasets
 
         if v is None or not isinstance(v, (list, tuple)):
             return v

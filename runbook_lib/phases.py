@@ -243,11 +243,12 @@ def prefixed_dataset(dataset: str, dataset_prefix: str) -> str:
     return f"{dataset_prefix}_{dataset}" if dataset_prefix else dataset
 
 
-_TEST_PREFIX = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+TEST_PREFIX = re.compile(r"[a-z][a-z0-9]{0,15}")
+TEST_PREFIX_RULE = "lower-case letters and digits, starting with a letter, at most 16 characters, such as 'test'"
 
 
 def production_datasets(phases: PhaseRegistry) -> list[str]:
-    """Every dataset the phases read or write, and the run-history table's."""
+    """Every dataset a phase reads or writes, and the run-history table's."""
     names = {phases.run_history_table.split(".")[0]}
     for phase in phases.phases.values():
         names.update(phase.reads + phase.writes)
@@ -255,23 +256,31 @@ def production_datasets(phases: PhaseRegistry) -> list[str]:
 
 
 def check_test_prefix(value: object, phases: PhaseRegistry, parameter: str = "dataset_prefix") -> str:
-    """A dataset_prefix that can only ever name test datasets, or one ParameterError sentence.
+    """A dataset_prefix whose datasets can only ever be test datasets, or one ParameterError sentence.
 
-    Lower-case letters and digits, starting with a letter, at most 16 characters; never empty (upstream
-    reads an empty prefix as production); never "test_" (upstream adds the underscore itself, so that
-    writes test__nba_analytics); never a production dataset's name or the start of one.
+    Never empty (upstream reads an empty prefix as production); never ending in "_" (upstream adds the
+    underscore itself, so "test_" writes test__nba_analytics); never a production dataset's name or the
+    start of one, nor one that turns a production dataset into another.
     """
-    if not isinstance(value, str) or not value:
-        raise ParameterError(parameter, value, "give a test prefix such as 'test' (an empty prefix means production)")
-    if value.endswith("_") and _TEST_PREFIX.match(value.rstrip("_")):
-        raise ParameterError(parameter, value, f"upstream adds the underscore itself, so this writes "
-                                               f"{prefixed_dataset('nba_analytics', value)}; give {value.rstrip('_')!r}")
-    if not _TEST_PREFIX.match(value):
-        raise ParameterError(parameter, value, "give lower-case letters and digits, starting with a letter, "
-                                               "at most 16 characters, such as 'test'")
+    if not isinstance(value, str):
+        raise ParameterError(parameter, value, f"give text: {TEST_PREFIX_RULE}")
     production = production_datasets(phases)
+    example = "nba_analytics" if "nba_analytics" in production else production[0]
+    if value == "":
+        raise ParameterError(parameter, value, f"upstream reads an empty prefix as production, so the run would "
+                                               f"write {example} itself; give a test prefix such as 'test'")
+    if value.endswith("_"):
+        fixed = value.rstrip("_")
+        raise ParameterError(parameter, value, f"upstream adds the underscore itself, so {value!r} writes "
+                                               f"{prefixed_dataset(example, value)} (two underscores), a dataset "
+                                               f"nothing else reads; give {fixed or 'test'!r}")
+    if not TEST_PREFIX.fullmatch(value):
+        raise ParameterError(parameter, value, f"give {TEST_PREFIX_RULE}")
     for dataset in production:
-        if dataset.startswith(value) or prefixed_dataset(dataset, value) in production:
-            raise ParameterError(parameter, value, f"it could be read as production dataset {dataset}; "
-                                                   "choose a prefix such as 'test'")
+        if dataset.startswith(value):
+            raise ParameterError(parameter, value, f"it is {'the name' if dataset == value else 'the start'} of "
+                                                   f"production dataset {dataset}; choose a prefix such as 'test'")
+        if prefixed_dataset(dataset, value) in production:
+            raise ParameterError(parameter, value, f"it would make {dataset} into production dataset "
+                                                   f"{prefixed_dataset(dataset, value)}; choose a prefix such as 'test'")
     return value

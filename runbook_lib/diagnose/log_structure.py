@@ -1,0 +1,206 @@
+"""The shape of a build log beyond single lines: the section a line is in, the builder that produced the
+log, the Cloud Build step that failed, where a failure message starts, and the line to read first.
+
+classify_log matches one line at a time; these answers put a match in context. Each is computed only
+when a match needs it, and none reads more of a huge log than it must (see LogShape).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+MAX_LOOK_BACK = 40            # lines searched above a summary line for the line that states the cause
+BUILDER_WINDOW = 1_000_000    # characters of a huge log searched for builder markers, at each place
+
+# a Cloud Build step's prefix on its lines (after any paste prefixes: `> `, `  | `, `123 | `)
+_STEP = re.compile(r'^(?:\s*(?:[>|│]+|\d{1,6} \|))*\s*Step #(\d+)(?: - "[^"]*")?:')
+_STEP_FAILED = re.compile(r'build step (\d+) "[^"]*" failed')
+# words that say something went wrong, in any case, not inside a longer word (IOError, stderr, ftl_error)
+_ERROR_WORD = re.compile(r"(?<![A-Za-z0-9_])error(?![A-Za-z0-9_])", re.IGNORECASE)
+_FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|cannot|can't|could not|unable to|"
+                           r"denied|exception|traceback)(?![\w-])", re.IGNORECASE)
+# what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
+# marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
+_PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|\d{1,6} \||[|│>*]+|--|#\d+ \d+(?:\.\d+)?|'
+                       r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+Z?))+\s*')
+_WARNING = re.compile(r"^(?:npm )?(?:WARN|WARNING|Warning|warning)\b")
+
+
+@dataclass(frozen=True)
+class LineRule:
+    """A one-line regex and a literal every match contains, looked for first."""
+    needle: str
+    regex: re.Pattern
+
+    def hit(self, line: str) -> bool:
+        return self.needle in line and self.regex.search(line) is not None
+
+
+@dataclass(frozen=True)
+class Builder:
+    """A builder recognised from the log itself, and the signature of its failures that nothing else explains."""
+    name: str
+    markers: tuple[LineRule, ...]
+    fallback: str | None = None
+
+
+def lines_hit(text: str, search: Callable[[str, int], re.Match | None]) -> Iterator[tuple[int, int, int, str]]:
+    """(line number, start, end, line) of each line of text on which `search` finds something, in order.
+
+    Line numbers come from counting newlines between hits, so the lines between cost nothing but the search.
+    """
+    pos, counted_to, lineno, size = 0, 0, 1, len(text)
+    while pos <= size and (m := search(text, pos)) is not None:
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.end())
+        end = size if end < 0 else end
+        lineno += text.count("\n", counted_to, start)
+        counted_to = start
+        yield lineno, start, end, text[start:end].rstrip("\r")
+        pos = end + 1
+
+
+def step_of(line: str) -> int | None:
+    """The Cloud Build step a line belongs to, from its `Step #N` prefix (None without one)."""
+    m = _STEP.match(line)
+    return int(m.group(1)) if m else None
+
+
+def names_failure(line: str) -> bool:
+    """Whether a line says that something failed (and is not a warning)."""
+    return bool(_FAILURE_WORD.search(line)) and not _WARNING.match(_PREFIXES.sub("", line, count=1))
+
+
+class SectionTracker:
+    """The section a log line is in: that of the nearest marker line at or above it (None above all).
+
+    Asked about lines in increasing order, it searches each stretch of the log once, backwards from the
+    line asked about with str.rfind of each marker's literal: nothing when no hit needs a section, one
+    pass over the log per marker at worst.
+    """
+
+    def __init__(self, markers: list[tuple[str, LineRule]], text: str):
+        self.markers = markers        # (section, marker) in file order: on one line the first listed wins
+        self.text = text
+        self.searched_to = 0          # text[:searched_to] has been searched for markers
+        self.section: str | None = None
+
+    def allows(self, sections: frozenset[str], start: int, end: int) -> bool:
+        """Whether the line text[start:end] is in one of `sections` or in no known section."""
+        if end > self.searched_to:
+            self._advance(end)
+        return self.section is None or self.section in sections
+
+    def _advance(self, end: int) -> None:
+        text, floor = self.text, self.searched_to
+        for section, marker in self.markers:
+            hi = end
+            while (at := text.rfind(marker.needle, floor, hi)) >= 0:
+                line_start = text.rfind("\n", 0, at) + 1
+                line_end = text.find("\n", at)
+                line_end = len(text) if line_end < 0 else line_end
+                if marker.regex.search(text[line_start:line_end].rstrip("\r")):
+                    floor, self.section = line_end, section  # later markers: only below this line
+                    break
+                hi = line_start
+        self.searched_to = end
+
+
+class LogShape:
+    """Lazily computed facts about one log that single-line matches need: its builder, its failed step,
+    the cause above a summary line and the lead line."""
+
+    def __init__(self, text: str, builders: tuple[Builder, ...] = (), uninformative: tuple[LineRule, ...] = (),
+                 stops: tuple[LineRule, ...] = ()):
+        self.text = text
+        self.builders = builders
+        self.uninformative = uninformative
+        self.stops = stops            # lines where a failure's output starts (look-back stops there)
+        self._builder: Builder | None | bool = False      # False: not looked for yet
+        self._failing_step: int | None | bool = False
+
+    def builder(self, around: int = 0) -> Builder | None:
+        """The builder that produced the log: the first in catalogue order with a marker in it.
+
+        A huge log is searched in three windows (its start, its end, and around offset `around`, where
+        the caller's first finding is), so the answer costs a few megabytes of str.find, not the log.
+        """
+        if self._builder is False:
+            text = self.text
+            if len(text) > 3 * BUILDER_WINDOW:
+                half = BUILDER_WINDOW // 2
+                text = "\n".join((text[:BUILDER_WINDOW], text[max(0, around - half):around + half],
+                                  text[-BUILDER_WINDOW:]))
+            self._builder = next((b for b in self.builders if any(_found(text, m) for m in b.markers)), None)
+        return self._builder  # type: ignore[return-value]
+
+    def failing_step(self) -> int | None:
+        """The Cloud Build step the log says failed (`ERROR: build step N "..." failed`), if it says."""
+        if self._failing_step is False:
+            # the verdict comes at the end of a build: search backwards, a literal at a time
+            text, hi, self._failing_step = self.text, len(self.text), None
+            while (at := text.rfind("build step ", 0, hi)) >= 0:
+                end = text.find("\n", at)
+                if m := _STEP_FAILED.match(text, at, len(text) if end < 0 else end):
+                    self._failing_step = int(m.group(1))
+                    break
+                hi = at
+        return self._failing_step  # type: ignore[return-value]
+
+    def uninformative_line(self, line: str) -> bool:
+        return any(rule.hit(line) for rule in self.uninformative)
+
+    def cause_above(self, start: int, lineno: int) -> tuple[int, int, str] | None:
+        """(line number, start, line) of the first line naming a failure in the output that ends at the line
+        starting at `start`: searched upwards to the nearest output start, section marker, other step or
+        MAX_LOOK_BACK lines. None when nothing above names a failure."""
+        text, here_step = self.text, step_of(_line_at(self.text, start))
+        found: tuple[int, int, str] | None = None
+        pos, n = start, lineno
+        for _ in range(MAX_LOOK_BACK):
+            if pos == 0:
+                break
+            end = pos - 1
+            pos = text.rfind("\n", 0, end) + 1
+            n -= 1
+            line = text[pos:end].rstrip("\r")
+            if any(rule.hit(line) for rule in self.stops) or (here_step is not None and step_of(line) != here_step):
+                break
+            if names_failure(line) and not self.uninformative_line(line):
+                found = (n, pos, line)
+        return found
+
+    def lead_line(self) -> tuple[int, str]:
+        """(line number, line) to read first when no signature explains the log, (0, "") when there is none.
+
+        The first line naming an error, in the failed step when the log says which step failed, passing
+        over lines the catalogue calls uninformative (a step's or a build's bare verdict) unless nothing
+        else names one: then the first of those.
+        """
+        step = self.failing_step()
+        firsts: dict[str, tuple[int, str]] = {}
+        for lineno, _, _, line in lines_hit(self.text, _ERROR_WORD.search):
+            kind = "uninformative" if self.uninformative_line(line) else "informative"
+            if kind == "informative" and (step is None or step_of(line) == step):
+                return lineno, line
+            firsts.setdefault(kind, (lineno, line))
+        return firsts.get("informative") or firsts.get("uninformative") or (0, "")
+
+
+def _found(text: str, rule: LineRule) -> bool:
+    """Whether some line of text meets the rule (lines holding its needle are tried in order)."""
+    at = text.find(rule.needle)
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        end = len(text) if end < 0 else end
+        if rule.regex.search(text[start:end].rstrip("\r")):
+            return True
+        at = text.find(rule.needle, end)
+    return False
+
+
+def _line_at(text: str, start: int) -> str:
+    end = text.find("\n", start)
+    return text[start:len(text) if end < 0 else end].rstrip("\r")

@@ -88,10 +88,10 @@ def _finding(cat: Catalogue, shape: LogShape, sig: Signature, a: dict) -> Findin
     """The finding of `sig` from its accumulated matches, led by the cause when its first match only sums up."""
     lines, evidence = list(a["lines"]), list(a["evidence"])
     if cat.is_summary(evidence[0]):
-        cause = shape.cause_above(a["start"], lines[0])
+        cause = shape.cause_of(a["start"], lines[0])
         if cause is not None:
             lines = [cause[0]] + lines[:MAX_LINES - 1]
-            evidence = [cause[2][:MAX_EVIDENCE_CHARS]] + evidence[:MAX_EVIDENCE - 1]
+            evidence = [cause[1][:MAX_EVIDENCE_CHARS]] + evidence[:MAX_EVIDENCE - 1]
     score = sig.weight + min(len(a["patterns"]), 5) / 10  # specificity: more distinct patterns agree
     return Finding.of(sig, lines[0], lines, evidence, score, a["count"])
 

@@ -16,6 +16,10 @@ BUILDER_WINDOW = 1_000_000    # characters of a huge log searched for builder ma
 # a Cloud Build step's prefix on its lines (after any paste prefixes: `> `, `  | `, `123 | `)
 _STEP = re.compile(r'^(?:\s*(?:[>|│]+|\d{1,6} \|))*\s*Step #(\d+)(?: - "[^"]*")?:')
 _STEP_FAILED = re.compile(r'build step (\d+) "[^"]*" failed')
+_STEP_NAMED = re.compile(r"Step #(\d+)")
+_BARE_ERROR = re.compile(r"(?:^|\s)ERROR\s*$")     # Cloud Build's one-word verdict after a failed step
+MAX_CAUSE_BELOW = 10          # lines of a message read below a summary that ends with a colon
+LEAD_WINDOW = 2_000_000       # characters at the end of a huge log searched for the lead line
 # words that say something went wrong, in any case, not inside a longer word (IOError, stderr, ftl_error)
 _ERROR_WORD = re.compile(r"(?<![A-Za-z0-9_])error(?![A-Za-z0-9_])", re.IGNORECASE)
 _FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|cannot|can't|could not|unable to|"
@@ -119,6 +123,7 @@ class LogShape:
         self.stops = stops            # lines where a failure's output starts (look-back stops there)
         self._builder: Builder | None | bool = False      # False: not looked for yet
         self._failing_step: int | None | bool = False
+        self._lead_window: tuple[str, int] | None = None   # (the end of the log searched, lines before it)
 
     def builder(self, around: int = 0) -> Builder | None:
         """The builder that produced the log: the first in catalogue order with a marker in it.
@@ -136,20 +141,42 @@ class LogShape:
         return self._builder  # type: ignore[return-value]
 
     def failing_step(self) -> int | None:
-        """The Cloud Build step the log says failed (`ERROR: build step N "..." failed`), if it says."""
+        """The Cloud Build step that failed: the one the verdict names (`ERROR: build step N "..." failed`),
+        else the last step mentioned above the bare `ERROR` line a failed step is followed by; None when
+        the log shows neither."""
         if self._failing_step is False:
-            # the verdict comes at the end of a build: search backwards, a literal at a time
-            text, hi, self._failing_step = self.text, len(self.text), None
-            while (at := text.rfind("build step ", 0, hi)) >= 0:
-                end = text.find("\n", at)
-                if m := _STEP_FAILED.match(text, at, len(text) if end < 0 else end):
-                    self._failing_step = int(m.group(1))
-                    break
-                hi = at
+            # verdicts come at the end of a build: search backwards, a literal at a time
+            named = _last_line(self.text, "build step ", _STEP_FAILED.search)
+            if named is not None:
+                self._failing_step = int(_STEP_FAILED.search(named[1]).group(1))  # type: ignore[union-attr]
+            else:
+                bare = _last_line(self.text, "ERROR", _BARE_ERROR.search)
+                above = bare and _last_line(self.text, "Step #", _STEP_NAMED.search, hi=bare[0])
+                self._failing_step = int(_STEP_NAMED.search(above[1]).group(1)) if above else None  # type: ignore[union-attr]
         return self._failing_step  # type: ignore[return-value]
 
     def uninformative_line(self, line: str) -> bool:
         return any(rule.hit(line) for rule in self.uninformative)
+
+    def cause_of(self, start: int, lineno: int) -> tuple[int, str] | None:
+        """(line number, line) stating the cause of the failure summed up by the line starting at `start`:
+        the first line naming a failure above it in the same output (cause_above), else, when the summary
+        ends with a colon (`failed to build: (error ID: ...):`), the last line of the message below it."""
+        above = self.cause_above(start, lineno)
+        if above is not None:
+            return above[0], above[2]
+        if not _line_at(self.text, start).endswith(":"):
+            return None
+        found, pos = None, self.text.find("\n", start) + 1
+        for n in range(lineno + 1, lineno + 1 + MAX_CAUSE_BELOW):
+            if pos <= 0 or pos >= len(self.text):
+                break
+            line = _line_at(self.text, pos)
+            own = _PREFIXES.sub("", line, count=1).strip()
+            if not own or set(own) <= set("-—=*"):
+                break
+            found, pos = (n, line), self.text.find("\n", pos) + 1
+        return found
 
     def cause_above(self, start: int, lineno: int) -> tuple[int, int, str] | None:
         """(line number, start, line) of the first line naming a failure in the output that ends at the line
@@ -174,18 +201,47 @@ class LogShape:
     def lead_line(self) -> tuple[int, str]:
         """(line number, line) to read first when no signature explains the log, (0, "") when there is none.
 
-        The first line naming an error, in the failed step when the log says which step failed, passing
-        over lines the catalogue calls uninformative (a step's or a build's bare verdict) unless nothing
-        else names one: then the first of those.
+        In the failed step, when the log says which: its first line naming an error, else its first
+        naming a failure in other words (`errors`, `failed`, `could not` ...), else its last line of output
+        (a failed step's last words are usually why). Otherwise the same two searches over the whole log.
+        Lines the catalogue calls uninformative (a step's or a build's bare verdict) are passed over
+        unless nothing else names an error: then the first of those. In a log longer than LEAD_WINDOW
+        only its end is searched, where a build fails, so that no answer costs a pass over all of it.
         """
         step = self.failing_step()
-        firsts: dict[str, tuple[int, str]] = {}
-        for lineno, _, _, line in lines_hit(self.text, _ERROR_WORD.search):
-            kind = "uninformative" if self.uninformative_line(line) else "informative"
-            if kind == "informative" and (step is None or step_of(line) == step):
-                return lineno, line
-            firsts.setdefault(kind, (lineno, line))
-        return firsts.get("informative") or firsts.get("uninformative") or (0, "")
+        in_step = (lambda line: step_of(line) == step) if step is not None else None
+        if in_step is not None:
+            found = (self._first(_ERROR_WORD, in_step) or self._first(_FAILURE_WORD, in_step)
+                     or self._last_output_of(step))  # type: ignore[arg-type]
+            if found:
+                return found
+        return (self._first(_ERROR_WORD) or self._first(_FAILURE_WORD)
+                or self._first(_ERROR_WORD, uninformative=True) or (0, ""))
+
+    def _first(self, words: re.Pattern, where: Callable[[str], bool] | None = None,
+               uninformative: bool = False) -> tuple[int, str] | None:
+        """(line number, line) of the first line with `words` (and passing `where`) that is informative and
+        not a warning, or with `uninformative=True` the first uninformative one."""
+        if self._lead_window is None:
+            start = max(0, len(self.text) - LEAD_WINDOW)
+            start = self.text.find("\n", start - 1) + 1 if start else 0
+            self._lead_window = (self.text[start:], self.text.count("\n", 0, start))
+        window, lines_before = self._lead_window
+        for lineno, _, _, line in lines_hit(window, words.search):
+            if (where is None or where(line)) and self.uninformative_line(line) == uninformative and \
+                    (uninformative or not _WARNING.match(_PREFIXES.sub("", line, count=1))):
+                return lines_before + lineno, line
+        return None
+
+    def _last_output_of(self, step: int) -> tuple[int, str] | None:
+        """(line number, line) of the last non-blank line with step `step`'s prefix."""
+        text, hi, needle = self.text, len(self.text), f"Step #{step}"
+        while (found := _last_line(text, needle, lambda line: step_of(line) == step, hi=hi)) is not None:
+            at, line = found
+            if _PREFIXES.sub("", line, count=1).strip():
+                return text.count("\n", 0, at) + 1, line
+            hi = at
+        return None
 
 
 def _found(text: str, rule: LineRule) -> bool:
@@ -199,6 +255,18 @@ def _found(text: str, rule: LineRule) -> bool:
             return True
         at = text.find(rule.needle, end)
     return False
+
+
+def _last_line(text: str, needle: str, test: Callable[[str], object], hi: int | None = None) -> tuple[int, str] | None:
+    """(start, line) of the last line of text[:hi] holding `needle` that passes `test`, searching backwards."""
+    hi = len(text) if hi is None else hi
+    while (at := text.rfind(needle, 0, hi)) >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        line = _line_at(text, start)
+        if test(line):
+            return start, line
+        hi = start
+    return None
 
 
 def _line_at(text: str, start: int) -> str:

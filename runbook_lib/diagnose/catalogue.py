@@ -50,7 +50,7 @@ def _rarity(ch: str) -> int:
 
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections", "builder_output"}
-_SECTION_KEYS = {"name", "markers"}
+_SECTION_KEYS = {"name", "markers", "fallback"}
 _BUILDER_KEYS = {"name", "markers", "fallback"}
 _TOP_KEYS = {"version", "sections", "uninformative", "builders", "summaries", "output_starts", "signatures"}
 
@@ -79,6 +79,7 @@ class Section:
     """A part of a build log (fetching the source, the build steps, the push ...) and the lines that open it."""
     name: str
     markers: tuple[str, ...]
+    fallback: str | None = None   # signature of a failure in this section that nothing else explains
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class Catalogue:
 
     def shape(self, text: str) -> LogShape:
         """The lazily computed facts about `text` that matches are put in context with."""
-        return LogShape(text, self._builders, self._uninformative, self._output_starts)
+        return LogShape(text, self._builders, self._uninformative, self._output_starts, self._markers)
 
     def matches(self, text: str) -> Iterator[tuple[int, int, str, _Pattern]]:
         """(line number, line start, line, pattern) for each pattern matching a line of text.
@@ -197,9 +198,12 @@ class Catalogue:
         """Whether a line closes a failure message rather than stating its cause (catalogue `summaries`)."""
         return any(rule.hit(line) for rule in self._summaries)
 
-    def fallback(self, builder: Builder | None) -> Signature | None:
-        """The signature of a failed build of `builder` that no signature explains, if the catalogue names one."""
-        return self._by_id.get(builder.fallback) if builder is not None and builder.fallback else None
+    def fallback(self, section: str | None, builder: Builder | None) -> Signature | None:
+        """The signature of a failure no signature explains, whose lead line is in `section` of a log that
+        `builder` produced: the section's fallback, else the builder's, else None."""
+        by_section = next((s.fallback for s in self.sections if s.name == section and s.fallback), None)
+        chosen = by_section or (builder.fallback if builder is not None else None)
+        return self._by_id.get(chosen) if chosen else None
 
 
 def _rule(pattern: str, owner: str, source: str) -> LineRule:
@@ -258,7 +262,10 @@ def _sections(doc: dict, source: str) -> tuple[Section, ...]:
         markers = entry.get("markers")
         if not isinstance(markers, list) or not markers or not all(isinstance(m, str) and m for m in markers):
             raise ConfigError(f"{source}: {where}.markers must be a non-empty list of regular expressions.")
-        sections.append(Section(name, tuple(markers)))
+        fallback = entry.get("fallback")
+        if fallback is not None and not isinstance(fallback, str):
+            raise ConfigError(f"{source}: {where}.fallback must be a signature id, got {fallback!r}.")
+        sections.append(Section(name, tuple(markers), fallback))
     return tuple(sections)
 
 
@@ -383,9 +390,10 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
                                     output_builders))
     if "unknown" not in seen:
         raise ConfigError(f"{source}: the catalogue needs an 'unknown' entry (used when nothing matches).")
-    for b in builders:
-        if b.fallback is not None and b.fallback not in seen:
-            raise ConfigError(f"{source}: builder '{b.name}'.fallback names unknown signature {b.fallback!r}.")
+    for kind, entries in (("builder", builders), ("section", sections)):
+        for e in entries:
+            if e.fallback is not None and e.fallback not in seen:
+                raise ConfigError(f"{source}: {kind} '{e.name}'.fallback names unknown signature {e.fallback!r}.")
     # compiles every pattern, marker and listed line: bad regexes fail here
     return Catalogue(signatures, source, sections, uninformative, builders, summaries, output_starts)
 

@@ -109,10 +109,11 @@ def _ranked(findings: list[Finding], shape: LogShape) -> list[Finding]:
 
 
 def _unexplained(cat: Catalogue, shape: LogShape) -> Finding:
-    """No signature matched: the builder's fallback signature for a failed build it produced, else `unknown`;
-    either points at the lead line (the first line naming an error)."""
-    line, text = shape.lead_line()
+    """No signature matched: the fallback signature of the section the lead line is in (a failure while
+    fetching the source) or of the log's builder (a failed buildpacks build), else `unknown`; each points
+    at the lead line (LogShape.lead_line)."""
+    line, start, text = shape.lead_line()
     evidence = [text[:MAX_EVIDENCE_CHARS]] if line else []
-    fallback = cat.fallback(shape.builder()) if line else None
+    fallback = cat.fallback(shape.section_at(start + len(text)), shape.builder()) if line else None
     sig = fallback or cat.get("unknown")
     return Finding.of(sig, line, [line] if line else [], evidence, float(sig.weight), 1 if line else 0)

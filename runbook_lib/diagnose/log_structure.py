@@ -116,11 +116,12 @@ class LogShape:
     the cause above a summary line and the lead line."""
 
     def __init__(self, text: str, builders: tuple[Builder, ...] = (), uninformative: tuple[LineRule, ...] = (),
-                 stops: tuple[LineRule, ...] = ()):
+                 stops: tuple[LineRule, ...] = (), markers: list[tuple[str, LineRule]] | None = None):
         self.text = text
         self.builders = builders
         self.uninformative = uninformative
         self.stops = stops            # lines where a failure's output starts (look-back stops there)
+        self.markers = markers or []  # (section, marker) as SectionTracker takes them
         self._builder: Builder | None | bool = False      # False: not looked for yet
         self._failing_step: int | None | bool = False
         self._lead_window: tuple[str, int] | None = None   # (the end of the log searched, lines before it)
@@ -154,6 +155,12 @@ class LogShape:
                 above = bare and _last_line(self.text, "Step #", _STEP_NAMED.search, hi=bare[0])
                 self._failing_step = int(_STEP_NAMED.search(above[1]).group(1)) if above else None  # type: ignore[union-attr]
         return self._failing_step  # type: ignore[return-value]
+
+    def section_at(self, end: int) -> str | None:
+        """The section of the log line ending at offset `end` (None above every section marker)."""
+        tracker = SectionTracker(self.markers, self.text)
+        tracker.allows(frozenset(), end, end)
+        return tracker.section
 
     def uninformative_line(self, line: str) -> bool:
         return any(rule.hit(line) for rule in self.uninformative)
@@ -198,8 +205,8 @@ class LogShape:
                 found = (n, pos, line)
         return found
 
-    def lead_line(self) -> tuple[int, str]:
-        """(line number, line) to read first when no signature explains the log, (0, "") when there is none.
+    def lead_line(self) -> tuple[int, int, str]:
+        """(line number, start, line) to read first when no signature explains the log, (0, 0, "") when none.
 
         In the failed step, when the log says which: its first line naming an error, else its first
         naming a failure in other words (`errors`, `failed`, `could not` ...), else its last line of output
@@ -216,30 +223,31 @@ class LogShape:
             if found:
                 return found
         return (self._first(_ERROR_WORD) or self._first(_FAILURE_WORD)
-                or self._first(_ERROR_WORD, uninformative=True) or (0, ""))
+                or self._first(_ERROR_WORD, uninformative=True) or (0, 0, ""))
 
     def _first(self, words: re.Pattern, where: Callable[[str], bool] | None = None,
-               uninformative: bool = False) -> tuple[int, str] | None:
-        """(line number, line) of the first line with `words` (and passing `where`) that is informative and
+               uninformative: bool = False) -> tuple[int, int, str] | None:
+        """(line number, start, line) of the first line with `words` (and passing `where`) that is informative and
         not a warning, or with `uninformative=True` the first uninformative one."""
         if self._lead_window is None:
             start = max(0, len(self.text) - LEAD_WINDOW)
             start = self.text.find("\n", start - 1) + 1 if start else 0
             self._lead_window = (self.text[start:], self.text.count("\n", 0, start))
         window, lines_before = self._lead_window
-        for lineno, _, _, line in lines_hit(window, words.search):
+        offset = len(self.text) - len(window)
+        for lineno, start, _, line in lines_hit(window, words.search):
             if (where is None or where(line)) and self.uninformative_line(line) == uninformative and \
                     (uninformative or not _WARNING.match(_PREFIXES.sub("", line, count=1))):
-                return lines_before + lineno, line
+                return lines_before + lineno, offset + start, line
         return None
 
-    def _last_output_of(self, step: int) -> tuple[int, str] | None:
-        """(line number, line) of the last non-blank line with step `step`'s prefix."""
+    def _last_output_of(self, step: int) -> tuple[int, int, str] | None:
+        """(line number, start, line) of the last non-blank line with step `step`'s prefix."""
         text, hi, needle = self.text, len(self.text), f"Step #{step}"
         while (found := _last_line(text, needle, lambda line: step_of(line) == step, hi=hi)) is not None:
             at, line = found
             if _PREFIXES.sub("", line, count=1).strip():
-                return text.count("\n", 0, at) + 1, line
+                return text.count("\n", 0, at) + 1, at, line
             hi = at
         return None
 

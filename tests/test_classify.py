@@ -238,16 +238,20 @@ def _real_lines_in_noise(spacing: int) -> str:
 
 
 def test_the_scan_finds_every_line_a_pattern_matches():
-    # reference: every pattern against every line; signatures with sections are left to the section tests
+    # reference: every pattern (builder_output ones too) against every line; signatures with sections are
+    # left to the section tests, and which builder_output hits count to test_classify_context.py
     cat = load_catalogue()
     text = _real_lines_in_noise(3)
-    expected: dict[str, list[int]] = {}
+    expected: set[tuple[int, str, str]] = set()
     for n, line in enumerate(text.splitlines(), 1):
         for sig in cat.signatures:
-            if not sig.sections and any(re.search(p, line) for p in sig.patterns):
-                expected.setdefault(sig.id, []).append(n)
-    found = {f.signature: f.lines for f in classify_log(text, cat) if not cat.get(f.signature).sections}
-    assert found == {sig: lines[:MAX_LINES] for sig, lines in expected.items()}
+            for p in sig.patterns + sig.builder_output:
+                if not sig.sections and re.search(p, line):
+                    expected.add((n, sig.id, p))
+    found = {(n, cat.signatures[p.signature].id, p.regex.pattern) for n, _, _, p in cat.matches(text)
+             if not cat.signatures[p.signature].sections}
+    assert found == expected
+    assert any(p in cat.get("buildpacks-build-failed").builder_output for _, _, p in found)
 
 
 def test_needles_chosen_for_a_big_log_find_the_same_lines(monkeypatch):

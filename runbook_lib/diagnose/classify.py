@@ -99,7 +99,7 @@ def _finding(cat: Catalogue, shape: LogShape, sig: Signature, a: dict) -> Findin
 def _ranked(findings: list[Finding], shape: LogShape) -> list[Finding]:
     """Best first. When the log names the Cloud Build step that failed, a finding whose evidence lies
     only in other steps (steps that succeeded) ranks after the rest, whatever its weight."""
-    failed = shape.failing_step() if len(findings) > 1 else None
+    failed = shape.failing_step if len(findings) > 1 else None
 
     def elsewhere(f: Finding) -> bool:
         steps = {step_of(line) for line in f.evidence}

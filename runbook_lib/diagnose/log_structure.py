@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Iterator
 
 MAX_LOOK_BACK = 40            # lines searched above a summary line for the line that states the cause
@@ -122,9 +123,7 @@ class LogShape:
         self.uninformative = uninformative
         self.stops = stops            # lines where a failure's output starts (look-back stops there)
         self.markers = markers or []  # (section, marker) as SectionTracker takes them
-        self._builder: Builder | None | bool = False      # False: not looked for yet
-        self._failing_step: int | None | bool = False
-        self._lead_window: tuple[str, int] | None = None   # (the end of the log searched, lines before it)
+        self._builder: list[Builder | None] = []         # the answer, once looked for
 
     def builder(self, around: int = 0) -> Builder | None:
         """The builder that produced the log: the first in catalogue order with a marker in it.
@@ -132,29 +131,27 @@ class LogShape:
         A huge log is searched in three windows (its start, its end, and around offset `around`, where
         the caller's first finding is), so the answer costs a few megabytes of str.find, not the log.
         """
-        if self._builder is False:
+        if not self._builder:
             text = self.text
             if len(text) > 3 * BUILDER_WINDOW:
                 half = BUILDER_WINDOW // 2
                 text = "\n".join((text[:BUILDER_WINDOW], text[max(0, around - half):around + half],
                                   text[-BUILDER_WINDOW:]))
-            self._builder = next((b for b in self.builders if any(_found(text, m) for m in b.markers)), None)
-        return self._builder  # type: ignore[return-value]
+            self._builder.append(next((b for b in self.builders if any(_found(text, m) for m in b.markers)), None))
+        return self._builder[0]
 
+    @cached_property
     def failing_step(self) -> int | None:
         """The Cloud Build step that failed: the one the verdict names (`ERROR: build step N "..." failed`),
         else the last step mentioned above the bare `ERROR` line a failed step is followed by; None when
         the log shows neither."""
-        if self._failing_step is False:
-            # verdicts come at the end of a build: search backwards, a literal at a time
-            named = _last_line(self.text, "build step ", _STEP_FAILED.search)
-            if named is not None:
-                self._failing_step = int(_STEP_FAILED.search(named[1]).group(1))  # type: ignore[union-attr]
-            else:
-                bare = _last_line(self.text, "ERROR", _BARE_ERROR.search)
-                above = bare and _last_line(self.text, "Step #", _STEP_NAMED.search, hi=bare[0])
-                self._failing_step = int(_STEP_NAMED.search(above[1]).group(1)) if above else None  # type: ignore[union-attr]
-        return self._failing_step  # type: ignore[return-value]
+        # verdicts come at the end of a build: search backwards, a literal at a time
+        named = _last_line(self.text, "build step ", _STEP_FAILED.search)
+        if named is not None:
+            return int(_STEP_FAILED.search(named[1]).group(1))  # type: ignore[union-attr]
+        bare = _last_line(self.text, "ERROR", _BARE_ERROR.search)
+        above = _last_line(self.text, "Step #", _STEP_NAMED.search, hi=bare[0]) if bare else None
+        return int(_STEP_NAMED.search(above[1]).group(1)) if above else None  # type: ignore[union-attr]
 
     def section_at(self, end: int) -> str | None:
         """The section of the log line ending at offset `end` (None above every section marker)."""
@@ -215,11 +212,12 @@ class LogShape:
         unless nothing else names an error: then the first of those. In a log longer than LEAD_WINDOW
         only its end is searched, where a build fails, so that no answer costs a pass over all of it.
         """
-        step = self.failing_step()
-        in_step = (lambda line: step_of(line) == step) if step is not None else None
-        if in_step is not None:
+        step = self.failing_step
+        if step is not None:
+            def in_step(line: str) -> bool:
+                return step_of(line) == step
             found = (self._first(_ERROR_WORD, in_step) or self._first(_FAILURE_WORD, in_step)
-                     or self._last_output_of(step))  # type: ignore[arg-type]
+                     or self._last_output_of(step))
             if found:
                 return found
         return (self._first(_ERROR_WORD) or self._first(_FAILURE_WORD)
@@ -229,10 +227,6 @@ class LogShape:
                uninformative: bool = False) -> tuple[int, int, str] | None:
         """(line number, start, line) of the first line with `words` (and passing `where`) that is informative and
         not a warning, or with `uninformative=True` the first uninformative one."""
-        if self._lead_window is None:
-            start = max(0, len(self.text) - LEAD_WINDOW)
-            start = self.text.find("\n", start - 1) + 1 if start else 0
-            self._lead_window = (self.text[start:], self.text.count("\n", 0, start))
         window, lines_before = self._lead_window
         offset = len(self.text) - len(window)
         for lineno, start, _, line in lines_hit(window, words.search):
@@ -240,6 +234,13 @@ class LogShape:
                     (uninformative or not _WARNING.match(_PREFIXES.sub("", line, count=1))):
                 return lines_before + lineno, offset + start, line
         return None
+
+    @cached_property
+    def _lead_window(self) -> tuple[str, int]:
+        """(the end of the log the lead line is searched in, the number of lines before it)."""
+        start = max(0, len(self.text) - LEAD_WINDOW)
+        start = self.text.find("\n", start - 1) + 1 if start else 0
+        return self.text[start:], self.text.count("\n", 0, start)
 
     def _last_output_of(self, step: int) -> tuple[int, int, str] | None:
         """(line number, start, line) of the last non-blank line with step `step`'s prefix."""

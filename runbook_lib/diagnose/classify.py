@@ -99,13 +99,12 @@ def _finding(cat: Catalogue, shape: LogShape, sig: Signature, a: dict) -> Findin
 def _ranked(findings: list[Finding], shape: LogShape) -> list[Finding]:
     """Best first. When the log names the Cloud Build step that failed, a finding whose evidence lies
     only in other steps (steps that succeeded) ranks after the rest, whatever its weight."""
-    failed = shape.failing_step if len(findings) > 1 else None
-
-    def elsewhere(f: Finding) -> bool:
-        steps = {step_of(line) for line in f.evidence}
-        return failed is not None and None not in steps and failed not in steps
-
-    return sorted(findings, key=lambda f: (elsewhere(f), -f.score, f.line))
+    steps = [{step_of(line) for line in f.evidence} for f in findings]
+    # only findings in different steps can be told apart by the failed step: else skip looking for it
+    failed = shape.failing_step if any(s != steps[0] for s in steps) else None
+    elsewhere = [failed is not None and None not in s and failed not in s for s in steps]
+    order = sorted(range(len(findings)), key=lambda i: (elsewhere[i], -findings[i].score, findings[i].line))
+    return [findings[i] for i in order]
 
 
 def _unexplained(cat: Catalogue, shape: LogShape) -> Finding:

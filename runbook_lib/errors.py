@@ -38,6 +38,10 @@ class OperationTimeout(RunbookError):
     """A build or a rollout outlasted the time the kit waits for it; it may still finish on its own."""
 
 
+class ServiceTimeout(RunbookError, TimeoutError):
+    """A call to a phase service got no answer in time; the service may still be working on it."""
+
+
 class WarehouseQueryError(RunbookError, RuntimeError):
     """SQL the warehouse refused when it ran it (BigQuery's invalidQuery, or what the local warehouse
     refuses as BigQuery would); names the line and column when the warehouse gave them."""

@@ -205,7 +205,9 @@ class Services(Closeable, Protocol):
 
     def request(self, phase: str, method: str, path: str, body: dict | None = None, token: str | None = None,
                 user_agent: str | None = None, remote_ip: str | None = None,
-                headers: dict | None = None) -> "ServiceResponse": ...
+                headers: dict | None = None) -> "ServiceResponse":
+        """One HTTP request to the phase's service. ServiceTimeout (runbook_lib.errors) when it gets no answer
+        in time: the service may still be working on it, so only an idempotent request is safe to repeat."""
 
     def invoke(self, phase: str, payload: dict, token: str | None = None, user_agent: str | None = None,
                remote_ip: str | None = None) -> "ServiceResponse":

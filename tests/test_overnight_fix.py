@@ -26,11 +26,15 @@ def test_the_sandbox_night_finds_the_incident_then_fixes_it(make_sandbox, tmp_pa
     verdicts = {step["step"]: step["verdict"] for step in summary["steps"]}
     assert verdicts == {"pipeline-overview": "fail", "diagnose-build": "fail", "diagnose-phase3-deploy": "fail",
                         "security-audit": "fail", "redeploy-phase4": "warn", "redeploy-phase3": "pass",
-                        "overview-after-fix": "fail"}
+                        "prefixed-replay": "warn", "overview-after-fix": "fail"}
     assert night.exit_code == 3       # the incident was found: `make demo` counts that as success
     # The code is fixed; what the last overview still finds is the audit's matter: Phase 4 is public.
     after = next(step for step in summary["steps"] if step["step"] == "overview-after-fix")
     assert after["summary"] == "nba-phase4-precompute-processors is public (allUsers or allAuthenticatedUsers can invoke it)."
+    # The replay ran on the fixed phases: test datasets written, production untouched but for the run history.
+    replayed = next(step for step in summary["steps"] if step["step"] == "prefixed-replay")
+    assert replayed["summary"].startswith("Replayed 2 dates of phase3 -> phase4 into test_nba_analytics, "
+                                          "test_nba_precompute; production untouched but for 12 run-history rows")
     state = json.loads((Path(home) / "state.json").read_text())
     head = state["source"]["commits"]["head"]
     for phase in ("phase3", "phase4"):

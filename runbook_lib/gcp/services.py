@@ -18,7 +18,8 @@ from typing import Any
 import requests
 from google.protobuf.json_format import MessageToDict
 
-from ..errors import NotFoundError, OperationTimeout, ParameterError, PermissionRefused, RunbookError
+from ..errors import (NotFoundError, OperationTimeout, ParameterError, PermissionRefused, RunbookError,
+                      ServiceTimeout)
 from ..gitinfo import commit_contains
 from ..phases import PhaseRegistry
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
@@ -282,6 +283,9 @@ class GcpServices(PhaseEndpoints):
         try:
             response = self.http.request(method, url.rstrip("/") + path, json=body, headers=sent,
                                          timeout=REQUEST_TIMEOUT_S)
+        except requests.Timeout:
+            raise ServiceTimeout(f"{method} {url.rstrip('/')}{path} got no answer within {REQUEST_TIMEOUT_S:g}s "
+                                 f"(the service may still be working on it).") from None
         except requests.RequestException as exc:
             raise RunbookError(f"{method} {url.rstrip('/')}{path} failed: {one_line(str(exc))}") from None
         return ServiceResponse(response.status_code, response_body(response.content,

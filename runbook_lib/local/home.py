@@ -38,6 +38,11 @@ class SandboxHome:
     def builds(self) -> Path:
         return self.root / "builds"
 
+    @property
+    def replay(self) -> Path:
+        """The ledgers of prefixed replays (runbook 03), one per prefix."""
+        return self.root / "replay"
+
     def ensure(self) -> "SandboxHome":
         for p in (self.root, self.logs, self.run, self.builds):
             p.mkdir(parents=True, exist_ok=True)

@@ -52,7 +52,7 @@ OPERATOR_IP = "73.158.64.21"
 
 # Files and folders the sandbox creates under its home; reset deletes these and nothing else.
 CREATED_FILES = ("state.json", "state.lock", "init.lock", "sandbox.duckdb", "sandbox.duckdb.wal")
-CREATED_DIRS = ("source", "logs", "run", "builds")
+CREATED_DIRS = ("source", "logs", "run", "builds", "replay")
 
 
 def pubsub_push_member(project: str) -> str:

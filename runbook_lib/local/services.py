@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import NotFoundError, ParameterError, RunbookError
+from ..errors import NotFoundError, ParameterError, RunbookError, ServiceTimeout
 from ..phases import PROJECT_ROOT, PhaseRegistry
 # The value types and the meaning of "public" / "invoker" are shared with target=gcp; re-exported here
 # so `from runbook_lib.local.services import ServiceInfo` keeps working.
@@ -423,6 +423,9 @@ class LocalServices(PhaseEndpoints):
             raw = resp.read()
             content_type = resp.getheader("Content-Type", "")
             status = resp.status
+        except TimeoutError:
+            raise ServiceTimeout(f"{method} {path} on the sandbox's {name} service got no answer within "
+                                 f"{REQUEST_TIMEOUT_S:g}s (it may still be working on it).") from None
         finally:
             conn.close()
         return ServiceResponse(status, response_body(raw, content_type, status))

@@ -142,12 +142,15 @@ def storage_emulator() -> Iterator[StorageEmulator]:
 
 # ---------------------------------------------------------------- the fake as a mirror of a sandbox
 
-def mirror_sandbox(fake: FakeGoogleApis, home: str | Path, phases) -> None:
+def mirror_sandbox(fake: FakeGoogleApis, home: str | Path, phases, serve: bool = False) -> None:
     """Load the fake with what Cloud Run, Pub/Sub and Cloud Logging would hold for the sandbox at `home`:
     its services (URL <fake>/svc/<service>), revisions with their `commit-sha` labels, traffic, IAM
     policies, ingress, what each /health answers, the push subscriptions, and its request log (replacing
-    the recorded Cloud Run request entries)."""
+    the recorded Cloud Run request entries). serve=True: a call Cloud Run's IAM check lets in is answered by
+    the sandbox's own service process (as the sandbox's operator), so the phases really run and write."""
     home = Path(home)
+    if serve:
+        fake.service_apps.update(sandbox_apps(home, phases))
     state = json.loads((home / "state.json").read_text())
     for name, record in state["services"].items():
         full = f"projects/{phases.project}/locations/{record['region']}/services/{record['service']}"
@@ -185,6 +188,24 @@ def mirror_sandbox(fake: FakeGoogleApis, home: str | Path, phases) -> None:
     fake.entries = [e for e in fake.entries if e.get("resource", {}).get("type") != "cloud_run_revision"] + sandbox_entries
 
 
+def sandbox_apps(home: Path, phases) -> dict:
+    """Each sandbox service's process as a fake Cloud Run service's app: (method, path, body) -> (code, body)."""
+    from runbook_lib.local.home import sandbox_home
+    from runbook_lib.local.services import LocalServices
+
+    box = sandbox_home(home)
+    services = LocalServices(box, phases, box.warehouse)
+
+    def app(phase: str):
+        def answer(method: str, path: str, body: Any) -> tuple[int, Any]:
+            reply = services.request(phase, method, path, body if isinstance(body, dict) else None,
+                                     token=services.identity_token())
+            return reply.status, reply.body
+        return answer
+
+    return {phases.get(name).service: app(name) for name in phases.names()}
+
+
 def mirrored_phases_file(home: str | Path, path: Path) -> Path:
     """The default phases.yaml with each prefix_support_commit set to the sandbox's own commit
     (what connect("local") does in memory), for a gcp target whose source_dir is the sandbox's checkout."""
@@ -206,16 +227,18 @@ OPERATOR_TOKEN = "fake-id-token-for-the-operator"
 
 
 def connect_gcp_on_fakes(fake: FakeGoogleApis, home: str | Path, tmp_path: Path, monkeypatch,
-                         storage_endpoint: str | None = None, bigquery_endpoint: str | None = None):
+                         storage_endpoint: str | None = None, bigquery_endpoint: str | None = None,
+                         serve: bool = False):
     """target=gcp (the real clients) on the fakes mirroring the sandbox at `home`, its checkout as source_dir;
     the operator has user ADC (which cannot mint ID tokens) and gcloud on PATH, the usual laptop, and
-    gcloud's token is one the fake issued to the sandbox's operator."""
+    gcloud's token is one the fake issued to the sandbox's operator. serve=True: the sandbox's processes
+    answer the services' calls (see mirror_sandbox)."""
     from runbook_lib import target as target_mod
     from runbook_lib.gcp import services as gcp_services
     from runbook_lib.phases import load_phases
 
     phases_file = mirrored_phases_file(home, tmp_path / "phases.yaml")
-    mirror_sandbox(fake, home, load_phases(phases_file))
+    mirror_sandbox(fake, home, load_phases(phases_file), serve=serve)
     fake.identity_tokens[OPERATOR_TOKEN] = "user:operator@sandbox.local"
 
     def user_adc(audience):

@@ -14,7 +14,8 @@ talk to it. It answers like Google does where the kit depends on it:
 - a Cloud Run service's own URL is `<endpoint>/svc/<service>`; Cloud Run's IAM check sits in front of
   every path there (no token -> 403 HTML page, a token the fake never issued -> 401 HTML page, an
   issued token whose member may not invoke -> 403), and every call is written to the request log
-  (`entries`) as a `cloud_run_revision` LogEntry, as Cloud Run does;
+  (`entries`) as a `cloud_run_revision` LogEntry, as Cloud Run does; behind the check a service answers
+  /health from `service_health`, or every path from its real app in `service_apps` (a sandbox's process);
 - getIamPolicy answers a policy with conditional bindings in version 1, mangled, unless version 3 is
   asked for (`options.requestedPolicyVersion=3`), as IAM does;
 - Pub/Sub's subscriptions list is served by fakes/pubsub.py.
@@ -309,6 +310,9 @@ class FakeGoogleApis(HttpFake):
         self.run_revisions: dict[str, list[dict]] = {}
         self.run_policies: dict[str, dict] = {}
         self.service_health: dict[str, dict] = {}
+        # Services whose app is real: short name -> callable(method, path, body) -> (code, JSON body), called
+        # once Cloud Run's IAM check let the request in (fixtures.mirror_sandbox: the sandbox's own processes).
+        self.service_apps: dict[str, Callable[[str, str, Any], tuple[int, Any]]] = {}
         self.pubsub_subscriptions: list[dict] = []   # Pub/Sub REST JSON; routes in fakes/pubsub.py
         # ID tokens the fake's identity provider issued: token -> IAM member ("user:...", "serviceAccount:...").
         self.identity_tokens: dict[str, str] = {}
@@ -408,6 +412,8 @@ class FakeGoogleApis(HttpFake):
             reply: Any = Reply(FORBIDDEN_PAGE.format(path=path))
         elif code == 401:
             reply = Reply(UNAUTHORIZED_PAGE.format(path=path))
+        elif short in self.service_apps:
+            code, reply = self.service_apps[short](request.method, path, request.body)
         elif path == "/health" and request.method == "GET" and short in self.service_health:
             reply = self.service_health[short]
         else:

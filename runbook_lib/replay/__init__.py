@@ -1,0 +1,35 @@
+"""Runbook 03 (a prefixed replay of Phase 3 -> Phase 4, with proof that production was not touched),
+one module per job:
+
+- prefix.py       the dataset_prefix rules and the map production dataset -> what the replay uses
+- capability.py   may each phase be called with a prefix (runbook 00's facts); else blocked, runbook 02
+- datasets.py     the test datasets and tables, made like production's before any call
+- fingerprint.py  production's rows per partition (and checksums), before and after, and what changed
+- ledger.py       each (date, phase)'s status as it changes: a file in the sandbox, a table in the cloud
+- run.py          the calls: bounded concurrency, retries with backoff and jitter, a progress bar
+- summary.py      the isolation verdict, the per-date table and chart
+- runbook.py      the steps in the notebook's order, and the verdict
+
+Everything the notebook and the tests use is importable from `runbook_lib.replay` itself.
+"""
+from .capability import Capability, PhaseCapability, check_capability
+from .datasets import TestDatasets, TestTable, output_tables, prepare_test_datasets
+from .fingerprint import (Change, Checksums, PartitionPrint, TablePrint, changes, checksum_sql, fingerprint,
+                          plan_checksums, production_tables)
+from .ledger import FileLedger, LedgerEntry, WarehouseLedger, finished
+from .prefix import DatasetMap, DatasetUse, check_prefix, dataset_map, production_datasets
+from .run import Call, Outcome, Replayer, RetryPolicy, Tokens, call_with_retries, payload_for, plan_calls
+from .runbook import Replay, ReplayResult, data_dates, prepare
+from .summary import Isolation, judge_isolation, per_date_table, rows_chart, test_rows
+
+__all__ = [
+    "Capability", "PhaseCapability", "check_capability",
+    "TestDatasets", "TestTable", "output_tables", "prepare_test_datasets",
+    "Change", "Checksums", "PartitionPrint", "TablePrint", "changes", "checksum_sql", "fingerprint",
+    "plan_checksums", "production_tables",
+    "FileLedger", "LedgerEntry", "WarehouseLedger", "finished",
+    "DatasetMap", "DatasetUse", "check_prefix", "dataset_map", "production_datasets",
+    "Call", "Outcome", "Replayer", "RetryPolicy", "Tokens", "call_with_retries", "payload_for", "plan_calls",
+    "Replay", "ReplayResult", "data_dates", "prepare",
+    "Isolation", "judge_isolation", "per_date_table", "rows_chart", "test_rows",
+]

@@ -1,0 +1,92 @@
+"""Step 2 of runbook 03: may each replayed phase be called with a prefix at all?
+
+Runbook 00's facts decide (runbook_lib.overview.phase_states): the serving revision must run its own
+phase's code (/health names the service phases.yaml expects) and contain the dataset_prefix commit.
+Otherwise the replay is blocked before anything is created or called: old code ignores the prefix and
+writes production, and another phase's code answers the wrong endpoint. The fix is runbook 02.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..overview import PhaseState, phase_states
+
+REDEPLOY_NOTEBOOK = "notebooks/02_redeploy_phase.ipynb"
+
+
+@dataclass
+class PhaseCapability:
+    phase: str
+    service: str
+    revision: str
+    commit: str
+    health: str            # what /health said: the service it names, or its status
+    ready: bool
+    problem: str = ""      # one clause: why this phase may not be called with a prefix
+    redeploy: bool = False  # runbook 02 fixes it (wrong code, old commit); else something else does
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Capability:
+    phases: list[PhaseCapability] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return all(p.ready for p in self.phases)
+
+    def blocked_sentence(self) -> str:
+        """Why the replay may not start, naming each phase and what fixes it ("" when it may)."""
+        problems = [p for p in self.phases if not p.ready]
+        if not problems:
+            return ""
+        text = "; ".join(p.problem for p in problems)
+        redeploy = [p.phase for p in problems if p.redeploy]
+        if redeploy:
+            text += (f". Redeploy {' and '.join(redeploy)} with runbook 02 ({REDEPLOY_NOTEBOOK}, dry_run=False), "
+                     f"then run this replay again")
+        return text + "."
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame([{"phase": p.phase, "service": p.service, "revision": p.revision,
+                              "commit": p.commit[:7] or "-", "/health": p.health,
+                              "may replay": "yes" if p.ready else "NO", "why not": p.problem or "-"}
+                             for p in self.phases])
+
+    def to_dict(self) -> dict:
+        return {"ready": self.ready, "phases": [p.to_dict() for p in self.phases]}
+
+
+def judge(state: PhaseState, prefix_commit: str) -> PhaseCapability:
+    """One phase's answer from runbook 00's facts about it."""
+    health = state.reported_service or f"HTTP {state.http_status}"
+    found = PhaseCapability(state.phase, state.service, state.revision, state.commit, health, ready=False)
+    commit = state.commit[:7] or "a revision without a commit-sha label"
+    if state.http_status != 200:
+        found.problem = (f"{state.phase}'s /health answered {state.http_status}, so which code serves "
+                         f"{state.service} cannot be checked")
+    elif state.wrong_code:
+        found.problem = (f"{state.phase} serves another phase's code (/health names {state.reported_service}, "
+                         f"not {state.expected_service})")
+        found.redeploy = True
+    elif state.supports_prefix is False:
+        found.problem = (f"{state.phase} runs {commit}, from before dataset_prefix support ({prefix_commit}): "
+                         f"a prefixed run would write production")
+        found.redeploy = True
+    elif state.supports_prefix is None:
+        found.problem = (f"whether {state.phase}'s {commit} contains dataset_prefix support ({prefix_commit}) "
+                         f"cannot be told: give source_dir, a checkout of the pipeline")
+    else:
+        found.ready = True
+    return found
+
+
+def check_capability(target: Any, selected: list[str]) -> Capability:
+    """Each selected phase judged from what serves it now (reads only: describe, /health)."""
+    states = {s.phase: s for s in phase_states(target)}
+    return Capability([judge(states[name], target.phases.get(name).prefix_support_commit[:7]) for name in selected])

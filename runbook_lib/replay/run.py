@@ -1,0 +1,229 @@
+"""Step 5 of runbook 03: the calls, with bounded concurrency, retries, a progress bar and the ledger.
+
+Each (date, phase) is one call with the phase's real payload: Phase 3's /process-date-range for that
+one date (so the ledger and Phase 4 can follow date by date), Phase 4's /process-date; dataset_prefix
+set, backfill_mode on (no downstream triggers). A phase's date waits until the phase before it has
+finished that date; a failed date is not run further down.
+
+429, 500, 503 and timeouts are retried with exponential backoff and full jitter (tenacity); an expired
+identity token (401) is minted again once. The first call of each phase runs alone and `after_first`
+may stop the run there (runbook.py re-fingerprints production: a phase that wrote production is
+stopped after one date, not after all of them).
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any, Callable
+
+from tenacity import (Retrying, retry_if_exception_type, retry_if_result, stop_after_attempt,
+                      wait_random_exponential)
+from tqdm import tqdm
+
+from ..errors import RunbookError, ServiceTimeout
+from ..formats import one_line
+from ..phases import Phase
+from .ledger import DONE, FAILED, RUNNING, LedgerEntry
+
+RETRY_STATUSES = (429, 500, 503)
+DONE_BEFORE = "done earlier"      # finished by an earlier run (the ledger), not called again
+NOT_RUN = "not run"
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 5          # calls in all, the first included
+    base_s: float = 1.0        # backoff before retry n is uniform in [0, min(max_s, base_s * 2**n)]
+    max_s: float = 30.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass(frozen=True)
+class Call:
+    day: date
+    phase: str
+    payload: dict
+
+    @property
+    def key(self) -> tuple[date, str]:
+        return (self.day, self.phase)
+
+
+@dataclass
+class Outcome:
+    day: date
+    phase: str
+    status: str                 # done | failed | done earlier | not run
+    attempts: int = 0
+    seconds: float = 0.0
+    http_status: int | None = None
+    error: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (DONE, DONE_BEFORE)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["day"] = self.day.isoformat()
+        return d
+
+
+def payload_for(phase: Phase, day: date, processors: tuple[str, ...], prefix: str) -> dict:
+    """The phase's own request body for one date; processors () means all of them, as upstream reads []."""
+    common = {"processors": list(processors), "backfill_mode": True, "dataset_prefix": prefix}
+    if phase.payload_style == "date_range":
+        return {"start_date": day.isoformat(), "end_date": day.isoformat(), **common}
+    return {"analysis_date": day.isoformat(), **common, "strict_mode": True, "skip_dependency_check": False}
+
+
+def plan_calls(phases: list[Phase], days: list[date], processors: dict[str, tuple[str, ...]],
+               prefix: str) -> list[Call]:
+    return [Call(day, phase.name, payload_for(phase, day, processors.get(phase.name, ()), prefix))
+            for phase in phases for day in days]
+
+
+class Tokens:
+    """Identity tokens per phase: minted on first use, again after a 401; never printed or stored."""
+
+    def __init__(self, services: Any, principal: str | None = None):
+        self.services, self.principal = services, principal
+        self._tokens: dict[str, str] = {}
+
+    def get(self, phase: str) -> str:
+        if phase not in self._tokens:
+            self._tokens[phase] = self.services.identity_token(principal=self.principal, phase=phase)
+        return self._tokens[phase]
+
+    def refresh(self, phase: str) -> str:
+        self._tokens.pop(phase, None)
+        return self.get(phase)
+
+
+def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPolicy) -> Outcome:
+    """One (date, phase): the call, retried on 429/500/503 and timeouts; never raises for a refusal."""
+    started = time.monotonic()
+    attempts = 0
+
+    def once():
+        nonlocal attempts
+        attempts += 1
+        response = services.invoke(call.phase, call.payload, token=tokens.get(call.phase))
+        if response.status == 401:   # an identity token lives an hour: a long replay outlives it
+            response = services.invoke(call.phase, call.payload, token=tokens.refresh(call.phase))
+        return response
+
+    retrying = Retrying(stop=stop_after_attempt(policy.attempts),
+                        wait=wait_random_exponential(multiplier=policy.base_s, max=policy.max_s),
+                        retry=retry_if_exception_type(ServiceTimeout) | retry_if_result(
+                            lambda r: r.status in RETRY_STATUSES),
+                        retry_error_callback=lambda state: state.outcome, sleep=policy.sleep)
+    outcome = Outcome(call.day, call.phase, FAILED)
+    try:
+        answer = retrying(once)
+        if isinstance(answer, Future):      # every attempt was used up: the last one's answer or error
+            answer = answer.result()
+    except RunbookError as exc:             # a timeout on the last attempt, a refused token, no URL ...
+        outcome.error = one_line(str(exc))
+    else:
+        body = answer.body if isinstance(answer.body, dict) else {}
+        outcome.http_status = answer.status
+        if answer.ok:
+            outcome.status = DONE
+        else:
+            outcome.error = f"HTTP {answer.status}: {one_line(str(body.get('error') or body), 300)}"
+    outcome.attempts, outcome.seconds = attempts, round(time.monotonic() - started, 3)
+    return outcome
+
+
+@dataclass
+class Replayer:
+    """Runs the calls; writes the ledger as each starts and ends (the ledger is written by this thread only)."""
+
+    services: Any
+    tokens: Tokens
+    ledger: Any
+    prefix: str
+    revisions: dict[str, str]                       # phase -> the revision serving it now
+    processors: dict[str, tuple[str, ...]]
+    concurrency: int = 2
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    after_first: Callable[[str], str] | None = None  # phase -> "" to go on, or why to stop
+    progress: bool = True
+    stopped: str = ""
+    # The run's state, kept by run() and its helpers.
+    _previous: dict[str, str] = field(default_factory=dict, init=False)     # phase -> the phase before it
+    _results: dict[tuple[date, str], Outcome] = field(default_factory=dict, init=False)
+    _checked: dict[str, bool] = field(default_factory=dict, init=False)     # its first call passed after_first
+    _trying: dict[str, bool] = field(default_factory=dict, init=False)      # its first call is out
+
+    def run(self, calls: list[Call], done_before: dict[tuple[date, str], LedgerEntry]) -> list[Outcome]:
+        order = list(dict.fromkeys(c.phase for c in calls))
+        self._previous = {phase: order[i - 1] for i, phase in enumerate(order) if i}
+        self._results = {c.key: Outcome(c.day, c.phase, DONE_BEFORE, done_before[c.key].attempts,
+                                        done_before[c.key].seconds) for c in calls if c.key in done_before}
+        self._checked = {phase: self.after_first is None for phase in order}
+        self._trying = {phase: False for phase in order}
+        # Later phases first: a date all the way through beats another date half-way.
+        waiting = sorted((c for c in calls if c.key not in self._results), key=lambda c: (-order.index(c.phase), c.day))
+        running: dict[Future, Call] = {}
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="replay") as pool, \
+                tqdm(total=len(calls), initial=len(self._results), desc=f"replay {self.prefix}", unit="call",
+                     disable=not self.progress) as bar:
+            while True:
+                for call in [c for c in waiting if self._hopeless(c)]:
+                    waiting.remove(call)
+                    self._results[call.key] = Outcome(call.day, call.phase, NOT_RUN, error=self._hopeless(call))
+                    bar.update(1)
+                for call in list(waiting):
+                    if len(running) >= self.concurrency or not self._ready(call):
+                        continue
+                    waiting.remove(call)
+                    self._trying[call.phase] = True
+                    self._write(call, RUNNING)
+                    running[pool.submit(call_with_retries, self.services, self.tokens, call, self.policy)] = call
+                if not running:
+                    break
+                for future in wait(running, return_when=FIRST_COMPLETED)[0]:
+                    self._finished(running.pop(future), future.result())
+                    bar.update(1)
+                    bar.set_postfix(retries=sum(max(0, o.attempts - 1) for o in self._results.values()
+                                                if o.status in (DONE, FAILED)))
+        for call in waiting:   # nothing left that could make them ready
+            self._results[call.key] = Outcome(call.day, call.phase, NOT_RUN, error=self.stopped or "never became ready")
+        return [self._results[c.key] for c in calls]
+
+    def _hopeless(self, call: Call) -> str:
+        """Why a waiting call will never run: the replay stopped, or the phase before did not finish its date."""
+        earlier = self._previous.get(call.phase)
+        prior = self._results.get((call.day, earlier)) if earlier else None
+        if self.stopped:
+            return self.stopped
+        return f"{earlier} did not finish {call.day.isoformat()}" if prior and prior.status in (FAILED, NOT_RUN) else ""
+
+    def _ready(self, call: Call) -> bool:
+        """The phase before finished this date, and this phase's first call is not still out alone."""
+        earlier = self._previous.get(call.phase)
+        prior = self._results.get((call.day, earlier)) if earlier else None
+        if earlier and not (prior and prior.finished):
+            return False
+        return self._checked[call.phase] or not self._trying[call.phase]
+
+    def _finished(self, call: Call, outcome: Outcome) -> None:
+        self._results[call.key] = outcome
+        self._write(call, outcome.status, outcome)
+        if not self._checked[call.phase]:
+            self._trying[call.phase] = False
+            if outcome.status == DONE:
+                self.stopped = self.after_first(call.phase) if self.after_first else ""
+                self._checked[call.phase] = not self.stopped
+
+    def _write(self, call: Call, status: str, outcome: Outcome | None = None) -> None:
+        self.ledger.write(LedgerEntry(
+            day=call.day, phase=call.phase, status=status, prefix=self.prefix,
+            revision=self.revisions.get(call.phase, ""),
+            processors=self.processors.get(call.phase, ()),
+            attempts=outcome.attempts if outcome else 0, seconds=outcome.seconds if outcome else 0.0,
+            error=outcome.error if outcome else ""))

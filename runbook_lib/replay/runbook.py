@@ -1,0 +1,286 @@
+"""Runbook 03 step by step, as notebooks/03_prefixed_replay.ipynb calls it:
+
+    rp = replay.prepare(tg, p)         # dates resolved against the data, the ledger found (reads only)
+    rp.datasets()                      # 1. the prefix's map: production dataset -> what the replay uses
+    rp.capability()                    # 2. may each phase be called with a prefix? (else blocked)
+    rp.test_datasets()                 # 3. test datasets and tables, made like production's
+    rp.fingerprint_before()            # 4. production fingerprinted
+    rp.run()                           # 5. the calls (bounded, retried, resumable)
+    rp.isolation()                     # 6. production again, compared
+    rp.summary(); rp.chart()           # 7. per date and phase
+    report.record(rp.result())
+
+Each step after a stop (blocked, dry run, a refused test table) says why it did nothing, so the notebook
+needs no branches; nothing is created before step 3 and no service is called before step 5.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from ..errors import AccessDenied, QuotaExceeded
+from ..formats import headline
+from ..results import Result
+from .capability import Capability, check_capability
+from .datasets import TestDatasets, output_tables, prepare_test_datasets
+from .fingerprint import Checksums, Fingerprint, changes, fingerprint, gigabytes, plan_checksums, production_tables
+from .ledger import FileLedger, LEDGER_TABLE, Ledger, WarehouseLedger, finished
+from .prefix import DatasetMap, dataset_map
+from .run import DONE, DONE_BEFORE, Outcome, Replayer, RetryPolicy, Tokens, plan_calls
+from .summary import Isolation, judge_isolation, per_date_table, rows_chart, test_rows
+
+SUMMARY_CHARS = 480
+
+
+@dataclass
+class ReplayResult(Result):
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+def data_dates(warehouse: Any, phases: Any, phase: str) -> tuple[date | None, date | None]:
+    """The first and last dates production has output for, over the phase's output tables (partition
+    metadata: no scan)."""
+    days = [p.partition_date for t in phases.get(phase).tables if warehouse.table_exists(t.ref)
+            for p in warehouse.partitions(t.ref) if p.partition_date and p.total_rows]
+    return (min(days), max(days)) if days else (None, None)
+
+
+class Replay:
+    def __init__(self, target: Any, p: Any, days: list[date], warehouse_note: str = "", progress: bool = True):
+        registry = target.phases
+        self.target, self.p, self.days, self.progress = target, p, days, progress
+        self.selected = p.selected_phases(registry)
+        self.processors = p.processors_by_phase(registry)
+        self.allowed = p.allowed_writes(registry)
+        self.map: DatasetMap = dataset_map(registry, self.selected, p.dataset_prefix)
+        self.pairs = output_tables(registry, self.selected, p.dataset_prefix)
+        # The sandbox's ledger is a file (its warehouse file is busy with the services' writes meanwhile); in
+        # the cloud a table of the first test dataset; none when production cannot be read (nothing will run).
+        path = p.ledger_file()
+        self.ledger: Ledger | None = None
+        if path is not None:
+            self.ledger = FileLedger(path)
+        elif not warehouse_note:
+            first_test_dataset = next(iter(self.map.test_datasets.values()))
+            self.ledger = WarehouseLedger(target.warehouse, f"{first_test_dataset}.{LEDGER_TABLE}")
+        self.policy = RetryPolicy()
+        self.stopped = ""               # why the later steps do nothing ("" while going on)
+        self.verdict_if_stopped = ""    # blocked | fail | pass (dry run)
+        self.warehouse_note = warehouse_note
+        self.capable: Capability | None = None
+        self.tested: TestDatasets | None = None
+        self.checksums: Checksums | None = None
+        self.before: Fingerprint = {}
+        self.after: Fingerprint = {}
+        self.outcomes: list[Outcome] = []
+        self.resume_notes: list[str] = []
+        self.checked: Isolation | None = None
+        self.test_counts: dict[str, dict[date, int]] = {}
+
+    def describe(self) -> str:
+        """One line for operators: where, which dates, which phases, where the ledger is."""
+        days = f"{self.days[0].isoformat()}..{self.days[-1].isoformat()} ({len(self.days)} dates)" if self.days \
+            else "no dates (production's data could not be read)"
+        ledger = self.ledger.where if self.ledger else "none"
+        return (f"{self.target.describe()}: replay {' -> '.join(self.selected)} for {days} with prefix "
+                f"{self.p.dataset_prefix!r}; ledger {ledger}{'; DRY RUN' if self.p.dry_run else ''}")
+
+    # ---- the steps
+
+    def datasets(self) -> pd.DataFrame:
+        """1. production dataset -> the dataset the replay uses, for everything the phases read and write."""
+        return self.map.table()
+
+    def capability(self) -> pd.DataFrame:
+        """2. Each phase's serving revision must run its own code and contain the dataset_prefix commit."""
+        self.capable = check_capability(self.target, self.selected)
+        if not self.capable.ready:
+            self._stop("blocked", f"Blocked: {self.capable.blocked_sentence()}")
+        elif self.warehouse_note:
+            self._stop("blocked", f"Blocked: production cannot be read, so nothing could prove it untouched: "
+                                  f"{self.warehouse_note}")
+        return self.capable.table()
+
+    def test_datasets(self) -> pd.DataFrame:
+        """3. Missing test datasets and tables created like production's (nothing with dry_run)."""
+        if self.stopped:
+            return _said(self.stopped)
+        self.tested = prepare_test_datasets(self.target.warehouse, self.pairs, self.p.test_dataset_ttl_days,
+                                            dry_run=self.p.dry_run)
+        if self.tested.problems:
+            self._stop("fail", f"Refused before any call: {'; '.join(self.tested.problems)}.")
+        return self.tested.table()
+
+    def fingerprint_before(self) -> pd.DataFrame:
+        """4. Rows per partition of every production table the phases read or write, and the run history."""
+        if self.stopped:
+            return _said(self.stopped)
+        refs = production_tables(self.target.warehouse, self.target.phases)
+        self.checksums = plan_checksums(self.target.warehouse, refs, self.days, self.p.checksum(),
+                                        int(self.p.checksum_max_gb * 1e9))
+        self.before = fingerprint(self.target.warehouse, refs, self.checksums)
+        return self._prints_table(self.before)
+
+    def run(self) -> pd.DataFrame:
+        """5. The calls: Phase 3 per date, Phase 4 for a date once Phase 3 finished it."""
+        phases = [self.target.phases.get(name) for name in self.selected]
+        calls = plan_calls(phases, self.days, self.processors, self.p.dataset_prefix)
+        if self.p.dry_run and not self.stopped:
+            self._stop("pass", f"Dry run: nothing was created or called; {len(calls)} calls would replay "
+                               f"{len(self.days)} dates into {', '.join(self.map.test_datasets.values())}.")
+        if self.stopped:
+            if self.p.dry_run and self.verdict_if_stopped == "pass":
+                return pd.DataFrame([{"date": c.day.isoformat(), "phase": c.phase,
+                                      "endpoint": self.target.phases.get(c.phase).endpoint,
+                                      "payload": c.payload} for c in calls])
+            return _said(self.stopped)
+        revisions = {p.phase: p.revision for p in self.capable.phases}
+        done_before: dict = {}
+        if self.p.resume:
+            done_before, self.resume_notes = finished(self.ledger.entries(), self.p.dataset_prefix, revisions,
+                                                      self.processors)
+        replayer = Replayer(self.target.services, Tokens(self.target.services, self.p.principal()), self.ledger,
+                            self.p.dataset_prefix, revisions, self.processors, self.p.concurrency, self.policy,
+                            after_first=self._production_still_untouched, progress=self.progress)
+        self.outcomes = replayer.run(calls, done_before)
+        if replayer.stopped:
+            self._stop("fail", replayer.stopped)
+        frame = pd.DataFrame([o.to_dict() for o in self.outcomes])
+        return frame
+
+    def isolation(self) -> pd.DataFrame:
+        """6. Production again: a change outside allowed_prod_writes fails the replay."""
+        if not self.outcomes and self.stopped:
+            return _said(self.stopped)
+        self.after = fingerprint(self.target.warehouse, sorted(self.before), self.checksums)
+        self.checked = judge_isolation(self.before, self.after, self.allowed, self.target.phases.run_history_table)
+        return self.checked.table()
+
+    def summary(self) -> pd.DataFrame:
+        """7. Per date and phase: status, attempts, seconds, rows in each test table next to production's."""
+        if not self.outcomes:
+            return _said(self.stopped or "Nothing ran.")
+        self.test_counts = test_rows(self.target.warehouse, self.pairs, self.days)
+        by_phase = {name: output_tables(self.target.phases, [name], self.p.dataset_prefix) for name in self.selected}
+        return per_date_table(self.outcomes, by_phase, self.test_counts, self.after or self.before)
+
+    def chart(self):
+        """Rows per date of each test table beside production's (a note instead when nothing ran)."""
+        return rows_chart(self.pairs, self.days, self.test_counts, self.after or self.before,
+                          note="" if self.outcomes else (self.stopped or "Nothing ran."))
+
+    # ---- helpers
+
+    def _production_still_untouched(self, phase: str) -> str:
+        """After a phase's first call: production fingerprinted again; "" or why the replay stops."""
+        now = fingerprint(self.target.warehouse, sorted(self.before), self.checksums)
+        wrong = [c for c in changes(self.before, now) if c.ref not in self.allowed]
+        if not wrong:
+            return ""
+        return (f"Stopped after the first {phase} call: production changed ({wrong[0].ref}: {wrong[0].what}); "
+                f"{phase} ignored dataset_prefix or wrote production.")
+
+    def _prints_table(self, prints: Fingerprint) -> pd.DataFrame:
+        wanted = {d.isoformat() for d in self.days}
+        rows = []
+        for ref, printed in prints.items():
+            replayed = [v for k, v in printed.partitions.items() if k in wanted]
+            changed = [v.last_modified for v in printed.partitions.values() if v.last_modified]
+            rows.append({"production table": ref, "exists": "yes" if printed.exists else "no",
+                         "rows": printed.rows, "partitions": len(printed.partitions),
+                         "last change": max(changed).strftime("%Y-%m-%d %H:%M:%S") if changed else "-",
+                         "rows on the replay's dates": sum(v.rows for v in replayed),
+                         "checksum": "yes" if any(v.checksum is not None for v in replayed) else "no",
+                         "allowed to change": "yes" if ref in self.allowed else "no"})
+        return pd.DataFrame(rows)
+
+    def checksums_line(self) -> str:
+        """What the checksums cost, or why there are none (one line, after step 4)."""
+        checks = self.checksums
+        if checks is None:
+            return "Checksums: none (production was not fingerprinted)."
+        if checks.on:
+            return (f"Checksums of the replay's partitions in {len(checks.queries)} tables: each fingerprint scans "
+                    f"{gigabytes(checks.bytes_per_pass)} (a dry run's estimate); there are 2 to 4 of them.")
+        return f"Checksums {checks.note}."
+
+    def _stop(self, verdict: str, why: str) -> None:
+        if not self.stopped:
+            self.stopped, self.verdict_if_stopped = why, verdict
+
+    # ---- the verdict
+
+    def result(self) -> ReplayResult:
+        dates_done = sum(all(o.status in (DONE, DONE_BEFORE) for o in self.outcomes if o.day == d) and
+                         any(o.day == d for o in self.outcomes) for d in self.days)
+        figures = {"dates done": f"{dates_done}/{len(self.days)}",
+                   "retries": sum(max(0, o.attempts - 1) for o in self.outcomes if o.status != DONE_BEFORE),
+                   "production tables changed": len(self.checked.changed) if self.checked else 0,
+                   "run-history rows leaked": self.checked.run_history_added if self.checked else 0}
+        verdict, summary = self._verdict(dates_done)
+        details = {"prefix": self.p.dataset_prefix, "phases": self.selected, "days": [d.isoformat() for d in self.days],
+                   "map": self.map.to_dict(), "capability": self.capable.to_dict() if self.capable else None,
+                   "test_datasets": self.tested.to_dict() if self.tested else None,
+                   "isolation": self.checked.to_dict() if self.checked else None,
+                   "outcomes": [o.to_dict() for o in self.outcomes], "resume_notes": self.resume_notes,
+                   "ledger": self.ledger.where if self.ledger else None, "dry_run": self.p.dry_run,
+                   "stopped": self.stopped}
+        return ReplayResult(name="prefixed_replay", verdict=verdict, summary=headline(summary, SUMMARY_CHARS),
+                            figures=figures, details=details, outcomes=list(self.outcomes))
+
+    def _verdict(self, dates_done: int) -> tuple[str, str]:
+        cross = "; ".join(self.map.reads_production_output)
+        cross = f" {cross}." if cross else ""
+        if self.checked and self.checked.changed:
+            first = self.checked.changed[0]
+            more = f" (and {len(self.checked.changed) - 1} more tables)" if len(self.checked.changed) > 1 else ""
+            lead = f"{self.stopped} " if self.stopped else ""
+            return "fail", f"{lead}Production changed outside allowed_prod_writes: {first.ref}: {first.what}{more}."
+        if self.stopped:
+            return self.verdict_if_stopped, self.stopped
+        failed = [o for o in self.outcomes if o.status not in (DONE, DONE_BEFORE)]
+        written = ", ".join(self.map.test_datasets.values())
+        if failed:
+            first = failed[0]
+            return "fail", (f"{dates_done}/{len(self.days)} dates done; {first.phase} {first.day.isoformat()} "
+                            f"{first.status}{f' after {first.attempts} attempts' if first.attempts else ''}: "
+                            f"{first.error}.")
+        earlier = sum(o.status == DONE_BEFORE for o in self.outcomes)
+        resumed = f" ({earlier} calls done by an earlier run, not repeated)" if earlier else ""
+        done = (f"Replayed {len(self.days)} dates of {' -> '.join(self.selected)} into {written}{resumed}; "
+                f"production untouched")
+        if self.checked and self.checked.allowed:
+            leaked = self.checked.run_history_added
+            history = self.target.phases.run_history_table
+            others = [c.ref for c in self.checked.allowed if c.ref != history]
+            said = []
+            if leaked:
+                said.append(f"{leaked} run-history rows added to production {history} (upstream writes run history "
+                            f"to production whatever dataset_prefix says)")
+            if others:
+                said.append(f"allowed changes to {', '.join(others)}")
+            return "warn", f"{done} but for {'; '.join(said)}.{cross}"
+        return "pass", f"{done}.{cross}"
+
+
+def _said(text: str) -> pd.DataFrame:
+    return pd.DataFrame([("note", text)], columns=["step", "outcome"]).set_index("step")
+
+
+def prepare(target: Any, p: Any, progress: bool = True) -> Replay:
+    """The replay's dates and ledger from a ReplayParams; reads only. A date outside the data is a ParameterError.
+
+    When production cannot be read (a missing role, a quota) the dates stay as given and the replay is
+    blocked at step 2: without fingerprints nothing could prove production untouched."""
+    note = ""
+    try:
+        first, last = data_dates(target.warehouse, target.phases, p.selected_phases(target.phases)[0])
+        days = p.days(first, last)
+    except (AccessDenied, QuotaExceeded) as exc:
+        note = str(exc)
+        days = p.days_between(p.start_date or p.end_date, p.end_date or p.start_date) \
+            if (p.start_date or p.end_date) else []
+    return Replay(target, p, days, warehouse_note=note, progress=progress)

@@ -1,0 +1,155 @@
+"""Runbook 03 on target=gcp: the real google-cloud-run, -bigquery and requests clients against the fakes, which
+mirror a sandbox. The BigQuery fake serves the sandbox's own warehouse file and the fake Cloud Run lets the
+sandbox's service processes answer the calls its IAM check lets in, so the phases really run: the replay
+goes over HTTP with the operator's identity token (never shown), its test datasets, checksums and ledger
+go through the BigQuery API, and a blocked morning calls and creates nothing."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from fakes.bigquery import FakeBigQuery
+from fakes.fixtures import OPERATOR_TOKEN, PROJECT, connect_gcp_on_fakes
+from runbook_lib import params, replay
+from runbook_lib.local.home import SandboxHome
+from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
+
+from test_replay_sandbox import repair
+
+pytestmark = pytest.mark.slow
+P3, P4 = "nba-phase3-analytics-processors", "nba-phase4-precompute-processors"
+
+
+@pytest.fixture(scope="module")
+def fixed_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("replay-gcp")
+    init_sandbox(home, scale=0.15, start_services=False)   # 2025-12-15 and 16
+    repair(home)
+    yield home
+    stop_sandbox(home)
+
+
+def _gcp(fake_apis, home, tmp_path, monkeypatch):
+    bigquery = FakeBigQuery(SandboxHome(home).warehouse, project=PROJECT).start()
+    target = connect_gcp_on_fakes(fake_apis, home, tmp_path, monkeypatch, bigquery_endpoint=bigquery.endpoint,
+                                  serve=True)
+    return target, bigquery
+
+
+def _replay(target, home, **values):
+    p = params.validate_params(params.ReplayParams, {"target": "gcp", "project": PROJECT,
+                                                      "source_dir": str(Path(home) / "source"), **values})
+    rp = replay.prepare(target, p, progress=False)
+    rp.policy = replay.RetryPolicy(base_s=0.01, max_s=0.05)
+    for step in (rp.datasets, rp.capability, rp.test_datasets, rp.fingerprint_before, rp.run, rp.isolation,
+                 rp.summary):
+        step()
+    return rp, rp.result()
+
+
+def _posts(fake_apis) -> list:
+    return [r for r in fake_apis.requests if r.method == "POST" and r.path.startswith("/svc/")]
+
+
+def test_the_replay_on_gcp_calls_the_services_over_http_and_keeps_its_ledger_in_bigquery(
+        fake_apis, fixed_home, tmp_path, monkeypatch):
+    target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
+    try:
+        rp, result = _replay(target, fixed_home, start_date="2025-12-15", end_date="2025-12-16",
+                             production_checksum=True)
+        assert result.verdict == "warn", result.summary
+        assert result.figures == {"dates done": "2/2", "retries": 0, "production tables changed": 0,
+                                  "run-history rows leaked": 2 * (2 + 4)}
+
+        # The calls: the phases' own endpoints with their payloads, through Cloud Run's IAM check with the
+        # operator's identity token; the token appears nowhere in what the runbook keeps.
+        posts = _posts(fake_apis)
+        assert sorted((r.path, r.body.get("start_date") or r.body["analysis_date"]) for r in posts) == [
+            (f"/svc/{P3}/process-date-range", "2025-12-15"), (f"/svc/{P3}/process-date-range", "2025-12-16"),
+            (f"/svc/{P4}/process-date", "2025-12-15"), (f"/svc/{P4}/process-date", "2025-12-16")]
+        assert {r.headers["authorization"] for r in posts} == {f"Bearer {OPERATOR_TOKEN}"}
+        assert all(r.body["dataset_prefix"] == "test" and r.body["backfill_mode"] is True for r in posts)
+        assert OPERATOR_TOKEN not in json.dumps(result.to_dict()) + rp.describe()
+
+        # BigQuery: the test datasets made in production's location with the kit's labels, every job
+        # labelled the kit's, the checksums' dry runs before the checksums themselves.
+        made = [r.body for r in bigquery.requests if r.method == "POST" and r.path.endswith("/datasets")]
+        assert sorted(d["datasetReference"]["datasetId"] for d in made) == ["test_nba_analytics", "test_nba_precompute"]
+        assert all(d["location"] == "US" and d["labels"] == {"runbook": "03_prefixed_replay",
+                                                             "created-by": "phase-runbooks"} for d in made)
+        assert all(d["defaultTableExpirationMs"] == str(7 * 86_400_000) for d in made)
+        jobs = bigquery.submitted_jobs()
+        assert all(job["labels"]["created-by"] == "phase-runbooks" for job in jobs)
+        checksum = [i for i, job in enumerate(jobs) if "FARM_FINGERPRINT" in job["query"]["query"]]
+        assert jobs[checksum[0]].get("dryRun") is True and any(not jobs[i].get("dryRun") for i in checksum)
+        assert re.match(r"Checksums of the replay's partitions in 10 tables: each fingerprint scans [\d.]+ MB",
+                        rp.checksums_line())
+
+        # The ledger is a table of the first test dataset, and a rerun resumes from it.
+        assert rp.ledger.where == "test_nba_analytics.replay_ledger"
+        assert {(e.phase, e.status) for e in rp.ledger.entries()} == {("phase3", "running"), ("phase3", "done"),
+                                                                      ("phase4", "running"), ("phase4", "done")}
+        calls = len(_posts(fake_apis))
+        again, rerun = _replay(target, fixed_home, start_date="2025-12-15", end_date="2025-12-16")
+        assert {o.status for o in again.outcomes} == {"done earlier"} and len(_posts(fake_apis)) == calls
+        assert rerun.verdict == "pass" and again.checksums_line().startswith("Checksums off (production_checksum)")
+    finally:
+        target.close()
+        bigquery.stop()
+
+
+def test_the_incident_morning_on_gcp_is_blocked_and_nothing_is_called_or_created(
+        fake_apis, sandbox_home, tmp_path, monkeypatch):
+    target, bigquery = _gcp(fake_apis, sandbox_home, tmp_path, monkeypatch)
+    try:
+        rp, result = _replay(target, sandbox_home, dataset_prefix="blocked")
+        assert result.verdict == "blocked"
+        assert result.summary.startswith("Blocked: phase3 serves another phase's code (/health names "
+                                         f"{P4}, not {P3}); phase4 runs ")
+        health = [r for r in fake_apis.requests if r.path.startswith("/svc/")]
+        assert health and all((r.method, r.path.rsplit("/", 1)[-1]) == ("GET", "health") for r in health)
+        assert not [r for r in bigquery.requests if r.method in ("POST", "PATCH", "PUT", "DELETE")
+                    and not r.path.endswith("/jobs")]
+        assert all(not re.match(r"\s*(INSERT|CREATE|MERGE|UPDATE|DELETE)", job["query"]["query"], re.I)
+                   for job in bigquery.submitted_jobs())
+    finally:
+        target.close()
+        bigquery.stop()
+
+
+def test_calls_can_be_made_as_an_impersonated_service_account(fake_apis, fixed_home, tmp_path, monkeypatch):
+    from fakes.fixtures import FakeGcloud
+
+    target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
+    try:
+        p = params.validate_params(params.ReplayParams, {
+            "target": "gcp", "project": PROJECT, "impersonate_service_account": f"replayer@{PROJECT}.iam.gserviceaccount.com"})
+        tokens = replay.Tokens(target.services, p.principal())
+        assert tokens.get("phase3") == OPERATOR_TOKEN and tokens.get("phase3") == OPERATOR_TOKEN   # minted once
+        gcloud = FakeGcloud(tmp_path / "bin", tmp_path / "bin" / "gcloud-calls.jsonl")
+        assert gcloud.calls() == [["auth", "print-identity-token",
+                                   f"--impersonate-service-account=replayer@{PROJECT}.iam.gserviceaccount.com",
+                                   f"--audiences={fake_apis.endpoint}/svc/{P3}", "--include-email"]]
+    finally:
+        target.close()
+        bigquery.stop()
+
+
+def test_production_that_cannot_be_read_blocks_the_replay_before_any_call(fake_apis, fixed_home, tmp_path, monkeypatch):
+    target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
+    bigquery.fail("GET", r"datasets/nba_analytics/tables/.*", "accessDenied",
+                  "Access Denied: Table nba-props-platform:nba_analytics.player_game_summary: Permission "
+                  "bigquery.tables.get denied on table (or it may not exist).", times=None)
+    try:
+        rp, result = _replay(target, fixed_home, start_date="2025-12-15", end_date="2025-12-15",
+                             dataset_prefix="unread")
+        assert result.verdict == "blocked"
+        assert result.summary.startswith("Blocked: production cannot be read, so nothing could prove it untouched: ")
+        assert "bigquery.tables.get" in result.summary or "roles/bigquery" in result.summary, result.summary
+        assert not _posts(fake_apis) and rp.outcomes == []
+    finally:
+        target.close()
+        bigquery.stop()

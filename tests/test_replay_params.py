@@ -1,0 +1,97 @@
+"""Runbook 03's bad input: one sentence naming the parameter, exit 2, nothing created or called."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from runbook_lib import params, runner
+from runbook_lib.errors import ParameterError
+from runbook_lib.target import connect
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_prefixed_replay.ipynb"
+TOMORROW = (datetime.now(timezone.utc).date() + timedelta(days=1)).isoformat()
+
+
+@pytest.mark.parametrize("values, sentence", [
+    ({"start_date": "2025-12-17", "end_date": "2025-12-15"},
+     "start_date='2025-12-17' is not valid: give a date on or before end_date 2025-12-15."),
+    ({"start_date": "2025-11-01", "end_date": "2025-12-15", "max_dates": 31},
+     "end_date='2025-12-15' is not valid: 2025-11-01..2025-12-15 is 45 dates, more than max_dates=31; replay "
+     "fewer dates or raise max_dates."),
+    ({"end_date": TOMORROW}, f"end_date='{TOMORROW}' is not valid: it is in the future (today is "),
+    ({"start_date": "2025-12-32"}, "start_date='2025-12-32' is not valid: give a date as YYYY-MM-DD, or leave it empty."),
+    ({"phases": ["phase5"]}, "phases='phase5' is not valid: choose one of phase3, phase4."),
+    ({"processors": ["nope"]}, "processors='nope' is not valid: choose from player_game_summary, "),
+    ({"processors": ["player_game_summary"]},
+     "processors=['player_game_summary'] is not valid: name none of phase4's processors (player_daily_cache, "
+     "player_composite_factors, player_shot_zone_analysis, team_defense_zone_analysis): add some of them, or leave "
+     "phase4 out of phases."),
+    ({"concurrency": 0}, "concurrency=0 is not valid: a whole number from 1 to 16."),
+    ({"concurrency": True}, "concurrency=True is not valid: a whole number from 1 to 16."),
+    ({"concurrency": 2.5}, "concurrency=2.5 is not valid: a whole number from 1 to 16."),
+    ({"test_dataset_ttl_days": 0}, "test_dataset_ttl_days=0 is not valid: a whole number from 1 to 365."),
+    ({"max_dates": 0}, "max_dates=0 is not valid: a whole number from 1 to 366."),
+    ({"dataset_prefix": "test_"}, "dataset_prefix='test_' is not valid: upstream adds the underscore itself"),
+    ({"dataset_prefix": ""}, "dataset_prefix='' is not valid: upstream reads an empty prefix as production"),
+    ({"allowed_prod_writes": ["test_nba_analytics.player_game_summary"]},
+     "allowed_prod_writes='test_nba_analytics.player_game_summary' is not valid: give production tables as "
+     "\"dataset.table\" in nba_analytics, nba_precompute, nba_raw, nba_reference."),
+    ({"impersonate_service_account": "someone@example.com"}, "impersonate_service_account='someone@example.com' is "
+                                                             "not valid: give service-account emails"),
+    ({"resume": "perhaps"}, "resume='perhaps' is not valid: true or false."),
+])
+def test_each_bad_value_is_one_sentence_naming_it(sandbox_home, values, sentence):
+    with pytest.raises(ParameterError) as caught:
+        params.validate_params(params.ReplayParams, {"sandbox_home": str(sandbox_home), **values})
+    assert str(caught.value).startswith(sentence) and "\n" not in str(caught.value)
+
+
+def test_good_values_are_read_as_the_runbook_uses_them(sandbox_home):
+    p = params.validate_params(params.ReplayParams, {
+        "sandbox_home": str(sandbox_home), "phases": ["4", "phase3"], "processors": ["player_game_summary",
+                                                                                   "player_daily_cache"],
+        "start_date": "2025-12-15", "end_date": "2025-12-16"})
+    with connect("local", home=sandbox_home) as tg:
+        assert p.selected_phases(tg.phases) == ["phase3", "phase4"]
+        assert p.processors_by_phase(tg.phases) == {"phase3": ("player_game_summary",),
+                                                    "phase4": ("player_daily_cache",)}
+        assert p.allowed_writes(tg.phases) == ["nba_reference.processor_run_history"]
+    assert (p.checksum(), p.principal(), p.ledger_file()) == (True, None, Path(sandbox_home) / "replay" /
+                                                              "test.ledger.jsonl")
+    on_gcp = params.validate_params(params.ReplayParams, {
+        "target": "gcp", "project": "my-project", "source_dir": str(sandbox_home),
+        "impersonate_service_account": "serviceAccount:Replayer@my-project.iam.gserviceaccount.com"})
+    assert (on_gcp.checksum(), on_gcp.principal(), on_gcp.ledger_file()) == (
+        False, "serviceAccount:replayer@my-project.iam.gserviceaccount.com", None)
+    assert on_gcp.connect_options() == {"project": "my-project", "runbook": "03_prefixed_replay",
+                                        "source_dir": str(Path(sandbox_home).resolve())}
+
+
+def _outside_effects(home: Path) -> dict:
+    """What a refused run must not change: datasets, the services' request log's POSTs, the ledgers."""
+    with connect("local", home=home) as tg:
+        datasets = tg.warehouse.list_datasets()
+    log = (home / "logs" / "requests.jsonl").read_text().splitlines()
+    return {"datasets": datasets, "posts": sum('"POST"' in line for line in log), "ledgers": (home / "replay").exists()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("values, sentence", [
+    ([["dataset_prefix", "test_"]], "bad parameter: dataset_prefix='test_' is not valid: upstream adds the underscore"),
+    ([["start_date", "2025-11-01"], ["end_date", "2025-11-02"]],
+     "bad parameter: start_date='2025-11-01' is not valid: it is outside the data: production has output for "
+     "2025-12-15..2025-12-18."),
+])
+def test_a_refused_run_exits_2_with_nothing_created_or_called(sandbox_home, tmp_path, values, sentence):
+    home = Path(sandbox_home)
+    before = _outside_effects(home)
+    outcome = runner.run_notebook(NOTEBOOK, parameters=[["sandbox_home", str(home)], *values], outdir=tmp_path,
+                                  progress=False)
+    meta = nbformat.read(outcome.notebook, as_version=4).metadata["runbook"]
+    assert (outcome.exit_code, outcome.outcome) == (2, "bad-parameters")
+    assert meta["summary"].startswith(sentence), meta["summary"]
+    assert _outside_effects(home) == before

@@ -1,0 +1,353 @@
+"""Runbook 03, step 5 without a sandbox: retries with exponential backoff and jitter on 429, 500, 503 and
+timeouts, an expired token minted again, the order of the calls (a phase's date after the phase before it
+finished that date, at most `concurrency` at once, the first call of a phase alone), and the ledger that
+lets a rerun skip what finished."""
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+import time
+from datetime import date
+
+import pytest
+
+from runbook_lib.errors import RunbookError, ServiceTimeout
+from runbook_lib.phases import load_phases
+from runbook_lib.replay import (Call, FileLedger, LedgerEntry, Replayer, RetryPolicy, Tokens, call_with_retries,
+                                finished, payload_for, plan_calls)
+from runbook_lib.services import ServiceResponse
+
+PHASES = load_phases()
+DAYS = [date(2025, 12, 15), date(2025, 12, 16), date(2025, 12, 17)]
+
+
+class FakeServices:
+    """invoke() answers from a script per (phase, day): a list of statuses or exceptions, then 200."""
+
+    def __init__(self, script=None, delay=0.0):
+        self.script = {k: list(v) for k, v in (script or {}).items()}
+        self.delay = delay
+        self.calls: list[tuple[str, str, str]] = []       # (phase, day, token)
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.minted = 0
+        self._lock = threading.Lock()
+
+    def identity_token(self, principal=None, phase=None):
+        with self._lock:
+            self.minted += 1
+            return f"token-{self.minted}"
+
+    def invoke(self, phase, payload, token=None, user_agent=None, remote_ip=None):
+        day = payload.get("analysis_date") or payload.get("start_date")
+        with self._lock:
+            self.calls.append((phase, day, token))
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            steps = self.script.get((phase, day), [])
+            step = steps.pop(0) if steps else 200
+        try:
+            time.sleep(self.delay)
+            if isinstance(step, Exception):
+                raise step
+            if step == 401 and token != f"token-{self.minted}":
+                return ServiceResponse(401, {"error": "expired"})
+            return ServiceResponse(step, {"status": "ok" if step == 200 else "error", "error": f"answer {step}"})
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+class Sleeps:
+    def __init__(self):
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def _policy(**kw) -> tuple[RetryPolicy, Sleeps]:
+    sleeps = Sleeps()
+    return RetryPolicy(sleep=sleeps, **{"base_s": 1.0, "max_s": 30.0, **kw}), sleeps
+
+
+def _call(phase="phase3", day=DAYS[0]) -> Call:
+    return Call(day, phase, payload_for(PHASES.get(phase), day, (), "test"))
+
+
+# ---------------------------------------------------------------- one call
+
+
+def test_two_503s_then_success_is_done_after_three_attempts_with_jittered_exponential_backoff():
+    services = FakeServices({("phase3", "2025-12-15"): [503, 503]})
+    policy, sleeps = _policy()
+    outcome = call_with_retries(services, Tokens(services), _call(), policy)
+    assert (outcome.status, outcome.attempts, outcome.http_status, outcome.error) == ("done", 3, 200, "")
+    # Full jitter: retry n waits a random time in [0, base * 2**n]; never the same fixed delay twice in a row.
+    assert len(sleeps.waits) == 2 and 0 <= sleeps.waits[0] <= 2.0 and 0 <= sleeps.waits[1] <= 4.0
+
+
+@pytest.mark.parametrize("failure", [429, 500, 503, ServiceTimeout("no answer within 300s")])
+def test_each_transient_failure_is_retried(failure):
+    services = FakeServices({("phase3", "2025-12-15"): [failure]})
+    outcome = call_with_retries(services, Tokens(services), _call(), _policy()[0])
+    assert (outcome.status, outcome.attempts) == ("done", 2)
+
+
+def test_backoff_is_capped_and_random():
+    policy, sleeps = _policy(attempts=8, base_s=1.0, max_s=5.0)
+    services = FakeServices({("phase3", "2025-12-15"): [503] * 7})
+    assert call_with_retries(services, Tokens(services), _call(), policy).attempts == 8
+    assert len(sleeps.waits) == 7 and all(0 <= w <= 5.0 for w in sleeps.waits) and len(set(sleeps.waits)) > 1
+
+
+def test_a_call_that_keeps_failing_is_failed_with_its_last_answer():
+    services = FakeServices({("phase4", "2025-12-15"): [503] * 9})
+    outcome = call_with_retries(services, Tokens(services), _call("phase4"), _policy(attempts=3)[0])
+    assert (outcome.status, outcome.attempts, outcome.http_status) == ("failed", 3, 503)
+    assert outcome.error == "HTTP 503: answer 503"
+
+
+def test_a_timeout_on_the_last_attempt_is_a_failure_sentence_not_a_crash():
+    services = FakeServices({("phase3", "2025-12-15"): [ServiceTimeout("POST /process-date-range got no answer")] * 2})
+    outcome = call_with_retries(services, Tokens(services), _call(), _policy(attempts=2)[0])
+    assert (outcome.status, outcome.attempts) == ("failed", 2)
+    assert outcome.error == "POST /process-date-range got no answer"
+
+
+@pytest.mark.parametrize("status", [400, 403, 404])
+def test_a_refusal_is_not_retried(status):
+    services = FakeServices({("phase3", "2025-12-15"): [status]})
+    policy, sleeps = _policy()
+    outcome = call_with_retries(services, Tokens(services), _call(), policy)
+    assert (outcome.status, outcome.attempts, sleeps.waits) == ("failed", 1, [])
+
+
+def test_an_expired_token_is_minted_again_once_and_never_shown():
+    services = FakeServices({("phase3", "2025-12-15"): [401]})
+    tokens = Tokens(services)
+    tokens.get("phase3")
+    services.minted += 1   # the first token expired meanwhile
+    outcome = call_with_retries(services, tokens, _call(), _policy()[0])
+    assert outcome.status == "done" and [c[2] for c in services.calls] == ["token-1", "token-3"]
+    assert "token" not in str(outcome.to_dict())
+
+
+def test_an_error_that_is_no_service_answer_fails_the_call_with_its_sentence():
+    services = FakeServices({("phase3", "2025-12-15"): [RunbookError("Cloud Run service for phase3 has no URL.")]})
+    outcome = call_with_retries(services, Tokens(services), _call(), _policy()[0])
+    assert (outcome.status, outcome.attempts, outcome.error) == ("failed", 1, "Cloud Run service for phase3 has no URL.")
+
+
+def test_payloads_are_the_phases_own_with_the_prefix_and_no_downstream_triggers():
+    assert payload_for(PHASES.get("phase3"), DAYS[0], ("player_game_summary",), "test") == {
+        "start_date": "2025-12-15", "end_date": "2025-12-15", "processors": ["player_game_summary"],
+        "backfill_mode": True, "dataset_prefix": "test"}
+    assert payload_for(PHASES.get("phase4"), DAYS[0], (), "test") == {
+        "analysis_date": "2025-12-15", "processors": [], "backfill_mode": True, "dataset_prefix": "test",
+        "strict_mode": True, "skip_dependency_check": False}
+
+
+# ---------------------------------------------------------------- many calls
+
+
+class MemoryLedger:
+    where = "memory"
+
+    def __init__(self, entries=()):
+        self.written = list(entries)
+
+    def entries(self):
+        return list(self.written)
+
+    def write(self, entry):
+        self.written.append(entry)
+
+
+def _replayer(services, ledger=None, concurrency=2, after_first=None, **kw) -> Replayer:
+    return Replayer(services, Tokens(services), ledger or MemoryLedger(), "test",
+                    {"phase3": "p3-rev", "phase4": "p4-rev"}, {"phase3": (), "phase4": ()},
+                    concurrency=concurrency, policy=_policy()[0], after_first=after_first, progress=False, **kw)
+
+
+def _calls():
+    return plan_calls([PHASES.get("phase3"), PHASES.get("phase4")], DAYS, {}, "test")
+
+
+def test_phase4_waits_for_phase3_of_its_date_and_concurrency_is_bounded():
+    services = FakeServices(delay=0.02)
+    outcomes = _replayer(services, concurrency=2).run(_calls(), {})
+    assert [o.status for o in outcomes] == ["done"] * 6
+    order = [(phase, day) for phase, day, _ in services.calls]
+    for day in ("2025-12-15", "2025-12-16", "2025-12-17"):
+        assert order.index(("phase3", day)) < order.index(("phase4", day))
+    assert services.most_in_flight == 2
+
+
+def test_a_date_phase3_could_not_finish_is_not_run_by_phase4():
+    services = FakeServices({("phase3", "2025-12-16"): [400]})
+    outcomes = {(o.phase, o.day.isoformat()): o for o in _replayer(services).run(_calls(), {})}
+    assert outcomes[("phase3", "2025-12-16")].status == "failed"
+    assert (outcomes[("phase4", "2025-12-16")].status, outcomes[("phase4", "2025-12-16")].error) == (
+        "not run", "phase3 did not finish 2025-12-16")
+    assert ("phase4", "2025-12-16", "token-2") not in services.calls
+    assert outcomes[("phase4", "2025-12-17")].status == "done"
+
+
+def test_the_first_call_of_each_phase_runs_alone_and_can_stop_the_replay():
+    services = FakeServices(delay=0.02)
+    seen = []
+
+    def after_first(phase):
+        seen.append((phase, len(services.calls)))
+        return "Stopped after the first phase4 call: production changed" if phase == "phase4" else ""
+
+    replayer = _replayer(services, concurrency=4, after_first=after_first)
+    outcomes = replayer.run(_calls(), {})
+    assert seen[0] == ("phase3", 1)            # nothing else was called before phase3's first call was checked
+    assert [p for p, _ in seen] == ["phase3", "phase4"]
+    assert replayer.stopped.startswith("Stopped after the first phase4 call")
+    phase4 = [o for o in outcomes if o.phase == "phase4"]
+    assert phase4[0].status == "done" and {o.status for o in phase4[1:]} == {"not run"}
+
+
+def test_the_ledger_is_written_as_calls_start_and_end_and_a_rerun_skips_what_finished(tmp_path):
+    ledger = FileLedger(tmp_path / "test.ledger.jsonl")
+    services = FakeServices({("phase4", "2025-12-17"): [400]})
+    _replayer(services, ledger).run(_calls(), {})
+    statuses = [(e.phase, e.day.isoformat(), e.status) for e in ledger.entries()]
+    assert statuses.count(("phase3", "2025-12-15", "running")) == 1
+    assert statuses.index(("phase3", "2025-12-15", "running")) < statuses.index(("phase3", "2025-12-15", "done"))
+    assert ("phase4", "2025-12-17", "failed") in statuses
+
+    done, notes = finished(ledger.entries(), "test", {"phase3": "p3-rev", "phase4": "p4-rev"},
+                           {"phase3": (), "phase4": ()})
+    assert sorted((p, d.isoformat()) for d, p in done) == sorted(
+        [("phase3", d.isoformat()) for d in DAYS] + [("phase4", "2025-12-15"), ("phase4", "2025-12-16")])
+    again = FakeServices()
+    outcomes = _replayer(again, ledger).run(_calls(), done)
+    assert [(p, d) for p, d, _ in again.calls] == [("phase4", "2025-12-17")]
+    assert [o.status for o in outcomes] == ["done earlier"] * 5 + ["done"]
+
+
+def test_work_done_by_another_revision_or_for_other_processors_runs_again():
+    entries = [LedgerEntry(DAYS[0], "phase3", "done", "test", "p3-old"),
+               LedgerEntry(DAYS[1], "phase3", "done", "test", "p3-rev", ("player_game_summary",)),
+               LedgerEntry(DAYS[2], "phase3", "done", "other", "p3-rev"),
+               LedgerEntry(DAYS[2], "phase4", "running", "test", "p4-rev")]
+    done, notes = finished(entries, "test", {"phase3": "p3-rev", "phase4": "p4-rev"}, {"phase3": (), "phase4": ()})
+    assert done == {}
+    assert notes == ["phase3 2025-12-15: done earlier by p3-old, now p3-rev serves, so it runs again",
+                     "phase3 2025-12-16: done earlier for other processors, so it runs again"]
+
+
+def test_a_half_written_last_line_of_a_killed_run_is_ignored(tmp_path):
+    ledger = FileLedger(tmp_path / "l.jsonl")
+    ledger.write(LedgerEntry(DAYS[0], "phase3", "done", "test", "r"))
+    with open(ledger.path, "a") as fh:
+        fh.write('{"day": "2025-12-16", "phase": "pha')
+    assert [(e.day, e.status) for e in ledger.entries()] == [(DAYS[0], "done")]
+
+
+# ---------------------------------------------------------------- ServiceTimeout from both adapters
+
+
+@pytest.fixture
+def silent_port():
+    """A port that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_both_service_adapters_raise_service_timeout(silent_port, monkeypatch, tmp_path):
+    from runbook_lib.gcp import services as gcp_services
+    from runbook_lib.local import services as local_services
+
+    monkeypatch.setattr(local_services, "REQUEST_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(gcp_services, "REQUEST_TIMEOUT_S", 0.2)
+    local = local_services.LocalServices(None, PHASES, tmp_path / "w.duckdb")
+    monkeypatch.setattr(local, "_ensure_one", lambda name: {"port": silent_port})
+    remote = gcp_services.GcpServices("p", PHASES, clients=None)
+    monkeypatch.setattr(remote, "_service", lambda phase: {"uri": f"http://127.0.0.1:{silent_port}"})
+    for adapter in (local, remote):
+        with pytest.raises(ServiceTimeout, match="no answer within 0.2s"):
+            adapter.invoke("phase3", {"start_date": "2025-12-15", "end_date": "2025-12-15"})
+
+
+def test_a_service_that_answers_is_no_timeout():
+    class Ok(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"status": "success"}')
+
+        def log_message(self, *a):
+            pass
+
+    from runbook_lib.gcp import services as gcp_services
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=httpd.handle_request, daemon=True).start()
+    remote = gcp_services.GcpServices("p", PHASES, clients=None)
+    remote._service = lambda phase: {"uri": f"http://127.0.0.1:{httpd.server_address[1]}"}
+    assert remote.invoke("phase3", {}).status == 200
+    httpd.server_close()
+
+
+# ---------------------------------------------------------------- comparing fingerprints
+
+def test_changes_name_each_table_and_partition_and_how():
+    from datetime import datetime, timezone
+
+    from runbook_lib.replay import PartitionPrint, TablePrint, changes
+
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    later = datetime(2026, 1, 2, 3, 9, 0, tzinfo=timezone.utc)
+    before = {
+        "a.rows": TablePrint("a.rows", True, {"2025-12-15": PartitionPrint(10, at), "2025-12-16": PartitionPrint(5, at)}),
+        "a.content": TablePrint("a.content", True, {"2025-12-15": PartitionPrint(10, at, checksum=1)}),
+        "a.rewritten": TablePrint("a.rewritten", True, {"2025-12-15": PartitionPrint(10, at, checksum=7)}),
+        "a.touched": TablePrint("a.touched", True, {"2025-12-15": PartitionPrint(10, at)}),
+        "a.same": TablePrint("a.same", True, {"2025-12-15": PartitionPrint(10, at, checksum=3)}),
+        "a.dropped": TablePrint("a.dropped", True, {"": PartitionPrint(4, at)}),
+        "a.created": TablePrint("a.created", False),
+    }
+    after = {
+        "a.rows": TablePrint("a.rows", True, {"2025-12-15": PartitionPrint(12, later), "2025-12-17": PartitionPrint(1, later)}),
+        "a.content": TablePrint("a.content", True, {"2025-12-15": PartitionPrint(10, later, checksum=2)}),
+        "a.rewritten": TablePrint("a.rewritten", True, {"2025-12-15": PartitionPrint(10, later, checksum=7)}),
+        "a.touched": TablePrint("a.touched", True, {"2025-12-15": PartitionPrint(10, later)}),
+        "a.same": TablePrint("a.same", True, {"2025-12-15": PartitionPrint(10, at, checksum=3)}),
+        "a.dropped": TablePrint("a.dropped", False),
+        "a.created": TablePrint("a.created", True, {"": PartitionPrint(2, later)}),
+    }
+    assert [(c.ref, c.what, c.rows_added) for c in changes(before, after, shown=2)] == [
+        ("a.content", "2025-12-15: same 10 rows, different content", 0),
+        ("a.created", "created, 2 rows", 2),
+        ("a.dropped", "dropped (4 rows)", -4),
+        ("a.rewritten", "2025-12-15: rewritten at 03:09:00 UTC (same 10 rows, same content)", 0),
+        ("a.rows", "2025-12-15: 10 -> 12 rows; 2025-12-16: gone (5 rows); 1 more partition changed", -2),
+        ("a.touched", "2025-12-15: rewritten at 03:09:00 UTC (same 10 rows)", 0),
+    ]

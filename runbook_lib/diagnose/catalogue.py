@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from ..checks import read_yaml
 from ..errors import ConfigError, ParameterError
@@ -49,9 +49,9 @@ def _rarity(ch: str) -> int:
 
 
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_M = TypeVar("_M", "Section", "BuilderSpec")
 _KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections", "builder_output"}
-_SECTION_KEYS = {"name", "markers", "fallback"}
-_BUILDER_KEYS = {"name", "markers", "fallback"}
+_MARKED_KEYS = {"name", "markers", "fallback"}   # keys of a section or a builder entry
 _TOP_KEYS = {"version", "sections", "uninformative", "builders", "summaries", "output_starts", "signatures"}
 
 
@@ -243,30 +243,32 @@ def _text(entry: dict, key: str, where: str, source: str) -> str:
     return " ".join(value.split())
 
 
-def _sections(doc: dict, source: str) -> tuple[Section, ...]:
-    entries = doc.get("sections", [])
+def _marked(doc: dict, key: str, kind: str, make: Callable[[str, tuple[str, ...], str | None], _M],
+            source: str) -> tuple[_M, ...]:
+    """The `sections` or `builders` entries: each a name, the markers that recognise it, an optional fallback."""
+    entries = doc.get(key, [])
     if not isinstance(entries, list):
-        raise ConfigError(f"{source}: 'sections' must be a list of entries with a name and markers.")
-    sections: list[Section] = []
+        raise ConfigError(f"{source}: '{key}' must be a list of entries with a name and markers.")
+    made: list[_M] = []
     for n, entry in enumerate(entries):
         name = entry.get("name") if isinstance(entry, dict) else None
-        where = f"section '{name}'" if isinstance(name, str) else f"sections[{n}]"
+        where = f"{kind} '{name}'" if isinstance(name, str) else f"{key}[{n}]"
         if not isinstance(entry, dict) or not isinstance(name, str) or not _ID.match(name):
             raise ConfigError(f"{source}: {where}.name must be a lowercase hyphenated name, got {name!r}.")
-        if any(s.name == name for s in sections):
+        if any(m.name == name for m in made):
             raise ConfigError(f"{source}: {where} is defined twice (duplicate name).")
-        unknown = set(entry) - _SECTION_KEYS
+        unknown = set(entry) - _MARKED_KEYS
         if unknown:
             raise ConfigError(f"{source}: {where} has unknown key(s) {sorted(unknown)}; "
-                              f"allowed: {sorted(_SECTION_KEYS)}.")
+                              f"allowed: {sorted(_MARKED_KEYS)}.")
         markers = entry.get("markers")
         if not isinstance(markers, list) or not markers or not all(isinstance(m, str) and m for m in markers):
             raise ConfigError(f"{source}: {where}.markers must be a non-empty list of regular expressions.")
         fallback = entry.get("fallback")
         if fallback is not None and not isinstance(fallback, str):
             raise ConfigError(f"{source}: {where}.fallback must be a signature id, got {fallback!r}.")
-        sections.append(Section(name, tuple(markers), fallback))
-    return tuple(sections)
+        made.append(make(name, tuple(markers), fallback))
+    return tuple(made)
 
 
 def _allowed_sections(entry: dict, where: str, sections: tuple[Section, ...], source: str) -> tuple[str, ...]:
@@ -288,32 +290,6 @@ def _regex_list(doc: dict, key: str, source: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ConfigError(f"{source}: '{key}' must be a list of regular expressions.")
     return tuple(value)
-
-
-def _builders(doc: dict, source: str) -> tuple[BuilderSpec, ...]:
-    entries = doc.get("builders", [])
-    if not isinstance(entries, list):
-        raise ConfigError(f"{source}: 'builders' must be a list of entries with a name and markers.")
-    builders: list[BuilderSpec] = []
-    for n, entry in enumerate(entries):
-        name = entry.get("name") if isinstance(entry, dict) else None
-        where = f"builder '{name}'" if isinstance(name, str) else f"builders[{n}]"
-        if not isinstance(entry, dict) or not isinstance(name, str) or not _ID.match(name):
-            raise ConfigError(f"{source}: {where}.name must be a lowercase hyphenated name, got {name!r}.")
-        if any(b.name == name for b in builders):
-            raise ConfigError(f"{source}: {where} is defined twice (duplicate name).")
-        unknown = set(entry) - _BUILDER_KEYS
-        if unknown:
-            raise ConfigError(f"{source}: {where} has unknown key(s) {sorted(unknown)}; "
-                              f"allowed: {sorted(_BUILDER_KEYS)}.")
-        markers = entry.get("markers")
-        if not isinstance(markers, list) or not markers or not all(isinstance(m, str) and m for m in markers):
-            raise ConfigError(f"{source}: {where}.markers must be a non-empty list of regular expressions.")
-        fallback = entry.get("fallback")
-        if fallback is not None and not isinstance(fallback, str):
-            raise ConfigError(f"{source}: {where}.fallback must be a signature id, got {fallback!r}.")
-        builders.append(BuilderSpec(name, tuple(markers), fallback))
-    return tuple(builders)
 
 
 def _builder_output(entry: dict, where: str, builders: tuple[BuilderSpec, ...],
@@ -344,10 +320,10 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
     extra = set(doc) - _TOP_KEYS
     if extra:
         raise ConfigError(f"{source}: top-level key(s) {sorted(extra)} are unknown; allowed: {sorted(_TOP_KEYS)}.")
-    sections = _sections(doc, source)
+    sections = _marked(doc, "sections", "section", Section, source)
     uninformative, summaries, output_starts = (_regex_list(doc, key, source)
                                                for key in ("uninformative", "summaries", "output_starts"))
-    builders = _builders(doc, source)
+    builders = _marked(doc, "builders", "builder", BuilderSpec, source)
     seen: set[str] = set()
     signatures: list[Signature] = []
     for n, entry in enumerate(doc["signatures"]):

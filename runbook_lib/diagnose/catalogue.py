@@ -1,9 +1,10 @@
-"""The build-failure signature catalogue and classify_log: which known failure a build log shows.
+"""The build-failure signature catalogue: which known failures a build log's lines show.
 
 Pure and self-contained: it takes log text and never calls the cloud. The catalogue is data
-(runbook_lib/data/signatures.yaml); this module validates it, compiles it into fast literal scanners, and
-ranks the signatures a log matches, using what log_structure.py knows about the log around a line (its
-section, its builder, the step that failed, where a failure message starts).
+(runbook_lib/data/signatures.yaml); this module validates it and compiles it into fast literal scanners
+that find the lines each signature matches. classify.py ranks those into findings, with what
+log_structure.py knows about the log around a line (its builder, the step that failed, where a failure
+message starts).
 """
 from __future__ import annotations
 
@@ -70,8 +71,8 @@ class Signature:
     cause: str
     fix: tuple[str, ...]
     sections: tuple[str, ...] = ()  # the log sections it may match in; empty: anywhere
-    builder_output: tuple[str, ...] = ()    # patterns that count only in these builders' output:
-    output_builders: tuple[str, ...] = ()   # (names from the catalogue's `builders`)
+    builder_output: tuple[str, ...] = ()    # patterns that count only in the output of
+    output_builders: tuple[str, ...] = ()   # these builders (names from the catalogue's `builders`)
 
 
 @dataclass(frozen=True)

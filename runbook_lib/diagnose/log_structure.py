@@ -12,15 +12,15 @@ from functools import cached_property
 from typing import Callable, Iterator
 
 MAX_LOOK_BACK = 40            # lines searched above a summary line for the line that states the cause
+MAX_CAUSE_BELOW = 10          # lines of a message read below a summary that ends with a colon
 BUILDER_WINDOW = 1_000_000    # characters of a huge log searched for builder markers, at each place
+LEAD_WINDOW = 2_000_000       # characters at the end of a huge log searched for the lead line
 
 # a Cloud Build step's prefix on its lines (after any paste prefixes: `> `, `  | `, `123 | `)
 _STEP = re.compile(r'^(?:\s*(?:[>|│]+|\d{1,6} \|))*\s*Step #(\d+)(?: - "[^"]*")?:')
 _STEP_FAILED = re.compile(r'build step (\d+) "[^"]*" failed')
 _STEP_NAMED = re.compile(r"Step #(\d+)")
 _BARE_ERROR = re.compile(r"(?:^|\s)ERROR\s*$")     # Cloud Build's one-word verdict after a failed step
-MAX_CAUSE_BELOW = 10          # lines of a message read below a summary that ends with a colon
-LEAD_WINDOW = 2_000_000       # characters at the end of a huge log searched for the lead line
 # words that say something went wrong, in any case, not inside a longer word (IOError, stderr, ftl_error)
 _ERROR_WORD = re.compile(r"(?<![A-Za-z0-9_])error(?![A-Za-z0-9_])", re.IGNORECASE)
 _FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|cannot|can't|could not|unable to|"

@@ -3,9 +3,9 @@
 The hand-written fixtures in tests/fixtures/logs/ were written to match the catalogue; these were not.
 Each file's source, and what was redacted, is in tests/fixtures/logs/real/SOURCES.md; its expected top
 signature, the line of the real error (read off the file by hand, not copied from the classifier's
-output) and its set (original, tuning, held-out-1, held-out-2, held-out-3) are in MANIFEST.yaml. Where the catalogue
-gets a real log wrong the manifest says why, and the case is a strict xfail: it fails loudly once the log
-is right.
+output) and its set (original, tuning, held-out-1, held-out-2, held-out-3) are in MANIFEST.yaml. Where
+the catalogue gets a real log wrong the manifest says why, and the case is a strict xfail: it fails
+loudly once the log is right.
 """
 from __future__ import annotations
 

@@ -23,6 +23,9 @@ REGION = re.compile(r"[a-z]+(-[a-z]+)+\d+")
 # A service account's email: NAME@PROJECT.iam.gserviceaccount.com, PROJECT@appspot.gserviceaccount.com,
 # NUMBER-compute@developer.gserviceaccount.com, service-NUMBER@gcp-sa-SERVICE.iam.gserviceaccount.com.
 SERVICE_ACCOUNT_EMAIL = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}@[a-z0-9][a-z0-9.-]{0,99}\.gserviceaccount\.com")
+# A BigQuery column name (letters, digits, underscores, not starting with a digit), optionally after
+# a table alias: `alias.column`.
+COLUMN_REF = re.compile(r"([A-Za-z_][A-Za-z0-9_]{0,299}\.)?[A-Za-z_][A-Za-z0-9_]{0,299}")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
@@ -113,3 +116,20 @@ def check_service_account(parameter: str, value: Any) -> str:
         raise ParameterError(parameter, value, "give service-account emails such as "
                                                "pubsub-push@my-project.iam.gserviceaccount.com")
     return email
+
+
+# ---------------------------------------------------------------- SQL
+
+
+def quote_columns(columns: Any, parameter: str = "columns") -> list[str]:
+    """Column names (or alias.column) as BigQuery quoted identifiers, each checked: `a`, t.`b`."""
+    if isinstance(columns, str) or not columns or not all(isinstance(c, str) for c in columns):
+        raise ParameterError(parameter, columns, "give a non-empty list of column names")
+    quoted = []
+    for column in columns:
+        if not COLUMN_REF.fullmatch(column):
+            raise ParameterError(parameter, column, "give column names of letters, digits and underscores, "
+                                                    "not starting with a digit (optionally alias.column)")
+        alias, _, name = column.rpartition(".")
+        quoted.append(f"{alias}.`{name}`" if alias else f"`{name}`")
+    return quoted

@@ -19,6 +19,7 @@ PAYLOAD_STYLES = ("date_range", "single_date")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _DATASET = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,299}$")
 # An Artifact Registry repository id: lowercase letters, digits and hyphens, starting with a letter, at most 63.
 REPOSITORY = re.compile(r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?")
 DEFAULT_REPOSITORY = "cloud-run-source-deploy"   # the repository `gcloud run deploy --source` pushes to
@@ -72,6 +73,8 @@ class PhaseRegistry:
     run_history_table: str
     phases: dict[str, Phase] = field(default_factory=dict)
     source: str = ""
+    # Columns stamped per run (processed_at, ...): never a difference of computation.
+    bookkeeping_columns: tuple[str, ...] = ()
     repository: str = DEFAULT_REPOSITORY   # the Artifact Registry repository images are pushed to
 
     def get(self, name: str) -> Phase:
@@ -131,12 +134,15 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
     project_number = str(doc.get("project_number", ""))
     run_history = _need(doc, "run_history_table", "the document", source)
     _check(run_history.count(".") == 1, source, "run_history_table", "must be written dataset.table")
+    bookkeeping = _need(doc, "bookkeeping_columns", "the document", source, list) if "bookkeeping_columns" in doc else []
+    for column in bookkeeping:
+        _check(bool(_COLUMN.match(column)), source, f"bookkeeping_columns entry {column!r}", "must be a column name")
     raw_phases = _need(doc, "phases", "the document", source, dict)
     phases: dict[str, Phase] = {}
     repository = str(doc.get("repository", DEFAULT_REPOSITORY))
     _check(bool(REPOSITORY.fullmatch(repository)), source, "repository",
            "must be an Artifact Registry repository id (lowercase letters, digits and hyphens, starting with a letter)")
-    allowed_top = {"project", "project_number", "region", "run_history_table", "phases", "repository"}
+    allowed_top = {"project", "project_number", "region", "run_history_table", "phases", "repository", "bookkeeping_columns"}
     extra = set(doc) - allowed_top
     _check(not extra, source, f"top-level key(s) {sorted(extra)}", f"are unknown; allowed: {sorted(allowed_top)}")
     for name, spec in raw_phases.items():
@@ -197,7 +203,8 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
             expected_invokers=tuple(invokers),
         )
     return PhaseRegistry(project=project, project_number=project_number, region=region,
-                         run_history_table=run_history, phases=phases, source=source, repository=repository)
+                         run_history_table=run_history, phases=phases, source=source, repository=repository,
+                         bookkeeping_columns=tuple(bookkeeping))
 
 
 def default_phases_file() -> Path:
@@ -234,3 +241,46 @@ def prefixed_dataset(dataset: str, dataset_prefix: str) -> str:
     scripts' "test_" -> test__nba_analytics. An empty prefix means production.
     """
     return f"{dataset_prefix}_{dataset}" if dataset_prefix else dataset
+
+
+TEST_PREFIX = re.compile(r"[a-z][a-z0-9]{0,15}")
+TEST_PREFIX_RULE = "lower-case letters and digits, starting with a letter, at most 16 characters, such as 'test'"
+
+
+def production_datasets(phases: PhaseRegistry) -> list[str]:
+    """Every dataset a phase reads or writes, and the run-history table's."""
+    names = {phases.run_history_table.split(".")[0]}
+    for phase in phases.phases.values():
+        names.update(phase.reads + phase.writes)
+    return sorted(names)
+
+
+def check_test_prefix(value: object, phases: PhaseRegistry, parameter: str = "dataset_prefix") -> str:
+    """A dataset_prefix whose datasets can only ever be test datasets, or one ParameterError sentence.
+
+    Never empty (upstream reads an empty prefix as production); never ending in "_" (upstream adds the
+    underscore itself, so "test_" writes test__nba_analytics); never a production dataset's name or the
+    start of one, nor one that turns a production dataset into another.
+    """
+    if not isinstance(value, str):
+        raise ParameterError(parameter, value, f"give text: {TEST_PREFIX_RULE}")
+    production = production_datasets(phases)
+    example = "nba_analytics" if "nba_analytics" in production else production[0]
+    if value == "":
+        raise ParameterError(parameter, value, f"upstream reads an empty prefix as production, so the run would "
+                                               f"write {example} itself; give a test prefix such as 'test'")
+    if value.endswith("_"):
+        fixed = value.rstrip("_")
+        raise ParameterError(parameter, value, f"upstream adds the underscore itself, so {value!r} writes "
+                                               f"{prefixed_dataset(example, value)} (two underscores), a dataset "
+                                               f"nothing else reads; give {fixed or 'test'!r}")
+    if not TEST_PREFIX.fullmatch(value):
+        raise ParameterError(parameter, value, f"give {TEST_PREFIX_RULE}")
+    for dataset in production:
+        if dataset.startswith(value):
+            raise ParameterError(parameter, value, f"it is {'the name' if dataset == value else 'the start'} of "
+                                                   f"production dataset {dataset}; choose a prefix such as 'test'")
+        if prefixed_dataset(dataset, value) in production:
+            raise ParameterError(parameter, value, f"it would make {dataset} into production dataset "
+                                                   f"{prefixed_dataset(dataset, value)}; choose a prefix such as 'test'")
+    return value

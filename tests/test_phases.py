@@ -66,6 +66,8 @@ def test_unknown_table_names_what_is_allowed():
         (lambda d: d["phases"]["phase3"]["tables"].update({"nba_precompute.x": {"keys": ["a"], "partition_column": "a"}}),
          "which phases.phase3.writes does not list"),
         (lambda d: d.update(run_history_table="history"), "run_history_table must be written dataset.table"),
+        (lambda d: d.update(bookkeeping_columns="processed_at"), "bookkeeping_columns must be a list of names"),
+        (lambda d: d.update(bookkeeping_columns=["processed at"]), "bookkeeping_columns entry 'processed at' must be a column name"),
         (lambda d: d["phases"]["phase4"].update(expected_invokers="pubsub-push@p.iam.gserviceaccount.com"),
          "phases.phase4.expected_invokers must be a list of names"),
         (lambda d: d["phases"]["phase4"].update(expected_invokers=["user:me@example.com"]),
@@ -97,3 +99,10 @@ def test_invalid_yaml_and_missing_file(tmp_path):
 )
 def test_prefix_matches_upstream(prefix, expected):
     assert prefixed_dataset("nba_analytics", prefix) == expected
+
+
+def test_bookkeeping_columns_are_optional(doc):
+    assert load_phases().bookkeeping_columns == ("processed_at", "created_at", "updated_at", "run_id")
+    bare = copy.deepcopy(doc)
+    bare.pop("bookkeeping_columns")
+    assert parse_phases(bare).bookkeeping_columns == ()

@@ -1,7 +1,6 @@
 """Runbook 03's bad input: one sentence naming the parameter, exit 2, nothing created or called."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 

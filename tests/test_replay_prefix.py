@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from runbook_lib.errors import ParameterError
 from runbook_lib.phases import load_phases, prefixed_dataset
-from runbook_lib.replay import check_prefix, dataset_map, production_datasets
+from runbook_lib.phases import check_test_prefix, production_datasets
+from runbook_lib.replay import dataset_map
 
 PHASES = load_phases()
 PRODUCTION = production_datasets(PHASES)
@@ -43,7 +44,7 @@ def _never_production(prefix: str, production: list[str]) -> None:
 @example("")
 def test_no_accepted_prefix_names_a_production_dataset_or_its_start(prefix):
     try:
-        accepted = check_prefix(prefix, PHASES)
+        accepted = check_test_prefix(prefix, PHASES)
     except ParameterError as exc:
         assert str(exc).startswith(f"dataset_prefix={prefix!r} is not valid: ") and "\n" not in str(exc)
         return
@@ -62,7 +63,7 @@ def test_the_guarantee_holds_for_any_pipeline_in_phases_yaml(reads, writes, pref
     phase = dataclasses.replace(PHASES.get("phase3"), reads=tuple(reads), writes=tuple(writes), tables=())
     registry = dataclasses.replace(PHASES, phases={"phase3": phase})
     try:
-        check_prefix(prefix, registry)
+        check_test_prefix(prefix, registry)
     except ParameterError:
         return
     _never_production(prefix, production_datasets(registry))
@@ -71,7 +72,7 @@ def test_the_guarantee_holds_for_any_pipeline_in_phases_yaml(reads, writes, pref
 @pytest.mark.parametrize("prefix, sentence", [
     ("test_", "dataset_prefix='test_' is not valid: upstream adds the underscore itself, so 'test_' writes "
               "test__nba_analytics (two underscores), a dataset nothing else reads; give 'test'."),
-    ("", "dataset_prefix='' is not valid: upstream reads an empty prefix as production, so the replay would write "
+    ("", "dataset_prefix='' is not valid: upstream reads an empty prefix as production, so the run would write "
          "nba_analytics itself; give a test prefix such as 'test'."),
     ("nba", "dataset_prefix='nba' is not valid: it is the start of production dataset nba_analytics; choose a prefix "
             "such as 'test'."),
@@ -86,7 +87,7 @@ def test_the_guarantee_holds_for_any_pipeline_in_phases_yaml(reads, writes, pref
 ])
 def test_each_refusal_is_one_sentence_and_the_double_underscore_trap_is_explained(prefix, sentence):
     with pytest.raises(ParameterError) as caught:
-        check_prefix(prefix, PHASES)
+        check_test_prefix(prefix, PHASES)
     assert str(caught.value) == sentence
 
 
@@ -94,7 +95,7 @@ def test_a_prefix_that_would_turn_one_production_dataset_into_another_is_refused
     phase = dataclasses.replace(PHASES.get("phase3"), reads=("raw",), writes=("stage_raw",), tables=())
     registry = dataclasses.replace(PHASES, phases={"phase3": phase})
     with pytest.raises(ParameterError, match="it would make raw into production dataset stage_raw"):
-        check_prefix("stage", registry)
+        check_test_prefix("stage", registry)
 
 
 def test_the_map_shows_phase4_reading_production_phase3_output():

@@ -20,6 +20,7 @@ from google.api_core import retry as retries
 from google.cloud import bigquery
 
 from ..errors import NotFoundError, ParameterError
+from ..formats import quote_columns
 from ..protocols import DatasetInfo, PartitionInfo, TableInfo
 from ..warehouse import (
     DEFAULT_LOCATION,
@@ -157,6 +158,11 @@ class GcpWarehouse:
         except exceptions.GoogleAPIError:
             return None
         return int(job.total_bytes_processed or 0)
+
+    def row_hash_sql(self, columns: Sequence[str]) -> str:
+        """FARM_FINGERPRINT of the columns as one JSON value (NULLs and types included): BigQuery's own
+        vectorised fingerprint, an INT64 per row."""
+        return f"FARM_FINGERPRINT(TO_JSON_STRING(STRUCT({', '.join(quote_columns(columns))})))"
 
     # ------------------------------------------------------------------------------------------------
     # SQL

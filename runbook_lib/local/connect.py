@@ -1,19 +1,34 @@
-"""connect("local"): the sandbox behind the Target interface."""
+"""connect("local"): the sandbox behind the Target interface, or a DuckDB file of one's own alone."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ParameterError
+from ..errors import NotFoundError, ParameterError
 from ..phases import PhaseRegistry
 from ..target import Target
 from .builds import LocalBuilds
-from .home import sandbox_home
+from .home import SandboxHome, sandbox_home
 from .logs import LocalLogs
 from .services import LocalServices
-from .state import require_initialised
+from .state import is_initialised, require_initialised
 from .warehouse import LocalWarehouse
 
 LOCAL_OPTIONS = {"home", "warehouse_path", "phases_file", "project", "region"}
+
+
+class NoSandbox:
+    """Builds, services and logs of a target that is only a DuckDB file: each use says so."""
+
+    def __init__(self, home: SandboxHome, warehouse_path: Path):
+        self._home, self._path = home, warehouse_path
+
+    def close(self) -> None:
+        pass  # holds nothing
+
+    def __getattr__(self, name: str):
+        raise NotFoundError(
+            f"There is no sandbox at {self._home.root}: target=local opened only the warehouse file {self._path}, "
+            f"so builds, services and logs are not available (run `runbook sandbox init` for a whole sandbox).")
 
 
 def connect_local(phases: PhaseRegistry, **options) -> Target:
@@ -21,6 +36,8 @@ def connect_local(phases: PhaseRegistry, **options) -> Target:
     if unknown:
         raise ParameterError("connect option", sorted(unknown)[0], f"target=local accepts {', '.join(sorted(LOCAL_OPTIONS))}")
     home = sandbox_home(options.get("home"))
+    if options.get("warehouse_path") and not is_initialised(home):
+        return _warehouse_only(phases, home, options)
     require_initialised(home)   # a runbook only reads the sandbox: never create one here
     from .sandbox import sandbox_phases
 
@@ -37,4 +54,21 @@ def connect_local(phases: PhaseRegistry, **options) -> Target:
         description=f"sandbox at {home.root}", source_dir=str(home.source),
         options={"home": str(home.root), "warehouse_path": str(warehouse_path)},
         closers=[logs.close, builds.close, warehouse.close, services.close],
+    )
+
+
+def _warehouse_only(phases: PhaseRegistry, home: SandboxHome, options: dict) -> Target:
+    """Any DuckDB file whose schemas are datasets, without a sandbox: people compare tables they brought."""
+    given = options["warehouse_path"]
+    path = Path(given).expanduser()
+    if not path.is_file():
+        raise ParameterError("warehouse_path", str(given), "give an existing DuckDB file (without a sandbox, "
+                                                           "target=local opens a warehouse file but never creates one)")
+    warehouse = LocalWarehouse(path, project=options.get("project") or phases.project)
+    absent = NoSandbox(home, warehouse.path)
+    return Target(
+        name="local", project=options.get("project") or phases.project, region=options.get("region") or phases.region,
+        phases=phases, warehouse=warehouse, builds=absent, services=absent, logs=absent,  # type: ignore[arg-type]
+        description=f"warehouse file {warehouse.path} (no sandbox)", source_dir=None,
+        options={"warehouse_path": str(warehouse.path)}, closers=[warehouse.close],
     )

@@ -31,6 +31,7 @@ from typing import Iterable
 from ..checks import as_date
 from ..errors import NotFoundError, ParameterError, WarehouseBusy
 from ..phases import OutputTable, Phase, PhaseRegistry, load_phases, prefixed_dataset
+from .corrections import sql_before_corrections
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
@@ -115,6 +116,9 @@ class CodeVersion:
 
     commit: str
     supports_prefix: bool  # code from before the dataset_prefix commit ignores the prefix
+    # code from before the head commit computes without its corrections (corrections.py): production
+    # was written by such code, so a head replay differs from it in exactly those columns
+    corrected: bool = True
 
 
 HEAD = CodeVersion("head", True)
@@ -286,12 +290,13 @@ def ensure_production_tables(warehouse, phases: PhaseRegistry | None = None) -> 
     return refs
 
 
-def processor_sql(processor: str) -> str:
-    """The processor's SELECT as stored (BigQuery dialect, with {raw}/{analytics} placeholders)."""
+def processor_sql(processor: str, code: CodeVersion = HEAD) -> str:
+    """The processor's SELECT as `code` runs it (BigQuery dialect, with {raw}/{analytics} placeholders)."""
     if processor not in PHASE3_PROCESSORS + PHASE4_PROCESSORS:
         allowed = ", ".join(PHASE3_PROCESSORS + PHASE4_PROCESSORS)
         raise ParameterError("processor", processor, f"choose one of {allowed}")
-    return (SQL_DIR / f"{processor}.sql").read_text()
+    head = (SQL_DIR / f"{processor}.sql").read_text()
+    return head if code.corrected else sql_before_corrections(processor, head)
 
 
 def season_start(day: date) -> date:
@@ -347,7 +352,7 @@ def _run_phase(warehouse, registry: PhaseRegistry, phase: Phase, chosen: tuple[s
             break
         table = tables[run.processor]
         try:
-            script = _merge_script(run.processor, table, meta["target_dataset"], sources, run_history)
+            script = _merge_script(run.processor, table, meta["target_dataset"], sources, run_history, code)
             # One transaction: stage, MERGE, record the history rows and read back their total.
             run.rows_written = int(warehouse.query(script, {**params, **meta}).iloc[0, 0])
         except WarehouseBusy as exc:  # a lock is no fault of the processor: stop, retry later
@@ -387,12 +392,13 @@ def _run_phase(warehouse, registry: PhaseRegistry, phase: Phase, chosen: tuple[s
     return result
 
 
-def _merge_script(name: str, table: OutputTable, target_dataset: str, sources: dict, run_history: str) -> str:
+def _merge_script(name: str, table: OutputTable, target_dataset: str, sources: dict, run_history: str,
+                  code: CodeVersion) -> str:
     columns = [c for c, _ in TABLE_COLUMNS[name]]
     part = table.partition_column
     on = " AND ".join(f"T.{k} = S.{k}" for k in table.keys)
     updates = ", ".join(f"{c} = S.{c}" for c in columns if c not in table.keys)
-    select = processor_sql(name).format(**sources)
+    select = processor_sql(name, code).format(**sources)
     history_columns = ", ".join(c for c, _ in RUN_HISTORY_COLUMNS)
     return f"""
 CREATE TEMP TABLE staged AS

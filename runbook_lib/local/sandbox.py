@@ -1,7 +1,9 @@
 """`runbook sandbox init|status|reset|stop`: the embedded sandbox, set up as on the incident morning.
 
 After init the sandbox looks like the platform at 08:00 UTC on 2025-12-31:
-- production nba_analytics / nba_precompute filled by the current code over every sample date;
+- production nba_analytics / nba_precompute filled over every sample date by the code that served
+  before the head commit, which corrects two computations (local/corrections.py): a prefixed replay
+  with head code differs from production in exactly those columns;
 - Phase 3 serves a revision built from the head commit (honours dataset_prefix);
 - Phase 4 still serves nba-phase4-precompute-processors-00029-fdx, built from the commit BEFORE
   dataset_prefix support: a prefixed Phase 4 run would write production;
@@ -236,8 +238,9 @@ def _build(box: SandboxHome, phases: PhaseRegistry, scale: float) -> None:
     span = warehouse.query("SELECT MIN(game_date) AS first, MAX(game_date) AS last FROM nba_raw.games")
     first, last = (as_date("first", span["first"].iloc[0]), as_date("last", span["last"].iloc[0]))
 
-    # Production as the current code made it, night after night.
-    code = CodeVersion(commit=repo.commits["head"], supports_prefix=True)
+    # Production as the revisions serving before the head commit made it, night after night: their code
+    # lacks the head commit's corrections (corrections.py), so a head replay differs where those apply.
+    code = CodeVersion(commit=repo.commits["before_prefix"], supports_prefix=False, corrected=False)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     # disable=None: a bar on a terminal, silence in logs and tests.
     with tqdm(total=1 + len(days), desc="Production runs", unit="run", disable=None, leave=False) as bar:

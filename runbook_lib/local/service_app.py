@@ -36,6 +36,7 @@ from .home import sandbox_home
 from .logs import append_request_logs, request_entry, request_log_path
 from .identity import authorize
 from .processes import run_file
+from .source_repo import CORRECTIONS_ROLE, contains, open_source_repo
 from .state import read_state
 
 MAX_BODY_BYTES = 1_000_000
@@ -81,6 +82,7 @@ class ServiceConfig:
     commit: str
     supports_prefix: bool
     lock_retry_seconds: float | None = None  # how long to wait for a locked warehouse; None: its default
+    corrected: bool = True   # the commit contains the head commit's corrected computations (corrections.py)
 
 
 # ---------------------------------------------------------------- payload checks
@@ -249,7 +251,7 @@ class PhaseApp:
         from .warehouse import LocalWarehouse
 
         config = self.config
-        code = CodeVersion(commit=config.commit, supports_prefix=config.supports_prefix)
+        code = CodeVersion(commit=config.commit, supports_prefix=config.supports_prefix, corrected=config.corrected)
         waiting = {} if config.lock_retry_seconds is None else {"lock_retry_seconds": config.lock_retry_seconds}
         warehouse = LocalWarehouse(config.warehouse, project=config.phases.project, **waiting)
         # Code from before the prefix commit never reads dataset_prefix: it is passed on, and ignored.
@@ -347,9 +349,13 @@ def main(argv: list[str] | None = None) -> int:
     code = phases.get(args.phase)
     deployed_as = phases.get(args.service_phase or args.phase)
     home = sandbox_home(args.home)
+    # What the code at this commit computes: the head commit's corrections, or production's older code.
+    repo = open_source_repo(home.source, missing_ok=True)
+    corrected = repo is not None and contains(repo, CORRECTIONS_ROLE, args.commit)
     config = ServiceConfig(phases=phases, code=code, deployed_as=deployed_as, home_root=home.root,
                            warehouse=Path(args.warehouse), revision=args.revision, commit=args.commit,
-                           supports_prefix=args.supports_prefix == "1", lock_retry_seconds=args.lock_retry_seconds)
+                           supports_prefix=args.supports_prefix == "1", lock_retry_seconds=args.lock_retry_seconds,
+                           corrected=corrected)
     server = make_server("127.0.0.1", args.port, make_app(config),
                          server_class=ThreadingWSGIServer, handler_class=QuietHandler)
     port = server.server_address[1]

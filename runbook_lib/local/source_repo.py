@@ -16,7 +16,9 @@ from ..errors import NotFoundError, ParameterError
 TEMPLATE = Path(__file__).resolve().parent / "source_template"
 
 # (template folder, commit message, commit date, role). The dates follow the incident's
-# timeline: 476352a (Dec 29), 5ee366a (Dec 30) and a51aae7 (Dec 31) upstream.
+# timeline: 476352a (Dec 29), 5ee366a (Dec 30) and a51aae7 (Dec 31) upstream. The head commit also
+# corrects two computations (c3_deploy_tweaks/README.md, corrections.py), which is why a replay
+# with its code differs from production in exactly those columns.
 HISTORY = (
     ("c1_processors", "Phase 3/4 processors", "2025-12-29T21:48:12+00:00", "before_prefix"),
     ("c2_prefix", "Add dataset_prefix support to Phase 3 and Phase 4 processors",
@@ -123,10 +125,19 @@ def open_source_repo(path: str | Path, missing_ok: bool = False) -> SourceRepo |
     return SourceRepo(path=path.resolve(), commits=commits)
 
 
-def supports_prefix(repo: SourceRepo, commit: str) -> bool:
-    """Does code at `commit` honour dataset_prefix, i.e. does it contain the prefix commit?"""
+# The commit whose processors carry the corrected computations of corrections.py.
+CORRECTIONS_ROLE = "head"
+
+
+def contains(repo: SourceRepo, role: str, commit: str) -> bool:
+    """Does code at `commit` contain the commit with that role (itself or a descendant)?"""
     try:
-        git(repo.path, "merge-base", "--is-ancestor", repo.commits["prefix_support"], commit)
+        git(repo.path, "merge-base", "--is-ancestor", repo.commits[role], commit)
     except RuntimeError:
         return False
     return True
+
+
+def supports_prefix(repo: SourceRepo, commit: str) -> bool:
+    """Does code at `commit` honour dataset_prefix, i.e. does it contain the prefix commit?"""
+    return contains(repo, "prefix_support", commit)

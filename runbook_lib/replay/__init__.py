@@ -1,7 +1,7 @@
 """Runbook 03 (a prefixed replay of Phase 3 -> Phase 4, with proof that production was not touched),
 one module per job:
 
-- prefix.py       the dataset_prefix rules and the map production dataset -> what the replay uses
+- prefix.py       the map production dataset -> what the replay uses (the prefix rules: phases.check_test_prefix)
 - capability.py   may each phase be called with a prefix (runbook 00's facts); else blocked, runbook 02
 - datasets.py     the test datasets and tables, made like production's before any call
 - fingerprint.py  production's rows per partition (and checksums), before and after, and what changed
@@ -17,7 +17,7 @@ from .datasets import TestDatasets, TestTable, output_tables, prepare_test_datas
 from .fingerprint import (Change, Checksums, PartitionPrint, TablePrint, changes, checksum_sql, fingerprint,
                           plan_checksums, production_tables)
 from .ledger import FileLedger, LedgerEntry, WarehouseLedger, finished
-from .prefix import DatasetMap, DatasetUse, check_prefix, dataset_map, production_datasets
+from .prefix import DatasetMap, DatasetUse, dataset_map
 from .run import Call, Outcome, Replayer, RetryPolicy, Tokens, call_with_retries, payload_for, plan_calls
 from .runbook import Replay, ReplayResult, data_dates, prepare
 from .summary import Isolation, judge_isolation, per_date_table, rows_chart, test_rows
@@ -28,7 +28,7 @@ __all__ = [
     "Change", "Checksums", "PartitionPrint", "TablePrint", "changes", "checksum_sql", "fingerprint",
     "plan_checksums", "production_tables",
     "FileLedger", "LedgerEntry", "WarehouseLedger", "finished",
-    "DatasetMap", "DatasetUse", "check_prefix", "dataset_map", "production_datasets",
+    "DatasetMap", "DatasetUse", "dataset_map",
     "Call", "Outcome", "Replayer", "RetryPolicy", "Tokens", "call_with_retries", "payload_for", "plan_calls",
     "Replay", "ReplayResult", "data_dates", "prepare",
     "Isolation", "judge_isolation", "per_date_table", "rows_chart", "test_rows",

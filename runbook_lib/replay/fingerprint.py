@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import NotFoundError
 from ..phases import PhaseRegistry
-from .prefix import production_datasets
+from ..phases import production_datasets
 
 WHOLE_TABLE = ""                # the one "partition" of a table without a partition column
 

@@ -7,53 +7,14 @@ nba_analytics), and run-history rows go to production whatever the prefix. The m
 """
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import pandas as pd
 
-from ..errors import ParameterError
 from ..phases import PhaseRegistry, prefixed_dataset
 
-PREFIX = re.compile(r"[a-z][a-z0-9]{0,15}")
-PREFIX_RULE = "lower-case letters and digits, starting with a letter, at most 16 characters, such as 'test'"
 RUN_HISTORY_CAUSE = ("upstream processors write their run-history rows to production {table} whatever "
                      "dataset_prefix says")
-
-
-def production_datasets(phases: PhaseRegistry) -> list[str]:
-    """Every dataset a phase reads or writes, and the run-history table's."""
-    names = {phases.run_history_table.split(".")[0]}
-    for phase in phases.phases.values():
-        names.update(phase.reads + phase.writes)
-    return sorted(names)
-
-
-def check_prefix(value: Any, phases: PhaseRegistry, parameter: str = "dataset_prefix") -> str:
-    """A prefix whose datasets can only ever be test datasets, or one ParameterError sentence."""
-    if not isinstance(value, str):
-        raise ParameterError(parameter, value, f"give text: {PREFIX_RULE}")
-    example = "nba_analytics" if "nba_analytics" in production_datasets(phases) else production_datasets(phases)[0]
-    if value == "":
-        raise ParameterError(parameter, value, f"upstream reads an empty prefix as production, so the replay would "
-                                               f"write {example} itself; give a test prefix such as 'test'")
-    if value.endswith("_"):
-        fixed = value.rstrip("_")
-        raise ParameterError(parameter, value, f"upstream adds the underscore itself, so {value!r} writes "
-                                               f"{prefixed_dataset(example, value)} (two underscores), a dataset "
-                                               f"nothing else reads; give {fixed or 'test'!r}")
-    if not PREFIX.fullmatch(value):
-        raise ParameterError(parameter, value, f"give {PREFIX_RULE}")
-    production = production_datasets(phases)
-    for dataset in production:
-        if dataset.startswith(value):
-            raise ParameterError(parameter, value, f"it is {'the name' if dataset == value else 'the start'} of "
-                                                   f"production dataset {dataset}; choose a prefix such as 'test'")
-        if prefixed_dataset(dataset, value) in production:
-            raise ParameterError(parameter, value, f"it would make {dataset} into production dataset "
-                                                   f"{prefixed_dataset(dataset, value)}; choose a prefix such as 'test'")
-    return value
 
 
 @dataclass

@@ -37,6 +37,8 @@ team_form AS (
   GROUP BY team_abbr
 ),
 league AS (
+  -- averaged over the teams that have played: until every team has, a league average over all 30
+  -- (the code before the head commit) was too low and every matchup and pace factor too high
   SELECT AVG(points_allowed_avg) AS points_allowed_avg, AVG(pace_avg) AS pace_avg
   FROM team_form
 ),

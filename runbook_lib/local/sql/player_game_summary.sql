@@ -76,6 +76,7 @@ SELECT
                           box.minutes * box.team_plays), 2) AS usage_rate,
   pl.points_line,
   COALESCE(pl.line_bookmakers, 0) AS line_bookmakers,
+  -- points exactly on the line are a PUSH (stakes returned); the code before the head commit graded them OVER
   CASE
     WHEN pl.points_line IS NULL THEN NULL
     WHEN box.points > pl.points_line THEN 'OVER'

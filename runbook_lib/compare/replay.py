@@ -1,0 +1,206 @@
+"""compare_replay: every table a prefixed replay wrote, compared with production over the replay's dates.
+
+The test tables are `<prefix>_<dataset>.<table>` (phases.py prefixed_dataset, as upstream builds the
+name); keys and partition columns come from phases.yaml, and every statement filters on the table's
+partition column, so the warehouse reads only the replay's dates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Sequence
+
+import pandas as pd
+
+from ..checks import as_date
+from ..errors import ParameterError
+from ..formats import one_line
+from ..phases import OutputTable, check_test_prefix, prefixed_dataset
+from ..results import Result
+from .tables import DEFAULT_SAMPLE_ROWS, CostRefused, TableDiff, Thresholds, compare_tables
+
+VERDICT_ORDER = ("pass", "warn", "blocked", "fail")
+RUN_REPLAY_FIRST = "run runbook 03 (prefixed replay) first"
+
+
+@dataclass
+class ReplayComparison(Result):
+    """One TableDiff per replayed table, and the verdict of the worst."""
+
+    dataset_prefix: str = ""
+    start_date: date | None = None
+    end_date: date | None = None
+    diffs: list[TableDiff] = field(default_factory=list)
+    not_replayed: list[str] = field(default_factory=list)   # output tables with no test table
+
+    def verdict_table(self) -> pd.DataFrame:
+        """One row per table: the verdict and the counts behind it."""
+        return pd.DataFrame([{
+            "table": d.prod_table, "test table": d.test_table, "verdict": d.verdict.upper(),
+            "rows prod": d.rows_prod, "rows test": d.rows_test, "changed rows": d.changed_rows,
+            "changed %": round(100 * d.changed_rate, 2), "only prod": d.only_in_prod, "only test": d.only_in_test,
+            "duplicate keys": d.duplicate_keys_prod + d.duplicate_keys_test,
+            "columns differing": ", ".join(d.differing_columns()) or "-",
+            "dates differing": _date_span(d.mismatch_dates()), "max |delta|": _max_delta(d),
+        } for d in self.diffs], columns=["table", "test table", "verdict", "rows prod", "rows test", "changed rows",
+                                         "changed %", "only prod", "only test", "duplicate keys",
+                                         "columns differing", "dates differing", "max |delta|"])
+
+    def column_table(self) -> pd.DataFrame:
+        """Per table and differing column: mismatches, share of matched rows, dates, largest difference."""
+        rows = []
+        for d in self.diffs:
+            for column in d.differing_columns():
+                rows.append({"table": d.prod_table, "column": column, "mismatches": d.column_mismatches[column],
+                             "of matched rows %": round(100 * d.column_mismatches[column] / max(d.matched_rows, 1), 2),
+                             "dates": _date_span(d.mismatch_dates(column)),
+                             "max |delta|": d.max_abs_delta.get(column)})
+        return pd.DataFrame(rows, columns=["table", "column", "mismatches", "of matched rows %", "dates", "max |delta|"])
+
+    def sample_table(self, rows_per_table: int = 10) -> pd.DataFrame:
+        """The first mismatched values of each table, production beside test."""
+        frames = []
+        for d in self.diffs:
+            if d.sample.empty:
+                continue
+            shown = d.sample.head(rows_per_table).copy()
+            shown.insert(0, "key", shown[list(d.keys)].astype(str).agg(" | ".join, axis=1))
+            shown.insert(0, "table", d.prod_table)
+            frames.append(shown[["table", "key", "column", "prod_value", "test_value", "abs_delta"]])
+        if not frames:
+            return pd.DataFrame(columns=["table", "key", "column", "prod_value", "test_value", "abs_delta"])
+        return pd.concat(frames, ignore_index=True)
+
+
+def compare_replay(target: Any, dataset_prefix: str, start_date: Any = None, end_date: Any = None,
+                   tables: Sequence[str] | None = None, *, abs_tol: float = 0.0, rel_tol: float = 0.0,
+                   exclude: Sequence[str] | None = None, thresholds: Thresholds | None = None,
+                   max_bytes_billed: int | None = None, sample_rows: int = DEFAULT_SAMPLE_ROWS) -> ReplayComparison:
+    """Compare each table a replay with `dataset_prefix` wrote against production, start_date..end_date
+    (None: the dates the test tables hold). `tables` default: every output table in phases.yaml whose
+    test table exists; none existing gives verdict blocked."""
+    phases = target.phases
+    prefix = check_test_prefix(dataset_prefix, phases)
+    start = as_date("start_date", start_date) if start_date not in (None, "") else None
+    end = as_date("end_date", end_date) if end_date not in (None, "") else None
+    if start and end and start > end:
+        raise ParameterError("start_date", start.isoformat(), f"must be on or before end_date {end.isoformat()}")
+    warehouse = target.warehouse
+    result = ReplayComparison(name="compare_outputs", verdict="blocked", summary="-", dataset_prefix=prefix,
+                              start_date=start, end_date=end)
+    chosen, result.not_replayed = _tables(warehouse, phases, prefix, tables)
+    if not chosen:
+        wanted = sorted({prefixed_dataset(t.dataset, prefix) for t in phases.all_tables()})
+        result.summary = (f"No test datasets: nothing named {', '.join(wanted)} holds a replayed table; "
+                          f"{RUN_REPLAY_FIRST}.")
+        result.details = {"dataset_prefix": prefix, "looked_for": wanted}
+        return result
+    if start is None or end is None:
+        first, last = _test_dates(warehouse, prefix, chosen)
+        start, end = start or first, end or last
+        result.start_date, result.end_date = start, end
+    if start is None or end is None or start > end:
+        result.summary = f"The test tables with prefix {prefix!r} hold no rows to compare; {RUN_REPLAY_FIRST}."
+        return result
+    for table in chosen:
+        test_ref = f"{prefixed_dataset(table.dataset, prefix)}.{table.table}"
+        try:
+            diff = compare_tables(
+                warehouse, table.ref, test_ref, table.keys, exclude=exclude, abs_tol=abs_tol, rel_tol=rel_tol,
+                where=f"`{table.partition_column}` BETWEEN @start_date AND @end_date",
+                params={"start_date": start, "end_date": end}, partition_column=table.partition_column,
+                thresholds=thresholds, max_bytes_billed=max_bytes_billed, sample_rows=sample_rows, phases=phases)
+        except CostRefused as exc:
+            diff = TableDiff(name=f"compare {test_ref}", verdict="blocked", summary=str(exc),
+                             prod_table=table.ref, test_table=test_ref, keys=table.keys)
+        result.diffs.append(diff)
+    return _conclude(result)
+
+
+def _tables(warehouse: Any, phases, prefix: str, tables: Sequence[str] | None) -> tuple[list[OutputTable], list[str]]:
+    known = phases.all_tables()
+    if tables is None or (isinstance(tables, (list, tuple)) and not tables):
+        present = {}
+        for table in known:
+            dataset = prefixed_dataset(table.dataset, prefix)
+            if dataset not in present:
+                present[dataset] = warehouse.dataset_exists(dataset) and {
+                    name.split(".")[-1] for name in warehouse.list_tables(dataset)}
+        chosen = [t for t in known if present[prefixed_dataset(t.dataset, prefix)]]
+        not_replayed = [t.ref for t in chosen if t.table not in present[prefixed_dataset(t.dataset, prefix)]]
+        return [t for t in chosen if t.ref not in not_replayed], not_replayed
+    if isinstance(tables, str) or not isinstance(tables, (list, tuple)):
+        raise ParameterError("tables", tables, "give a list of output tables from phases.yaml, or an empty list for all")
+    by_name = {t.ref: t for t in known} | {t.table: t for t in known}
+    chosen = []
+    for name in tables:
+        if name not in by_name:
+            raise ParameterError("tables", name, f"choose output tables from phases.yaml: {', '.join(t.ref for t in known)}")
+        table = by_name[name]
+        test_ref = f"{prefixed_dataset(table.dataset, prefix)}.{table.table}"
+        for ref in (table.ref, test_ref):
+            if not warehouse.table_exists(ref):
+                raise ParameterError("tables", name, f"{ref} does not exist; {RUN_REPLAY_FIRST}" if ref == test_ref
+                                     else f"production table {ref} does not exist")
+        if table not in chosen:
+            chosen.append(table)
+    return chosen, []
+
+
+def _test_dates(warehouse: Any, prefix: str, tables: list[OutputTable]) -> tuple[date | None, date | None]:
+    """The first and last partition dates the test tables hold (one small query per table)."""
+    firsts, lasts = [], []
+    for t in tables:
+        frame = warehouse.query(f"SELECT MIN(`{t.partition_column}`) AS first, MAX(`{t.partition_column}`) AS last "
+                                f"FROM `{prefixed_dataset(t.dataset, prefix)}.{t.table}`")
+        if len(frame) and pd.notna(frame["first"].iloc[0]):
+            firsts.append(as_date("first", frame["first"].iloc[0]))
+            lasts.append(as_date("last", frame["last"].iloc[0]))
+    return (min(firsts), max(lasts)) if firsts else (None, None)
+
+
+def _conclude(result: ReplayComparison) -> ReplayComparison:
+    diffs = result.diffs
+    result.verdict = max((d.verdict for d in diffs), key=VERDICT_ORDER.index)
+    span = f"{result.start_date}..{result.end_date}"
+    differing = [d for d in diffs if d.verdict != "pass"]
+    if not differing:
+        result.summary = (f"All {len(diffs)} replayed tables match production for {span} "
+                          f"(prefix {result.dataset_prefix!r}, within tolerance).")
+    else:
+        parts = [one_line(_short(d), 400) for d in differing]
+        result.summary = f"{len(differing)} of {len(diffs)} replayed tables differ from production for {span}: " \
+                         + "; ".join(parts) + "."
+    if result.not_replayed:
+        result.summary += f" Not replayed: {', '.join(result.not_replayed)}."
+    result.figures = {
+        "tables compared": len(diffs), "tables differing": len(differing),
+        "changed rows": sum(d.changed_rows for d in diffs),
+        "rows only in production": sum(d.only_in_prod for d in diffs),
+        "rows only in test": sum(d.only_in_test for d in diffs),
+        "columns differing": sum(len(d.differing_columns()) for d in diffs),
+    }
+    result.details = {"dataset_prefix": result.dataset_prefix, "start_date": str(result.start_date),
+                      "end_date": str(result.end_date), "not_replayed": result.not_replayed,
+                      "tables": [d.to_dict() for d in diffs]}
+    return result
+
+
+def _short(diff: TableDiff) -> str:
+    """A table's finding without repeating both table names."""
+    prefix = f"{diff.test_table} vs {diff.prod_table}: "
+    text = diff.summary[len(prefix):] if diff.summary.startswith(prefix) else diff.summary
+    return f"{diff.prod_table}: {text.rstrip('.')}"
+
+
+def _date_span(values: list[Any]) -> str:
+    if not values:
+        return "-"
+    if len(values) <= 3:
+        return ", ".join(str(v) for v in values)
+    return f"{values[0]}..{values[-1]} ({len(values)} dates)"
+
+
+def _max_delta(diff: TableDiff) -> float | None:
+    deltas = [v for c, v in diff.max_abs_delta.items() if diff.column_mismatches.get(c)]
+    return max(deltas) if deltas else None

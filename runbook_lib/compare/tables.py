@@ -1,0 +1,502 @@
+"""compare_tables: which rows and columns of a test table differ from production, and by how much.
+
+Computed in the warehouse by the statements in sql.py (DuckDB locally, BigQuery in the cloud): only
+counts, a histogram and a bounded sample ever come back to Python, whatever the tables' size.
+
+Semantics. Rows are matched on `keys`. Two values are equal when both are NULL, or both are non-NULL
+and equal, or both are numeric and |test - prod| <= abs_tol + rel_tol * |prod|; NULL against a value
+is a difference. `changed_rows` counts key-matched rows with at least one differing compared column.
+A key found more than once on either side is counted in duplicate_keys_* and, when the other side has
+it too, its rows are left out of the row-by-row comparison (there is no telling which copy matches
+which: they are counted in ambiguous_rows_*); a key on one side only counts in only_in_*. NULL key
+parts match NULL. Bookkeeping columns (phases.yaml `bookkeeping_columns`, e.g. processed_at) are left
+out unless `exclude` says otherwise.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from ..checks import as_date
+from ..errors import ParameterError, RunbookError
+from ..formats import quote_columns
+from ..phases import PhaseRegistry, load_phases
+from ..results import Result
+from . import sql
+from .sql import Column, Plan
+
+DEFAULT_SAMPLE_ROWS = 1000   # enough for a scatter; the summary shows the first few
+SHOWN_SAMPLE_ROWS = 20
+
+
+class CostRefused(RunbookError):
+    """A statement's dry-run estimate is above max_bytes_billed: nothing was run."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Beyond these a comparison fails; differences within them are a warning."""
+
+    max_changed_rate: float = 0.01   # changed rows / key-matched rows
+    max_missing_rate: float = 0.0    # rows only in production / production rows
+    max_extra_rate: float = 0.0      # rows only in test / test rows
+    max_duplicate_keys: int = 0      # keys found more than once, both sides together
+
+    def __post_init__(self) -> None:
+        for name in ("max_changed_rate", "max_missing_rate", "max_extra_rate"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise ParameterError(name, value, "give a fraction from 0 to 1 (0.01 is 1%)")
+        if isinstance(self.max_duplicate_keys, bool) or not isinstance(self.max_duplicate_keys, int) \
+                or self.max_duplicate_keys < 0:
+            raise ParameterError("max_duplicate_keys", self.max_duplicate_keys, "give a whole number, 0 or more")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class SchemaDiff:
+    missing: list[str] = field(default_factory=list)   # production columns the test table lacks
+    extra: list[str] = field(default_factory=list)     # test columns production lacks
+    type_changed: list[tuple[str, str, str]] = field(default_factory=list)   # (column, prod type, test type)
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.extra or self.type_changed)
+
+    def describe(self) -> str:
+        parts = []
+        if self.missing:
+            parts.append(f"test lacks {', '.join(self.missing)}")
+        if self.extra:
+            parts.append(f"test adds {', '.join(self.extra)}")
+        parts += [f"{c} is {p} in production, {t} in test" for c, p, t in self.type_changed]
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"missing": self.missing, "extra": self.extra, "type_changed": [list(t) for t in self.type_changed]}
+
+
+@dataclass
+class TableDiff(Result):
+    """How a test table differs from production, with a verdict against thresholds."""
+
+    prod_table: str = ""
+    test_table: str = ""
+    keys: tuple[str, ...] = ()
+    compared_columns: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    partition_column: str | None = None
+    rows_prod: int = 0
+    rows_test: int = 0
+    only_in_prod: int = 0
+    only_in_test: int = 0
+    matched_rows: int = 0      # keys with exactly one row on each side: compared row by row
+    changed_rows: int = 0
+    duplicate_keys_prod: int = 0
+    duplicate_keys_test: int = 0
+    ambiguous_rows_prod: int = 0
+    ambiguous_rows_test: int = 0
+    column_mismatches: dict[str, int] = field(default_factory=dict)
+    max_abs_delta: dict[str, float] = field(default_factory=dict)
+    schema: SchemaDiff = field(default_factory=SchemaDiff)
+    # partition_value, rows_prod, rows_test, only_in_prod, only_in_test, duplicate keys, changed_rows
+    partitions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    partition_mismatches: pd.DataFrame = field(default_factory=pd.DataFrame)   # partition_value, column, mismatches
+    delta_histogram: pd.DataFrame = field(default_factory=pd.DataFrame)   # column, decade, cells, mismatches
+    sample: pd.DataFrame = field(default_factory=pd.DataFrame)   # keys..., column, prod_value, test_value, abs_delta
+    abs_tol: float = 0.0
+    rel_tol: float = 0.0
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    bytes_estimated: int | None = None
+
+    @property
+    def changed_rate(self) -> float:
+        return self.changed_rows / self.matched_rows if self.matched_rows else 0.0
+
+    def mismatch_dates(self, column: str | None = None) -> list[Any]:
+        """Partition values with a mismatch (in `column`, or in any column)."""
+        frame = self.partition_mismatches
+        if frame.empty:
+            return []
+        if column is not None:
+            frame = frame[frame["column"] == column]
+        return sorted(frame.loc[frame["mismatches"] > 0, "partition_value"].dropna().unique().tolist())
+
+    def differing_columns(self) -> list[str]:
+        """Columns with mismatches, most first."""
+        return [c for c, n in sorted(self.column_mismatches.items(), key=lambda kv: (-kv[1], kv[0])) if n > 0]
+
+
+# ---------------------------------------------------------------- compare_tables
+
+
+def compare_tables(warehouse: Any, prod_table: str, test_table: str, keys: Sequence[str], *,
+                   columns: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
+                   abs_tol: float = 0.0, rel_tol: float = 0.0, where: str | None = None,
+                   params: Mapping[str, Any] | None = None, partition_column: str | None = None,
+                   thresholds: Thresholds | None = None, max_bytes_billed: int | None = None,
+                   sample_rows: int = DEFAULT_SAMPLE_ROWS, phases: PhaseRegistry | None = None) -> TableDiff:
+    """Compare `test_table` with `prod_table` on `keys`, inside the warehouse.
+
+    `where` (BigQuery SQL, with @name `params`) filters both tables: on BigQuery give a partition filter.
+    `partition_column` (default: production's partitioning) splits every count by partition.
+    Statements whose dry-run estimate exceeds `max_bytes_billed` are refused before they run (CostRefused).
+    """
+    abs_tol = _tolerance("abs_tol", abs_tol)
+    rel_tol = _tolerance("rel_tol", rel_tol)
+    thresholds = thresholds or Thresholds()
+    if max_bytes_billed is not None and (isinstance(max_bytes_billed, bool) or not isinstance(max_bytes_billed, int)
+                                         or max_bytes_billed <= 0):
+        raise ParameterError("max_bytes_billed", max_bytes_billed, "give a number of bytes above 0, or None")
+    if isinstance(sample_rows, bool) or not isinstance(sample_rows, int) or sample_rows < 0:
+        raise ParameterError("sample_rows", sample_rows, "give a whole number of rows, 0 or more")
+    if where is not None and (not isinstance(where, str) or not where.strip()):
+        raise ParameterError("where", where, "give a BigQuery SQL condition, or None")
+    prod = _table_info(warehouse, "prod_table", prod_table)
+    test = _table_info(warehouse, "test_table", test_table)
+    keys = _keys(keys, prod, test)
+    registry = phases or load_phases()
+    compared, excluded, schema = _columns(columns, exclude, keys, prod, test, registry)
+    partition = _partition(partition_column, prod, test)
+    names = [c.name for c in compared]
+    types = dict(prod.columns)
+    plan = Plan(prod_table=prod.ref, test_table=test.ref, keys=keys, key_types=tuple(types[k] for k in keys),
+                columns=tuple(compared), partition_column=partition,
+                partition_type=types[partition] if partition else "", where=where,
+                row_hash=warehouse.row_hash_sql(names) if names else "0",   # nothing to compare: one constant
+                key_hash=warehouse.row_hash_sql([f"_k{i}" for i in range(len(keys))]))
+    diff = TableDiff(name=f"compare {test.ref}", verdict="pass", summary="-", prod_table=prod.ref,
+                     test_table=test.ref, keys=keys, compared_columns=names, excluded=excluded,
+                     partition_column=partition, schema=schema, abs_tol=abs_tol, rel_tol=rel_tol,
+                     thresholds=thresholds)
+    runner = _Runner(warehouse, dict(params or {}), abs_tol, rel_tol, max_bytes_billed, test.ref)
+    unique = _compare(diff, plan, runner)
+    if diff.changed_rows and sample_rows:
+        _sample(diff, plan, runner, sample_rows, unique)
+    diff.bytes_estimated = runner.bytes_estimated
+    return conclude(diff)
+
+
+class _Runner:
+    """Runs the statements: dry-run estimate first, refused above max_bytes_billed, estimates added up."""
+
+    def __init__(self, warehouse: Any, params: dict, abs_tol: float, rel_tol: float, max_bytes: int | None,
+                 what: str):
+        self.warehouse, self.params, self.max_bytes, self.what = warehouse, params, max_bytes, what
+        self.params.update(abs_tol=abs_tol, rel_tol=rel_tol)
+        self.bytes_estimated: int | None = None
+
+    def run(self, statement: str, step: str, **extra: Any) -> pd.DataFrame:
+        params = {**self.params, **extra}
+        used = {k: v for k, v in params.items() if f"@{k}" in statement}
+        estimate = self.warehouse.estimate_bytes(statement, used)
+        if estimate is not None:
+            self.bytes_estimated = (self.bytes_estimated or 0) + int(estimate)
+            if self.max_bytes is not None and estimate > self.max_bytes:
+                raise CostRefused(f"The {step} of {self.what} would scan {_bytes(estimate)}, above "
+                                  f"max_bytes_billed={_bytes(self.max_bytes)}; narrow the dates or raise the limit.")
+        return self.warehouse.query(statement, used)
+
+
+def _compare(diff: TableDiff, plan: Plan, runner: _Runner) -> bool:
+    """Counts per partition and the detail of what differs, into diff; True when no key is duplicated
+    on either side (one statement did it all), False when duplicates made it count key by key."""
+    found = runner.run(sql.comparison(plan), "comparison")
+    found["partition_value"] = [_value(v, plan.partition_type) for v in found["partition_value"]]
+    numbers = list(sql.JOIN_COUNTS)
+    cells = found[found["_kind"] == "cell"].copy()
+    found = found[found["_kind"] != "cell"].copy()
+    found[numbers] = found[numbers].fillna(0).astype("int64")
+    joined = found[found["_kind"] == "join"].set_index("partition_value")
+    rows = {side: found[found["_kind"] == side].set_index("partition_value")["rows"] for side in ("prod", "test")}
+    unique = (rows["prod"].sum() == joined["only_in_prod"].sum() + joined["matched_rows"].sum()
+              and rows["test"].sum() == joined["only_in_test"].sum() + joined["matched_rows"].sum()
+              and (joined["keys_only_in_prod"] == joined["only_in_prod"]).all()
+              and (joined["keys_only_in_test"] == joined["only_in_test"]).all())
+    if unique:
+        values = sorted(set(joined.index) | set(rows["prod"].index) | set(rows["test"].index), key=_sort_text)
+        counts = pd.DataFrame({"partition_value": values})
+        for name, series in (("rows_prod", rows["prod"]), ("rows_test", rows["test"])):
+            counts[name] = [int(series.get(v, 0)) for v in values]
+        for name in sql.COUNTS[2:]:
+            counts[name] = [int(joined[name].get(v, 0)) if name in joined else 0 for v in values]
+    else:   # duplicated keys: count key by key, and detail the keys found once on each side
+        cells = cells.iloc[0:0]   # matched on a join that duplicates made ambiguous: not used
+        counts = runner.run(sql.exact_counts(plan), "per-key count (duplicate keys)")
+        counts["partition_value"] = [_value(v, plan.partition_type) for v in counts["partition_value"]]
+        counts = counts.sort_values("partition_value", key=_sort_key).reset_index(drop=True)
+    counts[list(sql.COUNTS)] = counts[list(sql.COUNTS)].fillna(0).astype("int64")
+    for name in sql.COUNTS:
+        if name != "fingerprints_differ":   # kept per partition only: the detail tells what really differs
+            setattr(diff, name, int(counts[name].sum()))
+    counts["changed_rows"] = 0
+    diff.partitions = counts
+    diff.column_mismatches = {c: 0 for c in diff.compared_columns}
+    if not unique and counts["fingerprints_differ"].sum() > 0:
+        changed = counts[counts["fingerprints_differ"] > 0]["partition_value"].tolist()
+        cells = runner.run(sql.detail(plan, _narrowing(diff, plan, changed), False), "detail")
+        cells["partition_value"] = [_value(v, plan.partition_type) for v in cells["partition_value"]]
+    if not cells.empty:
+        _detail(diff, plan, cells)
+    return unique
+
+
+def _detail(diff: TableDiff, plan: Plan, cells: pd.DataFrame) -> None:
+    """Mismatches per partition and column, largest differences and their histogram, from the cells."""
+    names = ["", *(c.name for c in plan.columns)]   # column number 0: rows with any mismatch
+    cells["column_name"] = [names[int(n)] for n in cells["column_number"]]
+    by_partition = cells[cells["by_decade"] == 0].astype({"mismatches": "int64"})
+    rows = by_partition[by_partition["column_name"] == ""].set_index("partition_value")["mismatches"]
+    diff.partitions["changed_rows"] = [int(rows.get(p, 0)) for p in diff.partitions["partition_value"]]
+    diff.changed_rows = int(rows.sum())
+    columns = by_partition[by_partition["column_name"] != ""]
+    totals = columns.groupby("column_name")["mismatches"].sum()
+    diff.column_mismatches = {c: int(totals.get(c, 0)) for c in diff.compared_columns}
+    deltas = columns.groupby("column_name")["max_abs_delta"].max()
+    diff.max_abs_delta = {c.name: float(deltas[c.name]) for c in plan.columns
+                          if c.numeric and c.name in deltas and pd.notna(deltas[c.name])}
+    diff.partition_mismatches = (columns[columns["mismatches"] > 0]
+                                 .rename(columns={"column_name": "column"})[["partition_value", "column", "mismatches"]]
+                                 .sort_values(["partition_value", "column"], key=_sort_key).reset_index(drop=True))
+    histogram = cells[(cells["by_decade"] == 1) & cells["decade"].notna() & (cells["column_name"] != "")]
+    diff.delta_histogram = (histogram.rename(columns={"column_name": "column"})
+                            .astype({"decade": "int64", "cells": "int64", "mismatches": "int64"})
+                            [["column", "decade", "cells", "mismatches"]]
+                            .sort_values(["column", "decade"]).reset_index(drop=True))
+
+
+def _sample(diff: TableDiff, plan: Plan, runner: _Runner, limit: int, unique: bool) -> None:
+    # Only the partitions that hold the first `limit` changed rows need scanning again.
+    changed = diff.partitions[diff.partitions["changed_rows"] > 0]
+    upto = changed["changed_rows"].cumsum()
+    chosen = changed[(upto - changed["changed_rows"]) < limit]["partition_value"].tolist()
+    rows = runner.run(sql.sample(plan, _narrowing(diff, plan, chosen), unique), "sample", _limit=limit)
+    records = []
+    for _, row in rows.iterrows():
+        key = {k: _value(row[f"_k{i}"], plan.key_types[i]) for i, k in enumerate(plan.keys)}
+        for j, column in enumerate(plan.columns):
+            if bool(row[f"_d{j}"]):
+                prod, test = _value(row[f"_p{j}"], column.prod_type), _value(row[f"_t{j}"], column.test_type)
+                delta = abs(float(test) - float(prod)) if column.numeric and _number(prod) and _number(test) else None
+                records.append({**key, "column": column.name, "prod_value": prod, "test_value": test,
+                                "abs_delta": delta})
+    names = [*plan.keys, "column", "prod_value", "test_value", "abs_delta"]
+    # object columns: a NULL stays None next to numbers (pandas would make it NaN)
+    diff.sample = pd.DataFrame({n: pd.Series([r[n] for r in records], dtype=object if n != "abs_delta" else "float64")
+                                for n in names})
+
+
+def _narrowing(diff: TableDiff, plan: Plan, wanted: list) -> str | None:
+    """The partitions a later statement needs, as a literal list to filter on; None to read them all
+    (no partition column, a NULL partition, a type without literals here, or every partition wanted)."""
+    every = diff.partitions["partition_value"]
+    if not plan.partition_column or every.isna().any() or len(wanted) >= len(every):
+        return None
+    return sql.partition_literals(plan, wanted)
+
+
+# ---------------------------------------------------------------- verdict
+
+
+def conclude(diff: TableDiff) -> TableDiff:
+    """Set the verdict, the one-line summary, figures and details from the counts."""
+    t = diff.thresholds
+    failures, notes = [], []
+    changed = diff.differing_columns()
+    if diff.changed_rows:
+        where = _dates_text(diff.mismatch_dates())
+        text = (f"{diff.changed_rows:,} of {diff.matched_rows:,} matched rows differ ({diff.changed_rate:.2%}) "
+                f"in {_names(changed)}{' on ' + where if where else ''}")
+        (failures if diff.changed_rate > t.max_changed_rate else notes).append(text)
+    for count, total, limit, what in ((diff.only_in_prod, diff.rows_prod, t.max_missing_rate, "only in production"),
+                                      (diff.only_in_test, diff.rows_test, t.max_extra_rate, "only in test")):
+        if count:
+            (failures if count / max(total, 1) > limit else notes).append(f"{_rows(count)} {what}")
+    duplicates = diff.duplicate_keys_prod + diff.duplicate_keys_test
+    if duplicates:
+        text = f"{duplicates:,} duplicate keys ({diff.duplicate_keys_prod:,} in production, {diff.duplicate_keys_test:,} in test)"
+        (failures if duplicates > t.max_duplicate_keys else notes).append(text)
+    if diff.schema:
+        (failures if diff.schema.missing else notes).append(diff.schema.describe())
+    if not diff.rows_prod and not diff.rows_test:
+        notes.append("no rows on either side")
+    diff.verdict = "fail" if failures else "warn" if notes else "pass"
+    if diff.verdict == "pass":
+        diff.summary = (f"{diff.test_table} matches {diff.prod_table}: {diff.rows_prod:,} rows, every key on both sides, "
+                        f"no compared column differs beyond tolerance.")
+    else:
+        diff.summary = f"{diff.test_table} vs {diff.prod_table}: " + "; ".join(failures + notes) + "."
+    diff.figures = {"rows (prod/test)": f"{diff.rows_prod:,}/{diff.rows_test:,}", "changed rows": diff.changed_rows,
+                    "only in production": diff.only_in_prod, "only in test": diff.only_in_test,
+                    "duplicate keys": duplicates, "columns differing": len(changed)}
+    diff.details = details(diff)
+    return diff
+
+
+def details(diff: TableDiff) -> dict[str, Any]:
+    """Everything the comparison found, JSON-safe (the sample cut to its first rows)."""
+    def records(frame: pd.DataFrame, limit: int | None = None) -> list[dict]:
+        shown = frame if limit is None else frame.head(limit)
+        return [{k: _plain(v) for k, v in row.items()} for row in shown.to_dict(orient="records")]
+
+    return {
+        "prod_table": diff.prod_table, "test_table": diff.test_table, "keys": list(diff.keys),
+        "compared_columns": diff.compared_columns, "excluded": diff.excluded, "partition_column": diff.partition_column,
+        **{name: getattr(diff, name) for name in (
+            "rows_prod", "rows_test", "only_in_prod", "only_in_test", "matched_rows", "changed_rows",
+            "duplicate_keys_prod", "duplicate_keys_test", "ambiguous_rows_prod", "ambiguous_rows_test")},
+        "changed_rate": diff.changed_rate, "column_mismatches": diff.column_mismatches,
+        "max_abs_delta": diff.max_abs_delta, "schema": diff.schema.to_dict(),
+        "mismatch_dates": {c: [str(d) for d in diff.mismatch_dates(c)] for c in diff.differing_columns()},
+        "partitions": records(diff.partitions), "sample": records(diff.sample, SHOWN_SAMPLE_ROWS),
+        "abs_tol": diff.abs_tol, "rel_tol": diff.rel_tol, "thresholds": diff.thresholds.to_dict(),
+        "bytes_estimated": diff.bytes_estimated,
+    }
+
+
+# ---------------------------------------------------------------- checks
+
+
+def _tolerance(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ParameterError(name, value, "give a number of 0 or more")
+    return float(value)
+
+
+def _table_info(warehouse: Any, parameter: str, ref: Any):
+    try:
+        exists = isinstance(ref, str) and warehouse.table_exists(ref)
+    except ParameterError:   # not even shaped like dataset.table
+        exists = False
+    if not exists:
+        raise ParameterError(parameter, ref, "give an existing table as dataset.table")
+    return warehouse.table_info(ref)
+
+
+def _keys(keys: Any, prod, test) -> tuple[str, ...]:
+    keys = [keys] if isinstance(keys, str) else keys
+    if not isinstance(keys, (list, tuple)) or not keys:
+        raise ParameterError("keys", keys, "give the key column names as a list")
+    quote_columns(keys, "keys")
+    if len(set(keys)) != len(keys):
+        raise ParameterError("keys", list(keys), "name each key column once")
+    prod_types, test_types = dict(prod.columns), dict(test.columns)
+    for key in keys:
+        for info, types in ((prod, prod_types), (test, test_types)):
+            if key not in types:
+                raise ParameterError("keys", key, f"choose columns of {info.ref}: {', '.join(types)}")
+        if sql.base_type(prod_types[key]) != sql.base_type(test_types[key]):
+            raise ParameterError("keys", key, f"a key must have one type, not {prod_types[key]} in {prod.ref} "
+                                              f"and {test_types[key]} in {test.ref}")
+    return tuple(keys)
+
+
+def _columns(columns: Any, exclude: Any, keys: tuple[str, ...], prod, test,
+             phases: PhaseRegistry) -> tuple[list[Column], list[str], SchemaDiff]:
+    prod_types, test_types = dict(prod.columns), dict(test.columns)
+    every = list(prod_types) + [c for c in test_types if c not in prod_types]
+    if exclude is None:
+        excluded = [c for c in every if c in phases.bookkeeping_columns and c not in keys]
+    else:
+        excluded = [exclude] if isinstance(exclude, str) else list(exclude) if isinstance(exclude, (list, tuple)) else None
+        if excluded is None:
+            raise ParameterError("exclude", exclude, "give a list of column names, or None for the bookkeeping columns")
+        for name in excluded:
+            if name in keys:
+                raise ParameterError("exclude", name, "key columns are always compared; exclude other columns")
+            if name not in prod_types and name not in test_types:
+                raise ParameterError("exclude", name, f"choose columns of the tables: {', '.join(every)}")
+    if columns is None:
+        wanted = [c for c in every if c not in keys and c not in excluded]
+    else:
+        wanted = [columns] if isinstance(columns, str) else list(columns) if isinstance(columns, (list, tuple)) else []
+        if not wanted:
+            raise ParameterError("columns", columns, "give a non-empty list of column names, or None for all")
+        quote_columns(wanted, "columns")
+        for name in wanted:
+            if name not in prod_types and name not in test_types:
+                raise ParameterError("columns", name, f"choose columns of the tables: {', '.join(every)}")
+            if name in keys or name in excluded:
+                raise ParameterError("columns", name, "it is a key or excluded; keys are matched, not compared")
+    schema = SchemaDiff(missing=[c for c in wanted if c not in test_types],
+                        extra=[c for c in wanted if c not in prod_types],
+                        type_changed=[(c, prod_types[c], test_types[c]) for c in wanted
+                                      if c in prod_types and c in test_types and prod_types[c] != test_types[c]])
+    compared = [Column(c, prod_types[c], test_types[c]) for c in wanted if c in prod_types and c in test_types]
+    return compared, excluded, schema
+
+
+def _partition(partition_column: str | None, prod, test) -> str | None:
+    names_p, names_t = dict(prod.columns), dict(test.columns)
+    if partition_column is None:
+        partition_column = prod.partition_column
+        return partition_column if partition_column in names_p and partition_column in names_t else None
+    if not isinstance(partition_column, str) or partition_column not in names_p or partition_column not in names_t:
+        raise ParameterError("partition_column", partition_column, "choose a column both tables have, or None")
+    return partition_column
+
+
+# ---------------------------------------------------------------- values
+
+
+def _value(value: Any, bigquery_type: str = "") -> Any:
+    """A cell as a plain Python value of its BigQuery type (DATE columns arrive as pandas Timestamps
+    locally, as dates on BigQuery), usable again as a query parameter."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if sql.base_type(bigquery_type) == "DATE" and isinstance(value, (date, pd.Timestamp)):
+        return as_date("value", value)
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """A value for JSON and display."""
+    value = _value(value)
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
+
+
+def _sort_text(value: Any) -> str:
+    # Partition values may be dates, numbers or text, with None for "no partition": sort as text.
+    return "" if value is None else str(value)
+
+
+def _sort_key(series: pd.Series) -> pd.Series:
+    return series.map(_sort_text)
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
+
+
+def _names(columns: list[str], limit: int = 4) -> str:
+    return ", ".join(columns[:limit]) + (f" and {len(columns) - limit} more" if len(columns) > limit else "")
+
+
+def _dates_text(values: list[Any]) -> str:
+    if not values:
+        return ""
+    if len(values) <= 3:
+        return ", ".join(str(v) for v in values)
+    kind = "dates" if all(isinstance(v, date) for v in values) else "partitions"
+    return f"{len(values)} {kind} from {values[0]} to {values[-1]}"
+
+
+def _bytes(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n} bytes"

@@ -1,0 +1,255 @@
+"""compare_replay on the sandbox: a prefixed replay of the head commit's code differs from production
+in exactly the columns and dates its corrections document (runbook_lib/local/corrections.py), and in
+nothing else; a replay of the code production ran matches it everywhere. Plus the runbook notebook
+end to end, the blocked and bad-input paths, and target=local on a bare DuckDB file."""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from runbook_lib import compare, runner
+from runbook_lib.compare import compare_replay
+from runbook_lib.errors import NotFoundError, ParameterError, RunbookError
+from runbook_lib.local.corrections import CORRECTIONS, sql_before_corrections
+from runbook_lib.local.pipeline import CodeVersion, processor_sql, run_phase3, run_phase4
+from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
+from runbook_lib.local.source_repo import CORRECTIONS_ROLE, contains, open_source_repo
+from runbook_lib.local.state import read_state
+from runbook_lib.local.home import sandbox_home
+from runbook_lib.target import connect
+
+from test_compare import Metered
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "notebooks" / "04_compare_outputs.ipynb"
+HEAD_CODE = CodeVersion("head", supports_prefix=True, corrected=True)
+OLD_CODE = CodeVersion("before", supports_prefix=True, corrected=False)   # production's computation, prefix-aware
+CORRECTED = {c.processor: set(c.columns) for c in CORRECTIONS}
+
+
+def replay(warehouse, prefix: str, first: date, last: date, code: CodeVersion, phases=("phase3", "phase4")) -> None:
+    """What runbook 03 does through the services, run on the sandbox pipeline directly."""
+    if "phase3" in phases:
+        assert run_phase3(warehouse, first, last, dataset_prefix=prefix, code=code).status == "success"
+    if "phase4" in phases:
+        for offset in range((last - first).days + 1):
+            assert run_phase4(warehouse, first + timedelta(days=offset), dataset_prefix=prefix, code=code).status == "success"
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory):
+    """A private sandbox (four game dates) with a head-code replay under prefix "test"."""
+    root = tmp_path_factory.mktemp("compare-sandbox")
+    init_sandbox(root, scale=0.3, start_services=False)
+    tg = connect("local", home=root)
+    first, last = (date.fromisoformat(d) for d in read_state(sandbox_home(root))["dates"])
+    replay(tg.warehouse, "test", first, last, HEAD_CODE)
+    yield root, tg, first, last
+    tg.close()
+    stop_sandbox(root)
+
+
+def _pushes(tg) -> pd.DataFrame:
+    """Production rows graded OVER although the points sit exactly on the line (read independently)."""
+    return tg.warehouse.query("SELECT game_date, player_lookup FROM `nba_analytics.player_game_summary` "
+                              "WHERE points = points_line ORDER BY game_date, player_lookup")
+
+
+def _partly_played_dates(tg, first: date, last: date) -> list[date]:
+    """Dates on which some teams, but not all 30, have played a game before (from production)."""
+    games = tg.warehouse.query("SELECT game_date, team_abbr FROM `nba_analytics.team_offense_game_summary`")
+    games["game_date"] = pd.to_datetime(games["game_date"]).dt.date
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return [d for d in days if 0 < games.loc[games["game_date"] < d, "team_abbr"].nunique() < 30]
+
+
+def test_head_replay_differs_in_exactly_the_corrected_columns_and_dates(replayed):
+    _, tg, first, last = replayed
+    result = compare_replay(tg, "test", abs_tol=1e-9)
+    by_table = {d.prod_table: d for d in result.diffs}
+    assert sorted(by_table) == sorted(t.ref for t in tg.phases.all_tables())
+    pushes = _pushes(tg)
+    summary = by_table["nba_analytics.player_game_summary"]
+    assert summary.differing_columns() == ["over_under_result"]
+    assert summary.changed_rows == len(pushes) > 0
+    assert summary.mismatch_dates() == sorted(set(pd.to_datetime(pushes["game_date"]).dt.date))
+    assert set(summary.sample["prod_value"]) == {"OVER"} and set(summary.sample["test_value"]) == {"PUSH"}
+    factors = by_table["nba_precompute.player_composite_factors"]
+    assert set(factors.differing_columns()) == CORRECTED["player_composite_factors"]
+    assert factors.mismatch_dates() == _partly_played_dates(tg, first, last) == [date(2025, 12, 16), date(2025, 12, 17)]
+    for ref, diff in by_table.items():
+        assert (diff.only_in_prod, diff.only_in_test, diff.duplicate_keys_prod, diff.duplicate_keys_test) == (0, 0, 0, 0)
+        assert not diff.schema
+        if ref.split(".")[1] not in CORRECTED:
+            assert diff.verdict == "pass" and diff.changed_rows == 0, diff.summary
+    assert result.verdict == "fail" and (result.start_date, result.end_date) == (first, last)
+    assert result.figures["tables differing"] == 2
+    assert "player_composite_factors" in result.summary and "over_under_result" in result.summary
+
+
+def test_a_replay_of_the_code_production_ran_matches_production_everywhere(replayed):
+    root, tg, first, last = replayed
+    replay(tg.warehouse, "old", first, last, OLD_CODE)
+    result = compare_replay(tg, "old")   # no tolerance at all
+    assert result.verdict == "pass", result.summary
+    assert all(d.changed_rows == 0 and d.rows_prod == d.rows_test > 0 for d in result.diffs)
+    assert result.summary.startswith("All 6 replayed tables match production for ")
+
+
+def test_production_history_names_the_commit_before_the_corrections(replayed):
+    root, tg, _, _ = replayed
+    repo = open_source_repo(sandbox_home(root).source)
+    shas = set(tg.warehouse.query("SELECT DISTINCT commit_sha FROM `nba_reference.processor_run_history` "
+                                  "WHERE dataset_prefix = ''")["commit_sha"])
+    assert shas == {repo.commits["before_prefix"]}
+    assert contains(repo, CORRECTIONS_ROLE, repo.commits["head"])
+    assert not contains(repo, CORRECTIONS_ROLE, repo.commits["prefix_support"])
+    assert not contains(repo, CORRECTIONS_ROLE, repo.commits["before_prefix"])
+    tree = {p: (repo.path / p).read_text() for p in ("README.md",)}
+    assert "## Output changes in this commit" in tree["README.md"]
+
+
+def test_each_correction_is_one_piece_of_the_head_sql():
+    for correction in CORRECTIONS:
+        head = processor_sql(correction.processor)
+        assert head.count(correction.head) == 1
+        assert processor_sql(correction.processor, OLD_CODE) == head.replace(correction.head, correction.before)
+    with pytest.raises(Exception, match="no longer holds the corrected piece"):
+        sql_before_corrections("player_game_summary", "SELECT 1")
+
+
+def test_dates_default_to_what_the_test_tables_hold_and_partial_replays_compare_what_exists(replayed):
+    _, tg, first, _ = replayed
+    day = first + timedelta(days=1)
+    replay(tg.warehouse, "part", day, day, HEAD_CODE, phases=("phase3",))
+    result = compare_replay(tg, "part")
+    assert (result.start_date, result.end_date) == (day, day)
+    assert [d.prod_table for d in result.diffs] == ["nba_analytics.player_game_summary",
+                                                    "nba_analytics.team_offense_game_summary"]
+    assert all(d.only_in_prod == 0 and set(d.partitions["partition_value"]) == {day} for d in result.diffs)
+    tg.warehouse.execute("DROP TABLE `part_nba_analytics.team_offense_game_summary`")
+    again = compare_replay(tg, "part")
+    assert again.not_replayed == ["nba_analytics.team_offense_game_summary"] and len(again.diffs) == 1
+    assert "Not replayed: nba_analytics.team_offense_game_summary." in again.summary
+
+
+def test_no_test_datasets_is_blocked_not_a_crash(replayed):
+    _, tg, _, _ = replayed
+    result = compare_replay(tg, "nothing")
+    assert result.verdict == "blocked" and result.diffs == []
+    assert result.summary == ("No test datasets: nothing named nothing_nba_analytics, nothing_nba_precompute holds a "
+                              "replayed table; run runbook 03 (prefixed replay) first.")
+    assert result.verdict_table().empty and result.sample_table().empty
+    for chart in (compare.rows_per_date_chart, compare.mismatch_heatmap, compare.delta_histograms,
+                  compare.scatter_test_vs_prod):
+        assert chart(result) is not None   # a figure saying there is nothing to chart
+
+
+def test_a_statement_above_max_bytes_billed_blocks_its_table(replayed):
+    _, tg, _, _ = replayed
+    metered = dataclasses.replace(tg, warehouse=Metered(tg.warehouse, 2_000_000), closers=[])
+    result = compare_replay(metered, "test", tables=["team_offense_game_summary"], max_bytes_billed=1_000_000)
+    assert result.verdict == "blocked"
+    assert "would scan 2.0 MB, above max_bytes_billed=1.0 MB" in result.diffs[0].summary
+
+
+@pytest.mark.parametrize("kwargs, parameter", [
+    ({"dataset_prefix": ""}, "dataset_prefix"),
+    ({"dataset_prefix": "test_"}, "dataset_prefix"),
+    ({"dataset_prefix": "nba"}, "dataset_prefix"),
+    ({"dataset_prefix": "Test"}, "dataset_prefix"),
+    ({"start_date": "2025-12-18", "end_date": "2025-12-15"}, "start_date"),
+    ({"start_date": "15/12/2025"}, "start_date"),
+    ({"tables": ["nba_analytics.nope"]}, "tables"),
+    ({"tables": "player_game_summary"}, "tables"),
+    ({"dataset_prefix": "nothing", "tables": ["player_game_summary"]}, "tables"),
+    ({"abs_tol": -1.0}, "abs_tol"),
+])
+def test_bad_input_names_the_parameter(replayed, kwargs, parameter):
+    _, tg, _, _ = replayed
+    args = {"dataset_prefix": "test", **kwargs}
+    with pytest.raises(ParameterError) as err:
+        compare_replay(tg, **args)
+    assert err.value.parameter == parameter
+
+
+def test_a_bare_duckdb_file_compares_without_a_sandbox(replayed, tmp_path):
+    root, _, _, _ = replayed
+    copy = tmp_path / "brought.duckdb"
+    shutil.copy(sandbox_home(root).warehouse, copy)
+    tg = connect("local", home=tmp_path / "no-sandbox", warehouse_path=copy)
+    assert "no sandbox" in tg.describe()
+    result = compare_replay(tg, "test", tables=["player_composite_factors"], abs_tol=1e-9)
+    assert result.diffs[0].mismatch_dates() == [date(2025, 12, 16), date(2025, 12, 17)]
+    for call in (lambda: tg.services.describe("phase4"), lambda: tg.builds.get("x"), lambda: tg.logs.request_logs()):
+        with pytest.raises(NotFoundError, match=f"There is no sandbox at {tmp_path / 'no-sandbox'}"):
+            call()
+    with pytest.raises(ParameterError, match="warehouse_path="):
+        connect("local", home=tmp_path / "no-sandbox", warehouse_path=tmp_path / "missing.duckdb")
+    tg.close()
+
+
+def test_gcp_without_credentials_is_one_sentence(monkeypatch):
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.delenv("RUNBOOK_GCP_ENDPOINTS", raising=False)
+    tg = connect("gcp", project="my-project")
+    with pytest.raises(RunbookError, match="gcloud auth application-default login"):
+        compare_replay(tg, "test")
+
+
+# ---------------------------------------------------------------- the runbook
+
+
+@pytest.mark.slow
+def test_the_notebook_finds_the_corrections_after_a_replay(replayed, tmp_path):
+    root, _, _, _ = replayed
+    outcome = runner.run_notebook(NOTEBOOK, parameters=[["sandbox_home", str(root)]], outdir=tmp_path, progress=False)
+    assert outcome.outcome == "completed", outcome.message
+    meta = nbformat.read(outcome.notebook, as_version=4).metadata["runbook"]
+    assert (meta["verdict"], outcome.exit_code) == ("fail", 3)
+    assert meta["figures"]["tables differing"] == 2 and meta["figures"]["rows only in production"] == 0
+    tables = {t["details"]["prod_table"]: t["details"] for t in meta["details"]["tables"]}
+    assert tables["nba_precompute.player_composite_factors"]["mismatch_dates"]["matchup_factor"] == \
+        ["2025-12-16", "2025-12-17"]
+    assert set(tables["nba_analytics.player_game_summary"]["mismatch_dates"]) == {"over_under_result"}
+    figures = sorted(p.name for p in (outcome.notebook.parent / "figures").glob("*.png"))
+    assert figures == ["delta_histograms.png", "mismatch_heatmap.png", "rows_per_date.png", "test_vs_production.png"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, value, sentence", [
+    ("dataset_prefix", "test_", "upstream adds the underscore itself"),
+    ("end_date", "2025-12-01", "start_date='2025-12-15' is not valid: must be on or before end_date 2025-12-01"),
+    ("abs_tol", "-1", "abs_tol=-1"),
+])
+def test_the_notebook_refuses_bad_input_with_exit_2(replayed, tmp_path, name, value, sentence):
+    root, _, _, _ = replayed
+    parameters = [["sandbox_home", str(root)], ["start_date", "2025-12-15"], [name, value]]
+    outcome = runner.run_notebook(NOTEBOOK, parameters=parameters, outdir=tmp_path, progress=False)
+    assert outcome.exit_code == 2 and sentence in outcome.message
+
+
+@pytest.mark.slow
+def test_a_phase_service_computes_as_its_commit_does(make_sandbox):
+    """Through the services, as runbook 03 replays: a revision of the head commit computes the
+    corrections, a revision of the commit before them computes what production holds."""
+    root = make_sandbox(scale=0.3)
+    tg = connect("local", home=root)
+    commits = read_state(sandbox_home(root))["source"]["commits"]
+    token = tg.services.identity_token()
+    day = {"analysis_date": "2025-12-16"}
+    for commit, prefix in ((commits["head"], "head"), (commits["prefix_support"], "before")):
+        tg.services.deploy_revision("phase4", commit, f"img@sha256:{commit[:8] * 8}", supports_prefix=True)
+        response = tg.services.invoke("phase4", {**day, "dataset_prefix": prefix}, token=token)
+        assert response.status == 200, response.body
+    head = compare_replay(tg, "head", tables=["player_composite_factors"], abs_tol=1e-9)
+    before = compare_replay(tg, "before", tables=["player_composite_factors"])
+    assert head.diffs[0].mismatch_dates() == [date(2025, 12, 16)] and head.diffs[0].changed_rows > 0
+    assert before.verdict == "pass", before.summary
+    tg.close()

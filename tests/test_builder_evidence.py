@@ -301,7 +301,7 @@ def test_unknown_failure_still_fails_and_points_at_the_error():
     findings = classify_log((LOGS / "unknown-1.txt").read_text())
     diagnosis = explain(findings, builder_evidence(config_steps_build()))
     assert diagnosis.verdict == "fail" and diagnosis.figures["top_signature"] == "unknown"
-    assert "line 17" in diagnosis.cause and diagnosis.figures["phase"] is None
+    assert "read line 14 first" in diagnosis.cause and diagnosis.figures["phase"] is None
     assert diagnosis.redeploy["phase"] is None
 
 

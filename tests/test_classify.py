@@ -44,8 +44,8 @@ EXPECTED = {
     "container-start-failed-1.txt": ("container-start-failed", 9),
     "container-start-failed-2.txt": ("container-start-failed", 6),
     "buildpacks-build-failed-1.txt": ("buildpacks-build-failed", 17),
-    "buildpacks-build-failed-2.txt": ("buildpacks-build-failed", 8),
-    "unknown-1.txt": ("unknown", 17),   # no signature: the first line naming an error
+    "buildpacks-build-failed-2.txt": ("buildpacks-build-failed", 9),  # the cause under `failed to build: (error ID)`
+    "unknown-1.txt": ("unknown", 14),   # no signature: the failed step's line naming a failure
     "unknown-2.txt": ("unknown", 0),    # a successful build: nothing to point at
 }
 
@@ -82,9 +82,9 @@ def test_findings_are_ranked_by_weight_not_by_position():
     text = (LOGS / "buildpacks-no-entrypoint-2.txt").read_text()
     findings = classify_log(text)
     ids = [f.signature for f in findings]
-    # The generic buildpacks failure appears a line earlier but is the weaker explanation.
+    # The generic buildpacks failure matches a line earlier but is the weaker explanation.
     assert ids[:2] == ["buildpacks-no-entrypoint", "buildpacks-build-failed"]
-    assert findings[1].line < findings[0].line
+    assert min(findings[1].lines) < findings[0].line
     assert findings[0].score > findings[1].score
 
 
@@ -153,8 +153,8 @@ def test_unknown_passes_over_a_bare_failed_verdict_for_the_line_that_says_why():
             "Step #1: Traceback (most recent call last):\nStep #1: error: `composer_install` returned code: 1\n")
     top = classify_log(text)[0]
     assert (top.signature, top.line) == ("unknown", 4)
-    # with nothing else naming an error, the first verdict is still the lead
-    only_verdicts = "Step #0: done\nERROR\nERROR: build step 0 \"gcr.io/x\" failed: exit status 1\n"
+    # with nothing else naming an error, and no output of the failed step, the first verdict is still the lead
+    only_verdicts = "Finished Step #0\nERROR\nERROR: build step 0 \"gcr.io/x\" failed: exit status 1\n"
     assert classify_log(only_verdicts)[0].line == 2
 
 
@@ -238,16 +238,20 @@ def _real_lines_in_noise(spacing: int) -> str:
 
 
 def test_the_scan_finds_every_line_a_pattern_matches():
-    # reference: every pattern against every line; signatures with sections are left to the section tests
+    # reference: every pattern (builder_output ones too) against every line; signatures with sections are
+    # left to the section tests, and which builder_output hits count to test_classify_context.py
     cat = load_catalogue()
     text = _real_lines_in_noise(3)
-    expected: dict[str, list[int]] = {}
+    expected: set[tuple[int, str, str]] = set()
     for n, line in enumerate(text.splitlines(), 1):
         for sig in cat.signatures:
-            if not sig.sections and any(re.search(p, line) for p in sig.patterns):
-                expected.setdefault(sig.id, []).append(n)
-    found = {f.signature: f.lines for f in classify_log(text, cat) if not cat.get(f.signature).sections}
-    assert found == {sig: lines[:MAX_LINES] for sig, lines in expected.items()}
+            for p in sig.patterns + sig.builder_output:
+                if not sig.sections and re.search(p, line):
+                    expected.add((n, sig.id, p))
+    found = {(n, cat.signatures[p.signature].id, p.regex.pattern) for n, _, _, p in cat.matches(text)
+             if not cat.signatures[p.signature].sections}
+    assert found == expected
+    assert any(p in cat.get("buildpacks-build-failed").builder_output for _, _, p in found)
 
 
 def test_needles_chosen_for_a_big_log_find_the_same_lines(monkeypatch):
@@ -295,7 +299,7 @@ def test_a_user_steps_own_gsutil_error_is_not_the_source_fetch():
                      "ERROR", 'ERROR: build step 3 "gcr.io/cloud-builders/gsutil" failed: step exited with non-zero '
                      "status: 1"])
     top = classify_log(log)[0]
-    assert (top.signature, top.line) == ("unknown", 9)
+    assert (top.signature, top.line) == ("unknown", 7)  # the failed step's last words
 
 
 def test_the_same_words_while_fetching_the_source_are_a_source_fetch_failure():

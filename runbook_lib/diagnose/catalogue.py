@@ -1,8 +1,10 @@
-"""The build-failure signature catalogue and classify_log: which known failure a build log shows.
+"""The build-failure signature catalogue: which known failures a build log's lines show.
 
 Pure and self-contained: it takes log text and never calls the cloud. The catalogue is data
-(runbook_lib/data/signatures.yaml); this module validates it, compiles it into fast literal scanners, and
-ranks the signatures a log matches.
+(runbook_lib/data/signatures.yaml); this module validates it and compiles it into fast literal scanners
+that find the lines each signature matches. classify.py ranks those into findings, with what
+log_structure.py knows about the log around a line (its builder, the step that failed, where a failure
+message starts).
 """
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator, TypeVar
 
 from ..checks import read_yaml
 from ..errors import ConfigError, ParameterError
+from .log_structure import Builder, LineRule, LogShape, SectionTracker, lines_hit
 
 try:  # the regex parser is only used to find each pattern's literal anchor
     from re import _parser as _sre_parse  # Python >= 3.11
@@ -30,9 +33,6 @@ MIN_NEEDLE = 4
 # (a bigger log has room for more kinds of line than the static ranking below foresees).
 ADAPT_FROM_CHARS = 1_000_000
 SAMPLE_CHARS = 32_768
-MAX_LINES = 100        # line numbers kept per finding
-MAX_EVIDENCE = 10      # evidence lines kept per finding
-MAX_EVIDENCE_CHARS = 400
 # How rare a character is in build logs, as a needle's first character (the default choice, and the
 # tie-break when needles are chosen for a log): letters from most to least frequent, as counted over the
 # fixture logs (real and hand-written; "build" everywhere makes b common, and every "Step #0 - ..." line
@@ -50,10 +50,10 @@ def _rarity(ch: str) -> int:
 
 
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-# a word naming an error, in any case; not part of a longer word (TERRORS, IOError, stderr, ftl_error)
-_ERROR_WORD = re.compile(r"(?<![A-Za-z0-9_])error(?![A-Za-z0-9_])", re.IGNORECASE)
-_KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections"}
-_SECTION_KEYS = {"name", "markers"}
+_M = TypeVar("_M", "Section", "BuilderSpec")
+_KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections", "builder_output"}
+_MARKED_KEYS = {"name", "markers", "fallback"}   # keys of a section or a builder entry
+_TOP_KEYS = {"version", "sections", "uninformative", "builders", "summaries", "output_starts", "signatures"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -71,6 +71,8 @@ class Signature:
     cause: str
     fix: tuple[str, ...]
     sections: tuple[str, ...] = ()  # the log sections it may match in; empty: anywhere
+    builder_output: tuple[str, ...] = ()    # patterns that count only in the output of
+    output_builders: tuple[str, ...] = ()   # these builders (names from the catalogue's `builders`)
 
 
 @dataclass(frozen=True)
@@ -78,45 +80,56 @@ class Section:
     """A part of a build log (fetching the source, the build steps, the push ...) and the lines that open it."""
     name: str
     markers: tuple[str, ...]
+    fallback: str | None = None   # signature of a failure in this section that nothing else explains
+
+
+@dataclass(frozen=True)
+class BuilderSpec:
+    """A builder the catalogue recognises from a log's own lines (see log_structure.Builder)."""
+    name: str
+    markers: tuple[str, ...]
+    fallback: str | None = None   # signature of a failed build of this builder that nothing else explains
 
 
 @dataclass(frozen=True)
 class _Pattern:
     signature: int        # index into Catalogue.signatures
-    number: int           # index into the signature's patterns
+    number: int           # distinct per pattern of the signature (builder_output ones follow the patterns)
     needles: tuple[str, ...]  # literals every match contains, the default (rarest-starting) one first
     regex: re.Pattern
     sections: frozenset[str] | None = None  # where its signature may match; None: anywhere
-
-
-@dataclass(frozen=True)
-class _Marker:
-    section: str
-    needle: str           # found with str.rfind, then the line meets the regex
-    regex: re.Pattern
+    builders: frozenset[str] | None = None  # whose output it counts in; None: any log
 
 
 class Catalogue:
     """Validated signatures plus the compiled scanners that find candidate lines."""
 
     def __init__(self, signatures: list[Signature], source: str = "signatures.yaml",
-                 sections: tuple[Section, ...] = (), uninformative: tuple[str, ...] = ()):
+                 sections: tuple[Section, ...] = (), uninformative: tuple[str, ...] = (),
+                 builders: tuple[BuilderSpec, ...] = (), summaries: tuple[str, ...] = (),
+                 output_starts: tuple[str, ...] = ()):
         self.signatures = signatures
         self.sections = sections
         self.uninformative = uninformative
+        self.builders = builders
         self.source = source
         self._by_id = {s.id: s for s in signatures}
         self._patterns: list[_Pattern] = []
         for si, sig in enumerate(signatures):
             allowed = frozenset(sig.sections) if sig.sections else None
-            for pi, text in enumerate(sig.patterns):
+            owners = frozenset(sig.output_builders)
+            for pi, (text, only_in) in enumerate([(t, None) for t in sig.patterns] +
+                                                  [(t, owners) for t in sig.builder_output]):
                 self._patterns.append(_Pattern(si, pi, _needles(text, f"signature '{sig.id}'", source),
-                                               re.compile(text), allowed))
+                                               re.compile(text), allowed, only_in))
         # in file order: when markers of two sections match one line, the section listed first wins
-        self._markers = [_Marker(sec.name, _needles(text, f"section '{sec.name}' marker", source)[0],
-                                 re.compile(text)) for sec in sections for text in sec.markers]
-        self._uninformative = [(_needles(text, "uninformative line", source)[0], re.compile(text))
-                               for text in uninformative]
+        self._markers = [(sec.name, _rule(text, f"section '{sec.name}' marker", source))
+                         for sec in sections for text in sec.markers]
+        self._uninformative = tuple(_rule(text, "uninformative line", source) for text in uninformative)
+        self._summaries = tuple(_rule(text, "summary line", source) for text in summaries)
+        self._output_starts = tuple(_rule(text, "output start", source) for text in output_starts)
+        self._builders = tuple(Builder(b.name, tuple(_rule(m, f"builder '{b.name}' marker", source) for m in b.markers),
+                                       b.fallback) for b in builders)
         self._default_needles = tuple(p.needles[0] for p in self._patterns)
         self._scanners: dict[tuple[str, ...], re.Pattern] = {}
 
@@ -128,24 +141,29 @@ class Catalogue:
     def ids(self) -> list[str]:
         return [s.id for s in self.signatures]
 
-    def matches(self, text: str) -> Iterator[tuple[int, str, int, int]]:
-        """(line number, line, signature index, pattern number) for each pattern matching a line of text.
+    def shape(self, text: str) -> LogShape:
+        """The lazily computed facts about `text` that matches are put in context with."""
+        return LogShape(text, self._builders, self._uninformative, self._output_starts, self._markers)
+
+    def matches(self, text: str) -> Iterator[tuple[int, int, str, _Pattern]]:
+        """(line number, line start, line, pattern) for each pattern matching a line of text.
 
         One literal-alternation scan finds candidate lines, and only those lines meet the real regexes
-        (_lines_hit), so huge logs stay fast. A pattern of a signature with sections counts only in those
-        sections (or in no known section); sections are looked up only for such hits.
+        (lines_hit), so huge logs stay fast. A pattern of a signature with sections counts only in those
+        sections (or in no known section); sections are looked up only for such hits. Patterns that count
+        only in some builders' output are yielded too: the caller asks the log's builder (LogShape).
         """
         if not self._patterns:
             return
         needles = self._needles_for(text)
         search = self._scanner(needles).search
         patterns = list(zip(self._patterns, needles))
-        where = _SectionTracker(self._markers, text)
-        for lineno, start, end, line in _lines_hit(text, search):
+        where = SectionTracker(self._markers, text)
+        for lineno, start, end, line in lines_hit(text, search):
             for p, needle in patterns:
                 if needle in line and p.regex.search(line) and (p.sections is None or
                                                                 where.allows(p.sections, start, end)):
-                    yield lineno, line, p.signature, p.number
+                    yield lineno, start, line, p
 
     def _needles_for(self, text: str) -> tuple[str, ...]:
         """One needle per pattern: the default ones, or for a big log those whose first characters are
@@ -177,71 +195,20 @@ class Catalogue:
             self._scanners[key] = re.compile("|".join(branches))
         return self._scanners[key]
 
-    def lead_line(self, text: str) -> tuple[int, str]:
-        """(line number, line) to read first when no signature matched, (0, "") when there is none.
+    def is_summary(self, line: str) -> bool:
+        """Whether a line closes a failure message rather than stating its cause (catalogue `summaries`)."""
+        return any(rule.hit(line) for rule in self._summaries)
 
-        The first line naming an error, passing over lines the catalogue calls uninformative (a step's
-        or a build's bare verdict, which says that something failed but not what), unless nothing else
-        names one: then the first of those.
-        """
-        fallback: tuple[int, str] = (0, "")
-        for lineno, _, _, line in _lines_hit(text, _ERROR_WORD.search):
-            if not any(needle in line and regex.search(line) for needle, regex in self._uninformative):
-                return lineno, line[:MAX_EVIDENCE_CHARS]
-            if not fallback[0]:
-                fallback = (lineno, line[:MAX_EVIDENCE_CHARS])
-        return fallback
+    def fallback(self, section: str | None, builder: Builder | None) -> Signature | None:
+        """The signature of a failure no signature explains, whose lead line is in `section` of a log that
+        `builder` produced: the section's fallback, else the builder's, else None."""
+        by_section = next((s.fallback for s in self.sections if s.name == section and s.fallback), None)
+        chosen = by_section or (builder.fallback if builder is not None else None)
+        return self._by_id.get(chosen) if chosen else None
 
 
-def _lines_hit(text: str, search: Callable[[str, int], re.Match | None]) -> Iterator[tuple[int, int, int, str]]:
-    """(line number, start, end, line) of each line of text on which `search` finds something, in order.
-
-    Line numbers come from counting newlines between hits, so the lines between cost nothing but the search.
-    """
-    pos, counted_to, lineno, size = 0, 0, 1, len(text)
-    while pos <= size and (m := search(text, pos)) is not None:
-        start = text.rfind("\n", 0, m.start()) + 1
-        end = text.find("\n", m.end())
-        end = size if end < 0 else end
-        lineno += text.count("\n", counted_to, start)
-        counted_to = start
-        yield lineno, start, end, text[start:end].rstrip("\r")
-        pos = end + 1
-
-
-class _SectionTracker:
-    """The section a log line is in: that of the nearest marker line at or above it (None above all).
-
-    Asked about lines in increasing order, it searches each stretch of the log once, backwards from the
-    line asked about with str.rfind of each marker's literal: nothing when no hit needs a section, one
-    pass over the log per marker at worst.
-    """
-
-    def __init__(self, markers: list[_Marker], text: str):
-        self.markers = markers
-        self.text = text
-        self.searched_to = 0          # text[:searched_to] has been searched for markers
-        self.section: str | None = None
-
-    def allows(self, sections: frozenset[str], start: int, end: int) -> bool:
-        """Whether the line text[start:end] is in one of `sections` or in no known section."""
-        if end > self.searched_to:
-            self._advance(end)
-        return self.section is None or self.section in sections
-
-    def _advance(self, end: int) -> None:
-        text, floor = self.text, self.searched_to
-        for marker in self.markers:   # file order: on one line the first listed marker wins
-            hi = end
-            while (at := text.rfind(marker.needle, floor, hi)) >= 0:
-                line_start = text.rfind("\n", 0, at) + 1
-                line_end = text.find("\n", at)
-                line_end = len(text) if line_end < 0 else line_end
-                if marker.regex.search(text[line_start:line_end].rstrip("\r")):
-                    floor, self.section = line_end, marker.section  # later markers: only below this line
-                    break
-                hi = line_start
-        self.searched_to = end
+def _rule(pattern: str, owner: str, source: str) -> LineRule:
+    return LineRule(_needles(pattern, owner, source)[0], re.compile(pattern))
 
 
 def _needles(pattern: str, owner: str, source: str) -> tuple[str, ...]:
@@ -277,27 +244,32 @@ def _text(entry: dict, key: str, where: str, source: str) -> str:
     return " ".join(value.split())
 
 
-def _sections(doc: dict, source: str) -> tuple[Section, ...]:
-    entries = doc.get("sections", [])
+def _marked(doc: dict, key: str, kind: str, make: Callable[[str, tuple[str, ...], str | None], _M],
+            source: str) -> tuple[_M, ...]:
+    """The `sections` or `builders` entries: each a name, the markers that recognise it, an optional fallback."""
+    entries = doc.get(key, [])
     if not isinstance(entries, list):
-        raise ConfigError(f"{source}: 'sections' must be a list of entries with a name and markers.")
-    sections: list[Section] = []
+        raise ConfigError(f"{source}: '{key}' must be a list of entries with a name and markers.")
+    made: list[_M] = []
     for n, entry in enumerate(entries):
         name = entry.get("name") if isinstance(entry, dict) else None
-        where = f"section '{name}'" if isinstance(name, str) else f"sections[{n}]"
+        where = f"{kind} '{name}'" if isinstance(name, str) else f"{key}[{n}]"
         if not isinstance(entry, dict) or not isinstance(name, str) or not _ID.match(name):
             raise ConfigError(f"{source}: {where}.name must be a lowercase hyphenated name, got {name!r}.")
-        if any(s.name == name for s in sections):
+        if any(m.name == name for m in made):
             raise ConfigError(f"{source}: {where} is defined twice (duplicate name).")
-        unknown = set(entry) - _SECTION_KEYS
+        unknown = set(entry) - _MARKED_KEYS
         if unknown:
             raise ConfigError(f"{source}: {where} has unknown key(s) {sorted(unknown)}; "
-                              f"allowed: {sorted(_SECTION_KEYS)}.")
+                              f"allowed: {sorted(_MARKED_KEYS)}.")
         markers = entry.get("markers")
         if not isinstance(markers, list) or not markers or not all(isinstance(m, str) and m for m in markers):
             raise ConfigError(f"{source}: {where}.markers must be a non-empty list of regular expressions.")
-        sections.append(Section(name, tuple(markers)))
-    return tuple(sections)
+        fallback = entry.get("fallback")
+        if fallback is not None and not isinstance(fallback, str):
+            raise ConfigError(f"{source}: {where}.fallback must be a signature id, got {fallback!r}.")
+        made.append(make(name, tuple(markers), fallback))
+    return tuple(made)
 
 
 def _allowed_sections(entry: dict, where: str, sections: tuple[Section, ...], source: str) -> tuple[str, ...]:
@@ -314,18 +286,45 @@ def _allowed_sections(entry: dict, where: str, sections: tuple[Section, ...], so
     return tuple(wanted)
 
 
+def _regex_list(doc: dict, key: str, source: str) -> tuple[str, ...]:
+    value = doc.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{source}: '{key}' must be a list of regular expressions.")
+    return tuple(value)
+
+
+def _builder_output(entry: dict, where: str, builders: tuple[BuilderSpec, ...],
+                    source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(builder names, patterns) of a signature's `builder_output`; empty when it has none."""
+    value = entry.get("builder_output")
+    if value is None:
+        return (), ()
+    names = [b.name for b in builders]
+    if not isinstance(value, dict) or set(value) != {"builders", "patterns"}:
+        raise ConfigError(f"{source}: {where}.builder_output must be a mapping with 'builders' and 'patterns'.")
+    owners, patterns = value["builders"], value["patterns"]
+    if not isinstance(owners, list) or not owners or not all(isinstance(o, str) for o in owners):
+        raise ConfigError(f"{source}: {where}.builder_output.builders must be a non-empty list of builder names.")
+    strangers = [o for o in owners if o not in names]
+    if strangers:
+        raise ConfigError(f"{source}: {where}.builder_output.builders names unknown builder(s) {strangers}; "
+                          f"defined: {names}.")
+    if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) and p for p in patterns):
+        raise ConfigError(f"{source}: {where}.builder_output.patterns must be a non-empty list of regular expressions.")
+    return tuple(owners), tuple(patterns)
+
+
 def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
     """Validate a parsed catalogue document; every problem names the file and the entry."""
     if not isinstance(doc, dict) or not isinstance(doc.get("signatures"), list):
         raise ConfigError(f"{source}: the document must be a mapping with a 'signatures' list.")
-    extra = set(doc) - {"version", "sections", "uninformative", "signatures"}
+    extra = set(doc) - _TOP_KEYS
     if extra:
-        raise ConfigError(f"{source}: top-level key(s) {sorted(extra)} are unknown; "
-                          "allowed: ['sections', 'signatures', 'uninformative', 'version'].")
-    sections = _sections(doc, source)
-    uninformative = doc.get("uninformative", [])
-    if not isinstance(uninformative, list) or not all(isinstance(u, str) and u for u in uninformative):
-        raise ConfigError(f"{source}: 'uninformative' must be a list of regular expressions.")
+        raise ConfigError(f"{source}: top-level key(s) {sorted(extra)} are unknown; allowed: {sorted(_TOP_KEYS)}.")
+    sections = _marked(doc, "sections", "section", Section, source)
+    uninformative, summaries, output_starts = (_regex_list(doc, key, source)
+                                               for key in ("uninformative", "summaries", "output_starts"))
+    builders = _marked(doc, "builders", "builder", BuilderSpec, source)
     seen: set[str] = set()
     signatures: list[Signature] = []
     for n, entry in enumerate(doc["signatures"]):
@@ -360,14 +359,20 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
             fix = [fix]
         if not isinstance(fix, list) or not fix or not all(isinstance(f, str) and f.strip() for f in fix):
             raise ConfigError(f"{source}: {where}.fix must be one or more steps (a list of text).")
+        output_builders, builder_output = _builder_output(entry, where, builders, source)
         signatures.append(Signature(sig_id, _text(entry, "title", where, source), builder, severity, weight,
                                     tuple(patterns), _text(entry, "cause", where, source),
                                     tuple(" ".join(f.split()) for f in fix),
-                                    _allowed_sections(entry, where, sections, source)))
+                                    _allowed_sections(entry, where, sections, source), builder_output,
+                                    output_builders))
     if "unknown" not in seen:
         raise ConfigError(f"{source}: the catalogue needs an 'unknown' entry (used when nothing matches).")
-    # compiles every pattern, marker and uninformative line: bad regexes fail here
-    return Catalogue(signatures, source, sections, tuple(uninformative))
+    for kind, entries in (("builder", builders), ("section", sections)):
+        for e in entries:
+            if e.fallback is not None and e.fallback not in seen:
+                raise ConfigError(f"{source}: {kind} '{e.name}'.fallback names unknown signature {e.fallback!r}.")
+    # compiles every pattern, marker and listed line: bad regexes fail here
+    return Catalogue(signatures, source, sections, uninformative, builders, summaries, output_starts)
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
@@ -384,71 +389,3 @@ def _default_catalogue() -> Catalogue:
 
 def _load(p: Path) -> Catalogue:
     return parse_catalogue(read_yaml(p, "catalogue", "signatures YAML file"), source=str(p))
-
-
-# ----------------------------------------------------------------------------------------------
-# classify a log
-
-
-@dataclass
-class Finding:
-    signature: str
-    title: str
-    line: int                       # 1-based line of the first match (0: no line)
-    lines: list[int]                # every matching line, capped at MAX_LINES
-    evidence: list[str]             # matching lines' text, capped at MAX_EVIDENCE
-    cause: str
-    fix: list[str]
-    score: float
-    builder: str = "any"            # the builder this signature implies
-    severity: str = "error"
-    match_count: int = 0            # matching lines in total (not capped)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"signature": self.signature, "title": self.title, "line": self.line, "lines": list(self.lines),
-                "evidence": list(self.evidence), "cause": self.cause, "fix": list(self.fix), "score": self.score,
-                "builder": self.builder, "severity": self.severity, "match_count": self.match_count}
-
-    @classmethod
-    def of(cls, sig: Signature, line: int = 0, lines: list[int] | None = None, evidence: list[str] | None = None,
-           score: float = 0.0, count: int = 0) -> Finding:
-        """A finding of signature `sig`; the defaults describe a signature named without a log line."""
-        return cls(sig.id, sig.title, line, list(lines or []), list(evidence or []), sig.cause, list(sig.fix), score,
-                   sig.builder, sig.severity, count)
-
-
-def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = None) -> list[Finding]:
-    """Findings for a build log, best first; a single `unknown` finding when no signature matches.
-
-    Ranked by signature weight, then by how many distinct patterns of the signature matched, then by
-    the earliest line. A signature with sections counts only lines in them. Fast on huge logs (see
-    Catalogue.matches).
-    """
-    cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
-    if isinstance(text, (bytes, bytearray)):
-        text = bytes(text).decode("utf-8", errors="replace")
-    if not isinstance(text, str):
-        raise ParameterError("text", type(text).__name__, "give the build log as text (str or bytes)")
-    acc: dict[int, dict] = {}
-    for lineno, line, si, number in cat.matches(text):
-        a = acc.setdefault(si, {"lines": [], "evidence": [], "patterns": set(), "count": 0})
-        a["patterns"].add(number)
-        if not a["lines"] or a["lines"][-1] != lineno:
-            a["count"] += 1
-            if len(a["lines"]) < MAX_LINES:
-                a["lines"].append(lineno)
-            if len(a["evidence"]) < MAX_EVIDENCE:
-                a["evidence"].append(line[:MAX_EVIDENCE_CHARS])
-    findings = []
-    for si, a in acc.items():
-        sig = cat.signatures[si]
-        score = sig.weight + min(len(a["patterns"]), 5) / 10  # specificity: more distinct patterns agree
-        findings.append(Finding.of(sig, a["lines"][0], a["lines"], a["evidence"], score, a["count"]))
-    findings.sort(key=lambda f: (-f.score, f.line))
-    if findings:
-        return findings
-    line, evidence = cat.lead_line(text)
-    sig = cat.get("unknown")
-    return [Finding.of(sig, line, [line] if line else [], [evidence] if evidence else [], float(sig.weight),
-                       1 if line else 0)]
-

@@ -20,7 +20,7 @@ from ..formats import headline, one_line
 from ..preflight import Preflight, dockerfile_diff, parse_dockerfile
 from ..preflight import preflight as source_preflight
 from .build import BuilderEvidence, build_summary, builder_evidence, compare_builds
-from .catalogue import Finding
+from .classify import Finding
 from .verdict import Diagnosis, explain
 
 

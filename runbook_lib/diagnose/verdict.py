@@ -15,13 +15,14 @@ from ..formats import headline
 from ..phases import PROJECT_ROOT, Phase, load_phases
 from ..results import Result
 from .build import FAILED_STATUSES, RUNNING_STATUSES, BuilderEvidence
-from .catalogue import Catalogue, Finding, load_catalogue
+from .catalogue import Catalogue, load_catalogue
+from .classify import Finding
 
 RUNBOOKS_DIR = PROJECT_ROOT / "notebooks"
 REDEPLOY_RUNBOOK = "02_redeploy_phase.ipynb"
 # failureInfo.type / status values that name a signature even when the log says nothing useful
 _STATUS_SIGNATURES = {"FETCH_SOURCE_FAILED": "source-fetch-failed", "PUSH_NOT_AUTHORIZED": "push-permission-denied",
-                      "TIMEOUT": "build-timeout"}
+                      "TIMEOUT": "build-timeout", "EXPIRED": "build-timeout"}
 
 
 def existing_runbook(name: str) -> str | None:
@@ -131,7 +132,7 @@ def decide_verdict(facts: _Facts) -> tuple[str, str, str]:
         cause = top.cause if top else "The build failed."
         if top and top.signature == "unknown" and facts.evidence is not None:
             cause = (f"The build ended {status} and no catalogue signature matched the log"
-                     f"{'; the first ERROR is at line ' + str(top.line) if top.line else ''}.")
+                     f"{'; read line ' + str(top.line) + ' first' if top.line else ''}.")
         summary = f"{who} {status or 'failed'} with {builder}: {top.title if top else 'unknown cause'}{where}."
         return "fail", _blame_the_race(cause, facts), summary
     if status in RUNNING_STATUSES:
@@ -147,7 +148,7 @@ def decide_verdict(facts: _Facts) -> tuple[str, str, str]:
         return "warn", cause, f"{who} {status or ''} but needs attention: {cause}".replace("  ", " ")
     if facts.evidence is None and top is not None and top.signature == "unknown":
         return ("warn", top.cause,
-                "No known failure signature in the log" + (f"; first ERROR at line {top.line}." if top.line else "."))
+                "No known failure signature in the log" + (f"; read line {top.line} first." if top.line else "."))
     return "pass", "The build succeeded with the expected builder.", f"{who} {status or 'succeeded'} with {builder}."
 
 

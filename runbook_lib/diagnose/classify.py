@@ -1,0 +1,118 @@
+"""classify_log: which known failures a build log shows, best first, each with the line to read first.
+
+The catalogue (catalogue.py) finds the lines its patterns match; this module turns them into ranked
+findings, using what log_structure.py knows about the log: a pattern that counts only in some builders'
+output counts only when the log shows that builder; a summary line gives way to the line above it that
+states the cause; a finding whose lines all lie in Cloud Build steps that did not fail ranks below those
+in the failed step; and a failed build that no signature explains falls back to its builder's signature
+(buildpacks-build-failed for a buildpacks build) before `unknown`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ParameterError
+from .catalogue import Catalogue, Signature, load_catalogue
+from .log_structure import LogShape, step_of
+
+MAX_LINES = 100        # line numbers kept per finding
+MAX_EVIDENCE = 10      # evidence lines kept per finding
+MAX_EVIDENCE_CHARS = 400
+
+
+@dataclass
+class Finding:
+    signature: str
+    title: str
+    line: int                       # 1-based line to read first: the first match, or the cause above it (0: none)
+    lines: list[int]                # that line and every matching line, capped at MAX_LINES
+    evidence: list[str]             # those lines' text, capped at MAX_EVIDENCE
+    cause: str
+    fix: list[str]
+    score: float
+    builder: str = "any"            # the builder this signature implies
+    severity: str = "error"
+    match_count: int = 0            # matching lines in total (not capped)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"signature": self.signature, "title": self.title, "line": self.line, "lines": list(self.lines),
+                "evidence": list(self.evidence), "cause": self.cause, "fix": list(self.fix), "score": self.score,
+                "builder": self.builder, "severity": self.severity, "match_count": self.match_count}
+
+    @classmethod
+    def of(cls, sig: Signature, line: int = 0, lines: list[int] | None = None, evidence: list[str] | None = None,
+           score: float = 0.0, count: int = 0) -> Finding:
+        """A finding of signature `sig`; the defaults describe a signature named without a log line."""
+        return cls(sig.id, sig.title, line, list(lines or []), list(evidence or []), sig.cause, list(sig.fix), score,
+                   sig.builder, sig.severity, count)
+
+
+def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = None) -> list[Finding]:
+    """Findings for a build log, best first; a single fallback or `unknown` finding when no signature matches.
+
+    Ranked by whether the finding lies only in Cloud Build steps that did not fail (those come last),
+    then by signature weight, then by how many distinct patterns of the signature matched, then by the
+    earliest line. A signature with sections counts only lines in them; builder_output patterns count
+    only in their builders' output. Fast on huge logs (see Catalogue.matches and LogShape).
+    """
+    cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", errors="replace")
+    if not isinstance(text, str):
+        raise ParameterError("text", type(text).__name__, "give the build log as text (str or bytes)")
+    shape = cat.shape(text)
+    acc: dict[int, dict] = {}
+    for lineno, start, line, pattern in cat.matches(text):
+        if pattern.builders is not None:
+            builder = shape.builder(around=start)
+            if builder is None or builder.name not in pattern.builders:
+                continue
+        a = acc.setdefault(pattern.signature, {"lines": [], "evidence": [], "patterns": set(), "count": 0,
+                                               "start": start})
+        a["patterns"].add(pattern.number)
+        if not a["lines"] or a["lines"][-1] != lineno:
+            a["count"] += 1
+            if len(a["lines"]) < MAX_LINES:
+                a["lines"].append(lineno)
+            if len(a["evidence"]) < MAX_EVIDENCE:
+                a["evidence"].append(line[:MAX_EVIDENCE_CHARS])
+    findings = [_finding(cat, shape, cat.signatures[si], a) for si, a in acc.items()]
+    if findings:
+        return _ranked(findings, shape)
+    return [_unexplained(cat, shape)]
+
+
+def _finding(cat: Catalogue, shape: LogShape, sig: Signature, a: dict) -> Finding:
+    """The finding of `sig` from its accumulated matches, led by the cause when its first match only sums up."""
+    lines, evidence = list(a["lines"]), list(a["evidence"])
+    if cat.is_summary(evidence[0]):
+        cause = shape.cause_of(a["start"], lines[0])
+        if cause is not None:
+            lines = [cause[0]] + lines[:MAX_LINES - 1]
+            evidence = [cause[1][:MAX_EVIDENCE_CHARS]] + evidence[:MAX_EVIDENCE - 1]
+    score = sig.weight + min(len(a["patterns"]), 5) / 10  # specificity: more distinct patterns agree
+    return Finding.of(sig, lines[0], lines, evidence, score, a["count"])
+
+
+def _ranked(findings: list[Finding], shape: LogShape) -> list[Finding]:
+    """Best first. When the log names the Cloud Build step that failed, a finding whose evidence lies
+    only in other steps (steps that succeeded) ranks after the rest, whatever its weight."""
+    steps = [{step_of(line) for line in f.evidence} for f in findings]
+    # only findings in different steps can be told apart by the failed step: else skip looking for it
+    failed = shape.failing_step if any(s != steps[0] for s in steps) else None
+    elsewhere = [failed is not None and None not in s and failed not in s for s in steps]
+    order = sorted(range(len(findings)), key=lambda i: (elsewhere[i], -findings[i].score, findings[i].line))
+    return [findings[i] for i in order]
+
+
+def _unexplained(cat: Catalogue, shape: LogShape) -> Finding:
+    """No signature matched: the fallback signature of the section the lead line is in (a failure while
+    fetching the source) or of the log's builder (a failed buildpacks build), else `unknown`; each points
+    at the lead line (LogShape.lead_line)."""
+    line, start, text = shape.lead_line()
+    evidence = [text[:MAX_EVIDENCE_CHARS]] if line else []
+    fallback = cat.fallback(shape.section_at(start + len(text)), shape.builder()) if line else None
+    sig = fallback or cat.get("unknown")
+    return Finding.of(sig, line, [line] if line else [], evidence, float(sig.weight), 1 if line else 0)

@@ -1,0 +1,283 @@
+"""The shape of a build log beyond single lines: the section a line is in, the builder that produced the
+log, the Cloud Build step that failed, where a failure message starts, and the line to read first.
+
+classify_log matches one line at a time; these answers put a match in context. Each is computed only
+when a match needs it, and none reads more of a huge log than it must (see LogShape).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable, Iterator
+
+MAX_LOOK_BACK = 40            # lines searched above a summary line for the line that states the cause
+MAX_CAUSE_BELOW = 10          # lines of a message read below a summary that ends with a colon
+BUILDER_WINDOW = 1_000_000    # characters of a huge log searched for builder markers, at each place
+LEAD_WINDOW = 2_000_000       # characters at the end of a huge log searched for the lead line
+
+# a Cloud Build step's prefix on its lines (after any paste prefixes: `> `, `  | `, `123 | `)
+_STEP = re.compile(r'^(?:\s*(?:[>|│]+|\d{1,6} \|))*\s*Step #(\d+)(?: - "[^"]*")?:')
+_STEP_FAILED = re.compile(r'build step (\d+) "[^"]*" failed')
+_STEP_NAMED = re.compile(r"Step #(\d+)")
+_BARE_ERROR = re.compile(r"(?:^|\s)ERROR\s*$")     # Cloud Build's one-word verdict after a failed step
+# words that say something went wrong, in any case, not inside a longer word (IOError, stderr, ftl_error)
+_ERROR_WORD = re.compile(r"(?<![A-Za-z0-9_])error(?![A-Za-z0-9_])", re.IGNORECASE)
+_FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|cannot|can't|could not|unable to|"
+                           r"denied|exception|traceback)(?![\w-])", re.IGNORECASE)
+# what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
+# marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
+_PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|\d{1,6} \||[|│>*]+|--|#\d+ \d+(?:\.\d+)?|'
+                       r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+Z?))+\s*')
+_WARNING = re.compile(r"^(?:npm )?(?:WARN|WARNING|Warning|warning)\b")
+
+
+@dataclass(frozen=True)
+class LineRule:
+    """A one-line regex and a literal every match contains, looked for first."""
+    needle: str
+    regex: re.Pattern
+
+    def hit(self, line: str) -> bool:
+        return self.needle in line and self.regex.search(line) is not None
+
+
+@dataclass(frozen=True)
+class Builder:
+    """A builder recognised from the log itself, and the signature of its failures that nothing else explains."""
+    name: str
+    markers: tuple[LineRule, ...]
+    fallback: str | None = None
+
+
+def lines_hit(text: str, search: Callable[[str, int], re.Match | None]) -> Iterator[tuple[int, int, int, str]]:
+    """(line number, start, end, line) of each line of text on which `search` finds something, in order.
+
+    Line numbers come from counting newlines between hits, so the lines between cost nothing but the search.
+    """
+    pos, counted_to, lineno, size = 0, 0, 1, len(text)
+    while pos <= size and (m := search(text, pos)) is not None:
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.end())
+        end = size if end < 0 else end
+        lineno += text.count("\n", counted_to, start)
+        counted_to = start
+        yield lineno, start, end, text[start:end].rstrip("\r")
+        pos = end + 1
+
+
+def step_of(line: str) -> int | None:
+    """The Cloud Build step a line belongs to, from its `Step #N` prefix (None without one)."""
+    m = _STEP.match(line)
+    return int(m.group(1)) if m else None
+
+
+def names_failure(line: str) -> bool:
+    """Whether a line says that something failed (and is not a warning)."""
+    return bool(_FAILURE_WORD.search(line)) and not _WARNING.match(_PREFIXES.sub("", line, count=1))
+
+
+class SectionTracker:
+    """The section a log line is in: that of the nearest marker line at or above it (None above all).
+
+    Asked about lines in increasing order, it searches each stretch of the log once, backwards from the
+    line asked about with str.rfind of each marker's literal: nothing when no hit needs a section, one
+    pass over the log per marker at worst.
+    """
+
+    def __init__(self, markers: list[tuple[str, LineRule]], text: str):
+        self.markers = markers        # (section, marker) in file order: on one line the first listed wins
+        self.text = text
+        self.searched_to = 0          # text[:searched_to] has been searched for markers
+        self.section: str | None = None
+
+    def allows(self, sections: frozenset[str], start: int, end: int) -> bool:
+        """Whether the line text[start:end] is in one of `sections` or in no known section."""
+        if end > self.searched_to:
+            self._advance(end)
+        return self.section is None or self.section in sections
+
+    def _advance(self, end: int) -> None:
+        text, floor = self.text, self.searched_to
+        for section, marker in self.markers:
+            hi = end
+            while (at := text.rfind(marker.needle, floor, hi)) >= 0:
+                line_start = text.rfind("\n", 0, at) + 1
+                line_end = text.find("\n", at)
+                line_end = len(text) if line_end < 0 else line_end
+                if marker.regex.search(text[line_start:line_end].rstrip("\r")):
+                    floor, self.section = line_end, section  # later markers: only below this line
+                    break
+                hi = line_start
+        self.searched_to = end
+
+
+class LogShape:
+    """Lazily computed facts about one log that single-line matches need: its builder, its failed step,
+    the cause above a summary line and the lead line."""
+
+    def __init__(self, text: str, builders: tuple[Builder, ...] = (), uninformative: tuple[LineRule, ...] = (),
+                 stops: tuple[LineRule, ...] = (), markers: list[tuple[str, LineRule]] | None = None):
+        self.text = text
+        self.builders = builders
+        self.uninformative = uninformative
+        self.stops = stops            # lines where a failure's output starts (look-back stops there)
+        self.markers = markers or []  # (section, marker) as SectionTracker takes them
+        self._builder: list[Builder | None] = []         # the answer, once looked for
+
+    def builder(self, around: int = 0) -> Builder | None:
+        """The builder that produced the log: the first in catalogue order with a marker in it.
+
+        A huge log is searched in three windows (its start, its end, and around offset `around`, where
+        the caller's first finding is), so the answer costs a few megabytes of str.find, not the log.
+        """
+        if not self._builder:
+            text = self.text
+            if len(text) > 3 * BUILDER_WINDOW:
+                half = BUILDER_WINDOW // 2
+                text = "\n".join((text[:BUILDER_WINDOW], text[max(0, around - half):around + half],
+                                  text[-BUILDER_WINDOW:]))
+            self._builder.append(next((b for b in self.builders if any(_found(text, m) for m in b.markers)), None))
+        return self._builder[0]
+
+    @cached_property
+    def failing_step(self) -> int | None:
+        """The Cloud Build step that failed: the one the verdict names (`ERROR: build step N "..." failed`),
+        else the last step mentioned above the bare `ERROR` line a failed step is followed by; None when
+        the log shows neither."""
+        # verdicts come at the end of a build: search backwards, a literal at a time
+        named = _last_line(self.text, "build step ", _STEP_FAILED.search)
+        if named is not None:
+            return int(_STEP_FAILED.search(named[1]).group(1))  # type: ignore[union-attr]
+        bare = _last_line(self.text, "ERROR", _BARE_ERROR.search)
+        above = _last_line(self.text, "Step #", _STEP_NAMED.search, hi=bare[0]) if bare else None
+        return int(_STEP_NAMED.search(above[1]).group(1)) if above else None  # type: ignore[union-attr]
+
+    def section_at(self, end: int) -> str | None:
+        """The section of the log line ending at offset `end` (None above every section marker)."""
+        tracker = SectionTracker(self.markers, self.text)
+        tracker.allows(frozenset(), end, end)
+        return tracker.section
+
+    def uninformative_line(self, line: str) -> bool:
+        return any(rule.hit(line) for rule in self.uninformative)
+
+    def cause_of(self, start: int, lineno: int) -> tuple[int, str] | None:
+        """(line number, line) stating the cause of the failure summed up by the line starting at `start`:
+        the first line naming a failure above it in the same output (cause_above), else, when the summary
+        ends with a colon (`failed to build: (error ID: ...):`), the last line of the message below it."""
+        above = self.cause_above(start, lineno)
+        if above is not None:
+            return above[0], above[2]
+        if not _line_at(self.text, start).endswith(":"):
+            return None
+        found, pos = None, self.text.find("\n", start) + 1
+        for n in range(lineno + 1, lineno + 1 + MAX_CAUSE_BELOW):
+            if pos <= 0 or pos >= len(self.text):
+                break
+            line = _line_at(self.text, pos)
+            own = _PREFIXES.sub("", line, count=1).strip()
+            if not own or set(own) <= set("-—=*"):
+                break
+            found, pos = (n, line), self.text.find("\n", pos) + 1
+        return found
+
+    def cause_above(self, start: int, lineno: int) -> tuple[int, int, str] | None:
+        """(line number, start, line) of the first line naming a failure in the output that ends at the line
+        starting at `start`: searched upwards to the nearest output start, section marker, other step or
+        MAX_LOOK_BACK lines. None when nothing above names a failure."""
+        text, here_step = self.text, step_of(_line_at(self.text, start))
+        found: tuple[int, int, str] | None = None
+        pos, n = start, lineno
+        for _ in range(MAX_LOOK_BACK):
+            if pos == 0:
+                break
+            end = pos - 1
+            pos = text.rfind("\n", 0, end) + 1
+            n -= 1
+            line = text[pos:end].rstrip("\r")
+            if any(rule.hit(line) for rule in self.stops) or (here_step is not None and step_of(line) != here_step):
+                break
+            if names_failure(line) and not self.uninformative_line(line):
+                found = (n, pos, line)
+        return found
+
+    def lead_line(self) -> tuple[int, int, str]:
+        """(line number, start, line) to read first when no signature explains the log, (0, 0, "") when none.
+
+        In the failed step, when the log says which: its first line naming an error, else its first
+        naming a failure in other words (`errors`, `failed`, `could not` ...), else its last line of output
+        (a failed step's last words are usually why). Otherwise the same two searches over the whole log.
+        Lines the catalogue calls uninformative (a step's or a build's bare verdict) are passed over
+        unless nothing else names an error: then the first of those. In a log longer than LEAD_WINDOW
+        only its end is searched, where a build fails, so that no answer costs a pass over all of it.
+        """
+        step = self.failing_step
+        if step is not None:
+            def in_step(line: str) -> bool:
+                return step_of(line) == step
+            found = (self._first(_ERROR_WORD, in_step) or self._first(_FAILURE_WORD, in_step)
+                     or self._last_output_of(step))
+            if found:
+                return found
+        return (self._first(_ERROR_WORD) or self._first(_FAILURE_WORD)
+                or self._first(_ERROR_WORD, uninformative=True) or (0, 0, ""))
+
+    def _first(self, words: re.Pattern, where: Callable[[str], bool] | None = None,
+               uninformative: bool = False) -> tuple[int, int, str] | None:
+        """(line number, start, line) of the first line with `words` (and passing `where`) that is informative and
+        not a warning, or with `uninformative=True` the first uninformative one."""
+        window, lines_before = self._lead_window
+        offset = len(self.text) - len(window)
+        for lineno, start, _, line in lines_hit(window, words.search):
+            if (where is None or where(line)) and self.uninformative_line(line) == uninformative and \
+                    (uninformative or not _WARNING.match(_PREFIXES.sub("", line, count=1))):
+                return lines_before + lineno, offset + start, line
+        return None
+
+    @cached_property
+    def _lead_window(self) -> tuple[str, int]:
+        """(the end of the log the lead line is searched in, the number of lines before it)."""
+        start = max(0, len(self.text) - LEAD_WINDOW)
+        start = self.text.find("\n", start - 1) + 1 if start else 0
+        return self.text[start:], self.text.count("\n", 0, start)
+
+    def _last_output_of(self, step: int) -> tuple[int, int, str] | None:
+        """(line number, start, line) of the last non-blank line with step `step`'s prefix."""
+        text, hi, needle = self.text, len(self.text), f"Step #{step}"
+        while (found := _last_line(text, needle, lambda line: step_of(line) == step, hi=hi)) is not None:
+            at, line = found
+            if _PREFIXES.sub("", line, count=1).strip():
+                return text.count("\n", 0, at) + 1, at, line
+            hi = at
+        return None
+
+
+def _found(text: str, rule: LineRule) -> bool:
+    """Whether some line of text meets the rule (lines holding its needle are tried in order)."""
+    at = text.find(rule.needle)
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        end = len(text) if end < 0 else end
+        if rule.regex.search(text[start:end].rstrip("\r")):
+            return True
+        at = text.find(rule.needle, end)
+    return False
+
+
+def _last_line(text: str, needle: str, test: Callable[[str], object], hi: int | None = None) -> tuple[int, str] | None:
+    """(start, line) of the last line of text[:hi] holding `needle` that passes `test`, searching backwards."""
+    hi = len(text) if hi is None else hi
+    while (at := text.rfind(needle, 0, hi)) >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        line = _line_at(text, start)
+        if test(line):
+            return start, line
+        hi = start
+    return None
+
+
+def _line_at(text: str, start: int) -> str:
+    end = text.find("\n", start)
+    return text[start:len(text) if end < 0 else end].rstrip("\r")

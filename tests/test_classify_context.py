@@ -1,0 +1,235 @@
+"""classify_log beyond single lines: the builder read off the log as a prior, summary lines giving way to
+the cause, the failed Cloud Build step, the lead line and the fallbacks. Each test fails when its
+mechanism is taken out (a tiny catalogue isolates the mechanism; the shipped one shows it in use)."""
+from __future__ import annotations
+
+import pytest
+
+from runbook_lib.diagnose import classify_log, load_catalogue, parse_catalogue
+from runbook_lib.diagnose import log_structure
+from runbook_lib.errors import ConfigError
+
+UNKNOWN = {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}
+
+
+def _catalogue(**top):
+    """A catalogue with two builders (`tool-a` with a fallback, `tool-b`), a signature that counts `BOOM`
+    anywhere and `QUIRK` only in tool-a's output, and whatever else the test adds."""
+    doc = {"builders": [{"name": "tool-a", "markers": ["TOOL-A runs"], "fallback": "tool-a-failed"},
+                        {"name": "tool-b", "markers": ["TOOL-B runs"]}],
+           "signatures": [
+               {"id": "boom", "title": "t", "weight": 50, "patterns": ["BOOM happened"], "cause": "c.", "fix": ["f"],
+                "builder_output": {"builders": ["tool-a"], "patterns": ["QUIRK happened"]}},
+               {"id": "tool-a-failed", "title": "t", "weight": 10, "patterns": ["TOOL-A gave up"], "cause": "c.",
+                "fix": ["f"]},
+               UNKNOWN]}
+    doc.update(top)
+    return parse_catalogue(doc)
+
+
+# ---- the builder, read off the log, as a prior ------------------------------------------------------------
+
+def test_builder_output_patterns_count_only_in_their_builders_output():
+    cat = _catalogue()
+    assert classify_log("TOOL-A runs\nQUIRK happened\n", cat)[0].signature == "boom"
+    assert classify_log("TOOL-B runs\nQUIRK happened\n", cat)[0].signature == "unknown"
+    assert classify_log("QUIRK happened\n", cat)[0].signature == "unknown"   # no builder shown
+    assert classify_log("TOOL-B runs\nBOOM happened\n", cat)[0].signature == "boom"  # plain patterns: anywhere
+
+
+def test_the_first_builder_listed_wins_when_markers_of_several_appear():
+    cat = _catalogue()
+    # tool-b's marker comes first in the log, tool-a is first in the catalogue
+    assert classify_log("TOOL-B runs\nTOOL-A runs\nQUIRK happened\n", cat)[0].signature == "boom"
+    swapped = _catalogue(builders=[{"name": "tool-b", "markers": ["TOOL-B runs"]},
+                                   {"name": "tool-a", "markers": ["TOOL-A runs"]}])
+    assert classify_log("TOOL-B runs\nTOOL-A runs\nQUIRK happened\n", swapped)[0].signature == "unknown"
+
+
+def test_a_builders_fallback_names_its_failures_that_nothing_explains():
+    cat = _catalogue()
+    log = "TOOL-A runs\nstep 1 ok\nerror: the widget is bent\nERROR\n"
+    top = classify_log(log, cat)[0]
+    assert (top.signature, top.line, top.evidence) == ("tool-a-failed", 3, ["error: the widget is bent"])
+    # the same failure from a builder without a fallback stays unknown
+    assert classify_log(log.replace("TOOL-A", "TOOL-B"), cat)[0].signature == "unknown"
+    # a log of that builder that names no error is no failure to explain
+    assert classify_log("TOOL-A runs\nall good\n", cat)[0].signature == "unknown"
+
+
+def test_the_builder_of_a_huge_log_is_found_around_its_first_finding(monkeypatch):
+    monkeypatch.setattr(log_structure, "BUILDER_WINDOW", 1_000)
+    filler = "noise line\n" * 400
+    log = filler + "TOOL-A runs\nQUIRK happened\n" + filler
+    assert len(log) > 3 * log_structure.BUILDER_WINDOW
+    assert classify_log(log, _catalogue())[0].signature == "boom"
+
+
+def test_shipped_builders_package_managers_errors_are_a_buildpacks_failure_only_in_a_buildpacks_build():
+    npm = "npm ERR! Missing: fill-range@4.0.0 from lock file"
+    buildpacks = f'Step #1: [builder] Running "npm ci"\nStep #1: [builder] {npm}\n'
+    functions = f"i  functions: updating Node.js 16 function api(us-central1)...\nBuild failed: ...\n{npm}\n"
+    dockerfile = f"Step 5/9 : RUN npm ci\n ---> Running in 4cf4d2ed059b\n{npm}\n"
+    legacy = f'Step #1 - "builder": INFO ftl.par building\nStep #1 - "builder": {npm}\n'
+    assert classify_log(buildpacks)[0].signature == "buildpacks-build-failed"
+    assert classify_log(functions)[0].signature == "buildpacks-build-failed"
+    assert classify_log(functions)[0].line == 3
+    assert classify_log(dockerfile)[0].signature == "unknown"
+    assert classify_log(legacy)[0].signature == "unknown"
+
+
+@pytest.mark.parametrize("line", [
+    "Your bundle is locked to sqlite3 (2.5.0) from rubygems repository https://rubygems.org/",
+    "Your requirements could not be resolved to an installable set of packages.",
+    "[ERROR] Failed to execute goal org.apache.maven.plugins:maven-compiler-plugin:3.11.0:compile",
+    "FAILURE: Build failed with an exception.",
+    "/workspace/app.csproj : error NU1101: Unable to find package Foo.Bar. No packages exist with this id",
+    "Failed to compile.",
+])
+def test_shipped_builder_output_covers_each_languages_package_manager(line):
+    assert classify_log(f"===> BUILDING\n[builder] {line}\n")[0].signature == "buildpacks-build-failed"
+    assert classify_log(f"Step 3/8 : RUN build\n ---> Running in 0a1b2c3d\n{line}\n")[0].signature == "unknown"
+
+
+def test_shipped_buildpacks_fallback_points_inside_the_failed_builder_step():
+    log = "\n".join([
+        'Step #0 - "lint": error: 3 style warnings (not fatal)',
+        'Finished Step #0 - "lint"',
+        'Starting Step #1 - "Buildpack"',
+        'Step #1 - "Buildpack": ===> BUILDING',
+        'Step #1 - "Buildpack": [builder] Error: the frobnicator broke',
+        'Finished Step #1 - "Buildpack"',
+        "ERROR",
+        'ERROR: build step 1 "gcr.io/k8s-skaffold/pack" failed: step exited with non-zero status: 1'])
+    top = classify_log(log)[0]
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 5)
+    docker = log.replace("===> BUILDING", "Step 1/3 : RUN make").replace("[builder] ", "")
+    assert classify_log(docker.replace("k8s-skaffold/pack", "cloud-builders/docker"))[0].signature == "unknown"
+
+
+# ---- summary lines give way to the cause ----------------------------------------------------------------
+
+def test_a_summary_line_gives_way_to_the_first_failure_above_it_in_the_same_output():
+    cat = _catalogue(summaries=["BOOM happened, see above"], output_starts=["== next part =="])
+    log = "something failed long ago\n== next part ==\nwarming up\nfatal: the gasket blew\nBOOM happened, see above\n"
+    top = classify_log(log, cat)[0]
+    assert (top.line, top.evidence[0], top.lines) == (4, "fatal: the gasket blew", [4, 5])
+    # without the summary entry the match itself is the evidence
+    assert classify_log(log, _catalogue(output_starts=["== next part =="]))[0].line == 5
+    # the search stops at an output start: the older failure above it is not this one's cause
+    assert classify_log(log.replace("fatal: the gasket blew", "all fine"), cat)[0].line == 5
+
+
+def test_a_summary_ending_with_a_colon_gives_way_to_the_message_below_it():
+    cat = _catalogue(summaries=["BOOM happened:$"])
+    log = "== header ==\nBOOM happened:\nwhile doing X:\ncould not open widget.cfg\n-----\nmore output\n"
+    assert classify_log(log, cat)[0].line == 4
+
+
+def test_shipped_summaries_error_id_suffix_and_sorry_lines():
+    functions = ("ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed: *** Error "
+                 "compiling './requirements.py'...\n  File \"./requirements.py\", line 1\nSyntaxError: invalid "
+                 "syntax; Error ID: 49c34848\n")
+    assert classify_log(functions)[0].line == 1
+    # the Error ID on the line that opens the message: that line is the cause
+    one_line = "Deploying function...failed.\nERROR: (gcloud.functions.deploy) OperationError: code=3, " \
+               "message=Build failed: Could not find Gemfile.lock file in your app.; Error ID: 7916f05c\n"
+    assert classify_log(one_line)[0].line == 2
+
+
+# ---- the failed Cloud Build step ---------------------------------------------------------------------------
+
+def test_a_finding_only_in_steps_that_succeeded_ranks_after_one_in_the_failed_step():
+    cat = parse_catalogue({"signatures": [
+        {"id": "heavy", "title": "t", "weight": 90, "patterns": ["HEAVY thing"], "cause": "c.", "fix": ["f"]},
+        {"id": "light", "title": "t", "weight": 10, "patterns": ["LIGHT thing"], "cause": "c.", "fix": ["f"]},
+        UNKNOWN]})
+    log = "\n".join(["Step #0: HEAVY thing (retried, then fine)", "Finished Step #0", "Step #1: LIGHT thing",
+                     "Finished Step #1", "ERROR", 'ERROR: build step 1 "gcr.io/x" failed: exit status 1'])
+    assert [f.signature for f in classify_log(log, cat)] == ["light", "heavy"]
+    # with no failed step named, weight decides
+    assert [f.signature for f in classify_log(log.rsplit("\n", 2)[0], cat)] == ["heavy", "light"]
+
+
+# ---- the lead line -----------------------------------------------------------------------------------------
+
+def test_the_lead_line_is_in_the_failed_step():
+    log = "\n".join(["Step #0: error: a harmless lint error", "Finished Step #0",
+                     "Step #1: Error: the real problem", "Finished Step #1", "ERROR",
+                     'ERROR: build step 1 "gcr.io/x" failed: exit status 1'])
+    assert classify_log(log)[0].line == 3
+    assert classify_log(log.replace("build step 1", "build step 9"))[0].line == 1   # no such step: first error
+
+
+def test_the_lead_line_is_the_failed_steps_last_words_when_none_names_an_error():
+    log = "\n".join(['Step #0: Pulling image', 'Step #0: No .deps.json file found for the app', "Step #0: ",
+                     "Finished Step #0", "ERROR"])   # the bare ERROR after a step says which step failed
+    assert classify_log(log)[0].line == 2
+
+
+def test_the_lead_line_falls_back_to_other_words_for_failure():
+    assert classify_log("Running: go get\ngo: errors parsing go.mod:\n")[0].line == 2
+    assert classify_log("all good\nWARNING: retry failed once\n")[0].line == 0   # a warning is no failure
+
+
+def test_the_lead_line_of_a_huge_log_is_searched_at_its_end(monkeypatch):
+    monkeypatch.setattr(log_structure, "LEAD_WINDOW", 200)
+    log = "error: early noise\n" + "ok line\n" * 100 + "fatal: the end\n"
+    assert classify_log(log)[0].line == 102
+
+
+# ---- section fallback -------------------------------------------------------------------------------------
+
+def test_an_unexplained_failure_while_fetching_the_source_is_a_fetch_failure():
+    fetch = "\n".join(["FETCHSOURCE", "BUILD", 'Starting Step #0 - "fetch"',
+                       'Step #0 - "fetch": Error: gs://bucket/source.zip: timed out', 'Finished Step #0 - "fetch"',
+                       "ERROR"])
+    top = classify_log(fetch)[0]
+    assert (top.signature, top.line) == ("source-fetch-failed", 4)
+    assert classify_log(fetch.replace('"fetch"', '"copy"'))[0].signature == "unknown"
+
+
+# ---- the new catalogue keys are validated -----------------------------------------------------------------
+
+@pytest.mark.parametrize("top, message", [
+    ({"builders": [{"name": "tool-a", "markers": ["TOOL-A runs"], "fallback": "nope"}]},
+     r"builder 'tool-a'.fallback names unknown signature 'nope'"),
+    ({"builders": [{"name": "Tool A", "markers": ["x runs"]}]}, r"lowercase hyphenated name"),
+    ({"builders": [{"name": "tool-a", "markers": []}]}, r"builder 'tool-a'.markers must be a non-empty list"),
+    ({"builders": [{"name": "tool-a", "markers": ["(a|b)"]}]}, r"builder 'tool-a' marker pattern .* plain literal"),
+    ({"builders": [{"name": "tool-a", "markers": ["TOOL-A runs"], "colour": 1}]}, r"unknown key"),
+    ({"summaries": "x"}, r"'summaries' must be a list"),
+    ({"output_starts": ["(x"]}, r"output start pattern .* not a valid regular expression"),
+    ({"sections": [{"name": "fetch", "markers": ["FETCHSOURCE"], "fallback": "nope"}]},
+     r"section 'fetch'.fallback names unknown signature 'nope'"),
+])
+def test_bad_context_entries_are_config_errors(top, message):
+    with pytest.raises(ConfigError, match=message):
+        _catalogue(**top)
+
+
+@pytest.mark.parametrize("builder_output, message", [
+    ({"builders": ["tool-z"], "patterns": ["QUIRK happened"]}, r"names unknown builder\(s\) \['tool-z'\]"),
+    ({"builders": ["tool-a"]}, r"must be a mapping with 'builders' and 'patterns'"),
+    ({"builders": [], "patterns": ["QUIRK happened"]}, r"builders must be a non-empty list"),
+    ({"builders": ["tool-a"], "patterns": []}, r"patterns must be a non-empty list"),
+])
+def test_bad_builder_output_is_a_config_error_naming_the_signature(builder_output, message):
+    doc = {"builders": [{"name": "tool-a", "markers": ["TOOL-A runs"]}],
+           "signatures": [{"id": "boom", "title": "t", "weight": 5, "patterns": ["BOOM happened"], "cause": "c.",
+                           "fix": ["f"], "builder_output": builder_output}, UNKNOWN]}
+    with pytest.raises(ConfigError, match=r"signature 'boom'.builder_output") as raised:
+        parse_catalogue(doc)
+    assert raised.match(message)
+
+
+def test_the_shipped_catalogue_names_its_builders_and_their_fallbacks():
+    cat = load_catalogue()
+    assert [b.name for b in cat.builders][:2] == ["legacy-runtime", "buildpacks"]  # older builders win
+    assert {b.name: b.fallback for b in cat.builders}["buildpacks"] == "buildpacks-build-failed"
+    assert {s.name: s.fallback for s in cat.sections}["fetch"] == "source-fetch-failed"
+
+
+def test_deploy_progress_verdicts_are_passed_over_for_the_line_that_says_why():
+    log = "Updating service [default]...failed.\nDeployment failed\nthe widget could not start\n"
+    assert classify_log(log)[0].line == 3

@@ -322,7 +322,7 @@ def _read_only(home: Path, *args: str) -> subprocess.CompletedProcess:
         probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
         if probe.returncode != 0:
             pytest.skip("as root, a read-only folder needs a mount namespace (unshare -m), not available here")
-        script = f'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"'
+        script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"'
         return subprocess.run(["unshare", "-m", "sh", "-c", script, str(home), *command], capture_output=True,
                               text=True, timeout=300, env=_env())
     modes = {p: p.stat().st_mode for p in [home, *home.rglob("*")] if p.is_dir()}

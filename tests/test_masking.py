@@ -194,7 +194,7 @@ def test_secrets_by_shape_are_masked_in_outputs_metadata_and_the_html_page(tmp_p
     ]
     nb.cells.append(cell)
     nb.metadata["runbook"] = {"name": "x", "verdict": "warn", "summary": f"used {FAKE_AWS_KEY_ID}",
-                              "details": {"remote": f"https://bot:hunter2hunter2@git.example.com/r"}}
+                              "details": {"remote": "https://bot:hunter2hunter2@git.example.com/r"}}
     masking.mask_notebook(nb)
     page = report.render_run_html(nb, tmp_path / "x.html")
     for text in (nbformat.writes(nb), page.read_text(encoding="utf-8")):

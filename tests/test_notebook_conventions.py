@@ -78,7 +78,7 @@ def convention_problems(nb, folder: Path, allowed_imports=frozenset(ALLOWED_IMPO
     if not code or code[0][0] != tagged[0]:
         problems.append("the 'parameters' cell is not the first code cell")
     source = params.cell_source(nb.cells[tagged[0]])
-    comments = params._line_comments(source)
+    comments = params.line_comments(source)
     try:
         statements = ast.parse(source).body
     except SyntaxError as exc:

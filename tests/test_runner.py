@@ -670,3 +670,22 @@ def test_charts_land_in_the_run_folder_when_the_report_folder_is_relative(tmp_pa
     assert not (NOTEBOOKS / "reports").exists()
     charts = nbformat.read(outcome.notebook, as_version=4).metadata["runbook"]["run"]["charts"]
     assert charts and all((Path(outcome.run_dir) / c).is_file() for c in charts)
+
+
+def test_a_kernel_stopped_on_purpose_leaves_no_asyncio_traceback():
+    """nbclient's task dies with DeadKernelError after Ctrl-C/SIGTERM; asyncio would log its traceback."""
+    import logging
+
+    from nbclient.exceptions import DeadKernelError
+
+    from runbook_lib.runner import run
+
+    def record(message, error):
+        return logging.LogRecord("asyncio", logging.ERROR, __file__, 1, message, None,
+                                 (type(error), error, None) if error else None)
+
+    keep = run._KernelWeStopped()
+    assert not keep.filter(record("Task exception was never retrieved\nfuture: <Task ...>", DeadKernelError("Kernel died")))
+    assert keep.filter(record("Task exception was never retrieved\nfuture: <Task ...>", ValueError("a real bug")))
+    assert keep.filter(record("Unclosed client session", None))
+    assert any(isinstance(f, run._KernelWeStopped) for f in logging.getLogger("asyncio").filters)

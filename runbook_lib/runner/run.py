@@ -74,6 +74,20 @@ def _quiet_papermill_parameter_warnings() -> Iterator[None]:
         logger.setLevel(before)
 
 
+class _KernelWeStopped(logging.Filter):
+    """Ctrl-C or SIGTERM shuts the kernel down while nbclient still awaits a cell; asyncio then logs
+    that task's DeadKernelError as "Task exception was never retrieved", with a traceback, when the
+    task is collected - possibly after the run is recorded. The run already says how it ended."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (record.getMessage().startswith("Task exception was never retrieved")
+                    and type(error).__name__ == "DeadKernelError")
+
+
+logging.getLogger("asyncio").addFilter(_KernelWeStopped())
+
+
 class _NotebooksInMemory:
     """A papermill I/O handler that keeps the executed notebook in this process's memory. Papermill
     saves the unmasked notebook as each cell starts and ends; kept here, no unmasked copy ever

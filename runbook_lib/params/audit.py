@@ -1,0 +1,89 @@
+"""Runbook 05's parameters."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+from pydantic import field_validator
+
+from .. import formats
+from ..errors import ParameterError
+from .base import (TargetParams, _known_phase, param)
+
+
+MAX_LOOKBACK_HOURS = 720
+
+
+class AuditParams(TargetParams):
+    """Runbook 05: who may call the phase services, who tried, and what broke."""
+
+    services: list[str] = param([], allowed="a list of phases or Cloud Run service names such as [phase4], "
+                                            "or empty for every phase")
+    until: str = param("", allowed="a timestamp such as 2025-12-31T08:00:00Z (UTC unless it says), or empty for now")
+    lookback_hours: float = param(24.0, allowed=f"a number of hours above 0 and at most {MAX_LOOKBACK_HOURS}",
+                                  gt=0, le=MAX_LOOKBACK_HOURS)
+    expected_invokers: list[str] | dict[str, list[str]] = param(
+        [], allowed="service-account emails (a list for every service, or {phase: [emails]}), or empty for "
+                    "params/phases.yaml's")
+
+    @field_validator("services", mode="before")
+    @classmethod
+    def _services(cls, v: Any) -> Any:
+        from ..phases import load_phases
+        from ..services import phase_named
+
+        if not isinstance(v, (str, list, tuple)):
+            return v   # pydantic names the type
+        registry = load_phases()
+        items = [v] if isinstance(v, str) else v
+        return list(dict.fromkeys(phase_named(registry, item, "services") for item in items))
+
+    @field_validator("until")
+    @classmethod
+    def _until(cls, v: str) -> str:
+        if not v:
+            return v
+        try:
+            return formats.rfc3339(formats.parse_time(v), micros=False)
+        except ValueError:
+            raise ParameterError("until", v, "give a timestamp such as 2025-12-31T08:00:00Z (UTC unless it says), "
+                                             "or leave it empty for now") from None
+
+    @field_validator("lookback_hours", mode="before")
+    @classmethod
+    def _hours(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ParameterError("lookback_hours", v, f"a number of hours above 0 and at most {MAX_LOOKBACK_HOURS}")
+        return v
+
+    @field_validator("expected_invokers", mode="before")
+    @classmethod
+    def _expected(cls, v: Any) -> Any:
+        if isinstance(v, (list, tuple)):
+            return [formats.check_service_account("expected_invokers", email) for email in v]
+        if isinstance(v, Mapping):
+            by_phase = {}
+            for phase, emails in v.items():
+                name = _known_phase("expected_invokers", phase)
+                if isinstance(emails, str) or not isinstance(emails, (list, tuple)):
+                    raise ParameterError("expected_invokers", v, f"give a list of service-account emails for {name}")
+                by_phase[name] = [formats.check_service_account("expected_invokers", email) for email in emails]
+            return by_phase
+        return v   # pydantic names the type
+
+    def audited_phases(self, registry) -> list[str]:
+        """The phases to audit: those asked for, else every phase of the registry."""
+        return list(self.services) or registry.names()
+
+    def window(self, now: datetime | None = None) -> tuple[datetime, datetime]:
+        """(since, until) of the request logs to read: lookback_hours up to `until` (default now)."""
+        end = formats.parse_time(self.until) if self.until else (now or datetime.now(timezone.utc))
+        return end - timedelta(hours=self.lookback_hours), end
+
+    def expected_for(self, phase) -> tuple[str, ...]:
+        """Service-account emails expected to call a phase's service: given here, else params/phases.yaml's."""
+        if isinstance(self.expected_invokers, dict) and phase.name in self.expected_invokers:
+            return tuple(self.expected_invokers[phase.name])
+        if isinstance(self.expected_invokers, list) and self.expected_invokers:
+            return tuple(self.expected_invokers)
+        return tuple(phase.expected_invokers)

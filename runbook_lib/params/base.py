@@ -1,0 +1,242 @@
+"""The parameter models' machinery: strict models, one sentence per mistake, the target checks."""
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from .. import formats
+from ..checks import check_path
+from ..errors import ParameterError
+from ..masking import MASK, is_secret_name, mask_data, mask_value, secret_values
+from ..target import TARGETS
+from .notebook import INJECTED_COMMENT, INJECTED_TAG, PARAMETERS_TAG, assigned_names  # noqa: F401
+
+PROJECT_ID = Annotated[str, StringConstraints(pattern=rf"^{formats.PROJECT_ID.pattern}$")]
+REGION = Annotated[str, StringConstraints(pattern=rf"^({formats.REGION.pattern}|global)$")]
+
+
+
+class NotebookParameterError(ParameterError):
+    """A ParameterError raised inside a notebook: IPython shows only the one sentence, no traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"ParameterError: {self}"]
+
+
+# Exception names (as a notebook's error output records them) that mean "bad parameters".
+PARAMETER_ERROR_NAMES = frozenset({"ParameterError", NotebookParameterError.__name__})
+
+
+def unknown_parameter_error(name: str, allowed: str,
+                            error_cls: type[ParameterError] = ParameterError) -> ParameterError:
+    """A name the runbook does not take: "NAME is not a parameter of this runbook: ALLOWED."
+
+    The sentence never repeats the value: a misspelt secret name (`api_tokn`) is not recognised as
+    secret, so its value may well be one. `.value` is `***` for the same reason.
+    """
+    error = error_cls(name, MASK, allowed)
+    error.args = (f"{name} is not a parameter of this runbook: {allowed}.",)
+    return error
+
+
+def param(default: Any = ..., *, allowed: str, **constraints: Any) -> Any:
+    """A model field whose error message says `allowed`, e.g. allowed="a date as YYYY-MM-DD"."""
+    return Field(default, json_schema_extra={"allowed": allowed}, **constraints)
+
+
+class RunbookParams(BaseModel):
+    """Parameters every runbook takes. Unknown names are rejected; instances are read-only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # The runbook's name, for the `runbook=<name>` label BigQuery jobs carry on target=gcp.
+    runbook: ClassVar[str | None] = None
+
+    target: Literal[TARGETS] = "local"
+    project: PROJECT_ID | None = param(
+        None, allowed="a Google Cloud project id (6-30 lowercase letters, digits or hyphens, starting with a letter) or None")
+    region: REGION | None = param(None, allowed="a Google Cloud region such as us-west2, global, or None")
+    sandbox_home: str | None = param(None, allowed="the sandbox folder as text, or None for $RUNBOOK_HOME, else the kit's .runbook folder")
+
+    def masked(self) -> dict[str, Any]:
+        """The values with secret-named parameters shown as ***, for displays and reports."""
+        return {name: mask_value(name, value) for name, value in self.model_dump(mode="json").items()}
+
+    def connect_options(self) -> dict[str, Any]:
+        """Keyword arguments for `target.connect(p.target, **p.connect_options())`."""
+        if self.target == "local":
+            return {"home": self.sandbox_home} if self.sandbox_home else {}
+        return {k: v for k, v in (("project", self.project), ("region", self.region), ("runbook", self.runbook)) if v}
+
+
+def validate_params(model_cls: type[RunbookParams], values: Mapping[str, Any],
+                    error_cls: type[ParameterError] = ParameterError) -> RunbookParams:
+    """Build `model_cls` from `values`; the first problem becomes one ParameterError sentence."""
+    fields = model_cls.model_fields
+    for name in values:
+        if name not in fields:
+            raise unknown_parameter_error(name, f"use one of {', '.join(fields)}", error_cls)
+    secrets = secret_values(values)
+    try:
+        return model_cls.model_validate(dict(values))
+    except ValidationError as exc:
+        raise _first_problem(model_cls, values, exc, error_cls, secrets) from None
+
+
+def from_notebook(model_cls: type[RunbookParams], namespace: Mapping[str, Any]) -> RunbookParams:
+    """Validate a notebook's parameters: `params.from_notebook(Model, globals())`.
+
+    Reads the model's fields from the notebook namespace and rejects any name papermill injected
+    that the model does not know (found in the kernel's input history, as papermill marks it).
+    """
+    _table_display_defaults()
+    fields = model_cls.model_fields
+    for name in injected_names(namespace):
+        if name not in fields:
+            raise unknown_parameter_error(name, f"use one of {', '.join(fields)}", NotebookParameterError)
+    values = {name: namespace[name] for name in fields if name in namespace}
+    return validate_params(model_cls, values, error_cls=NotebookParameterError)
+
+
+def _table_display_defaults() -> None:
+    """Runbook tables carry log lines, commands and image names: show them whole, wrapped, not cut at 50."""
+    import pandas as pd
+
+    pd.set_option("display.max_colwidth", 240)
+    pd.set_option("display.max_rows", 60)
+    pd.set_option("display.width", 160)
+
+
+def injected_names(namespace: Mapping[str, Any]) -> list[str]:
+    """Names assigned by the latest papermill-injected cell in an IPython namespace ([] if none)."""
+    history = namespace.get("In")
+    if not isinstance(history, list):
+        return []
+    for source in reversed(history):
+        if isinstance(source, str) and source.lstrip().startswith(INJECTED_COMMENT):
+            return list(assigned_names(source))
+    return []
+
+
+
+# ---------------------------------------------------------------------------------------------
+# One sentence from pydantic's error list.
+
+_ALLOWED_BY_TYPE = {
+    "missing": "a value is required",
+    "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
+    "float_type": "a number", "float_parsing": "a number",
+    "bool_type": "true or false", "bool_parsing": "true or false",
+    "string_type": "text", "list_type": "a list", "dict_type": "a mapping of names to values",
+    "date_type": "a date as YYYY-MM-DD", "date_parsing": "a date as YYYY-MM-DD",
+    "date_from_datetime_parsing": "a date as YYYY-MM-DD", "date_from_datetime_inexact": "a date as YYYY-MM-DD",
+    "datetime_type": "a date and time as YYYY-MM-DDTHH:MM:SS", "datetime_parsing": "a date and time as YYYY-MM-DDTHH:MM:SS",
+    "datetime_from_date_parsing": "a date and time as YYYY-MM-DDTHH:MM:SS",
+}
+
+_ALLOWED_BY_CONSTRAINT = {
+    "greater_than": "a value greater than {gt}", "greater_than_equal": "a value of at least {ge}",
+    "less_than": "a value less than {lt}", "less_than_equal": "a value of at most {le}",
+    "string_too_short": "text of at least {min_length} characters",
+    "string_too_long": "text of at most {max_length} characters",
+    "string_pattern_mismatch": "text matching {pattern}",
+    "too_short": "at least {min_length} items", "too_long": "at most {max_length} items",
+    "enum": "choose one of {expected}",
+}
+
+
+def _shown(name: str, value: Any, secrets: list[str] = ()) -> Any:
+    """A value as an error sentence shows it: `***` for a secret name, else scrubbed of secret shapes
+    and of the other secret parameters' values (a URL may carry a token)."""
+    if is_secret_name(name) and value not in (None, ""):
+        return MASK
+    return mask_data(value, secrets) if isinstance(value, (str, Mapping, list, tuple)) else value
+
+
+def _first_problem(model_cls: type[BaseModel], values: Mapping[str, Any], exc: ValidationError,
+                   error_cls: type[ParameterError], secrets: list[str] = ()) -> ParameterError:
+    error = exc.errors()[0]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, ParameterError):
+        # A validator raised the sentence itself; keep it (re-raised with the notebook-friendly class).
+        return error_cls(cause.parameter, _shown(cause.parameter, cause.value, secrets), cause.allowed)
+    loc = error.get("loc") or ()
+    name = str(loc[0]) if loc else "parameters"
+    value = values.get(name, error.get("input")) if loc else "..."
+    return error_cls(name, _shown(name, value, secrets), _allowed(model_cls, name, error))
+
+
+def _allowed(model_cls: type[BaseModel], name: str, error: Mapping[str, Any]) -> str:
+    field = model_cls.model_fields.get(name)
+    extra = field.json_schema_extra if field is not None else None
+    if isinstance(extra, dict) and "allowed" in extra:
+        return str(extra["allowed"])
+    kind = error["type"]
+    if kind == "literal_error" and field is not None:
+        choices = _literal_choices(field.annotation)
+        if choices:
+            return "choose one of " + ", ".join(str(c) for c in choices)
+    if kind in _ALLOWED_BY_TYPE:
+        return _ALLOWED_BY_TYPE[kind]
+    if kind in _ALLOWED_BY_CONSTRAINT:
+        try:
+            return _ALLOWED_BY_CONSTRAINT[kind].format(**(error.get("ctx") or {}))
+        except KeyError:
+            pass
+    message = str(error.get("msg", "not accepted")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return message[:1].lower() + message[1:].rstrip(".")
+
+
+def _literal_choices(annotation: Any) -> list[Any]:
+    if typing.get_origin(annotation) is Literal:
+        return list(typing.get_args(annotation))
+    choices: list[Any] = []
+    for arg in typing.get_args(annotation):
+        choices.extend(_literal_choices(arg))
+    if type(None) in typing.get_args(annotation):
+        choices.append(None)
+    return choices
+
+
+
+# ---------------------------------------------------------------------------------------------
+# What every runbook that connects to a target shares.
+
+
+def _known_phase(parameter: str, value: str) -> str:
+    from ..phases import load_phases
+
+    registry = load_phases()
+    try:
+        return registry.get(value).name          # "4" and "phase4" name the same phase
+    except ParameterError:
+        raise ParameterError(parameter, value, f"choose one of {', '.join(registry.names())}") from None
+
+
+def _existing(parameter: str, value: str, kind: str) -> str:
+    path = check_path(parameter, Path(value).expanduser(), shown=value)
+    ok = path.is_dir() if kind == "folder" else path.is_file()   # a named pipe is not a file
+    if not ok:
+        raise ParameterError(parameter, value, f"give an existing {kind}, or leave it empty")
+    return str(path.resolve())
+
+
+class TargetParams(RunbookParams):
+    """Parameters of a runbook that connects to a target: on local, the sandbox must exist already
+    (a read-only runbook never creates one) and be writable (runbooks take lock files there), which
+    is checked here so it is bad input, exit 2."""
+
+    @model_validator(mode="after")
+    def _sandbox_ready(self) -> "TargetParams":
+        if self.target == "local":
+            from ..local.home import sandbox_home
+            from ..local.state import require_initialised, require_writable
+
+            home = sandbox_home(self.sandbox_home)
+            require_initialised(home, shown=self.sandbox_home)
+            require_writable(home, shown=self.sandbox_home)
+        return self
+
+

@@ -1,0 +1,27 @@
+"""Runbook 00's parameters."""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import field_validator
+
+from .base import (TargetParams, _existing, param)
+
+
+class OverviewParams(TargetParams):
+    """Runbook 00: what is serving and whether it can be trusted with a prefixed run."""
+
+    runbook: ClassVar[str | None] = "00_pipeline_overview"
+
+    source_dir: str = param("", allowed="a pipeline checkout folder (gcp: to tell which commits support dataset_prefix), or empty")
+
+    @field_validator("source_dir")
+    @classmethod
+    def _source_dir(cls, v: str) -> str:
+        return _existing("source_dir", v, "folder") if v else v
+
+    def connect_options(self) -> dict[str, Any]:
+        options = super().connect_options()
+        if self.target == "gcp" and self.source_dir:
+            options["source_dir"] = self.source_dir
+        return options

@@ -1,0 +1,94 @@
+"""Runbook 02's parameters."""
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import field_validator, model_validator
+
+from ..errors import ParameterError
+from .base import (TargetParams, _existing, _known_phase, param)
+
+
+IMAGE_REFERENCE = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)+"
+                             r"(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?")
+
+
+class RedeployParams(TargetParams):
+    """Runbook 02: build a phase from its own Dockerfile with an explicit Cloud Build config, deploy the image,
+    prove the right code runs, and roll back when it does not."""
+
+    phase: str = "phase4"
+    source_dir: str = param("", allowed="an existing pipeline checkout folder, or empty for the sandbox's own (local)")
+    commit: str = ""
+    strategy: Literal["cloudbuild-config", "image"] = "cloudbuild-config"
+    image: str = param("", allowed="a container image reference such as "
+                       "us-west2-docker.pkg.dev/PROJECT/REPOSITORY/SERVICE:TAG (or @sha256:DIGEST), or empty")
+    repository: str = param("", allowed="an Artifact Registry repository id (lowercase letters, digits and hyphens, "
+                            "starting with a letter), or empty for the one in params/phases.yaml")
+    dry_run: bool = True
+    auto_rollback: bool = True
+
+    @field_validator("phase")
+    @classmethod
+    def _phase(cls, v: str) -> str:
+        return _known_phase("phase", v)
+
+    @field_validator("source_dir")
+    @classmethod
+    def _source_dir(cls, v: str) -> str:
+        return _existing("source_dir", v, "folder") if v else v
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, v: str) -> str:
+        if v and not IMAGE_REFERENCE.fullmatch(v):
+            raise ParameterError("image", v, "give a container image reference such as "
+                                 "us-west2-docker.pkg.dev/PROJECT/REPOSITORY/SERVICE:TAG (or @sha256:DIGEST), or empty")
+        return v
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, v: str) -> str:
+        from ..phases import REPOSITORY
+
+        if v and not REPOSITORY.fullmatch(v):
+            raise ParameterError("repository", v, "give an Artifact Registry repository id (lowercase letters, "
+                                 "digits and hyphens, starting with a letter, at most 63), or empty")
+        return v
+
+    @model_validator(mode="after")
+    def _strategy_commit_and_checkout(self) -> "RedeployParams":
+        from ..gitinfo import resolve_commit
+
+        if self.strategy == "image" and not self.image:
+            raise ParameterError("image", self.image, "give the image to deploy when strategy is image")
+        if self.strategy != "image" and self.image:
+            raise ParameterError("image", self.image, "leave it empty unless strategy is image (the "
+                                 "cloudbuild-config strategy deploys the image it builds)")
+        checkout = self.source_dir or self._own_checkout()
+        if checkout:
+            resolve_commit(checkout, self.commit or "HEAD")
+        elif self.strategy == "cloudbuild-config":
+            raise ParameterError("source_dir", self.source_dir, "give the pipeline checkout to build from "
+                                 f"(target {self.target} has none of its own)")
+        elif not re.fullmatch(r"[0-9a-f]{7,40}", self.commit):
+            raise ParameterError("commit", self.commit, "give the commit the image was built from (7 to 40 hex "
+                                 "digits), or a source_dir to read it from")
+        return self
+
+    def _own_checkout(self) -> str:
+        if self.target != "local":
+            return ""
+        from ..local.home import sandbox_home
+
+        return str(sandbox_home(self.sandbox_home).source)
+
+    def connect_options(self) -> dict[str, Any]:
+        options = super().connect_options()
+        if self.target == "gcp" and self.source_dir:
+            options["source_dir"] = self.source_dir
+        return options
+
+
+# Cloud Logging keeps request logs 30 days in the _Default bucket: a longer look back finds nothing more.

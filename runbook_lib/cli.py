@@ -93,6 +93,12 @@ def _overnight(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(scale=args.scale, outdir=args.outdir)
+
+
 def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -178,6 +184,20 @@ def build_parser() -> argparse.ArgumentParser:
     ov.add_argument("-o", "--outdir", default=None, metavar="FOLDER",
                     help="report folder (default: reports/ under the current folder)")
     ov.set_defaults(func=_overnight)
+
+    demo = sub.add_parser("demo", help="reset the sandbox, run its overnight plan, stop its services (`make demo`, "
+                                       "the Docker image's default)", formatter_class=raw,
+                          description="Reset the sandbox ($RUNBOOK_HOME, else the kit's .runbook) to the incident "
+                                      "morning, run params/overnight-sandbox.yaml (it finds the incident, then fixes "
+                                      "it in the sandbox), stop the services the night started and print the report's "
+                                      "path. Exits 0 when the runbooks ran and only their verdicts found problems "
+                                      "(the incident), 1 on an error.", epilog=EXIT_CODES)
+    demo.add_argument("--scale", type=float, default=None,
+                      help="sample data size, above 0 and at most 10 (default: $RUNBOOK_DEMO_SCALE, else 1.0, "
+                           "about two weeks of games)")
+    demo.add_argument("-o", "--outdir", default=None, metavar="FOLDER",
+                      help="report folder (default: reports/ under the current folder)")
+    demo.set_defaults(func=_demo)
 
     rp = sub.add_parser("report", help="rebuild the morning-review pages (REPORTS_DIR/index.html and each night's "
                                        "index.html) from the nights on disk")

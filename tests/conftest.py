@@ -3,7 +3,9 @@ started by the tests outlives the test session."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,6 +95,33 @@ def make_sandbox(tmp_path_factory):
     yield _make
     for root in made:
         stop_sandbox(root)
+
+
+# The sandbox night's size in the tests: two game dates (2025-12-15 and 16), the same as the gcp night's.
+NIGHT_SCALE = 0.15
+
+
+@dataclass
+class DemoNight:
+    run: Any          # image.ImageRun: the process, its output
+    home: Path        # its fresh RUNBOOK_HOME, as the night left it
+    folder: Path      # the night's report folder
+    summary: dict     # its summary.json
+
+
+@pytest.fixture(scope="session")
+def demo_night(tmp_path_factory) -> DemoNight:
+    """The Docker image's default command (ENTRYPOINT + CMD: `runbook demo`, what `make demo` runs), run once
+    as a plain process in a fresh RUNBOOK_HOME at NIGHT_SCALE: the sandbox's whole night, shared by the tests
+    that read it (the image's promise, the night's findings, the gcp night's comparison)."""
+    import json
+
+    from image import run_default_command
+
+    run = run_default_command(tmp_path_factory.mktemp("image"), {"RUNBOOK_DEMO_SCALE": str(NIGHT_SCALE)})
+    assert "Morning-review report: " in run.stdout, run.stdout[-3000:] + run.stderr[-3000:]
+    folder = run.printed("Morning-review report").parent
+    return DemoNight(run, Path(run.env["RUNBOOK_HOME"]), folder, json.loads((folder / "summary.json").read_text()))
 
 
 def pytest_configure(config):

@@ -1,39 +1,22 @@
-"""The kit's own image, checked statically (no Docker engine here): it parses, every file it copies
-exists, its entrypoint is the installed `runbook` command, and its default plan exists."""
+"""The kit's own image (no Docker engine here): checked statically (it parses, every file it copies exists,
+the dependencies' layer depends on pyproject.toml alone, its entrypoint is the installed `runbook` command,
+its default is `make demo`'s command), and its default command run as a plain process (tests/image.py)."""
 from __future__ import annotations
 
 import json
-import shlex
 import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCKERFILE = ROOT / "docker" / "runbook.Dockerfile"
+from image import DOCKERFILE, ROOT, copy_sources, parse_dockerfile
+from runbook_lib import demo
+from runbook_lib.local.home import sandbox_home
+from runbook_lib.local.processes import pid_alive, read_run_file
+
 INSTRUCTIONS = {"FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER",
                 "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL", "MAINTAINER"}
-
-
-def parse_dockerfile(text: str) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, with comments dropped and line continuations joined."""
-    instructions, pending = [], ""
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not pending and (not stripped or stripped.startswith("#")):
-            continue
-        if pending and stripped.startswith("#"):
-            continue
-        if stripped.endswith("\\"):
-            pending += stripped[:-1].rstrip() + " "
-            continue
-        full = (pending + stripped).strip()
-        pending = ""
-        keyword, _, args = full.partition(" ")
-        instructions.append((keyword.upper(), args.strip()))
-    assert not pending, "the Dockerfile ends inside a line continuation"
-    return instructions
 
 
 @pytest.fixture(scope="module")
@@ -53,41 +36,61 @@ def test_it_parses_and_starts_from_python_311(instructions):
     assert sum(1 for keyword, _ in instructions if keyword == "FROM") == 1
 
 
-def _copy_sources(instructions) -> list[str]:
-    sources = []
-    for keyword, args in instructions:
-        if keyword in ("COPY", "ADD"):
-            if args.startswith("["):
-                parts = json.loads(args)
-            else:
-                parts = [p for p in shlex.split(args) if not p.startswith("--")]
-            assert len(parts) >= 2, args
-            sources.extend(parts[:-1])
-    return sources
-
-
 def test_every_copied_file_exists_in_the_repository(instructions):
-    sources = _copy_sources(instructions)
+    sources = copy_sources(instructions)
     assert {"pyproject.toml", "README.md", "runbook_lib/", "notebooks/", "params/"} <= set(sources)
     for source in sources:
         assert not Path(source).is_absolute() and ".." not in Path(source).parts, source
         assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
 
 
-def test_the_package_is_installed_and_the_entrypoint_is_its_console_script(instructions):
-    runs = " ".join(args for keyword, args in instructions if keyword == "RUN")
-    assert "pip install ." in runs
+def test_the_dependencies_are_installed_before_the_code_then_the_kit_without_them(instructions):
+    """A code edit must not reinstall the dependencies: they come from pyproject.toml alone, in a layer
+    built before anything else of the kit is copied; the kit is then installed with --no-deps."""
+    keywords = [keyword for keyword, _ in instructions]
+    copies = [(k, args) for k, (keyword, args) in enumerate(instructions) if keyword in ("COPY", "ADD")]
+    first_copy, first_args = copies[0]
+    assert first_args.split() == ["pyproject.toml", "./"]
+    deps = instructions[first_copy + 1]
+    assert deps[0] == "RUN" and "tomllib" in deps[1] and "['project']['dependencies']" in deps[1]
+    install = next(k for k, (keyword, args) in enumerate(instructions) if keyword == "RUN" and "pip install" in args
+                   and k > first_copy + 1)
+    assert instructions[install][1] == "pip install --no-deps ."
+    code = next(k for k, args in copies if args.startswith("runbook_lib/"))
+    assert first_copy + 1 < code < install and keywords.count("FROM") == 1
+
+
+def test_the_entrypoint_is_the_kits_console_script(instructions):
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     entrypoint = json.loads(dict(instructions)["ENTRYPOINT"])
     assert entrypoint == ["runbook"] and "runbook" in scripts
     assert scripts["runbook"] == "runbook_lib.cli:main"
 
 
-def test_the_default_command_runs_an_existing_overnight_plan(instructions):
-    command = json.loads(dict(instructions)["CMD"])
-    assert command[0] == "overnight"
-    plan = ROOT / command[1]
+def test_the_default_command_is_the_demo_make_demo_runs(instructions):
+    """The image's default and `make demo` call the one command, so they cannot drift."""
+    assert json.loads(dict(instructions)["CMD"]) == ["demo"]
+    make_demo = (ROOT / "Makefile").read_text().split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert [line.strip() for line in make_demo.splitlines()[1:]] == ["$(VENV)/bin/runbook demo"]
+    plan = ROOT / demo.SANDBOX_PLAN
     assert plan.is_file() and "steps" in yaml.safe_load(plan.read_text())
+    assert demo.SANDBOX_PLAN.parts[0] + "/" in copy_sources(instructions)   # the image has the plan
+
+
+@pytest.mark.slow
+def test_the_default_command_runs_the_demo_in_a_fresh_container(demo_night):
+    """ENTRYPOINT + CMD as a plain process in a fresh RUNBOOK_HOME (tests/image.py; the night is shared with
+    test_overnight_fix): the sandbox is made, the night runs and finds the incident, the report's path is
+    printed, the command exits 0 and no service it started is left running."""
+    run = demo_night.run
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert demo.FOUND_THE_INCIDENT in run.stdout
+    report = run.printed("Morning-review report")
+    assert report.is_file() and report.is_relative_to(run.workdir / "reports")
+    assert run.printed("Every night").is_file()
+    assert demo_night.home.is_relative_to(run.workdir) and (demo_night.home / "state.json").is_file()
+    box = sandbox_home(demo_night.home)
+    assert [phase for phase in ("phase3", "phase4") if pid_alive((read_run_file(box, phase) or {}).get("pid"))] == []
 
 
 def test_the_cloud_build_config_builds_this_dockerfile():
@@ -103,4 +106,4 @@ def test_the_installed_kit_is_pointed_at_the_copied_phase_registry(instructions)
     env = " ".join(args for keyword, args in instructions if keyword == "ENV")
     workdir = next(args for keyword, args in instructions if keyword == "WORKDIR")
     assert f"RUNBOOK_PHASES={workdir}/params/phases.yaml" in env
-    assert "params/" in _copy_sources(instructions) and (ROOT / "params" / "phases.yaml").is_file()
+    assert "params/" in copy_sources(instructions) and (ROOT / "params" / "phases.yaml").is_file()

@@ -1,6 +1,6 @@
-"""The overnight sandbox plan (`make demo`) finds the incident, fixes it for real in the sandbox and shows
-the fix; a plan that would change a real project is refused before the night unless it says
-allow_changes: true."""
+"""The overnight sandbox plan (`runbook demo`: `make demo` and the Docker image's default) finds the
+incident, fixes it for real in the sandbox and shows the fix; a plan that would change a real project is
+refused before the night unless it says allow_changes: true."""
 from __future__ import annotations
 
 import json
@@ -18,18 +18,16 @@ REDEPLOY = ROOT / "notebooks" / "02_redeploy_phase.ipynb"
 
 
 @pytest.mark.slow
-def test_the_sandbox_night_finds_the_incident_then_fixes_it(make_sandbox, tmp_path, monkeypatch):
-    home = make_sandbox(start_services=False)
-    monkeypatch.setenv("RUNBOOK_HOME", str(home))
-    night = runner.run_plan(SANDBOX_PLAN, outdir=tmp_path)
-    summary = json.loads((night.folder / "summary.json").read_text())
+def test_the_sandbox_night_finds_the_incident_then_fixes_it(demo_night):
+    """The night `runbook demo` (`make demo`, the image's default) ran in a fresh sandbox."""
+    summary = demo_night.summary
+    assert (summary["title"], summary["target"]) == ("Overnight sandbox review", "local")
     verdicts = {step["step"]: step["verdict"] for step in summary["steps"]}
     assert verdicts == {"pipeline-overview": "fail", "diagnose-build": "fail", "diagnose-phase3-deploy": "fail",
                         "security-audit": "fail", "redeploy-phase4": "warn", "redeploy-phase3": "pass",
                         "prefixed-replay": "warn", "overview-after-fix": "fail",
                         # the replay ran the head commit's corrected computations: the compare finds them
                         "compare-outputs": "fail"}
-    assert night.exit_code == 3       # the incident was found: `make demo` counts that as success
     # The code is fixed; what the last overview still finds is the audit's matter: Phase 4 is public.
     after = next(step for step in summary["steps"] if step["step"] == "overview-after-fix")
     assert after["summary"] == "nba-phase4-precompute-processors is public (allUsers or allAuthenticatedUsers can invoke it)."
@@ -37,7 +35,7 @@ def test_the_sandbox_night_finds_the_incident_then_fixes_it(make_sandbox, tmp_pa
     replayed = next(step for step in summary["steps"] if step["step"] == "prefixed-replay")
     assert replayed["summary"].startswith("Replayed 2 dates of phase3 -> phase4 into test_nba_analytics, "
                                           "test_nba_precompute; production untouched but for 12 run-history rows")
-    state = json.loads((Path(home) / "state.json").read_text())
+    state = json.loads((demo_night.home / "state.json").read_text())
     head = state["source"]["commits"]["head"]
     for phase in ("phase3", "phase4"):
         record = state["services"][phase]

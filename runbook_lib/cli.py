@@ -48,6 +48,9 @@ plan format (YAML, UTF-8, at most 1 MB, no anchors or aliases):
       depends_on: [overview]           # run only if these earlier steps ended pass or warn
       cell_timeout_seconds: 1800       # optional: this step's limit (wins over the plan's)
 
+A path (a parameter named *_dir, *_file, *_home or *_path) may name environment variables as ${{NAME}},
+e.g. source_dir: ${{PIPELINE_CHECKOUT}}; an unset one is refused before the night starts.
+
 Everything is checked before the night starts: keys, step ids, notebooks, every step's parameter
 names, the values of the kit's runbooks, and credentials for target gcp. Each step writes its run
 folder; index.html and summary.json are written beside them, also after Ctrl-C or SIGTERM.

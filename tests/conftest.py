@@ -104,6 +104,7 @@ NIGHT_SCALE = 0.15
 @dataclass
 class DemoNight:
     run: Any          # image.ImageRun: the process, its output
+    scale: float      # the sandbox's size
     home: Path        # its fresh RUNBOOK_HOME, as the night left it
     folder: Path      # the night's report folder
     summary: dict     # its summary.json
@@ -121,7 +122,7 @@ def demo_night(tmp_path_factory) -> DemoNight:
     run = run_default_command(tmp_path_factory.mktemp("image"), {"RUNBOOK_DEMO_SCALE": str(NIGHT_SCALE)})
     assert "Morning-review report: " in run.stdout, run.stdout[-3000:] + run.stderr[-3000:]
     folder = run.printed("Morning-review report").parent
-    return DemoNight(run, Path(run.env["RUNBOOK_HOME"]), folder, json.loads((folder / "summary.json").read_text()))
+    return DemoNight(run, NIGHT_SCALE, Path(run.env["RUNBOOK_HOME"]), folder, json.loads((folder / "summary.json").read_text()))
 
 
 def pytest_configure(config):

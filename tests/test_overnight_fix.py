@@ -43,6 +43,19 @@ def test_the_sandbox_night_finds_the_incident_then_fixes_it(demo_night):
         assert (serving["commit_sha"], serving["code_phase"], serving["supports_prefix"]) == (head, phase, True)
 
 
+@pytest.mark.parametrize("scale, env, said", [
+    ("0", None, "scale=0.0 is not valid"),
+    (None, "two", "RUNBOOK_DEMO_SCALE='two' is not valid"),
+])
+def test_a_bad_demo_scale_is_refused_before_the_sandbox_is_touched(tmp_path, monkeypatch, capsys, scale, env, said):
+    monkeypatch.setenv("RUNBOOK_HOME", str(tmp_path / "home"))
+    if env is not None:
+        monkeypatch.setenv("RUNBOOK_DEMO_SCALE", env)
+    assert cli.main(["demo", *(["--scale", scale] if scale else []), "-o", str(tmp_path / "reports")]) == 2
+    assert said in capsys.readouterr().err
+    assert not (tmp_path / "home").exists() and not (tmp_path / "reports").exists()
+
+
 def _gcp_plan(tmp_path: Path, source: Path, allow: bool | None, dry_run: bool | None) -> Path:
     step = {"id": "redeploy", "notebook": str(REDEPLOY), "parameters": {"source_dir": str(source)}}
     if dry_run is not None:

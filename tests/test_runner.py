@@ -271,6 +271,29 @@ def test_bad_plans_are_refused_naming_the_step(tmp_path, text, message):
     assert str(tmp_path / "plan.yaml") in str(caught.value)
 
 
+def test_paths_in_plans_and_files_may_name_environment_variables(tmp_path, monkeypatch):
+    """`${NAME}` in a path parameter is the environment's value (a checkout's place differs between machines
+    and jobs); other parameters are left as written, and an unset variable is refused naming it."""
+    monkeypatch.setenv("RUNBOOK_TEST_PLACE", "/srv/checkouts")
+    monkeypatch.delenv("RUNBOOK_TEST_NOWHERE", raising=False)
+    plan = _plan(tmp_path, "steps:\n  - id: a\n    notebook: EXAMPLE\n"
+                           "    parameters: {sandbox_home: '${RUNBOOK_TEST_PLACE}/box', verdict: '${RUNBOOK_TEST_PLACE}'}\n")
+    assert runner.load_plan(plan).steps[0].values == {"sandbox_home": "/srv/checkouts/box",
+                                                      "verdict": "${RUNBOOK_TEST_PLACE}", "target": "local"}
+    file = tmp_path / "p.yaml"
+    file.write_text("sandbox_home: ${RUNBOOK_TEST_PLACE}/box\n")
+    assert runner.resolve_parameters(EXAMPLE, [], [file])["sandbox_home"] == "/srv/checkouts/box"
+    with pytest.raises(ConfigError) as caught:
+        runner.load_plan(_plan(tmp_path, "steps:\n  - id: a\n    notebook: EXAMPLE\n"
+                                         "    parameters: {sandbox_home: '${RUNBOOK_TEST_NOWHERE}/box'}\n"))
+    assert str(caught.value).endswith("step 'a': sandbox_home='${RUNBOOK_TEST_NOWHERE}/box' is not valid: "
+                                      "${RUNBOOK_TEST_NOWHERE} is not set in the environment; set it to the path, "
+                                      "or write the path itself.")
+    file.write_text("sandbox_home: ${RUNBOOK_TEST_NOWHERE}\n")
+    with pytest.raises(ParameterError, match="RUNBOOK_TEST_NOWHERE"):
+        runner.resolve_parameters(EXAMPLE, [], [file])
+
+
 def test_bad_plan_exits_2_and_runs_nothing(tmp_path, capsys):
     out = tmp_path / "reports"
     plan = _plan(tmp_path, "steps:\n  - id: a\n    notebook: EXAMPLE\n    depends_on: [zz]\n")

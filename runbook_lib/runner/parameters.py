@@ -20,6 +20,9 @@ from ..target import TARGETS
 
 # Parameters named like this are paths: made absolute from where the operator stands.
 PATH_SUFFIXES = ("_dir", "_file", "_home", "_path")
+# `${NAME}` in a path written in a plan or a -f file: the environment's value (a checkout's place differs
+# from machine to machine, or from job to job).
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NON_TEXT_TYPES = {"int", "float", "bool", "list", "dict", "tuple", "List", "Dict", "Tuple"}
 
 
@@ -103,8 +106,8 @@ def resolve_parameters(notebook: Path, pairs: Sequence[Sequence[str]] = (), file
     for file in files:
         data, written = load_parameter_file(file)
         check_declared(notebook, declared, data)
-        values.update({name: as_written(value, written.get(name), declared[name].annotation)
-                       for name, value in data.items()})
+        values.update(expand_environment({name: as_written(value, written.get(name), declared[name].annotation)
+                                          for name, value in data.items()}))
     for pair in pairs:
         name, raw = pair
         values[name] = coerce_cli_value(raw, declared[name].annotation) if name in declared else raw
@@ -113,6 +116,21 @@ def resolve_parameters(notebook: Path, pairs: Sequence[Sequence[str]] = (), file
         values["target"] = target
     check_declared(notebook, declared, values)
     return absolute_paths(plain_values(values))
+
+
+def expand_environment(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Path parameters (named *_dir, *_file, *_home, *_path) with each `${NAME}` replaced by the
+    environment variable's value; an unset or empty one is a ParameterError naming it."""
+    def value_of(name: str, written: str, match: re.Match) -> str:
+        found = os.environ.get(match.group(1), "")
+        if not found:
+            raise ParameterError(name, written, f"${{{match.group(1)}}} is not set in the environment; set it to "
+                                                "the path, or write the path itself")
+        return found
+
+    return {name: _ENV_REFERENCE.sub(lambda m, n=name, v=value: value_of(n, v, m), value)
+            if name.endswith(PATH_SUFFIXES) and isinstance(value, str) else value
+            for name, value in values.items()}
 
 
 def absolute_paths(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from ..phases import PROJECT_ROOT
 from ..target import TARGETS
 from .outcome import RunOutcome, said
 from ..checks import TextLoader, parse_yaml
-from .parameters import as_written, check_declared, check_target, plain_values, validate_step_values
+from .parameters import (as_written, check_declared, check_target, expand_environment, plain_values,
+                         validate_step_values)
 from .outcome import stopped_outcome, stopped_text
 from .run import check_outdir, execute_runbook, read_record, record_unexecuted, stopped_summary, unique_dir
 from .signals import signal_of, stopped
@@ -143,8 +144,9 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
         texts = {**_written(written, "parameters"), **_written(_written_step(written, step.id), "parameters")}
         try:
             check_declared(notebook, declared, raw)   # names first, before any value is looked at
-            values = plain_values({name: as_written(value, texts.get(name), declared[name].annotation)
-                                   for name, value in raw.items()})
+            values = expand_environment(plain_values({name: as_written(value, texts.get(name),
+                                                                       declared[name].annotation)
+                                                      for name, value in raw.items()}))
             if "target" in declared:
                 values["target"] = chosen_target
             validate_step_values(nb, notebook, values)

@@ -15,7 +15,10 @@ Plugged into a FakeGoogleApis (server.py) through its `routes` hook: `FakeDeploy
   next revision fail its start (operation error, Ready CONDITION_FAILED), `revision_hangs(service)`
   keeps its rollout reconciling forever;
 - a service's /health answers for the revision that serves: the phase whose Dockerfile the image was
-  built from (`identity_by_dockerfile`) and the commit of its `org.opencontainers.image.revision` label.
+  built from (`identity_by_dockerfile`) and the commit of its `org.opencontainers.image.revision` label;
+  `on_serving(service name, revision, built)` hears of every revision that starts serving (`built`: the
+  Dockerfile, commit and image of a revision this fake built, None for one it was loaded with), so
+  something real can serve it (tests/fakes/mirror.py: the sandbox's own processes).
 
 Every call is in `fake.requests`, like every other call to the fake.
 """
@@ -29,7 +32,7 @@ import tarfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -80,6 +83,8 @@ class FakeDeploys:
     _templates: dict[str, dict] = field(default_factory=dict)     # service name -> template of its last revision
     _health: dict[str, dict] = field(default_factory=dict)        # revision short name -> what /health answers
     _built: dict[str, dict] = field(default_factory=dict)         # image name or digest -> {dockerfile, commit}
+    _revision_built: dict[str, dict] = field(default_factory=dict)  # revision short name -> {dockerfile, commit}
+    on_serving: Callable[[str, str, dict | None], None] | None = None
 
     def __post_init__(self) -> None:
         self.fake.routes.append(self.route)
@@ -279,6 +284,7 @@ class FakeDeploys:
         built = self._built.get(image.split("@", 1)[1] if "@" in image else image)
         health = {"status": "healthy", "service": short}
         if built:
+            self._revision_built[revision] = {**built, "image": image}
             health["service"] = self.identity_by_dockerfile.get(built["dockerfile"], short)
             if built["commit"]:
                 health["commit_sha"] = built["commit"]
@@ -323,6 +329,8 @@ class FakeDeploys:
         serving = max(statuses, key=lambda s: s["percent"])["revision"] if statuses else latest
         if serving in self._health:
             self.fake.service_health[name.rsplit("/", 1)[-1]] = self._health[serving]
+        if self.on_serving is not None and serving:
+            self.on_serving(name, serving, self._revision_built.get(serving))
 
     def _rollout_operation(self, op: _Operation) -> dict:
         service = self.fake.run_services[op.subject]

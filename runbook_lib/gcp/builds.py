@@ -24,6 +24,7 @@ from ..errors import NotFoundError, OperationTimeout, ParameterError
 from ..formats import check_region, check_service, parse_time
 from ..preflight import upload_file_set
 from ..protocols import BUILD_TIMEOUT_S, Progress
+from .calls import cloud_call, site_of
 from .clients import check_project, close_client, cloudbuild_client, guarded  # noqa: F401 (check_project re-exported)
 from .operations import POLL_SECONDS, await_operation, refused_as
 
@@ -135,7 +136,7 @@ class GcpBuilds:
         client = self._storage_client()
         bucket = client.lookup_bucket(self.staging_bucket) or client.create_bucket(self.staging_bucket)
         blob = bucket.blob(f"source/{time.time():.6f}-{uuid.uuid4().hex}.tgz")
-        blob.upload_from_string(archive.getvalue(), content_type="application/gzip")
+        cloud_call(site_of(client, "storage", self.project), blob.upload_from_string, archive.getvalue(), content_type="application/gzip")
         return {"bucket": bucket.name, "object": blob.name, "generation": str(blob.generation or "")}
 
     def submit(self, config: dict, source_dir: str, region: str | None = None, timeout_s: float = BUILD_TIMEOUT_S,

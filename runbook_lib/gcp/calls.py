@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator
 
 from ..errors import CloudUnreachable, ParameterError
 from ..formats import one_line
-from .refusals import HOW_TO_LOG_IN, credentials_error, is_rate_limit, refusal  # noqa: F401 (HOW_TO_LOG_IN re-exported)
+from .refusals import credentials_error, is_rate_limit, refusal
 
 API_NAMES = {"cloudbuild": "Cloud Build", "logging": "Cloud Logging", "storage": "Cloud Storage",
              "run": "Cloud Run", "pubsub": "Pub/Sub", "bigquery": "BigQuery"}
@@ -87,6 +87,12 @@ def _seconds(variable: str, default: float) -> float:
     if not 0 < value <= 3600:
         raise ParameterError(variable, raw, "give a number of seconds above 0 and at most 3600")
     return value
+
+
+def site_of(client: Any, service: str, project: str | None = None) -> CallSite:
+    """Where a client's calls go: a GuardedClient's own site, else Google's endpoint for `service` (a key of
+    API_NAMES), for cloud_call on the objects a client returns."""
+    return getattr(client, "where", None) or CallSite(API_NAMES[service], DEFAULT_ENDPOINTS[service], project)
 
 
 def is_transient(exc: BaseException) -> bool:

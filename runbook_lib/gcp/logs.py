@@ -14,6 +14,7 @@ from ..diagnose.build import check_build_id
 from ..errors import ParameterError
 from ..formats import as_utc, rfc3339
 from ..services import RequestLogQuery, newest_first, request_log_query
+from .calls import site_of, translated
 from .clients import LazyClient, check_project, close_client, guarded, logging_client
 from .refusals import describe_refusal
 
@@ -107,13 +108,23 @@ class GcpLogs:
             self._client = None
 
     def _entries(self, filter_: str, order_by: str, max_results: int | None = None) -> list[Any]:
-        """Every entry matching, all pages. A refusal is the call policy's sentence (a missing
-        roles/logging.viewer, the Logging API not enabled, credentials, a quota: gcp/refusals.py)."""
+        """Every entry matching (at most max_results), every page. google-cloud-logging's listing retries
+        nothing and cannot resume at a page, so a transient error (429, 503) lists again from the start,
+        a read retried by the call policy (backoff with jitter, within its deadline). A refusal is the
+        policy's sentence (a missing roles/logging.viewer, the Logging API not enabled, credentials, a
+        quota: gcp/refusals.py)."""
         from google.api_core import exceptions
 
+        site = site_of(self.client, "logging", self.project)
+        client = getattr(self.client, "unwrapped", self.client)   # the retry sees Google's errors, then says them
+
+        def listing() -> list[Any]:
+            return list(client.list_entries(resource_names=[f"projects/{self.project}"], filter_=filter_,
+                                            order_by=order_by, page_size=PAGE_SIZE, max_results=max_results))
+
         try:
-            return list(self.client.list_entries(resource_names=[f"projects/{self.project}"], filter_=filter_,
-                                                 order_by=order_by, page_size=PAGE_SIZE, max_results=max_results))
+            with translated(site, "list_entries"):
+                return site.policy.retry()(listing)()
         except exceptions.GoogleAPICallError as exc:
             raise LogSourceError(f"Cloud Logging entries:list failed: {describe_refusal(exc)}") from None
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..buildlogs import BUCKET, Forbidden, LogSourceError, NotFound
 from ..errors import AccessDenied, NotFoundError, ParameterError, ServiceDisabled
-from .calls import API_NAMES, DEFAULT_ENDPOINTS, CallSite, cloud_call
+from .calls import cloud_call, site_of
 from .refusals import describe_refusal
 
 DEFAULT_BUCKET_SUFFIX = ".cloudbuild-logs.googleusercontent.com"
@@ -55,10 +55,9 @@ def read_logs_bucket_object(build: dict, storage_client: Any) -> str:
     from google.api_core import exceptions
 
     bucket, object_name = logs_object_location(build)
-    site = getattr(storage_client, "where", None) or CallSite(API_NAMES["storage"], DEFAULT_ENDPOINTS["storage"])
     blob = storage_client.bucket(bucket).blob(object_name)
     try:
-        return cloud_call(site, blob.download_as_text)
+        return cloud_call(site_of(storage_client, "storage"), blob.download_as_text)
     except NotFoundError:
         raise NotFound(f"gs://{bucket}/{object_name} does not exist (404).") from None
     except ServiceDisabled as exc:

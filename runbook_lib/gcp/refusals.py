@@ -178,6 +178,10 @@ def credentials_error(exc: BaseException, where: str) -> CredentialsMissing | No
     impersonation refused) as one sentence; None for anything else."""
     from google.auth import exceptions as auth_exceptions
 
+    if isinstance(exc, auth_exceptions.InvalidOperation):   # a 401 answered to anonymous credentials
+        return CredentialsMissing(f"{where} refused anonymous credentials, which were chosen for it "
+                                  f"(RUNBOOK_GCP_ANONYMOUS=1 or anonymous=True): choose them only for an endpoint "
+                                  f"that takes none, or {HOW_TO_LOG_IN}.")
     if isinstance(exc, auth_exceptions.DefaultCredentialsError):
         return CredentialsMissing(f"target=gcp found no Google Cloud credentials for {where}: {HOW_TO_LOG_IN}.")
     if isinstance(exc, auth_exceptions.RefreshError):

@@ -65,15 +65,17 @@ class RecordedRequest:
 
 @dataclass
 class Fault:
-    """Requests whose path starts with `path_prefix` (and whose method is `method`, when given) get
-    `refusal` instead of an answer: the next `times` of them, or every one (None)."""
-    path_prefix: str
+    """Requests whose path matches `path` (a regex, from the path's start; `$` to end it) and whose method is
+    `method` (any when None) get `refusal` instead of an answer: after letting `skip` of them through,
+    the next `times` of them, or every one (None)."""
+    path: re.Pattern
     refusal: Refusal
     method: str | None = None
     times: int | None = None
+    skip: int = 0
 
     def matches(self, request: "RecordedRequest") -> bool:
-        return request.path.startswith(self.path_prefix) and self.method in (None, request.method)
+        return bool(self.path.match(request.path)) and self.method in (None, request.method)
 
 
 @dataclass
@@ -269,11 +271,13 @@ class HttpFake:
             return [r.path for r in self.requests if method is None or r.method == method]
 
     # -- test controls
-    def fault(self, path_prefix: str, refusal: Refusal, method: str | None = None, times: int | None = None) -> None:
-        """Answer requests under `path_prefix` with `refusal` ((status, Google's error body): fakes/errors.py),
-        the next `times` of them, or every one (None); the first matching fault wins."""
+    def fault(self, path: str, refusal: Refusal, method: str | None = None, times: int | None = None,
+              skip: int = 0) -> None:
+        """Answer requests whose path matches the regex `path` (from its start) with `refusal` ((status, Google's
+        error body): fakes/errors.py): after `skip` of them, the next `times`, or every one (None). The first
+        matching fault wins."""
         with self._lock:
-            self.faults.append(Fault(path_prefix, refusal, method.upper() if method else None, times))
+            self.faults.append(Fault(re.compile(path), refusal, method.upper() if method else None, times, skip))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -283,6 +287,9 @@ class HttpFake:
         with self._lock:
             for fault in self.faults:
                 if fault.matches(request):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times <= 0:
@@ -351,7 +358,7 @@ class FakeGoogleApis(HttpFake):
     def refuse(self, path_prefix: str, code: int = 403, message: str | None = None) -> None:
         """Answer every request whose path starts with path_prefix with a plain Google error (no ErrorInfo)."""
         default = ("The caller does not have permission" if code == 403 else f"refused with {code}")
-        self.fault(path_prefix, (code, google_error(code, message or default)))
+        self.fault(re.escape(path_prefix), (code, google_error(code, message or default)))
 
     def received_filters(self) -> list[str]:
         with self._lock:

@@ -92,7 +92,10 @@ def _run(args: argparse.Namespace) -> int:
 def _overnight(args: argparse.Namespace) -> int:
     from . import runner
 
-    result = runner.run_plan(args.plan, outdir=args.outdir, target=args.target)
+    from .publish import Publisher
+
+    publisher = Publisher.to(args.publish) if args.publish else None   # a bad URL stops here, before the night
+    result = runner.run_plan(args.plan, outdir=args.outdir, target=args.target, publisher=publisher)
     return result.exit_code
 
 
@@ -186,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     ov.add_argument("--target", choices=TARGETS, default=None, help="override the plan's target")
     ov.add_argument("-o", "--outdir", default=None, metavar="FOLDER",
                     help="report folder (default: reports/ under the current folder)")
+    ov.add_argument("--publish", default=None, metavar="gs://BUCKET/PREFIX",
+                    help="also publish the night to Cloud Storage: the earlier nights' summaries are read from "
+                         "there first (so a fresh container still compares with them), then the night's folder and "
+                         "the reports index are uploaded, in the reports folder's layout (relative links work)")
     ov.set_defaults(func=_overnight)
 
     demo = sub.add_parser("demo", help="reset the sandbox, run its overnight plan, stop its services (`make demo`, "

@@ -3,6 +3,7 @@ order, record the steps that did not run, and write the night's index.html and s
 from __future__ import annotations
 
 import signal
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -12,10 +13,11 @@ import nbformat
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import masking, nights, params, report
-from ..errors import ConfigError, ParameterError
+from ..errors import ConfigError, ParameterError, RunbookError
 from ..exit_codes import ExitCode
 from ..gcp.connect import check_credentials
 from ..phases import PROJECT_ROOT
+from ..publish import Publisher
 from ..target import TARGETS
 from .outcome import RunOutcome, said
 from ..checks import TextLoader, parse_yaml
@@ -69,6 +71,7 @@ class PlanOutcome:
     folder: Path
     index: Path
     steps: list[RunOutcome] = field(default_factory=list)
+    published: str | None = None      # the night page's gs:// URL, when the night was published
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,19 +211,26 @@ def record_without_running(planned: PlannedStep, run_dir: Path, loaded: LoadedPl
 
 
 def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: str | None = None,
-             progress: bool = False) -> PlanOutcome:
+             progress: bool = False, publisher: Publisher | None = None) -> PlanOutcome:
     """`runbook overnight`: run every step in order (a step whose dependency did not end pass/warn
     is recorded as blocked), then write index.html and summary.json beside the runs, and the
     reports folder's index.html of every night (runbook_lib.nights).
     Exit code: 1 if any step errored or had bad parameters, else 3 if any failed or was blocked, else 0.
     On Ctrl-C the current step is recorded "interrupted", every later one "not run", the index and
     summary.json are written all the same, and KeyboardInterrupt is re-raised (the CLI exits 130);
-    SIGTERM (raised as signals.Terminated) is handled the same way, recorded "terminated" (143)."""
+    SIGTERM (raised as signals.Terminated) is handled the same way, recorded "terminated" (143).
+    `publisher` (runbook_lib.publish, `--publish gs://...`): the earlier nights' summaries are fetched
+    before the night and the night is published after it, also when it was stopped; a night that could
+    not be published exits 1, its pages still on disk."""
     loaded = load_plan(plan_path, target)
     if any(s.values.get("target") == "gcp" for s in loaded.steps):
         check_credentials()   # once, before the night, not once per step
+    reports_dir = check_outdir(outdir)
+    if publisher is not None:
+        copied = publisher.fetch_history(reports_dir)
+        print(f"Earlier nights from {publisher.destination.url}: {copied} fetched", flush=True)
     started = datetime.now().astimezone()
-    folder = unique_dir(check_outdir(outdir) / f"{started:%Y-%m-%d}" / f"overnight-{started:%H%M%S}")
+    folder = unique_dir(reports_dir / f"{started:%Y-%m-%d}" / f"overnight-{started:%H%M%S}")
     total = len(loaded.steps)
     print(f"Overnight plan {loaded.path} ({total} runbooks, target {loaded.target}) -> {folder}", flush=True)
     outcomes: dict[str, RunOutcome] = {}
@@ -250,8 +260,22 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
                                    interrupted_by="Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name)
         print(f"Morning-review report: {night.index.resolve()}", flush=True)
         print(f"Every night: {(folder.parent.parent / nights.INDEX).resolve()}", flush=True)
+        published = _publish(publisher, folder) if publisher is not None else None
     exit_code = plan_exit_code([o.exit_code for o in outcomes.values()])
-    return PlanOutcome(exit_code, folder, night.index, list(outcomes.values()))
+    if publisher is not None and published is None:
+        exit_code = ExitCode.ERROR
+    return PlanOutcome(exit_code, folder, night.index, list(outcomes.values()), published)
+
+
+def _publish(publisher: Publisher, folder: Path) -> str | None:
+    """Publish the night; its URL, or None after saying in one sentence why it could not be."""
+    try:
+        url = publisher.publish(folder)
+    except RunbookError as exc:
+        print(f"error: the night was not published: {exc}", file=sys.stderr, flush=True)
+        return None
+    print(f"Published: {url}", flush=True)
+    return url
 
 
 def _run_step(planned: PlannedStep, folder: Path, loaded: LoadedPlan, outcomes: Mapping[str, RunOutcome],

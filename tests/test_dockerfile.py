@@ -98,6 +98,11 @@ def test_the_cloud_build_config_builds_this_dockerfile():
     args = config["steps"][0]["args"]
     assert args[:3] == ["build", "-f", "docker/runbook.Dockerfile"] and args[-1] == "."
     assert (ROOT / args[2]).is_file()
+    # It is run with `gcloud builds submit`, which sets no commit: a tag made of $SHORT_SHA would be empty.
+    text = (ROOT / "docker" / "cloudbuild-runbook.yaml").read_text().split("\nsteps:", 1)[1]
+    trigger_only = ("COMMIT_SHA", "SHORT_SHA", "REVISION_ID", "BRANCH_NAME", "TAG_NAME", "REF_NAME", "REPO_NAME")
+    assert not [name for name in trigger_only if name in text]
+    assert "${PROJECT_ID}" not in config["substitutions"]["_IMAGE"] or config["options"]["dynamicSubstitutions"]
 
 
 def test_the_installed_kit_is_pointed_at_the_copied_phase_registry(instructions):

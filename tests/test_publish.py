@@ -168,3 +168,14 @@ def test_a_refused_bucket_names_the_role_it_needs():
     assert said.startswith("Reading the earlier nights in gs://reports/nightly was refused: the caller needs "
                            "roles/storage.objectUser")
     assert "on bucket reports" in said and "storage.objects.list" in said
+
+
+def test_the_readmes_cloud_run_job_runs_a_plan_the_image_has_and_publishes_it():
+    """The job's --args in the README are `runbook`'s command line (the image's ENTRYPOINT): they parse, name a
+    plan under params/ (which the image copies) and a --publish destination the kit accepts."""
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    job_args = re.search(r"--args=(\S+)", readme).group(1).replace("$P", "nba-props-platform").split(",")
+    args = cli.build_parser().parse_args(job_args)
+    assert args.func is cli._overnight and (root / args.plan).is_file() and args.plan.startswith("params/")
+    assert parse_destination(args.publish) == Destination("nba-props-platform-runbook-reports", "nightly")

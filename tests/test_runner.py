@@ -325,6 +325,28 @@ def test_the_sandbox_plan_is_valid(sandbox_home, monkeypatch):
     assert [s.step.id for s in loaded.steps] == [s.id for s in plan.steps]
 
 
+def test_the_real_project_plan_is_valid_and_its_commented_replay_asks_for_allow_changes(sandbox_home, tmp_path,
+                                                                                       monkeypatch):
+    """params/overnight-gcp.yaml (README, "Running against your own project") loads as it stands, only reads,
+    and its commented-out replay and comparison are valid steps that a plan must allow changes for."""
+    monkeypatch.setenv("PIPELINE_CHECKOUT", str(sandbox_home / "source"))
+    example = runner.PROJECT_ROOT / "params" / "overnight-gcp.yaml"
+    loaded = runner.load_plan(example)
+    assert loaded.target == "gcp" and not loaded.plan.allow_changes
+    assert {(s.values["project"], s.values["region"]) for s in loaded.steps} == {("nba-props-platform", "us-west2")}
+    assert all(s.values.get("dry_run", True) for s in loaded.steps)
+
+    text = example.read_text()
+    commented = text[text.index("#  - id: prefixed-replay"):]
+    uncommented = text.replace(commented, "\n".join(line.removeprefix("#") for line in commented.splitlines()))
+    plan = tmp_path / "plan.yaml"   # its notebooks/... resolve from the kit
+    plan.write_text(uncommented)
+    with pytest.raises(ConfigError, match="step 'prefixed-replay' runs with dry_run false on target gcp"):
+        runner.load_plan(plan)
+    plan.write_text(uncommented.replace("target: gcp\n", "target: gcp\nallow_changes: true\n"))
+    assert [s.step.id for s in runner.load_plan(plan).steps][-2:] == ["prefixed-replay", "compare-outputs"]
+
+
 def test_a_night_on_an_uninitialised_sandbox_is_refused_before_anything_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("RUNBOOK_HOME", str(tmp_path / "no-sandbox-here"))
     out = tmp_path / "reports"
@@ -628,6 +650,27 @@ def test_a_stopped_night_keeps_its_report(tmp_path, stopped, signum, code, label
     sleepy = nbformat.read(folder / summary["steps"][1]["notebook"], as_version=4)
     assert sleepy.cells[runner.validation_cell_index(sleepy)].execution_count is not None  # outputs so far kept
     assert f"Morning-review report: {(folder / 'index.html').resolve()}" in stdout
+
+
+def test_a_night_a_jobs_deadline_stops_is_published_all_the_same(tmp_path, stopped, storage_emulator, monkeypatch):
+    """SIGTERM (a Cloud Run job's task timeout) during a night run with --publish: the night's page, recorded
+    TERMINATED, is uploaded before the command exits 143."""
+    from runbook_lib.gcp.clients import ANONYMOUS_ENV
+    from runbook_lib.gcp.connect import ENDPOINTS_ENV
+
+    monkeypatch.setenv(ENDPOINTS_ENV, json.dumps({"storage": storage_emulator.endpoint}))
+    monkeypatch.setenv(ANONYMOUS_ENV, "1")
+    bucket = storage_emulator.client().create_bucket("nightly-reports")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"steps:\n  - id: sleepy\n    notebook: {MISBEHAVING}\n    parameters: {{action: sleep}}\n")
+    out = tmp_path / "reports"
+    returncode, stdout, stderr, _ = stopped(["overnight", str(plan), "-o", str(out), "--publish",
+                                             "gs://nightly-reports/night"], out, signal.SIGTERM)
+    assert returncode == 143, stderr[-3000:]
+    published = re.search(r"^Published: gs://nightly-reports/(\S+)$", stdout, re.M).group(1)
+    page = bucket.blob(published).download_as_text()
+    assert "Terminated</b> (SIGTERM) during step sleepy" in page
+    assert bucket.get_blob("night/index.html") is not None
 
 
 def test_ctrl_c_in_a_single_run_leaves_its_record(tmp_path, stopped):

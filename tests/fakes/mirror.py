@@ -13,7 +13,7 @@ is answered by them, so a replay really writes rows the BigQuery fake then reads
 rolls out is deployed in the sandbox too (SandboxRollouts), so what the fake says serves is what answers.
 
 `apply(monkeypatch)` is the one place that points a process, and the notebook kernels it starts, at the
-fakes: RUNBOOK_GCP_ENDPOINTS, anonymous credentials for them, the mirrored phase registry, the sandbox
+fakes: RUNBOOK_GCP_ENDPOINTS, anonymous credentials chosen for them (RUNBOOK_GCP_ANONYMOUS=1), the mirrored phase registry, the sandbox
 home, a `gcloud` that prints an identity token the fake issued to the operator, and user Application
 Default Credentials (which cannot mint identity tokens, as on an operator's laptop).
 """
@@ -36,9 +36,6 @@ from .fixtures import (OPERATOR_TOKEN, PROJECT, FakeGcloud, StorageEmulator, mak
                        mirrored_phases_file, start_storage_emulator_in_process)
 from .server import FakeGoogleApis
 
-# The switch that lets plain-http endpoints go without credentials (being made explicit in
-# runbook_lib/gcp; setting it before it exists changes nothing).
-ANONYMOUS_ENV = "RUNBOOK_GCP_ANONYMOUS"
 # What `gcloud auth application-default login` leaves: user credentials, which cannot mint ID tokens.
 USER_ADC = {"type": "authorized_user", "client_id": "fake-client.apps.googleusercontent.com",
             "client_secret": "fake-secret", "refresh_token": "fake-refresh-token"}
@@ -133,6 +130,7 @@ class FakeCloud:
 
     def apply(self, monkeypatch) -> None:
         """Point this process and its children (notebook kernels) at the fakes."""
+        from runbook_lib.gcp.clients import ANONYMOUS_ENV
         from runbook_lib.gcp.connect import ENDPOINTS_ENV
         from runbook_lib.phases import PHASES_ENV
 

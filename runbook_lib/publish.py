@@ -17,9 +17,10 @@ point it at an emulator.
 """
 from __future__ import annotations
 
+import functools
 import mimetypes
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -81,13 +82,13 @@ class Publisher:
 
     destination: Destination
     storage: Callable[[], Any]               # the google-cloud-storage client, made on first use
-    uploaded: list[str] = field(default_factory=list)
 
     @classmethod
     def to(cls, url: str) -> "Publisher":
         """A publisher for `--publish URL`, with the kit's storage client (gcp/clients.py)."""
         destination = parse_destination(url)
 
+        @functools.cache
         def storage() -> Any:
             from .gcp.clients import make_clients
             from .gcp.connect import endpoints_from_env
@@ -95,7 +96,7 @@ class Publisher:
 
             return make_clients(load_phases().project, endpoints=endpoints_from_env()).storage
 
-        return cls(destination, _once(storage))
+        return cls(destination, storage)
 
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """fn(...) as one call to Cloud Storage under the kit's call policy (gcp/calls.py); a missing bucket
@@ -112,10 +113,8 @@ class Publisher:
             raise PublishRefused(f"{what}: bucket {self.destination.bucket} does not exist (404); create it with "
                                  f"`gcloud storage buckets create gs://{self.destination.bucket}`, or publish to "
                                  "another.") from None
-        except ServiceDisabled:
-            raise
         except AccessDenied as exc:
-            if exc.vpc_sc_id is not None:
+            if isinstance(exc, ServiceDisabled) or exc.vpc_sc_id is not None:   # not a role: said as it is
                 raise
             raise PublishRefused(f"{what} was refused: the caller needs {PUBLISH_ROLE} on bucket "
                                  f"{self.destination.bucket} ({str(exc).rstrip('.')}).") from None
@@ -156,16 +155,5 @@ class Publisher:
                 blob.cache_control = "no-cache"   # the pages that change from night to night
             self._call(f"Publishing {relative} to {self.destination.url}", blob.upload_from_filename, str(path),
                        content_type=content_type_of(path))
-            self.uploaded.append(blob.name)
-        return f"gs://{self.destination.bucket}/{self.destination.object_name(night_folder.relative_to(reports_dir).as_posix())}/{INDEX}"
-
-
-def _once(make: Callable[[], Any]) -> Callable[[], Any]:
-    made: list[Any] = []
-
-    def get() -> Any:
-        if not made:
-            made.append(make())
-        return made[0]
-
-    return get
+        night_page = self.destination.object_name(f"{night_folder.relative_to(reports_dir).as_posix()}/{INDEX}")
+        return f"gs://{self.destination.bucket}/{night_page}"

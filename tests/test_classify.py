@@ -118,14 +118,15 @@ def test_equal_weight_ranks_more_distinct_patterns_first():
 def test_shipped_signatures_of_equal_weight_are_told_apart_by_distinct_patterns():
     cat = load_catalogue()
     assert cat.get("source-fetch-failed").weight == cat.get("docker-copy-source-missing").weight
+    build = 'starting build "0a1b2c3d"'   # gsutil's words mean a failed fetch only in a log that shows a build
     fetch = "BucketNotFoundException: 404 gs://PROJECT_ID_cloudbuild bucket does not exist."
     copy_failed = ("COPY failed: file not found in build context or excluded by .dockerignore: "
                    "stat app.py: file does not exist")
     cache_key = 'ERROR: failed to solve: failed to compute cache key: "/app.py": not found'
-    two = classify_log("\n".join([fetch, copy_failed, cache_key]), cat)
+    two = classify_log("\n".join([build, fetch, copy_failed, cache_key]), cat)
     assert [f.signature for f in two[:2]] == ["docker-copy-source-missing", "source-fetch-failed"]
-    assert two[0].line == 2
-    one = classify_log("\n".join([fetch, copy_failed]), cat)
+    assert two[0].line == 3
+    one = classify_log("\n".join([build, fetch, copy_failed]), cat)
     assert [f.signature for f in one[:2]] == ["source-fetch-failed", "docker-copy-source-missing"]
 
 
@@ -317,8 +318,13 @@ def test_app_engine_and_functions_fetch_in_a_first_step_named_fetch():
     assert classify_log(log)[0].signature == "source-fetch-failed"
 
 
-def test_an_excerpt_with_no_section_marker_matches_anywhere():
-    assert classify_log(f"noise\n{USER_GSUTIL.split(': ', 1)[1]}\nERROR\n")[0].signature == "source-fetch-failed"
+def test_an_excerpt_with_no_section_marker_matches_anywhere_once_it_shows_a_build():
+    gsutil_error = USER_GSUTIL.split(": ", 1)[1]
+    # newest-first console copies put the fetch's own line below its error
+    fetch = f"{gsutil_error}\nFetching storage object: gs://p_cloudbuild/source/1.tgz#1\n"
+    assert classify_log(fetch)[0].signature == "source-fetch-failed"
+    # gsutil's words with no build in sight are someone's own copy, not a build's fetch
+    assert classify_log(f"$ gsutil cp gs://assets/build/*.js .\n{gsutil_error}\n")[0].signature == "unknown"
 
 
 def _sectioned(markers_a, markers_b, where):

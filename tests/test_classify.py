@@ -422,6 +422,44 @@ def test_exact_buildpacks_texts_are_recognised():
         assert classify_log(f"Step #0 - \"build\": {text}\n")[0].signature == sig, text
 
 
+@pytest.mark.parametrize("text, signature", [
+    # deploy output of App Engine and Cloud Functions, wordings as public threads quote them
+    ("ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Function failed on loading user code. "
+     "Error message: Node.js module defined by file index.js is expected to export function named helloPubSub",
+     "container-start-failed"),
+    ("Deploy Error: Function load error: Code in file index.js can't be loaded.", "container-start-failed"),
+    ("Could not create or update Cloud Run service first-function, Container Healthcheck failed.",
+     "container-start-failed"),
+    ("reason: HealthCheckContainerError", "container-start-failed"),
+    ("ERROR: (gcloud.app.deploy) Error Response: [4] Flex operation projects/p/regions/us-east4/operations/o error "
+     "[DEADLINE_EXCEEDED]: An internal error occurred while processing task /app-engine-flex/flex_await_healthy/"
+     "flex_await_healthy>2021-06-30T03:13:09.949Z3699.xi.0: Your deployment has failed to become healthy in the "
+     "allotted time and therefore was rolled back.", "container-start-failed"),
+    ("ERROR: (gcloud.app.deploy) Error Response: [9] Application startup error! Code: APP_CONTAINER_CRASHED",
+     "container-start-failed"),
+    ("ERROR: (gcloud.app.deploy) Cloud build failed. Check logs at https://console.cloud.google.com/cloud-build/"
+     "builds/1 Failure status: UNKNOWN: Error Response: [4] DEADLINE_EXCEEDED", "build-timeout"),
+    ("Your build timed out. Use the [--timeout=DURATION] flag to change the timeout threshold.", "build-timeout"),
+    ("The build is running, and logs are being written to the default logs bucket.", "logs-bucket-forbidden"),
+    # other vendors' buildpacks refusing a language version
+    ('failed to satisfy "node" dependency version constraint "~10": no compatible versions. Supported versions '
+     "are: [12.22.0, 14.17.0]", "buildpacks-python-version"),
+    ("**ERROR** Unable to install node: no match found for 6.12.2 in [9.9.0 8.10.0 6.13.1]",
+     "buildpacks-python-version"),
+    ("Couldn't resolve Node.js version: 17.8.0", "buildpacks-python-version"),
+])
+def test_deploy_output_and_other_builders_wordings_are_recognised(text, signature):
+    assert classify_log(f"{text}\n")[0].signature == signature
+
+
+def test_functions_buildpacks_error_json_marks_a_buildpacks_build():
+    # no catalogue pattern names the failure: the buildpacks fallback does, once the JSON shows the builder
+    quoted = ('Build failed: {"error": {"canonicalCode": "INVALID_ARGUMENT", "errorMessage": "the widget '
+              'installer exited with status 3"}}')
+    top = classify_log(f"functions[api]: Deployment error.\n{quoted}\n")[0]
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 2)
+
+
 def test_causes_are_one_sentence():
     for sig in load_catalogue().signatures:
         assert sig.cause.endswith(".") and sig.cause.count(". ") == 0, sig.id

@@ -262,3 +262,5 @@ def test_the_shipped_catalogue_names_its_builders_and_their_fallbacks():
 def test_deploy_progress_verdicts_are_passed_over_for_the_line_that_says_why():
     log = "Updating service [default]...failed.\nDeployment failed\nthe widget could not start\n"
     assert classify_log(log)[0].line == 3
+    firebase = "⚠  functions[api(us-central1)]: Deployment error.\nthe widget could not start\n"
+    assert classify_log(firebase)[0].line == 2

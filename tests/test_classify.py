@@ -460,6 +460,20 @@ def test_functions_buildpacks_error_json_marks_a_buildpacks_build():
     assert (top.signature, top.line) == ("buildpacks-build-failed", 2)
 
 
+KANIKO_PUSH = "error pushing image: failed to push to destination gcr.io/p/app:latest: "
+
+
+@pytest.mark.parametrize("body", ['{"errors":[{"code":"UNAUTHORIZED","message":"Not Authorized."}]}',
+                                  '{"errors":[{"code":"DENIED","message":"Permission denied for gcr.io/p/app"}]}'])
+def test_a_push_is_refused_when_the_registry_says_so_not_whenever_kaniko_failed_to_push(body):
+    # the registry API's refusal code, quoted under kaniko's verdict, is the evidence
+    top = classify_log(f"{KANIKO_PUSH}no token in bearer response:\n{body}\n")[0]
+    assert (top.signature, top.line) == ("push-permission-denied", 2)
+    # kaniko's verdict alone names no cause: a layer too large for the registry is no permission problem
+    too_big = classify_log(f"{KANIKO_PUSH}unexpected status code 413 Request Entity Too Large\n")[0]
+    assert too_big.signature != "push-permission-denied"
+
+
 def test_causes_are_one_sentence():
     for sig in load_catalogue().signatures:
         assert sig.cause.endswith(".") and sig.cause.count(". ") == 0, sig.id

@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover
 
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "signatures.yaml"
 BUILDERS = ("buildpacks", "dockerfile", "any")
+ANY_BUILDER = "any"   # in builder_output: the output of any builder the catalogue recognises
 SEVERITIES = ("error", "warning")
 MIN_NEEDLE = 4
 # Logs this long get needles chosen for them: from a sample of SAMPLE_CHARS at the start, middle and end
@@ -117,7 +118,9 @@ class Catalogue:
         self._patterns: list[_Pattern] = []
         for si, sig in enumerate(signatures):
             allowed = frozenset(sig.sections) if sig.sections else None
-            owners = frozenset(sig.output_builders)
+            # `any`: the output of whichever builder the log shows (a log that shows none does not count)
+            owners = frozenset(b.name for b in builders) if ANY_BUILDER in sig.output_builders \
+                else frozenset(sig.output_builders)
             for pi, (text, only_in) in enumerate([(t, None) for t in sig.patterns] +
                                                   [(t, owners) for t in sig.builder_output]):
                 self._patterns.append(_Pattern(si, pi, _needles(text, f"signature '{sig.id}'", source),
@@ -305,7 +308,7 @@ def _builder_output(entry: dict, where: str, builders: tuple[BuilderSpec, ...],
     owners, patterns = value["builders"], value["patterns"]
     if not isinstance(owners, list) or not owners or not all(isinstance(o, str) for o in owners):
         raise ConfigError(f"{source}: {where}.builder_output.builders must be a non-empty list of builder names.")
-    strangers = [o for o in owners if o not in names]
+    strangers = [o for o in owners if o not in names and o != ANY_BUILDER]
     if strangers:
         raise ConfigError(f"{source}: {where}.builder_output.builders names unknown builder(s) {strangers}; "
                           f"defined: {names}.")

@@ -601,7 +601,10 @@ def stopped():
                                    start_new_session=True, env={**os.environ, "TQDM_DISABLE": "1"},
                                    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         started.append(process)
-        marker = _wait_for(lambda: list(out.rglob("sleeping")), 120, "a runbook to start sleeping", process)[0]
+        # The kernel creates the marker, then writes its pid into it: wait for the pid, or a stop sent in
+        # between kills the kernel before it writes it.
+        marker = _wait_for(lambda: [m for m in out.rglob("sleeping") if m.read_text().strip()], 120,
+                           "a runbook to start sleeping", process)[0]
         if signum == signal.SIGINT:
             os.killpg(process.pid, signal.SIGINT)
         else:

@@ -96,7 +96,9 @@ class BuilderSpec:
 class _Pattern:
     signature: int        # index into Catalogue.signatures
     number: int           # distinct per pattern of the signature (builder_output ones follow the patterns)
-    needles: tuple[str, ...]  # literals every match contains, the default (rarest-starting) one first
+    # choices of needles, the default (rarest-starting) first: each choice is one literal every match
+    # contains or, for a family of wordings (an alternation), one literal per wording
+    needles: tuple[tuple[str, ...], ...]
     regex: re.Pattern
     sections: frozenset[str] | None = None  # where its signature may match; None: anywhere
     builders: frozenset[str] | None = None  # whose output it counts in; None: any log
@@ -164,21 +166,23 @@ class Catalogue:
         where = SectionTracker(self._markers, text)
         for lineno, start, end, line in lines_hit(text, search):
             for p, needle in patterns:
-                if needle in line and p.regex.search(line) and (p.sections is None or
+                if any(n in line for n in needle) and p.regex.search(line) and (p.sections is None or
                                                                 where.allows(p.sections, start, end)):
                     yield lineno, start, line, p
 
-    def _needles_for(self, text: str) -> tuple[str, ...]:
-        """One needle per pattern: the default ones, or for a big log those whose first characters are
-        rarest in a sample of it (the scan's speed is set by how often those characters occur)."""
+    def _needles_for(self, text: str) -> tuple[tuple[str, ...], ...]:
+        """One choice of needles per pattern: the default ones, or for a big log those whose first characters
+        are rarest in a sample of it (the scan's speed is set by how often those characters occur)."""
         if len(text) < ADAPT_FROM_CHARS:
             return self._default_needles
         seen: Counter[str] = Counter()
         for at in (0, len(text) // 2, len(text) - SAMPLE_CHARS):
             seen.update(text[at:at + SAMPLE_CHARS])
-        return tuple(min(p.needles, key=lambda n: (seen[n[0]], -_rarity(n[0]), -len(n))) for p in self._patterns)
+        return tuple(min(p.needles, key=lambda c: (sum(seen[n[0]] for n in c), -sum(_rarity(n[0]) for n in c),
+                                                    -min(len(n) for n in c)))
+                     for p in self._patterns)
 
-    def _scanner(self, needles: tuple[str, ...]) -> re.Pattern:
+    def _scanner(self, choices: tuple[tuple[str, ...], ...]) -> re.Pattern:
         """One regex finding any of the needles, compiled once per set of needles.
 
         An alternation whose branches all start with a literal keeps the regex engine's first-character
@@ -186,7 +190,7 @@ class Catalogue:
         passes it the engine tries the branches in turn, so the needles are grouped by first character:
         `k(?:ey: |nown: ...)|x(?:...)` tries one branch per character, not one per needle.
         """
-        key = tuple(sorted(set(needles)))
+        key = tuple(sorted({n for choice in choices for n in choice}))
         if key not in self._scanners:
             if len(self._scanners) >= 32:   # logs of many kinds: keep the cache small
                 self._scanners.clear()
@@ -211,11 +215,17 @@ class Catalogue:
 
 
 def _rule(pattern: str, owner: str, source: str) -> LineRule:
-    return LineRule(_needles(pattern, owner, source)[0], re.compile(pattern))
+    needles = _needles(pattern, owner, source)
+    if len(needles[0]) > 1:   # the section tracker and the builder search look for one literal
+        raise ConfigError(f"{source}: {owner} pattern {pattern!r} needs a plain literal of at least {MIN_NEEDLE} "
+                          "characters outside alternations (write alternatives as separate entries).")
+    return LineRule(needles[0][0], re.compile(pattern))
 
 
-def _needles(pattern: str, owner: str, source: str) -> tuple[str, ...]:
-    """Literals every match of the pattern contains, the one that starts with the rarest character first."""
+def _needles(pattern: str, owner: str, source: str) -> tuple[tuple[str, ...], ...]:
+    """Choices of literals a match must contain, the best first: each a 1-tuple of a literal every match
+    contains, or, when the pattern has no such literal but is a family of wordings (an alternation each of
+    whose branches has its own literal: `(?:is not available|was not found)`), one literal per branch."""
     where = f"{source}: {owner} pattern {pattern!r}"
     try:
         parsed = _sre_parse.parse(pattern)
@@ -223,8 +233,21 @@ def _needles(pattern: str, owner: str, source: str) -> tuple[str, ...]:
         raise ConfigError(f"{where} is not a valid regular expression: {exc}.") from None
     if parsed.state.flags & re.IGNORECASE:
         raise ConfigError(f"{where} uses (?i); patterns are case-sensitive, write the exact text instead.")
+    plain = _literals(parsed)
+    if plain:
+        return tuple((c,) for c in plain)
+    for branches in _alternations(parsed):
+        family = [_literals(branch) for branch in branches]
+        if all(family):   # every wording brings its own literal: a line must hold one of them
+            return (tuple(dict.fromkeys(literals[0] for literals in family)),)
+    raise ConfigError(f"{where} needs a plain literal of at least {MIN_NEEDLE} characters outside groups and "
+                      "alternations, or an alternation each of whose wordings has one.")
+
+
+def _literals(items) -> list[str]:
+    """The literals every match of these parsed items contains, rarest-starting first."""
     runs, run = [], []
-    for op, value in list(parsed) + [(None, None)]:
+    for op, value in list(items) + [(None, None)]:
         if op is _sre_parse.LITERAL:
             run.append(chr(value))
             continue
@@ -234,10 +257,16 @@ def _needles(pattern: str, owner: str, source: str) -> tuple[str, ...]:
     # character that is rare in build logs: the scanner's speed is set by how often the first
     # characters of its needles occur in the text.
     candidates = [r[i:] for r in runs if "\n" not in r for i in range(len(r)) if len(r) - i >= MIN_NEEDLE]
-    if not candidates:
-        raise ConfigError(f"{where} needs a plain literal of at least {MIN_NEEDLE} characters outside groups "
-                          "and alternations (split alternatives into separate patterns).")
-    return tuple(sorted(candidates, key=lambda c: (-_rarity(c[0]), -len(c))))
+    return sorted(candidates, key=lambda c: (-_rarity(c[0]), -len(c)))
+
+
+def _alternations(items) -> Iterator[list]:
+    """The branches of each alternation at the top level of parsed items (bare, or alone in a group)."""
+    for op, value in items:
+        if op is _sre_parse.SUBPATTERN and len(value[-1]) == 1:
+            op, value = value[-1][0]
+        if op is _sre_parse.BRANCH:
+            yield value[1]
 
 
 def _text(entry: dict, key: str, where: str, source: str) -> str:

@@ -2,7 +2,8 @@
 
 The catalogue (catalogue.py) finds the lines its patterns match; this module turns them into ranked
 findings, using what log_structure.py knows about the log: a pattern that counts only in some builders'
-output counts only when the log shows that builder; a summary line gives way to the line above it that
+output counts only when the log shows that builder; a boilerplate (uninformative) line gives way to the
+finding's first line that says more; a summary line gives way to the line above it that
 states the cause; a finding whose lines all lie in Cloud Build steps that did not fail ranks below those
 in the failed step; and a failed build that no signature explains falls back to its builder's signature
 (buildpacks-build-failed for a buildpacks build) before `unknown`.
@@ -87,6 +88,12 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
 def _finding(cat: Catalogue, shape: LogShape, sig: Signature, a: dict) -> Finding:
     """The finding of `sig` from its accumulated matches, led by the cause when its first match only sums up."""
     lines, evidence = list(a["lines"]), list(a["evidence"])
+    # boilerplate that names an error but not which (npm's `A complete log of this run ...`) gives way to
+    # the first matched line that says more
+    said = next((i for i, line in enumerate(evidence) if not shape.uninformative_line(line)), 0)
+    if said:
+        lines = [lines[said]] + lines[:said] + lines[said + 1:]
+        evidence = [evidence[said]] + evidence[:said] + evidence[said + 1:]
     if cat.is_summary(evidence[0]):
         cause = shape.cause_of(a["start"], lines[0])
         if cause is not None:

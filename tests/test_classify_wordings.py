@@ -140,3 +140,42 @@ def test_gitlab_and_tekton_source_steps_are_the_fetch():
     assert classify_log("\n".join(script))[0].signature == "unknown"
     tekton = ["[git-source-repo-x7k2q] {\"level\":\"error\",\"msg\":\"Error running git [checkout]: exit status 1\"}"]
     assert classify_log("\n".join(tekton))[0].signature == "source-fetch-failed"
+
+
+# ---- round 5's tuning logs: a traceback ends in its exception; more wordings of known causes ---------------
+
+TRACEBACK = ["Traceback (most recent call last):", '  File "/srv/app/server.py", line 12, in boot',
+             "    load()", '  File "/srv/app/loader.py", line 3, in load', "    import widget",
+             "ModuleNotFoundError: No module named 'widget'", "next unrelated line"]
+
+
+def test_a_match_on_a_traceback_frame_is_led_by_the_exception_that_ends_the_traceback():
+    cat = _one(r'app/server\.py", line \d+, in boot')
+    top = classify_log("\n".join(TRACEBACK), cat)[0]
+    assert (top.line, top.lines) == (6, [6, 2])
+    assert top.evidence[0] == TRACEBACK[5]
+    # a traceback cut before its exception: the frame stays the evidence
+    assert classify_log("\n".join(TRACEBACK[:5]), cat)[0].line == 2
+
+
+def test_shipped_app_server_start_failures_and_their_tracebacks_are_a_start_failure():
+    frames = ['  File "/env/lib/python3.9/site-packages/gunicorn/arbiter.py", line 589, in spawn_worker',
+              "    worker.init_process()", "ImportError: cannot import name 'app' from 'main'"]
+    top = classify_log("\n".join(["Traceback (most recent call last):"] + frames))[0]
+    assert (top.signature, top.line) == ("container-start-failed", 4)
+    for line in ("[2024-01-01 00:00:00 +0000] [9] [ERROR] Worker failed to boot.",
+                 'ERROR:    Error loading ASGI app. Could not import module "main".'):
+        assert classify_log(line + "\n")[0].signature == "container-start-failed"
+
+
+@pytest.mark.parametrize("line, signature", [
+    ("[ERROR] Failed to execute goal com.google.cloud.tools:jib-gradle-plugin:3.1.0:build: Build image failed, "
+     "perhaps you should make sure your credentials for 'europe-docker.pkg.dev/p/r/app' are set up correctly",
+     "push-permission-denied"),
+    ("com.google.cloud.tools.jib.registry.RegistryUnauthorizedException: Unauthorized for quay.io/o/app",
+     "push-permission-denied"),
+    ("-----> DEPENDENCY MISSING IN MANIFEST: ruby 2.2.10", "buildpacks-python-version"),
+    ("Unfortunately, that version of Node.js is not supported by this buildpack", "buildpacks-python-version"),
+])
+def test_more_wordings_of_known_causes(line, signature):
+    assert classify_log(f"building\n{line}\n")[0].signature == signature

@@ -30,6 +30,12 @@ _FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|\d{1,6} \||[|│>*]+|--|#\d+ \d+(?:\.\d+)?|'
                        r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+Z?))+\s*')
 _WARNING = re.compile(r"^(?:npm )?(?:WARN|WARNING|Warning|warning)\b")
+# a Python traceback: its header and frames (after any paste prefix), and the line that ends it, which
+# names the exception (`ModuleNotFoundError: No module named 'main'`, `pkg.errors.HaltServer: ...`)
+_TRACEBACK = re.compile(r'^\s*(?:Traceback \(most recent call last\):|File "[^"]+", line \d+)')
+_FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Server)\b")
+MAX_TRACEBACK = 100                 # lines searched below a frame for the exception that ends it
 
 
 @dataclass(frozen=True)
@@ -181,6 +187,23 @@ class LogShape:
                 break
             found, pos = (n, line), self.text.find("\n", pos) + 1
         return found
+
+    def exception_below(self, start: int, lineno: int) -> tuple[int, str] | None:
+        """(line number, line) naming the exception that ends the Python traceback whose frame or header is
+        the line starting at `start`: the first line below it that is neither a frame nor indented (after
+        any paste prefix), when it names an exception; None otherwise."""
+        if not _TRACEBACK.match(_PREFIXES.sub("", _line_at(self.text, start), count=1)):
+            return None
+        pos = self.text.find("\n", start) + 1
+        for n in range(lineno + 1, lineno + 1 + MAX_TRACEBACK):
+            if pos <= 0 or pos >= len(self.text):
+                return None
+            line = _line_at(self.text, pos)
+            own = _PREFIXES.sub("", line, count=1)
+            if not _TRACEBACK.match(own) and not _FRAME_BODY.match(own):
+                return (n, line) if _EXCEPTION.match(own) else None
+            pos = self.text.find("\n", pos) + 1
+        return None
 
     def cause_above(self, start: int, lineno: int) -> tuple[int, int, str] | None:
         """(line number, start, line) of the first line naming a failure in the output that ends at the line

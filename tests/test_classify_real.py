@@ -24,8 +24,9 @@ NEAR = 3  # the evidence line may be this many lines from the real error line
 SETS = ("original", "tuning", "held-out-1", "held-out-2", "held-out-3", "held-out-4", "held-out-5")
 # A held-out set is measured once, after the tuning of its round: until then its name is listed here and
 # its cases are skipped, so that running the tests while tuning cannot become a way of looking at it.
-# held-out-2, held-out-3 and held-out-4 were measured at the end of rounds 2, 3 and 4 (MANIFEST.yaml has the scores).
-UNMEASURED: set[str] = {"held-out-5"}
+# held-out-2 ... held-out-5 were measured at the end of rounds 2 ... 5 (MANIFEST.yaml has the scores; held-out-5:
+# the right top signature for 25 of 33, 22 of 33 with the evidence within 3 lines; its misses are xfails).
+UNMEASURED: set[str] = set()
 
 
 def _cases():

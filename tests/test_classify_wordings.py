@@ -43,7 +43,6 @@ def test_section_markers_may_not_be_families():
     " !     Requested runtime (python-3.12.1) is not available for this stack (heroku-22).",
     "-----> Requested runtime 'python-3.6.1' was not found.",
     "ERROR: Python 3.14.0 is not supported by this builder",
-    "error: Node.js 23.1.0 could not be downloaded",
     "Failed to download node v12.11.0 from the runtime mirror",
     "Unable to find Ruby 2.4.10 for stack cedar-14",
     "Could not install Go 1.99: no such release",

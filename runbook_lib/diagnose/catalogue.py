@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, Iterator, NamedTuple, Protocol, TypeVar
 
 from ..checks import read_yaml
 from ..errors import ConfigError, ParameterError
-from .log_structure import Builder, LineRule, LogShape, SectionTracker, lines_hit
+from .log_structure import Builder, LineRule, LogShape, SectionTracker, Span, lines_hit
 
 try:  # the regex parser is only used to find each pattern's literal anchor
     from re import _parser as _sre_parse  # Python >= 3.11
@@ -40,6 +40,9 @@ SAMPLE_CHARS = 32_768
 # starts with S, so S counts as common); anything else is rarer still.
 _LETTERS_BY_FREQUENCY = "etoiranslducpgbfmhRyTkvEOwDZCPxBIFjUNAGMzLqHJYWVKXQ"
 _COMMON = frozenset("0123456789 \t-./:_=\"',;()[]#S")
+# Needles starting with one of the most frequent letters (a family's `is not supported`) would make the
+# scanner's first-character check pass almost everywhere: each is looked for with str.find instead.
+COMMON_LETTERS = frozenset(_LETTERS_BY_FREQUENCY[:18])   # e t o i r a n s l d u c p g b f m h
 
 
 def _rarity(ch: str) -> int:
@@ -161,7 +164,10 @@ class Catalogue:
         if not self._patterns:
             return
         needles = self._needles_for(text)
-        search = self._scanner(needles).search
+        flat = {n for choice in needles for n in choice}
+        common = {n for n in flat if n[0] in COMMON_LETTERS}
+        rare = tuple(sorted(flat - common))
+        search = _Search(([self._scanner(rare)] if rare else []) + [_Literal(n) for n in sorted(common)])
         patterns = list(zip(self._patterns, needles))
         where = SectionTracker(self._markers, text)
         for lineno, start, end, line in lines_hit(text, search):
@@ -182,7 +188,7 @@ class Catalogue:
                                                     -min(len(n) for n in c)))
                      for p in self._patterns)
 
-    def _scanner(self, choices: tuple[tuple[str, ...], ...]) -> re.Pattern:
+    def _scanner(self, needles: tuple[str, ...]) -> re.Pattern:
         """One regex finding any of the needles, compiled once per set of needles.
 
         An alternation whose branches all start with a literal keeps the regex engine's first-character
@@ -190,7 +196,7 @@ class Catalogue:
         passes it the engine tries the branches in turn, so the needles are grouped by first character:
         `k(?:ey: |nown: ...)|x(?:...)` tries one branch per character, not one per needle.
         """
-        key = tuple(sorted({n for choice in choices for n in choice}))
+        key = tuple(sorted(set(needles)))
         if key not in self._scanners:
             if len(self._scanners) >= 32:   # logs of many kinds: keep the cache small
                 self._scanners.clear()
@@ -212,6 +218,55 @@ class Catalogue:
         by_section = next((s.fallback for s in self.sections if s.name == section and s.fallback), None)
         chosen = by_section or (builder.fallback if builder is not None else None)
         return self._by_id.get(chosen) if chosen else None
+
+
+class _Hit(NamedTuple):
+    """Where a literal was found (a Span, as an re.Match is)."""
+    at: int
+    to: int
+
+    def start(self) -> int:
+        return self.at
+
+    def end(self) -> int:
+        return self.to
+
+
+class _Literal:
+    """One needle looked for with str.find (fast whatever its first character)."""
+
+    def __init__(self, needle: str):
+        self.needle = needle
+
+    def search(self, text: str, pos: int) -> _Hit | None:
+        at = text.find(self.needle, pos)
+        return None if at < 0 else _Hit(at, at + len(self.needle))
+
+
+class _Searcher(Protocol):
+    def search(self, text: str, pos: int, /) -> Span | None: ...
+
+
+class _Search:
+    """search(text, pos): the earliest hit at or after pos of any of the searchers (the scanner regex, the
+    literals). Each remembers its next hit, so asked with increasing pos (as lines_hit asks) each passes
+    over the text once."""
+
+    def __init__(self, searchers: list[_Searcher]):
+        self.searchers = searchers
+        self.hits: list[Span | None] = [None] * len(searchers)
+        self.asked = [False] * len(searchers)   # False: not asked yet; True with no hit: nothing left
+
+    def __call__(self, text: str, pos: int) -> Span | None:
+        best: Span | None = None
+        for i, searcher in enumerate(self.searchers):
+            hit = self.hits[i]
+            if not self.asked[i] or (hit is not None and hit.start() < pos):
+                hit = self.hits[i] = searcher.search(text, pos)
+                self.asked[i] = True
+            if hit is not None and (best is None or hit.start() < best.start()):
+                best = hit
+        return best
 
 
 def _rule(pattern: str, owner: str, source: str) -> LineRule:

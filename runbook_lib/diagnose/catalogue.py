@@ -171,8 +171,8 @@ class Catalogue:
         patterns = list(zip(self._patterns, needles))
         where = SectionTracker(self._markers, text)
         for lineno, start, end, line in lines_hit(text, search):
-            for p, needle in patterns:
-                if any(n in line for n in needle) and p.regex.search(line) and (p.sections is None or
+            for p, choice in patterns:
+                if any(n in line for n in choice) and p.regex.search(line) and (p.sections is None or
                                                                 where.allows(p.sections, start, end)):
                     yield lineno, start, line, p
 

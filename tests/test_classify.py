@@ -255,6 +255,19 @@ def test_the_scan_finds_every_line_a_pattern_matches():
     assert any(p in cat.get("buildpacks-build-failed").builder_output for _, _, p in found)
 
 
+def test_needles_of_frequent_letters_are_found_with_the_rest_in_log_order():
+    # `tea leaves` starts with the most frequent letter, so it is looked for with str.find, beside the
+    # scanner regex that finds `QUIRK`; the lines come back in order, each once
+    cat = parse_catalogue({"signatures": [
+        {"id": "leaves", "title": "t", "weight": 5, "patterns": ["tea leaves"], "cause": "c.", "fix": ["f"]},
+        {"id": "quirk", "title": "t", "weight": 5, "patterns": ["QUIRK seen"], "cause": "c.", "fix": ["f"]},
+        {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}]})
+    assert cat._patterns[0].needles[0][0][0] in catalogue_module.COMMON_LETTERS
+    text = "tea leaves\nQUIRK seen\nnoise\nQUIRK seen tea leaves\ntea leaves\n"
+    assert [(n, cat.signatures[p.signature].id) for n, _, _, p in cat.matches(text)] == [
+        (1, "leaves"), (2, "quirk"), (4, "leaves"), (4, "quirk"), (5, "leaves")]
+
+
 def test_needles_chosen_for_a_big_log_find_the_same_lines(monkeypatch):
     # a log of a megabyte or more is scanned for the literals of each pattern that are rarest in it;
     # which literal is looked for first must never change what is found
@@ -274,9 +287,9 @@ def test_needles_for_a_big_log_avoid_its_common_characters():
     cat = load_catalogue()
     text = 'Step #0 - "build": Collecting x (from -r requirements.txt (line 1))\n' * 20_000
     common = set("requirements.txt")
-    for pattern, needle in zip(cat._patterns, cat._needles_for(text)):
-        if any(n[0] not in common for n in pattern.needles):
-            assert needle[0] not in common, (pattern.regex.pattern, needle)
+    for pattern, choice in zip(cat._patterns, cat._needles_for(text)):
+        if any(all(n[0] not in common for n in c) for c in pattern.needles):
+            assert all(n[0] not in common for n in choice), (pattern.regex.pattern, choice)
 
 
 def test_repeated_matches_are_capped_but_counted():

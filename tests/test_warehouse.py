@@ -388,6 +388,21 @@ def test_dry_run_bills_what_bigquery_reads(games):
     assert not games.table_exists("nba_analytics.copy")
 
 
+def test_loads_partitioned_by_an_integer_column_count_each_value_as_a_partition(games):
+    frame = pd.DataFrame({"bucket": [3, 3, 7, None], "v": ["a", "b", "c", "d"]}).astype({"bucket": "Int64"})
+    games.load_dataframes({"nba_analytics.by_bucket": frame}, partition_columns={"nba_analytics.by_bucket": "bucket"})
+    info = games.table_info("nba_analytics.by_bucket")
+    assert (info.partition_column, info.partition_type, info.partition_range) == ("bucket", "RANGE", None)
+    assert [(p.partition_id, p.total_rows) for p in games.partitions("nba_analytics.by_bucket")] == \
+        [("3", 2), ("7", 1), ("__NULL__", 1)]
+    assert games.estimate_bytes("SELECT v FROM nba_analytics.by_bucket WHERE bucket = 7") == 3 + 8
+    # appended behind the warehouse's back: the statistics no longer hold the table's rows, so an
+    # estimate counts from the rows
+    with games.connection() as con:
+        con.execute("INSERT INTO nba_analytics.by_bucket VALUES (7, 'eeee')")
+    assert games.estimate_bytes("SELECT v FROM nba_analytics.by_bucket WHERE bucket = 7") == 3 + 6 + 2 * 8
+
+
 def test_partition_statistics_follow_loads_and_are_counted_when_missing(games):
     frame = pd.DataFrame({"game_date": [date(2024, 1, 8), date(2024, 1, 8), None], "n": [1, 2, 3]})
     games.load_dataframe(frame, "nba_analytics.loaded", partition_column="game_date")

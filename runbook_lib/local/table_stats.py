@@ -159,6 +159,8 @@ def _scans(con: duckdb.DuckDBPyConnection, tree: exp.Expr) -> dict:
     # `SELECT *` reads every column of the tables in its own FROM (not of those inside its CTEs).
     star_selects = {id(s.find_ancestor(exp.Select)) for s in tree.find_all(exp.Star)
                     if not isinstance(s.parent, (exp.Count, exp.Column))}
+    # (qualifier, name or None for `qualifier.*`) of every column reference, listed once
+    named = {(c.table, None if isinstance(c.this, exp.Star) else c.name) for c in tree.find_all(exp.Column)}
     scans: dict = {}
     for t in tables:
         cols = catalog.columns(con, t.db, t.name)
@@ -166,9 +168,9 @@ def _scans(con: duckdb.DuckDBPyConnection, tree: exp.Expr) -> dict:
         alias = t.alias_or_name
         partition = meta.table_meta(con, t.db, t.name).get("partition_column")
         read, filters = set(), []
-        for c in tree.find_all(exp.Column):
-            if c.table in (alias, "") and (c.name in names or isinstance(c.this, exp.Star)):
-                read |= names if isinstance(c.this, exp.Star) else {c.name}
+        for qualifier, name in named:
+            if qualifier in (alias, "") and (name is None or name in names):
+                read |= names if name is None else {name}
         if id(t.find_ancestor(exp.Select)) in star_selects:
             read = names
         if partition is not None:

@@ -163,13 +163,12 @@ def _keys_cte(plan: Plan) -> str:
 )"""
 
 
-# The columns every statement's rows share (one UNION ALL of row kinds), with the type of their NULLs.
+# The columns every statement's rows share (one UNION ALL of row kinds).
 COUNTS = ("rows_prod", "rows_test", "only_in_prod", "only_in_test", "duplicate_keys_prod", "duplicate_keys_test",
           "ambiguous_rows_prod", "ambiguous_rows_test", "matched_rows", "fingerprints_differ")
 JOIN_COUNTS = ("rows", "only_in_prod", "only_in_test", "matched_rows", "fingerprints_differ",
                "keys_only_in_prod", "keys_only_in_test")
 DETAIL = ("column_number", "decade", "by_decade", "max_abs_delta", "mismatches", "cells")
-_FLOATS = ("decade", "max_abs_delta")
 
 
 def _sample_columns(plan: Plan) -> list[str]:
@@ -181,14 +180,9 @@ def _sample_columns(plan: Plan) -> list[str]:
 
 
 def _row(kind: str, given: dict[str, str], columns: list[str]) -> str:
-    """One kind of output row: the `given` expressions by name, NULL for every other column (typed
-    for the counts and the detail; a sample column takes its type from the sample's own rows)."""
-    def null(name: str) -> str:
-        if name not in (*JOIN_COUNTS, *DETAIL):
-            return "NULL"
-        return f"CAST(NULL AS {'FLOAT64' if name in _FLOATS else 'INT64'})"
-
-    return f"SELECT '{kind}' AS _kind, " + ", ".join(f"{given.get(c, null(c))} AS {c}" for c in columns)
+    """One kind of output row: the `given` expressions by name, NULL for every other column (a UNION
+    ALL types each column from the kinds that give it, as BigQuery coerces a NULL literal)."""
+    return f"SELECT '{kind}' AS _kind, " + ", ".join(f"{given.get(c, 'NULL')} AS {c}" for c in columns)
 
 
 def _joined_on(plan: Plan, left: str, right: str) -> str:

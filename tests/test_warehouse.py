@@ -3,14 +3,20 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
 import threading
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
 from runbook_lib.errors import NotFoundError, ParameterError, WarehouseBusy
+from runbook_lib.local.duckdb_file import engine_settings
 from runbook_lib.local.warehouse import LocalWarehouse, TableInfo
 
 
@@ -335,6 +341,30 @@ def test_processes_share_the_warehouse(wh):
 
 
 # ------------------------------------------------------------------------------------------ sessions
+
+def test_the_engine_takes_a_share_of_memory_and_spills_outside_the_working_folder():
+    defaults = engine_settings({})
+    assert defaults["memory_limit"] == "25%" and "threads" not in defaults
+    assert Path(defaults["temp_directory"]).parent.parent == Path(tempfile.gettempdir())
+    assert Path(defaults["temp_directory"]).name == str(os.getpid())   # processes never share spill files
+    given = engine_settings({"RUNBOOK_DUCKDB_MEMORY_LIMIT": "1.5GB", "RUNBOOK_DUCKDB_TEMP_DIR": "/x/spill",
+                             "RUNBOOK_DUCKDB_THREADS": "1"})
+    assert given == {"memory_limit": "1.5GB", "temp_directory": "/x/spill", "threads": "1"}
+    for variable, bad in (("RUNBOOK_DUCKDB_MEMORY_LIMIT", "0%"), ("RUNBOOK_DUCKDB_MEMORY_LIMIT", "lots%"),
+                          ("RUNBOOK_DUCKDB_THREADS", "0"), ("RUNBOOK_DUCKDB_THREADS", "two")):
+        with pytest.raises(ParameterError) as err:
+            engine_settings({variable: bad})
+        assert err.value.parameter == variable
+    # a fresh process's engine runs with them; DuckDB's own refusal is one sentence naming the variable
+    show = ("from runbook_lib.local.duckdb_file import engine; print(engine().con.execute(\"SELECT "
+            "current_setting('memory_limit'), current_setting('threads')\").fetchone())")
+    env = {**os.environ, "RUNBOOK_DUCKDB_MEMORY_LIMIT": "1GiB", "RUNBOOK_DUCKDB_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "('1.0 GiB', 1)"
+    env["RUNBOOK_DUCKDB_MEMORY_LIMIT"] = "a lot"
+    run = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True)
+    assert run.returncode != 0 and "RUNBOOK_DUCKDB_MEMORY_LIMIT='a lot' is not valid" in run.stderr
+
 
 def test_temp_objects_last_one_call(wh):
     # A BigQuery script's TEMP functions and tables vanish when it ends; the same script runs again.

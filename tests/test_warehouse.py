@@ -366,6 +366,19 @@ def test_the_engine_takes_a_share_of_memory_and_spills_outside_the_working_folde
     assert run.returncode != 0 and "RUNBOOK_DUCKDB_MEMORY_LIMIT='a lot' is not valid" in run.stderr
 
 
+def test_what_does_not_fit_spills_to_the_engines_own_folder(tmp_path):
+    # a sort of ~200 MB of text held to 64 MB: DuckDB spills, into the folder it is given (made on
+    # first use, with the folders above it), and removes it when the process ends
+    spill = tmp_path / "a" / "b" / "spill"
+    sort = ("import os; from runbook_lib.local.duckdb_file import engine; con = engine().con; "
+            "print(con.execute(\"SELECT COUNT(*) FROM (SELECT md5(CAST(range AS VARCHAR)) || md5(CAST(-range AS "
+            "VARCHAR)) AS s FROM range(1500000) ORDER BY s)\").fetchone()[0], os.path.isdir(os.environ['SPILL']))")
+    env = {**os.environ, "RUNBOOK_DUCKDB_MEMORY_LIMIT": "64MB", "RUNBOOK_DUCKDB_TEMP_DIR": str(spill),
+           "SPILL": str(spill), "RUNBOOK_DUCKDB_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-c", sort], env=env, capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["1500000", "True"] and not spill.exists()
+
+
 def test_temp_objects_last_one_call(wh):
     # A BigQuery script's TEMP functions and tables vanish when it ends; the same script runs again.
     script = "CREATE TEMP FUNCTION bump(x INT64) AS (x + 1); CREATE TEMP TABLE seed AS SELECT @start AS x; " \

@@ -155,6 +155,8 @@ class Engine:
     def __init__(self) -> None:
         self.pid = os.getpid()
         settings = engine_settings()
+        # DuckDB makes its spill folder when it first spills, but not the folders above it
+        Path(settings["temp_directory"]).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.con = duckdb.connect(":memory:")
         for name, value in settings.items():
             try:

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Protocol, runtime_checkable
 
-from .errors import ParameterError, RunbookError
+from .errors import AccessDenied, CredentialsMissing, NotFoundError, ParameterError, RunbookError
 from .formats import sentence
 
 BUCKET = "gcs"
 LOGGING = "logging"
 LOCAL_FILE = "local-file"
 
-OUTCOMES = ("ok", "not-found", "forbidden", "wrong-region", "logging-disabled", "skipped", "error")
+OUTCOMES = ("ok", "not-found", "forbidden", "no-credentials", "wrong-region", "logging-disabled", "skipped", "error")
 LOGGING_MODES = ("LOGGING_UNSPECIFIED", "LEGACY", "GCS_ONLY", "STACKDRIVER_ONLY", "CLOUD_LOGGING_ONLY", "NONE")
 CLOUD_LOGGING_ONLY_MODES = ("CLOUD_LOGGING_ONLY", "STACKDRIVER_ONLY")
 
@@ -61,7 +61,10 @@ class LogSource(Protocol):
     """One place a build log can be read from. `name` is "gcs", "logging", or a source's own name.
 
     fetch(build) returns the log text or raises NotFound / Forbidden / WrongRegion / Disabled
-    (any other LogSourceError is recorded as "error").
+    (any other LogSourceError is recorded as "error"), or one of the kit's own errors: NotFoundError
+    (not-found), AccessDenied (forbidden: a missing role, an API not enabled, a perimeter),
+    CredentialsMissing (no-credentials); any other RunbookError or OSError is "error". None of them stops
+    the chain: the next source, and the saved log file last, are still tried.
     """
 
     name: str
@@ -174,11 +177,18 @@ def _policy_skip(source_name: str, mode: str) -> Attempt | None:
     return None
 
 
+# The kit's own errors a cloud source raises (gcp/refusals.py says them), as outcomes.
+_KIT_OUTCOMES = {NotFoundError: "not-found", AccessDenied: "forbidden", CredentialsMissing: "no-credentials"}
+
+
 def _try_source(source: LogSource, build: dict) -> tuple[Attempt, str | None]:
     try:
         text = source.fetch(build)
     except LogSourceError as exc:
         return Attempt(source.name, exc.outcome, sentence(exc)), None
+    except tuple(_KIT_OUTCOMES) as exc:
+        outcome = next(outcome for kind, outcome in _KIT_OUTCOMES.items() if isinstance(exc, kind))
+        return Attempt(source.name, outcome, sentence(exc)), None
     except (OSError, RunbookError) as exc:  # network failures, unexpected API errors wrapped by the source
         return Attempt(source.name, "error", f"{type(exc).__name__}: {sentence(exc)}"), None
     if text is None:

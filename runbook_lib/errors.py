@@ -50,7 +50,8 @@ class CloudUnreachable(RunbookError):
 
 
 class CredentialsMissing(RunbookError, PermissionError):
-    """target=gcp has no usable Google Cloud credentials; says how to get them. The CLI exits 2."""
+    """target=gcp has no usable Google Cloud credentials (none found, expired or refused, or without the
+    cloud-platform scope); says how to get them. The CLI exits 2 when it finds this before a run."""
 
 
 class OperationTimeout(RunbookError):
@@ -67,12 +68,25 @@ class WarehouseQueryError(RunbookError, RuntimeError):
 
 
 class AccessDenied(RunbookError, PermissionError):
-    """The caller lacks a permission; `role` is the role that grants it, `scope` where to grant it."""
+    """Google Cloud refused a call: the caller lacks a permission (`role` grants it, `scope` is where to
+    grant it), or a VPC Service Controls perimeter blocked it (`vpc_sc_id`, the identifier an
+    administrator looks up). A runbook that can do without what was refused catches this and carries on."""
 
-    def __init__(self, message: str, role: str | None = None, scope: str | None = None):
+    def __init__(self, message: str, role: str | None = None, scope: str | None = None,
+                 vpc_sc_id: str | None = None):
         super().__init__(message)
         self.role = role
         self.scope = scope
+        self.vpc_sc_id = vpc_sc_id
+
+
+class ServiceDisabled(AccessDenied):
+    """A Google Cloud API is not enabled in the project; `command` is the `gcloud services enable` that fixes it."""
+
+    def __init__(self, message: str, service: str, project: str):
+        super().__init__(message, scope=f"project {project}")
+        self.service = service          # e.g. cloudbuild.googleapis.com
+        self.command = f"gcloud services enable {service} --project={project}"
 
 
 class BytesBilledLimitExceeded(RunbookError):
@@ -85,8 +99,5 @@ class BytesBilledLimitExceeded(RunbookError):
 
 
 class QuotaExceeded(RunbookError):
-    """A quota or rate limit still refused the call after the retries with backoff."""
-
-
-class PermissionRefused(RunbookError, PermissionError):
-    """The caller may not read something optional; the sentence names the role that would allow it."""
+    """A quota or rate limit refused the call: a read after the retries with backoff, a write at once
+    (a write is never sent twice blindly)."""

@@ -208,7 +208,7 @@ class Services(Closeable, Protocol):
 
     def push_subscriptions(self, phase: str) -> list["PushSubscription"]:
         """The project's Pub/Sub push subscriptions whose endpoint is the phase's service, by name;
-        PermissionRefused (runbook_lib.errors) when the caller may not list them (roles/pubsub.viewer)."""
+        AccessDenied (runbook_lib.errors) when the caller may not list them (roles/pubsub.viewer)."""
 
     def identity_token(self, principal: str | None = None, phase: str | None = None) -> str:
         """An ID token to call `phase`'s service as `principal` (None: the operator's own credentials)."""

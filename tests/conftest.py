@@ -98,3 +98,6 @@ def make_sandbox(tmp_path_factory):
 def pytest_configure(config):
     # Service processes inherit the environment; keep a developer's RUNBOOK_HOME out of tests.
     os.environ.pop("RUNBOOK_HOME", None)
+    # The fakes take no credentials: every endpoint a test overrides (RUNBOOK_GCP_ENDPOINTS, endpoints=) gets
+    # anonymous ones, by choice, as an operator would choose them for an emulator. Kernels inherit it.
+    os.environ["RUNBOOK_GCP_ANONYMOUS"] = "1"

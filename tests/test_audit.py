@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from fakes.errors import google_error, service_disabled
 from fakes.fixtures import mirror_sandbox, mirrored_phases_file
 from runbook_lib import audit, params
 from runbook_lib import target as target_mod
@@ -378,12 +379,17 @@ def test_the_incident_night_on_gcp_pages_to_the_end(gcp_target, fake_apis, sandb
     assert asked and all(r.param("options.requestedPolicyVersion") == "3" for r in asked)
 
 
-def test_a_refused_subscription_list_is_said_and_the_audit_carries_on(gcp_target, fake_apis):
-    fake_apis.refuse(f"/v1/projects/{PROJECT}/subscriptions", 403, "Permission 'pubsub.subscriptions.list' denied")
+@pytest.mark.parametrize("refusal, said", [
+    ((403, google_error(403, "Permission 'pubsub.subscriptions.list' denied")), "roles/pubsub.viewer"),
+    (service_disabled("pubsub.googleapis.com", "Cloud Pub/Sub API", "756957797294"),
+     "gcloud services enable pubsub.googleapis.com --project=nba-props-platform"),
+])
+def test_a_refused_subscription_list_is_said_and_the_audit_carries_on(gcp_target, fake_apis, refusal, said):
+    fake_apis.fault(f"/v1/projects/{PROJECT}/subscriptions", refusal)
     result, tried, outages = _audit(gcp_target, services=["phase4"])
     assert list(tried.per_service) == [P4] and [o.service for o in outages] == [P4]
     assert result.verdict == "fail" and [o.subscriptions for o in outages] == [None]
-    assert "roles/pubsub.viewer" in outages[0].subscriptions_note and "carries on" in outages[0].subscriptions_note
+    assert said in outages[0].subscriptions_note and "carries on" in outages[0].subscriptions_note
     assert "SUBSCRIPTION" in result.fix_commands()
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from google.auth.credentials import AnonymousCredentials
 from google.cloud.devtools import cloudbuild_v1
 
@@ -32,6 +33,15 @@ def test_get_uses_the_regional_path_and_returns_rest_json(builds, fake_apis):
     assert build["steps"][1]["exitCode"] == 1
     assert f"service_{PHASE4_SERVICE}" in build["tags"]
     assert any(t.startswith("gcp-runtimes-builder-") for t in build["tags"])
+
+
+def test_the_client_asks_for_enums_as_numbers_and_the_kit_still_reads_their_names(builds, fake_apis):
+    build = builds.get(PHASE4_FAILED_ID)
+    assert fake_apis.requests[0].param("$alt") == "json;enum-encoding=int"
+    # what the fake answered, as Google does when asked: FAILURE is 4, USER_BUILD_STEP 5
+    raw = requests.get(fake_apis.endpoint + REGIONAL_GET, params={"$alt": "json;enum-encoding=int"}, timeout=10).json()
+    assert (raw["status"], raw["failureInfo"]["type"]) == (4, 5)
+    assert (build["status"], build["failureInfo"]["type"]) == ("FAILURE", "USER_BUILD_STEP")
 
 
 def test_get_in_global_is_not_found_and_says_where_source_deploys_build(builds, fake_apis):

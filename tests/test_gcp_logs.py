@@ -11,7 +11,7 @@ from fakes.fixtures import (CLOUD_LOGGING_ONLY_ID, LOGS_BUCKET, PHASE3_DOCKER_ID
                             start_storage_emulator_subprocess)
 from fakes.server import load_json
 from runbook_lib.buildlogs import Forbidden, NotFound
-from runbook_lib.errors import ParameterError
+from runbook_lib.errors import AccessDenied, ParameterError
 from runbook_lib.gcp.clients import storage_client
 from runbook_lib.gcp.logs import CloudLoggingLogSource, GcpLogs, GcpRuntimeLogs, build_log_filter, request_log_filter
 from runbook_lib.gcp.storage import GcsLogSource, logs_object_location, read_logs_bucket_object
@@ -109,10 +109,11 @@ def test_cloud_logging_source_without_entries_is_not_found(logs):
         CloudLoggingLogSource(logs).fetch(build)
 
 
-def test_cloud_logging_refusal_is_forbidden(logs, fake_apis):
+def test_cloud_logging_refusal_names_the_role(logs, fake_apis):
     fake_apis.refuse("/v2/entries:list")
-    with pytest.raises(Forbidden, match="logging.viewer"):
+    with pytest.raises(AccessDenied, match="roles/logging.viewer") as caught:
         logs.build_log_entries(PHASE4_FAILED_ID, BUILD_START, BUILD_END)
+    assert caught.value.role == "roles/logging.viewer"
 
 
 # ---------------------------------------------------------------- Cloud Run request logs

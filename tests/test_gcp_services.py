@@ -7,7 +7,7 @@ import pytest
 from fakes.fixtures import PHASE4_FAILED_ID, PROJECT, make_fake_gcloud
 from fakes.server import Reply
 from runbook_lib import target as target_mod
-from runbook_lib.errors import NotFoundError, ParameterError, PermissionRefused, RunbookError
+from runbook_lib.errors import AccessDenied, NotFoundError, ParameterError, RunbookError
 from runbook_lib.gcp import services as gcp_services
 
 P4 = "nba-phase4-precompute-processors"
@@ -341,7 +341,7 @@ def test_push_subscriptions_page_to_the_end_and_keep_those_that_push_to_the_serv
 
 def test_push_subscriptions_refused_names_the_role(fake_apis, gcp):
     fake_apis.refuse(f"/v1/projects/{PROJECT}/subscriptions", 403, "User not authorized to perform this action.")
-    with pytest.raises(PermissionRefused) as caught:
+    with pytest.raises(AccessDenied) as caught:
         gcp.services.push_subscriptions("phase4")
     message = str(caught.value)
     assert "roles/pubsub.viewer" in message and "User not authorized" in message and PROJECT in message

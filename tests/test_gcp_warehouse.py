@@ -18,7 +18,9 @@ import pytest
 import requests
 
 from fakes.bigquery import FakeBigQuery
+from fakes.errors import perimeter_refusal, service_disabled
 from runbook_lib.errors import AccessDenied, BytesBilledLimitExceeded, NotFoundError, ParameterError, QuotaExceeded
+from runbook_lib.errors import ServiceDisabled
 from runbook_lib.errors import WarehouseQueryError
 from runbook_lib.gcp.bigquery_errors import JOB_USER, retry_policy
 from runbook_lib.gcp.bigquery_schema import schema_field, type_text
@@ -52,6 +54,7 @@ def gcp(fake):
     fake.requests.clear()
     yield target.warehouse
     fake.clear_failures()
+    fake.clear_faults()
     target.close()
 
 
@@ -124,6 +127,21 @@ def test_403_access_denied_names_the_missing_role(gcp, fake):
     assert caught.value.role == "roles/bigquery.dataEditor"
     assert "on the test dataset test_nba_analytics only (never a production dataset)" in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_what_every_api_means_alike_is_said_from_the_shared_table(gcp, fake):
+    """BigQuery's own reasons are its adapter's; a disabled API or a perimeter are said as for every API."""
+    fake.fault(rf"/bigquery/v2/projects/{PROJECT}/jobs", service_disabled("bigquery.googleapis.com", "BigQuery API",
+                                                                          "123456789012"), times=1)
+    with pytest.raises(ServiceDisabled, match=rf"^The BigQuery API \(bigquery.googleapis.com\) is not enabled in "
+                                              rf"project {PROJECT}, so BigQuery refused the query: run `gcloud "
+                                              rf"services enable bigquery.googleapis.com --project={PROJECT}`"):
+        gcp.query("SELECT 1 AS x")
+    fake.fault(r"/bigquery/v2/projects/", perimeter_refusal("bigquery.googleapis.com", "XlFLBBM_Wstu6u3Qn5s1K",
+                                                            "123456789012"), times=1)
+    with pytest.raises(AccessDenied) as caught:
+        gcp.list_datasets()
+    assert caught.value.vpc_sc_id == "XlFLBBM_Wstu6u3Qn5s1K" and "vpcServiceControlsUniqueIdentifier" in str(caught.value)
 
 
 def test_404_not_found_is_one_sentence(gcp, fake):

@@ -37,6 +37,14 @@ def test_the_sandbox_night_finds_the_incident_then_fixes_it(make_sandbox, tmp_pa
     replayed = next(step for step in summary["steps"] if step["step"] == "prefixed-replay")
     assert replayed["summary"].startswith("Replayed 2 dates of phase3 -> phase4 into test_nba_analytics, "
                                           "test_nba_precompute; production untouched but for 12 run-history rows")
+    # ...and the compare finds the head commit's two documented corrections, nothing else (no float noise).
+    compared = next(step for step in summary["steps"] if step["step"] == "compare-outputs")
+    differing = [t for t in ("player_game_summary", "team_offense_game_summary", "player_daily_cache",
+                             "player_composite_factors", "player_shot_zone_analysis", "team_defense_zone_analysis")
+                 if f".{t}:" in compared["summary"]]
+    assert set(differing) <= {"player_game_summary", "player_composite_factors"} and differing, compared["summary"]
+    assert compared["figures"]["tables differing"] == len(differing)
+    assert compared["figures"]["rows only in production"] == compared["figures"]["rows only in test"] == 0
     state = json.loads((Path(home) / "state.json").read_text())
     head = state["source"]["commits"]["head"]
     for phase in ("phase3", "phase4"):

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from ..errors import PermissionRefused
+from ..errors import AccessDenied
 from ..services import PushSubscription
 from .access import AuditScope, Finding, ServiceAccess, add_invoker_command
 from .tried import WhoTried, moment_text
@@ -115,7 +115,7 @@ def what_broke(target: Any, scope: AuditScope, access: list[ServiceAccess], trie
     for a in access:
         try:
             subscriptions, note = target.services.push_subscriptions(a.phase), ""
-        except PermissionRefused as exc:
+        except AccessDenied as exc:   # a missing role, or the Pub/Sub API not enabled
             subscriptions, note = None, f"{exc} The audit carries on without them."
         outages.append(judge_pushes(a, rows.get(a.service), subscriptions, note,
                                     push_account(scope.expected.get(a.phase, ()), scope.project), scope.project))

@@ -4,6 +4,8 @@ BigQuery names what went wrong in `error.errors[].reason` (notFound, accessDenie
 bytesBilledLimitExceeded, rateLimitExceeded, quotaExceeded, ...); google-cloud-bigquery keeps that list
 on the exception (`exc.errors`), whether the HTTP call failed or the job did. The mapping reads the
 reason, never the HTTP status alone: BigQuery answers a rate limit with 403 as often as with 429.
+What every Google API means the same way (credentials, the API not enabled, billing, a VPC Service
+Controls perimeter) and which role grants a permission come from the shared table, gcp/refusals.py.
 """
 from __future__ import annotations
 
@@ -15,18 +17,17 @@ from google.api_core import retry as retries
 
 from ..errors import AccessDenied, BytesBilledLimitExceeded, NotFoundError, QuotaExceeded, WarehouseQueryError
 from ..formats import one_line
+from .refusals import common_refusal, role_for_permission
 
 RETRY_REASONS = frozenset({"rateLimitExceeded", "quotaExceeded", "backendError", "internalError"})
 LIMIT_REASONS = frozenset({"rateLimitExceeded", "quotaExceeded"})
 RETRY_SECONDS = 120.0
 
-# Read, write and job permissions, and the predefined role that grants each (BigQuery's IAM docs).
+# The read, write and job roles (BigQuery's IAM docs); which permission each grants is in refusals.py.
 VIEWER, JOB_USER, EDITOR = "roles/bigquery.dataViewer", "roles/bigquery.jobUser", "roles/bigquery.dataEditor"
-_PERMISSION_ROLES = (
-    (re.compile(r"bigquery\.jobs\.create|run query jobs", re.I), JOB_USER),
-    (re.compile(r"bigquery\.(tables\.(create|update|updateData|delete)|datasets\.(create|update|delete))", re.I), EDITOR),
-    (re.compile(r"bigquery\.(tables\.(get|getData|list)|datasets\.get)|query table|read table", re.I), VIEWER),
-)
+_PERMISSION = re.compile(r"\bbigquery\.\w+\.\w+")
+# BigQuery's words when its message names no permission.
+_PHRASE_ROLES = ((re.compile(r"run query jobs", re.I), JOB_USER), (re.compile(r"query table|read table", re.I), VIEWER))
 _RESOURCE = re.compile(r"\b(Table|Dataset) [a-z][a-z0-9-]*:(\w+)(?:\.([\w-]+))?")
 _POSITION = re.compile(r"\s*at \[(\d+):(\d+)\]\s*$")
 _REQUIRED = re.compile(r"(\d+) or higher required")
@@ -63,7 +64,11 @@ def retry_policy(seconds: float = RETRY_SECONDS, initial: float = 1.0, maximum: 
 
 
 def _role_for(message: str, kind: str) -> str:
-    for pattern, role in _PERMISSION_ROLES:
+    named = _PERMISSION.search(message)
+    role = role_for_permission(named.group(0)) if named else None
+    if role is not None:
+        return role
+    for pattern, role in _PHRASE_ROLES:
         if pattern.search(message):
             return role
     return {"job": JOB_USER, "write": EDITOR}.get(kind, VIEWER)
@@ -96,11 +101,9 @@ def explain(exc: BaseException, doing: str, project: str, kind: str = "read", da
     (which role an access error points at); not_found(dataset, table, message) builds the not-found
     sentence (the adapter lists what does exist); estimate() dry-runs the query for a billing error.
     """
-    from google.auth import exceptions as auth_exceptions
-
-    if isinstance(exc, (auth_exceptions.DefaultCredentialsError, auth_exceptions.RefreshError)):
-        return AccessDenied(f"No usable Google Cloud credentials for BigQuery ({one_line(exc, 200)}): run "
-                            "`gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS.")
+    shared = common_refusal(exc, "BigQuery", doing, project)
+    if shared is not None:
+        return shared
     if not isinstance(exc, (exceptions.GoogleAPICallError, exceptions.RetryError)):
         return exc
     reason = reason_of(exc)

@@ -20,11 +20,12 @@ from datetime import datetime
 from typing import Any, Callable, Iterable
 
 from ..diagnose.build import FAILED_STATUSES, BuildNotFound, check_build_id, check_limit, check_status, check_tags
-from ..errors import OperationTimeout, ParameterError
+from ..errors import NotFoundError, OperationTimeout, ParameterError
 from ..formats import check_region, check_service, parse_time
 from ..preflight import upload_file_set
 from ..protocols import BUILD_TIMEOUT_S, Progress
-from .clients import check_project, cloudbuild_client, close_client  # noqa: F401 (check_project re-exported)
+from .calls import cloud_call, site_of
+from .clients import check_project, close_client, cloudbuild_client, guarded  # noqa: F401 (check_project re-exported)
 from .operations import POLL_SECONDS, await_operation, refused_as
 
 def build_filter(tags: Iterable[str] = (), status: str | None = None) -> str:
@@ -65,7 +66,8 @@ class GcpBuilds:
     @property
     def client(self):
         if self._client is None:  # built on first use: constructing the adapter stays offline
-            self._client = cloudbuild_client(self._credentials, self._endpoint)
+            self._client = guarded("cloudbuild", cloudbuild_client(self._credentials, self._endpoint), self.project,
+                                   self._endpoint)
         return self._client
 
     def close(self) -> None:
@@ -78,14 +80,12 @@ class GcpBuilds:
 
     def get(self, build_id: str, region: str | None = None) -> dict:
         """The build as REST JSON; BuildNotFound (a NotFoundError) if it is not in that region."""
-        from google.api_core import exceptions
-
         check_build_id(build_id)
         region = check_region(region) if region is not None else self.region
         try:
             # name= only: adding project_id/id would make the client use the global URL.
             build = self.client.get_build(name=self.build_name(build_id, region))
-        except exceptions.NotFound:
+        except NotFoundError:
             raise BuildNotFound(build_id, self.project, region, self.region) from None
         return build_to_dict(build)
 
@@ -136,7 +136,7 @@ class GcpBuilds:
         client = self._storage_client()
         bucket = client.lookup_bucket(self.staging_bucket) or client.create_bucket(self.staging_bucket)
         blob = bucket.blob(f"source/{time.time():.6f}-{uuid.uuid4().hex}.tgz")
-        blob.upload_from_string(archive.getvalue(), content_type="application/gzip")
+        cloud_call(site_of(client, "storage", self.project), blob.upload_from_string, archive.getvalue(), content_type="application/gzip")
         return {"bucket": bucket.name, "object": blob.name, "generation": str(blob.generation or "")}
 
     def submit(self, config: dict, source_dir: str, region: str | None = None, timeout_s: float = BUILD_TIMEOUT_S,

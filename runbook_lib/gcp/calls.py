@@ -4,15 +4,19 @@ One HTTP request waits at most `request_s` for an answer, and one API call, with
 transient errors (unavailable, rate limited, connection refused or reset), at most `deadline_s`
 (CallPolicy; RUNBOOK_GCP_REQUEST_TIMEOUT_S and RUNBOOK_GCP_CALL_DEADLINE_S change them). An endpoint
 that accepts connections and never answers costs one request timeout; then CloudUnreachable names
-the API, the endpoint and the call. Missing or refused credentials are CredentialsMissing.
+the API, the endpoint and the call. Only reads are retried (a create or an update sent twice could
+happen twice), with exponential backoff and jitter (google-api-core's Retry) over unavailable, rate
+limited and refused connections. Every refusal by Google (a missing role, an API not enabled, a
+perimeter, a quota, credentials missing, expired or refused, a 404) becomes one sentence from the
+table in gcp/refusals.py.
 
 How it reaches every call (gcp/clients.py builds the clients this way):
   - GuardedClient wraps a client: each method call gets the policy's timeout and retry (where the
     method takes them and the caller did not give them), and errors become the sentences above,
-    also while a returned pager, page iterator or generator fetches more;
+    also while a returned pager, page iterator or generator fetches more, or an operation is polled;
   - timed_session(credentials) is the `_http=` of a client built on google-cloud-core (logging,
     storage, bigquery): every HTTP request it makes is capped, also those of objects it returns;
-  - a call on such a returned object (a blob, a job) goes through cloud_call(api, endpoint, fn, ...).
+  - a call on such a returned object (a blob) goes through cloud_call(client.where, fn, ...).
 """
 from __future__ import annotations
 
@@ -21,11 +25,12 @@ import inspect
 import os
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from ..errors import CloudUnreachable, CredentialsMissing, ParameterError
+from ..errors import CloudUnreachable, ParameterError
 from ..formats import one_line
+from .refusals import credentials_error, is_rate_limit, refusal
 
 API_NAMES = {"cloudbuild": "Cloud Build", "logging": "Cloud Logging", "storage": "Cloud Storage",
              "run": "Cloud Run", "pubsub": "Pub/Sub", "bigquery": "BigQuery"}
@@ -35,8 +40,6 @@ DEFAULT_ENDPOINTS = {"cloudbuild": "https://cloudbuild.googleapis.com", "logging
 REQUEST_TIMEOUT_ENV = "RUNBOOK_GCP_REQUEST_TIMEOUT_S"
 CALL_DEADLINE_ENV = "RUNBOOK_GCP_CALL_DEADLINE_S"
 ENDPOINTS_HINT = "RUNBOOK_GCP_ENDPOINTS if it points the kit elsewhere"
-HOW_TO_LOG_IN = ("run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service "
-                 "account key file")
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,24 @@ class CallPolicy:
         return cls(min(request, deadline), deadline)   # one request never outlasts the whole call
 
     def retry(self) -> Any:
-        """Exponential backoff over transient errors, for at most `deadline_s` in all."""
+        """Exponential backoff with full jitter (each wait random up to 1 s, 2 s, 4 s ... 10 s) over
+        transient errors, for at most `deadline_s` in all; a short deadline starts with shorter waits."""
         from google.api_core import retry as retries
 
-        return retries.Retry(predicate=is_transient, initial=1.0, maximum=10.0, multiplier=2.0,
-                             timeout=self.deadline_s)
+        return retries.Retry(predicate=is_transient, initial=min(1.0, self.deadline_s / 20), maximum=10.0,
+                             multiplier=2.0, timeout=self.deadline_s)
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """One Google API as the kit calls it: its name (API_NAMES), endpoint and project, the policy its
+    calls follow, and whether its refusals are said here (BigQuery's adapter says its own, with the
+    dataset and role: gcp/bigquery_errors.py)."""
+    api: str
+    endpoint: str
+    project: str | None = None
+    policy: CallPolicy = field(default_factory=CallPolicy.from_env)
+    refusals: bool = True
 
 
 def _seconds(variable: str, default: float) -> float:
@@ -73,16 +89,25 @@ def _seconds(variable: str, default: float) -> float:
     return value
 
 
+def site_of(client: Any, service: str, project: str | None = None) -> CallSite:
+    """Where a client's calls go: a GuardedClient's own site, else Google's endpoint for `service` (a key of
+    API_NAMES), for cloud_call on the objects a client returns."""
+    return getattr(client, "where", None) or CallSite(API_NAMES[service], DEFAULT_ENDPOINTS[service], project)
+
+
 def is_transient(exc: BaseException) -> bool:
-    """Worth another try: the service is unavailable or rate-limits, or the connection was refused or
-    reset. A request that got no answer in time is not retried: it would only wait as long again."""
+    """Worth another try: the service is unavailable or rate-limits (429, or a 403 whose reason is a
+    rate limit), or the connection was refused or reset. A request that got no answer in time is not
+    retried: it would only wait as long again."""
     import requests
     from google.api_core import exceptions
     from google.auth import exceptions as auth_exceptions
 
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return False
-    return isinstance(exc, (exceptions.ServiceUnavailable, exceptions.TooManyRequests, exceptions.InternalServerError,
+    if isinstance(exc, exceptions.GoogleAPICallError) and is_rate_limit(exc):
+        return True
+    return isinstance(exc, (exceptions.ServiceUnavailable, exceptions.InternalServerError,
                             exceptions.BadGateway, exceptions.GatewayTimeout, requests.exceptions.ConnectionError,
                             requests.exceptions.ChunkedEncodingError, auth_exceptions.TransportError))
 
@@ -110,54 +135,57 @@ def _capped(timeout: Any, limit: float) -> Any:
     return limit
 
 
-# Calls that only read, and so may be sent again: the policy's retry is given to these only. A create
-# or an update sent twice could make two builds, so writes get the timeout and no retry of ours.
-_READS = ("get", "list", "download", "exists", "reload", "lookup", "search", "test_iam_permissions")
+# Calls that only read, and so may be sent again: the policy's retry is given to these only (`done`
+# polls a long-running operation). A create or an update sent twice could make two builds, so a write
+# gets the timeout and retry=None: neither the kit nor the client library's default sends it again.
+_READS = ("get", "list", "download", "exists", "reload", "lookup", "search", "test_iam_permissions", "done")
 
 
-def cloud_call(api: str, endpoint: str, fn: Callable[..., Any], *args: Any, policy: CallPolicy | None = None,
-               **kwargs: Any) -> Any:
-    """fn(*args, **kwargs) for one call to Google Cloud API `api` (e.g. "Cloud Build") at `endpoint`:
-    given the policy's timeout (and, for a read, its retry) where fn takes them and the caller did
-    not, and with "no answer" (a timeout, a refused connection, retries used up) raised as
-    CloudUnreachable and missing credentials as CredentialsMissing, each one sentence naming the API
-    and the endpoint."""
-    policy = policy or CallPolicy.from_env()
+def cloud_call(site: CallSite, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """fn(*args, **kwargs) for one call to the Google Cloud API of `site`: given the policy's timeout
+    (and, for a read, its retry; for a write, none) where fn takes them and the caller did not, with
+    "no answer" (a timeout, a refused connection, retries used up) raised as CloudUnreachable and a
+    refusal as the kit's sentence for it (gcp/refusals.py), each naming the API."""
     accepted = _keywords(fn)
     name = getattr(fn, "__name__", "the call")
     if "timeout" in accepted and kwargs.get("timeout") is None:
-        kwargs["timeout"] = policy.request_s
-    if "retry" in accepted and "retry" not in kwargs and name.startswith(_READS):
-        kwargs["retry"] = policy.retry()
-    with translated(api, endpoint, name, policy):
+        kwargs["timeout"] = site.policy.request_s
+    if "retry" in accepted and "retry" not in kwargs:
+        kwargs["retry"] = site.policy.retry() if name.startswith(_READS) else None
+    with translated(site, name):
         return fn(*args, **kwargs)
 
 
 @contextmanager
-def translated(api: str, endpoint: str, call: str, policy: CallPolicy) -> Iterator[None]:
+def translated(site: CallSite, call: str) -> Iterator[None]:
     """Errors of one call to Google Cloud as the kit's sentences (see cloud_error); others unchanged."""
     try:
         yield
     except Exception as exc:
-        error = cloud_error(exc, api, endpoint, call, policy)
+        error = cloud_error(exc, site, call)
         if error is None:
             raise
         raise error from None
 
 
-def cloud_error(exc: BaseException, api: str, endpoint: str, call: str, policy: CallPolicy) -> Exception | None:
+def cloud_error(exc: BaseException, site: CallSite, call: str) -> Exception | None:
     """The kit's error for `exc` when the API did not answer, could not be reached or stayed
-    unavailable (CloudUnreachable), or there were no usable credentials (CredentialsMissing); else None."""
+    unavailable (CloudUnreachable), there were no usable credentials (CredentialsMissing), or (with
+    site.refusals) the API refused the call (gcp/refusals.py); else None."""
     import requests
     from google.api_core import exceptions
     from google.auth import exceptions as auth_exceptions
 
+    api, endpoint, policy = site.api, site.endpoint, site.policy
     where = f"{api} at {endpoint}"
-    if isinstance(exc, auth_exceptions.DefaultCredentialsError):
-        return CredentialsMissing(f"target=gcp found no Google Cloud credentials for {where}: {HOW_TO_LOG_IN}.")
-    if isinstance(exc, auth_exceptions.RefreshError):
-        return CredentialsMissing(f"The Google Cloud credentials were refused when calling {where} "
-                                  f"({one_line(exc, 160)}): {HOW_TO_LOG_IN}.")
+    if site.refusals:
+        said = refusal(exc, api, call, site.project, endpoint, retried_s=policy.deadline_s)
+        if said is not None:
+            return said
+    else:
+        said = credentials_error(exc, where)
+        if said is not None:
+            return said
     cause = exc.cause if isinstance(exc, exceptions.RetryError) and exc.cause is not None else exc
     if isinstance(cause, (requests.exceptions.Timeout, exceptions.DeadlineExceeded, TimeoutError)) or (
             isinstance(exc, exceptions.RetryError) and cause is exc):
@@ -169,8 +197,7 @@ def cloud_error(exc: BaseException, api: str, endpoint: str, call: str, policy: 
         return CloudUnreachable(f"{where} could not be reached for {call}{retried} ({_reason(cause)}): "
                                 f"check the network, a proxy or firewall, and {ENDPOINTS_HINT}.")
     if isinstance(exc, exceptions.RetryError) and isinstance(cause, exceptions.ServerError):
-        # Unavailable until the deadline. A rate limit or quota is left to the adapter, which knows
-        # its API's quotas and says which one.
+        # Unavailable until the deadline (a rate limit or quota is a refusal, said above).
         return CloudUnreachable(f"{where} was still unavailable for {call} after retrying for {policy.deadline_s:g} s "
                                 f"({one_line(cause, 160)}).")
     return None
@@ -202,20 +229,20 @@ class GuardedClient:
     calling the API (a pager, page iterator or generator fetching more; a long-running operation
     polled with done()) is guarded the same way. Attributes pass through."""
 
-    def __init__(self, client: Any, api: str, endpoint: str, policy: CallPolicy | None = None):
+    def __init__(self, client: Any, api: str, endpoint: str, policy: CallPolicy | None = None,
+                 project: str | None = None, refusals: bool = True):
         self._client = client
-        self._api = api                   # e.g. "Cloud Build" (API_NAMES)
-        self._endpoint = endpoint         # e.g. https://cloudbuild.googleapis.com (DEFAULT_ENDPOINTS)
-        self._policy = policy or CallPolicy.from_env()
+        # api: e.g. "Cloud Build" (API_NAMES); endpoint: e.g. https://cloudbuild.googleapis.com (DEFAULT_ENDPOINTS)
+        self._site = CallSite(api, endpoint, project, policy or CallPolicy.from_env(), refusals)
 
     @property
     def unwrapped(self) -> Any:
         return self._client
 
     @property
-    def where(self) -> tuple[str, str]:
-        """(the API's name, its endpoint), for cloud_call on objects this client returns."""
-        return self._api, self._endpoint
+    def where(self) -> CallSite:
+        """The API, endpoint, project and policy, for cloud_call on objects this client returns."""
+        return self._site
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._client, name)
@@ -224,12 +251,13 @@ class GuardedClient:
 
         @functools.wraps(attribute)
         def call(*args: Any, **kwargs: Any) -> Any:
-            result = cloud_call(self._api, self._endpoint, attribute, *args, policy=self._policy, **kwargs)
+            result = cloud_call(self._site, attribute, *args, **kwargs)
             # On the type: reading `pages` of an api_core page iterator starts it.
             if inspect.isgenerator(result) or hasattr(type(result), "pages") or type(result).__name__.endswith("Pager"):
-                return _GuardedPages(result, self._api, self._endpoint, name, self._policy)
+                return _GuardedPages(result, self._site, name)
             if callable(getattr(result, "done", None)) and hasattr(result, "operation"):   # api_core Operation
-                return GuardedClient(result, self._api, self._endpoint, self._policy)
+                site = self._site
+                return GuardedClient(result, site.api, site.endpoint, site.policy, site.project, site.refusals)
             return result
 
         return call
@@ -238,13 +266,13 @@ class GuardedClient:
 class _GuardedPages:
     """A pager, page iterator or generator whose later pages are fetched under the same translation."""
 
-    def __init__(self, pages: Any, api: str, endpoint: str, call: str, policy: CallPolicy):
-        self._pages, self._api, self._endpoint, self._call, self._policy = pages, api, endpoint, call, policy
+    def __init__(self, pages: Any, site: CallSite, call: str):
+        self._pages, self._site, self._call = pages, site, call
 
     def __iter__(self) -> Any:
         iterator = iter(self._pages)
         while True:
-            with translated(self._api, self._endpoint, self._call, self._policy):
+            with translated(self._site, self._call):
                 try:
                     item = next(iterator)
                 except StopIteration:

@@ -1,8 +1,10 @@
 """One place that builds the Google Cloud clients: credentials, endpoints, REST transport.
 
 Production: `make_clients("my-project")` uses Application Default Credentials and Google's endpoints.
-Tests: `make_clients("p", endpoints={"cloudbuild": "http://127.0.0.1:P", ...})` points the REAL client
-libraries at local fakes; an http:// endpoint without explicit credentials gets AnonymousCredentials.
+Tests: `make_clients("p", endpoints={"cloudbuild": "http://127.0.0.1:P", ...}, anonymous=True)` points the
+REAL client libraries at local fakes and sends them no credentials (AnonymousCredentials). Anonymous is
+always an explicit choice (`anonymous=True`, or RUNBOOK_GCP_ANONYMOUS=1, which the tests set), never
+implied by an endpoint: an overridden endpoint without it gets Application Default Credentials.
 
 Every client uses REST (gRPC cannot reach a plain-HTTP fake, and REST behaves the same in production).
 Nothing here touches the network until a client makes its first call; clients are built on first use.
@@ -13,16 +15,20 @@ here that way, and add its name to SERVICES, and to API_NAMES and DEFAULT_ENDPOI
 from __future__ import annotations
 
 import functools
+import os
 import re
 import threading
-from typing import Any
+from typing import Any, Callable
 
-from ..errors import CredentialsMissing, ParameterError
+from ..errors import ParameterError
 from ..formats import check_project
-from .calls import API_NAMES, DEFAULT_ENDPOINTS, HOW_TO_LOG_IN, CallPolicy, GuardedClient, timed_session
+from .calls import API_NAMES, DEFAULT_ENDPOINTS, CallPolicy, GuardedClient, timed_session
+from .refusals import credentials_error
 
 SERVICES = ("cloudbuild", "logging", "storage", "run", "pubsub", "bigquery")
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+# "1": send no credentials to the endpoints RUNBOOK_GCP_ENDPOINTS overrides (local fakes, emulators).
+ANONYMOUS_ENV = "RUNBOOK_GCP_ANONYMOUS"
 
 
 def check_endpoint(service: str, endpoint: Any) -> str | None:
@@ -45,12 +51,25 @@ def check_endpoints(endpoints: Any) -> dict[str, str]:
     return {service: check_endpoint(service, url) for service, url in endpoints.items() if url is not None}
 
 
-def credentials_for(credentials: Any, endpoint: str | None) -> Any:
-    """Explicit credentials win; a plain-http endpoint (a local fake) gets anonymous ones; else None,
-    which lets the client library resolve Application Default Credentials itself."""
+def anonymous_from_env() -> bool:
+    """RUNBOOK_GCP_ANONYMOUS: 1 (or true, yes) sends no credentials to overridden endpoints; unset, 0 (or
+    false, no) uses Application Default Credentials everywhere."""
+    raw = os.environ.get(ANONYMOUS_ENV, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ParameterError(ANONYMOUS_ENV, raw, "give 1 to send no credentials to the endpoints RUNBOOK_GCP_ENDPOINTS "
+                         "overrides (local fakes and emulators), or 0")
+
+
+def credentials_for(credentials: Any, endpoint: str | None, anonymous: bool | None = None) -> Any:
+    """Explicit credentials win; an overridden endpoint gets anonymous ones when that was chosen
+    (`anonymous`, default RUNBOOK_GCP_ANONYMOUS); else None, which lets the client library resolve
+    Application Default Credentials itself."""
     if credentials is not None:
         return credentials
-    if endpoint is not None and endpoint.startswith("http://"):
+    if endpoint is not None and (anonymous_from_env() if anonymous is None else anonymous):
         from google.auth.credentials import AnonymousCredentials
 
         return AnonymousCredentials()
@@ -120,22 +139,32 @@ def bigquery_client(project: str, credentials: Any = None, endpoint: str | None 
     return bigquery.Client(project=project, credentials=creds, client_options=_options(endpoint), **_session(creds))
 
 
+def guarded(service: str, client: Any, project: str | None = None, endpoint: str | None = None) -> GuardedClient:
+    """`client` of `service` (SERVICES) under the call policy of gcp/calls.py, as GcpClients hands them out."""
+    # BigQuery's refusals carry BigQuery's own reasons; its adapter says them (bigquery_errors.py).
+    return GuardedClient(client, API_NAMES[service], endpoint or DEFAULT_ENDPOINTS[service], CallPolicy.from_env(),
+                         project=project, refusals=service != "bigquery")
+
+
 class GcpClients:
     """Lazily built, shared clients for one project. Attributes: cloudbuild, logging, storage, run, revisions,
     pubsub (a subscriber client: the kit only lists subscriptions), bigquery."""
 
-    def __init__(self, project: str, credentials: Any = None, endpoints: dict[str, str] | None = None):
+    def __init__(self, project: str, credentials: Any = None, endpoints: dict[str, str] | None = None,
+                 anonymous: bool | None = None):
         self.project = check_project(project)
         self.endpoints = check_endpoints(endpoints)
+        self.anonymous = anonymous_from_env() if anonymous is None else bool(anonymous)
         self._explicit_credentials = credentials
         self._credentials: Any = None
         self._built: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def credentials(self, service: str) -> Any:
-        """Credentials for one service: explicit, anonymous for a fake, else ADC resolved once and shared."""
+        """Credentials for one service: explicit, anonymous for an overridden endpoint when chosen, else
+        ADC resolved once and shared."""
         endpoint = self.endpoints.get(service)
-        chosen = credentials_for(self._explicit_credentials, endpoint)
+        chosen = credentials_for(self._explicit_credentials, endpoint, self.anonymous)
         if chosen is not None:
             return chosen
         if self._credentials is None:
@@ -161,9 +190,7 @@ class GcpClients:
                     client = pubsub_subscriber(creds, endpoint)
                 else:
                     client = storage_client(self.project, creds, endpoint)
-                policy = CallPolicy.from_env()
-                guard = functools.partial(GuardedClient, api=API_NAMES[service], endpoint=self.endpoint(service),
-                                          policy=policy)
+                guard = functools.partial(guarded, service, project=self.project, endpoint=endpoint)
                 self._built[service] = tuple(map(guard, client)) if isinstance(client, tuple) else guard(client)
             return self._built[service]
 
@@ -210,17 +237,30 @@ def default_credentials(where: str = "Google Cloud") -> Any:
 
     try:
         credentials, _ = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
-    except auth_exceptions.DefaultCredentialsError:
-        raise CredentialsMissing(f"target=gcp found no Google Cloud credentials for {where}: {HOW_TO_LOG_IN}.") from None
+    except auth_exceptions.DefaultCredentialsError as exc:
+        raise credentials_error(exc, where) from None
     return credentials
 
 
-def needs_credentials(endpoints: dict[str, str] | None) -> bool:
-    """Must target=gcp find Application Default Credentials before a run? Yes against Google's own
-    endpoints; not when the endpoints point at plain-http fakes or emulators (which of the APIs a
-    runbook calls is not known beforehand; one it calls without credentials still says so in one
+def needs_credentials(endpoints: dict[str, str] | None, anonymous: bool | None = None) -> bool:
+    """Must target=gcp find Application Default Credentials before a run? Yes, unless anonymous
+    credentials were chosen for overridden endpoints (which of the APIs a runbook calls is not known
+    beforehand; one it calls on Google's own endpoint without credentials still says so in one
     sentence when it does)."""
-    return not any(url.startswith("http://") for url in check_endpoints(endpoints).values())
+    anonymous = anonymous_from_env() if anonymous is None else anonymous
+    return not (anonymous and check_endpoints(endpoints))
+
+
+class LazyClient:
+    """Stands in for a shared client and fetches it on first use, so connecting stays offline (no
+    credentials until the first call), and a client whose credentials cannot be found fails where it
+    is used, inside the step that can say so and carry on (the build-log chain's next source)."""
+
+    def __init__(self, get: Callable[[], Any]):
+        self._get = get
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
 
 
 def close_client(client: Any) -> None:
@@ -239,6 +279,7 @@ def close_client(client: Any) -> None:
         session.close()
 
 
-def make_clients(project: str, credentials: Any = None, endpoints: dict[str, str] | None = None) -> GcpClients:
+def make_clients(project: str, credentials: Any = None, endpoints: dict[str, str] | None = None,
+                 anonymous: bool | None = None) -> GcpClients:
     """Shared clients for the gcp target; see the module docstring for production vs tests."""
-    return GcpClients(project, credentials=credentials, endpoints=endpoints)
+    return GcpClients(project, credentials=credentials, endpoints=endpoints, anonymous=anonymous)

@@ -3,17 +3,16 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable
 
 from ..errors import ParameterError
 from ..phases import PhaseRegistry
 from ..target import Target
 
-GCP_OPTIONS = {"project", "region", "phases_file", "credentials", "endpoints", "source_dir",
+GCP_OPTIONS = {"project", "region", "phases_file", "credentials", "endpoints", "anonymous", "source_dir",
                "bigquery_location", "maximum_bytes_billed", "runbook"}
 # API endpoints to use instead of Google's, as JSON {"cloudbuild": URL, "logging": ..., "storage": ..., "run": ...,
-# "bigquery": ...}:
-# for emulators, private endpoints, and the tests that run whole notebooks against local fakes.
+# "bigquery": ...}: for emulators, private endpoints, and the tests that run whole notebooks against local
+# fakes. They get Application Default Credentials unless RUNBOOK_GCP_ANONYMOUS=1 (clients.ANONYMOUS_ENV).
 ENDPOINTS_ENV = "RUNBOOK_GCP_ENDPOINTS"
 
 
@@ -30,27 +29,27 @@ def endpoints_from_env() -> dict | None:
 
 def check_credentials() -> None:
     """Before a headless run on target=gcp: CredentialsMissing, in one sentence, unless Application
-    Default Credentials can be found (none are needed when every API points at a plain-http fake)."""
+    Default Credentials can be found (none are needed when anonymous credentials were chosen for
+    overridden endpoints: RUNBOOK_GCP_ANONYMOUS=1 with RUNBOOK_GCP_ENDPOINTS)."""
     from .clients import default_credentials, needs_credentials
 
     if needs_credentials(endpoints_from_env()):
         default_credentials()
 
 
-class LazyClient:
-    """Stands in for a shared client and fetches it on first use, so connecting stays offline
-    (no credentials until the first call) while every adapter uses the target's one set of clients."""
-
-    def __init__(self, get: Callable[[], Any]):
-        self._get = get
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._get(), name)
+def describe_connection(project: str, endpoints: dict[str, str], anonymous: bool) -> str:
+    """The target's description: the project, and whether endpoints are overridden and credentials anonymous,
+    so an operator sees from the first line of a run when it does not talk to Google with their credentials."""
+    if not endpoints:
+        return f"project {project}"
+    overridden = ", ".join(f"{service} at {url}" for service, url in sorted(endpoints.items()))
+    credentials = "anonymous credentials" if anonymous else "Application Default Credentials"
+    return f"project {project}; endpoints overridden: {overridden}; {credentials} there"
 
 
 def connect_gcp(phases: PhaseRegistry, **options) -> Target:
     from .builds import GcpBuilds
-    from .clients import make_clients
+    from .clients import LazyClient, make_clients
     from .logs import GcpLogs, GcpRuntimeLogs
     from .services import GcpServices
     from .warehouse import DEFAULT_MAXIMUM_BYTES_BILLED, GcpWarehouse, storage_api_installed
@@ -64,7 +63,9 @@ def connect_gcp(phases: PhaseRegistry, **options) -> Target:
     # One GcpClients per target: credentials are resolved once, each client is built on first use, so
     # connecting never needs credentials or the network. The adapters borrow these clients (they do not
     # close them); the target closes them.
-    clients = make_clients(project, credentials=options.get("credentials"), endpoints=endpoints)
+    clients = make_clients(project, credentials=options.get("credentials"), endpoints=endpoints,
+                           anonymous=options.get("anonymous"))
+    anonymous = clients.anonymous and options.get("credentials") is None
     builds = GcpBuilds(project, region, client=LazyClient(lambda: clients.cloudbuild),
                        storage_client=lambda: clients.storage)
     logs = GcpRuntimeLogs(phases, GcpLogs(project, client=LazyClient(lambda: clients.logging)),
@@ -77,6 +78,7 @@ def connect_gcp(phases: PhaseRegistry, **options) -> Target:
                              use_storage_api=storage_api_installed() and not clients.endpoints.get("bigquery"))
     # Each adapter closes what it made itself; the shared clients belong to the target and close last.
     return Target(name="gcp", project=project, region=region, phases=phases, warehouse=warehouse,
-                  builds=builds, services=services, logs=logs, description=f"project {project}",
+                  builds=builds, services=services, logs=logs,
+                  description=describe_connection(project, clients.endpoints, anonymous),
                   source_dir=options.get("source_dir"), options={"project": project, "endpoints": dict(endpoints or {})},
                   closers=[clients.close, logs.close, builds.close, services.close, warehouse.close])

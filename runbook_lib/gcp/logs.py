@@ -9,12 +9,14 @@ import math
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from ..buildlogs import LOGGING, Forbidden, LogSourceError, NotFound
+from ..buildlogs import LOGGING, LogSourceError, NotFound
 from ..diagnose.build import check_build_id
 from ..errors import ParameterError
 from ..formats import as_utc, rfc3339
 from ..services import RequestLogQuery, newest_first, request_log_query
-from .clients import check_project, close_client, logging_client
+from .calls import site_of, translated
+from .clients import LazyClient, check_project, close_client, guarded, logging_client
+from .refusals import describe_refusal
 
 BUILD_LOG_SLACK = timedelta(minutes=5)
 PAGE_SIZE = 1000
@@ -96,7 +98,8 @@ class GcpLogs:
     @property
     def client(self):
         if self._client is None:  # built on first use: constructing the adapter stays offline
-            self._client = logging_client(self.project, self._credentials, self._endpoint)
+            self._client = guarded("logging", logging_client(self.project, self._credentials, self._endpoint),
+                                   self.project, self._endpoint)
         return self._client
 
     def close(self) -> None:
@@ -105,16 +108,25 @@ class GcpLogs:
             self._client = None
 
     def _entries(self, filter_: str, order_by: str, max_results: int | None = None) -> list[Any]:
+        """Every entry matching (at most max_results), every page. google-cloud-logging's listing retries
+        nothing and cannot resume at a page, so a transient error (429, 503) lists again from the start,
+        a read retried by the call policy (backoff with jitter, within its deadline). A refusal is the
+        policy's sentence (a missing roles/logging.viewer, the Logging API not enabled, credentials, a
+        quota: gcp/refusals.py)."""
         from google.api_core import exceptions
 
+        site = site_of(self.client, "logging", self.project)
+        client = getattr(self.client, "unwrapped", self.client)   # the retry sees Google's errors, then says them
+
+        def listing() -> list[Any]:
+            return list(client.list_entries(resource_names=[f"projects/{self.project}"], filter_=filter_,
+                                            order_by=order_by, page_size=PAGE_SIZE, max_results=max_results))
+
         try:
-            return list(self.client.list_entries(resource_names=[f"projects/{self.project}"], filter_=filter_,
-                                                 order_by=order_by, page_size=PAGE_SIZE, max_results=max_results))
-        except (exceptions.Forbidden, exceptions.PermissionDenied, exceptions.Unauthorized):
-            raise Forbidden(f"Cloud Logging refused to list entries of project {self.project}: the caller needs "
-                            f"roles/logging.viewer (logging.logEntries.list).") from None
+            with translated(site, "list_entries"):
+                return site.policy.retry()(listing)()
         except exceptions.GoogleAPICallError as exc:
-            raise LogSourceError(f"Cloud Logging entries:list failed: {exc.code} {exc.message}") from None
+            raise LogSourceError(f"Cloud Logging entries:list failed: {describe_refusal(exc)}") from None
 
     def build_log_filter(self, build_id: str, start: Any, end: Any) -> str:
         return build_log_filter(self.project, check_build_id(build_id), start, end)
@@ -172,7 +184,9 @@ class GcpRuntimeLogs:
     def build_log_sources(self) -> list:
         from .storage import GcsLogSource
 
-        return [GcsLogSource(self._storage_client()), CloudLoggingLogSource(self.cloud_logging)]
+        # The storage client is built when the chain asks the bucket, not before: a client that cannot
+        # get credentials then fails that one source, and the chain goes on to the next.
+        return [GcsLogSource(LazyClient(self._storage_client)), CloudLoggingLogSource(self.cloud_logging)]
 
     def close(self) -> None:
         self.cloud_logging.close()   # closes its client only if it made it

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from ..errors import OperationTimeout, RunbookError
-from ..formats import one_line
 from ..protocols import Progress
+from .refusals import describe_refusal
 
 POLL_SECONDS = 2.0   # how often an operation is fetched while it runs
 
@@ -48,12 +48,12 @@ def operation_error(operation: Any) -> str | None:
 
 @contextmanager
 def refused_as(what: str) -> Iterator[None]:
-    """A Google API's refusal (a 403, a 400 for an image that does not exist ...) as the kit's one sentence,
-    with the ErrorInfo reason when the API gives one (IAM_PERMISSION_DENIED, SERVICE_DISABLED ...)."""
+    """A refusal the call policy leaves to the caller (a 400 for an image that does not exist, a 409 ...)
+    as one sentence saying what was refused, with the ErrorInfo reason when the API gives one. Missing
+    roles, disabled APIs, quotas and credentials are the call policy's sentences already (gcp/refusals.py)."""
     from google.api_core import exceptions
 
     try:
         yield
     except exceptions.GoogleAPICallError as exc:
-        reason = f" [{exc.reason}]" if getattr(exc, "reason", None) else ""
-        raise RunbookError(f"{what} was refused: {exc.code} {one_line(exc.message)}{reason}") from None
+        raise RunbookError(f"{what} was refused: {describe_refusal(exc)}") from None

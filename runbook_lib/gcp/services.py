@@ -18,8 +18,7 @@ from typing import Any
 import requests
 from google.protobuf.json_format import MessageToDict
 
-from ..errors import (NotFoundError, OperationTimeout, ParameterError, PermissionRefused, RunbookError,
-                      ServiceTimeout)
+from ..errors import NotFoundError, OperationTimeout, ParameterError, RunbookError, ServiceTimeout
 from ..gitinfo import commit_contains
 from ..phases import PhaseRegistry
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
@@ -106,12 +105,10 @@ class GcpServices(PhaseEndpoints):
         return f"projects/{self.project}/locations/{p.region}/services/{p.service}"
 
     def _service(self, phase: str) -> dict:
-        from google.api_core import exceptions
-
         name = self._name(phase)
         try:
             return _json(self.clients.run.get_service(name=name))
-        except exceptions.NotFound:
+        except NotFoundError:
             raise NotFoundError(f"Cloud Run service {name} was not found; check project and region in phases.yaml.") from None
 
     def _full_sha(self, label: str, cache: dict) -> str | None:
@@ -198,17 +195,10 @@ class GcpServices(PhaseEndpoints):
     def push_subscriptions(self, phase: str) -> list[PushSubscription]:
         """The project's Pub/Sub push subscriptions whose endpoint is on one of the service's URLs (every
         page of projects.subscriptions.list). Subscriptions in other projects that push here are not
-        seen. PermissionRefused when the caller lacks pubsub.subscriptions.list (roles/pubsub.viewer)."""
-        from google.api_core import exceptions
-
+        seen. AccessDenied when the caller lacks pubsub.subscriptions.list (roles/pubsub.viewer), or
+        ServiceDisabled (an AccessDenied) when the Pub/Sub API is not enabled."""
         service = self._service(phase)
-        try:
-            listed = [_json(sub) for sub in self.clients.pubsub.list_subscriptions(project=f"projects/{self.project}")]
-        except (exceptions.Forbidden, exceptions.PermissionDenied, exceptions.Unauthorized) as exc:
-            # Google's own words first: they also tell a disabled Pub/Sub API from a missing role.
-            raise PermissionRefused(f"Pub/Sub refused to list the subscriptions of project {self.project} "
-                                    f"({one_line(exc.message, 160)}); listing them needs roles/pubsub.viewer "
-                                    f"(pubsub.subscriptions.list).") from None
+        listed = [_json(sub) for sub in self.clients.pubsub.list_subscriptions(project=f"projects/{self.project}")]
         return push_subscriptions_to(listed, [service.get("uri", ""), *service.get("urls", [])])
 
     # ---- calling the services

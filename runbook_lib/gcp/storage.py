@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..buildlogs import BUCKET, Forbidden, LogSourceError, NotFound
-from ..errors import ParameterError
-from .calls import API_NAMES, DEFAULT_ENDPOINTS, cloud_call
+from ..errors import AccessDenied, NotFoundError, ParameterError, ServiceDisabled
+from .calls import cloud_call, site_of
+from .refusals import describe_refusal
 
 DEFAULT_BUCKET_SUFFIX = ".cloudbuild-logs.googleusercontent.com"
 
@@ -31,34 +32,40 @@ def logs_object_location(build: dict) -> tuple[str, str]:
     return bucket, f"{folder}/log-{build_id}.txt" if folder else f"log-{build_id}.txt"
 
 
-def forbidden_detail(bucket: str, object_name: str) -> str:
+def forbidden_detail(bucket: str, object_name: str, refused: AccessDenied | None = None) -> str:
+    """Why reading a log object was refused, and what to do: a VPC Service Controls perimeter (with its
+    identifier), or the role the bucket needs (the Google-owned default bucket: Project Viewer)."""
     url = f"gs://{bucket}/{object_name}"
-    if bucket.endswith(DEFAULT_BUCKET_SUFFIX):
+    default = bucket.endswith(DEFAULT_BUCKET_SUFFIX)
+    instead = "; read the build's log from Cloud Logging instead" if default else ""
+    if refused is not None and refused.vpc_sc_id is not None:
+        return (f"Reading {url} was refused (403) by a VPC Service Controls perimeter (vpcServiceControlsUniqueIdentifier: "
+                f"{refused.vpc_sc_id}): give that identifier to your administrator{instead}.")
+    if default:
         return (f"Reading {url} was refused (403): the default Cloud Build logs bucket is Google-owned, so it "
                 f"needs the Project Viewer role (roles/viewer) on the project and is not readable from inside "
-                f"a VPC Service Controls perimeter; read the build's log from Cloud Logging instead.")
+                f"a VPC Service Controls perimeter{instead}.")
     return (f"Reading {url} was refused (403): the caller needs storage.objects.get on bucket {bucket} "
-            f"(Storage Object Viewer), and a VPC Service Controls perimeter can also block it.")
+            f"(roles/storage.objectViewer), and a VPC Service Controls perimeter can also block it.")
 
 
 def read_logs_bucket_object(build: dict, storage_client: Any) -> str:
-    """The build's log text; raises NotFound (404 / no logsBucket), Forbidden (403), LogSourceError."""
+    """The build's log text; raises NotFound (404 / no logsBucket), Forbidden (403), LogSourceError;
+    the kit's CredentialsMissing, CloudUnreachable, QuotaExceeded as the call policy says them."""
     from google.api_core import exceptions
 
     bucket, object_name = logs_object_location(build)
     blob = storage_client.bucket(bucket).blob(object_name)
-    api, endpoint = getattr(storage_client, "where", (API_NAMES["storage"], DEFAULT_ENDPOINTS["storage"]))
     try:
-        return cloud_call(api, endpoint, blob.download_as_text)
-    except exceptions.NotFound:
+        return cloud_call(site_of(storage_client, "storage"), blob.download_as_text)
+    except NotFoundError:
         raise NotFound(f"gs://{bucket}/{object_name} does not exist (404).") from None
-    except (exceptions.Forbidden, exceptions.Unauthorized) as exc:
-        detail = forbidden_detail(bucket, object_name)
-        if isinstance(exc, exceptions.Unauthorized):
-            detail = detail.replace("(403)", "(401: no valid credentials)")
-        raise Forbidden(detail) from None
+    except ServiceDisabled as exc:
+        raise Forbidden(str(exc)) from None
+    except AccessDenied as exc:
+        raise Forbidden(forbidden_detail(bucket, object_name, exc)) from None
     except exceptions.GoogleAPICallError as exc:
-        raise LogSourceError(f"Reading gs://{bucket}/{object_name} failed: {exc.code} {exc.message}") from None
+        raise LogSourceError(f"Reading gs://{bucket}/{object_name} failed: {describe_refusal(exc)}") from None
 
 
 class GcsLogSource:

@@ -50,10 +50,11 @@ CORRECTIONS: tuple[Correction, ...] = (
         processor="player_composite_factors",
         columns=("matchup_factor", "pace_factor", "composite_factor", "projected_points", "projected_edge"),
         why="the league average is taken over the teams that have played, not divided by all 30",
-        head="""  SELECT AVG(points_allowed_avg) AS points_allowed_avg, AVG(pace_avg) AS pace_avg
+        head="""  SELECT AVG(CAST(points_allowed_avg AS NUMERIC)) AS points_allowed_avg, AVG(CAST(pace_avg AS NUMERIC)) AS pace_avg
   FROM team_form
 """,
-        before="""  SELECT SUM(points_allowed_avg) / 30 AS points_allowed_avg, SUM(pace_avg) / 30 AS pace_avg
+        before="""  SELECT SUM(CAST(points_allowed_avg AS NUMERIC)) / 30 AS points_allowed_avg,
+    SUM(CAST(pace_avg AS NUMERIC)) / 30 AS pace_avg
   FROM team_form
 """,
     ),

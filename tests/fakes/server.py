@@ -6,9 +6,13 @@ talk to it. It answers like Google does where the kit depends on it:
 - builds live in one location; `/v1/projects/P/builds/ID` (the legacy global path) and
   `/v1/projects/P/locations/global/builds/ID` only see builds whose location is `global`, so a
   regional source-deploy build is NOT_FOUND there, exactly the trap `gcloud builds log ID` falls into;
-- errors use Google's JSON shape `{"error": {"code", "message", "status"}}`;
-- list calls honour pageSize/pageToken and OMIT nextPageToken on the last page (google-cloud-logging
-  loops forever on `"nextPageToken": ""`);
+- errors use Google's JSON shape `{"error": {"code", "message", "status", "details"}}` with an ErrorInfo
+  (reason, domain, metadata) where Google gives one (fakes/errors.py), and any request can be made to
+  fail, once, a few times or always (`fault`): a transient 429 or 503, a disabled API, a missing role,
+  a VPC Service Controls perimeter, expired credentials;
+- the REST clients ask for enums as numbers (`$alt=json;enum-encoding=int`), and get them (fakes/enums.py);
+- list calls (builds, log entries, revisions, subscriptions) honour pageSize/pageToken and OMIT
+  nextPageToken on the last page (google-cloud-logging loops forever on `"nextPageToken": ""`);
 - Cloud Logging filters are evaluated (a small subset of the query language: AND, parenthesised OR,
   `=`, `!=`, `>=`, `<=`, `>`, `<`), so a wrong filter finds nothing instead of passing by accident;
 - a Cloud Run service's own URL is `<endpoint>/svc/<service>`; Cloud Run's IAM check sits in front of
@@ -36,20 +40,14 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import pubsub
+from . import enums, pubsub
+from .errors import Refusal, google_error
 
 DATA_DIR = Path(__file__).parent / "data"
-
-HTTP_STATUS_NAMES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-                     409: "ALREADY_EXISTS", 500: "INTERNAL", 503: "UNAVAILABLE"}
 
 
 def load_json(name: str) -> Any:
     return json.loads((DATA_DIR / name).read_text())
-
-
-def google_error(code: int, message: str) -> dict:
-    return {"error": {"code": code, "message": message, "status": HTTP_STATUS_NAMES.get(code, "UNKNOWN")}}
 
 
 @dataclass
@@ -66,10 +64,18 @@ class RecordedRequest:
 
 
 @dataclass
-class _Refusal:
-    path_prefix: str
-    code: int
-    message: str
+class Fault:
+    """Requests whose path matches `path` (a regex, from the path's start; `$` to end it) and whose method is
+    `method` (any when None) get `refusal` instead of an answer: after letting `skip` of them through,
+    the next `times` of them, or every one (None)."""
+    path: re.Pattern
+    refusal: Refusal
+    method: str | None = None
+    times: int | None = None
+    skip: int = 0
+
+    def matches(self, request: "RecordedRequest") -> bool:
+        return bool(self.path.match(request.path)) and self.method in (None, request.method)
 
 
 @dataclass
@@ -207,6 +213,7 @@ class HttpFake:
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
+        self.faults: list[Fault] = []
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -263,6 +270,33 @@ class HttpFake:
         with self._lock:
             return [r.path for r in self.requests if method is None or r.method == method]
 
+    # -- test controls
+    def fault(self, path: str, refusal: Refusal, method: str | None = None, times: int | None = None,
+              skip: int = 0) -> None:
+        """Answer requests whose path matches the regex `path` (from its start) with `refusal` ((status, Google's
+        error body): fakes/errors.py): after `skip` of them, the next `times`, or every one (None). The first
+        matching fault wins."""
+        with self._lock:
+            self.faults.append(Fault(re.compile(path), refusal, method.upper() if method else None, times, skip))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults.clear()
+
+    def _take_fault(self, request: RecordedRequest) -> Refusal | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.matches(request):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
+                    if fault.times is not None:
+                        fault.times -= 1
+                        if fault.times <= 0:
+                            self.faults.remove(fault)
+                    return fault.refusal
+        return None
+
     # -- dispatch
     def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(handler.path)
@@ -277,7 +311,7 @@ class HttpFake:
         request = RecordedRequest(method, path, query, body, {k.lower(): v for k, v in handler.headers.items()})
         with self._lock:
             self.requests.append(request)
-        code, payload = self._route(request)
+        code, payload = self._take_fault(request) or self._route(request)
         if payload is None:
             data, content_type = b"", None
         elif isinstance(payload, Reply):
@@ -316,17 +350,15 @@ class FakeGoogleApis(HttpFake):
         self.pubsub_subscriptions: list[dict] = []   # Pub/Sub REST JSON; routes in fakes/pubsub.py
         # ID tokens the fake's identity provider issued: token -> IAM member ("user:...", "serviceAccount:...").
         self.identity_tokens: dict[str, str] = {}
-        self._refusals: list[_Refusal] = []
         # More APIs plug in here (tests/fakes/deploys.py): each takes a request and answers (code, payload),
         # or None when the path is not theirs.
         self.routes: list[Callable[[RecordedRequest], tuple[int, Any] | None]] = []
         self.max_page_size: int | None = None  # cap pages below the requested pageSize, as servers may
 
-    # -- test controls
     def refuse(self, path_prefix: str, code: int = 403, message: str | None = None) -> None:
-        """Answer every request whose path starts with path_prefix with a Google error JSON."""
+        """Answer every request whose path starts with path_prefix with a plain Google error (no ErrorInfo)."""
         default = ("The caller does not have permission" if code == 403 else f"refused with {code}")
-        self._refusals.append(_Refusal(path_prefix, code, message or default))
+        self.fault(re.escape(path_prefix), (code, google_error(code, message or default)))
 
     def received_filters(self) -> list[str]:
         with self._lock:
@@ -339,10 +371,13 @@ class FakeGoogleApis(HttpFake):
             return found
 
     # -- dispatch
-    def _route(self, request: RecordedRequest) -> tuple[int, dict]:
-        for refusal in self._refusals:
-            if request.path.startswith(refusal.path_prefix):
-                return refusal.code, google_error(refusal.code, refusal.message)
+    def _route(self, request: RecordedRequest) -> tuple[int, Any]:
+        code, payload = self._answer(request)
+        if code == 200 and isinstance(payload, dict) and "enum-encoding=int" in (request.param("$alt") or ""):
+            payload = enums.as_numbers(request.method, request.path, payload)
+        return code, payload
+
+    def _answer(self, request: RecordedRequest) -> tuple[int, Any]:
         for route in self.routes:
             answer = route(request)
             if answer is not None:
@@ -384,7 +419,8 @@ class FakeGoogleApis(HttpFake):
             return 200, policy_as_requested(self.run_policies.get(name, {"etag": "BwY="}),
                                             request.param("options.requestedPolicyVersion"))
         if suffix == "/revisions":
-            return 200, {"revisions": self.run_revisions.get(name, [])}
+            return 200, self._page(self.run_revisions.get(name, []), "revisions", request.param("pageSize"),
+                                   request.param("pageToken"), self.max_page_size)
         return 200, self.run_services[name]
 
     def _run_service(self, short: str) -> dict | None:

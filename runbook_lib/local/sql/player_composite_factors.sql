@@ -2,6 +2,8 @@
 -- Reads {analytics}: always PRODUCTION (upstream behaviour). Who plays whom on the day comes from that
 -- day's player_game_summary rows; every factor uses only games strictly before the day.
 -- Parameters: @analysis_date, @season_start.
+-- FLOAT64 measures are summed as NUMERIC: a float sum depends on row order, and its last bit can
+-- flip a ROUND, so a replay over the same data would differ from production by 0.01 here and there.
 WITH todays_games AS (
   SELECT game_date, player_lookup, team_abbr, opponent_abbr, points_line
   FROM `{analytics}.player_game_summary`
@@ -31,7 +33,7 @@ team_history AS (
   WHERE game_date >= @season_start AND game_date < @analysis_date
 ),
 team_form AS (
-  SELECT team_abbr, AVG(opponent_points) AS points_allowed_avg, AVG(pace) AS pace_avg
+  SELECT team_abbr, AVG(opponent_points) AS points_allowed_avg, AVG(CAST(pace AS NUMERIC)) AS pace_avg
   FROM team_history
   WHERE recency <= 10
   GROUP BY team_abbr
@@ -39,7 +41,7 @@ team_form AS (
 league AS (
   -- averaged over the teams that have played: until every team has, a league average over all 30
   -- (the code before the head commit) was too low and every matchup and pace factor too high
-  SELECT AVG(points_allowed_avg) AS points_allowed_avg, AVG(pace_avg) AS pace_avg
+  SELECT AVG(CAST(points_allowed_avg AS NUMERIC)) AS points_allowed_avg, AVG(CAST(pace_avg AS NUMERIC)) AS pace_avg
   FROM team_form
 ),
 factors AS (

@@ -2,6 +2,8 @@
 -- Reads {analytics}: always the PRODUCTION dataset, even in a prefixed run (upstream behaviour).
 -- Only games strictly before @analysis_date count, so the cache never sees the day it serves.
 -- Parameters: @analysis_date, @season_start.
+-- FLOAT64 measures are summed as NUMERIC: a float sum depends on row order, and its last bit can
+-- flip a ROUND, so a replay over the same data would differ from production by 0.01 here and there.
 WITH history AS (
   SELECT
     player_lookup,
@@ -32,9 +34,9 @@ SELECT
   ROUND(STDDEV_SAMP(IF(recency <= 10, points, NULL)), 2) AS points_std_last_10,
   ROUND(AVG(IF(recency <= 10, rebounds, NULL)), 2) AS rebounds_avg_last_10,
   ROUND(AVG(IF(recency <= 10, assists, NULL)), 2) AS assists_avg_last_10,
-  ROUND(AVG(IF(recency <= 10, minutes, NULL)), 2) AS minutes_avg_last_10,
+  ROUND(AVG(IF(recency <= 10, CAST(minutes AS NUMERIC), NULL)), 2) AS minutes_avg_last_10,
   ROUND(SAFE_DIVIDE(SUM(IF(recency <= 10, points, 0)),
-                    2 * SUM(IF(recency <= 10, fg_att + 0.44 * ft_att, 0))), 4) AS ts_pct_last_10,
-  ROUND(AVG(IF(recency <= 10, usage_rate, NULL)), 2) AS usage_rate_last_10
+                    2 * SUM(IF(recency <= 10, CAST(fg_att + 0.44 * ft_att AS NUMERIC), 0))), 4) AS ts_pct_last_10,
+  ROUND(AVG(IF(recency <= 10, CAST(usage_rate AS NUMERIC), NULL)), 2) AS usage_rate_last_10
 FROM history
 GROUP BY player_lookup

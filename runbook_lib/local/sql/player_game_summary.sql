@@ -1,6 +1,8 @@
 -- Phase 3 player_game_summary: one row per player per game.
 -- Reads {raw} (the raw dataset, never prefixed). Parameters: @start_date, @end_date.
 -- pipeline.py stages this SELECT and MERGEs it into the target on the table's keys.
+-- FLOAT64 measures are summed as NUMERIC: a float sum depends on row order, and its last bit can
+-- flip a ROUND, so a replay over the same data would differ from production by 0.01 here and there.
 WITH box AS (
   SELECT
     b.game_date,
@@ -26,8 +28,8 @@ WITH box AS (
     b.ft_att,
     b.paint_att,
     b.mid_att,
-    SUM(b.minutes) OVER (PARTITION BY b.game_id, b.team_abbr) AS team_minutes,
-    SUM(b.fg_att + 0.44 * b.ft_att + b.turnovers) OVER (PARTITION BY b.game_id, b.team_abbr) AS team_plays
+    SUM(CAST(b.minutes AS NUMERIC)) OVER (PARTITION BY b.game_id, b.team_abbr) AS team_minutes,
+    SUM(CAST(b.fg_att + 0.44 * b.ft_att + b.turnovers AS NUMERIC)) OVER (PARTITION BY b.game_id, b.team_abbr) AS team_plays
   FROM `{raw}.player_boxscores` AS b
   JOIN `{raw}.games` AS g ON g.game_id = b.game_id
   WHERE b.game_date BETWEEN @start_date AND @end_date
@@ -41,7 +43,7 @@ latest_points_lines AS (
 ),
 points_lines AS (
   -- consensus line across bookmakers, on the half-point grid books use
-  SELECT game_date, player_lookup, ROUND(AVG(line) * 2) / 2 AS points_line, COUNT(*) AS line_bookmakers
+  SELECT game_date, player_lookup, ROUND(AVG(CAST(line AS NUMERIC)) * 2) / 2 AS points_line, COUNT(*) AS line_bookmakers
   FROM latest_points_lines
   GROUP BY game_date, player_lookup
 )

@@ -1,6 +1,8 @@
 -- Phase 4 team_defense_zone_analysis: what each team allowed over its last 10 games before
 -- @analysis_date. Reads {analytics}: always PRODUCTION (upstream behaviour).
 -- Parameters: @analysis_date, @season_start.
+-- FLOAT64 measures are summed as NUMERIC: a float sum depends on row order, and its last bit can
+-- flip a ROUND, so a replay over the same data would differ from production by 0.01 here and there.
 WITH team_games AS (
   SELECT
     game_id,
@@ -19,10 +21,10 @@ opponent_offense AS (
     COUNT(*) AS games_in_sample,
     AVG(o.points) AS points_allowed_avg,
     SUM(o.points) AS points_allowed,
-    SUM(o.possessions) AS opponent_possessions,
+    SUM(CAST(o.possessions AS NUMERIC)) AS opponent_possessions,
     SUM(o.fg_made) AS opponent_fg_made,
     SUM(o.fg_att) AS opponent_fg_att,
-    AVG(o.pace) AS pace_avg
+    AVG(CAST(o.pace AS NUMERIC)) AS pace_avg
   FROM last_10 AS l
   JOIN `{analytics}.team_offense_game_summary` AS o
     ON o.game_id = l.game_id AND o.team_abbr != l.team_abbr

@@ -1,5 +1,7 @@
 -- Phase 3 team_offense_game_summary: one row per team per game.
 -- Reads {raw} (never prefixed). Parameters: @start_date, @end_date.
+-- FLOAT64 measures are summed as NUMERIC: a float sum depends on row order, and its last bit can
+-- flip a ROUND, so a replay over the same data would differ from production by 0.01 here and there.
 WITH team_box AS (
   SELECT
     game_id,
@@ -16,7 +18,7 @@ WITH team_box AS (
     SUM(rebounds) AS rebounds,
     SUM(assists) AS assists,
     SUM(turnovers) AS turnovers,
-    SUM(minutes) AS team_minutes
+    SUM(CAST(minutes AS NUMERIC)) AS team_minutes
   FROM `{raw}.player_boxscores`
   WHERE game_date BETWEEN @start_date AND @end_date
   GROUP BY game_id, game_date, team_abbr

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -342,6 +343,10 @@ def test_processes_share_the_warehouse(wh):
 
 # ------------------------------------------------------------------------------------------ sessions
 
+# A bad engine setting: one sentence that names the variable, its value and what is allowed.
+ONE_SENTENCE = re.compile(r"RUNBOOK_DUCKDB_[A-Z_]+='[^'\n]*' is not valid: [^\n.]+\.")
+
+
 def test_the_engine_takes_a_share_of_memory_and_spills_outside_the_working_folder():
     defaults = engine_settings({})
     assert defaults["memory_limit"] == "25%" and "threads" not in defaults
@@ -354,16 +359,27 @@ def test_the_engine_takes_a_share_of_memory_and_spills_outside_the_working_folde
                           ("RUNBOOK_DUCKDB_THREADS", "0"), ("RUNBOOK_DUCKDB_THREADS", "two")):
         with pytest.raises(ParameterError) as err:
             engine_settings({variable: bad})
-        assert err.value.parameter == variable
+        assert err.value.parameter == variable and ONE_SENTENCE.fullmatch(str(err.value)), str(err.value)
     # a fresh process's engine runs with them; DuckDB's own refusal is one sentence naming the variable
     show = ("from runbook_lib.local.duckdb_file import engine; print(engine().con.execute(\"SELECT "
-            "current_setting('memory_limit'), current_setting('threads')\").fetchone())")
+            "current_setting('memory_limit'), current_setting('threads'), current_setting('enable_progress_bar')\")"
+            ".fetchone())")
     env = {**os.environ, "RUNBOOK_DUCKDB_MEMORY_LIMIT": "1GiB", "RUNBOOK_DUCKDB_THREADS": "1"}
     run = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True, check=True)
-    assert run.stdout.strip() == "('1.0 GiB', 1)"
+    assert run.stdout.strip() == "('1.0 GiB', 1, False)"   # (no progress bar drawn on a notebook's stdout)
     env["RUNBOOK_DUCKDB_MEMORY_LIMIT"] = "a lot"
     run = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True)
     assert run.returncode != 0 and "RUNBOOK_DUCKDB_MEMORY_LIMIT='a lot' is not valid" in run.stderr
+
+
+def test_a_spill_folder_that_cannot_be_made_is_one_sentence_naming_the_variable(tmp_path):
+    (tmp_path / "file").write_text("")
+    show = "from runbook_lib.local.duckdb_file import engine; engine()"
+    env = {**os.environ, "RUNBOOK_DUCKDB_TEMP_DIR": str(tmp_path / "file" / "a" / "spill")}
+    run = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True)
+    last = run.stderr.strip().splitlines()[-1]
+    assert run.returncode != 0 and last.startswith("runbook_lib.errors.ParameterError: RUNBOOK_DUCKDB_TEMP_DIR=")
+    assert ONE_SENTENCE.fullmatch(last.split(": ", 1)[1]) and "give a folder this user can create" in last
 
 
 def test_what_does_not_fit_spills_to_the_engines_own_folder(tmp_path):

@@ -156,7 +156,12 @@ class Engine:
         self.pid = os.getpid()
         settings = engine_settings()
         # DuckDB makes its spill folder when it first spills, but not the folders above it
-        Path(settings["temp_directory"]).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            Path(settings["temp_directory"]).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            why = (exc.strerror or str(exc)).lower()
+            raise ParameterError(SETTING_VARIABLES["temp_directory"], settings["temp_directory"],
+                                 f"give a folder this user can create and write ({why})") from None
         self.con = duckdb.connect(":memory:")
         for name, value in settings.items():
             try:
@@ -168,6 +173,9 @@ class Engine:
                                      "a folder, or a number of threads") from None
         # BigQuery evaluates TIMESTAMP functions in UTC unless told otherwise.
         self.con.execute("SET TimeZone = 'UTC'")
+        # DuckDB draws a progress bar on stdout for a query that lasts over 2 s: noise in a notebook's
+        # output, the CLI's and a test's (which read stdout).
+        self.con.execute("SET enable_progress_bar = false")
         register_functions(self.con)
         self.lock = threading.RLock()
         self.attached: tuple[Path, bool] | None = None

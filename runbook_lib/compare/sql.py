@@ -214,15 +214,22 @@ def comparison(plan: Plan, sample: bool) -> str:
     many distinct keys as rows, no key is duplicated and all of it is exact; otherwise the caller
     counts per key (exact_counts) and details again (detail)."""
     keys = [f"_k{i}" for i in range(len(plan.keys))]
-    joined_keys = ", ".join(f"IF(p._kh IS NULL, t.{k}, p.{k}) AS {k}" for k in keys)
+    either = lambda column: f"IF(p._kh IS NULL, t.{column}, p.{column})"  # noqa: E731
+    joined_keys = ", ".join(f"{either(k)} AS {k}" for k in keys)
     carried = ["_odd", "_kh", *keys, *_value_columns(plan, "p")]
+    # A partition column that is a key (phases.yaml makes it the first) is not carried twice: the
+    # join's hash table holds test's keys and fingerprints only.
+    if plan.partition_column in plan.keys:
+        part, parted = either(f"_k{plan.keys.index(plan.partition_column)}"), []
+    else:
+        part, parted = either("_part"), [_partition(plan)]
     # Production carries its values through the join (streamed, never held): the pairs whose
     # fingerprints differ then need only test's values read again.
-    ctes = f"""_prod AS ({_keyed(plan, [_partition(plan), f"{plan.row_hash} AS _h", *_read_values(plan, "p")],
+    ctes = f"""_prod AS ({_keyed(plan, [*parted, f"{plan.row_hash} AS _h", *_read_values(plan, "p")],
                               plan.prod_table, None)}),
-_test AS ({_keyed(plan, [_partition(plan), f"{plan.row_hash} AS _h"], plan.test_table, None)}),
+_test AS ({_keyed(plan, [*parted, f"{plan.row_hash} AS _h"], plan.test_table, None)}),
 _joined AS (
-  SELECT IF(p._kh IS NULL, t._part, p._part) AS _part, COALESCE(p._kh, t._kh) AS _kh, {joined_keys},
+  SELECT {part} AS _part, COALESCE(p._kh, t._kh) AS _kh, {joined_keys},
     CASE WHEN t._kh IS NULL THEN 1 WHEN p._kh IS NULL THEN 2 WHEN p._h != t._h THEN 3 END AS _odd,
     {", ".join(_value_columns(plan, "p", "p."))}
   FROM _prod AS p FULL JOIN _test AS t ON {_joined_on(plan, "p", "t")}

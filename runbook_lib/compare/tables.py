@@ -275,7 +275,7 @@ def _detail(diff: TableDiff, plan: Plan, cells: pd.DataFrame) -> None:
 def _sample(diff: TableDiff, plan: Plan, rows: pd.DataFrame) -> None:
     """The sample rows (keys, both sides' values, a flag per column) as one row per differing cell."""
     records = []
-    for _, row in rows.sort_values("_rank").iterrows():
+    for row in rows.sort_values("_rank").to_dict("records"):   # (iterrows builds a Series per row)
         key = {k: _value(row[f"_k{i}"], plan.key_types[i]) for i, k in enumerate(plan.keys)}
         for j, column in enumerate(plan.columns):
             if bool(row[f"_d{j}"]):

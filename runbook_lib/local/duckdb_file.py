@@ -174,8 +174,10 @@ class Engine:
         # BigQuery evaluates TIMESTAMP functions in UTC unless told otherwise.
         self.con.execute("SET TimeZone = 'UTC'")
         # DuckDB draws a progress bar on stdout for a query that lasts over 2 s: noise in a notebook's
-        # output, the CLI's and a test's (which read stdout).
-        self.con.execute("SET enable_progress_bar = false")
+        # output, the CLI's and a test's (which read stdout). In a Jupyter kernel without ipywidgets
+        # it is off already, and DuckDB refuses to change the setting at all.
+        if self.con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
+            self.con.execute("SET enable_progress_bar = false")
         register_functions(self.con)
         self.lock = threading.RLock()
         self.attached: tuple[Path, bool] | None = None

@@ -161,6 +161,7 @@ def _scans(con: duckdb.DuckDBPyConnection, tree: exp.Expr) -> dict:
                     if not isinstance(s.parent, (exp.Count, exp.Column))}
     # (qualifier, name or None for `qualifier.*`) of every column reference, listed once
     named = {(c.table, None if isinstance(c.this, exp.Star) else c.name) for c in tree.find_all(exp.Column)}
+    comparisons = _constant_comparisons(tree)
     scans: dict = {}
     for t in tables:
         cols = catalog.columns(con, t.db, t.name)
@@ -174,7 +175,8 @@ def _scans(con: duckdb.DuckDBPyConnection, tree: exp.Expr) -> dict:
         if id(t.find_ancestor(exp.Select)) in star_selects:
             read = names
         if partition is not None:
-            filters = [_requalified(f, alias) for f in _partition_filters(tree, alias, partition)]
+            filters = [_requalified(term, alias) for term, columns in comparisons
+                       if all(c.name == partition and c.table in (alias, "") for c in columns)]
         previous = scans.get((t.db, t.name))
         columns = [(n, ty) for n, ty in cols if n in read | (set(dict(previous[0])) if previous else set())]
         # The same table read twice (a self-join) is pruned by the filters both reads share only.
@@ -198,17 +200,17 @@ def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
     return [node]
 
 
-def _partition_filters(tree: exp.Expr, alias: str, partition: str) -> list[exp.Expr]:
-    """WHERE conjuncts that compare only the partition column with constants and parameters."""
-    found: list[exp.Expr] = []
+def _constant_comparisons(tree: exp.Expr) -> list[tuple[exp.Expr, list[exp.Column]]]:
+    """WHERE conjuncts that compare columns with constants and parameters (no subquery), with their
+    columns: a partition filter is one whose columns are all the partition column."""
+    found = []
     for where in tree.find_all(exp.Where):
         for term in _conjuncts(where.this):
             if not isinstance(term, (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.In)):
                 continue
             columns = list(term.find_all(exp.Column))
-            if columns and all(c.name == partition and c.table in (alias, "") for c in columns) \
-                    and not any(isinstance(n, (exp.Subquery, exp.Select)) for n in term.walk()):
-                found.append(term)
+            if columns and not any(isinstance(n, (exp.Subquery, exp.Select)) for n in term.walk()):
+                found.append((term, columns))
     return found
 
 

@@ -257,6 +257,18 @@ def test_date_keys_give_dates_per_partition(tmp_path):
     assert diff.to_dict()["details"]["mismatch_dates"] == {"v": ["2025-12-16"]}
 
 
+def test_a_partition_column_that_is_not_a_key_is_carried_through_the_join(tmp_path):
+    # keyed by player alone, partitioned by date: each row counts in the partition of the side that has it
+    wh = small(tmp_path, [row(0, "a", v=1), row(1, "b", v=1), row(2, "c", v=1)],
+               [row(0, "a", v=1), row(1, "b", v=9), row(3, "d", v=1)])
+    diff = compare_tables(wh, "nba_analytics.pgs", "test_nba_analytics.pgs", ["player_lookup"])
+    assert diff.partition_column == "game_date" and diff.compared_columns == ["game_date", "v"]
+    by_day = diff.partitions.set_index("partition_value")
+    days = [START + timedelta(days=d) for d in range(4)]
+    assert by_day.loc[days, "only_in_prod"].tolist() == [0, 0, 1, 0] and by_day.loc[days, "only_in_test"].tolist() == [0, 0, 0, 1]
+    assert by_day.loc[days, "changed_rows"].tolist() == [0, 1, 0, 0] and diff.mismatch_dates() == [days[1]]
+
+
 def test_identical_tables_pass_and_to_dict_is_json(tmp_path):
     prod, _ = nba_tables(500, 9)
     wh = load(tmp_path, prod, prod)

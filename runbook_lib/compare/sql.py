@@ -224,7 +224,9 @@ def comparison(plan: Plan, sample: bool) -> str:
     else:
         part, parted = either("_part"), [_partition(plan)]
     # Production carries its values through the join (streamed, never held): the pairs whose
-    # fingerprints differ then need only test's values read again.
+    # fingerprints differ then need only test's values read again. The odd rows are gathered with
+    # ARRAY_AGG(IF(.., NULL, STRUCT(..)) IGNORE NULLS), which the sandbox runs as a FILTER over _odd
+    # (local.bigquery.rewrites._filtered_array_agg).
     ctes = f"""_prod AS ({_keyed(plan, [*parted, f"{plan.row_hash} AS _h", *_read_values(plan, "p")],
                               plan.prod_table, None)}),
 _test AS ({_keyed(plan, [*parted, f"{plan.row_hash} AS _h"], plan.test_table, None)}),

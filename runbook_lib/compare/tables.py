@@ -243,13 +243,14 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
         detail["partition_value"] = [_value(v, plan.partition_type) for v in detail["partition_value"]]
     cells = detail[detail["_kind"] == "cell"] if "_kind" in detail else detail
     if not cells.empty:
-        _detail(diff, plan, cells.copy())
+        _detail(diff, plan, cells)
     if sample and not detail.empty:
         _sample(diff, plan, detail[detail["_kind"] == "sample"])
 
 
 def _detail(diff: TableDiff, plan: Plan, cells: pd.DataFrame) -> None:
     """Mismatches per partition and column, largest differences and their histogram, from the cells."""
+    cells = cells[["partition_value", *sql.DETAIL]].copy()   # (not the sample's ~70 columns, slow to carry)
     names = ["", *(c.name for c in plan.columns)]   # column number 0: rows with any mismatch
     cells["column_name"] = [names[int(n)] for n in cells["column_number"]]
     by_partition = cells[cells["by_decade"] == 0].astype({"mismatches": "int64"})
@@ -273,16 +274,20 @@ def _detail(diff: TableDiff, plan: Plan, cells: pd.DataFrame) -> None:
 
 
 def _sample(diff: TableDiff, plan: Plan, rows: pd.DataFrame) -> None:
-    """The sample rows (keys, both sides' values, a flag per column) as one row per differing cell."""
-    records = []
-    for row in rows.sort_values("_rank").to_dict("records"):   # (iterrows builds a Series per row)
-        key = {k: _value(row[f"_k{i}"], plan.key_types[i]) for i, k in enumerate(plan.keys)}
-        for j, column in enumerate(plan.columns):
-            if bool(row[f"_d{j}"]):
-                prod, test = _value(row[f"_p{j}"], column.prod_type), _value(row[f"_t{j}"], column.test_type)
+    """The sample rows (keys, both sides' values, a flag per column) as one row per differing cell,
+    in the sample's order, then the columns' (read column by column: a row at a time is slow in pandas)."""
+    ranked = rows.sort_values("_rank")
+    keys = [[_value(v, plan.key_types[i]) for v in ranked[f"_k{i}"].tolist()] for i in range(len(plan.keys))]
+    found = []
+    for j, column in enumerate(plan.columns):
+        prods, tests = ranked[f"_p{j}"].tolist(), ranked[f"_t{j}"].tolist()
+        for n, differs in enumerate(ranked[f"_d{j}"].tolist()):
+            if differs:
+                prod, test = _value(prods[n], column.prod_type), _value(tests[n], column.test_type)
                 delta = abs(float(test) - float(prod)) if column.numeric and _number(prod) and _number(test) else None
-                records.append({**key, "column": column.name, "prod_value": prod, "test_value": test,
-                                "abs_delta": delta})
+                found.append((n, j, {**{k: keys[i][n] for i, k in enumerate(plan.keys)}, "column": column.name,
+                                     "prod_value": prod, "test_value": test, "abs_delta": delta}))
+    records = [record for _, _, record in sorted(found, key=lambda f: f[:2])]
     names = [*plan.keys, "column", "prod_value", "test_value", "abs_delta"]
     # object columns: a NULL stays None next to numbers (pandas would make it NaN)
     diff.sample = pd.DataFrame({n: pd.Series([r[n] for r in records], dtype=object if n != "abs_delta" else "float64")

@@ -15,11 +15,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
-import sqlglot
 from sqlglot import exp
 
 from . import duckdb_catalog as catalog
-from .bigquery import bigquery_type, meta, translate
+from .bigquery import bigquery_type, meta, parsed, translate
 from .duckdb_file import CATALOG, qualified, quote
 
 _FIXED = {"INT64": 8, "FLOAT64": 8, "DATE": 8, "DATETIME": 8, "TIME": 8, "TIMESTAMP": 8, "BOOL": 1,
@@ -125,9 +124,7 @@ def estimate(con: duckdb.DuckDBPyConnection, sql: str, project: str, params: dic
     the logical bytes of the columns read, in every partition a partition filter keeps (a partition
     is read whole when any of its rows passes the filter)."""
     total = 0
-    for tree in sqlglot.parse(sql, read="bigquery"):
-        if tree is None:
-            continue
+    for tree in parsed(sql):   # as the translation parsed it (read only)
         for (dataset, table), (columns, filters, alias) in _scans(con, tree).items():
             if not columns:
                 continue

@@ -303,6 +303,13 @@ def _parse(sql: str) -> list[exp.Expression]:
     return [t for tree in trees if tree is not None for t in _one_object_per_drop(tree)]
 
 
+@lru_cache(maxsize=64)
+def parsed(sql: str) -> tuple[exp.Expression, ...]:
+    """The statements of BigQuery `sql` as sqlglot trees, parsed once for its translation and its dry
+    run's estimate (a 20 KB statement takes ~70 ms): callers only read them, or change a copy."""
+    return tuple(_parse(sql))
+
+
 def _one_object_per_drop(tree: exp.Expression) -> list[exp.Expression]:
     """DROP TABLE a, b: DuckDB drops one object per statement."""
     tables = tree.args.get("tables") if isinstance(tree, exp.Drop) else None
@@ -324,7 +331,7 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None) ->
     database name to qualify every dataset.table with. Raises UnsupportedSQL, in one sentence, for
     what the local warehouse cannot run.
     """
-    statements = [_translate_one(t, project, catalog) for t in _parse(sql)]
+    statements = [_translate_one(t.copy(), project, catalog) for t in parsed(sql)]   # (rewritten in place)
     if not statements:
         raise UnsupportedSQL("The SQL given to the local warehouse contains no statement.")
     return tuple(statements)

@@ -118,14 +118,15 @@ def test_equal_weight_ranks_more_distinct_patterns_first():
 def test_shipped_signatures_of_equal_weight_are_told_apart_by_distinct_patterns():
     cat = load_catalogue()
     assert cat.get("source-fetch-failed").weight == cat.get("docker-copy-source-missing").weight
+    build = 'starting build "0a1b2c3d"'   # gsutil's words mean a failed fetch only in a log that shows a build
     fetch = "BucketNotFoundException: 404 gs://PROJECT_ID_cloudbuild bucket does not exist."
     copy_failed = ("COPY failed: file not found in build context or excluded by .dockerignore: "
                    "stat app.py: file does not exist")
     cache_key = 'ERROR: failed to solve: failed to compute cache key: "/app.py": not found'
-    two = classify_log("\n".join([fetch, copy_failed, cache_key]), cat)
+    two = classify_log("\n".join([build, fetch, copy_failed, cache_key]), cat)
     assert [f.signature for f in two[:2]] == ["docker-copy-source-missing", "source-fetch-failed"]
-    assert two[0].line == 2
-    one = classify_log("\n".join([fetch, copy_failed]), cat)
+    assert two[0].line == 3
+    one = classify_log("\n".join([build, fetch, copy_failed]), cat)
     assert [f.signature for f in one[:2]] == ["source-fetch-failed", "docker-copy-source-missing"]
 
 
@@ -254,6 +255,19 @@ def test_the_scan_finds_every_line_a_pattern_matches():
     assert any(p in cat.get("buildpacks-build-failed").builder_output for _, _, p in found)
 
 
+def test_needles_of_frequent_letters_are_found_with_the_rest_in_log_order():
+    # `tea leaves` starts with the most frequent letter, so it is looked for with str.find, beside the
+    # scanner regex that finds `QUIRK`; the lines come back in order, each once
+    cat = parse_catalogue({"signatures": [
+        {"id": "leaves", "title": "t", "weight": 5, "patterns": ["tea leaves"], "cause": "c.", "fix": ["f"]},
+        {"id": "quirk", "title": "t", "weight": 5, "patterns": ["QUIRK seen"], "cause": "c.", "fix": ["f"]},
+        {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}]})
+    assert cat._patterns[0].needles[0][0][0] in catalogue_module.COMMON_LETTERS
+    text = "tea leaves\nQUIRK seen\nnoise\nQUIRK seen tea leaves\ntea leaves\n"
+    assert [(n, cat.signatures[p.signature].id) for n, _, _, p in cat.matches(text)] == [
+        (1, "leaves"), (2, "quirk"), (4, "leaves"), (4, "quirk"), (5, "leaves")]
+
+
 def test_needles_chosen_for_a_big_log_find_the_same_lines(monkeypatch):
     # a log of a megabyte or more is scanned for the literals of each pattern that are rarest in it;
     # which literal is looked for first must never change what is found
@@ -273,9 +287,9 @@ def test_needles_for_a_big_log_avoid_its_common_characters():
     cat = load_catalogue()
     text = 'Step #0 - "build": Collecting x (from -r requirements.txt (line 1))\n' * 20_000
     common = set("requirements.txt")
-    for pattern, needle in zip(cat._patterns, cat._needles_for(text)):
-        if any(n[0] not in common for n in pattern.needles):
-            assert needle[0] not in common, (pattern.regex.pattern, needle)
+    for pattern, choice in zip(cat._patterns, cat._needles_for(text)):
+        if any(all(n[0] not in common for n in c) for c in pattern.needles):
+            assert all(n[0] not in common for n in choice), (pattern.regex.pattern, choice)
 
 
 def test_repeated_matches_are_capped_but_counted():
@@ -317,8 +331,13 @@ def test_app_engine_and_functions_fetch_in_a_first_step_named_fetch():
     assert classify_log(log)[0].signature == "source-fetch-failed"
 
 
-def test_an_excerpt_with_no_section_marker_matches_anywhere():
-    assert classify_log(f"noise\n{USER_GSUTIL.split(': ', 1)[1]}\nERROR\n")[0].signature == "source-fetch-failed"
+def test_an_excerpt_with_no_section_marker_matches_anywhere_once_it_shows_a_build():
+    gsutil_error = USER_GSUTIL.split(": ", 1)[1]
+    # newest-first console copies put the fetch's own line below its error
+    fetch = f"{gsutil_error}\nFetching storage object: gs://p_cloudbuild/source/1.tgz#1\n"
+    assert classify_log(fetch)[0].signature == "source-fetch-failed"
+    # gsutil's words with no build in sight are someone's own copy, not a build's fetch
+    assert classify_log(f"$ gsutil cp gs://assets/build/*.js .\n{gsutil_error}\n")[0].signature == "unknown"
 
 
 def _sectioned(markers_a, markers_b, where):
@@ -414,6 +433,58 @@ def test_exact_buildpacks_texts_are_recognised():
     ]
     for text, sig in exact:
         assert classify_log(f"Step #0 - \"build\": {text}\n")[0].signature == sig, text
+
+
+@pytest.mark.parametrize("text, signature", [
+    # deploy output of App Engine and Cloud Functions, wordings as public threads quote them
+    ("ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Function failed on loading user code. "
+     "Error message: Node.js module defined by file index.js is expected to export function named helloPubSub",
+     "container-start-failed"),
+    ("Deploy Error: Function load error: Code in file index.js can't be loaded.", "container-start-failed"),
+    ("Could not create or update Cloud Run service first-function, Container Healthcheck failed.",
+     "container-start-failed"),
+    ("reason: HealthCheckContainerError", "container-start-failed"),
+    ("ERROR: (gcloud.app.deploy) Error Response: [4] Flex operation projects/p/regions/us-east4/operations/o error "
+     "[DEADLINE_EXCEEDED]: An internal error occurred while processing task /app-engine-flex/flex_await_healthy/"
+     "flex_await_healthy>2021-06-30T03:13:09.949Z3699.xi.0: Your deployment has failed to become healthy in the "
+     "allotted time and therefore was rolled back.", "container-start-failed"),
+    ("ERROR: (gcloud.app.deploy) Error Response: [9] Application startup error! Code: APP_CONTAINER_CRASHED",
+     "container-start-failed"),
+    ("ERROR: (gcloud.app.deploy) Cloud build failed. Check logs at https://console.cloud.google.com/cloud-build/"
+     "builds/1 Failure status: UNKNOWN: Error Response: [4] DEADLINE_EXCEEDED", "build-timeout"),
+    ("Your build timed out. Use the [--timeout=DURATION] flag to change the timeout threshold.", "build-timeout"),
+    ("The build is running, and logs are being written to the default logs bucket.", "logs-bucket-forbidden"),
+    # other vendors' buildpacks refusing a language version
+    ('failed to satisfy "node" dependency version constraint "~10": no compatible versions. Supported versions '
+     "are: [12.22.0, 14.17.0]", "buildpacks-python-version"),
+    ("**ERROR** Unable to install node: no match found for 6.12.2 in [9.9.0 8.10.0 6.13.1]",
+     "buildpacks-python-version"),
+    ("Couldn't resolve Node.js version: 17.8.0", "buildpacks-python-version"),
+])
+def test_deploy_output_and_other_builders_wordings_are_recognised(text, signature):
+    assert classify_log(f"{text}\n")[0].signature == signature
+
+
+def test_functions_buildpacks_error_json_marks_a_buildpacks_build():
+    # no catalogue pattern names the failure: the buildpacks fallback does, once the JSON shows the builder
+    quoted = ('Build failed: {"error": {"canonicalCode": "INVALID_ARGUMENT", "errorMessage": "the widget '
+              'installer exited with status 3"}}')
+    top = classify_log(f"functions[api]: Deployment error.\n{quoted}\n")[0]
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 2)
+
+
+KANIKO_PUSH = "error pushing image: failed to push to destination gcr.io/p/app:latest: "
+
+
+@pytest.mark.parametrize("body", ['{"errors":[{"code":"UNAUTHORIZED","message":"Not Authorized."}]}',
+                                  '{"errors":[{"code":"DENIED","message":"Permission denied for gcr.io/p/app"}]}'])
+def test_a_push_is_refused_when_the_registry_says_so_not_whenever_kaniko_failed_to_push(body):
+    # the registry API's refusal code, quoted under kaniko's verdict, is the evidence
+    top = classify_log(f"{KANIKO_PUSH}no token in bearer response:\n{body}\n")[0]
+    assert (top.signature, top.line) == ("push-permission-denied", 2)
+    # kaniko's verdict alone names no cause: a layer too large for the registry is no permission problem
+    too_big = classify_log(f"{KANIKO_PUSH}unexpected status code 413 Request Entity Too Large\n")[0]
+    assert too_big.signature != "push-permission-denied"
 
 
 def test_causes_are_one_sentence():

@@ -46,6 +46,18 @@ def test_the_first_builder_listed_wins_when_markers_of_several_appear():
     assert classify_log("TOOL-B runs\nTOOL-A runs\nQUIRK happened\n", swapped)[0].signature == "unknown"
 
 
+def test_builder_output_for_any_builder_counts_in_every_builders_output_but_not_in_a_log_with_none():
+    cat = _catalogue(builders=[{"name": "tool-a", "markers": ["TOOL-A runs"]},
+                               {"name": "tool-b", "markers": ["TOOL-B runs"]}],
+                     signatures=[{"id": "boom", "title": "t", "weight": 50, "patterns": ["BOOM happened"],
+                                  "cause": "c.", "fix": ["f"],
+                                  "builder_output": {"builders": ["any"], "patterns": ["QUIRK happened"]}},
+                                 UNKNOWN])
+    assert classify_log("TOOL-A runs\nQUIRK happened\n", cat)[0].signature == "boom"
+    assert classify_log("TOOL-B runs\nQUIRK happened\n", cat)[0].signature == "boom"
+    assert classify_log("QUIRK happened\n", cat)[0].signature == "unknown"   # no build in sight
+
+
 def test_a_builders_fallback_names_its_failures_that_nothing_explains():
     cat = _catalogue()
     log = "TOOL-A runs\nstep 1 ok\nerror: the widget is bent\nERROR\n"
@@ -105,6 +117,23 @@ def test_shipped_buildpacks_fallback_points_inside_the_failed_builder_step():
     assert (top.signature, top.line) == ("buildpacks-build-failed", 5)
     docker = log.replace("===> BUILDING", "Step 1/3 : RUN make").replace("[builder] ", "")
     assert classify_log(docker.replace("k8s-skaffold/pack", "cloud-builders/docker"))[0].signature == "unknown"
+
+
+def test_shipped_download_helper_marks_a_buildpacks_build_and_its_http_status_names_the_failure():
+    # the buildpacks' own download helper, a cut excerpt: no phase, no [builder] prefix, no error word
+    log = "Installing pnpm v11.0.0\nGET https://github.com/pnpm/pnpm/releases/download/v11.0.0/pnpm-linux-x64\n\n" \
+          "fetching ... returned HTTP status: 404\n"
+    top = classify_log(log)[0]
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 4)
+    assert classify_log("all good\nserver said HTTP status: 200\n")[0].line == 0   # a success is no failure
+
+
+def test_shipped_pip_backtracking_is_a_pip_failure_only_in_a_managed_builds_quote():
+    backtracking = "INFO: pip is looking at multiple versions of pyasn1 to determine which version is compatible."
+    quoted = f"ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed: ... while.\n{backtracking}\n"
+    top = classify_log(quoted)[0]
+    assert (top.signature, top.line) == ("pip-install-failed", 2)
+    assert classify_log(f"Step 4/9 : RUN pip install -r requirements.txt\n{backtracking}\n")[0].signature == "unknown"
 
 
 # ---- summary lines give way to the cause ----------------------------------------------------------------
@@ -233,3 +262,5 @@ def test_the_shipped_catalogue_names_its_builders_and_their_fallbacks():
 def test_deploy_progress_verdicts_are_passed_over_for_the_line_that_says_why():
     log = "Updating service [default]...failed.\nDeployment failed\nthe widget could not start\n"
     assert classify_log(log)[0].line == 3
+    firebase = "⚠  functions[api(us-central1)]: Deployment error.\nthe widget could not start\n"
+    assert classify_log(firebase)[0].line == 2

@@ -91,6 +91,13 @@ def test_head_replay_differs_in_exactly_the_corrected_columns_and_dates(replayed
     assert result.verdict == "fail" and (result.start_date, result.end_date) == (first, last)
     assert result.figures["tables differing"] == 2
     assert "player_composite_factors" in result.summary and "over_under_result" in result.summary
+    table = result.verdict_table().set_index("table")
+    assert len(table.columns) <= 10 and list(table.index) == list(by_table)   # fits a screen, one row per table
+    assert table.loc["nba_precompute.player_composite_factors", "columns differing"] == len(CORRECTED["player_composite_factors"])
+    assert table.loc["nba_analytics.player_game_summary", "changed rows"] == len(pushes)
+    assert set(table["verdict"]) == {"FAIL", "PASS"}
+    columns = result.column_table()
+    assert sorted(columns["column"]) == sorted({"over_under_result"} | CORRECTED["player_composite_factors"])
 
 
 def test_a_replay_of_the_code_production_ran_matches_production_everywhere(replayed):

@@ -42,3 +42,25 @@ def test_console_script_points_at_cli_main():
     from runbook_lib import cli
 
     assert callable(cli.main)
+
+
+def _layout_section() -> str:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("## Layout")
+    return readme[start:readme.index("\n## ", start + 1)] if "\n## " in readme[start + 1:] else readme[start:]
+
+
+def test_the_readme_layout_names_every_module_and_folder_of_the_library():
+    """A newcomer reads the layout section to find where things live: each module and folder of
+    runbook_lib must be named there (by file name, as the section names them)."""
+    layout = _layout_section()
+    library = ROOT / "runbook_lib"
+    unnamed = [str(path.relative_to(ROOT)) for path in sorted(library.rglob("*.py"))
+               if not path.name.startswith("__") and "source_template" not in path.parts
+               and not re.search(rf"(?<![\w/.]){re.escape(path.name)}\b", layout)]
+    unnamed += [f"{path.relative_to(ROOT)}/" for path in sorted(library.rglob("*")) if path.is_dir()
+                and not path.name.startswith(("__", ".")) and "source_template" not in path.parts[:-1]
+                and f"{path.name}/" not in layout]
+    assert not unnamed, f"README.md's layout section does not name: {', '.join(unnamed)}"
+    for top in ("notebooks/", "runbook_lib/", "params/", "tests/", "docker/", "bench/", "environment.yml"):
+        assert top in layout and (ROOT / top.rstrip("/")).exists(), top

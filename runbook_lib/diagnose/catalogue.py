@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, Iterator, NamedTuple, Protocol, TypeVar
 
 from ..checks import read_yaml
 from ..errors import ConfigError, ParameterError
-from .log_structure import Builder, LineRule, LogShape, SectionTracker, lines_hit
+from .log_structure import Builder, LineRule, LogShape, SectionTracker, Span, lines_hit
 
 try:  # the regex parser is only used to find each pattern's literal anchor
     from re import _parser as _sre_parse  # Python >= 3.11
@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover
 
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "signatures.yaml"
 BUILDERS = ("buildpacks", "dockerfile", "any")
+ANY_BUILDER = "any"   # in builder_output: the output of any builder the catalogue recognises
 SEVERITIES = ("error", "warning")
 MIN_NEEDLE = 4
 # Logs this long get needles chosen for them: from a sample of SAMPLE_CHARS at the start, middle and end
@@ -39,6 +40,9 @@ SAMPLE_CHARS = 32_768
 # starts with S, so S counts as common); anything else is rarer still.
 _LETTERS_BY_FREQUENCY = "etoiranslducpgbfmhRyTkvEOwDZCPxBIFjUNAGMzLqHJYWVKXQ"
 _COMMON = frozenset("0123456789 \t-./:_=\"',;()[]#S")
+# Needles starting with one of the most frequent letters (a family's `is not supported`) would make the
+# scanner's first-character check pass almost everywhere: each is looked for with str.find instead.
+COMMON_LETTERS = frozenset(_LETTERS_BY_FREQUENCY[:18])   # e t o i r a n s l d u c p g b f m h
 
 
 def _rarity(ch: str) -> int:
@@ -95,7 +99,9 @@ class BuilderSpec:
 class _Pattern:
     signature: int        # index into Catalogue.signatures
     number: int           # distinct per pattern of the signature (builder_output ones follow the patterns)
-    needles: tuple[str, ...]  # literals every match contains, the default (rarest-starting) one first
+    # choices of needles, the default (rarest-starting) first: each choice is one literal every match
+    # contains or, for a family of wordings (an alternation), one literal per wording
+    needles: tuple[tuple[str, ...], ...]
     regex: re.Pattern
     sections: frozenset[str] | None = None  # where its signature may match; None: anywhere
     builders: frozenset[str] | None = None  # whose output it counts in; None: any log
@@ -117,7 +123,9 @@ class Catalogue:
         self._patterns: list[_Pattern] = []
         for si, sig in enumerate(signatures):
             allowed = frozenset(sig.sections) if sig.sections else None
-            owners = frozenset(sig.output_builders)
+            # `any`: the output of whichever builder the log shows (a log that shows none does not count)
+            owners = frozenset(b.name for b in builders) if ANY_BUILDER in sig.output_builders \
+                else frozenset(sig.output_builders)
             for pi, (text, only_in) in enumerate([(t, None) for t in sig.patterns] +
                                                   [(t, owners) for t in sig.builder_output]):
                 self._patterns.append(_Pattern(si, pi, _needles(text, f"signature '{sig.id}'", source),
@@ -156,24 +164,29 @@ class Catalogue:
         if not self._patterns:
             return
         needles = self._needles_for(text)
-        search = self._scanner(needles).search
+        flat = {n for choice in needles for n in choice}
+        common = {n for n in flat if n[0] in COMMON_LETTERS}
+        rare = tuple(sorted(flat - common))
+        search = _Search(([self._scanner(rare)] if rare else []) + [_Literal(n) for n in sorted(common)])
         patterns = list(zip(self._patterns, needles))
         where = SectionTracker(self._markers, text)
         for lineno, start, end, line in lines_hit(text, search):
-            for p, needle in patterns:
-                if needle in line and p.regex.search(line) and (p.sections is None or
+            for p, choice in patterns:
+                if any(n in line for n in choice) and p.regex.search(line) and (p.sections is None or
                                                                 where.allows(p.sections, start, end)):
                     yield lineno, start, line, p
 
-    def _needles_for(self, text: str) -> tuple[str, ...]:
-        """One needle per pattern: the default ones, or for a big log those whose first characters are
-        rarest in a sample of it (the scan's speed is set by how often those characters occur)."""
+    def _needles_for(self, text: str) -> tuple[tuple[str, ...], ...]:
+        """One choice of needles per pattern: the default ones, or for a big log those whose first characters
+        are rarest in a sample of it (the scan's speed is set by how often those characters occur)."""
         if len(text) < ADAPT_FROM_CHARS:
             return self._default_needles
         seen: Counter[str] = Counter()
         for at in (0, len(text) // 2, len(text) - SAMPLE_CHARS):
             seen.update(text[at:at + SAMPLE_CHARS])
-        return tuple(min(p.needles, key=lambda n: (seen[n[0]], -_rarity(n[0]), -len(n))) for p in self._patterns)
+        return tuple(min(p.needles, key=lambda c: (sum(seen[n[0]] for n in c), -sum(_rarity(n[0]) for n in c),
+                                                    -min(len(n) for n in c)))
+                     for p in self._patterns)
 
     def _scanner(self, needles: tuple[str, ...]) -> re.Pattern:
         """One regex finding any of the needles, compiled once per set of needles.
@@ -207,12 +220,67 @@ class Catalogue:
         return self._by_id.get(chosen) if chosen else None
 
 
+class _Hit(NamedTuple):
+    """Where a literal was found (a Span, as an re.Match is)."""
+    at: int
+    to: int
+
+    def start(self) -> int:
+        return self.at
+
+    def end(self) -> int:
+        return self.to
+
+
+class _Literal:
+    """One needle looked for with str.find (fast whatever its first character)."""
+
+    def __init__(self, needle: str):
+        self.needle = needle
+
+    def search(self, text: str, pos: int) -> _Hit | None:
+        at = text.find(self.needle, pos)
+        return None if at < 0 else _Hit(at, at + len(self.needle))
+
+
+class _Searcher(Protocol):
+    def search(self, text: str, pos: int, /) -> Span | None: ...
+
+
+class _Search:
+    """search(text, pos): the earliest hit at or after pos of any of the searchers (the scanner regex, the
+    literals). Each remembers its next hit, so asked with increasing pos (as lines_hit asks) each passes
+    over the text once."""
+
+    def __init__(self, searchers: list[_Searcher]):
+        self.searchers = searchers
+        self.hits: list[Span | None] = [None] * len(searchers)
+        self.asked = [False] * len(searchers)   # False: not asked yet; True with no hit: nothing left
+
+    def __call__(self, text: str, pos: int) -> Span | None:
+        best: Span | None = None
+        for i, searcher in enumerate(self.searchers):
+            hit = self.hits[i]
+            if not self.asked[i] or (hit is not None and hit.start() < pos):
+                hit = self.hits[i] = searcher.search(text, pos)
+                self.asked[i] = True
+            if hit is not None and (best is None or hit.start() < best.start()):
+                best = hit
+        return best
+
+
 def _rule(pattern: str, owner: str, source: str) -> LineRule:
-    return LineRule(_needles(pattern, owner, source)[0], re.compile(pattern))
+    needles = _needles(pattern, owner, source)
+    if len(needles[0]) > 1:   # the section tracker and the builder search look for one literal
+        raise ConfigError(f"{source}: {owner} pattern {pattern!r} needs a plain literal of at least {MIN_NEEDLE} "
+                          "characters outside alternations (write alternatives as separate entries).")
+    return LineRule(needles[0][0], re.compile(pattern))
 
 
-def _needles(pattern: str, owner: str, source: str) -> tuple[str, ...]:
-    """Literals every match of the pattern contains, the one that starts with the rarest character first."""
+def _needles(pattern: str, owner: str, source: str) -> tuple[tuple[str, ...], ...]:
+    """Choices of literals a match must contain, the best first: each a 1-tuple of a literal every match
+    contains, or, when the pattern has no such literal but is a family of wordings (an alternation each of
+    whose branches has its own literal: `(?:is not available|was not found)`), one literal per branch."""
     where = f"{source}: {owner} pattern {pattern!r}"
     try:
         parsed = _sre_parse.parse(pattern)
@@ -220,8 +288,21 @@ def _needles(pattern: str, owner: str, source: str) -> tuple[str, ...]:
         raise ConfigError(f"{where} is not a valid regular expression: {exc}.") from None
     if parsed.state.flags & re.IGNORECASE:
         raise ConfigError(f"{where} uses (?i); patterns are case-sensitive, write the exact text instead.")
+    plain = _literals(parsed)
+    if plain:
+        return tuple((c,) for c in plain)
+    for branches in _alternations(parsed):
+        family = [_literals(branch) for branch in branches]
+        if all(family):   # every wording brings its own literal: a line must hold one of them
+            return (tuple(dict.fromkeys(literals[0] for literals in family)),)
+    raise ConfigError(f"{where} needs a plain literal of at least {MIN_NEEDLE} characters outside groups and "
+                      "alternations, or an alternation each of whose wordings has one.")
+
+
+def _literals(items) -> list[str]:
+    """The literals every match of these parsed items contains, rarest-starting first."""
     runs, run = [], []
-    for op, value in list(parsed) + [(None, None)]:
+    for op, value in list(items) + [(None, None)]:
         if op is _sre_parse.LITERAL:
             run.append(chr(value))
             continue
@@ -231,10 +312,16 @@ def _needles(pattern: str, owner: str, source: str) -> tuple[str, ...]:
     # character that is rare in build logs: the scanner's speed is set by how often the first
     # characters of its needles occur in the text.
     candidates = [r[i:] for r in runs if "\n" not in r for i in range(len(r)) if len(r) - i >= MIN_NEEDLE]
-    if not candidates:
-        raise ConfigError(f"{where} needs a plain literal of at least {MIN_NEEDLE} characters outside groups "
-                          "and alternations (split alternatives into separate patterns).")
-    return tuple(sorted(candidates, key=lambda c: (-_rarity(c[0]), -len(c))))
+    return sorted(candidates, key=lambda c: (-_rarity(c[0]), -len(c)))
+
+
+def _alternations(items) -> Iterator[list]:
+    """The branches of each alternation at the top level of parsed items (bare, or alone in a group)."""
+    for op, value in items:
+        if op is _sre_parse.SUBPATTERN and len(value[-1]) == 1:
+            op, value = value[-1][0]
+        if op is _sre_parse.BRANCH:
+            yield value[1]
 
 
 def _text(entry: dict, key: str, where: str, source: str) -> str:
@@ -305,7 +392,7 @@ def _builder_output(entry: dict, where: str, builders: tuple[BuilderSpec, ...],
     owners, patterns = value["builders"], value["patterns"]
     if not isinstance(owners, list) or not owners or not all(isinstance(o, str) for o in owners):
         raise ConfigError(f"{source}: {where}.builder_output.builders must be a non-empty list of builder names.")
-    strangers = [o for o in owners if o not in names]
+    strangers = [o for o in owners if o not in names and o != ANY_BUILDER]
     if strangers:
         raise ConfigError(f"{source}: {where}.builder_output.builders names unknown builder(s) {strangers}; "
                           f"defined: {names}.")

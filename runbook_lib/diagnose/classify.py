@@ -2,10 +2,11 @@
 
 The catalogue (catalogue.py) finds the lines its patterns match; this module turns them into ranked
 findings, using what log_structure.py knows about the log: a pattern that counts only in some builders'
-output counts only when the log shows that builder; a summary line gives way to the line above it that
-states the cause; a finding whose lines all lie in Cloud Build steps that did not fail ranks below those
-in the failed step; and a failed build that no signature explains falls back to its builder's signature
-(buildpacks-build-failed for a buildpacks build) before `unknown`.
+output counts only when the log shows that builder; a boilerplate (uninformative) line gives way to the
+finding's first line that says more, a traceback's frame to the exception that ends it, and a summary
+line to the line above it that states the cause; a finding whose lines all lie in Cloud Build steps that
+did not fail ranks below those in the failed step; and a failed build that no signature explains falls
+back to its builder's signature (buildpacks-build-failed for a buildpacks build) before `unknown`.
 """
 from __future__ import annotations
 
@@ -69,8 +70,8 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
             builder = shape.builder(around=start)
             if builder is None or builder.name not in pattern.builders:
                 continue
-        a = acc.setdefault(pattern.signature, {"lines": [], "evidence": [], "patterns": set(), "count": 0,
-                                               "start": start})
+        a = acc.setdefault(pattern.signature, {"lines": [], "evidence": [], "starts": [], "patterns": set(),
+                                               "count": 0})
         a["patterns"].add(pattern.number)
         if not a["lines"] or a["lines"][-1] != lineno:
             a["count"] += 1
@@ -78,6 +79,7 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
                 a["lines"].append(lineno)
             if len(a["evidence"]) < MAX_EVIDENCE:
                 a["evidence"].append(line[:MAX_EVIDENCE_CHARS])
+                a["starts"].append(start)
     findings = [_finding(cat, shape, cat.signatures[si], a) for si, a in acc.items()]
     if findings:
         return _ranked(findings, shape)
@@ -85,13 +87,26 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
 
 
 def _finding(cat: Catalogue, shape: LogShape, sig: Signature, a: dict) -> Finding:
-    """The finding of `sig` from its accumulated matches, led by the cause when its first match only sums up."""
-    lines, evidence = list(a["lines"]), list(a["evidence"])
-    if cat.is_summary(evidence[0]):
-        cause = shape.cause_of(a["start"], lines[0])
-        if cause is not None:
-            lines = [cause[0]] + lines[:MAX_LINES - 1]
-            evidence = [cause[1][:MAX_EVIDENCE_CHARS]] + evidence[:MAX_EVIDENCE - 1]
+    """The finding of `sig` from its accumulated matches, led by the line that says the most: the first
+    match that is not boilerplate (npm's `A complete log of this run ...` names an error but not which),
+    then, when that line is a traceback's frame, the exception that ends the traceback, or when it only
+    sums up (a summary line), the cause above or below it."""
+    lines, evidence, starts = list(a["lines"]), list(a["evidence"]), a["starts"]
+    lead = next((i for i, line in enumerate(evidence) if not shape.uninformative_line(line)), 0)
+    if lead:
+        lines.insert(0, lines.pop(lead))
+        evidence.insert(0, evidence.pop(lead))
+    cause = shape.exception_below(starts[lead], lines[0])
+    if cause is None and cat.is_summary(evidence[0]):
+        cause = shape.cause_of(starts[lead], lines[0])
+    if cause is not None:
+        if cause[0] in lines:   # itself a match further down
+            at = lines.index(cause[0])
+            del lines[at]
+            if at < len(evidence):
+                del evidence[at]
+        lines = [cause[0]] + lines[:MAX_LINES - 1]
+        evidence = [cause[1][:MAX_EVIDENCE_CHARS]] + evidence[:MAX_EVIDENCE - 1]
     score = sig.weight + min(len(a["patterns"]), 5) / 10  # specificity: more distinct patterns agree
     return Finding.of(sig, lines[0], lines, evidence, score, a["count"])
 

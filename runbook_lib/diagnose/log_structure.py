@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Protocol
 
 MAX_LOOK_BACK = 40            # lines searched above a summary line for the line that states the cause
 MAX_CAUSE_BELOW = 10          # lines of a message read below a summary that ends with a colon
@@ -24,12 +24,18 @@ _BARE_ERROR = re.compile(r"(?:^|\s)ERROR\s*$")     # Cloud Build's one-word verd
 # words that say something went wrong, in any case, not inside a longer word (IOError, stderr, ftl_error)
 _ERROR_WORD = re.compile(r"(?<![A-Za-z0-9_])error(?![A-Za-z0-9_])", re.IGNORECASE)
 _FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|cannot|can't|could not|unable to|"
-                           r"denied|exception|traceback)(?![\w-])", re.IGNORECASE)
+                           r"denied|exception|traceback|http (?:status|error):? [45]\d\d)(?![\w-])", re.IGNORECASE)
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|\d{1,6} \||[|│>*]+|--|#\d+ \d+(?:\.\d+)?|'
                        r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+Z?))+\s*')
 _WARNING = re.compile(r"^(?:npm )?(?:WARN|WARNING|Warning|warning)\b")
+# a Python traceback: its header and frames (after any paste prefix), and the line that ends it, which
+# names the exception (`ModuleNotFoundError: No module named 'main'`, `pkg.errors.HaltServer: ...`)
+_TRACEBACK = re.compile(r'^\s*(?:Traceback \(most recent call last\):|File "[^"]+", line \d+)')
+_FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Server)\b")
+MAX_TRACEBACK = 100                 # lines searched below a frame for the exception that ends it
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,13 @@ class Builder:
     fallback: str | None = None
 
 
-def lines_hit(text: str, search: Callable[[str, int], re.Match | None]) -> Iterator[tuple[int, int, int, str]]:
+class Span(Protocol):
+    """Where a search found something (an re.Match, or a literal found with str.find)."""
+    def start(self) -> int: ...
+    def end(self) -> int: ...
+
+
+def lines_hit(text: str, search: Callable[[str, int], Span | None]) -> Iterator[tuple[int, int, int, str]]:
     """(line number, start, end, line) of each line of text on which `search` finds something, in order.
 
     Line numbers come from counting newlines between hits, so the lines between cost nothing but the search.
@@ -82,7 +94,7 @@ class SectionTracker:
 
     Asked about lines in increasing order, it searches each stretch of the log once, backwards from the
     line asked about with str.rfind of each marker's literal: nothing when no hit needs a section, one
-    pass over the log per marker at worst.
+    pass over the log per marker at worst, and in practice one pass (see _advance).
     """
 
     def __init__(self, markers: list[tuple[str, LineRule]], text: str):
@@ -90,6 +102,7 @@ class SectionTracker:
         self.text = text
         self.searched_to = 0          # text[:searched_to] has been searched for markers
         self.section: str | None = None
+        self.last = 0                 # index of the marker that decided the section last
 
     def allows(self, sections: frozenset[str], start: int, end: int) -> bool:
         """Whether the line text[start:end] is in one of `sections` or in no known section."""
@@ -98,17 +111,26 @@ class SectionTracker:
         return self.section is None or self.section in sections
 
     def _advance(self, end: int) -> None:
+        """Find the marker line nearest above `end` in the stretch not searched yet: the last line any
+        marker matches (on one line, the marker listed first). The marker that won last time is looked
+        for first: it is usually the one on nearly every line (a Cloud Build step's prefix), and once it
+        is found near `end` the others only search the few lines below it."""
         text, floor = self.text, self.searched_to
-        for section, marker in self.markers:
-            hi = end
-            while (at := text.rfind(marker.needle, floor, hi)) >= 0:
+        best: tuple[int, int] | None = None   # (line start, marker index) of the nearest marker line so far
+        for i in sorted(range(len(self.markers)), key=lambda i: i != self.last):
+            marker = self.markers[i][1]
+            lo, hi = (floor if best is None else best[0]), end
+            while (at := text.rfind(marker.needle, lo, hi)) >= 0:
                 line_start = text.rfind("\n", 0, at) + 1
                 line_end = text.find("\n", at)
                 line_end = len(text) if line_end < 0 else line_end
                 if marker.regex.search(text[line_start:line_end].rstrip("\r")):
-                    floor, self.section = line_end, section  # later markers: only below this line
+                    if best is None or line_start > best[0] or i < best[1]:
+                        best = (line_start, i)
                     break
                 hi = line_start
+        if best is not None:
+            self.last, self.section = best[1], self.markers[best[1]][0]
         self.searched_to = end
 
 
@@ -181,6 +203,23 @@ class LogShape:
                 break
             found, pos = (n, line), self.text.find("\n", pos) + 1
         return found
+
+    def exception_below(self, start: int, lineno: int) -> tuple[int, str] | None:
+        """(line number, line) naming the exception that ends the Python traceback whose frame or header is
+        the line starting at `start`: the first line below it that is neither a frame nor indented (after
+        any paste prefix), when it names an exception; None otherwise."""
+        if not _TRACEBACK.match(_PREFIXES.sub("", _line_at(self.text, start), count=1)):
+            return None
+        pos = self.text.find("\n", start) + 1
+        for n in range(lineno + 1, lineno + 1 + MAX_TRACEBACK):
+            if pos <= 0 or pos >= len(self.text):
+                return None
+            line = _line_at(self.text, pos)
+            own = _PREFIXES.sub("", line, count=1)
+            if not _TRACEBACK.match(own) and not _FRAME_BODY.match(own):
+                return (n, line) if _EXCEPTION.match(own) else None
+            pos = self.text.find("\n", pos) + 1
+        return None
 
     def cause_above(self, start: int, lineno: int) -> tuple[int, int, str] | None:
         """(line number, start, line) of the first line naming a failure in the output that ends at the line

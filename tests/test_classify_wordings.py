@@ -1,0 +1,180 @@
+"""classify_log on wordings no fixture shows: families of equivalent wordings written as one pattern, the
+untranslated tokens a localized tool still prints, boilerplate passed over for the line that says why, and
+other CI systems' framings as log sections. Each test fails when its mechanism is taken out (round 5 of
+issue 7: the misses of each held-out round were new wordings of known causes)."""
+from __future__ import annotations
+
+import pytest
+
+from runbook_lib.diagnose import classify_log, parse_catalogue
+from runbook_lib.errors import ConfigError
+
+UNKNOWN = {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}
+
+
+def _one(pattern: str, **top) -> object:
+    doc = {"signatures": [{"id": "boom", "title": "t", "weight": 50, "patterns": [pattern], "cause": "c.",
+                           "fix": ["f"]}, UNKNOWN]}
+    doc.update(top)
+    return parse_catalogue(doc)
+
+
+# ---- a family of wordings is one pattern ------------------------------------------------------------------
+
+def test_an_alternation_whose_every_wording_has_a_literal_is_one_pattern():
+    cat = _one(r"widget \d+ (?:is not available|was not found|cannot be fetched)")
+    for refusal in ("is not available", "was not found", "cannot be fetched"):
+        assert classify_log(f"note\nwidget 3 {refusal}\n", cat)[0].line == 2
+    assert classify_log("widget 3 is fine\n", cat)[0].signature == "unknown"
+
+
+def test_a_family_with_a_wording_that_has_no_literal_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"or an alternation each of whose wordings has one"):
+        _one(r"(?:is not available|x\d)")
+
+
+def test_section_markers_may_not_be_families():
+    # the section tracker searches backwards for one literal per marker
+    with pytest.raises(ConfigError, match=r"write alternatives as separate entries"):
+        _one("BOOM happened", sections=[{"name": "fetch", "markers": ["(?:FETCH-START|SOURCE-START)"]}])
+
+
+@pytest.mark.parametrize("line", [
+    " !     Requested runtime (python-3.12.1) is not available for this stack (heroku-22).",
+    "-----> Requested runtime 'python-3.6.1' was not found.",
+    "ERROR: Python 3.14.0 is not supported by this builder",
+    "Failed to download node v12.11.0 from the runtime mirror",
+    "Unable to find Ruby 2.4.10 for stack cedar-14",
+    "Could not install Go 1.99: no such release",
+])
+def test_runtime_version_refusals_in_unseen_wordings_are_a_version_problem(line):
+    assert classify_log(f"building\n{line}\n")[0].signature == "buildpacks-python-version"
+
+
+@pytest.mark.parametrize("line", [
+    "/bin/sh: 1: python3: not found",   # a shell without the interpreter, no version asked for
+    "Failure: (ID: 224c5ea3) couldn't find runtime version from runtimeconfig.json",   # no version to refuse
+])
+def test_a_runtime_word_without_a_refused_version_is_not_a_version_problem(line):
+    assert classify_log(f"building\n{line}\n")[0].signature != "buildpacks-python-version"
+
+
+# ---- the tokens a localized or older tool prints untranslated ---------------------------------------------
+
+@pytest.mark.parametrize("line", [
+    # docker's own prefix, then the OS's error in the user's language
+    "unable to prepare context: unable to evaluate symlinks in Dockerfile path: CreateFile C:\\src\\Dockerfile: "
+    "Le fichier spécifié est introuvable.",
+    # a system call on the Dockerfile itself, whatever tool quotes it
+    'time="2019-01-01T00:00:00Z" level=fatal msg="open /workspace/Dockerfile.prod: no such file or directory"',
+    "Error: stat /src/Dockerfile: Das System kann die angegebene Datei nicht finden.",
+])
+def test_a_missing_dockerfile_is_recognised_by_the_words_no_locale_changes(line):
+    assert classify_log(line + "\n")[0].signature == "dockerfile-not-in-upload"
+
+
+def test_a_copy_of_a_file_named_dockerfile_is_not_a_missing_dockerfile():
+    line = "COPY failed: stat /var/lib/docker/tmp/docker-builder1/Dockerfile.base: no such file or directory"
+    assert classify_log(line + "\n")[0].signature == "docker-copy-source-missing"
+
+
+@pytest.mark.parametrize("line", [
+    "Ensure that the Cloud Functions service account has 'artifactregistry.repositories.list' permissions",
+    'denied: Permission "artifactregistry.repositories.downloadArtifacts" denied on resource',
+    "Unable to retrieve the repository metadata for projects/p/locations/us/repositories/gcf-artifacts.",
+])
+def test_any_refusal_naming_an_artifact_registry_permission_is_a_registry_permission_problem(line):
+    assert classify_log(line + "\n")[0].signature == "push-permission-denied"
+
+
+def test_the_python_functions_frameworks_start_errors_are_a_start_failure():
+    line = "functions_framework.exceptions.MissingSourceException: File /workspace/main.py that is expected"
+    assert classify_log(line + "\n")[0].signature == "container-start-failed"
+
+
+# ---- boilerplate gives way to the line that says why ------------------------------------------------------
+
+def test_a_findings_boilerplate_first_line_gives_way_to_its_first_line_that_says_more():
+    cat = _one(r"TOOL ERR! ", uninformative=["full log is in"])
+    log = "TOOL ERR! full log is in /tmp/x.log\nTOOL ERR! widget 3 failed to compile\n"
+    top = classify_log(log, cat)[0]
+    assert (top.line, top.lines) == (2, [2, 1])
+    only_boilerplate = classify_log("TOOL ERR! full log is in /tmp/x.log\n", cat)[0]
+    assert only_boilerplate.line == 1   # nothing says more: the boilerplate is still the evidence
+
+
+@pytest.mark.parametrize("log, line", [
+    # npm's epilogue, pasted above the failure (newest-first) or below it
+    ("npm ERR! A complete log of this run can be found in:\nnpm ERR!     /root/.npm/_logs/2020-01-01-debug.log\n"
+     "npm ERR! This is probably not a problem with npm.\nnpm ERR! Failed at the app@1.0.0 build script.\n", 4),
+    # pip's epilogue below the cause
+    ("  error: the widget header is missing\n  note: This error originates from a subprocess, and is likely not "
+     "a problem with pip.\n", 1),
+    # pack's verdict after the buildpack's own words
+    ("[builder] widget failed: no compiler\nERROR: failed to build: exit status 1\n", 1),
+])
+def test_shipped_boilerplate_is_passed_over_for_the_line_that_says_what_failed(log, line):
+    assert classify_log(log)[0].line == line
+
+
+# ---- other CI systems' framings as sections ---------------------------------------------------------------
+
+GITHUB_FETCH = ["##[group]Run actions/checkout@v4", "Fetching the repository",
+                "##[error]fatal: repository 'https://github.com/o/r/' not found", "##[endgroup]"]
+GITHUB_STEP = ["##[group]Run ./deploy.sh", "CommandException: No URLs matched: gs://assets/*.js", "##[endgroup]"]
+
+
+def test_a_github_actions_checkout_failure_is_a_source_fetch_failure_and_a_later_step_is_not():
+    assert classify_log("\n".join(GITHUB_FETCH))[0].signature == "source-fetch-failed"
+    # gsutil's words in a later step are that step's own copy, not the fetch
+    later = classify_log("\n".join(GITHUB_FETCH[:2] + ["##[endgroup]"] + GITHUB_STEP + ["FETCHSOURCE"]))[0]
+    assert later.signature != "source-fetch-failed"
+
+
+def test_gitlab_and_tekton_source_steps_are_the_fetch():
+    gitlab = ["Getting source from Git repository", "Fetching changes with git depth set to 20...",
+              "fatal: unable to access 'https://gitlab.com/o/r.git/': The requested URL returned error: 403"]
+    assert classify_log("\n".join(gitlab))[0].signature == "source-fetch-failed"
+    script = gitlab[:2] + ['Executing "step_script" stage of the job script', "$ make", "make: *** [all] Error 2"]
+    assert classify_log("\n".join(script))[0].signature == "unknown"
+    tekton = ["[git-source-repo-x7k2q] {\"level\":\"error\",\"msg\":\"Error running git [checkout]: exit status 1\"}"]
+    assert classify_log("\n".join(tekton))[0].signature == "source-fetch-failed"
+
+
+# ---- round 5's tuning logs: a traceback ends in its exception; more wordings of known causes ---------------
+
+TRACEBACK = ["Traceback (most recent call last):", '  File "/srv/app/server.py", line 12, in boot',
+             "    load()", '  File "/srv/app/loader.py", line 3, in load', "    import widget",
+             "ModuleNotFoundError: No module named 'widget'", "next unrelated line"]
+
+
+def test_a_match_on_a_traceback_frame_is_led_by_the_exception_that_ends_the_traceback():
+    cat = _one(r'app/server\.py", line \d+, in boot')
+    top = classify_log("\n".join(TRACEBACK), cat)[0]
+    assert (top.line, top.lines) == (6, [6, 2])
+    assert top.evidence[0] == TRACEBACK[5]
+    # a traceback cut before its exception: the frame stays the evidence
+    assert classify_log("\n".join(TRACEBACK[:5]), cat)[0].line == 2
+
+
+def test_shipped_app_server_start_failures_and_their_tracebacks_are_a_start_failure():
+    frames = ['  File "/env/lib/python3.9/site-packages/gunicorn/arbiter.py", line 589, in spawn_worker',
+              "    worker.init_process()", "ImportError: cannot import name 'app' from 'main'"]
+    top = classify_log("\n".join(["Traceback (most recent call last):"] + frames))[0]
+    assert (top.signature, top.line) == ("container-start-failed", 4)
+    for line in ("[2024-01-01 00:00:00 +0000] [9] [ERROR] Worker failed to boot.",
+                 'ERROR:    Error loading ASGI app. Could not import module "main".'):
+        assert classify_log(line + "\n")[0].signature == "container-start-failed"
+
+
+@pytest.mark.parametrize("line, signature", [
+    ("[ERROR] Failed to execute goal com.google.cloud.tools:jib-gradle-plugin:3.1.0:build: Build image failed, "
+     "perhaps you should make sure your credentials for 'europe-docker.pkg.dev/p/r/app' are set up correctly",
+     "push-permission-denied"),
+    ("com.google.cloud.tools.jib.registry.RegistryUnauthorizedException: Unauthorized for quay.io/o/app",
+     "push-permission-denied"),
+    ("-----> DEPENDENCY MISSING IN MANIFEST: ruby 2.2.10", "buildpacks-python-version"),
+    ("Unfortunately, that version of Node.js is not supported by this buildpack", "buildpacks-python-version"),
+])
+def test_more_wordings_of_known_causes(line, signature):
+    assert classify_log(f"building\n{line}\n")[0].signature == signature

@@ -47,9 +47,12 @@ class TableInfo:
     kind: str = "TABLE"  # TABLE or VIEW
     num_bytes: int | None = None            # logical bytes, as BigQuery bills a full scan
     last_modified: datetime | None = None
-    partition_type: str | None = None       # DAY when partitioned by partition_column
+    partition_type: str | None = None       # DAY (a date or time column's day) or RANGE (an INT64 column's)
     clustering: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
+    # RANGE partitioning's (start, end, interval): partition ids are range starts, values outside
+    # [start, end) go to __UNPARTITIONED__ (the sandbox without one: every integer its own partition)
+    partition_range: tuple[int, int, int] | None = None
 
     @property
     def ref(self) -> str:

@@ -257,6 +257,18 @@ def test_date_keys_give_dates_per_partition(tmp_path):
     assert diff.to_dict()["details"]["mismatch_dates"] == {"v": ["2025-12-16"]}
 
 
+def test_a_partition_column_that_is_not_a_key_is_carried_through_the_join(tmp_path):
+    # keyed by player alone, partitioned by date: each row counts in the partition of the side that has it
+    wh = small(tmp_path, [row(0, "a", v=1), row(1, "b", v=1), row(2, "c", v=1)],
+               [row(0, "a", v=1), row(1, "b", v=9), row(3, "d", v=1)])
+    diff = compare_tables(wh, "nba_analytics.pgs", "test_nba_analytics.pgs", ["player_lookup"])
+    assert diff.partition_column == "game_date" and diff.compared_columns == ["game_date", "v"]
+    by_day = diff.partitions.set_index("partition_value")
+    days = [START + timedelta(days=d) for d in range(4)]
+    assert by_day.loc[days, "only_in_prod"].tolist() == [0, 0, 1, 0] and by_day.loc[days, "only_in_test"].tolist() == [0, 0, 0, 1]
+    assert by_day.loc[days, "changed_rows"].tolist() == [0, 1, 0, 0] and diff.mismatch_dates() == [days[1]]
+
+
 def test_identical_tables_pass_and_to_dict_is_json(tmp_path):
     prod, _ = nba_tables(500, 9)
     wh = load(tmp_path, prod, prod)
@@ -324,10 +336,20 @@ def test_each_statement_is_estimated_first_and_refused_above_max_bytes_billed(tm
     wh = small(tmp_path, [row(0, "a", v=1), row(1, "b", v=1)], [row(0, "a", v=2), row(1, "b", v=1)])
     metered = Metered(wh, 5_000)
     diff = compare_tables(metered, "nba_analytics.pgs", "test_nba_analytics.pgs", KEYS, max_bytes_billed=5_000)
-    assert diff.bytes_estimated == 10_000 and len(metered.statements) == 2    # comparison, sample
-    # the sample reads only the partitions that hold mismatched rows
+    # one statement: the counts, the detail and the sample come out of one pass over both tables
+    assert diff.bytes_estimated == 5_000 and len(metered.statements) == 1
     assert "`game_date` IN" not in metered.statements[0]
-    assert "`game_date` IN (DATE '2025-12-15')" in metered.statements[1]
+    assert diff.sample[["player_lookup", "prod_value", "test_value"]].values.tolist() == [["a", 1, 2]]
+    # with a duplicated key: counted key by key, then the detail reads only the partitions that hold
+    # rows whose fingerprints differ
+    (tmp_path / "dup").mkdir()
+    wh = small(tmp_path / "dup", [row(0, "a", v=1), row(1, "b", v=1), row(1, "b", v=1)],
+               [row(0, "a", v=2), row(1, "b", v=1)])
+    metered = Metered(wh, 5_000)
+    diff = compare_tables(metered, "nba_analytics.pgs", "test_nba_analytics.pgs", KEYS, max_bytes_billed=5_000)
+    assert diff.bytes_estimated == 15_000 and len(metered.statements) == 3    # comparison, per-key count, detail
+    assert "`game_date` IN (DATE '2025-12-15')" in metered.statements[2]
+    assert diff.changed_rows == 1 and diff.duplicate_keys_prod == 1 and len(diff.sample) == 1
     refused = Metered(wh, 6_000)
     with pytest.raises(CostRefused, match=r"comparison of test_nba_analytics.pgs would scan 6.0 KB, above "
                                           r"max_bytes_billed=5.0 KB"):
@@ -390,12 +412,13 @@ def test_default_exclude_comes_from_phases_yaml():
 def test_integer_partitions_are_narrowed_with_literals_and_others_are_read_whole(tmp_path):
     prod = pd.DataFrame([{"bucket": b, "id": f"r{i}", "v": i} for b in range(3) for i in range(4)])
     test = prod.assign(v=lambda f: f["v"] + (f["bucket"] == 1))
+    duplicate = prod[prod["bucket"] == 2].head(1)   # counted key by key: the detail is then narrowed
     wh = LocalWarehouse(tmp_path / "w.duckdb")
     wh.create_dataset("a")
-    # (the sandbox's partition statistics take a partition column for a DATE: an integer one is named here)
-    wh.load_dataframes({"a.prod": prod, "a.test": test})
+    wh.load_dataframes({"a.prod": pd.concat([prod, duplicate]), "a.test": test},
+                       partition_columns={"a.prod": "bucket", "a.test": "bucket"})
     metered = Metered(wh, 1)
-    diff = compare_tables(metered, "a.prod", "a.test", ["bucket", "id"], partition_column="bucket")
+    diff = compare_tables(metered, "a.prod", "a.test", ["bucket", "id"])
     assert diff.partition_column == "bucket" and diff.mismatch_dates() == [1] and diff.changed_rows == 4
     assert "`bucket` IN (1)" in metered.statements[-1]
     by_text = compare_tables(Metered(wh, 1), "a.prod", "a.test", ["bucket", "id"], partition_column="id")

@@ -405,6 +405,18 @@ def test_array_agg_struct_and_limit(wh):
     assert one(wh, "SELECT ARRAY_LENGTH(ARRAY_AGG(STRUCT(id, v))) FROM ds.t") == 3
 
 
+def test_array_agg_of_a_struct_or_null_keeps_the_rows_whose_condition_picks_the_struct(wh):
+    # BigQuery's IF(c, NULL, STRUCT(..)) IGNORE NULLS keeps the rows where c is FALSE or NULL; the
+    # sandbox gathers them with a FILTER over c (not a CASE of the whole struct for every row).
+    picked = "SELECT ARRAY_AGG(IF(x > 0, NULL, STRUCT(id AS id, v AS v)) IGNORE NULLS) FROM ds.t"
+    assert sorted((r["id"], r["v"]) for r in one(wh, picked)) == [(2, "b"), (3, None)]   # x NULL: kept
+    kept = "SELECT ARRAY_AGG(IF(x > 0, STRUCT(id AS id), NULL) IGNORE NULLS) FROM ds.t"
+    assert [dict(r) for r in one(wh, kept)] == [{"id": 1}]
+    assert "FILTER(WHERE (x > 0) IS NOT TRUE)" in to_duckdb(picked.replace("ds.t", "t"))
+    # any other value is gathered as it was: dropped when NULL
+    assert list(one(wh, "SELECT ARRAY_AGG(IF(x > 0, NULL, v) IGNORE NULLS) FROM ds.t")) == ["b"]
+
+
 def test_nulls_sort_first_ascending(wh):
     # BigQuery: NULLs come first in ascending order and last in descending order.
     assert wh.query("SELECT id FROM ds.t ORDER BY v").id.tolist() == [3, 1, 2]

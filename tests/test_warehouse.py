@@ -3,14 +3,21 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import re
+import subprocess
+import sys
+import tempfile
 import threading
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
 from runbook_lib.errors import NotFoundError, ParameterError, WarehouseBusy
+from runbook_lib.local.duckdb_file import engine_settings
 from runbook_lib.local.warehouse import LocalWarehouse, TableInfo
 
 
@@ -336,6 +343,58 @@ def test_processes_share_the_warehouse(wh):
 
 # ------------------------------------------------------------------------------------------ sessions
 
+# A bad engine setting: one sentence that names the variable, its value and what is allowed.
+ONE_SENTENCE = re.compile(r"RUNBOOK_DUCKDB_[A-Z_]+='[^'\n]*' is not valid: [^\n.]+\.")
+
+
+def test_the_engine_takes_a_share_of_memory_and_spills_outside_the_working_folder():
+    defaults = engine_settings({})
+    assert defaults["memory_limit"] == "25%" and "threads" not in defaults
+    assert Path(defaults["temp_directory"]).parent.parent == Path(tempfile.gettempdir())
+    assert Path(defaults["temp_directory"]).name == str(os.getpid())   # processes never share spill files
+    given = engine_settings({"RUNBOOK_DUCKDB_MEMORY_LIMIT": "1.5GB", "RUNBOOK_DUCKDB_TEMP_DIR": "/x/spill",
+                             "RUNBOOK_DUCKDB_THREADS": "1"})
+    assert given == {"memory_limit": "1.5GB", "temp_directory": "/x/spill", "threads": "1"}
+    for variable, bad in (("RUNBOOK_DUCKDB_MEMORY_LIMIT", "0%"), ("RUNBOOK_DUCKDB_MEMORY_LIMIT", "lots%"),
+                          ("RUNBOOK_DUCKDB_THREADS", "0"), ("RUNBOOK_DUCKDB_THREADS", "two")):
+        with pytest.raises(ParameterError) as err:
+            engine_settings({variable: bad})
+        assert err.value.parameter == variable and ONE_SENTENCE.fullmatch(str(err.value)), str(err.value)
+    # a fresh process's engine runs with them; DuckDB's own refusal is one sentence naming the variable
+    show = ("from runbook_lib.local.duckdb_file import engine; print(engine().con.execute(\"SELECT "
+            "current_setting('memory_limit'), current_setting('threads'), current_setting('enable_progress_bar')\")"
+            ".fetchone())")
+    env = {**os.environ, "RUNBOOK_DUCKDB_MEMORY_LIMIT": "1GiB", "RUNBOOK_DUCKDB_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "('1.0 GiB', 1, False)"   # (no progress bar drawn on a notebook's stdout)
+    env["RUNBOOK_DUCKDB_MEMORY_LIMIT"] = "a lot"
+    run = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True)
+    assert run.returncode != 0 and "RUNBOOK_DUCKDB_MEMORY_LIMIT='a lot' is not valid" in run.stderr
+
+
+def test_a_spill_folder_that_cannot_be_made_is_one_sentence_naming_the_variable(tmp_path):
+    (tmp_path / "file").write_text("")
+    show = "from runbook_lib.local.duckdb_file import engine; engine()"
+    env = {**os.environ, "RUNBOOK_DUCKDB_TEMP_DIR": str(tmp_path / "file" / "a" / "spill")}
+    run = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True)
+    last = run.stderr.strip().splitlines()[-1]
+    assert run.returncode != 0 and last.startswith("runbook_lib.errors.ParameterError: RUNBOOK_DUCKDB_TEMP_DIR=")
+    assert ONE_SENTENCE.fullmatch(last.split(": ", 1)[1]) and "give a folder this user can create" in last
+
+
+def test_what_does_not_fit_spills_to_the_engines_own_folder(tmp_path):
+    # a sort of ~200 MB of text held to 64 MB: DuckDB spills, into the folder it is given (made on
+    # first use, with the folders above it), and removes it when the process ends
+    spill = tmp_path / "a" / "b" / "spill"
+    sort = ("import os; from runbook_lib.local.duckdb_file import engine; con = engine().con; "
+            "print(con.execute(\"SELECT COUNT(*) FROM (SELECT md5(CAST(range AS VARCHAR)) || md5(CAST(-range AS "
+            "VARCHAR)) AS s FROM range(1500000) ORDER BY s)\").fetchone()[0], os.path.isdir(os.environ['SPILL']))")
+    env = {**os.environ, "RUNBOOK_DUCKDB_MEMORY_LIMIT": "64MB", "RUNBOOK_DUCKDB_TEMP_DIR": str(spill),
+           "SPILL": str(spill), "RUNBOOK_DUCKDB_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-c", sort], env=env, capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["1500000", "True"] and not spill.exists()
+
+
 def test_temp_objects_last_one_call(wh):
     # A BigQuery script's TEMP functions and tables vanish when it ends; the same script runs again.
     script = "CREATE TEMP FUNCTION bump(x INT64) AS (x + 1); CREATE TEMP TABLE seed AS SELECT @start AS x; " \
@@ -386,6 +445,21 @@ def test_dry_run_bills_what_bigquery_reads(games):
     # a script bills every statement
     assert games.estimate_bytes(f"SELECT points FROM {ref}; SELECT minutes FROM {ref}") == 32
     assert not games.table_exists("nba_analytics.copy")
+
+
+def test_loads_partitioned_by_an_integer_column_count_each_value_as_a_partition(games):
+    frame = pd.DataFrame({"bucket": [3, 3, 7, None], "v": ["a", "b", "c", "d"]}).astype({"bucket": "Int64"})
+    games.load_dataframes({"nba_analytics.by_bucket": frame}, partition_columns={"nba_analytics.by_bucket": "bucket"})
+    info = games.table_info("nba_analytics.by_bucket")
+    assert (info.partition_column, info.partition_type, info.partition_range) == ("bucket", "RANGE", None)
+    assert [(p.partition_id, p.total_rows) for p in games.partitions("nba_analytics.by_bucket")] == \
+        [("3", 2), ("7", 1), ("__NULL__", 1)]
+    assert games.estimate_bytes("SELECT v FROM nba_analytics.by_bucket WHERE bucket = 7") == 3 + 8
+    # appended behind the warehouse's back: the statistics no longer hold the table's rows, so an
+    # estimate counts from the rows
+    with games.connection() as con:
+        con.execute("INSERT INTO nba_analytics.by_bucket VALUES (7, 'eeee')")
+    assert games.estimate_bytes("SELECT v FROM nba_analytics.by_bucket WHERE bucket = 7") == 3 + 6 + 2 * 8
 
 
 def test_partition_statistics_follow_loads_and_are_counted_when_missing(games):

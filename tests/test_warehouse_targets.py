@@ -284,6 +284,46 @@ def test_partitions_come_from_metadata_and_change_only_where_written(wh, ds):
     assert [(p.partition_id, p.total_rows) for p in wh.partitions(f"{ds}.flat")] == [(None, 0)]
 
 
+def test_integer_range_partitions_have_bigquerys_ids_and_estimates(wh, ds):
+    ref = f"{ds}.ranged"
+    wh.execute(f"""CREATE TABLE {ref} (bucket INT64, v STRING)
+                   PARTITION BY RANGE_BUCKET(bucket, GENERATE_ARRAY(0, 30, 10))""")
+    wh.execute(f"INSERT INTO {ref} VALUES (1, 'a'), (5, 'bb'), (12, 'ccc'), (35, 'dddd'), (NULL, 'eeeee')")
+    info = wh.table_info(ref)
+    assert (info.partition_column, info.partition_type, info.partition_range) == ("bucket", "RANGE", (0, 30, 10))
+    # a range's id is its start; outside [start, end) is __UNPARTITIONED__, NULL is __NULL__
+    assert sorted((p.partition_id, p.total_rows) for p in wh.partitions(ref)) == [
+        ("0", 2), ("10", 1), ("__NULL__", 1), ("__UNPARTITIONED__", 1)]
+    v = {text: 2 + len(text) for text in ("a", "bb", "ccc", "dddd", "eeeee")}
+    # BigQuery reads whole partitions (bucket = 5 reads [0, 10), the row with 1 too), and the
+    # partition column the filter names
+    assert wh.estimate_bytes(f"SELECT v FROM {ref} WHERE bucket = 5") == v["a"] + v["bb"] + 2 * 8
+    # __UNPARTITIONED__ holds values a filter may keep: read
+    assert wh.estimate_bytes(f"SELECT v FROM {ref} WHERE bucket >= @b", {"b": 12}) == v["ccc"] + v["dddd"] + 2 * 8
+    assert wh.estimate_bytes(f"SELECT v FROM {ref}") == sum(v.values())
+    wh.create_table_like(ref, f"{ds}.ranged_copy")
+    assert wh.table_info(f"{ds}.ranged_copy").partition_range == (0, 30, 10)
+
+
+def test_timestamp_and_datetime_columns_partition_by_day(wh, ds):
+    wh.execute(f"CREATE TABLE {ds}.events (ts TIMESTAMP, n INT64) PARTITION BY DATE(ts)")
+    wh.execute(f"CREATE TABLE {ds}.local_events (dt DATETIME, n INT64) PARTITION BY DATETIME_TRUNC(dt, DAY)")
+    wh.execute(f"""INSERT INTO {ds}.events VALUES (TIMESTAMP '2024-01-07 23:30:00+00', 1),
+                     (TIMESTAMP '2024-01-08 01:00:00+02', 2), (TIMESTAMP '2024-01-08 00:30:00+00', 3), (NULL, 4)""")
+    wh.execute(f"""INSERT INTO {ds}.local_events VALUES (DATETIME '2024-01-07 23:30:00', 1),
+                     (DATETIME '2024-01-08 00:30:00', 2)""")
+    # a TIMESTAMP's day is its UTC day (01:00+02 is 23:00 the day before)
+    assert [(p.partition_id, p.total_rows) for p in wh.partitions(f"{ds}.events")] == [
+        ("20240107", 2), ("20240108", 1), ("__NULL__", 1)]
+    assert [(p.partition_date, p.total_rows) for p in wh.partitions(f"{ds}.local_events")] == [
+        (date(2024, 1, 7), 1), (date(2024, 1, 8), 1)]
+    assert wh.table_info(f"{ds}.events").partition_type == "DAY"
+    # a filter on the partition column reads the whole days it keeps (n and the column, 8 bytes a row)
+    assert wh.estimate_bytes(f"SELECT n FROM {ds}.events WHERE ts >= TIMESTAMP '2024-01-08 00:00:00+00'") == 2 * 8
+    assert wh.estimate_bytes(f"SELECT n FROM {ds}.events WHERE ts > TIMESTAMP '2024-01-07 23:00:00+00'") == 6 * 8
+    assert wh.estimate_bytes(f"SELECT n FROM {ds}.local_events WHERE dt < DATETIME '2024-01-08 00:00:00'") == 2 * 8
+
+
 def test_information_schema_partitions_in_sql(wh, ds):
     ref = _games(wh, ds)
     df = wh.query(f"""SELECT table_name, partition_id, total_rows FROM `{PROJECT}.{ds}.INFORMATION_SCHEMA.PARTITIONS`

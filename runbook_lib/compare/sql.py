@@ -1,17 +1,22 @@
 """The comparison's SQL, written once in BigQuery's dialect and run where the data is.
 
 Each statement is a single SELECT (so BigQuery can dry-run it and hold it to maximum_bytes_billed),
-and only counts, a histogram and a bounded sample come back:
+and only counts, a histogram and a bounded sample come back. Usually one statement does it all:
 
-1. comparison: every row of both tables reduced to its key, a fingerprint of its key and one of its
-   compared columns (the warehouse's own vectorised hash, `Warehouse.row_hash_sql`), the two sides
-   joined on the key: rows on one side only, pairs, pairs whose fingerprints differ, per partition.
-   Then the detail: only the keys whose rows have different fingerprints are read again from both
-   tables, and each column is compared: exactly for non-numeric columns, within
-   `abs_tol + rel_tol * |prod|` for numeric ones.
-   The counts also tell whether any key is duplicated; only then do exact_counts count key by key (a
-   GROUP BY over both sides, dearer than the join) and detail compare the keys found once on each side.
-2. sample, over the few partitions that hold them: the first mismatched rows by key, both sides' values.
+comparison: each table read once for its keys, a fingerprint of its keys and one of its compared
+   columns (the warehouse's own vectorised hash, `Warehouse.row_hash_sql`), production's rows also
+   carrying their compared values; the two sides joined on the key (the join's hash table holds test's
+   keys and fingerprints only, never whole rows). One aggregate over the join counts, per partition,
+   the rows on one side only, the pairs and the pairs whose fingerprints differ, and gathers the few
+   rows that are not equal pairs (with production's values) into arrays. Only for the pairs whose
+   fingerprints differ is test read again (a semi-join on their keys), and each column compared:
+   exactly for non-numeric columns, within `abs_tol + rel_tol * |prod|` for numeric ones; the same
+   pass gives the mismatches per partition and column, the largest differences, their histogram and
+   the sample (the first mismatched rows by key, both sides' values).
+
+The counts also tell whether any key is duplicated; only then do exact_counts count key by key (a
+GROUP BY over both sides, dearer than the join) and detail compare the keys found once on each side,
+reading only the partitions where fingerprints differ.
 
 Internal names start with an underscore and number the key and compared columns (_k0, _p0, _t0),
 so no user column name can collide with them.
@@ -89,6 +94,10 @@ def _filters(plan: Plan, partitions: str | None) -> str:
     return f" WHERE {' AND '.join(filters)}" if filters else ""
 
 
+def _partition(plan: Plan) -> str:
+    return f"{_ident(plan.partition_column) if plan.partition_column else 'NULL'} AS _part"
+
+
 def _keyed(plan: Plan, selected: list[str], table: str, partitions: str | None) -> str:
     """Rows of `table` with the key columns as _k0.. and a fingerprint of them, _kh (computed over the
     _k names, so that every statement and CTE computes the same fingerprint of the same key)."""
@@ -97,27 +106,37 @@ def _keyed(plan: Plan, selected: list[str], table: str, partitions: str | None) 
     return f"SELECT *, {plan.key_hash} AS _kh FROM ({inner})"
 
 
+def _table(plan: Plan, side: str) -> str:
+    return plan.prod_table if side == "p" else plan.test_table
+
+
+def _value_columns(plan: Plan, side: str, alias: str = "") -> list[str]:
+    return [f"{alias}_{side}{j}" for j in range(len(plan.columns))]
+
+
+def _read_values(plan: Plan, side: str) -> list[str]:
+    """A side's compared columns, named _p0.. (production) or _t0.. (test)."""
+    return [f"{_ident(c.name)} AS _{side}{j}" for j, c in enumerate(plan.columns)]
+
+
 def _fingerprints(plan: Plan, side: str, partitions: str | None, key_hash: bool = False) -> str:
     """One table reduced to keys, partition and the fingerprint of its compared columns (and, to be
     joined on, of its keys)."""
-    table = plan.prod_table if side == "p" else plan.test_table
     selected = []
     if key_hash or plan.partition_column not in plan.keys:
-        selected.append(f"{_ident(plan.partition_column) if plan.partition_column else 'NULL'} AS _part")
+        selected.append(_partition(plan))
     selected.append(f"{plan.row_hash} AS _h")
     if key_hash:
-        return _keyed(plan, selected, table, partitions)
+        return _keyed(plan, selected, _table(plan, side), partitions)
     keys = [f"{_ident(k)} AS _k{i}" for i, k in enumerate(plan.keys)]
-    return f"SELECT {', '.join(keys + selected)} FROM `{table}`{_filters(plan, partitions)}"
+    return f"SELECT {', '.join(keys + selected)} FROM `{_table(plan, side)}`{_filters(plan, partitions)}"
 
 
-def _values(plan: Plan, side: str, partitions: str | None) -> str:
-    """One table's compared columns, only for the changed keys: a semi-join on the key fingerprint
-    (the engine builds its hash table from the few changed keys, never from the table's rows)."""
-    table = plan.prod_table if side == "p" else plan.test_table
-    selected = [f"{_ident(plan.partition_column) if plan.partition_column else 'NULL'} AS _part"] if side == "p" else []
-    selected += [f"{_ident(c.name)} AS _{side}{j}" for j, c in enumerate(plan.columns)]
-    return f"SELECT * FROM ({_keyed(plan, selected, table, partitions)}) WHERE _kh IN (SELECT _kh FROM _changed)"
+def _values(plan: Plan, side: str, partitions: str | None, wanted: str, part: bool = False) -> str:
+    """One table's compared columns, only for the keys in CTE `wanted`: a semi-join on the key
+    fingerprint (the engine builds its hash table from those few keys, never from the table's rows)."""
+    selected = ([_partition(plan)] if part else []) + _read_values(plan, side)
+    return f"SELECT * FROM ({_keyed(plan, selected, _table(plan, side), partitions)}) WHERE _kh IN (SELECT _kh FROM {wanted})"
 
 
 def _key_list(plan: Plan, alias: str = "") -> str:
@@ -144,10 +163,26 @@ def _keys_cte(plan: Plan) -> str:
 )"""
 
 
+# The columns every statement's rows share (one UNION ALL of row kinds).
 COUNTS = ("rows_prod", "rows_test", "only_in_prod", "only_in_test", "duplicate_keys_prod", "duplicate_keys_test",
           "ambiguous_rows_prod", "ambiguous_rows_test", "matched_rows", "fingerprints_differ")
 JOIN_COUNTS = ("rows", "only_in_prod", "only_in_test", "matched_rows", "fingerprints_differ",
                "keys_only_in_prod", "keys_only_in_test")
+DETAIL = ("column_number", "decade", "by_decade", "max_abs_delta", "mismatches", "cells")
+
+
+def _sample_columns(plan: Plan) -> list[str]:
+    """The sample's columns: its order (_rank: a UNION ALL keeps none), keys, both sides' values, and
+    per column whether it differs (_d0..)."""
+    n = len(plan.columns)
+    return ["_rank", *(f"_k{i}" for i in range(len(plan.keys))), *_value_columns(plan, "p"),
+            *_value_columns(plan, "t"), *(f"_d{j}" for j in range(n))]
+
+
+def _row(kind: str, given: dict[str, str], columns: list[str]) -> str:
+    """One kind of output row: the `given` expressions by name, NULL for every other column (a UNION
+    ALL types each column from the kinds that give it, as BigQuery coerces a NULL literal)."""
+    return f"SELECT '{kind}' AS _kind, " + ", ".join(f"{given.get(c, 'NULL')} AS {c}" for c in columns)
 
 
 def _joined_on(plan: Plan, left: str, right: str) -> str:
@@ -159,63 +194,84 @@ def _joined_on(plan: Plan, left: str, right: str) -> str:
     return " AND ".join(same)
 
 
-DETAIL = ("column_number", "decade", "by_decade", "max_abs_delta", "mismatches", "cells")
+# How many arrays each partition's odd rows are gathered into: BigQuery keeps an array within one row
+# (100 MB at most), so a partition where every row differs is spread over this many. Equal pairs (most
+# rows) all fall in one group per partition: DuckDB aggregates 10M rows into 200 groups about a fifth
+# faster than into 12,800 (measured, bench/bench_compare.py).
+ODD_ROW_BUCKETS = 64
 
 
-def _nulls(names: tuple[str, ...], kinds: dict[str, str] | None = None) -> str:
-    return ", ".join(f"CAST(NULL AS {(kinds or {}).get(n, 'INT64')}) AS {n}" for n in names)
-
-
-_DETAIL_KINDS = {"decade": "FLOAT64", "max_abs_delta": "FLOAT64"}
-
-
-def comparison(plan: Plan) -> str:
-    """The usual case in one statement, as cheap as one hash join of fingerprints (the floor of any
-    comparison) plus reading the changed rows' values:
+def comparison(plan: Plan, sample: bool) -> str:
+    """Everything, in one statement, when no key is duplicated (as cheap as one hash join of
+    fingerprints, the floor of any comparison, plus reading the changed rows of test again):
 
     - rows of kind 'join', per partition: rows on one side only, key-matched pairs, pairs whose
-      fingerprints differ, and distinct keys among the one-sided rows;
+      fingerprints differ; of kind 'keys': distinct keys among the one-sided rows;
     - rows of kind 'prod' and 'test', per partition: each table's own row count;
-    - rows of kind 'cell': the detail (see detail()) of the pairs whose fingerprints differ.
+    - rows of kind 'cell' and 'sample': the detail of the pairs whose fingerprints differ (see _detail_rows).
 
     When each table's rows equal its one-sided rows plus the pairs, and the one-sided rows have as
     many distinct keys as rows, no key is duplicated and all of it is exact; otherwise the caller
-    counts per key (exact_counts) and details again (detail with unique_keys=False)."""
-    part = _ident(plan.partition_column) if plan.partition_column else "NULL"
-    keys = ", ".join(f"IF(p._kh IS NULL, t._k{i}, p._k{i}) AS _k{i}" for i in range(len(plan.keys)))
-    changed = f"""_prod AS ({_fingerprints(plan, "p", None, key_hash=True)}),
-_test AS ({_fingerprints(plan, "t", None, key_hash=True)}),
+    counts per key (exact_counts) and details again (detail)."""
+    keys = [f"_k{i}" for i in range(len(plan.keys))]
+    either = lambda column: f"IF(p._kh IS NULL, t.{column}, p.{column})"  # noqa: E731
+    joined_keys = ", ".join(f"{either(k)} AS {k}" for k in keys)
+    carried = ["_odd", "_kh", *keys, *_value_columns(plan, "p")]
+    # A partition column that is a key (phases.yaml makes it the first) is not carried twice: the
+    # join's hash table holds test's keys and fingerprints only.
+    if plan.partition_column in plan.keys:
+        part, parted = either(f"_k{plan.keys.index(plan.partition_column)}"), []
+    else:
+        part, parted = either("_part"), [_partition(plan)]
+    # Production carries its values through the join (streamed, never held): the pairs whose
+    # fingerprints differ then need only test's values read again. The odd rows are gathered with
+    # ARRAY_AGG(IF(.., NULL, STRUCT(..)) IGNORE NULLS), which the sandbox runs as a FILTER over _odd
+    # (local.bigquery.rewrites._filtered_array_agg).
+    ctes = f"""_prod AS ({_keyed(plan, [*parted, f"{plan.row_hash} AS _h", *_read_values(plan, "p")],
+                              plan.prod_table, None)}),
+_test AS ({_keyed(plan, [*parted, f"{plan.row_hash} AS _h"], plan.test_table, None)}),
 _joined AS (
-  SELECT IF(p._kh IS NULL, t._part, p._part) AS _part, COALESCE(p._kh, t._kh) AS _kh, {keys},
-    p._kh AS _pkh, t._kh AS _tkh, p._h AS _hp, t._h AS _ht
+  SELECT {part} AS _part, COALESCE(p._kh, t._kh) AS _kh, {joined_keys},
+    CASE WHEN t._kh IS NULL THEN 1 WHEN p._kh IS NULL THEN 2 WHEN p._h != t._h THEN 3 END AS _odd,
+    {", ".join(_value_columns(plan, "p", "p."))}
   FROM _prod AS p FULL JOIN _test AS t ON {_joined_on(plan, "p", "t")}
 ),
-_changed AS (
-  SELECT _kh, {_key_list(plan)} FROM _joined WHERE _pkh IS NOT NULL AND _tkh IS NOT NULL AND _hp != _ht
-)"""
-    no_join = _nulls(JOIN_COUNTS[1:])
-    no_detail = _nulls(DETAIL, _DETAIL_KINDS)
+_groups AS (
+  SELECT _part, COUNTIF(_odd = 1) AS only_in_prod, COUNTIF(_odd = 2) AS only_in_test,
+    COUNTIF(_odd IS NULL OR _odd = 3) AS matched_rows, COUNTIF(_odd = 3) AS fingerprints_differ,
+    ARRAY_AGG(IF(_odd IS NULL, NULL, STRUCT({", ".join(f"{c} AS {c}" for c in carried)})) IGNORE NULLS) AS _rows
+  FROM _joined
+  GROUP BY _part, IF(_odd IS NULL, NULL, MOD(_kh, {ODD_ROW_BUCKETS}))
+),
+_odd AS (SELECT g._part, {", ".join(f"r.{c}" for c in carried)} FROM _groups AS g CROSS JOIN UNNEST(g._rows) AS r),
+_changed AS (SELECT * FROM _odd WHERE _odd = 3),
+{_pairs_cte(plan, "_changed", None)},
+{_detail_ctes(plan, sample)}"""
+    columns = _output_columns(plan, sample)
+    one_sided = {"keys_only_in_prod": "COUNT(DISTINCT IF(_odd = 1, _kh, NULL))",
+                 "keys_only_in_test": "COUNT(DISTINCT IF(_odd = 2, _kh, NULL))"}
+    counts = {"partition_value": "_part", **{n: f"SUM({n})" for n in JOIN_COUNTS[1:5]}}
+    part = _ident(plan.partition_column) if plan.partition_column else "NULL"
+    sides = {"partition_value": part, "rows": "COUNT(*)"}
     return f"""WITH
-{_pairs_cte(plan, None, changed)},
-{_cell_ctes(plan)}
-SELECT 'join' AS _kind, _part AS partition_value, CAST(NULL AS INT64) AS rows,
-  COUNTIF(_tkh IS NULL) AS only_in_prod, COUNTIF(_pkh IS NULL) AS only_in_test,
-  COUNTIF(_pkh IS NOT NULL AND _tkh IS NOT NULL) AS matched_rows,
-  COUNTIF(_pkh IS NOT NULL AND _tkh IS NOT NULL AND _hp != _ht) AS fingerprints_differ,
-  COUNT(DISTINCT IF(_tkh IS NULL, _pkh, NULL)) AS keys_only_in_prod,
-  COUNT(DISTINCT IF(_pkh IS NULL, _tkh, NULL)) AS keys_only_in_test, {no_detail}
-FROM _joined
-GROUP BY _part
+{ctes}
+{_row("join", counts, columns)}
+FROM _groups GROUP BY _part
 UNION ALL
-SELECT 'prod' AS _kind, {part} AS partition_value, COUNT(*) AS rows, {no_join}, {no_detail}
+{_row("keys", {"partition_value": "_part", **one_sided}, columns)}
+FROM _odd WHERE _odd < 3 GROUP BY _part
+UNION ALL
+{_row("prod", sides, columns)}
 FROM `{plan.prod_table}`{_filters(plan, None)} GROUP BY 2
 UNION ALL
-SELECT 'test' AS _kind, {part} AS partition_value, COUNT(*) AS rows, {no_join}, {no_detail}
+{_row("test", sides, columns)}
 FROM `{plan.test_table}`{_filters(plan, None)} GROUP BY 2
 UNION ALL
-SELECT 'cell' AS _kind, _part AS partition_value, CAST(NULL AS INT64) AS rows, {no_join}, {_CELL_AGGREGATES}
-FROM _decades
-GROUP BY GROUPING SETS ((_part, _col), (_col, _decade))"""
+{_detail_rows(plan, sample)}"""
+
+
+def _output_columns(plan: Plan, sample: bool) -> list[str]:
+    return ["partition_value", *JOIN_COUNTS, *DETAIL, *(_sample_columns(plan) if sample else [])]
 
 
 def exact_counts(plan: Plan) -> str:
@@ -236,34 +292,33 @@ FROM _keys
 GROUP BY _part"""
 
 
-def _changed_cte(plan: Plan, partitions: str | None, unique_keys: bool) -> str:
-    """The keys whose single rows have different fingerprints (_kh and _k0..): a join of the two
-    sides' fingerprints when no key is duplicated, else key by key."""
-    if unique_keys:
-        return f"""_prod AS ({_fingerprints(plan, "p", partitions, key_hash=True)}),
-_test AS ({_fingerprints(plan, "t", partitions, key_hash=True)}),
-_changed AS (
-  SELECT p._kh, {_key_list(plan, "p.")} FROM _prod AS p JOIN _test AS t ON {_joined_on(plan, "p", "t")}
-  WHERE p._h != t._h
-)"""
-    return f"""_prod AS ({_fingerprints(plan, "p", partitions)}),
+def detail(plan: Plan, partitions: str | None, sample: bool) -> str:
+    """The detail (see _detail_rows) of the keys found once on each side whose fingerprints differ,
+    after exact_counts, over the `partitions` that hold them."""
+    keys = _key_list(plan, "c.")
+    return f"""WITH
+_prod AS ({_fingerprints(plan, "p", partitions)}),
 _test AS ({_fingerprints(plan, "t", partitions)}),
 {_keys_cte(plan)},
-_changed AS (
+_changed_keys AS (
   SELECT {plan.key_hash} AS _kh, {_key_list(plan)} FROM _keys WHERE _np = 1 AND _nt = 1 AND _hp != _ht
-)"""
+),
+_changed AS (
+  SELECT p._part, c._kh, {keys}, {", ".join(_value_columns(plan, "p", "p."))}
+  FROM _changed_keys AS c JOIN ({_values(plan, "p", partitions, "_changed_keys", part=True)}) AS p
+    ON {_joined_on(plan, "p", "c")}
+),
+{_pairs_cte(plan, "_changed", partitions)},
+{_detail_ctes(plan, sample)}
+{_detail_rows(plan, sample)}"""
 
 
-def _pairs_cte(plan: Plan, partitions: str | None, changed: str) -> str:
-    """Both sides' compared columns for the `changed` keys: the fingerprints were matched first, and
-    only then are the tables read again, for those keys alone (no engine joins whole rows of every key)."""
-    values = "".join(f", p._p{j}, t._t{j}" for j in range(len(plan.columns)))
-    return f"""{changed},
-_pairs AS (
-  SELECT p._part, {_key_list(plan, "c.")}{values}
-  FROM _changed AS c
-  JOIN ({_values(plan, "p", partitions)}) AS p ON {_joined_on(plan, "p", "c")}
-  JOIN ({_values(plan, "t", partitions)}) AS t ON {_joined_on(plan, "t", "c")}
+def _pairs_cte(plan: Plan, changed: str, partitions: str | None) -> str:
+    """The `changed` rows (partition, keys, production's values) with test's values beside them: test
+    is read again for those keys alone."""
+    return f"""_pairs AS (
+  SELECT c._part, {_key_list(plan, "c.")}, {", ".join(_value_columns(plan, "p", "c.") + _value_columns(plan, "t", "t."))}
+  FROM {changed} AS c JOIN ({_values(plan, "t", partitions, changed)}) AS t ON {_joined_on(plan, "t", "c")}
 )"""
 
 
@@ -288,50 +343,45 @@ def equal(column: Column, j: int) -> str:
     return "(" + " OR ".join(same) + ")"
 
 
-def _cell_ctes(plan: Plan) -> str:
-    """From _pairs: each changed row reduced to one flag and one |difference| per column, then spread
-    into one row per column by a cross join with the column numbers (not by UNNESTing an array built
-    from the row, which an engine may run as a join of whole rows). Column number 0 is the row
-    itself (any mismatch), j + 1 is plan.columns[j]."""
-    flags = [f"NOT ({' AND '.join(equal(c, j) for j, c in enumerate(plan.columns)) or 'TRUE'}) AS _d0",
-             "CAST(NULL AS FLOAT64) AS _x0"]
-    for j, c in enumerate(plan.columns, start=1):
-        flags += [f"NOT {equal(c, j - 1)} AS _d{j}", f"{_delta(j - 1) if c.numeric else 'CAST(NULL AS FLOAT64)'} AS _x{j}"]
+def _detail_ctes(plan: Plan, sample: bool) -> str:
+    """From _pairs: per changed row a flag for any mismatch (_any), one per column (_d0..) and each
+    numeric column's |difference| (_x0..); then one row per column (_cells) by a cross join with the
+    column numbers (not by UNNESTing an array built from the row, which an engine may run as a join
+    of whole rows): column number 0 is the row itself (any mismatch), j + 1 is plan.columns[j]."""
     n = len(plan.columns)
-    pick = lambda prefix: "CASE _col " + " ".join(f"WHEN {j} THEN {prefix}{j}" for j in range(n + 1)) + " END"  # noqa: E731
-    return f"""_flags AS (SELECT _part, {", ".join(flags)} FROM _pairs),
+    flags = [f"NOT ({' AND '.join(equal(c, j) for j, c in enumerate(plan.columns)) or 'TRUE'}) AS _any"]
+    for j, c in enumerate(plan.columns):
+        flags += [f"NOT {equal(c, j)} AS _d{j}", f"{_delta(j) if c.numeric else 'CAST(NULL AS FLOAT64)'} AS _x{j}"]
+    pick = lambda first, prefix: (f"CASE _col WHEN 0 THEN {first} "  # noqa: E731
+                                  + " ".join(f"WHEN {j + 1} THEN {prefix}{j}" for j in range(n)) + " END")
+    ctes = f"""_flags AS (SELECT _pairs.*, {", ".join(flags)} FROM _pairs),
 _cells AS (
-  SELECT _part, _col, {pick("_d")} AS differs, {pick("_x")} AS delta
+  SELECT _part, _col, {pick("_any", "_d")} AS differs, {pick("CAST(NULL AS FLOAT64)", "_x")} AS delta
   FROM _flags CROSS JOIN UNNEST(GENERATE_ARRAY(0, {n})) AS _col
 ),
 _decades AS (SELECT *, IF(delta > 0, FLOOR(LOG10(delta)), NULL) AS _decade FROM _cells)"""
+    if sample:
+        ctes += f""",
+_sample AS (SELECT * FROM _flags WHERE _any ORDER BY {_key_list(plan)} LIMIT @_limit)"""
+    return ctes
 
 
-# Per partition and column: mismatches beyond tolerance and the largest |test - prod|; per column and
-# power of ten of |test - prod| (by_decade 1): the cells with a difference, and those beyond tolerance.
-_CELL_AGGREGATES = ("_col AS column_number, _decade AS decade, GROUPING(_part) AS by_decade, "
-                    "MAX(delta) AS max_abs_delta, COUNTIF(differs) AS mismatches, COUNT(*) AS cells")
-
-
-def detail(plan: Plan, partitions: str | None, unique_keys: bool) -> str:
-    """The detail of the keys whose fingerprints differ, on its own (after exact_counts)."""
-    return f"""WITH
-{_pairs_cte(plan, partitions, _changed_cte(plan, partitions, unique_keys))},
-{_cell_ctes(plan)}
-SELECT _part AS partition_value, {_CELL_AGGREGATES}
+def _detail_rows(plan: Plan, sample: bool) -> str:
+    """Rows of kind 'cell': per partition and column, mismatches beyond tolerance and the largest
+    |test - prod|; per column and power of ten of |test - prod| (by_decade 1), the cells with a
+    difference and those beyond tolerance. Rows of kind 'sample' (when asked): the first mismatched
+    rows by key (up to @_limit), both sides' values and a flag per column."""
+    columns = _output_columns(plan, sample)
+    cells = {"partition_value": "_part", "column_number": "_col", "decade": "_decade",
+             "by_decade": "GROUPING(_part)", "max_abs_delta": "MAX(delta)", "mismatches": "COUNTIF(differs)",
+             "cells": "COUNT(*)"}
+    rows = f"""{_row("cell", cells, columns)}
 FROM _decades
 GROUP BY GROUPING SETS ((_part, _col), (_col, _decade))"""
-
-
-def sample(plan: Plan, partitions: str | None, unique_keys: bool) -> str:
-    """The first mismatched rows by key (up to @_limit), with both sides' values and a flag per column."""
-    flags = ", ".join(f"NOT {equal(c, j)} AS _d{j}" for j, c in enumerate(plan.columns))
-    values = ", ".join(f"_p{j}, _t{j}" for j in range(len(plan.columns)))
-    equal_all = " AND ".join(equal(c, j) for j, c in enumerate(plan.columns))
-    return f"""WITH
-{_pairs_cte(plan, partitions, _changed_cte(plan, partitions, unique_keys))}
-SELECT _part AS partition_value, {_key_list(plan)}, {values}, {flags}
-FROM _pairs
-WHERE NOT ({equal_all})
-ORDER BY {_key_list(plan)}
-LIMIT @_limit"""
+    if sample:
+        rows += f"""
+UNION ALL
+{_row("sample", {"partition_value": "_part", **{c: c for c in _sample_columns(plan)},
+                 "_rank": f"ROW_NUMBER() OVER (ORDER BY {_key_list(plan)})"}, columns)}
+FROM _sample"""
+    return rows

@@ -175,9 +175,7 @@ def compare_tables(warehouse: Any, prod_table: str, test_table: str, keys: Seque
                      partition_column=partition, schema=schema, abs_tol=abs_tol, rel_tol=rel_tol,
                      thresholds=thresholds)
     runner = _Runner(warehouse, dict(params or {}), abs_tol, rel_tol, max_bytes_billed, test.ref)
-    unique = _compare(diff, plan, runner)
-    if diff.changed_rows and sample_rows:
-        _sample(diff, plan, runner, sample_rows, unique)
+    _compare(diff, plan, runner, sample_rows)
     diff.bytes_estimated = runner.bytes_estimated
     return conclude(diff)
 
@@ -203,16 +201,18 @@ class _Runner:
         return self.warehouse.query(statement, used)
 
 
-def _compare(diff: TableDiff, plan: Plan, runner: _Runner) -> bool:
-    """Counts per partition and the detail of what differs, into diff; True when no key is duplicated
-    on either side (one statement did it all), False when duplicates made it count key by key."""
-    found = runner.run(sql.comparison(plan), "comparison")
+def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> None:
+    """Counts per partition, the detail of what differs and the sample, into diff: one statement when
+    no key is duplicated on either side; otherwise two more (counted key by key, then the detail)."""
+    sample = sample_rows > 0
+    limit = {"_limit": sample_rows} if sample else {}
+    found = runner.run(sql.comparison(plan, sample), "comparison", **limit)
     found["partition_value"] = [_value(v, plan.partition_type) for v in found["partition_value"]]
     numbers = list(sql.JOIN_COUNTS)
-    cells = found[found["_kind"] == "cell"].copy()
-    found = found[found["_kind"] != "cell"].copy()
+    detail = found[found["_kind"].isin(["cell", "sample"])].copy()
+    found = found[~found["_kind"].isin(["cell", "sample"])].copy()
     found[numbers] = found[numbers].fillna(0).astype("int64")
-    joined = found[found["_kind"] == "join"].set_index("partition_value")
+    joined = found[found["_kind"].isin(["join", "keys"])].groupby("partition_value", dropna=False)[numbers].sum()
     rows = {side: found[found["_kind"] == side].set_index("partition_value")["rows"] for side in ("prod", "test")}
     unique = (rows["prod"].sum() == joined["only_in_prod"].sum() + joined["matched_rows"].sum()
               and rows["test"].sum() == joined["only_in_test"].sum() + joined["matched_rows"].sum()
@@ -226,7 +226,7 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner) -> bool:
         for name in sql.COUNTS[2:]:
             counts[name] = [int(joined[name].get(v, 0)) if name in joined else 0 for v in values]
     else:   # duplicated keys: count key by key, and detail the keys found once on each side
-        cells = cells.iloc[0:0]   # matched on a join that duplicates made ambiguous: not used
+        detail = detail.iloc[0:0]   # matched on a join that duplicates made ambiguous: not used
         counts = runner.run(sql.exact_counts(plan), "per-key count (duplicate keys)")
         counts["partition_value"] = [_value(v, plan.partition_type) for v in counts["partition_value"]]
         counts = counts.sort_values("partition_value", key=_sort_key).reset_index(drop=True)
@@ -239,15 +239,18 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner) -> bool:
     diff.column_mismatches = {c: 0 for c in diff.compared_columns}
     if not unique and counts["fingerprints_differ"].sum() > 0:
         changed = counts[counts["fingerprints_differ"] > 0]["partition_value"].tolist()
-        cells = runner.run(sql.detail(plan, _narrowing(diff, plan, changed), False), "detail")
-        cells["partition_value"] = [_value(v, plan.partition_type) for v in cells["partition_value"]]
+        detail = runner.run(sql.detail(plan, _narrowing(diff, plan, changed), sample), "detail", **limit)
+        detail["partition_value"] = [_value(v, plan.partition_type) for v in detail["partition_value"]]
+    cells = detail[detail["_kind"] == "cell"] if "_kind" in detail else detail
     if not cells.empty:
         _detail(diff, plan, cells)
-    return unique
+    if sample and not detail.empty:
+        _sample(diff, plan, detail[detail["_kind"] == "sample"])
 
 
 def _detail(diff: TableDiff, plan: Plan, cells: pd.DataFrame) -> None:
     """Mismatches per partition and column, largest differences and their histogram, from the cells."""
+    cells = cells[["partition_value", *sql.DETAIL]].copy()   # (not the sample's ~70 columns, slow to carry)
     names = ["", *(c.name for c in plan.columns)]   # column number 0: rows with any mismatch
     cells["column_name"] = [names[int(n)] for n in cells["column_number"]]
     by_partition = cells[cells["by_decade"] == 0].astype({"mismatches": "int64"})
@@ -270,21 +273,21 @@ def _detail(diff: TableDiff, plan: Plan, cells: pd.DataFrame) -> None:
                             .sort_values(["column", "decade"]).reset_index(drop=True))
 
 
-def _sample(diff: TableDiff, plan: Plan, runner: _Runner, limit: int, unique: bool) -> None:
-    # Only the partitions that hold the first `limit` changed rows need scanning again.
-    changed = diff.partitions[diff.partitions["changed_rows"] > 0]
-    upto = changed["changed_rows"].cumsum()
-    chosen = changed[(upto - changed["changed_rows"]) < limit]["partition_value"].tolist()
-    rows = runner.run(sql.sample(plan, _narrowing(diff, plan, chosen), unique), "sample", _limit=limit)
-    records = []
-    for _, row in rows.iterrows():
-        key = {k: _value(row[f"_k{i}"], plan.key_types[i]) for i, k in enumerate(plan.keys)}
-        for j, column in enumerate(plan.columns):
-            if bool(row[f"_d{j}"]):
-                prod, test = _value(row[f"_p{j}"], column.prod_type), _value(row[f"_t{j}"], column.test_type)
+def _sample(diff: TableDiff, plan: Plan, rows: pd.DataFrame) -> None:
+    """The sample rows (keys, both sides' values, a flag per column) as one row per differing cell,
+    in the sample's order, then the columns' (read column by column: a row at a time is slow in pandas)."""
+    ranked = rows.sort_values("_rank")
+    keys = [[_value(v, plan.key_types[i]) for v in ranked[f"_k{i}"].tolist()] for i in range(len(plan.keys))]
+    found = []
+    for j, column in enumerate(plan.columns):
+        prods, tests = ranked[f"_p{j}"].tolist(), ranked[f"_t{j}"].tolist()
+        for n, differs in enumerate(ranked[f"_d{j}"].tolist()):
+            if differs:
+                prod, test = _value(prods[n], column.prod_type), _value(tests[n], column.test_type)
                 delta = abs(float(test) - float(prod)) if column.numeric and _number(prod) and _number(test) else None
-                records.append({**key, "column": column.name, "prod_value": prod, "test_value": test,
-                                "abs_delta": delta})
+                found.append((n, j, {**{k: keys[i][n] for i, k in enumerate(plan.keys)}, "column": column.name,
+                                     "prod_value": prod, "test_value": test, "abs_delta": delta}))
+    records = [record for _, _, record in sorted(found, key=lambda f: f[:2])]
     names = [*plan.keys, "column", "prod_value", "test_value", "abs_delta"]
     # object columns: a NULL stays None next to numbers (pandas would make it NaN)
     diff.sample = pd.DataFrame({n: pd.Series([r[n] for r in records], dtype=object if n != "abs_delta" else "float64")

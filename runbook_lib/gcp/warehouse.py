@@ -232,13 +232,22 @@ class GcpWarehouse:
 
     def table_info(self, ref: str) -> TableInfo:
         t = self._get_table(ref)
-        partitioning = t.time_partitioning
+        partitioning, ranged = t.time_partitioning, t.range_partitioning
+        if partitioning:
+            partition, kind, bounds = partitioning.field or "_PARTITIONTIME", partitioning.type_, None
+        elif ranged:
+            r = ranged.range_
+            known = r is not None and None not in (r.start, r.end, r.interval)
+            partition, kind = ranged.field, "RANGE"
+            bounds = (int(r.start), int(r.end), int(r.interval)) if known else None
+        else:
+            partition, kind, bounds = None, None, None
         return TableInfo(
             dataset=t.dataset_id, table=t.table_id, columns=columns_of(t.schema), num_rows=int(t.num_rows or 0),
-            partition_column=(partitioning.field or "_PARTITIONTIME") if partitioning else None,
+            partition_column=partition,
             expires_at=t.expires, created_at=t.created, kind="VIEW" if t.table_type == "VIEW" else "TABLE",
             num_bytes=int(t.num_bytes) if t.num_bytes is not None else None, last_modified=t.modified,
-            partition_type=partitioning.type_ if partitioning else None,
+            partition_type=kind, partition_range=bounds,
             clustering=list(t.clustering_fields or []), labels=dict(t.labels or {}))
 
     def dataset_info(self, name: str) -> DatasetInfo:

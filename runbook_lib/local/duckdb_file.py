@@ -5,11 +5,22 @@ process at a time open a file for writing (or several for reading only). So each
 one in-memory DuckDB with its session set up (UTC, BigQuery functions), each operation ATTACHes
 the warehouse file (read-only when it only reads) and DETACHes it at the end, and a lock conflict
 is retried with a short, jittered backoff until a deadline (then WarehouseBusy).
+
+Each engine is held to a share of the machine's memory, since several of these processes run at
+once and DuckDB alone would let each take 80% of it (and keep what it may, as a cache of the file);
+what does not fit spills to a folder of the process's own under the system's temporary folder
+(DuckDB's own default is `.tmp` in the working directory, a notebook's folder). The environment
+overrides all three:
+
+    RUNBOOK_DUCKDB_MEMORY_LIMIT   a share of memory ("25%", the default) or a size ("4GB")
+    RUNBOOK_DUCKDB_TEMP_DIR       where to spill (default: <tmp>/runbook-duckdb-<uid>/<pid>)
+    RUNBOOK_DUCKDB_THREADS        worker threads (default: DuckDB's, one per core)
 """
 from __future__ import annotations
 
 import os
 import random
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -104,8 +115,38 @@ def file_problem(path: Path, retry_seconds: float = 2.0) -> str | None:
     return None
 
 
+DEFAULT_MEMORY_LIMIT = "25%"
+# The DuckDB setting each environment variable overrides.
+SETTING_VARIABLES = {"memory_limit": "RUNBOOK_DUCKDB_MEMORY_LIMIT", "temp_directory": "RUNBOOK_DUCKDB_TEMP_DIR",
+                     "threads": "RUNBOOK_DUCKDB_THREADS"}
+
+
+def engine_settings(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """DuckDB's memory_limit, temp_directory and (when given) threads for this process's engine."""
+    env = os.environ if environ is None else environ
+    limit = env.get(SETTING_VARIABLES["memory_limit"], "").strip() or DEFAULT_MEMORY_LIMIT
+    if limit.endswith("%"):   # DuckDB takes a share of the memory it finds (its container's, if less)
+        try:
+            share = float(limit[:-1])
+        except ValueError:
+            share = 0.0
+        if not 0 < share <= 100:
+            raise ParameterError(SETTING_VARIABLES["memory_limit"], limit,
+                                 "give a share of memory above 0% and up to 100%, or a size such as 4GB")
+    temp = env.get(SETTING_VARIABLES["temp_directory"], "").strip() or \
+        str(Path(tempfile.gettempdir()) / f"runbook-duckdb-{os.getuid()}" / str(os.getpid()))
+    settings = {"memory_limit": limit, "temp_directory": temp}
+    threads = env.get(SETTING_VARIABLES["threads"], "").strip()
+    if threads:
+        if not threads.isdigit() or int(threads) < 1:
+            raise ParameterError(SETTING_VARIABLES["threads"], threads, "give a whole number of threads, 1 or more")
+        settings["threads"] = threads
+    return settings
+
+
 class Engine:
-    """One in-memory DuckDB per process, its session set up once (UTC, BigQuery functions).
+    """One in-memory DuckDB per process, its session set up once (UTC, BigQuery functions, the
+    memory, spill folder and threads of engine_settings).
 
     Creating a DuckDB instance costs tens of milliseconds; attaching a file to a live one costs
     about one, so operations attach and detach the warehouse file rather than connect to it.
@@ -113,9 +154,30 @@ class Engine:
 
     def __init__(self) -> None:
         self.pid = os.getpid()
+        settings = engine_settings()
+        # DuckDB makes its spill folder when it first spills, but not the folders above it
+        try:
+            Path(settings["temp_directory"]).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            why = (exc.strerror or str(exc)).lower()
+            raise ParameterError(SETTING_VARIABLES["temp_directory"], settings["temp_directory"],
+                                 f"give a folder this user can create and write ({why})") from None
         self.con = duckdb.connect(":memory:")
+        for name, value in settings.items():
+            try:
+                self.con.execute(f"SET {name} = '{value.replace(chr(39), chr(39) * 2)}'")
+            except duckdb.Error:
+                self.con.close()
+                raise ParameterError(SETTING_VARIABLES[name], value,
+                                     "DuckDB does not take it: give a size such as 4GB, a share such as 25%, "
+                                     "a folder, or a number of threads") from None
         # BigQuery evaluates TIMESTAMP functions in UTC unless told otherwise.
         self.con.execute("SET TimeZone = 'UTC'")
+        # DuckDB draws a progress bar on stdout for a query that lasts over 2 s: noise in a notebook's
+        # output, the CLI's and a test's (which read stdout). In a Jupyter kernel without ipywidgets
+        # it is off already, and DuckDB refuses to change the setting at all.
+        if self.con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
+            self.con.execute("SET enable_progress_bar = false")
         register_functions(self.con)
         self.lock = threading.RLock()
         self.attached: tuple[Path, bool] | None = None

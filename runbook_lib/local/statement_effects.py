@@ -26,9 +26,10 @@ def record(con: duckdb.DuckDBPyConnection, st: Statement, existed: bool | None, 
     elif st.kind in ("create_table", "create_view") and st.dataset and st.table:
         if existed and not st.replace:
             return  # CREATE ... IF NOT EXISTS over an existing table changes nothing
-        partition = st.partition_column
+        partition, partition_range = st.partition_column, st.partition_range
         if partition is None and st.copy_from:
-            partition = meta.table_meta(con, *st.copy_from).get("partition_column")
+            source = meta.table_meta(con, *st.copy_from)
+            partition, partition_range = source.get("partition_column"), source.get("partition_range")
         if st.kind == "create_table":
             catalog.normalise_column_types(con, st.dataset, st.table)
             if partition is not None:
@@ -42,7 +43,8 @@ def record(con: duckdb.DuckDBPyConnection, st: Statement, existed: bool | None, 
             else meta.default_expiry(con, st.dataset, now)
         clustering = st.clustering or (meta.table_meta(con, *st.copy_from).get("clustering", ())
                                        if st.copy_from else ())
-        meta.set_table_meta(con, st.dataset, st.table, partition, now, expires, clustering, _labels(con, st))
+        meta.set_table_meta(con, st.dataset, st.table, partition, now, expires, clustering, _labels(con, st),
+                            partition_range)
         if st.kind == "create_table":
             changed.add((st.dataset, st.table))
     elif st.kind in ("merge", "dml") and st.dataset and st.table:

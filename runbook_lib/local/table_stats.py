@@ -15,11 +15,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
-import sqlglot
 from sqlglot import exp
 
 from . import duckdb_catalog as catalog
-from .bigquery import bigquery_type, meta, translate
+from .bigquery import bigquery_type, meta, parsed, translate
 from .duckdb_file import CATALOG, qualified, quote
 
 _FIXED = {"INT64": 8, "FLOAT64": 8, "DATE": 8, "DATETIME": 8, "TIME": 8, "TIMESTAMP": 8, "BOOL": 1,
@@ -44,26 +43,67 @@ def _row_bytes_sql(columns: list[tuple[str, str]], alias: str | None = None) -> 
     return " + ".join(column_bytes_sql(n, t, alias) for n, t in columns) or "0"
 
 
-def _partition_id_sql(partition: str | None, columns: dict[str, str]) -> str:
-    """BigQuery's partition_id of a row: YYYYMMDD of the (UTC) day, __NULL__, or NULL unpartitioned."""
+def partition_id_sql(partition: str | None, columns: dict[str, str],
+                     partition_range: tuple[int, int, int] | None = None) -> str:
+    """DuckDB SQL for BigQuery's partition_id of a row: YYYYMMDD of a DATE, DATETIME or (UTC) TIMESTAMP
+    column's day; for an INT64 column the start of its range (`partition_range` (start, end, interval),
+    __UNPARTITIONED__ outside it; without one, every value its own partition); __NULL__ for NULL;
+    NULL for an unpartitioned table."""
     if partition is None or partition not in columns:
         return "CAST(NULL AS VARCHAR)"
-    day = quote(partition) if bigquery_type(columns[partition]) == "DATE" else f"CAST({quote(partition)} AS DATE)"
-    return f"COALESCE(STRFTIME({day}, '%Y%m%d'), '__NULL__')"
+    col, kind = quote(partition), bigquery_type(columns[partition])
+    if kind == "INT64":
+        if partition_range is None:
+            pid = f"CAST({col} AS VARCHAR)"
+        else:
+            start, end, interval = (int(v) for v in partition_range)
+            pid = (f"CASE WHEN {col} < {start} OR {col} >= {end} THEN '__UNPARTITIONED__' "
+                   f"ELSE CAST({start} + ({col} - {start}) // {interval} * {interval} AS VARCHAR) END")
+    elif kind in ("DATE", "DATETIME", "TIMESTAMP"):   # the session's time zone is UTC
+        pid = f"STRFTIME({col if kind == 'DATE' else f'CAST({col} AS DATE)'}, '%Y%m%d')"
+    else:
+        return "CAST(NULL AS VARCHAR)"   # not a type BigQuery partitions by: one partition
+    return f"COALESCE({pid}, '__NULL__')"
+
+
+def _partitioning(con: duckdb.DuckDBPyConnection, dataset: str, table: str,
+                  cols: list[tuple[str, str]]) -> str:
+    recorded = meta.table_meta(con, dataset, table)
+    return partition_id_sql(recorded.get("partition_column"), dict(cols), recorded.get("partition_range"))
+
+
+def _count(con: duckdb.DuckDBPyConnection, dataset: str, table: str, cols: list[tuple[str, str]],
+           checksum: bool = False) -> list[tuple]:
+    """(partition_id, rows, [checksum,] logical bytes per column) per partition, counted from the rows."""
+    sizes = "".join(f", CAST(COALESCE(SUM({column_bytes_sql(n, t)}), 0) AS BIGINT)" for n, t in cols)
+    check = ", CAST(COALESCE(SUM(CAST(HASH(_r) AS HUGEINT)), 0) AS HUGEINT)" if checksum else ""
+    rows = con.execute(f"SELECT {_partitioning(con, dataset, table, cols)} AS pid, COUNT(*){check}{sizes} "
+                       f"FROM {qualified(dataset, table)} AS _r GROUP BY ALL ORDER BY 1").fetchall()
+    fixed = 3 if checksum else 2
+    return [(*r[:fixed], dict(zip((n for n, _ in cols), (int(b) for b in r[fixed:])))) for r in rows]
 
 
 def refresh(con: duckdb.DuckDBPyConnection, dataset: str, table: str, now: datetime) -> None:
     """Recount a table's partitions after a change (a partition whose content changed is modified now)."""
     cols = catalog.columns(con, dataset, table)
-    partition = meta.table_meta(con, dataset, table).get("partition_column")
-    pid = _partition_id_sql(partition, dict(cols))
-    stats = con.execute(
-        f"SELECT {pid} AS pid, COUNT(*), CAST(COALESCE(SUM({_row_bytes_sql(cols)}), 0) AS BIGINT), "
-        f"CAST(COALESCE(SUM(CAST(HASH(_r) AS HUGEINT)), 0) AS HUGEINT) "
-        f"FROM {qualified(dataset, table)} AS _r GROUP BY ALL ORDER BY 1").fetchall()
-    if partition is None and not stats:
-        stats = [(None, 0, 0, 0)]   # an unpartitioned table has its one (empty) partition
-    meta.replace_partition_stats(con, dataset, table, [tuple(s) for s in stats], now)
+    stats = _count(con, dataset, table, cols, checksum=True)
+    if meta.table_meta(con, dataset, table).get("partition_column") is None and not stats:
+        stats = [(None, 0, 0, {})]   # an unpartitioned table has its one (empty) partition
+    meta.replace_partition_stats(con, dataset, table, stats, now)
+
+
+def _column_bytes(con: duckdb.DuckDBPyConnection, dataset: str, table: str,
+                  cols: list[tuple[str, str]]) -> dict[str | None, dict[str, int]]:
+    """partition_id -> logical bytes of each of `cols`: from the kept statistics (as BigQuery's storage
+    metadata) while they hold as many rows as the table, else counted from the rows (a table the
+    warehouse never wrote, or changed behind its back)."""
+    kept = meta.partition_stats(con, dataset, table)
+    if kept is not None:
+        rows = con.execute(f"SELECT COUNT(*) FROM {qualified(dataset, table)}").fetchall()[0][0]
+        if rows == sum(total for total, _ in kept.values()) and \
+                all(n in sizes for _, sizes in kept.values() for n, _ in cols):
+            return {pid: sizes for pid, (_, sizes) in kept.items()}
+    return {pid: sizes for pid, _, sizes in _count(con, dataset, table, cols)}
 
 
 def table_bytes(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> int:
@@ -80,22 +120,31 @@ def table_bytes(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> int
 # Dry runs
 
 def estimate(con: duckdb.DuckDBPyConnection, sql: str, project: str, params: dict) -> int:
-    """The bytes BigQuery would process for `sql` (every statement of a script), without running it."""
+    """The bytes BigQuery would process for `sql` (every statement of a script), without running it:
+    the logical bytes of the columns read, in every partition a partition filter keeps (a partition
+    is read whole when any of its rows passes the filter)."""
     total = 0
-    for tree in sqlglot.parse(sql, read="bigquery"):
-        if tree is None:
-            continue
+    for tree in parsed(sql):   # as the translation parsed it (read only)
         for (dataset, table), (columns, filters, alias) in _scans(con, tree).items():
             if not columns:
                 continue
-            where = " AND ".join(f"({f.sql('bigquery')})" for f in filters)
-            source = f"SELECT * FROM `{dataset}`.`{table}` AS `{alias}`" + (f" WHERE {where}" if where else "")
-            statement = translate(source, project, CATALOG)[0]
-            used = {k: catalog.bound(v) for k, v in params.items() if k in statement.params}
-            size = _row_bytes_sql(columns, "_rows")
-            total += int(con.execute(f"SELECT COALESCE(SUM({size}), 0) FROM ({statement.sql}) AS _rows",
-                                     used).fetchall()[0][0])
+            sizes = _column_bytes(con, dataset, table, columns)
+            read = set(sizes)
+            if filters:
+                read = _partitions_passing(con, dataset, table, filters, alias, project, params)
+            total += sum(sizes[pid].get(n, 0) for pid in read if pid in sizes for n, _ in columns)
     return total
+
+
+def _partitions_passing(con: duckdb.DuckDBPyConnection, dataset: str, table: str, filters: list[exp.Expr],
+                        alias: str, project: str, params: dict) -> set[str | None]:
+    """The partition_ids of the rows that pass the partition filters (they name the partition column only)."""
+    where = " AND ".join(f"({f.sql('bigquery')})" for f in filters)
+    statement = translate(f"SELECT * FROM `{dataset}`.`{table}` AS `{alias}` WHERE {where}", project, CATALOG)[0]
+    used = {k: catalog.bound(v) for k, v in params.items() if k in statement.params}
+    cols = catalog.columns(con, dataset, table)
+    pid = _partitioning(con, dataset, table, cols)
+    return {r[0] for r in con.execute(f"SELECT DISTINCT {pid} FROM ({statement.sql}) AS _rows", used).fetchall()}
 
 
 def _scans(con: duckdb.DuckDBPyConnection, tree: exp.Expr) -> dict:
@@ -107,6 +156,9 @@ def _scans(con: duckdb.DuckDBPyConnection, tree: exp.Expr) -> dict:
     # `SELECT *` reads every column of the tables in its own FROM (not of those inside its CTEs).
     star_selects = {id(s.find_ancestor(exp.Select)) for s in tree.find_all(exp.Star)
                     if not isinstance(s.parent, (exp.Count, exp.Column))}
+    # (qualifier, name or None for `qualifier.*`) of every column reference, listed once
+    named = {(c.table, None if isinstance(c.this, exp.Star) else c.name) for c in tree.find_all(exp.Column)}
+    comparisons = _constant_comparisons(tree)
     scans: dict = {}
     for t in tables:
         cols = catalog.columns(con, t.db, t.name)
@@ -114,13 +166,14 @@ def _scans(con: duckdb.DuckDBPyConnection, tree: exp.Expr) -> dict:
         alias = t.alias_or_name
         partition = meta.table_meta(con, t.db, t.name).get("partition_column")
         read, filters = set(), []
-        for c in tree.find_all(exp.Column):
-            if c.table in (alias, "") and (c.name in names or isinstance(c.this, exp.Star)):
-                read |= names if isinstance(c.this, exp.Star) else {c.name}
+        for qualifier, name in named:
+            if qualifier in (alias, "") and (name is None or name in names):
+                read |= names if name is None else {name}
         if id(t.find_ancestor(exp.Select)) in star_selects:
             read = names
         if partition is not None:
-            filters = [_requalified(f, alias) for f in _partition_filters(tree, alias, partition)]
+            filters = [_requalified(term, alias) for term, columns in comparisons
+                       if all(c.name == partition and c.table in (alias, "") for c in columns)]
         previous = scans.get((t.db, t.name))
         columns = [(n, ty) for n, ty in cols if n in read | (set(dict(previous[0])) if previous else set())]
         # The same table read twice (a self-join) is pruned by the filters both reads share only.
@@ -144,17 +197,17 @@ def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
     return [node]
 
 
-def _partition_filters(tree: exp.Expr, alias: str, partition: str) -> list[exp.Expr]:
-    """WHERE conjuncts that compare only the partition column with constants and parameters."""
-    found: list[exp.Expr] = []
+def _constant_comparisons(tree: exp.Expr) -> list[tuple[exp.Expr, list[exp.Column]]]:
+    """WHERE conjuncts that compare columns with constants and parameters (no subquery), with their
+    columns: a partition filter is one whose columns are all the partition column."""
+    found = []
     for where in tree.find_all(exp.Where):
         for term in _conjuncts(where.this):
             if not isinstance(term, (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.In)):
                 continue
             columns = list(term.find_all(exp.Column))
-            if columns and all(c.name == partition and c.table in (alias, "") for c in columns) \
-                    and not any(isinstance(n, (exp.Subquery, exp.Select)) for n in term.walk()):
-                found.append(term)
+            if columns and not any(isinstance(n, (exp.Subquery, exp.Select)) for n in term.walk()):
+                found.append((term, columns))
     return found
 
 

@@ -304,15 +304,19 @@ class LocalWarehouse:
             # BigQuery stores no rows for a view: tables.get says 0 rows and 0 bytes.
             num_rows = 0 if view else con.execute(f"SELECT COUNT(*) FROM {qualified(dataset, table)}").fetchall()[0][0]
             partition = recorded.get("partition_column")
+            columns = [(name, bigquery_type(t)) for name, t in catalog.columns(con, dataset, table)]
+            ranged = partition is not None and dict(columns).get(partition) == "INT64"
             return TableInfo(
                 dataset=dataset, table=table,
-                columns=[(name, bigquery_type(t)) for name, t in catalog.columns(con, dataset, table)],
+                columns=columns,
                 num_rows=int(num_rows), partition_column=partition,
                 expires_at=metadata_time(recorded.get("expires_at")), created_at=metadata_time(recorded.get("created_at")),
                 kind="VIEW" if view else "TABLE",
                 num_bytes=0 if view else table_stats.table_bytes(con, dataset, table),
                 last_modified=metadata_time(recorded.get("last_modified") or recorded.get("created_at")),
-                partition_type="DAY" if partition else None, clustering=list(recorded.get("clustering") or []),
+                partition_type=("RANGE" if ranged else "DAY") if partition else None,
+                partition_range=recorded.get("partition_range") if ranged else None,
+                clustering=list(recorded.get("clustering") or []),
                 labels=dict(recorded.get("labels") or {}),
             )
 
@@ -408,7 +412,8 @@ class LocalWarehouse:
                 now = _utcnow()
                 source = meta.table_meta(con, *src)
                 meta.set_table_meta(con, *dest, source.get("partition_column"), now,
-                                    meta.default_expiry(con, dest[0], now), source.get("clustering", ()))
+                                    meta.default_expiry(con, dest[0], now), source.get("clustering", ()),
+                                    partition_range=source.get("partition_range"))
                 table_stats.refresh(con, *dest, now)
 
     def load_dataframe(self, df: pd.DataFrame, ref: str, mode: str = "replace",
@@ -470,8 +475,10 @@ class LocalWarehouse:
         catalog.normalise_column_types(con, dataset, table)
         now = _utcnow()
         created = previous.get("created_at") or now
+        kept = partition_column in (None, previous.get("partition_column"))   # a new one has no range
         meta.set_table_meta(con, dataset, table, partition_column or previous.get("partition_column"),
-                            created, previous.get("expires_at") if previous else meta.default_expiry(con, dataset, now))
+                            created, previous.get("expires_at") if previous else meta.default_expiry(con, dataset, now),
+                            partition_range=previous.get("partition_range") if kept else None)
 
     def drop_dataset(self, name: str, delete_contents: bool = False) -> None:
         """Drop a dataset the kit created (it carries the kit's label); any other is refused."""

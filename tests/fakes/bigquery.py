@@ -6,8 +6,8 @@ warehouse: each DuckDB schema is a dataset, and SQL runs through the same BigQue
 as target=local (runbook_lib.local.warehouse.LocalWarehouse, through its public API only). It answers
 the subset the kit uses, shaped as BigQuery answers it:
 
-- datasets get/insert/list/delete, tables get/insert/list/delete (schema, timePartitioning, clustering,
-  expiration, labels), tabledata.list with paging;
+- datasets get/insert/list/delete, tables get/insert/list/delete (schema, timePartitioning and
+  rangePartitioning, clustering, expiration, labels), tabledata.list with paging;
 - jobs.insert of queries (named query parameters, labels, dryRun with a totalBytesProcessed estimate,
   maximumBytesBilled enforced as BigQuery bills: whole MiB, at least 10 MiB), jobs.get,
   jobs.getQueryResults with paging;
@@ -379,7 +379,10 @@ class FakeBigQuery(HttpFake):
             "expirationTime": _ms(info.expires_at), "labels": dict(info.labels) or None,
             "numBytes": str(info.num_bytes) if info.num_bytes is not None else None,
         }
-        if info.partition_column:
+        if info.partition_type == "RANGE":   # the sandbox may hold one without a range (each value its own)
+            bounds = dict(zip(("start", "end", "interval"), map(str, info.partition_range or ())))
+            resource["rangePartitioning"] = {"field": info.partition_column, **({"range": bounds} if bounds else {})}
+        elif info.partition_column:
             resource["timePartitioning"] = {"type": info.partition_type or "DAY", "field": info.partition_column}
         if info.clustering:
             resource["clustering"] = {"fields": list(info.clustering)}
@@ -391,8 +394,8 @@ class FakeBigQuery(HttpFake):
         for name in names:
             full = self._table_resource(dataset, name)
             items.append({k: v for k, v in full.items()
-                          if k in ("kind", "id", "tableReference", "type", "timePartitioning", "clustering",
-                                   "labels", "creationTime", "expirationTime")})
+                          if k in ("kind", "id", "tableReference", "type", "timePartitioning", "rangePartitioning",
+                                   "clustering", "labels", "creationTime", "expirationTime")})
         return 200, self._page({"kind": "bigquery#tableList", "etag": "fake", "totalItems": len(items)}, "tables",
                                items, request, "maxResults")
 
@@ -404,9 +407,20 @@ class FakeBigQuery(HttpFake):
         columns = [(f["name"], type_text(SchemaField.from_api_repr(f))) for f in body.get("schema", {}).get("fields", [])]
         partitioning = body.get("timePartitioning") or {}
         clustering = (body.get("clustering") or {}).get("fields")
-        self._catalog(lambda: self.warehouse.create_table(f"{dataset}.{table}", columns,
-                                                          partition_column=partitioning.get("field"),
-                                                          exists_ok=False, clustering=clustering))
+        ranged = body.get("rangePartitioning")
+        if ranged:   # create_table takes a time partition column only: in DDL, as BigQuery would
+            if self._catalog(lambda: self.warehouse.table_exists(f"{dataset}.{table}")):
+                raise BigQueryRefusal("duplicate", f"Already Exists: Table {self.project}:{dataset}.{table}")
+            bounds = ranged.get("range") or {}
+            series = ", ".join(str(int(bounds.get(k, d))) for k, d in (("start", 0), ("end", 1), ("interval", 1)))
+            cluster = f" CLUSTER BY {', '.join(f'`{c}`' for c in clustering)}" if clustering else ""
+            self._catalog(lambda: self.warehouse.execute(
+                f"CREATE TABLE `{dataset}.{table}` ({', '.join(f'`{n}` {t}' for n, t in columns)}) "
+                f"PARTITION BY RANGE_BUCKET(`{ranged['field']}`, GENERATE_ARRAY({series})){cluster}"))
+        else:
+            self._catalog(lambda: self.warehouse.create_table(f"{dataset}.{table}", columns,
+                                                              partition_column=partitioning.get("field"),
+                                                              exists_ok=False, clustering=clustering))
         return 200, self._table_resource(dataset, table)
 
     def _get_table(self, request: RecordedRequest, dataset: str, table: str) -> tuple[int, dict]:

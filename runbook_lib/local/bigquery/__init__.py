@@ -21,10 +21,10 @@ fake can serve the same translation.
 from . import meta
 from .errors import UnsupportedSQL
 from .functions import farm_fingerprint, register_functions
-from .statements import Statement, to_duckdb, translate
+from .statements import Statement, parsed, to_duckdb, translate
 from .typenames import bigquery_type, duckdb_type, normalised_column_type
 
 __all__ = [
     "Statement", "UnsupportedSQL", "bigquery_type", "duckdb_type", "farm_fingerprint", "meta",
-    "normalised_column_type", "register_functions", "to_duckdb", "translate",
+    "normalised_column_type", "parsed", "register_functions", "to_duckdb", "translate",
 ]

@@ -32,11 +32,17 @@ CREATE TABLE IF NOT EXISTS {_TABLES} (
 ALTER TABLE {_TABLES} ADD COLUMN IF NOT EXISTS clustering VARCHAR;
 ALTER TABLE {_TABLES} ADD COLUMN IF NOT EXISTS labels VARCHAR;
 ALTER TABLE {_TABLES} ADD COLUMN IF NOT EXISTS last_modified TIMESTAMPTZ;
+ALTER TABLE {_TABLES} ADD COLUMN IF NOT EXISTS partition_range VARCHAR;
 CREATE TABLE IF NOT EXISTS {PARTITIONS} (
     dataset VARCHAR, table_name VARCHAR, partition_id VARCHAR, total_rows BIGINT, total_logical_bytes BIGINT,
     checksum HUGEINT, last_modified TIMESTAMPTZ);
+ALTER TABLE {PARTITIONS} ADD COLUMN IF NOT EXISTS column_bytes VARCHAR;
 """
-_TABLE_FIELDS = ("partition_column", "created_at", "expires_at", "clustering", "labels", "last_modified")
+_TABLE_FIELDS = ("partition_column", "created_at", "expires_at", "clustering", "labels", "last_modified",
+                 "partition_range")
+# The columns that came last: a file without them is set up again (ALTER TABLE ... ADD COLUMN IF NOT EXISTS).
+_LATEST = (("datasets", "labels"), ("tables", "last_modified"), ("tables", "partition_range"),
+           ("partitions", "checksum"), ("partitions", "column_bytes"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -57,11 +63,11 @@ def join_datasets(alias: str, dataset_sql: str) -> str:
 
 def exists(con) -> bool:
     """Whether the file has the current layout (else the warehouse sets it up before reading)."""
+    wanted = ", ".join(f"('{t}', '{c}')" for t, c in _LATEST)
     found = con.execute(
         "SELECT COUNT(*) FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = $s "
-        "AND (table_name, column_name) IN (('datasets', 'labels'), ('tables', 'last_modified'), "
-        "('partitions', 'checksum'))", {"s": SCHEMA}).fetchall()[0][0]
-    return found == 3
+        f"AND (table_name, column_name) IN ({wanted})", {"s": SCHEMA}).fetchall()[0][0]
+    return found == len(_LATEST)
 
 
 def _json(value) -> str | None:
@@ -69,7 +75,8 @@ def _json(value) -> str | None:
 
 
 def table_meta(con, dataset: str, table: str) -> dict:
-    """partition_column, created_at, expires_at, clustering, labels and last_modified of a table, or {}."""
+    """partition_column, created_at, expires_at, clustering, labels, last_modified and partition_range
+    (an integer partition column's (start, end, interval), or None) of a table, or {}."""
     rows = con.execute(f"SELECT {', '.join(_TABLE_FIELDS)} FROM {_TABLES} WHERE dataset = $d AND table_name = $t",
                        {"d": dataset, "t": table}).fetchall()
     if not rows:
@@ -77,16 +84,19 @@ def table_meta(con, dataset: str, table: str) -> dict:
     found = dict(zip(_TABLE_FIELDS, rows[0]))
     found["clustering"] = json.loads(found["clustering"]) if found["clustering"] else []
     found["labels"] = json.loads(found["labels"]) if found["labels"] else {}
+    found["partition_range"] = tuple(json.loads(found["partition_range"])) if found["partition_range"] else None
     return found
 
 
 def set_table_meta(con, dataset: str, table: str, partition: str | None, created: datetime,
-                   expires: datetime | None, clustering=(), labels: dict | None = None) -> None:
+                   expires: datetime | None, clustering=(), labels: dict | None = None,
+                   partition_range: tuple[int, int, int] | None = None) -> None:
     forget_table(con, dataset, table)
     con.execute(f"INSERT INTO {_TABLES} (dataset, table_name, {', '.join(_TABLE_FIELDS)}) "
-                "VALUES ($d, $t, $p, $c, $e, $cl, $l, $c)",
+                "VALUES ($d, $t, $p, $c, $e, $cl, $l, $c, $r)",
                 {"d": dataset, "t": table, "p": partition, "c": created, "e": expires,
-                 "cl": _json(list(clustering)), "l": _json(labels)})
+                 "cl": _json(list(clustering)), "l": _json(labels),
+                 "r": _json(list(partition_range)) if partition_range else None})
 
 
 def set_partition_column(con, dataset: str, table: str, partition: str) -> None:
@@ -143,25 +153,42 @@ def has_partition_stats(con, dataset: str, table: str) -> bool:
                        {"d": dataset, "t": table}).fetchall()[0][0] > 0
 
 
+def partition_stats(con, dataset: str, table: str) -> dict[str | None, tuple[int, dict[str, int]]] | None:
+    """partition_id -> (total_rows, logical bytes per column), or None when none are kept (or were kept
+    before column bytes were)."""
+    rows = con.execute(f"SELECT partition_id, total_rows, column_bytes FROM {PARTITIONS} "
+                       "WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table}).fetchall()
+    if not rows or any(r[2] is None for r in rows):
+        return None
+    return {pid: (int(total), json.loads(columns)) for pid, total, columns in rows}
+
+
+_PARTITION_FIELDS = "dataset, table_name, partition_id, total_rows, total_logical_bytes, checksum, last_modified, " \
+                    "column_bytes"
+
+
 def replace_partition_stats(con, dataset: str, table: str, stats: list[tuple], now: datetime) -> None:
-    """Record (partition_id, total_rows, total_logical_bytes, checksum) per partition; a partition whose
-    figures changed (or that is new) was modified `now`, and so was the table."""
-    before = {r[0]: (r[1:4], r[4]) for r in con.execute(
-        f"SELECT partition_id, total_rows, total_logical_bytes, checksum, last_modified FROM {PARTITIONS} "
+    """Record (partition_id, total_rows, checksum, logical bytes per column) per partition; a partition
+    whose figures changed (or that is new) was modified `now`, and so was the table."""
+    before = {r[0]: (r[1:4], r[4], r[5]) for r in con.execute(
+        f"SELECT partition_id, total_rows, total_logical_bytes, checksum, last_modified, column_bytes FROM {PARTITIONS} "
         "WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table}).fetchall()}
     rows, changed = [], set(before) - {s[0] for s in stats}
-    for pid, total, size, checksum in stats:
+    for pid, total, checksum, columns in stats:
+        size = sum(columns.values())
         old = before.get(pid)
         same = old is not None and tuple(old[0]) == (total, size, checksum)
-        rows.append((dataset, table, pid, total, size, checksum, old[1] if same else now))
+        rows.append((dataset, table, pid, total, size, checksum, old[1] if same else now, _json(columns) or "{}"))
         if not same:
             changed.add(pid)
-    if not changed and before:
+    if not changed and before and all(old[2] is not None for old in before.values()):
         return
     con.execute(f"DELETE FROM {PARTITIONS} WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table})
     if rows:   # one statement: a statement on the attached file costs more than the rows it carries
-        values = ", ".join("(?, ?, ?, ?, ?, CAST(? AS HUGEINT), ?)" for _ in rows)
-        con.execute(f"INSERT INTO {PARTITIONS} VALUES {values}", [v for row in rows for v in row])
+        values = ", ".join("(?, ?, ?, ?, ?, CAST(? AS HUGEINT), ?, ?)" for _ in rows)
+        con.execute(f"INSERT INTO {PARTITIONS} ({_PARTITION_FIELDS}) VALUES {values}", [v for row in rows for v in row])
+    if not changed:
+        return
     con.execute(f"UPDATE {_TABLES} SET last_modified = $n WHERE dataset = $d AND table_name = $t",
                 {"n": now, "d": dataset, "t": table})
 

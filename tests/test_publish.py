@@ -179,3 +179,29 @@ def test_the_readmes_cloud_run_job_runs_a_plan_the_image_has_and_publishes_it():
     args = cli.build_parser().parse_args(job_args)
     assert args.func is cli._overnight and (root / args.plan).is_file() and args.plan.startswith("params/")
     assert parse_destination(args.publish) == Destination("nba-props-platform-runbook-reports", "nightly")
+
+
+@pytest.mark.parametrize("failure", ["unreachable", "quota", "5xx"])
+def test_earlier_nights_storage_cannot_read_for_a_while_do_not_stop_the_night(bucket, tmp_path, capsys, monkeypatch,
+                                                                              failure):
+    """A bucket that is missing or refused stops before the night (above); Cloud Storage failing for a while
+    after the retries costs the night its comparison with the earlier nights, not the night itself."""
+    from runbook_lib import errors, publish
+
+    raised = {"unreachable": errors.CloudUnreachable("Cloud Storage (storage.googleapis.com) did not answer"),
+              "quota": errors.QuotaExceeded("Cloud Storage refused the call: quota exceeded"),
+              "5xx": publish.PublishError("Reading the earlier nights failed: 500 backend error")}[failure]
+
+    def fail(self, reports_dir):
+        raise raised
+
+    url = f"gs://{BUCKET}/nightly"
+    assert _night(tmp_path, "first", "pass", "--publish", url)[0] == 0
+    capsys.readouterr()
+    monkeypatch.setattr(publish.Publisher, "fetch_history", fail)
+    code, reports = _night(tmp_path, "second", "pass", "--publish", url)
+    captured = capsys.readouterr()
+    assert code == 0 and f"warning: the earlier nights in {url} could not be read" in captured.err
+    assert str(raised) in captured.err and "Earlier nights from" not in captured.out
+    assert re.search(r"^Published: gs://\S+/index.html$", captured.out, re.M)   # the night ran and was published
+    assert len({b.name.split("/")[2] for b in bucket.client.list_blobs(BUCKET) if b.name.count("/") > 2}) == 2

@@ -13,11 +13,11 @@ import nbformat
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import masking, nights, params, report
-from ..errors import ConfigError, ParameterError, RunbookError
+from ..errors import CloudUnreachable, ConfigError, ParameterError, QuotaExceeded, RunbookError
 from ..exit_codes import ExitCode
 from ..gcp.connect import check_credentials
 from ..phases import PROJECT_ROOT
-from ..publish import Publisher
+from ..publish import PublishError, Publisher
 from ..target import TARGETS
 from .outcome import RunOutcome, said
 from ..checks import TextLoader, parse_yaml
@@ -220,15 +220,15 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
     summary.json are written all the same, and KeyboardInterrupt is re-raised (the CLI exits 130);
     SIGTERM (raised as signals.Terminated) is handled the same way, recorded "terminated" (143).
     `publisher` (runbook_lib.publish, `--publish gs://...`): the earlier nights' summaries are fetched
-    before the night and the night is published after it, also when it was stopped; a night that could
-    not be published exits 1, its pages still on disk."""
+    before the night (a missing or refused bucket stops here; a failing one only costs the comparison) and
+    the night is published after it, also when it was stopped; a night that could not be published exits 1,
+    its pages still on disk."""
     loaded = load_plan(plan_path, target)
     if any(s.values.get("target") == "gcp" for s in loaded.steps):
         check_credentials()   # once, before the night, not once per step
     reports_dir = check_outdir(outdir)
     if publisher is not None:
-        copied = publisher.fetch_history(reports_dir)
-        print(f"Earlier nights from {publisher.destination.url}: {copied} fetched", flush=True)
+        _fetch_history(publisher, reports_dir)
     started = datetime.now().astimezone()
     folder = unique_dir(reports_dir / f"{started:%Y-%m-%d}" / f"overnight-{started:%H%M%S}")
     total = len(loaded.steps)
@@ -265,6 +265,20 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
     if publisher is not None and published is None:
         exit_code = ExitCode.ERROR
     return PlanOutcome(exit_code, folder, night.index, list(outcomes.values()), published)
+
+
+def _fetch_history(publisher: Publisher, reports_dir: Path) -> None:
+    """The earlier nights' summaries from the bucket. A bucket that is missing or refused stops here, before
+    the night (the night could not be published either); Cloud Storage failing for a while (no answer, 5xx
+    or a quota, after the call policy's retries) does not: the night is worth more than its comparison."""
+    try:
+        copied = publisher.fetch_history(reports_dir)
+    except (PublishError, CloudUnreachable, QuotaExceeded) as exc:
+        print(f"warning: the earlier nights in {publisher.destination.url} could not be read, so this night "
+              f"runs without them and its page compares only with nights in {reports_dir}: {exc}",
+              file=sys.stderr, flush=True)
+        return
+    print(f"Earlier nights from {publisher.destination.url}: {copied} fetched", flush=True)
 
 
 def _publish(publisher: Publisher, folder: Path) -> str | None:

@@ -5,7 +5,7 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from .. import formats
 from ..checks import check_path
@@ -221,6 +221,18 @@ def _existing(parameter: str, value: str, kind: str) -> str:
     if not ok:
         raise ParameterError(parameter, value, f"give an existing {kind}, or leave it empty")
     return str(path.resolve())
+
+
+def _or_empty(check: Any) -> AfterValidator:
+    """A field check that names the field it runs for and lets the empty value (the runbook's default) through."""
+    return AfterValidator(lambda value, info: check(info.field_name, value) if value else value)
+
+
+# Field types the runbooks share: the sentence of each names the field it is declared as.
+PhaseName = Annotated[str, AfterValidator(lambda value, info: _known_phase(info.field_name, value))]
+PhaseNameOrEmpty = Annotated[str, _or_empty(_known_phase)]
+ExistingFolderOrEmpty = Annotated[str, _or_empty(lambda name, value: _existing(name, value, "folder"))]
+ExistingFileOrEmpty = Annotated[str, _or_empty(lambda name, value: _existing(name, value, "file"))]
 
 
 class TargetParams(RunbookParams):

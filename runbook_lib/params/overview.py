@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import field_validator
-
-from .base import (TargetParams, _existing, param)
+from .base import ExistingFolderOrEmpty, TargetParams, param
 
 
 class OverviewParams(TargetParams):
@@ -13,12 +11,7 @@ class OverviewParams(TargetParams):
 
     runbook: ClassVar[str | None] = "00_pipeline_overview"
 
-    source_dir: str = param("", allowed="a pipeline checkout folder (gcp: to tell which commits support dataset_prefix), or empty")
-
-    @field_validator("source_dir")
-    @classmethod
-    def _source_dir(cls, v: str) -> str:
-        return _existing("source_dir", v, "folder") if v else v
+    source_dir: ExistingFolderOrEmpty = param("", allowed="a pipeline checkout folder (gcp: to tell which commits support dataset_prefix), or empty")
 
     def connect_options(self) -> dict[str, Any]:
         options = super().connect_options()

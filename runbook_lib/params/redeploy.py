@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import field_validator, model_validator
 
 from ..errors import ParameterError
-from .base import (TargetParams, _existing, _known_phase, param)
+from .base import ExistingFolderOrEmpty, PhaseName, TargetParams, param
 
 
 IMAGE_REFERENCE = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)+"
@@ -18,8 +18,8 @@ class RedeployParams(TargetParams):
     """Runbook 02: build a phase from its own Dockerfile with an explicit Cloud Build config, deploy the image,
     prove the right code runs, and roll back when it does not."""
 
-    phase: str = "phase4"
-    source_dir: str = param("", allowed="an existing pipeline checkout folder, or empty for the sandbox's own (local)")
+    phase: PhaseName = "phase4"
+    source_dir: ExistingFolderOrEmpty = param("", allowed="an existing pipeline checkout folder, or empty for the sandbox's own (local)")
     commit: str = ""
     strategy: Literal["cloudbuild-config", "image"] = "cloudbuild-config"
     image: str = param("", allowed="a container image reference such as "
@@ -28,16 +28,6 @@ class RedeployParams(TargetParams):
                             "starting with a letter), or empty for the one in params/phases.yaml")
     dry_run: bool = True
     auto_rollback: bool = True
-
-    @field_validator("phase")
-    @classmethod
-    def _phase(cls, v: str) -> str:
-        return _known_phase("phase", v)
-
-    @field_validator("source_dir")
-    @classmethod
-    def _source_dir(cls, v: str) -> str:
-        return _existing("source_dir", v, "folder") if v else v
 
     @field_validator("image")
     @classmethod

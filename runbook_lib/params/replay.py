@@ -10,7 +10,7 @@ from pydantic import field_validator, model_validator
 
 from .. import formats
 from ..errors import ParameterError
-from .base import (TargetParams, _existing, _known_phase, param)
+from .base import ExistingFolderOrEmpty, TargetParams, _known_phase, param
 
 
 MAX_CONCURRENCY = 16
@@ -62,8 +62,8 @@ class ReplayParams(TargetParams):
     dry_run: bool = False
     production_checksum: bool | None = None
     checksum_max_gb: float = param(10.0, allowed="a number of gigabytes above 0", gt=0)
-    source_dir: str = param("", allowed="a pipeline checkout folder (gcp: to tell which commits support "
-                                        "dataset_prefix), or empty")
+    source_dir: ExistingFolderOrEmpty = param("", allowed="a pipeline checkout folder (gcp: to tell which commits "
+                                                          "support dataset_prefix), or empty")
     impersonate_service_account: str = param("", allowed="a service-account email to call the services as, "
                                                          "or empty for your own credentials")
 
@@ -126,11 +126,6 @@ class ReplayParams(TargetParams):
                 raise ParameterError("allowed_prod_writes", ref, f'give production tables as "dataset.table" in '
                                                                  f"{', '.join(production)}")
         return list(dict.fromkeys(v))
-
-    @field_validator("source_dir")
-    @classmethod
-    def _source_dir(cls, v: str) -> str:
-        return _existing("source_dir", v, "folder") if v else v
 
     @field_validator("impersonate_service_account")
     @classmethod

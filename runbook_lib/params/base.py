@@ -1,6 +1,7 @@
 """The parameter models' machinery: strict models, one sentence per mistake, the target checks."""
 from __future__ import annotations
 
+import re
 import typing
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Mapping
@@ -226,6 +227,16 @@ def _existing(parameter: str, value: str, kind: str) -> str:
 def _or_empty(check: Any) -> AfterValidator:
     """A field check that names the field it runs for and lets the empty value (the runbook's default) through."""
     return AfterValidator(lambda value, info: check(info.field_name, value) if value else value)
+
+
+def matching_or_empty(pattern: re.Pattern[str], allowed: str) -> Any:
+    """A text field type: empty, or matching `pattern` whole; anything else is `allowed`'s sentence."""
+    def check(name: str, value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise ParameterError(name, value, allowed)
+        return value
+
+    return Annotated[str, _or_empty(check)]
 
 
 # Field types the runbooks share: the sentence of each names the field it is declared as.

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import field_validator
-
 from ..diagnose.build import BUILD_ID_PATTERN
-from ..errors import ParameterError
-from .base import ExistingFileOrEmpty, ExistingFolderOrEmpty, PhaseName, PhaseNameOrEmpty, TargetParams, param
+from .base import (ExistingFileOrEmpty, ExistingFolderOrEmpty, PhaseName, PhaseNameOrEmpty, TargetParams,
+                   matching_or_empty, param)
+
+
+BuildId = matching_or_empty(BUILD_ID_PATTERN, "give a Cloud Build id, a lowercase UUID like "
+                            "c3c052da-ddd1-46eb-9d3a-7219a9909377, or leave it empty to use the phase's latest failed build")
 
 
 class DiagnoseParams(TargetParams):
@@ -15,16 +17,8 @@ class DiagnoseParams(TargetParams):
 
     runbook: ClassVar[str | None] = "01_diagnose_build"
 
-    build_id: str = param("", allowed="a Cloud Build id, a lowercase UUID like c3c052da-ddd1-46eb-9d3a-7219a9909377, or empty")
+    build_id: BuildId = param("", allowed="a Cloud Build id, a lowercase UUID like c3c052da-ddd1-46eb-9d3a-7219a9909377, or empty")
     phase: PhaseName = "phase4"
     source_dir: ExistingFolderOrEmpty = param("", allowed="an existing pipeline checkout folder, or empty")
     log_file: ExistingFileOrEmpty = param("", allowed="an existing saved build log file, or empty")
     compare_with: PhaseNameOrEmpty = ""
-
-    @field_validator("build_id")
-    @classmethod
-    def _build_id(cls, v: str) -> str:
-        if v and not BUILD_ID_PATTERN.fullmatch(v):
-            raise ParameterError("build_id", v, "give a Cloud Build id, a lowercase UUID like "
-                                 "c3c052da-ddd1-46eb-9d3a-7219a9909377, or leave it empty to use the phase's latest failed build")
-        return v

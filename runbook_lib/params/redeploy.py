@@ -4,14 +4,19 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import model_validator
 
 from ..errors import ParameterError
-from .base import ExistingFolderOrEmpty, PhaseName, TargetParams, param
+from ..phases import REPOSITORY
+from .base import ExistingFolderOrEmpty, PhaseName, TargetParams, matching_or_empty, param
 
 
 IMAGE_REFERENCE = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)+"
                              r"(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?")
+ImageReference = matching_or_empty(IMAGE_REFERENCE, "give a container image reference such as "
+                                   "us-west2-docker.pkg.dev/PROJECT/REPOSITORY/SERVICE:TAG (or @sha256:DIGEST), or empty")
+RepositoryId = matching_or_empty(REPOSITORY, "give an Artifact Registry repository id (lowercase letters, digits and "
+                                 "hyphens, starting with a letter, at most 63), or empty")
 
 
 class RedeployParams(TargetParams):
@@ -22,30 +27,12 @@ class RedeployParams(TargetParams):
     source_dir: ExistingFolderOrEmpty = param("", allowed="an existing pipeline checkout folder, or empty for the sandbox's own (local)")
     commit: str = ""
     strategy: Literal["cloudbuild-config", "image"] = "cloudbuild-config"
-    image: str = param("", allowed="a container image reference such as "
-                       "us-west2-docker.pkg.dev/PROJECT/REPOSITORY/SERVICE:TAG (or @sha256:DIGEST), or empty")
-    repository: str = param("", allowed="an Artifact Registry repository id (lowercase letters, digits and hyphens, "
-                            "starting with a letter), or empty for the one in params/phases.yaml")
+    image: ImageReference = param("", allowed="a container image reference such as "
+                                  "us-west2-docker.pkg.dev/PROJECT/REPOSITORY/SERVICE:TAG (or @sha256:DIGEST), or empty")
+    repository: RepositoryId = param("", allowed="an Artifact Registry repository id (lowercase letters, digits "
+                                     "and hyphens, starting with a letter), or empty for the one in params/phases.yaml")
     dry_run: bool = True
     auto_rollback: bool = True
-
-    @field_validator("image")
-    @classmethod
-    def _image(cls, v: str) -> str:
-        if v and not IMAGE_REFERENCE.fullmatch(v):
-            raise ParameterError("image", v, "give a container image reference such as "
-                                 "us-west2-docker.pkg.dev/PROJECT/REPOSITORY/SERVICE:TAG (or @sha256:DIGEST), or empty")
-        return v
-
-    @field_validator("repository")
-    @classmethod
-    def _repository(cls, v: str) -> str:
-        from ..phases import REPOSITORY
-
-        if v and not REPOSITORY.fullmatch(v):
-            raise ParameterError("repository", v, "give an Artifact Registry repository id (lowercase letters, "
-                                 "digits and hyphens, starting with a letter, at most 63), or empty")
-        return v
 
     @model_validator(mode="after")
     def _strategy_commit_and_checkout(self) -> "RedeployParams":

@@ -76,14 +76,6 @@ class BigQueryRefusal(Exception):
 
 
 @dataclass
-class _Injected:
-    method: str
-    pattern: re.Pattern
-    refusal: BigQueryRefusal
-    times: int | None
-
-
-@dataclass
 class FakeJob:
     """A finished query job: its resource as jobs.get returns it, and its rows when it returned any."""
 
@@ -230,31 +222,16 @@ class FakeBigQuery(HttpFake):
         self.location = location
         self.max_page_rows = max_page_rows   # cap pages below the requested maxResults, as BigQuery may
         self.jobs: dict[str, FakeJob] = {}
-        self._injected: list[_Injected] = []
         self._jobs_lock = threading.Lock()
 
     # -- test controls
     def fail(self, method: str, path_pattern: str, reason: str, message: str, code: int | None = None,
              times: int | None = 1) -> None:
         """Answer the next `times` (None: every) requests matching method and the path regex (after
-        /bigquery/v2/projects/P) with BigQuery's error body for `reason`."""
-        self._injected.append(_Injected(method.upper(), re.compile(path_pattern),
-                                        BigQueryRefusal(reason, message, code), times))
-
-    def _take_injected(self, method: str, rest: str) -> BigQueryRefusal | None:
-        with self._lock:
-            for injected in self._injected:
-                if injected.method == method and injected.pattern.fullmatch(rest):
-                    if injected.times is not None:
-                        injected.times -= 1
-                        if injected.times <= 0:
-                            self._injected.remove(injected)
-                    return injected.refusal
-        return None
-
-    def clear_failures(self) -> None:
-        with self._lock:
-            self._injected.clear()
+        /bigquery/v2/projects/P) with BigQuery's error body for `reason` (an HttpFake fault; clear_faults()
+        clears it)."""
+        refusal = BigQueryRefusal(reason, message, code)
+        self.fault(rf"{_API}[^/]+/(?:{path_pattern})\Z", (refusal.code, refusal.body()), method, times)
 
     def submitted_jobs(self, dry_run: bool | None = None) -> list[dict]:
         """The configuration of every job inserted, in order (dry runs too unless dry_run=False)."""
@@ -269,9 +246,6 @@ class FakeBigQuery(HttpFake):
         if not request.path.startswith(_API):
             return 404, bigquery_error(404, "notFound", f"Not found: URL {request.path}")
         project, _, rest = request.path[len(_API):].partition("/")
-        refusal = self._take_injected(request.method, rest)
-        if refusal is not None:
-            return refusal.code, refusal.body()
         if project != self.project:
             return 404, bigquery_error(404, "notFound", f"Not found: Project {project}")
         try:

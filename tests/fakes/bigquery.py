@@ -44,12 +44,11 @@ from runbook_lib.errors import NotFoundError, ParameterError, RunbookError
 from runbook_lib.gcp.bigquery_schema import schema_field, type_text
 from runbook_lib.local.warehouse import LocalWarehouse
 
+from .errors import google_error
 from .server import HttpFake, RecordedRequest
 
 MIB = 1024 * 1024
 MIN_BILLED = 10 * MIB   # BigQuery bills at least 10 MB for a query that reads a table
-_STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 409: "ALREADY_EXISTS",
-           429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 _CODE_OF_REASON = {"notFound": 404, "accessDenied": 403, "duplicate": 409, "invalidQuery": 400, "invalid": 400,
                    "bytesBilledLimitExceeded": 400, "rateLimitExceeded": 429, "quotaExceeded": 403,
                    "resourceInUse": 400, "backendError": 500}
@@ -57,9 +56,8 @@ _API = "/bigquery/v2/projects/"
 
 
 def bigquery_error(code: int, reason: str, message: str) -> dict:
-    """An error body as BigQuery's REST API writes it."""
-    return {"error": {"code": code, "message": message, "status": _STATUS.get(code, "UNKNOWN"),
-                      "errors": [{"message": message, "domain": "global", "reason": reason}]}}
+    """An error body as BigQuery's REST API writes it: Google's, with the JSON APIs' errors[] naming the reason."""
+    return google_error(code, message, errors=[{"message": message, "domain": "global", "reason": reason}])
 
 
 class BigQueryRefusal(Exception):

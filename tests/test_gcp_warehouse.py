@@ -53,7 +53,6 @@ def gcp(fake):
     target.warehouse.retry = retry_policy(1.0, initial=0.01, maximum=0.05)
     fake.requests.clear()
     yield target.warehouse
-    fake.clear_failures()
     fake.clear_faults()
     target.close()
 

@@ -10,7 +10,7 @@ Every client uses REST (gRPC cannot reach a plain-HTTP fake, and REST behaves th
 Nothing here touches the network until a client makes its first call; clients are built on first use.
 Every client GcpClients hands out follows the timeout policy of gcp/calls.py: it is a GuardedClient,
 and one built on google-cloud-core gets `_http=timed_session(credentials)`. A new client: build it
-here that way, and add its name to SERVICES, and to API_NAMES and DEFAULT_ENDPOINTS in calls.py.
+here that way, and add its name to API_NAMES and DEFAULT_ENDPOINTS in calls.py (SERVICES follows).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from ..formats import check_project
 from .calls import API_NAMES, DEFAULT_ENDPOINTS, CallPolicy, GuardedClient, timed_session
 from .refusals import credentials_error
 
-SERVICES = ("cloudbuild", "logging", "storage", "run", "pubsub", "bigquery")
+SERVICES = tuple(API_NAMES)   # cloudbuild, logging, storage, run, pubsub, bigquery
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 # "1": send no credentials to the endpoints RUNBOOK_GCP_ENDPOINTS overrides (local fakes, emulators).
 ANONYMOUS_ENV = "RUNBOOK_GCP_ANONYMOUS"

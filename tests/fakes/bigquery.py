@@ -44,12 +44,11 @@ from runbook_lib.errors import NotFoundError, ParameterError, RunbookError
 from runbook_lib.gcp.bigquery_schema import schema_field, type_text
 from runbook_lib.local.warehouse import LocalWarehouse
 
+from .errors import google_error
 from .server import HttpFake, RecordedRequest
 
 MIB = 1024 * 1024
 MIN_BILLED = 10 * MIB   # BigQuery bills at least 10 MB for a query that reads a table
-_STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 409: "ALREADY_EXISTS",
-           429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 _CODE_OF_REASON = {"notFound": 404, "accessDenied": 403, "duplicate": 409, "invalidQuery": 400, "invalid": 400,
                    "bytesBilledLimitExceeded": 400, "rateLimitExceeded": 429, "quotaExceeded": 403,
                    "resourceInUse": 400, "backendError": 500}
@@ -57,9 +56,8 @@ _API = "/bigquery/v2/projects/"
 
 
 def bigquery_error(code: int, reason: str, message: str) -> dict:
-    """An error body as BigQuery's REST API writes it."""
-    return {"error": {"code": code, "message": message, "status": _STATUS.get(code, "UNKNOWN"),
-                      "errors": [{"message": message, "domain": "global", "reason": reason}]}}
+    """An error body as BigQuery's REST API writes it: Google's, with the JSON APIs' errors[] naming the reason."""
+    return google_error(code, message, errors=[{"message": message, "domain": "global", "reason": reason}])
 
 
 class BigQueryRefusal(Exception):
@@ -73,14 +71,6 @@ class BigQueryRefusal(Exception):
 
     def error_result(self) -> dict:
         return {"reason": self.reason, "message": self.message, "location": "query"}
-
-
-@dataclass
-class _Injected:
-    method: str
-    pattern: re.Pattern
-    refusal: BigQueryRefusal
-    times: int | None
 
 
 @dataclass
@@ -230,31 +220,16 @@ class FakeBigQuery(HttpFake):
         self.location = location
         self.max_page_rows = max_page_rows   # cap pages below the requested maxResults, as BigQuery may
         self.jobs: dict[str, FakeJob] = {}
-        self._injected: list[_Injected] = []
         self._jobs_lock = threading.Lock()
 
     # -- test controls
     def fail(self, method: str, path_pattern: str, reason: str, message: str, code: int | None = None,
              times: int | None = 1) -> None:
         """Answer the next `times` (None: every) requests matching method and the path regex (after
-        /bigquery/v2/projects/P) with BigQuery's error body for `reason`."""
-        self._injected.append(_Injected(method.upper(), re.compile(path_pattern),
-                                        BigQueryRefusal(reason, message, code), times))
-
-    def _take_injected(self, method: str, rest: str) -> BigQueryRefusal | None:
-        with self._lock:
-            for injected in self._injected:
-                if injected.method == method and injected.pattern.fullmatch(rest):
-                    if injected.times is not None:
-                        injected.times -= 1
-                        if injected.times <= 0:
-                            self._injected.remove(injected)
-                    return injected.refusal
-        return None
-
-    def clear_failures(self) -> None:
-        with self._lock:
-            self._injected.clear()
+        /bigquery/v2/projects/P) with BigQuery's error body for `reason` (an HttpFake fault; clear_faults()
+        clears it)."""
+        refusal = BigQueryRefusal(reason, message, code)
+        self.fault(rf"{_API}[^/]+/(?:{path_pattern})\Z", (refusal.code, refusal.body()), method, times)
 
     def submitted_jobs(self, dry_run: bool | None = None) -> list[dict]:
         """The configuration of every job inserted, in order (dry runs too unless dry_run=False)."""
@@ -269,9 +244,6 @@ class FakeBigQuery(HttpFake):
         if not request.path.startswith(_API):
             return 404, bigquery_error(404, "notFound", f"Not found: URL {request.path}")
         project, _, rest = request.path[len(_API):].partition("/")
-        refusal = self._take_injected(request.method, rest)
-        if refusal is not None:
-            return refusal.code, refusal.body()
         if project != self.project:
             return 404, bigquery_error(404, "notFound", f"Not found: Project {project}")
         try:

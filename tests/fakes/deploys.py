@@ -102,9 +102,6 @@ class FakeDeploys:
         """Rollouts of `service` (short name) never settle: the operation stays running."""
         self._hanging.add(service)
 
-    def builds_created(self) -> list[dict]:
-        return [b for b in self.fake.builds if any(o.subject == b["id"] for o in self.operations.values())]
-
     # -- dispatch
     def route(self, request: RecordedRequest) -> tuple[int, Any] | None:
         path, method = request.path, request.method

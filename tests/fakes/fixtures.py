@@ -226,6 +226,19 @@ def mirrored_phases_file(home: str | Path, path: Path) -> Path:
 OPERATOR_TOKEN = "fake-id-token-for-the-operator"
 
 
+def mirror_for_operator(fake: FakeGoogleApis, home: str | Path, workdir: Path, serve: bool = False):
+    """The fake mirroring the sandbox at `home` (mirror_sandbox) by the phase registry workdir/phases.yaml
+    (mirrored_phases_file), and a gcloud in workdir/bin printing an identity token the fake issued to the
+    sandbox's operator. Returns (phases_file, phases, gcloud)."""
+    from runbook_lib.phases import load_phases
+
+    phases_file = mirrored_phases_file(home, workdir / "phases.yaml")
+    phases = load_phases(phases_file)
+    mirror_sandbox(fake, home, phases, serve=serve)
+    fake.identity_tokens[OPERATOR_TOKEN] = "user:operator@sandbox.local"
+    return phases_file, phases, make_fake_gcloud(workdir / "bin", OPERATOR_TOKEN)
+
+
 def connect_gcp_on_fakes(fake: FakeGoogleApis, home: str | Path, tmp_path: Path, monkeypatch,
                          storage_endpoint: str | None = None, bigquery_endpoint: str | None = None,
                          serve: bool = False):
@@ -235,11 +248,8 @@ def connect_gcp_on_fakes(fake: FakeGoogleApis, home: str | Path, tmp_path: Path,
     answer the services' calls (see mirror_sandbox)."""
     from runbook_lib import target as target_mod
     from runbook_lib.gcp import services as gcp_services
-    from runbook_lib.phases import load_phases
 
-    phases_file = mirrored_phases_file(home, tmp_path / "phases.yaml")
-    mirror_sandbox(fake, home, load_phases(phases_file), serve=serve)
-    fake.identity_tokens[OPERATOR_TOKEN] = "user:operator@sandbox.local"
+    phases_file, _, gcloud = mirror_for_operator(fake, home, tmp_path, serve=serve)
 
     def user_adc(audience):
         from google.auth.exceptions import DefaultCredentialsError
@@ -247,7 +257,6 @@ def connect_gcp_on_fakes(fake: FakeGoogleApis, home: str | Path, tmp_path: Path,
         raise DefaultCredentialsError("authorized_user credentials cannot mint ID tokens")
 
     monkeypatch.setattr(gcp_services, "adc_id_token", user_adc)
-    gcloud = make_fake_gcloud(tmp_path / "bin", OPERATOR_TOKEN)
     monkeypatch.setenv("PATH", f"{gcloud.bin_dir}:{os.environ['PATH']}")
     endpoints = {name: fake.endpoint for name in ("cloudbuild", "logging", "run", "pubsub")}
     if storage_endpoint:

@@ -28,12 +28,11 @@ from typing import Any
 from runbook_lib.gitinfo import commit_contains
 from runbook_lib.local.home import SandboxHome, sandbox_home
 from runbook_lib.local.services import LocalServices
-from runbook_lib.phases import PhaseRegistry, load_phases
+from runbook_lib.phases import PhaseRegistry
 
 from .bigquery import FakeBigQuery
 from .deploys import FakeDeploys
-from .fixtures import (OPERATOR_TOKEN, PROJECT, FakeGcloud, StorageEmulator, make_fake_gcloud, mirror_sandbox,
-                       mirrored_phases_file, start_storage_emulator_in_process)
+from .fixtures import PROJECT, FakeGcloud, StorageEmulator, mirror_for_operator, start_storage_emulator_in_process
 from .server import FakeGoogleApis
 
 # What `gcloud auth application-default login` leaves: user credentials, which cannot mint ID tokens.
@@ -100,13 +99,10 @@ class FakeCloud:
         """Start every fake on the sandbox at `home` (initialised; its services need not run);
         `workdir` holds the mirrored phases.yaml, the fake gcloud and its configuration."""
         box = sandbox_home(home)
-        phases_file = mirrored_phases_file(box.root, workdir / "phases.yaml")
-        phases = load_phases(phases_file)
         apis = FakeGoogleApis().start()
         storage = start_storage_emulator_in_process()
         try:
-            mirror_sandbox(apis, box.root, phases, serve=True)
-            apis.identity_tokens[OPERATOR_TOKEN] = "user:operator@sandbox.local"
+            phases_file, phases, gcloud = mirror_for_operator(apis, box.root, workdir, serve=True)
             mirror_builds(apis, storage.client(), box)
             deploys = FakeDeploys(apis, storage=storage.client(),
                                   identity_by_dockerfile={phases.get(n).dockerfile: phases.get(n).service_identity
@@ -121,7 +117,6 @@ class FakeCloud:
         config = workdir / "gcloud-config"
         config.mkdir(parents=True, exist_ok=True)
         (config / "application_default_credentials.json").write_text(json.dumps(USER_ADC))
-        gcloud = make_fake_gcloud(workdir / "bin", OPERATOR_TOKEN)
         return cls(box, phases_file, apis, storage, deploys, bigquery, rollouts, gcloud, config)
 
     def endpoints(self) -> dict[str, str]:

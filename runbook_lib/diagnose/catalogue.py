@@ -163,17 +163,20 @@ class Catalogue:
         """
         if not self._patterns:
             return
-        needles = self._needles_for(text)
-        flat = {n for choice in needles for n in choice}
-        common = {n for n in flat if n[0] in COMMON_LETTERS}
-        rare = tuple(sorted(flat - common))
-        search = _Search(([self._scanner(rare)] if rare else []) + [_Literal(n) for n in sorted(common)])
-        patterns = list(zip(self._patterns, needles))
+        # each distinct needle is looked for once per candidate line; only the patterns it stands for
+        # meet their regex (in catalogue order, as a pattern-by-pattern loop would yield them)
+        owners: dict[str, list[int]] = {}
+        for i, choice in enumerate(self._needles_for(text)):
+            for n in choice:
+                owners.setdefault(n, []).append(i)
+        common = sorted(n for n in owners if n[0] in COMMON_LETTERS)
+        rare = tuple(sorted(n for n in owners if n[0] not in COMMON_LETTERS))
+        search = _Search(([self._scanner(rare)] if rare else []) + [_Literal(n) for n in common])
         where = SectionTracker(self._markers, text)
         for lineno, start, end, line in lines_hit(text, search):
-            for p, choice in patterns:
-                if any(n in line for n in choice) and p.regex.search(line) and (p.sections is None or
-                                                                where.allows(p.sections, start, end)):
+            for i in sorted({i for n, of in owners.items() if n in line for i in of}):
+                p = self._patterns[i]
+                if p.regex.search(line) and (p.sections is None or where.allows(p.sections, start, end)):
                     yield lineno, start, line, p
 
     def _needles_for(self, text: str) -> tuple[tuple[str, ...], ...]:

@@ -257,16 +257,15 @@ class _Search:
 
     def __init__(self, searchers: list[_Searcher]):
         self.searchers = searchers
-        self.hits: list[Span | None] = [None] * len(searchers)
-        self.asked = [False] * len(searchers)   # False: not asked yet; True with no hit: nothing left
+        # each searcher's next hit (None: nothing left); one before any pos until it is first asked
+        self.hits: list[Span | None] = [_Hit(-1, -1)] * len(searchers)
 
     def __call__(self, text: str, pos: int) -> Span | None:
         best: Span | None = None
         for i, searcher in enumerate(self.searchers):
             hit = self.hits[i]
-            if not self.asked[i] or (hit is not None and hit.start() < pos):
+            if hit is not None and hit.start() < pos:
                 hit = self.hits[i] = searcher.search(text, pos)
-                self.asked[i] = True
             if hit is not None and (best is None or hit.start() < best.start()):
                 best = hit
         return best

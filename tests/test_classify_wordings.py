@@ -19,6 +19,11 @@ def _one(pattern: str, **top) -> object:
     return parse_catalogue(doc)
 
 
+def _top_signature(line: str) -> str:
+    """The top finding's signature for a log of this one line (the packaged catalogue)."""
+    return classify_log(line + "\n")[0].signature
+
+
 # ---- a family of wordings is one pattern ------------------------------------------------------------------
 
 def test_an_alternation_whose_every_wording_has_a_literal_is_one_pattern():
@@ -70,12 +75,12 @@ def test_a_runtime_word_without_a_refused_version_is_not_a_version_problem(line)
     "Error: stat /src/Dockerfile: Das System kann die angegebene Datei nicht finden.",
 ])
 def test_a_missing_dockerfile_is_recognised_by_the_words_no_locale_changes(line):
-    assert classify_log(line + "\n")[0].signature == "dockerfile-not-in-upload"
+    assert _top_signature(line) == "dockerfile-not-in-upload"
 
 
 def test_a_copy_of_a_file_named_dockerfile_is_not_a_missing_dockerfile():
     line = "COPY failed: stat /var/lib/docker/tmp/docker-builder1/Dockerfile.base: no such file or directory"
-    assert classify_log(line + "\n")[0].signature == "docker-copy-source-missing"
+    assert _top_signature(line) == "docker-copy-source-missing"
 
 
 @pytest.mark.parametrize("line", [
@@ -84,12 +89,12 @@ def test_a_copy_of_a_file_named_dockerfile_is_not_a_missing_dockerfile():
     "Unable to retrieve the repository metadata for projects/p/locations/us/repositories/gcf-artifacts.",
 ])
 def test_any_refusal_naming_an_artifact_registry_permission_is_a_registry_permission_problem(line):
-    assert classify_log(line + "\n")[0].signature == "push-permission-denied"
+    assert _top_signature(line) == "push-permission-denied"
 
 
 def test_the_python_functions_frameworks_start_errors_are_a_start_failure():
     line = "functions_framework.exceptions.MissingSourceException: File /workspace/main.py that is expected"
-    assert classify_log(line + "\n")[0].signature == "container-start-failed"
+    assert _top_signature(line) == "container-start-failed"
 
 
 # ---- boilerplate gives way to the line that says why ------------------------------------------------------
@@ -164,7 +169,7 @@ def test_shipped_app_server_start_failures_and_their_tracebacks_are_a_start_fail
     assert (top.signature, top.line) == ("container-start-failed", 4)
     for line in ("[2024-01-01 00:00:00 +0000] [9] [ERROR] Worker failed to boot.",
                  'ERROR:    Error loading ASGI app. Could not import module "main".'):
-        assert classify_log(line + "\n")[0].signature == "container-start-failed"
+        assert _top_signature(line) == "container-start-failed"
 
 
 @pytest.mark.parametrize("line, signature", [

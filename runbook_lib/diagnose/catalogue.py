@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple, Protocol, TypeVar
+from typing import Iterator, NamedTuple, Protocol
 
 from ..checks import read_yaml
 from ..errors import ConfigError, ParameterError
@@ -54,7 +54,6 @@ def _rarity(ch: str) -> int:
 
 
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-_M = TypeVar("_M", "Section", "BuilderSpec")
 _KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections", "builder_output"}
 _MARKED_KEYS = {"name", "markers", "fallback"}   # keys of a section or a builder entry
 _TOP_KEYS = {"version", "sections", "uninformative", "builders", "summaries", "output_starts", "signatures"}
@@ -80,19 +79,13 @@ class Signature:
 
 
 @dataclass(frozen=True)
-class Section:
-    """A part of a build log (fetching the source, the build steps, the push ...) and the lines that open it."""
+class Marked:
+    """A catalogue entry recognised by marker lines: a part of a build log (`sections`: fetching the source,
+    the build steps, the push ...; the lines that open it) or a builder (`builders`: the lines of its
+    output, see log_structure.Builder)."""
     name: str
     markers: tuple[str, ...]
-    fallback: str | None = None   # signature of a failure in this section that nothing else explains
-
-
-@dataclass(frozen=True)
-class BuilderSpec:
-    """A builder the catalogue recognises from a log's own lines (see log_structure.Builder)."""
-    name: str
-    markers: tuple[str, ...]
-    fallback: str | None = None   # signature of a failed build of this builder that nothing else explains
+    fallback: str | None = None   # signature of a failure in this section / of this builder that nothing else explains
 
 
 @dataclass(frozen=True)
@@ -111,8 +104,8 @@ class Catalogue:
     """Validated signatures plus the compiled scanners that find candidate lines."""
 
     def __init__(self, signatures: list[Signature], source: str = "signatures.yaml",
-                 sections: tuple[Section, ...] = (), uninformative: tuple[str, ...] = (),
-                 builders: tuple[BuilderSpec, ...] = (), summaries: tuple[str, ...] = (),
+                 sections: tuple[Marked, ...] = (), uninformative: tuple[str, ...] = (),
+                 builders: tuple[Marked, ...] = (), summaries: tuple[str, ...] = (),
                  output_starts: tuple[str, ...] = ()):
         self.signatures = signatures
         self.sections = sections
@@ -163,17 +156,20 @@ class Catalogue:
         """
         if not self._patterns:
             return
-        needles = self._needles_for(text)
-        flat = {n for choice in needles for n in choice}
-        common = {n for n in flat if n[0] in COMMON_LETTERS}
-        rare = tuple(sorted(flat - common))
-        search = _Search(([self._scanner(rare)] if rare else []) + [_Literal(n) for n in sorted(common)])
-        patterns = list(zip(self._patterns, needles))
+        # each distinct needle is looked for once per candidate line; only the patterns it stands for
+        # meet their regex (in catalogue order, as a pattern-by-pattern loop would yield them)
+        owners: dict[str, list[int]] = {}
+        for i, choice in enumerate(self._needles_for(text)):
+            for n in choice:
+                owners.setdefault(n, []).append(i)
+        common = sorted(n for n in owners if n[0] in COMMON_LETTERS)
+        rare = tuple(sorted(n for n in owners if n[0] not in COMMON_LETTERS))
+        search = _Search(([self._scanner(rare)] if rare else []) + [_Literal(n) for n in common])
         where = SectionTracker(self._markers, text)
         for lineno, start, end, line in lines_hit(text, search):
-            for p, choice in patterns:
-                if any(n in line for n in choice) and p.regex.search(line) and (p.sections is None or
-                                                                where.allows(p.sections, start, end)):
+            for i in sorted({i for n, of in owners.items() if n in line for i in of}):
+                p = self._patterns[i]
+                if p.regex.search(line) and (p.sections is None or where.allows(p.sections, start, end)):
                     yield lineno, start, line, p
 
     def _needles_for(self, text: str) -> tuple[tuple[str, ...], ...]:
@@ -254,16 +250,15 @@ class _Search:
 
     def __init__(self, searchers: list[_Searcher]):
         self.searchers = searchers
-        self.hits: list[Span | None] = [None] * len(searchers)
-        self.asked = [False] * len(searchers)   # False: not asked yet; True with no hit: nothing left
+        # each searcher's next hit (None: nothing left); one before any pos until it is first asked
+        self.hits: list[Span | None] = [_Hit(-1, -1)] * len(searchers)
 
     def __call__(self, text: str, pos: int) -> Span | None:
         best: Span | None = None
         for i, searcher in enumerate(self.searchers):
             hit = self.hits[i]
-            if not self.asked[i] or (hit is not None and hit.start() < pos):
+            if hit is not None and hit.start() < pos:
                 hit = self.hits[i] = searcher.search(text, pos)
-                self.asked[i] = True
             if hit is not None and (best is None or hit.start() < best.start()):
                 best = hit
         return best
@@ -331,13 +326,12 @@ def _text(entry: dict, key: str, where: str, source: str) -> str:
     return " ".join(value.split())
 
 
-def _marked(doc: dict, key: str, kind: str, make: Callable[[str, tuple[str, ...], str | None], _M],
-            source: str) -> tuple[_M, ...]:
+def _marked(doc: dict, key: str, kind: str, source: str) -> tuple[Marked, ...]:
     """The `sections` or `builders` entries: each a name, the markers that recognise it, an optional fallback."""
     entries = doc.get(key, [])
     if not isinstance(entries, list):
         raise ConfigError(f"{source}: '{key}' must be a list of entries with a name and markers.")
-    made: list[_M] = []
+    made: list[Marked] = []
     for n, entry in enumerate(entries):
         name = entry.get("name") if isinstance(entry, dict) else None
         where = f"{kind} '{name}'" if isinstance(name, str) else f"{key}[{n}]"
@@ -355,11 +349,11 @@ def _marked(doc: dict, key: str, kind: str, make: Callable[[str, tuple[str, ...]
         fallback = entry.get("fallback")
         if fallback is not None and not isinstance(fallback, str):
             raise ConfigError(f"{source}: {where}.fallback must be a signature id, got {fallback!r}.")
-        made.append(make(name, tuple(markers), fallback))
+        made.append(Marked(name, tuple(markers), fallback))
     return tuple(made)
 
 
-def _allowed_sections(entry: dict, where: str, sections: tuple[Section, ...], source: str) -> tuple[str, ...]:
+def _allowed_sections(entry: dict, where: str, sections: tuple[Marked, ...], source: str) -> tuple[str, ...]:
     wanted = entry.get("sections")
     if wanted is None:
         return ()
@@ -380,7 +374,7 @@ def _regex_list(doc: dict, key: str, source: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _builder_output(entry: dict, where: str, builders: tuple[BuilderSpec, ...],
+def _builder_output(entry: dict, where: str, builders: tuple[Marked, ...],
                     source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(builder names, patterns) of a signature's `builder_output`; empty when it has none."""
     value = entry.get("builder_output")
@@ -408,10 +402,10 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
     extra = set(doc) - _TOP_KEYS
     if extra:
         raise ConfigError(f"{source}: top-level key(s) {sorted(extra)} are unknown; allowed: {sorted(_TOP_KEYS)}.")
-    sections = _marked(doc, "sections", "section", Section, source)
+    sections = _marked(doc, "sections", "section", source)
     uninformative, summaries, output_starts = (_regex_list(doc, key, source)
                                                for key in ("uninformative", "summaries", "output_starts"))
-    builders = _marked(doc, "builders", "builder", BuilderSpec, source)
+    builders = _marked(doc, "builders", "builder", source)
     seen: set[str] = set()
     signatures: list[Signature] = []
     for n, entry in enumerate(doc["signatures"]):

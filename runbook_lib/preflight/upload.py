@@ -121,8 +121,8 @@ class SourceWalk:
                     regular.append((name, 0))   # a dangling symlink: listed, uploads as nothing useful
                     continue
                 if not stat.S_ISREG(mode.st_mode):
-                    self.skipped.append(f"{rel_dir}/{name}" if rel_dir else name)
-                    self.skipped[-1] += f" ({file_kind(mode.st_mode)})"
+                    rel = f"{rel_dir}/{name}" if rel_dir else name
+                    self.skipped.append(f"{rel} ({file_kind(mode.st_mode)})")
                     continue
                 self.files += 1
                 self.bytes += mode.st_size

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..diagnose.build import RUNNING_STATUSES
 from ..gitinfo import tracked_in
-from ..preflight import lint_deploy_scripts
+from ..preflight import lint_deploy_scripts, read_source_text
 
 ROOT_DOCKERFILE = "Dockerfile"
 
@@ -39,13 +39,12 @@ def leftover_dockerfile(target: Any, plan: Any) -> list[str]:
     if not plan.source_dir:
         return []
     root = Path(plan.source_dir)
-    if not (root / ROOT_DOCKERFILE).is_file() or tracked_in(root, plan.commit, ROOT_DOCKERFILE):
+    text = read_source_text(root / ROOT_DOCKERFILE)   # None: no regular file there
+    if text is None or tracked_in(root, plan.commit, ROOT_DOCKERFILE):
         return []
-    text = (root / ROOT_DOCKERFILE).read_text(errors="replace")
-    copied = next((name for name in target.phases.names()
-                   if (root / target.phases.get(name).dockerfile).is_file()
-                   and (root / target.phases.get(name).dockerfile).read_text(errors="replace") == text), None)
-    what = f"a copy of {target.phases.get(copied).dockerfile}" if copied else "not part of commit " + plan.commit[:7]
+    dockerfiles = (target.phases.get(name).dockerfile for name in target.phases.names())
+    copied = next((d for d in dockerfiles if read_source_text(root / d) == text), None)
+    what = f"a copy of {copied}" if copied else "not part of commit " + plan.commit[:7]
     scripts = sorted({lint.path for lint in lint_deploy_scripts(root) if lint.kind == "root-dockerfile-copy" and lint.path})
     by = f" ({', '.join(scripts)} copy one there and delete it when done)" if scripts else ""
     return [f"{root / ROOT_DOCKERFILE} is {what}, left by a deploy script{by}: a deploy may be running from this "

@@ -129,10 +129,12 @@ def _key(partition: Any) -> str:
 
 
 def table_print(warehouse: Any, ref: str, checksums: Checksums | None = None) -> TablePrint:
-    if not warehouse.table_exists(ref):
+    try:   # one metadata read per table, not an existence check first: fingerprints cover every table twice
+        partitions = warehouse.partitions(ref)
+    except NotFoundError:
         return TablePrint(ref, exists=False)
     found = TablePrint(ref, exists=True, partitions={
-        _key(p): PartitionPrint(p.total_rows, p.last_modified) for p in warehouse.partitions(ref)
+        _key(p): PartitionPrint(p.total_rows, p.last_modified) for p in partitions
         if p.total_rows or p.partition_id})   # an empty unpartitioned table has no rows to speak of
     if checksums is not None and ref in checksums.queries:
         sql, params = checksums.queries[ref]

@@ -78,6 +78,7 @@ def prepare_test_datasets(warehouse: Any, pairs: list[tuple[str, str]], ttl_days
     found = TestDatasets(ttl_days=ttl_days)
     checked: dict[str, bool] = {}
     notes: dict[str, str] = {}
+    locations: dict[str, str] = {}   # production dataset -> its location, read once per dataset
     for production, test in pairs:
         dataset = test.split(".")[0]
         if dataset not in checked:
@@ -93,7 +94,10 @@ def prepare_test_datasets(warehouse: Any, pairs: list[tuple[str, str]], ttl_days
             found.tables.append(TestTable(production, test, "refused" if problem else "exists",
                                           problem or notes.get(dataset, "")))
             continue
-        location = warehouse.dataset_info(production.split(".")[0]).location
+        source = production.split(".")[0]
+        if source not in locations:
+            locations[source] = warehouse.dataset_info(source).location
+        location = locations[source]
         if dry_run:
             found.tables.append(TestTable(production, test, "would create", notes.get(dataset, "") if checked[dataset]
                                           else f"in a new dataset {dataset} ({location})"))

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..phases import PhaseRegistry, prefixed_dataset
+from ..phases import PhaseRegistry
 from ..warehouse import carries_kit_label
 
 # The labels of a test dataset the replay creates, besides the kit's own.
@@ -53,7 +53,7 @@ class TestDatasets:
 
 def output_tables(phases: PhaseRegistry, selected: list[str], prefix: str) -> list[tuple[str, str]]:
     """(production table, test table) for every output table of the selected phases."""
-    return [(t.ref, f"{prefixed_dataset(t.dataset, prefix)}.{t.table}")
+    return [(t.ref, t.test_ref(prefix))
             for name in selected for t in phases.get(name).tables]
 
 

@@ -36,6 +36,10 @@ class OutputTable:
     def ref(self) -> str:
         return f"{self.dataset}.{self.table}"
 
+    def test_ref(self, dataset_prefix: str) -> str:
+        """This table in the test dataset a replay under `dataset_prefix` writes."""
+        return f"{prefixed_dataset(self.dataset, dataset_prefix)}.{self.table}"
+
 
 @dataclass(frozen=True)
 class Phase:

@@ -251,6 +251,17 @@ def partition_infos(frame: "pd.DataFrame") -> list[PartitionInfo]:
     return out
 
 
+def existing_partitions(warehouse: Any, ref: str) -> list[PartitionInfo] | None:
+    """A table's partitions, or None when the table (or its dataset) does not exist: one metadata read,
+    where table_exists first would make two (a tables.get, or a warehouse attach, each)."""
+    from .errors import NotFoundError
+
+    try:
+        return warehouse.partitions(ref)
+    except NotFoundError:
+        return None
+
+
 def _missing(value: Any) -> bool:
     import pandas as pd
 

@@ -473,3 +473,16 @@ def test_partition_statistics_follow_loads_and_are_counted_when_missing(games):
     assert [(p.partition_id, p.total_rows) for p in games.partitions("nba_analytics.raw")] == [(None, 1)]
     with pytest.raises(Exception, match="needs a dataset qualifier"):
         games.query("SELECT * FROM `region-us`.INFORMATION_SCHEMA.PARTITIONS")
+
+
+def test_existing_partitions_reads_once_and_is_none_for_a_missing_table_or_dataset(games):
+    from runbook_lib.warehouse import existing_partitions
+
+    frame = pd.DataFrame({"game_date": [date(2024, 1, 8), date(2024, 1, 9)], "n": [1, 2]})
+    games.load_dataframe(frame, "nba_analytics.loaded", partition_column="game_date")
+    assert [(p.partition_id, p.total_rows) for p in existing_partitions(games, "nba_analytics.loaded")] == \
+        [("20240108", 1), ("20240109", 1)]
+    assert existing_partitions(games, "nba_analytics.nope") is None
+    assert existing_partitions(games, "nowhere_at_all.t") is None
+    with pytest.raises(ParameterError):   # a malformed ref is still the caller's mistake, not "missing"
+        existing_partitions(games, "not a ref")

@@ -104,7 +104,7 @@ def compare_replay(target: Any, dataset_prefix: str, start_date: Any = None, end
         result.summary = f"The test tables with prefix {prefix!r} hold no rows to compare; {RUN_REPLAY_FIRST}."
         return result
     for table in chosen:
-        test_ref = f"{prefixed_dataset(table.dataset, prefix)}.{table.table}"
+        test_ref = table.test_ref(prefix)
         try:
             diff = compare_tables(
                 warehouse, table.ref, test_ref, table.keys, exclude=exclude, abs_tol=abs_tol, rel_tol=rel_tol,
@@ -138,7 +138,7 @@ def _tables(warehouse: Any, phases, prefix: str, tables: Sequence[str] | None) -
         if name not in by_name:
             raise ParameterError("tables", name, f"choose output tables from phases.yaml: {', '.join(t.ref for t in known)}")
         table = by_name[name]
-        test_ref = f"{prefixed_dataset(table.dataset, prefix)}.{table.table}"
+        test_ref = table.test_ref(prefix)
         for ref in (table.ref, test_ref):
             if not warehouse.table_exists(ref):
                 raise ParameterError("tables", name, f"{ref} does not exist; {RUN_REPLAY_FIRST}" if ref == test_ref
@@ -153,7 +153,7 @@ def _test_dates(warehouse: Any, prefix: str, tables: list[OutputTable]) -> tuple
     firsts, lasts = [], []
     for t in tables:
         frame = warehouse.query(f"SELECT MIN(`{t.partition_column}`) AS first, MAX(`{t.partition_column}`) AS last "
-                                f"FROM `{prefixed_dataset(t.dataset, prefix)}.{t.table}`")
+                                f"FROM `{t.test_ref(prefix)}`")
         if len(frame) and pd.notna(frame["first"].iloc[0]):
             firsts.append(as_date("first", frame["first"].iloc[0]))
             lasts.append(as_date("last", frame["last"].iloc[0]))

@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from ..checks import as_date
-from ..errors import ParameterError, RunbookError
+from ..errors import NotFoundError, ParameterError, RunbookError
 from ..formats import quote_columns
 from ..phases import PhaseRegistry, load_phases
 from ..results import Result
@@ -372,13 +372,13 @@ def _tolerance(name: str, value: Any) -> float:
 
 
 def _table_info(warehouse: Any, parameter: str, ref: Any):
-    try:
-        exists = isinstance(ref, str) and warehouse.table_exists(ref)
-    except ParameterError:   # not even shaped like dataset.table
-        exists = False
-    if not exists:
-        raise ParameterError(parameter, ref, "give an existing table as dataset.table")
-    return warehouse.table_info(ref)
+    """The table's metadata, read once (table_info says itself that a table is missing)."""
+    if isinstance(ref, str):
+        try:
+            return warehouse.table_info(ref)
+        except (ParameterError, NotFoundError):   # not shaped like dataset.table, or not there
+            pass
+    raise ParameterError(parameter, ref, "give an existing table as dataset.table")
 
 
 def _keys(keys: Any, prod, test) -> tuple[str, ...]:

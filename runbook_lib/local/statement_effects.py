@@ -27,8 +27,8 @@ def record(con: duckdb.DuckDBPyConnection, st: Statement, existed: bool | None, 
         if existed and not st.replace:
             return  # CREATE ... IF NOT EXISTS over an existing table changes nothing
         partition, partition_range = st.partition_column, st.partition_range
+        source = meta.table_meta(con, *st.copy_from) if st.copy_from else {}   # CREATE TABLE ... LIKE / COPY
         if partition is None and st.copy_from:
-            source = meta.table_meta(con, *st.copy_from)
             partition, partition_range = source.get("partition_column"), source.get("partition_range")
         if st.kind == "create_table":
             catalog.normalise_column_types(con, st.dataset, st.table)
@@ -41,8 +41,7 @@ def record(con: duckdb.DuckDBPyConnection, st: Statement, existed: bool | None, 
         expiration = st.option("expiration_timestamp")
         expires = con.execute(f"SELECT CAST({expiration} AS TIMESTAMPTZ)").fetchall()[0][0] if expiration \
             else meta.default_expiry(con, st.dataset, now)
-        clustering = st.clustering or (meta.table_meta(con, *st.copy_from).get("clustering", ())
-                                       if st.copy_from else ())
+        clustering = st.clustering or source.get("clustering", ())
         meta.set_table_meta(con, st.dataset, st.table, partition, now, expires, clustering, _labels(con, st),
                             partition_range)
         if st.kind == "create_table":

@@ -334,15 +334,16 @@ class LocalWarehouse:
     def partitions(self, ref: str) -> list[PartitionInfo]:
         """INFORMATION_SCHEMA.PARTITIONS of one table (counted first if it changed outside the warehouse)."""
         dataset, table = catalog.split_ref(ref)
+        sql = PARTITIONS_SQL.format(project=self.project, dataset=dataset)
         with self.connection(read_only=True) as con:
             self._require_table(con, dataset, table)
             if catalog.is_view(con, dataset, table):
                 return []   # a view stores nothing, so it has no partitions
-            counted = meta.has_partition_stats(con, dataset, table)
-        if not counted:
-            with self.connection() as con, transaction(con):
-                table_stats.refresh(con, dataset, table, _utcnow())
-        sql = PARTITIONS_SQL.format(project=self.project, dataset=dataset)
+            if meta.has_partition_stats(con, dataset, table):
+                # Counted already (the usual case): the query shares this attach rather than making another.
+                return partition_infos(self.query(sql, {"table_name": table}))
+        with self.connection() as con, transaction(con):
+            table_stats.refresh(con, dataset, table, _utcnow())
         return partition_infos(self.query(sql, {"table_name": table}))
 
     def _require_table(self, con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> None:

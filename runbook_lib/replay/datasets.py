@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..phases import PhaseRegistry, prefixed_dataset
+from ..phases import PhaseRegistry
 from ..warehouse import carries_kit_label
 
 # The labels of a test dataset the replay creates, besides the kit's own.
@@ -53,7 +53,7 @@ class TestDatasets:
 
 def output_tables(phases: PhaseRegistry, selected: list[str], prefix: str) -> list[tuple[str, str]]:
     """(production table, test table) for every output table of the selected phases."""
-    return [(t.ref, f"{prefixed_dataset(t.dataset, prefix)}.{t.table}")
+    return [(t.ref, t.test_ref(prefix))
             for name in selected for t in phases.get(name).tables]
 
 
@@ -78,6 +78,7 @@ def prepare_test_datasets(warehouse: Any, pairs: list[tuple[str, str]], ttl_days
     found = TestDatasets(ttl_days=ttl_days)
     checked: dict[str, bool] = {}
     notes: dict[str, str] = {}
+    locations: dict[str, str] = {}   # production dataset -> its location, read once per dataset
     for production, test in pairs:
         dataset = test.split(".")[0]
         if dataset not in checked:
@@ -93,7 +94,10 @@ def prepare_test_datasets(warehouse: Any, pairs: list[tuple[str, str]], ttl_days
             found.tables.append(TestTable(production, test, "refused" if problem else "exists",
                                           problem or notes.get(dataset, "")))
             continue
-        location = warehouse.dataset_info(production.split(".")[0]).location
+        source = production.split(".")[0]
+        if source not in locations:
+            locations[source] = warehouse.dataset_info(source).location
+        location = locations[source]
         if dry_run:
             found.tables.append(TestTable(production, test, "would create", notes.get(dataset, "") if checked[dataset]
                                           else f"in a new dataset {dataset} ({location})"))

@@ -18,6 +18,7 @@ import pandas as pd
 from ..errors import NotFoundError
 from ..phases import PhaseRegistry
 from ..phases import production_datasets
+from ..warehouse import existing_partitions
 
 WHOLE_TABLE = ""                # the one "partition" of a table without a partition column
 
@@ -107,7 +108,12 @@ class Checksums:
 def plan_checksums(warehouse: Any, refs: Iterable[str], days: list[date], wanted: bool, max_bytes: int) -> Checksums:
     if not wanted:
         return Checksums(note="off (production_checksum): partition metadata only")
-    queries = {ref: checksum_sql(warehouse, ref, days) for ref in refs if warehouse.table_exists(ref)}
+    queries = {}
+    for ref in refs:
+        try:   # table_info says a table is missing itself: no table_exists call before it
+            queries[ref] = checksum_sql(warehouse, ref, days)
+        except NotFoundError:
+            continue   # nothing to checksum
     scanned = sum(warehouse.estimate_bytes(sql, params) for sql, params in queries.values())
     if scanned > max_bytes:
         return Checksums(bytes_per_pass=scanned,
@@ -129,10 +135,11 @@ def _key(partition: Any) -> str:
 
 
 def table_print(warehouse: Any, ref: str, checksums: Checksums | None = None) -> TablePrint:
-    if not warehouse.table_exists(ref):
+    partitions = existing_partitions(warehouse, ref)
+    if partitions is None:
         return TablePrint(ref, exists=False)
     found = TablePrint(ref, exists=True, partitions={
-        _key(p): PartitionPrint(p.total_rows, p.last_modified) for p in warehouse.partitions(ref)
+        _key(p): PartitionPrint(p.total_rows, p.last_modified) for p in partitions
         if p.total_rows or p.partition_id})   # an empty unpartitioned table has no rows to speak of
     if checksums is not None and ref in checksums.queries:
         sql, params = checksums.queries[ref]

@@ -24,6 +24,7 @@ import pandas as pd
 from ..errors import AccessDenied, QuotaExceeded
 from ..formats import headline
 from ..results import Result
+from ..warehouse import existing_partitions
 from .capability import Capability, check_capability
 from .datasets import TestDatasets, output_tables, prepare_test_datasets
 from .fingerprint import Checksums, Fingerprint, changes, fingerprint, gigabytes, plan_checksums, production_tables
@@ -43,8 +44,8 @@ class ReplayResult(Result):
 def data_dates(warehouse: Any, phases: Any, phase: str) -> tuple[date | None, date | None]:
     """The first and last dates production has output for, over the phase's output tables (partition
     metadata: no scan)."""
-    days = [p.partition_date for t in phases.get(phase).tables if warehouse.table_exists(t.ref)
-            for p in warehouse.partitions(t.ref) if p.partition_date and p.total_rows]
+    days = [p.partition_date for t in phases.get(phase).tables for p in existing_partitions(warehouse, t.ref) or []
+            if p.partition_date and p.total_rows]
     return (min(days), max(days)) if days else (None, None)
 
 

@@ -11,6 +11,7 @@ from typing import Any, Collection, Mapping, Sequence
 from .. import masking, params, report
 from ..exit_codes import ExitCode, for_verdict
 from ..formats import one_line
+from .signals import signal_name
 
 NO_RESULT_MESSAGE = "the runbook ended without recording a result (it never called runbook_lib.report.record)"
 
@@ -71,17 +72,16 @@ def decide_outcome(*, stopped_by: int | None, crash: str | None, failure: CellEr
 
 def stopped_text(signum: int) -> str:
     """How a stopped run is described: "interrupted (Ctrl-C)" or "terminated (SIGTERM)"."""
-    if signum == signal.SIGINT:
-        return "interrupted (Ctrl-C)"
-    try:
-        name = signal.Signals(signum).name
-    except ValueError:
-        name = f"signal {signum}"
-    return f"terminated ({name})"
+    return f"{'interrupted' if signum == signal.SIGINT else 'terminated'} ({signal_name(signum)})"
 
 
 def stopped_outcome(signum: int) -> str:
     return report.INTERRUPTED if signum == signal.SIGINT else report.TERMINATED
+
+
+def stopped_signal(outcome: str) -> int:
+    """The signal behind a stopped run's outcome (the inverse of stopped_outcome)."""
+    return signal.SIGTERM if outcome == report.TERMINATED else signal.SIGINT
 
 
 def _parameter_named(evalue: str) -> str | None:

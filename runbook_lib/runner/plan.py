@@ -13,19 +13,18 @@ import nbformat
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import masking, nights, params, report
+from ..checks import TextLoader, parse_yaml
 from ..errors import CloudUnreachable, ConfigError, ParameterError, QuotaExceeded, RunbookError
 from ..exit_codes import ExitCode
 from ..gcp.connect import check_credentials
 from ..phases import PROJECT_ROOT
 from ..publish import PublishError, Publisher
 from ..target import TARGETS
-from .outcome import RunOutcome, said
-from ..checks import TextLoader, parse_yaml
+from .outcome import RunOutcome, said, stopped_outcome, stopped_signal, stopped_text
 from .parameters import (as_written, check_declared, check_target, expand_environment, plain_values,
                          validate_step_values)
-from .outcome import stopped_outcome, stopped_text
 from .run import check_outdir, execute_runbook, read_record, record_unexecuted, stopped_summary, unique_dir
-from .signals import signal_of, stopped
+from .signals import signal_name, signal_of, stopped
 
 _STEP_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
@@ -243,7 +242,7 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
                 outcomes[planned.step.id] = outcome
                 print(f"{outcome.label} ({outcome.duration_s:.1f}s) {outcome.summary}", flush=True)
                 if outcome.outcome in report.STOPPED:
-                    raise stopped(signal.SIGTERM if outcome.outcome == report.TERMINATED else signal.SIGINT)
+                    raise stopped(stopped_signal(outcome.outcome))
         except KeyboardInterrupt as exc:
             signum = signal_of(exc)
             interrupted_at = _record_the_rest_after_interrupt(loaded, folder, outcomes, signum)
@@ -257,7 +256,7 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
                      if s.step.id in outcomes and outcomes[s.step.id].notebook.exists()]
         night = nights.write_night(folder, notebooks, loaded.plan.title, loaded.target, started,
                                    datetime.now().astimezone(), interrupted_at=interrupted_at,
-                                   interrupted_by="Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name)
+                                   interrupted_by=signal_name(signum))
         print(f"Morning-review report: {night.index.resolve()}", flush=True)
         print(f"Every night: {(folder.parent.parent / nights.INDEX).resolve()}", flush=True)
         published = _publish(publisher, folder) if publisher is not None else None

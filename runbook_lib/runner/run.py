@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import sys
 import time
 import uuid
@@ -23,7 +22,7 @@ from ..exit_codes import ExitCode
 from ..gcp.connect import check_credentials
 from ..phases import PROJECT_ROOT
 from .kernel import KERNEL_NAME, ensure_kernelspec, kernel_environment
-from .outcome import RunOutcome, decide_outcome, first_error, said, stopped_outcome, stopped_text
+from .outcome import RunOutcome, decide_outcome, first_error, said, stopped_outcome, stopped_signal, stopped_text
 from .parameters import declared_default, plain_values, resolve_parameters, validation_cell_index
 from .signals import signal_of, stopped
 
@@ -343,5 +342,5 @@ def run_notebook(notebook: str | Path, parameters: Sequence[Sequence[str]] = (),
     print(f"{outcome.label} {outcome.name}: {outcome.summary} ({outcome.duration_s:.1f}s)")
     print(f"Report: {Path(outcome.html or outcome.notebook).resolve()}")
     if outcome.outcome in report.STOPPED:
-        raise stopped(signal.SIGTERM if outcome.outcome == report.TERMINATED else signal.SIGINT)
+        raise stopped(stopped_signal(outcome.outcome))
     return outcome

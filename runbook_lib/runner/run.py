@@ -161,10 +161,16 @@ def cell_timeout_for(nb: Any, given: int | None = None) -> int | None:
     metadata["runbook_settings"]["cell_timeout_seconds"], else DEFAULT_CELL_TIMEOUT_S."""
     if given is not None:
         return given or None
+    return _own_cell_timeout(nb) or DEFAULT_CELL_TIMEOUT_S
+
+
+def _own_cell_timeout(nb: Any) -> int | None:
+    """The notebook's own metadata["runbook_settings"]["cell_timeout_seconds"] when it is a whole
+    number of seconds above 0; None otherwise (the kit's default applies)."""
     declared = (nb.metadata.get(SETTINGS_KEY) or {}).get("cell_timeout_seconds")
     if isinstance(declared, int) and not isinstance(declared, bool) and declared > 0:
         return declared
-    return DEFAULT_CELL_TIMEOUT_S
+    return None
 
 
 def check_cell_timeout(value: Any) -> int | None:
@@ -293,7 +299,7 @@ def describe_parameters(notebook: str | Path) -> str:
     lines += ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3]
               for row in rows]
     timeout = cell_timeout_for(nb)
-    own = "its own" if (nb.metadata.get(SETTINGS_KEY) or {}).get("cell_timeout_seconds") else "the kit's default"
+    own = "its own" if _own_cell_timeout(nb) else "the kit's default"
     lines += ["", f"Cell timeout: {timeout} s ({own}; --cell-timeout SECONDS changes it, 0 for no limit)."]
     return "\n".join(line.rstrip() for line in lines)
 

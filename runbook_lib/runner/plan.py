@@ -21,8 +21,7 @@ from ..phases import PROJECT_ROOT
 from ..publish import PublishError, Publisher
 from ..target import TARGETS
 from .outcome import RunOutcome, said, stopped_outcome, stopped_signal, stopped_text
-from .parameters import (as_written, check_declared, check_target, expand_environment, plain_values,
-                         validate_step_values)
+from .parameters import check_target, validate_step_values, written_values
 from .run import check_outdir, execute_runbook, read_record, record_unexecuted, stopped_summary, unique_dir
 from .signals import signal_name, signal_of, stopped
 
@@ -145,10 +144,7 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
         raw = {**plan.parameters, **step.parameters}
         texts = {**_written(written, "parameters"), **_written(_written_step(written, step.id), "parameters")}
         try:
-            check_declared(notebook, declared, raw)   # names first, before any value is looked at
-            values = expand_environment(plain_values({name: as_written(value, texts.get(name),
-                                                                       declared[name].annotation)
-                                                      for name, value in raw.items()}))
+            values = written_values(notebook, declared, raw, texts)
             if "target" in declared:
                 values["target"] = chosen_target
             validate_step_values(nb, notebook, values)

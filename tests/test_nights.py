@@ -326,7 +326,7 @@ def test_a_night_cut_short_while_writing_a_notebook_says_so(tmp_path):
 
 
 def test_the_nights_page_is_written_whatever_lies_beside_it(tmp_path, monkeypatch, capsys):
-    def broken(reports_dir):
+    def broken(reports_dir, leave_out=None):
         raise PermissionError("a neighbour cannot be read")
 
     monkeypatch.setattr(nights, "find_nights", broken)

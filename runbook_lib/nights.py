@@ -200,17 +200,18 @@ def night_changes(night: Night, earlier: Sequence[Night]) -> list[Change]:
 # ---------------------------------------------------------------------------------------------
 # Writing
 
-def write_night(folder: Path, notebooks: Sequence[Path], title: str, target: str, started: datetime,
+def write_night(folder: Path, steps: Sequence[report.IndexRow], title: str, target: str, started: datetime,
                 finished: datetime | None = None, interrupted_at: str | None = None,
                 history: int = DEFAULT_HISTORY, interrupted_by: str = "Ctrl-C") -> Night:
     """The end of `runbook overnight`: write the night's summary.json and index.html (compared
-    with the earlier nights of its reports folder), then the reports folder's index.html.
+    with the earlier nights of its reports folder), then the reports folder's index.html. `steps`:
+    each step's row, in plan order (`report.read_row` of its notebook, or the runner's own record).
     `interrupted_at`: the step a signal stopped the night in, if one did; `interrupted_by`: which
     ("Ctrl-C", or "SIGTERM" from `timeout`, `docker stop`, a job's deadline)."""
     folder = Path(folder)
     night = Night(folder=folder, title=title, target=target, started=started, finished=finished,
                   interrupted_at=interrupted_at, interrupted_by=interrupted_by if interrupted_at else None,
-                  steps=[report.read_row(Path(nb), folder) for nb in notebooks])
+                  steps=list(steps))
     (folder / SUMMARY).write_text(json.dumps(night.summary(), indent=2, default=str), encoding="utf-8")
     reports_dir = folder.parent.parent
     try:

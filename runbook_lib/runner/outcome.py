@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Collection, Mapping, Sequence
 
@@ -135,10 +135,15 @@ class RunOutcome:
     duration_s: float
     step: str | None = None
     message: str | None = None   # the error sentence, when the run did not complete
+    meta: dict[str, Any] = field(default_factory=dict, repr=False)   # metadata["runbook"] as written
 
     @property
     def label(self) -> str:
         return report.outcome_label(self.verdict, self.outcome)
+
+    def index_row(self, folder: Path) -> report.IndexRow:
+        """The run's row on the night's index (`folder`: the night), from the record it wrote."""
+        return report.row_from_metadata(self.meta, self.notebook, folder)
 
     @classmethod
     def from_metadata(cls, meta: Mapping[str, Any], notebook: Path, html: Path | None) -> RunOutcome:
@@ -146,4 +151,5 @@ class RunOutcome:
         run = report.RunRecord.from_dict(meta.get("run"))
         return cls(exit_code=run.exit_code, outcome=run.outcome, name=str(meta.get("name")),
                    verdict=report.shown_verdict(meta), summary=str(meta.get("summary")), run_dir=notebook.parent,
-                   notebook=notebook, html=html, duration_s=run.duration_s or 0.0, step=run.step, message=run.error)
+                   notebook=notebook, html=html, duration_s=run.duration_s or 0.0, step=run.step, message=run.error,
+                   meta=dict(meta))

@@ -248,9 +248,10 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
             raise
     finally:
         # Whatever happened, the morning has a page: every step so far, in plan order.
-        notebooks = [outcomes[s.step.id].notebook for s in loaded.steps
-                     if s.step.id in outcomes and outcomes[s.step.id].notebook.exists()]
-        night = nights.write_night(folder, notebooks, loaded.plan.title, loaded.target, started,
+        # (from the records the steps returned: the step notebooks are not read again)
+        rows = [outcomes[s.step.id].index_row(folder) for s in loaded.steps
+                if s.step.id in outcomes and outcomes[s.step.id].notebook.exists()]
+        night = nights.write_night(folder, rows, loaded.plan.title, loaded.target, started,
                                    datetime.now().astimezone(), interrupted_at=interrupted_at,
                                    interrupted_by=signal_name(signum))
         print(f"Morning-review report: {night.index.resolve()}", flush=True)

@@ -252,7 +252,7 @@ def write_record(nb: Any, result: Mapping[str, Any], record: report.RunRecord, e
     except Exception as exc:
         print(f"warning: could not write {html_path.name}: {type(exc).__name__}: {said(exc, secrets)}", file=sys.stderr)
         html_path = None
-    return RunOutcome.from_metadata(nb.metadata[report.METADATA_KEY], executed, html_path)
+    return RunOutcome.from_metadata(report.run_metadata(nb), executed, html_path)   # as a reader of the file sees it
 
 
 def record_unexecuted(notebook: Path, values: Mapping[str, Any], run_dir: Path, target: str, *, step: str | None,

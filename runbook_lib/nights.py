@@ -86,7 +86,7 @@ class Night:
         return {"title": self.title, "target": self.target, "started": self.started.isoformat(timespec="seconds"),
                 "finished": self.finished.isoformat(timespec="seconds") if self.finished else None,
                 "interrupted_at": self.interrupted_at,
-                "interrupted_by": self.interrupted_by if self.interrupted_at else None, "counts": self.counts,
+                "interrupted_by": self.interrupted_by, "counts": self.counts,
                 "first_failure": first.step if first else None, "steps": self.step_dicts()}
 
     def step_dicts(self) -> list[dict[str, Any]]:
@@ -178,9 +178,11 @@ def _started_from_name(folder: Path) -> datetime:
     return datetime.fromtimestamp(folder.stat().st_mtime).astimezone()
 
 
-def find_nights(reports_dir: Path) -> list[Night]:
-    """Every night under `reports_dir` (`*/overnight-*` folders), oldest first."""
-    folders = [f for f in Path(reports_dir).glob("*/overnight-*") if f.is_dir() and _NIGHT_DIR.fullmatch(f.name)]
+def find_nights(reports_dir: Path, leave_out: Path | None = None) -> list[Night]:
+    """Every night under `reports_dir` (`*/overnight-*` folders) but the one in `leave_out`, oldest first."""
+    left_out = Path(leave_out).resolve() if leave_out is not None else None
+    folders = [f for f in Path(reports_dir).glob("*/overnight-*")
+               if f.is_dir() and _NIGHT_DIR.fullmatch(f.name) and f.resolve() != left_out]
     nights = [n for n in map(read_night, folders) if n is not None]
     return sorted(nights, key=lambda n: n.order)
 
@@ -198,21 +200,22 @@ def night_changes(night: Night, earlier: Sequence[Night]) -> list[Change]:
 # ---------------------------------------------------------------------------------------------
 # Writing
 
-def write_night(folder: Path, notebooks: Sequence[Path], title: str, target: str, started: datetime,
+def write_night(folder: Path, steps: Sequence[report.IndexRow], title: str, target: str, started: datetime,
                 finished: datetime | None = None, interrupted_at: str | None = None,
                 history: int = DEFAULT_HISTORY, interrupted_by: str = "Ctrl-C") -> Night:
     """The end of `runbook overnight`: write the night's summary.json and index.html (compared
-    with the earlier nights of its reports folder), then the reports folder's index.html.
+    with the earlier nights of its reports folder), then the reports folder's index.html. `steps`:
+    each step's row, in plan order (`report.read_row` of its notebook, or the runner's own record).
     `interrupted_at`: the step a signal stopped the night in, if one did; `interrupted_by`: which
     ("Ctrl-C", or "SIGTERM" from `timeout`, `docker stop`, a job's deadline)."""
     folder = Path(folder)
     night = Night(folder=folder, title=title, target=target, started=started, finished=finished,
                   interrupted_at=interrupted_at, interrupted_by=interrupted_by if interrupted_at else None,
-                  steps=[report.read_row(Path(nb), folder) for nb in notebooks])
+                  steps=list(steps))
     (folder / SUMMARY).write_text(json.dumps(night.summary(), indent=2, default=str), encoding="utf-8")
     reports_dir = folder.parent.parent
     try:
-        others = [n for n in find_nights(reports_dir) if n.folder.resolve() != folder.resolve()]
+        others = find_nights(reports_dir, leave_out=folder)   # not this night's summary.json, just written
     except Exception as exc:  # whatever lies beside it, the night gets its page
         _warn(f"could not read the earlier nights in {reports_dir}", exc, reports_dir)
         others = []

@@ -464,3 +464,12 @@ def test_help_describes_options_parameters_plans_and_exit_codes(capsys):
     listed = capsys.readouterr().out
     assert "build_id      str         ''" in listed and "Cell timeout: 600 s (its own;" in listed
     assert "Cloud Build id to diagnose" in listed
+
+
+def test_help_params_names_the_default_when_the_notebooks_own_timeout_is_not_usable(tmp_path):
+    nb = nbformat.read(DIAGNOSE, as_version=4)
+    nb.metadata[runner.SETTINGS_KEY] = {"cell_timeout_seconds": -5}
+    notebook = tmp_path / "odd_timeout.ipynb"
+    nbformat.write(nb, notebook)
+    assert runner.cell_timeout_for(nb) == runner.DEFAULT_CELL_TIMEOUT_S
+    assert f"Cell timeout: {runner.DEFAULT_CELL_TIMEOUT_S} s (the kit's default;" in runner.describe_parameters(notebook)

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlparse
 import nbformat
 import pytest
 
-from runbook_lib import cli, nights, runner
+from runbook_lib import cli, nights, report, runner
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 OVERVIEW = runner.PROJECT_ROOT / "notebooks" / "00_pipeline_overview.ipynb"
@@ -261,7 +261,8 @@ def _write_night(reports: Path, started: datetime, steps: list[dict], title: str
         (run_dir / "check.html").write_text("<p>run page</p>")
         nbformat.write(nb, run_dir / "check.ipynb")
         notebooks.append(run_dir / "check.ipynb")
-    return nights.write_night(folder, notebooks, title, target, started, started + timedelta(minutes=len(steps)))
+    rows = [report.read_row(nb, folder) for nb in notebooks]
+    return nights.write_night(folder, rows, title, target, started, started + timedelta(minutes=len(steps)))
 
 
 START = datetime(2025, 3, 1, 3, 0, tzinfo=timezone(timedelta(hours=-8)))
@@ -326,7 +327,7 @@ def test_a_night_cut_short_while_writing_a_notebook_says_so(tmp_path):
 
 
 def test_the_nights_page_is_written_whatever_lies_beside_it(tmp_path, monkeypatch, capsys):
-    def broken(reports_dir):
+    def broken(reports_dir, leave_out=None):
         raise PermissionError("a neighbour cannot be read")
 
     monkeypatch.setattr(nights, "find_nights", broken)

@@ -252,7 +252,7 @@ def test_index_summaries_are_cut_but_summary_json_keeps_them_whole(tmp_path):
     long = "the build failed because " + "of a very long reason " * 40
     folder = tmp_path / NIGHT_FOLDER
     notebook = _recorded_notebook(folder, "long", "long.ipynb", long)
-    night = nights.write_night(folder, [notebook], "t", "local", datetime(2024, 1, 15, 3, 0))
+    night = nights.write_night(folder, [report.read_row(notebook, folder)], "t", "local", datetime(2024, 1, 15, 3, 0))
     page = _Page()
     page.feed(night.index.read_text())
     shown = page.rows[0][3]
@@ -264,7 +264,7 @@ def test_index_summaries_are_cut_but_summary_json_keeps_them_whole(tmp_path):
 def test_an_interrupted_night_says_so_in_the_index(tmp_path):
     folder = tmp_path / NIGHT_FOLDER
     notebook = _recorded_notebook(folder, "a", "a.ipynb", "ok")
-    night = nights.write_night(folder, [notebook], "t", "local", datetime(2024, 1, 15, 3, 0), interrupted_at="a")
+    night = nights.write_night(folder, [report.read_row(notebook, folder)], "t", "local", datetime(2024, 1, 15, 3, 0), interrupted_at="a")
     assert "<b>Interrupted</b> (Ctrl-C) during step a" in night.index.read_text()
     assert json.loads((folder / "summary.json").read_text())["interrupted_at"] == "a"
 
@@ -336,7 +336,7 @@ def test_run_pages_left_align_text_columns_and_right_align_numbers(tmp_path):
 def test_pages_escape_what_runbooks_recorded(tmp_path):
     folder = tmp_path / NIGHT_FOLDER
     notebook = _recorded_notebook(folder, "a", "a.ipynb", "<script>alert('summary')</script>")
-    night = nights.write_night(folder, [notebook], "<b>title</b>", "local", datetime(2024, 1, 15, 3, 0))
+    night = nights.write_night(folder, [report.read_row(notebook, folder)], "<b>title</b>", "local", datetime(2024, 1, 15, 3, 0))
     header = report.run_header(nbformat.read(notebook, as_version=4).metadata["runbook"])
     for page in (night.index.read_text(), header):
         assert "<script>alert" not in page and "&lt;script&gt;alert(" in page

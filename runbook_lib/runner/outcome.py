@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Collection, Mapping, Sequence
 
 from .. import masking, params, report
 from ..exit_codes import ExitCode, for_verdict
 from ..formats import one_line
+from .signals import signal_name
 
 NO_RESULT_MESSAGE = "the runbook ended without recording a result (it never called runbook_lib.report.record)"
 
@@ -71,17 +72,16 @@ def decide_outcome(*, stopped_by: int | None, crash: str | None, failure: CellEr
 
 def stopped_text(signum: int) -> str:
     """How a stopped run is described: "interrupted (Ctrl-C)" or "terminated (SIGTERM)"."""
-    if signum == signal.SIGINT:
-        return "interrupted (Ctrl-C)"
-    try:
-        name = signal.Signals(signum).name
-    except ValueError:
-        name = f"signal {signum}"
-    return f"terminated ({name})"
+    return f"{'interrupted' if signum == signal.SIGINT else 'terminated'} ({signal_name(signum)})"
 
 
 def stopped_outcome(signum: int) -> str:
     return report.INTERRUPTED if signum == signal.SIGINT else report.TERMINATED
+
+
+def stopped_signal(outcome: str) -> int:
+    """The signal behind a stopped run's outcome (the inverse of stopped_outcome)."""
+    return signal.SIGTERM if outcome == report.TERMINATED else signal.SIGINT
 
 
 def _parameter_named(evalue: str) -> str | None:
@@ -135,10 +135,15 @@ class RunOutcome:
     duration_s: float
     step: str | None = None
     message: str | None = None   # the error sentence, when the run did not complete
+    meta: dict[str, Any] = field(default_factory=dict, repr=False)   # metadata["runbook"] as written
 
     @property
     def label(self) -> str:
         return report.outcome_label(self.verdict, self.outcome)
+
+    def index_row(self, folder: Path) -> report.IndexRow:
+        """The run's row on the night's index (`folder`: the night), from the record it wrote."""
+        return report.row_from_metadata(self.meta, self.notebook, folder)
 
     @classmethod
     def from_metadata(cls, meta: Mapping[str, Any], notebook: Path, html: Path | None) -> RunOutcome:
@@ -146,4 +151,5 @@ class RunOutcome:
         run = report.RunRecord.from_dict(meta.get("run"))
         return cls(exit_code=run.exit_code, outcome=run.outcome, name=str(meta.get("name")),
                    verdict=report.shown_verdict(meta), summary=str(meta.get("summary")), run_dir=notebook.parent,
-                   notebook=notebook, html=html, duration_s=run.duration_s or 0.0, step=run.step, message=run.error)
+                   notebook=notebook, html=html, duration_s=run.duration_s or 0.0, step=run.step, message=run.error,
+                   meta=dict(meta))

@@ -104,10 +104,7 @@ def resolve_parameters(notebook: Path, pairs: Sequence[Sequence[str]] = (), file
     declared = params.declared_parameters(nbformat.read(notebook, as_version=4))
     values: dict[str, Any] = {}
     for file in files:
-        data, written = load_parameter_file(file)
-        check_declared(notebook, declared, data)
-        values.update(expand_environment({name: as_written(value, written.get(name), declared[name].annotation)
-                                          for name, value in data.items()}))
+        values.update(written_values(notebook, declared, *load_parameter_file(file)))
     for pair in pairs:
         name, raw = pair
         values[name] = coerce_cli_value(raw, declared[name].annotation) if name in declared else raw
@@ -116,6 +113,16 @@ def resolve_parameters(notebook: Path, pairs: Sequence[Sequence[str]] = (), file
         values["target"] = target
     check_declared(notebook, declared, values)
     return absolute_paths(plain_values(values))
+
+
+def written_values(notebook: Path, declared: Mapping[str, Any], data: Mapping[str, Any],
+                   written: Mapping[str, Any]) -> dict[str, Any]:
+    """Values a YAML file gives a notebook (a -f file, or a plan's and its step's parameters), with
+    `written` the same values as text: names checked first (before any value is looked at), then
+    typed as -p types them (`as_written`), made JSON-safe, and `${NAME}` in paths expanded."""
+    check_declared(notebook, declared, data)
+    return expand_environment(plain_values({name: as_written(value, written.get(name), declared[name].annotation)
+                                            for name, value in data.items()}))
 
 
 def expand_environment(values: Mapping[str, Any]) -> dict[str, Any]:

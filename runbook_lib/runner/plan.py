@@ -13,19 +13,17 @@ import nbformat
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import masking, nights, params, report
+from ..checks import TextLoader, parse_yaml
 from ..errors import CloudUnreachable, ConfigError, ParameterError, QuotaExceeded, RunbookError
 from ..exit_codes import ExitCode
 from ..gcp.connect import check_credentials
 from ..phases import PROJECT_ROOT
 from ..publish import PublishError, Publisher
 from ..target import TARGETS
-from .outcome import RunOutcome, said
-from ..checks import TextLoader, parse_yaml
-from .parameters import (as_written, check_declared, check_target, expand_environment, plain_values,
-                         validate_step_values)
-from .outcome import stopped_outcome, stopped_text
+from .outcome import RunOutcome, said, stopped_outcome, stopped_signal, stopped_text
+from .parameters import check_target, validate_step_values, written_values
 from .run import check_outdir, execute_runbook, read_record, record_unexecuted, stopped_summary, unique_dir
-from .signals import signal_of, stopped
+from .signals import signal_name, signal_of, stopped
 
 _STEP_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
@@ -146,10 +144,7 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
         raw = {**plan.parameters, **step.parameters}
         texts = {**_written(written, "parameters"), **_written(_written_step(written, step.id), "parameters")}
         try:
-            check_declared(notebook, declared, raw)   # names first, before any value is looked at
-            values = expand_environment(plain_values({name: as_written(value, texts.get(name),
-                                                                       declared[name].annotation)
-                                                      for name, value in raw.items()}))
+            values = written_values(notebook, declared, raw, texts)
             if "target" in declared:
                 values["target"] = chosen_target
             validate_step_values(nb, notebook, values)
@@ -243,7 +238,7 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
                 outcomes[planned.step.id] = outcome
                 print(f"{outcome.label} ({outcome.duration_s:.1f}s) {outcome.summary}", flush=True)
                 if outcome.outcome in report.STOPPED:
-                    raise stopped(signal.SIGTERM if outcome.outcome == report.TERMINATED else signal.SIGINT)
+                    raise stopped(stopped_signal(outcome.outcome))
         except KeyboardInterrupt as exc:
             signum = signal_of(exc)
             interrupted_at = _record_the_rest_after_interrupt(loaded, folder, outcomes, signum)
@@ -253,11 +248,12 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
             raise
     finally:
         # Whatever happened, the morning has a page: every step so far, in plan order.
-        notebooks = [outcomes[s.step.id].notebook for s in loaded.steps
-                     if s.step.id in outcomes and outcomes[s.step.id].notebook.exists()]
-        night = nights.write_night(folder, notebooks, loaded.plan.title, loaded.target, started,
+        # (from the records the steps returned: the step notebooks are not read again)
+        rows = [outcomes[s.step.id].index_row(folder) for s in loaded.steps
+                if s.step.id in outcomes and outcomes[s.step.id].notebook.exists()]
+        night = nights.write_night(folder, rows, loaded.plan.title, loaded.target, started,
                                    datetime.now().astimezone(), interrupted_at=interrupted_at,
-                                   interrupted_by="Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name)
+                                   interrupted_by=signal_name(signum))
         print(f"Morning-review report: {night.index.resolve()}", flush=True)
         print(f"Every night: {(folder.parent.parent / nights.INDEX).resolve()}", flush=True)
         published = _publish(publisher, folder) if publisher is not None else None

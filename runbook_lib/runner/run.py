@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import sys
 import time
 import uuid
@@ -23,7 +22,7 @@ from ..exit_codes import ExitCode
 from ..gcp.connect import check_credentials
 from ..phases import PROJECT_ROOT
 from .kernel import KERNEL_NAME, ensure_kernelspec, kernel_environment
-from .outcome import RunOutcome, decide_outcome, first_error, said, stopped_outcome, stopped_text
+from .outcome import RunOutcome, decide_outcome, first_error, said, stopped_outcome, stopped_signal, stopped_text
 from .parameters import declared_default, plain_values, resolve_parameters, validation_cell_index
 from .signals import signal_of, stopped
 
@@ -162,10 +161,16 @@ def cell_timeout_for(nb: Any, given: int | None = None) -> int | None:
     metadata["runbook_settings"]["cell_timeout_seconds"], else DEFAULT_CELL_TIMEOUT_S."""
     if given is not None:
         return given or None
+    return _own_cell_timeout(nb) or DEFAULT_CELL_TIMEOUT_S
+
+
+def _own_cell_timeout(nb: Any) -> int | None:
+    """The notebook's own metadata["runbook_settings"]["cell_timeout_seconds"] when it is a whole
+    number of seconds above 0; None otherwise (the kit's default applies)."""
     declared = (nb.metadata.get(SETTINGS_KEY) or {}).get("cell_timeout_seconds")
     if isinstance(declared, int) and not isinstance(declared, bool) and declared > 0:
         return declared
-    return DEFAULT_CELL_TIMEOUT_S
+    return None
 
 
 def check_cell_timeout(value: Any) -> int | None:
@@ -247,7 +252,7 @@ def write_record(nb: Any, result: Mapping[str, Any], record: report.RunRecord, e
     except Exception as exc:
         print(f"warning: could not write {html_path.name}: {type(exc).__name__}: {said(exc, secrets)}", file=sys.stderr)
         html_path = None
-    return RunOutcome.from_metadata(nb.metadata[report.METADATA_KEY], executed, html_path)
+    return RunOutcome.from_metadata(report.run_metadata(nb), executed, html_path)   # as a reader of the file sees it
 
 
 def record_unexecuted(notebook: Path, values: Mapping[str, Any], run_dir: Path, target: str, *, step: str | None,
@@ -294,7 +299,7 @@ def describe_parameters(notebook: str | Path) -> str:
     lines += ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3]
               for row in rows]
     timeout = cell_timeout_for(nb)
-    own = "its own" if (nb.metadata.get(SETTINGS_KEY) or {}).get("cell_timeout_seconds") else "the kit's default"
+    own = "its own" if _own_cell_timeout(nb) else "the kit's default"
     lines += ["", f"Cell timeout: {timeout} s ({own}; --cell-timeout SECONDS changes it, 0 for no limit)."]
     return "\n".join(line.rstrip() for line in lines)
 
@@ -343,5 +348,5 @@ def run_notebook(notebook: str | Path, parameters: Sequence[Sequence[str]] = (),
     print(f"{outcome.label} {outcome.name}: {outcome.summary} ({outcome.duration_s:.1f}s)")
     print(f"Report: {Path(outcome.html or outcome.notebook).resolve()}")
     if outcome.outcome in report.STOPPED:
-        raise stopped(signal.SIGTERM if outcome.outcome == report.TERMINATED else signal.SIGINT)
+        raise stopped(stopped_signal(outcome.outcome))
     return outcome

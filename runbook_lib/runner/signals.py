@@ -20,6 +20,16 @@ def signal_of(exc: BaseException) -> int:
     return int(getattr(exc, "signum", signal.SIGINT))
 
 
+def signal_name(signum: int) -> str:
+    """How the kit names a stopping signal: "Ctrl-C" for SIGINT, else its name ("SIGTERM")."""
+    if signum == signal.SIGINT:
+        return "Ctrl-C"
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
 def stopped(signum: int) -> KeyboardInterrupt:
     """The exception to raise again once a run stopped by `signum` is recorded."""
     return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()

@@ -98,7 +98,12 @@ class PartitionInfo:
     def partition_date(self) -> date | None:
         """The day a daily partition holds, or None (the NULL partition, an unpartitioned table)."""
         pid = self.partition_id or ""
-        return date(int(pid[:4]), int(pid[4:6]), int(pid[6:8])) if len(pid) == 8 and pid.isdigit() else None
+        if len(pid) != 8 or not pid.isdigit():
+            return None
+        try:   # an integer-range partition's id can be eight digits that are no day ("20000000")
+            return date(int(pid[:4]), int(pid[4:6]), int(pid[6:8]))
+        except ValueError:
+            return None
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -75,3 +75,14 @@ def test_mypy_check_fails_for_an_adapter_that_does_not_conform(tmp_path):
     stdout, _, status = api.run([str(bad), "--follow-imports=silent", "--ignore-missing-imports",
                                  "--cache-dir", str(tmp_path / "mypy-cache"), "--python-version", "3.11"])
     assert status == 1 and "request_logs" in stdout
+
+
+def test_a_partition_id_is_a_day_only_when_it_names_one():
+    from datetime import date
+
+    from runbook_lib.protocols import PartitionInfo
+
+    assert PartitionInfo("20240107", 1).partition_date == date(2024, 1, 7)
+    for pid in ("20000000", "20241340", "__NULL__", "1000", None):   # range starts, the NULL partition, none
+        assert PartitionInfo(pid, 1).partition_date is None
+        assert PartitionInfo(pid, 1).to_dict()["partition_date"] is None

@@ -264,3 +264,23 @@ def test_a_direct_adapter_needs_no_connect(fake):
         assert not adapter.table_exists("nba_analytics.doomed")
     finally:
         client.close()
+
+
+def test_a_create_is_sent_again_only_where_a_repeat_is_harmless(gcp, fake):
+    """A 503 may come after the dataset was made: sent again, that create is a Conflict, which exists_ok=True
+    reads as done and exists_ok=False would misreport as 'already exists'; so only the former is retried."""
+    from runbook_lib.errors import RunbookError
+
+    def inserts() -> int:
+        return len([r for r in fake.requests if r.method == "POST" and r.path.endswith("/datasets")])
+
+    fake.fail("POST", "datasets", "backendError", "Error encountered during execution. Retrying may solve it.",
+              code=503, times=1)
+    gcp.create_dataset("retried_create", exists_ok=True)
+    assert inserts() == 2 and "retried_create" in gcp.list_datasets()
+    fake.requests.clear()
+    fake.fail("POST", "datasets", "backendError", "Error encountered during execution. Retrying may solve it.",
+              code=503, times=1)
+    with pytest.raises(RunbookError):
+        gcp.create_dataset("sent_once", exists_ok=False)
+    assert inserts() == 1 and "sent_once" not in gcp.list_datasets()

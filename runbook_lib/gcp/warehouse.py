@@ -278,7 +278,8 @@ class GcpWarehouse:
         if days is not None:
             dataset.default_table_expiration_ms = int(round(days * _DAY_MS))
         try:
-            call(lambda: self.client.create_dataset(dataset, retry=None), self.retry)
+            # Retried only where a repeat is harmless: a create that landed before a 503 is then a Conflict.
+            call(lambda: self.client.create_dataset(dataset, retry=None), self.retry if exists_ok else None)
         except exceptions.Conflict:
             if exists_ok:
                 return
@@ -310,7 +311,7 @@ class GcpWarehouse:
 
     def _insert_table(self, table: bigquery.Table, ref: str, exists_ok: bool, parameter: str) -> None:
         try:
-            call(lambda: self.client.create_table(table, retry=None), self.retry)
+            call(lambda: self.client.create_table(table, retry=None), self.retry if exists_ok else None)
         except exceptions.Conflict:
             if exists_ok:
                 return
@@ -329,7 +330,8 @@ class GcpWarehouse:
                 raise ParameterError("delete_contents", delete_contents,
                                      f"dataset {name} still holds {', '.join(tables)}; "
                                      "pass delete_contents=True to drop them too")
+        # not_found_ok: the dataset was just found, so a NotFound can only be a retried delete that had landed.
         self._do(lambda: self.client.delete_dataset(f"{self.project}.{name}", delete_contents=delete_contents,
-                                                    retry=None),
+                                                    retry=None, not_found_ok=True),
                  f"dropping dataset {name}", kind="write", dataset=name)
 

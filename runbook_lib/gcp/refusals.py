@@ -12,7 +12,8 @@ too, so every credentials problem is the same advice.
 
 The call policy (gcp/calls.py) applies `refusal()` to every call of every client; BigQuery's adapter,
 which says its own reasons with the dataset and role (gcp/bigquery_errors.py), uses `common_refusal()`
-and `role_for_permission()` for what the APIs share.
+and `role_for_permission()` for what the APIs share. What the policy leaves to the caller (a 400, a 409,
+a 5xx answered to a write) becomes the caller's own error class in one sentence with `refused_as()`.
 """
 from __future__ import annotations
 
@@ -304,9 +305,9 @@ def refused_sentence(what: str, exc: BaseException) -> str:
     from google.api_core import exceptions
 
     code, said = getattr(exc, "code", None), _said(exc, 200)
+    status = f"{int(code)} {_words(type(exc))}".strip() if code else _words(type(exc))
     reason, permission = reason_of(exc), metadata_of(exc).get("permission")
-    why = [" ".join(str(part) for part in (code and int(code), _words(type(exc))) if part), reason,
-           f"permission {permission}" if permission and permission not in said else None]
+    why = [status, reason, f"permission {permission}" if permission and permission not in said else None]
     verb = "failed" if isinstance(exc, exceptions.ServerError) else "was refused"
     because = ", ".join(w for w in why if w)
     return f"{what} {verb}{f' ({because})' if because else ''}: {said}."

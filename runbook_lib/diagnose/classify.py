@@ -71,9 +71,10 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
             if builder is None or builder.name not in pattern.builders:
                 continue
         a = acc.setdefault(pattern.signature, {"lines": [], "evidence": [], "starts": [], "patterns": set(),
-                                               "count": 0})
+                                               "count": 0, "last": 0})
         a["patterns"].add(pattern.number)
-        if not a["lines"] or a["lines"][-1] != lineno:
+        if a["last"] != lineno:   # a line that several patterns match counts once (also past MAX_LINES)
+            a["last"] = lineno
             a["count"] += 1
             if len(a["lines"]) < MAX_LINES:
                 a["lines"].append(lineno)

@@ -24,7 +24,9 @@ _BARE_ERROR = re.compile(r"(?:^|\s)ERROR\s*$")     # Cloud Build's one-word verd
 # words that say something went wrong, in any case, not inside a longer word (IOError, stderr, ftl_error)
 _ERROR_WORD = re.compile(r"(?<![A-Za-z0-9_])error(?![A-Za-z0-9_])", re.IGNORECASE)
 _FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|cannot|can't|could not|unable to|"
-                           r"denied|exception|traceback|http (?:status|error):? [45]\d\d)(?![\w-])", re.IGNORECASE)
+                           r"denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
+                           r"no such file or directory|(?<=: )line \d+:)(?![\w-])", re.IGNORECASE)
+# (the last: a shell's own error form, `compile: line 68: test: too many arguments`)
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|\d{1,6} \||[|│>*]+|--|#\d+ \d+(?:\.\d+)?|'

@@ -262,3 +262,15 @@ def test_a_version_word_without_a_refusal_of_the_version_file_is_no_version_prob
 def test_the_lead_line_skips_headers_and_advice_for_the_line_that_says_why(lines, lead):
     top = classify_log("\n".join(lines) + "\n")[0]
     assert (top.signature, top.line) == ("unknown", lead)
+
+
+@pytest.mark.parametrize("why, signature", [
+    ("The user-provided container failed to start and listen on the port defined by PORT=8080",
+     "container-start-failed"),
+    ("Image 'gcr.io/p/app:v1' not found.", "unknown"),   # the revision never got an image to start
+    ("Google Cloud Run Service Agent service-1@serverless-robot-prod.iam.gserviceaccount.com must have "
+     "permission to read the image, gcr.io/p/app.", "unknown"),
+])
+def test_a_revision_that_is_not_ready_failed_to_start_only_when_it_had_an_image(why, signature):
+    line = f"ERROR: (gcloud.run.deploy) Revision 'svc-00001-abc' is not ready and cannot serve traffic. {why}"
+    assert _top_signature(line) == signature

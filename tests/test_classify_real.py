@@ -74,3 +74,29 @@ def test_real_logs_are_excerpts_not_whole_builds():
     for name in MANIFEST:
         lines = (REAL / name).read_text(encoding="utf-8").splitlines()
         assert 1 < len(lines) <= 60, name
+
+
+DECORATIONS = {
+    # what a terminal or CI system adds to each line of the same log, and a paste into an indented block
+    "colour codes": lambda line: f"\x1b[1;31m{line}\x1b[0m" if line else line,
+    "GitHub Actions timestamps": lambda line: f"2024-05-01T10:00:{len(line) % 60:02d}.1234567Z {line}",
+    "Cloud Logging timestamps": lambda line: f"2024-05-01 10:00:00.123 UTC  {line}",
+    "indented block": lambda line: f"    {line}",
+}
+
+
+@pytest.mark.parametrize("decoration", list(DECORATIONS))
+def test_every_real_log_reads_the_same_when_decorated_line_by_line(decoration):
+    # the same answer (signature and line) as for the log as stored, and the evidence quotes the log as given
+    decorate, changed = DECORATIONS[decoration], []
+    for name, entry in MANIFEST.items():
+        if entry["set"] in UNMEASURED:
+            continue
+        text = (REAL / name).read_text(encoding="utf-8")
+        decorated = "\n".join(decorate(line) for line in text.split("\n"))
+        plain, top = classify_log(text)[0], classify_log(decorated)[0]
+        if (top.signature, top.line) != (plain.signature, plain.line):
+            changed.append(f"{name}: {plain.signature}@{plain.line} -> {top.signature}@{top.line}")
+        elif top.line:
+            assert top.evidence[0] == decorated.split("\n")[top.line - 1][:MAX_EVIDENCE_CHARS], name
+    assert not changed

@@ -274,3 +274,29 @@ def test_the_lead_line_skips_headers_and_advice_for_the_line_that_says_why(lines
 def test_a_revision_that_is_not_ready_failed_to_start_only_when_it_had_an_image(why, signature):
     line = f"ERROR: (gcloud.run.deploy) Revision 'svc-00001-abc' is not ready and cannot serve traffic. {why}"
     assert _top_signature(line) == signature
+
+
+@pytest.mark.parametrize("line, signature", [
+    # the registry refusing an upload, whatever the client says around it
+    ('failed to push us-docker.pkg.dev/p/r/app:v1: unexpected status from POST request to '
+     'https://us-docker.pkg.dev/v2/p/r/app/blobs/uploads/: 403 Forbidden', "push-permission-denied"),
+    ("Post https://gcr.io/v2/p/app/blobs/uploads/: token auth attempt for registry: https://gcr.io/v2/token?"
+     "scope=repository%3Ap%2Fapp%3Apush%2Cpull&service=gcr.io request failed with status: 403 Forbidden",
+     "push-permission-denied"),
+    # ... but a refused download of a layer is a pull
+    ("failed to copy: httpReadSeeker: failed open: unexpected status code https://gcr.io/v2/p/base/blobs/"
+     "sha256:0a1b: 403 Forbidden", "unknown"),
+    ("Step #1: ERROR: No buildpack groups", "buildpacks-detect-failed"),   # a console's cut
+    ("invalid  version specified: Invalid Semantic Version. You may need to use a different builder.",
+     "buildpacks-python-version"),
+    ('message: "Container failed with: Error: Cannot find module \'express\'', "container-start-failed"),
+])
+def test_round_7_wordings(line, signature):
+    assert _top_signature(line) == signature
+
+
+def test_a_managed_build_quoted_on_its_own_line_counts_package_manager_errors():
+    log = "Build failed: npm ERR! code E404\nnpm ERR! 404 Not Found - GET https://registry.npmjs.org/x - Not found\n"
+    assert classify_log(log)[0].signature == "buildpacks-build-failed"
+    # npm's words alone, in no build the log shows, name no known cause
+    assert classify_log(log.replace("Build failed: ", ""))[0].signature == "unknown"

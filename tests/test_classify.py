@@ -34,7 +34,7 @@ EXPECTED = {
     "docker-copy-source-missing-1.txt": ("docker-copy-source-missing", 22),
     "docker-copy-source-missing-2.txt": ("docker-copy-source-missing", 23),
     "pip-install-failed-1.txt": ("pip-install-failed", 25),
-    "pip-install-failed-2.txt": ("pip-install-failed", 16),
+    "pip-install-failed-2.txt": ("pip-install-failed", 21),   # the package's own error inside pip's report
     "push-permission-denied-1.txt": ("push-permission-denied", 20),
     "push-permission-denied-2.txt": ("push-permission-denied", 19),
     "build-timeout-1.txt": ("build-timeout", 22),

@@ -375,3 +375,22 @@ def test_a_docker_daemon_refused_a_pull_is_not_a_refused_push():
 def test_reports_in_the_catalogue_are_validated():
     with pytest.raises(ConfigError, match=r"reports\[0\] must have `opens` and `telling`"):
         _one("BOOM happened", reports=[{"opens": "BOOM happened"}])
+
+
+PIP_SUBPROCESS = ["  error: subprocess-exited-with-error", "  ", "  × python setup.py egg_info did not run successfully.",
+                  "  │ exit code: 1", "  ╰─> [6 lines of output]", "      running egg_info",
+                  "      /usr/lib/setuptools/dist.py:1: SetuptoolsDeprecationWarning: license_file is deprecated",
+                  "      Error: pg_config executable not found.", "      ", "      [end of output]", "  ",
+                  "  note: This error originates from a subprocess, and is likely not a problem with pip."]
+
+
+@pytest.mark.parametrize("first", [0, 2])   # pip >= 23 opens with `error: subprocess-exited-with-error`
+def test_pips_subprocess_report_is_read_at_the_packages_own_error(first):
+    lines = PIP_SUBPROCESS[first:]
+    top = classify_log("\n".join(lines) + "\n")[0]
+    assert top.signature == "pip-install-failed"
+    assert top.evidence[0] == "      Error: pg_config executable not found."
+
+
+def test_pips_sentences_read_without_their_frame():
+    assert _top_signature("python setup.py egg_info did not run successfully") == "pip-install-failed"

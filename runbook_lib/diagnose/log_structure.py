@@ -252,7 +252,7 @@ class LogShape:
             line = _line_at(self.text, pos)
             if step_of(line) != here_step:
                 return None
-            if telling.hit(line):
+            if telling.hit(_PREFIXES.sub("", line, count=1).lstrip()):
                 if not after:
                     return n, line
                 below = self.text.find("\n", pos) + 1

@@ -7,22 +7,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
+from google.api_core.retry import retry_base
 
 from fakes.bigquery import FakeBigQuery
 from fakes.errors import perimeter_refusal, service_disabled
-from runbook_lib.errors import AccessDenied, BytesBilledLimitExceeded, NotFoundError, ParameterError, QuotaExceeded
-from runbook_lib.errors import ServiceDisabled
-from runbook_lib.errors import WarehouseQueryError
-from runbook_lib.gcp.bigquery_errors import JOB_USER, retry_policy
+from runbook_lib.errors import (AccessDenied, BytesBilledLimitExceeded, CloudUnreachable, NotFoundError,
+                                ParameterError, QuotaExceeded, ServiceDisabled, WarehouseQueryError)
+from runbook_lib.gcp.bigquery_errors import JOB_USER
+from runbook_lib.gcp.calls import CALL_DEADLINE_ENV
 from runbook_lib.gcp.bigquery_schema import schema_field, type_text
 from runbook_lib.gcp.connect import ENDPOINTS_ENV
 from runbook_lib.gcp.warehouse import GcpWarehouse, storage_api_installed
@@ -30,6 +33,9 @@ from runbook_lib.local.warehouse import LocalWarehouse
 from runbook_lib.target import connect
 
 PROJECT = "my-project"
+DEADLINE_S = "2"
+TABLE = "nba_analytics.player_game_summary"
+TABLE_PATH = r"datasets/nba_analytics/tables/player_game_summary"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -47,10 +53,11 @@ def fake(tmp_path_factory):
 
 
 @pytest.fixture
-def gcp(fake):
-    """The adapter as connect() builds it, with a quick backoff (the fake answers at once)."""
+def gcp(fake, monkeypatch):
+    """The adapter as connect() builds it, whose calls give up retrying after DEADLINE_S (the call policy
+    of every Google API, from the environment as an operator sets it; the client takes it when first built)."""
+    monkeypatch.setenv(CALL_DEADLINE_ENV, DEADLINE_S)
     target = connect("gcp", project=PROJECT, endpoints={"bigquery": fake.endpoint}, runbook="04_compare_outputs")
-    target.warehouse.retry = retry_policy(1.0, initial=0.01, maximum=0.05)
     fake.requests.clear()
     yield target.warehouse
     fake.clear_faults()
@@ -169,7 +176,7 @@ def test_429_rate_limit_is_retried_with_backoff_then_given_up(gcp, fake):
     fake.fail("POST", "jobs", "rateLimitExceeded", "Exceeded rate limits: too many api requests per user", times=None)
     fake.requests.clear()
     with pytest.raises(QuotaExceeded, match=r"^BigQuery still refused the query in project my-project "
-                                            r"\(rateLimitExceeded\) after retrying with backoff for 1s: Exceeded rate"):
+                                            r"\(rateLimitExceeded\) after retrying with backoff for 2 s: Exceeded rate"):
         gcp.query("SELECT 1 AS x")
     assert len(fake.requests) > 3   # tried again and again before giving up
 
@@ -179,6 +186,72 @@ def test_a_job_that_failed_for_a_quota_is_run_again(gcp, fake):
     fake.fail("POST", "jobs", "quotaExceeded", "Quota exceeded: Your project exceeded quota for concurrent queries",
               code=403, times=1)
     assert gcp.query("SELECT 2 AS x").x.iloc[0] == 2
+
+
+# ------------------------------------------------------------------------------------------ the call policy
+# BigQuery's calls follow the policy of every Google API (gcp/calls.py): its deadline and backoff, the faults it
+# retries (503, 429, a refused or reset connection) and BigQuery's own transient reasons, and its words on giving up.
+
+def _hits(fake: FakeBigQuery, method: str, path: str) -> int:
+    return len([r for r in fake.requests if r.method == method and re.search(rf"/(?:{path})\Z", r.path)])
+
+
+def test_the_call_deadline_setting_bounds_a_read_that_stays_unavailable(gcp, fake, monkeypatch):
+    # Every wait the longest the backoff allows (0.1, 0.2, 0.4, 0.8 s under a 2 s deadline): a 5th try at most.
+    monkeypatch.setattr(retry_base, "random", SimpleNamespace(uniform=lambda low, high: high))
+    fake.fail("GET", TABLE_PATH, "backendError", "Error encountered during execution. Retrying may solve it.",
+              code=503, times=None)
+    with pytest.raises(CloudUnreachable, match=rf"^BigQuery at {fake.endpoint} was still unavailable for get_table "
+                                               rf"after retrying for {DEADLINE_S} s \(503 "):
+        gcp.table_info(TABLE)
+    assert 2 <= _hits(fake, "GET", TABLE_PATH) <= 5
+
+
+def test_a_reset_connection_on_a_read_is_retried_and_said_unreachable_when_it_stays(gcp, fake):
+    fake.reset("GET", TABLE_PATH, times=2)
+    assert gcp.table_info(TABLE).num_rows == 200
+    assert _hits(fake, "GET", TABLE_PATH) == 3    # reset twice, then answered
+    fake.reset("GET", r"queries/[\w-]+", times=1)  # polling the query job for its results
+    assert gcp.query("SELECT 3 AS x").x.iloc[0] == 3
+    assert len(fake.submitted_jobs()) == 1        # the job itself was not run again
+    fake.reset("GET", TABLE_PATH, times=None)
+    with pytest.raises(CloudUnreachable, match=rf"^BigQuery at {fake.endpoint} could not be reached for get_table "
+                                               r"after retries \(Connection reset by peer\): check the network"):
+        gcp.table_info(TABLE)
+    assert _hits(fake, "GET", TABLE_PATH) > 4
+
+
+def test_a_refused_connection_is_retried_then_said_unreachable(monkeypatch):
+    closed = socket.create_server(("127.0.0.1", 0))
+    endpoint = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    closed.close()
+    monkeypatch.setenv(CALL_DEADLINE_ENV, "1")
+    with connect("gcp", project=PROJECT, endpoints={"bigquery": endpoint}) as target:
+        for read, call in ((target.warehouse.list_datasets, "list_datasets"),
+                           (lambda: target.warehouse.query("SELECT 1 AS x"), "query")):
+            with pytest.raises(CloudUnreachable, match=rf"^BigQuery at {endpoint} could not be reached for {call} "
+                                                       r"after retries \(Connection refused\)"):
+                read()
+
+
+def test_query_results_that_stay_unavailable_are_said_unavailable_not_a_quota(gcp, fake):
+    fake.fail("GET", r"queries/[\w-]+", "backendError", "Error encountered during execution. Retrying may solve it.",
+              code=503, times=None)
+    with pytest.raises(CloudUnreachable, match=rf"^BigQuery at {fake.endpoint} was still unavailable for the query "
+                                               rf"after retrying for {DEADLINE_S} s \(503 "):
+        gcp.query("SELECT 4 AS x")
+    assert _hits(fake, "GET", r"queries/[\w-]+") > 1
+    assert len(fake.submitted_jobs()) == 1        # the job ran; only its results could not be fetched
+
+
+@pytest.mark.parametrize("reason", ["quotaExceeded", "rateLimitExceeded"])
+def test_a_quota_or_rate_limit_that_stays_is_said_as_a_quota(gcp, fake, reason):
+    fake.fail("GET", TABLE_PATH, reason, "Quota exceeded: Your project exceeded quota for tabledata.list bytes per "
+                                         "second per project", code=403, times=None)
+    with pytest.raises(QuotaExceeded, match=rf"^BigQuery still refused reading table {TABLE} in project {PROJECT} "
+                                            rf"\({reason}\) after retrying with backoff for {DEADLINE_S} s: Quota "):
+        gcp.table_info(TABLE)
+    assert _hits(fake, "GET", TABLE_PATH) > 1
 
 
 def test_syntax_errors_name_line_and_column(gcp):

@@ -1,27 +1,32 @@
-"""BigQuery's errors as the kit's one-sentence errors, and the retry with backoff for quota and rate limits.
+"""BigQuery's errors as the kit's one-sentence errors, and BigQuery's transient reasons for the call policy's retry.
 
 BigQuery names what went wrong in `error.errors[].reason` (notFound, accessDenied, invalidQuery,
 bytesBilledLimitExceeded, rateLimitExceeded, quotaExceeded, ...); google-cloud-bigquery keeps that list
 on the exception (`exc.errors`), whether the HTTP call failed or the job did. The mapping reads the
 reason, never the HTTP status alone: BigQuery answers a rate limit with 403 as often as with 429.
 What every Google API means the same way (credentials, the API not enabled, billing, a VPC Service
-Controls perimeter) and which role grants a permission come from the shared table, gcp/refusals.py.
+Controls perimeter), which role grants a permission and how a reason is read come from the shared table,
+gcp/refusals.py. How long a call waits and what it retries is the call policy of every API (gcp/calls.py);
+BigQuery's own reasons decide what it retries (retry_policy), and what the policy says on giving up (no
+answer, a lost connection, a service still unavailable) is the same sentence as for every API.
 """
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import Callable
 
 from google.api_core import exceptions
 from google.api_core import retry as retries
 
 from ..errors import AccessDenied, BytesBilledLimitExceeded, NotFoundError, QuotaExceeded, WarehouseQueryError
 from ..formats import one_line, size
-from .refusals import common_refusal, role_for_permission
+from .calls import CallPolicy, is_transient
+from .refusals import common_refusal, is_rate_limit, reason_of, role_for_permission
 
-RETRY_REASONS = frozenset({"rateLimitExceeded", "quotaExceeded", "backendError", "internalError"})
+# BigQuery's reasons worth another try: google-cloud-bigquery's own (its DEFAULT_RETRY), and quotaExceeded,
+# which BigQuery also answers for limits that clear in seconds (concurrent queries, table updates per table).
+RETRY_REASONS = frozenset({"rateLimitExceeded", "quotaExceeded", "backendError", "internalError", "badGateway"})
 LIMIT_REASONS = frozenset({"rateLimitExceeded", "quotaExceeded"})
-RETRY_SECONDS = 120.0
 
 # The read, write and job roles (BigQuery's IAM docs); which permission each grants is in refusals.py.
 VIEWER, JOB_USER, EDITOR = "roles/bigquery.dataViewer", "roles/bigquery.jobUser", "roles/bigquery.dataEditor"
@@ -33,15 +38,6 @@ _POSITION = re.compile(r"\s*at \[(\d+):(\d+)\]\s*$")
 _REQUIRED = re.compile(r"(\d+) or higher required")
 
 
-def reason_of(exc: BaseException) -> str | None:
-    """The first BigQuery error reason an exception carries (None for anything else)."""
-    if isinstance(exc, exceptions.RetryError):
-        return reason_of(exc.cause) if exc.cause is not None else None
-    errors = getattr(exc, "errors", None) or []
-    first = errors[0] if errors and isinstance(errors[0], dict) else {}
-    return first.get("reason") or getattr(exc, "reason", None)
-
-
 def message_of(exc: BaseException) -> str:
     """BigQuery's own message, without the client's status prefix and repeated error list."""
     errors = getattr(exc, "errors", None) or []
@@ -51,16 +47,19 @@ def message_of(exc: BaseException) -> str:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Quota, rate limits and BigQuery's transient backend errors; never a refused or broken query."""
-    if isinstance(exc, (exceptions.TooManyRequests, exceptions.ServiceUnavailable, exceptions.BadGateway,
-                        ConnectionError)):
-        return True
-    return isinstance(exc, exceptions.GoogleAPICallError) and reason_of(exc) in RETRY_REASONS
+    """Worth another try on BigQuery. Where BigQuery names a reason, the reason decides, as in
+    google-cloud-bigquery's DEFAULT_RETRY: a failed job's error carries its reason on a 500 when the client
+    knows no other status for it (bytesBilledLimitExceeded, resourcesExceeded, ...), which is no fault to
+    retry. Otherwise what every API retries (gcp/calls.py is_transient)."""
+    reason = reason_of(exc) if isinstance(exc, exceptions.GoogleAPICallError) else None
+    if reason is None:
+        return is_transient(exc)
+    return reason in RETRY_REASONS or is_rate_limit(exc)
 
 
-def retry_policy(seconds: float = RETRY_SECONDS, initial: float = 1.0, maximum: float = 30.0) -> retries.Retry:
-    """Exponential backoff (doubling from `initial`, with jitter, at most `maximum` apart) for `seconds`."""
-    return retries.Retry(predicate=is_retryable, initial=initial, maximum=maximum, multiplier=2.0, timeout=seconds)
+def retry_policy(policy: CallPolicy) -> retries.Retry:
+    """The call policy's retry (its deadline and backoff) over BigQuery's transient faults (is_retryable)."""
+    return policy.retry(is_retryable)
 
 
 def _role_for(message: str, kind: str) -> str:
@@ -88,11 +87,13 @@ def explain(exc: BaseException, doing: str, project: str, kind: str = "read", da
             not_found: Callable[[str | None, str | None, str], Exception] | None = None,
             limit: int | None = None, estimate: Callable[[], int | None] | None = None,
             retry_seconds: float | None = None) -> BaseException:
-    """The kit's error for a failed BigQuery call, or `exc` itself when it is not BigQuery's.
+    """The kit's error for a failed BigQuery call, or `exc` itself when it is not BigQuery's to say: not
+    BigQuery's answer, or retries used up on a fault that is not a limit (the call policy says those).
 
     doing: what the kit was doing, e.g. "the query" or "reading table ds.t"; kind: read, write or job
     (which role an access error points at); not_found(dataset, table, message) builds the not-found
-    sentence (the adapter lists what does exist); estimate() dry-runs the query for a billing error.
+    sentence (the adapter lists what does exist); estimate() dry-runs the query for a billing error;
+    retry_seconds: the call policy's deadline, for a limit still refused after retrying.
     """
     shared = common_refusal(exc, "BigQuery", doing, project)
     if shared is not None:
@@ -101,10 +102,15 @@ def explain(exc: BaseException, doing: str, project: str, kind: str = "read", da
         return exc
     reason = reason_of(exc)
     message = message_of(exc.cause if isinstance(exc, exceptions.RetryError) and exc.cause else exc)
-    if isinstance(exc, exceptions.RetryError) or reason in LIMIT_REASONS:
-        waited = f" after retrying with backoff for {retry_seconds:g}s" if retry_seconds else ""
-        return QuotaExceeded(f"BigQuery still refused {doing} in project {project} ({reason or 'retries exhausted'})"
-                             f"{waited}: {message}; wait a few minutes and run it again, or run fewer queries at once.")
+    retried = isinstance(exc, exceptions.RetryError)
+    if reason in LIMIT_REASONS or is_rate_limit(exc):
+        why = f"{doing} in project {project} ({reason or 'rate limited'})"
+        said = f"still refused {why} after retrying with backoff for {retry_seconds or 0:g} s" if retried else \
+            f"refused {why}"
+        return QuotaExceeded(f"BigQuery {said}: {message}; wait a few minutes and run it again, or run fewer "
+                             f"queries at once.")
+    if retried:
+        return exc
     if reason == "notFound" or isinstance(exc, exceptions.NotFound):
         ds, table = _resource(message)
         if not_found is not None:
@@ -138,8 +144,3 @@ def explain(exc: BaseException, doing: str, project: str, kind: str = "read", da
         return WarehouseQueryError(f"BigQuery rejected the SQL of {doing} at line {line}, column {column}: "
                                    f"{_POSITION.sub('', message)}.")
     return WarehouseQueryError(f"BigQuery refused {doing} ({reason or type(exc).__name__}): {message}.")
-
-
-def call(fn: Callable[[], Any], policy: retries.Retry | None) -> Any:
-    """fn() retried by `policy` (None: once)."""
-    return policy(fn)() if policy is not None else fn()

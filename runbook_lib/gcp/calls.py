@@ -55,13 +55,14 @@ class CallPolicy:
         deadline = _seconds(CALL_DEADLINE_ENV, max(cls.deadline_s, request))
         return cls(min(request, deadline), deadline)   # one request never outlasts the whole call
 
-    def retry(self) -> Any:
+    def retry(self, predicate: Callable[[BaseException], bool] | None = None) -> Any:
         """Exponential backoff with full jitter (each wait random up to 1 s, 2 s, 4 s ... 10 s) over
-        transient errors, for at most `deadline_s` in all; a short deadline starts with shorter waits."""
+        transient errors (is_transient, unless an API that names its own reasons gives its `predicate`),
+        for at most `deadline_s` in all; a short deadline starts with shorter waits."""
         from google.api_core import retry as retries
 
-        return retries.Retry(predicate=is_transient, initial=min(1.0, self.deadline_s / 20), maximum=10.0,
-                             multiplier=2.0, timeout=self.deadline_s)
+        return retries.Retry(predicate=predicate or is_transient, initial=min(1.0, self.deadline_s / 20),
+                             maximum=10.0, multiplier=2.0, timeout=self.deadline_s)
 
 
 @dataclass(frozen=True)
@@ -204,9 +205,10 @@ def cloud_error(exc: BaseException, site: CallSite, call: str) -> Exception | No
 
 
 def _reason(exc: BaseException) -> str:
-    """The operating system's words under a connection error ("Connection refused"), else its type."""
-    found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
-    return found.group(1).strip() if found else type(exc).__name__
+    """The operating system's words under a connection error ("Connection refused", or a reset read as
+    "ConnectionResetError(104, 'Connection reset by peer')"), else its type."""
+    found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)|Error\(-?\d+, '([^']+)'\)", str(exc))
+    return (found.group(1) or found.group(2)).strip() if found else type(exc).__name__
 
 
 @functools.lru_cache(maxsize=256)

@@ -11,9 +11,10 @@ Credentials: DefaultCredentialsError; expired or revoked: RefreshError) are neit
 too, so every credentials problem is the same advice.
 
 The call policy (gcp/calls.py) applies `refusal()` to every call of every client; BigQuery's adapter,
-which says its own reasons with the dataset and role (gcp/bigquery_errors.py), uses `common_refusal()`
-and `role_for_permission()` for what the APIs share. What the policy leaves to the caller (a 400, a 409,
-a 5xx answered to a write) becomes the caller's own error class in one sentence with `refused_as()`.
+which says its own reasons with the dataset and role (gcp/bigquery_errors.py), uses `common_refusal()`,
+`role_for_permission()`, `reason_of()` and `is_rate_limit()` for what the APIs share. What the policy leaves
+to the caller (a 400, a 409, a 5xx answered to a write) becomes the caller's own error class in one sentence
+with `refused_as()`.
 """
 from __future__ import annotations
 

@@ -3,14 +3,19 @@
 Every query job carries the kit's labels (`runbook=<name>`, `created-by=phase-runbooks`), runs in the
 target's BigQuery location when one is set, and is capped by `maximum_bytes_billed`, so a runbook
 cannot scan a production table by accident; `estimate_bytes` is the dry run a runbook shows first.
-Quota and rate-limit refusals are retried with exponential backoff; every other failure becomes one
-sentence naming what to do (runbook_lib/gcp/bigquery_errors.py). Large results come through the
+Every call follows the call policy of every Google API (gcp/calls.py CallPolicy: one request's timeout,
+one call's deadline with its backoff): reads, job polling and a job that failed for a limit or a
+transient reason are retried over the policy's transient faults and BigQuery's own (bigquery_errors.
+retry_policy); a write only where a repeat is harmless. A failure becomes one sentence naming what to
+do: BigQuery's reasons from runbook_lib/gcp/bigquery_errors.py, no answer, a lost connection or a
+service still unavailable in the call policy's words. Large results come through the
 BigQuery Storage Read API when google-cloud-bigquery-storage is installed and the endpoint is Google's,
 by REST pages otherwise; either way they become the same DataFrame as on the sandbox
 (runbook_lib.warehouse.frame_from_arrow).
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from typing import Any, Callable, Sequence
 
@@ -42,7 +47,8 @@ from ..warehouse import (
     split_ref,
     used_parameters,
 )
-from .bigquery_errors import RETRY_SECONDS, call, explain, retry_policy
+from .bigquery_errors import explain, retry_policy
+from .calls import CallSite, cloud_error, site_of
 from .bigquery_schema import columns_of, query_parameters, schema_field
 
 # A runaway query against production costs money: refuse to bill more than this unless told otherwise.
@@ -67,13 +73,12 @@ class GcpWarehouse:
 
     def __init__(self, project: str, client: Any, location: str | None = None,
                  maximum_bytes_billed: int = DEFAULT_MAXIMUM_BYTES_BILLED, runbook: str | None = None,
-                 retry: retries.Retry | None = None, use_storage_api: bool | None = None):
+                 use_storage_api: bool | None = None):
         self.project = project
         self.client = client
         self.location = check_location(location)
         self.maximum_bytes_billed = check_maximum_bytes_billed(maximum_bytes_billed)
         self.job_labels = {"runbook": check_label_value("runbook", "interactive" if runbook is None else runbook), **KIT_LABELS}
-        self.retry = retry if retry is not None else retry_policy()
         self.use_storage_api = storage_api_installed() if use_storage_api is None else use_storage_api
 
     def __repr__(self) -> str:
@@ -85,34 +90,48 @@ class GcpWarehouse:
     # ------------------------------------------------------------------------------------------------
     # calling BigQuery
 
-    def _do(self, fn: Callable[[], Any], doing: str, kind: str = "read", dataset: str | None = None,
-            sql: str | None = None, params: dict | None = None, retried: bool = True) -> Any:
-        """fn() with retries for quota and rate limits; BigQuery's errors become the kit's sentences.
-
-        The client's own retry (10 minutes by default) is switched off in every call (retry=None), so
-        this one policy decides; only a query job's insert and polling keep it inside (_run)."""
-        try:
-            return call(fn, self.retry if retried else None)
-        except Exception as exc:  # noqa: BLE001 - explain() passes on what is not BigQuery's
-            estimate = (lambda: self._dry_run_bytes(sql, params)) if sql is not None else None
-            mapped = explain(exc, doing, self.project, kind=kind, dataset=dataset, not_found=self._not_found,
-                             limit=self.maximum_bytes_billed, estimate=estimate, retry_seconds=self._retry_seconds)
-            if mapped is exc:
-                raise
-            raise mapped from None
+    @property
+    def site(self) -> CallSite:
+        """BigQuery's endpoint and the call policy its client follows (the client's own when connect() built
+        it, else the environment's); BigQuery's refusals are said here, with the dataset and role."""
+        return dataclasses.replace(site_of(self.client, "bigquery", self.project), refusals=False)
 
     @property
-    def _retry_seconds(self) -> float:
-        return getattr(self.retry, "timeout", None) or RETRY_SECONDS
+    def retry(self) -> retries.Retry:
+        """What every call that may be sent again is given instead of the client's own retry (10 minutes
+        by default): the call policy's, with BigQuery's transient reasons."""
+        return retry_policy(self.site.policy)
+
+    def _do(self, fn: Callable[[], Any], doing: str, kind: str = "read", dataset: str | None = None,
+            sql: str | None = None, params: dict | None = None) -> Any:
+        """fn(), whose calls carry their retry; a failure becomes the kit's sentence (_explained)."""
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - _explained() passes on what is neither BigQuery's nor the policy's
+            said = self._explained(exc, doing, dataset, kind, sql, params)
+            if said is exc:
+                raise
+            raise said from None
+
+    def _explained(self, exc: BaseException, doing: str, dataset: str | None, kind: str = "read",
+                   sql: str | None = None, params: dict | None = None) -> BaseException:
+        """BigQuery's reason as a sentence (bigquery_errors.explain), else the call policy's for no answer, a
+        lost connection or a service still unavailable at the deadline (what the client wrapper said already
+        for its own calls, and says here for a job's polling and results), else `exc` itself."""
+        site = self.site
+        estimate = (lambda: self._dry_run_bytes(sql, params)) if sql is not None else None
+        said = explain(exc, doing, self.project, kind=kind, dataset=dataset, not_found=self._not_found,
+                       limit=self.maximum_bytes_billed, estimate=estimate, retry_seconds=site.policy.deadline_s)
+        return (cloud_error(exc, site, doing) or exc) if said is exc else said
 
     def _not_found(self, dataset: str | None, table: str | None, message: str) -> NotFoundError:
         if dataset and table:
             try:
-                names = sorted(t.table_id for t in call(lambda: list(self.client.list_tables(
-                    f"{self.project}.{dataset}", retry=None)), self.retry))
+                names = sorted(t.table_id for t in self.client.list_tables(f"{self.project}.{dataset}",
+                                                                           retry=self.retry))
             except exceptions.NotFound:
                 return self._not_found(dataset, None, message)
-            except exceptions.GoogleAPIError:
+            except Exception:  # noqa: BLE001 - the sentence is still right without the listing
                 names = None
             listed = f"; tables in {dataset}: {', '.join(names) or 'none'}" if names is not None else ""
             return NotFoundError(f"Table {dataset}.{table} was not found in project {self.project}{listed}.")
@@ -139,16 +158,17 @@ class GcpWarehouse:
             use_legacy_sql=False)
 
     def _run(self, sql: str, params: dict | None, doing: str, kind: str) -> Any:
-        config = self._job_config(sql, params)
+        config, retry = self._job_config(sql, params), self.retry
 
         def run():
-            # The client's own job restarts (job_retry) would retry for 10 minutes: _do restarts a job
-            # that failed for a quota or rate limit instead (a failed job changed nothing, so it is safe).
-            job = self.client.query(sql, job_config=config, location=self.location, retry=self.retry,
-                                    job_retry=None)
-            return job.result(retry=self.retry, job_retry=None)
+            # The insert (its job id is the client's, so a repeat finds the same job) and the polling are
+            # retried inside; the client's own job restarts (job_retry) would go on for 10 minutes, so the
+            # policy's retry runs a job again that failed for a limit or a transient reason (a failed job
+            # changed nothing). What gave up inside (RetryError, CloudUnreachable) is not retried again.
+            job = self.client.query(sql, job_config=config, location=self.location, retry=retry, job_retry=None)
+            return job.result(retry=retry, job_retry=None)
 
-        return self._do(run, doing, kind=kind, sql=sql, params=params)
+        return self._do(retry(run), doing, kind=kind, sql=sql, params=params)
 
     def _dry_run_bytes(self, sql: str, params: dict | None) -> int | None:
         config = self._job_config(sql, params, dry_run=True)
@@ -173,7 +193,7 @@ class GcpWarehouse:
             return pd.DataFrame()   # DDL and DML return no rows
         # Pages are fetched with the retry given to result(); a half-read iterator cannot start again.
         table = self._do(lambda: rows.to_arrow(create_bqstorage_client=self.use_storage_api),
-                         "reading the query's results", retried=False)
+                         "reading the query's results")
         return frame_from_arrow(table)
 
     def execute(self, sql: str, params: dict | None = None) -> None:
@@ -181,7 +201,7 @@ class GcpWarehouse:
 
     def estimate_bytes(self, sql: str, params: dict | None = None) -> int:
         config = self._job_config(sql, params, dry_run=True)
-        job = self._do(lambda: self.client.query(sql, job_config=config, location=self.location, retry=None,
+        job = self._do(lambda: self.client.query(sql, job_config=config, location=self.location, retry=self.retry,
                                                  job_retry=None), "the dry run of the query", kind="job")
         return int(job.total_bytes_processed or 0)
 
@@ -189,20 +209,20 @@ class GcpWarehouse:
     # catalogue
 
     def list_datasets(self) -> list[str]:
-        found = self._do(lambda: list(self.client.list_datasets(self.project, retry=None)),
+        found = self._do(lambda: list(self.client.list_datasets(self.project, retry=self.retry)),
                          "listing datasets")
         return sorted(d.dataset_id for d in found)
 
     def list_tables(self, dataset: str) -> list[str]:
         check_dataset_name(dataset)
-        found = self._do(lambda: list(self.client.list_tables(f"{self.project}.{dataset}", retry=None)),
+        found = self._do(lambda: list(self.client.list_tables(f"{self.project}.{dataset}", retry=self.retry)),
                          f"listing the tables of dataset {dataset}", dataset=dataset)
         return sorted(t.table_id for t in found)
 
     def dataset_exists(self, name: str) -> bool:
         check_dataset_name(name)
         try:
-            call(lambda: self.client.get_dataset(f"{self.project}.{name}", retry=None), self.retry)
+            self.client.get_dataset(f"{self.project}.{name}", retry=self.retry)
         except exceptions.NotFound:
             return False
         except Exception as exc:  # noqa: BLE001
@@ -212,22 +232,19 @@ class GcpWarehouse:
     def table_exists(self, ref: str) -> bool:
         parsed = split_ref(ref)
         try:
-            call(lambda: self.client.get_table(self._table_id(parsed), retry=None), self.retry)
+            self.client.get_table(self._table_id(parsed), retry=self.retry)
         except exceptions.NotFound:
             return False
         except Exception as exc:  # noqa: BLE001
             raise self._explained(exc, f"reading table {parsed.ref}", parsed.dataset)
         return True
 
-    def _explained(self, exc: Exception, doing: str, dataset: str | None, kind: str = "read") -> BaseException:
-        return explain(exc, doing, self.project, kind=kind, dataset=dataset, not_found=self._not_found)
-
     def _table_id(self, parsed) -> str:
         return f"{parsed.project or self.project}.{parsed.dataset}.{parsed.table}"
 
     def _get_table(self, ref: str, parameter: str = "table_ref") -> bigquery.Table:
         parsed = split_ref(ref, parameter)
-        return self._do(lambda: self.client.get_table(self._table_id(parsed), retry=None),
+        return self._do(lambda: self.client.get_table(self._table_id(parsed), retry=self.retry),
                         f"reading table {parsed.ref}", dataset=parsed.dataset)
 
     def table_info(self, ref: str) -> TableInfo:
@@ -252,7 +269,7 @@ class GcpWarehouse:
 
     def dataset_info(self, name: str) -> DatasetInfo:
         check_dataset_name(name)
-        ds = self._do(lambda: self.client.get_dataset(f"{self.project}.{name}", retry=None),
+        ds = self._do(lambda: self.client.get_dataset(f"{self.project}.{name}", retry=self.retry),
                       f"reading dataset {name}", dataset=name)
         ms = ds.default_table_expiration_ms
         return DatasetInfo(name=ds.dataset_id, location=ds.location,
@@ -279,7 +296,7 @@ class GcpWarehouse:
             dataset.default_table_expiration_ms = int(round(days * _DAY_MS))
         try:
             # Retried only where a repeat is harmless: a create that landed before a 503 is then a Conflict.
-            call(lambda: self.client.create_dataset(dataset, retry=None), self.retry if exists_ok else None)
+            self.client.create_dataset(dataset, retry=self.retry if exists_ok else None)
         except exceptions.Conflict:
             if exists_ok:
                 return
@@ -311,7 +328,8 @@ class GcpWarehouse:
 
     def _insert_table(self, table: bigquery.Table, ref: str, exists_ok: bool, parameter: str) -> None:
         try:
-            call(lambda: self.client.create_table(table, retry=None), self.retry if exists_ok else None)
+            # As create_dataset: retried only with exists_ok, where a create that landed is then a Conflict.
+            self.client.create_table(table, retry=self.retry if exists_ok else None)
         except exceptions.Conflict:
             if exists_ok:
                 return
@@ -332,6 +350,6 @@ class GcpWarehouse:
                                      "pass delete_contents=True to drop them too")
         # not_found_ok: the dataset was just found, so a NotFound can only be a retried delete that had landed.
         self._do(lambda: self.client.delete_dataset(f"{self.project}.{name}", delete_contents=delete_contents,
-                                                    retry=None, not_found_ok=True),
+                                                    retry=self.retry, not_found_ok=True),
                  f"dropping dataset {name}", kind="write", dataset=name)
 

@@ -15,8 +15,8 @@ the subset the kit uses, shaped as BigQuery answers it:
   failed query is a DONE job with an errorResult (getQueryResults then answers the error), a dry run or
   a refused call fails the HTTP request itself.
 
-Tests inject refusals with `fail(...)` (403 accessDenied, 429 rateLimitExceeded, ...) and read every
-request and job back. On its own, for people and other test suites:
+Tests inject refusals with `fail(...)` (403 accessDenied, 429 rateLimitExceeded, ...), reset connections
+with `reset(...)`, and read every request and job back. On its own, for people and other test suites:
 
     python -m tests.fakes.bigquery --port 9050 --warehouse .runbook/warehouse.duckdb --project sandbox
     connect("gcp", project="sandbox", endpoints={"bigquery": "http://127.0.0.1:9050"})
@@ -44,7 +44,7 @@ from runbook_lib.errors import NotFoundError, ParameterError, RunbookError
 from runbook_lib.gcp.bigquery_schema import schema_field, type_text
 from runbook_lib.local.warehouse import LocalWarehouse
 
-from .errors import google_error
+from .errors import CONNECTION_RESET, google_error
 from .server import HttpFake, RecordedRequest
 
 MIB = 1024 * 1024
@@ -230,6 +230,11 @@ class FakeBigQuery(HttpFake):
         clears it)."""
         refusal = BigQueryRefusal(reason, message, code)
         self.fault(rf"{_API}[^/]+/(?:{path_pattern})\Z", (refusal.code, refusal.body()), method, times)
+
+    def reset(self, method: str, path_pattern: str, times: int | None = 1) -> None:
+        """Reset the connection of the next `times` (None: every) requests matching method and path, as
+        fail() matches them, without an answer."""
+        self.fault(rf"{_API}[^/]+/(?:{path_pattern})\Z", CONNECTION_RESET, method, times)
 
     def submitted_jobs(self, dry_run: bool | None = None) -> list[dict]:
         """The configuration of every job inserted, in order (dry runs too unless dry_run=False)."""

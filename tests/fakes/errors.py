@@ -20,6 +20,9 @@ PRECONDITION_FAILURE = "type.googleapis.com/google.rpc.PreconditionFailure"
 HELP = "type.googleapis.com/google.rpc.Help"
 
 Refusal = tuple[int, dict]
+# Not an answer: the fake resets the connection (TCP RST) once it has read the request, as a dying server
+# or a proxy does; the client reads "Connection reset by peer".
+CONNECTION_RESET: Refusal = (0, {})
 
 
 def google_error(code: int, message: str, reason: str | None = None, domain: str = "googleapis.com",

@@ -9,7 +9,8 @@ talk to it. It answers like Google does where the kit depends on it:
 - errors use Google's JSON shape `{"error": {"code", "message", "status", "details"}}` with an ErrorInfo
   (reason, domain, metadata) where Google gives one (fakes/errors.py), and any request can be made to
   fail, once, a few times or always (`fault`): a transient 429 or 503, a disabled API, a missing role,
-  a VPC Service Controls perimeter, expired credentials;
+  a VPC Service Controls perimeter, expired credentials, or a connection reset without an answer
+  (fakes/errors.py CONNECTION_RESET);
 - the REST clients ask for enums as numbers (`$alt=json;enum-encoding=int`), and get them (fakes/enums.py);
 - list calls (builds, log entries, revisions, subscriptions) honour pageSize/pageToken and OMIT
   nextPageToken on the last page (google-cloud-logging loops forever on `"nextPageToken": ""`);
@@ -31,6 +32,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import socket
+import struct
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -41,7 +44,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import enums, pubsub
-from .errors import Refusal, google_error
+from .errors import CONNECTION_RESET, Refusal, google_error
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -311,7 +314,11 @@ class HttpFake:
         request = RecordedRequest(method, path, query, body, {k.lower(): v for k, v in handler.headers.items()})
         with self._lock:
             self.requests.append(request)
-        code, payload = self._take_fault(request) or self._route(request)
+        fault = self._take_fault(request)
+        if fault is CONNECTION_RESET:
+            _reset(handler)
+            return
+        code, payload = fault or self._route(request)
         if payload is None:
             data, content_type = b"", None
         elif isinstance(payload, Reply):
@@ -327,6 +334,13 @@ class HttpFake:
 
     def _route(self, request: RecordedRequest) -> tuple[int, Any]:
         raise NotImplementedError
+
+
+def _reset(handler: BaseHTTPRequestHandler) -> None:
+    """Close the connection without an answer and with a TCP RST (SO_LINGER 0), not an orderly FIN."""
+    handler.close_connection = True
+    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    handler.connection.close()   # the RST goes once the handler's files on the socket are closed too
 
 
 class FakeGoogleApis(HttpFake):

@@ -1,12 +1,17 @@
 """classify_log: which known failures a build log shows, best first, each with the line to read first.
 
-The catalogue (catalogue.py) finds the lines its patterns match; this module turns them into ranked
-findings, using what log_structure.py knows about the log: a pattern that counts only in some builders'
-output counts only when the log shows that builder; a boilerplate (uninformative) line gives way to the
-finding's first line that says more, a traceback's frame to the exception that ends it, and a summary
-line to the line above it that states the cause; a finding whose lines all lie in Cloud Build steps that
-did not fail ranks below those in the failed step; and a failed build that no signature explains falls
-back to its builder's signature (buildpacks-build-failed for a buildpacks build) before `unknown`.
+The log is read without what a terminal or CI system adds to each line (colour codes, a timestamp in front,
+a paste's indentation), line for line, and the evidence still quotes it as given. The catalogue
+(catalogue.py) finds the lines its patterns match; this module turns them into ranked findings, using what
+log_structure.py knows about the log: a pattern that counts only in some builders' output counts only when
+the log shows that builder; a boilerplate (uninformative) line gives way to the finding's first line that
+says more, and a builder's verdict (a summary line) to a match that states a cause; then a traceback's frame
+gives way to the exception that ends it, a tool's report that only announces itself (npm's ERESOLVE, pip's
+subprocess report) to its telling line below, and a summary to the line above it that states the cause. A
+finding whose lines all lie in Cloud Build steps that did not fail ranks below those in the failed step. A
+failed build that no signature explains falls back to its builder's signature (buildpacks-build-failed for a
+buildpacks build) before `unknown`, and points at the first line a tool's own failure words match (npm,
+composer, maven ... outside the builders where they name a cause), else at the log's lead line.
 """
 from __future__ import annotations
 

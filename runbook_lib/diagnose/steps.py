@@ -21,19 +21,22 @@ import re
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..buildlogs import LogFetch, fetch_build_log
-from ..target import Target
 from ..errors import NotFoundError, ParameterError
 from ..formats import headline, one_line
 from ..preflight import Preflight, dockerfile_diff, parse_dockerfile
 from ..preflight import preflight as source_preflight
+from ..target import Target
 from .build import BuilderEvidence, build_summary, build_table, builder_evidence, compare_builds
 from .classify import Finding, classify_log
 from .verdict import Diagnosis, explain
+
+if TYPE_CHECKING:   # params/diagnose.py imports this package
+    from ..params import DiagnoseParams
 
 
 def find_build(target: Any, build_id: str | None = None, phase: str | None = None,
@@ -214,7 +217,7 @@ def logged_instructions(log_text: str) -> list[str]:
     return found
 
 
-def built_from(target: Any, log_text: str, source_dir: str | None) -> dict[str, Any] | None:
+def built_from(target: Any, log_text: str | None, source_dir: str | None) -> dict[str, Any] | None:
     """Which phase's Dockerfile a docker build really ran, recognised from the instructions in its log.
 
     A source deploy builds whatever ./Dockerfile held at upload time; on the incident night that was
@@ -327,7 +330,7 @@ class DiagnoseRun:
                         self.source_dir)
 
 
-def prepare(target: Target, p: Any) -> DiagnoseRun:
+def prepare(target: Target, p: DiagnoseParams) -> DiagnoseRun:
     """The build to diagnose from a DiagnoseParams, and the phases it is read against (reads only).
 
     Everything the parameters can be wrong about is found here, before the slower steps: a build id

@@ -127,3 +127,72 @@ def test_a_well_formed_build_id_that_does_not_exist_names_build_id(local_target)
     with pytest.raises(ParameterError) as caught:
         diagnose.find_build(local_target, build_id=missing)
     assert caught.value.parameter == "build_id" and "none has this id in region us-west2 or global" in str(caught.value)
+
+
+# ---- the run object notebook 01 calls
+
+def _prepare(target, sandbox_home, **values):
+    return diagnose.prepare(target, params.validate_params(params.DiagnoseParams,
+                                                           {"sandbox_home": str(sandbox_home), **values}))
+
+
+def test_prepare_finds_the_incident_build_and_the_run_shows_each_step(local_target, sandbox_home):
+    dg = _prepare(local_target, sandbox_home)
+    assert isinstance(dg, diagnose.DiagnoseRun)
+    assert (dg.build["id"], dg.phase, dg.sibling) == (INCIDENT_BUILD_ID, "phase4", "phase3")
+    assert dg.source_dir == diagnose.default_source_dir(local_target) is not None
+    assert dg.summary_table().loc["id", "value"] == INCIDENT_BUILD_ID
+    assert dg.evidence_table().loc["builder", "value"] == "buildpacks"
+    assert "gcloud would choose now" in dg.evidence_table().index         # the checkout was preflighted
+    assert dg.log.source == "gcs" and list(dg.log_table()["source"])[0] == "gcs"
+    assert dg.working_command() == (f"Working command: `gcloud builds log {INCIDENT_BUILD_ID} --region=us-west2 "
+                                    "--project=nba-props-platform`")
+    assert dg.findings_table().loc[1, "signature"] == "buildpacks-no-entrypoint"
+    assert "upload" in dg.preflight_table().index
+    assert dg.side_by_side.sibling == "phase3" and dg.side_by_side.dockerfile_diff is not None
+    dx = dg.result()
+    assert dx.verdict == "fail" and dx.figures["top_signature"] == "buildpacks-no-entrypoint"
+    assert dx.figures["log_source"] == "gcs" and "race" in dx.cause
+
+
+def test_the_run_reads_each_fact_once_and_its_verdict_does_not_need_the_skipped_cells(local_target, sandbox_home,
+                                                                                     monkeypatch):
+    from runbook_lib.diagnose import steps
+
+    calls = {"fetch_log": 0, "run_preflight": 0, "side_by_side": 0}
+
+    def counted(name):
+        real = getattr(steps, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        return wrapper
+
+    for name in calls:
+        monkeypatch.setattr(steps, name, counted(name))
+    shown = _prepare(local_target, sandbox_home)
+    shown.evidence_table(), shown.log_table(), shown.working_command(), shown.findings_table(), shown.preflight_table()
+    assert calls == {"fetch_log": 1, "run_preflight": 1, "side_by_side": 0}
+    assert shown.result().verdict == "fail" and calls["fetch_log"] == 1 and calls["run_preflight"] == 1
+    skipped = _prepare(local_target, sandbox_home)           # only the verdict cell runs
+    assert skipped.result().to_dict() == shown.result().to_dict()
+    assert calls == {"fetch_log": 2, "run_preflight": 2, "side_by_side": 0}   # no sibling build was looked up
+
+
+def test_prepare_takes_the_phase_from_the_build_and_checks_compare_with_first(local_target, sandbox_home):
+    sibling_build = local_target.builds.latest_successful("nba-phase3-analytics-processors")["id"]
+    dg = _prepare(local_target, sandbox_home, build_id=sibling_build)          # phase defaults to phase4
+    assert (dg.phase, dg.sibling) == ("phase3", "phase4")
+    assert "ran phase4's Dockerfile" in dg.result().summary
+    with pytest.raises(ParameterError, match="compare_with='phase3' is not valid: name a phase other than"):
+        _prepare(local_target, sandbox_home, build_id=sibling_build, compare_with="phase3")
+
+
+def test_a_run_without_a_checkout_shows_no_preflight_and_no_dockerfile_diff(local_target):
+    build = diagnose.find_build(local_target, phase="phase4")
+    dg = diagnose.DiagnoseRun(local_target, build, "phase4", "phase3", source_dir=None)
+    assert dg.preflight is None and dg.preflight_table() is None
+    assert "gcloud would choose now" not in dg.evidence_table().index
+    assert dg.side_by_side.dockerfile_diff is None and dg.side_by_side.builds is not None
+    assert dg.result().verdict == "fail" and "built_from" not in dg.result().figures

@@ -6,7 +6,7 @@
 - build.py      reading a Cloud Build resource: builder evidence, steps, log locations, summary; build
                 statuses and the build id / tags / status / limit checks both targets' adapters use
 - verdict.py    the Diagnosis: verdict, fixes and the redeploy runbook's parameters
-- steps.py      the runbook's steps against a target, as the notebook calls them
+- steps.py      the runbook's steps against a target, and prepare(): the run object the notebook calls
 
 Everything the notebook and the tests use is importable from `runbook_lib.diagnose` itself.
 """
@@ -16,9 +16,9 @@ from .build import (BUILD_ID_PATTERN, BUILD_STATUSES, FAILED_STATUSES, MAX_LIMIT
 from .catalogue import (BUILDERS, DEFAULT_CATALOGUE, MIN_NEEDLE, SEVERITIES, Catalogue, Signature, load_catalogue,
                         parse_catalogue)
 from .classify import MAX_EVIDENCE, MAX_EVIDENCE_CHARS, MAX_LINES, Finding, classify_log
-from .steps import (MATCH_THRESHOLD, SideBySide, build_phase, built_from, conclude, default_source_dir,
+from .steps import (MATCH_THRESHOLD, DiagnoseRun, SideBySide, build_phase, built_from, conclude, default_source_dir,
                     evidence_table, fetch_log, find_build, findings_table, logged_instructions, preflight_table,
-                    run_preflight, side_by_side, sibling_phase, summary_table)
+                    prepare, run_preflight, side_by_side, sibling_phase, summary_table)
 from .verdict import Diagnosis, explain, redeploy_parameters
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
     # verdict
     "Diagnosis", "explain", "redeploy_parameters",
     # steps
-    "MATCH_THRESHOLD", "SideBySide", "build_phase", "built_from", "conclude", "default_source_dir", "evidence_table",
-    "fetch_log", "find_build", "findings_table", "logged_instructions", "preflight_table", "run_preflight",
-    "side_by_side", "sibling_phase", "summary_table",
+    "MATCH_THRESHOLD", "DiagnoseRun", "SideBySide", "build_phase", "built_from", "conclude", "default_source_dir",
+    "evidence_table", "fetch_log", "find_build", "findings_table", "logged_instructions", "preflight_table", "prepare",
+    "run_preflight", "side_by_side", "sibling_phase", "summary_table",
 ]

@@ -1,16 +1,27 @@
-"""Runbook 01's steps against a target, in the order notebooks/01_diagnose_build.ipynb calls them:
-find the build, read its log, preflight the checkout, compare with the sibling phase, conclude.
+"""Runbook 01's steps against a target: find the build, read its log, preflight the checkout, compare
+with the sibling phase, conclude. notebooks/01_diagnose_build.ipynb calls them through one run object:
+
+    dg = diagnose.prepare(tg, p)           # the build found, and the phase it belongs to (reads only)
+    dg.summary_table(); dg.build_table()   # 1. the build
+    dg.evidence_table()                    # 2. which builder ran, and why
+    dg.log_table(); dg.working_command()   # 3. the logs
+    dg.findings_table()                    # 4. what failed
+    dg.preflight_table()                   # 5. the source preflight
+    dg.side_by_side                        # 6. beside the sibling phase
+    report.record(dg.result())             # 7. the verdict
 
 Each step works on any Target (sandbox or Google Cloud) and returns plain values or small tables
-for the notebook to display.
+for the notebook to display; the run computes each fact once, when a step first needs it, so a
+skipped cell costs nothing and the verdict never depends on which cells ran.
 """
 from __future__ import annotations
 
 import difflib
 import re
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -19,9 +30,13 @@ from ..errors import NotFoundError, ParameterError
 from ..formats import headline, one_line, size
 from ..preflight import Preflight, dockerfile_diff, parse_dockerfile
 from ..preflight import preflight as source_preflight
-from .build import BuilderEvidence, build_summary, builder_evidence, compare_builds
-from .classify import Finding
+from ..target import Target
+from .build import BuilderEvidence, build_summary, build_table, builder_evidence, compare_builds
+from .classify import Finding, classify_log
 from .verdict import Diagnosis, explain
+
+if TYPE_CHECKING:   # params/diagnose.py imports this package
+    from ..params import DiagnoseParams
 
 
 def find_build(target: Any, build_id: str | None = None, phase: str | None = None,
@@ -202,7 +217,7 @@ def logged_instructions(log_text: str) -> list[str]:
     return found
 
 
-def built_from(target: Any, log_text: str, source_dir: str | None) -> dict[str, Any] | None:
+def built_from(target: Any, log_text: str | None, source_dir: str | None) -> dict[str, Any] | None:
     """Which phase's Dockerfile a docker build really ran, recognised from the instructions in its log.
 
     A source deploy builds whatever ./Dockerfile held at upload time; on the incident night that was
@@ -248,3 +263,79 @@ def conclude(target: Any, findings: list[Finding], evidence: BuilderEvidence, pf
                                      f"({ran['dockerfile']}): the service runs {other.name}'s code."),
                    cause=f"{cause} {diagnosis.cause}" if diagnosis.verdict == "fail" else cause,
                    fixes=fixes + [f for f in diagnosis.fixes if f not in fixes])
+
+
+@dataclass
+class DiagnoseRun:
+    """One diagnosis of one build, as the notebook's cells show it; each fact is read once, when first needed."""
+
+    target: Target
+    build: dict
+    phase: str                  # the phase the build belongs to (its service tag decides)
+    sibling: str                # the phase to compare with
+    source_dir: str | None      # the checkout to preflight; None: no preflight, no Dockerfile diff
+    log_file: str | None = None   # a saved build log, the last resort of the log chain
+
+    # ---- the facts
+
+    @cached_property
+    def evidence(self) -> BuilderEvidence:
+        return builder_evidence(self.build)
+
+    @cached_property
+    def preflight(self) -> Preflight | None:
+        return run_preflight(self.target, self.phase, self.source_dir)
+
+    @cached_property
+    def log(self) -> LogFetch:
+        """The log and where it came from (the attempts, the working command)."""
+        return fetch_log(self.target, self.build, self.log_file)
+
+    @cached_property
+    def findings(self) -> list[Finding]:
+        return classify_log(self.log.text or "")
+
+    @cached_property
+    def side_by_side(self) -> SideBySide:
+        return side_by_side(self.target, self.build, self.phase, self.sibling, self.source_dir)
+
+    # ---- the steps, as tables
+
+    def summary_table(self) -> pd.DataFrame:
+        return summary_table(self.build)
+
+    def build_table(self) -> pd.DataFrame:
+        return build_table(self.build)
+
+    def evidence_table(self) -> pd.DataFrame:
+        return evidence_table(self.evidence, self.preflight)
+
+    def log_table(self) -> pd.DataFrame:
+        return self.log.table()
+
+    def working_command(self) -> str:
+        """The gcloud command that reads this build's log (Markdown)."""
+        return f"Working command: `{self.log.command}`"
+
+    def findings_table(self) -> pd.DataFrame:
+        return findings_table(self.findings)
+
+    def preflight_table(self) -> pd.DataFrame | None:
+        return preflight_table(self.preflight)
+
+    # ---- the verdict
+
+    def result(self) -> Diagnosis:
+        return conclude(self.target, self.findings, self.evidence, self.preflight, self.log, self.phase,
+                        self.source_dir)
+
+
+def prepare(target: Target, p: DiagnoseParams) -> DiagnoseRun:
+    """The build to diagnose from a DiagnoseParams, and the phases it is read against (reads only).
+
+    Everything the parameters can be wrong about is found here, before the slower steps: a build id
+    that no region holds, a phase without a failed build, a compare_with naming the build's own phase."""
+    build = find_build(target, build_id=p.build_id or None, phase=p.phase, region=p.region)
+    phase = build_phase(target, build, p.phase)
+    return DiagnoseRun(target, build, phase, sibling_phase(target, phase, p.compare_with or None),
+                       p.source_dir or default_source_dir(target), log_file=p.log_file or None)

@@ -196,3 +196,10 @@ def test_a_run_without_a_checkout_shows_no_preflight_and_no_dockerfile_diff(loca
     assert "gcloud would choose now" not in dg.evidence_table().index
     assert dg.side_by_side.dockerfile_diff is None and dg.side_by_side.builds is not None
     assert dg.result().verdict == "fail" and "built_from" not in dg.result().figures
+
+
+def test_the_working_command_says_so_when_there_is_none(local_target, sandbox_home):
+    from runbook_lib.buildlogs import LogFetch
+    dg = _prepare(local_target, sandbox_home)
+    dg.log = LogFetch(build_id="", text=None, source=None, command=None)   # a build without an id
+    assert dg.working_command() == "Working command: none (the build has no id to read its log by)."

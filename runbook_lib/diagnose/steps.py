@@ -315,6 +315,8 @@ class DiagnoseRun:
 
     def working_command(self) -> str:
         """The gcloud command that reads this build's log (Markdown)."""
+        if self.log.command is None:   # a Build resource without an id names no log to read
+            return "Working command: none (the build has no id to read its log by)."
         return f"Working command: `{self.log.command}`"
 
     def findings_table(self) -> pd.DataFrame:

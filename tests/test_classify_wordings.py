@@ -394,3 +394,18 @@ def test_pips_subprocess_report_is_read_at_the_packages_own_error(first):
 
 def test_pips_sentences_read_without_their_frame():
     assert _top_signature("python setup.py egg_info did not run successfully") == "pip-install-failed"
+
+
+def test_a_line_naming_an_error_before_a_tools_words_leads():
+    # gcloud refused the deploy; gradle then reports its task failed: read gcloud's line
+    log = ["> Configure project :", "ERROR: (gcloud.app.deploy) The current Google Cloud project [p] does not "
+           "contain an App Engine application.", "> Task :appengineDeploy FAILED",
+           "FAILURE: Build failed with an exception.", "* What went wrong:", "Execution failed for task ':x'."]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 2)
+
+
+def test_buildkits_progress_header_over_a_failed_step_is_not_the_line_to_read():
+    log = ["=> ERROR [3/4] RUN make all                                   2.1s", "------",
+           " > [3/4] RUN make all:", "#7 0.512 cc: fatal error: main.c: No such file or directory"]
+    assert classify_log("\n".join(log) + "\n")[0].line == 4

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import ParameterError
 from .catalogue import Catalogue, Signature, load_catalogue
-from .log_structure import LogShape, step_of, without_decoration
+from .log_structure import LogShape, names_error, step_of, without_decoration
 
 MAX_LINES = 100        # line numbers kept per finding
 MAX_EVIDENCE = 10      # evidence lines kept per finding
@@ -162,7 +162,12 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
     at the lead line (LogShape.lead_line)."""
     if stated is not None and shape.failing_step not in (None, step_of(stated[2])):
         stated = None   # a tool's words in a step that did not fail
-    line, start, text = stated or shape.lead_line()
+    lead = shape.lead_line()
+    # a line naming an error before the tool's words is read first (gcloud refusing the deploy, whose
+    # failure the tool then reports); else the tool's words, which say more than other failure words
+    if stated is not None and (not lead[0] or lead[0] > stated[0] or not names_error(lead[2])):
+        lead = stated
+    line, start, text = lead
     fallback = cat.fallback(shape.section_at(start + len(text)), shape.builder()) if line else None
     if line and (report := cat.report_opened_by(text)) is not None:
         line, text = shape.telling_line_below(start, line, report.telling, report.next) or (line, text)

@@ -119,6 +119,11 @@ def step_of(line: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def names_error(line: str) -> bool:
+    """Whether a line names an error (the word itself, in any case), as the lead line looks for first."""
+    return bool(_ERROR_WORD.search(line))
+
+
 def names_failure(line: str) -> bool:
     """Whether a line says that something failed (and is not a warning)."""
     return bool(_FAILURE_WORD.search(line)) and not _WARNING.match(_PREFIXES.sub("", line, count=1))

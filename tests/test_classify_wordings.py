@@ -183,3 +183,120 @@ def test_shipped_app_server_start_failures_and_their_tracebacks_are_a_start_fail
 ])
 def test_more_wordings_of_known_causes(line, signature):
     assert classify_log(f"building\n{line}\n")[0].signature == signature
+
+
+# ---- round 6: the registry API's error codes in text form; the builders' own user errors; lead lines --------
+
+@pytest.mark.parametrize("line", [
+    "unauthorized: authentication required",                                  # docker push, any registry
+    "buildApp: pushImg error: unauthorized: Not Authorized.",
+    "Error: Error publishing image: UNAUTHORIZED: You don't have the needed permissions to perform this op",
+    "denied: Unauthenticated request. Unauthenticated requests do not have permission",
+    'Error: Status 403 trying to push repository acme/api: "Access denied."',  # docker < 1.6
+    "error pushing image: PUT https://gcr.io/v2/p/app/manifests/v1: NAME_UNKNOWN: repo not found",
+])
+def test_the_registry_refusing_a_push_in_any_wording_is_a_refused_push(line):
+    assert _top_signature(line) == "push-permission-denied"
+
+
+@pytest.mark.parametrize("line", [
+    # the registry refuses a pull in the same words: a base image the build may not read is no refused push
+    "pull access denied for acme/base, repository does not exist or may require 'docker login': "
+    "denied: requested access to the resource is denied",
+    "ERROR: failed to solve: acme/base:1: failed to resolve source metadata for docker.io/acme/base:1: "
+    "unauthorized: authentication required",
+    "Error response from daemon: Get https://gcr.io/v2/: unauthorized: login attempt failed",
+    "Permission denied: '/workspace/out'",   # a file system refusal
+])
+def test_the_same_words_on_a_pull_or_a_file_are_not_a_refused_push(line):
+    assert _top_signature(line) != "push-permission-denied"
+
+
+# Messages GoogleCloudPlatform/buildpacks raises as user errors (pkg/entrypoint/procfile.go, pkg/appyaml,
+# cmd/{python,ruby}/functions_framework, cmd/java/functions_framework, pkg/{python,nodejs,golang}, pkg/runtime)
+@pytest.mark.parametrize("line, signature", [
+    ("ERROR: failed to build: did not find any processes in Procfile", "buildpacks-no-entrypoint"),
+    ("Couldn't find entrypoint from app.yaml: <nil>", "buildpacks-no-entrypoint"),
+    ("missing main.py and GOOGLE_FUNCTION_SOURCE not specified. Either create the function in main.py or ...",
+     "buildpacks-no-entrypoint"),
+    ('expected source file "app.rb" does not exist', "buildpacks-no-entrypoint"),
+    ("function has neither pom.xml nor already-built jar file; directory /workspace contains: [src]",
+     "buildpacks-no-entrypoint"),
+    ('invalid stack for Python runtime: "ubuntu1804"', "buildpacks-python-version"),
+    ("failed to detect valid Node.js version 25.x: no match", "buildpacks-python-version"),
+    ("flex version 3.6 is less than the minimum version 3.8 allowed", "buildpacks-python-version"),
+    ("Error setting python version from runtime.txt", "buildpacks-python-version"),
+    ("ERROR: Unable to install the Ruby version from .ruby-version", "buildpacks-python-version"),
+    ("-----> App not compatible with buildpack: https://example.com/buildpack.tgz", "buildpacks-detect-failed"),
+    (" !     No default language could be detected for this app.", "buildpacks-detect-failed"),
+    ("Error: error building image: copy failed: no source files specified", "docker-copy-source-missing"),
+    ('Error: error building at STEP "COPY app.py .": checking on sources under "/tmp/ctx": copier: stat: '
+     '"/app.py": no such file or directory', "docker-copy-source-missing"),
+    ("Error Response: [13] Timed out when starting VMs.  It's possible that the application code is unhealthy.",
+     "container-start-failed"),
+    ("  Could not find a version that satisfies the requirement flask==9.9 (from versions: )", "pip-install-failed"),
+    ('Command "python setup.py egg_info" failed with error code 1 in /tmp/pip-build/x/', "pip-install-failed"),
+    ("  × Building wheel for numpy (pyproject.toml) did not run successfully.", "pip-install-failed"),
+    ("  × No solution found when resolving dependencies:", "pip-install-failed"),
+])
+def test_the_builders_own_words_for_known_causes(line, signature):
+    assert classify_log(f"building\n{line}\n")[0].signature == signature
+
+
+def test_a_version_word_without_a_refusal_of_the_version_file_is_no_version_problem():
+    for line in ("Error reading the config from runtime.txt", "Setting python version from runtime.txt: 3.11"):
+        assert _top_signature(line) != "buildpacks-python-version"
+
+
+@pytest.mark.parametrize("lines, lead", [
+    # npm's header lines name the error code; the line after them says what went wrong
+    (["npm ERR! code ENOENT", "npm ERR! syscall open", "npm ERR! path /workspace/package.json",
+      "npm ERR! errno -2", "npm ERR! enoent ENOENT: no such file or directory, open '/workspace/package.json'"], 5),
+    # maven's closing advice and bare `[ERROR]` spacers come after (or, pasted newest first, before) the cause
+    (["[ERROR] ", "[ERROR] Re-run Maven using the -X switch to enable full debug logging.", "[ERROR] -> [Help 1]",
+      "[ERROR] Failed to execute goal on project app: tests failed"], 4),
+    # a shell's own error form names no failure word
+    (["-----> Go app detected", "/tmp/buildpacks/go/bin/compile: line 68: test: too many arguments",
+      "-----> Creating release..."], 2),
+])
+def test_the_lead_line_skips_headers_and_advice_for_the_line_that_says_why(lines, lead):
+    top = classify_log("\n".join(lines) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", lead)
+
+
+@pytest.mark.parametrize("why, signature", [
+    ("The user-provided container failed to start and listen on the port defined by PORT=8080",
+     "container-start-failed"),
+    ("Image 'gcr.io/p/app:v1' not found.", "unknown"),   # the revision never got an image to start
+    ("Google Cloud Run Service Agent service-1@serverless-robot-prod.iam.gserviceaccount.com must have "
+     "permission to read the image, gcr.io/p/app.", "unknown"),
+])
+def test_a_revision_that_is_not_ready_failed_to_start_only_when_it_had_an_image(why, signature):
+    line = f"ERROR: (gcloud.run.deploy) Revision 'svc-00001-abc' is not ready and cannot serve traffic. {why}"
+    assert _top_signature(line) == signature
+
+
+@pytest.mark.parametrize("line, signature", [
+    # the registry refusing an upload, whatever the client says around it
+    ('failed to push us-docker.pkg.dev/p/r/app:v1: unexpected status from POST request to '
+     'https://us-docker.pkg.dev/v2/p/r/app/blobs/uploads/: 403 Forbidden', "push-permission-denied"),
+    ("Post https://gcr.io/v2/p/app/blobs/uploads/: token auth attempt for registry: https://gcr.io/v2/token?"
+     "scope=repository%3Ap%2Fapp%3Apush%2Cpull&service=gcr.io request failed with status: 403 Forbidden",
+     "push-permission-denied"),
+    # ... but a refused download of a layer is a pull
+    ("failed to copy: httpReadSeeker: failed open: unexpected status code https://gcr.io/v2/p/base/blobs/"
+     "sha256:0a1b: 403 Forbidden", "unknown"),
+    ("Step #1: ERROR: No buildpack groups", "buildpacks-detect-failed"),   # a console's cut
+    ("invalid  version specified: Invalid Semantic Version. You may need to use a different builder.",
+     "buildpacks-python-version"),
+    ('message: "Container failed with: Error: Cannot find module \'express\'', "container-start-failed"),
+])
+def test_round_7_wordings(line, signature):
+    assert _top_signature(line) == signature
+
+
+def test_a_managed_build_quoted_on_its_own_line_counts_package_manager_errors():
+    log = "Build failed: npm ERR! code E404\nnpm ERR! 404 Not Found - GET https://registry.npmjs.org/x - Not found\n"
+    assert classify_log(log)[0].signature == "buildpacks-build-failed"
+    # npm's words alone, in no build the log shows, name no known cause
+    assert classify_log(log.replace("Build failed: ", ""))[0].signature == "unknown"

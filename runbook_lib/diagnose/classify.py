@@ -10,13 +10,14 @@ back to its builder's signature (buildpacks-build-failed for a buildpacks build)
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError
 from .catalogue import Catalogue, Signature, load_catalogue
-from .log_structure import LogShape, step_of
+from .log_structure import LogShape, step_of, without_decoration
 
 MAX_LINES = 100        # line numbers kept per finding
 MAX_EVIDENCE = 10      # evidence lines kept per finding
@@ -63,6 +64,7 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
         text = bytes(text).decode("utf-8", errors="replace")
     if not isinstance(text, str):
         raise ParameterError("text", type(text).__name__, "give the build log as text (str or bytes)")
+    given, text = text, without_decoration(text)
     shape = cat.shape(text)
     acc: dict[int, dict] = {}
     for lineno, start, line, pattern in cat.matches(text):
@@ -71,9 +73,10 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
             if builder is None or builder.name not in pattern.builders:
                 continue
         a = acc.setdefault(pattern.signature, {"lines": [], "evidence": [], "starts": [], "patterns": set(),
-                                               "count": 0})
+                                               "count": 0, "last": 0})
         a["patterns"].add(pattern.number)
-        if not a["lines"] or a["lines"][-1] != lineno:
+        if a["last"] != lineno:   # a line that several patterns match counts once (also past MAX_LINES)
+            a["last"] = lineno
             a["count"] += 1
             if len(a["lines"]) < MAX_LINES:
                 a["lines"].append(lineno)
@@ -81,9 +84,26 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
                 a["evidence"].append(line[:MAX_EVIDENCE_CHARS])
                 a["starts"].append(start)
     findings = [_finding(cat, shape, cat.signatures[si], a) for si, a in acc.items()]
-    if findings:
-        return _ranked(findings, shape)
-    return [_unexplained(cat, shape)]
+    findings = _ranked(findings, shape) if findings else [_unexplained(cat, shape)]
+    if text is not given:
+        _quote_as_given(findings, given)
+    return findings
+
+
+def _quote_as_given(findings: list[Finding], given: str) -> None:
+    """Evidence quotes the log as given (timestamps, colour codes and all), not as it was read: each
+    evidence line is that of the same number in the given text (without_decoration keeps line numbers)."""
+    wanted = {n for f in findings for n in f.lines[:len(f.evidence)]}
+    quoted: dict[int, str] = {}
+    if wanted:
+        last = max(wanted)
+        for n, line in enumerate(io.StringIO(given), start=1):
+            if n in wanted:
+                quoted[n] = line.rstrip("\r\n")[:MAX_EVIDENCE_CHARS]
+            if n == last:
+                break
+    for f in findings:
+        f.evidence = [quoted.get(n, e) for n, e in zip(f.lines, f.evidence)]
 
 
 def _finding(cat: Catalogue, shape: LogShape, sig: Signature, a: dict) -> Finding:

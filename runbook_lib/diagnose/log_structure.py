@@ -24,7 +24,9 @@ _BARE_ERROR = re.compile(r"(?:^|\s)ERROR\s*$")     # Cloud Build's one-word verd
 # words that say something went wrong, in any case, not inside a longer word (IOError, stderr, ftl_error)
 _ERROR_WORD = re.compile(r"(?<![A-Za-z0-9_])error(?![A-Za-z0-9_])", re.IGNORECASE)
 _FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|cannot|can't|could not|unable to|"
-                           r"denied|exception|traceback|http (?:status|error):? [45]\d\d)(?![\w-])", re.IGNORECASE)
+                           r"denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
+                           r"no such file or directory|(?<=: )line \d+:)(?![\w-])", re.IGNORECASE)
+# (the last: a shell's own error form, `compile: line 68: test: too many arguments`)
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|\d{1,6} \||[|│>*]+|--|#\d+ \d+(?:\.\d+)?|'
@@ -36,6 +38,38 @@ _TRACEBACK = re.compile(r'^\s*(?:Traceback \(most recent call last\):|File "[^"]
 _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Server)\b")
 MAX_TRACEBACK = 100                 # lines searched below a frame for the exception that ends it
+
+
+# What a terminal or a CI system adds to every line of a pasted log, which no pattern should have to allow
+# for: colour codes (ANSI SGR sequences), and a timestamp in front of each line (GitHub Actions'
+# `2024-05-01T10:00:00.1234567Z `, Cloud Logging's `2024-05-01 10:00:00.123 UTC `).
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_LINE_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?[A-Z]{3,4})? ?",
+                             re.MULTILINE)
+_INDENT = re.compile(r"^[ \t]+")
+HEAD_LINES = 5   # a log is timestamped (indented) when its first non-blank lines all are
+
+
+def without_decoration(text: str) -> str:
+    """The log without colour codes, without the timestamp in front of each line, and dedented, when its
+    first lines show it is timestamped or indented as a whole (a log pasted into an indented block); line
+    for line, so line numbers stay those of the log as given. Costs a pass over the text only when it has
+    something to remove (else a str.find and a look at its first lines)."""
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    head = _head(text)
+    if head and all(_LINE_TIMESTAMP.match(line) for line in head):
+        text = _LINE_TIMESTAMP.sub("", text)
+        head = _head(text)
+    indents = [m.group(0) if (m := _INDENT.match(line)) else "" for line in head]
+    common = min(indents, default="")
+    if common and all(indent.startswith(common) for indent in indents):
+        text = re.sub("^" + re.escape(common), "", text, flags=re.MULTILINE)
+    return text
+
+
+def _head(text: str) -> list[str]:
+    return [line for line in text[:8192].splitlines() if line.strip()][:HEAD_LINES]
 
 
 @dataclass(frozen=True)

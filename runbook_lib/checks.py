@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import yaml
 
 from .errors import ConfigError, ParameterError
+from .formats import size
 
 
 def as_date(parameter: str, value: Any) -> date:
@@ -49,7 +50,7 @@ def check_path(parameter: str, value: str | Path, shown: Any = None) -> Path:
 
 
 # Parameter files, plans and the kit's own configuration are small: a bigger file is a mistake.
-MAX_YAML_BYTES = 1_000_000
+MAX_YAML_BYTES = 2 ** 20   # 1 MiB
 
 
 class YamlRefused(ConfigError):
@@ -122,8 +123,8 @@ def _yaml_text(p: Path) -> str:
     except OSError as exc:
         raise YamlRefused(p, "a readable YAML file", f"cannot be read ({exc.strerror or exc})") from None
     if len(data) > MAX_YAML_BYTES:
-        raise YamlRefused(p, f"a YAML file of at most {MAX_YAML_BYTES // 1_000_000} MB",
-                          f"is larger than {MAX_YAML_BYTES // 1_000_000} MB; the kit reads small YAML files only")
+        raise YamlRefused(p, f"a YAML file of at most {size(MAX_YAML_BYTES)}",
+                          f"is larger than {size(MAX_YAML_BYTES)}; the kit reads small YAML files only")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

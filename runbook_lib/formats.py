@@ -1,4 +1,4 @@
-"""Small formats every part of the kit shares: one-line text, RFC 3339 times, Google Cloud names.
+"""Small formats every part of the kit shares: one-line text, byte sizes, RFC 3339 times, Google Cloud names.
 
 Written once here so the sandbox and the cloud adapters cannot drift apart on, say, how a Cloud
 Logging timestamp with nanoseconds is read, or what counts as a region id.
@@ -27,6 +27,8 @@ SERVICE_ACCOUNT_EMAIL = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}@[a-z0-9][a-z0-9.-
 # a table alias: `alias.column`.
 COLUMN_REF = re.compile(r"([A-Za-z_][A-Za-z0-9_]{0,299}\.)?[A-Za-z_][A-Za-z0-9_]{0,299}")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+# IEC binary units, as BigQuery bills and reports bytes ("1 TB = 2^40 bytes") and gcloud and the console show them.
+BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 
 
 # ---------------------------------------------------------------- text
@@ -50,6 +52,26 @@ def sentence(exc: BaseException) -> str:
     """An exception's message as one sentence ending with a full stop (its type name if it has none)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if text.endswith(".") else text + "."
+
+
+def size(n_bytes: int) -> str:
+    """A byte count as text in IEC binary units (1 KiB = 1024 B, 1 MiB = 2^20 B ... 1 TiB = 2^40 B) to three
+    significant digits: "512 B", "1023 B", "1 KiB", "1.5 KiB", "9.31 GiB", "0.977 MiB" (never "1e+03 KiB").
+
+    Binary because BigQuery bills and reports bytes so (its on-demand price is per TiB, "1 TB = 2^40 bytes")
+    and gcloud and the console show GiB and MiB: a size the kit prints reads the same as Google's. Only text:
+    a caller that compares or prices bytes keeps the number and formats at the edge. A count that is not a
+    whole number of bytes, 0 or more, is a ParameterError (a bug in the caller, said clearly)."""
+    if isinstance(n_bytes, bool) or not isinstance(n_bytes, int) or n_bytes < 0:
+        raise ParameterError("n_bytes", n_bytes, "a whole number of bytes, 0 or more")
+    if n_bytes < 1024:
+        return f"{n_bytes} B"
+    value, unit = float(n_bytes), 0
+    while float(f"{value:.3g}") >= 1000 and unit < len(BINARY_UNITS) - 1:   # 1023.9 KiB is 1 MiB, not 1.02e+03 KiB
+        value /= 1024
+        unit += 1
+    shown = f"{value:.3g}" if value < 1000 else f"{value:,.0f}"   # beyond EiB: every digit
+    return f"{shown} {BINARY_UNITS[unit]}"
 
 
 # ---------------------------------------------------------------- times

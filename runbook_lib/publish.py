@@ -101,14 +101,14 @@ class Publisher:
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """fn(...) as one call to Cloud Storage under the kit's call policy (gcp/calls.py); a missing bucket
         or a missing role on it as one sentence naming the bucket. The policy's other sentences (credentials,
-        an API not enabled, a perimeter, a quota, no answer) pass through as they are."""
-        from google.api_core import exceptions
-
+        an API not enabled, a perimeter, a quota, no answer) pass through as they are; what the policy leaves
+        to the caller (a 400, a 412, a 5xx answered to a write) is one PublishError sentence."""
         from .gcp.calls import cloud_call, site_of
-        from .gcp.refusals import describe_refusal
+        from .gcp.refusals import refused_as
 
         try:
-            return cloud_call(site_of(self.storage(), "storage"), fn, *args, **kwargs)
+            with refused_as(what, PublishError):
+                return cloud_call(site_of(self.storage(), "storage"), fn, *args, **kwargs)
         except NotFoundError:
             raise PublishRefused(f"{what}: bucket {self.destination.bucket} does not exist (404); create it with "
                                  f"`gcloud storage buckets create gs://{self.destination.bucket}`, or publish to "
@@ -118,8 +118,6 @@ class Publisher:
                 raise
             raise PublishRefused(f"{what} was refused: the caller needs {PUBLISH_ROLE} on bucket "
                                  f"{self.destination.bucket} ({str(exc).rstrip('.')}).") from None
-        except exceptions.GoogleAPICallError as exc:
-            raise PublishError(f"{what} failed: {describe_refusal(exc)}.") from None
 
     def fetch_history(self, reports_dir: Path) -> int:
         """Copy each earlier night's summary.json the local folder lacks; the number copied."""

@@ -300,3 +300,97 @@ def test_a_managed_build_quoted_on_its_own_line_counts_package_manager_errors():
     assert classify_log(log)[0].signature == "buildpacks-build-failed"
     # npm's words alone, in no build the log shows, name no known cause
     assert classify_log(log.replace("Build failed: ", ""))[0].signature == "unknown"
+
+
+# ---- round 8: reports read at their telling line; causes before verdicts; a tool's words lead ------------
+
+ERESOLVE = ["Build failed: npm ERR! code ERESOLVE", "npm ERR! ERESOLVE could not resolve", "npm ERR!",
+            "npm ERR! While resolving: app@1.0.0", "npm ERR! Found: firebase-admin@10.3.0", "npm ERR!",
+            "npm ERR! Could not resolve dependency:", 'npm ERR! peer firebase-admin@"^8.0.0" from lib@5.13.0',
+            "npm ERR! Fix the upstream dependency conflict"]
+GRADLE = ["> Task :compileJava FAILED", "", "FAILURE: Build failed with an exception.", "",
+          "* What went wrong:", "Execution failed for task ':compileJava'.", "> Compilation failed",
+          "", "* Try:", "> Run with --stacktrace option to get the stack trace."]
+PIP = ["ERROR: Cannot install flask==1.0 and werkzeug==3.0 because these package versions have conflicting "
+       "dependencies.", "", "The conflict is caused by:", "    The user requested werkzeug==3.0",
+       "    flask 1.0 depends on Werkzeug>=0.14", ""]
+
+
+@pytest.mark.parametrize("lines, signature, telling", [
+    (ERESOLVE, "buildpacks-build-failed", 7),          # a managed build quoting npm: the conflict, not the headline
+    (["===> BUILDING"] + GRADLE, "buildpacks-build-failed", 7),   # gradle: the line under `* What went wrong:`
+    (PIP, "pip-install-failed", 4),                    # pip: the line under `The conflict is caused by:`
+    (ERESOLVE[1:], "unknown", 6),                      # no build shown: still the line to read
+])
+def test_a_report_whose_first_line_only_announces_it_is_read_at_its_telling_line(lines, signature, telling):
+    top = classify_log("\n".join(lines) + "\n")[0]
+    assert (top.signature, top.line) == (signature, telling)
+    assert top.evidence[0] == lines[telling - 1]
+
+
+def test_a_report_without_its_telling_line_keeps_its_opening():
+    lines = ERESOLVE[:6]
+    assert classify_log("\n".join(lines) + "\n")[0].line == 2
+
+
+def test_a_match_that_states_the_cause_leads_before_the_builders_verdict_whatever_the_order():
+    newest_first = ['ERROR: error pushing image "us-docker.pkg.dev/p/r/app": generic::unknown: retry budget '
+                    'exhausted (10 attempts): step exited with non-zero status: 1', "ERROR",
+                    "ERROR: failed to push because we ran out of retries.",
+                    'name unknown: Repository "r" not found']
+    top = classify_log("\n".join(newest_first) + "\n")[0]
+    assert (top.signature, top.line) == ("push-permission-denied", 4)
+    # a verdict alone still names the failure, at the verdict
+    assert classify_log(newest_first[0] + "\n")[0].line == 1
+
+
+def test_a_tools_own_failure_words_lead_a_log_no_signature_explains():
+    log = ["#13 7.197 This warning will become an exception once you run composer update!",
+           "#13 7.371 Your lock file does not contain a compatible set of packages. Please run composer update.",
+           "#13 7.371   Problem 1"]
+    top = classify_log("=> ERROR [8/9] RUN composer install\n" + "\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 3)
+    # ... unless they were said in a Cloud Build step that did not fail
+    steps = ['Step #0 - "deps": Your lock file does not contain a compatible set of packages.',
+             'Step #1 - "test": FAIL: test_home (tests.HomeTest)', "Finished Step #1",
+             'ERROR: build step 1 "python" failed: step exited with non-zero status: 1']
+    assert classify_log("\n".join(steps) + "\n")[0].line == 2
+
+
+def test_a_wrapped_python_entrypoint_sentence_still_names_the_missing_entrypoint():
+    log = 'ERROR: for Python, provide a main.py or app.py file or set an entrypoint with\n' \
+          '"GOOGLE_ENTRYPOINT" env var or by creating a "Procfile" file\n'
+    assert (classify_log(log)[0].signature, classify_log(log)[0].line) == ("buildpacks-no-entrypoint", 1)
+
+
+def test_a_docker_daemon_refused_a_pull_is_not_a_refused_push():
+    line = ('Error response from daemon: Head "https://us-central1-docker.pkg.dev/v2/p/r/img/manifests/1": denied: '
+            'Permission "artifactregistry.repositories.downloadArtifacts" denied on resource "projects/p"')
+    assert _top_signature(line) != "push-permission-denied"
+    # Cloud Functions refused reading the repository its image goes to stays a push-side refusal
+    assert _top_signature('Permission "artifactregistry.repositories.downloadArtifacts" denied on resource '
+                          '"projects/p/locations/us-central1/repositories/gcf-artifacts"') == "push-permission-denied"
+
+
+def test_reports_in_the_catalogue_are_validated():
+    with pytest.raises(ConfigError, match=r"reports\[0\] must have `opens` and `telling`"):
+        _one("BOOM happened", reports=[{"opens": "BOOM happened"}])
+
+
+PIP_SUBPROCESS = ["  error: subprocess-exited-with-error", "  ", "  × python setup.py egg_info did not run successfully.",
+                  "  │ exit code: 1", "  ╰─> [6 lines of output]", "      running egg_info",
+                  "      /usr/lib/setuptools/dist.py:1: SetuptoolsDeprecationWarning: license_file is deprecated",
+                  "      Error: pg_config executable not found.", "      ", "      [end of output]", "  ",
+                  "  note: This error originates from a subprocess, and is likely not a problem with pip."]
+
+
+@pytest.mark.parametrize("first", [0, 2])   # pip >= 23 opens with `error: subprocess-exited-with-error`
+def test_pips_subprocess_report_is_read_at_the_packages_own_error(first):
+    lines = PIP_SUBPROCESS[first:]
+    top = classify_log("\n".join(lines) + "\n")[0]
+    assert top.signature == "pip-install-failed"
+    assert top.evidence[0] == "      Error: pg_config executable not found."
+
+
+def test_pips_sentences_read_without_their_frame():
+    assert _top_signature("python setup.py egg_info did not run successfully") == "pip-install-failed"

@@ -351,8 +351,8 @@ def test_each_statement_is_estimated_first_and_refused_above_max_bytes_billed(tm
     assert "`game_date` IN (DATE '2025-12-15')" in metered.statements[2]
     assert diff.changed_rows == 1 and diff.duplicate_keys_prod == 1 and len(diff.sample) == 1
     refused = Metered(wh, 6_000)
-    with pytest.raises(CostRefused, match=r"comparison of test_nba_analytics.pgs would scan 6.0 KB, above "
-                                          r"max_bytes_billed=5.0 KB"):
+    with pytest.raises(CostRefused, match=r"comparison of test_nba_analytics.pgs would scan 5.86 KiB, above "
+                                          r"max_bytes_billed=5000 \(4.88 KiB\); narrow the dates"):
         compare_tables(refused, "nba_analytics.pgs", "test_nba_analytics.pgs", KEYS, max_bytes_billed=5_000)
     assert refused.statements == []
 

@@ -163,7 +163,7 @@ def test_a_statement_above_max_bytes_billed_blocks_its_table(replayed):
     metered = dataclasses.replace(tg, warehouse=Metered(tg.warehouse, 2_000_000), closers=[])
     result = compare_replay(metered, "test", tables=["team_offense_game_summary"], max_bytes_billed=1_000_000)
     assert result.verdict == "blocked"
-    assert "would scan 2.0 MB, above max_bytes_billed=1.0 MB" in result.diffs[0].summary
+    assert "would scan 1.91 MiB, above max_bytes_billed=1000000 (977 KiB)" in result.diffs[0].summary
 
 
 @pytest.mark.parametrize("kwargs, parameter", [

@@ -1,9 +1,11 @@
-"""The small shared formats: one-line text, RFC 3339 times and Google Cloud names."""
+"""The small shared formats: one-line text, byte sizes, RFC 3339 times and Google Cloud names."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runbook_lib import formats
 from runbook_lib.errors import ParameterError
@@ -20,6 +22,41 @@ def test_headline_cuts_at_a_word_boundary():
     line = formats.headline(text, limit=22)
     assert line == "word word word word …"
     assert formats.headline("short  text") == "short text"
+
+
+@pytest.mark.parametrize("n_bytes, text", [
+    (0, "0 B"), (1, "1 B"), (512, "512 B"), (1023, "1023 B"),        # bytes are exact
+    (1024, "1 KiB"), (1536, "1.5 KiB"), (1024 ** 2 + 1, "1 MiB"),
+    (1023 * 1024, "0.999 MiB"), (1_023_999, "0.977 MiB"),            # 999.999 KiB rounds up: never "1e+03 KiB"
+    (10_000_000_000, "9.31 GiB"), (10 * 1024 ** 3, "10 GiB"), (int(1.5 * 2 ** 30), "1.5 GiB"),
+    (123 * 2 ** 40 + 2 ** 39, "124 TiB"), (2 ** 50, "1 PiB"), (5 * 2 ** 60, "5 EiB"),
+    (12_345 * 2 ** 60, "12,345 EiB"),                                  # past the last unit: every digit
+])
+def test_size_is_binary_units_to_three_significant_digits(n_bytes, text):
+    assert formats.size(n_bytes) == text
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, 1024.0, "1024", None, True])
+def test_size_refuses_what_is_not_a_whole_number_of_bytes(bad):
+    with pytest.raises(ParameterError, match="n_bytes.*a whole number of bytes, 0 or more"):
+        formats.size(bad)
+
+
+UNIT_BYTES = {unit: 1024 ** power for power, unit in enumerate(formats.BINARY_UNITS)}
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(st.integers(min_value=0, max_value=2 ** 70))
+def test_size_reads_back_within_rounding(n_bytes):
+    number, unit = formats.size(n_bytes).split(" ")
+    value = float(number.replace(",", ""))
+    assert unit in UNIT_BYTES
+    if unit == "B":   # exact, under 1024
+        assert value == n_bytes < 1024
+    else:             # the smallest unit whose number is under 1000 (past EiB: every digit)
+        assert n_bytes >= 1024 and 0.976 <= value and (value < 1000 or unit == "EiB")
+        # three significant digits: at most half a unit of the third digit off
+        assert abs(value * UNIT_BYTES[unit] - n_bytes) <= 0.005 * n_bytes
 
 
 def test_sentence_ends_with_a_full_stop_and_names_an_empty_exception():

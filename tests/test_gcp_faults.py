@@ -163,7 +163,7 @@ def test_a_service_that_stays_unavailable_is_one_sentence_naming_it(fake, tg):
 # ---------------------------------------------------------------- writes are sent once
 
 @pytest.mark.parametrize("fault, error, said", [
-    ("503", RunbookError, "was refused: 503 The service is currently unavailable"),
+    ("503", RunbookError, f"to {PHASE4_SERVICE} failed (503 service unavailable): The service is currently unavailable."),
     ("429", QuotaExceeded, "it was not sent again, since a change sent twice could happen twice"),
 ])
 def test_a_refused_write_is_never_sent_again(fake, tg, fault, error, said):
@@ -357,3 +357,48 @@ def test_the_check_before_a_run_wants_credentials_unless_anonymous_was_chosen(fa
     monkeypatch.delenv(ANONYMOUS_ENV)
     with pytest.raises(CredentialsMissing, match="target=gcp found no Google Cloud credentials"):
         check_credentials()                               # an http:// endpoint alone no longer implies anonymous
+
+
+# ---------------------------------------------------------------- what the policy leaves: refused_as
+
+def _permission_denied_with_error_info():
+    from google.api_core import exceptions
+    from google.rpc import error_details_pb2
+
+    info = error_details_pb2.ErrorInfo(reason="IAM_PERMISSION_DENIED", domain="run.googleapis.com",
+                                       metadata={"permission": "run.services.update"})
+    return exceptions.PermissionDenied("Permission denied on resource 'phase4'", error_info=info)
+
+
+@pytest.mark.parametrize("raised, said", [
+    (lambda e: e.FailedPrecondition("POST https://run.googleapis.com/v2/x: Image 'x' not found"),
+     "Deploying x was refused (400 failed precondition): Image 'x' not found."),
+    (lambda e: e.AlreadyExists("Service already exists", errors=[{"reason": "duplicate"}]),
+     "Deploying x was refused (409 already exists, duplicate): Service already exists."),
+    (lambda e: e.ServiceUnavailable("The service is currently unavailable"),
+     "Deploying x failed (503 service unavailable): The service is currently unavailable."),
+    (lambda e: e.GoogleAPICallError("something odd"), "Deploying x was refused: something odd."),
+    (lambda e: _permission_denied_with_error_info(),
+     "Deploying x was refused (403 permission denied, IAM_PERMISSION_DENIED, permission run.services.update): "
+     "Permission denied on resource 'phase4'."),
+])
+def test_refused_as_says_what_was_refused_and_why_as_the_callers_error(raised, said):
+    from google.api_core import exceptions
+
+    from runbook_lib.buildlogs import LogSourceError
+    from runbook_lib.gcp.refusals import refused_as
+
+    for error in (RunbookError, LogSourceError):
+        with pytest.raises(error) as caught, refused_as("Deploying x", error):
+            raise raised(exceptions)
+        assert type(caught.value) is error and str(caught.value) == said
+        assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_refused_as_lets_the_policys_sentences_and_other_errors_through():
+    from runbook_lib.gcp.refusals import refused_as
+
+    for passing in (AccessDenied("said by the call policy"), KeyError("a bug")):
+        with pytest.raises(type(passing)) as caught, refused_as("Deploying x"):
+            raise passing
+        assert caught.value is passing

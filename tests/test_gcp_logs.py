@@ -10,7 +10,7 @@ from fakes.fixtures import (CLOUD_LOGGING_ONLY_ID, LOGS_BUCKET, PHASE3_DOCKER_ID
                             PHASE4_SERVICE, PROJECT, recorded_bucket_log, recorded_build,
                             start_storage_emulator_subprocess)
 from fakes.server import load_json
-from runbook_lib.buildlogs import Forbidden, NotFound
+from runbook_lib.buildlogs import Forbidden, LogSourceError, NotFound
 from runbook_lib.errors import AccessDenied, ParameterError
 from runbook_lib.gcp.clients import storage_client
 from runbook_lib.gcp.logs import CloudLoggingLogSource, GcpLogs, GcpRuntimeLogs, build_log_filter, request_log_filter
@@ -116,6 +116,14 @@ def test_cloud_logging_refusal_names_the_role(logs, fake_apis):
     assert caught.value.role == "roles/logging.viewer"
 
 
+def test_a_cloud_logging_answer_the_call_policy_leaves_is_one_log_source_sentence(logs, fake_apis):
+    fake_apis.refuse("/v2/entries:list", code=400, message="Unparseable filter: syntax error at line 1")
+    with pytest.raises(LogSourceError) as caught:
+        logs.build_log_entries(PHASE4_FAILED_ID, BUILD_START, BUILD_END)
+    assert str(caught.value) == (f"Listing Cloud Logging entries (entries:list) in project {PROJECT} was refused "
+                                 "(400 bad request): Unparseable filter: syntax error at line 1.")
+
+
 # ---------------------------------------------------------------- Cloud Run request logs
 
 def test_request_logs_filter_is_exact():
@@ -219,6 +227,17 @@ def test_forbidden_bucket_explains_permission_and_vpc_sc(fake_apis):
     # (google-cloud-storage may also GET the bucket's metadata from a background thread; ignore that)
     downloads = [p for p in fake_apis.paths() if p.startswith("/download/")]
     assert downloads == [f"/download/storage/v1/b/{LOGS_BUCKET}/o/log-{PHASE4_FAILED_ID}.txt"]
+
+
+def test_a_storage_answer_the_call_policy_leaves_is_one_log_source_sentence(fake_apis):
+    fake_apis.refuse(f"/download/storage/v1/b/{LOGS_BUCKET}/", code=412, message="Precondition Failed")
+    client = storage_client(PROJECT, endpoint=fake_apis.endpoint)
+    with pytest.raises(LogSourceError) as caught:
+        read_logs_bucket_object(recorded_build(PHASE4_FAILED_ID), client)
+    assert type(caught.value) is LogSourceError   # not Forbidden or NotFound: those are the policy's
+    said = str(caught.value)   # (google-cloud-storage's download gives Google's body as its message)
+    assert said.startswith(f"Reading gs://{LOGS_BUCKET}/log-{PHASE4_FAILED_ID}.txt was refused (412 precondition "
+                           "failed): ") and "Precondition Failed" in said and "\n" not in said
 
 
 def test_storage_emulator_also_runs_as_a_subprocess():

@@ -156,8 +156,8 @@ def test_400_bytes_billed_limit_exceeded_names_the_estimate(fake):
         target.warehouse.query("SELECT * FROM nba_analytics.player_game_summary")
     estimate = target.warehouse.estimate_bytes("SELECT * FROM nba_analytics.player_game_summary")
     assert caught.value.limit == 1000 and caught.value.estimate == estimate > 0
-    assert str(caught.value).startswith("BigQuery refused the query: it would bill at least 10.0 MiB, more than "
-                                        "maximum_bytes_billed=1000 (1000 bytes), and its dry run estimates ")
+    assert str(caught.value).startswith("BigQuery refused the query: it would bill at least 10 MiB, more than "
+                                        "maximum_bytes_billed=1000 (1000 B), and its dry run estimates ")
     assert str(caught.value).endswith("add a partition filter, read fewer columns, or raise maximum_bytes_billed.")
     target.close()
 

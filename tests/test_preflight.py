@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from runbook_lib.errors import ConfigError, ParameterError
+from runbook_lib.formats import size
 from runbook_lib.preflight import (buildpacks_entrypoint_check, choose_builder, copy_sources, dockerfile_copy_check,
                                    dockerfile_diff, dockerignore_excludes, gcloud_ignore_rules, lint_deploy_scripts,
                                    parse_dockerfile, parse_dockerignore, preflight, upload_file_set)
@@ -388,6 +390,7 @@ def test_preflight_bundle_to_dict_and_summary(tmp_path):
     assert list(result.copy_problems) == ["docker/precompute-processor.Dockerfile"]
     summary = result.summary()
     assert "\n" not in summary and "builder buildpacks" in summary and "no problems" in summary
+    assert f"{len(result.upload.files)} files ({size(result.upload.total_bytes)}) uploaded" in summary
     data = json.loads(json.dumps(result.to_dict()))
     assert data["upload"]["file_count"] == len(result.upload.files)
     assert data["entrypoint"]["found"] is True
@@ -440,7 +443,7 @@ def test_the_walk_is_bounded_and_says_where_it_stopped(tmp_path, monkeypatch):
     make_tree(root, {f"many/f{i:03d}.txt": "x" for i in range(40)})
     monkeypatch.setattr(upload, "MAX_WALK_FILES", 10)
     files = upload_file_set(root)
-    assert len(files.files) == 10 and "it stopped after 10 files" in files.incomplete
+    assert len(files.files) == 10 and re.search(r"it stopped after 10 files and \d+ B, far more", files.incomplete)
     assert any("The source walk is incomplete" in n for n in files.notes)
     monkeypatch.setattr(upload, "MAX_WALK_FILES", 50_000)
     make_tree(root, {"/".join(f"d{i}" for i in range(8)) + "/deep.py": "x = 1\n"})

@@ -170,6 +170,28 @@ def test_a_refused_bucket_names_the_role_it_needs():
     assert "on bucket reports" in said and "storage.objects.list" in said
 
 
+def test_a_write_google_fails_is_one_publish_error_naming_the_file_and_sent_once(fake_apis, tmp_path):
+    """What the call policy leaves to the caller (a 503 answered to an upload, which is never sent again) is one
+    PublishError sentence: what was being published, where, and the status."""
+    from fakes.errors import unavailable
+    from fakes.fixtures import PROJECT
+    from runbook_lib.gcp.clients import storage_client
+    from runbook_lib.publish import Publisher, PublishError
+
+    night = tmp_path / "reports" / "2026-01-02" / "overnight-0100"
+    night.mkdir(parents=True)
+    (night / "index.html").write_text("<html></html>")
+    (tmp_path / "reports" / "index.html").write_text("<html></html>")
+    fake_apis.fault(r"/upload/storage/v1/b/reports/o", unavailable())
+    client = storage_client(PROJECT, endpoint=fake_apis.endpoint)
+    with pytest.raises(PublishError) as caught:
+        Publisher(parse_destination("gs://reports/nightly"), storage=lambda: client).publish(night)
+    said = str(caught.value)
+    assert said.startswith("Publishing 2026-01-02/overnight-0100/index.html to gs://reports/nightly failed "
+                           "(503 service unavailable): ") and "\n" not in said
+    assert [p for p in fake_apis.paths("POST") if p.startswith("/upload/")] == ["/upload/storage/v1/b/reports/o"]
+
+
 def test_the_readmes_cloud_run_job_runs_a_plan_the_image_has_and_publishes_it():
     """The job's --args in the README are `runbook`'s command line (the image's ENTRYPOINT): they parse, name a
     plan under params/ (which the image copies) and a --publish destination the kit accepts."""

@@ -85,7 +85,7 @@ def test_the_replay_on_gcp_calls_the_services_over_http_and_keeps_its_ledger_in_
         assert all(job["labels"]["created-by"] == "phase-runbooks" for job in jobs)
         checksum = [i for i, job in enumerate(jobs) if "FARM_FINGERPRINT" in job["query"]["query"]]
         assert jobs[checksum[0]].get("dryRun") is True and any(not jobs[i].get("dryRun") for i in checksum)
-        assert re.match(r"Checksums of the replay's partitions in 10 tables: each fingerprint scans [\d.]+ MB",
+        assert re.match(r"Checksums of the replay's partitions in 10 tables: each fingerprint scans [\d.]+ (KiB|MiB)",
                         rp.checksums_line())
 
         # The ledger is a table of the first test dataset, and a rerun resumes from it.

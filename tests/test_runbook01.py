@@ -1,4 +1,6 @@
 """Runbook 01's steps against the sandbox reach the incident's true cause; bad input is one sentence."""
+import re
+
 import pytest
 
 from runbook_lib import diagnose, params
@@ -44,7 +46,8 @@ def test_the_whole_chain_reaches_the_true_cause(local_target, sandbox_home):
     assert not any("--no-use-google-dev-pack" in fix and "does not exist" not in fix for fix in dx.fixes)
     assert "Parameters for notebooks/02_redeploy_phase.ipynb:" in dx._repr_html_()
     assert set(diagnose.findings_table(findings).columns) >= {"signature", "line", "evidence", "cause", "fix"}
-    assert "upload" in diagnose.preflight_table(pf).index
+    table = diagnose.preflight_table(pf)
+    assert re.fullmatch(rf"{len(pf.upload.files)} files, [\d.]+ (B|KiB|MiB) \(rules: .+\)", table.loc["upload"].iloc[0])
 
 
 def test_the_diagnosis_links_the_redeploy_runbook_only_once_it_exists(tmp_path, monkeypatch):

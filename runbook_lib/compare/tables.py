@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..checks import as_date
 from ..errors import NotFoundError, ParameterError, RunbookError
-from ..formats import quote_columns
+from ..formats import quote_columns, size
 from ..phases import PhaseRegistry, load_phases
 from ..results import Result
 from . import sql
@@ -196,8 +196,9 @@ class _Runner:
         if estimate is not None:
             self.bytes_estimated = (self.bytes_estimated or 0) + int(estimate)
             if self.max_bytes is not None and estimate > self.max_bytes:
-                raise CostRefused(f"The {step} of {self.what} would scan {_bytes(estimate)}, above "
-                                  f"max_bytes_billed={_bytes(self.max_bytes)}; narrow the dates or raise the limit.")
+                raise CostRefused(f"The {step} of {self.what} would scan {size(int(estimate))}, above "
+                                  f"max_bytes_billed={self.max_bytes} ({size(self.max_bytes)}); narrow the dates "
+                                  "or raise the limit.")
         return self.warehouse.query(statement, used)
 
 
@@ -497,9 +498,3 @@ def _dates_text(values: list[Any]) -> str:
     return f"{len(values)} {kind} from {values[0]} to {values[-1]}"
 
 
-def _bytes(n: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1000
-    return f"{n} bytes"

@@ -56,7 +56,9 @@ def _rarity(ch: str) -> int:
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections", "builder_output"}
 _MARKED_KEYS = {"name", "markers", "fallback"}   # keys of a section or a builder entry
-_TOP_KEYS = {"version", "sections", "uninformative", "builders", "summaries", "output_starts", "signatures"}
+_TOP_KEYS = {"version", "sections", "uninformative", "builders", "summaries", "reports", "output_starts",
+             "signatures"}
+_REPORT_KEYS = {"opens", "telling", "next"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -89,6 +91,16 @@ class Marked:
 
 
 @dataclass(frozen=True)
+class Report:
+    """A tool's failure report whose first line only announces it (npm's `ERESOLVE could not resolve`): the
+    line to read is its `telling` line below, or the line after that when `next` (a heading such as gradle's
+    `* What went wrong:`)."""
+    opens: LineRule
+    telling: LineRule
+    next: bool = False
+
+
+@dataclass(frozen=True)
 class _Pattern:
     signature: int        # index into Catalogue.signatures
     number: int           # distinct per pattern of the signature (builder_output ones follow the patterns)
@@ -106,7 +118,7 @@ class Catalogue:
     def __init__(self, signatures: list[Signature], source: str = "signatures.yaml",
                  sections: tuple[Marked, ...] = (), uninformative: tuple[str, ...] = (),
                  builders: tuple[Marked, ...] = (), summaries: tuple[str, ...] = (),
-                 output_starts: tuple[str, ...] = ()):
+                 output_starts: tuple[str, ...] = (), reports: tuple[dict, ...] = ()):
         self.signatures = signatures
         self.sections = sections
         self.uninformative = uninformative
@@ -128,6 +140,9 @@ class Catalogue:
                          for sec in sections for text in sec.markers]
         self._uninformative = tuple(_rule(text, "uninformative line", source) for text in uninformative)
         self._summaries = tuple(_rule(text, "summary line", source) for text in summaries)
+        self._reports = tuple(Report(_rule(r["opens"], "report opening", source),
+                                     _rule(r["telling"], "report telling line", source), bool(r.get("next")))
+                              for r in reports)
         self._output_starts = tuple(_rule(text, "output start", source) for text in output_starts)
         self._builders = tuple(Builder(b.name, tuple(_rule(m, f"builder '{b.name}' marker", source) for m in b.markers),
                                        b.fallback) for b in builders)
@@ -203,6 +218,10 @@ class Catalogue:
                                                     "(?:" + "|".join(re.escape(r) for r in rests) + ")"))
             self._scanners[key] = re.compile("|".join(branches))
         return self._scanners[key]
+
+    def report_opened_by(self, line: str) -> Report | None:
+        """The report (catalogue `reports`) whose announcing line this is, if any."""
+        return next((r for r in self._reports if r.opens.hit(line)), None)
 
     def is_summary(self, line: str) -> bool:
         """Whether a line closes a failure message rather than stating its cause (catalogue `summaries`)."""
@@ -353,6 +372,20 @@ def _marked(doc: dict, key: str, kind: str, source: str) -> tuple[Marked, ...]:
     return tuple(made)
 
 
+def _reports(doc: dict, source: str) -> tuple[dict, ...]:
+    """The `reports` entries: each an `opens` and a `telling` regex, and an optional `next` flag."""
+    entries = doc.get("reports", [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"{source}: 'reports' must be a list of entries with `opens` and `telling`.")
+    for n, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not {"opens", "telling"} <= set(entry) <= _REPORT_KEYS or \
+                not all(isinstance(entry[k], str) and entry[k] for k in ("opens", "telling")) or \
+                not isinstance(entry.get("next", False), bool):
+            raise ConfigError(f"{source}: reports[{n}] must have `opens` and `telling` (regular expressions) "
+                              "and may have `next` (true or false).")
+    return tuple(entries)
+
+
 def _allowed_sections(entry: dict, where: str, sections: tuple[Marked, ...], source: str) -> tuple[str, ...]:
     wanted = entry.get("sections")
     if wanted is None:
@@ -406,6 +439,7 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
     uninformative, summaries, output_starts = (_regex_list(doc, key, source)
                                                for key in ("uninformative", "summaries", "output_starts"))
     builders = _marked(doc, "builders", "builder", source)
+    reports = _reports(doc, source)
     seen: set[str] = set()
     signatures: list[Signature] = []
     for n, entry in enumerate(doc["signatures"]):
@@ -453,7 +487,7 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
             if e.fallback is not None and e.fallback not in seen:
                 raise ConfigError(f"{source}: {kind} '{e.name}'.fallback names unknown signature {e.fallback!r}.")
     # compiles every pattern, marker and listed line: bad regexes fail here
-    return Catalogue(signatures, source, sections, uninformative, builders, summaries, output_starts)
+    return Catalogue(signatures, source, sections, uninformative, builders, summaries, output_starts, reports)
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:

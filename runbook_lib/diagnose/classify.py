@@ -67,10 +67,15 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
     given, text = text, without_decoration(text)
     shape = cat.shape(text)
     acc: dict[int, dict] = {}
+    # the first line a tool's own failure words match (npm, composer, maven ...) where they name no known
+    # cause, because the log shows no builder they belong to: the line to read when nothing else explains it
+    stated: tuple[int, int, str] | None = None
     for lineno, start, line, pattern in cat.matches(text):
         if pattern.builders is not None:
             builder = shape.builder(around=start)
             if builder is None or builder.name not in pattern.builders:
+                if stated is None and not shape.uninformative_line(line):
+                    stated = (lineno, start, line)
                 continue
         a = acc.setdefault(pattern.signature, {"lines": [], "evidence": [], "starts": [], "patterns": set(),
                                                "count": 0, "last": 0})
@@ -84,7 +89,7 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
                 a["evidence"].append(line[:MAX_EVIDENCE_CHARS])
                 a["starts"].append(start)
     findings = [_finding(cat, shape, cat.signatures[si], a) for si, a in acc.items()]
-    findings = _ranked(findings, shape) if findings else [_unexplained(cat, shape)]
+    findings = _ranked(findings, shape) if findings else [_unexplained(cat, shape, stated)]
     if text is not given:
         _quote_as_given(findings, given)
     return findings
@@ -112,11 +117,15 @@ def _finding(cat: Catalogue, shape: LogShape, sig: Signature, a: dict) -> Findin
     then, when that line is a traceback's frame, the exception that ends the traceback, or when it only
     sums up (a summary line), the cause above or below it."""
     lines, evidence, starts = list(a["lines"]), list(a["evidence"]), a["starts"]
-    lead = next((i for i, line in enumerate(evidence) if not shape.uninformative_line(line)), 0)
+    informative = [i for i, line in enumerate(evidence) if not shape.uninformative_line(line)]
+    # a match that states a cause leads before one that sums up (a builder's verdict), whatever their order
+    lead = next((i for i in informative if not cat.is_summary(evidence[i])), informative[0] if informative else 0)
     if lead:
         lines.insert(0, lines.pop(lead))
         evidence.insert(0, evidence.pop(lead))
     cause = shape.exception_below(starts[lead], lines[0])
+    if cause is None and (report := cat.report_opened_by(evidence[0])) is not None:
+        cause = shape.telling_line_below(starts[lead], lines[0], report.telling, report.next)
     if cause is None and cat.is_summary(evidence[0]):
         cause = shape.cause_of(starts[lead], lines[0])
     if cause is not None:
@@ -142,12 +151,16 @@ def _ranked(findings: list[Finding], shape: LogShape) -> list[Finding]:
     return [findings[i] for i in order]
 
 
-def _unexplained(cat: Catalogue, shape: LogShape) -> Finding:
+def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] | None = None) -> Finding:
     """No signature matched: the fallback signature of the section the lead line is in (a failure while
     fetching the source) or of the log's builder (a failed buildpacks build), else `unknown`; each points
     at the lead line (LogShape.lead_line)."""
-    line, start, text = shape.lead_line()
-    evidence = [text[:MAX_EVIDENCE_CHARS]] if line else []
+    if stated is not None and shape.failing_step not in (None, step_of(stated[2])):
+        stated = None   # a tool's words in a step that did not fail
+    line, start, text = stated or shape.lead_line()
     fallback = cat.fallback(shape.section_at(start + len(text)), shape.builder()) if line else None
+    if line and (report := cat.report_opened_by(text)) is not None:
+        line, text = shape.telling_line_below(start, line, report.telling, report.next) or (line, text)
+    evidence = [text[:MAX_EVIDENCE_CHARS]] if line else []
     sig = fallback or cat.get("unknown")
     return Finding.of(sig, line, [line] if line else [], evidence, float(sig.weight), 1 if line else 0)

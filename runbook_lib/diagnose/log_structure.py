@@ -13,6 +13,7 @@ from typing import Callable, Iterator, Protocol
 
 MAX_LOOK_BACK = 40            # lines searched above a summary line for the line that states the cause
 MAX_CAUSE_BELOW = 10          # lines of a message read below a summary that ends with a colon
+MAX_REPORT = 40               # lines of a tool's report searched below its opening for its telling line
 BUILDER_WINDOW = 1_000_000    # characters of a huge log searched for builder markers, at each place
 LEAD_WINDOW = 2_000_000       # characters at the end of a huge log searched for the lead line
 
@@ -237,6 +238,27 @@ class LogShape:
                 break
             found, pos = (n, line), self.text.find("\n", pos) + 1
         return found
+
+    def telling_line_below(self, start: int, lineno: int, telling: LineRule,
+                           after: bool = False) -> tuple[int, str] | None:
+        """(line number, line) of the first line below the one starting at `start` that meets `telling`
+        (or, with `after`, of the line after that one), within MAX_REPORT lines and the same Cloud Build
+        step; None when there is none."""
+        here_step = step_of(_line_at(self.text, start))
+        pos = self.text.find("\n", start) + 1
+        for n in range(lineno + 1, lineno + 1 + MAX_REPORT):
+            if pos <= 0 or pos >= len(self.text):
+                return None
+            line = _line_at(self.text, pos)
+            if step_of(line) != here_step:
+                return None
+            if telling.hit(_PREFIXES.sub("", line, count=1).lstrip()):
+                if not after:
+                    return n, line
+                below = self.text.find("\n", pos) + 1
+                return (n + 1, _line_at(self.text, below)) if 0 < below < len(self.text) else (n, line)
+            pos = self.text.find("\n", pos) + 1
+        return None
 
     def exception_below(self, start: int, lineno: int) -> tuple[int, str] | None:
         """(line number, line) naming the exception that ends the Python traceback whose frame or header is

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..buildlogs import LogFetch, fetch_build_log
 from ..errors import NotFoundError, ParameterError
-from ..formats import headline, one_line
+from ..formats import headline, one_line, size
 from ..preflight import Preflight, dockerfile_diff, parse_dockerfile
 from ..preflight import preflight as source_preflight
 from .build import BuilderEvidence, build_summary, builder_evidence, compare_builds
@@ -172,9 +172,9 @@ def preflight_table(pf: Preflight | None) -> pd.DataFrame | None:
     """What `gcloud run deploy --source` would do with this checkout, one check a row."""
     if pf is None:
         return None
-    rows = [("upload", f"{len(pf.upload.files)} files, {pf.upload.total_bytes:,} bytes "
+    rows = [("upload", f"{len(pf.upload.files)} files, {size(pf.upload.total_bytes)} "
                        f"(rules: {pf.upload.rule_source})"),
-            ("largest folders", ", ".join(f"{d['folder']} {d['bytes']:,} B" for d in pf.upload.largest_folders)),
+            ("largest folders", ", ".join(f"{d['folder']} {size(d['bytes'])}" for d in pf.upload.largest_folders)),
             ("builder gcloud picks", f"{pf.builder.builder}: {pf.builder.reason}")]
     rows += [("builder warning", w) for w in pf.builder.warnings]
     for dockerfile, problems in pf.copy_problems.items():

@@ -16,7 +16,7 @@ from google.api_core import exceptions
 from google.api_core import retry as retries
 
 from ..errors import AccessDenied, BytesBilledLimitExceeded, NotFoundError, QuotaExceeded, WarehouseQueryError
-from ..formats import one_line
+from ..formats import one_line, size
 from .refusals import common_refusal, role_for_permission
 
 RETRY_REASONS = frozenset({"rateLimitExceeded", "quotaExceeded", "backendError", "internalError"})
@@ -80,15 +80,8 @@ def _resource(message: str) -> tuple[str | None, str | None]:
     return (found.group(2), found.group(3)) if found else (None, None)
 
 
-def human_bytes(n: int | None) -> str:
-    if n is None:
-        return "unknown"
-    size = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} bytes"  # pragma: no cover (the loop always returns)
+def _size(n: int | None) -> str:
+    return "an unknown amount" if n is None else size(n)
 
 
 def explain(exc: BaseException, doing: str, project: str, kind: str = "read", dataset: str | None = None,
@@ -135,9 +128,9 @@ def explain(exc: BaseException, doing: str, project: str, kind: str = "read", da
         needed = int(required.group(1)) if required else None
         estimated = estimate() if estimate is not None else None
         return BytesBilledLimitExceeded(
-            f"BigQuery refused {doing}: it would bill at least {human_bytes(needed)}, more than "
-            f"maximum_bytes_billed={limit} ({human_bytes(limit)}), and its dry run estimates "
-            f"{human_bytes(estimated)} processed; add a partition filter, read fewer columns, "
+            f"BigQuery refused {doing}: it would bill at least {_size(needed)}, more than "
+            f"maximum_bytes_billed={limit} ({_size(limit)}), and its dry run estimates "
+            f"{_size(estimated)} processed; add a partition filter, read fewer columns, "
             "or raise maximum_bytes_billed.", limit=limit or 0, estimate=estimated)
     position = _POSITION.search(message)
     if position:

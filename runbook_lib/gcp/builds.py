@@ -26,7 +26,8 @@ from ..preflight import upload_file_set
 from ..protocols import BUILD_TIMEOUT_S, Progress
 from .calls import cloud_call, site_of
 from .clients import check_project, close_client, cloudbuild_client, guarded  # noqa: F401 (check_project re-exported)
-from .operations import POLL_SECONDS, await_operation, refused_as
+from .operations import POLL_SECONDS, await_operation
+from .refusals import refused_as
 
 def build_filter(tags: Iterable[str] = (), status: str | None = None) -> str:
     """Cloud Build list filter: double-quoted values joined by AND, e.g.

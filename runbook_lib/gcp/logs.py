@@ -16,7 +16,7 @@ from ..formats import as_utc, rfc3339
 from ..services import RequestLogQuery, newest_first, request_log_query
 from .calls import site_of, translated
 from .clients import LazyClient, check_project, close_client, guarded, logging_client
-from .refusals import describe_refusal
+from .refusals import refused_as
 
 BUILD_LOG_SLACK = timedelta(minutes=5)
 PAGE_SIZE = 1000
@@ -112,9 +112,7 @@ class GcpLogs:
         nothing and cannot resume at a page, so a transient error (429, 503) lists again from the start,
         a read retried by the call policy (backoff with jitter, within its deadline). A refusal is the
         policy's sentence (a missing roles/logging.viewer, the Logging API not enabled, credentials, a
-        quota: gcp/refusals.py)."""
-        from google.api_core import exceptions
-
+        quota: gcp/refusals.py); what the policy leaves is one LogSourceError sentence."""
         site = site_of(self.client, "logging", self.project)
         client = getattr(self.client, "unwrapped", self.client)   # the retry sees Google's errors, then says them
 
@@ -122,11 +120,9 @@ class GcpLogs:
             return list(client.list_entries(resource_names=[f"projects/{self.project}"], filter_=filter_,
                                             order_by=order_by, page_size=PAGE_SIZE, max_results=max_results))
 
-        try:
-            with translated(site, "list_entries"):
-                return site.policy.retry()(listing)()
-        except exceptions.GoogleAPICallError as exc:
-            raise LogSourceError(f"Cloud Logging entries:list failed: {describe_refusal(exc)}") from None
+        what = f"Listing Cloud Logging entries (entries:list) in project {self.project}"
+        with refused_as(what, LogSourceError), translated(site, "list_entries"):
+            return site.policy.retry()(listing)()
 
     def build_log_filter(self, build_id: str, start: Any, end: Any) -> str:
         return build_log_filter(self.project, check_build_id(build_id), start, end)

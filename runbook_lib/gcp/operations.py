@@ -5,12 +5,10 @@ how far it got, and the caller is told one line whenever that changes.
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-from ..errors import OperationTimeout, RunbookError
+from ..errors import OperationTimeout
 from ..protocols import Progress
-from .refusals import describe_refusal
 
 POLL_SECONDS = 2.0   # how often an operation is fetched while it runs
 
@@ -44,16 +42,3 @@ def operation_error(operation: Any) -> str | None:
     if error is None or not (error.code or error.message):
         return None
     return error.message or f"error code {error.code}"
-
-
-@contextmanager
-def refused_as(what: str) -> Iterator[None]:
-    """A refusal the call policy leaves to the caller (a 400 for an image that does not exist, a 409 ...)
-    as one sentence saying what was refused, with the ErrorInfo reason when the API gives one. Missing
-    roles, disabled APIs, quotas and credentials are the call policy's sentences already (gcp/refusals.py)."""
-    from google.api_core import exceptions
-
-    try:
-        yield
-    except exceptions.GoogleAPICallError as exc:
-        raise RunbookError(f"{what} was refused: {describe_refusal(exc)}") from None

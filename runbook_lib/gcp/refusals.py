@@ -12,12 +12,14 @@ too, so every credentials problem is the same advice.
 
 The call policy (gcp/calls.py) applies `refusal()` to every call of every client; BigQuery's adapter,
 which says its own reasons with the dataset and role (gcp/bigquery_errors.py), uses `common_refusal()`
-and `role_for_permission()` for what the APIs share.
+and `role_for_permission()` for what the APIs share. What the policy leaves to the caller (a 400, a 409,
+a 5xx answered to a write) becomes the caller's own error class in one sentence with `refused_as()`.
 """
 from __future__ import annotations
 
 import re
-from typing import Any
+from contextlib import contextmanager
+from typing import Iterator
 
 from ..errors import AccessDenied, CredentialsMissing, NotFoundError, QuotaExceeded, RunbookError, ServiceDisabled
 from ..formats import one_line
@@ -279,7 +281,45 @@ def _service_named(exc: BaseException) -> str | None:
     return found.group(1) if found else None
 
 
-def describe_refusal(exc: Any) -> str:
-    """Short text for a refusal nothing above recognised: its status and reason."""
-    reason = reason_of(exc)
-    return f"{getattr(exc, 'code', '')} {_said(exc, 200)}{f' [{reason}]' if reason else ''}".strip()
+# ---------------------------------------------------------------- what the caller is left with
+
+@contextmanager
+def refused_as(what: str, error: type[RunbookError] = RunbookError) -> Iterator[None]:
+    """Google's errors the call policy leaves to the caller (a 400 for an image that does not exist, a 409,
+    a 503 answered to a write, which is never sent again) as `error(refused_sentence(what, exc))`. Missing
+    roles, disabled APIs, quotas, credentials and a 404 are the policy's sentences already (refusal() above)
+    and pass through, as does everything that is not Google's answer."""
+    from google.api_core import exceptions
+
+    try:
+        yield
+    except exceptions.GoogleAPICallError as exc:
+        raise error(refused_sentence(what, exc)) from None
+
+
+def refused_sentence(what: str, exc: BaseException) -> str:
+    """One sentence: what the kit was doing, "was refused" (4xx) or "failed" (5xx), why in the words of
+    google.api_core's class for the answer with its HTTP status (403 permission denied, 404 not found,
+    400 failed precondition, 503 service unavailable ...), ErrorInfo's reason and the permission it
+    names, then Google's own words. `what` names the resource ("Reading gs://b/o")."""
+    from google.api_core import exceptions
+
+    code, said = getattr(exc, "code", None), _said(exc, 200)
+    status = f"{int(code)} {_words(type(exc))}".strip() if code else _words(type(exc))
+    reason, permission = reason_of(exc), metadata_of(exc).get("permission")
+    why = [status, reason, f"permission {permission}" if permission and permission not in said else None]
+    verb = "failed" if isinstance(exc, exceptions.ServerError) else "was refused"
+    because = ", ".join(w for w in why if w)
+    return f"{what} {verb}{f' ({because})' if because else ''}: {said}."
+
+
+_GENERIC = frozenset({"GoogleAPICallError", "GoogleAPIError", "ClientError", "ServerError", "RedirectionException"})
+
+
+def _words(kind: type) -> str:
+    """google.api_core's exception class as words: PermissionDenied -> "permission denied"."""
+    from google.api_core import exceptions
+
+    if kind.__module__ != exceptions.__name__ or kind.__name__ in _GENERIC:
+        return ""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", kind.__name__).lower()

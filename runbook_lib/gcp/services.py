@@ -26,7 +26,8 @@ from ..services import (INVOKER_ROLE, PhaseEndpoints, PushSubscription, Revision
                         ServiceInfo, ServiceResponse, check_image, ingress_setting, invoker_members, is_public,
                         newest_revisions_first, one_line, policy_shape, push_subscriptions_to, response_body,
                         string_map, without_all_users)
-from .operations import POLL_SECONDS, await_operation, operation_error, refused_as
+from .operations import POLL_SECONDS, await_operation, operation_error
+from .refusals import refused_as
 
 REQUEST_TIMEOUT_S = 300.0
 GCLOUD_TIMEOUT_S = 60.0

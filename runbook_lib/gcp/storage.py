@@ -12,7 +12,7 @@ from typing import Any
 from ..buildlogs import BUCKET, Forbidden, LogSourceError, NotFound
 from ..errors import AccessDenied, NotFoundError, ParameterError, ServiceDisabled
 from .calls import cloud_call, site_of
-from .refusals import describe_refusal
+from .refusals import refused_as
 
 DEFAULT_BUCKET_SUFFIX = ".cloudbuild-logs.googleusercontent.com"
 
@@ -52,20 +52,17 @@ def forbidden_detail(bucket: str, object_name: str, refused: AccessDenied | None
 def read_logs_bucket_object(build: dict, storage_client: Any) -> str:
     """The build's log text; raises NotFound (404 / no logsBucket), Forbidden (403), LogSourceError;
     the kit's CredentialsMissing, CloudUnreachable, QuotaExceeded as the call policy says them."""
-    from google.api_core import exceptions
-
     bucket, object_name = logs_object_location(build)
     blob = storage_client.bucket(bucket).blob(object_name)
     try:
-        return cloud_call(site_of(storage_client, "storage"), blob.download_as_text)
+        with refused_as(f"Reading gs://{bucket}/{object_name}", LogSourceError):
+            return cloud_call(site_of(storage_client, "storage"), blob.download_as_text)
     except NotFoundError:
         raise NotFound(f"gs://{bucket}/{object_name} does not exist (404).") from None
     except ServiceDisabled as exc:
         raise Forbidden(str(exc)) from None
     except AccessDenied as exc:
         raise Forbidden(forbidden_detail(bucket, object_name, exc)) from None
-    except exceptions.GoogleAPICallError as exc:
-        raise LogSourceError(f"Reading gs://{bucket}/{object_name} failed: {describe_refusal(exc)}") from None
 
 
 class GcsLogSource:

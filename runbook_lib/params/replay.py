@@ -61,7 +61,7 @@ class ReplayParams(TargetParams):
     max_dates: int = param(31, allowed=f"a whole number from 1 to {MAX_DATES}")
     dry_run: bool = False
     production_checksum: bool | None = None
-    checksum_max_gb: float = param(10.0, allowed="a number of gigabytes above 0", gt=0)
+    checksum_max_gb: float = param(10.0, allowed="a number of GiB (2^30 bytes, as BigQuery bills) above 0", gt=0)
     source_dir: ExistingFolderOrEmpty = param("", allowed="a pipeline checkout folder (gcp: to tell which commits "
                                                           "support dataset_prefix), or empty")
     impersonate_service_account: str = param("", allowed="a service-account email to call the services as, "
@@ -183,6 +183,11 @@ class ReplayParams(TargetParams):
 
     def allowed_writes(self, registry) -> list[str]:
         return list(self.allowed_prod_writes) if self.allowed_prod_writes is not None else [registry.run_history_table]
+
+    @property
+    def checksum_max_bytes(self) -> int:
+        """checksum_max_gb in bytes: binary gigabytes (GiB), the unit BigQuery bills and formats.size shows."""
+        return int(self.checksum_max_gb * 2 ** 30)
 
     def checksum(self) -> bool:
         """Checksum production's replayed partitions? Asked, else always on the sandbox (it bills nothing)

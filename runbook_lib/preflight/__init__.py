@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ParameterError
+from ..formats import size
 from .buildpacks import EntrypointCheck, buildpacks_entrypoint_check
 from .deploy_scripts import NONEXISTENT_FLAG, Lint, lint_deploy_scripts
 from .dockerfile import (BuildContext, CopyProblem, CopySource, DockerIgnoreRule, Instruction, copy_sources,
@@ -55,8 +56,8 @@ class Preflight:
         return not self.problems
 
     def summary(self) -> str:
-        size = _human_bytes(self.upload.total_bytes)
-        head = f"{len(self.upload.files)} files ({size}) uploaded; builder {self.builder.builder}"
+        head = (f"{len(self.upload.files)} files ({size(self.upload.total_bytes)}) uploaded; "
+                f"builder {self.builder.builder}")
         issues = self.problems
         if not issues:
             return f"{head}; no problems found."
@@ -74,15 +75,6 @@ class Preflight:
             "entrypoint": self.entrypoint.to_dict(),
             "lints": [lint.to_dict() for lint in self.lints],
         }
-
-
-def _human_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 def preflight(source_dir: str | os.PathLike, dockerfile: str | None = None, env: dict[str, str] | None = None,

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..checks import check_path
 from ..errors import ConfigError, ParameterError
+from .. import formats
 
 GCLOUDIGNORE = ".gcloudignore"
 GIT_FILES = (".git", ".gitignore")
@@ -129,7 +130,7 @@ class SourceWalk:
                 regular.append((name, mode.st_size))
                 if self.files >= MAX_WALK_FILES or self.bytes >= MAX_WALK_BYTES:
                     self._full = True
-                    self.stopped = (f"it stopped after {self.files:,} files and {self.bytes / 1024 ** 2:,.0f} MB, "
+                    self.stopped = (f"it stopped after {self.files:,} files and {formats.size(self.bytes)}, "
                                     f"far more than a service's source (is source_dir the pipeline checkout?)")
                     break
             yield dirpath, rel_dir, dirnames, regular

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from ..errors import NotFoundError
+from ..formats import size
 from ..phases import PhaseRegistry
 from ..phases import production_datasets
 from ..warehouse import existing_partitions
@@ -117,13 +118,9 @@ def plan_checksums(warehouse: Any, refs: Iterable[str], days: list[date], wanted
     scanned = sum(warehouse.estimate_bytes(sql, params) for sql, params in queries.values())
     if scanned > max_bytes:
         return Checksums(bytes_per_pass=scanned,
-                         note=f"skipped: each pass would scan {gigabytes(scanned)}, more than checksum_max_gb "
-                              f"{gigabytes(max_bytes)}; partition metadata only")
+                         note=f"skipped: each pass would scan {size(scanned)}, more than checksum_max_gb "
+                              f"({size(max_bytes)}); partition metadata only")
     return Checksums(queries, scanned)
-
-
-def gigabytes(n: int) -> str:
-    return f"{n / 1e9:,.2f} GB" if n >= 1e8 else f"{n / 1e6:,.1f} MB"
 
 
 # ---------------------------------------------------------------- fingerprints

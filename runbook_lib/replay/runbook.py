@@ -22,12 +22,12 @@ from typing import Any
 import pandas as pd
 
 from ..errors import AccessDenied, QuotaExceeded
-from ..formats import headline
+from ..formats import headline, size
 from ..results import Result
 from ..warehouse import existing_partitions
 from .capability import Capability, check_capability
 from .datasets import TestDatasets, output_tables, prepare_test_datasets
-from .fingerprint import Checksums, Fingerprint, changes, fingerprint, gigabytes, plan_checksums, production_tables
+from .fingerprint import Checksums, Fingerprint, changes, fingerprint, plan_checksums, production_tables
 from .ledger import FileLedger, LEDGER_TABLE, Ledger, WarehouseLedger, finished
 from .prefix import DatasetMap, dataset_map
 from .run import DONE, DONE_BEFORE, Outcome, Replayer, RetryPolicy, Tokens, plan_calls
@@ -121,7 +121,7 @@ class Replay:
             return _said(self.stopped)
         refs = production_tables(self.target.warehouse, self.target.phases)
         self.checksums = plan_checksums(self.target.warehouse, refs, self.days, self.p.checksum(),
-                                        int(self.p.checksum_max_gb * 1e9))
+                                        self.p.checksum_max_bytes)
         self.before = fingerprint(self.target.warehouse, refs, self.checksums)
         return self._prints_table(self.before)
 
@@ -205,7 +205,7 @@ class Replay:
             return "Checksums: none (production was not fingerprinted)."
         if checks.on:
             return (f"Checksums of the replay's partitions in {len(checks.queries)} tables: each fingerprint scans "
-                    f"{gigabytes(checks.bytes_per_pass)} (a dry run's estimate); there are 2 to 4 of them.")
+                    f"{size(checks.bytes_per_pass)} (a dry run's estimate); there are 2 to 4 of them.")
         return f"Checksums {checks.note}."
 
     def _stop(self, verdict: str, why: str) -> None:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -80,17 +81,39 @@ class StrictLoader(_NoAliases, yaml.SafeLoader):
     """yaml.SafeLoader without anchors and aliases."""
 
 
-class TextLoader(_NoAliases, yaml.BaseLoader):
-    """Every scalar as the text written in the file (yaml.BaseLoader), without anchors and aliases."""
-
-
-def parse_yaml(path: str | Path, loader: type = StrictLoader) -> Any:
+def parse_yaml(path: str | Path) -> Any:
     """Parse a YAML file the kit reads (parameters, plans, configuration): a regular UTF-8 file of at
     most MAX_YAML_BYTES without anchors or aliases. A file that is not there or not a regular file
     (a named pipe would block the read forever) is FileNotFoundError; a path the filesystem refuses
     is ParameterError (parameter "file"); anything else wrong with it is YamlRefused, whose
     `allowed` fits a ParameterError."""
     p = Path(path)
+    text = _yaml_text(p)
+    with _refused_as_yaml_refused(p):
+        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a safe loader
+
+
+def parse_yaml_as_written(path: str | Path) -> tuple[Any, Any]:
+    """(the values, the same values with every scalar as the text written in the file) of a YAML
+    file, refused as parse_yaml refuses it. The file is read and parsed once; its node tree is
+    constructed twice (a parameter declared as text keeps `0123456` as written, not the number)."""
+    p = Path(path)
+    text = _yaml_text(p)
+    with _refused_as_yaml_refused(p):
+        loader = StrictLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None, None
+            # As written first: SafeConstructor rewrites a merge key's (<<) nodes in place as it reads them.
+            written = yaml.constructor.BaseConstructor().construct_document(node)
+            return loader.construct_document(node), written
+        finally:
+            loader.dispose()
+
+
+def _yaml_text(p: Path) -> str:
+    """The text of a YAML file the kit reads (see parse_yaml), read once."""
     check_path("file", p)
     if not p.is_file():
         raise FileNotFoundError(str(p))
@@ -103,13 +126,18 @@ def parse_yaml(path: str | Path, loader: type = StrictLoader) -> Any:
         raise YamlRefused(p, f"a YAML file of at most {size(MAX_YAML_BYTES)}",
                           f"is larger than {size(MAX_YAML_BYTES)}; the kit reads small YAML files only")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         where = f"byte 0x{data[exc.start]:02x} at offset {exc.start}"
         raise YamlRefused(p, f"a YAML file saved as UTF-8 text ({where} is not UTF-8)",
                           f"is not UTF-8 text ({where}); save it as UTF-8") from None
+
+
+@contextmanager
+def _refused_as_yaml_refused(p: Path) -> Iterator[None]:
+    """What goes wrong parsing the text of `p` as one YamlRefused naming the file (and the line)."""
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - StrictLoader and TextLoader are safe loaders
+        yield
     except _AliasFound as found:
         raise YamlRefused(p, f"YAML without anchors or aliases (&name, *name; line {found.line} uses one)",
                           f"line {found.line} uses a YAML anchor or alias (&name or *name), which the kit refuses "

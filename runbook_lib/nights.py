@@ -197,6 +197,21 @@ def night_changes(night: Night, earlier: Sequence[Night]) -> list[Change]:
     return changes.night_changes(night.step_dicts(), earlier[-1].step_dicts() if earlier else None)
 
 
+@dataclass
+class Compared:
+    """A night beside the earlier nights it is compared with, and what changed since the latest of them:
+    worked out once, for the night's page and for the list of nights both."""
+    night: Night
+    earlier: list[Night]
+    changes: list[Change]
+
+
+def compare_night(night: Night, nights: Sequence[Night], history: int = DEFAULT_HISTORY) -> Compared:
+    """`night` compared with up to `history` earlier nights of its plan among `nights` (oldest first)."""
+    earlier = earlier_nights(night, nights, history)
+    return Compared(night, earlier, night_changes(night, earlier))
+
+
 # ---------------------------------------------------------------------------------------------
 # Writing
 
@@ -220,9 +235,11 @@ def write_night(folder: Path, steps: Sequence[report.IndexRow], title: str, targ
         _warn(f"could not read the earlier nights in {reports_dir}", exc, reports_dir)
         others = []
     nights = sorted([*others, night], key=lambda n: n.order)
-    write_night_page(night, earlier_nights(night, nights, history))
+    this_night = compare_night(night, nights, history)
+    write_night_page(this_night)
     try:
-        write_reports_index(reports_dir, nights, history)
+        write_reports_index(reports_dir, [this_night if n is night else compare_night(n, nights, history)
+                                          for n in nights])
     except Exception as exc:
         _warn(f"could not write {reports_dir / INDEX}", exc, reports_dir)
     return night
@@ -237,9 +254,10 @@ def rebuild(reports_dir: Path, history: int = DEFAULT_HISTORY) -> list[Night]:
     """`runbook report`: every night's index.html and the reports folder's index.html, from what
     is on disk. summary.json is left as the runner wrote it (a night without one stays incomplete)."""
     nights = find_nights(reports_dir)
-    for night in nights:
-        write_night_page(night, earlier_nights(night, nights, history))
-    write_reports_index(reports_dir, nights, history)
+    compared = [compare_night(night, nights, history) for night in nights]
+    for each in compared:
+        write_night_page(each)
+    write_reports_index(reports_dir, compared)
     return nights
 
 
@@ -280,10 +298,10 @@ def _step_histories(night: Night, earlier: Sequence[Night], found: Sequence[Chan
     return histories
 
 
-def write_night_page(night: Night, earlier: Sequence[Night]) -> Path:
-    """The night's index.html: its runbooks, what changed since the latest of `earlier`, and each
-    step over `earlier` and this night."""
-    found = night_changes(night, earlier)
+def write_night_page(compared: Compared) -> Path:
+    """The night's index.html: its runbooks, what changed since the latest of the earlier nights it is
+    compared with, and each step over those nights and this one."""
+    night, earlier, found = compared.night, compared.earlier, compared.changes
     histories = _step_histories(night, earlier, found)
     reports_index = night.folder.parent.parent / INDEX
     page = report.templates().get_template("index.html.j2").render(
@@ -302,21 +320,21 @@ def _counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {v}" for v, n in counts.items() if n) or "no runbooks"
 
 
-def write_reports_index(reports_dir: Path, nights: Sequence[Night], history: int = DEFAULT_HISTORY) -> Path:
-    """`<reports_dir>/index.html`: every night, newest first, with its verdict counts, first
-    failure and what changed since the night before. A night without a page (one cut short) gets
-    one, so that every link resolves."""
+def write_reports_index(reports_dir: Path, compared: Sequence[Compared]) -> Path:
+    """`<reports_dir>/index.html`: every night of `compared` (given oldest first), listed newest first
+    with its verdict counts, first failure and what changed since the night before. A night without a
+    page (one cut short) gets one, so that every link resolves."""
     reports_dir = Path(reports_dir)
     entries = []
-    for night in reversed(nights):
-        earlier = earlier_nights(night, nights, history)
+    for each in reversed(compared):
+        night = each.night
         if not night.index.is_file():
-            write_night_page(night, earlier)
+            write_night_page(each)
         first = night.first_failure
         entries.append({
             "night": night, "href": _href(night.index, reports_dir), "counts": night.counts,
             "first": first, "first_href": _href(night.folder / first.html, reports_dir) if first and first.html else None,
-            "changes": night_changes(night, earlier), "compared": bool(earlier)})
+            "changes": each.changes, "compared": bool(each.earlier)})
     page = report.templates().get_template("nights.html.j2").render(
         entries=entries, shown_changes=REPORTS_INDEX_CHANGES, summary_chars=report.INDEX_SUMMARY_CHARS)
     path = reports_dir / INDEX

@@ -62,6 +62,28 @@ def _every_night_matches_the_summary_schema(tmp_path_factory):
     assert not wrong, f"summary.json files that do not match the schema: {wrong}"
 
 
+@pytest.fixture
+def opened(monkeypatch):
+    """How often each file is opened for reading in this process (whatever opens it: the kit, nbformat,
+    papermill)."""
+    import builtins
+    import io
+    from collections import Counter
+
+    counts: Counter = Counter()
+    real_open = io.open
+
+    def counting_open(file, *args, **kwargs):
+        mode = args[0] if args else kwargs.get("mode", "r")
+        if isinstance(file, (str, os.PathLike)) and not set(mode) & set("wax+"):
+            counts[Path(os.path.abspath(file))] += 1
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", counting_open)        # pathlib's Path.open
+    monkeypatch.setattr(builtins, "open", counting_open)
+    return counts
+
+
 @pytest.fixture(scope="session")
 def sandbox_home(tmp_path_factory) -> Path:
     """An initialised sandbox (services running) shared by the session; treat it as read-only:

@@ -409,3 +409,30 @@ def test_buildkits_progress_header_over_a_failed_step_is_not_the_line_to_read():
     log = ["=> ERROR [3/4] RUN make all                                   2.1s", "------",
            " > [3/4] RUN make all:", "#7 0.512 cc: fatal error: main.c: No such file or directory"]
     assert classify_log("\n".join(log) + "\n")[0].line == 4
+
+
+# ---- round 10: docker's verdicts give way to the cause; npm 3's header; more wordings ---------------------
+
+def test_dockers_verdict_on_a_failed_run_step_gives_way_to_the_cause_above_it():
+    log = ["Step 4/6 : RUN pip install -r requirements.txt", " ---> Running in 0a1b2c3d",
+           "ERROR: Exception:", "Traceback (most recent call last):", '  File "/usr/lib/pip/install.py", line 3, in run',
+           "AssertionError",
+           "The command '/bin/sh -c pip install -r requirements.txt' returned a non-zero code: 2"]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("pip-install-failed", 3)
+
+
+def test_npm_3s_environment_header_is_not_the_line_to_read():
+    log = ["npm ERR! Linux 4.4.0-133-generic", 'npm ERR! argv "/nodejs/bin/node" "/nodejs/bin/npm" "install"',
+           "npm ERR! node v6.14.0", "npm ERR! npm  v3.10.10", "npm ERR! code ELIFECYCLE", "",
+           "npm ERR! sharp@0.20.6 install: `node install/libvips`", "npm ERR! Exit status 1"]
+    assert classify_log("\n".join(log) + "\n")[0].line == 7
+
+
+@pytest.mark.parametrize("line, signature", [
+    ("X  Deploying... Assigning traffic to latest specified targets. Resource readiness deadline exceeded.",
+     "container-start-failed"),
+    ("End-of-central-directory signature not found. Either this file is not", "source-fetch-failed"),
+])
+def test_round_10_wordings(line, signature):
+    assert _top_signature(line) == signature

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlparse
 import nbformat
 import pytest
 
-from runbook_lib import cli, nights, report, runner
+from runbook_lib import changes, cli, nights, report, runner
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 OVERVIEW = runner.PROJECT_ROOT / "notebooks" / "00_pipeline_overview.ipynb"
@@ -292,6 +292,27 @@ def test_nights_compare_only_with_nights_of_the_same_plan(tmp_path):
     rows = _night_rows(index)
     assert [_text(r[1]) for r in rows] == ["Sandbox target local", "Production target gcp", "Sandbox target local"]
     assert _items(rows[0][4]) == ["a: now PASS (was FAIL)"] and _text(rows[1][4]) == "first night of this plan here"
+
+
+def test_each_nights_changes_are_worked_out_once_for_its_page_and_the_list(tmp_path, monkeypatch):
+    reports = tmp_path / "reports"
+    for day in range(3):
+        _write_night(reports, START + timedelta(days=day), [{"step": "a", "verdict": ("pass", "fail")[day % 2]}])
+    compared: list[str] = []
+    real = changes.night_changes
+
+    def counting(steps, previous):
+        compared.append(steps[0]["summary"])   # "<verdict> on <the night's date>"
+        return real(steps, previous)
+
+    monkeypatch.setattr(changes, "night_changes", counting)
+    nights.rebuild(reports)
+    assert len(compared) == 3 and len(set(compared)) == 3
+    compared.clear()
+    night = _write_night(reports, START + timedelta(days=3), [{"step": "a", "verdict": "fail"}])
+    assert len(compared) == 4 and len(set(compared)) == 4
+    assert _items(_night_rows((reports / nights.INDEX).read_text())[0][4]) == ["a: now FAIL (was PASS)"]
+    assert "now FAIL (was PASS)" in night.index.read_text()
 
 
 def test_two_nights_started_in_the_same_second_keep_their_order(tmp_path):

@@ -294,6 +294,28 @@ def test_paths_in_plans_and_files_may_name_environment_variables(tmp_path, monke
         runner.resolve_parameters(EXAMPLE, [], [file])
 
 
+def test_a_run_reads_its_parameter_file_once_and_parses_its_notebook_once(tmp_path, opened):
+    """The -f file once (its values and its text as written come from one read), the notebook twice:
+    the kit's one parse and papermill's own (papermill takes a path; given the parsed notebook it would
+    write it out and parse it again)."""
+    values = tmp_path / "values.yaml"
+    values.write_text("rows: 3\nchart: false\n")
+    outcome = runner.run_notebook(EXAMPLE, param_files=[values], outdir=tmp_path / "out", progress=False)
+    assert outcome.verdict == "pass"
+    assert opened[values] == 1
+    assert opened[EXAMPLE.resolve()] == 2
+
+
+def test_a_night_reads_its_plan_once_and_parses_each_notebook_once(tmp_path, opened):
+    plan = _plan(tmp_path, "steps:\n  - id: a\n    notebook: EXAMPLE\n    parameters: {rows: 3, chart: false}\n")
+    loaded = runner.load_plan(plan)
+    assert (opened[plan], opened[EXAMPLE.resolve()]) == (1, 1)
+    outcome = runner.run_plan(plan, outdir=tmp_path / "out")
+    assert outcome.steps[0].verdict == "pass"
+    assert (opened[plan], opened[EXAMPLE.resolve()]) == (1 + 1, 1 + 2)   # load_plan again, the run, papermill
+    assert loaded.steps[0].values == {"rows": 3, "chart": False, "target": "local"}
+
+
 def test_bad_plan_exits_2_and_runs_nothing(tmp_path, capsys):
     out = tmp_path / "reports"
     plan = _plan(tmp_path, "steps:\n  - id: a\n    notebook: EXAMPLE\n    depends_on: [zz]\n")

@@ -78,6 +78,22 @@ def test_prefix_commit_is_the_sandboxs_own(sandbox_home):
     assert load_phases().get("phase4").prefix_support_commit == "5ee366a"  # the registry itself is untouched
 
 
+@pytest.mark.parametrize("options", [{}, {"warehouse_path": "sandbox.duckdb"}])
+def test_connecting_reads_the_state_file_once(sandbox_home, opened, options):
+    """Initialised or not, and the sandbox's own commits, come from one read of state.json."""
+    from runbook_lib.target import connect
+
+    state_file = home_at(sandbox_home).state_file
+    options = {k: str(sandbox_home / v) for k, v in options.items()}
+    target = connect("local", home=sandbox_home, **options)
+    try:
+        assert opened[state_file] == 1
+        commit = _state(sandbox_home)["source"]["commits"]["prefix_support"]
+        assert {p.prefix_support_commit for p in target.phases.phases.values()} == {commit}
+    finally:
+        target.close()
+
+
 def test_second_init_changes_nothing(sandbox_home):
     box = home_at(sandbox_home)
     init_sandbox(sandbox_home, scale=0.3, start_services=True)  # whatever earlier tests stopped runs again

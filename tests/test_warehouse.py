@@ -133,6 +133,43 @@ def test_table_info(games):
     assert games.table_exists("proj.nba_analytics.player_game_summary")
 
 
+@pytest.fixture
+def statements(monkeypatch) -> list[str]:
+    """Every SQL statement the process's DuckDB runs from here on, in order."""
+    from runbook_lib.local.duckdb_file import engine
+
+    eng = engine()
+    run: list[str] = []
+
+    class Recording:
+        def __init__(self, con):
+            self._con = con
+
+        def execute(self, sql, *args, **kwargs):
+            run.append(sql)
+            return self._con.execute(sql, *args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self._con, name)
+
+    monkeypatch.setattr(eng, "con", Recording(eng.con))
+    return run
+
+
+def test_table_info_takes_rows_and_bytes_from_the_statistics_as_tables_get_does(games, statements):
+    """The partition statistics the warehouse keeps (as BigQuery's storage metadata) hold the rows and
+    bytes: the table itself is not read. A table written without the warehouse has none: it is counted."""
+    info = games.table_info("nba_analytics.player_game_summary")
+    assert (info.num_rows, info.num_bytes) == (2, 2 * 8 + (2 + 11) + (2 + 10) + 2 * 8 + 2 * 8)
+    assert not [s for s in statements if '"player_game_summary"' in s], statements
+    with games.connection() as con:
+        con.execute("CREATE TABLE nba_analytics.raw AS SELECT * FROM nba_analytics.player_game_summary")
+    statements.clear()
+    raw = games.table_info("nba_analytics.raw")
+    assert (raw.num_rows, raw.num_bytes) == (info.num_rows, info.num_bytes)
+    assert [s for s in statements if '"raw"' in s]
+
+
 def test_create_table_validates_its_input(games):
     for columns, pattern in [([], "^columns="), ([("a b", "INT64")], "^columns="), ([("a", "NOTATYPE")], "^columns="),
                              ([("a", "INT64"), ("A", "STRING")], "unique")]:

@@ -149,7 +149,10 @@ def _tables(warehouse: Any, phases, prefix: str, tables: Sequence[str] | None) -
 
 
 def _test_dates(warehouse: Any, prefix: str, tables: list[OutputTable]) -> tuple[date | None, date | None]:
-    """The first and last partition dates the test tables hold (one small query per table)."""
+    """The first and last partition dates the test tables hold (one small query per table). Not from
+    partition metadata: INFORMATION_SCHEMA.PARTITIONS is a query job on BigQuery too (billed its 10 MB
+    minimum, as this one is at replay sizes) and needs a tables.get to check the partitioning column;
+    in the sandbox that route measured about 3 times slower."""
     firsts, lasts = [], []
     for t in tables:
         frame = warehouse.query(f"SELECT MIN(`{t.partition_column}`) AS first, MAX(`{t.partition_column}`) AS last "

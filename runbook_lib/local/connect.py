@@ -10,7 +10,7 @@ from .builds import LocalBuilds
 from .home import SandboxHome, sandbox_home
 from .logs import LocalLogs
 from .services import LocalServices
-from .state import is_initialised, register_user, require_initialised
+from .state import read_state, register_user, require_initialised
 from .warehouse import LocalWarehouse
 
 LOCAL_OPTIONS = {"home", "warehouse_path", "phases_file", "project", "region"}
@@ -36,13 +36,14 @@ def connect_local(phases: PhaseRegistry, **options) -> Target:
     if unknown:
         raise ParameterError("connect option", sorted(unknown)[0], f"target=local accepts {', '.join(sorted(LOCAL_OPTIONS))}")
     home = sandbox_home(options.get("home"))
-    if options.get("warehouse_path") and not is_initialised(home):
+    state = read_state(home) if options.get("warehouse_path") else None   # the state file is read once
+    if state is not None and not state.get("initialised"):
         return _warehouse_only(phases, home, options)
-    require_initialised(home)   # a runbook only reads the sandbox: never create one here
+    state = require_initialised(home, state=state)   # a runbook only reads the sandbox: never create one here
     from .sandbox import sandbox_phases
 
     # The sandbox's git history has its own commit ids; compare revisions with its prefix commit.
-    phases = sandbox_phases(home.root, phases)
+    phases = sandbox_phases(home.root, phases, state)
     # Registered as a user until the target closes (or the kernel ends): `sandbox reset` waits for none.
     release = register_user(home)
     warehouse_path = Path(options.get("warehouse_path") or home.warehouse)

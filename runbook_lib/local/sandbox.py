@@ -213,9 +213,10 @@ def sandbox_prefix_commit(home: str | Path | None = None, phase: str = "phase4")
     return state.get("prefix_support_commits", {}).get(phase)
 
 
-def sandbox_phases(home: str | Path | None, phases: PhaseRegistry) -> PhaseRegistry:
-    """`phases` with each phase's prefix_support_commit replaced by the sandbox's commit id."""
-    commits = read_state(_check_home(home)).get("prefix_support_commits", {})
+def sandbox_phases(home: str | Path | None, phases: PhaseRegistry, state: dict | None = None) -> PhaseRegistry:
+    """`phases` with each phase's prefix_support_commit replaced by the sandbox's commit id (from
+    `state`, the sandbox state as the caller read it already, else read here)."""
+    commits = (read_state(_check_home(home)) if state is None else state).get("prefix_support_commits", {})
     if not commits:
         return phases
     changed = {name: replace(p, prefix_support_commit=commits.get(name, p.prefix_support_commit))

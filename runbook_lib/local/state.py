@@ -67,22 +67,22 @@ def require_services_state(home) -> dict:
     return state
 
 
-def is_initialised(home) -> bool:
-    return bool(read_state(home).get("initialised"))
-
-
-def require_initialised(home, parameter: str = "sandbox_home", shown: str | None = None) -> None:
-    """A read-only runbook never creates a sandbox: refuse a folder that is not an initialised one."""
+def require_initialised(home, parameter: str = "sandbox_home", shown: str | None = None,
+                        state: dict | None = None) -> dict:
+    """A read-only runbook never creates a sandbox: refuse a folder that is not an initialised one.
+    Returns the sandbox state (`state`: as the caller read it already, else read here, once)."""
     root = check_path(parameter, home.root, shown)
     if root.exists() and not root.is_dir():
         raise ParameterError(parameter, shown or str(root), "give a sandbox folder; this is a file")
-    if not is_initialised(home):
+    state = read_state(home) if state is None else state
+    if not state.get("initialised"):
         raise ParameterError(parameter, shown or str(root),
                              f"give an initialised sandbox folder (run `runbook sandbox init --home {root}` first)")
     problem = warehouse_problem(home)
     if problem:
         raise ParameterError(parameter, shown or str(root), f"its warehouse {home.warehouse} {problem}; "
                              f"run `runbook sandbox reset{'' if shown is None else f' --home {root}'}` to rebuild it")
+    return state
 
 
 def warehouse_problem(home) -> str | None:

@@ -106,14 +106,17 @@ def _column_bytes(con: duckdb.DuckDBPyConnection, dataset: str, table: str,
     return {pid: sizes for pid, _, sizes in _count(con, dataset, table, cols)}
 
 
-def table_bytes(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> int:
-    """Logical bytes of a table: from its statistics (as BigQuery's storage metadata), counted when missing."""
-    kept = meta.table_bytes(con, dataset, table)
+def table_size(con: duckdb.DuckDBPyConnection, dataset: str, table: str,
+               cols: list[tuple[str, str]]) -> tuple[int, int]:
+    """(rows, logical bytes) of a table (`cols`: its columns): from its statistics, as BigQuery's storage
+    metadata answers tables.get, counted from the rows when there are none (a table the warehouse never
+    wrote)."""
+    kept = meta.table_size(con, dataset, table)
     if kept is not None:
         return kept
-    cols = catalog.columns(con, dataset, table)
-    return int(con.execute(f"SELECT COALESCE(SUM({_row_bytes_sql(cols)}), 0) FROM {qualified(dataset, table)}")
-               .fetchall()[0][0])
+    rows, size = con.execute(f"SELECT COUNT(*), COALESCE(SUM({_row_bytes_sql(cols)}), 0) "
+                             f"FROM {qualified(dataset, table)}").fetchall()[0]
+    return int(rows), int(size)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -301,18 +301,19 @@ class LocalWarehouse:
             self._require_table(con, dataset, table)
             recorded = meta.table_meta(con, dataset, table)
             view = catalog.is_view(con, dataset, table)
-            # BigQuery stores no rows for a view: tables.get says 0 rows and 0 bytes.
-            num_rows = 0 if view else con.execute(f"SELECT COUNT(*) FROM {qualified(dataset, table)}").fetchall()[0][0]
             partition = recorded.get("partition_column")
-            columns = [(name, bigquery_type(t)) for name, t in catalog.columns(con, dataset, table)]
+            duckdb_columns = catalog.columns(con, dataset, table)
+            columns = [(name, bigquery_type(t)) for name, t in duckdb_columns]
             ranged = partition is not None and dict(columns).get(partition) == "INT64"
+            # BigQuery stores no rows for a view: tables.get says 0 rows and 0 bytes.
+            num_rows, num_bytes = (0, 0) if view else table_stats.table_size(con, dataset, table, duckdb_columns)
             return TableInfo(
                 dataset=dataset, table=table,
                 columns=columns,
-                num_rows=int(num_rows), partition_column=partition,
+                num_rows=num_rows, partition_column=partition,
                 expires_at=metadata_time(recorded.get("expires_at")), created_at=metadata_time(recorded.get("created_at")),
                 kind="VIEW" if view else "TABLE",
-                num_bytes=0 if view else table_stats.table_bytes(con, dataset, table),
+                num_bytes=num_bytes,
                 last_modified=metadata_time(recorded.get("last_modified") or recorded.get("created_at")),
                 partition_type=("RANGE" if ranged else "DAY") if partition else None,
                 partition_range=recorded.get("partition_range") if ranged else None,

@@ -14,7 +14,7 @@ import nbformat
 import yaml
 
 from .. import masking, params
-from ..checks import StrictLoader, TextLoader, YamlRefused, parse_yaml
+from ..checks import StrictLoader, YamlRefused, parse_yaml_as_written
 from ..errors import ParameterError
 from ..target import TARGETS
 
@@ -84,8 +84,7 @@ def as_written(value: Any, written: Any, annotation: str | None) -> Any:
 def load_parameter_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """A -f file: (its values, the same values as the text written in the file)."""
     try:
-        data = parse_yaml(path)
-        written = parse_yaml(path, TextLoader)
+        data, written = parse_yaml_as_written(path)
     except FileNotFoundError:
         raise ParameterError("-f", str(path), "an existing YAML file of parameter names and values") from None
     except (YamlRefused, ParameterError) as exc:   # ParameterError: a path the filesystem refuses
@@ -98,10 +97,11 @@ def load_parameter_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any
 
 
 def resolve_parameters(notebook: Path, pairs: Sequence[Sequence[str]] = (), files: Sequence[str | Path] = (),
-                       target: str | None = None) -> dict[str, Any]:
+                       target: str | None = None, *, nb: Any = None) -> dict[str, Any]:
     """Merge -f files (in order), then -p pairs, then --target; refuse names the notebook does not
-    declare (before any value is looked at), then type file values as -p would."""
-    declared = params.declared_parameters(nbformat.read(notebook, as_version=4))
+    declare (before any value is looked at), then type file values as -p would. `nb`: the notebook
+    as the caller parsed it already (else it is read here)."""
+    declared = params.declared_parameters(nb if nb is not None else nbformat.read(notebook, as_version=4))
     values: dict[str, Any] = {}
     for file in files:
         values.update(written_values(notebook, declared, *load_parameter_file(file)))

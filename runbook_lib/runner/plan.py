@@ -13,7 +13,7 @@ import nbformat
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import masking, nights, params, report
-from ..checks import TextLoader, parse_yaml
+from ..checks import parse_yaml_as_written
 from ..errors import CloudUnreachable, ConfigError, ParameterError, QuotaExceeded, RunbookError
 from ..exit_codes import ExitCode
 from ..gcp.connect import check_credentials
@@ -53,6 +53,7 @@ class PlannedStep:
     step: PlanStep
     notebook: Path
     values: dict[str, Any]
+    nb: Any = field(default=None, repr=False)   # the notebook as load_plan parsed it (the run parses it no more)
 
 
 @dataclass
@@ -103,8 +104,7 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
     runbook_lib.params (`validate_step_values`)."""
     path = Path(plan_path)
     try:
-        data = parse_yaml(path)
-        written = parse_yaml(path, TextLoader)
+        data, written = parse_yaml_as_written(path)
     except FileNotFoundError:
         raise ConfigError(f"{plan_path}: the plan file does not exist.") from None
     except ParameterError as exc:   # a path the filesystem refuses
@@ -150,7 +150,7 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
             validate_step_values(nb, notebook, values)
         except ParameterError as exc:
             raise ConfigError(f"{path}: step {step.id!r}: {exc}") from None
-        planned.append(PlannedStep(step, notebook, values))
+        planned.append(PlannedStep(step, notebook, values, nb))
         _refuse_unallowed_changes(path, plan, chosen_target, step.id, declared, values)
     return LoadedPlan(path, plan, chosen_target, planned)
 
@@ -302,7 +302,8 @@ def _run_step(planned: PlannedStep, folder: Path, loaded: LoadedPlan, outcomes: 
     try:
         return execute_runbook(planned.notebook, planned.values, run_dir, step=step.id, plan=loaded.plan.title,
                                target=loaded.target, progress=progress,
-                               cell_timeout=step.cell_timeout_seconds or loaded.plan.cell_timeout_seconds)
+                               cell_timeout=step.cell_timeout_seconds or loaded.plan.cell_timeout_seconds,
+                               nb=planned.nb)
     except Exception as exc:  # one broken step must not lose the night's other results
         message = f"the runner failed: {type(exc).__name__}: {said(exc, masking.secret_values(planned.values))}"
         return record_without_running(planned, run_dir, loaded, verdict="fail",

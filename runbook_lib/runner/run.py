@@ -3,6 +3,7 @@ record (the masked notebook with metadata["runbook"], its HTML page, its charts)
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import sys
 import time
@@ -119,10 +120,11 @@ class _NotebooksInMemory:
         return path
 
 
-def _papermill(source: Path, values: Mapping[str, Any], run_dir: Path, progress: bool,
+def _papermill(source: Path, unexecuted: Any, values: Mapping[str, Any], run_dir: Path, progress: bool,
                cell_timeout: int | None, run_id: str) -> tuple[Any, int | None, str | None]:
-    """Execute `source`; return (the executed notebook, the signal that stopped it or None, why the
-    run stopped outside any cell or None). Never raises for what happens inside the notebook."""
+    """Execute `source` (`unexecuted`: as the kit parsed it); return (the executed notebook, or a copy
+    of `unexecuted` when papermill saved none; the signal that stopped it or None; why the run stopped
+    outside any cell or None). Never raises for what happens inside the notebook."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -135,7 +137,9 @@ def _papermill(source: Path, values: Mapping[str, Any], run_dir: Path, progress:
         with kernel_environment(jupyter_base, run_dir, run_id), _quiet_papermill_parameter_warnings():
             try:
                 # Saved as each cell starts and ends, so a dead kernel, a timeout, Ctrl-C or SIGTERM
-                # still leaves the outputs so far to record.
+                # still leaves the outputs so far to record. Papermill takes the path: handed the parsed
+                # notebook instead, it would write it out and parse it again, and keep the whole
+                # notebook as its metadata's input_path.
                 papermill.execute_notebook(
                     str(source), output, parameters=dict(values) or None, kernel_name=KERNEL_NAME,
                     language="python", progress_bar=progress, cwd=str(source.parent),
@@ -153,7 +157,7 @@ def _papermill(source: Path, values: Mapping[str, Any], run_dir: Path, progress:
             nb = None
     finally:
         _NotebooksInMemory.saved.pop(output, None)
-    return nb or nbformat.read(source, as_version=4), stopped_by, crash
+    return nb or copy.deepcopy(unexecuted), stopped_by, crash
 
 
 def cell_timeout_for(nb: Any, given: int | None = None) -> int | None:
@@ -195,10 +199,11 @@ def _stop_services_started_by(run_id: str, values: Mapping[str, Any]) -> None:
 
 def execute_runbook(notebook: str | Path, values: Mapping[str, Any], run_dir: Path, *, step: str | None = None,
                     plan: str | None = None, target: str | None = None, progress: bool = True,
-                    cell_timeout: int | None = None) -> RunOutcome:
+                    cell_timeout: int | None = None, nb: Any = None) -> RunOutcome:
     """Execute one notebook with already-checked parameter values into `run_dir` (created).
-    `cell_timeout`: seconds one cell may take (see cell_timeout_for). Never raises for what happens
-    inside the notebook: that becomes the outcome."""
+    `cell_timeout`: seconds one cell may take (see cell_timeout_for). `nb`: the notebook as the
+    caller parsed it already (else it is read here; it is not changed). Never raises for what
+    happens inside the notebook: that becomes the outcome."""
     from papermill.translators import translate_parameters
 
     source = Path(notebook).resolve()
@@ -209,9 +214,10 @@ def execute_runbook(notebook: str | Path, values: Mapping[str, Any], run_dir: Pa
     started = datetime.now().astimezone()
     clock = time.monotonic()
     run_id = uuid.uuid4().hex
-    timeout = cell_timeout_for(nbformat.read(source, as_version=4), check_cell_timeout(cell_timeout))
+    unexecuted = nb if nb is not None else nbformat.read(source, as_version=4)
+    timeout = cell_timeout_for(unexecuted, check_cell_timeout(cell_timeout))
     try:
-        nb, stopped_by, crash = _papermill(source, values, run_dir, progress, timeout, run_id)
+        nb, stopped_by, crash = _papermill(source, unexecuted, values, run_dir, progress, timeout, run_id)
     finally:
         _stop_services_started_by(run_id, values)
     duration = time.monotonic() - clock
@@ -324,15 +330,17 @@ def run_notebook(notebook: str | Path, parameters: Sequence[Sequence[str]] = (),
     "interrupted" or "terminated") and the interruption is raised again."""
     source = _existing_notebook(notebook)
     check_cell_timeout(cell_timeout)
-    values = resolve_parameters(source, parameters or (), param_files or (), target)
+    nb = nbformat.read(source, as_version=4)   # once: papermill reads the file itself
+    values = resolve_parameters(source, parameters or (), param_files or (), target, nb=nb)
     folder = check_outdir(outdir)
-    if (values.get("target") or declared_default(nbformat.read(source, as_version=4), "target")) == "gcp":
+    if (values.get("target") or declared_default(nb, "target")) == "gcp":
         check_credentials()
     now = datetime.now()
     run_dir = unique_dir(folder / f"{now:%Y-%m-%d}" / f"{now:%H%M%S}-{source.stem}")
     print(f"Running {display_path(source)} -> {run_dir}", file=sys.stderr, flush=True)
     try:
-        outcome = execute_runbook(source, values, run_dir, target=target, progress=progress, cell_timeout=cell_timeout)
+        outcome = execute_runbook(source, values, run_dir, target=target, progress=progress, cell_timeout=cell_timeout,
+                                  nb=nb)
     except KeyboardInterrupt as exc:
         # Stopped outside the notebook's execution (starting, or writing the record): leave a record
         # unless the run's notebook is already written.

@@ -193,8 +193,8 @@ def replace_partition_stats(con, dataset: str, table: str, stats: list[tuple], n
                 {"n": now, "d": dataset, "t": table})
 
 
-def table_bytes(con, dataset: str, table: str) -> int | None:
-    """The table's logical bytes from its partition statistics, or None when none are kept."""
-    total = con.execute(f"SELECT SUM(total_logical_bytes) FROM {PARTITIONS} WHERE dataset = $d AND table_name = $t",
-                        {"d": dataset, "t": table}).fetchall()[0][0]
-    return None if total is None else int(total)
+def table_size(con, dataset: str, table: str) -> tuple[int, int] | None:
+    """The table's (rows, logical bytes) from its partition statistics, or None when none are kept."""
+    rows, size = con.execute(f"SELECT SUM(total_rows), SUM(total_logical_bytes) FROM {PARTITIONS} "
+                             "WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table}).fetchall()[0]
+    return None if rows is None else (int(rows), int(size))

@@ -436,3 +436,27 @@ def test_npm_3s_environment_header_is_not_the_line_to_read():
 ])
 def test_round_10_wordings(line, signature):
     assert _top_signature(line) == signature
+
+
+# ---- round 11: more of gcloud's and Cloud Build's own refusals -------------------------------------------
+
+@pytest.mark.parametrize("line, signature", [
+    ('ERROR: (gcloud.app.deploy) You must provide your own Dockerfile when using a custom runtime. Otherwise '
+     'provide a "runtime" field with one of the supported runtimes.', "dockerfile-not-in-upload"),
+    ('ERROR: (gcloud.builds.submit) FAILED_PRECONDITION: invalid bucket "123.cloudbuild-logs.googleusercontent.com"; '
+     "default Cloud Build service account or user-specified service account does not have access to the bucket",
+     "logs-bucket-forbidden"),
+    ("ERROR: (gcloud.builds.log) PERMISSION_DENIED: Permission denied for all log views.", "logs-bucket-forbidden"),
+    ("ERROR: (gcloud.run.deploy) PERMISSION_DENIED: Build failed because the", "source-fetch-failed"),
+])
+def test_round_11_wordings(line, signature):
+    assert _top_signature(line) == signature
+
+
+def test_app_hostings_json_verdict_gives_way_to_the_frameworks_error_above():
+    log = ['Running "npm exec --prefix /layers/google.nodejs.firebasenextjs/npm_modules apphosting-adapter-build"',
+           'Error occurred prerendering page "/login".', "Export encountered an error on /login, exiting the build.",
+           "-" * 80, "failed to build: (error ID: eebdcfd4):",
+           '{"reason":"Failed Framework Build","code":"fah/failed-framework-build","userFacingMessage":"..."}']
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 2)

@@ -276,25 +276,6 @@ def test_a_revision_that_is_not_ready_failed_to_start_only_when_it_had_an_image(
     assert _top_signature(line) == signature
 
 
-@pytest.mark.parametrize("line, signature", [
-    # the registry refusing an upload, whatever the client says around it
-    ('failed to push us-docker.pkg.dev/p/r/app:v1: unexpected status from POST request to '
-     'https://us-docker.pkg.dev/v2/p/r/app/blobs/uploads/: 403 Forbidden', "push-permission-denied"),
-    ("Post https://gcr.io/v2/p/app/blobs/uploads/: token auth attempt for registry: https://gcr.io/v2/token?"
-     "scope=repository%3Ap%2Fapp%3Apush%2Cpull&service=gcr.io request failed with status: 403 Forbidden",
-     "push-permission-denied"),
-    # ... but a refused download of a layer is a pull
-    ("failed to copy: httpReadSeeker: failed open: unexpected status code https://gcr.io/v2/p/base/blobs/"
-     "sha256:0a1b: 403 Forbidden", "unknown"),
-    ("Step #1: ERROR: No buildpack groups", "buildpacks-detect-failed"),   # a console's cut
-    ("invalid  version specified: Invalid Semantic Version. You may need to use a different builder.",
-     "buildpacks-python-version"),
-    ('message: "Container failed with: Error: Cannot find module \'express\'', "container-start-failed"),
-])
-def test_round_7_wordings(line, signature):
-    assert _top_signature(line) == signature
-
-
 def test_a_managed_build_quoted_on_its_own_line_counts_package_manager_errors():
     log = "Build failed: npm ERR! code E404\nnpm ERR! 404 Not Found - GET https://registry.npmjs.org/x - Not found\n"
     assert classify_log(log)[0].signature == "buildpacks-build-failed"
@@ -429,18 +410,10 @@ def test_npm_3s_environment_header_is_not_the_line_to_read():
     assert classify_log("\n".join(log) + "\n")[0].line == 7
 
 
-@pytest.mark.parametrize("line, signature", [
-    ("X  Deploying... Assigning traffic to latest specified targets. Resource readiness deadline exceeded.",
-     "container-start-failed"),
-    ("End-of-central-directory signature not found. Either this file is not", "source-fetch-failed"),
-])
-def test_round_10_wordings(line, signature):
-    assert _top_signature(line) == signature
-
-
-# ---- round 11: more of gcloud's and Cloud Build's own refusals -------------------------------------------
+# ---- rounds 7-11: one line in a wording no fixture had names its cause ----------------------------------
 
 @pytest.mark.parametrize("line, signature", [
+    # round 11: more of gcloud's and Cloud Build's own refusals
     ('ERROR: (gcloud.app.deploy) You must provide your own Dockerfile when using a custom runtime. Otherwise '
      'provide a "runtime" field with one of the supported runtimes.', "dockerfile-not-in-upload"),
     ('ERROR: (gcloud.builds.submit) FAILED_PRECONDITION: invalid bucket "123.cloudbuild-logs.googleusercontent.com"; '
@@ -448,8 +421,25 @@ def test_round_10_wordings(line, signature):
      "logs-bucket-forbidden"),
     ("ERROR: (gcloud.builds.log) PERMISSION_DENIED: Permission denied for all log views.", "logs-bucket-forbidden"),
     ("ERROR: (gcloud.run.deploy) PERMISSION_DENIED: Build failed because the", "source-fetch-failed"),
+    # round 10: Cloud Run's readiness deadline, a corrupt source archive
+    ("X  Deploying... Assigning traffic to latest specified targets. Resource readiness deadline exceeded.",
+     "container-start-failed"),
+    ("End-of-central-directory signature not found. Either this file is not", "source-fetch-failed"),
+    # round 7: the registry refusing an upload, whatever the client says around it
+    ('failed to push us-docker.pkg.dev/p/r/app:v1: unexpected status from POST request to '
+     'https://us-docker.pkg.dev/v2/p/r/app/blobs/uploads/: 403 Forbidden', "push-permission-denied"),
+    ("Post https://gcr.io/v2/p/app/blobs/uploads/: token auth attempt for registry: https://gcr.io/v2/token?"
+     "scope=repository%3Ap%2Fapp%3Apush%2Cpull&service=gcr.io request failed with status: 403 Forbidden",
+     "push-permission-denied"),
+    # ... but a refused download of a layer is a pull
+    ("failed to copy: httpReadSeeker: failed open: unexpected status code https://gcr.io/v2/p/base/blobs/"
+     "sha256:0a1b: 403 Forbidden", "unknown"),
+    ("Step #1: ERROR: No buildpack groups", "buildpacks-detect-failed"),   # a console's cut
+    ("invalid  version specified: Invalid Semantic Version. You may need to use a different builder.",
+     "buildpacks-python-version"),
+    ('message: "Container failed with: Error: Cannot find module \'express\'', "container-start-failed"),
 ])
-def test_round_11_wordings(line, signature):
+def test_one_line_in_the_wordings_of_rounds_7_to_11_names_its_cause(line, signature):
     assert _top_signature(line) == signature
 
 

@@ -18,6 +18,7 @@ with `refused_as()`.
 """
 from __future__ import annotations
 
+import json
 import re
 from contextlib import contextmanager
 from typing import Iterator
@@ -166,7 +167,19 @@ def _cause(exc: BaseException) -> BaseException:
 
 
 def _message(exc: BaseException) -> str:
-    return _REQUEST.sub("", str(getattr(exc, "message", None) or exc))
+    """The exception's message without the request line; when it is Google's JSON error body (as the Storage
+    client's downloads quote it, followed by the transport's status tuple), that body's own `message`."""
+    text = _REQUEST.sub("", str(getattr(exc, "message", None) or exc))
+    if text.lstrip().startswith("{"):
+        try:
+            body, _ = json.JSONDecoder().raw_decode(text.lstrip())
+        except ValueError:
+            return text
+        error = body.get("error") if isinstance(body, dict) else None
+        said = error.get("message") if isinstance(error, dict) else None
+        if isinstance(said, str) and said.strip():
+            return said
+    return text
 
 
 def _said(exc: BaseException, limit: int = 240) -> str:

@@ -98,7 +98,7 @@ class Publisher:
 
         return cls(destination, storage)
 
-    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, write: bool = False, **kwargs: Any) -> Any:
         """fn(...) as one call to Cloud Storage under the kit's call policy (gcp/calls.py); a missing bucket
         or a missing role on it as one sentence naming the bucket. The policy's other sentences (credentials,
         an API not enabled, a perimeter, a quota, no answer) pass through as they are; what the policy leaves
@@ -107,7 +107,7 @@ class Publisher:
         from .gcp.refusals import refused_as
 
         try:
-            with refused_as(what, PublishError):
+            with refused_as(what, PublishError, write=write):
                 return cloud_call(site_of(self.storage(), "storage"), fn, *args, **kwargs)
         except NotFoundError:
             raise PublishRefused(f"{what}: bucket {self.destination.bucket} does not exist (404); create it with "
@@ -152,6 +152,6 @@ class Publisher:
             if path.name == INDEX:
                 blob.cache_control = "no-cache"   # the pages that change from night to night
             self._call(f"Publishing {relative} to {self.destination.url}", blob.upload_from_filename, str(path),
-                       content_type=content_type_of(path))
+                       write=True, content_type=content_type_of(path))
         night_page = self.destination.object_name(f"{night_folder.relative_to(reports_dir).as_posix()}/{INDEX}")
         return f"gs://{self.destination.bucket}/{night_page}"

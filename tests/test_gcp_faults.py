@@ -163,7 +163,8 @@ def test_a_service_that_stays_unavailable_is_one_sentence_naming_it(fake, tg):
 # ---------------------------------------------------------------- writes are sent once
 
 @pytest.mark.parametrize("fault, error, said", [
-    ("503", RunbookError, f"to {PHASE4_SERVICE} failed (503 service unavailable): The service is currently unavailable."),
+    ("503", RunbookError, f"to {PHASE4_SERVICE} failed (503 service unavailable): The service is currently unavailable; "
+                          "it was not sent again, and may or may not have taken effect: look before running it again."),
     ("429", QuotaExceeded, "it was not sent again, since a change sent twice could happen twice"),
 ])
 def test_a_refused_write_is_never_sent_again(fake, tg, fault, error, said):
@@ -393,6 +394,25 @@ def test_refused_as_says_what_was_refused_and_why_as_the_callers_error(raised, s
             raise raised(exceptions)
         assert type(caught.value) is error and str(caught.value) == said
         assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_a_write_that_failed_on_googles_side_says_it_was_not_sent_again_and_may_have_taken_effect():
+    from google.api_core import exceptions
+
+    from runbook_lib.gcp.refusals import refused_as
+
+    with pytest.raises(RunbookError) as caught, refused_as("Deploying x", write=True):
+        raise exceptions.ServiceUnavailable("The service is currently unavailable")
+    assert str(caught.value) == ("Deploying x failed (503 service unavailable): The service is currently unavailable; "
+                                 "it was not sent again, and may or may not have taken effect: look before running "
+                                 "it again.")
+    # a refusal (4xx) did not take effect, and a read changes nothing: neither says so
+    with pytest.raises(RunbookError) as caught, refused_as("Deploying x", write=True):
+        raise exceptions.FailedPrecondition("Image 'x' not found")
+    assert "sent again" not in str(caught.value)
+    with pytest.raises(RunbookError) as caught, refused_as("Reading x"):
+        raise exceptions.ServiceUnavailable("The service is currently unavailable")
+    assert "sent again" not in str(caught.value)
 
 
 def test_refused_as_lets_the_policys_sentences_and_other_errors_through():

@@ -189,6 +189,7 @@ def test_a_write_google_fails_is_one_publish_error_naming_the_file_and_sent_once
     said = str(caught.value)
     assert said.startswith("Publishing 2026-01-02/overnight-0100/index.html to gs://reports/nightly failed "
                            "(503 service unavailable): ") and "\n" not in said
+    assert said.endswith("; it was not sent again, and may or may not have taken effect: look before running it again.")
     assert [p for p in fake_apis.paths("POST") if p.startswith("/upload/")] == ["/upload/storage/v1/b/reports/o"]
 
 

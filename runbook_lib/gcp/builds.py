@@ -149,10 +149,10 @@ class GcpBuilds:
         region = check_region(region) if region is not None else self.region
         if not isinstance(config, dict) or not isinstance(config.get("steps"), list) or not config["steps"]:
             raise ParameterError("config", str(config)[:80], "a Cloud Build config needs a non-empty steps list")
-        with refused_as(f"Staging {source_dir} in gs://{self.staging_bucket}"):
+        with refused_as(f"Staging {source_dir} in gs://{self.staging_bucket}", write=True):
             storage = {k: v for k, v in self.stage_source(source_dir).items() if v}
         build = cloudbuild_v1.Build.from_json(json.dumps({**config, "source": {"storageSource": storage}}))
-        with refused_as(f"Creating the build in {region}"):
+        with refused_as(f"Creating the build in {region}", write=True):
             operation = self.client.create_build(request={"parent": f"projects/{self.project}/locations/{region}",
                                                           "build": build})
         build_id = operation.metadata.build.id

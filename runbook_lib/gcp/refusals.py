@@ -298,17 +298,23 @@ def _service_named(exc: BaseException) -> str | None:
 # ---------------------------------------------------------------- what the caller is left with
 
 @contextmanager
-def refused_as(what: str, error: type[RunbookError] = RunbookError) -> Iterator[None]:
+def refused_as(what: str, error: type[RunbookError] = RunbookError, write: bool = False) -> Iterator[None]:
     """Google's errors the call policy leaves to the caller (a 400 for an image that does not exist, a 409,
     a 503 answered to a write, which is never sent again) as `error(refused_sentence(what, exc))`. Missing
     roles, disabled APIs, quotas, credentials and a 404 are the policy's sentences already (refusal() above)
-    and pass through, as does everything that is not Google's answer."""
+    and pass through, as does everything that is not Google's answer. With `write` (the call changes
+    something), a failure on Google's side also says that the call was not sent again and may have taken
+    effect: the operator looks before running it again."""
     from google.api_core import exceptions
 
     try:
         yield
     except exceptions.GoogleAPICallError as exc:
-        raise error(refused_sentence(what, exc)) from None
+        said = refused_sentence(what, exc)
+        if write and isinstance(exc, exceptions.ServerError):
+            said = said.removesuffix(".") + ("; it was not sent again, and may or may not have taken effect: "
+                                             "look before running it again.")
+        raise error(said) from None
 
 
 def refused_sentence(what: str, exc: BaseException) -> str:

@@ -300,7 +300,7 @@ class GcpServices(PhaseEndpoints):
         variables merged, and a blank revision name (Cloud Run names it); then allUsers loses run.invoker."""
         image, labels, env = check_image(image), string_map("labels", labels), string_map("env", env)
         self._refuse_unsettled(phase)
-        with refused_as(f"The deploy of {image} to {self.phases.get(phase).service}"):
+        with refused_as(f"The deploy of {image} to {self.phases.get(phase).service}", write=True):
             return self._deploy(phase, image, labels, env, timeout_s, progress)
 
     def _deploy(self, phase: str, image: str, labels: dict[str, str], env: dict[str, str], timeout_s: float,
@@ -338,7 +338,7 @@ class GcpServices(PhaseEndpoints):
 
     def update_traffic(self, phase: str, revision: str | None = None, timeout_s: float = ROLLOUT_TIMEOUT_S,
                        progress: Progress | None = None) -> Rollout:
-        with refused_as(f"Moving the traffic of {self.phases.get(phase).service}"):
+        with refused_as(f"Moving the traffic of {self.phases.get(phase).service}", write=True):
             return self._update_traffic(phase, revision, timeout_s, progress)
 
     def _update_traffic(self, phase: str, revision: str | None, timeout_s: float,

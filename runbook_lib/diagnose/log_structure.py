@@ -233,16 +233,22 @@ class LogShape:
             return above[0], above[2]
         if not _line_at(self.text, start).endswith(":"):
             return None
-        found, pos = None, self.text.find("\n", start) + 1
-        for n in range(lineno + 1, lineno + 1 + MAX_CAUSE_BELOW):
-            if pos <= 0 or pos >= len(self.text):
-                break
-            line = _line_at(self.text, pos)
+        found = None
+        for n, line in self._lines_below(start, lineno, MAX_CAUSE_BELOW):
             own = _PREFIXES.sub("", line, count=1).strip()
             if not own or set(own) <= set("-—=*"):
                 break
-            found, pos = (n, line), self.text.find("\n", pos) + 1
+            found = (n, line)
         return found
+
+    def _lines_below(self, start: int, lineno: int, limit: int) -> Iterator[tuple[int, str]]:
+        """(line number, line) of up to `limit` lines below the line `lineno` that starts at `start`."""
+        pos = self.text.find("\n", start) + 1
+        for n in range(lineno + 1, lineno + 1 + limit):
+            if pos <= 0 or pos >= len(self.text):
+                return
+            yield n, _line_at(self.text, pos)
+            pos = self.text.find("\n", pos) + 1
 
     def telling_line_below(self, start: int, lineno: int, telling: LineRule,
                            after: bool = False) -> tuple[int, str] | None:
@@ -250,19 +256,12 @@ class LogShape:
         (or, with `after`, of the line after that one), within MAX_REPORT lines and the same Cloud Build
         step; None when there is none."""
         here_step = step_of(_line_at(self.text, start))
-        pos = self.text.find("\n", start) + 1
-        for n in range(lineno + 1, lineno + 1 + MAX_REPORT):
-            if pos <= 0 or pos >= len(self.text):
-                return None
-            line = _line_at(self.text, pos)
+        lines = self._lines_below(start, lineno, MAX_REPORT)
+        for n, line in lines:
             if step_of(line) != here_step:
                 return None
             if telling.hit(_PREFIXES.sub("", line, count=1).lstrip()):
-                if not after:
-                    return n, line
-                below = self.text.find("\n", pos) + 1
-                return (n + 1, _line_at(self.text, below)) if 0 < below < len(self.text) else (n, line)
-            pos = self.text.find("\n", pos) + 1
+                return next(lines, (n, line)) if after else (n, line)
         return None
 
     def exception_below(self, start: int, lineno: int) -> tuple[int, str] | None:
@@ -271,15 +270,10 @@ class LogShape:
         any paste prefix), when it names an exception; None otherwise."""
         if not _TRACEBACK.match(_PREFIXES.sub("", _line_at(self.text, start), count=1)):
             return None
-        pos = self.text.find("\n", start) + 1
-        for n in range(lineno + 1, lineno + 1 + MAX_TRACEBACK):
-            if pos <= 0 or pos >= len(self.text):
-                return None
-            line = _line_at(self.text, pos)
+        for n, line in self._lines_below(start, lineno, MAX_TRACEBACK):
             own = _PREFIXES.sub("", line, count=1)
             if not _TRACEBACK.match(own) and not _FRAME_BODY.match(own):
                 return (n, line) if _EXCEPTION.match(own) else None
-            pos = self.text.find("\n", pos) + 1
         return None
 
     def cause_above(self, start: int, lineno: int) -> tuple[int, int, str] | None:

@@ -264,3 +264,13 @@ def test_deploy_progress_verdicts_are_passed_over_for_the_line_that_says_why():
     assert classify_log(log)[0].line == 3
     firebase = "⚠  functions[api(us-central1)]: Deployment error.\nthe widget could not start\n"
     assert classify_log(firebase)[0].line == 2
+
+
+def test_the_message_below_a_summary_ends_with_its_cloud_build_step():
+    # the buildpacks error id ends with a colon; its message is the step's lines below it, not Cloud Build's
+    # bare `ERROR` verdict after the step finished
+    log = ['Step #1 - "build": [builder] failed to build: (error ID: 2c6a9049):',
+           'Step #1 - "build": [builder] ERROR: npm ci can only install with an existing package-lock.json',
+           'Finished Step #1 - "build"', "ERROR"]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 2)

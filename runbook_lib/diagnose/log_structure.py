@@ -227,16 +227,17 @@ class LogShape:
     def cause_of(self, start: int, lineno: int) -> tuple[int, str] | None:
         """(line number, line) stating the cause of the failure summed up by the line starting at `start`:
         the first line naming a failure above it in the same output (cause_above), else, when the summary
-        ends with a colon (`failed to build: (error ID: ...):`), the last line of the message below it."""
+        ends with a colon (`failed to build: (error ID: ...):`), the last line of the message below it (up
+        to a blank line, a rule, or the end of its Cloud Build step)."""
         above = self.cause_above(start, lineno)
         if above is not None:
             return above[0], above[2]
         if not _line_at(self.text, start).endswith(":"):
             return None
-        found = None
+        found, here_step = None, step_of(_line_at(self.text, start))
         for n, line in self._lines_below(start, lineno, MAX_CAUSE_BELOW):
             own = _PREFIXES.sub("", line, count=1).strip()
-            if not own or set(own) <= set("-—=*"):
+            if not own or set(own) <= set("-—=*") or step_of(line) != here_step:   # the message ends
                 break
             found = (n, line)
         return found

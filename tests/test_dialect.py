@@ -748,6 +748,20 @@ def test_countif_is_zero_when_no_value_is_true(wh):
     assert df.n.tolist() == [0, 1, 1, 1, 0, 0, 1, 2, 2]
 
 
+def test_safe_add_subtract_and_multiply_are_null_where_they_overflow(wh):
+    # Mathematical functions doc (SAFE_ADD, SAFE_SUBTRACT, SAFE_MULTIPLY): "Equivalent to the addition
+    # (subtraction, multiplication) operator, but returns NULL if overflow occurs." DuckDB has none of
+    # them (and raises on an overflow); each operand stays whole (SAFE_SUBTRACT(5, 7 - 3) is 1).
+    assert row(wh, "SELECT SAFE_ADD(9223372036854775807, 1), SAFE_SUBTRACT(NUMERIC '99999999999999999999999999999', "
+                   "NUMERIC '-1'), SAFE_MULTIPLY(4294967296, 4294967296), SAFE_SUBTRACT(5, 7 - 3), SAFE_ADD(1.5, 1), "
+                   "SAFE_MULTIPLY(-3, 2), SAFE_ADD(NULL, 1)") == (None, None, None, 1, 2.5, -6, None)
+    # runbook 04 subtracts exact numbers exactly: 2^53 + 1 and 2^53 are one apart, not 0 as FLOAT64s
+    assert one(wh, "SELECT CAST(SAFE_SUBTRACT(CAST(9007199254740993 AS NUMERIC), CAST(9007199254740992 AS NUMERIC)) "
+                   "AS FLOAT64)") == 1.0
+    with pytest.raises(UnsupportedSQL, match="cannot run SAFE_ADD over an argument that can itself fail"):
+        wh.query("SELECT SAFE_ADD(id / 0, 1) FROM ds.t")
+
+
 def test_to_json_string_of_null_is_the_json_null(wh):
     # JSON functions doc (JSON encodings, used by TO_JSON_STRING): SQL NULL is encoded as the JSON
     # null, so TO_JSON_STRING(NULL) is the string 'null', of any type. DuckDB's TO_JSON alone gives SQL

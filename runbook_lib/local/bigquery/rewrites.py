@@ -298,13 +298,33 @@ def _safe_prefix(node: exp.SafeFunc) -> exp.Expression:
     call = node.this
     name = call.name.upper() if isinstance(call, exp.Anonymous) else (
         call.sql_name() if isinstance(call, exp.Func) else type(call).__name__.upper())
+    return _try(call, f"SAFE.{name}", "under SAFE.", "drop SAFE")
+
+
+def _try(call: exp.Expression, name: str, where: str, instead: str) -> exp.Expression:
+    """TRY(call): NULL where `call` raises, refused when an argument could raise (TRY would hide it)."""
     if _volatile(call):
         raise UnsupportedSQL(
-            f"The local warehouse cannot run SAFE.{name} over an argument that can itself fail (a division, "
-            "a CAST from STRING, an OFFSET) or is random: BigQuery still raises an argument's error under SAFE., "
-            "and DuckDB's TRY() would hide it; use SAFE_DIVIDE, SAFE_CAST or SAFE_OFFSET in the argument, or drop SAFE."
+            f"The local warehouse cannot run {name} over an argument that can itself fail (a division, "
+            f"a CAST from STRING, an OFFSET) or is random: BigQuery still raises an argument's error {where}, "
+            f"and DuckDB's TRY() would hide it; use SAFE_DIVIDE, SAFE_CAST or SAFE_OFFSET in the argument, or {instead}."
         )
     return exp.Anonymous(this="TRY", expressions=[call])
+
+
+# (each operand in parentheses: SAFE_SUBTRACT(a, b - c) is a - (b - c))
+_SAFE_OPERATORS: dict[type[exp.Expression], Callable[[exp.Expression], exp.Expression]] = {
+    exp.SafeAdd: lambda n: exp.Add(this=exp.paren(n.this), expression=exp.paren(n.expression)),
+    exp.SafeSubtract: lambda n: exp.Sub(this=exp.paren(n.this), expression=exp.paren(n.expression)),
+    exp.SafeMultiply: lambda n: exp.Mul(this=exp.paren(n.this), expression=exp.paren(n.expression)),
+}
+
+
+def _safe_arithmetic(node: exp.Expression) -> exp.Expression:
+    """SAFE_ADD, SAFE_SUBTRACT, SAFE_MULTIPLY (mathematical functions doc): the operator's answer, or
+    NULL where it overflows; DuckDB has none of them, and raises on an overflow (TRY: NULL)."""
+    operation = _SAFE_OPERATORS[type(node)](node)
+    return _try(exp.paren(operation), node.sql_name(), "in a SAFE_ function", "use the operator")
 
 
 REWRITES: dict[type[exp.Expression], Rewrite] = {
@@ -334,6 +354,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.DataType: _decimal_types,
     exp.SafeFunc: _safe_prefix,
     exp.CountIf: _countif,
+    **{cls: _safe_arithmetic for cls in _SAFE_OPERATORS},
     exp.JSONFormat: _json_null,
     **{cls: _nan_comparison for cls in _COMPARISONS},
 }

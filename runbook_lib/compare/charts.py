@@ -6,6 +6,7 @@ column, the |test - production| histogram, the sample), never from another scan 
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from .replay import ReplayComparison
 from .tables import TableDiff
 
 PROD_COLOUR, TEST_COLOUR, BEYOND_COLOUR = "#4c72b0", "#dd8452", "#c44e52"
+HEATMAP_COLUMNS = 30   # the most differing columns a heatmap shows (a page's width); the title says how many more
 
 
 def _span(result: ReplayComparison) -> str:
@@ -65,9 +67,16 @@ def rows_per_date_chart(result: ReplayComparison) -> Any:
     return fig
 
 
-def mismatch_rates(result: ReplayComparison) -> pd.DataFrame:
-    """Table x column: mismatched rows as a percentage of key-matched rows (columns that differ somewhere)."""
-    columns = sorted({c for d in result.diffs for c in d.differing_columns()})
+def mismatch_rates(result: ReplayComparison, limit: int | None = None) -> pd.DataFrame:
+    """Table x column: mismatched rows as a percentage of key-matched rows (columns that differ somewhere;
+    with `limit`, the `limit` columns with the highest rate in some table)."""
+    rates: dict[str, float] = {}
+    for d in result.diffs:
+        for c in d.differing_columns():
+            rates[c] = max(rates.get(c, 0.0), d.column_mismatches[c] / max(d.matched_rows, 1))
+    columns = sorted(rates)
+    if limit is not None:
+        columns = sorted(sorted(rates, key=lambda c: (-rates[c], c))[:limit])
     frame = pd.DataFrame(index=[d.prod_table for d in result.diffs], columns=columns, dtype=float)
     for d in result.diffs:
         for c in columns:
@@ -78,8 +87,11 @@ def mismatch_rates(result: ReplayComparison) -> pd.DataFrame:
 
 def mismatch_heatmap(result: ReplayComparison) -> Any:
     """Mismatch rate by table and column, for the columns that differ in some table."""
-    rates = mismatch_rates(result)
+    rates = mismatch_rates(result, HEATMAP_COLUMNS)
     title = f"Mismatch rate by table and column, {_span(result)}"
+    differing = len({c for d in result.diffs for c in d.differing_columns()})
+    if differing > len(rates.columns):
+        title += f"\n(the {len(rates.columns)} columns with the highest rate; {differing - len(rates.columns)} more differ)"
     if rates.empty or rates.columns.empty:
         return _empty(charts.new_figure(8, 2.0), title, "No compared column differs beyond tolerance.")
     fig = charts.new_figure(max(6.0, 1.0 + 0.9 * len(rates.columns)), 1.6 + 0.45 * len(rates.index))
@@ -155,4 +167,4 @@ def scatter_test_vs_prod(result: ReplayComparison) -> Any:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) and math.isfinite(value)

@@ -17,7 +17,8 @@ from ..errors import ParameterError
 from ..formats import one_line
 from ..phases import OutputTable, check_test_prefix, prefixed_dataset
 from ..results import Result
-from .tables import DEFAULT_SAMPLE_ROWS, CostRefused, TableDiff, Thresholds, compare_tables
+from . import sql
+from .tables import DEFAULT_SAMPLE_ROWS, CostRefused, SchemaDiff, TableDiff, Thresholds, compare_tables, describe
 
 VERDICT_ORDER = ("pass", "warn", "blocked", "fail")
 RUN_REPLAY_FIRST = "run runbook 03 (prefixed replay) first"
@@ -36,27 +37,38 @@ class ReplayComparison(Result):
     def verdict_table(self) -> pd.DataFrame:
         """One row per table: the verdict and the counts behind it. Narrow enough for a screen: the test
         table is the production one under the prefix, and which columns differ by how much is column_table()."""
-        return pd.DataFrame([{
-            "table": d.prod_table, "verdict": d.verdict.upper(),
-            "rows prod": d.rows_prod, "rows test": d.rows_test, "changed rows": d.changed_rows,
-            "changed %": round(100 * d.changed_rate, 2), "only prod": d.only_in_prod, "only test": d.only_in_test,
-            "dup. keys": d.duplicate_keys_prod + d.duplicate_keys_test,
-            "columns differing": len(d.differing_columns()),
-            "dates differing": _date_span(d.mismatch_dates()),
-        } for d in self.diffs], columns=["table", "verdict", "rows prod", "rows test", "changed rows", "changed %",
-                                         "only prod", "only test", "dup. keys", "columns differing",
-                                         "dates differing"])
-
-    def column_table(self) -> pd.DataFrame:
-        """Per table and differing column: mismatches, share of matched rows, dates, largest difference."""
+        counted = ["rows prod", "rows test", "changed rows", "changed %", "only prod", "only test", "dup. keys",
+                   "columns differing"]
         rows = []
         for d in self.diffs:
+            row = {"table": d.prod_table, "verdict": d.verdict.upper(),
+                   "rows prod": d.rows_prod, "rows test": d.rows_test, "changed rows": d.changed_rows,
+                   "changed %": round(100 * d.changed_rate, 2), "only prod": d.only_in_prod,
+                   "only test": d.only_in_test, "dup. keys": d.duplicate_keys_prod + d.duplicate_keys_test,
+                   "columns differing": len(d.differing_columns()), "dates differing": _date_span(d.mismatch_dates())}
+            if not d.compared:   # nothing was counted: no zeros that would read as counts
+                row.update({name: None for name in counted}, **{"dates differing": "-"})
+            rows.append(row)
+        frame = pd.DataFrame(rows, columns=["table", "verdict", *counted, "dates differing"])
+        return frame.astype({name: "Int64" for name in counted if name != "changed %"})
+
+    def column_table(self) -> pd.DataFrame:
+        """Per table and column that differs in its values or its schema: mismatches, share of matched
+        rows, dates, largest difference, and how the column changed (missing or added in test, retyped)."""
+        rows = []
+        for d in self.diffs:
+            changes = {c: "missing in test" for c in d.schema.missing} | {c: "added in test" for c in d.schema.extra} \
+                | {c: f"{p} in production, {t} in test" for c, p, t in d.schema.type_changed}
             for column in d.differing_columns():
                 rows.append({"table": d.prod_table, "column": column, "mismatches": d.column_mismatches[column],
                              "of matched rows %": round(100 * d.column_mismatches[column] / max(d.matched_rows, 1), 2),
                              "dates": _date_span(d.mismatch_dates(column)),
-                             "max |delta|": d.max_abs_delta.get(column)})
-        return pd.DataFrame(rows, columns=["table", "column", "mismatches", "of matched rows %", "dates", "max |delta|"])
+                             "max |delta|": d.max_abs_delta.get(column), "schema": changes.pop(column, "-")})
+            rows += [{"table": d.prod_table, "column": column, "mismatches": None, "of matched rows %": None,
+                      "dates": "-", "max |delta|": None, "schema": change} for column, change in changes.items()]
+        frame = pd.DataFrame(rows, columns=["table", "column", "mismatches", "of matched rows %", "dates", "max |delta|",
+                                            "schema"])
+        return frame.astype({"mismatches": "Int64", "of matched rows %": "float64", "max |delta|": "float64"})
 
     def sample_table(self, rows_per_table: int = 10) -> pd.DataFrame:
         """The first mismatched values of each table, production beside test."""
@@ -112,8 +124,12 @@ def compare_replay(target: Any, dataset_prefix: str, start_date: Any = None, end
                 params={"start_date": start, "end_date": end}, partition_column=table.partition_column,
                 thresholds=thresholds, max_bytes_billed=max_bytes_billed, sample_rows=sample_rows, phases=phases)
         except CostRefused as exc:
-            diff = TableDiff(name=f"compare {test_ref}", verdict="blocked", summary=str(exc),
-                             prod_table=table.ref, test_table=test_ref, keys=table.keys)
+            diff = describe(TableDiff(name=f"compare {test_ref}", verdict="blocked", summary=str(exc),
+                                      prod_table=table.ref, test_table=test_ref, keys=table.keys, compared=False))
+        except ParameterError as exc:
+            if exc.parameter not in ("prod_table", "keys", "partition_column"):
+                raise   # the operator's own input (exclude, ...)
+            diff = _not_comparable(warehouse, table, test_ref)
         result.diffs.append(diff)
     return _conclude(result)
 
@@ -146,6 +162,33 @@ def _tables(warehouse: Any, phases, prefix: str, tables: Sequence[str] | None) -
         if table not in chosen:
             chosen.append(table)
     return chosen, []
+
+
+def _not_comparable(warehouse: Any, table: OutputTable, test_ref: str) -> TableDiff:
+    """A replayed table compare_tables refused: production's table is gone (blocked), or one of the
+    tables lacks or retypes a key or the partition column phases.yaml names (fail when the test table
+    does, blocked when production does)."""
+    diff = TableDiff(name=f"compare {test_ref}", verdict="blocked", summary="-", prod_table=table.ref,
+                     test_table=test_ref, keys=table.keys, compared=False)
+    if not warehouse.table_exists(table.ref):
+        diff.summary = f"Production table {table.ref} does not exist: nothing to compare {test_ref} with."
+        return describe(diff)
+    prod, test = (dict(warehouse.table_info(ref).columns) for ref in (table.ref, test_ref))
+    problems, schema = [], SchemaDiff()
+    for column in dict.fromkeys([*table.keys, *([table.partition_column] if table.partition_column else [])]):
+        role = "key column" if column in table.keys else "partition column"
+        if column not in prod:
+            problems.append(f"production lacks {role} {column}")
+        elif column not in test:
+            problems.append(f"test lacks {role} {column}")
+            schema.missing.append(column)
+        elif sql.base_type(prod[column]) != sql.base_type(test[column]):
+            problems.append(f"{role} {column} is {prod[column]} in production, {test[column]} in test")
+            schema.type_changed.append((column, prod[column], test[column]))
+    diff.schema = schema
+    diff.verdict = "fail" if schema else "blocked"
+    diff.summary = f"{test_ref} cannot be compared with {table.ref}: {'; '.join(problems) or 'see compare_tables'}."
+    return describe(diff)
 
 
 def _test_dates(warehouse: Any, prefix: str, tables: list[OutputTable]) -> tuple[date | None, date | None]:
@@ -183,6 +226,7 @@ def _conclude(result: ReplayComparison) -> ReplayComparison:
         "rows only in production": sum(d.only_in_prod for d in diffs),
         "rows only in test": sum(d.only_in_test for d in diffs),
         "columns differing": sum(len(d.differing_columns()) for d in diffs),
+        "schema differences": sum(d.schema.count() for d in diffs),
     }
     result.details = {"dataset_prefix": result.dataset_prefix, "start_date": str(result.start_date),
                       "end_date": str(result.end_date), "not_replayed": result.not_replayed,

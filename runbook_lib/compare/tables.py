@@ -4,12 +4,17 @@ Computed in the warehouse by the statements in sql.py (DuckDB locally, BigQuery 
 counts, a histogram and a bounded sample ever come back to Python, whatever the tables' size.
 
 Semantics. Rows are matched on `keys`. Two values are equal when both are NULL, or both are non-NULL
-and equal, or both are numeric and |test - prod| <= abs_tol + rel_tol * |prod|; NULL against a value
-is a difference. `changed_rows` counts key-matched rows with at least one differing compared column.
+and equal, or both are numeric and |test - prod| <= abs_tol + rel_tol * |prod| (the difference of
+two INT64s or NUMERICs taken exactly; an infinite difference is never within tolerance; NaN equals
+NaN only); NULL against a value is a difference. ARRAY, STRUCT and JSON values, and a column whose
+type differs between the sides (other than one number type for another), are equal when their JSON
+text is. `changed_rows` counts key-matched rows with at least one differing compared column.
 A key found more than once on either side is counted in duplicate_keys_* and, when the other side has
 it too, its rows are left out of the row-by-row comparison (there is no telling which copy matches
 which: they are counted in ambiguous_rows_*); a key on one side only counts in only_in_*. NULL key
-parts match NULL. Bookkeeping columns (phases.yaml `bookkeeping_columns`, e.g. processed_at) are left
+parts match NULL. Counts are split by partition: the partition column's value, its day for a
+TIMESTAMP or DATETIME column (BigQuery's partitions; its hour, month or year for a table partitioned
+so), its range for an integer-range partitioned table. Bookkeeping columns (phases.yaml `bookkeeping_columns`, e.g. processed_at) are left
 out unless `exclude` says otherwise.
 """
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
@@ -66,7 +72,11 @@ class SchemaDiff:
     type_changed: list[tuple[str, str, str]] = field(default_factory=list)   # (column, prod type, test type)
 
     def __bool__(self) -> bool:
-        return bool(self.missing or self.extra or self.type_changed)
+        return bool(self.count())
+
+    def count(self) -> int:
+        """Columns missing, added or retyped."""
+        return len(self.missing) + len(self.extra) + len(self.type_changed)
 
     def describe(self) -> str:
         parts = []
@@ -113,6 +123,7 @@ class TableDiff(Result):
     rel_tol: float = 0.0
     thresholds: Thresholds = field(default_factory=Thresholds)
     bytes_estimated: int | None = None
+    compared: bool = True   # False: the tables were not compared (refused, or not comparable): no counts
 
     @property
     def changed_rate(self) -> float:
@@ -163,13 +174,15 @@ def compare_tables(warehouse: Any, prod_table: str, test_table: str, keys: Seque
     registry = phases or load_phases()
     compared, excluded, schema = _columns(columns, exclude, keys, prod, test, registry)
     partition = _partition(partition_column, prod, test)
+    partition_of, partition_type = _partition_of(partition, prod)
     names = [c.name for c in compared]
     types = dict(prod.columns)
     plan = Plan(prod_table=prod.ref, test_table=test.ref, keys=keys, key_types=tuple(types[k] for k in keys),
-                columns=tuple(compared), partition_column=partition,
-                partition_type=types[partition] if partition else "", where=where,
-                row_hash=warehouse.row_hash_sql(names) if names else "0",   # nothing to compare: one constant
-                key_hash=warehouse.row_hash_sql([f"_k{i}" for i in range(len(keys))]))
+                columns=tuple(compared), partition_column=partition, partition_type=partition_type, where=where,
+                # (nothing to compare: one constant; the types are production's, the same on both sides
+                # wherever fingerprints are compared: sql.Plan.fingerprints_comparable)
+                row_hash=warehouse.row_hash_sql(names, [c.prod_type for c in compared]) if names else "0",
+                key_hash=warehouse.row_hash_sql([f"_k{i}" for i in range(len(keys))]), partition_of=partition_of)
     diff = TableDiff(name=f"compare {test.ref}", verdict="pass", summary="-", prod_table=prod.ref,
                      test_table=test.ref, keys=keys, compared_columns=names, excluded=excluded,
                      partition_column=partition, schema=schema, abs_tol=abs_tol, rel_tol=rel_tol,
@@ -207,6 +220,7 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
     no key is duplicated on either side; otherwise two more (counted key by key, then the detail)."""
     sample = sample_rows > 0
     limit = {"_limit": sample_rows} if sample else {}
+    diff.sample = _sample_frame(plan, [])
     found = runner.run(sql.comparison(plan, sample), "comparison", **limit)
     found["partition_value"] = [_value(v, plan.partition_type) for v in found["partition_value"]]
     numbers = list(sql.JOIN_COUNTS)
@@ -282,17 +296,23 @@ def _sample(diff: TableDiff, plan: Plan, rows: pd.DataFrame) -> None:
     found = []
     for j, column in enumerate(plan.columns):
         prods, tests = ranked[f"_p{j}"].tolist(), ranked[f"_t{j}"].tolist()
-        for n, differs in enumerate(ranked[f"_d{j}"].tolist()):
-            if differs:
-                prod, test = _value(prods[n], column.prod_type), _value(tests[n], column.test_type)
-                delta = abs(float(test) - float(prod)) if column.numeric and _number(prod) and _number(test) else None
+        for n, flag in enumerate(ranked[f"_d{j}"].tolist()):
+            if flag & sql.SAMPLE_DIFFERS:   # (a FLOAT64 NaN comes back as NaN, as a NULL does: flagged)
+                prod = math.nan if flag & sql.SAMPLE_PROD_NAN else _value(prods[n], column.prod_type)
+                test = math.nan if flag & sql.SAMPLE_TEST_NAN else _value(tests[n], column.test_type)
+                delta = _abs_delta(prod, test) if column.numeric else None
                 found.append((n, j, {**{k: keys[i][n] for i, k in enumerate(plan.keys)}, "column": column.name,
                                      "prod_value": prod, "test_value": test, "abs_delta": delta}))
     records = [record for _, _, record in sorted(found, key=lambda f: f[:2])]
+    diff.sample = _sample_frame(plan, records)
+
+
+def _sample_frame(plan: Plan, records: list[dict]) -> pd.DataFrame:
+    """The sample's rows (none, when nothing differs) in its columns: keys, column, both values, |delta|;
+    object columns, so that a NULL stays None next to numbers (pandas would make it NaN)."""
     names = [*plan.keys, "column", "prod_value", "test_value", "abs_delta"]
-    # object columns: a NULL stays None next to numbers (pandas would make it NaN)
-    diff.sample = pd.DataFrame({n: pd.Series([r[n] for r in records], dtype=object if n != "abs_delta" else "float64")
-                                for n in names})
+    return pd.DataFrame({n: pd.Series([r[n] for r in records], dtype=object if n != "abs_delta" else "float64")
+                         for n in names})
 
 
 def _narrowing(diff: TableDiff, plan: Plan, wanted: list) -> str | None:
@@ -323,7 +343,8 @@ def conclude(diff: TableDiff) -> TableDiff:
             (failures if count / max(total, 1) > limit else notes).append(f"{_rows(count)} {what}")
     duplicates = diff.duplicate_keys_prod + diff.duplicate_keys_test
     if duplicates:
-        text = f"{duplicates:,} duplicate keys ({diff.duplicate_keys_prod:,} in production, {diff.duplicate_keys_test:,} in test)"
+        text = (f"{duplicates:,} duplicate key{'s' if duplicates != 1 else ''} ({diff.duplicate_keys_prod:,} in "
+                f"production, {diff.duplicate_keys_test:,} in test)")
         (failures if duplicates > t.max_duplicate_keys else notes).append(text)
     if diff.schema:
         (failures if diff.schema.missing else notes).append(diff.schema.describe())
@@ -335,9 +356,15 @@ def conclude(diff: TableDiff) -> TableDiff:
                         f"no compared column differs beyond tolerance.")
     else:
         diff.summary = f"{diff.test_table} vs {diff.prod_table}: " + "; ".join(failures + notes) + "."
-    diff.figures = {"rows (prod/test)": f"{diff.rows_prod:,}/{diff.rows_test:,}", "changed rows": diff.changed_rows,
-                    "only in production": diff.only_in_prod, "only in test": diff.only_in_test,
-                    "duplicate keys": duplicates, "columns differing": len(changed)}
+    return describe(diff)
+
+
+def describe(diff: TableDiff) -> TableDiff:
+    """The figures and details of a diff whose verdict and summary are set."""
+    diff.figures = {"rows (prod/test)": f"{diff.rows_prod:,}/{diff.rows_test:,}" if diff.compared else "-",
+                    "changed rows": diff.changed_rows, "only in production": diff.only_in_prod,
+                    "only in test": diff.only_in_test, "duplicate keys": diff.duplicate_keys_prod + diff.duplicate_keys_test,
+                    "columns differing": len(diff.differing_columns()), "schema differences": diff.schema.count()}
     diff.details = details(diff)
     return diff
 
@@ -355,11 +382,11 @@ def details(diff: TableDiff) -> dict[str, Any]:
             "rows_prod", "rows_test", "only_in_prod", "only_in_test", "matched_rows", "changed_rows",
             "duplicate_keys_prod", "duplicate_keys_test", "ambiguous_rows_prod", "ambiguous_rows_test")},
         "changed_rate": diff.changed_rate, "column_mismatches": diff.column_mismatches,
-        "max_abs_delta": diff.max_abs_delta, "schema": diff.schema.to_dict(),
+        "max_abs_delta": {c: _plain(v) for c, v in diff.max_abs_delta.items()}, "schema": diff.schema.to_dict(),
         "mismatch_dates": {c: [str(d) for d in diff.mismatch_dates(c)] for c in diff.differing_columns()},
         "partitions": records(diff.partitions), "sample": records(diff.sample, SHOWN_SAMPLE_ROWS),
         "abs_tol": diff.abs_tol, "rel_tol": diff.rel_tol, "thresholds": diff.thresholds.to_dict(),
-        "bytes_estimated": diff.bytes_estimated,
+        "bytes_estimated": diff.bytes_estimated, "compared": diff.compared,
     }
 
 
@@ -445,31 +472,69 @@ def _partition(partition_column: str | None, prod, test) -> str | None:
     return partition_column
 
 
+def _partition_of(column: str | None, prod) -> tuple[str, str]:
+    """Which partition a value of `column` falls in, as SQL over the value ({0}), and the partitions'
+    type: as BigQuery partitions the table, a TIMESTAMP or DATETIME column by day (or by the hour,
+    month or year its table says), an integer-range partitioned column by its ranges (values outside
+    them in the NULL partition); any other column by its value."""
+    if column is None:
+        return "{0}", ""
+    kind = sql.base_type(dict(prod.columns)[column])
+    unit = (prod.partition_type or "DAY") if column == prod.partition_column else "DAY"
+    if kind in ("TIMESTAMP", "DATETIME") and unit == "HOUR":
+        return f"{kind}_TRUNC({{0}}, HOUR)", kind
+    if kind in ("TIMESTAMP", "DATETIME", "DATE"):
+        day = "{0}" if kind == "DATE" else "DATE({0})"
+        return (f"DATE_TRUNC({day}, {unit})" if unit in ("MONTH", "YEAR") else day), "DATE"
+    if kind == "INT64" and unit == "RANGE" and prod.partition_range:
+        start, end, interval = (int(v) for v in prod.partition_range)
+        return (f"IF({{0}} >= {start} AND {{0}} < {end}, {start} + DIV({{0}} - {start}, {interval}) * {interval}, "
+                "NULL)"), "INT64"
+    return "{0}", dict(prod.columns)[column]
+
+
 # ---------------------------------------------------------------- values
 
 
 def _value(value: Any, bigquery_type: str = "") -> Any:
     """A cell as a plain Python value of its BigQuery type (DATE columns arrive as pandas Timestamps
-    locally, as dates on BigQuery), usable again as a query parameter."""
-    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+    locally, as dates on BigQuery; NULL as None, never pandas' NA or NaN; an ARRAY as a list, a STRUCT
+    as a dict of plain values), usable again as a query parameter."""
+    if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     if sql.base_type(bigquery_type) == "DATE" and isinstance(value, (date, pd.Timestamp)):
         return as_date("value", value)
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
+    if isinstance(value, (list, tuple)) or (hasattr(value, "tolist") and getattr(value, "ndim", 0) > 0):
+        return [_value(v) for v in (value.tolist() if hasattr(value, "tolist") else value)]
+    if isinstance(value, dict):
+        return {k: _value(v) for k, v in value.items()}
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         return value.item()
     return value
 
 
 def _plain(value: Any) -> Any:
-    """A value for JSON and display."""
+    """A value for JSON and display (NaN and the infinities as text, which JSON has no number for)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     value = _value(value)
     return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
+    """A finite INT64, FLOAT64 or NUMERIC value."""
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _abs_delta(prod: Any, test: Any) -> float | None:
+    """|test - prod| of two numbers, subtracted exactly when both are exact (INT64, NUMERIC)."""
+    if not (_number(prod) and _number(test)):
+        return None
+    if isinstance(prod, float) or isinstance(test, float):
+        return abs(float(test) - float(prod))
+    return float(abs(Decimal(test) - Decimal(prod)))
 
 
 def _sort_text(value: Any) -> str:

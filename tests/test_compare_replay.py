@@ -253,6 +253,22 @@ def test_charts_of_a_wide_table_fit_a_page_and_numeric_columns_are_plotted():
     assert "2 mismatched rows" in scatter.axes[0].get_legend().get_texts()[0].get_text()
 
 
+def test_the_sample_table_shows_differences_a_page_would_hide():
+    """Trailing or doubled spaces, and an é made of e + U+0301 beside the precomposed one, look the same on
+    a page: the sample table quotes text and shows them (the TableDiff's sample keeps the values)."""
+    from runbook_lib.compare import ReplayComparison, TableDiff
+
+    sample = pd.DataFrame({"k": [1, 2, 3, 4], "column": ["s"] * 4, "prod_value": ["DET", "a b", "Dončić", 7],
+                           "test_value": ["DET ", "a  b", "Donc\u030cic\u0301", None], "abs_delta": [None] * 4},
+                          dtype=object)
+    diff = TableDiff(name="compare t", verdict="fail", summary="-", prod_table="d.t", test_table="t_d.t", keys=("k",),
+                     sample=sample)
+    shown = ReplayComparison(name="compare_outputs", verdict="fail", summary="-", diffs=[diff]).sample_table()
+    assert shown[["prod_value", "test_value"]].values.tolist() == [
+        ['"DET"', '"DET\u2423"'], ['"a b"', '"a\u2423\u2423b"'], ['"Dončić"', '"Donc\\u030cic\\u0301"'], [7, None]]
+    assert diff.sample["test_value"].tolist()[0] == "DET "
+
+
 def test_gcp_without_credentials_is_one_sentence(monkeypatch):
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
     monkeypatch.delenv("RUNBOOK_GCP_ENDPOINTS", raising=False)

@@ -6,6 +6,7 @@ partition column, so the warehouse reads only the replay's dates.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Sequence
@@ -71,12 +72,15 @@ class ReplayComparison(Result):
         return frame.astype({"mismatches": "Int64", "of matched rows %": "float64", "max |delta|": "float64"})
 
     def sample_table(self, rows_per_table: int = 10) -> pd.DataFrame:
-        """The first mismatched values of each table, production beside test."""
+        """The first mismatched values of each table, production beside test (text quoted, so that what
+        differs in it shows on a page: see _shown)."""
         frames = []
         for d in self.diffs:
             if d.sample.empty:
                 continue
             shown = d.sample.head(rows_per_table).copy()
+            for side in ("prod_value", "test_value"):   # (a list: Series.map would make a NULL NaN)
+                shown[side] = pd.Series([_shown(v) for v in shown[side]], index=shown.index, dtype=object)
             shown.insert(0, "key", shown[list(d.keys)].astype(str).agg(" | ".join, axis=1))
             shown.insert(0, "table", d.prod_table)
             frames.append(shown[["table", "key", "column", "prod_value", "test_value", "abs_delta"]])
@@ -239,6 +243,24 @@ def _short(diff: TableDiff) -> str:
     prefix = f"{diff.test_table} vs {diff.prod_table}: "
     text = diff.summary[len(prefix):] if diff.summary.startswith(prefix) else diff.summary
     return f"{diff.prod_table}: {text.rstrip('.')}"
+
+
+def _shown(value: Any) -> Any:
+    """A text value as a page can show its difference from another: quoted, a space that HTML would
+    fold away (leading, trailing, one of several) as ␣, other white space, controls and combining
+    marks escaped ('e' + U+0301 is "e\\u0301", not an é that looks like the precomposed one)."""
+    if not isinstance(value, str):
+        return value
+    out = []
+    for i, c in enumerate(value):
+        if c == " ":
+            folded = i == 0 or i == len(value) - 1 or value[i - 1] == " " or value[i + 1] == " "
+            out.append("\u2423" if folded else c)
+        elif c.isprintable() and unicodedata.category(c)[0] not in "MZC":
+            out.append(c)
+        else:
+            out.append(c.encode("unicode_escape").decode("ascii"))
+    return '"' + "".join(out) + '"'
 
 
 def _date_span(values: list[Any]) -> str:

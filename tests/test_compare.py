@@ -385,6 +385,7 @@ def test_each_statement_is_estimated_first_and_refused_above_max_bytes_billed(tm
     ({"prod_table": "nba_analytics.nope"}, "prod_table"),
     ({"test_table": "test_nba_analytics.nope"}, "test_table"),
     ({"test_table": "nope"}, "test_table"),
+    ({"test_table": "`nba_analytics.pgs`"}, "test_table"),   # production itself: it would always match
     ({"keys": ["game_date", "nobody"]}, "keys"),
     ({"keys": []}, "keys"),
     ({"keys": ["game_date", "game_date"]}, "keys"),

@@ -32,6 +32,7 @@ from ..errors import NotFoundError, ParameterError, RunbookError
 from ..formats import quote_columns, size
 from ..phases import PhaseRegistry, load_phases
 from ..results import Result
+from ..warehouse import split_ref
 from . import sql
 from .sql import Column, Plan
 
@@ -170,6 +171,9 @@ def compare_tables(warehouse: Any, prod_table: str, test_table: str, keys: Seque
         raise ParameterError("where", where, "give a BigQuery SQL condition, or None")
     prod = _table_info(warehouse, "prod_table", prod_table)
     test = _table_info(warehouse, "test_table", test_table)
+    if split_ref(prod_table) == split_ref(test_table):
+        raise ParameterError("test_table", test_table, "name the test table, not production's: a table always "
+                                                       "matches itself")
     keys = _keys(keys, prod, test)
     registry = phases or load_phases()
     compared, excluded, schema = _columns(columns, exclude, keys, prod, test, registry)

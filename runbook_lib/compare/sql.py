@@ -371,43 +371,47 @@ def _float(expr: str) -> str:
 
 def _delta(column: Column, j: int) -> str:
     """|test - production| as FLOAT64: two exact numbers are subtracted exactly (then the difference,
-    not the values, is rounded to FLOAT64), falling back to FLOAT64 only where the exact type would
-    overflow."""
+    not the values, is rounded to FLOAT64); a NUMERIC difference that would overflow NUMERIC is taken
+    in FLOAT64 (INT64s' never does)."""
     floats = f"ABS({_float(f'_t{j}')} - {_float(f'_p{j}')})"
     kind = column.exact_type
     if kind is None:
         return floats
+    if base_type(column.prod_type) == base_type(column.test_type) == "INT64":
+        return _float(f"ABS(CAST(_t{j} AS {kind}) - CAST(_p{j} AS {kind}))")
     exact = f"SAFE_SUBTRACT(SAFE_CAST(_t{j} AS {kind}), SAFE_CAST(_p{j} AS {kind}))"
     return f"COALESCE({_float(f'ABS({exact})')}, {floats})"
 
 
 def equal(column: Column, j: int) -> str:
-    """TRUE when the two sides' values count as equal: both NULL, or equal, or (numeric) within tolerance."""
+    """TRUE when the two sides' values count as equal: both NULL, or equal, or (numeric) within
+    tolerance, of the difference _x{j} (_delta, computed once before)."""
     p, t = f"_p{j}", f"_t{j}"
     if column.as_json:   # (a SQL NULL and a JSON null have the same JSON text: told apart first)
         return f"(({p} IS NULL AND {t} IS NULL) OR ({p} IS NOT NULL AND {t} IS NOT NULL AND TO_JSON_STRING({p}) = TO_JSON_STRING({t})))"
     same = [f"({p} IS NULL AND {t} IS NULL)", f"IFNULL({p} = {t}, FALSE)"]
     if column.numeric:
         # an infinite difference is never within tolerance (not even of an infinite production value)
-        delta = _delta(column, j)
-        same.append(f"IFNULL(NOT IS_INF({delta}) AND {delta} <= @abs_tol + @rel_tol * ABS({_float(p)}), FALSE)")
+        same.append(f"IFNULL(NOT IS_INF(_x{j}) AND _x{j} <= @abs_tol + @rel_tol * ABS({_float(p)}), FALSE)")
         if base_type(column.prod_type) == base_type(column.test_type) == "FLOAT64":
             same.append(f"IFNULL(IS_NAN({p}) AND IS_NAN({t}), FALSE)")
     return "(" + " OR ".join(same) + ")"
 
 
 def _detail_ctes(plan: Plan, sample: bool) -> str:
-    """From _pairs: per changed row a flag for any mismatch (_any), one per column (_d0..) and each
-    numeric column's |difference| (_x0..); then one row per column (_cells) by a cross join with the
-    column numbers (not by UNNESTing an array built from the row, which an engine may run as a join
-    of whole rows): column number 0 is the row itself (any mismatch), j + 1 is plan.columns[j]."""
+    """From _pairs: per changed row each numeric column's |difference| (_x0..), then a flag per column
+    (_d0..), then one for any mismatch (_any), each computed once; then one row per column (_cells) by
+    a cross join with the column numbers (not by UNNESTing an array built from the row, which an engine
+    may run as a join of whole rows): column number 0 is the row itself (any mismatch), j + 1 is
+    plan.columns[j]."""
     n = len(plan.columns)
-    flags = [f"NOT ({' AND '.join(equal(c, j) for j, c in enumerate(plan.columns)) or 'TRUE'}) AS _any"]
-    for j, c in enumerate(plan.columns):
-        flags += [f"NOT {equal(c, j)} AS _d{j}", f"{_delta(c, j) if c.numeric else 'CAST(NULL AS FLOAT64)'} AS _x{j}"]
+    deltas = [f"{_delta(c, j) if c.numeric else 'CAST(NULL AS FLOAT64)'} AS _x{j}" for j, c in enumerate(plan.columns)]
+    differs = [f"NOT {equal(c, j)} AS _d{j}" for j, c in enumerate(plan.columns)]
     pick = lambda first, prefix: (f"CASE _col WHEN 0 THEN {first} "  # noqa: E731
                                   + " ".join(f"WHEN {j + 1} THEN {prefix}{j}" for j in range(n)) + " END")
-    ctes = f"""_flags AS (SELECT _pairs.*, {", ".join(flags)} FROM _pairs),
+    ctes = f"""_deltas AS (SELECT {", ".join(["_pairs.*", *deltas])} FROM _pairs),
+_differs AS (SELECT {", ".join(["_deltas.*", *differs])} FROM _deltas),
+_flags AS (SELECT *, {" OR ".join(f"_d{j}" for j in range(n)) or "FALSE"} AS _any FROM _differs),
 _cells AS (
   SELECT _part, _col, {pick("_any", "_d")} AS differs, {pick("CAST(NULL AS FLOAT64)", "_x")} AS delta
   FROM _flags CROSS JOIN UNNEST(GENERATE_ARRAY(0, {n})) AS _col

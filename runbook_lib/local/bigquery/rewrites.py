@@ -108,13 +108,15 @@ def _nan_comparison(node: exp.Binary) -> exp.Expression | None:
                f"THEN {nan_answer} ELSE __a__ {_COMPARISONS[type(node)]} __b__ END)", a=a, b=b)
 
 
-def _countif(node: exp.CountIf) -> exp.Expression:
+def _countif(node: exp.Expression) -> exp.Expression | None:
     """Aggregate functions doc (COUNTIF): the number of TRUE values, 0 when there is none; DuckDB's
-    COUNT_IF gives NULL when every value is NULL. COUNT(NULLIF(x, FALSE)) counts the same values."""
-    arg = node.this
-    if isinstance(arg, exp.Distinct) and len(arg.expressions) == 1:
-        return exp.Count(this=exp.Distinct(expressions=[exp.Nullif(this=arg.expressions[0], expression=exp.false())]))
-    return exp.Count(this=exp.Nullif(this=arg, expression=exp.false()))
+    COUNT_IF gives NULL when every value is NULL. COALESCE(COUNT_IF(x), 0), around the window of a
+    windowed one (COUNT(NULLIF(x, FALSE)) would count the same, about 4 times slower)."""
+    if isinstance(node, exp.CountIf) and isinstance(node.parent, exp.Window):
+        return None   # the window is wrapped instead
+    if isinstance(node, exp.Window) and not isinstance(node.this, exp.CountIf):
+        return None
+    return exp.Coalesce(this=node, expressions=[exp.Literal.number(0)])
 
 
 def _json_null(node: exp.JSONFormat) -> exp.Expression:
@@ -354,6 +356,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.DataType: _decimal_types,
     exp.SafeFunc: _safe_prefix,
     exp.CountIf: _countif,
+    exp.Window: _countif,
     **{cls: _safe_arithmetic for cls in _SAFE_OPERATORS},
     exp.JSONFormat: _json_null,
     **{cls: _nan_comparison for cls in _COMPARISONS},

@@ -194,6 +194,12 @@ def test_more_wordings_of_known_causes(line, signature):
     "denied: Unauthenticated request. Unauthenticated requests do not have permission",
     'Error: Status 403 trying to push repository acme/api: "Access denied."',  # docker < 1.6
     "error pushing image: PUT https://gcr.io/v2/p/app/manifests/v1: NAME_UNKNOWN: repo not found",
+    # BuildKit wraps containerd's pusher errors in `failed to push <ref>: `
+    "ERROR: failed to push gcr.io/p/app:v1: unexpected status from PUT request to "
+    "https://gcr.io/v2/p/app/manifests/v1: 403 Forbidden",
+    "ERROR: failed to push europe-docker.pkg.dev/p/r/app:v1: failed to authorize: failed to fetch oauth "
+    "token: unexpected status from GET request to https://europe-docker.pkg.dev/v2/token: 403 Forbidden",
+    "error: failed to push ghcr.io/o/app:v1: server message: insufficient_scope: authorization failed",
 ])
 def test_the_registry_refusing_a_push_in_any_wording_is_a_refused_push(line):
     assert _top_signature(line) == "push-permission-denied"

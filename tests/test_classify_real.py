@@ -9,6 +9,7 @@ loudly once the log is right.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -74,6 +75,20 @@ def test_the_fresh_held_out_set_is_big_and_varied_enough_to_mean_something():
                 if entry["set"] == latest or str(entry.get("note", "")).startswith(f"{latest} in round ")]
     assert len(held_out) >= 25
     assert len(Counter(held_out)) >= 10  # most of the catalogue, not one kind of failure
+
+
+def test_every_log_ever_measured_held_out_has_a_second_independent_label():
+    # SECOND-LABELS.yaml: a second labeller's blind opinion, the measure of how far two careful people
+    # agree on these logs (its header has the numbers); new rounds' held-out logs get one before they count
+    second = yaml.safe_load((REAL / "SECOND-LABELS.yaml").read_text(encoding="utf-8"))["logs"]
+    measured = {name for name, entry in MANIFEST.items()
+                if entry["set"].startswith("held-out-") or re.match(r"held-out-\d+ in round ", str(entry.get("note", "")))}
+    assert measured <= set(second) <= set(MANIFEST)
+    ids = set(load_catalogue().ids())
+    for name, label in second.items():
+        assert label["signature"] in ids and label["confidence"] in {"sure", "arguable"}, name
+        assert 0 <= label["error_line"] <= len((REAL / name).read_text(encoding="utf-8").splitlines()), name
+        assert ("other" in label) == (label["confidence"] == "arguable"), name
 
 
 def test_real_logs_are_excerpts_not_whole_builds():

@@ -91,7 +91,8 @@ def mismatch_heatmap(result: ReplayComparison) -> Any:
     title = f"Mismatch rate by table and column, {_span(result)}"
     differing = len({c for d in result.diffs for c in d.differing_columns()})
     if differing > len(rates.columns):
-        title += f"\n(the {len(rates.columns)} columns with the highest rate; {differing - len(rates.columns)} more differ)"
+        shown = len(rates.columns)
+        title += f"\n(the {shown} columns with the highest rate; {differing - shown} more differ)"
     if rates.empty or rates.columns.empty:
         return _empty(charts.new_figure(8, 2.0), title, "No compared column differs beyond tolerance.")
     fig = charts.new_figure(max(6.0, 1.0 + 0.9 * len(rates.columns)), 1.6 + 0.45 * len(rates.index))

@@ -48,7 +48,7 @@ class ReplayComparison(Result):
                    "only test": d.only_in_test, "dup. keys": d.duplicate_keys_prod + d.duplicate_keys_test,
                    "columns differing": len(d.differing_columns()), "dates differing": _date_span(d.mismatch_dates())}
             if not d.compared:   # nothing was counted: no zeros that would read as counts
-                row.update({name: None for name in counted}, **{"dates differing": "-"})
+                row.update(dict.fromkeys(counted), **{"dates differing": "-"})
             rows.append(row)
         frame = pd.DataFrame(rows, columns=["table", "verdict", *counted, "dates differing"])
         return frame.astype({name: "Int64" for name in counted if name != "changed %"})

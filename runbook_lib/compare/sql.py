@@ -275,7 +275,8 @@ def comparison(plan: Plan, sample: bool) -> str:
 _test AS ({_keyed(plan, [*parted, f"{plan.row_hash} AS _h"], plan.test_table, None)}),
 _joined AS (
   SELECT {part} AS _part, COALESCE(p._kh, t._kh) AS _kh, {joined_keys},
-    CASE WHEN t._kh IS NULL THEN 1 WHEN p._kh IS NULL THEN 2 WHEN {plan.fingerprints_differ("p._h", "t._h")} THEN 3 END AS _odd,
+    CASE WHEN t._kh IS NULL THEN 1 WHEN p._kh IS NULL THEN 2
+      WHEN {plan.fingerprints_differ("p._h", "t._h")} THEN 3 END AS _odd,
     {", ".join(_value_columns(plan, "p", "p."))}
   FROM _prod AS p FULL JOIN _test AS t ON {_joined_on(plan, "p", "t")}
 ),
@@ -344,7 +345,8 @@ _prod AS ({_fingerprints(plan, "p", partitions)}),
 _test AS ({_fingerprints(plan, "t", partitions)}),
 {_keys_cte(plan)},
 _changed_keys AS (
-  SELECT {plan.key_hash} AS _kh, {_key_list(plan)} FROM _keys WHERE _np = 1 AND _nt = 1 AND {plan.fingerprints_differ("_hp", "_ht")}
+  SELECT {plan.key_hash} AS _kh, {_key_list(plan)} FROM _keys
+  WHERE _np = 1 AND _nt = 1 AND {plan.fingerprints_differ("_hp", "_ht")}
 ),
 _changed AS (
   SELECT p._part, c._kh, {keys}, {", ".join(_value_columns(plan, "p", "p."))}
@@ -388,7 +390,8 @@ def equal(column: Column, j: int) -> str:
     tolerance, of the difference _x{j} (_delta, computed once before)."""
     p, t = f"_p{j}", f"_t{j}"
     if column.as_json:   # (a SQL NULL and a JSON null have the same JSON text: told apart first)
-        return f"(({p} IS NULL AND {t} IS NULL) OR ({p} IS NOT NULL AND {t} IS NOT NULL AND TO_JSON_STRING({p}) = TO_JSON_STRING({t})))"
+        return (f"(({p} IS NULL AND {t} IS NULL) OR "
+                f"({p} IS NOT NULL AND {t} IS NOT NULL AND TO_JSON_STRING({p}) = TO_JSON_STRING({t})))")
     same = [f"({p} IS NULL AND {t} IS NULL)", f"IFNULL({p} = {t}, FALSE)"]
     if column.numeric:
         # an infinite difference is never within tolerance (not even of an infinite production value)

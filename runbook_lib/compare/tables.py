@@ -14,8 +14,8 @@ it too, its rows are left out of the row-by-row comparison (there is no telling 
 which: they are counted in ambiguous_rows_*); a key on one side only counts in only_in_*. NULL key
 parts match NULL. Counts are split by partition: the partition column's value, its day for a
 TIMESTAMP or DATETIME column (BigQuery's partitions; its hour, month or year for a table partitioned
-so), its range for an integer-range partitioned table. Bookkeeping columns (phases.yaml `bookkeeping_columns`, e.g. processed_at) are left
-out unless `exclude` says otherwise.
+so), its range for an integer-range partitioned table. Bookkeeping columns (phases.yaml
+`bookkeeping_columns`, e.g. processed_at) are left out unless `exclude` says otherwise.
 """
 from __future__ import annotations
 
@@ -367,7 +367,8 @@ def describe(diff: TableDiff) -> TableDiff:
     """The figures and details of a diff whose verdict and summary are set."""
     diff.figures = {"rows (prod/test)": f"{diff.rows_prod:,}/{diff.rows_test:,}" if diff.compared else "-",
                     "changed rows": diff.changed_rows, "only in production": diff.only_in_prod,
-                    "only in test": diff.only_in_test, "duplicate keys": diff.duplicate_keys_prod + diff.duplicate_keys_test,
+                    "only in test": diff.only_in_test,
+                    "duplicate keys": diff.duplicate_keys_prod + diff.duplicate_keys_test,
                     "columns differing": len(diff.differing_columns()), "schema differences": diff.schema.count()}
     diff.details = details(diff)
     return diff
@@ -375,9 +376,11 @@ def describe(diff: TableDiff) -> TableDiff:
 
 def details(diff: TableDiff) -> dict[str, Any]:
     """Everything the comparison found, JSON-safe (the sample cut to its first rows)."""
-    def records(frame: pd.DataFrame, limit: int | None = None) -> list[dict]:
+    def records(frame: pd.DataFrame, limit: int | None = None, values: tuple[str, ...] = ()) -> list[dict]:
+        """Rows as plain values; a NaN in `values` is the value NaN (the sample's), elsewhere a NULL."""
         shown = frame if limit is None else frame.head(limit)
-        return [{k: _plain(v) for k, v in row.items()} for row in shown.to_dict(orient="records")]
+        return [{k: _plain(v, "NaN" if k in values else None) for k, v in row.items()}
+                for row in shown.to_dict(orient="records")]
 
     return {
         "prod_table": diff.prod_table, "test_table": diff.test_table, "keys": list(diff.keys),
@@ -388,7 +391,7 @@ def details(diff: TableDiff) -> dict[str, Any]:
         "changed_rate": diff.changed_rate, "column_mismatches": diff.column_mismatches,
         "max_abs_delta": {c: _plain(v) for c, v in diff.max_abs_delta.items()}, "schema": diff.schema.to_dict(),
         "mismatch_dates": {c: [str(d) for d in diff.mismatch_dates(c)] for c in diff.differing_columns()},
-        "partitions": records(diff.partitions), "sample": records(diff.sample, SHOWN_SAMPLE_ROWS),
+        "partitions": records(diff.partitions), "sample": records(diff.sample, SHOWN_SAMPLE_ROWS, ("prod_value", "test_value")),
         "abs_tol": diff.abs_tol, "rel_tol": diff.rel_tol, "thresholds": diff.thresholds.to_dict(),
         "bytes_estimated": diff.bytes_estimated, "compared": diff.compared,
     }
@@ -519,10 +522,13 @@ def _value(value: Any, bigquery_type: str = "") -> Any:
     return value
 
 
-def _plain(value: Any) -> Any:
-    """A value for JSON and display (NaN and the infinities as text, which JSON has no number for)."""
-    if isinstance(value, float) and not math.isfinite(value):
+def _plain(value: Any, nan: str | None = None) -> Any:
+    """A value for JSON and display: the infinities as text, which JSON has no number for, and NaN as
+    `nan` (None where a NaN stands for a NULL, as it does in a float column of a DataFrame)."""
+    if isinstance(value, float) and math.isinf(value):
         return str(value)
+    if isinstance(value, float) and math.isnan(value):
+        return nan
     value = _value(value)
     return value.isoformat() if isinstance(value, (date, datetime)) else value
 

@@ -269,6 +269,10 @@ def test_a_version_word_without_a_refusal_of_the_version_file_is_no_version_prob
     # a shell's own error form names no failure word
     (["-----> Go app detected", "/tmp/buildpacks/go/bin/compile: line 68: test: too many arguments",
       "-----> Creating release..."], 2),
+    # firebase deploy's closing verdict comes after the list of what failed
+    (["i  functions: updating Node.js 20 function api(europe-west1)...", "",
+      "Functions deploy had errors with the following functions:", "        api(europe-west1)", "",
+      "Error: There was an error deploying functions"], 3),
 ])
 def test_the_lead_line_skips_headers_and_advice_for_the_line_that_says_why(lines, lead):
     top = classify_log("\n".join(lines) + "\n")[0]

@@ -245,6 +245,12 @@ def test_the_same_words_on_a_pull_or_a_file_are_not_a_refused_push(line):
      "container-start-failed"),
     ("ERROR: (gcloud.preview.app.deploy) Not enough VMs ready (1/3 ready, 2 still deploying).",
      "container-start-failed"),
+    # Cloud Run's startup probes of any kind, the sentence cut or wrapped after its count
+    ("Default STARTUP HTTP probe failed 3 times consecutively", "container-start-failed"),
+    ('Default STARTUP GRPC probe failed 1 time consecutively for container "api" on port 8080.',
+     "container-start-failed"),
+    # a missing-entrypoint buildpack's refusal for any language, cut after its start
+    ("ERROR: failed to build: for PHP, an entrypoint must be manually set", "buildpacks-no-entrypoint"),
     ("  Could not find a version that satisfies the requirement flask==9.9 (from versions: )", "pip-install-failed"),
     ('Command "python setup.py egg_info" failed with error code 1 in /tmp/pip-build/x/', "pip-install-failed"),
     ("  × Building wheel for numpy (pyproject.toml) did not run successfully.", "pip-install-failed"),

@@ -5,6 +5,7 @@ from functools import lru_cache
 
 import farmhash
 
+from .json_text import to_json_string
 from .typenames import bigquery_type
 
 _TWO_64 = 1 << 64
@@ -27,5 +28,8 @@ def register_functions(con) -> None:
 
     con.create_function("farm_fingerprint", farm_fingerprint, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.BIGINT,
                         type="native", null_handling="default", side_effects=False)
+    # Any type in (no parameter types given): Arrow keeps each value's type; NULL too gives "null".
+    con.create_function("_bq_to_json_string", to_json_string, None, duckdb.sqltypes.VARCHAR,
+                        type="arrow", null_handling="special", side_effects=False)
     con.create_function("_bq_type", bigquery_type, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR,
                         type="native", null_handling="default", side_effects=False)

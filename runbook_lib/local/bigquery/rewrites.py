@@ -237,6 +237,37 @@ def _instr(node: exp.StrPosition) -> exp.Expression | None:
     return tpl(sql, v=node.this, s=node.args["substr"], p=position or one, o=occurrence or one.copy())
 
 
+def _struct_field_name(field: exp.Expression) -> str:
+    """The name BigQuery gives a STRUCT(...) field: its alias, a column's (or path's) last name, else
+    none (anonymous)."""
+    if isinstance(field, (exp.PropertyEQ, exp.Alias)):
+        return field.alias if isinstance(field, exp.Alias) else field.name
+    return field.name if isinstance(field, exp.Column) else ""
+
+
+def _to_json_string(node: exp.JSONFormat) -> exp.Expression | None:
+    """TO_JSON_STRING(value[, pretty_print]): BigQuery's JSON text (json_text.py), where DuckDB's
+    to_json writes 1e20 as 100000000000000000000.0, a TIMESTAMP with a space and +00, BYTES as text.
+    A STRUCT(...) written as the argument itself may have anonymous or repeated field names, which
+    BigQuery writes ("" and both) and a DuckDB struct cannot hold: its fields are renamed by position
+    and BigQuery's names handed over beside it."""
+    if node.args.get("to_json"):
+        return None   # TO_JSON (a JSON value) encodes numbers otherwise; left to DuckDB's to_json
+    value, names = node.this, exp.null()
+    if isinstance(value, exp.Struct):
+        fields = [_struct_field_name(f) for f in value.expressions]
+        if "" in fields or len({f.lower() for f in fields}) < len(fields):
+            value.set("expressions", [
+                exp.PropertyEQ(this=exp.to_identifier(f"_field{i}"),
+                               expression=f.expression if isinstance(f, exp.PropertyEQ) else
+                               f.this if isinstance(f, exp.Alias) else f)
+                for i, f in enumerate(value.expressions)])
+            names = exp.Array(expressions=[exp.Literal.string(f) for f in fields])
+    pretty = node.args.get("options") or exp.false()
+    return exp.Anonymous(this="_bq_to_json_string",
+                         expressions=[value, exp.Anonymous(this="TYPEOF", expressions=[value.copy()]), pretty, names])
+
+
 # Functions DuckDB's TRY() refuses to wrap (volatile), as they appear once rewritten.
 _VOLATILE = {"ERROR", "RANDOM", "RAND", "UUID", "GEN_RANDOM_UUID", "NEXTVAL"}
 
@@ -286,6 +317,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.Delete: _delete_without_from,
     exp.DataType: _decimal_types,
     exp.SafeFunc: _safe_prefix,
+    exp.JSONFormat: _to_json_string,
 }
 
 

@@ -13,8 +13,9 @@ this bench measures that path against two peers in the same run, on the same war
 - floor: DuckDB's own vectorised `BIT_XOR(hash(...))` of the same columns in plain DuckDB (the local
   warehouse's `row_hash_sql`): the least a per-row fingerprint can cost.
 
-Each contender runs ROUNDS times, taking turns; each keeps its fastest run (a shared machine slows
-a run down, never speeds it up). The kit's checksums must not change between rounds.
+Each contender runs ROUNDS times, taking turns; each keeps its fastest run and its least CPU time
+(all threads; steadier than wall time on a shared machine, which slows a run down, never speeds it
+up). The kit's checksums must not change between rounds.
 
     python -m bench checksum            # 1,000,000 rows
     python bench/bench_checksum.py 200000
@@ -39,15 +40,22 @@ def _days() -> list[date]:
     return [date(2024, 10, 22) + timedelta(days=i) for i in range(200)]   # bench_compare's 200 game dates
 
 
-def kit(path: Path) -> tuple[float, dict]:
+def _timed(run) -> tuple[tuple[float, float], object]:
+    started, cpu = time.perf_counter(), time.process_time()
+    found = run()
+    return (time.perf_counter() - started, time.process_time() - cpu), found
+
+
+def kit(path: Path) -> tuple[tuple[float, float], dict]:
     from runbook_lib.local.warehouse import LocalWarehouse
     from runbook_lib.replay.fingerprint import checksum_sql
 
     wh = LocalWarehouse(path)
-    started = time.perf_counter()
-    sql, params = checksum_sql(wh, TABLE, _days())
-    found = {str(r.day): int(r.checksum) for r in wh.query(sql, params).itertuples(index=False)}
-    return time.perf_counter() - started, found
+
+    def run() -> dict:
+        sql, params = checksum_sql(wh, TABLE, _days())
+        return {str(r.day): int(r.checksum) for r in wh.query(sql, params).itertuples(index=False)}
+    return _timed(run)
 
 
 def _columns(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -57,25 +65,23 @@ def _columns(con: duckdb.DuckDBPyConnection) -> list[str]:
         [schema, table]).fetchall()]
 
 
-def _plain(path: Path, row_hash: str) -> float:
+def _plain(path: Path, row_hash: str) -> tuple[float, float]:
     from runbook_lib.local.bigquery import register_functions
 
     con = duckdb.connect(str(path), read_only=True)
     register_functions(con)
     columns = ", ".join(f'"{c}"' for c in _columns(con))
-    started = time.perf_counter()
-    con.execute(f"SELECT game_date, BIT_XOR({row_hash.format(columns=columns)}) FROM {TABLE} "
-                "GROUP BY game_date").fetchall()
-    seconds = time.perf_counter() - started
+    times, _ = _timed(lambda: con.execute(f"SELECT game_date, BIT_XOR({row_hash.format(columns=columns)}) "
+                                          f"FROM {TABLE} GROUP BY game_date").fetchall())
     con.close()
-    return seconds
+    return times
 
 
-def json_peer(path: Path) -> float:
+def json_peer(path: Path) -> tuple[float, float]:
     return _plain(path, "farm_fingerprint(CAST(to_json(struct_pack({columns})) AS VARCHAR))")
 
 
-def floor(path: Path) -> float:
+def floor(path: Path) -> tuple[float, float]:
     return _plain(path, "hash({columns})")
 
 
@@ -90,22 +96,23 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         generate(path, rows)
         print(f"   {rows:,} rows x 25 columns generated in {time.perf_counter() - started:.1f} s", flush=True)
-        best = {"kit": float("inf"), "json-peer": float("inf"), "floor": float("inf")}
+        best = {name: (float("inf"), float("inf")) for name in ("kit", "json-peer", "floor")}
         checksums = None
         for _ in range(ROUNDS):
-            seconds, found = kit(path)
+            times, found = kit(path)
             if checksums is not None and found != checksums:
                 print("   the kit's checksums changed between rounds")
                 return 1
             checksums = found
-            best["kit"] = min(best["kit"], seconds)
-            best["json-peer"] = min(best["json-peer"], json_peer(path))
-            best["floor"] = min(best["floor"], floor(path))
+            for name, run in (("kit", times), ("json-peer", json_peer(path)), ("floor", floor(path))):
+                best[name] = (min(best[name][0], run[0]), min(best[name][1], run[1]))
         print(f"   {len(checksums)} partitions checksummed")
-        print("| rows | contender | best s | x floor | x json-peer |\n| ---: | --- | ---: | ---: | ---: |")
-        for name, seconds in best.items():
-            print(f"| {rows:,} | {name} | {seconds:.2f} | {seconds / best['floor']:.1f} | "
-                  f"{seconds / best['json-peer']:.2f} |")
+        peer = best["json-peer"]
+        print("| rows | contender | best s | CPU s | x floor | x json-peer | x json-peer (CPU) |\n"
+              "| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+        for name, (seconds, cpu) in best.items():
+            print(f"| {rows:,} | {name} | {seconds:.2f} | {cpu:.2f} | {seconds / best['floor'][0]:.1f} | "
+                  f"{seconds / peer[0]:.2f} | {cpu / peer[1]:.2f} |")
         return 0
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -906,6 +906,32 @@ def test_to_json_string_follows_zetasql_where_the_docs_are_silent(wh):
     assert one(wh, "SELECT TO_JSON_STRING(1, CAST(NULL AS BOOL))") is None
 
 
+def test_float64_digits_are_the_zetasql_rule_for_every_magnitude():
+    # The encoder takes Arrow's own text where it is already %.15g's (plain notation, at least 1e-4, at
+    # most 15 digits) and spells the rest one by one; oracle: the [ZetaSQL] rule itself, in Python.
+    import random
+
+    import pyarrow as pa
+
+    from runbook_lib.local.bigquery.json_text import spell
+
+    def zetasql(v: float) -> str:
+        if math.isnan(v) or math.isinf(v):
+            return '"NaN"' if math.isnan(v) else '"Infinity"' if v > 0 else '"-Infinity"'
+        if v == 0:
+            return "0"
+        short = "%.15g" % v
+        return short if float(short) == v else "%.17g" % v
+
+    rng = random.Random(12)
+    values = [1.5 * 10.0 ** k for k in range(-9, 22)] + [0.1 + 0.2, 1 / 3, 5e-324, 1.7976931348623157e308, 1e-4,
+                                                          9.9999e-5, 1e15, 999999999999999.0, -0.0, math.nan, -math.inf]
+    values += [rng.uniform(-1e6, 1e6) for _ in range(3000)] + [round(rng.uniform(-100, 100), rng.randint(0, 7))
+                                                              for _ in range(3000)]
+    values += [rng.random() * 10.0 ** rng.randint(-30, 30) for _ in range(3000)]
+    assert spell(pa.array(values + [None], pa.float64())).to_pylist() == [zetasql(v) for v in values] + ["null"]
+
+
 def test_interval_examples_the_local_parser_cannot_read(wh):
     # The page's other two INTERVAL examples, handed to the encoder as the values DuckDB would hold.
     import pyarrow as pa

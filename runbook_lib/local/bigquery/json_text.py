@@ -116,7 +116,7 @@ def _integer(arr: pa.Array) -> pa.Array:
     of this range is encoded as a string." (9007199254740993 -> "9007199254740993")."""
     text = arr.cast(pa.string())
     wide = _beyond_double(arr)
-    return pc.if_else(wide, _quoted_column(text), text) if wide is not None and _any(wide) else text
+    return text if wide is None else pc.if_else(wide, _quoted_column(text), text)
 
 
 def _numeric_digits(value: Decimal) -> str:
@@ -126,8 +126,8 @@ def _numeric_digits(value: Decimal) -> str:
 
 def _numeric(arr: pa.Array) -> pa.Array:
     """NUMERIC, BIGNUMERIC: "Encoded as a number when the value is in the range of [-2^53, 2^53] and
-    has no fractional part", else a string (123.56 -> "123.56"); written without trailing zeros, as
-    BigQuery writes NUMERIC '1.50' (1.5), which the page's examples show."""
+    has no fractional part", else a string; without trailing zeros (a NUMERIC holds nine decimal
+    places, and the page writes 123.56 as "123.56")."""
     text = arr.cast(pa.string())   # Arrow pads to the scale ('1.500000000'), and writes 0 as '0E-9'
     text = pc.replace_substring_regex(pc.replace_substring_regex(text, r"0+$", ""), r"\.$", "")
     exponent = pc.match_substring(text, "E")
@@ -369,13 +369,11 @@ def to_json_string(values: pa.Array, duckdb_types: pa.Array, pretty_print: pa.Ar
     argument itself (anonymous and repeated names DuckDB's struct cannot carry). A NULL
     pretty_print gives NULL [ZetaSQL]."""
     values, duckdb_types, pretty_print, names = (_whole(a) for a in (values, duckdb_types, pretty_print, names))
-    if not len(values):
-        return pa.array([], pa.string())
+    if not len(values) or pa.types.is_null(pretty_print.type):
+        return pa.nulls(len(values), pa.string())
     places = _json_places(duckdb_types[0].as_py())
     top_names = None if pa.types.is_null(names.type) else names[0].as_py()
     text = spell(values, places, None, top_names)
-    if pa.types.is_null(pretty_print.type):
-        return pa.nulls(len(values), pa.string())
     wanted = pretty_print.fill_null(False)
     if _any(wanted):
         text = pc.if_else(wanted, spell(values, places, 0, top_names), text)

@@ -372,7 +372,7 @@ def to_json_string(values: pa.Array, duckdb_types: pa.Array, pretty_print: pa.Ar
     if not len(values) or pa.types.is_null(pretty_print.type):
         return pa.nulls(len(values), pa.string())
     places = _json_places(duckdb_types[0].as_py())
-    top_names = None if pa.types.is_null(names.type) else names[0].as_py()
+    top_names = names[0].as_py()
     text = spell(values, places, None, top_names)
     wanted = pretty_print.fill_null(False)
     if _any(wanted):

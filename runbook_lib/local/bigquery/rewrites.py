@@ -253,7 +253,7 @@ def _to_json_string(node: exp.JSONFormat) -> exp.Expression | None:
     and BigQuery's names handed over beside it."""
     if node.args.get("to_json"):
         return None   # TO_JSON (a JSON value) encodes numbers otherwise; left to DuckDB's to_json
-    value, names = node.this, exp.null()
+    value, names = node.this, tpl("CAST(NULL AS VARCHAR[])")   # typed: older DuckDBs hand no NULL type to Arrow
     if isinstance(value, exp.Struct):
         fields = [_struct_field_name(f) for f in value.expressions]
         if "" in fields or len({f.lower() for f in fields}) < len(fields):

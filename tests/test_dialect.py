@@ -857,7 +857,7 @@ def test_to_json_string_pretty_print_is_the_docs_example(wh):
     # TO_JSON_STRING section: "If pretty_print is true, the returned value is formatted for easy readability."
     assert _json(wh, "STRUCT(1 AS id, [10,20] AS coordinates), true") == \
         '{\n  "id": 1,\n  "coordinates": [\n    10,\n    20\n  ]\n}'
-    # A table row, as the page's first version of the example converts it.
+    # A table row, as an earlier version of the page converts it (its CoordinatesTable example).
     df = wh.query("WITH CoordinatesTable AS ((SELECT 1 AS id, [10,20] AS coordinates) UNION ALL "
                   "(SELECT 2 AS id, [30,40] AS coordinates)) "
                   "SELECT TO_JSON_STRING(t) AS c, TO_JSON_STRING(t, true) AS p FROM CoordinatesTable AS t ORDER BY id")

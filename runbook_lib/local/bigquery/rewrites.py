@@ -237,12 +237,14 @@ def _instr(node: exp.StrPosition) -> exp.Expression | None:
     return tpl(sql, v=node.this, s=node.args["substr"], p=position or one, o=occurrence or one.copy())
 
 
-def _struct_field_name(field: exp.Expression) -> str:
-    """The name BigQuery gives a STRUCT(...) field: its alias, a column's (or path's) last name, else
-    none (anonymous)."""
-    if isinstance(field, (exp.PropertyEQ, exp.Alias)):
-        return field.alias if isinstance(field, exp.Alias) else field.name
-    return field.name if isinstance(field, exp.Column) else ""
+def _struct_field(field: exp.Expression) -> tuple[str, exp.Expression]:
+    """A STRUCT(...) field's name as BigQuery gives it (its alias, a column's or path's last name, else
+    "" for an anonymous field) and its value."""
+    if isinstance(field, exp.Alias):
+        return field.alias, field.this
+    if isinstance(field, exp.PropertyEQ):
+        return field.name, field.expression
+    return (field.name if isinstance(field, exp.Column) else ""), field
 
 
 def _to_json_string(node: exp.JSONFormat) -> exp.Expression | None:
@@ -253,16 +255,15 @@ def _to_json_string(node: exp.JSONFormat) -> exp.Expression | None:
     and BigQuery's names handed over beside it."""
     if node.args.get("to_json"):
         return None   # TO_JSON (a JSON value) encodes numbers otherwise; left to DuckDB's to_json
-    value, names = node.this, tpl("CAST(NULL AS VARCHAR[])")   # typed: older DuckDBs hand no NULL type to Arrow
+    value = node.this
+    names = tpl("CAST(NULL AS VARCHAR[])")   # typed: DuckDB before 2.0 hands no untyped NULL to Arrow
     if isinstance(value, exp.Struct):
-        fields = [_struct_field_name(f) for f in value.expressions]
-        if "" in fields or len({f.lower() for f in fields}) < len(fields):
-            value.set("expressions", [
-                exp.PropertyEQ(this=exp.to_identifier(f"_field{i}"),
-                               expression=f.expression if isinstance(f, exp.PropertyEQ) else
-                               f.this if isinstance(f, exp.Alias) else f)
-                for i, f in enumerate(value.expressions)])
-            names = exp.Array(expressions=[exp.Literal.string(f) for f in fields])
+        fields = [_struct_field(f) for f in value.expressions]
+        bigquery_names = [name for name, _ in fields]
+        if "" in bigquery_names or len({n.lower() for n in bigquery_names}) < len(bigquery_names):
+            value.set("expressions", [exp.PropertyEQ(this=exp.to_identifier(f"_field{i}"), expression=v)
+                                      for i, (_, v) in enumerate(fields)])
+            names = exp.Array(expressions=[exp.Literal.string(n) for n in bigquery_names])
     pretty = node.args.get("options") or exp.false()
     return exp.Anonymous(this="_bq_to_json_string",
                          expressions=[value, exp.Anonymous(this="TYPEOF", expressions=[value.copy()]), pretty, names])

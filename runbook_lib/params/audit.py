@@ -49,13 +49,6 @@ class AuditParams(TargetParams):
             raise ParameterError("until", v, "give a timestamp such as 2025-12-31T08:00:00Z (UTC unless it says), "
                                              "or leave it empty for now") from None
 
-    @field_validator("lookback_hours", mode="before")
-    @classmethod
-    def _hours(cls, v: Any) -> Any:
-        if isinstance(v, bool):
-            raise ParameterError("lookback_hours", v, f"a number of hours above 0 and at most {MAX_LOOKBACK_HOURS}")
-        return v
-
     @field_validator("expected_invokers", mode="before")
     @classmethod
     def _expected(cls, v: Any) -> Any:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import re
+import types
 import typing
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Mapping
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError,
+                      field_validator, model_validator)
 
 from .. import formats
 from ..checks import check_path
@@ -51,7 +53,8 @@ def param(default: Any = ..., *, allowed: str, **constraints: Any) -> Any:
 class RunbookParams(BaseModel):
     """Parameters every runbook takes. Unknown names are rejected; instances are read-only."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: no runbook has a use for an infinite limit, and it breaks the arithmetic a limit feeds.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     # The runbook's name, for the `runbook=<name>` label BigQuery jobs carry on target=gcp.
     runbook: ClassVar[str | None] = None
 
@@ -60,6 +63,26 @@ class RunbookParams(BaseModel):
         None, allowed="a Google Cloud project id (6-30 lowercase letters, digits or hyphens, starting with a letter) or None")
     region: REGION | None = param(None, allowed="a Google Cloud region such as us-west2, global, or None")
     sandbox_home: str | None = param(None, allowed="the sandbox folder as text, or None for $RUNBOOK_HOME, else the kit's .runbook folder")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flags_and_numbers_as_written(cls, data: Any) -> Any:
+        """What pydantic would quietly convert is refused instead: a flag is true or false (pydantic reads
+        0, "n" or "off" as False, so `dry_run=0` would change things), and a number is never a flag (True
+        would be a limit of 1)."""
+        if isinstance(data, Mapping):
+            for name, value in data.items():
+                field = cls.model_fields.get(name)
+                if field is not None and _converted_quietly(field.annotation, value):
+                    raise ParameterError(name, value, _allowed_for_type(field))
+        return data
+
+    @field_validator("sandbox_home")
+    @classmethod
+    def _blank_home(cls, v: str | None) -> str | None:
+        if v and not v.strip():
+            raise ParameterError("sandbox_home", v, cls.model_fields["sandbox_home"].json_schema_extra["allowed"])
+        return v
 
     def masked(self) -> dict[str, Any]:
         """The values with secret-named parameters shown as ***, for displays and reports."""
@@ -188,6 +211,33 @@ def _allowed(model_cls: type[BaseModel], name: str, error: Mapping[str, Any]) ->
             pass
     message = str(error.get("msg", "not accepted")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     return message[:1].lower() + message[1:].rstrip(".")
+
+
+def _scalar_types(annotation: Any) -> set[Any]:
+    """The types a field's annotation unites (`bool | None` -> {bool, NoneType}); itself when not a union."""
+    return set(typing.get_args(annotation)) if typing.get_origin(annotation) in (typing.Union, types.UnionType) \
+        else {annotation}
+
+
+def _converted_quietly(annotation: Any, value: Any) -> bool:
+    """Would pydantic turn `value` into the field's type by a conversion an operator would not expect?"""
+    kinds = _scalar_types(annotation)
+    if kinds - {type(None)} == {bool}:
+        return not isinstance(value, bool) and not (value is None and type(None) in kinds)
+    if kinds & {int, float} and bool not in kinds:
+        return isinstance(value, bool)
+    return False
+
+
+def _allowed_for_type(field: Any) -> str:
+    """What a flag or number field allows: its own `allowed` text, else said by its type."""
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and "allowed" in extra:
+        return str(extra["allowed"])
+    kinds = _scalar_types(field.annotation)
+    if bool in kinds:
+        return "true or false, or None" if type(None) in kinds else "true or false"
+    return "a whole number" if int in kinds else "a number"
 
 
 def _literal_choices(annotation: Any) -> list[Any]:

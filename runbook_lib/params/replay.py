@@ -19,9 +19,9 @@ MAX_DATES = 366
 
 
 def _whole_number(parameter: str, value: Any, low: int, high: int) -> Any:
-    """Refuse booleans (pydantic reads True as 1) and numbers out of range, in one sentence."""
+    """Refuse numbers out of range in one sentence (a boolean never gets here: RunbookParams refuses it)."""
     allowed = f"a whole number from {low} to {high}"
-    if isinstance(value, bool) or (isinstance(value, (int, float)) and not low <= value <= high):
+    if isinstance(value, (int, float)) and not low <= value <= high:
         raise ParameterError(parameter, value, allowed)
     return value
 

@@ -116,7 +116,7 @@ def test_a_long_value_is_cut_so_the_sentence_still_says_what_is_allowed():
 
 
 def test_a_long_value_with_a_password_in_it_is_masked_before_it_is_cut():
-    url = "https://operator:hunter2hunter2@example.com/" + "x" * 40
+    url = "https://operator:hunter2hunter2@example.com/" + "x" * 100
     assert "hunter2" not in str(ParameterError("source_dir", url, "an existing folder"))
 
 

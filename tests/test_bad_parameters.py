@@ -127,6 +127,15 @@ def test_the_printed_sandbox_command_can_be_pasted_into_a_shell(tmp_path):
     assert shlex.split(command) == ["runbook", "sandbox", "init", "--home", str(home)]
 
 
+def test_the_printed_report_command_can_be_pasted_into_a_shell(tmp_path, capsys):
+    from runbook_lib import nights
+
+    reports = tmp_path / "night reports"
+    nights._warn("could not write the index", OSError("disk full"), reports)
+    command = capsys.readouterr().err.split("`")[1]
+    assert shlex.split(command) == ["runbook", "report", str(reports)]
+
+
 @pytest.mark.parametrize("value", ["   ", "\t"])
 def test_a_blank_sandbox_home_is_refused(value):
     error = _refused(params.OverviewParams, value)

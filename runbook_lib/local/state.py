@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shlex
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,11 +78,11 @@ def require_initialised(home, parameter: str = "sandbox_home", shown: str | None
     state = read_state(home) if state is None else state
     if not state.get("initialised"):
         raise ParameterError(parameter, shown or str(root),
-                             f"give an initialised sandbox folder (run `runbook sandbox init --home {root}` first)")
+                             f"give an initialised sandbox folder (run `runbook sandbox init --home {shlex.quote(str(root))}` first)")
     problem = warehouse_problem(home)
     if problem:
         raise ParameterError(parameter, shown or str(root), f"its warehouse {home.warehouse} {problem}; "
-                             f"run `runbook sandbox reset{'' if shown is None else f' --home {root}'}` to rebuild it")
+                             f"run `runbook sandbox reset{'' if shown is None else f' --home {shlex.quote(str(root))}'}` to rebuild it")
     return state
 
 

@@ -169,7 +169,7 @@ def test_a_parameter_written_twice_in_a_file_is_refused(tmp_path):
     file.write_text("phase: phase3\nbuild_id: ''\nphase: phase9\n")
     with pytest.raises(ParameterError) as caught:
         runner.resolve_parameters(DIAGNOSE, files=[file])
-    assert caught.value.parameter == "-f" and "'phase'" in str(caught.value) and "line 3" in str(caught.value)
+    assert caught.value.parameter == "-f" and "'phase'" in str(caught.value) and "lines 1 and 3" in str(caught.value)
 
 
 @pytest.mark.parametrize("text", [

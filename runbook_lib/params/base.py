@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import types
 import typing
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Mapping
 
@@ -264,6 +265,21 @@ def _known_phase(parameter: str, value: str) -> str:
         return registry.get(value).name          # "4" and "phase4" name the same phase
     except ParameterError:
         raise ParameterError(parameter, value, f"choose one of {', '.join(registry.names())}") from None
+
+
+def iso_day(parameter: str, value: str, in_the_future: str) -> str:
+    """A date written as YYYY-MM-DD exactly (not 20251215, 2025-W51-1 or a time, which Python's ISO reader
+    also takes), not after today (UTC); `in_the_future` says why a later date is refused."""
+    try:
+        day = date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ParameterError(parameter, value, "give a date as YYYY-MM-DD, or leave it empty")
+    today = datetime.now(timezone.utc).date()
+    if day > today:
+        raise ParameterError(parameter, value, f"it is in the future (today is {today.isoformat()} UTC): {in_the_future}")
+    return value
 
 
 def _existing(parameter: str, value: str, kind: str) -> str:

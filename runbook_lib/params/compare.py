@@ -1,13 +1,12 @@
 """Runbook 04's parameters."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from pydantic import field_validator, model_validator
 
 from ..errors import ParameterError
-from .base import (TargetParams, param)
+from .base import TargetParams, iso_day, param
 
 
 class CompareParams(TargetParams):
@@ -36,12 +35,7 @@ class CompareParams(TargetParams):
     @field_validator("start_date", "end_date")
     @classmethod
     def _date(cls, v: str, info) -> str:
-        if not v:
-            return v
-        try:
-            return date.fromisoformat(v.strip()).isoformat()
-        except ValueError:
-            raise ParameterError(info.field_name, v, "give a date as YYYY-MM-DD, or leave it empty") from None
+        return iso_day(info.field_name, v, "no replay has written it yet") if v else v
 
     @field_validator("tables")
     @classmethod

@@ -17,6 +17,9 @@ ENDPOINTS_ENV = "RUNBOOK_GCP_ENDPOINTS"
 
 
 def endpoints_from_env() -> dict | None:
+    """RUNBOOK_GCP_ENDPOINTS, checked (a bad one is a ParameterError naming the variable); None when unset."""
+    from .clients import check_endpoints
+
     raw = os.environ.get(ENDPOINTS_ENV, "").strip()
     if not raw:
         return None
@@ -24,7 +27,17 @@ def endpoints_from_env() -> dict | None:
         value = json.loads(raw)
     except ValueError:
         raise ParameterError(ENDPOINTS_ENV, raw, 'give JSON such as {"cloudbuild": "http://127.0.0.1:8123"}') from None
-    return value
+    return check_endpoints(value, ENDPOINTS_ENV)
+
+
+def check_environment() -> None:
+    """Before a headless run on target=gcp, once: every RUNBOOK_GCP_* setting (a bad one is refused in one
+    sentence naming the variable before anything runs, not in whichever cell first calls Google), then
+    credentials (check_credentials)."""
+    from .calls import CallPolicy
+
+    CallPolicy.from_env()
+    check_credentials()   # reads RUNBOOK_GCP_ENDPOINTS and RUNBOOK_GCP_ANONYMOUS
 
 
 def check_credentials() -> None:

@@ -16,7 +16,7 @@ from .. import masking, nights, params, report
 from ..checks import parse_yaml_as_written
 from ..errors import CloudUnreachable, ConfigError, ParameterError, QuotaExceeded, RunbookError
 from ..exit_codes import ExitCode
-from ..gcp.connect import check_credentials
+from ..gcp.connect import check_environment
 from ..phases import PROJECT_ROOT
 from ..publish import PublishError, Publisher
 from ..target import TARGETS
@@ -223,7 +223,7 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
     its pages still on disk."""
     loaded = load_plan(plan_path, target)
     if any(s.values.get("target") == "gcp" for s in loaded.steps):
-        check_credentials()   # once, before the night, not once per step
+        check_environment()   # once, before the night, not once per step
     reports_dir = check_outdir(outdir)
     if publisher is not None:
         _fetch_history(publisher, reports_dir)

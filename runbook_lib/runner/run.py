@@ -20,7 +20,7 @@ from ..charts import FIGURES_DIR
 from ..checks import check_path
 from ..errors import ParameterError
 from ..exit_codes import ExitCode
-from ..gcp.connect import check_credentials
+from ..gcp.connect import check_environment
 from ..phases import PROJECT_ROOT
 from .kernel import KERNEL_NAME, ensure_kernelspec, kernel_environment
 from .outcome import RunOutcome, decide_outcome, first_error, said, stopped_outcome, stopped_signal, stopped_text
@@ -334,7 +334,7 @@ def run_notebook(notebook: str | Path, parameters: Sequence[Sequence[str]] = (),
     values = resolve_parameters(source, parameters or (), param_files or (), target, nb=nb)
     folder = check_outdir(outdir)
     if (values.get("target") or declared_default(nb, "target")) == "gcp":
-        check_credentials()
+        check_environment()
     now = datetime.now()
     run_dir = unique_dir(folder / f"{now:%Y-%m-%d}" / f"{now:%H%M%S}-{source.stem}")
     print(f"Running {display_path(source)} -> {run_dir}", file=sys.stderr, flush=True)

@@ -210,3 +210,27 @@ def test_a_bad_gcp_setting_is_refused_before_the_run_naming_the_variable(anonymo
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and errors[0].startswith(f"error: {variable}"), errors
     assert not out.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# The library's entry points
+
+@pytest.mark.parametrize("target", ["local", "gcp"])
+@pytest.mark.parametrize("option, value", [("project", "Bad Project"), ("region", "west")])
+def test_connect_checks_project_and_region_on_both_targets(sandbox_home, target, option, value):
+    from runbook_lib import connect
+
+    home = {"home": str(sandbox_home)} if target == "local" else {"project": "my-project"}
+    with pytest.raises(ParameterError) as caught:
+        connect(target, **{**home, option: value})
+    assert caught.value.parameter == option
+
+
+@pytest.mark.parametrize("option, value", [("maximum_bytes_billed", 0), ("anonymous", "no")])
+def test_a_gcp_option_is_never_quietly_replaced(option, value):
+    """0 bytes was read as "the 100 GiB default" and "no" as anonymous (a non-empty text is true)."""
+    from runbook_lib import connect
+
+    with pytest.raises(ParameterError) as caught:
+        connect("gcp", project="my-project", **{option: value})
+    assert caught.value.parameter == option

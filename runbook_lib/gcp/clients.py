@@ -156,7 +156,9 @@ class GcpClients:
                  anonymous: bool | None = None):
         self.project = check_project(project)
         self.endpoints = check_endpoints(endpoints)
-        self.anonymous = anonymous_from_env() if anonymous is None else bool(anonymous)
+        if anonymous is not None and not isinstance(anonymous, bool):   # "no" would be true
+            raise ParameterError("anonymous", anonymous, "true, false, or None for RUNBOOK_GCP_ANONYMOUS")
+        self.anonymous = anonymous_from_env() if anonymous is None else anonymous
         self._explicit_credentials = credentials
         self._credentials: Any = None
         self._built: dict[str, Any] = {}

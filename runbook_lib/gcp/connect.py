@@ -86,7 +86,8 @@ def connect_gcp(phases: PhaseRegistry, **options) -> Target:
     services = GcpServices(project, phases, clients, source_dir=options.get("source_dir"))
     # The Storage Read API is gRPC: only Google's own endpoint serves it, never a local fake.
     warehouse = GcpWarehouse(project, LazyClient(lambda: clients.bigquery), location=options.get("bigquery_location"),
-                             maximum_bytes_billed=options.get("maximum_bytes_billed") or DEFAULT_MAXIMUM_BYTES_BILLED,
+                             maximum_bytes_billed=DEFAULT_MAXIMUM_BYTES_BILLED if options.get("maximum_bytes_billed") is None
+                             else options["maximum_bytes_billed"],   # 0 too: its check refuses it
                              runbook=options.get("runbook"),
                              use_storage_api=storage_api_installed() and not clients.endpoints.get("bigquery"))
     # Each adapter closes what it made itself; the shared clients belong to the target and close last.
@@ -95,3 +96,4 @@ def connect_gcp(phases: PhaseRegistry, **options) -> Target:
                   description=describe_connection(project, clients.endpoints, anonymous),
                   source_dir=options.get("source_dir"), options={"project": project, "endpoints": dict(endpoints or {})},
                   closers=[clients.close, logs.close, builds.close, services.close, warehouse.close])
+

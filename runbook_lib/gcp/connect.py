@@ -96,4 +96,3 @@ def connect_gcp(phases: PhaseRegistry, **options) -> Target:
                   description=describe_connection(project, clients.endpoints, anonymous),
                   source_dir=options.get("source_dir"), options={"project": project, "endpoints": dict(endpoints or {})},
                   closers=[clients.close, logs.close, builds.close, services.close, warehouse.close])
-

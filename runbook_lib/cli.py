@@ -31,15 +31,15 @@ Parameters: -f files are read in order, then -p pairs, then --target. A name the
 cell does not declare is refused before anything runs; values are checked by its validation cell.
 -p values are typed as the notebook declares them (text stays text: -p commit 0123456); a file's
 values are typed the same way (phase: 4 is "4"). Parameter files are UTF-8 YAML mappings of at most
-1 MiB, without anchors or aliases. Prefer files for secrets: a -p value shows in the process list.
+1 MiB, without anchors, aliases or a key written twice. Prefer files for secrets: a -p value shows in the process list.
 
 {EXIT_CODES}"""
 
 PLAN_FORMAT = f"""\
-plan format (YAML, UTF-8, at most 1 MiB, no anchors or aliases):
+plan format (YAML, UTF-8, at most 1 MiB, no anchors, aliases or key written twice):
   title: Overnight runbooks            # shown on the morning-review index
   target: local                        # local (the sandbox) or gcp; --target overrides it
-  parameters: {{sandbox_home: null}}     # given to every step that declares them
+  parameters: {{sandbox_home: null}}     # given to every step; each notebook must declare them
   cell_timeout_seconds: 900            # optional: one cell's limit for every step
   steps:
     - id: diagnose-phase4              # lowercase letters, digits, - and _; unique

@@ -31,7 +31,8 @@ Parameters: -f files are read in order, then -p pairs, then --target. A name the
 cell does not declare is refused before anything runs; values are checked by its validation cell.
 -p values are typed as the notebook declares them (text stays text: -p commit 0123456); a file's
 values are typed the same way (phase: 4 is "4"). Parameter files are UTF-8 YAML mappings of at most
-1 MiB, without anchors, aliases or a key written twice. Prefer files for secrets: a -p value shows in the process list.
+1 MiB, without anchors, aliases or a key written twice. Prefer files for secrets: a -p value shows in
+the process list.
 
 {EXIT_CODES}"""
 

@@ -92,6 +92,13 @@ def test_a_step_of_another_notebook_changes_things_unless_its_dry_run_is_true():
         assert runner.plan.changes_things(declared, {"dry_run": value}), value
 
 
+def test_a_repository_is_refused_when_the_image_is_deployed_as_given(sandbox_home):
+    """strategy=image pushes nothing, so a repository given with it would be silently ignored."""
+    error = _refused(params.RedeployParams, sandbox_home, strategy="image", repository="my-repo",
+                     image="us-west2-docker.pkg.dev/p/r/s:v1")
+    assert error.parameter == "repository" and "strategy" in error.allowed
+
+
 @pytest.mark.parametrize("key, written", [
     ("cell_timeout_seconds", "true"),           # would be a one-second limit
     ("allow_changes", "'yes'"),

@@ -59,6 +59,14 @@ def test_only_true_or_false_is_a_flag_for_any_runbook(sandbox_home, model, name,
     assert error.parameter == name and "true or false" in error.allowed
 
 
+def test_a_flag_computed_with_numpy_is_a_flag(sandbox_home):
+    import numpy as np
+
+    p = params.validate_params(params.ReplayParams, {"sandbox_home": str(sandbox_home), "dry_run": np.bool_(True)})
+    assert p.dry_run is True
+    assert _refused(params.ReplayParams, sandbox_home, concurrency=np.bool_(True)).parameter == "concurrency"
+
+
 @pytest.mark.parametrize("model, name", [f for f in _fields(float)
                                          if float in _scalar_types(f.values[0].model_fields[f.values[1]].annotation)])
 @pytest.mark.parametrize("value", [float("inf"), float("nan")])

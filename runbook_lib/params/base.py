@@ -224,10 +224,15 @@ def _converted_quietly(annotation: Any, value: Any) -> bool:
     """Would pydantic turn `value` into the field's type by a conversion an operator would not expect?"""
     kinds = _scalar_types(annotation)
     if kinds - {type(None)} == {bool}:
-        return not isinstance(value, bool) and not (value is None and type(None) in kinds)
+        return not _is_boolean(value) and not (value is None and type(None) in kinds)
     if kinds & {int, float} and bool not in kinds:
-        return isinstance(value, bool)
+        return _is_boolean(value)
     return False
+
+
+def _is_boolean(value: Any) -> bool:
+    """True or False, also as numpy gives it (a flag computed in a notebook: `(frame.x > 0).any()`)."""
+    return isinstance(value, bool) or type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
 
 
 def _allowed_for_type(field: Any) -> str:

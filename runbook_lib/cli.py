@@ -59,10 +59,18 @@ folder; index.html and summary.json are written beside them, also after Ctrl-C o
 {EXIT_CODES}"""
 
 
+def _not_blank(value: str | None, option: str, allowed: str) -> str | None:
+    """An option given empty (`--home "$UNSET"`) is a mistake, not a request for its default."""
+    if value is not None and not value.strip():
+        raise ParameterError(option, value, allowed)
+    return value
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     from .local import sandbox
 
-    home = args.home
+    home = _not_blank(args.home, "--home", "give the sandbox folder, or leave --home out for $RUNBOOK_HOME, else "
+                                           "the kit's .runbook")
     if args.action == "init":
         status = sandbox.init_sandbox(home=home, scale=args.scale, force=args.force, start_services=not args.no_services)
     elif args.action == "status":
@@ -95,7 +103,7 @@ def _overnight(args: argparse.Namespace) -> int:
 
     from .publish import Publisher
 
-    publisher = Publisher.to(args.publish) if args.publish else None   # a bad URL stops here, before the night
+    publisher = Publisher.to(args.publish) if args.publish is not None else None   # a bad URL stops here, before the night
     result = runner.run_plan(args.plan, outdir=args.outdir, target=args.target, publisher=publisher)
     return result.exit_code
 
@@ -111,7 +119,7 @@ def _report(args: argparse.Namespace) -> int:
 
     from . import nights
 
-    reports_dir = Path(args.reports_dir)
+    reports_dir = Path(_not_blank(args.reports_dir, "REPORTS_DIR", "the folder of nights, or leave it out for reports"))
     if not reports_dir.is_dir():
         raise ParameterError("REPORTS_DIR", args.reports_dir, "an existing folder of nights (<date>/overnight-*/ inside it)")
     history = nights.DEFAULT_HISTORY if args.nights is None else args.nights

@@ -249,3 +249,36 @@ def test_a_gcp_option_is_never_quietly_replaced(option, value):
     with pytest.raises(ParameterError) as caught:
         connect("gcp", project="my-project", **{option: value})
     assert caught.value.parameter == option
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line: an empty option (an unset shell variable) is not "the default"
+
+@pytest.mark.parametrize("args, option", [
+    (["sandbox", "reset", "--home", ""], "--home"),          # would rebuild the default sandbox
+    (["sandbox", "init", "--home", "  ", "--no-services"], "--home"),
+    (["overnight", "PLAN", "--publish", ""], "--publish"),   # would run the night and publish nothing
+    (["run", str(DIAGNOSE), "-o", ""], "outdir"),
+    (["report", ""], "REPORTS_DIR"),                         # would write pages into the current folder
+])
+def test_an_empty_option_is_refused_not_taken_for_the_default(tmp_path, monkeypatch, capsys, args, option):
+    default_home = tmp_path / "default-home"
+    monkeypatch.setenv("RUNBOOK_HOME", str(default_home))
+    monkeypatch.chdir(tmp_path)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"steps:\n  - id: a\n    notebook: {DIAGNOSE}\n")
+    assert cli.main([str(plan) if a == "PLAN" else a for a in args]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith((f"error: {option}=''", f"error: {option}='  '")), errors
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.yaml"]   # no sandbox, no reports, no pages
+
+
+@pytest.mark.parametrize("outdir", ["", "FILE"])
+def test_a_bad_demo_report_folder_is_refused_before_the_sandbox_is_reset(tmp_path, monkeypatch, capsys, outdir):
+    home = tmp_path / "home"
+    monkeypatch.setenv("RUNBOOK_HOME", str(home))
+    file = tmp_path / "a-file"
+    file.write_text("not a folder")
+    assert cli.main(["demo", "--scale", "0.15", "-o", str(file) if outdir == "FILE" else outdir]) == 2
+    assert "error: outdir=" in capsys.readouterr().err
+    assert not home.exists()

@@ -194,6 +194,13 @@ def test_more_wordings_of_known_causes(line, signature):
     "denied: Unauthenticated request. Unauthenticated requests do not have permission",
     'Error: Status 403 trying to push repository acme/api: "Access denied."',  # docker < 1.6
     "error pushing image: PUT https://gcr.io/v2/p/app/manifests/v1: NAME_UNKNOWN: repo not found",
+    # BuildKit wraps containerd's pusher errors in `failed to push <ref>: `
+    "ERROR: failed to push gcr.io/p/app:v1: unexpected status from PUT request to "
+    "https://gcr.io/v2/p/app/manifests/v1: 403 Forbidden",
+    "ERROR: failed to push europe-docker.pkg.dev/p/r/app:v1: failed to authorize: failed to fetch oauth "
+    "token: unexpected status from GET request to https://europe-docker.pkg.dev/v2/token: 403 Forbidden",
+    "error: failed to push ghcr.io/o/app:v1: server message: insufficient_scope: authorization failed",
+    "denied: Token exchange failed for project 'p'. Caller does not have permission 'storage.buckets.create'.",
 ])
 def test_the_registry_refusing_a_push_in_any_wording_is_a_refused_push(line):
     assert _top_signature(line) == "push-permission-denied"
@@ -207,6 +214,8 @@ def test_the_registry_refusing_a_push_in_any_wording_is_a_refused_push(line):
     "unauthorized: authentication required",
     "Error response from daemon: Get https://gcr.io/v2/: unauthorized: login attempt failed",
     "Permission denied: '/workspace/out'",   # a file system refusal
+    "Error response from daemon: Get https://gcr.io/v2/b/img/manifests/latest: denied: Token exchange failed "
+    "for project 'b'. Caller does not have permission 'storage.buckets.get'.",   # a step's image refused
 ])
 def test_the_same_words_on_a_pull_or_a_file_are_not_a_refused_push(line):
     assert _top_signature(line) != "push-permission-denied"
@@ -233,6 +242,8 @@ def test_the_same_words_on_a_pull_or_a_file_are_not_a_refused_push(line):
     ('Error: error building at STEP "COPY app.py .": checking on sources under "/tmp/ctx": copier: stat: '
      '"/app.py": no such file or directory', "docker-copy-source-missing"),
     ("Error Response: [13] Timed out when starting VMs.  It's possible that the application code is unhealthy.",
+     "container-start-failed"),
+    ("ERROR: (gcloud.preview.app.deploy) Not enough VMs ready (1/3 ready, 2 still deploying).",
      "container-start-failed"),
     ("  Could not find a version that satisfies the requirement flask==9.9 (from versions: )", "pip-install-failed"),
     ('Command "python setup.py egg_info" failed with error code 1 in /tmp/pip-build/x/', "pip-install-failed"),

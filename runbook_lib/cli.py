@@ -103,7 +103,8 @@ def _overnight(args: argparse.Namespace) -> int:
 
     from .publish import Publisher
 
-    publisher = Publisher.to(args.publish) if args.publish is not None else None   # a bad URL stops here, before the night
+    # A bad URL (an empty one too) stops here, before the night.
+    publisher = Publisher.to(args.publish) if args.publish is not None else None
     result = runner.run_plan(args.plan, outdir=args.outdir, target=args.target, publisher=publisher)
     return result.exit_code
 

@@ -189,7 +189,8 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
             _check(partition == keys[0], source, f"{twhere}.partition_column", "must be the first merge key")
             tables.append(OutputTable(dataset, table, tuple(keys), partition))
         phase_region = _need(spec, "region", where, source) if "region" in spec else region
-        _check(bool(REGION.fullmatch(phase_region)), source, f"{where}.region", "must be a Google Cloud region such as us-west2")
+        _check(bool(REGION.fullmatch(phase_region)), source, f"{where}.region",
+               "must be a Google Cloud region such as us-west2")
         invokers = _need(spec, "expected_invokers", where, source, list) if "expected_invokers" in spec else []
         for email in invokers:
             _check(bool(SERVICE_ACCOUNT_EMAIL.fullmatch(email)), source, f"{where}.expected_invokers entry {email!r}",

@@ -85,9 +85,9 @@ def connect_gcp(phases: PhaseRegistry, **options) -> Target:
                           storage_client=lambda: clients.storage)
     services = GcpServices(project, phases, clients, source_dir=options.get("source_dir"))
     # The Storage Read API is gRPC: only Google's own endpoint serves it, never a local fake.
+    cap = options.get("maximum_bytes_billed")   # 0 too is given: its check refuses it, never the default
     warehouse = GcpWarehouse(project, LazyClient(lambda: clients.bigquery), location=options.get("bigquery_location"),
-                             maximum_bytes_billed=DEFAULT_MAXIMUM_BYTES_BILLED if options.get("maximum_bytes_billed") is None
-                             else options["maximum_bytes_billed"],   # 0 too: its check refuses it
+                             maximum_bytes_billed=DEFAULT_MAXIMUM_BYTES_BILLED if cap is None else cap,
                              runbook=options.get("runbook"),
                              use_storage_api=storage_api_installed() and not clients.endpoints.get("bigquery"))
     # Each adapter closes what it made itself; the shared clients belong to the target and close last.

@@ -75,7 +75,9 @@ class RunbookParams(BaseModel):
             for name, value in data.items():
                 field = cls.model_fields.get(name)
                 if field is not None and _converted_quietly(field.annotation, value):
-                    raise ParameterError(name, value, _allowed_for_type(field))
+                    kinds = _scalar_types(field.annotation)
+                    kind = "bool_type" if bool in kinds else "int_type" if int in kinds else "float_type"
+                    raise ParameterError(name, value, _allowed(cls, name, {"type": kind}))
         return data
 
     @field_validator("sandbox_home")
@@ -235,17 +237,6 @@ def _is_boolean(value: Any) -> bool:
     return isinstance(value, bool) or type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
 
 
-def _allowed_for_type(field: Any) -> str:
-    """What a flag or number field allows: its own `allowed` text, else said by its type."""
-    extra = field.json_schema_extra
-    if isinstance(extra, dict) and "allowed" in extra:
-        return str(extra["allowed"])
-    kinds = _scalar_types(field.annotation)
-    if bool in kinds:
-        return "true or false, or None" if type(None) in kinds else "true or false"
-    return "a whole number" if int in kinds else "a number"
-
-
 def _literal_choices(annotation: Any) -> list[Any]:
     if typing.get_origin(annotation) is Literal:
         return list(typing.get_args(annotation))
@@ -283,7 +274,8 @@ def iso_day(parameter: str, value: str, in_the_future: str) -> str:
         raise ParameterError(parameter, value, "give a date as YYYY-MM-DD, or leave it empty")
     today = datetime.now(timezone.utc).date()
     if day > today:
-        raise ParameterError(parameter, value, f"it is in the future (today is {today.isoformat()} UTC): {in_the_future}")
+        raise ParameterError(parameter, value, f"it is in the future (today is {today.isoformat()} UTC): "
+                                               f"{in_the_future}")
     return value
 
 

@@ -314,7 +314,8 @@ def check_outdir(outdir: str | Path | None) -> Path:
     """The report folder: refused in one sentence if it is blank (an unset shell variable, not a request
     for the default), a file, or cannot be made."""
     if outdir is not None and not str(outdir).strip():
-        raise ParameterError("outdir", str(outdir), f"give a folder for the reports, or leave -o out for {DEFAULT_REPORTS}")
+        raise ParameterError("outdir", str(outdir), f"give a folder for the reports, or leave -o out for "
+                                                    f"{DEFAULT_REPORTS}")
     folder = Path(outdir or DEFAULT_REPORTS)
     check_path("outdir", folder)
     existing = next((p for p in (folder, *folder.parents) if p.exists()), None)

@@ -25,16 +25,13 @@ def _scalar_types(annotation) -> set:
     return set(typing.get_args(annotation)) or {annotation}
 
 
-def _fields(kind) -> list:
-    """(model, field name) for every field of the kit's runbooks whose type takes `kind` (int and float:
-    numbers that are not booleans; bool: flags)."""
-    found = []
-    for model in MODELS:
-        for name, field in model.model_fields.items():
-            types = _scalar_types(field.annotation)
-            if kind is bool and bool in types or kind is not bool and types & {int, float} and bool not in types:
-                found.append(pytest.param(model, name, id=f"{model.__name__}.{name}"))
-    return found
+def _fields(*kinds: type) -> list:
+    """(model, field name) for every field of the kit's runbooks whose type is one of `kinds` (a flag,
+    typed bool, is not a number)."""
+    return [pytest.param(model, name, id=f"{model.__name__}.{name}")
+            for model in MODELS for name, field in model.model_fields.items()
+            if _scalar_types(field.annotation) & set(kinds)
+            and (bool in kinds or bool not in _scalar_types(field.annotation))]
 
 
 def _refused(model, sandbox_home, **values) -> ParameterError:
@@ -46,7 +43,7 @@ def _refused(model, sandbox_home, **values) -> ParameterError:
 # ---------------------------------------------------------------------------------------------
 # Types: True is not 1, 0 is not False, infinity is not a number of GiB
 
-@pytest.mark.parametrize("model, name", _fields(int))
+@pytest.mark.parametrize("model, name", _fields(int, float))
 def test_a_boolean_is_not_a_number_for_any_runbook(sandbox_home, model, name):
     error = _refused(model, sandbox_home, **{name: True})
     assert error.parameter == name and str(error).startswith(f"{name}=")
@@ -67,8 +64,7 @@ def test_a_flag_computed_with_numpy_is_a_flag(sandbox_home):
     assert _refused(params.ReplayParams, sandbox_home, concurrency=np.bool_(True)).parameter == "concurrency"
 
 
-@pytest.mark.parametrize("model, name", [f for f in _fields(float)
-                                         if float in _scalar_types(f.values[0].model_fields[f.values[1]].annotation)])
+@pytest.mark.parametrize("model, name", _fields(float))
 @pytest.mark.parametrize("value", [float("inf"), float("nan")])
 def test_every_number_of_a_runbook_is_finite(sandbox_home, model, name, value):
     assert _refused(model, sandbox_home, **{name: value}).parameter == name

@@ -171,8 +171,9 @@ class Warehouse(Closeable, Protocol):
         the same warehouse, of columns of the same types. `types` (the columns' BigQuery types, when
         known) lets an engine whose hash loses the shape of nested values write those out first.
         BigQuery: FARM_FINGERPRINT(TO_JSON_STRING(STRUCT(a, b, ...))), INT64; the sandbox: DuckDB's
-        HASH(a, b, ...), UBIGINT (its FARM_FINGERPRINT is a per-row Python UDF), over the JSON text of
-        ARRAY and STRUCT values (DuckDB hashes a NULL STRUCT as one of NULLs, a NULL ARRAY as [])."""
+        HASH(a, b, ...), UBIGINT (its FARM_FINGERPRINT and TO_JSON_STRING are Python UDFs), over the
+        JSON text of ARRAY and STRUCT values (DuckDB hashes a NULL STRUCT as one of NULLs, a NULL ARRAY
+        as [])."""
 
 
 class Builds(Closeable, Protocol):

@@ -245,6 +245,12 @@ def test_the_same_words_on_a_pull_or_a_file_are_not_a_refused_push(line):
      "container-start-failed"),
     ("ERROR: (gcloud.preview.app.deploy) Not enough VMs ready (1/3 ready, 2 still deploying).",
      "container-start-failed"),
+    # Cloud Run's startup probes of any kind, the sentence cut or wrapped after its count
+    ("Default STARTUP HTTP probe failed 3 times consecutively", "container-start-failed"),
+    ('Default STARTUP GRPC probe failed 1 time consecutively for container "api" on port 8080.',
+     "container-start-failed"),
+    # a missing-entrypoint buildpack's refusal for any language, cut after its start
+    ("ERROR: failed to build: for PHP, an entrypoint must be manually set", "buildpacks-no-entrypoint"),
     ("  Could not find a version that satisfies the requirement flask==9.9 (from versions: )", "pip-install-failed"),
     ('Command "python setup.py egg_info" failed with error code 1 in /tmp/pip-build/x/', "pip-install-failed"),
     ("  × Building wheel for numpy (pyproject.toml) did not run successfully.", "pip-install-failed"),
@@ -269,6 +275,10 @@ def test_a_version_word_without_a_refusal_of_the_version_file_is_no_version_prob
     # a shell's own error form names no failure word
     (["-----> Go app detected", "/tmp/buildpacks/go/bin/compile: line 68: test: too many arguments",
       "-----> Creating release..."], 2),
+    # firebase deploy's closing verdict comes after the list of what failed
+    (["i  functions: updating Node.js 20 function api(europe-west1)...", "",
+      "Functions deploy had errors with the following functions:", "        api(europe-west1)", "",
+      "Error: There was an error deploying functions"], 3),
 ])
 def test_the_lead_line_skips_headers_and_advice_for_the_line_that_says_why(lines, lead):
     top = classify_log("\n".join(lines) + "\n")[0]

@@ -6,7 +6,6 @@ column, the |test - production| histogram, the sample), never from another scan 
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -16,6 +15,7 @@ from matplotlib.ticker import MaxNLocator
 from .. import charts
 from .replay import ReplayComparison
 from .tables import TableDiff
+from .values import is_number
 
 PROD_COLOUR, TEST_COLOUR, BEYOND_COLOUR = "#4c72b0", "#dd8452", "#c44e52"
 HEATMAP_COLUMNS = 30   # the most differing columns a heatmap shows (a page's width); the title says how many more
@@ -150,7 +150,7 @@ def scatter_test_vs_prod(result: ReplayComparison) -> Any:
         return _empty(charts.new_figure(6, 2.0), title, "No numeric column differs beyond tolerance.")
     diff, column = chosen[0]
     pairs = diff.sample[diff.sample["column"] == column]
-    pairs = pairs[pairs["prod_value"].map(_is_number) & pairs["test_value"].map(_is_number)]
+    pairs = pairs[pairs["prod_value"].map(is_number) & pairs["test_value"].map(is_number)]
     fig = charts.new_figure(6, 5)
     ax = fig.add_subplot()
     prod, test = pairs["prod_value"].astype(float), pairs["test_value"].astype(float)
@@ -165,7 +165,3 @@ def scatter_test_vs_prod(result: ReplayComparison) -> Any:
     ax.set_title(f"Test vs production: {diff.prod_table}.{column}\nmismatched dates {when}", fontsize=9)
     ax.legend(fontsize=7)
     return fig
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) and math.isfinite(value)

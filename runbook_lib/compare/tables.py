@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from ..checks import as_date
 from ..errors import NotFoundError, ParameterError, RunbookError
 from ..formats import quote_columns, size
 from ..phases import PhaseRegistry, load_phases
@@ -35,6 +33,7 @@ from ..results import Result
 from ..warehouse import split_ref
 from . import sql
 from .sql import Column, Plan
+from .values import abs_delta, cell_value, json_value, sort_key, sort_text
 
 DEFAULT_SAMPLE_ROWS = 1000   # enough for a scatter; the summary shows the first few
 SHOWN_SAMPLE_ROWS = 20
@@ -226,7 +225,7 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
     limit = {"_limit": sample_rows} if sample else {}
     diff.sample = _sample_frame(plan, [])
     found = runner.run(sql.comparison(plan, sample), "comparison", **limit)
-    found["partition_value"] = [_value(v, plan.partition_type) for v in found["partition_value"]]
+    found["partition_value"] = [cell_value(v, plan.partition_type) for v in found["partition_value"]]
     numbers = list(sql.JOIN_COUNTS)
     detail = found[found["_kind"].isin(["cell", "sample"])].copy()
     found = found[~found["_kind"].isin(["cell", "sample"])].copy()
@@ -238,7 +237,7 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
               and (joined["keys_only_in_prod"] == joined["only_in_prod"]).all()
               and (joined["keys_only_in_test"] == joined["only_in_test"]).all())
     if unique:
-        values = sorted(set(joined.index) | set(rows["prod"].index) | set(rows["test"].index), key=_sort_text)
+        values = sorted(set(joined.index) | set(rows["prod"].index) | set(rows["test"].index), key=sort_text)
         counts = pd.DataFrame({"partition_value": values})
         for name, series in (("rows_prod", rows["prod"]), ("rows_test", rows["test"])):
             counts[name] = [int(series.get(v, 0)) for v in values]
@@ -247,8 +246,8 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
     else:   # duplicated keys: count key by key, and detail the keys found once on each side
         detail = detail.iloc[0:0]   # matched on a join that duplicates made ambiguous: not used
         counts = runner.run(sql.exact_counts(plan), "per-key count (duplicate keys)")
-        counts["partition_value"] = [_value(v, plan.partition_type) for v in counts["partition_value"]]
-        counts = counts.sort_values("partition_value", key=_sort_key).reset_index(drop=True)
+        counts["partition_value"] = [cell_value(v, plan.partition_type) for v in counts["partition_value"]]
+        counts = counts.sort_values("partition_value", key=sort_key).reset_index(drop=True)
     counts[list(sql.COUNTS)] = counts[list(sql.COUNTS)].fillna(0).astype("int64")
     for name in sql.COUNTS:
         if name != "fingerprints_differ":   # kept per partition only: the detail tells what really differs
@@ -259,7 +258,7 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
     if not unique and counts["fingerprints_differ"].sum() > 0:
         changed = counts[counts["fingerprints_differ"] > 0]["partition_value"].tolist()
         detail = runner.run(sql.detail(plan, _narrowing(diff, plan, changed), sample), "detail", **limit)
-        detail["partition_value"] = [_value(v, plan.partition_type) for v in detail["partition_value"]]
+        detail["partition_value"] = [cell_value(v, plan.partition_type) for v in detail["partition_value"]]
     cells = detail[detail["_kind"] == "cell"] if "_kind" in detail else detail
     if not cells.empty:
         _detail(diff, plan, cells)
@@ -284,7 +283,7 @@ def _detail(diff: TableDiff, plan: Plan, cells: pd.DataFrame) -> None:
                           if c.numeric and c.name in deltas and pd.notna(deltas[c.name])}
     diff.partition_mismatches = (columns[columns["mismatches"] > 0]
                                  .rename(columns={"column_name": "column"})[["partition_value", "column", "mismatches"]]
-                                 .sort_values(["partition_value", "column"], key=_sort_key).reset_index(drop=True))
+                                 .sort_values(["partition_value", "column"], key=sort_key).reset_index(drop=True))
     histogram = cells[(cells["by_decade"] == 1) & cells["decade"].notna() & (cells["column_name"] != "")]
     diff.delta_histogram = (histogram.rename(columns={"column_name": "column"})
                             .astype({"decade": "int64", "cells": "int64", "mismatches": "int64"})
@@ -296,15 +295,15 @@ def _sample(diff: TableDiff, plan: Plan, rows: pd.DataFrame) -> None:
     """The sample rows (keys, both sides' values, a flag per column) as one row per differing cell,
     in the sample's order, then the columns' (read column by column: a row at a time is slow in pandas)."""
     ranked = rows.sort_values("_rank")
-    keys = [[_value(v, plan.key_types[i]) for v in ranked[f"_k{i}"].tolist()] for i in range(len(plan.keys))]
+    keys = [[cell_value(v, plan.key_types[i]) for v in ranked[f"_k{i}"].tolist()] for i in range(len(plan.keys))]
     found = []
     for j, column in enumerate(plan.columns):
         prods, tests = ranked[f"_p{j}"].tolist(), ranked[f"_t{j}"].tolist()
         for n, flag in enumerate(ranked[f"_d{j}"].tolist()):
             if flag & sql.SAMPLE_DIFFERS:   # (a FLOAT64 NaN comes back as NaN, as a NULL does: flagged)
-                prod = math.nan if flag & sql.SAMPLE_PROD_NAN else _value(prods[n], column.prod_type)
-                test = math.nan if flag & sql.SAMPLE_TEST_NAN else _value(tests[n], column.test_type)
-                delta = _abs_delta(prod, test) if column.numeric else None
+                prod = math.nan if flag & sql.SAMPLE_PROD_NAN else cell_value(prods[n], column.prod_type)
+                test = math.nan if flag & sql.SAMPLE_TEST_NAN else cell_value(tests[n], column.test_type)
+                delta = abs_delta(prod, test) if column.numeric else None
                 found.append((n, j, {**{k: keys[i][n] for i, k in enumerate(plan.keys)}, "column": column.name,
                                      "prod_value": prod, "test_value": test, "abs_delta": delta}))
     records = [record for _, _, record in sorted(found, key=lambda f: f[:2])]
@@ -379,7 +378,7 @@ def details(diff: TableDiff) -> dict[str, Any]:
     def records(frame: pd.DataFrame, limit: int | None = None, values: tuple[str, ...] = ()) -> list[dict]:
         """Rows as plain values; a NaN in `values` is the value NaN (the sample's), elsewhere a NULL."""
         shown = frame if limit is None else frame.head(limit)
-        return [{k: _plain(v, "NaN" if k in values else None) for k, v in row.items()}
+        return [{k: json_value(v, "NaN" if k in values else None) for k, v in row.items()}
                 for row in shown.to_dict(orient="records")]
 
     return {
@@ -389,7 +388,7 @@ def details(diff: TableDiff) -> dict[str, Any]:
             "rows_prod", "rows_test", "only_in_prod", "only_in_test", "matched_rows", "changed_rows",
             "duplicate_keys_prod", "duplicate_keys_test", "ambiguous_rows_prod", "ambiguous_rows_test")},
         "changed_rate": diff.changed_rate, "column_mismatches": diff.column_mismatches,
-        "max_abs_delta": {c: _plain(v) for c, v in diff.max_abs_delta.items()}, "schema": diff.schema.to_dict(),
+        "max_abs_delta": {c: json_value(v) for c, v in diff.max_abs_delta.items()}, "schema": diff.schema.to_dict(),
         "mismatch_dates": {c: [str(d) for d in diff.mismatch_dates(c)] for c in diff.differing_columns()},
         "partitions": records(diff.partitions), "sample": records(diff.sample, SHOWN_SAMPLE_ROWS, ("prod_value", "test_value")),
         "abs_tol": diff.abs_tol, "rel_tol": diff.rel_tol, "thresholds": diff.thresholds.to_dict(),
@@ -500,60 +499,7 @@ def _partition_of(column: str | None, prod) -> tuple[str, str]:
     return "{0}", dict(prod.columns)[column]
 
 
-# ---------------------------------------------------------------- values
-
-
-def _value(value: Any, bigquery_type: str = "") -> Any:
-    """A cell as a plain Python value of its BigQuery type (DATE columns arrive as pandas Timestamps
-    locally, as dates on BigQuery; NULL as None, never pandas' NA or NaN; an ARRAY as a list, a STRUCT
-    as a dict of plain values), usable again as a query parameter."""
-    if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if sql.base_type(bigquery_type) == "DATE" and isinstance(value, (date, pd.Timestamp)):
-        return as_date("value", value)
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, (list, tuple)) or (hasattr(value, "tolist") and getattr(value, "ndim", 0) > 0):
-        return [_value(v) for v in (value.tolist() if hasattr(value, "tolist") else value)]
-    if isinstance(value, dict):
-        return {k: _value(v) for k, v in value.items()}
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        return value.item()
-    return value
-
-
-def _plain(value: Any, nan: str | None = None) -> Any:
-    """A value for JSON and display: the infinities as text, which JSON has no number for, and NaN as
-    `nan` (None where a NaN stands for a NULL, as it does in a float column of a DataFrame)."""
-    if isinstance(value, float) and math.isinf(value):
-        return str(value)
-    if isinstance(value, float) and math.isnan(value):
-        return nan
-    value = _value(value)
-    return value.isoformat() if isinstance(value, (date, datetime)) else value
-
-
-def _number(value: Any) -> bool:
-    """A finite INT64, FLOAT64 or NUMERIC value."""
-    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _abs_delta(prod: Any, test: Any) -> float | None:
-    """|test - prod| of two numbers, subtracted exactly when both are exact (INT64, NUMERIC)."""
-    if not (_number(prod) and _number(test)):
-        return None
-    if isinstance(prod, float) or isinstance(test, float):
-        return abs(float(test) - float(prod))
-    return float(abs(Decimal(test) - Decimal(prod)))
-
-
-def _sort_text(value: Any) -> str:
-    # Partition values may be dates, numbers or text, with None for "no partition": sort as text.
-    return "" if value is None else str(value)
-
-
-def _sort_key(series: pd.Series) -> pd.Series:
-    return series.map(_sort_text)
+# ---------------------------------------------------------------- summary text
 
 
 def _rows(n: int) -> str:

@@ -207,6 +207,33 @@ def test_the_lead_line_of_a_huge_log_is_searched_at_its_end(monkeypatch):
     assert classify_log(log)[0].line == 102
 
 
+# (healthy text above a failure, as whole logs hold it: tests/test_classify_whole_logs.py runs the real ones)
+
+@pytest.mark.parametrize("healthy", ["Downloading error-prone-annotations-2.18.0.jar",
+                                     "+ curl --silent --show-error -o tool.tgz https://example.com/tool.tgz"])
+def test_error_inside_a_hyphenated_name_or_flag_names_no_error(healthy):
+    assert classify_log(f"{healthy}\nfatal: widget store unreachable\n")[0].line == 2
+
+
+def test_a_cloud_build_step_that_succeeded_holds_no_lead_line():
+    # a console copy carries no step prefix: the steps are told apart by Cloud Build's Starting/Finished lines
+    log = "\n".join(['Starting Step #0 - "warm-cache"', "Error: cache image not found, building from scratch",
+                     'Finished Step #0 - "warm-cache"', 'Starting Step #1 - "test"',
+                     "FAIL: test_widget (tests.test_widget)", 'Finished Step #1 - "test"'])
+    assert classify_log(log)[0].line == 5
+    # ... and the last step, after which none started, may have failed
+    assert classify_log(log.rsplit("\n", 3)[0])[0].line == 2
+
+
+def test_the_failed_steps_last_words_are_right_above_its_verdict():
+    # its lines further up, with other output between, are not why it failed
+    log = "\n".join(["Step #0: compiled 12 modules", "fatal: widget store unreachable",
+                     'ERROR: build step 0 "gcr.io/x" failed: exit status 3'])
+    assert classify_log(log)[0].line == 2
+    # nor does a step mentioned above other output tell which step the bare ERROR verdict is about
+    assert classify_log(log.replace('ERROR: build step 0 "gcr.io/x" failed: exit status 3', "ERROR"))[0].line == 2
+
+
 # ---- section fallback -------------------------------------------------------------------------------------
 
 def test_an_unexplained_failure_while_fetching_the_source_is_a_fetch_failure():

@@ -160,7 +160,8 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
     """No signature matched: the fallback signature of the section the lead line is in (a failure while
     fetching the source) or of the log's builder (a failed buildpacks build), else `unknown`; each points
     at the lead line (LogShape.lead_line)."""
-    if stated is not None and shape.failing_step not in (None, step_of(stated[2])):
+    if stated is not None and (shape.failing_step not in (None, step_of(stated[2]))
+                               or shape.in_succeeded_step(stated[1])):
         stated = None   # a tool's words in a step that did not fail
     lead = shape.lead_line()
     # a line naming an error before the tool's words is read first (gcloud refusing the deploy, whose
@@ -168,7 +169,7 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
     if stated is not None and (not lead[0] or lead[0] > stated[0] or not names_error(lead[2])):
         lead = stated
     line, start, text = lead
-    fallback = cat.fallback(shape.section_at(start + len(text)), shape.builder()) if line else None
+    fallback = cat.fallback(shape.section_at(start + len(text)), shape.builder(around=start)) if line else None
     if line and (report := cat.report_opened_by(text)) is not None:
         line, text = shape.telling_line_below(start, line, report.telling, report.next) or (line, text)
     evidence = [text[:MAX_EVIDENCE_CHARS]] if line else []

@@ -7,6 +7,7 @@ when a match needs it, and none reads more of a huge log than it must (see LogSh
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Iterator, Protocol
@@ -22,8 +23,13 @@ _STEP = re.compile(r'^(?:\s*(?:[>|│]+|\d{1,6} \|))*\s*Step #(\d+)(?: - "[^"]*"
 _STEP_FAILED = re.compile(r'build step (\d+) "[^"]*" failed')
 _STEP_NAMED = re.compile(r"Step #(\d+)")
 _BARE_ERROR = re.compile(r"(?:^|\s)ERROR\s*$")     # Cloud Build's one-word verdict after a failed step
-# words that say something went wrong, in any case, not inside a longer word (IOError, stderr, ftl_error)
-_ERROR_WORD = re.compile(r"(?<![A-Za-z0-9_])error(?![A-Za-z0-9_])", re.IGNORECASE)
+# Cloud Build's own lines around a step's output (after the step's prefix in a framed log), and all of its own
+# lines that may come between a step's output and its verdict
+_STEP_EDGE = re.compile(r"(Starting|Finished) Step #(\d+)\b")
+_CLOUD_BUILD_OWN = re.compile(r"(?:(?:Starting|Finished) Step #\d+\b.*|ERROR|-+)$")
+# words that say something went wrong, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a
+# hyphenated name (apk's `libgpg-error`, curl's `--show-error`), as _FAILURE_WORD
+_ERROR_WORD = re.compile(r"(?<![\w-])error(?![\w-])", re.IGNORECASE)
 _FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|cannot|can't|could not|unable to|"
                            r"denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
                            r"no such file or directory|(?<=: )line \d+:)(?![\w-])", re.IGNORECASE)
@@ -202,18 +208,58 @@ class LogShape:
             self._builder.append(next((b for b in self.builders if any(_found(text, m) for m in b.markers)), None))
         return self._builder[0]
 
-    @cached_property
+    @property
     def failing_step(self) -> int | None:
         """The Cloud Build step that failed: the one the verdict names (`ERROR: build step N "..." failed`),
-        else the last step mentioned above the bare `ERROR` line a failed step is followed by; None when
-        the log shows neither."""
+        else the one that finished right above the bare `ERROR` line a failed step is followed by
+        (`Finished Step #N`); None when the log shows neither."""
+        return self._verdict[0] if self._verdict else None
+
+    @cached_property
+    def _verdict(self) -> tuple[int, int] | None:
+        """(the failed step, the start of the verdict line that says so), as failing_step tells them."""
         # verdicts come at the end of a build: search backwards, a literal at a time
         named = _last_line(self.text, "build step ", _STEP_FAILED.search)
         if named is not None:
-            return int(_STEP_FAILED.search(named[1]).group(1))  # type: ignore[union-attr]
+            return int(_STEP_FAILED.search(named[1]).group(1)), named[0]  # type: ignore[union-attr]
         bare = _last_line(self.text, "ERROR", _BARE_ERROR.search)
-        above = _last_line(self.text, "Step #", _STEP_NAMED.search, hi=bare[0]) if bare else None
-        return int(_STEP_NAMED.search(above[1]).group(1)) if above else None  # type: ignore[union-attr]
+        if bare is None or not bare[0]:
+            return None
+        # a step mentioned further up, above other output, is not the one that just failed
+        above = _last_line(self.text, "\n", lambda line: bool(line.strip()), hi=bare[0])
+        edge = _STEP_EDGE.match(_PREFIXES.sub("", above[1], count=1).lstrip()) if above else None
+        return (int(edge.group(2)), bare[0]) if edge and edge.group(1) == "Finished" else None
+
+    def in_succeeded_step(self, start: int) -> bool:
+        """Whether the line starting at `start` lies in a Cloud Build step that succeeded: between its
+        `Starting Step #N` and `Finished Step #N` lines, when another step starts after it finished (Cloud
+        Build starts no step after one fails). Tells a console copy's lines apart, which carry no step prefix:
+        a `docker pull ... || exit 0` step's `Error response from daemon` is no failure of the build."""
+        spans = self._succeeded_steps
+        at = bisect_right(spans, (start, len(self.text) + 1)) - 1
+        return at >= 0 and spans[at][0] <= start < spans[at][1]
+
+    @cached_property
+    def _succeeded_steps(self) -> list[tuple[int, int]]:
+        """(start, end) offsets of the output of each Cloud Build step that succeeded, in order."""
+        edges = []   # (line start, Starting|Finished, step, line end) of each of Cloud Build's step lines
+        for needle in ("Starting Step #", "Finished Step #"):
+            at = self.text.find(needle)
+            while at >= 0:
+                start = self.text.rfind("\n", 0, at) + 1
+                line = _line_at(self.text, start)
+                if m := _STEP_EDGE.match(_PREFIXES.sub("", line, count=1).lstrip()):
+                    edges.append((start, m.group(1), int(m.group(2)), start + len(line)))
+                at = self.text.find(needle, start + len(line))
+        edges.sort()
+        last_start = max((e[0] for e in edges if e[1] == "Starting"), default=-1)
+        spans, opened = [], {}
+        for start, kind, step, end in edges:
+            if kind == "Starting":
+                opened[step] = start
+            elif step in opened and start < last_start:   # another step started after this one finished
+                spans.append((opened.pop(step), end))
+        return sorted(spans)
 
     def section_at(self, end: int) -> str | None:
         """The section of the log line ending at offset `end` (None above every section marker)."""
@@ -312,7 +358,7 @@ class LogShape:
             def in_step(line: str) -> bool:
                 return step_of(line) == step
             found = (self._first(_ERROR_WORD, in_step) or self._first(_FAILURE_WORD, in_step)
-                     or self._last_output_of(step))
+                     or self._last_output_of(step, self._verdict[1]))  # type: ignore[index]
             if found:
                 return found
         return (self._first(_ERROR_WORD) or self._first(_FAILURE_WORD)
@@ -326,7 +372,8 @@ class LogShape:
         offset = len(self.text) - len(window)
         for lineno, start, _, line in lines_hit(window, words.search):
             if (where is None or where(line)) and self.uninformative_line(line) == uninformative and \
-                    (uninformative or not _WARNING.match(_PREFIXES.sub("", line, count=1))):
+                    (uninformative or not _WARNING.match(_PREFIXES.sub("", line, count=1))) and \
+                    not self.in_succeeded_step(offset + start):
                 return lines_before + lineno, offset + start, line
         return None
 
@@ -337,14 +384,24 @@ class LogShape:
         start = self.text.find("\n", start - 1) + 1 if start else 0
         return self.text[start:], self.text.count("\n", 0, start)
 
-    def _last_output_of(self, step: int) -> tuple[int, int, str] | None:
-        """(line number, start, line) of the last non-blank line with step `step`'s prefix."""
-        text, hi, needle = self.text, len(self.text), f"Step #{step}"
-        while (found := _last_line(text, needle, lambda line: step_of(line) == step, hi=hi)) is not None:
-            at, line = found
-            if _PREFIXES.sub("", line, count=1).strip():
-                return text.count("\n", 0, at) + 1, at, line
-            hi = at
+    def _last_output_of(self, step: int, verdict: int) -> tuple[int, int, str] | None:
+        """(line number, start, line) of step `step`'s last words: the last non-blank line of its output right
+        above the verdict line starting at `verdict`, past blank lines and Cloud Build's own (its `Finished Step
+        #N`, `ERROR`, a rule); None when other output comes between (a step of that number further up is not
+        the one that just failed), when the step did not finish there, or none within MAX_LOOK_BACK lines."""
+        text, pos, finished = self.text, verdict, False
+        for _ in range(MAX_LOOK_BACK):
+            if pos == 0:
+                return None
+            end = pos - 1
+            pos = text.rfind("\n", 0, end) + 1
+            line = text[pos:end].rstrip("\r")
+            own = _PREFIXES.sub("", line, count=1).strip()
+            if not own or _CLOUD_BUILD_OWN.match(own):
+                edge = _STEP_EDGE.match(own)
+                finished = finished or (edge is not None and edge.group(1) == "Finished" and int(edge.group(2)) == step)
+                continue
+            return (text.count("\n", 0, pos) + 1, pos, line) if finished and step_of(line) == step else None
         return None
 
 

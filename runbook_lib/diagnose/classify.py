@@ -79,7 +79,7 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
         if pattern.builders is not None:
             builder = shape.builder(around=start)
             if builder is None or builder.name not in pattern.builders:
-                if stated is None and not shape.uninformative_line(line):
+                if stated is None and not shape.uninformative_line(line) and not shape.in_succeeded_step(start):
                     stated = (lineno, start, line)
                 continue
         a = acc.setdefault(pattern.signature, {"lines": [], "evidence": [], "starts": [], "patterns": set(),
@@ -160,8 +160,7 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
     """No signature matched: the fallback signature of the section the lead line is in (a failure while
     fetching the source) or of the log's builder (a failed buildpacks build), else `unknown`; each points
     at the lead line (LogShape.lead_line)."""
-    if stated is not None and (shape.failing_step not in (None, step_of(stated[2]))
-                               or shape.in_succeeded_step(stated[1])):
+    if stated is not None and shape.failing_step not in (None, step_of(stated[2])):
         stated = None   # a tool's words in a step that did not fail
     lead = shape.lead_line()
     # a line naming an error before the tool's words is read first (gcloud refusing the deploy, whose

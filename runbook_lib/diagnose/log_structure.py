@@ -32,8 +32,10 @@ _CLOUD_BUILD_OWN = re.compile(r"(?:(?:Starting|Finished) Step #\d+\b.*|ERROR|-+)
 _ERROR_WORD = re.compile(r"(?<![\w-])error(?![\w-])", re.IGNORECASE)
 _FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|cannot|can't|could not|unable to|"
                            r"denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
-                           r"no such file or directory|(?<=: )line \d+:)(?![\w-])", re.IGNORECASE)
-# (the last: a shell's own error form, `compile: line 68: test: too many arguments`)
+                           r"no such file or directory|(?<=: )line \d+:)(?![\w-])|(?<=[a-z])exception(?=: )",
+                           re.IGNORECASE)
+# (`line N:`: a shell's own error form, `compile: line 68: test: too many arguments`; the last, an exception's
+# name ending a longer word when its message follows, gsutil's `AccessDeniedException: 403 ...`)
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|\d{1,6} \||[|│>*]+|--|#\d+ \d+(?:\.\d+)?|'
@@ -143,7 +145,7 @@ class SectionTracker:
     pass over the log per marker at worst, and in practice one pass (see _advance).
     """
 
-    def __init__(self, markers: list[tuple[str, LineRule]], text: str):
+    def __init__(self, markers: list[tuple[str | None, LineRule]], text: str):
         self.markers = markers        # (section, marker) in file order: on one line the first listed wins
         self.text = text
         self.searched_to = 0          # text[:searched_to] has been searched for markers
@@ -185,28 +187,84 @@ class LogShape:
     the cause above a summary line and the lead line."""
 
     def __init__(self, text: str, builders: tuple[Builder, ...] = (), uninformative: tuple[LineRule, ...] = (),
-                 stops: tuple[LineRule, ...] = (), markers: list[tuple[str, LineRule]] | None = None):
+                 stops: tuple[LineRule, ...] = (), markers: list[tuple[str | None, LineRule]] | None = None,
+                 finished: tuple[LineRule, ...] = ()):
         self.text = text
         self.builders = builders
         self.uninformative = uninformative
         self.stops = stops            # lines where a failure's output starts (look-back stops there)
         self.markers = markers or []  # (section, marker) as SectionTracker takes them
-        self._builder: list[Builder | None] = []         # the answer, once looked for
+        self.finished = finished      # lines that say a build finished (no builder's output goes on below)
+        self._builder: list[Builder | None] = []         # the log's builder, once looked for
+        self._near: tuple[int, int, Builder] | None = None  # (from, to, builder) of the lines last asked about
 
-    def builder(self, around: int = 0) -> Builder | None:
-        """The builder that produced the log: the first in catalogue order with a marker in it.
+    def builder(self, around: int | None = None) -> Builder | None:
+        """The builder that produced the log, or with `around` (an offset) the output the line there is in.
 
-        A huge log is searched in three windows (its start, its end, and around offset `around`, where
-        the caller's first finding is), so the answer costs a few megabytes of str.find, not the log.
+        The log's builder is the first in catalogue order with a marker in it. Around a line, it is the builder
+        with a marker line nearest above it, else nearest below it (on one line, the first listed), within
+        BUILDER_WINDOW characters and, for a line framed by a Cloud Build step, in the same step: a whole build
+        log runs several tools in turn (a pack build, then a gsutil copy, then gcloud), and a line is the output
+        of the one that ran last above it, unless a line between says that build finished (see _near_builder).
+        The builder listed last (plain Cloud Build, whose step framing every other builder's lines carry)
+        counts only when no other builder's marker is near. With no marker near, the log's builder. A huge log
+        is searched in three windows (its start, its end, and around offset `around`), so the answer costs a
+        few megabytes of str.find, not the log.
         """
+        if around is not None and self.builders:
+            decided, near = self._near_builder(around)
+            if decided:
+                return near
         if not self._builder:
-            text = self.text
+            text, at = self.text, around or 0
             if len(text) > 3 * BUILDER_WINDOW:
                 half = BUILDER_WINDOW // 2
-                text = "\n".join((text[:BUILDER_WINDOW], text[max(0, around - half):around + half],
-                                  text[-BUILDER_WINDOW:]))
+                text = "\n".join((text[:BUILDER_WINDOW], text[max(0, at - half):at + half], text[-BUILDER_WINDOW:]))
             self._builder.append(next((b for b in self.builders if any(_found(text, m) for m in b.markers)), None))
         return self._builder[0]
+
+    def _near_builder(self, around: int) -> tuple[bool, Builder | None]:
+        """(whether markers near decide it, the builder) of the line at offset `around` (see builder). A builder's
+        marker above a line that says a build finished (catalogue `finished`) does not make the lines below it
+        its output: then no builder (a gcloud error after a pack build's `Successfully built image` is none of
+        the buildpacks'). The lines down to the next marker or finished line share the answer, so a run of
+        matches costs one search."""
+        cached = self._near
+        if cached is not None and cached[0] <= around < cached[1] and around - cached[0] <= BUILDER_WINDOW:
+            return True, cached[2]
+        text = self.text
+        start = text.rfind("\n", 0, around) + 1
+        end = text.find("\n", around)
+        end = len(text) if end < 0 else end
+        lo, hi = max(0, start - BUILDER_WINDOW), min(len(text), end + BUILDER_WINDOW)
+        # a framed line is the output of a builder that ran in its own Cloud Build step
+        step = step_of(_line_at(text, start))
+        same_step = None if step is None else (lambda line: step_of(line) == step)
+        specific, framing = self.builders[:-1], self.builders[-1:]
+        seen = False
+        for group in (specific, framing):
+            # (line start, -position in the catalogue) of each builder's nearest marker line at or above the line
+            above = [(found, -i) for i, b in enumerate(group) for m in b.markers
+                     if (found := _marker_line(text, m, lo, end, True, same_step)) is not None]
+            if above:
+                seen = True
+                at, minus_i = max(above)   # the nearest; on one line, the first listed
+                below_marker = text.find("\n", at) + 1 or len(text)
+                if any(_marker_line(text, rule, below_marker, start, False) is not None for rule in self.finished):
+                    above = []   # that build finished above the line: a marker below may still tell
+            if above:
+                if group is specific:   # the answer holds down to the next marker or finished line
+                    next_lines = [found for b in group for m in b.markers
+                                  if (found := _marker_line(text, m, end, hi, False, same_step)) is not None]
+                    next_lines += [found for rule in self.finished
+                                   if (found := _marker_line(text, rule, end, hi, False)) is not None]
+                    self._near = (at, min(next_lines, default=hi), group[-minus_i])
+                return True, group[-minus_i]
+            below = [(found, i) for i, b in enumerate(group) for m in b.markers
+                     if (found := _marker_line(text, m, start, hi, False, same_step)) is not None]
+            if below:
+                return True, group[min(below)[1]]
+        return seen, None
 
     @property
     def failing_step(self) -> int | None:
@@ -403,6 +461,24 @@ class LogShape:
                 continue
             return (text.count("\n", 0, pos) + 1, pos, line) if finished and step_of(line) == step else None
         return None
+
+
+def _marker_line(text: str, rule: LineRule, lo: int, hi: int, backwards: bool,
+                 where: Callable[[str], bool] | None = None) -> int | None:
+    """The start of the line nearest hi (backwards) or lo (forwards) in text[lo:hi] that meets the rule (and
+    passes `where`); None when there is none."""
+    at = text.rfind(rule.needle, lo, hi) if backwards else text.find(rule.needle, lo, hi)
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        line = _line_at(text, start)
+        if rule.regex.search(line) and (where is None or where(line)):
+            return start
+        if backwards:
+            at = text.rfind(rule.needle, lo, start)
+        else:
+            next_line = text.find("\n", at) + 1
+            at = text.find(rule.needle, next_line, hi) if next_line else -1
+    return None
 
 
 def _found(text: str, rule: LineRule) -> bool:

@@ -197,6 +197,11 @@ class LogShape:
         self.finished = finished      # lines that say a build finished (no builder's output goes on below)
         self._builder: list[Builder | None] = []         # the log's builder, once looked for
         self._near: tuple[int, int, Builder] | None = None  # (from, to, builder) of the lines last asked about
+        # what the last scans for a line's builder found: (step, scanned to, the nearest finished line, plain
+        # Cloud Build's nearest marker line) upwards, by kind and step (from, the first marker line, scanned to)
+        # downwards
+        self._up: tuple[int | None, int, int | None, int | None] | None = None
+        self._below: dict[tuple, tuple[int, tuple[int, int] | None, int]] = {}
 
     def builder(self, around: int | None = None) -> Builder | None:
         """The builder that produced the log, or with `around` (an offset) the output the line there is in.
@@ -227,8 +232,9 @@ class LogShape:
         """(whether markers near decide it, the builder) of the line at offset `around` (see builder). A builder's
         marker above a line that says a build finished (catalogue `finished`) does not make the lines below it
         its output: then no builder (a gcloud error after a pack build's `Successfully built image` is none of
-        the buildpacks'). The lines down to the next marker or finished line share the answer, so a run of
-        matches costs one search."""
+        the buildpacks'). The log is scanned outwards from the line, a stretch at a time and only as far as
+        the nearest marker lines (_MarkerLines), and what a scan found is kept for the lines below it, so that
+        a run of matches down a huge log costs about one pass over it."""
         cached = self._near
         if cached is not None and cached[0] <= around < cached[1] and around - cached[0] <= BUILDER_WINDOW:
             return True, cached[2]
@@ -239,32 +245,89 @@ class LogShape:
         lo, hi = max(0, start - BUILDER_WINDOW), min(len(text), end + BUILDER_WINDOW)
         # a framed line is the output of a builder that ran in its own Cloud Build step
         step = step_of(_line_at(text, start))
-        same_step = None if step is None else (lambda line: step_of(line) == step)
-        specific, framing = self.builders[:-1], self.builders[-1:]
-        seen = False
-        for group in (specific, framing):
-            # (line start, -position in the catalogue) of each builder's nearest marker line at or above the line
-            above = [(found, -i) for i, b in enumerate(group) for m in b.markers
-                     if (found := _marker_line(text, m, lo, end, True, same_step)) is not None]
-            if above:
-                seen = True
-                at, minus_i = max(above)   # the nearest; on one line, the first listed
-                below_marker = text.find("\n", at) + 1 or len(text)
-                if any(_marker_line(text, rule, below_marker, start, False) is not None for rule in self.finished):
-                    above = []   # that build finished above the line: a marker below may still tell
-            if above:
-                if group is specific:   # the answer holds down to the next marker or finished line
-                    next_lines = [found for b in group for m in b.markers
-                                  if (found := _marker_line(text, m, end, hi, False, same_step)) is not None]
-                    next_lines += [found for rule in self.finished
-                                   if (found := _marker_line(text, rule, end, hi, False)) is not None]
-                    self._near = (at, min(next_lines, default=hi), group[-minus_i])
-                return True, group[-minus_i]
-            below = [(found, i) for i, b in enumerate(group) for m in b.markers
-                     if (found := _marker_line(text, m, start, hi, False, same_step)) is not None]
-            if below:
-                return True, group[min(below)[1]]
-        return seen, None
+        framing = len(self.builders) - 1   # plain Cloud Build, listed last: counts when no other builder is near
+
+        def listed(owners: frozenset[int], line_step: int | None) -> int | None:
+            """The first listed builder with a marker on a line (in the line's step, when framed)."""
+            builders = [o for o in owners if o >= 0]
+            return min(builders) if builders and (step is None or line_step == step) else None
+
+        def specific(owners: frozenset[int], line_step: int | None) -> bool:
+            return (listed(owners, line_step) if owners else None) not in (None, framing)
+
+        # upwards to the nearest marker line of a builder but plain Cloud Build, unless a line says a build
+        # finished first, noting plain Cloud Build's nearest on the way; resumed where the scan for a line above
+        # (of the same step) found neither
+        floor, finished, framed = lo, None, None
+        if (up := self._up) is not None and up[0] == step and up[1] <= end and start - up[1] <= BUILDER_WINDOW:
+            floor, finished, framed = up[1], up[2], up[3]
+        chunk, top, stop = 1024, end, False
+        new_framed = None
+        while top > floor and not stop:
+            bottom = max(floor, text.rfind("\n", 0, max(floor, top - chunk)) + 1)
+            for line_start, owners, line_step in reversed(self._marker_lines.found(bottom, top)):
+                if specific(owners, line_step):
+                    after = self._next_marker(end, hi, lambda o, st: specific(o, st) or _FINISHED in o)
+                    self._near = (line_start, hi if after is None else after[0],
+                                  self.builders[listed(owners, line_step)])   # type: ignore[index]
+                    return True, self.builders[listed(owners, line_step)]   # type: ignore[index]
+                if _FINISHED in owners and line_start < start:
+                    finished, framed, stop = line_start, new_framed, True
+                    break
+                if new_framed is None and listed(owners, line_step) == framing:
+                    new_framed = line_start
+            top, chunk = bottom, chunk * 2
+        if not stop and new_framed is not None:
+            framed = new_framed
+        self._up = (step, end, finished, framed)
+        finished = finished if finished is not None and finished >= lo else None
+        framed = framed if framed is not None and framed >= lo else None
+        # downwards to the nearest (a marker below still tells)
+        below = self._first_below(("builder", step), start, hi, specific)
+        if below is not None:
+            return True, self.builders[below[1]]
+        if framed is not None or self._first_below(("framing", step), start, hi,
+                                                   lambda o, st: listed(o, st) == framing) is not None:
+            return True, self.builders[framing]
+        return finished is not None, None
+
+    def _first_below(self, key: tuple, start: int, hi: int,
+                     wanted: Callable[[frozenset[int], int | None], bool]) -> tuple[int, int] | None:
+        """_next_marker from the line starting at `start` to `hi`, resuming the last search under `key` (made
+        from a line above): its answer while still below the line, else past what it scanned."""
+        last = self._below.get(key)
+        if last is not None and last[0] <= start:
+            found, scanned_to = last[1], last[2]
+            if found is not None and found[0] >= start:
+                return found
+            if found is None:
+                if scanned_to >= hi:
+                    return None
+                found = self._next_marker(max(start, self.text.rfind("\n", 0, scanned_to) + 1), hi, wanted)
+                self._below[key] = (last[0], found, hi)
+                return found
+        found = self._next_marker(start, hi, wanted)
+        self._below[key] = (start, found, hi)
+        return found
+
+    def _next_marker(self, begin: int, hi: int, wanted: Callable[[frozenset[int], int | None], bool]
+                     ) -> tuple[int, int] | None:
+        """(line start, first listed owner) of the first marker line from `begin` to `hi` that is `wanted`
+        (owners, step); None when there is none. Scanned a stretch at a time."""
+        text, chunk, bottom = self.text, 1024, begin
+        while bottom < hi:
+            top = text.find("\n", min(hi, bottom + chunk))
+            top = len(text) if top < 0 else top
+            for line_start, owners, line_step in self._marker_lines.found(bottom, top):
+                if wanted(owners, line_step):
+                    return line_start, min(o for o in owners if o >= 0) if any(o >= 0 for o in owners) else -1
+            bottom, chunk = top + 1, chunk * 2
+        return None
+
+    @cached_property
+    def _marker_lines(self) -> _MarkerLines:
+        rules = [(i, m) for i, b in enumerate(self.builders) for m in b.markers]
+        return _MarkerLines(self.text, rules + [(_FINISHED, rule) for rule in self.finished])
 
     @property
     def failing_step(self) -> int | None:
@@ -461,6 +524,42 @@ class LogShape:
                 continue
             return (text.count("\n", 0, pos) + 1, pos, line) if finished and step_of(line) == step else None
         return None
+
+
+_FINISHED = -1   # the owner, in _MarkerLines, of a line that says a build finished
+
+
+class _MarkerLines:
+    """The lines of a stretch of a text that meet some rules (builders' markers, finished lines), each with the
+    owners of the rules it meets and its Cloud Build step: one scan for all the rules' literals."""
+
+    def __init__(self, text: str, rules: list[tuple[int, LineRule]]):
+        self.text = text
+        by_needle: dict[str, list[tuple[int, LineRule]]] = {}
+        for owner, rule in rules:
+            by_needle.setdefault(rule.needle, []).append((owner, rule))
+        needles = sorted(by_needle, key=lambda n: (-len(n), n))   # the longest first, where one holds another
+        self.scan = re.compile("|".join(re.escape(n) for n in needles)) if needles else None
+        # the rules to try on a line where the scan found a literal: those of every literal it holds (the scan
+        # finds `Failure: (ID: ` where `ID: ` is another rule's; it goes on to the literals after it)
+        self.tried = {n: [r for other in needles if other in n for r in by_needle[other]] for n in needles}
+
+    def found(self, lo: int, hi: int) -> list[tuple[int, frozenset[int], int | None]]:
+        """(line start, owners, step) of each line starting in text[lo:hi] that meets a rule (lo: a line's start)."""
+        found: list[tuple[int, frozenset[int], int | None]] = []
+        if self.scan is None or lo >= hi:
+            return found
+        text, line_start, line, met = self.text, -1, "", set()
+        for m in self.scan.finditer(text, lo, hi):
+            start = text.rfind("\n", 0, m.start()) + 1
+            if start != line_start:
+                if met:
+                    found.append((line_start, frozenset(met), step_of(line)))
+                line_start, line, met = start, _line_at(text, start), set()
+            met.update(owner for owner, rule in self.tried[m.group()] if rule.regex.search(line))
+        if met:
+            found.append((line_start, frozenset(met), step_of(line)))
+        return found
 
 
 def _marker_line(text: str, rule: LineRule, lo: int, hi: int, backwards: bool,

@@ -21,7 +21,6 @@ LEAD_WINDOW = 2_000_000       # characters at the end of a huge log searched for
 # a Cloud Build step's prefix on its lines (after any paste prefixes: `> `, `  | `, `123 | `)
 _STEP = re.compile(r'^(?:\s*(?:[>|│]+|\d{1,6} \|))*\s*Step #(\d+)(?: - "[^"]*")?:')
 _STEP_FAILED = re.compile(r'build step (\d+) "[^"]*" failed')
-_STEP_NAMED = re.compile(r"Step #(\d+)")
 _BARE_ERROR = re.compile(r"(?:^|\s)ERROR\s*$")     # Cloud Build's one-word verdict after a failed step
 # Cloud Build's own lines around a step's output (after the step's prefix in a framed log), and all of its own
 # lines that may come between a step's output and its verdict
@@ -253,7 +252,7 @@ class LogShape:
             return min(builders) if builders and (step is None or line_step == step) else None
 
         def specific(owners: frozenset[int], line_step: int | None) -> bool:
-            return (listed(owners, line_step) if owners else None) not in (None, framing)
+            return listed(owners, line_step) not in (None, framing)
 
         # upwards to the nearest marker line of a builder but plain Cloud Build, unless a line says a build
         # finished first, noting plain Cloud Build's nearest on the way; resumed where the scan for a line above
@@ -549,7 +548,8 @@ class _MarkerLines:
         found: list[tuple[int, frozenset[int], int | None]] = []
         if self.scan is None or lo >= hi:
             return found
-        text, line_start, line, met = self.text, -1, "", set()
+        text, line_start, line = self.text, -1, ""
+        met: set[int] = set()
         for m in self.scan.finditer(text, lo, hi):
             start = text.rfind("\n", 0, m.start()) + 1
             if start != line_start:
@@ -560,24 +560,6 @@ class _MarkerLines:
         if met:
             found.append((line_start, frozenset(met), step_of(line)))
         return found
-
-
-def _marker_line(text: str, rule: LineRule, lo: int, hi: int, backwards: bool,
-                 where: Callable[[str], bool] | None = None) -> int | None:
-    """The start of the line nearest hi (backwards) or lo (forwards) in text[lo:hi] that meets the rule (and
-    passes `where`); None when there is none."""
-    at = text.rfind(rule.needle, lo, hi) if backwards else text.find(rule.needle, lo, hi)
-    while at >= 0:
-        start = text.rfind("\n", 0, at) + 1
-        line = _line_at(text, start)
-        if rule.regex.search(line) and (where is None or where(line)):
-            return start
-        if backwards:
-            at = text.rfind(rule.needle, lo, start)
-        else:
-            next_line = text.find("\n", at) + 1
-            at = text.find(rule.needle, next_line, hi) if next_line else -1
-    return None
 
 
 def _found(text: str, rule: LineRule) -> bool:

@@ -77,8 +77,29 @@ class _AliasFound(Exception):
         self.line = line
 
 
-class StrictLoader(_NoAliases, yaml.SafeLoader):
-    """yaml.SafeLoader without anchors and aliases."""
+class _UniqueKeys:
+    """A constructor that refuses a key written twice in one mapping: YAML forbids it, and PyYAML would
+    keep the last one silently, so the value the operator edited may not be the one that counts."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            lines: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)  # type: ignore[attr-defined]
+                try:
+                    first = lines.setdefault(key, key_node.start_mark.line + 1)
+                except TypeError:
+                    continue   # an unhashable key: the constructor itself says so
+                if first != key_node.start_mark.line + 1:
+                    raise yaml.constructor.ConstructorError(
+                        problem=f"key {key!r} appears twice, on lines {first} and {key_node.start_mark.line + 1}")
+        return super().construct_mapping(node, deep=deep)  # type: ignore[misc]
+
+
+class StrictLoader(_NoAliases, _UniqueKeys, yaml.SafeLoader):
+    """yaml.SafeLoader without anchors and aliases, and without a key written twice in a mapping."""
 
 
 def parse_yaml(path: str | Path) -> Any:

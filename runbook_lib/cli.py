@@ -31,15 +31,16 @@ Parameters: -f files are read in order, then -p pairs, then --target. A name the
 cell does not declare is refused before anything runs; values are checked by its validation cell.
 -p values are typed as the notebook declares them (text stays text: -p commit 0123456); a file's
 values are typed the same way (phase: 4 is "4"). Parameter files are UTF-8 YAML mappings of at most
-1 MiB, without anchors or aliases. Prefer files for secrets: a -p value shows in the process list.
+1 MiB, without anchors, aliases or a key written twice. Prefer files for secrets: a -p value shows in
+the process list.
 
 {EXIT_CODES}"""
 
 PLAN_FORMAT = f"""\
-plan format (YAML, UTF-8, at most 1 MiB, no anchors or aliases):
+plan format (YAML, UTF-8, at most 1 MiB, no anchors, aliases or key written twice):
   title: Overnight runbooks            # shown on the morning-review index
   target: local                        # local (the sandbox) or gcp; --target overrides it
-  parameters: {{sandbox_home: null}}     # given to every step that declares them
+  parameters: {{sandbox_home: null}}     # given to every step; each notebook must declare them
   cell_timeout_seconds: 900            # optional: one cell's limit for every step
   steps:
     - id: diagnose-phase4              # lowercase letters, digits, - and _; unique
@@ -58,10 +59,18 @@ folder; index.html and summary.json are written beside them, also after Ctrl-C o
 {EXIT_CODES}"""
 
 
+def _not_blank(value: str | None, option: str, allowed: str) -> str | None:
+    """An option given empty (`--home "$UNSET"`) is a mistake, not a request for its default."""
+    if value is not None and not value.strip():
+        raise ParameterError(option, value, allowed)
+    return value
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     from .local import sandbox
 
-    home = args.home
+    home = _not_blank(args.home, "--home", "give the sandbox folder, or leave --home out for $RUNBOOK_HOME, else "
+                                           "the kit's .runbook")
     if args.action == "init":
         status = sandbox.init_sandbox(home=home, scale=args.scale, force=args.force, start_services=not args.no_services)
     elif args.action == "status":
@@ -94,7 +103,8 @@ def _overnight(args: argparse.Namespace) -> int:
 
     from .publish import Publisher
 
-    publisher = Publisher.to(args.publish) if args.publish else None   # a bad URL stops here, before the night
+    # A bad URL (an empty one too) stops here, before the night.
+    publisher = Publisher.to(args.publish) if args.publish is not None else None
     result = runner.run_plan(args.plan, outdir=args.outdir, target=args.target, publisher=publisher)
     return result.exit_code
 
@@ -110,7 +120,7 @@ def _report(args: argparse.Namespace) -> int:
 
     from . import nights
 
-    reports_dir = Path(args.reports_dir)
+    reports_dir = Path(_not_blank(args.reports_dir, "REPORTS_DIR", "the folder of nights, or leave it out for reports"))
     if not reports_dir.is_dir():
         raise ParameterError("REPORTS_DIR", args.reports_dir, "an existing folder of nights (<date>/overnight-*/ inside it)")
     history = nights.DEFAULT_HISTORY if args.nights is None else args.nights

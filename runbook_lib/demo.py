@@ -49,6 +49,7 @@ def run_demo(scale: float | None = None, outdir: str | Path | None = None) -> in
     from .local import sandbox
 
     plan = sandbox_plan()
+    runner.check_outdir(outdir)   # a report folder the night would refuse: refused before the reset
     status = sandbox.reset_sandbox(scale=demo_scale(scale), start_services=False)
     if status.problem:
         print(status.to_text())

@@ -10,6 +10,11 @@ class RunbookError(Exception):
         return [f"{type(self).__name__}: {self}"]
 
 
+# A value longer than this is shown cut in the sentence: the sentence is cut to one line where it is shown
+# (the terminal, the morning review), and what is allowed must survive that, not 5,000 characters of value.
+SHOWN_VALUE_LIMIT = 100
+
+
 class ParameterError(RunbookError, ValueError):
     """Bad input: names the parameter, the value and what is allowed. The CLI exits 2."""
 
@@ -17,7 +22,20 @@ class ParameterError(RunbookError, ValueError):
         self.parameter = parameter
         self.value = value
         self.allowed = allowed
-        super().__init__(f"{parameter}={value!r} is not valid: {allowed}.")
+        super().__init__(f"{parameter}={shown_value(value)} is not valid: {allowed}.")
+
+
+def shown_value(value: object) -> str:
+    """repr(value), cut to about SHOWN_VALUE_LIMIT characters with an ellipsis and its length; scrubbed of
+    secret shapes first, so a cut never leaves half a password that no rule recognises any more."""
+    text = repr(value)
+    if len(text) <= SHOWN_VALUE_LIMIT:
+        return text
+    from .masking import mask_text
+
+    whole = value if isinstance(value, str) else text
+    cut = mask_text(whole)[:SHOWN_VALUE_LIMIT - 20] + "…"
+    return f"{cut!r} ({len(whole):,} characters)" if isinstance(value, str) else f"{cut} ({len(whole):,} characters)"
 
 
 class ConfigError(RunbookError, ValueError):

@@ -17,6 +17,7 @@ import functools
 import json
 import os
 import re
+import shlex
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -246,8 +247,8 @@ def write_night(folder: Path, steps: Sequence[report.IndexRow], title: str, targ
 
 
 def _warn(what: str, exc: Exception, reports_dir: Path) -> None:
-    print(f"warning: {what}: {type(exc).__name__}: {exc}; `runbook report {reports_dir}` rebuilds the pages",
-          file=sys.stderr)
+    print(f"warning: {what}: {type(exc).__name__}: {exc}; `runbook report {shlex.quote(str(reports_dir))}` rebuilds "
+          "the pages", file=sys.stderr)
 
 
 def rebuild(reports_dir: Path, history: int = DEFAULT_HISTORY) -> list[Night]:

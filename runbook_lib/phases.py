@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .checks import read_yaml
 from .errors import ConfigError, ParameterError
-from .formats import SERVICE_ACCOUNT_EMAIL, SERVICE_NAME
+from .formats import PROJECT_ID, PROJECT_NUMBER, REGION, SERVICE_ACCOUNT_EMAIL, SERVICE_NAME
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PHASES_FILE = PROJECT_ROOT / "params" / "phases.yaml"
@@ -133,11 +133,18 @@ def _check(ok: bool, source: str, where: str, message: str) -> None:
 def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
     """Validate a parsed phases document; every problem names the file and the key."""
     _check(isinstance(doc, dict), source, "the document", "must be a mapping with project, region and phases")
+    # project and regions are printed in gcloud commands (--project=, --region=): checked as Google names them.
     project = _need(doc, "project", "the document", source)
+    _check(bool(PROJECT_ID.fullmatch(project) or PROJECT_NUMBER.fullmatch(project)), source, "project",
+           "must be a Google Cloud project id (6-30 lowercase letters, digits or hyphens, starting with a letter)")
     region = _need(doc, "region", "the document", source)
+    _check(bool(REGION.fullmatch(region)), source, "region", "must be a Google Cloud region such as us-west2")
     project_number = str(doc.get("project_number", ""))
+    _check(not project_number or bool(PROJECT_NUMBER.fullmatch(project_number)), source, "project_number",
+           "must be a project number (digits), or left out")
     run_history = _need(doc, "run_history_table", "the document", source)
-    _check(run_history.count(".") == 1, source, "run_history_table", "must be written dataset.table")
+    _check(run_history.count(".") == 1 and all(_DATASET.match(part) for part in run_history.split(".")), source,
+           "run_history_table", "must be written dataset.table")
     bookkeeping = _need(doc, "bookkeeping_columns", "the document", source, list) if "bookkeeping_columns" in doc else []
     for column in bookkeeping:
         _check(bool(_COLUMN.match(column)), source, f"bookkeeping_columns entry {column!r}", "must be a column name")
@@ -181,6 +188,9 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
             partition = _need(tspec, "partition_column", twhere, source)
             _check(partition == keys[0], source, f"{twhere}.partition_column", "must be the first merge key")
             tables.append(OutputTable(dataset, table, tuple(keys), partition))
+        phase_region = _need(spec, "region", where, source) if "region" in spec else region
+        _check(bool(REGION.fullmatch(phase_region)), source, f"{where}.region",
+               "must be a Google Cloud region such as us-west2")
         invokers = _need(spec, "expected_invokers", where, source, list) if "expected_invokers" in spec else []
         for email in invokers:
             _check(bool(SERVICE_ACCOUNT_EMAIL.fullmatch(email)), source, f"{where}.expected_invokers entry {email!r}",
@@ -203,7 +213,7 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
             writes=tuple(writes),
             prefix_support_commit=commit,
             tables=tuple(tables),
-            region=str(spec.get("region", region)),
+            region=phase_region,
             expected_invokers=tuple(invokers),
         )
     return PhaseRegistry(project=project, project_number=project_number, region=region,

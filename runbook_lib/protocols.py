@@ -169,7 +169,8 @@ class Warehouse(Closeable, Protocol):
         engine's own vectorised hash: one integer per row, equal for equal values (NULLs included) and
         different otherwise but for a ~2^-64 chance. Compare fingerprints only with fingerprints made by
         the same warehouse. BigQuery: FARM_FINGERPRINT(TO_JSON_STRING(STRUCT(a, b, ...))), INT64;
-        the sandbox: DuckDB's HASH(a, b, ...), UBIGINT (its FARM_FINGERPRINT is a per-row Python UDF)."""
+        the sandbox: DuckDB's HASH(a, b, ...), UBIGINT (its FARM_FINGERPRINT and TO_JSON_STRING are
+        Python UDFs)."""
 
 
 class Builds(Closeable, Protocol):

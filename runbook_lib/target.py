@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .errors import ParameterError
+from .formats import check_project, check_region
 from .phases import PhaseRegistry, load_phases
 from .protocols import Builds, Logs, Services, Warehouse
 
@@ -60,6 +61,12 @@ def connect(target: str = "local", **options: Any) -> Target:
     gcp:   options project=, region=, phases_file=, source_dir=, plus credentials=/endpoints= for emulators and tests.
     """
     check_target(target)
+    # Checked here for both targets: the sandbox only shows them, but a name a real project could never
+    # have is as wrong there.
+    if options.get("project") is not None:
+        check_project(options["project"])
+    if options.get("region") is not None:
+        check_region(options["region"])
     phases = load_phases(options.get("phases_file"))
     if target == "local":
         from .local.connect import connect_local

@@ -329,6 +329,12 @@ def test_app_engine_and_functions_fetch_in_a_first_step_named_fetch():
                      'Step #0 - "fetch": Access to bucket staging.p.appspot.com denied. You must grant Storage Object '
                      "Viewer permission to 1@cloudbuild.gserviceaccount.com.", 'Finished Step #0 - "fetch"', "ERROR"])
     assert classify_log(log)[0].signature == "source-fetch-failed"
+    # the same refusal wrapped, as Cloud Functions (2nd gen) prints it for its own source bucket
+    wrapped = ["Failed to fetch gs://gcf-v2-sources-1-europe-west1/fn/function-source.zip",
+               "Access to bucket gcf-v2-sources-1-europe-west1 denied.",
+               "You must grant Storage Object Viewer permission to 1-compute@developer.gserviceaccount.com."]
+    assert (classify_log("\n".join(wrapped))[0].signature, classify_log("\n".join(wrapped))[0].line) == \
+        ("source-fetch-failed", 2)
 
 
 def test_an_excerpt_with_no_section_marker_matches_anywhere_once_it_shows_a_build():

@@ -200,6 +200,7 @@ def test_more_wordings_of_known_causes(line, signature):
     "ERROR: failed to push europe-docker.pkg.dev/p/r/app:v1: failed to authorize: failed to fetch oauth "
     "token: unexpected status from GET request to https://europe-docker.pkg.dev/v2/token: 403 Forbidden",
     "error: failed to push ghcr.io/o/app:v1: server message: insufficient_scope: authorization failed",
+    "denied: Token exchange failed for project 'p'. Caller does not have permission 'storage.buckets.create'.",
 ])
 def test_the_registry_refusing_a_push_in_any_wording_is_a_refused_push(line):
     assert _top_signature(line) == "push-permission-denied"
@@ -213,6 +214,8 @@ def test_the_registry_refusing_a_push_in_any_wording_is_a_refused_push(line):
     "unauthorized: authentication required",
     "Error response from daemon: Get https://gcr.io/v2/: unauthorized: login attempt failed",
     "Permission denied: '/workspace/out'",   # a file system refusal
+    "Error response from daemon: Get https://gcr.io/v2/b/img/manifests/latest: denied: Token exchange failed "
+    "for project 'b'. Caller does not have permission 'storage.buckets.get'.",   # a step's image refused
 ])
 def test_the_same_words_on_a_pull_or_a_file_are_not_a_refused_push(line):
     assert _top_signature(line) != "push-permission-denied"
@@ -240,6 +243,14 @@ def test_the_same_words_on_a_pull_or_a_file_are_not_a_refused_push(line):
      '"/app.py": no such file or directory', "docker-copy-source-missing"),
     ("Error Response: [13] Timed out when starting VMs.  It's possible that the application code is unhealthy.",
      "container-start-failed"),
+    ("ERROR: (gcloud.preview.app.deploy) Not enough VMs ready (1/3 ready, 2 still deploying).",
+     "container-start-failed"),
+    # Cloud Run's startup probes of any kind, the sentence cut or wrapped after its count
+    ("Default STARTUP HTTP probe failed 3 times consecutively", "container-start-failed"),
+    ('Default STARTUP GRPC probe failed 1 time consecutively for container "api" on port 8080.',
+     "container-start-failed"),
+    # a missing-entrypoint buildpack's refusal for any language, cut after its start
+    ("ERROR: failed to build: for PHP, an entrypoint must be manually set", "buildpacks-no-entrypoint"),
     ("  Could not find a version that satisfies the requirement flask==9.9 (from versions: )", "pip-install-failed"),
     ('Command "python setup.py egg_info" failed with error code 1 in /tmp/pip-build/x/', "pip-install-failed"),
     ("  × Building wheel for numpy (pyproject.toml) did not run successfully.", "pip-install-failed"),
@@ -264,6 +275,10 @@ def test_a_version_word_without_a_refusal_of_the_version_file_is_no_version_prob
     # a shell's own error form names no failure word
     (["-----> Go app detected", "/tmp/buildpacks/go/bin/compile: line 68: test: too many arguments",
       "-----> Creating release..."], 2),
+    # firebase deploy's closing verdict comes after the list of what failed
+    (["i  functions: updating Node.js 20 function api(europe-west1)...", "",
+      "Functions deploy had errors with the following functions:", "        api(europe-west1)", "",
+      "Error: There was an error deploying functions"], 3),
 ])
 def test_the_lead_line_skips_headers_and_advice_for_the_line_that_says_why(lines, lead):
     top = classify_log("\n".join(lines) + "\n")[0]

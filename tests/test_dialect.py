@@ -798,3 +798,225 @@ def test_instr_refuses_position_zero_and_occurrences_below_one(wh, sql, message)
     # Same doc: "Returns an error if: position is 0; occurrence is 0 or negative."
     with pytest.raises(Exception, match=re.escape(message)):
         wh.query(sql)
+
+
+# ------------------------------------------------------------------------------------------ TO_JSON_STRING
+# BigQuery docs, JSON functions page (https://cloud.google.com/bigquery/docs/reference/standard-sql/
+# json_functions), sections TO_JSON_STRING and "JSON encodings": every pair below is one of the page's
+# own examples (SQL input -> JSON output), the independent ground truth. DuckDB's to_json alone wrote
+# 1.0 as 1.0, NaN bare, a TIMESTAMP as "2017-03-06 12:34:56.789012+00", BYTES as their text, NUMERIC
+# 123.56 as 123.560000000.
+# The page's examples the sandbox cannot take byte for byte, and why:
+# - FLOAT64 9007199254740993 -> 9007199254740993: no FLOAT64 holds 9007199254740993 (the nearest is
+#   9007199254740992), so that pair cannot be BigQuery's output for a FLOAT64;
+# - JSON '{"item": "pen", "price": 10}' -> {"item":"pen", "price":10} and STRUCT(12 AS purchases, TRUE AS
+#   inStock) -> {"inStock": true,"purchases":12}: stray spaces, against the page's other compact examples
+#   and the JSON type's "Whitespace characters aren't preserved"; the STRUCT pair is TO_JSON's (fields
+#   sorted), while for TO_JSON_STRING the page keeps the fields' order ({"id":1,"coordinates":[10,20]});
+# - INTERVAL '10:20:30.52' HOUR TO SECOND and INTERVAL '1 5:30' DAY TO MINUTE: DuckDB's parser takes no
+#   such literals, so those two values are handed to the encoder as Arrow (test_interval_...).
+
+JSON_ENCODINGS_EXAMPLES = [
+    ("NULL", "null"),
+    ("TRUE", "true"), ("FALSE", "false"),
+    ("-1", "-1"), ("0", "0"), ("12345678901", "12345678901"),
+    # INT64 (TO_JSON_STRING only): a number within [-2^53, 2^53], a string beyond.
+    ("9007199254740992", "9007199254740992"), ("9007199254740993", '"9007199254740993"'),
+    ("INTERVAL 1 SECOND", '"PT1S"'), ("INTERVAL -25 MONTH", '"P-2Y-1M"'),
+    # NUMERIC, BIGNUMERIC (TO_JSON_STRING only): a number within [-2^53, 2^53] "and has no fractional part".
+    ("NUMERIC '-1'", "-1"), ("NUMERIC '0'", "0"), ("NUMERIC '9007199254740993'", '"9007199254740993"'),
+    ("NUMERIC '123.56'", '"123.56"'),
+    ("BIGNUMERIC '-1'", "-1"), ("BIGNUMERIC '9007199254740993'", '"9007199254740993"'),
+    ("BIGNUMERIC '123.56'", '"123.56"'),
+    # FLOAT64: "+/-inf and NaN are encoded as Infinity, -Infinity, and NaN. Otherwise ... a number."
+    ("CAST(1.0 AS FLOAT64)", "1"), ("CAST('+inf' AS FLOAT64)", '"Infinity"'),
+    ("CAST('-inf' AS FLOAT64)", '"-Infinity"'), ("CAST('NaN' AS FLOAT64)", '"NaN"'),
+    ('"abc"', '"abc"'), (r'"\"abc\""', r'"\"abc\""'),
+    ('b"Google"', '"R29vZ2xl"'),   # BYTES: RFC 4648 Base64
+    ("DATE '2017-03-06'", '"2017-03-06"'),
+    ("TIMESTAMP '2017-03-06 12:34:56.789012'", '"2017-03-06T12:34:56.789012Z"'),
+    ("DATETIME '2017-03-06 12:34:56.789012'", '"2017-03-06T12:34:56.789012"'),
+    ("TIME '12:34:56.789012'", '"12:34:56.789012"'),
+    ('JSON \'{"item": "pen", "price": 10}\'', '{"item":"pen","price":10}'),
+    ('["red", "blue", "green"]', '["red","blue","green"]'), ("[1, 2, 3]", "[1,2,3]"),
+    # The TO_JSON_STRING section's own example.
+    ("STRUCT(1 AS id, [10,20] AS coordinates)", '{"id":1,"coordinates":[10,20]}'),
+]
+
+
+def _json(wh: LocalWarehouse, argument: str) -> str:
+    return one(wh, f"SELECT TO_JSON_STRING({argument})")
+
+
+@pytest.mark.parametrize("argument,expected", JSON_ENCODINGS_EXAMPLES)
+def test_to_json_string_spells_the_docs_examples(wh, argument, expected):
+    assert _json(wh, argument) == expected
+
+
+def test_to_json_string_pretty_print_is_the_docs_example(wh):
+    # TO_JSON_STRING section: "If pretty_print is true, the returned value is formatted for easy readability."
+    assert _json(wh, "STRUCT(1 AS id, [10,20] AS coordinates), true") == \
+        '{\n  "id": 1,\n  "coordinates": [\n    10,\n    20\n  ]\n}'
+    # A table row, as an earlier version of the page converts it (its CoordinatesTable example).
+    df = wh.query("WITH CoordinatesTable AS ((SELECT 1 AS id, [10,20] AS coordinates) UNION ALL "
+                  "(SELECT 2 AS id, [30,40] AS coordinates)) "
+                  "SELECT TO_JSON_STRING(t) AS c, TO_JSON_STRING(t, true) AS p FROM CoordinatesTable AS t ORDER BY id")
+    assert df.c.tolist() == ['{"id":1,"coordinates":[10,20]}', '{"id":2,"coordinates":[30,40]}']
+    assert df.p.tolist()[1] == '{\n  "id": 2,\n  "coordinates": [\n    30,\n    40\n  ]\n}'
+
+
+def test_to_json_string_struct_fields_keep_order_duplicates_and_anonymous_names(wh):
+    # STRUCT: "For TO_JSON_STRING, a field and any duplicates of this field are included in the output
+    # string." "Anonymous fields are represented with \"\"." (DuckDB's structs can hold neither; the
+    # translation carries BigQuery's names beside the struct.) NULL values at any depth are null, an
+    # empty array [] ("Can contain zero or more elements").
+    assert _json(wh, "STRUCT(1, 'x' AS a, 2 AS A, CAST(NULL AS INT64) AS n, ARRAY<INT64>[] AS e)") == \
+        '{"":1,"a":"x","A":2,"n":null,"e":[]}'
+    assert _json(wh, "STRUCT(2 AS b, STRUCT(CAST(NULL AS STRING) AS s, [STRUCT(TRUE AS t)] AS l) AS inner)") == \
+        '{"b":2,"inner":{"s":null,"l":[{"t":true}]}}'
+
+
+def test_to_json_string_escapes_quotes_backslashes_and_control_characters_only(wh):
+    # STRING: "escaped according to the JSON standard. Specifically, \", \\, and the control characters
+    # from U+0000 to U+001F are escaped." Nothing else is: '<', '&' and non-ASCII text stay as they are.
+    # The page does not say how a control character is spelled; [ZetaSQL] json_util.cc writes \b \f
+    # \n \r \t and \u00xx (lower case). (It also escapes U+2028, which the page does not list: left as is.)
+    assert _json(wh, "'a\"b\\\\c\\n\\t\\x01\\x1f <tag> & é ü\u2028'") == \
+        '"a\\"b\\\\c\\n\\t\\u0001\\u001f <tag> & é ü\u2028"'
+    # Field names are escaped alike.
+    assert _json(wh, "STRUCT(1 AS `we\"ird`)") == '{"we\\"ird":1}'
+
+
+def test_to_json_string_follows_zetasql_where_the_docs_are_silent(wh):
+    # The page says a FLOAT64 is "encoded as a number" (1.0 -> 1) but not with which digits, nor
+    # what happens to -0, how many fractional digits a TIMESTAMP gets, or what a NULL pretty_print
+    # gives. [ZetaSQL] The reference implementation of the engine the page documents:
+    # - FLOAT64: printf %.15g, %.17g when 15 significant digits do not give the value back
+    #   (RoundTripDoubleToString): 1e+20, 0.1, 0.33333333333333331, 35.5; -0 written 0 (canonicalize_zero);
+    # - TIMESTAMP/DATETIME/TIME: no fraction for whole seconds, else 3, 6 or 9 digits, as few as say it
+    #   (NarrowTimestampScaleIfPossible); the page's example has 6;
+    # - a NULL pretty_print gives NULL (reference_impl/functions/json.cc).
+    assert row(wh, "SELECT TO_JSON_STRING(CAST(1e20 AS FLOAT64)), TO_JSON_STRING(0.1), TO_JSON_STRING(1 / 3), "
+                   "TO_JSON_STRING(35.5), TO_JSON_STRING(CAST(-0.0 AS FLOAT64)), TO_JSON_STRING(-2.5e-7)") == \
+        ("1e+20", "0.1", "0.33333333333333331", "35.5", "0", "-2.5e-07")
+    assert row(wh, "SELECT TO_JSON_STRING(TIMESTAMP '2024-01-02 03:04:05+00'), "
+                   "TO_JSON_STRING(TIMESTAMP '2024-01-02 03:04:05.120+00'), "
+                   "TO_JSON_STRING(DATETIME '1969-12-31 23:59:59.5'), TO_JSON_STRING(TIME '00:00:00.000001')") == \
+        ('"2024-01-02T03:04:05Z"', '"2024-01-02T03:04:05.120Z"', '"1969-12-31T23:59:59.500"', '"00:00:00.000001"')
+    assert one(wh, "SELECT TO_JSON_STRING(1, CAST(NULL AS BOOL))") is None
+
+
+def test_float64_digits_are_the_zetasql_rule_for_every_magnitude():
+    # The encoder takes Arrow's own text where it is already %.15g's (plain notation, at least 1e-4, at
+    # most 15 digits) and spells the rest one by one; oracle: the [ZetaSQL] rule itself, in Python.
+    import random
+
+    import pyarrow as pa
+
+    from runbook_lib.local.bigquery.json_text import spell
+
+    def zetasql(v: float) -> str:
+        if math.isnan(v) or math.isinf(v):
+            return '"NaN"' if math.isnan(v) else '"Infinity"' if v > 0 else '"-Infinity"'
+        if v == 0:
+            return "0"
+        short = "%.15g" % v
+        return short if float(short) == v else "%.17g" % v
+
+    rng = random.Random(12)
+    values = [1.5 * 10.0 ** k for k in range(-9, 22)] + [0.1 + 0.2, 1 / 3, 5e-324, 1.7976931348623157e308, 1e-4,
+                                                          9.9999e-5, 1e15, 999999999999999.0, -0.0, math.nan, -math.inf]
+    values += [rng.uniform(-1e6, 1e6) for _ in range(3000)] + [round(rng.uniform(-100, 100), rng.randint(0, 7))
+                                                              for _ in range(3000)]
+    values += [rng.random() * 10.0 ** rng.randint(-30, 30) for _ in range(3000)]
+    assert spell(pa.array(values + [None], pa.float64())).to_pylist() == [zetasql(v) for v in values] + ["null"]
+
+
+def test_interval_examples_the_local_parser_cannot_read(wh):
+    # The page's other two INTERVAL examples, handed to the encoder as the values DuckDB would hold.
+    import pyarrow as pa
+
+    from runbook_lib.local.bigquery.json_text import spell
+
+    hour_to_second = pa.MonthDayNano([0, 0, (10 * 3600 + 20 * 60 + 30) * 10**9 + 520_000_000])
+    day_to_minute = pa.MonthDayNano([0, 1, (5 * 3600 + 30 * 60) * 10**9])
+    values = pa.array([hour_to_second, day_to_minute, pa.MonthDayNano([0, 0, 0])], pa.month_day_nano_interval())
+    # [ZetaSQL] A zero interval is P0Y (IntervalValue::ToISO8601); the page has no example of it.
+    assert spell(values).to_pylist() == ['"PT10H20M30.52S"', '"P1DT5H30M"', '"P0Y"']
+
+
+def test_to_json_string_of_json_drops_whitespace_keeps_first_duplicate_and_sorts_keys(wh):
+    # JSON: "data of the input JSON". The JSON type's canonicalisation (data types doc, JSON type):
+    # "Whitespace characters aren't preserved", "If an object has duplicate keys, the first key that's
+    # found is preserved"; its members come out sorted by key in every one of the page's TO_JSON
+    # examples ({"coordinates":[10,20],"id":1}). How BigQuery re-spells a JSON number the docs do not say.
+    assert _json(wh, 'JSON \'{"id": 1, "coordinates": [10, 20], "id": 2, "s": "a\\\\u0001"}\'') == \
+        '{"coordinates":[10,20],"id":1,"s":"a\\u0001"}'
+    assert _json(wh, 'STRUCT(JSON \'{"b": {"d": [], "c": null}}\' AS j), true') == \
+        '{\n  "j": {\n    "b": {\n      "c": null,\n      "d": []\n    }\n  }\n}'
+
+
+def test_to_json_string_is_the_same_text_chunk_after_chunk(wh):
+    # 5,000 rows cross DuckDB's 2,048-row chunks; arrays of varying length and NULLs at every depth.
+    # Oracle: Python's json.dumps, which writes ASCII strings, integers below 2^53, booleans, arrays
+    # and null exactly as the page's rules do.
+    import json
+
+    df = wh.query("""
+        SELECT n, TO_JSON_STRING(STRUCT(n AS n, IF(MOD(n, 7) = 0, NULL, CONCAT('p', CAST(n AS STRING))) AS s,
+                                        GENERATE_ARRAY(1, MOD(n, 4)) AS a, MOD(n, 2) = 0 AS even,
+                                        IF(MOD(n, 5) = 0, NULL, STRUCT(n * 2 AS d)) AS sub)) AS j
+        FROM UNNEST(GENERATE_ARRAY(1, 5000)) AS n ORDER BY n""")
+
+    def expected(n: int) -> str:
+        return json.dumps({"n": n, "s": None if n % 7 == 0 else f"p{n}", "a": list(range(1, n % 4 + 1)),
+                           "even": n % 2 == 0, "sub": None if n % 5 == 0 else {"d": n * 2}}, separators=(",", ":"))
+
+    assert df.j.tolist() == [expected(n) for n in df.n.tolist()]
+
+
+def _farm_fingerprint(text: str) -> int:
+    """BigQuery's FARM_FINGERPRINT, straight from pyfarmhash (not the kit's code path)."""
+    import farmhash
+
+    u = farmhash.fingerprint64(text)
+    return u - (1 << 64) if u >= 1 << 63 else u
+
+
+def test_farm_fingerprint_of_to_json_string_is_the_fingerprint_of_the_documented_text(wh):
+    # A fingerprint taken independently, from the text BigQuery documents, equals the sandbox's.
+    cases = {
+        "STRUCT(1 AS id, [10,20] AS coordinates)": '{"id":1,"coordinates":[10,20]}',
+        "STRUCT(TIMESTAMP '2017-03-06 12:34:56.789012' AS ts, b\"Google\" AS b, NUMERIC '123.56' AS n, "
+        "CAST('NaN' AS FLOAT64) AS f, 9007199254740993 AS i, DATE '2017-03-06' AS d)":
+            '{"ts":"2017-03-06T12:34:56.789012Z","b":"R29vZ2xl","n":"123.56","f":"NaN","i":"9007199254740993",'
+            '"d":"2017-03-06"}',
+        "[STRUCT(TRUE AS ok, DATETIME '2017-03-06 12:34:56.789012' AS dt, TIME '12:34:56.789012' AS t)]":
+            '[{"ok":true,"dt":"2017-03-06T12:34:56.789012","t":"12:34:56.789012"}]',
+    }
+    for argument, text in cases.items():
+        assert one(wh, f"SELECT FARM_FINGERPRINT(TO_JSON_STRING({argument}))") == _farm_fingerprint(text), argument
+
+
+def test_replay_checksum_is_bigquerys_and_survives_a_no_op(wh):
+    # runbook 03's checksum of a partition: BIT_XOR of FARM_FINGERPRINT(TO_JSON_STRING(STRUCT(columns))).
+    # Taken independently from the documented texts of its rows it is the same; rewriting the rows
+    # with what they hold already (a no-op) leaves it as it was.
+    from runbook_lib.replay.fingerprint import checksum_sql
+
+    wh.execute("""
+        CREATE TABLE ds.encoded (day DATE, n INT64, f FLOAT64, m NUMERIC, b BYTES, ts TIMESTAMP, s STRING)
+        PARTITION BY day;
+        INSERT INTO ds.encoded VALUES
+          (DATE '2017-03-06', 9007199254740993, 1.0, NUMERIC '123.56', b"Google", TIMESTAMP '2017-03-06 12:34:56.789012', 'a"b'),
+          (DATE '2017-03-06', -1, CAST('-inf' AS FLOAT64), NUMERIC '0', NULL, NULL, NULL);
+    """)
+    rows = ['{"day":"2017-03-06","n":"9007199254740993","f":1,"m":"123.56","b":"R29vZ2xl",'
+            '"ts":"2017-03-06T12:34:56.789012Z","s":"a\\"b"}',
+            '{"day":"2017-03-06","n":-1,"f":"-Infinity","m":0,"b":null,"ts":null,"s":null}']
+    sql, params = checksum_sql(wh, "ds.encoded", [date(2017, 3, 6)])
+    before = wh.query(sql, params)
+    assert before.day.tolist() == ["2017-03-06"]
+    assert int(before.checksum.iloc[0]) == _farm_fingerprint(rows[0]) ^ _farm_fingerprint(rows[1])
+    wh.execute("UPDATE ds.encoded SET f = f, m = m, ts = ts WHERE TRUE")
+    assert int(wh.query(sql, params).checksum.iloc[0]) == int(before.checksum.iloc[0])

@@ -66,6 +66,13 @@ def test_unknown_table_names_what_is_allowed():
         (lambda d: d["phases"]["phase3"]["tables"].update({"nba_precompute.x": {"keys": ["a"], "partition_column": "a"}}),
          "which phases.phase3.writes does not list"),
         (lambda d: d.update(run_history_table="history"), "run_history_table must be written dataset.table"),
+        # Printed in gcloud commands (--project=, --region=): a name Google would refuse, or one with a
+        # space or a ; in it, must not get that far.
+        (lambda d: d.update(project="My Project; rm -rf ~"), "project must be a Google Cloud project id"),
+        (lambda d: d.update(region="us west2"), "region must be a Google Cloud region"),
+        (lambda d: d["phases"]["phase4"].update(region="West"), "phases.phase4.region must be a Google Cloud region"),
+        (lambda d: d.update(project_number="12ab"), "project_number must be a project number"),
+        (lambda d: d.update(run_history_table="nba reference.history"), "run_history_table must be written dataset.table"),
         (lambda d: d.update(bookkeeping_columns="processed_at"), "bookkeeping_columns must be a list of names"),
         (lambda d: d.update(bookkeeping_columns=["processed at"]), "bookkeeping_columns entry 'processed at' must be a column name"),
         (lambda d: d["phases"]["phase4"].update(expected_invokers="pubsub-push@p.iam.gserviceaccount.com"),

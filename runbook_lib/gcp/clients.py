@@ -31,24 +31,26 @@ CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 ANONYMOUS_ENV = "RUNBOOK_GCP_ANONYMOUS"
 
 
-def check_endpoint(service: str, endpoint: Any) -> str | None:
+def check_endpoint(service: str, endpoint: Any, parameter: str = "endpoints") -> str | None:
     if endpoint is None:
         return None
     if not isinstance(endpoint, str) or not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", endpoint):
-        raise ParameterError(f"endpoints[{service!r}]", endpoint,
+        raise ParameterError(f"{parameter}[{service!r}]", endpoint,
                              "give a URL with its scheme, e.g. http://127.0.0.1:8123 (the http:// is required)")
     return endpoint.rstrip("/")
 
 
-def check_endpoints(endpoints: Any) -> dict[str, str]:
+def check_endpoints(endpoints: Any, parameter: str = "endpoints") -> dict[str, str]:
+    """The endpoints to use instead of Google's, each checked; `parameter` is where they came from
+    (the connect option, or the RUNBOOK_GCP_ENDPOINTS variable), for the sentence."""
     if endpoints is None:
         return {}
     if not isinstance(endpoints, dict):
-        raise ParameterError("endpoints", endpoints, f"give a dict keyed by {', '.join(SERVICES)}")
+        raise ParameterError(parameter, endpoints, f"give a dict keyed by {', '.join(SERVICES)}")
     unknown = sorted(set(endpoints) - set(SERVICES))
     if unknown:
-        raise ParameterError("endpoints", unknown[0], f"keys must be among {', '.join(SERVICES)}")
-    return {service: check_endpoint(service, url) for service, url in endpoints.items() if url is not None}
+        raise ParameterError(parameter, unknown[0], f"keys must be among {', '.join(SERVICES)}")
+    return {service: check_endpoint(service, url, parameter) for service, url in endpoints.items() if url is not None}
 
 
 def anonymous_from_env() -> bool:
@@ -154,7 +156,9 @@ class GcpClients:
                  anonymous: bool | None = None):
         self.project = check_project(project)
         self.endpoints = check_endpoints(endpoints)
-        self.anonymous = anonymous_from_env() if anonymous is None else bool(anonymous)
+        if anonymous is not None and not isinstance(anonymous, bool):   # "no" would be true
+            raise ParameterError("anonymous", anonymous, "true, false, or None for RUNBOOK_GCP_ANONYMOUS")
+        self.anonymous = anonymous_from_env() if anonymous is None else anonymous
         self._explicit_credentials = credentials
         self._credentials: Any = None
         self._built: dict[str, Any] = {}

@@ -17,6 +17,9 @@ ENDPOINTS_ENV = "RUNBOOK_GCP_ENDPOINTS"
 
 
 def endpoints_from_env() -> dict | None:
+    """RUNBOOK_GCP_ENDPOINTS, checked (a bad one is a ParameterError naming the variable); None when unset."""
+    from .clients import check_endpoints
+
     raw = os.environ.get(ENDPOINTS_ENV, "").strip()
     if not raw:
         return None
@@ -24,7 +27,17 @@ def endpoints_from_env() -> dict | None:
         value = json.loads(raw)
     except ValueError:
         raise ParameterError(ENDPOINTS_ENV, raw, 'give JSON such as {"cloudbuild": "http://127.0.0.1:8123"}') from None
-    return value
+    return check_endpoints(value, ENDPOINTS_ENV)
+
+
+def check_environment() -> None:
+    """Before a headless run on target=gcp, once: every RUNBOOK_GCP_* setting (a bad one is refused in one
+    sentence naming the variable before anything runs, not in whichever cell first calls Google), then
+    credentials (check_credentials)."""
+    from .calls import CallPolicy
+
+    CallPolicy.from_env()
+    check_credentials()   # reads RUNBOOK_GCP_ENDPOINTS and RUNBOOK_GCP_ANONYMOUS
 
 
 def check_credentials() -> None:
@@ -72,8 +85,9 @@ def connect_gcp(phases: PhaseRegistry, **options) -> Target:
                           storage_client=lambda: clients.storage)
     services = GcpServices(project, phases, clients, source_dir=options.get("source_dir"))
     # The Storage Read API is gRPC: only Google's own endpoint serves it, never a local fake.
+    cap = options.get("maximum_bytes_billed")   # 0 too is given: its check refuses it, never the default
     warehouse = GcpWarehouse(project, LazyClient(lambda: clients.bigquery), location=options.get("bigquery_location"),
-                             maximum_bytes_billed=options.get("maximum_bytes_billed") or DEFAULT_MAXIMUM_BYTES_BILLED,
+                             maximum_bytes_billed=DEFAULT_MAXIMUM_BYTES_BILLED if cap is None else cap,
                              runbook=options.get("runbook"),
                              use_storage_api=storage_api_installed() and not clients.endpoints.get("bigquery"))
     # Each adapter closes what it made itself; the shared clients belong to the target and close last.

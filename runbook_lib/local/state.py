@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shlex
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,13 +76,14 @@ def require_initialised(home, parameter: str = "sandbox_home", shown: str | None
     if root.exists() and not root.is_dir():
         raise ParameterError(parameter, shown or str(root), "give a sandbox folder; this is a file")
     state = read_state(home) if state is None else state
+    folder = shlex.quote(str(root))   # the commands below are meant to be pasted into a shell
     if not state.get("initialised"):
         raise ParameterError(parameter, shown or str(root),
-                             f"give an initialised sandbox folder (run `runbook sandbox init --home {root}` first)")
+                             f"give an initialised sandbox folder (run `runbook sandbox init --home {folder}` first)")
     problem = warehouse_problem(home)
     if problem:
         raise ParameterError(parameter, shown or str(root), f"its warehouse {home.warehouse} {problem}; "
-                             f"run `runbook sandbox reset{'' if shown is None else f' --home {root}'}` to rebuild it")
+                             f"run `runbook sandbox reset{'' if shown is None else f' --home {folder}'}` to rebuild it")
     return state
 
 

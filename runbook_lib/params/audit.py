@@ -12,6 +12,7 @@ from .base import (TargetParams, _known_phase, param)
 
 
 MAX_LOOKBACK_HOURS = 720
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class AuditParams(TargetParams):
@@ -44,17 +45,19 @@ class AuditParams(TargetParams):
         if not v:
             return v
         try:
-            return formats.rfc3339(formats.parse_time(v), micros=False)
+            moment = formats.parse_time(v)
         except ValueError:
             raise ParameterError("until", v, "give a timestamp such as 2025-12-31T08:00:00Z (UTC unless it says), "
                                              "or leave it empty for now") from None
-
-    @field_validator("lookback_hours", mode="before")
-    @classmethod
-    def _hours(cls, v: Any) -> Any:
-        if isinstance(v, bool):
-            raise ParameterError("lookback_hours", v, f"a number of hours above 0 and at most {MAX_LOOKBACK_HOURS}")
-        return v
+        now = datetime.now(timezone.utc)
+        if moment > now:
+            # A window in the future holds no requests yet: the audit would look clean for want of them.
+            raise ParameterError("until", v, f"it is in the future (now is {formats.rfc3339(now, micros=False)}): "
+                                             "give a time up to now, or leave it empty for now")
+        if moment < EPOCH:
+            raise ParameterError("until", v, "give a time from 1970 on (request logs are no older), "
+                                             "or leave it empty for now")
+        return formats.rfc3339(moment, micros=False)
 
     @field_validator("expected_invokers", mode="before")
     @classmethod

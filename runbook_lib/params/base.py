@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import re
+import types
 import typing
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Mapping
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError,
+                      field_validator, model_validator)
 
 from .. import formats
 from ..checks import check_path
@@ -51,7 +54,8 @@ def param(default: Any = ..., *, allowed: str, **constraints: Any) -> Any:
 class RunbookParams(BaseModel):
     """Parameters every runbook takes. Unknown names are rejected; instances are read-only."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: no runbook has a use for an infinite limit, and it breaks the arithmetic a limit feeds.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     # The runbook's name, for the `runbook=<name>` label BigQuery jobs carry on target=gcp.
     runbook: ClassVar[str | None] = None
 
@@ -60,6 +64,28 @@ class RunbookParams(BaseModel):
         None, allowed="a Google Cloud project id (6-30 lowercase letters, digits or hyphens, starting with a letter) or None")
     region: REGION | None = param(None, allowed="a Google Cloud region such as us-west2, global, or None")
     sandbox_home: str | None = param(None, allowed="the sandbox folder as text, or None for $RUNBOOK_HOME, else the kit's .runbook folder")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flags_and_numbers_as_written(cls, data: Any) -> Any:
+        """What pydantic would quietly convert is refused instead: a flag is true or false (pydantic reads
+        0, "n" or "off" as False, so `dry_run=0` would change things), and a number is never a flag (True
+        would be a limit of 1)."""
+        if isinstance(data, Mapping):
+            for name, value in data.items():
+                field = cls.model_fields.get(name)
+                if field is not None and _converted_quietly(field.annotation, value):
+                    kinds = _scalar_types(field.annotation)
+                    kind = "bool_type" if bool in kinds else "int_type" if int in kinds else "float_type"
+                    raise ParameterError(name, value, _allowed(cls, name, {"type": kind}))
+        return data
+
+    @field_validator("sandbox_home")
+    @classmethod
+    def _blank_home(cls, v: str | None) -> str | None:
+        if v and not v.strip():
+            raise ParameterError("sandbox_home", v, cls.model_fields["sandbox_home"].json_schema_extra["allowed"])
+        return v
 
     def masked(self) -> dict[str, Any]:
         """The values with secret-named parameters shown as ***, for displays and reports."""
@@ -190,6 +216,27 @@ def _allowed(model_cls: type[BaseModel], name: str, error: Mapping[str, Any]) ->
     return message[:1].lower() + message[1:].rstrip(".")
 
 
+def _scalar_types(annotation: Any) -> set[Any]:
+    """The types a field's annotation unites (`bool | None` -> {bool, NoneType}); itself when not a union."""
+    return set(typing.get_args(annotation)) if typing.get_origin(annotation) in (typing.Union, types.UnionType) \
+        else {annotation}
+
+
+def _converted_quietly(annotation: Any, value: Any) -> bool:
+    """Would pydantic turn `value` into the field's type by a conversion an operator would not expect?"""
+    kinds = _scalar_types(annotation)
+    if kinds - {type(None)} == {bool}:
+        return not _is_boolean(value) and not (value is None and type(None) in kinds)
+    if kinds & {int, float} and bool not in kinds:
+        return _is_boolean(value)
+    return False
+
+
+def _is_boolean(value: Any) -> bool:
+    """True or False, also as numpy gives it (a flag computed in a notebook: `(frame.x > 0).any()`)."""
+    return isinstance(value, bool) or type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
+
+
 def _literal_choices(annotation: Any) -> list[Any]:
     if typing.get_origin(annotation) is Literal:
         return list(typing.get_args(annotation))
@@ -214,6 +261,22 @@ def _known_phase(parameter: str, value: str) -> str:
         return registry.get(value).name          # "4" and "phase4" name the same phase
     except ParameterError:
         raise ParameterError(parameter, value, f"choose one of {', '.join(registry.names())}") from None
+
+
+def iso_day(parameter: str, value: str, in_the_future: str) -> str:
+    """A date written as YYYY-MM-DD exactly (not 20251215, 2025-W51-1 or a time, which Python's ISO reader
+    also takes), not after today (UTC); `in_the_future` says why a later date is refused."""
+    try:
+        day = date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ParameterError(parameter, value, "give a date as YYYY-MM-DD, or leave it empty")
+    today = datetime.now(timezone.utc).date()
+    if day > today:
+        raise ParameterError(parameter, value, f"it is in the future (today is {today.isoformat()} UTC): "
+                                               f"{in_the_future}")
+    return value
 
 
 def _existing(parameter: str, value: str, kind: str) -> str:

@@ -43,6 +43,9 @@ class RedeployParams(TargetParams):
         if self.strategy != "image" and self.image:
             raise ParameterError("image", self.image, "leave it empty unless strategy is image (the "
                                  "cloudbuild-config strategy deploys the image it builds)")
+        if self.strategy == "image" and self.repository:
+            raise ParameterError("repository", self.repository, "leave it empty when strategy is image (the image "
+                                 "is deployed as given; only the cloudbuild-config strategy pushes to a repository)")
         checkout = self.source_dir or self._own_checkout()
         if checkout:
             resolve_commit(checkout, self.commit or "HEAD")

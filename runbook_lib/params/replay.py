@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -10,7 +10,7 @@ from pydantic import field_validator, model_validator
 
 from .. import formats
 from ..errors import ParameterError
-from .base import ExistingFolderOrEmpty, TargetParams, _known_phase, param
+from .base import ExistingFolderOrEmpty, TargetParams, _known_phase, iso_day, param
 
 
 MAX_CONCURRENCY = 16
@@ -19,25 +19,10 @@ MAX_DATES = 366
 
 
 def _whole_number(parameter: str, value: Any, low: int, high: int) -> Any:
-    """Refuse booleans (pydantic reads True as 1) and numbers out of range, in one sentence."""
+    """Refuse numbers out of range in one sentence (a boolean never gets here: RunbookParams refuses it)."""
     allowed = f"a whole number from {low} to {high}"
-    if isinstance(value, bool) or (isinstance(value, (int, float)) and not low <= value <= high):
+    if isinstance(value, (int, float)) and not low <= value <= high:
         raise ParameterError(parameter, value, allowed)
-    return value
-
-
-def _iso_day(parameter: str, value: str) -> str:
-
-    try:
-        day = date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise ParameterError(parameter, value, "give a date as YYYY-MM-DD, or leave it empty")
-    today = datetime.now(timezone.utc).date()
-    if day > today:
-        raise ParameterError(parameter, value, f"it is in the future (today is {today.isoformat()} UTC): "
-                                               "there is nothing to replay yet")
     return value
 
 
@@ -103,7 +88,7 @@ class ReplayParams(TargetParams):
     @field_validator("start_date", "end_date")
     @classmethod
     def _dates(cls, v: str, info: Any) -> str:
-        return _iso_day(info.field_name, v) if v else v
+        return iso_day(info.field_name, v, "there is nothing to replay yet") if v else v
 
     @field_validator("concurrency", "test_dataset_ttl_days", "max_dates", mode="before")
     @classmethod

@@ -52,8 +52,8 @@ from .parameters import (PATH_SUFFIXES, absolute_paths, check_declared, coerce_c
                          resolve_parameters, validate_step_values, validation_cell_index, validation_model)
 from .plan import (LoadedPlan, Plan, PlanOutcome, PlannedStep, PlanStep, load_plan, plan_exit_code,
                    record_without_running, run_plan)
-from .run import (DEFAULT_CELL_TIMEOUT_S, DEFAULT_REPORTS, SETTINGS_KEY, cell_timeout_for, describe_parameters,
-                  execute_runbook, read_record, record_unexecuted, run_notebook, unique_dir)
+from .run import (DEFAULT_CELL_TIMEOUT_S, DEFAULT_REPORTS, SETTINGS_KEY, cell_timeout_for, check_outdir,
+                  describe_parameters, execute_runbook, read_record, record_unexecuted, run_notebook, unique_dir)
 from .signals import Terminated, sigterm_as_exception
 
 __all__ = [
@@ -64,7 +64,7 @@ __all__ = [
     "resolve_parameters", "validate_step_values", "validation_cell_index", "validation_model",
     "LoadedPlan", "Plan", "PlanOutcome", "PlannedStep", "PlanStep", "load_plan", "plan_exit_code",
     "record_without_running", "run_plan",
-    "DEFAULT_CELL_TIMEOUT_S", "DEFAULT_REPORTS", "SETTINGS_KEY", "cell_timeout_for", "describe_parameters",
-    "execute_runbook", "read_record", "record_unexecuted", "run_notebook", "unique_dir",
+    "DEFAULT_CELL_TIMEOUT_S", "DEFAULT_REPORTS", "SETTINGS_KEY", "cell_timeout_for", "check_outdir",
+    "describe_parameters", "execute_runbook", "read_record", "record_unexecuted", "run_notebook", "unique_dir",
     "Terminated", "sigterm_as_exception",
 ]

@@ -16,7 +16,7 @@ from .. import masking, nights, params, report
 from ..checks import parse_yaml_as_written
 from ..errors import CloudUnreachable, ConfigError, ParameterError, QuotaExceeded, RunbookError
 from ..exit_codes import ExitCode
-from ..gcp.connect import check_credentials
+from ..gcp.connect import check_environment
 from ..phases import PROJECT_ROOT
 from ..publish import PublishError, Publisher
 from ..target import TARGETS
@@ -29,7 +29,9 @@ _STEP_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 
 class PlanStep(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a plan's keys are YAML-typed already, so `allow_changes: 'yes'` or `cell_timeout_seconds: true`
+    # is a mistake to say, not a value to convert (to true, and to a one-second limit).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     id: str = Field(pattern=_STEP_ID)
     notebook: str
     parameters: dict[str, Any] = Field(default_factory=dict)
@@ -38,7 +40,7 @@ class PlanStep(BaseModel):
 
 
 class Plan(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     title: str = "Overnight runbooks"
     target: Literal[TARGETS] = "local"
     # A plan that would change a real project (target gcp, a step with dry_run false) must say so up front.
@@ -168,10 +170,11 @@ def _written_step(data: Any, step_id: str) -> Mapping[str, Any]:
 
 def changes_things(declared: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
     """Does a step run for real: its notebook takes dry_run, and the step's value (else the notebook's
-    default) is false?"""
+    default) is anything but true? (0, "no" or None may well be read as false by a notebook whose own
+    model is not the kit's: only a dry run that says true is sure to change nothing.)"""
     if "dry_run" not in declared:
         return False
-    return values.get("dry_run", declared["dry_run"].default) is False
+    return values.get("dry_run", declared["dry_run"].default) is not True
 
 
 def _refuse_unallowed_changes(path: Path, plan: Plan, target: str, step_id: str, declared: Mapping[str, Any],
@@ -220,7 +223,7 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
     its pages still on disk."""
     loaded = load_plan(plan_path, target)
     if any(s.values.get("target") == "gcp" for s in loaded.steps):
-        check_credentials()   # once, before the night, not once per step
+        check_environment()   # once, before the night, not once per step
     reports_dir = check_outdir(outdir)
     if publisher is not None:
         _fetch_history(publisher, reports_dir)

@@ -20,7 +20,7 @@ from ..charts import FIGURES_DIR
 from ..checks import check_path
 from ..errors import ParameterError
 from ..exit_codes import ExitCode
-from ..gcp.connect import check_credentials
+from ..gcp.connect import check_environment
 from ..phases import PROJECT_ROOT
 from .kernel import KERNEL_NAME, ensure_kernelspec, kernel_environment
 from .outcome import RunOutcome, decide_outcome, first_error, said, stopped_outcome, stopped_signal, stopped_text
@@ -311,7 +311,11 @@ def describe_parameters(notebook: str | Path) -> str:
 
 
 def check_outdir(outdir: str | Path | None) -> Path:
-    """The report folder: refused in one sentence if it is a file or cannot be made."""
+    """The report folder: refused in one sentence if it is blank (an unset shell variable, not a request
+    for the default), a file, or cannot be made."""
+    if outdir is not None and not str(outdir).strip():
+        raise ParameterError("outdir", str(outdir), f"give a folder for the reports, or leave -o out for "
+                                                    f"{DEFAULT_REPORTS}")
     folder = Path(outdir or DEFAULT_REPORTS)
     check_path("outdir", folder)
     existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
@@ -334,7 +338,7 @@ def run_notebook(notebook: str | Path, parameters: Sequence[Sequence[str]] = (),
     values = resolve_parameters(source, parameters or (), param_files or (), target, nb=nb)
     folder = check_outdir(outdir)
     if (values.get("target") or declared_default(nb, "target")) == "gcp":
-        check_credentials()
+        check_environment()
     now = datetime.now()
     run_dir = unique_dir(folder / f"{now:%Y-%m-%d}" / f"{now:%H%M%S}-{source.stem}")
     print(f"Running {display_path(source)} -> {run_dir}", file=sys.stderr, flush=True)

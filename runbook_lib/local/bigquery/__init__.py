@@ -3,15 +3,16 @@
 SQL across the kit is written once, in BigQuery's dialect. sqlglot does the bulk of the
 translation; this package fixes what sqlglot translates into valid DuckDB SQL that gives a
 *different answer* than BigQuery would (day-of-week numbering, DATE_TRUNC returning a timestamp,
-decimal literals, UNNEST offsets, ...), fills in what DuckDB lacks (FARM_FINGERPRINT,
-INFORMATION_SCHEMA views with BigQuery's names, SAFE. prefixes) and refuses, in one sentence
-(UnsupportedSQL), what the local warehouse cannot run. tests/test_dialect.py pins each fix to the
-answer BigQuery gives.
+decimal literals, UNNEST offsets, TO_JSON_STRING's spelling, ...), fills in what DuckDB lacks
+(FARM_FINGERPRINT, INFORMATION_SCHEMA views with BigQuery's names, SAFE. prefixes) and refuses, in
+one sentence (UnsupportedSQL), what the local warehouse cannot run. tests/test_dialect.py pins each
+fix to the answer BigQuery gives.
 
     statements    translate(sql) -> Statement per statement (DuckDB SQL + what it does); to_duckdb
     rewrites      REWRITES: sqlglot expression class -> correction (casts, datetimes hold the long ones)
     information_schema   TABLES, COLUMNS, SCHEMATA views
     functions     FARM_FINGERPRINT (pyfarmhash) and the other Python UDFs; register_functions(con)
+    json_text     TO_JSON_STRING: any value as BigQuery's JSON text (its "JSON encodings"), over Arrow
     typenames     BigQuery <-> DuckDB column type names
     meta          `_runbook_meta`, the warehouse's partition/expiration metadata (its only owner)
 

@@ -237,6 +237,38 @@ def _instr(node: exp.StrPosition) -> exp.Expression | None:
     return tpl(sql, v=node.this, s=node.args["substr"], p=position or one, o=occurrence or one.copy())
 
 
+def _struct_field(field: exp.Expression) -> tuple[str, exp.Expression]:
+    """A STRUCT(...) field's name as BigQuery gives it (its alias, a column's or path's last name, else
+    "" for an anonymous field) and its value."""
+    if isinstance(field, exp.Alias):
+        return field.alias, field.this
+    if isinstance(field, exp.PropertyEQ):
+        return field.name, field.expression
+    return (field.name if isinstance(field, exp.Column) else ""), field
+
+
+def _to_json_string(node: exp.JSONFormat) -> exp.Expression | None:
+    """TO_JSON_STRING(value[, pretty_print]): BigQuery's JSON text (json_text.py), where DuckDB's
+    to_json writes 1e20 as 100000000000000000000.0, a TIMESTAMP with a space and +00, BYTES as text.
+    A STRUCT(...) written as the argument itself may have anonymous or repeated field names, which
+    BigQuery writes ("" and both) and a DuckDB struct cannot hold: its fields are renamed by position
+    and BigQuery's names handed over beside it."""
+    if node.args.get("to_json"):
+        return None   # TO_JSON (a JSON value) encodes numbers otherwise; left to DuckDB's to_json
+    value = node.this
+    names = tpl("CAST(NULL AS VARCHAR[])")   # typed: DuckDB before 2.0 hands no untyped NULL to Arrow
+    if isinstance(value, exp.Struct):
+        fields = [_struct_field(f) for f in value.expressions]
+        bigquery_names = [name for name, _ in fields]
+        if "" in bigquery_names or len({n.lower() for n in bigquery_names}) < len(bigquery_names):
+            value.set("expressions", [exp.PropertyEQ(this=exp.to_identifier(f"_field{i}"), expression=v)
+                                      for i, (_, v) in enumerate(fields)])
+            names = exp.Array(expressions=[exp.Literal.string(n) for n in bigquery_names])
+    pretty = node.args.get("options") or exp.false()
+    return exp.Anonymous(this="_bq_to_json_string",
+                         expressions=[value, exp.Anonymous(this="TYPEOF", expressions=[value.copy()]), pretty, names])
+
+
 # Functions DuckDB's TRY() refuses to wrap (volatile), as they appear once rewritten.
 _VOLATILE = {"ERROR", "RANDOM", "RAND", "UUID", "GEN_RANDOM_UUID", "NEXTVAL"}
 
@@ -286,6 +318,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.Delete: _delete_without_from,
     exp.DataType: _decimal_types,
     exp.SafeFunc: _safe_prefix,
+    exp.JSONFormat: _to_json_string,
 }
 
 

@@ -1,0 +1,280 @@
+"""Bad values as an operator (or a typo) gives them to the kit's runbooks, plans, parameter files and
+Google Cloud settings: each is refused in one sentence naming it and what is allowed, before anything
+runs, and nothing that changes the cloud slips past the plan's `allow_changes` guard."""
+from __future__ import annotations
+
+import json
+import shlex
+import typing
+from pathlib import Path
+
+import pytest
+
+from runbook_lib import cli, params, runner
+from runbook_lib.errors import ConfigError, ParameterError
+from runbook_lib.runner.outcome import said
+
+MODELS = (params.OverviewParams, params.DiagnoseParams, params.RedeployParams, params.ReplayParams,
+          params.CompareParams, params.AuditParams)
+NOTEBOOKS = runner.NOTEBOOKS_DIR
+REDEPLOY = NOTEBOOKS / "02_redeploy_phase.ipynb"
+DIAGNOSE = NOTEBOOKS / "01_diagnose_build.ipynb"
+
+
+def _scalar_types(annotation) -> set:
+    return set(typing.get_args(annotation)) or {annotation}
+
+
+def _fields(*kinds: type) -> list:
+    """(model, field name) for every field of the kit's runbooks whose type is one of `kinds` (a flag,
+    typed bool, is not a number)."""
+    return [pytest.param(model, name, id=f"{model.__name__}.{name}")
+            for model in MODELS for name, field in model.model_fields.items()
+            if _scalar_types(field.annotation) & set(kinds)
+            and (bool in kinds or bool not in _scalar_types(field.annotation))]
+
+
+def _refused(model, sandbox_home, **values) -> ParameterError:
+    with pytest.raises(ParameterError) as caught:
+        params.validate_params(model, {"sandbox_home": str(sandbox_home), **values})
+    return caught.value
+
+
+# ---------------------------------------------------------------------------------------------
+# Types: True is not 1, 0 is not False, infinity is not a number of GiB
+
+@pytest.mark.parametrize("model, name", _fields(int, float))
+def test_a_boolean_is_not_a_number_for_any_runbook(sandbox_home, model, name):
+    error = _refused(model, sandbox_home, **{name: True})
+    assert error.parameter == name and str(error).startswith(f"{name}=")
+
+
+@pytest.mark.parametrize("model, name", _fields(bool))
+@pytest.mark.parametrize("value", [0, 1, "false", "n", "yes", 0.0])
+def test_only_true_or_false_is_a_flag_for_any_runbook(sandbox_home, model, name, value):
+    error = _refused(model, sandbox_home, **{name: value})
+    assert error.parameter == name and "true or false" in error.allowed
+
+
+def test_a_flag_computed_with_numpy_is_a_flag(sandbox_home):
+    import numpy as np
+
+    p = params.validate_params(params.ReplayParams, {"sandbox_home": str(sandbox_home), "dry_run": np.bool_(True)})
+    assert p.dry_run is True
+    assert _refused(params.ReplayParams, sandbox_home, concurrency=np.bool_(True)).parameter == "concurrency"
+
+
+@pytest.mark.parametrize("model, name", _fields(float))
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+def test_every_number_of_a_runbook_is_finite(sandbox_home, model, name, value):
+    assert _refused(model, sandbox_home, **{name: value}).parameter == name
+
+
+def _gcp_plan(tmp_path: Path, sandbox_home, dry_run_as_written: str) -> Path:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"title: fix\ntarget: gcp\nsteps:\n  - id: redeploy\n    notebook: {REDEPLOY}\n"
+                    f"    parameters: {{source_dir: {Path(sandbox_home) / 'source'}, dry_run: {dry_run_as_written}}}\n")
+    return plan
+
+
+@pytest.mark.parametrize("dry_run", ["0", "'false'", "n", "'no'"])
+def test_a_real_change_cannot_pass_the_allow_changes_guard_as_a_lookalike_of_false(sandbox_home, tmp_path, capsys,
+                                                                                   dry_run):
+    """0, 'false' or n would be read as false by the notebook: the night must not start without allow_changes."""
+    plan = _gcp_plan(tmp_path, sandbox_home, dry_run)
+    with pytest.raises(ConfigError, match=r"dry_run="):
+        runner.load_plan(plan)
+    out = tmp_path / "reports"
+    assert cli.main(["overnight", str(plan), "-o", str(out)]) == 2 and not out.exists()
+
+
+def test_a_step_of_another_notebook_changes_things_unless_its_dry_run_is_true():
+    declared = {"dry_run": params.DeclaredParameter("dry_run", "bool", True, None)}
+    assert not runner.plan.changes_things(declared, {})
+    assert not runner.plan.changes_things(declared, {"dry_run": True})
+    for value in (False, 0, "false", "no", None):
+        assert runner.plan.changes_things(declared, {"dry_run": value}), value
+
+
+def test_a_repository_is_refused_when_the_image_is_deployed_as_given(sandbox_home):
+    """strategy=image pushes nothing, so a repository given with it would be silently ignored."""
+    error = _refused(params.RedeployParams, sandbox_home, strategy="image", repository="my-repo",
+                     image="us-west2-docker.pkg.dev/p/r/s:v1")
+    assert error.parameter == "repository" and "strategy" in error.allowed
+
+
+@pytest.mark.parametrize("key, written", [
+    ("cell_timeout_seconds", "true"),           # would be a one-second limit
+    ("allow_changes", "'yes'"),
+    ("allow_changes", "1"),
+])
+def test_a_plan_key_takes_its_own_type_only(tmp_path, key, written):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"{key}: {written}\nsteps:\n  - id: a\n    notebook: {DIAGNOSE}\n")
+    with pytest.raises(ConfigError, match=rf"^{plan}: {key}: "):
+        runner.load_plan(plan)
+
+
+# ---------------------------------------------------------------------------------------------
+# The sentence: short enough to keep what is allowed, commands that can be pasted
+
+def test_a_long_value_is_cut_so_the_sentence_still_says_what_is_allowed():
+    allowed = "choose one of phase3, phase4"
+    error = ParameterError("phase", "x" * 5000, allowed)
+    assert len(str(error)) < 200 and str(error).endswith(f"is not valid: {allowed}.")
+    assert said(error).endswith(f"{allowed}.")          # as the CLI and the morning review show it
+    assert error.value == "x" * 5000                    # the value itself is kept whole
+
+
+def test_a_long_value_with_a_password_in_it_is_masked_before_it_is_cut():
+    url = "https://operator:hunter2hunter2@example.com/" + "x" * 100
+    assert "hunter2" not in str(ParameterError("source_dir", url, "an existing folder"))
+
+
+def test_the_printed_sandbox_command_can_be_pasted_into_a_shell(tmp_path):
+    home = tmp_path / "my sandbox; rm -rf ~"
+    error = _refused(params.OverviewParams, home)
+    command = str(error).split("`")[1]
+    assert shlex.split(command) == ["runbook", "sandbox", "init", "--home", str(home)]
+
+
+def test_the_printed_report_command_can_be_pasted_into_a_shell(tmp_path, capsys):
+    from runbook_lib import nights
+
+    reports = tmp_path / "night reports"
+    nights._warn("could not write the index", OSError("disk full"), reports)
+    command = capsys.readouterr().err.split("`")[1]
+    assert shlex.split(command) == ["runbook", "report", str(reports)]
+
+
+@pytest.mark.parametrize("value", ["   ", "\t"])
+def test_a_blank_sandbox_home_is_refused(value):
+    error = _refused(params.OverviewParams, value)
+    assert error.parameter == "sandbox_home" and "None" in error.allowed
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates and times
+
+@pytest.mark.parametrize("value", ["20251215", "2025-W51-1", "2099-01-01", "2025-12-15T00:00"])
+def test_compare_reads_dates_as_the_replay_does(sandbox_home, value):
+    for model in (params.CompareParams, params.ReplayParams):
+        error = _refused(model, sandbox_home, start_date=value)
+        assert error.parameter == "start_date", model
+
+
+@pytest.mark.parametrize("until, allowed", [
+    ("2999-01-01T00:00:00Z", "in the future"),
+    ("0001-01-01T00:00:00Z", "1970"),
+])
+def test_the_audit_window_ends_between_1970_and_now(sandbox_home, until, allowed):
+    error = _refused(params.AuditParams, sandbox_home, until=until)
+    assert error.parameter == "until" and allowed in error.allowed
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML: a key written twice is a mistake, not "the last one wins"
+
+def test_a_parameter_written_twice_in_a_file_is_refused(tmp_path):
+    file = tmp_path / "p.yaml"
+    file.write_text("phase: phase3\nbuild_id: ''\nphase: phase9\n")
+    with pytest.raises(ParameterError) as caught:
+        runner.resolve_parameters(DIAGNOSE, files=[file])
+    assert caught.value.parameter == "-f" and "'phase'" in str(caught.value) and "lines 1 and 3" in str(caught.value)
+
+
+@pytest.mark.parametrize("text", [
+    "title: a\ntitle: b\nsteps:\n  - id: a\n    notebook: {nb}\n",
+    "steps:\n  - id: a\n    id: b\n    notebook: {nb}\n",
+    "steps:\n  - id: a\n    notebook: {nb}\n    parameters:\n      phase: phase3\n      phase: phase4\n",
+])
+def test_a_key_written_twice_in_a_plan_is_refused(tmp_path, text):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(text.format(nb=DIAGNOSE))
+    with pytest.raises(ConfigError, match=r"appears twice"):
+        runner.load_plan(plan)
+
+
+# ---------------------------------------------------------------------------------------------
+# The RUNBOOK_GCP_* settings: refused before the kernel starts, naming the variable
+
+@pytest.fixture
+def anonymous_fakes(monkeypatch):
+    endpoints = {name: "http://127.0.0.1:9" for name in ("cloudbuild", "logging", "storage", "run", "pubsub",
+                                                         "bigquery")}
+    monkeypatch.setenv("RUNBOOK_GCP_ENDPOINTS", json.dumps(endpoints))
+    monkeypatch.setenv("RUNBOOK_GCP_ANONYMOUS", "1")
+    return endpoints
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("RUNBOOK_GCP_REQUEST_TIMEOUT_S", "abc"),
+    ("RUNBOOK_GCP_CALL_DEADLINE_S", "0"),
+    ("RUNBOOK_GCP_ENDPOINTS", '{"cloudbuld": "http://127.0.0.1:9"}'),
+    ("RUNBOOK_GCP_ENDPOINTS", '{"run": "127.0.0.1:9"}'),
+])
+def test_a_bad_gcp_setting_is_refused_before_the_run_naming_the_variable(anonymous_fakes, monkeypatch, tmp_path,
+                                                                         capsys, variable, value):
+    monkeypatch.setenv(variable, value)
+    out = tmp_path / "reports"
+    assert cli.main(["run", str(DIAGNOSE), "-p", "target", "gcp", "-p", "project", "my-project", "-o", str(out)]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {variable}"), errors
+    assert not out.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# The library's entry points
+
+@pytest.mark.parametrize("target", ["local", "gcp"])
+@pytest.mark.parametrize("option, value", [("project", "Bad Project"), ("region", "west")])
+def test_connect_checks_project_and_region_on_both_targets(sandbox_home, target, option, value):
+    from runbook_lib import connect
+
+    home = {"home": str(sandbox_home)} if target == "local" else {"project": "my-project"}
+    with pytest.raises(ParameterError) as caught:
+        connect(target, **{**home, option: value})
+    assert caught.value.parameter == option
+
+
+@pytest.mark.parametrize("option, value", [("maximum_bytes_billed", 0), ("anonymous", "no")])
+def test_a_gcp_option_is_never_quietly_replaced(option, value):
+    """0 bytes was read as "the 100 GiB default" and "no" as anonymous (a non-empty text is true)."""
+    from runbook_lib import connect
+
+    with pytest.raises(ParameterError) as caught:
+        connect("gcp", project="my-project", **{option: value})
+    assert caught.value.parameter == option
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line: an empty option (an unset shell variable) is not "the default"
+
+@pytest.mark.parametrize("args, option", [
+    (["sandbox", "reset", "--home", ""], "--home"),          # would rebuild the default sandbox
+    (["sandbox", "init", "--home", "  ", "--no-services"], "--home"),
+    (["overnight", "PLAN", "--publish", ""], "--publish"),   # would run the night and publish nothing
+    (["run", str(DIAGNOSE), "-o", ""], "outdir"),
+    (["report", ""], "REPORTS_DIR"),                         # would write pages into the current folder
+])
+def test_an_empty_option_is_refused_not_taken_for_the_default(tmp_path, monkeypatch, capsys, args, option):
+    default_home = tmp_path / "default-home"
+    monkeypatch.setenv("RUNBOOK_HOME", str(default_home))
+    monkeypatch.chdir(tmp_path)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"steps:\n  - id: a\n    notebook: {DIAGNOSE}\n")
+    assert cli.main([str(plan) if a == "PLAN" else a for a in args]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith((f"error: {option}=''", f"error: {option}='  '")), errors
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.yaml"]   # no sandbox, no reports, no pages
+
+
+@pytest.mark.parametrize("outdir", ["", "FILE"])
+def test_a_bad_demo_report_folder_is_refused_before_the_sandbox_is_reset(tmp_path, monkeypatch, capsys, outdir):
+    home = tmp_path / "home"
+    monkeypatch.setenv("RUNBOOK_HOME", str(home))
+    file = tmp_path / "a-file"
+    file.write_text("not a folder")
+    assert cli.main(["demo", "--scale", "0.15", "-o", str(file) if outdir == "FILE" else outdir]) == 2
+    assert "error: outdir=" in capsys.readouterr().err
+    assert not home.exists()

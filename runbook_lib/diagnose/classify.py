@@ -169,7 +169,7 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
     if stated is not None and (not lead[0] or lead[0] > stated[0] or not names_error(lead[2])):
         lead = stated
     line, start, text = lead
-    fallback = cat.fallback(shape.section_at(start + len(text)), shape.builder(around=start)) if line else None
+    fallback = cat.fallback(shape.section_at(start + len(text)), shape.build_builder(start)) if line else None
     if line and (report := cat.report_opened_by(text)) is not None:
         line, text = shape.telling_line_below(start, line, report.telling, report.next) or (line, text)
     evidence = [text[:MAX_EVIDENCE_CHARS]] if line else []

@@ -227,6 +227,23 @@ class LogShape:
             self._builder.append(next((b for b in self.builders if any(_found(text, m) for m in b.markers)), None))
         return self._builder[0]
 
+    def build_builder(self, around: int) -> Builder | None:
+        """The builder of the build the line at offset `around` is in, whose failures nothing else explains
+        (the builder's fallback names them): the first in catalogue order with a marker below the last line
+        above it that says a build finished (catalogue `finished`), or in the whole log when none does. (A
+        build's own lines around the failure may be another builder's, as App Engine quoting its buildpacks
+        build's failure above the buildpacks' output.)"""
+        start = self.text.rfind("\n", 0, around) + 1
+        begin = max((found[0] for rule in self.finished
+                     if (found := _last_line(self.text, rule.needle, rule.regex.search, hi=start)) is not None),
+                    default=None)
+        if begin is None:
+            return self.builder()
+        begin = self.text.find("\n", begin) + 1 or len(self.text)
+        if len(self.text) - begin > 3 * BUILDER_WINDOW:
+            return self.builder(around)
+        return next((b for b in self.builders if any(_found(self.text, m, begin) for m in b.markers)), None)
+
     def _near_builder(self, around: int) -> tuple[bool, Builder | None]:
         """(whether markers near decide it, the builder) of the line at offset `around` (see builder). A builder's
         marker above a line that says a build finished (catalogue `finished`) does not make the lines below it
@@ -562,9 +579,9 @@ class _MarkerLines:
         return found
 
 
-def _found(text: str, rule: LineRule) -> bool:
-    """Whether some line of text meets the rule (lines holding its needle are tried in order)."""
-    at = text.find(rule.needle)
+def _found(text: str, rule: LineRule, lo: int = 0) -> bool:
+    """Whether some line of text (from offset lo) meets the rule (lines holding its needle are tried in order)."""
+    at = text.find(rule.needle, lo)
     while at >= 0:
         start = text.rfind("\n", 0, at) + 1
         end = text.find("\n", at)

@@ -49,7 +49,8 @@ def fixed_home(tmp_path_factory) -> Path:
 
 
 def _params(home: Path, **values) -> params.ReplayParams:
-    return params.validate_params(params.ReplayParams, {"sandbox_home": str(home), **values})
+    """The replay for real unless told otherwise (the runbook's own default is a dry run)."""
+    return params.validate_params(params.ReplayParams, {"sandbox_home": str(home), "dry_run": False, **values})
 
 
 def _replay(home: Path, wrap=None, **values) -> tuple[replay.Replay, replay.ReplayResult]:
@@ -192,7 +193,7 @@ def test_a_run_whose_kernel_is_killed_half_way_resumes_without_redoing_finished_
     runner = subprocess.Popen(
         [sys.executable, "-m", "runbook_lib.cli", "run", str(NOTEBOOK), "-p", "sandbox_home", str(fixed_home),
          "-p", "dataset_prefix", "killed", "-p", "start_date", "2025-12-15", "-p", "end_date", "2025-12-18",
-         "-p", "concurrency", "1", "-o", str(tmp_path / "reports")],
+         "-p", "concurrency", "1", "-p", "dry_run", "false", "-o", str(tmp_path / "reports")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         deadline = time.monotonic() + 240

@@ -135,9 +135,9 @@ class Replay:
     def commands(self) -> ReplayCommands | pd.DataFrame:
         """5. The exact equivalent commands: step 3's test datasets and tables (bq), then each call step 5
         makes (curl), from the same plan the run executes; calls an earlier run finished are left out."""
-        if self.stopped:
-            return _said(self.stopped)
         if self.equivalent is None:
+            if self.stopped:
+                return _said(self.stopped)
             done = self._finished_before()
             self.equivalent = replay_commands(self.target, self.tested, [c for c in self.calls if c.key not in done],
                                               self.p.impersonate_service_account, done_before=len(done))

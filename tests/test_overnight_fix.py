@@ -90,7 +90,8 @@ def test_a_plan_that_changes_a_real_project_must_allow_it(sandbox_home, tmp_path
     out = tmp_path / "reports"
     assert cli.main(["overnight", str(refused), "-o", str(out)]) == 2 and not out.exists()
     assert "allow_changes: true" in capsys.readouterr().err
-    assert runner.load_plan(_gcp_plan(tmp_path, source, allow=True, dry_run=False, notebook=notebook)).plan.allow_changes
+    allowed = _gcp_plan(tmp_path, source, allow=True, dry_run=False, notebook=notebook)
+    assert runner.load_plan(allowed).plan.allow_changes
     for dry_run in (True, None):            # a dry run (the notebook's default) changes nothing
         assert runner.load_plan(_gcp_plan(tmp_path, source, allow=None, dry_run=dry_run,
                                           notebook=notebook)).target == "gcp"

@@ -10,15 +10,15 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from fakes.fixtures import make_fake_gcloud
 from runbook_lib import params, replay
-from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
 from runbook_lib.target import connect
 
-from test_replay_sandbox import repair
+from test_replay_sandbox import fixed_sandbox
 
 TOKEN = "fake-identity-token"
 LIKE = re.compile(r"CREATE TABLE IF NOT EXISTS `(?P<project>[^`]+?)\.(?P<test>[^.`]+\.[^.`]+)` "
@@ -60,13 +60,8 @@ def curl_call(command: str) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def fixed_home(tmp_path_factory) -> Path:
-    """Two game dates (2025-12-15, 16), both phases fixed."""
-    home = tmp_path_factory.mktemp("replay-dry")
-    init_sandbox(home, scale=0.15, start_services=False)
-    repair(home)
-    yield home
-    stop_sandbox(home)
+def fixed_home(tmp_path_factory) -> Iterator[Path]:
+    yield from fixed_sandbox(tmp_path_factory, "replay-dry", 0.15)   # 2025-12-15 and 16
 
 
 class Recorder:
@@ -189,7 +184,8 @@ def test_every_command_means_what_it_says_whatever_its_values_hold(tmp_path):
                "dataset_prefix": ODD}
     command = replay.call_command("https://svc-123.a.run.app/", "/process-date-range", payload)
     url, body = curl_call(command)
-    assert (url, json.loads(body), body) == ("https://svc-123.a.run.app/process-date-range", payload, json.dumps(payload))
+    assert (url, json.loads(body), body) == (
+        "https://svc-123.a.run.app/process-date-range", payload, json.dumps(payload))
     assert _argv_through_bash(command, bin_dir) == [   # the shell runs gcloud for the token; nothing else is expanded
         "curl", "-X", "POST", "-H", f"Authorization: Bearer {TOKEN}", "-H", "Content-Type: application/json",
         "-d", json.dumps(payload), "https://svc-123.a.run.app/process-date-range"]

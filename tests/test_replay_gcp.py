@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -15,22 +16,17 @@ from fakes.bigquery import FakeBigQuery
 from fakes.fixtures import OPERATOR_TOKEN, PROJECT, connect_gcp_on_fakes
 from runbook_lib import params, replay
 from runbook_lib.local.home import SandboxHome
-from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
 
 from test_replay_dry_run import curl_call, dataset_options, table_pair
-from test_replay_sandbox import repair
+from test_replay_sandbox import fixed_sandbox
 
 pytestmark = pytest.mark.slow
 P3, P4 = "nba-phase3-analytics-processors", "nba-phase4-precompute-processors"
 
 
 @pytest.fixture(scope="module")
-def fixed_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("replay-gcp")
-    init_sandbox(home, scale=0.15, start_services=False)   # 2025-12-15 and 16
-    repair(home)
-    yield home
-    stop_sandbox(home)
+def fixed_home(tmp_path_factory) -> Iterator[Path]:
+    yield from fixed_sandbox(tmp_path_factory, "replay-gcp", 0.15)   # 2025-12-15 and 16
 
 
 def _gcp(fake_apis, home, tmp_path, monkeypatch):

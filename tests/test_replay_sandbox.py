@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -38,14 +39,19 @@ def repair(home: Path) -> None:
                                         code_phase=phase)
 
 
-@pytest.fixture(scope="module")
-def fixed_home(tmp_path_factory) -> Path:
-    """Four game dates (2025-12-15 .. 18), both phases fixed; each test replays with its own prefix."""
-    home = tmp_path_factory.mktemp("replay")
-    init_sandbox(home, scale=0.3, start_services=False)
+def fixed_sandbox(tmp_path_factory, name: str, scale: float) -> Iterator[Path]:
+    """A sandbox whose phases both serve their own code from head (for a module-scoped fixture)."""
+    home = tmp_path_factory.mktemp(name)
+    init_sandbox(home, scale=scale, start_services=False)
     repair(home)
     yield home
     stop_sandbox(home)
+
+
+@pytest.fixture(scope="module")
+def fixed_home(tmp_path_factory) -> Iterator[Path]:
+    """Four game dates (2025-12-15 .. 18), both phases fixed; each test replays with its own prefix."""
+    yield from fixed_sandbox(tmp_path_factory, "replay", 0.3)
 
 
 def _params(home: Path, **values) -> params.ReplayParams:

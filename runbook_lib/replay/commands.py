@@ -118,7 +118,7 @@ def replay_commands(target: Any, tested: TestDatasets, calls: list[Call], impers
             urls[call.phase] = target.services.describe(call.phase).url
             if not urls[call.phase]:
                 found.notes.append(f"{call.phase}'s service has no URL now, so its calls would fail: none shown")
-        if urls[call.phase]:
-            found.calls.append(call_command(urls[call.phase], target.phases.get(call.phase).endpoint, call.payload,
-                                            impersonate))
+        url = urls[call.phase]
+        if url:
+            found.calls.append(call_command(url, target.phases.get(call.phase).endpoint, call.payload, impersonate))
     return found

@@ -142,10 +142,10 @@ def create_test_datasets(warehouse: Any, planned: TestDatasets) -> TestDatasets:
     for table in planned.new_tables:
         warehouse.create_table_like(table.production, table.test, exists_ok=True)
         table.action = CREATED
-        new = made.get(table.test.split(".")[0])
-        if new is not None:
-            table.detail = (f"dataset {new.name} created in {new.location}, labelled the kit's, tables expire "
-                            f"after {new.ttl_days:g} days")
+        dataset = made.get(table.test.split(".")[0])
+        if dataset is not None:
+            table.detail = (f"dataset {dataset.name} created in {dataset.location}, labelled the kit's, tables "
+                            f"expire after {dataset.ttl_days:g} days")
     return planned
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import AccessDenied, QuotaExceeded
+from ..errors import AccessDenied, QuotaExceeded, RunbookError
 from ..formats import headline, size
 from ..results import Result
 from ..warehouse import existing_partitions
@@ -135,26 +135,21 @@ class Replay:
     def commands(self) -> ReplayCommands | pd.DataFrame:
         """5. The exact equivalent commands: step 3's test datasets and tables (bq), then each call step 5
         makes (curl), from the same plan the run executes; calls an earlier run finished are left out."""
-        if self.equivalent is None:
-            if self.stopped:
-                return _said(self.stopped)
-            done = self._finished_before()
-            self.equivalent = replay_commands(self.target, self.tested, [c for c in self.calls if c.key not in done],
-                                              self.p.impersonate_service_account, done_before=len(done))
-        return self.equivalent
+        if self.equivalent is None and self.stopped:
+            return _said(self.stopped)
+        return self._equivalent_commands()
 
     def run(self) -> pd.DataFrame:
         """5. The calls: Phase 3 per date, Phase 4 for a date once Phase 3 finished it."""
         if self.p.dry_run and not self.stopped:
-            self.commands()
-            self._stop("pass", f"Dry run: nothing was created or called; {len(self.equivalent.calls)} calls would "
-                               f"replay {len(self.days)} dates into {', '.join(self.map.test_datasets.values())}; "
-                               f"step 5 shows the same as bq and curl commands.")
+            self._stop("pass", f"Dry run: nothing was created or called; {len(self._equivalent_commands().calls)} "
+                               f"calls would replay {len(self.days)} dates into "
+                               f"{', '.join(self.map.test_datasets.values())}; step 5 shows the same as bq and curl "
+                               f"commands.")
         if self.stopped:
             return _said(self.stopped)
-        revisions = {p.phase: p.revision for p in self.capable.phases}
         replayer = Replayer(self.target.services, Tokens(self.target.services, self.p.principal()), self.ledger,
-                            self.p.dataset_prefix, revisions, self.processors, self.p.concurrency, self.policy,
+                            self.p.dataset_prefix, self._revisions(), self.processors, self.p.concurrency, self.policy,
                             after_first=self._production_still_untouched, progress=self.progress)
         self.outcomes = replayer.run(self.calls, self._finished_before())
         if replayer.stopped:
@@ -184,14 +179,27 @@ class Replay:
 
     # ---- helpers
 
+    def _equivalent_commands(self) -> ReplayCommands:
+        """The commands of step 3's plan and of the calls not finished before (steps 1-3 ran, none refused)."""
+        if self.equivalent is None:
+            if self.tested is None:
+                raise RunbookError("Run the steps in order: step 3 (test_datasets) plans what the commands show.")
+            done = self._finished_before()
+            self.equivalent = replay_commands(self.target, self.tested, [c for c in self.calls if c.key not in done],
+                                              self.p.impersonate_service_account, done_before=len(done))
+        return self.equivalent
+
+    def _revisions(self) -> dict[str, str]:
+        """phase -> the revision serving it (step 2's), which the ledger records with each call."""
+        return {p.phase: p.revision for p in self.capable.phases} if self.capable else {}
+
     def _finished_before(self) -> dict:
         """(date, phase) -> the ledger's entry, for calls an earlier run with this prefix finished (resume)."""
         if self._done_before is None:
             self._done_before = {}
-            if self.p.resume:
-                revisions = {p.phase: p.revision for p in self.capable.phases}
+            if self.p.resume and self.ledger is not None:
                 self._done_before, self.resume_notes = finished(self.ledger.entries(), self.p.dataset_prefix,
-                                                                revisions, self.processors)
+                                                                self._revisions(), self.processors)
         return self._done_before
 
     def _production_still_untouched(self, phase: str) -> str:

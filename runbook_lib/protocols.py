@@ -164,13 +164,16 @@ class Warehouse(Closeable, Protocol):
     def drop_dataset(self, name: str, delete_contents: bool = False) -> None:
         """Drop a dataset the kit created (it carries the kit's label); any other is refused."""
 
-    def row_hash_sql(self, columns: Sequence[str]) -> str:
+    def row_hash_sql(self, columns: Sequence[str], types: Sequence[str] | None = None) -> str:
         """A BigQuery-dialect expression fingerprinting a row's `columns` (names or alias.name) with the
         engine's own vectorised hash: one integer per row, equal for equal values (NULLs included) and
         different otherwise but for a ~2^-64 chance. Compare fingerprints only with fingerprints made by
-        the same warehouse. BigQuery: FARM_FINGERPRINT(TO_JSON_STRING(STRUCT(a, b, ...))), INT64;
-        the sandbox: DuckDB's HASH(a, b, ...), UBIGINT (its FARM_FINGERPRINT and TO_JSON_STRING are
-        Python UDFs)."""
+        the same warehouse, of columns of the same types. `types` (the columns' BigQuery types, when
+        known) lets an engine whose hash loses the shape of nested values write those out first.
+        BigQuery: FARM_FINGERPRINT(TO_JSON_STRING(STRUCT(a, b, ...))), INT64; the sandbox: DuckDB's
+        HASH(a, b, ...), UBIGINT (its FARM_FINGERPRINT and TO_JSON_STRING are Python UDFs), over the
+        JSON text of ARRAY and STRUCT values (DuckDB hashes a NULL STRUCT as one of NULLs, a NULL ARRAY
+        as [])."""
 
 
 class Builds(Closeable, Protocol):

@@ -191,6 +191,18 @@ def check_clustering(clustering: Any, names: Sequence[str]) -> list[str]:
     return list(clustering)
 
 
+def hashed_columns(columns: Any, types: Any) -> list[tuple[str, str]]:
+    """row_hash_sql's columns, quoted, each with its BigQuery base type ("" when `types` is None)."""
+    from .formats import quote_columns
+
+    quoted = quote_columns(columns)
+    if types is None:
+        return [(q, "") for q in quoted]
+    if isinstance(types, str) or len(types) != len(quoted) or not all(isinstance(t, str) for t in types):
+        raise ParameterError("types", types, f"give one BigQuery type for each of the {len(quoted)} columns, or None")
+    return [(q, t.split("<")[0].split("(")[0].strip().upper()) for q, t in zip(quoted, types)]
+
+
 def check_sql(sql: Any) -> str:
     if not isinstance(sql, str) or not sql.strip():
         raise ParameterError("sql", sql, "give a BigQuery SQL string")

@@ -37,13 +37,44 @@ def test_builder_output_patterns_count_only_in_their_builders_output():
     assert classify_log("TOOL-B runs\nBOOM happened\n", cat)[0].signature == "boom"  # plain patterns: anywhere
 
 
-def test_the_first_builder_listed_wins_when_markers_of_several_appear():
-    cat = _catalogue()
-    # tool-b's marker comes first in the log, tool-a is first in the catalogue
+TOOL_A = {"name": "tool-a", "markers": ["TOOL-A runs"], "fallback": "tool-a-failed"}
+TOOL_B = {"name": "tool-b", "markers": ["TOOL-B runs"]}
+FRAMING = {"name": "framing", "markers": [r"Step #\d+"]}   # listed last: the framing every builder's lines carry
+
+
+def test_a_line_is_the_output_of_the_builder_that_ran_last_above_it():
+    # a whole log runs several tools in turn; tool-a's package-manager words count only in its output
+    cat = _catalogue(builders=[TOOL_A, TOOL_B, FRAMING])
     assert classify_log("TOOL-B runs\nTOOL-A runs\nQUIRK happened\n", cat)[0].signature == "boom"
-    swapped = _catalogue(builders=[{"name": "tool-b", "markers": ["TOOL-B runs"]},
-                                   {"name": "tool-a", "markers": ["TOOL-A runs"]}])
-    assert classify_log("TOOL-B runs\nTOOL-A runs\nQUIRK happened\n", swapped)[0].signature == "unknown"
+    assert "boom" not in [f.signature for f in classify_log("TOOL-A runs\nTOOL-B runs\nQUIRK happened\n", cat)]
+    assert classify_log("TOOL-B runs, TOOL-A runs\nQUIRK happened\n", cat)[0].signature == "boom"  # one line: first listed
+    # with none above, the nearest below (an excerpt cut above its builder's first words, whose verdict follows)
+    assert classify_log("QUIRK happened\nTOOL-A runs\n", cat)[0].signature == "boom"
+    # a failure nothing explains is the failed build's: the first listed with a marker in it, whichever ran last
+    assert classify_log("TOOL-A runs\nall built\nTOOL-B runs\nfatal: widget bent\n", cat)[0].signature == \
+        "tool-a-failed"
+    # the framing counts only when no other builder's marker is near
+    assert classify_log("TOOL-A runs\nStep #1 started\nQUIRK happened\n", cat)[0].signature == "boom"
+
+
+def test_a_framed_line_is_the_output_of_a_builder_in_its_own_cloud_build_step():
+    cat = _catalogue(builders=[TOOL_A, TOOL_B, FRAMING])
+    log = "Step #0: TOOL-A runs\nStep #0: all built\nStep #1: QUIRK happened\n"
+    assert "boom" not in [f.signature for f in classify_log(log, cat)]
+    assert classify_log(log.replace("Step #1", "Step #0"), cat)[0].signature == "boom"
+
+
+def test_no_builders_output_goes_on_below_a_line_that_says_its_build_finished():
+    cat = _catalogue(builders=[TOOL_A, TOOL_B, FRAMING], finished=["BUILD FINISHED"])
+    assert classify_log("TOOL-A runs\nBUILD FINISHED\nfatal: widget bent\n", cat)[0].signature == "unknown"
+    assert classify_log("TOOL-A runs\nBUILD FINISHED\nQUIRK happened\n", cat)[0].signature == "unknown"
+    # (a marker below it still tells)
+    assert classify_log("TOOL-B runs\nBUILD FINISHED\nQUIRK happened\nTOOL-A runs\n", cat)[0].signature == "boom"
+    # ... nor does the section it was in: below it, none is known, as above the first marker
+    fetch = _catalogue(sections=[{"name": "fetch", "markers": ["FETCH-START"], "fallback": "tool-a-failed"}],
+                       finished=["BUILD FINISHED"])
+    assert classify_log("FETCH-START\nfatal: widget bent\n", fetch)[0].signature == "tool-a-failed"
+    assert classify_log("FETCH-START\nBUILD FINISHED\nfatal: widget bent\n", fetch)[0].signature == "unknown"
 
 
 def test_builder_output_for_any_builder_counts_in_every_builders_output_but_not_in_a_log_with_none():
@@ -205,6 +236,45 @@ def test_the_lead_line_of_a_huge_log_is_searched_at_its_end(monkeypatch):
     monkeypatch.setattr(log_structure, "LEAD_WINDOW", 200)
     log = "error: early noise\n" + "ok line\n" * 100 + "fatal: the end\n"
     assert classify_log(log)[0].line == 102
+
+
+# (healthy text above a failure, as whole logs hold it: tests/test_classify_whole_logs.py runs the real ones)
+
+@pytest.mark.parametrize("healthy", ["Downloading error-prone-annotations-2.18.0.jar",
+                                     "+ curl --silent --show-error -o tool.tgz https://example.com/tool.tgz"])
+def test_error_inside_a_hyphenated_name_or_flag_names_no_error(healthy):
+    assert classify_log(f"{healthy}\nfatal: widget store unreachable\n")[0].line == 2
+
+
+def test_a_cloud_build_step_that_succeeded_holds_no_lead_line():
+    # a console copy carries no step prefix: the steps are told apart by Cloud Build's Starting/Finished lines
+    log = "\n".join(['Starting Step #0 - "warm-cache"', "Error: cache image not found, building from scratch",
+                     'Finished Step #0 - "warm-cache"', 'Starting Step #1 - "test"',
+                     "FAIL: test_widget (tests.test_widget)", 'Finished Step #1 - "test"'])
+    assert classify_log(log)[0].line == 5
+    # ... and the last step, after which none started, may have failed
+    assert classify_log(log.rsplit("\n", 3)[0])[0].line == 2
+
+
+def test_a_tools_failure_words_in_a_step_that_succeeded_are_not_the_line_to_read():
+    # (npm's words name no cause outside a buildpacks build: the line to read when nothing explains the log)
+    log = "\n".join(["Starting Step #0", "npm ERR! code ETIMEDOUT (retrying)", "Finished Step #0", "Starting Step #1",
+                     "Your lock file does not contain a compatible set of packages.", "Finished Step #1"])
+    assert classify_log(log)[0].line == 5
+
+
+def test_an_exception_named_with_its_message_is_a_failure_to_read():
+    assert classify_log("Uploading the bundle\nUploadQuotaException: 429 too many uploads today\n")[0].line == 2
+    assert classify_log("ExceptionHandler registered\nall good\n")[0].line == 0
+
+
+def test_the_failed_steps_last_words_are_right_above_its_verdict():
+    # its lines further up, with other output between, are not why it failed
+    log = "\n".join(["Step #0: compiled 12 modules", "fatal: widget store unreachable",
+                     'ERROR: build step 0 "gcr.io/x" failed: exit status 3'])
+    assert classify_log(log)[0].line == 2
+    # nor does a step mentioned above other output tell which step the bare ERROR verdict is about
+    assert classify_log(log.replace('ERROR: build step 0 "gcr.io/x" failed: exit status 3', "ERROR"))[0].line == 2
 
 
 # ---- section fallback -------------------------------------------------------------------------------------

@@ -471,3 +471,12 @@ def test_app_hostings_json_verdict_gives_way_to_the_frameworks_error_above():
            '{"reason":"Failed Framework Build","code":"fah/failed-framework-build","userFacingMessage":"..."}']
     top = classify_log("\n".join(log) + "\n")[0]
     assert (top.signature, top.line) == ("buildpacks-build-failed", 2)
+
+
+def test_a_github_actions_jobs_post_checkout_cleanup_is_no_fetch():
+    # `gh run view --log` names each line's step; the job's last step cleans up after the checkout
+    cleanup = ["deploy\tRun ./deploy.sh\t2024-05-01T10:00:00.1Z ##[group]Run ./deploy.sh",
+               "deploy\tPost Run actions/checkout@v4\t2024-05-01T10:05:00.1Z Post job cleanup.",
+               "AccessDeniedException: 403 ci@example.iam.gserviceaccount.com does not have storage.objects.get "
+               "access to the Google Cloud Storage object."]
+    assert classify_log("\n".join(cleanup))[0].signature != "source-fetch-failed"

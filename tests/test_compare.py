@@ -14,6 +14,7 @@ from runbook_lib.compare import CostRefused, Thresholds, compare_tables
 from runbook_lib.errors import ParameterError
 from runbook_lib.local.warehouse import LocalWarehouse
 from runbook_lib.phases import load_phases
+from runbook_lib.target import connect
 
 KEYS = ["game_date", "player_lookup"]
 START = date(2025, 12, 15)
@@ -310,6 +311,26 @@ def test_the_local_fingerprint_is_duckdbs_own_hash_not_the_python_udf(tmp_path):
     for bad in ([], "a", ["a b"], ["1a"], [None]):
         with pytest.raises(ParameterError):
             wh.row_hash_sql(bad)
+    with pytest.raises(ParameterError, match="types="):
+        wh.row_hash_sql(["a", "b"], ["INT64"])
+
+
+def test_fingerprints_of_nested_and_json_columns_keep_what_the_engine_hash_would_lose(tmp_path):
+    # DuckDB's HASH is equal for a NULL STRUCT and a STRUCT of NULLs, a NULL ARRAY and []: the sandbox
+    # hashes ARRAY and STRUCT columns as their JSON text. BigQuery's TO_JSON_STRING writes a SQL NULL and a
+    # JSON null alike: its fingerprint takes JSON columns as text, NULL staying NULL.
+    local = LocalWarehouse(tmp_path / "w.duckdb")
+    types = ["INT64", "ARRAY<INT64>", "STRUCT<x INT64>", "JSON"]
+    assert local.row_hash_sql(["i", "a", "s", "j"], types) == \
+        "HASH(`i`, TO_JSON_STRING(`a`), TO_JSON_STRING(`s`), `j`)"
+    same = local.query(f"""SELECT {local.row_hash_sql(['s'], ['STRUCT<x INT64>'])} = (SELECT
+        {local.row_hash_sql(['s'], ['STRUCT<x INT64>'])} FROM (SELECT STRUCT(CAST(NULL AS INT64) AS x) AS s)) AS equal
+        FROM (SELECT CAST(NULL AS STRUCT<x INT64>) AS s)""")
+    assert not bool(same["equal"].iloc[0])
+    gcp = connect("gcp", project="my-project", anonymous=True)
+    assert gcp.warehouse.row_hash_sql(["t.i", "t.j"], ["INT64", "JSON"]) == \
+        "FARM_FINGERPRINT(TO_JSON_STRING(STRUCT(t.`i`, IF(t.`j` IS NULL, NULL, TO_JSON_STRING(t.`j`)) AS `j`)))"
+    gcp.close()
 
 
 # ---------------------------------------------------------------- cost
@@ -364,6 +385,7 @@ def test_each_statement_is_estimated_first_and_refused_above_max_bytes_billed(tm
     ({"prod_table": "nba_analytics.nope"}, "prod_table"),
     ({"test_table": "test_nba_analytics.nope"}, "test_table"),
     ({"test_table": "nope"}, "test_table"),
+    ({"test_table": "`nba_analytics.pgs`"}, "test_table"),   # production itself: it would always match
     ({"keys": ["game_date", "nobody"]}, "keys"),
     ({"keys": []}, "keys"),
     ({"keys": ["game_date", "game_date"]}, "keys"),

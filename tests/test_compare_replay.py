@@ -202,6 +202,73 @@ def test_a_bare_duckdb_file_compares_without_a_sandbox(replayed, tmp_path):
     tg.close()
 
 
+def test_planted_schema_changes_and_a_missing_production_table_are_findings_table_by_table(replayed, tmp_path):
+    """A replay's tables whose schema changed, or whose production table is gone, are that table's
+    finding (the keys and partition columns come from phases.yaml, not from the operator), and the
+    other tables are still compared."""
+    root, _, first, last = replayed
+    copy = tmp_path / "planted.duckdb"
+    shutil.copy(sandbox_home(root).warehouse, copy)
+    tg = connect("local", home=tmp_path / "no-sandbox", warehouse_path=copy)
+    replay(tg.warehouse, "plant", first, last, OLD_CODE, phases=("phase3",))   # production's code: equal
+    tg.warehouse.execute("ALTER TABLE `plant_nba_analytics.player_game_summary` DROP COLUMN points;"
+                         "ALTER TABLE `plant_nba_analytics.team_offense_game_summary` DROP COLUMN team_abbr")
+    result = compare_replay(tg, "plant")
+    summary, offense = result.diffs
+    assert (summary.verdict, summary.schema.missing, summary.changed_rows) == ("fail", ["points"], 0)
+    assert summary.rows_prod == summary.rows_test > 0   # compared all the same
+    assert offense.verdict == "fail" and offense.schema.missing == ["team_abbr"]
+    assert offense.summary == ("plant_nba_analytics.team_offense_game_summary cannot be compared with "
+                               "nba_analytics.team_offense_game_summary: test lacks key column team_abbr.")
+    assert result.figures["schema differences"] == 2 and summary.figures["schema differences"] == 1
+    columns = result.column_table().set_index(["table", "column"])
+    assert columns.loc[("nba_analytics.player_game_summary", "points"), "schema"] == "missing in test"
+    assert columns.loc[("nba_analytics.team_offense_game_summary", "team_abbr"), "schema"] == "missing in test"
+    tg.warehouse.execute("DROP TABLE `nba_analytics.player_game_summary`")
+    gone = compare_replay(tg, "plant").diffs[0]
+    assert gone.verdict == "blocked" and gone.summary == (
+        "Production table nba_analytics.player_game_summary does not exist: nothing to compare "
+        "plant_nba_analytics.player_game_summary with.")
+    tg.close()
+
+
+def test_charts_of_a_wide_table_fit_a_page_and_numeric_columns_are_plotted():
+    """A table where 80 columns differ: the heatmap shows the 30 that differ most and says how many more;
+    a NUMERIC column's sample (Decimal values) is plotted like any number."""
+    from decimal import Decimal
+
+    from runbook_lib.compare import ReplayComparison, TableDiff
+
+    wide = TableDiff(name="compare t", verdict="fail", summary="-", prod_table="d.wide", test_table="t_d.wide",
+                     keys=("k",), matched_rows=100, column_mismatches={f"c{i:02d}": i + 1 for i in range(80)},
+                     max_abs_delta={"c79": 0.5},
+                     sample=pd.DataFrame({"k": [1, 2], "column": ["c79", "c79"], "prod_value": [Decimal("1.5"), Decimal("2")],
+                                          "test_value": [Decimal("2"), Decimal("2.5")], "abs_delta": [0.5, 0.5]}))
+    result = ReplayComparison(name="compare_outputs", verdict="fail", summary="-", diffs=[wide])
+    heatmap = compare.mismatch_heatmap(result)
+    assert heatmap.get_size_inches()[0] <= 30
+    assert list(compare.mismatch_rates(result, 30).columns) == [f"c{i}" for i in range(50, 80)]
+    assert "30 columns with the highest rate; 50 more differ" in heatmap.axes[0].get_title()
+    scatter = compare.scatter_test_vs_prod(result)
+    assert "2 mismatched rows" in scatter.axes[0].get_legend().get_texts()[0].get_text()
+
+
+def test_the_sample_table_shows_differences_a_page_would_hide():
+    """Trailing or doubled spaces, and an é made of e + U+0301 beside the precomposed one, look the same on
+    a page: the sample table quotes text and shows them (the TableDiff's sample keeps the values)."""
+    from runbook_lib.compare import ReplayComparison, TableDiff
+
+    sample = pd.DataFrame({"k": [1, 2, 3, 4], "column": ["s"] * 4, "prod_value": ["DET", "a b", "Dončić", 7],
+                           "test_value": ["DET ", "a  b", "Donc\u030cic\u0301", None], "abs_delta": [None] * 4},
+                          dtype=object)
+    diff = TableDiff(name="compare t", verdict="fail", summary="-", prod_table="d.t", test_table="t_d.t", keys=("k",),
+                     sample=sample)
+    shown = ReplayComparison(name="compare_outputs", verdict="fail", summary="-", diffs=[diff]).sample_table()
+    assert shown[["prod_value", "test_value"]].values.tolist() == [
+        ['"DET"', '"DET\u2423"'], ['"a b"', '"a\u2423\u2423b"'], ['"Dončić"', '"Donc\\u030cic\\u0301"'], [7, None]]
+    assert diff.sample["test_value"].tolist()[0] == "DET "
+
+
 def test_gcp_without_credentials_is_one_sentence(monkeypatch):
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
     monkeypatch.delenv("RUNBOOK_GCP_ENDPOINTS", raising=False)

@@ -5,6 +5,7 @@ tables.py  compare_tables -> TableDiff: two passes of BigQuery SQL (row fingerpr
 sql.py     the statements themselves
 replay.py  compare_replay -> ReplayComparison: every table a prefixed replay wrote, over its dates
 charts.py  rows per date, mismatch heatmap, |test - production| histograms, test vs production scatter
+values.py  the results' cells as plain Python values (sample, JSON, display)
 """
 from .charts import delta_histograms, mismatch_heatmap, mismatch_rates, rows_per_date_chart, scatter_test_vs_prod
 from .replay import ReplayComparison, compare_replay

@@ -15,8 +15,10 @@ from matplotlib.ticker import MaxNLocator
 from .. import charts
 from .replay import ReplayComparison
 from .tables import TableDiff
+from .values import is_number
 
 PROD_COLOUR, TEST_COLOUR, BEYOND_COLOUR = "#4c72b0", "#dd8452", "#c44e52"
+HEATMAP_COLUMNS = 30   # the most differing columns a heatmap shows (a page's width); the title says how many more
 
 
 def _span(result: ReplayComparison) -> str:
@@ -65,9 +67,16 @@ def rows_per_date_chart(result: ReplayComparison) -> Any:
     return fig
 
 
-def mismatch_rates(result: ReplayComparison) -> pd.DataFrame:
-    """Table x column: mismatched rows as a percentage of key-matched rows (columns that differ somewhere)."""
-    columns = sorted({c for d in result.diffs for c in d.differing_columns()})
+def mismatch_rates(result: ReplayComparison, limit: int | None = None) -> pd.DataFrame:
+    """Table x column: mismatched rows as a percentage of key-matched rows (columns that differ somewhere;
+    with `limit`, the `limit` columns with the highest rate in some table)."""
+    rates: dict[str, float] = {}
+    for d in result.diffs:
+        for c in d.differing_columns():
+            rates[c] = max(rates.get(c, 0.0), d.column_mismatches[c] / max(d.matched_rows, 1))
+    columns = sorted(rates)
+    if limit is not None:
+        columns = sorted(sorted(rates, key=lambda c: (-rates[c], c))[:limit])
     frame = pd.DataFrame(index=[d.prod_table for d in result.diffs], columns=columns, dtype=float)
     for d in result.diffs:
         for c in columns:
@@ -78,8 +87,12 @@ def mismatch_rates(result: ReplayComparison) -> pd.DataFrame:
 
 def mismatch_heatmap(result: ReplayComparison) -> Any:
     """Mismatch rate by table and column, for the columns that differ in some table."""
-    rates = mismatch_rates(result)
+    rates = mismatch_rates(result, HEATMAP_COLUMNS)
     title = f"Mismatch rate by table and column, {_span(result)}"
+    differing = len({c for d in result.diffs for c in d.differing_columns()})
+    if differing > len(rates.columns):
+        shown = len(rates.columns)
+        title += f"\n(the {shown} columns with the highest rate; {differing - shown} more differ)"
     if rates.empty or rates.columns.empty:
         return _empty(charts.new_figure(8, 2.0), title, "No compared column differs beyond tolerance.")
     fig = charts.new_figure(max(6.0, 1.0 + 0.9 * len(rates.columns)), 1.6 + 0.45 * len(rates.index))
@@ -137,7 +150,7 @@ def scatter_test_vs_prod(result: ReplayComparison) -> Any:
         return _empty(charts.new_figure(6, 2.0), title, "No numeric column differs beyond tolerance.")
     diff, column = chosen[0]
     pairs = diff.sample[diff.sample["column"] == column]
-    pairs = pairs[pairs["prod_value"].map(_is_number) & pairs["test_value"].map(_is_number)]
+    pairs = pairs[pairs["prod_value"].map(is_number) & pairs["test_value"].map(is_number)]
     fig = charts.new_figure(6, 5)
     ax = fig.add_subplot()
     prod, test = pairs["prod_value"].astype(float), pairs["test_value"].astype(float)
@@ -152,7 +165,3 @@ def scatter_test_vs_prod(result: ReplayComparison) -> Any:
     ax.set_title(f"Test vs production: {diff.prod_table}.{column}\nmismatched dates {when}", fontsize=9)
     ax.legend(fontsize=7)
     return fig
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

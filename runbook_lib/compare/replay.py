@@ -6,6 +6,7 @@ partition column, so the warehouse reads only the replay's dates.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Sequence
@@ -17,7 +18,8 @@ from ..errors import ParameterError
 from ..formats import one_line
 from ..phases import OutputTable, check_test_prefix, prefixed_dataset
 from ..results import Result
-from .tables import DEFAULT_SAMPLE_ROWS, CostRefused, TableDiff, Thresholds, compare_tables
+from . import sql
+from .tables import DEFAULT_SAMPLE_ROWS, CostRefused, SchemaDiff, TableDiff, Thresholds, compare_tables, describe
 
 VERDICT_ORDER = ("pass", "warn", "blocked", "fail")
 RUN_REPLAY_FIRST = "run runbook 03 (prefixed replay) first"
@@ -36,35 +38,49 @@ class ReplayComparison(Result):
     def verdict_table(self) -> pd.DataFrame:
         """One row per table: the verdict and the counts behind it. Narrow enough for a screen: the test
         table is the production one under the prefix, and which columns differ by how much is column_table()."""
-        return pd.DataFrame([{
-            "table": d.prod_table, "verdict": d.verdict.upper(),
-            "rows prod": d.rows_prod, "rows test": d.rows_test, "changed rows": d.changed_rows,
-            "changed %": round(100 * d.changed_rate, 2), "only prod": d.only_in_prod, "only test": d.only_in_test,
-            "dup. keys": d.duplicate_keys_prod + d.duplicate_keys_test,
-            "columns differing": len(d.differing_columns()),
-            "dates differing": _date_span(d.mismatch_dates()),
-        } for d in self.diffs], columns=["table", "verdict", "rows prod", "rows test", "changed rows", "changed %",
-                                         "only prod", "only test", "dup. keys", "columns differing",
-                                         "dates differing"])
-
-    def column_table(self) -> pd.DataFrame:
-        """Per table and differing column: mismatches, share of matched rows, dates, largest difference."""
+        counted = ["rows prod", "rows test", "changed rows", "changed %", "only prod", "only test", "dup. keys",
+                   "columns differing"]
         rows = []
         for d in self.diffs:
+            row = {"table": d.prod_table, "verdict": d.verdict.upper(),
+                   "rows prod": d.rows_prod, "rows test": d.rows_test, "changed rows": d.changed_rows,
+                   "changed %": round(100 * d.changed_rate, 2), "only prod": d.only_in_prod,
+                   "only test": d.only_in_test, "dup. keys": d.duplicate_keys_prod + d.duplicate_keys_test,
+                   "columns differing": len(d.differing_columns()), "dates differing": _date_span(d.mismatch_dates())}
+            if not d.compared:   # nothing was counted: no zeros that would read as counts
+                row.update(dict.fromkeys(counted), **{"dates differing": "-"})
+            rows.append(row)
+        frame = pd.DataFrame(rows, columns=["table", "verdict", *counted, "dates differing"])
+        return frame.astype({name: "Int64" for name in counted if name != "changed %"})
+
+    def column_table(self) -> pd.DataFrame:
+        """Per table and column that differs in its values or its schema: mismatches, share of matched
+        rows, dates, largest difference, and how the column changed (missing or added in test, retyped)."""
+        rows = []
+        for d in self.diffs:
+            changes = {c: "missing in test" for c in d.schema.missing} | {c: "added in test" for c in d.schema.extra} \
+                | {c: f"{p} in production, {t} in test" for c, p, t in d.schema.type_changed}
             for column in d.differing_columns():
                 rows.append({"table": d.prod_table, "column": column, "mismatches": d.column_mismatches[column],
                              "of matched rows %": round(100 * d.column_mismatches[column] / max(d.matched_rows, 1), 2),
                              "dates": _date_span(d.mismatch_dates(column)),
-                             "max |delta|": d.max_abs_delta.get(column)})
-        return pd.DataFrame(rows, columns=["table", "column", "mismatches", "of matched rows %", "dates", "max |delta|"])
+                             "max |delta|": d.max_abs_delta.get(column), "schema": changes.pop(column, "-")})
+            rows += [{"table": d.prod_table, "column": column, "mismatches": None, "of matched rows %": None,
+                      "dates": "-", "max |delta|": None, "schema": change} for column, change in changes.items()]
+        frame = pd.DataFrame(rows, columns=["table", "column", "mismatches", "of matched rows %", "dates", "max |delta|",
+                                            "schema"])
+        return frame.astype({"mismatches": "Int64", "of matched rows %": "float64", "max |delta|": "float64"})
 
     def sample_table(self, rows_per_table: int = 10) -> pd.DataFrame:
-        """The first mismatched values of each table, production beside test."""
+        """The first mismatched values of each table, production beside test (text quoted, so that what
+        differs in it shows on a page: see _shown)."""
         frames = []
         for d in self.diffs:
             if d.sample.empty:
                 continue
             shown = d.sample.head(rows_per_table).copy()
+            for side in ("prod_value", "test_value"):   # (a list: Series.map would make a NULL NaN)
+                shown[side] = pd.Series([_shown(v) for v in shown[side]], index=shown.index, dtype=object)
             shown.insert(0, "key", shown[list(d.keys)].astype(str).agg(" | ".join, axis=1))
             shown.insert(0, "table", d.prod_table)
             frames.append(shown[["table", "key", "column", "prod_value", "test_value", "abs_delta"]])
@@ -112,8 +128,12 @@ def compare_replay(target: Any, dataset_prefix: str, start_date: Any = None, end
                 params={"start_date": start, "end_date": end}, partition_column=table.partition_column,
                 thresholds=thresholds, max_bytes_billed=max_bytes_billed, sample_rows=sample_rows, phases=phases)
         except CostRefused as exc:
-            diff = TableDiff(name=f"compare {test_ref}", verdict="blocked", summary=str(exc),
-                             prod_table=table.ref, test_table=test_ref, keys=table.keys)
+            diff = describe(TableDiff(name=f"compare {test_ref}", verdict="blocked", summary=str(exc),
+                                      prod_table=table.ref, test_table=test_ref, keys=table.keys, compared=False))
+        except ParameterError as exc:
+            if exc.parameter not in ("prod_table", "keys", "partition_column"):
+                raise   # the operator's own input (exclude, ...)
+            diff = _not_comparable(warehouse, table, test_ref)
         result.diffs.append(diff)
     return _conclude(result)
 
@@ -146,6 +166,33 @@ def _tables(warehouse: Any, phases, prefix: str, tables: Sequence[str] | None) -
         if table not in chosen:
             chosen.append(table)
     return chosen, []
+
+
+def _not_comparable(warehouse: Any, table: OutputTable, test_ref: str) -> TableDiff:
+    """A replayed table compare_tables refused: production's table is gone (blocked), or one of the
+    tables lacks or retypes a key or the partition column phases.yaml names (fail when the test table
+    does, blocked when production does)."""
+    diff = TableDiff(name=f"compare {test_ref}", verdict="blocked", summary="-", prod_table=table.ref,
+                     test_table=test_ref, keys=table.keys, compared=False)
+    if not warehouse.table_exists(table.ref):
+        diff.summary = f"Production table {table.ref} does not exist: nothing to compare {test_ref} with."
+        return describe(diff)
+    prod, test = (dict(warehouse.table_info(ref).columns) for ref in (table.ref, test_ref))
+    problems, schema = [], SchemaDiff()
+    for column in dict.fromkeys([*table.keys, *([table.partition_column] if table.partition_column else [])]):
+        role = "key column" if column in table.keys else "partition column"
+        if column not in prod:
+            problems.append(f"production lacks {role} {column}")
+        elif column not in test:
+            problems.append(f"test lacks {role} {column}")
+            schema.missing.append(column)
+        elif sql.base_type(prod[column]) != sql.base_type(test[column]):
+            problems.append(f"{role} {column} is {prod[column]} in production, {test[column]} in test")
+            schema.type_changed.append((column, prod[column], test[column]))
+    diff.schema = schema
+    diff.verdict = "fail" if schema else "blocked"
+    diff.summary = f"{test_ref} cannot be compared with {table.ref}: {'; '.join(problems) or 'see compare_tables'}."
+    return describe(diff)
 
 
 def _test_dates(warehouse: Any, prefix: str, tables: list[OutputTable]) -> tuple[date | None, date | None]:
@@ -183,6 +230,7 @@ def _conclude(result: ReplayComparison) -> ReplayComparison:
         "rows only in production": sum(d.only_in_prod for d in diffs),
         "rows only in test": sum(d.only_in_test for d in diffs),
         "columns differing": sum(len(d.differing_columns()) for d in diffs),
+        "schema differences": sum(d.schema.count() for d in diffs),
     }
     result.details = {"dataset_prefix": result.dataset_prefix, "start_date": str(result.start_date),
                       "end_date": str(result.end_date), "not_replayed": result.not_replayed,
@@ -195,6 +243,24 @@ def _short(diff: TableDiff) -> str:
     prefix = f"{diff.test_table} vs {diff.prod_table}: "
     text = diff.summary[len(prefix):] if diff.summary.startswith(prefix) else diff.summary
     return f"{diff.prod_table}: {text.rstrip('.')}"
+
+
+def _shown(value: Any) -> Any:
+    """A text value as a page can show its difference from another: quoted, a space that HTML would
+    fold away (leading, trailing, one of several) as ␣, other white space, controls and combining
+    marks escaped ('e' + U+0301 is "e\\u0301", not an é that looks like the precomposed one)."""
+    if not isinstance(value, str):
+        return value
+    out = []
+    for i, c in enumerate(value):
+        if c == " ":
+            folded = i == 0 or i == len(value) - 1 or value[i - 1] == " " or value[i + 1] == " "
+            out.append("\u2423" if folded else c)
+        elif c.isprintable() and unicodedata.category(c)[0] not in "MZC":
+            out.append(c)
+        else:
+            out.append(c.encode("unicode_escape").decode("ascii"))
+    return '"' + "".join(out) + '"'
 
 
 def _date_span(values: list[Any]) -> str:

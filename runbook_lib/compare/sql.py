@@ -14,6 +14,10 @@ comparison: each table read once for its keys, a fingerprint of its keys and one
    pass gives the mismatches per partition and column, the largest differences, their histogram and
    the sample (the first mismatched rows by key, both sides' values).
 
+A fingerprint stands for a row's values only while each column has one type on both sides: the
+sandbox's hash is blind to the type (TRUE hashes as 1, a DATE as its day number), so when a compared
+column changed type every key-matched pair is compared column by column.
+
 The counts also tell whether any key is duplicated; only then do exact_counts count key by key (a
 GROUP BY over both sides, dearer than the join) and detail compare the keys found once on each side,
 reading only the partitions where fingerprints differ.
@@ -28,6 +32,7 @@ from datetime import date, datetime
 from typing import Any, Sequence
 
 NUMERIC_TYPES = frozenset({"INT64", "FLOAT64", "NUMERIC", "BIGNUMERIC"})
+EXACT_TYPES = frozenset({"INT64", "NUMERIC", "BIGNUMERIC"})   # their differences are computed exactly
 # Types BigQuery can compare with `=`; anything else (ARRAY, STRUCT, JSON, GEOGRAPHY) is compared as JSON text.
 EQUALITY_TYPES = NUMERIC_TYPES | {"STRING", "BYTES", "BOOL", "DATE", "DATETIME", "TIME", "TIMESTAMP"}
 
@@ -50,6 +55,15 @@ class Column:
         return base_type(self.prod_type) in NUMERIC_TYPES and base_type(self.test_type) in NUMERIC_TYPES
 
     @property
+    def exact_type(self) -> str | None:
+        """The type two exact numbers are subtracted in (None for FLOAT64): a difference of INT64s or
+        NUMERICs cast to FLOAT64 first loses digits (9007199254740993 - 9007199254740992 would be 0)."""
+        types = {base_type(self.prod_type), base_type(self.test_type)}
+        if not types <= EXACT_TYPES:
+            return None
+        return "BIGNUMERIC" if "BIGNUMERIC" in types else "NUMERIC"
+
+    @property
     def as_json(self) -> bool:
         """Compared as JSON text: a type `=` cannot compare, or a type change between non-numeric types."""
         p, t = base_type(self.prod_type), base_type(self.test_type)
@@ -66,10 +80,24 @@ class Plan:
     key_types: tuple[str, ...]
     columns: tuple[Column, ...]
     partition_column: str | None
-    partition_type: str
+    partition_type: str   # the type of the partition values (DATE for a TIMESTAMP column's days)
     where: str | None
     row_hash: str      # the warehouse's fingerprint expression over the compared columns (both sides)
     key_hash: str      # ... and over the key columns, named _k0, _k1, ...
+    partition_of: str = "{0}"   # the partition of a partition column value {0}, as SQL ("DATE({0})" for days)
+
+    @property
+    def fingerprints_comparable(self) -> bool:
+        """Whether equal fingerprints mean equal values: only while no compared column changed type."""
+        return all(c.prod_type == c.test_type for c in self.columns)
+
+    def part(self, value_sql: str) -> str:
+        """The partition of the partition column's value `value_sql`."""
+        return self.partition_of.format(value_sql)
+
+    def fingerprints_differ(self, prod: str, test: str) -> str:
+        """SQL: the two rows' fingerprints differ (always, when they cannot be compared)."""
+        return f"{prod} != {test}" if self.fingerprints_comparable else "TRUE"
 
 
 def _ident(name: str) -> str:
@@ -80,6 +108,8 @@ def partition_literals(plan: Plan, values: Sequence[Any]) -> str | None:
     """Partition values as SQL literals, for a filter BigQuery can prune partitions with (a literal
     IN list; DuckDB skips row groups with it too); None for types not written that way here."""
     kind = base_type(plan.partition_type)
+    if plan.partition_of != "{0}":
+        return None   # a day of a TIMESTAMP, a range of integers: read every partition
     if kind == "DATE" and all(isinstance(v, date) and not isinstance(v, datetime) for v in values):
         return ", ".join(f"DATE '{v.isoformat()}'" for v in values)
     if kind == "INT64" and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
@@ -95,7 +125,7 @@ def _filters(plan: Plan, partitions: str | None) -> str:
 
 
 def _partition(plan: Plan) -> str:
-    return f"{_ident(plan.partition_column) if plan.partition_column else 'NULL'} AS _part"
+    return f"{plan.part(_ident(plan.partition_column)) if plan.partition_column else 'NULL'} AS _part"
 
 
 def _keyed(plan: Plan, selected: list[str], table: str, partitions: str | None) -> str:
@@ -152,7 +182,7 @@ def _keys_cte(plan: Plan) -> str:
     none = "IF(FALSE, _h, NULL)"   # a NULL of the fingerprint's type, whatever the engine's hash returns
     # A partition column that is a key (phases.yaml makes it the first) needs no aggregate of its own.
     if plan.partition_column in plan.keys:
-        part, carried = f"_k{plan.keys.index(plan.partition_column)} AS _part", ""
+        part, carried = f"{plan.part(f'_k{plan.keys.index(plan.partition_column)}')} AS _part", ""
     else:
         part, carried = "MIN(_part) AS _part", ", _part"
     return f"""_keys AS (
@@ -171,9 +201,22 @@ JOIN_COUNTS = ("rows", "only_in_prod", "only_in_test", "matched_rows", "fingerpr
 DETAIL = ("column_number", "decade", "by_decade", "max_abs_delta", "mismatches", "cells")
 
 
+# The sample's flag per column (_d0..): whether the cell differs, and which side's FLOAT64 value is NaN
+# (a DataFrame holds a NULL FLOAT64 as NaN too, so the NaN is told apart here).
+SAMPLE_DIFFERS, SAMPLE_PROD_NAN, SAMPLE_TEST_NAN = 1, 2, 4
+
+
+def _sample_flag(column: Column, j: int) -> str:
+    flag = [f"IF(_d{j}, {SAMPLE_DIFFERS}, 0)"]
+    for side, bit, kind in (("p", SAMPLE_PROD_NAN, column.prod_type), ("t", SAMPLE_TEST_NAN, column.test_type)):
+        if base_type(kind) == "FLOAT64":
+            flag.append(f"IF(IS_NAN(_{side}{j}), {bit}, 0)")
+    return " + ".join(flag)
+
+
 def _sample_columns(plan: Plan) -> list[str]:
     """The sample's columns: its order (_rank: a UNION ALL keeps none), keys, both sides' values, and
-    per column whether it differs (_d0..)."""
+    per column its flag (_d0..: _sample_flag)."""
     n = len(plan.columns)
     return ["_rank", *(f"_k{i}" for i in range(len(plan.keys))), *_value_columns(plan, "p"),
             *_value_columns(plan, "t"), *(f"_d{j}" for j in range(n))]
@@ -220,7 +263,7 @@ def comparison(plan: Plan, sample: bool) -> str:
     # A partition column that is a key (phases.yaml makes it the first) is not carried twice: the
     # join's hash table holds test's keys and fingerprints only.
     if plan.partition_column in plan.keys:
-        part, parted = either(f"_k{plan.keys.index(plan.partition_column)}"), []
+        part, parted = plan.part(either(f"_k{plan.keys.index(plan.partition_column)}")), []
     else:
         part, parted = either("_part"), [_partition(plan)]
     # Production carries its values through the join (streamed, never held): the pairs whose
@@ -232,7 +275,8 @@ def comparison(plan: Plan, sample: bool) -> str:
 _test AS ({_keyed(plan, [*parted, f"{plan.row_hash} AS _h"], plan.test_table, None)}),
 _joined AS (
   SELECT {part} AS _part, COALESCE(p._kh, t._kh) AS _kh, {joined_keys},
-    CASE WHEN t._kh IS NULL THEN 1 WHEN p._kh IS NULL THEN 2 WHEN p._h != t._h THEN 3 END AS _odd,
+    CASE WHEN t._kh IS NULL THEN 1 WHEN p._kh IS NULL THEN 2
+      WHEN {plan.fingerprints_differ("p._h", "t._h")} THEN 3 END AS _odd,
     {", ".join(_value_columns(plan, "p", "p."))}
   FROM _prod AS p FULL JOIN _test AS t ON {_joined_on(plan, "p", "t")}
 ),
@@ -251,7 +295,7 @@ _changed AS (SELECT * FROM _odd WHERE _odd = 3),
     one_sided = {"keys_only_in_prod": "COUNT(DISTINCT IF(_odd = 1, _kh, NULL))",
                  "keys_only_in_test": "COUNT(DISTINCT IF(_odd = 2, _kh, NULL))"}
     counts = {"partition_value": "_part", **{n: f"SUM({n})" for n in JOIN_COUNTS[1:5]}}
-    part = _ident(plan.partition_column) if plan.partition_column else "NULL"
+    part = plan.part(_ident(plan.partition_column)) if plan.partition_column else "NULL"
     sides = {"partition_value": part, "rows": "COUNT(*)"}
     return f"""WITH
 {ctes}
@@ -287,7 +331,7 @@ SELECT _part AS partition_value,
   COUNTIF(_np > 1) AS duplicate_keys_prod, COUNTIF(_nt > 1) AS duplicate_keys_test,
   SUM(IF({both}, _np, 0)) AS ambiguous_rows_prod, SUM(IF({both}, _nt, 0)) AS ambiguous_rows_test,
   COUNTIF(_np = 1 AND _nt = 1) AS matched_rows,
-  COUNTIF(_np = 1 AND _nt = 1 AND _hp != _ht) AS fingerprints_differ
+  COUNTIF(_np = 1 AND _nt = 1 AND {plan.fingerprints_differ("_hp", "_ht")}) AS fingerprints_differ
 FROM _keys
 GROUP BY _part"""
 
@@ -301,7 +345,8 @@ _prod AS ({_fingerprints(plan, "p", partitions)}),
 _test AS ({_fingerprints(plan, "t", partitions)}),
 {_keys_cte(plan)},
 _changed_keys AS (
-  SELECT {plan.key_hash} AS _kh, {_key_list(plan)} FROM _keys WHERE _np = 1 AND _nt = 1 AND _hp != _ht
+  SELECT {plan.key_hash} AS _kh, {_key_list(plan)} FROM _keys
+  WHERE _np = 1 AND _nt = 1 AND {plan.fingerprints_differ("_hp", "_ht")}
 ),
 _changed AS (
   SELECT p._part, c._kh, {keys}, {", ".join(_value_columns(plan, "p", "p."))}
@@ -326,40 +371,56 @@ def _float(expr: str) -> str:
     return f"CAST({expr} AS FLOAT64)"
 
 
-def _delta(j: int) -> str:
-    return f"ABS({_float(f'_t{j}')} - {_float(f'_p{j}')})"
+def _delta(column: Column, j: int) -> str:
+    """|test - production| as FLOAT64: two exact numbers are subtracted exactly (then the difference,
+    not the values, is rounded to FLOAT64); a NUMERIC difference that would overflow NUMERIC is taken
+    in FLOAT64 (INT64s' never does)."""
+    floats = f"ABS({_float(f'_t{j}')} - {_float(f'_p{j}')})"
+    kind = column.exact_type
+    if kind is None:
+        return floats
+    if base_type(column.prod_type) == base_type(column.test_type) == "INT64":
+        return _float(f"ABS(CAST(_t{j} AS {kind}) - CAST(_p{j} AS {kind}))")
+    exact = f"SAFE_SUBTRACT(SAFE_CAST(_t{j} AS {kind}), SAFE_CAST(_p{j} AS {kind}))"
+    return f"COALESCE({_float(f'ABS({exact})')}, {floats})"
 
 
 def equal(column: Column, j: int) -> str:
-    """TRUE when the two sides' values count as equal: both NULL, or equal, or (numeric) within tolerance."""
+    """TRUE when the two sides' values count as equal: both NULL, or equal, or (numeric) within
+    tolerance, of the difference _x{j} (_delta, computed once before)."""
     p, t = f"_p{j}", f"_t{j}"
-    if column.as_json:
-        return f"(TO_JSON_STRING({p}) = TO_JSON_STRING({t}))"
+    if column.as_json:   # (a SQL NULL and a JSON null have the same JSON text: told apart first)
+        return (f"(({p} IS NULL AND {t} IS NULL) OR "
+                f"({p} IS NOT NULL AND {t} IS NOT NULL AND TO_JSON_STRING({p}) = TO_JSON_STRING({t})))")
     same = [f"({p} IS NULL AND {t} IS NULL)", f"IFNULL({p} = {t}, FALSE)"]
     if column.numeric:
-        same.append(f"IFNULL({_delta(j)} <= @abs_tol + @rel_tol * ABS({_float(p)}), FALSE)")
+        # an infinite difference is never within tolerance (not even of an infinite production value)
+        same.append(f"IFNULL(NOT IS_INF(_x{j}) AND _x{j} <= @abs_tol + @rel_tol * ABS({_float(p)}), FALSE)")
         if base_type(column.prod_type) == base_type(column.test_type) == "FLOAT64":
             same.append(f"IFNULL(IS_NAN({p}) AND IS_NAN({t}), FALSE)")
     return "(" + " OR ".join(same) + ")"
 
 
 def _detail_ctes(plan: Plan, sample: bool) -> str:
-    """From _pairs: per changed row a flag for any mismatch (_any), one per column (_d0..) and each
-    numeric column's |difference| (_x0..); then one row per column (_cells) by a cross join with the
-    column numbers (not by UNNESTing an array built from the row, which an engine may run as a join
-    of whole rows): column number 0 is the row itself (any mismatch), j + 1 is plan.columns[j]."""
+    """From _pairs: per changed row each numeric column's |difference| (_x0..), then a flag per column
+    (_d0..), then one for any mismatch (_any), each computed once; then one row per column (_cells) by
+    a cross join with the column numbers (not by UNNESTing an array built from the row, which an engine
+    may run as a join of whole rows): column number 0 is the row itself (any mismatch), j + 1 is
+    plan.columns[j]."""
     n = len(plan.columns)
-    flags = [f"NOT ({' AND '.join(equal(c, j) for j, c in enumerate(plan.columns)) or 'TRUE'}) AS _any"]
-    for j, c in enumerate(plan.columns):
-        flags += [f"NOT {equal(c, j)} AS _d{j}", f"{_delta(j) if c.numeric else 'CAST(NULL AS FLOAT64)'} AS _x{j}"]
+    deltas = [f"{_delta(c, j) if c.numeric else 'CAST(NULL AS FLOAT64)'} AS _x{j}" for j, c in enumerate(plan.columns)]
+    differs = [f"NOT {equal(c, j)} AS _d{j}" for j, c in enumerate(plan.columns)]
     pick = lambda first, prefix: (f"CASE _col WHEN 0 THEN {first} "  # noqa: E731
                                   + " ".join(f"WHEN {j + 1} THEN {prefix}{j}" for j in range(n)) + " END")
-    ctes = f"""_flags AS (SELECT _pairs.*, {", ".join(flags)} FROM _pairs),
+    ctes = f"""_deltas AS (SELECT {", ".join(["_pairs.*", *deltas])} FROM _pairs),
+_differs AS (SELECT {", ".join(["_deltas.*", *differs])} FROM _deltas),
+_flags AS (SELECT *, {" OR ".join(f"_d{j}" for j in range(n)) or "FALSE"} AS _any FROM _differs),
 _cells AS (
   SELECT _part, _col, {pick("_any", "_d")} AS differs, {pick("CAST(NULL AS FLOAT64)", "_x")} AS delta
   FROM _flags CROSS JOIN UNNEST(GENERATE_ARRAY(0, {n})) AS _col
 ),
-_decades AS (SELECT *, IF(delta > 0, FLOOR(LOG10(delta)), NULL) AS _decade FROM _cells)"""
+_decades AS (SELECT *, IF(delta > 0 AND NOT IS_INF(delta) AND NOT IS_NAN(delta), FLOOR(LOG10(delta)), NULL) AS _decade
+  FROM _cells)"""
     if sample:
         ctes += f""",
 _sample AS (SELECT * FROM _flags WHERE _any ORDER BY {_key_list(plan)} LIMIT @_limit)"""
@@ -382,6 +443,7 @@ GROUP BY GROUPING SETS ((_part, _col), (_col, _decade))"""
         rows += f"""
 UNION ALL
 {_row("sample", {"partition_value": "_part", **{c: c for c in _sample_columns(plan)},
+                 **{f"_d{j}": _sample_flag(c, j) for j, c in enumerate(plan.columns)},
                  "_rank": f"ROW_NUMBER() OVER (ORDER BY {_key_list(plan)})"}, columns)}
 FROM _sample"""
     return rows

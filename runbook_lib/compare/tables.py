@@ -4,30 +4,36 @@ Computed in the warehouse by the statements in sql.py (DuckDB locally, BigQuery 
 counts, a histogram and a bounded sample ever come back to Python, whatever the tables' size.
 
 Semantics. Rows are matched on `keys`. Two values are equal when both are NULL, or both are non-NULL
-and equal, or both are numeric and |test - prod| <= abs_tol + rel_tol * |prod|; NULL against a value
-is a difference. `changed_rows` counts key-matched rows with at least one differing compared column.
+and equal, or both are numeric and |test - prod| <= abs_tol + rel_tol * |prod| (the difference of
+two INT64s or NUMERICs taken exactly; an infinite difference is never within tolerance; NaN equals
+NaN only); NULL against a value is a difference. ARRAY, STRUCT and JSON values, and a column whose
+type differs between the sides (other than one number type for another), are equal when their JSON
+text is. `changed_rows` counts key-matched rows with at least one differing compared column.
 A key found more than once on either side is counted in duplicate_keys_* and, when the other side has
 it too, its rows are left out of the row-by-row comparison (there is no telling which copy matches
 which: they are counted in ambiguous_rows_*); a key on one side only counts in only_in_*. NULL key
-parts match NULL. Bookkeeping columns (phases.yaml `bookkeeping_columns`, e.g. processed_at) are left
-out unless `exclude` says otherwise.
+parts match NULL. Counts are split by partition: the partition column's value, its day for a
+TIMESTAMP or DATETIME column (BigQuery's partitions; its hour, month or year for a table partitioned
+so), its range for an integer-range partitioned table. Bookkeeping columns (phases.yaml
+`bookkeeping_columns`, e.g. processed_at) are left out unless `exclude` says otherwise.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from ..checks import as_date
 from ..errors import NotFoundError, ParameterError, RunbookError
 from ..formats import quote_columns, size
 from ..phases import PhaseRegistry, load_phases
 from ..results import Result
+from ..warehouse import split_ref
 from . import sql
 from .sql import Column, Plan
+from .values import abs_delta, cell_value, json_value, sort_key, sort_text
 
 DEFAULT_SAMPLE_ROWS = 1000   # enough for a scatter; the summary shows the first few
 SHOWN_SAMPLE_ROWS = 20
@@ -66,7 +72,11 @@ class SchemaDiff:
     type_changed: list[tuple[str, str, str]] = field(default_factory=list)   # (column, prod type, test type)
 
     def __bool__(self) -> bool:
-        return bool(self.missing or self.extra or self.type_changed)
+        return bool(self.count())
+
+    def count(self) -> int:
+        """Columns missing, added or retyped."""
+        return len(self.missing) + len(self.extra) + len(self.type_changed)
 
     def describe(self) -> str:
         parts = []
@@ -113,6 +123,7 @@ class TableDiff(Result):
     rel_tol: float = 0.0
     thresholds: Thresholds = field(default_factory=Thresholds)
     bytes_estimated: int | None = None
+    compared: bool = True   # False: the tables were not compared (refused, or not comparable): no counts
 
     @property
     def changed_rate(self) -> float:
@@ -159,17 +170,22 @@ def compare_tables(warehouse: Any, prod_table: str, test_table: str, keys: Seque
         raise ParameterError("where", where, "give a BigQuery SQL condition, or None")
     prod = _table_info(warehouse, "prod_table", prod_table)
     test = _table_info(warehouse, "test_table", test_table)
+    if split_ref(prod_table) == split_ref(test_table):
+        raise ParameterError("test_table", test_table, "name the test table, not production's: a table always "
+                                                       "matches itself")
     keys = _keys(keys, prod, test)
     registry = phases or load_phases()
     compared, excluded, schema = _columns(columns, exclude, keys, prod, test, registry)
     partition = _partition(partition_column, prod, test)
+    partition_of, partition_type = _partition_of(partition, prod)
     names = [c.name for c in compared]
     types = dict(prod.columns)
     plan = Plan(prod_table=prod.ref, test_table=test.ref, keys=keys, key_types=tuple(types[k] for k in keys),
-                columns=tuple(compared), partition_column=partition,
-                partition_type=types[partition] if partition else "", where=where,
-                row_hash=warehouse.row_hash_sql(names) if names else "0",   # nothing to compare: one constant
-                key_hash=warehouse.row_hash_sql([f"_k{i}" for i in range(len(keys))]))
+                columns=tuple(compared), partition_column=partition, partition_type=partition_type, where=where,
+                # (nothing to compare: one constant; the types are production's, the same on both sides
+                # wherever fingerprints are compared: sql.Plan.fingerprints_comparable)
+                row_hash=warehouse.row_hash_sql(names, [c.prod_type for c in compared]) if names else "0",
+                key_hash=warehouse.row_hash_sql([f"_k{i}" for i in range(len(keys))]), partition_of=partition_of)
     diff = TableDiff(name=f"compare {test.ref}", verdict="pass", summary="-", prod_table=prod.ref,
                      test_table=test.ref, keys=keys, compared_columns=names, excluded=excluded,
                      partition_column=partition, schema=schema, abs_tol=abs_tol, rel_tol=rel_tol,
@@ -207,8 +223,9 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
     no key is duplicated on either side; otherwise two more (counted key by key, then the detail)."""
     sample = sample_rows > 0
     limit = {"_limit": sample_rows} if sample else {}
+    diff.sample = _sample_frame(plan, [])
     found = runner.run(sql.comparison(plan, sample), "comparison", **limit)
-    found["partition_value"] = [_value(v, plan.partition_type) for v in found["partition_value"]]
+    found["partition_value"] = [cell_value(v, plan.partition_type) for v in found["partition_value"]]
     numbers = list(sql.JOIN_COUNTS)
     detail = found[found["_kind"].isin(["cell", "sample"])].copy()
     found = found[~found["_kind"].isin(["cell", "sample"])].copy()
@@ -220,7 +237,7 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
               and (joined["keys_only_in_prod"] == joined["only_in_prod"]).all()
               and (joined["keys_only_in_test"] == joined["only_in_test"]).all())
     if unique:
-        values = sorted(set(joined.index) | set(rows["prod"].index) | set(rows["test"].index), key=_sort_text)
+        values = sorted(set(joined.index) | set(rows["prod"].index) | set(rows["test"].index), key=sort_text)
         counts = pd.DataFrame({"partition_value": values})
         for name, series in (("rows_prod", rows["prod"]), ("rows_test", rows["test"])):
             counts[name] = [int(series.get(v, 0)) for v in values]
@@ -229,8 +246,8 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
     else:   # duplicated keys: count key by key, and detail the keys found once on each side
         detail = detail.iloc[0:0]   # matched on a join that duplicates made ambiguous: not used
         counts = runner.run(sql.exact_counts(plan), "per-key count (duplicate keys)")
-        counts["partition_value"] = [_value(v, plan.partition_type) for v in counts["partition_value"]]
-        counts = counts.sort_values("partition_value", key=_sort_key).reset_index(drop=True)
+        counts["partition_value"] = [cell_value(v, plan.partition_type) for v in counts["partition_value"]]
+        counts = counts.sort_values("partition_value", key=sort_key).reset_index(drop=True)
     counts[list(sql.COUNTS)] = counts[list(sql.COUNTS)].fillna(0).astype("int64")
     for name in sql.COUNTS:
         if name != "fingerprints_differ":   # kept per partition only: the detail tells what really differs
@@ -241,7 +258,7 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
     if not unique and counts["fingerprints_differ"].sum() > 0:
         changed = counts[counts["fingerprints_differ"] > 0]["partition_value"].tolist()
         detail = runner.run(sql.detail(plan, _narrowing(diff, plan, changed), sample), "detail", **limit)
-        detail["partition_value"] = [_value(v, plan.partition_type) for v in detail["partition_value"]]
+        detail["partition_value"] = [cell_value(v, plan.partition_type) for v in detail["partition_value"]]
     cells = detail[detail["_kind"] == "cell"] if "_kind" in detail else detail
     if not cells.empty:
         _detail(diff, plan, cells)
@@ -266,7 +283,7 @@ def _detail(diff: TableDiff, plan: Plan, cells: pd.DataFrame) -> None:
                           if c.numeric and c.name in deltas and pd.notna(deltas[c.name])}
     diff.partition_mismatches = (columns[columns["mismatches"] > 0]
                                  .rename(columns={"column_name": "column"})[["partition_value", "column", "mismatches"]]
-                                 .sort_values(["partition_value", "column"], key=_sort_key).reset_index(drop=True))
+                                 .sort_values(["partition_value", "column"], key=sort_key).reset_index(drop=True))
     histogram = cells[(cells["by_decade"] == 1) & cells["decade"].notna() & (cells["column_name"] != "")]
     diff.delta_histogram = (histogram.rename(columns={"column_name": "column"})
                             .astype({"decade": "int64", "cells": "int64", "mismatches": "int64"})
@@ -278,21 +295,27 @@ def _sample(diff: TableDiff, plan: Plan, rows: pd.DataFrame) -> None:
     """The sample rows (keys, both sides' values, a flag per column) as one row per differing cell,
     in the sample's order, then the columns' (read column by column: a row at a time is slow in pandas)."""
     ranked = rows.sort_values("_rank")
-    keys = [[_value(v, plan.key_types[i]) for v in ranked[f"_k{i}"].tolist()] for i in range(len(plan.keys))]
+    keys = [[cell_value(v, plan.key_types[i]) for v in ranked[f"_k{i}"].tolist()] for i in range(len(plan.keys))]
     found = []
     for j, column in enumerate(plan.columns):
         prods, tests = ranked[f"_p{j}"].tolist(), ranked[f"_t{j}"].tolist()
-        for n, differs in enumerate(ranked[f"_d{j}"].tolist()):
-            if differs:
-                prod, test = _value(prods[n], column.prod_type), _value(tests[n], column.test_type)
-                delta = abs(float(test) - float(prod)) if column.numeric and _number(prod) and _number(test) else None
+        for n, flag in enumerate(ranked[f"_d{j}"].tolist()):
+            if flag & sql.SAMPLE_DIFFERS:   # (a FLOAT64 NaN comes back as NaN, as a NULL does: flagged)
+                prod = math.nan if flag & sql.SAMPLE_PROD_NAN else cell_value(prods[n], column.prod_type)
+                test = math.nan if flag & sql.SAMPLE_TEST_NAN else cell_value(tests[n], column.test_type)
+                delta = abs_delta(prod, test) if column.numeric else None
                 found.append((n, j, {**{k: keys[i][n] for i, k in enumerate(plan.keys)}, "column": column.name,
                                      "prod_value": prod, "test_value": test, "abs_delta": delta}))
     records = [record for _, _, record in sorted(found, key=lambda f: f[:2])]
+    diff.sample = _sample_frame(plan, records)
+
+
+def _sample_frame(plan: Plan, records: list[dict]) -> pd.DataFrame:
+    """The sample's rows (none, when nothing differs) in its columns: keys, column, both values, |delta|;
+    object columns, so that a NULL stays None next to numbers (pandas would make it NaN)."""
     names = [*plan.keys, "column", "prod_value", "test_value", "abs_delta"]
-    # object columns: a NULL stays None next to numbers (pandas would make it NaN)
-    diff.sample = pd.DataFrame({n: pd.Series([r[n] for r in records], dtype=object if n != "abs_delta" else "float64")
-                                for n in names})
+    return pd.DataFrame({n: pd.Series([r[n] for r in records], dtype=object if n != "abs_delta" else "float64")
+                         for n in names})
 
 
 def _narrowing(diff: TableDiff, plan: Plan, wanted: list) -> str | None:
@@ -323,7 +346,8 @@ def conclude(diff: TableDiff) -> TableDiff:
             (failures if count / max(total, 1) > limit else notes).append(f"{_rows(count)} {what}")
     duplicates = diff.duplicate_keys_prod + diff.duplicate_keys_test
     if duplicates:
-        text = f"{duplicates:,} duplicate keys ({diff.duplicate_keys_prod:,} in production, {diff.duplicate_keys_test:,} in test)"
+        text = (f"{duplicates:,} duplicate key{'s' if duplicates != 1 else ''} ({diff.duplicate_keys_prod:,} in "
+                f"production, {diff.duplicate_keys_test:,} in test)")
         (failures if duplicates > t.max_duplicate_keys else notes).append(text)
     if diff.schema:
         (failures if diff.schema.missing else notes).append(diff.schema.describe())
@@ -335,18 +359,27 @@ def conclude(diff: TableDiff) -> TableDiff:
                         f"no compared column differs beyond tolerance.")
     else:
         diff.summary = f"{diff.test_table} vs {diff.prod_table}: " + "; ".join(failures + notes) + "."
-    diff.figures = {"rows (prod/test)": f"{diff.rows_prod:,}/{diff.rows_test:,}", "changed rows": diff.changed_rows,
-                    "only in production": diff.only_in_prod, "only in test": diff.only_in_test,
-                    "duplicate keys": duplicates, "columns differing": len(changed)}
+    return describe(diff)
+
+
+def describe(diff: TableDiff) -> TableDiff:
+    """The figures and details of a diff whose verdict and summary are set."""
+    diff.figures = {"rows (prod/test)": f"{diff.rows_prod:,}/{diff.rows_test:,}" if diff.compared else "-",
+                    "changed rows": diff.changed_rows, "only in production": diff.only_in_prod,
+                    "only in test": diff.only_in_test,
+                    "duplicate keys": diff.duplicate_keys_prod + diff.duplicate_keys_test,
+                    "columns differing": len(diff.differing_columns()), "schema differences": diff.schema.count()}
     diff.details = details(diff)
     return diff
 
 
 def details(diff: TableDiff) -> dict[str, Any]:
     """Everything the comparison found, JSON-safe (the sample cut to its first rows)."""
-    def records(frame: pd.DataFrame, limit: int | None = None) -> list[dict]:
+    def records(frame: pd.DataFrame, limit: int | None = None, values: tuple[str, ...] = ()) -> list[dict]:
+        """Rows as plain values; a NaN in `values` is the value NaN (the sample's), elsewhere a NULL."""
         shown = frame if limit is None else frame.head(limit)
-        return [{k: _plain(v) for k, v in row.items()} for row in shown.to_dict(orient="records")]
+        return [{k: json_value(v, "NaN" if k in values else None) for k, v in row.items()}
+                for row in shown.to_dict(orient="records")]
 
     return {
         "prod_table": diff.prod_table, "test_table": diff.test_table, "keys": list(diff.keys),
@@ -355,11 +388,11 @@ def details(diff: TableDiff) -> dict[str, Any]:
             "rows_prod", "rows_test", "only_in_prod", "only_in_test", "matched_rows", "changed_rows",
             "duplicate_keys_prod", "duplicate_keys_test", "ambiguous_rows_prod", "ambiguous_rows_test")},
         "changed_rate": diff.changed_rate, "column_mismatches": diff.column_mismatches,
-        "max_abs_delta": diff.max_abs_delta, "schema": diff.schema.to_dict(),
+        "max_abs_delta": {c: json_value(v) for c, v in diff.max_abs_delta.items()}, "schema": diff.schema.to_dict(),
         "mismatch_dates": {c: [str(d) for d in diff.mismatch_dates(c)] for c in diff.differing_columns()},
-        "partitions": records(diff.partitions), "sample": records(diff.sample, SHOWN_SAMPLE_ROWS),
+        "partitions": records(diff.partitions), "sample": records(diff.sample, SHOWN_SAMPLE_ROWS, ("prod_value", "test_value")),
         "abs_tol": diff.abs_tol, "rel_tol": diff.rel_tol, "thresholds": diff.thresholds.to_dict(),
-        "bytes_estimated": diff.bytes_estimated,
+        "bytes_estimated": diff.bytes_estimated, "compared": diff.compared,
     }
 
 
@@ -445,40 +478,28 @@ def _partition(partition_column: str | None, prod, test) -> str | None:
     return partition_column
 
 
-# ---------------------------------------------------------------- values
+def _partition_of(column: str | None, prod) -> tuple[str, str]:
+    """Which partition a value of `column` falls in, as SQL over the value ({0}), and the partitions'
+    type: as BigQuery partitions the table, a TIMESTAMP or DATETIME column by day (or by the hour,
+    month or year its table says), an integer-range partitioned column by its ranges (values outside
+    them in the NULL partition); any other column by its value."""
+    if column is None:
+        return "{0}", ""
+    kind = sql.base_type(dict(prod.columns)[column])
+    unit = (prod.partition_type or "DAY") if column == prod.partition_column else "DAY"
+    if kind in ("TIMESTAMP", "DATETIME") and unit == "HOUR":
+        return f"{kind}_TRUNC({{0}}, HOUR)", kind
+    if kind in ("TIMESTAMP", "DATETIME", "DATE"):
+        day = "{0}" if kind == "DATE" else "DATE({0})"
+        return (f"DATE_TRUNC({day}, {unit})" if unit in ("MONTH", "YEAR") else day), "DATE"
+    if kind == "INT64" and unit == "RANGE" and prod.partition_range:
+        start, end, interval = (int(v) for v in prod.partition_range)
+        return (f"IF({{0}} >= {start} AND {{0}} < {end}, {start} + DIV({{0}} - {start}, {interval}) * {interval}, "
+                "NULL)"), "INT64"
+    return "{0}", dict(prod.columns)[column]
 
 
-def _value(value: Any, bigquery_type: str = "") -> Any:
-    """A cell as a plain Python value of its BigQuery type (DATE columns arrive as pandas Timestamps
-    locally, as dates on BigQuery), usable again as a query parameter."""
-    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if sql.base_type(bigquery_type) == "DATE" and isinstance(value, (date, pd.Timestamp)):
-        return as_date("value", value)
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        return value.item()
-    return value
-
-
-def _plain(value: Any) -> Any:
-    """A value for JSON and display."""
-    value = _value(value)
-    return value.isoformat() if isinstance(value, (date, datetime)) else value
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
-
-
-def _sort_text(value: Any) -> str:
-    # Partition values may be dates, numbers or text, with None for "no partition": sort as text.
-    return "" if value is None else str(value)
-
-
-def _sort_key(series: pd.Series) -> pd.Series:
-    return series.map(_sort_text)
+# ---------------------------------------------------------------- summary text
 
 
 def _rows(n: int) -> str:

@@ -56,8 +56,8 @@ def _rarity(ch: str) -> int:
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections", "builder_output"}
 _MARKED_KEYS = {"name", "markers", "fallback"}   # keys of a section or a builder entry
-_TOP_KEYS = {"version", "sections", "uninformative", "builders", "summaries", "reports", "output_starts",
-             "signatures"}
+_TOP_KEYS = {"version", "sections", "uninformative", "builders", "finished", "summaries", "reports",
+             "output_starts", "signatures"}
 _REPORT_KEYS = {"opens", "telling", "next"}
 
 
@@ -118,7 +118,8 @@ class Catalogue:
     def __init__(self, signatures: list[Signature], source: str = "signatures.yaml",
                  sections: tuple[Marked, ...] = (), uninformative: tuple[str, ...] = (),
                  builders: tuple[Marked, ...] = (), summaries: tuple[str, ...] = (),
-                 output_starts: tuple[str, ...] = (), reports: tuple[dict, ...] = ()):
+                 output_starts: tuple[str, ...] = (), reports: tuple[dict, ...] = (),
+                 finished: tuple[str, ...] = ()):
         self.signatures = signatures
         self.sections = sections
         self.uninformative = uninformative
@@ -135,9 +136,12 @@ class Catalogue:
                                                   [(t, owners) for t in sig.builder_output]):
                 self._patterns.append(_Pattern(si, pi, _needles(text, f"signature '{sig.id}'", source),
                                                re.compile(text), allowed, only_in))
-        # in file order: when markers of two sections match one line, the section listed first wins
-        self._markers = [(sec.name, _rule(text, f"section '{sec.name}' marker", source))
-                         for sec in sections for text in sec.markers]
+        self._finished = tuple(_rule(text, "finished build line", source) for text in finished)
+        # in file order: when markers of two sections match one line, the section listed first wins; a line that
+        # says a build finished ends the section it was in (below it, as above the first marker, none is known)
+        self._markers: list[tuple[str | None, LineRule]] = \
+            [(sec.name, _rule(text, f"section '{sec.name}' marker", source)) for sec in sections for text in sec.markers]
+        self._markers += [(None, rule) for rule in self._finished]
         self._uninformative = tuple(_rule(text, "uninformative line", source) for text in uninformative)
         self._summaries = tuple(_rule(text, "summary line", source) for text in summaries)
         self._reports = tuple(Report(_rule(r["opens"], "report opening", source),
@@ -159,7 +163,7 @@ class Catalogue:
 
     def shape(self, text: str) -> LogShape:
         """The lazily computed facts about `text` that matches are put in context with."""
-        return LogShape(text, self._builders, self._uninformative, self._output_starts, self._markers)
+        return LogShape(text, self._builders, self._uninformative, self._output_starts, self._markers, self._finished)
 
     def matches(self, text: str) -> Iterator[tuple[int, int, str, _Pattern]]:
         """(line number, line start, line, pattern) for each pattern matching a line of text.
@@ -436,8 +440,8 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
     if extra:
         raise ConfigError(f"{source}: top-level key(s) {sorted(extra)} are unknown; allowed: {sorted(_TOP_KEYS)}.")
     sections = _marked(doc, "sections", "section", source)
-    uninformative, summaries, output_starts = (_regex_list(doc, key, source)
-                                               for key in ("uninformative", "summaries", "output_starts"))
+    uninformative, summaries, output_starts, finished = (_regex_list(doc, key, source) for key in
+                                                         ("uninformative", "summaries", "output_starts", "finished"))
     builders = _marked(doc, "builders", "builder", source)
     reports = _reports(doc, source)
     seen: set[str] = set()
@@ -487,7 +491,8 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
             if e.fallback is not None and e.fallback not in seen:
                 raise ConfigError(f"{source}: {kind} '{e.name}'.fallback names unknown signature {e.fallback!r}.")
     # compiles every pattern, marker and listed line: bad regexes fail here
-    return Catalogue(signatures, source, sections, uninformative, builders, summaries, output_starts, reports)
+    return Catalogue(signatures, source, sections, uninformative, builders, summaries, output_starts, reports,
+                     finished)
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:

@@ -3,15 +3,16 @@
 The log is read without what a terminal or CI system adds to each line (colour codes, a timestamp in front,
 a paste's indentation), line for line, and the evidence still quotes it as given. The catalogue
 (catalogue.py) finds the lines its patterns match; this module turns them into ranked findings, using what
-log_structure.py knows about the log: a pattern that counts only in some builders' output counts only when
-the log shows that builder; a boilerplate (uninformative) line gives way to the finding's first line that
+log_structure.py knows about the log: a pattern that counts only in some builders' output counts only on a
+line of that builder's output (the builder that ran last above it, in a whole log of several); a boilerplate (uninformative) line gives way to the finding's first line that
 says more, and a builder's verdict (a summary line) to a match that states a cause; then a traceback's frame
 gives way to the exception that ends it, a tool's report that only announces itself (npm's ERESOLVE, pip's
 subprocess report) to its telling line below, and a summary to the line above it that states the cause. A
 finding whose lines all lie in Cloud Build steps that did not fail ranks below those in the failed step. A
 failed build that no signature explains falls back to its builder's signature (buildpacks-build-failed for a
 buildpacks build) before `unknown`, and points at the first line a tool's own failure words match (npm,
-composer, maven ... outside the builders where they name a cause), else at the log's lead line.
+composer, maven ... outside the builders where they name a cause), else at the log's lead line; neither is
+ever a line of a Cloud Build step that succeeded (healthy text above the failure in a whole log).
 """
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
         if pattern.builders is not None:
             builder = shape.builder(around=start)
             if builder is None or builder.name not in pattern.builders:
-                if stated is None and not shape.uninformative_line(line):
+                if stated is None and not shape.uninformative_line(line) and not shape.in_succeeded_step(start):
                     stated = (lineno, start, line)
                 continue
         a = acc.setdefault(pattern.signature, {"lines": [], "evidence": [], "starts": [], "patterns": set(),
@@ -168,7 +169,7 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
     if stated is not None and (not lead[0] or lead[0] > stated[0] or not names_error(lead[2])):
         lead = stated
     line, start, text = lead
-    fallback = cat.fallback(shape.section_at(start + len(text)), shape.builder()) if line else None
+    fallback = cat.fallback(shape.section_at(start + len(text)), shape.build_builder(start)) if line else None
     if line and (report := cat.report_opened_by(text)) is not None:
         line, text = shape.telling_line_below(start, line, report.telling, report.next) or (line, text)
     evidence = [text[:MAX_EVIDENCE_CHARS]] if line else []

@@ -7,6 +7,7 @@ when a match needs it, and none reads more of a huge log than it must (see LogSh
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Iterator, Protocol
@@ -20,14 +21,20 @@ LEAD_WINDOW = 2_000_000       # characters at the end of a huge log searched for
 # a Cloud Build step's prefix on its lines (after any paste prefixes: `> `, `  | `, `123 | `)
 _STEP = re.compile(r'^(?:\s*(?:[>|│]+|\d{1,6} \|))*\s*Step #(\d+)(?: - "[^"]*")?:')
 _STEP_FAILED = re.compile(r'build step (\d+) "[^"]*" failed')
-_STEP_NAMED = re.compile(r"Step #(\d+)")
 _BARE_ERROR = re.compile(r"(?:^|\s)ERROR\s*$")     # Cloud Build's one-word verdict after a failed step
-# words that say something went wrong, in any case, not inside a longer word (IOError, stderr, ftl_error)
-_ERROR_WORD = re.compile(r"(?<![A-Za-z0-9_])error(?![A-Za-z0-9_])", re.IGNORECASE)
+# Cloud Build's own lines around a step's output (after the step's prefix in a framed log), and all of its own
+# lines that may come between a step's output and its verdict
+_STEP_EDGE = re.compile(r"(Starting|Finished) Step #(\d+)\b")
+_CLOUD_BUILD_OWN = re.compile(r"(?:(?:Starting|Finished) Step #\d+\b.*|ERROR|-+)$")
+# words that say something went wrong, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a
+# hyphenated name (apk's `libgpg-error`, curl's `--show-error`), as _FAILURE_WORD
+_ERROR_WORD = re.compile(r"(?<![\w-])error(?![\w-])", re.IGNORECASE)
 _FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|cannot|can't|could not|unable to|"
                            r"denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
-                           r"no such file or directory|(?<=: )line \d+:)(?![\w-])", re.IGNORECASE)
-# (the last: a shell's own error form, `compile: line 68: test: too many arguments`)
+                           r"no such file or directory|(?<=: )line \d+:)(?![\w-])|(?<=[a-z])exception(?=: )",
+                           re.IGNORECASE)
+# (`line N:`: a shell's own error form, `compile: line 68: test: too many arguments`; the last, an exception's
+# name ending a longer word when its message follows, gsutil's `AccessDeniedException: 403 ...`)
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|\d{1,6} \||[|│>*]+|--|#\d+ \d+(?:\.\d+)?|'
@@ -137,7 +144,7 @@ class SectionTracker:
     pass over the log per marker at worst, and in practice one pass (see _advance).
     """
 
-    def __init__(self, markers: list[tuple[str, LineRule]], text: str):
+    def __init__(self, markers: list[tuple[str | None, LineRule]], text: str):
         self.markers = markers        # (section, marker) in file order: on one line the first listed wins
         self.text = text
         self.searched_to = 0          # text[:searched_to] has been searched for markers
@@ -179,41 +186,217 @@ class LogShape:
     the cause above a summary line and the lead line."""
 
     def __init__(self, text: str, builders: tuple[Builder, ...] = (), uninformative: tuple[LineRule, ...] = (),
-                 stops: tuple[LineRule, ...] = (), markers: list[tuple[str, LineRule]] | None = None):
+                 stops: tuple[LineRule, ...] = (), markers: list[tuple[str | None, LineRule]] | None = None,
+                 finished: tuple[LineRule, ...] = ()):
         self.text = text
         self.builders = builders
         self.uninformative = uninformative
         self.stops = stops            # lines where a failure's output starts (look-back stops there)
         self.markers = markers or []  # (section, marker) as SectionTracker takes them
-        self._builder: list[Builder | None] = []         # the answer, once looked for
+        self.finished = finished      # lines that say a build finished (no builder's output goes on below)
+        self._builder: list[Builder | None] = []         # the log's builder, once looked for
+        self._near: tuple[int, int, Builder] | None = None  # (from, to, builder) of the lines last asked about
+        # what the last scans for a line's builder found: (step, scanned to, the nearest finished line, plain
+        # Cloud Build's nearest marker line) upwards, by kind and step (from, the first marker line, scanned to)
+        # downwards
+        self._up: tuple[int | None, int, int | None, int | None] | None = None
+        self._below: dict[tuple, tuple[int, tuple[int, int] | None, int]] = {}
 
-    def builder(self, around: int = 0) -> Builder | None:
-        """The builder that produced the log: the first in catalogue order with a marker in it.
+    def builder(self, around: int | None = None) -> Builder | None:
+        """The builder that produced the log, or with `around` (an offset) the output the line there is in.
 
-        A huge log is searched in three windows (its start, its end, and around offset `around`, where
-        the caller's first finding is), so the answer costs a few megabytes of str.find, not the log.
+        The log's builder is the first in catalogue order with a marker in it. Around a line, it is the builder
+        with a marker line nearest above it, else nearest below it (on one line, the first listed), within
+        BUILDER_WINDOW characters and, for a line framed by a Cloud Build step, in the same step: a whole build
+        log runs several tools in turn (a pack build, then a gsutil copy, then gcloud), and a line is the output
+        of the one that ran last above it, unless a line between says that build finished (see _near_builder).
+        The builder listed last (plain Cloud Build, whose step framing every other builder's lines carry)
+        counts only when no other builder's marker is near. With no marker near, the log's builder. A huge log
+        is searched in three windows (its start, its end, and around offset `around`), so the answer costs a
+        few megabytes of str.find, not the log.
         """
+        if around is not None and self.builders:
+            decided, near = self._near_builder(around)
+            if decided:
+                return near
         if not self._builder:
-            text = self.text
+            text, at = self.text, around or 0
             if len(text) > 3 * BUILDER_WINDOW:
                 half = BUILDER_WINDOW // 2
-                text = "\n".join((text[:BUILDER_WINDOW], text[max(0, around - half):around + half],
-                                  text[-BUILDER_WINDOW:]))
+                text = "\n".join((text[:BUILDER_WINDOW], text[max(0, at - half):at + half], text[-BUILDER_WINDOW:]))
             self._builder.append(next((b for b in self.builders if any(_found(text, m) for m in b.markers)), None))
         return self._builder[0]
 
+    def build_builder(self, around: int) -> Builder | None:
+        """The builder of the build the line at offset `around` is in, whose failures nothing else explains
+        (the builder's fallback names them): the first in catalogue order with a marker below the last line
+        above it that says a build finished (catalogue `finished`), or in the whole log when none does. (A
+        build's own lines around the failure may be another builder's, as App Engine quoting its buildpacks
+        build's failure above the buildpacks' output.)"""
+        start = self.text.rfind("\n", 0, around) + 1
+        begin = max((found[0] for rule in self.finished
+                     if (found := _last_line(self.text, rule.needle, rule.regex.search, hi=start)) is not None),
+                    default=None)
+        if begin is None:
+            return self.builder()
+        begin = self.text.find("\n", begin) + 1 or len(self.text)
+        if len(self.text) - begin > 3 * BUILDER_WINDOW:
+            return self.builder(around)
+        return next((b for b in self.builders if any(_found(self.text, m, begin) for m in b.markers)), None)
+
+    def _near_builder(self, around: int) -> tuple[bool, Builder | None]:
+        """(whether markers near decide it, the builder) of the line at offset `around` (see builder). A builder's
+        marker above a line that says a build finished (catalogue `finished`) does not make the lines below it
+        its output: then no builder (a gcloud error after a pack build's `Successfully built image` is none of
+        the buildpacks'). The log is scanned outwards from the line, a stretch at a time and only as far as
+        the nearest marker lines (_MarkerLines), and what a scan found is kept for the lines below it, so that
+        a run of matches down a huge log costs about one pass over it."""
+        cached = self._near
+        if cached is not None and cached[0] <= around < cached[1] and around - cached[0] <= BUILDER_WINDOW:
+            return True, cached[2]
+        text = self.text
+        start = text.rfind("\n", 0, around) + 1
+        end = text.find("\n", around)
+        end = len(text) if end < 0 else end
+        lo, hi = max(0, start - BUILDER_WINDOW), min(len(text), end + BUILDER_WINDOW)
+        # a framed line is the output of a builder that ran in its own Cloud Build step
+        step = step_of(_line_at(text, start))
+        framing = len(self.builders) - 1   # plain Cloud Build, listed last: counts when no other builder is near
+
+        def listed(owners: frozenset[int], line_step: int | None) -> int | None:
+            """The first listed builder with a marker on a line (in the line's step, when framed)."""
+            builders = [o for o in owners if o >= 0]
+            return min(builders) if builders and (step is None or line_step == step) else None
+
+        def specific(owners: frozenset[int], line_step: int | None) -> bool:
+            return listed(owners, line_step) not in (None, framing)
+
+        # upwards to the nearest marker line of a builder but plain Cloud Build, unless a line says a build
+        # finished first, noting plain Cloud Build's nearest on the way; resumed where the scan for a line above
+        # (of the same step) found neither
+        floor, finished, framed = lo, None, None
+        if (up := self._up) is not None and up[0] == step and up[1] <= end and start - up[1] <= BUILDER_WINDOW:
+            floor, finished, framed = up[1], up[2], up[3]
+        chunk, top, stop = 1024, end, False
+        new_framed = None
+        while top > floor and not stop:
+            bottom = max(floor, text.rfind("\n", 0, max(floor, top - chunk)) + 1)
+            for line_start, owners, line_step in reversed(self._marker_lines.found(bottom, top)):
+                if specific(owners, line_step):
+                    after = self._next_marker(end, hi, lambda o, st: specific(o, st) or _FINISHED in o)
+                    self._near = (line_start, hi if after is None else after[0],
+                                  self.builders[listed(owners, line_step)])   # type: ignore[index]
+                    return True, self.builders[listed(owners, line_step)]   # type: ignore[index]
+                if _FINISHED in owners and line_start < start:
+                    finished, framed, stop = line_start, new_framed, True
+                    break
+                if new_framed is None and listed(owners, line_step) == framing:
+                    new_framed = line_start
+            top, chunk = bottom, chunk * 2
+        if not stop and new_framed is not None:
+            framed = new_framed
+        self._up = (step, end, finished, framed)
+        finished = finished if finished is not None and finished >= lo else None
+        framed = framed if framed is not None and framed >= lo else None
+        # downwards to the nearest (a marker below still tells)
+        below = self._first_below(("builder", step), start, hi, specific)
+        if below is not None:
+            return True, self.builders[below[1]]
+        if framed is not None or self._first_below(("framing", step), start, hi,
+                                                   lambda o, st: listed(o, st) == framing) is not None:
+            return True, self.builders[framing]
+        return finished is not None, None
+
+    def _first_below(self, key: tuple, start: int, hi: int,
+                     wanted: Callable[[frozenset[int], int | None], bool]) -> tuple[int, int] | None:
+        """_next_marker from the line starting at `start` to `hi`, resuming the last search under `key` (made
+        from a line above): its answer while still below the line, else past what it scanned."""
+        last = self._below.get(key)
+        if last is not None and last[0] <= start:
+            found, scanned_to = last[1], last[2]
+            if found is not None and found[0] >= start:
+                return found
+            if found is None:
+                if scanned_to >= hi:
+                    return None
+                found = self._next_marker(max(start, self.text.rfind("\n", 0, scanned_to) + 1), hi, wanted)
+                self._below[key] = (last[0], found, hi)
+                return found
+        found = self._next_marker(start, hi, wanted)
+        self._below[key] = (start, found, hi)
+        return found
+
+    def _next_marker(self, begin: int, hi: int, wanted: Callable[[frozenset[int], int | None], bool]
+                     ) -> tuple[int, int] | None:
+        """(line start, first listed owner) of the first marker line from `begin` to `hi` that is `wanted`
+        (owners, step); None when there is none. Scanned a stretch at a time."""
+        text, chunk, bottom = self.text, 1024, begin
+        while bottom < hi:
+            top = text.find("\n", min(hi, bottom + chunk))
+            top = len(text) if top < 0 else top
+            for line_start, owners, line_step in self._marker_lines.found(bottom, top):
+                if wanted(owners, line_step):
+                    return line_start, min(o for o in owners if o >= 0) if any(o >= 0 for o in owners) else -1
+            bottom, chunk = top + 1, chunk * 2
+        return None
+
     @cached_property
+    def _marker_lines(self) -> _MarkerLines:
+        rules = [(i, m) for i, b in enumerate(self.builders) for m in b.markers]
+        return _MarkerLines(self.text, rules + [(_FINISHED, rule) for rule in self.finished])
+
+    @property
     def failing_step(self) -> int | None:
         """The Cloud Build step that failed: the one the verdict names (`ERROR: build step N "..." failed`),
-        else the last step mentioned above the bare `ERROR` line a failed step is followed by; None when
-        the log shows neither."""
+        else the one that finished right above the bare `ERROR` line a failed step is followed by
+        (`Finished Step #N`); None when the log shows neither."""
+        return self._verdict[0] if self._verdict else None
+
+    @cached_property
+    def _verdict(self) -> tuple[int, int] | None:
+        """(the failed step, the start of the verdict line that says so), as failing_step tells them."""
         # verdicts come at the end of a build: search backwards, a literal at a time
         named = _last_line(self.text, "build step ", _STEP_FAILED.search)
         if named is not None:
-            return int(_STEP_FAILED.search(named[1]).group(1))  # type: ignore[union-attr]
+            return int(_STEP_FAILED.search(named[1]).group(1)), named[0]  # type: ignore[union-attr]
         bare = _last_line(self.text, "ERROR", _BARE_ERROR.search)
-        above = _last_line(self.text, "Step #", _STEP_NAMED.search, hi=bare[0]) if bare else None
-        return int(_STEP_NAMED.search(above[1]).group(1)) if above else None  # type: ignore[union-attr]
+        if bare is None or not bare[0]:
+            return None
+        # a step mentioned further up, above other output, is not the one that just failed
+        above = _last_line(self.text, "\n", lambda line: bool(line.strip()), hi=bare[0])
+        edge = _STEP_EDGE.match(_PREFIXES.sub("", above[1], count=1).lstrip()) if above else None
+        return (int(edge.group(2)), bare[0]) if edge and edge.group(1) == "Finished" else None
+
+    def in_succeeded_step(self, start: int) -> bool:
+        """Whether the line starting at `start` lies in a Cloud Build step that succeeded: between its
+        `Starting Step #N` and `Finished Step #N` lines, when another step starts after it finished (Cloud
+        Build starts no step after one fails). Tells a console copy's lines apart, which carry no step prefix:
+        a `docker pull ... || exit 0` step's `Error response from daemon` is no failure of the build."""
+        spans = self._succeeded_steps
+        at = bisect_right(spans, (start, len(self.text) + 1)) - 1
+        return at >= 0 and spans[at][0] <= start < spans[at][1]
+
+    @cached_property
+    def _succeeded_steps(self) -> list[tuple[int, int]]:
+        """(start, end) offsets of the output of each Cloud Build step that succeeded, in order."""
+        edges = []   # (line start, Starting|Finished, step, line end) of each of Cloud Build's step lines
+        for needle in ("Starting Step #", "Finished Step #"):
+            at = self.text.find(needle)
+            while at >= 0:
+                start = self.text.rfind("\n", 0, at) + 1
+                line = _line_at(self.text, start)
+                if m := _STEP_EDGE.match(_PREFIXES.sub("", line, count=1).lstrip()):
+                    edges.append((start, m.group(1), int(m.group(2)), start + len(line)))
+                at = self.text.find(needle, start + len(line))
+        edges.sort()
+        last_start = max((e[0] for e in edges if e[1] == "Starting"), default=-1)
+        spans, opened = [], {}
+        for start, kind, step, end in edges:
+            if kind == "Starting":
+                opened[step] = start
+            elif step in opened and start < last_start:   # another step started after this one finished
+                spans.append((opened.pop(step), end))
+        return sorted(spans)
 
     def section_at(self, end: int) -> str | None:
         """The section of the log line ending at offset `end` (None above every section marker)."""
@@ -312,7 +495,7 @@ class LogShape:
             def in_step(line: str) -> bool:
                 return step_of(line) == step
             found = (self._first(_ERROR_WORD, in_step) or self._first(_FAILURE_WORD, in_step)
-                     or self._last_output_of(step))
+                     or self._last_output_of(step, self._verdict[1]))  # type: ignore[index]
             if found:
                 return found
         return (self._first(_ERROR_WORD) or self._first(_FAILURE_WORD)
@@ -326,7 +509,8 @@ class LogShape:
         offset = len(self.text) - len(window)
         for lineno, start, _, line in lines_hit(window, words.search):
             if (where is None or where(line)) and self.uninformative_line(line) == uninformative and \
-                    (uninformative or not _WARNING.match(_PREFIXES.sub("", line, count=1))):
+                    (uninformative or not _WARNING.match(_PREFIXES.sub("", line, count=1))) and \
+                    not self.in_succeeded_step(offset + start):
                 return lines_before + lineno, offset + start, line
         return None
 
@@ -337,20 +521,67 @@ class LogShape:
         start = self.text.find("\n", start - 1) + 1 if start else 0
         return self.text[start:], self.text.count("\n", 0, start)
 
-    def _last_output_of(self, step: int) -> tuple[int, int, str] | None:
-        """(line number, start, line) of the last non-blank line with step `step`'s prefix."""
-        text, hi, needle = self.text, len(self.text), f"Step #{step}"
-        while (found := _last_line(text, needle, lambda line: step_of(line) == step, hi=hi)) is not None:
-            at, line = found
-            if _PREFIXES.sub("", line, count=1).strip():
-                return text.count("\n", 0, at) + 1, at, line
-            hi = at
+    def _last_output_of(self, step: int, verdict: int) -> tuple[int, int, str] | None:
+        """(line number, start, line) of step `step`'s last words: the last non-blank line of its output right
+        above the verdict line starting at `verdict`, past blank lines and Cloud Build's own (its `Finished Step
+        #N`, `ERROR`, a rule); None when other output comes between (a step of that number further up is not
+        the one that just failed), when the step did not finish there, or none within MAX_LOOK_BACK lines."""
+        text, pos, finished = self.text, verdict, False
+        for _ in range(MAX_LOOK_BACK):
+            if pos == 0:
+                return None
+            end = pos - 1
+            pos = text.rfind("\n", 0, end) + 1
+            line = text[pos:end].rstrip("\r")
+            own = _PREFIXES.sub("", line, count=1).strip()
+            if not own or _CLOUD_BUILD_OWN.match(own):
+                edge = _STEP_EDGE.match(own)
+                finished = finished or (edge is not None and edge.group(1) == "Finished" and int(edge.group(2)) == step)
+                continue
+            return (text.count("\n", 0, pos) + 1, pos, line) if finished and step_of(line) == step else None
         return None
 
 
-def _found(text: str, rule: LineRule) -> bool:
-    """Whether some line of text meets the rule (lines holding its needle are tried in order)."""
-    at = text.find(rule.needle)
+_FINISHED = -1   # the owner, in _MarkerLines, of a line that says a build finished
+
+
+class _MarkerLines:
+    """The lines of a stretch of a text that meet some rules (builders' markers, finished lines), each with the
+    owners of the rules it meets and its Cloud Build step: one scan for all the rules' literals."""
+
+    def __init__(self, text: str, rules: list[tuple[int, LineRule]]):
+        self.text = text
+        by_needle: dict[str, list[tuple[int, LineRule]]] = {}
+        for owner, rule in rules:
+            by_needle.setdefault(rule.needle, []).append((owner, rule))
+        needles = sorted(by_needle, key=lambda n: (-len(n), n))   # the longest first, where one holds another
+        self.scan = re.compile("|".join(re.escape(n) for n in needles)) if needles else None
+        # the rules to try on a line where the scan found a literal: those of every literal it holds (the scan
+        # finds `Failure: (ID: ` where `ID: ` is another rule's; it goes on to the literals after it)
+        self.tried = {n: [r for other in needles if other in n for r in by_needle[other]] for n in needles}
+
+    def found(self, lo: int, hi: int) -> list[tuple[int, frozenset[int], int | None]]:
+        """(line start, owners, step) of each line starting in text[lo:hi] that meets a rule (lo: a line's start)."""
+        found: list[tuple[int, frozenset[int], int | None]] = []
+        if self.scan is None or lo >= hi:
+            return found
+        text, line_start, line = self.text, -1, ""
+        met: set[int] = set()
+        for m in self.scan.finditer(text, lo, hi):
+            start = text.rfind("\n", 0, m.start()) + 1
+            if start != line_start:
+                if met:
+                    found.append((line_start, frozenset(met), step_of(line)))
+                line_start, line, met = start, _line_at(text, start), set()
+            met.update(owner for owner, rule in self.tried[m.group()] if rule.regex.search(line))
+        if met:
+            found.append((line_start, frozenset(met), step_of(line)))
+        return found
+
+
+def _found(text: str, rule: LineRule, lo: int = 0) -> bool:
+    """Whether some line of text (from offset lo) meets the rule (lines holding its needle are tried in order)."""
+    at = text.find(rule.needle, lo)
     while at >= 0:
         start = text.rfind("\n", 0, at) + 1
         end = text.find("\n", at)

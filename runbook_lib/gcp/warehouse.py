@@ -25,7 +25,6 @@ from google.api_core import retry as retries
 from google.cloud import bigquery
 
 from ..errors import NotFoundError, ParameterError
-from ..formats import quote_columns
 from ..protocols import DatasetInfo, PartitionInfo, TableInfo
 from ..warehouse import (
     DEFAULT_LOCATION,
@@ -42,6 +41,7 @@ from ..warehouse import (
     check_params,
     check_sql,
     frame_from_arrow,
+    hashed_columns,
     missing_params,
     partition_infos,
     split_ref,
@@ -179,10 +179,13 @@ class GcpWarehouse:
             return None
         return int(job.total_bytes_processed or 0)
 
-    def row_hash_sql(self, columns: Sequence[str]) -> str:
-        """FARM_FINGERPRINT of the columns as one JSON value (NULLs and types included): BigQuery's own
-        vectorised fingerprint, an INT64 per row."""
-        return f"FARM_FINGERPRINT(TO_JSON_STRING(STRUCT({', '.join(quote_columns(columns))})))"
+    def row_hash_sql(self, columns: Sequence[str], types: Sequence[str] | None = None) -> str:
+        """FARM_FINGERPRINT of the columns as one JSON value (NULLs, nested values and types included):
+        BigQuery's own vectorised fingerprint, an INT64 per row. TO_JSON_STRING writes a SQL NULL and a
+        JSON null alike, so JSON columns (by `types`) go in as their text, NULL staying NULL."""
+        fields = [f"IF({q} IS NULL, NULL, TO_JSON_STRING({q})) AS {q.rpartition('.')[2]}" if kind == "JSON" else q
+                  for q, kind in hashed_columns(columns, types)]
+        return f"FARM_FINGERPRINT(TO_JSON_STRING(STRUCT({', '.join(fields)})))"
 
     # ------------------------------------------------------------------------------------------------
     # SQL

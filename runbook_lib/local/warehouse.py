@@ -23,7 +23,6 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import NotFoundError, ParameterError, WarehouseQueryError
-from ..formats import quote_columns
 from ..protocols import DatasetInfo, PartitionInfo, TableInfo
 from ..warehouse import (
     DEFAULT_LOCATION,
@@ -37,6 +36,7 @@ from ..warehouse import (
     check_params,
     check_sql,
     frame_from_arrow,
+    hashed_columns,
     metadata_time,
     missing_params,
     not_the_kits,
@@ -146,9 +146,13 @@ class LocalWarehouse:
         missing_params({p for s in statements for p in s.params}, check_params(params))
         return statements
 
-    def row_hash_sql(self, columns: Sequence[str]) -> str:
-        """DuckDB's own HASH over the columns: vectorised, unlike the sandbox's FARM_FINGERPRINT UDF."""
-        return f"HASH({', '.join(quote_columns(columns))})"
+    def row_hash_sql(self, columns: Sequence[str], types: Sequence[str] | None = None) -> str:
+        """DuckDB's own HASH over the columns: vectorised, unlike the sandbox's FARM_FINGERPRINT UDF. Its
+        hash loses the shape of nested values (a NULL STRUCT hashes as a STRUCT of NULLs, a NULL or
+        [NULL] ARRAY as [], STRUCT(a [1, 2], b [3]) as STRUCT(a [1], b [2, 3])), so ARRAY and STRUCT
+        columns (by `types`) are hashed as their JSON text."""
+        hashed = [f"TO_JSON_STRING({q})" if kind in ("ARRAY", "STRUCT") else q for q, kind in hashed_columns(columns, types)]
+        return f"HASH({', '.join(hashed)})"
 
     def query(self, sql: str, params: dict | None = None) -> pd.DataFrame:
         """Run BigQuery-dialect SQL and return the last statement's rows, typed as the BigQuery client

@@ -137,7 +137,9 @@ def _arrow_type_text(t: pa.DataType) -> str:
 
 def _cell(value: Any, f, int64_timestamps: bool) -> Any:
     if value is None:
-        return None
+        # Data types doc (array NULLs): "BigQuery translates a NULL ARRAY into an empty ARRAY in the
+        # query result" (the client cannot read a NULL there)
+        return [] if f.mode == "REPEATED" else None
     if f.mode == "REPEATED":
         inner = type(f)(f.name, f.field_type, mode="NULLABLE", fields=f.fields)
         return [{"v": _cell(v, inner, int64_timestamps)} for v in value]

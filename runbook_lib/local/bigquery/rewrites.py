@@ -78,6 +78,47 @@ def _checked_division(node: exp.Div) -> None:
     return None
 
 
+_FLOAT_TYPES = (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
+_COMPARISONS: dict[type[exp.Expression], str] = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=",
+                                                  exp.GT: ">", exp.GTE: ">="}
+
+
+def _is_float64(node: exp.Expression) -> bool:
+    """FLOAT64 by its form alone (the translation knows no column's type): a CAST to FLOAT64 (decimal
+    literals are one by now), or ABS, a sign or arithmetic over one (FLOAT64 wins over INT64 and NUMERIC)."""
+    while isinstance(node, (exp.Paren, exp.Neg, exp.Abs)):
+        node = node.this
+    if isinstance(node, exp.Cast):   # and TryCast (SAFE_CAST)
+        return node.to.this in _FLOAT_TYPES
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div)):
+        return _is_float64(node.this) or _is_float64(node.expression)
+    return False
+
+
+def _nan_comparison(node: exp.Binary) -> exp.Expression | None:
+    """Operators doc (comparison operators): "All comparisons with NaN return FALSE, except for != and
+    <>, which return TRUE"; DuckDB orders NaN above +inf, so NaN = NaN, NaN <= NaN and NaN > 1 are
+    true there. Corrected where an operand is FLOAT64 by its form (_is_float64); a NULL operand
+    still gives NULL. Operands are evaluated more than once, so a random one is left alone."""
+    a, b = node.this, node.expression
+    if not (_is_float64(a) or _is_float64(b)) or _volatile(a) or _volatile(b):
+        return None
+    nan_answer = "TRUE" if isinstance(node, exp.NEQ) else "FALSE"
+    return tpl(f"(CASE WHEN __a__ IS NULL OR __b__ IS NULL THEN NULL WHEN ISNAN(__a__) OR ISNAN(__b__) "
+               f"THEN {nan_answer} ELSE __a__ {_COMPARISONS[type(node)]} __b__ END)", a=a, b=b)
+
+
+def _countif(node: exp.Expression) -> exp.Expression | None:
+    """Aggregate functions doc (COUNTIF): the number of TRUE values, 0 when there is none; DuckDB's
+    COUNT_IF gives NULL when every value is NULL. COALESCE(COUNT_IF(x), 0), around the window of a
+    windowed one (COUNT(NULLIF(x, FALSE)) would count the same, about 4 times slower)."""
+    if isinstance(node, exp.CountIf) and isinstance(node.parent, exp.Window):
+        return None   # the window is wrapped instead
+    if isinstance(node, exp.Window) and not isinstance(node.this, exp.CountIf):
+        return None
+    return exp.Coalesce(this=node, expressions=[exp.Literal.number(0)])
+
+
 def _anonymous(node: exp.Anonymous) -> exp.Expression | None:
     if node.name.upper() == "IEEE_DIVIDE" and len(node.expressions) == 2:
         a, b = node.expressions
@@ -273,6 +314,10 @@ def _to_json_string(node: exp.JSONFormat) -> exp.Expression | None:
 _VOLATILE = {"ERROR", "RANDOM", "RAND", "UUID", "GEN_RANDOM_UUID", "NEXTVAL"}
 
 
+def _volatile(node: exp.Expression) -> bool:
+    return node.find(exp.Rand) is not None or any(f.name.upper() in _VOLATILE for f in node.find_all(exp.Anonymous))
+
+
 def _safe_prefix(node: exp.SafeFunc) -> exp.Expression:
     """SAFE.f(args) (functions doc, SAFE. prefix): NULL where f itself would raise an error, but an
     argument's own error still raises. DuckDB's TRY() turns any error inside it into NULL, and
@@ -281,15 +326,33 @@ def _safe_prefix(node: exp.SafeFunc) -> exp.Expression:
     call = node.this
     name = call.name.upper() if isinstance(call, exp.Anonymous) else (
         call.sql_name() if isinstance(call, exp.Func) else type(call).__name__.upper())
-    volatile = call.find(exp.Rand) is not None or any(
-        f.name.upper() in _VOLATILE for f in call.find_all(exp.Anonymous))
-    if volatile:
+    return _try(call, f"SAFE.{name}", "under SAFE.", "drop SAFE")
+
+
+def _try(call: exp.Expression, name: str, where: str, instead: str) -> exp.Expression:
+    """TRY(call): NULL where `call` raises, refused when an argument could raise (TRY would hide it)."""
+    if _volatile(call):
         raise UnsupportedSQL(
-            f"The local warehouse cannot run SAFE.{name} over an argument that can itself fail (a division, "
-            "a CAST from STRING, an OFFSET) or is random: BigQuery still raises an argument's error under SAFE., "
-            "and DuckDB's TRY() would hide it; use SAFE_DIVIDE, SAFE_CAST or SAFE_OFFSET in the argument, or drop SAFE."
+            f"The local warehouse cannot run {name} over an argument that can itself fail (a division, "
+            f"a CAST from STRING, an OFFSET) or is random: BigQuery still raises an argument's error {where}, "
+            f"and DuckDB's TRY() would hide it; use SAFE_DIVIDE, SAFE_CAST or SAFE_OFFSET in the argument, or {instead}."
         )
     return exp.Anonymous(this="TRY", expressions=[call])
+
+
+# (each operand in parentheses: SAFE_SUBTRACT(a, b - c) is a - (b - c))
+_SAFE_OPERATORS: dict[type[exp.Expression], Callable[[exp.Expression], exp.Expression]] = {
+    exp.SafeAdd: lambda n: exp.Add(this=exp.paren(n.this), expression=exp.paren(n.expression)),
+    exp.SafeSubtract: lambda n: exp.Sub(this=exp.paren(n.this), expression=exp.paren(n.expression)),
+    exp.SafeMultiply: lambda n: exp.Mul(this=exp.paren(n.this), expression=exp.paren(n.expression)),
+}
+
+
+def _safe_arithmetic(node: exp.Expression) -> exp.Expression:
+    """SAFE_ADD, SAFE_SUBTRACT, SAFE_MULTIPLY (mathematical functions doc): the operator's answer, or
+    NULL where it overflows; DuckDB has none of them, and raises on an overflow (TRY: NULL)."""
+    operation = _SAFE_OPERATORS[type(node)](node)
+    return _try(exp.paren(operation), node.sql_name(), "in a SAFE_ function", "use the operator")
 
 
 REWRITES: dict[type[exp.Expression], Rewrite] = {
@@ -318,7 +381,11 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.Delete: _delete_without_from,
     exp.DataType: _decimal_types,
     exp.SafeFunc: _safe_prefix,
+    exp.CountIf: _countif,
+    exp.Window: _countif,
+    **{cls: _safe_arithmetic for cls in _SAFE_OPERATORS},
     exp.JSONFormat: _to_json_string,
+    **{cls: _nan_comparison for cls in _COMPARISONS},
 }
 
 

@@ -1,0 +1,304 @@
+"""compare_tables against tables with differences planted on purpose, in every column type BigQuery has:
+a generator (hypothesis) plants changed cells, NULLs both ways, tiny float noise, NaN, infinities and
+rows on one side only, and the comparison must find exactly those and nothing else, as an independent
+Python reference computes them; then the cases one by one that once gave a wrong answer (values beyond
+FLOAT64's precision, NULL against a value in arrays, structs and JSON, retyped columns, TIMESTAMP
+partitions) and the parity of the two targets on a table of every type."""
+from __future__ import annotations
+
+import json
+import math
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fakes.bigquery import FakeBigQuery
+from runbook_lib.compare import compare_tables
+from runbook_lib.local.warehouse import LocalWarehouse
+from runbook_lib.target import connect
+
+PROJECT = "my-project"
+
+# column -> BigQuery type; k is the key
+TYPES = {"k": "INT64", "i": "INT64", "f": "FLOAT64", "n": "NUMERIC", "s": "STRING", "b": "BOOL", "d": "DATE",
+         "ts": "TIMESTAMP", "y": "BYTES", "a": "ARRAY<INT64>", "r": "STRUCT<x INT64, y STRING>", "j": "JSON"}
+COLUMNS = [c for c in TYPES if c != "k"]
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory) -> LocalWarehouse:
+    w = LocalWarehouse(tmp_path_factory.mktemp("planted") / "w.duckdb", project=PROJECT)
+    w.create_dataset("p")
+    w.create_dataset("t")
+    return w
+
+
+# ---------------------------------------------------------------- rows as BigQuery SQL
+
+
+def literal(column: str, value) -> str:
+    """A value of TYPES[column] as a BigQuery SQL literal (NULL typed)."""
+    kind = TYPES[column]
+    if value is None:
+        return f"CAST(NULL AS {kind})"
+    if kind == "INT64":
+        return str(value)
+    if kind == "FLOAT64":
+        return f"CAST('{value!r}' AS FLOAT64)"
+    if kind == "NUMERIC":
+        return f"NUMERIC '{value:f}'"
+    if kind == "STRING":
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if kind == "BOOL":
+        return "TRUE" if value else "FALSE"
+    if kind == "DATE":
+        return f"DATE '{value.isoformat()}'"
+    if kind == "TIMESTAMP":
+        return f"TIMESTAMP '{value.strftime('%Y-%m-%d %H:%M:%S.%f')}+00'"
+    if kind == "BYTES":
+        return f"FROM_HEX('{value.hex()}')"
+    if kind == "ARRAY<INT64>":
+        return f"ARRAY<INT64>[{', '.join(map(str, value))}]"
+    if kind.startswith("STRUCT"):
+        return f"STRUCT({value[0]} AS x, {literal('s', value[1])} AS y)"
+    return f"JSON '{json.dumps(value)}'"
+
+
+def load(wh: LocalWarehouse, ref: str, rows: list[dict]) -> None:
+    selects = [", ".join(f"{literal(c, r[c])} AS {c}" for c in TYPES) for r in rows]
+    body = " UNION ALL ".join(f"SELECT {s}" for s in selects) if rows else \
+        "SELECT " + ", ".join(f"{literal(c, None)} AS {c}" for c in TYPES) + " LIMIT 0"
+    wh.execute(f"CREATE OR REPLACE TABLE `{ref}` AS {body}")
+
+
+# ---------------------------------------------------------------- the generator
+
+FLOATS = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.1, 0.3, -0.0, 1e300])
+VALUES = {
+    "i": st.integers(-(2 ** 62), 2 ** 62) | st.sampled_from([2 ** 53, 2 ** 53 + 1]),
+    "f": FLOATS,
+    "n": st.decimals(min_value=-10 ** 20, max_value=10 ** 20, places=9, allow_nan=False, allow_infinity=False),
+    "s": st.text(alphabet="aeAé\u0301 '\\\"ü", max_size=4),
+    "b": st.booleans(),
+    "d": st.dates(date(1900, 1, 1), date(2100, 12, 31)),
+    "ts": st.datetimes(datetime(1970, 1, 1), datetime(2100, 1, 1)),
+    "y": st.binary(max_size=3),
+    "a": st.lists(st.integers(-3, 3), max_size=3),
+    "r": st.tuples(st.integers(0, 3), st.none() | st.sampled_from(["x", "X", "x "])),
+    "j": st.integers(0, 3) | st.sampled_from(["a", [1, 2], {"a": 1}]),
+}
+NULLABLE = {c for c in COLUMNS if c != "a"}   # BigQuery stores no NULL array
+
+
+def value(column: str):
+    strategy = VALUES[column]
+    return (st.none() | strategy) if column in NULLABLE else strategy
+
+
+def planted_change(column: str):
+    """A test value for a cell: another value, a NULL, or (FLOAT64) the next float, noise at the last bit."""
+    if column == "f":
+        return st.one_of(value(column), st.just("next"))
+    return value(column)
+
+
+@st.composite
+def planted_tables(draw):
+    rows = draw(st.integers(1, 30))
+    prod = [{"k": k, **{c: draw(value(c)) for c in COLUMNS}} for k in range(rows)]
+    test = [dict(r) for r in prod]
+    for r in test:
+        for c in draw(st.sets(st.sampled_from(COLUMNS), max_size=3)):
+            new = draw(planted_change(c))
+            if new == "next":
+                new = math.nextafter(r[c], math.inf) if isinstance(r[c], float) else 0.5
+            r[c] = new
+    gone = draw(st.sets(st.integers(0, rows - 1), max_size=3))
+    test = [r for r in test if r["k"] not in gone]
+    test += [{"k": 100 + n, **{c: draw(value(c)) for c in COLUMNS}} for n in range(draw(st.integers(0, 3)))]
+    return prod, test, draw(st.sampled_from([0.0, 1e-6]))
+
+
+def same(column: str, p, t, abs_tol: float) -> bool:
+    """The comparison's rule, written independently: both NULL, or equal, or (numbers) |t - p| <= abs_tol,
+    computed exactly for integers and NUMERIC; NaN matches NaN; arrays, structs and JSON exactly."""
+    if p is None or t is None:
+        return p is None and t is None
+    if column == "f":
+        if math.isnan(p) or math.isnan(t):
+            return math.isnan(p) and math.isnan(t)
+        return p == t or abs(t - p) <= abs_tol
+    if column in ("i", "n"):
+        return abs(Decimal(t) - Decimal(p)) <= Decimal(abs_tol)
+    if column == "j":
+        return json.dumps(p) == json.dumps(t)
+    return p == t
+
+
+class NoDryRun:
+    """The warehouse without dry runs (what they estimate is tested in test_compare): a comparison here
+    costs its statement alone."""
+
+    def __init__(self, inner: LocalWarehouse):
+        self.inner = inner
+
+    def estimate_bytes(self, sql, params=None):
+        return None
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+@settings(max_examples=4, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(planted_tables())
+def test_planted_differences_in_every_column_type_are_found_exactly(wh, planted):
+    # a few examples of up to 30 rows, each with up to 3 changed cells (the statement, not the rows, costs)
+    prod, test, abs_tol = planted
+    load(wh, "p.x", prod)
+    load(wh, "t.x", test)
+    diff = compare_tables(NoDryRun(wh), "p.x", "t.x", ["k"], abs_tol=abs_tol)
+    tests = {r["k"]: r for r in test}
+    pairs = [(p, tests[p["k"]]) for p in prod if p["k"] in tests]
+    differing = {(p["k"], c) for p, t in pairs for c in COLUMNS if not same(c, p[c], t[c], abs_tol)}
+    assert (diff.rows_prod, diff.rows_test, diff.matched_rows) == (len(prod), len(test), len(pairs))
+    assert (diff.only_in_prod, diff.only_in_test) == (len(prod) - len(pairs), len(test) - len(pairs))
+    assert diff.column_mismatches == {c: sum(1 for _, col in differing if col == c) for c in COLUMNS}
+    assert diff.changed_rows == len({k for k, _ in differing})
+    assert set(zip(diff.sample["k"], diff.sample["column"])) == differing
+    identical = not differing and len(prod) == len(test) == len(pairs)
+    assert (diff.verdict == "pass") == identical, diff.summary
+    assert ("matches" in diff.summary) == identical
+
+
+# ---------------------------------------------------------------- one case each
+
+
+def compare(wh: LocalWarehouse, prod_sql: str, test_sql: str, **options):
+    wh.execute(f"CREATE OR REPLACE TABLE p.one AS {prod_sql}")
+    wh.execute(f"CREATE OR REPLACE TABLE t.one AS {test_sql}")
+    return compare_tables(wh, "p.one", "t.one", ["k"], **options)
+
+
+NAN, INF = "CAST('NaN' AS FLOAT64)", "CAST('inf' AS FLOAT64)"
+
+
+@pytest.mark.parametrize("prod, test, rel_tol, differs", [
+    (NAN, "1.0", 0.0, True),        # a NaN in production once fell within DuckDB's NaN <= NaN
+    ("1.0", NAN, 0.0, True),
+    (NAN, NAN, 0.0, False),
+    (NAN, "CAST(NULL AS FLOAT64)", 0.0, True),
+    (INF, "1.0", 0.5, True),        # |1 - inf| = inf <= 0.5 * inf: a relative tolerance of infinity
+    (INF, f"-{INF}", 0.5, True),
+    (INF, INF, 0.5, False),
+])
+def test_nan_and_infinities_differ_from_numbers_whatever_the_tolerance(wh, prod, test, rel_tol, differs):
+    diff = compare(wh, f"SELECT 1 AS k, {prod} AS v", f"SELECT 1 AS k, {test} AS v", rel_tol=rel_tol)
+    assert diff.column_mismatches == {"v": int(differs)} and diff.verdict == ("fail" if differs else "pass")
+
+
+def test_a_nan_in_the_sample_is_nan_and_a_null_is_none(wh):
+    diff = compare(wh, f"SELECT 1 AS k, {NAN} AS v UNION ALL SELECT 2, 1.0",
+                   f"SELECT 1 AS k, CAST(NULL AS FLOAT64) AS v UNION ALL SELECT 2, {NAN}")
+    prod, test = diff.sample["prod_value"].tolist(), diff.sample["test_value"].tolist()
+    assert math.isnan(prod[0]) and test[0] is None and prod[1] == 1.0 and math.isnan(test[1])
+    recorded = json.loads(json.dumps(diff.to_dict(), allow_nan=False))["details"]["sample"]
+    assert [(r["prod_value"], r["test_value"], r["abs_delta"]) for r in recorded] == [("NaN", None, None), (1.0, "NaN", None)]
+
+
+@pytest.mark.parametrize("prod, test", [
+    ("9007199254740993", "9007199254740992"),                               # INT64 beyond 2^53
+    ("NUMERIC '123456789.123456789'", "NUMERIC '123456789.123456788'"),     # NUMERIC beyond FLOAT64's digits
+    ("NUMERIC '99999999999999999999999999999.999999999'", "NUMERIC '-99999999999999999999999999999.999999999'"),
+])
+def test_integers_and_numerics_beyond_float64_precision_differ_by_their_exact_difference(wh, prod, test):
+    diff = compare(wh, f"SELECT 1 AS k, {prod} AS v", f"SELECT 1 AS k, {test} AS v", abs_tol=1e-10)
+    assert diff.changed_rows == 1 and diff.verdict == "fail"
+    exact = abs(Decimal(test.split("'")[1] if "'" in test else test) - Decimal(prod.split("'")[1] if "'" in prod else prod))
+    assert diff.max_abs_delta["v"] == pytest.approx(float(exact), rel=1e-15)
+    assert diff.sample["abs_delta"].tolist() == [pytest.approx(float(exact), rel=1e-15)]
+
+
+@pytest.mark.parametrize("kind, prod, test", [
+    ("ARRAY<INT64>", "NULL", "[1]"), ("ARRAY<INT64>", "[1, 2]", "[2, 1]"), ("ARRAY<INT64>", "NULL", "[]"),
+    ("STRUCT<a INT64>", "NULL", "STRUCT(1 AS a)"), ("STRUCT<a INT64>", "STRUCT(NULL AS a)", "NULL"),
+    ("STRUCT<a ARRAY<INT64>, b ARRAY<INT64>>", "STRUCT([1, 2] AS a, [3] AS b)", "STRUCT([1] AS a, [2, 3] AS b)"),
+    ("JSON", "NULL", "JSON '1'"), ("JSON", "JSON 'null'", "NULL"),
+])
+def test_arrays_structs_and_json_differ_on_a_null_and_on_their_shape(wh, kind, prod, test):
+    # (DuckDB's hash alone is equal for a NULL STRUCT and a STRUCT of NULLs, a NULL ARRAY and [], and
+    # the two STRUCTs of arrays; BigQuery stores no NULL ARRAY, the sandbox does)
+    diff = compare(wh, f"SELECT 1 AS k, CAST({prod} AS {kind}) AS v UNION ALL SELECT 2, CAST(NULL AS {kind})",
+                   f"SELECT 1 AS k, CAST({test} AS {kind}) AS v UNION ALL SELECT 2, CAST(NULL AS {kind})")
+    assert diff.column_mismatches == {"v": 1} and diff.changed_rows == 1
+    assert diff.sample["k"].tolist() == [1]
+
+
+def test_sample_values_are_plain_python_values(wh):
+    diff = compare(wh, "SELECT 1 AS k, [1, 2] AS a, CAST(NULL AS INT64) AS i, STRUCT([1] AS x) AS r, NUMERIC '1.5' AS n",
+                   "SELECT 1 AS k, [1, 2, 3] AS a, 7 AS i, STRUCT([2] AS x) AS r, NUMERIC '1.25' AS n")
+    cells = {r.column: (r.prod_value, r.test_value, r.abs_delta) for r in diff.sample.itertuples()}
+    assert cells["a"][:2] == ([1, 2], [1, 2, 3]) and cells["r"][:2] == ({"x": [1]}, {"x": [2]})
+    assert cells["i"][0] is None and cells["i"][1] == 7            # a NULL is None, never pandas' <NA>
+    assert cells["n"] == (Decimal("1.5"), Decimal("1.25"), 0.25)   # NUMERIC has its difference too
+    json.dumps(diff.to_dict(), allow_nan=False)
+
+
+@pytest.mark.parametrize("prod, test, differs", [
+    ("TRUE", "1", True),                                                        # BOOL -> INT64
+    ("DATETIME '2025-01-01 00:00:00'", "TIMESTAMP '2025-01-01 00:00:00+00'", True),
+    ("'a'", "b'a'", True),                                                      # STRING -> BYTES (base64)
+    ("DATE '1970-01-02'", "1", True),                                           # DATE -> INT64
+    ("1500000000", "NUMERIC '1.5'", True),                                      # INT64 -> NUMERIC
+    ("3", "NUMERIC '3'", False), ("3", "3.0", False),                           # the same number
+])
+def test_a_retyped_column_is_compared_value_by_value_never_by_fingerprint(wh, prod, test, differs):
+    # DuckDB's hash is blind to the type: TRUE hashes as 1, a DATE as its day number, a NUMERIC as its
+    # scaled integer, so the fingerprints of two different values of two types can be equal.
+    diff = compare(wh, f"SELECT 1 AS k, {prod} AS v", f"SELECT 1 AS k, {test} AS v")
+    assert diff.schema.type_changed and diff.column_mismatches == {"v": int(differs)}
+    assert diff.verdict == ("fail" if differs else "warn")
+
+
+def test_a_timestamp_partition_column_splits_the_counts_by_day(wh):
+    wh.execute("CREATE OR REPLACE TABLE p.ts PARTITION BY DATE(at) AS SELECT k, "
+               "TIMESTAMP_ADD(TIMESTAMP '2025-01-01 22:00:00+00', INTERVAL 15 * k MINUTE) AS at, k AS v "
+               "FROM UNNEST(GENERATE_ARRAY(1, 40)) AS k")
+    wh.execute("CREATE OR REPLACE TABLE t.ts PARTITION BY DATE(at) AS SELECT k, "
+               "TIMESTAMP_ADD(TIMESTAMP '2025-01-01 22:00:00+00', INTERVAL 15 * k MINUTE) AS at, IF(k = 30, 0, k) AS v "
+               "FROM UNNEST(GENERATE_ARRAY(1, 40)) AS k")
+    diff = compare_tables(wh, "p.ts", "t.ts", ["k"])
+    days = [date(2025, 1, 1), date(2025, 1, 2)]
+    assert diff.partition_column == "at" and diff.partitions["partition_value"].tolist() == days
+    assert diff.partitions["rows_prod"].tolist() == [7, 33]
+    assert diff.mismatch_dates() == [date(2025, 1, 2)] and diff.summary.endswith("in v on 2025-01-02.")
+
+
+# ---------------------------------------------------------------- both targets
+
+
+def test_both_targets_find_the_same_planted_differences(wh):
+    rows = [{"k": k, "i": k, "f": 0.1 * k, "n": Decimal(k), "s": f"s{k}", "b": k % 2 == 0,
+             "d": date(2025, 1, 1) + timedelta(days=k), "ts": datetime(2025, 1, 1, 0, 0, k),
+             "y": bytes([k]), "a": [k], "r": (k, "x"), "j": {"a": k}} for k in range(6)]
+    test = [dict(r) for r in rows]
+    for column, new in zip(COLUMNS, [None, math.nextafter(0.1, 1), Decimal("1.000000001"), "S1", None,
+                                     date(2025, 1, 1), datetime(2025, 1, 1, 0, 0, 1, 1), b"\x02", [], (0, "X"), None]):
+        row = test[COLUMNS.index(column) % 4 + 1]   # rows 1 to 4; row 5 is left out of test
+        row[column] = new
+    load(wh, "p.both", rows)
+    load(wh, "t.both", test[:-1] + [{**rows[0], "k": 9}])
+    with FakeBigQuery(wh, project=PROJECT) as fake:
+        gcp = connect("gcp", project=PROJECT, endpoints={"bigquery": fake.endpoint}, anonymous=True)
+        try:
+            found = [compare_tables(w, "p.both", "t.both", ["k"]) for w in (wh, gcp.warehouse)]
+        finally:
+            gcp.close()
+    local, cloud = found
+    assert local.column_mismatches == cloud.column_mismatches == {c: 1 for c in COLUMNS}
+    for name in ("changed_rows", "matched_rows", "only_in_prod", "only_in_test", "verdict", "summary"):
+        assert getattr(local, name) == getattr(cloud, name), name
+    assert local.sample.astype(str).values.tolist() == cloud.sample.astype(str).values.tolist()

@@ -190,3 +190,24 @@ def _move_validation(nb):
 def test_each_convention_is_enforced(change, expected):
     problems = _broken(change)
     assert any(expected in problem for problem in problems), problems
+
+
+def _takes_dry_run(path: Path) -> bool:
+    return "dry_run" in params.declared_parameters(nbformat.read(path, as_version=4))
+
+
+def test_the_runbooks_that_change_things_take_dry_run():
+    assert [p.stem for p in RUNBOOKS if _takes_dry_run(p)] == ["02_redeploy_phase", "03_prefixed_replay"]
+
+
+@pytest.mark.parametrize("path", [p for p in RUNBOOKS if _takes_dry_run(p)], ids=lambda p: p.name)
+def test_a_runbook_that_changes_things_is_a_dry_run_by_default_wherever_that_is_decided(path):
+    """The parameters cell, the notebook's model and the overnight plan's allow_changes check agree: a step that
+    does not say dry_run is a dry run."""
+    from runbook_lib import runner
+
+    nb = nbformat.read(path, as_version=4)
+    declared = params.declared_parameters(nb)
+    assert declared["dry_run"].default is True
+    assert runner.validation_model(nb).model_fields["dry_run"].default is True
+    assert not runner.plan.changes_things(declared, {}) and runner.plan.changes_things(declared, {"dry_run": False})

@@ -15,6 +15,7 @@ from runbook_lib.errors import ConfigError
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_PLAN = ROOT / "params" / "overnight-sandbox.yaml"
 REDEPLOY = ROOT / "notebooks" / "02_redeploy_phase.ipynb"
+REPLAY = ROOT / "notebooks" / "03_prefixed_replay.ipynb"
 
 
 @pytest.mark.slow
@@ -64,8 +65,9 @@ def test_a_bad_demo_scale_is_refused_before_the_sandbox_is_touched(tmp_path, mon
     assert not (tmp_path / "home").exists() and not (tmp_path / "reports").exists()
 
 
-def _gcp_plan(tmp_path: Path, source: Path, allow: bool | None, dry_run: bool | None) -> Path:
-    step = {"id": "redeploy", "notebook": str(REDEPLOY), "parameters": {"source_dir": str(source)}}
+def _gcp_plan(tmp_path: Path, source: Path, allow: bool | None, dry_run: bool | None,
+              notebook: Path = REDEPLOY) -> Path:
+    step = {"id": "fix", "notebook": str(notebook), "parameters": {"source_dir": str(source)}}
     if dry_run is not None:
         step["parameters"]["dry_run"] = dry_run
     plan = {"title": "fix", "target": "gcp", "steps": [step]}
@@ -76,20 +78,23 @@ def _gcp_plan(tmp_path: Path, source: Path, allow: bool | None, dry_run: bool | 
     return path
 
 
-def test_a_plan_that_changes_a_real_project_must_allow_it(sandbox_home, tmp_path, capsys):
+@pytest.mark.parametrize("notebook", [REDEPLOY, REPLAY], ids=lambda p: p.stem)
+def test_a_plan_that_changes_a_real_project_must_allow_it(sandbox_home, tmp_path, capsys, notebook):
     source = Path(sandbox_home) / "source"
-    refused = _gcp_plan(tmp_path, source, allow=None, dry_run=False)
+    refused = _gcp_plan(tmp_path, source, allow=None, dry_run=False, notebook=notebook)
     with pytest.raises(ConfigError) as caught:
         runner.load_plan(refused)
-    assert str(caught.value).endswith("step 'redeploy' runs with dry_run false on target gcp, which changes "
+    assert str(caught.value).endswith("step 'fix' runs with dry_run false on target gcp, which changes "
                                       "the project in params/phases.yaml; a plan that changes a real project must "
                                       "say allow_changes: true at its top.")
     out = tmp_path / "reports"
     assert cli.main(["overnight", str(refused), "-o", str(out)]) == 2 and not out.exists()
     assert "allow_changes: true" in capsys.readouterr().err
-    assert runner.load_plan(_gcp_plan(tmp_path, source, allow=True, dry_run=False)).plan.allow_changes
+    allowed = _gcp_plan(tmp_path, source, allow=True, dry_run=False, notebook=notebook)
+    assert runner.load_plan(allowed).plan.allow_changes
     for dry_run in (True, None):            # a dry run (the notebook's default) changes nothing
-        assert runner.load_plan(_gcp_plan(tmp_path, source, allow=None, dry_run=dry_run)).target == "gcp"
+        assert runner.load_plan(_gcp_plan(tmp_path, source, allow=None, dry_run=dry_run,
+                                          notebook=notebook)).target == "gcp"
 
 
 def test_the_sandbox_plan_aimed_at_gcp_never_starts(sandbox_home, monkeypatch):

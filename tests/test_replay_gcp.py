@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -15,21 +16,17 @@ from fakes.bigquery import FakeBigQuery
 from fakes.fixtures import OPERATOR_TOKEN, PROJECT, connect_gcp_on_fakes
 from runbook_lib import params, replay
 from runbook_lib.local.home import SandboxHome
-from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
 
-from test_replay_sandbox import repair
+from test_replay_dry_run import curl_call, dataset_options, table_pair
+from test_replay_sandbox import fixed_sandbox
 
 pytestmark = pytest.mark.slow
 P3, P4 = "nba-phase3-analytics-processors", "nba-phase4-precompute-processors"
 
 
 @pytest.fixture(scope="module")
-def fixed_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("replay-gcp")
-    init_sandbox(home, scale=0.15, start_services=False)   # 2025-12-15 and 16
-    repair(home)
-    yield home
-    stop_sandbox(home)
+def fixed_home(tmp_path_factory) -> Iterator[Path]:
+    yield from fixed_sandbox(tmp_path_factory, "replay-gcp", 0.15)   # 2025-12-15 and 16
 
 
 def _gcp(fake_apis, home, tmp_path, monkeypatch):
@@ -40,7 +37,7 @@ def _gcp(fake_apis, home, tmp_path, monkeypatch):
 
 
 def _replay(target, home, **values):
-    p = params.validate_params(params.ReplayParams, {"target": "gcp", "project": PROJECT,
+    p = params.validate_params(params.ReplayParams, {"target": "gcp", "project": PROJECT, "dry_run": False,
                                                       "source_dir": str(Path(home) / "source"), **values})
     rp = replay.prepare(target, p, progress=False)
     rp.policy = replay.RetryPolicy(base_s=0.01, max_s=0.05)
@@ -96,6 +93,42 @@ def test_the_replay_on_gcp_calls_the_services_over_http_and_keeps_its_ledger_in_
         again, rerun = _replay(target, fixed_home, start_date="2025-12-15", end_date="2025-12-16")
         assert {o.status for o in again.outcomes} == {"done earlier"} and len(_posts(fake_apis)) == calls
         assert rerun.verdict == "pass" and again.checksums_line().startswith("Checksums off (production_checksum)")
+    finally:
+        target.close()
+        bigquery.stop()
+
+
+def _bigquery_writes(bigquery) -> list:
+    """Datasets and tables made or changed through the API, and statements that write."""
+    return [r for r in bigquery.requests if r.method in ("POST", "PATCH", "PUT", "DELETE")
+            and not r.path.endswith("/jobs")] + [job for job in bigquery.submitted_jobs()
+                                                if re.match(r"\s*(INSERT|CREATE|MERGE|UPDATE|DELETE)",
+                                                            job["query"]["query"], re.I)]
+
+
+def test_a_dry_run_on_gcp_sends_nothing_that_changes_and_its_commands_are_what_the_real_run_sends(
+        fake_apis, fixed_home, tmp_path, monkeypatch):
+    target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
+    window = {"start_date": "2025-12-15", "end_date": "2025-12-16", "dataset_prefix": "dry"}
+    try:
+        dry, result = _replay(target, fixed_home, dry_run=True, **window)
+        assert result.verdict == "pass" and result.summary.startswith("Dry run: nothing was created or called; 4 calls")
+        assert _posts(fake_apis) == [] and _bigquery_writes(bigquery) == []
+        commands = dry.commands()
+
+        _replay(target, fixed_home, **window)
+        made = {f"{PROJECT}:{r.body['datasetReference']['datasetId']}": {
+            "location": r.body["location"], "labels": r.body["labels"],
+            "expiration_s": int(r.body["defaultTableExpirationMs"]) // 1000}
+            for r in bigquery.requests if r.method == "POST" and r.path.endswith("/datasets")}
+        assert dict(map(dataset_options, commands.datasets)) == made and len(made) == 2
+        tables = {f"{r.body['tableReference']['datasetId']}.{r.body['tableReference']['tableId']}"
+                  for r in bigquery.requests if r.method == "POST" and r.path.endswith("/tables")}
+        ledger = f"dry_nba_analytics.{replay.ledger.LEDGER_TABLE}"   # the kit's own, not part of the replay by hand
+        assert {test for _, test in (table_pair(c, PROJECT) for c in commands.tables)} == tables - {ledger}
+        sent = sorted((fake_apis.endpoint + r.path, json.dumps(r.body)) for r in _posts(fake_apis))
+        assert sorted(map(curl_call, commands.calls)) == sent   # the body as sent (the fake parsed it, keeping order)
+        assert {r.headers["content-type"] for r in _posts(fake_apis)} == {"application/json"}
     finally:
         target.close()
         bigquery.stop()

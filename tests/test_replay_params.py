@@ -88,8 +88,9 @@ def _outside_effects(home: Path) -> dict:
 def test_a_refused_run_exits_2_with_nothing_created_or_called(sandbox_home, tmp_path, values, sentence):
     home = Path(sandbox_home)
     before = _outside_effects(home)
-    outcome = runner.run_notebook(NOTEBOOK, parameters=[["sandbox_home", str(home)], *values], outdir=tmp_path,
-                                  progress=False)
+    # A real run (not the default dry run), so that "nothing created or called" is the refusal's doing.
+    outcome = runner.run_notebook(NOTEBOOK, parameters=[["sandbox_home", str(home)], ["dry_run", "false"], *values],
+                                  outdir=tmp_path, progress=False)
     meta = nbformat.read(outcome.notebook, as_version=4).metadata["runbook"]
     assert (outcome.exit_code, outcome.outcome) == (2, "bad-parameters")
     assert meta["summary"].startswith(sentence), meta["summary"]

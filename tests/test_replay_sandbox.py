@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -38,18 +39,24 @@ def repair(home: Path) -> None:
                                         code_phase=phase)
 
 
-@pytest.fixture(scope="module")
-def fixed_home(tmp_path_factory) -> Path:
-    """Four game dates (2025-12-15 .. 18), both phases fixed; each test replays with its own prefix."""
-    home = tmp_path_factory.mktemp("replay")
-    init_sandbox(home, scale=0.3, start_services=False)
+def fixed_sandbox(tmp_path_factory, name: str, scale: float) -> Iterator[Path]:
+    """A sandbox whose phases both serve their own code from head (for a module-scoped fixture)."""
+    home = tmp_path_factory.mktemp(name)
+    init_sandbox(home, scale=scale, start_services=False)
     repair(home)
     yield home
     stop_sandbox(home)
 
 
+@pytest.fixture(scope="module")
+def fixed_home(tmp_path_factory) -> Iterator[Path]:
+    """Four game dates (2025-12-15 .. 18), both phases fixed; each test replays with its own prefix."""
+    yield from fixed_sandbox(tmp_path_factory, "replay", 0.3)
+
+
 def _params(home: Path, **values) -> params.ReplayParams:
-    return params.validate_params(params.ReplayParams, {"sandbox_home": str(home), **values})
+    """The replay for real unless told otherwise (the runbook's own default is a dry run)."""
+    return params.validate_params(params.ReplayParams, {"sandbox_home": str(home), "dry_run": False, **values})
 
 
 def _replay(home: Path, wrap=None, **values) -> tuple[replay.Replay, replay.ReplayResult]:
@@ -192,7 +199,7 @@ def test_a_run_whose_kernel_is_killed_half_way_resumes_without_redoing_finished_
     runner = subprocess.Popen(
         [sys.executable, "-m", "runbook_lib.cli", "run", str(NOTEBOOK), "-p", "sandbox_home", str(fixed_home),
          "-p", "dataset_prefix", "killed", "-p", "start_date", "2025-12-15", "-p", "end_date", "2025-12-18",
-         "-p", "concurrency", "1", "-o", str(tmp_path / "reports")],
+         "-p", "concurrency", "1", "-p", "dry_run", "false", "-o", str(tmp_path / "reports")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         deadline = time.monotonic() + 240

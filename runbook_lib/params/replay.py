@@ -44,7 +44,7 @@ class ReplayParams(TargetParams):
         None, allowed='a list of production tables written "dataset.table", or None for the run-history table '
                       "in params/phases.yaml")
     max_dates: int = param(31, allowed=f"a whole number from 1 to {MAX_DATES}")
-    dry_run: bool = False
+    dry_run: bool = True   # the notebook's default too: a replay writes test datasets and calls the services
     production_checksum: bool | None = None
     checksum_max_gb: float = param(10.0, allowed="a number of GiB (2^30 bytes, as BigQuery bills) above 0", gt=0)
     source_dir: ExistingFolderOrEmpty = param("", allowed="a pipeline checkout folder (gcp: to tell which commits "

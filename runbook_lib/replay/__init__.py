@@ -3,7 +3,8 @@ one module per job:
 
 - prefix.py       the map production dataset -> what the replay uses (the prefix rules: phases.check_test_prefix)
 - capability.py   may each phase be called with a prefix (runbook 00's facts); else blocked, runbook 02
-- datasets.py     the test datasets and tables, made like production's before any call
+- datasets.py     the test datasets and tables, planned, then made like production's before any call
+- commands.py     the exact equivalent bq and curl commands of that plan and of the calls
 - fingerprint.py  production's rows per partition (and checksums), before and after, and what changed
 - ledger.py       each (date, phase)'s status as it changes: a file in the sandbox, a table in the cloud
 - run.py          the calls: bounded concurrency, retries with backoff and jitter, a progress bar
@@ -13,7 +14,9 @@ one module per job:
 Everything the notebook and the tests use is importable from `runbook_lib.replay` itself.
 """
 from .capability import Capability, PhaseCapability, check_capability
-from .datasets import TestDatasets, TestTable, output_tables, prepare_test_datasets
+from .commands import ReplayCommands, call_command, dataset_command, replay_commands, table_command
+from .datasets import (NewDataset, TestDatasets, TestTable, create_test_datasets, output_tables, plan_test_datasets,
+                       prepare_test_datasets)
 from .fingerprint import (Change, Checksums, PartitionPrint, TablePrint, changes, checksum_sql, fingerprint,
                           plan_checksums, production_tables)
 from .ledger import FileLedger, LedgerEntry, WarehouseLedger, finished
@@ -24,7 +27,9 @@ from .summary import Isolation, judge_isolation, per_date_table, rows_chart, tes
 
 __all__ = [
     "Capability", "PhaseCapability", "check_capability",
-    "TestDatasets", "TestTable", "output_tables", "prepare_test_datasets",
+    "ReplayCommands", "call_command", "dataset_command", "replay_commands", "table_command",
+    "NewDataset", "TestDatasets", "TestTable", "create_test_datasets", "output_tables", "plan_test_datasets",
+    "prepare_test_datasets",
     "Change", "Checksums", "PartitionPrint", "TablePrint", "changes", "checksum_sql", "fingerprint",
     "plan_checksums", "production_tables",
     "FileLedger", "LedgerEntry", "WarehouseLedger", "finished",

@@ -5,7 +5,11 @@ expiration (the replay's output cleans itself up) and labels marking it as the k
 created-by=phase-runbooks; only such datasets can ever be dropped by the kit); each output table with
 production's schema and partitioning (`create_table_like`, never a schema autodetected from the first
 rows a processor writes). A test table that already exists must match production's schema and
-partitioning, or the replay stops before calling anything.
+partitioning, or the replay stops before calling anything, and nothing is created.
+
+What to create is planned first (`plan_test_datasets`, reads only) and then created from that plan
+(`create_test_datasets`): a dry run stops after the plan, and commands.py prints the same plan as `bq`
+commands.
 """
 from __future__ import annotations
 
@@ -15,18 +19,33 @@ from typing import Any
 import pandas as pd
 
 from ..phases import PhaseRegistry
-from ..warehouse import carries_kit_label
+from ..warehouse import carries_kit_label, check_labels
 
 # The labels of a test dataset the replay creates, besides the kit's own.
 LABELS = {"runbook": "03_prefixed_replay"}
+WOULD_CREATE, CREATED, EXISTS, REFUSED = "would create", "created", "exists", "refused"
+
+
+@dataclass
+class NewDataset:
+    """A test dataset the replay creates, as create_dataset is given it."""
+
+    name: str
+    location: str | None     # its production dataset's
+    ttl_days: float          # default table expiration
+    labels: dict[str, str]   # LABELS with the kit's own (check_labels: what the warehouse sets)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass
 class TestTable:
     production: str     # dataset.table
     test: str
-    action: str         # created | exists | would create | refused
+    action: str         # would create | created | exists | refused
     detail: str = ""
+    location: str | None = None   # where it is created (its production dataset's location)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -35,20 +54,26 @@ class TestTable:
 @dataclass
 class TestDatasets:
     tables: list[TestTable] = field(default_factory=list)
+    new_datasets: list[NewDataset] = field(default_factory=list)   # the plan: missing test datasets
     datasets_created: list[str] = field(default_factory=list)
     ttl_days: float = 0.0
 
     @property
     def problems(self) -> list[str]:
-        return [f"{t.test}: {t.detail}" for t in self.tables if t.action == "refused"]
+        return [f"{t.test}: {t.detail}" for t in self.tables if t.action == REFUSED]
+
+    @property
+    def new_tables(self) -> list[TestTable]:
+        """The tables the plan creates (would create, or created)."""
+        return [t for t in self.tables if t.action in (WOULD_CREATE, CREATED)]
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame([{"production table": t.production, "test table": t.test, "action": t.action,
                               "detail": t.detail or "-"} for t in self.tables])
 
     def to_dict(self) -> dict:
-        return {"tables": [t.to_dict() for t in self.tables], "datasets_created": list(self.datasets_created),
-                "ttl_days": self.ttl_days}
+        return {"tables": [t.to_dict() for t in self.tables], "new_datasets": [d.to_dict() for d in self.new_datasets],
+                "datasets_created": list(self.datasets_created), "ttl_days": self.ttl_days}
 
 
 def output_tables(phases: PhaseRegistry, selected: list[str], prefix: str) -> list[tuple[str, str]]:
@@ -72,43 +97,60 @@ def _mismatch(warehouse: Any, production: str, test: str) -> str:
     return ""
 
 
-def prepare_test_datasets(warehouse: Any, pairs: list[tuple[str, str]], ttl_days: float,
-                          dry_run: bool = False) -> TestDatasets:
-    """Create what is missing (nothing with dry_run) and check what exists; problems are `refused` rows."""
+def plan_test_datasets(warehouse: Any, pairs: list[tuple[str, str]], ttl_days: float) -> TestDatasets:
+    """What is missing (`would create`) and whether what exists matches production; reads only."""
     found = TestDatasets(ttl_days=ttl_days)
-    checked: dict[str, bool] = {}
+    exists: dict[str, bool] = {}
     notes: dict[str, str] = {}
-    locations: dict[str, str] = {}   # production dataset -> its location, read once per dataset
+    locations: dict[str, str | None] = {}   # production dataset -> its location, read once per dataset
     for production, test in pairs:
         dataset = test.split(".")[0]
-        if dataset not in checked:
-            checked[dataset] = warehouse.dataset_exists(dataset)
-            if checked[dataset] and not carries_kit_label(warehouse.dataset_info(dataset).labels):
+        if dataset not in exists:
+            exists[dataset] = warehouse.dataset_exists(dataset)
+            if exists[dataset] and not carries_kit_label(warehouse.dataset_info(dataset).labels):
                 notes[dataset] = f"dataset {dataset} was not made by the kit (no created-by label); used as it is"
         if not warehouse.table_exists(production):
-            found.tables.append(TestTable(production, test, "refused", f"production {production} does not exist, "
-                                                                       "so there is no schema to copy"))
+            found.tables.append(TestTable(production, test, REFUSED, f"production {production} does not exist, "
+                                                                     "so there is no schema to copy"))
             continue
-        if checked[dataset] and warehouse.table_exists(test):
+        if exists[dataset] and warehouse.table_exists(test):
             problem = _mismatch(warehouse, production, test)
-            found.tables.append(TestTable(production, test, "refused" if problem else "exists",
+            found.tables.append(TestTable(production, test, REFUSED if problem else EXISTS,
                                           problem or notes.get(dataset, "")))
             continue
         source = production.split(".")[0]
         if source not in locations:
             locations[source] = warehouse.dataset_info(source).location
         location = locations[source]
-        if dry_run:
-            found.tables.append(TestTable(production, test, "would create", notes.get(dataset, "") if checked[dataset]
-                                          else f"in a new dataset {dataset} ({location})"))
-            continue
-        if not checked[dataset]:
-            warehouse.create_dataset(dataset, default_table_expiration_days=ttl_days, exists_ok=True,
-                                     location=location, labels=LABELS)
-            checked[dataset] = True
-            found.datasets_created.append(dataset)
-            notes[dataset] = (f"dataset {dataset} created in {location}, labelled the kit's, tables expire after "
-                              f"{ttl_days:g} days")
-        warehouse.create_table_like(production, test, exists_ok=True)
-        found.tables.append(TestTable(production, test, "created", notes.get(dataset, "")))
+        if not exists[dataset] and all(d.name != dataset for d in found.new_datasets):
+            found.new_datasets.append(NewDataset(dataset, location, ttl_days, check_labels(LABELS)))
+        found.tables.append(TestTable(production, test, WOULD_CREATE,
+                                      notes.get(dataset, "") if exists[dataset] else
+                                      f"in a new dataset {dataset} ({location})", location))
     return found
+
+
+def create_test_datasets(warehouse: Any, planned: TestDatasets) -> TestDatasets:
+    """Create what the plan says (nothing when it refused a table: the replay stops before any call)."""
+    if planned.problems:
+        return planned
+    for new in planned.new_datasets:
+        warehouse.create_dataset(new.name, default_table_expiration_days=new.ttl_days, exists_ok=True,
+                                 location=new.location, labels=new.labels)
+        planned.datasets_created.append(new.name)
+    made = {d.name: d for d in planned.new_datasets}
+    for table in planned.new_tables:
+        warehouse.create_table_like(table.production, table.test, exists_ok=True)
+        table.action = CREATED
+        dataset = made.get(table.test.split(".")[0])
+        if dataset is not None:
+            table.detail = (f"dataset {dataset.name} created in {dataset.location}, labelled the kit's, tables "
+                            f"expire after {dataset.ttl_days:g} days")
+    return planned
+
+
+def prepare_test_datasets(warehouse: Any, pairs: list[tuple[str, str]], ttl_days: float,
+                          dry_run: bool = False) -> TestDatasets:
+    """The plan, then (unless dry_run) what it creates; problems are `refused` rows."""
+    planned = plan_test_datasets(warehouse, pairs, ttl_days)
+    return planned if dry_run else create_test_datasets(warehouse, planned)

@@ -5,13 +5,15 @@
     rp.capability()                    # 2. may each phase be called with a prefix? (else blocked)
     rp.test_datasets()                 # 3. test datasets and tables, made like production's
     rp.fingerprint_before()            # 4. production fingerprinted
-    rp.run()                           # 5. the calls (bounded, retried, resumable)
+    rp.commands()                      # 5. the same by hand: bq and curl commands of steps 3 and 5
+    rp.run()                           #    the calls (bounded, retried, resumable); none with dry_run
     rp.isolation()                     # 6. production again, compared
     rp.summary(); rp.chart()           # 7. per date and phase
     report.record(rp.result())
 
 Each step after a stop (blocked, dry run, a refused test table) says why it did nothing, so the notebook
-needs no branches; nothing is created before step 3 and no service is called before step 5.
+needs no branches; nothing is created before step 3 and no service is called before step 5. A dry run
+(the default) plans step 3, shows the exact equivalent commands of steps 3 and 5, and stops at the calls.
 """
 from __future__ import annotations
 
@@ -21,16 +23,17 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import AccessDenied, QuotaExceeded
+from ..errors import AccessDenied, QuotaExceeded, RunbookError
 from ..formats import headline, size
 from ..results import Result
 from ..warehouse import existing_partitions
 from .capability import Capability, check_capability
+from .commands import ReplayCommands, replay_commands
 from .datasets import TestDatasets, output_tables, prepare_test_datasets
 from .fingerprint import Checksums, Fingerprint, changes, fingerprint, plan_checksums, production_tables
 from .ledger import FileLedger, LEDGER_TABLE, Ledger, WarehouseLedger, finished
 from .prefix import DatasetMap, dataset_map
-from .run import DONE, DONE_BEFORE, Outcome, Replayer, RetryPolicy, Tokens, plan_calls
+from .run import DONE, DONE_BEFORE, Call, Outcome, Replayer, RetryPolicy, Tokens, plan_calls
 from .summary import Isolation, judge_isolation, per_date_table, rows_chart, test_rows
 
 SUMMARY_CHARS = 480
@@ -76,6 +79,10 @@ class Replay:
         self.checksums: Checksums | None = None
         self.before: Fingerprint = {}
         self.after: Fingerprint = {}
+        self.calls: list[Call] = plan_calls([registry.get(name) for name in self.selected], days, self.processors,
+                                            p.dataset_prefix)
+        self._done_before: dict | None = None   # the ledger's finished calls (resume), read once
+        self.equivalent: ReplayCommands | None = None
         self.outcomes: list[Outcome] = []
         self.resume_notes: list[str] = []
         self.checked: Isolation | None = None
@@ -125,32 +132,29 @@ class Replay:
         self.before = fingerprint(self.target.warehouse, refs, self.checksums)
         return self._prints_table(self.before)
 
+    def commands(self) -> ReplayCommands | pd.DataFrame:
+        """5. The exact equivalent commands: step 3's test datasets and tables (bq), then each call step 5
+        makes (curl), from the same plan the run executes; calls an earlier run finished are left out."""
+        if self.equivalent is None and self.stopped:
+            return _said(self.stopped)
+        return self._equivalent_commands()
+
     def run(self) -> pd.DataFrame:
         """5. The calls: Phase 3 per date, Phase 4 for a date once Phase 3 finished it."""
-        phases = [self.target.phases.get(name) for name in self.selected]
-        calls = plan_calls(phases, self.days, self.processors, self.p.dataset_prefix)
         if self.p.dry_run and not self.stopped:
-            self._stop("pass", f"Dry run: nothing was created or called; {len(calls)} calls would replay "
-                               f"{len(self.days)} dates into {', '.join(self.map.test_datasets.values())}.")
+            self._stop("pass", f"Dry run: nothing was created or called; {len(self._equivalent_commands().calls)} "
+                               f"calls would replay {len(self.days)} dates into "
+                               f"{', '.join(self.map.test_datasets.values())}; step 5 shows the same as bq and curl "
+                               f"commands.")
         if self.stopped:
-            if self.p.dry_run and self.verdict_if_stopped == "pass":
-                return pd.DataFrame([{"date": c.day.isoformat(), "phase": c.phase,
-                                      "endpoint": self.target.phases.get(c.phase).endpoint,
-                                      "payload": c.payload} for c in calls])
             return _said(self.stopped)
-        revisions = {p.phase: p.revision for p in self.capable.phases}
-        done_before: dict = {}
-        if self.p.resume:
-            done_before, self.resume_notes = finished(self.ledger.entries(), self.p.dataset_prefix, revisions,
-                                                      self.processors)
         replayer = Replayer(self.target.services, Tokens(self.target.services, self.p.principal()), self.ledger,
-                            self.p.dataset_prefix, revisions, self.processors, self.p.concurrency, self.policy,
+                            self.p.dataset_prefix, self._revisions(), self.processors, self.p.concurrency, self.policy,
                             after_first=self._production_still_untouched, progress=self.progress)
-        self.outcomes = replayer.run(calls, done_before)
+        self.outcomes = replayer.run(self.calls, self._finished_before())
         if replayer.stopped:
             self._stop("fail", replayer.stopped)
-        frame = pd.DataFrame([o.to_dict() for o in self.outcomes])
-        return frame
+        return pd.DataFrame([o.to_dict() for o in self.outcomes])
 
     def isolation(self) -> pd.DataFrame:
         """6. Production again: a change outside allowed_prod_writes fails the replay."""
@@ -174,6 +178,29 @@ class Replay:
                           note="" if self.outcomes else (self.stopped or "Nothing ran."))
 
     # ---- helpers
+
+    def _equivalent_commands(self) -> ReplayCommands:
+        """The commands of step 3's plan and of the calls not finished before (steps 1-3 ran, none refused)."""
+        if self.equivalent is None:
+            if self.tested is None:
+                raise RunbookError("Run the steps in order: step 3 (test_datasets) plans what the commands show.")
+            done = self._finished_before()
+            self.equivalent = replay_commands(self.target, self.tested, [c for c in self.calls if c.key not in done],
+                                              self.p.impersonate_service_account, done_before=len(done))
+        return self.equivalent
+
+    def _revisions(self) -> dict[str, str]:
+        """phase -> the revision serving it (step 2's), which the ledger records with each call."""
+        return {p.phase: p.revision for p in self.capable.phases} if self.capable else {}
+
+    def _finished_before(self) -> dict:
+        """(date, phase) -> the ledger's entry, for calls an earlier run with this prefix finished (resume)."""
+        if self._done_before is None:
+            self._done_before = {}
+            if self.p.resume and self.ledger is not None:
+                self._done_before, self.resume_notes = finished(self.ledger.entries(), self.p.dataset_prefix,
+                                                                self._revisions(), self.processors)
+        return self._done_before
 
     def _production_still_untouched(self, phase: str) -> str:
         """After a phase's first call: production fingerprinted again; "" or why the replay stops."""
@@ -228,6 +255,7 @@ class Replay:
                    "isolation": self.checked.to_dict() if self.checked else None,
                    "outcomes": [o.to_dict() for o in self.outcomes], "resume_notes": self.resume_notes,
                    "ledger": self.ledger.where if self.ledger else None, "dry_run": self.p.dry_run,
+                   "commands": self.equivalent.to_dict() if self.equivalent else None,
                    "stopped": self.stopped}
         return ReplayResult(name="prefixed_replay", verdict=verdict, summary=headline(summary, SUMMARY_CHARS),
                             figures=figures, details=details, outcomes=list(self.outcomes))

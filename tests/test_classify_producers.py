@@ -1,0 +1,500 @@
+"""classify_log on the producers' own message text: every user-facing wording of a catalogue cause found in
+the source of the tools that print it (Google Cloud's buildpacks, the buildpacks lifecycle and pack, pip,
+docker's classic builder and CLI, BuildKit, kaniko, buildah, gcloud, Cloud Build's fetcher), across the
+versions Cloud Build and its users have run, with realistic values filled into the format verbs.
+
+Each row cites the producer, the commit or tag where the wording appears (a short hash is that repository's
+commit that introduced or last held it) and the source path. Each message is classified alone and as a Cloud
+Build log frames it (a step's prefix; the FETCHSOURCE phase for Cloud Build's own source fetch), and must give
+the expected top signature with the message's own line as the evidence. Near misses (a refused pull, a pip
+warning, a retry, a poll that gave up) must not give the signature they resemble.
+
+Shaped only on producer source, never on the held-out real logs (tests/fixtures/logs/real/).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import pytest
+
+from runbook_lib.diagnose import MAX_EVIDENCE_CHARS, classify_log
+
+STEP = 'Step #1 - "build": '
+
+
+class Wording(NamedTuple):
+    producer: str   # repository (or service) that prints it
+    version: str    # tag, or commit (short hash) where the wording appears
+    path: str       # source file that holds it
+    message: str    # as printed, with realistic values
+    framed: str = "step"   # "step": a build step prints it; "fetch": Cloud Build's FETCHSOURCE; "": printed alone
+
+
+BP = "GoogleCloudPlatform/buildpacks"
+LIFECYCLE = "buildpacks/lifecycle"
+PIP = "pypa/pip"
+MOBY = "moby/moby"
+CLI = "docker/cli"
+BUILDKIT = "moby/buildkit"
+KANIKO = "GoogleContainerTools/kaniko"
+BUILDAH = "containers/buildah"
+GCLOUD = "google-cloud-sdk-unofficial/google-cloud-sdk"   # a mirror of the released gcloud's source
+BUILDERS = "GoogleCloudPlatform/cloud-builders"
+
+WORDINGS: dict[str, list[Wording]] = {
+    "buildpacks-no-entrypoint": [
+        Wording(BP, "bde51bc9", "cmd/python/missing_entrypoint/main.go",
+                'for Python, an entrypoint must be manually set, either with "GOOGLE_ENTRYPOINT" env var or by '
+                'creating a "Procfile" file'),
+        Wording(BP, "290c2239", "cmd/python/missing_entrypoint/main.go",
+                'for Python, provide a main.py file or set an entrypoint with "GOOGLE_ENTRYPOINT" env var or by '
+                'creating a "Procfile" file'),
+        Wording(BP, "21f28de8", "cmd/python/missing_entrypoint/lib/lib.go",
+                'for Python, provide a main.py or app.py file or set an entrypoint with "GOOGLE_ENTRYPOINT" env var '
+                'or by creating a "Procfile" file'),
+        Wording(BP, "21f28de8", "cmd/python/missing_entrypoint/lib/lib.go",
+                'for Python with pyproject.toml, provide a main.py or app.py file or a script command in '
+                'pyproject.toml or set an entrypoint with "GOOGLE_ENTRYPOINT" env var or by creating a "Procfile" file'),
+        Wording(BP, "21f28de8", "cmd/ruby/missing_entrypoint/lib/lib.go",
+                'for Ruby, an entrypoint must be manually set, either with "GOOGLE_ENTRYPOINT" env var or by '
+                'creating a "Procfile" file'),
+        Wording(BP, "f4102109", "pkg/java/java.go", "could not find a jar with a Main-Class manifest entry"),
+        Wording(BP, "f4102109", "pkg/java/java.go", "found more than 1 jar with a Main-Class manifest entry"),
+        Wording(BP, "85c1007d", "pkg/java/java.go",
+                "found more than one jar with a Main-Class manifest entry: [/workspace/target/app.jar "
+                "/workspace/target/app-plain.jar], please specify an entrypoint"),
+        Wording(BP, "21f28de8", "pkg/java/java.go",
+                "found more than one jar with a Main-Class manifest entry in [build libs]: "
+                "[/workspace/build/libs/app.jar /workspace/build/libs/app-all.jar], please specify an entrypoint"),
+        Wording(BP, "21f28de8", "pkg/java/java.go", "did not find any jar files with a Main-Class manifest entry"),
+        Wording(BP, "21f28de8", "pkg/dotnet/dotnet.go",
+                "expected to find exactly one project file in directory /workspace, found "
+                "[/workspace/Api.csproj /workspace/Api.Tests.csproj]"),
+        Wording(BP, "21f28de8", "cmd/dotnet/appengine/lib/lib.go",
+                "expected entrypoint from app.yaml or root project file, found nothing"),
+        Wording(BP, "0dacf569", "cmd/config/entrypoint/main.go",
+                "could not find web process in Procfile: [worker: python worker.py]"),
+        Wording(BP, "1e9df5d1", "cmd/config/entrypoint/lib/lib.go",
+                'web process not found in Procfile: [][]string{[]string{"worker: python worker.py", "worker"}}'),
+        Wording(BP, "21f28de8", "cmd/config/entrypoint/lib/lib.go",
+                "web process not found in Procfile, found processes: [worker release]"),
+        Wording(BP, "21f28de8", "pkg/entrypoint/procfile.go", "did not find any processes in Procfile"),
+        Wording(BP, "21f28de8", "pkg/appyaml/appyaml.go",
+                "Couldn't find entrypoint from app.yaml: entrypoint field is empty"),
+        Wording(BP, "21f28de8", "pkg/ruby/entrypoint.go",
+                "unable to infer entrypoint, please set the `entrypoint` field in app.yaml: "
+                "https://cloud.google.com/appengine/docs/standard/ruby/runtime#application_startup"),
+        Wording(BP, "21f28de8", "cmd/python/functions_framework/lib/lib.go",
+                "missing main.py and GOOGLE_FUNCTION_SOURCE not specified. Either create the function in main.py or "
+                "specify GOOGLE_FUNCTION_SOURCE to point to the file that contains the function"),
+        Wording(BP, "c39cfb86", "cmd/python/functions_framework/main.go",
+                "GOOGLE_FUNCTION_SOURCE specified file 'app/handler.py' but it does not exist"),
+        Wording(BP, "21f28de8", "cmd/python/functions_framework/lib/lib.go",
+                'GOOGLE_FUNCTION_SOURCE specified file "app/handler.py" but it does not exist'),
+        Wording(BP, "21f28de8", "cmd/ruby/functions_framework/lib/lib.go",
+                'expected source file "./app.rb" does not exist'),
+        Wording(BP, "21f28de8", "cmd/java/functions_framework/lib/lib.go",
+                "function has neither pom.xml nor already-built jar file; directory /workspace has no pom.xml "
+                "or build.gradle file"),
+        # the Node.js functions buildpack when package.json's "main" (default index.js) is missing
+        Wording(BP, "21f28de8", "cmd/nodejs/functions_framework/lib/lib.go", "index.js does not exist"),
+        Wording(BP, "21f28de8", "cmd/nodejs/functions_framework/lib/lib.go", "dist/index.js does not exist"),
+    ],
+    "buildpacks-python-version": [
+        Wording(BP, "9d300648", "pkg/runtime/install.go",
+                "Runtime version 3.99.1 does not exist at https://storage.googleapis.com/gcp-buildpacks/python/"
+                "python-3.99.1.tar.gz (status 404). You can specify the version with GOOGLE_RUNTIME_VERSION."),
+        Wording(BP, "cb3bfd8d", "cmd/java/runtime/main.go",
+                "Java feature version 19 does not exist at https://api.adoptopenjdk.net/v3/assets/feature_releases/"
+                "19/ga (status 404). You can specify the feature version with GOOGLE_RUNTIME_VERSION. See available "
+                "feature runtime versions at https://api.adoptopenjdk.net/v3/info/available_releases"),
+        Wording(BP, "976a13de", "pkg/runtime/install.go",
+                "Ruby version 2.4.10 does not exist at https://dl.google.com/runtimes/ubuntu1804/ruby/"
+                "ruby-2.4.10.tar.gz (HTTP status: 404). You can specify the version by setting the "
+                "GOOGLE_RUNTIME_VERSION environment variable."),
+        Wording(BP, "e40715fe", "pkg/runtime/install.go",
+                "invalid Python version specified: no matching version found for constraint 3.99"),
+        Wording(BP, "13afe29f", "pkg/runtime/install.go",
+                "invalid Node.js version specified: no matching version found for constraint 30.x. You may need to "
+                "use a different builder. Please check if the language version specified is supported by the os: "
+                "ubuntu2204. You can refer to https://cloud.google.com/docs/buildpacks/builders for a list of "
+                "compatible runtime languages per builder"),
+        Wording(BP, "13afe29f", "pkg/runtime/install.go",
+                "invalid Ruby Runtime version specified: no matching version found for constraint 2.5.9. You may "
+                "need to use a different builder."),
+        Wording(BP, "13afe29f", "pkg/runtime/install.go",
+                "invalid PHP Runtime version specified: no matching version found for constraint 7.1.*. You may "
+                "need to use a different builder."),
+        Wording(BP, "13afe29f", "pkg/runtime/install.go",
+                "invalid .NET SDK version specified: no matching version found for constraint 4.0.100. You may need "
+                "to use a different builder."),
+        Wording(BP, "36023e07", "pkg/runtime/install.go",
+                'invalid Python version specified: failed to resolve version matching: 3.99 . Version constraint '
+                '"3.99" not satisfied by any available versions in Artifact Registry. You may need to use a '
+                'different builder.'),
+        Wording(BP, "8dda0772", "pkg/golang/golang.go",
+                "invalid Go version specified: https://go.dev/dl/?mode=json, You can refer to failed to resolve "
+                "version matching: 1.99 for a list of stable Go releases."),
+        Wording(BP, "2a1285c3", "pkg/python/python.go", ".python-version exists but does not specify a version"),
+        Wording(BP, "36023e07", "pkg/runtime/install.go",
+                "Failed to resolve version 3.99 for Python from region us: no matching version"),
+        Wording(BP, "4b221899", "pkg/nodejs/nodejs.go",
+                'failed to detect valid Node.js version 99: Improper constraint: 99'),
+        Wording(BP, "21f28de8", "pkg/python/python.go",
+                'invalid stack for Python runtime: "google.gae.18". Please use a supported stack'),
+        Wording(BP, "21f28de8", "pkg/runtime/install.go",
+                "flex version 3.7 is less than the minimum version 3.8 allowed"),
+        Wording(BP, "21f28de8", "pkg/fetch/fetch.go",
+                "fetching https://dl.google.com/runtimes/ubuntu2204/python/python-3.99.0.tar.gz returned HTTP "
+                "status: 404"),
+    ],
+    "buildpacks-detect-failed": [
+        Wording(LIFECYCLE, "3b426cb4", "detector.go", "No buildpack groups passed detection."),
+        Wording(LIFECYCLE, "b40e82fd", "cmd/lifecycle/detector.go", "ERROR: No buildpack groups passed detection."),
+        Wording(LIFECYCLE, "b51c5f9e", "cmd/lifecycle/detector.go",
+                "ERROR: failed to detect: no buildpacks participating"),
+        Wording(LIFECYCLE, "168dfaa3", "cmd/detector/main.go",
+                "None of the provided buildpack groups passed detection for this repository."),
+        # (lifecycle's `no buildpacks participating: detect failed with errors` and pack's `failed with status
+        # code: 20`/`21` are left out: a buildpack's detect that errored, or only an exit code, is not "no
+        # buildpack recognised the source")
+    ],
+    "dockerfile-not-in-upload": [
+        Wording(CLI, "28f75608", "cli/command/image/build/context.go",
+                "unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat "
+                "/workspace/Dockerfile: no such file or directory"),
+        Wording(MOBY, "b985e231", "builder/remotecontext/detect.go",
+                "Error response from daemon: Cannot locate specified Dockerfile: docker/Dockerfile.prod"),
+        Wording(BUILDKIT, "73ed6825", "frontend/dockerui/config.go",
+                "ERROR: failed to solve: failed to read dockerfile: open Dockerfile: no such file or directory"),
+        Wording(BUILDKIT, "73ed6825", "frontend/dockerui/config.go",
+                "failed to solve with frontend dockerfile.v0: failed to read dockerfile: open "
+                "/var/lib/docker/tmp/buildkit-mount123/Dockerfile.api: no such file or directory"),
+        Wording(KANIKO, "236ba569", "cmd/executor/cmd/root.go",
+                "error resolving dockerfile path: please provide a valid path to a Dockerfile within the build "
+                "context with --dockerfile"),
+        Wording(BUILDAH, "ce384684c", "imagebuildah/build.go",
+                "Error: cannot find Containerfile or Dockerfile in context directory: stat /tmp/ctx/Dockerfile: "
+                "no such file or directory"),
+        Wording(BUILDAH, "5b1b18ee", "imagebuildah/build.go",
+                'Error: reading info about "/tmp/ctx/Containerfile.prod": stat /tmp/ctx/Containerfile.prod: '
+                "no such file or directory"),
+        Wording(BUILDAH, "52d797d63", "imagebuildah/build.go",
+                'error reading info about "/workspace/Containerfile": stat /workspace/Containerfile: '
+                "no such file or directory"),
+        Wording(GCLOUD, "4643fc9c", "lib/surface/builds/submit.py",
+                "ERROR: (gcloud.builds.submit) Dockerfile required when specifying --tag"),
+    ],
+    "docker-copy-source-missing": [
+        Wording(MOBY, "213ed02e", "builder/dockerfile/copy.go",
+                "COPY failed: stat /var/lib/docker/tmp/docker-builder123456/app.py: no such file or directory"),
+        Wording(MOBY, "010adeec", "builder/dockerfile/copy.go",
+                "COPY failed: file not found in build context or excluded by .dockerignore: stat requirements.txt: "
+                "file does not exist"),
+        Wording(MOBY, "010adeec", "builder/dockerfile/copy.go",
+                "ADD failed: file not found in build context or excluded by .dockerignore: stat vendor.tar.gz: "
+                "file does not exist"),
+        Wording(MOBY, "213ed02e", "builder/dockerfile/copy.go", "COPY failed: no source files were specified"),
+        Wording(MOBY, "d6c0bbc3", "builder/dockerfile/internals.go",
+                "COPY failed: Forbidden path outside the build context: ../shared/config.yaml ()"),
+        Wording(BUILDKIT, "73ed6825", "solver/edge.go",
+                'failed to solve with frontend dockerfile.v0: failed to create LLB definition: failed to compute '
+                'cache key: "/requirements.txt" not found: not found'),
+        Wording(BUILDKIT, "d73e62f8", "solver/llbsolver/ops/opsutils/contenthash.go",
+                'ERROR: failed to solve: failed to compute cache key: failed to calculate checksum of ref '
+                'moby::x1ab2c3: "/app": not found'),
+        Wording(BUILDKIT, "73ed6825", "cache/contenthash/checksum.go",
+                "ERROR: failed to solve: failed to compute cache key: failed to calculate checksum of ref "
+                "moby::x1ab2c3: failed to walk /var/lib/docker/tmp/buildkit-mount1/app: lstat "
+                "/var/lib/docker/tmp/buildkit-mount1/app: no such file or directory"),
+        Wording(KANIKO, "236ba569", "pkg/executor/build.go",
+                "error building image: error building stage: failed to get files used from context: failed to get "
+                "fileinfo for /workspace/requirements.txt: lstat /workspace/requirements.txt: no such file or "
+                "directory"),
+        Wording(KANIKO, "236ba569", "pkg/util/command_util.go",
+                "error building image: error building stage: failed to optimize instructions: failed to get files "
+                "used from context: copy failed: no source files specified"),
+        Wording(BUILDAH, "5b1b18ee", "add.go",
+                'Error: building at STEP "COPY app.py /app/": checking on sources under "/tmp/ctx": copier: stat: '
+                '"/app.py": no such file or directory'),
+        Wording(BUILDAH, "5b1b18ee", "add.go",
+                'Error: error building at STEP "COPY *.whl /wheels/": checking on sources under "/tmp/ctx": no '
+                'items matching glob "/tmp/ctx/*.whl" copied (1 filtered out): no such file or directory'),
+    ],
+    "pip-install-failed": [
+        Wording(PIP, "9.0.3", "pip/index.py",
+                "Could not find a version that satisfies the requirement nba-internal==9.9.9 (from -r "
+                "requirements.txt (line 4)) (from versions: )"),
+        Wording(PIP, "9.0.3", "pip/index.py", "No matching distribution found for nba-internal==9.9.9"),
+        Wording(PIP, "9.0.3", "pip/utils/__init__.py",
+                'Command "python setup.py egg_info" failed with error code 1 in /tmp/pip-build-k2x9/psycopg2/'),
+        Wording(PIP, "10.0.1", "src/pip/_internal/utils/misc.py",
+                'Command "/usr/local/bin/python -u -c "import setuptools, tokenize;__file__=\'/tmp/pip-install-'
+                'a1b2/psycopg2/setup.py\';exec(compile(f.read(), __file__, \'exec\'))" install --record '
+                '/tmp/pip-record-x/install-record.txt --single-version-externally-managed --compile" failed with '
+                'error code 1 in /tmp/pip-install-a1b2/psycopg2/'),
+        Wording(PIP, "20.2.4", "src/pip/_internal/utils/subprocess.py",
+                "ERROR: Command errored out with exit status 1: /usr/local/bin/python -u -c 'import sys, setuptools' "
+                "install --record /tmp/pip-record-x/install-record.txt Check the logs for full command output."),
+        Wording(PIP, "9.0.3", "pip/req/req_file.py",
+                "Could not open requirements file: [Errno 2] No such file or directory: 'requirements.txt'"),
+        Wording(PIP, "21.3.1", "src/pip/_internal/req/req_file.py",
+                "ERROR: Could not open requirements file: [Errno 2] No such file or directory: 'requirements.txt'"),
+        Wording(PIP, "20.2.4", "src/pip/_internal/wheel_builder.py",
+                "ERROR: Could not build wheels for pyarrow which use PEP 517 and cannot be installed directly"),
+        Wording(PIP, "21.3.1", "src/pip/_internal/commands/install.py",
+                "ERROR: Could not build wheels for psycopg2, which is required to install pyproject.toml-based "
+                "projects"),
+        Wording(PIP, "20.3.4", "src/pip/_internal/resolution/resolvelib/factory.py",
+                "ERROR: Cannot install pandas==1.0.0 and numpy==2.0.0 because these package versions have "
+                "conflicting dependencies."),
+        Wording(PIP, "20.2.4", "src/pip/_internal/resolution/resolvelib/resolver.py",
+                "ERROR: ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/user_guide/"
+                "#fixing-conflicting-dependencies"),
+        Wording(PIP, "22.3.1", "src/pip/_internal/exceptions.py", "error: subprocess-exited-with-error"),
+        Wording(PIP, "22.3.1", "src/pip/_internal/exceptions.py", "error: metadata-generation-failed"),
+        Wording(PIP, "23.0", "src/pip/_internal/exceptions.py", "error: legacy-install-failure"),
+        Wording(PIP, "24.3.1", "src/pip/_internal/exceptions.py", "error: resolution-too-deep"),
+        Wording(PIP, "22.3.1", "src/pip/_internal/utils/subprocess.py",
+                "× Getting requirements to build wheel did not run successfully."),
+        Wording(PIP, "22.3.1", "src/pip/_internal/utils/subprocess.py",
+                "× python setup.py egg_info did not run successfully."),
+        Wording(PIP, "21.3.1", "src/pip/_internal/req/req_install.py",
+                "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE. If you have updated the "
+                "package versions, please update the hashes. Otherwise, examine the package contents carefully; "
+                "someone may have tampered with them."),
+        Wording(PIP, "20.2.4", "src/pip/_internal/exceptions.py",
+                "ERROR: Hashes are required in --require-hashes mode, but they are missing from some requirements."),
+        Wording(PIP, "23.0", "src/pip/_internal/operations/prepare.py",
+                "ERROR: Could not install requirement nba-internal==1.2.0 from https://europe-python.pkg.dev/p/"
+                "pypi/nba-internal/nba_internal-1.2.0.tar.gz because of HTTP error 403 Client Error: Forbidden for "
+                "url: https://europe-python.pkg.dev/p/pypi/nba-internal/nba_internal-1.2.0.tar.gz for URL "
+                "https://europe-python.pkg.dev/p/pypi/nba-internal/nba_internal-1.2.0.tar.gz"),
+        Wording(PIP, "21.3.1", "src/pip/_internal/commands/install.py",
+                "ERROR: Could not install packages due to an OSError: [Errno 28] No space left on device"),
+        Wording(PIP, "10.0.1", "src/pip/_internal/commands/install.py",
+                "Could not install packages due to an EnvironmentError: [Errno 13] Permission denied: "
+                "'/usr/local/lib/python3.6/site-packages/six.py'"),
+        Wording(BP, "21f28de8", "cmd/python/uv/lib/lib.go",
+                "installing requirements.txt with uv: exit status 1"),
+        Wording(BP, "21f28de8", "pkg/python/python.go",
+                'found incompatible dependencies: "pandas 2.2.0 has requirement numpy>=1.26.0, but you have '
+                'numpy 1.24.0."'),
+    ],
+    "push-permission-denied": [
+        Wording(LIFECYCLE, "2fc20058", "exporter.go",
+                "ERROR: failed to export: failed to write image to the following tags: [us-central1-docker.pkg.dev/"
+                "p/cloud-run-source-deploy/svc:latest: POST https://us-central1-docker.pkg.dev/v2/p/"
+                "cloud-run-source-deploy/svc/blobs/uploads/: DENIED: Permission \"artifactregistry.repositories."
+                "uploadArtifacts\" denied on resource \"projects/p/locations/us-central1/repositories/"
+                "cloud-run-source-deploy\" (or it may not exist)]"),
+        Wording(LIFECYCLE, "2fc20058", "exporter.go",
+                "ERROR: failed to export: failed to write image to the following tags: [gcr.io/p/svc:latest: HEAD "
+                "https://gcr.io/v2/p/svc/manifests/latest: unexpected status code 403 Forbidden (HEAD responses have "
+                "no body, use GET for details)]"),
+        Wording(LIFECYCLE, "4bd4b13e", "image/registry_handler.go",
+                "ERROR: failed to initialize analyzer: validating registry write access: failed to ensure registry "
+                "read/write access to us-central1-docker.pkg.dev/p/cloud-run-source-deploy/svc"),
+        Wording(LIFECYCLE, "b3590cab", "cmd/lifecycle/analyzer.go",
+                "ERROR: failed to : ensure registry read/write access to gcr.io/p/svc"),
+        Wording("docker push (Artifact Registry's answer)", "2026", "-",
+                'denied: Permission "artifactregistry.repositories.uploadArtifacts" denied on resource '
+                '"projects/p/locations/us/repositories/r" (or it may not exist)'),
+        Wording("docker push (Container Registry's answer)", "2018", "-",
+                "unauthorized: You don't have the needed permissions to perform this operation, and you may have "
+                "invalid credentials. To authenticate your request, follow the steps in: "
+                "https://cloud.google.com/container-registry/docs/advanced-authentication"),
+        Wording("docker push (Container Registry's answer)", "2019", "-",
+                "denied: Token exchange failed for project 'p'. Caller does not have permission "
+                "'storage.buckets.create'. To configure permissions, follow instructions at: "
+                "https://cloud.google.com/container-registry/docs/access-control"),
+        Wording("docker push (Artifact Registry's answer)", "2024", "-",
+                'name unknown: Repository "phase-images" not found'),
+        Wording(KANIKO, "236ba569", "pkg/executor/push.go",
+                'error checking push permissions -- make sure you entered the correct tag name, and that you are '
+                'authenticated correctly, and try again: checking push permission for "gcr.io/p/svc": POST '
+                'https://gcr.io/v2/p/svc/blobs/uploads/: UNAUTHORIZED: You don\'t have the needed permissions to '
+                'perform this operation, and you may have invalid credentials.'),
+        Wording(KANIKO, "236ba569", "pkg/executor/push.go",
+                "error pushing image: failed to push to destination us-docker.pkg.dev/p/r/svc:latest: PUT "
+                "https://us-docker.pkg.dev/v2/p/r/svc/manifests/latest: DENIED: Permission \"artifactregistry."
+                "repositories.uploadArtifacts\" denied on resource \"projects/p/locations/us/repositories/r\""),
+        Wording(BUILDKIT, "73ed6825", "util/push/push.go",
+                "ERROR: failed to solve: failed to push us-docker.pkg.dev/p/r/svc:latest: unexpected status from "
+                "PUT request to https://us-docker.pkg.dev/v2/p/r/svc/manifests/latest: 403 Forbidden"),
+        Wording("crane / ko (go-containerregistry)", "v0.19", "pkg/v1/remote/transport/error.go",
+                "Error: POST https://us-docker.pkg.dev/v2/p/r/svc/blobs/uploads/: DENIED: Permission "
+                "\"artifactregistry.repositories.uploadArtifacts\" denied on resource "
+                "\"projects/p/locations/us/repositories/r\" (or it may not exist)"),
+        Wording("jib-maven-plugin", "3.4", "jib-core/.../RegistryErrorExceptionBuilder.java",
+                "[ERROR] Failed to execute goal com.google.cloud.tools:jib-maven-plugin:3.4.0:build (default-cli) "
+                "on project app: Build image failed, perhaps you should make sure your credentials for "
+                "'gcr.io/p/app' are set up correctly."),
+    ],
+    "build-timeout": [
+        Wording(GCLOUD, "4643fc9c", "lib/googlecloudsdk/command_lib/builds/submit_util.py",
+                'ERROR: (gcloud.builds.submit) build 0b4f2e3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b completed with status '
+                '"TIMEOUT"', framed=""),
+        Wording(GCLOUD, "7a3e6754", "lib/googlecloudsdk/command_lib/builds/submit_util.py",
+                "Your build timed out. Use the [--timeout=DURATION] flag to change the timeout threshold.",
+                framed=""),
+        Wording(GCLOUD, "104a7c95", "lib/surface/builds/deploy/configure_gke.py",
+                "Your build and deploy timed out. Use the [--timeout=DURATION] flag to change the timeout "
+                "threshold.", framed=""),
+        Wording(GCLOUD, "66a036a0", "lib/googlecloudsdk/api_lib/app/cloud_build.py",
+                "ERROR: (gcloud.app.deploy) Cloud build timed out. Check logs at https://console.cloud.google.com/"
+                "cloud-build/builds/0b4f2e3a?project=p", framed=""),
+        Wording(GCLOUD, "4643fc9c", "lib/googlecloudsdk/command_lib/builds/submit_util.py",
+                'ERROR: (gcloud.builds.submit) build 0b4f2e3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b completed with status '
+                '"EXPIRED"', framed=""),
+    ],
+    "source-fetch-failed": [
+        Wording(BUILDERS, "b70cb2af", "gcs-fetcher/pkg/fetcher/fetcher.go",
+                "Access to bucket p_cloudbuild denied. You must grant Storage Object Viewer permission to "
+                "123456789@cloudbuild.gserviceaccount.com. If you are using VPC Service Controls, you must also "
+                "grant it access to your service perimeter.", framed="fetch"),
+        Wording(BUILDERS, "b70cb2af", "gcs-fetcher/cmd/gcs-fetcher/main.go",
+                "failed to Fetch: failed to download archive gs://p_cloudbuild/source/1700000000.12-ab.tgz#1700000000"
+                "123456: storage: object doesn't exist", framed="fetch"),
+        Wording(BUILDERS, "b70cb2af", "gcs-fetcher/pkg/fetcher/fetcher.go",
+                "Failed to fetch gs://p_cloudbuild/source/1700000000.12-ab.tgz#1700000000123456, will no longer "
+                "retry: storage: object doesn't exist", framed="fetch"),
+        Wording("gsutil (Cloud Build's older fetch)", "4.x", "gslib/cloud_api.py",
+                "AccessDeniedException: 403 123456789@cloudbuild.gserviceaccount.com does not have "
+                "storage.objects.get access to p_cloudbuild/source/1700000000.12-ab.tgz.", framed="fetch"),
+    ],
+    "logs-bucket-forbidden": [
+        Wording(GCLOUD, "e0cc92f2", "lib/googlecloudsdk/api_lib/cloudbuild/logs.py",
+                "The build is running, and logs are being written to the default logs bucket.", framed=""),
+        Wording(GCLOUD, "e0cc92f2", "lib/googlecloudsdk/api_lib/cloudbuild/logs.py",
+                "This tool can only stream logs if you are Viewer/Owner of the project and, if applicable, allowed "
+                "by your VPC-SC security policy.", framed=""),
+        Wording(GCLOUD, "e0cc92f2", "lib/googlecloudsdk/api_lib/cloudbuild/logs.py",
+                "The default logs bucket is always outside any VPC-SC security perimeter.", framed=""),
+        Wording(GCLOUD, "66a036a0", "lib/googlecloudsdk/api_lib/cloudbuild/logs.py",
+                "ERROR: (gcloud.builds.submit) HTTPError 403: <?xml version='1.0' encoding='UTF-8'?><Error><Code>"
+                "AccessDenied</Code><Message>Access denied.</Message><Details>dev@example.com does not have "
+                "storage.objects.get access to 123456789.cloudbuild-logs.googleusercontent.com/"
+                "log-0b4f2e3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b.txt.</Details></Error>", framed=""),
+    ],
+    "container-start-failed": [
+        Wording("Cloud Run API (quoted by gcloud run deploy)", "2021", "-",
+                "ERROR: (gcloud.run.deploy) Revision 'svc-00002-abc' is not ready and cannot serve traffic. The "
+                "user-provided container failed to start and listen on the port defined provided by the PORT=8080 "
+                "environment variable. Logs for this revision might contain more information."),
+        Wording("Cloud Run API (quoted by gcloud run deploy)", "2019", "-",
+                "ERROR: (gcloud.run.deploy) Cloud Run error: Container failed to start. Failed to start and then "
+                "listen on the port defined by the PORT environment variable. Logs for this revision might contain "
+                "more information."),
+        Wording("Cloud Run API (quoted by gcloud run deploy)", "2023", "-",
+                "ERROR: (gcloud.run.deploy) Revision 'svc-00003-xyz' is not ready and cannot serve traffic. The "
+                "user-provided container failed the configured startup probe checks."),
+        Wording("Cloud Run (revision log)", "2023", "-",
+                'Default STARTUP TCP probe failed 1 time consecutively for container "svc-1" on port 8080. The '
+                'instance was not started.'),
+        # a startup probe the service configures itself (no `Default`), any protocol
+        Wording("Cloud Run (revision log)", "2024", "-",
+                'STARTUP HTTP probe failed 3 times consecutively for container "svc-1" on port 8080 path '
+                '"/healthz". The instance was not started.'),
+        Wording("Cloud Run (revision log)", "2024", "-",
+                'STARTUP GRPC probe failed 5 times consecutively for container "svc-1" on port 8080. The instance '
+                'was not started.'),
+        Wording("Cloud Run API", "2022", "-",
+                "Ready condition status changed to False for Revision svc-00002-abc with message: Container called "
+                "exit(1)."),
+        Wording("Cloud Run API", "2024", "-",
+                "Application failed to start: failed to load /app/server: exec format error"),
+        Wording("Cloud Functions (2nd gen)", "2023", "-",
+                "ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Could not create or update Cloud "
+                "Run service fn, Container Healthcheck failed. Revision 'fn-00001-abc' is not ready and cannot serve "
+                "traffic."),
+        Wording("Cloud Functions (1st gen)", "2020", "-",
+                "ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Function failed on loading user "
+                "code. This is likely due to a bug in the user code."),
+        Wording("knative/serving", "v1.x", "pkg/reconciler/autoscaling/kpa/kpa.go",
+                'Revision "svc-00001" failed with message: Initial scale was never achieved.'),
+    ],
+}
+
+# Wordings that look like a signature's but state something else: they must not give that signature.
+NEAR_MISSES: list[tuple[str, Wording]] = [
+    # a refused PULL (a base image, a step's image) is not a refused push
+    ("push-permission-denied", Wording(MOBY, "b985e231", "distribution/errors.go",
+     "pull access denied for phase-base, repository does not exist or may require 'docker login': denied: "
+     "requested access to the resource is denied")),
+    ("push-permission-denied", Wording(BUILDKIT, "73ed6825", "util/resolver/authorizer.go",
+     "ERROR: failed to solve: failed to resolve source metadata for docker.io/library/phase-base:latest: pull "
+     "access denied, repository does not exist or may require authorization: server message: insufficient_scope: "
+     "authorization failed")),
+    ("push-permission-denied", Wording(KANIKO, "236ba569", "pkg/image/remote/remote.go",
+     "error building image: GET https://gcr.io/v2/p/phase-base/manifests/latest: UNAUTHORIZED: You don't have the "
+     "needed permissions to perform this operation, and you may have invalid credentials.")),
+    ("push-permission-denied", Wording(LIFECYCLE, "4bd4b13e", "image/registry_handler.go",
+     "ERROR: failed to initialize analyzer: validating registry read access: failed to ensure registry read access "
+     "to gcr.io/buildpacks/google-22/run:latest")),
+    # pip's warnings, a retry, and its resolver's report on an install that went on and succeeded
+    ("pip-install-failed", Wording(PIP, "21.3.1", "src/pip/_internal/self_outdated_check.py",
+     "WARNING: You are using pip version 21.2.4; however, version 21.3.1 is available.")),
+    ("pip-install-failed", Wording(PIP, "21.3.1", "src/pip/_internal/network/session.py",
+     "WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection "
+     "broken by 'ReadTimeoutError(\"HTTPSConnectionPool(host='pypi.org', port=443): Read timed out.\")': "
+     "/simple/pandas/")),
+    ("pip-install-failed", Wording(PIP, "21.3.1", "src/pip/_internal/operations/check.py",
+     "ERROR: pip's dependency resolver does not currently take into account all the packages that are installed. "
+     "This behaviour is the source of the following dependency conflicts.")),
+    ("pip-install-failed", Wording(PIP, "20.2.4", "src/pip/_internal/operations/check.py",
+     "ERROR: google-cloud-bigquery 3.11.0 has requirement packaging>=20.0.0, but you'll have packaging 19.0 which "
+     "is incompatible.")),
+    # gcloud giving up polling an operation is not the build's timeout; a log read retried is not a refusal
+    ("build-timeout", Wording(GCLOUD, "66a036a0", "lib/googlecloudsdk/api_lib/app/operations_util.py",
+     "ERROR: (gcloud.app.deploy) Operation [apps/p/operations/1a2b] timed out. This operation may still be "
+     "underway.")),
+    ("logs-bucket-forbidden", Wording(GCLOUD, "4643fc9c", "lib/googlecloudsdk/api_lib/cloudbuild/logs.py",
+     "WARNING: Reading GCS logfile: got 503, retrying")),
+    # Cloud Build's fetcher retrying (it goes on to fetch the object; alone under FETCHSOURCE, any line naming a
+    # failure is the fetch section's fallback, so it is checked alone)
+    ("source-fetch-failed", Wording(BUILDERS, "b70cb2af", "gcs-fetcher/pkg/fetcher/fetcher.go",
+     "Failed to fetch gs://p_cloudbuild/source/1700000000.12-ab.tgz#1700000000123456, will retry: net/http: "
+     "timeout awaiting response headers", framed="")),
+    # a COPY of a file that is named Dockerfile is a COPY source missing, not the Dockerfile missing
+    ("dockerfile-not-in-upload", Wording(MOBY, "010adeec", "builder/dockerfile/copy.go",
+     "COPY failed: file not found in build context or excluded by .dockerignore: stat docker/Dockerfile.base: "
+     "file does not exist")),
+]
+
+
+def _framings(w: Wording) -> list[tuple[str, int, str]]:
+    """(log, line of the message, the message's line as given) for the message alone and framed."""
+    out = [(w.message + "\n", 1, w.message)]
+    if w.framed == "step":
+        out.append((STEP + w.message + "\n", 1, STEP + w.message))
+    elif w.framed == "fetch":
+        out.append(("FETCHSOURCE\n" + w.message + "\n", 2, w.message))
+    return out
+
+
+def _cases():
+    for signature, rows in WORDINGS.items():
+        for n, w in enumerate(rows):
+            yield pytest.param(signature, w, id=f"{signature}-{n}")
+
+
+@pytest.mark.parametrize("signature, wording", list(_cases()))
+def test_a_producers_wording_of_a_cause_gives_its_signature_on_its_own_line(signature, wording):
+    for log, line, text in _framings(wording):
+        top = classify_log(log)[0]
+        assert (top.signature, top.line) == (signature, line), log
+        assert top.evidence[0] == text[:MAX_EVIDENCE_CHARS]
+
+
+@pytest.mark.parametrize("signature, wording", NEAR_MISSES, ids=[f"not-{s}-{n}" for n, (s, _) in
+                                                                  enumerate(NEAR_MISSES)])
+def test_a_wording_that_only_looks_like_a_cause_does_not_give_its_signature(signature, wording):
+    for log, _, _ in _framings(wording):
+        assert classify_log(log)[0].signature != signature, log
+
+
+def test_every_signature_but_the_fallbacks_has_producer_wordings():
+    from runbook_lib.diagnose import load_catalogue
+    fallbacks = {"unknown", "buildpacks-build-failed"}
+    assert set(load_catalogue().ids()) - fallbacks <= set(WORDINGS)

@@ -54,7 +54,8 @@ WORDINGS: dict[str, list[Wording]] = {
                 'or by creating a "Procfile" file'),
         Wording(BP, "21f28de8", "cmd/python/missing_entrypoint/lib/lib.go",
                 'for Python with pyproject.toml, provide a main.py or app.py file or a script command in '
-                'pyproject.toml or set an entrypoint with "GOOGLE_ENTRYPOINT" env var or by creating a "Procfile" file'),
+                'pyproject.toml or set an entrypoint with "GOOGLE_ENTRYPOINT" env var or by creating a "Procfile" '
+                'file'),
         Wording(BP, "21f28de8", "cmd/ruby/missing_entrypoint/lib/lib.go",
                 'for Ruby, an entrypoint must be manually set, either with "GOOGLE_ENTRYPOINT" env var or by '
                 'creating a "Procfile" file'),

@@ -480,3 +480,37 @@ def test_a_github_actions_jobs_post_checkout_cleanup_is_no_fetch():
                "AccessDeniedException: 403 ci@example.iam.gserviceaccount.com does not have storage.objects.get "
                "access to the Google Cloud Storage object."]
     assert classify_log("\n".join(cleanup))[0].signature != "source-fetch-failed"
+
+
+# ---- round 13's tuning: App Hosting's CLI, framework adapters, the pre-buildpacks builders' stderr report ----
+
+def test_the_firebase_clis_app_hosting_rollout_that_failed_to_build_is_a_buildpacks_failure():
+    # App Hosting builds with buildpacks only, so the CLI's own words are a buildpacks build's verdict
+    cli = ["i  deploying apphosting", "i  apphosting: Found backend(s) shop-web",
+           "⚠  apphosting: Rollout for backend shop-web failed.",
+           "⬢  apphosting: Failed to build your app. Please inspect the build logs at https://console.cloud.google.com/"]
+    top = classify_log("\n".join(cli) + "\n")[0]
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 3)
+    # ... while a rollout whose revision would not start says so
+    started = cli[:3] + ["⬢  apphosting: Revision 'shop-web-build-2' is not ready and cannot serve traffic. The "
+                         "user-provided container failed to start and listen on the port defined provided by the "
+                         "PORT=8080 environment variable within the allocated timeout."]
+    assert classify_log("\n".join(started) + "\n")[0].signature == "container-start-failed"
+    # ... and the word alone outside a failed build names no failure
+    assert classify_log("i  apphosting: Found backend(s) shop-web\n")[0].line == 0
+
+
+@pytest.mark.parametrize("framework", ["nextjs", "angular"])
+def test_a_framework_buildpack_that_cannot_fetch_its_adapter_is_a_buildpacks_failure(framework):
+    # GoogleCloudPlatform/buildpacks: gcp.InternalErrorf("failed to resolve latest %s adapter version: %w")
+    top = classify_log(f"failed to resolve latest {framework} adapter version: npm view failed\n")[0]
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 1)
+
+
+def test_the_pre_buildpacks_builders_stderr_report_is_read_at_npms_first_error_line():
+    log = ['Step #1 - "builder": ERROR `npm_install` had stderr output:',
+           'Step #1 - "builder": npm ERR! code E404',
+           'Step #1 - "builder": npm ERR! 404 Not Found - GET https://registry.npmjs.org/@acme%2fsecret-lib',
+           'Step #1 - "builder": ERROR: build step 1 "gcr.io/gae-runtimes/nodejs10_app_builder" failed']
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 2)

@@ -323,11 +323,12 @@ WORDINGS: dict[str, list[Wording]] = {
         Wording(BUILDKIT, "73ed6825", "util/push/push.go",
                 "ERROR: failed to solve: failed to push us-docker.pkg.dev/p/r/svc:latest: unexpected status from "
                 "PUT request to https://us-docker.pkg.dev/v2/p/r/svc/manifests/latest: 403 Forbidden"),
-        Wording("crane / ko (go-containerregistry)", "v0.19", "pkg/v1/remote/transport/error.go",
+        Wording("crane / ko (go-containerregistry)", "7997b55e", "pkg/v1/remote/transport/error.go",
                 "Error: POST https://us-docker.pkg.dev/v2/p/r/svc/blobs/uploads/: DENIED: Permission "
                 "\"artifactregistry.repositories.uploadArtifacts\" denied on resource "
                 "\"projects/p/locations/us/repositories/r\" (or it may not exist)"),
-        Wording("jib-maven-plugin", "3.4", "jib-core/.../RegistryErrorExceptionBuilder.java",
+        Wording("jib-maven-plugin", "755df833",
+                "jib-plugins-common/src/main/java/com/google/cloud/tools/jib/plugins/common/HelpfulSuggestions.java",
                 "[ERROR] Failed to execute goal com.google.cloud.tools:jib-maven-plugin:3.4.0:build (default-cli) "
                 "on project app: Build image failed, perhaps you should make sure your credentials for "
                 "'gcr.io/p/app' are set up correctly."),
@@ -441,6 +442,14 @@ NEAR_MISSES: list[tuple[str, Wording]] = [
     ("push-permission-denied", Wording(LIFECYCLE, "4bd4b13e", "image/registry_handler.go",
      "ERROR: failed to initialize analyzer: validating registry read access: failed to ensure registry read access "
      "to gcr.io/buildpacks/google-22/run:latest")),
+    # jib:dockerBuild builds into the local daemon and pushes nothing: its 401 is a base image it may not pull
+    ("push-permission-denied", Wording("jib-maven-plugin", "755df833",
+     "jib-plugins-common/src/main/java/com/google/cloud/tools/jib/plugins/common/HelpfulSuggestions.java",
+     "[ERROR] Failed to execute goal com.google.cloud.tools:jib-maven-plugin:3.4.2:dockerBuild (default-cli) on "
+     "project cards: Build to Docker daemon failed, perhaps you should make sure your credentials for "
+     "'registry-1.docker.io/library/eclipse-temurin' are set up correctly. See https://github.com/"
+     "GoogleContainerTools/jib/blob/master/docs/faq.md#what-should-i-do-when-the-registry-responds-with-unauthorized "
+     "for help: Unauthorized for registry-1.docker.io/library/eclipse-temurin: 401 Unauthorized")),
     # a push docker retries, and a registry's server error, are no refusal
     ("push-permission-denied", Wording(MOBY, "b985e231", "distribution/push_v2.go",
      "a1b2c3d4e5f6: Retrying in 5 seconds")),

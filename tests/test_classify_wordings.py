@@ -514,3 +514,38 @@ def test_the_pre_buildpacks_builders_stderr_report_is_read_at_npms_first_error_l
            'Step #1 - "builder": ERROR: build step 1 "gcr.io/gae-runtimes/nodejs10_app_builder" failed']
     top = classify_log("\n".join(log) + "\n")[0]
     assert (top.signature, top.line) == ("unknown", 2)
+
+
+# ---- a tool that reported a failure and then went on and succeeded failed nothing (`recovered_by`) ----------
+
+_PIP_LEGACY = ["Building wheels for collected packages: psycopg2",
+               "  ERROR: Command errored out with exit status 1:",
+               "   command: /usr/local/bin/python -u -c 'import setuptools' bdist_wheel -d /tmp/pip-wheel-x",
+               "  ERROR: Failed building wheel for psycopg2",
+               "Failed to build psycopg2",
+               "Installing collected packages: psycopg2",
+               "    Running setup.py install for psycopg2: finished with status 'done'"]
+
+
+def test_pip_before_21_that_installed_from_source_after_its_wheel_failed_is_no_pip_failure():
+    recovered = classify_log("\n".join(_PIP_LEGACY + ["Successfully installed psycopg2-2.8.6"]) + "\n")
+    assert "pip-install-failed" not in {f.signature for f in recovered}
+    # ... but without the success line (the source install failed too) it is
+    assert classify_log("\n".join(_PIP_LEGACY) + "\n")[0].signature == "pip-install-failed"
+
+
+def test_a_success_in_another_cloud_build_step_recovers_nothing():
+    failed = [f'Step #1 - "deps": {line}' for line in _PIP_LEGACY]
+    other = 'Step #2 - "tools": Successfully installed black-24.1.0'
+    assert classify_log("\n".join(failed + [other]) + "\n")[0].signature == "pip-install-failed"
+    assert classify_log("\n".join(failed + ['Step #1 - "deps": Successfully installed psycopg2-2.8.6']) + "\n")[0] \
+        .signature != "pip-install-failed"
+
+
+@pytest.mark.parametrize("recovered_by, complaint", [([r"\d+"], "needs a plain literal"),
+                                                     ("fine", "'recovered_by' must be a list")])
+def test_recovered_by_is_a_list_of_lines_that_follow_the_literal_rule(recovered_by, complaint):
+    boom = {"id": "boom", "title": "t", "weight": 50, "patterns": [r"widget \d+ broke"],
+            "recovered_by": recovered_by, "cause": "c.", "fix": ["f"]}
+    with pytest.raises(ConfigError, match=complaint):
+        parse_catalogue({"signatures": [boom, UNKNOWN]})

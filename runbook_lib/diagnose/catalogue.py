@@ -18,7 +18,7 @@ from typing import Iterator, NamedTuple, Protocol
 
 from ..checks import read_yaml
 from ..errors import ConfigError, ParameterError
-from .log_structure import Builder, LineRule, LogShape, SectionTracker, Span, lines_hit
+from .log_structure import Builder, LineRule, LogShape, SectionTracker, Span, lines_hit, step_of
 
 try:  # the regex parser is only used to find each pattern's literal anchor
     from re import _parser as _sre_parse  # Python >= 3.11
@@ -54,7 +54,8 @@ def _rarity(ch: str) -> int:
 
 
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-_KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections", "builder_output"}
+_KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections", "builder_output",
+         "recovered_by"}
 _MARKED_KEYS = {"name", "markers", "fallback"}   # keys of a section or a builder entry
 _TOP_KEYS = {"version", "sections", "uninformative", "builders", "finished", "summaries", "reports",
              "output_starts", "signatures"}
@@ -78,6 +79,7 @@ class Signature:
     sections: tuple[str, ...] = ()  # the log sections it may match in; empty: anywhere
     builder_output: tuple[str, ...] = ()    # patterns that count only in the output of
     output_builders: tuple[str, ...] = ()   # these builders (names from the catalogue's `builders`)
+    recovered_by: tuple[str, ...] = ()      # lines that say the tool went on and succeeded after its matches
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,8 @@ class Catalogue:
                                                   [(t, owners) for t in sig.builder_output]):
                 self._patterns.append(_Pattern(si, pi, _needles(text, f"signature '{sig.id}'", source),
                                                re.compile(text), allowed, only_in))
+        self._recovered = {si: tuple(_rule(text, f"signature '{sig.id}' recovered_by", source)
+                                     for text in sig.recovered_by) for si, sig in enumerate(signatures)}
         self._finished = tuple(_rule(text, "finished build line", source) for text in finished)
         # in file order: when markers of two sections match one line, the section listed first wins; a line that
         # says a build finished ends the section it was in (below it, as above the first marker, none is known)
@@ -226,6 +230,21 @@ class Catalogue:
     def report_opened_by(self, line: str) -> Report | None:
         """The report (catalogue `reports`) whose announcing line this is, if any."""
         return next((r for r in self._reports if r.opens.hit(line)), None)
+
+    def recovered(self, signature: int, text: str, after: int, step: int | None) -> bool:
+        """Whether, below the offset `after` and in the same Cloud Build step (`step`, None outside steps), a
+        line says the tool whose failure the signature's matches reported went on and succeeded (its
+        `recovered_by`: pip before 21 printed `Failed building wheel` and then installed from source)."""
+        for rule in self._recovered[signature]:
+            pos = text.find(rule.needle, after)
+            while pos >= 0:
+                start = text.rfind("\n", 0, pos) + 1
+                end = text.find("\n", pos)
+                line = text[start:len(text) if end < 0 else end]
+                if rule.hit(line) and step_of(line) == step:
+                    return True
+                pos = -1 if end < 0 else text.find(rule.needle, end)
+        return False
 
     def is_summary(self, line: str) -> bool:
         """Whether a line closes a failure message rather than stating its cause (catalogue `summaries`)."""
@@ -483,7 +502,7 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
                                     tuple(patterns), _text(entry, "cause", where, source),
                                     tuple(" ".join(f.split()) for f in fix),
                                     _allowed_sections(entry, where, sections, source), builder_output,
-                                    output_builders))
+                                    output_builders, _regex_list(entry, "recovered_by", f"{source}: {where}")))
     if "unknown" not in seen:
         raise ConfigError(f"{source}: the catalogue needs an 'unknown' entry (used when nothing matches).")
     for kind, entries in (("builder", builders), ("section", sections)):

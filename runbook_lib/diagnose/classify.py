@@ -84,7 +84,8 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
                     stated = (lineno, start, line)
                 continue
         a = acc.setdefault(pattern.signature, {"lines": [], "evidence": [], "starts": [], "patterns": set(),
-                                               "count": 0, "last": 0})
+                                               "count": 0, "last": 0, "last_line": (0, "")})   # (its end, line)
+        a["last_line"] = (start + len(line), line)
         a["patterns"].add(pattern.number)
         if a["last"] != lineno:   # a line that several patterns match counts once (also past MAX_LINES)
             a["last"] = lineno
@@ -94,7 +95,9 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
             if len(a["evidence"]) < MAX_EVIDENCE:
                 a["evidence"].append(line[:MAX_EVIDENCE_CHARS])
                 a["starts"].append(start)
-    findings = [_finding(cat, shape, cat.signatures[si], a) for si, a in acc.items()]
+    # a tool that reported a failure and then went on and succeeded (its `recovered_by` line below) failed nothing
+    findings = [_finding(cat, shape, cat.signatures[si], a) for si, a in acc.items()
+                if not cat.recovered(si, text, a["last_line"][0], step_of(a["last_line"][1]))]
     findings = _ranked(findings, shape) if findings else [_unexplained(cat, shape, stated)]
     if text is not given:
         _quote_as_given(findings, given)

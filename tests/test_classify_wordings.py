@@ -542,6 +542,15 @@ def test_a_success_in_another_cloud_build_step_recovers_nothing():
         .signature != "pip-install-failed"
 
 
+def test_a_success_in_another_buildkit_step_recovers_nothing():
+    # BuildKit interleaves the output of stages it runs in parallel, each line led by its step's `#N`
+    failed = [f"#8 3.{n} {line}" for n, line in enumerate(_PIP_LEGACY)]
+    assert classify_log("\n".join(failed + ["#9 4.2 Successfully installed black-24.1.0"]) + "\n")[0].signature \
+        == "pip-install-failed"
+    assert classify_log("\n".join(failed + ["#8 4.2 Successfully installed psycopg2-2.8.6"]) + "\n")[0].signature \
+        != "pip-install-failed"
+
+
 @pytest.mark.parametrize("recovered_by, complaint", [([r"\d+"], "needs a plain literal"),
                                                      ("fine", "'recovered_by' must be a list")])
 def test_recovered_by_is_a_list_of_lines_that_follow_the_literal_rule(recovered_by, complaint):

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import ParameterError
 from .catalogue import Catalogue, Signature, load_catalogue
-from .log_structure import LogShape, names_error, step_of, without_decoration
+from .log_structure import LogShape, names_error, step_of, steps_of, without_decoration
 
 MAX_LINES = 100        # line numbers kept per finding
 MAX_EVIDENCE = 10      # evidence lines kept per finding
@@ -97,7 +97,7 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
                 a["starts"].append(start)
     # a tool that reported a failure and then went on and succeeded (its `recovered_by` line below) failed nothing
     findings = [_finding(cat, shape, cat.signatures[si], a) for si, a in acc.items()
-                if not cat.recovered(si, text, a["last_line"][0], step_of(a["last_line"][1]))]
+                if not cat.recovered(si, text, a["last_line"][0], steps_of(a["last_line"][1]))]
     findings = _ranked(findings, shape) if findings else [_unexplained(cat, shape, stated)]
     if text is not given:
         _quote_as_given(findings, given)

@@ -126,6 +126,16 @@ def step_of(line: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+_BUILDKIT_STEP = re.compile(r'(?:^|\s)#(\d+) \d+(?:\.\d+)? ')   # BuildKit's plain progress: `#8 10.13 ...`
+
+
+def steps_of(line: str) -> tuple[int | None, int | None]:
+    """The Cloud Build step and the BuildKit step a line belongs to (None where it shows none): BuildKit
+    interleaves the output of steps it runs in parallel."""
+    m = _BUILDKIT_STEP.search(line)
+    return step_of(line), int(m.group(1)) if m else None
+
+
 def names_error(line: str) -> bool:
     """Whether a line names an error (the word itself, in any case), as the lead line looks for first."""
     return bool(_ERROR_WORD.search(line))

@@ -558,3 +558,12 @@ def test_recovered_by_is_a_list_of_lines_that_follow_the_literal_rule(recovered_
             "recovered_by": recovered_by, "cause": "c.", "fix": ["f"]}
     with pytest.raises(ConfigError, match=complaint):
         parse_catalogue({"signatures": [boom, UNKNOWN]})
+
+
+def test_the_serverless_frameworks_error_banner_gives_way_to_the_error_below_it():
+    log = ["Serverless: Checking Stack update progress...", "",
+           "  Serverless Error ---------------------------------------", "",
+           "  An error occurred: AppLambdaFunction - Resource handler returned message: \"Uploaded file must be a "
+           "non-empty zip\"."]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 5)

@@ -567,3 +567,25 @@ def test_the_serverless_frameworks_error_banner_gives_way_to_the_error_below_it(
            "non-empty zip\"."]
     top = classify_log("\n".join(log) + "\n")[0]
     assert (top.signature, top.line) == ("unknown", 5)
+
+
+# ---- round 15's tuning: a failure no signature explains, summed up by a builder's verdict ----------------------
+
+def test_a_verdict_no_signature_explains_gives_way_to_the_exception_above_it():
+    # BuildKit's `did not complete successfully` only sums up; the step's own output above says why, here in
+    # an exception's name (`TypeError: ...`), which names a failure as `...Exception: ` does
+    log = [" => ERROR [build 4/4] RUN node scripts/bundle.js", "------",
+           " > [build 4/4] RUN node scripts/bundle.js:", "1.204 /app/scripts/bundle.js:7",
+           "1.204 TypeError: Cannot read properties of undefined (reading 'entry')",
+           "1.204     at Object.<anonymous> (/app/scripts/bundle.js:7:31)", "------",
+           'ERROR: failed to solve: process "/bin/sh -c node scripts/bundle.js" did not complete successfully: exit code: 1']
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 5)
+
+
+@pytest.mark.parametrize("line, names", [("TypeError: x is not a function", True),
+                                         ("KeyError: '__version__'", True),
+                                         ("raise IOError", False), ("ftl_error: retrying", False)])
+def test_an_exceptions_name_with_its_message_names_a_failure(line, names):
+    from runbook_lib.diagnose.log_structure import names_failure
+    assert names_failure(line) is names

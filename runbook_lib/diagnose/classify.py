@@ -163,7 +163,8 @@ def _ranked(findings: list[Finding], shape: LogShape) -> list[Finding]:
 def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] | None = None) -> Finding:
     """No signature matched: the fallback signature of the section the lead line is in (a failure while
     fetching the source) or of the log's builder (a failed buildpacks build), else `unknown`; each points
-    at the lead line (LogShape.lead_line)."""
+    at the lead line (LogShape.lead_line), or past it as a finding's line would be: to a report's telling
+    line, or from a builder's verdict to the cause it sums up."""
     if stated is not None and shape.failing_step not in (None, step_of(stated[2])):
         stated = None   # a tool's words in a step that did not fail
     lead = shape.lead_line()
@@ -175,6 +176,8 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
     fallback = cat.fallback(shape.section_at(start + len(text)), shape.build_builder(start)) if line else None
     if line and (report := cat.report_opened_by(text)) is not None:
         line, text = shape.telling_line_below(start, line, report.telling, report.next) or (line, text)
+    elif line and cat.is_summary(text):   # a builder's verdict: the cause is above it (or below, after a colon)
+        line, text = shape.cause_of(start, line) or (line, text)
     evidence = [text[:MAX_EVIDENCE_CHARS]] if line else []
     sig = fallback or cat.get("unknown")
     return Finding.of(sig, line, [line] if line else [], evidence, float(sig.weight), 1 if line else 0)

@@ -578,7 +578,8 @@ def test_a_verdict_no_signature_explains_gives_way_to_the_exception_above_it():
            " > [build 4/4] RUN node scripts/bundle.js:", "1.204 /app/scripts/bundle.js:7",
            "1.204 TypeError: Cannot read properties of undefined (reading 'entry')",
            "1.204     at Object.<anonymous> (/app/scripts/bundle.js:7:31)", "------",
-           'ERROR: failed to solve: process "/bin/sh -c node scripts/bundle.js" did not complete successfully: exit code: 1']
+           'ERROR: failed to solve: process "/bin/sh -c node scripts/bundle.js" did not complete successfully: '
+           'exit code: 1']
     top = classify_log("\n".join(log) + "\n")[0]
     assert (top.signature, top.line) == ("unknown", 5)
 
@@ -587,5 +588,5 @@ def test_a_verdict_no_signature_explains_gives_way_to_the_exception_above_it():
                                          ("KeyError: '__version__'", True),
                                          ("raise IOError", False), ("ftl_error: retrying", False)])
 def test_an_exceptions_name_with_its_message_names_a_failure(line, names):
-    from runbook_lib.diagnose.log_structure import names_failure
+    from runbook_lib.diagnose.lines import names_failure
     assert names_failure(line) is names

@@ -18,7 +18,8 @@ from typing import Iterator, NamedTuple, Protocol
 
 from ..checks import read_yaml
 from ..errors import ConfigError, ParameterError
-from .log_structure import Builder, LineRule, LogShape, SectionTracker, Span, lines_hit, steps_of
+from .lines import LineRule, Span, first_line, lines_hit, steps_of
+from .log_structure import Builder, LogShape, SectionTracker
 
 try:  # the regex parser is only used to find each pattern's literal anchor
     from re import _parser as _sre_parse  # Python >= 3.11
@@ -232,18 +233,11 @@ class Catalogue:
         return next((r for r in self._reports if r.opens.hit(line)), None)
 
     def recovered(self, signature: int, text: str, after: int, steps: tuple[int | None, int | None]) -> bool:
-        """Whether, below the offset `after` and in the same steps (log_structure.steps_of), a line says the tool whose failure the signature's matches reported went on and succeeded (its
-        `recovered_by`: pip before 21 printed `Failed building wheel` and then installed from source)."""
-        for rule in self._recovered[signature]:
-            pos = text.find(rule.needle, after)
-            while pos >= 0:
-                start = text.rfind("\n", 0, pos) + 1
-                end = text.find("\n", pos)
-                line = text[start:len(text) if end < 0 else end]
-                if rule.hit(line) and steps_of(line) == steps:
-                    return True
-                pos = -1 if end < 0 else text.find(rule.needle, end)
-        return False
+        """Whether, below the offset `after` and in the same steps (lines.steps_of), a line says the tool whose
+        failure the signature's matches reported went on and succeeded (its `recovered_by`: pip before 21
+        printed `Failed building wheel` and then installed from source)."""
+        return any(first_line(text, rule, after, lambda line: steps_of(line) == steps) is not None
+                   for rule in self._recovered[signature])
 
     def is_summary(self, line: str) -> bool:
         """Whether a line closes a failure message rather than stating its cause (catalogue `summaries`)."""

@@ -4,15 +4,17 @@ The log is read without what a terminal or CI system adds to each line (colour c
 a paste's indentation), line for line, and the evidence still quotes it as given. The catalogue
 (catalogue.py) finds the lines its patterns match; this module turns them into ranked findings, using what
 log_structure.py knows about the log: a pattern that counts only in some builders' output counts only on a
-line of that builder's output (the builder that ran last above it, in a whole log of several); a boilerplate (uninformative) line gives way to the finding's first line that
-says more, and a builder's verdict (a summary line) to a match that states a cause; then a traceback's frame
+line of that builder's output (the builder that ran last above it, in a whole log of several); a boilerplate
+(uninformative) line gives way to the finding's first line that says more, and a builder's verdict (a
+summary line) to a match that states a cause; then a traceback's frame
 gives way to the exception that ends it, a tool's report that only announces itself (npm's ERESOLVE, pip's
 subprocess report) to its telling line below, and a summary to the line above it that states the cause. A
 finding whose lines all lie in Cloud Build steps that did not fail ranks below those in the failed step. A
 failed build that no signature explains falls back to its builder's signature (buildpacks-build-failed for a
 buildpacks build) before `unknown`, and points at the first line a tool's own failure words match (npm,
 composer, maven ... outside the builders where they name a cause), else at the log's lead line; neither is
-ever a line of a Cloud Build step that succeeded (healthy text above the failure in a whole log).
+ever a line of a Cloud Build step that succeeded (healthy text above the failure in a whole log). A signature
+whose tool went on and succeeded below its matches (its `recovered_by` lines) is no finding.
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ from typing import Any
 
 from ..errors import ParameterError
 from .catalogue import Catalogue, Signature, load_catalogue
-from .log_structure import LogShape, names_error, step_of, steps_of, without_decoration
+from .lines import names_error, step_of, steps_of, without_decoration
+from .log_structure import LogShape
 
 MAX_LINES = 100        # line numbers kept per finding
 MAX_EVIDENCE = 10      # evidence lines kept per finding

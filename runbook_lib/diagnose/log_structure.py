@@ -10,7 +10,10 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Iterator, Protocol
+from typing import Callable, Iterator
+
+from .lines import (ERROR_WORD, FAILURE_WORD, LineRule, first_line, is_warning, last_line, line_at, lines_hit,
+                    names_failure, own_text, step_of)
 
 MAX_LOOK_BACK = 40            # lines searched above a summary line for the line that states the cause
 MAX_CAUSE_BELOW = 10          # lines of a message read below a summary that ends with a colon
@@ -18,29 +21,12 @@ MAX_REPORT = 40               # lines of a tool's report searched below its open
 BUILDER_WINDOW = 1_000_000    # characters of a huge log searched for builder markers, at each place
 LEAD_WINDOW = 2_000_000       # characters at the end of a huge log searched for the lead line
 
-# a Cloud Build step's prefix on its lines (after any paste prefixes: `> `, `  | `, `123 | `)
-_STEP = re.compile(r'^(?:\s*(?:[>|│]+|\d{1,6} \|))*\s*Step #(\d+)(?: - "[^"]*")?:')
 _STEP_FAILED = re.compile(r'build step (\d+) "[^"]*" failed')
 _BARE_ERROR = re.compile(r"(?:^|\s)ERROR\s*$")     # Cloud Build's one-word verdict after a failed step
 # Cloud Build's own lines around a step's output (after the step's prefix in a framed log), and all of its own
 # lines that may come between a step's output and its verdict
 _STEP_EDGE = re.compile(r"(Starting|Finished) Step #(\d+)\b")
 _CLOUD_BUILD_OWN = re.compile(r"(?:(?:Starting|Finished) Step #\d+\b.*|ERROR|-+)$")
-# words that say something went wrong, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a
-# hyphenated name (apk's `libgpg-error`, curl's `--show-error`), as _FAILURE_WORD
-_ERROR_WORD = re.compile(r"(?<![\w-])error(?![\w-])", re.IGNORECASE)
-_FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|cannot|can't|could not|unable to|"
-                           r"denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
-                           r"no such file or directory|(?<=: )line \d+:)(?![\w-])|(?<=[a-z])(?:exception|error)(?=: )",
-                           re.IGNORECASE)
-# (`line N:`: a shell's own error form, `compile: line 68: test: too many arguments`; the last, an exception's
-# or error's name ending a longer word when its message follows, gsutil's `AccessDeniedException: 403 ...`,
-# node's `ReferenceError: require is not defined ...`)
-# what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
-# marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
-_PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|\d{1,6} \||[|│>*]+|--|#\d+ \d+(?:\.\d+)?|'
-                       r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+Z?))+\s*')
-_WARNING = re.compile(r"^(?:npm )?(?:WARN|WARNING|Warning|warning)\b")
 # a Python traceback: its header and frames (after any paste prefix), and the line that ends it, which
 # names the exception (`ModuleNotFoundError: No module named 'main'`, `pkg.errors.HaltServer: ...`)
 _TRACEBACK = re.compile(r'^\s*(?:Traceback \(most recent call last\):|File "[^"]+", line \d+)')
@@ -49,102 +35,12 @@ _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Serv
 MAX_TRACEBACK = 100                 # lines searched below a frame for the exception that ends it
 
 
-# What a terminal or a CI system adds to every line of a pasted log, which no pattern should have to allow
-# for: colour codes (ANSI SGR sequences), and a timestamp in front of each line (GitHub Actions'
-# `2024-05-01T10:00:00.1234567Z `, Cloud Logging's `2024-05-01 10:00:00.123 UTC `).
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_LINE_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?[A-Z]{3,4})? ?",
-                             re.MULTILINE)
-_INDENT = re.compile(r"^[ \t]+")
-HEAD_LINES = 5   # a log is timestamped (indented) when its first non-blank lines all are
-
-
-def without_decoration(text: str) -> str:
-    """The log without colour codes, without the timestamp in front of each line, and dedented, when its
-    first lines show it is timestamped or indented as a whole (a log pasted into an indented block); line
-    for line, so line numbers stay those of the log as given. Costs a pass over the text only when it has
-    something to remove (else a str.find and a look at its first lines)."""
-    if "\x1b" in text:
-        text = _ANSI.sub("", text)
-    head = _head(text)
-    if head and all(_LINE_TIMESTAMP.match(line) for line in head):
-        text = _LINE_TIMESTAMP.sub("", text)
-        head = _head(text)
-    indents = [m.group(0) if (m := _INDENT.match(line)) else "" for line in head]
-    common = min(indents, default="")
-    if common and all(indent.startswith(common) for indent in indents):
-        text = re.sub("^" + re.escape(common), "", text, flags=re.MULTILINE)
-    return text
-
-
-def _head(text: str) -> list[str]:
-    return [line for line in text[:8192].splitlines() if line.strip()][:HEAD_LINES]
-
-
-@dataclass(frozen=True)
-class LineRule:
-    """A one-line regex and a literal every match contains, looked for first."""
-    needle: str
-    regex: re.Pattern
-
-    def hit(self, line: str) -> bool:
-        return self.needle in line and self.regex.search(line) is not None
-
-
 @dataclass(frozen=True)
 class Builder:
     """A builder recognised from the log itself, and the signature of its failures that nothing else explains."""
     name: str
     markers: tuple[LineRule, ...]
     fallback: str | None = None
-
-
-class Span(Protocol):
-    """Where a search found something (an re.Match, or a literal found with str.find)."""
-    def start(self) -> int: ...
-    def end(self) -> int: ...
-
-
-def lines_hit(text: str, search: Callable[[str, int], Span | None]) -> Iterator[tuple[int, int, int, str]]:
-    """(line number, start, end, line) of each line of text on which `search` finds something, in order.
-
-    Line numbers come from counting newlines between hits, so the lines between cost nothing but the search.
-    """
-    pos, counted_to, lineno, size = 0, 0, 1, len(text)
-    while pos <= size and (m := search(text, pos)) is not None:
-        start = text.rfind("\n", 0, m.start()) + 1
-        end = text.find("\n", m.end())
-        end = size if end < 0 else end
-        lineno += text.count("\n", counted_to, start)
-        counted_to = start
-        yield lineno, start, end, text[start:end].rstrip("\r")
-        pos = end + 1
-
-
-def step_of(line: str) -> int | None:
-    """The Cloud Build step a line belongs to, from its `Step #N` prefix (None without one)."""
-    m = _STEP.match(line)
-    return int(m.group(1)) if m else None
-
-
-_BUILDKIT_STEP = re.compile(r'(?:^|\s)#(\d+) \d+(?:\.\d+)? ')   # BuildKit's plain progress: `#8 10.13 ...`
-
-
-def steps_of(line: str) -> tuple[int | None, int | None]:
-    """The Cloud Build step and the BuildKit step a line belongs to (None where it shows none): BuildKit
-    interleaves the output of steps it runs in parallel."""
-    m = _BUILDKIT_STEP.search(line)
-    return step_of(line), int(m.group(1)) if m else None
-
-
-def names_error(line: str) -> bool:
-    """Whether a line names an error (the word itself, in any case), as the lead line looks for first."""
-    return bool(_ERROR_WORD.search(line))
-
-
-def names_failure(line: str) -> bool:
-    """Whether a line says that something failed (and is not a warning)."""
-    return bool(_FAILURE_WORD.search(line)) and not _WARNING.match(_PREFIXES.sub("", line, count=1))
 
 
 class SectionTracker:
@@ -235,7 +131,7 @@ class LogShape:
             if len(text) > 3 * BUILDER_WINDOW:
                 half = BUILDER_WINDOW // 2
                 text = "\n".join((text[:BUILDER_WINDOW], text[max(0, at - half):at + half], text[-BUILDER_WINDOW:]))
-            self._builder.append(next((b for b in self.builders if any(_found(text, m) for m in b.markers)), None))
+            self._builder.append(next((b for b in self.builders if any(first_line(text, m) for m in b.markers)), None))
         return self._builder[0]
 
     def build_builder(self, around: int) -> Builder | None:
@@ -246,14 +142,14 @@ class LogShape:
         build's failure above the buildpacks' output.)"""
         start = self.text.rfind("\n", 0, around) + 1
         begin = max((found[0] for rule in self.finished
-                     if (found := _last_line(self.text, rule.needle, rule.regex.search, hi=start)) is not None),
+                     if (found := last_line(self.text, rule.needle, rule.regex.search, hi=start)) is not None),
                     default=None)
         if begin is None:
             return self.builder()
         begin = self.text.find("\n", begin) + 1 or len(self.text)
         if len(self.text) - begin > 3 * BUILDER_WINDOW:
             return self.builder(around)
-        return next((b for b in self.builders if any(_found(self.text, m, begin) for m in b.markers)), None)
+        return next((b for b in self.builders if any(first_line(self.text, m, begin) for m in b.markers)), None)
 
     def _near_builder(self, around: int) -> tuple[bool, Builder | None]:
         """(whether markers near decide it, the builder) of the line at offset `around` (see builder). A builder's
@@ -271,7 +167,7 @@ class LogShape:
         end = len(text) if end < 0 else end
         lo, hi = max(0, start - BUILDER_WINDOW), min(len(text), end + BUILDER_WINDOW)
         # a framed line is the output of a builder that ran in its own Cloud Build step
-        step = step_of(_line_at(text, start))
+        step = step_of(line_at(text, start))
         framing = len(self.builders) - 1   # plain Cloud Build, listed last: counts when no other builder is near
 
         def listed(owners: frozenset[int], line_step: int | None) -> int | None:
@@ -367,15 +263,15 @@ class LogShape:
     def _verdict(self) -> tuple[int, int] | None:
         """(the failed step, the start of the verdict line that says so), as failing_step tells them."""
         # verdicts come at the end of a build: search backwards, a literal at a time
-        named = _last_line(self.text, "build step ", _STEP_FAILED.search)
+        named = last_line(self.text, "build step ", _STEP_FAILED.search)
         if named is not None:
             return int(_STEP_FAILED.search(named[1]).group(1)), named[0]  # type: ignore[union-attr]
-        bare = _last_line(self.text, "ERROR", _BARE_ERROR.search)
+        bare = last_line(self.text, "ERROR", _BARE_ERROR.search)
         if bare is None or not bare[0]:
             return None
         # a step mentioned further up, above other output, is not the one that just failed
-        above = _last_line(self.text, "\n", lambda line: bool(line.strip()), hi=bare[0])
-        edge = _STEP_EDGE.match(_PREFIXES.sub("", above[1], count=1).lstrip()) if above else None
+        above = last_line(self.text, "\n", lambda line: bool(line.strip()), hi=bare[0])
+        edge = _STEP_EDGE.match(own_text(above[1]).lstrip()) if above else None
         return (int(edge.group(2)), bare[0]) if edge and edge.group(1) == "Finished" else None
 
     def in_succeeded_step(self, start: int) -> bool:
@@ -395,8 +291,8 @@ class LogShape:
             at = self.text.find(needle)
             while at >= 0:
                 start = self.text.rfind("\n", 0, at) + 1
-                line = _line_at(self.text, start)
-                if m := _STEP_EDGE.match(_PREFIXES.sub("", line, count=1).lstrip()):
+                line = line_at(self.text, start)
+                if m := _STEP_EDGE.match(own_text(line).lstrip()):
                     edges.append((start, m.group(1), int(m.group(2)), start + len(line)))
                 at = self.text.find(needle, start + len(line))
         edges.sort()
@@ -426,11 +322,11 @@ class LogShape:
         above = self.cause_above(start, lineno)
         if above is not None:
             return above[0], above[2]
-        if not _line_at(self.text, start).endswith(":"):
+        if not line_at(self.text, start).endswith(":"):
             return None
-        found, here_step = None, step_of(_line_at(self.text, start))
+        found, here_step = None, step_of(line_at(self.text, start))
         for n, line in self._lines_below(start, lineno, MAX_CAUSE_BELOW):
-            own = _PREFIXES.sub("", line, count=1).strip()
+            own = own_text(line).strip()
             if not own or set(own) <= set("-—=*") or step_of(line) != here_step:   # the message ends
                 break
             found = (n, line)
@@ -442,7 +338,7 @@ class LogShape:
         for n in range(lineno + 1, lineno + 1 + limit):
             if pos <= 0 or pos >= len(self.text):
                 return
-            yield n, _line_at(self.text, pos)
+            yield n, line_at(self.text, pos)
             pos = self.text.find("\n", pos) + 1
 
     def telling_line_below(self, start: int, lineno: int, telling: LineRule,
@@ -450,12 +346,12 @@ class LogShape:
         """(line number, line) of the first line below the one starting at `start` that meets `telling`
         (or, with `after`, of the line after that one), within MAX_REPORT lines and the same Cloud Build
         step; None when there is none."""
-        here_step = step_of(_line_at(self.text, start))
+        here_step = step_of(line_at(self.text, start))
         lines = self._lines_below(start, lineno, MAX_REPORT)
         for n, line in lines:
             if step_of(line) != here_step:
                 return None
-            if telling.hit(_PREFIXES.sub("", line, count=1).lstrip()):
+            if telling.hit(own_text(line).lstrip()):
                 return next(lines, (n, line)) if after else (n, line)
         return None
 
@@ -463,10 +359,10 @@ class LogShape:
         """(line number, line) naming the exception that ends the Python traceback whose frame or header is
         the line starting at `start`: the first line below it that is neither a frame nor indented (after
         any paste prefix), when it names an exception; None otherwise."""
-        if not _TRACEBACK.match(_PREFIXES.sub("", _line_at(self.text, start), count=1)):
+        if not _TRACEBACK.match(own_text(line_at(self.text, start))):
             return None
         for n, line in self._lines_below(start, lineno, MAX_TRACEBACK):
-            own = _PREFIXES.sub("", line, count=1)
+            own = own_text(line)
             if not _TRACEBACK.match(own) and not _FRAME_BODY.match(own):
                 return (n, line) if _EXCEPTION.match(own) else None
         return None
@@ -475,7 +371,7 @@ class LogShape:
         """(line number, start, line) of the first line naming a failure in the output that ends at the line
         starting at `start`: searched upwards to the nearest output start, section marker, other step or
         MAX_LOOK_BACK lines. None when nothing above names a failure."""
-        text, here_step = self.text, step_of(_line_at(self.text, start))
+        text, here_step = self.text, step_of(line_at(self.text, start))
         found: tuple[int, int, str] | None = None
         pos, n = start, lineno
         for _ in range(MAX_LOOK_BACK):
@@ -505,12 +401,12 @@ class LogShape:
         if step is not None:
             def in_step(line: str) -> bool:
                 return step_of(line) == step
-            found = (self._first(_ERROR_WORD, in_step) or self._first(_FAILURE_WORD, in_step)
+            found = (self._first(ERROR_WORD, in_step) or self._first(FAILURE_WORD, in_step)
                      or self._last_output_of(step, self._verdict[1]))  # type: ignore[index]
             if found:
                 return found
-        return (self._first(_ERROR_WORD) or self._first(_FAILURE_WORD)
-                or self._first(_ERROR_WORD, uninformative=True) or (0, 0, ""))
+        return (self._first(ERROR_WORD) or self._first(FAILURE_WORD)
+                or self._first(ERROR_WORD, uninformative=True) or (0, 0, ""))
 
     def _first(self, words: re.Pattern, where: Callable[[str], bool] | None = None,
                uninformative: bool = False) -> tuple[int, int, str] | None:
@@ -520,7 +416,7 @@ class LogShape:
         offset = len(self.text) - len(window)
         for lineno, start, _, line in lines_hit(window, words.search):
             if (where is None or where(line)) and self.uninformative_line(line) == uninformative and \
-                    (uninformative or not _WARNING.match(_PREFIXES.sub("", line, count=1))) and \
+                    (uninformative or not is_warning(line)) and \
                     not self.in_succeeded_step(offset + start):
                 return lines_before + lineno, offset + start, line
         return None
@@ -544,7 +440,7 @@ class LogShape:
             end = pos - 1
             pos = text.rfind("\n", 0, end) + 1
             line = text[pos:end].rstrip("\r")
-            own = _PREFIXES.sub("", line, count=1).strip()
+            own = own_text(line).strip()
             if not own or _CLOUD_BUILD_OWN.match(own):
                 edge = _STEP_EDGE.match(own)
                 finished = finished or (edge is not None and edge.group(1) == "Finished" and int(edge.group(2)) == step)
@@ -583,38 +479,8 @@ class _MarkerLines:
             if start != line_start:
                 if met:
                     found.append((line_start, frozenset(met), step_of(line)))
-                line_start, line, met = start, _line_at(text, start), set()
+                line_start, line, met = start, line_at(text, start), set()
             met.update(owner for owner, rule in self.tried[m.group()] if rule.regex.search(line))
         if met:
             found.append((line_start, frozenset(met), step_of(line)))
         return found
-
-
-def _found(text: str, rule: LineRule, lo: int = 0) -> bool:
-    """Whether some line of text (from offset lo) meets the rule (lines holding its needle are tried in order)."""
-    at = text.find(rule.needle, lo)
-    while at >= 0:
-        start = text.rfind("\n", 0, at) + 1
-        end = text.find("\n", at)
-        end = len(text) if end < 0 else end
-        if rule.regex.search(text[start:end].rstrip("\r")):
-            return True
-        at = text.find(rule.needle, end)
-    return False
-
-
-def _last_line(text: str, needle: str, test: Callable[[str], object], hi: int | None = None) -> tuple[int, str] | None:
-    """(start, line) of the last line of text[:hi] holding `needle` that passes `test`, searching backwards."""
-    hi = len(text) if hi is None else hi
-    while (at := text.rfind(needle, 0, hi)) >= 0:
-        start = text.rfind("\n", 0, at) + 1
-        line = _line_at(text, start)
-        if test(line):
-            return start, line
-        hi = start
-    return None
-
-
-def _line_at(text: str, start: int) -> str:
-    end = text.find("\n", start)
-    return text[start:len(text) if end < 0 else end].rstrip("\r")

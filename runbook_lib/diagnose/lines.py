@@ -1,0 +1,165 @@
+"""One line of a build log: what a terminal or a paste added to it, its own text, the Cloud Build (and
+BuildKit) step it belongs to, and whether it names an error or a failure; and finding the lines of a text
+that meet a rule (a regex and a literal every match contains, looked for first with str.find).
+
+log_structure.py builds a log's shape from these; catalogue.py and classify.py ask them of single lines.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterator, Protocol
+
+# a Cloud Build step's prefix on its lines (after any paste prefixes: `> `, `  | `, `123 | `)
+_STEP = re.compile(r'^(?:\s*(?:[>|│]+|\d{1,6} \|))*\s*Step #(\d+)(?: - "[^"]*")?:')
+
+# words that say something went wrong, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a
+# hyphenated name (apk's `libgpg-error`, curl's `--show-error`), as FAILURE_WORD
+ERROR_WORD = re.compile(r"(?<![\w-])error(?![\w-])", re.IGNORECASE)
+FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|cannot|can't|could not|unable to|"
+                           r"denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
+                           r"no such file or directory|(?<=: )line \d+:)(?![\w-])|(?<=[a-z])(?:exception|error)(?=: )",
+                           re.IGNORECASE)
+# (`line N:`: a shell's own error form, `compile: line 68: test: too many arguments`; the last, an exception's
+# or error's name ending a longer word when its message follows, gsutil's `AccessDeniedException: 403 ...`,
+# node's `ReferenceError: require is not defined ...`)
+# what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
+# marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
+_PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|\d{1,6} \||[|│>*]+|--|#\d+ \d+(?:\.\d+)?|'
+                       r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+Z?))+\s*')
+_WARNING = re.compile(r"^(?:npm )?(?:WARN|WARNING|Warning|warning)\b")
+
+
+# What a terminal or a CI system adds to every line of a pasted log, which no pattern should have to allow
+# for: colour codes (ANSI SGR sequences), and a timestamp in front of each line (GitHub Actions'
+# `2024-05-01T10:00:00.1234567Z `, Cloud Logging's `2024-05-01 10:00:00.123 UTC `).
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_LINE_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?[A-Z]{3,4})? ?",
+                             re.MULTILINE)
+_INDENT = re.compile(r"^[ \t]+")
+HEAD_LINES = 5   # a log is timestamped (indented) when its first non-blank lines all are
+
+
+def without_decoration(text: str) -> str:
+    """The log without colour codes, without the timestamp in front of each line, and dedented, when its
+    first lines show it is timestamped or indented as a whole (a log pasted into an indented block); line
+    for line, so line numbers stay those of the log as given. Costs a pass over the text only when it has
+    something to remove (else a str.find and a look at its first lines)."""
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    head = _head(text)
+    if head and all(_LINE_TIMESTAMP.match(line) for line in head):
+        text = _LINE_TIMESTAMP.sub("", text)
+        head = _head(text)
+    indents = [m.group(0) if (m := _INDENT.match(line)) else "" for line in head]
+    common = min(indents, default="")
+    if common and all(indent.startswith(common) for indent in indents):
+        text = re.sub("^" + re.escape(common), "", text, flags=re.MULTILINE)
+    return text
+
+
+def _head(text: str) -> list[str]:
+    return [line for line in text[:8192].splitlines() if line.strip()][:HEAD_LINES]
+
+
+@dataclass(frozen=True)
+class LineRule:
+    """A one-line regex and a literal every match contains, looked for first."""
+    needle: str
+    regex: re.Pattern
+
+    def hit(self, line: str) -> bool:
+        return self.needle in line and self.regex.search(line) is not None
+
+
+class Span(Protocol):
+    """Where a search found something (an re.Match, or a literal found with str.find)."""
+    def start(self) -> int: ...
+    def end(self) -> int: ...
+
+
+def lines_hit(text: str, search: Callable[[str, int], Span | None]) -> Iterator[tuple[int, int, int, str]]:
+    """(line number, start, end, line) of each line of text on which `search` finds something, in order.
+
+    Line numbers come from counting newlines between hits, so the lines between cost nothing but the search.
+    """
+    pos, counted_to, lineno, size = 0, 0, 1, len(text)
+    while pos <= size and (m := search(text, pos)) is not None:
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.end())
+        end = size if end < 0 else end
+        lineno += text.count("\n", counted_to, start)
+        counted_to = start
+        yield lineno, start, end, text[start:end].rstrip("\r")
+        pos = end + 1
+
+
+def step_of(line: str) -> int | None:
+    """The Cloud Build step a line belongs to, from its `Step #N` prefix (None without one)."""
+    m = _STEP.match(line)
+    return int(m.group(1)) if m else None
+
+
+_BUILDKIT_STEP = re.compile(r'(?:^|\s)#(\d+) \d+(?:\.\d+)? ')   # BuildKit's plain progress: `#8 10.13 ...`
+
+
+def steps_of(line: str) -> tuple[int | None, int | None]:
+    """The Cloud Build step and the BuildKit step a line belongs to (None where it shows none): BuildKit
+    interleaves the output of steps it runs in parallel."""
+    m = _BUILDKIT_STEP.search(line)
+    return step_of(line), int(m.group(1)) if m else None
+
+
+def names_error(line: str) -> bool:
+    """Whether a line names an error (the word itself, in any case), as the lead line looks for first."""
+    return bool(ERROR_WORD.search(line))
+
+
+def names_failure(line: str) -> bool:
+    """Whether a line says that something failed (and is not a warning)."""
+    return bool(FAILURE_WORD.search(line)) and not is_warning(line)
+
+
+def own_text(line: str) -> str:
+    """A line without what tools and pastes put before its own text (step prefixes, `[builder]`, line numbers,
+    quote marks, BuildKit's `#12 7.813`, timestamps); the line as it is when there is none."""
+    return _PREFIXES.sub("", line, count=1)
+
+
+def is_warning(line: str) -> bool:
+    """Whether a line's own text starts with a warning (npm's `WARN`, `WARNING:` ...): not the cause."""
+    return bool(_WARNING.match(own_text(line)))
+
+
+def first_line(text: str, rule: LineRule, lo: int = 0,
+               also: Callable[[str], bool] | None = None) -> tuple[int, str] | None:
+    """(start, line) of the first line of text from offset lo that meets the rule (and passes `also`); the lines
+    holding the rule's needle are tried in order."""
+    at = text.find(rule.needle, lo)
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        line = line_at(text, start)
+        if rule.regex.search(line) and (also is None or also(line)):
+            return start, line
+        end = text.find("\n", at)
+        if end < 0:
+            return None
+        at = text.find(rule.needle, end)
+    return None
+
+
+def last_line(text: str, needle: str, test: Callable[[str], object], hi: int | None = None) -> tuple[int, str] | None:
+    """(start, line) of the last line of text[:hi] holding `needle` that passes `test`, searching backwards."""
+    hi = len(text) if hi is None else hi
+    while (at := text.rfind(needle, 0, hi)) >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        line = line_at(text, start)
+        if test(line):
+            return start, line
+        hi = start
+    return None
+
+
+def line_at(text: str, start: int) -> str:
+    end = text.find("\n", start)
+    return text[start:len(text) if end < 0 else end].rstrip("\r")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from runbook_lib.diagnose import classify_log, parse_catalogue
+from runbook_lib.diagnose.lines import names_failure
 from runbook_lib.errors import ConfigError
 
 UNKNOWN = {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}
@@ -588,5 +589,4 @@ def test_a_verdict_no_signature_explains_gives_way_to_the_exception_above_it():
                                          ("KeyError: '__version__'", True),
                                          ("raise IOError", False), ("ftl_error: retrying", False)])
 def test_an_exceptions_name_with_its_message_names_a_failure(line, names):
-    from runbook_lib.diagnose.lines import names_failure
     assert names_failure(line) is names

@@ -110,3 +110,14 @@ def test_advice_for_a_platform_replaces_cause_and_fix_only_on_that_platform():
 def test_bad_platform_entries_are_config_errors_naming_the_entry(advice, platforms, message):
     with pytest.raises(ConfigError, match=message):
         parse_catalogue(_doc(advice, platforms))
+
+
+def test_a_huge_log_is_searched_for_its_platform_near_either_end():
+    from runbook_lib.diagnose.catalogue import PLATFORM_WINDOW
+    cat = load_catalogue()
+    filler = "Step #1: ordinary output\n" * (PLATFORM_WINDOW // 10)   # 2.5 windows of lines naming no product
+    assert cat.platform_of("functions: updating Node.js 20 function api\n" + filler) == "cloud-functions"
+    assert cat.platform_of(filler + "ERROR: (gcloud.app.deploy) Error Response: [9] Cloud build failed\n") == \
+        "app-engine"
+    # a product's lines only in the middle of a log that long are not its framing
+    assert cat.platform_of(filler + "apphosting: building\n" + filler) is None

@@ -35,6 +35,10 @@ MIN_NEEDLE = 4
 # (a bigger log has room for more kinds of line than the static ranking below foresees).
 ADAPT_FROM_CHARS = 1_000_000
 SAMPLE_CHARS = 32_768
+# A log longer than twice this is searched for a platform's markers only this far from each end: the product's
+# framing (gcloud's or the Firebase CLI's lines, the build steps' image names) opens and closes a build's output,
+# and searching 50 MB for twenty markers would cost a third of the whole classification.
+PLATFORM_WINDOW = 1_000_000
 # How rare a character is in build logs, as a needle's first character (the default choice, and the
 # tie-break when needles are chosen for a log): letters from most to least frequent, as counted over the
 # fixture logs (real and hand-written; "build" everywhere makes b common, and every "Step #0 - ..." line
@@ -250,9 +254,20 @@ class Catalogue:
                    for rule in self._recovered[signature])
 
     def platform_of(self, text: str) -> str | None:
-        """The platform (catalogue `platforms`, the first listed) whose markers a line of `text` shows, if any."""
-        return next((name for name, rules in self._platforms
-                     if any(first_line(text, rule, 0) is not None for rule in rules)), None)
+        """The platform (catalogue `platforms`, the first listed) whose markers a line of `text` shows, if any
+        (in a huge log, a line near either end)."""
+        if not self._platforms:
+            return None
+        if len(text) > 2 * PLATFORM_WINDOW:   # the product's own lines open and close its output
+            text = text[:PLATFORM_WINDOW] + "\n" + text[-PLATFORM_WINDOW:]
+        # one scan for every platform's needles, as `matches` does
+        rules = [(rank, rule) for rank, (_, of) in enumerate(self._platforms) for rule in of]
+        found = len(self._platforms)
+        for _, _, _, line in lines_hit(text, _Search([self._scanner(tuple(r.needle for _, r in rules))])):
+            found = min([found] + [rank for rank, rule in rules if rank < found and rule.hit(line)])
+            if found == 0:
+                break
+        return self._platforms[found][0] if found < len(self._platforms) else None
 
     def is_summary(self, line: str) -> bool:
         """Whether a line closes a failure message rather than stating its cause (catalogue `summaries`)."""

@@ -7,6 +7,7 @@ import pytest
 
 from runbook_lib.diagnose import classify_log, load_catalogue, parse_catalogue
 from runbook_lib.diagnose import log_structure
+from runbook_lib.diagnose.lines import without_decoration
 from runbook_lib.errors import ConfigError
 
 UNKNOWN = {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}
@@ -344,3 +345,32 @@ def test_the_message_below_a_summary_ends_with_its_cloud_build_step():
            'Finished Step #1 - "build"', "ERROR"]
     top = classify_log("\n".join(log) + "\n")[0]
     assert (top.signature, top.line) == ("buildpacks-build-failed", 2)
+
+
+CONSOLE_COPY = """2024-11-29 14:01:13.657 AEDT
+Step #0: gcc -pthread -fPIC -c src/reader.c -o build/temp/src/reader.o
+2024-11-29 14:01:13.657 AEDT
+Step #0: error: command 'gcc' failed: No such file or directory
+2024-11-29 14:01:13.657 AEDT
+Step #0: [end of output]
+2024-11-29 14:01:13.657 AEDT
+Step #0:
+2024-11-29 14:01:13.658 AEDT
+Step #0:  ERROR: Failed building wheel for hiredis
+"""
+
+
+def test_a_console_copy_with_each_timestamp_on_its_own_line_reads_as_one_output():
+    # Cloud Logging's console puts each entry's timestamp on a line of its own: those lines are blanked (line
+    # numbers kept), so pip's verdict on the wheel is read at the compiler's error above it in the same step
+    assert without_decoration(CONSOLE_COPY).split("\n")[:4] == \
+        ["", CONSOLE_COPY.split("\n")[1], "", CONSOLE_COPY.split("\n")[3]]
+    top = classify_log(CONSOLE_COPY)[0]
+    assert (top.signature, top.line) == ("pip-install-failed", 4)
+    assert top.evidence[0] == "Step #0: error: command 'gcc' failed: No such file or directory"
+
+
+def test_pips_wheel_verdict_with_nothing_above_is_the_line_to_read():
+    top = classify_log('Step #0: Building wheel for hiredis (setup.py): started\n'
+                       'Step #0:  ERROR: Failed building wheel for hiredis\n')[0]
+    assert (top.signature, top.line) == ("pip-install-failed", 2)

@@ -7,7 +7,7 @@ import pytest
 
 from runbook_lib.diagnose import classify_log, load_catalogue, parse_catalogue
 from runbook_lib.diagnose import log_structure
-from runbook_lib.diagnose.lines import without_decoration
+from runbook_lib.diagnose.lines import own_text
 from runbook_lib.errors import ConfigError
 
 UNKNOWN = {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}
@@ -361,13 +361,18 @@ Step #0:  ERROR: Failed building wheel for hiredis
 
 
 def test_a_console_copy_with_each_timestamp_on_its_own_line_reads_as_one_output():
-    # Cloud Logging's console puts each entry's timestamp on a line of its own: those lines are blanked (line
-    # numbers kept), so pip's verdict on the wheel is read at the compiler's error above it in the same step
-    assert without_decoration(CONSOLE_COPY).split("\n")[:4] == \
-        ["", CONSOLE_COPY.split("\n")[1], "", CONSOLE_COPY.split("\n")[3]]
-    top = classify_log(CONSOLE_COPY)[0]
-    assert (top.signature, top.line) == ("pip-install-failed", 4)
-    assert top.evidence[0] == "Step #0: error: command 'gcc' failed: No such file or directory"
+    # Cloud Logging's console puts each entry's timestamp on a line of its own: such a line has no text of its
+    # own, so pip's verdict on the wheel is read at the compiler's error above it in the same step, also below
+    # a healthy log's lines and with each line's own timestamp in front
+    for text in (CONSOLE_COPY, "Step #0: Successfully built app\n" * 3 + CONSOLE_COPY,
+                 "".join(f"2024-11-29T03:01:13.657Z {line}\n" for line in CONSOLE_COPY.splitlines())):
+        top = classify_log(text)[0]
+        line = len(text.splitlines()) - len(CONSOLE_COPY.splitlines()) + 4
+        assert (top.signature, top.line) == ("pip-install-failed", line)
+        assert top.evidence[0].endswith("Step #0: error: command 'gcc' failed: No such file or directory")
+    assert own_text("2024-11-29 14:01:13.657 AEDT") == ""
+    # a word after the time is the line's own text, not the zone
+    assert own_text("2024-11-29 14:01:13.657 WARN disk almost full") == "WARN disk almost full"
 
 
 def test_pips_wheel_verdict_with_nothing_above_is_the_line_to_read():

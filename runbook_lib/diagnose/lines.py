@@ -26,7 +26,9 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|\d{1,6} \||[|│>*]+|--|#\d+ \d+(?:\.\d+)?|'
-                       r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+Z?))+\s*')
+                       r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+(?:Z| ?[A-Z]{3,5}(?=\s*$))?))+\s*')
+# (a timestamp's zone only when nothing follows it: Cloud Logging's console copies each entry's timestamp, zone
+# and all, onto a line of its own above the entry, a line with no text of its own)
 _WARNING = re.compile(r"^(?:npm )?(?:WARN|WARNING|Warning|warning)\b")
 
 
@@ -36,26 +38,20 @@ _WARNING = re.compile(r"^(?:npm )?(?:WARN|WARNING|Warning|warning)\b")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LINE_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?[A-Z]{3,4})? ?",
                              re.MULTILINE)
-# Cloud Logging's console copies each entry's timestamp onto a line of its own, above the entry's text
-_BARE_TIMESTAMP = re.compile(r"^[ \t]*\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?[A-Z]{3,4})?[ \t]*\r?$",
-                             re.MULTILINE)
 _INDENT = re.compile(r"^[ \t]+")
 HEAD_LINES = 5   # a log is timestamped (indented) when its first non-blank lines all are
 
 
 def without_decoration(text: str) -> str:
-    """The log without colour codes, without the timestamp in front of each line (or on a line of its own
-    above each), and dedented, when its first lines show it is timestamped or indented as a whole (a log
-    pasted into an indented block); line for line, so line numbers stay those of the log as given. Costs a pass over the text only when it has
+    """The log without colour codes, without the timestamp in front of each line, and dedented, when its
+    first lines show it is timestamped or indented as a whole (a log pasted into an indented block); line
+    for line, so line numbers stay those of the log as given. Costs a pass over the text only when it has
     something to remove (else a str.find and a look at its first lines)."""
     if "\x1b" in text:
         text = _ANSI.sub("", text)
     head = _head(text)
     if head and all(_LINE_TIMESTAMP.match(line) for line in head):
         text = _LINE_TIMESTAMP.sub("", text)
-        head = _head(text)
-    if any(_BARE_TIMESTAMP.match(line) for line in head):   # blank lines, so that the entries read as one output
-        text = _BARE_TIMESTAMP.sub("", text)
         head = _head(text)
     indents = [m.group(0) if (m := _INDENT.match(line)) else "" for line in head]
     common = min(indents, default="")

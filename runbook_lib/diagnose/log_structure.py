@@ -381,7 +381,7 @@ class LogShape:
             pos = text.rfind("\n", 0, end) + 1
             n -= 1
             line = text[pos:end].rstrip("\r")
-            if not line.strip():   # a blank line belongs to no step: the output goes on above it
+            if not own_text(line).strip():   # a line with no text of its own (blank, a bare timestamp) is in no step
                 continue
             if any(rule.hit(line) for rule in self.stops) or (here_step is not None and step_of(line) != here_step):
                 break

@@ -416,3 +416,27 @@ def test_the_sh_packages_failure_is_read_at_the_commands_stderr():
 ])
 def test_indented_text_keeps_the_indentation_under_the_prefix(line, text):
     assert indented_text(line) == text
+
+
+def test_cloud_runs_exit_and_probe_verdicts_are_read_at_the_containers_own_error_above():
+    log = ("INFO 2026-01-25T17:36:24Z Starting new instance. Reason: DEPLOYMENT_ROLLOUT\n"
+           "ERROR 2026-01-25T17:36:25Z ModuleNotFoundError: No module named 'flask'\n"
+           "WARNING 2026-01-25T17:36:25Z Container called exit(1).\n"
+           'ERROR 2026-01-25T17:36:26Z Default STARTUP TCP probe failed 1 time consecutively for container '
+           '"app" on port 8080. The instance was not started.\n')
+    top = classify_log(log)[0]
+    assert (top.signature, top.line) == ("container-start-failed", 2)
+    # with nothing above, the verdict is the line to read
+    alone = classify_log("\n".join(log.splitlines()[2:]))[0]
+    assert (alone.signature, alone.line) == ("container-start-failed", 1)
+
+
+def test_a_traceback_in_a_log_viewers_lines_above_cloud_runs_verdict_is_read_at_its_exception():
+    rev = "DEFAULT [svc-00032-vbm] "
+    log = (f"{rev}Traceback (most recent call last):\n"
+           f'{rev}  File "/app/main.py", line 14, in <module>\n'
+           f"{rev}    from processors import base\n"
+           f"{rev}ModuleNotFoundError: No module named 'processors'\n"
+           "WARNING [svc-00032-vbm] Container called exit(1).\n")
+    top = classify_log(log)[0]
+    assert (top.signature, top.line) == ("container-start-failed", 4)

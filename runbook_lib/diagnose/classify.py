@@ -156,6 +156,9 @@ def _finding(cat: Catalogue, shape: LogShape, sig: Signature, a: dict) -> Findin
         cause = shape.telling_line_below(starts[lead], lines[0], report.telling, report.next)
     if cause is None and cat.is_summary(evidence[0]):
         cause = shape.cause_of(starts[lead], lines[0])
+        # a traceback above a verdict (Cloud Run's on a container that exited): its exception says why
+        if cause is not None and (at := shape.text.rfind(cause[1], 0, starts[lead])) >= 0:
+            cause = shape.exception_below(at, cause[0]) or cause
     if cause is not None:
         if cause[0] in lines:   # itself a match further down
             at = lines.index(cause[0])

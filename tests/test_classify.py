@@ -495,7 +495,8 @@ def test_a_push_is_refused_when_the_registry_says_so_not_whenever_kaniko_failed_
 
 def test_causes_are_one_sentence():
     for sig in load_catalogue().signatures:
-        assert sig.cause.endswith(".") and sig.cause.count(". ") == 0, sig.id
+        for cause in [sig.cause] + [cause for _, cause, _ in sig.advice]:
+            assert cause.endswith(".") and cause.count(". ") == 0, sig.id
 
 
 # ---- catalogue validation -------------------------------------------------------------------

@@ -139,6 +139,43 @@ WORDINGS: dict[str, list[Wording]] = {
                 "dependencies to a patched Next.js version and redeploy: "
                 "https://nextjs.org/blog/CVE-2025-66478#fixed-versions"),
     ],
+    # Cloud Functions and App Engine quoting the buildpack's own error: as the message (2nd gen), or as the
+    # buildpacks' error JSON (pkg/buildererror/error.go: buildpackId, errorType, canonicalCode, errorMessage)
+    "buildpacks-no-entrypoint": [
+        Wording("Cloud Functions 2nd gen (quoted by gcloud)", "4643fc9c", GCF2_OP,
+                "ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed with status: FAILURE "
+                "and message: missing main.py and GOOGLE_FUNCTION_SOURCE not specified. Either create the function in "
+                "main.py or specify GOOGLE_FUNCTION_SOURCE to point to the file that contains the function. For more "
+                f"details see the logs at {BUILD_URL}."),
+        Wording("App Engine (quoted by gcloud app deploy)", "2d6951ba", "pkg/buildererror/error.go",
+                "ERROR: (gcloud.app.deploy) Error Response: [9] Cloud build 0b4f2e3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b "
+                'status: FAILURE. Build error details: {"error":{"buildpackId":"google.python.missing-entrypoint",'
+                '"buildpackVersion":"0.9.0","errorType":"BUILD_FAILED","canonicalCode":"INVALID_ARGUMENT","errorId":'
+                '"0f1e2d3c","errorMessage":"for Python, provide a main.py or app.py file or set an entrypoint with '
+                '\\"GOOGLE_ENTRYPOINT\\" env var or by creating a \\"Procfile\\" file"},"stats":[]}.'),
+    ],
+    "buildpacks-python-version": [
+        Wording("Cloud Functions 2nd gen (quoted by gcloud)", "4643fc9c", GCF2_OP,
+                "ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed with status: FAILURE "
+                "and message: invalid Python version specified: no matching version found for constraint 3.99. For "
+                f"more details see the logs at {BUILD_URL}."),
+    ],
+    "buildpacks-detect-failed": [
+        Wording("Cloud Functions 2nd gen (quoted by gcloud)", "4643fc9c", GCF2_OP,
+                "ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed with status: FAILURE "
+                "and message: No buildpack groups passed detection."),
+    ],
+    "pip-install-failed": [
+        Wording("Cloud Functions (quoted by gcloud)", "2d6951ba", "pkg/buildererror/error.go",
+                'ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed: {"metrics":{},'
+                '"error":{"buildpackId":"google.python.pip","buildpackVersion":"0.9.2","errorType":"UNEXPECTED",'
+                '"canonicalCode":"UNKNOWN","errorId":"1a2b3c4d","errorMessage":"ERROR: Could not find a version that '
+                'satisfies the requirement nba-internal==9.9.9 (from -r requirements.txt (line 4)) (from versions: '
+                'none)"}}'),
+        Wording(FIREBASE, "a786bda7", FB_V2_OP,
+                "⚠  functions: Build failed with status: FAILURE and message: installing requirements.txt with uv: "
+                f"exit status 1. For more details see the logs at {BUILD_URL}.", framed=""),
+    ],
     "logs-bucket-forbidden": [
         # App Engine creating its build when the build's account may not write the default logs bucket
         Wording("App Engine (quoted by gcloud app deploy)", "2024", APP_OP,

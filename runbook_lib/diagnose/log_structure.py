@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Callable, Iterator
 
 from .lines import (ERROR_WORD, FAILURE_WORD, LineRule, first_line, is_warning, last_line, line_at, lines_hit,
-                    names_failure, own_text, step_of)
+                    indented_text, names_failure, own_text, step_of)
 
 MAX_LOOK_BACK = 40            # lines searched above a summary line for the line that states the cause
 MAX_CAUSE_BELOW = 10          # lines of a message read below a summary that ends with a colon
@@ -31,7 +31,8 @@ _CLOUD_BUILD_OWN = re.compile(r"(?:(?:Starting|Finished) Step #\d+\b.*|ERROR|-+)
 # names the exception (`ModuleNotFoundError: No module named 'main'`, `pkg.errors.HaltServer: ...`)
 _TRACEBACK = re.compile(r'^\s*(?:Traceback \(most recent call last\):|File "[^"]+", line \d+)')
 _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
-_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Server)\b")
+# an exception's (dotted) name: one that says so, or any name alone or before its message (`sh.ErrorReturnCode_1:`)
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:(?:Error|Exception|Exit|Interrupt|Server)\b|(?=:|\s*$))")
 MAX_TRACEBACK = 100                 # lines searched below a frame for the exception that ends it
 
 
@@ -362,7 +363,7 @@ class LogShape:
         if not _TRACEBACK.match(own_text(line_at(self.text, start))):
             return None
         for n, line in self._lines_below(start, lineno, MAX_TRACEBACK):
-            own = own_text(line)
+            own = indented_text(line)
             if not _TRACEBACK.match(own) and not _FRAME_BODY.match(own):
                 return (n, line) if _EXCEPTION.match(own) else None
         return None
@@ -381,6 +382,8 @@ class LogShape:
             pos = text.rfind("\n", 0, end) + 1
             n -= 1
             line = text[pos:end].rstrip("\r")
+            if not own_text(line).strip():   # a line with no text of its own (blank, a bare timestamp) is in no step
+                continue
             if any(rule.hit(line) for rule in self.stops) or (here_step is not None and step_of(line) != here_step):
                 break
             if names_failure(line) and not self.uninformative_line(line):

@@ -490,7 +490,7 @@ NEAR_MISSES: list[tuple[str, Wording]] = [
 ]
 
 
-def _framings(w: Wording) -> list[tuple[str, int, str]]:
+def framings(w: Wording) -> list[tuple[str, int, str]]:
     """(log, line of the message, the message's line as given) for the message alone and framed."""
     out = [(w.message + "\n", 1, w.message)]
     if w.framed == "step":
@@ -500,25 +500,36 @@ def _framings(w: Wording) -> list[tuple[str, int, str]]:
     return out
 
 
-def _cases():
-    for signature, rows in WORDINGS.items():
+def cases(wordings: dict[str, list[Wording]]):
+    for signature, rows in wordings.items():
         for n, w in enumerate(rows):
             yield pytest.param(signature, w, id=f"{signature}-{n}")
 
 
-@pytest.mark.parametrize("signature, wording", list(_cases()))
-def test_a_producers_wording_of_a_cause_gives_its_signature_on_its_own_line(signature, wording):
-    for log, line, text in _framings(wording):
+def near_miss_ids(near_misses: list[tuple[str, Wording]]) -> list[str]:
+    return [f"not-{s}-{n}" for n, (s, _) in enumerate(near_misses)]
+
+
+def gives_its_signature_on_its_own_line(signature: str, wording: Wording) -> None:
+    for log, line, text in framings(wording):
         top = classify_log(log)[0]
         assert (top.signature, top.line) == (signature, line), log
         assert top.evidence[0] == text[:MAX_EVIDENCE_CHARS]
 
 
-@pytest.mark.parametrize("signature, wording", NEAR_MISSES, ids=[f"not-{s}-{n}" for n, (s, _) in
-                                                                  enumerate(NEAR_MISSES)])
-def test_a_wording_that_only_looks_like_a_cause_does_not_give_its_signature(signature, wording):
-    for log, _, _ in _framings(wording):
+def does_not_give(signature: str, wording: Wording) -> None:
+    for log, _, _ in framings(wording):
         assert classify_log(log)[0].signature != signature, log
+
+
+@pytest.mark.parametrize("signature, wording", list(cases(WORDINGS)))
+def test_a_producers_wording_of_a_cause_gives_its_signature_on_its_own_line(signature, wording):
+    gives_its_signature_on_its_own_line(signature, wording)
+
+
+@pytest.mark.parametrize("signature, wording", NEAR_MISSES, ids=near_miss_ids(NEAR_MISSES))
+def test_a_wording_that_only_looks_like_a_cause_does_not_give_its_signature(signature, wording):
+    does_not_give(signature, wording)
 
 
 def test_every_signature_but_unknown_has_producer_wordings():

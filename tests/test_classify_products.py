@@ -1,0 +1,270 @@
+"""classify_log on the managed products' own wordings: the deploy surfaces that quote or frame a build's failure
+(Cloud Functions 1st and 2nd gen through gcloud, the Firebase CLI and App Hosting's adapters, App Engine through
+gcloud, Cloud Run source deploys) and their start failures. The second producers sweep; the first, and the row
+format this file shares, is test_classify_producers.py.
+
+Each row cites the producer, the commit (short hash), tag or documentation page where the wording appears and
+the source path that prints or frames it. Where the text is the service's own (an operation's error that gcloud or
+the Firebase CLI only quotes), the path is the client code that frames it and the comment above the row names the
+page that documents the text. gcloud and the Firebase CLI print these lines themselves, or inside a Cloud Build
+step that deploys (`framed="step"`); a Cloud Run revision's or a function's own log line is printed alone.
+
+Shaped only on producer source and Google's documentation, never on the held-out real logs.
+"""
+from __future__ import annotations
+
+import pytest
+
+from runbook_lib.diagnose import classify_log
+from test_classify_producers import (GCLOUD, Wording, cases, does_not_give, gives_its_signature_on_its_own_line,
+                                     near_miss_ids)
+
+FIREBASE = "firebase/firebase-tools"
+ADAPTERS = "FirebaseExtended/firebase-framework-tools"
+FF_NODE = "GoogleCloudPlatform/functions-framework-nodejs"
+GCF1_WORKER = "Cloud Functions 1st gen Node.js worker (quoted as `Function load error`)"
+GCF2_OP = "lib/googlecloudsdk/api_lib/functions/v2/util.py"   # gcloud's `OperationError: code=N, message=...`
+GCF1_OP = "lib/googlecloudsdk/api_lib/functions/v1/operations.py"
+FB_V2_OP = "src/gcp/cloudfunctionsv2.ts"   # the Firebase CLI's `functions: <the operation's error>` warning
+APP_OP = "lib/googlecloudsdk/api_lib/app/operations_util.py"   # gcloud app deploy's `Error Response: [N] ...`
+RUN_DEPLOY = "lib/surface/run/deploy.py"
+CF_DOCS = "https://cloud.google.com/functions/docs/troubleshooting"
+CF1_DOCS = "https://cloud.google.com/functions/1stgendocs/troubleshooting"
+RUN_DOCS = "https://cloud.google.com/run/docs/troubleshooting"
+AEFLEX_DOCS = "https://cloud.google.com/endpoints/docs/openapi/troubleshoot-aeflex-deployment"
+BUILD_URL = "https://console.cloud.google.com/cloud-build/builds;region=us-central1/0b4f2e3a?project=123"
+GCF2_BUILD_SA = ("Build failed with status: FAILURE. Could not build the function due to a missing permission on the "
+                 "build service account. If you didn't revoke that permission explicitly, this could be caused by a "
+                 "change in the organization policies. Please refer to the following documentation for more details "
+                 "and resolution: https://cloud.google.com/functions/docs/troubleshooting#build-service-account")
+SECRET_DENIED = ("spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Permission denied on secret: "
+                 "projects/123/secrets/db-pass/versions/latest for Revision service account "
+                 "123-compute@developer.gserviceaccount.com. The service account used must be granted the 'Secret "
+                 "Manager Secret Accessor' role (roles/secretmanager.secretAccessor) at the secret, project or higher "
+                 "level.")
+
+WORDINGS: dict[str, list[Wording]] = {
+    "container-start-failed": [
+        # Cloud Functions 1st gen: the worker could not load the function (its file, its export, its code), quoted
+        # by gcloud as `Function load error: ...` (the first sweep covered `Code in file ... can't be loaded`)
+        Wording(GCF1_WORKER, "2018", "worker.js (processNodeModuleDefinition)",
+                "ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Function load error: File index.js "
+                "or function.js that is expected to define function doesn't exist in the root directory."),
+        Wording(GCF1_WORKER, "2018", "worker.js (getUserFunction)",
+                "ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Function load error: Node.js module "
+                "defined by file index.js is expected to export function named helloWorld"),
+        # ... and the Node.js Functions Framework (2nd gen, and 1st gen since Node.js 10) in the function's own log
+        Wording(FF_NODE, "01052d62", "src/loader.ts",
+                "Function 'hello-world' is not defined in the provided module.", framed=""),
+        Wording(FF_NODE, "01052d62", "src/loader.ts", "Provided module can't be loaded.", framed=""),
+        # Cloud Functions 2nd gen's Cloud Run service whose health check failed, as the Firebase CLI prints it
+        Wording(FIREBASE, "a786bda7", FB_V2_OP,
+                "⚠  functions: Could not create or update Cloud Run service helloworld, Container Healthcheck failed. "
+                "Revision 'helloworld-00001-abc' is not ready and cannot serve traffic. The user-provided container "
+                "failed to start and listen on the port defined provided by the PORT=8080 environment variable. Logs "
+                "for this revision might contain more information."),
+        # Cloud Run: the instance ran out of memory (at start, before it ever listened)
+        Wording("Cloud Run (revision log)", RUN_DOCS, "-",
+                "Memory limit of 512 MiB exceeded with 513 MiB used. Consider increasing the memory limit, see "
+                "https://cloud.google.com/run/docs/configuring/memory-limits", framed=""),
+        Wording("Cloud Run (revision log)", "2020", "-",
+                "Memory limit of 256M exceeded with 259M used. Consider increasing the memory limit, see "
+                "https://cloud.google.com/run/docs/configuring/memory-limits", framed=""),
+        # App Engine flexible: a version that never became healthy (documented), and before 2017 its VMs
+        Wording("App Engine flexible (quoted by gcloud app deploy)", AEFLEX_DOCS, APP_OP,
+                "ERROR: (gcloud.app.deploy) Error Response: [4] Your deployment has failed to become healthy in the "
+                "allotted time and therefore was rolled back. If you believe this was an error, try adjusting the "
+                "'app_start_timeout_sec' setting in the 'readiness_check' section."),
+        Wording("App Engine flexible (quoted by gcloud preview app deploy)", "2016", APP_OP,
+                "ERROR: (gcloud.preview.app.deploy) Error Response: [13] Timed out when starting VMs. It's possible "
+                "that the application code is unhealthy. (0/1 ready, 1 still deploying)."),
+    ],
+    "source-fetch-failed": [
+        # (gcloud's own lines, printed alone: inside a Cloud Build step the catalogue reads a failed fetch as the
+        # step's, not the build's own source fetch)
+        # Cloud Functions 2nd gen when its build account (since 2024 the Compute Engine default) lacks the Cloud
+        # Build builder role; documented at CF_DOCS#build-service-account
+        Wording("Cloud Functions 2nd gen (quoted by gcloud)", "4643fc9c", GCF2_OP,
+                f"ERROR: (gcloud.functions.deploy) OperationError: code=3, message={GCF2_BUILD_SA}", framed=""),
+        Wording(FIREBASE, "a786bda7", FB_V2_OP, f"⚠  functions: {GCF2_BUILD_SA}", framed=""),
+        # Cloud Build refusing a build whose uploaded source its account may not read, or that is not there
+        Wording("Cloud Build API (quoted by gcloud builds submit)", "4643fc9c",
+                "lib/googlecloudsdk/command_lib/builds/submit_util.py",
+                "ERROR: (gcloud.builds.submit) INVALID_ARGUMENT: could not resolve source: googleapi: Error 403: "
+                "123-compute@developer.gserviceaccount.com does not have storage.objects.get access to the Google "
+                "Cloud Storage object. Permission 'storage.objects.get' denied on resource (or it may not exist)., "
+                "forbidden", framed=""),
+        Wording("Cloud Build API (quoted by gcloud run deploy --source)", "4643fc9c", RUN_DEPLOY,
+                "ERROR: (gcloud.run.deploy) INVALID_ARGUMENT: Invalid build request. could not resolve source: "
+                "googleapi: Error 403: 123-compute@developer.gserviceaccount.com does not have storage.objects.get "
+                "access to the Google Cloud Storage object.", framed=""),
+        Wording("Cloud Build API (quoted by gcloud builds submit)", "4643fc9c",
+                "lib/googlecloudsdk/command_lib/builds/submit_util.py",
+                "ERROR: (gcloud.builds.submit) INVALID_ARGUMENT: could not resolve source: googleapi: Error 404: The "
+                "specified bucket does not exist., notFound", framed=""),
+        # Cloud Functions 2nd gen's own source bucket (documented at CF_DOCS)
+        Wording("Cloud Functions 2nd gen (quoted by gcloud)", "4643fc9c", GCF2_OP,
+                "ERROR: (gcloud.functions.deploy) OperationError: code=7, message=Access to bucket "
+                "gcf-v2-sources-123-us-central1 denied. You must grant Storage Object Viewer permission to "
+                "123-compute@developer.gserviceaccount.com.", framed=""),
+    ],
+    "buildpacks-build-failed": [
+        # Cloud Functions 2nd gen (buildpacks only) quoting a build that failed for a reason it does not name
+        Wording("Cloud Functions 2nd gen (quoted by gcloud)", "4643fc9c", GCF2_OP,
+                "ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed with status: FAILURE "
+                f"and message: An unexpected error occurred. Refer to build logs: {BUILD_URL}"),
+        Wording(FIREBASE, "a786bda7", FB_V2_OP,
+                "⚠  functions: Build failed with status: FAILURE and message: An unexpected error occurred. Refer to "
+                f"build logs: {BUILD_URL}", framed=""),
+        # the Firebase CLI's verdicts on an App Hosting rollout (App Hosting builds with buildpacks only)
+        Wording(FIREBASE, "a786bda7", "src/deploy/apphosting/release.ts",
+                "⚠  apphosting: Rollout for backend shop-web failed.", framed=""),
+        Wording(FIREBASE, "a786bda7", "src/apphosting/rollout.ts",
+                f"⬢  apphosting: FirebaseError: Failed to build your app. Please inspect the build logs at {BUILD_URL}",
+                framed=""),
+        # App Hosting's build package and adapters, inside the buildpacks build
+        Wording(ADAPTERS, "6b6c601", "packages/@apphosting/build/src/index.ts",
+                "Error: Failed to fetch @apphosting/adapter-nextjs: 503 Service Unavailable"),
+        Wording(ADAPTERS, "6b6c601", "packages/@apphosting/build/src/index.ts",
+                "Error: Could not find 'latest' dist-tag for @apphosting/adapter-angular"),
+        Wording(ADAPTERS, "6b6c601", "packages/@apphosting/common/src/index.ts",
+                "Error: Build process exited with error code 1."),
+        Wording(ADAPTERS, "6b6c601", "packages/@apphosting/adapter-angular/src/utils.ts",
+                "Error: Currently, only the following builders are supported: @angular-devkit/build-angular:"
+                "application,@angular/build:application,@analogjs/platform:vite."),
+        Wording(ADAPTERS, "6b6c601", "packages/@apphosting/adapter-angular/src/bin/build.ts",
+                "Error: No output from Angular build command, expecting a build manifest file."),
+        Wording(ADAPTERS, "6b6c601", "packages/@apphosting/adapter-nextjs/src/utils.ts",
+                "Error: CVE-2025-55182: Vulnerable Next version 15.1.0 detected. Deployment blocked. Update your app's "
+                "dependencies to a patched Next.js version and redeploy: "
+                "https://nextjs.org/blog/CVE-2025-66478#fixed-versions"),
+    ],
+    # Cloud Functions and App Engine quoting the buildpack's own error: as the message (2nd gen), or as the
+    # buildpacks' error JSON (pkg/buildererror/error.go: buildpackId, errorType, canonicalCode, errorMessage)
+    "buildpacks-no-entrypoint": [
+        Wording("Cloud Functions 2nd gen (quoted by gcloud)", "4643fc9c", GCF2_OP,
+                "ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed with status: FAILURE "
+                "and message: missing main.py and GOOGLE_FUNCTION_SOURCE not specified. Either create the function in "
+                "main.py or specify GOOGLE_FUNCTION_SOURCE to point to the file that contains the function. For more "
+                f"details see the logs at {BUILD_URL}."),
+        Wording("App Engine (quoted by gcloud app deploy)", "2d6951ba", "pkg/buildererror/error.go",
+                "ERROR: (gcloud.app.deploy) Error Response: [9] Cloud build 0b4f2e3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b "
+                'status: FAILURE. Build error details: {"error":{"buildpackId":"google.python.missing-entrypoint",'
+                '"buildpackVersion":"0.9.0","errorType":"BUILD_FAILED","canonicalCode":"INVALID_ARGUMENT","errorId":'
+                '"0f1e2d3c","errorMessage":"for Python, provide a main.py or app.py file or set an entrypoint with '
+                '\\"GOOGLE_ENTRYPOINT\\" env var or by creating a \\"Procfile\\" file"},"stats":[]}.'),
+    ],
+    "buildpacks-python-version": [
+        Wording("Cloud Functions 2nd gen (quoted by gcloud)", "4643fc9c", GCF2_OP,
+                "ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed with status: FAILURE "
+                "and message: invalid Python version specified: no matching version found for constraint 3.99. For "
+                f"more details see the logs at {BUILD_URL}."),
+    ],
+    "buildpacks-detect-failed": [
+        Wording("Cloud Functions 2nd gen (quoted by gcloud)", "4643fc9c", GCF2_OP,
+                "ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed with status: FAILURE "
+                "and message: No buildpack groups passed detection."),
+    ],
+    "pip-install-failed": [
+        Wording("Cloud Functions (quoted by gcloud)", "2d6951ba", "pkg/buildererror/error.go",
+                'ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed: {"metrics":{},'
+                '"error":{"buildpackId":"google.python.pip","buildpackVersion":"0.9.2","errorType":"UNEXPECTED",'
+                '"canonicalCode":"UNKNOWN","errorId":"1a2b3c4d","errorMessage":"ERROR: Could not find a version that '
+                'satisfies the requirement nba-internal==9.9.9 (from -r requirements.txt (line 4)) (from versions: '
+                'none)"}}'),
+        Wording(FIREBASE, "a786bda7", FB_V2_OP,
+                "⚠  functions: Build failed with status: FAILURE and message: installing requirements.txt with uv: "
+                f"exit status 1. For more details see the logs at {BUILD_URL}.", framed=""),
+    ],
+    "logs-bucket-forbidden": [
+        # App Engine creating its build when the build's account may not write the default logs bucket
+        Wording("App Engine (quoted by gcloud app deploy)", "2024", APP_OP,
+                'ERROR: (gcloud.app.deploy) Error Response: [13] Failed to create cloud build: invalid bucket '
+                '"519972873954.cloudbuild-logs.googleusercontent.com";default Cloud Build service account or '
+                'user-specified service account does not have access to the bucket', framed=""),
+    ],
+}
+
+NEAR_MISSES: list[tuple[str, Wording]] = [
+    # a revision that never ran its code: a secret its account may not read, or that does not exist
+    # (documented at RUN_DOCS), through gcloud run deploy and through Cloud Functions 2nd gen
+    ("container-start-failed", Wording("Cloud Run API (quoted by gcloud run deploy)", RUN_DOCS, RUN_DEPLOY,
+     f"ERROR: (gcloud.run.deploy) Revision 'svc-00002-abc' is not ready and cannot serve traffic. {SECRET_DENIED}")),
+    ("container-start-failed", Wording("Cloud Run API (quoted by gcloud run deploy)", RUN_DOCS, RUN_DEPLOY,
+     "ERROR: (gcloud.run.deploy) Revision 'svc-00002-abc' is not ready and cannot serve traffic. "
+     "spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Secret "
+     "projects/123/secrets/db-pass/versions/latest was not found")),
+    ("container-start-failed", Wording("Cloud Functions 2nd gen (quoted by gcloud)", "4643fc9c", GCF2_OP,
+     "ERROR: (gcloud.functions.deploy) OperationError: code=9, message=Could not create or update Cloud Run service "
+     f"fn, Revision 'fn-00002-xyz' is not ready and cannot serve traffic. {SECRET_DENIED}")),
+    # ... or an image the service agent may not read (documented at RUN_DOCS): no start failure, and no push
+    *[(signature, Wording("Cloud Run API (quoted by gcloud run deploy)", RUN_DOCS, RUN_DEPLOY,
+       "ERROR: (gcloud.run.deploy) Revision 'svc-00002-abc' is not ready and cannot serve traffic. Google Cloud Run "
+       "Service Agent service-123@serverless-robot-prod.iam.gserviceaccount.com must have permission to read the "
+       "image, us-docker.pkg.dev/p/r/svc:latest. Ensure that the provided container image URL is correct and that "
+       "the above account has permission to access the image."))
+      for signature in ("container-start-failed", "push-permission-denied")],
+    # App Engine flexible's infrastructure (zone resources, quota) not becoming healthy is not the build's
+    # timeout; neither is gcloud giving up polling a function's operation, nor the Firebase CLI's retries on quota
+    ("build-timeout", Wording("App Engine flexible (quoted by gcloud app deploy)", "2019", APP_OP,
+     "ERROR: (gcloud.app.deploy) Error Response: [4] Timed out waiting for the app infrastructure to become "
+     "healthy.")),
+    ("build-timeout", Wording(GCLOUD, "4643fc9c", GCF2_OP,
+     "ERROR: (gcloud.functions.deploy) Operation projects/p/locations/us-central1/operations/operation-1700000000 "
+     "is taking too long")),
+    ("build-timeout", Wording(FIREBASE, "a786bda7", "src/deploy/functions/release/reporter.ts",
+     "Exceeded maximum retries while deploying functions. If you are deploying a large number of functions, please "
+     "deploy your functions in batches by using the --only flag, and wait a few minutes before deploying again. Go "
+     "to https://firebase.google.com/docs/cli/#partial_deploys to learn more.", framed="")),
+    # Cloud Functions' own build environment failing (an internal error), and a quota retry, are no failed build
+    ("buildpacks-build-failed", Wording("Cloud Functions 1st gen (quoted by gcloud)", "4643fc9c", GCF1_OP,
+     "ERROR: (gcloud.functions.deploy) OperationError: code=13, message=Error in the build environment")),
+    ("buildpacks-build-failed", Wording(FIREBASE, "a786bda7", "src/gcp/cloudfunctions.ts",
+     '⚠  functions: got "Quota Exceeded" error while trying to create projects/p/locations/us-central1/functions/fn. '
+     "Waiting to retry...", framed="")),
+    # a deployer refused the function itself (documented at CF_DOCS and CF1_DOCS): no refused image push
+    ("push-permission-denied", Wording("Cloud Functions API (quoted by gcloud)", CF_DOCS, GCF2_OP,
+     "ERROR: (gcloud.functions.deploy) ResponseError: status=[403], code=[Ok], message=[Caller is missing permission "
+     "'iam.serviceaccounts.actAs' on service account projects/-/serviceAccounts/"
+     "123-compute@developer.gserviceaccount.com.]")),
+    ("push-permission-denied", Wording("Cloud Functions API (quoted by gcloud)", CF1_DOCS, GCF1_OP,
+     "ERROR: (gcloud.functions.deploy) PERMISSION_DENIED: Permission 'cloudfunctions.functions.sourceCodeSet' denied "
+     "on resource 'projects/p/locations/us-central1' (or resource may not exist)")),
+]
+
+
+@pytest.mark.parametrize("signature, wording", list(cases(WORDINGS)))
+def test_a_managed_products_wording_of_a_cause_gives_its_signature_on_its_own_line(signature, wording):
+    gives_its_signature_on_its_own_line(signature, wording)
+
+
+@pytest.mark.parametrize("signature, wording", NEAR_MISSES, ids=near_miss_ids(NEAR_MISSES))
+def test_a_managed_products_wording_that_only_looks_like_a_cause_does_not_give_its_signature(signature, wording):
+    does_not_give(signature, wording)
+
+
+def test_a_cloud_run_source_deploy_that_failed_its_build_is_a_buildpacks_failure_only_when_it_used_buildpacks():
+    # gcloud run deploy --source names the builder it chose, then the build's verdict (lib/surface/run/deploy.py,
+    # lib/googlecloudsdk/command_lib/run/sourcedeploys/deployer.py at 4643fc9c); the cause is in the build's log
+    def deploy(build_type: str) -> str:
+        return (f"Building using {build_type} and deploying container to Cloud Run service [svc] in project [p] "
+                "region [us-central1]\n"
+                "X Building and deploying new service... Building Container.\n"
+                f"  X Building Container... Container build failed and logs are available at [ {BUILD_URL} ].\n"
+                "Deployment failed\n")
+    buildpacks = classify_log(deploy("Buildpacks"))[0]
+    assert (buildpacks.signature, buildpacks.line) == ("buildpacks-build-failed", 3)
+    assert classify_log(deploy("Dockerfile"))[0].signature == "unknown"
+
+
+def test_the_app_hosting_adapters_verdict_gives_way_to_the_apps_own_build_error_above_it():
+    # @apphosting/common rejects with `Build process exited with error code N.` after the framework's own build
+    # (here Next.js's prerendering, in words no signature knows) failed: the app's error is the one to read
+    log = ('Step #2 - "build": === Node.js - Firebase Nextjs (google.nodejs.firebasenextjs@0.0.1) ===\n'
+           'Step #2 - "build":    Generating static pages (0/25) ...\n'
+           'Step #2 - "build": Error occurred prerendering page "/login". Read more: '
+           'https://nextjs.org/docs/messages/prerender-error\n'
+           'Step #2 - "build": Export encountered an error on /login/page: /login, exiting the build.\n'
+           'Step #2 - "build": Error: Build process exited with error code 1.\n')
+    top = classify_log(log)[0]
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 3)

@@ -119,7 +119,7 @@ def planted_tables(draw):
     gone = draw(st.sets(st.integers(0, rows - 1), max_size=3))
     test = [r for r in test if r["k"] not in gone]
     test += [{"k": 100 + n, **{c: draw(value(c)) for c in COLUMNS}} for n in range(draw(st.integers(0, 3)))]
-    return prod, test, draw(st.sampled_from([0.0, 1e-6]))
+    return prod, test, draw(st.sampled_from([0.0, 1e-6])), draw(st.sampled_from([1, 2, 1000]))
 
 
 def same(column: str, p, t, abs_tol: float) -> bool:
@@ -157,10 +157,10 @@ class NoDryRun:
 @given(planted_tables())
 def test_planted_differences_in_every_column_type_are_found_exactly(wh, planted):
     # a few examples of up to 30 rows, each with up to 3 changed cells (the statement, not the rows, costs)
-    prod, test, abs_tol = planted
+    prod, test, abs_tol, sample_rows = planted
     load(wh, "p.x", prod)
     load(wh, "t.x", test)
-    diff = compare_tables(NoDryRun(wh), "p.x", "t.x", ["k"], abs_tol=abs_tol)
+    diff = compare_tables(NoDryRun(wh), "p.x", "t.x", ["k"], abs_tol=abs_tol, sample_rows=sample_rows)
     tests = {r["k"]: r for r in test}
     pairs = [(p, tests[p["k"]]) for p in prod if p["k"] in tests]
     differing = {(p["k"], c) for p, t in pairs for c in COLUMNS if not same(c, p[c], t[c], abs_tol)}
@@ -168,7 +168,15 @@ def test_planted_differences_in_every_column_type_are_found_exactly(wh, planted)
     assert (diff.only_in_prod, diff.only_in_test) == (len(prod) - len(pairs), len(test) - len(pairs))
     assert diff.column_mismatches == {c: sum(1 for _, col in differing if col == c) for c in COLUMNS}
     assert diff.changed_rows == len({k for k, _ in differing})
-    assert set(zip(diff.sample["k"], diff.sample["column"])) == differing
+    # the samples: the first changed rows and the first keys on each side only, by key, up to sample_rows
+    sampled = set(sorted({k for k, _ in differing})[:sample_rows])
+    assert set(zip(diff.sample["k"], diff.sample["column"])) == {(k, c) for k, c in differing if k in sampled}
+    assert diff.sample["k"].tolist() == sorted(diff.sample["k"])
+    one_sided = diff.one_sided_keys
+    only_prod = sorted(p["k"] for p in prod if p["k"] not in tests)
+    only_test = sorted(k for k in tests if k not in {p["k"] for p in prod})
+    assert one_sided.loc[one_sided["side"] == "production", "k"].tolist() == only_prod[:sample_rows]
+    assert one_sided.loc[one_sided["side"] == "test", "k"].tolist() == only_test[:sample_rows]
     identical = not differing and len(prod) == len(test) == len(pairs)
     assert (diff.verdict == "pass") == identical, diff.summary
     assert ("matches" in diff.summary) == identical
@@ -302,3 +310,4 @@ def test_both_targets_find_the_same_planted_differences(wh):
     for name in ("changed_rows", "matched_rows", "only_in_prod", "only_in_test", "verdict", "summary"):
         assert getattr(local, name) == getattr(cloud, name), name
     assert local.sample.astype(str).values.tolist() == cloud.sample.astype(str).values.tolist()
+    assert local.one_sided_keys.values.tolist() == cloud.one_sided_keys.values.tolist() == [["production", 5], ["test", 9]]

@@ -311,3 +311,30 @@ def test_both_targets_find_the_same_planted_differences(wh):
         assert getattr(local, name) == getattr(cloud, name), name
     assert local.sample.astype(str).values.tolist() == cloud.sample.astype(str).values.tolist()
     assert local.one_sided_keys.values.tolist() == cloud.one_sided_keys.values.tolist() == [["production", 5], ["test", 9]]
+
+
+def test_both_targets_tell_a_json_null_from_a_sql_null_only_in_a_json_column(wh):
+    # JSON functions doc (JSON encodings): TO_JSON_STRING writes a SQL NULL as null, and a JSON value as
+    # its own text, so a JSON null and a SQL NULL have one text. In a JSON column the comparison tells
+    # them apart (IS NULL first; gcp's fingerprint hashes the column's text, NULL staying NULL, the
+    # sandbox's hashes the value); in a STRUCT field or an ARRAY element, compared by JSON text on
+    # either target (ARRAY and STRUCT have no `=` with a JSON inside), they are the same.
+    prod = ("SELECT 1 AS k, JSON 'null' AS j, STRUCT(1 AS a, JSON 'null' AS j) AS r, [JSON 'null'] AS arr "
+            "UNION ALL SELECT 2, CAST(NULL AS JSON), STRUCT(1 AS a, CAST(NULL AS JSON) AS j), [JSON '1'] "
+            "UNION ALL SELECT 3, JSON 'null', STRUCT(2 AS a, JSON 'null' AS j), [JSON 'null']")
+    test = ("SELECT 1 AS k, CAST(NULL AS JSON) AS j, STRUCT(1 AS a, CAST(NULL AS JSON) AS j) AS r, [JSON 'null'] AS arr "
+            "UNION ALL SELECT 2, JSON 'null', STRUCT(1 AS a, JSON 'null' AS j), [JSON '1'] "
+            "UNION ALL SELECT 3, JSON 'null', STRUCT(2 AS a, JSON 'null' AS j), [JSON 'null']")
+    wh.execute(f"CREATE OR REPLACE TABLE p.jnull AS {prod}")
+    wh.execute(f"CREATE OR REPLACE TABLE t.jnull AS {test}")
+    assert wh.query("SELECT r.j IS NULL AS field_null, j IS NULL AS null FROM p.jnull ORDER BY k").values.tolist() == \
+        [[False, False], [True, True], [False, False]]
+    with FakeBigQuery(wh, project=PROJECT) as fake:
+        gcp = connect("gcp", project=PROJECT, endpoints={"bigquery": fake.endpoint}, anonymous=True)
+        try:
+            found = [compare_tables(w, "p.jnull", "t.jnull", ["k"]) for w in (wh, gcp.warehouse)]
+        finally:
+            gcp.close()
+    for diff in found:
+        assert diff.column_mismatches == {"j": 2, "r": 0, "arr": 0} and diff.changed_rows == 2
+        assert diff.sample[["k", "prod_value", "test_value"]].values.tolist() == [[1, "null", None], [2, None, "null"]]

@@ -771,6 +771,33 @@ def test_to_json_string_of_null_is_the_json_null(wh):
                    "TO_JSON_STRING(CAST(NULL AS JSON)) = TO_JSON_STRING([1])") == ("null", "null", "null", '{"a":null}', False)
 
 
+def test_json_type_names_bigquerys_types_and_tells_a_json_null_from_a_sql_null(wh):
+    # JSON functions doc (JSON_TYPE): the type of the outermost JSON value, one of object, array,
+    # string, number, boolean, null; SQL NULL for a SQL NULL (the page's own example, then NULL).
+    # DuckDB's json_type alone names its own types (UBIGINT, DOUBLE, VARCHAR, NULL, ...).
+    df = wh.query("""SELECT JSON_TYPE(json_val) AS type FROM UNNEST([JSON '"apple"', JSON '10', JSON '3.14',
+                     JSON 'null', JSON '{"city": "New York", "State": "NY"}', JSON '["apple", "banana"]',
+                     JSON 'false', CAST(NULL AS JSON)]) AS json_val WITH OFFSET AS o ORDER BY o""")
+    assert df.type.tolist()[:7] == ["string", "number", "number", "null", "object", "array", "boolean"]
+    assert pd.isna(df.type.tolist()[7])
+    # a JSON null in a STRUCT field is a JSON null there too, not a NULL field
+    assert row(wh, "SELECT JSON_TYPE(STRUCT(JSON 'null' AS j).j), STRUCT(JSON 'null' AS j).j IS NULL, "
+                   "JSON_TYPE(STRUCT(CAST(NULL AS JSON) AS j).j)") == ("null", False, None)
+
+
+def test_json_query_of_a_string_finds_a_sql_null_where_of_json_a_json_null(wh):
+    # JSON functions doc (JSON_QUERY, JSON_EXTRACT): of a JSON-formatted STRING "Extracts a SQL NULL
+    # when a JSON-formatted string null is encountered"; of JSON, "Extracts a JSON null" (the page's
+    # examples: JSON_QUERY('{"a":null}', "$.a") is a SQL NULL, JSON_QUERY(JSON '{"a":null}', "$.a") a
+    # JSON 'null'; a missing key is a SQL NULL either way). DuckDB's -> alone gives the JSON null for both.
+    for function in ("JSON_QUERY", "JSON_EXTRACT"):
+        assert row(wh, f"""SELECT {function}('{{"a":null}}', "$.a") IS NULL, {function}('{{"a":null}}', "$.b") IS NULL,
+                           {function}("null", "$") IS NULL, {function}('{{"a":[1, null]}}', "$.a"),
+                           {function}(JSON '{{"a":null}}', "$.a") IS NULL, JSON_TYPE({function}(JSON '{{"a":null}}', "$.a")),
+                           {function}(JSON '{{"a":null}}', "$.b") IS NULL, {function}(JSON 'null', "$") IS NULL""") == \
+            (True, True, True, "[1,null]", False, "null", True, False)
+
+
 # ------------------------------------------------------------------------------------------ issue 12
 # Dialect gaps from the runbook 01 closing note: SAFE. prefixes, FLOAT64 -> STRING, INSTR occurrences.
 

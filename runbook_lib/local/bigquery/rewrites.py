@@ -20,6 +20,7 @@ from sqlglot import exp
 from .casts import fix_cast
 from .datetimes import fix_extract, fix_format_timestamp, fix_parse_timestamp, fix_trunc
 from .errors import UnsupportedSQL
+from .json_nulls import fix_json_query, fix_json_type
 from .sqltree import fails, is_decimal_cast, is_int_literal, sql_text, tpl
 from .typenames import fix_decimal_types
 
@@ -385,6 +386,8 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.Window: _countif,
     **{cls: _safe_arithmetic for cls in _SAFE_OPERATORS},
     exp.JSONFormat: _to_json_string,
+    exp.JSONType: fix_json_type,
+    exp.JSONExtract: fix_json_query,
     **{cls: _nan_comparison for cls in _COMPARISONS},
 }
 

@@ -7,6 +7,7 @@ import pytest
 
 from runbook_lib.diagnose import classify_log, load_catalogue, parse_catalogue
 from runbook_lib.diagnose import log_structure
+from runbook_lib.diagnose.lines import own_text
 from runbook_lib.errors import ConfigError
 
 UNKNOWN = {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}
@@ -344,3 +345,37 @@ def test_the_message_below_a_summary_ends_with_its_cloud_build_step():
            'Finished Step #1 - "build"', "ERROR"]
     top = classify_log("\n".join(log) + "\n")[0]
     assert (top.signature, top.line) == ("buildpacks-build-failed", 2)
+
+
+CONSOLE_COPY = """2024-11-29 14:01:13.657 AEDT
+Step #0: gcc -pthread -fPIC -c src/reader.c -o build/temp/src/reader.o
+2024-11-29 14:01:13.657 AEDT
+Step #0: error: command 'gcc' failed: No such file or directory
+2024-11-29 14:01:13.657 AEDT
+Step #0: [end of output]
+2024-11-29 14:01:13.657 AEDT
+Step #0:
+2024-11-29 14:01:13.658 AEDT
+Step #0:  ERROR: Failed building wheel for hiredis
+"""
+
+
+def test_a_console_copy_with_each_timestamp_on_its_own_line_reads_as_one_output():
+    # Cloud Logging's console puts each entry's timestamp on a line of its own: such a line has no text of its
+    # own, so pip's verdict on the wheel is read at the compiler's error above it in the same step, also below
+    # a healthy log's lines and with each line's own timestamp in front
+    for text in (CONSOLE_COPY, "Step #0: Successfully built app\n" * 3 + CONSOLE_COPY,
+                 "".join(f"2024-11-29T03:01:13.657Z {line}\n" for line in CONSOLE_COPY.splitlines())):
+        top = classify_log(text)[0]
+        line = len(text.splitlines()) - len(CONSOLE_COPY.splitlines()) + 4
+        assert (top.signature, top.line) == ("pip-install-failed", line)
+        assert top.evidence[0].endswith("Step #0: error: command 'gcc' failed: No such file or directory")
+    assert own_text("2024-11-29 14:01:13.657 AEDT") == ""
+    # a word after the time is the line's own text, not the zone
+    assert own_text("2024-11-29 14:01:13.657 WARN disk almost full") == "WARN disk almost full"
+
+
+def test_pips_wheel_verdict_with_nothing_above_is_the_line_to_read():
+    top = classify_log('Step #0: Building wheel for hiredis (setup.py): started\n'
+                       'Step #0:  ERROR: Failed building wheel for hiredis\n')[0]
+    assert (top.signature, top.line) == ("pip-install-failed", 2)

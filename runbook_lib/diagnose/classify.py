@@ -46,11 +46,13 @@ class Finding:
     builder: str = "any"            # the builder this signature implies
     severity: str = "error"
     match_count: int = 0            # matching lines in total (not capped)
+    platform: str | None = None     # the platform whose own advice cause and fix are (catalogue `platforms`)
 
     def to_dict(self) -> dict[str, Any]:
         return {"signature": self.signature, "title": self.title, "line": self.line, "lines": list(self.lines),
                 "evidence": list(self.evidence), "cause": self.cause, "fix": list(self.fix), "score": self.score,
-                "builder": self.builder, "severity": self.severity, "match_count": self.match_count}
+                "builder": self.builder, "severity": self.severity, "match_count": self.match_count,
+                "platform": self.platform}
 
     @classmethod
     def of(cls, sig: Signature, line: int = 0, lines: list[int] | None = None, evidence: list[str] | None = None,
@@ -102,9 +104,23 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
     findings = [_finding(cat, shape, cat.signatures[si], a) for si, a in acc.items()
                 if not cat.recovered(si, text, a["last_line"][0], steps_of(a["last_line"][1]))]
     findings = _ranked(findings, shape) if findings else [_unexplained(cat, shape, stated)]
+    _advise_for_platform(findings, cat, text)
     if text is not given:
         _quote_as_given(findings, given)
     return findings
+
+
+def _advise_for_platform(findings: list[Finding], cat: Catalogue, text: str) -> None:
+    """A finding whose signature advises differently on the platform that ran the build (a Cloud Functions
+    build has no Dockerfile to fall back to) says that platform's cause and fix."""
+    advised = {s.id: s for s in cat.signatures if s.advice}
+    if not any(f.signature in advised for f in findings):
+        return
+    platform = cat.platform_of(text)
+    for f in findings:
+        if f.signature in advised and platform in {name for name, _, _ in advised[f.signature].advice}:
+            cause, fix = advised[f.signature].advice_for(platform)
+            f.cause, f.fix, f.platform = cause, list(fix), platform
 
 
 def _quote_as_given(findings: list[Finding], given: str) -> None:

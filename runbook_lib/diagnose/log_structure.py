@@ -381,6 +381,8 @@ class LogShape:
             pos = text.rfind("\n", 0, end) + 1
             n -= 1
             line = text[pos:end].rstrip("\r")
+            if not own_text(line).strip():   # a line with no text of its own (blank, a bare timestamp) is in no step
+                continue
             if any(rule.hit(line) for rule in self.stops) or (here_step is not None and step_of(line) != here_step):
                 break
             if names_failure(line) and not self.uninformative_line(line):

@@ -288,6 +288,17 @@ def test_a_timestamp_partition_column_splits_the_counts_by_day(wh):
 # ---------------------------------------------------------------- both targets
 
 
+def on_both_targets(wh: LocalWarehouse, table: str) -> list:
+    """compare_tables of t.`table` with p.`table` in the sandbox, then through the gcp adapter against
+    the BigQuery fake serving the same warehouse."""
+    with FakeBigQuery(wh, project=PROJECT) as fake:
+        gcp = connect("gcp", project=PROJECT, endpoints={"bigquery": fake.endpoint}, anonymous=True)
+        try:
+            return [compare_tables(w, f"p.{table}", f"t.{table}", ["k"]) for w in (wh, gcp.warehouse)]
+        finally:
+            gcp.close()
+
+
 def test_both_targets_find_the_same_planted_differences(wh):
     rows = [{"k": k, "i": k, "f": 0.1 * k, "n": Decimal(k), "s": f"s{k}", "b": k % 2 == 0,
              "d": date(2025, 1, 1) + timedelta(days=k), "ts": datetime(2025, 1, 1, 0, 0, k),
@@ -299,13 +310,7 @@ def test_both_targets_find_the_same_planted_differences(wh):
         row[column] = new
     load(wh, "p.both", rows)
     load(wh, "t.both", test[:-1] + [{**rows[0], "k": 9}])
-    with FakeBigQuery(wh, project=PROJECT) as fake:
-        gcp = connect("gcp", project=PROJECT, endpoints={"bigquery": fake.endpoint}, anonymous=True)
-        try:
-            found = [compare_tables(w, "p.both", "t.both", ["k"]) for w in (wh, gcp.warehouse)]
-        finally:
-            gcp.close()
-    local, cloud = found
+    local, cloud = on_both_targets(wh, "both")
     assert local.column_mismatches == cloud.column_mismatches == {c: 1 for c in COLUMNS}
     for name in ("changed_rows", "matched_rows", "only_in_prod", "only_in_test", "verdict", "summary"):
         assert getattr(local, name) == getattr(cloud, name), name
@@ -329,12 +334,6 @@ def test_both_targets_tell_a_json_null_from_a_sql_null_only_in_a_json_column(wh)
     wh.execute(f"CREATE OR REPLACE TABLE t.jnull AS {test}")
     assert wh.query("SELECT r.j IS NULL AS field_null, j IS NULL AS null FROM p.jnull ORDER BY k").values.tolist() == \
         [[False, False], [True, True], [False, False]]
-    with FakeBigQuery(wh, project=PROJECT) as fake:
-        gcp = connect("gcp", project=PROJECT, endpoints={"bigquery": fake.endpoint}, anonymous=True)
-        try:
-            found = [compare_tables(w, "p.jnull", "t.jnull", ["k"]) for w in (wh, gcp.warehouse)]
-        finally:
-            gcp.close()
-    for diff in found:
+    for diff in on_both_targets(wh, "jnull"):
         assert diff.column_mismatches == {"j": 2, "r": 0, "arr": 0} and diff.changed_rows == 2
         assert diff.sample[["k", "prod_value", "test_value"]].values.tolist() == [[1, "null", None], [2, None, "null"]]

@@ -9,7 +9,8 @@ two INT64s or NUMERICs taken exactly; an infinite difference is never within tol
 NaN only); NULL against a value is a difference. ARRAY, STRUCT and JSON values, and a column whose
 type differs between the sides (other than one number type for another), are equal when their JSON
 text is: a JSON column's JSON null differs from its SQL NULL, but inside a STRUCT or an ARRAY the two
-have one text (TO_JSON_STRING writes both as null) and are equal. `changed_rows` counts key-matched rows with at least one differing compared column.
+have one text (TO_JSON_STRING writes both as null) and are equal. `changed_rows` counts key-matched
+rows with at least one differing compared column.
 A key found more than once on either side is counted in duplicate_keys_* and, when the other side has
 it too, its rows are left out of the row-by-row comparison (there is no telling which copy matches
 which: they are counted in ambiguous_rows_*); a key on one side only counts in only_in_*. NULL key

@@ -128,6 +128,16 @@ def own_text(line: str) -> str:
     return _PREFIXES.sub("", line, count=1)
 
 
+def indented_text(line: str) -> str:
+    """A line's own text with the indentation it has under its prefixes (the one space that separates a prefix
+    from the text is the prefix's): a Python traceback's frames stay indented under `Step #0: `."""
+    m = _PREFIXES.match(line)
+    if m is None or not m.group(0).strip():
+        return line
+    gap = m.group(0)
+    return gap[len(gap.rstrip()) + 1:] + line[m.end():]
+
+
 def is_warning(line: str) -> bool:
     """Whether a line's own text starts with a warning (npm's `WARN`, `WARNING:` ...): not the cause."""
     return bool(_WARNING.match(own_text(line)))

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from runbook_lib.compare import CostRefused, Thresholds, compare_tables
+from runbook_lib.compare import CostRefused, ReplayComparison, Thresholds, compare_tables
 from runbook_lib.errors import ParameterError
 from runbook_lib.local.warehouse import LocalWarehouse
 from runbook_lib.phases import load_phases
@@ -200,6 +200,7 @@ def test_duplicate_keys_are_counted_never_a_crash(tmp_path):
     assert (diff.ambiguous_rows_prod, diff.ambiguous_rows_test) == (3, 3)     # a and b are on both sides
     assert (diff.only_in_prod, diff.only_in_test) == (1, 2)                   # c; d twice
     assert diff.matched_rows == 1 and diff.changed_rows == 1                  # e
+    assert diff.one_sided_keys.values.tolist() == [["production", START, "c"], ["test", START, "d"]]   # d once
     assert diff.verdict == "fail" and "3 duplicate keys" in diff.summary
     allowed = compare_tables(wh, "nba_analytics.pgs", "test_nba_analytics.pgs", KEYS,
                              thresholds=Thresholds(max_changed_rate=1, max_missing_rate=1, max_extra_rate=1,
@@ -212,6 +213,25 @@ def test_null_key_parts_match_null(tmp_path):
     diff = compare_tables(wh, "nba_analytics.pgs", "test_nba_analytics.pgs", KEYS)
     assert diff.matched_rows == 2 and diff.changed_rows == 1 and diff.only_in_prod == diff.only_in_test == 0
     assert diff.sample["player_lookup"].tolist() == [None]
+
+
+def test_keys_on_one_side_only_are_sampled_by_key_null_first_up_to_the_sample_size(tmp_path):
+    # BigQuery orders NULL first in ascending order (the sandbox's translation says NULLS FIRST)
+    wh = small(tmp_path, [row(1, "b", v=1), row(0, "z", v=1), row(1, None, v=1), row(0, "m", v=1), row(2, "k", v=1)],
+               [row(2, "k", v=1), row(0, "y", v=1), row(0, None, v=1), row(3, "a", v=1)])
+    diff = compare_tables(wh, "nba_analytics.pgs", "test_nba_analytics.pgs", KEYS, sample_rows=3)
+    assert (diff.only_in_prod, diff.only_in_test) == (4, 3)
+    assert diff.one_sided_keys.values.tolist() == [
+        ["production", START, "m"], ["production", START, "z"], ["production", START + timedelta(days=1), None],
+        ["test", START, None], ["test", START, "y"], ["test", START + timedelta(days=3), "a"]]
+    shown = ReplayComparison(name="compare_outputs", verdict="fail", summary="-", diffs=[diff]).one_sided_table(2)
+    assert shown.values.tolist() == [["nba_analytics.pgs", "production", "2025-12-15 | m"],
+                                     ["nba_analytics.pgs", "production", "2025-12-15 | z"],
+                                     ["nba_analytics.pgs", "test", "2025-12-15 | None"],
+                                     ["nba_analytics.pgs", "test", "2025-12-15 | y"]]
+    recorded = diff.to_dict()["details"]["one_sided_keys"]
+    assert recorded[0] == {"side": "production", "game_date": "2025-12-15", "player_lookup": "m"} and len(recorded) == 6
+    assert compare_tables(wh, "nba_analytics.pgs", "test_nba_analytics.pgs", KEYS, sample_rows=0).one_sided_keys.empty
 
 
 def test_bookkeeping_columns_are_excluded_by_default_and_can_be_compared(tmp_path):

@@ -119,7 +119,7 @@ def planted_tables(draw):
     gone = draw(st.sets(st.integers(0, rows - 1), max_size=3))
     test = [r for r in test if r["k"] not in gone]
     test += [{"k": 100 + n, **{c: draw(value(c)) for c in COLUMNS}} for n in range(draw(st.integers(0, 3)))]
-    return prod, test, draw(st.sampled_from([0.0, 1e-6]))
+    return prod, test, draw(st.sampled_from([0.0, 1e-6])), draw(st.sampled_from([1, 2, 1000]))
 
 
 def same(column: str, p, t, abs_tol: float) -> bool:
@@ -157,10 +157,10 @@ class NoDryRun:
 @given(planted_tables())
 def test_planted_differences_in_every_column_type_are_found_exactly(wh, planted):
     # a few examples of up to 30 rows, each with up to 3 changed cells (the statement, not the rows, costs)
-    prod, test, abs_tol = planted
+    prod, test, abs_tol, sample_rows = planted
     load(wh, "p.x", prod)
     load(wh, "t.x", test)
-    diff = compare_tables(NoDryRun(wh), "p.x", "t.x", ["k"], abs_tol=abs_tol)
+    diff = compare_tables(NoDryRun(wh), "p.x", "t.x", ["k"], abs_tol=abs_tol, sample_rows=sample_rows)
     tests = {r["k"]: r for r in test}
     pairs = [(p, tests[p["k"]]) for p in prod if p["k"] in tests]
     differing = {(p["k"], c) for p, t in pairs for c in COLUMNS if not same(c, p[c], t[c], abs_tol)}
@@ -168,7 +168,15 @@ def test_planted_differences_in_every_column_type_are_found_exactly(wh, planted)
     assert (diff.only_in_prod, diff.only_in_test) == (len(prod) - len(pairs), len(test) - len(pairs))
     assert diff.column_mismatches == {c: sum(1 for _, col in differing if col == c) for c in COLUMNS}
     assert diff.changed_rows == len({k for k, _ in differing})
-    assert set(zip(diff.sample["k"], diff.sample["column"])) == differing
+    # the samples: the first changed rows and the first keys on each side only, by key, up to sample_rows
+    sampled = set(sorted({k for k, _ in differing})[:sample_rows])
+    assert set(zip(diff.sample["k"], diff.sample["column"])) == {(k, c) for k, c in differing if k in sampled}
+    assert diff.sample["k"].tolist() == sorted(diff.sample["k"])
+    one_sided = diff.one_sided_keys
+    only_prod = sorted(p["k"] for p in prod if p["k"] not in tests)
+    only_test = sorted(k for k in tests if k not in {p["k"] for p in prod})
+    assert one_sided.loc[one_sided["side"] == "production", "k"].tolist() == only_prod[:sample_rows]
+    assert one_sided.loc[one_sided["side"] == "test", "k"].tolist() == only_test[:sample_rows]
     identical = not differing and len(prod) == len(test) == len(pairs)
     assert (diff.verdict == "pass") == identical, diff.summary
     assert ("matches" in diff.summary) == identical
@@ -280,6 +288,17 @@ def test_a_timestamp_partition_column_splits_the_counts_by_day(wh):
 # ---------------------------------------------------------------- both targets
 
 
+def on_both_targets(wh: LocalWarehouse, table: str) -> list:
+    """compare_tables of t.`table` with p.`table` in the sandbox, then through the gcp adapter against
+    the BigQuery fake serving the same warehouse."""
+    with FakeBigQuery(wh, project=PROJECT) as fake:
+        gcp = connect("gcp", project=PROJECT, endpoints={"bigquery": fake.endpoint}, anonymous=True)
+        try:
+            return [compare_tables(w, f"p.{table}", f"t.{table}", ["k"]) for w in (wh, gcp.warehouse)]
+        finally:
+            gcp.close()
+
+
 def test_both_targets_find_the_same_planted_differences(wh):
     rows = [{"k": k, "i": k, "f": 0.1 * k, "n": Decimal(k), "s": f"s{k}", "b": k % 2 == 0,
              "d": date(2025, 1, 1) + timedelta(days=k), "ts": datetime(2025, 1, 1, 0, 0, k),
@@ -291,14 +310,30 @@ def test_both_targets_find_the_same_planted_differences(wh):
         row[column] = new
     load(wh, "p.both", rows)
     load(wh, "t.both", test[:-1] + [{**rows[0], "k": 9}])
-    with FakeBigQuery(wh, project=PROJECT) as fake:
-        gcp = connect("gcp", project=PROJECT, endpoints={"bigquery": fake.endpoint}, anonymous=True)
-        try:
-            found = [compare_tables(w, "p.both", "t.both", ["k"]) for w in (wh, gcp.warehouse)]
-        finally:
-            gcp.close()
-    local, cloud = found
+    local, cloud = on_both_targets(wh, "both")
     assert local.column_mismatches == cloud.column_mismatches == {c: 1 for c in COLUMNS}
     for name in ("changed_rows", "matched_rows", "only_in_prod", "only_in_test", "verdict", "summary"):
         assert getattr(local, name) == getattr(cloud, name), name
     assert local.sample.astype(str).values.tolist() == cloud.sample.astype(str).values.tolist()
+    assert local.one_sided_keys.values.tolist() == cloud.one_sided_keys.values.tolist() == [["production", 5], ["test", 9]]
+
+
+def test_both_targets_tell_a_json_null_from_a_sql_null_only_in_a_json_column(wh):
+    # JSON functions doc (JSON encodings): TO_JSON_STRING writes a SQL NULL as null, and a JSON value as
+    # its own text, so a JSON null and a SQL NULL have one text. In a JSON column the comparison tells
+    # them apart (IS NULL first; gcp's fingerprint hashes the column's text, NULL staying NULL, the
+    # sandbox's hashes the value); in a STRUCT field or an ARRAY element, compared by JSON text on
+    # either target (ARRAY and STRUCT have no `=` with a JSON inside), they are the same.
+    prod = ("SELECT 1 AS k, JSON 'null' AS j, STRUCT(1 AS a, JSON 'null' AS j) AS r, [JSON 'null'] AS arr "
+            "UNION ALL SELECT 2, CAST(NULL AS JSON), STRUCT(1 AS a, CAST(NULL AS JSON) AS j), [JSON '1'] "
+            "UNION ALL SELECT 3, JSON 'null', STRUCT(2 AS a, JSON 'null' AS j), [JSON 'null']")
+    test = ("SELECT 1 AS k, CAST(NULL AS JSON) AS j, STRUCT(1 AS a, CAST(NULL AS JSON) AS j) AS r, [JSON 'null'] AS arr "
+            "UNION ALL SELECT 2, JSON 'null', STRUCT(1 AS a, JSON 'null' AS j), [JSON '1'] "
+            "UNION ALL SELECT 3, JSON 'null', STRUCT(2 AS a, JSON 'null' AS j), [JSON 'null']")
+    wh.execute(f"CREATE OR REPLACE TABLE p.jnull AS {prod}")
+    wh.execute(f"CREATE OR REPLACE TABLE t.jnull AS {test}")
+    assert wh.query("SELECT r.j IS NULL AS field_null, j IS NULL AS null FROM p.jnull ORDER BY k").values.tolist() == \
+        [[False, False], [True, True], [False, False]]
+    for diff in on_both_targets(wh, "jnull"):
+        assert diff.column_mismatches == {"j": 2, "r": 0, "arr": 0} and diff.changed_rows == 2
+        assert diff.sample[["k", "prod_value", "test_value"]].values.tolist() == [[1, "null", None], [2, None, "null"]]

@@ -81,11 +81,25 @@ class ReplayComparison(Result):
             shown = d.sample.head(rows_per_table).copy()
             for side in ("prod_value", "test_value"):   # (a list: Series.map would make a NULL NaN)
                 shown[side] = pd.Series([_shown(v) for v in shown[side]], index=shown.index, dtype=object)
-            shown.insert(0, "key", shown[list(d.keys)].astype(str).agg(" | ".join, axis=1))
+            shown.insert(0, "key", _key_text(shown, d.keys))
             shown.insert(0, "table", d.prod_table)
             frames.append(shown[["table", "key", "column", "prod_value", "test_value", "abs_delta"]])
         if not frames:
             return pd.DataFrame(columns=["table", "key", "column", "prod_value", "test_value", "abs_delta"])
+        return pd.concat(frames, ignore_index=True)
+
+    def one_sided_table(self, rows_per_side: int = 5) -> pd.DataFrame:
+        """The first keys (by key) of each table's rows on one side only: table, where the row is
+        ("only in production" or "only in test") and its key."""
+        frames = []
+        for d in self.diffs:
+            if d.one_sided_keys.empty:
+                continue
+            shown = d.one_sided_keys.groupby("side", sort=False).head(rows_per_side)
+            frames.append(pd.DataFrame({"table": d.prod_table, "only in": shown["side"],
+                                        "key": _key_text(shown, d.keys)}))
+        if not frames:
+            return pd.DataFrame(columns=["table", "only in", "key"])
         return pd.concat(frames, ignore_index=True)
 
 
@@ -243,6 +257,11 @@ def _short(diff: TableDiff) -> str:
     prefix = f"{diff.test_table} vs {diff.prod_table}: "
     text = diff.summary[len(prefix):] if diff.summary.startswith(prefix) else diff.summary
     return f"{diff.prod_table}: {text.rstrip('.')}"
+
+
+def _key_text(frame: pd.DataFrame, keys: Sequence[str]) -> list[str]:
+    """Each row's key as one text, its parts joined by " | " (a NULL part as None)."""
+    return [" | ".join(str(v) for v in parts) for parts in frame[list(keys)].itertuples(index=False)]
 
 
 def _shown(value: Any) -> Any:

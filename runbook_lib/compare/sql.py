@@ -12,7 +12,8 @@ comparison: each table read once for its keys, a fingerprint of its keys and one
    fingerprints differ is test read again (a semi-join on their keys), and each column compared:
    exactly for non-numeric columns, within `abs_tol + rel_tol * |prod|` for numeric ones; the same
    pass gives the mismatches per partition and column, the largest differences, their histogram and
-   the sample (the first mismatched rows by key, both sides' values).
+   the sample (the first mismatched rows by key, both sides' values); the first keys on each side
+   only come from the gathered rows too.
 
 A fingerprint stands for a row's values only while each column has one type on both sides: the
 sandbox's hash is blind to the type (TRUE hashes as 1, a DATE as its day number), so when a compared
@@ -198,6 +199,7 @@ COUNTS = ("rows_prod", "rows_test", "only_in_prod", "only_in_test", "duplicate_k
           "ambiguous_rows_prod", "ambiguous_rows_test", "matched_rows", "fingerprints_differ")
 JOIN_COUNTS = ("rows", "only_in_prod", "only_in_test", "matched_rows", "fingerprints_differ",
                "keys_only_in_prod", "keys_only_in_test")
+ONE_SIDED = ("only_in_prod", "only_in_test")   # the kinds of the rows sampling keys on one side only
 DETAIL = ("column_number", "decade", "by_decade", "max_abs_delta", "mismatches", "cells")
 
 
@@ -251,7 +253,8 @@ def comparison(plan: Plan, sample: bool) -> str:
     - rows of kind 'join', per partition: rows on one side only, key-matched pairs, pairs whose
       fingerprints differ; of kind 'keys': distinct keys among the one-sided rows;
     - rows of kind 'prod' and 'test', per partition: each table's own row count;
-    - rows of kind 'cell' and 'sample': the detail of the pairs whose fingerprints differ (see _detail_rows).
+    - rows of kind 'cell' and 'sample': the detail of the pairs whose fingerprints differ (see _detail_rows);
+    - rows of kind 'only_in_prod' and 'only_in_test' (with the sample): the first keys on one side only.
 
     When each table's rows equal its one-sided rows plus the pairs, and the one-sided rows have as
     many distinct keys as rows, no key is duplicated and all of it is exact; otherwise the caller
@@ -291,6 +294,9 @@ _odd AS (SELECT g._part, {", ".join(f"r.{c}" for c in carried)} FROM _groups AS 
 _changed AS (SELECT * FROM _odd WHERE _odd = 3),
 {_pairs_cte(plan, "_changed", None)},
 {_detail_ctes(plan, sample)}"""
+    if sample:
+        ctes += f""",
+{_one_sided_ctes(plan)}"""
     columns = _output_columns(plan, sample)
     one_sided = {"keys_only_in_prod": "COUNT(DISTINCT IF(_odd = 1, _kh, NULL))",
                  "keys_only_in_test": "COUNT(DISTINCT IF(_odd = 2, _kh, NULL))"}
@@ -311,7 +317,28 @@ UNION ALL
 {_row("test", sides, columns)}
 FROM `{plan.test_table}`{_filters(plan, None)} GROUP BY 2
 UNION ALL
-{_detail_rows(plan, sample)}"""
+{_detail_rows(plan, sample)}{_one_sided_rows(plan, columns) if sample else ""}"""
+
+
+def _one_sided_ctes(plan: Plan) -> str:
+    """The first keys by key (up to @_limit) of the rows on one side only, per side; each key once,
+    however many rows it has (the join tells them apart whatever the duplicates: a key another side
+    lacks is never matched)."""
+    keys = _key_list(plan)
+    first = lambda odd: (f"SELECT * FROM (SELECT DISTINCT {keys} FROM _odd WHERE _odd = {odd}) "  # noqa: E731
+                         f"ORDER BY {keys} LIMIT @_limit")
+    return f"""_only_in_prod AS ({first(1)}),
+_only_in_test AS ({first(2)})"""
+
+
+def _one_sided_rows(plan: Plan, columns: list[str]) -> str:
+    """Rows of kind 'only_in_prod' and 'only_in_test': _one_sided_ctes' keys (_k0..), in their order (_rank)."""
+    given = {**{f"_k{i}": f"_k{i}" for i in range(len(plan.keys))},
+             "_rank": f"ROW_NUMBER() OVER (ORDER BY {_key_list(plan)})"}
+    return "".join(f"""
+UNION ALL
+{_row(kind, given, columns)}
+FROM _{kind}""" for kind in ONE_SIDED)
 
 
 def _output_columns(plan: Plan, sample: bool) -> list[str]:

@@ -8,7 +8,9 @@ and equal, or both are numeric and |test - prod| <= abs_tol + rel_tol * |prod| (
 two INT64s or NUMERICs taken exactly; an infinite difference is never within tolerance; NaN equals
 NaN only); NULL against a value is a difference. ARRAY, STRUCT and JSON values, and a column whose
 type differs between the sides (other than one number type for another), are equal when their JSON
-text is. `changed_rows` counts key-matched rows with at least one differing compared column.
+text is: a JSON column's JSON null differs from its SQL NULL, but inside a STRUCT or an ARRAY the two
+have one text (TO_JSON_STRING writes both as null) and are equal. `changed_rows` counts key-matched
+rows with at least one differing compared column.
 A key found more than once on either side is counted in duplicate_keys_* and, when the other side has
 it too, its rows are left out of the row-by-row comparison (there is no telling which copy matches
 which: they are counted in ambiguous_rows_*); a key on one side only counts in only_in_*. NULL key
@@ -37,6 +39,7 @@ from .values import abs_delta, cell_value, json_value, sort_key, sort_text
 
 DEFAULT_SAMPLE_ROWS = 1000   # enough for a scatter; the summary shows the first few
 SHOWN_SAMPLE_ROWS = 20
+ONE_SIDED_NAMES = {"only_in_prod": "production", "only_in_test": "test"}   # sql.ONE_SIDED's side
 
 
 class CostRefused(RunbookError):
@@ -119,6 +122,8 @@ class TableDiff(Result):
     partition_mismatches: pd.DataFrame = field(default_factory=pd.DataFrame)   # partition_value, column, mismatches
     delta_histogram: pd.DataFrame = field(default_factory=pd.DataFrame)   # column, decade, cells, mismatches
     sample: pd.DataFrame = field(default_factory=pd.DataFrame)   # keys..., column, prod_value, test_value, abs_delta
+    # side ("production" or "test"), keys...: the first keys (by key) found on that side only
+    one_sided_keys: pd.DataFrame = field(default_factory=pd.DataFrame)
     abs_tol: float = 0.0
     rel_tol: float = 0.0
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -226,6 +231,8 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
     diff.sample = _sample_frame(plan, [])
     found = runner.run(sql.comparison(plan, sample), "comparison", **limit)
     found["partition_value"] = [cell_value(v, plan.partition_type) for v in found["partition_value"]]
+    diff.one_sided_keys = _one_sided_keys(plan, found[found["_kind"].isin(sql.ONE_SIDED)])
+    found = found[~found["_kind"].isin(sql.ONE_SIDED)]
     numbers = list(sql.JOIN_COUNTS)
     detail = found[found["_kind"].isin(["cell", "sample"])].copy()
     found = found[~found["_kind"].isin(["cell", "sample"])].copy()
@@ -310,6 +317,15 @@ def _sample(diff: TableDiff, plan: Plan, rows: pd.DataFrame) -> None:
     diff.sample = _sample_frame(plan, records)
 
 
+def _one_sided_keys(plan: Plan, rows: pd.DataFrame) -> pd.DataFrame:
+    """The keys on one side only (rows of kinds sql.ONE_SIDED), production's first, each side by key."""
+    ranked = rows.sort_values(["_kind", "_rank"]) if len(rows) else None   # (no sample: no _k columns)
+    columns = {"side": [] if ranked is None else [ONE_SIDED_NAMES[k] for k in ranked["_kind"]]}
+    for i, key in enumerate(plan.keys):
+        columns[key] = [] if ranked is None else [cell_value(v, plan.key_types[i]) for v in ranked[f"_k{i}"]]
+    return pd.DataFrame({n: pd.Series(v, dtype=object) for n, v in columns.items()})   # a NULL key part stays None
+
+
 def _sample_frame(plan: Plan, records: list[dict]) -> pd.DataFrame:
     """The sample's rows (none, when nothing differs) in its columns: keys, column, both values, |delta|;
     object columns, so that a NULL stays None next to numbers (pandas would make it NaN)."""
@@ -391,6 +407,8 @@ def details(diff: TableDiff) -> dict[str, Any]:
         "max_abs_delta": {c: json_value(v) for c, v in diff.max_abs_delta.items()}, "schema": diff.schema.to_dict(),
         "mismatch_dates": {c: [str(d) for d in diff.mismatch_dates(c)] for c in diff.differing_columns()},
         "partitions": records(diff.partitions), "sample": records(diff.sample, SHOWN_SAMPLE_ROWS, ("prod_value", "test_value")),
+        "one_sided_keys": records(diff.one_sided_keys.groupby("side").head(SHOWN_SAMPLE_ROWS)
+                                  if not diff.one_sided_keys.empty else diff.one_sided_keys),
         "abs_tol": diff.abs_tol, "rel_tol": diff.rel_tol, "thresholds": diff.thresholds.to_dict(),
         "bytes_estimated": diff.bytes_estimated, "compared": diff.compared,
     }

@@ -9,7 +9,8 @@ one sentence (UnsupportedSQL), what the local warehouse cannot run. tests/test_d
 fix to the answer BigQuery gives.
 
     statements    translate(sql) -> Statement per statement (DuckDB SQL + what it does); to_duckdb
-    rewrites      REWRITES: sqlglot expression class -> correction (casts, datetimes hold the long ones)
+    rewrites      REWRITES: sqlglot expression class -> correction (casts, datetimes, json_nulls hold
+                  the long ones)
     information_schema   TABLES, COLUMNS, SCHEMATA views
     functions     FARM_FINGERPRINT (pyfarmhash) and the other Python UDFs; register_functions(con)
     json_text     TO_JSON_STRING: any value as BigQuery's JSON text (its "JSON encodings"), over Arrow

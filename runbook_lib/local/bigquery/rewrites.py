@@ -20,6 +20,7 @@ from sqlglot import exp
 from .casts import fix_cast
 from .datetimes import fix_extract, fix_format_timestamp, fix_parse_timestamp, fix_trunc
 from .errors import UnsupportedSQL
+from .json_nulls import fix_json_query, fix_json_type
 from .sqltree import fails, is_decimal_cast, is_int_literal, sql_text, tpl
 from .typenames import fix_decimal_types
 
@@ -106,6 +107,56 @@ def _nan_comparison(node: exp.Binary) -> exp.Expression | None:
     nan_answer = "TRUE" if isinstance(node, exp.NEQ) else "FALSE"
     return tpl(f"(CASE WHEN __a__ IS NULL OR __b__ IS NULL THEN NULL WHEN ISNAN(__a__) OR ISNAN(__b__) "
                f"THEN {nan_answer} ELSE __a__ {_COMPARISONS[type(node)]} __b__ END)", a=a, b=b)
+
+
+# FLOAT64 or not, known to DuckDB alone (TYPEOF folds to a constant per column): FALSE for a NaN,
+# NULL for NULL, TRUE for any other value of any type (TRY_CAST binds for every type; it is never
+# reached for a type other than DOUBLE).
+_NOT_NAN = "NOT (TYPEOF(__x__) IN ('DOUBLE', 'FLOAT') AND ISNAN(TRY_CAST(__x__ AS DOUBLE)))"
+
+
+def _nan_sorts_first(node: exp.Order) -> None:
+    """Data types doc (floating point semantics): ascending, NULL first, then NaN, then -inf .. +inf;
+    descending the reverse. DuckDB sorts NaN above +inf. Before each sort key goes _NOT_NAN of it, in
+    the same direction with the same NULLs placement: a NaN comes before the other numbers in
+    ascending order, after them in descending, and the NULLs stay where the key puts them; for any
+    other type it is a constant and changes nothing. For ORDER BY of a query, of a window (not one
+    with a RANGE offset, which takes one key alone) and of an aggregate."""
+    window = node.parent if isinstance(node.parent, exp.Window) else None
+    spec = window.args.get("spec") if window is not None else None
+    if spec is not None and spec.args.get("kind") == "RANGE" and any(
+            isinstance(spec.args.get(end), exp.Expression) for end in ("start", "end")):
+        return None
+    keys = []
+    for ordered in node.expressions:
+        value = _sorted_value(ordered)
+        if value is not None:
+            keys.append(exp.Ordered(this=tpl(_NOT_NAN, x=value), desc=ordered.args.get("desc"),
+                                    nulls_first=ordered.args.get("nulls_first")))
+        keys.append(ordered)
+    node.set("expressions", keys)
+    return None
+
+
+def _sorted_value(ordered: exp.Ordered) -> exp.Expression | None:
+    """What an ORDER BY key sorts by, as an expression over the FROM clause (a select list alias or
+    position stands for its expression: DuckDB reads a name inside an expression as the table's
+    column first); None where no NaN can be or the key is not told apart so (a constant, a random
+    value, a position in a set operation's ORDER BY, a window function by its alias)."""
+    value = ordered.this
+    select = ordered.parent.parent if isinstance(ordered.parent.parent, exp.Select) else None
+    projections = select.expressions if select is not None else []
+    if is_int_literal(value):
+        at = int(value.this) - 1
+        value = projections[at] if 0 <= at < len(projections) else None
+    elif isinstance(value, exp.Column) and not value.table:
+        value = next((p for p in projections if isinstance(p, exp.Alias) and p.alias == value.name), value)
+    if isinstance(value, exp.Alias):
+        value = value.this
+    if value is None or isinstance(value, (exp.Literal, exp.Null, exp.Boolean, exp.Star)) \
+            or value.find(exp.Window) is not None or _random(value):
+        return None
+    return value.copy()
 
 
 def _countif(node: exp.Expression) -> exp.Expression | None:
@@ -318,6 +369,12 @@ def _volatile(node: exp.Expression) -> bool:
     return node.find(exp.Rand) is not None or any(f.name.upper() in _VOLATILE for f in node.find_all(exp.Anonymous))
 
 
+def _random(node: exp.Expression) -> bool:
+    """A value that differs each time it is evaluated (an ERROR() raises the same each time)."""
+    return node.find(exp.Rand) is not None or any(
+        f.name.upper() in _VOLATILE - {"ERROR"} for f in node.find_all(exp.Anonymous))
+
+
 def _safe_prefix(node: exp.SafeFunc) -> exp.Expression:
     """SAFE.f(args) (functions doc, SAFE. prefix): NULL where f itself would raise an error, but an
     argument's own error still raises. DuckDB's TRY() turns any error inside it into NULL, and
@@ -385,7 +442,10 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.Window: _countif,
     **{cls: _safe_arithmetic for cls in _SAFE_OPERATORS},
     exp.JSONFormat: _to_json_string,
+    exp.JSONType: fix_json_type,
+    exp.JSONExtract: fix_json_query,
     **{cls: _nan_comparison for cls in _COMPARISONS},
+    exp.Order: _nan_sorts_first,
 }
 
 

@@ -1,0 +1,36 @@
+"""Where a JSON null and a SQL NULL part ways: BigQuery's JSON functions keep them apart, DuckDB's differ.
+
+A JSON value `JSON 'null'` is not SQL NULL (it IS NOT NULL, and TO_JSON_STRING writes both as null).
+JSON functions doc (JSON_TYPE, JSON_QUERY, JSON_EXTRACT; tests/test_dialect.py holds its examples):
+
+- JSON_TYPE names the outermost JSON value's type `object`, `array`, `string`, `number`, `boolean` or
+  `null` (a JSON null), and is SQL NULL for a SQL NULL; DuckDB's json_type names its own types
+  (NULL, VARCHAR, BIGINT, UBIGINT, DOUBLE, ...).
+- JSON_QUERY and JSON_EXTRACT of a JSON value give the JSON null they find; of a JSON-formatted
+  STRING, SQL NULL ("Extracts a SQL NULL when a JSON-formatted string null is encountered"). DuckDB's
+  -> gives the JSON null for either. The translation does not know a bare column's type, so the
+  STRING case is told by DuckDB's TYPEOF, which the optimizer folds to a constant per column.
+"""
+from __future__ import annotations
+
+from sqlglot import exp
+
+from .sqltree import tpl
+
+# DuckDB's json_type names -> BigQuery's (a SQL NULL has no name: NULL)
+_JSON_TYPE = """CASE JSON_TYPE(__j__) WHEN 'OBJECT' THEN 'object' WHEN 'ARRAY' THEN 'array'
+  WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'NULL' THEN 'null'
+  WHEN 'BIGINT' THEN 'number' WHEN 'UBIGINT' THEN 'number' WHEN 'HUGEINT' THEN 'number'
+  WHEN 'UHUGEINT' THEN 'number' WHEN 'DOUBLE' THEN 'number' END"""
+
+
+def fix_json_type(node: exp.JSONType) -> exp.Expression:
+    return tpl(f"({_JSON_TYPE})", j=node.this)
+
+
+def fix_json_query(node: exp.JSONExtract) -> exp.Expression | None:
+    """JSON_QUERY / JSON_EXTRACT of a JSON-formatted STRING: a JSON null found is SQL NULL."""
+    if not isinstance(node.expression, exp.JSONPath):
+        return None
+    return tpl("(CASE WHEN TYPEOF(__x__) = 'JSON' THEN __e__ ELSE NULLIF(__e__, 'null') END)",
+               x=node.this.copy(), e=node)

@@ -440,3 +440,30 @@ def test_a_traceback_in_a_log_viewers_lines_above_cloud_runs_verdict_is_read_at_
            "WARNING [svc-00032-vbm] Container called exit(1).\n")
     top = classify_log(log)[0]
     assert (top.signature, top.line) == ("container-start-failed", 4)
+
+
+def test_a_dockerfile_path_wrapped_by_a_console_still_names_the_missing_dockerfile():
+    log = ("FATA[0002] build failed: building [gcr.io/p/app]: uploading source tarball: creating tar gz: lstat /home/dev\n"
+           "/src/app/src/app/Dockerfile: no such file or directory\n")
+    top = classify_log(log)[0]
+    assert (top.signature, top.line) == ("dockerfile-not-in-upload", 2)
+
+
+def test_a_push_to_a_project_that_does_not_exist_is_refused_and_a_pull_is_not_a_push():
+    push = ("The push refers to repository [gcr.io/250312/worker]\n5435b3bbbbe5: Retrying in 2 seconds\n"
+            "unknown: Project 'project:250312' not found or deleted.\n")
+    assert (classify_log(push)[0].signature, classify_log(push)[0].line) == ("push-permission-denied", 3)
+    pull = ("Step #0: Error response from daemon: Head \"https://gcr.io/v2/250312/base/manifests/latest\": "
+            "unknown: Project 'project:250312' not found or deleted.\n")
+    assert classify_log(pull)[0].signature != "push-permission-denied"
+
+
+def test_a_severe_level_line_is_the_lead_when_no_signature_explains_the_log():
+    log = ("Step #0: [INFO] 16.1s elapsed, 48/49 actions completed.\n"
+           "Step #0: [SEVERE] functions_framework_builder on lib/functions.dart:\n"
+           "Step #0: Not compatible with a supported function shape:\n"
+           "Step #0: [INFO] Running build completed, took 16.4s\n")
+    top = classify_log(log)[0]
+    assert (top.signature, top.line) == ("unknown", 2)
+    # in capitals only: the word in prose names no failure
+    assert classify_log("Step #0: a severe storm of warnings, all harmless\n")[0].line == 0

@@ -42,7 +42,7 @@ EXPECTED = {
     "source-fetch-failed-1.txt": ("source-fetch-failed", 5),
     "source-fetch-failed-2.txt": ("source-fetch-failed", 5),
     "container-start-failed-1.txt": ("container-start-failed", 9),
-    "container-start-failed-2.txt": ("container-start-failed", 6),
+    "container-start-failed-2.txt": ("container-start-failed", 5),   # the exception above Cloud Run's verdicts
     "buildpacks-build-failed-1.txt": ("buildpacks-build-failed", 17),
     "buildpacks-build-failed-2.txt": ("buildpacks-build-failed", 9),  # the cause under `failed to build: (error ID)`
     "unknown-1.txt": ("unknown", 14),   # no signature: the failed step's line naming a failure
@@ -495,7 +495,8 @@ def test_a_push_is_refused_when_the_registry_says_so_not_whenever_kaniko_failed_
 
 def test_causes_are_one_sentence():
     for sig in load_catalogue().signatures:
-        assert sig.cause.endswith(".") and sig.cause.count(". ") == 0, sig.id
+        for cause in [sig.cause] + [cause for _, cause, _ in sig.advice]:
+            assert cause.endswith(".") and cause.count(". ") == 0, sig.id
 
 
 # ---- catalogue validation -------------------------------------------------------------------

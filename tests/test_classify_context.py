@@ -7,6 +7,7 @@ import pytest
 
 from runbook_lib.diagnose import classify_log, load_catalogue, parse_catalogue
 from runbook_lib.diagnose import log_structure
+from runbook_lib.diagnose.lines import indented_text, own_text
 from runbook_lib.errors import ConfigError
 
 UNKNOWN = {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}
@@ -344,3 +345,98 @@ def test_the_message_below_a_summary_ends_with_its_cloud_build_step():
            'Finished Step #1 - "build"', "ERROR"]
     top = classify_log("\n".join(log) + "\n")[0]
     assert (top.signature, top.line) == ("buildpacks-build-failed", 2)
+
+
+CONSOLE_COPY = """2024-11-29 14:01:13.657 AEDT
+Step #0: gcc -pthread -fPIC -c src/reader.c -o build/temp/src/reader.o
+2024-11-29 14:01:13.657 AEDT
+Step #0: error: command 'gcc' failed: No such file or directory
+2024-11-29 14:01:13.657 AEDT
+Step #0: [end of output]
+2024-11-29 14:01:13.657 AEDT
+Step #0:
+2024-11-29 14:01:13.658 AEDT
+Step #0:  ERROR: Failed building wheel for hiredis
+"""
+
+
+def test_a_console_copy_with_each_timestamp_on_its_own_line_reads_as_one_output():
+    # Cloud Logging's console puts each entry's timestamp on a line of its own: such a line has no text of its
+    # own, so pip's verdict on the wheel is read at the compiler's error above it in the same step, also below
+    # a healthy log's lines and with each line's own timestamp in front
+    for text in (CONSOLE_COPY, "Step #0: Successfully built app\n" * 3 + CONSOLE_COPY,
+                 "".join(f"2024-11-29T03:01:13.657Z {line}\n" for line in CONSOLE_COPY.splitlines())):
+        top = classify_log(text)[0]
+        line = len(text.splitlines()) - len(CONSOLE_COPY.splitlines()) + 4
+        assert (top.signature, top.line) == ("pip-install-failed", line)
+        assert top.evidence[0].endswith("Step #0: error: command 'gcc' failed: No such file or directory")
+    assert own_text("2024-11-29 14:01:13.657 AEDT") == ""
+    # a word after the time is the line's own text, not the zone
+    assert own_text("2024-11-29 14:01:13.657 WARN disk almost full") == "WARN disk almost full"
+
+
+def test_pips_wheel_verdict_with_nothing_above_is_the_line_to_read():
+    top = classify_log('Step #0: Building wheel for hiredis (setup.py): started\n'
+                       'Step #0:  ERROR: Failed building wheel for hiredis\n')[0]
+    assert (top.signature, top.line) == ("pip-install-failed", 2)
+
+
+def test_an_unexplained_traceback_is_read_at_the_exception_that_ends_it():
+    log = ("Step #0: Traceback (most recent call last):\n"
+           'Step #0:   File "/workspace/migrate.py", line 12, in <module>\n'
+           "Step #0:     run()\n"
+           "Step #0: psycopg.OperationalFailure: connection refused\n"
+           "ERROR: build step 0 \"python\" failed: step exited with non-zero status: 1\n")
+    top = classify_log(log)[0]
+    assert (top.signature, top.line) == ("unknown", 4)
+    # an exception whose name says nothing of an error, alone on its line, ends a traceback too
+    bare = classify_log("Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\nKeyboardStop\n")[0]
+    assert (bare.signature, bare.line) == ("unknown", 3)
+
+
+def test_the_sh_packages_failure_is_read_at_the_commands_stderr():
+    log = ("Traceback (most recent call last):\n"
+           '  File "/workspace/build.py", line 9, in <module>\n'
+           "    sh.make('image')\n"
+           "sh.ErrorReturnCode_2:\n\n"
+           "  RAN: /usr/bin/make image\n\n"
+           "  STDOUT:\nbuilding\n\n"
+           "  STDERR:\n"
+           "make: *** No rule to make target 'image'.  Stop.\n")
+    top = classify_log(log)[0]
+    assert (top.signature, top.line) == ("unknown", 12)
+    assert top.evidence == ["make: *** No rule to make target 'image'.  Stop."]
+
+
+@pytest.mark.parametrize("line, text", [
+    ('Step #0:     run()', '    run()'),
+    ('Step #0 - "migrate": Traceback (most recent call last):', 'Traceback (most recent call last):'),
+    ('> 12 |   File "x.py", line 3', '  File "x.py", line 3'),
+    ('    run()', '    run()'),   # no prefix: the line as it is
+])
+def test_indented_text_keeps_the_indentation_under_the_prefix(line, text):
+    assert indented_text(line) == text
+
+
+def test_cloud_runs_exit_and_probe_verdicts_are_read_at_the_containers_own_error_above():
+    log = ("INFO 2026-01-25T17:36:24Z Starting new instance. Reason: DEPLOYMENT_ROLLOUT\n"
+           "ERROR 2026-01-25T17:36:25Z ModuleNotFoundError: No module named 'flask'\n"
+           "WARNING 2026-01-25T17:36:25Z Container called exit(1).\n"
+           'ERROR 2026-01-25T17:36:26Z Default STARTUP TCP probe failed 1 time consecutively for container '
+           '"app" on port 8080. The instance was not started.\n')
+    top = classify_log(log)[0]
+    assert (top.signature, top.line) == ("container-start-failed", 2)
+    # with nothing above, the verdict is the line to read
+    alone = classify_log("\n".join(log.splitlines()[2:]))[0]
+    assert (alone.signature, alone.line) == ("container-start-failed", 1)
+
+
+def test_a_traceback_in_a_log_viewers_lines_above_cloud_runs_verdict_is_read_at_its_exception():
+    rev = "DEFAULT [svc-00032-vbm] "
+    log = (f"{rev}Traceback (most recent call last):\n"
+           f'{rev}  File "/app/main.py", line 14, in <module>\n'
+           f"{rev}    from processors import base\n"
+           f"{rev}ModuleNotFoundError: No module named 'processors'\n"
+           "WARNING [svc-00032-vbm] Container called exit(1).\n")
+    top = classify_log(log)[0]
+    assert (top.signature, top.line) == ("container-start-failed", 4)

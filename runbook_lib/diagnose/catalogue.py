@@ -35,6 +35,10 @@ MIN_NEEDLE = 4
 # (a bigger log has room for more kinds of line than the static ranking below foresees).
 ADAPT_FROM_CHARS = 1_000_000
 SAMPLE_CHARS = 32_768
+# A log longer than twice this is searched for a platform's markers only this far from each end: the product's
+# framing (gcloud's or the Firebase CLI's lines, the build steps' image names) opens and closes a build's output,
+# and searching 50 MB for twenty markers would cost a third of the whole classification.
+PLATFORM_WINDOW = 1_000_000
 # How rare a character is in build logs, as a needle's first character (the default choice, and the
 # tie-break when needles are chosen for a log): letters from most to least frequent, as counted over the
 # fixture logs (real and hand-written; "build" everywhere makes b common, and every "Step #0 - ..." line
@@ -56,9 +60,9 @@ def _rarity(ch: str) -> int:
 
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections", "builder_output",
-         "recovered_by"}
+         "recovered_by", "platforms"}
 _MARKED_KEYS = {"name", "markers", "fallback"}   # keys of a section or a builder entry
-_TOP_KEYS = {"version", "sections", "uninformative", "builders", "finished", "summaries", "reports",
+_TOP_KEYS = {"version", "sections", "uninformative", "builders", "platforms", "finished", "summaries", "reports",
              "output_starts", "signatures"}
 _REPORT_KEYS = {"opens", "telling", "next"}
 
@@ -81,13 +85,20 @@ class Signature:
     builder_output: tuple[str, ...] = ()    # patterns that count only in the output of
     output_builders: tuple[str, ...] = ()   # these builders (names from the catalogue's `builders`)
     recovered_by: tuple[str, ...] = ()      # lines that say the tool went on and succeeded after its matches
+    # (platform, cause, fix): what to say instead of cause and fix when the log shows that platform built it
+    advice: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+
+    def advice_for(self, platform: str | None) -> tuple[str, tuple[str, ...]]:
+        """(cause, fix) for a build on `platform` (catalogue `platforms`): its own advice, else the default."""
+        return next(((c, f) for name, c, f in self.advice if name == platform), (self.cause, self.fix))
 
 
 @dataclass(frozen=True)
 class Marked:
     """A catalogue entry recognised by marker lines: a part of a build log (`sections`: fetching the source,
-    the build steps, the push ...; the lines that open it) or a builder (`builders`: the lines of its
-    output, see log_structure.Builder)."""
+    the build steps, the push ...; the lines that open it), a builder (`builders`: the lines of its
+    output, see log_structure.Builder) or a platform (`platforms`: the product that ran the build, Cloud
+    Functions, App Engine ..., when its advice differs from a Cloud Run source deploy's)."""
     name: str
     markers: tuple[str, ...]
     fallback: str | None = None   # signature of a failure in this section / of this builder that nothing else explains
@@ -122,8 +133,9 @@ class Catalogue:
                  sections: tuple[Marked, ...] = (), uninformative: tuple[str, ...] = (),
                  builders: tuple[Marked, ...] = (), summaries: tuple[str, ...] = (),
                  output_starts: tuple[str, ...] = (), reports: tuple[dict, ...] = (),
-                 finished: tuple[str, ...] = ()):
+                 finished: tuple[str, ...] = (), platforms: tuple[Marked, ...] = ()):
         self.signatures = signatures
+        self.platforms = platforms
         self.sections = sections
         self.uninformative = uninformative
         self.builders = builders
@@ -155,6 +167,8 @@ class Catalogue:
         self._output_starts = tuple(_rule(text, "output start", source) for text in output_starts)
         self._builders = tuple(Builder(b.name, tuple(_rule(m, f"builder '{b.name}' marker", source) for m in b.markers),
                                        b.fallback) for b in builders)
+        self._platforms = tuple((p.name, tuple(_rule(m, f"platform '{p.name}' marker", source) for m in p.markers))
+                                for p in platforms)
         self._default_needles = tuple(p.needles[0] for p in self._patterns)
         self._scanners: dict[tuple[str, ...], re.Pattern] = {}
 
@@ -238,6 +252,22 @@ class Catalogue:
         printed `Failed building wheel` and then installed from source)."""
         return any(first_line(text, rule, after, lambda line: steps_of(line) == steps) is not None
                    for rule in self._recovered[signature])
+
+    def platform_of(self, text: str) -> str | None:
+        """The platform (catalogue `platforms`, the first listed) whose markers a line of `text` shows, if any
+        (in a huge log, a line near either end)."""
+        if not self._platforms:
+            return None
+        if len(text) > 2 * PLATFORM_WINDOW:   # the product's own lines open and close its output
+            text = text[:PLATFORM_WINDOW] + "\n" + text[-PLATFORM_WINDOW:]
+        # one scan for every platform's needles, as `matches` does
+        rules = [(rank, rule) for rank, (_, of) in enumerate(self._platforms) for rule in of]
+        found = len(self._platforms)
+        for _, _, _, line in lines_hit(text, _Search([self._scanner(tuple(r.needle for _, r in rules))])):
+            found = min([found] + [rank for rank, rule in rules if rank < found and rule.hit(line)])
+            if found == 0:
+                break
+        return self._platforms[found][0] if found < len(self._platforms) else None
 
     def is_summary(self, line: str) -> bool:
         """Whether a line closes a failure message rather than stating its cause (catalogue `summaries`)."""
@@ -444,6 +474,33 @@ def _builder_output(entry: dict, where: str, builders: tuple[Marked, ...],
     return tuple(owners), tuple(patterns)
 
 
+def _advice(entry: dict, where: str, platforms: tuple[Marked, ...],
+            source: str) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """A signature's `platforms`: for each platform named in the catalogue, its own `cause` and `fix`."""
+    value = entry.get("platforms", {})
+    names = [p.name for p in platforms]
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: {where}.platforms must map platform names to a cause and a fix.")
+    advice = []
+    for name, said in value.items():
+        if name not in names:
+            raise ConfigError(f"{source}: {where}.platforms names unknown platform {name!r}; defined: {names}.")
+        if not isinstance(said, dict) or set(said) != {"cause", "fix"}:
+            raise ConfigError(f"{source}: {where}.platforms.{name} must have exactly a cause and a fix.")
+        advice.append((name, _text(said, "cause", f"{where}.platforms.{name}", source),
+                       _steps(said, f"{where}.platforms.{name}", source)))
+    return tuple(advice)
+
+
+def _steps(entry: dict, where: str, source: str) -> tuple[str, ...]:
+    fix = entry.get("fix")
+    if isinstance(fix, str):
+        fix = [fix]
+    if not isinstance(fix, list) or not fix or not all(isinstance(f, str) and f.strip() for f in fix):
+        raise ConfigError(f"{source}: {where}.fix must be one or more steps (a list of text).")
+    return tuple(" ".join(f.split()) for f in fix)
+
+
 def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
     """Validate a parsed catalogue document; every problem names the file and the entry."""
     if not isinstance(doc, dict) or not isinstance(doc.get("signatures"), list):
@@ -455,6 +512,7 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
     uninformative, summaries, output_starts, finished = (_regex_list(doc, key, source) for key in
                                                          ("uninformative", "summaries", "output_starts", "finished"))
     builders = _marked(doc, "builders", "builder", source)
+    platforms = _marked(doc, "platforms", "platform", source)
     reports = _reports(doc, source)
     seen: set[str] = set()
     signatures: list[Signature] = []
@@ -485,26 +543,24 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
             raise ConfigError(f"{source}: {where}.patterns must be a list of regular expressions.")
         if not patterns and sig_id != "unknown":
             raise ConfigError(f"{source}: {where}.patterns is empty; only 'unknown' may have no patterns.")
-        fix = entry.get("fix")
-        if isinstance(fix, str):
-            fix = [fix]
-        if not isinstance(fix, list) or not fix or not all(isinstance(f, str) and f.strip() for f in fix):
-            raise ConfigError(f"{source}: {where}.fix must be one or more steps (a list of text).")
         output_builders, builder_output = _builder_output(entry, where, builders, source)
         signatures.append(Signature(sig_id, _text(entry, "title", where, source), builder, severity, weight,
                                     tuple(patterns), _text(entry, "cause", where, source),
-                                    tuple(" ".join(f.split()) for f in fix),
+                                    _steps(entry, where, source),
                                     _allowed_sections(entry, where, sections, source), builder_output,
-                                    output_builders, _regex_list(entry, "recovered_by", f"{source}: {where}")))
+                                    output_builders, _regex_list(entry, "recovered_by", f"{source}: {where}"),
+                                    _advice(entry, where, platforms, source)))
     if "unknown" not in seen:
         raise ConfigError(f"{source}: the catalogue needs an 'unknown' entry (used when nothing matches).")
+    if any(p.fallback for p in platforms):
+        raise ConfigError(f"{source}: a platform has no fallback (sections and builders do); remove it.")
     for kind, entries in (("builder", builders), ("section", sections)):
         for e in entries:
             if e.fallback is not None and e.fallback not in seen:
                 raise ConfigError(f"{source}: {kind} '{e.name}'.fallback names unknown signature {e.fallback!r}.")
     # compiles every pattern, marker and listed line: bad regexes fail here
     return Catalogue(signatures, source, sections, uninformative, builders, summaries, output_starts, reports,
-                     finished)
+                     finished, platforms)
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:

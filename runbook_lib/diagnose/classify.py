@@ -46,11 +46,13 @@ class Finding:
     builder: str = "any"            # the builder this signature implies
     severity: str = "error"
     match_count: int = 0            # matching lines in total (not capped)
+    platform: str | None = None     # the platform whose own advice cause and fix are (catalogue `platforms`)
 
     def to_dict(self) -> dict[str, Any]:
         return {"signature": self.signature, "title": self.title, "line": self.line, "lines": list(self.lines),
                 "evidence": list(self.evidence), "cause": self.cause, "fix": list(self.fix), "score": self.score,
-                "builder": self.builder, "severity": self.severity, "match_count": self.match_count}
+                "builder": self.builder, "severity": self.severity, "match_count": self.match_count,
+                "platform": self.platform}
 
     @classmethod
     def of(cls, sig: Signature, line: int = 0, lines: list[int] | None = None, evidence: list[str] | None = None,
@@ -102,9 +104,23 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
     findings = [_finding(cat, shape, cat.signatures[si], a) for si, a in acc.items()
                 if not cat.recovered(si, text, a["last_line"][0], steps_of(a["last_line"][1]))]
     findings = _ranked(findings, shape) if findings else [_unexplained(cat, shape, stated)]
+    _advise_for_platform(findings, cat, text)
     if text is not given:
         _quote_as_given(findings, given)
     return findings
+
+
+def _advise_for_platform(findings: list[Finding], cat: Catalogue, text: str) -> None:
+    """A finding whose signature advises differently on the platform that ran the build (a Cloud Functions
+    build has no Dockerfile to fall back to) says that platform's cause and fix."""
+    advised = {s.id: s for s in cat.signatures if s.advice}
+    if not any(f.signature in advised for f in findings):
+        return
+    platform = cat.platform_of(text)
+    for f in findings:
+        if f.signature in advised and platform in {name for name, _, _ in advised[f.signature].advice}:
+            cause, fix = advised[f.signature].advice_for(platform)
+            f.cause, f.fix, f.platform = cause, list(fix), platform
 
 
 def _quote_as_given(findings: list[Finding], given: str) -> None:
@@ -140,6 +156,9 @@ def _finding(cat: Catalogue, shape: LogShape, sig: Signature, a: dict) -> Findin
         cause = shape.telling_line_below(starts[lead], lines[0], report.telling, report.next)
     if cause is None and cat.is_summary(evidence[0]):
         cause = shape.cause_of(starts[lead], lines[0])
+        # a traceback above a verdict (Cloud Run's on a container that exited): its exception says why
+        if cause is not None and (at := shape.text.rfind(cause[1], 0, starts[lead])) >= 0:
+            cause = shape.exception_below(at, cause[0]) or cause
     if cause is not None:
         if cause[0] in lines:   # itself a match further down
             at = lines.index(cause[0])
@@ -166,8 +185,8 @@ def _ranked(findings: list[Finding], shape: LogShape) -> list[Finding]:
 def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] | None = None) -> Finding:
     """No signature matched: the fallback signature of the section the lead line is in (a failure while
     fetching the source) or of the log's builder (a failed buildpacks build), else `unknown`; each points
-    at the lead line (LogShape.lead_line), or past it as a finding's line would be: to a report's telling
-    line, or from a builder's verdict to the cause it sums up."""
+    at the lead line (LogShape.lead_line), or past it as a finding's line would be: from a traceback to the
+    exception that ends it, to a report's telling line, or from a builder's verdict to the cause it sums up."""
     if stated is not None and shape.failing_step not in (None, step_of(stated[2])):
         stated = None   # a tool's words in a step that did not fail
     lead = shape.lead_line()
@@ -177,6 +196,9 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
         lead = stated
     line, start, text = lead
     fallback = cat.fallback(shape.section_at(start + len(text)), shape.build_builder(start)) if line else None
+    if line and (exception := shape.exception_below(start, line)) is not None:   # a traceback: its exception
+        line, text = exception
+        start = shape.text.find(text, start)
     if line and (report := cat.report_opened_by(text)) is not None:
         line, text = shape.telling_line_below(start, line, report.telling, report.next) or (line, text)
     elif line and cat.is_summary(text):   # a builder's verdict: the cause is above it (or below, after a colon)

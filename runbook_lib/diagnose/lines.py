@@ -26,7 +26,9 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|\d{1,6} \||[|│>*]+|--|#\d+ \d+(?:\.\d+)?|'
-                       r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+Z?))+\s*')
+                       r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+(?:Z| ?[A-Z]{3,5}(?=\s*$))?))+\s*')
+# (a timestamp's zone only when nothing follows it: Cloud Logging's console copies each entry's timestamp, zone
+# and all, onto a line of its own above the entry, a line with no text of its own)
 _WARNING = re.compile(r"^(?:npm )?(?:WARN|WARNING|Warning|warning)\b")
 
 
@@ -124,6 +126,16 @@ def own_text(line: str) -> str:
     """A line without what tools and pastes put before its own text (step prefixes, `[builder]`, line numbers,
     quote marks, BuildKit's `#12 7.813`, timestamps); the line as it is when there is none."""
     return _PREFIXES.sub("", line, count=1)
+
+
+def indented_text(line: str) -> str:
+    """A line's own text with the indentation it has under its prefixes (the one space that separates a prefix
+    from the text is the prefix's): a Python traceback's frames stay indented under `Step #0: `."""
+    m = _PREFIXES.match(line)
+    if m is None or not m.group(0).strip():
+        return line
+    gap = m.group(0)
+    return gap[len(gap.rstrip()) + 1:] + line[m.end():]
 
 
 def is_warning(line: str) -> bool:

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Callable, Iterator
 
 from .lines import (ERROR_WORD, FAILURE_WORD, LineRule, first_line, is_warning, last_line, line_at, lines_hit,
-                    names_failure, own_text, step_of)
+                    indented_text, names_failure, own_text, step_of)
 
 MAX_LOOK_BACK = 40            # lines searched above a summary line for the line that states the cause
 MAX_CAUSE_BELOW = 10          # lines of a message read below a summary that ends with a colon
@@ -30,8 +30,11 @@ _CLOUD_BUILD_OWN = re.compile(r"(?:(?:Starting|Finished) Step #\d+\b.*|ERROR|-+)
 # a Python traceback: its header and frames (after any paste prefix), and the line that ends it, which
 # names the exception (`ModuleNotFoundError: No module named 'main'`, `pkg.errors.HaltServer: ...`)
 _TRACEBACK = re.compile(r'^\s*(?:Traceback \(most recent call last\):|File "[^"]+", line \d+)')
+# ... after a log viewer's own prefix on each line (Cloud Logging's `DEFAULT [revision-name] `)
+_TRACEBACK_AFTER = re.compile(r'^(?:[A-Z]+ )?(?:\[[^\]]+\] )?(Traceback \(most recent call last\):)')
 _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
-_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Server)\b")
+# an exception's (dotted) name: one that says so, or any name alone or before its message (`sh.ErrorReturnCode_1:`)
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:(?:Error|Exception|Exit|Interrupt|Server)\b|(?=:|\s*$))")
 MAX_TRACEBACK = 100                 # lines searched below a frame for the exception that ends it
 
 
@@ -359,10 +362,16 @@ class LogShape:
         """(line number, line) naming the exception that ends the Python traceback whose frame or header is
         the line starting at `start`: the first line below it that is neither a frame nor indented (after
         any paste prefix), when it names an exception; None otherwise."""
-        if not _TRACEBACK.match(own_text(line_at(self.text, start))):
+        head = own_text(line_at(self.text, start))
+        m = _TRACEBACK.match(head) or _TRACEBACK_AFTER.search(head)
+        if m is None:
             return None
+        # what a log viewer put before each line of it (`DEFAULT [revision] `), when it is not a known prefix
+        lead = head[:m.start(1)] if m.re is _TRACEBACK_AFTER else ""
         for n, line in self._lines_below(start, lineno, MAX_TRACEBACK):
-            own = own_text(line)
+            own = indented_text(line)
+            if lead and own.startswith(lead):
+                own = own[len(lead):]
             if not _TRACEBACK.match(own) and not _FRAME_BODY.match(own):
                 return (n, line) if _EXCEPTION.match(own) else None
         return None
@@ -381,6 +390,8 @@ class LogShape:
             pos = text.rfind("\n", 0, end) + 1
             n -= 1
             line = text[pos:end].rstrip("\r")
+            if not own_text(line).strip():   # a line with no text of its own (blank, a bare timestamp) is in no step
+                continue
             if any(rule.hit(line) for rule in self.stops) or (here_step is not None and step_of(line) != here_step):
                 break
             if names_failure(line) and not self.uninformative_line(line):

@@ -25,14 +25,14 @@ NEAR = 3  # the evidence line may be this many lines from the real error line
 SETS = ("original", "tuning",
         "held-out-1", "held-out-2", "held-out-3", "held-out-4", "held-out-5", "held-out-6", "held-out-7",
         "held-out-8", "held-out-9", "held-out-10", "held-out-11", "held-out-12",
-        "held-out-13", "held-out-14", "held-out-15")
+        "held-out-13", "held-out-14", "held-out-15", "held-out-16")
 # A held-out set is measured once, after the tuning of its round: until then its name is listed here and
 # its cases are skipped (here and in the decoration test), so that running the tests while tuning cannot
 # become a way of looking at it.
 # held-out-2 ... held-out-15 were measured at the end of rounds 2 ... 15 (MANIFEST.yaml has the scores;
 # held-out-15: the right top signature for 21 of 25, 19 with the evidence within 3 lines; its misses are
 # xfails).
-UNMEASURED: set[str] = set()
+UNMEASURED: set[str] = {"held-out-16"}
 
 
 def _cases():
@@ -70,13 +70,13 @@ def test_every_real_log_is_in_the_manifest_named_for_its_signature_and_cited():
 
 
 def test_the_fresh_held_out_sets_are_big_and_varied_enough_to_mean_something():
-    # the latest two rounds, as they were measured: with the misses a later round fixed (tuning logs now, their
-    # note says so). Two rounds, since rounds 13-15 (two collectors each) found 28-36 new logs a round and no
-    # round alone still spans most of the catalogue
-    latest = SETS[-2:]
+    # the latest three rounds, as they were measured: with the misses a later round fixed (tuning logs now, their
+    # note says so). Three rounds, since rounds 13-16 (two collectors each) found 28-36 new logs a round, no round
+    # alone still spans most of the catalogue, and rounds 15-16 together found no new log of four of its ids
+    latest = SETS[-3:]
     held_out = [entry["signature"] for entry in MANIFEST.values()
                 if entry["set"] in latest or str(entry.get("note", "")).startswith(tuple(f"{s} in round " for s in latest))]
-    assert len(held_out) >= 45
+    assert len(held_out) >= 70
     assert len(Counter(held_out)) >= 10  # most of the catalogue's 13 ids, not one kind of failure
 
 

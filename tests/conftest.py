@@ -104,7 +104,7 @@ def local_target(sandbox_home):
 
 
 @pytest.fixture(scope="session")
-def _sandbox_templates(tmp_path_factory) -> dict[float, Path]:
+def _sandbox_templates() -> dict[float, Path]:
     """One initialised sandbox (no services) per scale, built the first time a test asks for that scale;
     make_sandbox copies it, which is what init_sandbox would build again (its data is seeded), in a
     fraction of the time."""

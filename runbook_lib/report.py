@@ -24,8 +24,10 @@ from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
 import jinja2
-import nbformat
 
+# nbformat is imported where a page or a row needs it: every runbook's kernel imports this module for
+# record(), and nbformat brings jsonschema, whose optional rfc3987-syntax compiles a grammar on import
+# (a second or more per kernel).
 from .changes import shown as shown_figure
 from .errors import ParameterError
 from .exit_codes import ExitCode
@@ -171,6 +173,7 @@ def render_run_html(nb: Any, html_path: Path, hidden_cells: Sequence[int] = ()) 
     """Write the HTML page of one run: a header from metadata["runbook"], then the outputs only
     (no code, no injected parameters; `hidden_cells` are dropped too, e.g. a quiet validation cell).
     Tables in the outputs get text columns left-aligned and number columns right-aligned."""
+    import nbformat
     from nbconvert import HTMLExporter
 
     page = copy.deepcopy(nb)
@@ -289,6 +292,8 @@ class IndexRow:
 
 def read_row(ipynb_path: Path, folder: Path) -> IndexRow:
     """One index row from an executed notebook's metadata["runbook"] (nothing else is read)."""
+    import nbformat
+
     return row_from_metadata(run_metadata(nbformat.read(ipynb_path, as_version=4)), Path(ipynb_path), folder)
 
 

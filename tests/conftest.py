@@ -103,13 +103,45 @@ def local_target(sandbox_home):
     target.close()
 
 
+@pytest.fixture(scope="session")
+def _sandbox_templates() -> dict[float, Path]:
+    """One initialised sandbox (no services) per scale, built the first time a test asks for that scale;
+    make_sandbox copies it, which is what init_sandbox would build again (its data is seeded), in a
+    fraction of the time."""
+    return {}
+
+
+def _copy_sandbox(template: Path, root: Path) -> None:
+    """Copy an initialised sandbox without services to `root`: every file as it is, the state's record of
+    where the source repository lies pointed at the copy's own."""
+    import json
+    import shutil
+
+    from runbook_lib.local.home import sandbox_home
+    from runbook_lib.local.state import read_state, write_state
+
+    shutil.copytree(template, root, symlinks=True, dirs_exist_ok=True)
+    box = sandbox_home(root)
+    state = read_state(box)
+    assert state["source"]["path"] == str(template / "source"), state["source"]
+    state["source"]["path"] = str(root / "source")
+    write_state(box, state)
+    assert str(template) not in json.dumps(state)
+
+
 @pytest.fixture
-def make_sandbox(tmp_path_factory):
+def make_sandbox(tmp_path_factory, _sandbox_templates):
     """Build a private sandbox: make_sandbox(scale=..., start_services=...) -> its home Path."""
     made: list[Path] = []
 
     def _make(scale: float = 0.15, start_services: bool = False) -> Path:
+        if scale not in _sandbox_templates:
+            template = tmp_path_factory.mktemp("sandbox-template")
+            init_sandbox(template, scale=scale, start_services=False)
+            _sandbox_templates[scale] = template
         root = tmp_path_factory.mktemp("private-sandbox")
+        _copy_sandbox(_sandbox_templates[scale], root)
+        # On an initialised sandbox init only checks its warehouse and starts the services if asked.
         init_sandbox(root, scale=scale, start_services=start_services)
         made.append(root)
         return root

@@ -258,15 +258,18 @@ class Catalogue:
         (in a huge log, a line near either end)."""
         if not self._platforms:
             return None
-        if len(text) > 2 * PLATFORM_WINDOW:   # the product's own lines open and close its output
-            text = text[:PLATFORM_WINDOW] + "\n" + text[-PLATFORM_WINDOW:]
+        size = len(text)
+        # the product's own lines open and close its output: in a huge log, only there (searched in place)
+        windows = [(0, size)] if size <= 2 * PLATFORM_WINDOW else [(0, PLATFORM_WINDOW), (size - PLATFORM_WINDOW, size)]
         # one scan for every platform's needles, as `matches` does
         rules = [(rank, rule) for rank, (_, of) in enumerate(self._platforms) for rule in of]
+        scan = self._scanner(tuple(r.needle for _, r in rules))
         found = len(self._platforms)
-        for _, _, _, line in lines_hit(text, _Search([self._scanner(tuple(r.needle for _, r in rules))])):
-            found = min([found] + [rank for rank, rule in rules if rank < found and rule.hit(line)])
-            if found == 0:
-                break
+        for lo, hi in windows:
+            for _, _, _, line in lines_hit(text, lambda t, pos, lo=lo, hi=hi: scan.search(t, max(pos, lo), hi)):
+                found = min([found] + [rank for rank, rule in rules if rank < found and rule.hit(line)])
+                if found == 0:
+                    return self._platforms[0][0]
         return self._platforms[found][0] if found < len(self._platforms) else None
 
     def is_summary(self, line: str) -> bool:

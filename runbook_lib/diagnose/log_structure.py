@@ -193,10 +193,13 @@ class LogShape:
             bottom = max(floor, text.rfind("\n", 0, max(floor, top - chunk)) + 1)
             for line_start, owners, line_step in reversed(self._marker_lines.found(bottom, top)):
                 if specific(owners, line_step):
-                    after = self._next_marker(end, hi, lambda o, st: specific(o, st) or _FINISHED in o)
-                    self._near = (line_start, hi if after is None else after[0],
-                                  self.builders[listed(owners, line_step)])   # type: ignore[index]
-                    return True, self.builders[listed(owners, line_step)]   # type: ignore[index]
+                    mine = listed(owners, line_step)
+                    # the answer holds down to another builder's marker or a finished build (a marker of the
+                    # same builder below changes nothing: a log whose every line carries `[builder]` is one output)
+                    after = self._next_marker(end, hi, lambda o, st: (specific(o, st) and listed(o, st) != mine)
+                                              or _FINISHED in o)
+                    self._near = (line_start, hi if after is None else after[0], self.builders[mine])  # type: ignore[index]
+                    return True, self.builders[mine]   # type: ignore[index]
                 if _FINISHED in owners and line_start < start:
                     finished, framed, stop = line_start, new_framed, True
                     break

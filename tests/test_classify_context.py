@@ -467,3 +467,24 @@ def test_a_severe_level_line_is_the_lead_when_no_signature_explains_the_log():
     assert (top.signature, top.line) == ("unknown", 2)
     # in capitals only: the word in prose names no failure
     assert classify_log("Step #0: a severe storm of warnings, all harmless\n")[0].line == 0
+
+
+@pytest.mark.parametrize("refusal", ["Error: accepts 1 arg(s), received 0",
+                                     "Error: unknown flag: --buildpack-registry",
+                                     'Error: required flag(s) "builder" not set'])
+def test_a_builders_tool_refusing_how_it_was_called_is_no_failure_of_that_builder(refusal):
+    log = ("Starting Step #1\nStep #1: Already have image (with digest): gcr.io/k8s-skaffold/pack\n"
+           f"Step #1: {refusal}\nFinished Step #1\nERROR\n"
+           'ERROR: build step 1 "gcr.io/k8s-skaffold/pack" failed: step exited with non-zero status: 1\n')
+    top = classify_log(log)[0]
+    assert (top.signature, top.line) == ("unknown", 3)
+    # the same pack step failing in a build is the buildpacks' failure
+    built = log.replace(refusal, "ERROR: failed to build: exit status 1")
+    assert classify_log(built)[0].signature == "buildpacks-build-failed"
+
+
+def test_a_usage_error_needs_a_plain_literal():
+    doc = {"usage_errors": ["(a|b)"], "signatures": [
+        {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}]}
+    with pytest.raises(ConfigError, match="usage error pattern"):
+        parse_catalogue(doc)

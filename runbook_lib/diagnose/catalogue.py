@@ -63,6 +63,7 @@ _KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "f
          "recovered_by", "platforms"}
 _MARKED_KEYS = {"name", "markers", "fallback"}   # keys of a section or a builder entry
 _TOP_KEYS = {"version", "sections", "uninformative", "builders", "platforms", "finished", "summaries", "reports",
+             "usage_errors",
              "output_starts", "signatures"}
 _REPORT_KEYS = {"opens", "telling", "next"}
 
@@ -133,7 +134,8 @@ class Catalogue:
                  sections: tuple[Marked, ...] = (), uninformative: tuple[str, ...] = (),
                  builders: tuple[Marked, ...] = (), summaries: tuple[str, ...] = (),
                  output_starts: tuple[str, ...] = (), reports: tuple[dict, ...] = (),
-                 finished: tuple[str, ...] = (), platforms: tuple[Marked, ...] = ()):
+                 finished: tuple[str, ...] = (), platforms: tuple[Marked, ...] = (),
+                 usage_errors: tuple[str, ...] = ()):
         self.signatures = signatures
         self.platforms = platforms
         self.sections = sections
@@ -161,6 +163,7 @@ class Catalogue:
         self._markers += [(None, rule) for rule in self._finished]
         self._uninformative = tuple(_rule(text, "uninformative line", source) for text in uninformative)
         self._summaries = tuple(_rule(text, "summary line", source) for text in summaries)
+        self._usage_errors = tuple(_rule(text, "usage error", source) for text in usage_errors)
         self._reports = tuple(Report(_rule(r["opens"], "report opening", source),
                                      _rule(r["telling"], "report telling line", source), bool(r.get("next")))
                               for r in reports)
@@ -271,6 +274,10 @@ class Catalogue:
                 if found == 0:
                     return self._platforms[0][0]
         return self._platforms[found][0] if found < len(self._platforms) else None
+
+    def is_usage_error(self, line: str) -> bool:
+        """Whether a line is a tool refusing how it was called (catalogue `usage_errors`): the tool never ran."""
+        return any(rule.hit(line) for rule in self._usage_errors)
 
     def is_summary(self, line: str) -> bool:
         """Whether a line closes a failure message rather than stating its cause (catalogue `summaries`)."""
@@ -512,8 +519,8 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
     if extra:
         raise ConfigError(f"{source}: top-level key(s) {sorted(extra)} are unknown; allowed: {sorted(_TOP_KEYS)}.")
     sections = _marked(doc, "sections", "section", source)
-    uninformative, summaries, output_starts, finished = (_regex_list(doc, key, source) for key in
-                                                         ("uninformative", "summaries", "output_starts", "finished"))
+    uninformative, summaries, output_starts, finished, usage_errors = (
+        _regex_list(doc, key, source) for key in ("uninformative", "summaries", "output_starts", "finished", "usage_errors"))
     builders = _marked(doc, "builders", "builder", source)
     platforms = _marked(doc, "platforms", "platform", source)
     reports = _reports(doc, source)
@@ -563,7 +570,7 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
                 raise ConfigError(f"{source}: {kind} '{e.name}'.fallback names unknown signature {e.fallback!r}.")
     # compiles every pattern, marker and listed line: bad regexes fail here
     return Catalogue(signatures, source, sections, uninformative, builders, summaries, output_starts, reports,
-                     finished, platforms)
+                     finished, platforms, usage_errors)
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:

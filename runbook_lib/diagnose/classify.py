@@ -203,6 +203,8 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
         line, text = shape.telling_line_below(start, line, report.telling, report.next) or (line, text)
     elif line and cat.is_summary(text):   # a builder's verdict: the cause is above it (or below, after a colon)
         line, text = shape.cause_of(start, line) or (line, text)
+    if line and cat.is_usage_error(text):   # the builder's tool refused how it was called and never ran
+        fallback = None
     evidence = [text[:MAX_EVIDENCE_CHARS]] if line else []
     sig = fallback or cat.get("unknown")
     return Finding.of(sig, line, [line] if line else [], evidence, float(sig.weight), 1 if line else 0)

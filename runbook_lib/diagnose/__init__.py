@@ -14,8 +14,8 @@ Everything the notebook and the tests use is importable from `runbook_lib.diagno
 from .build import (BUILD_ID_PATTERN, BUILD_STATUSES, FAILED_STATUSES, MAX_LIMIT, RUNNING_STATUSES, BuilderEvidence,
                     BuildNotFound, build_summary, build_table, builder_evidence, check_build_id, check_limit,
                     check_status, check_tags, compare_builds, log_locations)
-from .catalogue import (BUILDERS, DEFAULT_CATALOGUE, MIN_NEEDLE, SEVERITIES, Catalogue, Signature, load_catalogue,
-                        parse_catalogue)
+from .catalogue import BUILDERS, MIN_NEEDLE, SEVERITIES, Catalogue, Signature
+from .catalogue_yaml import DEFAULT_CATALOGUE, load_catalogue, parse_catalogue
 from .classify import MAX_EVIDENCE, MAX_EVIDENCE_CHARS, MAX_LINES, Finding, classify_log
 from .steps import (MATCH_THRESHOLD, DiagnoseRun, SideBySide, build_phase, built_from, conclude, default_source_dir,
                     evidence_table, fetch_log, find_build, findings_table, logged_instructions, preflight_table,

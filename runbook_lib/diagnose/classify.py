@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError
-from .catalogue import Catalogue, Signature, load_catalogue
+from .catalogue import Catalogue, Signature
+from .catalogue_yaml import load_catalogue
 from .lines import names_error, step_of, steps_of, without_decoration
 from .log_structure import LogShape
 

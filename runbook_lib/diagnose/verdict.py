@@ -15,7 +15,8 @@ from ..formats import headline
 from ..phases import PROJECT_ROOT, Phase, load_phases
 from ..results import Result
 from .build import FAILED_STATUSES, RUNNING_STATUSES, BuilderEvidence
-from .catalogue import Catalogue, load_catalogue
+from .catalogue import Catalogue
+from .catalogue_yaml import load_catalogue
 from .classify import Finding
 
 RUNBOOKS_DIR = PROJECT_ROOT / "notebooks"

@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import ParameterError
 from .catalogue import Catalogue, Signature
 from .catalogue_yaml import load_catalogue
-from .lines import names_error, step_of, steps_of, without_decoration
+from .lines import line_at, names_error, step_of, steps_of, without_decoration
 from .log_structure import LogShape
 
 MAX_LINES = 100        # line numbers kept per finding
@@ -152,14 +152,8 @@ def _finding(cat: Catalogue, shape: LogShape, sig: Signature, a: dict) -> Findin
     if lead:
         lines.insert(0, lines.pop(lead))
         evidence.insert(0, evidence.pop(lead))
-    cause = shape.exception_below(starts[lead], lines[0])
-    if cause is None and (report := cat.report_opened_by(evidence[0])) is not None:
-        cause = shape.telling_line_below(starts[lead], lines[0], report.telling, report.next)
-    if cause is None and cat.is_summary(evidence[0]):
-        cause = shape.cause_of(starts[lead], lines[0])
-        # a traceback above a verdict (Cloud Run's on a container that exited): its exception says why
-        if cause is not None and (at := shape.text.rfind(cause[1], 0, starts[lead])) >= 0:
-            cause = shape.exception_below(at, cause[0]) or cause
+    n, _, line = _line_to_read(cat, shape, (lines[0], starts[lead], line_at(shape.text, starts[lead])))
+    cause = (n, line) if n != lines[0] else None
     if cause is not None:
         if cause[0] in lines:   # itself a match further down
             at = lines.index(cause[0])
@@ -170,6 +164,20 @@ def _finding(cat: Catalogue, shape: LogShape, sig: Signature, a: dict) -> Findin
         evidence = [cause[1][:MAX_EVIDENCE_CHARS]] + evidence[:MAX_EVIDENCE - 1]
     score = sig.weight + min(len(a["patterns"]), 5) / 10  # specificity: more distinct patterns agree
     return Finding.of(sig, lines[0], lines, evidence, score, a["count"])
+
+
+def _line_to_read(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -> tuple[int, int, str]:
+    """(line number, start, line) to read for the line `here` (the same three): a traceback's frame or header
+    gives way to the exception that ends it, a tool's report that only announces itself to its telling line
+    below, and a builder's verdict (a summary line) to the cause it sums up (or that cause's exception)."""
+    here = shape.exception_below(here[1], here[0]) or here
+    lineno, start, line = here
+    if (report := cat.report_opened_by(line)) is not None:
+        return shape.telling_line_below(start, lineno, report.telling, report.next) or here
+    if cat.is_summary(line) and (cause := shape.cause_of(start, lineno)) is not None:
+        # a traceback above a verdict (Cloud Run's on a container that exited): its exception says why
+        return shape.exception_below(cause[1], cause[0]) or cause
+    return here
 
 
 def _ranked(findings: list[Finding], shape: LogShape) -> list[Finding]:
@@ -197,13 +205,8 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
         lead = stated
     line, start, text = lead
     fallback = cat.fallback(shape.section_at(start + len(text)), shape.build_builder(start)) if line else None
-    if line and (exception := shape.exception_below(start, line)) is not None:   # a traceback: its exception
-        line, text = exception
-        start = shape.text.find(text, start)
-    if line and (report := cat.report_opened_by(text)) is not None:
-        line, text = shape.telling_line_below(start, line, report.telling, report.next) or (line, text)
-    elif line and cat.is_summary(text):   # a builder's verdict: the cause is above it (or below, after a colon)
-        line, text = shape.cause_of(start, line) or (line, text)
+    if line:
+        line, start, text = _line_to_read(cat, shape, lead)
     if line and cat.is_usage_error(text):   # the builder's tool refused how it was called and never ran
         fallback = None
     evidence = [text[:MAX_EVIDENCE_CHARS]] if line else []

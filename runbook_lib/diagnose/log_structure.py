@@ -320,49 +320,49 @@ class LogShape:
     def uninformative_line(self, line: str) -> bool:
         return any(rule.hit(line) for rule in self.uninformative)
 
-    def cause_of(self, start: int, lineno: int) -> tuple[int, str] | None:
-        """(line number, line) stating the cause of the failure summed up by the line starting at `start`:
+    def cause_of(self, start: int, lineno: int) -> tuple[int, int, str] | None:
+        """(line number, start, line) stating the cause of the failure summed up by the line starting at `start`:
         the first line naming a failure above it in the same output (cause_above), else, when the summary
         ends with a colon (`failed to build: (error ID: ...):`), the last line of the message below it (up
         to a blank line, a rule, or the end of its Cloud Build step)."""
         above = self.cause_above(start, lineno)
         if above is not None:
-            return above[0], above[2]
+            return above
         if not line_at(self.text, start).endswith(":"):
             return None
         found, here_step = None, step_of(line_at(self.text, start))
-        for n, line in self._lines_below(start, lineno, MAX_CAUSE_BELOW):
+        for n, pos, line in self._lines_below(start, lineno, MAX_CAUSE_BELOW):
             own = own_text(line).strip()
             if not own or set(own) <= set("-—=*") or step_of(line) != here_step:   # the message ends
                 break
-            found = (n, line)
+            found = (n, pos, line)
         return found
 
-    def _lines_below(self, start: int, lineno: int, limit: int) -> Iterator[tuple[int, str]]:
-        """(line number, line) of up to `limit` lines below the line `lineno` that starts at `start`."""
+    def _lines_below(self, start: int, lineno: int, limit: int) -> Iterator[tuple[int, int, str]]:
+        """(line number, start, line) of up to `limit` lines below the line `lineno` that starts at `start`."""
         pos = self.text.find("\n", start) + 1
         for n in range(lineno + 1, lineno + 1 + limit):
             if pos <= 0 or pos >= len(self.text):
                 return
-            yield n, line_at(self.text, pos)
+            yield n, pos, line_at(self.text, pos)
             pos = self.text.find("\n", pos) + 1
 
     def telling_line_below(self, start: int, lineno: int, telling: LineRule,
-                           after: bool = False) -> tuple[int, str] | None:
-        """(line number, line) of the first line below the one starting at `start` that meets `telling`
+                           after: bool = False) -> tuple[int, int, str] | None:
+        """(line number, start, line) of the first line below the one starting at `start` that meets `telling`
         (or, with `after`, of the line after that one), within MAX_REPORT lines and the same Cloud Build
         step; None when there is none."""
         here_step = step_of(line_at(self.text, start))
         lines = self._lines_below(start, lineno, MAX_REPORT)
-        for n, line in lines:
+        for n, pos, line in lines:
             if step_of(line) != here_step:
                 return None
             if telling.hit(own_text(line).lstrip()):
-                return next(lines, (n, line)) if after else (n, line)
+                return next(lines, (n, pos, line)) if after else (n, pos, line)
         return None
 
-    def exception_below(self, start: int, lineno: int) -> tuple[int, str] | None:
-        """(line number, line) naming the exception that ends the Python traceback whose frame or header is
+    def exception_below(self, start: int, lineno: int) -> tuple[int, int, str] | None:
+        """(line number, start, line) naming the exception that ends the Python traceback whose frame or header is
         the line starting at `start`: the first line below it that is neither a frame nor indented (after
         any paste prefix), when it names an exception; None otherwise."""
         head = own_text(line_at(self.text, start))
@@ -371,12 +371,12 @@ class LogShape:
             return None
         # what a log viewer put before each line of it (`DEFAULT [revision] `), when it is not a known prefix
         lead = head[:m.start(1)] if m.re is _TRACEBACK_AFTER else ""
-        for n, line in self._lines_below(start, lineno, MAX_TRACEBACK):
+        for n, pos, line in self._lines_below(start, lineno, MAX_TRACEBACK):
             own = indented_text(line)
             if lead and own.startswith(lead):
                 own = own[len(lead):]
             if not _TRACEBACK.match(own) and not _FRAME_BODY.match(own):
-                return (n, line) if _EXCEPTION.match(own) else None
+                return (n, pos, line) if _EXCEPTION.match(own) else None
         return None
 
     def cause_above(self, start: int, lineno: int) -> tuple[int, int, str] | None:

@@ -77,9 +77,9 @@ class Signature:
     # (platform, cause, fix): what to say instead of cause and fix when the log shows that platform built it
     advice: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
-    def advice_for(self, platform: str | None) -> tuple[str, tuple[str, ...]]:
-        """(cause, fix) for a build on `platform` (catalogue `platforms`): its own advice, else the default."""
-        return next(((c, f) for name, c, f in self.advice if name == platform), (self.cause, self.fix))
+    def advice_for(self, platform: str | None) -> tuple[str, tuple[str, ...]] | None:
+        """(cause, fix) for a build on `platform` (catalogue `platforms`); None when it has no advice of its own."""
+        return next(((c, f) for name, c, f in self.advice if name == platform), None)
 
 
 @dataclass(frozen=True)

@@ -114,14 +114,11 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
 def _advise_for_platform(findings: list[Finding], cat: Catalogue, text: str) -> None:
     """A finding whose signature advises differently on the platform that ran the build (a Cloud Functions
     build has no Dockerfile to fall back to) says that platform's cause and fix."""
-    advised = {s.id: s for s in cat.signatures if s.advice}
-    if not any(f.signature in advised for f in findings):
-        return
-    platform = cat.platform_of(text)
-    for f in findings:
-        if f.signature in advised and platform in {name for name, _, _ in advised[f.signature].advice}:
-            cause, fix = advised[f.signature].advice_for(platform)
-            f.cause, f.fix, f.platform = cause, list(fix), platform
+    advised = [(f, cat.get(f.signature)) for f in findings if cat.get(f.signature).advice]
+    platform = cat.platform_of(text) if advised else None
+    for f, sig in advised:
+        if (own := sig.advice_for(platform)) is not None:
+            f.cause, f.fix, f.platform = own[0], list(own[1]), platform
 
 
 def _quote_as_given(findings: list[Finding], given: str) -> None:

@@ -129,18 +129,30 @@ def _copy_sandbox(template: Path, root: Path) -> None:
     assert str(template) not in json.dumps(state)
 
 
-@pytest.fixture
-def make_sandbox(tmp_path_factory, _sandbox_templates):
-    """Build a private sandbox: make_sandbox(scale=..., start_services=...) -> its home Path."""
-    made: list[Path] = []
+@pytest.fixture(scope="session")
+def seeded_sandbox(tmp_path_factory, _sandbox_templates):
+    """seeded_sandbox(scale, name) -> the home of a new private sandbox without services, initialised (a copy
+    of the template of that scale); for module-scoped fixtures, which stop it themselves."""
 
-    def _make(scale: float = 0.15, start_services: bool = False) -> Path:
+    def _new(scale: float = 0.15, name: str = "private-sandbox") -> Path:
         if scale not in _sandbox_templates:
             template = tmp_path_factory.mktemp("sandbox-template")
             init_sandbox(template, scale=scale, start_services=False)
             _sandbox_templates[scale] = template
-        root = tmp_path_factory.mktemp("private-sandbox")
+        root = tmp_path_factory.mktemp(name)
         _copy_sandbox(_sandbox_templates[scale], root)
+        return root
+
+    return _new
+
+
+@pytest.fixture
+def make_sandbox(seeded_sandbox):
+    """Build a private sandbox: make_sandbox(scale=..., start_services=...) -> its home Path."""
+    made: list[Path] = []
+
+    def _make(scale: float = 0.15, start_services: bool = False) -> Path:
+        root = seeded_sandbox(scale)
         # On an initialised sandbox init only checks its warehouse and starts the services if asked.
         init_sandbox(root, scale=scale, start_services=start_services)
         made.append(root)

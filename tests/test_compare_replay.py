@@ -18,7 +18,7 @@ from runbook_lib.compare import compare_replay
 from runbook_lib.errors import NotFoundError, ParameterError, RunbookError
 from runbook_lib.local.corrections import CORRECTIONS, sql_before_corrections
 from runbook_lib.local.pipeline import CodeVersion, processor_sql, run_phase3, run_phase4
-from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
+from runbook_lib.local.sandbox import stop_sandbox
 from runbook_lib.local.source_repo import CORRECTIONS_ROLE, contains, open_source_repo
 from runbook_lib.local.state import read_state
 from runbook_lib.local.home import sandbox_home
@@ -43,10 +43,9 @@ def replay(warehouse, prefix: str, first: date, last: date, code: CodeVersion, p
 
 
 @pytest.fixture(scope="module")
-def replayed(tmp_path_factory):
+def replayed(seeded_sandbox):
     """A private sandbox (four game dates) with a head-code replay under prefix "test"."""
-    root = tmp_path_factory.mktemp("compare-sandbox")
-    init_sandbox(root, scale=0.3, start_services=False)
+    root = seeded_sandbox(0.3, "compare-sandbox")
     tg = connect("local", home=root)
     first, last = (date.fromisoformat(d) for d in read_state(sandbox_home(root))["dates"])
     replay(tg.warehouse, "test", first, last, HEAD_CODE)

@@ -15,7 +15,7 @@ import yaml
 from fakes.fixtures import OPERATOR_TOKEN, PROJECT
 from fakes.mirror import FakeCloud
 from runbook_lib import runner
-from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
+from runbook_lib.local.sandbox import stop_sandbox
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,12 +49,11 @@ class GcpNight:
 
 
 @pytest.fixture(scope="module")
-def gcp_night(tmp_path_factory, demo_night):
+def gcp_night(tmp_path_factory, seeded_sandbox, demo_night):
     """One night of the gcp plan on a sandbox made like the sandbox night's (same scale: same incident,
     same data), the fakes mirroring it."""
     base = tmp_path_factory.mktemp("gcp-night")
-    home = base / "sandbox"
-    init_sandbox(home, scale=demo_night.scale, start_services=False)
+    home = seeded_sandbox(demo_night.scale, "gcp-night-sandbox")
     cloud = FakeCloud.mirroring(home, base)
     # Builds and rollouts finish at their first poll: the night checks what they did, and the kit's waiting
     # with progress (several polls, POLL_SECONDS apart) is tests/test_redeploy_gcp.py's.

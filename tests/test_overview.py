@@ -41,13 +41,12 @@ def test_overview_flags_prefix_ignoring_phase4_and_counts_production(local_targe
 # ---------------------------------------------------------------- beyond the incident morning
 
 @pytest.fixture(scope="module")
-def repaired_home(tmp_path_factory):
+def repaired_home(seeded_sandbox):
     """A sandbox after the morning fix: both phases redeployed from head, each with its own code, and
     Phase 4's allAuthenticatedUsers binding removed (the security audit's fix)."""
-    from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
+    from runbook_lib.local.sandbox import stop_sandbox
 
-    home = tmp_path_factory.mktemp("repaired")
-    init_sandbox(home, scale=0.15, start_services=False)
+    home = seeded_sandbox(0.15, "repaired")
     head = json.loads((Path(home) / "state.json").read_text())["source"]["commits"]["head"]
     with connect("local", home=home) as tg:
         for phase in ("phase4", "phase3"):

@@ -60,8 +60,8 @@ def curl_call(command: str) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def fixed_home(tmp_path_factory) -> Iterator[Path]:
-    yield from fixed_sandbox(tmp_path_factory, "replay-dry", 0.15)   # 2025-12-15 and 16
+def fixed_home(seeded_sandbox) -> Iterator[Path]:
+    yield from fixed_sandbox(seeded_sandbox, "replay-dry", 0.15)   # 2025-12-15 and 16
 
 
 class Recorder:

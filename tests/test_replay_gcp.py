@@ -25,8 +25,8 @@ P3, P4 = "nba-phase3-analytics-processors", "nba-phase4-precompute-processors"
 
 
 @pytest.fixture(scope="module")
-def fixed_home(tmp_path_factory) -> Iterator[Path]:
-    yield from fixed_sandbox(tmp_path_factory, "replay-gcp", 0.15)   # 2025-12-15 and 16
+def fixed_home(seeded_sandbox) -> Iterator[Path]:
+    yield from fixed_sandbox(seeded_sandbox, "replay-gcp", 0.15)   # 2025-12-15 and 16
 
 
 def _gcp(fake_apis, home, tmp_path, monkeypatch):

@@ -18,7 +18,7 @@ from typing import Iterator
 import pytest
 
 from runbook_lib import params, replay
-from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
+from runbook_lib.local.sandbox import stop_sandbox
 from runbook_lib.services import ServiceResponse
 from runbook_lib.target import connect
 
@@ -39,19 +39,18 @@ def repair(home: Path) -> None:
                                         code_phase=phase)
 
 
-def fixed_sandbox(tmp_path_factory, name: str, scale: float) -> Iterator[Path]:
+def fixed_sandbox(seeded_sandbox, name: str, scale: float) -> Iterator[Path]:
     """A sandbox whose phases both serve their own code from head (for a module-scoped fixture)."""
-    home = tmp_path_factory.mktemp(name)
-    init_sandbox(home, scale=scale, start_services=False)
+    home = seeded_sandbox(scale, name)
     repair(home)
     yield home
     stop_sandbox(home)
 
 
 @pytest.fixture(scope="module")
-def fixed_home(tmp_path_factory) -> Iterator[Path]:
+def fixed_home(seeded_sandbox) -> Iterator[Path]:
     """Four game dates (2025-12-15 .. 18), both phases fixed; each test replays with its own prefix."""
-    yield from fixed_sandbox(tmp_path_factory, "replay", 0.3)
+    yield from fixed_sandbox(seeded_sandbox, "replay", 0.3)
 
 
 def _params(home: Path, **values) -> params.ReplayParams:

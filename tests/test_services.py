@@ -35,12 +35,11 @@ def _schemas(warehouse_path) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def scratch(tmp_path_factory):
+def scratch(seeded_sandbox):
     """A private sandbox for tests that change IAM, deploy revisions or write datasets."""
-    from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
+    from runbook_lib.local.sandbox import stop_sandbox
 
-    root = tmp_path_factory.mktemp("scratch-sandbox")
-    init_sandbox(root, scale=0.3, start_services=False)
+    root = seeded_sandbox(0.3, "scratch-sandbox")
     target = connect("local", home=root)
     # The incident left Phase 3 serving Phase 4's code (the Dockerfile race); redeploy it with its own
     # code first, as the morning's fix does, so Phase 3's endpoint can be exercised here.

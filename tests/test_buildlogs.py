@@ -259,12 +259,19 @@ def test_a_saved_cloud_logging_export_reads_as_the_log_oldest_first(tmp_path, sa
 
 
 def test_an_export_keeps_the_order_of_entries_of_one_instant_and_reads_json_payloads():
-    same = "2026-11-30T02:00:00Z"
-    entries = [{"timestamp": same, "jsonPayload": {"message": "third"}},
+    same = "2026-11-30T02:00:00Z"   # a zero fraction left out, as protobuf's JSON writes it
+    entries = [{"timestamp": "2026-11-30T02:00:00.500Z", "textPayload": "fourth"},
+               {"timestamp": same, "jsonPayload": {"message": "third"}},
                {"timestamp": same, "textPayload": "second\n"},
-               {"timestamp": "2026-11-30T01:59:59Z", "protoPayload": {"status": {"message": "first"}}}]
-    assert exported_entries(json.dumps(entries)) == ["first", "second", "third"]
-    assert exported_entries(json.dumps({"entries": entries[::-1]})) == ["first", "second", "third"]
+               {"timestamp": "2026-11-30T01:59:59.999999999Z", "protoPayload": {"status": {"message": "first"}}}]
+    in_order = ["first", "second", "third", "fourth"]
+    assert exported_entries(json.dumps(entries)) == in_order
+    assert exported_entries(json.dumps({"entries": entries[::-1]})) == in_order
+    assert exported_entries(yaml.safe_dump_all(entries)) == in_order
+    unquoted = "timestamp: 2026-11-30T02:00:01Z\ntextPayload: later\n---\ntimestamp: 2026-11-30T02:00:00Z\ntextPayload: sooner\n"
+    assert exported_entries(unquoted) == ["sooner", "later"]   # YAML read those stamps as datetimes
+    no_time = [{"insertId": "b", "textPayload": "as given"}, {"insertId": "a", "textPayload": "kept"}]
+    assert exported_entries(json.dumps(no_time)) == ["as given", "kept"]
 
 
 @pytest.mark.parametrize("plain", [

@@ -12,10 +12,13 @@ So the chain skips the places a build's mode rules out instead of reporting a mi
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Protocol, runtime_checkable
+
+import yaml
 
 from .errors import AccessDenied, CredentialsMissing, NotFoundError, ParameterError, RunbookError
 from .formats import sentence
@@ -204,7 +207,59 @@ def _read_local_file(path: Path) -> tuple[Attempt, str | None]:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         return Attempt(LOCAL_FILE, "error", f"Reading {path} failed: {sentence(exc)}"), None
+    entries = exported_entries(text)
+    if entries is not None:
+        text = "".join(line + "\n" for line in entries)
+        return Attempt(LOCAL_FILE, "ok", f"Read {len(entries)} Cloud Logging entries from {path} (an export, "
+                                         "put oldest first)."), text
     return Attempt(LOCAL_FILE, "ok", f"Read {len(text.splitlines())} log lines from {path}."), text
+
+
+# ---------------------------------------------------------------- a saved Cloud Logging export
+
+# What an operator saves when the log lives only in Cloud Logging: Logs Explorer's JSON download (an array
+# of LogEntry), `gcloud logging read --format=json` (the same), or gcloud's default YAML (one document per
+# entry). gcloud lists newest first unless told `--order=asc`; a build's log reads oldest first.
+_YAML_ENTRY_KEYS = re.compile(r"^(?:textPayload|jsonPayload|insertId|logName):", re.MULTILINE)
+
+
+def exported_entries(text: str) -> list[str] | None:
+    """The lines of a saved Cloud Logging export, oldest first, or None when text is not one (a plain log)."""
+    head = text.lstrip()[:1]
+    if head in ("[", "{"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        entries = data.get("entries", [data]) if isinstance(data, dict) else data
+    elif _YAML_ENTRY_KEYS.search(text, 0, 4096):
+        try:
+            entries = list(yaml.safe_load_all(text))
+        except yaml.YAMLError:
+            return None
+    else:
+        return None
+    if not isinstance(entries, list) or not entries or not all(_is_entry(e) for e in entries):
+        return None
+    stamps = [str(e.get("timestamp") or e.get("receiveTimestamp") or "") for e in entries]
+    if all(stamps) and stamps[0] > stamps[-1]:   # newest first: reverse, so entries of one instant keep order
+        entries, stamps = entries[::-1], stamps[::-1]
+    ordered = sorted(range(len(entries)), key=lambda i: stamps[i]) if all(stamps) else range(len(entries))
+    return [line for i in ordered for line in _entry_lines(entries[i])]
+
+
+def _is_entry(entry: Any) -> bool:
+    return (isinstance(entry, dict) and any(k in entry for k in ("textPayload", "jsonPayload", "protoPayload"))
+            and any(k in entry for k in ("timestamp", "insertId", "logName")))
+
+
+def _entry_lines(entry: dict) -> list[str]:
+    payload = entry.get("textPayload")
+    if payload is None:
+        body = entry.get("jsonPayload") or entry.get("protoPayload") or {}
+        payload = (body.get("message") or body.get("textPayload") or (body.get("status") or {}).get("message")
+                   or json.dumps(body, sort_keys=True))
+    return str(payload).rstrip("\n").split("\n")
 
 
 def fetch_build_log(build: dict, sources: Iterable[LogSource], local_file: str | Path | None = None) -> LogFetch:

@@ -4,13 +4,15 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from fakes.fixtures import (CLOUD_LOGGING_ONLY_ID, LOGS_BUCKET, PHASE3_DOCKER_ID, PHASE4_FAILED_ID, PROJECT,
                             REGION, recorded_bucket_log, recorded_build)
 from buildlog_helpers import FunctionSource, fetch_build_log_by_id
 from fakes.server import load_json
 from runbook_lib.buildlogs import (Attempt, Disabled, Forbidden, LogFetch, LogSource, NotFound, WrongRegion,
-                                   fetch_build_log, log_command)
+                                   exported_entries, fetch_build_log, log_command)
+from runbook_lib.diagnose import classify_log
 from runbook_lib.errors import NotFoundError, ParameterError
 from runbook_lib.gcp.builds import GcpBuilds
 from runbook_lib.gcp.clients import make_clients
@@ -232,3 +234,44 @@ def test_bad_inputs_are_parameter_errors():
 def test_log_command_without_region_is_the_plain_global_command():
     assert log_command(PHASE4_FAILED_ID, None, None) == f"gcloud builds log {PHASE4_FAILED_ID}"
     assert log_command(PHASE4_FAILED_ID, REGION, PROJECT) == REGIONAL_COMMAND
+
+
+# ---------------------------------------------------------------- a saved Cloud Logging export as log_file
+
+def _entries_newest_first(build_id: str) -> list[dict]:
+    entries = [e for e in load_json("logging_build_entries.json") if e["resource"]["labels"]["build_id"] == build_id]
+    return sorted(entries, key=lambda e: e["timestamp"], reverse=True)   # gcloud logging read's default order
+
+
+@pytest.mark.parametrize("saved_as", ["Logs Explorer JSON", "gcloud logging read YAML"])
+def test_a_saved_cloud_logging_export_reads_as_the_log_oldest_first(tmp_path, saved_as):
+    entries = _entries_newest_first(PHASE4_FAILED_ID)
+    assert len(entries) > 5
+    saved = tmp_path / "downloaded-logs.json"
+    saved.write_text(json.dumps(entries, indent=2) if saved_as.endswith("JSON")
+                     else yaml.safe_dump_all(entries, sort_keys=True))
+
+    fetch = fetch_build_log(recorded_build(PHASE4_FAILED_ID), [], local_file=saved)
+
+    assert fetch.text.splitlines() == _logging_lines(PHASE4_FAILED_ID)
+    assert f"Read {len(entries)} Cloud Logging entries" in fetch.attempts[-1].detail
+    assert classify_log(fetch.text)[0].signature == classify_log(recorded_bucket_log(PHASE4_FAILED_ID))[0].signature
+
+
+def test_an_export_keeps_the_order_of_entries_of_one_instant_and_reads_json_payloads():
+    same = "2026-11-30T02:00:00Z"
+    entries = [{"timestamp": same, "jsonPayload": {"message": "third"}},
+               {"timestamp": same, "textPayload": "second\n"},
+               {"timestamp": "2026-11-30T01:59:59Z", "protoPayload": {"status": {"message": "first"}}}]
+    assert exported_entries(json.dumps(entries)) == ["first", "second", "third"]
+    assert exported_entries(json.dumps({"entries": entries[::-1]})) == ["first", "second", "third"]
+
+
+@pytest.mark.parametrize("plain", [
+    "[builder] ERROR: failed to build: exit status 1\n",
+    '{"error": "not an entry"}\n',
+    "textPayload: a log that starts with a key\nERROR: build step 0 failed\n",
+    "[1, 2, 3]",
+])
+def test_a_plain_log_is_no_export(plain):
+    assert exported_entries(plain) is None

@@ -12,6 +12,7 @@ import yaml
 from runbook_lib.diagnose import (DEFAULT_CATALOGUE, MAX_LINES, Finding, classify_log, load_catalogue,
                                   parse_catalogue)
 from runbook_lib.diagnose import catalogue as catalogue_module
+from runbook_lib.diagnose.lines import without_decoration
 from runbook_lib.errors import ConfigError, ParameterError
 
 LOGS = Path(__file__).parent / "fixtures" / "logs"
@@ -598,3 +599,12 @@ def test_no_needle_is_found_in_the_lines_of_a_build_that_succeeds(size):
     text = "\n".join(SUCCESSFUL_BUILD_LINES * (1 if size == "small" else 40_000))
     needles = {n for choice in cat._needles_for(text) for n in choice}
     assert not [n for n in needles if any(n in line for line in SUCCESSFUL_BUILD_LINES)]
+
+
+def test_npm_script_headers_are_no_markdown_quote():
+    # npm prints `> app@1.0.0 build` / `> next build` above its output; only a log quoted as a whole loses its `>`
+    log = ("> app@1.0.0 build\n> next build\n\nFailed to compile.\n./pages/index.js\n"
+           "Module not found: Can't resolve 'left-pad'\nnpm ERR! code ELIFECYCLE\n")
+    quoted = "\n".join(f"> {line}" if line else ">" for line in log.split("\n"))
+    assert without_decoration(log) == log
+    assert without_decoration(quoted) == log

@@ -107,6 +107,8 @@ DECORATIONS = {
     "GitHub Actions timestamps": lambda line: f"2024-05-01T10:00:{len(line) % 60:02d}.1234567Z {line}",
     "Cloud Logging timestamps": lambda line: f"2024-05-01 10:00:00.123 UTC  {line}",
     "indented block": lambda line: f"    {line}",
+    # a log quoted in a GitHub issue or a Markdown note (`>` alone on a blank line, as editors quote it)
+    "Markdown quote": lambda line: f"> {line}" if line else ">",
 }
 
 

@@ -56,6 +56,9 @@ def gcp_night(tmp_path_factory, demo_night):
     home = base / "sandbox"
     init_sandbox(home, scale=demo_night.scale, start_services=False)
     cloud = FakeCloud.mirroring(home, base)
+    # Builds and rollouts finish at their first poll: the night checks what they did, and the kit's waiting
+    # with progress (several polls, POLL_SECONDS apart) is tests/test_redeploy_gcp.py's.
+    cloud.deploys.build_polls = cloud.deploys.rollout_polls = 1
     try:
         with pytest.MonkeyPatch.context() as monkeypatch:
             cloud.apply(monkeypatch)

@@ -33,24 +33,29 @@ _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|\d{1,6} 
 _WARNING = re.compile(r"^(?:npm )?(?:WARN|WARNING|Warning|warning)\b")
 
 
-# What a terminal or a CI system adds to every line of a pasted log, which no pattern should have to allow
-# for: colour codes (ANSI SGR sequences), and a timestamp in front of each line (GitHub Actions'
-# `2024-05-01T10:00:00.1234567Z `, Cloud Logging's `2024-05-01 10:00:00.123 UTC `).
+# What a terminal, a CI system or a Markdown editor adds to every line of a pasted log, which no pattern should
+# have to allow for: colour codes (ANSI SGR sequences), a timestamp in front of each line (GitHub Actions'
+# `2024-05-01T10:00:00.1234567Z `, Cloud Logging's `2024-05-01 10:00:00.123 UTC `), and a quote's `> `.
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LINE_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?[A-Z]{3,4})? ?",
                              re.MULTILINE)
+_QUOTE = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
 _INDENT = re.compile(r"^[ \t]+")
 HEAD_LINES = 5   # a log is timestamped (indented) when its first non-blank lines all are
 
 
 def without_decoration(text: str) -> str:
-    """The log without colour codes, without the timestamp in front of each line, and dedented, when its
-    first lines show it is timestamped or indented as a whole (a log pasted into an indented block); line
-    for line, so line numbers stay those of the log as given. Costs a pass over the text only when it has
-    something to remove (else a str.find and a look at its first lines)."""
+    """The log without colour codes, unquoted, without the timestamp in front of each line, and dedented, when
+    its first lines show it is quoted, timestamped or indented as a whole (a log pasted into a Markdown quote
+    or an indented block); line for line, so line numbers stay those of the log as given. Costs a pass over the
+    text only when it has something to remove (else a str.find and a look at its first lines)."""
     if "\x1b" in text:
         text = _ANSI.sub("", text)
     head = _head(text)
+    # (npm's `> app@1.0.0 build` headers are two lines followed by npm's output, never a log's whole head)
+    if head and all(_QUOTE.match(line) for line in head):
+        text = _QUOTE.sub("", text)
+        head = _head(text)
     if head and all(_LINE_TIMESTAMP.match(line) for line in head):
         text = _LINE_TIMESTAMP.sub("", text)
         head = _head(text)

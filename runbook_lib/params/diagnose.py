@@ -20,5 +20,5 @@ class DiagnoseParams(TargetParams):
     build_id: BuildId = param("", allowed="a Cloud Build id, a lowercase UUID like c3c052da-ddd1-46eb-9d3a-7219a9909377, or empty")
     phase: PhaseName = "phase4"
     source_dir: ExistingFolderOrEmpty = param("", allowed="an existing pipeline checkout folder, or empty")
-    log_file: ExistingFileOrEmpty = param("", allowed="an existing saved build log file, or empty")
+    log_file: ExistingFileOrEmpty = param("", allowed="an existing saved build log file (plain text or a Cloud Logging export), or empty")
     compare_with: PhaseNameOrEmpty = ""

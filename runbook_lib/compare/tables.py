@@ -33,7 +33,8 @@ from ..protocols import Warehouse
 from ..warehouse import split_ref
 from . import sql
 from .diff import SchemaDiff, TableDiff, Thresholds
-from .parameters import check_keys, check_limits, check_tolerance, choose_columns, choose_partition, partition_sql, read_table
+from .parameters import (check_keys, check_limits, check_tolerance, choose_columns, choose_partition, partition_sql,
+                         read_table)
 from .sql import Plan
 from .values import abs_delta, cell_value, sort_key, sort_text
 from .verdict import conclude, describe, details

@@ -25,6 +25,7 @@ def _error_id(*parts: str) -> str:
 
 @dataclass
 class StepPlan:
+    """One emulated build step: its resource entry, its log lines, and whether it failed."""
 
     name: str
     args: list[str]
@@ -36,7 +37,9 @@ class StepPlan:
 
 
 def docker_steps(root: Path, dockerfile: str, image: str, upload: UploadSet,
-                  source_deploy: bool) -> list[StepPlan]:
+                 source_deploy: bool) -> list[StepPlan]:
+    """`docker build` of the upload (and, for a source deploy, its push): fails where docker would, on a
+    missing Dockerfile or a COPY/ADD source the build context lacks."""
     build_args = ["build", "--network", "cloudbuild", "--no-cache", "-t", image, "."]
     if not source_deploy:
         build_args = ["build", "-t", image, "-f", dockerfile, "."]
@@ -72,11 +75,13 @@ def docker_steps(root: Path, dockerfile: str, image: str, upload: UploadSet,
 
 
 def buildpacks_steps(root: Path, image: str, upload: UploadSet, env: dict) -> list[StepPlan]:
+    """The Python buildpack's `pack build`: fails where its detection would (no Python, a bad version,
+    no entrypoint)."""
     check = buildpacks_entrypoint_check(root, env, upload)
     pre = StepPlan(PACK_BUILDER, ["-c", f"chmod a+w /workspace && pack config default-builder {PYTHON_BUILDER_IMAGE}"],
-                    ['Step #0 - "pre-buildpack": Pulling image: gcr.io/k8s-skaffold/pack',
-                     'Step #0 - "pre-buildpack": Status: Downloaded newer image for gcr.io/k8s-skaffold/pack:latest'],
-                    8.0, step_id="pre-buildpack", entrypoint="sh")
+                   ['Step #0 - "pre-buildpack": Pulling image: gcr.io/k8s-skaffold/pack',
+                    'Step #0 - "pre-buildpack": Status: Downloaded newer image for gcr.io/k8s-skaffold/pack:latest'],
+                   8.0, step_id="pre-buildpack", entrypoint="sh")
     args = ["build", image, "--network=cloudbuild", "--path=.", "--publish",
             "--env=GOOGLE_LABEL_SOURCE=gcloud-run-deploy"] + [f"--env={k}={v}" for k, v in sorted(env.items())]
     p = 'Step #1 - "build": '

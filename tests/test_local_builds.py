@@ -5,7 +5,8 @@ from buildlog_helpers import fetch_build_log_by_id
 from runbook_lib.buildlogs import fetch_build_log
 from runbook_lib.diagnose import classify_log
 from runbook_lib.errors import NotFoundError, ParameterError
-from runbook_lib.local.builds import INCIDENT_BUILD_ID, LocalBuilds, seed_incident_builds
+from runbook_lib.local.builds import LocalBuilds
+from runbook_lib.local.incident_night import INCIDENT_BUILD_ID, seed_incident_builds
 from runbook_lib.local.home import sandbox_home
 from runbook_lib.local.source_repo import create_source_repo
 from runbook_lib.phases import load_phases

@@ -5,7 +5,7 @@ import pytest
 
 from runbook_lib import diagnose, params
 from runbook_lib.errors import NotFoundError, ParameterError
-from runbook_lib.local.builds import INCIDENT_BUILD_ID
+from runbook_lib.local.incident_night import INCIDENT_BUILD_ID
 
 
 def test_latest_failed_phase4_build_is_the_incident_build(local_target):

@@ -14,7 +14,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .. import charts
 from .replay import ReplayComparison
-from .tables import TableDiff
+from .diff import TableDiff
 from .values import is_number
 
 PROD_COLOUR, TEST_COLOUR, BEYOND_COLOUR = "#4c72b0", "#dd8452", "#c44e52"

@@ -16,10 +16,14 @@ import pandas as pd
 from ..checks import as_date
 from ..errors import ParameterError
 from ..formats import one_line
-from ..phases import OutputTable, check_test_prefix, prefixed_dataset
+from ..phases import OutputTable, PhaseRegistry, check_test_prefix, prefixed_dataset
+from ..protocols import Warehouse
 from ..results import Result
+from ..target import Target
 from . import sql
-from .tables import DEFAULT_SAMPLE_ROWS, CostRefused, SchemaDiff, TableDiff, Thresholds, compare_tables, describe
+from .diff import SchemaDiff, TableDiff, Thresholds
+from .tables import DEFAULT_SAMPLE_ROWS, CostRefused, compare_tables
+from .verdict import describe
 
 VERDICT_ORDER = ("pass", "warn", "blocked", "fail")
 RUN_REPLAY_FIRST = "run runbook 03 (prefixed replay) first"
@@ -103,7 +107,7 @@ class ReplayComparison(Result):
         return pd.concat(frames, ignore_index=True)
 
 
-def compare_replay(target: Any, dataset_prefix: str, start_date: Any = None, end_date: Any = None,
+def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, end_date: Any = None,
                    tables: Sequence[str] | None = None, *, abs_tol: float = 0.0, rel_tol: float = 0.0,
                    exclude: Sequence[str] | None = None, thresholds: Thresholds | None = None,
                    max_bytes_billed: int | None = None, sample_rows: int = DEFAULT_SAMPLE_ROWS) -> ReplayComparison:
@@ -152,7 +156,7 @@ def compare_replay(target: Any, dataset_prefix: str, start_date: Any = None, end
     return _conclude(result)
 
 
-def _tables(warehouse: Any, phases, prefix: str, tables: Sequence[str] | None) -> tuple[list[OutputTable], list[str]]:
+def _tables(warehouse: Warehouse, phases: PhaseRegistry, prefix: str, tables: Sequence[str] | None) -> tuple[list[OutputTable], list[str]]:
     known = phases.all_tables()
     if tables is None or (isinstance(tables, (list, tuple)) and not tables):
         present = {}
@@ -182,7 +186,7 @@ def _tables(warehouse: Any, phases, prefix: str, tables: Sequence[str] | None) -
     return chosen, []
 
 
-def _not_comparable(warehouse: Any, table: OutputTable, test_ref: str) -> TableDiff:
+def _not_comparable(warehouse: Warehouse, table: OutputTable, test_ref: str) -> TableDiff:
     """A replayed table compare_tables refused: production's table is gone (blocked), or one of the
     tables lacks or retypes a key or the partition column phases.yaml names (fail when the test table
     does, blocked when production does)."""
@@ -209,7 +213,7 @@ def _not_comparable(warehouse: Any, table: OutputTable, test_ref: str) -> TableD
     return describe(diff)
 
 
-def _test_dates(warehouse: Any, prefix: str, tables: list[OutputTable]) -> tuple[date | None, date | None]:
+def _test_dates(warehouse: Warehouse, prefix: str, tables: list[OutputTable]) -> tuple[date | None, date | None]:
     """The first and last partition dates the test tables hold (one small query per table). Not from
     partition metadata: INFORMATION_SCHEMA.PARTITIONS is a query job on BigQuery too (billed its 10 MB
     minimum, as this one is at replay sizes) and needs a tables.get to check the partitioning column;

@@ -199,7 +199,8 @@ COUNTS = ("rows_prod", "rows_test", "only_in_prod", "only_in_test", "duplicate_k
           "ambiguous_rows_prod", "ambiguous_rows_test", "matched_rows", "fingerprints_differ")
 JOIN_COUNTS = ("rows", "only_in_prod", "only_in_test", "matched_rows", "fingerprints_differ",
                "keys_only_in_prod", "keys_only_in_test")
-ONE_SIDED = ("only_in_prod", "only_in_test")   # the kinds of the rows sampling keys on one side only
+# The kinds of the rows sampling keys on one side only, and the side each names in TableDiff.one_sided_keys.
+ONE_SIDED = {"only_in_prod": "production", "only_in_test": "test"}
 DETAIL = ("column_number", "decade", "by_decade", "max_abs_delta", "mismatches", "cells")
 
 

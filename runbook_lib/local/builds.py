@@ -4,7 +4,8 @@ Builds are executed statically: the builder is chosen by gcloud's one local chec
 filtered by gcloud's ignore rules, Dockerfiles are parsed and every COPY/ADD source is checked against
 the build context, and the Python buildpack's detection rules run on the upload. Each build is
 recorded as a Cloud Build v1 resource (REST JSON, camelCase) with a log written the way Cloud Build
-writes it, into a folder that stands in for the logs bucket.
+writes it, into a folder that stands in for the logs bucket. What each step logs and whether it fails
+is build_steps.py's; the incident night's builds are seeded by incident_night.py.
 """
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
-import shutil
 import subprocess
 import tempfile
 import uuid
@@ -23,33 +22,24 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..buildlogs import NotFound
-from ..checks import read_yaml
 from ..diagnose.build import FAILED_STATUSES, BuildNotFound, check_build_id, check_limit, check_status, check_tags
-from ..formats import check_region, rfc3339
 from ..errors import NotFoundError, ParameterError
+from ..formats import check_region, rfc3339
 from ..phases import PhaseRegistry
+from ..preflight import UploadSet, choose_builder, upload_file_set
 from ..protocols import BUILD_TIMEOUT_S, Progress
-from ..preflight import (
-    UploadSet, buildpacks_entrypoint_check, choose_builder, dockerfile_copy_check, parse_dockerfile,
-    upload_file_set,
+from .build_steps import (
+    BUILDPACKS_TAG, DOCKER_BUILDER, OCI_REVISION_LABEL, PACK_BUILDER, PYTHON_BUILDER_IMAGE, StepPlan,
+    buildpacks_steps, docker_build_args, docker_steps, load_config, push_step, revision_label, substitute,
 )
 from .home import SandboxHome
 
-INCIDENT_BUILD_ID = "c3c052da-ddd1-46eb-9d3a-7219a9909377"
-DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
-PACK_BUILDER = "gcr.io/k8s-skaffold/pack"
-PYTHON_BUILDER_IMAGE = "us-docker.pkg.dev/serverless-runtimes/google-22-full/builder/python:latest"
-BUILDPACKS_TAG = "gcp-runtimes-builder-python-google-22-full"
-OCI_REVISION_LABEL = "org.opencontainers.image.revision"   # the image label that names its source commit
-_BUILD_NS = uuid.UUID("5f1e0c2a-8d7b-4c6e-9a1f-3b2d4e6f8a10")
+__all__ = ["BUILDPACKS_TAG", "DOCKER_BUILDER", "OCI_REVISION_LABEL", "PACK_BUILDER", "PYTHON_BUILDER_IMAGE",
+           "BuildOutcome", "LocalBucketLogSource", "LocalBuilds"]
 
 
 def _ts(moment: datetime) -> str:
     return rfc3339(moment)
-
-
-def _error_id(*parts: str) -> str:
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:8]
 
 
 def _digest(upload: UploadSet, extra: str = "") -> str:
@@ -62,19 +52,6 @@ def _digest(upload: UploadSet, extra: str = "") -> str:
         except OSError:
             pass
     return "sha256:" + h.hexdigest()
-
-
-@dataclass
-class _StepPlan:
-    """One emulated build step: its resource entry, its log lines, and whether it failed."""
-
-    name: str
-    args: list[str]
-    lines: list[str]
-    seconds: float
-    failed: bool = False
-    step_id: str | None = None
-    entrypoint: str | None = None
 
 
 @dataclass
@@ -192,12 +169,12 @@ class LocalBuilds:
         code_phase = None
         if choice.builder == "dockerfile":
             dockerfile_text = (root / "Dockerfile").read_text(errors="replace")
-            steps = self._docker_steps(root, "Dockerfile", image, upload, source_deploy=True)
+            steps = docker_steps(root, "Dockerfile", image, upload, source_deploy=True)
             tags = [f"service_{p.service}"]
             if not any(s.failed for s in steps):
                 code_phase = self._code_phase(root, dockerfile_text)
         else:
-            steps = self._buildpacks_steps(root, image, upload, env or {})
+            steps = buildpacks_steps(root, image, upload, env or {})
             tags = [BUILDPACKS_TAG, f"service_{p.service}"]
         build_id = build_id or str(uuid.uuid4())
         outcome, log_text = self._record(build_id, steps, image, tags, upload, when,
@@ -215,41 +192,41 @@ class LocalBuilds:
                       build_id: str | None = None, tags: list[str] | None = None) -> BuildOutcome:
         """Emulate `gcloud builds submit --config CONFIG DIR` for docker build and push steps."""
         root = _existing_dir(source_dir, "source_dir")
-        doc = _load_config(config)
+        doc = load_config(config)
         build_id = build_id or str(uuid.uuid4())
         commit = _git_head(root) or ""
         subs = {"PROJECT_ID": self.project, "BUILD_ID": build_id, "LOCATION": self.region,
                 "COMMIT_SHA": commit, "SHORT_SHA": commit[:7], **(doc.get("substitutions") or {}),
                 **(substitutions or {})}
         upload = upload_file_set(root)
-        steps: list[_StepPlan] = []
+        steps: list[StepPlan] = []
         built: dict[str, str] = {}          # image -> Dockerfile
         code_phase = None
         labelled = None                     # the commit an OCI revision label on the image names
         for number, raw in enumerate(doc["steps"]):
             name = raw.get("name", "")
-            args = [_substitute(str(a), subs) for a in raw.get("args", [])]
+            args = [substitute(str(a), subs) for a in raw.get("args", [])]
             if name not in (DOCKER_BUILDER, "gcr.io/cloud-builders/gcb-internal") or not args or args[0] not in ("build", "push"):
                 raise ParameterError(f"steps[{number}]", name or raw,
                                      "the sandbox builder emulates docker build and docker push steps only")
             if args[0] == "build":
-                dockerfile, image, context = _docker_build_args(args)
+                dockerfile, image, context = docker_build_args(args)
                 if context not in (".", "./"):
                     raise ParameterError(f"steps[{number}].args", args, "use the uploaded source (.) as the build context")
-                step = self._docker_steps(root, dockerfile, image, upload, source_deploy=False)[0]
+                step = docker_steps(root, dockerfile, image, upload, source_deploy=False)[0]
                 step.args = args
                 step.step_id = raw.get("id")
                 steps.append(step)
                 if not step.failed:
                     built[image] = dockerfile
                     code_phase = self._code_phase(root, (root / dockerfile).read_text(errors="replace"))
-                    labelled = _revision_label(args) or labelled
+                    labelled = revision_label(args) or labelled
             else:
                 image = args[1] if len(args) > 1 else ""
-                steps.append(_push_step(image, pushed=image in built, args=args, step_id=raw.get("id")))
+                steps.append(push_step(image, pushed=image in built, args=args, step_id=raw.get("id")))
             if steps[-1].failed:
                 break
-        images = [_substitute(i, subs) for i in doc.get("images", [])]
+        images = [substitute(i, subs) for i in doc.get("images", [])]
         image = images[0] if images else next(iter(built), "")
         outcome, log_text = self._record(build_id, steps, image, list(tags or doc.get("tags") or []), upload, when,
                                          substitutions={k: v for k, v in subs.items() if k.startswith("_")},
@@ -293,91 +270,9 @@ class LocalBuilds:
                 return name
         return None
 
-    def _docker_steps(self, root: Path, dockerfile: str, image: str, upload: UploadSet,
-                      source_deploy: bool) -> list[_StepPlan]:
-        build_args = ["build", "--network", "cloudbuild", "--no-cache", "-t", image, "."]
-        if not source_deploy:
-            build_args = ["build", "-t", image, "-f", dockerfile, "."]
-        prefix = 'Step #0: '
-        if dockerfile not in upload:
-            lines = [f"{prefix}unable to prepare context: unable to evaluate symlinks in Dockerfile path: "
-                     f"lstat /workspace/{dockerfile}: no such file or directory"]
-            return [_StepPlan(DOCKER_BUILDER, build_args, lines, 2.0, failed=True)]
-        instructions = parse_dockerfile((root / dockerfile).read_text(errors="replace"))
-        problems = {p.line: p for p in dockerfile_copy_check(root, dockerfile, upload) if p.line}
-        size_mb = upload.total_bytes / 1_000_000
-        lines = [f"{prefix}Sending build context to Docker daemon  {size_mb:.2f}MB"]
-        total = len(instructions)
-        layer = hashlib.sha256(image.encode()).hexdigest()
-        for k, ins in enumerate(instructions, start=1):
-            lines.append(f"{prefix}Step {k}/{total} : {ins.normalized}")
-            problem = problems.get(ins.line)
-            if problem is not None:
-                lines.append(f"{prefix}{ins.keyword} failed: file not found in build context or excluded by "
-                             f".dockerignore: stat {problem.source.rstrip('/')}: file does not exist")
-                return [_StepPlan(DOCKER_BUILDER, build_args, lines, 20.0 + 5 * k, failed=True)]
-            if ins.keyword == "FROM":
-                lines.append(f"{prefix}{ins.args.split()[0].split(':')[-1]}: Pulling from library/"
-                             f"{ins.args.split()[0].split(':')[0]}")
-            if ins.keyword == "RUN" and "pip install" in ins.args:
-                lines.append(f"{prefix}Successfully installed -r requirements.txt")
-            lines.append(f"{prefix} ---> {layer[k:k + 12]}")
-        lines += [f"{prefix}Successfully built {layer[:12]}", f"{prefix}Successfully tagged {image}"]
-        steps = [_StepPlan(DOCKER_BUILDER, build_args, lines, 180.0)]
-        if source_deploy:
-            steps.append(_push_step(image, pushed=True, step_number=1))
-        return steps
-
-    def _buildpacks_steps(self, root: Path, image: str, upload: UploadSet, env: dict) -> list[_StepPlan]:
-        check = buildpacks_entrypoint_check(root, env, upload)
-        pre = _StepPlan(PACK_BUILDER, ["-c", f"chmod a+w /workspace && pack config default-builder {PYTHON_BUILDER_IMAGE}"],
-                        ['Step #0 - "pre-buildpack": Pulling image: gcr.io/k8s-skaffold/pack',
-                         'Step #0 - "pre-buildpack": Status: Downloaded newer image for gcr.io/k8s-skaffold/pack:latest'],
-                        8.0, step_id="pre-buildpack", entrypoint="sh")
-        args = ["build", image, "--network=cloudbuild", "--path=.", "--publish",
-                "--env=GOOGLE_LABEL_SOURCE=gcloud-run-deploy"] + [f"--env={k}={v}" for k, v in sorted(env.items())]
-        p = 'Step #1 - "build": '
-        lines = [f"{p}Status: Downloaded newer image for {PYTHON_BUILDER_IMAGE}", f"{p}===> ANALYZING",
-                 f'{p}Image with name "{image}" not found', f"{p}===> DETECTING"]
-        eid = _error_id(str(root), image)
-        if not check.python_detected:
-            lines += [f"{p}[detector] ======== Results ========",
-                      f"{p}[detector] fail: google.python.runtime@1.0.0",
-                      f"{p}[detector] ERROR: No buildpack groups passed detection.",
-                      f"{p}[detector] ERROR: failed to detect: no buildpacks participating",
-                      f"{p}ERROR: failed to build: executing lifecycle: failed with status code: 20"]
-            return [pre, _StepPlan(PACK_BUILDER, args, lines, 30.0, failed=True, step_id="build", entrypoint="pack")]
-        version_problem = "buildpacks-python-version" in check.expected_signatures
-        if version_problem:
-            lines += [f"{p}[detector] ======== Output: google.python.runtime@1.0.0 ========",
-                      f"{p}[detector] failed to build: (error ID: {eid}):",
-                      f"{p}[detector] invalid Python version specified: {check.python_version!r}",
-                      f"{p}[detector] ERROR: No buildpack groups passed detection.",
-                      f"{p}ERROR: failed to build: executing lifecycle: failed with status code: 20"]
-            return [pre, _StepPlan(PACK_BUILDER, args, lines, 40.0, failed=True, step_id="build", entrypoint="pack")]
-        lines.append(f"{p}[detector] ======== Output: google.python.runtime@1.0.0 ========")
-        lines.append(f"{p}[detector] Using runtime version from requirements: {check.python_version or '3.11'}")
-        if not check.found:
-            lines += [f"{p}[detector] ======== Output: google.python.missing-entrypoint@0.9.0 ========",
-                      f"{p}[detector] failed to build: (error ID: {eid}):",
-                      f'{p}[detector] for Python, provide a main.py or app.py file or set an entrypoint with '
-                      f'"GOOGLE_ENTRYPOINT" env var or by creating a "Procfile" file',
-                      f"{p}[detector] ======== Results ========",
-                      f"{p}[detector] pass: google.python.runtime@1.0.0",
-                      f"{p}[detector] pass: google.python.pip@0.9.2",
-                      f"{p}[detector] err:  google.python.missing-entrypoint@0.9.0 (1)",
-                      f"{p}[detector] ERROR: No buildpack groups passed detection.",
-                      f"{p}[detector] ERROR: failed to detect: no buildpacks participating",
-                      f"{p}ERROR: failed to build: executing lifecycle: failed with status code: 20"]
-            return [pre, _StepPlan(PACK_BUILDER, args, lines, 776.0, failed=True, step_id="build", entrypoint="pack")]
-        lines += [f"{p}[detector] pass: google.python.runtime@1.0.0", f"{p}[detector] pass: google.python.pip@0.9.2",
-                  f"{p}[detector] pass: google.python.entrypoint@0.9.0", f"{p}===> BUILDING",
-                  f"{p}=== Python - Entrypoint ({check.how})", f"{p}===> EXPORTING",
-                  f"{p}Successfully built image {image}"]
-        return [pre, _StepPlan(PACK_BUILDER, args, lines, 240.0, step_id="build", entrypoint="pack")]
 
     # -- the resource and its log --------------------------------------------------------------
-    def _record(self, build_id: str, steps: list[_StepPlan], image: str, tags: list[str], upload: UploadSet,
+    def _record(self, build_id: str, steps: list[StepPlan], image: str, tags: list[str], upload: UploadSet,
                 when: datetime | None, substitutions: dict, source_object: str,
                 images: list[str] | None = None) -> tuple[BuildOutcome, str]:
         check_build_id(build_id)
@@ -466,72 +361,6 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _push_step(image: str, pushed: bool, args: list[str] | None = None, step_id: str | None = None,
-               step_number: int = 0) -> _StepPlan:
-    prefix = "Step #0: "
-    if not pushed:
-        lines = [f"{prefix}The push refers to repository [{image.rsplit(':', 1)[0]}]",
-                 f"{prefix}An image does not exist locally with the tag: {image}"]
-        return _StepPlan(DOCKER_BUILDER, args or ["push", image], lines, 1.0, failed=True, step_id=step_id)
-    lines = [f"{prefix}The push refers to repository [{image.rsplit(':', 1)[0]}]",
-             f"{prefix}latest: digest: sha256:{hashlib.sha256(image.encode()).hexdigest()} size: 2417"]
-    return _StepPlan(DOCKER_BUILDER, args or ["push", image], lines, 18.0, step_id=step_id)
-
-
-def _docker_build_args(args: list[str]) -> tuple[str, str, str]:
-    dockerfile, image, rest = "Dockerfile", "", []
-    i = 1
-    while i < len(args):
-        a = args[i]
-        if a in ("-f", "--file", "-t", "--tag") and i + 1 >= len(args):
-            raise ParameterError("args", " ".join(args), f"{a} needs a value after it")
-        if a in ("-f", "--file"):
-            dockerfile, i = args[i + 1], i + 2
-            continue
-        if a.startswith("--file="):
-            dockerfile = a.split("=", 1)[1]
-        elif a in ("-t", "--tag"):
-            image, i = args[i + 1], i + 2
-            continue
-        elif a.startswith("--tag="):
-            image = a.split("=", 1)[1]
-        elif a in ("--network", "--build-arg", "--target", "--cache-from"):
-            i += 2
-            continue
-        elif not a.startswith("-"):
-            rest.append(a)
-        i += 1
-    return dockerfile.removeprefix("./"), image, rest[-1] if rest else "."
-
-
-def _revision_label(args: list[str]) -> str | None:
-    """The commit an `--label=org.opencontainers.image.revision=SHA` build argument names, if any."""
-    for k, arg in enumerate(args):
-        value = arg.split("=", 1)[1] if arg.startswith("--label=") else (
-            args[k + 1] if arg == "--label" and k + 1 < len(args) else None)
-        if value and value.startswith(OCI_REVISION_LABEL + "="):
-            return value.split("=", 1)[1] or None
-    return None
-
-
-def _substitute(text: str, subs: dict[str, str]) -> str:
-    def repl(m: re.Match) -> str:
-        key = m.group(1) or m.group(2)
-        return subs.get(key, m.group(0))
-
-    return re.sub(r"\$\{([A-Z_][A-Z0-9_]*)\}|\$([A-Z_][A-Z0-9_]*)", repl, text)
-
-
-def _load_config(config: dict | str | Path) -> dict:
-    if isinstance(config, dict):
-        doc = config
-    else:
-        doc = read_yaml(config, "config", "Cloud Build config (YAML or JSON)")
-    if not isinstance(doc, dict) or not isinstance(doc.get("steps"), list) or not doc["steps"]:
-        raise ParameterError("config", str(config)[:80], "a Cloud Build config needs a non-empty steps list")
-    return doc
-
-
 def _existing_dir(path: str | Path, parameter: str) -> Path:
     p = Path(path).expanduser()
     if not p.is_dir():
@@ -544,45 +373,3 @@ def _git_head(root: Path) -> str | None:
         return None
     out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True)
     return out.stdout.strip() if out.returncode == 0 else None
-
-
-# -- the incident night ----------------------------------------------------------------------
-
-PHASE3_DEPLOY_STARTED = datetime(2025, 12, 31, 1, 41, 3, tzinfo=timezone.utc)
-
-
-def seed_incident_builds(home: SandboxHome, phases: PhaseRegistry, source) -> list[BuildOutcome]:
-    """Replay the night: both deploy scripts run at once from one checkout of head.
-
-    Phase 3's script copies its Dockerfile to the root, Phase 4's overwrites it with its own, Phase 3's
-    gcloud uploads (Docker build of Phase 4's code), Phase 3's script deletes ./Dockerfile, and then
-    Phase 4's gcloud finds no root Dockerfile and falls back to buildpacks, which fail.
-    """
-    builds = LocalBuilds(home, phases)
-    p3, p4 = phases.get("phase3"), phases.get("phase4")
-    outcomes = []
-    with tempfile.TemporaryDirectory(prefix="deploy-race-") as tmp:
-        # Dec 29: the last good deploys, one script at a time, from the commit before dataset_prefix.
-        earlier = Path(tmp) / "earlier"
-        subprocess.run(["git", "clone", "-q", str(source.path), str(earlier)], check=True, capture_output=True)
-        subprocess.run(["git", "-C", str(earlier), "checkout", "-q", source.commits["before_prefix"]],
-                       check=True, capture_output=True)
-        for name, at in (("phase3", datetime(2025, 12, 29, 22, 52, 40, tzinfo=timezone.utc)),
-                         ("phase4", datetime(2025, 12, 29, 23, 4, 11, tzinfo=timezone.utc))):
-            shutil.copyfile(earlier / phases.get(name).dockerfile, earlier / "Dockerfile")
-            outcomes.append(builds.source_deploy(name, earlier, when=at,
-                                                 build_id=str(uuid.uuid5(_BUILD_NS, f"{name}-dec29"))))
-            (earlier / "Dockerfile").unlink()
-        # Dec 31: both scripts at once from one checkout of head.
-        checkout = Path(tmp) / "checkout"
-        shutil.copytree(source.path, checkout, symlinks=True)
-        root_dockerfile = checkout / "Dockerfile"
-        shutil.copyfile(checkout / p3.dockerfile, root_dockerfile)      # phase 3 script: cp
-        shutil.copyfile(checkout / p4.dockerfile, root_dockerfile)      # phase 4 script: cp (overwrites)
-        phase3 = builds.source_deploy("phase3", checkout, when=PHASE3_DEPLOY_STARTED + timedelta(seconds=12),
-                                      build_id=str(uuid.uuid5(_BUILD_NS, "phase3-incident")))
-        root_dockerfile.unlink()                                         # phase 3 script: rm ./Dockerfile
-        phase4 = builds.source_deploy("phase4", checkout, when=PHASE3_DEPLOY_STARTED + timedelta(seconds=16),
-                                      build_id=INCIDENT_BUILD_ID)
-    return outcomes + [phase3, phase4]
-

@@ -14,10 +14,9 @@ A warehouse file locked by another process is not a processor failure: the run s
 records no "failed" history row for the lock, and raises RunBusy (a WarehouseBusy) carrying what had
 already committed, so a service can answer 503 and the caller can retry.
 
-Each processor is one SELECT in sql/<processor>.sql (BigQuery dialect). This module stages that
-SELECT, MERGEs it into the target table on the keys from params/phases.yaml and records the run,
-all in one warehouse call (one transaction), so a failure leaves nothing half-written. Re-running a processor
-for the same dates replaces those dates' rows with identical ones: the MERGE is idempotent.
+Each processor is one SELECT in sql/<processor>.sql (BigQuery dialect), staged and MERGEd into the
+target table on the keys from params/phases.yaml by one script (pipeline_sql.py); the tables and their
+schemas are pipeline_tables.py's, the request's checks pipeline_checks.py's. This module runs a phase.
 """
 from __future__ import annotations
 
@@ -25,23 +24,20 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Iterable
 
 from ..checks import as_date
 from ..errors import NotFoundError, ParameterError, WarehouseBusy
 from ..phases import OutputTable, Phase, PhaseRegistry, load_phases, prefixed_dataset
-from .corrections import sql_before_corrections
+from .pipeline_checks import as_prefix, check_code, check_flags, choose_processors
+from .pipeline_sql import HEAD, SQL_DIR, CodeVersion, failure_script, merge_script, processor_sql
+from .pipeline_tables import (PHASE3_PROCESSORS, PHASE4_PROCESSORS, RUN_HISTORY_COLUMNS, TABLE_COLUMNS,
+                              ensure_production_tables, ensure_tables)
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
+__all__ = ["HEAD", "PHASE3_PROCESSORS", "PHASE4_PROCESSORS", "RUN_HISTORY_COLUMNS", "SQL_DIR", "TABLE_COLUMNS",
+           "CodeVersion", "PhaseRun", "ProcessorRun", "RunBusy", "ensure_production_tables", "processor_sql",
+           "run_phase3", "run_phase4", "season_start"]
 
-PHASE3_PROCESSORS = ("player_game_summary", "team_offense_game_summary")
-PHASE4_PROCESSORS = (
-    "player_daily_cache",
-    "player_composite_factors",
-    "player_shot_zone_analysis",
-    "team_defense_zone_analysis",
-)
 RAW_DATASET = "nba_raw"
 
 # Phase 4's dependency check wants Phase 3 rows for the analysis date or the week before it.
@@ -51,77 +47,8 @@ SEASON_START_MONTH = 10
 
 STATUSES = ("success", "failed", "skipped", "busy")  # busy: not run because the warehouse was locked
 
-# Output schemas (BigQuery types), in column order. The first column is the partition column.
-TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "player_game_summary": (
-        ("game_date", "DATE"), ("player_lookup", "STRING"), ("game_id", "STRING"), ("season", "STRING"),
-        ("player_name", "STRING"), ("team_abbr", "STRING"), ("opponent_abbr", "STRING"), ("is_home", "BOOL"),
-        ("minutes", "FLOAT64"), ("points", "INT64"), ("rebounds", "INT64"), ("assists", "INT64"),
-        ("steals", "INT64"), ("blocks", "INT64"), ("turnovers", "INT64"), ("fg_made", "INT64"),
-        ("fg_att", "INT64"), ("three_made", "INT64"), ("three_att", "INT64"), ("ft_made", "INT64"),
-        ("ft_att", "INT64"), ("paint_att", "INT64"), ("mid_att", "INT64"), ("fg_pct", "FLOAT64"),
-        ("ts_pct", "FLOAT64"), ("usage_rate", "FLOAT64"), ("points_line", "FLOAT64"),
-        ("line_bookmakers", "INT64"), ("over_under_result", "STRING"), ("line_margin", "FLOAT64"),
-    ),
-    "team_offense_game_summary": (
-        ("game_date", "DATE"), ("team_abbr", "STRING"), ("game_id", "STRING"), ("opponent_abbr", "STRING"),
-        ("is_home", "BOOL"), ("points", "INT64"), ("opponent_points", "INT64"), ("win", "BOOL"),
-        ("fg_made", "INT64"), ("fg_att", "INT64"), ("fg_pct", "FLOAT64"), ("three_made", "INT64"),
-        ("three_att", "INT64"), ("three_pct", "FLOAT64"), ("ft_made", "INT64"), ("ft_att", "INT64"),
-        ("rebounds", "INT64"), ("assists", "INT64"), ("turnovers", "INT64"), ("possessions", "FLOAT64"),
-        ("offensive_rating", "FLOAT64"), ("defensive_rating", "FLOAT64"), ("pace", "FLOAT64"),
-    ),
-    "player_daily_cache": (
-        ("cache_date", "DATE"), ("player_lookup", "STRING"), ("player_name", "STRING"), ("team_abbr", "STRING"),
-        ("games_played", "INT64"), ("last_game_date", "DATE"), ("days_since_last_game", "INT64"),
-        ("points_avg_last_5", "FLOAT64"), ("points_avg_last_10", "FLOAT64"), ("points_std_last_10", "FLOAT64"),
-        ("rebounds_avg_last_10", "FLOAT64"), ("assists_avg_last_10", "FLOAT64"),
-        ("minutes_avg_last_10", "FLOAT64"), ("ts_pct_last_10", "FLOAT64"), ("usage_rate_last_10", "FLOAT64"),
-    ),
-    "player_composite_factors": (
-        ("game_date", "DATE"), ("player_lookup", "STRING"), ("team_abbr", "STRING"), ("opponent_abbr", "STRING"),
-        ("days_rest", "INT64"), ("is_back_to_back", "BOOL"), ("fatigue_factor", "FLOAT64"),
-        ("opponent_points_allowed_avg", "FLOAT64"), ("matchup_factor", "FLOAT64"), ("pace_factor", "FLOAT64"),
-        ("composite_factor", "FLOAT64"), ("points_avg_last_10", "FLOAT64"), ("projected_points", "FLOAT64"),
-        ("points_line", "FLOAT64"), ("projected_edge", "FLOAT64"),
-    ),
-    "player_shot_zone_analysis": (
-        ("analysis_date", "DATE"), ("player_lookup", "STRING"), ("team_abbr", "STRING"),
-        ("games_in_sample", "INT64"), ("fg_att", "INT64"), ("paint_att", "INT64"), ("mid_att", "INT64"),
-        ("three_att", "INT64"), ("paint_share", "FLOAT64"), ("mid_share", "FLOAT64"),
-        ("three_share", "FLOAT64"), ("fg_pct", "FLOAT64"), ("three_pct", "FLOAT64"),
-    ),
-    "team_defense_zone_analysis": (
-        ("analysis_date", "DATE"), ("team_abbr", "STRING"), ("games_in_sample", "INT64"),
-        ("points_allowed_avg", "FLOAT64"), ("defensive_rating", "FLOAT64"), ("opponent_fg_pct", "FLOAT64"),
-        ("opponent_paint_share", "FLOAT64"), ("opponent_mid_share", "FLOAT64"),
-        ("opponent_three_share", "FLOAT64"), ("pace_avg", "FLOAT64"),
-    ),
-}
-
-RUN_HISTORY_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("run_id", "STRING"), ("processor_name", "STRING"), ("phase", "STRING"), ("data_date", "DATE"),
-    ("dataset_prefix", "STRING"), ("target_dataset", "STRING"), ("rows_processed", "INT64"),
-    ("status", "STRING"), ("started_at", "TIMESTAMP"), ("finished_at", "TIMESTAMP"),
-    ("commit_sha", "STRING"), ("error", "STRING"),
-)
-
 # BigQuery dataset ids: letters, digits and underscores, at most 1024 characters.
 _BQ_DATASET = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
-
-
-@dataclass(frozen=True)
-class CodeVersion:
-    """What a deployed revision's code can do."""
-
-    commit: str
-    supports_prefix: bool  # code from before the dataset_prefix commit ignores the prefix
-    # code from before the head commit computes without its corrections (corrections.py): production
-    # was written by such code, so a head replay differs from it in exactly those columns
-    corrected: bool = True
-
-
-HEAD = CodeVersion("head", True)
 
 
 @dataclass
@@ -212,10 +139,10 @@ def run_phase3(
     end = as_date("end_date", end_date)
     if end < start:
         raise ParameterError("end_date", end.isoformat(), f"must be on or after start_date {start.isoformat()}")
-    chosen = _choose_processors(processors, PHASE3_PROCESSORS)
-    prefix = _as_prefix(dataset_prefix)
-    _check_flags(backfill_mode=backfill_mode)
-    _check_code(code)
+    chosen = choose_processors(processors, PHASE3_PROCESSORS)
+    prefix = as_prefix(dataset_prefix)
+    check_flags(backfill_mode=backfill_mode)
+    check_code(code)
     registry = phases or load_phases()
     phase = registry.get("phase3")
     tables = {name: phase.table(name) for name in chosen}
@@ -240,10 +167,10 @@ def run_phase4(
 ) -> PhaseRun:
     """POST /process-date: build nba_precompute for analysis_date from PRODUCTION nba_analytics."""
     day = as_date("analysis_date", analysis_date)
-    chosen = _choose_processors(processors, PHASE4_PROCESSORS)
-    prefix = _as_prefix(dataset_prefix)
-    _check_flags(backfill_mode=backfill_mode, strict_mode=strict_mode, skip_dependency_check=skip_dependency_check)
-    _check_code(code)
+    chosen = choose_processors(processors, PHASE4_PROCESSORS)
+    prefix = as_prefix(dataset_prefix)
+    check_flags(backfill_mode=backfill_mode, strict_mode=strict_mode, skip_dependency_check=skip_dependency_check)
+    check_code(code)
     registry = phases or load_phases()
     phase = registry.get("phase4")
     tables = {name: phase.table(name) for name in chosen}
@@ -269,34 +196,6 @@ def run_phase4(
                 warnings.append(message + " (strict_mode=False: continuing)")
     return _run_phase(warehouse, registry, phase, chosen, tables, day, day, params, sources,
                       prefix, code, request, warnings=warnings, blocked=blocked)
-
-
-def ensure_production_tables(warehouse, phases: PhaseRegistry | None = None) -> list[str]:
-    """Create the production output datasets/tables and the run-history table if missing.
-
-    Returns the table refs it made sure of. Existing tables and their rows are left alone.
-    """
-    registry = phases or load_phases()
-    refs = []
-    wanted = []
-    for phase_name in ("phase3", "phase4"):
-        for table in registry.get(phase_name).tables:
-            wanted.append((table.dataset, table.table, TABLE_COLUMNS[table.table], table.partition_column))
-            refs.append(table.ref)
-    dataset, name = registry.run_history_table.split(".")
-    wanted.append((dataset, name, RUN_HISTORY_COLUMNS, "data_date"))
-    refs.append(registry.run_history_table)
-    _ensure_tables(warehouse, wanted)
-    return refs
-
-
-def processor_sql(processor: str, code: CodeVersion = HEAD) -> str:
-    """The processor's SELECT as `code` runs it (BigQuery dialect, with {raw}/{analytics} placeholders)."""
-    if processor not in PHASE3_PROCESSORS + PHASE4_PROCESSORS:
-        allowed = ", ".join(PHASE3_PROCESSORS + PHASE4_PROCESSORS)
-        raise ParameterError("processor", processor, f"choose one of {allowed}")
-    head = (SQL_DIR / f"{processor}.sql").read_text()
-    return head if code.corrected else sql_before_corrections(processor, head)
 
 
 def season_start(day: date) -> date:
@@ -339,7 +238,7 @@ def _run_phase(warehouse, registry: PhaseRegistry, phase: Phase, chosen: tuple[s
                 tables[r.processor].partition_column) for r in runs if r.error is None]
     busy: WarehouseBusy | None = None
     try:
-        _ensure_tables(warehouse, wanted)
+        ensure_tables(warehouse, wanted)
     except WarehouseBusy as exc:
         busy = exc
 
@@ -352,7 +251,7 @@ def _run_phase(warehouse, registry: PhaseRegistry, phase: Phase, chosen: tuple[s
             break
         table = tables[run.processor]
         try:
-            script = _merge_script(run.processor, table, meta["target_dataset"], sources, run_history, code)
+            script = merge_script(run.processor, table, meta["target_dataset"], sources, run_history, code)
             # One transaction: stage, MERGE, record the history rows and read back their total.
             run.rows_written = int(warehouse.query(script, {**params, **meta}).iloc[0, 0])
         except WarehouseBusy as exc:  # a lock is no fault of the processor: stop, retry later
@@ -369,7 +268,7 @@ def _run_phase(warehouse, registry: PhaseRegistry, phase: Phase, chosen: tuple[s
             break  # each further write would wait out the lock again; the answer still lists the failures
         if run.status == "failed" and run.error is not None:
             try:
-                warehouse.execute(_failure_script(run_history), {**metas[run.processor], "error": run.error})
+                warehouse.execute(failure_script(run_history), {**metas[run.processor], "error": run.error})
             except WarehouseBusy as exc:
                 busy = exc
 
@@ -392,52 +291,6 @@ def _run_phase(warehouse, registry: PhaseRegistry, phase: Phase, chosen: tuple[s
     return result
 
 
-def _merge_script(name: str, table: OutputTable, target_dataset: str, sources: dict, run_history: str,
-                  code: CodeVersion) -> str:
-    columns = [c for c, _ in TABLE_COLUMNS[name]]
-    part = table.partition_column
-    on = " AND ".join(f"T.{k} = S.{k}" for k in table.keys)
-    updates = ", ".join(f"{c} = S.{c}" for c in columns if c not in table.keys)
-    select = processor_sql(name, code).format(**sources)
-    history_columns = ", ".join(c for c, _ in RUN_HISTORY_COLUMNS)
-    return f"""
-CREATE TEMP TABLE staged AS
-{select};
-
-MERGE `{target_dataset}.{table.table}` AS T
-USING staged AS S
-ON {on}
-WHEN MATCHED THEN UPDATE SET {updates}
-WHEN NOT MATCHED THEN INSERT ({", ".join(columns)}) VALUES ({", ".join("S." + c for c in columns)})
--- rows that are no longer produced go, but only on dates that have fresh rows: a date with no
--- source data is left as it was
-WHEN NOT MATCHED BY SOURCE AND T.{part} IN (SELECT DISTINCT {part} FROM staged) THEN DELETE;
-
-INSERT INTO `{run_history}` ({history_columns})
-SELECT
-  @run_id, @processor_name, @phase, d, @recorded_prefix, @target_dataset,
-  COALESCE(n.rows_processed, 0),
-  IF(n.rows_processed > 0, 'success', 'skipped'),
-  @started_at, CURRENT_TIMESTAMP(), @commit_sha,
-  IF(n.rows_processed > 0, NULL, 'no source rows for this date')
-FROM UNNEST(GENERATE_DATE_ARRAY(@start_date, @end_date)) AS d
-LEFT JOIN (SELECT {part} AS data_date, COUNT(*) AS rows_processed FROM staged GROUP BY {part}) AS n
-  ON n.data_date = d;
-
-SELECT COALESCE(SUM(rows_processed), 0) AS rows_written FROM `{run_history}` WHERE run_id = @run_id;
-"""
-
-
-def _failure_script(run_history: str) -> str:
-    history_columns = ", ".join(c for c, _ in RUN_HISTORY_COLUMNS)
-    return f"""
-INSERT INTO `{run_history}` ({history_columns})
-SELECT @run_id, @processor_name, @phase, d, @recorded_prefix, @target_dataset, 0, 'failed',
-       @started_at, CURRENT_TIMESTAMP(), @commit_sha, @error
-FROM UNNEST(GENERATE_DATE_ARRAY(@start_date, @end_date)) AS d
-"""
-
-
 def _missing_dependencies(warehouse, registry: PhaseRegistry, analytics: str, day: date) -> list[str]:
     """Phase 3 tables (in production `analytics`) with no rows in the dependency window."""
     params = {"window_start": day - timedelta(days=DEPENDENCY_LOOKBACK_DAYS), "day": day}
@@ -457,73 +310,6 @@ def _count_or_zero(warehouse, sql: str, params: dict) -> int:
         return int(warehouse.query(sql, params).iloc[0, 0])
     except NotFoundError:  # a table that does not exist has no rows either
         return 0
-
-
-# ---------------------------------------------------------------- tables
-
-
-def _ensure_tables(warehouse, wanted: Iterable[tuple[str, str, tuple, str | None]]) -> None:
-    """Create missing datasets and tables; (dataset, table, columns, partition column) each.
-
-    Prefixed datasets appear this way on first write, with the production tables' schema.
-    One listing per dataset keeps this cheap when everything already exists.
-    """
-    by_dataset: dict[str, list] = {}
-    for dataset, table, columns, partition in wanted:
-        by_dataset.setdefault(dataset, []).append((table, columns, partition))
-    for dataset, tables in by_dataset.items():
-        try:
-            existing = set(warehouse.list_tables(dataset))
-        except NotFoundError:
-            # Made by the pipeline, not the kit: no kit label, so the kit will not drop it.
-            warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS `{dataset}`")
-            existing = set()
-        for table, columns, partition in tables:
-            if table not in existing:
-                warehouse.create_table(f"{dataset}.{table}", list(columns), partition_column=partition, exists_ok=True)
-
-
-# ---------------------------------------------------------------- parameters
-
-
-
-
-def _choose_processors(processors, allowed: tuple[str, ...]) -> tuple[str, ...]:
-    """None or an empty list means every processor of the phase, as upstream treats `processors: []`."""
-    if processors is None:
-        return allowed
-    if isinstance(processors, str):
-        processors = [p for p in processors.split(",") if p.strip()]
-    if not isinstance(processors, (list, tuple, set, frozenset)):
-        raise ParameterError("processors", processors, f"give a list of names from {', '.join(allowed)}")
-    chosen = []
-    for name in processors:
-        if not isinstance(name, str) or name.strip() not in allowed:
-            raise ParameterError("processors", name, f"choose from {', '.join(allowed)}")
-        if name.strip() not in chosen:
-            chosen.append(name.strip())
-    return tuple(chosen) or allowed
-
-
-def _as_prefix(value) -> str:
-    # Upstream takes the prefix as given; only its type must allow building a dataset name.
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ParameterError("dataset_prefix", value, "give text such as 'test' (empty means production)")
-    return value
-
-
-def _check_flags(**flags) -> None:
-    # "false" from a JSON client is truthy; refuse anything but a real boolean.
-    for name, value in flags.items():
-        if not isinstance(value, bool):
-            raise ParameterError(name, value, "give true or false")
-
-
-def _check_code(code) -> None:
-    if not isinstance(code, CodeVersion):
-        raise ParameterError("code", code, "give a CodeVersion(commit, supports_prefix)")
 
 
 def _one_line(exc: Exception) -> str:

@@ -1,23 +1,13 @@
 """`runbook sandbox init|status|reset|stop`: the embedded sandbox, set up as on the incident morning.
 
-After init the sandbox looks like the platform at 08:00 UTC on 2025-12-31:
-- production nba_analytics / nba_precompute filled over every sample date by the code that served
-  before the head commit, which corrects two computations (local/corrections.py): a prefixed replay
-  with head code differs from production in exactly those columns;
-- Phase 3 serves a revision built from the head commit (honours dataset_prefix);
-- Phase 4 still serves nba-phase4-precompute-processors-00029-fdx, built from the commit BEFORE
-  dataset_prefix support: a prefixed Phase 4 run would write production;
-- the night's security fix removed allUsers, so Phase 3 is private; Phase 4 also had
-  allAuthenticatedUsers, which `--no-allow-unauthenticated` and removing allUsers leave in place, so
-  Phase 4 is still public (any Google account may call it);
-- the pipeline's Pub/Sub push subscriptions send no OIDC token, and the request log holds the
-  night's traffic: those pushes (403 after the fix), scanner probes (404 from the app before it),
-  the operator's and the scheduler's authenticated calls.
+init builds it: the source repository (source_repo.py), the raw data (generator.py), production as the
+code serving before the head commit wrote it (pipeline.py), then the services, subscriptions, request
+log and Cloud Build history of the incident night (incident_night.py, which says what the sandbox
+looks like afterwards). status reports it; reset rebuilds it; stop stops its services.
 """
 from __future__ import annotations
 
 import math
-import random
 import secrets
 import shutil
 from dataclasses import dataclass, field, replace
@@ -29,44 +19,31 @@ from tqdm import tqdm
 from ..checks import as_date, check_path
 from ..errors import ParameterError, RunbookError
 from ..phases import PhaseRegistry, load_phases
+from .builds import LocalBuilds
 from .home import SandboxHome, sandbox_home
-from .logs import append_request_logs, request_entry, request_log_path
+from .incident_night import (  # the night's times, callers and members, importable from here as before
+    IAM_FIX_AT, LOG_SEED, MORNING, NIGHT_START, OPERATOR_IP, PHASE3_REDEPLOY_AT, PUBSUB_USER_AGENT,
+    SCHEDULER_USER_AGENT, incident_services, incident_subscriptions, night_of_requests, pubsub_push_member,
+    run_app_url, scheduler_member, seed_incident_builds,
+)
+from .logs import append_request_logs, request_log_path
 from .processes import stop_recorded_processes
-from .services import OPERATOR, LocalServices, ServiceInfo, revision_record, source_image
+from .services import LocalServices, ServiceInfo
 from .state import (read_state, refuse_if_in_use, sandbox_lock, state_lock, unwritable, warehouse_problem,
                     write_state)
 from .source_repo import SourceRepo, create_source_repo, open_source_repo
 
+__all__ = ["IAM_FIX_AT", "LOG_SEED", "MORNING", "NIGHT_START", "OPERATOR_IP", "PHASE3_REDEPLOY_AT",
+           "PUBSUB_USER_AGENT", "SCHEDULER_USER_AGENT", "SandboxStatus", "TableRows", "init_sandbox",
+           "night_of_requests", "pubsub_push_member", "reset_sandbox", "run_app_url", "sandbox_phases",
+           "sandbox_prefix_commit", "sandbox_status", "scheduler_member", "stop_sandbox", "table_rows"]
+
 STATE_VERSION = 1
 MAX_SCALE = 10.0
-LOG_SEED = 20251231
-# The incident night, UTC.
-NIGHT_START = datetime(2025, 12, 30, 18, 0, tzinfo=timezone.utc)
-IAM_FIX_AT = datetime(2025, 12, 30, 22, 41, 17, tzinfo=timezone.utc)   # allUsers removed
-PHASE3_REDEPLOY_AT = datetime(2025, 12, 31, 1, 47, 12, tzinfo=timezone.utc)
-MORNING = datetime(2025, 12, 31, 8, 0, tzinfo=timezone.utc)
-
-PUBSUB_USER_AGENT = "APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)"
-SCHEDULER_USER_AGENT = "Google-Cloud-Scheduler"
-OPERATOR_IP = "73.158.64.21"
 
 # Files and folders the sandbox creates under its home; reset deletes these and nothing else.
 CREATED_FILES = ("state.json", "state.lock", "init.lock", "sandbox.duckdb", "sandbox.duckdb.wal")
 CREATED_DIRS = ("source", "logs", "run", "builds", "replay")
-
-
-def pubsub_push_member(project: str) -> str:
-    return f"serviceAccount:pubsub-push@{project}.iam.gserviceaccount.com"
-
-
-def scheduler_member(project: str) -> str:
-    return f"serviceAccount:scheduler-invoker@{project}.iam.gserviceaccount.com"
-
-
-def run_app_url(phases: PhaseRegistry, service: str, region: str) -> str:
-    """The service's Cloud Run URL, https://SERVICE-PROJECT_NUMBER.REGION.run.app (what the night's
-    request log and the push subscriptions name; the sandbox itself answers on 127.0.0.1)."""
-    return f"https://{service}-{phases.project_number or '0'}.{region}.run.app"
 
 
 # ---------------------------------------------------------------- status
@@ -273,9 +250,9 @@ def _build(box: SandboxHome, phases: PhaseRegistry, scale: float) -> None:
         "source": repo.to_dict(),
         "prefix_support_commits": {name: repo.commits["prefix_support"] for name in phases.names()},
         "token_key": secrets.token_hex(32),
-        "services": _incident_services(phases, repo),
+        "services": incident_services(phases, repo),
     }
-    state["pubsub_subscriptions"] = _incident_subscriptions(phases, state["services"])
+    state["pubsub_subscriptions"] = incident_subscriptions(phases, state["services"])
     write_state(box, state)
     request_log_path(box).unlink(missing_ok=True)
     append_request_logs(request_log_path(box), night_of_requests(phases, state["services"]))
@@ -288,18 +265,12 @@ def _build(box: SandboxHome, phases: PhaseRegistry, scale: float) -> None:
 
 
 def _seed_builds(box: SandboxHome, phases: PhaseRegistry, repo: SourceRepo) -> None:
-    """Hook for the local builder: the night's Cloud Build history, when that module provides it."""
-    try:
-        from . import builds
-    except ImportError:
-        return
-    seed = getattr(builds, "seed_incident_builds", None)
-    if callable(seed):
-        seed(home=box, phases=phases, source=repo)
-        _link_revisions_to_builds(box, phases, builds.LocalBuilds(box, phases))
+    """The night's Cloud Build history, and each revision linked to the build that made it."""
+    seed_incident_builds(home=box, phases=phases, source=repo)
+    _link_revisions_to_builds(box, phases, LocalBuilds(box, phases))
 
 
-def _link_revisions_to_builds(box: SandboxHome, phases: PhaseRegistry, local_builds) -> None:
+def _link_revisions_to_builds(box: SandboxHome, phases: PhaseRegistry, local_builds: LocalBuilds) -> None:
     """Give each revision the image of the source deploy build that made it (the latest successful
     build of that service created before the revision), and with it that image's code: the night's
     race built Phase 4's Dockerfile for Phase 3, so Phase 3's newest revision serves Phase 4's code."""
@@ -316,129 +287,6 @@ def _link_revisions_to_builds(box: SandboxHome, phases: PhaseRegistry, local_bui
                     built = local_builds.outcome(before[0]["id"]).code_phase
                     revision["code_phase"] = built or revision["code_phase"]
         write_state(box, state)
-
-
-def _incident_services(phases: PhaseRegistry, repo: SourceRepo) -> dict:
-    """Revisions, traffic and IAM of both services on the incident morning."""
-    before, head = repo.commits["before_prefix"], repo.commits["head"]
-    history = {
-        # phase: [(number, commit, created, fixed suffix or None)], oldest first; the last serves.
-        "phase3": [(39, before, "2025-12-29T22:31:05Z", None), (40, before, "2025-12-29T22:58:31Z", None),
-                   (41, head, PHASE3_REDEPLOY_AT.strftime("%Y-%m-%dT%H:%M:%SZ"), None)],
-        "phase4": [(27, before, "2025-12-29T22:35:18Z", None), (28, before, "2025-12-29T22:58:02Z", None),
-                   (29, before, "2025-12-29T23:13:37Z", "fdx")],
-    }
-    invokers = sorted([OPERATOR, pubsub_push_member(phases.project), scheduler_member(phases.project)])
-    # The night's fix (`--no-allow-unauthenticated`, then removing allUsers) left Phase 4's
-    # allAuthenticatedUsers in place: any Google account may still call it.
-    left_public = {"phase4": ["allAuthenticatedUsers"]}
-    services = {}
-    for name in phases.names():
-        phase = phases.get(name)
-        revisions = []
-        for number, commit, created, suffix in history.get(name, history["phase3"]):
-            image = source_image(phases.project, phase.region, phase.service, commit, build=f"{number:05d}")
-            revisions.append(revision_record(phase.service, number, commit, image, commit != before, created,
-                                             name, suffix=suffix))
-        members = sorted(invokers + left_public.get(name, []))
-        services[name] = {
-            "service": phase.service, "region": phase.region, "urls": [run_app_url(phases, phase.service, phase.region)],
-            "ingress": "all", "revisions": revisions,
-            "traffic": [{"revisionName": revisions[-1]["name"], "percent": 100}],
-            "iam_policy": {"version": 1, "bindings": [{"role": "roles/run.invoker", "members": members}]},
-        }
-    return services
-
-
-def _incident_subscriptions(phases: PhaseRegistry, services: dict) -> list[dict]:
-    """Each phase's Pub/Sub push subscription (REST shape), pushing to /process WITHOUT an OIDC token:
-    fine while the services were public, refused (403) by Cloud Run's IAM check since the fix."""
-    return [{"name": f"projects/{phases.project}/subscriptions/{record['service']}-push",
-             "topic": f"projects/{phases.project}/topics/nba-phase{phases.get(name).number - 1}-complete",
-             "pushConfig": {"pushEndpoint": record["urls"][0] + "/process"}, "ackDeadlineSeconds": 600}
-            for name, record in services.items()]
-
-
-# ---------------------------------------------------------------- the night's request log
-
-
-def night_of_requests(phases: PhaseRegistry, services: dict, seed: int = LOG_SEED) -> list[dict]:
-    """Request-log entries for 2025-12-30 18:00 .. 2025-12-31 08:00 UTC, deterministic.
-
-    Before IAM_FIX_AT both services were public (allUsers): everything reached the app, so the
-    Pub/Sub pushes got 200 and scanner probes 404. The fix removed allUsers; the push
-    subscriptions send no OIDC token, so from then on every push (and its retries) is a 403.
-    """
-    rng = random.Random(seed)
-    entries: list[tuple[datetime, dict]] = []
-
-    def add(name: str, when: datetime, method: str, path: str, status: int, ip: str, agent: str,
-            latency: float, size: int) -> None:
-        record = services[name]
-        serving = [r for r in record["revisions"] if r["created"] <= when.strftime("%Y-%m-%dT%H:%M:%SZ")]
-        revision = serving[-1]["name"] if serving else record["revisions"][0]["name"]
-        base = run_app_url(phases, record["service"], record["region"])
-        entries.append((when, request_entry(
-            project=phases.project, service=record["service"], revision=revision, region=record["region"],
-            method=method, url=base + path, status=status, remote_ip=ip, user_agent=agent,
-            latency_s=latency, response_size=size, timestamp=when, insert_id=f"{rng.getrandbits(64):016x}",
-            request_size=None)))
-
-    names = phases.names()
-    google_ips = ["66.102.8.%d" % n for n in (65, 66, 67, 70)] + ["66.249.83.%d" % n for n in (1, 3, 5, 34)]
-    # Pub/Sub pushes to /process: one per topic message plus retries with backoff.
-    for name in names:
-        when = NIGHT_START + timedelta(seconds=rng.uniform(0, 120))
-        while when < MORNING:
-            public = when < IAM_FIX_AT
-            attempts = 1 if public else rng.choice((1, 2, 2, 3))
-            at = when
-            for _ in range(attempts):
-                add(name, at, "POST", "/process", 200 if public else 403, rng.choice(google_ips), PUBSUB_USER_AGENT,
-                    rng.uniform(1.5, 9.0) if public else rng.uniform(0.0004, 0.004), 48 if public else 295)
-                at += timedelta(seconds=rng.uniform(10, 60))
-            when += timedelta(seconds=rng.uniform(240, 480))
-
-    # Scanners: public addresses probing for secrets and admin pages.
-    scanners = [("45.148.10.174", "Mozilla/5.0 zgrab/0.x"), ("185.220.101.47", "python-requests/2.31.0"),
-                ("167.94.138.120", "Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)"),
-                ("194.165.16.72", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36"),
-                ("8.218.91.23", "Go-http-client/1.1"), ("104.248.55.190", "curl/7.88.1")]
-    probes = ["/.env", "/wp-login.php", "/.git/config", "/wp-admin/setup-config.php", "/phpmyadmin/index.php",
-              "/actuator/env", "/admin", "/.aws/credentials", "/cgi-bin/luci", "/"]
-    for ip, agent in scanners:
-        when = NIGHT_START + timedelta(minutes=rng.uniform(0, (MORNING - NIGHT_START).total_seconds() / 60 - 30))
-        for path in rng.sample(probes, rng.randint(2, 5)):
-            for name in rng.sample(names, rng.randint(1, len(names))):
-                public = when < IAM_FIX_AT
-                add(name, when, "GET", path, 404 if public else 403, ip, agent,
-                    rng.uniform(0.001, 0.01), 33 if public else 295)
-                when += timedelta(seconds=rng.uniform(0.3, 4))
-
-    # The operator: health checks while securing and redeploying, one forgotten token, a Phase 3 test.
-    curl = "curl/8.5.0"
-    operator_calls = [
-        ("phase3", datetime(2025, 12, 30, 22, 44, 2), "GET", "/health", 403),   # no token after the fix
-        ("phase3", datetime(2025, 12, 30, 22, 45, 31), "GET", "/health", 200),
-        ("phase4", datetime(2025, 12, 30, 22, 46, 8), "GET", "/health", 200),
-        ("phase3", datetime(2025, 12, 31, 1, 49, 40), "GET", "/health", 200),
-        ("phase4", datetime(2025, 12, 31, 1, 55, 12), "GET", "/health", 200),
-        ("phase3", datetime(2025, 12, 31, 1, 58, 3), "POST", phases.get("phase3").endpoint, 200),
-    ]
-    for name, when, method, path, status in operator_calls:
-        if name in services:
-            latency = rng.uniform(4, 30) if method == "POST" else rng.uniform(0.01, 0.2)
-            add(name, when.replace(tzinfo=timezone.utc), method, path, status, OPERATOR_IP, curl, latency,
-                295 if status == 403 else rng.randint(90, 1800))
-
-    # Cloud Scheduler's nightly runs, with an OIDC token: Phase 3 then Phase 4.
-    for name, when in (("phase3", datetime(2025, 12, 31, 6, 0, 4)), ("phase4", datetime(2025, 12, 31, 6, 30, 3))):
-        if name in services:
-            add(name, when.replace(tzinfo=timezone.utc), "POST", phases.get(name).endpoint, 200,
-                "107.178.194.%d" % rng.randint(2, 250), SCHEDULER_USER_AGENT, rng.uniform(8, 40),
-                rng.randint(900, 2400))
-    entries.sort(key=lambda item: item[0])
-    return [e for _, e in entries]
 
 
 # ---------------------------------------------------------------- checks and housekeeping
@@ -502,5 +350,3 @@ def _count_lines(path: Path) -> int:
             return sum(1 for line in fh if line.endswith(b"\n"))
     except FileNotFoundError:
         return 0
-
-

@@ -9,7 +9,8 @@ The rules and checks both targets share live in runbook_lib/warehouse.py.
 
 The file is attached for the length of one operation (duckdb_file: reads read-only, a lock held by
 another process retried until `lock_retry_seconds` have passed, then WarehouseBusy); every change
-is one transaction. duckdb_catalog answers what exists, in BigQuery's terms.
+is one transaction. duckdb_catalog answers what exists, in BigQuery's terms; duckdb_errors says
+what does not (and turns DuckDB's errors into the kit's sentences).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import NotFoundError, ParameterError, WarehouseQueryError
+from ..errors import ParameterError, WarehouseQueryError
 from ..protocols import DatasetInfo, PartitionInfo, TableInfo
 from ..warehouse import (
     DEFAULT_LOCATION,
@@ -45,6 +46,7 @@ from ..warehouse import (
 from . import duckdb_catalog as catalog
 from . import statement_effects, table_stats
 from .bigquery import Statement, UnsupportedSQL, bigquery_type, duckdb_type, meta, to_duckdb, translate
+from .duckdb_errors import dataset_not_found, explained, require_table
 from .duckdb_file import (CATALOG, NOT_A_DATABASE, damaged, engine, file_problem, looks_like_duckdb, qualified,
                           quote, transaction)
 
@@ -167,7 +169,7 @@ class LocalWarehouse:
         """query()'s rows as Arrow, with BigQuery's column types (the BigQuery fake serves these)."""
         statements = self._translate(sql, params)
         read_only = all(s.kind in ("query", "transaction") or (s.kind == "other" and _is_temp(s)) for s in statements)
-        with self.connection(read_only=read_only) as con, self._explained(con, statements), \
+        with self.connection(read_only=read_only) as con, explained(con, self.path, statements), \
                 transaction(con, enabled=not read_only):
             return self._run_all(con, statements, params)
 
@@ -178,13 +180,13 @@ class LocalWarehouse:
             for st in statements:   # a dry run fails as the query would, on what is missing
                 made = (st.dataset, st.table) if st.kind in ("create_table", "create_view") else None
                 for dataset, table in (r for r in st.tables if r != made):
-                    self._require_table(con, dataset, table)
+                    require_table(con, self.path, dataset, table)
             return table_stats.estimate(con, sql, self.project, params or {})
 
     def execute(self, sql: str, params: dict | None = None) -> None:
         """Run BigQuery-dialect statements (DDL/DML), all in one transaction: all or nothing."""
         statements = self._translate(sql, params)
-        with self.connection() as con, self._explained(con, statements), transaction(con):
+        with self.connection() as con, explained(con, self.path, statements), transaction(con):
             self._run_all(con, statements, params)
 
     def _run_all(self, con: duckdb.DuckDBPyConnection, statements: Sequence[Statement], params: dict | None) -> pa.Table:
@@ -207,7 +209,7 @@ class LocalWarehouse:
         if st.datasets:
             for ds in st.datasets:
                 if not catalog.schema_exists(con, ds):
-                    raise self._dataset_not_found(con, ds)
+                    raise dataset_not_found(con, self.path, ds)
         existed = None
         if st.kind in ("create_table", "create_view", "create_schema") and st.dataset:
             existed = catalog.schema_exists(con, st.dataset) if st.kind == "create_schema" else \
@@ -227,55 +229,6 @@ class LocalWarehouse:
         return pa.table({}) if fetch else None
 
     # ----------------------------------------------------------------------------------------
-    # Errors
-
-    @contextmanager
-    def _explained(self, con: duckdb.DuckDBPyConnection, statements: Sequence[Statement]) -> Iterator[None]:
-        """Errors out of the block as the kit's one-sentence errors where _explain knows them
-        (after the transaction inside the block has rolled back, so the catalog is as it was)."""
-        try:
-            yield
-        except BaseException as exc:
-            mapped = self._explain(con, exc, statements)
-            if mapped is exc:
-                raise
-            raise mapped from None
-
-    def _explain(self, con: duckdb.DuckDBPyConnection, exc: BaseException,
-                 statements: Sequence[Statement]) -> BaseException:
-        """Turn DuckDB's catalog and parser errors into the kit's one-sentence errors."""
-        if isinstance(exc, duckdb.CatalogException):
-            for st in statements:
-                skip = (st.dataset, st.table) if st.kind in ("create_table", "create_view") else None
-                for ds, table in st.tables:
-                    if not catalog.schema_exists(con, ds):
-                        return self._dataset_not_found(con, ds)
-                    if (ds, table) != skip and not catalog.relation_exists(con, ds, table):
-                        return self._table_not_found(con, ds, table)
-                if st.dataset and st.kind in ("create_table", "create_view", "merge") \
-                        and not catalog.schema_exists(con, st.dataset):
-                    return self._dataset_not_found(con, st.dataset)
-            return exc
-        if isinstance(exc, duckdb.ParserException):
-            first = str(exc).splitlines()[0]
-            return UnsupportedSQL(f"The local warehouse cannot run this SQL once translated to DuckDB ({first}).")
-        return exc
-
-    def _dataset_not_found(self, con: duckdb.DuckDBPyConnection, dataset: str) -> NotFoundError:
-        names = catalog.datasets(con)
-        return NotFoundError(
-            f"Dataset {dataset} was not found in the local warehouse ({self.path}); "
-            f"datasets: {', '.join(names) or 'none'}."
-        )
-
-    def _table_not_found(self, con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> NotFoundError:
-        names = catalog.tables(con, dataset)
-        return NotFoundError(
-            f"Table {dataset}.{table} was not found in the local warehouse ({self.path}); "
-            f"tables in {dataset}: {', '.join(names) or 'none'}."
-        )
-
-    # ----------------------------------------------------------------------------------------
     # Catalog
 
     def list_datasets(self) -> list[str]:
@@ -286,7 +239,7 @@ class LocalWarehouse:
         catalog.check_dataset_name(dataset, reserved_ok=True)
         with self.connection(read_only=True) as con:
             if not catalog.schema_exists(con, dataset):
-                raise self._dataset_not_found(con, dataset)
+                raise dataset_not_found(con, self.path, dataset)
             return catalog.tables(con, dataset)
 
     def dataset_exists(self, name: str) -> bool:
@@ -302,7 +255,7 @@ class LocalWarehouse:
     def table_info(self, ref: str) -> TableInfo:
         dataset, table = catalog.split_ref(ref)
         with self.connection(read_only=True) as con:
-            self._require_table(con, dataset, table)
+            require_table(con, self.path, dataset, table)
             recorded = meta.table_meta(con, dataset, table)
             view = catalog.is_view(con, dataset, table)
             partition = recorded.get("partition_column")
@@ -329,7 +282,7 @@ class LocalWarehouse:
         catalog.check_dataset_name(name)
         with self.connection(read_only=True) as con:
             if not catalog.schema_exists(con, name):
-                raise self._dataset_not_found(con, name)
+                raise dataset_not_found(con, self.path, name)
             recorded = meta.dataset_meta(con, name)
         return DatasetInfo(name=name, location=recorded.get("location") or self.location,
                            default_table_expiration_days=recorded.get("default_table_expiration_days"),
@@ -341,7 +294,7 @@ class LocalWarehouse:
         dataset, table = catalog.split_ref(ref)
         sql = PARTITIONS_SQL.format(project=self.project, dataset=dataset)
         with self.connection(read_only=True) as con:
-            self._require_table(con, dataset, table)
+            require_table(con, self.path, dataset, table)
             if catalog.is_view(con, dataset, table):
                 return []   # a view stores nothing, so it has no partitions
             if meta.has_partition_stats(con, dataset, table):
@@ -350,12 +303,6 @@ class LocalWarehouse:
         with self.connection() as con, transaction(con):
             table_stats.refresh(con, dataset, table, _utcnow())
         return partition_infos(self.query(sql, {"table_name": table}))
-
-    def _require_table(self, con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> None:
-        if not catalog.schema_exists(con, dataset):
-            raise self._dataset_not_found(con, dataset)
-        if not catalog.relation_exists(con, dataset, table):
-            raise self._table_not_found(con, dataset, table)
 
     # ----------------------------------------------------------------------------------------
     # Changes
@@ -387,7 +334,7 @@ class LocalWarehouse:
         defs = [f"{quote(name)} {duckdb_type(bq)}" for name, bq in checked]
         with self.connection() as con:
             if not catalog.schema_exists(con, dataset):
-                raise self._dataset_not_found(con, dataset)
+                raise dataset_not_found(con, self.path, dataset)
             if catalog.relation_exists(con, dataset, table):
                 if exists_ok:
                     return
@@ -405,9 +352,9 @@ class LocalWarehouse:
         src = catalog.split_ref(source_ref, "source_ref")
         dest = catalog.split_ref(dest_ref, "dest_ref")
         with self.connection() as con:
-            self._require_table(con, *src)
+            require_table(con, self.path, *src)
             if not catalog.schema_exists(con, dest[0]):
-                raise self._dataset_not_found(con, dest[0])
+                raise dataset_not_found(con, self.path, dest[0])
             if catalog.relation_exists(con, *dest):
                 if exists_ok:
                     return
@@ -453,7 +400,7 @@ class LocalWarehouse:
         with self.connection() as con:
             for _, dataset, _, _, _ in targets:
                 if not catalog.schema_exists(con, dataset):
-                    raise self._dataset_not_found(con, dataset)
+                    raise dataset_not_found(con, self.path, dataset)
             names = [f"_runbook_df{i}" for i in range(len(targets))]
             for name, (_, _, _, df, _) in zip(names, targets):
                 con.register(name, df)
@@ -491,7 +438,7 @@ class LocalWarehouse:
         catalog.check_dataset_name(name)
         with self.connection() as con:
             if not catalog.schema_exists(con, name):
-                raise self._dataset_not_found(con, name)
+                raise dataset_not_found(con, self.path, name)
             if not carries_kit_label(meta.dataset_meta(con, name).get("labels")):
                 raise ParameterError("dataset", name, not_the_kits(name))
             tables = catalog.tables(con, name)

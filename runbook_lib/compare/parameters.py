@@ -1,0 +1,125 @@
+"""compare_tables' parameters, checked against the two tables' schemas before any statement runs:
+one ParameterError sentence per bad value. They also settle what the statements compare: the key and
+compared columns (bookkeeping columns left out), the SchemaDiff, and the partition each row counts in."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..errors import NotFoundError, ParameterError
+from ..formats import quote_columns
+from ..phases import PhaseRegistry
+from ..protocols import TableInfo, Warehouse
+from . import sql
+from .diff import SchemaDiff
+from .sql import Column
+
+
+def check_tolerance(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ParameterError(name, value, "give a number of 0 or more")
+    return float(value)
+
+
+def check_limits(max_bytes_billed: Any, sample_rows: Any, where: Any) -> None:
+    if max_bytes_billed is not None and (isinstance(max_bytes_billed, bool) or not isinstance(max_bytes_billed, int)
+                                         or max_bytes_billed <= 0):
+        raise ParameterError("max_bytes_billed", max_bytes_billed, "give a number of bytes above 0, or None")
+    if isinstance(sample_rows, bool) or not isinstance(sample_rows, int) or sample_rows < 0:
+        raise ParameterError("sample_rows", sample_rows, "give a whole number of rows, 0 or more")
+    if where is not None and (not isinstance(where, str) or not where.strip()):
+        raise ParameterError("where", where, "give a BigQuery SQL condition, or None")
+
+
+def read_table(warehouse: Warehouse, parameter: str, ref: Any) -> TableInfo:
+    """The table's metadata, read once (table_info says itself that a table is missing)."""
+    if isinstance(ref, str):
+        try:
+            return warehouse.table_info(ref)
+        except (ParameterError, NotFoundError):   # not shaped like dataset.table, or not there
+            pass
+    raise ParameterError(parameter, ref, "give an existing table as dataset.table")
+
+
+def check_keys(keys: Any, prod: TableInfo, test: TableInfo) -> tuple[str, ...]:
+    keys = [keys] if isinstance(keys, str) else keys
+    if not isinstance(keys, (list, tuple)) or not keys:
+        raise ParameterError("keys", keys, "give the key column names as a list")
+    quote_columns(keys, "keys")
+    if len(set(keys)) != len(keys):
+        raise ParameterError("keys", list(keys), "name each key column once")
+    prod_types, test_types = dict(prod.columns), dict(test.columns)
+    for key in keys:
+        for info, types in ((prod, prod_types), (test, test_types)):
+            if key not in types:
+                raise ParameterError("keys", key, f"choose columns of {info.ref}: {', '.join(types)}")
+        if sql.base_type(prod_types[key]) != sql.base_type(test_types[key]):
+            raise ParameterError("keys", key, f"a key must have one type, not {prod_types[key]} in {prod.ref} "
+                                              f"and {test_types[key]} in {test.ref}")
+    return tuple(keys)
+
+
+def choose_columns(columns: Any, exclude: Any, keys: tuple[str, ...], prod: TableInfo, test: TableInfo,
+             phases: PhaseRegistry) -> tuple[list[Column], list[str], SchemaDiff]:
+    prod_types, test_types = dict(prod.columns), dict(test.columns)
+    every = list(prod_types) + [c for c in test_types if c not in prod_types]
+    if exclude is None:
+        excluded = [c for c in every if c in phases.bookkeeping_columns and c not in keys]
+    else:
+        excluded = [exclude] if isinstance(exclude, str) else list(exclude) if isinstance(exclude, (list, tuple)) else None
+        if excluded is None:
+            raise ParameterError("exclude", exclude, "give a list of column names, or None for the bookkeeping columns")
+        for name in excluded:
+            if name in keys:
+                raise ParameterError("exclude", name, "key columns are always compared; exclude other columns")
+            if name not in prod_types and name not in test_types:
+                raise ParameterError("exclude", name, f"choose columns of the tables: {', '.join(every)}")
+    if columns is None:
+        wanted = [c for c in every if c not in keys and c not in excluded]
+    else:
+        wanted = [columns] if isinstance(columns, str) else list(columns) if isinstance(columns, (list, tuple)) else []
+        if not wanted:
+            raise ParameterError("columns", columns, "give a non-empty list of column names, or None for all")
+        quote_columns(wanted, "columns")
+        for name in wanted:
+            if name not in prod_types and name not in test_types:
+                raise ParameterError("columns", name, f"choose columns of the tables: {', '.join(every)}")
+            if name in keys or name in excluded:
+                raise ParameterError("columns", name, "it is a key or excluded; keys are matched, not compared")
+    schema = SchemaDiff(missing=[c for c in wanted if c not in test_types],
+                        extra=[c for c in wanted if c not in prod_types],
+                        type_changed=[(c, prod_types[c], test_types[c]) for c in wanted
+                                      if c in prod_types and c in test_types and prod_types[c] != test_types[c]])
+    compared = [Column(c, prod_types[c], test_types[c]) for c in wanted if c in prod_types and c in test_types]
+    return compared, excluded, schema
+
+
+def choose_partition(partition_column: str | None, prod: TableInfo, test: TableInfo) -> str | None:
+    names_p, names_t = dict(prod.columns), dict(test.columns)
+    if partition_column is None:
+        partition_column = prod.partition_column
+        return partition_column if partition_column in names_p and partition_column in names_t else None
+    if not isinstance(partition_column, str) or partition_column not in names_p or partition_column not in names_t:
+        raise ParameterError("partition_column", partition_column, "choose a column both tables have, or None")
+    return partition_column
+
+
+def partition_sql(column: str | None, prod: TableInfo) -> tuple[str, str]:
+    """Which partition a value of `column` falls in, as SQL over the value ({0}), and the partitions'
+    type: as BigQuery partitions the table, a TIMESTAMP or DATETIME column by day (or by the hour,
+    month or year its table says), an integer-range partitioned column by its ranges (values outside
+    them in the NULL partition); any other column by its value."""
+    if column is None:
+        return "{0}", ""
+    kind = sql.base_type(dict(prod.columns)[column])
+    unit = (prod.partition_type or "DAY") if column == prod.partition_column else "DAY"
+    if kind in ("TIMESTAMP", "DATETIME") and unit == "HOUR":
+        return f"{kind}_TRUNC({{0}}, HOUR)", kind
+    if kind in ("TIMESTAMP", "DATETIME", "DATE"):
+        day = "{0}" if kind == "DATE" else "DATE({0})"
+        return (f"DATE_TRUNC({day}, {unit})" if unit in ("MONTH", "YEAR") else day), "DATE"
+    if kind == "INT64" and unit == "RANGE" and prod.partition_range:
+        start, end, interval = (int(v) for v in prod.partition_range)
+        return (f"IF({{0}} >= {start} AND {{0}} < {end}, {start} + DIV({{0}} - {start}, {interval}) * {interval}, "
+                "NULL)"), "INT64"
+    return "{0}", dict(prod.columns)[column]

@@ -1,0 +1,70 @@
+"""The local warehouse's errors in BigQuery's terms: a missing dataset or table named with what does exist,
+and DuckDB's catalog and parser errors turned into the kit's one-sentence errors."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import duckdb
+
+from ..errors import NotFoundError
+from . import duckdb_catalog as catalog
+from .bigquery import Statement, UnsupportedSQL
+
+
+def dataset_not_found(con: duckdb.DuckDBPyConnection, path: Path, dataset: str) -> NotFoundError:
+    names = catalog.datasets(con)
+    return NotFoundError(
+        f"Dataset {dataset} was not found in the local warehouse ({path}); "
+        f"datasets: {', '.join(names) or 'none'}."
+    )
+
+
+def table_not_found(con: duckdb.DuckDBPyConnection, path: Path, dataset: str, table: str) -> NotFoundError:
+    names = catalog.tables(con, dataset)
+    return NotFoundError(
+        f"Table {dataset}.{table} was not found in the local warehouse ({path}); "
+        f"tables in {dataset}: {', '.join(names) or 'none'}."
+    )
+
+
+def require_table(con: duckdb.DuckDBPyConnection, path: Path, dataset: str, table: str) -> None:
+    if not catalog.schema_exists(con, dataset):
+        raise dataset_not_found(con, path, dataset)
+    if not catalog.relation_exists(con, dataset, table):
+        raise table_not_found(con, path, dataset, table)
+
+
+@contextmanager
+def explained(con: duckdb.DuckDBPyConnection, path: Path, statements: Sequence[Statement]) -> Iterator[None]:
+    """Errors out of the block as the kit's one-sentence errors where explain knows them
+    (after the transaction inside the block has rolled back, so the catalog is as it was)."""
+    try:
+        yield
+    except BaseException as exc:
+        mapped = explain(con, path, exc, statements)
+        if mapped is exc:
+            raise
+        raise mapped from None
+
+
+def explain(con: duckdb.DuckDBPyConnection, path: Path, exc: BaseException,
+            statements: Sequence[Statement]) -> BaseException:
+    """Turn DuckDB's catalog and parser errors into the kit's one-sentence errors."""
+    if isinstance(exc, duckdb.CatalogException):
+        for st in statements:
+            skip = (st.dataset, st.table) if st.kind in ("create_table", "create_view") else None
+            for ds, table in st.tables:
+                if not catalog.schema_exists(con, ds):
+                    return dataset_not_found(con, path, ds)
+                if (ds, table) != skip and not catalog.relation_exists(con, ds, table):
+                    return table_not_found(con, path, ds, table)
+            if st.dataset and st.kind in ("create_table", "create_view", "merge") \
+                    and not catalog.schema_exists(con, st.dataset):
+                return dataset_not_found(con, path, st.dataset)
+        return exc
+    if isinstance(exc, duckdb.ParserException):
+        first = str(exc).splitlines()[0]
+        return UnsupportedSQL(f"The local warehouse cannot run this SQL once translated to DuckDB ({first}).")
+    return exc

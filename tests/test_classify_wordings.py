@@ -376,8 +376,10 @@ def test_a_docker_daemon_refused_a_pull_is_not_a_refused_push():
 
 
 def test_reports_in_the_catalogue_are_validated():
-    with pytest.raises(ConfigError, match=r"reports\[0\] must have `opens` and `telling`"):
-        _one("BOOM happened", reports=[{"opens": "BOOM happened"}])
+    with pytest.raises(ConfigError, match=r"reports\[0\] must have `opens` and may have `telling`"):
+        _one("BOOM happened", reports=[{"telling": "BOOM happened"}])
+    with pytest.raises(ConfigError, match=r"reports\[0\] must have `opens`"):
+        _one("BOOM happened", reports=[{"opens": "BOOM happened", "telling": ""}])
 
 
 PIP_SUBPROCESS = ["  error: subprocess-exited-with-error", "  ", "  × python setup.py egg_info did not run successfully.",
@@ -590,3 +592,19 @@ def test_a_verdict_no_signature_explains_gives_way_to_the_exception_above_it():
                                          ("raise IOError", False), ("ftl_error: retrying", False)])
 def test_an_exceptions_name_with_its_message_names_a_failure(line, names):
     assert names_failure(line) is names
+
+
+@pytest.mark.parametrize("tag", ["ERROR:", "Error:", "Step #1: error:"])
+def test_an_error_tag_alone_on_its_line_is_read_at_the_message_below(tag):
+    # a console that wraps gcloud's message at its width leaves `ERROR: ` alone on a line; some tools print the
+    # message under the tag
+    log = ["Deploying container to Cloud Run service [pg] in project [p] region [us-central1]", "Deployment failed",
+           f"{tag} ", "", "(gcloud.run.deploy) spec.template.spec.containers[0].env: The following reserved env names",
+           "were provided: PORT."]
+    if tag.startswith("Step"):
+        log = [f"Step #1: {line}" if line else "Step #1:" for line in log[:2]] + [tag + " "] + \
+              [f"Step #1: {line}" for line in log[4:]]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 5 if not tag.startswith("Step") else 4)
+    # a tag with its message on the same line is that line
+    assert classify_log(f"{tag} the message itself\nnext line\n")[0].line == 1

@@ -97,9 +97,9 @@ class Marked:
 class Report:
     """A tool's failure report whose first line only announces it (npm's `ERESOLVE could not resolve`): the
     line to read is its `telling` line below, or the line after that when `next` (a heading such as gradle's
-    `* What went wrong:`)."""
+    `* What went wrong:`); without a `telling` rule, the first line below with text of its own."""
     opens: LineRule
-    telling: LineRule
+    telling: LineRule | None
     next: bool = False
 
 
@@ -153,7 +153,8 @@ class Catalogue:
         self._summaries = tuple(_rule(text, "summary line", source) for text in summaries)
         self._usage_errors = tuple(_rule(text, "usage error", source) for text in usage_errors)
         self._reports = tuple(Report(_rule(r["opens"], "report opening", source),
-                                     _rule(r["telling"], "report telling line", source), bool(r.get("next")))
+                                     _rule(r["telling"], "report telling line", source) if "telling" in r else None,
+                                     bool(r.get("next")))
                               for r in reports)
         self._output_starts = tuple(_rule(text, "output start", source) for text in output_starts)
         self._builders = tuple(Builder(b.name, tuple(_rule(m, f"builder '{b.name}' marker", source) for m in b.markers),

@@ -59,16 +59,17 @@ def _marked(doc: dict, key: str, kind: str, source: str) -> tuple[Marked, ...]:
 
 
 def _reports(doc: dict, source: str) -> tuple[dict, ...]:
-    """The `reports` entries: each an `opens` and a `telling` regex, and an optional `next` flag."""
+    """The `reports` entries: each an `opens` regex, an optional `telling` regex (none: the first line below
+    with text of its own) and an optional `next` flag."""
     entries = doc.get("reports", [])
     if not isinstance(entries, list):
         raise ConfigError(f"{source}: 'reports' must be a list of entries with `opens` and `telling`.")
     for n, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not {"opens", "telling"} <= set(entry) <= _REPORT_KEYS or \
-                not all(isinstance(entry[k], str) and entry[k] for k in ("opens", "telling")) or \
+        if not isinstance(entry, dict) or not {"opens"} <= set(entry) <= _REPORT_KEYS or \
+                not all(isinstance(entry[k], str) and entry[k] for k in ("opens", "telling") if k in entry) or \
                 not isinstance(entry.get("next", False), bool):
-            raise ConfigError(f"{source}: reports[{n}] must have `opens` and `telling` (regular expressions) "
-                              "and may have `next` (true or false).")
+            raise ConfigError(f"{source}: reports[{n}] must have `opens` and may have `telling` (regular "
+                              "expressions) and `next` (true or false).")
     return tuple(entries)
 
 

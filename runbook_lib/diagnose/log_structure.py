@@ -347,17 +347,17 @@ class LogShape:
             yield n, pos, line_at(self.text, pos)
             pos = self.text.find("\n", pos) + 1
 
-    def telling_line_below(self, start: int, lineno: int, telling: LineRule,
+    def telling_line_below(self, start: int, lineno: int, telling: LineRule | None,
                            after: bool = False) -> tuple[int, int, str] | None:
         """(line number, start, line) of the first line below the one starting at `start` that meets `telling`
-        (or, with `after`, of the line after that one), within MAX_REPORT lines and the same Cloud Build
-        step; None when there is none."""
+        (None: that has text of its own), or with `after` of the line after that one, within MAX_REPORT lines
+        and the same Cloud Build step; None when there is none."""
         here_step = step_of(line_at(self.text, start))
         lines = self._lines_below(start, lineno, MAX_REPORT)
         for n, pos, line in lines:
             if step_of(line) != here_step:
                 return None
-            if telling.hit(own_text(line).lstrip()):
+            if (own := own_text(line).lstrip()) and (telling is None or telling.hit(own)):
                 return next(lines, (n, pos, line)) if after else (n, pos, line)
         return None
 

@@ -147,8 +147,11 @@ def test_shipped_buildpacks_fallback_points_inside_the_failed_builder_step():
         'ERROR: build step 1 "gcr.io/k8s-skaffold/pack" failed: step exited with non-zero status: 1'])
     top = classify_log(log)[0]
     assert (top.signature, top.line) == ("buildpacks-build-failed", 5)
-    docker = log.replace("===> BUILDING", "Step 1/3 : RUN make").replace("[builder] ", "")
+    # (the step id `Buildpack` is gcloud's for its pack step, a buildpacks marker of its own)
+    docker = log.replace("===> BUILDING", "Step 1/3 : RUN make").replace("[builder] ", "").replace('"Buildpack"', '"docker"')
     assert classify_log(docker.replace("k8s-skaffold/pack", "cloud-builders/docker"))[0].signature == "unknown"
+    pack_step = docker.replace("k8s-skaffold/pack", "cloud-builders/docker").replace('"docker"', '"Buildpack"')
+    assert classify_log(pack_step)[0].signature == "buildpacks-build-failed"
 
 
 def test_shipped_download_helper_marks_a_buildpacks_build_and_its_http_status_names_the_failure():

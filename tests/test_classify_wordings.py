@@ -608,3 +608,36 @@ def test_an_error_tag_alone_on_its_line_is_read_at_the_message_below(tag):
     assert (top.signature, top.line) == ("unknown", 5 if not tag.startswith("Step") else 4)
     # a tag with its message on the same line is that line
     assert classify_log(f"{tag} the message itself\nnext line\n")[0].line == 1
+
+
+def test_a_code_fence_glued_to_the_first_and_last_lines_is_no_part_of_them():
+    log = ['```Step #0 - "Buildpack": FAILURE: Build failed with an exception.', 'Step #0 - "Buildpack": ',
+           'Step #0 - "Buildpack": * What went wrong:', "Step #0 - \"Buildpack\": Execution failed for task ':compileJava'.",
+           'Step #0 - "Buildpack": > error: invalid source release: 17```']
+    top = classify_log("\n".join(log) + "\n")[0]
+    # gradle's report, in gcloud's pack step, read below its `What went wrong:` heading as without the fence
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 4) == \
+        tuple(getattr(classify_log("\n".join(log).replace("```", "") + "\n")[0], k) for k in ("signature", "line"))
+    assert top.evidence[0] == log[3]   # quoted as given
+
+
+def test_dashs_command_not_found_is_the_line_to_read():
+    log = ['Step #5 - "builder": Running "npm ci --quiet (NODE_ENV=production)"', 'Step #5 - "builder": > tsc',
+           'Step #5 - "builder": ', 'Step #5 - "builder": sh: 1: tsc: not found']
+    assert (lambda top: (top.signature, top.line))(classify_log("\n".join(log) + "\n")[0]) == ("buildpacks-build-failed", 4)
+
+
+def test_uvicorn_giving_up_at_startup_is_a_start_failure_read_at_the_exception_above():
+    log = ['  File "/app/db.py", line 9, in connect', "    return _connect(dsn)",
+           'sqlalchemy.exc.OperationalError: connection to server on socket "/cloudsql/p:r:db/.s.PGSQL.5432" failed',
+           "ERROR:    Application startup failed. Exiting."]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("container-start-failed", 3)
+
+
+def test_buildkits_cache_key_checksum_failure_cut_short_is_still_a_missing_copy_source():
+    line = "ERROR: failed to build: failed to solve: failed to compute cache key: failed to calculate checksum of r"
+    assert _top_signature(line) == "docker-copy-source-missing"
+    # the same words' other ends stay what they were
+    assert _top_signature("failed to solve: failed to compute cache key: failed to copy: httpReadSeeker: failed open") \
+        != "docker-copy-source-missing"

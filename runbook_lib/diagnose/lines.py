@@ -17,10 +17,10 @@ _STEP = re.compile(r'^(?:\s*(?:[>|│]+|\d{1,6} \|))*\s*Step #(\d+)(?: - "[^"]*"
 # hyphenated name (apk's `libgpg-error`, curl's `--show-error`), as FAILURE_WORD
 ERROR_WORD = re.compile(r"(?<![\w-])error(?![\w-])", re.IGNORECASE)
 FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|cannot|can't|could not|unable to|"
-                           r"denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
+                           r"denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|sh: \d+: \S+: not found|"
                            r"no such file or directory|(?<=: )line \d+:|(?-i:SEVERE))(?![\w-])|(?<=[a-z])(?:exception|error)(?=: )",
                            re.IGNORECASE)
-# (`line N:`: a shell's own error form, `compile: line 68: test: too many arguments`; the last, an exception's
+# (`sh: 1: tsc: not found`: dash's command not found; `line N:`: a shell's own error form, `compile: line 68: test: too many arguments`; the last, an exception's
 # or error's name ending a longer word when its message follows, gsutil's `AccessDeniedException: 403 ...`,
 # node's `ReferenceError: require is not defined ...`; `SEVERE`, the level of java.util.logging's and Dart's
 # build_runner's errors, in capitals only)
@@ -35,20 +35,24 @@ _WARNING = re.compile(r"^(?:npm )?(?:WARN|WARNING|Warning|warning)\b")
 
 # What a terminal, a CI system or a Markdown editor adds to every line of a pasted log, which no pattern should
 # have to allow for: colour codes (ANSI SGR sequences), a timestamp in front of each line (GitHub Actions'
-# `2024-05-01T10:00:00.1234567Z `, Cloud Logging's `2024-05-01 10:00:00.123 UTC `), and a quote's `> `.
+# `2024-05-01T10:00:00.1234567Z `, Cloud Logging's `2024-05-01 10:00:00.123 UTC `), a quote's `> `, and a code
+# fence glued to a line.
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LINE_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?[A-Z]{3,4})? ?",
                              re.MULTILINE)
+# a Markdown code fence a poster glued to the log's first or last line (```Step #0: ...```)
+_GLUED_FENCE = re.compile(r"^([ \t]*)```+(?=\S)|(?<=\S)```+[ \t]*$", re.MULTILINE)
 _QUOTE = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
 _INDENT = re.compile(r"^[ \t]+")
 HEAD_LINES = 5   # a log is timestamped (indented) when its first non-blank lines all are
 
 
 def without_decoration(text: str) -> str:
-    """The log without colour codes, unquoted, without the timestamp in front of each line, and dedented, when
-    its first lines show it is quoted, timestamped or indented as a whole (a log pasted into a Markdown quote
-    or an indented block); line for line, so line numbers stay those of the log as given. Costs a pass over the
-    text only when it has something to remove (else a str.find and a look at its first lines)."""
+    """The log without colour codes, unquoted, without the timestamp in front of each line, without a code fence
+    glued to a line, and dedented, when its first lines show it is quoted, timestamped or indented as a whole (a
+    log pasted into a Markdown quote or an indented block); line for line, so line numbers stay those of the log
+    as given. Costs a pass over the text only when it has something to remove (else a str.find and a look at
+    its first lines)."""
     if "\x1b" in text:
         text = _ANSI.sub("", text)
     head = _head(text)
@@ -58,6 +62,9 @@ def without_decoration(text: str) -> str:
         head = _head(text)
     if head and all(_LINE_TIMESTAMP.match(line) for line in head):
         text = _LINE_TIMESTAMP.sub("", text)
+        head = _head(text)
+    if "```" in text:
+        text = _GLUED_FENCE.sub(r"\1", text)
         head = _head(text)
     indents = [m.group(0) if (m := _INDENT.match(line)) else "" for line in head]
     common = min(indents, default="")

@@ -641,3 +641,21 @@ def test_buildkits_cache_key_checksum_failure_cut_short_is_still_a_missing_copy_
     # the same words' other ends stay what they were
     assert _top_signature("failed to solve: failed to compute cache key: failed to copy: httpReadSeeker: failed open") \
         != "docker-copy-source-missing"
+
+
+def test_firebases_closing_verdict_is_read_at_the_failure_it_sums_up():
+    log = ["✔  functions[ok(us-central1)]: Successful update operation.", "",
+           "Functions deploy had errors with the following functions:", "        onCreateCompany", "",
+           "To try redeploying those functions, run:", "    firebase deploy --only functions:onCreateCompany", "",
+           "Error: Functions did not deploy properly."]
+    assert classify_log("\n".join(log) + "\n")[0].line == 3
+
+
+def test_composers_report_is_read_at_the_first_problem_that_says_what_requires_what():
+    log = ["Loading composer repositories with package information", "Installing dependencies from lock file",
+           "Your requirements could not be resolved to an installable set of packages.", "", "  Problem 1",
+           "    - Installation request for dompdf/dompdf v0.8.0 -> satisfiable by dompdf/dompdf[v0.8.0].",
+           "    - dompdf/dompdf v0.8.0 requires ext-gd * -> the requested PHP extension gd is missing from your system."]
+    assert classify_log("\n".join(log) + "\n")[0].line == 7
+    # a report with no such line below is read at its own line
+    assert classify_log("\n".join(log[:6]) + "\n")[0].line == 3

@@ -11,12 +11,12 @@ from pathlib import Path
 from ..checks import read_yaml
 from ..errors import ParameterError
 from ..preflight import UploadSet, buildpacks_entrypoint_check, dockerfile_copy_check, parse_dockerfile
+# (the builder and label the kit's own redeploy config names: the emulation reads that config)
+from ..redeploy.plan import DOCKER_BUILDER, OCI_REVISION_LABEL
 
-DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
 PACK_BUILDER = "gcr.io/k8s-skaffold/pack"
 PYTHON_BUILDER_IMAGE = "us-docker.pkg.dev/serverless-runtimes/google-22-full/builder/python:latest"
 BUILDPACKS_TAG = "gcp-runtimes-builder-python-google-22-full"
-OCI_REVISION_LABEL = "org.opencontainers.image.revision"   # the image label that names its source commit
 
 
 def _error_id(*parts: str) -> str:

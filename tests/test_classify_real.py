@@ -110,17 +110,26 @@ DECORATIONS = {
     # a log quoted in a GitHub issue or a Markdown note (`>` alone on a blank line, as editors quote it)
     "Markdown quote": lambda line: f"> {line}" if line else ">",
 }
+# ... and what a poster adds to the log as a whole: a Markdown code fence glued to its first and last lines
+WHOLE_LOG_DECORATIONS = {
+    "code fence glued on": lambda text: "```" + text.rstrip("\n") + "```\n",
+}
 
 
-@pytest.mark.parametrize("decoration", list(DECORATIONS))
+@pytest.mark.parametrize("decoration", list(DECORATIONS) + list(WHOLE_LOG_DECORATIONS))
 def test_every_real_log_reads_the_same_when_decorated_line_by_line(decoration):
     # the same answer (signature and line) as for the log as stored, and the evidence quotes the log as given
-    decorate, changed = DECORATIONS[decoration], []
+    changed = []
+    if decoration in WHOLE_LOG_DECORATIONS:
+        decorate_log = WHOLE_LOG_DECORATIONS[decoration]
+    else:
+        def decorate_log(text: str) -> str:
+            return "\n".join(DECORATIONS[decoration](line) for line in text.split("\n"))
     for name, entry in MANIFEST.items():
         if entry["set"] in UNMEASURED:
             continue
         text = (REAL / name).read_text(encoding="utf-8")
-        decorated = "\n".join(decorate(line) for line in text.split("\n"))
+        decorated = decorate_log(text)
         plain, top = classify_log(text)[0], classify_log(decorated)[0]
         if (top.signature, top.line) != (plain.signature, plain.line):
             changed.append(f"{name}: {plain.signature}@{plain.line} -> {top.signature}@{top.line}")

@@ -63,7 +63,7 @@ def _reports(doc: dict, source: str) -> tuple[dict, ...]:
     with text of its own) and an optional `next` flag."""
     entries = doc.get("reports", [])
     if not isinstance(entries, list):
-        raise ConfigError(f"{source}: 'reports' must be a list of entries with `opens` and `telling`.")
+        raise ConfigError(f"{source}: 'reports' must be a list of entries with `opens` (and `telling`, `next`).")
     for n, entry in enumerate(entries):
         if not isinstance(entry, dict) or not {"opens"} <= set(entry) <= _REPORT_KEYS or \
                 not all(isinstance(entry[k], str) and entry[k] for k in ("opens", "telling") if k in entry) or \

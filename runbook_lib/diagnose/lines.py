@@ -17,13 +17,13 @@ _STEP = re.compile(r'^(?:\s*(?:[>|│]+|\d{1,6} \|))*\s*Step #(\d+)(?: - "[^"]*"
 # hyphenated name (apk's `libgpg-error`, curl's `--show-error`), as FAILURE_WORD
 ERROR_WORD = re.compile(r"(?<![\w-])error(?![\w-])", re.IGNORECASE)
 FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|cannot|can't|could not|unable to|"
-                           r"denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|sh: \d+: \S+: not found|"
-                           r"no such file or directory|(?<=: )line \d+:|(?-i:SEVERE))(?![\w-])|(?<=[a-z])(?:exception|error)(?=: )",
-                           re.IGNORECASE)
-# (`sh: 1: tsc: not found`: dash's command not found; `line N:`: a shell's own error form, `compile: line 68: test: too many arguments`; the last, an exception's
-# or error's name ending a longer word when its message follows, gsutil's `AccessDeniedException: 403 ...`,
-# node's `ReferenceError: require is not defined ...`; `SEVERE`, the level of java.util.logging's and Dart's
-# build_runner's errors, in capitals only)
+                           r"denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
+                           r"sh: \d+: \S+: not found|no such file or directory|(?<=: )line \d+:|(?-i:SEVERE))(?![\w-])|"
+                           r"(?<=[a-z])(?:exception|error)(?=: )", re.IGNORECASE)
+# (`sh: 1: tsc: not found`: dash's command not found; `line N:`: a shell's own error form, `compile: line 68:
+# test: too many arguments`; the last, an exception's or error's name ending a longer word when its message
+# follows, gsutil's `AccessDeniedException: 403 ...`, node's `ReferenceError: require is not defined ...`;
+# `SEVERE`, the level of java.util.logging's and Dart's build_runner's errors, in capitals only)
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|\d{1,6} \||[|│>*]+|--|#\d+ \d+(?:\.\d+)?|'

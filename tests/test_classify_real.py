@@ -25,14 +25,15 @@ NEAR = 3  # the evidence line may be this many lines from the real error line
 SETS = ("original", "tuning",
         "held-out-1", "held-out-2", "held-out-3", "held-out-4", "held-out-5", "held-out-6", "held-out-7",
         "held-out-8", "held-out-9", "held-out-10", "held-out-11", "held-out-12",
-        "held-out-13", "held-out-14", "held-out-15", "held-out-16", "held-out-17")
+        "held-out-13", "held-out-14", "held-out-15", "held-out-16", "held-out-17",
+        "held-out-18")
 # A held-out set is measured once, after the tuning of its round: until then its name is listed here and
 # its cases are skipped (here and in the decoration test), so that running the tests while tuning cannot
 # become a way of looking at it.
 # held-out-2 ... held-out-17 were measured at the end of rounds 2 ... 17 (MANIFEST.yaml has the scores;
 # held-out-17: the right top signature for 20 of 25, 16 with the evidence within 3 lines; its misses are
 # xfails).
-UNMEASURED: set[str] = set()
+UNMEASURED: set[str] = {"held-out-18"}
 
 
 def _cases():

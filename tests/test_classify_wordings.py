@@ -659,3 +659,20 @@ def test_composers_report_is_read_at_the_first_problem_that_says_what_requires_w
     assert classify_log("\n".join(log) + "\n")[0].line == 7
     # a report with no such line below is read at its own line
     assert classify_log("\n".join(log[:6]) + "\n")[0].line == 3
+
+
+def test_a_functions_missing_main_file_quoted_with_its_error_id_is_no_entrypoint():
+    line = ("ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed: index.js does not exist; "
+            "Error ID: e1b2ac36")
+    assert _top_signature(line) == "buildpacks-no-entrypoint"
+    # a file some tool says is missing mid-sentence is not the function's main file
+    assert _top_signature("warning: config.js does not exist, using defaults") != "buildpacks-no-entrypoint"
+
+
+def test_paketos_node_start_finding_no_app_is_no_entrypoint_though_detection_failed():
+    log = ["======== Output: paketo-buildpacks/node-start@0.8.0 ========",
+           "could not find app in /workspace: expected one of server.js | app.js | main.js | index.js",
+           "======== Results ========", "fail: paketo-buildpacks/node-start@0.8.0",
+           "ERROR: No buildpack groups passed detection."]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("buildpacks-no-entrypoint", 2)

@@ -15,14 +15,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Protocol, runtime_checkable
 
 import yaml
 
 from .errors import AccessDenied, CredentialsMissing, NotFoundError, ParameterError, RunbookError
-from .formats import parse_time, sentence
+from .formats import sentence
+from .services import entry_time
 
 BUCKET = "gcs"
 LOGGING = "logging"
@@ -242,23 +242,12 @@ def exported_entries(text: str) -> list[str] | None:
         return None
     if not isinstance(entries, list) or not entries or not all(_is_entry(e) for e in entries):
         return None
-    moments = [_moment(e) for e in entries]
+    moments = [entry_time(e) for e in entries]   # (YAML may have read a stamp as a datetime: str() undoes it)
     if None not in moments:
         if moments[0] > moments[-1]:   # newest first: reversed, entries of one instant keep their order
             entries, moments = entries[::-1], moments[::-1]
         entries = [entries[i] for i in sorted(range(len(entries)), key=moments.__getitem__)]
     return [line for entry in entries for line in _entry_lines(entry)]
-
-
-def _moment(entry: dict) -> datetime | None:
-    # JSON has RFC 3339 text (a zero fraction left out); YAML may have read it as a datetime already
-    stamp = entry.get("timestamp") or entry.get("receiveTimestamp")
-    if isinstance(stamp, datetime):
-        return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
-    try:
-        return parse_time(stamp)
-    except (TypeError, ValueError):
-        return None
 
 
 def _is_entry(entry: Any) -> bool:

@@ -28,14 +28,9 @@ from ..formats import check_region, rfc3339
 from ..phases import PhaseRegistry
 from ..preflight import UploadSet, choose_builder, upload_file_set
 from ..protocols import BUILD_TIMEOUT_S, Progress
-from .build_steps import (
-    BUILDPACKS_TAG, DOCKER_BUILDER, OCI_REVISION_LABEL, PACK_BUILDER, PYTHON_BUILDER_IMAGE, StepPlan,
-    buildpacks_steps, docker_build_args, docker_steps, load_config, push_step, revision_label, substitute,
-)
+from .build_steps import (BUILDPACKS_TAG, DOCKER_BUILDER, StepPlan, buildpacks_steps, docker_build_args, docker_steps,
+                          load_config, push_step, revision_label, substitute)
 from .home import SandboxHome
-
-__all__ = ["BUILDPACKS_TAG", "DOCKER_BUILDER", "OCI_REVISION_LABEL", "PACK_BUILDER", "PYTHON_BUILDER_IMAGE",
-           "BuildOutcome", "LocalBucketLogSource", "LocalBuilds"]
 
 
 def _ts(moment: datetime) -> str:

@@ -243,6 +243,51 @@ def test_a_managed_products_wording_that_only_looks_like_a_cause_does_not_give_i
     does_not_give(signature, wording)
 
 
+def test_a_revision_whose_message_goes_on_to_name_a_refused_secret_on_the_lines_below_is_no_start_failure():
+    # gcloud prints each of the revision's refusals on a line of its own below `Revision ... is not ready`
+    # (held-out-18's workflow-bolt log): the container never ran, whichever line names the secret
+    head = "ERROR: (gcloud.run.services.update) Revision 'svc-00007-gkx' is not ready and cannot serve traffic."
+    not_found = ("spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Secret "
+                 "projects/123/secrets/db-user/versions/latest was not found")
+    for below in ([not_found, not_found.replace("db-user", "db-pass")], [SECRET_DENIED]):
+        top = classify_log("\n".join(["Deployment failed", head, *below]) + "\n")[0]
+        assert top.signature == "unknown" and top.line in (2, 3)
+    # ... while a revision whose container failed to start, with nothing refused below, still is one
+    started = classify_log("\n".join([head, "The user-provided container failed to start and listen on the port "
+                                             "defined provided by the PORT=8080 environment variable."]) + "\n")[0]
+    assert started.signature == "container-start-failed"
+
+
+def test_a_source_deploy_whose_upload_failed_is_no_failure_of_the_builder_it_would_have_used():
+    # gcloud run deploy --source names the builder before it uploads; `Uploading sources...failed` means no build
+    # ran (held-out-18's seone log: the deployer may not write to the run-sources bucket)
+    log = ["Building using Buildpacks and deploying container to Cloud Run service [svc] in project [p] region [r]",
+           "Building and deploying...", "Validating configuration.....................done",
+           "Uploading sources.....................failed", "Deployment failed",
+           "ERROR: (gcloud.run.deploy) [deployer@p.iam.gserviceaccount.com] does not have permission to access b "
+           "instance [run-sources-p-r] (or it may not exist)"]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 6)
+    # ... while a build that ran after the upload and failed unexplained is still the builder's failure
+    built = log[:3] + ["Uploading sources.....................done",
+                       f"Building Container... Container build failed and logs are available at [ {BUILD_URL} ].",
+                       "Deployment failed"]
+    assert classify_log("\n".join(built) + "\n")[0].signature == "buildpacks-build-failed"
+
+
+def test_app_engines_compile_report_is_read_at_the_compilers_first_error():
+    # appcfg (App Engine standard's Go runtimes before buildpacks) quotes go-app-builder: its timing and exit lines
+    # come first, the compiler's `file.go:LINE: message` after them (held-out-16's gsnova, held-out-18's gorilla)
+    log = ["Updating service [default]...failed.",
+           "ERROR: (gcloud.app.deploy) Error Response: [9] Deployment contains files that cannot be compiled: "
+           "Compile failed:",
+           "2016/09/12 09:55:04 go-app-builder: build timing: 1×compile (103ms total), 0×link (0 total)",
+           "2016/09/12 09:55:04 go-app-builder: failed running compile: exit status 1", "",
+           'website/website.go:8: can\'t find import: "github.com/gorilla/handlers"']
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 6)
+
+
 def test_a_cloud_run_source_deploy_that_failed_its_build_is_a_buildpacks_failure_only_when_it_used_buildpacks():
     # gcloud run deploy --source names the builder it chose, then the build's verdict (lib/surface/run/deploy.py,
     # lib/googlecloudsdk/command_lib/run/sourcedeploys/deployer.py at 4643fc9c); the cause is in the build's log

@@ -554,11 +554,11 @@ def test_a_success_in_another_buildkit_step_recovers_nothing():
         != "pip-install-failed"
 
 
-@pytest.mark.parametrize("recovered_by, complaint", [([r"\d+"], "needs a plain literal"),
-                                                     ("fine", "'recovered_by' must be a list")])
-def test_recovered_by_is_a_list_of_lines_that_follow_the_literal_rule(recovered_by, complaint):
+@pytest.mark.parametrize("key", ["recovered_by", "ruled_out_by"])
+@pytest.mark.parametrize("lines, complaint", [([r"\d+"], "needs a plain literal"), ("fine", "must be a list")])
+def test_recovered_by_and_ruled_out_by_are_lists_of_lines_that_follow_the_literal_rule(key, lines, complaint):
     boom = {"id": "boom", "title": "t", "weight": 50, "patterns": [r"widget \d+ broke"],
-            "recovered_by": recovered_by, "cause": "c.", "fix": ["f"]}
+            key: lines, "cause": "c.", "fix": ["f"]}
     with pytest.raises(ConfigError, match=complaint):
         parse_catalogue({"signatures": [boom, UNKNOWN]})
 

@@ -74,6 +74,7 @@ class Signature:
     builder_output: tuple[str, ...] = ()    # patterns that count only in the output of
     output_builders: tuple[str, ...] = ()   # these builders (names from the catalogue's `builders`)
     recovered_by: tuple[str, ...] = ()      # lines that say the tool went on and succeeded after its matches
+    ruled_out_by: tuple[str, ...] = ()      # lines that say, below its matches, the failure was another one
     # (platform, cause, fix): what to say instead of cause and fix when the log shows that platform built it
     advice: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
@@ -141,8 +142,10 @@ class Catalogue:
                                                   [(t, owners) for t in sig.builder_output]):
                 self._patterns.append(_Pattern(si, pi, _needles(text, f"signature '{sig.id}'", source),
                                                re.compile(text), allowed, only_in))
-        self._recovered = {si: tuple(_rule(text, f"signature '{sig.id}' recovered_by", source)
-                                     for text in sig.recovered_by) for si, sig in enumerate(signatures)}
+        self._dismissing = {si: tuple(_rule(text, f"signature '{sig.id}' {key}", source)
+                                      for key, texts in (("recovered_by", sig.recovered_by),
+                                                         ("ruled_out_by", sig.ruled_out_by)) for text in texts)
+                            for si, sig in enumerate(signatures)}
         self._finished = tuple(_rule(text, "finished build line", source) for text in finished)
         # in file order: when markers of two sections match one line, the section listed first wins; a line that
         # says a build finished ends the section it was in (below it, as above the first marker, none is known)
@@ -238,12 +241,13 @@ class Catalogue:
         """The report (catalogue `reports`) whose announcing line this is, if any."""
         return next((r for r in self._reports if r.opens.hit(line)), None)
 
-    def recovered(self, signature: int, text: str, after: int, steps: tuple[int | None, int | None]) -> bool:
+    def dismissed(self, signature: int, text: str, after: int, steps: tuple[int | None, int | None]) -> bool:
         """Whether, below the offset `after` and in the same steps (lines.steps_of), a line says the tool whose
         failure the signature's matches reported went on and succeeded (its `recovered_by`: pip before 21
-        printed `Failed building wheel` and then installed from source)."""
+        printed `Failed building wheel` and then installed from source), or that the failure was another one
+        (its `ruled_out_by`: gcloud's `Revision ... is not ready` goes on to name the secret it was refused)."""
         return any(first_line(text, rule, after, lambda line: steps_of(line) == steps) is not None
-                   for rule in self._recovered[signature])
+                   for rule in self._dismissing[signature])
 
     def platform_of(self, text: str) -> str | None:
         """The platform (catalogue `platforms`, the first listed) whose markers a line of `text` shows, if any

@@ -16,7 +16,7 @@ from .catalogue import ANY_BUILDER, BUILDERS, SEVERITIES, Catalogue, Marked, Sig
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "signatures.yaml"
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections", "builder_output",
-         "recovered_by", "platforms"}
+         "recovered_by", "ruled_out_by", "platforms"}
 _MARKED_KEYS = {"name", "markers", "fallback"}   # keys of a section or a builder entry
 _TOP_KEYS = {"version", "sections", "uninformative", "builders", "platforms", "finished", "summaries", "reports",
              "usage_errors",
@@ -190,6 +190,7 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
                                     _steps(entry, where, source),
                                     _allowed_sections(entry, where, sections, source), builder_output,
                                     output_builders, _regex_list(entry, "recovered_by", f"{source}: {where}"),
+                                    _regex_list(entry, "ruled_out_by", f"{source}: {where}"),
                                     _advice(entry, where, platforms, source)))
     if "unknown" not in seen:
         raise ConfigError(f"{source}: the catalogue needs an 'unknown' entry (used when nothing matches).")

@@ -14,7 +14,8 @@ failed build that no signature explains falls back to its builder's signature (b
 buildpacks build) before `unknown`, and points at the first line a tool's own failure words match (npm,
 composer, maven ... outside the builders where they name a cause), else at the log's lead line; neither is
 ever a line of a Cloud Build step that succeeded (healthy text above the failure in a whole log). A signature
-whose tool went on and succeeded below its matches (its `recovered_by` lines) is no finding.
+whose tool went on and succeeded below its matches (its `recovered_by` lines), or whose message goes on to
+name another cause (its `ruled_out_by` lines), is no finding.
 """
 from __future__ import annotations
 
@@ -101,9 +102,10 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
             if len(a["evidence"]) < MAX_EVIDENCE:
                 a["evidence"].append(line[:MAX_EVIDENCE_CHARS])
                 a["starts"].append(start)
-    # a tool that reported a failure and then went on and succeeded (its `recovered_by` line below) failed nothing
+    # a tool that reported a failure and then went on and succeeded (its `recovered_by` line below) failed nothing,
+    # and a failure whose message goes on to name another cause (its `ruled_out_by` line below) is not this one
     findings = [_finding(cat, shape, cat.signatures[si], a) for si, a in acc.items()
-                if not cat.recovered(si, text, a["last_line"][0], steps_of(a["last_line"][1]))]
+                if not cat.dismissed(si, text, a["last_line"][0], steps_of(a["last_line"][1]))]
     findings = _ranked(findings, shape) if findings else [_unexplained(cat, shape, stated)]
     _advise_for_platform(findings, cat, text)
     if text is not given:

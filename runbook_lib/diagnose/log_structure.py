@@ -39,6 +39,11 @@ _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
 # an exception's (dotted) name: one that says so, or any name alone or before its message (`sh.ErrorReturnCode_1:`)
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:(?:Error|Exception|Exit|Interrupt|Server)\b|(?=:|\s*$))")
 MAX_TRACEBACK = 100                 # lines searched below a frame for the exception that ends it
+# a Java stack trace: a frame, the line that ends a cause's frames (`... 12 more`), and an exception's dotted name
+# (after the JVM's `Exception in thread "main"`, or `Caused by:`)
+_JAVA_FRAME = re.compile(r"^\s*at [\w.$<>/]+\([^)]*\)\s*$")
+_JAVA_TRACE_MORE = re.compile(r"^\s*\.\.\. \d+ more\s*$")
+_JAVA_EXCEPTION = re.compile(r"(?:^|\s)[a-z][\w.]*\.[A-Z]\w*(?:Exception|Error)\b")
 
 
 @dataclass(frozen=True)
@@ -317,6 +322,26 @@ class LogShape:
                 return None
             if (own := own_text(line).lstrip()) and (telling is None or telling.hit(own)):
                 return next(lines, (n, pos, line)) if after else (n, pos, line)
+        return None
+
+    def exception_above(self, start: int, lineno: int) -> tuple[int, int, str] | None:
+        """(line number, start, line) naming the exception that heads the Java stack trace whose frame (`at
+        pkg.Class.method(File.java:N)`) is the line starting at `start`: the first line above the frames (and their
+        `... N more` lines) when it names an exception (`Exception in thread "main" java.lang.NoClassDefFoundError:
+        ...`, or the `Caused by: ...` that heads the frames below it); None otherwise."""
+        if not _JAVA_FRAME.match(own_text(line_at(self.text, start))):
+            return None
+        text, pos, n = self.text, start, lineno
+        for _ in range(MAX_TRACEBACK):
+            if pos == 0:
+                return None
+            end = pos - 1
+            pos = text.rfind("\n", 0, end) + 1
+            n -= 1
+            line = text[pos:end].rstrip("\r")
+            own = own_text(line)
+            if not _JAVA_FRAME.match(own) and not _JAVA_TRACE_MORE.match(own):
+                return (n, pos, line) if _JAVA_EXCEPTION.search(own) else None
         return None
 
     def exception_below(self, start: int, lineno: int) -> tuple[int, int, str] | None:

@@ -305,6 +305,25 @@ def test_the_java_functions_invoker_failing_to_load_the_function_is_a_start_fail
     assert classify_log("\n".join(log[3:5]) + "\n")[0].line == 1
 
 
+def test_the_nodejs_8_functions_builders_npm_install_is_a_builder_from_before_buildpacks():
+    # Cloud Functions' Node.js 6/8 runtimes built with their own builder, whose `npm_install` step is quoted
+    # (held-out-21's cloud-functions-go-43): the app's own failure there is unknown, not a buildpacks failure
+    log = ["Build failed: USER ERROR:", "`npm_install` had stderr output:", "npm ERR! code ENOLOCAL",
+           'npm ERR! Could not install from "local_modules/execer" as it does not contain a package.json file.', "",
+           "error: `npm_install` returned code: 1"]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 4)
+
+
+def test_an_empty_appcfg_server_output_block_does_not_lead_before_the_compile_report_above_it():
+    # held-out-21's minimega-867: the excerpt starts inside the first block; the second block is empty
+    log = ["    Compile failed:", "    2017/02/13 15:18:16 go-app-builder: failed running compile: exit status 1",
+           "    ", "    dir.go:48: undefined: f_root", "    --- end server output ---",
+           "    03:18 PM Rolling back the update.", "    Error 422: --- begin server output ---", "    ",
+           "    --- end server output ---"]
+    assert classify_log("\n".join(log) + "\n")[0].line == 4
+
+
 def test_appcfgs_server_output_block_is_read_at_the_report_it_holds():
     # appcfg wraps the server's message in `--- begin server output ---` (held-out-16's gsnova): its first line
     # opens the compile report, which is read at the compiler's first error

@@ -510,13 +510,14 @@ def test_a_framework_buildpack_that_cannot_fetch_its_adapter_is_a_buildpacks_fai
     assert (top.signature, top.line) == ("buildpacks-build-failed", 1)
 
 
-def test_the_pre_buildpacks_builders_stderr_report_is_read_at_npms_first_error_line():
+def test_the_pre_buildpacks_builders_stderr_report_is_read_at_npms_first_line_past_its_code_header():
+    # npm's `npm ERR! code E404` only heads its report (a bare header, like the verdicts); the next line names what
     log = ['Step #1 - "builder": ERROR `npm_install` had stderr output:',
            'Step #1 - "builder": npm ERR! code E404',
            'Step #1 - "builder": npm ERR! 404 Not Found - GET https://registry.npmjs.org/@acme%2fsecret-lib',
            'Step #1 - "builder": ERROR: build step 1 "gcr.io/gae-runtimes/nodejs10_app_builder" failed']
     top = classify_log("\n".join(log) + "\n")[0]
-    assert (top.signature, top.line) == ("unknown", 2)
+    assert (top.signature, top.line) == ("unknown", 3)
 
 
 # ---- a tool that reported a failure and then went on and succeeded failed nothing (`recovered_by`) ----------

@@ -320,7 +320,8 @@ class LogShape:
         for n, pos, line in lines:
             if step_of(line) != here_step:
                 return None
-            if (own := own_text(line).lstrip()) and (telling is None or telling.hit(own)):
+            if (own := own_text(line).lstrip()) and (telling is None or telling.hit(own)) and \
+                    not self.uninformative_line(line):   # (npm's `npm ERR! code E404` header is not its telling line)
                 return next(lines, (n, pos, line)) if after else (n, pos, line)
         return None
 

@@ -310,6 +310,18 @@ class LogShape:
             yield n, pos, line_at(self.text, pos)
             pos = self.text.find("\n", pos) + 1
 
+    def _lines_above(self, start: int, lineno: int, limit: int) -> Iterator[tuple[int, int, str]]:
+        """(line number, start, line) of up to `limit` lines above the line `lineno` that starts at `start`,
+        nearest first."""
+        text, pos, n = self.text, start, lineno
+        for _ in range(limit):
+            if pos == 0:
+                return
+            end = pos - 1
+            pos = text.rfind("\n", 0, end) + 1
+            n -= 1
+            yield n, pos, text[pos:end].rstrip("\r")
+
     def telling_line_below(self, start: int, lineno: int, telling: LineRule | None,
                            after: bool = False) -> tuple[int, int, str] | None:
         """(line number, start, line) of the first line below the one starting at `start` that meets `telling`
@@ -332,14 +344,7 @@ class LogShape:
         ...`, or the `Caused by: ...` that heads the frames below it); None otherwise."""
         if not _JAVA_FRAME.match(own_text(line_at(self.text, start))):
             return None
-        text, pos, n = self.text, start, lineno
-        for _ in range(MAX_TRACEBACK):
-            if pos == 0:
-                return None
-            end = pos - 1
-            pos = text.rfind("\n", 0, end) + 1
-            n -= 1
-            line = text[pos:end].rstrip("\r")
+        for n, pos, line in self._lines_above(start, lineno, MAX_TRACEBACK):
             own = own_text(line)
             if not _JAVA_FRAME.match(own) and not _JAVA_TRACE_MORE.match(own):
                 return (n, pos, line) if _JAVA_EXCEPTION.search(own) else None
@@ -367,16 +372,9 @@ class LogShape:
         """(line number, start, line) of the first line naming a failure in the output that ends at the line
         starting at `start`: searched upwards to the nearest output start, section marker, other step or
         MAX_LOOK_BACK lines. None when nothing above names a failure."""
-        text, here_step = self.text, step_of(line_at(self.text, start))
+        here_step = step_of(line_at(self.text, start))
         found: tuple[int, int, str] | None = None
-        pos, n = start, lineno
-        for _ in range(MAX_LOOK_BACK):
-            if pos == 0:
-                break
-            end = pos - 1
-            pos = text.rfind("\n", 0, end) + 1
-            n -= 1
-            line = text[pos:end].rstrip("\r")
+        for n, pos, line in self._lines_above(start, lineno, MAX_LOOK_BACK):
             if not own_text(line).strip():   # a line with no text of its own (blank, a bare timestamp) is in no step
                 continue
             if any(rule.hit(line) for rule in self.stops) or (here_step is not None and step_of(line) != here_step):
@@ -390,15 +388,8 @@ class LogShape:
         (Next.js refusing the Node.js version in words of its own above docker's `The command ... returned a
         non-zero code`): the nearest line above with text of its own that is neither a warning or notice nor a
         bare verdict, within the bounds cause_above keeps to and below any rule or finished build; None if none."""
-        text, here_step = self.text, step_of(line_at(self.text, start))
-        pos, n = start, lineno
-        for _ in range(MAX_LOOK_BACK):
-            if pos == 0:
-                return None
-            end = pos - 1
-            pos = text.rfind("\n", 0, end) + 1
-            n -= 1
-            line = text[pos:end].rstrip("\r")
+        here_step = step_of(line_at(self.text, start))
+        for n, pos, line in self._lines_above(start, lineno, MAX_LOOK_BACK):
             own = own_text(line).strip()
             if (_RULE.search(line) and set(own) <= set(_RULE_CHARS)) or \
                     any(rule.hit(line) for rule in self.stops + self.finished):

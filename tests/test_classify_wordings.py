@@ -582,6 +582,36 @@ def test_cloud_builds_older_step_verdict_naming_the_image_is_passed_over_like_th
     assert classify_log("\n".join(log) + "\n")[0].line == 2
 
 
+def test_an_error_a_tool_repeats_at_the_end_is_read_where_it_first_said_it():
+    # the Firebase CLI warns with the error first and repeats it as its closing `Error:` (round 22's
+    # firebase-functions-python-102); a short message is no evidence of a repeat
+    log = ["i  functions: preparing codebase ingestion for deployment",
+           "⚠  functions: Failed to detect functions from source FirebaseError: User code failed to load. Cannot "
+           "determine backend specification.", "stderr: * Running on http://127.0.0.1:8081", "Press CTRL+C to quit",
+           "", "", "Error: User code failed to load. Cannot determine backend specification"]
+    assert classify_log("\n".join(log) + "\n")[0].line == 2
+    short = ["npm notice: Failed to fetch", "", "", "", "", "Error: Failed to fetch"]
+    assert classify_log("\n".join(short) + "\n")[0].line == 6
+
+
+def test_pulumis_stack_verdict_gives_way_to_the_resources_error_below_it():
+    log = ["Diagnostics:", "  pulumi:pulumi:Stack (test):", "    error: update failed", " ",
+           "  gcp:cloudfunctions:Function (hello):", "    error: Plan apply failed: 1 error occurred:",
+           "        * updating urn:pulumi:test/function:Function::hello: Error while updating cloudfunction "
+           "configuration: googleapi: Error 400: The request has errors, badRequest"]
+    assert classify_log("\n".join(log) + "\n")[0].line == 6
+
+
+def test_an_audit_log_entrys_error_status_is_read_at_its_code():
+    # a Cloud Audit Logs entry names no error word, only the Google APIs' error code in its status (round 22's
+    # python-docs-samples-2776); the code counts in capitals only
+    log = ['  methodName: "google.cloud.functions.v1.CloudFunctionsService.UpdateFunction"',
+           '  serviceName: "cloudfunctions.googleapis.com"', "  status: {", "   code: 3",
+           '   message: "INVALID_ARGUMENT"', "  }"]
+    assert classify_log("\n".join(log) + "\n")[0].line == 5
+    assert classify_log("\n".join(log[:4] + ['   note: "an invalid_argument is not one"']) + "\n")[0].line == 0
+
+
 def test_mavens_build_failure_banner_gives_way_to_the_goal_that_failed():
     log = ["[INFO] ------------------------------------------------------------------------", "[INFO] BUILD FAILURE",
            "[INFO] ------------------------------------------------------------------------",

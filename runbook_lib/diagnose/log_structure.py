@@ -33,6 +33,8 @@ _CLOUD_BUILD_OWN = re.compile(r"(?:(?:Starting|Finished) Step #\d+\b.*|ERROR|-+)
 _TRACEBACK = re.compile(r'^\s*(?:Traceback \(most recent call last\):|File "[^"]+", line \d+)')
 # ... after a log viewer's own prefix on each line (Cloud Logging's `DEFAULT [revision-name] `)
 _TRACEBACK_AFTER = re.compile(r'^(?:[A-Z]+ )?(?:\[[^\]]+\] )?(Traceback \(most recent call last\):)')
+_ERROR_TAG = re.compile(r"^(?:\w*(?:[Ee]rror|ERROR)\b:?\s*)+")   # `Error: `, `ERROR: `, `FirebaseError: ` before a message
+MIN_REPEATED = 24   # characters of a message that make it the same message when a tool says it again
 _RULE_CHARS = "-—=*"
 _RULE = re.compile(f"[{_RULE_CHARS}]{{8,}}\\s*$")   # a line drawn across a message (own_text keeps no more than a dash)
 _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
@@ -419,8 +421,24 @@ class LogShape:
                      or self._last_output_of(step, self._verdict[1]))  # type: ignore[index]
             if found:
                 return found
-        return (self._first(ERROR_WORD) or self._first(FAILURE_WORD)
-                or self._first(ERROR_WORD, uninformative=True) or (0, 0, ""))
+        found = self._first(ERROR_WORD) or self._first(FAILURE_WORD)
+        return (self._first_statement(found) if found else None) or \
+            self._first(ERROR_WORD, uninformative=True) or (0, 0, "")
+
+    def _first_statement(self, found: tuple[int, int, str]) -> tuple[int, int, str]:
+        """The line that first stated the message of the line `found` (the same three), where a tool repeats it
+        at the end (the Firebase CLI's closing `Error: User code failed to load. ...`, first said in a warning
+        line above); `found` itself when nothing above holds its message."""
+        message = _ERROR_TAG.sub("", own_text(found[2])).strip().rstrip(".")
+        if len(message) < MIN_REPEATED:
+            return found
+        window, lines_before = self._lead_window
+        offset = len(self.text) - len(window)
+        at = window.find(message, 0, max(0, found[1] - offset))
+        if at < 0:
+            return found
+        start = window.rfind("\n", 0, at) + 1
+        return lines_before + window.count("\n", 0, start) + 1, offset + start, line_at(window, start)
 
     def _first(self, words: re.Pattern, where: Callable[[str], bool] | None = None,
                uninformative: bool = False) -> tuple[int, int, str] | None:

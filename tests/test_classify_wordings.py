@@ -594,6 +594,17 @@ def test_an_error_a_tool_repeats_at_the_end_is_read_where_it_first_said_it():
     assert classify_log("\n".join(short) + "\n")[0].line == 6
 
 
+def test_a_containerd_push_refused_its_token_is_a_push_refusal_and_a_pull_refused_is_not():
+    push = ('X Pushing image to "https://europe-west3-docker.pkg.dev/p/repo"\n'
+            "Error: unable to push config: failed to authorize: failed to fetch anonymous token: unexpected status: "
+            "403 Forbidden\n")
+    assert classify_log(push)[0].signature == "push-permission-denied"
+    pull = ("#3 [internal] load metadata for europe-west3-docker.pkg.dev/p/repo/base:1\n"
+            "ERROR: failed to solve: failed to authorize: failed to fetch anonymous token: unexpected status: "
+            "403 Forbidden\n")
+    assert classify_log(pull)[0].signature != "push-permission-denied"
+
+
 def test_pulumis_stack_verdict_gives_way_to_the_resources_error_below_it():
     log = ["Diagnostics:", "  pulumi:pulumi:Stack (test):", "    error: update failed", " ",
            "  gcp:cloudfunctions:Function (hello):", "    error: Plan apply failed: 1 error occurred:",

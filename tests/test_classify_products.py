@@ -324,6 +324,24 @@ def test_an_empty_appcfg_server_output_block_does_not_lead_before_the_compile_re
     assert classify_log("\n".join(log) + "\n")[0].line == 4
 
 
+def test_agent_engines_instance_that_failed_to_start_is_a_start_failure():
+    # Vertex AI Agent Engine runs an agent in a container of its own (held-out-23's adk-samples-234)
+    line = ("google.api_core.exceptions.InvalidArgument: 400 Reasoning Engine instance 8188080684233916416 failed to "
+            "start and cannot serve traffic. Please refer to our documentation for checking logs.")
+    assert classify_log(line + "\n")[0].signature == "container-start-failed"
+
+
+def test_a_revision_refused_for_quota_is_no_start_failure():
+    # the project's GPU quota would not cover the revision (held-out-23's magic-modules-17149): the code never ran
+    line = ("Error: Error waiting to create Service: resource is in failed state \"Ready:False\", message: Revision "
+            "'svc-00001-n45' is not ready and cannot serve traffic. Quota exceeded for total allowable count of GPUs "
+            "per project per region for 'NvidiaL4'.")
+    assert classify_log(line + "\n")[0].signature != "container-start-failed"
+    below = ["ERROR: (gcloud.run.deploy) Revision 'svc-00001-n45' is not ready and cannot serve traffic.",
+             "Quota exceeded for total allowable CPU per project per region."]
+    assert classify_log("\n".join(below) + "\n")[0].signature != "container-start-failed"
+
+
 def test_appcfgs_server_output_block_is_read_at_the_report_it_holds():
     # appcfg wraps the server's message in `--- begin server output ---` (held-out-16's gsnova): its first line
     # opens the compile report, which is read at the compiler's first error

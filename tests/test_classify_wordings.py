@@ -605,6 +605,15 @@ def test_a_containerd_push_refused_its_token_is_a_push_refusal_and_a_pull_refuse
     assert classify_log(pull)[0].signature != "push-permission-denied"
 
 
+def test_pips_conflict_report_cut_before_its_verdict_is_still_a_pip_failure():
+    # a quote of a Cloud Build step (held-out-23's langgraph-1933) that ends inside pip's conflict report
+    log = ['Step #11:  > [3/7] RUN pip install --no-cache-dir -c /api/constraints.txt -r /deps/app/requirements.txt:',
+           "Step #11: 3.757     The user requested (constraint) langgraph<0.2.29,>=0.2.18",
+           "Step #11: 3.757     The user requested langgraph>=0.3"]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("pip-install-failed", 2)
+
+
 def test_pulumis_stack_verdict_gives_way_to_the_resources_error_below_it():
     log = ["Diagnostics:", "  pulumi:pulumi:Stack (test):", "    error: update failed", " ",
            "  gcp:cloudfunctions:Function (hello):", "    error: Plan apply failed: 1 error occurred:",

@@ -138,3 +138,13 @@ def test_every_real_log_reads_the_same_when_decorated_line_by_line(decoration):
         elif top.line:
             assert top.evidence[0] == decorated.split("\n")[top.line - 1][:MAX_EVIDENCE_CHARS], name
     assert not changed
+
+
+def test_the_scoring_script_refuses_a_set_still_unmeasured_and_scores_the_others(capsys, monkeypatch):
+    import score_real_logs
+    assert score_real_logs.unmeasured() == UNMEASURED
+    monkeypatch.setattr(score_real_logs, "unmeasured", lambda: {"held-out-20"})
+    assert score_real_logs.main(["original", "held-out-20"]) == 2
+    assert "held-out-20 is still unmeasured" in capsys.readouterr().err
+    assert score_real_logs.main(["original"]) == 0   # pinned: every original log is right (the test above)
+    assert capsys.readouterr().out == "original: 29 logs, the right top signature for 29, within 3 lines for 29\n"

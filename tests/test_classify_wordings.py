@@ -614,6 +614,20 @@ def test_pips_conflict_report_cut_before_its_verdict_is_still_a_pip_failure():
     assert (top.signature, top.line) == ("pip-install-failed", 2)
 
 
+@pytest.mark.parametrize("refusal", [
+    "ERROR: invalid run-image 'gcr.io/paketo-buildpacks/run:full-cnb-cf': error getting credentials - err: exec: "
+    '"docker-credential-gcloud": executable file not found in $PATH, out: ``',
+    "ERROR: failed to create 'exporter' container: Error response from daemon: invalid mount config for type "
+    '"bind": bind source path does not exist: /tmp/stack.toml155056902',
+    "exiting dev mode because first build failed: validating stack mixins: buildpack google.go.runtime@0.9.1 does not "
+    "support stack google"])
+def test_pack_unable_to_run_the_lifecycle_is_no_buildpacks_failure(refusal):
+    # a builder refused before its buildpacks ran (LABELLING.md): round 24's tuning logs, buildpacks #196
+    log = ["$ pack build app --builder gcr.io/buildpacks/builder:v1", "===> EXPORTING", refusal]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 3)
+
+
 def test_pulumis_stack_verdict_gives_way_to_the_resources_error_below_it():
     log = ["Diagnostics:", "  pulumi:pulumi:Stack (test):", "    error: update failed", " ",
            "  gcp:cloudfunctions:Function (hello):", "    error: Plan apply failed: 1 error occurred:",

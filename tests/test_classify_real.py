@@ -10,7 +10,6 @@ loudly once the log is right.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from pathlib import Path
 
 import pytest

@@ -628,6 +628,27 @@ def test_pack_unable_to_run_the_lifecycle_is_no_buildpacks_failure(refusal):
     assert (top.signature, top.line) == ("unknown", 3)
 
 
+def test_the_firebase_clis_predeploy_verdict_is_read_at_the_hooks_own_failure():
+    log = ["i  deploying hosting", "Running command: flutter clean; flutter build web",
+           'Could not find a command named "clean;".', "", "",
+           "Run 'flutter -h' (or 'flutter <command> -h') for available flutter commands and options.", "",
+           "Error: hosting predeploy error: Command terminated with non-zero exit code64"]
+    assert classify_log("\n".join(log) + "\n")[0].line == 3
+
+
+def test_terraforms_provisioner_heading_is_read_at_the_command_that_failed():
+    log = ["│ Error: local-exec provisioner error", "│", "│   with null_resource.wait_conditions,",
+           '│   on main.tf line 85, in resource "null_resource" "wait_conditions":', "│",
+           "│ Error running command 'kubectl wait --for=condition=ready pods --all': exit status 1."]
+    assert classify_log("\n".join(log) + "\n")[0].line == 6
+
+
+def test_a_client_that_timed_out_is_the_line_to_read():
+    log = ["Checking build status: QUEUED", "Checking build status: WORKING", "connect timed out"]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 3)
+
+
 def test_pulumis_stack_verdict_gives_way_to_the_resources_error_below_it():
     log = ["Diagnostics:", "  pulumi:pulumi:Stack (test):", "    error: update failed", " ",
            "  gcp:cloudfunctions:Function (hello):", "    error: Plan apply failed: 1 error occurred:",

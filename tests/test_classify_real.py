@@ -3,7 +3,7 @@
 The hand-written fixtures in tests/fixtures/logs/ were written to match the catalogue; these were not.
 Each file's source, and what was redacted, is in tests/fixtures/logs/real/SOURCES.md; its expected top
 signature, the line of the real error (read off the file by hand, not copied from the classifier's
-output) and its set (original, tuning, held-out-1 ... held-out-24) are in MANIFEST.yaml. Where
+output) and its set (original, tuning, held-out-1 ... held-out-25) are in MANIFEST.yaml. Where
 the catalogue gets a real log wrong the manifest says why, and the case is a strict xfail: it fails
 loudly once the log is right.
 """
@@ -26,14 +26,14 @@ SETS = ("original", "tuning",
         "held-out-8", "held-out-9", "held-out-10", "held-out-11", "held-out-12",
         "held-out-13", "held-out-14", "held-out-15", "held-out-16", "held-out-17",
         "held-out-18", "held-out-19", "held-out-20", "held-out-21", "held-out-22", "held-out-23",
-        "held-out-24")
+        "held-out-24", "held-out-25")
 # A held-out set is measured once, after the tuning of its round: until then its name is listed here and
 # its cases are skipped (here and in the decoration test), so that running the tests while tuning cannot
 # become a way of looking at it.
 # held-out-2 ... held-out-24 were measured at the end of rounds 2 ... 24 (MANIFEST.yaml has the scores;
 # held-out-24: the right top signature for 27 of 27, 24 with the evidence within 3 lines; its misses are
 # xfails).
-UNMEASURED: set[str] = set()
+UNMEASURED: set[str] = {"held-out-25"}
 
 
 def _cases():

@@ -649,6 +649,21 @@ def test_a_client_that_timed_out_is_the_line_to_read():
     assert (top.signature, top.line) == ("unknown", 3)
 
 
+def test_a_compiler_killed_above_makes_verdicts_is_the_line_to_read():
+    # the Go compiler killed (out of memory) on several packages, then make's verdicts (round 25's cert-manager-7307)
+    log = ["k8s.io/client-go/informers/apps/v1: /workspace/go/pkg/tool/linux_amd64/compile: signal: killed",
+           "make: *** [make/server.mk:64: _bin/server/webhook-linux-arm64] Error 1",
+           "make: *** Waiting for unfinished jobs...."]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 1)
+
+
+def test_cloud_composers_verdict_on_its_pypi_install_is_a_pip_failure():
+    line = ("Error: Error waiting to update Environment: Error code 3, message: Failed to install Python packages. "
+            "Check the build logs for details.")
+    assert classify_log(line + "\n")[0].signature == "pip-install-failed"
+
+
 def test_pulumis_stack_verdict_gives_way_to_the_resources_error_below_it():
     log = ["Diagnostics:", "  pulumi:pulumi:Stack (test):", "    error: update failed", " ",
            "  gcp:cloudfunctions:Function (hello):", "    error: Plan apply failed: 1 error occurred:",

@@ -47,7 +47,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LINE_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?[A-Z]{3,4})? ?",
                              re.MULTILINE)
 # a Markdown code fence a poster glued to the log's first or last line (```Step #0: ...```)
-_GLUED_FENCE = re.compile(r"^([ \t]*)```+(?=\S)|(?<=\S)```+[ \t]*$", re.MULTILINE)
+_GLUED_FENCE = re.compile(r"^([ \t]*)```+(?=\S)|(?<=\S)([ \t]*)```+[ \t]*$", re.MULTILINE)
 _QUOTE = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
 _INDENT = re.compile(r"^[ \t]+")
 HEAD_LINES = 5   # a log is timestamped (indented) when its first non-blank lines all are
@@ -70,7 +70,7 @@ def without_decoration(text: str) -> str:
         text = _LINE_TIMESTAMP.sub("", text)
         head = _head(text)
     if "```" in text:
-        text = _GLUED_FENCE.sub(r"\1", text)
+        text = _GLUED_FENCE.sub(lambda m: m.group(1) or m.group(2) or "", text)   # (a line's own spaces stay)
         head = _head(text)
     indents = [m.group(0) if (m := _INDENT.match(line)) else "" for line in head]
     common = min(indents, default="")

@@ -664,6 +664,20 @@ def test_cloud_composers_verdict_on_its_pypi_install_is_a_pip_failure():
     assert classify_log(line + "\n")[0].signature == "pip-install-failed"
 
 
+def test_pip_checks_report_is_a_pip_failure():
+    # `pip check` exits 1 on it (round 25's solana-etl-airflow-4); pip 20.2's `but you'll have` at install is a near
+    # miss (test_classify_producers.py)
+    check = ["+ python3 -m pip check", "web3 6.0.0b3 has requirement jsonschema<5,>=4.0.0, but you have jsonschema 3.2.0."]
+    assert classify_log("\n".join(check) + "\n")[0].signature == "pip-install-failed"
+
+
+def test_a_push_whose_credential_helper_gave_nothing_is_a_push_refusal():
+    log = ["2020/02/14 14:13:53 Error pushing image to gcr.io/p/issue-creator:latest: unable to push image to "
+           "gcr.io/p/issue-creator:latest: error getting credentials - err: exit status 1, out: ``",
+           "ERROR: (gcloud.auth.docker-helper) You do not currently have an active account selected."]
+    assert classify_log("\n".join(log) + "\n")[0].signature == "push-permission-denied"
+
+
 def test_pulumis_stack_verdict_gives_way_to_the_resources_error_below_it():
     log = ["Diagnostics:", "  pulumi:pulumi:Stack (test):", "    error: update failed", " ",
            "  gcp:cloudfunctions:Function (hello):", "    error: Plan apply failed: 1 error occurred:",

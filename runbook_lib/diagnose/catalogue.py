@@ -15,7 +15,7 @@ from itertools import groupby
 from typing import Iterator, NamedTuple, Protocol
 
 from ..errors import ConfigError, ParameterError
-from .lines import LineRule, Span, first_line, last_line, lines_hit, steps_of
+from .lines import LineRule, Span, first_line, lines_hit, steps_of
 from .log_structure import Builder, LogShape
 from .markers import SectionTracker
 
@@ -178,7 +178,8 @@ class Catalogue:
 
     def shape(self, text: str) -> LogShape:
         """The lazily computed facts about `text` that matches are put in context with."""
-        return LogShape(text, self._builders, self._uninformative, self._output_starts, self._markers, self._finished)
+        return LogShape(text, self._builders, self._uninformative, self._output_starts, self._markers, self._finished,
+                        self._summaries)
 
     def matches(self, text: str) -> Iterator[tuple[int, int, str, _Pattern]]:
         """(line number, line start, line, pattern) for each pattern matching a line of text.
@@ -276,12 +277,6 @@ class Catalogue:
     def is_summary(self, line: str) -> bool:
         """Whether a line closes a failure message rather than stating its cause (catalogue `summaries`)."""
         return any(rule.hit(line) for rule in self._summaries)
-
-    def summary_above(self, text: str, end: int) -> tuple[int, str] | None:
-        """(start, line) of the nearest summary line (catalogue `summaries`) that starts before offset `end`."""
-        found = [hit for rule in self._summaries
-                 if (hit := last_line(text, rule.needle, rule.regex.search, hi=end)) is not None]
-        return max(found, default=None)
 
     def fallback(self, section: str | None, builder: Builder | None) -> Signature | None:
         """The signature of a failure no signature explains, whose lead line is in `section` of a log that

@@ -34,7 +34,6 @@ MAX_LINES = 100        # line numbers kept per finding
 MAX_EVIDENCE = 10      # evidence lines kept per finding
 MAX_EVIDENCE_CHARS = 400
 MAX_NESTED_REPORTS = 3  # reports followed from one report's telling line to the next
-MAX_VERDICT_ABOVE = 3  # lines a command's verdict may be above the bare verdicts that lead (Cloud Build's `ERROR`)
 
 
 @dataclass
@@ -213,16 +212,9 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
     if stated is not None and (not lead[0] or lead[0] > stated[0] or not names_error(lead[2])):
         lead = stated
     line, start, text = lead
-    if line and shape.uninformative_line(text) and (verdict := cat.summary_above(shape.text, start)) is not None \
-            and (above := shape.text.count("\n", verdict[0], start)) <= MAX_VERDICT_ABOVE:
-        # nothing names an error but bare verdicts: the command's own verdict just above them (docker's `The
-        # command ... returned a non-zero code`) leads instead, and from it the command's last words
-        lead = line, start, text = line - above, verdict[0], verdict[1]
     fallback = cat.fallback(shape.section_at(start + len(text)), shape.build_builder(start)) if line else None
     if line:
         line, start, text = _line_to_read(cat, shape, lead)
-        if (line, start) == lead[:2] and cat.is_summary(text) and (words := shape.last_words_above(start, line)):
-            line, start, text = words   # a command's verdict that nothing above explains: its last words
     if line and cat.is_usage_error(text):   # the builder's tool refused how it was called and never ran
         fallback = None
     evidence = [text[:MAX_EVIDENCE_CHARS]] if line else []

@@ -17,6 +17,7 @@ from .lines import (ERROR_WORD, FAILURE_WORD, LineRule, first_line, is_warning, 
 from .markers import FINISHED, MarkerLines, SectionTracker
 
 MAX_LOOK_BACK = 40            # lines searched above a summary line for the line that states the cause
+MAX_VERDICT_ABOVE = 3         # lines a command's verdict may stand above the bare verdicts that lead
 MAX_CAUSE_BELOW = 10          # lines of a message read below a summary that ends with a colon
 MAX_REPORT = 40               # lines of a tool's report searched below its opening for its telling line
 BUILDER_WINDOW = 1_000_000    # characters of a huge log searched for builder markers, at each place
@@ -63,13 +64,14 @@ class LogShape:
 
     def __init__(self, text: str, builders: tuple[Builder, ...] = (), uninformative: tuple[LineRule, ...] = (),
                  stops: tuple[LineRule, ...] = (), markers: list[tuple[str | None, LineRule]] | None = None,
-                 finished: tuple[LineRule, ...] = ()):
+                 finished: tuple[LineRule, ...] = (), summaries: tuple[LineRule, ...] = ()):
         self.text = text
         self.builders = builders
         self.uninformative = uninformative
         self.stops = stops            # lines where a failure's output starts (look-back stops there)
         self.markers = markers or []  # (section, marker) as SectionTracker takes them
         self.finished = finished      # lines that say a build finished (no builder's output goes on below)
+        self.summaries = summaries    # lines that close a failure message rather than state its cause
         self._builder: list[Builder | None] = []         # the log's builder, once looked for
         self._near: tuple[int, int, Builder] | None = None  # (from, to, builder) of the lines last asked about
         # what the last scans for a line's builder found: (step, scanned to, the nearest finished line, plain
@@ -411,7 +413,9 @@ class LogShape:
         naming a failure in other words (`errors`, `failed`, `could not` ...), else its last line of output
         (a failed step's last words are usually why). Otherwise the same two searches over the whole log.
         Lines the catalogue calls uninformative (a step's or a build's bare verdict) are passed over
-        unless nothing else names an error: then the first of those. In a log longer than LEAD_WINDOW
+        unless nothing else names an error: then the first of those, or the command's own verdict just above
+        it (and that command's last words). A message a tool repeats at the end is read where it first said
+        it. In a log longer than LEAD_WINDOW
         only its end is searched, where a build fails, so that no answer costs a pass over all of it.
         """
         step = self.failing_step
@@ -423,8 +427,19 @@ class LogShape:
             if found:
                 return found
         found = self._first(ERROR_WORD) or self._first(FAILURE_WORD)
-        return (self._first_statement(found) if found else None) or \
-            self._first(ERROR_WORD, uninformative=True) or (0, 0, "")
+        if found:
+            return self._first_statement(found)
+        bare = self._first(ERROR_WORD, uninformative=True)
+        return (self._command_verdict_above(bare) or bare) if bare else (0, 0, "")
+
+    def _command_verdict_above(self, bare: tuple[int, int, str]) -> tuple[int, int, str] | None:
+        """Where nothing names an error but bare verdicts (Cloud Build's `ERROR`): the command's own verdict at most
+        MAX_VERDICT_ABOVE lines above the first of them (a summary line: docker's `The command ... returned a
+        non-zero code`), or rather that command's last words above it when they say more (Next.js refusing the
+        Node.js version in words of its own); None when no such verdict stands there."""
+        verdict = next(((n, pos, line) for n, pos, line in self._lines_above(bare[1], bare[0], MAX_VERDICT_ABOVE)
+                        if any(rule.hit(line) for rule in self.summaries)), None)
+        return (self.last_words_above(verdict[1], verdict[0]) or verdict) if verdict else None
 
     def _first_statement(self, found: tuple[int, int, str]) -> tuple[int, int, str]:
         """The line that first stated the message of the line `found` (the same three), where a tool repeats it

@@ -10,30 +10,15 @@ loudly once the log is right.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
+import score_real_logs
 from runbook_lib.diagnose import MAX_EVIDENCE_CHARS, classify_log, load_catalogue
+from score_real_logs import MANIFEST, NEAR, REAL, SETS, UNMEASURED
 
-REAL = Path(__file__).parent / "fixtures" / "logs" / "real"
 SOURCES = REAL / "SOURCES.md"
-MANIFEST = yaml.safe_load((REAL / "MANIFEST.yaml").read_text(encoding="utf-8"))["logs"]
-NEAR = 3  # the evidence line may be this many lines from the real error line
-SETS = ("original", "tuning",
-        "held-out-1", "held-out-2", "held-out-3", "held-out-4", "held-out-5", "held-out-6", "held-out-7",
-        "held-out-8", "held-out-9", "held-out-10", "held-out-11", "held-out-12",
-        "held-out-13", "held-out-14", "held-out-15", "held-out-16", "held-out-17",
-        "held-out-18", "held-out-19", "held-out-20", "held-out-21", "held-out-22", "held-out-23",
-        "held-out-24", "held-out-25")
-# A held-out set is measured once, after the tuning of its round: until then its name is listed here and
-# its cases are skipped (here and in the decoration test), so that running the tests while tuning cannot
-# become a way of looking at it.
-# held-out-2 ... held-out-25 were measured at the end of rounds 2 ... 25 (MANIFEST.yaml has the scores;
-# held-out-25: the right top signature for 26 of 30, 24 with the evidence within 3 lines; its misses are
-# xfails).
-UNMEASURED: set[str] = set()
 
 
 def _cases():
@@ -70,11 +55,18 @@ def test_every_real_log_is_in_the_manifest_named_for_its_signature_and_cited():
         assert f"`{name}`" in sources, f"{name} has no entry in SOURCES.md"
 
 
+def _measured_in(entry: dict) -> str | None:
+    """The held-out set a log was measured in: its set, or for a miss a later round fixed (a tuning log now) the set
+    its note names (`held-out-N in round N ...`); None for a log never held out."""
+    if entry["set"].startswith("held-out-"):
+        return entry["set"]
+    m = re.match(r"(held-out-\d+) in round ", str(entry.get("note", "")))
+    return m.group(1) if m else None
+
+
 def test_the_fresh_held_out_sets_are_big_and_varied_enough_to_mean_something():
-    # as they were measured: with the misses a later round fixed (tuning logs now, their note says so)
-    def held_out(sets: tuple[str, ...]) -> list[str]:
-        return [entry["signature"] for entry in MANIFEST.values()
-                if entry["set"] in sets or str(entry.get("note", "")).startswith(tuple(f"{s} in round " for s in sets))]
+    def held_out(sets: tuple[str, ...]) -> list[str]:   # as they were measured
+        return [entry["signature"] for entry in MANIFEST.values() if _measured_in(entry) in sets]
     # the latest six rounds are big enough to mean something on their own ...
     assert len(held_out(SETS[-6:])) >= 70
     # ... but not varied: public logs not used yet run out, and rounds 19-24 held out logs of only 7 of the
@@ -88,8 +80,7 @@ def test_every_log_ever_measured_held_out_has_a_second_independent_label():
     # SECOND-LABELS.yaml: a second labeller's blind opinion, the measure of how far two careful people
     # agree on these logs (its header has the numbers); new rounds' held-out logs get one before they count
     second = yaml.safe_load((REAL / "SECOND-LABELS.yaml").read_text(encoding="utf-8"))["logs"]
-    measured = {name for name, entry in MANIFEST.items()
-                if entry["set"].startswith("held-out-") or re.match(r"held-out-\d+ in round ", str(entry.get("note", "")))}
+    measured = {name for name, entry in MANIFEST.items() if _measured_in(entry)}
     assert measured <= set(second) <= set(MANIFEST)
     ids = set(load_catalogue().ids())
     for name, label in second.items():
@@ -143,9 +134,7 @@ def test_every_real_log_reads_the_same_when_decorated_line_by_line(decoration):
 
 
 def test_the_scoring_script_refuses_a_set_still_unmeasured_and_scores_the_others(capsys, monkeypatch):
-    import score_real_logs
-    assert score_real_logs.unmeasured() == UNMEASURED
-    monkeypatch.setattr(score_real_logs, "unmeasured", lambda: {"held-out-20"})
+    monkeypatch.setattr(score_real_logs, "UNMEASURED", {"held-out-20"})
     assert score_real_logs.main(["original", "held-out-20"]) == 2
     assert "held-out-20 is still unmeasured" in capsys.readouterr().err
     assert score_real_logs.main(["original"]) == 0   # pinned: every original log is right (the test above)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from runbook_lib.buildlogs import Attempt, LogFetch, LogSource, fetch_build_log
+from runbook_lib.diagnose import Finding, classify_log
 from runbook_lib.errors import NotFoundError
 
 CLOUD_BUILD = "cloudbuild"  # the build lookup itself, recorded when it had to change region
@@ -47,3 +48,8 @@ def fetch_build_log_by_id(build_id: str, builds: Any, sources: Iterable[LogSourc
     fetched = fetch_build_log(build, sources, local_file=local_file)
     fetched.attempts[:0] = prior
     return fetched
+
+
+def top_of(lines: Iterable[str]) -> Finding:
+    """The top finding (the packaged catalogue) for a log of these lines, each ended by a newline."""
+    return classify_log("\n".join(lines) + "\n")[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pytest
 
+from buildlog_helpers import top_of
 from runbook_lib.diagnose import classify_log
 from test_classify_producers import (GCLOUD, Wording, cases, does_not_give, gives_its_signature_on_its_own_line,
                                      near_miss_ids)
@@ -250,7 +251,7 @@ def test_a_revision_whose_message_goes_on_to_name_a_refused_secret_on_the_lines_
     not_found = ("spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Secret "
                  "projects/123/secrets/db-user/versions/latest was not found")
     for below in ([not_found, not_found.replace("db-user", "db-pass")], [SECRET_DENIED]):
-        top = classify_log("\n".join(["Deployment failed", head, *below]) + "\n")[0]
+        top = top_of(["Deployment failed", head, *below])
         assert top.signature == "unknown" and top.line in (2, 3)
     # ... while a revision whose container failed to start, with nothing refused below, still is one
     started = classify_log("\n".join([head, "The user-provided container failed to start and listen on the port "
@@ -266,13 +267,13 @@ def test_a_source_deploy_whose_upload_failed_is_no_failure_of_the_builder_it_wou
            "Uploading sources.....................failed", "Deployment failed",
            "ERROR: (gcloud.run.deploy) [deployer@p.iam.gserviceaccount.com] does not have permission to access b "
            "instance [run-sources-p-r] (or it may not exist)"]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("unknown", 6)
     # ... while a build that ran after the upload and failed unexplained is still the builder's failure
     built = log[:3] + ["Uploading sources.....................done",
                        f"Building Container... Container build failed and logs are available at [ {BUILD_URL} ].",
                        "Deployment failed"]
-    assert classify_log("\n".join(built) + "\n")[0].signature == "buildpacks-build-failed"
+    assert top_of(built).signature == "buildpacks-build-failed"
 
 
 def test_app_engines_compile_report_is_read_at_the_compilers_first_error():
@@ -284,7 +285,7 @@ def test_app_engines_compile_report_is_read_at_the_compilers_first_error():
            "2016/09/12 09:55:04 go-app-builder: build timing: 1×compile (103ms total), 0×link (0 total)",
            "2016/09/12 09:55:04 go-app-builder: failed running compile: exit status 1", "",
            'website/website.go:8: can\'t find import: "github.com/gorilla/handlers"']
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("unknown", 6)
 
 
@@ -299,10 +300,10 @@ def test_the_java_functions_invoker_failing_to_load_the_function_is_a_start_fail
            "\tat com.google.cloud.functions.invoker.runner.Invoker.main(Invoker.java:236)",
            "Caused by: java.lang.ClassNotFoundException: org.springframework.boot.loader.JarLauncher",
            "\t... 12 more"]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("container-start-failed", 1)
     # ... a frame with no exception above it (a trace cut at its head) is read where it matched
-    assert classify_log("\n".join(log[3:5]) + "\n")[0].line == 1
+    assert top_of(log[3:5]).line == 1
 
 
 def test_the_nodejs_8_functions_builders_npm_install_is_a_builder_from_before_buildpacks():
@@ -311,7 +312,7 @@ def test_the_nodejs_8_functions_builders_npm_install_is_a_builder_from_before_bu
     log = ["Build failed: USER ERROR:", "`npm_install` had stderr output:", "npm ERR! code ENOLOCAL",
            'npm ERR! Could not install from "local_modules/execer" as it does not contain a package.json file.', "",
            "error: `npm_install` returned code: 1"]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("unknown", 4)
 
 
@@ -321,7 +322,7 @@ def test_an_empty_appcfg_server_output_block_does_not_lead_before_the_compile_re
            "    ", "    dir.go:48: undefined: f_root", "    --- end server output ---",
            "    03:18 PM Rolling back the update.", "    Error 422: --- begin server output ---", "    ",
            "    --- end server output ---"]
-    assert classify_log("\n".join(log) + "\n")[0].line == 4
+    assert top_of(log).line == 4
 
 
 def test_agent_engines_instance_that_failed_to_start_is_a_start_failure():
@@ -339,7 +340,7 @@ def test_a_revision_refused_for_quota_is_no_start_failure():
     assert classify_log(line + "\n")[0].signature != "container-start-failed"
     below = ["ERROR: (gcloud.run.deploy) Revision 'svc-00001-n45' is not ready and cannot serve traffic.",
              "Quota exceeded for total allowable CPU per project per region."]
-    assert classify_log("\n".join(below) + "\n")[0].signature != "container-start-failed"
+    assert top_of(below).signature != "container-start-failed"
 
 
 def test_appcfgs_server_output_block_is_read_at_the_report_it_holds():
@@ -348,7 +349,7 @@ def test_appcfgs_server_output_block_is_read_at_the_report_it_holds():
     log = ["10:16 PM Error 422: --- begin server output ---", "Compile failed:",
            "2016/09/29 07:16:11 go-app-builder: failed running compile: exit status 1", "", "web.go:68: undefined: c",
            "--- end server output ---", "10:16 PM Rolling back the update."]
-    assert classify_log("\n".join(log) + "\n")[0].line == 5
+    assert top_of(log).line == 5
 
 
 def test_a_docker_run_that_names_no_error_is_read_at_its_last_words_above_the_verdict():
@@ -359,11 +360,11 @@ def test_a_docker_run_that_names_no_error_is_read_at_its_last_words_above_the_ve
            "npm notice", "npm notice New major version of npm available! 10.8.2 -> 11.12.1", "npm notice"]
     verdicts = ["The command '/bin/sh -c npm run build' returned a non-zero code: 1", "ERROR",
                 'ERROR: build step 0 "gcr.io/cloud-builders/docker" failed: step exited with non-zero status: 1']
-    top = classify_log("\n".join(run + verdicts) + "\n")[0]
+    top = top_of(run + verdicts)
     assert (top.signature, top.line) == ("unknown", 4)
     # ... but not across a rule drawn under another message: then the verdict itself is the line to read
     boxed = ["Step 12/30 : RUN npm run build", "Node.js v20.16.0", "-" * 40, *verdicts]
-    assert classify_log("\n".join(boxed) + "\n")[0].line == 4
+    assert top_of(boxed).line == 4
 
 
 def test_a_cloud_run_source_deploy_that_failed_its_build_is_a_buildpacks_failure_only_when_it_used_buildpacks():

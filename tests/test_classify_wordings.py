@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from buildlog_helpers import top_of
 from runbook_lib.diagnose import classify_log, parse_catalogue
 from runbook_lib.diagnose.lines import names_failure
 from runbook_lib.errors import ConfigError
@@ -282,7 +283,7 @@ def test_a_version_word_without_a_refusal_of_the_version_file_is_no_version_prob
       "Error: There was an error deploying functions"], 3),
 ])
 def test_the_lead_line_skips_headers_and_advice_for_the_line_that_says_why(lines, lead):
-    top = classify_log("\n".join(lines) + "\n")[0]
+    top = top_of(lines)
     assert (top.signature, top.line) == ("unknown", lead)
 
 
@@ -326,14 +327,14 @@ PIP = ["ERROR: Cannot install flask==1.0 and werkzeug==3.0 because these package
     (ERESOLVE[1:], "unknown", 6),                      # no build shown: still the line to read
 ])
 def test_a_report_whose_first_line_only_announces_it_is_read_at_its_telling_line(lines, signature, telling):
-    top = classify_log("\n".join(lines) + "\n")[0]
+    top = top_of(lines)
     assert (top.signature, top.line) == (signature, telling)
     assert top.evidence[0] == lines[telling - 1]
 
 
 def test_a_report_without_its_telling_line_keeps_its_opening():
     lines = ERESOLVE[:6]
-    assert classify_log("\n".join(lines) + "\n")[0].line == 2
+    assert top_of(lines).line == 2
 
 
 def test_a_match_that_states_the_cause_leads_before_the_builders_verdict_whatever_the_order():
@@ -341,7 +342,7 @@ def test_a_match_that_states_the_cause_leads_before_the_builders_verdict_whateve
                     'exhausted (10 attempts): step exited with non-zero status: 1', "ERROR",
                     "ERROR: failed to push because we ran out of retries.",
                     'name unknown: Repository "r" not found']
-    top = classify_log("\n".join(newest_first) + "\n")[0]
+    top = top_of(newest_first)
     assert (top.signature, top.line) == ("push-permission-denied", 4)
     # a verdict alone still names the failure, at the verdict
     assert classify_log(newest_first[0] + "\n")[0].line == 1
@@ -357,7 +358,7 @@ def test_a_tools_own_failure_words_lead_a_log_no_signature_explains():
     steps = ['Step #0 - "deps": Your lock file does not contain a compatible set of packages.',
              'Step #1 - "test": FAIL: test_home (tests.HomeTest)', "Finished Step #1",
              'ERROR: build step 1 "python" failed: step exited with non-zero status: 1']
-    assert classify_log("\n".join(steps) + "\n")[0].line == 2
+    assert top_of(steps).line == 2
 
 
 def test_a_wrapped_python_entrypoint_sentence_still_names_the_missing_entrypoint():
@@ -392,7 +393,7 @@ PIP_SUBPROCESS = ["  error: subprocess-exited-with-error", "  ", "  × python se
 @pytest.mark.parametrize("first", [0, 2])   # pip >= 23 opens with `error: subprocess-exited-with-error`
 def test_pips_subprocess_report_is_read_at_the_packages_own_error(first):
     lines = PIP_SUBPROCESS[first:]
-    top = classify_log("\n".join(lines) + "\n")[0]
+    top = top_of(lines)
     assert top.signature == "pip-install-failed"
     assert top.evidence[0] == "      Error: pg_config executable not found."
 
@@ -406,14 +407,14 @@ def test_a_line_naming_an_error_before_a_tools_words_leads():
     log = ["> Configure project :", "ERROR: (gcloud.app.deploy) The current Google Cloud project [p] does not "
            "contain an App Engine application.", "> Task :appengineDeploy FAILED",
            "FAILURE: Build failed with an exception.", "* What went wrong:", "Execution failed for task ':x'."]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("unknown", 2)
 
 
 def test_buildkits_progress_header_over_a_failed_step_is_not_the_line_to_read():
     log = ["=> ERROR [3/4] RUN make all                                   2.1s", "------",
            " > [3/4] RUN make all:", "#7 0.512 cc: fatal error: main.c: No such file or directory"]
-    assert classify_log("\n".join(log) + "\n")[0].line == 4
+    assert top_of(log).line == 4
 
 
 # ---- round 10: docker's verdicts give way to the cause; npm 3's header; more wordings ---------------------
@@ -423,7 +424,7 @@ def test_dockers_verdict_on_a_failed_run_step_gives_way_to_the_cause_above_it():
            "ERROR: Exception:", "Traceback (most recent call last):", '  File "/usr/lib/pip/install.py", line 3, in run',
            "AssertionError",
            "The command '/bin/sh -c pip install -r requirements.txt' returned a non-zero code: 2"]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("pip-install-failed", 3)
 
 
@@ -431,7 +432,7 @@ def test_npm_3s_environment_header_is_not_the_line_to_read():
     log = ["npm ERR! Linux 4.4.0-133-generic", 'npm ERR! argv "/nodejs/bin/node" "/nodejs/bin/npm" "install"',
            "npm ERR! node v6.14.0", "npm ERR! npm  v3.10.10", "npm ERR! code ELIFECYCLE", "",
            "npm ERR! sharp@0.20.6 install: `node install/libvips`", "npm ERR! Exit status 1"]
-    assert classify_log("\n".join(log) + "\n")[0].line == 7
+    assert top_of(log).line == 7
 
 
 # ---- rounds 7-11: one line in a wording no fixture had names its cause ----------------------------------
@@ -472,7 +473,7 @@ def test_app_hostings_json_verdict_gives_way_to_the_frameworks_error_above():
            'Error occurred prerendering page "/login".', "Export encountered an error on /login, exiting the build.",
            "-" * 80, "failed to build: (error ID: eebdcfd4):",
            '{"reason":"Failed Framework Build","code":"fah/failed-framework-build","userFacingMessage":"..."}']
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("buildpacks-build-failed", 2)
 
 
@@ -492,13 +493,13 @@ def test_the_firebase_clis_app_hosting_rollout_that_failed_to_build_is_a_buildpa
     cli = ["i  deploying apphosting", "i  apphosting: Found backend(s) shop-web",
            "⚠  apphosting: Rollout for backend shop-web failed.",
            "⬢  apphosting: Failed to build your app. Please inspect the build logs at https://console.cloud.google.com/"]
-    top = classify_log("\n".join(cli) + "\n")[0]
+    top = top_of(cli)
     assert (top.signature, top.line) == ("buildpacks-build-failed", 3)
     # ... while a rollout whose revision would not start says so
     started = cli[:3] + ["⬢  apphosting: Revision 'shop-web-build-2' is not ready and cannot serve traffic. The "
                          "user-provided container failed to start and listen on the port defined provided by the "
                          "PORT=8080 environment variable within the allocated timeout."]
-    assert classify_log("\n".join(started) + "\n")[0].signature == "container-start-failed"
+    assert top_of(started).signature == "container-start-failed"
     # ... and the word alone outside a failed build names no failure
     assert classify_log("i  apphosting: Found backend(s) shop-web\n")[0].line == 0
 
@@ -516,7 +517,7 @@ def test_the_pre_buildpacks_builders_stderr_report_is_read_at_npms_first_line_pa
            'Step #1 - "builder": npm ERR! code E404',
            'Step #1 - "builder": npm ERR! 404 Not Found - GET https://registry.npmjs.org/@acme%2fsecret-lib',
            'Step #1 - "builder": ERROR: build step 1 "gcr.io/gae-runtimes/nodejs10_app_builder" failed']
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("unknown", 3)
 
 
@@ -535,23 +536,23 @@ def test_pip_before_21_that_installed_from_source_after_its_wheel_failed_is_no_p
     recovered = classify_log("\n".join(_PIP_LEGACY + ["Successfully installed psycopg2-2.8.6"]) + "\n")
     assert "pip-install-failed" not in {f.signature for f in recovered}
     # ... but without the success line (the source install failed too) it is
-    assert classify_log("\n".join(_PIP_LEGACY) + "\n")[0].signature == "pip-install-failed"
+    assert top_of(_PIP_LEGACY).signature == "pip-install-failed"
 
 
 def test_a_success_in_another_cloud_build_step_recovers_nothing():
     failed = [f'Step #1 - "deps": {line}' for line in _PIP_LEGACY]
     other = 'Step #2 - "tools": Successfully installed black-24.1.0'
-    assert classify_log("\n".join(failed + [other]) + "\n")[0].signature == "pip-install-failed"
-    assert classify_log("\n".join(failed + ['Step #1 - "deps": Successfully installed psycopg2-2.8.6']) + "\n")[0] \
+    assert top_of(failed + [other]).signature == "pip-install-failed"
+    assert top_of(failed + ['Step #1 - "deps": Successfully installed psycopg2-2.8.6']) \
         .signature != "pip-install-failed"
 
 
 def test_a_success_in_another_buildkit_step_recovers_nothing():
     # BuildKit interleaves the output of stages it runs in parallel, each line led by its step's `#N`
     failed = [f"#8 3.{n} {line}" for n, line in enumerate(_PIP_LEGACY)]
-    assert classify_log("\n".join(failed + ["#9 4.2 Successfully installed black-24.1.0"]) + "\n")[0].signature \
+    assert top_of(failed + ["#9 4.2 Successfully installed black-24.1.0"]).signature \
         == "pip-install-failed"
-    assert classify_log("\n".join(failed + ["#8 4.2 Successfully installed psycopg2-2.8.6"]) + "\n")[0].signature \
+    assert top_of(failed + ["#8 4.2 Successfully installed psycopg2-2.8.6"]).signature \
         != "pip-install-failed"
 
 
@@ -569,7 +570,7 @@ def test_the_serverless_frameworks_error_banner_gives_way_to_the_error_below_it(
            "  Serverless Error ---------------------------------------", "",
            "  An error occurred: AppLambdaFunction - Resource handler returned message: \"Uploaded file must be a "
            "non-empty zip\"."]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("unknown", 5)
 
 
@@ -579,7 +580,7 @@ def test_cloud_builds_older_step_verdict_naming_the_image_is_passed_over_like_th
            'api.go:7:2: cannot find package "golang.org/x/net/context" in any of:',
            "The command '/bin/sh -c go-wrapper install -tags appenginevm' returned a non-zero code: 1", "ERROR",
            'ERROR: build step "gcr.io/cloud-builders/docker@sha256:7f00" failed: exit status 1']
-    assert classify_log("\n".join(log) + "\n")[0].line == 2
+    assert top_of(log).line == 2
 
 
 def test_an_error_a_tool_repeats_at_the_end_is_read_where_it_first_said_it():
@@ -589,9 +590,9 @@ def test_an_error_a_tool_repeats_at_the_end_is_read_where_it_first_said_it():
            "⚠  functions: Failed to detect functions from source FirebaseError: User code failed to load. Cannot "
            "determine backend specification.", "stderr: * Running on http://127.0.0.1:8081", "Press CTRL+C to quit",
            "", "", "Error: User code failed to load. Cannot determine backend specification"]
-    assert classify_log("\n".join(log) + "\n")[0].line == 2
+    assert top_of(log).line == 2
     short = ["npm notice: Failed to fetch", "", "", "", "", "Error: Failed to fetch"]
-    assert classify_log("\n".join(short) + "\n")[0].line == 6
+    assert top_of(short).line == 6
 
 
 def test_a_containerd_push_refused_its_token_is_a_push_refusal_and_a_pull_refused_is_not():
@@ -610,7 +611,7 @@ def test_pips_conflict_report_cut_before_its_verdict_is_still_a_pip_failure():
     log = ['Step #11:  > [3/7] RUN pip install --no-cache-dir -c /api/constraints.txt -r /deps/app/requirements.txt:',
            "Step #11: 3.757     The user requested (constraint) langgraph<0.2.29,>=0.2.18",
            "Step #11: 3.757     The user requested langgraph>=0.3"]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("pip-install-failed", 2)
 
 
@@ -624,7 +625,7 @@ def test_pips_conflict_report_cut_before_its_verdict_is_still_a_pip_failure():
 def test_pack_unable_to_run_the_lifecycle_is_no_buildpacks_failure(refusal):
     # a builder refused before its buildpacks ran (LABELLING.md): round 24's tuning logs, buildpacks #196
     log = ["$ pack build app --builder gcr.io/buildpacks/builder:v1", "===> EXPORTING", refusal]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("unknown", 3)
 
 
@@ -633,19 +634,19 @@ def test_the_firebase_clis_predeploy_verdict_is_read_at_the_hooks_own_failure():
            'Could not find a command named "clean;".', "", "",
            "Run 'flutter -h' (or 'flutter <command> -h') for available flutter commands and options.", "",
            "Error: hosting predeploy error: Command terminated with non-zero exit code64"]
-    assert classify_log("\n".join(log) + "\n")[0].line == 3
+    assert top_of(log).line == 3
 
 
 def test_terraforms_provisioner_heading_is_read_at_the_command_that_failed():
     log = ["│ Error: local-exec provisioner error", "│", "│   with null_resource.wait_conditions,",
            '│   on main.tf line 85, in resource "null_resource" "wait_conditions":', "│",
            "│ Error running command 'kubectl wait --for=condition=ready pods --all': exit status 1."]
-    assert classify_log("\n".join(log) + "\n")[0].line == 6
+    assert top_of(log).line == 6
 
 
 def test_a_client_that_timed_out_is_the_line_to_read():
     log = ["Checking build status: QUEUED", "Checking build status: WORKING", "connect timed out"]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("unknown", 3)
 
 
@@ -654,7 +655,7 @@ def test_a_compiler_killed_above_makes_verdicts_is_the_line_to_read():
     log = ["k8s.io/client-go/informers/apps/v1: /workspace/go/pkg/tool/linux_amd64/compile: signal: killed",
            "make: *** [make/server.mk:64: _bin/server/webhook-linux-arm64] Error 1",
            "make: *** Waiting for unfinished jobs...."]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("unknown", 1)
 
 
@@ -668,14 +669,14 @@ def test_pip_checks_report_is_a_pip_failure():
     # `pip check` exits 1 on it (round 25's solana-etl-airflow-4); pip 20.2's `but you'll have` at install is a near
     # miss (test_classify_producers.py)
     check = ["+ python3 -m pip check", "web3 6.0.0b3 has requirement jsonschema<5,>=4.0.0, but you have jsonschema 3.2.0."]
-    assert classify_log("\n".join(check) + "\n")[0].signature == "pip-install-failed"
+    assert top_of(check).signature == "pip-install-failed"
 
 
 def test_a_push_whose_credential_helper_gave_nothing_is_a_push_refusal():
     log = ["2020/02/14 14:13:53 Error pushing image to gcr.io/p/issue-creator:latest: unable to push image to "
            "gcr.io/p/issue-creator:latest: error getting credentials - err: exit status 1, out: ``",
            "ERROR: (gcloud.auth.docker-helper) You do not currently have an active account selected."]
-    assert classify_log("\n".join(log) + "\n")[0].signature == "push-permission-denied"
+    assert top_of(log).signature == "push-permission-denied"
 
 
 def test_pulumis_stack_verdict_gives_way_to_the_resources_error_below_it():
@@ -683,7 +684,7 @@ def test_pulumis_stack_verdict_gives_way_to_the_resources_error_below_it():
            "  gcp:cloudfunctions:Function (hello):", "    error: Plan apply failed: 1 error occurred:",
            "        * updating urn:pulumi:test/function:Function::hello: Error while updating cloudfunction "
            "configuration: googleapi: Error 400: The request has errors, badRequest"]
-    assert classify_log("\n".join(log) + "\n")[0].line == 6
+    assert top_of(log).line == 6
 
 
 def test_an_audit_log_entrys_error_status_is_read_at_its_code():
@@ -692,8 +693,8 @@ def test_an_audit_log_entrys_error_status_is_read_at_its_code():
     log = ['  methodName: "google.cloud.functions.v1.CloudFunctionsService.UpdateFunction"',
            '  serviceName: "cloudfunctions.googleapis.com"', "  status: {", "   code: 3",
            '   message: "INVALID_ARGUMENT"', "  }"]
-    assert classify_log("\n".join(log) + "\n")[0].line == 5
-    assert classify_log("\n".join(log[:4] + ['   note: "an invalid_argument is not one"']) + "\n")[0].line == 0
+    assert top_of(log).line == 5
+    assert top_of(log[:4] + ['   note: "an invalid_argument is not one"']).line == 0
 
 
 def test_mavens_build_failure_banner_gives_way_to_the_goal_that_failed():
@@ -702,7 +703,7 @@ def test_mavens_build_failure_banner_gives_way_to_the_goal_that_failed():
            "[INFO] Total time:  3.894 s",
            "[ERROR] Failed to execute goal com.google.cloud.tools:appengine-maven-plugin:2.4.4:deploy (default-cli) "
            "on project shop: Execution default-cli of goal ...:deploy failed: Deployment failed with exit code 1"]
-    assert classify_log("\n".join(log) + "\n")[0].line == 5
+    assert top_of(log).line == 5
 
 
 def test_laravels_exception_name_alone_is_read_at_the_message_below_it():
@@ -712,12 +713,12 @@ def test_laravels_exception_name_alone_is_read_at_the_message_below_it():
            'Step #6 - "builder":    InvalidArgumentException ', 'Step #6 - "builder": ',
            'Step #6 - "builder":   Please provide a valid cache path.',
            'Step #6 - "builder":   at vendor/laravel/framework/src/Illuminate/View/Compilers/Compiler.php:36']
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("unknown", 5)
     # ... while Python's last traceback line, a name alone and not indented, stays the line read
     py = ["Traceback (most recent call last):", '  File "main.py", line 3, in <module>', "    raise KeyboardInterrupt",
           "KeyboardInterrupt", "Deployment failed"]
-    assert classify_log("\n".join(py) + "\n")[0].line == 4
+    assert top_of(py).line == 4
 
 
 # ---- round 15's tuning: a failure no signature explains, summed up by a builder's verdict ----------------------
@@ -731,7 +732,7 @@ def test_a_verdict_no_signature_explains_gives_way_to_the_exception_above_it():
            "1.204     at Object.<anonymous> (/app/scripts/bundle.js:7:31)", "------",
            'ERROR: failed to solve: process "/bin/sh -c node scripts/bundle.js" did not complete successfully: '
            'exit code: 1']
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("unknown", 5)
 
 
@@ -752,7 +753,7 @@ def test_an_error_tag_alone_on_its_line_is_read_at_the_message_below(tag):
     if tag.startswith("Step"):
         log = [f"Step #1: {line}" if line else "Step #1:" for line in log[:2]] + [tag + " "] + \
               [f"Step #1: {line}" for line in log[4:]]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("unknown", 5 if not tag.startswith("Step") else 4)
     # a tag with its message on the same line is that line
     assert classify_log(f"{tag} the message itself\nnext line\n")[0].line == 1
@@ -762,7 +763,7 @@ def test_a_code_fence_glued_to_the_first_and_last_lines_is_no_part_of_them():
     log = ['```Step #0 - "Buildpack": FAILURE: Build failed with an exception.', 'Step #0 - "Buildpack": ',
            'Step #0 - "Buildpack": * What went wrong:', "Step #0 - \"Buildpack\": Execution failed for task ':compileJava'.",
            'Step #0 - "Buildpack": > error: invalid source release: 17```']
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     unfenced = classify_log("\n".join(log).replace("```", "") + "\n")[0]
     # gradle's report, in gcloud's pack step, read below its `What went wrong:` heading as without the fence
     assert (top.signature, top.line) == (unfenced.signature, unfenced.line) == ("buildpacks-build-failed", 4)
@@ -772,7 +773,7 @@ def test_a_code_fence_glued_to_the_first_and_last_lines_is_no_part_of_them():
 def test_dashs_command_not_found_is_the_line_to_read():
     log = ['Step #5 - "builder": Running "npm ci --quiet (NODE_ENV=production)"', 'Step #5 - "builder": > tsc',
            'Step #5 - "builder": ', 'Step #5 - "builder": sh: 1: tsc: not found']
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("buildpacks-build-failed", 4)
 
 
@@ -780,7 +781,7 @@ def test_uvicorn_giving_up_at_startup_is_a_start_failure_read_at_the_exception_a
     log = ['  File "/app/db.py", line 9, in connect', "    return _connect(dsn)",
            'sqlalchemy.exc.OperationalError: connection to server on socket "/cloudsql/p:r:db/.s.PGSQL.5432" failed',
            "ERROR:    Application startup failed. Exiting."]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("container-start-failed", 3)
 
 
@@ -797,7 +798,7 @@ def test_firebases_closing_verdict_is_read_at_the_failure_it_sums_up():
            "Functions deploy had errors with the following functions:", "        onCreateCompany", "",
            "To try redeploying those functions, run:", "    firebase deploy --only functions:onCreateCompany", "",
            "Error: Functions did not deploy properly."]
-    assert classify_log("\n".join(log) + "\n")[0].line == 3
+    assert top_of(log).line == 3
 
 
 def test_composers_report_is_read_at_the_first_problem_that_says_what_requires_what():
@@ -805,9 +806,9 @@ def test_composers_report_is_read_at_the_first_problem_that_says_what_requires_w
            "Your requirements could not be resolved to an installable set of packages.", "", "  Problem 1",
            "    - Installation request for dompdf/dompdf v0.8.0 -> satisfiable by dompdf/dompdf[v0.8.0].",
            "    - dompdf/dompdf v0.8.0 requires ext-gd * -> the requested PHP extension gd is missing from your system."]
-    assert classify_log("\n".join(log) + "\n")[0].line == 7
+    assert top_of(log).line == 7
     # a report with no such line below is read at its own line
-    assert classify_log("\n".join(log[:6]) + "\n")[0].line == 3
+    assert top_of(log[:6]).line == 3
 
 
 def test_a_functions_missing_main_file_quoted_with_its_error_id_is_no_entrypoint():
@@ -823,5 +824,5 @@ def test_paketos_node_start_finding_no_app_is_no_entrypoint_though_detection_fai
            "could not find app in /workspace: expected one of server.js | app.js | main.js | index.js",
            "======== Results ========", "fail: paketo-buildpacks/node-start@0.8.0",
            "ERROR: No buildpack groups passed detection."]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("buildpacks-no-entrypoint", 2)

@@ -377,10 +377,50 @@ def test_a_docker_daemon_refused_a_pull_is_not_a_refused_push():
 
 
 def test_reports_in_the_catalogue_are_validated():
-    with pytest.raises(ConfigError, match=r"reports\[0\] must have `opens` and may have `telling`"):
+    with pytest.raises(ConfigError, match=r"reports\[0\] must have `opens` .* and may have `telling`"):
         _one("BOOM happened", reports=[{"telling": "BOOM happened"}])
-    with pytest.raises(ConfigError, match=r"reports\[0\] must have `opens`"):
-        _one("BOOM happened", reports=[{"opens": "BOOM happened", "telling": ""}])
+    for telling in ("", [], ["Cause: ", ""], ["Cause: ", 3]):
+        with pytest.raises(ConfigError, match=r"reports\[0\] must have `opens`"):
+            _one("BOOM happened", reports=[{"opens": "BOOM happened", "telling": telling}])
+
+
+def test_a_reports_telling_line_may_be_any_of_several_wordings():
+    cat = _one("BOOM happened", reports=[{"opens": "BOOM happened", "telling": ["^Cause: ", "^Reason: "]}])
+    for wording in ("Cause: ", "Reason: "):
+        lines = ["BOOM happened", "  while doing it", f"{wording}the disk is full", "Cause: a later one"]
+        top = classify_log("\n".join(lines) + "\n", cat)[0]
+        assert (top.signature, top.line) == ("boom", 3)
+    # a line that meets neither keeps the report's opening
+    assert classify_log("BOOM happened\nwhile doing it\n", cat)[0].line == 1
+
+
+NEXT_FAILED = ["Creating an optimized production build ...", "Failed to compile.", "",
+               "src/app/[locale]/layout.tsx", "An error occurred in `next/font`.", "",
+               "Error: Cannot find module 'postcss-preset-mantine'", "Require stack:",
+               "- /workspace/node_modules/next/dist/build/webpack/config/blocks/css/plugins.js", "",
+               "> Build error occurred", "Error: > Build failed because of webpack errors",
+               "ERROR: failed to build: exit status 1"]
+
+
+@pytest.mark.parametrize("error, telling", [
+    ("Error: Cannot find module 'postcss-preset-mantine'", 7),
+    ("Module not found: Can't resolve '@/components/ui/button'", 7),
+    ("Type error: Property 'lessons' does not exist on type 'AITask'.", 7),
+    ("SyntaxError: Unexpected token '<'", 7),
+])
+def test_next_js_failed_to_compile_is_read_at_the_compilers_error_below_it(error, telling):
+    lines = ["===> BUILDING"] + NEXT_FAILED[:6] + [error] + NEXT_FAILED[7:]
+    top = top_of(lines)
+    assert (top.signature, top.line - 1) == ("buildpacks-build-failed", telling)
+    assert top.evidence[0] == error
+
+
+def test_setuptools_refusing_an_installed_version_a_dependency_excludes_is_a_pip_failure():
+    log = ["Processing dependencies for pipeline==0.2",
+           "error: PyYAML 5.3.1 is installed but pyyaml~=3.12 is required by {'kubernetes'}",
+           "The command '/bin/sh -c python3 setup.py install' returned a non-zero code: 1"]
+    top = top_of(log)
+    assert (top.signature, top.line) == ("pip-install-failed", 2)
 
 
 PIP_SUBPROCESS = ["  error: subprocess-exited-with-error", "  ", "  × python setup.py egg_info did not run successfully.",

@@ -98,11 +98,16 @@ class Marked:
 @dataclass(frozen=True)
 class Report:
     """A tool's failure report whose first line only announces it (npm's `ERESOLVE could not resolve`): the
-    line to read is its `telling` line below, or the line after that when `next` (a heading such as gradle's
-    `* What went wrong:`); without a `telling` rule, the first line below with text of its own."""
+    line to read is the first line below that meets one of its `telling` rules, or the line after that when `next`
+    (a heading such as gradle's `* What went wrong:`); without `telling` rules, the first line below with text of
+    its own."""
     opens: LineRule
-    telling: LineRule | None
+    telling: tuple[LineRule, ...] = ()
     next: bool = False
+
+    def tells(self, own: str) -> bool:
+        """Whether a line's own text is this report's telling line."""
+        return not self.telling or any(rule.hit(own) for rule in self.telling)
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,7 @@ class Catalogue:
         self._summaries = tuple(_rule(text, "summary line", source) for text in summaries)
         self._usage_errors = tuple(_rule(text, "usage error", source) for text in usage_errors)
         self._reports = tuple(Report(_rule(r["opens"], "report opening", source),
-                                     _rule(r["telling"], "report telling line", source) if "telling" in r else None,
+                                     tuple(_rule(t, "report telling line", source) for t in _listed(r.get("telling"))),
                                      bool(r.get("next")))
                               for r in reports)
         self._output_starts = tuple(_rule(text, "output start", source) for text in output_starts)
@@ -332,6 +337,11 @@ class _Search:
             if hit is not None and (best is None or hit.start() < best.start()):
                 best = hit
         return best
+
+
+def _listed(value: str | list[str] | None) -> list[str]:
+    """One regex or a list of them (a report's `telling` wordings) as a list."""
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
 
 
 def _rule(pattern: str, owner: str, source: str) -> LineRule:

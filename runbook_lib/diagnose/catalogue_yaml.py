@@ -58,18 +58,24 @@ def _marked(doc: dict, key: str, kind: str, source: str) -> tuple[Marked, ...]:
     return tuple(made)
 
 
+def _regex_or_list(value: object) -> bool:
+    items = value if isinstance(value, list) else [value]
+    return bool(items) and all(isinstance(item, str) and item for item in items)
+
+
 def _reports(doc: dict, source: str) -> tuple[dict, ...]:
-    """The `reports` entries: each an `opens` regex, an optional `telling` regex (none: the first line below
-    with text of its own) and an optional `next` flag."""
+    """The `reports` entries: each an `opens` regex, an optional `telling` regex or list of regexes (none: the
+    first line below with text of its own) and an optional `next` flag."""
     entries = doc.get("reports", [])
     if not isinstance(entries, list):
         raise ConfigError(f"{source}: 'reports' must be a list of entries with `opens` (and `telling`, `next`).")
     for n, entry in enumerate(entries):
         if not isinstance(entry, dict) or not {"opens"} <= set(entry) <= _REPORT_KEYS or \
-                not all(isinstance(entry[k], str) and entry[k] for k in ("opens", "telling") if k in entry) or \
+                not (isinstance(entry["opens"], str) and entry["opens"]) or \
+                not _regex_or_list(entry.get("telling", "-")) or \
                 not isinstance(entry.get("next", False), bool):
-            raise ConfigError(f"{source}: reports[{n}] must have `opens` and may have `telling` (regular "
-                              "expressions) and `next` (true or false).")
+            raise ConfigError(f"{source}: reports[{n}] must have `opens` (a regular expression) and may have "
+                              "`telling` (a regular expression or a list of them) and `next` (true or false).")
     return tuple(entries)
 
 

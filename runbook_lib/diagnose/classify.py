@@ -177,7 +177,7 @@ def _line_to_read(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -
         # a report's telling line may open another report (appcfg's server output block, then its compile report)
         for _ in range(MAX_NESTED_REPORTS):
             report = cat.report_opened_by(here[2])
-            if report is None or (below := shape.telling_line_below(here[1], here[0], report.telling,
+            if report is None or (below := shape.telling_line_below(here[1], here[0], report.tells,
                                                                     report.next)) is None:
                 break
             here = below

@@ -327,17 +327,17 @@ class LogShape:
             n -= 1
             yield n, pos, text[pos:end].rstrip("\r")
 
-    def telling_line_below(self, start: int, lineno: int, telling: LineRule | None,
+    def telling_line_below(self, start: int, lineno: int, telling: Callable[[str], bool],
                            after: bool = False) -> tuple[int, int, str] | None:
-        """(line number, start, line) of the first line below the one starting at `start` that meets `telling`
-        (None: that has text of its own), or with `after` of the line after that one, within MAX_REPORT lines
-        and the same Cloud Build step; None when there is none."""
+        """(line number, start, line) of the first line below the one starting at `start` whose own text has text
+        and meets `telling`, or with `after` of the line after that one, within MAX_REPORT lines and the same Cloud
+        Build step; None when there is none."""
         here_step = step_of(line_at(self.text, start))
         lines = self._lines_below(start, lineno, MAX_REPORT)
         for n, pos, line in lines:
             if step_of(line) != here_step:
                 return None
-            if (own := own_text(line).lstrip()) and (telling is None or telling.hit(own)) and \
+            if (own := own_text(line).lstrip()) and telling(own) and \
                     not self.uninformative_line(line):   # (npm's `npm ERR! code E404` header is not its telling line)
                 return next(lines, (n, pos, line)) if after else (n, pos, line)
         return None

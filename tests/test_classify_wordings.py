@@ -337,6 +337,20 @@ def test_a_report_without_its_telling_line_keeps_its_opening():
     assert top_of(lines).line == 2
 
 
+def test_npm_10s_errors_in_a_quoted_managed_build_are_a_buildpacks_failure():
+    log = ["ERROR: (gcloud.app.deploy) Error Response: [9] Cloud build 0123-abcd status: FAILURE",
+           "npm error code E401", "npm error Incorrect or missing password.",
+           "npm error A complete log of this run can be found in: /home/.npm/_logs/debug-0.log"]
+    top = top_of(log)
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 3)
+    # npm 10's ERESOLVE report is read at its telling line, as npm's earlier `npm ERR!` one is
+    eresolve = [line.replace("npm ERR!", "npm error") for line in ERESOLVE]
+    top = top_of(eresolve)
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 7)
+    # ... and npm 10's words alone, in no build the log shows, name no known cause
+    assert top_of(log[1:]).signature == "unknown"
+
+
 def test_a_match_that_states_the_cause_leads_before_the_builders_verdict_whatever_the_order():
     newest_first = ['ERROR: error pushing image "us-docker.pkg.dev/p/r/app": generic::unknown: retry budget '
                     'exhausted (10 attempts): step exited with non-zero status: 1', "ERROR",

@@ -457,6 +457,9 @@ def test_exact_buildpacks_texts_are_recognised():
      "allotted time and therefore was rolled back.", "container-start-failed"),
     ("ERROR: (gcloud.app.deploy) Error Response: [9] Application startup error! Code: APP_CONTAINER_CRASHED",
      "container-start-failed"),
+    # App Engine's Java runtimes when Jetty cannot start the app (its stack trace follows)
+    ("Failed startup of context c.g.a.r.j.AppEngineWebAppContext@43733fa1{/,file:///workspace/,UNAVAILABLE}"
+     "{/workspace}", "container-start-failed"),
     ("ERROR: (gcloud.app.deploy) Cloud build failed. Check logs at https://console.cloud.google.com/cloud-build/"
      "builds/1 Failure status: UNKNOWN: Error Response: [4] DEADLINE_EXCEEDED", "build-timeout"),
     ("Your build timed out. Use the [--timeout=DURATION] flag to change the timeout threshold.", "build-timeout"),

@@ -203,6 +203,11 @@ def test_more_wordings_of_known_causes(line, signature):
     "token: unexpected status from GET request to https://europe-docker.pkg.dev/v2/token: 403 Forbidden",
     "error: failed to push ghcr.io/o/app:v1: server message: insufficient_scope: authorization failed",
     "denied: Token exchange failed for project 'p'. Caller does not have permission 'storage.buckets.create'.",
+    # go-containerregistry (ko, crane) quoting the token request for a push scope that the registry refused
+    "Error: failed to publish images: error publishing ko://example.com/cmd/app: GET https://gcr.io/v2/token?"
+    "scope=repository%3Ap%2Fapp%3Apush%2Cpull&service=gcr.io: UNAUTHORIZED: You don't have the needed permissions",
+    "GET https://us-docker.pkg.dev/v2/token?scope=repository:p/r/app:push,pull&service=us-docker.pkg.dev: DENIED: "
+    "Permission denied",
 ])
 def test_the_registry_refusing_a_push_in_any_wording_is_a_refused_push(line):
     assert _top_signature(line) == "push-permission-denied"
@@ -218,6 +223,9 @@ def test_the_registry_refusing_a_push_in_any_wording_is_a_refused_push(line):
     "Permission denied: '/workspace/out'",   # a file system refusal
     "Error response from daemon: Get https://gcr.io/v2/b/img/manifests/latest: denied: Token exchange failed "
     "for project 'b'. Caller does not have permission 'storage.buckets.get'.",   # a step's image refused
+    # a token for a pull scope only: a base image the build may not read
+    "GET https://gcr.io/v2/token?scope=repository%3Adistroless%2Fstatic%3Apull&service=gcr.io: UNAUTHORIZED: "
+    "You don't have the needed permissions",
 ])
 def test_the_same_words_on_a_pull_or_a_file_are_not_a_refused_push(line):
     assert _top_signature(line) != "push-permission-denied"

@@ -59,6 +59,7 @@ def _marked(doc: dict, key: str, kind: str, source: str) -> tuple[Marked, ...]:
 
 
 def _regex_or_list(value: object) -> bool:
+    """Whether a value is a non-empty regex or a non-empty list of them."""
     items = value if isinstance(value, list) else [value]
     return bool(items) and all(isinstance(item, str) and item for item in items)
 
@@ -72,7 +73,7 @@ def _reports(doc: dict, source: str) -> tuple[dict, ...]:
     for n, entry in enumerate(entries):
         if not isinstance(entry, dict) or not {"opens"} <= set(entry) <= _REPORT_KEYS or \
                 not (isinstance(entry["opens"], str) and entry["opens"]) or \
-                not _regex_or_list(entry.get("telling", "-")) or \
+                ("telling" in entry and not _regex_or_list(entry["telling"])) or \
                 not isinstance(entry.get("next", False), bool):
             raise ConfigError(f"{source}: reports[{n}] must have `opens` (a regular expression) and may have "
                               "`telling` (a regular expression or a list of them) and `next` (true or false).")

@@ -1,7 +1,9 @@
 """classify_log on the producers' own message text: every user-facing wording of a catalogue cause found in
 the source of the tools that print it (Google Cloud's buildpacks, the buildpacks lifecycle and pack, pip,
-docker's classic builder and CLI, BuildKit, kaniko, buildah, gcloud, Cloud Build's fetcher), across the
-versions Cloud Build and its users have run, with realistic values filled into the format verbs.
+docker's classic builder and CLI, BuildKit, kaniko, buildah, gcloud, Cloud Build's fetcher; for a container
+that would not start, the Functions Frameworks for Node.js, Python, Go, Java, .NET, Ruby and PHP, Knative
+Serving and the kubelet, gunicorn, uvicorn, and App Engine Java's runtime and Jetty), across the versions Cloud
+Build and its users have run, with realistic values filled into the format verbs.
 
 Each row cites the producer, the commit or tag where the wording appears (a short hash is that repository's
 commit that introduced or last held it) and the source path. Each message is classified alone and as a Cloud
@@ -40,6 +42,18 @@ KANIKO = "GoogleContainerTools/kaniko"
 BUILDAH = "containers/buildah"
 GCLOUD = "google-cloud-sdk-unofficial/google-cloud-sdk"   # a mirror of the released gcloud's source
 BUILDERS = "GoogleCloudPlatform/cloud-builders"
+FF_NODE = "GoogleCloudPlatform/functions-framework-nodejs"
+FF_PY = "GoogleCloudPlatform/functions-framework-python"
+FF_GO = "GoogleCloudPlatform/functions-framework-go"
+FF_JAVA = "GoogleCloudPlatform/functions-framework-java"
+FF_DOTNET = "GoogleCloudPlatform/functions-framework-dotnet"
+FF_RUBY = "GoogleCloudPlatform/functions-framework-ruby"
+FF_PHP = "GoogleCloudPlatform/functions-framework-php"
+KNATIVE = "knative/serving"
+KUBELET = "kubernetes/kubernetes (the kubelet; knative/serving's revision takes its message over)"
+GUNICORN = "benoitc/gunicorn"
+UVICORN = "encode/uvicorn"
+GAE_JAVA = "GoogleCloudPlatform/appengine-java-standard"
 
 WORDINGS: dict[str, list[Wording]] = {
     "buildpacks-no-entrypoint": [
@@ -415,6 +429,193 @@ WORDINGS: dict[str, list[Wording]] = {
                 "code. This is likely due to a bug in the user code."),
         Wording("knative/serving", "v1.x", "pkg/reconciler/autoscaling/kpa/kpa.go",
                 'Revision "svc-00001" failed with message: Initial scale was never achieved.'),
+        # --- the Functions Frameworks' start-time errors (the function's own container log) ---
+        # Node.js: the signature type refused, the module not found or not loadable, the target not a function
+        Wording(FF_NODE, "v1.0.0", "src/index.ts", "FUNCTION_SIGNATURE_TYPE must be one of 'http' or 'event'."),
+        Wording(FF_NODE, "v1.3.1", "src/index.ts", "Function signature type must be one of 'http' or 'event'."),
+        Wording(FF_NODE, "v1.8.0", "src/index.ts", "Function signature type must be one of: http, event, cloudevent."),
+        Wording(FF_NODE, "f39924d", "src/options.ts",
+                "Function signature type must be one of: http, event, cloudevent, typed."),
+        Wording(FF_NODE, "v1.0.0", "src/invoker.ts", "Provided code is not a loadable module."),
+        Wording(FF_NODE, "f39924d", "src/loader.ts",
+                "Provided code location '/workspace/dist' is not a loadable module."),
+        Wording(FF_NODE, "f39924d", "src/loader.ts",
+                "Cannot load ES Module on Node.js v12.16.1. Please upgrade to Node.js v13.2.0 and up."),
+        Wording(FF_NODE, "f39924d", "src/loader.ts", "Function 'helloHttp' is not defined in the provided module."),
+        Wording(FF_NODE, "f39924d", "src/loader.ts", "'helloHttp' needs to be of type function. Got: object"),
+        Wording(FF_NODE, "f39924d", "src/loader.ts", "Provided module can't be loaded."),
+        Wording(FF_NODE, "f39924d", "src/main.ts", "Could not load the function, shutting down."),
+        # Python: the exception that ends the traceback of a failed start
+        Wording(FF_PY, "v1.0.0", "src/functions_framework/__init__.py",
+                "functions_framework.exceptions.MissingTargetException: File /workspace/main.py is expected to "
+                "contain a function named hello_http"),
+        Wording(FF_PY, "d13d9aa", "src/functions_framework/_function_registry.py",
+                "functions_framework.exceptions.MissingTargetException: File /workspace/main.py is expected to "
+                "contain a function named 'hello_http'. Found: 'helper', 'main' instead"),
+        Wording(FF_PY, "d13d9aa", "src/functions_framework/__init__.py",
+                "functions_framework.exceptions.MissingSourceException: File /workspace/main.py that is expected "
+                "to define function doesn't exist"),
+        Wording(FF_PY, "d13d9aa", "src/functions_framework/_function_registry.py",
+                "functions_framework.exceptions.InvalidConfigurationException: Target is not specified "
+                "(FUNCTION_TARGET environment variable not set)"),
+        Wording(FF_PY, "d13d9aa", "src/functions_framework/_function_registry.py",
+                "functions_framework.exceptions.InvalidTargetTypeException: The function defined in file "
+                "/workspace/main.py as 'app' needs to be of type function. Got: invalid type <class "
+                "'flask.app.Flask'>"),
+        Wording(FF_PY, "d13d9aa", "src/functions_framework/__init__.py",
+                "functions_framework.exceptions.FunctionsFrameworkException: Invalid signature type: pubsub"),
+        Wording(FF_PY, "d13d9aa", "src/functions_framework/aio/__init__.py",
+                "functions_framework.exceptions.FunctionsFrameworkException: ASGI server does not support legacy "
+                "background events (signature type: 'event'). Use 'cloudevent' signature type instead."),
+        Wording(FF_PY, "d13d9aa", "src/functions_framework/_typed_event.py",
+                "functions_framework.exceptions.FunctionsFrameworkException: Function signature is missing an "
+                "input parameter.The function should be defined as 'def your_fn(in: inputType)'"),
+        # Go: the main that Google Cloud's Go functions buildpack generates around the framework
+        Wording(BP, "9d300648", "cmd/go/functions_framework/template.go",
+                '2024/05/01 12:00:00 Function failed to start: no matching function found with name: "HelloHTTP"'),
+        Wording(BP, "cf26d53e", "cmd/go/functions_framework/lib/template_v1_1.go",
+                "2024/05/01 12:00:00 Function failed to register: expected function to have two parameters, found 1"),
+        Wording(FF_GO, "eb35318", "functions/functions.go",
+                "2024/05/01 12:00:00 failure to register function: function name already registered: \"HelloHTTP\""),
+        Wording(FF_GO, "v1.0.0", "funcframework/framework.go",
+                "panic: expected function to have two parameters, found 1"),
+        # Java: the invoker's exception (`Exception in thread "main" java.lang.RuntimeException: ...`)
+        Wording(FF_JAVA, "66d088c", "invoker/core/src/main/java/com/google/cloud/functions/invoker/runner/Invoker.java",
+                'Exception in thread "main" java.lang.RuntimeException: Could not determine function signature type '
+                'from target com.example.Hello. Either this should be a class implementing one of the interfaces '
+                'in com.google.cloud.functions, or the environment variable FUNCTION_SIGNATURE_TYPE should be set '
+                'to "http" or "event".'),
+        Wording(FF_JAVA, "java-function-invoker-parent-1.0.0",
+                "invoker/core/src/main/java/com/google/cloud/functions/invoker/runner/Invoker.java",
+                'Exception in thread "main" java.lang.RuntimeException: Function signature type pubsub is unknown; '
+                'should be "http" or "event"'),
+        Wording(FF_JAVA, "66d088c", "invoker/core/src/main/java/com/google/cloud/functions/invoker/runner/Invoker.java",
+                'Exception in thread "main" java.lang.RuntimeException: Function signature type pubsub is unknown; '
+                'should be "http", "event", or "cloudevent"'),
+        Wording(FF_JAVA, "66d088c",
+                "invoker/core/src/main/java/com/google/cloud/functions/invoker/HttpFunctionExecutor.java",
+                'Exception in thread "main" java.lang.RuntimeException: Class com.example.Hello does not implement '
+                'com.google.cloud.functions.HttpFunction'),
+        Wording(FF_JAVA, "66d088c",
+                "invoker/core/src/main/java/com/google/cloud/functions/invoker/BackgroundFunctionExecutor.java",
+                'Exception in thread "main" java.lang.RuntimeException: Class com.example.Hello must implement one '
+                'of these interfaces: com.google.cloud.functions.RawBackgroundFunction, '
+                'com.google.cloud.functions.BackgroundFunction, com.google.cloud.functions.CloudEventsFunction'),
+        Wording(FF_JAVA, "66d088c",
+                "invoker/core/src/main/java/com/google/cloud/functions/invoker/HttpFunctionExecutor.java",
+                'Exception in thread "main" java.lang.RuntimeException: Could not construct an instance of '
+                'com.example.Hello: java.lang.NoSuchMethodException: com.example.Hello.<init>()'),
+        Wording(FF_JAVA, "66d088c",
+                "invoker/core/src/main/java/com/google/cloud/functions/invoker/BackgroundFunctionExecutor.java",
+                'Exception in thread "main" java.lang.RuntimeException: Could not determine the payload type for '
+                'BackgroundFunction of type com.example.Hello; must implement BackgroundFunction<T> for some T'),
+        Wording(FF_JAVA, "66d088c",
+                "invoker/core/src/main/java/com/google/cloud/functions/invoker/TypedFunctionExecutor.java",
+                'Exception in thread "main" java.lang.RuntimeException: Class com.example.Hello must declare a valid '
+                'default constructor to be usable as a strongly typed function. Could not use constructor: '
+                'java.lang.NoSuchMethodException: com.example.Hello.<init>()'),
+        Wording(FF_JAVA, "66d088c", "invoker/core/src/main/java/com/google/cloud/functions/invoker/runner/Invoker.java",
+                "\tat com.google.cloud.functions.invoker.runner.Invoker.loadFunctionClass(Invoker.java:371)"),
+        # .NET: the hosting's exception (`Unhandled exception. System.InvalidOperationException: ...`)
+        Wording(FF_DOTNET, "111aa88", "src/Google.Cloud.Functions.Hosting/HostingInternals.cs",
+                "Unhandled exception. System.InvalidOperationException: Can't load specified function type "
+                "'HelloFunctions.Functon'"),
+        Wording(FF_DOTNET, "111aa88", "src/Google.Cloud.Functions.Hosting/HostingInternals.cs",
+                "Unhandled exception. System.ArgumentException: No valid Cloud Function types found."),
+        Wording(FF_DOTNET, "111aa88", "src/Google.Cloud.Functions.Hosting/HostingInternals.cs",
+                "Unhandled exception. System.ArgumentException: Multiple Cloud Function types found. Please specify "
+                "the function to run via the command line or the FUNCTION_TARGET environment variable."),
+        Wording(FF_DOTNET, "111aa88", "src/Google.Cloud.Functions.Hosting/HostingInternals.cs",
+                "Unhandled exception. System.InvalidOperationException: Function type 'HelloFunctions.Startup' "
+                "doesn't support any known function interfaces."),
+        # Ruby: the CLI's message on a failed start (printed alone)
+        Wording(FF_RUBY, "15e2d88", "lib/functions_framework/cli.rb", 'Undefined function: "hello_http"'),
+        Wording(FF_RUBY, "v0.4.0", "lib/functions_framework/cli.rb",
+                'Function "hello_http" does not match type cloudevent'),
+        # PHP: the router's uncaught exception when the target, the source or the signature is wrong
+        Wording(FF_PHP, "fbaa808", "src/Invoker.php",
+                'PHP Fatal error:  Uncaught InvalidArgumentException: Function target is not callable: "helloHttp" '
+                'in /workspace/vendor/google/cloud-functions-framework/src/Invoker.php:48'),
+        Wording(FF_PHP, "fbaa808", "src/ProjectContext.php",
+                'PHP Fatal error:  Uncaught RuntimeException: Unable to load function from "src/index.php" in '
+                '/workspace/vendor/google/cloud-functions-framework/src/ProjectContext.php:62'),
+        Wording(FF_PHP, "fbaa808", "router.php",
+                "PHP Fatal error:  Uncaught RuntimeException: FUNCTION_TARGET is not set in "
+                "/workspace/vendor/google/cloud-functions-framework/router.php:57"),
+        Wording(FF_PHP, "v0.1", "router.php",
+                "PHP Fatal error:  Uncaught RuntimeException: FUNCTION_SIGNATURE_TYPE is not set in "
+                "/workspace/vendor/google/cloud-functions-framework/router.php:57"),
+        Wording(FF_PHP, "fbaa808", "src/Invoker.php",
+                'PHP Fatal error:  Uncaught InvalidArgumentException: Invalid signature type: "pubsub" in '
+                '/workspace/vendor/google/cloud-functions-framework/src/Invoker.php:63'),
+        Wording(FF_PHP, "fbaa808", "src/HttpFunctionWrapper.php",
+                'PHP Fatal error:  Uncaught LogicException: Your function must have '
+                '"Psr\\Http\\Message\\ServerRequestInterface" as the typehint for the first argument in '
+                '/workspace/vendor/google/cloud-functions-framework/src/HttpFunctionWrapper.php:42'),
+        # --- Knative Serving's revision conditions (as `kn` and `kubectl` print a configuration's Ready) ---
+        Wording(KNATIVE, "98e5ef90aa", "pkg/apis/serving/v1/revision_lifecycle.go",
+                'Revision "hello-00001" failed with message: Container failed with: container exited with no '
+                'error.'),
+        Wording(KNATIVE, "98e5ef90aa", "pkg/apis/serving/v1/configuration_lifecycle.go",
+                'Error: RevisionFailed: Revision "hello-00001" failed with message: Container failed with: '
+                'Error: listen EACCES: permission denied 0.0.0.0:80.'),
+        # ... and the kubelet's CrashLoopBackOff wait message, which the revision takes over once its deployment
+        # has timed out (pkg/reconciler/revision/reconcile_resources.go)
+        Wording(KUBELET, "000f2605", "pkg/kubelet/kuberuntime/kuberuntime_manager.go",
+                'Revision "hello-00001" failed with message: back-off 40s restarting failed '
+                'container=user-container pod=hello-00001-deployment-5d8f7c9b6-x7k2p_default('
+                '3b1e2f4a-9c8d-4e7f-a6b5-c4d3e2f1a0b9).'),
+        Wording(KUBELET, "v1.1x (glog era)", "pkg/kubelet/kuberuntime/kuberuntime_manager.go",
+                'Revision "hello-00001" failed with message: Back-off 5m0s restarting failed '
+                'container=user-container pod=hello-00001-deployment-5d8f7c9b6-x7k2p_default('
+                '3b1e2f4a-9c8d-4e7f-a6b5-c4d3e2f1a0b9).'),
+        # --- gunicorn: the arbiter halting on a worker that could not boot or load the app, the loader's
+        # messages, the listener it could not bind ---
+        Wording(GUNICORN, "21.2.0", "gunicorn/arbiter.py",
+                "[2024-05-01 12:00:00 +0000] [1] [ERROR] Worker (pid:8) exited with code 3"),
+        Wording(GUNICORN, "65ac1a3a", "gunicorn/arbiter.py",
+                "[2024-05-01 12:00:00 +0000] [1] [ERROR] Worker (pid:8) exited with code 4."),
+        Wording(GUNICORN, "65ac1a3a", "gunicorn/arbiter.py",
+                "[2024-05-01 12:00:00 +0000] [1] [ERROR] Reason: Worker failed to boot."),
+        Wording(GUNICORN, "65ac1a3a", "gunicorn/arbiter.py",
+                "[2024-05-01 12:00:00 +0000] [1] [ERROR] Reason: App failed to load."),
+        Wording(GUNICORN, "65ac1a3a", "gunicorn/util.py", "Failed to find attribute 'app' in 'main'."),
+        Wording(GUNICORN, "19.9.0", "gunicorn/util.py", "Failed to find application object 'app' in 'main'"),
+        Wording(GUNICORN, "65ac1a3a", "gunicorn/util.py", "Failed to find application object: 'create_app()'"),
+        Wording(GUNICORN, "65ac1a3a", "gunicorn/util.py", "Application object must be callable."),
+        Wording(GUNICORN, "65ac1a3a", "gunicorn/util.py",
+                "Failed to parse 'create_app(' as an attribute name or function call."),
+        Wording(GUNICORN, "65ac1a3a", "gunicorn/util.py",
+                "ImportError: Failed to find application, did you mean 'main:app'?"),
+        Wording(GUNICORN, "65ac1a3a", "gunicorn/app/wsgiapp.py", "Error: No application module specified."),
+        Wording(GUNICORN, "65ac1a3a", "gunicorn/sock.py",
+                "[2024-05-01 12:00:05 +0000] [1] [ERROR] Can't connect to ('0.0.0.0', 8080)"),
+        # --- uvicorn: the app that would not import, the lifespan startup that raised ---
+        Wording(UVICORN, "0.11.8", "uvicorn/importer.py",
+                'ERROR:    Error loading ASGI app. Could not import module "main".'),
+        Wording(UVICORN, "e6c7ce79", "uvicorn/importer.py",
+                'ERROR:    Error loading ASGI app. Attribute "app" not found in module "main".'),
+        Wording(UVICORN, "e6c7ce79", "uvicorn/importer.py",
+                'ERROR:    Error loading ASGI app. Import string "main" must be in format "<module>:<attribute>".'),
+        Wording(UVICORN, "e6c7ce79", "uvicorn/config.py",
+                "ERROR:    Error loading ASGI app factory: create_app() missing 1 required positional argument: "
+                "'settings'"),
+        Wording(UVICORN, "e6c7ce79", "uvicorn/lifespan/on.py", "ERROR:    Application startup failed. Exiting."),
+        # --- App Engine: the Java runtimes' Jetty, and flexible versions that never became healthy ---
+        Wording(GAE_JAVA, "068aadc7",
+                "runtime/runtime_impl_jetty9/src/main/java/com/google/apphosting/runtime/jetty9/"
+                "AppVersionHandlerFactory.java",
+                "javax.servlet.UnavailableException: Initialization failed."),
+        Wording("eclipse/jetty.project (App Engine Java's Jetty)", "jetty-9.4.x",
+                "jetty-webapp/src/main/java/org/eclipse/jetty/webapp/WebAppContext.java",
+                "WARNING: Failed startup of context c.g.a.r.j.AppEngineWebAppContext@5a2e4553{/,file:///base/data/"
+                "home/apps/s~p/20240501t120000.458/,UNAVAILABLE}{/base/data/home/apps/s~p/20240501t120000.458}"),
+        Wording("App Engine flexible (docs: endpoints/docs/openapi/troubleshoot-aeflex-deployment)", "2024", "-",
+                "ERROR: (gcloud.app.deploy) Error Response: [9] An internal error occurred while processing task "
+                "/app-engine-flex/flex_await_healthy/flex_await_healthy>2024-05-01T12:00:00.000Z12345: Your "
+                "deployment has failed to become healthy in the allotted time and therefore was rolled back. If you "
+                "believe this was an error, try adjusting the 'app_start_timeout_sec' setting in the "
+                "'readiness_check' section.", framed=""),
     ],
     "buildpacks-build-failed": [
         Wording("buildpacks/pack", "7640af99", "pkg/client/build.go",
@@ -459,6 +660,47 @@ NEAR_MISSES: list[tuple[str, Wording]] = [
     ("container-start-failed", Wording("Cloud Run API (quoted by gcloud run deploy)", "2022", "-",
      "ERROR: (gcloud.run.deploy) Revision 'svc-00002-abc' is not ready and cannot serve traffic. Image "
      "'us-docker.pkg.dev/p/r/svc:latest' not found.")),
+    # a Functions Framework's per-request failures (the function started; one request failed): an event the Python
+    # framework could not convert, a request that ran out of time, a typed function that raised; the Node.js
+    # framework's exception after a function finished, the Java invoker's failed execution, the PHP router's
+    # refused response
+    ("container-start-failed", Wording(FF_PY, "d13d9aa", "src/functions_framework/event_conversion.py",
+     "functions_framework.exceptions.EventConversionException: Failed to convert Pub/Sub payload to event")),
+    ("container-start-failed", Wording(FF_PY, "d13d9aa", "src/functions_framework/request_timeout.py",
+     "functions_framework.exceptions.RequestTimeoutException")),
+    ("container-start-failed", Wording(FF_PY, "v3.5.0", "src/functions_framework/__init__.py",
+     "functions_framework.exceptions.FunctionsFrameworkException: Function execution failed with the error")),
+    ("container-start-failed", Wording(FF_NODE, "f39924d", "src/function_wrappers.ts",
+     "Exception from a finished function: Error: ECONNRESET")),
+    ("container-start-failed", Wording(FF_JAVA, "66d088c",
+     "invoker/core/src/main/java/com/google/cloud/functions/invoker/HttpFunctionExecutor.java",
+     "SEVERE: Failed to execute com.example.Hello")),
+    ("container-start-failed", Wording(FF_PHP, "fbaa808", "src/HttpFunctionWrapper.php",
+     "PHP Fatal error:  Uncaught LogicException: Function response must be string or "
+     "Psr\\Http\\Message\\ResponseInterface in /workspace/vendor/google/cloud-functions-framework/src/"
+     "HttpFunctionWrapper.php:71")),
+    # a revision that never got its image (Knative's ContainerMissing, the kubelet's ImagePullBackOff) never started
+    ("container-start-failed", Wording(KNATIVE, "98e5ef90aa", "pkg/apis/serving/v1/revision_lifecycle.go",
+     'Revision "hello-00001" failed with message: Unable to fetch image "gcr.io/p/hello:latest": failed to resolve '
+     'image to digest: GET https://gcr.io/v2/p/hello/manifests/latest: MANIFEST_UNKNOWN: Failed to fetch '
+     '"latest".')),
+    ("container-start-failed", Wording(KUBELET, "cfce511e", "pkg/kubelet/images/image_manager.go",
+     'Revision "hello-00001" failed with message: Back-off pulling image "gcr.io/p/hello:latest".')),
+    # gunicorn and uvicorn on a server that started: a request that timed out, a worker killed, a worker that
+    # exited after booting, a failed shutdown, a request's exception; App Engine Java's runtime on a request's
+    ("container-start-failed", Wording(GUNICORN, "65ac1a3a", "gunicorn/arbiter.py",
+     "[2024-05-01 12:00:00 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:8)")),
+    ("container-start-failed", Wording(GUNICORN, "65ac1a3a", "gunicorn/arbiter.py",
+     "[2024-05-01 12:00:00 +0000] [1] [ERROR] Worker (pid:8) was sent SIGKILL! Perhaps out of memory?")),
+    ("container-start-failed", Wording(GUNICORN, "65ac1a3a", "gunicorn/arbiter.py",
+     "[2024-05-01 12:00:00 +0000] [1] [ERROR] Worker (pid:8) exited with code 1.")),
+    ("container-start-failed", Wording(UVICORN, "e6c7ce79", "uvicorn/lifespan/on.py",
+     "ERROR:    Application shutdown failed. Exiting.")),
+    ("container-start-failed", Wording(UVICORN, "e6c7ce79", "uvicorn/protocols/http/h11_impl.py",
+     "ERROR:    Exception in ASGI application")),
+    ("container-start-failed", Wording(GAE_JAVA, "068aadc7",
+     "runtime/runtime_impl_jetty9/src/main/java/com/google/apphosting/runtime/jetty9/JettyHttpHandler.java",
+     "WARNING: Uncaught exception from servlet")),
     # pip's warnings, a retry, and its resolver's report on an install that went on and succeeded
     ("pip-install-failed", Wording(PIP, "21.3.1", "src/pip/_internal/self_outdated_check.py",
      "WARNING: You are using pip version 21.2.4; however, version 21.3.1 is available.")),

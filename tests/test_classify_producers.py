@@ -2,8 +2,11 @@
 the source of the tools that print it (Google Cloud's buildpacks, the buildpacks lifecycle and pack, pip,
 docker's classic builder and CLI, BuildKit, kaniko, buildah, gcloud, Cloud Build's fetcher; for a container
 that would not start, the Functions Frameworks for Node.js, Python, Go, Java, .NET, Ruby and PHP, Knative
-Serving and the kubelet, gunicorn, uvicorn, and App Engine Java's runtime and Jetty), across the versions Cloud
-Build and its users have run, with realistic values filled into the format verbs.
+Serving and the kubelet, gunicorn, uvicorn, and App Engine Java's runtime and Jetty; for a refused push
+go-containerregistry (crane, gcrane), ko, Jib, containers/image (podman, buildah, skopeo), containerd,
+distribution's error codes, Bazel's rules_docker (and google/containerregistry's Python pushers) and rules_oci,
+and Artifact Registry's and Container Registry's answers as clients quote them), across the versions Cloud Build
+and its users have run, with realistic values filled into the format verbs.
 
 Each row cites the producer, the commit or tag where the wording appears (a short hash is that repository's
 commit that introduced or last held it) and the source path. Each message is classified alone and as a Cloud
@@ -54,6 +57,15 @@ KUBELET = "kubernetes/kubernetes (the kubelet; knative/serving's revision takes 
 GUNICORN = "benoitc/gunicorn"
 UVICORN = "encode/uvicorn"
 GAE_JAVA = "GoogleCloudPlatform/appengine-java-standard"
+GGCR = "google/go-containerregistry"   # crane, gcrane, and the registry client of ko, kaniko, lifecycle, rules_oci
+KO = "ko-build/ko"
+JIB = "GoogleContainerTools/jib"
+CIMAGE = "containers/image"   # the registry client of podman, buildah, skopeo
+CONTAINERD = "containerd/containerd"   # the registry client of nerdctl, ctr, BuildKit
+DISTRIBUTION = "distribution/distribution"   # the registry API's error codes and their default messages
+RULES_DOCKER = "bazelbuild/rules_docker"
+PY_CONTAINERREGISTRY = "google/containerregistry"   # the Python pushers rules_docker ran before 2019
+RULES_OCI = "bazel-contrib/rules_oci"
 
 WORDINGS: dict[str, list[Wording]] = {
     "buildpacks-no-entrypoint": [
@@ -346,6 +358,222 @@ WORDINGS: dict[str, list[Wording]] = {
                 "[ERROR] Failed to execute goal com.google.cloud.tools:jib-maven-plugin:3.4.0:build (default-cli) "
                 "on project app: Build image failed, perhaps you should make sure your credentials for "
                 "'gcr.io/p/app' are set up correctly."),
+        # --- the producer sweep of push refusals (2018-2026) ---
+        # go-containerregistry (crane, gcrane, ko, and every Go tool built on it): a refused manifest PUT, with a
+        # body that is no registry JSON (2020-11 on), and in the form before (2020-01 to 2020-11)
+        Wording(GGCR, "dd33eb2c", "pkg/v1/remote/transport/error.go",
+                "Error: PUT https://registry.example.com/v2/team/app/manifests/v1.2.0: unexpected status code 403 "
+                "Forbidden: <html><head><title>403 Forbidden</title></head></html>"),
+        Wording(GGCR, "5f6b2bfb", "pkg/v1/remote/transport/error.go",
+                "Error: PUT https://gcr.io/v2/p/app/manifests/latest: unsupported status code 401; body: "
+                "Unauthorized"),
+        # ... a push to a repository that does not exist, or with a name the registry does not accept
+        Wording(GGCR, "3f4ff3ca", "pkg/v1/remote/transport/error.go",
+                'Error: POST https://us-docker.pkg.dev/v2/p/missing/app/blobs/uploads/: NAME_UNKNOWN: Repository '
+                '"missing" not found'),
+        Wording(GGCR, "3f4ff3ca", "pkg/v1/remote/transport/error.go",
+                "Error: POST https://registry.example.com/v2/Team/App/blobs/uploads/: NAME_INVALID: invalid "
+                "repository name"),
+        Wording(GGCR, "3f4ff3ca", "pkg/v1/remote/transport/error.go",
+                'Error: PUT https://us-docker.pkg.dev/v2/p/r/app/manifests/latest: multiple errors returned: DENIED: '
+                'Permission "artifactregistry.repositories.uploadArtifacts" denied on resource '
+                '"projects/p/locations/us/repositories/r" (or it may not exist); UNAUTHORIZED: authentication '
+                'required'),
+        Wording(GGCR, "2ceebaaf", "cmd/crane/cmd/append.go",
+                "Error: pushing image gcr.io/p/app:latest: PUT https://gcr.io/v2/p/app/manifests/latest: "
+                "unexpected status code 404 Not Found"),
+        # ko: the same refusals in its own frame, and a ko with no repository to push to
+        Wording(KO, "42978711", "pkg/commands/publisher.go",
+                "Error: failed to publish images: error publishing ko://example.com/app/cmd/app: POST "
+                "https://index.docker.io/v2/acme/app/blobs/uploads/: UNAUTHORIZED: authentication required; "
+                "[map[Action:push Class: Name:acme/app Type:repository] map[Action:pull Class: Name:acme/app "
+                "Type:repository]]"),
+        Wording(KO, "42978711", "pkg/commands/publisher.go",
+                "Error: failed to publish images: error publishing ko://example.com/app/cmd/app: PUT "
+                'https://us-docker.pkg.dev/v2/p/r/app/manifests/latest: NAME_UNKNOWN: Repository "r" not found'),
+        Wording(KO, "42978711", "pkg/commands/resolver.go",
+                "Error: error creating publisher: KO_DOCKER_REPO environment variable is unset"),
+        Wording(KO, "42978711", "pkg/commands/resolver.go",
+                'Error: error creating publisher: failed to parse "gcr.io/p/My-App" as repository: repository can '
+                'only contain the characters `abcdefghijklmnopqrstuvwxyz0123456789_-./`: p/My-App'),
+        # Jib's plugins: a 403 (2018-2019, then with a pointer to its FAQ), and no credentials configured for the
+        # target image (2018-2019; Maven's and Gradle's configuration names)
+        Wording(JIB, "5bc07f6e9",
+                "jib-plugins-common/src/main/java/com/google/cloud/tools/jib/plugins/common/HelpfulSuggestions.java",
+                "[ERROR] Failed to execute goal com.google.cloud.tools:jib-maven-plugin:0.9.13:build (default-cli) "
+                "on project app: Build image failed, perhaps you should make sure you have permissions for "
+                "gcr.io/p/app -> [Help 1]"),
+        Wording(JIB, "fc9fce849",
+                "jib-plugins-common/src/main/java/com/google/cloud/tools/jib/plugins/common/HelpfulSuggestions.java",
+                "[ERROR] Failed to execute goal com.google.cloud.tools:jib-maven-plugin:3.4.4:build (default-cli) "
+                "on project app: Build image failed, perhaps you should make sure you have permissions for "
+                "us-docker.pkg.dev/p/r/app and set correct credentials. See https://github.com/GoogleContainerTools/"
+                "jib/blob/master/docs/faq.md#what-should-i-do-when-the-registry-responds-with-forbidden-or-denied "
+                "for help: Unauthorized for us-docker.pkg.dev/p/r/app: 403 Forbidden"),
+        Wording(JIB, "fc9fce849",
+                "jib-plugins-common/src/main/java/com/google/cloud/tools/jib/plugins/common/HelpfulSuggestions.java",
+                "Build image failed, perhaps you should make sure you have permissions for gcr.io/p/app and set "
+                "correct credentials. See https://github.com/GoogleContainerTools/jib/blob/master/docs/faq.md"
+                "#what-should-i-do-when-the-registry-responds-with-forbidden-or-denied for help"),
+        Wording(JIB, "81639cc51",
+                "jib-maven-plugin/src/main/java/com/google/cloud/tools/jib/maven/MavenHelpfulSuggestionsBuilder.java",
+                "[ERROR] Failed to execute goal com.google.cloud.tools:jib-maven-plugin:0.9.9:build (default-cli) on "
+                "project app: Build image failed, perhaps you should set a credential helper name with the "
+                "configuration '<to><credHelper>' or set credentials for 'gcr.io' in your Maven settings -> [Help 1]"),
+        Wording(JIB, "5bc07f6e9",
+                "jib-gradle-plugin/src/main/java/com/google/cloud/tools/jib/gradle/GradleHelpfulSuggestionsBuilder.java",
+                "Build image failed, perhaps you should set a credential helper name with the configuration "
+                "'to.credHelper' or to.auth"),
+        Wording(JIB, "81639cc51",
+                "jib-plugins-common/src/main/java/com/google/cloud/tools/jib/plugins/common/HelpfulSuggestions.java",
+                "Build image failed, perhaps you should make sure your credentials for 'gcr.io' are set up correctly"),
+        # ... and jib-core's registry client when the registry answers a push with NAME_UNKNOWN or NAME_INVALID
+        Wording(JIB, "fb949e267",
+                "jib-core/src/main/java/com/google/cloud/tools/jib/registry/RegistryErrorExceptionBuilder.java",
+                "[ERROR] Failed to execute goal com.google.cloud.tools:jib-maven-plugin:3.4.4:build (default-cli) "
+                "on project app: Tried to push BLOB for us-docker.pkg.dev/p/missing/app with digest sha256:"
+                "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef but failed because: other: "
+                'Repository "missing" not found'),
+        Wording(JIB, "fb949e267",
+                "jib-core/src/main/java/com/google/cloud/tools/jib/registry/RegistryErrorExceptionBuilder.java",
+                "[ERROR] Failed to execute goal com.google.cloud.tools:jib-maven-plugin:3.4.4:build (default-cli) "
+                "on project app: Tried to push image manifest for registry.example.com/Team/App:latest but failed "
+                "because: other: invalid repository name"),
+        Wording(JIB, "fb949e267",
+                "jib-core/src/main/java/com/google/cloud/tools/jib/registry/RegistryErrorExceptionBuilder.java",
+                "Tried to push BLOB for registry.example.com/team/app with digest sha256:5f70bf18a086007016e948b04aed"
+                "3b82103a36bea41755b6cddfaf10ace3c6ef but failed because: other: repository name not known to "
+                "registry"),
+        # containers/image (podman push, buildah push, skopeo copy): the layer upload, the check for a blob already
+        # at the destination, the manifest upload; 2022 on, and the `Error ...` forms before
+        Wording(CIMAGE, "df7e80d2", "docker/docker_image_dest.go",
+                'Error: writing blob: initiating layer upload to /v2/p/r/app/blobs/uploads/ in us-docker.pkg.dev: '
+                'denied: Permission "artifactregistry.repositories.uploadArtifacts" denied on resource '
+                '"projects/p/locations/us/repositories/r" (or it may not exist)'),
+        Wording(CIMAGE, "df7e80d2", "docker/docker_image_dest.go",
+                "Error: trying to reuse blob sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef "
+                "at destination: checking whether a blob sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cdd"
+                "faf10ace3c6ef exists in quay.io/acme/app: authentication required"),
+        Wording(CIMAGE, "df7e80d2", "docker/docker_image_dest.go",
+                "Error: writing manifest: uploading manifest latest to quay.io/acme/app: unauthorized: access to the "
+                "requested resource is not authorized"),
+        Wording(CIMAGE, "df7e80d2", "docker/docker_image_dest.go",
+                "Error: writing manifest: uploading manifest latest to registry.example.com/team/app: repository "
+                "name not known to registry"),
+        Wording(CIMAGE, "df7e80d2", "docker/docker_image_dest.go",
+                "Error: writing blob: initiating layer upload to /v2/Team/App/blobs/uploads/ in registry.example.com: "
+                "invalid repository name"),
+        Wording(CIMAGE, "df7e80d2", "docker/errors.go",
+                "Error: trying to reuse blob sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef "
+                "at destination: checking whether a blob sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cdd"
+                "faf10ace3c6ef exists in quay.io/acme/app: unable to retrieve auth token: invalid username/password: "
+                "unauthorized: access to the requested resource is not authorized"),
+        Wording(CIMAGE, "df7e80d2", "docker/errors.go",
+                'Error: writing blob: initiating layer upload to /v2/acme/app/blobs/uploads/ in quay.io: '
+                'StatusCode: 403, "<html><head><title>403 Forbidden</title></head></html>"'),
+        Wording(CIMAGE, "bca1df80", "docker/docker_image_dest.go",
+                "Error: copying image to the remote destination: Error writing blob: Error initiating layer upload "
+                "to /v2/acme/app/blobs/uploads/ in quay.io: unauthorized: access to the requested resource is not "
+                "authorized"),
+        Wording(CIMAGE, "bca1df80", "docker/docker_image_dest.go",
+                'error pushing image "registry.example.com/team/app:latest" to "docker://registry.example.com/team/'
+                'app:latest": error copying layers and metadata from "containers-storage:[overlay@/var/lib/'
+                'containers/storage]registry.example.com/team/app:latest" to "docker://registry.example.com/team/'
+                'app:latest": Error trying to reuse blob sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddf'
+                'af10ace3c6ef at destination: failed to read from destination repository team/app: 403 (Forbidden)'),
+        Wording(CIMAGE, "bca1df80", "docker/docker_image_dest.go",
+                "Error: Error writing manifest: Error uploading manifest latest to registry.example.com/team/app: "
+                "name unknown: repository name not known to registry"),
+        # containerd's pusher and authorizer (nerdctl, ctr, and BuildKit's push under its own frame)
+        Wording(CONTAINERD, "301026e58", "core/remotes/docker/pusher.go",
+                'time="2024-05-01T10:00:00Z" level=fatal msg="push access denied, repository does not exist or may '
+                'require authorization: server message: insufficient_scope: authorization failed"'),
+        Wording(CONTAINERD, "301026e58", "core/remotes/docker/pusher.go",
+                "ctr: push access denied, repository does not exist or may require authorization: authorization "
+                "failed: no basic auth credentials"),
+        Wording(CONTAINERD, "301026e58", "core/remotes/errors/errors.go",
+                "ctr: unexpected status from PUT request to https://registry.example.com/v2/team/app/manifests/"
+                "latest: 401 Unauthorized"),
+        Wording(CONTAINERD, "301026e58", "core/remotes/errors/errors.go",
+                "ctr: unexpected status from POST request to https://us-docker.pkg.dev/v2/p/missing/app/blobs/"
+                "uploads/: 404 Not Found"),
+        Wording(CONTAINERD, "301026e58", "core/remotes/docker/auth/fetch.go",
+                "ctr: failed to authorize: failed to fetch anonymous token: unexpected status from GET request to "
+                "https://auth.docker.io/token?scope=repository%3Aacme%2Fapp%3Apull%2Cpush&service=registry.docker.io"
+                ": 401 Unauthorized"),
+        # the registry API's codes in their text form, as docker push prints the registry's answer (distribution's
+        # default messages)
+        Wording(DISTRIBUTION, "0d6b721dc", "registry/api/errcode/register.go", "unauthorized: authentication required"),
+        Wording(DISTRIBUTION, "0d6b721dc", "registry/api/errcode/register.go",
+                "denied: requested access to the resource is denied"),
+        Wording(DISTRIBUTION, "0d6b721dc", "registry/api/errcode/register.go",
+                "name unknown: repository name not known to registry"),
+        Wording(DISTRIBUTION, "0d6b721dc", "registry/api/errcode/register.go", "name invalid: invalid repository name"),
+        # Artifact Registry's and Container Registry's own answers, as docker push (or any client) quotes them
+        Wording("docker push (Artifact Registry's answer)", "2024", "-",
+                'denied: Unauthenticated request. Unauthenticated requests do not have permission '
+                '"artifactregistry.repositories.uploadArtifacts" on resource '
+                '"projects/p/locations/us-central1/repositories/r" (or it may not exist)'),
+        Wording("docker push (Artifact Registry's answer for gcr.io)", "2024", "-",
+                "denied: gcr.io repo does not exist. Creating on push requires the "
+                "artifactregistry.repositories.createOnPush permission"),
+        Wording("docker push (Container Registry's answer)", "2019", "-",
+                "denied: Token exchange failed for project 'p'. Please enable or contact project owners to enable "
+                "the Google Container Registry API in Cloud Console at https://console.cloud.google.com/apis/api/"
+                "containerregistry.googleapis.com/overview?project=p before performing this operation."),
+        Wording("docker push (Container Registry's answer)", "2019", "-", "denied: Access denied."),
+        Wording("docker push (Container Registry's answer)", "2018", "-", "unauthorized: Not Authorized."),
+        Wording("docker push (Container Registry's answer)", "2018", "-",
+                'denied: Permission denied for "latest" from request "/v2/p/app/manifests/latest".'),
+        Wording("docker push (Container Registry's answer)", "2018", "-",
+                "name unknown: Project 'project:p' not found or deleted."),
+        # kaniko: its push with go-containerregistry's answers of 2019 (quoted JSON, `unsupported status code`)
+        # and later, and its push-permission check refused at the token
+        Wording(KANIKO, "v0.10.0", "pkg/executor/push.go",
+                'error pushing image: failed to push to destination gcr.io/p/app:latest: DENIED: "Access denied."'),
+        Wording(KANIKO, "v0.14.0", "pkg/executor/push.go",
+                "error pushing image: failed to push to destination gcr.io/p/app:latest: unsupported status code "
+                "401; body: Unauthorized"),
+        Wording(KANIKO, "236ba569", "pkg/executor/push.go",
+                "error pushing image: failed to push to destination registry.example.com/team/app:latest: PUT "
+                "https://registry.example.com/v2/team/app/manifests/latest: unexpected status code 403 Forbidden: "
+                "<html><head><title>403 Forbidden</title></head></html>"),
+        Wording(KANIKO, "236ba569", "pkg/executor/push.go",
+                "error pushing image: failed to push to destination us-docker.pkg.dev/p/missing/app:latest: POST "
+                'https://us-docker.pkg.dev/v2/p/missing/app/blobs/uploads/: NAME_UNKNOWN: Repository "missing" not '
+                'found'),
+        Wording(KANIKO, "236ba569", "cmd/executor/cmd/root.go",
+                'error checking push permissions -- make sure you entered the correct tag name, and that you are '
+                'authenticated correctly, and try again: checking push permission for "gcr.io/p/app:latest": '
+                'creating push check transport for gcr.io failed: GET https://gcr.io/v2/token?scope=repository%3Ap%2F'
+                'app%3Apush%2Cpull&service=gcr.io: UNAUTHORIZED: You don\'t have the needed permissions to perform '
+                'this operation, and you may have invalid credentials.'),
+        # the buildpacks lifecycle's export to a repository that does not exist, and with go-containerregistry's
+        # answer of 2020
+        Wording(LIFECYCLE, "4bd4b13e", "phase/exporter.go",
+                "ERROR: failed to export: failed to write image to the following tags: [us-docker.pkg.dev/p/missing/"
+                "app:latest: POST https://us-docker.pkg.dev/v2/p/missing/app/blobs/uploads/: NAME_UNKNOWN: "
+                'Repository "missing" not found]'),
+        Wording(LIFECYCLE, "4bd4b13e", "phase/exporter.go",
+                "ERROR: failed to export: failed to write image to the following tags: [gcr.io/p/app:latest: PUT "
+                "https://gcr.io/v2/p/app/manifests/latest: unsupported status code 403; body: ]"),
+        # Bazel: rules_docker's Go pusher (2019 on) and google/containerregistry's Python pushers it ran before;
+        # rules_oci's push (crane's answers, above) run without a repository
+        Wording(RULES_DOCKER, "c0422ec9", "container/go/cmd/pusher/pusher.go",
+                "2024/05/01 10:00:00 Error pushing image to gcr.io/p/app:latest: unable to push image to "
+                "gcr.io/p/app:latest: PUT https://gcr.io/v2/p/app/manifests/latest: UNAUTHORIZED: You don't have "
+                "the needed permissions to perform this operation, and you may have invalid credentials."),
+        Wording(RULES_DOCKER, "f1f8f136", "container/go/cmd/pusher/pusher.go",
+                "2019/07/25 10:00:00 Error pushing image to gcr.io/p/app:latest: unable to push image to "
+                "gcr.io/p/app:latest: unsupported status code 401; body: Unauthorized"),
+        Wording(PY_CONTAINERREGISTRY, "8a11dc8", "tools/fast_pusher_.py",
+                "F0725 10:00:00.000000 12345 fast_pusher_.py:194] Error publishing gcr.io/p/app:latest: Bad status "
+                "during token exchange: 401"),
+        Wording(PY_CONTAINERREGISTRY, "8a11dc8", "client/v2_2/docker_http_.py",
+                "F0725 10:00:00.000000 12345 fast_pusher_.py:194] Error publishing gcr.io/p/app:latest: response: "
+                "{'status': '403', 'content-length': '127', 'content-type': 'application/json'}"),
+        Wording(RULES_OCI, "75ff282", "oci/private/push.sh.tpl",
+                "ERROR: repository not set. Please pass --repository flag."),
     ],
     "build-timeout": [
         Wording(GCLOUD, "4643fc9c", "lib/googlecloudsdk/command_lib/builds/submit_util.py",
@@ -656,6 +884,78 @@ NEAR_MISSES: list[tuple[str, Wording]] = [
      "a1b2c3d4e5f6: Retrying in 5 seconds")),
     ("push-permission-denied", Wording(MOBY, "b985e231", "distribution/push_v2.go",
      "received unexpected HTTP status: 500 Internal Server Error")),
+    # --- the producer sweep of push refusals: a retry, a pull, a push that failed for another reason ---
+    # gcrane retries only a registry's temporary answers (429, 5xx), on a push as on anything
+    ("push-permission-denied", Wording(GGCR, "3f4ff3ca", "pkg/gcrane/copy.go",
+     "2024/05/01 10:00:00 Retrying PUT https://gcr.io/v2/p/app/manifests/latest: TOOMANYREQUESTS: Quota exceeded for "
+     "quota metric 'Requests per project per minute'")),
+    ("push-permission-denied", Wording(GGCR, "3f4ff3ca", "pkg/gcrane/copy.go",
+     "2024/05/01 10:00:00 Retrying POST https://gcr.io/v2/p/app/blobs/uploads/: unexpected status code 503 Service "
+     "Unavailable")),
+    # ko reading its base image (a HEAD of a manifest is a pull)
+    ("push-permission-denied", Wording(KO, "42978711", "pkg/commands/publisher.go",
+     'Error: failed to publish images: error building "ko://example.com/app/cmd/app": HEAD https://gcr.io/v2/p/base/'
+     "manifests/latest: unexpected status code 401 Unauthorized (HEAD responses have no body, use GET for details)")),
+    # Jib: no credentials for the base image, a registry refusing the manifest's format, a pull, a daemon build
+    ("push-permission-denied", Wording(JIB, "81639cc51",
+     "jib-maven-plugin/src/main/java/com/google/cloud/tools/jib/maven/MavenHelpfulSuggestionsBuilder.java",
+     "[ERROR] Failed to execute goal com.google.cloud.tools:jib-maven-plugin:0.9.9:build (default-cli) on project app: "
+     "Build image failed, perhaps you should set a credential helper name with the configuration '<from><credHelper>' "
+     "or set credentials for 'registry-1.docker.io' in your Maven settings -> [Help 1]")),
+    ("push-permission-denied", Wording(JIB, "fb949e267",
+     "jib-core/src/main/java/com/google/cloud/tools/jib/registry/ManifestPusher.java",
+     "[ERROR] Failed to execute goal com.google.cloud.tools:jib-maven-plugin:3.4.4:build (default-cli) on project app: "
+     "Tried to push image manifest for registry.example.com/team/app:latest but failed because: Registry may not "
+     "support pushing OCI Manifest or Docker Image Manifest Version 2, Schema 2")),
+    ("push-permission-denied", Wording(JIB, "fb949e267",
+     "jib-core/src/main/java/com/google/cloud/tools/jib/registry/AbstractManifestPuller.java",
+     "[ERROR] Failed to execute goal com.google.cloud.tools:jib-maven-plugin:3.4.4:build (default-cli) on project app: "
+     "Tried to pull image manifest for registry.example.com/team/base:latest but failed because: other: repository "
+     "name not known to registry")),
+    ("push-permission-denied", Wording(JIB, "fc9fce849",
+     "jib-plugins-common/src/main/java/com/google/cloud/tools/jib/plugins/common/HelpfulSuggestions.java",
+     "[ERROR] Failed to execute goal com.google.cloud.tools:jib-maven-plugin:3.4.4:dockerBuild (default-cli) on "
+     "project app: Build to Docker daemon failed, perhaps you should make sure you have permissions for "
+     "registry.example.com/team/base and set correct credentials. See https://github.com/GoogleContainerTools/jib/"
+     "blob/master/docs/faq.md#what-should-i-do-when-the-registry-responds-with-forbidden-or-denied for help")),
+    # containers/image (podman, buildah, skopeo) reading a base image: the registry refuses a pull in a push's words
+    ("push-permission-denied", Wording(CIMAGE, "df7e80d2", "docker/docker_client.go",
+     "Error: initializing source docker://quay.io/acme/base:latest: reading manifest latest in quay.io/acme/base: "
+     "unauthorized: access to the requested resource is not authorized")),
+    ("push-permission-denied", Wording(CIMAGE, "df7e80d2", "docker/docker_client.go",
+     "Error: creating build container: initializing source docker://registry.example.com/team/base:latest: reading "
+     "manifest latest in registry.example.com/team/base: name unknown: repository name not known to registry")),
+    ("push-permission-denied", Wording(CIMAGE, "df7e80d2", "docker/docker_client.go",
+     "Error: initializing source docker://quay.io/acme/base:latest: reading manifest latest in quay.io/acme/base: "
+     "requested access to the resource is denied")),
+    # containerd resolving a base image, and a token for a pull scope refused
+    ("push-permission-denied", Wording(CONTAINERD, "301026e58", "core/remotes/docker/resolver.go",
+     'ctr: failed to resolve reference "docker.io/acme/base:latest": pull access denied, repository does not exist '
+     "or may require authorization: server message: insufficient_scope: authorization failed")),
+    ("push-permission-denied", Wording(CONTAINERD, "301026e58", "core/remotes/docker/auth/fetch.go",
+     "ctr: failed to authorize: failed to fetch anonymous token: unexpected status from GET request to "
+     "https://auth.docker.io/token?scope=repository%3Aacme%2Fbase%3Apull&service=registry.docker.io: 401 "
+     "Unauthorized")),
+    # docker push of an image that was never built or tagged; docker pull's words for the registry's codes
+    ("push-permission-denied", Wording(MOBY, "b985e231", "daemon/internal/distribution/push.go",
+     "An image does not exist locally with the tag: gcr.io/p/app")),
+    ("push-permission-denied", Wording(MOBY, "b985e231", "daemon/internal/distribution/push_v2.go",
+     "tag does not exist: gcr.io/p/app:v1")),
+    ("push-permission-denied", Wording(MOBY, "b985e231", "daemon/internal/distribution/errors.go",
+     "Error response from daemon: repository registry.example.com/team/base not found: name unknown: repository name "
+     "not known to registry")),
+    ("push-permission-denied", Wording(MOBY, "b985e231", "daemon/internal/distribution/errors.go",
+     'Error response from daemon: manifest for gcr.io/p/base:latest not found: manifest unknown: Failed to fetch '
+     '"latest" from request "/v2/p/base/manifests/latest".')),
+    # rules_docker's check for an unchanged digest, which goes on to push; the Python puller's token refused
+    ("push-permission-denied", Wording(RULES_DOCKER, "c0422ec9", "container/go/cmd/pusher/pusher.go",
+     "2024/05/01 10:00:00 Error checking if digest already exists unable to get remote image: GET https://gcr.io/v2/"
+     "p/app/manifests/sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef: UNAUTHORIZED: You "
+     "don't have the needed permissions to perform this operation, and you may have invalid credentials.. Still "
+     "pushing")),
+    ("push-permission-denied", Wording(PY_CONTAINERREGISTRY, "8a11dc8", "tools/fast_puller_.py",
+     "F0725 10:00:00.000000 12345 fast_puller_.py:142] Error pulling and saving image gcr.io/p/base:latest: Bad "
+     "status during token exchange: 401")),
     # a revision that never got its image is no start failure
     ("container-start-failed", Wording("Cloud Run API (quoted by gcloud run deploy)", "2022", "-",
      "ERROR: (gcloud.run.deploy) Revision 'svc-00002-abc' is not ready and cannot serve traffic. Image "

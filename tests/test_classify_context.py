@@ -340,6 +340,16 @@ def test_deploy_progress_verdicts_are_passed_over_for_the_line_that_says_why():
     assert classify_log(firebase)[0].line == 2
 
 
+@pytest.mark.parametrize("verdict", ["##[error]Process completed with exit code 1.",
+                                     "Error: Process completed with exit code 2."])
+def test_github_actions_verdict_on_a_step_is_passed_over_for_the_line_that_says_why(verdict):
+    log = ['invalid argument "gcr.io/p/app//:v1" for "-t, --tag" flag: invalid reference format',
+           "See 'docker build --help'.", verdict]
+    assert classify_log("\n".join(log) + "\n")[0].line == 1
+    # ... and alone, it is still the line to read
+    assert classify_log(verdict + "\n")[0].line == 1
+
+
 def test_the_message_below_a_summary_ends_with_its_cloud_build_step():
     # the buildpacks error id ends with a colon; its message is the step's lines below it, not Cloud Build's
     # bare `ERROR` verdict after the step finished

@@ -416,6 +416,20 @@ def test_a_reports_telling_line_may_be_any_of_several_wordings():
     assert classify_log("BOOM happened\nwhile doing it\n", cat)[0].line == 1
 
 
+GOOGLE_ERROR_PAGE = ["Rolling back the update.", "Error 403: --- begin server output ---", "<!DOCTYPE html>",
+                     "<html lang=en>", "  <title>Error 403 (Forbidden)!!1</title>", "  <style>", "  </style>",
+                     "  <p><b>403.</b> <ins>That’s an error.</ins>",
+                     "  <p>Your client does not have permission to get URL <code>/api/appversion/clonefiles</code> "
+                     "from this server.  <ins>That’s all we know.</ins>", "--- end server output ---"]
+
+
+def test_googles_html_error_page_is_read_at_the_sentence_that_says_why():
+    top = top_of(GOOGLE_ERROR_PAGE)
+    assert (top.signature, top.line) == ("unknown", 9)
+    # a page cut before that sentence keeps its title
+    assert top_of(GOOGLE_ERROR_PAGE[:7]).line == 5
+
+
 NEXT_FAILED = ["Creating an optimized production build ...", "Failed to compile.", "",
                "src/app/[locale]/layout.tsx", "An error occurred in `next/font`.", "",
                "Error: Cannot find module 'postcss-preset-mantine'", "Require stack:",

@@ -416,6 +416,15 @@ def test_a_reports_telling_line_may_be_any_of_several_wordings():
     assert classify_log("BOOM happened\nwhile doing it\n", cat)[0].line == 1
 
 
+def test_a_go_tools_report_on_a_command_is_read_at_the_commands_stderr():
+    helmfile = ["in ./helmfile.yaml: command \"/usr/local/bin/helm\" exited with non-zero status:", "",
+                "PATH:", "  /usr/local/bin/helm", "", "ERROR:", "  exit status 1", "", "EXIT STATUS", "  1", "",
+                "STDERR:", '  Error: unknown command "diff" for "helm"', "  Run 'helm --help' for usage."]
+    assert top_of(helmfile).line == 13
+    # `exit status 1` with no stderr block below it stays the line to read
+    assert top_of(helmfile[:8]).line == 7
+
+
 GOOGLE_ERROR_PAGE = ["Rolling back the update.", "Error 403: --- begin server output ---", "<!DOCTYPE html>",
                      "<html lang=en>", "  <title>Error 403 (Forbidden)!!1</title>", "  <style>", "  </style>",
                      "  <p><b>403.</b> <ins>That’s an error.</ins>",

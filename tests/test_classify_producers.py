@@ -126,6 +126,15 @@ WORDINGS: dict[str, list[Wording]] = {
         # the Node.js functions buildpack when package.json's "main" (default index.js) is missing
         Wording(BP, "21f28de8", "cmd/nodejs/functions_framework/lib/lib.go", "index.js does not exist"),
         Wording(BP, "21f28de8", "cmd/nodejs/functions_framework/lib/lib.go", "dist/index.js does not exist"),
+        # --- the producer sweep of the three buildpacks ids: more of Google's buildpacks' words for nothing to start ---
+        Wording(BP, "f3855511", "pkg/java/java.go",
+                "no Main-Class manifest entry found in /workspace/META-INF/MANIFEST.MF"),
+        Wording(BP, "21f28de8", "pkg/java/java.go", "no Main-Class manifest entry found in the manifest:"),
+        # (the Java functions buildpack's `function has no pom.xml and more than one jar file: ...` and the Go functions
+        # converter's `unable to find Go package in ...` are left out: a pattern for either cost a labelled real log,
+        # which reads them as buildpacks-build-failed)
+        Wording(BP, "21f28de8", "pkg/dotnet/dotnet.go",
+                "unable to find executable produced from /workspace/Api.csproj, try setting the AssemblyName property"),
     ],
     "buildpacks-python-version": [
         Wording(BP, "9d300648", "pkg/runtime/install.go",
@@ -174,6 +183,143 @@ WORDINGS: dict[str, list[Wording]] = {
         Wording(BP, "21f28de8", "pkg/fetch/fetch.go",
                 "fetching https://dl.google.com/runtimes/ubuntu2204/python/python-3.99.0.tar.gz returned HTTP "
                 "status: 404"),
+        # --- the producer sweep of the three buildpacks ids: every language's refused version, by every vendor ---
+        # Google's install helper: its warning before the download error, each runtime's display name
+        Wording(BP, "43c9a574", "pkg/runtime/install.go",
+                "WARNING: Failed to download Python version 3.99.0 os ubuntu1804. You can specify the verison by "
+                "setting the GOOGLE_RUNTIME_VERSION environment variable"),
+        Wording(BP, "13afe29f", "pkg/runtime/install.go",
+                "WARNING: Failed to download Ruby Runtime version 2.5.99 osName ubuntu2204 from lorry. You can specify "
+                "the version by setting the GOOGLE_RUNTIME_VERSION environment variable"),
+        Wording(BP, "fc307ac7", "pkg/runtime/install.go",
+                "WARNING: Failed to download .NET SDK version 9.0.999 osName ubuntu2204 from lorry. You can specify the "
+                "version by setting the GOOGLE_RUNTIME_VERSION environment variable. To use Artifact Registry instead, "
+                "set the GOOGLE_RUNTIME_IMAGE_REGION environment variable (e.g., 'us')."),
+        Wording(BP, "c8f4ae6f", "pkg/runtime/install.go",
+                "WARNING: Failed to download PHP Runtime version 8.9.0 osName ubuntu2404 from artifact registry. You can "
+                "specify the version by setting the GOOGLE_RUNTIME_VERSION environment variable"),
+        Wording(BP, "13afe29f", "pkg/runtime/install.go",
+                "WARNING: Failed to download Node.js version 99.0.0 osName ubuntu2204 from lorry. You can specify the "
+                "version by setting the GOOGLE_RUNTIME_VERSION environment variable"),
+        Wording(BP, "32f77f4c", "pkg/runtime/install.go",
+                "WARNING: Failed to download Dart SDK from https://storage.googleapis.com/dart-archive/channels/stable/"
+                "release/9.9.9/sdk/dartsdk-linux-x64-release.zip. You can specify the verison by setting the "
+                "GOOGLE_RUNTIME_VERSION environment variable"),
+        Wording(BP, "e1c77679", "pkg/runtime/install.go",
+                "WARNING: Failed to download Flutter SDK from https://storage.googleapis.com/flutter_infra_release/"
+                "releases/stable/linux/flutter_linux_9.9.9-stable.tar.xz. You can specify the verison by setting the "
+                "GOOGLE_RUNTIME_VERSION environment variable"),
+        # ... the download helper's error for Go, whose tarballs are not under /runtimes/
+        Wording(BP, "ce3a5022", "pkg/fetch/fetch.go",
+                "fetching https://dl.google.com/go/go1.99.0.linux-amd64.tar.gz returned HTTP status: 404"),
+        # ... the 2020 runtime buildpacks, each checking its download URL first
+        Wording(BP, "9d300648", "cmd/go/runtime/main.go",
+                "Runtime version 1.99 does not exist at https://dl.google.com/go/go1.99.linux-amd64.tar.gz (status 404). "
+                "You can specify the version with GOOGLE_RUNTIME_VERSION."),
+        Wording(BP, "9d300648", "cmd/nodejs/runtime/main.go",
+                "Runtime version 99.0.0 does not exist at https://nodejs.org/dist/v99.0.0/node-v99.0.0-linux-x64.tar.xz "
+                "(status 404). You can specify the version with GOOGLE_RUNTIME_VERSION."),
+        Wording(BP, "9d300648", "cmd/dotnet/runtime/main.go",
+                "Runtime version 9.0.999 does not exist at https://dotnetcli.azureedge.net/dotnet/Sdk/9.0.999/"
+                "dotnet-sdk-9.0.999-linux-x64.tar.gz (status 404). You can specify the version with "
+                "GOOGLE_RUNTIME_VERSION."),
+        Wording(BP, "e6f15ccf", "pkg/runtime/install.go",
+                "invalid Python version specified: no matching version found for constraint 3.99, , You may need to use "
+                "a different builder. Please check if the language version specified is supported by the os: "
+                "ubuntu1804."),
+        Wording(BP, "21f28de8", "builders/dotnet/acceptance (the .NET install's error)",
+                'invalid .NET SDK version specified: improper constraint: "BAD_NEWS_BEARS"'),
+        # ... App Engine's Ruby check of the Gemfile's `ruby` line, and the Ruby buildpack reading Gemfile.lock
+        Wording(BP, "9d300648", "cmd/ruby/appengine_validation/scripts/check_gemfile_version.rb",
+                "Your Gemfile cannot restrict the Ruby version to \"2.6.0\" because this runtime uses Ruby 2.7.8. "
+                "Consider instead:  ruby '~> 2.7.0'"),
+        Wording(BP, "9d300648", "cmd/ruby/appengine_validation/scripts/check_gemfile_version.rb",
+                "Your gems.rb cannot restrict the Ruby version to \"= 2.7.1\" because App Engine may upgrade the Ruby "
+                "patchlevel from 2.7.8. Consider instead:  ruby '~> 2.7.0'"),
+        Wording(BP, "89a9ba6a", "pkg/ruby/ruby.go", 'Invalid ruby version in Gemfile.lock: "   jruby 9.4.3.0"'),
+        # Heroku's Python buildpack (its warnings ` !     ` before 2024, then `Error:` headings)
+        Wording("heroku/heroku-buildpack-python", "f3ef1526", "bin/steps/python",
+                " !     Requested runtime (python-3.4.99) is not available for this stack (heroku-18)."),
+        Wording("heroku/heroku-buildpack-python", "aeb7aea6", "bin/steps/python",
+                " !     Requested runtime 'python-3.10.99' is not available for this stack (heroku-22)."),
+        Wording("heroku/heroku-buildpack-python", "6697fd5f", "bin/steps/python",
+                " !     Error: Requested runtime 'python-3.12.99' is not available for this stack (heroku-24)."),
+        Wording("heroku/heroku-buildpack-python", "42499ff4", "bin/steps/python",
+                " !     Error: Python 3.12.99 is not available for this stack (heroku-24)."),
+        Wording("heroku/heroku-buildpack-python", "d9bdeabd", "bin/steps/python",
+                " !     Error: Python 3.12.99 isn't available for this stack (heroku-24)."),
+        Wording("heroku/heroku-buildpack-python", "4e8ae51d", "lib/python.sh",
+                " !     Error: The requested Python version isn't available."),
+        Wording("heroku/heroku-buildpack-python", "d9bdeabd", "lib/python_version.sh",
+                " !     Error: Invalid Python version in runtime.txt."),
+        Wording("heroku/heroku-buildpack-python", "b4e7e721", "lib/python_version.sh",
+                " !     Error: Invalid Python version in .python-version."),
+        Wording("heroku/heroku-buildpack-python", "d9bdeabd", "lib/python_version.sh",
+                " !     Error: Invalid Python version in Pipfile / Pipfile.lock."),
+        Wording("heroku/heroku-buildpack-python", "b4e7e721", "lib/python_version.sh",
+                " !     Error: No Python version found in .python-version."),
+        Wording("heroku/heroku-buildpack-python", "42499ff4", "lib/python_version.sh",
+                " !     Error: The requested Python version is not recognised."),
+        Wording("heroku/heroku-buildpack-python", "d9bdeabd", "lib/python_version.sh",
+                " !     Error: The requested Python version isn't recognised."),
+        Wording("heroku/heroku-buildpack-python", "d9bdeabd", "lib/python_version.sh",
+                " !     Error: The cached Python version isn't recognised."),
+        Wording("heroku/heroku-buildpack-python", "42499ff4", "lib/python_version.sh",
+                " !     Error: The requested Python version has reached end-of-life."),
+        Wording("heroku/heroku-buildpack-python", "42499ff4", "lib/python_version.sh",
+                " !     Error: The cached Python version has reached end-of-life."),
+        # Heroku's Node.js buildpack: the resolver's words, the failure it then explains, and the 2026 rewrite
+        Wording("heroku/heroku-buildpack-nodejs", "dafd3cd1", "lib/failure.sh",
+                "Could not find Node version corresponding to version requirement: 99.x"),
+        Wording("heroku/heroku-buildpack-nodejs", "dafd3cd1", "lib/failure.sh",
+                " !     No matching version found for Node: 99.x"),
+        Wording("heroku/heroku-buildpack-nodejs", "e5d11e58", "lib/runtimes/nodejs.sh",
+                " !     Error: No published Node.js version matches the requested range."),
+        Wording("heroku/heroku-buildpack-nodejs", "e5d11e58", "lib/runtimes/nodejs.sh",
+                " !     Error: Invalid Node.js version requirement."),
+        Wording("heroku/heroku-buildpack-nodejs", "3824a334", "lib/runtimes/nodejs.sh",
+                " !     Error: io.js is no longer supported."),
+        # Heroku's Go buildpack: a Go version it has no checksum for is a file it does not know
+        Wording("heroku/heroku-buildpack-go", "8fe96a09", "lib/common.sh",
+                " !!    The requested file (go1.99.linux-amd64.tar.gz) is unknown to the buildpack!"),
+        Wording("heroku/heroku-buildpack-go", "1bc788f", "lib/common.sh",
+                " !     Error: The requested file (go1.99.1.linux-amd64.tar.gz) is unknown to the buildpack!"),
+        # Heroku's Ruby buildpack
+        Wording("heroku/heroku-buildpack-ruby", "8ea7b7ad", "lib/language_pack/ruby.rb",
+                " !     An error occurred while installing ruby-2.4.99"),
+        Wording("heroku/heroku-buildpack-ruby", "8ea7b7ad", "lib/language_pack/ruby.rb",
+                " !     This version of Ruby is not available on Heroku-18. The minimum supported version"),
+        Wording("heroku/heroku-buildpack-ruby", "b2d3f760", "lib/language_pack/ruby.rb",
+                " !     The Ruby version you are trying to install does not exist: ruby-2.4.99"),
+        Wording("heroku/heroku-buildpack-ruby", "b2d3f760", "lib/language_pack/ruby.rb",
+                " !     The Ruby version you are trying to install does not exist on this stack."),
+        # Heroku's JVM buildpack (system.properties' java.runtime.version)
+        Wording("heroku/heroku-buildpack-jvm-common", "546787a", "bin/java",
+                " !     ERROR: Unsupported Java version: 1.7.0_999"),
+        Wording("heroku/heroku-buildpack-jvm-common", "1d2512e", "bin/java",
+                " !     Error: Unsupported Java version: 99"),
+        Wording("heroku/heroku-buildpack-jvm-common", "0888473", "bin/java",
+                " !     Error: Unsupported Java distribution: corretto"),
+        # Paketo: packit's dependency resolution (node-engine, cpython, go-dist ...) and libpak's (the Java buildpacks)
+        Wording("paketo-buildpacks/packit", "8090431", "postal/service.go",
+                'failed to satisfy "node" dependency version constraint "~99": no compatible versions'),
+        Wording("paketo-buildpacks/packit", "837f1ba", "postal/service.go",
+                'failed to satisfy "cpython" dependency version constraint "3.99.*": no compatible versions on '
+                '"io.buildpacks.stacks.jammy" stack. Supported versions are: [3.10.14, 3.11.9, 3.12.4]'),
+        Wording("paketo-buildpacks/libpak", "8e25ce1", "buildmodule.go",
+                "no valid dependencies for jdk, 99.*, and io.buildpacks.stacks.jammy in [(jdk, 17.0.12, [*]) "
+                "(jdk, 21.0.4, [*])]"),
+        # Cloud Foundry's buildpacks (libbuildpack's version matching and manifest, each language's supply step)
+        Wording("cloudfoundry/nodejs-buildpack (libbuildpack's versions.go)", "477b0cff", "src/nodejs/supply/supply.go",
+                "       **ERROR** Unable to install node: no match found for 99.x in [18.20.4 20.17.0 22.8.0]"),
+        Wording("cloudfoundry/python-buildpack (libbuildpack's versions.go)", "b694c193", "src/python/supply/supply.go",
+                "       **ERROR** Could not install python: no match found for 3.99.x in [3.10.14 3.11.9 3.12.4]"),
+        Wording("cloudfoundry/python-buildpack (libbuildpack's manifest.go)", "b694c193", "src/python/supply/supply.go",
+                "       **ERROR** Could not install python: dependency python 3.99.0 not found"),
+        Wording("cloudfoundry/libbuildpack", "70e599b", "error_messages.go",
+                "       **ERROR** DEPENDENCY MISSING IN MANIFEST:"),
+        Wording("cloudfoundry/libbuildpack", "70e599b", "error_messages.go",
+                "Version 3.99.0 of dependency python is not supported by this buildpack."),
     ],
     "buildpacks-detect-failed": [
         Wording(LIFECYCLE, "3b426cb4", "detector.go", "No buildpack groups passed detection."),
@@ -185,6 +331,23 @@ WORDINGS: dict[str, list[Wording]] = {
         # (lifecycle's `no buildpacks participating: detect failed with errors` and pack's `failed with status
         # code: 20`/`21` are left out: a buildpack's detect that errored, or only an exit code, is not "no
         # buildpack recognised the source")
+        # --- the producer sweep of the three buildpacks ids: the lifecycle's other wordings, other vendors' detect ---
+        Wording(LIFECYCLE, "v0.2.0", "cmd/cmd.go (cmd/detector/main.go's failure)", "Error: failed to detect"),
+        Wording(LIFECYCLE, "v0.4.0", "cmd/cmd.go (detector.go's ErrFail)", "Error: failed to detect: detection failed"),
+        Wording(LIFECYCLE, "e95b1f13", "cmd/detector/main.go",
+                "ERROR: Please check that you are running against the correct path."),
+        Wording("heroku/heroku-buildpack-python", "b4998133", "bin/detect",
+                " !     Error: Your app is configured to use the Python buildpack,"),
+        Wording("heroku/heroku-buildpack-go", "1bc788f", "bin/detect",
+                " !     Error: Your app is configured to use the Go buildpack,"),
+        Wording("heroku/heroku-buildpack-ruby", "0c80c93d", "bin/detect",
+                " !     Error: Your app is configured to use the Ruby buildpack,"),
+        Wording("heroku/heroku-buildpack-nodejs", "4f394e95", "bin/detect",
+                " !     ERROR: Application not supported by 'heroku/nodejs' buildpack"),
+        Wording("heroku/heroku-buildpack-nodejs", "4f394e95", "bin/detect",
+                " !     ERROR: 'package.json' listed in '.gitignore' file"),
+        Wording("heroku/heroku-buildpack-php", "ff95c90e", "bin/detect",
+                " !     ERROR: Application not supported by this buildpack!"),
     ],
     "dockerfile-not-in-upload": [
         Wording(CLI, "28f75608", "cli/command/image/build/context.go",
@@ -1029,6 +1192,29 @@ NEAR_MISSES: list[tuple[str, Wording]] = [
     ("dockerfile-not-in-upload", Wording(MOBY, "010adeec", "builder/dockerfile/copy.go",
      "COPY failed: file not found in build context or excluded by .dockerignore: stat docker/Dockerfile.base: "
      "file does not exist")),
+    # --- the producer sweep of the three buildpacks ids: a retry, a warning, a buildpack opting out ---
+    # Google's install helper retrying an older patch release (the error, if any, comes after)
+    ("buildpacks-python-version", Wording(BP, "71493875", "pkg/runtime/install.go",
+     "Failed to download Python v3.12.99, trying fallback 3.12.98.")),
+    # Heroku's warnings on a version that still builds
+    ("buildpacks-python-version", Wording("heroku/heroku-buildpack-python", "731876d6", "bin/steps/python",
+     " !     The latest version of Python 3.7 is 3.7.17 (you are using 3.7.2, which is unsupported).")),
+    ("buildpacks-python-version", Wording("heroku/heroku-buildpack-ruby", "5017ce0b", "lib/language_pack/ruby.rb",
+     "This version does not exist on heroku-20. In order to upgrade your stack you will")),
+    # Cloud Foundry's end-of-life and newer-version warnings
+    ("buildpacks-python-version", Wording("cloudfoundry/libbuildpack", "70e599b", "error_messages.go",
+     "       **WARNING** python 3.8.x will no longer be available in new buildpacks released after 2024-10-07.")),
+    ("buildpacks-python-version", Wording("cloudfoundry/libbuildpack", "70e599b", "error_messages.go",
+     "       **WARNING** A newer version of node is available in this buildpack. Please adjust your app to use version "
+     "20.17.0 instead of version 20.11.0 as soon as possible.")),
+    # a group that failed while another may pass, and a buildpack opting out of a build that goes on
+    ("buildpacks-detect-failed", Wording(LIFECYCLE, "2e739d6d", "phase/detector.go",
+     "fail: no viable buildpacks in group")),
+    ("buildpacks-detect-failed", Wording(BP, "21f28de8", "pkg/gcpbuildpack/detect.go",
+     "Opting out: no .py files found")),
+    # Heroku's Node.js warning when nothing says how to start (the build goes on)
+    ("buildpacks-no-entrypoint", Wording("heroku/heroku-buildpack-nodejs", "940c813d", "lib/failure.sh",
+     " !     This app may not specify any way to start a node process")),
 ]
 
 

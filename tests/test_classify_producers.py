@@ -5,8 +5,10 @@ that would not start, the Functions Frameworks for Node.js, Python, Go, Java, .N
 Serving and the kubelet, gunicorn, uvicorn, and App Engine Java's runtime and Jetty; for a refused push
 go-containerregistry (crane, gcrane), ko, Jib, containers/image (podman, buildah, skopeo), containerd,
 distribution's error codes, Bazel's rules_docker (and google/containerregistry's Python pushers) and rules_oci,
-and Artifact Registry's and Container Registry's answers as clients quote them), across the versions Cloud Build
-and its users have run, with realistic values filled into the format verbs.
+and Artifact Registry's and Container Registry's answers as clients quote them; for the buildpacks ids also
+Heroku's classic buildpacks (python, nodejs, go, ruby, php, jvm-common), Paketo's packit and libpak, and Cloud
+Foundry's libbuildpack with its nodejs and python buildpacks), across the versions Cloud Build and its users have
+run, with realistic values filled into the format verbs.
 
 Each row cites the producer, the commit or tag where the wording appears (a short hash is that repository's
 commit that introduced or last held it) and the source path. Each message is classified alone and as a Cloud

@@ -1017,11 +1017,409 @@ WORDINGS: dict[str, list[Wording]] = {
                 "ERROR: failed to build: executing lifecycle. This may be the result of using an untrusted builder: "
                 "failed with status code: 51"),
         Wording(BP, "21f28de8", "pkg/gcpbuildpack/exit.go", "Sorry your project couldn't be built."),
+        Wording(BP, "ea8a1bf0", "cmd/go/functions_framework/main.go",
+                'Failure: (ID: 7f3a2b1c) vendored dependencies must include "github.com/GoogleCloudPlatform/functions-'
+                'framework-go"; if your function does not depend on the module, please add a blank import: `_ '
+                '"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"`'),
+        Wording(BP, "ea8a1bf0", "cmd/go/functions_framework/main.go",
+                "Failure: (ID: 0c4d9e2a) the module path in the function's go.mod must contain a dot in the first path "
+                "element before a slash, e.g. example.com/module, found: myfunction"),
+        Wording(BP, "ea8a1bf0", "cmd/java/functions_framework/main.go",
+                "Failure: (ID: 5b8e1f3d) function has no pom.xml and more than one jar file: /workspace/app.jar, "
+                "/workspace/lib.jar"),
+        Wording(BP, "21f28de8", "cmd/ruby/bundle/lib/lib.go",
+                "Could not find Gemfile.lock file in your app. Please make sure your bundle is up to date before "
+                "deploying."),
+        # App Hosting's buildpacks (pkg/firebase/faherror): the error is printed as JSON, its userFacingMessage says why
+        Wording(BP, "21f28de8", "pkg/firebase/faherror/faherror.go",
+                '{"reason":"Failed Framework Build","code":"fah/failed-framework-build","userFacingMessage":"Your '
+                "application failed to run the framework build command 'npm run build' successfully. Please check the "
+                'raw log to address the error and confirm that your application builds locally before redeploying.",'
+                '"rawLog":"(error ID: 1a2b3c4d):\\nsh: 1: next: not found","isUserAttributed":true}'),
+        Wording(BP, "21f28de8", "pkg/firebase/faherror/faherror.go",
+                '{"reason":"Missing Lock File","code":"fah/missing-lock-file","userFacingMessage":"Missing dependency '
+                "lock file at path '/workspace'. Please run your package manager's install command and redeploy.\","
+                '"rawLog":"","isUserAttributed":true}'),
+        Wording(BP, "21f28de8", "pkg/firebase/faherror/faherror.go",
+                '{"reason":"Unsupported Framework Version","code":"fah/unsupported-framework-version",'
+                '"userFacingMessage":"Unsupported version for framework version next@12.3.4. Please see '
+                'https://firebase.google.com/docs/app-hosting/about-app-hosting#frameworks for more information about '
+                'which versions are supported by App Hosting.","rawLog":"","isUserAttributed":true}'),
+        # --- the app's own tools, as a buildpacks build prints them (framed="buildpacks": see build_framings below) ---
+        # npm/cli: npm 6 (`npm ERR!`) and npm 10 (`npm error`)
+        Wording("npm/cli", "v6.14.18", "lib/utils/error-message.js",
+                "npm ERR! Failed at the app@1.0.0 build script.", framed="buildpacks"),
+        Wording("npm/cli", "v6.14.18", "node_modules/libcipm/index.js",
+                "npm ERR! cipm can only install packages when your package.json and package-lock.json or "
+                "npm-shrinkwrap.json are in sync. Please update your lock file with `npm install` before continuing.",
+                framed="buildpacks"),
+        Wording("npm/cli", "780afc50", "lib/commands/ci.js",
+                "npm error `npm ci` can only install packages when your package.json and package-lock.json or "
+                "npm-shrinkwrap.json are in sync. Please update your lock file with `npm install` before continuing.",
+                framed="buildpacks"),
+        Wording("npm/cli", "780afc50", "lib/commands/ci.js",
+                "npm error The `npm ci` command can only install with an existing package-lock.json or",
+                framed="buildpacks"),
+        Wording("npm/cli", "780afc50", "lib/utils/validate-lockfile.js",
+                "npm error Missing: typescript@5.4.5 from lock file", framed="buildpacks"),
+        Wording("npm/cli", "780afc50", "lib/utils/error-message.js",
+                "npm ERR! ERESOLVE unable to resolve dependency tree", framed="buildpacks"),
+        Wording("npm/cli", "780afc50", "lib/utils/error-message.js",
+                "npm error 404 Not Found - GET https://registry.npmjs.org/@phase%2finternal - Not found",
+                framed="buildpacks"),
+        Wording("npm/cli", "780afc50", "lib/utils/error-message.js",
+                "npm ERR! 404  '@phase/internal@^1.0.0' is not in this registry.", framed="buildpacks"),
+        Wording("npm/cli", "780afc50", "lib/utils/error-message.js",
+                "npm error notarget No matching version found for react@^99.0.0.", framed="buildpacks"),
+        Wording("npm/cli", "780afc50", "lib/utils/error-message.js",
+                'npm error JSON.parse Unexpected token "}" (0x7D) in JSON at position 301 while parsing near "...'
+                'script\\": \\"^5.4.5\\",\\n  }\\n}"', framed="buildpacks"),
+        Wording("npm/cli", "780afc50", "lib/utils/error-message.js",
+                'npm error notsup Unsupported engine for app@1.0.0: wanted: {"node":">=22"} (current: '
+                '{"node":"20.18.0","npm":"10.8.2"})', framed="buildpacks"),
+        Wording("npm/cli", "780afc50", "lib/commands/run-script.js",
+                "npm error Lifecycle script `build` failed with error:", framed="buildpacks"),
+        # yarn classic (yarnpkg/yarn): its reporter prints `error ` and the message
+        Wording("yarnpkg/yarn", "c2dda503", "src/reporters/lang/en.js",
+                'error An unexpected error occurred: "https://registry.yarnpkg.com/@phase%2finternal: Not found".',
+                framed="buildpacks"),
+        Wording("yarnpkg/yarn", "c2dda503", "src/reporters/lang/en.js",
+                'error Couldn\'t find package "@phase/internal@^1.0.0" required by "app@1.0.0" on the "npm" registry.',
+                framed="buildpacks"),
+        Wording("yarnpkg/yarn", "c2dda503", "src/reporters/lang/en.js",
+                'error Couldn\'t find any versions for "react" that matches "^99.0.0"', framed="buildpacks"),
+        Wording("yarnpkg/yarn", "c2dda503", "src/reporters/lang/en.js",
+                'error app@1.0.0: The engine "node" is incompatible with this module. Expected version ">=22". Got '
+                '"20.18.0"', framed="buildpacks"),
+        Wording("yarnpkg/yarn", "c2dda503", "src/reporters/lang/en.js", "error Found incompatible module.",
+                framed="buildpacks"),
+        Wording("yarnpkg/yarn", "c2dda503", "src/reporters/lang/en.js",
+                'error Package "shared" refers to a non-existing file \'"/workspace/packages/shared"\'.',
+                framed="buildpacks"),
+        Wording("yarnpkg/yarn", "c2dda503", "src/reporters/lang/en.js",
+                'error Integrity check failed for "lodash" (computed integrity doesn\'t match our records, got '
+                '"sha512-abc= sha1-def")', framed="buildpacks"),
+        Wording("yarnpkg/yarn", "c2dda503", "src/reporters/lang/en.js",
+                'error Error parsing JSON at "/workspace/package.json", Unexpected token } in JSON at position 301.',
+                framed="buildpacks"),
+        Wording("yarnpkg/yarn", "c2dda503", "src/reporters/lang/en.js",
+                "error Your lockfile needs to be updated, but yarn was run with `--frozen-lockfile`.",
+                framed="buildpacks"),
+        Wording("yarnpkg/yarn", "c2dda503", "src/reporters/lang/en.js", "error Command failed with exit code 1.",
+                framed="buildpacks"),
+        # yarn berry (2-4): `➤ YN00NN: │ ...`, the codes of packages/yarnpkg-core/sources/MessageName.ts
+        Wording("yarnpkg/berry", "d451336c", "packages/yarnpkg-core/sources/MessageName.ts",
+                "➤ YN0001: │ Error: react@npm:^99.0.0: No candidates found", framed="buildpacks"),
+        Wording("yarnpkg/berry", "d451336c", "packages/yarnpkg-core/sources/MessageName.ts",
+                "➤ YN0009: │ sharp@npm:0.33.4 couldn't be built successfully (exit code 1, logs can be found here: "
+                "/tmp/xfs-1a2b3c4d/build.log)", framed="buildpacks"),
+        Wording("yarnpkg/berry", "d451336c", "packages/yarnpkg-core/sources/MessageName.ts",
+                "➤ YN0028: │ The lockfile would have been modified by this install, which is explicitly forbidden.",
+                framed="buildpacks"),
+        Wording("yarnpkg/berry", "d451336c", "packages/yarnpkg-core/sources/MessageName.ts",
+                "➤ YN0018: │ lodash@npm:4.17.21: The remote archive doesn't match the expected checksum",
+                framed="buildpacks"),
+        Wording("yarnpkg/berry (yarnpkg.com's MessageName reference, yarn 4)", "4.0.2", "-",
+                "➤ YN0082: │ react@npm:^99.0.0: No candidates found", framed="buildpacks"),
+        # pnpm: ` ERR_PNPM_<CODE>  message`, and its reporter on a failed script
+        Wording("pnpm/pnpm", "36e5ae6a", "pnpm11/installing/deps-installer/src/install/index.ts",
+                ' ERR_PNPM_OUTDATED_LOCKFILE  Cannot install with "frozen-lockfile" because pnpm-lock.yaml is not up '
+                'to date with <ROOT>/package.json', framed="buildpacks"),
+        Wording("pnpm/pnpm", "36e5ae6a", "pnpm11/installing/deps-installer/src/install/index.ts",
+                ' ERR_PNPM_NO_LOCKFILE  Cannot install with "frozen-lockfile" because pnpm-lock.yaml is absent',
+                framed="buildpacks"),
+        Wording("pnpm/pnpm", "36e5ae6a", "pnpm11/resolving/npm-resolver/src/index.ts",
+                " ERR_PNPM_NO_MATCHING_VERSION  No matching version found for react@^99.0.0 while fetching it from "
+                "https://registry.npmjs.org/", framed="buildpacks"),
+        Wording("pnpm/pnpm", "36e5ae6a", "pnpm11/core/error/src/index.ts",
+                " ERR_PNPM_FETCH_404  GET https://registry.npmjs.org/@phase%2Finternal: Not Found - 404",
+                framed="buildpacks"),
+        Wording("pnpm/pnpm", "36e5ae6a", "pnpm11/cli/default-reporter/src/reportError.ts",
+                " ELIFECYCLE  Command failed with exit code 1.", framed="buildpacks"),
+        # bun (the Node.js buildpack runs `bun install --frozen-lockfile` when a bun.lock is there)
+        Wording("oven-sh/bun", "bun-v1.1.0", "src/install/install.zig",
+                "error: lockfile had changes, but lockfile is frozen", framed="buildpacks"),
+        Wording("oven-sh/bun", "bun-v1.1.0", "src/install/install.zig",
+                'error: No version matching "^99.0.0" found for specifier "react" (but package exists)',
+                framed="buildpacks"),
+        Wording("oven-sh/bun", "bun-v1.1.0", "src/install/install.zig",
+                'error: package "@phase/internal" not found registry.npmjs.org/@phase%2finternal 404',
+                framed="buildpacks"),
+        Wording("oven-sh/bun", "bun-v1.1.0", "src/cli/run_command.zig",
+                'error: script "build" exited with code 1', framed="buildpacks"),
+        # Go: the compiler and the go command, as the Go buildpack's `go build` prints them
+        # (the compiler's `./main.go:12:5: undefined: handler` is left out: in a Cloud Functions build it is mostly the
+        # Functions Framework buildpack's generated main not finding the function, which the catalogue leaves unknown)
+        Wording("golang/go", "go1.22.0", "src/cmd/compile/internal/types2/resolver.go",
+                './main.go:4:2: "os" imported and not used', framed="buildpacks"),
+        Wording("golang/go", "go1.22.0", "src/cmd/compile/internal/types2/stmt.go",
+                "./main.go:9:2: declared and not used: port", framed="buildpacks"),
+        Wording("golang/go", "go1.19", "src/cmd/compile/internal/types2/stmt.go",
+                "./main.go:9:2: port declared but not used", framed="buildpacks"),
+        Wording("golang/go", "go1.22.0", "src/cmd/compile/internal/syntax/parser.go",
+                "./main.go:15:1: syntax error: non-declaration statement outside function body", framed="buildpacks"),
+        Wording("golang/go", "go1.22.0", "src/cmd/compile/internal/types2/assignments.go",
+                "./handler.go:20:9: cannot use s (variable of type string) as int value in return statement",
+                framed="buildpacks"),
+        Wording("golang/go", "d50cf9d1", "src/cmd/go/internal/modload/import.go",
+                "main.go:6:2: no required module provides package github.com/phase/lib; to add it:",
+                framed="buildpacks"),
+        Wording("golang/go", "d50cf9d1", "src/cmd/go/internal/modload/import.go",
+                "main.go:6:2: missing go.sum entry for module providing package github.com/gin-gonic/gin (imported by "
+                "example.com/app); to add:", framed="buildpacks"),
+        Wording("golang/go", "d50cf9d1", "src/cmd/go/internal/modload/import.go",
+                "main.go:6:2: cannot find module providing package github.com/phase/lib: import lookup disabled by "
+                "-mod=vendor", framed="buildpacks"),
+        Wording("golang/go", "386d8115", "src/cmd/go/internal/modload/init.go",
+                "go: updates to go.mod needed; to update it:", framed="buildpacks"),
+        Wording("golang/go", "386d8115", "src/cmd/go/internal/modload/init.go",
+                "go: go.mod file not found in current directory or any parent directory; see 'go help modules'",
+                framed="buildpacks"),
+        Wording("golang/go", "386d8115", "src/cmd/go/internal/modload/init.go",
+                "go: cannot find main module, but found .git/config in /workspace", framed="buildpacks"),
+        Wording("golang/go", "0ce4f1a5", "src/cmd/go/internal/modload/vendor.go",
+                "go: inconsistent vendoring in /workspace:", framed="buildpacks"),
+        Wording("golang/go", "d5cb3b8c", "src/cmd/go/internal/modload/modfile.go",
+                "go: errors parsing go.mod:", framed="buildpacks"),
+        Wording("golang/go", "go1.22.0", "src/cmd/go/internal/modfetch/coderepo.go",
+                "go: github.com/phase/lib@v1.9.9: invalid version: unknown revision v1.9.9", framed="buildpacks"),
+        Wording("golang/go", "go1.13", "src/cmd/go/internal/modfetch/coderepo.go",
+                "go: github.com/phase/lib@v1.9.9: reading github.com/phase/lib/go.mod at revision v1.9.9: unknown "
+                "revision v1.9.9", framed="buildpacks"),
+        Wording("golang/go", "go1.22.0", "src/cmd/go/internal/modfetch/fetch.go",
+                "verifying github.com/gin-gonic/gin@v1.9.1: checksum mismatch", framed="buildpacks"),
+        # Maven (the model builder, the lifecycle, plugin resolution) and javac's errors as the compiler plugin quotes them
+        Wording("apache/maven", "540897d3", "compat/maven-model-builder/src/main/java/org/apache/maven/model/building/"
+                "DefaultModelBuilder.java",
+                "[FATAL] Non-resolvable parent POM for com.example:app:1.0-SNAPSHOT: Could not find artifact "
+                "org.springframework.boot:spring-boot-starter-parent:pom:9.9.9 in central "
+                "(https://repo.maven.apache.org/maven2) and 'parent.relativePath' points at no local POM @ line 5, "
+                "column 11", framed="buildpacks"),
+        Wording("apache/maven", "540897d3", "compat/maven-model-builder/src/main/java/org/apache/maven/model/building/"
+                "DefaultModelBuilder.java",
+                "[FATAL] Non-parseable POM /workspace/pom.xml: end tag name </dependencies> must match start tag name "
+                "<dependency> from line 40 (position: TEXT seen ...</dependencies>... @44:20)  @ line 44, column 20",
+                framed="buildpacks"),
+        Wording("apache/maven", "540897d3", "impl/maven-core/src/main/java/org/apache/maven/exception/"
+                "DefaultExceptionHandler.java",
+                "[ERROR] The build could not read 1 project -> [Help 1]", framed="buildpacks"),
+        Wording("apache/maven", "540897d3", "impl/maven-core/src/main/java/org/apache/maven/plugin/"
+                "PluginResolutionException.java",
+                "[ERROR] Plugin org.apache.maven.plugins:maven-compiler-plugin:9.9 or one of its dependencies could not "
+                "be resolved: Could not find artifact org.apache.maven.plugins:maven-compiler-plugin:jar:9.9 in "
+                "central (https://repo.maven.apache.org/maven2) -> [Help 1]", framed="buildpacks"),
+        Wording("apache/maven", "540897d3", "impl/maven-core/src/main/java/org/apache/maven/lifecycle/internal/"
+                "DefaultLifecycleStarter.java",
+                "[ERROR] No goals have been specified for this build. You must specify a valid lifecycle phase or a "
+                "goal in the format <plugin-prefix>:<goal> or <plugin-group-id>:<plugin-artifact-id>[:<plugin-version>"
+                "]:<goal>.", framed="buildpacks"),
+        Wording("apache/maven", "540897d3", "impl/maven-core/src/main/java/org/apache/maven/lifecycle/internal/"
+                "DefaultLifecycleExecutionPlanCalculator.java",
+                '[ERROR] Unknown lifecycle phase "pakage". You must specify a valid lifecycle phase or a goal in the '
+                'format <plugin-prefix>:<goal>.', framed="buildpacks"),
+        Wording("apache/maven", "540897d3", "impl/maven-core/src/main/java/org/apache/maven/project/"
+                "DefaultProjectDependenciesResolver.java",
+                "[ERROR] Failed to execute goal on project app: Could not resolve dependencies for project "
+                "com.example:app:jar:1.0-SNAPSHOT: Could not find artifact com.example:phase-lib:jar:9.9 in central "
+                "(https://repo.maven.apache.org/maven2)", framed="buildpacks"),
+        Wording("apache/maven-compiler-plugin (plexus-compiler's javac messages)", "3.11.0", "-",
+                "[ERROR] /workspace/src/main/java/com/example/App.java:[12,8] cannot find symbol",
+                framed="buildpacks"),
+        # Gradle (its failure report's lines, quoted alone as App Engine and Cloud Functions do) and javac, kotlinc
+        Wording("gradle/gradle", "45c4ab7c", "subprojects/core/src/main/groovy/org/gradle/api/artifacts/"
+                "ResolveException.java",
+                "Could not resolve all dependencies for configuration ':compile'.", framed="buildpacks"),
+        Wording("gradle/gradle", "v7.6.0", "subprojects/dependency-management/src/main/java/org/gradle/api/internal/"
+                "artifacts/ivyservice/DefaultLenientConfiguration.java",
+                "> Could not resolve all files for configuration ':compileClasspath'.", framed="buildpacks"),
+        Wording("gradle/gradle", "v7.6.0", "subprojects/plugin-use/src/main/java/org/gradle/plugin/use/internal/"
+                "DefaultPluginRequestApplicator.java",
+                "Plugin [id: 'org.springframework.boot', version: '9.9.9'] was not found in any of the following "
+                "sources:", framed="buildpacks"),
+        Wording("gradle/gradle", "v7.6.0", "subprojects/core/src/main/java/org/gradle/groovy/scripts/internal/"
+                "DefaultScriptRunnerFactory.java",
+                "A problem occurred evaluating root project 'app'.", framed="buildpacks"),
+        Wording("gradle/gradle", "v7.6.0", "subprojects/core/src/main/java/org/gradle/configuration/project/"
+                "LifecycleProjectEvaluator.java",
+                "A problem occurred configuring root project 'app'.", framed="buildpacks"),
+        Wording("gradle/gradle", "v7.6.0", "subprojects/language-java/src/main/java/org/gradle/api/internal/tasks/"
+                "compile/CompilationFailedException.java",
+                "> Compilation failed; see the compiler error output for details.", framed="buildpacks"),
+        Wording("gradle/gradle", "v7.6.0", "subprojects/core/src/main/java/org/gradle/internal/buildevents/"
+                "BuildExceptionReporter.java",
+                "FAILURE: Build completed with 2 failures.", framed="buildpacks"),
+        Wording("gradle/gradle", "v7.6.0", "subprojects/core/src/main/java/org/gradle/internal/buildevents/"
+                "BuildExceptionReporter.java",
+                "Execution failed for task ':compileJava'.", framed="buildpacks"),
+        Wording("openjdk/jdk (javac)", "jdk-17+35", "src/jdk.compiler/share/classes/com/sun/tools/javac/util/"
+                "BasicDiagnosticFormatter.java",
+                "/workspace/src/main/java/com/example/App.java:12: error: cannot find symbol", framed="buildpacks"),
+        Wording("JetBrains/kotlin (kotlinc before 1.9)", "v1.8.22", "-",
+                "e: /workspace/src/main/kotlin/com/example/App.kt: (12, 5): Unresolved reference: handler",
+                framed="buildpacks"),
+        Wording("JetBrains/kotlin (kotlinc 1.9 on)", "v2.0.0", "-",
+                "e: file:///workspace/src/main/kotlin/com/example/App.kt:12:5 Unresolved reference 'handler'.",
+                framed="buildpacks"),
+        # .NET: NuGet, the C# and F# compilers, MSBuild (coded errors, as dotnet publish prints them)
+        Wording("NuGet/NuGet.Client", "fac35579", "src/NuGet.Core/NuGet.Commands/Strings.resx",
+                "/workspace/app.csproj : error NU1101: Unable to find package Phase.Internal. No packages exist with "
+                "this id in source(s): nuget.org", framed="buildpacks"),
+        Wording("NuGet/NuGet.Client", "fac35579", "src/NuGet.Core/NuGet.Commands/Strings.resx",
+                "/workspace/app.csproj : error NU1102: Unable to find package Newtonsoft.Json with version (>= 99.0.0)",
+                framed="buildpacks"),
+        Wording("NuGet/NuGet.Client", "fac35579", "src/NuGet.Core/NuGet.Commands/Strings.resx",
+                "/workspace/app.csproj : error NU1605: Warning As Error: Detected package downgrade: "
+                "Microsoft.Extensions.Logging from 8.0.0 to 6.0.0. Reference the package directly from the project "
+                "to select a different version.", framed="buildpacks"),
+        Wording("NuGet/NuGet.Client", "fac35579", "src/NuGet.Core/NuGet.Commands/Strings.resx",
+                "/workspace/app.csproj : error NU1202: Package Phase.Tools 1.0.0 is not compatible with net8.0 "
+                "(.NETCoreApp,Version=v8.0).", framed="buildpacks"),
+        Wording("NuGet/NuGet.Client", "fac35579", "src/NuGet.Core/NuGet.Protocol/Strings.resx",
+                "/workspace/app.csproj : error NU1301: Unable to load the service index for source "
+                "https://pkgs.dev.azure.com/phase/_packaging/feed/nuget/v3/index.json.", framed="buildpacks"),
+        Wording("dotnet/roslyn", "v4.8.0", "src/Compilers/CSharp/Portable/CSharpResources.resx",
+                "/workspace/Program.cs(12,5): error CS0246: The type or namespace name 'Phase' could not be found (are "
+                "you missing a using directive or an assembly reference?) [/workspace/app.csproj]",
+                framed="buildpacks"),
+        Wording("dotnet/roslyn", "v4.8.0", "src/Compilers/CSharp/Portable/CSharpResources.resx",
+                "/workspace/Program.cs(8,34): error CS1002: ; expected [/workspace/app.csproj]", framed="buildpacks"),
+        Wording("dotnet/fsharp", "v12.8.0", "src/Compiler/FSComp.txt",
+                "/workspace/Program.fs(3,5): error FS0039: The value or constructor 'handler' is not defined. "
+                "[/workspace/app.fsproj]", framed="buildpacks"),
+        Wording("dotnet/msbuild", "v17.8.3", "src/MSBuild/Resources/Strings.resx",
+                "MSBUILD : error MSB1003: Specify a project or solution file. The current working directory does not "
+                "contain a project or solution file.", framed="buildpacks"),
+        # bundler (rubygems/rubygems) and RubyGems' native extension builder
+        Wording("rubygems/rubygems", "69ec4a3a", "bundler/lib/bundler/shared_helpers.rb", "Could not locate Gemfile",
+                framed="buildpacks"),
+        Wording("rubygems/rubygems", "69ec4a3a", "bundler/lib/bundler/resolver.rb",
+                "Could not find gem 'rails (~> 9.0)' in rubygems repository https://rubygems.org/ or installed "
+                "locally.", framed="buildpacks"),
+        Wording("rubygems/rubygems", "69ec4a3a", "bundler/lib/bundler/definition.rb",
+                "The gemspecs for path gems changed, but the lockfile can't be updated because frozen mode is set",
+                framed="buildpacks"),
+        Wording("rubygems/rubygems", "69ec4a3a", "bundler/lib/bundler/definition.rb",
+                "Frozen mode is set, but there's no lockfile", framed="buildpacks"),
+        Wording("rubygems/rubygems", "bundler-v1.17.3", "lib/bundler/definition.rb",
+                "You are trying to install in deployment mode after changing", framed="buildpacks"),
+        Wording("rubygems/rubygems", "69ec4a3a", "lib/rubygems/ext/builder.rb",
+                "ERROR: Failed to build gem native extension.", framed="buildpacks"),
+        Wording("rubygems/rubygems", "69ec4a3a", "bundler/lib/bundler/lockfile_parser.rb",
+                "Your lockfile is unreadable. Run `rm /workspace/Gemfile.lock` and then `bundle install` to generate a "
+                "new lockfile.", framed="buildpacks"),
+        Wording("rubygems/rubygems", "69ec4a3a", "bundler/lib/bundler/fetcher/downloader.rb",
+                "Could not reach host rubygems.org. Check your network connection and try again.",
+                framed="buildpacks"),
+        Wording("rubygems/rubygems", "69ec4a3a", "bundler/lib/bundler/installer/gem_installer.rb",
+                "An error occurred while installing pg (1.5.6), and Bundler cannot continue.", framed="buildpacks"),
+        # composer (composer/composer)
+        Wording("composer/composer", "eba7baa5", "src/Composer/DependencyResolver/Problem.php",
+                "  - Root composer.json requires phase/internal ^1.0, it could not be found in any version, there may "
+                "be a typo in the package name.", framed="buildpacks"),
+        Wording("composer/composer", "eba7baa5", "src/Composer/DependencyResolver/Problem.php",
+                "  - Root composer.json requires laravel/framework ^99.0, found laravel/framework[v10.0.0, ..., "
+                "v11.9.2] but it does not match the constraint.", framed="buildpacks"),
+        Wording("composer/composer", "eba7baa5", "src/Composer/Package/Locker.php",
+                '- Required package "monolog/monolog" is not present in the lock file.', framed="buildpacks"),
+        Wording("composer/composer", "eba7baa5", "src/Composer/EventDispatcher/EventDispatcher.php",
+                "Script @php artisan package:discover --ansi handling the post-autoload-dump event returned with error "
+                "code 1", framed="buildpacks"),
+        Wording("composer/composer", "eba7baa5", "src/Composer/Json/JsonFile.php",
+                '"./composer.json" does not contain valid JSON', framed="buildpacks"),
+        Wording("composer/composer", "eba7baa5", "src/Composer/Installer.php",
+                "Your lock file does not contain a compatible set of packages. Please run composer update.",
+                framed="buildpacks"),
+        # Dart's pub and its compiler (the Dart buildpack)
+        # (pub's `Because app depends on http >=99.0.0 which doesn't match any versions, version solving failed.` is
+        # left out: it is poetry's wording too, which pip-install-failed names)
+        Wording("dart-lang/pub", "ec276d10", "lib/src/source/hosted.dart",
+                "Could not find package phase_internal at https://pub.dev.", framed="buildpacks"),
+        Wording("dart-lang/pub", "ec276d10", "lib/src/pubspec.dart",
+                'Could not find a file named "pubspec.yaml" in "/workspace".', framed="buildpacks"),
+        Wording("dart-lang/sdk (the front end's messages)", "3.4.0", "pkg/front_end/messages.yaml",
+                "lib/main.dart:12:5: Error: Undefined name 'handler'.", framed="buildpacks"),
     ],
 }
 
+
+# Cloud Functions' deploy quoting its build's failure, and the step of the build `gcloud run deploy --source` runs
+GCF_BUILD_FAILED = "ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed: "
+BUILDPACK_STEP = 'Step #0 - "Buildpack": '
+
+
+def build_framings(w: Wording) -> list[tuple[str, int, str]]:
+    """framed="buildpacks": a tool's error inside a buildpacks build (below a lifecycle phase, alone and in the pack
+    step of a source deploy) and as Cloud Functions quotes it on its own line (a managed build has no fallback, so
+    there only the pattern can name it); framed="dockerfile": the same words in a Dockerfile build's RUN step
+    (classic and BuildKit), where they are no buildpacks failure (near misses only)."""
+    if w.framed == "buildpacks":
+        return [("===> BUILDING\n" + w.message + "\n", 2, w.message),
+                (BUILDPACK_STEP + "===> BUILDING\n" + BUILDPACK_STEP + w.message + "\n", 2, BUILDPACK_STEP + w.message),
+                (GCF_BUILD_FAILED + w.message + "\n", 1, GCF_BUILD_FAILED + w.message)]
+    return [("Step 5/9 : RUN npm ci && go build ./... && mvn -B package\n" + w.message + "\n", 2, w.message),
+            ("#9 [5/9] RUN npm ci\n#9 1.234 " + w.message + "\n", 2, "#9 1.234 " + w.message)]
+
 # Wordings that look like a signature's but state something else: they must not give that signature.
 NEAR_MISSES: list[tuple[str, Wording]] = [
+    # the app's tools' warnings and progress inside a buildpacks build, and their errors in a Dockerfile build, are
+    # no buildpacks failure
+    ("buildpacks-build-failed", Wording("npm/cli", "v6.14.18", "lib/install/deps.js",
+     "npm WARN deprecated request@2.88.2: request has been deprecated, see https://github.com/request/request/issues/3142",
+     framed="buildpacks")),
+    ("buildpacks-build-failed", Wording("yarnpkg/yarn", "c2dda503", "src/reporters/lang/en.js",
+     "warning react-scripts > eslint@7.32.0: This version is no longer supported.", framed="buildpacks")),
+    ("buildpacks-build-failed", Wording("yarnpkg/berry", "d451336c", "packages/yarnpkg-core/sources/MessageName.ts",
+     "➤ YN0002: │ app@workspace:. doesn't provide react (p1a2b3), requested by react-dom", framed="buildpacks")),
+    ("buildpacks-build-failed", Wording("yarnpkg/berry", "d451336c", "packages/yarnpkg-core/sources/MessageName.ts",
+     "➤ YN0060: │ react is listed by your project with version 18.2.0, which doesn't satisfy what react-dom requests "
+     "(^17.0.0).", framed="buildpacks")),
+    ("buildpacks-build-failed", Wording("golang/go", "go1.22.0", "src/cmd/go/internal/modfetch/fetch.go",
+     "go: downloading github.com/gin-gonic/gin v1.9.1", framed="buildpacks")),
+    ("buildpacks-build-failed", Wording("golang/go", "d50cf9d1", "src/cmd/go/internal/modload/import.go",
+     "go: finding module for package github.com/phase/lib", framed="buildpacks")),
+    # go vet's (and linters') `file.go:L:C:` lines are not the compiler refusing the build
+    ("buildpacks-build-failed", Wording("golang/go", "go1.22.0", "src/cmd/vendor/golang.org/x/tools/go/analysis/"
+     "passes/printf/printf.go",
+     "./main.go:14:2: fmt.Printf format %d has arg port of wrong type string", framed="buildpacks")),
+    ("buildpacks-build-failed", Wording("apache/maven-compiler-plugin", "3.11.0", "-",
+     "[WARNING] /workspace/src/main/java/com/example/App.java:[3,8] Some input files use unchecked or unsafe "
+     "operations.", framed="buildpacks")),
+    ("buildpacks-build-failed", Wording("JetBrains/kotlin (kotlinc 1.9 on)", "v2.0.0", "-",
+     "w: file:///workspace/src/main/kotlin/com/example/App.kt:12:5 Parameter 'request' is never used.",
+     framed="buildpacks")),
+    ("buildpacks-build-failed", Wording("NuGet/NuGet.Client", "fac35579", "src/NuGet.Core/NuGet.Commands/Strings.resx",
+     "/workspace/app.csproj : warning NU1603: Phase.Tools 1.0.0 depends on Newtonsoft.Json (>= 13.0.0) but "
+     "Newtonsoft.Json 13.0.0 was not found. An approximate best match of Newtonsoft.Json 13.0.1 was resolved.",
+     framed="buildpacks")),
+    ("buildpacks-build-failed", Wording("dotnet/roslyn", "v4.8.0", "src/Compilers/CSharp/Portable/CSharpResources.resx",
+     "/workspace/Program.cs(12,5): warning CS8618: Non-nullable property 'Name' must contain a non-null value when "
+     "exiting constructor. [/workspace/app.csproj]", framed="buildpacks")),
+    ("buildpacks-build-failed", Wording("composer/composer", "eba7baa5", "src/Composer/Installer.php",
+     "Warning: The lock file is not up to date with the latest changes in composer.json. You may be getting outdated "
+     "dependencies. It is recommended that you run `composer update` or `composer update <package name>`.",
+     framed="buildpacks")),
+    ("buildpacks-build-failed", Wording("pnpm/pnpm", "36e5ae6a", "pnpm11/cli/default-reporter/src/reportError.ts",
+     " WARN  deprecated request@2.88.2: request has been deprecated", framed="buildpacks")),
+    # the same tools failing in a Dockerfile's RUN step: the catalogue knows no buildpacks failure there
+    ("buildpacks-build-failed", Wording("npm/cli", "780afc50", "lib/commands/ci.js",
+     "npm error `npm ci` can only install packages when your package.json and package-lock.json or "
+     "npm-shrinkwrap.json are in sync. Please update your lock file with `npm install` before continuing.",
+     framed="dockerfile")),
+    ("buildpacks-build-failed", Wording("golang/go", "go1.22.0", "src/cmd/compile/internal/types2/stmt.go",
+     "./main.go:9:2: declared and not used: port", framed="dockerfile")),
+    ("buildpacks-build-failed", Wording("golang/go", "386d8115", "src/cmd/go/internal/modload/init.go",
+     "go: updates to go.mod needed; to update it:", framed="dockerfile")),
+    ("buildpacks-build-failed", Wording("yarnpkg/yarn", "c2dda503", "src/reporters/lang/en.js",
+     'error Couldn\'t find package "@phase/internal@^1.0.0" required by "app@1.0.0" on the "npm" registry.',
+     framed="dockerfile")),
+    ("buildpacks-build-failed", Wording("NuGet/NuGet.Client", "fac35579", "src/NuGet.Core/NuGet.Commands/Strings.resx",
+     "/workspace/app.csproj : error NU1101: Unable to find package Phase.Internal. No packages exist with this id in "
+     "source(s): nuget.org", framed="dockerfile")),
+    ("buildpacks-build-failed", Wording("apache/maven", "540897d3", "compat/maven-model-builder/src/main/java/org/"
+     "apache/maven/model/building/DefaultModelBuilder.java",
+     "[FATAL] Non-resolvable parent POM for com.example:app:1.0-SNAPSHOT: Could not find artifact "
+     "org.springframework.boot:spring-boot-starter-parent:pom:9.9.9 in central (https://repo.maven.apache.org/maven2)",
+     framed="dockerfile")),
     # a refused PULL (a base image, a step's image) is not a refused push
     ("push-permission-denied", Wording(MOBY, "b985e231", "distribution/errors.go",
      "pull access denied for phase-base, repository does not exist or may require 'docker login': denied: "
@@ -1222,6 +1620,8 @@ NEAR_MISSES: list[tuple[str, Wording]] = [
 
 def framings(w: Wording) -> list[tuple[str, int, str]]:
     """(log, line of the message, the message's line as given) for the message alone and framed."""
+    if w.framed in ("buildpacks", "dockerfile"):   # a tool's words that name a cause only inside some builds
+        return build_framings(w)
     out = [(w.message + "\n", 1, w.message)]
     if w.framed == "step":
         out.append((STEP + w.message + "\n", 1, STEP + w.message))

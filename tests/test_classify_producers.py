@@ -7,8 +7,12 @@ go-containerregistry (crane, gcrane), ko, Jib, containers/image (podman, buildah
 distribution's error codes, Bazel's rules_docker (and google/containerregistry's Python pushers) and rules_oci,
 and Artifact Registry's and Container Registry's answers as clients quote them; for the buildpacks ids also
 Heroku's classic buildpacks (python, nodejs, go, ruby, php, jvm-common), Paketo's packit and libpak, and Cloud
-Foundry's libbuildpack with its nodejs and python buildpacks), across the versions Cloud Build and its users have
-run, with realistic values filled into the format verbs.
+Foundry's libbuildpack with its nodejs and python buildpacks; for an app's own build failing inside a buildpacks or
+managed build, npm, yarn (classic and berry), pnpm, bun, Go's compiler and go command, Maven and its compiler plugin,
+Gradle, javac, kotlinc, NuGet, Roslyn, F#, MSBuild, bundler and RubyGems, composer, Dart's pub and front end, and App
+Hosting's buildpack errors; for a failed Python install, uv, poetry (quoting pypa/build), pipenv, pip-tools, conda
+and its libmamba solver, mamba, setuptools and distutils, and the Python buildpack's pip, uv and poetry wrappers),
+across the versions Cloud Build and its users have run, with realistic values filled into the format verbs.
 
 Each row cites the producer, the commit or tag where the wording appears (a short hash is that repository's
 commit that introduced or last held it) and the source path. Each message is classified alone and as a Cloud
@@ -472,6 +476,254 @@ WORDINGS: dict[str, list[Wording]] = {
         Wording(BP, "21f28de8", "pkg/python/python.go",
                 'found incompatible dependencies: "pandas 2.2.0 has requirement numpy>=1.26.0, but you have '
                 'numpy 1.24.0."'),
+        # --- the producer sweep of Python installs (2018-2026): pip's gaps, uv, poetry, pipenv, pip-tools,
+        # conda and mamba, setuptools (easy_install, distutils), and Google's Python buildpack's wrappers ---
+        # pip: a package that needs another Python (9, then 19.2 on)
+        Wording(PIP, "9.0.3", "pip/utils/packaging.py",
+                "pandas requires Python '>=3.9' but the running Python is 3.8.10"),
+        Wording(PIP, "20.2.4", "src/pip/_internal/resolution/legacy/resolver.py",
+                "ERROR: Package 'pandas' requires a different Python: 3.8.10 not in '>=3.9'"),
+        Wording(PIP, "26.0", "src/pip/_internal/resolution/resolvelib/factory.py",
+                "ERROR: Could not find a final version that satisfies the requirement pandas==3.0.0rc1 (from "
+                "versions: 2.2.2, 2.2.3)"),
+        # ... a wheel for another platform, a requirement given twice (before 20.3), a directory with no project
+        Wording(PIP, "20.2.4", "src/pip/_internal/req/req_set.py",
+                "ERROR: numpy-2.0.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl is not a supported "
+                "wheel on this platform."),
+        Wording(PIP, "20.2.4", "src/pip/_internal/req/req_set.py",
+                "ERROR: Double requirement given: flask==2.0.0 (from -r requirements.txt (line 5)) (already in "
+                "flask==1.1.2 (from -r requirements.txt (line 1)), name='flask')"),
+        Wording(PIP, "21.3.1", "src/pip/_internal/req/constructors.py",
+                "ERROR: Directory '.' is not installable. Neither 'setup.py' nor 'pyproject.toml' found."),
+        Wording(PIP, "9.0.3", "pip/req/req_install.py",
+                "Directory '.' is not installable. File 'setup.py' not found."),
+        Wording(PIP, "21.3.1", "src/pip/_internal/commands/install.py",
+                "ERROR: Can not perform a '--user' install. User site-packages are not visible in this virtualenv."),
+        Wording(PIP, "21.3.1", "src/pip/_internal/exceptions.py",
+                "ERROR: In --require-hashes mode, all requirements must have their versions pinned with ==. These "
+                "do not:"),
+        # ... a package it may not uninstall to replace it (10 on; 24.1 on as a diagnostic)
+        Wording(PIP, "10.0.1", "src/pip/_internal/req/req_uninstall.py",
+                "Cannot uninstall 'PyYAML'. It is a distutils installed project and thus we cannot accurately "
+                "determine which files belong to it which would lead to only a partial uninstall."),
+        Wording(PIP, "21.3.1", "src/pip/_internal/req/req_uninstall.py",
+                "ERROR: Cannot uninstall blinker 1.4, RECORD file not found. Hint: The package was installed by "
+                "debian."),
+        Wording(PIP, "24.2", "src/pip/_internal/exceptions.py", "× Cannot uninstall blinker 1.4"),
+        Wording(PIP, "24.2", "src/pip/_internal/exceptions.py",
+                "╰─> The package's contents are unknown: no RECORD file was found for blinker."),
+        # ... its later build verdicts (24.1-25.2, 25.3 on) and codes; the phases it names in `× ... did not run`
+        Wording(PIP, "24.2", "src/pip/_internal/commands/install.py",
+                "ERROR: Failed to build installable wheels for some pyproject.toml based projects (psycopg2)"),
+        Wording(PIP, "25.3", "src/pip/_internal/exceptions.py",
+                "ERROR: Failed to build 'psycopg2' when getting requirements to build wheel"),
+        Wording(PIP, "25.2", "src/pip/_internal/exceptions.py", "error: failed-wheel-build-for-install"),
+        Wording(PIP, "26.0", "src/pip/_internal/exceptions.py", "error: failed-build-dependency-install"),
+        Wording(PIP, "22.3.1", "src/pip/_internal/exceptions.py", "error: missing-pyproject-build-system-requires"),
+        Wording(PIP, "22.3.1", "src/pip/_internal/operations/install/legacy.py",
+                "× Running setup.py install for psycopg2 did not run successfully."),
+        Wording(PIP, "22.3.1", "src/pip/_internal/operations/build/metadata_editable.py",
+                "× Preparing editable metadata (pyproject.toml) did not run successfully."),
+        Wording(PIP, "22.3.1", "src/pip/_internal/build_env.py",
+                "× pip subprocess to install backend dependencies did not run successfully."),
+        # ... and the network: a download cut short (25.1 on), the 26.2 diagnostics, a traceback's last line before
+        Wording(PIP, "25.1", "src/pip/_internal/exceptions.py",
+                "× Download failed after 6 attempts because not enough bytes were received (12.3 MB/45.6 MB)"),
+        Wording(PIP, "26.2", "src/pip/_internal/exceptions.py", "× Unable to fetch https://pypi.org/simple/flask/"),
+        Wording(PIP, "26.2", "src/pip/_internal/exceptions.py",
+                "× Failed to establish a secure connection to pypi.org while fetching https://pypi.org/simple/flask/"),
+        Wording(PIP, "26.2", "src/pip/_internal/exceptions.py",
+                "× Failed to connect to pypi.org while fetching https://pypi.org/simple/flask/"),
+        Wording(PIP, "21.3.1", "src/pip/_vendor/urllib3/exceptions.py",
+                "pip._vendor.urllib3.exceptions.ReadTimeoutError: HTTPSConnectionPool(host='files.pythonhosted.org', "
+                "port=443): Read timed out."),
+        # uv: the resolver (0.1 on; a lock's split, 0.5 on; a named context, 0.3 on), the report's verdict
+        Wording("astral-sh/uv", "0.5.0", "crates/uv-resolver/src/error.rs",
+                "  × No solution found when resolving dependencies for split (python_full_version >= '3.12'):"),
+        Wording("astral-sh/uv", "0.3.0", "crates/uv/src/commands/pip/operations.rs",
+                "  × No solution found when resolving `--with` dependencies:"),
+        Wording("astral-sh/uv", "0.8.0", "crates/uv-resolver/src/pubgrub/report.rs",
+                "  ╰─▶ Because nba-internal was not found in the package registry and you require nba-internal, we "
+                "can conclude that your requirements are unsatisfiable."),
+        Wording("astral-sh/uv", "0.8.2", "crates/uv/src/commands/diagnostics.rs",
+                "  × Failed to resolve dependencies for `app` (v0.1.0)"),
+        # ... a distribution it could not download or build: 0.1 (`error:`, `Caused by:`), 0.2-0.4 (backticks), 0.5 on
+        # (miette's tree, the build backend's hook named)
+        Wording("astral-sh/uv", "0.1.24", "crates/uv-resolver/src/error.rs",
+                "error: Failed to download and build: psycopg2==2.9.9"),
+        Wording("astral-sh/uv", "0.1.24", "crates/uv-distribution/src/error.rs",
+                "  Caused by: Failed to build: psycopg2==2.9.9"),
+        Wording("astral-sh/uv", "0.1.24", "crates/uv-build/src/lib.rs",
+                "  Caused by: Build backend failed to determine metadata through `prepare_metadata_for_build_wheel` "
+                "with exit status: 1"),
+        Wording("astral-sh/uv", "0.2.37", "crates/uv-requirements/src/lookahead.rs",
+                "error: Failed to download and build: `psycopg2==2.9.9`"),
+        Wording("astral-sh/uv", "0.2.37", "crates/uv-build/src/lib.rs",
+                "  Caused by: Build backend failed to determine extra requires with `build_wheel()` with exit code: 1"),
+        Wording("astral-sh/uv", "0.4.0", "crates/uv/src/commands/pip/operations.rs", "error: Failed to prepare distributions"),
+        Wording("astral-sh/uv", "0.4.0", "crates/uv-installer/src/preparer.rs",
+                "  Caused by: Failed to fetch wheel: psycopg2==2.9.9"),
+        Wording("astral-sh/uv", "0.4.30", "crates/uv-build-frontend/src/lib.rs",
+                "  Caused by: Build backend failed to build wheel through `build_wheel` (exit status: 1)"),
+        Wording("astral-sh/uv", "0.6.0", "crates/uv-distribution-types/src/dist_error.rs",
+                "  × Failed to build `psycopg2==2.9.9`"),
+        Wording("astral-sh/uv", "0.6.0", "crates/uv-distribution-types/src/dist_error.rs",
+                "  × Failed to download and build `psycopg2==2.9.9`"),
+        Wording("astral-sh/uv", "0.6.0", "crates/uv-build-frontend/src/error.rs",
+                "  ├─▶ The build backend returned an error"),
+        Wording("astral-sh/uv", "0.6.0", "crates/uv-build-frontend/src/lib.rs",
+                "  ╰─▶ Call to `setuptools.build_meta:__legacy__.build_wheel` failed (exit status: 1)"),
+        Wording("astral-sh/uv", "0.6.0", "crates/uv-distribution-types/src/dist_error.rs",
+                "  × Failed to download `numpy==2.0.0`"),
+        Wording("astral-sh/uv", "0.6.0", "crates/uv-distribution/src/error.rs",
+                "  ╰─▶ Hash mismatch for `numpy==2.0.0`"),
+        Wording("astral-sh/uv", "0.1.37", "crates/uv-distribution/src/error.rs",
+                "error: Hash-checking is enabled, but no hashes were provided for: `numpy==2.0.0`"),
+        # ... the network (0.1.14 on; retries counted, 0.7.14 on)
+        Wording("astral-sh/uv", "0.5.0", "crates/uv-client/src/error.rs",
+                "error: Failed to fetch: `https://pypi.org/simple/flask/`"),
+        Wording("astral-sh/uv", "0.5.0", "crates/uv-client/src/error.rs",
+                "  ├─▶ Failed to fetch: `https://files.pythonhosted.org/packages/4f/ab/numpy-2.0.0-cp312-cp312-"
+                "manylinux_2_17_x86_64.manylinux2014_x86_64.whl`"),
+        Wording("astral-sh/uv", "0.7.14", "crates/uv-client/src/error.rs",
+                "  ├─▶ Request failed after 3 retries"),
+        Wording("astral-sh/uv", "0.1.14", "crates/uv-client/src/error.rs",
+                "  Caused by: Could not connect, are you offline?"),
+        Wording("astral-sh/uv", "0.1.24", "crates/uv-client/src/registry_client.rs",
+                "  Caused by: Failed to download distribution due to network timeout. Try increasing UV_HTTP_TIMEOUT "
+                "(current value: 30s)."),
+        # ... the environment it would install into (0.1, 0.2-0.4.7, 0.4.8 on), an externally managed interpreter
+        Wording("astral-sh/uv", "0.1.24", "crates/uv-interpreter/src/lib.rs",
+                "error: Failed to locate a virtualenv or Conda environment (checked: `VIRTUAL_ENV`, `CONDA_PREFIX`, "
+                "and `.venv`). Run `uv venv` to create a virtualenv."),
+        Wording("astral-sh/uv", "0.3.0", "crates/uv-python/src/environment.rs", "error: No virtual environment found"),
+        Wording("astral-sh/uv", "0.4.8", "crates/uv-python/src/environment.rs",
+                "error: No virtual environment found; run `uv venv` to create an environment, or pass `--system` to "
+                "install into a non-virtual environment"),
+        Wording("astral-sh/uv", "0.1.24", "crates/uv/src/commands/pip_install.rs",
+                "error: The interpreter at /usr is externally managed, and indicates the following:"),
+        # ... the lockfile a locked or frozen sync needs (0.2.24 on), a requirements file missing or unparsable
+        Wording("astral-sh/uv", "0.3.0", "crates/uv/src/commands/project/mod.rs",
+                "error: The lockfile at `uv.lock` needs to be updated, but `--locked` was provided. To update the "
+                "lockfile, run `uv lock`."),
+        Wording("astral-sh/uv", "0.3.0", "crates/uv/src/commands/project/mod.rs",
+                "error: Unable to find lockfile at `uv.lock`. To create a lockfile, run `uv lock` or `uv sync`."),
+        Wording("astral-sh/uv", "0.10.0", "crates/uv/src/commands/project/mod.rs",
+                "error: Unable to find lockfile at `uv.lock`, but `--frozen` was provided. To create a lockfile, run "
+                "`uv lock` or `uv sync` without the flag."),
+        Wording("astral-sh/uv", "0.2.8", "crates/uv/src/commands/project/mod.rs",
+                "error: The current Python version (3.11.9) is not compatible with the locked Python requirement: "
+                "`>=3.12`"),
+        Wording("astral-sh/uv", "0.3.0", "crates/uv-requirements/src/specification.rs",
+                "error: File not found: `requirements.txt`"),
+        Wording("astral-sh/uv", "0.4.0", "crates/requirements-txt/src/lib.rs",
+                "error: Couldn't parse requirement in `requirements.txt` at position 0"),
+        # poetry: the solver (0.12 on; its chains end on `..., version solving failed.`), the project's Python range
+        Wording("python-poetry/poetry", "1.8.0", "src/poetry/mixology/failure.py",
+                " and app depends on nba-internal (^9.9), version solving failed."),
+        Wording("python-poetry/poetry", "1.8.0", "src/poetry/puzzle/solver.py",
+                "The current project's supported Python range (>=3.8,<4.0) is not compatible with some of the "
+                "required packages Python requirement:"),
+        Wording("python-poetry/poetry", "1.1.0", "poetry/installation/chooser.py",
+                "Unable to find installation candidates for torch (2.0.0+cpu)"),
+        # ... a package that would not build (1.0-1.3 through pip, 1.4-1.8 ChefBuildError quoting pypa/build, 2.0 on)
+        Wording("python-poetry/poetry", "1.1.0", "poetry/utils/env.py",
+                "Command ['/root/.cache/pypoetry/virtualenvs/app-py3.8/bin/pip', 'install', '--no-deps', "
+                "'psycopg2==2.8.6'] errored with the following return code 1, and output: "),
+        Wording("python-poetry/poetry", "1.4.0", "src/poetry/installation/chef.py", "  ChefBuildError"),
+        Wording("python-poetry/poetry (quoting pypa/build)", "0.10.0", "src/build/__init__.py",
+                "  Backend subprocess exited when trying to invoke build_wheel"),
+        Wording("python-poetry/poetry", "2.0.0", "src/poetry/utils/isolated_build.py",
+                "PEP517 build of a dependency failed"),
+        Wording("python-poetry/poetry", "1.5.0", "src/poetry/installation/executor.py",
+                "Cannot resolve build-system.requires for psycopg2."),
+        Wording("python-poetry/poetry", "1.7.0", "src/poetry/installation/executor.py",
+                "Cannot install build-system.requires for psycopg2."),
+        Wording("python-poetry/poetry", "1.7.0", "src/poetry/installation/executor.py", "Cannot install psycopg2."),
+        # ... a lock file out of step with pyproject.toml (install 1.8 on; check and lock --check 1.2 on)
+        Wording("python-poetry/poetry", "1.8.0", "src/poetry/installation/installer.py",
+                "pyproject.toml changed significantly since poetry.lock was last generated. Run `poetry lock "
+                "[--no-update]` to fix the lock file."),
+        Wording("python-poetry/poetry", "1.7.0", "src/poetry/console/commands/lock.py",
+                "Error: poetry.lock is not consistent with pyproject.toml. Run `poetry lock [--no-update]` to fix it."),
+        # pipenv: an install that failed (2018-2026), a lock it could not resolve, a lock out of date for --deploy
+        Wording("pypa/pipenv", "v2022.1.8", "pipenv/exceptions.py", "ERROR: Couldn't install package: psycopg2"),
+        Wording("pypa/pipenv", "v2025.1.3", "pipenv/exceptions.py", "ERROR: Couldn't install package(s): psycopg2"),
+        Wording("pypa/pipenv", "v2018.11.26", "pipenv/core.py", "✘ Installation Failed"),
+        Wording("pypa/pipenv", "v2022.1.8", "pipenv/exceptions.py",
+                "[pipenv.exceptions.ResolutionFailure]: Warning: Your dependencies could not be resolved. You likely "
+                "have a mismatch in your sub-dependencies."),
+        Wording("pypa/pipenv", "v2025.1.3", "pipenv/utils/resolver.py", "✘ Locking Failed!"),
+        Wording("pypa/pipenv", "v2020.11.15", "pipenv/exceptions.py",
+                "The operation failed... A dependency conflict was detected and could not be resolved."),
+        Wording("pypa/pipenv", "v2023.10.3", "pipenv/routines/install.py",
+                "Your Pipfile.lock (a1b2c3) is out of date.  Expected: (d4e5f6)."),
+        Wording("pypa/pipenv", "v2022.1.8", "pipenv/exceptions.py", "ERROR:: Aborting deploy"),
+        # pip-tools (pip-compile, pip-sync): no version, incompatible pins (4.0 on), conflicting requirements
+        Wording("jazzband/pip-tools", "6.0.0", "piptools/exceptions.py",
+                "Could not find a version that matches nba-internal==9.9.9 (from -r requirements.in (line 3))"),
+        Wording("jazzband/pip-tools", "6.0.0", "piptools/exceptions.py",
+                "There are incompatible versions in the resolved dependencies:"),
+        Wording("jazzband/pip-tools", "6.0.0", "piptools/exceptions.py",
+                "Incompatible requirements found: flask==2.0.0 (from -r requirements.txt (line 1)) and flask==1.1.2 "
+                "(from -r requirements.txt (line 4))"),
+        # conda (4.3-26) and mamba/micromamba (0.7 on): a package no channel has, specs that conflict, an env's pip
+        Wording("conda/conda", "4.8.3", "conda/exceptions.py",
+                "PackagesNotFoundError: The following packages are not available from current channels:"),
+        Wording("conda/conda", "4.8.3", "conda/exceptions.py",
+                "UnsatisfiableError: The following specifications were found to be incompatible with each other:"),
+        Wording("conda/conda", "4.3.22", "conda/resolve.py",
+                "UnsatisfiableError: The following specifications were found to be in conflict:"),
+        Wording("conda/conda", "4.5.11", "conda/exceptions.py", "ResolvePackageNotFound: "),
+        Wording("conda/conda", "4.8.3", "conda_env/pip_util.py", "CondaEnvException: Pip failed"),
+        Wording("conda/conda", "4.8.3", "conda/exceptions.py",
+                "CondaHTTPError: HTTP 000 CONNECTION FAILED for url <https://repo.anaconda.com/pkgs/main/linux-64/"
+                "current_repodata.json>"),
+        Wording("conda/conda-libmamba-solver", "8c546d13", "conda_libmamba_solver/exceptions.py",
+                "LibMambaUnsatisfiableError: Encountered problems while solving:"),
+        Wording("mamba-org/mamba", "0.8.0", "src/micromamba/install.cpp",
+                "critical libmamba Could not solve for environment specs"),
+        Wording("mamba-org/mamba", "2.0.6", "libmamba/src/solver/problems_graph.cpp",
+                "    └─ nba-internal ==9.9.9 does not exist (perhaps a typo or a missing channel)."),
+        # setuptools: easy_install finding nothing (setup_requires, `setup.py install`), distutils' compiler failing
+        Wording("pypa/setuptools", "v44.0.0", "setuptools/command/easy_install.py",
+                "error: Could not find suitable distribution for Requirement.parse('nba-internal==9.9.9')"),
+        Wording("pypa/setuptools", "v44.0.0", "setuptools/package_index.py",
+                "No local packages or working download links found for nba-internal==9.9.9"),
+        Wording("pypa/setuptools", "v44.0.0", "setuptools/command/easy_install.py",
+                "error: Setup script exited with error: command 'gcc' failed with exit status 1"),
+        Wording("python/cpython (distutils, Python <= 3.9)", "v3.9.18", "Lib/distutils/spawn.py",
+                "error: command 'gcc' failed with exit status 1"),
+        Wording("pypa/setuptools", "v65.0.0", "setuptools/_distutils/spawn.py",
+                "error: command '/usr/bin/gcc' failed with exit code 1"),
+        # Google's Python buildpack: its wrappers over a failed install (2023-08 on, with `failed to build: `)
+        Wording(BP, "57d85ba3", "cmd/python/pip/main.go",
+                "failed to build: installing dependencies: (error ID: 7d1a9c2e):"),
+        Wording(BP, "15440c44", "cmd/python/pip/lib/lib.go",
+                "failed to build: installing dependencies from requirements.txt: (error ID: 3b6e0f41):"),
+        Wording(BP, "21f28de8", "cmd/python/pip/lib/lib.go",
+                "failed to build: installing dependencies from requirements.txt and validating them: (error ID: "
+                "9c04d2aa):"),
+        Wording(BP, "21f28de8", "cmd/python/pip/lib/lib.go",
+                "installing dependencies from pyproject.toml: (error ID: 52e8b7c3):"),
+        Wording(BP, "21f28de8", "cmd/python/uv/lib/lib.go",
+                "failed to build: installing dependencies with uv: failed to sync dependencies with uv: (error ID: "
+                "e1a47f90):"),
+        Wording(BP, "560c4485", "pkg/python/requirements.go",
+                "failed to build: failed to install requirements.txt with uv: (error ID: 0b9d6c15):"),
+        Wording(BP, "21f28de8", "pkg/python/requirements.go",
+                "failed to build: failed to install dependencies from requirements.txt with uv: (error ID: 4f2a9c1b):"),
+        Wording(BP, "21f28de8", "cmd/python/poetry/lib/lib.go",
+                "failed to build: installing dependencies and configuring env: running poetry install: (error ID: "
+                "6d3c8e27):"),
+        Wording(BP, "21f28de8", "pkg/python/pyproject.go",
+                "poetry install failed with exit code 1: Installing dependencies from lock file"),
+        Wording(BP, "f6313773", "cmd/python/pip/main.go",
+                'incompatible dependencies installed: "pandas 2.2.0 has requirement numpy>=1.26.0, but you have '
+                'numpy 1.24.0.\\n"'),
+        Wording(BP, "21f28de8", "pkg/python/python.go",
+                'found incompatible dependencies: "Checked 42 packages in 3ms\\nFound 1 incompatibility\\nThe package '
+                '`pandas` requires `numpy>=1.26.0`, but `1.24.0` is installed\\n"'),
     ],
     "push-permission-denied": [
         Wording(LIFECYCLE, "2fc20058", "exporter.go",
@@ -1615,6 +1867,61 @@ NEAR_MISSES: list[tuple[str, Wording]] = [
     # Heroku's Node.js warning when nothing says how to start (the build goes on)
     ("buildpacks-no-entrypoint", Wording("heroku/heroku-buildpack-nodejs", "940c813d", "lib/failure.sh",
      " !     This app may not specify any way to start a node process")),
+    # --- the producer sweep of Python installs: warnings, retries, progress notes and checks that go on ---
+    # Google's Python buildpack on Python 3.7 only warns of what `pip check` found, and goes on
+    ("pip-install-failed", Wording(BP, "5596b3f4", "pkg/python/python.go",
+     'WARNING: Found incompatible dependencies: "pandas 2.2.0 has requirement numpy>=1.26.0, but you have numpy '
+     '1.24.0.\\n"')),
+    # pip resuming a download, taking long to resolve
+    ("pip-install-failed", Wording(PIP, "25.1", "src/pip/_internal/network/download.py",
+     "WARNING: Attempting to resume incomplete download (12.3 MB/45.6 MB, attempt 1)")),
+    ("pip-install-failed", Wording(PIP, "21.3.1", "src/pip/_internal/resolution/resolvelib/reporter.py",
+     "INFO: This is taking longer than usual. You might need to provide the dependency resolver with stricter "
+     "constraints to reduce runtime. See https://pip.pypa.io/warnings/backtracking for guidance. If you want to "
+     "abort this run, press Ctrl + C.")),
+    # uv retrying a request (with -v), warning that it ignores a lockfile it could not read
+    ("pip-install-failed", Wording("astral-sh/uv", "0.8.0", "crates/uv-client/src/base_client.rs",
+     "DEBUG Transient request failure for https://pypi.org/simple/numpy/, retrying: error sending request for url "
+     "(https://pypi.org/simple/numpy/)")),
+    ("pip-install-failed", Wording("astral-sh/uv", "0.5.0", "crates/uv/src/commands/project/lock.rs",
+     "warning: Failed to validate existing lockfile: Distribution not found at: file:///workspace/dist/app.whl")),
+    ("pip-install-failed", Wording("astral-sh/uv", "0.4.0", "crates/uv/src/commands/pip/operations.rs",
+     "warning: Failed to uninstall package at /usr/lib/python3/dist-packages/blinker-1.4.egg-info due to missing "
+     "RECORD file. Installation may result in an incomplete environment.")),
+    # poetry's warnings that the lock file is stale (it goes on installing from it)
+    ("pip-install-failed", Wording("python-poetry/poetry", "1.1.0", "poetry/installation/installer.py",
+     "Warning: The lock file is not up to date with the latest changes in pyproject.toml. You may be getting "
+     "outdated dependencies. Run update to update them.")),
+    ("pip-install-failed", Wording("python-poetry/poetry", "1.7.0", "src/poetry/installation/installer.py",
+     "Warning: poetry.lock is not consistent with pyproject.toml. You may be getting improper dependencies. Run "
+     "`poetry lock [--no-update]` to fix it.")),
+    # pipenv relocking a stale Pipfile.lock, creating a missing one
+    ("pip-install-failed", Wording("pypa/pipenv", "v2023.10.3", "pipenv/routines/install.py",
+     "Pipfile.lock (a1b2c3) out of date, updating to (d4e5f6)...")),
+    ("pip-install-failed", Wording("pypa/pipenv", "v2023.10.3", "pipenv/routines/install.py",
+     "Pipfile.lock not found, creating...")),
+    # conda retrying its solve, looking for the conflict, or removing a package that is not installed
+    ("pip-install-failed", Wording("conda/conda", "4.8.3", "conda/core/solve.py",
+     "Solving environment: failed with initial frozen solve. Retrying with flexible solve.")),
+    ("pip-install-failed", Wording("conda/conda", "4.8.3", "conda/core/solve.py",
+     "Solving environment: failed with repodata from current_repodata.json, will retry with next repodata "
+     "source.")),
+    ("pip-install-failed", Wording("conda/conda", "4.8.3", "conda/resolve.py",
+     "Found conflicts! Looking for incompatible packages.")),
+    ("pip-install-failed", Wording("conda/conda", "4.8.3", "conda/exceptions.py",
+     "PackagesNotFoundError: The following packages are missing from the target environment:")),
+    # easy_install (setuptools) warning of an index it could not read: it goes on to the next link
+    ("pip-install-failed", Wording("pypa/setuptools", "v44.0.0", "setuptools/package_index.py",
+     "Download error on https://pypi.org/simple/nba-internal/: [Errno -3] Temporary failure in name resolution -- "
+     "Some packages may not be found!")),
+    ("pip-install-failed", Wording("pypa/setuptools", "v44.0.0", "setuptools/package_index.py",
+     "Couldn't find index page for 'nba-internal' (maybe misspelled?)")),
+    # pip-compile's backtracking note
+    ("pip-install-failed", Wording("jazzband/pip-tools", "7.0.0", "piptools/resolver.py",
+     "Discarding flask==2.0.0 (from -r requirements.in (line 1)) to proceed the resolution")),
+    # the app's own error at run time, after the install: a module missing is no failed install
+    ("pip-install-failed", Wording("python/cpython", "v3.12.0", "Python/import.c",
+     "ModuleNotFoundError: No module named 'flask'")),
 ]
 
 

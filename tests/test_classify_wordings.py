@@ -223,6 +223,9 @@ def test_the_registry_refusing_a_push_in_any_wording_is_a_refused_push(line):
     "Permission denied: '/workspace/out'",   # a file system refusal
     "Error response from daemon: Get https://gcr.io/v2/b/img/manifests/latest: denied: Token exchange failed "
     "for project 'b'. Caller does not have permission 'storage.buckets.get'.",   # a step's image refused
+    # terraform creating a Cloud Run job whose image its service agent may not pull (no image is pushed)
+    'Error: Error creating Job: googleapi: Error 403: Permission "artifactregistry.repositories.downloadArtifacts" '
+    'denied on resource "projects/p/locations/us/repositories/r" (or it may not exist).',
     # a token for a pull scope only: a base image the build may not read
     "GET https://gcr.io/v2/token?scope=repository%3Adistroless%2Fstatic%3Apull&service=gcr.io: UNAUTHORIZED: "
     "You don't have the needed permissions",
@@ -423,6 +426,22 @@ def test_a_go_tools_report_on_a_command_is_read_at_the_commands_stderr():
     assert top_of(helmfile).line == 13
     # `exit status 1` with no stderr block below it stays the line to read
     assert top_of(helmfile[:8]).line == 7
+
+
+@pytest.mark.parametrize("lines, telling", [
+    # terraform before 0.12: the plan's heading, then the resource's own error from the Google provider
+    (["Error: Error applying plan:", "", "1 error(s) occurred:", "",
+      "* google_cloudfunctions_function.function: 1 error(s) occurred:", "",
+      "* google_cloudfunctions_function.function: googleapi: Error 400: The request has errors, badRequest"], 7),
+    # gcloud deployment-manager: the operation's errors, then the message that says why
+    (["Waiting for create [operation-1]...failed.",
+      "ERROR: (gcloud.deployment-manager.deployments.create) Error in Operation [operation-1]: errors:",
+      "- code: MANIFEST_EXPANSION_USER_ERROR", "  location: /deployments/d/manifests/m",
+      "  message: Manifest expansion encountered the following errors: No module named zipfile"], 5),
+])
+def test_a_deploy_tools_error_list_is_read_at_the_entry_that_says_why(lines, telling):
+    top = top_of(lines)
+    assert (top.signature, top.line) == ("unknown", telling)
 
 
 GOOGLE_ERROR_PAGE = ["Rolling back the update.", "Error 403: --- begin server output ---", "<!DOCTYPE html>",

@@ -340,6 +340,13 @@ def test_deploy_progress_verdicts_are_passed_over_for_the_line_that_says_why():
     assert classify_log(firebase)[0].line == 2
 
 
+@pytest.mark.parametrize("line", ["unknown flag: --output", "unknown shorthand flag: 'o' in -o",
+                                  "tag does not exist: gcr.io/p/app:latest"])
+def test_a_usage_error_or_a_missing_tag_with_no_error_word_is_the_line_to_read(line):
+    log = ["docker buildx build --output type=registry --tag gcr.io/p/app:v1 .", line, "See 'docker --help'."]
+    assert classify_log("\n".join(log) + "\n")[0].line == 2
+
+
 @pytest.mark.parametrize("verdict", ["##[error]Process completed with exit code 1.",
                                      "Error: Process completed with exit code 2."])
 def test_github_actions_verdict_on_a_step_is_passed_over_for_the_line_that_says_why(verdict):

@@ -19,16 +19,17 @@ ERROR_WORD = re.compile(r"(?<![\w-])error(?![\w-])", re.IGNORECASE)
 FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|cannot|can't|could not|unable to|"
                            r"denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
                            r"sh: \d+: \S+: not found|no such file or directory|invalid reference format|timed out|"
-                           r"signal: killed|no executable|"
+                           r"signal: killed|no executable|unknown (?:shorthand )?flag:|tag does not exist:|"
                            r"(?<=: )line \d+:|(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|"
                            r"RESOURCE_EXHAUSTED|UNAUTHENTICATED|DEADLINE_EXCEEDED))(?![\w-])|"
                            r"(?<=[a-z])(?:exception|error)(?=: )|(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))",
                           re.IGNORECASE)
 # (`sh: 1: tsc: not found`: dash's command not found; `invalid reference format`: docker refusing an image
-# name; `timed out`, `signal: killed` (a compiler out of memory), `no executable` (a tool missing); `line N:`: a
-# shell's own error form, `compile: line 68: test: too many arguments`; the last, an exception's or error's name
-# ending a longer word when its message follows, gsutil's `AccessDeniedException: 403 ...`, node's
-# `ReferenceError: require is not defined ...`; `SEVERE`, the level of java.util.logging's and Dart's
+# name; `timed out`, `signal: killed` (a compiler out of memory), `no executable` (a tool missing); `unknown flag:`:
+# a cobra CLI's usage error without its `Error: ` (docker buildx); `tag does not exist:`: docker pushing a tag that
+# was never built; `line N:`: a shell's own error form, `compile: line 68: test: too many arguments`; the last, an
+# exception's or error's name ending a longer word when its message follows, gsutil's `AccessDeniedException: 403
+# ...`, node's `ReferenceError: require is not defined ...`; `SEVERE`, the level of java.util.logging's and Dart's
 # build_runner's errors, and the Google APIs' error codes (`INVALID_ARGUMENT` in an audit log entry's status), in
 # capitals only; or an exception's name alone, indented, at the end of its line, as Laravel's console prints
 # `InvalidArgumentException` above its message)

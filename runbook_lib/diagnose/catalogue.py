@@ -162,7 +162,7 @@ class Catalogue:
         self._summaries = tuple(_rule(text, "summary line", source) for text in summaries)
         self._usage_errors = tuple(_rule(text, "usage error", source) for text in usage_errors)
         self._reports = tuple(Report(_rule(r["opens"], "report opening", source),
-                                     tuple(_rule(t, "report telling line", source) for t in _listed(r.get("telling"))),
+                                     tuple(_rule(t, "report telling line", source) for t in r["telling"]),
                                      bool(r.get("next")))
                               for r in reports)
         self._output_starts = tuple(_rule(text, "output start", source) for text in output_starts)
@@ -337,11 +337,6 @@ class _Search:
             if hit is not None and (best is None or hit.start() < best.start()):
                 best = hit
         return best
-
-
-def _listed(value: str | list[str] | None) -> list[str]:
-    """One regex or a list of them (a report's `telling` wordings) as a list."""
-    return [] if value is None else [value] if isinstance(value, str) else list(value)
 
 
 def _rule(pattern: str, owner: str, source: str) -> LineRule:

@@ -58,26 +58,33 @@ def _marked(doc: dict, key: str, kind: str, source: str) -> tuple[Marked, ...]:
     return tuple(made)
 
 
-def _regex_or_list(value: object) -> bool:
-    """Whether a value is a non-empty regex or a non-empty list of them."""
-    items = value if isinstance(value, list) else [value]
-    return bool(items) and all(isinstance(item, str) and item for item in items)
+def _telling(entry: dict) -> list[str] | None:
+    """A report's `telling` as a list of regexes (none given: empty); None when it is neither a regex nor a list of
+    them."""
+    value = entry.get("telling", [])
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or ("telling" in entry and not items) or \
+            not all(isinstance(item, str) and item for item in items):
+        return None
+    return items
 
 
 def _reports(doc: dict, source: str) -> tuple[dict, ...]:
     """The `reports` entries: each an `opens` regex, an optional `telling` regex or list of regexes (none: the
-    first line below with text of its own) and an optional `next` flag."""
+    first line below with text of its own) and an optional `next` flag; `telling` comes back as a list."""
     entries = doc.get("reports", [])
     if not isinstance(entries, list):
         raise ConfigError(f"{source}: 'reports' must be a list of entries with `opens` (and `telling`, `next`).")
+    made = []
     for n, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not {"opens"} <= set(entry) <= _REPORT_KEYS or \
+        telling = _telling(entry) if isinstance(entry, dict) else None
+        if telling is None or not {"opens"} <= set(entry) <= _REPORT_KEYS or \
                 not (isinstance(entry["opens"], str) and entry["opens"]) or \
-                ("telling" in entry and not _regex_or_list(entry["telling"])) or \
                 not isinstance(entry.get("next", False), bool):
             raise ConfigError(f"{source}: reports[{n}] must have `opens` (a regular expression) and may have "
                               "`telling` (a regular expression or a list of them) and `next` (true or false).")
-    return tuple(entries)
+        made.append({**entry, "telling": telling})
+    return tuple(made)
 
 
 def _allowed_sections(entry: dict, where: str, sections: tuple[Marked, ...], source: str) -> tuple[str, ...]:

@@ -331,11 +331,53 @@ PIP = ["ERROR: Cannot install flask==1.0 and werkzeug==3.0 because these package
        "    flask 1.0 depends on Werkzeug>=0.14", ""]
 
 
+HELMFILE = ["in ./helmfile.yaml: command \"/usr/local/bin/helm\" exited with non-zero status:", "", "PATH:",
+            "  /usr/local/bin/helm", "", "ERROR:", "  exit status 1", "", "EXIT STATUS", "  1", "", "STDERR:",
+            '  Error: unknown command "diff" for "helm"', "  Run 'helm --help' for usage."]
+TERRAFORM_PLAN = ["Error: Error applying plan:", "", "1 error(s) occurred:", "",
+                  "* google_cloudfunctions_function.function: 1 error(s) occurred:", "",
+                  "* google_cloudfunctions_function.function: googleapi: Error 400: The request has errors, badRequest"]
+DEPLOYMENT_MANAGER = ["Waiting for create [operation-1]...failed.",
+                      "ERROR: (gcloud.deployment-manager.deployments.create) Error in Operation [operation-1]: errors:",
+                      "- code: MANIFEST_EXPANSION_USER_ERROR", "  location: /deployments/d/manifests/m",
+                      "  message: Manifest expansion encountered the following errors: No module named zipfile"]
+TERRAFORM_PROVISIONER = ["│ Error: local-exec provisioner error", "│", "│   with null_resource.wait_conditions,",
+                         '│   on main.tf line 85, in resource "null_resource" "wait_conditions":', "│",
+                         "│ Error running command 'kubectl wait --for=condition=ready pods --all': exit status 1."]
+GOOGLE_ERROR_PAGE = ["Rolling back the update.", "Error 403: --- begin server output ---", "<!DOCTYPE html>",
+                     "<html lang=en>", "  <title>Error 403 (Forbidden)!!1</title>", "  <style>", "  </style>",
+                     "  <p><b>403.</b> <ins>That’s an error.</ins>",
+                     "  <p>Your client does not have permission to get URL <code>/api/appversion/clonefiles</code> "
+                     "from this server.  <ins>That’s all we know.</ins>", "--- end server output ---"]
+NEXT_FAILED = ["===> BUILDING", "Creating an optimized production build ...", "Failed to compile.", "",
+               "src/app/[locale]/layout.tsx", "An error occurred in `next/font`.", "",
+               "Error: Cannot find module 'postcss-preset-mantine'", "Require stack:",
+               "- /workspace/node_modules/next/dist/build/webpack/config/blocks/css/plugins.js", "",
+               "> Build error occurred", "Error: > Build failed because of webpack errors",
+               "ERROR: failed to build: exit status 1"]
+
+
+def _next_failed_with(error: str) -> list[str]:
+    """Next.js's report with another compiler or bundler error at its line 8."""
+    return NEXT_FAILED[:7] + [error] + NEXT_FAILED[8:]
+
+
 @pytest.mark.parametrize("lines, signature, telling", [
     (ERESOLVE, "buildpacks-build-failed", 7),          # a managed build quoting npm: the conflict, not the headline
+    ([line.replace("npm ERR!", "npm error") for line in ERESOLVE], "buildpacks-build-failed", 7),   # ... npm >= 10
     (["===> BUILDING"] + GRADLE, "buildpacks-build-failed", 7),   # gradle: the line under `* What went wrong:`
     (PIP, "pip-install-failed", 4),                    # pip: the line under `The conflict is caused by:`
     (ERESOLVE[1:], "unknown", 6),                      # no build shown: still the line to read
+    # Next.js's `Failed to compile.`: the compiler's or the bundler's own error below it
+    (NEXT_FAILED, "buildpacks-build-failed", 8),
+    (_next_failed_with("Module not found: Can't resolve '@/components/ui/button'"), "buildpacks-build-failed", 8),
+    (_next_failed_with("Type error: Property 'lessons' does not exist on type 'AITask'."), "buildpacks-build-failed", 8),
+    (_next_failed_with("SyntaxError: Unexpected token '<'"), "buildpacks-build-failed", 8),
+    (HELMFILE, "unknown", 13),                  # a Go tool's report on a command: the command's stderr
+    (TERRAFORM_PLAN, "unknown", 7),             # terraform before 0.12: the resource's own error
+    (DEPLOYMENT_MANAGER, "unknown", 5),         # gcloud deployment-manager: the message that says why
+    (TERRAFORM_PROVISIONER, "unknown", 6),      # terraform's provisioner heading: the command that failed
+    (GOOGLE_ERROR_PAGE, "unknown", 9),          # Google's HTML error page: the sentence that says why
 ])
 def test_a_report_whose_first_line_only_announces_it_is_read_at_its_telling_line(lines, signature, telling):
     top = top_of(lines)
@@ -343,9 +385,13 @@ def test_a_report_whose_first_line_only_announces_it_is_read_at_its_telling_line
     assert top.evidence[0] == lines[telling - 1]
 
 
-def test_a_report_without_its_telling_line_keeps_its_opening():
-    lines = ERESOLVE[:6]
-    assert top_of(lines).line == 2
+@pytest.mark.parametrize("lines, opening", [
+    (ERESOLVE[:6], 2),
+    (HELMFILE[:8], 7),            # `exit status 1` with no stderr block below it
+    (GOOGLE_ERROR_PAGE[:7], 5),   # a page cut before its last sentence keeps its title
+])
+def test_a_report_without_its_telling_line_keeps_its_opening(lines, opening):
+    assert top_of(lines).line == opening
 
 
 def test_npm_10s_errors_in_a_quoted_managed_build_are_a_buildpacks_failure():
@@ -354,10 +400,6 @@ def test_npm_10s_errors_in_a_quoted_managed_build_are_a_buildpacks_failure():
            "npm error A complete log of this run can be found in: /home/.npm/_logs/debug-0.log"]
     top = top_of(log)
     assert (top.signature, top.line) == ("buildpacks-build-failed", 3)
-    # npm 10's ERESOLVE report is read at its telling line, as npm's earlier `npm ERR!` one is
-    eresolve = [line.replace("npm ERR!", "npm error") for line in ERESOLVE]
-    top = top_of(eresolve)
-    assert (top.signature, top.line) == ("buildpacks-build-failed", 7)
     # ... and npm 10's words alone, in no build the log shows, name no known cause
     assert top_of(log[1:]).signature == "unknown"
 
@@ -417,66 +459,6 @@ def test_a_reports_telling_line_may_be_any_of_several_wordings():
         assert (top.signature, top.line) == ("boom", 3)
     # a line that meets neither keeps the report's opening
     assert classify_log("BOOM happened\nwhile doing it\n", cat)[0].line == 1
-
-
-def test_a_go_tools_report_on_a_command_is_read_at_the_commands_stderr():
-    helmfile = ["in ./helmfile.yaml: command \"/usr/local/bin/helm\" exited with non-zero status:", "",
-                "PATH:", "  /usr/local/bin/helm", "", "ERROR:", "  exit status 1", "", "EXIT STATUS", "  1", "",
-                "STDERR:", '  Error: unknown command "diff" for "helm"', "  Run 'helm --help' for usage."]
-    assert top_of(helmfile).line == 13
-    # `exit status 1` with no stderr block below it stays the line to read
-    assert top_of(helmfile[:8]).line == 7
-
-
-@pytest.mark.parametrize("lines, telling", [
-    # terraform before 0.12: the plan's heading, then the resource's own error from the Google provider
-    (["Error: Error applying plan:", "", "1 error(s) occurred:", "",
-      "* google_cloudfunctions_function.function: 1 error(s) occurred:", "",
-      "* google_cloudfunctions_function.function: googleapi: Error 400: The request has errors, badRequest"], 7),
-    # gcloud deployment-manager: the operation's errors, then the message that says why
-    (["Waiting for create [operation-1]...failed.",
-      "ERROR: (gcloud.deployment-manager.deployments.create) Error in Operation [operation-1]: errors:",
-      "- code: MANIFEST_EXPANSION_USER_ERROR", "  location: /deployments/d/manifests/m",
-      "  message: Manifest expansion encountered the following errors: No module named zipfile"], 5),
-])
-def test_a_deploy_tools_error_list_is_read_at_the_entry_that_says_why(lines, telling):
-    top = top_of(lines)
-    assert (top.signature, top.line) == ("unknown", telling)
-
-
-GOOGLE_ERROR_PAGE = ["Rolling back the update.", "Error 403: --- begin server output ---", "<!DOCTYPE html>",
-                     "<html lang=en>", "  <title>Error 403 (Forbidden)!!1</title>", "  <style>", "  </style>",
-                     "  <p><b>403.</b> <ins>That’s an error.</ins>",
-                     "  <p>Your client does not have permission to get URL <code>/api/appversion/clonefiles</code> "
-                     "from this server.  <ins>That’s all we know.</ins>", "--- end server output ---"]
-
-
-def test_googles_html_error_page_is_read_at_the_sentence_that_says_why():
-    top = top_of(GOOGLE_ERROR_PAGE)
-    assert (top.signature, top.line) == ("unknown", 9)
-    # a page cut before that sentence keeps its title
-    assert top_of(GOOGLE_ERROR_PAGE[:7]).line == 5
-
-
-NEXT_FAILED = ["Creating an optimized production build ...", "Failed to compile.", "",
-               "src/app/[locale]/layout.tsx", "An error occurred in `next/font`.", "",
-               "Error: Cannot find module 'postcss-preset-mantine'", "Require stack:",
-               "- /workspace/node_modules/next/dist/build/webpack/config/blocks/css/plugins.js", "",
-               "> Build error occurred", "Error: > Build failed because of webpack errors",
-               "ERROR: failed to build: exit status 1"]
-
-
-@pytest.mark.parametrize("error, telling", [
-    ("Error: Cannot find module 'postcss-preset-mantine'", 7),
-    ("Module not found: Can't resolve '@/components/ui/button'", 7),
-    ("Type error: Property 'lessons' does not exist on type 'AITask'.", 7),
-    ("SyntaxError: Unexpected token '<'", 7),
-])
-def test_next_js_failed_to_compile_is_read_at_the_compilers_error_below_it(error, telling):
-    lines = ["===> BUILDING"] + NEXT_FAILED[:6] + [error] + NEXT_FAILED[7:]
-    top = top_of(lines)
-    assert (top.signature, top.line - 1) == ("buildpacks-build-failed", telling)
-    assert top.evidence[0] == error
 
 
 def test_setuptools_refusing_an_installed_version_a_dependency_excludes_is_a_pip_failure():
@@ -739,13 +721,6 @@ def test_the_firebase_clis_predeploy_verdict_is_read_at_the_hooks_own_failure():
            "Run 'flutter -h' (or 'flutter <command> -h') for available flutter commands and options.", "",
            "Error: hosting predeploy error: Command terminated with non-zero exit code64"]
     assert top_of(log).line == 3
-
-
-def test_terraforms_provisioner_heading_is_read_at_the_command_that_failed():
-    log = ["│ Error: local-exec provisioner error", "│", "│   with null_resource.wait_conditions,",
-           '│   on main.tf line 85, in resource "null_resource" "wait_conditions":', "│",
-           "│ Error running command 'kubectl wait --for=condition=ready pods --all': exit status 1."]
-    assert top_of(log).line == 6
 
 
 def test_a_client_that_timed_out_is_the_line_to_read():

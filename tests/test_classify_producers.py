@@ -31,6 +31,9 @@ import pytest
 from runbook_lib.diagnose import MAX_EVIDENCE_CHARS, classify_log, load_catalogue
 
 STEP = 'Step #1 - "build": '
+# Cloud Functions' deploy quoting its build's failure, and the step of the build `gcloud run deploy --source` runs
+GCF_BUILD_FAILED = "ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed: "
+BUILDPACK_STEP = 'Step #0 - "Buildpack": '
 
 
 class Wording(NamedTuple):
@@ -38,7 +41,8 @@ class Wording(NamedTuple):
     version: str    # tag, or commit (short hash) where the wording appears
     path: str       # source file that holds it
     message: str    # as printed, with realistic values
-    framed: str = "step"   # "step": a build step prints it; "fetch": Cloud Build's FETCHSOURCE; "": printed alone
+    framed: str = "step"   # "step": a build step prints it; "fetch": Cloud Build's FETCHSOURCE; "": printed alone;
+    #                        "buildpacks" / "dockerfile": a tool's words inside that builder's build (see framings)
 
 
 BP = "GoogleCloudPlatform/buildpacks"
@@ -1297,7 +1301,7 @@ WORDINGS: dict[str, list[Wording]] = {
                 '"userFacingMessage":"Unsupported version for framework version next@12.3.4. Please see '
                 'https://firebase.google.com/docs/app-hosting/about-app-hosting#frameworks for more information about '
                 'which versions are supported by App Hosting.","rawLog":"","isUserAttributed":true}'),
-        # --- the app's own tools, as a buildpacks build prints them (framed="buildpacks": see build_framings below) ---
+        # --- the app's own tools, as a buildpacks build prints them (framed="buildpacks": see framings below) ---
         # npm/cli: npm 6 (`npm ERR!`) and npm 10 (`npm error`)
         Wording("npm/cli", "v6.14.18", "lib/utils/error-message.js",
                 "npm ERR! Failed at the app@1.0.0 build script.", framed="buildpacks"),
@@ -1593,23 +1597,6 @@ WORDINGS: dict[str, list[Wording]] = {
     ],
 }
 
-
-# Cloud Functions' deploy quoting its build's failure, and the step of the build `gcloud run deploy --source` runs
-GCF_BUILD_FAILED = "ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed: "
-BUILDPACK_STEP = 'Step #0 - "Buildpack": '
-
-
-def build_framings(w: Wording) -> list[tuple[str, int, str]]:
-    """framed="buildpacks": a tool's error inside a buildpacks build (below a lifecycle phase, alone and in the pack
-    step of a source deploy) and as Cloud Functions quotes it on its own line (a managed build has no fallback, so
-    there only the pattern can name it); framed="dockerfile": the same words in a Dockerfile build's RUN step
-    (classic and BuildKit), where they are no buildpacks failure (near misses only)."""
-    if w.framed == "buildpacks":
-        return [("===> BUILDING\n" + w.message + "\n", 2, w.message),
-                (BUILDPACK_STEP + "===> BUILDING\n" + BUILDPACK_STEP + w.message + "\n", 2, BUILDPACK_STEP + w.message),
-                (GCF_BUILD_FAILED + w.message + "\n", 1, GCF_BUILD_FAILED + w.message)]
-    return [("Step 5/9 : RUN npm ci && go build ./... && mvn -B package\n" + w.message + "\n", 2, w.message),
-            ("#9 [5/9] RUN npm ci\n#9 1.234 " + w.message + "\n", 2, "#9 1.234 " + w.message)]
 
 # Wordings that look like a signature's but state something else: they must not give that signature.
 NEAR_MISSES: list[tuple[str, Wording]] = [
@@ -1926,9 +1913,20 @@ NEAR_MISSES: list[tuple[str, Wording]] = [
 
 
 def framings(w: Wording) -> list[tuple[str, int, str]]:
-    """(log, line of the message, the message's line as given) for the message alone and framed."""
-    if w.framed in ("buildpacks", "dockerfile"):   # a tool's words that name a cause only inside some builds
-        return build_framings(w)
+    """(log, line of the message, the message's line as given) for the message alone and framed.
+
+    A tool's words that name a cause only inside some builds are never alone. framed="buildpacks": inside a
+    buildpacks build (below a lifecycle phase, alone and in the pack step of a source deploy) and as Cloud Functions
+    quotes it on its own line (a managed build has no fallback, so there only the pattern can name it);
+    framed="dockerfile": in a Dockerfile build's RUN step (classic and BuildKit), where they are no buildpacks
+    failure (near misses only)."""
+    if w.framed == "buildpacks":
+        return [("===> BUILDING\n" + w.message + "\n", 2, w.message),
+                (BUILDPACK_STEP + "===> BUILDING\n" + BUILDPACK_STEP + w.message + "\n", 2, BUILDPACK_STEP + w.message),
+                (GCF_BUILD_FAILED + w.message + "\n", 1, GCF_BUILD_FAILED + w.message)]
+    if w.framed == "dockerfile":
+        return [("Step 5/9 : RUN npm ci && go build ./... && mvn -B package\n" + w.message + "\n", 2, w.message),
+                ("#9 [5/9] RUN npm ci\n#9 1.234 " + w.message + "\n", 2, "#9 1.234 " + w.message)]
     out = [(w.message + "\n", 1, w.message)]
     if w.framed == "step":
         out.append((STEP + w.message + "\n", 1, STEP + w.message))

@@ -490,7 +490,7 @@ def test_a_severe_level_line_is_the_lead_when_no_signature_explains_the_log():
 
 
 @pytest.mark.parametrize("refusal", ["Error: accepts 1 arg(s), received 0",
-                                     "Error: unknown flag: --buildpack-registry",
+                                     "Error: unknown flag: --buildpack-registry", "unknown flag: --buildpack-registry",
                                      'Error: required flag(s) "builder" not set'])
 def test_a_builders_tool_refusing_how_it_was_called_is_no_failure_of_that_builder(refusal):
     log = ("Starting Step #1\nStep #1: Already have image (with digest): gcr.io/k8s-skaffold/pack\n"

@@ -415,8 +415,8 @@ class LogShape:
         Lines the catalogue calls uninformative (a step's or a build's bare verdict) are passed over
         unless nothing else names an error: then the first of those, or the command's own verdict just above
         it (and that command's last words). A message a tool repeats at the end is read where it first said
-        it. In a log longer than LEAD_WINDOW
-        only its end is searched, where a build fails, so that no answer costs a pass over all of it.
+        it. In a log longer than LEAD_WINDOW only its end is searched, where a build fails, so that no answer
+        costs a pass over all of it.
         """
         step = self.failing_step
         if step is not None:

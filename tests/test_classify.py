@@ -244,6 +244,7 @@ def test_the_scan_finds_every_line_a_pattern_matches():
     # left to the section tests, and which builder_output hits count to test_classify_context.py
     cat = load_catalogue()
     text = _real_lines_in_noise(3)
+    assert len(text) > 4 * catalogue_module.CHUNK_CHARS and not text.isascii()   # chunks, some not ASCII
     expected: set[tuple[int, str, str]] = set()
     for n, line in enumerate(text.splitlines(), 1):
         for sig in cat.signatures:
@@ -256,17 +257,39 @@ def test_the_scan_finds_every_line_a_pattern_matches():
     assert any(p in cat.get("buildpacks-build-failed").builder_output for _, _, p in found)
 
 
-def test_needles_of_frequent_letters_are_found_with_the_rest_in_log_order():
-    # `tea leaves` starts with the most frequent letter, so it is looked for with str.find, beside the
-    # scanner regex that finds `QUIRK`; the lines come back in order, each once
+def test_needles_are_found_in_log_order_each_line_once():
+    # one RE2 scan finds both patterns' literals (whatever letters they start with); the lines come back in
+    # order, each once, with every pattern the line holds
     cat = parse_catalogue({"signatures": [
         {"id": "leaves", "title": "t", "weight": 5, "patterns": ["tea leaves"], "cause": "c.", "fix": ["f"]},
         {"id": "quirk", "title": "t", "weight": 5, "patterns": ["QUIRK seen"], "cause": "c.", "fix": ["f"]},
         {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}]})
-    assert cat._patterns[0].needles[0][0][0] in catalogue_module.COMMON_LETTERS
     text = "tea leaves\nQUIRK seen\nnoise\nQUIRK seen tea leaves\ntea leaves\n"
     assert [(n, cat.signatures[p.signature].id) for n, _, _, p in cat.matches(text)] == [
         (1, "leaves"), (2, "quirk"), (4, "leaves"), (4, "quirk"), (5, "leaves")]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 18])
+def test_the_scan_reads_the_log_in_chunks_at_character_offsets(monkeypatch, chunk):
+    # RE2 reads UTF-8 chunks cut at line ends: with characters of two, three and four bytes before and between
+    # the needles, and chunks of any size, every line a pattern matches comes back at its own line number
+    monkeypatch.setattr(catalogue_module, "CHUNK_CHARS", chunk)
+    cat = parse_catalogue({"signatures": [
+        {"id": "leaves", "title": "t", "weight": 5, "patterns": ["tea leaves"], "cause": "c.", "fix": ["f"]},
+        {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}]})
+    lines = ["héllo → wörld ✓", "tea leaves", "𝄞 tea leaves 𝄞 tea leaves", "", "no leaves", "ü" * 40 + "tea leaves"]
+    text = "\n".join(lines * 3)
+    found = [(n, start, line) for n, start, line, _ in cat.matches(text)]
+    expected = [(n, start, line) for n, (start, line) in enumerate(_line_starts(text), 1) if "tea leaves" in line]
+    assert found == expected and len(found) == 9
+
+
+def _line_starts(text: str) -> list[tuple[int, str]]:
+    out, at = [], 0
+    for line in text.split("\n"):
+        out.append((at, line))
+        at += len(line) + 1
+    return out
 
 
 def test_needles_chosen_for_a_big_log_find_the_same_lines(monkeypatch):
@@ -282,15 +305,15 @@ def test_needles_chosen_for_a_big_log_find_the_same_lines(monkeypatch):
     assert [(f.signature, f.lines, f.match_count) for f in classify_log(text, cat)] == chosen
 
 
-def test_needles_for_a_big_log_avoid_its_common_characters():
-    # pip logs are full of "requirements.txt": no needle should start with a letter of it when the
-    # pattern has a literal that starts otherwise
+def test_needles_for_a_big_log_avoid_literals_frequent_in_it():
+    # a log of tracebacks is full of `.py", line `: no needle should be a literal found in such a log when the
+    # pattern has another that is not (each line holding a needle meets the patterns' regexes)
     cat = load_catalogue()
-    text = 'Step #0 - "build": Collecting x (from -r requirements.txt (line 1))\n' * 20_000
-    common = set("requirements.txt")
+    text = 'Step #0 - "build":   File "/workspace/app/main.py", line 3, in <module>\n' * 20_000
     for pattern, choice in zip(cat._patterns, cat._needles_for(text)):
-        if any(all(n[0] not in common for n in c) for c in pattern.needles):
-            assert all(n[0] not in common for n in choice), (pattern.regex.pattern, choice)
+        if any(all(n not in text[:200] for n in c) for c in pattern.needles):
+            assert all(n not in text[:200] for n in choice), (pattern.regex.pattern, choice)
+    assert any(any(n in text[:200] for n in p.needles[0]) for p in cat._patterns)   # the choice had work to do
 
 
 def test_repeated_matches_are_capped_but_counted():

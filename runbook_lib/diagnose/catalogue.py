@@ -9,13 +9,14 @@ message starts).
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Iterator, NamedTuple, Protocol
+from typing import Iterator, NamedTuple
+
+import re2   # google-re2: one DFA pass over a log finds every needle, whatever characters they start with
 
 from ..errors import ConfigError, ParameterError
-from .lines import LineRule, Span, first_line, lines_hit, steps_of
+from .lines import LineRule, first_line, lines_hit, steps_of
 from .log_structure import Builder, LogShape
 from .markers import SectionTracker
 
@@ -28,23 +29,23 @@ BUILDERS = ("buildpacks", "dockerfile", "any")
 ANY_BUILDER = "any"   # in builder_output: the output of any builder the catalogue recognises
 SEVERITIES = ("error", "warning")
 MIN_NEEDLE = 4
-# Logs this long get needles chosen for them: from a sample of SAMPLE_CHARS at the start, middle and end
-# (a bigger log has room for more kinds of line than the static ranking below foresees).
+# Logs this long get needles chosen for them: those found least often in a sample of SAMPLE_CHARS at the start,
+# middle and end (a bigger log has room for more kinds of line than the longest literal foresees).
 ADAPT_FROM_CHARS = 1_000_000
 SAMPLE_CHARS = 32_768
+# The needle scan (RE2) reads the log in chunks of about this many characters, cut at line ends: a chunk's UTF-8
+# copy is all the text it holds at once.
+CHUNK_CHARS = 1 << 18
 # A log longer than twice this is searched for a platform's markers only this far from each end: the product's
 # framing (gcloud's or the Firebase CLI's lines, the build steps' image names) opens and closes a build's output,
 # and searching 50 MB for twenty markers would cost a third of the whole classification.
 PLATFORM_WINDOW = 1_000_000
-# How rare a character is in build logs, as a needle's first character (the default choice, and the
-# tie-break when needles are chosen for a log): letters from most to least frequent, as counted over the
-# fixture logs (real and hand-written; "build" everywhere makes b common, and every "Step #0 - ..." line
-# starts with S, so S counts as common); anything else is rarer still.
+# How rare a character is in build logs, as the first character of a line rule's literal (the regex scanner of
+# platform markers and report lines prefilters on first characters; the pattern scan, RE2, does not): letters
+# from most to least frequent, as counted over the fixture logs (real and hand-written; "build" everywhere
+# makes b common, and every "Step #0 - ..." line starts with S, so S counts as common); anything else is rarer.
 _LETTERS_BY_FREQUENCY = "etoiranslducpgbfmhRyTkvEOwDZCPxBIFjUNAGMzLqHJYWVKXQ"
 _COMMON = frozenset("0123456789 \t-./:_=\"',;()[]#S")
-# Needles starting with one of the most frequent letters (a family's `is not supported`) would make the
-# scanner's first-character check pass almost everywhere: each is looked for with str.find instead.
-COMMON_LETTERS = frozenset(_LETTERS_BY_FREQUENCY[:18])   # e t o i r a n s l d u c p g b f m h
 
 
 def _rarity(ch: str) -> int:
@@ -114,7 +115,7 @@ class Report:
 class _Pattern:
     signature: int        # index into Catalogue.signatures
     number: int           # distinct per pattern of the signature (builder_output ones follow the patterns)
-    # choices of needles, the default (rarest-starting) first: each choice is one literal every match
+    # choices of needles, the default (longest) first: each choice is one whole literal run every match
     # contains or, for a family of wordings (an alternation), one literal per wording
     needles: tuple[tuple[str, ...], ...]
     regex: re.Pattern
@@ -146,7 +147,7 @@ class Catalogue:
                 else frozenset(sig.output_builders)
             for pi, (text, only_in) in enumerate([(t, None) for t in sig.patterns] +
                                                   [(t, owners) for t in sig.builder_output]):
-                self._patterns.append(_Pattern(si, pi, _needles(text, f"signature '{sig.id}'", source),
+                self._patterns.append(_Pattern(si, pi, _needles(text, f"signature '{sig.id}'", source, whole=True),
                                                re.compile(text), allowed, only_in))
         self._dismissing = {si: tuple(_rule(text, f"signature '{sig.id}' {key}", source)
                                       for key, texts in (("recovered_by", sig.recovered_by),
@@ -172,6 +173,7 @@ class Catalogue:
                                 for p in platforms)
         self._default_needles = tuple(p.needles[0] for p in self._patterns)
         self._scanners: dict[tuple[str, ...], re.Pattern] = {}
+        self._needle_scans: dict[tuple[str, ...], re2._Regexp] = {}
 
     def get(self, signature_id: str) -> Signature:
         if signature_id not in self._by_id:
@@ -189,8 +191,8 @@ class Catalogue:
     def matches(self, text: str) -> Iterator[tuple[int, int, str, _Pattern]]:
         """(line number, line start, line, pattern) for each pattern matching a line of text.
 
-        One literal-alternation scan finds candidate lines, and only those lines meet the real regexes
-        (lines_hit), so huge logs stay fast. A pattern of a signature with sections counts only in those
+        One RE2 scan for every pattern's literals finds candidate lines, and only those lines meet the real
+        regexes (lines_hit), so huge logs stay fast. A pattern of a signature with sections counts only in those
         sections (or in no known section); sections are looked up only for such hits. Patterns that count
         only in some builders' output are yielded too: the caller asks the log's builder (LogShape).
         """
@@ -202,27 +204,37 @@ class Catalogue:
         for i, choice in enumerate(self._needles_for(text)):
             for n in choice:
                 owners.setdefault(n, []).append(i)
-        common = sorted(n for n in owners if n[0] in COMMON_LETTERS)
-        rare = tuple(sorted(n for n in owners if n[0] not in COMMON_LETTERS))
-        search = _Search(([self._scanner(rare)] if rare else []) + [_Literal(n) for n in common])
         where = SectionTracker(self._markers, text)
-        for lineno, start, end, line in lines_hit(text, search):
+        for lineno, start, end, line in lines_hit(text, _NeedleScan(self._needle_scan(tuple(owners)), text)):
             for i in sorted({i for n, of in owners.items() if n in line for i in of}):
                 p = self._patterns[i]
                 if p.regex.search(line) and (p.sections is None or where.allows(p.sections, start, end)):
                     yield lineno, start, line, p
 
     def _needles_for(self, text: str) -> tuple[tuple[str, ...], ...]:
-        """One choice of needles per pattern: the default ones, or for a big log those whose first characters
-        are rarest in a sample of it (the scan's speed is set by how often those characters occur)."""
+        """One choice of needles per pattern: the default (longest) ones, or for a big log those found least
+        often in a sample of it (every line holding a needle meets the patterns' regexes: that, not the scan,
+        is what a needle common in this log costs)."""
         if len(text) < ADAPT_FROM_CHARS:
             return self._default_needles
-        seen: Counter[str] = Counter()
-        for at in (0, len(text) // 2, len(text) - SAMPLE_CHARS):
-            seen.update(text[at:at + SAMPLE_CHARS])
-        return tuple(min(p.needles, key=lambda c: (sum(seen[n[0]] for n in c), -sum(_rarity(n[0]) for n in c),
-                                                    -min(len(n) for n in c)))
+        sample = "\n".join(text[at:at + SAMPLE_CHARS] for at in (0, len(text) // 2, len(text) - SAMPLE_CHARS))
+        found = {n: sample.count(n) for p in self._patterns for choice in p.needles for n in choice}
+        return tuple(min(p.needles, key=lambda c: (sum(found[n] for n in c), -min(len(n) for n in c)))
                      for p in self._patterns)
+
+    def _needle_scan(self, needles: tuple[str, ...]) -> re2._Regexp:
+        """One RE2 alternation of the needles, compiled once per set of needles. RE2 runs it as a DFA: one pass
+        whose speed does not depend on the needles' characters (the `re` scanner below stops at every position
+        whose character starts a needle, which for 400 needles is most positions)."""
+        key = tuple(sorted(set(needles)))
+        if key not in self._needle_scans:
+            if len(self._needle_scans) >= 32:   # logs of many kinds: keep the cache small
+                self._needle_scans.clear()
+            options = re2.Options()
+            options.never_capture = True
+            options.max_mem = 64 << 20   # the DFA's cache: enough for the catalogue's ~450 needles
+            self._needle_scans[key] = re2.compile("|".join(re.escape(n) for n in key), options)
+        return self._needle_scans[key]
 
     def _scanner(self, needles: tuple[str, ...]) -> re.Pattern:
         """One regex finding any of the needles, compiled once per set of needles.
@@ -303,40 +315,40 @@ class _Hit(NamedTuple):
         return self.to
 
 
-class _Literal:
-    """One needle looked for with str.find (fast whatever its first character)."""
+class _NeedleScan:
+    """search(text, pos) for lines_hit: the first hit at or after pos of an RE2 needle scan, which reads the text
+    once, in chunks of CHUNK_CHARS cut at line ends (needles never span lines), as lines_hit asks for increasing pos."""
 
-    def __init__(self, needle: str):
-        self.needle = needle
+    def __init__(self, regex: re2._Regexp, text: str):
+        self._hits = _chunked_hits(regex, text)
+        self._next: _Hit | None = _Hit(-1, -1)
 
-    def search(self, text: str, pos: int) -> _Hit | None:
-        at = text.find(self.needle, pos)
-        return None if at < 0 else _Hit(at, at + len(self.needle))
+    def __call__(self, text: str, pos: int) -> _Hit | None:
+        hit = self._next
+        while hit is not None and hit.at < pos:
+            hit = next(self._hits, None)
+        self._next = hit
+        return hit
 
 
-class _Searcher(Protocol):
-    def search(self, text: str, pos: int, /) -> Span | None: ...
-
-
-class _Search:
-    """search(text, pos): the earliest hit at or after pos of any of the searchers (the scanner regex, the
-    literals). Each remembers its next hit, so asked with increasing pos (as lines_hit asks) each passes
-    over the text once."""
-
-    def __init__(self, searchers: list[_Searcher]):
-        self.searchers = searchers
-        # each searcher's next hit (None: nothing left); one before any pos until it is first asked
-        self.hits: list[Span | None] = [_Hit(-1, -1)] * len(searchers)
-
-    def __call__(self, text: str, pos: int) -> Span | None:
-        best: Span | None = None
-        for i, searcher in enumerate(self.searchers):
-            hit = self.hits[i]
-            if hit is not None and hit.start() < pos:
-                hit = self.hits[i] = searcher.search(text, pos)
-            if hit is not None and (best is None or hit.start() < best.start()):
-                best = hit
-        return best
+def _chunked_hits(regex: re2._Regexp, text: str) -> Iterator[_Hit]:
+    """Every match of regex in text, at character offsets; RE2 reads UTF-8, so a chunk that is not ASCII has its
+    byte offsets turned into character offsets by decoding what lies between one match and the next."""
+    size, at = len(text), 0
+    while at < size:
+        cut = text.find("\n", min(at + CHUNK_CHARS, size))
+        end = size if cut < 0 else cut + 1
+        chunk = text[at:end].encode("utf-8", "surrogatepass")
+        if len(chunk) == end - at:
+            for m in regex.finditer(chunk):
+                yield _Hit(at + m.start(), at + m.end())
+        else:
+            byte, char = 0, at
+            for m in regex.finditer(chunk):
+                char += len(chunk[byte:m.start()].decode("utf-8", "surrogatepass"))
+                byte = m.start()
+                yield _Hit(char, char + len(chunk[byte:m.end()].decode("utf-8", "surrogatepass")))
+        at = end
 
 
 def _rule(pattern: str, owner: str, source: str) -> LineRule:
@@ -347,10 +359,11 @@ def _rule(pattern: str, owner: str, source: str) -> LineRule:
     return LineRule(needles[0][0], re.compile(pattern))
 
 
-def _needles(pattern: str, owner: str, source: str) -> tuple[tuple[str, ...], ...]:
+def _needles(pattern: str, owner: str, source: str, whole: bool = False) -> tuple[tuple[str, ...], ...]:
     """Choices of literals a match must contain, the best first: each a 1-tuple of a literal every match
     contains, or, when the pattern has no such literal but is a family of wordings (an alternation each of
-    whose branches has its own literal: `(?:is not available|was not found)`), one literal per branch."""
+    whose branches has its own literal: `(?:is not available|was not found)`), one literal per branch.
+    whole: only whole literal runs, longest first (for the RE2 scan), not every part of one, rarest first."""
     where = f"{source}: {owner} pattern {pattern!r}"
     try:
         parsed = _sre_parse.parse(pattern)
@@ -358,19 +371,20 @@ def _needles(pattern: str, owner: str, source: str) -> tuple[tuple[str, ...], ..
         raise ConfigError(f"{where} is not a valid regular expression: {exc}.") from None
     if parsed.state.flags & re.IGNORECASE:
         raise ConfigError(f"{where} uses (?i); patterns are case-sensitive, write the exact text instead.")
-    plain = _literals(parsed)
+    plain = _literals(parsed, whole)
     if plain:
         return tuple((c,) for c in plain)
     for branches in _alternations(parsed):
-        family = [_literals(branch) for branch in branches]
+        family = [_literals(branch, whole) for branch in branches]
         if all(family):   # every wording brings its own literal: a line must hold one of them
             return (tuple(dict.fromkeys(literals[0] for literals in family)),)
     raise ConfigError(f"{where} needs a plain literal of at least {MIN_NEEDLE} characters outside groups and "
                       "alternations, or an alternation each of whose wordings has one.")
 
 
-def _literals(items) -> list[str]:
-    """The literals every match of these parsed items contains, rarest-starting first."""
+def _literals(items, whole: bool = False) -> list[str]:
+    """The literals every match of these parsed items contains, rarest-starting first (whole: only whole runs,
+    longest first)."""
     runs, run = [], []
     for op, value in list(items) + [(None, None)]:
         if op is _sre_parse.LITERAL:
@@ -381,6 +395,8 @@ def _literals(items) -> list[str]:
     # Any substring of a mandatory literal run is itself mandatory. Prefer one that starts with a
     # character that is rare in build logs: the scanner's speed is set by how often the first
     # characters of its needles occur in the text.
+    if whole:
+        return sorted((r for r in runs if "\n" not in r and len(r) >= MIN_NEEDLE), key=lambda r: (-len(r), r))
     candidates = [r[i:] for r in runs if "\n" not in r for i in range(len(r)) if len(r) - i >= MIN_NEEDLE]
     return sorted(candidates, key=lambda c: (-_rarity(c[0]), -len(c)))
 

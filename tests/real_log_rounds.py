@@ -4,8 +4,8 @@
       copy a round's pending logs to DIR as Q001.txt ... (in SHA-256 order of their names, the map beside DIR
       as DIR.map.json) for the second, blind labeller, who writes DIR/LABELS.yaml (`logs: {Q001.txt: {signature, error_line, confidence}}`)
   python tests/real_log_rounds.py combine ROUND PENDING... [--second DIR]
-      check the pending logs, split them blindly into held-out-ROUND and tuning, move them into real/ and
-      append their MANIFEST, SOURCES and SECOND-LABELS entries
+      check the pending logs, split them blindly into held-out-ROUND and tuning, move them into real/,
+      append their MANIFEST, SOURCES and SECOND-LABELS entries and remove the pending folders
   python tests/real_log_rounds.py retune NAME --stop N --why "which ..." [--missed]
       move a held-out log whose miss a later change fixed to tuning, with the note that says so
 
@@ -29,6 +29,7 @@ from pathlib import Path
 import yaml
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "logs" / "real"
+MAX_LINES = 60   # an excerpt, not a whole build (test_classify_real.py holds every real log to it)
 HELD_OUT_SHARE = 0.7   # per signature, this share of a round's logs (rounded up, at least one) is held out
 # a SOURCES.md row's source column: `owner/repo issue #N` (or pull request) or `owner/repo, file ...`
 CITED = re.compile(r"([\w.-]+/[\w.-]+)(?:,| (?:issue|pull request|PR) #(\d+))")
@@ -49,8 +50,8 @@ def split(labels: dict[str, str]) -> dict[str, bool]:
 
 
 def problems(pending: list[Path], real: Path = REAL) -> list[str]:
-    """What keeps a round's pending logs out: a file without a label or a label without a file, a log of one line,
-    a name already in real/, a source already cited there."""
+    """What keeps a round's pending logs out: a file without a label or a label without a file, a log of one line
+    or of more than MAX_LINES, a name already in real/, a source already cited there."""
     out, cited = [], _cited((real / "SOURCES.md").read_text(encoding="utf-8"))
     for folder in pending:
         labels = _labels(folder)
@@ -59,8 +60,12 @@ def problems(pending: list[Path], real: Path = REAL) -> list[str]:
         out += [f"{folder.name}/{n}: labelled, no file" for n in sorted(set(labels) - files)]
         for name in sorted(files & set(labels)):
             text = (folder / name).read_text(encoding="utf-8")
+            lines = len(text.splitlines())
             if len(text.strip().splitlines()) < 2:
                 out.append(f"{folder.name}/{name}: one line (the excerpt rule wants the lines around the failure)")
+            if lines > MAX_LINES:
+                out.append(f"{folder.name}/{name}: {lines} lines (an excerpt has at most {MAX_LINES}: cut it from the "
+                           "top or the bottom, never inside the failure)")
             if (real / name).exists():
                 out.append(f"{folder.name}/{name}: a log of that name is in real/ already")
         rows = (folder / "SOURCES.md").read_text(encoding="utf-8") if (folder / "SOURCES.md").exists() else ""
@@ -143,6 +148,8 @@ def combine(round_no: int, pending: list[Path], second: Path | None, real: Path 
     sources = (real / "SOURCES.md").read_text(encoding="utf-8")
     at = sources.index("\n## Asked for, not found")
     (real / "SOURCES.md").write_text(sources[:at].rstrip("\n") + "\n" + rows + sources[at:], encoding="utf-8")
+    for folder in pending:   # all it held is in real/ now (and in git's history)
+        shutil.rmtree(folder)
     return held
 
 

@@ -294,9 +294,11 @@ def _line_starts(text: str) -> list[tuple[int, str]]:
 
 def test_needles_chosen_for_a_big_log_find_the_same_lines(monkeypatch):
     # a log of a megabyte or more is scanned for the literals of each pattern that are rarest in it;
-    # which literal is looked for first must never change what is found
+    # which literal is looked for first must never change what is found (a traceback's frames at its start make
+    # the longest literal of some patterns, `.py", line `, a common one in it)
     cat = load_catalogue()
-    text = _real_lines_in_noise(20)
+    frame = '  File "/workspace/app/main.py", line 3, in <module>\n'
+    text = frame * 2_000 + _real_lines_in_noise(20)
     assert len(text) >= catalogue_module.ADAPT_FROM_CHARS
     assert cat._needles_for(text) != cat._default_needles   # the test exercises the choice
     chosen = [(f.signature, f.lines, f.match_count) for f in classify_log(text, cat)]

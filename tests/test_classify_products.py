@@ -274,6 +274,17 @@ def test_a_source_deploy_whose_upload_failed_is_no_failure_of_the_builder_it_wou
                        f"Building Container... Container build failed and logs are available at [ {BUILD_URL} ].",
                        "Deployment failed"]
     assert top_of(built).signature == "buildpacks-build-failed"
+    # ... and Cloud Build refusing to read the source it was just given is a failed fetch: gcloud prints the refusal
+    # under its upload step, since it creates the build there (held-out-30's two source deploys), wrapped or not
+    for refusal in (["ERROR: (gcloud.run.deploy) INVALID_ARGUMENT: Invalid build request. could not resolve source:",
+                     "googleapi: Error 403: 123-compute@developer.gserviceaccount.com does not have",
+                     "storage.objects.get access to the Google Cloud Storage object."],
+                    ["ERROR: (gcloud.run.deploy) PERMISSION_DENIED: Build failed because the default service account "
+                     "is missing required IAM permissions. ... could not resolve source: Get \"https://storage."
+                     "googleapis.com/storage/v1/b/run-sources-p-r/o/x.zip\": generic::permission_denied: IAM "
+                     "permission denied for service account 123-compute@developer.gserviceaccount.com."]):
+        top = top_of(log[:5] + refusal)
+        assert (top.signature, top.line) == ("source-fetch-failed", 6)
 
 
 def test_app_engines_compile_report_is_read_at_the_compilers_first_error():

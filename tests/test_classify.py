@@ -636,3 +636,17 @@ def test_npm_script_headers_are_no_markdown_quote():
     quoted = "\n".join(f"> {line}" if line else ">" for line in log.split("\n"))
     assert without_decoration(log) == log
     assert without_decoration(quoted) == log
+
+
+@pytest.mark.parametrize("stamp", ["2024-05-01T10:00:00.1234567Z ", "2024-05-01 10:00:00.123 UTC  ",
+                                   "INFO 2024-05-01T10:00:00.123456Z ", "[2024-05-01T10:00:00.123Z] ",
+                                   "2024-05-01T10:00:00.123456Z 00O ", "[10:00:00] ", "10:00:00 ",
+                                   "2024-05-01 10:00:00 CEST ", "2024-05-01 10:00:00 "])
+def test_a_timestamp_on_every_line_is_taken_off_and_a_lines_own_first_word_is_not(stamp):
+    # the timestamp forms of GitHub Actions, Cloud Logging, the Logs Explorer, Jenkins, GitLab and a terminal's
+    # time of day; an upper-case first word after it (`DONE`, `FROM`) is the log's own, no time zone
+    log = "starting build\nFETCHSOURCE\nDONE\nFROM python:3.12\nStep #0: ERROR: it broke\n"
+    stamped = "".join(stamp + line + "\n" for line in log.splitlines())
+    assert without_decoration(stamped) == log
+    # a log whose own lines start with an upper-case word and a time is left as it is unless every head line has one
+    assert without_decoration(log) == log

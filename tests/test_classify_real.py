@@ -104,10 +104,18 @@ DECORATIONS = {
     "indented block": lambda line: f"    {line}",
     # a log quoted in a GitHub issue or a Markdown note (`>` alone on a blank line, as editors quote it)
     "Markdown quote": lambda line: f"> {line}" if line else ">",
+    # copied from the Logs Explorer (each entry's severity and timestamp), Jenkins' timestamper, GitLab's
+    # timestamped job logs (stream marks after the time), or a terminal that prints the time of day; a tab indent
+    "Logs Explorer severity and timestamp": lambda line: f"INFO 2024-05-01T10:00:{len(line) % 60:02d}.123456Z {line}",
+    "Jenkins timestamps": lambda line: f"[2024-05-01T10:00:{len(line) % 60:02d}.123Z] {line}",
+    "GitLab timestamps": lambda line: f"2024-05-01T10:00:{len(line) % 60:02d}.123456Z 00O {line}",
+    "time of day": lambda line: f"[10:00:{len(line) % 60:02d}] {line}",
+    "tab-indented block": lambda line: f"\t{line}",
 }
 # ... and what a poster adds to the log as a whole: a Markdown code fence glued to its first and last lines
 WHOLE_LOG_DECORATIONS = {
     "code fence glued on": lambda text: "```" + text.rstrip("\n") + "```\n",
+    "Windows line endings": lambda text: text.replace("\n", "\r\n"),
 }
 
 
@@ -129,7 +137,7 @@ def test_every_real_log_reads_the_same_when_decorated_line_by_line(decoration):
         if (top.signature, top.line) != (plain.signature, plain.line):
             changed.append(f"{name}: {plain.signature}@{plain.line} -> {top.signature}@{top.line}")
         elif top.line:
-            assert top.evidence[0] == decorated.split("\n")[top.line - 1][:MAX_EVIDENCE_CHARS], name
+            assert top.evidence[0] == decorated.split("\n")[top.line - 1].rstrip("\r")[:MAX_EVIDENCE_CHARS], name
     assert not changed
 
 

@@ -44,11 +44,17 @@ _WARNING = re.compile(r"^(?:npm (?:notice|WARN)\b|(?:WARN|WARNING|Warning|warnin
 
 # What a terminal, a CI system or a Markdown editor adds to every line of a pasted log, which no pattern should
 # have to allow for: colour codes (ANSI SGR sequences), a timestamp in front of each line (GitHub Actions'
-# `2024-05-01T10:00:00.1234567Z `, Cloud Logging's `2024-05-01 10:00:00.123 UTC `), a quote's `> `, and a code
-# fence glued to a line.
+# `2024-05-01T10:00:00.1234567Z `, Cloud Logging's `2024-05-01 10:00:00.123 UTC `, the Logs Explorer's `INFO
+# 2024-05-01T10:00:00.123Z `, Jenkins' `[2024-05-01T10:00:00.123Z] ` or `[10:00:00] `, GitLab's `...Z 00O `), a
+# quote's `> `, and a code fence glued to a line.
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_LINE_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?[A-Z]{3,4})? ?",
-                             re.MULTILINE)
+# a time zone's abbreviation after a timestamp (only known ones: a line's own first word may be FROM, COPY or DONE)
+_ZONE = r"(?:UTC|GMT|[ECMPAH][SD]T|BST|IST|JST|KST|HKT|SGT|CES?T|EES?T|WES?T|AES[DT]|MSK)(?![A-Za-z])"
+_LINE_TIMESTAMP = re.compile(
+    r"^(?:(?:DEFAULT|DEBUG|INFO|NOTICE|WARNING|ERROR|CRITICAL|ALERT|EMERGENCY) )?"   # Logs Explorer's severity
+    r"\[?(?:\d{4}-\d\d-\d\d[T ])?\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?" + _ZONE + r")?\]? ?"
+    r"(?:\d\d[OE]\+? )?",   # GitLab's stream and section marks after its timestamp (`00O `, `01E+ `)
+    re.MULTILINE)
 # a Markdown code fence a poster glued to the log's first or last line (```Step #0: ...```)
 _GLUED_FENCE = re.compile(r"^([ \t]*)```+(?=\S)|(?<=\S)([ \t]*)```+[ \t]*$", re.MULTILINE)
 _QUOTE = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)

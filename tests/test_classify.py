@@ -363,6 +363,35 @@ def test_app_engine_and_functions_fetch_in_a_first_step_named_fetch():
         ("source-fetch-failed", 2)
 
 
+def test_a_products_refusal_to_read_a_builds_source_counts_in_any_section():
+    # a deploy run from a Cloud Build step creates a build of its own; its refusal to read that source is printed
+    # in the step, and no user step's own tool prints those words (the signature's `anywhere`), while the words a
+    # user's gsutil prints there too stay out of the step (the test above)
+    head = ['starting build "b1"', "FETCHSOURCE", "BUILD", 'Starting Step #2 - "deploy"']
+    for refusal in ("ERROR: (gcloud.run.deploy) INVALID_ARGUMENT: Invalid build request. could not resolve source: "
+                    "googleapi: Error 403: 1-compute@developer.gserviceaccount.com does not have storage.objects.get "
+                    "access to the Google Cloud Storage object.",
+                    "ERROR: (gcloud.functions.deploy) OperationError: code=7, message=Access to bucket "
+                    "gcf-v2-sources-1-us-central1 denied. You must grant Storage Object Viewer permission to "
+                    "1-compute@developer.gserviceaccount.com."):
+        log = "\n".join(head + [f'Step #2 - "deploy": {refusal}', 'Finished Step #2 - "deploy"', "ERROR"])
+        top = classify_log(log)[0]
+        assert (top.signature, top.line) == ("source-fetch-failed", 5)
+    user = "\n".join(head + ['Step #2 - "deploy": AccessDeniedException: 403 1-compute@developer.gserviceaccount.com '
+                              "does not have storage.objects.get access to the Google Cloud Storage object.",
+                              'Finished Step #2 - "deploy"', "ERROR"])
+    assert classify_log(user)[0].signature == "unknown"
+
+
+def test_anywhere_patterns_need_sections():
+    doc = _doc(anywhere=["QUIRK seen"])
+    with pytest.raises(ConfigError, match=r"signature 'thing'.anywhere needs `sections`"):
+        parse_catalogue(doc)
+    doc["signatures"][0]["sections"] = ["fetch"]
+    doc["sections"] = [{"name": "fetch", "markers": ["FETCHSOURCE"]}]
+    assert parse_catalogue(doc).get("thing").anywhere == ("QUIRK seen",)
+
+
 def test_an_excerpt_with_no_section_marker_matches_anywhere_once_it_shows_a_build():
     gsutil_error = USER_GSUTIL.split(": ", 1)[1]
     # newest-first console copies put the fetch's own line below its error

@@ -79,6 +79,7 @@ class Signature:
     ruled_out_by: tuple[str, ...] = ()      # lines that say, below its matches, the failure was another one
     # (platform, cause, fix): what to say instead of cause and fix when the log shows that platform built it
     advice: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    anywhere: tuple[str, ...] = ()          # patterns that match in every section, whatever `sections` says
 
     def advice_for(self, platform: str | None) -> tuple[str, tuple[str, ...]] | None:
         """(cause, fix) for a build on `platform` (catalogue `platforms`); None when it has no advice of its own."""
@@ -145,10 +146,11 @@ class Catalogue:
             # `any`: the output of whichever builder the log shows (a log that shows none does not count)
             owners = frozenset(b.name for b in builders) if ANY_BUILDER in sig.output_builders \
                 else frozenset(sig.output_builders)
-            for pi, (text, only_in) in enumerate([(t, None) for t in sig.patterns] +
-                                                  [(t, owners) for t in sig.builder_output]):
+            for pi, (text, only_in, where) in enumerate([(t, None, allowed) for t in sig.patterns] +
+                                                         [(t, owners, allowed) for t in sig.builder_output] +
+                                                         [(t, None, None) for t in sig.anywhere]):
                 self._patterns.append(_Pattern(si, pi, _needles(text, f"signature '{sig.id}'", source, whole=True),
-                                               re.compile(text), allowed, only_in))
+                                               re.compile(text), where, only_in))
         self._dismissing = {si: tuple(_rule(text, f"signature '{sig.id}' {key}", source)
                                       for key, texts in (("recovered_by", sig.recovered_by),
                                                          ("ruled_out_by", sig.ruled_out_by)) for text in texts)

@@ -15,8 +15,8 @@ from .catalogue import ANY_BUILDER, BUILDERS, SEVERITIES, Catalogue, Marked, Sig
 
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "signatures.yaml"
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-_KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections", "builder_output",
-         "recovered_by", "ruled_out_by", "platforms"}
+_KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections", "anywhere",
+         "builder_output", "recovered_by", "ruled_out_by", "platforms"}
 _MARKED_KEYS = {"name", "markers", "fallback"}   # keys of a section or a builder entry
 _TOP_KEYS = {"version", "sections", "uninformative", "builders", "platforms", "finished", "summaries", "reports",
              "usage_errors",
@@ -199,13 +199,17 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
         if not patterns and sig_id != "unknown":
             raise ConfigError(f"{source}: {where}.patterns is empty; only 'unknown' may have no patterns.")
         output_builders, builder_output = _builder_output(entry, where, builders, source)
+        anywhere = _regex_list(entry, "anywhere", f"{source}: {where}")
+        if anywhere and not entry.get("sections"):
+            raise ConfigError(f"{source}: {where}.anywhere needs `sections`: without them every pattern matches "
+                              "anywhere already (list these under patterns).")
         signatures.append(Signature(sig_id, _text(entry, "title", where, source), builder, severity, weight,
                                     tuple(patterns), _text(entry, "cause", where, source),
                                     _steps(entry, where, source),
                                     _allowed_sections(entry, where, sections, source), builder_output,
                                     output_builders, _regex_list(entry, "recovered_by", f"{source}: {where}"),
                                     _regex_list(entry, "ruled_out_by", f"{source}: {where}"),
-                                    _advice(entry, where, platforms, source)))
+                                    _advice(entry, where, platforms, source), anywhere))
     if "unknown" not in seen:
         raise ConfigError(f"{source}: the catalogue needs an 'unknown' entry (used when nothing matches).")
     if any(p.fallback for p in platforms):

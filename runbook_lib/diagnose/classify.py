@@ -27,7 +27,7 @@ from typing import Any
 from ..errors import ParameterError
 from .catalogue import Catalogue, Signature
 from .catalogue_yaml import load_catalogue
-from .lines import line_at, names_error, step_of, steps_of, without_decoration
+from .lines import line_at, names_error, step_of, steps_of, unwrapped, without_decoration
 from .log_structure import LogShape
 
 MAX_LINES = 100        # line numbers kept per finding
@@ -78,7 +78,8 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
         text = bytes(text).decode("utf-8", errors="replace")
     if not isinstance(text, str):
         raise ParameterError("text", type(text).__name__, "give the build log as text (str or bytes)")
-    given, text = text, without_decoration(text)
+    given = text
+    text, starts = unwrapped(without_decoration(text))
     shape = cat.shape(text)
     acc: dict[int, dict] = {}
     # the first line a tool's own failure words match (npm, composer, maven ...) where they name no known
@@ -109,9 +110,18 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
                 if not cat.dismissed(si, text, a["last_line"][0], steps_of(a["last_line"][1]))]
     findings = _ranked(findings, shape) if findings else [_unexplained(cat, shape, stated)]
     _advise_for_platform(findings, cat, text)
+    if starts is not None:
+        _renumber(findings, starts)
     if text is not given:
         _quote_as_given(findings, given)
     return findings
+
+
+def _renumber(findings: list[Finding], starts: list[int]) -> None:
+    """Line numbers of an unwrapped log as those of the log as given: each line's first."""
+    for f in findings:
+        f.line = starts[f.line - 1] if f.line else 0
+        f.lines = [starts[n - 1] for n in f.lines]
 
 
 def _advise_for_platform(findings: list[Finding], cat: Catalogue, text: str) -> None:
@@ -126,7 +136,8 @@ def _advise_for_platform(findings: list[Finding], cat: Catalogue, text: str) -> 
 
 def _quote_as_given(findings: list[Finding], given: str) -> None:
     """Evidence quotes the log as given (timestamps, colour codes and all), not as it was read: each
-    evidence line is that of the same number in the given text (without_decoration keeps line numbers)."""
+    evidence line is that of the same number in the given text (without_decoration keeps line numbers; an
+    unwrapped line is quoted by the first line it was cut into, whose number it has)."""
     wanted = {n for f in findings for n in f.lines[:len(f.evidence)]}
     quoted: dict[int, str] = {}
     if wanted:

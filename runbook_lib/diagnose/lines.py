@@ -88,6 +88,46 @@ def without_decoration(text: str) -> str:
     return text
 
 
+# A terminal that hard-wraps long lines (a Windows console, some web terminals) cuts every one at the same column:
+# a log of at most this many characters whose longest lines, of at least WRAP_MIN_WIDTH characters, are cut there
+# at least twice (two different lines of exactly that length, not padded with spaces) is read with them joined.
+UNWRAP_MAX_CHARS = 1_000_000
+WRAP_MIN_WIDTH = 60
+SAME_START = 8   # a line that starts as the one before it did (`Step #0 - `, a date) is a line of its own
+
+
+def unwrapped(text: str) -> tuple[str, list[int] | None]:
+    """The log with the lines a terminal hard-wrapped joined again, and for each of its lines the number of the
+    line of `text` it starts on; (text, None) when it shows no such wrapping. A line cut at the width is joined
+    with the next one unless that is empty or starts as it does. No sign of a cut: two equal lines of that length
+    (a retry's), lines padded to it with spaces (a console's columns), or lines that all end in the same character
+    at it (a frame's `│`, or two lines that differ only inside, as a tool's two similar warnings may)."""
+    if len(text) > UNWRAP_MAX_CHARS or "\n" not in text:
+        return text, None
+    lines = [line.rstrip("\r") for line in text.split("\n")]
+    width = max(map(len, lines))
+
+    def cut(i: int) -> bool:   # (a line padded with spaces to the width is no cut, nor one a line of its kind follows)
+        line = lines[i]
+        return (len(line) == width and not line.endswith("  ") and i + 1 < len(lines) and lines[i + 1] != ""
+                and not lines[i + 1].startswith(line[:SAME_START]))
+    cuts = {lines[i] for i in range(len(lines)) if cut(i)}
+    if width < WRAP_MIN_WIDTH or len(cuts) < 2 or len({line[-1] for line in cuts}) < 2:
+        return text, None
+    joined: list[str] = []
+    starts: list[int] = []
+    i = 0
+    while i < len(lines):
+        starts.append(i + 1)
+        line = lines[i]
+        while cut(i):
+            i += 1
+            line += lines[i]
+        joined.append(line)
+        i += 1
+    return "\n".join(joined), starts
+
+
 def _head(text: str) -> list[str]:
     return [line for line in text[:8192].splitlines() if line.strip()][:HEAD_LINES]
 

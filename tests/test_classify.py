@@ -679,3 +679,19 @@ def test_a_timestamp_on_every_line_is_taken_off_and_a_lines_own_first_word_is_no
     assert without_decoration(stamped) == log
     # a log whose own lines start with an upper-case word and a time is left as it is unless every head line has one
     assert without_decoration(log) == log
+
+
+def test_a_viewers_line_numbers_and_a_web_pages_spaces_and_entities_come_off_only_when_the_log_shows_them():
+    log = 'Step #0: x\nStep #0:   File "/w/main.py", line 3\nStep #0: <module>\n\nStep #0: ERROR: it broke & stopped\n'
+    numbered = "".join(f"{n:>3} {line}\n" for n, line in enumerate(log.split("\n")[:-1], 40))
+    assert without_decoration(numbered) == log
+    assert without_decoration(log.replace(" ", "\u00a0")) == log
+    assert without_decoration(log.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+                              .replace(">", "&gt;")) == log
+    # a log's own numbers (BuildKit's seconds, counts) are no line numbers unless they count its lines in a row
+    own = "5.628 Collecting x\n6.001 Collecting y\n7.410 ERROR: no\n"
+    counts = "3 packages\n4 packages\n6 packages\n"
+    assert without_decoration(own) == own and without_decoration(counts) == counts
+    # ... and entities in a log that also holds the characters they stand for are the log's own words
+    own_entities = 'Step #0: echo "&lt;b&gt;"\nStep #0: <b>\n'
+    assert without_decoration(own_entities) == own_entities

@@ -9,6 +9,8 @@ loudly once the log is right.
 """
 from __future__ import annotations
 
+import html
+
 import re
 
 import pytest
@@ -112,19 +114,30 @@ DECORATIONS = {
     "time of day": lambda line: f"[10:00:{len(line) % 60:02d}] {line}",
     "tab-indented block": lambda line: f"\t{line}",
 }
+# ... a viewer's line numbers (right-aligned, or before a tab), which depend on the line's place in the log
+NUMBERED = {
+    "line numbers": lambda n, line: f"{n:>4} {line}",
+    "line numbers and a tab": lambda n, line: f"{n}\t{line}",
+}
 # ... and what a poster adds to the log as a whole: a Markdown code fence glued to its first and last lines
 WHOLE_LOG_DECORATIONS = {
     "code fence glued on": lambda text: "```" + text.rstrip("\n") + "```\n",
     "Windows line endings": lambda text: text.replace("\n", "\r\n"),
+    # copied from a web page: its no-break spaces, or its HTML source with the entities in it
+    "no-break spaces": lambda text: text.replace(" ", "\u00a0"),
+    "HTML source": lambda text: html.escape(text, quote=True),
 }
 
 
-@pytest.mark.parametrize("decoration", list(DECORATIONS) + list(WHOLE_LOG_DECORATIONS))
+@pytest.mark.parametrize("decoration", list(DECORATIONS) + list(NUMBERED) + list(WHOLE_LOG_DECORATIONS))
 def test_every_real_log_reads_the_same_when_decorated_line_by_line(decoration):
     # the same answer (signature and line) as for the log as stored, and the evidence quotes the log as given
     changed = []
     if decoration in WHOLE_LOG_DECORATIONS:
         decorate_log = WHOLE_LOG_DECORATIONS[decoration]
+    elif decoration in NUMBERED:
+        def decorate_log(text: str) -> str:
+            return "\n".join(NUMBERED[decoration](n, line) for n, line in enumerate(text.split("\n"), 1))
     else:
         def decorate_log(text: str) -> str:
             return "\n".join(DECORATIONS[decoration](line) for line in text.split("\n"))

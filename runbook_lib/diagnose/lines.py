@@ -46,7 +46,8 @@ _WARNING = re.compile(r"^(?:npm (?:notice|WARN)\b|(?:WARN|WARNING|Warning|warnin
 # have to allow for: colour codes (ANSI SGR sequences), a timestamp in front of each line (GitHub Actions'
 # `2024-05-01T10:00:00.1234567Z `, Cloud Logging's `2024-05-01 10:00:00.123 UTC `, the Logs Explorer's `INFO
 # 2024-05-01T10:00:00.123Z `, Jenkins' `[2024-05-01T10:00:00.123Z] ` or `[10:00:00] `, GitLab's `...Z 00O `), a
-# quote's `> `, and a code fence glued to a line.
+# quote's `> `, a code fence glued to a line, a viewer's line numbers, and what copying from a web page brings
+# (no-break spaces, the HTML source's entities).
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # a time zone's abbreviation after a timestamp (only known ones: a line's own first word may be FROM, COPY or DONE)
 _ZONE = r"(?:UTC|GMT|[ECMPAH][SD]T|BST|IST|JST|KST|HKT|SGT|CES?T|EES?T|WES?T|AES[DT]|MSK)(?![A-Za-z])"
@@ -58,22 +59,38 @@ _LINE_TIMESTAMP = re.compile(
 # a Markdown code fence a poster glued to the log's first or last line (```Step #0: ...```)
 _GLUED_FENCE = re.compile(r"^([ \t]*)```+(?=\S)|(?<=\S)([ \t]*)```+[ \t]*$", re.MULTILINE)
 _QUOTE = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
+# a viewer's line numbers copied with the log (`12\tStep #0: ...`, `  12 Step #0: ...`): numbered lines in a row
+_LINE_NUMBER = re.compile(r"^[ \t]*(\d+)[\t ]", re.MULTILINE)
+# spaces a web page or a word processor puts in (no-break, figure and narrow no-break spaces)
+_SPACES = {0xA0: " ", 0x2007: " ", 0x202F: " "}
+# the entities of a page's HTML source (a log copied from it), `&amp;` last
+_ENTITIES = {"&quot;": '"', "&#34;": '"', "&#39;": "'", "&#x27;": "'", "&lt;": "<", "&gt;": ">", "&amp;": "&"}
+_ENTITY = re.compile("|".join(map(re.escape, _ENTITIES)))
 _INDENT = re.compile(r"^[ \t]+")
 HEAD_LINES = 5   # a log is timestamped (indented) when its first non-blank lines all are
 
 
 def without_decoration(text: str) -> str:
-    """The log without colour codes, unquoted, without the timestamp in front of each line, without a code fence
-    glued to a line, and dedented, when its first lines show it is quoted, timestamped or indented as a whole (a
-    log pasted into a Markdown quote or an indented block); line for line, so line numbers stay those of the log
+    """The log without colour codes, no-break spaces or HTML entities (copied from a page's source), unquoted,
+    without a viewer's line numbers or the timestamp in front of each line, without a code fence glued to a line,
+    and dedented, when its first lines show it is quoted, numbered, timestamped or indented as a whole (a log
+    pasted into a Markdown quote or an indented block); line for line, so line numbers stay those of the log
     as given. Costs a pass over the text only when it has something to remove (else a str.find and a look at
     its first lines)."""
     if "\x1b" in text:
         text = _ANSI.sub("", text)
+    if any(chr(space) in text for space in _SPACES):
+        text = text.translate(_SPACES)
+    if _escaped_html(text):
+        text = _ENTITY.sub(lambda m: _ENTITIES[m.group(0)], text)
     head = _head(text)
     # (npm's `> app@1.0.0 build` headers are two lines followed by npm's output, never a log's whole head)
     if head and all(_QUOTE.match(line) for line in head):
         text = _QUOTE.sub("", text)
+        head = _head(text)
+    numbers = [int(m.group(1)) if (m := _LINE_NUMBER.match(line)) else None for line in head]
+    if len(head) >= 3 and None not in numbers and numbers == list(range(numbers[0], numbers[0] + len(head))):
+        text = _LINE_NUMBER.sub("", text)
         head = _head(text)
     if head and all(_LINE_TIMESTAMP.match(line) for line in head):
         text = _LINE_TIMESTAMP.sub("", text)
@@ -126,6 +143,13 @@ def unwrapped(text: str) -> tuple[str, list[int] | None]:
         joined.append(line)
         i += 1
     return "\n".join(joined), starts
+
+
+def _escaped_html(text: str) -> bool:
+    """Whether the log was copied from a page's HTML source: it holds entities and none of the characters they
+    stand for (a log as printed holds quotes or brackets wherever it holds an entity's words)."""
+    return "&" in text and any(e in text for e in ("&quot;", "&lt;", "&gt;", "&#39;", "&#x27;", "&amp;")) and \
+        not any(c in text for c in '"<>')
 
 
 def _head(text: str) -> list[str]:

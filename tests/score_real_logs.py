@@ -33,6 +33,11 @@ SETS = ("original", "tuning",
 UNMEASURED: set[str] = set()
 
 
+def is_near(found: int, labelled: int) -> bool:
+    """Whether the line read is within NEAR lines of the labelled one; no line (0) is near only no line."""
+    return (found == 0) == (labelled == 0) and abs(found - labelled) <= NEAR
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sets", nargs="+", help="manifest sets: original, tuning, held-out-N")
@@ -58,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, entry in entries.items():
             found = classify_log((REAL / name).read_text(encoding="utf-8"))[0]
             right = found.signature == entry["signature"]
-            close = right and abs(found.line - entry["error_line"]) <= NEAR
+            close = right and is_near(found.line, entry["error_line"])
             top, near = top + right, near + close
             if args.misses and not close:
                 print(f"  miss {name}: {found.signature} at {found.line}, "

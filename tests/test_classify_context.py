@@ -160,7 +160,9 @@ def test_shipped_download_helper_marks_a_buildpacks_build_and_its_http_status_na
           "fetching ... returned HTTP status: 404\n"
     top = classify_log(log)[0]
     assert (top.signature, top.line) == ("buildpacks-build-failed", 4)
-    assert classify_log("all good\nserver said HTTP status: 200\n")[0].line == 0   # a success is no failure
+    # a success is no failure: nothing names one, so the line read is the log's last words, as no known failure
+    assert (classify_log("all good\nserver said HTTP status: 200\n")[0].signature,
+            classify_log("all good\nserver said HTTP status: 200\n")[0].line) == ("unknown", 2)
 
 
 def test_shipped_pip_backtracking_is_a_pip_failure_only_in_a_managed_builds_quote():
@@ -233,7 +235,8 @@ def test_the_lead_line_is_the_failed_steps_last_words_when_none_names_an_error()
 
 def test_the_lead_line_falls_back_to_other_words_for_failure():
     assert classify_log("Running: go get\ngo: errors parsing go.mod:\n")[0].line == 2
-    assert classify_log("all good\nWARNING: retry failed once\n")[0].line == 0   # a warning is no failure
+    # a warning is no failure: the line read is the last words above it
+    assert classify_log("all good\nWARNING: retry failed once\n")[0].line == 1
 
 
 def test_the_lead_line_of_a_huge_log_is_searched_at_its_end(monkeypatch):
@@ -269,7 +272,7 @@ def test_a_tools_failure_words_in_a_step_that_succeeded_are_not_the_line_to_read
 
 def test_an_exception_named_with_its_message_is_a_failure_to_read():
     assert classify_log("Uploading the bundle\nUploadQuotaException: 429 too many uploads today\n")[0].line == 2
-    assert classify_log("ExceptionHandler registered\nall good\n")[0].line == 0
+    assert classify_log("ExceptionHandler registered\nall good\n")[0].line == 2   # the last words, not line 1
 
 
 def test_the_failed_steps_last_words_are_right_above_its_verdict():
@@ -486,7 +489,7 @@ def test_a_severe_level_line_is_the_lead_when_no_signature_explains_the_log():
     top = classify_log(log)[0]
     assert (top.signature, top.line) == ("unknown", 2)
     # in capitals only: the word in prose names no failure
-    assert classify_log("Step #0: a severe storm of warnings, all harmless\n")[0].line == 0
+    assert classify_log("Step #0: a severe storm of warnings, all harmless\nStep #0: built\n")[0].line == 2
 
 
 @pytest.mark.parametrize("refusal", ["Error: accepts 1 arg(s), received 0",
@@ -508,3 +511,18 @@ def test_a_usage_error_needs_a_plain_literal():
         {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}]}
     with pytest.raises(ConfigError, match="usage error pattern"):
         parse_catalogue(doc)
+
+
+@pytest.mark.parametrize("log, line", [
+    # nothing names an error or a failure: the log's last words, past warnings, verdicts and lines without words
+    ("$ cloud-code run\n'C:\\Program' is not recognized as an internal or external command,\noperable program\n", 3),
+    ("Step #1:  python2-2.7.14-r2:\nStep #1:   pkg-config\nWARNING: something\n  }\n-----\n", 2),
+    # ... unless those last words say it finished: a build's DONE, gcloud's `...done.`, its SUCCESS summary
+    ("Step #2: total 0\nFinished Step #2\nPUSH\nDONE\n", 0),
+    ("Updating service [app]...done.\nSetting traffic split for service [app]...done.\n", 0),
+    ("ID: 1a2b\nDURATION: 6M17S\nSTATUS: SUCCESS\n", 0),
+    ("", 0),
+])
+def test_with_no_line_naming_a_failure_the_log_is_read_at_its_last_words(log, line):
+    top = classify_log(log)[0]
+    assert (top.signature, top.line) == ("unknown", line)

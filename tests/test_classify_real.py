@@ -18,7 +18,7 @@ import yaml
 
 import score_real_logs
 from runbook_lib.diagnose import MAX_EVIDENCE_CHARS, classify_log, load_catalogue
-from score_real_logs import MANIFEST, NEAR, REAL, SETS, UNMEASURED
+from score_real_logs import MANIFEST, REAL, SETS, UNMEASURED, is_near
 
 SOURCES = REAL / "SOURCES.md"
 
@@ -40,7 +40,7 @@ def test_real_log_gets_the_expected_top_signature_near_the_real_error(name, sign
     if log_set == "original":  # pinned to the exact line before the manifest existed
         assert top.line == error_line
     else:
-        assert abs(top.line - error_line) <= NEAR, (top.line, error_line)
+        assert is_near(top.line, error_line), (top.line, error_line)
     if top.line:  # the evidence is the very line the number points at
         assert top.evidence[0] == text.splitlines()[top.line - 1][:MAX_EVIDENCE_CHARS]
 

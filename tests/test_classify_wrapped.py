@@ -10,7 +10,7 @@ from runbook_lib.diagnose import classify_log
 from runbook_lib.diagnose.lines import UNWRAP_MAX_CHARS, unwrapped
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from score_real_logs import MANIFEST, NEAR, REAL  # noqa: E402
+from score_real_logs import MANIFEST, REAL, is_near  # noqa: E402
 
 
 def _wrap(text: str, width: int) -> tuple[str, dict[int, int]]:
@@ -65,10 +65,10 @@ def test_real_logs_wrapped_at_120_columns_mostly_read_the_same():
         if max(map(len, text.split("\n"))) <= 120:
             continue
         top = classify_log(text)[0]
-        if top.signature != entry["signature"] or abs(top.line - entry["error_line"]) > NEAR:
+        if top.signature != entry["signature"] or not is_near(top.line, entry["error_line"]):
             continue
         wrapped, where = _wrap(text, 120)
         again = classify_log(wrapped)[0]
         right += 1
-        lost += again.signature != entry["signature"] or abs(again.line - where.get(entry["error_line"], 0)) > NEAR
+        lost += again.signature != entry["signature"] or not is_near(again.line, where.get(entry["error_line"], 0))
     assert right > 500 and lost <= 25, (right, lost)

@@ -214,7 +214,8 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
     """No signature matched: the fallback signature of the section the lead line is in (a failure while
     fetching the source) or of the log's builder (a failed buildpacks build), else `unknown`; each points
     at the lead line (LogShape.lead_line), or past it as a finding's line would be: from a traceback to the
-    exception that ends it, to a report's telling line, or from a builder's verdict to the cause it sums up."""
+    exception that ends it, to a report's telling line, or from a builder's verdict to the cause it sums up. With
+    no lead line (nothing names an error or a failure), `unknown` at the log's last words, if they are no success."""
     if stated is not None and shape.failing_step not in (None, step_of(stated[2])):
         stated = None   # a tool's words in a step that did not fail
     lead = shape.lead_line()
@@ -228,6 +229,8 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
         line, start, text = _line_to_read(cat, shape, lead)
     if line and cat.is_usage_error(text):   # the builder's tool refused how it was called and never ran
         fallback = None
+    if not line and (words := shape.last_words()) is not None:
+        line, start, text = words   # no line names an error: what was said last, read as no known failure
     evidence = [text[:MAX_EVIDENCE_CHARS]] if line else []
     sig = fallback or cat.get("unknown")
     return Finding.of(sig, line, [line] if line else [], evidence, float(sig.weight), 1 if line else 0)

@@ -37,6 +37,7 @@ _TRACEBACK_AFTER = re.compile(r'^(?:[A-Z]+ )?(?:\[[^\]]+\] )?(Traceback \(most r
 # `Error: `, `ERROR: `, `FirebaseError: ` before a message
 _ERROR_TAG = re.compile(r"^(?:\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
 MIN_REPEATED = 24   # characters of a message that make it the same message when a tool says it again
+_PROGRESS_DONE = re.compile(r"\.\.\.done\.?$")   # gcloud's progress line for a stage that succeeded
 _RULE_CHARS = "-—=*"
 _RULE = re.compile(f"[{_RULE_CHARS}]{{8,}}\\s*$")   # a line drawn across a message (own_text keeps no more than a dash)
 _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
@@ -431,6 +432,24 @@ class LogShape:
             return self._first_statement(found)
         bare = self._first(ERROR_WORD, uninformative=True)
         return (self._command_verdict_above(bare) or bare) if bare else (0, 0, "")
+
+    def last_words(self) -> tuple[int, int, str] | None:
+        """(line number, start, line) of the log's last line with words of its own (letters or digits, and not a
+        warning, a bare verdict or Cloud Build's own), within MAX_LOOK_BACK lines of its end: what was said last before
+        the build or deploy stopped. None when there is none, or when those last words say it finished (a build's
+        `DONE`, gcloud's `...done.`): then nothing failed there."""
+        text = self.text
+        ends_line = text.endswith("\n")
+        below = (len(text) if ends_line else len(text) + 1, text.count("\n") + (1 if ends_line else 2))
+        for n, pos, line in self._lines_above(*below, MAX_LOOK_BACK):
+            own = own_text(line).strip()
+            if not any(c.isalnum() for c in own) or is_warning(line) or self.uninformative_line(line) or \
+                    _CLOUD_BUILD_OWN.match(own):
+                continue   # (no words: a blank line, a rule, a closing bracket)
+            if _PROGRESS_DONE.search(own) or any(rule.hit(line) for rule in self.finished):
+                return None
+            return n, pos, line
+        return None
 
     def _command_verdict_above(self, bare: tuple[int, int, str]) -> tuple[int, int, str] | None:
         """Where nothing names an error but bare verdicts (Cloud Build's `ERROR`): the command's own verdict at most

@@ -906,3 +906,20 @@ def test_paketos_node_start_finding_no_app_is_no_entrypoint_though_detection_fai
            "ERROR: No buildpack groups passed detection."]
     top = top_of(log)
     assert (top.signature, top.line) == ("buildpacks-no-entrypoint", 2)
+
+
+def test_container_registrys_shutdown_refuses_a_push_and_firebases_aborted_deployment_is_no_pipenv_failure():
+    # since 2025 gcr.io takes no pushes: docker quotes the registry's HTTP 412 body (round 31's two logs)
+    refusal = ('error parsing HTTP 412 response body: invalid character \'C\' looking for beginning of value: '
+               '"Container Registry is deprecated and shutting down, please use the auto migration tool to migrate '
+               'to Artifact Registry (gcloud artifacts docker upgrade migrate --projects=\'p\')."')
+    top = top_of(["The push refers to repository [gcr.io/p/app]", "5f70bf18a086: Preparing", refusal])
+    assert (top.signature, top.line) == ("push-permission-denied", 3)
+    assert any("gcloud artifacts docker upgrade migrate" in step for step in top.fix)
+    # ... while a daemon refused the same on a pull is no push (a step's or a base image)
+    pull = top_of([f"Error response from daemon: Get https://gcr.io/v2/p/base/manifests/latest: {refusal}"])
+    assert pull.signature != "push-permission-denied"
+    # pipenv's `Aborting deploy.` is a pip failure; the Firebase CLI's `Aborting deployment.` is not
+    assert top_of(["Installing dependencies from Pipfile.lock (abc)...", "Aborting deploy."]).signature == \
+        "pip-install-failed"
+    assert top_of(["Error: No function matches given --only filters. Aborting deployment."]).signature == "unknown"

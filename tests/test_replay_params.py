@@ -12,7 +12,8 @@ from runbook_lib.errors import ParameterError
 from runbook_lib.target import connect
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_prefixed_replay.ipynb"
-TOMORROW = (datetime.now(timezone.utc).date() + timedelta(days=1)).isoformat()
+# a week ahead, not a day: the cases are made when the tests are collected, and a run may cross midnight UTC
+NEXT_WEEK = (datetime.now(timezone.utc).date() + timedelta(days=7)).isoformat()
 
 
 @pytest.mark.parametrize("values, sentence", [
@@ -21,7 +22,7 @@ TOMORROW = (datetime.now(timezone.utc).date() + timedelta(days=1)).isoformat()
     ({"start_date": "2025-11-01", "end_date": "2025-12-15", "max_dates": 31},
      "end_date='2025-12-15' is not valid: 2025-11-01..2025-12-15 is 45 dates, more than max_dates=31; replay "
      "fewer dates or raise max_dates."),
-    ({"end_date": TOMORROW}, f"end_date='{TOMORROW}' is not valid: it is in the future (today is "),
+    ({"end_date": NEXT_WEEK}, f"end_date='{NEXT_WEEK}' is not valid: it is in the future (today is "),
     ({"start_date": "2025-12-32"}, "start_date='2025-12-32' is not valid: give a date as YYYY-MM-DD, or leave it empty."),
     ({"phases": ["phase5"]}, "phases='phase5' is not valid: choose one of phase3, phase4."),
     ({"processors": ["nope"]}, "processors='nope' is not valid: choose from player_game_summary, "),

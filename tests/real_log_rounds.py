@@ -68,7 +68,7 @@ def problems(pending: list[Path], real: Path = REAL) -> list[str]:
                            "top or the bottom, never inside the failure)")
             if (real / name).exists():
                 out.append(f"{folder.name}/{name}: a log of that name is in real/ already")
-        rows = (folder / "SOURCES.md").read_text(encoding="utf-8") if (folder / "SOURCES.md").exists() else ""
+        rows = _rows(folder)
         repos = {repo for repo, _ in cited}
         out += [f"{folder.name}: {repo}{f' #{n}' if n else ''} is cited in real/SOURCES.md already"
                 for repo, n in sorted(_cited(rows), key=str) if (repo, n) in cited or (not n and repo in repos)]
@@ -83,6 +83,12 @@ def _cited(text: str) -> set[tuple[str, str]]:
         if line.startswith("| `") and len(cells) > 2 and (m := CITED.match(cells[1].strip())):
             found.add((m.group(1), m.group(2) or ""))
     return found
+
+
+def _rows(folder: Path) -> str:
+    """A pending folder's SOURCES.md rows ("" without any)."""
+    path = folder / "SOURCES.md"
+    return path.read_text(encoding="utf-8").strip() if path.exists() else ""
 
 
 def _labels(folder: Path) -> dict[str, dict]:
@@ -115,7 +121,8 @@ def _map_of(folder: Path) -> Path:
 
 
 def combine(round_no: int, pending: list[Path], second: Path | None, real: Path = REAL) -> dict[str, bool]:
-    labels = {name: entry for folder in pending for name, entry in _labels(folder).items()}
+    by_folder = {folder: _labels(folder) for folder in pending}
+    labels = {name: entry for of_folder in by_folder.values() for name, entry in of_folder.items()}
     held = split({name: entry["signature"] for name, entry in labels.items()})
     manifest, seconds = [], []
     mapped = {}
@@ -137,10 +144,9 @@ def combine(round_no: int, pending: list[Path], second: Path | None, real: Path 
             seconds.append(f"  {name}:\n    signature: {e['signature']}\n    error_line: {e['error_line']}\n"
                            f"    confidence: {e.get('confidence', 'sure')}\n"
                            + (f"    other: {json.dumps(e['other'])}\n" if e.get("other") else ""))
-    rows = "".join((folder / "SOURCES.md").read_text(encoding="utf-8").strip() + "\n" for folder in pending
-                   if (folder / "SOURCES.md").exists() and (folder / "SOURCES.md").read_text(encoding="utf-8").strip())
-    for folder in pending:
-        for name in _labels(folder):
+    rows = "".join(own + "\n" for folder in pending if (own := _rows(folder)))
+    for folder, of_folder in by_folder.items():
+        for name in of_folder:
             shutil.move(folder / name, real / name)
     _append(real / "MANIFEST.yaml", "".join(manifest))
     if seconds:

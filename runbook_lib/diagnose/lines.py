@@ -63,7 +63,8 @@ _QUOTE = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
 _LINE_NUMBER = re.compile(r"^[ \t]*(\d+)[\t ]", re.MULTILINE)
 # spaces a web page or a word processor puts in (no-break, figure and narrow no-break spaces)
 _SPACES = {0xA0: " ", 0x2007: " ", 0x202F: " "}
-# the entities of a page's HTML source (a log copied from it), `&amp;` last
+# the entities of a page's HTML source (a log copied from it); only these, not html.unescape, whose `&#10;` would
+# add a line and move every line number below it
 _ENTITIES = {"&quot;": '"', "&#34;": '"', "&#39;": "'", "&#x27;": "'", "&lt;": "<", "&gt;": ">", "&amp;": "&"}
 _ENTITY = re.compile("|".join(map(re.escape, _ENTITIES)))
 _INDENT = re.compile(r"^[ \t]+")
@@ -124,32 +125,27 @@ def unwrapped(text: str) -> tuple[str, list[int] | None]:
     lines = [line.rstrip("\r") for line in text.split("\n")]
     width = max(map(len, lines))
 
-    def cut(i: int) -> bool:   # (a line padded with spaces to the width is no cut, nor one a line of its kind follows)
-        line = lines[i]
-        return (len(line) == width and not line.endswith("  ") and i + 1 < len(lines) and lines[i + 1] != ""
-                and not lines[i + 1].startswith(line[:SAME_START]))
-    cuts = {lines[i] for i in range(len(lines)) if cut(i)}
+    # whether each line was cut (a line padded with spaces to the width is no cut, nor one a line of its kind follows)
+    cut = [len(line) == width and not line.endswith("  ") and bool(after) and not after.startswith(line[:SAME_START])
+           for line, after in zip(lines, lines[1:] + [""])]
+    cuts = {line for line, was in zip(lines, cut) if was}
     if width < WRAP_MIN_WIDTH or len(cuts) < 2 or len({line[-1] for line in cuts}) < 2:
         return text, None
     joined: list[str] = []
     starts: list[int] = []
-    i = 0
-    while i < len(lines):
-        starts.append(i + 1)
-        line = lines[i]
-        while cut(i):
-            i += 1
-            line += lines[i]
-        joined.append(line)
-        i += 1
+    for i, line in enumerate(lines):
+        if i == 0 or not cut[i - 1]:
+            starts.append(i + 1)
+            joined.append(line)
+        else:
+            joined[-1] += line
     return "\n".join(joined), starts
 
 
 def _escaped_html(text: str) -> bool:
     """Whether the log was copied from a page's HTML source: it holds entities and none of the characters they
     stand for (a log as printed holds quotes or brackets wherever it holds an entity's words)."""
-    return "&" in text and any(e in text for e in ("&quot;", "&lt;", "&gt;", "&#39;", "&#x27;", "&amp;")) and \
-        not any(c in text for c in '"<>')
+    return "&" in text and any(e in text for e in _ENTITIES) and not any(c in text for c in '"<>')
 
 
 def _head(text: str) -> list[str]:

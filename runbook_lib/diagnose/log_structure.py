@@ -438,10 +438,13 @@ class LogShape:
         warning, a bare verdict or Cloud Build's own), within MAX_LOOK_BACK lines of its end: what was said last before
         the build or deploy stopped. None when there is none, or when those last words say it finished (a build's
         `DONE`, gcloud's `...done.`): then nothing failed there."""
-        text = self.text
-        ends_line = text.endswith("\n")
-        below = (len(text) if ends_line else len(text) + 1, text.count("\n") + (1 if ends_line else 2))
+        window, lines_before = self._lead_window   # (the end of the log, as lead_line reads it)
+        offset, ends_line = len(self.text) - len(window), self.text.endswith("\n")
+        below = (len(self.text) + (0 if ends_line else 1),
+                 lines_before + window.count("\n") + (1 if ends_line else 2))
         for n, pos, line in self._lines_above(*below, MAX_LOOK_BACK):
+            if pos < offset:
+                return None
             own = own_text(line).strip()
             if not any(c.isalnum() for c in own) or is_warning(line) or self.uninformative_line(line) or \
                     _CLOUD_BUILD_OWN.match(own):

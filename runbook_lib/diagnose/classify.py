@@ -29,6 +29,7 @@ from .catalogue import Catalogue, Signature
 from .catalogue_yaml import load_catalogue
 from .lines import line_at, names_error, step_of, steps_of, unwrapped, without_decoration
 from .log_structure import LogShape
+from .stack_traces import java_exception, python_exception
 
 MAX_LINES = 100        # line numbers kept per finding
 MAX_EVIDENCE = 10      # evidence lines kept per finding
@@ -182,7 +183,7 @@ def _line_to_read(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -
     header gives way to the exception that ends it, a Java stack trace's frame to the exception that heads it, a
     tool's report that only announces itself to its telling line below, and a builder's verdict (a summary line)
     to the cause it sums up (or that cause's exception)."""
-    here = shape.exception_below(here[1], here[0]) or shape.exception_above(here[1], here[0]) or here
+    here = python_exception(shape.text, here[1], here[0]) or java_exception(shape.text, here[1], here[0]) or here
     lineno, start, line = here
     if cat.report_opened_by(line) is not None:
         # a report's telling line may open another report (appcfg's server output block, then its compile report)
@@ -195,7 +196,7 @@ def _line_to_read(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -
         return here
     if cat.is_summary(line) and (cause := shape.cause_of(start, lineno)) is not None:
         # a traceback above a verdict (Cloud Run's on a container that exited): its exception says why
-        return shape.exception_below(cause[1], cause[0]) or cause
+        return python_exception(shape.text, cause[1], cause[0]) or cause
     return here
 
 

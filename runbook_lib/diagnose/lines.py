@@ -261,6 +261,29 @@ def last_line(text: str, needle: str, test: Callable[[str], object], hi: int | N
     return None
 
 
+def lines_below(text: str, start: int, lineno: int, limit: int) -> Iterator[tuple[int, int, str]]:
+    """(line number, start, line) of up to `limit` lines below the line `lineno` of `text` that starts at `start`."""
+    pos = text.find("\n", start) + 1
+    for n in range(lineno + 1, lineno + 1 + limit):
+        if pos <= 0 or pos >= len(text):
+            return
+        yield n, pos, line_at(text, pos)
+        pos = text.find("\n", pos) + 1
+
+
+def lines_above(text: str, start: int, lineno: int, limit: int) -> Iterator[tuple[int, int, str]]:
+    """(line number, start, line) of up to `limit` lines above the line `lineno` of `text` that starts at `start`,
+    nearest first."""
+    pos, n = start, lineno
+    for _ in range(limit):
+        if pos == 0:
+            return
+        end = pos - 1
+        pos = text.rfind("\n", 0, end) + 1
+        n -= 1
+        yield n, pos, text[pos:end].rstrip("\r")
+
+
 def line_at(text: str, start: int) -> str:
     end = text.find("\n", start)
     return text[start:len(text) if end < 0 else end].rstrip("\r")

@@ -10,10 +10,10 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Iterator
+from typing import Callable
 
-from .lines import (ERROR_WORD, FAILURE_WORD, LineRule, first_line, is_warning, last_line, line_at, lines_hit,
-                    indented_text, names_failure, own_text, step_of)
+from .lines import (ERROR_WORD, FAILURE_WORD, LineRule, first_line, is_warning, last_line, line_at, lines_above,
+                    lines_below, lines_hit, names_failure, own_text, step_of)
 from .markers import FINISHED, MarkerLines, SectionTracker
 
 MAX_LOOK_BACK = 40            # lines searched above a summary line for the line that states the cause
@@ -29,26 +29,12 @@ _BARE_ERROR = re.compile(r"(?:^|\s)ERROR\s*$")     # Cloud Build's one-word verd
 # lines that may come between a step's output and its verdict
 _STEP_EDGE = re.compile(r"(Starting|Finished) Step #(\d+)\b")
 _CLOUD_BUILD_OWN = re.compile(r"(?:(?:Starting|Finished) Step #\d+\b.*|ERROR|-+)$")
-# a Python traceback: its header and frames (after any paste prefix), and the line that ends it, which
-# names the exception (`ModuleNotFoundError: No module named 'main'`, `pkg.errors.HaltServer: ...`)
-_TRACEBACK = re.compile(r'^\s*(?:Traceback \(most recent call last\):|File "[^"]+", line \d+)')
-# ... after a log viewer's own prefix on each line (Cloud Logging's `DEFAULT [revision-name] `)
-_TRACEBACK_AFTER = re.compile(r'^(?:[A-Z]+ )?(?:\[[^\]]+\] )?(Traceback \(most recent call last\):)')
 # `Error: `, `ERROR: `, `FirebaseError: ` before a message
 _ERROR_TAG = re.compile(r"^(?:\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
 MIN_REPEATED = 24   # characters of a message that make it the same message when a tool says it again
 _PROGRESS_DONE = re.compile(r"\.\.\.done\.?$")   # gcloud's progress line for a stage that succeeded
 _RULE_CHARS = "-—=*"
 _RULE = re.compile(f"[{_RULE_CHARS}]{{8,}}\\s*$")   # a line drawn across a message (own_text keeps no more than a dash)
-_FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
-# an exception's (dotted) name: one that says so, or any name alone or before its message (`sh.ErrorReturnCode_1:`)
-_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:(?:Error|Exception|Exit|Interrupt|Server)\b|(?=:|\s*$))")
-MAX_TRACEBACK = 100                 # lines searched below a frame for the exception that ends it
-# a Java stack trace: a frame, the line that ends a cause's frames (`... 12 more`), and an exception's dotted name
-# (after the JVM's `Exception in thread "main"`, or `Caused by:`)
-_JAVA_FRAME = re.compile(r"^\s*at [\w.$<>/]+\([^)]*\)\s*$")
-_JAVA_TRACE_MORE = re.compile(r"^\s*\.\.\. \d+ more\s*$")
-_JAVA_EXCEPTION = re.compile(r"(?:^|\s)[a-z][\w.]*\.[A-Z]\w*(?:Exception|Error)\b")
 
 
 @dataclass(frozen=True)
@@ -300,33 +286,12 @@ class LogShape:
         if not line_at(self.text, start).endswith(":"):
             return None
         found, here_step = None, step_of(line_at(self.text, start))
-        for n, pos, line in self._lines_below(start, lineno, MAX_CAUSE_BELOW):
+        for n, pos, line in lines_below(self.text, start, lineno, MAX_CAUSE_BELOW):
             own = own_text(line).strip()
             if not own or set(own) <= set("-—=*") or step_of(line) != here_step:   # the message ends
                 break
             found = (n, pos, line)
         return found
-
-    def _lines_below(self, start: int, lineno: int, limit: int) -> Iterator[tuple[int, int, str]]:
-        """(line number, start, line) of up to `limit` lines below the line `lineno` that starts at `start`."""
-        pos = self.text.find("\n", start) + 1
-        for n in range(lineno + 1, lineno + 1 + limit):
-            if pos <= 0 or pos >= len(self.text):
-                return
-            yield n, pos, line_at(self.text, pos)
-            pos = self.text.find("\n", pos) + 1
-
-    def _lines_above(self, start: int, lineno: int, limit: int) -> Iterator[tuple[int, int, str]]:
-        """(line number, start, line) of up to `limit` lines above the line `lineno` that starts at `start`,
-        nearest first."""
-        text, pos, n = self.text, start, lineno
-        for _ in range(limit):
-            if pos == 0:
-                return
-            end = pos - 1
-            pos = text.rfind("\n", 0, end) + 1
-            n -= 1
-            yield n, pos, text[pos:end].rstrip("\r")
 
     def telling_line_below(self, start: int, lineno: int, telling: Callable[[str], bool],
                            after: bool = False) -> tuple[int, int, str] | None:
@@ -334,7 +299,7 @@ class LogShape:
         and meets `telling`, or with `after` of the line after that one, within MAX_REPORT lines and the same Cloud
         Build step; None when there is none."""
         here_step = step_of(line_at(self.text, start))
-        lines = self._lines_below(start, lineno, MAX_REPORT)
+        lines = lines_below(self.text, start, lineno, MAX_REPORT)
         for n, pos, line in lines:
             if step_of(line) != here_step:
                 return None
@@ -343,44 +308,13 @@ class LogShape:
                 return next(lines, (n, pos, line)) if after else (n, pos, line)
         return None
 
-    def exception_above(self, start: int, lineno: int) -> tuple[int, int, str] | None:
-        """(line number, start, line) naming the exception that heads the Java stack trace whose frame (`at
-        pkg.Class.method(File.java:N)`) is the line starting at `start`: the first line above the frames (and their
-        `... N more` lines) when it names an exception (`Exception in thread "main" java.lang.NoClassDefFoundError:
-        ...`, or the `Caused by: ...` that heads the frames below it); None otherwise."""
-        if not _JAVA_FRAME.match(own_text(line_at(self.text, start))):
-            return None
-        for n, pos, line in self._lines_above(start, lineno, MAX_TRACEBACK):
-            own = own_text(line)
-            if not _JAVA_FRAME.match(own) and not _JAVA_TRACE_MORE.match(own):
-                return (n, pos, line) if _JAVA_EXCEPTION.search(own) else None
-        return None
-
-    def exception_below(self, start: int, lineno: int) -> tuple[int, int, str] | None:
-        """(line number, start, line) naming the exception that ends the Python traceback whose frame or header is
-        the line starting at `start`: the first line below it that is neither a frame nor indented (after
-        any paste prefix), when it names an exception; None otherwise."""
-        head = own_text(line_at(self.text, start))
-        m = _TRACEBACK.match(head) or _TRACEBACK_AFTER.search(head)
-        if m is None:
-            return None
-        # what a log viewer put before each line of it (`DEFAULT [revision] `), when it is not a known prefix
-        lead = head[:m.start(1)] if m.re is _TRACEBACK_AFTER else ""
-        for n, pos, line in self._lines_below(start, lineno, MAX_TRACEBACK):
-            own = indented_text(line)
-            if lead and own.startswith(lead):
-                own = own[len(lead):]
-            if not _TRACEBACK.match(own) and not _FRAME_BODY.match(own):
-                return (n, pos, line) if _EXCEPTION.match(own) else None
-        return None
-
     def cause_above(self, start: int, lineno: int) -> tuple[int, int, str] | None:
         """(line number, start, line) of the first line naming a failure in the output that ends at the line
         starting at `start`: searched upwards to the nearest output start, section marker, other step or
         MAX_LOOK_BACK lines. None when nothing above names a failure."""
         here_step = step_of(line_at(self.text, start))
         found: tuple[int, int, str] | None = None
-        for n, pos, line in self._lines_above(start, lineno, MAX_LOOK_BACK):
+        for n, pos, line in lines_above(self.text, start, lineno, MAX_LOOK_BACK):
             if not own_text(line).strip():   # a line with no text of its own (blank, a bare timestamp) is in no step
                 continue
             if any(rule.hit(line) for rule in self.stops) or (here_step is not None and step_of(line) != here_step):
@@ -395,7 +329,7 @@ class LogShape:
         non-zero code`): the nearest line above with text of its own that is neither a warning or notice nor a
         bare verdict, within the bounds cause_above keeps to and below any rule or finished build; None if none."""
         here_step = step_of(line_at(self.text, start))
-        for n, pos, line in self._lines_above(start, lineno, MAX_LOOK_BACK):
+        for n, pos, line in lines_above(self.text, start, lineno, MAX_LOOK_BACK):
             own = own_text(line).strip()
             if (_RULE.search(line) and set(own) <= set(_RULE_CHARS)) or \
                     any(rule.hit(line) for rule in self.stops + self.finished):
@@ -442,7 +376,7 @@ class LogShape:
         offset, ends_line = len(self.text) - len(window), self.text.endswith("\n")
         below = (len(self.text) + (0 if ends_line else 1),
                  lines_before + window.count("\n") + (1 if ends_line else 2))
-        for n, pos, line in self._lines_above(*below, MAX_LOOK_BACK):
+        for n, pos, line in lines_above(self.text, *below, MAX_LOOK_BACK):
             if pos < offset:
                 return None
             own = own_text(line).strip()
@@ -459,7 +393,7 @@ class LogShape:
         MAX_VERDICT_ABOVE lines above the first of them (a summary line: docker's `The command ... returned a
         non-zero code`), or rather that command's last words above it when they say more (Next.js refusing the
         Node.js version in words of its own); None when no such verdict stands there."""
-        verdict = next(((n, pos, line) for n, pos, line in self._lines_above(bare[1], bare[0], MAX_VERDICT_ABOVE)
+        verdict = next(((n, pos, line) for n, pos, line in lines_above(self.text, bare[1], bare[0], MAX_VERDICT_ABOVE)
                         if any(rule.hit(line) for rule in self.summaries)), None)
         return (self.last_words_above(verdict[1], verdict[0]) or verdict) if verdict else None
 

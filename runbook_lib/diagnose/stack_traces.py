@@ -1,0 +1,59 @@
+"""Stack traces in a build log: the line that names the exception, read from any of the trace's lines.
+
+A Python traceback ends with its exception (`ModuleNotFoundError: No module named 'main'`); a Java stack trace
+is headed by it (`Exception in thread "main" java.lang.NoClassDefFoundError: ...`, `Caused by: ...`). The
+classifier reads that line rather than a frame, which only says where.
+"""
+from __future__ import annotations
+
+import re
+
+from .lines import indented_text, line_at, lines_above, lines_below, own_text
+
+# a Python traceback: its header and frames (after any paste prefix), and the line that ends it, which
+# names the exception (`ModuleNotFoundError: No module named 'main'`, `pkg.errors.HaltServer: ...`)
+_TRACEBACK = re.compile(r'^\s*(?:Traceback \(most recent call last\):|File "[^"]+", line \d+)')
+# ... after a log viewer's own prefix on each line (Cloud Logging's `DEFAULT [revision-name] `)
+_TRACEBACK_AFTER = re.compile(r'^(?:[A-Z]+ )?(?:\[[^\]]+\] )?(Traceback \(most recent call last\):)')
+_FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
+# an exception's (dotted) name: one that says so, or any name alone or before its message (`sh.ErrorReturnCode_1:`)
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:(?:Error|Exception|Exit|Interrupt|Server)\b|(?=:|\s*$))")
+MAX_TRACEBACK = 100                 # lines searched below a frame for the exception that ends it
+# a Java stack trace: a frame, the line that ends a cause's frames (`... 12 more`), and an exception's dotted name
+# (after the JVM's `Exception in thread "main"`, or `Caused by:`)
+_JAVA_FRAME = re.compile(r"^\s*at [\w.$<>/]+\([^)]*\)\s*$")
+_JAVA_TRACE_MORE = re.compile(r"^\s*\.\.\. \d+ more\s*$")
+_JAVA_EXCEPTION = re.compile(r"(?:^|\s)[a-z][\w.]*\.[A-Z]\w*(?:Exception|Error)\b")
+
+
+def java_exception(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:
+    """(line number, start, line) naming the exception that heads the Java stack trace whose frame (`at
+    pkg.Class.method(File.java:N)`) is the line starting at `start`: the first line above the frames (and their
+    `... N more` lines) when it names an exception (`Exception in thread "main" java.lang.NoClassDefFoundError:
+    ...`, or the `Caused by: ...` that heads the frames below it); None otherwise."""
+    if not _JAVA_FRAME.match(own_text(line_at(text, start))):
+        return None
+    for n, pos, line in lines_above(text, start, lineno, MAX_TRACEBACK):
+        own = own_text(line)
+        if not _JAVA_FRAME.match(own) and not _JAVA_TRACE_MORE.match(own):
+            return (n, pos, line) if _JAVA_EXCEPTION.search(own) else None
+    return None
+
+
+def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:
+    """(line number, start, line) naming the exception that ends the Python traceback whose frame or header is
+    the line starting at `start`: the first line below it that is neither a frame nor indented (after
+    any paste prefix), when it names an exception; None otherwise."""
+    head = own_text(line_at(text, start))
+    m = _TRACEBACK.match(head) or _TRACEBACK_AFTER.search(head)
+    if m is None:
+        return None
+    # what a log viewer put before each line of it (`DEFAULT [revision] `), when it is not a known prefix
+    lead = head[:m.start(1)] if m.re is _TRACEBACK_AFTER else ""
+    for n, pos, line in lines_below(text, start, lineno, MAX_TRACEBACK):
+        own = indented_text(line)
+        if lead and own.startswith(lead):
+            own = own[len(lead):]
+        if not _TRACEBACK.match(own) and not _FRAME_BODY.match(own):
+            return (n, pos, line) if _EXCEPTION.match(own) else None
+    return None

@@ -12,6 +12,7 @@ import yaml
 from runbook_lib.diagnose import (DEFAULT_CATALOGUE, MAX_LINES, Finding, classify_log, load_catalogue,
                                   parse_catalogue)
 from runbook_lib.diagnose import catalogue as catalogue_module
+from runbook_lib.diagnose import literal_scan
 from runbook_lib.diagnose.lines import without_decoration
 from runbook_lib.errors import ConfigError, ParameterError
 
@@ -244,7 +245,7 @@ def test_the_scan_finds_every_line_a_pattern_matches():
     # left to the section tests, and which builder_output hits count to test_classify_context.py
     cat = load_catalogue()
     text = _real_lines_in_noise(3)
-    assert len(text) > 4 * catalogue_module.CHUNK_CHARS and not text.isascii()   # chunks, some not ASCII
+    assert len(text) > 4 * literal_scan.CHUNK_CHARS and not text.isascii()   # chunks, some not ASCII
     expected: set[tuple[int, str, str]] = set()
     for n, line in enumerate(text.splitlines(), 1):
         for sig in cat.signatures:
@@ -273,7 +274,7 @@ def test_needles_are_found_in_log_order_each_line_once():
 def test_the_scan_reads_the_log_in_chunks_at_character_offsets(monkeypatch, chunk):
     # RE2 reads UTF-8 chunks cut at line ends: with characters of two, three and four bytes before and between
     # the needles, and chunks of any size, every line a pattern matches comes back at its own line number
-    monkeypatch.setattr(catalogue_module, "CHUNK_CHARS", chunk)
+    monkeypatch.setattr(literal_scan, "CHUNK_CHARS", chunk)
     cat = parse_catalogue({"signatures": [
         {"id": "leaves", "title": "t", "weight": 5, "patterns": ["tea leaves"], "cause": "c.", "fix": ["f"]},
         {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}]})
@@ -282,6 +283,21 @@ def test_the_scan_reads_the_log_in_chunks_at_character_offsets(monkeypatch, chun
     found = [(n, start, line) for n, start, line, _ in cat.matches(text)]
     expected = [(n, start, line) for n, (start, line) in enumerate(_line_starts(text), 1) if "tea leaves" in line]
     assert found == expected and len(found) == 9
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 1 << 18])
+def test_a_scan_of_a_stretch_finds_the_literals_inside_it_at_character_offsets(monkeypatch, chunk):
+    # the builder lookups scan a stretch of a log at a time (MarkerLines): only literals wholly inside it count,
+    # at offsets into the whole text, however many bytes the characters before them take
+    monkeypatch.setattr(literal_scan, "CHUNK_CHARS", chunk)
+    text = "ü [builder] a\n𝄞 [builder] b\nplain\n→ [builder] c\n"
+    lo = text.index("𝄞")
+    hi = text.index("→ [builder]") + 5   # cuts the third line's literal: not wholly inside
+    scan = literal_scan.literals(["[builder]", "plain"])
+    found = [text[h.at:h.to] for h in literal_scan.hits(scan.scan, text, lo, hi)]
+    assert found == ["[builder]", "plain"]
+    assert [h.at for h in literal_scan.hits(scan.scan, text, lo, hi)] == [text.index("[builder] b"), text.index("plain")]
+    assert [text[h.at:h.to] for h in literal_scan.hits(scan.scan, text)] == ["[builder]", "[builder]", "plain", "[builder]"]
 
 
 def _line_starts(text: str) -> list[tuple[int, str]]:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from itertools import groupby
-from typing import Iterator, NamedTuple
-
-import re2   # google-re2: one DFA pass over a log finds every needle, whatever characters they start with
+from typing import Iterator
 
 from ..errors import ConfigError, ParameterError
 from .lines import LineRule, first_line, lines_hit, steps_of
+from .literal_scan import FirstHit, literals
 from .log_structure import Builder, LogShape
 from .markers import SectionTracker
 
@@ -33,15 +31,12 @@ MIN_NEEDLE = 4
 # middle and end (a bigger log has room for more kinds of line than the longest literal foresees).
 ADAPT_FROM_CHARS = 1_000_000
 SAMPLE_CHARS = 32_768
-# The needle scan (RE2) reads the log in chunks of about this many characters, cut at line ends: a chunk's UTF-8
-# copy is all the text it holds at once.
-CHUNK_CHARS = 1 << 18
 # A log longer than twice this is searched for a platform's markers only this far from each end: the product's
 # framing (gcloud's or the Firebase CLI's lines, the build steps' image names) opens and closes a build's output,
 # and searching 50 MB for twenty markers would cost a third of the whole classification.
 PLATFORM_WINDOW = 1_000_000
-# How rare a character is in build logs, as the first character of a line rule's literal (the regex scanner of
-# platform markers and report lines prefilters on first characters; the pattern scan, RE2, does not): letters
+# How rare a character is in build logs, as the first character of a line rule's literal (the `re` scan of builders'
+# markers and finished lines, markers.MarkerLines, prefilters on first characters; the RE2 scans do not): letters
 # from most to least frequent, as counted over the fixture logs (real and hand-written; "build" everywhere
 # makes b common, and every "Step #0 - ..." line starts with S, so S counts as common); anything else is rarer.
 _LETTERS_BY_FREQUENCY = "etoiranslducpgbfmhRyTkvEOwDZCPxBIFjUNAGMzLqHJYWVKXQ"
@@ -174,8 +169,6 @@ class Catalogue:
         self._platforms = tuple((p.name, tuple(_rule(m, f"platform '{p.name}' marker", source) for m in p.markers))
                                 for p in platforms)
         self._default_needles = tuple(p.needles[0] for p in self._patterns)
-        self._scanners: dict[tuple[str, ...], re.Pattern] = {}
-        self._needle_scans: dict[tuple[str, ...], re2._Regexp] = {}
 
     def get(self, signature_id: str) -> Signature:
         if signature_id not in self._by_id:
@@ -207,8 +200,9 @@ class Catalogue:
             for n in choice:
                 owners.setdefault(n, []).append(i)
         where = SectionTracker(self._markers, text)
-        for lineno, start, end, line in lines_hit(text, _NeedleScan(self._needle_scan(tuple(owners)), text)):
-            for i in sorted({i for n, of in owners.items() if n in line for i in of}):
+        needles = literals(owners)
+        for lineno, start, end, line in lines_hit(text, FirstHit(needles, text)):
+            for i in sorted({i for n in needles.on(line) for i in owners[n]}):
                 p = self._patterns[i]
                 if p.regex.search(line) and (p.sections is None or where.allows(p.sections, start, end)):
                     yield lineno, start, line, p
@@ -223,40 +217,6 @@ class Catalogue:
         found = {n: sample.count(n) for p in self._patterns for choice in p.needles for n in choice}
         return tuple(min(p.needles, key=lambda c: (sum(found[n] for n in c), -min(len(n) for n in c)))
                      for p in self._patterns)
-
-    def _needle_scan(self, needles: tuple[str, ...]) -> re2._Regexp:
-        """One RE2 alternation of the needles, compiled once per set of needles. RE2 runs it as a DFA: one pass
-        whose speed does not depend on the needles' characters (the `re` scanner below stops at every position
-        whose character starts a needle, which for 400 needles is most positions)."""
-        key = tuple(sorted(set(needles)))
-        if key not in self._needle_scans:
-            if len(self._needle_scans) >= 32:   # logs of many kinds: keep the cache small
-                self._needle_scans.clear()
-            options = re2.Options()
-            options.never_capture = True
-            options.max_mem = 64 << 20   # the DFA's cache: enough for the catalogue's ~450 needles
-            self._needle_scans[key] = re2.compile("|".join(re.escape(n) for n in key), options)
-        return self._needle_scans[key]
-
-    def _scanner(self, needles: tuple[str, ...]) -> re.Pattern:
-        """One regex finding any of the needles, compiled once per set of needles.
-
-        An alternation whose branches all start with a literal keeps the regex engine's first-character
-        prefilter (named groups per pattern would make the scan ~25x slower). At each position that
-        passes it the engine tries the branches in turn, so the needles are grouped by first character:
-        `k(?:ey: |nown: ...)|x(?:...)` tries one branch per character, not one per needle.
-        """
-        key = tuple(sorted(set(needles)))
-        if key not in self._scanners:
-            if len(self._scanners) >= 32:   # logs of many kinds: keep the cache small
-                self._scanners.clear()
-            branches = []
-            for first, group in groupby(key, key=lambda n: n[0]):
-                rests = sorted((n[1:] for n in group), key=lambda r: (-len(r), r))
-                branches.append(re.escape(first) + (re.escape(rests[0]) if len(rests) == 1 else
-                                                    "(?:" + "|".join(re.escape(r) for r in rests) + ")"))
-            self._scanners[key] = re.compile("|".join(branches))
-        return self._scanners[key]
 
     def report_opened_by(self, line: str) -> Report | None:
         """The report (catalogue `reports`) whose announcing line this is, if any."""
@@ -280,10 +240,10 @@ class Catalogue:
         windows = [(0, size)] if size <= 2 * PLATFORM_WINDOW else [(0, PLATFORM_WINDOW), (size - PLATFORM_WINDOW, size)]
         # one scan for every platform's needles, as `matches` does
         rules = [(rank, rule) for rank, (_, of) in enumerate(self._platforms) for rule in of]
-        scan = self._scanner(tuple(r.needle for _, r in rules))
+        scan = literals(r.needle for _, r in rules)
         found = len(self._platforms)
         for lo, hi in windows:
-            for _, _, _, line in lines_hit(text, lambda t, pos, lo=lo, hi=hi: scan.search(t, max(pos, lo), hi)):
+            for _, _, _, line in lines_hit(text, FirstHit(scan, text, lo, hi)):
                 found = min([found] + [rank for rank, rule in rules if rank < found and rule.hit(line)])
                 if found == 0:
                     return self._platforms[0][0]
@@ -303,54 +263,6 @@ class Catalogue:
         by_section = next((s.fallback for s in self.sections if s.name == section and s.fallback), None)
         chosen = by_section or (builder.fallback if builder is not None else None)
         return self._by_id.get(chosen) if chosen else None
-
-
-class _Hit(NamedTuple):
-    """Where a literal was found (a Span, as an re.Match is)."""
-    at: int
-    to: int
-
-    def start(self) -> int:
-        return self.at
-
-    def end(self) -> int:
-        return self.to
-
-
-class _NeedleScan:
-    """search(text, pos) for lines_hit: the first hit at or after pos of an RE2 needle scan, which reads the text
-    once, in chunks of CHUNK_CHARS cut at line ends (needles never span lines), as lines_hit asks for increasing pos."""
-
-    def __init__(self, regex: re2._Regexp, text: str):
-        self._hits = _chunked_hits(regex, text)
-        self._next: _Hit | None = _Hit(-1, -1)
-
-    def __call__(self, text: str, pos: int) -> _Hit | None:
-        hit = self._next
-        while hit is not None and hit.at < pos:
-            hit = next(self._hits, None)
-        self._next = hit
-        return hit
-
-
-def _chunked_hits(regex: re2._Regexp, text: str) -> Iterator[_Hit]:
-    """Every match of regex in text, at character offsets; RE2 reads UTF-8, so a chunk that is not ASCII has its
-    byte offsets turned into character offsets by decoding what lies between one match and the next."""
-    size, at = len(text), 0
-    while at < size:
-        cut = text.find("\n", min(at + CHUNK_CHARS, size))
-        end = size if cut < 0 else cut + 1
-        chunk = text[at:end].encode("utf-8", "surrogatepass")
-        if len(chunk) == end - at:
-            for m in regex.finditer(chunk):
-                yield _Hit(at + m.start(), at + m.end())
-        else:
-            byte, char = 0, at
-            for m in regex.finditer(chunk):
-                char += len(chunk[byte:m.start()].decode("utf-8", "surrogatepass"))
-                byte = m.start()
-                yield _Hit(char, char + len(chunk[byte:m.end()].decode("utf-8", "surrogatepass")))
-        at = end
 
 
 def _rule(pattern: str, owner: str, source: str) -> LineRule:
@@ -379,7 +291,7 @@ def _needles(pattern: str, owner: str, source: str, whole: bool = False) -> tupl
     for branches in _alternations(parsed):
         family = [_literals(branch, whole) for branch in branches]
         if all(family):   # every wording brings its own literal: a line must hold one of them
-            return (tuple(dict.fromkeys(literals[0] for literals in family)),)
+            return (tuple(dict.fromkeys(wording[0] for wording in family)),)
     raise ConfigError(f"{where} needs a plain literal of at least {MIN_NEEDLE} characters outside groups and "
                       "alternations, or an alternation each of whose wordings has one.")
 

@@ -65,6 +65,8 @@ class MarkerLines:
         for owner, rule in rules:
             by_needle.setdefault(rule.needle, []).append((owner, rule))
         needles = sorted(by_needle, key=lambda n: (-len(n), n))   # the longest first, where one holds another
+        # `re`, not the RE2 scan of literal_scan: marker lines come close together (a pack build's every line
+        # carries `[builder]`), and per match the RE2 binding costs several times what `re` does
         self.scan = re.compile("|".join(re.escape(n) for n in needles)) if needles else None
         # the rules to try on a line where the scan found a literal: those of every literal it holds (the scan
         # finds `Failure: (ID: ` where `ID: ` is another rule's; it goes on to the literals after it)

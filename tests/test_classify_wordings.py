@@ -923,3 +923,32 @@ def test_container_registrys_shutdown_refuses_a_push_and_firebases_aborted_deplo
     assert top_of(["Installing dependencies from Pipfile.lock (abc)...", "Aborting deploy."]).signature == \
         "pip-install-failed"
     assert top_of(["Error: No function matches given --only filters. Aborting deployment."]).signature == "unknown"
+
+
+@pytest.mark.parametrize("line", ["sh: 1: ng: not found",
+                                  "/usr/lib/sdk/install.sh: 209: /usr/lib/sdk/install.sh: python: not found",
+                                  "./build.sh: 3: python3: not found"])
+def test_dash_saying_a_command_is_not_found_names_a_failure(line):
+    # dash's `not found`, interactive (`sh: 1: x: not found`) or in a script, which older dash names twice
+    assert names_failure(line)
+    log = ["Step #3: Welcome to the SDK!", f"Step #3: {line}", "Step #3: [INFO] BUILD FAILURE",
+           "Step #3: [INFO] Finished at: 2020-03-02T09:58:03Z"]
+    assert top_of(log).line == 2
+
+
+@pytest.mark.parametrize("line", ["apt: 2 packages not found", "step 1: 3: ok"])
+def test_other_not_found_lines_name_no_failure(line):
+    assert not names_failure(line)
+
+
+def test_gcloud_staging_command_failures_are_read_at_the_first_failure_in_their_stderr():
+    # `gcloud app deploy` quotes a failed staging command's output under rules; its stderr's first line naming a
+    # failure says why (the go-app-stager's `failed analyzing ...`, here below a line that only says what it does)
+    rule = "-" * 36
+    log = ["ERROR: (gcloud.app.deploy) Staging command [/sdk/go-app-stager /src/app.yaml /src /tmp/staging] failed "
+           "with return code [1].", "", f"{rule} STDOUT {rule}", "building with dependencies from GOPATH",
+           f"{rule} STDERR {rule}", "2019/03/23 20:22:33 staging for go1.11",
+           '2019/03/23 20:22:33 Staging second-gen Standard app: failed analyzing /src: cannot find package "x"',
+           "GOPATH: /go", "-" * 80]
+    top = top_of(log)
+    assert (top.signature, top.line) == ("unknown", 7)

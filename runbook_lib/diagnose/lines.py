@@ -22,9 +22,11 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
                            r"signal: killed|no executable|unknown (?:shorthand )?flag:|tag does not exist:|"
                            r"(?<=: )line \d+:|(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|"
                            r"RESOURCE_EXHAUSTED|UNAUTHENTICATED|DEADLINE_EXCEEDED))(?![\w-])|"
-                           r"(?<=[a-z])(?:exception|error)(?=: )|(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))",
+                           r"(?<=[a-z])(?:exception|error)(?=: )|(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))|"
+                           r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])",
                           re.IGNORECASE)
-# (`sh: 1: tsc: not found`: dash's command not found; `invalid reference format`: docker refusing an image
+# (`sh: 1: tsc: not found`: dash's command not found, in a script `./x.sh: 3: ./x.sh: python: not found` (older
+# dash) or `./x.sh: 3: python: not found`; `invalid reference format`: docker refusing an image
 # name; `timed out`, `signal: killed` (a compiler out of memory), `no executable` (a tool missing); `unknown flag:`:
 # a cobra CLI's usage error without its `Error: ` (docker buildx); `tag does not exist:`: docker pushing a tag that
 # was never built; `line N:`: a shell's own error form, `compile: line 68: test: too many arguments`; the last, an

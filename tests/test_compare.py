@@ -290,6 +290,50 @@ def test_a_partition_column_that_is_not_a_key_is_carried_through_the_join(tmp_pa
     assert by_day.loc[days, "changed_rows"].tolist() == [0, 1, 0, 0] and diff.mismatch_dates() == [days[1]]
 
 
+@pytest.mark.parametrize("duplicate", [False, True])
+def test_a_row_that_moved_partition_is_matched_and_counted_in_productions(tmp_path, duplicate):
+    # keyed by player alone: "a" moved from day 1 to day 0 and changed; with a key duplicated elsewhere the counts
+    # are taken key by key, and must still see "a" whole (not read partition by partition)
+    extra = [row(2, "z", v=1), row(2, "z", v=2)] if duplicate else []
+    wh = small(tmp_path, [row(1, "a", v=1), row(0, "b", v=1), *extra], [row(0, "a", v=5), row(0, "b", v=1), *extra[:1]])
+    diff = compare_tables(wh, "nba_analytics.pgs", "test_nba_analytics.pgs", ["player_lookup"])
+    assert (diff.matched_rows, diff.changed_rows, diff.column_mismatches) == (2, 1, {"game_date": 1, "v": 1})
+    assert diff.ambiguous_rows_prod == (2 if duplicate else 0)
+    by_day = diff.partitions.set_index("partition_value")
+    assert by_day.loc[START, ["rows_prod", "rows_test", "changed_rows"]].tolist() == [1, 2, 0]
+    assert by_day.loc[START + timedelta(days=1), ["rows_prod", "rows_test", "changed_rows"]].tolist() == [1, 0, 1]
+    assert diff.partitions["changed_rows"].sum() == diff.changed_rows and diff.verdict == "fail"
+
+
+def test_a_key_duplicated_across_partitions_is_ambiguous_not_changed(tmp_path):
+    # "b" is once in production and twice in test, on two days: no telling which copy matches, so not a change
+    wh = small(tmp_path, [row(0, "a", v=1), row(0, "b", v=1), row(1, "c", v=1)],
+               [row(0, "a", v=9), row(0, "b", v=2), row(1, "b", v=1), row(1, "c", v=1)])
+    diff = compare_tables(wh, "nba_analytics.pgs", "test_nba_analytics.pgs", ["player_lookup"])
+    assert (diff.matched_rows, diff.changed_rows, diff.duplicate_keys_test) == (2, 1, 1)
+    assert (diff.ambiguous_rows_prod, diff.ambiguous_rows_test) == (1, 2)
+    assert diff.sample["player_lookup"].tolist() == ["a"]
+
+
+@pytest.mark.parametrize("partitioned", [False, True])
+def test_the_null_partition_is_one_row_of_the_partition_table(tmp_path, partitioned):
+    # an unpartitioned table is all one (NULL) partition; so are a partitioned table's NULL dates
+    prod = pd.DataFrame({"k": [1, 2], "d": [None, START], "v": [1, 1]})
+    test = pd.DataFrame({"k": [1, 2], "d": [None, START], "v": [2, 1]})
+    wh = LocalWarehouse(tmp_path / "w.duckdb")
+    for name in ("p", "t"):
+        wh.create_dataset(name)
+    columns = {"p.x": "d", "t.x": "d"} if partitioned else {}
+    wh.load_dataframes({"p.x": prod, "t.x": test}, partition_columns=columns)
+    diff = compare_tables(wh, "p.x", "t.x", ["k"])
+    parts = diff.partitions
+    null = parts[parts["partition_value"].isna()]
+    assert len(null) == 1 and len(parts) == (2 if partitioned else 1)
+    want = [1, 1, 1, 1] if partitioned else [2, 2, 2, 1]
+    assert null[["rows_prod", "rows_test", "matched_rows", "changed_rows"]].iloc[0].tolist() == want
+    assert parts["changed_rows"].sum() == diff.changed_rows == 1
+
+
 def test_identical_tables_pass_and_to_dict_is_json(tmp_path):
     prod, _ = nba_tables(500, 9)
     wh = load(tmp_path, prod, prod)
@@ -465,3 +509,34 @@ def test_integer_partitions_are_narrowed_with_literals_and_others_are_read_whole
     assert "`bucket` IN (1)" in metered.statements[-1]
     by_text = compare_tables(Metered(wh, 1), "a.prod", "a.test", ["bucket", "id"], partition_column="id")
     assert by_text.changed_rows == 4 and by_text.mismatch_dates() == ["r0", "r1", "r2", "r3"]
+
+
+def _two_tables(tmp_path, prod_ddl: str, prod_rows: str, test_ddl: str, test_rows: str) -> LocalWarehouse:
+    wh = LocalWarehouse(tmp_path / "w.duckdb")
+    for name in ("p", "t"):
+        wh.create_dataset(name)
+    wh.execute(f"CREATE TABLE p.x ({prod_ddl})")
+    wh.execute(f"INSERT INTO p.x VALUES {prod_rows}")
+    wh.execute(f"CREATE TABLE t.x ({test_ddl})")
+    wh.execute(f"INSERT INTO t.x VALUES {test_rows}")
+    return wh
+
+
+def test_column_names_match_whatever_their_case_as_in_bigquery(tmp_path):
+    # BigQuery column names are case-insensitive: test's `points` is production's `Points`, and so are the
+    # parameters that name it
+    wh = _two_tables(tmp_path, "Player STRING, Points INT64", "('a', 5), ('b', 7)",
+                     "player STRING, points INT64", "('a', 6), ('b', 7)")
+    diff = compare_tables(wh, "p.x", "t.x", ["PLAYER"])
+    assert not diff.schema and diff.keys == ("Player",) and diff.compared_columns == ["Points"]
+    assert (diff.matched_rows, diff.changed_rows, diff.column_mismatches) == (2, 1, {"Points": 1})
+    assert compare_tables(wh, "p.x", "t.x", ["player"], columns=["POINTS"]).column_mismatches == {"Points": 1}
+
+
+def test_a_numeric_key_matches_across_precision_and_scale(tmp_path):
+    # NUMERIC(10, 2)'s 1.50 is NUMERIC's 1.5 (`=` says so, and BigQuery's NUMERIC values carry no scale): the key
+    # fingerprints must agree, or every row would look one-sided
+    wh = _two_tables(tmp_path, "k NUMERIC(10, 2), v INT64", "(1.50, 1), (2.25, 2)",
+                     "k NUMERIC, v INT64", "(1.5, 1), (2.25, 3)")
+    diff = compare_tables(wh, "p.x", "t.x", ["k"])
+    assert (diff.matched_rows, diff.only_in_prod, diff.only_in_test, diff.changed_rows) == (2, 0, 0, 1)

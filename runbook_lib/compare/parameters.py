@@ -4,6 +4,7 @@ compared columns (bookkeeping columns left out), the SchemaDiff, and the partiti
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from ..errors import NotFoundError, ParameterError
@@ -41,6 +42,27 @@ def read_table(warehouse: Warehouse, parameter: str, ref: Any) -> TableInfo:
     raise ParameterError(parameter, ref, "give an existing table as dataset.table")
 
 
+def in_production_spelling(prod: TableInfo, test: TableInfo) -> TableInfo:
+    """test's metadata with each column spelled as production spells it. BigQuery column names are
+    case-insensitive (no table holds both `Points` and `points`), so test's `points` is production's `Points`,
+    and a statement may name it so on either side (as DuckDB may)."""
+    spelling = {name.lower(): name for name, _ in prod.columns}
+    partition = test.partition_column
+    return replace(test, columns=[(spelling.get(name.lower(), name), kind) for name, kind in test.columns],
+                   partition_column=spelling.get(partition.lower(), partition) if partition else partition)
+
+
+def spelled(given: Any, prod: TableInfo, test: TableInfo) -> Any:
+    """Column names given as parameters, spelled as the tables spell them (production's spelling first); any
+    other value as given, for its check to refuse."""
+    spelling = {name.lower(): name for name, _ in [*test.columns, *prod.columns]}   # (production's last: it wins)
+    if isinstance(given, str):
+        return spelling.get(given.lower(), given)
+    if isinstance(given, (list, tuple)):
+        return type(given)(spelling.get(g.lower(), g) if isinstance(g, str) else g for g in given)
+    return given
+
+
 def check_keys(keys: Any, prod: TableInfo, test: TableInfo) -> tuple[str, ...]:
     keys = [keys] if isinstance(keys, str) else keys
     if not isinstance(keys, (list, tuple)) or not keys:
@@ -64,7 +86,8 @@ def choose_columns(columns: Any, exclude: Any, keys: tuple[str, ...], prod: Tabl
     prod_types, test_types = dict(prod.columns), dict(test.columns)
     every = list(prod_types) + [c for c in test_types if c not in prod_types]
     if exclude is None:
-        excluded = [c for c in every if c in phases.bookkeeping_columns and c not in keys]
+        bookkeeping = {c.lower() for c in phases.bookkeeping_columns}
+        excluded = [c for c in every if c.lower() in bookkeeping and c not in keys]
     else:
         excluded = [exclude] if isinstance(exclude, str) else list(exclude) if isinstance(exclude, (list, tuple)) else None
         if excluded is None:

@@ -195,18 +195,20 @@ def _not_comparable(warehouse: Warehouse, table: OutputTable, test_ref: str) -> 
     if not warehouse.table_exists(table.ref):
         diff.summary = f"Production table {table.ref} does not exist: nothing to compare {test_ref} with."
         return describe(diff)
-    prod, test = (dict(warehouse.table_info(ref).columns) for ref in (table.ref, test_ref))
+    # (column names whatever their case, as BigQuery's)
+    prod, test = ({name.lower(): kind for name, kind in warehouse.table_info(ref).columns}
+                  for ref in (table.ref, test_ref))
     problems, schema = [], SchemaDiff()
     for column in dict.fromkeys([*table.keys, *([table.partition_column] if table.partition_column else [])]):
-        role = "key column" if column in table.keys else "partition column"
-        if column not in prod:
+        role, name = ("key column" if column in table.keys else "partition column"), column.lower()
+        if name not in prod:
             problems.append(f"production lacks {role} {column}")
-        elif column not in test:
+        elif name not in test:
             problems.append(f"test lacks {role} {column}")
             schema.missing.append(column)
-        elif sql.base_type(prod[column]) != sql.base_type(test[column]):
-            problems.append(f"{role} {column} is {prod[column]} in production, {test[column]} in test")
-            schema.type_changed.append((column, prod[column], test[column]))
+        elif sql.base_type(prod[name]) != sql.base_type(test[name]):
+            problems.append(f"{role} {column} is {prod[name]} in production, {test[name]} in test")
+            schema.type_changed.append((column, prod[name], test[name]))
     diff.schema = schema
     diff.verdict = "fail" if schema else "blocked"
     diff.summary = f"{test_ref} cannot be compared with {table.ref}: {'; '.join(problems) or 'see compare_tables'}."

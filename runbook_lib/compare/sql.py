@@ -181,15 +181,17 @@ def _keys_cte(plan: Plan) -> str:
     # Each side's fingerprint in its own column (NULL on the other side's rows): counting and taking
     # the least of a column per key is cheaper than testing a side flag in every aggregate.
     none = "IF(FALSE, _h, NULL)"   # a NULL of the fingerprint's type, whatever the engine's hash returns
-    # A partition column that is a key (phases.yaml makes it the first) needs no aggregate of its own.
+    # A partition column that is a key (phases.yaml makes it the first) needs no aggregate of its own. Any other
+    # may differ between a key's rows: the key counts in production's partition, or test's when production lacks it.
     if plan.partition_column in plan.keys:
-        part, carried = f"{plan.part(f'_k{plan.keys.index(plan.partition_column)}')} AS _part", ""
+        part, prod_part, test_part = f"{plan.part(f'_k{plan.keys.index(plan.partition_column)}')} AS _part", "", ""
     else:
-        part, carried = "MIN(_part) AS _part", ", _part"
+        part = "IF(COUNT(_hp) > 0, MIN(_pp), MIN(_pt)) AS _part"
+        prod_part, test_part = ", _part AS _pp, IF(FALSE, _part, NULL) AS _pt", ", IF(FALSE, _part, NULL), _part"
     return f"""_keys AS (
   SELECT {keys}, {part}, COUNT(_hp) AS _np, COUNT(_ht) AS _nt, MIN(_hp) AS _hp, MIN(_ht) AS _ht
-  FROM (SELECT {keys}{carried}, _h AS _hp, {none} AS _ht FROM _prod
-        UNION ALL SELECT {keys}{carried}, {none} AS _hp, _h AS _ht FROM _test)
+  FROM (SELECT {keys}{prod_part}, _h AS _hp, {none} AS _ht FROM _prod
+        UNION ALL SELECT {keys}{test_part}, {none} AS _hp, _h AS _ht FROM _test)
   GROUP BY {keys}
 )"""
 
@@ -347,21 +349,35 @@ def _output_columns(plan: Plan, sample: bool) -> list[str]:
 
 
 def exact_counts(plan: Plan) -> str:
-    """Counts per partition, key by key (a GROUP BY over both sides): exact whatever the duplicates."""
+    """Counts per partition, key by key (a GROUP BY over both sides): exact whatever the duplicates. Each side's
+    rows count in their own partitions; a key's counts in the partition _keys_cte gives it."""
     both = "_np > 0 AND _nt > 0 AND (_np > 1 OR _nt > 1)"
-    return f"""WITH
-_prod AS ({_fingerprints(plan, "p", None)}),
-_test AS ({_fingerprints(plan, "t", None)}),
-{_keys_cte(plan)}
-SELECT _part AS partition_value,
-  SUM(_np) AS rows_prod, SUM(_nt) AS rows_test,
-  SUM(IF(_nt = 0, _np, 0)) AS only_in_prod, SUM(IF(_np = 0, _nt, 0)) AS only_in_test,
+    key_counts = f"""SUM(IF(_nt = 0, _np, 0)) AS only_in_prod, SUM(IF(_np = 0, _nt, 0)) AS only_in_test,
   COUNTIF(_np > 1) AS duplicate_keys_prod, COUNTIF(_nt > 1) AS duplicate_keys_test,
   SUM(IF({both}, _np, 0)) AS ambiguous_rows_prod, SUM(IF({both}, _nt, 0)) AS ambiguous_rows_test,
   COUNTIF(_np = 1 AND _nt = 1) AS matched_rows,
-  COUNTIF(_np = 1 AND _nt = 1 AND {plan.fingerprints_differ("_hp", "_ht")}) AS fingerprints_differ
+  COUNTIF(_np = 1 AND _nt = 1 AND {plan.fingerprints_differ("_hp", "_ht")}) AS fingerprints_differ"""
+    head = f"""WITH
+_prod AS ({_fingerprints(plan, "p", None)}),
+_test AS ({_fingerprints(plan, "t", None)}),
+{_keys_cte(plan)}
+"""
+    if plan.partition_column in plan.keys:   # a key's rows all lie in its partition
+        return f"""{head}SELECT _part AS partition_value, SUM(_np) AS rows_prod, SUM(_nt) AS rows_test,
+  {key_counts}
 FROM _keys
 GROUP BY _part"""
+    zeros = ", ".join(f"0 AS {name}" for name in COUNTS[2:])
+    summed = ", ".join(f"SUM({name}) AS {name}" for name in COUNTS)
+    return f"""{head}SELECT partition_value, {summed}
+FROM (
+  SELECT _part AS partition_value, 0 AS rows_prod, 0 AS rows_test,
+  {key_counts}
+  FROM _keys GROUP BY _part
+  UNION ALL SELECT _part, COUNT(*), 0, {zeros} FROM _prod GROUP BY _part
+  UNION ALL SELECT _part, 0, COUNT(*), {zeros} FROM _test GROUP BY _part
+)
+GROUP BY partition_value"""
 
 
 def detail(plan: Plan, partitions: str | None, sample: bool) -> str:

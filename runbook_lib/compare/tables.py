@@ -16,7 +16,10 @@ it too, its rows are left out of the row-by-row comparison (there is no telling 
 which: they are counted in ambiguous_rows_*); a key on one side only counts in only_in_*. NULL key
 parts match NULL. Counts are split by partition: the partition column's value, its day for a
 TIMESTAMP or DATETIME column (BigQuery's partitions; its hour, month or year for a table partitioned
-so), its range for an integer-range partitioned table. Bookkeeping columns (phases.yaml
+so), its range for an integer-range partitioned table. A partition column that is not a key may differ
+between a key's rows: each row counts in its own partition, a key's match (and a key duplicated or on one
+side only) in production's partition of it, test's when production lacks it. Column names match whatever
+their case, as in BigQuery (test's `points` is production's `Points`). Bookkeeping columns (phases.yaml
 `bookkeeping_columns`, e.g. processed_at) are left out unless `exclude` says otherwise.
 """
 from __future__ import annotations
@@ -33,8 +36,8 @@ from ..protocols import Warehouse
 from ..warehouse import split_ref
 from . import sql
 from .diff import SchemaDiff, TableDiff, Thresholds
-from .parameters import (check_keys, check_limits, check_tolerance, choose_columns, choose_partition, partition_sql,
-                         read_table)
+from .parameters import (check_keys, check_limits, check_tolerance, choose_columns, choose_partition,
+                         in_production_spelling, partition_sql, read_table, spelled)
 from .sql import Plan
 from .values import abs_delta, cell_value, sort_key, sort_text
 from .verdict import conclude, describe, details
@@ -43,6 +46,7 @@ __all__ = ["DEFAULT_SAMPLE_ROWS", "CostRefused", "SchemaDiff", "TableDiff", "Thr
            "conclude", "describe", "details"]
 
 DEFAULT_SAMPLE_ROWS = 1000   # enough for a scatter; the summary shows the first few
+_NULL_PARTITION = type("NullPartition", (), {"__repr__": lambda self: "NULL partition"})()
 
 
 class CostRefused(RunbookError):
@@ -66,7 +70,9 @@ def compare_tables(warehouse: Warehouse, prod_table: str, test_table: str, keys:
     thresholds = thresholds or Thresholds()
     check_limits(max_bytes_billed, sample_rows, where)
     prod = read_table(warehouse, "prod_table", prod_table)
-    test = read_table(warehouse, "test_table", test_table)
+    test = in_production_spelling(prod, read_table(warehouse, "test_table", test_table))
+    keys, columns, exclude, partition_column = (spelled(given, prod, test)
+                                                for given in (keys, columns, exclude, partition_column))
     if split_ref(prod_table) == split_ref(test_table):
         raise ParameterError("test_table", test_table, "name the test table, not production's: a table always "
                                                        "matches itself")
@@ -82,7 +88,8 @@ def compare_tables(warehouse: Warehouse, prod_table: str, test_table: str, keys:
                 # (nothing to compare: one constant; the types are production's, the same on both sides
                 # wherever fingerprints are compared: sql.Plan.fingerprints_comparable)
                 row_hash=warehouse.row_hash_sql(names, [c.prod_type for c in compared]) if names else "0",
-                key_hash=warehouse.row_hash_sql([f"_k{i}" for i in range(len(keys))]), partition_of=partition_of)
+                key_hash=warehouse.row_hash_sql([f"_k{i}" for i in range(len(keys))], [types[k] for k in keys]),
+                partition_of=partition_of)
     diff = TableDiff(name=f"compare {test.ref}", verdict="pass", summary="-", prod_table=prod.ref,
                      test_table=test.ref, keys=keys, compared_columns=names, excluded=excluded,
                      partition_column=partition, schema=schema, abs_tol=abs_tol, rel_tol=rel_tol,
@@ -129,15 +136,20 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
     detail = found[found["_kind"].isin(["cell", "sample"])].copy()
     found = found[~found["_kind"].isin(["cell", "sample"])].copy()
     found[numbers] = found[numbers].fillna(0).astype("int64")
-    joined = found[found["_kind"].isin(["join", "keys"])].groupby("partition_value", dropna=False)[numbers].sum()
+    # the NULL partition (every row, with no partition column) as one group: pandas would group a None as NaN
+    # and keep it None as an index, two partitions
+    found["partition_value"] = [_NULL_PARTITION if v is None else v for v in found["partition_value"]]
+    joined = found[found["_kind"].isin(["join", "keys"])].groupby("partition_value", sort=False)[numbers].sum()
     rows = {side: found[found["_kind"] == side].set_index("partition_value")["rows"] for side in ("prod", "test")}
     unique = (rows["prod"].sum() == joined["only_in_prod"].sum() + joined["matched_rows"].sum()
               and rows["test"].sum() == joined["only_in_test"].sum() + joined["matched_rows"].sum()
               and (joined["keys_only_in_prod"] == joined["only_in_prod"]).all()
               and (joined["keys_only_in_test"] == joined["only_in_test"]).all())
     if unique:
-        values = sorted(set(joined.index) | set(rows["prod"].index) | set(rows["test"].index), key=sort_text)
-        counts = pd.DataFrame({"partition_value": values})
+        values = sorted(set(joined.index) | set(rows["prod"].index) | set(rows["test"].index),
+                        key=lambda v: sort_text(None if v is _NULL_PARTITION else v))
+        counts = pd.DataFrame({"partition_value": pd.Series([None if v is _NULL_PARTITION else v for v in values],
+                                                            dtype=object)})
         for name, series in (("rows_prod", rows["prod"]), ("rows_test", rows["test"])):
             counts[name] = [int(series.get(v, 0)) for v in values]
         for name in sql.COUNTS[2:]:
@@ -228,8 +240,11 @@ def _sample_frame(plan: Plan, records: list[dict]) -> pd.DataFrame:
 
 def _narrowing(diff: TableDiff, plan: Plan, wanted: list) -> str | None:
     """The partitions a later statement needs, as a literal list to filter on; None to read them all
-    (no partition column, a NULL partition, a type without literals here, or every partition wanted)."""
+    (no partition column, one that is not a key, a NULL partition, a type without literals here, or every
+    partition wanted). A key's rows may lie in several partitions of a column that is not a key: read in
+    some partitions only, a key duplicated across partitions would look single, a moved row one-sided."""
     every = diff.partitions["partition_value"]
-    if not plan.partition_column or every.isna().any() or len(wanted) >= len(every):
+    if not plan.partition_column or plan.partition_column not in plan.keys or every.isna().any() \
+            or len(wanted) >= len(every):
         return None
     return sql.partition_literals(plan, wanted)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -99,7 +100,20 @@ class _UniqueKeys:
 
 
 class StrictLoader(_NoAliases, _UniqueKeys, yaml.SafeLoader):
-    """yaml.SafeLoader without anchors and aliases, and without a key written twice in a mapping."""
+    """yaml.SafeLoader without anchors and aliases, without a key written twice in a mapping, and with numbers as
+    YAML 1.2 (and JSON) write them: PyYAML reads YAML 1.1, where `030` is 24 (octal), `1:30` is 90 (base 60),
+    `0x10` 16 and `1_000` 1000, so a value written one way would silently become another. Here `030` is 30, and
+    the rest stay text (which a number parameter refuses, naming itself)."""
+
+
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+StrictLoader.yaml_implicit_resolvers = {first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT, _FLOAT)]
+                                        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+StrictLoader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+StrictLoader.add_implicit_resolver(
+    _FLOAT, re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|"
+                       r"\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
+StrictLoader.add_constructor(_INT, lambda loader, node: int(loader.construct_scalar(node), 10))
 
 
 def parse_yaml(path: str | Path) -> Any:

@@ -21,8 +21,9 @@ class ParameterError(RunbookError, ValueError):
     def __init__(self, parameter: str, value: object, allowed: str):
         self.parameter = parameter
         self.value = value
-        self.allowed = allowed
-        super().__init__(f"{parameter}={shown_value(value)} is not valid: {allowed}.")
+        # one line, always: what is allowed may quote the value (a folder named with a newline) unescaped
+        self.allowed = allowed.replace("\r", "\\r").replace("\n", "\\n")
+        super().__init__(f"{parameter}={shown_value(value)} is not valid: {self.allowed}.")
 
 
 def shown_value(value: object) -> str:

@@ -176,6 +176,10 @@ def test_a_statement_above_max_bytes_billed_blocks_its_table(replayed):
     ({"tables": "player_game_summary"}, "tables"),
     ({"dataset_prefix": "nothing", "tables": ["player_game_summary"]}, "tables"),
     ({"abs_tol": -1.0}, "abs_tol"),
+    # dates no replayed table holds a row of (the replay wrote nothing there to compare)
+    ({"start_date": "2020-01-01", "end_date": "2020-01-02"}, "end_date"),
+    ({"end_date": "2020-01-02"}, "end_date"),
+    ({"start_date": "2030-01-01"}, "start_date"),
 ])
 def test_bad_input_names_the_parameter(replayed, kwargs, parameter):
     _, tg, _, _ = replayed

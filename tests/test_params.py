@@ -159,3 +159,26 @@ def test_unknown_parameter_error_names_the_parameter_and_what_is_allowed():
     error = params.unknown_parameter_error("rowz", "x.ipynb declares rows")
     assert isinstance(error, ParameterError) and error.parameter == "rowz" and error.value == "***"
     assert str(error) == "rowz is not a parameter of this runbook: x.ipynb declares rows."
+
+
+@pytest.mark.parametrize("home", ["", " ", "\t"])
+def test_an_empty_sandbox_home_is_refused_not_read_as_the_default(home):
+    # `-p sandbox_home "$UNSET"` gives "": the run would otherwise use (and with dry_run=False change) the default
+    with pytest.raises(ParameterError, match=r"^sandbox_home=.* is not valid: the sandbox folder as text, or None"):
+        params.validate_params(params.OverviewParams, {"sandbox_home": home})
+
+
+def test_a_refusal_stays_one_line_when_what_is_allowed_quotes_the_value():
+    with pytest.raises(ParameterError) as caught:
+        params.validate_params(params.OverviewParams, {"sandbox_home": "no\nsuch\rfolder"})
+    assert "\n" not in str(caught.value) and "\r" not in str(caught.value)
+    assert "\n" not in str(ParameterError("x", 1, "a\nb")) and ParameterError("x", 1, "a\nb").allowed == "a\\nb"
+
+
+def test_a_region_the_sandbox_does_not_serve_is_refused_before_anything_runs(sandbox_home):
+    # the sandbox is one region: `mars-north1` has the shape of one, but a dry run must not print commands for it
+    with pytest.raises(ParameterError, match=r"^region='mars-north1' is not valid: the sandbox serves us-west2 only"):
+        params.validate_params(params.OverviewParams, {"sandbox_home": str(sandbox_home), "region": "mars-north1"})
+    for region in ("us-west2", "global", None):
+        assert params.validate_params(params.OverviewParams, {"sandbox_home": str(sandbox_home),
+                                                               "region": region}).region == region

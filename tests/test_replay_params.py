@@ -96,3 +96,18 @@ def test_a_refused_run_exits_2_with_nothing_created_or_called(sandbox_home, tmp_
     assert (outcome.exit_code, outcome.outcome) == (2, "bad-parameters")
     assert meta["summary"].startswith(sentence), meta["summary"]
     assert _outside_effects(home) == before
+
+
+@pytest.mark.parametrize("values, named", [({"end_date": "2025-12-10"}, "end_date='2025-12-10'"),
+                                           ({"start_date": "2025-12-10"}, "start_date='2025-12-10'"),
+                                           ({"start_date": "2025-12-10", "end_date": "2025-12-16"},
+                                            "start_date='2025-12-10'"),
+                                           ({"start_date": "2025-12-16", "end_date": "2025-12-20"},
+                                            "end_date='2025-12-20'")])
+def test_a_date_outside_the_data_names_the_parameter_that_was_given(sandbox_home, values, named):
+    # an end_date alone stands for the start too: a date outside the data is the end_date's to change
+    from datetime import date
+    chosen = params.validate_params(params.ReplayParams, {"sandbox_home": str(sandbox_home), **values})
+    with pytest.raises(ParameterError, match="outside the data") as caught:
+        chosen.days(date(2025, 12, 15), date(2025, 12, 18))
+    assert str(caught.value).startswith(named)

@@ -46,9 +46,20 @@ def _only_run_dir(out: Path) -> Path:
     ("[a, b]", "list[str]", ["a", "b"]),
     ("5", None, 5),                         # untyped: parsed like YAML
     ("2024-01-15", None, "2024-01-15"),     # ... but a date stays text
+    # numbers as written (YAML 1.2), not as YAML 1.1 reads them: octal, base 60, hex, underscores
+    ("030", "int", 30), ("1:30", "int", "1:30"), ("0x10", "int", "0x10"), ("1_000", "int", "1_000"),
+    ("1e-9", "float", 1e-9), ("-.5", "float", -0.5),
 ])
 def test_cli_values_are_typed_by_the_declared_annotation(raw, annotation, expected):
     assert runner.coerce_cli_value(raw, annotation) == expected
+
+
+def test_a_number_in_a_parameter_file_is_the_number_written(tmp_path):
+    # `030` is 30, and `1:30` is not 90: it stays the text written, which a number parameter refuses
+    path = tmp_path / "p.yaml"
+    path.write_text("max_dates: 030\nlookback_hours: 1:30\nratio: 1e-3\n")
+    values, _ = runner.load_parameter_file(path)
+    assert values == {"max_dates": 30, "lookback_hours": "1:30", "ratio": 0.001}
 
 
 def test_resolve_merges_files_then_pairs_then_target(tmp_path):

@@ -130,10 +130,16 @@ def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, 
                           f"{RUN_REPLAY_FIRST}.")
         result.details = {"dataset_prefix": prefix, "looked_for": wanted}
         return result
-    if start is None or end is None:
-        first, last = _test_dates(warehouse, prefix, chosen)
-        start, end = start or first, end or last
-        result.start_date, result.end_date = start, end
+    first, last = _test_dates(warehouse, prefix, chosen)
+    if first is not None and ((start and start > last) or (end and end < first)):
+        # dates no replayed table holds a row of: nothing the replay wrote is compared there
+        late = start is not None and start > last
+        name, given = (("start_date", start) if late and start_date not in (None, "") else
+                       ("end_date", end) if end is not None and end_date not in (None, "") else ("start_date", start))
+        raise ParameterError(name, given.isoformat(), f"the test tables with prefix {prefix!r} hold rows for "
+                                                      f"{first.isoformat()}..{last.isoformat()} only; choose dates there")
+    start, end = start or first, end or last
+    result.start_date, result.end_date = start, end
     if start is None or end is None or start > end:
         result.summary = f"The test tables with prefix {prefix!r} hold no rows to compare; {RUN_REPLAY_FIRST}."
         return result

@@ -83,7 +83,7 @@ class RunbookParams(BaseModel):
     @field_validator("sandbox_home")
     @classmethod
     def _blank_home(cls, v: str | None) -> str | None:
-        if v and not v.strip():
+        if v is not None and not v.strip():   # ("" is an unset variable's value: not a request for the default)
             raise ParameterError("sandbox_home", v, cls.model_fields["sandbox_home"].json_schema_extra["allowed"])
         return v
 
@@ -320,9 +320,16 @@ class TargetParams(RunbookParams):
             from ..local.home import sandbox_home
             from ..local.state import require_initialised, require_writable
 
+            from ..phases import load_phases
+
             home = sandbox_home(self.sandbox_home)
             require_initialised(home, shown=self.sandbox_home)
             require_writable(home, shown=self.sandbox_home)
+            served = load_phases().region
+            # its builds, services and logs are in one region (and `global`, where gcloud looks for a build first)
+            if self.region not in (None, served, "global"):
+                raise ParameterError("region", self.region, f"the sandbox serves {served} only: give {served}, "
+                                                            "global, or None")
         return self
 
 

@@ -160,7 +160,8 @@ class ReplayParams(TargetParams):
                                                                 "so there is no date to replay")
         end = self.end_date or data_last.isoformat()
         start = self.start_date or end
-        for name, value in (("start_date", start), ("end_date", end)):
+        # (a start_date not given is end_date's: a date outside the data is end_date's to change)
+        for name, value in [*([("start_date", start)] if self.start_date else []), ("end_date", end)]:
             if not data_first.isoformat() <= value <= data_last.isoformat():
                 raise ParameterError(name, value, f"it is outside the data: production has output for "
                                                   f"{data_first.isoformat()}..{data_last.isoformat()}")

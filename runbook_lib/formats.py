@@ -26,6 +26,7 @@ SERVICE_ACCOUNT_EMAIL = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}@[a-z0-9][a-z0-9.-
 # A BigQuery column name (letters, digits, underscores, not starting with a digit), optionally after
 # a table alias: `alias.column`.
 COLUMN_REF = re.compile(r"([A-Za-z_][A-Za-z0-9_]{0,299}\.)?[A-Za-z_][A-Za-z0-9_]{0,299}")
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 # IEC binary units, as BigQuery bills and reports bytes ("1 TB = 2^40 bytes") and gcloud and the console show them.
 BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
@@ -80,7 +81,10 @@ def size(n_bytes: int) -> str:
 def parse_time(text: str) -> datetime:
     """RFC 3339 text as Google's APIs write it (Z, offsets, up to nanoseconds) -> aware UTC datetime.
 
-    Raises ValueError for anything else; a naive value is taken as UTC."""
+    Raises ValueError for anything else (Python's fromisoformat alone would also take ISO 8601's week dates and
+    basic format, `2025-W01`, `20251231T080000Z`); a naive value is taken as UTC."""
+    if not _RFC3339.fullmatch(str(text).strip()):
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
     moment = datetime.fromisoformat(_FRACTION.sub(r"\1", str(text).strip().replace("Z", "+00:00")))
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 

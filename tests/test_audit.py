@@ -274,6 +274,8 @@ def _params(**values) -> params.AuditParams:
     ({"expected_invokers": ["user:me@nba-props-platform.iam.gserviceaccount.com"]}, "expected_invokers"),
     ({"expected_invokers": {"phase9": [PUSH_SA]}}, "expected_invokers"),
     ({"expected_invokers": {"phase4": PUSH_SA}}, "expected_invokers"),
+    ({"expected_invokers": {"phase4": [PUSH_SA], "4": [PUSH_SA]}}, "expected_invokers"),   # one phase twice
+    ({"until": "2025-W01"}, "until"), ({"until": "20251231T080000Z"}, "until"),   # ISO 8601, not RFC 3339
 ])
 def test_bad_input_is_one_sentence_naming_the_parameter(values, parameter):
     with pytest.raises(ParameterError) as caught:

@@ -180,6 +180,7 @@ def test_a_statement_above_max_bytes_billed_blocks_its_table(replayed):
     ({"start_date": "2020-01-01", "end_date": "2020-01-02"}, "end_date"),
     ({"end_date": "2020-01-02"}, "end_date"),
     ({"start_date": "2030-01-01"}, "start_date"),
+    ({"exclude": ["no_such_column"]}, "exclude"), ({"exclude": [5]}, "exclude"),
 ])
 def test_bad_input_names_the_parameter(replayed, kwargs, parameter):
     _, tg, _, _ = replayed
@@ -330,3 +331,14 @@ def test_a_phase_service_computes_as_its_commit_does(make_sandbox):
     assert head.diffs[0].mismatch_dates() == [date(2025, 12, 16)] and head.diffs[0].changed_rows > 0
     assert before.verdict == "pass", before.summary
     tg.close()
+
+
+def test_exclude_takes_each_column_out_of_the_tables_that_have_it(replayed):
+    # `points_line` is a column of player_game_summary only: the other tables are compared whole, not refused
+    _, tg, _, _ = replayed
+    result = compare_replay(tg, "test", tables=["player_game_summary", "team_offense_game_summary"],
+                            exclude=["POINTS_LINE"], abs_tol=1e-9)
+    by_table = {d.prod_table: d for d in result.diffs}
+    assert by_table["nba_analytics.player_game_summary"].excluded == ["points_line"]
+    assert by_table["nba_analytics.team_offense_game_summary"].excluded == []
+    assert "points_line" not in by_table["nba_analytics.player_game_summary"].compared_columns

@@ -143,11 +143,12 @@ def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, 
     if start is None or end is None or start > end:
         result.summary = f"The test tables with prefix {prefix!r} hold no rows to compare; {RUN_REPLAY_FIRST}."
         return result
+    excluded = _excluded_by_table(warehouse, chosen, prefix, exclude)
     for table in chosen:
         test_ref = table.test_ref(prefix)
         try:
             diff = compare_tables(
-                warehouse, table.ref, test_ref, table.keys, exclude=exclude, abs_tol=abs_tol, rel_tol=rel_tol,
+                warehouse, table.ref, test_ref, table.keys, exclude=excluded[table.ref], abs_tol=abs_tol, rel_tol=rel_tol,
                 where=f"`{table.partition_column}` BETWEEN @start_date AND @end_date",
                 params={"start_date": start, "end_date": end}, partition_column=table.partition_column,
                 thresholds=thresholds, max_bytes_billed=max_bytes_billed, sample_rows=sample_rows, phases=phases)
@@ -160,6 +161,25 @@ def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, 
             diff = _not_comparable(warehouse, table, test_ref)
         result.diffs.append(diff)
     return _conclude(result)
+
+
+def _excluded_by_table(warehouse: Warehouse, chosen: list[OutputTable], prefix: str,
+                       exclude: Sequence[str] | None) -> dict[str, list[str] | None]:
+    """Each table's share of `exclude`: the names among its columns (either side's, whatever their case). A name no
+    compared table has is refused, before any comparison; None (the bookkeeping columns) stays None for each."""
+    if exclude is None:
+        return {t.ref: None for t in chosen}
+    names = [exclude] if isinstance(exclude, str) else exclude
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise ParameterError("exclude", exclude, "give a list of column names, or None for the bookkeeping columns")
+    columns = {t.ref: {name.lower() for ref in (t.ref, t.test_ref(prefix)) if warehouse.table_exists(ref)
+                       for name, _ in warehouse.table_info(ref).columns} for t in chosen}
+    for name in names:
+        if not any(name.lower() in of for of in columns.values()):
+            raise ParameterError("exclude", name, f"choose a column of one of the compared tables "
+                                                  f"({', '.join(t.table for t in chosen)}), or None for the "
+                                                  "bookkeeping columns")
+    return {t.ref: [n for n in names if n.lower() in columns[t.ref]] for t in chosen}
 
 
 def _tables(warehouse: Warehouse, phases: PhaseRegistry, prefix: str, tables: Sequence[str] | None) -> tuple[list[OutputTable], list[str]]:

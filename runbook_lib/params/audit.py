@@ -68,6 +68,8 @@ class AuditParams(TargetParams):
             by_phase = {}
             for phase, emails in v.items():
                 name = _known_phase("expected_invokers", phase)
+                if name in by_phase:   # (`phase4` and `4` name one phase: the last would silently win)
+                    raise ParameterError("expected_invokers", phase, f"name each phase once; this is {name} again")
                 if isinstance(emails, str) or not isinstance(emails, (list, tuple)):
                     raise ParameterError("expected_invokers", v, f"give a list of service-account emails for {name}")
                 by_phase[name] = [formats.check_service_account("expected_invokers", email) for email in emails]

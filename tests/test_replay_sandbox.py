@@ -319,3 +319,16 @@ def test_a_deliberate_production_write_fails_the_replay_and_stops_it_after_one_c
                                                                     ("2025-12-16", "done")]
     assert sorted(c.ref for c in rp.checked.allowed) == sorted(allowed)
     assert "allowed changes to nba_analytics.team_offense_game_summary" in result.summary
+
+
+def test_a_replay_into_a_dataset_the_kit_did_not_make_says_so_and_warns(fixed_home):
+    # another team's staging copy under the prefix: written as it is (it may be pre-created for a replayer that may
+    # not create datasets), but the verdict says whose it is not, and that no expiry was set
+    with connect("local", home=fixed_home) as tg:
+        tg.warehouse.execute('CREATE SCHEMA "stage_nba_analytics"')
+        planned = replay.plan_test_datasets(tg.warehouse, replay.output_tables(tg.phases, ["phase3"], "stage"), 7)
+    assert planned.foreign == ["stage_nba_analytics"]
+    _, result = _replay(fixed_home, start_date="2025-12-17", end_date="2025-12-17", dataset_prefix="stage",
+                        phases=["phase3"])
+    assert result.verdict == "warn"
+    assert "into stage_nba_analytics, not made by the kit: no expiry set" in result.summary

@@ -57,6 +57,7 @@ class TestDatasets:
     new_datasets: list[NewDataset] = field(default_factory=list)   # the plan: missing test datasets
     datasets_created: list[str] = field(default_factory=list)
     ttl_days: float = 0.0
+    foreign: list[str] = field(default_factory=list)   # existing test datasets without the kit's label
 
     @property
     def problems(self) -> list[str]:
@@ -73,7 +74,7 @@ class TestDatasets:
 
     def to_dict(self) -> dict:
         return {"tables": [t.to_dict() for t in self.tables], "new_datasets": [d.to_dict() for d in self.new_datasets],
-                "datasets_created": list(self.datasets_created), "ttl_days": self.ttl_days}
+                "datasets_created": list(self.datasets_created), "ttl_days": self.ttl_days, "foreign": list(self.foreign)}
 
 
 def output_tables(phases: PhaseRegistry, selected: list[str], prefix: str) -> list[tuple[str, str]]:
@@ -109,6 +110,7 @@ def plan_test_datasets(warehouse: Any, pairs: list[tuple[str, str]], ttl_days: f
             exists[dataset] = warehouse.dataset_exists(dataset)
             if exists[dataset] and not carries_kit_label(warehouse.dataset_info(dataset).labels):
                 notes[dataset] = f"dataset {dataset} was not made by the kit (no created-by label); used as it is"
+                found.foreign.append(dataset)
         if not warehouse.table_exists(production):
             found.tables.append(TestTable(production, test, REFUSED, f"production {production} does not exist, "
                                                                      "so there is no schema to copy"))

@@ -281,6 +281,9 @@ class Replay:
         resumed = f" ({earlier} calls done by an earlier run, not repeated)" if earlier else ""
         done = (f"Replayed {len(self.days)} dates of {' -> '.join(self.selected)} into {written}{resumed}; "
                 f"production untouched")
+        foreign = self.tested.foreign if self.tested else []
+        if foreign:   # someone else's datasets: written as they are, without the kit's expiry
+            done += f" (into {', '.join(foreign)}, not made by the kit: no expiry set, check they are test datasets)"
         if self.checked and self.checked.allowed:
             leaked = self.checked.run_history_added
             history = self.target.phases.run_history_table
@@ -292,7 +295,7 @@ class Replay:
             if others:
                 said.append(f"allowed changes to {', '.join(others)}")
             return "warn", f"{done} but for {'; '.join(said)}.{cross}"
-        return "pass", f"{done}.{cross}"
+        return ("warn" if foreign else "pass"), f"{done}.{cross}"
 
 
 def _said(text: str) -> pd.DataFrame:

@@ -952,3 +952,17 @@ def test_gcloud_staging_command_failures_are_read_at_the_first_failure_in_their_
            "GOPATH: /go", "-" * 80]
     top = top_of(log)
     assert (top.signature, top.line) == ("unknown", 7)
+
+
+def test_pips_subprocess_report_is_read_at_the_compilers_own_error_above_the_failed_command():
+    # a C extension that cannot build: the compiler's `file:line:col: fatal error:` says why; setuptools'
+    # `error: command 'gcc' failed` below it only says that the compiler failed
+    log = ["  Running setup.py install for pyfarmhash: finished with status 'error'",
+           "  error: subprocess-exited-with-error", "  ",
+           "  × Running setup.py install for pyfarmhash did not run successfully.", "  │ exit code: 1",
+           "  ╰─> [6 lines of output]", "      running build_ext", "      x86_64-linux-gnu-gcc -O2 -c src/farmhash.cc",
+           "      src/python-farmhash.cc:25:10: fatal error: Python.h: No such file or directory",
+           "      compilation terminated.", "      error: command '/usr/bin/x86_64-linux-gnu-gcc' failed with exit code 1",
+           "      [end of output]", "error: legacy-install-failure"]
+    top = top_of(log)
+    assert (top.signature, top.line) == ("pip-install-failed", 9)

@@ -131,13 +131,12 @@ def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, 
         result.details = {"dataset_prefix": prefix, "looked_for": wanted}
         return result
     first, last = _test_dates(warehouse, prefix, chosen)
-    if first is not None and ((start and start > last) or (end and end < first)):
-        # dates no replayed table holds a row of: nothing the replay wrote is compared there
-        late = start is not None and start > last
-        name, given = (("start_date", start) if late and start_date not in (None, "") else
-                       ("end_date", end) if end is not None and end_date not in (None, "") else ("start_date", start))
-        raise ParameterError(name, given.isoformat(), f"the test tables with prefix {prefix!r} hold rows for "
-                                                      f"{first.isoformat()}..{last.isoformat()} only; choose dates there")
+    # dates (given: start and end are None unless they were) no replayed table holds a row of
+    outside = (("start_date", start) if first is not None and start and start > last else
+               ("end_date", end) if first is not None and end and end < first else None)
+    if outside:
+        raise ParameterError(outside[0], outside[1].isoformat(), f"the test tables with prefix {prefix!r} hold rows "
+                                                                 f"for {first}..{last} only; choose dates there")
     start, end = start or first, end or last
     result.start_date, result.end_date = start, end
     if start is None or end is None or start > end:

@@ -46,7 +46,16 @@ __all__ = ["DEFAULT_SAMPLE_ROWS", "CostRefused", "SchemaDiff", "TableDiff", "Thr
            "conclude", "describe", "details"]
 
 DEFAULT_SAMPLE_ROWS = 1000   # enough for a scatter; the summary shows the first few
-_NULL_PARTITION = type("NullPartition", (), {"__repr__": lambda self: "NULL partition"})()
+
+
+class _NullPartition:
+    """The NULL partition as a pandas group key: pandas groups a None as NaN yet indexes rows by it as None."""
+
+    def __repr__(self) -> str:
+        return "NULL partition"
+
+
+_NULL_PARTITION = _NullPartition()
 
 
 class CostRefused(RunbookError):

@@ -270,6 +270,8 @@ def test_farm_fingerprint_hashes_utf8_bytes_and_passes_null(wh):
     assert farm_fingerprint("é") == farm_fingerprint("é".encode("utf-8"))
     assert farm_fingerprint("é") != farm_fingerprint("é".encode("latin-1"))
     assert one(wh, "SELECT FARM_FINGERPRINT(v) FROM ds.t WHERE id = 3") is None
+    # ... in SQL too, BYTES included (BigQuery's FARM_FINGERPRINT takes STRING or BYTES)
+    assert one(wh, "SELECT FARM_FINGERPRINT(b'abc')") == one(wh, "SELECT FARM_FINGERPRINT('abc')") == 2640714258260161385
     # The everyday use: a deterministic 10% sample, the same on every run.
     n = one(wh, "SELECT COUNTIF(MOD(ABS(FARM_FINGERPRINT(CAST(x AS STRING))), 10) = 0) "
                 "FROM UNNEST(GENERATE_ARRAY(1, 2000)) AS x")
@@ -1120,3 +1122,49 @@ def test_replay_checksum_is_bigquerys_and_survives_a_no_op(wh):
     assert int(before.checksum.iloc[0]) == _farm_fingerprint(rows[0]) ^ _farm_fingerprint(rows[1])
     wh.execute("UPDATE ds.encoded SET f = f, m = m, ts = ts WHERE TRUE")
     assert int(wh.query(sql, params).checksum.iloc[0]) == int(before.checksum.iloc[0])
+
+
+def test_a_checksum_is_grouped_by_the_partition_day_whatever_the_columns_are_named(wh):
+    # a column named `day` that is not the partition column: DuckDB would bind `GROUP BY day` to it, BigQuery to the
+    # SELECT alias; grouped by position, both take the partition's day
+    from runbook_lib.replay.fingerprint import checksum_sql
+
+    wh.execute("""
+        CREATE TABLE ds.days (game_date DATE, day STRING, n INT64) PARTITION BY game_date;
+        INSERT INTO ds.days VALUES (DATE '2025-12-15', 'mon', 1), (DATE '2025-12-15', 'tue', 2),
+                                   (DATE '2025-12-16', 'wed', 3);
+    """)
+    sql, params = checksum_sql(wh, "ds.days", [date(2025, 12, 15)])
+    found = wh.query(sql, params)
+    rows = ['{"game_date":"2025-12-15","day":"mon","n":1}', '{"game_date":"2025-12-15","day":"tue","n":2}']
+    assert found.day.tolist() == ["2025-12-15"]
+    assert int(found.checksum.iloc[0]) == _farm_fingerprint(rows[0]) ^ _farm_fingerprint(rows[1])
+
+
+def test_an_integer_range_partitioned_table_has_no_checksum_of_a_day(wh):
+    # its partitions are ranges of a number, none of them a replayed day: partition metadata only, not a failed query
+    from runbook_lib.replay.fingerprint import checksum_sql, plan_checksums
+
+    wh.execute("CREATE TABLE ds.ranged (id INT64, v STRING) PARTITION BY RANGE_BUCKET(id, GENERATE_ARRAY(0, 100, 10)); "
+               "INSERT INTO ds.ranged VALUES (5, 'a'), (15, 'b')")
+    assert checksum_sql(wh, "ds.ranged", [date(2025, 12, 15)]) is None
+    assert not plan_checksums(wh, ["ds.ranged"], [date(2025, 12, 15)], True, 10 ** 9).on
+
+
+def test_an_unpartitioned_partition_listed_once_per_storage_tier_counts_its_rows_once_each():
+    # BigQuery's PARTITIONS view lists __UNPARTITIONED__ twice when its rows are in both storage tiers
+    from datetime import datetime, timezone
+
+    from runbook_lib.protocols import PartitionInfo
+    from runbook_lib.replay.fingerprint import table_print
+
+    early, late = datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2025, 6, 1, tzinfo=timezone.utc)
+
+    class TwoTiers:
+        def partitions(self, ref):
+            return [PartitionInfo("20251215", 10, 80, early), PartitionInfo("__UNPARTITIONED__", 7, 56, early),
+                    PartitionInfo("__UNPARTITIONED__", 5, 40, late)]
+
+    printed = table_print(TwoTiers(), "ds.t")
+    assert printed.partitions["__UNPARTITIONED__"].rows == 12 and printed.rows == 22
+    assert printed.partitions["__UNPARTITIONED__"].last_modified == late

@@ -77,20 +77,25 @@ def production_tables(warehouse: Any, phases: PhaseRegistry) -> list[str]:
 # ---------------------------------------------------------------- checksums
 
 
-def checksum_sql(warehouse: Any, ref: str, days: list[date]) -> tuple[str, dict | None]:
-    """The checksum of each of the replay's partitions of a table (of the whole table if unpartitioned).
+def checksum_sql(warehouse: Any, ref: str, days: list[date]) -> tuple[str, dict | None] | None:
+    """The checksum of each of the replay's partitions of a table (of the whole table if unpartitioned); None
+    for a table partitioned by an integer range, which has no partition of a day (metadata only).
 
     The columns are named (not the row alias) so a dry run counts every column it reads; a DATE partition
-    column is filtered as it is, which BigQuery prunes by."""
+    column is filtered as it is, which BigQuery prunes by. The rows are grouped by position, not by the
+    alias `day`, which a column of that name would stand for in the sandbox (DuckDB binds a GROUP BY name
+    to the column before the alias; BigQuery, to the alias)."""
     info = warehouse.table_info(ref)
     row_hash = "FARM_FINGERPRINT(TO_JSON_STRING(STRUCT({})))".format(", ".join(f"`{c}`" for c, _ in info.columns))
     column = info.partition_column
     if column is None:
         return f"SELECT '' AS day, BIT_XOR({row_hash}) AS checksum FROM `{ref}`", None
-    typed = dict(info.columns).get(column)
+    typed = dict(info.columns).get(column, "").split("(")[0]
+    if typed not in ("DATE", "DATETIME", "TIMESTAMP"):
+        return None
     day = f"`{column}`" if typed == "DATE" else f"DATE(`{column}`)"
     return (f"SELECT CAST({day} AS STRING) AS day, BIT_XOR({row_hash}) AS checksum FROM `{ref}` "
-            f"WHERE {day} IN UNNEST(@days) GROUP BY day", {"days": list(days)})
+            f"WHERE {day} IN UNNEST(@days) GROUP BY 1", {"days": list(days)})
 
 
 @dataclass
@@ -112,9 +117,11 @@ def plan_checksums(warehouse: Any, refs: Iterable[str], days: list[date], wanted
     queries = {}
     for ref in refs:
         try:   # table_info says a table is missing itself: no table_exists call before it
-            queries[ref] = checksum_sql(warehouse, ref, days)
+            query = checksum_sql(warehouse, ref, days)
         except NotFoundError:
             continue   # nothing to checksum
+        if query is not None:
+            queries[ref] = query
     scanned = sum(warehouse.estimate_bytes(sql, params) for sql, params in queries.values())
     if scanned > max_bytes:
         return Checksums(bytes_per_pass=scanned,
@@ -135,9 +142,17 @@ def table_print(warehouse: Any, ref: str, checksums: Checksums | None = None) ->
     partitions = existing_partitions(warehouse, ref)
     if partitions is None:
         return TablePrint(ref, exists=False)
-    found = TablePrint(ref, exists=True, partitions={
-        _key(p): PartitionPrint(p.total_rows, p.last_modified) for p in partitions
-        if p.total_rows or p.partition_id})   # an empty unpartitioned table has no rows to speak of
+    found = TablePrint(ref, exists=True)
+    for p in partitions:
+        if not (p.total_rows or p.partition_id):
+            continue   # an empty unpartitioned table has no rows to speak of
+        # (BigQuery lists __UNPARTITIONED__ once per storage tier when its rows are in both: one partition)
+        seen = found.partitions.get(_key(p))
+        if seen is None:
+            found.partitions[_key(p)] = PartitionPrint(p.total_rows, p.last_modified)
+        else:
+            seen.rows += p.total_rows
+            seen.last_modified = max(filter(None, (seen.last_modified, p.last_modified)), default=None)
     if checksums is not None and ref in checksums.queries:
         sql, params = checksums.queries[ref]
         for row in warehouse.query(sql, params).itertuples(index=False):

@@ -32,7 +32,9 @@ def register_functions(con) -> None:
     """Give a DuckDB connection the BigQuery functions DuckDB lacks (cheap; once per connection)."""
     import duckdb
 
-    con.create_function("farm_fingerprint", farm_fingerprints, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.BIGINT,
+    # STRING or BYTES, as BigQuery takes (DuckDB registers one signature per name: any type in, and pyfarmhash
+    # refuses what is neither text nor bytes)
+    con.create_function("farm_fingerprint", farm_fingerprints, None, duckdb.sqltypes.BIGINT,
                         type="arrow", null_handling="default", side_effects=False)
     # Any type in (no parameter types given): Arrow keeps each value's type; NULL too gives "null".
     con.create_function("_bq_to_json_string", to_json_string, None, duckdb.sqltypes.VARCHAR,

@@ -1168,3 +1168,12 @@ def test_an_unpartitioned_partition_listed_once_per_storage_tier_counts_its_rows
     printed = table_print(TwoTiers(), "ds.t")
     assert printed.partitions["__UNPARTITIONED__"].rows == 12 and printed.rows == 22
     assert printed.partitions["__UNPARTITIONED__"].last_modified == late
+
+
+def test_an_update_assigning_a_float_is_an_assignment_not_a_nan_safe_comparison(wh):
+    # `SET x = 1.5` parses as an equality: rewritten as BigQuery's NaN-aware comparison it was no SQL at all
+    wh.execute("CREATE TABLE ds.floats (id INT64, x FLOAT64); INSERT INTO ds.floats VALUES (1, 2.5), (2, 3.5)")
+    wh.execute("UPDATE ds.floats SET x = -1.5 WHERE x = 2.5")
+    assert wh.query("SELECT id, x FROM ds.floats ORDER BY id").values.tolist() == [[1, -1.5], [2, 3.5]]
+    wh.execute("MERGE ds.floats T USING (SELECT 2 AS id) S ON T.id = S.id WHEN MATCHED THEN UPDATE SET x = 0.5")
+    assert one(wh, "SELECT x FROM ds.floats WHERE id = 2") == 0.5

@@ -102,6 +102,8 @@ def _nan_comparison(node: exp.Binary) -> exp.Expression | None:
     true there. Corrected where an operand is FLOAT64 by its form (_is_float64); a NULL operand
     still gives NULL. Operands are evaluated more than once, so a random one is left alone."""
     a, b = node.this, node.expression
+    if isinstance(node.parent, exp.Update) and node.arg_key == "expressions":
+        return None   # `SET x = 1.5` (an UPDATE's or a MERGE's) assigns: no comparison
     if not (_is_float64(a) or _is_float64(b)) or _volatile(a) or _volatile(b):
         return None
     nan_answer = "TRUE" if isinstance(node, exp.NEQ) else "FALSE"

@@ -324,6 +324,15 @@ def test_timestamp_and_datetime_columns_partition_by_day(wh, ds):
     assert wh.estimate_bytes(f"SELECT n FROM {ds}.local_events WHERE dt < DATETIME '2024-01-08 00:00:00'") == 2 * 8
 
 
+def test_days_outside_bigquerys_partition_range_are_unpartitioned(wh, ds):
+    # time-unit partitions span 1960-01-01 to 2159-12-31: BigQuery puts any other day in __UNPARTITIONED__
+    wh.execute(f"CREATE TABLE {ds}.far (k DATE, v INT64) PARTITION BY k")
+    wh.execute(f"""INSERT INTO {ds}.far VALUES (DATE '1959-12-31', 1), (DATE '1960-01-01', 2), (DATE '2159-12-31', 3),
+                     (DATE '2160-01-01', 4), (DATE '0001-01-01', 5), (NULL, 6)""")
+    assert sorted((p.partition_id, p.total_rows) for p in wh.partitions(f"{ds}.far")) == [
+        ("19600101", 1), ("21591231", 1), ("__NULL__", 1), ("__UNPARTITIONED__", 3)]
+
+
 def test_information_schema_partitions_in_sql(wh, ds):
     ref = _games(wh, ds)
     df = wh.query(f"""SELECT table_name, partition_id, total_rows FROM `{PROJECT}.{ds}.INFORMATION_SCHEMA.PARTITIONS`

@@ -46,7 +46,7 @@ def _row_bytes_sql(columns: list[tuple[str, str]], alias: str | None = None) -> 
 def partition_id_sql(partition: str | None, columns: dict[str, str],
                      partition_range: tuple[int, int, int] | None = None) -> str:
     """DuckDB SQL for BigQuery's partition_id of a row: YYYYMMDD of a DATE, DATETIME or (UTC) TIMESTAMP
-    column's day; for an INT64 column the start of its range (`partition_range` (start, end, interval),
+    column's day (__UNPARTITIONED__ before 1960 or after 2159, as BigQuery's); for an INT64 column the start of its range (`partition_range` (start, end, interval),
     __UNPARTITIONED__ outside it; without one, every value its own partition); __NULL__ for NULL;
     NULL for an unpartitioned table."""
     if partition is None or partition not in columns:
@@ -60,7 +60,10 @@ def partition_id_sql(partition: str | None, columns: dict[str, str],
             pid = (f"CASE WHEN {col} < {start} OR {col} >= {end} THEN '__UNPARTITIONED__' "
                    f"ELSE CAST({start} + ({col} - {start}) // {interval} * {interval} AS VARCHAR) END")
     elif kind in ("DATE", "DATETIME", "TIMESTAMP"):   # the session's time zone is UTC
-        pid = f"STRFTIME({col if kind == 'DATE' else f'CAST({col} AS DATE)'}, '%Y%m%d')"
+        day = col if kind == "DATE" else f"CAST({col} AS DATE)"
+        # BigQuery's time-unit partitions span 1960-01-01 to 2159-12-31; a day outside them is __UNPARTITIONED__
+        pid = (f"CASE WHEN {day} < DATE '1960-01-01' OR {day} > DATE '2159-12-31' THEN '__UNPARTITIONED__' "
+               f"ELSE STRFTIME({day}, '%Y%m%d') END")
     else:
         return "CAST(NULL AS VARCHAR)"   # not a type BigQuery partitions by: one partition
     return f"COALESCE({pid}, '__NULL__')"

@@ -285,6 +285,25 @@ def test_a_timestamp_partition_column_splits_the_counts_by_day(wh):
     assert diff.mismatch_dates() == [date(2025, 1, 2)] and diff.summary.endswith("in v on 2025-01-02.")
 
 
+def test_a_month_or_hour_partitioned_table_is_counted_in_its_own_partitions(wh):
+    # BigQuery's partitions of these tables are months and hours, not days: the counts split as the table does
+    wh.execute("CREATE OR REPLACE TABLE p.mo PARTITION BY DATE_TRUNC(d, MONTH) AS SELECT k, "
+               "DATE_ADD(DATE '2025-01-20', INTERVAL k DAY) AS d, k AS v FROM UNNEST(GENERATE_ARRAY(1, 20)) AS k")
+    wh.execute("CREATE OR REPLACE TABLE t.mo PARTITION BY DATE_TRUNC(d, MONTH) AS SELECT k, "
+               "DATE_ADD(DATE '2025-01-20', INTERVAL k DAY) AS d, IF(k = 15, 0, k) AS v "
+               "FROM UNNEST(GENERATE_ARRAY(1, 20)) AS k")
+    diff = compare_tables(wh, "p.mo", "t.mo", ["k"])
+    assert diff.partitions["partition_value"].tolist() == [date(2025, 1, 1), date(2025, 2, 1)]
+    assert diff.partitions["rows_prod"].tolist() == [11, 9] and diff.mismatch_dates() == [date(2025, 2, 1)]
+    wh.execute("CREATE OR REPLACE TABLE p.hr PARTITION BY TIMESTAMP_TRUNC(at, HOUR) AS SELECT k, "
+               "TIMESTAMP_ADD(TIMESTAMP '2025-01-01 22:00:00+00', INTERVAL 15 * k MINUTE) AS at, k AS v "
+               "FROM UNNEST(GENERATE_ARRAY(1, 8)) AS k")
+    wh.execute("CREATE OR REPLACE TABLE t.hr LIKE p.hr")
+    wh.execute("INSERT INTO t.hr SELECT * FROM p.hr WHERE k != 8")
+    diff = compare_tables(wh, "p.hr", "t.hr", ["k"])
+    assert diff.partitions["rows_prod"].tolist() == [3, 4, 1] and diff.partitions["rows_test"].tolist() == [3, 4, 0]
+
+
 # ---------------------------------------------------------------- both targets
 
 

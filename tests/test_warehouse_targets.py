@@ -45,6 +45,12 @@ def gcp_wh(bigquery_fake):
     target.close()
 
 
+def _fingerprint_of(text: str) -> int:
+    """BigQuery's FARM_FINGERPRINT of a text: farmhash's fingerprint64, read as a signed INT64."""
+    u = farmhash.fingerprint64(text)
+    return u - (1 << 64) if u >= 1 << 63 else u
+
+
 @pytest.fixture(params=["local", "gcp"])
 def wh(request):
     return request.getfixturevalue(f"{request.param}_wh")
@@ -331,6 +337,61 @@ def test_days_outside_bigquerys_partition_range_are_unpartitioned(wh, ds):
                      (DATE '2160-01-01', 4), (DATE '0001-01-01', 5), (NULL, 6)""")
     assert sorted((p.partition_id, p.total_rows) for p in wh.partitions(f"{ds}.far")) == [
         ("19600101", 1), ("21591231", 1), ("__NULL__", 1), ("__UNPARTITIONED__", 3)]
+
+
+def test_hour_month_and_year_partitions_have_bigquerys_ids(wh, ds):
+    # BigQuery's partition_id is YYYYMMDDHH for an hour, YYYYMM for a month, YYYY for a year (UTC for a TIMESTAMP)
+    wh.execute(f"""CREATE TABLE {ds}.hourly (ts TIMESTAMP, n INT64) PARTITION BY TIMESTAMP_TRUNC(ts, HOUR);
+                   CREATE TABLE {ds}.monthly (d DATE, n INT64) PARTITION BY DATE_TRUNC(d, MONTH);
+                   CREATE TABLE {ds}.yearly (dt DATETIME, n INT64) PARTITION BY DATETIME_TRUNC(dt, YEAR)""")
+    wh.execute(f"""INSERT INTO {ds}.hourly VALUES (TIMESTAMP '2024-01-07 23:30:00+00', 1),
+                     (TIMESTAMP '2024-01-08 01:10:00+02', 2), (TIMESTAMP '2024-01-08 00:00:00+00', 3),
+                     (TIMESTAMP '1959-12-31 23:00:00+00', 4), (NULL, 5)""")
+    wh.execute(f"""INSERT INTO {ds}.monthly VALUES (DATE '2024-01-07', 1), (DATE '2024-01-31', 2), (DATE '2024-02-01', 3)""")
+    wh.execute(f"""INSERT INTO {ds}.yearly VALUES (DATETIME '2023-12-31 23:59:59', 1), (DATETIME '2024-01-01 00:00:00', 2),
+                     (DATETIME '2024-07-01 12:00:00', 3)""")
+    assert [(p.partition_id, p.total_rows) for p in wh.partitions(f"{ds}.hourly")] == [
+        ("2024010723", 2), ("2024010800", 1), ("__NULL__", 1), ("__UNPARTITIONED__", 1)]
+    assert [(p.partition_id, p.total_rows) for p in wh.partitions(f"{ds}.monthly")] == [("202401", 2), ("202402", 1)]
+    assert [(p.partition_id, p.total_rows) for p in wh.partitions(f"{ds}.yearly")] == [("2023", 1), ("2024", 2)]
+    assert [p.partition_date for p in wh.partitions(f"{ds}.monthly")] == [None, None]   # a month is no day
+    assert [wh.table_info(f"{ds}.{t}").partition_type for t in ("hourly", "monthly", "yearly")] == ["HOUR", "MONTH", "YEAR"]
+    # a filter on one day reads that day's whole month (n and d, 8 bytes each a row)
+    assert wh.estimate_bytes(f"SELECT n FROM {ds}.monthly WHERE d = DATE '2024-01-07'") == 2 * 2 * 8
+    wh.create_table_like(f"{ds}.monthly", f"{ds}.monthly_copy")
+    assert wh.table_info(f"{ds}.monthly_copy").partition_type == "MONTH"
+    wh.execute(f"CREATE TABLE {ds}.hourly_like LIKE {ds}.hourly")
+    assert wh.table_info(f"{ds}.hourly_like").partition_type == "HOUR"
+
+
+@pytest.mark.parametrize("ddl", ["(d DATE) PARTITION BY DATE_TRUNC(d, HOUR)", "(d DATE) PARTITION BY DATE_TRUNC(d, DAY)",
+                                 "(d DATE) PARTITION BY TIMESTAMP_TRUNC(d, MONTH)",
+                                 "(ts TIMESTAMP) PARTITION BY DATETIME_TRUNC(ts, MONTH)"])
+def test_a_partitioning_bigquery_refuses_is_refused(wh, ds, ddl):
+    with pytest.raises(RunbookError, match="PARTITION BY expression must be"):
+        wh.execute(f"CREATE TABLE {ds}.bad {ddl}")
+    assert not wh.table_exists(f"{ds}.bad")
+
+
+def test_a_fingerprint_keys_a_months_partition_by_its_id_and_checksums_the_replayed_days(wh, ds):
+    # runbook 03 fingerprints every production table, whatever its partitioning: a table partitioned by month is
+    # keyed by BigQuery's partition ids, and its checksum covers the replay's days in it
+    from runbook_lib.replay.fingerprint import changes, fingerprint, plan_checksums
+
+    ref = f"{ds}.monthly"
+    wh.execute(f"CREATE TABLE {ref} (ts TIMESTAMP, n INT64) PARTITION BY TIMESTAMP_TRUNC(ts, MONTH)")
+    wh.execute(f"""INSERT INTO {ref} VALUES (TIMESTAMP '2025-12-15 10:00:00+00', 1), (TIMESTAMP '2025-12-20 10:00:00+00', 2),
+                                           (TIMESTAMP '2026-01-02 10:00:00+00', 3)""")
+    days = [date(2025, 12, 15)]
+    checksums = plan_checksums(wh, [ref], days, True, 10 ** 9)
+    before = fingerprint(wh, [ref], checksums)
+    printed = before[ref].partitions
+    assert sorted(printed) == ["202512", "202601"] and printed["202512"].rows == 2
+    expected = _fingerprint_of('{"ts":"2025-12-15T10:00:00Z","n":1}')
+    assert (printed["202512"].checksum, printed["202601"].checksum) == (expected, None)
+    wh.execute(f"UPDATE {ref} SET n = 10 WHERE n = 1")
+    after = fingerprint(wh, [ref], checksums)
+    assert [c.what for c in changes(before, after)] == ["202512: same 2 rows, different content"]
 
 
 def test_information_schema_partitions_in_sql(wh, ds):

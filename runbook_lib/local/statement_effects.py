@@ -12,7 +12,8 @@ import duckdb
 
 from ..errors import WarehouseQueryError
 from . import duckdb_catalog as catalog
-from .bigquery import Statement, meta
+from .bigquery import Statement, bigquery_type, meta
+from .bigquery.statements import PARTITION_BY_RULE, partition_by_taken
 
 
 def record(con: duckdb.DuckDBPyConnection, st: Statement, existed: bool | None, changed: set[tuple[str, str]],
@@ -26,24 +27,27 @@ def record(con: duckdb.DuckDBPyConnection, st: Statement, existed: bool | None, 
     elif st.kind in ("create_table", "create_view") and st.dataset and st.table:
         if existed and not st.replace:
             return  # CREATE ... IF NOT EXISTS over an existing table changes nothing
-        partition, partition_range = st.partition_column, st.partition_range
+        partition, partition_range, unit = st.partition_column, st.partition_range, st.partition_unit
         source = meta.table_meta(con, *st.copy_from) if st.copy_from else {}   # CREATE TABLE ... LIKE / COPY
         if partition is None and st.copy_from:
-            partition, partition_range = source.get("partition_column"), source.get("partition_range")
+            partition, partition_range, unit = (source.get("partition_column"), source.get("partition_range"),
+                                                source.get("partition_unit"))
         if st.kind == "create_table":
             catalog.normalise_column_types(con, st.dataset, st.table)
             if partition is not None:
-                names = [c for c, _ in catalog.columns(con, st.dataset, st.table)]
-                if partition not in names:
+                columns = {c: bigquery_type(t) for c, t in catalog.columns(con, st.dataset, st.table)}
+                if partition not in columns:
                     raise WarehouseQueryError(
                         f"PARTITION BY names {partition}, which is not a column of {st.dataset}.{st.table} "
-                        f"(columns: {', '.join(names)}).")
+                        f"(columns: {', '.join(columns)}).")
+                if not partition_by_taken(st.partition_takes, unit, columns[partition]):
+                    raise WarehouseQueryError(f"{PARTITION_BY_RULE} ({partition} is {columns[partition]}).")
         expiration = st.option("expiration_timestamp")
         expires = con.execute(f"SELECT CAST({expiration} AS TIMESTAMPTZ)").fetchall()[0][0] if expiration \
             else meta.default_expiry(con, st.dataset, now)
         clustering = st.clustering or source.get("clustering", ())
         meta.set_table_meta(con, st.dataset, st.table, partition, now, expires, clustering, _labels(con, st),
-                            partition_range)
+                            partition_range, unit)
         if st.kind == "create_table":
             changed.add((st.dataset, st.table))
     elif st.kind in ("merge", "dml") and st.dataset and st.table:

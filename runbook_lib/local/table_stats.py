@@ -43,12 +43,17 @@ def _row_bytes_sql(columns: list[tuple[str, str]], alias: str | None = None) -> 
     return " + ".join(column_bytes_sql(n, t, alias) for n, t in columns) or "0"
 
 
+# BigQuery's partition_id of a time-unit partition, per unit
+_ID_FORMATS = {"HOUR": "%Y%m%d%H", "DAY": "%Y%m%d", "MONTH": "%Y%m", "YEAR": "%Y"}
+
+
 def partition_id_sql(partition: str | None, columns: dict[str, str],
-                     partition_range: tuple[int, int, int] | None = None) -> str:
-    """DuckDB SQL for BigQuery's partition_id of a row: YYYYMMDD of a DATE, DATETIME or (UTC) TIMESTAMP
-    column's day (__UNPARTITIONED__ before 1960 or after 2159, as BigQuery's); for an INT64 column the start of its range (`partition_range` (start, end, interval),
-    __UNPARTITIONED__ outside it; without one, every value its own partition); __NULL__ for NULL;
-    NULL for an unpartitioned table."""
+                     partition_range: tuple[int, int, int] | None = None, unit: str | None = None) -> str:
+    """DuckDB SQL for BigQuery's partition_id of a row. A DATE, DATETIME or (UTC) TIMESTAMP column's day
+    (YYYYMMDD), or its hour, month or year by `unit` (YYYYMMDDHH, YYYYMM, YYYY); __UNPARTITIONED__ before
+    1960 or after 2159, as BigQuery's. An INT64 column's range start (`partition_range` (start, end,
+    interval), __UNPARTITIONED__ outside it; without one, every value its own partition). __NULL__ for
+    NULL; NULL for an unpartitioned table."""
     if partition is None or partition not in columns:
         return "CAST(NULL AS VARCHAR)"
     col, kind = quote(partition), bigquery_type(columns[partition])
@@ -63,7 +68,7 @@ def partition_id_sql(partition: str | None, columns: dict[str, str],
         day = col if kind == "DATE" else f"CAST({col} AS DATE)"
         # BigQuery's time-unit partitions span 1960-01-01 to 2159-12-31; a day outside them is __UNPARTITIONED__
         pid = (f"CASE WHEN {day} < DATE '1960-01-01' OR {day} > DATE '2159-12-31' THEN '__UNPARTITIONED__' "
-               f"ELSE STRFTIME({day}, '%Y%m%d') END")
+               f"ELSE STRFTIME({col}, '{_ID_FORMATS[unit or 'DAY']}') END")
     else:
         return "CAST(NULL AS VARCHAR)"   # not a type BigQuery partitions by: one partition
     return f"COALESCE({pid}, '__NULL__')"
@@ -72,7 +77,8 @@ def partition_id_sql(partition: str | None, columns: dict[str, str],
 def _partitioning(con: duckdb.DuckDBPyConnection, dataset: str, table: str,
                   cols: list[tuple[str, str]]) -> str:
     recorded = meta.table_meta(con, dataset, table)
-    return partition_id_sql(recorded.get("partition_column"), dict(cols), recorded.get("partition_range"))
+    return partition_id_sql(recorded.get("partition_column"), dict(cols), recorded.get("partition_range"),
+                            recorded.get("partition_unit"))
 
 
 def _count(con: duckdb.DuckDBPyConnection, dataset: str, table: str, cols: list[tuple[str, str]],

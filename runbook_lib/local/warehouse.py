@@ -275,7 +275,7 @@ class LocalWarehouse:
                 kind="VIEW" if view else "TABLE",
                 num_bytes=num_bytes,
                 last_modified=metadata_time(recorded.get("last_modified") or recorded.get("created_at")),
-                partition_type=("RANGE" if ranged else "DAY") if partition else None,
+                partition_type=("RANGE" if ranged else recorded.get("partition_unit") or "DAY") if partition else None,
                 partition_range=recorded.get("partition_range") if ranged else None,
                 clustering=list(recorded.get("clustering") or []),
                 labels=dict(recorded.get("labels") or {}),
@@ -369,7 +369,8 @@ class LocalWarehouse:
                 source = meta.table_meta(con, *src)
                 meta.set_table_meta(con, *dest, source.get("partition_column"), now,
                                     meta.default_expiry(con, dest[0], now), source.get("clustering", ()),
-                                    partition_range=source.get("partition_range"))
+                                    partition_range=source.get("partition_range"),
+                                    partition_unit=source.get("partition_unit"))
                 table_stats.refresh(con, *dest, now)
 
     def load_dataframe(self, df: pd.DataFrame, ref: str, mode: str = "replace",
@@ -431,10 +432,11 @@ class LocalWarehouse:
         catalog.normalise_column_types(con, dataset, table)
         now = _utcnow()
         created = previous.get("created_at") or now
-        kept = partition_column in (None, previous.get("partition_column"))   # a new one has no range
+        kept = partition_column in (None, previous.get("partition_column"))   # a new one has no range nor unit
         meta.set_table_meta(con, dataset, table, partition_column or previous.get("partition_column"),
                             created, previous.get("expires_at") if previous else meta.default_expiry(con, dataset, now),
-                            partition_range=previous.get("partition_range") if kept else None)
+                            partition_range=previous.get("partition_range") if kept else None,
+                            partition_unit=previous.get("partition_unit") if kept else None)
 
     def drop_dataset(self, name: str, delete_contents: bool = False) -> None:
         """Drop a dataset the kit created (it carries the kit's label); any other is refused."""

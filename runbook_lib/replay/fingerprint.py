@@ -77,9 +77,15 @@ def production_tables(warehouse: Any, phases: PhaseRegistry) -> list[str]:
 # ---------------------------------------------------------------- checksums
 
 
+# BigQuery's partition_id of an hour's, a month's or a year's partition (a day's is keyed by its ISO date)
+_PARTITION_IDS = {"HOUR": "%Y%m%d%H", "MONTH": "%Y%m", "YEAR": "%Y"}
+
+
 def checksum_sql(warehouse: Any, ref: str, days: list[date]) -> tuple[str, dict | None] | None:
-    """The checksum of each of the replay's partitions of a table (of the whole table if unpartitioned); None
-    for a table partitioned by an integer range, which has no partition of a day (metadata only).
+    """The checksum of the replay's days in each partition of a table (of the whole table if unpartitioned),
+    keyed as the fingerprint keys partitions; None for a table partitioned by an integer range, which has
+    no partition of a day (metadata only). A partition of an hour, a month or a year is checksummed over
+    its rows of the replay's days only, the same rows before and after.
 
     The columns are named (not the row alias) so a dry run counts every column it reads; a DATE partition
     column is filtered as it is, which BigQuery prunes by. The rows are grouped by position, not by the
@@ -94,7 +100,9 @@ def checksum_sql(warehouse: Any, ref: str, days: list[date]) -> tuple[str, dict 
     if typed not in ("DATE", "DATETIME", "TIMESTAMP"):
         return None
     day = f"`{column}`" if typed == "DATE" else f"DATE(`{column}`)"
-    return (f"SELECT CAST({day} AS STRING) AS day, BIT_XOR({row_hash}) AS checksum FROM `{ref}` "
+    unit = _PARTITION_IDS.get(info.partition_type or "DAY")
+    key = f"FORMAT_{typed}('{unit}', `{column}`)" if unit else f"CAST({day} AS STRING)"
+    return (f"SELECT {key} AS day, BIT_XOR({row_hash}) AS checksum FROM `{ref}` "
             f"WHERE {day} IN UNNEST(@days) GROUP BY 1", {"days": list(days)})
 
 

@@ -387,15 +387,22 @@ class FakeBigQuery(HttpFake):
         partitioning = body.get("timePartitioning") or {}
         clustering = (body.get("clustering") or {}).get("fields")
         ranged = body.get("rangePartitioning")
-        if ranged:   # create_table takes a time partition column only: in DDL, as BigQuery would
+        unit = partitioning.get("type", "DAY")
+        if ranged or (partitioning.get("field") and unit != "DAY"):
+            # create_table takes a day's partition column only: the others in DDL, as BigQuery would
             if self._catalog(lambda: self.warehouse.table_exists(f"{dataset}.{table}")):
                 raise BigQueryRefusal("duplicate", f"Already Exists: Table {self.project}:{dataset}.{table}")
-            bounds = ranged.get("range") or {}
-            series = ", ".join(str(int(bounds.get(k, d))) for k, d in (("start", 0), ("end", 1), ("interval", 1)))
+            if ranged:
+                bounds = ranged.get("range") or {}
+                series = ", ".join(str(int(bounds.get(k, d))) for k, d in (("start", 0), ("end", 1), ("interval", 1)))
+                partition_by = f"RANGE_BUCKET(`{ranged['field']}`, GENERATE_ARRAY({series}))"
+            else:
+                kind = dict(columns).get(partitioning["field"], "TIMESTAMP")
+                partition_by = f"{kind}_TRUNC(`{partitioning['field']}`, {unit})"
             cluster = f" CLUSTER BY {', '.join(f'`{c}`' for c in clustering)}" if clustering else ""
             self._catalog(lambda: self.warehouse.execute(
                 f"CREATE TABLE `{dataset}.{table}` ({', '.join(f'`{n}` {t}' for n, t in columns)}) "
-                f"PARTITION BY RANGE_BUCKET(`{ranged['field']}`, GENERATE_ARRAY({series})){cluster}"))
+                f"PARTITION BY {partition_by}{cluster}"))
         else:
             self._catalog(lambda: self.warehouse.create_table(f"{dataset}.{table}", columns,
                                                               partition_column=partitioning.get("field"),

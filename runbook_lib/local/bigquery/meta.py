@@ -33,15 +33,16 @@ ALTER TABLE {_TABLES} ADD COLUMN IF NOT EXISTS clustering VARCHAR;
 ALTER TABLE {_TABLES} ADD COLUMN IF NOT EXISTS labels VARCHAR;
 ALTER TABLE {_TABLES} ADD COLUMN IF NOT EXISTS last_modified TIMESTAMPTZ;
 ALTER TABLE {_TABLES} ADD COLUMN IF NOT EXISTS partition_range VARCHAR;
+ALTER TABLE {_TABLES} ADD COLUMN IF NOT EXISTS partition_unit VARCHAR;
 CREATE TABLE IF NOT EXISTS {PARTITIONS} (
     dataset VARCHAR, table_name VARCHAR, partition_id VARCHAR, total_rows BIGINT, total_logical_bytes BIGINT,
     checksum HUGEINT, last_modified TIMESTAMPTZ);
 ALTER TABLE {PARTITIONS} ADD COLUMN IF NOT EXISTS column_bytes VARCHAR;
 """
 _TABLE_FIELDS = ("partition_column", "created_at", "expires_at", "clustering", "labels", "last_modified",
-                 "partition_range")
+                 "partition_range", "partition_unit")
 # The columns that came last: a file without them is set up again (ALTER TABLE ... ADD COLUMN IF NOT EXISTS).
-_LATEST = (("datasets", "labels"), ("tables", "last_modified"), ("tables", "partition_range"),
+_LATEST = (("datasets", "labels"), ("tables", "last_modified"), ("tables", "partition_unit"),
            ("partitions", "checksum"), ("partitions", "column_bytes"))
 
 
@@ -75,8 +76,9 @@ def _json(value) -> str | None:
 
 
 def table_meta(con, dataset: str, table: str) -> dict:
-    """partition_column, created_at, expires_at, clustering, labels, last_modified and partition_range
-    (an integer partition column's (start, end, interval), or None) of a table, or {}."""
+    """partition_column, created_at, expires_at, clustering, labels, last_modified, partition_range
+    (an integer partition column's (start, end, interval), or None) and partition_unit (a time column's
+    HOUR, MONTH or YEAR; None for DAY) of a table, or {}."""
     rows = con.execute(f"SELECT {', '.join(_TABLE_FIELDS)} FROM {_TABLES} WHERE dataset = $d AND table_name = $t",
                        {"d": dataset, "t": table}).fetchall()
     if not rows:
@@ -90,13 +92,14 @@ def table_meta(con, dataset: str, table: str) -> dict:
 
 def set_table_meta(con, dataset: str, table: str, partition: str | None, created: datetime,
                    expires: datetime | None, clustering=(), labels: dict | None = None,
-                   partition_range: tuple[int, int, int] | None = None) -> None:
+                   partition_range: tuple[int, int, int] | None = None, partition_unit: str | None = None) -> None:
     forget_table(con, dataset, table)
     con.execute(f"INSERT INTO {_TABLES} (dataset, table_name, {', '.join(_TABLE_FIELDS)}) "
-                "VALUES ($d, $t, $p, $c, $e, $cl, $l, $c, $r)",
+                "VALUES ($d, $t, $p, $c, $e, $cl, $l, $c, $r, $u)",
                 {"d": dataset, "t": table, "p": partition, "c": created, "e": expires,
                  "cl": _json(list(clustering)), "l": _json(labels),
-                 "r": _json(list(partition_range)) if partition_range else None})
+                 "r": _json(list(partition_range)) if partition_range else None,
+                 "u": partition_unit if partition_unit != "DAY" else None})
 
 
 def set_partition_column(con, dataset: str, table: str, partition: str) -> None:

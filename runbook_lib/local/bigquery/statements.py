@@ -33,6 +33,8 @@ class Statement:
     if_not_exists: bool = False
     partition_column: str | None = None
     partition_range: tuple[int, int, int] | None = None  # RANGE_BUCKET's (start, end, interval)
+    partition_unit: str | None = None  # HOUR, MONTH or YEAR of a time-unit column (None: DAY)
+    partition_takes: str | None = None  # the column type of PARTITION BY's *_TRUNC function, to check
     clustering: tuple[str, ...] = ()  # CLUSTER BY columns
     copy_from: tuple[str, str] | None = None  # CREATE TABLE ... LIKE / COPY / CLONE source
     options: tuple[tuple[str, str], ...] = ()  # OPTIONS(name=value), value as DuckDB SQL
@@ -66,6 +68,34 @@ def _partition_column(prop: exp.Expression) -> str | None:
     return None if name.upper() in ("_PARTITIONDATE", "_PARTITIONTIME") else name
 
 
+_TRUNCS = {exp.TimestampTrunc: "TIMESTAMP", exp.DatetimeTrunc: "DATETIME", exp.DateTrunc: "DATE"}
+_UNITS = {"DATE": ("MONTH", "YEAR"), "DATETIME": ("HOUR", "DAY", "MONTH", "YEAR"),
+          "TIMESTAMP": ("HOUR", "DAY", "MONTH", "YEAR")}
+# BigQuery's own words for a PARTITION BY it does not take
+PARTITION_BY_RULE = ("PARTITION BY expression must be DATE(<timestamp_column>), DATE(<datetime_column>), "
+                     "DATETIME_TRUNC(<datetime_column>, DAY/HOUR/MONTH/YEAR), a DATE column, "
+                     "TIMESTAMP_TRUNC(<timestamp_column>, DAY/HOUR/MONTH/YEAR), DATE_TRUNC(<date_column>, "
+                     "MONTH/YEAR), or RANGE_BUCKET(<int64_column>, GENERATE_ARRAY(<int64_value>, <int64_value>[, "
+                     "<int64_value>]))")
+
+
+def _partition_unit(prop: exp.Expression) -> tuple[str, str] | None:
+    """PARTITION BY TIMESTAMP_TRUNC(ts, HOUR) / DATETIME_TRUNC(dt, MONTH) / DATE_TRUNC(d, YEAR): (the column
+    type the function takes, its unit); None for a partition by day (a DATE column, DATE(ts)) or range."""
+    trunc = prop.this
+    kind = _TRUNCS.get(type(trunc))
+    if kind is None:
+        return None
+    unit = trunc.args.get("unit")
+    return kind, (unit.name if unit is not None else "").upper()
+
+
+def partition_by_taken(takes: str | None, unit: str | None, column_type: str) -> bool:
+    """Whether BigQuery takes a PARTITION BY of a *_TRUNC function taking `takes` at `unit` (None: DAY)
+    over a column of `column_type`."""
+    return takes is None or (takes == column_type and (unit or "DAY") in _UNITS[takes])
+
+
 def _partition_range(prop: exp.Expression) -> tuple[int, int, int] | None:
     """PARTITION BY RANGE_BUCKET(column, GENERATE_ARRAY(start, end, interval)): (start, end, interval)."""
     bucket = prop.this
@@ -87,18 +117,22 @@ def _partition_range(prop: exp.Expression) -> tuple[int, int, int] | None:
 
 
 def _take_options(props: exp.Properties | None) -> tuple[list[tuple[str, str]], str | None,
-                                                        tuple[int, int, int] | None, tuple[str, ...]]:
+                                                        tuple[int, int, int] | None, tuple[str, str] | None,
+                                                        tuple[str, ...]]:
     """OPTIONS(...) values (a dataset's location among them), the partition column (and an integer
-    one's range) and the clustering columns, removed from the DDL (DuckDB has none of them)."""
+    one's range, or a time column's truncation) and the clustering columns, removed from the DDL
+    (DuckDB has none of them)."""
     options: list[tuple[str, str]] = []
     partition: str | None = None
     partition_range: tuple[int, int, int] | None = None
+    truncation: tuple[str, str] | None = None
     clustering: tuple[str, ...] = ()
     keep = []
     for p in list(props.expressions) if props is not None else []:
         if isinstance(p, exp.PartitionedByProperty):
             partition = _partition_column(p)
             partition_range = _partition_range(p)
+            truncation = _partition_unit(p)
         elif type(p) is exp.Property:
             options.append((p.name.lower(), apply(p.args["value"]).sql("duckdb")))
         elif isinstance(p, exp.LocationProperty):
@@ -109,7 +143,7 @@ def _take_options(props: exp.Properties | None) -> tuple[list[tuple[str, str]], 
             keep.append(p)
     if props is not None:
         props.set("expressions", keep)
-    return options, partition, partition_range, clustering
+    return options, partition, partition_range, truncation, clustering
 
 
 def _describe_create(tree: exp.Create) -> dict[str, Any]:
@@ -122,9 +156,10 @@ def _describe_create(tree: exp.Create) -> dict[str, Any]:
     elif tree.kind in ("TABLE", "VIEW") and isinstance(target, exp.Table):
         out.update(kind="create_table" if tree.kind == "TABLE" else "create_view",
                    dataset=target.db or None, table=target.name)
-    options, partition, partition_range, clustering = _take_options(tree.args.get("properties"))
+    options, partition, partition_range, truncation, clustering = _take_options(tree.args.get("properties"))
     out.update(options=tuple(options), partition_column=partition, partition_range=partition_range,
-               clustering=clustering)
+               partition_takes=truncation and truncation[0], clustering=clustering,
+               partition_unit=truncation[1] if truncation and truncation[1] != "DAY" else None)
     for like in tree.find_all(exp.LikeProperty):
         out["copy_from"] = _ref(like.this)
     clone = tree.args.get("clone")

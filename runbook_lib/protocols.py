@@ -244,10 +244,12 @@ class Services(Closeable, Protocol):
         Run: a service routed to LATEST moves to the new revision, traffic pinned to a revision stays there.
         RolloutInProgress when another rollout of the service has not settled."""
 
-    def update_traffic(self, phase: str, revision: str | None = None, timeout_s: float = ROLLOUT_TIMEOUT_S,
-                       progress: Progress | None = None) -> "Rollout":
-        """All traffic to one ready revision (`gcloud run services update-traffic --to-revisions=REV=100`), or
-        with revision=None to the latest ready one from now on (`--to-latest`)."""
+    def update_traffic(self, phase: str, revision: str | dict[str, int] | None = None,
+                       timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None) -> "Rollout":
+        """All traffic to one ready revision (`gcloud run services update-traffic --to-revisions=REV=100`), a
+        split {revision: percent} adding up to 100 (`--to-revisions=A=90,B=10`; the sandbox, which serves one
+        revision at a time, refuses a split of several), or with revision=None to the latest ready one from
+        now on (`--to-latest`). Tags stay as they are, as gcloud leaves them."""
 
     def rollout_in_progress(self, phase: str) -> str | None:
         """One sentence naming the rollout of the service that has not settled yet, else None."""

@@ -214,6 +214,19 @@ def check_image(image: Any) -> str:
     return image
 
 
+def traffic_split(revision: Any) -> dict[str, int]:
+    """Services.update_traffic's target as revision -> percent: one revision's name (all of it), or a split of
+    whole percentages over distinct revisions that adds up to 100."""
+    if isinstance(revision, str) and revision:
+        return {revision: 100}
+    if not isinstance(revision, dict) or not revision or not all(
+            isinstance(k, str) and k and isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 100
+            for k, v in revision.items()) or sum(revision.values()) != 100:
+        raise ParameterError("revision", revision, "give a revision's name, or {revision: percent} with whole "
+                             "percentages above 0 that add up to 100")
+    return dict(revision)
+
+
 def string_map(parameter: str, value: Any) -> dict[str, str]:
     """Labels or environment variables: a mapping of names to text (None: none)."""
     if value is None:

@@ -182,3 +182,6 @@ def test_a_region_the_sandbox_does_not_serve_is_refused_before_anything_runs(san
     for region in ("us-west2", "global", None):
         assert params.validate_params(params.OverviewParams, {"sandbox_home": str(sandbox_home),
                                                                "region": region}).region == region
+    # runbook 02's region is where it builds, and the sandbox builds in its services' region only
+    with pytest.raises(ParameterError, match=r"^region='global' is not valid: give the sandbox's own region or None"):
+        params.validate_params(params.RedeployParams, {"sandbox_home": str(sandbox_home), "region": "global"})

@@ -136,8 +136,12 @@ def test_auto_rollback_off_leaves_the_traffic_and_says_how_to_roll_back(home):
 
 def test_an_image_nobody_built_is_refused_and_nothing_changes(home):
     before = _untouched(home)
-    result = _run(home, phase="phase4", strategy="image", dry_run=False,
-                  image="us-west2-docker.pkg.dev/nba-props-platform/elsewhere/nba-phase4-precompute-processors:x")
+    elsewhere = "us-west2-docker.pkg.dev/nba-props-platform/elsewhere/nba-phase4-precompute-processors:x"
+    # nothing records which commit it holds: the checkout's HEAD is not assumed
+    with pytest.raises(ParameterError) as caught:
+        _run(home, phase="phase4", strategy="image", dry_run=False, image=elsewhere)
+    assert caught.value.parameter == "commit" and "nothing says which code it holds" in str(caught.value)
+    result = _run(home, phase="phase4", strategy="image", dry_run=False, image=elsewhere, commit=_head(home))
     assert result.verdict == "fail" and result.figures["new revision"] == "-"
     assert result.summary.startswith("The sandbox runs only images its own builder made")
     assert result.summary.endswith(f"{P4}-00029-fdx still serves.") and _untouched(home) == before
@@ -253,3 +257,93 @@ def runner_exit(argv: list[str]) -> int:
     from runbook_lib.cli import main
 
     return main(argv)
+
+
+# ---------------------------------------------------------------- what says which code an image holds
+
+
+def _commits(home: Path) -> dict:
+    return json.loads((Path(home) / "state.json").read_text())["source"]["commits"]
+
+
+def test_an_image_deployed_as_it_is_takes_its_commit_from_the_build_that_pushed_it(home):
+    """The deploy writes the commit-sha label from the plan, so the plan's commit must come from a record of the
+    image: here the kit's own build of an older commit. Defaulting to the checkout's HEAD would label old code new."""
+    old = next(sha for role, sha in _commits(home).items() if sha != _head(home))
+    with connect("local", home=home) as tg:
+        image = "us-west2-docker.pkg.dev/nba-props-platform/cloud-run-source-deploy/nba-phase4-precompute-processors:old"
+        tree = Path(home) / "old-tree"
+        subprocess.run(["git", "-C", tg.source_dir, "worktree", "add", "--detach", str(tree), old], check=True,
+                       capture_output=True)
+        built = tg.builds.submit(redeploy.cloudbuild_config(P4, "docker/precompute-processor.Dockerfile", image, old),
+                                 str(tree))
+        digest = built["results"]["images"][0]["digest"]
+        pushed = redeploy.by_digest(image, digest)
+        plan = redeploy.make_plan(tg, "phase4", strategy="image", image=pushed)
+        assert plan.commit == old and plan.provenance == f"build {built['id']} pushed it, built from commit {old[:7]}'s tree"
+        assert plan.labels["commit-sha"] == old[:7]
+        with pytest.raises(ParameterError) as caught:
+            redeploy.make_plan(tg, "phase4", strategy="image", image=pushed, commit=_head(home))
+        assert caught.value.parameter == "commit" and f"give {old[:7]}, the commit {pushed} holds" in str(caught.value)
+        # the image a revision ran: its label is the record
+        serving = tg.services.describe("phase4")
+        again = redeploy.make_plan(tg, "phase4", strategy="image", image=serving.image)
+        assert again.commit.startswith(serving.commit_sha) and again.provenance.startswith("revision ")
+
+
+def test_the_commit_check_passes_only_on_a_record_of_the_image():
+    from types import SimpleNamespace
+
+    from runbook_lib.redeploy.verify import _commit
+
+    plan = SimpleNamespace(commit_short="a51aae7", image="repo/x@sha256:ab", provenance="")
+    assert _commit(plan, "a51aae7").status == "warn"        # the label only repeats the parameter
+    assert "only repeats the commit parameter" in _commit(plan, "a51aae7").detail
+    assert _commit(plan, "0000000").status == "fail"
+    plan.provenance = "build b-1 pushed it, built from commit a51aae7's tree"
+    assert _commit(plan, "a51aae7").status == "pass"
+
+
+def test_a_service_changed_since_the_plan_is_refused_and_not_rolled_back_over(home):
+    """Someone deployed or moved traffic after the plan was made: rolling back to the plan's revision would undo
+    their change, so the run is refused before anything changes."""
+    p = _params(home, phase="phase4", dry_run=False)
+    with connect("local", home=home) as tg:
+        run = redeploy.prepare(tg, p, progress=None)
+        older = next(r.name for r in tg.services.list_revisions("phase4")
+                     if r.ready is not False and r.name != run.plan.previous_revision)
+        tg.services.update_traffic("phase4", older)          # someone else, meanwhile
+        before = _untouched(home)
+        run.guard()
+        run.execute()
+        run.verify()
+        result = run.result()
+    assert result.verdict == "blocked" and f"now serves {older} 100%, not {P4}-00029-fdx 100%" in result.summary
+    assert _untouched(home)["builds"] == before["builds"]
+
+
+def test_the_build_guard_looks_in_the_services_region_too():
+    from types import SimpleNamespace
+
+    asked = []
+
+    class Builds:
+        def list(self, region, tags, limit):
+            asked.append(region)
+            return [{"id": "b-1", "status": "WORKING", "createTime": "2025-12-31T08:00:00Z"}] \
+                if region == "us-west2" and tags == [f"service_{P4}"] else []
+
+    plan = SimpleNamespace(service=P4, build_region="global", region="us-west2")
+    refusals = redeploy.builds_in_progress(SimpleNamespace(builds=Builds()), plan)
+    assert set(asked) == {"global", "us-west2"} and len(refusals) == 1
+    assert refusals[0].startswith(f"Build b-1 of {P4} is WORKING") and "--region=us-west2" in refusals[0]
+
+
+def test_the_sandbox_refuses_a_split_it_cannot_serve(home):
+    with connect("local", home=home) as tg:
+        names = [r.name for r in tg.services.list_revisions("phase4") if r.ready is not False][:2]
+        with pytest.raises(ParameterError) as caught:
+            tg.services.update_traffic("phase4", {names[0]: 50, names[1]: 50})
+        assert caught.value.parameter == "revision" and "one revision at a time" in str(caught.value)
+        with pytest.raises(ParameterError):
+            tg.services.update_traffic("phase4", {names[0]: 60})   # not 100

@@ -160,3 +160,40 @@ def test_allusers_goes_like_with_gcloud_and_a_public_service_is_only_warned_abou
     members = {m for b in fake_apis.run_policies[P4_NAME]["bindings"] for m in b["members"]}
     assert "allUsers" not in members and "allAuthenticatedUsers" in members   # what --no-allow-unauthenticated does
     assert result.details["rollout"]["notes"] == [f"removed allUsers from roles/run.invoker on {P4}"]
+
+
+def _split_with_tags(fake_apis, gcp) -> tuple[str, str]:
+    """Phase 4's traffic split 90/10 over two revisions, each tagged (a canary set up by hand)."""
+    serving = f"{P4}-00029-fdx"
+    older = next(r.name for r in gcp.services.list_revisions("phase4") if r.ready and r.name != serving)
+    spec = [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": serving, "percent": 90, "tag": "stable"},
+            {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": older, "percent": 10, "tag": "canary"}]
+    fake_apis.run_services[P4_NAME].update(traffic=spec, trafficStatuses=[dict(t) for t in spec])
+    return serving, older
+
+
+def test_a_rollback_restores_the_split_and_keeps_every_tag(gcp, deploys, fake_apis, sandbox_home):
+    """`gcloud run services update-traffic --to-revisions=A=90,B=10` leaves tags as they are: so does the rollback."""
+    serving, older = _split_with_tags(fake_apis, gcp)
+    deploys.revision_fails(P4)
+    result, _ = _run(gcp, sandbox_home, phase="phase4")
+    assert result.verdict == "fail" and result.figures["rolled back"] == "yes", result.summary
+    restored = [r.body.get("traffic") for r in fake_apis.requests if r.method == "PATCH"][-1]
+    assert restored == [{"type": 2, "revision": serving, "percent": 90, "tag": "stable"},
+                        {"type": 2, "revision": older, "percent": 10, "tag": "canary"}]
+    assert result.details["plan"]["rollback_command"] == (
+        f"gcloud run services update-traffic {P4} --to-revisions={serving}=90,{older}=10 --region=us-west2 "
+        f"--project={PROJECT}")
+    assert {r.name: r.traffic_percent for r in gcp.services.list_revisions("phase4") if r.traffic_percent} == {
+        serving: 90, older: 10}
+
+
+def test_moving_split_traffic_to_the_new_revision_keeps_the_tags(gcp, deploys, fake_apis, sandbox_home):
+    serving, older = _split_with_tags(fake_apis, gcp)
+    result, _ = _run(gcp, sandbox_home, phase="phase4")
+    assert result.figures["rolled back"] == "no", result.summary
+    moved = [r.body.get("traffic") for r in fake_apis.requests if r.method == "PATCH"][-1]
+    assert moved == [{"type": 1, "percent": 100}, {"type": 2, "revision": serving, "tag": "stable"},
+                     {"type": 2, "revision": older, "tag": "canary"}]
+    checks = {c.name: c.detail for c in result.checks}
+    assert checks["serves 100% of traffic"].startswith(f"Traffic was pinned to {serving} 90%, {older} 10%; moved")

@@ -58,8 +58,15 @@ def test_the_plan_builds_the_phases_own_dockerfile_tagged_by_commit_and_deploys_
     assert build["args"][-1] == "." and f"--label=org.opencontainers.image.revision={COMMIT}" in build["args"]
     assert push["args"] == ["push", image] and plan.config["images"] == [image]
     assert plan.labels == {"commit-sha": "a51aae7", "git-branch": "main"} and plan.env == {"COMMIT_SHA": "a51aae7"}
-    submit, deploy = plan.commands()[1:]
+    submit, digest, deploy, to_latest = plan.commands()[1:]
     assert submit.startswith('gcloud builds submit "$SRC_TREE" --config=cloudbuild-phase4.yaml --region=us-west2')
+    # deployed by the digest the build pushed (a tag can move), then the traffic sent to the new revision, which
+    # `gcloud run deploy` does not do when traffic is pinned or split
+    assert digest == (f'IMAGE="$(gcloud artifacts docker images describe {image} --project=nba-props-platform '
+                      "--format='value(image_summary.fully_qualified_digest)')\"")
+    assert deploy.startswith('gcloud run deploy nba-phase4-precompute-processors --image="$IMAGE" --region=us-west2')
+    assert to_latest == ("gcloud run services update-traffic nba-phase4-precompute-processors --to-latest "
+                         "--region=us-west2 --project=nba-props-platform")
     assert "--no-allow-unauthenticated" in deploy and "--update-env-vars=COMMIT_SHA=a51aae7" in deploy
     assert "--set-env-vars" not in deploy and "--source" not in deploy and "--no-use-google-dev-pack" not in deploy
     assert plan.rollback_command() == (f"gcloud run services update-traffic nba-phase4-precompute-processors "
@@ -85,6 +92,13 @@ def test_the_rendered_config_is_a_cloud_build_config_both_targets_accept(tmp_pat
     outcome = LocalBuilds(sandbox_home(tmp_path / "home").ensure(), load_phases()).submit_config(config, source)
     assert outcome.build["status"] == "SUCCESS" and outcome.commit == COMMIT   # the OCI label names the commit
     assert outcome.code_phase == "phase4"
+
+
+def test_the_rollback_command_restores_a_split_as_it_was():
+    plan = _phase4_plan(previous_traffic={P4_PREVIOUS: 90, "nba-phase4-precompute-processors-00028-abc": 10})
+    assert plan.rollback_command() == (f"gcloud run services update-traffic nba-phase4-precompute-processors "
+                                       f"--to-revisions={P4_PREVIOUS}=90,nba-phase4-precompute-processors-00028-abc=10 "
+                                       "--region=us-west2 --project=nba-props-platform")
 
 
 def test_label_values_follow_cloud_runs_rules():

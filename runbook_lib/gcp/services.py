@@ -25,7 +25,7 @@ from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (INVOKER_ROLE, PhaseEndpoints, PushSubscription, Revision, Rollout, RolloutInProgress,
                         ServiceInfo, ServiceResponse, check_image, ingress_setting, invoker_members, is_public,
                         newest_revisions_first, one_line, policy_shape, push_subscriptions_to, response_body,
-                        string_map, without_all_users)
+                        string_map, traffic_split, without_all_users)
 from .operations import POLL_SECONDS, await_operation, operation_error
 from .refusals import refused_as
 
@@ -336,36 +336,40 @@ class GcpServices(PhaseEndpoints):
                                   else "Cloud Run created no new revision.")
         return Rollout(revision, ready, one_line(message), _traffic(after), self._drop_all_users(phase))
 
-    def update_traffic(self, phase: str, revision: str | None = None, timeout_s: float = ROLLOUT_TIMEOUT_S,
-                       progress: Progress | None = None) -> Rollout:
+    def update_traffic(self, phase: str, revision: str | dict[str, int] | None = None,
+                       timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None) -> Rollout:
         with refused_as(f"Moving the traffic of {self.phases.get(phase).service}", write=True):
             return self._update_traffic(phase, revision, timeout_s, progress)
 
-    def _update_traffic(self, phase: str, revision: str | None, timeout_s: float,
+    def _update_traffic(self, phase: str, revision: str | dict[str, int] | None, timeout_s: float,
                         progress: Progress | None) -> Rollout:
         from google.cloud import run_v2
 
         service = self.clients.run.get_service(name=self._name(phase))
         kind = run_v2.TrafficTargetAllocationType
         if revision is None:
-            target = run_v2.TrafficTarget(type_=kind.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST, percent=100)
+            wanted = [run_v2.TrafficTarget(type_=kind.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST, percent=100)]
         else:
+            split = traffic_split(revision)
             known = [r.name for r in self.list_revisions(phase) if r.ready is not False]
-            if revision not in known:
-                raise ParameterError("revision", revision, f"give a ready revision of "
-                                     f"{self.phases.get(phase).service}: {', '.join(known)}")
-            target = run_v2.TrafficTarget(type_=kind.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION, revision=revision,
-                                          percent=100)
+            for name in split:
+                if name not in known:
+                    raise ParameterError("revision", name, f"give a ready revision of "
+                                         f"{self.phases.get(phase).service}: {', '.join(known)}")
+            wanted = [run_v2.TrafficTarget(type_=kind.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION, revision=name,
+                                           percent=percent) for name, percent in split.items()]
+        traffic = _keeping_tags(list(service.traffic), wanted)
         del service.traffic[:]
-        service.traffic.append(target)
+        service.traffic.extend(traffic)
         operation = self.clients.run.update_service(service=service)
         error = self._await(operation, f"Moving the traffic of {self.phases.get(phase).service}", timeout_s, progress)
-        after = self._service(phase)
-        traffic = _traffic(after)
-        serving = max(traffic, key=traffic.get) if traffic else ""
-        ok = not error and traffic.get(revision or serving) == 100
-        message = error or f"Traffic: 100% to {serving}{' (latest)' if revision is None else ''}."
-        return Rollout(serving, ok, one_line(message), traffic)
+        after = _traffic(self._service(phase))
+        serving = max(after, key=after.get) if after else ""
+        if revision is None:
+            ok, said = not error and after.get(serving) == 100, f"100% to {serving} (latest)"
+        else:
+            ok, said = not error and after == split, ", ".join(f"{p}% to {r}" for r, p in split.items())
+        return Rollout(serving, ok, one_line(error or f"Traffic: {said}."), after)
 
     def _refuse_unsettled(self, phase: str) -> None:
         busy = self.rollout_in_progress(phase)
@@ -410,6 +414,23 @@ def _ready(conditions: list[dict]) -> bool | None:
     ready = next((c for c in conditions if c.get("type") == "Ready"), None)
     state = (ready or {}).get("state", "")
     return True if state == "CONDITION_SUCCEEDED" else False if state == "CONDITION_FAILED" else None
+
+
+def _keeping_tags(before: list, wanted: list) -> list:
+    """The new traffic targets, with every tag of the old ones kept, as `gcloud run services update-traffic`
+    keeps them (--to-revisions / --to-latest change percentages; only the tag flags change tags): a tag rides
+    on the new target of its revision, else on a 0% target of its own."""
+    by_revision = {(t.type_, t.revision): t for t in wanted}
+    kept = list(wanted)
+    for old in before:
+        if not old.tag:
+            continue
+        same = by_revision.get((old.type_, old.revision))
+        if same is not None and not same.tag:
+            same.tag = old.tag
+        else:
+            kept.append(type(old)(type_=old.type_, revision=old.revision, tag=old.tag, percent=0))
+    return kept
 
 
 def _traffic(service: dict) -> dict[str, int]:

@@ -30,7 +30,7 @@ from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (DEFAULT_INGRESS, INVOKER_ROLE, PhaseEndpoints, PushSubscription, Revision, Rollout,
                         RolloutInProgress, ServiceInfo, ServiceResponse, check_image, invoker_members, is_public,
                         newest_revisions_first, policy_shape, push_subscriptions_to, response_body, string_map,
-                        without_all_users)
+                        traffic_split, without_all_users)
 from .builds import LocalBuilds
 from .identity import make_token, policy_etag, valid_bindings
 from .processes import (_CHILDREN, APP_MODULE, accepts, is_our_process, pid_alive, process_lock, read_run_file,
@@ -197,7 +197,7 @@ class LocalServices(PhaseEndpoints):
         built = LocalBuilds(self.home, self.phases).image_outcome(image)
         if built is None or not built.commit:
             raise NotFoundError(f"The sandbox runs only images its own builder made, and no sandbox build produced "
-                                f"{image}; build it first (or deploy the image of an earlier revision).")
+                                f"{image}; build it first (to go back to an earlier revision, move the traffic to it).")
         prefix = self.phases.get(name).prefix_support_commit
         supports = commit_contains(self.home.source, built.commit, prefix) is True
         with self._rollout(name, f"deploying {image}"):
@@ -246,11 +246,18 @@ class LocalServices(PhaseEndpoints):
             progress(f"revision {revision['name']}: {'ready' if ready else 'not ready'}")
         return Rollout(revision["name"], ready, message, self._traffic(name), notes)
 
-    def update_traffic(self, phase: str, revision: str | None = None, timeout_s: float = ROLLOUT_TIMEOUT_S,
-                       progress: Progress | None = None) -> Rollout:
+    def update_traffic(self, phase: str, revision: str | dict[str, int] | None = None,
+                       timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None) -> Rollout:
         """All traffic to one ready revision (pinned there), or revision=None: to the latest ready one from now on.
-        The service process restarts on the revision that now serves."""
+        The service process restarts on the revision that now serves. The sandbox serves one revision at a
+        time: a split of several is refused."""
         name = self.phases.get(phase).name
+        if revision is not None:
+            split = traffic_split(revision)
+            if len(split) > 1:
+                raise ParameterError("revision", revision, "give one revision: the sandbox serves one revision at a "
+                                     "time, never a split")
+            revision = next(iter(split))
         with self._rollout(name, f"moving traffic to {revision or 'the latest revision'}"):
             with state_lock(self.home):
                 state = require_services_state(self.home)

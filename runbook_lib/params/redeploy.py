@@ -46,6 +46,9 @@ class RedeployParams(TargetParams):
         if self.strategy == "image" and self.repository:
             raise ParameterError("repository", self.repository, "leave it empty when strategy is image (the image "
                                  "is deployed as given; only the cloudbuild-config strategy pushes to a repository)")
+        if self.target == "local" and self.region == "global":   # builds there, which the sandbox does not
+            raise ParameterError("region", self.region, "give the sandbox's own region or None: the sandbox builds "
+                                 "in its services' region only")
         checkout = self.source_dir or self._own_checkout()
         if checkout:
             resolve_commit(checkout, self.commit or "HEAD")

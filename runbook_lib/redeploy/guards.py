@@ -1,5 +1,5 @@
 """Step 5 of the runbook, checked before anything changes: refuse to start while another build or deploy
-of the same service is in progress, or while the checkout holds a root ./Dockerfile that a deploy script
+of the same service is in progress, when the service no longer serves what the plan was made against, or while the checkout holds a root ./Dockerfile that a deploy script
 left behind (the incident's race: a script copies its phase's Dockerfile there and deletes it afterwards,
 so one being there means a script is running now, or died half-way). Each refusal is one sentence.
 """
@@ -16,17 +16,32 @@ ROOT_DOCKERFILE = "Dockerfile"
 
 
 def builds_in_progress(target: Any, plan: Any) -> list[str]:
-    """Builds of the service still queued or working: source deploys (tag service_<NAME>) and redeploys."""
+    """Builds of the service still queued or working: source deploys (tag service_<NAME>), which build in the
+    service's region, and redeploys, in the plan's build region."""
     refusals, seen = [], set()
-    for tag in (f"service_{plan.service}", f"redeploy_{plan.service}"):
-        for build in target.builds.list(region=plan.build_region, tags=[tag], limit=20):
-            if build.get("status") in RUNNING_STATUSES and build["id"] not in seen:
-                seen.add(build["id"])
-                refusals.append(f"Build {build['id']} of {plan.service} is {build['status']} since "
-                                f"{build.get('createTime', 'an unknown time')}: wait for it to finish (or cancel it "
-                                f"with gcloud builds cancel {build['id']} --region={plan.build_region}) before "
-                                "redeploying.")
+    for region in dict.fromkeys((plan.build_region, plan.region)):
+        for tag in (f"service_{plan.service}", f"redeploy_{plan.service}"):
+            for build in target.builds.list(region=region, tags=[tag], limit=20):
+                if build.get("status") in RUNNING_STATUSES and build["id"] not in seen:
+                    seen.add(build["id"])
+                    refusals.append(f"Build {build['id']} of {plan.service} is {build['status']} since "
+                                    f"{build.get('createTime', 'an unknown time')}: wait for it to finish (or cancel "
+                                    f"it with gcloud builds cancel {build['id']} --region={region}) before "
+                                    "redeploying.")
     return refusals
+
+
+def serving_changed(target: Any, plan: Any) -> list[str]:
+    """The service no longer serves what the plan was made against (someone deployed or moved traffic since):
+    its rollback target would undo their change."""
+    now = {r.name: r.traffic_percent for r in target.services.list_revisions(plan.phase) if r.traffic_percent}
+    planned = plan.previous_traffic or {plan.previous_revision: 100}
+    if now == planned:
+        return []
+    said = ", ".join(f"{r} {p}%" for r, p in now.items()) or "nothing"
+    was = ", ".join(f"{r} {p}%" for r, p in planned.items())
+    return [f"{plan.service} now serves {said}, not {was} as when the plan was made: someone changed it since, and "
+            "rolling back to the plan's revision would undo that; prepare the plan again."]
 
 
 def rollout_in_progress(target: Any, plan: Any) -> list[str]:
@@ -53,4 +68,5 @@ def leftover_dockerfile(target: Any, plan: Any) -> list[str]:
 
 def refusals(target: Any, plan: Any) -> list[str]:
     """Every reason not to start now, one sentence each (empty: go ahead)."""
-    return builds_in_progress(target, plan) + rollout_in_progress(target, plan) + leftover_dockerfile(target, plan)
+    return (builds_in_progress(target, plan) + rollout_in_progress(target, plan) + serving_changed(target, plan)
+            + leftover_dockerfile(target, plan))

@@ -17,10 +17,11 @@ import yaml
 
 from ..errors import ParameterError
 from ..gitinfo import branch_of, resolve_commit
+from ..services import check_image
+from .provenance import OCI_REVISION_LABEL, image_provenance, same_commit
 
 STRATEGIES = ("cloudbuild-config", "image")
 DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
-OCI_REVISION_LABEL = "org.opencontainers.image.revision"
 BUILD_TIMEOUT = "1200s"
 _LABEL_VALUE = re.compile(r"[^a-z0-9_-]+")
 
@@ -49,6 +50,11 @@ class DeployPlan:
     config: dict | None = None
     labels: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    # the traffic as it is now, revision -> percent (the rollback restores it; {} : all on previous_revision)
+    previous_traffic: dict[str, int] = field(default_factory=dict)
+    # what says which commit the image holds, independently of the `commit` parameter ("": nothing does);
+    # for the cloudbuild-config strategy, the build this run makes from the commit's tree
+    provenance: str = ""
 
     @property
     def commit_short(self) -> str:
@@ -74,27 +80,38 @@ class DeployPlan:
         }
 
     def commands(self) -> list[str]:
-        """The exact equivalent gcloud commands, in order."""
+        """The exact equivalent gcloud commands, in order: build from the commit's tree, deploy the image by the
+        digest the build pushed, and send the traffic to the new revision (`gcloud run deploy` leaves traffic
+        pinned to a revision, or split, where it is; the runbook moves it after checking the revision)."""
         steps = []
+        image = self.image
         if self.config is not None:
             steps += [f'SRC_TREE="$(mktemp -d)" && git -C {shlex.quote(self.source_dir or ".")} archive '
                       f'{self.commit} | tar -x -C "$SRC_TREE"',
                       f'gcloud builds submit "$SRC_TREE" --config={self.config_file} --region={self.build_region} '
-                      f"--project={self.project}"]
+                      f"--project={self.project}",
+                      f'IMAGE="$(gcloud artifacts docker images describe {self.image} --project={self.project} '
+                      "--format='value(image_summary.fully_qualified_digest)')\""]
+            image = '"$IMAGE"'
         labels = ",".join(f"{k}={v}" for k, v in self.labels.items())
         env = ",".join(f"{k}={v}" for k, v in self.env.items())
-        steps.append(f"gcloud run deploy {self.service} --image={self.image} --region={self.region} "
+        steps.append(f"gcloud run deploy {self.service} --image={image} --region={self.region} "
                      f"--project={self.project} --no-allow-unauthenticated --update-labels={labels} "
                      f"--update-env-vars={env}")
+        steps.append(f"gcloud run services update-traffic {self.service} --to-latest --region={self.region} "
+                     f"--project={self.project}")
         return steps
 
     def rollback_command(self) -> str:
-        return (f"gcloud run services update-traffic {self.service} --to-revisions={self.previous_revision}=100 "
+        """Traffic back as it was before the deploy: the same split (tags are left as they are)."""
+        split = ",".join(f"{r}={p}" for r, p in self.previous_traffic.items()) or f"{self.previous_revision}=100"
+        return (f"gcloud run services update-traffic {self.service} --to-revisions={split} "
                 f"--region={self.region} --project={self.project}")
 
     def to_text(self) -> str:
         parts = [f"# Redeploy {self.phase} ({self.service}) from {self.commit_short} "
-                 f"({self.strategy}; now serving {self.previous_revision})"]
+                 f"({self.strategy}; now serving {self.previous_revision})",
+                 f"# commit {self.commit_short}: {self.provenance or 'as given; nothing records which code the image holds'}"]
         if self.config is not None:
             parts += [f"# {self.config_file}", self.config_yaml().rstrip()]
         parts += ["# deploy request", yaml.safe_dump(self.deploy_request(), sort_keys=False, width=200).rstrip(),
@@ -107,7 +124,8 @@ class DeployPlan:
                 "branch": self.branch, "source_dir": self.source_dir, "dockerfile": self.dockerfile,
                 "image": self.image, "previous_revision": self.previous_revision, "config": self.config,
                 "labels": dict(self.labels), "env": dict(self.env), "commands": self.commands(),
-                "rollback_command": self.rollback_command()}
+                "rollback_command": self.rollback_command(), "previous_traffic": dict(self.previous_traffic),
+                "provenance": self.provenance}
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.to_text())}</pre>"
@@ -133,7 +151,8 @@ def cloudbuild_config(service: str, dockerfile: str, image: str, commit: str) ->
 
 def render_plan(phase: Any, *, project: str, repository: str, commit: str, branch: str, source_dir: str | None,
                 previous_revision: str, strategy: str = "cloudbuild-config", image: str = "",
-                build_region: str | None = None) -> DeployPlan:
+                build_region: str | None = None, previous_traffic: dict[str, int] | None = None,
+                provenance: str = "") -> DeployPlan:
     """The plan from resolved values alone (no git, no cloud): what the golden tests pin."""
     if strategy not in STRATEGIES:
         raise ParameterError("strategy", strategy, f"choose one of {', '.join(STRATEGIES)}")
@@ -144,28 +163,57 @@ def render_plan(phase: Any, *, project: str, repository: str, commit: str, branc
     if strategy == "cloudbuild-config":
         image = f"{phase.region}-docker.pkg.dev/{project}/{repository}/{phase.service}:{short}"
         config = cloudbuild_config(phase.service, phase.dockerfile, image, commit)
+        provenance = f"this run's build makes the image from commit {short}'s tree"
     return DeployPlan(phase=phase.name, service=phase.service, project=project, region=phase.region,
                       build_region=build_region or phase.region, strategy=strategy, commit=commit, branch=branch,
                       source_dir=source_dir, dockerfile=phase.dockerfile, image=image,
                       previous_revision=previous_revision, config=config,
-                      labels={"commit-sha": short, "git-branch": label_value(branch)}, env={"COMMIT_SHA": short})
+                      labels={"commit-sha": short, "git-branch": label_value(branch)}, env={"COMMIT_SHA": short},
+                      previous_traffic=dict(previous_traffic or {}), provenance=provenance)
+
+
+def _image_commit(target: Any, phase: Any, image: str, commit: str, source: Any, build_region: str) -> tuple[str, str]:
+    """(commit, provenance) of an image deployed as it is: the commit a record names (a build of the kit that
+    pushed it, a revision that ran it), which a `commit` given must agree with; a commit nothing records is
+    taken as given, unproven ("" provenance). Without either: refused, never the checkout's HEAD."""
+    found = image_provenance(target, phase, check_image(image), build_region)
+    if commit:
+        given = resolve_commit(source, commit) if source else commit
+        if found and not same_commit(given, found.commit):
+            raise ParameterError("commit", commit, f"leave it empty or give {found.commit[:7]}, the commit {image} "
+                                 f"holds ({found.evidence})")
+        return given, found.evidence if found else ""
+    if found is None:
+        raise ParameterError("commit", commit, f"give the commit {image} was built from: no build of this kit pushed "
+                             "it and no revision of the service ran it, so nothing says which code it holds")
+    try:
+        full = resolve_commit(source, found.commit) if source else found.commit
+    except ParameterError:
+        full = found.commit   # a commit the checkout does not have (yet): as the record names it
+    return full, found.evidence
 
 
 def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: str = "",
               strategy: str = "cloudbuild-config", image: str = "", repository: str = "",
               build_region: str | None = None) -> DeployPlan:
-    """The plan for `phase` against a target: the commit resolved in the checkout (default: its HEAD), the
-    branch it is on, and the revision serving now (read, never changed)."""
+    """The plan for `phase` against a target: the commit resolved in the checkout (default: its HEAD; for an
+    image deployed as it is, the commit a record says it holds), the branch it is on, and the revision and
+    traffic serving now (read, never changed)."""
     p = target.phases.get(phase)
     source = source_dir or target.source_dir
-    if source:
+    provenance = ""
+    if strategy == "image" and image:
+        full, provenance = _image_commit(target, p, image, commit, source, build_region or p.region)
+        branch = branch_of(source, full) if source else "unknown"
+    elif source:
         full = resolve_commit(source, commit or "HEAD")
         branch = branch_of(source, full)
     elif commit:
         full, branch = commit, "unknown"
     else:
         raise ParameterError("commit", commit, "give the commit the image was built from, or a source_dir to read it from")
+    traffic = {r.name: r.traffic_percent for r in target.services.list_revisions(p.name) if r.traffic_percent}
     return render_plan(p, project=target.project, repository=repository or target.phases.repository, commit=full,
                        branch=branch, source_dir=str(source) if source else None,
                        previous_revision=target.services.describe(p.name).revision, strategy=strategy, image=image,
-                       build_region=build_region)
+                       build_region=build_region, previous_traffic=traffic, provenance=provenance)

@@ -55,6 +55,17 @@ def _traffic(target: Any, plan: Any, revision: str, now: Serving) -> tuple[Check
                  f"revision ({moved.message})"), after
 
 
+def _commit(plan: Any, label: str) -> Check:
+    """The deploy writes the label from the plan, so the label alone proves only that the deploy took; which
+    code the image holds is the plan's provenance (its own build, or a record of the image given)."""
+    if label != plan.commit_short:
+        return Check("commit-sha label", "fail", f"commit-sha={label or '(none)'}, expected {plan.commit_short}.")
+    if plan.provenance:
+        return Check("commit-sha label", "pass", f"commit-sha={label}: {plan.provenance}.")
+    return Check("commit-sha label", "warn", f"commit-sha={label} only repeats the commit parameter: nothing records "
+                 f"which commit {plan.image} holds (deploy with strategy cloudbuild-config to build it from the commit).")
+
+
 def _iam(plan: Any, before: Serving, after: Serving, rollout: Rollout) -> Check:
     audit = existing_runbook(AUDIT_RUNBOOK) or "the security audit runbook"
     removed = {"allUsers"} if rollout.notes else set()
@@ -83,10 +94,7 @@ def verify(target: Any, plan: Any, rollout: Rollout, before: Serving) -> tuple[l
     checks = [Check("revision ready", "pass", rollout.message)]
     traffic, now = _traffic(target, plan, revision.name, now)
     checks.append(traffic)
-    label = revision.labels.get("commit-sha", "")
-    checks.append(Check("commit-sha label", "pass" if label == plan.commit_short else "fail",
-                        f"commit-sha={label or '(none)'}" + ("" if label == plan.commit_short
-                                                             else f", expected {plan.commit_short}")))
+    checks.append(_commit(plan, revision.labels.get("commit-sha", "")))
     if now.revision != revision.name:
         checks.append(Check("/health service", "fail", f"/health answers for {now.revision}, not {revision.name}."))
     elif now.health_service is None:
@@ -108,6 +116,8 @@ def verify(target: Any, plan: Any, rollout: Rollout, before: Serving) -> tuple[l
 
 
 def rollback(target: Any, plan: Any) -> tuple[Rollout, bool]:
-    """All traffic back to the revision that served before (pinned there); (rollout, confirmed)."""
-    moved = target.services.update_traffic(plan.phase, plan.previous_revision)
-    return moved, target.services.describe(plan.phase).revision == plan.previous_revision
+    """The traffic back as it was before the deploy (the same split, pinned); (rollout, confirmed)."""
+    split = plan.previous_traffic or {plan.previous_revision: 100}
+    moved = target.services.update_traffic(plan.phase, split if len(split) > 1 else next(iter(split)))
+    now = {r.name: r.traffic_percent for r in target.services.list_revisions(plan.phase) if r.traffic_percent}
+    return moved, now == split

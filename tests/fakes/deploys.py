@@ -317,11 +317,12 @@ class FakeDeploys:
         latest = service.get("latestReadyRevision", "").rsplit("/", 1)[-1]
         statuses = []
         for target in service.get("traffic", []):
+            tag = {"tag": target["tag"]} if target.get("tag") else {}
             if target.get("type", "").endswith("LATEST"):
-                statuses.append({"type": target["type"], "revision": latest, "percent": target.get("percent", 0)})
+                statuses.append({"type": target["type"], "revision": latest, "percent": target.get("percent", 0), **tag})
             else:
                 statuses.append({"type": target.get("type", "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"),
-                                 "revision": target["revision"], "percent": target.get("percent", 0)})
+                                 "revision": target["revision"], "percent": target.get("percent", 0), **tag})
         service["trafficStatuses"] = statuses
         serving = max(statuses, key=lambda s: s["percent"])["revision"] if statuses else latest
         if serving in self._health:

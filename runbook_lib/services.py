@@ -21,8 +21,61 @@ from .formats import as_utc, one_line, parse_time
 # members, or when its invoker IAM check is disabled (invokerIamDisabled: true).
 INVOKER_ROLE = "roles/run.invoker"
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
-# Roles whose permissions include run.routes.invoke: who may call a service.
-INVOKER_ROLES = ("roles/run.invoker", "roles/run.developer", "roles/run.admin", "roles/editor", "roles/owner")
+# Every predefined role whose permissions include run.routes.invoke: who may call a service. Checked
+# against Cloud Run's roles page (https://cloud.google.com/run/docs/reference/iam/roles), the IAM
+# predefined roles reference (https://cloud.google.com/iam/docs/roles-permissions, "Cloud Run roles and
+# permissions" and the role and permission index) and, for the roles of other products, a copy of
+# IAM's roles.list (github.com/iann0036/iam-dataset gcp/roles/, 2026-08-22). The service agents' roles
+# are granted to Google's own accounts, but any member may hold them.
+INVOKER_ROLES = (
+    # Cloud Run
+    "roles/run.invoker", "roles/run.servicesInvoker", "roles/run.developer", "roles/run.admin", "roles/run.editor",
+    "roles/run.sourceDeveloper",
+    # basic roles
+    "roles/editor", "roles/owner",
+    # other products' roles that carry it
+    "roles/cloudfunctions.admin", "roles/cloudfunctions.developer", "roles/cloudfunctions.editor",
+    "roles/firebase.admin", "roles/firebase.developAdmin", "roles/iam.dataScientist", "roles/iam.devOps",
+    "roles/iam.mlEngineer",
+    # service agents
+    "roles/aiplatform.serviceAgent", "roles/ces.serviceAgent", "roles/cloudfunctions.serviceAgent",
+    "roles/dialogflow.serviceAgent", "roles/firebaseapphosting.serviceAgent", "roles/firebasedataconnect.serviceAgent",
+    "roles/integrations.serviceAgent", "roles/monitoring.notificationServiceAgent", "roles/run.serviceAgent",
+    "roles/serverless.serviceAgent", "roles/spanner.serviceAgent", "roles/visionai.serviceAgent",
+)
+# The predefined roles that can be granted on a Cloud Run service (they hold run.services.* permissions)
+# but do NOT carry run.routes.invoke, from the same sources. Any other role on a service (a custom role
+# `projects/P/roles/R` or `organizations/O/roles/R`, or a predefined role newer than this list) is one
+# the kit cannot judge: role_may_invoke() says so.
+NON_INVOKER_ROLES = (
+    "roles/viewer", "roles/run.viewer", "roles/run.sourceViewer", "roles/run.sshReader", "roles/run.sshRoot",
+    "roles/cloudfunctions.viewer", "roles/firebase.viewer", "roles/firebase.developViewer", "roles/firebase.editor",
+    "roles/iam.securityAdmin", "roles/iam.securityAuditor", "roles/iam.securityReviewer",
+    "roles/iam.siteReliabilityEngineer", "roles/iam.supportUser", "roles/resourcemanager.tagUser",
+    "roles/resourcemanager.tagViewer", "roles/dlp.orgdriver", "roles/dlp.projectdriver", "roles/eventarc.serviceAgent",
+    "roles/firebasemods.serviceAgent", "roles/runapps.serviceAgent",
+)
+
+
+def role_may_invoke(role: str) -> bool | None:
+    """True: the role carries run.routes.invoke; False: it does not; None: the kit cannot tell (a custom
+    role, or a predefined one it does not know): `gcloud iam roles describe` says."""
+    if role in INVOKER_ROLES:
+        return True
+    if role in NON_INVOKER_ROLES:
+        return False
+    return None
+
+
+def describe_role_command(role: str) -> str:
+    """The read-only gcloud command that lists a role's permissions (look for run.routes.invoke)."""
+    parts = role.split("/")
+    if len(parts) == 4 and parts[0] == "projects" and parts[2] == "roles":
+        return f"gcloud iam roles describe {parts[3]} --project={parts[1]} --format='value(includedPermissions)'"
+    if len(parts) == 4 and parts[0] == "organizations" and parts[2] == "roles":
+        return (f"gcloud iam roles describe {parts[3]} --organization={parts[1]} "
+                f"--format='value(includedPermissions)'")
+    return f"gcloud iam roles describe {role} --format='value(includedPermissions)'"
 
 # Cloud Run's ingress settings (run_v2 IngressTraffic) as gcloud's --ingress names them. A service that
 # does not say has Cloud Run's default, all: reachable from the internet (IAM still decides who gets in).
@@ -80,6 +133,10 @@ class PushSubscription:
     push_endpoint: str
     service_account: str = ""  # pushConfig.oidcToken.serviceAccountEmail; "" when pushes carry no OIDC token
     audience: str = ""         # pushConfig.oidcToken.audience ("" means the endpoint URL)
+    # pushConfig.noWrapper: the message data is the HTTP body (no JSON envelope); its writeMetadata puts the
+    # message's metadata in headers. A new push config (modify-push-config) must say them again.
+    no_wrapper: bool = False
+    write_metadata: bool = False
 
     @property
     def short_name(self) -> str:
@@ -105,9 +162,12 @@ def push_subscriptions_to(subscriptions: Iterable[dict], service_urls: Iterable[
         if not endpoint or urlsplit(endpoint).netloc.lower() not in hosts:
             continue
         token = push.get("oidcToken") or {}
+        # noWrapper is a message ({} when set without writeMetadata): its presence is what unwraps.
+        no_wrapper = push.get("noWrapper")
         found.append(PushSubscription(name=sub.get("name", ""), topic=sub.get("topic", ""), push_endpoint=endpoint,
                                       service_account=token.get("serviceAccountEmail", ""),
-                                      audience=token.get("audience", "")))
+                                      audience=token.get("audience", ""), no_wrapper=no_wrapper is not None,
+                                      write_metadata=bool((no_wrapper or {}).get("writeMetadata"))))
     return sorted(found, key=lambda s: s.name)
 
 
@@ -201,10 +261,11 @@ def invoker_members(policy: dict) -> list[str]:
 
 
 def is_public(policy: dict, invoker_iam_disabled: bool = False) -> bool:
-    """Cloud Run's definition: run.invoker bound to allUsers or allAuthenticatedUsers, or no IAM check."""
+    """Cloud Run's definition: run.invoker (or another role with run.routes.invoke) bound to allUsers or
+    allAuthenticatedUsers, or no IAM check."""
     if invoker_iam_disabled:
         return True
-    return any(binding.get("role") == INVOKER_ROLE and any(m in PUBLIC_MEMBERS for m in binding.get("members", []))
+    return any(binding.get("role") in INVOKER_ROLES and any(m in PUBLIC_MEMBERS for m in binding.get("members", []))
                for binding in _unconditional(policy))
 
 

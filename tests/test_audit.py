@@ -18,7 +18,7 @@ from runbook_lib.formats import parse_time
 from runbook_lib.local.logs import request_entry
 from runbook_lib.local.sandbox import IAM_FIX_AT, OPERATOR_IP, PUBSUB_USER_AGENT, SCHEDULER_USER_AGENT
 from runbook_lib.phases import load_phases
-from runbook_lib.services import PushSubscription, ServiceInfo
+from runbook_lib.services import PushSubscription, ServiceInfo, push_subscriptions_to
 
 UTC = timezone.utc
 P3, P4 = "nba-phase3-analytics-processors", "nba-phase4-precompute-processors"
@@ -107,6 +107,72 @@ def test_pushes_only_let_in_or_only_refused_show_no_policy_change():
     assert row["refused"] == 1 and pd.isna(row["changed_at"]) and pd.isna(row["last_accepted"])
 
 
+def _push(minutes: float, status: int, path: str) -> dict:
+    return _entry(minutes, status, PUBSUB_USER_AGENT, "66.102.8.65", path=path)
+
+
+def _sources(log: audit.RequestLog) -> dict[str, dict]:
+    (row,) = log.refused_pushes().to_dict(orient="records")
+    return {s["path"]: s for s in row["sources"]}
+
+
+def test_one_subscription_let_in_and_another_refused_is_no_policy_change():
+    """Two push sources of one service: /process-date signs its pushes (let in), /backfill does not
+    (refused from its first push). Nothing changed: the operator's 2xx came from past IAM."""
+    entries = [_push(0, 200, "/process-date"), _entry(2, 200, ip=OPERATOR_IP, path="/process-date"),
+               _push(5, 403, "/backfill"), _push(10, 200, "/process-date"), _push(15, 403, "/backfill"),
+               _push(20, 200, "/process-date")]
+    log = _classified(entries)
+    assert _classes(log)[1][-1] == "expected_invoker"
+    assert log.reached_app().empty and log.query("SELECT * FROM changes").empty
+    row = log.refused_pushes().iloc[0]
+    assert pd.isna(row["changed_at"]) and pd.isna(row["last_accepted"]) and row["refused"] == 2
+    assert {path: s["state"] for path, s in _sources(log).items()} == {"/backfill": "refused_throughout"}
+    outage = audit.judge_pushes(_access([f"serviceAccount:{PUSH_SA}"]), row.to_dict(), None, "", PUSH_SA, PROJECT)
+    (finding,) = outage.findings
+    assert (finding.severity, finding.kind) == ("critical", "refused_pushes")
+    assert "refused throughout the window (the log shows no change of policy)" in finding.what
+    assert "since the policy changed" not in finding.what
+
+
+def test_pushes_refused_and_later_let_in_again_recovered_and_date_no_change():
+    """Refused 01:00-07:00, let in from 08:10 (the subscription got a token), a scanner refused at 08:30:
+    the service was never open, so the operator's 07:00 call is an expected invoker's."""
+    hour = 60
+    entries = [_push(h * hour, 403, "/process") for h in range(1, 8)]
+    entries += [_entry(7 * hour, 200, ip=OPERATOR_IP), _push(8 * hour + 10, 200, "/process"),
+                _push(8 * hour + 20, 200, "/process"), _entry(8 * hour + 30, 403, "Mozilla/5.0 zgrab/0.x", "45.148.10.174")]
+    log = _classified(entries)
+    assert [c for status, _, ip, c in _classes(log) if ip == OPERATOR_IP] == ["expected_invoker"]
+    assert log.reached_app().empty
+    source = _sources(log)["/process"]
+    assert source["state"] == "recovered" and source["recovered_at"] == T0 + timedelta(minutes=8 * hour + 10)
+    row = log.refused_pushes().iloc[0].to_dict()
+    assert pd.isna(row["changed_at"])
+    access = _access([f"serviceAccount:{PUSH_SA}"])
+    outage = audit.judge_pushes(access, row, [_sub(PUSH_SA)], "", PUSH_SA, PROJECT)
+    assert [(f.severity, f.kind) for f in outage.findings] == [("warning", "recovered_pushes")]
+    assert "let in again from 2025-12-31T02:10:00Z" in outage.findings[0].what
+    tried = audit.WhoTried(since=T0, until=T0 + timedelta(hours=24), entries=len(entries), per_service={P4: 11},
+                           bucket_minutes=30, tables=log.analyse(T0, 30))
+    scope = audit.AuditScope(phases=(load_phases().get("phase4"),), expected={"phase4": (PUSH_SA, SCHEDULER_SA)},
+                             since=T0, until=T0 + timedelta(hours=24), project=PROJECT)
+    result = audit.conclude(scope, [access], tried, [outage])
+    assert result.verdict == "warn" and "outage" not in result.summary and "recovered" in result.summary
+
+
+def test_a_change_is_dated_by_one_source_let_in_then_refused_not_by_a_source_refused_all_along():
+    entries = [_push(0, 403, "/backfill"),                  # refused from its first push: dates nothing
+               _push(5, 200, "/process"), _entry(10, 200, ip="203.0.113.9"),   # open then: anyone got in
+               _push(20, 200, "/process"), _push(25, 403, "/backfill"),
+               _push(40, 403, "/process"), _push(50, 403, "/process")]
+    log = _classified(entries)
+    assert {p: s["state"] for p, s in _sources(log).items()} == {"/backfill": "refused_throughout", "/process": "changed"}
+    row = log.refused_pushes().iloc[0]
+    assert row["changed_at"] == T0 + timedelta(minutes=40) and row["last_accepted"] == T0 + timedelta(minutes=20)
+    assert _classes(log)[2][-1] == "external"
+
+
 def test_an_entry_without_an_http_request_is_counted_not_lost():
     bare = {k: v for k, v in _entry(3, 200).items() if k != "httpRequest"}
     log = _classified([_entry(1, 403, ip="198.51.100.1"), bare])
@@ -193,6 +259,53 @@ def test_ingress_all_is_noted_not_judged():
     assert _judge([], ingress="internal").findings == []
 
 
+@pytest.mark.parametrize("role", ["roles/run.servicesInvoker", "roles/run.sourceDeveloper", "roles/run.editor",
+                                  "roles/iam.devOps", "roles/cloudfunctions.developer"])
+def test_every_predefined_role_with_run_routes_invoke_makes_anyone_an_invoker(role):
+    access = _judge([{"role": role, "members": ["allUsers"]}])
+    (finding,) = access.findings
+    assert (finding.severity, finding.kind) == ("critical", "public_member") and access.public
+    assert finding.fix == [f"gcloud run services remove-iam-policy-binding {P4} --region=us-west2 --project={PROJECT} "
+                           f"--member=allUsers --role={role}"]
+
+
+@pytest.mark.parametrize("role, describe", [
+    (f"projects/{PROJECT}/roles/pipelineCaller",
+     f"gcloud iam roles describe pipelineCaller --project={PROJECT} --format='value(includedPermissions)'"),
+    ("organizations/123456789012/roles/caller",
+     "gcloud iam roles describe caller --organization=123456789012 --format='value(includedPermissions)'"),
+    ("roles/run.someNewRole", "gcloud iam roles describe roles/run.someNewRole --format='value(includedPermissions)'"),
+])
+def test_a_role_the_kit_cannot_judge_granted_to_anyone_says_how_to_check_it(role, describe):
+    access = _judge([{"role": role, "members": ["allAuthenticatedUsers", "user:dev@example.com"]},
+                     {"role": "roles/run.invoker", "members": [f"serviceAccount:{PUSH_SA}"]}])
+    (finding,) = access.findings
+    assert (finding.severity, finding.kind) == ("warning", "unresolved_role") and not access.public
+    assert f"allAuthenticatedUsers holds {role} on {P4}, a role the kit cannot judge" in finding.what
+    assert "run.routes.invoke" in finding.what
+    assert finding.fix == [describe, f"gcloud run services remove-iam-policy-binding {P4} --region=us-west2 "
+                                     f"--project={PROJECT} --member=allAuthenticatedUsers --role={role}"]
+    # a caller past IAM may then be anyone with a Google account: not filed as an expected invoker
+    (facts,) = audit.tried._facts([access], audit.AuditScope(
+        phases=(load_phases().get("phase4"),), expected={"phase4": (PUSH_SA,)}, since=T0, until=T0, project=PROJECT))
+    assert not facts.members_expected
+
+
+def test_unconditional_binding_commands_say_condition_none_when_the_policy_has_conditions():
+    oncall = {"title": "oncall", "expression": "request.time < timestamp('2026-01-01T00:00:00Z')"}
+    access = _judge([{"role": "roles/run.invoker", "members": ["allUsers", f"serviceAccount:{SCHEDULER_SA}"]},
+                     {"role": "roles/viewer", "members": ["user:auditor@example.com"], "condition": oncall}])
+    assert access.conditional_policy
+    assert access.findings[0].fix == [f"gcloud run services remove-iam-policy-binding {P4} --region=us-west2 "
+                                      f"--project={PROJECT} --member=allUsers --role=roles/run.invoker --condition=None"]
+    outage = audit.judge_pushes(access, REFUSED_ROW, [_sub()], "", PUSH_SA, PROJECT)
+    assert outage.findings[0].fix[-1] == (f"gcloud run services add-iam-policy-binding {P4} --region=us-west2 "
+                                          f"--project={PROJECT} --member=serviceAccount:{PUSH_SA} "
+                                          f"--role=roles/run.invoker --condition=None")
+    plain = _judge([{"role": "roles/run.invoker", "members": ["allUsers"]}])
+    assert not plain.conditional_policy and not plain.findings[0].fix[0].endswith("--condition=None")
+
+
 # ---------------------------------------------------------------- what broke: refused pushes and their fix
 
 
@@ -241,6 +354,51 @@ def test_unlisted_subscriptions_are_found_by_the_endpoint_the_pushes_used():
     assert "(subscriptions not listed)" in outage.findings[0].what
     table = audit.subscriptions_table([outage])
     assert table["subscription"].tolist() == ["(not listed)"] and "carries on" in table["OIDC token"].item()
+
+
+def test_a_refused_subscription_with_a_token_gets_its_own_account_granted():
+    own = f"p4-events@{PROJECT}.iam.gserviceaccount.com"
+    signed = PushSubscription(name=f"projects/{PROJECT}/subscriptions/p4-events", topic=f"projects/{PROJECT}/topics/p4",
+                              push_endpoint=f"https://{P4}-756957797294.us-west2.run.app/process", service_account=own)
+    outage = audit.judge_pushes(_access([f"serviceAccount:{SCHEDULER_SA}"]), REFUSED_ROW, [signed], "", PUSH_SA, PROJECT)
+    (finding,) = outage.findings
+    assert "without an OIDC token" not in finding.what and "(subscriptions not listed)" not in finding.what
+    assert f"pushes signed as {own} (p4-events; that account may not invoke {P4})" in finding.what
+    assert finding.fix == [f"gcloud run services add-iam-policy-binding {P4} --region=us-west2 --project={PROJECT} "
+                           f"--member=serviceAccount:{own} --role=roles/run.invoker"]
+    # its account already an invoker: the token's audience is what to look at
+    granted = audit.judge_pushes(_access([f"serviceAccount:{own}"]), REFUSED_ROW, [signed], "", PUSH_SA, PROJECT)
+    assert granted.findings[0].fix == [f"gcloud pubsub subscriptions describe p4-events --project={PROJECT} "
+                                       f"--format='value(pushConfig.oidcToken)'"]
+
+
+@pytest.mark.parametrize("no_wrapper, flags", [({"writeMetadata": True}, " --push-no-wrapper --push-no-wrapper-write-metadata"),
+                                               ({}, " --push-no-wrapper"), (None, "")])
+def test_the_push_config_fix_keeps_an_unwrapped_subscription_unwrapped(no_wrapper, flags):
+    push = {"pushEndpoint": f"https://{P4}-756957797294.us-west2.run.app/process"}
+    if no_wrapper is not None:
+        push["noWrapper"] = no_wrapper
+    (sub,) = push_subscriptions_to([{"name": f"projects/{PROJECT}/subscriptions/p4-raw", "topic": "t",
+                                     "pushConfig": push}], [f"https://{P4}-756957797294.us-west2.run.app"])
+    assert (sub.no_wrapper, sub.write_metadata) == (no_wrapper is not None, bool(no_wrapper))
+    outage = audit.judge_pushes(_access([f"serviceAccount:{PUSH_SA}"]), REFUSED_ROW, [sub], "", PUSH_SA, PROJECT)
+    assert outage.findings[0].fix == [
+        f"gcloud pubsub subscriptions modify-push-config p4-raw --project={PROJECT} "
+        f"--push-endpoint=https://{P4}-756957797294.us-west2.run.app/process --push-auth-service-account={PUSH_SA} "
+        f"--push-auth-token-audience=https://{P4}-756957797294.us-west2.run.app" + flags]
+
+
+def test_the_sandbox_reads_a_subscriptions_no_wrapper(make_sandbox):
+    home = make_sandbox()
+    state_file = Path(home) / "state.json"
+    state = json.loads(state_file.read_text())
+    for sub in state["pubsub_subscriptions"]:
+        sub["pushConfig"]["noWrapper"] = {"writeMetadata": True}
+    state_file.write_text(json.dumps(state))
+    with target_mod.connect("local", home=home) as tg:
+        (sub,) = tg.services.push_subscriptions("phase4")
+    assert (sub.no_wrapper, sub.write_metadata) == (True, True)
+    assert sub.to_dict()["no_wrapper"] is True
 
 
 def test_a_token_less_subscription_without_refusals_warns_or_notes():
@@ -375,7 +533,7 @@ def test_the_incident_night_on_gcp_pages_to_the_end(gcp_target, fake_apis, sandb
     pages = [r for r in fake_apis.requests if r.path == "/v2/entries:list"]
     assert tried.entries == len(night) and len(pages) >= len(night) // 37   # many pages, every entry
     assert all('timestamp>="2025-12-30T08:00:00Z"' in r.body["filter"] and 'timestamp<"2025-12-31T08:00:00Z"'
-               in r.body["filter"] for r in pages)
+               in r.body["filter"] and 'resource.labels.location="us-west2"' in r.body["filter"] for r in pages)
     # policy version 3 was asked for, for each service
     asked = [r for r in fake_apis.requests if r.path.endswith(":getIamPolicy")]
     assert asked and all(r.param("options.requestedPolicyVersion") == "3" for r in asked)
@@ -411,5 +569,21 @@ def test_a_fixed_sandbox_passes(make_sandbox):
         state_file.write_text(json.dumps(state))
         result, tried, _ = _audit(tg, until="2025-12-30T12:00:00Z")   # a quiet window before the night
     assert tried.entries == 0 and result.verdict == "pass", result.summary
-    assert result.summary.startswith("Only expected invokers may call")
-    assert result.fix_commands() == "# Nothing to fix."
+    # Only the services' own policies were read: the summary says so, and how to list the project's grants.
+    assert result.summary.startswith(f"The service policies of {P3}, {P4} name only expected invokers (grants above "
+                                     f"the services not read)")
+    assert "Only expected invokers may call" not in result.summary
+    check = audit.project_invokers_command(PROJECT)
+    assert result.fix_commands().startswith("# Nothing to fix.\n\n# Not read: the audit read each service's own IAM "
+                                            "policy only") and result.fix_commands().endswith("\n" + check)
+    assert result.details["not_read"]["check"] == check
+
+
+def test_the_project_check_lists_every_invoke_role_read_only():
+    roles = " ".join(audit.access.INVOKER_ROLES)
+    assert "roles/run.servicesInvoker" in roles and "roles/editor" in roles
+    assert audit.project_invokers_command(PROJECT) == (
+        f"gcloud projects get-iam-policy {PROJECT} --flatten='bindings[].members' --filter='bindings.role=({roles}) "
+        f"OR bindings.role~^projects/ OR bindings.role~^organizations/' "
+        f"--format='table(bindings.role, bindings.members, bindings.condition.title)'")
+    assert "project, folder, organisation" in audit.CALLER_CLASSES["expected_invoker"]

@@ -126,22 +126,46 @@ def test_a_cloud_logging_answer_the_call_policy_leaves_is_one_log_source_sentenc
 
 # ---------------------------------------------------------------- Cloud Run request logs
 
-def test_request_logs_filter_is_exact():
+REGIONS = {PHASE3_SERVICE: "us-west2", PHASE4_SERVICE: "us-west2"}
+
+
+def test_request_logs_filter_is_exact_and_names_the_services_region():
     query = request_log_query(load_phases(), "phase4", datetime(2025, 12, 31, tzinfo=UTC),
                               datetime(2025, 12, 31, 12, 0, 0, 250000, tzinfo=UTC), status=[401, 403, "5xx"])
-    assert request_log_filter(PROJECT, query) == (
+    assert request_log_filter(PROJECT, query, REGIONS) == (
         f'logName="projects/{PROJECT}/logs/run.googleapis.com%2Frequests" AND resource.type="cloud_run_revision" '
-        f'AND resource.labels.service_name="{PHASE4_SERVICE}" AND timestamp>="2025-12-31T00:00:00Z" AND '
-        f'timestamp<"2025-12-31T12:00:00.250000Z" AND (httpRequest.status=401 OR httpRequest.status=403 OR '
-        f'(httpRequest.status>=500 AND httpRequest.status<600))')
+        f'AND resource.labels.service_name="{PHASE4_SERVICE}" AND resource.labels.location="us-west2" AND '
+        f'timestamp>="2025-12-31T00:00:00Z" AND timestamp<"2025-12-31T12:00:00.250000Z" AND (httpRequest.status=401 OR '
+        f'httpRequest.status=403 OR (httpRequest.status>=500 AND httpRequest.status<600))')
 
 
 def test_request_logs_filter_for_every_service_and_a_class_alone():
     query = request_log_query(load_phases(), None, "2025-12-31T00:00:00Z", status="4xx")
-    assert request_log_filter(PROJECT, query) == (
+    assert request_log_filter(PROJECT, query, REGIONS) == (
         f'logName="projects/{PROJECT}/logs/run.googleapis.com%2Frequests" AND resource.type="cloud_run_revision" '
         f'AND (resource.labels.service_name="{PHASE3_SERVICE}" OR resource.labels.service_name="{PHASE4_SERVICE}") '
-        f'AND timestamp>="2025-12-31T00:00:00Z" AND (httpRequest.status>=400 AND httpRequest.status<500)')
+        f'AND resource.labels.location="us-west2" AND timestamp>="2025-12-31T00:00:00Z" AND '
+        f'(httpRequest.status>=400 AND httpRequest.status<500)')
+
+
+def test_request_logs_filter_pairs_each_service_with_its_own_region():
+    query = request_log_query(load_phases(), None, "2025-12-31T00:00:00Z")
+    regions = {PHASE3_SERVICE: "us-west2", PHASE4_SERVICE: "us-east1"}
+    assert request_log_filter(PROJECT, query, regions) == (
+        f'logName="projects/{PROJECT}/logs/run.googleapis.com%2Frequests" AND resource.type="cloud_run_revision" '
+        f'AND ((resource.labels.service_name="{PHASE3_SERVICE}" AND resource.labels.location="us-west2") OR '
+        f'(resource.labels.service_name="{PHASE4_SERVICE}" AND resource.labels.location="us-east1")) '
+        f'AND timestamp>="2025-12-31T00:00:00Z"')
+
+
+def test_request_logs_leave_out_a_same_named_service_in_another_region(runtime_logs, fake_apis):
+    stray = [dict(e, insertId=e["insertId"] + "-stray",
+                  resource={**e["resource"], "labels": {**e["resource"]["labels"], "location": "europe-west1"}})
+             for e in load_json("logging_run_requests.json")]
+    fake_apis.entries = fake_apis.entries + stray
+    found = runtime_logs.request_logs(None, "2025-12-31T00:00:00Z", "2025-12-31T23:59:59Z")
+    assert len(found) == len(load_json("logging_run_requests.json"))
+    assert {e["resource"]["labels"]["location"] for e in found} == {"us-west2"}
 
 
 def test_request_logs_returns_log_entry_dicts_newest_first(runtime_logs, fake_apis):

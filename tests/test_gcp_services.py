@@ -339,6 +339,18 @@ def test_push_subscriptions_page_to_the_end_and_keep_those_that_push_to_the_serv
     assert len(listed) == 4   # 11 subscriptions of the project, 3 a page: every page was read
 
 
+def test_push_subscriptions_say_whether_pushes_are_unwrapped(fake_apis, gcp):
+    """pushConfig.noWrapper (with or without writeMetadata) survives the REST client, as the fix must say it again."""
+    run_app = f"https://{P4}-756957797294.us-west2.run.app"
+    fake_apis.run_services[NAME]["urls"] = [run_app]
+    raw, meta, wrapped = (_subscription(name, run_app + "/process") for name in ("p4-raw", "p4-meta", "p4-wrapped"))
+    raw["pushConfig"]["noWrapper"] = {}
+    meta["pushConfig"]["noWrapper"] = {"writeMetadata": True}
+    fake_apis.pubsub_subscriptions = [raw, meta, wrapped]
+    subs = {s.short_name: (s.no_wrapper, s.write_metadata) for s in gcp.services.push_subscriptions("phase4")}
+    assert subs == {"p4-raw": (True, False), "p4-meta": (True, True), "p4-wrapped": (False, False)}
+
+
 def test_push_subscriptions_refused_names_the_role(fake_apis, gcp):
     fake_apis.refuse(f"/v1/projects/{PROJECT}/subscriptions", 403, "User not authorized to perform this action.")
     with pytest.raises(AccessDenied) as caught:

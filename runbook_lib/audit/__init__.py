@@ -5,36 +5,38 @@
 - requests.py  the request log in DuckDB: load (read_json of JSON lines), classify callers, aggregate
 - tried.py     who tried: every request-log entry of the window (paged to the end, counted), the findings
                about callers that reached the app, the chart of requests by service and status
-- pushes.py    what broke: Pub/Sub pushes refused since the policy changed, the push subscriptions that
-               target each service and whether they carry an OIDC token, and the fix
-- verdict.py   the Audit result: verdict, summary, figures, every fix command
+- pushes.py    what broke: Pub/Sub pushes refused (since a policy change the log shows, throughout the
+               window, or until they recovered), the push subscriptions that target each service, whether
+               they carry an OIDC token (and whose), and the fix
+- verdict.py   the Audit result: verdict, summary, figures, every fix command, and the read-only command
+               for what the audit does not read (grants on the project and above)
 
 The notebook calls audit_scope, who_may_call, who_tried, what_broke and conclude in that order; the fix
 commands are printed for an operator to run, never run by the kit.
 """
 from .access import (PUBLIC_MEANING, SEVERITIES, AuditScope, Finding, ServiceAccess, add_invoker_command,
-                     audit_scope, invoker_iam_check_command, judge_access, members_table, remove_binding_command,
-                     services_table, who_may_call)
-from .pushes import (PushOutage, judge_pushes, modify_push_config_command, outage_table, push_account,
+                     audit_scope, invoker_iam_check_command, judge_access, members_table, project_invokers_command,
+                     remove_binding_command, services_table, who_may_call)
+from .pushes import (PushOutage, judge_pushes, modify_push_config_command, outage_table, push_account, source_text,
                      subscriptions_table, what_broke)
-from .requests import (CALLER_CLASSES, GOOGLE_AGENTS, INTERNAL_ADDRESSES, REFUSED_STATUSES, RequestLog, ServiceFacts,
-                       bucket_minutes)
+from .requests import (CALLER_CLASSES, GOOGLE_AGENTS, INTERNAL_ADDRESSES, PUSH_STATES, REFUSED_STATUSES, RequestLog,
+                       ServiceFacts, bucket_minutes)
 from .tried import WhoTried, moment_text, request_findings, requests_chart, who_tried
 from .verdict import Audit, conclude
 
 __all__ = [
     # access
     "PUBLIC_MEANING", "SEVERITIES", "AuditScope", "Finding", "ServiceAccess", "add_invoker_command", "audit_scope",
-    "invoker_iam_check_command", "judge_access", "members_table", "remove_binding_command", "services_table",
-    "who_may_call",
+    "invoker_iam_check_command", "judge_access", "members_table", "project_invokers_command", "remove_binding_command",
+    "services_table", "who_may_call",
     # requests
-    "CALLER_CLASSES", "GOOGLE_AGENTS", "INTERNAL_ADDRESSES", "REFUSED_STATUSES", "RequestLog", "ServiceFacts",
-    "bucket_minutes",
+    "CALLER_CLASSES", "GOOGLE_AGENTS", "INTERNAL_ADDRESSES", "PUSH_STATES", "REFUSED_STATUSES", "RequestLog",
+    "ServiceFacts", "bucket_minutes",
     # tried
     "WhoTried", "moment_text", "request_findings", "requests_chart", "who_tried",
     # pushes
-    "PushOutage", "judge_pushes", "modify_push_config_command", "outage_table", "push_account", "subscriptions_table",
-    "what_broke",
+    "PushOutage", "judge_pushes", "modify_push_config_command", "outage_table", "push_account", "source_text",
+    "subscriptions_table", "what_broke",
     # verdict
     "Audit", "conclude",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ..phases import Phase
-from ..services import INVOKER_ROLE, INVOKER_ROLES, PUBLIC_MEMBERS
+from ..services import INVOKER_ROLE, INVOKER_ROLES, PUBLIC_MEMBERS, describe_role_command, role_may_invoke
 
 SEVERITIES = ("critical", "warning", "info")   # critical -> verdict fail, warning -> warn
 
@@ -30,7 +30,8 @@ class Finding:
     severity: str   # critical | warning | info
     service: str
     kind: str       # public_member, iam_check_disabled, ingress_all, unexpected_invoker, conditional_public,
-                    # refused_pushes, token_less_subscription, unexpected_2xx, exposure
+                    # unresolved_role, refused_pushes, recovered_pushes, token_less_subscription, unexpected_2xx,
+                    # exposure, inherited_not_read
     what: str       # one sentence
     fix: list[str] = field(default_factory=list)
 
@@ -68,10 +69,11 @@ class ServiceAccess:
     service: str
     region: str
     policy_version: int
-    members: list[dict]          # {member, role, condition, judged: public|expected|unexpected}
+    members: list[dict]          # {member, role, condition, judged: public|expected|unexpected|unresolved}
     invoker_iam_disabled: bool
     ingress: str
     findings: list[Finding]
+    conditional_policy: bool = False   # some binding (any role) has a condition: gcloud then wants --condition
 
     @property
     def public(self) -> bool:
@@ -82,7 +84,7 @@ class ServiceAccess:
     def open_to_all_users(self) -> bool:
         """Callers without any token get in (allUsers unconditionally, or no IAM check)."""
         return self.invoker_iam_disabled or any(m["member"] == "allUsers" and not m["condition"]
-                                                for m in self.members)
+                                                and m["judged"] == "public" for m in self.members)
 
     def invoker_members(self) -> set[str]:
         return {m["member"] for m in self.members if not m["condition"]}
@@ -107,16 +109,23 @@ def _condition_flag(condition: dict) -> str:
     return "--condition=" + shlex.quote(("^;^" if separator == ";" else "") + text)
 
 
+def _unconditional_flag(conditional_policy: bool) -> str:
+    """gcloud refuses to add or remove a binding without a condition to or from a policy that holds any
+    conditional binding unless told `--condition=None` (non-interactive: IamPolicyBindingIncompleteError;
+    interactive: it asks)."""
+    return " --condition=None" if conditional_policy else ""
+
+
 def remove_binding_command(service: str, region: str, project: str, member: str, role: str,
-                           condition: dict | None = None) -> str:
+                           condition: dict | None = None, conditional_policy: bool = False) -> str:
     command = (f"gcloud run services remove-iam-policy-binding {_where(service, region, project)} "
-               f"--member={shlex.quote(member)} --role={role}")
-    return command + (" " + _condition_flag(condition) if condition else "")
+               f"--member={shlex.quote(member)} --role={shlex.quote(role)}")
+    return command + (" " + _condition_flag(condition) if condition else _unconditional_flag(conditional_policy))
 
 
-def add_invoker_command(service: str, region: str, project: str, email: str) -> str:
+def add_invoker_command(service: str, region: str, project: str, email: str, conditional_policy: bool = False) -> str:
     return (f"gcloud run services add-iam-policy-binding {_where(service, region, project)} "
-            f"--member=serviceAccount:{email} --role={INVOKER_ROLE}")
+            f"--member=serviceAccount:{email} --role={INVOKER_ROLE}" + _unconditional_flag(conditional_policy))
 
 
 def invoker_iam_check_command(service: str, region: str, project: str) -> str:
@@ -124,21 +133,49 @@ def invoker_iam_check_command(service: str, region: str, project: str) -> str:
     return f"gcloud run services update {_where(service, region, project)} --invoker-iam-check"
 
 
+def project_invokers_command(project: str) -> str:
+    """The read-only command listing the project policy's grants that may invoke every service in it: the
+    roles with run.routes.invoke (INVOKER_ROLES) and every custom role (which the filter cannot look into)."""
+    roles = " ".join(INVOKER_ROLES)
+    return (f"gcloud projects get-iam-policy {project} --flatten='bindings[].members' "
+            f"--filter='bindings.role=({roles}) OR bindings.role~^projects/ OR bindings.role~^organizations/' "
+            f"--format='table(bindings.role, bindings.members, bindings.condition.title)'")
+
+
 # ---------------------------------------------------------------- judging a policy
+
+
+def _unresolved_public(service: str, member: str, role: str, shown: str, fix: list[str]) -> Finding:
+    """A role the kit cannot judge, granted to anyone: it may let anyone invoke the service."""
+    under = f" under condition {shown!r}" if shown else ""
+    return Finding("warning", service, "unresolved_role",
+                   f"{member} holds {role} on {service}{under}, a role the kit cannot judge: if it carries "
+                   f"run.routes.invoke, {member} may call {service} ({PUBLIC_MEANING[member]}); `gcloud iam roles "
+                   f"describe` lists its permissions.", fix)
 
 
 def judge_access(phase: Phase, info: Any, policy: dict, expected_members: set[str], project: str) -> ServiceAccess:
     """Findings about one service from its ServiceInfo and IAM policy (iam_policy() shape)."""
     service, region = phase.service, phase.region
     members, findings = [], []
+    conditional_policy = any(b.get("condition") for b in policy.get("bindings", []))
     for binding in policy.get("bindings", []):
         role = binding.get("role", "")
-        if role not in INVOKER_ROLES:
+        may_invoke = role_may_invoke(role)
+        if may_invoke is False:
             continue   # roles without run.routes.invoke do not let anyone call the service
         condition = binding.get("condition") or {}
         shown = f"{condition.get('title') or 'untitled'}: {condition.get('expression', '')}" if condition else ""
         for member in binding.get("members", []):
-            remove = [remove_binding_command(service, region, project, member, role, condition or None)]
+            remove = [remove_binding_command(service, region, project, member, role, condition or None,
+                                             conditional_policy)]
+            if may_invoke is None:
+                # Only anyone-at-all grants are flagged: a custom role for a named member is an operator's choice.
+                if member in PUBLIC_MEMBERS:
+                    findings.append(_unresolved_public(service, member, role, shown,
+                                                       [describe_role_command(role)] + remove))
+                    members.append({"member": member, "role": role, "condition": shown, "judged": "unresolved"})
+                continue
             if member in PUBLIC_MEMBERS:
                 judged = "public"
                 if condition:
@@ -167,7 +204,7 @@ def judge_access(phase: Phase, info: Any, policy: dict, expected_members: set[st
                                 f"{service} takes traffic from the internet (ingress all): IAM is its only gate."))
     return ServiceAccess(phase=phase.name, service=service, region=region, policy_version=int(policy.get("version", 1)),
                          members=members, invoker_iam_disabled=bool(info.invoker_iam_disabled), ingress=info.ingress,
-                         findings=findings)
+                         findings=findings, conditional_policy=conditional_policy)
 
 
 def who_may_call(target: Any, scope: AuditScope) -> list[ServiceAccess]:

@@ -7,16 +7,22 @@ Request logs never name the caller's identity, only `httpRequest.remoteIp`, `htt
 - cloud_scheduler   user agent `Google-Cloud-Scheduler`
 - google_internal   other Google agents (health and uptime checks, Cloud Tasks, Workflows, Eventarc) or a
                     private, loopback or Google front-end address
-- expected_invoker  from elsewhere, got past IAM while the service let in only its invoker members, all of
-                    which are expected: it held an expected invoker's token
-- invoker           the same, but the policy also names unexpected members: one of its members, which one
-                    the log cannot tell
+- expected_invoker  from elsewhere, got past IAM while the service's own policy let in only its invoker
+                    members, all of which are expected: it held an expected invoker's token, or that of a
+                    holder of an invoke role granted above the service (project, folder, organisation),
+                    which the audit does not read
+- invoker           the same, but the service's policy also names unexpected members (or public ones under
+                    a role the kit cannot judge): one of its members, which one the log cannot tell
 - external          from elsewhere and refused by IAM, or let in while the service admitted anyone
 
-"Admitted anyone" at a moment: the service is public now, or the moment is before the policy change the
-log itself shows. Pushes of one subscription both let in and refused mean a token-less subscription and
-a change; the first refusal of any caller after the first accepted push dates it (while allUsers may
-call, Cloud Run refuses no one). User agents can be forged; a forged Google agent is counted as Google's.
+"Admitted anyone" at a moment: the service is public now, or the moment is before a policy change the
+log itself shows. The log shows one only through a push source: the pushes to one endpoint path of the
+service (one subscription's push endpoint; the log names no subscription) let in and later refused,
+with none let in after its first refusal. The first refusal after that source's last push let in dates
+the change (while allUsers may call, Cloud Run refuses no one), leaving out the pushes of sources that
+were refused before it. A source refused from its first push in the window was refused throughout, and
+dates nothing; one let in again after its last refusal has recovered. A caller is never judged against
+a change the log does not show. User agents can be forged; a forged Google agent is counted as Google's.
 
 Entries are loaded once (read_json of JSON lines, only the fields the audit reads) into an in-memory
 DuckDB table; every figure is SQL over it, never a Python loop over entries.
@@ -48,8 +54,10 @@ CALLER_CLASSES = {
     "pubsub_push": "Pub/Sub push (APIs-Google)",
     "cloud_scheduler": "Cloud Scheduler",
     "google_internal": "Google-internal (Google agents, private or Google front-end addresses)",
-    "expected_invoker": "an expected invoker (past IAM while only invoker members could be)",
-    "invoker": "an invoker member, expected or not (the policy also names unexpected members)",
+    "expected_invoker": "an expected invoker (past IAM while the service's policy let in only expected invokers), or "
+                        "a holder of an invoke role granted above the service (project, folder, organisation: not read)",
+    "invoker": "an invoker member, expected or not (the service's policy also names unexpected members, or anyone "
+               "under a role the kit cannot judge)",
     "external": "external unknown",
 }
 # Only what the audit reads: read_json skips every other field of a LogEntry.
@@ -59,6 +67,24 @@ LOG_COLUMNS = {
     "httpRequest": "STRUCT(requestUrl VARCHAR, status INTEGER, remoteIp VARCHAR, userAgent VARCHAR)",
 }
 _BUCKETS_MINUTES = (5, 10, 15, 30, 60, 120, 180, 360, 720, 1440)
+# What became of a push source's pushes in the window (see the module docstring).
+PUSH_STATES = {
+    "changed": "let in, then refused from a policy change on",
+    "refused_throughout": "refused throughout the window",
+    "recovered": "refused, then let in again",
+    "intermittent": "refused and let in by turns, refused last",
+}
+
+
+def _path(url: str) -> str:
+    """SQL: a request URL's path, after scheme://host and before ?query or #fragment ("/" when none)."""
+    return (f"coalesce(nullif(split_part(split_part(regexp_extract({url}, '//[^/]*(/.*)', 1), '?', 1), '#', 1), ''), "
+            f"'/')")
+
+
+def _without_query(url: str) -> str:
+    """SQL: a request URL without its ?query or #fragment: where a push was sent (its push endpoint)."""
+    return f"split_part(split_part({url}, '?', 1), '#', 1)"
 
 
 @dataclass(frozen=True)
@@ -136,16 +162,20 @@ class RequestLog:
                                         THEN 'google_internal'
                                    ELSE 'elsewhere' END AS origin
             FROM (SELECT DISTINCT agent, ip FROM raw_requests)""", [GOOGLE_AGENTS, INTERNAL_ADDRESSES])
+        self._push_sources(refused)
         self.con.execute(f"""
             CREATE OR REPLACE TABLE changes AS
-            WITH pushes AS (   -- pushes both let in and refused: a token-less subscription, and a policy change
-                SELECT service, min(ts) FILTER (WHERE status NOT IN ({refused})) AS first_accepted
-                FROM raw_requests WHERE agent LIKE 'APIs-Google%'   -- origin pubsub_push, without the join
-                GROUP BY service HAVING bool_or(status IN ({refused})))
-            -- the change: the first refusal of anyone after token-less pushes got in
-            SELECT service, min(ts) AS changed_at
-            FROM raw_requests JOIN pushes USING (service) WHERE status IN ({refused}) AND ts > first_accepted
-            GROUP BY service""")
+            WITH opened AS (   -- the last push let in of any source whose pushes were then refused for good
+                SELECT service, max(last_accepted) AS last_accepted FROM push_sources WHERE state = 'changed'
+                GROUP BY service)
+            -- the change: the first refusal after it, of anyone but a push source refused before it too
+            SELECT o.service, o.last_accepted, min(r.ts) AS changed_at
+            FROM opened o
+                 JOIN raw_requests r ON r.service = o.service AND r.status IN ({refused}) AND r.ts > o.last_accepted
+                 LEFT JOIN push_paths u ON r.agent LIKE 'APIs-Google%' AND coalesce(r.url, '') = u.url
+                 LEFT JOIN push_sources s ON s.service = r.service AND s.path = u.path
+            WHERE s.first_refused IS NULL OR s.first_refused > o.last_accepted
+            GROUP BY o.service, o.last_accepted""")
         self.con.execute(f"""
             CREATE OR REPLACE VIEW requests AS
             WITH judged AS (
@@ -163,19 +193,48 @@ class RequestLog:
                         WHEN members_expected THEN 'expected_invoker'
                         ELSE 'invoker' END AS caller_class
             FROM judged""")
-        self.con.execute("""
+        self.con.execute(f"""
             CREATE OR REPLACE TABLE callers AS
-            SELECT * EXCLUDE (url),
-                   -- the path: after scheme://host, before ?query or #fragment ("/" when there is none)
-                   coalesce(nullif(split_part(split_part(regexp_extract(url, '//[^/]*(/.*)', 1), '?', 1), '#', 1), ''),
-                            '/') AS path,
-                   -- where a Pub/Sub push was sent (its subscription's push endpoint), for the fix
-                   CASE WHEN caller_class = 'pubsub_push' THEN split_part(split_part(url, '?', 1), '#', 1) END AS push_url
+            SELECT * EXCLUDE (url), {_path("url")} AS path
             FROM (SELECT service, ip, agent, caller_class, refused, status, url, count(*) AS requests,
                          min(ts) AS first, max(ts) AS last, any_value(changed_at) AS changed_at,
-                         bool_and(coalesce(ts < changed_at, false)) AS before_change,
-                         max(ts) FILTER (WHERE NOT refused AND ts < changed_at) AS last_accepted
+                         bool_and(coalesce(ts < changed_at, false)) AS before_change
                   FROM requests GROUP BY ALL)""")
+
+    def _push_sources(self, refused: str) -> None:
+        """Table `push_sources`: per service and endpoint path pushed to, the sources with refused pushes:
+        how many, first and last refused, the last let in before the first refusal, the first let in
+        after the last refusal (recovered_at), where they were sent, and the state (PUSH_STATES)."""
+        # The path is worked out once per distinct URL pushed to (there are few), not once per push.
+        self.con.execute(f"""
+            CREATE OR REPLACE TABLE push_paths AS
+            SELECT url, {_path("url")} AS path, {_without_query("url")} AS push_url
+            FROM (SELECT DISTINCT coalesce(url, '') AS url FROM raw_requests WHERE agent LIKE 'APIs-Google%')""")
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE pushes AS
+            SELECT r.service, u.path, u.push_url, r.ts, r.status IN ({refused}) AS refused
+            FROM raw_requests r JOIN push_paths u ON coalesce(r.url, '') = u.url
+            WHERE r.agent LIKE 'APIs-Google%' AND r.status IS NOT NULL   -- origin pubsub_push, without the join""")
+        self.con.execute("""
+            CREATE OR REPLACE TABLE push_sources AS
+            WITH marks AS (
+                SELECT service, path, count(*) FILTER (WHERE refused) AS refused,
+                       min(ts) FILTER (WHERE refused) AS first_refused, max(ts) FILTER (WHERE refused) AS last_refused,
+                       max(ts) FILTER (WHERE NOT refused) AS last_let_in,
+                       list(DISTINCT push_url ORDER BY push_url) FILTER (WHERE refused) AS push_urls
+                FROM pushes GROUP BY service, path HAVING bool_or(refused)),
+            around AS (
+                SELECT service, path,
+                       max(p.ts) FILTER (WHERE NOT p.refused AND p.ts < m.first_refused) AS last_accepted,
+                       min(p.ts) FILTER (WHERE NOT p.refused AND p.ts > m.last_refused) AS recovered_at
+                FROM pushes p JOIN marks m USING (service, path) GROUP BY service, path)
+            SELECT service, path, refused, first_refused, last_refused, last_accepted, recovered_at, push_urls,
+                   CASE WHEN last_let_in IS NULL THEN 'refused_throughout'
+                        WHEN last_let_in < first_refused THEN 'changed'
+                        WHEN last_let_in > last_refused THEN 'recovered'
+                        ELSE 'intermittent' END AS state
+            FROM marks JOIN around USING (service, path)""")
+        self.con.execute("DROP TABLE pushes")
 
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         return self.con.execute(sql, params or []).df()
@@ -242,15 +301,19 @@ class RequestLog:
             FROM callers WHERE caller_class = 'external' AND NOT refused GROUP BY service ORDER BY service""")
 
     def refused_pushes(self) -> pd.DataFrame:
-        """Per service: Pub/Sub pushes IAM refused, first and last, where they were sent, and the policy change
-        (changed_at, after the last push let in: last_accepted)."""
+        """Per service: Pub/Sub pushes IAM refused, first and last, where they were sent, the policy change
+        the log shows (changed_at, after the last push let in: last_accepted; none when no source shows
+        one), and `sources`: each push source's path, state (PUSH_STATES), refusals and recovery."""
         return self.query("""
-            SELECT service, sum(requests) FILTER (WHERE refused)::BIGINT AS refused,
-                   min(first) FILTER (WHERE refused) AS first, max(last) FILTER (WHERE refused) AS last,
-                   any_value(changed_at) AS changed_at, max(last_accepted) AS last_accepted,
-                   list(DISTINCT push_url ORDER BY push_url) FILTER (WHERE refused) AS push_urls
-            FROM callers WHERE caller_class = 'pubsub_push' GROUP BY service HAVING bool_or(refused)
-            ORDER BY service""")
+            SELECT s.service, sum(s.refused)::BIGINT AS refused, min(s.first_refused) AS first,
+                   max(s.last_refused) AS last, any_value(c.changed_at) AS changed_at,
+                   any_value(c.last_accepted) AS last_accepted,
+                   list_sort(list_distinct(flatten(list(s.push_urls)))) AS push_urls,
+                   list({'path': s.path, 'state': s.state, 'refused': s.refused, 'first': s.first_refused,
+                         'last': s.last_refused, 'last_accepted': s.last_accepted, 'recovered_at': s.recovered_at}
+                        ORDER BY s.path) AS sources
+            FROM push_sources s LEFT JOIN changes c USING (service)
+            GROUP BY s.service ORDER BY s.service""")
 
     def analyse(self, since: datetime, minutes: int) -> dict[str, pd.DataFrame]:
         """Every table the runbook shows, in one go (what bench/bench_audit.py times)."""

@@ -1,6 +1,7 @@
 """The audit's verdict: fail for a public service, a 2xx to a caller that could have been anyone, or refused
-Pub/Sub pushes; warn for unexpected invokers or exposure before a fix; with the figures the morning
-review shows and every fix command (printed, never run)."""
+Pub/Sub pushes; warn for unexpected invokers, a role it cannot judge granted to anyone, pushes that
+recovered, or exposure before a fix; with the figures the morning review shows, every fix command
+(printed, never run) and the read-only command for what it did not read: grants above the service."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,14 +10,21 @@ import pandas as pd
 
 from ..formats import headline
 from ..results import Result
-from .access import SEVERITIES, AuditScope, Finding, ServiceAccess
+from .access import SEVERITIES, AuditScope, Finding, ServiceAccess, project_invokers_command
 from .pushes import PushOutage
 from .tried import WhoTried, moment_text
+
+
+# The audit reads each service's own IAM policy only. Roles granted on the project, a folder or the
+# organisation are inherited by every service and may invoke it too.
+NOT_READ = ("the audit read each service's own IAM policy only: invoke roles granted on the project, its folders "
+            "or organisation apply to every service too")
 
 
 @dataclass
 class Audit(Result):
     findings: list[Finding] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)   # read-only commands for what the audit did not read
 
     def findings_table(self) -> pd.DataFrame:
         return pd.DataFrame([{"severity": f.severity, "service": f.service, "finding": f.what,
@@ -26,7 +34,10 @@ class Audit(Result):
     def fix_commands(self) -> str:
         """Every fix, grouped by finding; nothing here is run by the kit."""
         blocks = [f"# {f.severity}: {f.what}\n" + "\n".join(f.fix) for f in self.findings if f.fix]
-        return "\n\n".join(blocks) if blocks else "# Nothing to fix."
+        fixes = "\n\n".join(blocks) if blocks else "# Nothing to fix."
+        if not self.checks:
+            return fixes
+        return fixes + f"\n\n# Not read: {NOT_READ}. To list the project's (read-only):\n" + "\n".join(self.checks)
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:
@@ -46,10 +57,11 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
         why = [m["member"] for m in a.members if m["judged"] == "public" and not m["condition"]]
         why += ["no invoker IAM check"] if a.invoker_iam_disabled else []
         said.append(f"{a.service} is public ({', '.join(why)})")
-    refused = [o for o in outages if o.refused]
+    refused = [o for o in outages if o.down]
     if refused:
-        said.append(f"{sum(o.refused for o in refused)} Pub/Sub pushes refused: a pipeline outage, not security "
+        said.append(f"{sum(o.refused_down for o in refused)} Pub/Sub pushes refused: a pipeline outage, not security "
                     f"working")
+    said += [f"pushes to {o.service} refused, then let in again: recovered" for o in outages if o.recovered]
     if tried.unexpected_2xx:
         said.append(f"{tried.unexpected_2xx} 2xx to callers that could be anyone")
     unexpected = sorted({m["member"] for a in access for m in a.members if m["judged"] == "unexpected"})
@@ -58,10 +70,10 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
     if tried.external_reached:
         said.append(f"{tried.external_reached} external callers reached the app")
     others = [f.what for f in critical + warnings if f.kind in ("iam_check_disabled", "conditional_public",
-                                                                 "token_less_subscription")]
+                                                                 "unresolved_role", "token_less_subscription")]
     summary = "; ".join(said + others) + "." if said or others else (
-        f"Only expected invokers may call {', '.join(a.service for a in access)}; no pushes refused and no "
-        f"external caller reached the app in {tried.entries:,} requests.")
+        f"The service policies of {', '.join(a.service for a in access)} name only expected invokers (grants above "
+        f"the services not read); no pushes refused, no external caller reached the app in {tried.entries:,} requests.")
     figures = {
         "public services": len(public),
         "requests analysed": tried.entries,
@@ -75,9 +87,17 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
         "requests": {"note": tried.note, "per_service": tried.per_service},
         "refused_pushes": [{"service": o.service, "refused": o.refused, "first": moment_text(o.first), "last": moment_text(o.last),
                             "last_let_in": moment_text(o.last_accepted), "refused_from": moment_text(o.changed_at),
+                            "sources": [_source(s) for s in o.sources],
                             "subscriptions": None if o.subscriptions is None else [s.to_dict() for s in o.subscriptions],
                             "subscriptions_note": o.subscriptions_note} for o in outages],
         "findings": [f.to_dict() for f in findings],
+        "not_read": {"what": NOT_READ, "check": project_invokers_command(scope.project)},
     }
     return Audit(name="security_audit", verdict=verdict, summary=headline(summary), figures=figures,
-                 details=details, findings=findings)
+                 details=details, findings=findings, checks=[project_invokers_command(scope.project)])
+
+
+def _source(source: dict) -> dict:
+    """A push source with its moments as RFC 3339 text."""
+    return {k: moment_text(v) if k in ("first", "last", "last_accepted", "recovered_at") else v
+            for k, v in source.items()}

@@ -201,18 +201,46 @@ def _try_source(source: LogSource, build: dict) -> tuple[Attempt, str | None]:
     return Attempt(source.name, "ok", f"Read {lines} log lines."), text
 
 
-def _read_local_file(path: Path) -> tuple[Attempt, str | None]:
+# A build log is a few MiB at most; a file far bigger than any is not one (and would not fit in memory).
+MAX_LOG_FILE_BYTES = 512 * 1024 ** 2
+# Cloud Build's first line of a build's log (after gcloud's own lines, when `gcloud builds submit`'s output was saved)
+_STARTING_BUILD = re.compile(r'^starting build "([^"\s]+)"\s*$', re.MULTILINE)
+_HEAD_CHARS = 16_384
+
+
+def _read_bounded(path: Path) -> str:
+    """The file's text; a ParameterError naming log_file when it is larger than any build log."""
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_LOG_FILE_BYTES + 1)
+    if len(data) > MAX_LOG_FILE_BYTES:
+        raise ParameterError("log_file", str(path), f"give a saved build log of at most "
+                             f"{MAX_LOG_FILE_BYTES // 1024 ** 2} MiB; this file is larger, so it is no build's log")
+    return data.decode("utf-8", errors="replace")
+
+
+def _check_same_build(path: Path, build_id: str | None, named: list[str]) -> None:
+    """A saved log that names another build is that build's log, not this one's: refused, naming both."""
+    others = sorted(set(named) - {build_id})
+    if build_id and others:
+        raise ParameterError("log_file", str(path), f"give the saved log of build {build_id}; this file is the log "
+                             f"of build {', '.join(others)}")
+
+
+def _read_local_file(path: Path, build_id: str | None = None) -> tuple[Attempt, str | None]:
     if not path.is_file():
         return Attempt(LOCAL_FILE, "not-found", f"No file at {path}."), None
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = _read_bounded(path)
     except OSError as exc:
         return Attempt(LOCAL_FILE, "error", f"Reading {path} failed: {sentence(exc)}"), None
-    entries = exported_entries(text)
+    entries = _export_entries(text)
     if entries is not None:
-        text = "".join(line + "\n" for line in entries)
-        return Attempt(LOCAL_FILE, "ok", f"Read {len(entries)} Cloud Logging entries from {path} (an export, "
-                                         "put oldest first)."), text
+        _check_same_build(path, build_id, [str(i) for e in entries if (i := _entry_build_id(e))])
+        lines = [line for entry in entries for line in _entry_lines(entry)]
+        return Attempt(LOCAL_FILE, "ok", f"Read {len(lines)} Cloud Logging entries from {path} (an export, "
+                                         "put oldest first)."), "".join(line + "\n" for line in lines)
+    started = _STARTING_BUILD.search(text, 0, _HEAD_CHARS)
+    _check_same_build(path, build_id, [started.group(1)] if started else [])
     return Attempt(LOCAL_FILE, "ok", f"Read {len(text.splitlines())} log lines from {path}."), text
 
 
@@ -226,6 +254,12 @@ _YAML_ENTRY_KEYS = re.compile(r"^(?:textPayload|jsonPayload|insertId|logName):",
 
 def exported_entries(text: str) -> list[str] | None:
     """The lines of a saved Cloud Logging export, oldest first, or None when text is not one (a plain log)."""
+    entries = _export_entries(text)
+    return None if entries is None else [line for entry in entries for line in _entry_lines(entry)]
+
+
+def _export_entries(text: str) -> list[dict] | None:
+    """The LogEntry mappings of a saved Cloud Logging export, oldest first, or None when text is not one."""
     head = text.lstrip()[:1]
     if head in ("[", "{"):
         try:
@@ -247,7 +281,14 @@ def exported_entries(text: str) -> list[str] | None:
         if moments[0] > moments[-1]:   # newest first: reversed, entries of one instant keep their order
             entries, moments = entries[::-1], moments[::-1]
         entries = [entries[i] for i in sorted(range(len(entries)), key=moments.__getitem__)]
-    return [line for entry in entries for line in _entry_lines(entry)]
+    return entries
+
+
+def _entry_build_id(entry: dict) -> Any:
+    """The build a Cloud Build log entry belongs to (resource.labels.build_id), if it says."""
+    resource = entry.get("resource")
+    labels = resource.get("labels") if isinstance(resource, dict) else None
+    return labels.get("build_id") if isinstance(labels, dict) else None
 
 
 def _is_entry(entry: Any) -> bool:
@@ -290,7 +331,7 @@ def fetch_build_log(build: dict, sources: Iterable[LogSource], local_file: str |
     if local_file is None:
         result.attempts.append(Attempt(LOCAL_FILE, "skipped", "No local log file was given."))
         return result
-    attempt, text = _read_local_file(Path(local_file))
+    attempt, text = _read_local_file(Path(local_file), build["id"])
     result.attempts.append(attempt)
     if text is not None:
         result.text, result.source = text, LOCAL_FILE

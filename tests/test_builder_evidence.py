@@ -135,7 +135,7 @@ def test_buildpacks_by_builder_image_or_flag_alone():
     step = {"name": "us-west2-docker.pkg.dev/serverless-runtimes/google-22-full/builder/python:latest",
             "args": ["/cnb/lifecycle/creator", "-app=."]}
     assert builder_evidence(_build("b1", "FAILURE", [step], [], [])).builder == "buildpacks"
-    pack = {"name": "gcr.io/some/other-pack", "args": ["build", "img", "--builder", "gcr.io/buildpacks/builder:v1"]}
+    pack = {"name": "buildpacksio/pack:0.36.0", "args": ["build", "img", "--builder", "gcr.io/buildpacks/builder:v1"]}
     ev = builder_evidence(_build("b2", "FAILURE", [pack], [], []))
     assert (ev.builder, ev.builder_image) == ("buildpacks", "gcr.io/buildpacks/builder:v1")
     assert builder_evidence(_build("b3", "FAILURE", [], ["gcp-runtimes-builder-python"], [])).builder == "buildpacks"
@@ -167,6 +167,50 @@ def test_config_build_with_dash_f():
 def test_which_dockerfile(args, expected):
     step = {"name": "gcr.io/cloud-builders/docker", "args": args}
     assert builder_evidence(_build("b", "SUCCESS", [step], [], [])).dockerfile == expected
+
+
+DOCKER = "gcr.io/cloud-builders/docker"
+KANIKO = "gcr.io/kaniko-project/executor:latest"
+P4_DOCKERFILE = "docker/precompute-processor.Dockerfile"
+
+
+@pytest.mark.parametrize("steps, dockerfile", [
+    # `--builder` of buildx names a builder instance, not a buildpacks builder
+    ([{"name": DOCKER, "args": ["buildx", "create", "--name", "ci", "--use"]},
+      {"name": DOCKER, "args": ["buildx", "build", "--builder", "ci", "-f", P4_DOCKERFILE, "-t", P4_IMAGE, "--push", "."]}],
+     P4_DOCKERFILE),
+    ([{"name": DOCKER, "args": ["buildx", "build", "-t", P4_IMAGE, "--builder=ci", "services/api"]}],
+     "services/api/Dockerfile"),
+    # kaniko with its own flags, and as `gcloud builds submit --tag` runs it with builds/use_kaniko
+    ([{"name": KANIKO, "args": [f"--dockerfile={P4_DOCKERFILE}", "--context=dir:///workspace",
+                                f"--destination={P4_IMAGE}"]}], P4_DOCKERFILE),
+    ([{"name": KANIKO, "args": ["--destination", P4_IMAGE, "--cache", "--cache-ttl", "6h", "--cache-dir", ""]}],
+     "Dockerfile"),
+    ([{"name": KANIKO, "args": ["--context", "dir:///workspace/services/api", "--destination", P4_IMAGE]}],
+     "services/api/Dockerfile"),
+    # a shell step: docker's arguments end at the shell operator
+    ([{"name": DOCKER, "entrypoint": "bash", "args": ["-c", f"docker build -t {P4_IMAGE} . && docker push {P4_IMAGE}"]}],
+     "Dockerfile"),
+    ([{"name": DOCKER, "entrypoint": "sh", "args": ["-ec", f"DOCKER_BUILDKIT=1 docker build -t {P4_IMAGE} . 2>&1 | tee b.log; "
+                                                           "docker push x || true"]}], "Dockerfile"),
+    ([{"name": DOCKER, "script": f"#!/bin/bash\ndocker build \\\n  -f {P4_DOCKERFILE} -t {P4_IMAGE} .\ndocker push {P4_IMAGE}\n"}],
+     P4_DOCKERFILE),
+    ([{"name": DOCKER, "args": ["build", "-f=docker/x.Dockerfile", "-t", "img", "/workspace"]}], "docker/x.Dockerfile"),
+])
+def test_dockerfile_builds_of_every_spelling(steps, dockerfile):
+    ev = builder_evidence(_build("b", "SUCCESS", steps, [], []))
+    assert (ev.builder, ev.dockerfile, ev.builder_image) == ("dockerfile", dockerfile, None)
+
+
+def test_builder_flag_means_buildpacks_only_on_pack():
+    shell_pack = {"name": "gcr.io/k8s-skaffold/pack", "entrypoint": "bash",
+                  "args": ["-c", f"pack build {P4_IMAGE} --builder gcr.io/buildpacks/builder:v1 --publish && echo done"]}
+    ev = builder_evidence(_build("b", "FAILURE", [shell_pack], [], []))
+    assert (ev.builder, ev.builder_image) == ("buildpacks", "gcr.io/buildpacks/builder:v1")
+    # a step that is neither pack nor docker: its --builder says nothing about buildpacks
+    other = {"name": "node:20", "entrypoint": "npx", "args": ["nx", "build", "api", "--builder", "esbuild"]}
+    ev = builder_evidence(_build("b", "FAILURE", [other], [], []))
+    assert (ev.builder, ev.builder_image) == ("cloudbuild-config", None)
 
 
 def test_config_build_with_user_steps_only():
@@ -295,6 +339,52 @@ def test_status_names_the_cause_when_the_log_does_not():
     assert diagnosis.verdict == "fail"
     assert diagnosis.figures["top_signature"] == "source-fetch-failed"
     assert diagnosis.findings[0].evidence == ["Build resource: failureInfo.type FETCH_SOURCE_FAILED"]
+
+
+NO_LOG = "the build ran with options.logging=NONE, so Cloud Build kept none"
+
+
+@pytest.mark.parametrize("failure_type, signature", [
+    ("PUSH_FAILED", "push-permission-denied"), ("PUSH_NOT_AUTHORIZED", "push-permission-denied"),
+    ("FETCH_SOURCE_FAILED", "source-fetch-failed"), ("PUSH_IMAGE_NOT_FOUND", None), ("LOGGING_FAILURE", None),
+    ("USER_BUILD_STEP", None), ("FAILURE_TYPE_UNSPECIFIED", None),
+])
+def test_no_log_leads_with_the_build_resource(failure_type, signature):
+    build = config_docker_build()
+    build.update(status="FAILURE", failureInfo={"type": failure_type, "detail": "what  Cloud Build said"})
+    for findings in ([], classify_log("")):      # nothing classified, or an empty log classified
+        diagnosis = explain(findings, builder_evidence(build), no_log=NO_LOG)
+        assert diagnosis.verdict == "fail"
+        assert diagnosis.cause.startswith(f"No log of the build could be read ({NO_LOG}), so this comes from the "
+                                          f"Build resource: failureInfo.type {failure_type} (")
+        assert '"what Cloud Build said"' in diagnosis.cause
+        assert "signature matched" not in diagnosis.cause and "no log could be read" in diagnosis.summary
+        assert diagnosis.figures["top_signature"] == signature
+        assert all("add a signature" not in fix and "around that line" not in fix for fix in diagnosis.fixes)
+        if failure_type != "FAILURE_TYPE_UNSPECIFIED":
+            assert diagnosis.fixes
+
+
+def test_no_log_and_no_failure_info_says_the_status():
+    build = config_docker_build()
+    build["status"] = "TIMEOUT"
+    diagnosis = explain([], builder_evidence(build), no_log=NO_LOG)
+    assert diagnosis.figures["top_signature"] == "build-timeout"
+    assert "Build resource: status TIMEOUT and no failureInfo." in diagnosis.cause
+    with pytest.raises(ParameterError, match="no_log="):
+        explain([], builder_evidence(build), no_log="")
+
+
+@pytest.mark.parametrize("log", ["", "Build failed with status: EXPIRED\n"])
+def test_an_expired_build_leads_with_the_queue_ttl(log):
+    build = docker_build("EXPIRED")
+    diagnosis = explain(classify_log(log), builder_evidence(build))
+    assert diagnosis.verdict == "fail" and diagnosis.figures["top_signature"] == "build-timeout"
+    assert "Build expired in the queue" in diagnosis.summary and "timed out" not in diagnosis.summary
+    assert diagnosis.cause.startswith("The build waited in Cloud Build's queue longer than its queue time-to-live")
+    assert "queueTtl" in diagnosis.fixes[0] and not any("Raise the build timeout" in f for f in diagnosis.fixes)
+    timed_out = explain(classify_log(log), builder_evidence(docker_build("TIMEOUT")))
+    assert any("Raise the build timeout" in f for f in timed_out.fixes)     # TIMEOUT keeps its own fixes
 
 
 def test_unknown_failure_still_fails_and_points_at_the_error():

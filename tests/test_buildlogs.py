@@ -282,3 +282,46 @@ def test_an_export_keeps_the_order_of_entries_of_one_instant_and_reads_json_payl
 ])
 def test_a_plain_log_is_no_export(plain):
     assert exported_entries(plain) is None
+
+
+# ---------------------------------------------------------------- a saved log of another build, or no log at all
+
+OTHER_BUILD = "0badc0de-0000-4000-8000-000000000001"
+
+
+@pytest.mark.parametrize("saved_as", ["plain log", "gcloud builds submit output", "Logs Explorer JSON"])
+def test_a_saved_log_of_another_build_is_refused_naming_both(tmp_path, saved_as):
+    saved = tmp_path / "saved.txt"
+    if saved_as == "Logs Explorer JSON":
+        entries = [dict(e, resource={"type": "build", "labels": {"build_id": OTHER_BUILD}})
+                   for e in _entries_newest_first(PHASE4_FAILED_ID)]
+        saved.write_text(json.dumps(entries))
+    else:
+        head = "Logs are available at [https://console.cloud.google.com/...].\n--- REMOTE BUILD OUTPUT ---\n" \
+            if saved_as.startswith("gcloud") else ""
+        saved.write_text(f'{head}starting build "{OTHER_BUILD}"\n\nFETCHSOURCE\nERROR: build step 0 failed\n')
+    with pytest.raises(ParameterError) as caught:
+        fetch_build_log(recorded_build(PHASE4_FAILED_ID), [], local_file=saved)
+    message = str(caught.value)
+    assert caught.value.parameter == "log_file" and message.count(".") >= 1 and "\n" not in message
+    assert f"give the saved log of build {PHASE4_FAILED_ID}; this file is the log of build {OTHER_BUILD}" in message
+
+
+def test_a_saved_log_of_this_build_is_read(tmp_path):
+    saved = tmp_path / "saved.txt"
+    saved.write_text(f'starting build "{PHASE4_FAILED_ID}"\nERROR: build step 0 failed\n')
+    assert fetch_build_log(recorded_build(PHASE4_FAILED_ID), [], local_file=saved).source == "local-file"
+
+
+def test_a_log_file_larger_than_any_build_log_is_refused(tmp_path, monkeypatch):
+    from runbook_lib import buildlogs
+
+    assert buildlogs.MAX_LOG_FILE_BYTES == 512 * 1024 ** 2
+    monkeypatch.setattr(buildlogs, "MAX_LOG_FILE_BYTES", 1024)
+    saved = tmp_path / "huge.txt"
+    saved.write_text("x" * 1025)
+    with pytest.raises(ParameterError, match=r"log_file='.*huge\.txt' is not valid: give a saved build log of at "
+                                             r"most 0 MiB; this file is larger"):
+        fetch_build_log(recorded_build(PHASE4_FAILED_ID), [], local_file=saved)
+    saved.write_text("x" * 1024)
+    assert fetch_build_log(recorded_build(PHASE4_FAILED_ID), [], local_file=saved).ok

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -166,6 +167,15 @@ def test_include_of_a_missing_file_fails_like_gcloud(tmp_path):
     ("file\\ name \n", "file name", False, False),               # escaped space kept, trailing space dropped
     ("[abc].txt\n", "b.txt", False, False),
     ("[!abc].txt\n", "b.txt", False, True),
+    # a `*` that is a pattern's first part does not match below a folder (gcloud's Glob._MatchesHelper), so an
+    # allow-list uploads what it re-includes...
+    ("*\n!src/\n", "src/app.py", False, True),
+    ("*\n!src/\n", "src/lib/util.py", False, True),
+    ("*\n!src/\n", "notes/todo.md", False, False),
+    ("*/x\n", "ab/c/x", False, True),
+    # ...except below a folder with a one-character name, gcloud's `len(remaining_path) > 1`
+    ("*\n!a/\n", "a/x", False, False),
+    ("*\n!ab/\n", "ab/x", False, True),
 ])
 def test_gcloud_pattern_semantics(tmp_path, rules, path, is_dir, included):
     (tmp_path / ".gcloudignore").write_text(rules)
@@ -218,11 +228,44 @@ def test_missing_copy_source_is_reported_with_its_line(tmp_path):
     assert problems[0].message.startswith("Dockerfile:7 COPY config/settings.yaml")
 
 
+def test_copy_sources_are_cleaned_as_docker_cleans_them(tmp_path):
+    from runbook_lib.preflight import posix_rel
+
+    assert [posix_rel(p) for p in ("src/.", "./src/", "src/lib/..", "a/../b", "/src/./app.py", "", ".", "./")] == [
+        "src", "src", "src", "b", "src/app.py", "", ".", "."]
+    copies = ["src/.", "./src/", "src/lib/..", "src/../requirements.txt", "src/./lib/u.py"]
+    app_tree(tmp_path, **{"src/main.py": "", "src/lib/u.py": "", "requirements.txt": "",
+                          "Dockerfile": "FROM python:3.11-slim\n" + "".join(f"COPY {c} /app/\n" for c in copies)})
+    assert dockerfile_copy_check(tmp_path, "Dockerfile") == []
+
+
+def test_a_source_no_rule_leaves_out_is_never_said_to_be_left_out_by_the_rules(tmp_path):
+    root = tmp_path / "checkout"
+    app_tree(root, Dockerfile="FROM python:3.11-slim\nCOPY ../outside.txt /app/\nCOPY queue /app/\n")
+    (tmp_path / "outside.txt").write_text("x")
+    os.mkfifo(root / "queue")
+    problems = dockerfile_copy_check(root, "Dockerfile")
+    assert [(p.source, p.reason) for p in problems] == [("../outside.txt", "not-uploaded"), ("queue", "not-uploaded")]
+    assert problems[0].message == ("Dockerfile:2 COPY ../outside.txt: the path is outside the source directory, "
+                                   "and gcloud uploads only that directory.")
+    assert problems[1].message == "Dockerfile:3 COPY queue: it is not a regular file, so gcloud cannot upload it."
+    assert not any("leaves it out" in p.message or "every file is uploaded" in p.message for p in problems)
+
+
 def test_copy_source_left_out_by_gcloudignore(tmp_path):
     app_tree(tmp_path, Dockerfile=PHASE_DOCKERFILE, **{".gcloudignore": "shared/\n"})
     problems = dockerfile_copy_check(tmp_path, "Dockerfile")
     assert [(p.line, p.reason) for p in problems] == [(3, "not-uploaded")]
     assert "rule 'shared/' at .gcloudignore:1" in problems[0].message
+
+
+def test_copy_source_kept_by_an_allow_list_gcloudignore(tmp_path):
+    app_tree(tmp_path, Dockerfile=PHASE_DOCKERFILE,
+             **{".gcloudignore": "*\n!Dockerfile\n!shared/\n!data_processors/\n", "notes/todo.md": "x"})
+    upload = upload_file_set(tmp_path)
+    assert upload.files == ["Dockerfile", "data_processors/__init__.py", "data_processors/service.py",
+                            "shared/requirements.txt"]
+    assert dockerfile_copy_check(tmp_path, "Dockerfile", upload) == []
 
 
 def test_copy_source_excluded_by_dockerignore_and_exceptions(tmp_path):
@@ -279,6 +322,34 @@ def test_entrypoint_found(tmp_path, files, env):
     app_tree(tmp_path, **files)
     check = buildpacks_entrypoint_check(tmp_path, env=env)
     assert check.found and check.problems == [] and check.expected_signatures == []
+
+
+ENTRYPOINT = "gunicorn -b :$PORT data_processors.service:app"
+
+
+@pytest.mark.parametrize("descriptor", [
+    f'[[build.env]]\nname = "GOOGLE_ENTRYPOINT"\nvalue = "{ENTRYPOINT}"\n',
+    f'[_]\nschema-version = "0.2"\n[[io.buildpacks.build.env]]\nname = "GOOGLE_ENTRYPOINT"\nvalue = "{ENTRYPOINT}"\n',
+])
+def test_entrypoint_and_build_env_from_project_toml(tmp_path, descriptor):
+    app_tree(tmp_path, **{"project.toml": descriptor})
+    check = buildpacks_entrypoint_check(tmp_path)
+    assert check.found and check.problems == [] and check.expected_signatures == []
+    assert "project.toml" in check.how
+    assert preflight(tmp_path).entrypoint.found          # run_preflight's path: the checkout alone
+
+
+def test_project_toml_python_version_env_and_what_overrides_it(tmp_path):
+    app_tree(tmp_path, **{"project.toml": '[[build.env]]\nname = "GOOGLE_PYTHON_VERSION"\nvalue = "3.x"\n'})
+    assert buildpacks_entrypoint_check(tmp_path).expected_signatures == ["buildpacks-python-version",
+                                                                         "buildpacks-no-entrypoint"]
+    # build env vars given to the build win over the descriptor's, as pack's --env does
+    assert buildpacks_entrypoint_check(tmp_path, env={"GOOGLE_PYTHON_VERSION": "3.11"}).python_version == "3.11"
+    (tmp_path / ".gcloudignore").write_text("project.toml\n")   # not uploaded: pack never sees it
+    assert buildpacks_entrypoint_check(tmp_path).python_version is None
+    (tmp_path / "project.toml").write_text("[[build.env]\n")
+    (tmp_path / ".gcloudignore").unlink()
+    assert any("project.toml is not valid TOML" in p for p in buildpacks_entrypoint_check(tmp_path).problems)
 
 
 def test_procfile_without_web_and_ignored_procfile(tmp_path):
@@ -345,6 +416,30 @@ def test_two_scripts_sharing_the_root_dockerfile_race(tmp_path):
     assert "deletes it (line 2)" in copy4.message      # the trap counts as the delete
     result = preflight(tmp_path)
     assert result.problems[0] == race.message
+
+
+@pytest.mark.parametrize("write3, write4, source4", [
+    ("cat docker/analytics-processor.Dockerfile > Dockerfile", "cat docker/precompute-processor.Dockerfile >./Dockerfile",
+     "docker/precompute-processor.Dockerfile"),
+    ("envsubst < docker/analytics-processor.Dockerfile >> Dockerfile",
+     "cat docker/precompute-processor.Dockerfile | tee ./Dockerfile > /dev/null", "the input piped to `tee`"),
+    ("install -m 644 docker/analytics-processor.Dockerfile ./Dockerfile", "cat <<'EOF' > Dockerfile",
+     "a heredoc"),
+])
+def test_writing_the_root_dockerfile_any_way_is_the_same_race(tmp_path, write3, write4, source4):
+    deploy = "gcloud run deploy {} --source=. --region=us-west2\nrm -f Dockerfile\n"
+    app_tree(tmp_path, **{
+        "bin/a.sh": f"#!/bin/bash\nset -e\n{write3}\n" + deploy.format("nba-phase3-analytics-processors"),
+        "bin/b.sh": f"#!/bin/bash\nset -e\n{write4}\n" + deploy.format("nba-phase4-precompute-processors")})
+    lints = lint_deploy_scripts(tmp_path)
+    assert sorted((lint.kind, lint.path) for lint in lints) == [
+        ("root-dockerfile-copy", "bin/a.sh"), ("root-dockerfile-copy", "bin/b.sh"), ("root-dockerfile-race", None)]
+    copy4 = next(lint for lint in lints if lint.path == "bin/b.sh")
+    assert copy4.message.startswith(f"bin/b.sh copies {source4} to ./Dockerfile (line 3)")
+    # writing another file, or errors to ./Dockerfile's neighbour, is no copy
+    (tmp_path / "bin/a.sh").write_text("#!/bin/bash\ncat x > docker/Dockerfile 2> Dockerfile.log\n"
+                                       + deploy.format("svc"))
+    assert not any(lint.path == "bin/a.sh" for lint in lint_deploy_scripts(tmp_path))
 
 
 def test_one_script_is_a_warning_not_a_race(tmp_path):

@@ -203,3 +203,17 @@ def test_the_working_command_says_so_when_there_is_none(local_target, sandbox_ho
     dg = _prepare(local_target, sandbox_home)
     dg.log = LogFetch(build_id="", text=None, source=None, command=None)   # a build without an id
     assert dg.working_command() == "Working command: none (the build has no id to read its log by)."
+
+
+def test_a_build_with_no_readable_log_is_diagnosed_from_its_build_resource(local_target):
+    build = dict(diagnose.find_build(local_target, phase="phase4"))
+    build.update(options={"logging": "NONE"},
+                 failureInfo={"type": "PUSH_FAILED", "detail": "failed to push image: denied"})
+    dg = diagnose.DiagnoseRun(local_target, build, "phase4", "phase3", source_dir=None)
+    assert dg.findings == [] and dg.findings_table().empty
+    dx = dg.result()
+    assert dx.verdict == "fail" and dx.figures["log_source"] == "none"
+    assert dx.cause.startswith("No log of the build could be read (the build ran with options.logging=NONE")
+    assert 'failureInfo.type PUSH_FAILED (unable to push the image to the repository), detail "failed to push ' \
+           'image: denied"' in dx.cause
+    assert "signature matched" not in dx.cause and dx.figures["top_signature"] == "push-permission-denied"

@@ -15,6 +15,7 @@ import pandas as pd
 from ..buildlogs import build_location, command_for, log_command
 from ..errors import NotFoundError, ParameterError
 from ..formats import one_line
+from .step_commands import build_commands, image_rule
 
 BUILD_STATUSES = ("STATUS_UNKNOWN", "PENDING", "QUEUED", "WORKING", "SUCCESS", "FAILURE",
                   "INTERNAL_ERROR", "TIMEOUT", "CANCELLED", "EXPIRED")
@@ -92,6 +93,7 @@ class BuilderEvidence:
     builder_image: str | None = None  # buildpacks builder image when named
     source_deploy: bool = False       # built by `gcloud run deploy --source`
     failure_type: str | None = None   # failureInfo.type
+    failure_detail: str | None = None  # failureInfo.detail, Cloud Build's own sentence
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -111,42 +113,36 @@ def _region(build: dict) -> str | None:
     return build_location(build)[1]
 
 
-def _docker_build_args(step: dict) -> list[str] | None:
-    """The arguments after `build` when the step runs `docker build`, else None."""
-    args = [str(a) for a in step.get("args", []) or []]
-    entry = str(step.get("entrypoint") or "")
-    if args[:1] == ["build"] and entry in ("", "docker"):
-        return args[1:]
-    if args[:2] == ["docker", "build"]:
-        return args[2:]
-    script = " ".join(args + [str(step.get("script") or "")])
-    m = re.search(r"\bdocker\s+(?:buildx\s+)?build\s+(.*)", script)
-    return m.group(1).split() if m else None
+def _step_label(n: int, step: dict) -> str:
+    return f"step {n}" + (f" ({step['id']})" if step.get("id") else "")
 
 
-def _dockerfile_from_args(args: list[str]) -> str:
-    dockerfile, positional, i = None, [], 0
-    takes_value = {"-t", "--tag", "--build-arg", "--network", "--cache-from", "--label", "--target", "--platform",
-                   "--secret", "--ssh", "--progress", "--iidfile", "--add-host", "-m", "--memory", "--shm-size"}
-    while i < len(args):
-        a = args[i]
-        if a in ("-f", "--file") and i + 1 < len(args):
-            dockerfile = args[i + 1]
-            i += 2
-            continue
-        if a.startswith("--file="):
-            dockerfile = a.split("=", 1)[1]
-        elif a.startswith("-f") and len(a) > 2 and not a.startswith("--"):
-            dockerfile = a[2:]
-        elif a in takes_value:
-            i += 1
-        elif not a.startswith("-"):
-            positional.append(a)
-        i += 1
-    if dockerfile:
-        return dockerfile
-    context = positional[-1] if positional else "."
-    return "Dockerfile" if context in (".", "./", "/workspace") else f"{context.rstrip('/')}/Dockerfile"
+def _read_steps(steps: list[dict]) -> tuple[set[str], str | None, str | None, list[str]]:
+    """(the builders the steps use, the first Dockerfile built, the buildpacks builder image, the evidence)."""
+    kinds: set[str] = set()
+    dockerfile = builder_image = None
+    evidence: list[str] = []
+    for n, step in enumerate(steps):
+        name, label = str(step.get("name", "")), _step_label(n, step)
+        _, image_kind = image_rule(name)
+        if image_kind == "buildpacks":
+            kinds.add("buildpacks")
+            if "serverless-runtimes/" in name or "buildpacks/builder" in name:
+                builder_image = builder_image or name
+                evidence.append(f"{label} runs the buildpacks builder {name}")
+            else:
+                evidence.append(f"{label} runs {name}")
+        commands = build_commands(step)
+        for command in commands:
+            kinds.add(command.kind)
+            shown = one_line(" ".join([command.words] + command.args), 140)
+            if command.kind == "dockerfile":
+                dockerfile = dockerfile or command.dockerfile
+                evidence.append(f"{label} runs `{shown}` in {name} (Dockerfile: {command.dockerfile})")
+            elif command.builder_image:
+                builder_image = command.builder_image
+                evidence.append(f"{label} runs `{shown}`, naming the buildpacks builder {command.builder_image}")
+    return kinds, dockerfile, builder_image, evidence
 
 
 def builder_evidence(build: dict) -> BuilderEvidence:
@@ -154,43 +150,10 @@ def builder_evidence(build: dict) -> BuilderEvidence:
     build = _check_build(build)
     steps = build.get("steps") or []
     tags = [str(t) for t in build.get("tags") or []]
-    evidence: list[str] = []
-    buildpacks, docker, user = False, None, False
-    builder_image = None
-    for n, step in enumerate(steps):
-        name = str(step.get("name", ""))
-        label = f"step {n}" + (f" ({step['id']})" if step.get("id") else "")
-        args = [str(a) for a in step.get("args", []) or []]
-        if "k8s-skaffold/pack" in name:
-            buildpacks = True
-            evidence.append(f"{label} runs {name}")
-        if "serverless-runtimes/" in name or "buildpacks/builder" in name:
-            buildpacks = True
-            builder_image = builder_image or name
-            evidence.append(f"{label} runs the buildpacks builder {name}")
-        named = re.search(r"\S*serverless-runtimes/[^\s'\"]+", " ".join(args))
-        if named and "k8s-skaffold/pack" in name:
-            builder_image = builder_image or named.group(0)
-            evidence.append(f"{label} sets the buildpacks builder {named.group(0)}")
-        for k, a in enumerate(args):
-            value = args[k + 1] if a == "--builder" and k + 1 < len(args) else (
-                a.split("=", 1)[1] if a.startswith("--builder=") else None)
-            if value:
-                buildpacks = True
-                builder_image = value
-                evidence.append(f"{label} passes --builder {value}")
-        is_docker_image = "cloud-builders/docker" in name or "cloud-builders/gcb-internal" in name
-        docker_args = _docker_build_args(step) if is_docker_image or name in ("docker", "docker:latest") else None
-        if docker_args is not None and not buildpacks:
-            dockerfile = _dockerfile_from_args(docker_args)
-            docker = docker or dockerfile
-            short = " ".join(docker_args)
-            evidence.append(f"{label} runs `docker build {short[:120]}` in {name} (Dockerfile: {dockerfile})")
-        elif not ("k8s-skaffold/pack" in name or "serverless-runtimes/" in name or is_docker_image):
-            user = True
+    kinds, docker, builder_image, evidence = _read_steps(steps)
     for tag in tags:
         if tag.startswith("gcp-runtimes-builder"):
-            buildpacks = True
+            kinds.add("buildpacks")
             evidence.append(f'tag "{tag}"')
     service = None
     for tag in tags:
@@ -201,11 +164,11 @@ def builder_evidence(build: dict) -> BuilderEvidence:
     if service is None and (build.get("substitutions") or {}).get("_SERVICE_NAME"):
         service = str(build["substitutions"]["_SERVICE_NAME"])
         evidence.append(f"substitution _SERVICE_NAME={service}")
-    if buildpacks:
+    if "buildpacks" in kinds:
         builder = "buildpacks"
-    elif docker:
+    elif "dockerfile" in kinds:
         builder = "dockerfile"
-    elif user or steps:
+    elif steps:
         builder = "cloudbuild-config"
         evidence.append(f"{len(steps)} user step(s), none of them a docker build or buildpacks: "
                         + ", ".join(_short_image(str(s.get('name', ''))) for s in steps[:5]))
@@ -214,10 +177,10 @@ def builder_evidence(build: dict) -> BuilderEvidence:
         evidence.append("the build has no steps")
     images = [str(i) for i in build.get("images") or []]
     source_deploy = service is not None or any("cloud-run-source-deploy" in i for i in images)
-    failure_type = (build.get("failureInfo") or {}).get("type")
+    failure = build.get("failureInfo") or {}
     return BuilderEvidence(builder, evidence, docker if builder == "dockerfile" else None, service,
                            build.get("id"), build.get("status"), _region(build), builder_image, source_deploy,
-                           failure_type)
+                           failure.get("type"), failure.get("detail"))
 
 
 def _short_image(name: str) -> str:

@@ -166,12 +166,13 @@ def evidence_table(evidence: BuilderEvidence, preflight: Preflight | None = None
 
 
 def findings_table(findings: list[Finding]) -> pd.DataFrame:
-    """Ranked findings: id, line, the first matching log line, the cause and the first fix."""
+    """Ranked findings: id, line, the first matching log line, the cause and the first fix (none: no rows)."""
+    columns = ["rank", "signature", "line", "evidence", "cause", "fix"]
     return pd.DataFrame([{
         "rank": i, "signature": f.signature, "line": f.line,
         "evidence": one_line(f.evidence[0], 110) if f.evidence else "", "cause": f.cause,
         "fix": f.fix[0] if f.fix else "",
-    } for i, f in enumerate(findings, start=1)]).set_index("rank")
+    } for i, f in enumerate(findings, start=1)], columns=columns).set_index("rank")
 
 
 def run_preflight(target: Any, phase: str, source_dir: str | None) -> Preflight | None:
@@ -238,10 +239,19 @@ def built_from(target: Any, log_text: str | None, source_dir: str | None) -> dic
     return best if best and best["score"] >= MATCH_THRESHOLD else None
 
 
+def why_no_log(fetched: LogFetch) -> str:
+    """Why no log could be read, in a clause: the logging mode that kept none, else what each place answered."""
+    if any(a.outcome == "logging-disabled" for a in fetched.attempts):
+        return "the build ran with options.logging=NONE, so Cloud Build kept none"
+    tried = [f"{a.source} {a.outcome}" for a in fetched.attempts if a.outcome != "skipped"]
+    return "tried: " + ", ".join(tried) if tried else "no place to read it from was tried"
+
+
 def conclude(target: Any, findings: list[Finding], evidence: BuilderEvidence, pf: Preflight | None,
              fetched: LogFetch, phase: str, source_dir: str | None) -> Diagnosis:
     """The verdict, with where the log came from, and which phase's Dockerfile the build really ran."""
-    diagnosis = explain(findings, evidence, pf, phase=phase, phases=target.phases, source_dir=source_dir)
+    diagnosis = explain(findings, evidence, pf, phase=phase, phases=target.phases, source_dir=source_dir,
+                        no_log=None if fetched.ok else why_no_log(fetched))
     diagnosis.figures["log_source"] = fetched.source or "none"
     diagnosis.details["log_fetch"] = fetched.to_dict(include_text=False)
     ran = built_from(target, fetched.text, source_dir)
@@ -293,7 +303,8 @@ class DiagnoseRun:
 
     @cached_property
     def findings(self) -> list[Finding]:
-        return classify_log(self.log.text or "")
+        """The log's findings; none when no log could be read (the verdict then reads the Build resource)."""
+        return classify_log(self.log.text) if self.log.ok else []
 
     @cached_property
     def side_by_side(self) -> SideBySide:

@@ -7,7 +7,7 @@ redeploy parameters.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ParameterError
@@ -21,9 +21,64 @@ from .classify import Finding
 
 RUNBOOKS_DIR = PROJECT_ROOT / "notebooks"
 REDEPLOY_RUNBOOK = "02_redeploy_phase.ipynb"
-# failureInfo.type / status values that name a signature even when the log says nothing useful
-_STATUS_SIGNATURES = {"FETCH_SOURCE_FAILED": "source-fetch-failed", "PUSH_NOT_AUTHORIZED": "push-permission-denied",
-                      "TIMEOUT": "build-timeout", "EXPIRED": "build-timeout"}
+
+
+@dataclass(frozen=True)
+class FailureType:
+    """One failureInfo.type: what Cloud Build means by it, the catalogue signature it names when one fits, and
+    what to do when none does."""
+
+    meaning: str
+    signature: str | None = None
+    fix: str | None = None
+
+
+# Every failureInfo.type Cloud Build documents (v1 REST, Build.FailureInfo.FailureType). They name the cause
+# when the log names none, or when there is no log to read at all.
+FAILURE_TYPES = {
+    "PUSH_FAILED": FailureType("unable to push the image to the repository", "push-permission-denied"),
+    "PUSH_NOT_AUTHORIZED": FailureType("unauthorized push of the final image", "push-permission-denied"),
+    "PUSH_IMAGE_NOT_FOUND": FailureType(
+        "the final image was not found: no step built an image the build's `images:` names", None,
+        "Make each image in the build's `images:` exactly the tag a step builds (`docker build -t IMAGE`, "
+        "`pack build IMAGE`), or take it out of `images:`."),
+    "FETCH_SOURCE_FAILED": FailureType("the source fetching has failed", "source-fetch-failed"),
+    "LOGGING_FAILURE": FailureType(
+        "a failure of Cloud Build's own logging backend", None,
+        "Run the build again: Cloud Build documents LOGGING_FAILURE as a backend logging failure to retry."),
+    "USER_BUILD_STEP": FailureType(
+        "a build step has failed", None,
+        "Find the failed step and its exit code in the build table, then rerun the build with a log that can "
+        "be read (without `options.logging: NONE`, by someone who may read its logs bucket or Cloud Logging) "
+        "and diagnose that log."),
+    "FAILURE_TYPE_UNSPECIFIED": FailureType("Cloud Build gave no failure type"),
+}
+# build statuses that name a signature whatever failureInfo says
+_STATUS_SIGNATURES = {"TIMEOUT": "build-timeout", "EXPIRED": "build-timeout"}
+
+
+@dataclass(frozen=True)
+class StatusReading:
+    """A status whose own words replace those of the signature it shares with another status."""
+
+    signature: str
+    title: str
+    cause: str
+    fix: tuple[str, ...]
+
+
+# EXPIRED shares build-timeout with TIMEOUT, but the build never started: its timeout is not the matter, the time
+# it may wait in the queue (the Build's queueTtl) is.
+STATUS_READINGS = {
+    "EXPIRED": StatusReading(
+        "build-timeout", "Build expired in the queue",
+        "The build waited in Cloud Build's queue longer than its queue time-to-live (queueTtl) and never started "
+        "(status EXPIRED), so no step ran.",
+        ("Raise the build's queue time-to-live (`queueTtl:` at the top of the build config, a Build field beside "
+         "`timeout:`, e.g. `queueTtl: 7200s`), then submit the build again; its `timeout:` is not the matter.",
+         "Run fewer builds at once (deploy in smaller batches) or raise the concurrent-build limit (a private pool), "
+         "so builds do not wait in the queue that long.")),
+}
 
 
 def existing_runbook(name: str) -> str | None:
@@ -64,6 +119,7 @@ class _Facts:
     evidence: BuilderEvidence | None
     phase: Phase | None
     preflight: Any
+    no_log: str | None = None          # why no log could be read; None when one was (or the caller has no say)
 
     @property
     def top(self) -> Finding | None:
@@ -102,14 +158,24 @@ class _Facts:
 
 
 def rank_findings(findings: list[Finding], evidence: BuilderEvidence | None, catalogue: Catalogue) -> list[Finding]:
-    """The findings, led by the signature the Build resource names when the log names none.
+    """The findings, led by the signature the Build resource names when the log names none, in the words of the
+    build's status when it has its own (STATUS_READINGS)."""
+    reading = STATUS_READINGS.get(evidence.status or "") if evidence is not None else None
+    ranked = _rank_by_resource(findings, evidence, catalogue)
+    if reading is None:
+        return ranked
+    return [replace(f, title=reading.title, cause=reading.cause, fix=list(reading.fix))
+            if f.signature == reading.signature else f for f in ranked]
 
-    A fetch failure, for example, logs nothing useful, but failureInfo.type says what happened.
-    """
+
+def _rank_by_resource(findings: list[Finding], evidence: BuilderEvidence | None,
+                      catalogue: Catalogue) -> list[Finding]:
+    """A fetch failure, for example, logs nothing useful, but failureInfo.type says what happened."""
     top = findings[0] if findings else None
     if evidence is None or (top is not None and top.signature != "unknown"):
         return list(findings)
-    implied = _STATUS_SIGNATURES.get(evidence.failure_type or "") or _STATUS_SIGNATURES.get(evidence.status or "")
+    failure = FAILURE_TYPES.get(evidence.failure_type or "")
+    implied = (failure.signature if failure else None) or _STATUS_SIGNATURES.get(evidence.status or "")
     if not implied or implied not in catalogue.ids():
         return list(findings)
     sig = catalogue.get(implied)
@@ -128,6 +194,10 @@ def decide_verdict(facts: _Facts) -> tuple[str, str, str]:
     if facts.evidence is None and not facts.ranked:
         return ("blocked", "Neither a build log nor a Build resource was given, so there is nothing to diagnose.",
                 "Nothing to diagnose: no log findings and no build.")
+    if (failed or start_failed) and facts.no_log is not None and facts.evidence is not None:
+        title = top.title if top else _failure_said(facts.evidence, detail=False)
+        return ("fail", _cause_without_log(facts),
+                f"{who} {status or 'failed'} with {builder}: {title} (no log could be read).")
     if failed or start_failed:
         where = f" (log line {top.line})" if top and top.line else ""
         cause = top.cause if top else "The build failed."
@@ -151,6 +221,26 @@ def decide_verdict(facts: _Facts) -> tuple[str, str, str]:
         return ("warn", top.cause,
                 "No known failure signature in the log" + (f"; read line {top.line} first." if top.line else "."))
     return "pass", "The build succeeded with the expected builder.", f"{who} {status or 'succeeded'} with {builder}."
+
+
+def _failure_said(evidence: BuilderEvidence, detail: bool = True) -> str:
+    """What the Build resource says went wrong: failureInfo's type, its meaning and (quoted) its detail."""
+    if not evidence.failure_type:
+        return f"status {evidence.status} and no failureInfo"
+    known = FAILURE_TYPES.get(evidence.failure_type)
+    said = f"failureInfo.type {evidence.failure_type}" + (f" ({known.meaning})" if known else "")
+    if detail and evidence.failure_detail:
+        said += f', detail "{" ".join(str(evidence.failure_detail).split())}"'
+    return said
+
+
+def _cause_without_log(facts: _Facts) -> str:
+    """A failed build with no log to read: the Build resource's own words lead, then the signature they name."""
+    assert facts.evidence is not None
+    cause = (f"No log of the build could be read ({facts.no_log.rstrip('.')}), so this comes from the Build "
+             f"resource: {_failure_said(facts.evidence)}.")
+    top = facts.top
+    return f"{cause} {top.cause}" if top is not None and top.signature != "unknown" else cause
 
 
 def _blame_the_race(cause: str, facts: _Facts) -> str:
@@ -180,6 +270,9 @@ def rank_fixes(facts: _Facts, verdict: str, catalogue: Catalogue) -> list[str]:
             if f is not lead and f.builder != "any" and lead is not None and f.builder == lead.builder:
                 continue
             fixes.extend(x for x in f.fix if x not in fixes)
+    failure = FAILURE_TYPES.get(facts.evidence.failure_type or "") if facts.evidence else None
+    if verdict == "fail" and facts.no_log is not None and failure and failure.fix and not facts.ranked:
+        fixes.insert(0, failure.fix)   # no log and no signature: what Cloud Build's own failure type calls for
     for lint in facts.lints:
         if lint.severity == "error" and lint.message not in fixes:
             fixes.insert(0 if lint.kind == "root-dockerfile-race" else len(fixes), lint.message)
@@ -221,12 +314,16 @@ def _phase_for(service: str | None, phase: Any, phases: Any) -> Phase | None:
 
 def explain(findings: list[Finding], evidence: BuilderEvidence | None = None, preflight: Any = None, *,
             phase: Any = None, phases: Any = None, source_dir: str | None = None,
-            catalogue: Catalogue | None = None) -> Diagnosis:
+            catalogue: Catalogue | None = None, no_log: str | None = None) -> Diagnosis:
     """Turn findings (+ builder evidence, + an optional source preflight) into one verdict with fixes.
 
     The redeploy parameters name the phase (from `phase`, else from the build's service tag), the
     source directory, the phase's Dockerfile from the registry, and strategy "cloudbuild-config".
+    `no_log` says why no log could be read (the findings then come from nothing): the Build resource's
+    failureInfo then leads the cause, and nothing is said about a log.
     """
+    if no_log is not None and not (isinstance(no_log, str) and no_log.strip()):
+        raise ParameterError("no_log", no_log, "give one sentence saying why no log could be read, or None")
     if not isinstance(findings, list) or not all(isinstance(f, Finding) for f in findings):
         raise ParameterError("findings", findings, "give the list of Finding values classify_log returned")
     if evidence is not None and not isinstance(evidence, BuilderEvidence):
@@ -234,8 +331,10 @@ def explain(findings: list[Finding], evidence: BuilderEvidence | None = None, pr
     cat = catalogue if catalogue is not None else load_catalogue()
     if phases is None:
         phases = load_phases()
+    if no_log is not None:   # with no log, "unknown" points at no line: leave it out
+        findings = [f for f in findings if f.signature != "unknown"]
     facts = _Facts(rank_findings(findings, evidence, cat), evidence,
-                   _phase_for(evidence.service if evidence else None, phase, phases), preflight)
+                   _phase_for(evidence.service if evidence else None, phase, phases), preflight, no_log)
     verdict, cause, summary = decide_verdict(facts)
     redeploy = redeploy_parameters(facts.phase, source_dir, preflight)
     top = facts.top

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,15 +29,41 @@ class EntrypointCheck:
         return dict(self.__dict__)
 
 
+PROJECT_DESCRIPTOR = "project.toml"
+
+
+def project_descriptor_env(root: os.PathLike, upload: UploadSet) -> tuple[dict[str, str], list[str]]:
+    """The build env vars of the uploaded project.toml (the buildpacks project descriptor Cloud Build's pack
+    reads: `[[build.env]]` name/value entries, `[[io.buildpacks.build.env]]` in schema 0.2), and its problems."""
+    if PROJECT_DESCRIPTOR not in upload:
+        return {}, []
+    try:
+        data = tomllib.loads(read_source_text(os.path.join(root, PROJECT_DESCRIPTOR)) or "")
+    except tomllib.TOMLDecodeError as exc:
+        return {}, [f"{PROJECT_DESCRIPTOR} is not valid TOML ({exc}), so pack stops on it before any buildpack runs."]
+    env: dict[str, str] = {}
+    for path in (("build", "env"), ("io", "buildpacks", "build", "env")):
+        entries: Any = data
+        for key in path:
+            entries = entries.get(key) if isinstance(entries, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                env[entry["name"]] = str(entry.get("value", ""))
+    return env, []
+
+
 def buildpacks_entrypoint_check(source_dir: str | os.PathLike, env: dict[str, str] | None = None,
                                 upload_set: UploadSet | None = None) -> EntrypointCheck:
-    """Would Google Cloud's Python buildpack detect the app, find an entrypoint, and accept the version?"""
+    """Would Google Cloud's Python buildpack detect the app, find an entrypoint, and accept the version?
+
+    The build env vars are the uploaded project.toml's, with `env` (as `--set-build-env-vars` gives them) over
+    them, as pack's own `--env` flags win over the descriptor."""
     root = source_root(source_dir)
-    env = dict(env or {})
     upload = upload_set if upload_set is not None else upload_file_set(root)
+    descriptor_env, problems = project_descriptor_env(root, upload)
+    env = {**descriptor_env, **(env or {})}
     top = {f for f in upload.files if "/" not in f}
     detected = bool(top & set(_PY_MARKERS)) or any(f.endswith(".py") for f in upload.files)
-    problems: list[str] = []
     expected: list[str] = []
     version = None
     for var in ("GOOGLE_PYTHON_VERSION", "GOOGLE_RUNTIME_VERSION"):
@@ -67,7 +94,9 @@ def buildpacks_entrypoint_check(source_dir: str | os.PathLike, env: dict[str, st
                                    "No buildpack groups passed detection: nothing in the upload looks like a "
                                    "Python app."], expected)
     if env.get("GOOGLE_ENTRYPOINT", "").strip():
-        return EntrypointCheck(True, True, "GOOGLE_ENTRYPOINT is set, so the buildpack uses it.", version,
+        where = f" ({PROJECT_DESCRIPTOR} [[build.env]])" if env["GOOGLE_ENTRYPOINT"] == descriptor_env.get(
+            "GOOGLE_ENTRYPOINT") else ""
+        return EntrypointCheck(True, True, f"GOOGLE_ENTRYPOINT is set{where}, so the buildpack uses it.", version,
                                problems, expected)
     if "Procfile" in top:
         text = read_source_text(root / "Procfile") or ""

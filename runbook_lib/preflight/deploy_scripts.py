@@ -118,12 +118,57 @@ def _scan_script(path: str, text: str) -> _ScriptFacts:
     return facts
 
 
+# Commands that copy their next-to-last argument to their last one.
+_COPIERS = ("cp", "mv", "ln", "install", "rsync")
+# `> FILE`, `>> FILE`, `>| FILE`, `1> FILE` (the file attached or as the next word); `2>` writes errors, not a file's text
+_WRITE = re.compile(r"^1?(?:>>|>\||>)(.*)$")
+_READ = re.compile(r"^0?<(?!<)(.*)$")      # `< FILE`, not a heredoc's `<<`
+
+
+def _redirections(tokens: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """(the command's own words, the files its output is written to, the files its input is read from)."""
+    words: list[str] = []
+    writes: list[str] = []
+    reads: list[str] = []
+    k = 0
+    while k < len(tokens):
+        write, read = _WRITE.match(tokens[k]), _READ.match(tokens[k])
+        found = write or read
+        if found is None:
+            words.append(tokens[k])
+            k += 1
+            continue
+        target = found.group(1)
+        if not target and k + 1 < len(tokens):
+            target, k = tokens[k + 1], k + 1
+        (writes if write else reads).append(target)
+        k += 1
+    return words, writes, reads
+
+
+def _what_is_written(name: str, args: list[str], reads: list[str]) -> str:
+    """What a command writing ./Dockerfile puts there, in words: the file it reads, else where its text comes from."""
+    files = reads or ([a for a in args if not a.startswith("<<")] if name == "cat" else [])
+    if files:
+        return " ".join(files)
+    if any(a.startswith("<<") for a in args):
+        return "a heredoc"
+    return "the input piped to `tee`" if name == "tee" else f"the output of `{name}`"
+
+
 def _scan_command(tokens: list[str], number: int, facts: _ScriptFacts) -> None:
+    tokens, writes, reads = _redirections(tokens)
+    if not tokens:
+        return
     name, args = tokens[0], [t for t in tokens[1:] if not t.startswith("-")]
+    # `cat X > Dockerfile`, `sed ... X >> ./Dockerfile`, `tee Dockerfile`: the same race as `cp X Dockerfile`
+    written = [w for w in writes + (args if name == "tee" else []) if _is_root_dockerfile(w)]
+    if written:
+        facts.copies.append((number, _what_is_written(name, args, reads)))
     if name == "trap" and len(tokens) > 1:
         for sub in _commands(" ".join(tokens[1:])):
             _scan_command(sub, number, facts)
-    elif name in ("cp", "mv", "ln") and len(args) >= 2:
+    elif name in _COPIERS and len(args) >= 2:
         if _is_root_dockerfile(args[-1], args[-2]):
             facts.copies.append((number, args[-2]))
     elif name == "rm" and any(_is_root_dockerfile(a) for a in args):

@@ -285,10 +285,8 @@ def dockerfile_copy_check(source_dir: str | os.PathLike, dockerfile_path: str,
             problems.append(CopyProblem(label, src.line, src.keyword, src.source, "not-on-disk",
                                         f"{where}: the path does not exist in the source directory."))
         elif not _matches_any(rel, upload.files, upload.dirs):
-            rule = upload.why_ignored(rel, is_dir=(root / rel).is_dir())
-            why = f"rule '{rule.text}' at {rule.where}" if rule else upload.rule_source
             problems.append(CopyProblem(label, src.line, src.keyword, src.source, "not-uploaded",
-                                        f"{where}: gcloud leaves it out of the upload ({why})."))
+                                        f"{where}: {_why_not_uploaded(root, rel, upload)}."))
         else:
             rule = next((dockerignore_excludes(context.rules, f) for f in _expand(rel, upload)
                          if dockerignore_excludes(context.rules, f)), None)
@@ -296,6 +294,21 @@ def dockerfile_copy_check(source_dir: str | os.PathLike, dockerfile_path: str,
             problems.append(CopyProblem(label, src.line, src.keyword, src.source, "dockerignored",
                                         f"{where}: excluded from the Docker build context by {why}."))
     return problems
+
+
+def _why_not_uploaded(root: Path, rel: str, upload: UploadSet) -> str:
+    """Why a source on disk is not in the upload: the ignore rule that leaves it out, else what the upload's
+    reading says (never "left out" by rules that upload everything)."""
+    rule = upload.why_ignored(rel, is_dir=(root / rel).is_dir())
+    if rule is not None:
+        return f"gcloud leaves it out of the upload (rule '{rule.text}' at {rule.where})"
+    if rel == ".." or rel.startswith("../"):
+        return "the path is outside the source directory, and gcloud uploads only that directory"
+    if any(entry.split(" (", 1)[0] == rel for entry in upload.skipped):
+        return "it is not a regular file, so gcloud cannot upload it"
+    if upload.incomplete:
+        return f"it is not among the files read for the upload: {upload.incomplete}"
+    return f"no ignore rule leaves it out ({upload.rule_source}), yet it is not among the files gcloud uploads"
 
 
 def _matches_any(src: str, files: Iterable[str], dirs: Iterable[str]) -> bool:

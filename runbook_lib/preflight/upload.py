@@ -5,14 +5,17 @@
 * Builder: a file named exactly `Dockerfile` at the top level on disk -> Docker, otherwise Google
   Cloud buildpacks; the ignore rules do not change the choice.
 
-gcloud's pattern semantics differ from git's in one visible way, and this module follows gcloud: a pattern
-with a slash in the middle (`docker/x`) still matches at any depth unless it starts with `/` or uses `**`.
+gcloud's pattern semantics differ from git's, and this module follows gcloud's own matching function: a
+pattern with a slash in the middle (`docker/x`) still matches at any depth unless it starts with `/` or uses
+`**`, and a `*` that is a pattern's first part does not match below a folder (`*` then `!src/` uploads src/).
 Only the top-level `.gitignore` counts; gcloud ignores nested ones.
 """
 from __future__ import annotations
 
+import fnmatch
 import itertools
 import os
+import posixpath
 import re
 import stat
 from dataclasses import dataclass, field
@@ -51,11 +54,12 @@ def source_root(source_dir: str | os.PathLike) -> Path:
 
 
 def posix_rel(path: str | os.PathLike) -> str:
-    """A path relative to the source root as gcloud and Docker compare them: `/`-separated, no leading `./`."""
+    """A path relative to the source root as gcloud and Docker compare them: `/`-separated and cleaned as
+    Docker cleans a COPY source (`./src/` and `src/.` are `src`, `a/../b` is `b`); `.` is the root itself."""
     text = str(path).replace(os.sep, "/")
-    while text.startswith("./"):
-        text = text[2:]
-    return text.strip("/")
+    if not text.strip("/"):
+        return ""
+    return posixpath.normpath(text).strip("/") or "."
 
 
 # ----------------------------------------------------------------------------------------------
@@ -142,44 +146,71 @@ class SourceWalk:
 # gcloud ignore rules
 
 
-def _strip_unescaped_trailing_spaces(line: str) -> str:
-    out = line
-    while out.endswith(" ") and not out.endswith("\\ "):
-        out = out[:-1]
-    return out
+# The rules below copy gcloud's own (googlecloudsdk/command_lib/util/glob.py and gcloudignore.py, gcloud 528)
+# function for function, rather than translating patterns to regexes: gcloud's matching differs from git's in
+# ways a regex hides (see _glob_matches).
 
-
-def _ends_in_odd_backslashes(line: str) -> bool:
-    stripped = line.rstrip("\\")
-    return (len(line) - len(stripped)) % 2 == 1
-
-
-def _glob_part_to_regex(part: str) -> str:
-    """One path component of a glob (`*`, `?`, `[...]`, backslash escapes) as a regex; never crosses `/`."""
-    out, i = [], 0
-    while i < len(part):
-        ch = part[i]
-        if ch == "*":
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        elif ch == "\\" and i + 1 < len(part):
-            i += 1
-            out.append(re.escape(part[i]))
-        elif ch == "[":
-            end = part.find("]", i + 2 if i + 1 < len(part) and part[i + 1] in "!^" else i + 1)
-            if end < 0:
-                out.append(re.escape(ch))
-            else:
-                body = part[i + 1:end]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = end
+def _handle_spaces(line: str) -> str:
+    """glob._HandleSpaces: strip unescaped trailing spaces (a backslash and the next character are one token),
+    then unescape `\\ `."""
+    tokens, i = [], 0
+    while i < len(line):
+        if line[i] == "\\" and i + 1 < len(line):
+            tokens.append(line[i:i + 2])
+            i += 2
         else:
-            out.append(re.escape(ch))
-        i += 1
-    return "".join(out)
+            tokens.append(line[i])
+            i += 1
+    while tokens and tokens[-1] == " ":
+        tokens.pop()
+    return "".join(tokens).replace("\\ ", " ")
+
+
+_ENDS_IN_ODD_BACKSLASHES = re.compile(r"(?<!\\)\\(\\\\)*$")   # glob._ENDS_IN_ODD_NUMBER_SLASHES_RE
+
+
+def _unescape(line: str) -> str:
+    """glob._Unescape: an escaped backslash is one backslash, any other escaped character is itself (so `\\*`
+    is a `*` that fnmatch still reads as a wildcard, as in gcloud)."""
+    return re.sub(r"\\([^\\])", r"\1", line).replace("\\\\", "\\")
+
+
+def _path_prefixes(path: str) -> list[str]:
+    """glob.GetPathPrefixes: 'a/b/c' -> ['', 'a', 'a/b', 'a/b/c']."""
+    prefixes, reminder = [path], True
+    while path and reminder:
+        path, reminder = posixpath.split(path)
+        prefixes.insert(0, path)
+    return prefixes
+
+
+def _glob_matches(pattern_parts: list[str], path: str | None) -> bool:
+    """glob.Glob._MatchesHelper, right to left: the last pattern part must match the last path part, and the rest
+    the rest. So a pattern without `/` in front or `**` matches at any depth, even one with a slash in the
+    middle (`docker/x` matches `lib/docker/x`); `**` anchors at the top. A `*` that is the first part of a
+    pattern (the bare pattern `*` too) does not match below a folder, so `*` then `!src/` uploads src/;
+    gcloud's own test is `len(remaining_path) > 1`, so below a folder with a one-character name it does match
+    (`*` matches `a/x`), and this copies that too."""
+    if not pattern_parts:
+        return True
+    if path is None:                 # `*` matches the root '' but `/*` does not
+        return False
+    part, remaining_pattern = pattern_parts[-1], pattern_parts[:-1]
+    if path:
+        path = posixpath.normpath(path)
+    remaining_path: str | None
+    remaining_path, path_part = posixpath.split(path)
+    if not path_part:
+        remaining_path = None
+    if part == "**":
+        if not (remaining_pattern and remaining_pattern[0] == ""):
+            remaining_pattern.insert(0, "")
+        return any(_glob_matches(remaining_pattern, prefix) for prefix in _path_prefixes(path))
+    if part == "*" and not remaining_pattern and remaining_path and len(remaining_path) > 1:
+        return False
+    if not fnmatch.fnmatch(path_part, part):
+        return False
+    return _glob_matches(remaining_pattern, remaining_path)
 
 
 @dataclass(frozen=True)
@@ -191,49 +222,34 @@ class IgnoreRule:
     dir_only: bool
     source: str
     line: int
-    regex: re.Pattern = field(repr=False, compare=False)
+    parts: tuple[str, ...] = field(repr=False, compare=False)
 
     @classmethod
     def parse(cls, raw: str, source: str, line: int) -> "IgnoreRule | None":
+        """gcloudignore.Pattern.FromString and glob.Glob.FromString; None for the lines gcloud skips."""
         text = raw.rstrip("\r")
-        if not text or text.startswith("#"):
+        if text.startswith("#"):
             return None
         negated = text.startswith("!")
         body = text[1:] if negated else text
         dir_only = body.endswith("/")
-        body = body.rstrip("/") if dir_only else body
-        body = _strip_unescaped_trailing_spaces(body)
-        if not body or _ends_in_odd_backslashes(body):
-            return None  # gcloud skips blank and malformed lines
-        return cls(text, negated, dir_only, source, line, re.compile(_gcloud_regex(body)))
+        body = body[:-1] if dir_only else body
+        body = _handle_spaces(body)
+        if _ENDS_IN_ODD_BACKSLASHES.search(body):
+            return None
+        body = _unescape(body)
+        if not body:
+            return None
+        return cls(text, negated, dir_only, source, line, tuple(body.split("/")))
 
     def matches(self, path: str, is_dir: bool) -> bool:
         if self.dir_only and not is_dir:
             return False
-        return self.regex.match(path) is not None
+        return _glob_matches(list(self.parts), path)
 
     @property
     def where(self) -> str:
         return f"{self.source}:{self.line}"
-
-
-def _gcloud_regex(body: str) -> str:
-    """gcloud matches patterns right to left: unanchored unless they start with `/`, use `**`, or start with `*/`."""
-    parts = body.split("/")
-    anchored = parts[0] == "" or "**" in parts or (parts[0] == "*" and len(parts) > 1)
-    if parts[0] == "":
-        parts = parts[1:]
-    pieces: list[str] = []
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if part == "**" and last:
-            # "a/**" also matches "a" itself (zero trailing components), as gcloud does.
-            pieces.append("(?:/.*)?" if pieces else ".*")
-        elif part == "**":
-            pieces.append("(?:.*/)?" if not pieces else "/(?:.*/)?")
-        else:
-            pieces.append(("/" if pieces and not pieces[-1].endswith("/)?") else "") + _glob_part_to_regex(part))
-    return ("^" if anchored else "^(?:.*/)?") + "".join(pieces) + "$"
 
 
 @dataclass

@@ -22,6 +22,9 @@ VALUE_CHARS = 60
 # Kinds of change, in the order a reader wants them: a verdict that moved is the news.
 VERDICT, STEP, FIGURE = "verdict", "step", "figure"
 _ORDER = {VERDICT: 0, STEP: 1, FIGURE: 2}
+# A step missing from a night cut short (killed, interrupted, its runner failed): it did not run, the plan
+# did not change.
+NOT_RUN_THAT_NIGHT = "not run that night"
 
 
 @dataclass(frozen=True)
@@ -101,10 +104,12 @@ def figure_changes(name: str, old: Any, new: Any) -> list[str]:
     return [f"{name}: {shown(old)} -> {shown(new)}"]
 
 
-def night_changes(steps: Sequence[Mapping[str, Any]], previous: Sequence[Mapping[str, Any]] | None) -> list[Change]:
+def night_changes(steps: Sequence[Mapping[str, Any]], previous: Sequence[Mapping[str, Any]] | None,
+                  cut_short: bool = False) -> list[Change]:
     """Every change from the night before (`previous` steps; None when there is none) to `steps`,
     verdict changes first, then steps new or gone, then figures; in plan order within each kind.
-    Steps are matched by step id and notebook file."""
+    Steps are matched by step id and notebook file. `cut_short`: the night ended before its plan did,
+    so a step it lacks was not run that night, which says nothing about the plan."""
     if previous is None:
         return []
     before = {step_key(s): s for s in previous}
@@ -112,8 +117,8 @@ def night_changes(steps: Sequence[Mapping[str, Any]], previous: Sequence[Mapping
     for step in steps:
         found.extend(step_changes(str(step["step"]), before.get(step_key(step)), step))
     current = {step_key(s) for s in steps}
-    found.extend(Change(str(s["step"]), STEP, "no longer in the plan")
-                 for s in previous if step_key(s) not in current)
+    gone = NOT_RUN_THAT_NIGHT if cut_short else "no longer in the plan"
+    found.extend(Change(str(s["step"]), STEP, gone) for s in previous if step_key(s) not in current)
     return sorted(found, key=lambda c: _ORDER[c.kind])  # stable: plan order within each kind
 
 

@@ -6,7 +6,7 @@ import re
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import yaml
 
@@ -195,3 +195,34 @@ def read_yaml(path: str | Path, parameter: str, what: str) -> Any:
         raise ParameterError(parameter, str(path), f"give the path of an existing {what}") from None
     except ParameterError as exc:
         raise ParameterError(parameter, str(path), exc.allowed) from None
+
+
+# A JSON escape of a character beyond U+FFFF ("\ud83d\ude00", one emoji) is two lone surrogates in YAML:
+# text that no UTF-8 file can hold, so the night would break writing its first record of it.
+SURROGATE_ADVICE = ("half of a character, as YAML reads a JSON escape such as \\ud83d\\ude00; write the character "
+                    "itself, or YAML's own escape \\U0001F600")
+
+
+def not_utf8(text: str) -> str | None:
+    """The first character of `text` that cannot be written as UTF-8 (a lone surrogate), escaped for a
+    message; None when all of it can be."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return text[exc.start].encode("unicode_escape").decode("ascii")
+    return None
+
+
+def unwritable_text(data: Any, where: tuple[Any, ...] = ()) -> tuple[tuple[Any, ...], str] | None:
+    """(where, the character) of the first text in `data` (mappings and lists, keys too) that cannot be
+    written as UTF-8: `where` is the path of keys and indexes to it. None when every text can be."""
+    if isinstance(data, str):
+        bad = not_utf8(data)
+        return (where, bad) if bad else None
+    if isinstance(data, Mapping):
+        items = [(key, (*where, key)) for key in data] + [(value, (*where, key)) for key, value in data.items()]
+    elif isinstance(data, (list, tuple)):
+        items = [(value, (*where, index)) for index, value in enumerate(data)]
+    else:
+        return None
+    return next((found for found in (unwritable_text(value, at) for value, at in items) if found), None)

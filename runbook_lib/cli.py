@@ -20,6 +20,7 @@ exit codes:
   1    an error: a cell raised, the kernel died, a cell outlived its timeout, the kit itself failed
   2    bad input, refused before anything ran: a parameter, a plan, a file or folder given
   3    a verdict fail or blocked: the runbook ran and found a problem
+  129  terminated by SIGHUP (the terminal or ssh session closed); recorded the same way
   130  interrupted by Ctrl-C (the run, or the night's index, is recorded first)
   143  terminated by SIGTERM (`timeout`, `docker stop`, a job's deadline); recorded the same way"""
 
@@ -54,7 +55,7 @@ e.g. source_dir: ${{PIPELINE_CHECKOUT}}; an unset one is refused before the nigh
 
 Everything is checked before the night starts: keys, step ids, notebooks, every step's parameter
 names, the values of the kit's runbooks, and credentials for target gcp. Each step writes its run
-folder; index.html and summary.json are written beside them, also after Ctrl-C or SIGTERM.
+folder; index.html and summary.json are written beside them, also after Ctrl-C, SIGTERM or SIGHUP.
 
 {EXIT_CODES}"""
 
@@ -271,7 +272,8 @@ class _PipeSafe:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .runner.signals import Terminated, sigterm_as_exception
+    from .runner.outcome import stopped_text
+    from .runner.signals import sigterm_as_exception, signal_of
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -285,12 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     except RunbookError as exc:
         _say(exc)
         return ExitCode.ERROR
-    except Terminated:
-        _say("terminated (SIGTERM)", prefix="")
-        return ExitCode.TERMINATED
-    except KeyboardInterrupt:
-        _say("interrupted (Ctrl-C)", prefix="")
-        return ExitCode.INTERRUPTED
+    except KeyboardInterrupt as exc:   # Ctrl-C, or Terminated: SIGTERM or SIGHUP
+        signum = signal_of(exc)
+        _say(stopped_text(signum), prefix="")
+        return ExitCode.for_signal(signum)
     except OSError as exc:
         # A file or folder the operating system refused that no check caught: one sentence, no traceback.
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""

@@ -9,7 +9,9 @@ one, else the step notebooks' metadata (a night cut short, marked incomplete), s
 rebuilds every page after nights were copied in, deleted or cut short.
 
 Nights compare with earlier nights of the same plan (same title and target); steps are matched
-by step id and notebook file (runbook_lib.changes).
+by step id and notebook file (runbook_lib.changes). What changed is worked out against the latest
+complete night of the plan: a night cut short (killed, interrupted, or its runner failed) did not run
+all of its steps, so it is never "All runbooks passed" and never the night a later one compares with.
 """
 from __future__ import annotations
 
@@ -36,6 +38,9 @@ SUMMARY, INDEX = "summary.json", "index.html"
 SCHEMA_FILE = Path(__file__).parent / "data" / "summary.schema.json"
 DEFAULT_HISTORY = 7            # earlier nights shown beside each step
 REPORTS_INDEX_CHANGES = 3      # sentences per night on the list of nights (the night's page has them all)
+# What summary.json's schema takes as `interrupted_by`. Any other cause of a night cut short (the runner's own
+# failure, a signal the kit does not handle) is recorded as null there; the stopped step's own record says what.
+RECORDED_STOPS = ("Ctrl-C", "SIGTERM", "SIGHUP")
 _NIGHT_DIR = re.compile(r"overnight-(\d{6})(?:-(\d+))?")
 
 
@@ -51,7 +56,7 @@ class Night:
     finished: datetime | None = None
     interrupted_at: str | None = None
     incomplete: str | None = None
-    interrupted_by: str | None = None   # "Ctrl-C" or "SIGTERM" when interrupted_at is set
+    interrupted_by: str | None = None   # "Ctrl-C", "SIGTERM" or "SIGHUP" when interrupted_at is set (else null: see RECORDED_STOPS)
 
     @property
     def index(self) -> Path:
@@ -67,6 +72,17 @@ class Night:
         return {v: sum(1 for s in self.steps if s.verdict == v) for v in VERDICTS}
 
     @property
+    def cut_short(self) -> bool:
+        """Did the night end before its plan did: no valid summary.json (killed, or still running), or
+        stopped in a step (a signal, or the runner's own failure)?"""
+        return self.incomplete is not None or self.interrupted_at is not None
+
+    @property
+    def stopped_step(self) -> report.IndexRow | None:
+        """The step the night was stopped in, as recorded (None if it was not, or that step left no row)."""
+        return next((s for s in self.steps if s.step == self.interrupted_at), None)
+
+    @property
     def first_failure(self) -> report.IndexRow | None:
         return next((s for s in self.steps if s.verdict == "fail"), None) or next(
             (s for s in self.steps if s.verdict not in ("pass", "warn")), None)
@@ -77,9 +93,12 @@ class Night:
 
     @property
     def order(self) -> tuple[datetime, int]:
-        """Oldest first; two nights started in the same second are told apart by the folder's -2, -3."""
+        """Oldest first; two nights started in the same second are told apart by the folder's -2, -3.
+        To the second, as summary.json records the start: the night being written, whose start the runner
+        knows to the microsecond, must sort as it will when it is read back."""
         match = _NIGHT_DIR.fullmatch(self.folder.name)
-        return _aware(self.started).astimezone(timezone.utc), int(match.group(2) or 1) if match else 1
+        started = _aware(self.started).astimezone(timezone.utc).replace(microsecond=0)
+        return started, int(match.group(2) or 1) if match else 1
 
     def summary(self) -> dict[str, Any]:
         """What summary.json holds (see data/summary.schema.json)."""
@@ -144,6 +163,8 @@ def read_night(folder: Path) -> Night | None:
 
 
 def _from_notebooks(folder: Path, why: str) -> Night | None:
+    """The night as its step notebooks record it. A night folder without any (killed, or still running, in
+    its first step: a step writes its notebook at its end) is a night all the same: its name says when."""
     found = []
     unreadable = 0
     # Steps run in plan order and each writes its notebook once, at its end.
@@ -156,7 +177,7 @@ def _from_notebooks(folder: Path, why: str) -> Night | None:
         if meta:
             found.append((report.row_from_metadata(meta, path, folder), report.RunRecord.from_dict(meta.get("run"))))
     if not found and not unreadable:
-        return None
+        why = why.replace(f"it has no {SUMMARY}:", f"it has no {SUMMARY} and no step notebook:", 1)
     if unreadable:
         why += f"; {unreadable} step notebook{'s' if unreadable > 1 else ''} could not be read"
     runs = [run for _, run in found]
@@ -193,24 +214,31 @@ def earlier_nights(night: Night, nights: Sequence[Night], limit: int = DEFAULT_H
     return [n for n in nights if n.plan == night.plan and n.order < night.order][-limit:] if limit > 0 else []
 
 
-def night_changes(night: Night, earlier: Sequence[Night]) -> list[Change]:
-    """What changed since the latest of `earlier` (nothing when there is none)."""
-    return changes.night_changes(night.step_dicts(), earlier[-1].step_dicts() if earlier else None)
+def night_changes(night: Night, previous: Night | None) -> list[Change]:
+    """What changed since `previous` (nothing when there is none)."""
+    return changes.night_changes(night.step_dicts(), previous.step_dicts() if previous else None,
+                                 cut_short=night.cut_short)
 
 
 @dataclass
 class Compared:
-    """A night beside the earlier nights it is compared with, and what changed since the latest of them:
-    worked out once, for the night's page and for the list of nights both."""
+    """A night beside the earlier nights shown with it, the night it is compared with, and what changed
+    since that one: worked out once, for the night's page and for the list of nights both."""
     night: Night
-    earlier: list[Night]
+    earlier: list[Night]           # the history columns: up to `history` nights of the plan, complete or not
     changes: list[Change]
+    previous: Night | None = None  # the night compared with: the latest complete night of the plan before it
+    after_cut_short: bool = False  # no complete night before it, but nights cut short
 
 
 def compare_night(night: Night, nights: Sequence[Night], history: int = DEFAULT_HISTORY) -> Compared:
-    """`night` compared with up to `history` earlier nights of its plan among `nights` (oldest first)."""
-    earlier = earlier_nights(night, nights, history)
-    return Compared(night, earlier, night_changes(night, earlier))
+    """`night` beside up to `history` earlier nights of its plan among `nights` (oldest first), and compared
+    with the latest complete one of all its earlier nights, however many are shown: a night cut short did
+    not run every step, so what it lacks is no news."""
+    before = earlier_nights(night, nights, len(nights))
+    previous = next((n for n in reversed(before) if not n.cut_short), None)
+    return Compared(night, before[-history:] if history > 0 else [], night_changes(night, previous), previous,
+                    after_cut_short=previous is None and bool(before))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,16 +246,17 @@ def compare_night(night: Night, nights: Sequence[Night], history: int = DEFAULT_
 
 def write_night(folder: Path, steps: Sequence[report.IndexRow], title: str, target: str, started: datetime,
                 finished: datetime | None = None, interrupted_at: str | None = None,
-                history: int = DEFAULT_HISTORY, interrupted_by: str = "Ctrl-C") -> Night:
+                history: int = DEFAULT_HISTORY, interrupted_by: str | None = "Ctrl-C") -> Night:
     """The end of `runbook overnight`: write the night's summary.json and index.html (compared
     with the earlier nights of its reports folder), then the reports folder's index.html. `steps`:
     each step's row, in plan order (`report.read_row` of its notebook, or the runner's own record).
-    `interrupted_at`: the step a signal stopped the night in, if one did; `interrupted_by`: which
-    ("Ctrl-C", or "SIGTERM" from `timeout`, `docker stop`, a job's deadline)."""
+    `interrupted_at`: the step the night was stopped in, if it was; `interrupted_by`: the signal ("Ctrl-C",
+    or "SIGTERM" from `timeout`, `docker stop`, a job's deadline), None when the runner itself failed. As
+    summary.json records it (RECORDED_STOPS), so this night's page reads as a rebuilt one will."""
     folder = Path(folder)
+    recorded_by = interrupted_by if interrupted_at is not None and interrupted_by in RECORDED_STOPS else None
     night = Night(folder=folder, title=title, target=target, started=started, finished=finished,
-                  interrupted_at=interrupted_at, interrupted_by=interrupted_by if interrupted_at else None,
-                  steps=list(steps))
+                  interrupted_at=interrupted_at, interrupted_by=recorded_by, steps=list(steps))
     (folder / SUMMARY).write_text(json.dumps(night.summary(), indent=2, default=str), encoding="utf-8")
     reports_dir = folder.parent.parent
     try:
@@ -300,15 +329,15 @@ def _step_histories(night: Night, earlier: Sequence[Night], found: Sequence[Chan
 
 
 def write_night_page(compared: Compared) -> Path:
-    """The night's index.html: its runbooks, what changed since the latest of the earlier nights it is
-    compared with, and each step over those nights and this one."""
-    night, earlier, found = compared.night, compared.earlier, compared.changes
+    """The night's index.html: its runbooks, what changed since the night it is compared with, and each
+    step over the earlier nights shown and this one."""
+    night, earlier, found, previous = compared.night, compared.earlier, compared.changes, compared.previous
     histories = _step_histories(night, earlier, found)
     reports_index = night.folder.parent.parent / INDEX
     page = report.templates().get_template("index.html.j2").render(
         night=night, first=night.first_failure, rows=night.steps, changes=found,
-        previous=earlier[-1] if earlier else None,
-        previous_href=_href(earlier[-1].index, night.folder) if earlier else None,
+        previous=previous, previous_href=_href(previous.index, night.folder) if previous else None,
+        stopped=night.stopped_step, after_cut_short=compared.after_cut_short,
         reports_href=_href(reports_index, night.folder),
         columns=[_Column(n, _href(n.index, night.folder)) for n in earlier] + [_Column(night, None)],
         histories=histories, anchors={h.row.step: f"step-{h.number}" for h in histories},
@@ -335,7 +364,7 @@ def write_reports_index(reports_dir: Path, compared: Sequence[Compared]) -> Path
         entries.append({
             "night": night, "href": _href(night.index, reports_dir), "counts": night.counts,
             "first": first, "first_href": _href(night.folder / first.html, reports_dir) if first and first.html else None,
-            "changes": each.changes, "compared": bool(each.earlier)})
+            "changes": each.changes, "compared": each.previous is not None, "after_cut_short": each.after_cut_short})
     page = report.templates().get_template("nights.html.j2").render(
         entries=entries, shown_changes=REPORTS_INDEX_CHANGES, summary_chars=report.INDEX_SUMMARY_CHARS)
     path = reports_dir / INDEX

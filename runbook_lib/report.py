@@ -19,6 +19,7 @@ import html
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 from urllib.parse import quote
@@ -161,8 +162,21 @@ def templates() -> jinja2.Environment:
     env.filters["short"] = _short
     env.filters["figure"] = shown_figure
     env.filters["stem"] = lambda path: Path(path).stem
+    env.filters["day"] = lambda moment: f"{moment:%Y-%m-%d}"
+    env.filters["clock"] = clock
     env.globals["colours"] = VERDICT_COLOURS
     return env
+
+
+def clock(moment: datetime) -> str:
+    """A time of day with its UTC offset ("03:00:00 -08:00", "11:00:05 UTC"): nights run in different zones
+    (a job in UTC, a rerun on a laptop in Tokyo) read in their order. Naive: this machine's local time."""
+    moment = moment if moment.tzinfo else moment.astimezone()
+    offset = moment.utcoffset() or timedelta(0)
+    if not offset:
+        return f"{moment:%H:%M:%S} UTC"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"{moment:%H:%M:%S} {'-' if offset < timedelta(0) else '+'}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _short(value: Any, limit: int = 80) -> str:

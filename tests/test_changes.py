@@ -57,6 +57,13 @@ def test_verdict_changes_come_first_then_steps_new_or_gone_then_figures():
     assert changes.night_changes(after, after) == []
 
 
+def test_a_step_missing_from_a_night_cut_short_was_not_run_that_night_not_dropped_from_the_plan():
+    before = [_step("a", "pass"), _step("b", "pass"), _step("c", "pass")]
+    found = changes.night_changes([_step("a", "pass")], before, cut_short=True)
+    assert [(c.step, c.kind, c.text) for c in found] == [("b", "step", "not run that night"),
+                                                         ("c", "step", "not run that night")]
+
+
 def test_outcomes_count_as_verdict_changes_and_a_run_without_figures_is_not_a_list_of_losses():
     before = _step("a", "pass", rows=5, builder="docker")
     errored = _step("a", "fail", label="ERROR")

@@ -275,7 +275,7 @@ def test_a_night_shows_the_last_seven_nights_by_default_and_report_takes_another
     newest = reports / "2025-03-10" / "overnight-030000" / nights.INDEX
     history = _section(newest.read_text(), '<section id="step-1"', "</section>")
     heads = re.findall(r"<th>(.*?)</th>", re.search(r"<thead>(.*?)</thead>", history, re.DOTALL).group(1), re.DOTALL)
-    assert [_text(h) for h in heads] == ["night"] + [f"2025-03-{d:02d} 03:00:00" for d in range(3, 10)] + ["this night", "trend"]
+    assert [_text(h) for h in heads] == ["night"] + [f"2025-03-{d:02d} 03:00:00 -08:00" for d in range(3, 10)] + ["this night", "trend"]
     assert 'aria-label="rows: 200, 300, 400, 500, 600, 700, 800, 900 (oldest first)"' in history
     assert len(_night_rows((reports / nights.INDEX).read_text())) == 10
     nights.rebuild(reports, history=2)
@@ -301,9 +301,9 @@ def test_each_nights_changes_are_worked_out_once_for_its_page_and_the_list(tmp_p
     compared: list[str] = []
     real = changes.night_changes
 
-    def counting(steps, previous):
+    def counting(steps, previous, **options):
         compared.append(steps[0]["summary"])   # "<verdict> on <the night's date>"
-        return real(steps, previous)
+        return real(steps, previous, **options)
 
     monkeypatch.setattr(changes, "night_changes", counting)
     nights.rebuild(reports)
@@ -359,10 +359,88 @@ def test_the_nights_page_is_written_whatever_lies_beside_it(tmp_path, monkeypatc
     assert "`runbook report" in err
 
 
-def test_a_folder_without_any_record_is_not_a_night(tmp_path):
-    empty = tmp_path / "reports" / "2025-03-01" / "overnight-030000"
+def test_a_night_killed_in_its_first_step_is_listed_incomplete(tmp_path):
+    """Killed (SIGKILL: the OOM killer, a preempted VM) before any step wrote its notebook: the folder and its
+    name are all there is, and the night is listed all the same, not left out as if it never ran."""
+    reports = tmp_path / "reports"
+    _write_night(reports, START, [{"step": "a", "verdict": "pass"}])
+    empty = reports / "2025-03-02" / "overnight-030000"
     (empty / "a").mkdir(parents=True)
-    assert nights.read_night(empty) is None and nights.find_nights(tmp_path / "reports") == []
+    found = nights.read_night(empty)
+    assert found.incomplete.startswith("it has no summary.json and no step notebook") and found.steps == []
+    assert found.started == datetime(2025, 3, 2, 3, 0).astimezone() and found.title is None
+    assert cli.main(["report", str(reports)]) == 0
+    rows = _night_rows((reports / nights.INDEX).read_text())
+    assert len(rows) == 2 and "INCOMPLETE" in rows[0][0] and _text(rows[0][1]).startswith("unknown plan")
+    assert "All runbooks passed" not in (empty / nights.INDEX).read_text()
+
+
+def test_a_night_cut_short_never_passes_and_the_next_compares_with_the_last_complete_night(tmp_path):
+    """Killed while its step b ran: b and c were not run that night, they did not leave the plan; the next
+    night compares with the last night that ran them, and says which night that is."""
+    reports = tmp_path / "reports"
+    steps = [{"step": s, "verdict": "pass", "figures": {"rows": 1}} for s in "abc"]
+    _write_night(reports, START, steps)
+    killed = _write_night(reports, START + timedelta(days=1), steps[:1])
+    (killed.folder / nights.SUMMARY).unlink()
+    third = _write_night(reports, START + timedelta(days=2),
+                         [{**s, "figures": {"rows": 2}} if s["step"] == "b" else s for s in steps])
+    nights.rebuild(reports)
+    page = killed.index.read_text()
+    assert "All runbooks passed" not in page
+    assert _items(_section(page, '<h2 id="changes">')) == ["b: not run that night", "c: not run that night"]
+    page = third.index.read_text()
+    since = _section(page, '<h2 id="changes">')
+    assert _items(since) == ["b: rows 1 -> 2"]
+    assert "the latest complete night of this plan, 2025-03-01 03:00:00 -08:00" in _text(since)
+    history = _section(page, '<section id="step-2"', "</section>")
+    assert _text(re.search(r"<tr><th>verdict</th>(.*?)</tr>", history, re.DOTALL).group(1)) == \
+        "PASS not run that night PASS"
+    rows = _night_rows((reports / nights.INDEX).read_text())
+    assert _items(rows[0][4]) == ["b: rows 1 -> 2"] and "INCOMPLETE" in rows[1][0]
+
+
+def test_report_showing_no_earlier_nights_still_compares_with_the_night_before(tmp_path):
+    """--nights 0 hides the history columns; whether there was a night before does not depend on it."""
+    reports = tmp_path / "reports"
+    _write_night(reports, START, [{"step": "a", "verdict": "fail"}])
+    second = _write_night(reports, START + timedelta(days=1), [{"step": "a", "verdict": "pass"}])
+    assert cli.main(["report", str(reports), "--nights", "0"]) == 0
+    page = second.index.read_text()
+    assert _items(_section(page, '<h2 id="changes">')) == ["a: now PASS (was FAIL)"]
+    assert "Each step over the last nights" not in page and 'class="strip"' not in page
+    rows = _night_rows((reports / nights.INDEX).read_text())
+    assert _items(rows[0][4]) == ["a: now PASS (was FAIL)"] and _text(rows[1][4]) == "first night of this plan here"
+
+
+def test_nights_of_one_second_order_as_summary_json_records_them_then_by_folder(tmp_path):
+    """summary.json keeps the start to the second: the night being written, whose start the runner knows to
+    the microsecond, is ordered at that precision too, so its page and a rebuilt page agree."""
+    reports = tmp_path / "reports"
+    # The -2 night started later in the same second but finished first.
+    later = _write_night(reports, START + timedelta(microseconds=550_000), [{"step": "a", "verdict": "pass"}],
+                         folder_name="overnight-030000-2")
+    first = _write_night(reports, START + timedelta(microseconds=300_000), [{"step": "a", "verdict": "fail"}])
+    assert "The first night of this plan" in first.index.read_text()
+    nights.rebuild(reports)
+    assert [n.folder.name for n in nights.find_nights(reports)] == ["overnight-030000", "overnight-030000-2"]
+    assert "The first night of this plan" in first.index.read_text()
+    assert _items(_section(later.index.read_text(), '<h2 id="changes">')) == ["a: now PASS (was FAIL)"]
+
+
+def test_times_on_the_pages_carry_their_utc_offset(tmp_path):
+    """Nights run in different zones (a job in UTC, a rerun on a laptop in Tokyo) read in the right order."""
+    reports = tmp_path / "reports"
+    tokyo = timezone(timedelta(hours=9))
+    _write_night(reports, datetime(2025, 3, 1, 20, 0, tzinfo=tokyo), [{"step": "a", "verdict": "pass"}])  # 11:00 UTC
+    newer = _write_night(reports, datetime(2025, 3, 1, 11, 0, 5, tzinfo=timezone.utc), [{"step": "a", "verdict": "pass"}])
+    rows = _night_rows((reports / nights.INDEX).read_text())
+    assert [_text(r[0]) for r in rows] == ["2025-03-01 11:00:05 UTC", "2025-03-01 20:00:00 +09:00"]
+    page = newer.index.read_text()
+    assert "the night before (2025-03-01 20:00:00 +09:00)" in page and "started 11:00:05 UTC" in _text(page)
+    heads = re.search(r"<thead>(.*?)</thead>", _section(page, '<section id="step-1"', "</section>"), re.DOTALL).group(1)
+    assert _text(heads) == "night 2025-03-01 20:00:00 +09:00 this night trend"
+    assert 'title="2025-03-01 20:00:00 +09:00: PASS"' in page
 
 
 def _long_nights(reports: Path) -> nights.Night:

@@ -335,6 +335,73 @@ def test_bad_plan_exits_2_and_runs_nothing(tmp_path, capsys):
     assert not out.exists()
 
 
+# "\ud83d\ude00" is one character in JSON; YAML reads two lone surrogates, which no UTF-8 file can hold.
+SURROGATES = '"deploy done \\ud83d\\ude00"'
+
+
+@pytest.mark.parametrize("text, message", [
+    (f"steps:\n  - id: a\n    notebook: EXAMPLE\n  - id: b\n    notebook: EXAMPLE\n"
+     f"    parameters: {{api_token: {SURROGATES}}}\n", "steps[1] (step 'b').parameters.api_token holds"),
+    (f"title: {SURROGATES}\nsteps:\n  - id: a\n    notebook: EXAMPLE\n", ": title "),
+])
+def test_text_that_cannot_be_written_as_utf8_is_refused_before_the_night(tmp_path, capsys, text, message):
+    plan = _plan(tmp_path, text)
+    out = tmp_path / "reports"
+    assert cli.main(["overnight", str(plan), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "cannot be written as UTF-8" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    values = tmp_path / "values.yaml"
+    values.write_text(f"verdict: {SURROGATES}\n")
+    with pytest.raises(ParameterError, match=r"^verdict=.* cannot be written as UTF-8"):
+        runner.resolve_parameters(EXAMPLE, [], [values])
+
+
+def test_a_runner_that_fails_mid_night_leaves_the_night_cut_short(tmp_path, monkeypatch, capsys):
+    """An exception the runner did not plan for (a bug in the kit) ends the night like a signal does: the step
+    it broke in recorded ERROR, the later steps NOT RUN, the night cut short (never "All runbooks passed"),
+    and the command exits 1."""
+    from runbook_lib import nights
+    from runbook_lib.runner import plan as plan_module
+
+    real_run_step = plan_module._run_step
+
+    def breaks_in_b(planned, *args, **kwargs):
+        if planned.step.id == "b":
+            raise UnicodeEncodeError("utf-8", "\ud83d", 0, 1, "surrogates not allowed")
+        return real_run_step(planned, *args, **kwargs)
+
+    monkeypatch.setattr(plan_module, "_run_step", breaks_in_b)
+    plan = _plan(tmp_path, "steps:\n" + "".join(f"  - id: {s}\n    notebook: EXAMPLE\n    parameters: {{chart: false}}\n"
+                                                for s in "abc"))
+    out = tmp_path / "reports"
+    assert cli.main(["overnight", str(plan), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "the runner itself failed during step b" in err and "UnicodeEncodeError" in err
+    folder = next(out.glob("*/overnight-*"))
+    summary = json.loads((folder / nights.SUMMARY).read_text())
+    assert nights.summary_problems(summary) == [] and summary["interrupted_at"] == "b"
+    assert [(s["step"], s["label"]) for s in summary["steps"]] == [("a", "PASS"), ("b", "ERROR"), ("c", "NOT RUN")]
+    page = (folder / nights.INDEX).read_text()
+    assert "All runbooks passed" not in page and "<b>Cut short</b> during step b" in page
+    assert "INCOMPLETE" in (out / nights.INDEX).read_text()
+
+
+def test_a_signal_just_after_a_step_finished_names_the_step_that_was_next(tmp_path):
+    """The step was written whole when the signal came: the night stopped in the step after it, not in it."""
+    from runbook_lib.runner import plan as plan_module
+
+    plan = _plan(tmp_path, "steps:\n" + "".join(f"  - id: {s}\n    notebook: EXAMPLE\n" for s in "abc"))
+    loaded = runner.load_plan(plan)
+    folder = tmp_path / "night"
+    done = {planned.step.id: runner.record_without_running(
+        planned, folder / planned.step.id, loaded, verdict="pass", outcome=report.COMPLETED, summary="fine",
+        error=None, exit_code=0) for planned in loaded.steps[:2]}
+    outcomes = {"a": done["a"]}    # b wrote its notebook; the signal came before the runner took its outcome
+    assert plan_module._record_the_rest_after_interrupt(loaded, folder, outcomes, signal.SIGTERM) == "c"
+    assert [(o.step, o.label) for o in outcomes.values()] == [("a", "PASS"), ("b", "PASS"), ("c", "TERMINATED")]
+
+
 def test_plan_parameters_merge_and_relative_notebooks_resolve_from_the_plan(tmp_path):
     (tmp_path / "nb").mkdir()
     (tmp_path / "nb" / "copy.ipynb").write_bytes(EXAMPLE.read_bytes())
@@ -465,6 +532,7 @@ def test_parallel_runs_get_distinct_folders(tmp_path):
 
 @pytest.mark.parametrize("codes, expected", [
     ([0, 0], 0), ([0, 3], 3), ([3, 1], 1), ([0, 2], 1), ([], 0), ([0, 130, 1], 130), ([143, 130], 143),
+    ([0, 129, 1], 129), ([129, 130], 129),
 ])
 def test_overnight_exit_code(codes, expected):
     assert runner.plan_exit_code(codes) == expected
@@ -664,8 +732,10 @@ def _gone(pid: int, timeout: float = 30) -> bool:
 
 
 @pytest.mark.parametrize("signum, code, label, how, page", [
-    (signal.SIGINT, 130, "INTERRUPTED", "interrupted (Ctrl-C)", "Interrupted</b> (Ctrl-C)"),
-    (signal.SIGTERM, 143, "TERMINATED", "terminated (SIGTERM)", "Terminated</b> (SIGTERM)"),
+    (signal.SIGINT, 130, "INTERRUPTED", "interrupted (Ctrl-C)", "Interrupted</b> (Ctrl-C) during step sleepy"),
+    (signal.SIGTERM, 143, "TERMINATED", "terminated (SIGTERM)", "Terminated</b> (SIGTERM) during step sleepy"),
+    # the terminal or ssh session running the night closed
+    (signal.SIGHUP, 129, "TERMINATED", "terminated (SIGHUP)", "Terminated</b> (SIGHUP) during step sleepy"),
 ])
 def test_a_stopped_night_keeps_its_report(tmp_path, stopped, signum, code, label, how, page):
     plan = tmp_path / "plan.yaml"
@@ -677,11 +747,12 @@ def test_a_stopped_night_keeps_its_report(tmp_path, stopped, signum, code, label
     assert returncode == code, stderr[-3000:]
     folder = next(out.glob("*/overnight-*"))
     summary = json.loads((folder / "summary.json").read_text())
-    assert (summary["interrupted_at"], summary["interrupted_by"]) == ("sleepy", "Ctrl-C" if code == 130 else "SIGTERM")
+    assert (summary["interrupted_at"], summary["interrupted_by"]) == ("sleepy", {130: "Ctrl-C", 143: "SIGTERM", 129: "SIGHUP"}[code])
     assert [(s["step"], s["label"], s["verdict"]) for s in summary["steps"]] == [
         ("first", "PASS", "pass"), ("sleepy", label, "blocked"), ("later", "NOT RUN", "blocked")]
     assert f"not run: the night was {how} during step sleepy" in summary["steps"][2]["summary"]
-    assert f"{page} during step sleepy" in (folder / "index.html").read_text()
+    assert page in (folder / "index.html").read_text()
+    assert f"{how[0].upper()}{how[1:]} during step sleepy; the steps after it were not run." in stdout
     assert all((folder / s["html"]).is_file() and (folder / s["notebook"]).is_file() for s in summary["steps"])
     sleepy = nbformat.read(folder / summary["steps"][1]["notebook"], as_version=4)
     assert sleepy.cells[runner.validation_cell_index(sleepy)].execution_count is not None  # outputs so far kept

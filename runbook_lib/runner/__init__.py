@@ -6,7 +6,7 @@
     outcome.py     how a run ended (`decide_outcome`, pure) and what a run returns
     run.py         one run: execute, decide, write the masked record and its page
     plan.py        the overnight plan: load and check, run, record steps that did not run
-    signals.py     SIGTERM raised as Terminated (a KeyboardInterrupt), so it unwinds as Ctrl-C does
+    signals.py     SIGTERM and SIGHUP raised as Terminated (a KeyboardInterrupt), so they unwind as Ctrl-C does
 
 Exit codes (runbook_lib.exit_codes.ExitCode; `.exit_code` of what run_notebook/run_plan return):
   0  verdict pass or warn (a cell may end the run early with sys.exit(0), as papermill allows)
@@ -26,7 +26,8 @@ Exit codes (runbook_lib.exit_codes.ExitCode; `.exit_code` of what run_notebook/r
      kernel died, a cell outlived the cell timeout, or the notebook finished without calling
      `report.record(...)` (recorded as verdict fail, outcome "no-result": a runbook that says
      nothing is a broken runbook, not a failed check)
-  130 interrupted (Ctrl-C), 143 terminated (SIGTERM, raised as signals.Terminated while the CLI runs):
+  130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 (SIGHUP; both raised as signals.Terminated while
+     the CLI runs):
      the interruption is re-raised after the records are written. The stopped run is recorded in
      its folder (outcome "interrupted" or "terminated", verdict blocked, the outputs so far);
      overnight also records every later step as "not run" and writes index.html and summary.json

@@ -36,7 +36,9 @@ class Decision:
 def said(text: Any, secrets: Sequence[str] = ()) -> str:
     """Error text for a message: masked whole first, then made one line and cut (cutting first could
     leave half a secret that no rule recognises any more)."""
-    return one_line(masking.mask_text(str(text), secrets))
+    # backslashreplace: an exception may quote text no UTF-8 file can hold (a lone surrogate), and the
+    # sentence is written to the run's notebook and page
+    return one_line(masking.mask_text(str(text), secrets)).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def decide_outcome(*, stopped_by: int | None, crash: str | None, failure: CellError | None,
@@ -71,17 +73,22 @@ def decide_outcome(*, stopped_by: int | None, crash: str | None, failure: CellEr
 
 
 def stopped_text(signum: int) -> str:
-    """How a stopped run is described: "interrupted (Ctrl-C)" or "terminated (SIGTERM)"."""
+    """How a stopped run is described: "interrupted (Ctrl-C)", "terminated (SIGTERM)", "terminated (SIGHUP)"."""
     return f"{'interrupted' if signum == signal.SIGINT else 'terminated'} ({signal_name(signum)})"
+
+
+def sentence_start(text: str) -> str:
+    """`text` with its first letter in capitals and the rest as it is (str.capitalize would write "sigterm")."""
+    return text[:1].upper() + text[1:]
 
 
 def stopped_outcome(signum: int) -> str:
     return report.INTERRUPTED if signum == signal.SIGINT else report.TERMINATED
 
 
-def stopped_signal(outcome: str) -> int:
-    """The signal behind a stopped run's outcome (the inverse of stopped_outcome)."""
-    return signal.SIGTERM if outcome == report.TERMINATED else signal.SIGINT
+def stopped_signal(outcome: RunOutcome) -> int:
+    """The signal that stopped a run (its exit code is 128 + the signal's number; Ctrl-C if it says nothing)."""
+    return ExitCode.signal_of(outcome.exit_code) or signal.SIGINT
 
 
 def _parameter_named(evalue: str) -> str | None:

@@ -14,7 +14,7 @@ import nbformat
 import yaml
 
 from .. import masking, params
-from ..checks import StrictLoader, YamlRefused, parse_yaml_as_written
+from ..checks import SURROGATE_ADVICE, StrictLoader, YamlRefused, not_utf8, parse_yaml_as_written
 from ..errors import ParameterError
 from ..target import TARGETS
 
@@ -34,6 +34,9 @@ def plain_value(value: Any, where: str) -> Any:
         return {str(k): plain_value(v, where) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain_value(v, where) for v in value]
+    if isinstance(value, str) and not_utf8(value):
+        raise ParameterError(where, masking.mask_value(where, value), f"text that can be written as UTF-8; it holds "
+                             f"{not_utf8(value)}, which cannot be written as UTF-8: {SURROGATE_ADVICE}")
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     raise ParameterError(where, masking.mask_value(where, value), "text, a number, true/false, a list or a mapping")

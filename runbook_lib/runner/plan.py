@@ -2,8 +2,9 @@
 order, record the steps that did not run, and write the night's index.html and summary.json."""
 from __future__ import annotations
 
-import signal
+import dataclasses
 import sys
+import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,14 +14,14 @@ import nbformat
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import masking, nights, params, report
-from ..checks import parse_yaml_as_written
+from ..checks import SURROGATE_ADVICE, parse_yaml_as_written, unwritable_text
 from ..errors import CloudUnreachable, ConfigError, ParameterError, QuotaExceeded, RunbookError
 from ..exit_codes import ExitCode
 from ..gcp.connect import check_environment
 from ..phases import PROJECT_ROOT
 from ..publish import PublishError, Publisher
 from ..target import TARGETS
-from .outcome import RunOutcome, said, stopped_outcome, stopped_signal, stopped_text
+from .outcome import RunOutcome, said, sentence_start, stopped_outcome, stopped_signal, stopped_text
 from .parameters import check_target, validate_step_values, written_values
 from .run import check_outdir, execute_runbook, read_record, record_unexecuted, stopped_summary, unique_dir
 from .signals import signal_name, signal_of, stopped
@@ -113,6 +114,11 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
         raise ConfigError(f"{plan_path}: {exc.allowed}.") from None
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: a plan is a mapping with title, target, parameters and steps.")
+    unwritable = unwritable_text(data)
+    if unwritable is not None:
+        where, character = unwritable
+        raise ConfigError(f"{path}: {_where(data, where)} holds {character}, which cannot be written as UTF-8: "
+                          f"{SURROGATE_ADVICE}.")
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
@@ -189,10 +195,10 @@ def _refuse_unallowed_changes(path: Path, plan: Plan, target: str, step_id: str,
 # The night
 
 def plan_exit_code(step_codes: Sequence[int]) -> ExitCode:
-    """143 if SIGTERM stopped a step, 130 if Ctrl-C did, else 1 if any step errored or had bad
-    parameters, else 3 if any failed or was blocked, else 0."""
+    """143 if SIGTERM stopped a step, 129 if SIGHUP did, 130 if Ctrl-C did, else 1 if any step errored or
+    had bad parameters, else 3 if any failed or was blocked, else 0."""
     codes = set(step_codes)
-    for stopped_code in (ExitCode.TERMINATED, ExitCode.INTERRUPTED):
+    for stopped_code in (ExitCode.TERMINATED, ExitCode.HUNG_UP, ExitCode.INTERRUPTED):
         if stopped_code in codes:
             return stopped_code
     if codes & {ExitCode.ERROR, ExitCode.BAD_INPUT}:
@@ -208,6 +214,15 @@ def record_without_running(planned: PlannedStep, run_dir: Path, loaded: LoadedPl
                              verdict=verdict, outcome=outcome, summary=summary, error=error, exit_code=exit_code)
 
 
+def _record_without_running_safely(planned: PlannedStep, run_dir: Path, loaded: LoadedPlan, **record: Any) -> RunOutcome:
+    """record_without_running, and without the step's values if those cannot be written (the runner may
+    have failed on them): the night must still show the step."""
+    try:
+        return record_without_running(planned, run_dir, loaded, **record)
+    except Exception:
+        return record_without_running(dataclasses.replace(planned, values={}), run_dir, loaded, **record)
+
+
 def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: str | None = None,
              progress: bool = False, publisher: Publisher | None = None) -> PlanOutcome:
     """`runbook overnight`: run every step in order (a step whose dependency did not end pass/warn
@@ -216,7 +231,9 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
     Exit code: 1 if any step errored or had bad parameters, else 3 if any failed or was blocked, else 0.
     On Ctrl-C the current step is recorded "interrupted", every later one "not run", the index and
     summary.json are written all the same, and KeyboardInterrupt is re-raised (the CLI exits 130);
-    SIGTERM (raised as signals.Terminated) is handled the same way, recorded "terminated" (143).
+    SIGTERM and SIGHUP (raised as signals.Terminated) are handled the same way, recorded "terminated"
+    (143, 129). An exception the runner did not plan for (a bug in the kit) cuts the night short the same
+    way: the step it broke in is recorded ERROR, the later ones "not run", and the night exits 1.
     `publisher` (runbook_lib.publish, `--publish gs://...`): the earlier nights' summaries are fetched
     before the night (a missing or refused bucket stops here; a failing one only costs the comparison) and
     the night is published after it, also when it was stopped; a night that could not be published exits 1,
@@ -233,7 +250,8 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
     print(f"Overnight plan {loaded.path} ({total} runbooks, target {loaded.target}) -> {folder}", flush=True)
     outcomes: dict[str, RunOutcome] = {}
     interrupted_at: str | None = None
-    signum = signal.SIGINT
+    stopped_by: str | None = None     # the signal's name; None when the runner itself failed
+    failure: Exception | None = None
     try:
         try:
             for number, planned in enumerate(loaded.steps, 1):
@@ -241,14 +259,20 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
                 outcomes[planned.step.id] = outcome
                 print(f"{outcome.label} ({outcome.duration_s:.1f}s) {outcome.summary}", flush=True)
                 if outcome.outcome in report.STOPPED:
-                    raise stopped(stopped_signal(outcome.outcome))
+                    raise stopped(stopped_signal(outcome))
         except KeyboardInterrupt as exc:
             signum = signal_of(exc)
+            stopped_by = signal_name(signum)
             interrupted_at = _record_the_rest_after_interrupt(loaded, folder, outcomes, signum)
             if interrupted_at is not None:
-                print(f"\n{stopped_text(signum).capitalize()} during step {interrupted_at}; "
+                print(f"\n{sentence_start(stopped_text(signum))} during step {interrupted_at}; "
                       "the steps after it were not run.", flush=True)
             raise
+        except Exception as exc:  # a bug in the kit: the night is cut short, never recorded as finished
+            failure = exc
+            # Known before anything is recorded, so that a record failing as well still leaves the night cut short.
+            interrupted_at = next((s.step.id for s in loaded.steps if s.step.id not in outcomes), None)
+            _record_the_rest_after_failure(loaded, folder, outcomes, exc)
     finally:
         # Whatever happened, the morning has a page: every step so far, in plan order.
         # (from the records the steps returned: the step notebooks are not read again)
@@ -256,11 +280,14 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
                 if s.step.id in outcomes and outcomes[s.step.id].notebook.exists()]
         night = nights.write_night(folder, rows, loaded.plan.title, loaded.target, started,
                                    datetime.now().astimezone(), interrupted_at=interrupted_at,
-                                   interrupted_by=signal_name(signum))
+                                   interrupted_by=stopped_by)
         print(f"Morning-review report: {night.index.resolve()}", flush=True)
         print(f"Every night: {(folder.parent.parent / nights.INDEX).resolve()}", flush=True)
         published = _publish(publisher, folder) if publisher is not None else None
     exit_code = plan_exit_code([o.exit_code for o in outcomes.values()])
+    if failure is not None:
+        _say_the_runner_failed(failure, interrupted_at)
+        exit_code = ExitCode.ERROR
     if publisher is not None and published is None:
         exit_code = ExitCode.ERROR
     return PlanOutcome(exit_code, folder, night.index, list(outcomes.values()), published)
@@ -308,17 +335,68 @@ def _run_step(planned: PlannedStep, folder: Path, loaded: LoadedPlan, outcomes: 
                                cell_timeout=step.cell_timeout_seconds or loaded.plan.cell_timeout_seconds,
                                nb=planned.nb)
     except Exception as exc:  # one broken step must not lose the night's other results
-        message = f"the runner failed: {type(exc).__name__}: {said(exc, masking.secret_values(planned.values))}"
-        return record_without_running(planned, run_dir, loaded, verdict="fail",
-                                      outcome=report.ERROR, summary=message, error=message,
-                                      exit_code=ExitCode.ERROR)
+        message = _runner_failed(exc, planned)
+        return _record_without_running_safely(planned, run_dir, loaded, verdict="fail", outcome=report.ERROR,
+                                              summary=message, error=message, exit_code=ExitCode.ERROR)
+
+
+def _runner_failed(exc: Exception, planned: PlannedStep) -> str:
+    return f"the runner failed: {type(exc).__name__}: {said(exc, masking.secret_values(planned.values))}"
+
+
+def _say_the_runner_failed(exc: Exception, step_id: str | None) -> None:
+    """One sentence, then the traceback: an exception nobody planned for is a bug in the kit."""
+    where = f" during step {step_id}; the steps after it were not run" if step_id else " after the last step"
+    print(f"error: the runner itself failed{where} ({type(exc).__name__}: {said(exc)}). This is a bug in the "
+          "kit; the night's page and summary.json are written. The traceback:", file=sys.stderr, flush=True)
+    traceback.print_exception(exc, file=sys.stderr)
+
+
+def _record_the_rest_after_failure(loaded: LoadedPlan, folder: Path, outcomes: dict[str, RunOutcome],
+                                   exc: Exception) -> None:
+    """The runner broke outside any step's own handling: the step it broke in is recorded ERROR (unless it
+    recorded itself), every later step as not run."""
+    remaining = [s for s in loaded.steps if s.step.id not in outcomes]
+    if not remaining:
+        return
+    current = remaining[0]
+    written = folder / current.step.id / current.notebook.name
+    message = _runner_failed(exc, current)
+    outcomes[current.step.id] = _written_record(written) or _record_without_running_safely(
+        current, folder / current.step.id, loaded, verdict="fail", outcome=report.ERROR, summary=message,
+        error=message, exit_code=ExitCode.ERROR)
+    for planned in remaining[1:]:
+        outcomes[planned.step.id] = _record_without_running_safely(
+            planned, folder / planned.step.id, loaded, verdict="blocked", outcome=report.NOT_RUN,
+            summary=f"not run: the runner failed during step {current.step.id}", error=None,
+            exit_code=ExitCode.ERROR)
+
+
+def _written_record(written: Path) -> RunOutcome | None:
+    """The record a step wrote before the runner took its outcome; None if there is none, or it was cut
+    short while being written."""
+    if not written.exists():
+        return None
+    try:
+        return read_record(written)
+    except Exception:
+        return None
 
 
 def _record_the_rest_after_interrupt(loaded: LoadedPlan, folder: Path, outcomes: dict[str, RunOutcome],
                                      signum: int) -> str | None:
     """Record the step a signal stopped (unless it left its own record) and every later step as not
-    run; return the interrupted step's id (None if every step had already ended)."""
+    run; return the interrupted step's id (None if every step had already ended). A step that wrote
+    its whole record before the signal came (the runner had not taken its outcome yet) had finished:
+    the night stopped in the step after it."""
     remaining = [s for s in loaded.steps if s.step.id not in outcomes or outcomes[s.step.id].outcome in report.STOPPED]
+    if remaining and remaining[0].step.id not in outcomes:
+        first = remaining[0]
+        written = _written_record(folder / first.step.id / first.notebook.name)
+        if written is not None:
+            outcomes[first.step.id] = written
+            if written.outcome not in report.STOPPED:
+                remaining = remaining[1:]
     if not remaining:
         return None
     current = remaining[0]
@@ -328,18 +406,11 @@ def _record_the_rest_after_interrupt(loaded: LoadedPlan, folder: Path, outcomes:
             continue  # the interrupted run recorded itself, with its outputs so far
         run_dir = folder / step_id
         if planned is current:
-            written = run_dir / planned.notebook.name
-            if written.exists():  # Ctrl-C came after the step wrote its notebook
-                try:
-                    outcomes[step_id] = read_record(written)
-                    continue
-                except Exception:
-                    pass  # cut short while being written: replaced by the record below
-            outcomes[step_id] = record_without_running(
+            outcomes[step_id] = _record_without_running_safely(
                 planned, run_dir, loaded, verdict="blocked", outcome=stopped_outcome(signum),
                 summary=stopped_summary(signum), error=None, exit_code=ExitCode.for_signal(signum))
         else:
-            outcomes[step_id] = record_without_running(
+            outcomes[step_id] = _record_without_running_safely(
                 planned, run_dir, loaded, verdict="blocked", outcome=report.NOT_RUN,
                 summary=f"not run: the night was {stopped_text(signum)} during step {current.step.id}",
                 error=None, exit_code=ExitCode.for_signal(signum))

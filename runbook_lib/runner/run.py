@@ -23,7 +23,8 @@ from ..exit_codes import ExitCode
 from ..gcp.connect import check_environment
 from ..phases import PROJECT_ROOT
 from .kernel import KERNEL_NAME, ensure_kernelspec, kernel_environment
-from .outcome import RunOutcome, decide_outcome, first_error, said, stopped_outcome, stopped_signal, stopped_text
+from .outcome import (RunOutcome, decide_outcome, first_error, said, sentence_start, stopped_outcome, stopped_signal,
+                      stopped_text)
 from .parameters import declared_default, plain_values, resolve_parameters, validation_cell_index
 from .signals import signal_of, stopped
 
@@ -330,7 +331,7 @@ def run_notebook(notebook: str | Path, parameters: Sequence[Sequence[str]] = (),
     """`runbook run`: check parameter names (ParameterError before anything runs), execute into
     `<outdir or reports>/<YYYY-MM-DD>/<HHMMSS>-<stem>/`, print the verdict and the report path.
     `cell_timeout`: seconds one cell may take (None: the notebook's own default, 0: no limit).
-    On Ctrl-C (or SIGTERM, raised as signals.Terminated) the run is recorded in its folder (outcome
+    On Ctrl-C (or SIGTERM or SIGHUP, raised as signals.Terminated) the run is recorded in its folder (outcome
     "interrupted" or "terminated") and the interruption is raised again."""
     source = _existing_notebook(notebook)
     check_cell_timeout(cell_timeout)
@@ -353,12 +354,12 @@ def run_notebook(notebook: str | Path, parameters: Sequence[Sequence[str]] = (),
             record_unexecuted(source, values, run_dir, target or values.get("target") or "local", step=None,
                               verdict="blocked", outcome=stopped_outcome(signum), summary=stopped_summary(signum),
                               error=stopped_summary(signum), exit_code=ExitCode.for_signal(signum))
-        print(f"{stopped_text(signum).capitalize()}; the record so far: {run_dir.resolve()}", file=sys.stderr)
+        print(f"{sentence_start(stopped_text(signum))}; the record so far: {run_dir.resolve()}", file=sys.stderr)
         raise
     if outcome.message:
         print(f"error: {outcome.message}", file=sys.stderr)
     print(f"{outcome.label} {outcome.name}: {outcome.summary} ({outcome.duration_s:.1f}s)")
     print(f"Report: {Path(outcome.html or outcome.notebook).resolve()}")
     if outcome.outcome in report.STOPPED:
-        raise stopped(stopped_signal(outcome.outcome))
+        raise stopped(stopped_signal(outcome))
     return outcome

@@ -1,33 +1,98 @@
 """Runbook 00: what is serving, is it the right code, can it honour dataset_prefix, what data is there."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from .errors import AccessDenied, QuotaExceeded, RunbookError
+from .formats import one_line
 from .results import Result
+from .services import ServingRevision
+
+
+# /health answers at once when the service is up; the kit's default for a request (minutes) is for the replay's
+# calls, and one hanging service must not hold the whole overview.
+HEALTH_TIMEOUT_S = 10.0
 
 
 @dataclass
 class PhaseState:
     phase: str
     service: str
-    revision: str
+    revision: str                 # the revision with most of the traffic ("" when the service could not be read)
     commit: str
-    supports_prefix: bool | None
+    supports_prefix: bool | None  # of EVERY serving revision: False if any ignores it, None if any cannot be told
     http_status: int | None
     reported_service: str | None
     expected_service: str
     public: bool
+    serving: list[ServingRevision] = field(default_factory=list)   # every revision with a share of the traffic
+    health_said: str = ""         # what /health answered, in one line
+    problem: str = ""             # why this phase's facts could not be read (describe or /health raised)
 
     @property
     def wrong_code(self) -> bool:
         return self.reported_service is not None and self.reported_service != self.expected_service
 
+    @property
+    def names_no_service(self) -> bool:
+        """/health answered 200 without naming a service (text, HTML, JSON without `service`): whose code
+        serves is then unverified, not right."""
+        return self.http_status == 200 and self.reported_service is None
+
+    @property
+    def unchecked_revisions(self) -> list[ServingRevision]:
+        """In a split, the serving revisions on another image than the first's: one /health call reaches one
+        revision, so it cannot vouch for the code of the others."""
+        first = self.serving[0].image if self.serving else ""
+        return [r for r in self.serving[1:] if r.image != first]
+
+    @property
+    def without_prefix(self) -> list[ServingRevision]:
+        return [r for r in self.serving if r.supports_prefix is False]
+
+    @property
+    def prefix_unknown(self) -> list[ServingRevision]:
+        return [r for r in self.serving if r.supports_prefix is None]
+
+    @property
+    def split(self) -> bool:
+        return len(self.serving) > 1
+
+    @property
+    def right_code(self) -> bool:
+        return self.reported_service == self.expected_service and not self.unchecked_revisions
+
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__, wrong_code=self.wrong_code)
+        return dict(asdict(self), wrong_code=self.wrong_code)
+
+
+def share(revision: ServingRevision) -> str:
+    """"90% to REV (abc1234)": a serving revision and its share of the traffic, for sentences."""
+    return f"{revision.percent}% of its traffic to {revision.name} ({revision.commit_sha or 'no commit-sha label'})"
+
+
+def prefix_sentence(state: PhaseState) -> str:
+    """Why a phase would write production with a prefix ("" when every serving revision honours it)."""
+    lacking = state.without_prefix
+    if not lacking:
+        return ""
+    if state.split:
+        return (f"{state.phase} sends {' and '.join(share(r) for r in lacking)}, which ignores dataset_prefix "
+                f"(those requests of a prefixed run would write production)")
+    return f"{state.phase} runs {state.commit[:7]}, which ignores dataset_prefix (a prefixed run would write production)"
+
+
+def unchecked_sentence(state: PhaseState) -> str:
+    """The serving revisions whose code /health cannot vouch for ("" when there are none)."""
+    others = state.unchecked_revisions
+    if not others:
+        return ""
+    return (f"{state.phase} sends {' and '.join(share(r) for r in others)}, another image than "
+            f"{state.serving[0].name}'s, whose code one /health call cannot check")
 
 
 @dataclass
@@ -39,28 +104,58 @@ class Overview(Result):
     def services_table(self) -> pd.DataFrame:
         return pd.DataFrame([{
             "phase": s.phase, "service": s.service, "revision": s.revision, "commit": s.commit[:7],
+            "traffic": ", ".join(f"{r.percent}% {r.name}" for r in s.serving) or "-",
             "dataset_prefix": {True: "supported", False: "IGNORED", None: "unknown"}[s.supports_prefix],
             "/health": s.http_status, "reports": s.reported_service or "-",
-            "right code": "NO" if s.wrong_code else ("yes" if s.reported_service else "?"),
-            "public": "YES" if s.public else "no",
+            "right code": "NO" if s.wrong_code else ("yes" if s.right_code else "?"),
+            "public": "YES" if s.public else "no", "problem": s.problem or "-",
         } for s in self.phases])
 
 
 def phase_states(target: Any) -> list[PhaseState]:
-    states = []
-    for name in target.phases.names():
-        p = target.phases.get(name)
+    """Each phase's facts; a phase whose service or /health cannot be read says why in its own row."""
+    return [phase_state(target, name) for name in target.phases.names()]
+
+
+def phase_state(target: Any, name: str) -> PhaseState:
+    p = target.phases.get(name)
+    try:
         info = target.services.describe(name)
-        try:
-            token = target.services.identity_token(phase=name)
-        except RunbookError:
-            token = None  # no way to mint a token here: /health then shows the service's refusal
-        health = target.services.health(name, token=token)
-        ok = health.get("http_status") == 200
-        states.append(PhaseState(name, p.service, info.revision, info.commit_sha or "", info.supports_prefix,
-                                 health.get("http_status"), health.get("service") if ok else None,
-                                 p.service_identity, info.public))
-    return states
+    except RunbookError as exc:
+        return PhaseState(name, p.service, "", "", None, None, None, p.service_identity, False,
+                          problem=f"its service could not be read: {one_line(str(exc)).rstrip('.')}")
+    serving = list(info.serving) or [ServingRevision(info.revision, 100, info.commit_sha or "", info.supports_prefix,
+                                                     info.image, info.code_phase)]
+    state = PhaseState(name, p.service, info.revision, info.commit_sha or "", _all_support(serving), None, None,
+                       p.service_identity, info.public, serving)
+    try:
+        token = target.services.identity_token(phase=name)
+    except RunbookError:
+        token = None  # no way to mint a token here: /health then shows the service's refusal
+    try:
+        health = target.services.health(name, token=token, timeout_s=HEALTH_TIMEOUT_S)
+    except RunbookError as exc:    # no answer in time, a dropped connection, no URL
+        state.problem = f"/health could not be read: {one_line(str(exc)).rstrip('.')}"
+        return state
+    state.http_status = health.get("http_status")
+    named = health.get("service")
+    state.reported_service = named if state.http_status == 200 and isinstance(named, str) and named else None
+    state.health_said = health_said(health)
+    return state
+
+
+def _all_support(serving: list[ServingRevision]) -> bool | None:
+    """dataset_prefix support of a service: every revision with traffic gets requests, so the weakest decides."""
+    values = [r.supports_prefix for r in serving]
+    return False if False in values else None if None in values or not values else True
+
+
+def health_said(health: dict) -> str:
+    """What /health answered, in one line: its error text (a page, plain text), else its JSON."""
+    body = {k: v for k, v in health.items() if k != "http_status"}
+    if set(body) == {"error"}:
+        return one_line(body["error"], 160)
+    return one_line(json.dumps(body, sort_keys=True, default=str), 160)
 
 
 def output_tables(target: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -90,15 +185,22 @@ def pipeline_overview(target: Any) -> Overview:
         tables, daily, data_note = None, None, str(exc)
     problems, warnings = [], []
     for s in states:
+        if s.problem:
+            problems.append(f"{s.phase}: {s.problem}")
         if s.wrong_code:
             problems.append(f"{s.phase} serves the wrong code (/health names {s.reported_service})")
         if s.public:
             problems.append(f"{s.service} is public (allUsers or allAuthenticatedUsers can invoke it)")
-        if s.http_status != 200:
+        if s.http_status is not None and s.http_status != 200:
             warnings.append(f"{s.phase} /health answered {s.http_status}")
+        elif s.names_no_service:
+            warnings.append(f"{s.phase} /health answered 200 but names no service ({s.health_said}), so whose code "
+                            f"serves cannot be checked")
+        if unchecked_sentence(s):
+            warnings.append(unchecked_sentence(s))
         if s.supports_prefix is False:
-            warnings.append(f"{s.phase} runs {s.commit[:7]}, which ignores dataset_prefix (a prefixed run would write production)")
-        elif s.supports_prefix is None:
+            warnings.append(prefix_sentence(s))
+        elif s.supports_prefix is None and s.serving:
             warnings.append(f"{s.phase}: whether {s.commit[:7] or 'its commit'} supports dataset_prefix is unknown (give source_dir)")
     if tables is not None:
         empty = tables.loc[tables["rows"] == 0, "table"].tolist()

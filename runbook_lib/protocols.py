@@ -205,7 +205,8 @@ class Builds(Closeable, Protocol):
 class Services(Closeable, Protocol):
     """Cloud Run services of the phases: what serves, its revisions, who may call it, and calling it."""
 
-    def describe(self, phase: str) -> "ServiceInfo": ...
+    def describe(self, phase: str) -> "ServiceInfo":
+        """The service and the revision with most of its traffic; `serving` lists every revision with a share."""
 
     def list(self) -> list["ServiceInfo"]: ...
 
@@ -224,16 +225,19 @@ class Services(Closeable, Protocol):
 
     def request(self, phase: str, method: str, path: str, body: dict | None = None, token: str | None = None,
                 user_agent: str | None = None, remote_ip: str | None = None,
-                headers: dict | None = None) -> "ServiceResponse":
-        """One HTTP request to the phase's service. ServiceTimeout (runbook_lib.errors) when it gets no answer
-        in time: the service may still be working on it, so only an idempotent request is safe to repeat."""
+                headers: dict | None = None, timeout_s: float | None = None) -> "ServiceResponse":
+        """One HTTP request to the phase's service (its answer's headers kept, lower-cased). ServiceTimeout
+        (runbook_lib.errors) when it gets no answer within timeout_s (None: the adapter's default, minutes);
+        ConnectionDropped (runbook_lib.services) when the connection is dropped without an answer. Either
+        way the service may have run it, so only an idempotent request is safe to repeat."""
 
     def invoke(self, phase: str, payload: dict, token: str | None = None, user_agent: str | None = None,
                remote_ip: str | None = None) -> "ServiceResponse":
         """POST the payload to the phase's own endpoint (/process-date-range or /process-date)."""
 
-    def health(self, phase: str, token: str | None = None) -> dict:
-        """GET /health: {"http_status": code, **body} or {"http_status": code, "error": one line}."""
+    def health(self, phase: str, token: str | None = None, timeout_s: float | None = None) -> dict:
+        """GET /health: {"http_status": code, **body} or {"http_status": code, "error": one line}; timeout_s
+        as for request()."""
 
     def deploy(self, phase: str, image: str, labels: dict[str, str] | None = None, env: dict[str, str] | None = None,
                timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None) -> "Rollout":

@@ -94,6 +94,22 @@ _STATUS_CLASS = re.compile(r"^[1-5]xx$")
 
 
 @dataclass
+class ServingRevision:
+    """One revision that gets a share of a service's traffic: Cloud Run sends it that share of the requests,
+    so each one must honour dataset_prefix and run the phase's own code (ServiceInfo.serving)."""
+
+    name: str
+    percent: int
+    commit_sha: str               # its `commit-sha` label (short id); "" when it has none
+    supports_prefix: bool | None  # does its commit include the phase's prefix_support_commit? None: cannot tell
+    image: str = ""
+    code_phase: str = ""          # whose code the image holds (sandbox-only knowledge; "" on gcp)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
 class ServiceInfo:
     """One phase's Cloud Run service as `describe()` reports it, the same on every target."""
 
@@ -114,6 +130,9 @@ class ServiceInfo:
     commit_sha_full: str | None = None  # the full 40-hex id (sandbox: always; gcp: resolved in source_dir, else None)
     ingress: str = DEFAULT_INGRESS      # who can reach it at all: all, internal, internal-and-cloud-load-balancing, none
     invoker_iam_disabled: bool = False  # `--no-invoker-iam-check`: Cloud Run lets every caller in (public)
+    # Every revision with more than 0% of the traffic, most first (the fields above describe the first only);
+    # the sandbox serves one revision at a time, so there it is always one at 100%.
+    serving: list[ServingRevision] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -217,13 +236,25 @@ def newest_revisions_first(revisions: Iterable[Revision]) -> list[Revision]:
 class ServiceResponse:
     status: int
     body: dict
+    # The response's headers, names lower-cased (e.g. "retry-after", which a 429/503 may carry).
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
 
     def to_dict(self) -> dict:
-        return {"status": self.status, "body": self.body}
+        return {"status": self.status, "body": self.body, "headers": dict(self.headers)}
+
+
+class ConnectionDropped(RunbookError):
+    """The service closed or reset the connection without an answer (its instance died or was replaced):
+    like a timeout, the request may or may not have run, and it is worth repeating (on both targets)."""
+
+
+def lower_headers(headers: Any) -> dict[str, str]:
+    """A response's headers as {lower-cased name: value} (requests' and http.client's alike)."""
+    return {str(k).lower(): str(v) for k, v in (headers.items() if hasattr(headers, "items") else headers or [])}
 
 
 # ---------------------------------------------------------------- IAM
@@ -241,10 +272,11 @@ class PhaseEndpoints:
         return self.request(phase, "POST", self.phases.get(phase).endpoint, payload, token=token,
                             user_agent=user_agent, remote_ip=remote_ip)
 
-    def health(self, phase: str, token: str | None = None) -> dict:
+    def health(self, phase: str, token: str | None = None, timeout_s: float | None = None) -> dict:
         """GET /health: {"http_status": code, **json_body}; a non-JSON body (Cloud Run's 401/403 pages)
-        gives {"http_status": code, "error": "<one line>"}."""
-        return health_result(self.request(phase, "GET", "/health", token=token))
+        gives {"http_status": code, "error": "<one line>"}. timeout_s: how long to wait for the answer
+        (None: the adapter's default for any request, minutes)."""
+        return health_result(self.request(phase, "GET", "/health", token=token, timeout_s=timeout_s))
 
 
 def _unconditional(policy: dict) -> list[dict]:

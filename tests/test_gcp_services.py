@@ -87,6 +87,20 @@ def test_describe_reads_revision_commit_iam_and_prefix_support(fake_apis, repo, 
     assert f"/v2/{NAME}" in paths and f"/v2/{NAME}:getIamPolicy" in paths and f"/v2/{NAME}/revisions" in paths
 
 
+def test_describe_lists_every_revision_with_traffic_most_first(fake_apis, gcp):
+    """A split sends each revision its share of the requests: describe names all of them, not just the first."""
+    fake_apis.run_services[NAME]["trafficStatuses"] = [
+        {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": f"{P4}-00028-qwe", "percent": 10},
+        {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": f"{P4}-00029-fdx", "percent": 90},
+        {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": f"{P4}-00027-zzz", "percent": 0, "tag": "old"}]
+    info = gcp.services.describe("phase4")
+    assert info.revision == f"{P4}-00029-fdx" and info.commit_sha == "abc1234"
+    assert [(r.name, r.percent, r.commit_sha, r.image) for r in info.serving] == [
+        (f"{P4}-00029-fdx", 90, "abc1234", f"us-west2-docker.pkg.dev/{PROJECT}/cloud-run-source-deploy/{P4}@sha256:ab"),
+        (f"{P4}-00028-qwe", 10, "0000000", "old")]
+    assert info.to_dict()["serving"][1]["percent"] == 10
+
+
 def test_all_users_binding_makes_the_service_public(fake_apis):
     _load(fake_apis, "abc1234", public=True)
     tg = target_mod.connect("gcp", project=PROJECT, endpoints={"run": fake_apis.endpoint})

@@ -112,10 +112,154 @@ def test_a_refused_health_check_is_not_wrong_code(repaired_home, monkeypatch):
 def test_a_failing_health_check_warns(repaired_home, monkeypatch):
     with connect("local", home=repaired_home) as tg:
         real = tg.services.health
-        monkeypatch.setattr(tg.services, "health", lambda phase, token=None: {"http_status": 503, "error": "starting"}
+        monkeypatch.setattr(tg.services, "health", lambda phase, token=None, **kw: {"http_status": 503, "error": "starting"}
                             if phase == "phase4" else real(phase, token=token))
         ov = overview.pipeline_overview(tg)
     states = {s.phase: s for s in ov.phases}
     assert states["phase4"].http_status == 503 and not states["phase4"].wrong_code
     assert states["phase3"].http_status == 200 and not states["phase3"].wrong_code
     assert ov.verdict == "warn" and ov.summary == "phase4 /health answered 503."
+
+
+# ---------------------------------------------------------------- target=gcp: splits, /health without identity, faults
+
+P3, P4 = "nba-phase3-analytics-processors", "nba-phase4-precompute-processors"
+GCP_TOKEN = "operator-token"
+NEW, OLD = "a51aae7", "476352a"   # commit-sha labels: with and without dataset_prefix support
+
+
+def _cloud_run(fake, service: str, revisions: list[tuple[str, str]], traffic: dict[str, int], health=None) -> None:
+    """One service on the Cloud Run fake: revisions [(short name, commit-sha label)], traffic {short name: %}."""
+    from fakes.fixtures import PROJECT
+
+    name = f"projects/{PROJECT}/locations/us-west2/services/{service}"
+    fake.run_services[name] = {
+        "name": name, "uri": f"{fake.endpoint}/svc/{service}", "latestReadyRevision": f"{name}/revisions/{revisions[0][0]}",
+        "trafficStatuses": [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": r, "percent": p}
+                            for r, p in traffic.items()],
+        "terminalCondition": {"type": "Ready", "state": "CONDITION_SUCCEEDED"}}
+    fake.run_revisions[name] = [
+        {"name": f"{name}/revisions/{r}", "labels": {"commit-sha": sha}, "containers": [{"image": f"img/{r}"}],
+         "createTime": f"2025-12-{29 - i:02d}T09:00:00Z", "conditions": [{"type": "Ready", "state": "CONDITION_SUCCEEDED"}]}
+        for i, (r, sha) in enumerate(revisions)]
+    fake.run_policies[name] = {"version": 1, "etag": "BwYx",
+                               "bindings": [{"role": "roles/run.invoker", "members": ["user:operator@example.com"]}]}
+    fake.service_health[service] = {"status": "healthy", "service": service} if health is None else health
+    fake.identity_tokens[GCP_TOKEN] = "user:operator@example.com"
+
+
+@pytest.fixture
+def gcp_services_on(fake_apis, monkeypatch, tmp_path):
+    """connect() to the Cloud Run fake; git and gcloud stand-ins; production data stands as one table."""
+    import pandas as pd
+
+    from fakes.fixtures import PROJECT
+    from runbook_lib.gcp import services as gcp_services
+
+    monkeypatch.setattr(gcp_services, "commit_contains", lambda source_dir, label, prefix: {NEW: True, OLD: False}.get(label))
+    monkeypatch.setattr(gcp_services.GcpServices, "_full_sha", lambda self, label, cache: None)
+    monkeypatch.setattr(gcp_services.GcpServices, "identity_token", lambda self, principal=None, phase=None: GCP_TOKEN)
+    monkeypatch.setattr(overview, "output_tables", lambda target: (
+        pd.DataFrame([{"table": "nba_analytics.player_game_summary", "rows": 10, "partitions": 1, "latest": None,
+                       "note": ""}]), pd.DataFrame(columns=["day", "row_count", "table"])))
+    _cloud_run(fake_apis, P3, [(f"{P3}-00040-new", NEW)], {f"{P3}-00040-new": 100})
+    _cloud_run(fake_apis, P4, [(f"{P4}-00030-new", NEW)], {f"{P4}-00030-new": 100})
+    targets = []
+
+    def connect_now():
+        targets.append(connect("gcp", project=PROJECT, source_dir=str(tmp_path),
+                               endpoints={"run": fake_apis.endpoint}))
+        return targets[-1]
+
+    yield connect_now
+    for tg in targets:
+        tg.close()
+
+
+def test_a_split_is_judged_on_every_revision_with_traffic(fake_apis, gcp_services_on):
+    """90% to new code, 10% to 476352a (no dataset_prefix): one call in ten would write production."""
+    from runbook_lib.replay import check_capability
+
+    _cloud_run(fake_apis, P4, [(f"{P4}-00030-new", NEW), (f"{P4}-00029-fdx", OLD)],
+               {f"{P4}-00030-new": 90, f"{P4}-00029-fdx": 10})
+    tg = gcp_services_on()
+    ov = overview.pipeline_overview(tg)
+    p4 = {s.phase: s for s in ov.phases}["phase4"]
+    assert p4.revision == f"{P4}-00030-new" and p4.supports_prefix is False
+    assert [(r.name, r.percent, r.supports_prefix) for r in p4.serving] == [
+        (f"{P4}-00030-new", 90, True), (f"{P4}-00029-fdx", 10, False)]
+    assert ov.verdict == "warn"
+    assert f"phase4 sends 10% of its traffic to {P4}-00029-fdx ({OLD}), which ignores dataset_prefix" in ov.summary
+    table = ov.services_table()
+    assert table.loc[1, "dataset_prefix"] == "IGNORED" and table.loc[1, "right code"] == "?"
+    capable = check_capability(tg, ["phase3", "phase4"])
+    assert not capable.ready and [p.ready for p in capable.phases] == [True, False]
+    assert capable.phases[1].problem.startswith(f"phase4 sends 10% of its traffic to {P4}-00029-fdx ({OLD}), from "
+                                                "before dataset_prefix support")
+    assert "Redeploy phase4 with runbook 02" in capable.blocked_sentence()
+
+
+def test_a_split_over_two_images_cannot_be_vouched_for_by_one_health_call(fake_apis, gcp_services_on):
+    from runbook_lib.replay import check_capability
+
+    _cloud_run(fake_apis, P4, [(f"{P4}-00031-can", NEW), (f"{P4}-00030-new", NEW)],
+               {f"{P4}-00031-can": 50, f"{P4}-00030-new": 50})
+    capable = check_capability(gcp_services_on(), ["phase4"])
+    assert not capable.ready
+    assert capable.phases[0].problem == (f"phase4 sends 50% of its traffic to {P4}-00030-new ({NEW}), another image "
+                                         f"than {P4}-00031-can's, whose code one /health call cannot check")
+
+
+@pytest.mark.parametrize("health, said", [
+    ("text", "OK"), ("html", "It works!"), ({"status": "healthy"}, '{"status": "healthy"}')])
+def test_a_health_that_names_no_service_is_not_the_right_code(fake_apis, gcp_services_on, health, said):
+    from fakes.server import Reply
+    from runbook_lib.replay import check_capability
+
+    reply = {"text": Reply("OK", "text/plain"), "html": Reply("<html><body>It works!</body></html>", "text/html")}
+    _cloud_run(fake_apis, P3, [(f"{P3}-00040-new", NEW)], {f"{P3}-00040-new": 100}, health=reply[health] if isinstance(health, str) else health)
+    tg = gcp_services_on()
+    ov = overview.pipeline_overview(tg)
+    assert ov.verdict == "warn"
+    assert ov.summary == f"phase3 /health answered 200 but names no service ({said}), so whose code serves cannot be checked."
+    assert ov.services_table().loc[0, "right code"] == "?"
+    capable = check_capability(tg, ["phase3", "phase4"])
+    assert [p.ready for p in capable.phases] == [False, True]
+    assert capable.phases[0].problem == (f"phase3's /health answered 200 but names no service ({said}), so which "
+                                         f"code serves {P3} cannot be checked")
+
+
+@pytest.fixture
+def silent_url():
+    """A URL that accepts connections and never answers."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+
+
+def test_one_phase_that_cannot_be_read_is_reported_in_its_row_and_the_others_still_shown(
+        fake_apis, gcp_services_on, silent_url, monkeypatch):
+    from fakes.fixtures import PROJECT
+    from runbook_lib import replay
+
+    monkeypatch.setattr(overview, "HEALTH_TIMEOUT_S", 0.3)   # the kit's default for other requests: 300 s
+    fake_apis.run_services[f"projects/{PROJECT}/locations/us-west2/services/{P3}"]["uri"] = silent_url
+    del fake_apis.run_services[f"projects/{PROJECT}/locations/us-west2/services/{P4}"]
+    tg = gcp_services_on()
+    ov = overview.pipeline_overview(tg)
+    assert ov.verdict == "fail"
+    p3, p4 = ov.phases
+    assert p3.revision == f"{P3}-00040-new" and p3.supports_prefix is True and p3.http_status is None
+    assert p3.problem == f"/health could not be read: GET {silent_url}/health got no answer within 0.3s (the " \
+                         f"service may still be working on it)"
+    assert p4.problem.startswith("its service could not be read: Cloud Run service ") and "was not found" in p4.problem
+    assert ov.summary.startswith("phase3: /health could not be read") and "phase4: its service could not be read" \
+        in ov.summary
+    assert list(ov.services_table()["problem"]) == [p3.problem, p4.problem]
+    capable = replay.check_capability(tg, ["phase3", "phase4"])
+    assert [p.ready for p in capable.phases] == [False, False]
+    assert capable.phases[1].problem == f"phase4: {p4.problem}"

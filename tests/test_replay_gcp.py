@@ -186,3 +186,64 @@ def test_production_that_cannot_be_read_blocks_the_replay_before_any_call(fake_a
     finally:
         target.close()
         bigquery.stop()
+
+
+class _LedgerWarehouse:
+    """BigQuery as the ledger sees it: datasets, tables of rows, INSERTs and SELECTs of one table."""
+
+    def __init__(self):
+        self.datasets = {"nba_analytics": "us-west2", "nba_precompute": "us-west2"}
+        self.tables: dict[str, list[dict]] = {}
+        self.created: list[tuple] = []
+
+    def dataset_exists(self, name):
+        return name in self.datasets
+
+    def dataset_info(self, name):
+        from types import SimpleNamespace
+        return SimpleNamespace(location=self.datasets[name])
+
+    def create_dataset(self, name, default_table_expiration_days=None, exists_ok=True, location=None, labels=None):
+        self.created.append((name, location, default_table_expiration_days, labels))
+        self.datasets[name] = location
+
+    def table_exists(self, ref):
+        return ref in self.tables
+
+    def create_table(self, ref, columns, partition_column=None, exists_ok=True):
+        assert ref.split(".")[0] in self.datasets, f"no dataset for {ref}"
+        self.tables.setdefault(ref, [])
+
+    def execute(self, sql, values):
+        self.tables[sql.split("`")[1]].append(dict(values))
+
+    def query(self, sql):
+        import pandas as pd
+        return pd.DataFrame(self.tables[sql.split("`")[1]])
+
+
+def test_the_gcp_ledger_has_one_place_per_prefix_whatever_phases_a_run_selects():
+    """A Phase 4-only first run makes the Phase 3 test dataset for its ledger; a full rerun then finds its work."""
+    from datetime import date
+
+    from runbook_lib.phases import load_phases
+    from runbook_lib.replay import LedgerEntry, Replay, finished
+
+    class Target:
+        phases, warehouse = load_phases(), _LedgerWarehouse()
+
+    def replay_of(phases):
+        p = params.validate_params(params.ReplayParams, {"target": "gcp", "project": PROJECT, "phases": phases,
+                                                          "start_date": "2025-12-15", "end_date": "2025-12-15"})
+        return Replay(Target(), p, [date(2025, 12, 15)])
+
+    only4 = replay_of(["phase4"])
+    assert only4.ledger.where == "test_nba_analytics.replay_ledger"
+    only4.ledger.write(LedgerEntry(date(2025, 12, 15), "phase4", "done", "test", "p4-rev"))
+    name, location, ttl, labels = Target.warehouse.created[0]
+    assert (name, location, labels["runbook"]) == ("test_nba_analytics", "us-west2", "03_prefixed_replay") and ttl
+    full = replay_of(["phase3", "phase4"])
+    assert full.ledger.where == only4.ledger.where
+    done, _ = finished(full.ledger.entries(), "test", {"phase3": "p3-rev", "phase4": "p4-rev"},
+                       {"phase3": (), "phase4": ()})
+    assert list(done) == [(date(2025, 12, 15), "phase4")]

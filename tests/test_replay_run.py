@@ -51,6 +51,8 @@ class FakeServices:
             time.sleep(self.delay)
             if isinstance(step, Exception):
                 raise step
+            if isinstance(step, ServiceResponse):   # an answer as it is (headers, a body of its own)
+                return step
             if step == 401 and token != f"token-{self.minted}":
                 return ServiceResponse(401, {"error": "expired"})
             return ServiceResponse(step, {"status": "ok" if step == 200 else "error", "error": f"answer {step}"})
@@ -149,6 +151,45 @@ def test_payloads_are_the_phases_own_with_the_prefix_and_no_downstream_triggers(
         "strict_mode": True, "skip_dependency_check": False}
 
 
+def test_retry_after_is_waited_at_least_and_cut_to_what_is_left_of_the_calls_patience():
+    from email.utils import format_datetime
+    from datetime import datetime, timedelta, timezone
+
+    later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=100), usegmt=True)
+    services = FakeServices({("phase3", "2025-12-15"): [
+        ServiceResponse(429, {"error": "rate limited"}, {"retry-after": "20"}),
+        ServiceResponse(503, {"error": "busy"}, {"retry-after": later})]})
+    policy, sleeps = _policy(base_s=0.01, max_s=0.02, patience_s=50)
+    outcome = call_with_retries(services, Tokens(services), _call(), policy)
+    assert (outcome.status, outcome.attempts) == ("done", 3)
+    assert sleeps.waits[0] == 20 and sleeps.waits[1] == 30     # asked ~100 s, 30 s of the 50 s patience were left
+    assert outcome.note.startswith("the service asked to wait 9") and outcome.note.endswith(
+        "s (Retry-After); waited 30s, what was left of the call's patience (50s)")
+
+
+@pytest.mark.parametrize("status", ["failed", "error"])
+def test_a_2xx_whose_body_says_the_run_failed_is_a_failed_call_and_phase4_does_not_follow(status):
+    body = {"status": status, "run": {"status": status, "processors": [
+        {"processor": "player_game_summary", "status": "failed", "rows_written": 0, "error": "400 Invalid dataset ID"}]}}
+    services = FakeServices({("phase3", "2025-12-15"): [ServiceResponse(200, body)]})
+    ledger = MemoryLedger()
+    outcomes = {(o.phase, o.day.isoformat()): o for o in _replayer(services, ledger).run(_calls(), {})}
+    first = outcomes[("phase3", "2025-12-15")]
+    assert (first.status, first.attempts, first.http_status) == ("failed", 1, 200)
+    assert first.error == f"HTTP 200 but the answer says status {status!r}: player_game_summary: 400 Invalid dataset ID"
+    assert outcomes[("phase4", "2025-12-15")].status == "not run"
+    done, _ = finished(ledger.entries(), "test", {"phase3": "p3-rev", "phase4": "p4-rev"}, {"phase3": (), "phase4": ()})
+    assert (DAYS[0], "phase3") not in done and (DAYS[0], "phase4") not in done
+
+
+def test_a_dropped_connection_is_retried_like_a_timeout():
+    from runbook_lib.services import ConnectionDropped
+
+    services = FakeServices({("phase3", "2025-12-15"): [ConnectionDropped("dropped"), ConnectionDropped("dropped")]})
+    outcome = call_with_retries(services, Tokens(services), _call(), _policy()[0])
+    assert (outcome.status, outcome.attempts) == ("done", 3)
+
+
 # ---------------------------------------------------------------- many calls
 
 
@@ -242,6 +283,24 @@ def test_work_done_by_another_revision_or_for_other_processors_runs_again():
                      "phase3 2025-12-16: done earlier for other processors, so it runs again"]
 
 
+def test_one_replay_per_prefix_holds_its_ledger_and_a_second_is_refused_naming_the_first(tmp_path):
+    import os
+
+    from runbook_lib.replay import LedgerBusy
+
+    ledger = FileLedger(tmp_path / "test.ledger.jsonl")
+    with ledger.hold("test"):
+        with pytest.raises(LedgerBusy, match=rf"^another replay with prefix 'test' is running \(process {os.getpid()} "
+                                             r"since [0-9-]+ [0-9:]+ UTC\); wait for it to finish, or replay with "
+                                             r"another dataset_prefix$"):
+            with FileLedger(tmp_path / "test.ledger.jsonl").hold("test"):
+                pass
+        with FileLedger(tmp_path / "other.ledger.jsonl").hold("other"):   # another prefix: its own ledger
+            pass
+    with FileLedger(tmp_path / "test.ledger.jsonl").hold("test"):         # released when the first ended
+        pass
+
+
 def test_a_half_written_last_line_of_a_killed_run_is_ignored(tmp_path):
     ledger = FileLedger(tmp_path / "l.jsonl")
     ledger.write(LedgerEntry(DAYS[0], "phase3", "done", "test", "r"))
@@ -293,6 +352,61 @@ def test_both_service_adapters_raise_service_timeout(silent_port, monkeypatch, t
     for adapter in (local, remote):
         with pytest.raises(ServiceTimeout, match="no answer within 0.2s"):
             adapter.invoke("phase3", {"start_date": "2025-12-15", "end_date": "2025-12-15"})
+
+
+@pytest.fixture
+def resetting_port():
+    """A port that reads each request and resets the connection without answering (a service process that died)."""
+    import struct
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    stop = threading.Event()
+
+    def drop():
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            conn.settimeout(1)
+            try:
+                conn.recv(65536)
+            except OSError:
+                pass
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    thread = threading.Thread(target=drop, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def test_both_service_adapters_turn_a_dropped_connection_into_one_failed_date(resetting_port, monkeypatch, tmp_path):
+    """Both targets alike: ConnectionDropped (a RunbookError, retried), so the replay goes on and says why."""
+    from runbook_lib.gcp import services as gcp_services
+    from runbook_lib.local import services as local_services
+    from runbook_lib.services import ConnectionDropped
+
+    local = local_services.LocalServices(None, PHASES, tmp_path / "w.duckdb")
+    monkeypatch.setattr(local, "_ensure_one", lambda name: {"port": resetting_port})
+    remote = gcp_services.GcpServices("p", PHASES, clients=None)
+    monkeypatch.setattr(remote, "_service", lambda phase: {"uri": f"http://127.0.0.1:{resetting_port}"})
+    for adapter in (local, remote):
+        with pytest.raises(ConnectionDropped, match="the connection was dropped without an answer"):
+            adapter.invoke("phase3", {"start_date": "2025-12-15", "end_date": "2025-12-15"})
+        monkeypatch.setattr(adapter, "identity_token", lambda principal=None, phase=None: "tok")
+        outcomes = Replayer(adapter, Tokens(adapter), MemoryLedger(), "test", {"phase3": "r3", "phase4": "r4"},
+                            {"phase3": (), "phase4": ()}, policy=_policy(attempts=2)[0], progress=False).run(
+            plan_calls([PHASES.get("phase3"), PHASES.get("phase4")], DAYS[:2], {}, "test"), {})
+        assert [(o.phase, o.status, o.attempts) for o in outcomes] == [
+            ("phase3", "failed", 2), ("phase3", "failed", 2), ("phase4", "not run", 0), ("phase4", "not run", 0)]
+        assert "the connection was dropped without an answer" in outcomes[0].error
 
 
 def test_a_service_that_answers_is_no_timeout():

@@ -5,6 +5,7 @@ isolation check catching a deliberate production write."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -149,6 +150,22 @@ class Flaky:
         if self.seen[key] <= self.failures:
             return ServiceResponse(503, {"error": "Service Unavailable"})
         return self._services.invoke(phase, payload, token=token, user_agent=user_agent, remote_ip=remote_ip)
+
+
+def test_a_resume_calls_again_what_finished_but_whose_test_output_is_gone(fixed_home):
+    """The operator dropped the Phase 4 test dataset to start clean: the ledger's "done" is no proof any more."""
+    first, _ = _replay(fixed_home, start_date="2025-12-15", end_date="2025-12-16", dataset_prefix="gone")
+    assert {o.status for o in first.outcomes} == {"done"}
+    with connect("local", home=fixed_home) as tg:
+        tg.warehouse.drop_dataset("gone_nba_precompute", delete_contents=True)
+    again, result = _replay(fixed_home, start_date="2025-12-15", end_date="2025-12-16", dataset_prefix="gone")
+    assert [(o.phase, o.status) for o in again.outcomes] == [("phase3", "done earlier")] * 2 + [("phase4", "done")] * 2
+    assert len(again.resume_notes) == 1 and re.fullmatch(
+        r"2 calls done earlier run again, their test output is gone \(no rows on their date where production has "
+        r"some\): phase4 2025-12-15 \(gone_nba_precompute\.\w+\), phase4 2025-12-16 \(gone_nba_precompute\.\w+\)",
+        again.resume_notes[0])
+    assert result.verdict in ("pass", "warn") and "(2 calls done by an earlier run, not repeated)" in result.summary
+    assert all(sum(counts.values()) > 0 for ref, counts in again.test_counts.items() if "nba_precompute" in ref)
 
 
 def test_a_service_that_fails_twice_with_503_then_succeeds(fixed_home):

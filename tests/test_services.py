@@ -416,6 +416,30 @@ def test_close_stops_only_what_that_object_started(scratch):
     assert not is_our_process(started.pid)
 
 
+def test_close_leaves_running_what_another_kit_process_has_open(scratch):
+    """Another kernel with the sandbox open (a replay mid-call) keeps the services this object started."""
+    import sys
+
+    home = home_at(scratch.options["home"])
+    scratch.services.stop()
+    mine = LocalServices(home, scratch.phases, scratch.options["warehouse_path"])
+    started = mine.ensure_running("phase4")[0]
+    other = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom runbook_lib.target import connect\n"
+                              f"with connect('local', home={str(home.root)!r}):\n"
+                              "    print('open', flush=True)\n    sys.stdin.readline()\n"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "open"
+        mine.close()
+        assert is_our_process(started.pid)     # left running: the other process may be calling it
+    finally:
+        other.communicate("done\n", timeout=60)
+    again = LocalServices(home, scratch.phases, scratch.options["warehouse_path"])
+    again._started.add(started.pid)           # as if it had started it: with nobody else, close stops it
+    again.close()
+    assert not is_our_process(started.pid)
+
+
 def test_an_idle_service_stops_by_itself(sandbox_home, tmp_path):
     """Like Cloud Run scaling to zero, a sandbox service nobody calls exits and removes its run file."""
     import subprocess

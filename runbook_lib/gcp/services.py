@@ -22,10 +22,11 @@ from ..errors import NotFoundError, OperationTimeout, ParameterError, RunbookErr
 from ..gitinfo import commit_contains
 from ..phases import PhaseRegistry
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
-from ..services import (INVOKER_ROLE, PhaseEndpoints, PushSubscription, Revision, Rollout, RolloutInProgress,
-                        ServiceInfo, ServiceResponse, check_image, ingress_setting, invoker_members, is_public,
-                        newest_revisions_first, one_line, policy_shape, push_subscriptions_to, response_body,
-                        string_map, traffic_split, without_all_users)
+from ..services import (INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSubscription, Revision, Rollout,
+                        RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image,
+                        ingress_setting, invoker_members, is_public, lower_headers, newest_revisions_first, one_line,
+                        policy_shape, push_subscriptions_to, response_body, string_map, traffic_split,
+                        without_all_users)
 from .operations import POLL_SECONDS, await_operation, operation_error
 from .refusals import refused_as
 
@@ -188,6 +189,7 @@ class GcpServices(PhaseEndpoints):
             invoker_members=invoker_members(policy), code_phase="", pid=None,
             ingress=ingress_setting(service.get("ingress")),
             invoker_iam_disabled=bool(service.get("invokerIamDisabled")),
+            serving=_serving_revisions(serving, revisions, current),
         )
 
     def list(self) -> list[ServiceInfo]:
@@ -254,9 +256,10 @@ class GcpServices(PhaseEndpoints):
 
     def request(self, phase: str, method: str, path: str, body: dict | None = None, token: str | None = None,
                 user_agent: str | None = None, remote_ip: str | None = None,
-                headers: dict | None = None) -> ServiceResponse:
+                headers: dict | None = None, timeout_s: float | None = None) -> ServiceResponse:
         """One HTTPS request to a phase's service; token=None sends no Authorization header (Cloud Run
-        answers 403). remote_ip exists for the sandbox only: Cloud Run logs the real client address."""
+        answers 403). remote_ip exists for the sandbox only: Cloud Run logs the real client address.
+        timeout_s: how long to wait (None: REQUEST_TIMEOUT_S). A dropped connection is ConnectionDropped."""
         if method not in _METHODS:
             raise ParameterError("method", method, "give an HTTP method such as GET or POST")
         if not isinstance(path, str) or not path.startswith("/"):
@@ -271,17 +274,21 @@ class GcpServices(PhaseEndpoints):
         if token:
             sent["Authorization"] = f"Bearer {token}"
         sent.update(headers or {})
+        wait_s = REQUEST_TIMEOUT_S if timeout_s is None else timeout_s
         try:
-            response = self.http.request(method, url.rstrip("/") + path, json=body, headers=sent,
-                                         timeout=REQUEST_TIMEOUT_S)
-        except requests.Timeout:
-            raise ServiceTimeout(f"{method} {url.rstrip('/')}{path} got no answer within {REQUEST_TIMEOUT_S:g}s "
+            response = self.http.request(method, url.rstrip("/") + path, json=body, headers=sent, timeout=wait_s)
+        except requests.Timeout:   # before ConnectionError: a ConnectTimeout is both
+            raise ServiceTimeout(f"{method} {url.rstrip('/')}{path} got no answer within {wait_s:g}s "
                                  f"(the service may still be working on it).") from None
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            raise ConnectionDropped(f"{method} {url.rstrip('/')}{path}: the connection was dropped without an "
+                                    f"answer ({one_line(str(exc), 200)}).") from None
         except requests.RequestException as exc:
             raise RunbookError(f"{method} {url.rstrip('/')}{path} failed: {one_line(str(exc))}") from None
         return ServiceResponse(response.status_code, response_body(response.content,
                                                                    response.headers.get("Content-Type", ""),
-                                                                   response.status_code))
+                                                                   response.status_code),
+                               lower_headers(response.headers))
 
     # ---- rollouts: `gcloud run deploy --image` and `update-traffic`, over update_service
 
@@ -407,6 +414,20 @@ class GcpServices(PhaseEndpoints):
 
     def close(self) -> None:
         self.http.close()   # the run clients belong to the target's shared GcpClients
+
+
+def _serving_revisions(traffic: list[dict], revisions: list[Revision], current: Revision) -> list[ServingRevision]:
+    """Every revision with a share of the traffic, most first (a split sends that share of requests to each);
+    the revision describe() reports when Cloud Run lists no traffic (e.g. only LATEST before it settled)."""
+    by_name = {r.name: r for r in revisions}
+    shares = [(t.get("revision", ""), int(t["percent"])) for t in traffic if t.get("revision")] or \
+        ([(current.name, 100)] if current.name else [])
+    found = []
+    for name, percent in shares:
+        rev = by_name.get(name)
+        found.append(ServingRevision(name, percent, rev.commit_sha if rev else "",
+                                     rev.supports_prefix if rev else None, rev.image if rev else ""))
+    return found
 
 
 def _ready(conditions: list[dict]) -> bool | None:

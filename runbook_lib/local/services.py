@@ -27,15 +27,15 @@ from ..phases import PROJECT_ROOT, PhaseRegistry
 # so `from runbook_lib.local.services import ServiceInfo` keeps working.
 from ..gitinfo import commit_contains
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
-from ..services import (DEFAULT_INGRESS, INVOKER_ROLE, PhaseEndpoints, PushSubscription, Revision, Rollout,
-                        RolloutInProgress, ServiceInfo, ServiceResponse, check_image, invoker_members, is_public,
-                        newest_revisions_first, policy_shape, push_subscriptions_to, response_body, string_map,
-                        traffic_split, without_all_users)
+from ..services import (DEFAULT_INGRESS, INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSubscription, Revision,
+                        Rollout, RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image,
+                        invoker_members, is_public, lower_headers, newest_revisions_first, policy_shape,
+                        push_subscriptions_to, response_body, string_map, traffic_split, without_all_users)
 from .builds import LocalBuilds
 from .identity import make_token, policy_etag, valid_bindings
 from .processes import (_CHILDREN, APP_MODULE, accepts, is_our_process, pid_alive, process_lock, read_run_file,
                         restore_run_file, run_file, stop_recorded_processes, terminate)
-from .state import require_services_state, state_lock, write_state
+from .state import other_users, require_services_state, state_lock, write_state
 
 OPERATOR = "user:operator@sandbox.local"
 ANONYMOUS = None  # token=None (or "") sends no Authorization header, as with GcpServices
@@ -86,6 +86,10 @@ class LocalServices(PhaseEndpoints):
             code_phase=revision.get("code_phase", name), pid=live["pid"] if running else None,
             ingress=record.get("ingress", DEFAULT_INGRESS),
             invoker_iam_disabled=bool(record.get("invoker_iam_disabled")),
+            # The sandbox serves one revision at a time (update_traffic refuses a split).
+            serving=[ServingRevision(revision["name"], 100, _label(revision["commit_sha"]),
+                                     bool(revision["supports_prefix"]), revision["image"],
+                                     revision.get("code_phase", name))],
         )
 
     def list(self) -> list[ServiceInfo]:
@@ -377,9 +381,16 @@ class LocalServices(PhaseEndpoints):
         return []
 
     def close(self) -> None:
-        """Stop the processes this object started; services that were already up stay up."""
-        for pid in sorted(self._started):
-            terminate(pid, self.home.root)
+        """Stop the processes this object started; services that were already up stay up.
+
+        Another kit process that has the sandbox open (a replay in another kernel, a night's step) may be in
+        the middle of a call to one of them: then nothing is stopped, and they stop by themselves after their
+        idle time (as Cloud Run scales to zero), or with `runbook sandbox stop`. Whether anyone else is
+        *calling* a service is not recorded, but whether anyone else has the sandbox open is (state.py's
+        users), so that is the rule."""
+        if not other_users(self.home):
+            for pid in sorted(self._started):
+                terminate(pid, self.home.root)
         self._started.clear()
 
     # ---- calling the services
@@ -400,8 +411,11 @@ class LocalServices(PhaseEndpoints):
 
     def request(self, phase: str, method: str, path: str, body: dict | None = None, token: str | None = None,
                 user_agent: str | None = None, remote_ip: str | None = None,
-                headers: dict | None = None) -> ServiceResponse:
+                headers: dict | None = None, timeout_s: float | None = None) -> ServiceResponse:
         """One HTTP request to a phase service (started first if it is not running).
+
+        timeout_s: how long to wait for the answer (None: REQUEST_TIMEOUT_S). A connection the service drops
+        or resets without answering (its process died or was replaced) is ConnectionDropped, as on gcp.
 
         token=None sends no Authorization header (Cloud Run answers 403); pass
         identity_token() to call as the operator, as `curl -H "Authorization: Bearer
@@ -423,19 +437,23 @@ class LocalServices(PhaseEndpoints):
         if body is not None:
             payload = json.dumps(body).encode()
             sent["Content-Type"] = "application/json"
-        conn = http.client.HTTPConnection("127.0.0.1", live["port"], timeout=REQUEST_TIMEOUT_S)
+        wait_s = REQUEST_TIMEOUT_S if timeout_s is None else timeout_s
+        conn = http.client.HTTPConnection("127.0.0.1", live["port"], timeout=wait_s)
         try:
             conn.request(method, path, body=payload, headers=sent)
             resp = conn.getresponse()
             raw = resp.read()
             content_type = resp.getheader("Content-Type", "")
-            status = resp.status
+            status, answered = resp.status, lower_headers(resp.getheaders())
         except TimeoutError:
             raise ServiceTimeout(f"{method} {path} on the sandbox's {name} service got no answer within "
-                                 f"{REQUEST_TIMEOUT_S:g}s (it may still be working on it).") from None
+                                 f"{wait_s:g}s (it may still be working on it).") from None
+        except (ConnectionError, http.client.HTTPException) as exc:   # RemoteDisconnected, a reset, a cut answer
+            raise ConnectionDropped(f"{method} {path} on the sandbox's {name} service: the connection was dropped "
+                                    f"without an answer ({type(exc).__name__}: {exc or 'no message'}).") from None
         finally:
             conn.close()
-        return ServiceResponse(status, response_body(raw, content_type, status))
+        return ServiceResponse(status, response_body(raw, content_type, status), answered)
 
 
 

@@ -19,7 +19,7 @@ from .datasets import (NewDataset, TestDatasets, TestTable, create_test_datasets
                        prepare_test_datasets)
 from .fingerprint import (Change, Checksums, PartitionPrint, TablePrint, changes, checksum_sql, fingerprint,
                           plan_checksums, production_tables)
-from .ledger import FileLedger, LedgerEntry, WarehouseLedger, finished
+from .ledger import FileLedger, LedgerBusy, LedgerEntry, WarehouseLedger, finished
 from .prefix import DatasetMap, DatasetUse, dataset_map
 from .run import Call, Outcome, Replayer, RetryPolicy, Tokens, call_with_retries, payload_for, plan_calls
 from .runbook import Replay, ReplayResult, data_dates, prepare
@@ -32,7 +32,7 @@ __all__ = [
     "prepare_test_datasets",
     "Change", "Checksums", "PartitionPrint", "TablePrint", "changes", "checksum_sql", "fingerprint",
     "plan_checksums", "production_tables",
-    "FileLedger", "LedgerEntry", "WarehouseLedger", "finished",
+    "FileLedger", "LedgerBusy", "LedgerEntry", "WarehouseLedger", "finished",
     "DatasetMap", "DatasetUse", "dataset_map",
     "Call", "Outcome", "Replayer", "RetryPolicy", "Tokens", "call_with_retries", "payload_for", "plan_calls",
     "Replay", "ReplayResult", "data_dates", "prepare",

@@ -1,7 +1,8 @@
 """Step 2 of runbook 03: may each replayed phase be called with a prefix at all?
 
-Runbook 00's facts decide (runbook_lib.overview.phase_states): the serving revision must run its own
-phase's code (/health names the service phases.yaml expects) and contain the dataset_prefix commit.
+Runbook 00's facts decide (runbook_lib.overview.phase_states): every revision with a share of the traffic
+must run its own phase's code (/health names the service phases.yaml expects, and in a split all of them
+run the same image) and contain the dataset_prefix commit.
 Otherwise the replay is blocked before anything is created or called: old code ignores the prefix and
 writes production, and another phase's code answers the wrong endpoint. The fix is runbook 02.
 """
@@ -12,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..overview import PhaseState, phase_states
+from ..overview import PhaseState, phase_states, share, unchecked_sentence
 
 REDEPLOY_NOTEBOOK = "notebooks/02_redeploy_phase.ipynb"
 
@@ -63,23 +64,38 @@ class Capability:
 
 
 def judge(state: PhaseState, prefix_commit: str) -> PhaseCapability:
-    """One phase's answer from runbook 00's facts about it."""
-    health = state.reported_service or f"HTTP {state.http_status}"
+    """One phase's answer from runbook 00's facts about it. Every revision with a share of the traffic is
+    judged: Cloud Run sends that share of the replay's calls to it."""
+    health = state.reported_service or (f"HTTP {state.http_status}" if state.http_status is not None else "-")
     found = PhaseCapability(state.phase, state.service, state.revision, state.commit, health, ready=False)
     commit = state.commit[:7] or "a revision without a commit-sha label"
-    if state.http_status != 200:
+    if state.problem:
+        found.problem = f"{state.phase}: {state.problem}"
+    elif state.http_status != 200:
         found.problem = (f"{state.phase}'s /health answered {state.http_status}, so which code serves "
                          f"{state.service} cannot be checked")
     elif state.wrong_code:
         found.problem = (f"{state.phase} serves another phase's code (/health names {state.reported_service}, "
                          f"not {state.expected_service})")
         found.redeploy = True
-    elif state.supports_prefix is False:
-        found.problem = (f"{state.phase} runs {commit}, from before dataset_prefix support ({prefix_commit}): "
+    elif state.names_no_service:
+        found.problem = (f"{state.phase}'s /health answered 200 but names no service ({state.health_said}), so "
+                         f"which code serves {state.service} cannot be checked")
+    elif state.without_prefix:
+        lacking = state.without_prefix
+        found.problem = (f"{state.phase} sends {' and '.join(share(r) for r in lacking)}, from before "
+                         f"dataset_prefix support ({prefix_commit}): those calls of a prefixed run would write "
+                         f"production" if state.split else
+                         f"{state.phase} runs {commit}, from before dataset_prefix support ({prefix_commit}): "
                          f"a prefixed run would write production")
         found.redeploy = True
-    elif state.supports_prefix is None:
-        found.problem = (f"whether {state.phase}'s {commit} contains dataset_prefix support ({prefix_commit}) "
+    elif unchecked_sentence(state):
+        found.problem = unchecked_sentence(state)
+        found.redeploy = True   # runbook 02 sends 100% of the traffic to the revision it checked
+    elif state.prefix_unknown or state.supports_prefix is None:
+        which = (" and ".join(f"{r.name} ({r.percent}% of the traffic, {r.commit_sha or 'no commit-sha label'})"
+                              for r in state.prefix_unknown) if state.split else commit)
+        found.problem = (f"whether {state.phase}'s {which} contains dataset_prefix support ({prefix_commit}) "
                          f"cannot be told: give source_dir, a checkout of the pipeline")
     else:
         found.ready = True

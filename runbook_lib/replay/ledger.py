@@ -8,14 +8,17 @@ entry without a later one is a call that was cut short, and is made again.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Iterator, Protocol
 
 from ..checks import as_date
+from ..errors import RunbookError
 
 LEDGER_TABLE = "replay_ledger"
 LEDGER_COLUMNS = (("day", "DATE"), ("phase", "STRING"), ("status", "STRING"), ("attempts", "INT64"),
@@ -69,12 +72,39 @@ class Ledger(Protocol):
     def write(self, entry: LedgerEntry) -> None: ...
 
 
+class LedgerBusy(RunbookError):
+    """Another replay with the same prefix holds its ledger: both would make every call twice."""
+
+
 class FileLedger:
     """One JSON line per status change; flushed and fsynced before write() returns."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.where = str(self.path)
+
+    @contextmanager
+    def hold(self, prefix: str) -> Iterator[None]:
+        """One replay per prefix at a time: an flock on a file beside the ledger while the replay calls. The
+        lock goes with the process (a killed run never blocks its resume); LedgerBusy names the holder."""
+        lock = self.path.with_name(self.path.name + ".lock")
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock, "a+", encoding="utf-8") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip() or "another process"
+                raise LedgerBusy(f"another replay with prefix {prefix!r} is running ({holder}); wait for it to "
+                                 f"finish, or replay with another dataset_prefix") from None
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"process {os.getpid()} since {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M:%S UTC')}")
+            fh.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def entries(self) -> list[LedgerEntry]:
         try:
@@ -98,12 +128,26 @@ class FileLedger:
 
 
 class WarehouseLedger:
-    """A table in one of the replay's test datasets (created on the first write); one INSERT per change."""
+    """A table in the prefix's Phase 3 test dataset (created on the first write); one INSERT per change.
 
-    def __init__(self, warehouse: Any, ref: str):
+    Its place depends on the prefix only, never on the phases a run selects, so a Phase 4-only rerun finds
+    what a full replay finished. When that dataset does not exist yet (a Phase 4-only first run), the first
+    write creates it like the replay's test datasets: production's location, the TTL, the kit's label."""
+
+    def __init__(self, warehouse: Any, ref: str, production_dataset: str | None = None,
+                 ttl_days: float | None = None, labels: dict[str, str] | None = None):
         self.warehouse, self.ref = warehouse, ref
         self.where = ref
+        self.production_dataset, self.ttl_days, self.labels = production_dataset, ttl_days, labels
         self._ready = False
+
+    def _make_dataset(self) -> None:
+        dataset = self.ref.split(".")[-2]
+        if self.production_dataset is None or self.warehouse.dataset_exists(dataset):
+            return
+        location = self.warehouse.dataset_info(self.production_dataset).location
+        self.warehouse.create_dataset(dataset, default_table_expiration_days=self.ttl_days, exists_ok=True,
+                                      location=location, labels=self.labels)
 
     def entries(self) -> list[LedgerEntry]:
         if not self.warehouse.table_exists(self.ref):
@@ -113,6 +157,7 @@ class WarehouseLedger:
 
     def write(self, entry: LedgerEntry) -> None:
         if not self._ready:
+            self._make_dataset()
             self.warehouse.create_table(self.ref, list(LEDGER_COLUMNS), partition_column=None, exists_ok=True)
             self._ready = True
         values = entry.to_dict()
@@ -120,6 +165,15 @@ class WarehouseLedger:
         names = [name for name, _ in LEDGER_COLUMNS]
         self.warehouse.execute(f"INSERT INTO `{self.ref}` ({', '.join(names)}) "
                                f"VALUES ({', '.join('@' + n for n in names)})", values)
+
+
+def ledger_dataset(phases: Any, prefix: str) -> tuple[str, str]:
+    """(production dataset, test dataset) of the gcp ledger: the first phase's (Phase 3's) first output
+    dataset with the prefix, whatever phases a run selects: one ledger per prefix, as in the sandbox."""
+    from .prefix import dataset_map
+
+    first = phases.names()[0]
+    return next(iter(dataset_map(phases, [first], prefix).test_datasets.items()))
 
 
 def latest(entries: list[LedgerEntry], prefix: str) -> dict[tuple[date, str], LedgerEntry]:

@@ -5,8 +5,10 @@ one date (so the ledger and Phase 4 can follow date by date), Phase 4's /process
 set, backfill_mode on (no downstream triggers). A phase's date waits until the phase before it has
 finished that date; a failed date is not run further down.
 
-429, 500, 503 and timeouts are retried with exponential backoff and full jitter (tenacity); an expired
-identity token (401) is minted again once. The first call of each phase runs alone and `after_first`
+429, 500, 503, timeouts and dropped connections are retried with exponential backoff and full jitter
+(tenacity), never sooner than the answer's Retry-After asks (within the call's patience); an expired
+identity token (401) is minted again once. A 2xx whose body says `"status": "failed"` (or "error") is a
+failed call: the phase services answer 200 for a run whose processors failed. The first call of each phase runs alone and `after_first`
 may stop the run there (runbook.py re-fingerprints production: a phase that wrote production is
 stopped after one date, not after all of them).
 """
@@ -16,18 +18,21 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 
-from tenacity import (Retrying, retry_if_exception_type, retry_if_result, stop_after_attempt,
-                      wait_random_exponential)
+from tenacity import Retrying, retry_if_exception_type, retry_if_result, stop_after_attempt, wait_random_exponential
 from tqdm import tqdm
 
 from ..errors import RunbookError, ServiceTimeout
 from ..formats import one_line
 from ..phases import Phase
+from ..services import ConnectionDropped, ServiceResponse
 from .ledger import DONE, FAILED, RUNNING, LedgerEntry
 
 RETRY_STATUSES = (429, 500, 503)
+RETRY_ERRORS = (ServiceTimeout, ConnectionDropped)   # no answer: the call may or may not have run; both are safe to repeat
+FAILED_BODY_STATUSES = ("failed", "error")            # a 2xx body's "status" that says the run did not do its work
 DONE_BEFORE = "done earlier"      # finished by an earlier run (the ledger), not called again
 NOT_RUN = "not run"
 
@@ -38,6 +43,9 @@ class RetryPolicy:
     base_s: float = 1.0        # backoff before retry n is uniform in [0, min(max_s, base_s * 2**n)]
     max_s: float = 30.0
     sleep: Callable[[float], None] = time.sleep
+    # The most one call waits between its attempts in all: a Retry-After beyond what is left of it is cut to it
+    # (and the outcome says so), so one overloaded service cannot hold a replay for hours.
+    patience_s: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,7 @@ class Outcome:
     seconds: float = 0.0
     http_status: int | None = None
     error: str = ""
+    note: str = ""              # e.g. a Retry-After cut to the call's patience
 
     @property
     def finished(self) -> bool:
@@ -102,8 +111,62 @@ class Tokens:
         return self.get(phase)
 
 
+def retry_after_s(response: Any, now: float | None = None) -> float | None:
+    """The wait an answer's Retry-After asks for, in seconds (delay-seconds or an HTTP date); None without one."""
+    value = (getattr(response, "headers", None) or {}).get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class PatientWait:
+    """tenacity's wait: the policy's jittered backoff, at least what Retry-After asks, within the call's patience."""
+
+    def __init__(self, policy: RetryPolicy):
+        self.policy = policy
+        self.backoff = wait_random_exponential(multiplier=policy.base_s, max=policy.max_s)
+        self.waited = 0.0
+        self.note = ""
+
+    def __call__(self, state: Any) -> float:
+        wait = self.backoff(state)
+        asked = None if state.outcome.failed else retry_after_s(state.outcome.result())
+        if asked is not None:
+            wait = max(wait, asked)
+        left = max(0.0, self.policy.patience_s - self.waited)
+        if wait > left:
+            if asked is not None and asked > left:
+                self.note = (f"the service asked to wait {asked:g}s (Retry-After); waited {left:g}s, what was left "
+                             f"of the call's patience ({self.policy.patience_s:g}s)")
+            wait = left
+        self.waited += wait
+        return wait
+
+
+def failed_body(response: ServiceResponse) -> str:
+    """Why a 2xx answer is still a failed call ("" when it is not): its body's status says so."""
+    body = response.body if isinstance(response.body, dict) else {}
+    status = body.get("status")
+    if not (isinstance(status, str) and status.lower() in FAILED_BODY_STATUSES):
+        return ""
+    run = body.get("run") if isinstance(body.get("run"), dict) else {}
+    processors = [p for p in run.get("processors") or [] if isinstance(p, dict) and p.get("error")]
+    why = body.get("error") or run.get("error") or (
+        f"{processors[0].get('processor', 'a processor')}: {processors[0]['error']}" if processors else "")
+    return f"HTTP {response.status} but the answer says status {status!r}" + (f": {one_line(str(why), 300)}" if why else "")
+
+
 def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPolicy) -> Outcome:
-    """One (date, phase): the call, retried on 429/500/503 and timeouts; never raises for a refusal."""
+    """One (date, phase): the call, retried on 429/500/503, timeouts and dropped connections; never raises for a
+    refusal."""
     started = time.monotonic()
     attempts = 0
 
@@ -115,9 +178,9 @@ def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPo
             response = services.invoke(call.phase, call.payload, token=tokens.refresh(call.phase))
         return response
 
-    retrying = Retrying(stop=stop_after_attempt(policy.attempts),
-                        wait=wait_random_exponential(multiplier=policy.base_s, max=policy.max_s),
-                        retry=retry_if_exception_type(ServiceTimeout) | retry_if_result(
+    waits = PatientWait(policy)
+    retrying = Retrying(stop=stop_after_attempt(policy.attempts), wait=waits,
+                        retry=retry_if_exception_type(RETRY_ERRORS) | retry_if_result(
                             lambda r: r.status in RETRY_STATUSES),
                         retry_error_callback=lambda state: state.outcome, sleep=policy.sleep)
     outcome = Outcome(call.day, call.phase, FAILED)
@@ -130,11 +193,14 @@ def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPo
     else:
         body = answer.body if isinstance(answer.body, dict) else {}
         outcome.http_status = answer.status
-        if answer.ok:
+        if answer.ok and not failed_body(answer):
             outcome.status = DONE
+        elif answer.ok:
+            outcome.error = failed_body(answer)
         else:
             outcome.error = f"HTTP {answer.status}: {one_line(str(body.get('error') or body), 300)}"
     outcome.attempts, outcome.seconds = attempts, round(time.monotonic() - started, 3)
+    outcome.note = waits.note
     return outcome
 
 

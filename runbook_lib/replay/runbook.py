@@ -17,6 +17,7 @@ needs no branches; nothing is created before step 3 and no service is called bef
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -26,12 +27,12 @@ import pandas as pd
 from ..errors import AccessDenied, QuotaExceeded, RunbookError
 from ..formats import headline, size
 from ..results import Result
-from ..warehouse import existing_partitions
+from ..warehouse import check_labels, existing_partitions
 from .capability import Capability, check_capability
 from .commands import ReplayCommands, replay_commands
-from .datasets import TestDatasets, output_tables, prepare_test_datasets
+from .datasets import LABELS, TestDatasets, output_tables, prepare_test_datasets
 from .fingerprint import Checksums, Fingerprint, changes, fingerprint, plan_checksums, production_tables
-from .ledger import FileLedger, LEDGER_TABLE, Ledger, WarehouseLedger, finished
+from .ledger import FileLedger, LEDGER_TABLE, Ledger, LedgerBusy, WarehouseLedger, finished, ledger_dataset
 from .prefix import DatasetMap, dataset_map
 from .run import DONE, DONE_BEFORE, Call, Outcome, Replayer, RetryPolicy, Tokens, plan_calls
 from .summary import Isolation, judge_isolation, per_date_table, rows_chart, test_rows
@@ -62,14 +63,16 @@ class Replay:
         self.map: DatasetMap = dataset_map(registry, self.selected, p.dataset_prefix)
         self.pairs = output_tables(registry, self.selected, p.dataset_prefix)
         # The sandbox's ledger is a file (its warehouse file is busy with the services' writes meanwhile); in
-        # the cloud a table of the first test dataset; none when production cannot be read (nothing will run).
+        # the cloud a table of the prefix's Phase 3 test dataset, whichever phases this run selects (one ledger
+        # per prefix on both targets); none when production cannot be read (nothing will run).
         path = p.ledger_file()
         self.ledger: Ledger | None = None
         if path is not None:
             self.ledger = FileLedger(path)
         elif not warehouse_note:
-            first_test_dataset = next(iter(self.map.test_datasets.values()))
-            self.ledger = WarehouseLedger(target.warehouse, f"{first_test_dataset}.{LEDGER_TABLE}")
+            production, test = ledger_dataset(registry, p.dataset_prefix)
+            self.ledger = WarehouseLedger(target.warehouse, f"{test}.{LEDGER_TABLE}", production,
+                                          p.test_dataset_ttl_days, check_labels(LABELS))
         self.policy = RetryPolicy()
         self.stopped = ""               # why the later steps do nothing ("" while going on)
         self.verdict_if_stopped = ""    # blocked | fail | pass (dry run)
@@ -151,7 +154,12 @@ class Replay:
         replayer = Replayer(self.target.services, Tokens(self.target.services, self.p.principal()), self.ledger,
                             self.p.dataset_prefix, self._revisions(), self.processors, self.p.concurrency, self.policy,
                             after_first=self._production_still_untouched, progress=self.progress)
-        self.outcomes = replayer.run(self.calls, self._finished_before())
+        try:
+            with self._holding_the_prefix():
+                self.outcomes = replayer.run(self.calls, self._finished_before())
+        except LedgerBusy as exc:
+            self._stop("blocked", f"Blocked: {exc}.")
+            return _said(self.stopped)
         if replayer.stopped:
             self._stop("fail", replayer.stopped)
         return pd.DataFrame([o.to_dict() for o in self.outcomes])
@@ -193,6 +201,13 @@ class Replay:
         """phase -> the revision serving it (step 2's), which the ledger records with each call."""
         return {p.phase: p.revision for p in self.capable.phases} if self.capable else {}
 
+    def _holding_the_prefix(self):
+        """One replay per prefix at a time while it calls (the sandbox's file ledger holds a lock beside it).
+        The gcp ledger has no lock yet: a BigQuery table offers no atomic claim, so two replays of one prefix
+        there are still the operator's to avoid."""
+        hold = getattr(self.ledger, "hold", None)
+        return hold(self.p.dataset_prefix) if hold is not None else nullcontext()
+
     def _finished_before(self) -> dict:
         """(date, phase) -> the ledger's entry, for calls an earlier run with this prefix finished (resume)."""
         if self._done_before is None:
@@ -200,7 +215,34 @@ class Replay:
             if self.p.resume and self.ledger is not None:
                 self._done_before, self.resume_notes = finished(self.ledger.entries(), self.p.dataset_prefix,
                                                                 self._revisions(), self.processors)
+                gone = self._output_gone(self._done_before)
+                if gone:
+                    self.resume_notes.append(gone)
         return self._done_before
+
+    def _output_gone(self, done: dict) -> str:
+        """Drop from `done` the finished calls whose test output is no longer there (a dropped test dataset, an
+        expired partition): a test table without rows on a date where production's table has some. Partition
+        metadata only, no scan. One note naming them ("" when every one is still there)."""
+        rows: dict[str, dict[date, int]] = {}
+
+        def rows_of(ref: str) -> dict[date, int]:
+            if ref not in rows:
+                rows[ref] = {part.partition_date: part.total_rows
+                             for part in existing_partitions(self.target.warehouse, ref) or [] if part.partition_date}
+            return rows[ref]
+
+        gone = []
+        for day, phase in sorted(done):
+            pairs = output_tables(self.target.phases, [phase], self.p.dataset_prefix)
+            missing = [test for production, test in pairs if rows_of(production).get(day) and not rows_of(test).get(day)]
+            if missing:
+                del done[(day, phase)]
+                gone.append(f"{phase} {day.isoformat()} ({missing[0]})")
+        if not gone:
+            return ""
+        return (f"{len(gone)} calls done earlier run again, their test output is gone (no rows on their date where "
+                f"production has some): {', '.join(gone)}")
 
     def _production_still_untouched(self, phase: str) -> str:
         """After a phase's first call: production fingerprinted again; "" or why the replay stops."""

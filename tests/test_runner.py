@@ -696,11 +696,16 @@ def stopped():
     started = []
 
     def _run(args: list[str], out: Path, signum: int = signal.SIGINT):
-        # A shell starts background jobs with SIGINT ignored, and that would be inherited: restore
-        # the default so that Python turns SIGINT into KeyboardInterrupt, as in a terminal.
+        # A shell starts background jobs with SIGINT ignored, and `nohup` (a CI job may run under it) SIGHUP,
+        # and that would be inherited (the runner leaves an ignored signal ignored, as nohup wants): restore the
+        # defaults so that the command meets them as in a terminal.
+        def defaults() -> None:
+            for name in (signal.SIGINT, signal.SIGHUP):
+                signal.signal(name, signal.SIG_DFL)
+
         process = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    start_new_session=True, env={**os.environ, "TQDM_DISABLE": "1"},
-                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                                   preexec_fn=defaults)
         started.append(process)
         # The kernel creates the marker, then writes its pid into it: wait for the pid, or a stop sent in
         # between kills the kernel before it writes it.

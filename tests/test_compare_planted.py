@@ -304,6 +304,16 @@ def test_a_month_or_hour_partitioned_table_is_counted_in_its_own_partitions(wh):
     assert diff.partitions["rows_prod"].tolist() == [3, 4, 1] and diff.partitions["rows_test"].tolist() == [3, 4, 0]
 
 
+def test_an_integer_range_partitioned_table_is_counted_per_range(wh):
+    # BigQuery's partitions of RANGE_BUCKET(k, GENERATE_ARRAY(0, 50, 10)) are the ranges starting 0, 10, ..., 40
+    for side in ("p", "t"):
+        wh.execute(f"CREATE OR REPLACE TABLE {side}.ranged PARTITION BY RANGE_BUCKET(k, GENERATE_ARRAY(0, 50, 10)) AS "
+                   f"SELECT k, {'IF(k = 25, 0, k)' if side == 't' else 'k'} AS v FROM UNNEST(GENERATE_ARRAY(1, 40)) AS k")
+    for diff in on_both_targets(wh, "ranged"):
+        assert diff.partitions["partition_value"].tolist() == [0, 10, 20, 30, 40]
+        assert diff.partitions["rows_prod"].tolist() == [9, 10, 10, 10, 1] and diff.summary.endswith("on 20.")
+
+
 # ---------------------------------------------------------------- both targets
 
 

@@ -1177,3 +1177,13 @@ def test_an_update_assigning_a_float_is_an_assignment_not_a_nan_safe_comparison(
     assert wh.query("SELECT id, x FROM ds.floats ORDER BY id").values.tolist() == [[1, -1.5], [2, 3.5]]
     wh.execute("MERGE ds.floats T USING (SELECT 2 AS id) S ON T.id = S.id WHEN MATCHED THEN UPDATE SET x = 0.5")
     assert one(wh, "SELECT x FROM ds.floats WHERE id = 2") == 0.5
+
+
+def test_div_divides_all_of_each_argument(wh):
+    # DIV(X, Y) is integer division of all of X by all of Y, rounding toward zero; DuckDB's `//` binds
+    # tighter than `-` and `+`, so the arguments keep their parentheses
+    assert wh.query("SELECT DIV(k - 1, 10) AS a, DIV(k - 0, 10) * 10 AS b, DIV(20, 2 + 3) AS c, DIV(-20, 3) AS d "
+                    "FROM UNNEST([5, 15, 25]) AS k ORDER BY k").values.tolist() == [
+        [0, 0, 4, -6], [1, 10, 4, -6], [2, 20, 4, -6]]
+    with pytest.raises(Exception, match="division by zero"):
+        wh.query("SELECT DIV(7, 0)")

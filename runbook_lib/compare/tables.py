@@ -138,7 +138,9 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
     limit = {"_limit": sample_rows} if sample else {}
     diff.sample = _sample_frame(plan, [])
     found = runner.run(sql.comparison(plan, sample), "comparison", **limit)
-    found["partition_value"] = [cell_value(v, plan.partition_type) for v in found["partition_value"]]
+    # object dtype: a list of integers and None would become float64 (an INT64 range's 20 read as 20.0)
+    found["partition_value"] = pd.Series([cell_value(v, plan.partition_type) for v in found["partition_value"]],
+                                         index=found.index, dtype=object)
     diff.one_sided_keys = _one_sided_keys(plan, found[found["_kind"].isin(list(sql.ONE_SIDED))])
     found = found[~found["_kind"].isin(list(sql.ONE_SIDED))]
     numbers = list(sql.JOIN_COUNTS)

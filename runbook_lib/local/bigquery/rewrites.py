@@ -79,6 +79,15 @@ def _checked_division(node: exp.Div) -> None:
     return None
 
 
+def _integer_division(node: exp.IntDiv) -> None:
+    """DIV(X, Y): all of X divided by all of Y. sqlglot writes it as DuckDB's `X // Y` operator without
+    parentheses, so DIV(k - 1, 10) became k - (1 // 10); and by zero it raises, as BigQuery's does."""
+    for arg in ("this", "expression"):
+        node.set(arg, exp.paren(node.args[arg], copy=False))
+    _checked_division(node)
+    return None
+
+
 _FLOAT_TYPES = (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
 _COMPARISONS: dict[type[exp.Expression], str] = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=",
                                                   exp.GT: ">", exp.GTE: ">="}
@@ -425,6 +434,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.CurrentDatetime: _current_datetime,
     exp.Cast: fix_cast,  # and TryCast (SAFE_CAST)
     exp.Div: _checked_division,
+    exp.IntDiv: _integer_division,
     exp.Anonymous: _anonymous,
     exp.Format: _printf_format,
     exp.Like: _like_with_backslash_escapes,

@@ -339,19 +339,40 @@ def frame_from_arrow(table: "pa.Table") -> "pd.DataFrame":
 
 
 # ---------------------------------------------------------------- query parameters
+# One rule for both targets: the gcp adapter sends what typed_parameter() says (gcp/bigquery_schema.py), the
+# sandbox binds the same (local/duckdb_catalog.py bound), so a value one refuses the other refuses alike.
+
+INT64_RANGE = (-(1 << 63), (1 << 63) - 1)
+
+
+def plain_parameter(value: Any) -> Any:
+    """numpy and pandas scalars (what a value read back from a frame is) as the Python values they hold."""
+    if hasattr(value, "to_pydatetime"):
+        return value.to_pydatetime()
+    if hasattr(value, "item") and not isinstance(value, (datetime, date, bytes, str, list, tuple)):
+        return value.item()
+    return value
+
 
 def parameter_type(name: str, value: Any) -> str:
-    """The BigQuery type of a Python query parameter value, as BigQuery (and the sandbox) binds it."""
-    import numpy as np
+    """The BigQuery type of a Python scalar query parameter value, as BigQuery (and the sandbox) binds it."""
     import pandas as pd
 
+    value = plain_parameter(value)
     if value is None:
-        return "STRING"   # BigQuery needs a type for a NULL: CAST(@x AS <type>) makes it another
-    if isinstance(value, (bool, np.bool_)):
+        # BigQuery types every parameter and coerces a parameter's type to few others (a STRING only to the
+        # date and time types, an INT64 only to the numeric ones): no NULL of one type stands for every NULL.
+        raise ParameterError(f"params[{name!r}]", value, "give a typed value: BigQuery needs a type for a NULL "
+                                                         "parameter and none compares with every column, so write "
+                                                         "NULL in the SQL instead, or leave that condition out")
+    if isinstance(value, bool):
         return "BOOL"
-    if isinstance(value, (int, np.integer)):
+    if isinstance(value, int):
+        if not INT64_RANGE[0] <= value <= INT64_RANGE[1]:
+            raise ParameterError(f"params[{name!r}]", value, "an int is sent as INT64 and this one is outside INT64 "
+                                                             "(-2**63 to 2**63 - 1); give a Decimal instead")
         return "INT64"
-    if isinstance(value, (float, np.floating)):
+    if isinstance(value, float):
         return "FLOAT64"
     if isinstance(value, Decimal):
         return "NUMERIC"
@@ -365,3 +386,30 @@ def parameter_type(name: str, value: Any) -> str:
         return "DATE"
     raise ParameterError(f"params[{name!r}]", value,
                          "give None, an int, float, bool, str, bytes, Decimal, date, datetime or a list of one of them")
+
+
+def array_element_type(name: str, values: Sequence[Any]) -> str:
+    """The element type of a list parameter (ints and floats together are FLOAT64). An empty or all-NULL list
+    is refused: BigQuery needs an element type, which the SQL around it would decide and nothing here knows;
+    ARRAY<STRING> would run UNNEST(@v) alone but fail `int_column IN UNNEST(@v)` on BigQuery while the sandbox
+    ran it, and the client's own DB-API refuses to guess too ("cannot determine array elements type")."""
+    present = [v for v in values if plain_parameter(v) is not None]
+    if not present:
+        raise ParameterError(f"params[{name!r}]", list(values), "an empty or all-NULL list has no element type, "
+                                                                "which BigQuery needs; give at least one value, "
+                                                                "or skip the query when there is none")
+    kinds = {parameter_type(name, v) for v in present}
+    if kinds == {"INT64", "FLOAT64"}:
+        return "FLOAT64"
+    if len(kinds) != 1:
+        raise ParameterError(f"params[{name!r}]", list(values), "give a list whose elements share one type")
+    return kinds.pop()
+
+
+def typed_parameter(name: str, value: Any) -> tuple[str, Any]:
+    """(BigQuery type, plain Python value) of a query parameter: a list is ARRAY<element type>."""
+    if isinstance(value, (list, tuple)):
+        kind = array_element_type(name, value)
+        plain = [plain_parameter(v) for v in value]
+        return f"ARRAY<{kind}>", [float(v) if kind == "FLOAT64" and v is not None else v for v in plain]
+    return parameter_type(name, value), plain_parameter(value)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from runbook_lib.errors import NotFoundError, ParameterError
+from runbook_lib.errors import NotFoundError, ParameterError, RunbookError
 from runbook_lib.local.bigquery import UnsupportedSQL, farm_fingerprint, to_duckdb, translate
 from runbook_lib.local.warehouse import LocalWarehouse, WarehouseQueryError
 
@@ -428,7 +428,10 @@ def test_nulls_sort_first_ascending(wh):
 def test_parameters_scalars_dates_and_lists(wh):
     assert one(wh, "SELECT COUNT(*) FROM ds.t WHERE d >= @since AND v = @v", {"since": date(2024, 1, 8), "v": "b"}) == 1
     assert wh.query("SELECT id FROM ds.t WHERE id IN UNNEST(@ids) ORDER BY id", {"ids": [1, 3, 9]}).id.tolist() == [1, 3]
-    assert one(wh, "SELECT COUNT(*) FROM ds.t WHERE id IN UNNEST(@ids)", {"ids": []}) == 0
+    # An empty list has no element type, and BigQuery needs one (ARRAY<STRING> would fail `id IN UNNEST(@ids)`
+    # there): refused on both targets alike (warehouse.array_element_type).
+    with pytest.raises(ParameterError, match=r"^params\['ids'\]=\[\] .*no element type"):
+        wh.query("SELECT COUNT(*) FROM ds.t WHERE id IN UNNEST(@ids)", {"ids": []})
     assert one(wh, "SELECT @when < TIMESTAMP '2030-01-01'", {"when": datetime(2024, 1, 1, tzinfo=timezone.utc)})
     with pytest.raises(ParameterError, match="@missing"):
         wh.query("SELECT @missing")
@@ -1187,3 +1190,28 @@ def test_div_divides_all_of_each_argument(wh):
         [0, 0, 4, -6], [1, 10, 4, -6], [2, 20, 4, -6]]
     with pytest.raises(Exception, match="division by zero"):
         wh.query("SELECT DIV(7, 0)")
+
+
+BIGNUMERIC_TOO_WIDE = r"the sandbox's BIGNUMERIC holds 18 decimal places and 20 integer digits .*use target=gcp"
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT BIGNUMERIC '1.1234567890123456789' AS x", "SELECT BIGNUMERIC '-123456789012345678901.5' AS x",
+    "SELECT CAST('1.1234567890123456789' AS BIGNUMERIC) AS x",
+    "SELECT CAST(s AS BIGNUMERIC) AS x FROM UNNEST(['1.5', '1.1234567890123456789']) AS s",
+    "SELECT SAFE_CAST(s AS BIGNUMERIC) AS x FROM UNNEST(['123456789012345678901']) AS s",
+])
+def test_bignumeric_wider_than_the_sandbox_holds_is_refused_not_rounded(wh, sql):
+    # BigQuery's BIGNUMERIC holds 38 decimal places; the sandbox's is DECIMAL(38, 18) (typenames.py). A literal is
+    # refused as the SQL is translated (UnsupportedSQL); a STRING as it is cast, by ERROR() as other runtime casts.
+    import duckdb
+
+    with pytest.raises((RunbookError, duckdb.Error), match=BIGNUMERIC_TOO_WIDE):
+        wh.query(sql)
+
+
+def test_bignumeric_the_sandbox_holds_is_exact(wh):
+    widest = "12345678901234567890.123456789012345678"
+    assert str(one(wh, f"SELECT BIGNUMERIC '{widest}'")) == widest
+    assert str(one(wh, f"SELECT CAST(s AS BIGNUMERIC) FROM UNNEST(['{widest}0000']) AS s")) == widest
+    assert str(one(wh, "SELECT BIGNUMERIC '1.50'")).rstrip("0") == "1.5"

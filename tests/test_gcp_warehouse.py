@@ -82,17 +82,29 @@ def test_every_job_carries_the_labels_the_billing_cap_and_no_cache_for_dry_runs(
 
 
 def test_query_parameters_are_sent_typed(gcp, fake):
-    gcp.query("SELECT @d AS d, @ts AS ts, @dt AS dt, @n AS n, @ids AS ids, @missing AS missing",
+    gcp.query("SELECT @d AS d, @ts AS ts, @dt AS dt, @n AS n, @ids AS ids",
               {"d": date(2024, 1, 7), "ts": datetime(2024, 1, 7, 10, tzinfo=timezone.utc),
-               "dt": datetime(2024, 1, 7, 10), "n": Decimal("1.5"), "ids": [1, 2], "missing": None, "unused": 1})
+               "dt": datetime(2024, 1, 7, 10), "n": Decimal("1.5"), "ids": [1, 2], "unused": None})
     sent = {p["name"]: p["parameterType"] for p in fake.submitted_jobs()[-1]["query"]["queryParameters"]}
     assert sent == {"d": {"type": "DATE"}, "ts": {"type": "TIMESTAMP"}, "dt": {"type": "DATETIME"},
-                    "n": {"type": "NUMERIC"}, "ids": {"type": "ARRAY", "arrayType": {"type": "INT64"}},
-                    "missing": {"type": "STRING"}}
-    with pytest.raises(ParameterError, match=r"^params\['x'\]="):
-        gcp.query("SELECT @x AS x", {"x": object()})
-    with pytest.raises(ParameterError, match=r"^params\['x'\]="):
-        gcp.query("SELECT @x AS x", {"x": []})
+                    "n": {"type": "NUMERIC"}, "ids": {"type": "ARRAY", "arrayType": {"type": "INT64"}}}
+    # No parameter type coerces to every other (a STRING NULL compared with an INT64 column is refused), so a
+    # None is refused before sending, as is what the client cannot type (an empty list) or send (> INT64).
+    for value, words in ((object(), "give None"), ([], "empty"), (None, "give a typed value"),
+                         (2 ** 63, "outside INT64")):
+        with pytest.raises(ParameterError, match=r"^params\['x'\]=") as caught:
+            gcp.query("SELECT @x AS x", {"x": value})
+        assert words in str(caught.value)
+
+
+def test_a_result_array_with_a_null_element_is_refused_as_bigquery_does(gcp):
+    # Data types, ARRAY NULLs: BigQuery "raises an error if a query result has ARRAYs which contain NULL elements".
+    with pytest.raises(WarehouseQueryError) as caught:
+        gcp.query("SELECT 1 AS k, [1, NULL, 3] AS a")
+    assert str(caught.value).startswith("BigQuery cannot return column a of the query: an ARRAY in a result "
+                                        "cannot hold a NULL element; ")
+    assert "\n" not in str(caught.value)
+    assert list(gcp.query("SELECT CAST(NULL AS ARRAY<INT64>) AS a").a.iloc[0]) == []   # a NULL ARRAY is []
 
 
 def test_results_are_read_page_by_page(gcp, fake):
@@ -133,6 +145,26 @@ def test_403_access_denied_names_the_missing_role(gcp, fake):
     assert caught.value.role == "roles/bigquery.dataEditor"
     assert "on the test dataset test_nba_analytics only (never a production dataset)" in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("reason, message, error, advice", [
+    ("billingNotEnabled", "Billing has not been enabled for this project. Enable billing at https://console.cloud."
+     "google.com/billing. DML queries are not allowed in the free tier.", AccessDenied,
+     f"link a billing account with `gcloud billing projects link {PROJECT} --billing-account=ACCOUNT_ID`"),
+    ("responseTooLarge", "Response too large to return. Consider specifying a destination table in your job "
+     "configuration.", WarehouseQueryError, "select fewer rows or columns, or aggregate"),
+    ("policyViolation", "Request violates an organization policy.", AccessDenied, "ask whoever manages that policy"),
+    ("blocked", "This operation has been blocked.", WarehouseQueryError, "contact Google Cloud support"),
+])
+def test_a_403_no_role_fixes_says_what_it_is_not_a_role(gcp, fake, reason, message, error, advice):
+    """BigQuery's 403 reasons besides accessDenied (the client's job/base.py _ERROR_REASON_TO_EXCEPTION)."""
+    fake.fail("POST", "jobs", reason, message, code=403)
+    with pytest.raises(error) as caught:
+        gcp.query("SELECT 1 AS x")
+    said = str(caught.value)
+    assert said.startswith(f"BigQuery refused the query in project {PROJECT} ({reason}): ") and advice in said
+    assert "grant" not in said and "roles/" not in said and getattr(caught.value, "role", None) is None
+    assert "\n" not in said and said.endswith(".")
 
 
 def test_what_every_api_means_alike_is_said_from_the_shared_table(gcp, fake):
@@ -357,3 +389,81 @@ def test_a_create_is_sent_again_only_where_a_repeat_is_harmless(gcp, fake):
     with pytest.raises(RunbookError):
         gcp.create_dataset("sent_once", exists_ok=False)
     assert inserts() == 1 and "sent_once" not in gcp.list_datasets()
+
+
+# ------------------------------------------------------------------------------------------ locations
+# BigQuery runs a query job only in the location of the datasets it names; a job pinned elsewhere is refused
+# with a 404 that reads like a missing dataset ("Not found: Dataset P:DS was not found in location LOC").
+
+
+@pytest.fixture
+def pinned(fake, monkeypatch):
+    """The adapter pinned to us-west2 (bigquery_location) while the pipeline's dataset nba_analytics is in US."""
+    monkeypatch.setenv(CALL_DEADLINE_ENV, DEADLINE_S)
+    target = connect("gcp", project=PROJECT, endpoints={"bigquery": fake.endpoint}, bigquery_location="us-west2")
+    fake.requests.clear()
+    yield target.warehouse
+    fake.clear_faults()
+    target.close()
+
+
+def _job_locations(fake: FakeBigQuery) -> list[str]:
+    return [r.body["jobReference"].get("location") for r in fake.requests
+            if r.method == "POST" and r.path.endswith("/jobs")]
+
+
+def test_the_fake_refuses_a_job_run_outside_its_datasets_location(fake):
+    from google.api_core.exceptions import NotFound
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    client = bigquery.Client(project=PROJECT, credentials=AnonymousCredentials(),
+                             client_options={"api_endpoint": fake.endpoint})
+    try:
+        with pytest.raises(NotFound, match=rf"Not found: Dataset {PROJECT}:nba_analytics was not found in "
+                                           r"location us-west2"):
+            client.query(f"SELECT COUNT(*) AS n FROM {TABLE}", location="us-west2").result()
+        assert list(client.query(f"SELECT COUNT(*) AS n FROM {TABLE}", location="US").result())[0].n == 200
+        assert list(client.query(f"SELECT COUNT(*) AS n FROM {TABLE}").result())[0].n == 200   # BigQuery finds it
+        assert list(client.query("SELECT 1 AS n", location="us-west2").result())[0].n == 1    # names no dataset
+    finally:
+        client.close()
+
+
+def test_a_pinned_target_reads_a_dataset_in_that_datasets_own_location(pinned, fake):
+    assert pinned.query(f"SELECT COUNT(*) AS n FROM {TABLE}").n.iloc[0] == 200
+    assert len(pinned.partitions(TABLE)) == 5
+    assert pinned.estimate_bytes(f"SELECT points FROM {TABLE}") == 200 * 8
+    assert set(_job_locations(fake)) == {"US"}
+    assert _hits(fake, "GET", "datasets/nba_analytics") == 1   # the dataset's location, read once
+    fake.requests.clear()
+    assert pinned.query("SELECT 1 AS x").x.iloc[0] == 1
+    assert _job_locations(fake) == ["us-west2"]   # a job that names no dataset runs where it is pinned
+
+
+def test_a_fingerprint_through_a_pinned_target_sees_a_write(pinned, fake):
+    from runbook_lib.replay.fingerprint import changes, fingerprint
+
+    fake.warehouse.create_dataset("located_us", location="US")
+    ref = "located_us.games"
+    fake.warehouse.create_table(ref, [("game_date", "DATE"), ("who", "STRING")], partition_column="game_date")
+    fake.warehouse.execute(f"INSERT INTO {ref} VALUES (DATE '2025-12-15', 'a')")
+    before = fingerprint(pinned, [ref])
+    fake.warehouse.execute(f"INSERT INTO {ref} VALUES (DATE '2025-12-15', 'written by mistake')")
+    after = fingerprint(pinned, [ref])
+    assert before[ref].exists and after[ref].exists
+    assert after[ref].partitions["2025-12-15"].rows == 2 and changes(before, after)
+
+
+def test_a_job_run_outside_its_datasets_location_says_both_locations(pinned, fake):
+    fake.fail("POST", "jobs", "notFound", f"Not found: Dataset {PROJECT}:nba_analytics was not found in location EU",
+              code=404)
+    with pytest.raises(WarehouseQueryError) as caught:
+        pinned.query(f"SELECT COUNT(*) AS n FROM {TABLE}")
+    assert not isinstance(caught.value, NotFoundError)
+    said = str(caught.value)
+    assert said.startswith("BigQuery ran the query in location EU, but dataset nba_analytics is in location US")
+    assert "\n" not in said and said.count(". ") == 0 and said.endswith(".")
+    # a dataset that does not exist is still not found, whatever location BigQuery names
+    with pytest.raises(NotFoundError, match=r"^Dataset nowhere_at_all was not found in project"):
+        pinned.query("SELECT * FROM nowhere_at_all.t")

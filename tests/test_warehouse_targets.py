@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import farmhash
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -211,6 +212,37 @@ def test_query_parameters_are_checked_before_anything_runs(wh):
     with pytest.raises(ParameterError, match="^sql="):
         wh.query("   ")
     assert wh.query("SELECT @a AS a", {"a": 1, "unused": "x"}).a.iloc[0] == 1
+
+
+def test_numpy_scalars_are_taken_as_their_python_values(wh):
+    """What a value read back from a query's frame is (np.int64 from .to_numpy(), np.bool_, np.float64)."""
+    read_back = wh.query("SELECT 3 AS v").v.to_numpy()[0]
+    assert wh.query("SELECT @v + 1 AS v", {"v": read_back}).v.iloc[0] == 4
+    assert wh.query("SELECT @v + 1 AS v", {"v": np.int64(3)}).v.iloc[0] == 4
+    assert wh.query("SELECT @v * 2 AS v", {"v": np.float64(1.25)}).v.iloc[0] == 2.5
+    assert bool(wh.query("SELECT NOT @v AS v", {"v": np.bool_(True)}).v.iloc[0]) is False
+    assert wh.query("SELECT ARRAY_LENGTH(@v) AS v", {"v": [np.int64(1), np.int64(2)]}).v.iloc[0] == 2
+
+
+BAD_PARAMETERS = {"empty list": [], "all-NULL list": [None], "None": None, "beyond INT64": 2 ** 63,
+                  "below INT64": -(2 ** 63) - 1, "list beyond INT64": [1, 2 ** 63], "object": object()}
+
+
+@pytest.mark.parametrize("value", list(BAD_PARAMETERS.values()), ids=list(BAD_PARAMETERS))
+def test_parameters_bigquery_cannot_type_are_refused_before_anything_runs(wh, value):
+    with pytest.raises(ParameterError, match=r"^params\['v'\]=") as caught:
+        wh.query("SELECT COUNT(*) AS n FROM UNNEST([1]) AS x WHERE @v IS NOT NULL", {"v": value})
+    assert "\n" not in str(caught.value)
+
+
+def test_both_targets_refuse_a_parameter_in_the_same_words(local_wh, gcp_wh):
+    for value in BAD_PARAMETERS.values():
+        said = []
+        for wh in (local_wh, gcp_wh):
+            with pytest.raises(ParameterError) as caught:
+                wh.query("SELECT @v AS v", {"v": value})
+            said.append(re.sub(r"at 0x[0-9a-f]+", "", str(caught.value)))
+        assert said[0] == said[1]
 
 
 def test_results_larger_than_a_page_come_back_whole(wh):

@@ -36,6 +36,25 @@ _PHRASE_ROLES = ((re.compile(r"run query jobs", re.I), JOB_USER), (re.compile(r"
 _RESOURCE = re.compile(r"\b(Table|Dataset) [a-z][a-z0-9-]*:(\w+)(?:\.([\w-]+))?")
 _POSITION = re.compile(r"\s*at \[(\d+):(\d+)\]\s*$")
 _REQUIRED = re.compile(r"(\d+) or higher required")
+# BigQuery's 404 for a job run outside the location of a dataset it names reads like a missing dataset.
+_NULL_ELEMENT = re.compile(r"Array cannot have a null element; error in writing field (\S+)")
+_JOB_LOCATION = re.compile(r"was not found in location ([\w-]+)")
+
+# BigQuery's 403 reasons that no role fixes (google-cloud-bigquery's job/base.py maps them to 403 with
+# accessDenied; BigQuery's error-messages page says what each means): what it means and what to do.
+_NOT_A_ROLE = {
+    "billingNotEnabled": (AccessDenied, "billing is not enabled for the project, and BigQuery needs it for this "
+                                        "(DML and more than the free tier): link a billing account with "
+                                        "`gcloud billing projects link {project} --billing-account=ACCOUNT_ID`"),
+    "responseTooLarge": (WarehouseQueryError, "the result is larger than BigQuery returns in one response: select "
+                                              "fewer rows or columns, or aggregate before reading it back"),
+    "policyViolation": (AccessDenied, "a policy set on the project or its data (an organization policy, a data "
+                                      "policy or a row-level access policy) forbids it, which no role the kit "
+                                      "could name changes: ask whoever manages that policy"),
+    "blocked": (WarehouseQueryError, "BigQuery has blocked this operation for now, usually to protect the service: "
+                                     "wait and run it again later, and contact Google Cloud support if it stays "
+                                     "blocked"),
+}
 
 
 def message_of(exc: BaseException) -> str:
@@ -79,6 +98,26 @@ def _resource(message: str) -> tuple[str | None, str | None]:
     return (found.group(2), found.group(3)) if found else (None, None)
 
 
+def _same_location(a: str, b: str) -> bool:
+    return a.lower() == b.lower()   # BigQuery's locations are case-insensitive (US, us, us-west2)
+
+
+def _run_elsewhere(message: str, dataset: str | None, doing: str,
+                   located: Callable[[str], str | None] | None) -> WarehouseQueryError | None:
+    """The sentence for a job BigQuery ran outside the location of a dataset it names: its 404 ("Dataset P:DS
+    was not found in location LOC") says the same for a dataset that does not exist, so it is this only when
+    the dataset is found, elsewhere. Not a NotFoundError: the table is there (a reader such as
+    existing_partitions must not take it for a missing table)."""
+    job = _JOB_LOCATION.search(message)
+    where = located(dataset) if job and dataset and located else None
+    if where is None or _same_location(where, job.group(1)):
+        return None
+    return WarehouseQueryError(
+        f"BigQuery ran {doing} in location {job.group(1)}, but dataset {dataset} is in location {where} and a "
+        f"query runs only where the datasets it reads are: connect with bigquery_location='{where}' (or without "
+        f"bigquery_location) to read it.")
+
+
 def _size(n: int | None) -> str:
     return "an unknown amount" if n is None else size(n)
 
@@ -86,14 +125,15 @@ def _size(n: int | None) -> str:
 def explain(exc: BaseException, doing: str, project: str, kind: str = "read", dataset: str | None = None,
             not_found: Callable[[str | None, str | None, str], Exception] | None = None,
             limit: int | None = None, estimate: Callable[[], int | None] | None = None,
-            retry_seconds: float | None = None) -> BaseException:
+            retry_seconds: float | None = None, located: Callable[[str], str | None] | None = None) -> BaseException:
     """The kit's error for a failed BigQuery call, or `exc` itself when it is not BigQuery's to say: not
     BigQuery's answer, or retries used up on a fault that is not a limit (the call policy says those).
 
     doing: what the kit was doing, e.g. "the query" or "reading table ds.t"; kind: read, write or job
     (which role an access error points at); not_found(dataset, table, message) builds the not-found
     sentence (the adapter lists what does exist); estimate() dry-runs the query for a billing error;
-    retry_seconds: the call policy's deadline, for a limit still refused after retrying.
+    retry_seconds: the call policy's deadline, for a limit still refused after retrying; located(dataset)
+    is where a dataset is (None when it does not exist), to tell a job run elsewhere from a missing dataset.
     """
     shared = common_refusal(exc, "BigQuery", doing, project)
     if shared is not None:
@@ -113,9 +153,17 @@ def explain(exc: BaseException, doing: str, project: str, kind: str = "read", da
         return exc
     if reason == "notFound" or isinstance(exc, exceptions.NotFound):
         ds, table = _resource(message)
+        elsewhere = _run_elsewhere(message, ds or dataset, doing, located)
+        if elsewhere is not None:
+            return elsewhere
         if not_found is not None:
             return not_found(ds or dataset, table, message)
         return NotFoundError(f"BigQuery found nothing for {doing} in project {project}: {message}.")
+    if reason in _NOT_A_ROLE:
+        error, what = _NOT_A_ROLE[reason]
+        said = f"BigQuery refused {doing} in project {project} ({reason}): {what.format(project=project)} " \
+               f"(BigQuery said: {message})."
+        return error(said, scope=f"project {project}") if error is AccessDenied else error(said)
     if reason == "accessDenied" or isinstance(exc, (exceptions.Forbidden, exceptions.Unauthorized)):
         role = _role_for(message, kind)
         ds, _ = _resource(message)
@@ -138,6 +186,13 @@ def explain(exc: BaseException, doing: str, project: str, kind: str = "read", da
             f"maximum_bytes_billed={limit} ({_size(limit)}), and its dry run estimates "
             f"{_size(estimated)} processed; add a partition filter, read fewer columns, "
             "or raise maximum_bytes_billed.", limit=limit or 0, estimate=estimated)
+    null_element = _NULL_ELEMENT.search(message)
+    if null_element:
+        column = null_element.group(1)
+        return WarehouseQueryError(
+            f"BigQuery cannot return column {column} of {doing}: an ARRAY in a result cannot hold a NULL element; "
+            f"drop the NULLs (ARRAY(SELECT x FROM UNNEST({column}) AS x WHERE x IS NOT NULL)) or replace them "
+            f"(IFNULL) in the SQL.")
     position = _POSITION.search(message)
     if position:
         line, column = position.groups()

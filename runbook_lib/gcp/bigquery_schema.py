@@ -7,14 +7,12 @@ tests/fakes/bigquery.py converts with the same functions, so the two cannot disa
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Mapping
 
 from google.cloud import bigquery
 from sqlglot import exp
 
-from ..errors import ParameterError
-from ..warehouse import bigquery_type_name, parameter_type
+from ..warehouse import bigquery_type_name, typed_parameter
 
 _LEGACY = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL", "RECORD": "STRUCT"}
 _DECIMALS = (exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL)
@@ -58,28 +56,12 @@ def columns_of(schema: list[bigquery.SchemaField]) -> list[tuple[str, str]]:
 
 
 def query_parameters(params: Mapping[str, Any]) -> list:
-    """Named query parameters for a Python mapping; a list becomes an ARRAY of its elements' type."""
+    """Named query parameters for a Python mapping, typed by the rule both targets share (typed_parameter)."""
     out: list = []
     for name, value in params.items():
-        if isinstance(value, (list, tuple)):
-            present = [v for v in value if v is not None]
-            if not present:
-                raise ParameterError(f"params[{name!r}]", value, "an empty or all-NULL list has no element type; "
-                                                                 "give at least one value")
-            kinds = {parameter_type(name, v) for v in present}
-            kind = "FLOAT64" if kinds == {"INT64", "FLOAT64"} else kinds.pop() if len(kinds) == 1 else None
-            if kind is None:
-                raise ParameterError(f"params[{name!r}]", value, "give a list whose elements share one type")
-            out.append(bigquery.ArrayQueryParameter(name, kind, [_plain(v) for v in value]))
+        kind, plain = typed_parameter(name, value)
+        if kind.startswith("ARRAY<"):
+            out.append(bigquery.ArrayQueryParameter(name, kind[len("ARRAY<"):-1], plain))
         else:
-            out.append(bigquery.ScalarQueryParameter(name, parameter_type(name, value), _plain(value)))
+            out.append(bigquery.ScalarQueryParameter(name, kind, plain))
     return out
-
-
-def _plain(value: Any) -> Any:
-    """numpy and pandas scalars as the Python values the client knows how to send."""
-    if hasattr(value, "to_pydatetime"):
-        return value.to_pydatetime()
-    if hasattr(value, "item") and not isinstance(value, (datetime, bytes, str)):
-        return value.item()
-    return value

@@ -68,6 +68,22 @@ def check_maximum_bytes_billed(value: Any) -> int:
     return value
 
 
+def datasets_named(sql: str, project: str) -> list[tuple[str, str]]:
+    """(project, dataset) of each dataset a BigQuery SQL text names (tables, INFORMATION_SCHEMA views, DDL
+    targets), the target's project where it names none; none for a region qualifier (`region-us`) or a text
+    that cannot be parsed here (BigQuery will say why)."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    try:
+        trees = [t for t in sqlglot.parse(sql, read="bigquery") if t is not None]
+    except SqlglotError:
+        return []
+    named = ((t.catalog or project, t.db) for tree in trees for t in tree.find_all(exp.Table))
+    return list(dict.fromkeys((p, d) for p, d in named if d and not d.lower().startswith("region-")))
+
+
 class GcpWarehouse:
     """BigQuery datasets of one project; `client` is a google.cloud.bigquery.Client (or a lazy stand-in)."""
 
@@ -80,6 +96,7 @@ class GcpWarehouse:
         self.maximum_bytes_billed = check_maximum_bytes_billed(maximum_bytes_billed)
         self.job_labels = {"runbook": check_label_value("runbook", "interactive" if runbook is None else runbook), **KIT_LABELS}
         self.use_storage_api = storage_api_installed() if use_storage_api is None else use_storage_api
+        self._locations: dict[tuple[str, str], str] = {}   # (project, dataset) -> its location, read once
 
     def __repr__(self) -> str:
         return f"GcpWarehouse(project={self.project!r}, location={self.location!r})"
@@ -121,7 +138,8 @@ class GcpWarehouse:
         site = self.site
         estimate = (lambda: self._dry_run_bytes(sql, params)) if sql is not None else None
         said = explain(exc, doing, self.project, kind=kind, dataset=dataset, not_found=self._not_found,
-                       limit=self.maximum_bytes_billed, estimate=estimate, retry_seconds=site.policy.deadline_s)
+                       limit=self.maximum_bytes_billed, estimate=estimate, retry_seconds=site.policy.deadline_s,
+                       located=lambda name: self._dataset_location(self.project, name))
         return (cloud_error(exc, site, doing) or exc) if said is exc else said
 
     def _not_found(self, dataset: str | None, table: str | None, message: str) -> NotFoundError:
@@ -157,24 +175,50 @@ class GcpWarehouse:
             use_query_cache=not dry_run,   # a cached answer would estimate 0 bytes
             use_legacy_sql=False)
 
+    def _submit(self, sql: str, config: bigquery.QueryJobConfig, location: str | None) -> bigquery.QueryJob:
+        return self.client.query(sql, job_config=config, location=location, retry=self.retry, job_retry=None)
+
+    def _job_location(self, sql: str) -> str | None:
+        """Where a query job runs. BigQuery runs a job only in the location of the datasets it names, and
+        refuses one given another (a 404 that reads like a missing dataset), so a job whose datasets share
+        one location runs there, whatever bigquery_location says: the pin is for jobs that name no dataset
+        (and for new datasets). Unpinned, BigQuery finds the datasets' location itself."""
+        if self.location is None:
+            return None
+        found = {self._dataset_location(project, dataset) for project, dataset in datasets_named(sql, self.project)}
+        found.discard(None)
+        return found.pop() if len(found) == 1 else self.location
+
+    def _dataset_location(self, project: str, dataset: str) -> str | None:
+        """A dataset's location (datasets.get, once per dataset), or None when it cannot be read (missing,
+        refused): the query then says what is wrong in its own words."""
+        key = (project, dataset)
+        if key not in self._locations:
+            try:
+                found = self.client.get_dataset(f"{project}.{dataset}", retry=self.retry).location
+            except exceptions.GoogleAPIError:
+                return None
+            if not found:
+                return None
+            self._locations[key] = check_location(found) or found
+        return self._locations[key]
+
     def _run(self, sql: str, params: dict | None, doing: str, kind: str) -> Any:
-        config, retry = self._job_config(sql, params), self.retry
+        config, retry, location = self._job_config(sql, params), self.retry, self._job_location(sql)
 
         def run():
             # The insert (its job id is the client's, so a repeat finds the same job) and the polling are
             # retried inside; the client's own job restarts (job_retry) would go on for 10 minutes, so the
             # policy's retry runs a job again that failed for a limit or a transient reason (a failed job
             # changed nothing). What gave up inside (RetryError, CloudUnreachable) is not retried again.
-            job = self.client.query(sql, job_config=config, location=self.location, retry=retry, job_retry=None)
-            return job.result(retry=retry, job_retry=None)
+            return self._submit(sql, config, location).result(retry=retry, job_retry=None)
 
         return self._do(retry(run), doing, kind=kind, sql=sql, params=params)
 
     def _dry_run_bytes(self, sql: str, params: dict | None) -> int | None:
         config = self._job_config(sql, params, dry_run=True)
         try:
-            job = self.client.query(sql, job_config=config, location=self.location, retry=self.retry,
-                                    job_retry=None)
+            job = self._submit(sql, config, self._job_location(sql))
         except exceptions.GoogleAPIError:
             return None
         return int(job.total_bytes_processed or 0)
@@ -203,9 +247,8 @@ class GcpWarehouse:
         self._run(sql, params, "the statements", kind="write")
 
     def estimate_bytes(self, sql: str, params: dict | None = None) -> int:
-        config = self._job_config(sql, params, dry_run=True)
-        job = self._do(lambda: self.client.query(sql, job_config=config, location=self.location, retry=self.retry,
-                                                 job_retry=None), "the dry run of the query", kind="job")
+        config, location = self._job_config(sql, params, dry_run=True), self._job_location(sql)
+        job = self._do(lambda: self._submit(sql, config, location), "the dry run of the query", kind="job")
         return int(job.total_bytes_processed or 0)
 
     # ------------------------------------------------------------------------------------------------
@@ -300,6 +343,7 @@ class GcpWarehouse:
         try:
             # Retried only where a repeat is harmless: a create that landed before a 503 is then a Conflict.
             self.client.create_dataset(dataset, retry=self.retry if exists_ok else None)
+            self._locations[(self.project, name)] = dataset.location
         except exceptions.Conflict:
             if exists_ok:
                 return
@@ -355,4 +399,5 @@ class GcpWarehouse:
         self._do(lambda: self.client.delete_dataset(f"{self.project}.{name}", delete_contents=delete_contents,
                                                     retry=self.retry, not_found_ok=True),
                  f"dropping dataset {name}", kind="write", dataset=name)
+        self._locations.pop((self.project, name), None)
 

@@ -14,7 +14,6 @@ from .bigquery import meta, normalised_column_type
 from .duckdb_file import qualified, quote
 
 _HIDDEN = tuple(s.lower() for s in meta.HIDDEN_SCHEMAS)
-_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -91,16 +90,17 @@ def normalise_column_types(con: duckdb.DuckDBPyConnection, dataset: str, table: 
             con.execute(f"ALTER TABLE {qualified(dataset, table)} ALTER COLUMN {quote(name)} TYPE {wanted}")
 
 
-def bound(value):
-    """A query parameter as BigQuery types it: a Python int is INT64 (DuckDB would bind 100000 as
-    INT32, and @n * @n would overflow), a list of ints ARRAY<INT64>."""
-    if isinstance(value, int) and not isinstance(value, bool) and _INT64_MIN <= value <= _INT64_MAX:
-        return duckdb.LongValue(value)
-    if isinstance(value, (list, tuple)) and value and all(
-            v is None or (isinstance(v, int) and not isinstance(v, bool) and _INT64_MIN <= v <= _INT64_MAX)
-            for v in value) and any(v is not None for v in value):
-        return duckdb.ListValue(list(value), duckdb.sqltypes.BIGINT)
-    return value
+def bound(value, name: str = "parameter"):
+    """A query parameter as BigQuery types it, by the rule both targets share (warehouse.typed_parameter: a
+    numpy scalar is its Python value; None, an empty list or an int beyond INT64 are refused alike): an int
+    is INT64 (DuckDB would bind 100000 as INT32, and @n * @n would overflow), a list of ints ARRAY<INT64>.
+    `name` is the parameter's, for the refusal."""
+    kind, plain = shared.typed_parameter(name, value)
+    if kind == "INT64":
+        return duckdb.LongValue(plain)
+    if kind == "ARRAY<INT64>":
+        return duckdb.ListValue(plain, duckdb.sqltypes.BIGINT)
+    return plain
 
 
 def fetch_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pa.Table:

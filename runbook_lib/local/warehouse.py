@@ -208,7 +208,7 @@ class LocalWarehouse:
              changed: set[tuple[str, str]], fetch: bool = False) -> pa.Table | None:
         if st.kind == "transaction":
             return pa.table({}) if fetch else None
-        used = {k: catalog.bound(v) for k, v in (params or {}).items() if k in st.params}
+        used = {k: catalog.bound(v, k) for k, v in (params or {}).items() if k in st.params}
         if st.datasets:
             for ds in st.datasets:
                 if not catalog.schema_exists(con, ds):

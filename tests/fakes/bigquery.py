@@ -438,6 +438,7 @@ class FakeBigQuery(HttpFake):
         if query.get("useLegacySql", False):
             raise BigQueryRefusal("invalidQuery", "fake BigQuery speaks GoogleSQL only (useLegacySql=false)")
         _syntax_check(sql)
+        self._check_job_location(sql, body.get("jobReference", {}).get("location"))
         estimate = self._catalog(lambda: self.warehouse.estimate_bytes(sql, params))
         started = _now_ms()
         resource = {"kind": "bigquery#job", "id": f"{self.project}:{reference['location']}.{reference['jobId']}",
@@ -461,6 +462,7 @@ class FakeBigQuery(HttpFake):
             except Exception as exc:  # noqa: BLE001
                 raise self._refusal(exc) from None
             if table.num_columns:
+                _refuse_null_array_elements(table)
                 job.table, job.fields = table, result_fields(table.schema)
             resource["statistics"]["query"]["totalBytesBilled"] = str(billed)
         except BigQueryRefusal as refusal:
@@ -471,6 +473,20 @@ class FakeBigQuery(HttpFake):
         with self._jobs_lock:
             self.jobs[reference["jobId"]] = job
         return 200, resource
+
+    def _check_job_location(self, sql: str, location: str | None) -> None:
+        """BigQuery runs a query job in the location of the datasets it names: a job given another location
+        is refused with its 404 (as googleapis/google-cloud-python#15691 quotes it). A job given no location
+        runs where its datasets are; a dataset that does not exist is left to the query's own not-found."""
+        if not location:
+            return
+        for dataset in _datasets_named(sql, self.project):
+            if not self._catalog(lambda: self.warehouse.dataset_exists(dataset)):
+                continue
+            where = self._catalog(lambda: self.warehouse.dataset_info(dataset)).location or self.location
+            if where.lower() != location.lower():
+                raise BigQueryRefusal("notFound", f"Not found: Dataset {self.project}:{dataset} was not found "
+                                                  f"in location {location}")
 
     def _job(self, job_id: str) -> FakeJob:
         with self._jobs_lock:
@@ -534,6 +550,43 @@ def _syntax_check(sql: str) -> None:
                              first.get("description") or str(exc).splitlines()[0])
         raise BigQueryRefusal("invalidQuery", f"Syntax error: {description.rstrip('.')} at "
                                               f"[{first.get('line', 1)}:{first.get('col', 1)}]") from None
+
+
+def _refuse_null_array_elements(table: pa.Table) -> None:
+    """Data types, ARRAY NULLs: BigQuery "raises an error if a query result has ARRAYs which contain NULL
+    elements" (a NULL ARRAY is fine: it comes back empty), in BigQuery's words."""
+    for f, column in zip(table.schema, table.columns):
+        if _holds_list(f.type) and any(_has_null_element(v) for v in column.to_pylist()):
+            raise BigQueryRefusal("invalidQuery", f"Array cannot have a null element; error in writing field {f.name}")
+
+
+def _holds_list(t: pa.DataType) -> bool:
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return True
+    return pa.types.is_struct(t) and any(_holds_list(t.field(i).type) for i in range(t.num_fields))
+
+
+def _has_null_element(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(v is None or _has_null_element(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_null_element(v) for v in value.values())
+    return False
+
+
+def _datasets_named(sql: str, project: str) -> list[str]:
+    """The datasets of `project` a query names (tables, INFORMATION_SCHEMA views, DDL targets), in order;
+    not a region qualifier (`region-us`.INFORMATION_SCHEMA...)."""
+    import sqlglot
+    from sqlglot import exp
+
+    found: list[str] = []
+    for tree in sqlglot.parse(sql, read="bigquery"):
+        for table in tree.find_all(exp.Table) if tree is not None else ():
+            if table.db and table.catalog in ("", project) and not table.db.lower().startswith("region-") \
+                    and table.db not in found:
+                found.append(table.db)
+    return found
 
 
 def _statement_type(sql: str) -> str:

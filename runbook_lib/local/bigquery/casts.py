@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 
 from sqlglot import exp
 
+from .errors import UnsupportedSQL
 from .sqltree import is_decimal_cast, is_int_literal, is_safe, sql_text, tpl
 
 # What BigQuery accepts when it casts a STRING (ZetaSQL conversion rules): decimal digits or a
@@ -105,6 +107,53 @@ def _to_string(x: exp.Expression) -> str | None:
             f"WHEN TYPEOF(__x__) IN ('DOUBLE', 'FLOAT') THEN {_FLOAT_TEXT} ELSE CAST(__x__ AS VARCHAR) END")
 
 
+# BIGNUMERIC is DECIMAL(38, 18) here (typenames.py), narrower than BigQuery's 38.38 digits: a value with more
+# decimal places or integer digits would be rounded silently or refused in DuckDB's words, so it is refused
+# in one sentence. A plain decimal text is checked; one with an exponent is left to DuckDB.
+_BIGNUMERIC_INTEGER_DIGITS, _BIGNUMERIC_DECIMALS = 20, 18
+_TOO_WIDE = (f"the sandbox's BIGNUMERIC holds {_BIGNUMERIC_DECIMALS} decimal places and {_BIGNUMERIC_INTEGER_DIGITS} "
+             "integer digits (BigQuery's 38 and 38), and the value has more: use target=gcp for wider values")
+_PLAIN_DECIMAL_TEXT = r"\s*[+-]?[0-9]*(\.[0-9]*)?\s*"
+_BIGNUMERIC_TEXT = r"\s*[+-]?0*[0-9]{0,%d}(\.[0-9]{0,%d}0*)?\s*" % (_BIGNUMERIC_INTEGER_DIGITS, _BIGNUMERIC_DECIMALS)
+
+
+def _is_bignumeric(to: exp.DataType) -> bool:
+    from .typenames import BIGNUMERIC_DUCKDB
+
+    if to.this == _T.BIGDECIMAL and not to.expressions:
+        return True
+    params = [p.this.name for p in to.expressions if isinstance(p, exp.DataTypeParam)]
+    return to.this == _T.DECIMAL and params == [str(n) for n in BIGNUMERIC_DUCKDB]
+
+
+def _check_bignumeric_literal(text: str) -> None:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        return   # not a number: DuckDB's cast says so
+    if not value.is_finite() or value.is_zero():
+        return
+    _, digits, exponent = value.normalize().as_tuple()
+    if max(0, -exponent) > _BIGNUMERIC_DECIMALS or max(0, len(digits) + exponent) > _BIGNUMERIC_INTEGER_DIGITS:
+        raise UnsupportedSQL(f"BIGNUMERIC '{text}': {_TOO_WIDE}.")
+
+
+def _checked_bignumeric(node: exp.Cast) -> exp.Expression | None:
+    """A cast to BIGNUMERIC of a literal checked now, of a STRING checked as it runs (typeof() is folded when
+    DuckDB binds, so other inputs keep the plain cast)."""
+    x = node.this
+    if isinstance(x, exp.Literal):
+        if x.is_string:
+            _check_bignumeric_literal(x.this)
+        return None
+    wider = (f"REGEXP_FULL_MATCH(_s_, {sql_text(_PLAIN_DECIMAL_TEXT)}) AND NOT "
+             f"REGEXP_FULL_MATCH(_s_, {sql_text(_BIGNUMERIC_TEXT)})")
+    checked = (f"CASE WHEN TYPEOF(__x__) = 'VARCHAR' AND {wider} THEN ERROR({sql_text(_TOO_WIDE)} || ': ' || _s_) "
+               f"ELSE __cast__ END")
+    cast = node.copy()
+    return tpl(checked.replace("_s_", "CAST(__x__ AS VARCHAR)").replace("__cast__", "__c__"), x=x, c=cast)
+
+
 def fix_cast(node: exp.Cast) -> exp.Expression | None:
     """CAST/SAFE_CAST to INT64, BOOL, DATE and STRING.
 
@@ -112,6 +161,8 @@ def fix_cast(node: exp.Cast) -> exp.Expression | None:
     keeps one branch. A failed CAST raises BigQuery's message; SAFE_CAST gives NULL. ERROR(NULL) is
     NULL, so a NULL input stays NULL without a branch of its own.
     """
+    if _is_bignumeric(node.to):
+        return _checked_bignumeric(node)
     if node.to.expressions:
         return None
     target = node.to.this

@@ -56,8 +56,12 @@ def fake(tmp_path_factory):
 def gcp(fake, monkeypatch):
     """The adapter as connect() builds it, whose calls give up retrying after DEADLINE_S (the call policy
     of every Google API, from the environment as an operator sets it; the client takes it when first built)."""
+    yield from _adapter(fake, monkeypatch, runbook="04_compare_outputs")
+
+
+def _adapter(fake, monkeypatch, **options):
     monkeypatch.setenv(CALL_DEADLINE_ENV, DEADLINE_S)
-    target = connect("gcp", project=PROJECT, endpoints={"bigquery": fake.endpoint}, runbook="04_compare_outputs")
+    target = connect("gcp", project=PROJECT, endpoints={"bigquery": fake.endpoint}, **options)
     fake.requests.clear()
     yield target.warehouse
     fake.clear_faults()
@@ -399,12 +403,7 @@ def test_a_create_is_sent_again_only_where_a_repeat_is_harmless(gcp, fake):
 @pytest.fixture
 def pinned(fake, monkeypatch):
     """The adapter pinned to us-west2 (bigquery_location) while the pipeline's dataset nba_analytics is in US."""
-    monkeypatch.setenv(CALL_DEADLINE_ENV, DEADLINE_S)
-    target = connect("gcp", project=PROJECT, endpoints={"bigquery": fake.endpoint}, bigquery_location="us-west2")
-    fake.requests.clear()
-    yield target.warehouse
-    fake.clear_faults()
-    target.close()
+    yield from _adapter(fake, monkeypatch, bigquery_location="us-west2")
 
 
 def _job_locations(fake: FakeBigQuery) -> list[str]:

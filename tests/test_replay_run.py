@@ -339,17 +339,25 @@ def silent_port():
     server.close()
 
 
+def _both_adapters_on(port: int, monkeypatch, tmp_path) -> tuple:
+    """The sandbox's and the gcp services adapter, each sending its calls to the loopback `port`."""
+    from runbook_lib.gcp import services as gcp_services
+    from runbook_lib.local import services as local_services
+
+    local = local_services.LocalServices(None, PHASES, tmp_path / "w.duckdb")
+    monkeypatch.setattr(local, "_ensure_one", lambda name: {"port": port})
+    remote = gcp_services.GcpServices("p", PHASES, clients=None)
+    monkeypatch.setattr(remote, "_service", lambda phase: {"uri": f"http://127.0.0.1:{port}"})
+    return local, remote
+
+
 def test_both_service_adapters_raise_service_timeout(silent_port, monkeypatch, tmp_path):
     from runbook_lib.gcp import services as gcp_services
     from runbook_lib.local import services as local_services
 
     monkeypatch.setattr(local_services, "REQUEST_TIMEOUT_S", 0.2)
     monkeypatch.setattr(gcp_services, "REQUEST_TIMEOUT_S", 0.2)
-    local = local_services.LocalServices(None, PHASES, tmp_path / "w.duckdb")
-    monkeypatch.setattr(local, "_ensure_one", lambda name: {"port": silent_port})
-    remote = gcp_services.GcpServices("p", PHASES, clients=None)
-    monkeypatch.setattr(remote, "_service", lambda phase: {"uri": f"http://127.0.0.1:{silent_port}"})
-    for adapter in (local, remote):
+    for adapter in _both_adapters_on(silent_port, monkeypatch, tmp_path):
         with pytest.raises(ServiceTimeout, match="no answer within 0.2s"):
             adapter.invoke("phase3", {"start_date": "2025-12-15", "end_date": "2025-12-15"})
 
@@ -389,15 +397,9 @@ def resetting_port():
 
 def test_both_service_adapters_turn_a_dropped_connection_into_one_failed_date(resetting_port, monkeypatch, tmp_path):
     """Both targets alike: ConnectionDropped (a RunbookError, retried), so the replay goes on and says why."""
-    from runbook_lib.gcp import services as gcp_services
-    from runbook_lib.local import services as local_services
     from runbook_lib.services import ConnectionDropped
 
-    local = local_services.LocalServices(None, PHASES, tmp_path / "w.duckdb")
-    monkeypatch.setattr(local, "_ensure_one", lambda name: {"port": resetting_port})
-    remote = gcp_services.GcpServices("p", PHASES, clients=None)
-    monkeypatch.setattr(remote, "_service", lambda phase: {"uri": f"http://127.0.0.1:{resetting_port}"})
-    for adapter in (local, remote):
+    for adapter in _both_adapters_on(resetting_port, monkeypatch, tmp_path):
         with pytest.raises(ConnectionDropped, match="the connection was dropped without an answer"):
             adapter.invoke("phase3", {"start_date": "2025-12-15", "end_date": "2025-12-15"})
         monkeypatch.setattr(adapter, "identity_token", lambda principal=None, phase=None: "tok")

@@ -525,3 +525,27 @@ def test_a_locked_warehouse_answers_503_with_retry_after_and_no_failed_run(tmp_p
     assert _count(warehouse, history) == 0
     logged = [json.loads(line) for line in request_log_path(home).read_text().splitlines()]
     assert [e["httpRequest"]["status"] for e in logged] == [503]
+
+
+def test_a_run_leaves_running_the_services_it_started_while_another_kit_process_has_the_sandbox_open(scratch,
+                                                                                                   monkeypatch):
+    """The runner stops what its run's kernel started (a notebook stopped by a signal never closes its target),
+    but not while another kernel may be mid-call to it."""
+    import sys
+
+    from runbook_lib.local.processes import STARTED_BY_ENV, stop_started_by
+
+    home = home_at(scratch.options["home"])
+    scratch.services.stop()
+    monkeypatch.setenv(STARTED_BY_ENV, "run-1")
+    started = LocalServices(home, scratch.phases, scratch.options["warehouse_path"]).ensure_running("phase4")[0]
+    other = subprocess.Popen([sys.executable, "-c", "import sys\nfrom runbook_lib.target import connect\n"
+                              f"with connect('local', home={str(home.root)!r}):\n"
+                              "    print('open', flush=True)\n    sys.stdin.readline()\n"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "open"
+        assert stop_started_by(home, "run-1") == [] and is_our_process(started.pid)
+    finally:
+        other.communicate("done\n", timeout=60)
+    assert stop_started_by(home, "run-1") == ["phase4"] and not is_our_process(started.pid)

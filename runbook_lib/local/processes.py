@@ -153,10 +153,14 @@ def stop_recorded_processes(home) -> list[str]:
 
 
 def stop_started_by(home, run_id: str) -> list[str]:
-    """Stop the services whose run file says run `run_id` started them; returns their phases."""
+    """Stop the services whose run file says run `run_id` started them; returns their phases. Nothing is
+    stopped while another kit process has the sandbox open (it may be mid-call to one of them, as
+    LocalServices.close has it): they stop by themselves after their idle time, or with `runbook sandbox stop`."""
+    from .state import other_users
+
     stopped = []
     run_dir = Path(home.run)
-    if not run_id or not run_dir.is_dir():
+    if not run_id or not run_dir.is_dir() or other_users(home):
         return stopped
     for path in sorted(run_dir.glob("*.json")):
         record = read_run_file(home, path.stem)

@@ -5,8 +5,10 @@ import base64
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
@@ -416,24 +418,30 @@ def test_close_stops_only_what_that_object_started(scratch):
     assert not is_our_process(started.pid)
 
 
-def test_close_leaves_running_what_another_kit_process_has_open(scratch):
-    """Another kernel with the sandbox open (a replay mid-call) keeps the services this object started."""
-    import sys
-
-    home = home_at(scratch.options["home"])
-    scratch.services.stop()
-    mine = LocalServices(home, scratch.phases, scratch.options["warehouse_path"])
-    started = mine.ensure_running("phase4")[0]
-    other = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom runbook_lib.target import connect\n"
+@contextmanager
+def another_kit_process_with_the_sandbox_open(home):
+    """A second process that has the sandbox open (connect('local')) until the block ends: another kernel, a
+    replay mid-call."""
+    other = subprocess.Popen([sys.executable, "-c", "import sys\nfrom runbook_lib.target import connect\n"
                               f"with connect('local', home={str(home.root)!r}):\n"
                               "    print('open', flush=True)\n    sys.stdin.readline()\n"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert other.stdout.readline().strip() == "open"
-        mine.close()
-        assert is_our_process(started.pid)     # left running: the other process may be calling it
+        yield
     finally:
         other.communicate("done\n", timeout=60)
+
+
+def test_close_leaves_running_what_another_kit_process_has_open(scratch):
+    """Another kernel with the sandbox open (a replay mid-call) keeps the services this object started."""
+    home = home_at(scratch.options["home"])
+    scratch.services.stop()
+    mine = LocalServices(home, scratch.phases, scratch.options["warehouse_path"])
+    started = mine.ensure_running("phase4")[0]
+    with another_kit_process_with_the_sandbox_open(home):
+        mine.close()
+        assert is_our_process(started.pid)     # left running: the other process may be calling it
     again = LocalServices(home, scratch.phases, scratch.options["warehouse_path"])
     again._started.add(started.pid)           # as if it had started it: with nobody else, close stops it
     again.close()
@@ -443,7 +451,6 @@ def test_close_leaves_running_what_another_kit_process_has_open(scratch):
 def test_an_idle_service_stops_by_itself(sandbox_home, tmp_path):
     """Like Cloud Run scaling to zero, a sandbox service nobody calls exits and removes its run file."""
     import subprocess
-    import sys
 
     state = read_state(home_at(sandbox_home))
     revision = state["services"]["phase4"]["revisions"][-1]
@@ -475,7 +482,6 @@ def test_a_locked_warehouse_answers_503_with_retry_after_and_no_failed_run(tmp_p
     """A lock held by another process passes: the service says 'busy, retry' and records no failure."""
     import multiprocessing
     import subprocess
-    import sys
     import urllib.error
     import urllib.request
 
@@ -531,21 +537,12 @@ def test_a_run_leaves_running_the_services_it_started_while_another_kit_process_
                                                                                                    monkeypatch):
     """The runner stops what its run's kernel started (a notebook stopped by a signal never closes its target),
     but not while another kernel may be mid-call to it."""
-    import sys
-
     from runbook_lib.local.processes import STARTED_BY_ENV, stop_started_by
 
     home = home_at(scratch.options["home"])
     scratch.services.stop()
     monkeypatch.setenv(STARTED_BY_ENV, "run-1")
     started = LocalServices(home, scratch.phases, scratch.options["warehouse_path"]).ensure_running("phase4")[0]
-    other = subprocess.Popen([sys.executable, "-c", "import sys\nfrom runbook_lib.target import connect\n"
-                              f"with connect('local', home={str(home.root)!r}):\n"
-                              "    print('open', flush=True)\n    sys.stdin.readline()\n"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert other.stdout.readline().strip() == "open"
+    with another_kit_process_with_the_sandbox_open(home):
         assert stop_started_by(home, "run-1") == [] and is_our_process(started.pid)
-    finally:
-        other.communicate("done\n", timeout=60)
     assert stop_started_by(home, "run-1") == ["phase4"] and not is_our_process(started.pid)

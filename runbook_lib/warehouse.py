@@ -36,6 +36,8 @@ LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
 MAX_LABELS = 64
 # Time partitioning needs a column of one of these types (BigQuery partitions by day).
 PARTITION_TYPES = ("DATE", "TIMESTAMP", "DATETIME")
+# BigQuery's partition_id of a time-unit partition, per unit (strftime patterns, as FORMAT_TIMESTAMP takes them)
+PARTITION_ID_FORMATS = {"HOUR": "%Y%m%d%H", "DAY": "%Y%m%d", "MONTH": "%Y%m", "YEAR": "%Y"}
 
 DEFAULT_LOCATION = "US"   # where a new dataset goes when neither the call nor the target names a location
 

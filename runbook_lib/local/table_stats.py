@@ -17,6 +17,7 @@ from datetime import datetime
 import duckdb
 from sqlglot import exp
 
+from ..warehouse import PARTITION_ID_FORMATS
 from . import duckdb_catalog as catalog
 from .bigquery import bigquery_type, meta, parsed, translate
 from .duckdb_file import CATALOG, qualified, quote
@@ -43,8 +44,6 @@ def _row_bytes_sql(columns: list[tuple[str, str]], alias: str | None = None) -> 
     return " + ".join(column_bytes_sql(n, t, alias) for n, t in columns) or "0"
 
 
-# BigQuery's partition_id of a time-unit partition, per unit
-_ID_FORMATS = {"HOUR": "%Y%m%d%H", "DAY": "%Y%m%d", "MONTH": "%Y%m", "YEAR": "%Y"}
 
 
 def partition_id_sql(partition: str | None, columns: dict[str, str],
@@ -68,7 +67,7 @@ def partition_id_sql(partition: str | None, columns: dict[str, str],
         day = col if kind == "DATE" else f"CAST({col} AS DATE)"
         # BigQuery's time-unit partitions span 1960-01-01 to 2159-12-31; a day outside them is __UNPARTITIONED__
         pid = (f"CASE WHEN {day} < DATE '1960-01-01' OR {day} > DATE '2159-12-31' THEN '__UNPARTITIONED__' "
-               f"ELSE STRFTIME({col}, '{_ID_FORMATS[unit or 'DAY']}') END")
+               f"ELSE STRFTIME({col}, '{PARTITION_ID_FORMATS[unit or 'DAY']}') END")
     else:
         return "CAST(NULL AS VARCHAR)"   # not a type BigQuery partitions by: one partition
     return f"COALESCE({pid}, '__NULL__')"

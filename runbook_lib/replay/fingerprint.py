@@ -19,7 +19,7 @@ from ..errors import NotFoundError
 from ..formats import size
 from ..phases import PhaseRegistry
 from ..phases import production_datasets
-from ..warehouse import existing_partitions
+from ..warehouse import PARTITION_ID_FORMATS, existing_partitions
 
 WHOLE_TABLE = ""                # the one "partition" of a table without a partition column
 
@@ -77,8 +77,6 @@ def production_tables(warehouse: Any, phases: PhaseRegistry) -> list[str]:
 # ---------------------------------------------------------------- checksums
 
 
-# BigQuery's partition_id of an hour's, a month's or a year's partition (a day's is keyed by its ISO date)
-_PARTITION_IDS = {"HOUR": "%Y%m%d%H", "MONTH": "%Y%m", "YEAR": "%Y"}
 
 
 def checksum_sql(warehouse: Any, ref: str, days: list[date]) -> tuple[str, dict | None] | None:
@@ -100,8 +98,8 @@ def checksum_sql(warehouse: Any, ref: str, days: list[date]) -> tuple[str, dict 
     if typed not in ("DATE", "DATETIME", "TIMESTAMP"):
         return None
     day = f"`{column}`" if typed == "DATE" else f"DATE(`{column}`)"
-    unit = _PARTITION_IDS.get(info.partition_type or "DAY")
-    key = f"FORMAT_{typed}('{unit}', `{column}`)" if unit else f"CAST({day} AS STRING)"
+    unit = info.partition_type or "DAY"   # a day's partition is keyed by its ISO date, the others by their id
+    key = f"CAST({day} AS STRING)" if unit == "DAY" else f"FORMAT_{typed}('{PARTITION_ID_FORMATS[unit]}', `{column}`)"
     return (f"SELECT {key} AS day, BIT_XOR({row_hash}) AS checksum FROM `{ref}` "
             f"WHERE {day} IN UNNEST(@days) GROUP BY 1", {"days": list(days)})
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -70,6 +70,9 @@ class Ledger(Protocol):
     def entries(self) -> list[LedgerEntry]: ...
 
     def write(self, entry: LedgerEntry) -> None: ...
+
+    def hold(self, prefix: str) -> AbstractContextManager[None]:
+        """Held while a replay of `prefix` calls: a second replay of it is refused (LedgerBusy)."""
 
 
 class LedgerBusy(RunbookError):
@@ -140,6 +143,11 @@ class WarehouseLedger:
         self.where = ref
         self.production_dataset, self.ttl_days, self.labels = production_dataset, ttl_days, labels
         self._ready = False
+
+    def hold(self, prefix: str) -> AbstractContextManager[None]:
+        """No lock yet: a BigQuery table offers no atomic claim, so two replays of one prefix on gcp are still
+        the operator's to avoid (a claim row would need an expiry that does not refuse a resume after a kill)."""
+        return nullcontext()
 
     def _make_dataset(self) -> None:
         dataset = self.ref.split(".")[-2]

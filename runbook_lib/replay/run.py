@@ -193,10 +193,11 @@ def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPo
     else:
         body = answer.body if isinstance(answer.body, dict) else {}
         outcome.http_status = answer.status
-        if answer.ok and not failed_body(answer):
+        failed = failed_body(answer) if answer.ok else ""
+        if answer.ok and not failed:
             outcome.status = DONE
         elif answer.ok:
-            outcome.error = failed_body(answer)
+            outcome.error = failed
         else:
             outcome.error = f"HTTP {answer.status}: {one_line(str(body.get('error') or body), 300)}"
     outcome.attempts, outcome.seconds = attempts, round(time.monotonic() - started, 3)

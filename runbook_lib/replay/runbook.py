@@ -155,7 +155,7 @@ class Replay:
                             self.p.dataset_prefix, self._revisions(), self.processors, self.p.concurrency, self.policy,
                             after_first=self._production_still_untouched, progress=self.progress)
         try:
-            with self._holding_the_prefix():
+            with self.ledger.hold(self.p.dataset_prefix) if self.ledger is not None else nullcontext():
                 self.outcomes = replayer.run(self.calls, self._finished_before())
         except LedgerBusy as exc:
             self._stop("blocked", f"Blocked: {exc}.")
@@ -200,13 +200,6 @@ class Replay:
     def _revisions(self) -> dict[str, str]:
         """phase -> the revision serving it (step 2's), which the ledger records with each call."""
         return {p.phase: p.revision for p in self.capable.phases} if self.capable else {}
-
-    def _holding_the_prefix(self):
-        """One replay per prefix at a time while it calls (the sandbox's file ledger holds a lock beside it).
-        The gcp ledger has no lock yet: a BigQuery table offers no atomic claim, so two replays of one prefix
-        there are still the operator's to avoid."""
-        hold = getattr(self.ledger, "hold", None)
-        return hold(self.p.dataset_prefix) if hold is not None else nullcontext()
 
     def _finished_before(self) -> dict:
         """(date, phase) -> the ledger's entry, for calls an earlier run with this prefix finished (resume)."""

@@ -42,6 +42,7 @@ import pyarrow as pa
 
 from runbook_lib.errors import NotFoundError, ParameterError, RunbookError
 from runbook_lib.gcp.bigquery_schema import schema_field, type_text
+from runbook_lib.gcp.warehouse import datasets_named
 from runbook_lib.local.warehouse import LocalWarehouse
 
 from .errors import CONNECTION_RESET, google_error
@@ -480,7 +481,7 @@ class FakeBigQuery(HttpFake):
         runs where its datasets are; a dataset that does not exist is left to the query's own not-found."""
         if not location:
             return
-        for dataset in _datasets_named(sql, self.project):
+        for dataset in (d for p, d in datasets_named(sql, self.project) if p == self.project):
             if not self._catalog(lambda: self.warehouse.dataset_exists(dataset)):
                 continue
             where = self._catalog(lambda: self.warehouse.dataset_info(dataset)).location or self.location
@@ -572,21 +573,6 @@ def _has_null_element(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_has_null_element(v) for v in value.values())
     return False
-
-
-def _datasets_named(sql: str, project: str) -> list[str]:
-    """The datasets of `project` a query names (tables, INFORMATION_SCHEMA views, DDL targets), in order;
-    not a region qualifier (`region-us`.INFORMATION_SCHEMA...)."""
-    import sqlglot
-    from sqlglot import exp
-
-    found: list[str] = []
-    for tree in sqlglot.parse(sql, read="bigquery"):
-        for table in tree.find_all(exp.Table) if tree is not None else ():
-            if table.db and table.catalog in ("", project) and not table.db.lower().startswith("region-") \
-                    and table.db not in found:
-                found.append(table.db)
-    return found
 
 
 def _statement_type(sql: str) -> str:

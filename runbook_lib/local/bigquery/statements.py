@@ -159,7 +159,7 @@ def _describe_create(tree: exp.Create) -> dict[str, Any]:
     options, partition, partition_range, truncation, clustering = _take_options(tree.args.get("properties"))
     out.update(options=tuple(options), partition_column=partition, partition_range=partition_range,
                partition_takes=truncation and truncation[0], clustering=clustering,
-               partition_unit=truncation[1] if truncation and truncation[1] != "DAY" else None)
+               partition_unit=truncation and truncation[1])   # (DAY is stored as None by meta)
     for like in tree.find_all(exp.LikeProperty):
         out["copy_from"] = _ref(like.this)
     clone = tree.args.get("clone")

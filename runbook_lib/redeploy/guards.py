@@ -11,6 +11,7 @@ from typing import Any
 from ..diagnose.build import RUNNING_STATUSES
 from ..gitinfo import tracked_in
 from ..preflight import lint_deploy_scripts, read_source_text
+from .observe import current_traffic
 
 ROOT_DOCKERFILE = "Dockerfile"
 
@@ -34,8 +35,8 @@ def builds_in_progress(target: Any, plan: Any) -> list[str]:
 def serving_changed(target: Any, plan: Any) -> list[str]:
     """The service no longer serves what the plan was made against (someone deployed or moved traffic since):
     its rollback target would undo their change."""
-    now = {r.name: r.traffic_percent for r in target.services.list_revisions(plan.phase) if r.traffic_percent}
-    planned = plan.previous_traffic or {plan.previous_revision: 100}
+    now = current_traffic(target, plan.phase)
+    planned = plan.previous_traffic
     if now == planned:
         return []
     said = ", ".join(f"{r} {p}%" for r, p in now.items()) or "nothing"

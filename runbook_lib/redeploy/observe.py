@@ -61,9 +61,14 @@ def health_with_token(target: Any, phase: str) -> dict:
     return target.services.health(phase, token=token)
 
 
+def current_traffic(target: Any, phase: str) -> dict[str, int]:
+    """revision -> percent of the traffic, for each revision that has some."""
+    return {r.name: r.traffic_percent for r in target.services.list_revisions(phase) if r.traffic_percent}
+
+
 def serving(target: Any, phase: str) -> Serving:
     info = target.services.describe(phase)
-    traffic = {r.name: r.traffic_percent for r in target.services.list_revisions(phase) if r.traffic_percent}
+    traffic = current_traffic(target, phase)
     return Serving(phase=info.phase, service=info.service, revision=info.revision, image=info.image,
                    commit_sha=info.commit_sha, created=info.created, supports_prefix=info.supports_prefix,
                    traffic=traffic, health=health_with_token(target, phase), public=info.public,

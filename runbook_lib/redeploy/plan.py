@@ -19,6 +19,7 @@ from ..errors import ParameterError
 from ..gitinfo import branch_of, resolve_commit
 from ..services import check_image
 from .provenance import OCI_REVISION_LABEL, image_provenance, same_commit
+from .observe import current_traffic
 
 STRATEGIES = ("cloudbuild-config", "image")
 DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
@@ -50,7 +51,7 @@ class DeployPlan:
     config: dict | None = None
     labels: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
-    # the traffic as it is now, revision -> percent (the rollback restores it; {} : all on previous_revision)
+    # the traffic as it is now, revision -> percent (the rollback restores it)
     previous_traffic: dict[str, int] = field(default_factory=dict)
     # what says which commit the image holds, independently of the `commit` parameter ("": nothing does);
     # for the cloudbuild-config strategy, the build this run makes from the commit's tree
@@ -104,7 +105,7 @@ class DeployPlan:
 
     def rollback_command(self) -> str:
         """Traffic back as it was before the deploy: the same split (tags are left as they are)."""
-        split = ",".join(f"{r}={p}" for r, p in self.previous_traffic.items()) or f"{self.previous_revision}=100"
+        split = ",".join(f"{r}={p}" for r, p in self.previous_traffic.items())
         return (f"gcloud run services update-traffic {self.service} --to-revisions={split} "
                 f"--region={self.region} --project={self.project}")
 
@@ -169,7 +170,7 @@ def render_plan(phase: Any, *, project: str, repository: str, commit: str, branc
                       source_dir=source_dir, dockerfile=phase.dockerfile, image=image,
                       previous_revision=previous_revision, config=config,
                       labels={"commit-sha": short, "git-branch": label_value(branch)}, env={"COMMIT_SHA": short},
-                      previous_traffic=dict(previous_traffic or {}), provenance=provenance)
+                      previous_traffic=dict(previous_traffic or {previous_revision: 100}), provenance=provenance)
 
 
 def _image_commit(target: Any, phase: Any, image: str, commit: str, source: Any, build_region: str) -> tuple[str, str]:
@@ -212,7 +213,7 @@ def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: st
         full, branch = commit, "unknown"
     else:
         raise ParameterError("commit", commit, "give the commit the image was built from, or a source_dir to read it from")
-    traffic = {r.name: r.traffic_percent for r in target.services.list_revisions(p.name) if r.traffic_percent}
+    traffic = current_traffic(target, p.name)
     return render_plan(p, project=target.project, repository=repository or target.phases.repository, commit=full,
                        branch=branch, source_dir=str(source) if source else None,
                        previous_revision=target.services.describe(p.name).revision, strategy=strategy, image=image,

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..diagnose.verdict import existing_runbook
 from ..services import Rollout
-from .observe import Serving, serving
+from .observe import Serving, current_traffic, serving
 
 CHECK_STATUSES = ("pass", "fail", "warn", "skip")
 AUDIT_RUNBOOK = "05_security_audit.ipynb"
@@ -117,7 +117,5 @@ def verify(target: Any, plan: Any, rollout: Rollout, before: Serving) -> tuple[l
 
 def rollback(target: Any, plan: Any) -> tuple[Rollout, bool]:
     """The traffic back as it was before the deploy (the same split, pinned); (rollout, confirmed)."""
-    split = plan.previous_traffic or {plan.previous_revision: 100}
-    moved = target.services.update_traffic(plan.phase, split if len(split) > 1 else next(iter(split)))
-    now = {r.name: r.traffic_percent for r in target.services.list_revisions(plan.phase) if r.traffic_percent}
-    return moved, now == split
+    moved = target.services.update_traffic(plan.phase, plan.previous_traffic)
+    return moved, current_traffic(target, plan.phase) == plan.previous_traffic

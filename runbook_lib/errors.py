@@ -86,6 +86,14 @@ class WarehouseQueryError(RunbookError, RuntimeError):
     refuses as BigQuery would); names the line and column when the warehouse gave them."""
 
 
+class NullArrayElement(WarehouseQueryError):
+    """A result column whose ARRAY holds a NULL element, which BigQuery refuses to return (`column` names it)."""
+
+    def __init__(self, message: str, column: str):
+        super().__init__(message)
+        self.column = column
+
+
 class AccessDenied(RunbookError, PermissionError):
     """Google Cloud refused a call: the caller lacks a permission (`role` grants it, `scope` is where to
     grant it), or a VPC Service Controls perimeter blocked it (`vpc_sc_id`, the identifier an

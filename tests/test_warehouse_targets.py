@@ -245,6 +245,28 @@ def test_both_targets_refuse_a_parameter_in_the_same_words(local_wh, gcp_wh):
         assert said[0] == said[1]
 
 
+@pytest.mark.parametrize("sql, column", [
+    ("SELECT 1 AS k, [1, NULL, 3] AS a", "a"),
+    ("SELECT STRUCT([CAST(NULL AS STRING)] AS names) AS s", "s"),
+    ("SELECT [STRUCT([1, NULL] AS xs)] AS nested", "nested"),
+])
+def test_a_result_array_with_a_null_element_is_refused_as_bigquery_does(wh, sql, column):
+    # Data types, ARRAY NULLs: BigQuery "raises an error if a query result has ARRAYs which contain NULL elements",
+    # at any depth; the sandbox must not hand the runbooks rows BigQuery never would.
+    with pytest.raises(RunbookError, match=rf"cannot return column {column} of the query: an ARRAY in a result "
+                                           r"cannot hold a NULL element; ") as caught:
+        wh.query(sql)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_null_array_and_nulls_beside_arrays_are_fine(wh):
+    df = wh.query("SELECT CAST(NULL AS ARRAY<INT64>) AS a, [1, 2] AS b, CAST(NULL AS STRUCT<xs ARRAY<INT64>>) AS s, "
+                  "[STRUCT(CAST(NULL AS INT64) AS x)] AS t, STRUCT(CAST(NULL AS ARRAY<INT64>) AS xs) AS u")
+    # "BigQuery translates a NULL ARRAY into an empty ARRAY in the query result", inside a STRUCT too
+    assert list(df.a.iloc[0]) == [] and list(df.b.iloc[0]) == [1, 2] and list(df.u.iloc[0]["xs"]) == []
+    assert df.s.iloc[0] is None and [dict(e) for e in df.t.iloc[0]] == [{"x": None}]
+
+
 def test_results_larger_than_a_page_come_back_whole(wh):
     df = wh.query("SELECT x, CONCAT('p', CAST(x AS STRING)) AS s FROM UNNEST(GENERATE_ARRAY(1, 130)) AS x ORDER BY x")
     assert df.x.tolist() == list(range(1, 131)) and df.s.iloc[-1] == "p130"

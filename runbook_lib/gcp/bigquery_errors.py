@@ -20,6 +20,7 @@ from google.api_core import retry as retries
 
 from ..errors import AccessDenied, BytesBilledLimitExceeded, NotFoundError, QuotaExceeded, WarehouseQueryError
 from ..formats import one_line, size
+from ..warehouse import null_element_refusal
 from .calls import CallPolicy, is_transient
 from .refusals import common_refusal, is_rate_limit, reason_of, role_for_permission
 
@@ -189,10 +190,7 @@ def explain(exc: BaseException, doing: str, project: str, kind: str = "read", da
     null_element = _NULL_ELEMENT.search(message)
     if null_element:
         column = null_element.group(1)
-        return WarehouseQueryError(
-            f"BigQuery cannot return column {column} of {doing}: an ARRAY in a result cannot hold a NULL element; "
-            f"drop the NULLs (ARRAY(SELECT x FROM UNNEST({column}) AS x WHERE x IS NOT NULL)) or replace them "
-            f"(IFNULL) in the SQL.")
+        return WarehouseQueryError(null_element_refusal(column, doing))
     position = _POSITION.search(message)
     if position:
         line, column = position.groups()

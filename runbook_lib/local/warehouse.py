@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import ParameterError, WarehouseQueryError
+from ..errors import NullArrayElement, ParameterError, WarehouseQueryError
 from ..protocols import DatasetInfo, PartitionInfo, TableInfo
 from ..warehouse import (
     DEFAULT_LOCATION,
@@ -36,11 +36,14 @@ from ..warehouse import (
     check_location,
     check_params,
     check_sql,
+    column_with_null_element,
     frame_from_arrow,
     hashed_columns,
     metadata_time,
     missing_params,
     not_the_kits,
+    null_arrays_as_empty,
+    null_element_refusal,
     partition_infos,
 )
 from . import duckdb_catalog as catalog
@@ -224,7 +227,11 @@ class LocalWarehouse:
                     "BigQuery refuses that (UPDATE/MERGE must match at most one source row for each target row)."
                 )
         if fetch and st.kind == "query":
-            return catalog.fetch_arrow(con, st.sql, used)
+            rows = catalog.fetch_arrow(con, st.sql, used)
+            column = column_with_null_element(rows)
+            if column is not None:
+                raise NullArrayElement(null_element_refusal(column, "the query", by="The sandbox, as BigQuery,"), column)
+            return null_arrays_as_empty(rows)
         if _is_temp(st):
             engine().made_temp_objects = True  # BigQuery's TEMP objects last one script, not the process
         con.execute(st.sql, used)

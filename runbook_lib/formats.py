@@ -6,6 +6,7 @@ Logging timestamp with nanoseconds is read, or what counts as a region id.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -23,9 +24,13 @@ REGION = re.compile(r"[a-z]+(-[a-z]+)+\d+")
 # A service account's email: NAME@PROJECT.iam.gserviceaccount.com, PROJECT@appspot.gserviceaccount.com,
 # NUMBER-compute@developer.gserviceaccount.com, service-NUMBER@gcp-sa-SERVICE.iam.gserviceaccount.com.
 SERVICE_ACCOUNT_EMAIL = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}@[a-z0-9][a-z0-9.-]{0,99}\.gserviceaccount\.com")
-# A BigQuery column name (letters, digits, underscores, not starting with a digit), optionally after
-# a table alias: `alias.column`.
-COLUMN_REF = re.compile(r"([A-Za-z_][A-Za-z0-9_]{0,299}\.)?[A-Za-z_][A-Za-z0-9_]{0,299}")
+# A table alias before a column name (`alias.column`): letters, digits, underscores, not starting with a digit.
+ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,299}")
+# BigQuery's flexible column names ("Specify a schema", flexible column names): up to 300 characters, each a
+# letter, mark or number of any language, connector or dash punctuation (`_`, `-`), a space, or one of & % = + : ' < > # |
+# (so never a backtick, a backslash, a period or a quote: the docs list those as unsupported).
+COLUMN_NAME_MAX = 300
+_FLEXIBLE_SPECIALS = frozenset(" &%=+:'<>#|")
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 # IEC binary units, as BigQuery bills and reports bytes ("1 TB = 2^40 bytes") and gcloud and the console show them.
@@ -147,15 +152,42 @@ def check_service_account(parameter: str, value: Any) -> str:
 # ---------------------------------------------------------------- SQL
 
 
+def is_column_name(name: Any) -> bool:
+    """Whether BigQuery allows `name` as a column name (flexible column names: `3pt_pct`, `Punktzahl_ü`)."""
+    return (isinstance(name, str) and 0 < len(name) <= COLUMN_NAME_MAX
+            and all(c in _FLEXIBLE_SPECIALS or unicodedata.category(c)[0] in "LMN"
+                    or unicodedata.category(c) in ("Pc", "Pd") for c in name))
+
+
+def check_column_names(names: Any, parameter: str) -> list[str]:
+    """Column names a caller gave as `parameter`, each one BigQuery allows; refused naming that parameter."""
+    given = [names] if isinstance(names, str) else names
+    if not isinstance(given, (list, tuple)) or not given:
+        raise ParameterError(parameter, names, "give a non-empty list of column names")
+    for name in given:
+        if not is_column_name(name):
+            raise ParameterError(parameter, name, "give column names BigQuery allows: up to 300 letters, digits, "
+                                                  "underscores, dashes, spaces or & % = + : ' < > # |")
+    return list(given)
+
+
+def quote_identifier(name: str) -> str:
+    """A name as a BigQuery quoted identifier: in backticks, a backtick or backslash in it escaped (lexical
+    structure doc: quoted identifiers take the string literals' escape sequences)."""
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
 def quote_columns(columns: Any, parameter: str = "columns") -> list[str]:
-    """Column names (or alias.column) as BigQuery quoted identifiers, each checked: `a`, t.`b`."""
+    """Column names (or alias.column) as BigQuery quoted identifiers, each checked against BigQuery's
+    flexible column names (so any name a BigQuery table has passes): `a`, t.`b`, `3pt_pct`."""
     if isinstance(columns, str) or not columns or not all(isinstance(c, str) for c in columns):
         raise ParameterError(parameter, columns, "give a non-empty list of column names")
     quoted = []
     for column in columns:
-        if not COLUMN_REF.fullmatch(column):
-            raise ParameterError(parameter, column, "give column names of letters, digits and underscores, "
-                                                    "not starting with a digit (optionally alias.column)")
-        alias, _, name = column.rpartition(".")
-        quoted.append(f"{alias}.`{name}`" if alias else f"`{name}`")
+        alias, _, name = column.rpartition(".")   # (a column name never holds a period)
+        if (alias and not ALIAS.fullmatch(alias)) or not is_column_name(name):
+            raise ParameterError(parameter, column, "give column names BigQuery allows (letters of any language, "
+                                                    "digits, underscores, dashes, spaces or & % = + : ' < > # |), "
+                                                    "optionally as alias.column")
+        quoted.append(f"{alias}.{quote_identifier(name)}" if alias else quote_identifier(name))
     return quoted

@@ -372,7 +372,7 @@ def test_the_local_fingerprint_is_duckdbs_own_hash_not_the_python_udf(tmp_path):
         {wh.row_hash_sql(['a', 'b'])} = (SELECT {wh.row_hash_sql(['a', 'b'])} FROM (SELECT CAST(NULL AS INT64) AS a, 'x' AS b)) AS null_first
         FROM (SELECT 1 AS a, 'x' AS b)""")
     assert bool(same["equal"].iloc[0]) and not bool(same["null_first"].iloc[0])
-    for bad in ([], "a", ["a b"], ["1a"], [None]):
+    for bad in ([], "a", ["a`b"], ["a$b"], ["x.a.b"], [None]):   # ("a b", "1a": flexible column names)
         with pytest.raises(ParameterError):
             wh.row_hash_sql(bad)
     with pytest.raises(ParameterError, match="types="):

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from fakes.bigquery import FakeBigQuery
 from runbook_lib.compare import compare_tables
+from runbook_lib.errors import ParameterError
 from runbook_lib.local.warehouse import LocalWarehouse
 from runbook_lib.target import connect
 
@@ -366,3 +367,43 @@ def test_both_targets_tell_a_json_null_from_a_sql_null_only_in_a_json_column(wh)
     for diff in on_both_targets(wh, "jnull"):
         assert diff.column_mismatches == {"j": 2, "r": 0, "arr": 0} and diff.changed_rows == 2
         assert diff.sample[["k", "prod_value", "test_value"]].values.tolist() == [[1, "null", None], [2, None, "null"]]
+
+
+@pytest.mark.parametrize("prod, test, verdict, delta", [
+    ("BIGNUMERIC '1.5'", "BIGNUMERIC '1.5'", "pass", None),
+    ("BIGNUMERIC '1.5'", "BIGNUMERIC '1.25'", "fail", 0.25),
+    ("NUMERIC '1.5'", "BIGNUMERIC '1.5'", "warn", 0.0),   # retyped, the same number
+    ("2", "BIGNUMERIC '2'", "warn", 0.0),
+])
+def test_bignumeric_columns_are_compared_on_both_targets(wh, prod, test, verdict, delta):
+    # the exact difference once cast each side to BIGNUMERIC inside SAFE_SUBTRACT, which the sandbox refuses
+    # (one row a side: the sandbox types a UNION of BIGNUMERIC and NUMERIC as NUMERIC)
+    wh.execute(f"CREATE OR REPLACE TABLE p.big AS SELECT 1 AS k, {prod} AS v")
+    wh.execute(f"CREATE OR REPLACE TABLE t.big AS SELECT 1 AS k, {test} AS v")
+    for diff in on_both_targets(wh, "big"):
+        assert diff.verdict == verdict and diff.column_mismatches == {"v": int(verdict == "fail")}
+        assert diff.max_abs_delta.get("v") == delta
+
+
+def test_flexible_column_names_are_compared_on_both_targets(wh):
+    # BigQuery's flexible column names: a digit first, letters of any language; names from the schema are quoted
+    wh.execute("CREATE OR REPLACE TABLE p.flex AS SELECT 1 AS k, 0.5 AS `3pt_pct`, 10 AS `Punktzahl_ü` "
+               "UNION ALL SELECT 2, 0.25, 11")
+    wh.execute("CREATE OR REPLACE TABLE t.flex AS SELECT 1 AS k, 0.75 AS `3pt_pct`, 10 AS `Punktzahl_ü` "
+               "UNION ALL SELECT 2, 0.25, 11")
+    for diff in on_both_targets(wh, "flex"):
+        assert diff.column_mismatches == {"3pt_pct": 1, "Punktzahl_ü": 0} and diff.verdict == "fail"
+    assert compare_tables(wh, "p.flex", "t.flex", ["k"], columns=["Punktzahl_ü"]).verdict == "pass"
+
+
+@pytest.mark.parametrize("kwargs, parameter", [
+    ({"keys": ["k`"]}, "keys"), ({"keys": ["k.k"]}, "keys"),
+    ({"columns": ["3pt_pct`"]}, "columns"), ({"exclude": ["a\\b"]}, "exclude"),
+])
+def test_a_column_name_bigquery_refuses_names_the_parameter_given(wh, kwargs, parameter):
+    wh.execute("CREATE OR REPLACE TABLE p.flex2 AS SELECT 1 AS k, 0.5 AS `3pt_pct`")
+    wh.execute("CREATE OR REPLACE TABLE t.flex2 AS SELECT 1 AS k, 0.5 AS `3pt_pct`")
+    args = {"keys": ["k"], **kwargs}
+    with pytest.raises(ParameterError) as err:
+        compare_tables(wh, "p.flex2", "t.flex2", args.pop("keys"), **args)
+    assert err.value.parameter == parameter

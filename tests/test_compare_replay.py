@@ -12,7 +12,9 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+import yaml
 
+from fakes.bigquery import FakeBigQuery
 from runbook_lib import compare, runner
 from runbook_lib.compare import compare_replay
 from runbook_lib.errors import NotFoundError, ParameterError, RunbookError
@@ -22,6 +24,7 @@ from runbook_lib.local.sandbox import stop_sandbox
 from runbook_lib.local.source_repo import CORRECTIONS_ROLE, contains, open_source_repo
 from runbook_lib.local.state import read_state
 from runbook_lib.local.home import sandbox_home
+from runbook_lib.local.warehouse import LocalWarehouse
 from runbook_lib.target import connect
 
 from test_compare import Metered
@@ -141,8 +144,11 @@ def test_dates_default_to_what_the_test_tables_hold_and_partial_replays_compare_
     assert all(d.only_in_prod == 0 and set(d.partitions["partition_value"]) == {day} for d in result.diffs)
     tg.warehouse.execute("DROP TABLE `part_nba_analytics.team_offense_game_summary`")
     again = compare_replay(tg, "part")
-    assert again.not_replayed == ["nba_analytics.team_offense_game_summary"] and len(again.diffs) == 1
-    assert "Not replayed: nba_analytics.team_offense_game_summary." in again.summary
+    # (phase3 wrote player_game_summary: a table of it missing is a warning, never "not replayed")
+    assert again.missing == ["nba_analytics.team_offense_game_summary"] and len(again.diffs) == 1
+    assert again.not_replayed == [] and again.verdict in ("warn", "fail")
+    assert ("Missing from the replay (their phase wrote its other tables): nba_analytics.team_offense_game_summary."
+            in again.summary)
 
 
 def test_no_test_datasets_is_blocked_not_a_crash(replayed):
@@ -342,3 +348,127 @@ def test_exclude_takes_each_column_out_of_the_tables_that_have_it(replayed):
     assert by_table["nba_analytics.player_game_summary"].excluded == ["points_line"]
     assert by_table["nba_analytics.team_offense_game_summary"].excluded == []
     assert "points_line" not in by_table["nba_analytics.player_game_summary"].compared_columns
+
+
+# ---------------------------------------------------------------- planted tables, on both targets
+
+PROJECT = "my-project"
+
+
+@pytest.fixture
+def planted(tmp_path):
+    """A bare warehouse file and a phases.yaml whose phase3 also writes the planted tables below; yields a
+    function running `check(target)` on the sandbox, then on the gcp adapter against the BigQuery fake."""
+    doc = yaml.safe_load((ROOT / "params" / "phases.yaml").read_text())
+    doc["phases"]["phase3"]["tables"].update({
+        "nba_analytics.shot_events": {"keys": ["event_ts", "event_id"], "partition_column": "event_ts"},
+        "nba_analytics.shot_events_dt": {"keys": ["event_dt", "event_id"], "partition_column": "event_dt"},
+        "nba_analytics.daily_events": {"keys": ["event_date", "event_id"], "partition_column": "event_date"}})
+    phases_file = tmp_path / "phases.yaml"
+    phases_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    wh = LocalWarehouse(tmp_path / "planted.duckdb", project=PROJECT)
+    for dataset in ("nba_analytics", "plant_nba_analytics"):
+        wh.create_dataset(dataset)
+
+    def on_both_targets(check) -> None:
+        local = connect("local", home=tmp_path / "no-sandbox", warehouse_path=wh.path, phases_file=phases_file)
+        try:
+            check(local)
+        finally:
+            local.close()
+        with FakeBigQuery(wh, project=PROJECT) as fake:
+            gcp = connect("gcp", project=PROJECT, endpoints={"bigquery": fake.endpoint}, anonymous=True,
+                          phases_file=phases_file)
+            try:
+                check(gcp)
+            finally:
+                gcp.close()
+
+    yield wh, on_both_targets
+
+
+def _plant(wh, table: str, column: str, kind: str, first: str) -> None:
+    """Production: 4 days of hourly events from `first` (a `kind` literal), partitioned by their day; test: a copy."""
+    wh.execute(f"CREATE OR REPLACE TABLE nba_analytics.{table} (event_id INT64, {column} {kind}, points INT64) "
+               f"PARTITION BY {column if kind == 'DATE' else f'DATE({column})'}")
+    value = f"DATE_ADD({first}, INTERVAL DIV(n, 24) DAY)" if kind == "DATE" else f"{kind}_ADD({first}, INTERVAL n HOUR)"
+    wh.execute(f"INSERT INTO nba_analytics.{table} SELECT n, {value}, MOD(n, 3) FROM UNNEST(GENERATE_ARRAY(0, 95)) AS n")
+    wh.execute(f"CREATE OR REPLACE TABLE plant_nba_analytics.{table} LIKE nba_analytics.{table}")
+    wh.execute(f"INSERT INTO plant_nba_analytics.{table} SELECT * FROM nba_analytics.{table}")
+
+
+def test_a_timestamp_or_datetime_partition_column_is_compared_over_whole_days(planted):
+    # `col BETWEEN @start_date AND @end_date` kept only midnight of the last day (and on BigQuery a TIMESTAMP
+    # cannot be compared with a DATE): the last day's missing and changed rows went unseen
+    wh, on_both_targets = planted
+    _plant(wh, "shot_events", "event_ts", "TIMESTAMP", "TIMESTAMP '2025-12-15 00:00:00+00'")
+    _plant(wh, "shot_events_dt", "event_dt", "DATETIME", "DATETIME '2025-12-15 00:00:00'")
+    for table in ("shot_events", "shot_events_dt"):   # on the last day, 18:00 missing and 23:00 changed
+        wh.execute(f"DELETE FROM plant_nba_analytics.{table} WHERE event_id = 90")
+        wh.execute(f"UPDATE plant_nba_analytics.{table} SET points = points + 5 WHERE event_id = 95")
+
+    def check(tg):
+        for dates in ({}, {"start_date": "2025-12-18", "end_date": "2025-12-18"}):
+            result = compare_replay(tg, "plant", tables=["shot_events", "shot_events_dt"], **dates)
+            for d in result.diffs:
+                assert (d.rows_prod, d.only_in_prod, d.changed_rows) == (96 if not dates else 24, 1, 1), d.summary
+                assert d.partitions["rows_prod"].tolist()[-1] == 24 and d.verdict == "fail"
+            assert (result.start_date, result.end_date) == (date(2025, 12, 18) if dates else date(2025, 12, 15),
+                                                            date(2025, 12, 18))
+    on_both_targets(check)
+
+
+def test_rows_with_a_null_partition_value_are_compared_or_said_to_be_left_out(planted):
+    wh, on_both_targets = planted
+    _plant(wh, "daily_events", "event_date", "DATE", "DATE '2025-12-15'")
+    wh.execute("INSERT INTO plant_nba_analytics.daily_events VALUES (500, NULL, 1)")     # new, in __NULL__
+    wh.execute("UPDATE plant_nba_analytics.daily_events SET event_date = NULL WHERE event_id = 30")   # moved there
+
+    def check(tg):
+        whole = compare_replay(tg, "plant", tables=["daily_events"]).diffs[0]
+        # the partition column is a key: the moved row is another key, on each side once
+        assert (whole.only_in_prod, whole.only_in_test, whole.rows_test, whole.verdict) == (1, 2, 97, "fail")
+        assert whole.partitions["partition_value"].isna().sum() == 1
+        ranged = compare_replay(tg, "plant", tables=["daily_events"], start_date="2025-12-16", end_date="2025-12-18")
+        assert ranged.notes == ["nba_analytics.daily_events: rows with a NULL event_date were left out (0 in "
+                                "production, 2 in test); compare without dates to include them"]
+        assert ranged.notes[0] in ranged.summary
+    on_both_targets(check)
+
+
+def test_a_date_no_replayed_table_holds_is_refused_naming_it(planted):
+    wh, on_both_targets = planted
+    _plant(wh, "daily_events", "event_date", "DATE", "DATE '2025-12-15'")
+    wh.execute("DELETE FROM plant_nba_analytics.daily_events WHERE event_date = DATE '2025-12-17'")
+
+    def check(tg):
+        with pytest.raises(ParameterError, match=r"holds a row for 2025-12-17 \(within 2025-12-17\.\.2025-12-17\)") as err:
+            compare_replay(tg, "plant", tables=["daily_events"], start_date="2025-12-17", end_date="2025-12-17")
+        assert err.value.parameter == "start_date"
+        with pytest.raises(ParameterError, match=r"holds a row for 2025-12-17 \(within 2025-12-15\.\.2025-12-18\)") as err:
+            compare_replay(tg, "plant", tables=["daily_events"])
+        assert err.value.parameter == "dataset_prefix"
+        assert compare_replay(tg, "plant", tables=["daily_events"], end_date="2025-12-16").verdict == "pass"
+    on_both_targets(check)
+
+
+def test_a_table_missing_from_a_phase_the_replay_ran_is_a_warning(planted):
+    # phase3's test dataset holds its other tables: one missing is no "not replayed" (the replay may have
+    # failed there), while phase4, whose test dataset holds none of its tables, was not replayed
+    wh, on_both_targets = planted
+    _plant(wh, "daily_events", "event_date", "DATE", "DATE '2025-12-15'")
+    wh.create_dataset("plant_nba_precompute")
+    wh.execute("CREATE TABLE plant_nba_precompute.scratch AS SELECT 1 AS x")   # (an empty dataset is not listed)
+
+    def check(tg):
+        result = compare_replay(tg, "plant")
+        assert [d.prod_table for d in result.diffs] == ["nba_analytics.daily_events"]
+        assert result.diffs[0].verdict == "pass" and result.verdict == "warn"
+        assert result.missing == ["nba_analytics.player_game_summary", "nba_analytics.team_offense_game_summary",
+                                  "nba_analytics.shot_events", "nba_analytics.shot_events_dt"]
+        assert result.not_replayed == ["nba_precompute.player_daily_cache", "nba_precompute.player_composite_factors",
+                                       "nba_precompute.player_shot_zone_analysis",
+                                       "nba_precompute.team_defense_zone_analysis"]
+        assert ("Missing from the replay (their phase wrote its other tables): nba_analytics.player_game_summary, "
+                in result.summary)
+    on_both_targets(check)

@@ -107,3 +107,14 @@ def test_google_cloud_name_checks(check, good, bad):
     for value in bad:
         with pytest.raises(ParameterError):
             check(value)
+
+
+def test_column_names_are_quoted_as_bigquery_quotes_its_flexible_column_names():
+    from runbook_lib.formats import check_column_names, quote_columns, quote_identifier
+
+    assert quote_columns(["3pt_pct", "t.Punktzahl_ü", "a-b c"]) == ["`3pt_pct`", "t.`Punktzahl_ü`", "`a-b c`"]
+    assert quote_identifier("a`b\\c") == "`a\\`b\\\\c`"
+    for bad in ("a`b", "a.b.c", "a$b", "", "x" * 301):
+        with pytest.raises(ParameterError) as err:
+            check_column_names([bad], "keys")
+        assert err.value.parameter == "keys"

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import NotFoundError, ParameterError
-from ..formats import quote_columns
+from ..formats import check_column_names
 from ..phases import PhaseRegistry
 from ..protocols import TableInfo, Warehouse
 from . import sql
@@ -67,7 +67,7 @@ def check_keys(keys: Any, prod: TableInfo, test: TableInfo) -> tuple[str, ...]:
     keys = [keys] if isinstance(keys, str) else keys
     if not isinstance(keys, (list, tuple)) or not keys:
         raise ParameterError("keys", keys, "give the key column names as a list")
-    quote_columns(keys, "keys")
+    check_column_names(keys, "keys")   # (names BigQuery allows: flexible column names)
     if len(set(keys)) != len(keys):
         raise ParameterError("keys", list(keys), "name each key column once")
     prod_types, test_types = dict(prod.columns), dict(test.columns)
@@ -103,7 +103,7 @@ def choose_columns(columns: Any, exclude: Any, keys: tuple[str, ...], prod: Tabl
         wanted = [columns] if isinstance(columns, str) else list(columns) if isinstance(columns, (list, tuple)) else []
         if not wanted:
             raise ParameterError("columns", columns, "give a non-empty list of column names, or None for all")
-        quote_columns(wanted, "columns")
+        check_column_names(wanted, "columns")
         for name in wanted:
             if name not in prod_types and name not in test_types:
                 raise ParameterError("columns", name, f"choose columns of the tables: {', '.join(every)}")

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Sequence
 
 import pandas as pd
 
 from ..checks import as_date
-from ..errors import ParameterError
-from ..formats import one_line
+from ..errors import ParameterError, RunbookError
+from ..formats import one_line, quote_identifier
 from ..phases import OutputTable, PhaseRegistry, check_test_prefix, prefixed_dataset
-from ..protocols import Warehouse
+from ..protocols import TableInfo, Warehouse
 from ..results import Result
 from ..target import Target
 from . import sql
@@ -37,7 +37,9 @@ class ReplayComparison(Result):
     start_date: date | None = None
     end_date: date | None = None
     diffs: list[TableDiff] = field(default_factory=list)
-    not_replayed: list[str] = field(default_factory=list)   # output tables with no test table
+    not_replayed: list[str] = field(default_factory=list)   # output tables of phases the replay never ran
+    missing: list[str] = field(default_factory=list)   # output tables a phase the replay ran did not write
+    notes: list[str] = field(default_factory=list)     # what the comparison left out, said rather than hidden
 
     def verdict_table(self) -> pd.DataFrame:
         """One row per table: the verdict and the counts behind it. Narrow enough for a screen: the test
@@ -123,14 +125,15 @@ def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, 
     warehouse = target.warehouse
     result = ReplayComparison(name="compare_outputs", verdict="blocked", summary="-", dataset_prefix=prefix,
                               start_date=start, end_date=end)
-    chosen, result.not_replayed = _tables(warehouse, phases, prefix, tables)
+    chosen, result.not_replayed, result.missing = _tables(warehouse, phases, prefix, tables)
     if not chosen:
         wanted = sorted({prefixed_dataset(t.dataset, prefix) for t in phases.all_tables()})
         result.summary = (f"No test datasets: nothing named {', '.join(wanted)} holds a replayed table; "
                           f"{RUN_REPLAY_FIRST}.")
         result.details = {"dataset_prefix": prefix, "looked_for": wanted}
         return result
-    first, last = _test_dates(warehouse, prefix, chosen)
+    kinds = _partition_kinds(warehouse, prefix, chosen)
+    first, last = _test_dates(warehouse, prefix, chosen, kinds)
     # dates (given: start and end are None unless they were) no replayed table holds a row of
     outside = (("start_date", start) if first is not None and start and start > last else
                ("end_date", end) if first is not None and end and end < first else None)
@@ -142,14 +145,22 @@ def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, 
     if start is None or end is None or start > end:
         result.summary = f"The test tables with prefix {prefix!r} hold no rows to compare; {RUN_REPLAY_FIRST}."
         return result
+    _refuse_dates_not_replayed(warehouse, prefix, chosen, kinds, start, end, start_date, end_date)
     excluded = _excluded_by_table(warehouse, chosen, prefix, exclude)
+    # Rows with a NULL partition value (BigQuery's __NULL__ partition) belong to no date: compared when the
+    # dates cover all the replay wrote, otherwise counted and said to be left out.
+    whole = first is not None and start <= first and end >= last
     for table in chosen:
         test_ref = table.test_ref(prefix)
+        where = _days_filter(table.partition_column, kinds[table.ref])
+        if whole:
+            where = f"({where}) OR {quote_identifier(table.partition_column)} IS NULL"
+        else:
+            result.notes += _null_partition_note(warehouse, table, test_ref, kinds[table.ref])
         try:
             diff = compare_tables(
                 warehouse, table.ref, test_ref, table.keys, exclude=excluded[table.ref], abs_tol=abs_tol, rel_tol=rel_tol,
-                where=f"`{table.partition_column}` BETWEEN @start_date AND @end_date",
-                params={"start_date": start, "end_date": end}, partition_column=table.partition_column,
+                where=where, params={"start_date": start, "end_date": end}, partition_column=table.partition_column,
                 thresholds=thresholds, max_bytes_billed=max_bytes_billed, sample_rows=sample_rows, phases=phases)
         except CostRefused as exc:
             diff = describe(TableDiff(name=f"compare {test_ref}", verdict="blocked", summary=str(exc),
@@ -181,18 +192,25 @@ def _excluded_by_table(warehouse: Warehouse, chosen: list[OutputTable], prefix: 
     return {t.ref: [n for n in names if n.lower() in columns[t.ref]] for t in chosen}
 
 
-def _tables(warehouse: Warehouse, phases: PhaseRegistry, prefix: str, tables: Sequence[str] | None) -> tuple[list[OutputTable], list[str]]:
+def _tables(warehouse: Warehouse, phases: PhaseRegistry, prefix: str,
+            tables: Sequence[str] | None) -> tuple[list[OutputTable], list[str], list[str]]:
+    """The tables to compare, those of phases the replay never ran (their test dataset exists, none of the phase's
+    tables does) and those missing from a phase it ran (some of the phase's other test tables exist)."""
     known = phases.all_tables()
     if tables is None or (isinstance(tables, (list, tuple)) and not tables):
-        present = {}
+        present: dict[str, Any] = {}
         for table in known:
             dataset = prefixed_dataset(table.dataset, prefix)
             if dataset not in present:
                 present[dataset] = warehouse.dataset_exists(dataset) and {
                     name.split(".")[-1] for name in warehouse.list_tables(dataset)}
-        chosen = [t for t in known if present[prefixed_dataset(t.dataset, prefix)]]
-        not_replayed = [t.ref for t in chosen if t.table not in present[prefixed_dataset(t.dataset, prefix)]]
-        return [t for t in chosen if t.ref not in not_replayed], not_replayed
+        chosen, not_replayed, missing = [], [], []
+        for name in phases.names():
+            listed = [t for t in phases.phases[name].tables if present[prefixed_dataset(t.dataset, prefix)]]
+            written = [t for t in listed if t.table in present[prefixed_dataset(t.dataset, prefix)]]
+            chosen += written
+            (missing if written else not_replayed).extend(t.ref for t in listed if t not in written)
+        return chosen, not_replayed, missing
     if isinstance(tables, str) or not isinstance(tables, (list, tuple)):
         raise ParameterError("tables", tables, "give a list of output tables from phases.yaml, or an empty list for all")
     by_name = {t.ref: t for t in known} | {t.table: t for t in known}
@@ -208,7 +226,7 @@ def _tables(warehouse: Warehouse, phases: PhaseRegistry, prefix: str, tables: Se
                                      else f"production table {ref} does not exist")
         if table not in chosen:
             chosen.append(table)
-    return chosen, []
+    return chosen, [], []
 
 
 def _not_comparable(warehouse: Warehouse, table: OutputTable, test_ref: str) -> TableDiff:
@@ -240,24 +258,112 @@ def _not_comparable(warehouse: Warehouse, table: OutputTable, test_ref: str) -> 
     return describe(diff)
 
 
-def _test_dates(warehouse: Warehouse, prefix: str, tables: list[OutputTable]) -> tuple[date | None, date | None]:
-    """The first and last partition dates the test tables hold (one small query per table). Not from
+def _test_dates(warehouse: Warehouse, prefix: str, tables: list[OutputTable],
+                kinds: dict[str, str]) -> tuple[date | None, date | None]:
+    """The first and last partition days the test tables hold (one small query per table). Not from
     partition metadata: INFORMATION_SCHEMA.PARTITIONS is a query job on BigQuery too (billed its 10 MB
     minimum, as this one is at replay sizes) and needs a tables.get to check the partitioning column;
     in the sandbox that route measured about 3 times slower."""
     firsts, lasts = [], []
     for t in tables:
-        frame = warehouse.query(f"SELECT MIN(`{t.partition_column}`) AS first, MAX(`{t.partition_column}`) AS last "
-                                f"FROM `{t.test_ref(prefix)}`")
+        day = _day_sql(t.partition_column, kinds[t.ref])
+        frame = warehouse.query(f"SELECT MIN({day}) AS first, MAX({day}) AS last FROM `{t.test_ref(prefix)}`")
         if len(frame) and pd.notna(frame["first"].iloc[0]):
             firsts.append(as_date("first", frame["first"].iloc[0]))
             lasts.append(as_date("last", frame["last"].iloc[0]))
     return (min(firsts), max(lasts)) if firsts else (None, None)
 
 
+SHOWN_DATES = 3   # dates a refusal lists before it counts the rest
+
+
+def _partition_kinds(warehouse: Warehouse, prefix: str, tables: list[OutputTable]) -> dict[str, str]:
+    """Each table's partition column's BigQuery base type (production's, or test's when production lacks the
+    table or the column; "" when neither has it: compare_tables then says which lacks it)."""
+    kinds = {}
+    for t in tables:
+        found = ""
+        for ref in (t.ref, t.test_ref(prefix)):
+            if not found and warehouse.table_exists(ref):
+                types = {name.lower(): kind for name, kind in warehouse.table_info(ref).columns}
+                found = sql.base_type(types.get(t.partition_column.lower(), ""))
+        kinds[t.ref] = found
+    return kinds
+
+
+def _day_sql(column: str, kind: str) -> str:
+    """The day a partition column's value falls in, as BigQuery partitions by it (a TIMESTAMP's in UTC)."""
+    return f"DATE({quote_identifier(column)})" if kind in ("TIMESTAMP", "DATETIME") else quote_identifier(column)
+
+
+def _days_filter(column: str, kind: str) -> str:
+    """The rows whose day is in @start_date..@end_date (DATE parameters), as a comparison of the column itself
+    with constant expressions: BigQuery prunes partitions with that, and a TIMESTAMP cannot be compared with a
+    DATE at all. A DATE column (or an integer-range one) as it is."""
+    column = quote_identifier(column)
+    if kind in ("TIMESTAMP", "DATETIME"):
+        return f"{column} >= {kind}(@start_date) AND {column} < {kind}(DATE_ADD(@end_date, INTERVAL 1 DAY))"
+    return f"{column} BETWEEN @start_date AND @end_date"
+
+
+def _null_partition_note(warehouse: Warehouse, table: OutputTable, test_ref: str, kind: str) -> list[str]:
+    """A note of the rows a date range leaves out because their partition value is NULL (one count over
+    BigQuery's __NULL__ partition of each side); none when there are none, or the tables cannot be counted."""
+    if not kind or not all(warehouse.table_exists(ref) for ref in (table.ref, test_ref)):
+        return []
+    column = quote_identifier(table.partition_column)
+    try:
+        counted = warehouse.query(f"SELECT (SELECT COUNT(*) FROM `{table.ref}` WHERE {column} IS NULL) AS prod, "
+                                  f"(SELECT COUNT(*) FROM `{test_ref}` WHERE {column} IS NULL) AS test")
+    except RunbookError:
+        return []   # (a side lacks the column: compare_tables says so)
+    prod, test = (int(counted[side].iloc[0]) for side in ("prod", "test"))
+    if not prod and not test:
+        return []
+    return [f"{table.ref}: rows with a NULL {table.partition_column} were left out ({prod:,} in production, "
+            f"{test:,} in test); compare without dates to include them"]
+
+
+def _refuse_dates_not_replayed(warehouse: Warehouse, prefix: str, tables: list[OutputTable], kinds: dict[str, str],
+                               start: date, end: date, start_date: Any, end_date: Any) -> None:
+    """Refuse the dates of start..end no test table holds a row for: compared, they would read as every
+    production row missing. From partition metadata where a table is partitioned by day (no scan)."""
+    held: set[date] = set()
+    for t in tables:
+        held |= _days_held(warehouse, t, t.test_ref(prefix), kinds[t.ref], start, end)
+    holes = [start + timedelta(days=n) for n in range((end - start).days + 1)
+             if start + timedelta(days=n) not in held]
+    if not holes:
+        return
+    shown = ", ".join(d.isoformat() for d in holes[:SHOWN_DATES])
+    more = f" and {len(holes) - SHOWN_DATES} more" if len(holes) > SHOWN_DATES else ""
+    parameter, value = (("start_date", start.isoformat()) if start_date not in (None, "") else
+                        ("end_date", end.isoformat()) if end_date not in (None, "") else ("dataset_prefix", prefix))
+    raise ParameterError(parameter, value, f"no replayed table with prefix {prefix!r} holds a row for {shown}{more} "
+                                           f"(within {start}..{end}); choose dates the replay wrote, or replay those")
+
+
+def _days_held(warehouse: Warehouse, table: OutputTable, test_ref: str, kind: str, start: date, end: date) -> set[date]:
+    """The days of start..end the test table holds rows for: its partitions' ids when it is partitioned by the
+    day (or hour) of the partition column, else one query of its days there."""
+    info: TableInfo = warehouse.table_info(test_ref)
+    if (info.partition_column or "").lower() == table.partition_column.lower() and info.partition_type in ("DAY", "HOUR"):
+        days = {date(int(p.partition_id[:4]), int(p.partition_id[4:6]), int(p.partition_id[6:8]))
+                for p in warehouse.partitions(test_ref)
+                if p.total_rows > 0 and (p.partition_id or "")[:8].isdigit() and len(p.partition_id or "") in (8, 10)}
+        return {d for d in days if start <= d <= end}
+    if not kind:
+        return set()
+    frame = warehouse.query(f"SELECT DISTINCT {_day_sql(table.partition_column, kind)} AS day FROM `{test_ref}` "
+                            f"WHERE {_days_filter(table.partition_column, kind)}",
+                            {"start_date": start, "end_date": end})
+    return {as_date("day", d) for d in frame["day"] if pd.notna(d)}
+
+
 def _conclude(result: ReplayComparison) -> ReplayComparison:
     diffs = result.diffs
-    result.verdict = max((d.verdict for d in diffs), key=VERDICT_ORDER.index)
+    # a table a phase the replay ran did not write is at least a warning: the replay may have failed there
+    result.verdict = max([d.verdict for d in diffs] + (["warn"] if result.missing else []), key=VERDICT_ORDER.index)
     span = f"{result.start_date}..{result.end_date}"
     differing = [d for d in diffs if d.verdict != "pass"]
     if not differing:
@@ -267,10 +373,15 @@ def _conclude(result: ReplayComparison) -> ReplayComparison:
         parts = [one_line(_short(d), 400) for d in differing]
         result.summary = f"{len(differing)} of {len(diffs)} replayed tables differ from production for {span}: " \
                          + "; ".join(parts) + "."
+    if result.missing:
+        result.summary += (f" Missing from the replay (their phase wrote its other tables): "
+                           f"{', '.join(result.missing)}.")
     if result.not_replayed:
         result.summary += f" Not replayed: {', '.join(result.not_replayed)}."
+    if result.notes:
+        result.summary += " " + "; ".join(result.notes) + "."
     result.figures = {
-        "tables compared": len(diffs), "tables differing": len(differing),
+        "tables compared": len(diffs), "tables differing": len(differing), "tables missing": len(result.missing),
         "changed rows": sum(d.changed_rows for d in diffs),
         "rows only in production": sum(d.only_in_prod for d in diffs),
         "rows only in test": sum(d.only_in_test for d in diffs),
@@ -279,6 +390,7 @@ def _conclude(result: ReplayComparison) -> ReplayComparison:
     }
     result.details = {"dataset_prefix": result.dataset_prefix, "start_date": str(result.start_date),
                       "end_date": str(result.end_date), "not_replayed": result.not_replayed,
+                      "missing": result.missing, "notes": result.notes,
                       "tables": [d.to_dict() for d in diffs]}
     return result
 

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Sequence
 
+from ..formats import quote_identifier
+
 NUMERIC_TYPES = frozenset({"INT64", "FLOAT64", "NUMERIC", "BIGNUMERIC"})
 EXACT_TYPES = frozenset({"INT64", "NUMERIC", "BIGNUMERIC"})   # their differences are computed exactly
 # Types BigQuery can compare with `=`; anything else (ARRAY, STRUCT, JSON, GEOGRAPHY) is compared as JSON text.
@@ -102,7 +104,7 @@ class Plan:
 
 
 def _ident(name: str) -> str:
-    return f"`{name}`"
+    return quote_identifier(name)   # (a flexible column name as BigQuery quotes it: `3pt_pct`)
 
 
 def partition_literals(plan: Plan, values: Sequence[Any]) -> str | None:
@@ -425,7 +427,13 @@ def _delta(column: Column, j: int) -> str:
         return floats
     if base_type(column.prod_type) == base_type(column.test_type) == "INT64":
         return _float(f"ABS(CAST(_t{j} AS {kind}) - CAST(_p{j} AS {kind}))")
-    exact = f"SAFE_SUBTRACT(SAFE_CAST(_t{j} AS {kind}), SAFE_CAST(_p{j} AS {kind}))"
+    if kind == "BIGNUMERIC":
+        # No cast: BigQuery subtracts in the operands' supertype, BIGNUMERIC here (an INT64 or NUMERIC always
+        # fits in it), and the sandbox cannot run a cast to BIGNUMERIC inside SAFE_SUBTRACT (it checks a
+        # cast's width with an ERROR(), which the TRY() it runs SAFE_SUBTRACT as would hide).
+        exact = f"SAFE_SUBTRACT(_t{j}, _p{j})"
+    else:
+        exact = f"SAFE_SUBTRACT(SAFE_CAST(_t{j} AS {kind}), SAFE_CAST(_p{j} AS {kind}))"
     return f"COALESCE({_float(f'ABS({exact})')}, {floats})"
 
 

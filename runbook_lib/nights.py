@@ -38,9 +38,6 @@ SUMMARY, INDEX = "summary.json", "index.html"
 SCHEMA_FILE = Path(__file__).parent / "data" / "summary.schema.json"
 DEFAULT_HISTORY = 7            # earlier nights shown beside each step
 REPORTS_INDEX_CHANGES = 3      # sentences per night on the list of nights (the night's page has them all)
-# What summary.json's schema takes as `interrupted_by`. Any other cause of a night cut short (the runner's own
-# failure, a signal the kit does not handle) is recorded as null there; the stopped step's own record says what.
-RECORDED_STOPS = ("Ctrl-C", "SIGTERM", "SIGHUP")
 _NIGHT_DIR = re.compile(r"overnight-(\d{6})(?:-(\d+))?")
 
 
@@ -125,6 +122,12 @@ def summary_schema() -> dict[str, Any]:
     return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 
 
+# What summary.json's schema takes as `interrupted_by` (the schema is the record's definition). Any other cause
+# of a night cut short (the runner's own failure, a signal the kit does not handle) is recorded as null there;
+# the stopped step's own record says what.
+RECORDED_STOPS = tuple(v for v in summary_schema()["properties"]["interrupted_by"]["enum"] if v is not None)
+
+
 def summary_problems(data: Any) -> list[str]:
     """Why `data` is not a valid summary.json, one sentence each ([] when it is)."""
     validator = jsonschema.Draft202012Validator(summary_schema())
@@ -143,12 +146,12 @@ def _from_summary(folder: Path, data: dict[str, Any]) -> Night:
 # ---------------------------------------------------------------------------------------------
 # Reading nights from disk
 
-def read_night(folder: Path) -> Night | None:
+def read_night(folder: Path) -> Night:
     """The night recorded in `folder`: from its summary.json when that is valid, else from its
-    step notebooks (marked incomplete, saying why); None when the folder holds neither."""
+    step notebooks (marked incomplete, saying why; a folder with neither is a night all the same)."""
     folder = Path(folder)
     summary = folder / SUMMARY
-    why = f"it has no {SUMMARY}: the night stopped before it finished, or is still running"
+    why: str | None = None   # what is wrong with its summary.json (None: it has none)
     if summary.is_file():
         try:
             data = json.loads(summary.read_text(encoding="utf-8"))
@@ -162,29 +165,32 @@ def read_night(folder: Path) -> Night | None:
     return _from_notebooks(folder, why)
 
 
-def _from_notebooks(folder: Path, why: str) -> Night | None:
-    """The night as its step notebooks record it. A night folder without any (killed, or still running, in
-    its first step: a step writes its notebook at its end) is a night all the same: its name says when."""
+def _from_notebooks(folder: Path, why: str | None) -> Night:
+    """The night as its step notebooks record it (each step's notebook holds its run's record, plan and
+    target included); `why`: what is wrong with its summary.json, None when it has none. A night folder
+    without any step notebook (killed, or still running, in its first step: a step writes its notebook at
+    its end) is a night all the same: its name says when."""
     found = []
     unreadable = 0
     # Steps run in plan order and each writes its notebook once, at its end.
-    for path in sorted(folder.glob("*/*.ipynb"), key=lambda p: (p.stat().st_mtime_ns, p.as_posix())):
+    notebooks = sorted(folder.glob("*/*.ipynb"), key=lambda p: (p.stat().st_mtime_ns, p.as_posix()))
+    for path in notebooks:
         try:
             meta = report.run_metadata(nbformat.read(path, as_version=4))
         except Exception:
             unreadable += 1
             continue
-        if meta:
-            found.append((report.row_from_metadata(meta, path, folder), report.RunRecord.from_dict(meta.get("run"))))
-    if not found and not unreadable:
-        why = why.replace(f"it has no {SUMMARY}:", f"it has no {SUMMARY} and no step notebook:", 1)
+        found.append((report.row_from_metadata(meta, path, folder), report.RunRecord.from_dict(meta.get("run"))))
+    if why is None:
+        lacks = f"no {SUMMARY}" if notebooks else f"no {SUMMARY} and no step notebook"
+        why = f"it has {lacks}: the night stopped before it finished, or is still running"
     if unreadable:
         why += f"; {unreadable} step notebook{'s' if unreadable > 1 else ''} could not be read"
     runs = [run for _, run in found]
-    times = [_aware(datetime.fromisoformat(r.started)) for r in runs if r.started]
-    titles = Counter(r.plan for r in runs if r.plan)
+    times = [_aware(datetime.fromisoformat(r.started)) for r in runs if r.started]   # (a step not run has none)
+    titles = Counter(r.plan for r in runs)
     return Night(folder=folder, title=titles.most_common(1)[0][0] if titles else None,
-                 target=next((r.target for r in runs if r.target), None),
+                 target=runs[0].target if runs else None,
                  started=min(times) if times else _started_from_name(folder),
                  steps=[row for row, _ in found], incomplete=why)
 
@@ -205,13 +211,12 @@ def find_nights(reports_dir: Path, leave_out: Path | None = None) -> list[Night]
     left_out = Path(leave_out).resolve() if leave_out is not None else None
     folders = [f for f in Path(reports_dir).glob("*/overnight-*")
                if f.is_dir() and _NIGHT_DIR.fullmatch(f.name) and f.resolve() != left_out]
-    nights = [n for n in map(read_night, folders) if n is not None]
-    return sorted(nights, key=lambda n: n.order)
+    return sorted(map(read_night, folders), key=lambda n: n.order)
 
 
-def earlier_nights(night: Night, nights: Sequence[Night], limit: int = DEFAULT_HISTORY) -> list[Night]:
-    """Up to `limit` nights of the same plan before `night`, oldest first."""
-    return [n for n in nights if n.plan == night.plan and n.order < night.order][-limit:] if limit > 0 else []
+def earlier_nights(night: Night, nights: Sequence[Night]) -> list[Night]:
+    """Every night of the same plan before `night`, oldest first."""
+    return [n for n in nights if n.plan == night.plan and n.order < night.order]
 
 
 def night_changes(night: Night, previous: Night | None) -> list[Change]:
@@ -235,7 +240,7 @@ def compare_night(night: Night, nights: Sequence[Night], history: int = DEFAULT_
     """`night` beside up to `history` earlier nights of its plan among `nights` (oldest first), and compared
     with the latest complete one of all its earlier nights, however many are shown: a night cut short did
     not run every step, so what it lacks is no news."""
-    before = earlier_nights(night, nights, len(nights))
+    before = earlier_nights(night, nights)
     previous = next((n for n in reversed(before) if not n.cut_short), None)
     return Compared(night, before[-history:] if history > 0 else [], night_changes(night, previous), previous,
                     after_cut_short=previous is None and bool(before))

@@ -75,15 +75,58 @@ def share(revision: ServingRevision) -> str:
     return f"{revision.percent}% of its traffic to {revision.name} ({revision.commit_sha or 'no commit-sha label'})"
 
 
-def prefix_sentence(state: PhaseState) -> str:
-    """Why a phase would write production with a prefix ("" when every serving revision honours it)."""
+# The sentences below say what a phase's facts mean for a prefixed run, once for runbook 00's findings and
+# runbook 03's capability check (replay/capability.py) alike; each is "" when its fact does not hold.
+
+def _commit_text(state: PhaseState) -> str:
+    return state.commit[:7] or "a revision without a commit-sha label"
+
+
+def wrong_code_sentence(state: PhaseState) -> str:
+    """/health names another phase's service."""
+    if not state.wrong_code:
+        return ""
+    return (f"{state.phase} serves another phase's code (/health names {state.reported_service}, "
+            f"not {state.expected_service})")
+
+
+def health_status_sentence(state: PhaseState) -> str:
+    """/health answered, but not 200: whose code serves is unknown."""
+    if state.http_status is None or state.http_status == 200:
+        return ""
+    return (f"{state.phase}'s /health answered {state.http_status}, so which code serves {state.service} "
+            f"cannot be checked")
+
+
+def no_service_sentence(state: PhaseState) -> str:
+    """/health answered 200 without naming a service: whose code serves is unverified, not right."""
+    if not state.names_no_service:
+        return ""
+    return (f"{state.phase}'s /health answered 200 but names no service ({state.health_said}), so which code "
+            f"serves {state.service} cannot be checked")
+
+
+def prefix_sentence(state: PhaseState, prefix_commit: str) -> str:
+    """Why a phase would write production with a prefix (a serving revision from before `prefix_commit`, the
+    first commit honouring dataset_prefix)."""
     lacking = state.without_prefix
     if not lacking:
         return ""
     if state.split:
-        return (f"{state.phase} sends {' and '.join(share(r) for r in lacking)}, which ignores dataset_prefix "
-                f"(those requests of a prefixed run would write production)")
-    return f"{state.phase} runs {state.commit[:7]}, which ignores dataset_prefix (a prefixed run would write production)"
+        return (f"{state.phase} sends {' and '.join(share(r) for r in lacking)}, from before dataset_prefix "
+                f"support ({prefix_commit}): those calls of a prefixed run would write production")
+    return (f"{state.phase} runs {_commit_text(state)}, from before dataset_prefix support ({prefix_commit}): "
+            f"a prefixed run would write production")
+
+
+def prefix_unknown_sentence(state: PhaseState, prefix_commit: str) -> str:
+    """Whether the serving code honours dataset_prefix cannot be told (gcp without source_dir)."""
+    if state.supports_prefix is not None:
+        return ""
+    which = (" and ".join(f"{r.name} ({r.percent}% of the traffic, {r.commit_sha or 'no commit-sha label'})"
+                          for r in state.prefix_unknown) if state.split else _commit_text(state))
+    return (f"whether {state.phase}'s {which} contains dataset_prefix support ({prefix_commit}) cannot be told: "
+            f"give source_dir, a checkout of the pipeline")
 
 
 def unchecked_sentence(state: PhaseState) -> str:
@@ -124,8 +167,7 @@ def phase_state(target: Any, name: str) -> PhaseState:
     except RunbookError as exc:
         return PhaseState(name, p.service, "", "", None, None, None, p.service_identity, False,
                           problem=f"its service could not be read: {one_line(str(exc)).rstrip('.')}")
-    serving = list(info.serving) or [ServingRevision(info.revision, 100, info.commit_sha or "", info.supports_prefix,
-                                                     info.image, info.code_phase)]
+    serving = list(info.serving)
     state = PhaseState(name, p.service, info.revision, info.commit_sha or "", _all_support(serving), None, None,
                        p.service_identity, info.public, serving)
     try:
@@ -185,23 +227,17 @@ def pipeline_overview(target: Any) -> Overview:
         tables, daily, data_note = None, None, str(exc)
     problems, warnings = [], []
     for s in states:
+        prefix_commit = target.phases.get(s.phase).prefix_support_commit[:7]
         if s.problem:
             problems.append(f"{s.phase}: {s.problem}")
-        if s.wrong_code:
-            problems.append(f"{s.phase} serves the wrong code (/health names {s.reported_service})")
+        problems.append(wrong_code_sentence(s))
         if s.public:
             problems.append(f"{s.service} is public (allUsers or allAuthenticatedUsers can invoke it)")
-        if s.http_status is not None and s.http_status != 200:
-            warnings.append(f"{s.phase} /health answered {s.http_status}")
-        elif s.names_no_service:
-            warnings.append(f"{s.phase} /health answered 200 but names no service ({s.health_said}), so whose code "
-                            f"serves cannot be checked")
-        if unchecked_sentence(s):
-            warnings.append(unchecked_sentence(s))
-        if s.supports_prefix is False:
-            warnings.append(prefix_sentence(s))
-        elif s.supports_prefix is None and s.serving:
-            warnings.append(f"{s.phase}: whether {s.commit[:7] or 'its commit'} supports dataset_prefix is unknown (give source_dir)")
+        warnings += [health_status_sentence(s), no_service_sentence(s), unchecked_sentence(s),
+                     prefix_sentence(s, prefix_commit)]
+        if s.serving:   # a service that could not be read says so above
+            warnings.append(prefix_unknown_sentence(s, prefix_commit))
+    problems, warnings = [p for p in problems if p], [w for w in warnings if w]
     if tables is not None:
         empty = tables.loc[tables["rows"] == 0, "table"].tolist()
         if empty:

@@ -240,10 +240,11 @@ class Services(Closeable, Protocol):
         as for request()."""
 
     def deploy(self, phase: str, image: str, labels: dict[str, str] | None = None, env: dict[str, str] | None = None,
-               timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None) -> "Rollout":
+               timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None,
+               remove_labels: tuple[str, ...] = (), remove_env: tuple[str, ...] = ()) -> "Rollout":
         """`gcloud run deploy SERVICE --image=IMAGE --update-labels=... --update-env-vars=... --no-allow-unauthenticated`:
         a new revision of `image`; labels and environment variables are merged into the current ones, never
-        replaced; allUsers loses run.invoker (nothing is ever made public). Awaited until the revision is ready
+        replaced, less `remove_labels` and `remove_env` (`--remove-labels`, `--remove-env-vars`); allUsers loses run.invoker (nothing is ever made public). Awaited until the revision is ready
         or failed (ready=False, Cloud Run's reason) or `timeout_s` passed (ready=False). Traffic follows Cloud
         Run: a service routed to LATEST moves to the new revision, traffic pinned to a revision stays there.
         RolloutInProgress when another rollout of the service has not settled."""

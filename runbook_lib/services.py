@@ -429,6 +429,9 @@ class RequestLogQuery:
     """A checked request_logs() question; since inclusive, until exclusive (None: no upper bound)."""
 
     services: tuple[str, ...]
+    # Each service's region, in the same order: a service of the same name in another region of the project
+    # (a stray deploy without --region) is another service, with another IAM policy.
+    regions: tuple[str, ...]
     since: datetime
     until: datetime | None
     codes: frozenset[int] = frozenset()
@@ -442,7 +445,8 @@ class RequestLogQuery:
         when = entry_time(entry)
         if when is None or when < self.since or (self.until is not None and when >= self.until):
             return False
-        if entry.get("resource", {}).get("labels", {}).get("service_name") not in self.services:
+        labels = entry.get("resource", {}).get("labels", {})
+        if (labels.get("service_name"), labels.get("location")) not in zip(self.services, self.regions):
             return False
         try:
             code = int(entry.get("httpRequest", {}).get("status", 0))
@@ -470,7 +474,8 @@ def request_log_query(phases, service: Any = None, since: Any = None, until: Any
     codes, classes = _status_filter(status)
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ParameterError("limit", limit, "give a whole number of at least 1, or None for all")
-    return RequestLogQuery(services, start, end, codes, classes, limit)
+    regions = tuple(phases.get(phase_named(phases, name)).region for name in services)
+    return RequestLogQuery(services, regions, start, end, codes, classes, limit)
 
 
 def newest_first(entries: Iterable[dict]) -> list[dict]:

@@ -227,19 +227,6 @@ def missing_params(used: Any, params: dict | None) -> None:
                              "the SQL uses " + ", ".join("@" + m for m in missing) + ", which params does not give")
 
 
-def used_parameters(sql: str) -> set[str] | None:
-    """The @names a BigQuery SQL text uses, or None when it cannot be parsed here (BigQuery will say why)."""
-    import sqlglot
-    from sqlglot import exp
-    from sqlglot.errors import SqlglotError
-
-    try:
-        trees = sqlglot.parse(sql, read="bigquery")
-    except SqlglotError:
-        return None
-    return {p.name for tree in trees if tree is not None for p in tree.find_all(exp.Parameter)}
-
-
 def metadata_time(moment: datetime | None) -> datetime | None:
     """A catalogue time as BigQuery reports one: UTC, to the millisecond."""
     if moment is None:

@@ -318,8 +318,12 @@ def _sub(account: str = "") -> PushSubscription:
                             push_endpoint=f"https://{P4}-756957797294.us-west2.run.app/process", service_account=account)
 
 
+# A row as RequestLog.refused_pushes gives it: one push source, refused since the policy changed.
 REFUSED_ROW = {"refused": 12, "first": T0, "last": T0 + timedelta(hours=2), "changed_at": T0,
-               "last_accepted": T0 - timedelta(minutes=4), "push_urls": [f"https://{P4}-7.us-west2.run.app/process"]}
+               "last_accepted": T0 - timedelta(minutes=4), "push_urls": [f"https://{P4}-7.us-west2.run.app/process"],
+               "sources": [{"path": "/process", "state": "changed", "refused": 12, "first": T0,
+                            "last": T0 + timedelta(hours=2), "last_accepted": T0 - timedelta(minutes=4),
+                            "recovered_at": None}]}
 
 
 def test_refused_pushes_are_an_outage_with_the_push_config_fix():

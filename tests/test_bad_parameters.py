@@ -8,6 +8,7 @@ import shlex
 import typing
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from runbook_lib import cli, params, runner
@@ -47,6 +48,27 @@ def _refused(model, sandbox_home, **values) -> ParameterError:
 def test_a_boolean_is_not_a_number_for_any_runbook(sandbox_home, model, name):
     error = _refused(model, sandbox_home, **{name: True})
     assert error.parameter == name and str(error).startswith(f"{name}=")
+
+
+@pytest.mark.parametrize("model, name", _fields(int, float))
+def test_a_number_given_as_text_is_refused_for_any_runbook(sandbox_home, model, name):
+    """A quoted YAML value (`lookback_hours: "1"`) or a typo in a notebook: text, which pydantic would quietly
+    read as the number (1 is in range for every number of the kit's runbooks)."""
+    error = _refused(model, sandbox_home, **{name: "1"})
+    shown = "'***'" if "key" in name else "'1'"   # (max_duplicate_keys: a name with key in it is masked)
+    assert error.parameter == name and str(error).startswith(f"{name}={shown} is not valid: ")
+    assert "\n" not in str(error) and str(error).endswith("written as a number, not as text.")
+
+
+@pytest.mark.parametrize("model, name", _fields(int, float))
+def test_a_number_given_with_p_reaches_every_runbook_as_a_number(sandbox_home, model, name):
+    """`runbook run NOTEBOOK -p lookback_hours 24`: the command line types the text by the declared type, so the
+    model sees the number (and a plan's values are checked by the same model before the night)."""
+    notebook = next(nb for nb in NOTEBOOKS.glob("*.ipynb")
+                    if runner.validation_model(nbformat.read(nb, as_version=4)) is model)
+    values = runner.resolve_parameters(notebook, [["sandbox_home", str(sandbox_home)], [name, "1"]])
+    assert values[name] == 1 and not isinstance(values[name], (str, bool))
+    assert getattr(params.validate_params(model, values), name) == 1
 
 
 @pytest.mark.parametrize("model, name", _fields(bool))

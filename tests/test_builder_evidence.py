@@ -195,6 +195,9 @@ P4_DOCKERFILE = "docker/precompute-processor.Dockerfile"
                                                            "docker push x || true"]}], "Dockerfile"),
     ([{"name": DOCKER, "script": f"#!/bin/bash\ndocker build \\\n  -f {P4_DOCKERFILE} -t {P4_IMAGE} .\ndocker push {P4_IMAGE}\n"}],
      P4_DOCKERFILE),
+    # the command after a shell keyword (if, then, do) is still read
+    ([{"name": DOCKER, "entrypoint": "bash",
+       "args": ["-c", f'if [ -n "$TAG" ]; then docker build -f {P4_DOCKERFILE} -t {P4_IMAGE} .; fi']}], P4_DOCKERFILE),
     ([{"name": DOCKER, "args": ["build", "-f=docker/x.Dockerfile", "-t", "img", "/workspace"]}], "docker/x.Dockerfile"),
 ])
 def test_dockerfile_builds_of_every_spelling(steps, dockerfile):

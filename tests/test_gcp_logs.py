@@ -1,6 +1,7 @@
 """GcpLogs and the storage log reader with the real google-cloud-logging / -storage clients over HTTP."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import datetime, timedelta, timezone
 
@@ -126,13 +127,10 @@ def test_a_cloud_logging_answer_the_call_policy_leaves_is_one_log_source_sentenc
 
 # ---------------------------------------------------------------- Cloud Run request logs
 
-REGIONS = {PHASE3_SERVICE: "us-west2", PHASE4_SERVICE: "us-west2"}
-
-
 def test_request_logs_filter_is_exact_and_names_the_services_region():
     query = request_log_query(load_phases(), "phase4", datetime(2025, 12, 31, tzinfo=UTC),
                               datetime(2025, 12, 31, 12, 0, 0, 250000, tzinfo=UTC), status=[401, 403, "5xx"])
-    assert request_log_filter(PROJECT, query, REGIONS) == (
+    assert request_log_filter(PROJECT, query) == (
         f'logName="projects/{PROJECT}/logs/run.googleapis.com%2Frequests" AND resource.type="cloud_run_revision" '
         f'AND resource.labels.service_name="{PHASE4_SERVICE}" AND resource.labels.location="us-west2" AND '
         f'timestamp>="2025-12-31T00:00:00Z" AND timestamp<"2025-12-31T12:00:00.250000Z" AND (httpRequest.status=401 OR '
@@ -141,7 +139,8 @@ def test_request_logs_filter_is_exact_and_names_the_services_region():
 
 def test_request_logs_filter_for_every_service_and_a_class_alone():
     query = request_log_query(load_phases(), None, "2025-12-31T00:00:00Z", status="4xx")
-    assert request_log_filter(PROJECT, query, REGIONS) == (
+    assert query.regions == ("us-west2", "us-west2")   # phases.yaml's: each service's region is in the query
+    assert request_log_filter(PROJECT, query) == (
         f'logName="projects/{PROJECT}/logs/run.googleapis.com%2Frequests" AND resource.type="cloud_run_revision" '
         f'AND (resource.labels.service_name="{PHASE3_SERVICE}" OR resource.labels.service_name="{PHASE4_SERVICE}") '
         f'AND resource.labels.location="us-west2" AND timestamp>="2025-12-31T00:00:00Z" AND '
@@ -149,9 +148,10 @@ def test_request_logs_filter_for_every_service_and_a_class_alone():
 
 
 def test_request_logs_filter_pairs_each_service_with_its_own_region():
-    query = request_log_query(load_phases(), None, "2025-12-31T00:00:00Z")
-    regions = {PHASE3_SERVICE: "us-west2", PHASE4_SERVICE: "us-east1"}
-    assert request_log_filter(PROJECT, query, regions) == (
+    query = dataclasses.replace(request_log_query(load_phases(), None, "2025-12-31T00:00:00Z"),
+                                regions=("us-west2", "us-east1"))
+    assert query.services == (PHASE3_SERVICE, PHASE4_SERVICE)
+    assert request_log_filter(PROJECT, query) == (
         f'logName="projects/{PROJECT}/logs/run.googleapis.com%2Frequests" AND resource.type="cloud_run_revision" '
         f'AND ((resource.labels.service_name="{PHASE3_SERVICE}" AND resource.labels.location="us-west2") OR '
         f'(resource.labels.service_name="{PHASE4_SERVICE}" AND resource.labels.location="us-east1")) '

@@ -34,7 +34,9 @@ def _check_the_night(outcome):
 
 
 def test_sandbox_run_finds_the_public_phase4_and_the_broken_pushes(sandbox_home, tmp_path):
-    outcome = runner.run_notebook(NOTEBOOK, parameters=[["sandbox_home", str(sandbox_home)], NIGHT],
+    # (-p lookback_hours 24, as the command line gives it: typed as the number the strict model takes)
+    outcome = runner.run_notebook(NOTEBOOK, parameters=[["sandbox_home", str(sandbox_home)], NIGHT,
+                                                        ["lookback_hours", "24"]],
                                   outdir=tmp_path, progress=False)
     meta = _check_the_night(outcome)
     assert meta["details"]["window"] == {"since": "2025-12-30T08:00:00Z", "until": "2025-12-31T08:00:00Z"}

@@ -20,8 +20,10 @@ def test_overview_flags_prefix_ignoring_phase4_and_counts_production(local_targe
     assert by_phase["phase3"].wrong_code and by_phase["phase3"].reported_service == "nba-phase4-precompute-processors"
     assert not by_phase["phase4"].wrong_code
     assert ov.verdict == "fail"
-    assert ov.summary.startswith("phase3 serves the wrong code (/health names nba-phase4-precompute-processors)")
-    assert "phase4 runs" in ov.summary and "ignores dataset_prefix" in ov.summary
+    # The same sentences as runbook 03's capability check (one place: overview.py).
+    assert ov.summary.startswith("phase3 serves another phase's code (/health names nba-phase4-precompute-processors, "
+                                 "not nba-phase3-analytics-processors)")
+    assert "phase4 runs" in ov.summary and "from before dataset_prefix support (" in ov.summary
     # The night's IAM fix removed allUsers but left Phase 4's allAuthenticatedUsers: still public.
     assert "nba-phase4-precompute-processors is public" in ov.summary
     assert not by_phase["phase3"].public and by_phase["phase4"].public
@@ -104,7 +106,7 @@ def test_a_refused_health_check_is_not_wrong_code(repaired_home, monkeypatch):
         ov = overview.pipeline_overview(tg)
     assert [(s.http_status, s.reported_service, s.wrong_code) for s in ov.phases] == [(403, None, False)] * 2
     assert ov.verdict == "warn" and "wrong code" not in ov.summary
-    assert "phase3 /health answered 403" in ov.summary and ov.figures["services healthy"] == "0/2"
+    assert "phase3's /health answered 403, so which code serves" in ov.summary and ov.figures["services healthy"] == "0/2"
     table = ov.services_table()
     assert list(table["right code"]) == ["?", "?"] and list(table["reports"]) == ["-", "-"]
 
@@ -118,7 +120,8 @@ def test_a_failing_health_check_warns(repaired_home, monkeypatch):
     states = {s.phase: s for s in ov.phases}
     assert states["phase4"].http_status == 503 and not states["phase4"].wrong_code
     assert states["phase3"].http_status == 200 and not states["phase3"].wrong_code
-    assert ov.verdict == "warn" and ov.summary == "phase4 /health answered 503."
+    assert ov.verdict == "warn" and ov.summary == (f"phase4's /health answered 503, so which code serves {P4} cannot be "
+                                                   f"checked.")
 
 
 # ---------------------------------------------------------------- target=gcp: splits, /health without identity, faults
@@ -126,6 +129,7 @@ def test_a_failing_health_check_warns(repaired_home, monkeypatch):
 P3, P4 = "nba-phase3-analytics-processors", "nba-phase4-precompute-processors"
 GCP_TOKEN = "operator-token"
 NEW, OLD = "a51aae7", "476352a"   # commit-sha labels: with and without dataset_prefix support
+PREFIX = "5ee366a"                # phases.yaml's prefix_support_commit
 
 
 def _cloud_run(fake, service: str, revisions: list[tuple[str, str]], traffic: dict[str, int], health=None) -> None:
@@ -189,13 +193,13 @@ def test_a_split_is_judged_on_every_revision_with_traffic(fake_apis, gcp_service
     assert [(r.name, r.percent, r.supports_prefix) for r in p4.serving] == [
         (f"{P4}-00030-new", 90, True), (f"{P4}-00029-fdx", 10, False)]
     assert ov.verdict == "warn"
-    assert f"phase4 sends 10% of its traffic to {P4}-00029-fdx ({OLD}), which ignores dataset_prefix" in ov.summary
+    assert (f"phase4 sends 10% of its traffic to {P4}-00029-fdx ({OLD}), from before dataset_prefix support "
+            f"({PREFIX}): those calls of a prefixed run would write production") in ov.summary
     table = ov.services_table()
     assert table.loc[1, "dataset_prefix"] == "IGNORED" and table.loc[1, "right code"] == "?"
     capable = check_capability(tg, ["phase3", "phase4"])
     assert not capable.ready and [p.ready for p in capable.phases] == [True, False]
-    assert capable.phases[1].problem.startswith(f"phase4 sends 10% of its traffic to {P4}-00029-fdx ({OLD}), from "
-                                                "before dataset_prefix support")
+    assert capable.phases[1].problem in ov.summary
     assert "Redeploy phase4 with runbook 02" in capable.blocked_sentence()
 
 
@@ -221,7 +225,7 @@ def test_a_health_that_names_no_service_is_not_the_right_code(fake_apis, gcp_ser
     tg = gcp_services_on()
     ov = overview.pipeline_overview(tg)
     assert ov.verdict == "warn"
-    assert ov.summary == f"phase3 /health answered 200 but names no service ({said}), so whose code serves cannot be checked."
+    assert ov.summary == f"phase3's /health answered 200 but names no service ({said}), so which code serves {P3} cannot be checked."
     assert ov.services_table().loc[0, "right code"] == "?"
     capable = check_capability(tg, ["phase3", "phase4"])
     assert [p.ready for p in capable.phases] == [False, True]

@@ -31,7 +31,8 @@ class DemoParams(params.RunbookParams):
 
 @pytest.mark.parametrize("values, expected", [
     ({"phase": "phase7"}, "phase='phase7' is not valid: choose one of phase3, phase4."),
-    ({"days": "many"}, "days='many' is not valid: a whole number."),
+    ({"days": "many"}, "days='many' is not valid: a whole number, written as a number, not as text."),
+    ({"days": "5"}, "days='5' is not valid: a whole number, written as a number, not as text."),   # never read as 5
     ({"days": 0}, "days=0 is not valid: a value of at least 1."),
     ({"days": 31}, "days=31 is not valid: a value of at most 30."),
     ({"start_date": "2024-13-40"}, "start_date='2024-13-40' is not valid: a date as YYYY-MM-DD."),
@@ -68,7 +69,7 @@ def test_secret_values_never_appear_in_the_message():
 
 
 def test_good_values_are_typed_and_the_model_is_read_only():
-    p = params.validate_params(DemoParams, {"days": "5", "start_date": "2024-02-01", "phase": "phase3"})
+    p = params.validate_params(DemoParams, {"days": 5, "start_date": "2024-02-01", "phase": "phase3"})
     assert (p.days, p.start_date, p.phase, p.target) == (5, date(2024, 2, 1), "phase3", "local")
     with pytest.raises(ValidationError):
         p.days = 9

@@ -62,8 +62,21 @@ def test_ignored_dockerfile_is_still_docker_but_missing_from_the_upload(tmp_path
     assert "Dockerfile" not in upload and "Dockerfile" in upload.ignored
     problems = dockerfile_copy_check(tmp_path, "Dockerfile", upload)
     assert [p.reason for p in problems] == ["dockerfile-not-uploaded"]
+    assert "rule 'Dockerfile' at .gcloudignore:2" in problems[0].message
     result = preflight(tmp_path)
     assert not result.ok and any("Docker chosen but Dockerfile ignored" in p for p in result.problems)
+
+
+def test_a_dockerfile_the_bounded_walk_did_not_reach_is_not_said_to_be_left_out(tmp_path, monkeypatch):
+    from runbook_lib.preflight import upload
+
+    dockerfile = "d0/d1/d2/d3/d4/Dockerfile"
+    root = app_tree(tmp_path, **{dockerfile: PHASE_DOCKERFILE})
+    monkeypatch.setattr(upload, "MAX_WALK_DEPTH", 4)
+    [problem] = [p for p in dockerfile_copy_check(root, dockerfile) if p.reason == "dockerfile-not-uploaded"]
+    # the same reason a COPY source gets: the walk stopped, no rule left it out
+    assert "it is not among the files read for the upload: folders more than 4 levels deep" in problem.message
+    assert "left out" not in problem.message
 
 
 def test_lowercase_dockerfile_means_buildpacks(tmp_path):
@@ -425,6 +438,10 @@ def test_two_scripts_sharing_the_root_dockerfile_race(tmp_path):
      "cat docker/precompute-processor.Dockerfile | tee ./Dockerfile > /dev/null", "the input piped to `tee`"),
     ("install -m 644 docker/analytics-processor.Dockerfile ./Dockerfile", "cat <<'EOF' > Dockerfile",
      "a heredoc"),
+    # a copy whose output is logged (2>&1 ends no command), a root named by an unquoted substitution
+    ("cp docker/analytics-processor.Dockerfile ./Dockerfile 2>&1 | tee -a deploy.log",
+     "cp docker/precompute-processor.Dockerfile $(git rev-parse --show-toplevel)/Dockerfile",
+     "docker/precompute-processor.Dockerfile"),
 ])
 def test_writing_the_root_dockerfile_any_way_is_the_same_race(tmp_path, write3, write4, source4):
     deploy = "gcloud run deploy {} --source=. --region=us-west2\nrm -f Dockerfile\n"

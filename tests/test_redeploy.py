@@ -297,11 +297,40 @@ def test_the_commit_check_passes_only_on_a_record_of_the_image():
     from runbook_lib.redeploy.verify import _commit
 
     plan = SimpleNamespace(commit_short="a51aae7", image="repo/x@sha256:ab", provenance="")
-    assert _commit(plan, "a51aae7").status == "warn"        # the label only repeats the parameter
-    assert "only repeats the commit parameter" in _commit(plan, "a51aae7").detail
-    assert _commit(plan, "0000000").status == "fail"
+    assert _commit(plan, "").status == "warn"                # unproven: no label, as the plan said
+    assert _commit(plan, "").detail.startswith("No commit-sha label: nothing records which commit repo/x@sha256:ab")
+    assert _commit(plan, "a51aae7").status == "fail"         # a label the deploy was to remove
     plan.provenance = "build b-1 pushed it, built from commit a51aae7's tree"
     assert _commit(plan, "a51aae7").status == "pass"
+    assert _commit(plan, "0000000").status == "fail" and _commit(plan, "").status == "fail"
+
+
+def test_an_image_no_record_proves_is_deployed_without_a_commit_label(home):
+    """A commit given for an image nothing records is not written as the commit-sha label, which runbook 00 and
+    runbook 03's replay gate trust: the plan says so, its gcloud command removes the label, and the new
+    revision carries none (the serving revision's label is not carried over)."""
+    head = _head(home)
+    image = "us-west2-docker.pkg.dev/nba-props-platform/cloud-run-source-deploy/nba-phase4-precompute-processors:elsewhere"
+    with connect("local", home=home) as tg:
+        config = redeploy.cloudbuild_config(P4, "docker/precompute-processor.Dockerfile", image, head)
+        config["tags"] = []        # not the kit's redeploy build: nothing the kit reads records its commit
+        built = tg.builds.submit(config, tg.source_dir)
+        pushed = redeploy.by_digest(image, built["results"]["images"][0]["digest"])
+        assert tg.services.describe("phase4").commit_sha     # the label the serving revision carries
+    dry = _run(home, phase="phase4", strategy="image", image=pushed, commit=head)
+    assert dry.verdict == "pass" and dry.summary.startswith("Dry run, nothing changed: nothing records which code the "
+                                                            "image holds, so the new revision would carry no commit-sha "
+                                                            f"label; the plan would deploy {pushed} phase4 from {head[:7]}")
+    deploy = dry.details["plan"]["commands"][0]
+    assert "--remove-labels=commit-sha" in deploy and "commit-sha=" not in deploy
+    assert dry.details["before"]["label"] == ""
+    result = _run(home, phase="phase4", strategy="image", image=pushed, commit=head, dry_run=False)
+    label = next(c for c in result.checks if c.name == "commit-sha label")
+    assert label.status == "warn" and label.detail.startswith("No commit-sha label"), result.summary
+    assert result.figures["rolled back"] == "no"
+    with connect("local", home=home) as tg:
+        new = next(r for r in tg.services.list_revisions("phase4") if r.name == result.figures["new revision"])
+        assert new.commit_sha == "" and "commit-sha" not in new.labels and new.labels["git-branch"] == "main"
 
 
 def test_a_service_changed_since_the_plan_is_refused_and_not_rolled_back_over(home):

@@ -103,6 +103,43 @@ def test_a_failed_build_is_diagnosed_inline_and_nothing_is_deployed(gcp, deploys
     assert not [r for r in fake_apis.requests if r.method == "PATCH"]
 
 
+def test_a_failed_build_with_no_log_to_read_leads_with_its_failure_info_as_runbook_01_does(gcp, deploys, fake_apis,
+                                                                                            sandbox_home):
+    deploys.fail_next_build("")     # nothing in Cloud Logging, and no object in the logs bucket
+    result, _ = _run(gcp, sandbox_home, phase="phase4")
+    assert result.verdict == "fail" and result.figures["new revision"] == "-"
+    diagnosis = result.details["build"]["diagnosis"]
+    assert diagnosis["figures"]["log_source"] == "none" and diagnosis["figures"]["top_signature"] != "unknown"
+    why = result.summary.split(f"({P4}-00029-fdx still serves): ", 1)[1]
+    assert why.startswith("No log of the build could be read (tried: ") and "unknown" not in why.split(".")[0]
+    assert "failureInfo.type USER_BUILD_STEP" in why
+    assert not [r for r in fake_apis.requests if r.method == "PATCH"]
+
+
+def test_an_image_no_record_proves_is_deployed_without_a_commit_label(gcp, deploys, fake_apis, sandbox_home):
+    """Runbook 03's replay gate and runbook 00 take the commit-sha label for the code: a commit given for an image
+    nothing records is not written there, and the label the service template carries from before is removed;
+    likewise COMMIT_SHA, which /health reports back: set from the parameter, it would prove the parameter."""
+    head = _head(sandbox_home)
+    fake_apis.run_services[P4_NAME]["template"] = {"labels": {"commit-sha": "0000000", "team": "nba"},
+                                                   "containers": [{"image": "old", "env": [
+                                                       {"name": "COMMIT_SHA", "value": "0000000"},
+                                                       {"name": "GCP_PROJECT_ID", "value": PROJECT}]}]}
+    image = f"us-west2-docker.pkg.dev/{PROJECT}/elsewhere/{P4}:x"
+    result, _ = _run(gcp, sandbox_home, phase="phase4", strategy="image", image=image, commit=head)
+    deploy = result.details["plan"]["commands"][0]
+    assert "--update-labels=git-branch=main --remove-labels=commit-sha --remove-env-vars=COMMIT_SHA" in deploy
+    assert "commit-sha=" not in deploy and "--update-env-vars" not in deploy
+    patch = next(r for r in fake_apis.requests if r.method == "PATCH")
+    assert patch.body["template"]["labels"] == {"team": "nba", "git-branch": "main"}
+    assert patch.body["template"]["containers"][0]["env"] == [{"name": "GCP_PROJECT_ID", "value": PROJECT}]
+    label = next(c for c in result.checks if c.name == "commit-sha label")
+    assert label.status == "warn" and label.detail.startswith("No commit-sha label: nothing records which commit")
+    assert result.verdict == "warn" and result.figures["rolled back"] == "no", result.summary
+    info = gcp.services.describe("phase4")
+    assert info.revision == result.figures["new revision"] and (info.commit_sha, info.supports_prefix) == ("", None)
+
+
 def test_a_revision_that_fails_to_start_is_rolled_back(gcp, deploys, fake_apis, sandbox_home):
     deploys.revision_fails(P4)
     result, _ = _run(gcp, sandbox_home, phase="phase4")

@@ -47,7 +47,16 @@ def test_the_image_strategy_renders_exactly():
                        commit=COMMIT, branch="feature/Dataset_Prefix", source_dir=None,
                        previous_revision="nba-phase3-analytics-processors-00041-vzp", strategy="image", image=image)
     assert plan.config is None and plan.config_yaml() == ""
+    # no record proves the commit: no commit-sha label (runbooks 00 and 03 trust it), and one carried is removed
+    assert plan.labels == {"git-branch": "feature-dataset_prefix"} and plan.remove_labels == ["commit-sha"]
+    assert plan.env == {} and plan.remove_env == ["COMMIT_SHA"]   # /health would report the parameter back
     _golden("phase3-image.txt", plan.to_text())
+    proven = render_plan(load_phases().get("phase3"), project="nba-props-platform", repository="unused",
+                         commit=COMMIT, branch="main", source_dir=None, previous_revision="r-1", strategy="image",
+                         image=image, provenance="revision r-0 ran it with the label commit-sha=a51aae7")
+    assert proven.labels["commit-sha"] == "a51aae7" and proven.remove_labels == []
+    assert proven.env == {"COMMIT_SHA": "a51aae7"} and proven.remove_env == []
+    assert "--update-labels=commit-sha=a51aae7,git-branch=main --update-env-vars" in proven.commands()[0]
 
 
 def test_the_plan_builds_the_phases_own_dockerfile_tagged_by_commit_and_deploys_privately():

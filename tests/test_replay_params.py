@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import nbformat
@@ -71,6 +73,23 @@ def test_good_values_are_read_as_the_runbook_uses_them(sandbox_home):
                                         "source_dir": str(Path(sandbox_home).resolve())}
 
 
+@pytest.mark.parametrize("name, value, highest", [
+    ("concurrency", "1_000", 16), ("concurrency", " 24 ", 16), ("max_dates", "100000", 366),
+    # a number from a notebook's arithmetic (numpy), an exact number (Decimal, Fraction) and bytes: pydantic
+    # converts each to an int, so the caps must hold on the converted value, not only on a Python int or float
+    ("concurrency", "numpy", 16), ("test_dataset_ttl_days", Decimal(36500), 365), ("max_dates", Fraction(100000), 366),
+    ("concurrency", b"64", 16), ("max_dates", Decimal("1000.0"), 366),
+])
+def test_the_caps_hold_for_every_form_a_number_comes_in(sandbox_home, name, value, highest):
+    import numpy as np
+
+    value = np.int64(1000) if value == "numpy" else value
+    with pytest.raises(ParameterError) as caught:
+        params.validate_params(params.ReplayParams, {"sandbox_home": str(sandbox_home), name: value})
+    assert caught.value.parameter == name
+    assert "a whole number" in str(caught.value) and f"from 1 to {highest}" in str(caught.value)
+
+
 def _outside_effects(home: Path) -> dict:
     """What a refused run must not change: datasets, the services' request log's POSTs, the ledgers."""
     with connect("local", home=home) as tg:
@@ -82,6 +101,8 @@ def _outside_effects(home: Path) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("values, sentence", [
     ([["dataset_prefix", "test_"]], "bad parameter: dataset_prefix='test_' is not valid: upstream adds the underscore"),
+    # `-p concurrency 1_000` stays the text written (YAML 1.2), which a number parameter refuses
+    ([["concurrency", "1_000"]], "bad parameter: concurrency='1_000' is not valid: a whole number from 1 to 16"),
     ([["start_date", "2025-11-01"], ["end_date", "2025-11-02"]],
      "bad parameter: start_date='2025-11-01' is not valid: it is outside the data: production has output for "
      "2025-12-15..2025-12-18."),

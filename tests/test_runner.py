@@ -398,7 +398,7 @@ def test_a_signal_just_after_a_step_finished_names_the_step_that_was_next(tmp_pa
         planned, folder / planned.step.id, loaded, verdict="pass", outcome=report.COMPLETED, summary="fine",
         error=None, exit_code=0) for planned in loaded.steps[:2]}
     outcomes = {"a": done["a"]}    # b wrote its notebook; the signal came before the runner took its outcome
-    assert plan_module._record_the_rest_after_interrupt(loaded, folder, outcomes, signal.SIGTERM) == "c"
+    assert plan_module._record_the_rest(loaded, folder, outcomes, signal.SIGTERM) == "c"
     assert [(o.step, o.label) for o in outcomes.values()] == [("a", "PASS"), ("b", "PASS"), ("c", "TERMINATED")]
 
 

@@ -334,12 +334,25 @@ def test_a_torn_last_line_is_skipped(tmp_path):
     home = home_at(tmp_path).ensure()
     path = request_log_path(home)
     entry = {"timestamp": "2025-12-31T01:00:00.000000Z",
-             "resource": {"labels": {"service_name": "nba-phase4-precompute-processors"}}, "httpRequest": {"status": 403}}
+             "resource": {"labels": {"service_name": "nba-phase4-precompute-processors", "location": "us-west2"}},
+             "httpRequest": {"status": 403}}
     append_request_logs(path, [entry, {**entry, "timestamp": "2025-12-31T00:59:00.000000Z"}])
     with open(path, "ab") as fh:
         fh.write(b'{"timestamp": "2025-12-31T02:00:00Z", "httpRe')
     logs = LocalLogs(home, load_phases())
     assert [e["timestamp"][11:16] for e in logs.request_logs(until="2025-12-31T03:00:00Z")] == ["01:00", "00:59"]
+
+
+def test_request_logs_leave_out_a_same_named_service_in_another_region(tmp_path):
+    """As on gcp (the filter names each service's region): a stray deploy without --region is another service."""
+    home = home_at(tmp_path).ensure()
+    labels = {"service_name": "nba-phase4-precompute-processors", "location": "us-west2"}
+    entry = {"timestamp": "2025-12-31T01:00:00.000000Z", "resource": {"labels": labels}, "httpRequest": {"status": 403}}
+    stray = {**entry, "timestamp": "2025-12-31T01:30:00.000000Z",
+             "resource": {"labels": {**labels, "location": "europe-west1"}}}
+    append_request_logs(request_log_path(home), [entry, stray])
+    found = LocalLogs(home, load_phases()).request_logs("phase4", until="2025-12-31T03:00:00Z")
+    assert [e["resource"]["labels"]["location"] for e in found] == ["us-west2"]
 
 
 # ---------------------------------------------------------------- concurrency and processes

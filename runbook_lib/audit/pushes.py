@@ -83,15 +83,9 @@ def modify_push_config_command(subscription: str, project: str, endpoint: str, a
 
 
 def _sources(row: dict) -> list[dict]:
-    """The row's push sources (RequestLog.refused_pushes); a row without them is one source, changed
-    when the row dates a change."""
-    if row.get("sources") is not None:
-        return [dict(source) for source in row["sources"]]
-    if not row.get("refused"):
-        return []
-    return [{"path": "", "state": "changed" if row.get("changed_at") is not None else "refused",
-             "refused": int(row["refused"]), "first": row.get("first"), "last": row.get("last"),
-             "last_accepted": row.get("last_accepted"), "recovered_at": None}]
+    """The row's push sources (RequestLog.refused_pushes); none for a service without a row."""
+    sources = row.get("sources")
+    return [] if sources is None else [dict(source) for source in sources]
 
 
 def _project_of(sub: PushSubscription, project: str) -> str:

@@ -4,14 +4,17 @@ and what each says about the builder (a Dockerfile build and its Dockerfile, or 
 Two tables decide it, not branches: the program a step image runs when the step names no entrypoint, and the
 leading words of a command that build an image. A `--builder` flag means buildpacks only on `pack build`
 (`docker buildx build --builder NAME` names a buildx builder instance, and is a Dockerfile build). In a shell
-step (`bash -c "docker build ... && docker push ..."`) each command ends at a shell operator.
+step (`bash -c "docker build ... && docker push ..."`) each command ends at a shell operator
+(shell_words.py reads the script).
 """
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass
 from typing import Callable
+
+from ..images import parse_image
+from ..shell_words import simple_commands, without_prefix
 
 # (image without tag or digest, as a full-match pattern; the program it runs with no entrypoint; the builder the
 # image implies whatever it runs). gcb-internal runs what its args say (`docker build ...`, newer gcloud source
@@ -25,10 +28,6 @@ _STEP_IMAGES: tuple[tuple[str, str | None, str | None], ...] = (
     (r"(.+/)?buildpacks/builder(/.+)?", None, "buildpacks"),
 )
 _SHELLS = ("sh", "bash", "ash", "dash", "zsh")
-# Words in front of a command that do not change what it runs.
-_PREFIX_WORDS = ("exec", "time", "sudo", "command", "env")
-_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
-_SHELL_OPERATORS = {"&&", "||", ";", "|", "&", ";;", "(", ")", "|&"}
 
 
 @dataclass(frozen=True)
@@ -44,10 +43,7 @@ class BuildCommand:
 
 def image_rule(image: str) -> tuple[str | None, str | None]:
     """(the program this step image runs with no entrypoint, the builder the image implies by itself)."""
-    bare = image.split("@", 1)[0]
-    head, _, tag = bare.rpartition(":")
-    if head and "/" not in tag:
-        bare = head
+    bare = parse_image(image).repository
     for pattern, program, kind in _STEP_IMAGES:
         if re.fullmatch(pattern, bare):
             return program, kind
@@ -59,10 +55,10 @@ def step_commands(step: dict) -> list[list[str]]:
     args = [str(a) for a in step.get("args", []) or []]
     entry = str(step.get("entrypoint") or "")
     if step.get("script"):
-        return _shell_commands(str(step["script"]))
+        return [command.words for command in simple_commands(str(step["script"]))]
     if entry.rsplit("/", 1)[-1] in _SHELLS:
         script = _shell_c_argument(args)
-        return _shell_commands(script) if script is not None else [[entry] + args]
+        return [command.words for command in simple_commands(script)] if script is not None else [[entry] + args]
     if entry:
         return [[entry] + args]
     program, _ = image_rule(str(step.get("name", "")))
@@ -75,7 +71,7 @@ def build_commands(step: dict) -> list[BuildCommand]:
     """Each command of the step that builds an image, read by the table below."""
     found = []
     for words in step_commands(step):
-        words = _without_prefix(words)
+        words = without_prefix(words)
         if not words:
             continue
         command = [_program(words[0])] + words[1:]
@@ -96,44 +92,6 @@ def _shell_c_argument(args: list[str]) -> str | None:
         if a.startswith("-") and not a.startswith("--") and "c" in a[1:] and k + 1 < len(args):
             return args[k + 1]
     return None
-
-
-def _shell_commands(script: str) -> list[list[str]]:
-    """A script's simple commands: split at newlines and at &&, ||, ;, | and &, without their redirections."""
-    script = script.replace("\\\r\n", " ").replace("\\\n", " ")
-    commands: list[list[str]] = []
-    for line in script.splitlines():
-        try:
-            lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
-            lexer.commenters = "#"
-            lexer.whitespace_split = True
-            tokens = list(lexer)
-        except ValueError:                  # an unbalanced quote: read it word by word
-            tokens = line.split()
-        current: list[str] = []
-        redirect_target = False
-        for token in tokens:
-            if redirect_target:             # the file of `> FILE`, `2>&1`'s 1: not an argument
-                redirect_target = False
-            elif set(token) <= set("<>&") and set(token) & set("<>"):
-                if current and current[-1].isdigit():
-                    current.pop()           # the 2 of 2>&1
-                redirect_target = True
-            elif token in _SHELL_OPERATORS:
-                commands.append(current)
-                current = []
-            else:
-                current.append(token)
-        commands.append(current)
-    return [c for c in commands if c]
-
-
-def _without_prefix(words: list[str]) -> list[str]:
-    """`DOCKER_BUILDKIT=1 exec docker build ...` -> `docker build ...`."""
-    k = 0
-    while k < len(words) and (_ASSIGNMENT.match(words[k]) or words[k] in _PREFIX_WORDS):
-        k += 1
-    return words[k:]
 
 
 def _program(word: str) -> str:

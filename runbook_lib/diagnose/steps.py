@@ -247,13 +247,34 @@ def why_no_log(fetched: LogFetch) -> str:
     return "tried: " + ", ".join(tried) if tried else "no place to read it from was tried"
 
 
-def conclude(target: Any, findings: list[Finding], evidence: BuilderEvidence, pf: Preflight | None,
-             fetched: LogFetch, phase: str, source_dir: str | None) -> Diagnosis:
-    """The verdict, with where the log came from, and which phase's Dockerfile the build really ran."""
+def log_findings(fetched: LogFetch) -> list[Finding]:
+    """A fetched log's findings; none when no log could be read (classifying no text would find "unknown")."""
+    return classify_log(fetched.text) if fetched.ok else []
+
+
+def explain_log(target: Any, findings: list[Finding], evidence: BuilderEvidence, pf: Preflight | None,
+                fetched: LogFetch, phase: str, source_dir: str | None) -> Diagnosis:
+    """The verdict from a build's fetched log and where it came from; when no log could be read, the Build
+    resource's failureInfo leads the cause, which says why no log could be read."""
     diagnosis = explain(findings, evidence, pf, phase=phase, phases=target.phases, source_dir=source_dir,
                         no_log=None if fetched.ok else why_no_log(fetched))
     diagnosis.figures["log_source"] = fetched.source or "none"
     diagnosis.details["log_fetch"] = fetched.to_dict(include_text=False)
+    return diagnosis
+
+
+def diagnose_build(target: Any, build: dict, phase: str, source_dir: str | None) -> Diagnosis:
+    """A build's verdict in one call (runbook 02 on the build it just ran): its log fetched through the chain,
+    then explained as runbook 01 explains it. Not conclude(): that build names its Dockerfile with -f, so
+    guessing from the log which phase's Dockerfile ran could only be wrong."""
+    fetched = fetch_log(target, build)
+    return explain_log(target, log_findings(fetched), builder_evidence(build), None, fetched, phase, source_dir)
+
+
+def conclude(target: Any, findings: list[Finding], evidence: BuilderEvidence, pf: Preflight | None,
+             fetched: LogFetch, phase: str, source_dir: str | None) -> Diagnosis:
+    """The verdict, with where the log came from, and which phase's Dockerfile the build really ran."""
+    diagnosis = explain_log(target, findings, evidence, pf, fetched, phase, source_dir)
     ran = built_from(target, fetched.text, source_dir)
     diagnosis.details["built_from"] = ran
     if ran is None:
@@ -304,7 +325,7 @@ class DiagnoseRun:
     @cached_property
     def findings(self) -> list[Finding]:
         """The log's findings; none when no log could be read (the verdict then reads the Build resource)."""
-        return classify_log(self.log.text) if self.log.ok else []
+        return log_findings(self.log)
 
     @cached_property
     def side_by_side(self) -> SideBySide:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from ..buildlogs import LOGGING, LogSourceError, NotFound
 from ..diagnose.build import check_build_id
@@ -64,23 +64,21 @@ def _status_terms(query: RequestLogQuery) -> str:
     return "(" + " OR ".join(terms) + ")" if terms else ""
 
 
-def _service_terms(services: tuple[str, ...], regions: Mapping[str, str]) -> list[str]:
-    """Each service in its own region: a service of the same name in another region of the project (a
-    stray deploy without --region) is another service, with another IAM policy."""
-    named = [f'resource.labels.service_name="{name}"' for name in services]
-    places = {regions[name] for name in services}
+def _service_terms(query: RequestLogQuery) -> list[str]:
+    """Each service in its own region (RequestLogQuery.regions)."""
+    named = [f'resource.labels.service_name="{name}"' for name in query.services]
+    places = set(query.regions)
     if len(places) == 1:
         return [named[0] if len(named) == 1 else "(" + " OR ".join(named) + ")",
                 f'resource.labels.location="{places.pop()}"']
-    return ["(" + " OR ".join(f'({term} AND resource.labels.location="{regions[name]}")'
-                              for term, name in zip(named, services)) + ")"]
+    return ["(" + " OR ".join(f'({term} AND resource.labels.location="{region}")'
+                              for term, region in zip(named, query.regions)) + ")"]
 
 
-def request_log_filter(project: str, query: RequestLogQuery, regions: Mapping[str, str]) -> str:
-    """The Cloud Logging filter for a checked request_logs() query: since inclusive, until exclusive;
-    regions: each queried service's region (Cloud Run service name -> region)."""
+def request_log_filter(project: str, query: RequestLogQuery) -> str:
+    """The Cloud Logging filter for a checked request_logs() query: since inclusive, until exclusive."""
     terms = [f'logName="projects/{project}/logs/run.googleapis.com%2Frequests"', 'resource.type="cloud_run_revision"',
-             *_service_terms(query.services, regions), f'timestamp>="{_stamp(query.since)}"']
+             *_service_terms(query), f'timestamp>="{_stamp(query.since)}"']
     if query.until is not None:
         terms.append(f'timestamp<"{_stamp(query.until)}"')
     status = _status_terms(query)
@@ -145,13 +143,13 @@ class GcpLogs:
         entries = self._entries(self.build_log_filter(build_id, start, end), ASCENDING)
         return "".join(_entry_text(e) + "\n" for e in entries)
 
-    def request_log_entries(self, query: RequestLogQuery, regions: Mapping[str, str]) -> list[dict]:
-        """Cloud Run request log entries for a checked query (regions: each service's region), newest first,
+    def request_log_entries(self, query: RequestLogQuery) -> list[dict]:
+        """Cloud Run request log entries for a checked query, each service in its own region, newest first,
         as LogEntry JSON dicts (httpRequest.status/remoteIp/userAgent/requestUrl, resource, timestamp,
         severity, ...). Every page is read when query.limit is None."""
         from google.cloud.logging_v2 import DESCENDING
 
-        entries = self._entries(request_log_filter(self.project, query, regions), DESCENDING, max_results=query.limit)
+        entries = self._entries(request_log_filter(self.project, query), DESCENDING, max_results=query.limit)
         return newest_first(_entry_dict(e) for e in entries)
 
 
@@ -178,16 +176,16 @@ class GcpRuntimeLogs:
                      limit: int | None = None) -> list[dict]:
         """Cloud Run request log entries (LogEntry dicts), newest first; the same semantics as the sandbox.
 
-        service: a phase ("phase4", "4") or a Cloud Run service name; None = every phase's service.
+        service: a phase ("phase4", "4") or a Cloud Run service name; None = every phase's service, each
+                 in its own region (RequestLogQuery.regions).
         since:   inclusive; None = the 24 hours before `until` (or before now): Cloud Logging adds that
                  window to any filter without a timestamp bound, so the kit makes it explicit.
         until:   exclusive; None = no upper bound.
         status:  a code (403), a class ("4xx") or a list of them.   limit: at most this many; None = all
                  (every page is read).
         """
-        regions = {self.phases.get(name).service: self.phases.get(name).region for name in self.phases.names()}
         return self.cloud_logging.request_log_entries(request_log_query(self.phases, service, since, until,
-                                                                        status, limit), regions)
+                                                                        status, limit))
 
     def build_log_sources(self) -> list:
         from .storage import GcsLogSource

@@ -302,16 +302,21 @@ class GcpServices(PhaseEndpoints):
                 f"{f' revision {latest}' if latest else ''} (Cloud Run reports it reconciling).")
 
     def deploy(self, phase: str, image: str, labels: dict[str, str] | None = None, env: dict[str, str] | None = None,
-               timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None) -> Rollout:
+               timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None,
+               remove_labels: tuple[str, ...] = (), remove_env: tuple[str, ...] = ()) -> Rollout:
         """update_service with the template's image replaced, labels (service and revision) and environment
-        variables merged, and a blank revision name (Cloud Run names it); then allUsers loses run.invoker."""
+        variables merged, `remove_labels` taken off both (`--remove-labels`: a key not there is ignored),
+        `remove_env` off the container (`--remove-env-vars`, applied before the updates), and a blank revision
+        name (Cloud Run names it); then allUsers loses run.invoker."""
         image, labels, env = check_image(image), string_map("labels", labels), string_map("env", env)
         self._refuse_unsettled(phase)
         with refused_as(f"The deploy of {image} to {self.phases.get(phase).service}", write=True):
-            return self._deploy(phase, image, labels, env, timeout_s, progress)
+            return self._deploy(phase, image, labels, env, timeout_s, progress, tuple(remove_labels),
+                                tuple(remove_env))
 
     def _deploy(self, phase: str, image: str, labels: dict[str, str], env: dict[str, str], timeout_s: float,
-                progress: Progress | None) -> Rollout:
+                progress: Progress | None, remove_labels: tuple[str, ...] = (),
+                remove_env: tuple[str, ...] = ()) -> Rollout:
         from google.cloud import run_v2
 
         service = self.clients.run.get_service(name=self._name(phase))
@@ -320,6 +325,8 @@ class GcpServices(PhaseEndpoints):
             service.template.containers.append(run_v2.Container())
         container = service.template.containers[0]
         container.image = image
+        for gone in [e for e in container.env if e.name in remove_env]:
+            container.env.remove(gone)
         for key, value in env.items():
             existing = next((e for e in container.env if e.name == key), None)
             if existing is None:
@@ -328,6 +335,10 @@ class GcpServices(PhaseEndpoints):
                 existing.value = value
         service.template.labels.update(labels)
         service.labels.update(labels)
+        for key in remove_labels:
+            for held in (service.template.labels, service.labels):
+                if key in held:
+                    del held[key]
         service.template.revision = ""
         operation = self.clients.run.update_service(service=service)
         message = self._await(operation, f"The rollout of {self.phases.get(phase).service}", timeout_s, progress)

@@ -45,7 +45,6 @@ from ..warehouse import (
     missing_params,
     partition_infos,
     split_ref,
-    used_parameters,
 )
 from .bigquery_errors import explain, retry_policy
 from .calls import CallSite, cloud_error, site_of
@@ -68,10 +67,18 @@ def check_maximum_bytes_billed(value: Any) -> int:
     return value
 
 
-def datasets_named(sql: str, project: str) -> list[tuple[str, str]]:
-    """(project, dataset) of each dataset a BigQuery SQL text names (tables, INFORMATION_SCHEMA views, DDL
-    targets), the target's project where it names none; none for a region qualifier (`region-us`) or a text
-    that cannot be parsed here (BigQuery will say why)."""
+@dataclasses.dataclass(frozen=True)
+class SqlNames:
+    """What a query's SQL text names, from one parse: the @parameters it uses (None when it cannot be parsed
+    here: BigQuery will say why) and the (project, dataset) of each dataset it names (tables,
+    INFORMATION_SCHEMA views, DDL targets), the target's project where it names none, never a region
+    qualifier (`region-us`)."""
+
+    parameters: frozenset[str] | None
+    datasets: tuple[tuple[str, str], ...] = ()
+
+
+def sql_names(sql: str, project: str) -> SqlNames:
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
@@ -79,9 +86,15 @@ def datasets_named(sql: str, project: str) -> list[tuple[str, str]]:
     try:
         trees = [t for t in sqlglot.parse(sql, read="bigquery") if t is not None]
     except SqlglotError:
-        return []
+        return SqlNames(None)
     named = ((t.catalog or project, t.db) for tree in trees for t in tree.find_all(exp.Table))
-    return list(dict.fromkeys((p, d) for p, d in named if d and not d.lower().startswith("region-")))
+    return SqlNames(frozenset(p.name for tree in trees for p in tree.find_all(exp.Parameter)),
+                    tuple(dict.fromkeys((p, d) for p, d in named if d and not d.lower().startswith("region-"))))
+
+
+def datasets_named(sql: str, project: str) -> list[tuple[str, str]]:
+    """(project, dataset) of each dataset a BigQuery SQL text names (SqlNames.datasets)."""
+    return list(sql_names(sql, project).datasets)
 
 
 class GcpWarehouse:
@@ -162,10 +175,9 @@ class GcpWarehouse:
             return NotFoundError(f"Dataset {dataset} was not found in project {self.project}{listed}.")
         return NotFoundError(f"BigQuery found nothing in project {self.project}: {message}.")
 
-    def _job_config(self, sql: str, params: dict | None, dry_run: bool = False) -> bigquery.QueryJobConfig:
-        check_sql(sql)
+    def _job_config(self, names: SqlNames, params: dict | None, dry_run: bool = False) -> bigquery.QueryJobConfig:
         params = check_params(params)
-        used = used_parameters(sql)
+        used = names.parameters
         if used is not None:
             missing_params(used, params)
             params = {k: v for k, v in params.items() if k in used}
@@ -178,14 +190,14 @@ class GcpWarehouse:
     def _submit(self, sql: str, config: bigquery.QueryJobConfig, location: str | None) -> bigquery.QueryJob:
         return self.client.query(sql, job_config=config, location=location, retry=self.retry, job_retry=None)
 
-    def _job_location(self, sql: str) -> str | None:
+    def _job_location(self, names: SqlNames) -> str | None:
         """Where a query job runs. BigQuery runs a job only in the location of the datasets it names, and
         refuses one given another (a 404 that reads like a missing dataset), so a job whose datasets share
         one location runs there, whatever bigquery_location says: the pin is for jobs that name no dataset
         (and for new datasets). Unpinned, BigQuery finds the datasets' location itself."""
         if self.location is None:
             return None
-        found = {self._dataset_location(project, dataset) for project, dataset in datasets_named(sql, self.project)}
+        found = {self._dataset_location(project, dataset) for project, dataset in names.datasets}
         found.discard(None)
         return found.pop() if len(found) == 1 else self.location
 
@@ -203,8 +215,13 @@ class GcpWarehouse:
             self._locations[key] = check_location(found) or found
         return self._locations[key]
 
+    def _sql_names(self, sql: str) -> SqlNames:
+        """The query's SQL parsed once, for its parameters and the location of its datasets."""
+        return sql_names(check_sql(sql), self.project)
+
     def _run(self, sql: str, params: dict | None, doing: str, kind: str) -> Any:
-        config, retry, location = self._job_config(sql, params), self.retry, self._job_location(sql)
+        names = self._sql_names(sql)
+        config, retry, location = self._job_config(names, params), self.retry, self._job_location(names)
 
         def run():
             # The insert (its job id is the client's, so a repeat finds the same job) and the polling are
@@ -216,9 +233,10 @@ class GcpWarehouse:
         return self._do(retry(run), doing, kind=kind, sql=sql, params=params)
 
     def _dry_run_bytes(self, sql: str, params: dict | None) -> int | None:
-        config = self._job_config(sql, params, dry_run=True)
+        names = self._sql_names(sql)
+        config = self._job_config(names, params, dry_run=True)
         try:
-            job = self._submit(sql, config, self._job_location(sql))
+            job = self._submit(sql, config, self._job_location(names))
         except exceptions.GoogleAPIError:
             return None
         return int(job.total_bytes_processed or 0)
@@ -247,7 +265,8 @@ class GcpWarehouse:
         self._run(sql, params, "the statements", kind="write")
 
     def estimate_bytes(self, sql: str, params: dict | None = None) -> int:
-        config, location = self._job_config(sql, params, dry_run=True), self._job_location(sql)
+        names = self._sql_names(sql)
+        config, location = self._job_config(names, params, dry_run=True), self._job_location(names)
         job = self._do(lambda: self._submit(sql, config, location), "the dry run of the query", kind="job")
         return int(job.total_bytes_processed or 0)
 

@@ -1,6 +1,6 @@
 """The sandbox's emulated Cloud Build steps: what docker build and push and the Python buildpack would log,
 and whether they fail, decided statically on the upload (preflight's checks); and reading a Cloud Build
-config's steps (substitutions, docker build arguments, the image's OCI revision label)."""
+config's steps (substitutions, docker build arguments)."""
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +11,8 @@ from pathlib import Path
 from ..checks import read_yaml
 from ..errors import ParameterError
 from ..preflight import UploadSet, buildpacks_entrypoint_check, dockerfile_copy_check, parse_dockerfile
-# (the builder and label the kit's own redeploy config names: the emulation reads that config)
-from ..redeploy.plan import DOCKER_BUILDER, OCI_REVISION_LABEL
+# (the builder the kit's own redeploy config names: the emulation reads that config)
+from ..redeploy.plan import DOCKER_BUILDER
 
 PACK_BUILDER = "gcr.io/k8s-skaffold/pack"
 PYTHON_BUILDER_IMAGE = "us-docker.pkg.dev/serverless-runtimes/google-22-full/builder/python:latest"
@@ -160,16 +160,6 @@ def docker_build_args(args: list[str]) -> tuple[str, str, str]:
             rest.append(a)
         i += 1
     return dockerfile.removeprefix("./"), image, rest[-1] if rest else "."
-
-
-def revision_label(args: list[str]) -> str | None:
-    """The commit an `--label=org.opencontainers.image.revision=SHA` build argument names, if any."""
-    for k, arg in enumerate(args):
-        value = arg.split("=", 1)[1] if arg.startswith("--label=") else (
-            args[k + 1] if arg == "--label" and k + 1 < len(args) else None)
-        if value and value.startswith(OCI_REVISION_LABEL + "="):
-            return value.split("=", 1)[1] or None
-    return None
 
 
 def substitute(text: str, subs: dict[str, str]) -> str:

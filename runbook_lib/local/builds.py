@@ -25,11 +25,13 @@ from ..buildlogs import NotFound
 from ..diagnose.build import FAILED_STATUSES, BuildNotFound, check_build_id, check_limit, check_status, check_tags
 from ..errors import NotFoundError, ParameterError
 from ..formats import check_region, rfc3339
+from ..images import same_image
 from ..phases import PhaseRegistry
 from ..preflight import UploadSet, choose_builder, upload_file_set
 from ..protocols import BUILD_TIMEOUT_S, Progress
+from ..redeploy.provenance import revision_label
 from .build_steps import (BUILDPACKS_TAG, DOCKER_BUILDER, StepPlan, buildpacks_steps, docker_build_args, docker_steps,
-                          load_config, push_step, revision_label, substitute)
+                          load_config, push_step, substitute)
 from .home import SandboxHome
 
 
@@ -246,12 +248,9 @@ class LocalBuilds:
 
     def image_outcome(self, image: str) -> BuildOutcome | None:
         """The build that produced `image` (by digest, or by name and tag), newest first; None if none did."""
-        name, _, digest = image.partition("@")
         for record in sorted(self._load(), key=lambda r: r["build"]["createTime"], reverse=True):
             for built in record["build"].get("results", {}).get("images", []):
-                bare = built["name"].rsplit(":", 1)[0] if ":" in built["name"].rsplit("/", 1)[-1] else built["name"]
-                if (digest and digest == built.get("digest") and name in (bare, built["name"])) or \
-                        (not digest and image == built["name"]):
+                if same_image(image, built["name"], built.get("digest")):
                     return BuildOutcome(record["build"], record.get("code_phase"), record.get("commit"),
                                         record.get("extra", {}))
         return None

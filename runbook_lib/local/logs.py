@@ -89,7 +89,8 @@ class LocalLogs:
                      limit: int | None = None) -> list[dict]:
         """Cloud Run request log entries (LogEntry dicts), newest first; the same semantics on target=gcp.
 
-        service: a phase ("phase4", "4") or a Cloud Run service name; None = every phase's service.
+        service: a phase ("phase4", "4") or a Cloud Run service name; None = every phase's service, each
+                 in its own region (RequestLogQuery.regions), as on gcp.
         since:   inclusive; None = the 24 hours before `until` (or before now), Cloud Logging's default.
         until:   exclusive; None = no upper bound.
         status:  a code (403), a class ("4xx") or a list of them.   limit: at most this many; None = all.

@@ -191,11 +191,13 @@ class LocalServices(PhaseEndpoints):
                 f"({rollout['what']}).")
 
     def deploy(self, phase: str, image: str, labels: dict[str, str] | None = None, env: dict[str, str] | None = None,
-               timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None) -> Rollout:
+               timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None,
+               remove_labels: tuple[str, ...] = (), remove_env: tuple[str, ...] = ()) -> Rollout:
         """A new revision of `image`, a sandbox build: its service process starts from that build's code (the
         phase whose Dockerfile it built, at the commit it built) on a free loopback port; once it listens the
         traffic moves (unless pinned) and the old process stops. A build of no phase's Dockerfile cannot
-        start: the revision is left not ready, and the traffic where it was."""
+        start: the revision is left not ready, and the traffic where it was. Labels are merged into the serving
+        revision's, less `remove_labels` (`--remove-labels`); environment variables likewise, less `remove_env`."""
         name = self.phases.get(phase).name
         image, labels, env = check_image(image), string_map("labels", labels), string_map("env", env)
         built = LocalBuilds(self.home, self.phases).image_outcome(image)
@@ -211,7 +213,9 @@ class LocalServices(PhaseEndpoints):
                 current = self._serving(record)
                 revision = revision_record(record["service"], _next_number(record), built.commit, image, supports,
                                            _now(), built.code_phase or "")
-                revision.update(ready=None, labels={**_labels(current), **labels}, env={**current.get("env", {}), **env})
+                kept = {k: v for k, v in {**_labels(current), **labels}.items() if k not in remove_labels}
+                kept_env = {k: v for k, v in current.get("env", {}).items() if k not in remove_env}
+                revision.update(ready=None, labels=kept, env={**kept_env, **env})
                 record["revisions"].append(revision)
                 notes = _drop_all_users(record)
                 write_state(self.home, state)
@@ -466,8 +470,10 @@ def _label(commit: str) -> str:
 
 
 def _labels(revision: dict) -> dict[str, str]:
-    """A revision's labels: those its deploy set, else the `commit-sha` label the night's deploy scripts set."""
-    return dict(revision.get("labels") or {"commit-sha": _label(revision["commit_sha"])})
+    """A revision's labels: those its deploy set (even none, once a deploy removed them), else the `commit-sha`
+    label the night's deploy scripts set."""
+    labels = revision.get("labels")
+    return dict(labels) if labels is not None else {"commit-sha": _label(revision["commit_sha"])}
 
 
 def _now() -> str:

@@ -70,14 +70,18 @@ class RunbookParams(BaseModel):
     def _flags_and_numbers_as_written(cls, data: Any) -> Any:
         """What pydantic would quietly convert is refused instead: a flag is true or false (pydantic reads
         0, "n" or "off" as False, so `dry_run=0` would change things), and a number is never a flag (True
-        would be a limit of 1)."""
+        would be a limit of 1) nor text: "24" is a quoted YAML value or a typo, not 24. Nothing the kit
+        passes on is text where a number is meant: `-p NAME VALUE` is typed by the declared type first
+        (runner.parameters.coerce_cli_value), a file's and a plan's values are YAML's own types."""
         if isinstance(data, Mapping):
             for name, value in data.items():
                 field = cls.model_fields.get(name)
                 if field is not None and _converted_quietly(field.annotation, value):
                     kinds = _scalar_types(field.annotation)
                     kind = "bool_type" if bool in kinds else "int_type" if int in kinds else "float_type"
-                    raise ParameterError(name, value, _allowed(cls, name, {"type": kind}))
+                    allowed = _allowed(cls, name, {"type": kind})
+                    raise ParameterError(name, value, allowed + (", written as a number, not as text"
+                                                                 if kind != "bool_type" and _is_text(value) else ""))
         return data
 
     @field_validator("sandbox_home")
@@ -223,13 +227,19 @@ def _scalar_types(annotation: Any) -> set[Any]:
 
 
 def _converted_quietly(annotation: Any, value: Any) -> bool:
-    """Would pydantic turn `value` into the field's type by a conversion an operator would not expect?"""
+    """Would pydantic turn `value` into the field's type by a conversion an operator would not expect?
+    (A flag from anything but true or false; a number from a flag, or from text.)"""
     kinds = _scalar_types(annotation)
     if kinds - {type(None)} == {bool}:
         return not _is_boolean(value) and not (value is None and type(None) in kinds)
     if kinds & {int, float} and bool not in kinds:
-        return _is_boolean(value)
+        return _is_boolean(value) or (_is_text(value) and str not in kinds)
     return False
+
+
+def _is_text(value: Any) -> bool:
+    """Text, also as bytes (pydantic reads b"64" as 64 just as it reads "64")."""
+    return isinstance(value, (str, bytes, bytearray))
 
 
 def _is_boolean(value: Any) -> bool:

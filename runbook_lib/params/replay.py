@@ -18,14 +18,6 @@ MAX_TTL_DAYS = 365
 MAX_DATES = 366
 
 
-def _whole_number(parameter: str, value: Any, low: int, high: int) -> Any:
-    """Refuse numbers out of range in one sentence (a boolean never gets here: RunbookParams refuses it)."""
-    allowed = f"a whole number from {low} to {high}"
-    if isinstance(value, (int, float)) and not low <= value <= high:
-        raise ParameterError(parameter, value, allowed)
-    return value
-
-
 class ReplayParams(TargetParams):
     """Runbook 03: a prefixed replay of Phase 3 -> Phase 4 into test datasets, with proof that production
     was not touched."""
@@ -37,13 +29,16 @@ class ReplayParams(TargetParams):
     dataset_prefix: str = "test"
     phases: list[str] = param([], allowed="a list of phases such as [phase3, phase4], or empty for every phase")
     processors: list[str] = param([], allowed="a list of processor (output table) names, or empty for all")
-    concurrency: int = param(2, allowed=f"a whole number from 1 to {MAX_CONCURRENCY}")
+    # The caps are the fields' own bounds, so they hold on the number pydantic ends with, whatever it was given as
+    # (an int, numpy's int64, a Decimal); text and flags never get that far (RunbookParams refuses them).
+    concurrency: int = param(2, allowed=f"a whole number from 1 to {MAX_CONCURRENCY}", ge=1, le=MAX_CONCURRENCY)
     resume: bool = True
-    test_dataset_ttl_days: int = param(7, allowed=f"a whole number of days from 1 to {MAX_TTL_DAYS}")
+    test_dataset_ttl_days: int = param(7, allowed=f"a whole number of days from 1 to {MAX_TTL_DAYS}", ge=1,
+                                       le=MAX_TTL_DAYS)
     allowed_prod_writes: list[str] | None = param(
         None, allowed='a list of production tables written "dataset.table", or None for the run-history table '
                       "in params/phases.yaml")
-    max_dates: int = param(31, allowed=f"a whole number from 1 to {MAX_DATES}")
+    max_dates: int = param(31, allowed=f"a whole number from 1 to {MAX_DATES}", ge=1, le=MAX_DATES)
     dry_run: bool = True   # the notebook's default too: a replay writes test datasets and calls the services
     production_checksum: bool | None = None
     checksum_max_gb: float = param(10.0, allowed="a number of GiB (2^30 bytes, as BigQuery bills) above 0", gt=0)
@@ -89,12 +84,6 @@ class ReplayParams(TargetParams):
     @classmethod
     def _dates(cls, v: str, info: Any) -> str:
         return iso_day(info.field_name, v, "there is nothing to replay yet") if v else v
-
-    @field_validator("concurrency", "test_dataset_ttl_days", "max_dates", mode="before")
-    @classmethod
-    def _whole(cls, v: Any, info: Any) -> Any:
-        highest = {"concurrency": MAX_CONCURRENCY, "test_dataset_ttl_days": MAX_TTL_DAYS, "max_dates": MAX_DATES}
-        return _whole_number(info.field_name, v, 1, highest[info.field_name])
 
     @field_validator("allowed_prod_writes", mode="before")
     @classmethod

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..shell_words import ShellCommand, logical_lines, simple_commands, without_prefix
 from .upload import SourceWalk, posix_rel, read_source_text, source_root
 
 NONEXISTENT_FLAG = "--no-use-google-dev-pack"
@@ -51,22 +51,6 @@ def _shell_scripts(root: Path) -> list[Path]:
     return found
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    out, buf, start = [], [], 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not buf:
-            start = number
-        if raw.rstrip().endswith("\\"):
-            buf.append(raw.rstrip()[:-1])
-            continue
-        buf.append(raw)
-        out.append((start, " ".join(buf)))
-        buf = []
-    if buf:
-        out.append((start, " ".join(buf)))
-    return out
-
-
 def _is_root_dockerfile(target: str, src: str | None = None) -> bool:
     target = target.strip("\"'").rstrip("/") or "."
     head, _, tail = target.rpartition("/")
@@ -74,27 +58,6 @@ def _is_root_dockerfile(target: str, src: str | None = None) -> bool:
         return head == "" or bool(_ROOT_DIR_WORDS.match(head.strip("\"'")))
     # `cp docker/Dockerfile .` also lands at the root
     return src is not None and Path(src.strip("\"'")).name == "Dockerfile" and bool(_ROOT_DIR_WORDS.match(target))
-
-
-def _commands(line: str) -> list[list[str]]:
-    """Simple commands of one logical shell line; quotes respected, `;`, `&&`, `||` and `|` split."""
-    lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|")
-    lexer.whitespace_split = True
-    try:
-        tokens = list(lexer)
-    except ValueError:
-        tokens = [t.strip("\"'") for t in line.split()]
-    cmds, current = [], []
-    for token in tokens + [";"]:
-        if token and set(token) <= set(";&|"):
-            while current and current[0] in ("sudo", "command", "then", "do", "else", "exec", "if", "!"):
-                current = current[1:]
-            if current:
-                cmds.append(current)
-            current = []
-        else:
-            current.append(token)
-    return cmds
 
 
 @dataclass
@@ -108,65 +71,39 @@ class _ScriptFacts:
 
 def _scan_script(path: str, text: str) -> _ScriptFacts:
     facts = _ScriptFacts(path)
-    for number, line in _logical_lines(text):
+    for number, line in logical_lines(text):
         if NONEXISTENT_FLAG in line and not line.lstrip().startswith("#"):
             facts.bad_flag.append(number)
         if _DEPLOY.search(line) and _SOURCE_FLAG.search(line) and not line.lstrip().startswith("#"):
             facts.deploys.append(number)
-        for tokens in _commands(line):
-            _scan_command(tokens, number, facts)
+        for command in simple_commands(line):
+            _scan_command(command, number, facts)
     return facts
 
 
 # Commands that copy their next-to-last argument to their last one.
 _COPIERS = ("cp", "mv", "ln", "install", "rsync")
-# `> FILE`, `>> FILE`, `>| FILE`, `1> FILE` (the file attached or as the next word); `2>` writes errors, not a file's text
-_WRITE = re.compile(r"^1?(?:>>|>\||>)(.*)$")
-_READ = re.compile(r"^0?<(?!<)(.*)$")      # `< FILE`, not a heredoc's `<<`
-
-
-def _redirections(tokens: list[str]) -> tuple[list[str], list[str], list[str]]:
-    """(the command's own words, the files its output is written to, the files its input is read from)."""
-    words: list[str] = []
-    writes: list[str] = []
-    reads: list[str] = []
-    k = 0
-    while k < len(tokens):
-        write, read = _WRITE.match(tokens[k]), _READ.match(tokens[k])
-        found = write or read
-        if found is None:
-            words.append(tokens[k])
-            k += 1
-            continue
-        target = found.group(1)
-        if not target and k + 1 < len(tokens):
-            target, k = tokens[k + 1], k + 1
-        (writes if write else reads).append(target)
-        k += 1
-    return words, writes, reads
-
-
-def _what_is_written(name: str, args: list[str], reads: list[str]) -> str:
+def _what_is_written(name: str, args: list[str], command: ShellCommand) -> str:
     """What a command writing ./Dockerfile puts there, in words: the file it reads, else where its text comes from."""
-    files = reads or ([a for a in args if not a.startswith("<<")] if name == "cat" else [])
+    files = command.reads or (args if name == "cat" else [])
     if files:
         return " ".join(files)
-    if any(a.startswith("<<") for a in args):
+    if command.heredoc:
         return "a heredoc"
     return "the input piped to `tee`" if name == "tee" else f"the output of `{name}`"
 
 
-def _scan_command(tokens: list[str], number: int, facts: _ScriptFacts) -> None:
-    tokens, writes, reads = _redirections(tokens)
-    if not tokens:
+def _scan_command(command: ShellCommand, number: int, facts: _ScriptFacts) -> None:
+    words = without_prefix(command.words)
+    if not words:
         return
-    name, args = tokens[0], [t for t in tokens[1:] if not t.startswith("-")]
+    name, args = words[0], [t for t in words[1:] if not t.startswith("-")]
     # `cat X > Dockerfile`, `sed ... X >> ./Dockerfile`, `tee Dockerfile`: the same race as `cp X Dockerfile`
-    written = [w for w in writes + (args if name == "tee" else []) if _is_root_dockerfile(w)]
+    written = [w for w in command.writes + (args if name == "tee" else []) if _is_root_dockerfile(w)]
     if written:
-        facts.copies.append((number, _what_is_written(name, args, reads)))
-    if name == "trap" and len(tokens) > 1:
-        for sub in _commands(" ".join(tokens[1:])):
+        facts.copies.append((number, _what_is_written(name, args, command)))
+    if name == "trap" and len(words) > 1:
+        for sub in simple_commands(" ".join(words[1:])):
             _scan_command(sub, number, facts)
     elif name in _COPIERS and len(args) >= 2:
         if _is_root_dockerfile(args[-1], args[-2]):

@@ -270,11 +270,9 @@ def dockerfile_copy_check(source_dir: str | os.PathLike, dockerfile_path: str,
     problems: list[CopyProblem] = []
     label = rel_dockerfile or str(full)
     if rel_dockerfile is not None and rel_dockerfile not in upload:
-        rule = upload.why_ignored(rel_dockerfile)
-        why = f"rule '{rule.text}' at {rule.where}" if rule else "it is not in the upload"
         problems.append(CopyProblem(label, 0, "", rel_dockerfile, "dockerfile-not-uploaded",
-                                    f"{rel_dockerfile} itself is left out of the upload ({why}), so the build "
-                                    "cannot read it."))
+                                    f"{rel_dockerfile} itself is not in the upload, so the build cannot read it: "
+                                    f"{_why_not_uploaded(root, rel_dockerfile, upload)}."))
     context = docker_build_context(upload, rel_dockerfile)
     for src in copy_sources(parse_dockerfile(read_source_text(full) or "")):
         if context.has(src.source):
@@ -297,8 +295,8 @@ def dockerfile_copy_check(source_dir: str | os.PathLike, dockerfile_path: str,
 
 
 def _why_not_uploaded(root: Path, rel: str, upload: UploadSet) -> str:
-    """Why a source on disk is not in the upload: the ignore rule that leaves it out, else what the upload's
-    reading says (never "left out" by rules that upload everything)."""
+    """Why a file on disk (a COPY source, the Dockerfile itself) is not in the upload: the ignore rule that leaves
+    it out, else what the upload's reading says (never "left out" by rules that upload everything)."""
     rule = upload.why_ignored(rel, is_dir=(root / rel).is_dir())
     if rule is not None:
         return f"gcloud leaves it out of the upload (rule '{rule.text}' at {rule.where})"

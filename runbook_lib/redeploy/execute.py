@@ -11,9 +11,10 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from ..buildlogs import fetch_build_log
-from ..diagnose import Diagnosis, builder_evidence, classify_log, explain
+from ..diagnose import Diagnosis
+from ..diagnose.steps import diagnose_build
 from ..gitinfo import export_tree
+from ..images import by_digest
 from ..protocols import BUILD_TIMEOUT_S, ROLLOUT_TIMEOUT_S, Progress
 from ..services import Rollout
 
@@ -42,12 +43,6 @@ class Built:
                 "diagnosis": self.diagnosis.to_dict() if self.diagnosis else None}
 
 
-def by_digest(image: str, digest: str) -> str:
-    """repo/name:tag + sha256:... -> repo/name@sha256:..."""
-    name = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
-    return f"{name}@{digest}"
-
-
 def build_image(target: Any, plan: Any, progress: Progress | None = None,
                 timeout_s: float = BUILD_TIMEOUT_S) -> Built:
     """Submit the plan's Cloud Build config on exactly the commit's tree; diagnose it if it fails."""
@@ -58,15 +53,13 @@ def build_image(target: Any, plan: Any, progress: Progress | None = None,
     pushed = {i.get("name"): i.get("digest") for i in (build.get("results") or {}).get("images", [])}
     if build.get("status") == "SUCCESS" and pushed.get(plan.image):
         return Built(build, by_digest(plan.image, pushed[plan.image]))
-    fetched = fetch_build_log(build, target.logs.build_log_sources())
-    diagnosis = explain(classify_log(fetched.text or ""), builder_evidence(build), phase=plan.phase,
-                        phases=target.phases, source_dir=plan.source_dir)
-    diagnosis.figures["log_source"] = fetched.source or "none"
-    return Built(build, "", diagnosis)
+    return Built(build, "", diagnose_build(target, build, plan.phase, plan.source_dir))
 
 
 def deploy_image(target: Any, plan: Any, image: str, progress: Progress | None = None,
                  timeout_s: float = ROLLOUT_TIMEOUT_S) -> Rollout:
-    """`gcloud run deploy SERVICE --image=IMAGE` with the plan's labels and environment updates, awaited."""
+    """`gcloud run deploy SERVICE --image=IMAGE` with the plan's label and environment updates (and the labels and
+    variables it removes), awaited."""
     return target.services.deploy(plan.phase, image, labels=plan.labels, env=plan.env, timeout_s=timeout_s,
-                                  progress=progress)
+                                  progress=progress, remove_labels=tuple(plan.remove_labels),
+                                  remove_env=tuple(plan.remove_env))

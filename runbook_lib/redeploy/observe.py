@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..errors import RunbookError
 from ..gitinfo import commit_contains
-from ..services import PUBLIC_MEMBERS
+from ..services import PUBLIC_MEMBERS, Revision, ServiceInfo
 
 
 @dataclass
@@ -61,14 +61,20 @@ def health_with_token(target: Any, phase: str) -> dict:
     return target.services.health(phase, token=token)
 
 
-def current_traffic(target: Any, phase: str) -> dict[str, int]:
+def traffic_of(revisions: list[Revision]) -> dict[str, int]:
     """revision -> percent of the traffic, for each revision that has some."""
-    return {r.name: r.traffic_percent for r in target.services.list_revisions(phase) if r.traffic_percent}
+    return {r.name: r.traffic_percent for r in revisions if r.traffic_percent}
 
 
-def serving(target: Any, phase: str) -> Serving:
-    info = target.services.describe(phase)
-    traffic = current_traffic(target, phase)
+def current_traffic(target: Any, phase: str) -> dict[str, int]:
+    return traffic_of(target.services.list_revisions(phase))
+
+
+def serving(target: Any, phase: str, info: ServiceInfo | None = None,
+            revisions: list[Revision] | None = None) -> Serving:
+    """What serves now; `info` and `revisions`: the service's describe() and list_revisions() when already read."""
+    info = info if info is not None else target.services.describe(phase)
+    traffic = traffic_of(revisions if revisions is not None else target.services.list_revisions(phase))
     return Serving(phase=info.phase, service=info.service, revision=info.revision, image=info.image,
                    commit_sha=info.commit_sha, created=info.created, supports_prefix=info.supports_prefix,
                    traffic=traffic, health=health_with_token(target, phase), public=info.public,
@@ -84,6 +90,7 @@ class Before:
     image: str                            # what would run: the image the plan builds, or the one it is given
     commit_supports_prefix: bool | None   # does the commit to deploy include the phase's prefix_support_commit?
     preflight: Any = None                 # runbook 01's source preflight of the checkout (None without one)
+    label: str = ""                       # the new revision's commit-sha label ("": none, nothing proves the commit)
 
     def table(self) -> pd.DataFrame:
         yes_no = {True: "yes", False: "NO", None: "unknown"}
@@ -92,7 +99,7 @@ class Before:
                   + (f" (commit {now.health_commit[:7]})" if now.health_commit else ""))
         rows = [("revision", now.revision, "a new revision"),
                 ("image", now.image, self.image),
-                ("commit-sha label", now.commit_sha or "-", self.commit[:7]),
+                ("commit-sha label", now.commit_sha or "-", self.label or "none: nothing proves the image's commit"),
                 ("created", now.created, "-"),
                 ("traffic", ", ".join(f"{r} {p}%" for r, p in now.traffic.items()) or "-", "100% to the new revision"),
                 ("/health", health, "must name the phase's own service"),
@@ -101,16 +108,16 @@ class Before:
 
     def to_dict(self) -> dict[str, Any]:
         return {"now": self.now.to_dict(), "commit": self.commit, "image": self.image,
-                "commit_supports_prefix": self.commit_supports_prefix,
+                "commit_supports_prefix": self.commit_supports_prefix, "label": self.label,
                 "preflight": self.preflight.summary() if self.preflight is not None else None}
 
 
-def before(target: Any, plan: Any) -> Before:
-    """What serves the phase now and what the plan would put there (reads only)."""
+def before(target: Any, plan: Any, now: Serving | None = None) -> Before:
+    """What serves the phase now (`now`, when already read) and what the plan would put there (reads only)."""
     from ..diagnose import run_preflight
 
     prefix = target.phases.get(plan.phase).prefix_support_commit
     supports = commit_contains(plan.source_dir, plan.commit, prefix) if plan.source_dir else None
     image = f"{plan.image} (built with {plan.dockerfile})" if plan.config is not None else plan.image
-    return Before(serving(target, plan.phase), plan.commit, image, supports,
-                  run_preflight(target, plan.phase, plan.source_dir))
+    return Before(now if now is not None else serving(target, plan.phase), plan.commit, image, supports,
+                  run_preflight(target, plan.phase, plan.source_dir), plan.labels.get("commit-sha", ""))

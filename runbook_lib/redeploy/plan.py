@@ -17,13 +17,17 @@ import yaml
 
 from ..errors import ParameterError
 from ..gitinfo import branch_of, resolve_commit
-from ..services import check_image
+from ..services import Revision, ServiceInfo, check_image
 from .provenance import OCI_REVISION_LABEL, image_provenance, same_commit
-from .observe import current_traffic
+from .observe import traffic_of
 
 STRATEGIES = ("cloudbuild-config", "image")
 DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
 BUILD_TIMEOUT = "1200s"
+COMMIT_LABEL = "commit-sha"
+# Runbooks 00 and 03 take the commit-sha label for the code a revision runs, so only a record of the image writes it.
+UNPROVEN = ("nothing records which code the image holds, so the new revision will carry no commit-sha label and "
+            "no COMMIT_SHA variable (those the service carries are removed)")
 _LABEL_VALUE = re.compile(r"[^a-z0-9_-]+")
 
 
@@ -50,7 +54,12 @@ class DeployPlan:
     previous_revision: str        # what serves now: the rollback target
     config: dict | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    # labels the deploy takes off the revision (`--remove-labels`): commit-sha when nothing proves the image's commit
+    remove_labels: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    # environment variables the deploy takes off (`--remove-env-vars`): COMMIT_SHA when nothing proves the commit,
+    # or /health would report the parameter back as if the code said it
+    remove_env: list[str] = field(default_factory=list)
     # the traffic as it is now, revision -> percent (the rollback restores it)
     previous_traffic: dict[str, int] = field(default_factory=dict)
     # what says which commit the image holds, independently of the `commit` parameter ("": nothing does);
@@ -74,7 +83,9 @@ class DeployPlan:
             "service": self.service, "project": self.project, "region": self.region,
             "image": self.image if self.config is None else f"{self.image} (deployed by the digest the build reports)",
             "labels (updated, others kept)": dict(self.labels),
-            "environment variables (updated, others kept)": dict(self.env),
+            **({"labels removed": list(self.remove_labels)} if self.remove_labels else {}),
+            **({"environment variables (updated, others kept)": dict(self.env)} if self.env else {}),
+            **({"environment variables removed": list(self.remove_env)} if self.remove_env else {}),
             "unauthenticated access": "none: allUsers loses run.invoker if it had it; nothing is made public",
             "traffic": "to the new revision when the service routes to LATEST; traffic pinned to a revision is "
                        "detected after the deploy and moved to the new one",
@@ -95,10 +106,13 @@ class DeployPlan:
                       "--format='value(image_summary.fully_qualified_digest)')\""]
             image = '"$IMAGE"'
         labels = ",".join(f"{k}={v}" for k, v in self.labels.items())
-        env = ",".join(f"{k}={v}" for k, v in self.env.items())
+        # a key that is not there is silently ignored, so an older commit-sha the service carries goes either way
+        removed = f" --remove-labels={','.join(self.remove_labels)}" if self.remove_labels else ""
+        # gcloud takes --remove-env-vars with --update-env-vars (and applies it first)
+        env = (f" --update-env-vars={','.join(f'{k}={v}' for k, v in self.env.items())}" if self.env else "") + \
+            (f" --remove-env-vars={','.join(self.remove_env)}" if self.remove_env else "")
         steps.append(f"gcloud run deploy {self.service} --image={image} --region={self.region} "
-                     f"--project={self.project} --no-allow-unauthenticated --update-labels={labels} "
-                     f"--update-env-vars={env}")
+                     f"--project={self.project} --no-allow-unauthenticated --update-labels={labels}{removed}{env}")
         steps.append(f"gcloud run services update-traffic {self.service} --to-latest --region={self.region} "
                      f"--project={self.project}")
         return steps
@@ -112,7 +126,7 @@ class DeployPlan:
     def to_text(self) -> str:
         parts = [f"# Redeploy {self.phase} ({self.service}) from {self.commit_short} "
                  f"({self.strategy}; now serving {self.previous_revision})",
-                 f"# commit {self.commit_short}: {self.provenance or 'as given; nothing records which code the image holds'}"]
+                 f"# commit {self.commit_short}: {self.provenance or 'as given; ' + UNPROVEN}"]
         if self.config is not None:
             parts += [f"# {self.config_file}", self.config_yaml().rstrip()]
         parts += ["# deploy request", yaml.safe_dump(self.deploy_request(), sort_keys=False, width=200).rstrip(),
@@ -124,7 +138,9 @@ class DeployPlan:
                 "build_region": self.build_region, "strategy": self.strategy, "commit": self.commit,
                 "branch": self.branch, "source_dir": self.source_dir, "dockerfile": self.dockerfile,
                 "image": self.image, "previous_revision": self.previous_revision, "config": self.config,
-                "labels": dict(self.labels), "env": dict(self.env), "commands": self.commands(),
+                "labels": dict(self.labels), "remove_labels": list(self.remove_labels), "env": dict(self.env),
+                "remove_env": list(self.remove_env),
+                "commands": self.commands(),
                 "rollback_command": self.rollback_command(), "previous_traffic": dict(self.previous_traffic),
                 "provenance": self.provenance}
 
@@ -165,19 +181,23 @@ def render_plan(phase: Any, *, project: str, repository: str, commit: str, branc
         image = f"{phase.region}-docker.pkg.dev/{project}/{repository}/{phase.service}:{short}"
         config = cloudbuild_config(phase.service, phase.dockerfile, image, commit)
         provenance = f"this run's build makes the image from commit {short}'s tree"
+    proven = {COMMIT_LABEL: short} if provenance else {}
     return DeployPlan(phase=phase.name, service=phase.service, project=project, region=phase.region,
                       build_region=build_region or phase.region, strategy=strategy, commit=commit, branch=branch,
                       source_dir=source_dir, dockerfile=phase.dockerfile, image=image,
                       previous_revision=previous_revision, config=config,
-                      labels={"commit-sha": short, "git-branch": label_value(branch)}, env={"COMMIT_SHA": short},
+                      labels={**proven, "git-branch": label_value(branch)},
+                      remove_labels=[] if provenance else [COMMIT_LABEL],
+                      env={"COMMIT_SHA": short} if provenance else {}, remove_env=[] if provenance else ["COMMIT_SHA"],
                       previous_traffic=dict(previous_traffic or {previous_revision: 100}), provenance=provenance)
 
 
-def _image_commit(target: Any, phase: Any, image: str, commit: str, source: Any, build_region: str) -> tuple[str, str]:
+def _image_commit(target: Any, phase: Any, image: str, commit: str, source: Any, build_region: str,
+                  revisions: list[Revision]) -> tuple[str, str]:
     """(commit, provenance) of an image deployed as it is: the commit a record names (a build of the kit that
     pushed it, a revision that ran it), which a `commit` given must agree with; a commit nothing records is
     taken as given, unproven ("" provenance). Without either: refused, never the checkout's HEAD."""
-    found = image_provenance(target, phase, check_image(image), build_region)
+    found = image_provenance(target, phase, check_image(image), build_region, revisions)
     if commit:
         given = resolve_commit(source, commit) if source else commit
         if found and not same_commit(given, found.commit):
@@ -196,15 +216,18 @@ def _image_commit(target: Any, phase: Any, image: str, commit: str, source: Any,
 
 def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: str = "",
               strategy: str = "cloudbuild-config", image: str = "", repository: str = "",
-              build_region: str | None = None) -> DeployPlan:
+              build_region: str | None = None, info: ServiceInfo | None = None,
+              revisions: list[Revision] | None = None) -> DeployPlan:
     """The plan for `phase` against a target: the commit resolved in the checkout (default: its HEAD; for an
     image deployed as it is, the commit a record says it holds), the branch it is on, and the revision and
-    traffic serving now (read, never changed)."""
+    traffic serving now (read, never changed; `info` and `revisions` are the service's describe() and
+    list_revisions() when the caller read them already)."""
     p = target.phases.get(phase)
     source = source_dir or target.source_dir
+    revisions = revisions if revisions is not None else target.services.list_revisions(p.name)
     provenance = ""
     if strategy == "image" and image:
-        full, provenance = _image_commit(target, p, image, commit, source, build_region or p.region)
+        full, provenance = _image_commit(target, p, image, commit, source, build_region or p.region, revisions)
         branch = branch_of(source, full) if source else "unknown"
     elif source:
         full = resolve_commit(source, commit or "HEAD")
@@ -213,8 +236,8 @@ def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: st
         full, branch = commit, "unknown"
     else:
         raise ParameterError("commit", commit, "give the commit the image was built from, or a source_dir to read it from")
-    traffic = current_traffic(target, p.name)
+    info = info if info is not None else target.services.describe(p.name)
     return render_plan(p, project=target.project, repository=repository or target.phases.repository, commit=full,
                        branch=branch, source_dir=str(source) if source else None,
-                       previous_revision=target.services.describe(p.name).revision, strategy=strategy, image=image,
-                       build_region=build_region, previous_traffic=traffic, provenance=provenance)
+                       previous_revision=info.revision, strategy=strategy, image=image,
+                       build_region=build_region, previous_traffic=traffic_of(revisions), provenance=provenance)

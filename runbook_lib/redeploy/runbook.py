@@ -25,7 +25,7 @@ from ..results import Result
 from ..services import Rollout, RolloutInProgress
 from . import guards
 from .execute import Built, build_image, deploy_image
-from .observe import Before, before
+from .observe import Before, before, serving
 from .plan import DeployPlan, make_plan
 from .verify import Check, checks_table, counted, rollback, verify
 
@@ -155,7 +155,10 @@ class Redeploy:
             if self.refusals:
                 return "warn", f"Dry run, nothing changed; a real run would be refused now: {self.refusals[0]}"
             how = f"build with {plan.dockerfile} and deploy" if plan.config is not None else f"deploy {plan.image}"
-            return "pass", f"Dry run, nothing changed: the plan would {how} {what} in place of {plan.previous_revision}."
+            unlabelled = "" if plan.provenance else ("nothing records which code the image holds, so the new revision "
+                                                     "would carry no commit-sha label; ")
+            return "pass", (f"Dry run, nothing changed: {unlabelled}the plan would {how} {what} in place of "
+                            f"{plan.previous_revision}.")
         if self.stopped.startswith("Refused"):
             return "blocked", f"{self.stopped} Nothing was changed."
         if self.failure and self.rollout is None:
@@ -183,8 +186,10 @@ def _said(text: str) -> pd.DataFrame:
 
 
 def prepare(target: Any, p: Any, progress: Progress | None = print) -> Redeploy:
-    """The plan and what runs now, from a RedeployParams (reads only)."""
+    """The plan and what runs now, from a RedeployParams (reads only). The service is read once, for both: a
+    second read could see another deploy and give the plan a rollback target other than what runs now."""
+    info, revisions = target.services.describe(p.phase), target.services.list_revisions(p.phase)
     plan = make_plan(target, p.phase, source_dir=p.source_dir or None, commit=p.commit, strategy=p.strategy,
-                     image=p.image, repository=p.repository, build_region=p.region)
-    return Redeploy(target, plan, before(target, plan), dry_run=p.dry_run, auto_rollback=p.auto_rollback,
-                    progress=progress)
+                     image=p.image, repository=p.repository, build_region=p.region, info=info, revisions=revisions)
+    return Redeploy(target, plan, before(target, plan, serving(target, p.phase, info, revisions)),
+                    dry_run=p.dry_run, auto_rollback=p.auto_rollback, progress=progress)

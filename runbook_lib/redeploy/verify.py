@@ -57,13 +57,18 @@ def _traffic(target: Any, plan: Any, revision: str, now: Serving) -> tuple[Check
 
 def _commit(plan: Any, label: str) -> Check:
     """The deploy writes the label from the plan, so the label alone proves only that the deploy took; which
-    code the image holds is the plan's provenance (its own build, or a record of the image given)."""
+    code the image holds is the plan's provenance (its own build, or a record of the image given). Without one
+    the plan writes no label (runbooks 00 and 03 would trust it) and removes any the service carried."""
+    if not plan.provenance:
+        if label:
+            return Check("commit-sha label", "fail", f"commit-sha={label}, though nothing records which commit "
+                         f"{plan.image} holds and the deploy was to remove the label.")
+        return Check("commit-sha label", "warn", f"No commit-sha label: nothing records which commit {plan.image} "
+                     "holds, so runbooks 00 and 03 cannot tell its code (deploy with strategy cloudbuild-config to "
+                     "build it from the commit).")
     if label != plan.commit_short:
         return Check("commit-sha label", "fail", f"commit-sha={label or '(none)'}, expected {plan.commit_short}.")
-    if plan.provenance:
-        return Check("commit-sha label", "pass", f"commit-sha={label}: {plan.provenance}.")
-    return Check("commit-sha label", "warn", f"commit-sha={label} only repeats the commit parameter: nothing records "
-                 f"which commit {plan.image} holds (deploy with strategy cloudbuild-config to build it from the commit).")
+    return Check("commit-sha label", "pass", f"commit-sha={label}: {plan.provenance}.")
 
 
 def _iam(plan: Any, before: Serving, after: Serving, rollout: Rollout) -> Check:

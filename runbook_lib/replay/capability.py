@@ -13,7 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..overview import PhaseState, phase_states, share, unchecked_sentence
+from ..overview import (PhaseState, health_status_sentence, no_service_sentence, phase_states, prefix_sentence,
+                        prefix_unknown_sentence, unchecked_sentence, wrong_code_sentence)
 
 REDEPLOY_NOTEBOOK = "notebooks/02_redeploy_phase.ipynb"
 
@@ -68,37 +69,16 @@ def judge(state: PhaseState, prefix_commit: str) -> PhaseCapability:
     judged: Cloud Run sends that share of the replay's calls to it."""
     health = state.reported_service or (f"HTTP {state.http_status}" if state.http_status is not None else "-")
     found = PhaseCapability(state.phase, state.service, state.revision, state.commit, health, ready=False)
-    commit = state.commit[:7] or "a revision without a commit-sha label"
-    if state.problem:
-        found.problem = f"{state.phase}: {state.problem}"
-    elif state.http_status != 200:
-        found.problem = (f"{state.phase}'s /health answered {state.http_status}, so which code serves "
-                         f"{state.service} cannot be checked")
-    elif state.wrong_code:
-        found.problem = (f"{state.phase} serves another phase's code (/health names {state.reported_service}, "
-                         f"not {state.expected_service})")
-        found.redeploy = True
-    elif state.names_no_service:
-        found.problem = (f"{state.phase}'s /health answered 200 but names no service ({state.health_said}), so "
-                         f"which code serves {state.service} cannot be checked")
-    elif state.without_prefix:
-        lacking = state.without_prefix
-        found.problem = (f"{state.phase} sends {' and '.join(share(r) for r in lacking)}, from before "
-                         f"dataset_prefix support ({prefix_commit}): those calls of a prefixed run would write "
-                         f"production" if state.split else
-                         f"{state.phase} runs {commit}, from before dataset_prefix support ({prefix_commit}): "
-                         f"a prefixed run would write production")
-        found.redeploy = True
-    elif unchecked_sentence(state):
-        found.problem = unchecked_sentence(state)
-        found.redeploy = True   # runbook 02 sends 100% of the traffic to the revision it checked
-    elif state.prefix_unknown or state.supports_prefix is None:
-        which = (" and ".join(f"{r.name} ({r.percent}% of the traffic, {r.commit_sha or 'no commit-sha label'})"
-                              for r in state.prefix_unknown) if state.split else commit)
-        found.problem = (f"whether {state.phase}'s {which} contains dataset_prefix support ({prefix_commit}) "
-                         f"cannot be told: give source_dir, a checkout of the pipeline")
-    else:
-        found.ready = True
+    # The first reason that holds, in this order; runbook 02 fixes wrong code, old code and a split of images.
+    reasons = [(f"{state.phase}: {state.problem}" if state.problem else "", False),
+               (health_status_sentence(state), False),
+               (wrong_code_sentence(state), True),
+               (no_service_sentence(state), False),
+               (prefix_sentence(state, prefix_commit), True),
+               (unchecked_sentence(state), True),   # runbook 02 sends 100% of the traffic to the revision it checked
+               (prefix_unknown_sentence(state, prefix_commit), False)]
+    found.problem, found.redeploy = next(((said, fix) for said, fix in reasons if said), ("", False))
+    found.ready = not found.problem
     return found
 
 

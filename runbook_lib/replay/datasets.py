@@ -35,6 +35,15 @@ class NewDataset:
     ttl_days: float          # default table expiration
     labels: dict[str, str]   # LABELS with the kit's own (check_labels: what the warehouse sets)
 
+    @classmethod
+    def like(cls, name: str, location: str | None, ttl_days: float) -> "NewDataset":
+        """A test dataset made like its production dataset (in `location`, production's), labelled the kit's."""
+        return cls(name, location, ttl_days, check_labels(LABELS))
+
+    def create(self, warehouse: Any) -> None:
+        warehouse.create_dataset(self.name, default_table_expiration_days=self.ttl_days, exists_ok=True,
+                                 location=self.location, labels=self.labels)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -125,7 +134,7 @@ def plan_test_datasets(warehouse: Any, pairs: list[tuple[str, str]], ttl_days: f
             locations[source] = warehouse.dataset_info(source).location
         location = locations[source]
         if not exists[dataset] and all(d.name != dataset for d in found.new_datasets):
-            found.new_datasets.append(NewDataset(dataset, location, ttl_days, check_labels(LABELS)))
+            found.new_datasets.append(NewDataset.like(dataset, location, ttl_days))
         found.tables.append(TestTable(production, test, WOULD_CREATE,
                                       notes.get(dataset, "") if exists[dataset] else
                                       f"in a new dataset {dataset} ({location})", location))
@@ -137,8 +146,7 @@ def create_test_datasets(warehouse: Any, planned: TestDatasets) -> TestDatasets:
     if planned.problems:
         return planned
     for new in planned.new_datasets:
-        warehouse.create_dataset(new.name, default_table_expiration_days=new.ttl_days, exists_ok=True,
-                                 location=new.location, labels=new.labels)
+        new.create(warehouse)
         planned.datasets_created.append(new.name)
     made = {d.name: d for d in planned.new_datasets}
     for table in planned.new_tables:

@@ -19,6 +19,7 @@ from typing import Any, Iterator, Protocol
 
 from ..checks import as_date
 from ..errors import RunbookError
+from .datasets import NewDataset
 
 LEDGER_TABLE = "replay_ledger"
 LEDGER_COLUMNS = (("day", "DATE"), ("phase", "STRING"), ("status", "STRING"), ("attempts", "INT64"),
@@ -135,18 +136,22 @@ class WarehouseLedger:
 
     Its place depends on the prefix only, never on the phases a run selects, so a Phase 4-only rerun finds
     what a full replay finished. When that dataset does not exist yet (a Phase 4-only first run), the first
-    write creates it like the replay's test datasets: production's location, the TTL, the kit's label."""
+    write creates it as step 3 creates the replay's test datasets (datasets.NewDataset): production's
+    location, the TTL, the kit's label."""
 
     def __init__(self, warehouse: Any, ref: str, production_dataset: str | None = None,
-                 ttl_days: float | None = None, labels: dict[str, str] | None = None):
+                 ttl_days: float | None = None):
         self.warehouse, self.ref = warehouse, ref
         self.where = ref
-        self.production_dataset, self.ttl_days, self.labels = production_dataset, ttl_days, labels
+        self.production_dataset, self.ttl_days = production_dataset, ttl_days
         self._ready = False
 
     def hold(self, prefix: str) -> AbstractContextManager[None]:
         """No lock yet: a BigQuery table offers no atomic claim, so two replays of one prefix on gcp are still
-        the operator's to avoid (a claim row would need an expiry that does not refuse a resume after a kill)."""
+        the operator's to avoid. INSERTs into one table run concurrently, each reading its own snapshot, so an
+        `INSERT ... WHERE NOT EXISTS (a live claim)` lets two runs in; a claim that holds needs append-only
+        claim and heartbeat rows read back after the insert (refused on any other live claim), with an expiry
+        that does not refuse a resume after a kill."""
         return nullcontext()
 
     def _make_dataset(self) -> None:
@@ -154,8 +159,7 @@ class WarehouseLedger:
         if self.production_dataset is None or self.warehouse.dataset_exists(dataset):
             return
         location = self.warehouse.dataset_info(self.production_dataset).location
-        self.warehouse.create_dataset(dataset, default_table_expiration_days=self.ttl_days, exists_ok=True,
-                                      location=location, labels=self.labels)
+        NewDataset.like(dataset, location, self.ttl_days).create(self.warehouse)
 
     def entries(self) -> list[LedgerEntry]:
         if not self.warehouse.table_exists(self.ref):

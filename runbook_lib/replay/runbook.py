@@ -27,10 +27,10 @@ import pandas as pd
 from ..errors import AccessDenied, QuotaExceeded, RunbookError
 from ..formats import headline, size
 from ..results import Result
-from ..warehouse import check_labels, existing_partitions
+from ..warehouse import existing_partitions
 from .capability import Capability, check_capability
 from .commands import ReplayCommands, replay_commands
-from .datasets import LABELS, TestDatasets, output_tables, prepare_test_datasets
+from .datasets import TestDatasets, output_tables, prepare_test_datasets
 from .fingerprint import Checksums, Fingerprint, changes, fingerprint, plan_checksums, production_tables
 from .ledger import FileLedger, LEDGER_TABLE, Ledger, LedgerBusy, WarehouseLedger, finished, ledger_dataset
 from .prefix import DatasetMap, dataset_map
@@ -72,7 +72,7 @@ class Replay:
         elif not warehouse_note:
             production, test = ledger_dataset(registry, p.dataset_prefix)
             self.ledger = WarehouseLedger(target.warehouse, f"{test}.{LEDGER_TABLE}", production,
-                                          p.test_dataset_ttl_days, check_labels(LABELS))
+                                          p.test_dataset_ttl_days)
         self.policy = RetryPolicy()
         self.stopped = ""               # why the later steps do nothing ("" while going on)
         self.verdict_if_stopped = ""    # blocked | fail | pass (dry run)
@@ -215,20 +215,22 @@ class Replay:
 
     def _output_gone(self, done: dict) -> str:
         """Drop from `done` the finished calls whose test output is no longer there (a dropped test dataset, an
-        expired partition): a test table without rows on a date where production's table has some. Partition
-        metadata only, no scan. One note naming them ("" when every one is still there)."""
-        rows: dict[str, dict[date, int]] = {}
-
-        def rows_of(ref: str) -> dict[date, int]:
-            if ref not in rows:
-                rows[ref] = {part.partition_date: part.total_rows
-                             for part in existing_partitions(self.target.warehouse, ref) or [] if part.partition_date}
-            return rows[ref]
-
+        expired partition): a test table without rows on a date where production's table had some at step 4
+        (its fingerprint). Partition metadata only, no scan. One note naming them ("" when every one is still
+        there)."""
+        if not done:
+            return ""
+        if not self.before:
+            raise RunbookError("Run the steps in order: step 4 (fingerprint_before) counts production's rows, "
+                               "which tell whether a finished call's test output is gone.")
+        pairs = {phase: output_tables(self.target.phases, [phase], self.p.dataset_prefix) for _, phase in done}
+        test = test_rows(self.target.warehouse, [pair for found in pairs.values() for pair in found],
+                         sorted({day for day, _ in done}))
         gone = []
         for day, phase in sorted(done):
-            pairs = output_tables(self.target.phases, [phase], self.p.dataset_prefix)
-            missing = [test for production, test in pairs if rows_of(production).get(day) and not rows_of(test).get(day)]
+            missing = [test_ref for production, test_ref in pairs[phase]
+                       if production in self.before and self.before[production].rows_on(day)
+                       and not test[test_ref][day]]
             if missing:
                 del done[(day, phase)]
                 gone.append(f"{phase} {day.isoformat()} ({missing[0]})")

@@ -263,7 +263,7 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
         except KeyboardInterrupt as exc:
             signum = signal_of(exc)
             stopped_by = signal_name(signum)
-            interrupted_at = _record_the_rest_after_interrupt(loaded, folder, outcomes, signum)
+            interrupted_at = _record_the_rest(loaded, folder, outcomes, signum)
             if interrupted_at is not None:
                 print(f"\n{sentence_start(stopped_text(signum))} during step {interrupted_at}; "
                       "the steps after it were not run.", flush=True)
@@ -272,7 +272,7 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
             failure = exc
             # Known before anything is recorded, so that a record failing as well still leaves the night cut short.
             interrupted_at = next((s.step.id for s in loaded.steps if s.step.id not in outcomes), None)
-            _record_the_rest_after_failure(loaded, folder, outcomes, exc)
+            _record_the_rest(loaded, folder, outcomes, exc)
     finally:
         # Whatever happened, the morning has a page: every step so far, in plan order.
         # (from the records the steps returned: the step notebooks are not read again)
@@ -335,13 +335,17 @@ def _run_step(planned: PlannedStep, folder: Path, loaded: LoadedPlan, outcomes: 
                                cell_timeout=step.cell_timeout_seconds or loaded.plan.cell_timeout_seconds,
                                nb=planned.nb)
     except Exception as exc:  # one broken step must not lose the night's other results
-        message = _runner_failed(exc, planned)
-        return _record_without_running_safely(planned, run_dir, loaded, verdict="fail", outcome=report.ERROR,
-                                              summary=message, error=message, exit_code=ExitCode.ERROR)
+        return _record_without_running_safely(planned, run_dir, loaded,
+                                              **_failed_record(_runner_failed(exc, planned)))
 
 
 def _runner_failed(exc: Exception, planned: PlannedStep) -> str:
     return f"the runner failed: {type(exc).__name__}: {said(exc, masking.secret_values(planned.values))}"
+
+
+def _failed_record(message: str) -> dict[str, Any]:
+    """How a step the runner failed in is recorded (record_without_running's arguments)."""
+    return {"verdict": "fail", "outcome": report.ERROR, "summary": message, "error": message, "exit_code": ExitCode.ERROR}
 
 
 def _say_the_runner_failed(exc: Exception, step_id: str | None) -> None:
@@ -350,26 +354,6 @@ def _say_the_runner_failed(exc: Exception, step_id: str | None) -> None:
     print(f"error: the runner itself failed{where} ({type(exc).__name__}: {said(exc)}). This is a bug in the "
           "kit; the night's page and summary.json are written. The traceback:", file=sys.stderr, flush=True)
     traceback.print_exception(exc, file=sys.stderr)
-
-
-def _record_the_rest_after_failure(loaded: LoadedPlan, folder: Path, outcomes: dict[str, RunOutcome],
-                                   exc: Exception) -> None:
-    """The runner broke outside any step's own handling: the step it broke in is recorded ERROR (unless it
-    recorded itself), every later step as not run."""
-    remaining = [s for s in loaded.steps if s.step.id not in outcomes]
-    if not remaining:
-        return
-    current = remaining[0]
-    written = folder / current.step.id / current.notebook.name
-    message = _runner_failed(exc, current)
-    outcomes[current.step.id] = _written_record(written) or _record_without_running_safely(
-        current, folder / current.step.id, loaded, verdict="fail", outcome=report.ERROR, summary=message,
-        error=message, exit_code=ExitCode.ERROR)
-    for planned in remaining[1:]:
-        outcomes[planned.step.id] = _record_without_running_safely(
-            planned, folder / planned.step.id, loaded, verdict="blocked", outcome=report.NOT_RUN,
-            summary=f"not run: the runner failed during step {current.step.id}", error=None,
-            exit_code=ExitCode.ERROR)
 
 
 def _written_record(written: Path) -> RunOutcome | None:
@@ -383,35 +367,44 @@ def _written_record(written: Path) -> RunOutcome | None:
         return None
 
 
-def _record_the_rest_after_interrupt(loaded: LoadedPlan, folder: Path, outcomes: dict[str, RunOutcome],
-                                     signum: int) -> str | None:
-    """Record the step a signal stopped (unless it left its own record) and every later step as not
-    run; return the interrupted step's id (None if every step had already ended). A step that wrote
-    its whole record before the signal came (the runner had not taken its outcome yet) had finished:
-    the night stopped in the step after it."""
-    remaining = [s for s in loaded.steps if s.step.id not in outcomes or outcomes[s.step.id].outcome in report.STOPPED]
+def _record_the_rest(loaded: LoadedPlan, folder: Path, outcomes: dict[str, RunOutcome],
+                     cause: int | Exception) -> str | None:
+    """Record the step a night cut short stopped in (unless it left its own record) and every later step as
+    not run; return the id of the step it stopped in (None if every step had already ended). `cause`: the
+    signal that stopped the night (its number: Ctrl-C, SIGTERM, SIGHUP), or the exception the runner itself
+    failed with. A signal comes from outside at any moment: a step it stopped recorded itself so, and a step
+    that wrote its whole record before it came (the runner had not taken its outcome yet) had finished, so
+    the night stopped in the step after it. The runner fails while it handles a step: the night stopped in
+    that step, whatever the step wrote."""
+    by_signal = not isinstance(cause, Exception)
+    stopped = report.STOPPED if by_signal else ()
+    remaining = [s for s in loaded.steps if s.step.id not in outcomes or outcomes[s.step.id].outcome in stopped]
     if remaining and remaining[0].step.id not in outcomes:
         first = remaining[0]
         written = _written_record(folder / first.step.id / first.notebook.name)
         if written is not None:
             outcomes[first.step.id] = written
-            if written.outcome not in report.STOPPED:
+            if by_signal and written.outcome not in report.STOPPED:
                 remaining = remaining[1:]
     if not remaining:
         return None
     current = remaining[0]
+    if isinstance(cause, Exception):
+        record = _failed_record(_runner_failed(cause, current))
+        not_run = f"not run: the runner failed during step {current.step.id}"
+    else:
+        record = {"verdict": "blocked", "outcome": stopped_outcome(cause), "summary": stopped_summary(cause),
+                  "error": None, "exit_code": ExitCode.for_signal(cause)}
+        not_run = f"not run: the night was {stopped_text(cause)} during step {current.step.id}"
     for planned in remaining:
         step_id = planned.step.id
         if step_id in outcomes:
-            continue  # the interrupted run recorded itself, with its outputs so far
+            continue  # the stopped run recorded itself, with its outputs so far
         run_dir = folder / step_id
         if planned is current:
-            outcomes[step_id] = _record_without_running_safely(
-                planned, run_dir, loaded, verdict="blocked", outcome=stopped_outcome(signum),
-                summary=stopped_summary(signum), error=None, exit_code=ExitCode.for_signal(signum))
+            outcomes[step_id] = _record_without_running_safely(planned, run_dir, loaded, **record)
         else:
             outcomes[step_id] = _record_without_running_safely(
-                planned, run_dir, loaded, verdict="blocked", outcome=report.NOT_RUN,
-                summary=f"not run: the night was {stopped_text(signum)} during step {current.step.id}",
-                error=None, exit_code=ExitCode.for_signal(signum))
+                planned, run_dir, loaded, verdict="blocked", outcome=report.NOT_RUN, summary=not_run, error=None,
+                exit_code=record["exit_code"])
     return current.step.id

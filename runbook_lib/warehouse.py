@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Sequence
 
 from .errors import ParameterError
 from .protocols import PartitionInfo
@@ -456,10 +456,19 @@ def array_element_type(name: str, values: Sequence[Any]) -> str:
     return kinds.pop()
 
 
-def typed_parameter(name: str, value: Any) -> tuple[str, Any]:
-    """(BigQuery type, plain Python value) of a query parameter: a list is ARRAY<element type>."""
+class TypedParameter(NamedTuple):
+    """A query parameter as both targets bind it: its BigQuery type (of the elements, for an ARRAY) and its
+    plain Python value."""
+
+    type: str
+    value: Any
+    is_array: bool = False
+
+
+def typed_parameter(name: str, value: Any) -> TypedParameter:
+    """A query parameter typed: a list is an ARRAY of its element type."""
     if isinstance(value, (list, tuple)):
         kind = array_element_type(name, value)
         plain = [plain_parameter(v) for v in value]
-        return f"ARRAY<{kind}>", [float(v) if kind == "FLOAT64" and v is not None else v for v in plain]
-    return parameter_type(name, value), plain_parameter(value)
+        return TypedParameter(kind, [float(v) if kind == "FLOAT64" and v is not None else v for v in plain], True)
+    return TypedParameter(parameter_type(name, value), plain_parameter(value))

@@ -59,9 +59,7 @@ def query_parameters(params: Mapping[str, Any]) -> list:
     """Named query parameters for a Python mapping, typed by the rule both targets share (typed_parameter)."""
     out: list = []
     for name, value in params.items():
-        kind, plain = typed_parameter(name, value)
-        if kind.startswith("ARRAY<"):
-            out.append(bigquery.ArrayQueryParameter(name, kind[len("ARRAY<"):-1], plain))
-        else:
-            out.append(bigquery.ScalarQueryParameter(name, kind, plain))
+        typed = typed_parameter(name, value)
+        kind = bigquery.ArrayQueryParameter if typed.is_array else bigquery.ScalarQueryParameter
+        out.append(kind(name, typed.type, typed.value))
     return out

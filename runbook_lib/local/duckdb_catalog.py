@@ -95,12 +95,10 @@ def bound(value, name: str = "parameter"):
     numpy scalar is its Python value; None, an empty list or an int beyond INT64 are refused alike): an int
     is INT64 (DuckDB would bind 100000 as INT32, and @n * @n would overflow), a list of ints ARRAY<INT64>.
     `name` is the parameter's, for the refusal."""
-    kind, plain = shared.typed_parameter(name, value)
-    if kind == "INT64":
-        return duckdb.LongValue(plain)
-    if kind == "ARRAY<INT64>":
-        return duckdb.ListValue(plain, duckdb.sqltypes.BIGINT)
-    return plain
+    typed = shared.typed_parameter(name, value)
+    if typed.type == "INT64":
+        return duckdb.ListValue(typed.value, duckdb.sqltypes.BIGINT) if typed.is_array else duckdb.LongValue(typed.value)
+    return typed.value
 
 
 def fetch_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pa.Table:

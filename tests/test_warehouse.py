@@ -10,6 +10,7 @@ import sys
 import tempfile
 import threading
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -523,3 +524,19 @@ def test_existing_partitions_reads_once_and_is_none_for_a_missing_table_or_datas
     assert existing_partitions(games, "nowhere_at_all.t") is None
     with pytest.raises(ParameterError):   # a malformed ref is still the caller's mistake, not "missing"
         existing_partitions(games, "not a ref")
+
+
+@pytest.mark.parametrize("mode", ["append", "replace"])
+@pytest.mark.parametrize("value", [Decimal("1.1234567890123456789"), Decimal("123456789012345678901.1234567891")])
+def test_a_load_of_bignumeric_values_the_sandbox_cannot_hold_is_refused_not_rounded(wh, mode, value):
+    # The sandbox's BIGNUMERIC is DECIMAL(38, 18); BigQuery's holds 38 decimal places and 38 integer digits. An
+    # append into a BIGNUMERIC column used to round 1.1234567890123456789 to 1.123456789012345679 silently.
+    wh.create_dataset("ds")
+    wh.create_table("ds.t", [("k", "INT64"), ("b", "BIGNUMERIC")])
+    frame = pd.DataFrame({"k": [1, 2], "b": [Decimal("1.5"), value]})
+    with pytest.raises(ParameterError, match=r"^frames\['ds.t'\]\['b'\]=Decimal.* BIGNUMERIC .*the sandbox's "
+                                             r"BIGNUMERIC holds 18 decimal places and 20 integer digits"):
+        wh.load_dataframe(frame, "ds.t", mode=mode)
+    assert wh.query("SELECT COUNT(*) AS n FROM ds.t").n.iloc[0] == 0
+    wh.load_dataframe(frame.head(1), "ds.t", mode="append")   # what it holds exactly loads as it is
+    assert wh.query("SELECT b FROM ds.t").b.iloc[0] == Decimal("1.5")

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from fakes.bigquery import FakeBigQuery
-from runbook_lib.errors import NotFoundError, ParameterError, RunbookError
+from runbook_lib.errors import NotFoundError, ParameterError, RunbookError, WarehouseQueryError
 from runbook_lib.local.warehouse import LocalWarehouse
 from runbook_lib.protocols import DatasetInfo, PartitionInfo, TableInfo
 from runbook_lib.target import connect
@@ -499,6 +499,51 @@ def test_golden_answers_the_runbooks_rely_on(wh, sql, expected):
     df = wh.query(sql)
     value = df.iloc[0, 0]
     assert (None if pd.isna(value) else value) == expected
+
+
+def test_to_json_is_a_json_value_with_bigquerys_encoding(wh):
+    # JSON functions page, TO_JSON: a JSON value (members sorted as the JSON type keeps them: the page's
+    # STRUCT(12 AS purchases, TRUE AS inStock) -> {"inStock":true,"purchases":12}); a wide INT64 stays a number
+    # unless stringify_wide_numbers=>TRUE. The client gives a JSON column as its text, on both targets alike.
+    df = wh.query("SELECT TO_JSON(STRUCT(12 AS purchases, TRUE AS inStock)) AS j, "
+                  "TO_JSON(9007199254740993) AS n, TO_JSON(9007199254740993, stringify_wide_numbers=>TRUE) AS s, "
+                  "TO_JSON_STRING(TO_JSON(STRUCT(2 AS b, 1 AS a))) AS t")
+    assert df.iloc[0].tolist() == ['{"inStock":true,"purchases":12}', "9007199254740993", '"9007199254740993"',
+                                   '{"a":1,"b":2}']
+
+
+def test_to_json_is_typed_json_as_the_client_sees_it(gcp_wh):
+    fields = gcp_wh.client.query("SELECT TO_JSON(STRUCT(1 AS a)) AS j, TO_JSON_STRING(1) AS s").result().schema
+    assert [(f.name, f.field_type) for f in fields] == [("j", "JSON"), ("s", "STRING")]
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT CAST(x AS BIGNUMERIC) AS x FROM UNNEST([0.1]) AS x",
+    "SELECT CAST(x AS BIGNUMERIC) AS x FROM UNNEST([NUMERIC '123456789012345678901234.5']) AS x",
+])
+def test_a_runtime_cast_to_bignumeric_the_sandbox_cannot_hold_is_refused(wh, sql):
+    # The sandbox's BIGNUMERIC is DECIMAL(38, 18): a value BigQuery would hold to 38 places is refused, not rounded
+    # (by ERROR() as it runs, as the sandbox's other runtime casts; the gcp adapter's sentence carries it).
+    with pytest.raises(RunbookError, match=r"the sandbox's BIGNUMERIC holds 18 decimal places"):
+        wh.query(sql)
+
+
+@pytest.mark.parametrize("sql, words", [
+    ("SELECT CAST(x AS INT64) AS n FROM UNNEST(['12', 'abc']) AS x", "abc"),
+    ("SELECT x + 1 AS n FROM UNNEST([9223372036854775807]) AS x", "INT64"),
+])
+def test_a_query_that_fails_as_it_runs_is_a_warehouse_error_on_both_targets(wh, sql, words):
+    # BigQuery fails a bad cast or an overflow as the query runs (invalidQuery: WarehouseQueryError on gcp); the
+    # sandbox raised DuckDB's own exception, which no runbook catches.
+    with pytest.raises(WarehouseQueryError, match=words) as caught:
+        wh.query(sql)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_table_partitioned_by_ingestion_time_is_refused(wh, ds):
+    with pytest.raises(RunbookError, match=r"cannot make a table partitioned by ingestion time"):
+        wh.execute(f"CREATE TABLE {ds}.by_load (x INT64) PARTITION BY _PARTITIONDATE")
+    assert not wh.table_exists(f"{ds}.by_load")
 
 
 # ------------------------------------------------------------------------------------------ side by side

@@ -111,8 +111,20 @@ def fetch_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pa.Ta
     types = [str(t) for t in rel.types]
     wanted = [normalised_column_type(t) for t in types]
     if not any(w in ("BIGINT", "DOUBLE") for w in wanted):
-        return rel.to_arrow_table()
+        return _json_marked(rel.to_arrow_table(), types)
     cols = ", ".join(
         (f"CAST(#{i} AS {w})" if w in ("BIGINT", "DOUBLE") else f"#{i}") + f" AS {quote(name)}"
         for i, (name, w) in enumerate(zip(rel.columns, wanted), start=1))
-    return con.sql(f"SELECT {cols} FROM ({sql})", params=params or None).to_arrow_table()
+    return _json_marked(con.sql(f"SELECT {cols} FROM ({sql})", params=params or None).to_arrow_table(), types)
+
+
+# How google-cloud-bigquery marks a JSON column in its Arrow (_pandas_helpers: a string field with this
+# extension name): DuckDB hands JSON over as plain text, so a JSON column is marked as the client marks it.
+JSON_FIELD_METADATA = {b"ARROW:extension:name": b"google:sqlType:json"}
+
+
+def _json_marked(table: pa.Table, duckdb_types: list[str]) -> pa.Table:
+    if "JSON" not in duckdb_types:
+        return table
+    fields = [f.with_metadata(JSON_FIELD_METADATA) if t == "JSON" else f for f, t in zip(table.schema, duckdb_types)]
+    return table.cast(pa.schema(fields))

@@ -2,13 +2,14 @@
 and DuckDB's catalog and parser errors turned into the kit's one-sentence errors."""
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import duckdb
 
-from ..errors import NotFoundError
+from ..errors import NotFoundError, WarehouseQueryError
 from . import duckdb_catalog as catalog
 from .bigquery import Statement, UnsupportedSQL
 
@@ -67,4 +68,13 @@ def explain(con: duckdb.DuckDBPyConnection, path: Path, exc: BaseException,
     if isinstance(exc, duckdb.ParserException):
         first = str(exc).splitlines()[0]
         return UnsupportedSQL(f"The local warehouse cannot run this SQL once translated to DuckDB ({first}).")
+    if isinstance(exc, _FAILED_AS_IT_RAN):
+        # BigQuery fails these as the query runs (a bad cast, a value out of range, a checked limit) with
+        # invalidQuery, which the gcp adapter raises as WarehouseQueryError: the sandbox answers alike
+        first = _RUNTIME_KIND.sub("", str(exc).splitlines()[0]).rstrip(".!")
+        return WarehouseQueryError(f"The query failed as it ran: {first}.")
     return exc
+
+
+_FAILED_AS_IT_RAN = (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException)
+_RUNTIME_KIND = re.compile(r"^(Conversion|Invalid Input|Out of Range) Error: ")

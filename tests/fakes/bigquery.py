@@ -112,7 +112,8 @@ def legacy_field(name: str, type_text_: str):
 
 def result_fields(schema: pa.Schema) -> list:
     """BigQuery SchemaFields for Arrow result columns (DuckDB's types are BigQuery's, spelled in Arrow)."""
-    return [legacy_field(f.name, _arrow_type_text(f.type)) for f in schema]
+    return [legacy_field(f.name, "JSON" if (f.metadata or {}).get(b"ARROW:extension:name") == b"google:sqlType:json"
+                         else _arrow_type_text(f.type)) for f in schema]
 
 
 def _arrow_type_text(t: pa.DataType) -> str:

@@ -126,21 +126,57 @@ def _is_bignumeric(to: exp.DataType) -> bool:
     return to.this == _T.DECIMAL and params == [str(n) for n in BIGNUMERIC_DUCKDB]
 
 
+def too_wide_for_bignumeric(value: Decimal) -> bool:
+    """Whether DECIMAL(38, 18), the sandbox's BIGNUMERIC, cannot hold `value` exactly (more than 18 decimal
+    places or 20 integer digits; trailing zeros do not count)."""
+    if not value.is_finite() or value.is_zero():
+        return False
+    _, digits, exponent = value.as_tuple()
+    places = decimal_places(value)
+    return places > _BIGNUMERIC_DECIMALS or max(0, len(digits) + exponent) > _BIGNUMERIC_INTEGER_DIGITS
+
+
+def decimal_places(value: Decimal) -> int:
+    """How many decimal places a finite `value` needs (trailing zeros do not count). Not Decimal.normalize(),
+    which rounds to the context's 28 digits."""
+    _, digits, exponent = value.as_tuple()
+    text = "".join(map(str, digits))
+    return max(0, -exponent - (len(text) - len(text.rstrip("0"))))
+
+
+def bignumeric_refusal(value: object) -> str:
+    """The one sentence refusing a value too wide for the sandbox's BIGNUMERIC."""
+    return f"BIGNUMERIC '{value}': {_TOO_WIDE}."
+
+
 def _check_bignumeric_literal(text: str) -> None:
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
         return   # not a number: DuckDB's cast says so
-    if not value.is_finite() or value.is_zero():
-        return
-    _, digits, exponent = value.normalize().as_tuple()
-    if max(0, -exponent) > _BIGNUMERIC_DECIMALS or max(0, len(digits) + exponent) > _BIGNUMERIC_INTEGER_DIGITS:
-        raise UnsupportedSQL(f"BIGNUMERIC '{text}': {_TOO_WIDE}.")
+    if too_wide_for_bignumeric(value):
+        raise UnsupportedSQL(bignumeric_refusal(text))
+
+
+# A FLOAT64's exact value is m / 2^k (m odd), which has exactly k decimal places: it fits 18 of them when
+# x * 2^18 is whole. Conversion rules page (FLOAT64 -> BIGNUMERIC, "The floating point number will round half
+# away from zero"; https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_rules): BigQuery
+# rounds that exact value at its 38th place, so CAST(0.1 AS BIGNUMERIC) is 0.1000000000000000055511151231257827021
+# there, which the sandbox cannot hold: refused. NaN and +/-inf are left to DuckDB's cast, which refuses them
+# as BigQuery does.
+_DOUBLE_TOO_WIDE = ("ISFINITE(TRY_CAST(__x__ AS DOUBLE)) AND NOT (ABS(TRY_CAST(__x__ AS DOUBLE)) < 1e20 AND "
+                    "TRY_CAST(__x__ AS DOUBLE) * 262144 = FLOOR(TRY_CAST(__x__ AS DOUBLE) * 262144))")
+# A NUMERIC (29 integer digits) or a DECIMAL of more than 18 places (DuckDB's product of two BIGNUMERICs):
+# too wide when DECIMAL(38, 18) cannot take it or takes it rounded (compared as text: both bind for any type).
+_DECIMAL_TOO_WIDE = (f"TRY_CAST(__x__ AS DECIMAL(38, 18)) IS NULL OR "
+                     f"{_NUMERIC_TEXT.replace('_s_', 'CAST(TRY_CAST(__x__ AS DECIMAL(38, 18)) AS VARCHAR)')} <> "
+                     f"{_NUMERIC_TEXT.replace('_s_', 'CAST(__x__ AS VARCHAR)')}")
 
 
 def _checked_bignumeric(node: exp.Cast) -> exp.Expression | None:
-    """A cast to BIGNUMERIC of a literal checked now, of a STRING checked as it runs (typeof() is folded when
-    DuckDB binds, so other inputs keep the plain cast)."""
+    """A cast to BIGNUMERIC of a literal checked now; of a STRING, a FLOAT64 or a NUMERIC checked as it runs
+    (typeof() is folded when DuckDB binds, so one branch is left): a value DECIMAL(38, 18) cannot hold
+    exactly is refused (_TOO_WIDE), never rounded. An INT64 always fits."""
     x = node.this
     if isinstance(x, exp.Literal):
         if x.is_string:
@@ -148,7 +184,10 @@ def _checked_bignumeric(node: exp.Cast) -> exp.Expression | None:
         return None
     wider = (f"REGEXP_FULL_MATCH(_s_, {sql_text(_PLAIN_DECIMAL_TEXT)}) AND NOT "
              f"REGEXP_FULL_MATCH(_s_, {sql_text(_BIGNUMERIC_TEXT)})")
-    checked = (f"CASE WHEN TYPEOF(__x__) = 'VARCHAR' AND {wider} THEN ERROR({sql_text(_TOO_WIDE)} || ': ' || _s_) "
+    refusal = f"ERROR({sql_text(_TOO_WIDE)} || ': ' || _s_)"
+    checked = (f"CASE WHEN TYPEOF(__x__) = 'VARCHAR' AND {wider} THEN {refusal} "
+               f"WHEN TYPEOF(__x__) IN ('DOUBLE', 'FLOAT') AND {_DOUBLE_TOO_WIDE} THEN {refusal} "
+               f"WHEN TYPEOF(__x__) LIKE 'DECIMAL%' AND ({_DECIMAL_TOO_WIDE}) THEN {refusal} "
                f"ELSE __cast__ END")
     cast = node.copy()
     return tpl(checked.replace("_s_", "CAST(__x__ AS VARCHAR)").replace("__cast__", "__c__"), x=x, c=cast)

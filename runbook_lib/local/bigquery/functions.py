@@ -4,7 +4,7 @@ from __future__ import annotations
 import farmhash
 import pyarrow as pa
 
-from .json_text import to_json_string
+from .json_text import to_json, to_json_string
 from .typenames import bigquery_type
 
 _TWO_64 = 1 << 64
@@ -38,6 +38,8 @@ def register_functions(con) -> None:
                         type="arrow", null_handling="default", side_effects=False)
     # Any type in (no parameter types given): Arrow keeps each value's type; NULL too gives "null".
     con.create_function("_bq_to_json_string", to_json_string, None, duckdb.sqltypes.VARCHAR,
+                        type="arrow", null_handling="special", side_effects=False)
+    con.create_function("_bq_to_json", to_json, None, duckdb.sqltypes.VARCHAR,
                         type="arrow", null_handling="special", side_effects=False)
     con.create_function("_bq_type", bigquery_type, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR,
                         type="native", null_handling="default", side_effects=False)

@@ -111,11 +111,12 @@ def _beyond_double(arr: pa.Array) -> pa.Array | None:
     return above if pa.types.is_unsigned_integer(t) else pc.or_(above, pc.less(arr, pa.scalar(-limit, t)))
 
 
-def _integer(arr: pa.Array) -> pa.Array:
+def _integer(arr: pa.Array, wide_as_strings: bool = True) -> pa.Array:
     """INT64: "Encoded as a number when the value is in the range of [-2^53, 2^53] ... A value outside
-    of this range is encoded as a string." (9007199254740993 -> "9007199254740993")."""
+    of this range is encoded as a string." (9007199254740993 -> "9007199254740993"); for TO_JSON only with
+    stringify_wide_numbers=>TRUE, else a number (a JSON value holds an INT64 exactly)."""
     text = arr.cast(pa.string())
-    wide = _beyond_double(arr)
+    wide = _beyond_double(arr) if wide_as_strings else None
     return text if wide is None else pc.if_else(wide, _quoted_column(text), text)
 
 
@@ -124,7 +125,7 @@ def _numeric_digits(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _numeric(arr: pa.Array) -> pa.Array:
+def _numeric(arr: pa.Array, wide_as_strings: bool = True) -> pa.Array:
     """NUMERIC, BIGNUMERIC: "Encoded as a number when the value is in the range of [-2^53, 2^53] and
     has no fractional part", else a string; without trailing zeros (a NUMERIC holds nine decimal
     places, and the page writes 123.56 as "123.56")."""
@@ -135,11 +136,27 @@ def _numeric(arr: pa.Array) -> pa.Array:
         exact = pa.array([_numeric_digits(v) if e else None for v, e in zip(arr.to_pylist(), exponent.to_pylist())],
                          pa.string())
         text = pc.if_else(exponent, exact, text)
+    if not wide_as_strings:
+        return _numeric_as_number(arr, text)
     quote = pc.match_substring(text, ".")
     wide = _beyond_double(arr)
     if wide is not None:
         quote = pc.or_(quote, wide)
     return pc.if_else(quote, _quoted_column(text), text)
+
+
+def _numeric_as_number(arr: pa.Array, text: pa.Array) -> pa.Array:
+    """TO_JSON's NUMERIC and BIGNUMERIC without stringify_wide_numbers: a JSON number (123.56). A JSON
+    value keeps a number as an INT64 or a FLOAT64 (data types page, JSON type); a value neither holds
+    without losing digits is refused, since how BigQuery would round it is not the sandbox's to guess."""
+    for digits in text.to_pylist():
+        exact = digits is None or (-(1 << 63) <= int(digits) < 1 << 63 if "." not in digits
+                                   else Decimal(repr(float(digits))) == Decimal(digits))
+        if not exact:
+            raise UnsupportedSQL(f"The local warehouse's TO_JSON cannot say how BigQuery's JSON keeps {digits}, "
+                                 "which a FLOAT64 does not hold exactly: use stringify_wide_numbers=>TRUE or "
+                                 "target=gcp.")
+    return text
 
 
 def _float_digits(v: float) -> str:
@@ -279,14 +296,14 @@ def _json_text(text: str, depth: int | None) -> str:
     return _json_node(node, depth)
 
 
-def _array(arr: pa.Array, places: Any, depth: int | None) -> pa.Array:
+def _array(arr: pa.Array, places: Any, depth: int | None, wide_as_strings: bool = True) -> pa.Array:
     """ARRAY: a JSON array of its elements, each spelled by its type ([1,2,3])."""
     if pa.types.is_fixed_size_list(arr.type):
         arr = arr.cast(pa.list_(arr.type.value_field))
     offsets = arr.offsets
     start, end = offsets[0].as_py(), offsets[-1].as_py()
     items = spell(arr.values.slice(start, end - start), places[0] if places else None,
-                  None if depth is None else depth + 1)
+                  None if depth is None else depth + 1, wide_as_strings=wide_as_strings)
     lists = type(arr).from_arrays(pc.subtract(offsets, start), items)
     if depth is None:
         return _joined("[", pc.binary_join(lists, ","), "]")
@@ -295,7 +312,8 @@ def _array(arr: pa.Array, places: Any, depth: int | None) -> pa.Array:
     return pc.if_else(pc.equal(pc.list_value_length(arr), 0), "[]", text)
 
 
-def _struct(arr: pa.StructArray, places: Any, depth: int | None, names: list[str] | None) -> pa.Array:
+def _struct(arr: pa.StructArray, places: Any, depth: int | None, names: list[str] | None,
+            wide_as_strings: bool = True) -> pa.Array:
     """STRUCT: a JSON object of its fields in order, each spelled by its type; "For TO_JSON_STRING, a
     field and any duplicates of this field are included"; "Anonymous fields are represented with \"\""
     (both reach here only from a STRUCT(...) written as the argument itself: DuckDB's structs have
@@ -309,17 +327,20 @@ def _struct(arr: pa.StructArray, places: Any, depth: int | None, names: list[str
     parts: list[Any] = []
     for i, (name, child) in enumerate(zip(names, fields)):
         parts.append(("{" if i == 0 else ",") + inner + quoted(name) + colon)
-        parts.append(spell(child, places[i] if places else None, None if depth is None else depth + 1))
+        parts.append(spell(child, places[i] if places else None, None if depth is None else depth + 1,
+                           wide_as_strings=wide_as_strings))
     parts.append(("" if depth is None else "\n" + _INDENT * depth) + "}")
     return _joined(*parts)
 
 
-def spell(arr: pa.Array, places: Any = None, depth: int | None = None, names: list[str] | None = None) -> pa.Array:
+def spell(arr: pa.Array, places: Any = None, depth: int | None = None, names: list[str] | None = None,
+          wide_as_strings: bool = True) -> pa.Array:
     """Each value of `arr` as BigQuery's TO_JSON_STRING text: compact, or pretty-printed at indent
-    level `depth`. NULL (any type, at any depth) is null."""
+    level `depth`. NULL (any type, at any depth) is null. `wide_as_strings=False`: numbers as TO_JSON
+    writes them without stringify_wide_numbers."""
     t = arr.type
     if pa.types.is_dictionary(t):   # a DuckDB ENUM: its text, a STRING in BigQuery's terms
-        return spell(arr.dictionary_decode(), places, depth, names)
+        return spell(arr.dictionary_decode(), places, depth, names, wide_as_strings)
     if places == _JSON:
         text = _one_by_one(arr, lambda v: _json_text(v, depth))
     elif pa.types.is_null(t):
@@ -327,9 +348,9 @@ def spell(arr: pa.Array, places: Any = None, depth: int | None = None, names: li
     elif pa.types.is_boolean(t):   # BOOL: true, false
         text = pc.if_else(arr, "true", "false")
     elif pa.types.is_integer(t) or (pa.types.is_decimal(t) and t.scale == 0):   # DuckDB's HUGEINT arrives as decimal(38, 0)
-        text = _integer(arr)
+        text = _integer(arr, wide_as_strings)
     elif pa.types.is_decimal(t):
-        text = _numeric(arr)
+        text = _numeric(arr, wide_as_strings)
     elif pa.types.is_floating(t):
         text = _float(arr)
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
@@ -348,9 +369,9 @@ def spell(arr: pa.Array, places: Any = None, depth: int | None = None, names: li
     elif t == pa.month_day_nano_interval():
         text = _one_by_one(arr, _interval_text)
     elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        text = _array(arr, places, depth)
+        text = _array(arr, places, depth, wide_as_strings)
     elif pa.types.is_struct(t):
-        text = _struct(arr, places, depth, names)
+        text = _struct(arr, places, depth, names, wide_as_strings)
     else:
         raise UnsupportedSQL(f"The local warehouse's TO_JSON_STRING cannot spell a value of Arrow type {t}: "
                              "it is none of BigQuery's types.")
@@ -380,3 +401,22 @@ def to_json_string(values: pa.Array, duckdb_types: pa.Array, pretty_print: pa.Ar
     if pretty_print.null_count:
         text = pc.if_else(pretty_print.is_valid(), text, pa.scalar(None, pa.string()))
     return text.cast(pa.string())
+
+
+def to_json(values: pa.Array, duckdb_types: pa.Array, stringify_wide_numbers: pa.Array, names: pa.Array) -> pa.Array:
+    """The DuckDB function _bq_to_json(value, TYPEOF(value), stringify_wide_numbers, field_names), which
+    TO_JSON(value[, stringify_wide_numbers=>b]) translates to (cast to JSON there): the text of BigQuery's
+    JSON value. JSON functions page, TO_JSON: the value's JSON encoding (numbers as above: wide ones as strings
+    only with stringify_wide_numbers), held as the JSON type holds it (data types page, JSON type): no
+    whitespace, "If an object has duplicate keys, the first key that's found is preserved", and its members
+    come out sorted by key, as the page's example does (STRUCT(12 AS purchases, TRUE AS inStock) ->
+    {"inStock":true,"purchases":12}). A SQL NULL is the JSON null (JSON encodings: NULL -> null)."""
+    values, duckdb_types, stringify_wide_numbers, names = (
+        _whole(a) for a in (values, duckdb_types, stringify_wide_numbers, names))
+    if not len(values):
+        return pa.nulls(0, pa.string())
+    places = _json_places(duckdb_types[0].as_py())
+    wide_as_strings = bool(stringify_wide_numbers.fill_null(False)[0].as_py()) \
+        if not pa.types.is_null(stringify_wide_numbers.type) else False
+    text = spell(values, places, None, names[0].as_py(), wide_as_strings=wide_as_strings)
+    return _one_by_one(text, lambda v: _json_text(v, None))

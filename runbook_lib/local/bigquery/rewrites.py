@@ -353,11 +353,12 @@ def _struct_field(field: exp.Expression) -> tuple[str, exp.Expression]:
 def _to_json_string(node: exp.JSONFormat) -> exp.Expression | None:
     """TO_JSON_STRING(value[, pretty_print]): BigQuery's JSON text (json_text.py), where DuckDB's
     to_json writes 1e20 as 100000000000000000000.0, a TIMESTAMP with a space and +00, BYTES as text.
+    TO_JSON(value[, stringify_wide_numbers=>b]): the same encodings as a JSON value (json_text.to_json: members
+    sorted, a repeated field once), typed JSON, where sqlglot's translation made DuckDB's to_json text.
     A STRUCT(...) written as the argument itself may have anonymous or repeated field names, which
     BigQuery writes ("" and both) and a DuckDB struct cannot hold: its fields are renamed by position
     and BigQuery's names handed over beside it."""
-    if node.args.get("to_json"):
-        return None   # TO_JSON (a JSON value) encodes numbers otherwise; left to DuckDB's to_json
+    to_json = bool(node.args.get("to_json"))
     value = node.this
     names = tpl("CAST(NULL AS VARCHAR[])")   # typed: DuckDB before 2.0 hands no untyped NULL to Arrow
     if isinstance(value, exp.Struct):
@@ -367,9 +368,23 @@ def _to_json_string(node: exp.JSONFormat) -> exp.Expression | None:
             value.set("expressions", [exp.PropertyEQ(this=exp.to_identifier(f"_field{i}"), expression=v)
                                       for i, (_, v) in enumerate(fields)])
             names = exp.Array(expressions=[exp.Literal.string(n) for n in bigquery_names])
+    kind = exp.Anonymous(this="TYPEOF", expressions=[value.copy()])
+    if to_json:
+        return tpl("CAST(__j__ AS JSON)", j=exp.Anonymous(
+            this="_bq_to_json", expressions=[value, kind, _stringify_wide_numbers(node), names]))
     pretty = node.args.get("options") or exp.false()
-    return exp.Anonymous(this="_bq_to_json_string",
-                         expressions=[value, exp.Anonymous(this="TYPEOF", expressions=[value.copy()]), pretty, names])
+    return exp.Anonymous(this="_bq_to_json_string", expressions=[value, kind, pretty, names])
+
+
+def _stringify_wide_numbers(node: exp.JSONFormat) -> exp.Expression:
+    """TO_JSON's stringify_wide_numbers=>b (FALSE when not given)."""
+    option = node.args.get("options")
+    if option is None:
+        return exp.false()
+    if isinstance(option, exp.Kwarg) and option.this.name.lower() == "stringify_wide_numbers":
+        return option.expression
+    raise UnsupportedSQL(f"The local warehouse's TO_JSON takes stringify_wide_numbers=>TRUE or FALSE only, "
+                         f"not {option.sql('bigquery')}.")
 
 
 # Functions DuckDB's TRY() refuses to wrap (volatile), as they appear once rewritten.

@@ -56,6 +56,16 @@ def _ref(table: exp.Table) -> tuple[str, str] | None:
     return (table.db, table.name) if table.db and table.name else None
 
 
+# Partitioned tables doc, ingestion time (https://cloud.google.com/bigquery/docs/partitioned-tables#ingestion_time):
+# BigQuery assigns rows to partitions by the time it ingests them and serves that time as the _PARTITIONTIME and
+# _PARTITIONDATE pseudocolumns, which SELECT * and the schema never show. The sandbox has no such hidden column,
+# so it refuses the table rather than make an unpartitioned one that says nothing.
+_INGESTION_TIME = ("_PARTITIONDATE", "_PARTITIONTIME")
+_NO_INGESTION_TIME = ("The local warehouse cannot make a table partitioned by ingestion time (PARTITION BY {what}): "
+                      "it has no _PARTITIONTIME or _PARTITIONDATE pseudocolumns; partition by a DATE or TIMESTAMP "
+                      "column, or use target=gcp.")
+
+
 def _partition_column(prop: exp.Expression) -> str | None:
     target = prop.this
     if isinstance(target, exp.Identifier):
@@ -65,7 +75,9 @@ def _partition_column(prop: exp.Expression) -> str | None:
         if col is None:
             return None
         name = col.name
-    return None if name.upper() in ("_PARTITIONDATE", "_PARTITIONTIME") else name
+    if name.upper() in _INGESTION_TIME:
+        raise UnsupportedSQL(_NO_INGESTION_TIME.format(what=target.sql("bigquery")))
+    return name
 
 
 _TRUNCS = {exp.TimestampTrunc: "TIMESTAMP", exp.DatetimeTrunc: "DATETIME", exp.DateTrunc: "DATE"}

@@ -1,0 +1,164 @@
+"""Runbook 03 on gcp: one replay per prefix at a time, by a claim in the warehouse beside the ledger
+(ledger.ReplayClaims). The SQL runs on the sandbox's warehouse, as the BigQuery fake runs it; the end-to-end
+refusal through the real BigQuery client is in test_replay_gcp.py."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+from runbook_lib.local.warehouse import LocalWarehouse
+from runbook_lib.replay.ledger import (CLAIM_COLUMNS, CLAIMED, Claimant, ClaimTakenOver, LedgerBusy, ReplayClaims,
+                                       WarehouseLedger, _this_machine)
+
+DATASET = "test_nba_analytics"
+LEDGER = f"{DATASET}.replay_ledger"
+CLAIMS = f"{DATASET}.replay_claims"
+ELSEWHERE = Claimant("ops-laptop", 4242, "alice", "another-machine")
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> LocalWarehouse:
+    found = LocalWarehouse(tmp_path / "warehouse.duckdb")
+    found.create_dataset(DATASET, 7)
+    return found
+
+
+def ledger_of(warehouse, claimant: Claimant | None = None) -> WarehouseLedger:
+    """A run's ledger; `claimant` plays a run of another host or process."""
+    ledger = WarehouseLedger(warehouse, LEDGER)
+    if claimant is not None:
+        ledger.claims = ReplayClaims(warehouse, CLAIMS, claimant=claimant)
+    return ledger
+
+
+def plant_claim(warehouse, who: Claimant, heartbeat_minutes_ago: float, claim_id: str = "planted") -> None:
+    """A claim row of another run, as its hold wrote it, with its last heartbeat that long ago."""
+    warehouse.create_table(CLAIMS, list(CLAIM_COLUMNS), partition_column=None, exists_ok=True)
+    warehouse.execute(
+        f"INSERT INTO `{CLAIMS}` (claim_id, event, prefix, host, machine, pid, username, recorded_at) VALUES "
+        f"(@claim_id, '{CLAIMED}', 'test', @host, @machine, @pid, @username, "
+        f"TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL {int(heartbeat_minutes_ago * 60)} SECOND))",
+        {"claim_id": claim_id, "host": who.host, "machine": who.machine, "pid": who.pid, "username": who.username})
+
+
+def claims_now(warehouse) -> dict[str, bool]:
+    """claim id -> released (or taken over)."""
+    return {c.claim_id: c.released for c in ReplayClaims(warehouse, CLAIMS).read("test")}
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_second_replay_while_a_live_claim_of_another_host_is_there_is_refused_naming_it(warehouse):
+    plant_claim(warehouse, ELSEWHERE, heartbeat_minutes_ago=2)
+    with pytest.raises(LedgerBusy) as refused:
+        with ledger_of(warehouse).hold("test"):
+            pytest.fail("let in beside a live claim")
+    said = str(refused.value)
+    assert "another replay with prefix 'test' is running (host ops-laptop, process 4242, user alice, since " in said
+    assert said.endswith("wait for it to finish, or replay with another dataset_prefix")
+    # Its own claim was released on the way out: only the planted one is still live.
+    assert [claim for claim, released in claims_now(warehouse).items() if not released] == ["planted"]
+
+
+def test_a_live_process_of_this_host_is_refused_too(warehouse):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        plant_claim(warehouse, Claimant(socket.gethostname(), sleeper.pid, "bob", _this_machine()), 1)
+        with pytest.raises(LedgerBusy, match=f"process {sleeper.pid}, user bob"):
+            with ledger_of(warehouse).hold("test"):
+                pass
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_a_claim_of_this_host_whose_process_is_gone_is_taken_over_at_once_and_quietly(warehouse):
+    plant_claim(warehouse, Claimant(socket.gethostname(), dead_pid(), "bob", _this_machine()), 0)
+    ledger = ledger_of(warehouse)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # a resume after a kill is the ordinary case: nothing to say
+        with ledger.hold("test"):
+            assert claims_now(warehouse)["planted"] is True   # retired, not waited for
+    assert ledger.claims.notes == []
+
+
+def test_a_claim_elsewhere_without_a_heartbeat_for_the_live_minutes_is_taken_over_saying_so(warehouse):
+    plant_claim(warehouse, ELSEWHERE, heartbeat_minutes_ago=30)
+    ledger = ledger_of(warehouse)
+    with pytest.warns(ClaimTakenOver) as said:
+        with ledger.hold("test"):
+            pass
+    assert len(said) == 1 and ledger.claims.notes == [str(said[0].message)]
+    assert str(said[0].message).startswith(f"took over the replay claim on {CLAIMS} of host ops-laptop, process "
+                                           f"4242, user alice, since ")
+    assert "no heartbeat for 30 minutes" in str(said[0].message)
+    # Said once: the next run finds it retired.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with ledger_of(warehouse).hold("test"):
+            pass
+
+
+def test_the_hold_refuses_others_while_it_lasts_and_its_release_lets_the_next_run_in(warehouse):
+    with ledger_of(warehouse).hold("test"):
+        with pytest.raises(LedgerBusy, match=f"host {socket.gethostname()}, process "):
+            with ledger_of(warehouse, ELSEWHERE).hold("test"):
+                pass
+    with ledger_of(warehouse, ELSEWHERE).hold("test"):
+        pass
+    assert all(claims_now(warehouse).values())
+
+
+def test_an_exception_inside_the_hold_still_releases(warehouse):
+    with pytest.raises(RuntimeError, match="kernel trouble"):
+        with ledger_of(warehouse).hold("test"):
+            raise RuntimeError("kernel trouble")
+    assert list(claims_now(warehouse).values()) == [True]
+    with ledger_of(warehouse, ELSEWHERE).hold("test"):
+        pass
+
+
+def test_two_claims_written_before_either_reads_back_are_both_refused(warehouse):
+    """The race a check-then-insert loses: both INSERTs commit, then both read. Each sees the other's claim,
+    so both are refused; never are both let in. One run goes through its hold; the other's two steps (claim,
+    read back) are driven by hand between this run's."""
+    first = ledger_of(warehouse)
+    second = ReplayClaims(warehouse, CLAIMS, claimant=Claimant("ci-runner", 77, "carol", "third-machine"))
+    claim, others = first.claims.claim, first.claims.others
+    theirs: list[str] = []
+    seen_by_second: list[str] = []
+
+    def claim_then_theirs(prefix):
+        mine = claim(prefix)
+        theirs.append(second.claim(prefix))   # the other run's INSERT commits too before either reads back
+        return mine
+
+    def both_read_back(claim_id, prefix):
+        seen_by_second.extend(c.claimant.host for c in second.others(theirs[0], prefix)[0])
+        return others(claim_id, prefix)
+
+    first.claims.claim, first.claims.others = claim_then_theirs, both_read_back
+    with pytest.raises(LedgerBusy, match="host ci-runner, process 77, user carol"):
+        with first.hold("test"):
+            pytest.fail("let in beside a claim it read back")
+    assert seen_by_second == [socket.gethostname()]
+
+
+def test_heartbeats_are_appended_while_the_replay_calls(warehouse):
+    ledger = ledger_of(warehouse)
+    ledger.claims.heartbeat_s = 0.05
+    with ledger.hold("test"):
+        time.sleep(0.6)
+    events = warehouse.query(f"SELECT event, COUNT(*) AS n FROM `{CLAIMS}` GROUP BY event")
+    counted = dict(zip(events["event"], events["n"]))
+    assert counted["claimed"] == 1 and counted["released"] == 1 and counted["heartbeat"] >= 2

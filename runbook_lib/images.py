@@ -7,7 +7,20 @@ tag is written beside it; a tag alone names whatever it points at now.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# Docker's reference grammar (distribution/reference), in ASCII: a str pattern's \w and \d match any Unicode
+# letter or digit (re.ASCII keeps them out), and Cloud Run and Docker refuse those. The host is lowercase domain
+# components with an optional port; each path component is lowercase letters and digits, separated by a period,
+# one or two underscores, or one or more hyphens; a tag is at most 128 of [A-Za-z0-9_.-], not starting with . or
+# -; a digest is sha256 in hex. At least one path component: the kit deploys from a registry, never a bare name.
+_DOMAIN_COMPONENT = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_HOST = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_TAG = r"\w[\w.-]{0,127}"
+_DIGEST = r"sha256:[0-9a-f]{64}"
+IMAGE_REFERENCE = re.compile(rf"{_HOST}(?:/{_PATH_COMPONENT})+(?::{_TAG})?(?:@{_DIGEST})?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -15,6 +28,11 @@ class ImageRef:
     repository: str   # without tag or digest
     tag: str          # "" when none is written
     digest: str       # e.g. "sha256:..."; "" when none is written
+
+
+def is_image_reference(text: str) -> bool:
+    """Whether `text` is a whole image reference as Docker's grammar writes one (IMAGE_REFERENCE)."""
+    return isinstance(text, str) and IMAGE_REFERENCE.fullmatch(text) is not None
 
 
 def parse_image(image: str) -> ImageRef:

@@ -112,6 +112,21 @@ class PartitionInfo:
         return d
 
 
+@dataclass(frozen=True)
+class RepositoryCheck:
+    """Artifact Registry's answer on one repository, read only (`Builds.check_repository`): whether it exists in
+    the location, and when it does not, which repositories do (one list call)."""
+
+    repository: str
+    location: str
+    exists: bool | None                 # None: it could not be checked (`note` says why and which role reads it)
+    others: tuple[str, ...] = ()        # the repositories that exist in the location, when this one does not
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "others": list(self.others)}
+
+
 class Closeable(Protocol):
     def close(self) -> None:
         """Release what the adapter itself holds (never what the target shares with it)."""
@@ -195,6 +210,11 @@ class Builds(Closeable, Protocol):
 
     def latest_successful(self, service: str, region: str | None = None) -> dict | None: ...
 
+    def check_repository(self, repository: str, location: str | None = None) -> RepositoryCheck:
+        """Does the Artifact Registry repository a build pushes to exist in `location` (default: the services'
+        region)? Read only: Artifact Registry's repositories.get, and when it is not there, one list of those that
+        are. A refusal to read (403) is exists=None with a note naming the role that reads it, not an error."""
+
     def submit(self, config: dict, source_dir: str, region: str | None = None, timeout_s: float = BUILD_TIMEOUT_S,
                progress: Progress | None = None) -> dict:
         """`gcloud builds submit SOURCE_DIR --config=CONFIG --region=REGION`: the folder is uploaded as gcloud
@@ -215,6 +235,11 @@ class Services(Closeable, Protocol):
 
     def iam_policy(self, phase: str) -> dict:
         """{"version", "bindings": [{"role", "members", "condition"?}], "etag"} (policy version 3)."""
+
+    def project_iam_policy(self) -> dict:
+        """The project's IAM policy, shaped as iam_policy() (version 3): roles granted there reach every service
+        of the project. AccessDenied (runbook_lib.errors) when the caller may not read it
+        (resourcemanager.projects.getIamPolicy). Read only; folders and the organisation are not read."""
 
     def push_subscriptions(self, phase: str) -> list["PushSubscription"]:
         """The project's Pub/Sub push subscriptions whose endpoint is the phase's service, by name;

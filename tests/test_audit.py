@@ -486,7 +486,7 @@ def gcp_target(fake_apis, sandbox_home, tmp_path):
     phases_file = mirrored_phases_file(sandbox_home, tmp_path / "phases.yaml")
     mirror_sandbox(fake_apis, sandbox_home, load_phases(phases_file))
     fake_apis.max_page_size = 37
-    endpoints = {name: fake_apis.endpoint for name in ("cloudbuild", "logging", "run", "pubsub")}
+    endpoints = {name: fake_apis.endpoint for name in ("cloudbuild", "logging", "run", "pubsub", "cloudresourcemanager")}
     target = target_mod.connect("gcp", phases_file=str(phases_file), endpoints=endpoints)
     yield target
     target.close()
@@ -538,9 +538,12 @@ def test_the_incident_night_on_gcp_pages_to_the_end(gcp_target, fake_apis, sandb
     assert tried.entries == len(night) and len(pages) >= len(night) // 37   # many pages, every entry
     assert all('timestamp>="2025-12-30T08:00:00Z"' in r.body["filter"] and 'timestamp<"2025-12-31T08:00:00Z"'
                in r.body["filter"] and 'resource.labels.location="us-west2"' in r.body["filter"] for r in pages)
-    # policy version 3 was asked for, for each service
-    asked = [r for r in fake_apis.requests if r.path.endswith(":getIamPolicy")]
+    # policy version 3 was asked for, for each service (a GET) and for the project (Resource Manager's POST)
+    asked = [r for r in fake_apis.requests if r.path.endswith(":getIamPolicy") and r.method == "GET"]
     assert asked and all(r.param("options.requestedPolicyVersion") == "3" for r in asked)
+    (project,) = [r for r in fake_apis.requests if r.path == f"/v3/projects/{PROJECT}:getIamPolicy"]
+    assert project.method == "POST" and project.body == {"options": {"requestedPolicyVersion": 3}}
+    assert result.details["project_policy"] == {"project": PROJECT, "read": True, "note": ""}
 
 
 @pytest.mark.parametrize("refusal, said", [
@@ -573,14 +576,17 @@ def test_a_fixed_sandbox_passes(make_sandbox):
         state_file.write_text(json.dumps(state))
         result, tried, _ = _audit(tg, until="2025-12-30T12:00:00Z")   # a quiet window before the night
     assert tried.entries == 0 and result.verdict == "pass", result.summary
-    # Only the services' own policies were read: the summary says so, and how to list the project's grants.
-    assert result.summary.startswith(f"The service policies of {P3}, {P4} name only expected invokers (grants above "
-                                     f"the services not read)")
+    # The services' policies and the project's were read (its owners, editors and Google agents listed, not
+    # judged); folders and the organisation were not: the summary says so, and how to list their grants.
+    assert result.summary == (f"The policies of the 2 services and of project {PROJECT} name no unexpected invoker "
+                              f"(folders, organisation not read); no pushes refused, no external caller reached the "
+                              f"app in 0 requests.")
     assert "Only expected invokers may call" not in result.summary
-    check = audit.project_invokers_command(PROJECT)
-    assert result.fix_commands().startswith("# Nothing to fix.\n\n# Not read: the audit read each service's own IAM "
-                                            "policy only") and result.fix_commands().endswith("\n" + check)
-    assert result.details["not_read"]["check"] == check
+    check = audit.ancestors_policy_command(PROJECT)
+    assert check == f"gcloud projects get-ancestors-iam-policy {PROJECT}"
+    assert result.fix_commands().startswith("# Nothing to fix.\n\n# Not read: the audit read each service's IAM "
+                                            "policy and the project's") and result.fix_commands().endswith("\n" + check)
+    assert result.details["not_read"]["checks"] == [check]
 
 
 def test_the_project_check_lists_every_invoke_role_read_only():
@@ -590,4 +596,5 @@ def test_the_project_check_lists_every_invoke_role_read_only():
         f"gcloud projects get-iam-policy {PROJECT} --flatten='bindings[].members' --filter='bindings.role=({roles}) "
         f"OR bindings.role~^projects/ OR bindings.role~^organizations/' "
         f"--format='table(bindings.role, bindings.members, bindings.condition.title)'")
-    assert "project, folder, organisation" in audit.CALLER_CLASSES["expected_invoker"]
+    # callers past IAM whose grant the audit did not read: named so by default (the project's policy unread)
+    assert "(project, folder, organisation: not read)" in audit.ServiceFacts(P4, False, True).granted_above

@@ -125,6 +125,90 @@ def test_a_repository_is_refused_when_the_image_is_deployed_as_given(sandbox_hom
     assert error.parameter == "repository" and "strategy" in error.allowed
 
 
+def _text_fields() -> list:
+    """(model, name) for every field of the kit's runbooks that takes text."""
+    return [pytest.param(model, name, id=f"{model.__name__}.{name}")
+            for model in MODELS for name, field in model.model_fields.items()
+            if str in _scalar_types(field.annotation) or str in {a for t in _scalar_types(field.annotation)
+                                                                   for a in typing.get_args(t)}]
+
+
+@pytest.mark.parametrize("model, name", _text_fields())
+def test_every_text_parameter_says_what_it_takes_not_just_text(sandbox_home, model, name):
+    try:
+        params.validate_params(model, {"sandbox_home": str(sandbox_home), name: 12.5} if name != "sandbox_home"
+                               else {name: 12.5})
+    except ParameterError as error:
+        assert error.parameter == name and not str(error).endswith(": text."), str(error)
+        assert "\n" not in str(error)
+    else:
+        pytest.fail(f"{model.__name__}.{name}=12.5 was accepted")
+
+
+@pytest.mark.parametrize("model, written, sentence", [
+    (params.RedeployParams, "commit: 0123456",
+     "commit=42798 is not valid: a commit sha, branch or tag as text, or empty for the checkout's HEAD; YAML read "
+     "the value as the number 42798 (0123456 with its leading zero, which YAML 1.1 reads as octal): quote it."),
+    (params.DiagnoseParams, "phase: ~", "phase=None is not valid: a phase of params/phases.yaml such as phase4, or "
+                                        "its number (4)."),
+    (params.CompareParams, "dataset_prefix: no",
+     "dataset_prefix=False is not valid: a test prefix: lower-case letters and digits, starting with a letter, at "
+     "most 16 characters, such as test; YAML read the value as false (yes, no, on and off are flags to it): "
+     "quote it."),
+    (params.DiagnoseParams, "compare_with: 3.5", "compare_with=3.5 is not valid: a phase of params/phases.yaml to "
+                                                 "compare with, such as phase3, or empty; YAML read the value as the "
+                                                 "number 3.5: quote it."),
+])
+def test_papermill_yaml_that_turned_text_into_a_number_or_a_flag_says_so(sandbox_home, model, written, sentence):
+    import yaml
+    from papermill.iorw import NoDatesSafeLoader   # what `papermill -f` reads a file with (YAML 1.1)
+
+    values = yaml.load(written, Loader=NoDatesSafeLoader)
+    with pytest.raises(ParameterError) as caught:
+        params.validate_params(model, {"sandbox_home": str(sandbox_home), **values})
+    assert str(caught.value).startswith(sentence), str(caught.value)
+
+
+@pytest.mark.parametrize("model, written, name, phase", [
+    (params.RedeployParams, "phase: 4", "phase", "phase4"), (params.DiagnoseParams, "compare_with: 3",
+                                                             "compare_with", "phase3"),
+])
+def test_a_phase_yaml_read_as_a_number_is_that_phase(sandbox_home, model, written, name, phase):
+    # README: `phase: 4` is "4", and "4" names phase4
+    import yaml
+    from papermill.iorw import NoDatesSafeLoader
+
+    values = yaml.load(written, Loader=NoDatesSafeLoader)
+    assert getattr(params.validate_params(model, {"sandbox_home": str(sandbox_home), **values}), name) == phase
+
+
+IMAGE_BASE = "us-west2-docker.pkg.dev/nba-props-platform/cloud-run-source-deploy/"
+
+
+@pytest.mark.parametrize("image", [
+    IMAGE_BASE + "nba-phase4-precompute-processors:tâg",          # \\w in a str pattern is any Unicode letter
+    IMAGE_BASE + "nba-phase4-precompute-processors:ｖ１",          # full-width letters and digits
+    "us-west2-docker.pkg.dev:٨٠/p/r/nba-phase4-precompute-processors:v1",   # a port of Arabic-Indic digits
+    IMAGE_BASE + "nba...phase4:v1",                                # separators: ., one or two _, or hyphens
+    IMAGE_BASE + "nba___phase4:v1", IMAGE_BASE + "-nba-phase4:v1", IMAGE_BASE + "nba-phase4.:v1",
+    IMAGE_BASE + "Nba-Phase4:v1",                                  # a path is lowercase
+    IMAGE_BASE + "nba-phase4:.v1", IMAGE_BASE + "nba-phase4:" + "v" * 129,   # a tag: [\\w][\\w.-]{0,127}
+])
+def test_an_image_reference_docker_would_refuse_is_refused(sandbox_home, image):
+    error = _refused(params.RedeployParams, sandbox_home, strategy="image", image=image, commit="0123abc")
+    assert error.parameter == "image" and "give a container image reference" in str(error)
+
+
+@pytest.mark.parametrize("image", [
+    IMAGE_BASE + "nba-phase4-precompute-processors:v1", IMAGE_BASE + "nba__phase4.x---y:V1.2_rc-3",
+    "localhost:5000/team/app:latest", "gcr.io/p/app@sha256:" + "a" * 64, IMAGE_BASE + "a:" + "v" * 128,
+])
+def test_an_image_reference_docker_takes_is_taken(image):
+    from runbook_lib.images import is_image_reference
+
+    assert is_image_reference(image)
+
+
 @pytest.mark.parametrize("key, written", [
     ("cell_timeout_seconds", "true"),           # would be a one-second limit
     ("allow_changes", "'yes'"),

@@ -29,6 +29,10 @@ def _check_the_night(outcome):
     html = outcome.html.read_text()
     assert "gcloud pubsub subscriptions modify-push-config nba-phase3-analytics-processors-push" in html
     assert "--member=allAuthenticatedUsers --role=roles/run.invoker" in html
+    # the project's policy was read (no invoke role granted there on the incident morning); only the folders'
+    # and organisation's grants are left to a read-only command
+    assert meta["details"]["project_policy"]["read"] is True
+    assert "gcloud projects get-ancestors-iam-policy nba-props-platform" in html
     assert (outcome.notebook.parent / "figures" / "requests_by_status.png").is_file()
     return meta
 
@@ -45,13 +49,15 @@ def test_sandbox_run_finds_the_public_phase4_and_the_broken_pushes(sandbox_home,
 def test_gcp_run_with_real_clients_against_fakes(fake_apis, sandbox_home, tmp_path, monkeypatch):
     mirror_sandbox(fake_apis, sandbox_home, load_phases())
     fake_apis.max_page_size = 50
-    endpoints = ", ".join(f'"{name}": "{fake_apis.endpoint}"' for name in ("logging", "run", "pubsub"))
+    endpoints = ", ".join(f'"{name}": "{fake_apis.endpoint}"'
+                          for name in ("logging", "run", "pubsub", "cloudresourcemanager"))
     monkeypatch.setenv(ENDPOINTS_ENV, "{" + endpoints + "}")
     outcome = runner.run_notebook(NOTEBOOK, parameters=[["target", "gcp"], ["project", PROJECT], NIGHT],
                                   outdir=tmp_path, progress=False)
     _check_the_night(outcome)
     assert f"/v1/projects/{PROJECT}/subscriptions" in fake_apis.paths("GET")
     assert len([p for p in fake_apis.paths("POST") if p == "/v2/entries:list"]) > 2
+    assert fake_apis.paths("POST").count(f"/v3/projects/{PROJECT}:getIamPolicy") == 1
 
 
 @pytest.mark.parametrize("name, value, said", [

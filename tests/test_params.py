@@ -65,7 +65,8 @@ def test_secret_values_never_appear_in_the_message():
     with pytest.raises(ParameterError) as caught:
         params.validate_params(DemoParams, {"api_token": 12345678})
     assert "12345678" not in str(caught.value)
-    assert str(caught.value) == "api_token='***' is not valid: text."
+    assert str(caught.value) == ("api_token='***' is not valid: text, in quotes; YAML read the value as a number or "
+                                 "a flag: quote it.")
 
 
 def test_good_values_are_typed_and_the_model_is_read_only():
@@ -84,6 +85,33 @@ def test_masked_view_and_connect_options():
     # A kit runbook names itself, for the runbook=<name> label of its BigQuery jobs.
     overview = params.validate_params(params.OverviewParams, {"target": "gcp", "project": "my-project-1"})
     assert overview.connect_options() == {"project": "my-project-1", "runbook": "00_pipeline_overview"}
+
+
+def _kit_models() -> list[type]:
+    """Every runbook's parameters class the kit exports (params.__all__)."""
+    return [getattr(params, name) for name in params.__all__ if isinstance(getattr(params, name), type)
+            and issubclass(getattr(params, name), params.RunbookParams)
+            and getattr(params, name) not in (params.RunbookParams, params.TargetParams)]
+
+
+def test_every_runbook_names_itself_for_its_bigquery_job_labels():
+    """Without `runbook`, a runbook's BigQuery jobs on target=gcp are labelled runbook=interactive."""
+    from runbook_lib import runner
+
+    models = _kit_models()
+    notebooks = {path.stem for path in runner.NOTEBOOKS_DIR.glob("*.ipynb")}
+    assert len(models) == len(notebooks) == 6
+    named = {model.__name__: model.runbook for model in models}
+    assert all(named.values()), [name for name, runbook in named.items() if not runbook]
+    assert set(named.values()) == notebooks
+
+
+def test_a_runbook_passes_its_name_to_the_gcp_target(sandbox_home):
+    for model in _kit_models():
+        values = {"target": "gcp", "project": "my-project-1"}
+        if model is params.RedeployParams:
+            values["source_dir"] = str(sandbox_home / "source")
+        assert model(**values).connect_options()["runbook"] == model.runbook, model.__name__
 
 
 def _namespace(injected_source: str | None, **values):

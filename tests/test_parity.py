@@ -118,6 +118,26 @@ def test_iam_policy_shape(target):
     assert set(invokers[0]["members"]) == set(target.services.describe("phase4").invoker_members)
 
 
+def test_project_iam_policy_shape_and_the_incident_morning_bindings(target):
+    """The project's own policy, as the audit reads it: a real project's owner, editors and Google's agents,
+    and no invoke role granted to anyone else, so the night's story stays the services' own policies."""
+    policy = target.services.project_iam_policy()
+    assert set(policy) == {"version", "bindings", "etag"}
+    assert isinstance(policy["version"], int) and isinstance(policy["etag"], str) and policy["etag"]
+    for binding in policy["bindings"]:
+        assert {"role", "members"} <= set(binding) <= {"role", "members", "condition"}
+    roles = {b["role"]: b["members"] for b in policy["bindings"]}
+    assert roles["roles/owner"] == [OPERATOR] and "roles/run.invoker" not in roles
+    assert not any(m in ("allUsers", "allAuthenticatedUsers") for b in policy["bindings"] for m in b["members"])
+
+
+def test_both_targets_read_the_same_project_policy(local_target, gcp_target, fake_apis):
+    assert local_target.services.project_iam_policy()["bindings"] == gcp_target.services.project_iam_policy()["bindings"]
+    # Resource Manager v3, asked for policy version 3
+    (asked,) = [r for r in fake_apis.requests if r.path == "/v3/projects/nba-props-platform:getIamPolicy"]
+    assert asked.method == "POST" and asked.body == {"options": {"requestedPolicyVersion": 3}}
+
+
 def test_push_subscriptions_name_the_incident_subscriptions_without_a_token(target):
     for phase, service, topic in (("phase3", P3, "nba-phase2-complete"), ("phase4", P4, "nba-phase3-complete")):
         (sub,) = target.services.push_subscriptions(phase)
@@ -231,6 +251,22 @@ def test_request_logs_reject_bad_arguments_the_same_way(target, kwargs, paramete
 
 
 # ---------------------------------------------------------------- the two targets side by side
+
+
+# ---------------------------------------------------------------- builds: Artifact Registry's repositories
+
+
+def test_a_repository_is_looked_up_and_when_missing_the_others_are_listed(target):
+    from runbook_lib.protocols import RepositoryCheck
+
+    found = target.builds.check_repository("cloud-run-source-deploy", "us-west2")
+    assert found == RepositoryCheck("cloud-run-source-deploy", "us-west2", True)
+    missing = target.builds.check_repository("no-such-repo", "us-west2")
+    assert (missing.exists, missing.others, missing.note) == (False, ("cloud-run-source-deploy",), "")
+    elsewhere = target.builds.check_repository("cloud-run-source-deploy", "europe-west1")
+    assert (elsewhere.exists, elsewhere.others) == (False, ())
+    with pytest.raises(ParameterError):
+        target.builds.check_repository("Not_A_Repo", "us-west2")
 
 
 def test_both_targets_describe_the_same_services_and_logs(local_target, gcp_target):

@@ -253,6 +253,23 @@ def test_bad_input_in_the_notebook_exits_2_and_changes_nothing(home, tmp_path):
     assert _untouched(home) == before
 
 
+def test_a_repository_that_does_not_exist_is_refused_before_anything_is_built(home, tmp_path):
+    # the sandbox, as Artifact Registry: the incident's repository exists, no other does until it is created
+    before = _untouched(home)
+    with pytest.raises(ParameterError) as caught:
+        _run(home, phase="phase4", repository="no-such-repo")
+    said = str(caught.value)
+    assert caught.value.parameter == "repository" and said.startswith("repository='no-such-repo' is not valid: ")
+    assert "repositories in us-west2: cloud-run-source-deploy" in said and "\n" not in said
+    assert ("gcloud artifacts repositories create no-such-repo --repository-format=docker --location=us-west2 "
+            "--project=nba-props-platform") in said
+    outcome = runner.run_notebook(NOTEBOOK, parameters=[["sandbox_home", str(home)], ["repository", "no-such-repo"],
+                                                        ["dry_run", "false"]], outdir=tmp_path, progress=False)
+    assert outcome.exit_code == 2 and "repository='no-such-repo' is not valid" in outcome.summary
+    assert _untouched(home) == before
+    assert _run(home, phase="phase4", repository="cloud-run-source-deploy").verdict == "pass"
+
+
 def runner_exit(argv: list[str]) -> int:
     from runbook_lib.cli import main
 

@@ -234,3 +234,31 @@ def test_moving_split_traffic_to_the_new_revision_keeps_the_tags(gcp, deploys, f
                      {"type": 2, "revision": older, "tag": "canary"}]
     checks = {c.name: c.detail for c in result.checks}
     assert checks["serves 100% of traffic"].startswith(f"Traffic was pinned to {serving} 90%, {older} 10%; moved")
+
+
+def test_a_repository_artifact_registry_does_not_have_is_refused_before_anything_is_built(gcp, fake_apis,
+                                                                                         sandbox_home):
+    from runbook_lib.errors import ParameterError
+
+    with pytest.raises(ParameterError) as caught:
+        _run(gcp, sandbox_home, phase="phase4", repository="no-such-repo")
+    said = str(caught.value)
+    assert caught.value.parameter == "repository" and "repositories in us-west2: cloud-run-source-deploy" in said
+    assert "gcloud artifacts repositories create no-such-repo --repository-format=docker --location=us-west2" in said
+    # read only: one get, one list, in the image's location; no build was created
+    looked = [(r.method, r.path) for r in fake_apis.requests if "/repositories" in r.path]
+    assert looked == [("GET", f"/v1/projects/{PROJECT}/locations/us-west2/repositories/no-such-repo"),
+                      ("GET", f"/v1/projects/{PROJECT}/locations/us-west2/repositories")]
+    assert not [r for r in fake_apis.requests if r.method == "POST"]
+
+
+def test_a_repository_that_cannot_be_read_is_a_warning_naming_the_role(gcp, fake_apis, sandbox_home):
+    fake_apis.refuse(f"/v1/projects/{PROJECT}/locations/us-west2/repositories", 403,
+                     "Permission 'artifactregistry.repositories.get' denied on resource")
+    p = params.validate_params(params.RedeployParams, {"target": "gcp", "project": PROJECT, "phase": "phase4",
+                                                        "source_dir": str(Path(sandbox_home) / "source")})
+    run = redeploy.prepare(gcp, p, progress=None)
+    run.guard(), run.execute(), run.verify()
+    result = run.result()
+    assert "roles/artifactregistry.reader" in run.plan.repository_note and "could not be checked" in run.plan.repository_note
+    assert result.verdict == "warn" and "roles/artifactregistry.reader" in result.summary, result.summary

@@ -6,6 +6,7 @@ go through the BigQuery API, and a blocked morning calls and creates nothing."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Iterator
@@ -89,6 +90,8 @@ def test_the_replay_on_gcp_calls_the_services_over_http_and_keeps_its_ledger_in_
         assert rp.ledger.where == "test_nba_analytics.replay_ledger"
         assert {(e.phase, e.status) for e in rp.ledger.entries()} == {("phase3", "running"), ("phase3", "done"),
                                                                       ("phase4", "running"), ("phase4", "done")}
+        # Its claim beside the ledger, released at the end: the rerun is let in.
+        assert [(c.claimant.pid, c.released) for c in rp.ledger.claims.read("test")] == [(os.getpid(), True)]
         calls = len(_posts(fake_apis))
         again, rerun = _replay(target, fixed_home, start_date="2025-12-15", end_date="2025-12-16")
         assert {o.status for o in again.outcomes} == {"done earlier"} and len(_posts(fake_apis)) == calls
@@ -124,11 +127,70 @@ def test_a_dry_run_on_gcp_sends_nothing_that_changes_and_its_commands_are_what_t
         assert dict(map(dataset_options, commands.datasets)) == made and len(made) == 2
         tables = {f"{r.body['tableReference']['datasetId']}.{r.body['tableReference']['tableId']}"
                   for r in bigquery.requests if r.method == "POST" and r.path.endswith("/tables")}
-        ledger = f"dry_nba_analytics.{replay.ledger.LEDGER_TABLE}"   # the kit's own, not part of the replay by hand
-        assert {test for _, test in (table_pair(c, PROJECT) for c in commands.tables)} == tables - {ledger}
+        kits = {f"dry_nba_analytics.{replay.ledger.LEDGER_TABLE}",   # the kit's own, not part of the replay by hand
+                f"dry_nba_analytics.{replay.ledger.CLAIMS_TABLE}"}
+        assert {test for _, test in (table_pair(c, PROJECT) for c in commands.tables)} == tables - kits
         sent = sorted((fake_apis.endpoint + r.path, json.dumps(r.body)) for r in _posts(fake_apis))
         assert sorted(map(curl_call, commands.calls)) == sent   # the body as sent (the fake parsed it, keeping order)
         assert {r.headers["content-type"] for r in _posts(fake_apis)} == {"application/json"}
+    finally:
+        target.close()
+        bigquery.stop()
+
+
+def test_a_replay_of_a_prefix_another_host_is_replaying_is_blocked_naming_it_and_calls_nothing(
+        fake_apis, fixed_home, tmp_path, monkeypatch):
+    from runbook_lib.replay.ledger import Claimant, ReplayClaims
+
+    target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
+    try:
+        p = params.validate_params(params.ReplayParams, {
+            "target": "gcp", "project": PROJECT, "dry_run": False, "source_dir": str(Path(fixed_home) / "source"),
+            "start_date": "2025-12-15", "end_date": "2025-12-15", "dataset_prefix": "busy"})
+        rp = replay.prepare(target, p, progress=False)
+        for step in (rp.datasets, rp.capability, rp.test_datasets, rp.fingerprint_before):
+            step()
+        other = ReplayClaims(target.warehouse, rp.ledger.claims.ref, claimant=Claimant("ops-laptop", 4242, "alice", "m"))
+        other.make_table()
+        other.claim("busy")   # alive: its heartbeat is fresh
+        rp.run()
+        result = rp.result()
+        assert result.verdict == "blocked" and not _posts(fake_apis) and rp.outcomes == []
+        assert result.summary.startswith("Blocked: another replay with prefix 'busy' is running (host ops-laptop, "
+                                         "process 4242, user alice, since ")
+        assert rp.ledger.where == "busy_nba_analytics.replay_ledger"
+        assert sorted(c.released for c in other.read("busy")) == [False, True]   # its own claim, released
+    finally:
+        target.close()
+        bigquery.stop()
+
+
+def test_a_stale_claim_of_another_host_is_taken_over_and_the_result_says_so(
+        fake_apis, fixed_home, tmp_path, monkeypatch):
+    # A run elsewhere that stopped heartbeating may only be paused (a laptop asleep) and call again: the replay
+    # goes on, and its verdict and headline say whose claim it took over.
+    from runbook_lib.replay.ledger import CLAIM_LIVE_MINUTES, Claimant, ReplayClaims
+
+    target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
+    try:
+        p = params.validate_params(params.ReplayParams, {
+            "target": "gcp", "project": PROJECT, "dry_run": False, "source_dir": str(Path(fixed_home) / "source"),
+            "start_date": "2025-12-15", "end_date": "2025-12-15", "dataset_prefix": "stale"})
+        rp = replay.prepare(target, p, progress=False)
+        for step in (rp.datasets, rp.capability, rp.test_datasets, rp.fingerprint_before):
+            step()
+        other = ReplayClaims(target.warehouse, rp.ledger.claims.ref, claimant=Claimant("ops-laptop", 4242, "alice", "m"))
+        other.make_table()
+        other.claim("stale")
+        target.warehouse.execute(f"UPDATE `{other.ref}` SET recorded_at = TIMESTAMP_SUB(recorded_at, INTERVAL "
+                                 f"{CLAIM_LIVE_MINUTES + 5} MINUTE) WHERE host = 'ops-laptop'")
+        with pytest.warns(Warning, match="took over the replay claim"):
+            rp.run()
+        rp.isolation()
+        result = rp.result()
+        assert rp.outcomes and result.verdict == "warn", result.summary
+        assert result.summary.startswith(f"Took over the replay claim on {other.ref} of host ops-laptop, process 4242")
+        assert result.details["claims_taken_over"] == rp.ledger.notes != []
     finally:
         target.close()
         bigquery.stop()
@@ -247,3 +309,47 @@ def test_the_gcp_ledger_has_one_place_per_prefix_whatever_phases_a_run_selects()
     done, _ = finished(full.ledger.entries(), "test", {"phase3": "p3-rev", "phase4": "p4-rev"},
                        {"phase3": (), "phase4": ()})
     assert list(done) == [(date(2025, 12, 15), "phase4")]
+
+
+@pytest.mark.parametrize("gcloud_is, said", [
+    ("missing", "impersonating a service account needs the gcloud CLI and gcloud is not on PATH"),
+    ("refusing", "Permission 'iam.serviceAccounts.getOpenIdToken' denied on resource (or it may not exist).; "
+                 "impersonating it needs roles/iam.serviceAccountTokenCreator on replayer@"),
+])
+def test_an_account_that_cannot_be_impersonated_is_refused_before_anything_is_created(
+        fake_apis, fixed_home, tmp_path, monkeypatch, gcloud_is, said):
+    import os
+    import shutil
+
+    from fakes.fixtures import make_fake_gcloud
+    from runbook_lib.errors import ParameterError
+    from runbook_lib.gcp import services as gcp_services
+
+    target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
+    account = f"replayer@{PROJECT}.iam.gserviceaccount.com"
+    try:
+        p = params.validate_params(params.ReplayParams, {
+            "target": "gcp", "project": PROJECT, "dry_run": False, "source_dir": str(Path(fixed_home) / "source"),
+            "start_date": "2025-12-15", "end_date": "2025-12-15", "dataset_prefix": "imp",
+            "impersonate_service_account": account})
+        rp = replay.prepare(target, p, progress=False)
+        rp.datasets(), rp.capability()   # (/health with the operator's own token, before gcloud breaks)
+        assert not rp.stopped, rp.stopped
+        if gcloud_is == "missing":
+            which = shutil.which
+            monkeypatch.setattr(gcp_services.shutil, "which", lambda name, *a, **k: None if name == "gcloud"
+                                else which(name, *a, **k))
+        else:
+            refusing = make_fake_gcloud(tmp_path / "refusing", "", fail="Permission 'iam.serviceAccounts."
+                                        "getOpenIdToken' denied on resource (or it may not exist).")
+            monkeypatch.setenv("PATH", f"{refusing.bin_dir}{os.pathsep}{os.environ['PATH']}")
+        with pytest.raises(ParameterError) as caught:
+            rp.test_datasets()
+        assert caught.value.parameter == "impersonate_service_account" and said in str(caught.value)
+        assert str(caught.value).startswith(f"impersonate_service_account='{account}' is not valid: ")
+        assert "\n" not in str(caught.value)
+        assert not _posts(fake_apis)
+        assert not [r for r in bigquery.requests if r.method == "POST" and r.path.endswith("/datasets")]
+    finally:
+        target.close()
+        bigquery.stop()

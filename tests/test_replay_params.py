@@ -35,7 +35,7 @@ NEXT_WEEK = (datetime.now(timezone.utc).date() + timedelta(days=7)).isoformat()
     ({"concurrency": 0}, "concurrency=0 is not valid: a whole number from 1 to 16."),
     ({"concurrency": True}, "concurrency=True is not valid: a whole number from 1 to 16."),
     ({"concurrency": 2.5}, "concurrency=2.5 is not valid: a whole number from 1 to 16."),
-    ({"test_dataset_ttl_days": 0}, "test_dataset_ttl_days=0 is not valid: a whole number from 1 to 365."),
+    ({"test_dataset_ttl_days": 0}, "test_dataset_ttl_days=0 is not valid: a whole number of days from 1 to 365."),
     ({"max_dates": 0}, "max_dates=0 is not valid: a whole number from 1 to 366."),
     ({"dataset_prefix": "test_"}, "dataset_prefix='test_' is not valid: upstream adds the underscore itself"),
     ({"dataset_prefix": ""}, "dataset_prefix='' is not valid: upstream reads an empty prefix as production"),

@@ -19,6 +19,7 @@ from typing import Iterator
 import pytest
 
 from runbook_lib import params, replay
+from runbook_lib.errors import AccessDenied, ParameterError
 from runbook_lib.local.sandbox import stop_sandbox
 from runbook_lib.services import ServiceResponse
 from runbook_lib.target import connect
@@ -349,3 +350,34 @@ def test_a_replay_into_a_dataset_the_kit_did_not_make_says_so_and_warns(fixed_ho
                         phases=["phase3"])
     assert result.verdict == "warn"
     assert "into stage_nba_analytics, not made by the kit: no expiry set" in result.summary
+
+
+# ---------------------------------------------------------------- impersonation: checked before anything is made
+
+
+def test_an_account_that_may_not_invoke_a_phase_is_refused_before_anything_is_created(fixed_home):
+    # nobody@ may call phase4 (allAuthenticatedUsers) but not phase3: the sandbox's services would answer 403
+    home, account, prefix = Path(fixed_home), "nobody@my-project.iam.gserviceaccount.com", "imp"
+    with connect("local", home=home) as tg:
+        datasets = tg.warehouse.list_datasets()
+    posts = _posts(home)
+    with pytest.raises(ParameterError) as caught:
+        _replay(home, start_date="2025-12-15", end_date="2025-12-15", dataset_prefix=prefix,
+                impersonate_service_account=account)
+    assert caught.value.parameter == "impersonate_service_account" and "\n" not in str(caught.value)
+    assert str(caught.value).startswith(f"impersonate_service_account='{account}' is not valid: ")
+    assert "phase3" in str(caught.value) and "roles/run.invoker" in str(caught.value)
+    with connect("local", home=home) as tg:
+        assert tg.warehouse.list_datasets() == datasets
+    assert _posts(home) == posts and not (home / "replay" / f"{prefix}.ledger.jsonl").exists()
+
+
+def test_the_sandbox_mints_a_token_for_a_phase_only_for_an_account_its_service_lets_in(fixed_home):
+    with connect("local", home=fixed_home) as tg:
+        pusher = f"serviceAccount:pubsub-push@{tg.phases.project}.iam.gserviceaccount.com"
+        assert all(tg.services.identity_token(pusher, phase=name) for name in ("phase3", "phase4"))
+        stranger = "serviceAccount:nobody@my-project.iam.gserviceaccount.com"
+        assert tg.services.identity_token(stranger, phase="phase4")   # allAuthenticatedUsers
+        assert tg.services.identity_token(stranger)                    # no phase: any service's policy decides
+        with pytest.raises(AccessDenied, match="may not invoke nba-phase3-analytics-processors"):
+            tg.services.identity_token(stranger, phase="phase3")

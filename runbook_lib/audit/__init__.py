@@ -1,22 +1,25 @@
 """Runbook 05 (security audit of the phase services), one module per job:
 
-- access.py    who may call: each service's IAM policy (version 3, conditions shown), invoker IAM check and
-               ingress, members judged against the expected invokers; the gcloud fix commands
+- access.py    who may call: each service's IAM policy and the project's (version 3, conditions shown), invoker
+               IAM check and ingress, members judged against the expected invokers; the gcloud fix commands
 - requests.py  the request log in DuckDB: load (read_json of JSON lines), classify callers, aggregate
 - tried.py     who tried: every request-log entry of the window (paged to the end, counted), the findings
                about callers that reached the app, the chart of requests by service and status
 - pushes.py    what broke: Pub/Sub pushes refused (since a policy change the log shows, throughout the
                window, or until they recovered), the push subscriptions that target each service, whether
                they carry an OIDC token (and whose), and the fix
-- verdict.py   the Audit result: verdict, summary, figures, every fix command, and the read-only command
-               for what the audit does not read (grants on the project and above)
+- verdict.py   the Audit result: verdict, summary, figures, every fix command, and the read-only commands
+               for what the audit does not read (grants on the project's folders and organisation, and on
+               the project itself when its policy could not be read)
 
 The notebook calls audit_scope, who_may_call, who_tried, what_broke and conclude in that order; the fix
 commands are printed for an operator to run, never run by the kit.
 """
-from .access import (PUBLIC_MEANING, SEVERITIES, AuditScope, Finding, ServiceAccess, add_invoker_command,
-                     audit_scope, invoker_iam_check_command, judge_access, members_table, project_invokers_command,
-                     remove_binding_command, services_table, who_may_call)
+from .access import (PROJECT_POLICY_PERMISSION, PROJECT_POLICY_READER, PUBLIC_MEANING, SEVERITIES, AuditScope,
+                     Finding, ProjectPolicy, ServiceAccess, add_invoker_command, ancestors_policy_command, audit_scope,
+                     invoker_iam_check_command, judge_access, judge_project_grants, members_table,
+                     project_invokers_command, read_project_policy, remove_binding_command,
+                     remove_project_binding_command, services_table, who_may_call)
 from .pushes import (PushOutage, judge_pushes, modify_push_config_command, outage_table, push_account, source_text,
                      subscriptions_table, what_broke)
 from .requests import (CALLER_CLASSES, GOOGLE_AGENTS, INTERNAL_ADDRESSES, PUSH_STATES, REFUSED_STATUSES, RequestLog,
@@ -26,9 +29,11 @@ from .verdict import Audit, conclude
 
 __all__ = [
     # access
-    "PUBLIC_MEANING", "SEVERITIES", "AuditScope", "Finding", "ServiceAccess", "add_invoker_command", "audit_scope",
-    "invoker_iam_check_command", "judge_access", "members_table", "project_invokers_command", "remove_binding_command",
-    "services_table", "who_may_call",
+    "PROJECT_POLICY_PERMISSION", "PROJECT_POLICY_READER", "PUBLIC_MEANING", "SEVERITIES", "AuditScope", "Finding",
+    "ProjectPolicy", "ServiceAccess", "add_invoker_command", "ancestors_policy_command", "audit_scope",
+    "invoker_iam_check_command", "judge_access", "judge_project_grants", "members_table", "project_invokers_command",
+    "read_project_policy", "remove_binding_command", "remove_project_binding_command", "services_table",
+    "who_may_call",
     # requests
     "CALLER_CLASSES", "GOOGLE_AGENTS", "INTERNAL_ADDRESSES", "PUSH_STATES", "REFUSED_STATUSES", "RequestLog",
     "ServiceFacts", "bucket_minutes",

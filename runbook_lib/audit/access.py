@@ -1,9 +1,11 @@
-"""Who may call each phase service: its IAM policy (version 3, conditions shown), invoker IAM check and
-ingress, each member judged against the service accounts expected to call it, and the exact `gcloud`
-commands that would fix each finding (printed, never run).
+"""Who may call each phase service: its IAM policy and the project's (version 3, conditions shown), invoker
+IAM check and ingress, each member judged against the service accounts expected to call it, and the exact
+`gcloud` commands that would fix each finding (printed, never run). Folders and the organisation above the
+project are not read (the kit has no call for them); their grants reach every service too.
 """
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -11,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import AccessDenied, CredentialsMissing, NotFoundError, ServiceDisabled
 from ..phases import Phase
 from ..services import INVOKER_ROLE, INVOKER_ROLES, PUBLIC_MEMBERS, describe_role_command, role_may_invoke
 
@@ -21,6 +24,15 @@ PUBLIC_MEANING = {
     "allAuthenticatedUsers": "anyone with a Google account; `--no-allow-unauthenticated` and removing allUsers "
                              "leave it in place",
 }
+# Reading the project's policy takes this permission; the least predefined role that grants it and only reads.
+PROJECT_POLICY_PERMISSION = "resourcemanager.projects.getIamPolicy"
+PROJECT_POLICY_READER = "roles/iam.securityReviewer"
+# On the project, the basic roles carry run.routes.invoke too, but every project has holders of them, who
+# may change the services anyway: listed as able to call, never a finding (removing an owner is no fix).
+BASIC_ROLES = ("roles/owner", "roles/editor")
+# Google's own service agents (service-NUMBER@gcp-sa-*.iam..., service-NUMBER@serverless-robot-prod.iam...)
+# hold their products' *.serviceAgent roles on the project by design: listed, never a finding.
+_SERVICE_AGENT = re.compile(r"^serviceAccount:service-\d+@[a-z0-9-]+\.iam\.gserviceaccount\.com$")
 
 
 @dataclass
@@ -31,9 +43,10 @@ class Finding:
     service: str
     kind: str       # public_member, iam_check_disabled, ingress_all, unexpected_invoker, conditional_public,
                     # unresolved_role, refused_pushes, recovered_pushes, token_less_subscription, unexpected_2xx,
-                    # exposure, inherited_not_read
+                    # exposure, inherited_not_read, project_policy_not_read
     what: str       # one sentence
     fix: list[str] = field(default_factory=list)
+    where: str = "service"   # where the grant is: the service's own policy, or "project" (every service has it)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -74,6 +87,8 @@ class ServiceAccess:
     ingress: str
     findings: list[Finding]
     conditional_policy: bool = False   # some binding (any role) has a condition: gcloud then wants --condition
+    project_policy_read: bool = False  # the project's grants are among members and findings
+    project_policy_note: str = ""      # why the project's policy could not be read, when it was not
 
     @property
     def public(self) -> bool:
@@ -87,7 +102,19 @@ class ServiceAccess:
                                                 and m["judged"] == "public" for m in self.members)
 
     def invoker_members(self) -> set[str]:
+        """Members that may call it unconditionally, by a grant on the service or on the project."""
         return {m["member"] for m in self.members if not m["condition"]}
+
+    def granted_above(self) -> str:
+        """Who else may hold an invoke role above the service, for the request-log class of callers that got
+        past IAM: the project's holders the audit does not judge as invokers (administrators, Google's agents),
+        by name, and folders and the organisation, which the kit never reads."""
+        if not self.project_policy_read:
+            return "a holder of an invoke role granted above the service (project, folder, organisation: not read)"
+        held = [f"{m['member']} ({m['role']})" for m in self.members
+                if m["where"] == "project" and m["judged"] in ("administrator", "google_agent")]
+        on_project = f"a holder of an invoke role on the project ({', '.join(held)}), or " if held else ""
+        return on_project + "a holder of one on its folder or organisation (not read)"
 
     def to_dict(self) -> dict:
         return {**{k: v for k, v in asdict(self).items() if k != "findings"},
@@ -133,6 +160,19 @@ def invoker_iam_check_command(service: str, region: str, project: str) -> str:
     return f"gcloud run services update {_where(service, region, project)} --invoker-iam-check"
 
 
+def remove_project_binding_command(project: str, member: str, role: str, condition: dict | None = None,
+                                   conditional_policy: bool = False) -> str:
+    """`gcloud projects remove-iam-policy-binding` for a grant on the project (the same --condition rules)."""
+    command = (f"gcloud projects remove-iam-policy-binding {project} --member={shlex.quote(member)} "
+               f"--role={shlex.quote(role)}")
+    return command + (" " + _condition_flag(condition) if condition else _unconditional_flag(conditional_policy))
+
+
+def ancestors_policy_command(project: str) -> str:
+    """The read-only command listing the IAM policies of the project's folders and organisation too."""
+    return f"gcloud projects get-ancestors-iam-policy {project}"
+
+
 def project_invokers_command(project: str) -> str:
     """The read-only command listing the project policy's grants that may invoke every service in it: the
     roles with run.routes.invoke (INVOKER_ROLES) and every custom role (which the filter cannot look into)."""
@@ -145,13 +185,24 @@ def project_invokers_command(project: str) -> str:
 # ---------------------------------------------------------------- judging a policy
 
 
-def _unresolved_public(service: str, member: str, role: str, shown: str, fix: list[str]) -> Finding:
-    """A role the kit cannot judge, granted to anyone: it may let anyone invoke the service."""
+def _unresolved_public(service: str, member: str, role: str, shown: str, fix: list[str],
+                       project: str | None = None) -> Finding:
+    """A role the kit cannot judge, granted to anyone (on the service, or on `project`): it may let anyone
+    invoke the service (every service of the project)."""
     under = f" under condition {shown!r}" if shown else ""
+    on, callee = (f"project {project}", "every service in it") if project else (service, service)
     return Finding("warning", service, "unresolved_role",
-                   f"{member} holds {role} on {service}{under}, a role the kit cannot judge: if it carries "
-                   f"run.routes.invoke, {member} may call {service} ({PUBLIC_MEANING[member]}); `gcloud iam roles "
-                   f"describe` lists its permissions.", fix)
+                   f"{member} holds {role} on {on}{under}, a role the kit cannot judge: if it carries "
+                   f"run.routes.invoke, {member} may call {callee} ({PUBLIC_MEANING[member]}); `gcloud iam roles "
+                   f"describe` lists its permissions.", fix, where="project" if project else "service")
+
+
+def _member(member: str, role: str, condition: str, judged: str, where: str = "service") -> dict:
+    return {"member": member, "role": role, "condition": condition, "judged": judged, "where": where}
+
+
+def _shown(condition: dict) -> str:
+    return f"{condition.get('title') or 'untitled'}: {condition.get('expression', '')}" if condition else ""
 
 
 def judge_access(phase: Phase, info: Any, policy: dict, expected_members: set[str], project: str) -> ServiceAccess:
@@ -165,7 +216,7 @@ def judge_access(phase: Phase, info: Any, policy: dict, expected_members: set[st
         if may_invoke is False:
             continue   # roles without run.routes.invoke do not let anyone call the service
         condition = binding.get("condition") or {}
-        shown = f"{condition.get('title') or 'untitled'}: {condition.get('expression', '')}" if condition else ""
+        shown = _shown(condition)
         for member in binding.get("members", []):
             remove = [remove_binding_command(service, region, project, member, role, condition or None,
                                              conditional_policy)]
@@ -174,7 +225,7 @@ def judge_access(phase: Phase, info: Any, policy: dict, expected_members: set[st
                 if member in PUBLIC_MEMBERS:
                     findings.append(_unresolved_public(service, member, role, shown,
                                                        [describe_role_command(role)] + remove))
-                    members.append({"member": member, "role": role, "condition": shown, "judged": "unresolved"})
+                    members.append(_member(member, role, shown, "unresolved"))
                 continue
             if member in PUBLIC_MEMBERS:
                 judged = "public"
@@ -193,7 +244,7 @@ def judge_access(phase: Phase, info: Any, policy: dict, expected_members: set[st
                                         f"{member} holds {role} on {service}"
                                         f"{' under condition ' + repr(shown) if condition else ''} but is not an "
                                         f"expected invoker.", remove))
-            members.append({"member": member, "role": role, "condition": shown, "judged": judged})
+            members.append(_member(member, role, shown, judged))
     if info.invoker_iam_disabled:
         findings.append(Finding("critical", service, "iam_check_disabled",
                                 f"{service} has its invoker IAM check turned off (`--no-invoker-iam-check`): "
@@ -207,10 +258,113 @@ def judge_access(phase: Phase, info: Any, policy: dict, expected_members: set[st
                          findings=findings, conditional_policy=conditional_policy)
 
 
+# ---------------------------------------------------------------- judging the project's policy
+
+
+@dataclass(frozen=True)
+class ProjectPolicy:
+    """The project's IAM policy as the audit read it (iam_policy() shape), or why it could not."""
+
+    project: str
+    policy: dict | None          # None: not read
+    not_read: str = ""           # one sentence, when not read
+
+    @property
+    def read(self) -> bool:
+        return self.policy is not None
+
+
+def read_project_policy(target: Any, project: str) -> ProjectPolicy:
+    """The project's policy; a refusal (a missing role, the API not enabled, a perimeter, credentials that
+    Resource Manager's endpoint does not take) or a sandbox that keeps none is said, and the audit carries on
+    with the services' own policies, as it does without the push subscriptions."""
+    try:
+        return ProjectPolicy(project, target.services.project_iam_policy())
+    except (AccessDenied, CredentialsMissing, NotFoundError) as exc:
+        return ProjectPolicy(project, None, _not_read_sentence(exc, project))
+
+
+def _not_read_sentence(exc: Exception, project: str) -> str:
+    said = str(exc).rstrip(". ")
+    missing_role = isinstance(exc, AccessDenied) and not isinstance(exc, ServiceDisabled) and not exc.vpc_sc_id
+    needs = (f"; reading it takes {PROJECT_POLICY_PERMISSION} on the project, e.g. {PROJECT_POLICY_READER}"
+             if missing_role else "")
+    return (f"The IAM policy of project {project} could not be read ({said}){needs}. The audit carries on with "
+            f"the services' own policies.")
+
+
+def _project_finding(service: str, member: str, role: str, shown: str, project: str,
+                     fix: list[str]) -> Finding | None:
+    """A project grant of an invoke role judged as a service's is (None: expected, or not judged), in words
+    that fit every service, so the same grant found on each service reads as one."""
+    under = f" under condition {shown!r}" if shown else ""
+    if member in PUBLIC_MEMBERS and shown:
+        return Finding("warning", service, "conditional_public",
+                       f"{member} may invoke every service of project {project} while condition {shown!r} holds "
+                       f"({PUBLIC_MEANING[member]}).", fix, where="project")
+    if member in PUBLIC_MEMBERS:
+        return Finding("critical", service, "public_member",
+                       f"{member} holds {role} on project {project}, which every service in it inherits: "
+                       f"{PUBLIC_MEANING[member]}.", fix, where="project")
+    return Finding("warning", service, "unexpected_invoker",
+                   f"{member} holds {role} on project {project}{under}, so it may call every service in it, but "
+                   f"is not an expected invoker.", fix, where="project")
+
+
+def _judged_on_project(member: str, role: str, expected_members: set[str]) -> str:
+    if member in PUBLIC_MEMBERS:
+        return "public"
+    if member in expected_members:
+        return "expected"
+    if role in BASIC_ROLES:
+        return "administrator"
+    if role.endswith(".serviceAgent") and _SERVICE_AGENT.match(member):
+        return "google_agent"
+    return "unexpected"
+
+
+def judge_project_grants(access: ServiceAccess, project_policy: ProjectPolicy, expected_members: set[str],
+                         project: str) -> ServiceAccess:
+    """The service's access with the project's grants of invoke roles added (where "project"), judged as the
+    service's own are: anyone at all is public (critical; under a condition, a warning), a member not among
+    the expected invokers a warning with the `gcloud projects` removal; the project's owners and editors
+    and Google's service agents are listed, not judged (see BASIC_ROLES)."""
+    access.project_policy_read = project_policy.read
+    access.project_policy_note = project_policy.not_read
+    if not project_policy.read:
+        access.findings.append(Finding("info", access.service, "project_policy_not_read", project_policy.not_read,
+                                       where="project"))
+        return access
+    bindings = project_policy.policy.get("bindings", [])
+    conditional_policy = any(b.get("condition") for b in bindings)
+    for binding in bindings:
+        role, condition = binding.get("role", ""), binding.get("condition") or {}
+        may_invoke, shown = role_may_invoke(role), _shown(condition)
+        if may_invoke is False:
+            continue
+        for member in binding.get("members", []):
+            fix = [remove_project_binding_command(project, member, role, condition or None, conditional_policy)]
+            if may_invoke is None:
+                if member in PUBLIC_MEMBERS:   # only anyone-at-all grants, as on the service
+                    access.findings.append(_unresolved_public(access.service, member, role, shown,
+                                                              [describe_role_command(role)] + fix, project))
+                    access.members.append(_member(member, role, shown, "unresolved", "project"))
+                continue
+            judged = _judged_on_project(member, role, expected_members)
+            if judged in ("public", "unexpected"):
+                access.findings.append(_project_finding(access.service, member, role, shown, project, fix))
+            access.members.append(_member(member, role, shown, judged, "project"))
+    return access
+
+
 def who_may_call(target: Any, scope: AuditScope) -> list[ServiceAccess]:
-    """Step 1: each audited service's invokers (policy version 3), IAM check and ingress, judged."""
-    return [judge_access(phase, target.services.describe(phase.name), target.services.iam_policy(phase.name),
-                         scope.expected_members(phase.name), scope.project)
+    """Step 1: each audited service's invokers (policy version 3) by its own policy and the project's, IAM
+    check and ingress, judged. The project's policy is read once; when it cannot be, the audit says why."""
+    project_policy = read_project_policy(target, scope.project)
+    return [judge_project_grants(judge_access(phase, target.services.describe(phase.name),
+                                              target.services.iam_policy(phase.name),
+                                              scope.expected_members(phase.name), scope.project),
+                                 project_policy, scope.expected_members(phase.name), scope.project)
             for phase in scope.phases]
 
 
@@ -218,9 +372,9 @@ def members_table(access: list[ServiceAccess]) -> pd.DataFrame:
     """Every member that may invoke each service, its role and condition, and how the audit judges it."""
     rows = [{"service": a.service, "policy version": a.policy_version, **m} for a in access for m in a.members]
     rows += [{"service": a.service, "policy version": a.policy_version, "member": "(no IAM check: anyone)",
-              "role": "--no-invoker-iam-check", "condition": "", "judged": "public"}
+              "role": "--no-invoker-iam-check", "condition": "", "judged": "public", "where": "service"}
              for a in access if a.invoker_iam_disabled]
-    return pd.DataFrame(rows, columns=["service", "policy version", "member", "role", "condition", "judged"])
+    return pd.DataFrame(rows, columns=["service", "where", "policy version", "member", "role", "condition", "judged"])
 
 
 def services_table(access: list[ServiceAccess]) -> pd.DataFrame:

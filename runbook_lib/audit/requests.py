@@ -7,12 +7,14 @@ Request logs never name the caller's identity, only `httpRequest.remoteIp`, `htt
 - cloud_scheduler   user agent `Google-Cloud-Scheduler`
 - google_internal   other Google agents (health and uptime checks, Cloud Tasks, Workflows, Eventarc) or a
                     private, loopback or Google front-end address
-- expected_invoker  from elsewhere, got past IAM while the service's own policy let in only its invoker
-                    members, all of which are expected: it held an expected invoker's token, or that of a
-                    holder of an invoke role granted above the service (project, folder, organisation),
-                    which the audit does not read
-- invoker           the same, but the service's policy also names unexpected members (or public ones under
-                    a role the kit cannot judge): one of its members, which one the log cannot tell
+- expected_invoker  from elsewhere, got past IAM while the members that may invoke the service (by its own
+                    policy or the project's) are all expected: it held an expected invoker's token, or that
+                    of a holder the audit does not judge as an invoker, named per service (ServiceFacts.
+                    granted_above): the project's owners, editors and Google's agents, and anyone granted an
+                    invoke role on its folders or organisation, which the kit never reads (nor the project,
+                    when its policy could not be read)
+- invoker           the same, but the service's policy or the project's also names unexpected members (or
+                    public ones under a role the kit cannot judge): one of them, which one the log cannot tell
 - external          from elsewhere and refused by IAM, or let in while the service admitted anyone
 
 "Admitted anyone" at a moment: the service is public now, or the moment is before a policy change the
@@ -54,10 +56,11 @@ CALLER_CLASSES = {
     "pubsub_push": "Pub/Sub push (APIs-Google)",
     "cloud_scheduler": "Cloud Scheduler",
     "google_internal": "Google-internal (Google agents, private or Google front-end addresses)",
-    "expected_invoker": "an expected invoker (past IAM while the service's policy let in only expected invokers), or "
-                        "a holder of an invoke role granted above the service (project, folder, organisation: not read)",
-    "invoker": "an invoker member, expected or not (the service's policy also names unexpected members, or anyone "
-               "under a role the kit cannot judge)",
+    # ServiceFacts.granted_above follows: who else may hold an invoke role above the service, or ", or ... not read"
+    "expected_invoker": "an expected invoker (past IAM while every member that may invoke the service, on it or on the "
+                        "project, is an expected invoker)",
+    "invoker": "an invoker member, expected or not (the service's policy or the project's also names unexpected "
+               "members, or anyone under a role the kit cannot judge)",
     "external": "external unknown",
 }
 # Only what the audit reads: read_json skips every other field of a LogEntry.
@@ -94,6 +97,9 @@ class ServiceFacts:
     service: str
     public_now: bool          # anyone (or any Google account) may call it now
     members_expected: bool    # every invoker member that is not public is an expected invoker
+    # who else may hold an invoke role above the service (ServiceAccess.granted_above): named in the class
+    # of callers past IAM, since one of them may have been the caller
+    granted_above: str = "a holder of an invoke role granted above the service (project, folder, organisation: not read)"
 
 
 def bucket_minutes(hours: float, bars: int = 48) -> int:
@@ -148,10 +154,11 @@ class RequestLog:
         """Give every entry its caller class (see the module docstring): view `requests`, and table
         `callers`, the entries summed by service, caller, class, status and path, which every question
         but the timeline reads (a few thousand rows for a million entries)."""
-        self.con.execute("CREATE OR REPLACE TABLE facts (service VARCHAR, public_now BOOLEAN, members_expected BOOLEAN)")
-        rows = [(f.service, f.public_now, f.members_expected) for f in facts]
+        self.con.execute("CREATE OR REPLACE TABLE facts (service VARCHAR, public_now BOOLEAN, members_expected BOOLEAN, "
+                         "granted_above VARCHAR)")
+        rows = [(f.service, f.public_now, f.members_expected, f.granted_above) for f in facts]
         if rows:
-            self.con.executemany("INSERT INTO facts VALUES (?, ?, ?)", rows)
+            self.con.executemany("INSERT INTO facts VALUES (?, ?, ?, ?)", rows)
         refused = ", ".join(str(code) for code in REFUSED_STATUSES)
         # Judged once per distinct (agent, address), not once per entry: there are few callers.
         self.con.execute("""
@@ -258,14 +265,20 @@ class RequestLog:
             FROM raw_requests GROUP BY ALL ORDER BY bucket, service, status""", [rfc3339(since)])
 
     def caller_classes(self) -> pd.DataFrame:
+        """Requests per caller class; `who` says what the class means, for callers past IAM with whoever else
+        may hold an invoke role above their services (ServiceFacts.granted_above)."""
         frame = self.query("""
             SELECT caller_class, sum(requests)::BIGINT AS requests,
                    coalesce(sum(requests) FILTER (WHERE refused), 0)::BIGINT AS refused,
                    coalesce(sum(requests) FILTER (WHERE NOT refused), 0)::BIGINT AS reached_app,
                    coalesce(sum(requests) FILTER (WHERE status BETWEEN 200 AND 299), 0)::BIGINT AS ok_2xx,
-                   count(DISTINCT ip) AS addresses, string_agg(DISTINCT service, ', ' ORDER BY service) AS services
-            FROM callers GROUP BY caller_class ORDER BY requests DESC, caller_class""")
-        frame.insert(1, "who", frame["caller_class"].map(CALLER_CLASSES))
+                   count(DISTINCT ip) AS addresses, string_agg(DISTINCT service, ', ' ORDER BY service) AS services,
+                   string_agg(DISTINCT f.granted_above, '; ' ORDER BY f.granted_above) AS granted_above
+            FROM callers LEFT JOIN facts f USING (service) GROUP BY caller_class ORDER BY requests DESC, caller_class""")
+        who = frame["caller_class"].map(CALLER_CLASSES)
+        above = frame.pop("granted_above").fillna(ServiceFacts.granted_above)
+        past_iam = frame["caller_class"] == "expected_invoker"
+        frame.insert(1, "who", who.where(~past_iam, who + ", or " + above))
         return frame
 
     def top_refused(self, limit: int = 10) -> pd.DataFrame:

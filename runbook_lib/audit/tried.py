@@ -55,11 +55,17 @@ def moment_text(moment: Any) -> str:
     return rfc3339(pd.Timestamp(moment).to_pydatetime(), micros=False)
 
 
+# Members that may call a service but are neither judged as invokers nor unexpected: named instead in the
+# class of callers past IAM (ServiceAccess.granted_above).
+_NOT_JUDGED = ("public", "administrator", "google_agent")
+
+
 def _facts(access: list[ServiceAccess], scope: AuditScope) -> list[ServiceFacts]:
     facts = []
     for a in access:
-        members = {m["member"] for m in a.members if m["judged"] != "public"}
-        facts.append(ServiceFacts(a.service, a.public, members <= scope.expected_members(a.phase)))
+        members = {m["member"] for m in a.members if m["judged"] not in _NOT_JUDGED}
+        facts.append(ServiceFacts(a.service, a.public, members <= scope.expected_members(a.phase),
+                                  a.granted_above()))
     return facts
 
 

@@ -1,7 +1,8 @@
 """The audit's verdict: fail for a public service, a 2xx to a caller that could have been anyone, or refused
 Pub/Sub pushes; warn for unexpected invokers, a role it cannot judge granted to anyone, pushes that
 recovered, or exposure before a fix; with the figures the morning review shows, every fix command
-(printed, never run) and the read-only command for what it did not read: grants above the service."""
+(printed, never run) and the read-only commands for what it did not read: the grants on the project's
+folders and organisation, and the project's own when its policy could not be read."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,21 +11,25 @@ import pandas as pd
 
 from ..formats import headline
 from ..results import Result
-from .access import SEVERITIES, AuditScope, Finding, ServiceAccess, project_invokers_command
+from .access import (PROJECT_POLICY_READER, SEVERITIES, AuditScope, Finding,
+                     ServiceAccess, ancestors_policy_command, project_invokers_command)
 from .pushes import PushOutage
 from .tried import WhoTried, moment_text
 
 
-# The audit reads each service's own IAM policy only. Roles granted on the project, a folder or the
-# organisation are inherited by every service and may invoke it too.
+# Roles granted on the project, a folder or the organisation are inherited by every service and may invoke
+# it too. The audit reads the project's policy (when it may); the kit has no call for folders and organisations.
 NOT_READ = ("the audit read each service's own IAM policy only: invoke roles granted on the project, its folders "
             "or organisation apply to every service too")
+ABOVE_NOT_READ = ("the audit read each service's IAM policy and the project's: invoke roles granted on the "
+                  "project's folders or organisation apply to every service too, and the kit does not read them")
 
 
 @dataclass
 class Audit(Result):
     findings: list[Finding] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)   # read-only commands for what the audit did not read
+    not_read: str = NOT_READ                          # what those are
 
     def findings_table(self) -> pd.DataFrame:
         return pd.DataFrame([{"severity": f.severity, "service": f.service, "finding": f.what,
@@ -37,16 +42,56 @@ class Audit(Result):
         fixes = "\n\n".join(blocks) if blocks else "# Nothing to fix."
         if not self.checks:
             return fixes
-        return fixes + f"\n\n# Not read: {NOT_READ}. To list the project's (read-only):\n" + "\n".join(self.checks)
+        return fixes + f"\n\n# Not read: {self.not_read}. To list them (read-only):\n" + "\n".join(self.checks)
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: SEVERITIES.index(f.severity))
 
 
+def _merged(findings: list[Finding]) -> list[Finding]:
+    """One finding per grant on the project, naming every service it was found on: each service carries the
+    same grant (its judgement and fix are the service's own), but it is one grant with one fix."""
+    merged: list[Finding] = []
+    seen: dict[tuple, Finding] = {}
+    for f in findings:
+        key = (f.severity, f.kind, f.what, tuple(f.fix))
+        if f.where != "project":
+            merged.append(f)
+        elif key in seen:
+            seen[key].service += f", {f.service}"
+        else:
+            seen[key] = Finding(f.severity, f.service, f.kind, f.what, list(f.fix), f.where)
+            merged.append(seen[key])
+    return merged
+
+
+def _shown_member(member: dict) -> str:
+    return member["member"] + (" on the project" if member.get("where") == "project" else "")
+
+
+def _scope_sentence(access: list[ServiceAccess], project: str, requests: int) -> str:
+    """The summary when nothing was found, saying which policies were read (it must fit a headline; the members
+    table lists the project's owners, editors and Google agents, which may call but are not judged)."""
+    services = access[0].service if len(access) == 1 else f"the {len(access)} services"
+    tail = f"no pushes refused, no external caller reached the app in {requests:,} requests."
+    if not (access and access[0].project_policy_read):
+        return (f"The own policies of {services} name no unexpected invoker (the project's could not be read; "
+                f"folders, organisation not read); {tail}")
+    return (f"The policies of {services} and of project {project} name no unexpected invoker (folders, organisation "
+            f"not read); {tail}")
+
+
+def _reading(access: list[ServiceAccess], project: str) -> tuple[str, list[str]]:
+    """What was not read, and the read-only commands that list it."""
+    if access and access[0].project_policy_read:
+        return ABOVE_NOT_READ, [ancestors_policy_command(project)]
+    return NOT_READ, [project_invokers_command(project), ancestors_policy_command(project)]
+
+
 def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, outages: list[PushOutage]) -> Audit:
     """Step 4: the verdict, a one-line summary and the figures, from every step's findings."""
-    findings = _ordered([f for a in access for f in a.findings] + tried.findings
+    findings = _ordered(_merged([f for a in access for f in a.findings]) + tried.findings
                         + [f for o in outages for f in o.findings])
     critical = [f for f in findings if f.severity == "critical"]
     warnings = [f for f in findings if f.severity == "warning"]
@@ -54,7 +99,7 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
     public = [a for a in access if a.public]
     said = []
     for a in public:
-        why = [m["member"] for m in a.members if m["judged"] == "public" and not m["condition"]]
+        why = [_shown_member(m) for m in a.members if m["judged"] == "public" and not m["condition"]]
         why += ["no invoker IAM check"] if a.invoker_iam_disabled else []
         said.append(f"{a.service} is public ({', '.join(why)})")
     refused = [o for o in outages if o.down]
@@ -64,16 +109,19 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
     said += [f"pushes to {o.service} refused, then let in again: recovered" for o in outages if o.recovered]
     if tried.unexpected_2xx:
         said.append(f"{tried.unexpected_2xx} 2xx to callers that could be anyone")
-    unexpected = sorted({m["member"] for a in access for m in a.members if m["judged"] == "unexpected"})
+    unexpected = sorted({_shown_member(m) for a in access for m in a.members if m["judged"] == "unexpected"})
     if unexpected:
         said.append(f"unexpected invokers: {', '.join(unexpected)}")
     if tried.external_reached:
         said.append(f"{tried.external_reached} external callers reached the app")
     others = [f.what for f in critical + warnings if f.kind in ("iam_check_disabled", "conditional_public",
                                                                  "unresolved_role", "token_less_subscription")]
-    summary = "; ".join(said + others) + "." if said or others else (
-        f"The service policies of {', '.join(a.service for a in access)} name only expected invokers (grants above "
-        f"the services not read); no pushes refused, no external caller reached the app in {tried.entries:,} requests.")
+    project_note = access[0].project_policy_note if access else ""
+    if project_note and (said or others):
+        others.append(f"project policy not read (needs {PROJECT_POLICY_READER})")
+    summary = "; ".join(said + others) + "." if said or others else _scope_sentence(access, scope.project,
+                                                                                    tried.entries)
+    not_read, checks = _reading(access, scope.project)
     figures = {
         "public services": len(public),
         "requests analysed": tried.entries,
@@ -91,10 +139,12 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
                             "subscriptions": None if o.subscriptions is None else [s.to_dict() for s in o.subscriptions],
                             "subscriptions_note": o.subscriptions_note} for o in outages],
         "findings": [f.to_dict() for f in findings],
-        "not_read": {"what": NOT_READ, "check": project_invokers_command(scope.project)},
+        "project_policy": {"project": scope.project, "read": bool(access and access[0].project_policy_read),
+                           "note": project_note},
+        "not_read": {"what": not_read, "checks": checks},
     }
     return Audit(name="security_audit", verdict=verdict, summary=headline(summary), figures=figures,
-                 details=details, findings=findings, checks=[project_invokers_command(scope.project)])
+                 details=details, findings=findings, checks=checks, not_read=not_read)
 
 
 def _source(source: dict) -> dict:

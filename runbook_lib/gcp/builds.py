@@ -23,7 +23,8 @@ from ..diagnose.build import FAILED_STATUSES, BuildNotFound, check_build_id, che
 from ..errors import NotFoundError, OperationTimeout, ParameterError
 from ..formats import check_region, check_service, parse_time
 from ..preflight import upload_file_set
-from ..protocols import BUILD_TIMEOUT_S, Progress
+from ..protocols import BUILD_TIMEOUT_S, Progress, RepositoryCheck
+from .artifacts import GcpArtifactRegistry
 from .calls import cloud_call, site_of
 from .clients import check_project, close_client, cloudbuild_client, guarded  # noqa: F401 (check_project re-exported)
 from .operations import POLL_SECONDS, await_operation
@@ -54,7 +55,8 @@ class GcpBuilds:
     """target.builds for Google Cloud. `region` is the service region source deploys build in."""
 
     def __init__(self, project: str, region: str, credentials: Any = None, endpoint: str | None = None,
-                 client: Any = None, storage_client: Callable[[], Any] | None = None):
+                 client: Any = None, storage_client: Callable[[], Any] | None = None,
+                 repositories: GcpArtifactRegistry | None = None):
         self.project = check_project(project)
         self.region = check_region(region)
         self._credentials = credentials
@@ -62,6 +64,7 @@ class GcpBuilds:
         self._client = client
         self._owns_client = client is None
         self._storage_client = storage_client   # stages sources for submit(); the target's shared client
+        self._repositories = repositories        # Artifact Registry, where builds push (check_repository)
         self.poll_s = POLL_SECONDS
 
     @property
@@ -117,6 +120,13 @@ class GcpBuilds:
         tag = f"service_{check_service(service)}"
         found = self.list(region, tags=tag, status="SUCCESS", limit=1)
         return found[0] if found else None
+
+    def check_repository(self, repository: str, location: str | None = None) -> RepositoryCheck:
+        """Artifact Registry's repositories.get, and one list when it is not there (gcp/artifacts.py)."""
+        if self._repositories is None:
+            raise ParameterError("repositories", None, "give GcpBuilds an Artifact Registry reader "
+                                 "(gcp/artifacts.GcpArtifactRegistry) to check repositories with")
+        return self._repositories.check_repository(repository, check_region(location or self.region))
 
     # -- building ------------------------------------------------------------------------------
     @property

@@ -61,6 +61,7 @@ def describe_connection(project: str, endpoints: dict[str, str], anonymous: bool
 
 
 def connect_gcp(phases: PhaseRegistry, **options) -> Target:
+    from .artifacts import GcpArtifactRegistry
     from .builds import GcpBuilds
     from .clients import LazyClient, make_clients
     from .logs import GcpLogs, GcpRuntimeLogs
@@ -80,7 +81,8 @@ def connect_gcp(phases: PhaseRegistry, **options) -> Target:
                            anonymous=options.get("anonymous"))
     anonymous = clients.anonymous and options.get("credentials") is None
     builds = GcpBuilds(project, region, client=LazyClient(lambda: clients.cloudbuild),
-                       storage_client=lambda: clients.storage)
+                       storage_client=lambda: clients.storage,
+                       repositories=GcpArtifactRegistry(project, lambda: clients.artifactregistry))
     logs = GcpRuntimeLogs(phases, GcpLogs(project, client=LazyClient(lambda: clients.logging)),
                           storage_client=lambda: clients.storage)
     services = GcpServices(project, phases, clients, source_dir=options.get("source_dir"))

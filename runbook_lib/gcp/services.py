@@ -82,6 +82,24 @@ def _gcloud(gcloud: str, *args: str) -> str:
     return done.stdout.strip()
 
 
+def _impersonated_token(gcloud: str, args: list[str], email: str) -> str:
+    """gcloud's token as `email`. Its refusal says what impersonating needs: Service Account Token Creator on
+    the account, for whoever runs the kit (gcloud's own words say which permission was denied)."""
+    try:
+        done = subprocess.run([gcloud, *args], capture_output=True, text=True, timeout=GCLOUD_TIMEOUT_S,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        said, failed = f"it could not run ({type(exc).__name__})", True
+    else:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        said, failed = one_line(lines[-1] if lines else "(no message)"), done.returncode != 0
+    if failed:
+        raise RunbookError(f"`gcloud auth print-identity-token --impersonate-service-account={email}` failed: "
+                           f"{said}; impersonating it needs roles/iam.serviceAccountTokenCreator on {email} for "
+                           f"your account")
+    return done.stdout.strip()
+
+
 class GcpServices(PhaseEndpoints):
     """target.services for Google Cloud: the same interface as the sandbox's LocalServices.
 
@@ -168,6 +186,14 @@ class GcpServices(PhaseEndpoints):
         # The API's etag is base64 text; the client hands over the decoded bytes.
         return policy_shape(policy.version, bindings, base64.b64encode(policy.etag).decode())
 
+    def project_iam_policy(self) -> dict:
+        """The project's IAM policy in iam_policy()'s shape (Resource Manager v3 projects.getIamPolicy, version 3):
+        an invoke role granted there reaches every service in the project. AccessDenied (naming
+        resourcemanager.projects.getIamPolicy) when the caller may not read it."""
+        from .projects import project_policy
+
+        return project_policy(self.clients.resourcemanager.get_iam_policy(self.project))
+
     def describe(self, phase: str) -> ServiceInfo:
         p = self.phases.get(phase)
         service = self._service(phase)
@@ -249,7 +275,7 @@ class GcpServices(PhaseEndpoints):
             args = ["auth", "print-identity-token"]
             if _gcloud(gcloud, "config", "get-value", "account").endswith(".gserviceaccount.com"):
                 args.append(f"--audiences={audience}")
-        token = _gcloud(gcloud, *args)
+        token = _impersonated_token(gcloud, args, email) if email else _gcloud(gcloud, *args)
         if not token or any(c.isspace() for c in token):
             raise RunbookError(f"`gcloud auth print-identity-token` printed no token; {HOW_TO_GET_A_TOKEN}.")
         return token

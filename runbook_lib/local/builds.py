@@ -26,13 +26,14 @@ from ..diagnose.build import FAILED_STATUSES, BuildNotFound, check_build_id, che
 from ..errors import NotFoundError, ParameterError
 from ..formats import check_region, rfc3339
 from ..images import same_image
-from ..phases import PhaseRegistry
+from ..phases import DEFAULT_REPOSITORY, REPOSITORY, PhaseRegistry
 from ..preflight import UploadSet, choose_builder, upload_file_set
-from ..protocols import BUILD_TIMEOUT_S, Progress
+from ..protocols import BUILD_TIMEOUT_S, Progress, RepositoryCheck
 from ..redeploy.provenance import revision_label
 from .build_steps import (BUILDPACKS_TAG, DOCKER_BUILDER, StepPlan, buildpacks_steps, docker_build_args, docker_steps,
                           load_config, push_step, substitute)
 from .home import SandboxHome
+from .state import read_state
 
 
 def _ts(moment: datetime) -> str:
@@ -144,6 +145,17 @@ class LocalBuilds:
     def latest_successful(self, service: str, region: str | None = None) -> dict | None:
         done = self.list(region=region, tags=[f"service_{service}"], status="SUCCESS", limit=1)
         return done[0] if done else None
+
+    def check_repository(self, repository: str, location: str | None = None) -> RepositoryCheck:
+        """The sandbox's Artifact Registry: the repositories its state lists per location (sandbox_repositories)."""
+        location = check_region(location or self.region)
+        if not isinstance(repository, str) or not REPOSITORY.fullmatch(repository):
+            raise ParameterError("repository", repository, "give an Artifact Registry repository id (lowercase "
+                                 "letters, digits and hyphens, starting with a letter, at most 63)")
+        there = tuple(sorted(sandbox_repositories(read_state(self.home), self.region).get(location, [])))
+        if repository in there:
+            return RepositoryCheck(repository, location, True)
+        return RepositoryCheck(repository, location, False, others=there)
 
     def log_sources(self) -> list:
         """Sources for runbook_lib.buildlogs.fetch_build_log: the sandbox's logs bucket."""
@@ -345,6 +357,13 @@ class LocalBucketLogSource:
         if not path.is_file():
             raise NotFound(f"gs://{self.builds.logs_bucket}/log-{build['id']}.txt does not exist.")
         return path.read_text()
+
+
+def sandbox_repositories(state: dict, region: str) -> dict[str, list[str]]:
+    """location -> the Artifact Registry repositories the sandbox has. `sandbox init` writes them to its state:
+    the one its incident's source deploys push to (cloud-run-source-deploy, in the services' region), and no
+    other; a sandbox initialised before the state kept them has that one alone too."""
+    return state.get("artifact_repositories") or {region: [DEFAULT_REPOSITORY]}
 
 
 def _write_atomically(path: Path, text: str) -> None:

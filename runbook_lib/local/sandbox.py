@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from ..checks import as_date, check_path
 from ..errors import ParameterError, RunbookError
-from ..phases import PhaseRegistry, load_phases
+from ..phases import DEFAULT_REPOSITORY, PhaseRegistry, load_phases
 from .builds import LocalBuilds
 from .home import SandboxHome, sandbox_home
 from .incident_night import (  # the night's times, callers and members, importable from here as before
@@ -28,7 +28,7 @@ from .incident_night import (  # the night's times, callers and members, importa
 )
 from .logs import append_request_logs, request_log_path
 from .processes import stop_recorded_processes
-from .services import LocalServices, ServiceInfo
+from .services import OPERATOR, LocalServices, ServiceInfo
 from .state import (read_state, refuse_if_in_use, sandbox_lock, state_lock, unwritable, warehouse_problem,
                     write_state)
 from .source_repo import SourceRepo, create_source_repo, open_source_repo
@@ -251,8 +251,11 @@ def _build(box: SandboxHome, phases: PhaseRegistry, scale: float) -> None:
         "prefix_support_commits": {name: repo.commits["prefix_support"] for name in phases.names()},
         "token_key": secrets.token_hex(32),
         "services": incident_services(phases, repo),
+        # Artifact Registry as the incident's project has it: the repository its source deploys push to, no other
+        "artifact_repositories": {phases.region: [DEFAULT_REPOSITORY]},
     }
     state["pubsub_subscriptions"] = incident_subscriptions(phases, state["services"])
+    state["project_iam_policy"] = incident_project_policy(phases)
     write_state(box, state)
     request_log_path(box).unlink(missing_ok=True)
     append_request_logs(request_log_path(box), night_of_requests(phases, state["services"]))
@@ -262,6 +265,23 @@ def _build(box: SandboxHome, phases: PhaseRegistry, scale: float) -> None:
         state["initialised"] = True
         state["initialised_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         write_state(box, state)
+
+
+def incident_project_policy(phases: PhaseRegistry) -> dict:
+    """The project's own IAM policy on the incident morning, as a real project's looks: its owner (the
+    operator, already an invoker of both services), the default compute and Google APIs service accounts as
+    editors, and Google's service agents. No invoke role is granted to anyone else there, so the night's
+    story is the services' own policies, as it was."""
+    number = phases.project_number or "0"
+    return {"version": 1, "bindings": [
+        {"role": "roles/editor", "members": [f"serviceAccount:{number}-compute@developer.gserviceaccount.com",
+                                             f"serviceAccount:{number}@cloudservices.gserviceaccount.com"]},
+        {"role": "roles/owner", "members": [OPERATOR]},
+        {"role": "roles/pubsub.serviceAgent",
+         "members": [f"serviceAccount:service-{number}@gcp-sa-pubsub.iam.gserviceaccount.com"]},
+        {"role": "roles/run.serviceAgent",
+         "members": [f"serviceAccount:service-{number}@serverless-robot-prod.iam.gserviceaccount.com"]},
+    ]}
 
 
 def _seed_builds(box: SandboxHome, phases: PhaseRegistry, repo: SourceRepo) -> None:

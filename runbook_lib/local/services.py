@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import NotFoundError, ParameterError, RunbookError, ServiceTimeout
+from ..errors import AccessDenied, NotFoundError, ParameterError, RunbookError, ServiceTimeout
 from ..phases import PROJECT_ROOT, PhaseRegistry
 # The value types and the meaning of "public" / "invoker" are shared with target=gcp; re-exported here
 # so `from runbook_lib.local.services import ServiceInfo` keeps working.
@@ -114,6 +114,15 @@ class LocalServices(PhaseEndpoints):
         """{"version", "bindings": [{"role", "members", "condition"?}], "etag"}, as on target=gcp."""
         _, record = self._record(phase)
         policy = json.loads(json.dumps(record["iam_policy"]))
+        return policy_shape(policy.get("version", 1), policy.get("bindings", []), policy_etag(policy))
+
+    def project_iam_policy(self) -> dict:
+        """The sandbox project's IAM policy (state file), shaped as iam_policy(), as on target=gcp."""
+        state = require_services_state(self.home)
+        if "project_iam_policy" not in state:
+            raise NotFoundError(f"The sandbox at {self.home.root} keeps no project IAM policy (an older kit "
+                                f"initialised it); run `runbook sandbox reset` to rebuild it with one.")
+        policy = json.loads(json.dumps(state["project_iam_policy"]))
         return policy_shape(policy.get("version", 1), policy.get("bindings", []), policy_etag(policy))
 
     def push_subscriptions(self, phase: str) -> list[PushSubscription]:
@@ -403,15 +412,22 @@ class LocalServices(PhaseEndpoints):
         """The sandbox's `gcloud auth print-identity-token` for `principal` (default: the operator).
 
         `phase` (the audience on Cloud Run) is accepted for parity with GcpServices; sandbox
-        tokens are good for every service whose IAM policy lets the principal invoke it.
+        tokens are good for every service whose IAM policy lets the principal invoke it. A principal asked
+        for by name with a `phase` gets a token only if that phase's service lets it in (AccessDenied
+        otherwise): the sandbox has no Token Creator to refuse an impersonation, so a caller that mints its
+        tokens up front (runbook 03) learns there, before it changes anything, what the service would answer.
         """
+        asked_for = principal
         principal = OPERATOR if principal is None else principal
         if phase is not None:
             self.phases.get(phase)
         if not isinstance(principal, str) or not _PRINCIPAL.match(principal):
             raise ParameterError("principal", principal,
                                  "give user:EMAIL or serviceAccount:EMAIL, e.g. user:operator@sandbox.local")
-        return make_token(require_services_state(self.home)["token_key"], principal)
+        state = require_services_state(self.home)
+        if asked_for is not None and phase is not None:
+            _require_invoker(state, self.phases.get(phase), principal)
+        return make_token(state["token_key"], principal)
 
     def request(self, phase: str, method: str, path: str, body: dict | None = None, token: str | None = None,
                 user_agent: str | None = None, remote_ip: str | None = None,
@@ -462,6 +478,17 @@ class LocalServices(PhaseEndpoints):
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _require_invoker(state: dict, phase, principal: str) -> None:
+    """AccessDenied unless the phase's service lets `principal` in, as its IAM check does (identity.authorize)."""
+    record = state["services"][phase.name]
+    members = invoker_members(record["iam_policy"])
+    if record.get("invoker_iam_disabled") or {"allUsers", "allAuthenticatedUsers", principal} & set(members):
+        return
+    raise AccessDenied(f"{principal} may not invoke {phase.service}: no role with run.routes.invoke is bound to it "
+                       f"on the service (grant it {INVOKER_ROLE} there)", role=INVOKER_ROLE,
+                       scope=f"service {phase.service}")
 
 
 def _label(commit: str) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 from pydantic import field_validator
 
@@ -17,6 +17,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 class AuditParams(TargetParams):
     """Runbook 05: who may call the phase services, who tried, and what broke."""
+
+    runbook: ClassVar[str | None] = "05_security_audit"
 
     services: list[str] = param([], allowed="a list of phases or Cloud Run service names such as [phase4], "
                                             "or empty for every phase")

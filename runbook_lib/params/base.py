@@ -8,8 +8,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Mapping
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError,
-                      field_validator, model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
+                      ValidationError, field_validator, model_validator)
 
 from .. import formats
 from ..checks import check_path
@@ -160,7 +160,8 @@ _ALLOWED_BY_TYPE = {
     "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
     "float_type": "a number", "float_parsing": "a number",
     "bool_type": "true or false", "bool_parsing": "true or false",
-    "string_type": "text", "list_type": "a list", "dict_type": "a mapping of names to values",
+    # (a text field without allowed= of its own: still more than "text", which says nothing to fix)
+    "string_type": "text, in quotes", "list_type": "a list", "dict_type": "a mapping of names to values",
     "date_type": "a date as YYYY-MM-DD", "date_parsing": "a date as YYYY-MM-DD",
     "date_from_datetime_parsing": "a date as YYYY-MM-DD", "date_from_datetime_inexact": "a date as YYYY-MM-DD",
     "datetime_type": "a date and time as YYYY-MM-DDTHH:MM:SS", "datetime_parsing": "a date and time as YYYY-MM-DDTHH:MM:SS",
@@ -192,11 +193,31 @@ def _first_problem(model_cls: type[BaseModel], values: Mapping[str, Any], exc: V
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, ParameterError):
         # A validator raised the sentence itself; keep it (re-raised with the notebook-friendly class).
-        return error_cls(cause.parameter, _shown(cause.parameter, cause.value, secrets), cause.allowed)
+        return error_cls(cause.parameter, _shown(cause.parameter, cause.value, secrets),
+                         cause.allowed + _read_by_yaml(model_cls, cause.parameter, cause.value))
     loc = error.get("loc") or ()
     name = str(loc[0]) if loc else "parameters"
     value = values.get(name, error.get("input")) if loc else "..."
-    return error_cls(name, _shown(name, value, secrets), _allowed(model_cls, name, error))
+    return error_cls(name, _shown(name, value, secrets),
+                     _allowed(model_cls, name, error) + _read_by_yaml(model_cls, name, value))
+
+
+def _read_by_yaml(model_cls: type[BaseModel], name: str, value: Any) -> str:
+    """What YAML did to a text parameter written unquoted (papermill -f reads YAML 1.1: 0123456 is the octal
+    42798, `no` is false), for the sentence: "; YAML read the value as ...: quote it" ("" otherwise)."""
+    field = model_cls.model_fields.get(name)
+    if field is None or str not in _scalar_types(field.annotation) or isinstance(value, str):
+        return ""
+    if is_secret_name(name) and isinstance(value, (bool, int, float)):   # never the value of a secret, in any form
+        return "; YAML read the value as a number or a flag: quote it"
+    if _is_boolean(value):
+        return f"; YAML read the value as {'true' if value else 'false'} (yes, no, on and off are flags to it): quote it"
+    if isinstance(value, int) and value > 0:
+        return (f"; YAML read the value as the number {value} (0{value:o} with its leading zero, which YAML 1.1 "
+                f"reads as octal): quote it")
+    if isinstance(value, (int, float)):
+        return f"; YAML read the value as the number {value}: quote it"
+    return ""
 
 
 def _allowed(model_cls: type[BaseModel], name: str, error: Mapping[str, Any]) -> str:
@@ -312,9 +333,17 @@ def matching_or_empty(pattern: re.Pattern[str], allowed: str) -> Any:
     return Annotated[str, _or_empty(check)]
 
 
+def _phase_number_as_text(value: Any) -> Any:
+    """A phase given as a bare whole number (`phase: 4`, which YAML reads as 4) is its number as text: README's
+    "4" names phase4 as "phase4" does. A flag is not a number."""
+    return str(value) if isinstance(value, int) and not _is_boolean(value) else value
+
+
 # Field types the runbooks share: the sentence of each names the field it is declared as.
-PhaseName = Annotated[str, AfterValidator(lambda value, info: _known_phase(info.field_name, value))]
-PhaseNameOrEmpty = Annotated[str, _or_empty(_known_phase)]
+PhaseName = Annotated[str, BeforeValidator(_phase_number_as_text),
+                      AfterValidator(lambda value, info: _known_phase(info.field_name, value))]
+PhaseNameOrEmpty = Annotated[str, BeforeValidator(_phase_number_as_text), _or_empty(_known_phase)]
+PHASE_ALLOWED = "a phase of params/phases.yaml such as phase4, or its number (4)"
 ExistingFolderOrEmpty = Annotated[str, _or_empty(lambda name, value: _existing(name, value, "folder"))]
 ExistingFileOrEmpty = Annotated[str, _or_empty(lambda name, value: _existing(name, value, "file"))]
 

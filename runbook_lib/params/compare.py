@@ -1,7 +1,7 @@
 """Runbook 04's parameters."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import field_validator, model_validator
 
@@ -12,7 +12,10 @@ from .base import TargetParams, iso_day, param
 class CompareParams(TargetParams):
     """Runbook 04: how the output of a prefixed replay differs from production, inside the warehouse."""
 
-    dataset_prefix: str = "test"
+    runbook: ClassVar[str | None] = "04_compare_outputs"
+
+    dataset_prefix: str = param("test", allowed="a test prefix: lower-case letters and digits, starting with a letter, at most 16 "
+                                        "characters, such as test")
     start_date: str = param("", allowed="a date as YYYY-MM-DD, or empty for the first date the test tables hold")
     end_date: str = param("", allowed="a date as YYYY-MM-DD, or empty for the last date the test tables hold")
     tables: list[str] = param([], allowed="a list of output tables from phases.yaml, or [] for every table the replay wrote")

@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import model_validator
 
 from ..errors import ParameterError
+from ..images import IMAGE_REFERENCE
 from ..phases import REPOSITORY
-from .base import ExistingFolderOrEmpty, PhaseName, TargetParams, matching_or_empty, param
+from .base import PHASE_ALLOWED, ExistingFolderOrEmpty, PhaseName, TargetParams, matching_or_empty, param
 
 
-IMAGE_REFERENCE = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)+"
-                             r"(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?")
 ImageReference = matching_or_empty(IMAGE_REFERENCE, "give a container image reference such as "
                                    "us-west2-docker.pkg.dev/PROJECT/REPOSITORY/SERVICE:TAG (or @sha256:DIGEST), or empty")
 RepositoryId = matching_or_empty(REPOSITORY, "give an Artifact Registry repository id (lowercase letters, digits and "
@@ -23,10 +22,13 @@ class RedeployParams(TargetParams):
     """Runbook 02: build a phase from its own Dockerfile with an explicit Cloud Build config, deploy the image,
     prove the right code runs, and roll back when it does not."""
 
-    phase: PhaseName = "phase4"
+    runbook: ClassVar[str | None] = "02_redeploy_phase"
+
+    phase: PhaseName = param("phase4", allowed=PHASE_ALLOWED)
     source_dir: ExistingFolderOrEmpty = param("", allowed="an existing pipeline checkout folder, or empty for the sandbox's own (local)")
-    commit: str = ""
-    strategy: Literal["cloudbuild-config", "image"] = "cloudbuild-config"
+    commit: str = param("", allowed="a commit sha, branch or tag as text, or empty for the checkout's HEAD")
+    strategy: Literal["cloudbuild-config", "image"] = param("cloudbuild-config",
+                                                           allowed="choose one of cloudbuild-config, image")
     image: ImageReference = param("", allowed="a container image reference such as "
                                   "us-west2-docker.pkg.dev/PROJECT/REPOSITORY/SERVICE:TAG (or @sha256:DIGEST), or empty")
     repository: RepositoryId = param("", allowed="an Artifact Registry repository id (lowercase letters, digits "

@@ -65,6 +65,8 @@ class DeployPlan:
     # what says which commit the image holds, independently of the `commit` parameter ("": nothing does);
     # for the cloudbuild-config strategy, the build this run makes from the commit's tree
     provenance: str = ""
+    # why the repository the build pushes to could not be checked ("": it exists, or nothing is pushed)
+    repository_note: str = ""
 
     @property
     def commit_short(self) -> str:
@@ -127,6 +129,8 @@ class DeployPlan:
         parts = [f"# Redeploy {self.phase} ({self.service}) from {self.commit_short} "
                  f"({self.strategy}; now serving {self.previous_revision})",
                  f"# commit {self.commit_short}: {self.provenance or 'as given; ' + UNPROVEN}"]
+        if self.repository_note:
+            parts.append(f"# WARNING: {self.repository_note}")
         if self.config is not None:
             parts += [f"# {self.config_file}", self.config_yaml().rstrip()]
         parts += ["# deploy request", yaml.safe_dump(self.deploy_request(), sort_keys=False, width=200).rstrip(),
@@ -142,7 +146,8 @@ class DeployPlan:
                 "remove_env": list(self.remove_env),
                 "commands": self.commands(),
                 "rollback_command": self.rollback_command(), "previous_traffic": dict(self.previous_traffic),
-                "provenance": self.provenance}
+                "provenance": self.provenance, **({"repository_note": self.repository_note}
+                                                  if self.repository_note else {})}
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.to_text())}</pre>"
@@ -237,7 +242,28 @@ def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: st
     else:
         raise ParameterError("commit", commit, "give the commit the image was built from, or a source_dir to read it from")
     info = info if info is not None else target.services.describe(p.name)
-    return render_plan(p, project=target.project, repository=repository or target.phases.repository, commit=full,
+    plan = render_plan(p, project=target.project, repository=repository or target.phases.repository, commit=full,
                        branch=branch, source_dir=str(source) if source else None,
                        previous_revision=info.revision, strategy=strategy, image=image,
                        build_region=build_region, previous_traffic=traffic_of(revisions), provenance=provenance)
+    if plan.config is not None:   # only a build pushes (an image deployed as it is is in a registry already)
+        plan.repository_note = repository_checked(target, p, repository or target.phases.repository,
+                                                  given=bool(repository))
+    return plan
+
+
+def repository_checked(target: Any, phase: Any, repository: str, given: bool = True) -> str:
+    """The build's push goes to `<region>-docker.pkg.dev/<project>/<repository>/...`: a repository that is not
+    there is refused now, naming `repository`, the ones that are and the command that creates it, before a build
+    runs that could only fail at its push. "" when it exists; the note to warn with when it could not be checked
+    (read-only either way: Builds.check_repository)."""
+    found = target.builds.check_repository(repository, phase.region)
+    if found.exists is not False:
+        return found.note
+    there = (f"the Docker repositories in {found.location}: {', '.join(found.others)}" if found.others
+             else f"there is none in {found.location}")
+    whose = "" if given else " (params/phases.yaml's)"
+    raise ParameterError("repository", repository, f"Artifact Registry has no repository {repository}{whose} in "
+                         f"{found.location}, where the build pushes; give one that exists ({there}), or create it: "
+                         f"gcloud artifacts repositories create {repository} --repository-format=docker "
+                         f"--location={found.location} --project={target.project}")

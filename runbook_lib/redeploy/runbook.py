@@ -157,8 +157,10 @@ class Redeploy:
             how = f"build with {plan.dockerfile} and deploy" if plan.config is not None else f"deploy {plan.image}"
             unlabelled = "" if plan.provenance else ("nothing records which code the image holds, so the new revision "
                                                      "would carry no commit-sha label; ")
-            return "pass", (f"Dry run, nothing changed: {unlabelled}the plan would {how} {what} in place of "
-                            f"{plan.previous_revision}.")
+            done = f"the plan would {how} {what} in place of {plan.previous_revision}"
+            if plan.repository_note:   # the repository check could not be made: carry on, warned
+                return "warn", f"Dry run, nothing changed: {unlabelled}{done}; but {plan.repository_note}."
+            return "pass", f"Dry run, nothing changed: {unlabelled}{done}."
         if self.stopped.startswith("Refused"):
             return "blocked", f"{self.stopped} Nothing was changed."
         if self.failure and self.rollout is None:

@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import AccessDenied, QuotaExceeded, RunbookError
+from ..errors import AccessDenied, ParameterError, QuotaExceeded, RunbookError
 from ..formats import headline, size
 from ..results import Result
 from ..warehouse import existing_partitions
@@ -74,6 +74,7 @@ class Replay:
             self.ledger = WarehouseLedger(target.warehouse, f"{test}.{LEDGER_TABLE}", production,
                                           p.test_dataset_ttl_days)
         self.policy = RetryPolicy()
+        self._tokens: Tokens | None = None   # step 5's identity tokens, minted before step 3 (tokens)
         self.stopped = ""               # why the later steps do nothing ("" while going on)
         self.verdict_if_stopped = ""    # blocked | fail | pass (dry run)
         self.warehouse_note = warehouse_note
@@ -88,6 +89,7 @@ class Replay:
         self.equivalent: ReplayCommands | None = None
         self.outcomes: list[Outcome] = []
         self.resume_notes: list[str] = []
+        self.taken_over: list[str] = []   # stale claims of other runs this one took over (gcp)
         self.checked: Isolation | None = None
         self.test_counts: dict[str, dict[date, int]] = {}
 
@@ -119,6 +121,7 @@ class Replay:
         """3. Missing test datasets and tables created like production's (nothing with dry_run)."""
         if self.stopped:
             return _said(self.stopped)
+        self._mint_tokens()
         self.tested = prepare_test_datasets(self.target.warehouse, self.pairs, self.p.test_dataset_ttl_days,
                                             dry_run=self.p.dry_run)
         if self.tested.problems:
@@ -151,7 +154,7 @@ class Replay:
                                f"commands.")
         if self.stopped:
             return _said(self.stopped)
-        replayer = Replayer(self.target.services, Tokens(self.target.services, self.p.principal()), self.ledger,
+        replayer = Replayer(self.target.services, self.tokens, self.ledger,
                             self.p.dataset_prefix, self._revisions(), self.processors, self.p.concurrency, self.policy,
                             after_first=self._production_still_untouched, progress=self.progress)
         try:
@@ -160,6 +163,8 @@ class Replay:
         except LedgerBusy as exc:
             self._stop("blocked", f"Blocked: {exc}.")
             return _said(self.stopped)
+        finally:
+            self.taken_over = self.ledger.notes if self.ledger is not None else []
         if replayer.stopped:
             self._stop("fail", replayer.stopped)
         return pd.DataFrame([o.to_dict() for o in self.outcomes])
@@ -186,6 +191,32 @@ class Replay:
                           note="" if self.outcomes else (self.stopped or "Nothing ran."))
 
     # ---- helpers
+
+    @property
+    def tokens(self) -> Tokens:
+        """One identity token per phase, minted once (step 3 checks them, step 5 calls with them)."""
+        if self._tokens is None:
+            self._tokens = Tokens(self.target.services, self.p.principal())
+        return self._tokens
+
+    def _mint_tokens(self) -> None:
+        """One identity token per selected phase, before step 3 creates anything: an account that cannot be
+        impersonated (no gcloud, no Token Creator on it) or that a phase's service would not let in (the sandbox
+        knows) is bad input, refused while nothing is changed. A dry run checks the account too (it calls
+        nothing, but a real run would); the operator's own tokens are minted only for a real run."""
+        if self.p.dry_run and not self.p.impersonate_service_account:
+            return
+        for phase in self.selected:
+            try:
+                self.tokens.get(phase)
+            except RunbookError as exc:
+                if not self.p.impersonate_service_account:
+                    raise
+                why = str(exc).rstrip(".")
+                raise ParameterError("impersonate_service_account", self.p.impersonate_service_account,
+                                     f"give a service account you may impersonate and that may call every phase "
+                                     f"replayed; {phase}'s token could not be had: {why}") from None
+
 
     def _equivalent_commands(self) -> ReplayCommands:
         """The commands of step 3's plan and of the calls not finished before (steps 1-3 ran, none refused)."""
@@ -286,11 +317,16 @@ class Replay:
                    "production tables changed": len(self.checked.changed) if self.checked else 0,
                    "run-history rows leaked": self.checked.run_history_added if self.checked else 0}
         verdict, summary = self._verdict(dates_done)
+        if self.taken_over:   # that run may only be paused, and would call again: the operator must know
+            verdict = "warn" if verdict == "pass" else verdict
+            said = " ".join(f"{note[0].upper()}{note[1:].rstrip('.')}." for note in self.taken_over)
+            summary = f"{said} {summary}"   # first: the summary is cut to a headline
         details = {"prefix": self.p.dataset_prefix, "phases": self.selected, "days": [d.isoformat() for d in self.days],
                    "map": self.map.to_dict(), "capability": self.capable.to_dict() if self.capable else None,
                    "test_datasets": self.tested.to_dict() if self.tested else None,
                    "isolation": self.checked.to_dict() if self.checked else None,
                    "outcomes": [o.to_dict() for o in self.outcomes], "resume_notes": self.resume_notes,
+                   "claims_taken_over": self.taken_over,
                    "ledger": self.ledger.where if self.ledger else None, "dry_run": self.p.dry_run,
                    "commands": self.equivalent.to_dict() if self.equivalent else None,
                    "stopped": self.stopped}

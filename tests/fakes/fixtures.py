@@ -22,6 +22,7 @@ import pytest
 
 from runbook_lib.services import INGRESS_SETTINGS
 
+from .artifacts import mirror_repositories
 from .server import DATA_DIR, FakeGoogleApis, load_json
 
 PROJECT = "nba-props-platform"
@@ -145,7 +146,8 @@ def storage_emulator() -> Iterator[StorageEmulator]:
 def mirror_sandbox(fake: FakeGoogleApis, home: str | Path, phases, serve: bool = False) -> None:
     """Load the fake with what Cloud Run, Pub/Sub and Cloud Logging would hold for the sandbox at `home`:
     its services (URL <fake>/svc/<service>), revisions with their `commit-sha` labels, traffic, IAM
-    policies, ingress, what each /health answers, the push subscriptions, and its request log (replacing
+    policies (the services' and the project's), ingress, what each /health answers, the push subscriptions,
+    and its request log (replacing
     the recorded Cloud Run request entries). serve=True: a call Cloud Run's IAM check lets in is answered by
     the sandbox's own service process (as the sandbox's operator), so the phases really run and write."""
     home = Path(home)
@@ -183,6 +185,11 @@ def mirror_sandbox(fake: FakeGoogleApis, home: str | Path, phases, serve: bool =
             "status": "healthy", "service": phases.get(serving.get("code_phase", name)).service_identity,
             "commit_sha": serving["commit_sha"]}
     fake.pubsub_subscriptions = [dict(sub) for sub in state.get("pubsub_subscriptions", [])]
+    mirror_repositories(fake, phases.project, state, phases.region)
+    if "project_iam_policy" in state:
+        project_policy = state["project_iam_policy"]
+        fake.project_policies[phases.project] = {"version": project_policy.get("version", 1), "etag": "BwYpRoJ3cT0=",
+                                                 "bindings": project_policy["bindings"]}
     log = home / "logs" / "requests.jsonl"
     sandbox_entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
     fake.entries = [e for e in fake.entries if e.get("resource", {}).get("type") != "cloud_run_revision"] + sandbox_entries
@@ -258,7 +265,8 @@ def connect_gcp_on_fakes(fake: FakeGoogleApis, home: str | Path, tmp_path: Path,
 
     monkeypatch.setattr(gcp_services, "adc_id_token", user_adc)
     monkeypatch.setenv("PATH", f"{gcloud.bin_dir}:{os.environ['PATH']}")
-    endpoints = {name: fake.endpoint for name in ("cloudbuild", "logging", "run", "pubsub")}
+    endpoints = {name: fake.endpoint for name in ("cloudbuild", "logging", "run", "pubsub", "cloudresourcemanager",
+                                                  "artifactregistry")}
     if storage_endpoint:
         endpoints["storage"] = storage_endpoint
     if bigquery_endpoint:

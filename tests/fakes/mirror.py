@@ -1,8 +1,9 @@
 """Every fake Google API as one Google Cloud project mirroring one sandbox, for whole nights on target=gcp.
 
 `FakeCloud.mirroring(home, workdir)` starts, on 127.0.0.1:
-- the Cloud Build / Cloud Logging / Cloud Run / Pub/Sub fake (server.py, pubsub.py) holding the sandbox's
-  builds, services, revisions, IAM policies, push subscriptions and request log (fixtures.mirror_sandbox),
+- the Cloud Build / Cloud Logging / Cloud Run / Pub/Sub / Resource Manager fake (server.py, pubsub.py) holding
+  the sandbox's builds, services, revisions, IAM policies (the project's too), push subscriptions and request
+  log (fixtures.mirror_sandbox),
   with builds and rollouts that can be created (deploys.py);
 - gcp-storage-emulator holding the Cloud Build logs bucket with the sandbox's build logs (and, once a
   redeploy stages one, the staging bucket);
@@ -120,7 +121,8 @@ class FakeCloud:
         return cls(box, phases_file, apis, storage, deploys, bigquery, rollouts, gcloud, config)
 
     def endpoints(self) -> dict[str, str]:
-        return {**{api: self.apis.endpoint for api in ("cloudbuild", "logging", "run", "pubsub")},
+        return {**{api: self.apis.endpoint for api in ("cloudbuild", "logging", "run", "pubsub", "cloudresourcemanager",
+                                                       "artifactregistry")},
                 "storage": self.storage.endpoint, "bigquery": self.bigquery.endpoint}
 
     def apply(self, monkeypatch) -> None:

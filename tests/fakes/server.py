@@ -23,7 +23,10 @@ talk to it. It answers like Google does where the kit depends on it:
   /health from `service_health`, or every path from its real app in `service_apps` (a sandbox's process);
 - getIamPolicy answers a policy with conditional bindings in version 1, mangled, unless version 3 is
   asked for (`options.requestedPolicyVersion=3`), as IAM does;
-- Pub/Sub's subscriptions list is served by fakes/pubsub.py.
+- Pub/Sub's subscriptions list is served by fakes/pubsub.py;
+- Resource Manager v3's projects.getIamPolicy (POST /v3/projects/P:getIamPolicy) answers `project_policies`,
+  as requested (version 3 or mangled, as above); a project it does not hold is a 403, as Google answers
+  ("Permission is denied if the policy or the resource do not exist").
 
 Every request is recorded (method, path, query, JSON body) so tests can assert the exact paths.
 """
@@ -43,8 +46,8 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import enums, pubsub
-from .errors import CONNECTION_RESET, Refusal, google_error
+from . import artifacts, enums, pubsub
+from .errors import CONNECTION_RESET, Refusal, google_error, permission_denied
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -362,6 +365,9 @@ class FakeGoogleApis(HttpFake):
         # once Cloud Run's IAM check let the request in (fixtures.mirror_sandbox: the sandbox's own processes).
         self.service_apps: dict[str, Callable[[str, str, Any], tuple[int, Any]]] = {}
         self.pubsub_subscriptions: list[dict] = []   # Pub/Sub REST JSON; routes in fakes/pubsub.py
+        self.project_policies: dict[str, dict] = {}  # project id -> its IAM policy (Resource Manager v3)
+        # Artifact Registry: "projects/P/locations/L" -> repository ids there; routes in fakes/artifacts.py
+        self.artifact_repositories: dict[str, list[str]] = {}
         # ID tokens the fake's identity provider issued: token -> IAM member ("user:...", "serviceAccount:...").
         self.identity_tokens: dict[str, str] = {}
         # More APIs plug in here (tests/fakes/deploys.py): each takes a request and answers (code, payload),
@@ -415,10 +421,13 @@ class FakeGoogleApis(HttpFake):
                 return self._run(m.group(1), m.group(2), request)
         if request.method == "POST" and path == "/v2/entries:list":
             return self._list_entries(request.body or {})
+        m = re.fullmatch(r"/v3/projects/([^/:]+):getIamPolicy", path)
+        if m and request.method == "POST":
+            return self._project_policy(m.group(1), request.body if isinstance(request.body, dict) else {})
         m = re.fullmatch(r"/svc/([^/]+)(/.*)", path)
         if m:
             return self._cloud_run_call(request, m.group(1), m.group(2))
-        for other_api in (pubsub.route,):
+        for other_api in (pubsub.route, artifacts.route):
             routed = other_api(self, request)
             if routed is not None:
                 return routed
@@ -491,6 +500,14 @@ class FakeGoogleApis(HttpFake):
         }
         with self._lock:
             self.entries.append(entry)
+
+    # -- Resource Manager v3
+    def _project_policy(self, project: str, body: dict) -> tuple[int, dict]:
+        if project not in self.project_policies:
+            return permission_denied("resourcemanager.projects.getIamPolicy", f"projects/{project}",
+                                     "cloudresourcemanager.googleapis.com")
+        asked = (body.get("options") or {}).get("requestedPolicyVersion")
+        return 200, policy_as_requested(self.project_policies[project], None if asked is None else str(asked))
 
     # -- Cloud Build
     def _project_matches(self, build: dict, project: str) -> bool:

@@ -1,0 +1,96 @@
+"""Artifact Registry v1 over REST: does the repository a build pushes to exist? Read only.
+
+Two calls at most: `GET /v1/projects/P/locations/L/repositories/R` (repositories.get), and when that answers 404,
+one `GET /v1/projects/P/locations/L/repositories?pageSize=1000` (repositories.list: `repositories[].name` are full
+resource names, 1000 is the API's largest page) to say which repositories do exist there.
+
+A push to a repository that does not exist fails the build at its push step, after the build ran: unlike
+Container Registry, Artifact Registry never creates a repository on a first push. A 403 (no
+artifactregistry.repositories.get, the API not enabled) means the kit cannot tell: it says so and which role
+reads it (roles/artifactregistry.reader), and the caller carries on.
+
+No Artifact Registry client library is installed (and two GETs do not warrant one), so this is REST over
+google-auth's AuthorizedSession, as gcp/projects.py does it: GcpClients hands ArtifactRegistryClient out as a
+GuardedClient, so its reads get the call policy's timeout and retry, and Google's refusals become the kit's
+errors (a 404 NotFoundError, a 403 AccessDenied: gcp/refusals.py).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..errors import AccessDenied, NotFoundError, ParameterError
+from ..formats import check_region, one_line
+from ..phases import REPOSITORY
+from ..protocols import RepositoryCheck
+
+ARTIFACT_REGISTRY = "Artifact Registry"
+ARTIFACT_REGISTRY_ENDPOINT = "https://artifactregistry.googleapis.com"
+READER_ROLE = "roles/artifactregistry.reader"
+LIST_PAGE_SIZE = 1000
+
+
+class ArtifactRegistryClient:
+    """repositories.get and repositories.list over REST. `session`: an authorised requests session."""
+
+    def __init__(self, session: Any, endpoint: str = ARTIFACT_REGISTRY_ENDPOINT):
+        self.session = session
+        self.endpoint = endpoint.rstrip("/")
+
+    def get_repository(self, name: str, timeout: float | None = None, retry: Callable | None = None) -> dict:
+        """The Repository JSON of `name` (projects/P/locations/L/repositories/R)."""
+        return self._read(f"{self.endpoint}/v1/{name}", {}, timeout, retry)
+
+    def list_repositories(self, parent: str, page_size: int = LIST_PAGE_SIZE, timeout: float | None = None,
+                          retry: Callable | None = None) -> dict:
+        """One page of `parent`'s (projects/P/locations/L) repositories: {"repositories": [...], "nextPageToken"?}."""
+        return self._read(f"{self.endpoint}/v1/{parent}/repositories", {"pageSize": page_size}, timeout, retry)
+
+    def _read(self, url: str, query: dict, timeout: float | None, retry: Callable | None) -> dict:
+        def get() -> dict:
+            from google.api_core import exceptions
+
+            response = self.session.get(url, params=query or None, timeout=timeout)
+            if response.status_code >= 400:
+                # The exception a client library raises, so the call policy says it as it says every API's.
+                raise exceptions.from_http_response(response)
+            return response.json()
+
+        return retry(get)() if retry is not None else get()
+
+    def close(self) -> None:
+        self.session.close()
+
+
+class GcpArtifactRegistry:
+    """The repositories of one project. `client()` gives the (guarded) ArtifactRegistryClient, built on first use
+    so that connecting stays offline."""
+
+    def __init__(self, project: str, client: Callable[[], Any]):
+        self.project, self._client = project, client
+
+    def check_repository(self, repository: str, location: str) -> RepositoryCheck:
+        location = check_region(location)
+        if not isinstance(repository, str) or not REPOSITORY.fullmatch(repository):
+            raise ParameterError("repository", repository, "give an Artifact Registry repository id (lowercase "
+                                 "letters, digits and hyphens, starting with a letter, at most 63)")
+        parent = f"projects/{self.project}/locations/{location}"
+        try:
+            self._client().get_repository(f"{parent}/repositories/{repository}")
+        except NotFoundError:
+            return RepositoryCheck(repository, location, False, others=self._names(parent))
+        except AccessDenied as exc:
+            # the role first: a summary cut short still says what to ask for
+            return RepositoryCheck(repository, location, None, note=(
+                f"whether Artifact Registry repository {repository} exists in {location} could not be checked "
+                f"(reading it needs {READER_ROLE} on project {self.project}), and a repository that does not exist "
+                f"fails the build at its push step; {one_line(str(exc), 240).rstrip('.')}"))
+        return RepositoryCheck(repository, location, True)
+
+    def _names(self, parent: str) -> tuple[str, ...]:
+        """The repositories in the location (one page, of the largest size); () when they cannot be listed."""
+        try:
+            page = self._client().list_repositories(parent)
+        except (AccessDenied, NotFoundError):
+            return ()
+        return tuple(sorted(str(r["name"]).rsplit("/", 1)[-1] for r in page.get("repositories", [])
+                            if isinstance(r, dict) and r.get("name")))

@@ -1,0 +1,221 @@
+"""Runbook 05 reads the project's IAM policy too: invoke roles granted there reach every service. The judgement
+(unit), the request-log class of callers past IAM, and target=gcp against the fakes: a project-level allUsers
+invoker is critical, and a 403 on projects.getIamPolicy is said while the audit carries on."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fakes.errors import permission_denied
+from fakes.fixtures import mirror_sandbox, mirrored_phases_file
+from runbook_lib import audit, params
+from runbook_lib import target as target_mod
+from runbook_lib.local.logs import request_entry
+from runbook_lib.phases import load_phases
+from runbook_lib.services import ServiceInfo
+
+P3, P4 = "nba-phase3-analytics-processors", "nba-phase4-precompute-processors"
+PROJECT = "nba-props-platform"
+PUSH_SA = "pubsub-push@nba-props-platform.iam.gserviceaccount.com"
+EXPECTED = {f"serviceAccount:{PUSH_SA}"}
+NIGHT = "2025-12-31T08:00:00Z"
+AGENT = "serviceAccount:service-756957797294@serverless-robot-prod.iam.gserviceaccount.com"
+
+
+def _access(phase: str = "phase4") -> audit.ServiceAccess:
+    info = ServiceInfo(phase=phase, service=load_phases().get(phase).service, region="us-west2", url=None,
+                       revision="r", commit_sha="abc1234", supports_prefix=True, image="i", created="", running=True,
+                       public=False, ingress="internal", invoker_iam_disabled=False)
+    return audit.judge_access(load_phases().get(phase), info, {"version": 3, "bindings": [
+        {"role": "roles/run.invoker", "members": [f"serviceAccount:{PUSH_SA}"]}]}, EXPECTED, PROJECT)
+
+
+def _with_project(bindings: list[dict], phase: str = "phase4") -> audit.ServiceAccess:
+    policy = audit.ProjectPolicy(PROJECT, {"version": 3, "bindings": bindings, "etag": "x"})
+    return audit.judge_project_grants(_access(phase), policy, EXPECTED, PROJECT)
+
+
+# ---------------------------------------------------------------- the judgement
+
+
+def test_allusers_invoker_on_the_project_makes_every_service_public_with_the_project_removal():
+    access = _with_project([{"role": "roles/run.invoker", "members": ["allUsers"]}])
+    (finding,) = access.findings
+    assert (finding.severity, finding.kind, finding.where) == ("critical", "public_member", "project")
+    assert finding.what == (f"allUsers holds roles/run.invoker on project {PROJECT}, which every service in it "
+                            f"inherits: anyone on the internet, no token needed.")
+    assert finding.fix == [f"gcloud projects remove-iam-policy-binding {PROJECT} --member=allUsers "
+                           f"--role=roles/run.invoker"]
+    assert access.public and access.open_to_all_users and access.project_policy_read
+    row = audit.members_table([access]).iloc[-1]
+    assert (row["member"], row["where"], row["judged"]) == ("allUsers", "project", "public")
+
+
+def test_project_grants_are_judged_as_the_services_are_and_conditions_shown():
+    until = {"title": "until 2026", "expression": "request.time < timestamp('2026-01-01T00:00:00Z')"}
+    access = _with_project([
+        {"role": "roles/run.invoker", "members": ["allAuthenticatedUsers"], "condition": until},
+        {"role": "roles/run.developer", "members": ["user:dev@example.com"]},
+        {"role": "roles/run.invoker", "members": [f"serviceAccount:{PUSH_SA}"]},
+        {"role": "roles/owner", "members": ["user:owner@example.com"]},
+        {"role": "roles/run.serviceAgent", "members": [AGENT]},
+        {"role": "roles/viewer", "members": ["allUsers"]},          # no run.routes.invoke: not listed
+    ])
+    kinds = [(f.severity, f.kind) for f in access.findings]
+    assert kinds == [("warning", "conditional_public"), ("warning", "unexpected_invoker")] and not access.public
+    conditional, unexpected = access.findings
+    assert conditional.fix == [f"gcloud projects remove-iam-policy-binding {PROJECT} --member=allAuthenticatedUsers "
+                               f"--role=roles/run.invoker --condition='expression=request.time < timestamp("
+                               f"'\"'\"'2026-01-01T00:00:00Z'\"'\"'),title=until 2026'"]
+    # the project's policy holds a conditional binding: an unconditional removal says --condition=None
+    assert unexpected.fix == [f"gcloud projects remove-iam-policy-binding {PROJECT} --member=user:dev@example.com "
+                              f"--role=roles/run.developer --condition=None"]
+    assert unexpected.what == (f"user:dev@example.com holds roles/run.developer on project {PROJECT}, so it may call "
+                               f"every service in it, but is not an expected invoker.")
+    judged = {(m["member"], m["where"]): m["judged"] for m in access.members}
+    assert judged == {(f"serviceAccount:{PUSH_SA}", "service"): "expected",
+                      ("allAuthenticatedUsers", "project"): "public", ("user:dev@example.com", "project"): "unexpected",
+                      (f"serviceAccount:{PUSH_SA}", "project"): "expected",
+                      ("user:owner@example.com", "project"): "administrator", (AGENT, "project"): "google_agent"}
+    assert "until 2026: request.time" in next(m["condition"] for m in access.members if m["judged"] == "public")
+
+
+def test_one_project_grant_found_on_every_service_is_one_finding_naming_them():
+    bindings = [{"role": "roles/run.invoker", "members": ["allUsers"]}]
+    scope = audit.AuditScope(phases=tuple(load_phases().get(p) for p in ("phase3", "phase4")),
+                             expected={"phase3": (PUSH_SA,), "phase4": (PUSH_SA,)}, since=None, until=None,
+                             project=PROJECT)
+    tried = audit.WhoTried(since=None, until=None, entries=0, per_service={}, bucket_minutes=60, tables={
+        "refused_pushes": _empty("refused"), "reached_app": _empty("ip", "ok_2xx")})
+    result = audit.conclude(scope, [_with_project(bindings, "phase3"), _with_project(bindings, "phase4")], tried, [])
+    (finding,) = [f for f in result.findings if f.kind == "public_member"]
+    assert finding.service == f"{P3}, {P4}" and result.verdict == "fail"
+    assert result.summary.startswith(f"{P3} is public (allUsers on the project); {P4} is public (allUsers on the "
+                                     f"project)")
+    assert result.fix_commands().count("gcloud projects remove-iam-policy-binding") == 1
+
+
+def _empty(*columns):
+    import pandas as pd
+
+    return pd.DataFrame({c: pd.Series(dtype="int64") for c in columns})
+
+
+def test_a_policy_not_read_is_said_with_the_role_and_the_project_command_kept():
+    from runbook_lib.errors import AccessDenied
+
+    class Refusing:
+        def project_iam_policy(self):
+            raise AccessDenied("Resource Manager denied get_iam_policy in project p: the caller lacks a permission")
+
+    class Target:
+        services = Refusing()
+
+    policy = audit.read_project_policy(Target(), PROJECT)
+    assert not policy.read and "resourcemanager.projects.getIamPolicy" in policy.not_read
+    assert "roles/iam.securityReviewer" in policy.not_read and "carries on" in policy.not_read
+    access = audit.judge_project_grants(_access(), policy, EXPECTED, PROJECT)
+    (finding,) = access.findings
+    assert (finding.severity, finding.kind, finding.what) == ("info", "project_policy_not_read", policy.not_read)
+
+
+# ---------------------------------------------------------------- the request-log class of callers past IAM
+
+
+def test_callers_past_iam_name_the_project_grants_that_may_explain_them():
+    access = _with_project([{"role": "roles/owner", "members": ["user:owner@example.com"]},
+                            {"role": "roles/run.serviceAgent", "members": [AGENT]}])
+    scope = audit.AuditScope(phases=(load_phases().get("phase4"),), expected={"phase4": (PUSH_SA,)}, since=None,
+                             until=None, project=PROJECT)
+    (facts,) = audit.tried._facts([access], scope)
+    assert facts.members_expected   # the owner and Google's agent are named, not judged as invokers
+    log = audit.RequestLog()
+    try:
+        log.load_entries([request_entry(project=PROJECT, service=P4, revision="r", region="us-west2", method="POST",
+                                        url=f"https://{P4}.run.app/process-date", status=200, remote_ip="198.51.100.7",
+                                        user_agent="curl/8", latency_s=0.1, response_size=1,
+                                        timestamp=_when("2025-12-30T20:00:00Z"))])
+        log.classify([facts])
+        classes = log.caller_classes()
+    finally:
+        log.close()
+    (who,) = classes.loc[classes["caller_class"] == "expected_invoker", "who"]
+    assert who.endswith(f"or a holder of an invoke role on the project (user:owner@example.com (roles/owner), {AGENT} "
+                        f"(roles/run.serviceAgent)), or a holder of one on its folder or organisation (not read)")
+    unread = audit.judge_project_grants(_access(), audit.ProjectPolicy(PROJECT, None, "refused"), EXPECTED, PROJECT)
+    assert unread.granted_above().endswith("(project, folder, organisation: not read)")
+
+
+def _when(text):
+    from runbook_lib.formats import parse_time
+
+    return parse_time(text)
+
+
+# ---------------------------------------------------------------- target=gcp against the fakes
+
+
+@pytest.fixture
+def gcp_target(fake_apis, sandbox_home, tmp_path):
+    phases_file = mirrored_phases_file(sandbox_home, tmp_path / "phases.yaml")
+    mirror_sandbox(fake_apis, sandbox_home, load_phases(phases_file))
+    endpoints = {name: fake_apis.endpoint for name in ("cloudbuild", "logging", "run", "pubsub", "cloudresourcemanager")}
+    target = target_mod.connect("gcp", phases_file=str(phases_file), endpoints=endpoints)
+    yield target
+    target.close()
+
+
+def _audit(target):
+    p = params.validate_params(params.AuditParams, {"target": "gcp", "until": NIGHT, "services": ["phase3"]})
+    scope = audit.audit_scope(target, p)
+    access = audit.who_may_call(target, scope)
+    tried = audit.who_tried(target, scope, access)
+    return audit.conclude(scope, access, tried, audit.what_broke(target, scope, access, tried)), access
+
+
+def test_gcp_a_project_level_allusers_invoker_is_critical(gcp_target, fake_apis):
+    fake_apis.project_policies[PROJECT]["bindings"].append({"role": "roles/run.invoker", "members": ["allUsers"]})
+    result, (access,) = _audit(gcp_target)
+    assert access.public and result.verdict == "fail"
+    assert result.summary.startswith(f"{P3} is public (allUsers on the project)")
+    critical = [f for f in result.findings if f.severity == "critical" and f.where == "project"]
+    assert [f.fix for f in critical] == [[f"gcloud projects remove-iam-policy-binding {PROJECT} --member=allUsers "
+                                          f"--role=roles/run.invoker"]]
+    assert result.figures["public services"] == 1
+
+
+def test_gcp_a_refused_project_policy_is_said_and_the_audit_carries_on(gcp_target, fake_apis):
+    fake_apis.fault(f"/v3/projects/{PROJECT}:getIamPolicy",
+                    permission_denied("resourcemanager.projects.getIamPolicy", f"projects/{PROJECT}",
+                                      "cloudresourcemanager.googleapis.com"))
+    result, (access,) = _audit(gcp_target)
+    assert not access.project_policy_read and result.verdict == "fail"   # the night's refused pushes, still found
+    assert "project policy not read (needs roles/iam.securityReviewer)" in result.summary
+    (note,) = [f for f in result.findings if f.kind == "project_policy_not_read"]
+    assert "Resource Manager denied get_iam_policy" in note.what and "roles/iam.securityReviewer" in note.what
+    assert result.details["project_policy"]["read"] is False
+    # what it could not read, it says how to list, read-only
+    assert audit.project_invokers_command(PROJECT) in result.fix_commands()
+    assert [m["where"] for m in access.members] == ["service"] * len(access.members)
+
+
+def test_sandbox_without_a_project_policy_carries_on(make_sandbox):
+    home = make_sandbox()
+    state_file = Path(home) / "state.json"
+    state = json.loads(state_file.read_text())
+    del state["project_iam_policy"]
+    state_file.write_text(json.dumps(state))
+    with target_mod.connect("local", home=home) as tg:
+        policy = audit.read_project_policy(tg, PROJECT)
+    assert not policy.read and "runbook sandbox reset" in policy.not_read
+
+
+def test_gcp_the_project_policy_read_is_retried_as_every_read_is(gcp_target, fake_apis):
+    from fakes.errors import unavailable
+
+    fake_apis.fault(f"/v3/projects/{PROJECT}:getIamPolicy", unavailable(), times=1)
+    policy = gcp_target.services.project_iam_policy()
+    assert {b["role"] for b in policy["bindings"]} >= {"roles/owner", "roles/editor"} and policy["etag"]
+    assert fake_apis.paths("POST").count(f"/v3/projects/{PROJECT}:getIamPolicy") == 2

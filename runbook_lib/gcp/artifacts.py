@@ -22,6 +22,7 @@ from ..errors import AccessDenied, NotFoundError, ParameterError
 from ..formats import check_region, one_line
 from ..phases import REPOSITORY
 from ..protocols import RepositoryCheck
+from .calls import RestClient
 
 ARTIFACT_REGISTRY = "Artifact Registry"
 ARTIFACT_REGISTRY_ENDPOINT = "https://artifactregistry.googleapis.com"
@@ -29,36 +30,20 @@ READER_ROLE = "roles/artifactregistry.reader"
 LIST_PAGE_SIZE = 1000
 
 
-class ArtifactRegistryClient:
+class ArtifactRegistryClient(RestClient):
     """repositories.get and repositories.list over REST. `session`: an authorised requests session."""
 
     def __init__(self, session: Any, endpoint: str = ARTIFACT_REGISTRY_ENDPOINT):
-        self.session = session
-        self.endpoint = endpoint.rstrip("/")
+        super().__init__(session, endpoint)
 
     def get_repository(self, name: str, timeout: float | None = None, retry: Callable | None = None) -> dict:
         """The Repository JSON of `name` (projects/P/locations/L/repositories/R)."""
-        return self._read(f"{self.endpoint}/v1/{name}", {}, timeout, retry)
+        return self._call("GET", f"v1/{name}", timeout, retry)
 
     def list_repositories(self, parent: str, page_size: int = LIST_PAGE_SIZE, timeout: float | None = None,
                           retry: Callable | None = None) -> dict:
         """One page of `parent`'s (projects/P/locations/L) repositories: {"repositories": [...], "nextPageToken"?}."""
-        return self._read(f"{self.endpoint}/v1/{parent}/repositories", {"pageSize": page_size}, timeout, retry)
-
-    def _read(self, url: str, query: dict, timeout: float | None, retry: Callable | None) -> dict:
-        def get() -> dict:
-            from google.api_core import exceptions
-
-            response = self.session.get(url, params=query or None, timeout=timeout)
-            if response.status_code >= 400:
-                # The exception a client library raises, so the call policy says it as it says every API's.
-                raise exceptions.from_http_response(response)
-            return response.json()
-
-        return retry(get)() if retry is not None else get()
-
-    def close(self) -> None:
-        self.session.close()
+        return self._call("GET", f"v1/{parent}/repositories", timeout, retry, query={"pageSize": page_size})
 
 
 class GcpArtifactRegistry:

@@ -128,6 +128,32 @@ def timed_session(credentials: Any, policy: CallPolicy | None = None) -> Any:
     return TimedSession(credentials)
 
 
+class RestClient:
+    """A Google JSON API the kit calls by hand over an authorised session (no client library for one or two
+    calls). Each call raises the exception a client library would (google.api_core, ErrorInfo included), so
+    GcpClients' GuardedClient gives it the call policy's retry and refusals.py says it as every other API's."""
+
+    def __init__(self, session: Any, endpoint: str):
+        self.session = session
+        self.endpoint = endpoint.rstrip("/")
+
+    def _call(self, method: str, path: str, timeout: float | None, retry: Callable | None,
+              query: dict | None = None, body: dict | None = None) -> dict:
+        def send() -> dict:
+            from google.api_core import exceptions
+
+            response = self.session.request(method, f"{self.endpoint}/{path}", params=query or None, json=body,
+                                            timeout=timeout)
+            if response.status_code >= 400:
+                raise exceptions.from_http_response(response)
+            return response.json()
+
+        return retry(send)() if retry is not None else send()
+
+    def close(self) -> None:
+        self.session.close()
+
+
 def _capped(timeout: Any, limit: float) -> Any:
     if isinstance(timeout, tuple):
         return tuple(min(t or limit, limit) for t in timeout)

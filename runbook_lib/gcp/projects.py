@@ -11,39 +11,24 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..services import policy_shape
+from .calls import RestClient
 
 RESOURCE_MANAGER = "Resource Manager"
 RESOURCE_MANAGER_ENDPOINT = "https://cloudresourcemanager.googleapis.com"
 
 
-class ResourceManagerClient:
+class ResourceManagerClient(RestClient):
     """projects.getIamPolicy over REST. `session`: an authorised requests session (calls.timed_session)."""
 
     def __init__(self, session: Any, endpoint: str = RESOURCE_MANAGER_ENDPOINT):
-        self.session = session
-        self.endpoint = endpoint.rstrip("/")
+        super().__init__(session, endpoint)
 
     def get_iam_policy(self, project: str, timeout: float | None = None, retry: Callable | None = None) -> dict:
         """The project's policy as Google's JSON (version, bindings, etag). Version 3 is asked for: without
         it IAM answers a policy with conditional bindings in version 1, roles renamed and conditions dropped.
         `timeout` and `retry` come from the call policy (GuardedClient), as a client library's would."""
-        url = f"{self.endpoint}/v3/projects/{project}:getIamPolicy"
-        body = {"options": {"requestedPolicyVersion": 3}}
-
-        def post() -> dict:
-            from google.api_core import exceptions
-
-            response = self.session.post(url, json=body, timeout=timeout)
-            if response.status_code >= 400:
-                # The same exception a client library raises, ErrorInfo's reason and metadata included,
-                # so the call policy retries and says it as it does every other API's.
-                raise exceptions.from_http_response(response)
-            return response.json()
-
-        return retry(post)() if retry is not None else post()
-
-    def close(self) -> None:
-        self.session.close()
+        return self._call("POST", f"v3/projects/{project}:getIamPolicy", timeout, retry,
+                          body={"options": {"requestedPolicyVersion": 3}})
 
 
 def project_policy(answer: dict) -> dict:

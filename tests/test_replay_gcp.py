@@ -138,21 +138,28 @@ def test_a_dry_run_on_gcp_sends_nothing_that_changes_and_its_commands_are_what_t
         bigquery.stop()
 
 
-def test_a_replay_of_a_prefix_another_host_is_replaying_is_blocked_naming_it_and_calls_nothing(
-        fake_apis, fixed_home, tmp_path, monkeypatch):
+def _ready_to_call_beside_another_claim(target, fixed_home, prefix: str):
+    """A real replay of one date prepared up to its calls (steps 1-4), and a claim of the same prefix by a run of
+    another host (ops-laptop, process 4242, user alice), fresh."""
     from runbook_lib.replay.ledger import Claimant, ReplayClaims
 
+    p = params.validate_params(params.ReplayParams, {
+        "target": "gcp", "project": PROJECT, "dry_run": False, "source_dir": str(Path(fixed_home) / "source"),
+        "start_date": "2025-12-15", "end_date": "2025-12-15", "dataset_prefix": prefix})
+    rp = replay.prepare(target, p, progress=False)
+    for step in (rp.datasets, rp.capability, rp.test_datasets, rp.fingerprint_before):
+        step()
+    other = ReplayClaims(target.warehouse, rp.ledger.claims.ref, claimant=Claimant("ops-laptop", 4242, "alice", "m"))
+    other.make_table()
+    other.claim(prefix)
+    return rp, other
+
+
+def test_a_replay_of_a_prefix_another_host_is_replaying_is_blocked_naming_it_and_calls_nothing(
+        fake_apis, fixed_home, tmp_path, monkeypatch):
     target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
     try:
-        p = params.validate_params(params.ReplayParams, {
-            "target": "gcp", "project": PROJECT, "dry_run": False, "source_dir": str(Path(fixed_home) / "source"),
-            "start_date": "2025-12-15", "end_date": "2025-12-15", "dataset_prefix": "busy"})
-        rp = replay.prepare(target, p, progress=False)
-        for step in (rp.datasets, rp.capability, rp.test_datasets, rp.fingerprint_before):
-            step()
-        other = ReplayClaims(target.warehouse, rp.ledger.claims.ref, claimant=Claimant("ops-laptop", 4242, "alice", "m"))
-        other.make_table()
-        other.claim("busy")   # alive: its heartbeat is fresh
+        rp, other = _ready_to_call_beside_another_claim(target, fixed_home, "busy")   # alive: its heartbeat is fresh
         rp.run()
         result = rp.result()
         assert result.verdict == "blocked" and not _posts(fake_apis) and rp.outcomes == []
@@ -169,19 +176,11 @@ def test_a_stale_claim_of_another_host_is_taken_over_and_the_result_says_so(
         fake_apis, fixed_home, tmp_path, monkeypatch):
     # A run elsewhere that stopped heartbeating may only be paused (a laptop asleep) and call again: the replay
     # goes on, and its verdict and headline say whose claim it took over.
-    from runbook_lib.replay.ledger import CLAIM_LIVE_MINUTES, Claimant, ReplayClaims
+    from runbook_lib.replay.ledger import CLAIM_LIVE_MINUTES
 
     target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
     try:
-        p = params.validate_params(params.ReplayParams, {
-            "target": "gcp", "project": PROJECT, "dry_run": False, "source_dir": str(Path(fixed_home) / "source"),
-            "start_date": "2025-12-15", "end_date": "2025-12-15", "dataset_prefix": "stale"})
-        rp = replay.prepare(target, p, progress=False)
-        for step in (rp.datasets, rp.capability, rp.test_datasets, rp.fingerprint_before):
-            step()
-        other = ReplayClaims(target.warehouse, rp.ledger.claims.ref, claimant=Claimant("ops-laptop", 4242, "alice", "m"))
-        other.make_table()
-        other.claim("stale")
+        rp, other = _ready_to_call_beside_another_claim(target, fixed_home, "stale")
         target.warehouse.execute(f"UPDATE `{other.ref}` SET recorded_at = TIMESTAMP_SUB(recorded_at, INTERVAL "
                                  f"{CLAIM_LIVE_MINUTES + 5} MINUTE) WHERE host = 'ops-laptop'")
         with pytest.warns(Warning, match="took over the replay claim"):

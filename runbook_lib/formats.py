@@ -31,6 +31,8 @@ ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,299}")
 # (so never a backtick, a backslash, a period or a quote: the docs list those as unsupported).
 COLUMN_NAME_MAX = 300
 _FLEXIBLE_SPECIALS = frozenset(" &%=+:'<>#|")
+# That rule in a refusal's words (check_column_names, quote_columns say it alike)
+COLUMN_NAME_RULE = "up to 300 letters of any language, digits, underscores, dashes, spaces or & % = + : ' < > # |"
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 # IEC binary units, as BigQuery bills and reports bytes ("1 TB = 2^40 bytes") and gcloud and the console show them.
@@ -166,8 +168,7 @@ def check_column_names(names: Any, parameter: str) -> list[str]:
         raise ParameterError(parameter, names, "give a non-empty list of column names")
     for name in given:
         if not is_column_name(name):
-            raise ParameterError(parameter, name, "give column names BigQuery allows: up to 300 letters, digits, "
-                                                  "underscores, dashes, spaces or & % = + : ' < > # |")
+            raise ParameterError(parameter, name, f"give column names BigQuery allows: {COLUMN_NAME_RULE}")
     return list(given)
 
 
@@ -186,8 +187,7 @@ def quote_columns(columns: Any, parameter: str = "columns") -> list[str]:
     for column in columns:
         alias, _, name = column.rpartition(".")   # (a column name never holds a period)
         if (alias and not ALIAS.fullmatch(alias)) or not is_column_name(name):
-            raise ParameterError(parameter, column, "give column names BigQuery allows (letters of any language, "
-                                                    "digits, underscores, dashes, spaces or & % = + : ' < > # |), "
+            raise ParameterError(parameter, column, f"give column names BigQuery allows ({COLUMN_NAME_RULE}), "
                                                     "optionally as alias.column")
         quoted.append(f"{alias}.{quote_identifier(name)}" if alias else quote_identifier(name))
     return quoted

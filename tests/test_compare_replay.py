@@ -452,6 +452,49 @@ def test_a_date_no_replayed_table_holds_is_refused_naming_it(planted):
     on_both_targets(check)
 
 
+class Counted:
+    """A warehouse counting its metadata reads (on gcp each is a tables.get) and its queries."""
+
+    def __init__(self, inner):
+        self.inner, self.reads, self.queries = inner, [], []
+
+    def table_info(self, ref):
+        self.reads.append(ref)
+        return self.inner.table_info(ref)
+
+    def table_exists(self, ref):
+        self.reads.append(ref)
+        return self.inner.table_exists(ref)
+
+    def partitions(self, ref):
+        self.reads.append(ref)
+        return self.inner.partitions(ref)
+
+    def query(self, sql, params=None):
+        self.queries.append(sql)
+        return self.inner.query(sql, params)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_each_table_is_read_once_and_the_test_tables_days_in_one_query(planted):
+    wh, on_both_targets = planted
+    _plant(wh, "daily_events", "event_date", "DATE", "DATE '2025-12-15'")
+
+    def check(tg):
+        for dates in ({}, {"start_date": "2025-12-16", "end_date": "2025-12-17"}):
+            counted = Counted(tg.warehouse)
+            result = compare_replay(dataclasses.replace(tg, warehouse=counted, closers=[]), "plant",
+                                    tables=["daily_events"], **dates)
+            assert result.verdict == "pass", result.summary
+            assert sorted(counted.reads) == ["nba_analytics.daily_events", "plant_nba_analytics.daily_events"]
+            # (the comparison and the NULL count read both tables: the days are the test table's alone)
+            days = [q for q in counted.queries if "`nba_analytics.daily_events`" not in q]
+            assert len(days) == 1 and "plant_nba_analytics.daily_events" in days[0]
+    on_both_targets(check)
+
+
 def test_a_table_missing_from_a_phase_the_replay_ran_is_a_warning(planted):
     # phase3's test dataset holds its other tables: one missing is no "not replayed" (the replay may have
     # failed there), while phase4, whose test dataset holds none of its tables, was not replayed

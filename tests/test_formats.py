@@ -109,6 +109,16 @@ def test_google_cloud_name_checks(check, good, bad):
             check(value)
 
 
+def test_both_column_name_refusals_state_the_whole_rule():
+    from runbook_lib.formats import check_column_names, quote_columns
+
+    for refuse in (lambda: check_column_names(["a$b"], "keys"), lambda: quote_columns(["a$b"])):
+        with pytest.raises(ParameterError) as err:
+            refuse()
+        assert ("up to 300 letters of any language, digits, underscores, dashes, spaces or & % = + : ' < > # |"
+                in str(err.value))
+
+
 def test_column_names_are_quoted_as_bigquery_quotes_its_flexible_column_names():
     from runbook_lib.formats import check_column_names, quote_columns, quote_identifier
 

@@ -52,6 +52,13 @@ def test_each_bad_value_is_one_sentence_naming_it(sandbox_home, values, sentence
     assert str(caught.value).startswith(sentence) and "\n" not in str(caught.value)
 
 
+def test_dataset_prefix_is_described_by_the_rule_its_check_applies():
+    from runbook_lib.phases import TEST_PREFIX_RULE
+
+    allowed = params.ReplayParams.model_fields["dataset_prefix"].json_schema_extra["allowed"]
+    assert allowed == f"a test prefix: {TEST_PREFIX_RULE}"
+
+
 def test_good_values_are_read_as_the_runbook_uses_them(sandbox_home):
     p = params.validate_params(params.ReplayParams, {
         "sandbox_home": str(sandbox_home), "phases": ["4", "phase3"], "processors": ["player_game_summary",

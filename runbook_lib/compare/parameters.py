@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from typing import Any, Mapping
 
 from ..errors import NotFoundError, ParameterError
 from ..formats import check_column_names
@@ -32,13 +32,20 @@ def check_limits(max_bytes_billed: Any, sample_rows: Any, where: Any) -> None:
         raise ParameterError("where", where, "give a BigQuery SQL condition, or None")
 
 
-def read_table(warehouse: Warehouse, parameter: str, ref: Any) -> TableInfo:
-    """The table's metadata, read once (table_info says itself that a table is missing)."""
-    if isinstance(ref, str):
+def read_table(warehouse: Warehouse, parameter: str, ref: Any,
+               known: Mapping[str, TableInfo | None] | None = None) -> TableInfo:
+    """The table's metadata, read once (table_info says itself that a table is missing): from `known` when the
+    caller read it already (None there: it found the table missing), else from the warehouse."""
+    info = None
+    if isinstance(ref, str) and known is not None and ref in known:
+        info = known[ref]
+    elif isinstance(ref, str):
         try:
-            return warehouse.table_info(ref)
+            info = warehouse.table_info(ref)
         except (ParameterError, NotFoundError):   # not shaped like dataset.table, or not there
             pass
+    if info is not None:
+        return info
     raise ParameterError(parameter, ref, "give an existing table as dataset.table")
 
 
@@ -127,6 +134,13 @@ def choose_partition(partition_column: str | None, prod: TableInfo, test: TableI
     return partition_column
 
 
+def day_sql(value: str, kind: str) -> str:
+    """The day a partition column's value falls in, as BigQuery partitions by it: DATE(value) for a TIMESTAMP
+    (its UTC day) or DATETIME, the value itself otherwise. `value` is SQL: a quoted column, or a template's {0};
+    `kind` its BigQuery base type (sql.base_type)."""
+    return f"DATE({value})" if kind in ("TIMESTAMP", "DATETIME") else value
+
+
 def partition_sql(column: str | None, prod: TableInfo) -> tuple[str, str]:
     """Which partition a value of `column` falls in, as SQL over the value ({0}), and the partitions'
     type: as BigQuery partitions the table, a TIMESTAMP or DATETIME column by day (or by the hour,
@@ -139,7 +153,7 @@ def partition_sql(column: str | None, prod: TableInfo) -> tuple[str, str]:
     if kind in ("TIMESTAMP", "DATETIME") and unit == "HOUR":
         return f"{kind}_TRUNC({{0}}, HOUR)", kind
     if kind in ("TIMESTAMP", "DATETIME", "DATE"):
-        day = "{0}" if kind == "DATE" else "DATE({0})"
+        day = day_sql("{0}", kind)
         return (f"DATE_TRUNC({day}, {unit})" if unit in ("MONTH", "YEAR") else day), "DATE"
     if kind == "INT64" and unit == "RANGE" and prod.partition_range:
         start, end, interval = (int(v) for v in prod.partition_range)

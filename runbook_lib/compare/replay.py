@@ -9,12 +9,12 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
 from ..checks import as_date
-from ..errors import ParameterError, RunbookError
+from ..errors import NotFoundError, ParameterError, RunbookError
 from ..formats import one_line, quote_identifier
 from ..phases import OutputTable, PhaseRegistry, check_test_prefix, prefixed_dataset
 from ..protocols import TableInfo, Warehouse
@@ -22,6 +22,7 @@ from ..results import Result
 from ..target import Target
 from . import sql
 from .diff import SchemaDiff, TableDiff, Thresholds
+from .parameters import day_sql
 from .tables import DEFAULT_SAMPLE_ROWS, CostRefused, compare_tables
 from .verdict import describe
 
@@ -125,15 +126,19 @@ def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, 
     warehouse = target.warehouse
     result = ReplayComparison(name="compare_outputs", verdict="blocked", summary="-", dataset_prefix=prefix,
                               start_date=start, end_date=end)
-    chosen, result.not_replayed, result.missing = _tables(warehouse, phases, prefix, tables)
+    # each production and test table's metadata, read once here for every step (on gcp each read is a tables.get)
+    infos: dict[str, TableInfo | None] = {}
+    chosen, result.not_replayed, result.missing = _tables(warehouse, phases, prefix, tables, infos)
     if not chosen:
         wanted = sorted({prefixed_dataset(t.dataset, prefix) for t in phases.all_tables()})
         result.summary = (f"No test datasets: nothing named {', '.join(wanted)} holds a replayed table; "
                           f"{RUN_REPLAY_FIRST}.")
         result.details = {"dataset_prefix": prefix, "looked_for": wanted}
         return result
-    kinds = _partition_kinds(warehouse, prefix, chosen)
-    first, last = _test_dates(warehouse, prefix, chosen, kinds)
+    _read_tables(warehouse, infos, [ref for t in chosen for ref in (t.ref, t.test_ref(prefix))])
+    kinds = _partition_kinds(infos, prefix, chosen)
+    held = _test_days(warehouse, prefix, chosen, kinds)
+    first, last = (min(held), max(held)) if held else (None, None)
     # dates (given: start and end are None unless they were) no replayed table holds a row of
     outside = (("start_date", start) if first is not None and start and start > last else
                ("end_date", end) if first is not None and end and end < first else None)
@@ -145,8 +150,8 @@ def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, 
     if start is None or end is None or start > end:
         result.summary = f"The test tables with prefix {prefix!r} hold no rows to compare; {RUN_REPLAY_FIRST}."
         return result
-    _refuse_dates_not_replayed(warehouse, prefix, chosen, kinds, start, end, start_date, end_date)
-    excluded = _excluded_by_table(warehouse, chosen, prefix, exclude)
+    _refuse_dates_not_replayed(held, prefix, start, end, start_date, end_date)
+    excluded = _excluded_by_table(infos, chosen, prefix, exclude)
     # Rows with a NULL partition value (BigQuery's __NULL__ partition) belong to no date: compared when the
     # dates cover all the replay wrote, otherwise counted and said to be left out.
     whole = first is not None and start <= first and end >= last
@@ -156,24 +161,25 @@ def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, 
         if whole:
             where = f"({where}) OR {quote_identifier(table.partition_column)} IS NULL"
         else:
-            result.notes += _null_partition_note(warehouse, table, test_ref, kinds[table.ref])
+            result.notes += _null_partition_note(warehouse, infos, table, test_ref, kinds[table.ref])
         try:
             diff = compare_tables(
                 warehouse, table.ref, test_ref, table.keys, exclude=excluded[table.ref], abs_tol=abs_tol, rel_tol=rel_tol,
                 where=where, params={"start_date": start, "end_date": end}, partition_column=table.partition_column,
-                thresholds=thresholds, max_bytes_billed=max_bytes_billed, sample_rows=sample_rows, phases=phases)
+                thresholds=thresholds, max_bytes_billed=max_bytes_billed, sample_rows=sample_rows, phases=phases,
+                tables_read=infos)
         except CostRefused as exc:
             diff = describe(TableDiff(name=f"compare {test_ref}", verdict="blocked", summary=str(exc),
                                       prod_table=table.ref, test_table=test_ref, keys=table.keys, compared=False))
         except ParameterError as exc:
             if exc.parameter not in ("prod_table", "keys", "partition_column"):
                 raise   # the operator's own input (exclude, ...)
-            diff = _not_comparable(warehouse, table, test_ref)
+            diff = _not_comparable(infos, table, test_ref)
         result.diffs.append(diff)
     return _conclude(result)
 
 
-def _excluded_by_table(warehouse: Warehouse, chosen: list[OutputTable], prefix: str,
+def _excluded_by_table(infos: dict[str, TableInfo | None], chosen: list[OutputTable], prefix: str,
                        exclude: Sequence[str] | None) -> dict[str, list[str] | None]:
     """Each table's share of `exclude`: the names among its columns (either side's, whatever their case). A name no
     compared table has is refused, before any comparison; None (the bookkeeping columns) stays None for each."""
@@ -182,8 +188,8 @@ def _excluded_by_table(warehouse: Warehouse, chosen: list[OutputTable], prefix: 
     names = [exclude] if isinstance(exclude, str) else exclude
     if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
         raise ParameterError("exclude", exclude, "give a list of column names, or None for the bookkeeping columns")
-    columns = {t.ref: {name.lower() for ref in (t.ref, t.test_ref(prefix)) if warehouse.table_exists(ref)
-                       for name, _ in warehouse.table_info(ref).columns} for t in chosen}
+    columns = {t.ref: {name.lower() for ref in (t.ref, t.test_ref(prefix)) if infos[ref] is not None
+                       for name, _ in infos[ref].columns} for t in chosen}
     for name in names:
         if not any(name.lower() in of for of in columns.values()):
             raise ParameterError("exclude", name, f"choose a column of one of the compared tables "
@@ -192,10 +198,11 @@ def _excluded_by_table(warehouse: Warehouse, chosen: list[OutputTable], prefix: 
     return {t.ref: [n for n in names if n.lower() in columns[t.ref]] for t in chosen}
 
 
-def _tables(warehouse: Warehouse, phases: PhaseRegistry, prefix: str,
-            tables: Sequence[str] | None) -> tuple[list[OutputTable], list[str], list[str]]:
+def _tables(warehouse: Warehouse, phases: PhaseRegistry, prefix: str, tables: Sequence[str] | None,
+            infos: dict[str, TableInfo | None]) -> tuple[list[OutputTable], list[str], list[str]]:
     """The tables to compare, those of phases the replay never ran (their test dataset exists, none of the phase's
-    tables does) and those missing from a phase it ran (some of the phase's other test tables exist)."""
+    tables does) and those missing from a phase it ran (some of the phase's other test tables exist). Tables
+    named in `tables` are read into `infos` to be checked."""
     known = phases.all_tables()
     if tables is None or (isinstance(tables, (list, tuple)) and not tables):
         present: dict[str, Any] = {}
@@ -221,7 +228,7 @@ def _tables(warehouse: Warehouse, phases: PhaseRegistry, prefix: str,
         table = by_name[name]
         test_ref = table.test_ref(prefix)
         for ref in (table.ref, test_ref):
-            if not warehouse.table_exists(ref):
+            if _read_tables(warehouse, infos, [ref])[ref] is None:
                 raise ParameterError("tables", name, f"{ref} does not exist; {RUN_REPLAY_FIRST}" if ref == test_ref
                                      else f"production table {ref} does not exist")
         if table not in chosen:
@@ -229,18 +236,29 @@ def _tables(warehouse: Warehouse, phases: PhaseRegistry, prefix: str,
     return chosen, [], []
 
 
-def _not_comparable(warehouse: Warehouse, table: OutputTable, test_ref: str) -> TableDiff:
+def _read_tables(warehouse: Warehouse, infos: dict[str, TableInfo | None], refs: Iterable[str]) -> dict[str, TableInfo | None]:
+    """`infos` with the metadata of each of `refs` not read yet (None: the table does not exist). table_info says
+    itself that a table is missing: table_exists first would be a second read (a tables.get on gcp)."""
+    for ref in refs:
+        if ref not in infos:
+            try:
+                infos[ref] = warehouse.table_info(ref)
+            except NotFoundError:
+                infos[ref] = None
+    return infos
+
+
+def _not_comparable(infos: dict[str, TableInfo | None], table: OutputTable, test_ref: str) -> TableDiff:
     """A replayed table compare_tables refused: production's table is gone (blocked), or one of the
     tables lacks or retypes a key or the partition column phases.yaml names (fail when the test table
     does, blocked when production does)."""
     diff = TableDiff(name=f"compare {test_ref}", verdict="blocked", summary="-", prod_table=table.ref,
                      test_table=test_ref, keys=table.keys, compared=False)
-    if not warehouse.table_exists(table.ref):
+    if infos[table.ref] is None:
         diff.summary = f"Production table {table.ref} does not exist: nothing to compare {test_ref} with."
         return describe(diff)
     # (column names whatever their case, as BigQuery's)
-    prod, test = ({name.lower(): kind for name, kind in warehouse.table_info(ref).columns}
-                  for ref in (table.ref, test_ref))
+    prod, test = ({name.lower(): kind for name, kind in infos[ref].columns} for ref in (table.ref, test_ref))
     problems, schema = [], SchemaDiff()
     for column in dict.fromkeys([*table.keys, *([table.partition_column] if table.partition_column else [])]):
         role, name = ("key column" if column in table.keys else "partition column"), column.lower()
@@ -258,42 +276,36 @@ def _not_comparable(warehouse: Warehouse, table: OutputTable, test_ref: str) -> 
     return describe(diff)
 
 
-def _test_dates(warehouse: Warehouse, prefix: str, tables: list[OutputTable],
-                kinds: dict[str, str]) -> tuple[date | None, date | None]:
-    """The first and last partition days the test tables hold (one small query per table). Not from
-    partition metadata: INFORMATION_SCHEMA.PARTITIONS is a query job on BigQuery too (billed its 10 MB
-    minimum, as this one is at replay sizes) and needs a tables.get to check the partitioning column;
-    in the sandbox that route measured about 3 times slower."""
-    firsts, lasts = [], []
+def _test_days(warehouse: Warehouse, prefix: str, tables: list[OutputTable], kinds: dict[str, str]) -> set[date]:
+    """The partition days the test tables hold rows for (one small query per table): the first, the last and
+    the holes between. Each table whole, even when dates are given: its first and last days say whether the
+    dates cover all the replay wrote (NULL partition compared) and which dates to choose instead (the same
+    column read as a MIN and MAX would read). Not from partition metadata: INFORMATION_SCHEMA.PARTITIONS is a
+    query job on BigQuery too (billed its 10 MB minimum, as this one is at replay sizes) and needs a tables.get
+    to check the partitioning column; in the sandbox that route measured about 3 times slower."""
+    held: set[date] = set()
     for t in tables:
-        day = _day_sql(t.partition_column, kinds[t.ref])
-        frame = warehouse.query(f"SELECT MIN({day}) AS first, MAX({day}) AS last FROM `{t.test_ref(prefix)}`")
-        if len(frame) and pd.notna(frame["first"].iloc[0]):
-            firsts.append(as_date("first", frame["first"].iloc[0]))
-            lasts.append(as_date("last", frame["last"].iloc[0]))
-    return (min(firsts), max(lasts)) if firsts else (None, None)
+        day = day_sql(quote_identifier(t.partition_column), kinds[t.ref])
+        frame = warehouse.query(f"SELECT DISTINCT {day} AS day FROM `{t.test_ref(prefix)}`")
+        held |= {as_date("day", d) for d in frame["day"] if pd.notna(d)}
+    return held
 
 
 SHOWN_DATES = 3   # dates a refusal lists before it counts the rest
 
 
-def _partition_kinds(warehouse: Warehouse, prefix: str, tables: list[OutputTable]) -> dict[str, str]:
+def _partition_kinds(infos: dict[str, TableInfo | None], prefix: str, tables: list[OutputTable]) -> dict[str, str]:
     """Each table's partition column's BigQuery base type (production's, or test's when production lacks the
     table or the column; "" when neither has it: compare_tables then says which lacks it)."""
     kinds = {}
     for t in tables:
         found = ""
-        for ref in (t.ref, t.test_ref(prefix)):
-            if not found and warehouse.table_exists(ref):
-                types = {name.lower(): kind for name, kind in warehouse.table_info(ref).columns}
+        for info in (infos[t.ref], infos[t.test_ref(prefix)]):
+            if not found and info is not None:
+                types = {name.lower(): kind for name, kind in info.columns}
                 found = sql.base_type(types.get(t.partition_column.lower(), ""))
         kinds[t.ref] = found
     return kinds
-
-
-def _day_sql(column: str, kind: str) -> str:
-    """The day a partition column's value falls in, as BigQuery partitions by it (a TIMESTAMP's in UTC)."""
-    return f"DATE({quote_identifier(column)})" if kind in ("TIMESTAMP", "DATETIME") else quote_identifier(column)
 
 
 def _days_filter(column: str, kind: str) -> str:
@@ -306,10 +318,11 @@ def _days_filter(column: str, kind: str) -> str:
     return f"{column} BETWEEN @start_date AND @end_date"
 
 
-def _null_partition_note(warehouse: Warehouse, table: OutputTable, test_ref: str, kind: str) -> list[str]:
+def _null_partition_note(warehouse: Warehouse, infos: dict[str, TableInfo | None], table: OutputTable, test_ref: str,
+                         kind: str) -> list[str]:
     """A note of the rows a date range leaves out because their partition value is NULL (one count over
     BigQuery's __NULL__ partition of each side); none when there are none, or the tables cannot be counted."""
-    if not kind or not all(warehouse.table_exists(ref) for ref in (table.ref, test_ref)):
+    if not kind or infos[table.ref] is None or infos[test_ref] is None:
         return []
     column = quote_identifier(table.partition_column)
     try:
@@ -324,13 +337,10 @@ def _null_partition_note(warehouse: Warehouse, table: OutputTable, test_ref: str
             f"{test:,} in test); compare without dates to include them"]
 
 
-def _refuse_dates_not_replayed(warehouse: Warehouse, prefix: str, tables: list[OutputTable], kinds: dict[str, str],
-                               start: date, end: date, start_date: Any, end_date: Any) -> None:
-    """Refuse the dates of start..end no test table holds a row for: compared, they would read as every
-    production row missing. From partition metadata where a table is partitioned by day (no scan)."""
-    held: set[date] = set()
-    for t in tables:
-        held |= _days_held(warehouse, t, t.test_ref(prefix), kinds[t.ref], start, end)
+def _refuse_dates_not_replayed(held: set[date], prefix: str, start: date, end: date, start_date: Any,
+                               end_date: Any) -> None:
+    """Refuse the dates of start..end no test table holds a row for (`held`: the days they do): compared, they
+    would read as every production row missing."""
     holes = [start + timedelta(days=n) for n in range((end - start).days + 1)
              if start + timedelta(days=n) not in held]
     if not holes:
@@ -341,23 +351,6 @@ def _refuse_dates_not_replayed(warehouse: Warehouse, prefix: str, tables: list[O
                         ("end_date", end.isoformat()) if end_date not in (None, "") else ("dataset_prefix", prefix))
     raise ParameterError(parameter, value, f"no replayed table with prefix {prefix!r} holds a row for {shown}{more} "
                                            f"(within {start}..{end}); choose dates the replay wrote, or replay those")
-
-
-def _days_held(warehouse: Warehouse, table: OutputTable, test_ref: str, kind: str, start: date, end: date) -> set[date]:
-    """The days of start..end the test table holds rows for: its partitions' ids when it is partitioned by the
-    day (or hour) of the partition column, else one query of its days there."""
-    info: TableInfo = warehouse.table_info(test_ref)
-    if (info.partition_column or "").lower() == table.partition_column.lower() and info.partition_type in ("DAY", "HOUR"):
-        days = {date(int(p.partition_id[:4]), int(p.partition_id[4:6]), int(p.partition_id[6:8]))
-                for p in warehouse.partitions(test_ref)
-                if p.total_rows > 0 and (p.partition_id or "")[:8].isdigit() and len(p.partition_id or "") in (8, 10)}
-        return {d for d in days if start <= d <= end}
-    if not kind:
-        return set()
-    frame = warehouse.query(f"SELECT DISTINCT {_day_sql(table.partition_column, kind)} AS day FROM `{test_ref}` "
-                            f"WHERE {_days_filter(table.partition_column, kind)}",
-                            {"start_date": start, "end_date": end})
-    return {as_date("day", d) for d in frame["day"] if pd.notna(d)}
 
 
 def _conclude(result: ReplayComparison) -> ReplayComparison:

@@ -32,7 +32,7 @@ import pandas as pd
 from ..errors import ParameterError, RunbookError
 from ..formats import size
 from ..phases import PhaseRegistry, load_phases
-from ..protocols import Warehouse
+from ..protocols import TableInfo, Warehouse
 from ..warehouse import split_ref
 from . import sql
 from .diff import SchemaDiff, TableDiff, Thresholds
@@ -67,19 +67,21 @@ def compare_tables(warehouse: Warehouse, prod_table: str, test_table: str, keys:
                    abs_tol: float = 0.0, rel_tol: float = 0.0, where: str | None = None,
                    params: Mapping[str, Any] | None = None, partition_column: str | None = None,
                    thresholds: Thresholds | None = None, max_bytes_billed: int | None = None,
-                   sample_rows: int = DEFAULT_SAMPLE_ROWS, phases: PhaseRegistry | None = None) -> TableDiff:
+                   sample_rows: int = DEFAULT_SAMPLE_ROWS, phases: PhaseRegistry | None = None,
+                   tables_read: Mapping[str, TableInfo | None] | None = None) -> TableDiff:
     """Compare `test_table` with `prod_table` on `keys`, inside the warehouse.
 
     `where` (BigQuery SQL, with @name `params`) filters both tables: on BigQuery give a partition filter.
     `partition_column` (default: production's partitioning) splits every count by partition.
     Statements whose dry-run estimate exceeds `max_bytes_billed` are refused before they run (CostRefused).
+    `tables_read`: the tables' metadata the caller read already, by ref (None: missing), not read again.
     """
     abs_tol = check_tolerance("abs_tol", abs_tol)
     rel_tol = check_tolerance("rel_tol", rel_tol)
     thresholds = thresholds or Thresholds()
     check_limits(max_bytes_billed, sample_rows, where)
-    prod = read_table(warehouse, "prod_table", prod_table)
-    test = in_production_spelling(prod, read_table(warehouse, "test_table", test_table))
+    prod = read_table(warehouse, "prod_table", prod_table, tables_read)
+    test = in_production_spelling(prod, read_table(warehouse, "test_table", test_table, tables_read))
     keys, columns, exclude, partition_column = (spelled(given, prod, test)
                                                 for given in (keys, columns, exclude, partition_column))
     if split_ref(prod_table) == split_ref(test_table):

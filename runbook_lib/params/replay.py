@@ -10,6 +10,7 @@ from pydantic import field_validator, model_validator
 
 from .. import formats
 from ..errors import ParameterError
+from ..phases import TEST_PREFIX_RULE
 from .base import ExistingFolderOrEmpty, TargetParams, _known_phase, iso_day, param
 
 
@@ -26,8 +27,7 @@ class ReplayParams(TargetParams):
 
     start_date: str = param("", allowed="a date as YYYY-MM-DD, or empty for end_date")
     end_date: str = param("", allowed="a date as YYYY-MM-DD, or empty for the latest date production has data for")
-    dataset_prefix: str = param("test", allowed="a test prefix: lower-case letters and digits, starting with a letter, at most 16 "
-                                        "characters, such as test")
+    dataset_prefix: str = param("test", allowed=f"a test prefix: {TEST_PREFIX_RULE}")
     phases: list[str] = param([], allowed="a list of phases such as [phase3, phase4], or empty for every phase")
     processors: list[str] = param([], allowed="a list of processor (output table) names, or empty for all")
     # The caps are the fields' own bounds, so they hold on the number pydantic ends with, whatever it was given as

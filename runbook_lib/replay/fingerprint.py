@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from ..compare.parameters import day_sql
 from ..errors import NotFoundError
 from ..formats import size
 from ..phases import PhaseRegistry
@@ -97,7 +98,7 @@ def checksum_sql(warehouse: Any, ref: str, days: list[date]) -> tuple[str, dict 
     typed = dict(info.columns).get(column, "").split("(")[0]
     if typed not in ("DATE", "DATETIME", "TIMESTAMP"):
         return None
-    day = f"`{column}`" if typed == "DATE" else f"DATE(`{column}`)"
+    day = day_sql(f"`{column}`", typed)
     unit = info.partition_type or "DAY"   # a day's partition is keyed by its ISO date, the others by their id
     key = f"CAST({day} AS STRING)" if unit == "DAY" else f"FORMAT_{typed}('{PARTITION_ID_FORMATS[unit]}', `{column}`)"
     return (f"SELECT {key} AS day, BIT_XOR({row_hash}) AS checksum FROM `{ref}` "

@@ -92,6 +92,22 @@ def test_a_claim_of_this_host_whose_process_is_gone_is_taken_over_at_once_and_qu
     assert ledger.claims.notes == []
 
 
+def test_a_claim_of_this_host_whose_process_is_an_unreaped_zombie_is_taken_over_too(warehouse):
+    """A killed kernel its parent has not reaped yet still answers kill(pid, 0): it is gone all the same."""
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        stat = Path(f"/proc/{zombie.pid}/stat")
+        deadline = time.monotonic() + 10
+        while stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":   # exited, not waited for
+            assert time.monotonic() < deadline, "the child never exited"
+            time.sleep(0.02)
+        plant_claim(warehouse, Claimant(socket.gethostname(), zombie.pid, "bob", _this_machine()), 0)
+        with ledger_of(warehouse).hold("test"):
+            assert claims_now(warehouse)["planted"] is True
+    finally:
+        zombie.wait()
+
+
 def test_a_claim_elsewhere_without_a_heartbeat_for_the_live_minutes_is_taken_over_saying_so(warehouse):
     plant_claim(warehouse, ELSEWHERE, heartbeat_minutes_ago=30)
     ledger = ledger_of(warehouse)

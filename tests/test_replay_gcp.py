@@ -292,6 +292,7 @@ def test_the_gcp_ledger_has_one_place_per_prefix_whatever_phases_a_run_selects()
 
     class Target:
         phases, warehouse = load_phases(), _LedgerWarehouse()
+        services = None   # never called: the ledger is all this looks at
 
     def replay_of(phases):
         p = params.validate_params(params.ReplayParams, {"target": "gcp", "project": PROJECT, "phases": phases,

@@ -29,6 +29,7 @@ from typing import Any, Iterator, Protocol
 
 from ..checks import as_date
 from ..errors import RunbookError
+from ..local.processes import pid_alive
 from .datasets import NewDataset
 
 LEDGER_TABLE = "replay_ledger"
@@ -189,16 +190,6 @@ def _this_user() -> str:
         return f"uid {os.getuid()}"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True    # someone else's process
-    return True
-
-
 @dataclass(frozen=True)
 class Claimant:
     """Who claims: shown to the operator a claim refuses (host, pid, user); `machine` decides "this host"."""
@@ -214,11 +205,10 @@ class Claimant:
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim as read back: its rows folded (first and last heartbeat, released or taken over)."""
+    """One claim as read back: its rows folded (when claimed, how long quiet, released or taken over)."""
     claim_id: str
     claimant: Claimant
     started_at: datetime | None
-    heartbeat_at: datetime | None
     quiet_s: float            # seconds since its last heartbeat, by the warehouse's clock (no skew between hosts)
     released: bool
 
@@ -234,7 +224,7 @@ class Claim:
                 with _HELD_LOCK:
                     held = self.claim_id in _HELD_HERE
                 return "" if held else "left by this process (its release was lost)"
-            if not _pid_alive(self.claimant.pid):
+            if not pid_alive(self.claimant.pid):   # a zombie too: a killed kernel not reaped yet
                 return f"process {self.claimant.pid} of this host is gone"
         return ""
 
@@ -296,14 +286,18 @@ class ReplayClaims:
         self._append(claim_id, CLAIMED, prefix, self.claimant)
         return claim_id
 
-    def others(self, claim_id: str, prefix: str) -> tuple[list[Claim], list[Claim]]:
-        """Step 2, after the claim committed: (other live claims, other stale claims not yet retired)."""
+    def others(self, claim_id: str, prefix: str) -> tuple[list[Claim], list[tuple[Claim, str]]]:
+        """Step 2, after the claim committed: (other live claims, other stale claims not yet retired, each with
+        why it is stale)."""
         live, stale = [], []
         for found in self.read(prefix):
             if found.claim_id == claim_id or found.released:
                 continue
             why = found.stale_because(self.claimant, self.live_minutes)
-            (stale if why else live).append(found)
+            if why:
+                stale.append((found, why))
+            else:
+                live.append(found)
         return live, stale
 
     def read(self, prefix: str) -> list[Claim]:
@@ -313,25 +307,23 @@ class ReplayClaims:
             f"SELECT claim_id, ANY_VALUE(host) AS host, ANY_VALUE(machine) AS machine, ANY_VALUE(pid) AS pid, "
             f"ANY_VALUE(username) AS username, "
             f"MIN(IF(event = '{CLAIMED}', recorded_at, NULL)) AS started_at, "
-            f"MAX(IF(event IN ('{CLAIMED}', '{HEARTBEAT}'), recorded_at, NULL)) AS heartbeat_at, "
             f"TIMESTAMP_DIFF(CURRENT_TIMESTAMP(), MAX(IF(event IN ('{CLAIMED}', '{HEARTBEAT}'), recorded_at, NULL)), "
             f"SECOND) AS quiet_s, "
             f"LOGICAL_OR(event IN ('{RELEASED}', '{TAKEN_OVER}')) AS released "
             f"FROM `{self.ref}` WHERE prefix = @prefix GROUP BY claim_id ORDER BY started_at", {"prefix": prefix})
         return [Claim(str(row["claim_id"]), Claimant(str(row["host"]), int(row["pid"]), str(row["username"]),
                                                      str(row["machine"])),
-                      row["started_at"], row["heartbeat_at"], _seconds(row["quiet_s"]), bool(row["released"]))
+                      row["started_at"], _seconds(row["quiet_s"]), bool(row["released"]))
                 for row in frame.to_dict(orient="records")]
 
-    def take_over(self, stale: list[Claim], prefix: str) -> None:
-        """Retire stale claims (a row each, so later runs do not say it again); a run elsewhere that stopped
-        sending heartbeats is said, one line: it may still be calling."""
-        for found in stale:
+    def take_over(self, stale: list[tuple[Claim, str]], prefix: str) -> None:
+        """Retire stale claims, as others() found them with why (a row each, so later runs do not say it again);
+        a run elsewhere that stopped sending heartbeats is said, one line: it may still be calling."""
+        for found, why in stale:
             self._append(found.claim_id, TAKEN_OVER, prefix, found.claimant)
             if found.claimant.machine != self.claimant.machine:
-                note = (f"took over the replay claim on {self.ref} of {found.describe()}: "
-                        f"{found.stale_because(self.claimant, self.live_minutes)}; if that run is still calling, "
-                        f"stop it")
+                note = (f"took over the replay claim on {self.ref} of {found.describe()}: {why}; if that run is "
+                        f"still calling, stop it")
                 self.notes.append(note)
                 warnings.warn(note, ClaimTakenOver, stacklevel=4)
 

@@ -74,7 +74,8 @@ class Replay:
             self.ledger = WarehouseLedger(target.warehouse, f"{test}.{LEDGER_TABLE}", production,
                                           p.test_dataset_ttl_days)
         self.policy = RetryPolicy()
-        self._tokens: Tokens | None = None   # step 5's identity tokens, minted before step 3 (tokens)
+        # One identity token per phase, minted on first use: step 3 checks them, step 5 calls with them.
+        self.tokens = Tokens(target.services, p.principal())
         self.stopped = ""               # why the later steps do nothing ("" while going on)
         self.verdict_if_stopped = ""    # blocked | fail | pass (dry run)
         self.warehouse_note = warehouse_note
@@ -89,7 +90,6 @@ class Replay:
         self.equivalent: ReplayCommands | None = None
         self.outcomes: list[Outcome] = []
         self.resume_notes: list[str] = []
-        self.taken_over: list[str] = []   # stale claims of other runs this one took over (gcp)
         self.checked: Isolation | None = None
         self.test_counts: dict[str, dict[date, int]] = {}
 
@@ -163,8 +163,6 @@ class Replay:
         except LedgerBusy as exc:
             self._stop("blocked", f"Blocked: {exc}.")
             return _said(self.stopped)
-        finally:
-            self.taken_over = self.ledger.notes if self.ledger is not None else []
         if replayer.stopped:
             self._stop("fail", replayer.stopped)
         return pd.DataFrame([o.to_dict() for o in self.outcomes])
@@ -191,13 +189,6 @@ class Replay:
                           note="" if self.outcomes else (self.stopped or "Nothing ran."))
 
     # ---- helpers
-
-    @property
-    def tokens(self) -> Tokens:
-        """One identity token per phase, minted once (step 3 checks them, step 5 calls with them)."""
-        if self._tokens is None:
-            self._tokens = Tokens(self.target.services, self.p.principal())
-        return self._tokens
 
     def _mint_tokens(self) -> None:
         """One identity token per selected phase, before step 3 creates anything: an account that cannot be
@@ -317,16 +308,17 @@ class Replay:
                    "production tables changed": len(self.checked.changed) if self.checked else 0,
                    "run-history rows leaked": self.checked.run_history_added if self.checked else 0}
         verdict, summary = self._verdict(dates_done)
-        if self.taken_over:   # that run may only be paused, and would call again: the operator must know
+        taken_over = self.ledger.notes if self.ledger is not None else []   # stale claims of other runs (gcp)
+        if taken_over:   # that run may only be paused, and would call again: the operator must know
             verdict = "warn" if verdict == "pass" else verdict
-            said = " ".join(f"{note[0].upper()}{note[1:].rstrip('.')}." for note in self.taken_over)
+            said = " ".join(f"{note[0].upper()}{note[1:].rstrip('.')}." for note in taken_over)
             summary = f"{said} {summary}"   # first: the summary is cut to a headline
         details = {"prefix": self.p.dataset_prefix, "phases": self.selected, "days": [d.isoformat() for d in self.days],
                    "map": self.map.to_dict(), "capability": self.capable.to_dict() if self.capable else None,
                    "test_datasets": self.tested.to_dict() if self.tested else None,
                    "isolation": self.checked.to_dict() if self.checked else None,
                    "outcomes": [o.to_dict() for o in self.outcomes], "resume_notes": self.resume_notes,
-                   "claims_taken_over": self.taken_over,
+                   "claims_taken_over": taken_over,
                    "ledger": self.ledger.where if self.ledger else None, "dry_run": self.p.dry_run,
                    "commands": self.equivalent.to_dict() if self.equivalent else None,
                    "stopped": self.stopped}

@@ -116,9 +116,21 @@ def test_a_policy_not_read_is_said_with_the_role_and_the_project_command_kept():
     policy = audit.read_project_policy(Target(), PROJECT)
     assert not policy.read and "resourcemanager.projects.getIamPolicy" in policy.not_read
     assert "roles/iam.securityReviewer" in policy.not_read and "carries on" in policy.not_read
-    access = audit.judge_project_grants(_access(), policy, EXPECTED, PROJECT)
-    (finding,) = access.findings
+    access = [audit.judge_project_grants(_access(phase), policy, EXPECTED, PROJECT) for phase in ("phase3", "phase4")]
+    assert not any(a.findings for a in access) and not any(a.project_policy_read for a in access)
+    # said once by the verdict, naming every service, whose own policies are still judged
+    scope = audit.AuditScope(phases=tuple(load_phases().get(p) for p in ("phase3", "phase4")),
+                             expected={"phase3": (PUSH_SA,), "phase4": (PUSH_SA,)}, since=None, until=None,
+                             project=PROJECT)
+    tried = audit.WhoTried(since=None, until=None, entries=0, per_service={}, bucket_minutes=60, tables={
+        "refused_pushes": _empty("refused"), "reached_app": _empty("ip", "ok_2xx")})
+    result = audit.conclude(scope, access, tried, [])
+    (finding,) = result.findings
     assert (finding.severity, finding.kind, finding.what) == ("info", "project_policy_not_read", policy.not_read)
+    assert finding.service == f"{P3}, {P4}" and finding.where == "project" and result.verdict == "pass"
+    assert result.details["project_policy"] == {"project": PROJECT, "read": False, "note": policy.not_read}
+    assert [s["project_policy_note"] for s in result.details["services"]] == [policy.not_read] * 2
+    assert audit.project_invokers_command(PROJECT) in result.checks
 
 
 # ---------------------------------------------------------------- the request-log class of callers past IAM

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -16,6 +18,7 @@ import pandas as pd
 from ..errors import AccessDenied, CredentialsMissing, NotFoundError, ServiceDisabled
 from ..phases import Phase
 from ..services import INVOKER_ROLE, INVOKER_ROLES, PUBLIC_MEMBERS, describe_role_command, role_may_invoke
+from .requests import GRANTED_ABOVE_UNREAD
 
 SEVERITIES = ("critical", "warning", "info")   # critical -> verdict fail, warning -> warn
 
@@ -87,8 +90,13 @@ class ServiceAccess:
     ingress: str
     findings: list[Finding]
     conditional_policy: bool = False   # some binding (any role) has a condition: gcloud then wants --condition
-    project_policy_read: bool = False  # the project's grants are among members and findings
-    project_policy_note: str = ""      # why the project's policy could not be read, when it was not
+    # the project's policy as who_may_call read it once (the same object on every service); None: not looked at
+    project_policy: ProjectPolicy | None = None
+
+    @property
+    def project_policy_read(self) -> bool:
+        """The project's grants are among members and findings."""
+        return self.project_policy is not None and self.project_policy.read
 
     @property
     def public(self) -> bool:
@@ -110,14 +118,16 @@ class ServiceAccess:
         past IAM: the project's holders the audit does not judge as invokers (administrators, Google's agents),
         by name, and folders and the organisation, which the kit never reads."""
         if not self.project_policy_read:
-            return "a holder of an invoke role granted above the service (project, folder, organisation: not read)"
+            return GRANTED_ABOVE_UNREAD
         held = [f"{m['member']} ({m['role']})" for m in self.members
                 if m["where"] == "project" and m["judged"] in ("administrator", "google_agent")]
         on_project = f"a holder of an invoke role on the project ({', '.join(held)}), or " if held else ""
         return on_project + "a holder of one on its folder or organisation (not read)"
 
     def to_dict(self) -> dict:
-        return {**{k: v for k, v in asdict(self).items() if k != "findings"},
+        return {**{k: v for k, v in asdict(self).items() if k not in ("findings", "project_policy")},
+                "project_policy_read": self.project_policy_read,
+                "project_policy_note": self.project_policy.not_read if self.project_policy else "",
                 "public": self.public, "findings": [f.to_dict() for f in self.findings]}
 
 
@@ -205,11 +215,46 @@ def _shown(condition: dict) -> str:
     return f"{condition.get('title') or 'untitled'}: {condition.get('expression', '')}" if condition else ""
 
 
-def judge_access(phase: Phase, info: Any, policy: dict, expected_members: set[str], project: str) -> ServiceAccess:
-    """Findings about one service from its ServiceInfo and IAM policy (iam_policy() shape)."""
-    service, region = phase.service, phase.region
+def _conditional(policy: dict) -> bool:
+    """Some binding (any role) has a condition: gcloud then wants --condition on every change."""
+    return any(b.get("condition") for b in policy.get("bindings", []))
+
+
+def _judged(member: str, role: str, expected_members: set[str], on_project: bool) -> str:
+    if member in PUBLIC_MEMBERS:
+        return "public"
+    if member in expected_members:
+        return "expected"
+    if on_project and role in BASIC_ROLES:
+        return "administrator"
+    if on_project and role.endswith(".serviceAgent") and _SERVICE_AGENT.match(member):
+        return "google_agent"
+    return "unexpected"
+
+
+def _service_finding(service: str, member: str, role: str, shown: str, fix: list[str]) -> Finding:
+    """A grant of an invoke role on the service to anyone at all, or to a member not expected."""
+    if member in PUBLIC_MEMBERS and shown:
+        return Finding("warning", service, "conditional_public",
+                       f"{member} may invoke {service} while condition {shown!r} holds ({PUBLIC_MEANING[member]}).",
+                       fix)
+    if member in PUBLIC_MEMBERS:
+        return Finding("critical", service, "public_member",
+                       f"{member} holds {role} on {service}: {PUBLIC_MEANING[member]}.", fix)
+    under = f" under condition {shown!r}" if shown else ""
+    return Finding("warning", service, "unexpected_invoker",
+                   f"{member} holds {role} on {service}{under} but is not an expected invoker.", fix)
+
+
+def _judge_bindings(service: str, policy: dict, expected_members: set[str], remove: Callable[..., str],
+                    on_project: str | None = None) -> tuple[list[dict], list[Finding]]:
+    """The members of a policy's invoke-role bindings, judged, and the findings about them. The policy is the
+    service's own, or (on_project: that project's id) the project's, which every service inherits: there the
+    project's owners and editors and Google's service agents are listed, not judged (see BASIC_ROLES).
+    remove(member, role, condition, conditional_policy) is the command that would remove one grant."""
+    where = "project" if on_project else "service"
+    conditional_policy = _conditional(policy)
     members, findings = [], []
-    conditional_policy = any(b.get("condition") for b in policy.get("bindings", []))
     for binding in policy.get("bindings", []):
         role = binding.get("role", "")
         may_invoke = role_may_invoke(role)
@@ -218,33 +263,27 @@ def judge_access(phase: Phase, info: Any, policy: dict, expected_members: set[st
         condition = binding.get("condition") or {}
         shown = _shown(condition)
         for member in binding.get("members", []):
-            remove = [remove_binding_command(service, region, project, member, role, condition or None,
-                                             conditional_policy)]
+            fix = [remove(member, role, condition or None, conditional_policy)]
             if may_invoke is None:
                 # Only anyone-at-all grants are flagged: a custom role for a named member is an operator's choice.
                 if member in PUBLIC_MEMBERS:
                     findings.append(_unresolved_public(service, member, role, shown,
-                                                       [describe_role_command(role)] + remove))
-                    members.append(_member(member, role, shown, "unresolved"))
+                                                       [describe_role_command(role)] + fix, on_project))
+                    members.append(_member(member, role, shown, "unresolved", where))
                 continue
-            if member in PUBLIC_MEMBERS:
-                judged = "public"
-                if condition:
-                    findings.append(Finding("warning", service, "conditional_public",
-                                            f"{member} may invoke {service} while condition {shown!r} holds "
-                                            f"({PUBLIC_MEANING[member]}).", remove))
-                else:
-                    findings.append(Finding("critical", service, "public_member",
-                                            f"{member} holds {role} on {service}: {PUBLIC_MEANING[member]}.", remove))
-            elif member in expected_members:
-                judged = "expected"
-            else:
-                judged = "unexpected"
-                findings.append(Finding("warning", service, "unexpected_invoker",
-                                        f"{member} holds {role} on {service}"
-                                        f"{' under condition ' + repr(shown) if condition else ''} but is not an "
-                                        f"expected invoker.", remove))
-            members.append(_member(member, role, shown, judged))
+            judged = _judged(member, role, expected_members, on_project=bool(on_project))
+            if judged in ("public", "unexpected"):
+                findings.append(_project_finding(service, member, role, shown, on_project, fix) if on_project
+                                else _service_finding(service, member, role, shown, fix))
+            members.append(_member(member, role, shown, judged, where))
+    return members, findings
+
+
+def judge_access(phase: Phase, info: Any, policy: dict, expected_members: set[str], project: str) -> ServiceAccess:
+    """Findings about one service from its ServiceInfo and IAM policy (iam_policy() shape)."""
+    service, region = phase.service, phase.region
+    members, findings = _judge_bindings(service, policy, expected_members,
+                                        partial(remove_binding_command, service, region, project))
     if info.invoker_iam_disabled:
         findings.append(Finding("critical", service, "iam_check_disabled",
                                 f"{service} has its invoker IAM check turned off (`--no-invoker-iam-check`): "
@@ -255,7 +294,7 @@ def judge_access(phase: Phase, info: Any, policy: dict, expected_members: set[st
                                 f"{service} takes traffic from the internet (ingress all): IAM is its only gate."))
     return ServiceAccess(phase=phase.name, service=service, region=region, policy_version=int(policy.get("version", 1)),
                          members=members, invoker_iam_disabled=bool(info.invoker_iam_disabled), ingress=info.ingress,
-                         findings=findings, conditional_policy=conditional_policy)
+                         findings=findings, conditional_policy=_conditional(policy))
 
 
 # ---------------------------------------------------------------- judging the project's policy
@@ -293,10 +332,9 @@ def _not_read_sentence(exc: Exception, project: str) -> str:
             f"the services' own policies.")
 
 
-def _project_finding(service: str, member: str, role: str, shown: str, project: str,
-                     fix: list[str]) -> Finding | None:
-    """A project grant of an invoke role judged as a service's is (None: expected, or not judged), in words
-    that fit every service, so the same grant found on each service reads as one."""
+def _project_finding(service: str, member: str, role: str, shown: str, project: str, fix: list[str]) -> Finding:
+    """A project grant of an invoke role to anyone at all, or to a member not expected, in words that fit
+    every service, so the same grant found on each service reads as one."""
     under = f" under condition {shown!r}" if shown else ""
     if member in PUBLIC_MEMBERS and shown:
         return Finding("warning", service, "conditional_public",
@@ -311,49 +349,18 @@ def _project_finding(service: str, member: str, role: str, shown: str, project: 
                    f"is not an expected invoker.", fix, where="project")
 
 
-def _judged_on_project(member: str, role: str, expected_members: set[str]) -> str:
-    if member in PUBLIC_MEMBERS:
-        return "public"
-    if member in expected_members:
-        return "expected"
-    if role in BASIC_ROLES:
-        return "administrator"
-    if role.endswith(".serviceAgent") and _SERVICE_AGENT.match(member):
-        return "google_agent"
-    return "unexpected"
-
-
 def judge_project_grants(access: ServiceAccess, project_policy: ProjectPolicy, expected_members: set[str],
                          project: str) -> ServiceAccess:
     """The service's access with the project's grants of invoke roles added (where "project"), judged as the
     service's own are: anyone at all is public (critical; under a condition, a warning), a member not among
     the expected invokers a warning with the `gcloud projects` removal; the project's owners and editors
     and Google's service agents are listed, not judged (see BASIC_ROLES)."""
-    access.project_policy_read = project_policy.read
-    access.project_policy_note = project_policy.not_read
-    if not project_policy.read:
-        access.findings.append(Finding("info", access.service, "project_policy_not_read", project_policy.not_read,
-                                       where="project"))
-        return access
-    bindings = project_policy.policy.get("bindings", [])
-    conditional_policy = any(b.get("condition") for b in bindings)
-    for binding in bindings:
-        role, condition = binding.get("role", ""), binding.get("condition") or {}
-        may_invoke, shown = role_may_invoke(role), _shown(condition)
-        if may_invoke is False:
-            continue
-        for member in binding.get("members", []):
-            fix = [remove_project_binding_command(project, member, role, condition or None, conditional_policy)]
-            if may_invoke is None:
-                if member in PUBLIC_MEMBERS:   # only anyone-at-all grants, as on the service
-                    access.findings.append(_unresolved_public(access.service, member, role, shown,
-                                                              [describe_role_command(role)] + fix, project))
-                    access.members.append(_member(member, role, shown, "unresolved", "project"))
-                continue
-            judged = _judged_on_project(member, role, expected_members)
-            if judged in ("public", "unexpected"):
-                access.findings.append(_project_finding(access.service, member, role, shown, project, fix))
-            access.members.append(_member(member, role, shown, judged, "project"))
+    access.project_policy = project_policy
+    if project_policy.read:   # not read: conclude says so, once for every service
+        members, findings = _judge_bindings(access.service, project_policy.policy, expected_members,
+                                            partial(remove_project_binding_command, project), on_project=project)
+        access.members += members
+        access.findings += findings
     return access
 
 
@@ -361,11 +368,13 @@ def who_may_call(target: Any, scope: AuditScope) -> list[ServiceAccess]:
     """Step 1: each audited service's invokers (policy version 3) by its own policy and the project's, IAM
     check and ingress, judged. The project's policy is read once; when it cannot be, the audit says why."""
     project_policy = read_project_policy(target, scope.project)
-    return [judge_project_grants(judge_access(phase, target.services.describe(phase.name),
-                                              target.services.iam_policy(phase.name),
-                                              scope.expected_members(phase.name), scope.project),
-                                 project_policy, scope.expected_members(phase.name), scope.project)
-            for phase in scope.phases]
+    access = []
+    for phase in scope.phases:
+        expected = scope.expected_members(phase.name)
+        own = judge_access(phase, target.services.describe(phase.name), target.services.iam_policy(phase.name),
+                           expected, scope.project)
+        access.append(judge_project_grants(own, project_policy, expected, scope.project))
+    return access
 
 
 def members_table(access: list[ServiceAccess]) -> pd.DataFrame:

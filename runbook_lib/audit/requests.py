@@ -63,6 +63,9 @@ CALLER_CLASSES = {
                "members, or anyone under a role the kit cannot judge)",
     "external": "external unknown",
 }
+# Who else may have been a caller past IAM when the audit read no policy above the service (the default of
+# ServiceFacts.granted_above, and ServiceAccess.granted_above while the project's policy is unread).
+GRANTED_ABOVE_UNREAD = "a holder of an invoke role granted above the service (project, folder, organisation: not read)"
 # Only what the audit reads: read_json skips every other field of a LogEntry.
 LOG_COLUMNS = {
     "timestamp": "TIMESTAMPTZ",
@@ -99,7 +102,7 @@ class ServiceFacts:
     members_expected: bool    # every invoker member that is not public is an expected invoker
     # who else may hold an invoke role above the service (ServiceAccess.granted_above): named in the class
     # of callers past IAM, since one of them may have been the caller
-    granted_above: str = "a holder of an invoke role granted above the service (project, folder, organisation: not read)"
+    granted_above: str = GRANTED_ABOVE_UNREAD
 
 
 def bucket_minutes(hours: float, bars: int = 48) -> int:
@@ -276,7 +279,7 @@ class RequestLog:
                    string_agg(DISTINCT f.granted_above, '; ' ORDER BY f.granted_above) AS granted_above
             FROM callers LEFT JOIN facts f USING (service) GROUP BY caller_class ORDER BY requests DESC, caller_class""")
         who = frame["caller_class"].map(CALLER_CLASSES)
-        above = frame.pop("granted_above").fillna(ServiceFacts.granted_above)
+        above = frame.pop("granted_above").fillna(GRANTED_ABOVE_UNREAD)
         past_iam = frame["caller_class"] == "expected_invoker"
         frame.insert(1, "who", who.where(~past_iam, who + ", or " + above))
         return frame

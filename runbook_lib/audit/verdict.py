@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..formats import headline
 from ..results import Result
-from .access import (PROJECT_POLICY_READER, SEVERITIES, AuditScope, Finding,
+from .access import (PROJECT_POLICY_READER, SEVERITIES, AuditScope, Finding, ProjectPolicy,
                      ServiceAccess, ancestors_policy_command, project_invokers_command)
 from .pushes import PushOutage
 from .tried import WhoTried, moment_text
@@ -70,28 +70,41 @@ def _shown_member(member: dict) -> str:
     return member["member"] + (" on the project" if member.get("where") == "project" else "")
 
 
-def _scope_sentence(access: list[ServiceAccess], project: str, requests: int) -> str:
+def _scope_sentence(access: list[ServiceAccess], project: ProjectPolicy, requests: int) -> str:
     """The summary when nothing was found, saying which policies were read (it must fit a headline; the members
     table lists the project's owners, editors and Google agents, which may call but are not judged)."""
     services = access[0].service if len(access) == 1 else f"the {len(access)} services"
     tail = f"no pushes refused, no external caller reached the app in {requests:,} requests."
-    if not (access and access[0].project_policy_read):
+    if not project.read:
         return (f"The own policies of {services} name no unexpected invoker (the project's could not be read; "
                 f"folders, organisation not read); {tail}")
-    return (f"The policies of {services} and of project {project} name no unexpected invoker (folders, organisation "
-            f"not read); {tail}")
+    return (f"The policies of {services} and of project {project.project} name no unexpected invoker (folders, "
+            f"organisation not read); {tail}")
 
 
-def _reading(access: list[ServiceAccess], project: str) -> tuple[str, list[str]]:
+def _reading(project: ProjectPolicy) -> tuple[str, list[str]]:
     """What was not read, and the read-only commands that list it."""
-    if access and access[0].project_policy_read:
-        return ABOVE_NOT_READ, [ancestors_policy_command(project)]
-    return NOT_READ, [project_invokers_command(project), ancestors_policy_command(project)]
+    if project.read:
+        return ABOVE_NOT_READ, [ancestors_policy_command(project.project)]
+    return NOT_READ, [project_invokers_command(project.project), ancestors_policy_command(project.project)]
+
+
+def _project_policy(scope: AuditScope, access: list[ServiceAccess]) -> tuple[ProjectPolicy, list[Finding]]:
+    """The project's policy as who_may_call read it (one object, on every service; not read when the services
+    were judged without it), and the one finding saying why it could not be read, naming every service."""
+    project = next((a.project_policy for a in access if a.project_policy), None)
+    if project is None:
+        return ProjectPolicy(scope.project, None), []
+    if project.read:
+        return project, []
+    services = ", ".join(a.service for a in access)
+    return project, [Finding("info", services, "project_policy_not_read", project.not_read, where="project")]
 
 
 def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, outages: list[PushOutage]) -> Audit:
     """Step 4: the verdict, a one-line summary and the figures, from every step's findings."""
-    findings = _ordered(_merged([f for a in access for f in a.findings]) + tried.findings
+    project, not_read_finding = _project_policy(scope, access)
+    findings = _ordered(_merged([f for a in access for f in a.findings]) + not_read_finding + tried.findings
                         + [f for o in outages for f in o.findings])
     critical = [f for f in findings if f.severity == "critical"]
     warnings = [f for f in findings if f.severity == "warning"]
@@ -116,12 +129,10 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
         said.append(f"{tried.external_reached} external callers reached the app")
     others = [f.what for f in critical + warnings if f.kind in ("iam_check_disabled", "conditional_public",
                                                                  "unresolved_role", "token_less_subscription")]
-    project_note = access[0].project_policy_note if access else ""
-    if project_note and (said or others):
+    if project.not_read and (said or others):
         others.append(f"project policy not read (needs {PROJECT_POLICY_READER})")
-    summary = "; ".join(said + others) + "." if said or others else _scope_sentence(access, scope.project,
-                                                                                    tried.entries)
-    not_read, checks = _reading(access, scope.project)
+    summary = "; ".join(said + others) + "." if said or others else _scope_sentence(access, project, tried.entries)
+    not_read, checks = _reading(project)
     figures = {
         "public services": len(public),
         "requests analysed": tried.entries,
@@ -139,8 +150,7 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
                             "subscriptions": None if o.subscriptions is None else [s.to_dict() for s in o.subscriptions],
                             "subscriptions_note": o.subscriptions_note} for o in outages],
         "findings": [f.to_dict() for f in findings],
-        "project_policy": {"project": scope.project, "read": bool(access and access[0].project_policy_read),
-                           "note": project_note},
+        "project_policy": {"project": scope.project, "read": project.read, "note": project.not_read},
         "not_read": {"what": not_read, "checks": checks},
     }
     return Audit(name="security_audit", verdict=verdict, summary=headline(summary), figures=figures,

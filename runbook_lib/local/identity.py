@@ -10,7 +10,7 @@ import re
 import time
 
 from ..errors import ParameterError
-from ..services import invoker_members
+from ..services import invoker_members, policy_shape
 
 TOKEN_LIFETIME_S = 3600
 _MEMBER = re.compile(r"^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|principal|principalSet):\S+)$")
@@ -54,11 +54,19 @@ def verify_token(key: str, token: str, now: float | None = None) -> str | None:
     return principal if isinstance(principal, str) else None
 
 
+def admits(policy: dict, principal: str | None, invoker_iam_disabled: bool = False) -> bool:
+    """Whether Cloud Run's IAM check lets `principal` (None: a caller without a valid token) invoke the service:
+    no IAM check, allUsers, or (with a token) allAuthenticatedUsers or the principal among the invokers."""
+    members = invoker_members(policy)
+    if invoker_iam_disabled or "allUsers" in members:
+        return True
+    return principal is not None and ("allAuthenticatedUsers" in members or principal in members)
+
+
 def authorize(policy: dict, key: str, authorization: str | None,
               invoker_iam_disabled: bool = False) -> tuple[int, str | None]:
     """Cloud Run's IAM check in front of every path: (200 | 401 | 403, principal)."""
-    members = invoker_members(policy)
-    if invoker_iam_disabled or "allUsers" in members:
+    if admits(policy, None, invoker_iam_disabled):
         return 200, None
     if not authorization:
         return 403, None  # Cloud Run answers a request without credentials with 403
@@ -68,14 +76,18 @@ def authorize(policy: dict, key: str, authorization: str | None,
     principal = verify_token(key, token.strip())
     if principal is None:
         return 401, None
-    if "allAuthenticatedUsers" in members or principal in members:
-        return 200, principal
-    return 403, principal
+    return (200 if admits(policy, principal, invoker_iam_disabled) else 403), principal
 
 
 def policy_etag(policy: dict) -> str:
     body = json.dumps(policy.get("bindings", []), sort_keys=True).encode()
     return "BwY" + _b64(hashlib.sha256(body).digest()[:9])
+
+
+def shaped_policy(policy: dict) -> dict:
+    """A policy the sandbox keeps, as iam_policy() returns it on every target: policy_shape builds new bindings,
+    so the caller may change what it gets without touching the state."""
+    return policy_shape(policy.get("version", 1), policy.get("bindings", []), policy_etag(policy))
 
 
 def valid_bindings(policy) -> list[dict]:

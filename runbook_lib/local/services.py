@@ -29,10 +29,10 @@ from ..gitinfo import commit_contains
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (DEFAULT_INGRESS, INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSubscription, Revision,
                         Rollout, RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image,
-                        invoker_members, is_public, lower_headers, newest_revisions_first, policy_shape,
+                        invoker_members, is_public, lower_headers, newest_revisions_first,
                         push_subscriptions_to, response_body, string_map, traffic_split, without_all_users)
 from .builds import LocalBuilds
-from .identity import make_token, policy_etag, valid_bindings
+from .identity import admits, make_token, policy_etag, shaped_policy, valid_bindings
 from .processes import (_CHILDREN, APP_MODULE, accepts, is_our_process, pid_alive, process_lock, read_run_file,
                         restore_run_file, run_file, stop_recorded_processes, terminate)
 from .state import other_users, require_services_state, state_lock, write_state
@@ -113,8 +113,7 @@ class LocalServices(PhaseEndpoints):
     def iam_policy(self, phase: str) -> dict:
         """{"version", "bindings": [{"role", "members", "condition"?}], "etag"}, as on target=gcp."""
         _, record = self._record(phase)
-        policy = json.loads(json.dumps(record["iam_policy"]))
-        return policy_shape(policy.get("version", 1), policy.get("bindings", []), policy_etag(policy))
+        return shaped_policy(record["iam_policy"])
 
     def project_iam_policy(self) -> dict:
         """The sandbox project's IAM policy (state file), shaped as iam_policy(), as on target=gcp."""
@@ -122,8 +121,7 @@ class LocalServices(PhaseEndpoints):
         if "project_iam_policy" not in state:
             raise NotFoundError(f"The sandbox at {self.home.root} keeps no project IAM policy (an older kit "
                                 f"initialised it); run `runbook sandbox reset` to rebuild it with one.")
-        policy = json.loads(json.dumps(state["project_iam_policy"]))
-        return policy_shape(policy.get("version", 1), policy.get("bindings", []), policy_etag(policy))
+        return shaped_policy(state["project_iam_policy"])
 
     def push_subscriptions(self, phase: str) -> list[PushSubscription]:
         """The sandbox project's Pub/Sub push subscriptions whose endpoint is this service (state file)."""
@@ -483,8 +481,7 @@ class LocalServices(PhaseEndpoints):
 def _require_invoker(state: dict, phase, principal: str) -> None:
     """AccessDenied unless the phase's service lets `principal` in, as its IAM check does (identity.authorize)."""
     record = state["services"][phase.name]
-    members = invoker_members(record["iam_policy"])
-    if record.get("invoker_iam_disabled") or {"allUsers", "allAuthenticatedUsers", principal} & set(members):
+    if admits(record["iam_policy"], principal, bool(record.get("invoker_iam_disabled"))):
         return
     raise AccessDenied(f"{principal} may not invoke {phase.service}: no role with run.routes.invoke is bound to it "
                        f"on the service (grant it {INVOKER_ROLE} there)", role=INVOKER_ROLE,

@@ -22,7 +22,16 @@ _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,299}$")
 # An Artifact Registry repository id: lowercase letters, digits and hyphens, starting with a letter, at most 63.
 REPOSITORY = re.compile(r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?")
+REPOSITORY_ALLOWED = ("give an Artifact Registry repository id (lowercase letters, digits and hyphens, starting with "
+                      "a letter, at most 63)")
 DEFAULT_REPOSITORY = "cloud-run-source-deploy"   # the repository `gcloud run deploy --source` pushes to
+
+
+def check_repository_id(repository: object, parameter: str = "repository") -> str:
+    """An Artifact Registry repository id (REPOSITORY), or ParameterError: both targets' check_repository."""
+    if not isinstance(repository, str) or not REPOSITORY.fullmatch(repository):
+        raise ParameterError(parameter, repository, REPOSITORY_ALLOWED)
+    return repository
 
 
 @dataclass(frozen=True)

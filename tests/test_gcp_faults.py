@@ -422,3 +422,16 @@ def test_refused_as_lets_the_policys_sentences_and_other_errors_through():
         with pytest.raises(type(passing)) as caught, refused_as("Deploying x"):
             raise passing
         assert caught.value is passing
+
+
+@pytest.mark.parametrize("service, api, endpoint", [
+    ("cloudresourcemanager", "Resource Manager", "https://cloudresourcemanager.googleapis.com"),
+    ("artifactregistry", "Artifact Registry", "https://artifactregistry.googleapis.com"),
+])
+def test_the_rest_apis_have_their_call_site_like_every_other_api(service, api, endpoint):
+    from runbook_lib.gcp.calls import site_of
+    from runbook_lib.gcp.clients import SERVICES
+
+    assert service in SERVICES
+    site = site_of(object(), service, PROJECT)   # an object not guarded: Google's endpoint for the API
+    assert (site.api, site.endpoint, site.project) == (api, endpoint, PROJECT)

@@ -248,6 +248,19 @@ def test_a_failing_gcloud_is_reported_in_one_sentence(gcp, user_adc, monkeypatch
         gcp.services.identity_token(phase="phase4")
 
 
+def test_a_refused_impersonation_is_one_sentence_naming_the_account_and_the_role(gcp, monkeypatch, tmp_path):
+    gcloud = make_fake_gcloud(tmp_path / "bin", "", fail="Permission 'iam.serviceAccounts.getOpenIdToken' denied.")
+    _on_path(monkeypatch, gcloud)
+    with pytest.raises(RunbookError) as caught:
+        gcp.services.identity_token(PUBSUB, phase="phase4")
+    email = PUBSUB.split(":", 1)[1]
+    assert str(caught.value) == (
+        f"`gcloud auth print-identity-token --impersonate-service-account={email}` failed: ERROR: "
+        f"(gcloud.auth.print-identity-token) Permission "
+        f"'iam.serviceAccounts.getOpenIdToken' denied.; impersonating it needs roles/iam.serviceAccountTokenCreator "
+        f"on {email} for your account.")
+
+
 # ---------------------------------------------------------------- connect: offline, shared clients, close
 
 

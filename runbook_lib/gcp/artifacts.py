@@ -18,23 +18,19 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..errors import AccessDenied, NotFoundError, ParameterError
+from ..errors import AccessDenied, NotFoundError
 from ..formats import check_region, one_line
-from ..phases import REPOSITORY
+from ..phases import check_repository_id
 from ..protocols import RepositoryCheck
 from .calls import RestClient
 
-ARTIFACT_REGISTRY = "Artifact Registry"
-ARTIFACT_REGISTRY_ENDPOINT = "https://artifactregistry.googleapis.com"
 READER_ROLE = "roles/artifactregistry.reader"
 LIST_PAGE_SIZE = 1000
 
 
 class ArtifactRegistryClient(RestClient):
-    """repositories.get and repositories.list over REST. `session`: an authorised requests session."""
-
-    def __init__(self, session: Any, endpoint: str = ARTIFACT_REGISTRY_ENDPOINT):
-        super().__init__(session, endpoint)
+    """repositories.get and repositories.list over REST (GcpClients builds it: "artifactregistry" in
+    calls.API_NAMES)."""
 
     def get_repository(self, name: str, timeout: float | None = None, retry: Callable | None = None) -> dict:
         """The Repository JSON of `name` (projects/P/locations/L/repositories/R)."""
@@ -54,10 +50,7 @@ class GcpArtifactRegistry:
         self.project, self._client = project, client
 
     def check_repository(self, repository: str, location: str) -> RepositoryCheck:
-        location = check_region(location)
-        if not isinstance(repository, str) or not REPOSITORY.fullmatch(repository):
-            raise ParameterError("repository", repository, "give an Artifact Registry repository id (lowercase "
-                                 "letters, digits and hyphens, starting with a letter, at most 63)")
+        location, repository = check_region(location), check_repository_id(repository)
         parent = f"projects/{self.project}/locations/{location}"
         try:
             self._client().get_repository(f"{parent}/repositories/{repository}")

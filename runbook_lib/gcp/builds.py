@@ -126,7 +126,8 @@ class GcpBuilds:
         if self._repositories is None:
             raise ParameterError("repositories", None, "give GcpBuilds an Artifact Registry reader "
                                  "(gcp/artifacts.GcpArtifactRegistry) to check repositories with")
-        return self._repositories.check_repository(repository, check_region(location or self.region))
+        # GcpArtifactRegistry checks the location and the repository id
+        return self._repositories.check_repository(repository, location or self.region)
 
     # -- building ------------------------------------------------------------------------------
     @property

@@ -32,11 +32,15 @@ from ..errors import CloudUnreachable, ParameterError
 from ..formats import one_line
 from .refusals import credentials_error, is_rate_limit, refusal
 
+# The last two the kit calls over REST itself, with no client library (RestClient: gcp/projects.py, gcp/artifacts.py).
 API_NAMES = {"cloudbuild": "Cloud Build", "logging": "Cloud Logging", "storage": "Cloud Storage",
-             "run": "Cloud Run", "pubsub": "Pub/Sub", "bigquery": "BigQuery"}
+             "run": "Cloud Run", "pubsub": "Pub/Sub", "bigquery": "BigQuery",
+             "cloudresourcemanager": "Resource Manager", "artifactregistry": "Artifact Registry"}
 DEFAULT_ENDPOINTS = {"cloudbuild": "https://cloudbuild.googleapis.com", "logging": "https://logging.googleapis.com",
                      "storage": "https://storage.googleapis.com", "run": "https://run.googleapis.com",
-                     "pubsub": "https://pubsub.googleapis.com", "bigquery": "https://bigquery.googleapis.com"}
+                     "pubsub": "https://pubsub.googleapis.com", "bigquery": "https://bigquery.googleapis.com",
+                     "cloudresourcemanager": "https://cloudresourcemanager.googleapis.com",
+                     "artifactregistry": "https://artifactregistry.googleapis.com"}
 REQUEST_TIMEOUT_ENV = "RUNBOOK_GCP_REQUEST_TIMEOUT_S"
 CALL_DEADLINE_ENV = "RUNBOOK_GCP_CALL_DEADLINE_S"
 ENDPOINTS_HINT = "RUNBOOK_GCP_ENDPOINTS if it points the kit elsewhere"

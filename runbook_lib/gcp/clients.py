@@ -22,16 +22,13 @@ from typing import Any, Callable
 
 from ..errors import ParameterError
 from ..formats import check_project
-from .calls import API_NAMES, DEFAULT_ENDPOINTS, CallPolicy, GuardedClient, timed_session
-from .artifacts import ARTIFACT_REGISTRY, ARTIFACT_REGISTRY_ENDPOINT, ArtifactRegistryClient
-from .projects import RESOURCE_MANAGER, RESOURCE_MANAGER_ENDPOINT, ResourceManagerClient
+from .calls import API_NAMES, DEFAULT_ENDPOINTS, CallPolicy, GuardedClient, RestClient, timed_session
+from .artifacts import ArtifactRegistryClient
+from .projects import ResourceManagerClient
 from .refusals import credentials_error
 
-# APIs the kit calls over REST itself, with no client library (name and Google's endpoint, keyed as API_NAMES).
-REST_APIS = {"cloudresourcemanager": (RESOURCE_MANAGER, RESOURCE_MANAGER_ENDPOINT),
-             "artifactregistry": (ARTIFACT_REGISTRY, ARTIFACT_REGISTRY_ENDPOINT)}
 # cloudbuild, logging, storage, run, pubsub, bigquery, cloudresourcemanager, artifactregistry
-SERVICES = (*API_NAMES, *REST_APIS)
+SERVICES = tuple(API_NAMES)
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 # "1": send no credentials to the endpoints RUNBOOK_GCP_ENDPOINTS overrides (local fakes, emulators).
 ANONYMOUS_ENV = "RUNBOOK_GCP_ANONYMOUS"
@@ -132,18 +129,11 @@ def storage_client(project: str, credentials: Any = None, endpoint: str | None =
     return storage.Client(project=project, credentials=creds, client_options=_options(endpoint), **_session(creds))
 
 
-def api_name(service: str) -> str:
-    return API_NAMES.get(service) or REST_APIS[service][0]
-
-
-def default_endpoint(service: str) -> str:
-    return DEFAULT_ENDPOINTS.get(service) or REST_APIS[service][1]
-
-
-def resource_manager_client(credentials: Any, endpoint: str | None = None) -> ResourceManagerClient:
-    """Resource Manager v3 over an AuthorizedSession (the project's IAM policy); `credentials` resolved."""
-    endpoint = check_endpoint("cloudresourcemanager", endpoint)
-    return ResourceManagerClient(timed_session(credentials), endpoint or RESOURCE_MANAGER_ENDPOINT)
+def rest_client(cls: type[RestClient], service: str, credentials: Any, endpoint: str | None = None) -> RestClient:
+    """One of the kit's own REST clients (gcp/projects.py, gcp/artifacts.py) over a TimedSession; `credentials`
+    resolved (an AuthorizedSession cannot resolve them itself)."""
+    endpoint = check_endpoint(service, endpoint)
+    return cls(timed_session(credentials), endpoint or DEFAULT_ENDPOINTS[service])
 
 
 def _session(credentials: Any) -> dict[str, Any]:
@@ -164,7 +154,7 @@ def bigquery_client(project: str, credentials: Any = None, endpoint: str | None 
 def guarded(service: str, client: Any, project: str | None = None, endpoint: str | None = None) -> GuardedClient:
     """`client` of `service` (SERVICES) under the call policy of gcp/calls.py, as GcpClients hands them out."""
     # BigQuery's refusals carry BigQuery's own reasons; its adapter says them (bigquery_errors.py).
-    return GuardedClient(client, api_name(service), endpoint or default_endpoint(service), CallPolicy.from_env(),
+    return GuardedClient(client, API_NAMES[service], endpoint or DEFAULT_ENDPOINTS[service], CallPolicy.from_env(),
                          project=project, refusals=service != "bigquery")
 
 
@@ -193,11 +183,11 @@ class GcpClients:
         if chosen is not None:
             return chosen
         if self._credentials is None:
-            self._credentials = default_credentials(f"{api_name(service)} at {self.endpoint(service)}")
+            self._credentials = default_credentials(f"{API_NAMES[service]} at {self.endpoint(service)}")
         return self._credentials
 
     def endpoint(self, service: str) -> str:
-        return self.endpoints.get(service) or default_endpoint(service)
+        return self.endpoints.get(service) or DEFAULT_ENDPOINTS[service]
 
     def _get(self, service: str) -> Any:
         with self._lock:
@@ -214,9 +204,9 @@ class GcpClients:
                 elif service == "pubsub":
                     client = pubsub_subscriber(creds, endpoint)
                 elif service == "cloudresourcemanager":
-                    client = resource_manager_client(creds, endpoint)
+                    client = rest_client(ResourceManagerClient, service, creds, endpoint)
                 elif service == "artifactregistry":
-                    client = ArtifactRegistryClient(timed_session(creds), endpoint or ARTIFACT_REGISTRY_ENDPOINT)
+                    client = rest_client(ArtifactRegistryClient, service, creds, endpoint)
                 else:
                     client = storage_client(self.project, creds, endpoint)
                 guard = functools.partial(guarded, service, project=self.project, endpoint=endpoint)

@@ -8,20 +8,14 @@ and GcpClients hands the client out as a GuardedClient, so `get_iam_policy` gets
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from ..services import policy_shape
 from .calls import RestClient
 
-RESOURCE_MANAGER = "Resource Manager"
-RESOURCE_MANAGER_ENDPOINT = "https://cloudresourcemanager.googleapis.com"
-
 
 class ResourceManagerClient(RestClient):
-    """projects.getIamPolicy over REST. `session`: an authorised requests session (calls.timed_session)."""
-
-    def __init__(self, session: Any, endpoint: str = RESOURCE_MANAGER_ENDPOINT):
-        super().__init__(session, endpoint)
+    """projects.getIamPolicy over REST (GcpClients builds it: "cloudresourcemanager" in calls.API_NAMES)."""
 
     def get_iam_policy(self, project: str, timeout: float | None = None, retry: Callable | None = None) -> dict:
         """The project's policy as Google's JSON (version, bindings, etag). Version 3 is asked for: without

@@ -28,6 +28,7 @@ from ..services import (INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSub
                         policy_shape, push_subscriptions_to, response_body, string_map, traffic_split,
                         without_all_users)
 from .operations import POLL_SECONDS, await_operation, operation_error
+from .projects import project_policy
 from .refusals import refused_as
 
 REQUEST_TIMEOUT_S = 300.0
@@ -68,35 +69,19 @@ def adc_id_token(audience: str) -> str:
     return id_token.fetch_id_token(google.auth.transport.requests.Request(), audience)
 
 
-def _gcloud(gcloud: str, *args: str) -> str:
+def _gcloud(gcloud: str, *args: str, hint: str = HOW_TO_GET_A_TOKEN) -> str:
+    """What `gcloud ARGS` prints. When it cannot run or fails: one RunbookError naming the command (and the
+    account it impersonates), gcloud's last line on stderr (its own words say what was denied), then `hint`."""
+    impersonating = [arg for arg in args if arg.startswith("--impersonate-service-account=")]
+    command = " ".join(["gcloud", *args[:2], *impersonating])
     try:
         done = subprocess.run([gcloud, *args], capture_output=True, text=True, timeout=GCLOUD_TIMEOUT_S,
                               stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise RunbookError(f"`gcloud {' '.join(args[:2])}` could not run ({type(exc).__name__}); "
-                           f"{HOW_TO_GET_A_TOKEN}.") from None
+        raise RunbookError(f"`{command}` could not run ({type(exc).__name__}); {hint}.") from None
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
-        raise RunbookError(f"`gcloud {' '.join(args[:2])}` failed: {one_line(lines[-1] if lines else '(no message)')}; "
-                           f"{HOW_TO_GET_A_TOKEN}.")
-    return done.stdout.strip()
-
-
-def _impersonated_token(gcloud: str, args: list[str], email: str) -> str:
-    """gcloud's token as `email`. Its refusal says what impersonating needs: Service Account Token Creator on
-    the account, for whoever runs the kit (gcloud's own words say which permission was denied)."""
-    try:
-        done = subprocess.run([gcloud, *args], capture_output=True, text=True, timeout=GCLOUD_TIMEOUT_S,
-                              stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        said, failed = f"it could not run ({type(exc).__name__})", True
-    else:
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        said, failed = one_line(lines[-1] if lines else "(no message)"), done.returncode != 0
-    if failed:
-        raise RunbookError(f"`gcloud auth print-identity-token --impersonate-service-account={email}` failed: "
-                           f"{said}; impersonating it needs roles/iam.serviceAccountTokenCreator on {email} for "
-                           f"your account")
+        raise RunbookError(f"`{command}` failed: {one_line(lines[-1] if lines else '(no message)')}; {hint}.")
     return done.stdout.strip()
 
 
@@ -190,8 +175,6 @@ class GcpServices(PhaseEndpoints):
         """The project's IAM policy in iam_policy()'s shape (Resource Manager v3 projects.getIamPolicy, version 3):
         an invoke role granted there reaches every service in the project. AccessDenied (naming
         resourcemanager.projects.getIamPolicy) when the caller may not read it."""
-        from .projects import project_policy
-
         return project_policy(self.clients.resourcemanager.get_iam_policy(self.project))
 
     def describe(self, phase: str) -> ServiceInfo:
@@ -269,13 +252,16 @@ class GcpServices(PhaseEndpoints):
             raise RunbookError(f"Could not mint an identity token: {why} and gcloud is not on PATH; "
                                f"{HOW_TO_GET_A_TOKEN}.")
         if email:
-            args = ["auth", "print-identity-token", f"--impersonate-service-account={email}",
-                    f"--audiences={audience}", "--include-email"]
+            # What impersonating needs: Service Account Token Creator on the account, for whoever runs the kit.
+            token = _gcloud(gcloud, "auth", "print-identity-token", f"--impersonate-service-account={email}",
+                            f"--audiences={audience}", "--include-email",
+                            hint=f"impersonating it needs roles/iam.serviceAccountTokenCreator on {email} for your "
+                                 f"account")
         else:
             args = ["auth", "print-identity-token"]
             if _gcloud(gcloud, "config", "get-value", "account").endswith(".gserviceaccount.com"):
                 args.append(f"--audiences={audience}")
-        token = _impersonated_token(gcloud, args, email) if email else _gcloud(gcloud, *args)
+            token = _gcloud(gcloud, *args)
         if not token or any(c.isspace() for c in token):
             raise RunbookError(f"`gcloud auth print-identity-token` printed no token; {HOW_TO_GET_A_TOKEN}.")
         return token

@@ -26,7 +26,7 @@ from ..diagnose.build import FAILED_STATUSES, BuildNotFound, check_build_id, che
 from ..errors import NotFoundError, ParameterError
 from ..formats import check_region, rfc3339
 from ..images import same_image
-from ..phases import DEFAULT_REPOSITORY, REPOSITORY, PhaseRegistry
+from ..phases import DEFAULT_REPOSITORY, PhaseRegistry, check_repository_id
 from ..preflight import UploadSet, choose_builder, upload_file_set
 from ..protocols import BUILD_TIMEOUT_S, Progress, RepositoryCheck
 from ..redeploy.provenance import revision_label
@@ -148,10 +148,7 @@ class LocalBuilds:
 
     def check_repository(self, repository: str, location: str | None = None) -> RepositoryCheck:
         """The sandbox's Artifact Registry: the repositories its state lists per location (sandbox_repositories)."""
-        location = check_region(location or self.region)
-        if not isinstance(repository, str) or not REPOSITORY.fullmatch(repository):
-            raise ParameterError("repository", repository, "give an Artifact Registry repository id (lowercase "
-                                 "letters, digits and hyphens, starting with a letter, at most 63)")
+        location, repository = check_region(location or self.region), check_repository_id(repository)
         there = tuple(sorted(sandbox_repositories(read_state(self.home), self.region).get(location, [])))
         if repository in there:
             return RepositoryCheck(repository, location, True)

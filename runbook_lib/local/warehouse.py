@@ -37,17 +37,16 @@ from ..warehouse import (
     check_location,
     check_params,
     check_sql,
-    column_with_null_element,
     frame_from_arrow,
     hashed_columns,
     metadata_time,
     missing_params,
     not_the_kits,
-    null_arrays_as_empty,
     null_element_refusal,
     partition_infos,
 )
 from . import duckdb_catalog as catalog
+from .array_nulls import column_with_null_element, null_arrays_as_empty
 from . import statement_effects, table_stats
 from .bigquery import Statement, UnsupportedSQL, bigquery_type, duckdb_type, meta, to_duckdb, translate
 from .bigquery.casts import bignumeric_refusal, decimal_places, too_wide_for_bignumeric

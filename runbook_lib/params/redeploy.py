@@ -8,14 +8,13 @@ from pydantic import model_validator
 
 from ..errors import ParameterError
 from ..images import IMAGE_REFERENCE
-from ..phases import REPOSITORY
+from ..phases import REPOSITORY, REPOSITORY_ALLOWED
 from .base import PHASE_ALLOWED, ExistingFolderOrEmpty, PhaseName, TargetParams, matching_or_empty, param
 
 
 ImageReference = matching_or_empty(IMAGE_REFERENCE, "give a container image reference such as "
                                    "us-west2-docker.pkg.dev/PROJECT/REPOSITORY/SERVICE:TAG (or @sha256:DIGEST), or empty")
-RepositoryId = matching_or_empty(REPOSITORY, "give an Artifact Registry repository id (lowercase letters, digits and "
-                                 "hyphens, starting with a letter, at most 63), or empty")
+RepositoryId = matching_or_empty(REPOSITORY, f"{REPOSITORY_ALLOWED}, or empty")
 
 
 class RedeployParams(TargetParams):

@@ -30,11 +30,6 @@ class ImageRef:
     digest: str       # e.g. "sha256:..."; "" when none is written
 
 
-def is_image_reference(text: str) -> bool:
-    """Whether `text` is a whole image reference as Docker's grammar writes one (IMAGE_REFERENCE)."""
-    return isinstance(text, str) and IMAGE_REFERENCE.fullmatch(text) is not None
-
-
 def parse_image(image: str) -> ImageRef:
     """repo/name:tag@sha256:d -> ImageRef("repo/name", "tag", "sha256:d")."""
     name, _, digest = image.partition("@")

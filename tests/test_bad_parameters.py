@@ -153,7 +153,7 @@ def test_every_text_parameter_says_what_it_takes_not_just_text(sandbox_home, mod
                                         "its number (4)."),
     (params.CompareParams, "dataset_prefix: no",
      "dataset_prefix=False is not valid: a test prefix: lower-case letters and digits, starting with a letter, at "
-     "most 16 characters, such as test; YAML read the value as false (yes, no, on and off are flags to it): "
+     "most 16 characters, such as 'test'; YAML read the value as false (yes, no, on and off are flags to it): "
      "quote it."),
     (params.DiagnoseParams, "compare_with: 3.5", "compare_with=3.5 is not valid: a phase of params/phases.yaml to "
                                                  "compare with, such as phase3, or empty; YAML read the value as the "
@@ -204,9 +204,9 @@ def test_an_image_reference_docker_would_refuse_is_refused(sandbox_home, image):
     "localhost:5000/team/app:latest", "gcr.io/p/app@sha256:" + "a" * 64, IMAGE_BASE + "a:" + "v" * 128,
 ])
 def test_an_image_reference_docker_takes_is_taken(image):
-    from runbook_lib.images import is_image_reference
+    from runbook_lib.images import IMAGE_REFERENCE   # what params/redeploy.py's image check matches
 
-    assert is_image_reference(image)
+    assert IMAGE_REFERENCE.fullmatch(image)
 
 
 @pytest.mark.parametrize("key, written", [

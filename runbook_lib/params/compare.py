@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 from pydantic import field_validator, model_validator
 
 from ..errors import ParameterError
+from ..phases import TEST_PREFIX_RULE
 from .base import TargetParams, iso_day, param
 
 
@@ -14,8 +15,7 @@ class CompareParams(TargetParams):
 
     runbook: ClassVar[str | None] = "04_compare_outputs"
 
-    dataset_prefix: str = param("test", allowed="a test prefix: lower-case letters and digits, starting with a letter, at most 16 "
-                                        "characters, such as test")
+    dataset_prefix: str = param("test", allowed=f"a test prefix: {TEST_PREFIX_RULE}")
     start_date: str = param("", allowed="a date as YYYY-MM-DD, or empty for the first date the test tables hold")
     end_date: str = param("", allowed="a date as YYYY-MM-DD, or empty for the last date the test tables hold")
     tables: list[str] = param([], allowed="a list of output tables from phases.yaml, or [] for every table the replay wrote")

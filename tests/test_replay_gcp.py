@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -30,11 +31,17 @@ def fixed_home(seeded_sandbox) -> Iterator[Path]:
     yield from fixed_sandbox(seeded_sandbox, "replay-gcp", 0.15)   # 2025-12-15 and 16
 
 
-def _gcp(fake_apis, home, tmp_path, monkeypatch):
+@contextmanager
+def _gcp(fake_apis, home, tmp_path, monkeypatch) -> Iterator[tuple]:
+    """(target=gcp over the fakes, the BigQuery fake over the sandbox's warehouse), both stopped at the end."""
     bigquery = FakeBigQuery(SandboxHome(home).warehouse, project=PROJECT).start()
     target = connect_gcp_on_fakes(fake_apis, home, tmp_path, monkeypatch, bigquery_endpoint=bigquery.endpoint,
                                   serve=True)
-    return target, bigquery
+    try:
+        yield target, bigquery
+    finally:
+        target.close()
+        bigquery.stop()
 
 
 def _replay(target, home, **values):
@@ -54,8 +61,7 @@ def _posts(fake_apis) -> list:
 
 def test_the_replay_on_gcp_calls_the_services_over_http_and_keeps_its_ledger_in_bigquery(
         fake_apis, fixed_home, tmp_path, monkeypatch):
-    target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
-    try:
+    with _gcp(fake_apis, fixed_home, tmp_path, monkeypatch) as (target, bigquery):
         rp, result = _replay(target, fixed_home, start_date="2025-12-15", end_date="2025-12-16",
                              production_checksum=True)
         assert result.verdict == "warn", result.summary
@@ -96,9 +102,6 @@ def test_the_replay_on_gcp_calls_the_services_over_http_and_keeps_its_ledger_in_
         again, rerun = _replay(target, fixed_home, start_date="2025-12-15", end_date="2025-12-16")
         assert {o.status for o in again.outcomes} == {"done earlier"} and len(_posts(fake_apis)) == calls
         assert rerun.verdict == "pass" and again.checksums_line().startswith("Checksums off (production_checksum)")
-    finally:
-        target.close()
-        bigquery.stop()
 
 
 def _bigquery_writes(bigquery) -> list:
@@ -111,9 +114,8 @@ def _bigquery_writes(bigquery) -> list:
 
 def test_a_dry_run_on_gcp_sends_nothing_that_changes_and_its_commands_are_what_the_real_run_sends(
         fake_apis, fixed_home, tmp_path, monkeypatch):
-    target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
-    window = {"start_date": "2025-12-15", "end_date": "2025-12-16", "dataset_prefix": "dry"}
-    try:
+    with _gcp(fake_apis, fixed_home, tmp_path, monkeypatch) as (target, bigquery):
+        window = {"start_date": "2025-12-15", "end_date": "2025-12-16", "dataset_prefix": "dry"}
         dry, result = _replay(target, fixed_home, dry_run=True, **window)
         assert result.verdict == "pass" and result.summary.startswith("Dry run: nothing was created or called; 4 calls")
         assert _posts(fake_apis) == [] and _bigquery_writes(bigquery) == []
@@ -133,9 +135,6 @@ def test_a_dry_run_on_gcp_sends_nothing_that_changes_and_its_commands_are_what_t
         sent = sorted((fake_apis.endpoint + r.path, json.dumps(r.body)) for r in _posts(fake_apis))
         assert sorted(map(curl_call, commands.calls)) == sent   # the body as sent (the fake parsed it, keeping order)
         assert {r.headers["content-type"] for r in _posts(fake_apis)} == {"application/json"}
-    finally:
-        target.close()
-        bigquery.stop()
 
 
 def _ready_to_call_beside_another_claim(target, fixed_home, prefix: str):
@@ -157,8 +156,7 @@ def _ready_to_call_beside_another_claim(target, fixed_home, prefix: str):
 
 def test_a_replay_of_a_prefix_another_host_is_replaying_is_blocked_naming_it_and_calls_nothing(
         fake_apis, fixed_home, tmp_path, monkeypatch):
-    target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
-    try:
+    with _gcp(fake_apis, fixed_home, tmp_path, monkeypatch) as (target, bigquery):
         rp, other = _ready_to_call_beside_another_claim(target, fixed_home, "busy")   # alive: its heartbeat is fresh
         rp.run()
         result = rp.result()
@@ -167,9 +165,6 @@ def test_a_replay_of_a_prefix_another_host_is_replaying_is_blocked_naming_it_and
                                          "process 4242, user alice, since ")
         assert rp.ledger.where == "busy_nba_analytics.replay_ledger"
         assert sorted(c.released for c in other.read("busy")) == [False, True]   # its own claim, released
-    finally:
-        target.close()
-        bigquery.stop()
 
 
 def test_a_stale_claim_of_another_host_is_taken_over_and_the_result_says_so(
@@ -178,8 +173,7 @@ def test_a_stale_claim_of_another_host_is_taken_over_and_the_result_says_so(
     # goes on, and its verdict and headline say whose claim it took over.
     from runbook_lib.replay.ledger import CLAIM_LIVE_MINUTES
 
-    target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
-    try:
+    with _gcp(fake_apis, fixed_home, tmp_path, monkeypatch) as (target, bigquery):
         rp, other = _ready_to_call_beside_another_claim(target, fixed_home, "stale")
         target.warehouse.execute(f"UPDATE `{other.ref}` SET recorded_at = TIMESTAMP_SUB(recorded_at, INTERVAL "
                                  f"{CLAIM_LIVE_MINUTES + 5} MINUTE) WHERE host = 'ops-laptop'")
@@ -190,15 +184,11 @@ def test_a_stale_claim_of_another_host_is_taken_over_and_the_result_says_so(
         assert rp.outcomes and result.verdict == "warn", result.summary
         assert result.summary.startswith(f"Took over the replay claim on {other.ref} of host ops-laptop, process 4242")
         assert result.details["claims_taken_over"] == rp.ledger.notes != []
-    finally:
-        target.close()
-        bigquery.stop()
 
 
 def test_the_incident_morning_on_gcp_is_blocked_and_nothing_is_called_or_created(
         fake_apis, sandbox_home, tmp_path, monkeypatch):
-    target, bigquery = _gcp(fake_apis, sandbox_home, tmp_path, monkeypatch)
-    try:
+    with _gcp(fake_apis, sandbox_home, tmp_path, monkeypatch) as (target, bigquery):
         rp, result = _replay(target, sandbox_home, dataset_prefix="blocked")
         assert result.verdict == "blocked"
         assert result.summary.startswith("Blocked: phase3 serves another phase's code (/health names "
@@ -209,16 +199,12 @@ def test_the_incident_morning_on_gcp_is_blocked_and_nothing_is_called_or_created
                     and not r.path.endswith("/jobs")]
         assert all(not re.match(r"\s*(INSERT|CREATE|MERGE|UPDATE|DELETE)", job["query"]["query"], re.I)
                    for job in bigquery.submitted_jobs())
-    finally:
-        target.close()
-        bigquery.stop()
 
 
 def test_calls_can_be_made_as_an_impersonated_service_account(fake_apis, fixed_home, tmp_path, monkeypatch):
     from fakes.fixtures import FakeGcloud
 
-    target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
-    try:
+    with _gcp(fake_apis, fixed_home, tmp_path, monkeypatch) as (target, bigquery):
         p = params.validate_params(params.ReplayParams, {
             "target": "gcp", "project": PROJECT, "impersonate_service_account": f"replayer@{PROJECT}.iam.gserviceaccount.com"})
         tokens = replay.Tokens(target.services, p.principal())
@@ -227,26 +213,19 @@ def test_calls_can_be_made_as_an_impersonated_service_account(fake_apis, fixed_h
         assert gcloud.calls() == [["auth", "print-identity-token",
                                    f"--impersonate-service-account=replayer@{PROJECT}.iam.gserviceaccount.com",
                                    f"--audiences={fake_apis.endpoint}/svc/{P3}", "--include-email"]]
-    finally:
-        target.close()
-        bigquery.stop()
 
 
 def test_production_that_cannot_be_read_blocks_the_replay_before_any_call(fake_apis, fixed_home, tmp_path, monkeypatch):
-    target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
-    bigquery.fail("GET", r"datasets/nba_analytics/tables/.*", "accessDenied",
-                  "Access Denied: Table nba-props-platform:nba_analytics.player_game_summary: Permission "
-                  "bigquery.tables.get denied on table (or it may not exist).", times=None)
-    try:
+    with _gcp(fake_apis, fixed_home, tmp_path, monkeypatch) as (target, bigquery):
+        bigquery.fail("GET", r"datasets/nba_analytics/tables/.*", "accessDenied",
+                      "Access Denied: Table nba-props-platform:nba_analytics.player_game_summary: Permission "
+                      "bigquery.tables.get denied on table (or it may not exist).", times=None)
         rp, result = _replay(target, fixed_home, start_date="2025-12-15", end_date="2025-12-15",
                              dataset_prefix="unread")
         assert result.verdict == "blocked"
         assert result.summary.startswith("Blocked: production cannot be read, so nothing could prove it untouched: ")
         assert "bigquery.tables.get" in result.summary or "roles/bigquery" in result.summary, result.summary
         assert not _posts(fake_apis) and rp.outcomes == []
-    finally:
-        target.close()
-        bigquery.stop()
 
 
 class _LedgerWarehouse:
@@ -325,9 +304,8 @@ def test_an_account_that_cannot_be_impersonated_is_refused_before_anything_is_cr
     from runbook_lib.errors import ParameterError
     from runbook_lib.gcp import services as gcp_services
 
-    target, bigquery = _gcp(fake_apis, fixed_home, tmp_path, monkeypatch)
-    account = f"replayer@{PROJECT}.iam.gserviceaccount.com"
-    try:
+    with _gcp(fake_apis, fixed_home, tmp_path, monkeypatch) as (target, bigquery):
+        account = f"replayer@{PROJECT}.iam.gserviceaccount.com"
         p = params.validate_params(params.ReplayParams, {
             "target": "gcp", "project": PROJECT, "dry_run": False, "source_dir": str(Path(fixed_home) / "source"),
             "start_date": "2025-12-15", "end_date": "2025-12-15", "dataset_prefix": "imp",
@@ -350,6 +328,3 @@ def test_an_account_that_cannot_be_impersonated_is_refused_before_anything_is_cr
         assert "\n" not in str(caught.value)
         assert not _posts(fake_apis)
         assert not [r for r in bigquery.requests if r.method == "POST" and r.path.endswith("/datasets")]
-    finally:
-        target.close()
-        bigquery.stop()

@@ -163,12 +163,50 @@ def test_no_test_datasets_is_blocked_not_a_crash(replayed):
         assert chart(result) is not None   # a figure saying there is nothing to chart
 
 
+class MeteredBy(Metered):
+    """Dry runs estimate by what a statement reads: `days` for the read of the days a test table holds (its
+    partition column alone), `nulls` for the count of NULL partition values, `bytes_each` for the rest."""
+
+    def __init__(self, inner, bytes_each: int, days: int = 10, nulls: int = 10):
+        super().__init__(inner, bytes_each)
+        self.days, self.nulls = days, nulls
+
+    def estimate_bytes(self, sql, params=None):
+        return (self.days if sql.startswith("SELECT DISTINCT") else self.nulls if "IS NULL) AS prod" in sql
+                else self.bytes_each)
+
+
 def test_a_statement_above_max_bytes_billed_blocks_its_table(replayed):
     _, tg, _, _ = replayed
-    metered = dataclasses.replace(tg, warehouse=Metered(tg.warehouse, 2_000_000), closers=[])
+    metered = dataclasses.replace(tg, warehouse=MeteredBy(tg.warehouse, 2_000_000), closers=[])
     result = compare_replay(metered, "test", tables=["team_offense_game_summary"], max_bytes_billed=1_000_000)
     assert result.verdict == "blocked"
     assert "would scan 1.91 MiB, above max_bytes_billed=1000000 (977 KiB)" in result.diffs[0].summary
+
+
+def test_the_reads_that_choose_what_to_compare_are_held_to_max_bytes_billed_too(replayed):
+    # the read of the days the test tables hold and the count of NULL partition values ran unguarded
+    _, tg, first, last = replayed
+    days = MeteredBy(tg.warehouse, 10, days=2_000_000)
+    result = compare_replay(dataclasses.replace(tg, warehouse=days, closers=[]), "test",
+                            tables=["team_offense_game_summary"], max_bytes_billed=1_000_000)
+    assert result.verdict == "blocked" and result.diffs == [] and days.statements == []
+    assert result.summary == ("The read of the days test_nba_analytics.team_offense_game_summary holds would scan "
+                              "1.91 MiB, above max_bytes_billed=1000000 (977 KiB); narrow the dates or raise the "
+                              "limit.")
+    nulls = MeteredBy(tg.warehouse, 10, nulls=2_000_000)
+    result = compare_replay(dataclasses.replace(tg, warehouse=nulls, closers=[]), "test",
+                            tables=["team_offense_game_summary"], start_date=last, end_date=last,
+                            max_bytes_billed=1_000_000)
+    assert result.verdict == "pass" and not any("IS NULL) AS prod" in q for q in nulls.statements)
+    assert result.notes == ["nba_analytics.team_offense_game_summary: rows with a NULL game_date were left out and "
+                            "not counted: The count of nba_analytics.team_offense_game_summary's rows with a NULL "
+                            "game_date would scan 1.91 MiB, above max_bytes_billed=1000000 (977 KiB); narrow the "
+                            "dates or raise the limit."]
+    unread = MeteredBy(tg.warehouse, 10)
+    with pytest.raises(ParameterError) as err:
+        compare_replay(dataclasses.replace(tg, warehouse=unread, closers=[]), "test", max_bytes_billed=0)
+    assert err.value.parameter == "max_bytes_billed" and unread.statements == []   # refused before any read
 
 
 @pytest.mark.parametrize("kwargs, parameter", [

@@ -23,7 +23,8 @@ from ..target import Target
 from . import sql
 from .diff import SchemaDiff, TableDiff, Thresholds
 from .parameters import day_sql
-from .tables import DEFAULT_SAMPLE_ROWS, CostRefused, compare_tables
+from .parameters import check_limits
+from .tables import DEFAULT_SAMPLE_ROWS, CostGuard, CostRefused, compare_tables
 from .verdict import describe
 
 VERDICT_ORDER = ("pass", "warn", "blocked", "fail")
@@ -123,7 +124,10 @@ def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, 
     end = as_date("end_date", end_date) if end_date not in (None, "") else None
     if start and end and start > end:
         raise ParameterError("start_date", start.isoformat(), f"must be on or before end_date {end.isoformat()}")
+    check_limits(max_bytes_billed, sample_rows, None)
     warehouse = target.warehouse
+    # the reads that choose what to compare are held to max_bytes_billed as the comparisons are
+    guard = CostGuard(warehouse, max_bytes_billed)
     result = ReplayComparison(name="compare_outputs", verdict="blocked", summary="-", dataset_prefix=prefix,
                               start_date=start, end_date=end)
     # each production and test table's metadata, read once here for every step (on gcp each read is a tables.get)
@@ -137,7 +141,11 @@ def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, 
         return result
     _read_tables(warehouse, infos, [ref for t in chosen for ref in (t.ref, t.test_ref(prefix))])
     kinds = _partition_kinds(infos, prefix, chosen)
-    held = _test_days(warehouse, prefix, chosen, kinds)
+    try:
+        held = _test_days(guard, prefix, chosen, kinds)
+    except CostRefused as exc:
+        result.summary = str(exc)
+        return result
     first, last = (min(held), max(held)) if held else (None, None)
     # dates (given: start and end are None unless they were) no replayed table holds a row of
     outside = (("start_date", start) if first is not None and start and start > last else
@@ -161,7 +169,7 @@ def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, 
         if whole:
             where = f"({where}) OR {quote_identifier(table.partition_column)} IS NULL"
         else:
-            result.notes += _null_partition_note(warehouse, infos, table, test_ref, kinds[table.ref])
+            result.notes += _null_partition_note(guard, infos, table, test_ref, kinds[table.ref])
         try:
             diff = compare_tables(
                 warehouse, table.ref, test_ref, table.keys, exclude=excluded[table.ref], abs_tol=abs_tol, rel_tol=rel_tol,
@@ -276,7 +284,7 @@ def _not_comparable(infos: dict[str, TableInfo | None], table: OutputTable, test
     return describe(diff)
 
 
-def _test_days(warehouse: Warehouse, prefix: str, tables: list[OutputTable], kinds: dict[str, str]) -> set[date]:
+def _test_days(guard: CostGuard, prefix: str, tables: list[OutputTable], kinds: dict[str, str]) -> set[date]:
     """The partition days the test tables hold rows for (one small query per table): the first, the last and
     the holes between. Each table whole, even when dates are given: its first and last days say whether the
     dates cover all the replay wrote (NULL partition compared) and which dates to choose instead (the same
@@ -286,7 +294,8 @@ def _test_days(warehouse: Warehouse, prefix: str, tables: list[OutputTable], kin
     held: set[date] = set()
     for t in tables:
         day = day_sql(quote_identifier(t.partition_column), kinds[t.ref])
-        frame = warehouse.query(f"SELECT DISTINCT {day} AS day FROM `{t.test_ref(prefix)}`")
+        frame = guard.query(f"SELECT DISTINCT {day} AS day FROM `{t.test_ref(prefix)}`", {},
+                            f"read of the days {t.test_ref(prefix)} holds")
         held |= {as_date("day", d) for d in frame["day"] if pd.notna(d)}
     return held
 
@@ -318,7 +327,7 @@ def _days_filter(column: str, kind: str) -> str:
     return f"{column} BETWEEN @start_date AND @end_date"
 
 
-def _null_partition_note(warehouse: Warehouse, infos: dict[str, TableInfo | None], table: OutputTable, test_ref: str,
+def _null_partition_note(guard: CostGuard, infos: dict[str, TableInfo | None], table: OutputTable, test_ref: str,
                          kind: str) -> list[str]:
     """A note of the rows a date range leaves out because their partition value is NULL (one count over
     BigQuery's __NULL__ partition of each side); none when there are none, or the tables cannot be counted."""
@@ -326,8 +335,11 @@ def _null_partition_note(warehouse: Warehouse, infos: dict[str, TableInfo | None
         return []
     column = quote_identifier(table.partition_column)
     try:
-        counted = warehouse.query(f"SELECT (SELECT COUNT(*) FROM `{table.ref}` WHERE {column} IS NULL) AS prod, "
-                                  f"(SELECT COUNT(*) FROM `{test_ref}` WHERE {column} IS NULL) AS test")
+        counted = guard.query(f"SELECT (SELECT COUNT(*) FROM `{table.ref}` WHERE {column} IS NULL) AS prod, "
+                              f"(SELECT COUNT(*) FROM `{test_ref}` WHERE {column} IS NULL) AS test", {},
+                              f"count of {table.ref}'s rows with a NULL {table.partition_column}")
+    except CostRefused as exc:
+        return [f"{table.ref}: rows with a NULL {table.partition_column} were left out and not counted: {exc}"]
     except RunbookError:
         return []   # (a side lacks the column: compare_tables says so)
     prod, test = (int(counted[side].iloc[0]) for side in ("prod", "test"))

@@ -111,26 +111,41 @@ def compare_tables(warehouse: Warehouse, prod_table: str, test_table: str, keys:
     return conclude(diff)
 
 
-class _Runner:
-    """Runs the statements: dry-run estimate first, refused above max_bytes_billed, estimates added up."""
+class CostGuard:
+    """Every statement's dry-run estimate first: refused above max_bytes_billed, the estimates added up.
+    Used for each statement runbook 04 runs, the small ones that choose what to compare included."""
 
-    def __init__(self, warehouse: Warehouse, params: dict, abs_tol: float, rel_tol: float, max_bytes: int | None,
-                 what: str):
-        self.warehouse, self.params, self.max_bytes, self.what = warehouse, params, max_bytes, what
-        self.params.update(abs_tol=abs_tol, rel_tol=rel_tol)
+    def __init__(self, warehouse: Warehouse, max_bytes: int | None):
+        self.warehouse, self.max_bytes = warehouse, max_bytes
         self.bytes_estimated: int | None = None
 
-    def run(self, statement: str, step: str, **extra: Any) -> pd.DataFrame:
-        params = {**self.params, **extra}
+    def query(self, statement: str, params: Mapping[str, Any], what: str) -> pd.DataFrame:
+        """Run `statement` with the params it names; `what` it does, for the refusal ("the comparison of T")."""
         used = {k: v for k, v in params.items() if f"@{k}" in statement}
         estimate = self.warehouse.estimate_bytes(statement, used)
         if estimate is not None:
             self.bytes_estimated = (self.bytes_estimated or 0) + int(estimate)
             if self.max_bytes is not None and estimate > self.max_bytes:
-                raise CostRefused(f"The {step} of {self.what} would scan {size(int(estimate))}, above "
+                raise CostRefused(f"The {what} would scan {size(int(estimate))}, above "
                                   f"max_bytes_billed={self.max_bytes} ({size(self.max_bytes)}); narrow the dates "
                                   "or raise the limit.")
         return self.warehouse.query(statement, used)
+
+
+class _Runner:
+    """One table pair's statements, through a CostGuard, with the comparison's parameters."""
+
+    def __init__(self, warehouse: Warehouse, params: dict, abs_tol: float, rel_tol: float, max_bytes: int | None,
+                 what: str):
+        self.guard, self.params, self.what = CostGuard(warehouse, max_bytes), params, what
+        self.params.update(abs_tol=abs_tol, rel_tol=rel_tol)
+
+    @property
+    def bytes_estimated(self) -> int | None:
+        return self.guard.bytes_estimated
+
+    def run(self, statement: str, step: str, **extra: Any) -> pd.DataFrame:
+        return self.guard.query(statement, {**self.params, **extra}, f"{step} of {self.what}")
 
 
 def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> None:

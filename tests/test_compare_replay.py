@@ -401,7 +401,8 @@ def planted(tmp_path):
     doc["phases"]["phase3"]["tables"].update({
         "nba_analytics.shot_events": {"keys": ["event_ts", "event_id"], "partition_column": "event_ts"},
         "nba_analytics.shot_events_dt": {"keys": ["event_dt", "event_id"], "partition_column": "event_dt"},
-        "nba_analytics.daily_events": {"keys": ["event_date", "event_id"], "partition_column": "event_date"}})
+        "nba_analytics.daily_events": {"keys": ["event_date", "event_id"], "partition_column": "event_date"},
+        "nba_analytics.range_events": {"keys": ["bucket", "event_id"], "partition_column": "bucket"}})
     phases_file = tmp_path / "phases.yaml"
     phases_file.write_text(yaml.safe_dump(doc, sort_keys=False))
     wh = LocalWarehouse(tmp_path / "planted.duckdb", project=PROJECT)
@@ -471,6 +472,33 @@ def test_rows_with_a_null_partition_value_are_compared_or_said_to_be_left_out(pl
         assert ranged.notes == ["nba_analytics.daily_events: rows with a NULL event_date were left out (0 in "
                                 "production, 2 in test); compare without dates to include them"]
         assert ranged.notes[0] in ranged.summary
+    on_both_targets(check)
+
+
+def test_a_table_partitioned_by_no_date_is_said_not_compared(planted):
+    # an integer-range partition column was filtered with DATE parameters (BigQuery refuses INT64 BETWEEN DATE)
+    # and its values read as the days the replay wrote
+    wh, on_both_targets = planted
+    _plant(wh, "daily_events", "event_date", "DATE", "DATE '2025-12-15'")
+    wh.execute("CREATE OR REPLACE TABLE nba_analytics.range_events (event_id INT64, bucket INT64) "
+               "PARTITION BY RANGE_BUCKET(bucket, GENERATE_ARRAY(0, 100, 10))")
+    wh.execute("INSERT INTO nba_analytics.range_events SELECT n, n FROM UNNEST(GENERATE_ARRAY(0, 50)) AS n")
+    wh.execute("CREATE OR REPLACE TABLE plant_nba_analytics.range_events LIKE nba_analytics.range_events")
+    wh.execute("INSERT INTO plant_nba_analytics.range_events SELECT * FROM nba_analytics.range_events")
+    said = ("not compared, as its partition column bucket is INT64 and runbook 04 compares a replay by the dates it "
+            "wrote (a DATE, TIMESTAMP or DATETIME column, as phases.yaml's partition_column must be)")
+
+    def check(tg):
+        both = compare_replay(tg, "plant", tables=["daily_events", "range_events"])
+        daily, ranged = both.diffs
+        assert daily.verdict == "pass" and daily.rows_prod == 96
+        assert (ranged.verdict, ranged.compared) == ("blocked", False)
+        assert ranged.summary == f"plant_nba_analytics.range_events vs nba_analytics.range_events: {said}."
+        assert both.verdict == "blocked" and (both.start_date, both.end_date) == (date(2025, 12, 15),
+                                                                                  date(2025, 12, 18))
+        alone = compare_replay(tg, "plant", tables=["range_events"])
+        assert alone.verdict == "blocked" and alone.summary == ("1 of 1 replayed tables differ from production: "
+                                                        f"nba_analytics.range_events: {said}.")
     on_both_targets(check)
 
 

@@ -141,6 +141,11 @@ def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, 
         return result
     _read_tables(warehouse, infos, [ref for t in chosen for ref in (t.ref, t.test_ref(prefix))])
     kinds = _partition_kinds(infos, prefix, chosen)
+    undated = [_undated(table, prefix, kinds[table.ref]) for table in chosen if kinds[table.ref] not in DATED]
+    chosen = [table for table in chosen if kinds[table.ref] in DATED]
+    if not chosen:
+        result.diffs = undated
+        return _conclude(result)
     try:
         held = _test_days(guard, prefix, chosen, kinds)
     except CostRefused as exc:
@@ -184,6 +189,7 @@ def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, 
                 raise   # the operator's own input (exclude, ...)
             diff = _not_comparable(infos, table, test_ref)
         result.diffs.append(diff)
+    result.diffs += undated
     return _conclude(result)
 
 
@@ -301,6 +307,8 @@ def _test_days(guard: CostGuard, prefix: str, tables: list[OutputTable], kinds: 
 
 
 SHOWN_DATES = 3   # dates a refusal lists before it counts the rest
+# partition columns a replay's dates are read from; "": the column is missing (compare_tables says which side lacks it)
+DATED = ("DATE", "TIMESTAMP", "DATETIME", "")
 
 
 def _partition_kinds(infos: dict[str, TableInfo | None], prefix: str, tables: list[OutputTable]) -> dict[str, str]:
@@ -317,10 +325,23 @@ def _partition_kinds(infos: dict[str, TableInfo | None], prefix: str, tables: li
     return kinds
 
 
+def _undated(table: OutputTable, prefix: str, kind: str) -> TableDiff:
+    """A table whose partition column (phases.yaml's, the date a replay writes) is no date: its dates cannot be
+    chosen, so it is not compared (an INT64 range or a text column would be filtered with DATE parameters,
+    which BigQuery refuses)."""
+    test_ref = table.test_ref(prefix)
+    return describe(TableDiff(
+        name=f"compare {test_ref}", verdict="blocked", prod_table=table.ref, test_table=test_ref, keys=table.keys,
+        compared=False, summary=f"{test_ref} vs {table.ref}: not compared, as its partition column "
+                                f"{table.partition_column} is {kind} and runbook 04 compares a replay by the dates "
+                                f"it wrote (a DATE, TIMESTAMP or DATETIME column, as phases.yaml's partition_column "
+                                f"must be)."))
+
+
 def _days_filter(column: str, kind: str) -> str:
     """The rows whose day is in @start_date..@end_date (DATE parameters), as a comparison of the column itself
     with constant expressions: BigQuery prunes partitions with that, and a TIMESTAMP cannot be compared with a
-    DATE at all. A DATE column (or an integer-range one) as it is."""
+    DATE at all. A DATE column as it is."""
     column = quote_identifier(column)
     if kind in ("TIMESTAMP", "DATETIME"):
         return f"{column} >= {kind}(@start_date) AND {column} < {kind}(DATE_ADD(@end_date, INTERVAL 1 DAY))"
@@ -369,14 +390,14 @@ def _conclude(result: ReplayComparison) -> ReplayComparison:
     diffs = result.diffs
     # a table a phase the replay ran did not write is at least a warning: the replay may have failed there
     result.verdict = max([d.verdict for d in diffs] + (["warn"] if result.missing else []), key=VERDICT_ORDER.index)
-    span = f"{result.start_date}..{result.end_date}"
+    span = f" for {result.start_date}..{result.end_date}" if result.start_date else ""
     differing = [d for d in diffs if d.verdict != "pass"]
     if not differing:
-        result.summary = (f"All {len(diffs)} replayed tables match production for {span} "
+        result.summary = (f"All {len(diffs)} replayed tables match production{span} "
                           f"(prefix {result.dataset_prefix!r}, within tolerance).")
     else:
         parts = [one_line(_short(d), 400) for d in differing]
-        result.summary = f"{len(differing)} of {len(diffs)} replayed tables differ from production for {span}: " \
+        result.summary = f"{len(differing)} of {len(diffs)} replayed tables differ from production{span}: " \
                          + "; ".join(parts) + "."
     if result.missing:
         result.summary += (f" Missing from the replay (their phase wrote its other tables): "

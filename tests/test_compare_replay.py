@@ -574,7 +574,8 @@ def test_a_table_missing_from_a_phase_the_replay_ran_is_a_warning(planted):
         assert [d.prod_table for d in result.diffs] == ["nba_analytics.daily_events"]
         assert result.diffs[0].verdict == "pass" and result.verdict == "warn"
         assert result.missing == ["nba_analytics.player_game_summary", "nba_analytics.team_offense_game_summary",
-                                  "nba_analytics.shot_events", "nba_analytics.shot_events_dt"]
+                                  "nba_analytics.shot_events", "nba_analytics.shot_events_dt",
+                                  "nba_analytics.range_events"]
         assert result.not_replayed == ["nba_precompute.player_daily_cache", "nba_precompute.player_composite_factors",
                                        "nba_precompute.player_shot_zone_analysis",
                                        "nba_precompute.team_defense_zone_analysis"]

@@ -30,6 +30,24 @@ class ImageRef:
     digest: str       # e.g. "sha256:..."; "" when none is written
 
 
+_ARTIFACT_REGISTRY = re.compile(r"(?P<location>[a-z0-9-]+)-docker\.pkg\.dev/(?P<project>[^/]+)/(?P<repository>[^/]+)/",
+                                re.ASCII)
+
+
+@dataclass(frozen=True)
+class RegistryRepository:
+    location: str
+    project: str
+    repository: str
+
+
+def artifact_registry_repository(image: str) -> RegistryRepository | None:
+    """The Artifact Registry repository an image is pushed to (`LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/...`);
+    None for another registry (gcr.io, Docker Hub), whose repositories are not Artifact Registry's to check."""
+    found = _ARTIFACT_REGISTRY.match(image)
+    return RegistryRepository(**found.groupdict()) if found else None
+
+
 def parse_image(image: str) -> ImageRef:
     """repo/name:tag@sha256:d -> ImageRef("repo/name", "tag", "sha256:d")."""
     name, _, digest = image.partition("@")

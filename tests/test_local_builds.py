@@ -120,6 +120,22 @@ def test_config_build_with_explicit_dockerfile(builds, src):
     assert builds.latest_successful("nba-phase4-precompute-processors")["id"] == b["id"]
 
 
+@pytest.mark.parametrize("repository, fails", [("cloud-run-source-deploy", False), ("nba-images", True)])
+def test_a_push_to_an_artifact_registry_repository_that_does_not_exist_fails_there(builds, src, repository, fails):
+    # Artifact Registry never creates a repository on push; the sandbox has the one its source deploys use
+    image = f"us-west2-docker.pkg.dev/$PROJECT_ID/{repository}/p4:$BUILD_ID"
+    config = {"steps": [
+        {"name": "gcr.io/cloud-builders/docker", "id": "build",
+         "args": ["build", "-t", image, "-f", "docker/precompute-processor.Dockerfile", "."]},
+        {"name": "gcr.io/cloud-builders/docker", "id": "push", "args": ["push", image]}], "images": [image]}
+    b = builds.submit_config(config, src).build
+    assert b["status"] == ("FAILURE" if fails else "SUCCESS")
+    assert [s["status"] for s in b["steps"]] == ["SUCCESS", "FAILURE" if fails else "SUCCESS"]
+    if fails:
+        assert 'Step #1 - "push": name unknown: Repository "nba-images" not found' in _log(builds, b).splitlines()
+        assert _top(builds, b) == "push-permission-denied"
+
+
 def test_config_build_rejects_steps_it_cannot_emulate(builds, src):
     with pytest.raises(ParameterError, match=r"steps\[0\]=.*docker build and docker push steps only"):
         builds.submit_config({"steps": [{"name": "ubuntu", "args": ["echo"]}]}, src)

@@ -125,12 +125,20 @@ def buildpacks_steps(root: Path, image: str, upload: UploadSet, env: dict) -> li
     return [pre, StepPlan(PACK_BUILDER, args, lines, 240.0, step_id="build", entrypoint="pack")]
 
 
-def push_step(image: str, pushed: bool, args: list[str] | None = None, step_id: str | None = None) -> StepPlan:
+def push_step(image: str, pushed: bool, args: list[str] | None = None, step_id: str | None = None,
+              missing_repository: str | None = None) -> StepPlan:
+    """`docker push`: fails as docker does on an image never built, and as Artifact Registry answers a push to
+    a repository that does not exist (`missing_repository`: its name; a push never creates one)."""
     prefix = "Step #0: "
     if not pushed:
         lines = [f"{prefix}The push refers to repository [{image.rsplit(':', 1)[0]}]",
                  f"{prefix}An image does not exist locally with the tag: {image}"]
         return StepPlan(DOCKER_BUILDER, args or ["push", image], lines, 1.0, failed=True, step_id=step_id)
+    if missing_repository:
+        lines = [f"{prefix}The push refers to repository [{image.rsplit(':', 1)[0]}]",
+                 f"{prefix}{hashlib.sha256(image.encode()).hexdigest()[:12]}: Preparing",
+                 f'{prefix}name unknown: Repository "{missing_repository}" not found']
+        return StepPlan(DOCKER_BUILDER, args or ["push", image], lines, 3.0, failed=True, step_id=step_id)
     lines = [f"{prefix}The push refers to repository [{image.rsplit(':', 1)[0]}]",
              f"{prefix}latest: digest: sha256:{hashlib.sha256(image.encode()).hexdigest()} size: 2417"]
     return StepPlan(DOCKER_BUILDER, args or ["push", image], lines, 18.0, step_id=step_id)

@@ -25,7 +25,7 @@ from ..buildlogs import NotFound
 from ..diagnose.build import FAILED_STATUSES, BuildNotFound, check_build_id, check_limit, check_status, check_tags
 from ..errors import NotFoundError, ParameterError
 from ..formats import check_region, rfc3339
-from ..images import same_image
+from ..images import artifact_registry_repository, same_image
 from ..phases import DEFAULT_REPOSITORY, PhaseRegistry, check_repository_id
 from ..preflight import UploadSet, choose_builder, upload_file_set
 from ..protocols import BUILD_TIMEOUT_S, Progress, RepositoryCheck
@@ -154,6 +154,15 @@ class LocalBuilds:
             return RepositoryCheck(repository, location, True)
         return RepositoryCheck(repository, location, False, others=there)
 
+    def _missing_repository(self, image: str) -> str | None:
+        """The name of the sandbox project's Artifact Registry repository `image` is pushed to, when the
+        sandbox has no such repository in that location; None when it has, or the image goes elsewhere."""
+        pushed_to = artifact_registry_repository(image)
+        if pushed_to is None or pushed_to.project != self.project:
+            return None
+        there = sandbox_repositories(read_state(self.home), self.region).get(pushed_to.location, [])
+        return None if pushed_to.repository in there else pushed_to.repository
+
     def log_sources(self) -> list:
         """Sources for runbook_lib.buildlogs.fetch_build_log: the sandbox's logs bucket."""
         return [LocalBucketLogSource(self)]
@@ -229,7 +238,8 @@ class LocalBuilds:
                     labelled = revision_label(args) or labelled
             else:
                 image = args[1] if len(args) > 1 else ""
-                steps.append(push_step(image, pushed=image in built, args=args, step_id=raw.get("id")))
+                steps.append(push_step(image, pushed=image in built, args=args, step_id=raw.get("id"),
+                                       missing_repository=self._missing_repository(image)))
             if steps[-1].failed:
                 break
         images = [substitute(i, subs) for i in doc.get("images", [])]

@@ -53,13 +53,6 @@ class DeployPlan:
     image: str                    # what is deployed: the commit-tagged image (its digest once built), or as given
     previous_revision: str        # what serves now: the rollback target
     config: dict | None = None
-    labels: dict[str, str] = field(default_factory=dict)
-    # labels the deploy takes off the revision (`--remove-labels`): commit-sha when nothing proves the image's commit
-    remove_labels: list[str] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
-    # environment variables the deploy takes off (`--remove-env-vars`): COMMIT_SHA when nothing proves the commit,
-    # or /health would report the parameter back as if the code said it
-    remove_env: list[str] = field(default_factory=list)
     # the traffic as it is now, revision -> percent (the rollback restores it)
     previous_traffic: dict[str, int] = field(default_factory=dict)
     # what says which commit the image holds, independently of the `commit` parameter ("": nothing does);
@@ -137,6 +130,27 @@ class DeployPlan:
                   "# the same with gcloud", *self.commands(), "# roll back with", self.rollback_command()]
         return "\n".join(parts) + "\n"
 
+    # What the deploy writes follows from the provenance alone: the commit-sha label and COMMIT_SHA only when
+    # something other than the `commit` parameter says which commit the image holds; otherwise both are taken
+    # off (`--remove-labels`, `--remove-env-vars`), or /health would report the parameter back as if the code
+    # said it, and runbooks 00 and 03 trust that label.
+    @property
+    def labels(self) -> dict[str, str]:
+        proven = {COMMIT_LABEL: self.commit_short} if self.provenance else {}
+        return {**proven, "git-branch": label_value(self.branch)}
+
+    @property
+    def remove_labels(self) -> list[str]:
+        return [] if self.provenance else [COMMIT_LABEL]
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"COMMIT_SHA": self.commit_short} if self.provenance else {}
+
+    @property
+    def remove_env(self) -> list[str]:
+        return [] if self.provenance else ["COMMIT_SHA"]
+
     def to_dict(self) -> dict[str, Any]:
         return {"phase": self.phase, "service": self.service, "project": self.project, "region": self.region,
                 "build_region": self.build_region, "strategy": self.strategy, "commit": self.commit,
@@ -186,14 +200,10 @@ def render_plan(phase: Any, *, project: str, repository: str, commit: str, branc
         image = f"{phase.region}-docker.pkg.dev/{project}/{repository}/{phase.service}:{short}"
         config = cloudbuild_config(phase.service, phase.dockerfile, image, commit)
         provenance = f"this run's build makes the image from commit {short}'s tree"
-    proven = {COMMIT_LABEL: short} if provenance else {}
     return DeployPlan(phase=phase.name, service=phase.service, project=project, region=phase.region,
                       build_region=build_region or phase.region, strategy=strategy, commit=commit, branch=branch,
                       source_dir=source_dir, dockerfile=phase.dockerfile, image=image,
                       previous_revision=previous_revision, config=config,
-                      labels={**proven, "git-branch": label_value(branch)},
-                      remove_labels=[] if provenance else [COMMIT_LABEL],
-                      env={"COMMIT_SHA": short} if provenance else {}, remove_env=[] if provenance else ["COMMIT_SHA"],
                       previous_traffic=dict(previous_traffic or {previous_revision: 100}), provenance=provenance)
 
 

@@ -239,7 +239,16 @@ class Services(Closeable, Protocol):
     def project_iam_policy(self) -> dict:
         """The project's IAM policy, shaped as iam_policy() (version 3): roles granted there reach every service
         of the project. AccessDenied (runbook_lib.errors) when the caller may not read it
-        (resourcemanager.projects.getIamPolicy). Read only; folders and the organisation are not read."""
+        (resourcemanager.projects.getIamPolicy). Read only; the folders' and organisation's are ancestor_iam_policy()."""
+
+    def project_ancestors(self) -> list[str]:
+        """The project's folders and organisation, nearest first (folders/N, organizations/N; [] for a project
+        with no organisation). AccessDenied when the caller may not read them (resourcemanager.projects.get)."""
+
+    def ancestor_iam_policy(self, resource: str) -> dict:
+        """The IAM policy of one of project_ancestors(), shaped as iam_policy() (version 3): an invoke role granted
+        there reaches every service below. AccessDenied when the caller may not read it
+        (resourcemanager.folders.getIamPolicy, resourcemanager.organizations.getIamPolicy). Read only."""
 
     def push_subscriptions(self, phase: str) -> list["PushSubscription"]:
         """The project's Pub/Sub push subscriptions whose endpoint is the phase's service, by name;

@@ -341,6 +341,19 @@ def without_all_users(bindings: Iterable[dict]) -> list[dict] | None:
     return [b for b in bindings if b.get("members")] if changed else None
 
 
+# The resources above a project whose IAM policies reach its services: folders/N (any depth), organizations/N.
+ANCESTOR_NAME = re.compile(r"^(folders|organizations)/[0-9]+$")
+
+
+def ancestor_name(resource: Any) -> str:
+    """A folder's or organisation's resource name as Resource Manager spells it (Services.project_ancestors);
+    anything else is refused before a call is made (a path built from it must not reach another API)."""
+    if not isinstance(resource, str) or not ANCESTOR_NAME.match(resource):
+        raise ParameterError("resource", resource, "give a folder or an organisation as folders/NUMBER or "
+                             "organizations/NUMBER, as project_ancestors() names them")
+    return resource
+
+
 def policy_shape(version: int, bindings: Iterable[dict], etag: str) -> dict:
     """{"version", "bindings": [{"role", "members", "condition"?}], "etag"}: iam_policy() on every target."""
     shaped = []

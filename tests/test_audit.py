@@ -576,17 +576,16 @@ def test_a_fixed_sandbox_passes(make_sandbox):
         state_file.write_text(json.dumps(state))
         result, tried, _ = _audit(tg, until="2025-12-30T12:00:00Z")   # a quiet window before the night
     assert tried.entries == 0 and result.verdict == "pass", result.summary
-    # The services' policies and the project's were read (its owners, editors and Google agents listed, not
-    # judged); folders and the organisation were not: the summary says so, and how to list their grants.
-    assert result.summary == (f"The policies of the 2 services and of project {PROJECT} name no unexpected invoker "
-                              f"(folders, organisation not read); no pushes refused, no external caller reached the "
-                              f"app in 0 requests.")
+    # The services' policies, the project's (its owners, editors and Google agents listed, not judged) and its
+    # folder's and organisation's were read: the summary says so, and nothing is left to a read-only command.
+    assert result.summary == (f"The policies of the 2 services and of project {PROJECT} and its folder and "
+                              f"organisation name no unexpected invoker; no pushes refused, no external caller "
+                              f"reached the app in 0 requests.")
     assert "Only expected invokers may call" not in result.summary
-    check = audit.ancestors_policy_command(PROJECT)
-    assert check == f"gcloud projects get-ancestors-iam-policy {PROJECT}"
-    assert result.fix_commands().startswith("# Nothing to fix.\n\n# Not read: the audit read each service's IAM "
-                                            "policy and the project's") and result.fix_commands().endswith("\n" + check)
-    assert result.details["not_read"]["checks"] == [check]
+    assert result.fix_commands() == "# Nothing to fix."
+    assert result.details["not_read"] == {"what": "", "checks": []}
+    assert [a["read"] for a in result.details["ancestry"]["ancestors"]] == [True, True]
+    assert audit.ancestors_policy_command(PROJECT) == f"gcloud projects get-ancestors-iam-policy {PROJECT}"
 
 
 def test_the_project_check_lists_every_invoke_role_read_only():

@@ -231,3 +231,171 @@ def test_gcp_the_project_policy_read_is_retried_as_every_read_is(gcp_target, fak
     policy = gcp_target.services.project_iam_policy()
     assert {b["role"] for b in policy["bindings"]} >= {"roles/owner", "roles/editor"} and policy["etag"]
     assert fake_apis.paths("POST").count(f"/v3/projects/{PROJECT}:getIamPolicy") == 2
+
+
+# ---------------------------------------------------------------- the project's folders and organisation
+
+FOLDER, ORG = "folders/290611488015", "organizations/418329165803"
+
+
+def _with_ancestors(policies: dict[str, dict | Exception], phase: str = "phase4") -> audit.ServiceAccess:
+    """A service judged with its project's (empty) policy and an ancestry whose policies are `policies`
+    (resource -> policy, or the refusal its read raises), read through the audit's own reader."""
+    class Services:
+        def project_ancestors(self):
+            return list(policies)
+
+        def ancestor_iam_policy(self, resource):
+            answer = policies[resource]
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+    class Target:
+        services = Services()
+
+    access = audit.judge_project_grants(_access(phase), audit.ProjectPolicy(PROJECT, {"version": 3, "bindings": []}),
+                                        EXPECTED, PROJECT)
+    return audit.judge_ancestor_grants(access, audit.read_ancestry(Target(), PROJECT), EXPECTED, PROJECT)
+
+
+def _policy(*bindings):
+    return {"version": 3, "bindings": list(bindings), "etag": "x"}
+
+
+def _scope(*phases):
+    return audit.AuditScope(phases=tuple(load_phases().get(p) for p in phases),
+                            expected={p: (PUSH_SA,) for p in phases}, since=None, until=None, project=PROJECT)
+
+
+def _quiet():
+    return audit.WhoTried(since=None, until=None, entries=0, per_service={}, bucket_minutes=60, tables={
+        "refused_pushes": _empty("refused"), "reached_app": _empty("ip", "ok_2xx")})
+
+
+def test_an_invoke_role_on_a_folder_or_the_organisation_is_judged_as_the_projects_naming_where_it_is():
+    until = {"title": "until 2026", "expression": "request.time < timestamp('2026-01-01T00:00:00Z')"}
+    access = _with_ancestors({
+        FOLDER: _policy({"role": "roles/run.invoker", "members": ["allUsers"]},
+                        {"role": "roles/owner", "members": ["user:owner@example.com"]}),
+        ORG: _policy({"role": "roles/run.developer", "members": ["user:dev@example.com"], "condition": until},
+                     {"role": "roles/resourcemanager.organizationAdmin", "members": ["group:admins@example.com"]}),
+    })
+    public, unexpected = access.findings
+    assert (public.severity, public.kind, public.where) == ("critical", "public_member", FOLDER)
+    assert public.what == ("allUsers holds roles/run.invoker on folder 290611488015, which every service under it "
+                           "inherits: anyone on the internet, no token needed.")
+    assert public.fix == ["gcloud resource-manager folders remove-iam-policy-binding 290611488015 --member=allUsers "
+                          "--role=roles/run.invoker"]
+    assert (unexpected.severity, unexpected.kind, unexpected.where) == ("warning", "unexpected_invoker", ORG)
+    assert unexpected.what.startswith("user:dev@example.com holds roles/run.developer on organization "
+                                      "418329165803 under condition \"until 2026: request.time")
+    assert unexpected.fix == ["gcloud organizations remove-iam-policy-binding 418329165803 "
+                              "--member=user:dev@example.com --role=roles/run.developer --condition='expression="
+                              "request.time < timestamp('\"'\"'2026-01-01T00:00:00Z'\"'\"'),title=until 2026'"]
+    assert access.public and access.open_to_all_users
+    judged = {(m["member"], m["where"]): m["judged"] for m in access.members if m["where"] != "service"}
+    assert judged == {("allUsers", FOLDER): "public", ("user:owner@example.com", FOLDER): "administrator",
+                      ("user:dev@example.com", ORG): "unexpected"}   # the organisation admin role cannot invoke
+    assert access.granted_above() == "user:owner@example.com (roles/owner on folder 290611488015)"
+    result = audit.conclude(_scope("phase4"), [access], _quiet(), [])
+    assert result.verdict == "fail" and result.summary.startswith(
+        f"{P4} is public (allUsers on folder 290611488015); unexpected invokers: user:dev@example.com on "
+        f"organization 418329165803")
+    assert result.checks == [] and result.details["ancestry"]["read"] is True
+
+
+def test_one_ancestor_grant_found_on_every_service_is_one_finding():
+    policies = {FOLDER: _policy({"role": "roles/run.invoker", "members": ["allAuthenticatedUsers"]}), ORG: _policy()}
+    result = audit.conclude(_scope("phase3", "phase4"), [_with_ancestors(policies, "phase3"),
+                                                          _with_ancestors(policies, "phase4")], _quiet(), [])
+    (finding,) = [f for f in result.findings if f.kind == "public_member"]
+    assert finding.service == f"{P3}, {P4}" and finding.where == FOLDER
+    assert result.fix_commands().count("gcloud resource-manager folders remove-iam-policy-binding") == 1
+
+
+def test_an_ancestor_policy_not_read_is_said_once_with_its_permission_and_command_and_the_audit_carries_on():
+    from runbook_lib.errors import AccessDenied
+
+    refused = AccessDenied("Resource Manager denied get_ancestor_iam_policy: the caller lacks a permission")
+    policies = {FOLDER: _policy({"role": "roles/viewer", "members": ["allUsers"]}), ORG: refused}
+    access = [_with_ancestors(policies, "phase3"), _with_ancestors(policies, "phase4")]
+    assert not any(a.findings for a in access)   # the folder was read: nothing there may invoke
+    result = audit.conclude(_scope("phase3", "phase4"), access, _quiet(), [])
+    (note,) = result.findings
+    assert (note.severity, note.kind, note.where, note.service) == ("info", "ancestor_policy_not_read", ORG,
+                                                                   f"{P3}, {P4}")
+    assert note.what == ("The IAM policy of organization 418329165803 could not be read (Resource Manager denied "
+                         "get_ancestor_iam_policy: the caller lacks a permission); reading it takes "
+                         "resourcemanager.organizations.getIamPolicy on organization 418329165803, e.g. "
+                         "roles/iam.securityReviewer: its grants reach every service under it; `gcloud organizations "
+                         "get-iam-policy 418329165803` lists them. The audit carries on without it.")
+    # as a project policy not read is: info, never the verdict; the summary names what was read and what not
+    assert result.verdict == "pass" and result.summary.startswith(
+        f"The policies of the 2 services and of project {PROJECT} and its folder name no unexpected invoker "
+        f"(organization 418329165803 not read); ")
+    assert result.checks == [audit.ancestor_invokers_command(ORG)]
+    assert result.checks[0].startswith("gcloud organizations get-iam-policy 418329165803 --flatten=")
+    assert result.fix_commands().startswith("# Nothing to fix.\n\n# Not read: the audit could not read the IAM "
+                                            "policies of organization 418329165803")
+    assert access[0].granted_above().endswith("a holder of one on organization 418329165803 (not read)")
+
+
+def test_a_project_without_an_organisation_reads_just_the_project():
+    access = _with_ancestors({})
+    result = audit.conclude(_scope("phase4"), [access], _quiet(), [])
+    assert result.verdict == "pass" and result.checks == [] and result.details["ancestry"]["ancestors"] == []
+    assert result.summary.startswith(f"The policies of {P4} and of project {PROJECT} name no unexpected invoker; ")
+    assert access.granted_above() == ""
+
+
+def test_an_ancestry_not_read_keeps_the_get_ancestors_command():
+    from runbook_lib.errors import AccessDenied
+
+    class Services:
+        def project_ancestors(self):
+            raise AccessDenied("Resource Manager denied get_ancestry: the caller lacks a permission")
+
+    class Target:
+        services = Services()
+
+    ancestry = audit.read_ancestry(Target(), PROJECT)
+    assert not ancestry.read and "resourcemanager.projects.get on project" in ancestry.not_read
+    assert "roles/browser" in ancestry.not_read and f"gcloud projects get-ancestors-iam-policy {PROJECT}" in ancestry.not_read
+    access = audit.judge_ancestor_grants(_with_project([]), ancestry, EXPECTED, PROJECT)
+    result = audit.conclude(_scope("phase4"), [access], _quiet(), [])
+    (note,) = result.findings
+    assert (note.kind, note.severity, note.what) == ("ancestry_not_read", "info", ancestry.not_read)
+    assert result.verdict == "pass" and result.checks == [audit.ancestors_policy_command(PROJECT)]
+    assert "(folders, organisation not read)" not in result.summary and "its folder or organisation not read" in result.summary
+
+
+def test_gcp_an_allusers_invoker_on_the_organisation_is_critical(gcp_target, fake_apis):
+    fake_apis.ancestor_policies[ORG]["bindings"].append({"role": "roles/run.invoker", "members": ["allUsers"]})
+    result, (access,) = _audit(gcp_target)
+    assert access.public and result.verdict == "fail"
+    assert result.summary.startswith(f"{P3} is public (allUsers on organization 418329165803)")
+    (critical,) = [f for f in result.findings if f.severity == "critical" and f.where == ORG]
+    assert critical.fix == ["gcloud organizations remove-iam-policy-binding 418329165803 --member=allUsers "
+                            "--role=roles/run.invoker"]
+    asked = [r for r in fake_apis.requests if r.path in (f"/v1/projects/{PROJECT}:getAncestry",
+                                                          f"/v3/{FOLDER}:getIamPolicy", f"/v3/{ORG}:getIamPolicy")]
+    assert [r.path for r in asked] == [f"/v1/projects/{PROJECT}:getAncestry", f"/v3/{FOLDER}:getIamPolicy",
+                                       f"/v3/{ORG}:getIamPolicy"]
+    # the fake's Cloud Run honours the grant as Google's does: anyone gets in now
+    import requests as http
+
+    assert http.get(f"{fake_apis.endpoint}/svc/{P3}/health", timeout=30).status_code == 200
+
+
+def test_gcp_a_refused_folder_policy_is_said_once_and_the_audit_carries_on(gcp_target, fake_apis):
+    fake_apis.fault(f"/v3/{FOLDER}:getIamPolicy",
+                    permission_denied("resourcemanager.folders.getIamPolicy", FOLDER, "cloudresourcemanager.googleapis.com"))
+    result, (access,) = _audit(gcp_target)
+    assert result.verdict == "fail"   # the night's refused pushes, still found
+    (note,) = [f for f in result.findings if f.kind == "ancestor_policy_not_read"]
+    assert note.where == FOLDER and "resourcemanager.folders.getIamPolicy on folder 290611488015" in note.what
+    assert "`gcloud resource-manager folders get-iam-policy 290611488015` lists them" in note.what
+    assert "policy of folder 290611488015 not read" in result.summary   # (needs ...: the headline is cut there)
+    assert result.checks == [audit.ancestor_invokers_command(FOLDER)]
+    assert [a["read"] for a in result.details["ancestry"]["ancestors"]] == [False, True]

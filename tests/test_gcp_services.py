@@ -157,6 +157,23 @@ def test_health_error_bodies_are_one_line(fake_apis, gcp):
     assert sent[0].headers["user-agent"].startswith("runbook-kit/")
 
 
+def test_the_fakes_cloud_run_lets_in_a_caller_granted_an_invoke_role_on_the_project_or_above(fake_apis, gcp):
+    """Cloud Run's IAM check evaluates the service's policy with its project's, folders' and organisation's: a
+    member granted roles/run.invoker on the project (or its folder) is let in though the service names it nowhere."""
+    analyst_token = "token-the-fake-issued-to-an-analyst"
+    fake_apis.identity_tokens[analyst_token] = "user:analyst@example.com"
+    assert gcp.services.health("phase4", token=analyst_token)["http_status"] == 403
+    fake_apis.project_policies[PROJECT] = {"version": 1, "etag": "BwY=", "bindings": [
+        {"role": "roles/run.invoker", "members": ["user:analyst@example.com"]}]}
+    assert gcp.services.health("phase4", token=analyst_token)["http_status"] == 200
+    assert gcp.services.health("phase4")["http_status"] == 403   # no token: still refused
+    fake_apis.project_policies[PROJECT] = {"version": 1, "etag": "BwY=", "bindings": []}
+    fake_apis.project_ancestry[PROJECT] = ["folders/1", "organizations/2"]
+    fake_apis.ancestor_policies["organizations/2"] = {"version": 1, "etag": "BwY=", "bindings": [
+        {"role": "roles/run.invoker", "members": ["allAuthenticatedUsers"]}]}
+    assert gcp.services.health("phase4", token=analyst_token)["http_status"] == 200
+
+
 def test_requests_are_logged_like_cloud_run(fake_apis, gcp):
     gcp.services.health("phase4", token=PUSH_TOKEN)
     gcp.services.request("phase4", "GET", "/.env")

@@ -29,10 +29,11 @@ def _check_the_night(outcome):
     html = outcome.html.read_text()
     assert "gcloud pubsub subscriptions modify-push-config nba-phase3-analytics-processors-push" in html
     assert "--member=allAuthenticatedUsers --role=roles/run.invoker" in html
-    # the project's policy was read (no invoke role granted there on the incident morning); only the folders'
-    # and organisation's grants are left to a read-only command
+    # the project's policy and its folder's and organisation's were read (no invoke role granted there on the
+    # incident morning): nothing is left to a read-only command
     assert meta["details"]["project_policy"]["read"] is True
-    assert "gcloud projects get-ancestors-iam-policy nba-props-platform" in html
+    assert [a["read"] for a in meta["details"]["ancestry"]["ancestors"]] == [True, True]
+    assert meta["details"]["not_read"]["checks"] == [] and "# Not read:" not in html
     assert (outcome.notebook.parent / "figures" / "requests_by_status.png").is_file()
     return meta
 
@@ -58,6 +59,7 @@ def test_gcp_run_with_real_clients_against_fakes(fake_apis, sandbox_home, tmp_pa
     assert f"/v1/projects/{PROJECT}/subscriptions" in fake_apis.paths("GET")
     assert len([p for p in fake_apis.paths("POST") if p == "/v2/entries:list"]) > 2
     assert fake_apis.paths("POST").count(f"/v3/projects/{PROJECT}:getIamPolicy") == 1
+    assert fake_apis.paths("POST").count(f"/v1/projects/{PROJECT}:getAncestry") == 1
 
 
 @pytest.mark.parametrize("name, value, said", [

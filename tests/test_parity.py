@@ -18,7 +18,7 @@ from runbook_lib.local.home import SandboxHome
 from runbook_lib.local.services import OPERATOR
 from runbook_lib.overview import output_tables
 from runbook_lib.phases import load_phases
-from runbook_lib.services import REQUEST_LOG_WINDOW
+from runbook_lib.services import INVOKER_ROLES, REQUEST_LOG_WINDOW
 
 P3 = "nba-phase3-analytics-processors"
 P4 = "nba-phase4-precompute-processors"
@@ -136,6 +136,26 @@ def test_both_targets_read_the_same_project_policy(local_target, gcp_target, fak
     # Resource Manager v3, asked for policy version 3
     (asked,) = [r for r in fake_apis.requests if r.path == "/v3/projects/nba-props-platform:getIamPolicy"]
     assert asked.method == "POST" and asked.body == {"options": {"requestedPolicyVersion": 3}}
+
+
+def test_both_targets_read_the_same_folders_and_organisation_and_their_policies(local_target, gcp_target, fake_apis):
+    """The project's ancestry (a folder, then the organisation) and each one's policy, as the audit reads them:
+    the same on both targets, and nothing there that reaches the services."""
+    ancestors = local_target.services.project_ancestors()
+    assert ancestors == gcp_target.services.project_ancestors() == ["folders/290611488015",
+                                                                    "organizations/418329165803"]
+    for resource in ancestors:
+        local, gcp = (t.services.ancestor_iam_policy(resource) for t in (local_target, gcp_target))
+        assert set(local) == set(gcp) == {"version", "bindings", "etag"} and local["bindings"] == gcp["bindings"]
+        assert not [b for b in local["bindings"] if b["role"] in INVOKER_ROLES]
+    # v1 getAncestry, as gcloud projects get-ancestors-iam-policy; v3 getIamPolicy asked for version 3
+    assert [r.method for r in fake_apis.requests if r.path == "/v1/projects/nba-props-platform:getAncestry"] == ["POST"]
+    asked = [r for r in fake_apis.requests if r.path in ("/v3/folders/290611488015:getIamPolicy",
+                                                          "/v3/organizations/418329165803:getIamPolicy")]
+    assert len(asked) == 2 and all(r.body == {"options": {"requestedPolicyVersion": 3}} for r in asked)
+    for target in (local_target, gcp_target):
+        with pytest.raises(ParameterError, match="resource"):
+            target.services.ancestor_iam_policy("projects/nba-props-platform")
 
 
 def test_push_subscriptions_name_the_incident_subscriptions_without_a_token(target):

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from runbook_lib.errors import ParameterError
+from runbook_lib.errors import AccessDenied, ParameterError
 from runbook_lib.local.home import sandbox_home as home_at
 from runbook_lib.local.logs import LocalLogs, append_request_logs, request_log_path
 from runbook_lib.local.identity import make_token
@@ -98,6 +98,69 @@ def test_auth_matrix_like_cloud_run(local_target, sandbox_home):
     # auth sits in front of every path, so even an unknown path answers 403 without a token
     assert services.request("phase3", "GET", "/.env", token=ANONYMOUS).status == 403
     assert services.request("phase3", "GET", "/.env", token=services.identity_token()).status == 404
+
+
+def test_the_invoker_check_honours_grants_on_the_project_and_above(sandbox_home):
+    """Cloud Run admits a caller granted an invoke role on the service's project, folder or organisation: the
+    sandbox's check (identity.admits / authorize) does too, given the policies the services inherit."""
+    from runbook_lib.local.identity import admits, authorize, inherited_policies
+
+    state = read_state(home_at(sandbox_home))
+    service = state["services"]["phase3"]["iam_policy"]
+    analyst = "user:analyst@example.com"
+    granted = {"bindings": [{"role": "roles/run.invoker", "members": [analyst]}]}
+    assert not admits(service, analyst)
+    assert admits(service, analyst, inherited=[granted])
+    assert not admits(service, STRANGER, inherited=[granted]) and not admits(service, None, inherited=[granted])
+    token = f"Bearer {make_token(state['token_key'], analyst)}"
+    assert authorize(service, state["token_key"], token)[0] == 403
+    assert authorize(service, state["token_key"], token, inherited=[granted]) == (200, analyst)
+    # what the sandbox's services inherit: the project's policy, then its folder's and organisation's
+    inherited = inherited_policies(state)
+    assert inherited == [state["project_iam_policy"]] + [a["iam_policy"] for a in state["project_ancestry"]]
+    # the default compute service account is an editor of the project: roles/editor carries run.routes.invoke
+    compute = "serviceAccount:756957797294-compute@developer.gserviceaccount.com"
+    assert not admits(service, compute) and admits(service, compute, inherited=inherited)
+    state["project_ancestry"][1]["iam_policy"]["bindings"].append({"role": "roles/run.invoker",
+                                                                   "members": ["allUsers"]})
+    assert admits(service, None, inherited=inherited_policies(state))
+
+
+def test_the_sandbox_refuses_to_read_a_folder_that_is_not_above_its_project(local_target):
+    from runbook_lib.errors import AccessDenied
+
+    assert local_target.services.project_ancestors() == ["folders/290611488015", "organizations/418329165803"]
+    with pytest.raises(AccessDenied, match="folders/1 above its project"):
+        local_target.services.ancestor_iam_policy("folders/1")
+    with pytest.raises(ParameterError, match="resource"):
+        local_target.services.ancestor_iam_policy("folders/../projects/p")
+
+
+def test_a_caller_granted_on_the_project_or_above_gets_through_the_sandboxs_services(scratch):
+    # the services' own check (service_app.py) and identity_token's impersonation check read the grants the
+    # services inherit, as Cloud Run's IAM check does: before, only each service's own policy counted
+    from runbook_lib.local.state import state_lock, write_state
+
+    services, home = scratch.services, scratch.services.home
+    analyst, stranger = "user:analyst@example.com", STRANGER
+    assert services.health("phase3", token=services.identity_token(analyst))["http_status"] == 403
+    with state_lock(home):
+        before = read_state(home)
+        granted = json.loads(json.dumps(before))
+        granted["project_iam_policy"]["bindings"].append({"role": "roles/run.invoker", "members": [analyst]})
+        granted["project_ancestry"][-1]["iam_policy"]["bindings"].append(
+            {"role": "roles/run.developer", "members": ["group:runners@example.com"]})
+        write_state(home, granted)
+    try:
+        assert services.health("phase3", token=services.identity_token(analyst))["http_status"] == 200
+        assert services.identity_token(analyst, phase="phase3")   # impersonating it may invoke the phase
+        assert services.health("phase3", token=services.identity_token(stranger))["http_status"] == 403
+        with pytest.raises(AccessDenied, match="on the service or above it"):
+            services.identity_token(stranger, phase="phase3")
+    finally:
+        with state_lock(home):
+            write_state(home, before)
+    assert services.health("phase3", token=services.identity_token(analyst))["http_status"] == 403
 
 
 def test_identity_token_rejects_a_bad_principal(local_target):

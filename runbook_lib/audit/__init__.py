@@ -1,7 +1,8 @@
 """Runbook 05 (security audit of the phase services), one module per job:
 
-- access.py    who may call: each service's IAM policy and the project's (version 3, conditions shown), invoker
-               IAM check and ingress, members judged against the expected invokers; the gcloud fix commands
+- access.py    who may call: each service's IAM policy, the project's and its folders' and organisation's
+               (version 3, conditions shown), invoker IAM check and ingress, members judged against the
+               expected invokers; the gcloud fix commands
 - requests.py  the request log in DuckDB: load (read_json of JSON lines), classify callers, aggregate
 - tried.py     who tried: every request-log entry of the window (paged to the end, counted), the findings
                about callers that reached the app, the chart of requests by service and status
@@ -9,16 +10,18 @@
                window, or until they recovered), the push subscriptions that target each service, whether
                they carry an OIDC token (and whose), and the fix
 - verdict.py   the Audit result: verdict, summary, figures, every fix command, and the read-only commands
-               for what the audit does not read (grants on the project's folders and organisation, and on
-               the project itself when its policy could not be read)
+               for what the audit could not read (the project's policy, its ancestry, a folder's or the
+               organisation's policy)
 
 The notebook calls audit_scope, who_may_call, who_tried, what_broke and conclude in that order; the fix
 commands are printed for an operator to run, never run by the kit.
 """
-from .access import (PROJECT_POLICY_PERMISSION, PROJECT_POLICY_READER, PUBLIC_MEANING, SEVERITIES, AuditScope,
-                     Finding, ProjectPolicy, ServiceAccess, add_invoker_command, ancestors_policy_command, audit_scope,
-                     invoker_iam_check_command, judge_access, judge_project_grants, members_table,
-                     project_invokers_command, read_project_policy, remove_binding_command,
+from .access import (ANCESTOR_POLICY_PERMISSION, ANCESTRY_PERMISSION, ANCESTRY_READER, PROJECT_POLICY_PERMISSION,
+                     PROJECT_POLICY_READER, PUBLIC_MEANING, SEVERITIES, AncestorPolicy, Ancestry, AuditScope, Finding,
+                     ProjectPolicy, ServiceAccess, add_invoker_command, ancestor_invokers_command,
+                     ancestors_policy_command, audit_scope, invoker_iam_check_command, judge_access,
+                     judge_ancestor_grants, judge_project_grants, members_table, placed, project_invokers_command,
+                     read_ancestry, read_project_policy, remove_ancestor_binding_command, remove_binding_command,
                      remove_project_binding_command, services_table, who_may_call)
 from .pushes import (PushOutage, judge_pushes, modify_push_config_command, outage_table, push_account, source_text,
                      subscriptions_table, what_broke)
@@ -29,10 +32,12 @@ from .verdict import Audit, conclude
 
 __all__ = [
     # access
-    "PROJECT_POLICY_PERMISSION", "PROJECT_POLICY_READER", "PUBLIC_MEANING", "SEVERITIES", "AuditScope", "Finding",
-    "ProjectPolicy", "ServiceAccess", "add_invoker_command", "ancestors_policy_command", "audit_scope",
-    "invoker_iam_check_command", "judge_access", "judge_project_grants", "members_table", "project_invokers_command",
-    "read_project_policy", "remove_binding_command", "remove_project_binding_command", "services_table",
+    "ANCESTOR_POLICY_PERMISSION", "ANCESTRY_PERMISSION", "ANCESTRY_READER", "PROJECT_POLICY_PERMISSION",
+    "PROJECT_POLICY_READER", "PUBLIC_MEANING", "SEVERITIES", "AncestorPolicy", "Ancestry", "AuditScope", "Finding",
+    "ProjectPolicy", "ServiceAccess", "add_invoker_command", "ancestor_invokers_command", "ancestors_policy_command",
+    "audit_scope", "invoker_iam_check_command", "judge_access", "judge_ancestor_grants", "judge_project_grants",
+    "members_table", "placed", "project_invokers_command", "read_ancestry", "read_project_policy",
+    "remove_ancestor_binding_command", "remove_binding_command", "remove_project_binding_command", "services_table",
     "who_may_call",
     # requests
     "CALLER_CLASSES", "GOOGLE_AGENTS", "INTERNAL_ADDRESSES", "PUSH_STATES", "REFUSED_STATUSES", "RequestLog",

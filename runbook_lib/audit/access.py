@@ -1,7 +1,8 @@
 """Who may call each phase service: its IAM policy and the project's (version 3, conditions shown), invoker
 IAM check and ingress, each member judged against the service accounts expected to call it, and the exact
-`gcloud` commands that would fix each finding (printed, never run). Folders and the organisation above the
-project are not read (the kit has no call for them); their grants reach every service too.
+`gcloud` commands that would fix each finding (printed, never run). The project's folders and organisation
+are read too (its ancestry, then each one's policy): their grants reach every service as the project's do.
+Whatever the caller may not read is said, once, with the permission it takes, and the audit carries on.
 """
 from __future__ import annotations
 
@@ -30,6 +31,14 @@ PUBLIC_MEANING = {
 # Reading the project's policy takes this permission; the least predefined role that grants it and only reads.
 PROJECT_POLICY_PERMISSION = "resourcemanager.projects.getIamPolicy"
 PROJECT_POLICY_READER = "roles/iam.securityReviewer"
+# The project's folders and organisation come from projects.getAncestry, which takes resourcemanager.projects.get
+# on the project (roles/browser is the least role with it and only reads); each one's policy takes its own
+# getIamPolicy permission there, which roles/iam.securityReviewer holds too. Operators rarely hold it on a
+# folder or the organisation, so a 403 there is usual: said, never a reason to stop.
+ANCESTRY_PERMISSION = "resourcemanager.projects.get"
+ANCESTRY_READER = "roles/browser"
+ANCESTOR_POLICY_PERMISSION = {"folders": "resourcemanager.folders.getIamPolicy",
+                              "organizations": "resourcemanager.organizations.getIamPolicy"}
 # On the project, the basic roles carry run.routes.invoke too, but every project has holders of them, who
 # may change the services anyway: listed as able to call, never a finding (removing an owner is no fix).
 BASIC_ROLES = ("roles/owner", "roles/editor")
@@ -46,10 +55,13 @@ class Finding:
     service: str
     kind: str       # public_member, iam_check_disabled, ingress_all, unexpected_invoker, conditional_public,
                     # unresolved_role, refused_pushes, recovered_pushes, token_less_subscription, unexpected_2xx,
-                    # exposure, inherited_not_read, project_policy_not_read
+                    # exposure, inherited_not_read, project_policy_not_read, ancestry_not_read,
+                    # ancestor_policy_not_read
     what: str       # one sentence
     fix: list[str] = field(default_factory=list)
-    where: str = "service"   # where the grant is: the service's own policy, or "project" (every service has it)
+    # where the grant is: the service's own policy, "project", or one of the project's folders or its
+    # organisation ("folders/N", "organizations/N"): every service has those
+    where: str = "service"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,6 +104,8 @@ class ServiceAccess:
     conditional_policy: bool = False   # some binding (any role) has a condition: gcloud then wants --condition
     # the project's policy as who_may_call read it once (the same object on every service); None: not looked at
     project_policy: ProjectPolicy | None = None
+    # the project's folders and organisation and their policies, read once likewise; None: not looked at
+    ancestry: Ancestry | None = None
 
     @property
     def project_policy_read(self) -> bool:
@@ -115,19 +129,25 @@ class ServiceAccess:
 
     def granted_above(self) -> str:
         """Who else may hold an invoke role above the service, for the request-log class of callers that got
-        past IAM: the project's holders the audit does not judge as invokers (administrators, Google's agents),
-        by name, and folders and the organisation, which the kit never reads."""
+        past IAM: the holders on the project, its folders and organisation that the audit does not judge as
+        invokers (administrators, Google's agents), by name, and what above it could not read ("" when it read
+        every policy above and no one else holds one there)."""
         if not self.project_policy_read:
             return GRANTED_ABOVE_UNREAD
-        held = [f"{m['member']} ({m['role']})" for m in self.members
-                if m["where"] == "project" and m["judged"] in ("administrator", "google_agent")]
-        on_project = f"a holder of an invoke role on the project ({', '.join(held)}), or " if held else ""
-        return on_project + "a holder of one on its folder or organisation (not read)"
+        not_judged = [m for m in self.members if m["where"] != "service" and m["judged"] in ("administrator",
+                                                                                              "google_agent")]
+        held = [f"{m['member']} ({m['role']})" for m in not_judged if m["where"] == "project"]
+        parts = [f"a holder of an invoke role on the project ({', '.join(held)})"] if held else []
+        parts += [f"{m['member']} ({m['role']} on {placed(m['where'])})" for m in not_judged if m["where"] != "project"]
+        unread = self.ancestry.unread_places() if self.ancestry else "its folder or organisation"
+        parts += [f"a holder of one on {unread} (not read)"] if unread else []
+        return ", or ".join(parts)
 
     def to_dict(self) -> dict:
-        return {**{k: v for k, v in asdict(self).items() if k not in ("findings", "project_policy")},
+        return {**{k: v for k, v in asdict(self).items() if k not in ("findings", "project_policy", "ancestry")},
                 "project_policy_read": self.project_policy_read,
                 "project_policy_note": self.project_policy.not_read if self.project_policy else "",
+                "ancestry": self.ancestry.to_dict() if self.ancestry else None,
                 "public": self.public, "findings": [f.to_dict() for f in self.findings]}
 
 
@@ -170,12 +190,34 @@ def invoker_iam_check_command(service: str, region: str, project: str) -> str:
     return f"gcloud run services update {_where(service, region, project)} --invoker-iam-check"
 
 
+def _remove_from(command: str, member: str, role: str, condition: dict | None, conditional_policy: bool) -> str:
+    """`command` (a gcloud remove-iam-policy-binding and its resource) with the member, role and --condition."""
+    command += f" --member={shlex.quote(member)} --role={shlex.quote(role)}"
+    return command + (" " + _condition_flag(condition) if condition else _unconditional_flag(conditional_policy))
+
+
 def remove_project_binding_command(project: str, member: str, role: str, condition: dict | None = None,
                                    conditional_policy: bool = False) -> str:
     """`gcloud projects remove-iam-policy-binding` for a grant on the project (the same --condition rules)."""
-    command = (f"gcloud projects remove-iam-policy-binding {project} --member={shlex.quote(member)} "
-               f"--role={shlex.quote(role)}")
-    return command + (" " + _condition_flag(condition) if condition else _unconditional_flag(conditional_policy))
+    return _remove_from(f"gcloud projects remove-iam-policy-binding {project}", member, role, condition,
+                        conditional_policy)
+
+
+# gcloud's commands for a folder's and an organisation's policy, by resource kind (their reference pages:
+# `gcloud resource-manager folders remove-iam-policy-binding FOLDER --member=PRINCIPAL --role=ROLE
+# [--all | --condition=...]`, `gcloud organizations remove-iam-policy-binding ORGANIZATION ...` alike, and
+# `get-iam-policy FOLDER` / `ORGANIZATION`), each taking the bare number.
+_ANCESTOR_GCLOUD = {"folders": "gcloud resource-manager folders", "organizations": "gcloud organizations"}
+
+
+def remove_ancestor_binding_command(resource: str, member: str, role: str, condition: dict | None = None,
+                                    conditional_policy: bool = False) -> str:
+    """`gcloud resource-manager folders remove-iam-policy-binding N` or `gcloud organizations
+    remove-iam-policy-binding N` for a grant on one of the project's folders or its organisation (`resource`:
+    folders/N, organizations/N), with the same --condition rules as the project's."""
+    kind, number = resource.split("/", 1)
+    return _remove_from(f"{_ANCESTOR_GCLOUD[kind]} remove-iam-policy-binding {number}", member, role, condition,
+                        conditional_policy)
 
 
 def ancestors_policy_command(project: str) -> str:
@@ -183,28 +225,53 @@ def ancestors_policy_command(project: str) -> str:
     return f"gcloud projects get-ancestors-iam-policy {project}"
 
 
-def project_invokers_command(project: str) -> str:
-    """The read-only command listing the project policy's grants that may invoke every service in it: the
+def _invokers_listing(command: str) -> str:
+    """A read-only get-iam-policy `command` narrowed to the grants that may invoke every service below: the
     roles with run.routes.invoke (INVOKER_ROLES) and every custom role (which the filter cannot look into)."""
     roles = " ".join(INVOKER_ROLES)
-    return (f"gcloud projects get-iam-policy {project} --flatten='bindings[].members' "
+    return (f"{command} --flatten='bindings[].members' "
             f"--filter='bindings.role=({roles}) OR bindings.role~^projects/ OR bindings.role~^organizations/' "
             f"--format='table(bindings.role, bindings.members, bindings.condition.title)'")
+
+
+def project_invokers_command(project: str) -> str:
+    """The read-only command listing the project policy's grants that may invoke every service in it."""
+    return _invokers_listing(f"gcloud projects get-iam-policy {project}")
+
+
+def ancestor_invokers_command(resource: str) -> str:
+    """The read-only command listing a folder's or the organisation's grants that may invoke every service
+    below it (`resource`: folders/N, organizations/N)."""
+    kind, number = resource.split("/", 1)
+    return _invokers_listing(f"{_ANCESTOR_GCLOUD[kind]} get-iam-policy {number}")
+
+
+def placed(where: str) -> str:
+    """Where a grant is, in words: "the project", "folder N", "organization N" (a Finding's or member's where)."""
+    if where == "project":
+        return "the project"
+    kind, _, number = where.partition("/")
+    return {"folders": "folder", "organizations": "organization"}.get(kind, kind) + f" {number}"
 
 
 # ---------------------------------------------------------------- judging a policy
 
 
 def _unresolved_public(service: str, member: str, role: str, shown: str, fix: list[str],
-                       project: str | None = None) -> Finding:
-    """A role the kit cannot judge, granted to anyone (on the service, or on `project`): it may let anyone
-    invoke the service (every service of the project)."""
+                       project: str | None = None, ancestor: str | None = None) -> Finding:
+    """A role the kit cannot judge, granted to anyone (on the service, on `project`, or on `ancestor`, one of its
+    folders or its organisation): it may let anyone invoke the service (every service of the project)."""
     under = f" under condition {shown!r}" if shown else ""
-    on, callee = (f"project {project}", "every service in it") if project else (service, service)
+    if ancestor:
+        on, callee, where = placed(ancestor), "every service under it", ancestor
+    elif project:
+        on, callee, where = f"project {project}", "every service in it", "project"
+    else:
+        on, callee, where = service, service, "service"
     return Finding("warning", service, "unresolved_role",
                    f"{member} holds {role} on {on}{under}, a role the kit cannot judge: if it carries "
                    f"run.routes.invoke, {member} may call {callee} ({PUBLIC_MEANING[member]}); `gcloud iam roles "
-                   f"describe` lists its permissions.", fix, where="project" if project else "service")
+                   f"describe` lists its permissions.", fix, where=where)
 
 
 def _member(member: str, role: str, condition: str, judged: str, where: str = "service") -> dict:
@@ -247,12 +314,13 @@ def _service_finding(service: str, member: str, role: str, shown: str, fix: list
 
 
 def _judge_bindings(service: str, policy: dict, expected_members: set[str], remove: Callable[..., str],
-                    on_project: str | None = None) -> tuple[list[dict], list[Finding]]:
+                    on_project: str | None = None, ancestor: str | None = None) -> tuple[list[dict], list[Finding]]:
     """The members of a policy's invoke-role bindings, judged, and the findings about them. The policy is the
-    service's own, or (on_project: that project's id) the project's, which every service inherits: there the
-    project's owners and editors and Google's service agents are listed, not judged (see BASIC_ROLES).
+    service's own, or one every service inherits: (on_project: that project's id) the project's, or (ancestor:
+    folders/N, organizations/N, on_project the project's id) one of its folders' or its organisation's. There
+    the owners and editors and Google's service agents are listed, not judged (see BASIC_ROLES).
     remove(member, role, condition, conditional_policy) is the command that would remove one grant."""
-    where = "project" if on_project else "service"
+    where = ancestor or ("project" if on_project else "service")
     conditional_policy = _conditional(policy)
     members, findings = [], []
     for binding in policy.get("bindings", []):
@@ -268,12 +336,13 @@ def _judge_bindings(service: str, policy: dict, expected_members: set[str], remo
                 # Only anyone-at-all grants are flagged: a custom role for a named member is an operator's choice.
                 if member in PUBLIC_MEMBERS:
                     findings.append(_unresolved_public(service, member, role, shown,
-                                                       [describe_role_command(role)] + fix, on_project))
+                                                       [describe_role_command(role)] + fix, on_project, ancestor))
                     members.append(_member(member, role, shown, "unresolved", where))
                 continue
             judged = _judged(member, role, expected_members, on_project=bool(on_project))
             if judged in ("public", "unexpected"):
-                findings.append(_project_finding(service, member, role, shown, on_project, fix) if on_project
+                findings.append(_ancestor_finding(service, member, role, shown, ancestor, fix) if ancestor
+                                else _project_finding(service, member, role, shown, on_project, fix) if on_project
                                 else _service_finding(service, member, role, shown, fix))
             members.append(_member(member, role, shown, judged, where))
     return members, findings
@@ -364,16 +433,135 @@ def judge_project_grants(access: ServiceAccess, project_policy: ProjectPolicy, e
     return access
 
 
+# ---------------------------------------------------------------- judging the folders' and organisation's policies
+
+
+@dataclass(frozen=True)
+class AncestorPolicy:
+    """One of the project's folders or its organisation, and its IAM policy as the audit read it, or why not."""
+
+    resource: str                # folders/N | organizations/N
+    policy: dict | None          # None: not read
+    not_read: str = ""           # one sentence, when not read
+
+    @property
+    def read(self) -> bool:
+        return self.policy is not None
+
+    def to_dict(self) -> dict:
+        return {"resource": self.resource, "read": self.read, "note": self.not_read}
+
+
+@dataclass(frozen=True)
+class Ancestry:
+    """The project's folders and organisation, nearest first, each with its policy; or why the ancestry itself
+    could not be read (then none of them is known). A project with no organisation has none."""
+
+    project: str
+    ancestors: tuple[AncestorPolicy, ...] = ()
+    not_read: str = ""           # one sentence, when the ancestry was not read
+
+    @property
+    def read(self) -> bool:
+        return not self.not_read
+
+    @property
+    def unread(self) -> list[AncestorPolicy]:
+        return [a for a in self.ancestors if not a.read]
+
+    def unread_places(self) -> str:
+        """What above the project the audit could not read, in words ("" when it read all of it)."""
+        if not self.read:
+            return "its folder or organisation"
+        return ", ".join(placed(a.resource) for a in self.unread)
+
+    def to_dict(self) -> dict:
+        return {"read": self.read, "note": self.not_read, "ancestors": [a.to_dict() for a in self.ancestors]}
+
+
+_UNREADABLE = (AccessDenied, CredentialsMissing, NotFoundError)
+
+
+def read_ancestry(target: Any, project: str) -> Ancestry:
+    """The project's folders and organisation and each one's policy, read only. A refusal (to read the ancestry,
+    or one ancestor's policy: a 403 is usual, operators rarely hold resourcemanager.folders.getIamPolicy) is said
+    for what it refused, and the audit carries on with what it could read."""
+    try:
+        resources = target.services.project_ancestors()
+    except _UNREADABLE as exc:
+        return Ancestry(project, (), _unread_sentence(
+            exc, f"The folders and organisation above project {project}", ANCESTRY_PERMISSION, f"project {project}",
+            ANCESTRY_READER, f"invoke roles granted there reach every service too; `{ancestors_policy_command(project)}` "
+                             f"lists them"))
+    read = []
+    for resource in resources:
+        try:
+            read.append(AncestorPolicy(resource, target.services.ancestor_iam_policy(resource)))
+        except _UNREADABLE as exc:
+            kind, number = resource.split("/", 1)
+            read.append(AncestorPolicy(resource, None, _unread_sentence(
+                exc, f"The IAM policy of {placed(resource)}", ANCESTOR_POLICY_PERMISSION[kind], placed(resource),
+                PROJECT_POLICY_READER, f"its grants reach every service under it; "
+                                       f"`{_ANCESTOR_GCLOUD[kind]} get-iam-policy {number}` lists them")))
+    return Ancestry(project, tuple(read))
+
+
+def _unread_sentence(exc: Exception, what: str, permission: str, on: str, reader: str, then: str) -> str:
+    """`what` could not be read: why (Google's words, or the sandbox's), the permission it takes when a role is
+    missing, and what the audit does without it."""
+    said = str(exc).rstrip(". ")
+    missing_role = isinstance(exc, AccessDenied) and not isinstance(exc, ServiceDisabled) and not exc.vpc_sc_id
+    needs = f"; reading it takes {permission} on {on}, e.g. {reader}" if missing_role else ""
+    return f"{what} could not be read ({said}){needs}: {then}. The audit carries on without it."
+
+
+def _ancestor_finding(service: str, member: str, role: str, shown: str, ancestor: str, fix: list[str]) -> Finding:
+    """A grant of an invoke role on one of the project's folders or its organisation to anyone at all, or to a
+    member not expected, in words that fit every service (each finds the same grant: one finding in the end)."""
+    under = f" under condition {shown!r}" if shown else ""
+    on = placed(ancestor)
+    if member in PUBLIC_MEMBERS and shown:
+        return Finding("warning", service, "conditional_public",
+                       f"{member} may invoke every service under {on} while condition {shown!r} holds "
+                       f"({PUBLIC_MEANING[member]}).", fix, where=ancestor)
+    if member in PUBLIC_MEMBERS:
+        return Finding("critical", service, "public_member",
+                       f"{member} holds {role} on {on}, which every service under it inherits: "
+                       f"{PUBLIC_MEANING[member]}.", fix, where=ancestor)
+    return Finding("warning", service, "unexpected_invoker",
+                   f"{member} holds {role} on {on}{under}, so it may call every service under it, but is not an "
+                   f"expected invoker.", fix, where=ancestor)
+
+
+def judge_ancestor_grants(access: ServiceAccess, ancestry: Ancestry, expected_members: set[str],
+                          project: str) -> ServiceAccess:
+    """The service's access with the grants of invoke roles on the project's folders and organisation added
+    (where: folders/N, organizations/N), judged as the project's are, each finding's fix the `gcloud
+    resource-manager folders` / `gcloud organizations` removal. What was not read, conclude says, once."""
+    access.ancestry = ancestry
+    for ancestor in ancestry.ancestors:
+        if ancestor.read:
+            members, findings = _judge_bindings(access.service, ancestor.policy, expected_members,
+                                                partial(remove_ancestor_binding_command, ancestor.resource),
+                                                on_project=project, ancestor=ancestor.resource)
+            access.members += members
+            access.findings += findings
+    return access
+
+
 def who_may_call(target: Any, scope: AuditScope) -> list[ServiceAccess]:
-    """Step 1: each audited service's invokers (policy version 3) by its own policy and the project's, IAM
-    check and ingress, judged. The project's policy is read once; when it cannot be, the audit says why."""
+    """Step 1: each audited service's invokers (policy version 3) by its own policy, the project's and those of
+    the project's folders and organisation, IAM check and ingress, judged. The policies above the services are
+    read once; what cannot be read, the audit says why."""
     project_policy = read_project_policy(target, scope.project)
+    ancestry = read_ancestry(target, scope.project)
     access = []
     for phase in scope.phases:
         expected = scope.expected_members(phase.name)
         own = judge_access(phase, target.services.describe(phase.name), target.services.iam_policy(phase.name),
                            expected, scope.project)
-        access.append(judge_project_grants(own, project_policy, expected, scope.project))
+        judge_project_grants(own, project_policy, expected, scope.project)
+        access.append(judge_ancestor_grants(own, ancestry, expected, scope.project))
     return access
 
 

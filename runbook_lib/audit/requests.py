@@ -64,7 +64,8 @@ CALLER_CLASSES = {
     "external": "external unknown",
 }
 # Who else may have been a caller past IAM when the audit read no policy above the service (the default of
-# ServiceFacts.granted_above, and ServiceAccess.granted_above while the project's policy is unread).
+# ServiceFacts.granted_above, and ServiceAccess.granted_above while the project's policy is unread; "" when
+# every policy above was read and no one else holds an invoke role there).
 GRANTED_ABOVE_UNREAD = "a holder of an invoke role granted above the service (project, folder, organisation: not read)"
 # Only what the audit reads: read_json skips every other field of a LogEntry.
 LOG_COLUMNS = {
@@ -279,9 +280,10 @@ class RequestLog:
                    string_agg(DISTINCT f.granted_above, '; ' ORDER BY f.granted_above) AS granted_above
             FROM callers LEFT JOIN facts f USING (service) GROUP BY caller_class ORDER BY requests DESC, caller_class""")
         who = frame["caller_class"].map(CALLER_CLASSES)
-        above = frame.pop("granted_above").fillna(GRANTED_ABOVE_UNREAD)
+        # "" (every policy above read, no one else holds an invoke role there) adds nothing; DISTINCT sorts it first
+        above = frame.pop("granted_above").fillna(GRANTED_ABOVE_UNREAD).str.strip("; ")
         past_iam = frame["caller_class"] == "expected_invoker"
-        frame.insert(1, "who", who.where(~past_iam, who + ", or " + above))
+        frame.insert(1, "who", who.where(~past_iam, who + above.map(lambda a: f", or {a}" if a else "")))
         return frame
 
     def top_refused(self, limit: int = 10) -> pd.DataFrame:

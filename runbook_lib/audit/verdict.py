@@ -1,8 +1,10 @@
 """The audit's verdict: fail for a public service, a 2xx to a caller that could have been anyone, or refused
 Pub/Sub pushes; warn for unexpected invokers, a role it cannot judge granted to anyone, pushes that
 recovered, or exposure before a fix; with the figures the morning review shows, every fix command
-(printed, never run) and the read-only commands for what it did not read: the grants on the project's
-folders and organisation, and the project's own when its policy could not be read."""
+(printed, never run) and the read-only commands for what it could not read: the project's policy, its
+ancestry (folders and organisation), or one folder's or the organisation's policy. What it could not read is
+said once (an info finding, as a refused project policy always was): it never changes the verdict, and the
+summary names it whenever it says anything else."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,18 +13,18 @@ import pandas as pd
 
 from ..formats import headline
 from ..results import Result
-from .access import (PROJECT_POLICY_READER, SEVERITIES, AuditScope, Finding, ProjectPolicy,
-                     ServiceAccess, ancestors_policy_command, project_invokers_command)
+from .access import (ANCESTRY_READER, PROJECT_POLICY_READER, SEVERITIES, Ancestry, AuditScope, Finding,
+                     ProjectPolicy, ServiceAccess, ancestor_invokers_command, ancestors_policy_command, placed,
+                     project_invokers_command)
 from .pushes import PushOutage
 from .tried import WhoTried, moment_text
 
 
 # Roles granted on the project, a folder or the organisation are inherited by every service and may invoke
-# it too. The audit reads the project's policy (when it may); the kit has no call for folders and organisations.
+# it too. The audit reads those policies when it may; what it could not read, it says (not_read) with the
+# read-only commands that list them (checks).
 NOT_READ = ("the audit read each service's own IAM policy only: invoke roles granted on the project, its folders "
             "or organisation apply to every service too")
-ABOVE_NOT_READ = ("the audit read each service's IAM policy and the project's: invoke roles granted on the "
-                  "project's folders or organisation apply to every service too, and the kit does not read them")
 
 
 @dataclass
@@ -50,13 +52,14 @@ def _ordered(findings: list[Finding]) -> list[Finding]:
 
 
 def _merged(findings: list[Finding]) -> list[Finding]:
-    """One finding per grant on the project, naming every service it was found on: each service carries the
-    same grant (its judgement and fix are the service's own), but it is one grant with one fix."""
+    """One finding per grant on the project, a folder or the organisation, naming every service it was found on:
+    each service carries the same grant (its judgement and fix are the service's own), but it is one grant with
+    one fix."""
     merged: list[Finding] = []
     seen: dict[tuple, Finding] = {}
     for f in findings:
         key = (f.severity, f.kind, f.what, tuple(f.fix))
-        if f.where != "project":
+        if f.where == "service":
             merged.append(f)
         elif key in seen:
             seen[key].service += f", {f.service}"
@@ -67,26 +70,77 @@ def _merged(findings: list[Finding]) -> list[Finding]:
 
 
 def _shown_member(member: dict) -> str:
-    return member["member"] + (" on the project" if member.get("where") == "project" else "")
+    where = member.get("where", "service")
+    return member["member"] + ("" if where == "service" else f" on {placed(where)}")
 
 
-def _scope_sentence(access: list[ServiceAccess], project: ProjectPolicy, requests: int) -> str:
+def _and(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else "".join(items)
+
+
+def _above_read(ancestry: Ancestry | None) -> str:
+    """The folders and organisation whose policies were read, in few words ("its folder and organisation")."""
+    read = [a for a in (ancestry.ancestors if ancestry else ()) if a.read]
+    folders = sum(a.resource.startswith("folders/") for a in read)
+    words = ([f"its {folders} folders" if folders > 1 else "its folder"] if folders else [])
+    words += ["its organisation" if not words else "organisation"] if len(read) > folders else []
+    return " and ".join(words)
+
+
+def _above_unread(ancestry: Ancestry | None) -> str:
+    """The folders and organisation whose policies were not read, named ("" when every one was)."""
+    return ancestry.unread_places() if ancestry else "folders, organisation"
+
+
+def _scope_sentence(access: list[ServiceAccess], project: ProjectPolicy, ancestry: Ancestry | None,
+                    requests: int) -> str:
     """The summary when nothing was found, saying which policies were read (it must fit a headline; the members
-    table lists the project's owners, editors and Google agents, which may call but are not judged)."""
+    table lists the owners, editors and Google agents above the services, which may call but are not judged)."""
     services = access[0].service if len(access) == 1 else f"the {len(access)} services"
     tail = f"no pushes refused, no external caller reached the app in {requests:,} requests."
+    above, unread = _above_read(ancestry), _above_unread(ancestry)
     if not project.read:
-        return (f"The own policies of {services} name no unexpected invoker (the project's could not be read; "
-                f"folders, organisation not read); {tail}")
-    return (f"The policies of {services} and of project {project.project} name no unexpected invoker (folders, "
-            f"organisation not read); {tail}")
+        theirs = above.replace("its ", "the project's ", 1)
+        also = f" and of {theirs}" if above else ""
+        more = f"; {unread} not read" if unread else ""
+        return (f"The own policies of {services}{also} name no unexpected invoker (the project's could not be "
+                f"read{more}); {tail}")
+    of = _and([f"project {project.project}"] + ([above] if above else []))
+    return (f"The policies of {services} and of {of} name no unexpected invoker"
+            f"{f' ({unread} not read)' if unread else ''}; {tail}")
 
 
-def _reading(project: ProjectPolicy) -> tuple[str, list[str]]:
-    """What was not read, and the read-only commands that list it."""
-    if project.read:
-        return ABOVE_NOT_READ, [ancestors_policy_command(project.project)]
-    return NOT_READ, [project_invokers_command(project.project), ancestors_policy_command(project.project)]
+def _reading(project: ProjectPolicy, ancestry: Ancestry | None) -> tuple[str, list[str]]:
+    """What was not read, and the read-only commands that list it ("", [] when the audit read every policy)."""
+    unread, checks = [], []
+    if not project.read:
+        unread.append("the project")
+        checks.append(project_invokers_command(project.project))
+    if ancestry is None or not ancestry.read:
+        unread.append("its folders and organisation")
+        checks.append(ancestors_policy_command(project.project))
+    else:
+        unread += [placed(a.resource) for a in ancestry.unread]
+        checks += [ancestor_invokers_command(a.resource) for a in ancestry.unread]
+    if not unread:
+        return "", []
+    if len(unread) == 2 and not project.read and (ancestry is None or not ancestry.read):
+        return NOT_READ, checks
+    return (f"the audit could not read the IAM policies of {_and(unread)}: invoke roles granted there apply to "
+            f"every service too"), checks
+
+
+def _ancestry(access: list[ServiceAccess]) -> tuple[Ancestry | None, list[Finding]]:
+    """The folders and organisation as who_may_call read them (None when the services were judged without them),
+    and one finding for each thing above the project it could not read, naming every service."""
+    ancestry = next((a.ancestry for a in access if a.ancestry), None)
+    if ancestry is None:
+        return None, []
+    services = ", ".join(a.service for a in access)
+    if not ancestry.read:
+        return ancestry, [Finding("info", services, "ancestry_not_read", ancestry.not_read, where="project")]
+    return ancestry, [Finding("info", services, "ancestor_policy_not_read", a.not_read, where=a.resource)
+                      for a in ancestry.unread]
 
 
 def _project_policy(scope: AuditScope, access: list[ServiceAccess]) -> tuple[ProjectPolicy, list[Finding]]:
@@ -104,8 +158,9 @@ def _project_policy(scope: AuditScope, access: list[ServiceAccess]) -> tuple[Pro
 def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, outages: list[PushOutage]) -> Audit:
     """Step 4: the verdict, a one-line summary and the figures, from every step's findings."""
     project, not_read_finding = _project_policy(scope, access)
-    findings = _ordered(_merged([f for a in access for f in a.findings]) + not_read_finding + tried.findings
-                        + [f for o in outages for f in o.findings])
+    ancestry, above_not_read = _ancestry(access)
+    findings = _ordered(_merged([f for a in access for f in a.findings]) + not_read_finding + above_not_read
+                        + tried.findings + [f for o in outages for f in o.findings])
     critical = [f for f in findings if f.severity == "critical"]
     warnings = [f for f in findings if f.severity == "warning"]
     verdict = "fail" if critical else "warn" if warnings else "pass"
@@ -131,8 +186,13 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
                                                                  "unresolved_role", "token_less_subscription")]
     if project.not_read and (said or others):
         others.append(f"project policy not read (needs {PROJECT_POLICY_READER})")
-    summary = "; ".join(said + others) + "." if said or others else _scope_sentence(access, project, tried.entries)
-    not_read, checks = _reading(project)
+    if ancestry is not None and not ancestry.read and (said or others):
+        others.append(f"folders, organisation not read (needs {ANCESTRY_READER})")
+    elif ancestry is not None and ancestry.unread and (said or others):
+        others.append(f"policy of {ancestry.unread_places()} not read (needs {PROJECT_POLICY_READER})")
+    summary = ("; ".join(said + others) + "." if said or others
+               else _scope_sentence(access, project, ancestry, tried.entries))
+    not_read, checks = _reading(project, ancestry)
     figures = {
         "public services": len(public),
         "requests analysed": tried.entries,
@@ -151,6 +211,7 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
                             "subscriptions_note": o.subscriptions_note} for o in outages],
         "findings": [f.to_dict() for f in findings],
         "project_policy": {"project": scope.project, "read": project.read, "note": project.not_read},
+        "ancestry": ancestry.to_dict() if ancestry else None,
         "not_read": {"what": not_read, "checks": checks},
     }
     return Audit(name="security_audit", verdict=verdict, summary=headline(summary), figures=figures,

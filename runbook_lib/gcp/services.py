@@ -23,12 +23,12 @@ from ..gitinfo import commit_contains
 from ..phases import PhaseRegistry
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSubscription, Revision, Rollout,
-                        RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image,
+                        RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, ancestor_name, check_image,
                         ingress_setting, invoker_members, is_public, lower_headers, newest_revisions_first, one_line,
                         policy_shape, push_subscriptions_to, response_body, string_map, traffic_split,
                         without_all_users)
 from .operations import POLL_SECONDS, await_operation, operation_error
-from .projects import project_policy
+from .projects import ancestors, project_policy
 from .refusals import refused_as
 
 REQUEST_TIMEOUT_S = 300.0
@@ -176,6 +176,18 @@ class GcpServices(PhaseEndpoints):
         an invoke role granted there reaches every service in the project. AccessDenied (naming
         resourcemanager.projects.getIamPolicy) when the caller may not read it."""
         return project_policy(self.clients.resourcemanager.get_iam_policy(self.project))
+
+    def project_ancestors(self) -> list[str]:
+        """The project's folders and organisation, nearest first (folders/N, organizations/N; [] for a project with
+        no organisation), from Resource Manager v1 projects.getAncestry, as `gcloud projects
+        get-ancestors-iam-policy` reads them. AccessDenied when the caller may not (resourcemanager.projects.get)."""
+        return ancestors(self.clients.resourcemanager.get_ancestry(self.project))
+
+    def ancestor_iam_policy(self, resource: str) -> dict:
+        """A folder's or the organisation's IAM policy in iam_policy()'s shape (Resource Manager v3
+        folders/organizations.getIamPolicy, version 3): an invoke role granted there reaches every service below.
+        AccessDenied (resourcemanager.folders.getIamPolicy, .organizations.getIamPolicy) when the caller may not."""
+        return project_policy(self.clients.resourcemanager.get_ancestor_iam_policy(ancestor_name(resource)))
 
     def describe(self, phase: str) -> ServiceInfo:
         p = self.phases.get(phase)

@@ -8,6 +8,7 @@ import hmac
 import json
 import re
 import time
+from typing import Iterable
 
 from ..errors import ParameterError
 from ..services import invoker_members, policy_shape
@@ -54,19 +55,33 @@ def verify_token(key: str, token: str, now: float | None = None) -> str | None:
     return principal if isinstance(principal, str) else None
 
 
-def admits(policy: dict, principal: str | None, invoker_iam_disabled: bool = False) -> bool:
+def inherited_policies(state: dict) -> list[dict]:
+    """The policies every service of the sandbox project inherits, as a service on Cloud Run inherits them: the
+    project's and those of its folders and organisation (state keys project_iam_policy, project_ancestry; an
+    older sandbox may keep neither)."""
+    policies = [state["project_iam_policy"]] if state.get("project_iam_policy") else []
+    return policies + [a.get("iam_policy") or {} for a in state.get("project_ancestry", [])]
+
+
+def admits(policy: dict, principal: str | None, invoker_iam_disabled: bool = False,
+           inherited: Iterable[dict] = ()) -> bool:
     """Whether Cloud Run's IAM check lets `principal` (None: a caller without a valid token) invoke the service:
-    no IAM check, allUsers, or (with a token) allAuthenticatedUsers or the principal among the invokers."""
-    members = invoker_members(policy)
+    no IAM check, allUsers, or (with a token) allAuthenticatedUsers or the principal among the invokers, by a
+    grant on the service or on what it inherits (`inherited`: inherited_policies(state)), as IAM evaluates the
+    union of the policies from the resource up to its organisation."""
+    members = set(invoker_members(policy))
+    for above in inherited:
+        members.update(invoker_members(above))
     if invoker_iam_disabled or "allUsers" in members:
         return True
     return principal is not None and ("allAuthenticatedUsers" in members or principal in members)
 
 
 def authorize(policy: dict, key: str, authorization: str | None,
-              invoker_iam_disabled: bool = False) -> tuple[int, str | None]:
-    """Cloud Run's IAM check in front of every path: (200 | 401 | 403, principal)."""
-    if admits(policy, None, invoker_iam_disabled):
+              invoker_iam_disabled: bool = False, inherited: Iterable[dict] = ()) -> tuple[int, str | None]:
+    """Cloud Run's IAM check in front of every path: (200 | 401 | 403, principal); `inherited` as for admits()."""
+    inherited = list(inherited)
+    if admits(policy, None, invoker_iam_disabled, inherited):
         return 200, None
     if not authorization:
         return 403, None  # Cloud Run answers a request without credentials with 403
@@ -76,7 +91,7 @@ def authorize(policy: dict, key: str, authorization: str | None,
     principal = verify_token(key, token.strip())
     if principal is None:
         return 401, None
-    return (200 if admits(policy, principal, invoker_iam_disabled) else 403), principal
+    return (200 if admits(policy, principal, invoker_iam_disabled, inherited) else 403), principal
 
 
 def policy_etag(policy: dict) -> str:

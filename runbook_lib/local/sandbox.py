@@ -256,6 +256,7 @@ def _build(box: SandboxHome, phases: PhaseRegistry, scale: float) -> None:
     }
     state["pubsub_subscriptions"] = incident_subscriptions(phases, state["services"])
     state["project_iam_policy"] = incident_project_policy(phases)
+    state["project_ancestry"] = incident_project_ancestry()
     write_state(box, state)
     request_log_path(box).unlink(missing_ok=True)
     append_request_logs(request_log_path(box), night_of_requests(phases, state["services"]))
@@ -282,6 +283,28 @@ def incident_project_policy(phases: PhaseRegistry) -> dict:
         {"role": "roles/run.serviceAgent",
          "members": [f"serviceAccount:service-{number}@serverless-robot-prod.iam.gserviceaccount.com"]},
     ]}
+
+
+# The incident project's place in its organisation's hierarchy (made-up numbers, the shape Google gives them).
+SANDBOX_FOLDER = "folders/290611488015"
+SANDBOX_ORGANIZATION = "organizations/418329165803"
+
+
+def incident_project_ancestry() -> list[dict]:
+    """The folders and organisation above the project, nearest first, each with its IAM policy, as a real project
+    under an organisation has them: administrators of the hierarchy and viewers, but no role with
+    run.routes.invoke granted there to anyone, so the night's story stays the services' own policies."""
+    return [
+        {"name": SANDBOX_FOLDER, "iam_policy": {"version": 1, "bindings": [
+            {"role": "roles/resourcemanager.folderAdmin", "members": ["group:platform-admins@nba-props.example"]},
+            {"role": "roles/viewer", "members": ["group:data-engineering@nba-props.example"]},
+        ]}},
+        {"name": SANDBOX_ORGANIZATION, "iam_policy": {"version": 1, "bindings": [
+            {"role": "roles/billing.user", "members": ["domain:nba-props.example"]},
+            {"role": "roles/resourcemanager.organizationAdmin", "members": ["group:gcp-admins@nba-props.example"]},
+            {"role": "roles/resourcemanager.projectCreator", "members": ["domain:nba-props.example"]},
+        ]}},
+    ]
 
 
 def _seed_builds(box: SandboxHome, phases: PhaseRegistry, repo: SourceRepo) -> None:

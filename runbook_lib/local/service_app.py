@@ -34,7 +34,7 @@ from ..errors import ParameterError, WarehouseBusy
 from ..phases import Phase, PhaseRegistry, load_phases
 from .home import sandbox_home
 from .logs import append_request_logs, request_entry, request_log_path
-from .identity import authorize
+from .identity import authorize, inherited_policies
 from .processes import STARTED_BY_ENV, run_file
 from .source_repo import CORRECTIONS_ROLE, contains, open_source_repo
 from .state import read_state
@@ -150,7 +150,8 @@ class PhaseApp:
         state = self._state()
         record = state.get("services", {}).get(self.config.deployed_as.name, {})
         status, _principal = authorize(record.get("iam_policy", {}), state.get("token_key", ""),
-                                       environ.get("HTTP_AUTHORIZATION"), bool(record.get("invoker_iam_disabled")))
+                                       environ.get("HTTP_AUTHORIZATION"), bool(record.get("invoker_iam_disabled")),
+                                       inherited=inherited_policies(state))
         if status == 403:
             code, body, ctype = 403, _FORBIDDEN_PAGE.format(path=path).encode(), "text/html; charset=UTF-8"
         elif status == 401:

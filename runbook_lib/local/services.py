@@ -28,11 +28,12 @@ from ..phases import PROJECT_ROOT, PhaseRegistry
 from ..gitinfo import commit_contains
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (DEFAULT_INGRESS, INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSubscription, Revision,
-                        Rollout, RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image,
+                        Rollout, RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, ancestor_name,
+                        check_image,
                         invoker_members, is_public, lower_headers, newest_revisions_first,
                         push_subscriptions_to, response_body, string_map, traffic_split, without_all_users)
 from .builds import LocalBuilds
-from .identity import admits, make_token, policy_etag, shaped_policy, valid_bindings
+from .identity import admits, inherited_policies, make_token, policy_etag, shaped_policy, valid_bindings
 from .processes import (_CHILDREN, APP_MODULE, accepts, is_our_process, pid_alive, process_lock, read_run_file,
                         restore_run_file, run_file, stop_recorded_processes, terminate)
 from .state import other_users, require_services_state, state_lock, write_state
@@ -122,6 +123,28 @@ class LocalServices(PhaseEndpoints):
             raise NotFoundError(f"The sandbox at {self.home.root} keeps no project IAM policy (an older kit "
                                 f"initialised it); run `runbook sandbox reset` to rebuild it with one.")
         return shaped_policy(state["project_iam_policy"])
+
+    def project_ancestors(self) -> list[str]:
+        """The sandbox project's folders and organisation, nearest first (state file), as on target=gcp."""
+        return [a["name"] for a in self._ancestry()]
+
+    def ancestor_iam_policy(self, resource: str) -> dict:
+        """A folder's or the organisation's IAM policy (state file), shaped as iam_policy(), as on target=gcp;
+        one that is not above the project is refused as Google refuses it (it cannot be told from one the caller
+        may not read)."""
+        name = ancestor_name(resource)
+        found = next((a for a in self._ancestry() if a["name"] == name), None)
+        if found is None:
+            raise AccessDenied(f"The sandbox holds no {name} above its project, so its IAM policy cannot be read.",
+                               scope=name)
+        return shaped_policy(found["iam_policy"])
+
+    def _ancestry(self) -> list[dict]:
+        state = require_services_state(self.home)
+        if "project_ancestry" not in state:
+            raise NotFoundError(f"The sandbox at {self.home.root} keeps no folders or organisation above its project "
+                                f"(an older kit initialised it); run `runbook sandbox reset` to rebuild it with them.")
+        return state["project_ancestry"]
 
     def push_subscriptions(self, phase: str) -> list[PushSubscription]:
         """The sandbox project's Pub/Sub push subscriptions whose endpoint is this service (state file)."""
@@ -479,12 +502,14 @@ class LocalServices(PhaseEndpoints):
 
 
 def _require_invoker(state: dict, phase, principal: str) -> None:
-    """AccessDenied unless the phase's service lets `principal` in, as its IAM check does (identity.authorize)."""
+    """AccessDenied unless the phase's service lets `principal` in, as its IAM check does (identity.authorize,
+    in service_app.py): a grant on the service, or on the project, its folders or organisation."""
     record = state["services"][phase.name]
-    if admits(record["iam_policy"], principal, bool(record.get("invoker_iam_disabled"))):
+    if admits(record["iam_policy"], principal, bool(record.get("invoker_iam_disabled")),
+              inherited=inherited_policies(state)):
         return
     raise AccessDenied(f"{principal} may not invoke {phase.service}: no role with run.routes.invoke is bound to it "
-                       f"on the service (grant it {INVOKER_ROLE} there)", role=INVOKER_ROLE,
+                       f"on the service or above it (grant it {INVOKER_ROLE} on the service)", role=INVOKER_ROLE,
                        scope=f"service {phase.service}")
 
 

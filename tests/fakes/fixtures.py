@@ -146,7 +146,7 @@ def storage_emulator() -> Iterator[StorageEmulator]:
 def mirror_sandbox(fake: FakeGoogleApis, home: str | Path, phases, serve: bool = False) -> None:
     """Load the fake with what Cloud Run, Pub/Sub and Cloud Logging would hold for the sandbox at `home`:
     its services (URL <fake>/svc/<service>), revisions with their `commit-sha` labels, traffic, IAM
-    policies (the services' and the project's), ingress, what each /health answers, the push subscriptions,
+    policies (the services', the project's, its folders' and organisation's), ingress, what each /health answers, the push subscriptions,
     and its request log (replacing
     the recorded Cloud Run request entries). serve=True: a call Cloud Run's IAM check lets in is answered by
     the sandbox's own service process (as the sandbox's operator), so the phases really run and write."""
@@ -190,6 +190,12 @@ def mirror_sandbox(fake: FakeGoogleApis, home: str | Path, phases, serve: bool =
         project_policy = state["project_iam_policy"]
         fake.project_policies[phases.project] = {"version": project_policy.get("version", 1), "etag": "BwYpRoJ3cT0=",
                                                  "bindings": project_policy["bindings"]}
+    if "project_ancestry" in state:
+        fake.project_ancestry[phases.project] = [a["name"] for a in state["project_ancestry"]]
+        for ancestor in state["project_ancestry"]:
+            policy = ancestor["iam_policy"]
+            fake.ancestor_policies[ancestor["name"]] = {"version": policy.get("version", 1), "etag": "BwYq0Rg4nC5=",
+                                                        "bindings": policy["bindings"]}
     log = home / "logs" / "requests.jsonl"
     sandbox_entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
     fake.entries = [e for e in fake.entries if e.get("resource", {}).get("type") != "cloud_run_revision"] + sandbox_entries

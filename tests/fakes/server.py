@@ -26,7 +26,10 @@ talk to it. It answers like Google does where the kit depends on it:
 - Pub/Sub's subscriptions list is served by fakes/pubsub.py;
 - Resource Manager v3's projects.getIamPolicy (POST /v3/projects/P:getIamPolicy) answers `project_policies`,
   as requested (version 3 or mangled, as above); a project it does not hold is a 403, as Google answers
-  ("Permission is denied if the policy or the resource do not exist").
+  ("Permission is denied if the policy or the resource do not exist"); v1 projects.getAncestry (POST
+  /v1/projects/P:getAncestry) answers `project_ancestry` (the project, then its folders and organisation),
+  and v3 folders/organizations getIamPolicy answer `ancestor_policies`, the same way;
+- Cloud Run's IAM check honours grants on the service's project, folders and organisation too, as Google's does.
 
 Every request is recorded (method, path, query, JSON body) so tests can assert the exact paths.
 """
@@ -366,6 +369,10 @@ class FakeGoogleApis(HttpFake):
         self.service_apps: dict[str, Callable[[str, str, Any], tuple[int, Any]]] = {}
         self.pubsub_subscriptions: list[dict] = []   # Pub/Sub REST JSON; routes in fakes/pubsub.py
         self.project_policies: dict[str, dict] = {}  # project id -> its IAM policy (Resource Manager v3)
+        # project id -> its folders and organisation, nearest first ("folders/N", "organizations/N"; Resource
+        # Manager v1 getAncestry), and each one's IAM policy (v3 folders/organizations getIamPolicy)
+        self.project_ancestry: dict[str, list[str]] = {}
+        self.ancestor_policies: dict[str, dict] = {}
         # Artifact Registry: "projects/P/locations/L" -> repository ids there; routes in fakes/artifacts.py
         self.artifact_repositories: dict[str, list[str]] = {}
         # ID tokens the fake's identity provider issued: token -> IAM member ("user:...", "serviceAccount:...").
@@ -424,6 +431,12 @@ class FakeGoogleApis(HttpFake):
         m = re.fullmatch(r"/v3/projects/([^/:]+):getIamPolicy", path)
         if m and request.method == "POST":
             return self._project_policy(m.group(1), request.body if isinstance(request.body, dict) else {})
+        m = re.fullmatch(r"/v1/projects/([^/:]+):getAncestry", path)
+        if m and request.method == "POST":
+            return self._ancestry(m.group(1))
+        m = re.fullmatch(r"/v3/((folders|organizations)/[0-9]+):getIamPolicy", path)
+        if m and request.method == "POST":
+            return self._ancestor_policy(m.group(1), request.body if isinstance(request.body, dict) else {})
         m = re.fullmatch(r"/svc/([^/]+)(/.*)", path)
         if m:
             return self._cloud_run_call(request, m.group(1), m.group(2))
@@ -450,10 +463,15 @@ class FakeGoogleApis(HttpFake):
         return next((s for name, s in self.run_services.items() if name.rsplit("/", 1)[-1] == short), None)
 
     def _cloud_run_check(self, service: dict | None, authorization: str | None) -> int:
-        """Cloud Run's IAM check in front of the app: 200, 401 or 403."""
-        policy = self.run_policies.get(service["name"], {}) if service else {}
-        members = {m for b in policy.get("bindings", []) if b.get("role") in _INVOKE_ROLES and not b.get("condition")
-                   for m in b.get("members", [])}
+        """Cloud Run's IAM check in front of the app: 200, 401 or 403. As on Google Cloud, a grant on the
+        service's project, any of its folders or its organisation lets a member in as one on the service does."""
+        policies = [self.run_policies.get(service["name"], {})] if service else []
+        if service:
+            project = service["name"].split("/")[1]
+            policies += [self.project_policies.get(project, {})]
+            policies += [self.ancestor_policies.get(a, {}) for a in self.project_ancestry.get(project, [])]
+        members = {m for policy in policies for b in policy.get("bindings", [])
+                   if b.get("role") in _INVOKE_ROLES and not b.get("condition") for m in b.get("members", [])}
         if (service and service.get("invokerIamDisabled")) or "allUsers" in members:
             return 200
         if not authorization:
@@ -508,6 +526,26 @@ class FakeGoogleApis(HttpFake):
                                      "cloudresourcemanager.googleapis.com")
         asked = (body.get("options") or {}).get("requestedPolicyVersion")
         return 200, policy_as_requested(self.project_policies[project], None if asked is None else str(asked))
+
+    def _ancestry(self, project: str) -> tuple[int, dict]:
+        """getAncestry: the project itself, then its folders and organisation, bottom to top; a project the fake
+        does not hold is refused as Google refuses one that does not exist or may not be read."""
+        if project not in self.project_ancestry:
+            return permission_denied("resourcemanager.projects.get", f"projects/{project}",
+                                     "cloudresourcemanager.googleapis.com")
+        kinds = {"folders": "folder", "organizations": "organization"}
+        chain = [{"resourceId": {"type": "project", "id": project}}]
+        chain += [{"resourceId": {"type": kinds[a.split("/")[0]], "id": a.split("/")[1]}}
+                  for a in self.project_ancestry[project]]
+        return 200, {"ancestor": chain}
+
+    def _ancestor_policy(self, resource: str, body: dict) -> tuple[int, dict]:
+        if resource not in self.ancestor_policies:
+            permission = ("resourcemanager.folders.getIamPolicy" if resource.startswith("folders/")
+                          else "resourcemanager.organizations.getIamPolicy")
+            return permission_denied(permission, resource, "cloudresourcemanager.googleapis.com")
+        asked = (body.get("options") or {}).get("requestedPolicyVersion")
+        return 200, policy_as_requested(self.ancestor_policies[resource], None if asked is None else str(asked))
 
     # -- Cloud Build
     def _project_matches(self, build: dict, project: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -19,6 +19,7 @@ from fakes.fixtures import OPERATOR_TOKEN, PROJECT, connect_gcp_on_fakes
 from runbook_lib import params, replay
 from runbook_lib.local.home import SandboxHome
 
+from test_replay_claims import WallClock
 from test_replay_dry_run import curl_call, dataset_options, table_pair
 from test_replay_sandbox import fixed_sandbox
 
@@ -130,7 +131,7 @@ def test_a_dry_run_on_gcp_sends_nothing_that_changes_and_its_commands_are_what_t
         tables = {f"{r.body['tableReference']['datasetId']}.{r.body['tableReference']['tableId']}"
                   for r in bigquery.requests if r.method == "POST" and r.path.endswith("/tables")}
         kits = {f"dry_nba_analytics.{replay.ledger.LEDGER_TABLE}",   # the kit's own, not part of the replay by hand
-                f"dry_nba_analytics.{replay.ledger.CLAIMS_TABLE}"}
+                f"dry_nba_analytics.{replay.claims.CLAIMS_TABLE}"}
         assert {test for _, test in (table_pair(c, PROJECT) for c in commands.tables)} == tables - kits
         sent = sorted((fake_apis.endpoint + r.path, json.dumps(r.body)) for r in _posts(fake_apis))
         assert sorted(map(curl_call, commands.calls)) == sent   # the body as sent (the fake parsed it, keeping order)
@@ -140,7 +141,7 @@ def test_a_dry_run_on_gcp_sends_nothing_that_changes_and_its_commands_are_what_t
 def _ready_to_call_beside_another_claim(target, fixed_home, prefix: str):
     """A real replay of one date prepared up to its calls (steps 1-4), and a claim of the same prefix by a run of
     another host (ops-laptop, process 4242, user alice), fresh."""
-    from runbook_lib.replay.ledger import Claimant, ReplayClaims
+    from runbook_lib.replay.claims import Claimant, ReplayClaims
 
     p = params.validate_params(params.ReplayParams, {
         "target": "gcp", "project": PROJECT, "dry_run": False, "source_dir": str(Path(fixed_home) / "source"),
@@ -171,7 +172,7 @@ def test_a_stale_claim_of_another_host_is_taken_over_and_the_result_says_so(
         fake_apis, fixed_home, tmp_path, monkeypatch):
     # A run elsewhere that stopped heartbeating may only be paused (a laptop asleep) and call again: the replay
     # goes on, and its verdict and headline say whose claim it took over.
-    from runbook_lib.replay.ledger import CLAIM_LIVE_MINUTES
+    from runbook_lib.replay.claims import CLAIM_LIVE_MINUTES
 
     with _gcp(fake_apis, fixed_home, tmp_path, monkeypatch) as (target, bigquery):
         rp, other = _ready_to_call_beside_another_claim(target, fixed_home, "stale")
@@ -184,6 +185,85 @@ def test_a_stale_claim_of_another_host_is_taken_over_and_the_result_says_so(
         assert rp.outcomes and result.verdict == "warn", result.summary
         assert result.summary.startswith(f"Took over the replay claim on {other.ref} of host ops-laptop, process 4242")
         assert result.details["claims_taken_over"] == rp.ledger.notes != []
+
+
+def _ready_to_call(target, fixed_home, prefix: str):
+    """A real replay of 2025-12-15 and 16, one call at a time, prepared up to its calls (steps 1-4), its claims'
+    wall clock a WallClock."""
+    p = params.validate_params(params.ReplayParams, {
+        "target": "gcp", "project": PROJECT, "dry_run": False, "source_dir": str(Path(fixed_home) / "source"),
+        "start_date": "2025-12-15", "end_date": "2025-12-16", "dataset_prefix": prefix, "concurrency": 1})
+    rp = replay.prepare(target, p, progress=False)
+    rp.policy = replay.RetryPolicy(base_s=0.01, max_s=0.05)
+    for step in (rp.datasets, rp.capability, rp.test_datasets, rp.fingerprint_before):
+        step()
+    rp.ledger.claims.clock = WallClock()
+    return rp
+
+
+def _claim_jobs(bigquery) -> tuple[int, int]:
+    """(reads of the claims table, rows appended to it), as BigQuery jobs."""
+    queries = [job["query"]["query"] for job in bigquery.submitted_jobs() if not job.get("dryRun")]
+    claims = [q for q in queries if "replay_claims" in q]
+    return (sum(bool(re.match(r"\s*SELECT", q, re.I)) for q in claims),
+            sum(bool(re.match(r"\s*INSERT", q, re.I)) for q in claims))
+
+
+def test_a_replay_that_is_not_paused_checks_its_claim_before_each_call_without_a_query(
+        fake_apis, fixed_home, tmp_path, monkeypatch):
+    with _gcp(fake_apis, fixed_home, tmp_path, monkeypatch) as (target, bigquery):
+        rp = _ready_to_call(target, fixed_home, "quiet")
+        before = _claim_jobs(bigquery)
+        rp.run()
+        assert [o.status for o in rp.outcomes] == ["done"] * 4
+        # The claim read back once after it was made, appended and released: nothing per call ...
+        reads, appended = (now - then for now, then in zip(_claim_jobs(bigquery), before))
+        assert (reads, appended) == (1, 2)
+        # ... though the fence looked, at the wall clock: before each of the 4 calls and each of the 8 ledger rows.
+        assert rp.ledger.claims.clock.reads >= 4 + 8
+
+
+def test_a_replay_whose_claim_was_taken_over_while_it_was_paused_stops_before_its_next_call(
+        fake_apis, fixed_home, tmp_path, monkeypatch):
+    from runbook_lib.replay.claims import CLAIM_LIVE_MINUTES, Claimant, ClaimLost, ClaimTakenOver, ReplayClaims
+
+    with _gcp(fake_apis, fixed_home, tmp_path, monkeypatch) as (target, bigquery), ExitStack() as others:
+        rp = _ready_to_call(target, fixed_home, "asleep")
+        counted: dict[str, int] = {}
+
+        def rows_in_test_tables() -> dict[str, int]:
+            return {test: int(target.warehouse.query(f"SELECT COUNT(*) AS n FROM `{test}`")["n"][0])
+                    for _, test in rp.pairs}
+
+        def asleep_after(phase: str) -> str:   # after phase3's first date, done and in the ledger
+            said = checked(phase)
+            if phase != "phase3":
+                return said
+            rp.ledger.claims.clock.sleep(CLAIM_LIVE_MINUTES + 5)
+            target.warehouse.execute(f"UPDATE `{rp.ledger.claims.ref}` SET recorded_at = TIMESTAMP_SUB(recorded_at, "
+                                     f"INTERVAL {CLAIM_LIVE_MINUTES + 5} MINUTE) WHERE TRUE")
+            taker = replay.WarehouseLedger(target.warehouse, rp.ledger.where)
+            taker.claims = ReplayClaims(target.warehouse, rp.ledger.claims.ref,
+                                        claimant=Claimant("ops-laptop", 4242, "alice", "elsewhere"))
+            with pytest.warns(ClaimTakenOver):
+                others.enter_context(taker.hold("asleep"))   # and it calls on, for its own part
+            counted.update(rows_in_test_tables())
+            return said
+
+        checked = rp._production_still_untouched
+        monkeypatch.setattr(rp, "_production_still_untouched", asleep_after)
+        with pytest.raises(ClaimLost) as lost:
+            rp.run()
+        assert str(lost.value).startswith(f"the replay claim on {rp.ledger.claims.ref} was taken over by another "
+                                          f"replay (host ops-laptop, process 4242, user alice, since ")
+        # Nothing after the pause: no call, no ledger row, no test-table row; what it finished stays for a resume.
+        assert [(r.path.rsplit("/", 1)[-1], r.body["start_date"]) for r in _posts(fake_apis)] == [
+            ("process-date-range", "2025-12-15")]
+        assert [(e.phase, e.day.isoformat(), e.status) for e in rp.ledger.entries()] == [
+            ("phase3", "2025-12-15", "running"), ("phase3", "2025-12-15", "done")]
+        assert rows_in_test_tables() == counted and any(counted.values())
+        result = rp.result()
+        assert result.verdict == "fail" and result.summary.startswith("Stopped: the replay claim on ")
 
 
 def test_the_incident_morning_on_gcp_is_blocked_and_nothing_is_called_or_created(

@@ -205,6 +205,9 @@ class MemoryLedger:
     def write(self, entry):
         self.written.append(entry)
 
+    def check_hold(self):
+        pass   # nothing holds it: never taken over
+
 
 def _replayer(services, ledger=None, concurrency=2, after_first=None, **kw) -> Replayer:
     return Replayer(services, Tokens(services), ledger or MemoryLedger(), "test",
@@ -214,6 +217,47 @@ def _replayer(services, ledger=None, concurrency=2, after_first=None, **kw) -> R
 
 def _calls():
     return plan_calls([PHASES.get("phase3"), PHASES.get("phase4")], DAYS, {}, "test")
+
+
+class TakenOverLedger(MemoryLedger):
+    """A gcp ledger whose claim another run takes over (this run paused) once `writes` rows are written."""
+
+    def __init__(self, writes):
+        super().__init__()
+        self.writes = writes
+
+    def check_hold(self):
+        from runbook_lib.replay.claims import ClaimLost
+
+        if len(self.written) >= self.writes:
+            raise ClaimLost("the replay claim was taken over by another replay (host ops-laptop, process 4242)")
+
+
+def test_a_run_whose_hold_is_lost_stops_before_its_next_call_and_writes_nothing_more():
+    from runbook_lib.replay.claims import ClaimLost
+
+    services, ledger = FakeServices(), TakenOverLedger(writes=2)   # phase3's first date running, then done
+    with pytest.raises(ClaimLost, match="host ops-laptop"):
+        _replayer(services, ledger, concurrency=1).run(_calls(), {})
+    assert [(phase, day) for phase, day, _ in services.calls] == [("phase3", "2025-12-15")]
+    assert [(e.phase, e.status) for e in ledger.written] == [("phase3", "running"), ("phase3", "done")]
+
+
+def test_a_retry_after_the_hold_was_lost_is_never_sent():
+    """A pause in a retry's backoff: the next attempt is a call too, and the hold is checked before it."""
+    from runbook_lib.replay.claims import ClaimLost
+
+    services = FakeServices({("phase3", "2025-12-15"): [503]})
+    checks = []
+
+    def check_hold():
+        checks.append(len(services.calls))
+        if len(checks) > 1:
+            raise ClaimLost("the replay claim was taken over")
+
+    with pytest.raises(ClaimLost):
+        call_with_retries(services, Tokens(services), _call(), _policy()[0], check_hold)
+    assert len(services.calls) == 1 and checks == [0, 1]
 
 
 def test_phase4_waits_for_phase3_of_its_date_and_concurrency_is_bounded():

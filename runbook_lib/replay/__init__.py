@@ -14,6 +14,7 @@ one module per job:
 Everything the notebook and the tests use is importable from `runbook_lib.replay` itself.
 """
 from .capability import Capability, PhaseCapability, check_capability
+from .claims import ClaimLost, ReplayClaims
 from .commands import ReplayCommands, call_command, dataset_command, replay_commands, table_command
 from .datasets import (NewDataset, TestDatasets, TestTable, create_test_datasets, output_tables, plan_test_datasets,
                        prepare_test_datasets)
@@ -27,6 +28,7 @@ from .summary import Isolation, judge_isolation, per_date_table, rows_chart, tes
 
 __all__ = [
     "Capability", "PhaseCapability", "check_capability",
+    "ClaimLost", "ReplayClaims",
     "ReplayCommands", "call_command", "dataset_command", "replay_commands", "table_command",
     "NewDataset", "TestDatasets", "TestTable", "create_test_datasets", "output_tables", "plan_test_datasets",
     "prepare_test_datasets",

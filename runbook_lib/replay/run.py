@@ -11,6 +11,9 @@ identity token (401) is minted again once. A 2xx whose body says `"status": "fai
 failed call: the phase services answer 200 for a run whose processors failed. The first call of each phase runs alone and `after_first`
 may stop the run there (runbook.py re-fingerprints production: a phase that wrote production is
 stopped after one date, not after all of them).
+
+Before each attempt of a call and each ledger write the ledger's hold is checked (Ledger.check_hold): a run
+whose claim on the prefix another run took over while this one was paused stops there with ClaimLost.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from ..errors import RunbookError, ServiceTimeout
 from ..formats import one_line
 from ..phases import Phase
 from ..services import ConnectionDropped, ServiceResponse
+from .claims import ClaimLost
 from .ledger import DONE, FAILED, RUNNING, LedgerEntry
 
 RETRY_STATUSES = (429, 500, 503)
@@ -164,14 +168,17 @@ def failed_body(response: ServiceResponse) -> str:
     return f"HTTP {response.status} but the answer says status {status!r}" + (f": {one_line(str(why), 300)}" if why else "")
 
 
-def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPolicy) -> Outcome:
+def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPolicy,
+                      check_hold: Callable[[], None] | None = None) -> Outcome:
     """One (date, phase): the call, retried on 429/500/503, timeouts and dropped connections; never raises for a
-    refusal."""
+    refusal. `check_hold` runs before each attempt (a retry may come after a pause): its ClaimLost is raised."""
     started = time.monotonic()
     attempts = 0
 
     def once():
         nonlocal attempts
+        if check_hold is not None:
+            check_hold()
         attempts += 1
         response = services.invoke(call.phase, call.payload, token=tokens.get(call.phase))
         if response.status == 401:   # an identity token lives an hour: a long replay outlives it
@@ -188,6 +195,8 @@ def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPo
         answer = retrying(once)
         if isinstance(answer, Future):      # every attempt was used up: the last one's answer or error
             answer = answer.result()
+    except ClaimLost:                       # not this call's failure: the whole replay stops
+        raise
     except RunbookError as exc:             # a timeout on the last attempt, a refused token, no URL ...
         outcome.error = one_line(str(exc))
     else:
@@ -207,7 +216,8 @@ def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPo
 
 @dataclass
 class Replayer:
-    """Runs the calls; writes the ledger as each starts and ends (the ledger is written by this thread only)."""
+    """Runs the calls; writes the ledger as each starts and ends (the ledger is written by this thread only).
+    ClaimLost from the ledger's check stops the run where it is: the calls already out end, none more go."""
 
     services: Any
     tokens: Tokens
@@ -250,7 +260,8 @@ class Replayer:
                     waiting.remove(call)
                     self._trying[call.phase] = True
                     self._write(call, RUNNING)
-                    running[pool.submit(call_with_retries, self.services, self.tokens, call, self.policy)] = call
+                    running[pool.submit(call_with_retries, self.services, self.tokens, call, self.policy,
+                                        self.ledger.check_hold)] = call
                 if not running:
                     break
                 for future in wait(running, return_when=FIRST_COMPLETED)[0]:
@@ -288,6 +299,7 @@ class Replayer:
                 self._checked[call.phase] = not self.stopped
 
     def _write(self, call: Call, status: str, outcome: Outcome | None = None) -> None:
+        self.ledger.check_hold()   # ClaimLost: this run's claim was taken over, nothing more is written or called
         self.ledger.write(LedgerEntry(
             day=call.day, phase=call.phase, status=status, prefix=self.prefix,
             revision=self.revisions.get(call.phase, ""),

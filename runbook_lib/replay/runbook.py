@@ -32,6 +32,7 @@ from .capability import Capability, check_capability
 from .commands import ReplayCommands, replay_commands
 from .datasets import TestDatasets, output_tables, prepare_test_datasets
 from .fingerprint import Checksums, Fingerprint, changes, fingerprint, plan_checksums, production_tables
+from .claims import ClaimLost
 from .ledger import FileLedger, LEDGER_TABLE, Ledger, LedgerBusy, WarehouseLedger, finished, ledger_dataset
 from .prefix import DatasetMap, dataset_map
 from .run import DONE, DONE_BEFORE, Call, Outcome, Replayer, RetryPolicy, Tokens, plan_calls
@@ -163,6 +164,9 @@ class Replay:
         except LedgerBusy as exc:
             self._stop("blocked", f"Blocked: {exc}.")
             return _said(self.stopped)
+        except ClaimLost as exc:   # raised on: the run must stop where it is, and the operator must see why
+            self._stop("fail", f"Stopped: {exc}.")
+            raise
         if replayer.stopped:
             self._stop("fail", replayer.stopped)
         return pd.DataFrame([o.to_dict() for o in self.outcomes])

@@ -589,7 +589,7 @@ def test_a_fixed_sandbox_passes(make_sandbox):
 
 
 def test_the_project_check_lists_every_invoke_role_read_only():
-    roles = " ".join(audit.access.INVOKER_ROLES)
+    roles = " ".join(audit.commands.INVOKER_ROLES)
     assert "roles/run.servicesInvoker" in roles and "roles/editor" in roles
     assert audit.project_invokers_command(PROJECT) == (
         f"gcloud projects get-iam-policy {PROJECT} --flatten='bindings[].members' --filter='bindings.role=({roles}) "

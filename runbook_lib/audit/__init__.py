@@ -18,11 +18,12 @@ commands are printed for an operator to run, never run by the kit.
 """
 from .access import (ANCESTOR_POLICY_PERMISSION, ANCESTRY_PERMISSION, ANCESTRY_READER, PROJECT_POLICY_PERMISSION,
                      PROJECT_POLICY_READER, PUBLIC_MEANING, SEVERITIES, AncestorPolicy, Ancestry, AuditScope, Finding,
-                     ProjectPolicy, ServiceAccess, add_invoker_command, ancestor_invokers_command,
-                     ancestors_policy_command, audit_scope, invoker_iam_check_command, judge_access,
-                     judge_ancestor_grants, judge_project_grants, members_table, placed, project_invokers_command,
-                     read_ancestry, read_project_policy, remove_ancestor_binding_command, remove_binding_command,
-                     remove_project_binding_command, services_table, who_may_call)
+                     ProjectPolicy, ServiceAccess, audit_scope, judge_access, judge_ancestor_grants,
+                     judge_project_grants, members_table, read_ancestry, read_project_policy, services_table,
+                     who_may_call)
+from .commands import (add_invoker_command, ancestor_invokers_command, ancestor_policy_command,
+                       ancestors_policy_command, invoker_iam_check_command, placed, project_invokers_command,
+                       remove_ancestor_binding_command, remove_binding_command, remove_project_binding_command)
 from .pushes import (PushOutage, judge_pushes, modify_push_config_command, outage_table, push_account, source_text,
                      subscriptions_table, what_broke)
 from .requests import (CALLER_CLASSES, GOOGLE_AGENTS, INTERNAL_ADDRESSES, PUSH_STATES, REFUSED_STATUSES, RequestLog,
@@ -34,11 +35,12 @@ __all__ = [
     # access
     "ANCESTOR_POLICY_PERMISSION", "ANCESTRY_PERMISSION", "ANCESTRY_READER", "PROJECT_POLICY_PERMISSION",
     "PROJECT_POLICY_READER", "PUBLIC_MEANING", "SEVERITIES", "AncestorPolicy", "Ancestry", "AuditScope", "Finding",
-    "ProjectPolicy", "ServiceAccess", "add_invoker_command", "ancestor_invokers_command", "ancestors_policy_command",
-    "audit_scope", "invoker_iam_check_command", "judge_access", "judge_ancestor_grants", "judge_project_grants",
-    "members_table", "placed", "project_invokers_command", "read_ancestry", "read_project_policy",
-    "remove_ancestor_binding_command", "remove_binding_command", "remove_project_binding_command", "services_table",
-    "who_may_call",
+    "ProjectPolicy", "ServiceAccess", "audit_scope", "judge_access", "judge_ancestor_grants", "judge_project_grants",
+    "members_table", "read_ancestry", "read_project_policy", "services_table", "who_may_call",
+    # commands
+    "add_invoker_command", "ancestor_invokers_command", "ancestor_policy_command", "ancestors_policy_command",
+    "invoker_iam_check_command", "placed", "project_invokers_command", "remove_ancestor_binding_command",
+    "remove_binding_command", "remove_project_binding_command",
     # requests
     "CALLER_CLASSES", "GOOGLE_AGENTS", "INTERNAL_ADDRESSES", "PUSH_STATES", "REFUSED_STATUSES", "RequestLog",
     "ServiceFacts", "bucket_minutes",

@@ -20,7 +20,8 @@ import pandas as pd
 
 from ..errors import AccessDenied
 from ..services import PushSubscription
-from .access import AuditScope, Finding, ServiceAccess, add_invoker_command
+from .access import AuditScope, Finding, ServiceAccess
+from .commands import add_invoker_command
 from .requests import PUSH_STATES
 from .tried import WhoTried, moment_text
 

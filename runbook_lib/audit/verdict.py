@@ -14,8 +14,8 @@ import pandas as pd
 from ..formats import headline
 from ..results import Result
 from .access import (ANCESTRY_READER, PROJECT_POLICY_READER, SEVERITIES, Ancestry, AuditScope, Finding,
-                     ProjectPolicy, ServiceAccess, ancestor_invokers_command, ancestors_policy_command, placed,
-                     project_invokers_command)
+                     ProjectPolicy, ServiceAccess)
+from .commands import ancestor_invokers_command, ancestors_policy_command, placed, project_invokers_command
 from .pushes import PushOutage
 from .tried import WhoTried, moment_text
 

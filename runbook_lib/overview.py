@@ -31,7 +31,11 @@ class PhaseState:
     public: bool
     serving: list[ServingRevision] = field(default_factory=list)   # every revision with a share of the traffic
     health_said: str = ""         # what /health answered, in one line
-    problem: str = ""             # why this phase's facts could not be read (describe or /health raised)
+    problem: str = ""             # why this phase's facts could not be read (describe or /health raised), or
+                                  # why nothing serves it
+    health_status: str | None = None   # the `status` /health's JSON gave ("healthy" per the contract), else None
+    failed_revision: str = ""     # the service's newest revision when it failed to become ready (a deploy that
+                                  # never started: Cloud Run keeps the traffic where it was), else ""
 
     @property
     def wrong_code(self) -> bool:
@@ -42,6 +46,11 @@ class PhaseState:
         """/health answered 200 without naming a service (text, HTML, JSON without `service`): whose code
         serves is then unverified, not right."""
         return self.http_status == 200 and self.reported_service is None
+
+    @property
+    def healthy(self) -> bool:
+        """/health answered as DESIGN.md's contract says a healthy service does: 200, {"status": "healthy", ...}."""
+        return self.http_status == 200 and self.health_status == "healthy"
 
     @property
     def unchecked_revisions(self) -> list[ServingRevision]:
@@ -96,6 +105,25 @@ def health_status_sentence(state: PhaseState) -> str:
         return ""
     return (f"{state.phase}'s /health answered {state.http_status}, so which code serves {state.service} "
             f"cannot be checked")
+
+
+def unhealthy_sentence(state: PhaseState) -> str:
+    """/health answered 200 but does not say the service is healthy (its status is another word, or none while
+    it names a service): the service itself says it cannot do its work."""
+    if state.http_status != 200 or state.healthy or (state.names_no_service and state.health_status is None):
+        return ""   # not 200, or a 200 that names no service: the sentences above and below say so
+    return f"{state.phase}'s /health answered 200 but does not say {state.service} is healthy ({state.health_said})"
+
+
+def failed_revision_sentence(state: PhaseState) -> str:
+    """The newest revision failed to become ready while an older one serves: what was deployed last is not what
+    runs. A warning, not a failure: the phase is served (DESIGN.md's incident morning left Phase 4 on an older
+    revision after its deploy failed, and still answering), and what that older code is worth is judged by the
+    sentences about it (wrong code, dataset_prefix); the failed deploy is runbook 01's and 02's to fix."""
+    if not state.failed_revision or not state.serving:
+        return ""   # nothing serves at all: the phase's problem says so, naming it
+    return (f"{state.phase}'s newest revision {state.failed_revision} failed to become ready, so the code last "
+            f"deployed to {state.service} is not what serves it (runbook 01 diagnoses why, runbook 02 redeploys)")
 
 
 def no_service_sentence(state: PhaseState) -> str:
@@ -164,12 +192,23 @@ def phase_state(target: Any, name: str) -> PhaseState:
     p = target.phases.get(name)
     try:
         info = target.services.describe(name)
+        newest = next(iter(target.services.list_revisions(name)), None)   # newest first
     except RunbookError as exc:
         return PhaseState(name, p.service, "", "", None, None, None, p.service_identity, False,
                           problem=f"its service could not be read: {one_line(str(exc)).rstrip('.')}")
     serving = list(info.serving)
     state = PhaseState(name, p.service, info.revision, info.commit_sha or "", _all_support(serving), None, None,
                        p.service_identity, info.public, serving)
+    if newest is not None and newest.ready is False and newest.name not in {r.name for r in serving}:
+        state.failed_revision = newest.name
+    if not serving:
+        # No revision is ready to take the traffic: every request gets a 503. That is the phase down, not a
+        # /health to look into (a 503 from a revision that serves is only a warning), so /health is not called.
+        why = f"its newest, {state.failed_revision}, failed to become ready" if state.failed_revision else \
+            "none is ready"
+        state.problem = (f"no revision serves it ({why}): runbook 01 diagnoses the build, runbook 02 redeploys "
+                         f"{p.service}")
+        return state
     try:
         token = target.services.identity_token(phase=name)
     except RunbookError:
@@ -180,8 +219,9 @@ def phase_state(target: Any, name: str) -> PhaseState:
         state.problem = f"/health could not be read: {one_line(str(exc)).rstrip('.')}"
         return state
     state.http_status = health.get("http_status")
-    named = health.get("service")
+    named, status = health.get("service"), health.get("status")
     state.reported_service = named if state.http_status == 200 and isinstance(named, str) and named else None
+    state.health_status = status if isinstance(status, str) else None
     state.health_said = health_said(health)
     return state
 
@@ -233,8 +273,8 @@ def pipeline_overview(target: Any) -> Overview:
         problems.append(wrong_code_sentence(s))
         if s.public:
             problems.append(f"{s.service} is public (allUsers or allAuthenticatedUsers can invoke it)")
-        warnings += [health_status_sentence(s), no_service_sentence(s), unchecked_sentence(s),
-                     prefix_sentence(s, prefix_commit)]
+        warnings += [health_status_sentence(s), unhealthy_sentence(s), no_service_sentence(s),
+                     failed_revision_sentence(s), unchecked_sentence(s), prefix_sentence(s, prefix_commit)]
         if s.serving:   # a service that could not be read says so above
             warnings.append(prefix_unknown_sentence(s, prefix_commit))
     problems, warnings = [p for p in problems if p], [w for w in warnings if w]
@@ -246,7 +286,7 @@ def pipeline_overview(target: Any) -> Overview:
     findings = problems + warnings
     summary = "; ".join(findings) + "." if findings else "Every phase serves its own code, honours dataset_prefix and is private."
     figures = {
-        "services healthy": f"{sum(s.http_status == 200 for s in states)}/{len(states)}",
+        "services healthy": f"{sum(s.healthy for s in states)}/{len(states)}",
         "wrong code": sum(s.wrong_code for s in states),
         "ignore dataset_prefix": sum(s.supports_prefix is False for s in states),
         "public services": sum(s.public for s in states),

@@ -1,5 +1,9 @@
 """Runbook 00: what the sandbox serves on the incident morning, after the fix, and when things go wrong."""
 import json
+import socket
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,6 +63,47 @@ def repaired_home(seeded_sandbox):
             {**b, "members": [m for m in b["members"] if m != "allAuthenticatedUsers"]} for b in policy["bindings"]]})
     yield home
     stop_sandbox(home)
+
+
+@pytest.fixture
+def trickling_port():
+    """A port whose answer to any request is a healthy /health whose headers come at once and whose body then
+    comes one byte every 0.1 s (7 s for all of it): never silent for as long as a read's timeout."""
+    body = json.dumps({"status": "healthy", "service": "nba-phase4-precompute-processors"}).encode()
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.1)
+    stop = threading.Event()
+
+    def trickle(conn):
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                             % len(body))
+                for i in range(len(body)):
+                    if stop.is_set():
+                        return
+                    conn.sendall(body[i:i + 1])
+                    time.sleep(0.1)
+            except OSError:   # the caller gave up
+                pass
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    server.close()
 
 
 def test_a_repaired_sandbox_passes(repaired_home):
@@ -124,6 +169,86 @@ def test_a_failing_health_check_warns(repaired_home, monkeypatch):
                                                    f"checked.")
 
 
+@contextmanager
+def _state_changed(home, change):
+    """The sandbox's state file changed by change(state) for as long as this lasts (the module's sandbox is shared)."""
+    from runbook_lib.local.home import sandbox_home
+    from runbook_lib.local.state import read_state, state_lock, write_state
+
+    at = sandbox_home(home)
+    with state_lock(at):
+        before = read_state(at)
+        changed = json.loads(json.dumps(before))
+        change(changed)
+        write_state(at, changed)
+    try:
+        yield
+    finally:
+        with state_lock(at):
+            write_state(at, before)
+
+
+def test_a_service_whose_traffic_goes_nowhere_fails_in_its_own_row(repaired_home):
+    """Every traffic entry at 0% (a hand edit, an interrupted change): no revision serves phase4. That phase's row
+    says so and fails the overview; it does not end it (a bare StopIteration did, with no row at all)."""
+    def no_share(state):
+        for entry in state["services"]["phase4"]["traffic"]:
+            entry["percent"] = 0
+
+    with _state_changed(repaired_home, no_share), connect("local", home=repaired_home) as tg:
+        ov = overview.pipeline_overview(tg)
+    p3, p4 = ov.phases
+    assert ov.verdict == "fail" and p3.http_status == 200 and p3.revision
+    assert p4.problem == (f"its service could not be read: {P4} gives no revision a share of its traffic, so no "
+                          f"revision serves it; send the traffic to a ready revision (runbook 02 redeploys it)")
+    assert ov.summary.startswith(f"phase4: {p4.problem}")
+
+
+def test_a_newest_revision_that_failed_to_start_is_a_warning_naming_it(repaired_home):
+    """What LocalServices.deploy leaves when the new revision's process cannot start: the revision, not ready,
+    and the traffic where it was. The code last deployed is not what serves."""
+    from datetime import datetime, timezone
+
+    from runbook_lib.local.services import revision_record
+
+    failed = {}
+
+    def deploy_failed(state):
+        record = state["services"]["phase4"]
+        serving = record["revisions"][-1]
+        number = max(int(r["name"].rsplit("-", 2)[1]) for r in record["revisions"]) + 1
+        failed.update(revision_record(P4, number, serving["commit_sha"], "img-phase4@broken", True,
+                                      datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "phase4"),
+                      ready=False)
+        record["revisions"].append(failed)
+
+    with _state_changed(repaired_home, deploy_failed), connect("local", home=repaired_home) as tg:
+        ov = overview.pipeline_overview(tg)
+    p4 = ov.phases[1]
+    assert p4.failed_revision == failed["name"] and p4.http_status == 200 and not p4.problem
+    assert ov.verdict == "warn" and ov.summary == (
+        f"phase4's newest revision {failed['name']} failed to become ready, so the code last deployed to {P4} is not "
+        f"what serves it (runbook 01 diagnoses why, runbook 02 redeploys).")
+
+
+def test_a_health_that_trickles_fails_its_row_within_the_timeout(repaired_home, trickling_port, monkeypatch):
+    """A socket timeout restarts with every byte: /health must be whole within HEALTH_TIMEOUT_S."""
+    import time
+
+    monkeypatch.setattr(overview, "HEALTH_TIMEOUT_S", 0.5)
+    with connect("local", home=repaired_home) as tg:
+        real = tg.services._ensure_one
+        monkeypatch.setattr(tg.services, "_ensure_one", lambda name, **kw: {"port": trickling_port}
+                            if name == "phase4" else real(name, **kw))
+        started = time.monotonic()
+        ov = overview.pipeline_overview(tg)
+    assert time.monotonic() - started < 3   # the whole body would take 7 s
+    p3, p4 = ov.phases
+    assert ov.verdict == "fail" and p3.http_status == 200 and p3.problem == ""
+    assert p4.problem == ("/health could not be read: GET /health on the sandbox's phase4 service got no answer "
+                          "within 0.5s (it may still be working on it)")
+
+
 # ---------------------------------------------------------------- target=gcp: splits, /health without identity, faults
 
 P3, P4 = "nba-phase3-analytics-processors", "nba-phase4-precompute-processors"
@@ -132,19 +257,32 @@ NEW, OLD = "a51aae7", "476352a"   # commit-sha labels: with and without dataset_
 PREFIX = "5ee366a"                # phases.yaml's prefix_support_commit
 
 
-def _cloud_run(fake, service: str, revisions: list[tuple[str, str]], traffic: dict[str, int], health=None) -> None:
-    """One service on the Cloud Run fake: revisions [(short name, commit-sha label)], traffic {short name: %}."""
+def _cloud_run(fake, service: str, revisions: list[tuple[str, str]], traffic: dict[str, int], health=None,
+               failed: tuple[str, ...] = ()) -> None:
+    """One service on the Cloud Run fake: revisions [(short name, commit-sha label)] newest first, traffic
+    {short name: %} (none: Cloud Run's LATEST, with no revision ready to name); `failed`: the revisions that
+    failed to become ready, as Cloud Run then reports the service (not ready, latestReadyRevision the newest
+    ready one, if any)."""
     from fakes.fixtures import PROJECT
 
     name = f"projects/{PROJECT}/locations/us-west2/services/{service}"
+    ready = [r for r, _ in revisions if r not in failed]
+
+    def state(revision: str) -> str:
+        return "CONDITION_FAILED" if revision in failed else "CONDITION_SUCCEEDED"
+
     fake.run_services[name] = {
-        "name": name, "uri": f"{fake.endpoint}/svc/{service}", "latestReadyRevision": f"{name}/revisions/{revisions[0][0]}",
+        "name": name, "uri": f"{fake.endpoint}/svc/{service}",
+        "latestCreatedRevision": f"{name}/revisions/{revisions[0][0]}",
         "trafficStatuses": [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": r, "percent": p}
-                            for r, p in traffic.items()],
-        "terminalCondition": {"type": "Ready", "state": "CONDITION_SUCCEEDED"}}
+                            for r, p in traffic.items()] or [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST",
+                                                              "percent": 100}],
+        "terminalCondition": {"type": "Ready", "state": state(revisions[0][0])}}
+    if ready:
+        fake.run_services[name]["latestReadyRevision"] = f"{name}/revisions/{ready[0]}"
     fake.run_revisions[name] = [
         {"name": f"{name}/revisions/{r}", "labels": {"commit-sha": sha}, "containers": [{"image": f"img/{r}"}],
-         "createTime": f"2025-12-{29 - i:02d}T09:00:00Z", "conditions": [{"type": "Ready", "state": "CONDITION_SUCCEEDED"}]}
+         "createTime": f"2025-12-{29 - i:02d}T09:00:00Z", "conditions": [{"type": "Ready", "state": state(r)}]}
         for i, (r, sha) in enumerate(revisions)]
     fake.run_policies[name] = {"version": 1, "etag": "BwYx",
                                "bindings": [{"role": "roles/run.invoker", "members": ["user:operator@example.com"]}]}
@@ -267,3 +405,54 @@ def test_one_phase_that_cannot_be_read_is_reported_in_its_row_and_the_others_sti
     capable = replay.check_capability(tg, ["phase3", "phase4"])
     assert [p.ready for p in capable.phases] == [False, False]
     assert capable.phases[1].problem == f"phase4: {p4.problem}"
+
+
+def test_a_health_that_trickles_fails_its_row_within_the_timeout_on_gcp(fake_apis, gcp_services_on, trickling_port,
+                                                                        monkeypatch):
+    from fakes.fixtures import PROJECT
+
+    monkeypatch.setattr(overview, "HEALTH_TIMEOUT_S", 0.5)
+    url = f"http://127.0.0.1:{trickling_port}"
+    fake_apis.run_services[f"projects/{PROJECT}/locations/us-west2/services/{P4}"]["uri"] = url
+    started = time.monotonic()
+    ov = overview.pipeline_overview(gcp_services_on())
+    assert time.monotonic() - started < 3   # the whole body would take 7 s
+    p3, p4 = ov.phases
+    assert ov.verdict == "fail" and p3.http_status == 200 and p3.problem == ""
+    assert p4.problem == (f"/health could not be read: GET {url}/health got no answer within 0.5s (the service may "
+                          f"still be working on it)")
+
+
+def test_a_health_that_says_it_is_not_healthy_is_a_warning_and_not_counted_healthy(fake_apis, gcp_services_on):
+    said = {"status": "unhealthy", "service": P4, "error": "BigQuery client failed: 403 access denied"}
+    _cloud_run(fake_apis, P4, [(f"{P4}-00030-new", NEW)], {f"{P4}-00030-new": 100}, health=said)
+    ov = overview.pipeline_overview(gcp_services_on())
+    assert ov.verdict == "warn" and ov.figures["services healthy"] == "1/2"
+    assert ov.summary == (f"phase4's /health answered 200 but does not say {P4} is healthy ({{\"error\": \"BigQuery "
+                          f"client failed: 403 access denied\", \"service\": \"{P4}\", \"status\": \"unhealthy\"}}).")
+    assert [s.healthy for s in ov.phases] == [True, False] and ov.phases[1].health_status == "unhealthy"
+
+
+def test_a_newest_revision_that_failed_while_an_older_one_serves_is_a_warning_naming_it(fake_apis, gcp_services_on):
+    """Cloud Run keeps the traffic on the last ready revision and reports the service not ready."""
+    _cloud_run(fake_apis, P4, [(f"{P4}-00031-bad", NEW), (f"{P4}-00030-new", NEW)], {f"{P4}-00030-new": 100},
+               failed=(f"{P4}-00031-bad",))
+    ov = overview.pipeline_overview(gcp_services_on())
+    p4 = ov.phases[1]
+    assert p4.revision == f"{P4}-00030-new" and p4.failed_revision == f"{P4}-00031-bad" and p4.http_status == 200
+    assert ov.verdict == "warn" and ov.summary == (
+        f"phase4's newest revision {P4}-00031-bad failed to become ready, so the code last deployed to {P4} is not "
+        f"what serves it (runbook 01 diagnoses why, runbook 02 redeploys).")
+
+
+def test_a_phase_no_revision_serves_fails_in_its_own_row(fake_apis, gcp_services_on):
+    """Its only revision failed to start: nothing serves phase4 (Cloud Run answers 503). Not the warning a 503 from
+    a revision that serves is (test_a_failing_health_check_warns)."""
+    _cloud_run(fake_apis, P4, [(f"{P4}-00001-bad", NEW)], {}, failed=(f"{P4}-00001-bad",))
+    ov = overview.pipeline_overview(gcp_services_on())
+    p3, p4 = ov.phases
+    assert ov.verdict == "fail" and p3.http_status == 200 and p4.serving == [] and p4.http_status is None
+    assert p4.problem == (f"no revision serves it (its newest, {P4}-00001-bad, failed to become ready): runbook 01 "
+                          f"diagnoses the build, runbook 02 redeploys {P4}")
+    assert ov.summary == f"phase4: {p4.problem}."
+    assert ov.services_table().loc[1, "problem"] == p4.problem

@@ -112,6 +112,18 @@ def test_missing_notebook_exits_2(tmp_path, capsys):
     assert "notebook=" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux's /proc, where no folder can be made")
+def test_a_report_folder_that_cannot_be_made_exits_2_naming_outdir(capsys):
+    """/proc refuses a new folder even to root (no permission bits to flip in a test): bad input, before the run."""
+    with pytest.raises(ParameterError) as caught:
+        runner.check_outdir("/proc/runbook-reports/night")
+    assert caught.value.parameter == "outdir"
+    assert cli.main(["run", str(EXAMPLE), "-o", "/proc/runbook-reports"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: outdir='/proc/runbook-reports' is not valid: give a folder for the reports (-o) "
+                              "that can be made and written; /proc/runbook-reports: ")
+
+
 def test_bad_value_exits_2_and_nothing_runs_beyond_validation(tmp_path, capsys):
     out = tmp_path / "reports"
     code = cli.main(["run", str(EXAMPLE), "-p", "rows", "0", "-o", str(out)])

@@ -18,6 +18,7 @@ from typing import Any
 import requests
 from google.protobuf.json_format import MessageToDict
 
+from ..deadlines import AnswerDeadline
 from ..errors import NotFoundError, OperationTimeout, ParameterError, RunbookError, ServiceTimeout
 from ..gitinfo import commit_contains
 from ..phases import PhaseRegistry
@@ -299,18 +300,36 @@ class GcpServices(PhaseEndpoints):
             sent["Authorization"] = f"Bearer {token}"
         sent.update(headers or {})
         wait_s = REQUEST_TIMEOUT_S if timeout_s is None else timeout_s
+        deadline = AnswerDeadline(wait_s)
+        late = (f"{method} {url.rstrip('/')}{path} got no answer within {wait_s:g}s (the service may still be "
+                f"working on it).")
         try:
-            response = self.http.request(method, url.rstrip("/") + path, json=body, headers=sent, timeout=wait_s)
+            # timeout= bounds the connection and each read: Cloud Run's front end passes the headers on whole, so
+            # they come within it. The body is streamed as the service sends it, and a read timeout restarts with
+            # every byte that trickles in: a watchdog holds the whole answer to the same deadline.
+            response = self.http.request(method, url.rstrip("/") + path, json=body, headers=sent, timeout=wait_s,
+                                         stream=True)
+            try:
+                deadline.arm(getattr(getattr(response.raw, "connection", None), "sock", None))
+                raw = response.content
+            finally:
+                deadline.disarm()
+                response.close()
         except requests.Timeout:   # before ConnectionError: a ConnectTimeout is both
-            raise ServiceTimeout(f"{method} {url.rstrip('/')}{path} got no answer within {wait_s:g}s "
-                                 f"(the service may still be working on it).") from None
+            raise ServiceTimeout(late) from None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            # the deadline cut it, or the body's read outwaited it (requests calls that a ConnectionError too)
+            if deadline.passed():
+                raise ServiceTimeout(late) from None
             raise ConnectionDropped(f"{method} {url.rstrip('/')}{path}: the connection was dropped without an "
                                     f"answer ({one_line(str(exc), 200)}).") from None
         except requests.RequestException as exc:
+            if deadline.expired:
+                raise ServiceTimeout(late) from None
             raise RunbookError(f"{method} {url.rstrip('/')}{path} failed: {one_line(str(exc))}") from None
-        return ServiceResponse(response.status_code, response_body(response.content,
-                                                                   response.headers.get("Content-Type", ""),
+        if deadline.expired:   # a body without a length ends where the deadline cut it: not the whole answer
+            raise ServiceTimeout(late)
+        return ServiceResponse(response.status_code, response_body(raw, response.headers.get("Content-Type", ""),
                                                                    response.status_code),
                                lower_headers(response.headers))
 

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from ..deadlines import AnswerDeadline
 from ..errors import AccessDenied, NotFoundError, ParameterError, RunbookError, ServiceTimeout
 from ..phases import PROJECT_ROOT, PhaseRegistry
 # The value types and the meaning of "public" / "invoker" are shared with target=gcp; re-exported here
@@ -68,8 +69,18 @@ class LocalServices(PhaseEndpoints):
 
     @staticmethod
     def _serving(record: dict) -> dict:
-        serving = next(t["revisionName"] for t in record["traffic"] if t.get("percent", 0) > 0)
-        return next(r for r in record["revisions"] if r["name"] == serving)
+        """The revision the traffic goes to. RunbookError (never a bare StopIteration, which would end runbook 00
+        instead of failing that phase's row) when none has a share, or the one named is not in the state."""
+        serving = next((t["revisionName"] for t in record["traffic"] if t.get("percent", 0) > 0), None)
+        if serving is None:
+            raise RunbookError(f"{record['service']} gives no revision a share of its traffic, so no revision serves "
+                               f"it; send the traffic to a ready revision (runbook 02 redeploys it).")
+        revision = next((r for r in record["revisions"] if r["name"] == serving), None)
+        if revision is None:
+            raise RunbookError(f"{record['service']} sends its traffic to {serving}, a revision the sandbox does not "
+                               f"hold, so no revision serves it; send the traffic to a ready revision (runbook 02 "
+                               f"redeploys it).")
+        return revision
 
     def describe(self, phase: str) -> ServiceInfo:
         name, record = self._record(phase)
@@ -479,21 +490,30 @@ class LocalServices(PhaseEndpoints):
             payload = json.dumps(body).encode()
             sent["Content-Type"] = "application/json"
         wait_s = REQUEST_TIMEOUT_S if timeout_s is None else timeout_s
+        late = f"{method} {path} on the sandbox's {name} service got no answer within {wait_s:g}s (it may still " \
+               f"be working on it)."
         conn = http.client.HTTPConnection("127.0.0.1", live["port"], timeout=wait_s)
+        deadline = AnswerDeadline(wait_s)
         try:
+            conn.connect()
+            deadline.arm(conn.sock)
             conn.request(method, path, body=payload, headers=sent)
             resp = conn.getresponse()
             raw = resp.read()
             content_type = resp.getheader("Content-Type", "")
             status, answered = resp.status, lower_headers(resp.getheaders())
         except TimeoutError:
-            raise ServiceTimeout(f"{method} {path} on the sandbox's {name} service got no answer within "
-                                 f"{wait_s:g}s (it may still be working on it).") from None
+            raise ServiceTimeout(late) from None
         except (ConnectionError, http.client.HTTPException) as exc:   # RemoteDisconnected, a reset, a cut answer
+            if deadline.disarm():   # the watchdog cut it: the answer was late, not dropped
+                raise ServiceTimeout(late) from None
             raise ConnectionDropped(f"{method} {path} on the sandbox's {name} service: the connection was dropped "
                                     f"without an answer ({type(exc).__name__}: {exc or 'no message'}).") from None
         finally:
+            deadline.disarm()
             conn.close()
+        if deadline.disarm():   # a body without a length ends where the watchdog cut it: not the whole answer
+            raise ServiceTimeout(late)
         return ServiceResponse(status, response_body(raw, content_type, status), answered)
 
 

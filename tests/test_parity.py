@@ -15,7 +15,7 @@ from fakes.fixtures import connect_gcp_on_fakes
 from runbook_lib.errors import ParameterError
 from runbook_lib.local.sandbox import IAM_FIX_AT, MORNING, NIGHT_START, pubsub_push_member, scheduler_member
 from runbook_lib.local.home import SandboxHome
-from runbook_lib.local.services import OPERATOR
+from runbook_lib.local.service_iam import OPERATOR
 from runbook_lib.overview import output_tables
 from runbook_lib.phases import load_phases
 from runbook_lib.services import INVOKER_ROLES, REQUEST_LOG_WINDOW

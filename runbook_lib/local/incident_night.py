@@ -30,7 +30,8 @@ from ..phases import PhaseRegistry
 from .builds import BuildOutcome, LocalBuilds
 from .home import SandboxHome
 from .logs import request_entry
-from .services import OPERATOR, revision_record, source_image
+from .service_iam import OPERATOR
+from .services import revision_record, source_image
 from .source_repo import SourceRepo
 
 # The incident night, UTC.

@@ -28,7 +28,8 @@ from .incident_night import (  # the night's times, callers and members, importa
 )
 from .logs import append_request_logs, request_log_path
 from .processes import stop_recorded_processes
-from .services import OPERATOR, LocalServices, ServiceInfo
+from .service_iam import OPERATOR
+from .services import LocalServices, ServiceInfo
 from .state import (read_state, refuse_if_in_use, sandbox_lock, state_lock, unwritable, warehouse_problem,
                     write_state)
 from .source_repo import SourceRepo, create_source_repo, open_source_repo

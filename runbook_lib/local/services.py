@@ -22,28 +22,25 @@ from pathlib import Path
 from typing import Iterator
 
 from ..deadlines import AnswerDeadline
-from ..errors import AccessDenied, NotFoundError, ParameterError, RunbookError, ServiceTimeout
+from ..errors import NotFoundError, ParameterError, RunbookError, ServiceTimeout
 from ..phases import PROJECT_ROOT, PhaseRegistry
 # The value types and the meaning of "public" / "invoker" are shared with target=gcp; re-exported here
 # so `from runbook_lib.local.services import ServiceInfo` keeps working.
 from ..gitinfo import commit_contains
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (DEFAULT_INGRESS, INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSubscription, Revision,
-                        Rollout, RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, ancestor_name,
-                        check_image,
+                        Rollout, RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image,
                         invoker_members, is_public, lower_headers, newest_revisions_first,
                         push_subscriptions_to, response_body, string_map, traffic_split, without_all_users)
 from .builds import LocalBuilds
-from .identity import admits, inherited_policies, make_token, policy_etag, shaped_policy, valid_bindings
+from .service_iam import SandboxIam
 from .processes import (_CHILDREN, APP_MODULE, accepts, is_our_process, pid_alive, process_lock, read_run_file,
                         restore_run_file, run_file, stop_recorded_processes, terminate)
 from .state import other_users, require_services_state, state_lock, write_state
 
-OPERATOR = "user:operator@sandbox.local"
 ANONYMOUS = None  # token=None (or "") sends no Authorization header, as with GcpServices
 START_TIMEOUT_S = 30.0
 REQUEST_TIMEOUT_S = 300.0
-_PRINCIPAL = re.compile(r"^(user|serviceAccount):[^\s@]+@[^\s@]+$")
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 
 
@@ -51,7 +48,7 @@ _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 # ---------------------------------------------------------------- the service API
 
 
-class LocalServices(PhaseEndpoints):
+class LocalServices(SandboxIam, PhaseEndpoints):
     def __init__(self, home, phases: PhaseRegistry, warehouse_path: str | Path):
         self.home = home
         self.phases = phases
@@ -122,41 +119,6 @@ class LocalServices(PhaseEndpoints):
                 code_phase=rev.get("code_phase", name), ready=rev.get("ready", True)))
         return newest_revisions_first(revisions)
 
-    def iam_policy(self, phase: str) -> dict:
-        """{"version", "bindings": [{"role", "members", "condition"?}], "etag"}, as on target=gcp."""
-        _, record = self._record(phase)
-        return shaped_policy(record["iam_policy"])
-
-    def project_iam_policy(self) -> dict:
-        """The sandbox project's IAM policy (state file), shaped as iam_policy(), as on target=gcp."""
-        state = require_services_state(self.home)
-        if "project_iam_policy" not in state:
-            raise NotFoundError(f"The sandbox at {self.home.root} keeps no project IAM policy (an older kit "
-                                f"initialised it); run `runbook sandbox reset` to rebuild it with one.")
-        return shaped_policy(state["project_iam_policy"])
-
-    def project_ancestors(self) -> list[str]:
-        """The sandbox project's folders and organisation, nearest first (state file), as on target=gcp."""
-        return [a["name"] for a in self._ancestry()]
-
-    def ancestor_iam_policy(self, resource: str) -> dict:
-        """A folder's or the organisation's IAM policy (state file), shaped as iam_policy(), as on target=gcp;
-        one that is not above the project is refused as Google refuses it (it cannot be told from one the caller
-        may not read)."""
-        name = ancestor_name(resource)
-        found = next((a for a in self._ancestry() if a["name"] == name), None)
-        if found is None:
-            raise AccessDenied(f"The sandbox holds no {name} above its project, so its IAM policy cannot be read.",
-                               scope=name)
-        return shaped_policy(found["iam_policy"])
-
-    def _ancestry(self) -> list[dict]:
-        state = require_services_state(self.home)
-        if "project_ancestry" not in state:
-            raise NotFoundError(f"The sandbox at {self.home.root} keeps no folders or organisation above its project "
-                                f"(an older kit initialised it); run `runbook sandbox reset` to rebuild it with them.")
-        return state["project_ancestry"]
-
     def push_subscriptions(self, phase: str) -> list[PushSubscription]:
         """The sandbox project's Pub/Sub push subscriptions whose endpoint is this service (state file)."""
         _, record = self._record(phase)
@@ -164,34 +126,6 @@ class LocalServices(PhaseEndpoints):
         return push_subscriptions_to(subscriptions, record.get("urls", []))
 
     # ---- changing state
-
-    def set_iam_policy(self, phase: str, policy: dict) -> dict:
-        """Replace the service's IAM policy (like `gcloud run services set-iam-policy`)."""
-        name = self.phases.get(phase).name
-        bindings = valid_bindings(policy)
-        with state_lock(self.home):
-            state = require_services_state(self.home)
-            record = state["services"][name]
-            current = policy_etag(record["iam_policy"])
-            if policy.get("etag") and policy["etag"] != current:
-                raise ParameterError("policy etag", policy["etag"],
-                                     f"the policy changed since it was read (now {current}); read it again")
-            # IAM answers version 3 for a policy with conditions, 1 for one without.
-            version = 3 if any(b.get("condition") for b in bindings) else 1
-            record["iam_policy"] = {"version": version, "bindings": bindings}
-            write_state(self.home, state)
-        return self.iam_policy(name)
-
-    def set_invoker_iam_check(self, phase: str, enabled: bool) -> ServiceInfo:
-        """`gcloud run services update --[no-]invoker-iam-check`: disabled makes the service public."""
-        name = self.phases.get(phase).name
-        if not isinstance(enabled, bool):
-            raise ParameterError("enabled", enabled, "give True (IAM checks callers) or False (anyone may call)")
-        with state_lock(self.home):
-            state = require_services_state(self.home)
-            state["services"][name]["invoker_iam_disabled"] = not enabled
-            write_state(self.home, state)
-        return self.describe(name)
 
     def deploy_revision(self, phase: str, commit: str, image: str, supports_prefix: bool,
                         code_phase: str | None = None, created: str | None = None) -> ServiceInfo:
@@ -440,27 +374,6 @@ class LocalServices(PhaseEndpoints):
 
     # ---- calling the services
 
-    def identity_token(self, principal: str | None = None, phase: str | None = None) -> str:
-        """The sandbox's `gcloud auth print-identity-token` for `principal` (default: the operator).
-
-        `phase` (the audience on Cloud Run) is accepted for parity with GcpServices; sandbox
-        tokens are good for every service whose IAM policy lets the principal invoke it. A principal asked
-        for by name with a `phase` gets a token only if that phase's service lets it in (AccessDenied
-        otherwise): the sandbox has no Token Creator to refuse an impersonation, so a caller that mints its
-        tokens up front (runbook 03) learns there, before it changes anything, what the service would answer.
-        """
-        asked_for = principal
-        principal = OPERATOR if principal is None else principal
-        if phase is not None:
-            self.phases.get(phase)
-        if not isinstance(principal, str) or not _PRINCIPAL.match(principal):
-            raise ParameterError("principal", principal,
-                                 "give user:EMAIL or serviceAccount:EMAIL, e.g. user:operator@sandbox.local")
-        state = require_services_state(self.home)
-        if asked_for is not None and phase is not None:
-            _require_invoker(state, self.phases.get(phase), principal)
-        return make_token(state["token_key"], principal)
-
     def request(self, phase: str, method: str, path: str, body: dict | None = None, token: str | None = None,
                 user_agent: str | None = None, remote_ip: str | None = None,
                 headers: dict | None = None, timeout_s: float | None = None) -> ServiceResponse:
@@ -519,18 +432,6 @@ class LocalServices(PhaseEndpoints):
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _require_invoker(state: dict, phase, principal: str) -> None:
-    """AccessDenied unless the phase's service lets `principal` in, as its IAM check does (identity.authorize,
-    in service_app.py): a grant on the service, or on the project, its folders or organisation."""
-    record = state["services"][phase.name]
-    if admits(record["iam_policy"], principal, bool(record.get("invoker_iam_disabled")),
-              inherited=inherited_policies(state)):
-        return
-    raise AccessDenied(f"{principal} may not invoke {phase.service}: no role with run.routes.invoke is bound to it "
-                       f"on the service or above it (grant it {INVOKER_ROLE} on the service)", role=INVOKER_ROLE,
-                       scope=f"service {phase.service}")
 
 
 def _label(commit: str) -> str:

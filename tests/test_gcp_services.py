@@ -8,7 +8,7 @@ from fakes.fixtures import PHASE4_FAILED_ID, PROJECT, make_fake_gcloud
 from fakes.server import Reply
 from runbook_lib import target as target_mod
 from runbook_lib.errors import AccessDenied, NotFoundError, ParameterError, RunbookError
-from runbook_lib.gcp import services as gcp_services
+from runbook_lib.gcp import identity_tokens
 
 P4 = "nba-phase4-precompute-processors"
 NAME = f"projects/{PROJECT}/locations/us-west2/services/{P4}"
@@ -195,7 +195,7 @@ def user_adc(monkeypatch):
 
         raise DefaultCredentialsError("Neither metadata server or valid service account credentials are found.")
 
-    monkeypatch.setattr(gcp_services, "adc_id_token", refuse)
+    monkeypatch.setattr(identity_tokens, "adc_id_token", refuse)
 
 
 def _on_path(monkeypatch, gcloud) -> None:
@@ -221,7 +221,7 @@ def test_a_service_account_principal_is_impersonated(fake_apis, gcp, monkeypatch
     def must_not_be_used(audience):
         raise AssertionError("ADC mints tokens for its own identity, not for the principal asked for")
 
-    monkeypatch.setattr(gcp_services, "adc_id_token", must_not_be_used)
+    monkeypatch.setattr(identity_tokens, "adc_id_token", must_not_be_used)
     gcloud = make_fake_gcloud(tmp_path / "bin", "tok-push")
     _on_path(monkeypatch, gcloud)
     assert gcp.services.identity_token(PUBSUB, phase="phase4") == "tok-push"
@@ -232,7 +232,7 @@ def test_a_service_account_principal_is_impersonated(fake_apis, gcp, monkeypatch
 
 def test_adc_that_can_mint_tokens_is_used_first(fake_apis, gcp, monkeypatch, tmp_path):
     seen = []
-    monkeypatch.setattr(gcp_services, "adc_id_token", lambda audience: seen.append(audience) or "tok-adc")
+    monkeypatch.setattr(identity_tokens, "adc_id_token", lambda audience: seen.append(audience) or "tok-adc")
     gcloud = make_fake_gcloud(tmp_path / "bin", "tok-user")
     _on_path(monkeypatch, gcloud)
     assert gcp.services.identity_token(phase="phase4") == "tok-adc"
@@ -329,10 +329,10 @@ def test_user_adc_is_recognised_without_probing_the_metadata_server(monkeypatch,
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
     monkeypatch.setattr(id_token, "fetch_id_token", probe)
     with pytest.raises(RunbookError, match="user credentials"):
-        gcp_services.adc_id_token("https://example.run.app")
+        identity_tokens.adc_id_token("https://example.run.app")
     (tmp_path / "application_default_credentials.json").write_text('{"type": "service_account"}')
     monkeypatch.setattr(id_token, "fetch_id_token", lambda request, audience: f"minted for {audience}")
-    assert gcp_services.adc_id_token("https://example.run.app") == "minted for https://example.run.app"
+    assert identity_tokens.adc_id_token("https://example.run.app") == "minted for https://example.run.app"
 
 
 def test_adc_is_not_tried_again_once_it_could_not_mint(fake_apis, gcp, monkeypatch, tmp_path):
@@ -342,7 +342,7 @@ def test_adc_is_not_tried_again_once_it_could_not_mint(fake_apis, gcp, monkeypat
         tried.append(audience)
         raise RunbookError("user credentials")
 
-    monkeypatch.setattr(gcp_services, "adc_id_token", refuse)
+    monkeypatch.setattr(identity_tokens, "adc_id_token", refuse)
     _on_path(monkeypatch, make_fake_gcloud(tmp_path / "bin", "tok-user"))
     assert [gcp.services.identity_token(phase="phase4") for _ in range(2)] == ["tok-user", "tok-user"]
     assert len(tried) == 1

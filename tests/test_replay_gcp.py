@@ -382,7 +382,7 @@ def test_an_account_that_cannot_be_impersonated_is_refused_before_anything_is_cr
 
     from fakes.fixtures import make_fake_gcloud
     from runbook_lib.errors import ParameterError
-    from runbook_lib.gcp import services as gcp_services
+    from runbook_lib.gcp import identity_tokens
 
     with _gcp(fake_apis, fixed_home, tmp_path, monkeypatch) as (target, bigquery):
         account = f"replayer@{PROJECT}.iam.gserviceaccount.com"
@@ -395,7 +395,7 @@ def test_an_account_that_cannot_be_impersonated_is_refused_before_anything_is_cr
         assert not rp.stopped, rp.stopped
         if gcloud_is == "missing":
             which = shutil.which
-            monkeypatch.setattr(gcp_services.shutil, "which", lambda name, *a, **k: None if name == "gcloud"
+            monkeypatch.setattr(identity_tokens.shutil, "which", lambda name, *a, **k: None if name == "gcloud"
                                 else which(name, *a, **k))
         else:
             refusing = make_fake_gcloud(tmp_path / "refusing", "", fail="Permission 'iam.serviceAccounts."

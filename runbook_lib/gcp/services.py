@@ -7,12 +7,8 @@ shared value types and definitions). What only the sandbox can know is documente
 from __future__ import annotations
 
 import base64
-import json
-import os
 import re
-import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -28,62 +24,19 @@ from ..services import (INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSub
                         ingress_setting, invoker_members, is_public, lower_headers, newest_revisions_first, one_line,
                         policy_shape, push_subscriptions_to, response_body, string_map, traffic_split,
                         without_all_users)
+from . import identity_tokens
 from .operations import POLL_SECONDS, await_operation, operation_error
 from .projects import ancestors, project_policy
 from .refusals import refused_as
 
 REQUEST_TIMEOUT_S = 300.0
-GCLOUD_TIMEOUT_S = 60.0
 USER_AGENT = "runbook-kit/0.1"
 _SERVICE_ACCOUNT = re.compile(r"^serviceAccount:([^\s@]+@[^\s@]+\.gserviceaccount\.com)$")
 _METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD")
-HOW_TO_GET_A_TOKEN = ("install the gcloud CLI and run `gcloud auth login`, set GOOGLE_APPLICATION_CREDENTIALS to a "
-                      "service account key, or pass token=\"$(gcloud auth print-identity-token)\" yourself")
 
 
 def _json(message: Any) -> dict:
     return MessageToDict(type(message).pb(message), preserving_proto_field_name=False)
-
-
-def _user_adc() -> bool:
-    """Are Application Default Credentials a user's (`gcloud auth application-default login`)?"""
-    if os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
-        return False   # fetch_id_token reads that file itself and says what it holds
-    try:
-        from google.auth import _cloud_sdk
-
-        path = Path(_cloud_sdk.get_application_default_credentials_path())
-        return json.loads(path.read_text()).get("type") == "authorized_user"
-    except (ImportError, AttributeError, OSError, ValueError):
-        return False
-
-
-def adc_id_token(audience: str) -> str:
-    """An ID token from Application Default Credentials: works for a service account key or on Google's
-    runtimes (metadata server); raises for user credentials (`gcloud auth application-default login`)."""
-    import google.auth.transport.requests
-    from google.oauth2 import id_token
-
-    if _user_adc():
-        # Known to fail: skip fetch_id_token's metadata-server probe, which can take seconds off Google Cloud.
-        raise RunbookError("Application Default Credentials are user credentials, which cannot mint ID tokens.")
-    return id_token.fetch_id_token(google.auth.transport.requests.Request(), audience)
-
-
-def _gcloud(gcloud: str, *args: str, hint: str = HOW_TO_GET_A_TOKEN) -> str:
-    """What `gcloud ARGS` prints. When it cannot run or fails: one RunbookError naming the command (and the
-    account it impersonates), gcloud's last line on stderr (its own words say what was denied), then `hint`."""
-    impersonating = [arg for arg in args if arg.startswith("--impersonate-service-account=")]
-    command = " ".join(["gcloud", *args[:2], *impersonating])
-    try:
-        done = subprocess.run([gcloud, *args], capture_output=True, text=True, timeout=GCLOUD_TIMEOUT_S,
-                              stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise RunbookError(f"`{command}` could not run ({type(exc).__name__}); {hint}.") from None
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        raise RunbookError(f"`{command}` failed: {one_line(lines[-1] if lines else '(no message)')}; {hint}.")
-    return done.stdout.strip()
 
 
 class GcpServices(PhaseEndpoints):
@@ -251,32 +204,7 @@ class GcpServices(PhaseEndpoints):
         if not audience:
             raise RunbookError(f"Cloud Run service for {phase or self.phases.names()[0]} has no URL, so no token "
                                f"audience (is its default URL disabled?).")
-        if email is None and self._adc_mints_tokens is not False:
-            try:
-                token = adc_id_token(audience)
-                self._adc_mints_tokens = True
-                return token
-            except Exception:  # noqa: BLE001 - user ADC, no ADC, no metadata server: gcloud next
-                self._adc_mints_tokens = False
-        gcloud = shutil.which("gcloud")
-        if gcloud is None:
-            why = ("impersonating a service account needs the gcloud CLI" if email else
-                   "Application Default Credentials cannot mint one (user credentials never can)")
-            raise RunbookError(f"Could not mint an identity token: {why} and gcloud is not on PATH; "
-                               f"{HOW_TO_GET_A_TOKEN}.")
-        if email:
-            # What impersonating needs: Service Account Token Creator on the account, for whoever runs the kit.
-            token = _gcloud(gcloud, "auth", "print-identity-token", f"--impersonate-service-account={email}",
-                            f"--audiences={audience}", "--include-email",
-                            hint=f"impersonating it needs roles/iam.serviceAccountTokenCreator on {email} for your "
-                                 f"account")
-        else:
-            args = ["auth", "print-identity-token"]
-            if _gcloud(gcloud, "config", "get-value", "account").endswith(".gserviceaccount.com"):
-                args.append(f"--audiences={audience}")
-            token = _gcloud(gcloud, *args)
-        if not token or any(c.isspace() for c in token):
-            raise RunbookError(f"`gcloud auth print-identity-token` printed no token; {HOW_TO_GET_A_TOKEN}.")
+        token, self._adc_mints_tokens = identity_tokens.mint(audience, email, self._adc_mints_tokens)
         return token
 
     def request(self, phase: str, method: str, path: str, body: dict | None = None, token: str | None = None,

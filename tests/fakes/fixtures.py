@@ -260,7 +260,7 @@ def connect_gcp_on_fakes(fake: FakeGoogleApis, home: str | Path, tmp_path: Path,
     gcloud's token is one the fake issued to the sandbox's operator. serve=True: the sandbox's processes
     answer the services' calls (see mirror_sandbox)."""
     from runbook_lib import target as target_mod
-    from runbook_lib.gcp import services as gcp_services
+    from runbook_lib.gcp import identity_tokens
 
     phases_file, _, gcloud = mirror_for_operator(fake, home, tmp_path, serve=serve)
 
@@ -269,7 +269,7 @@ def connect_gcp_on_fakes(fake: FakeGoogleApis, home: str | Path, tmp_path: Path,
 
         raise DefaultCredentialsError("authorized_user credentials cannot mint ID tokens")
 
-    monkeypatch.setattr(gcp_services, "adc_id_token", user_adc)
+    monkeypatch.setattr(identity_tokens, "adc_id_token", user_adc)
     monkeypatch.setenv("PATH", f"{gcloud.bin_dir}:{os.environ['PATH']}")
     endpoints = {name: fake.endpoint for name in ("cloudbuild", "logging", "run", "pubsub", "cloudresourcemanager",
                                                   "artifactregistry")}

@@ -431,6 +431,12 @@ def test_a_health_that_says_it_is_not_healthy_is_a_warning_and_not_counted_healt
     assert ov.summary == (f"phase4's /health answered 200 but does not say {P4} is healthy ({{\"error\": \"BigQuery "
                           f"client failed: 403 access denied\", \"service\": \"{P4}\", \"status\": \"unhealthy\"}}).")
     assert [s.healthy for s in ov.phases] == [True, False] and ov.phases[1].health_status == "unhealthy"
+    # runbook 03 does not call a service that says it cannot do its work: its calls would fail, or half-write
+    from runbook_lib.replay import check_capability
+
+    capable = check_capability(gcp_services_on(), ["phase3", "phase4"])
+    assert [p.ready for p in capable.phases] == [True, False] and not capable.phases[1].redeploy
+    assert capable.phases[1].problem in ov.summary
 
 
 def test_a_newest_revision_that_failed_while_an_older_one_serves_is_a_warning_naming_it(fake_apis, gcp_services_on):

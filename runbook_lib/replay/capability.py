@@ -1,8 +1,8 @@
 """Step 2 of runbook 03: may each replayed phase be called with a prefix at all?
 
 Runbook 00's facts decide (runbook_lib.overview.phase_states): every revision with a share of the traffic
-must run its own phase's code (/health names the service phases.yaml expects, and in a split all of them
-run the same image) and contain the dataset_prefix commit.
+must run its own phase's code (/health names the service phases.yaml expects and says it is healthy, and in
+a split all of them run the same image) and contain the dataset_prefix commit.
 Otherwise the replay is blocked before anything is created or called: old code ignores the prefix and
 writes production, and another phase's code answers the wrong endpoint. The fix is runbook 02.
 """
@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ..overview import (PhaseState, health_status_sentence, no_service_sentence, phase_states, prefix_sentence,
-                        prefix_unknown_sentence, unchecked_sentence, wrong_code_sentence)
+                        prefix_unknown_sentence, unchecked_sentence, unhealthy_sentence, wrong_code_sentence)
 
 REDEPLOY_NOTEBOOK = "notebooks/02_redeploy_phase.ipynb"
 
@@ -72,6 +72,7 @@ def judge(state: PhaseState, prefix_commit: str) -> PhaseCapability:
     # The first reason that holds, in this order; runbook 02 fixes wrong code, old code and a split of images.
     reasons = [(f"{state.phase}: {state.problem}" if state.problem else "", False),
                (health_status_sentence(state), False),
+               (unhealthy_sentence(state), False),   # it says itself it cannot do its work: calls would fail
                (wrong_code_sentence(state), True),
                (no_service_sentence(state), False),
                (prefix_sentence(state, prefix_commit), True),

@@ -12,6 +12,7 @@ So the chain skips the places a build's mode rules out instead of reporting a mi
 """
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from dataclasses import dataclass, field
@@ -215,6 +216,27 @@ def _read_bounded(path: Path) -> str:
     if len(data) > MAX_LOG_FILE_BYTES:
         raise ParameterError("log_file", str(path), f"give a saved build log of at most "
                              f"{MAX_LOG_FILE_BYTES // 1024 ** 2} MiB; this file is larger, so it is no build's log")
+    return decode_log(data)
+
+
+# A saved log is UTF-8, but not always: Notepad's "UTF-8 with BOM", PowerShell 5's `>` (UTF-16 LE with a BOM), a
+# UTF-16 file whose BOM was lost. The BOM says which (UTF-32's first: its LE BOM starts as UTF-16 LE's does).
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def decode_log(data: bytes) -> str:
+    """A saved log's text: by its BOM (UTF-8, UTF-16 or UTF-32, the BOM left out), UTF-16 without one when its
+    first bytes say so (an ASCII character in UTF-16 is a NUL byte and its own; UTF-8 text holds no NUL), else
+    UTF-8; bytes that are not text in that encoding become U+FFFD, never an error."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace")
+    head = data[:4096] if len(data) % 2 == 0 else b""
+    even, odd = head[::2], head[1::2]
+    for nul, other, codec in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if len(head) >= 4 and nul.count(0) > max(len(nul) // 4, 4 * other.count(0)):
+            return data.decode(codec, errors="replace")
     return data.decode("utf-8", errors="replace")
 
 
@@ -239,9 +261,14 @@ def _read_local_file(path: Path, build_id: str | None = None) -> tuple[Attempt, 
         lines = [line for entry in entries for line in _entry_lines(entry)]
         return Attempt(LOCAL_FILE, "ok", f"Read {len(lines)} Cloud Logging entries from {path} (an export, "
                                          "put oldest first)."), "".join(line + "\n" for line in lines)
+    newest_first = listed_newest_first(text)
+    if newest_first:
+        text = oldest_first(text)
     started = _STARTING_BUILD.search(text, 0, _HEAD_CHARS)
     _check_same_build(path, build_id, [started.group(1)] if started else [])
-    return Attempt(LOCAL_FILE, "ok", f"Read {len(text.splitlines())} log lines from {path}."), text
+    read = f"Read {len(text.splitlines())} log lines from {path}"
+    return Attempt(LOCAL_FILE, "ok", read + (" (a listing of Cloud Logging entries newest first, as `gcloud logging "
+                                             "read` prints them, put oldest first)." if newest_first else ".")), text
 
 
 # ---------------------------------------------------------------- a saved Cloud Logging export
@@ -256,6 +283,72 @@ def exported_entries(text: str) -> list[str] | None:
     """The lines of a saved Cloud Logging export, oldest first, or None when text is not one (a plain log)."""
     entries = _export_entries(text)
     return None if entries is None else [line for entry in entries for line in _entry_lines(entry)]
+
+
+def exported_build_log(text: str) -> str | None:
+    """The log a saved export of a build's Cloud Logging entries holds, oldest first, one line a line (each entry's
+    text: Cloud Build writes one entry per line of its log), or None when text is no such export. Only entries of
+    Cloud Build (`resource.type` "build") are read so: a Cloud Run revision's entry pasted as it is stays that text."""
+    entries = _export_entries(text)
+    if entries is None or not all((e.get("resource") or {}).get("type") == "build" for e in entries):
+        return None
+    return "".join(line + "\n" for entry in entries for line in _entry_lines(entry))
+
+
+# `gcloud logging read ... --format='value(textPayload)'` prints each entry's text alone, newest first: a build's
+# log upside down, with no timestamps to put it right. Cloud Build's own lines show it: in a log as written
+# `starting build "ID"` comes first, FETCHSOURCE and BUILD above the steps, a step's `Finished Step #N` below its
+# `Starting Step #N` and its lines, and the build's verdicts (PUSH, DONE, ERROR, TIMEOUT, `ERROR: build step N ...
+# failed`) below them all. (Not every step line is below its `Starting Step`: Cloud Build once printed the pull of
+# the step's image above it; and a step's empty last line, `Step #1: `, may come after its `Finished Step`.)
+_OWN_LINE = re.compile(r'^[ \t]*(?:(?P<start>starting build) "[^"\n]*"[ \t]*\r?$|(?P<edge>Starting|Finished) Step '
+                       r'#(?P<edge_step>\d+)\b|(?P<phase>FETCHSOURCE|BUILD)[ \t]*\r?$|'
+                       r'(?P<verdict>PUSH|DONE|ERROR|TIMEOUT|ERROR: build step .* failed\b.*?)[ \t]*\r?$|'
+                       r'Step #(?P<step>\d+)(?: - "[^"\n]*")?:[ \t]*\S)', re.MULTILINE)
+
+
+
+
+def listed_newest_first(text: str) -> bool:
+    """Whether a plain log is a build's log listed newest first (gcloud logging read's default order): it ends with
+    the build's first line, `starting build "ID"`, and Cloud Build's own lines stand in the reverse of the order it
+    writes them, none in that order. (A part of such a listing copied without that line is read as it stands.)"""
+    # gcloud lists every entry of the build: the listing ends with its first, `starting build "ID"`
+    if not _STARTING_BUILD.match(text[-4096:].rstrip().rsplit("\n", 1)[-1].strip()):
+        return False
+    at: dict[tuple, list[int]] = {}   # each kind of line -> the line numbers it is on
+    lineno, counted = 1, 0
+    for m in _OWN_LINE.finditer(text):
+        lineno += text.count("\n", counted, m.start())
+        counted = m.start()
+        if m.group("edge"):
+            kind: tuple = (m.group("edge"), int(m.group("edge_step")))
+        elif m.group("step"):
+            kind = ("step", int(m.group("step")))
+        else:
+            kind = next((name, m.group(name)) for name in ("start", "phase", "verdict") if m.group(name))
+        at.setdefault(kind, []).append(lineno)
+    steps = [kind for kind in at if kind[0] in ("Starting", "step", "Finished")]
+    verdicts = [kind for kind in at if kind[0] == "verdict"]
+    # (a, b): a's lines stand above b's in a log as written
+    pairs = [(("start", "starting build"), kind) for kind in at if kind[0] != "start"]
+    pairs += [(("phase", "FETCHSOURCE"), ("phase", "BUILD"))]
+    pairs += [(phase, kind) for phase in (("phase", "FETCHSOURCE"), ("phase", "BUILD")) for kind in steps + verdicts]
+    pairs += [(kind, verdict) for kind in steps for verdict in verdicts]
+    pairs += [(a, b) for n in {kind[1] for kind in steps}
+              for a, b in ((("step", n), ("Finished", n)), (("Starting", n), ("Finished", n)))]
+    pairs += [(("verdict", "PUSH"), ("verdict", "DONE"))]
+    pairs = [(at[a], at[b]) for a, b in pairs if a in at and b in at]
+    in_order = any(min(a) < max(b) for a, b in pairs)
+    upside_down = any(max(a) > min(b) for a, b in pairs)
+    return upside_down and not in_order
+
+
+def oldest_first(text: str) -> str:
+    """The lines of a listing newest first in the order they were written (the last line's newline as it was)."""
+    ends = text.endswith("\n")
+    lines = (text[:-1] if ends else text).split("\n")
+    return "\n".join(lines[::-1]) + ("\n" if ends else "")
 
 
 def _export_entries(text: str) -> list[dict] | None:

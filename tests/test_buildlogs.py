@@ -11,7 +11,8 @@ from fakes.fixtures import (CLOUD_LOGGING_ONLY_ID, LOGS_BUCKET, PHASE3_DOCKER_ID
 from buildlog_helpers import FunctionSource, fetch_build_log_by_id
 from fakes.server import load_json
 from runbook_lib.buildlogs import (Attempt, Disabled, Forbidden, LogFetch, LogSource, NotFound, WrongRegion,
-                                   exported_entries, fetch_build_log, log_command)
+                                   decode_log, exported_build_log, exported_entries, fetch_build_log,
+                                   listed_newest_first, log_command)
 from runbook_lib.diagnose import classify_log
 from runbook_lib.errors import NotFoundError, ParameterError
 from runbook_lib.gcp.builds import GcpBuilds
@@ -325,3 +326,50 @@ def test_a_log_file_larger_than_any_build_log_is_refused(tmp_path, monkeypatch):
         fetch_build_log(recorded_build(PHASE4_FAILED_ID), [], local_file=saved)
     saved.write_text("x" * 1024)
     assert fetch_build_log(recorded_build(PHASE4_FAILED_ID), [], local_file=saved).ok
+
+
+# ---------------------------------------------------------------- a saved log in another encoding or order
+
+@pytest.mark.parametrize("encode", [
+    lambda text: text.encode("utf-8"),
+    lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"),                 # Notepad's UTF-8 with BOM
+    lambda text: text.replace("\n", "\r\n").encode("utf-16"),   # PowerShell 5's `>`: UTF-16 LE, BOM, CRLF
+    lambda text: text.encode("utf-16-be"),                               # UTF-16 without its BOM
+    lambda text: text.encode("utf-32"),
+], ids=["UTF-8", "UTF-8 BOM", "UTF-16 LE BOM CRLF", "UTF-16 BE no BOM", "UTF-32"])
+def test_a_saved_log_is_decoded_by_its_bom_or_its_nul_bytes(tmp_path, encode):
+    log = recorded_bucket_log(PHASE4_FAILED_ID)
+    saved = tmp_path / "saved.txt"
+    saved.write_bytes(encode(log))
+    fetch = fetch_build_log(recorded_build(PHASE4_FAILED_ID), [], local_file=saved)
+    assert fetch.text.replace("\r\n", "\n") == log
+    assert decode_log(encode(log)).replace("\r\n", "\n") == log
+    top, plain = classify_log(encode(log))[0], classify_log(log)[0]
+    assert (top.signature, top.line) == (plain.signature, plain.line)
+    assert decode_log(b"caf\xe9 \xff") == "caf\ufffd \ufffd"   # not UTF-8 and no BOM: replaced, never an error
+
+
+def test_a_listing_newest_first_is_read_oldest_first_and_named_so(tmp_path):
+    # gcloud logging read 'resource.type="build" AND resource.labels.build_id="ID"' --format='value(textPayload)'
+    lines = _logging_lines(PHASE4_FAILED_ID)
+    listing = "".join(line + "\n" for line in lines[::-1])
+    assert listed_newest_first(listing) and not listed_newest_first("".join(line + "\n" for line in lines))
+    saved = tmp_path / "listing.txt"
+    saved.write_text(listing)
+    fetch = fetch_build_log(recorded_build(PHASE4_FAILED_ID), [], local_file=saved)
+    assert fetch.text.splitlines() == lines and "newest first" in fetch.attempts[-1].detail
+    in_order = classify_log(fetch.text)[0]
+    # classify_log given the listing reads it oldest first too, and names the line of the listing it was given
+    given = classify_log(listing)[0]
+    assert (given.signature, given.line) == (in_order.signature, len(lines) + 1 - in_order.line)
+    assert given.evidence[0] == listing.split("\n")[given.line - 1]
+
+
+def test_classify_log_reads_an_export_of_the_builds_entries_as_its_log_and_other_entries_as_text():
+    entries = _entries_newest_first(PHASE4_FAILED_ID)
+    log = "".join(line + "\n" for line in _logging_lines(PHASE4_FAILED_ID))
+    assert exported_build_log(json.dumps(entries, indent=2)) == log
+    top, plain = classify_log(json.dumps(entries, indent=2))[0], classify_log(log)[0]
+    assert (top.signature, top.line, top.evidence) == (plain.signature, plain.line, plain.evidence)
+    revision = [dict(e, resource={"type": "cloud_run_revision", "labels": {}}) for e in entries]
+    assert exported_build_log(json.dumps(revision)) is None   # a revision's entries posted as they are: text

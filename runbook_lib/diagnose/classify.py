@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..buildlogs import decode_log, exported_build_log, listed_newest_first, oldest_first
 from ..errors import ParameterError
 from .catalogue import Catalogue, Signature
 from .catalogue_yaml import load_catalogue
-from .lines import line_at, names_error, step_of, steps_of, unwrapped, without_decoration
+from .lines import (line_at, names_error, step_of, steps_of, unwrapped, without_decoration,
+                    without_trailing_space)
 from .log_structure import LogShape
 from .stack_traces import java_exception, python_exception
 
@@ -41,7 +43,9 @@ MAX_NESTED_REPORTS = 3  # reports followed from one report's telling line to the
 class Finding:
     signature: str
     title: str
-    line: int                       # 1-based line to read first: the first match, or the cause above it (0: none)
+    line: int                       # 1-based line to read first: the first match, or the cause above it (0: none),
+    #                                 in the text as given; for a Cloud Logging export of the build's entries, in
+    #                                 the log as Cloud Build wrote it (the export holds no lines of its own)
     lines: list[int]                # that line and every matching line, capped at MAX_LINES
     evidence: list[str]             # those lines' text, capped at MAX_EVIDENCE
     cause: str
@@ -76,11 +80,20 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
     """
     cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
     if isinstance(text, (bytes, bytearray)):
-        text = bytes(text).decode("utf-8", errors="replace")
+        text = decode_log(bytes(text))   # (a BOM says UTF-16 or UTF-32, as PowerShell 5's `>` writes)
     if not isinstance(text, str):
         raise ParameterError("text", type(text).__name__, "give the build log as text (str or bytes)")
-    given = text
-    text, starts = unwrapped(without_decoration(text))
+    # a saved export of the build's Cloud Logging entries (gcloud logging read --format=json) is read as the log it
+    # holds, oldest first, its line numbers that log's; a listing of them newest first (--format='value(textPayload)')
+    # is read oldest first too, its line numbers those of the listing as given
+    given = exported_build_log(text) or text
+    text = without_decoration(given)
+    upside_down = listed_newest_first(text)
+    if upside_down:   # (line for line: the lines of the text as given, without decoration)
+        last = text.count("\n") + (not text.endswith("\n"))
+        text = oldest_first(text)
+    text, starts = unwrapped(text)
+    text = without_trailing_space(text)
     shape = cat.shape(text)
     acc: dict[int, dict] = {}
     # the first line a tool's own failure words match (npm, composer, maven ...) where they name no known
@@ -113,6 +126,8 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
     _advise_for_platform(findings, cat, text)
     if starts is not None:
         _renumber(findings, starts)
+    if upside_down:   # line n of the log read oldest first is line N + 1 - n of the listing
+        _renumber(findings, list(range(last, 0, -1)))
     if text is not given:
         _quote_as_given(findings, given)
     return findings

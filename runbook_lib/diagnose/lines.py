@@ -51,6 +51,9 @@ _WARNING = re.compile(r"^(?:npm (?:notice|WARN)\b|(?:WARN|WARNING|Warning|warnin
 # quote's `> `, a code fence glued to a line, a viewer's line numbers, and what copying from a web page brings
 # (no-break spaces, the HTML source's entities).
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# a terminal's progress line, rewritten in place: each state ends in a `\r` without a `\n` (docker pull's layers,
+# pip's and npm's bars); a terminal shows the last (a log whose lines all end in `\r` alone is left as it is)
+_OVERWRITTEN = re.compile(r"^[^\n]*\r(?=[^\r\n])", re.MULTILINE)
 # a time zone's abbreviation after a timestamp (only known ones: a line's own first word may be FROM, COPY or DONE)
 _ZONE = r"(?:UTC|GMT|[ECMPAH][SD]T|BST|IST|JST|KST|HKT|SGT|CES?T|EES?T|WES?T|AES[DT]|MSK)(?![A-Za-z])"
 _LINE_TIMESTAMP = re.compile(
@@ -70,18 +73,24 @@ _SPACES = {0xA0: " ", 0x2007: " ", 0x202F: " "}
 _ENTITIES = {"&quot;": '"', "&#34;": '"', "&#39;": "'", "&#x27;": "'", "&lt;": "<", "&gt;": ">", "&amp;": "&"}
 _ENTITY = re.compile("|".join(map(re.escape, _ENTITIES)))
 _INDENT = re.compile(r"^[ \t]+")
+_TRAILING_SPACE = re.compile(r"[ \t]+(?=\r?$)", re.MULTILINE)
 HEAD_LINES = 5   # a log is timestamped (indented) when its first non-blank lines all are
 
 
 def without_decoration(text: str) -> str:
-    """The log without colour codes, no-break spaces or HTML entities (copied from a page's source), unquoted,
+    """The log without a BOM, colour codes, the states a progress line overwrote (a `\\r` not before a `\\n`: the
+    last stays), no-break spaces or HTML entities (copied from a page's source), unquoted,
     without a viewer's line numbers or the timestamp in front of each line, without a code fence glued to a line,
-    and dedented, when its first lines show it is quoted, numbered, timestamped or indented as a whole (a log
-    pasted into a Markdown quote or an indented block); line for line, so line numbers stay those of the log
-    as given. Costs a pass over the text only when it has something to remove (else a str.find and a look at
-    its first lines)."""
+    without trailing spaces and dedented, when its first lines show it is quoted, numbered, timestamped, padded or
+    indented as a whole (a log pasted into a Markdown quote or an indented block, a console's copy padded to its
+    width); line for line, so line numbers stay those of the log as given. Costs a pass over the text only when
+    it has something to remove (else a str.find and a look at its first lines)."""
+    if "\ufeff" in text:   # a BOM a decoder left, or one in the middle of files saved one after another
+        text = text.replace("\ufeff", "")
     if "\x1b" in text:
         text = _ANSI.sub("", text)
+    if "\r" in text and "\n" in text and _OVERWRITTEN.search(text):
+        text = _OVERWRITTEN.sub("", text)
     if any(chr(space) in text for space in _SPACES):
         text = text.translate(_SPACES)
     if _escaped_html(text):
@@ -101,6 +110,15 @@ def without_decoration(text: str) -> str:
     if "```" in text:
         text = _GLUED_FENCE.sub(lambda m: m.group(1) or m.group(2) or "", text)   # (a line's own spaces stay)
         head = _head(text)
+    if head and all(line[-1] in " \t" for line in head) and len({len(line) for line in head}) > 1:
+        # what an editor added to every line (spaces, a tab), exactly that: a line a terminal cut at a space keeps
+        # its own, and its length that shows the cut (lines padded to one width, a console's copy, are unwrapped's)
+        lines = [line.rstrip("\r") for line in text.split("\n") if line.strip()]
+        suffix = min((line[len(line.rstrip(" \t")):] for line in lines), key=len)
+        while not all(line.endswith(suffix) for line in lines):
+            suffix = suffix[1:]
+        if suffix:
+            text = re.sub(re.escape(suffix) + r"(?=\r?$)", "", text, flags=re.MULTILINE)
     indents = [m.group(0) if (m := _INDENT.match(line)) else "" for line in head]
     common = min(indents, default="")
     if common and all(indent.startswith(common) for indent in indents):
@@ -142,6 +160,15 @@ def unwrapped(text: str) -> tuple[str, list[int] | None]:
         else:
             joined[-1] += line
     return "\n".join(joined), starts
+
+
+def without_trailing_space(text: str) -> str:
+    """The log without the spaces and tabs that end its lines (an editor's, or a console's copy padded to its
+    width), which no pattern should have to allow for; line for line. Read after unwrapped(): a line a terminal cut
+    at a space keeps the length that shows the cut."""
+    if " \n" in text or "\t\n" in text or " \r" in text or "\t\r" in text or text.endswith((" ", "\t")):
+        return _TRAILING_SPACE.sub("", text)
+    return text
 
 
 def _escaped_html(text: str) -> bool:

@@ -343,6 +343,11 @@ def test_adc_is_not_tried_again_once_it_could_not_mint(fake_apis, gcp, monkeypat
         raise RunbookError("user credentials")
 
     monkeypatch.setattr(identity_tokens, "adc_id_token", refuse)
+    _on_path(monkeypatch, make_fake_gcloud(tmp_path / "failing", "", fail="You do not currently have an active account."))
+    for _ in range(2):   # also when gcloud then fails: runbook 00 asks once per phase, each a metadata-server probe
+        with pytest.raises(RunbookError, match="active account"):
+            gcp.services.identity_token(phase="phase4")
+    assert len(tried) == 1
     _on_path(monkeypatch, make_fake_gcloud(tmp_path / "bin", "tok-user"))
     assert [gcp.services.identity_token(phase="phase4") for _ in range(2)] == ["tok-user", "tok-user"]
     assert len(tried) == 1

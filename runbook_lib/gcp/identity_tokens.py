@@ -59,18 +59,10 @@ def _gcloud(gcloud: str, *args: str, hint: str = HOW_TO_GET_A_TOKEN) -> str:
     return done.stdout.strip()
 
 
-def mint(audience: str, email: str | None, adc_mints: bool | None) -> tuple[str, bool | None]:
-    """An ID token for `audience` (a Cloud Run service's URL), and whether Application Default Credentials mint
-    them (None: not tried yet; False: skip them next time). email=None: the caller's own credentials, ADC first,
-    then `gcloud auth print-identity-token` (with --audiences only for a service account: gcloud refuses it for
-    a user, and Cloud Run takes a user's plain token); else that service account impersonated with gcloud
-    (Service Account Token Creator on it)."""
-    if email is None and adc_mints is not False:
-        try:
-            token = adc_id_token(audience)
-            return token, True
-        except Exception:  # noqa: BLE001 - user ADC, no ADC, no metadata server: gcloud next
-            adc_mints = False
+def gcloud_token(audience: str, email: str | None) -> str:
+    """An ID token for `audience` (a Cloud Run service's URL) from the gcloud CLI. email=None: the caller's own
+    account (with --audiences only for a service account: gcloud refuses it for a user, and Cloud Run takes a
+    user's plain token); else that service account impersonated (Service Account Token Creator on it)."""
     gcloud = shutil.which("gcloud")
     if gcloud is None:
         why = ("impersonating a service account needs the gcloud CLI" if email else
@@ -90,4 +82,4 @@ def mint(audience: str, email: str | None, adc_mints: bool | None) -> tuple[str,
         token = _gcloud(gcloud, *args)
     if not token or any(c.isspace() for c in token):
         raise RunbookError(f"`gcloud auth print-identity-token` printed no token; {HOW_TO_GET_A_TOKEN}.")
-    return token, adc_mints
+    return token

@@ -204,8 +204,14 @@ class GcpServices(PhaseEndpoints):
         if not audience:
             raise RunbookError(f"Cloud Run service for {phase or self.phases.names()[0]} has no URL, so no token "
                                f"audience (is its default URL disabled?).")
-        token, self._adc_mints_tokens = identity_tokens.mint(audience, email, self._adc_mints_tokens)
-        return token
+        if email is None and self._adc_mints_tokens is not False:
+            try:
+                token = identity_tokens.adc_id_token(audience)
+                self._adc_mints_tokens = True
+                return token
+            except Exception:  # noqa: BLE001 - user ADC, no ADC, no metadata server: gcloud next, and from now on
+                self._adc_mints_tokens = False
+        return identity_tokens.gcloud_token(audience, email)
 
     def request(self, phase: str, method: str, path: str, body: dict | None = None, token: str | None = None,
                 user_agent: str | None = None, remote_ip: str | None = None,

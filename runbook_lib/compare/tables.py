@@ -107,7 +107,7 @@ def compare_tables(warehouse: Warehouse, prod_table: str, test_table: str, keys:
                      thresholds=thresholds)
     runner = _Runner(warehouse, dict(params or {}), abs_tol, rel_tol, max_bytes_billed, test.ref)
     _compare(diff, plan, runner, sample_rows)
-    diff.bytes_estimated = runner.bytes_estimated
+    diff.bytes_estimated = runner.guard.bytes_estimated
     return conclude(diff)
 
 
@@ -139,10 +139,6 @@ class _Runner:
                  what: str):
         self.guard, self.params, self.what = CostGuard(warehouse, max_bytes), params, what
         self.params.update(abs_tol=abs_tol, rel_tol=rel_tol)
-
-    @property
-    def bytes_estimated(self) -> int | None:
-        return self.guard.bytes_estimated
 
     def run(self, statement: str, step: str, **extra: Any) -> pd.DataFrame:
         return self.guard.query(statement, {**self.params, **extra}, f"{step} of {self.what}")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..checks import read_yaml
 from ..errors import ParameterError
+from ..images import parse_image
 from ..preflight import UploadSet, buildpacks_entrypoint_check, dockerfile_copy_check, parse_dockerfile
 # (the builder the kit's own redeploy config names: the emulation reads that config)
 from ..redeploy.plan import DOCKER_BUILDER
@@ -130,18 +131,18 @@ def push_step(image: str, pushed: bool, args: list[str] | None = None, step_id: 
     """`docker push`: fails as docker does on an image never built, and as Artifact Registry answers a push to
     a repository that does not exist (`missing_repository`: its name; a push never creates one)."""
     prefix = "Step #0: "
+    args = args or ["push", image]
+    digest = hashlib.sha256(image.encode()).hexdigest()
+    refers = f"{prefix}The push refers to repository [{parse_image(image).repository}]"
     if not pushed:
-        lines = [f"{prefix}The push refers to repository [{image.rsplit(':', 1)[0]}]",
-                 f"{prefix}An image does not exist locally with the tag: {image}"]
-        return StepPlan(DOCKER_BUILDER, args or ["push", image], lines, 1.0, failed=True, step_id=step_id)
+        lines = [refers, f"{prefix}An image does not exist locally with the tag: {image}"]
+        return StepPlan(DOCKER_BUILDER, args, lines, 1.0, failed=True, step_id=step_id)
     if missing_repository:
-        lines = [f"{prefix}The push refers to repository [{image.rsplit(':', 1)[0]}]",
-                 f"{prefix}{hashlib.sha256(image.encode()).hexdigest()[:12]}: Preparing",
+        lines = [refers, f"{prefix}{digest[:12]}: Preparing",
                  f'{prefix}name unknown: Repository "{missing_repository}" not found']
-        return StepPlan(DOCKER_BUILDER, args or ["push", image], lines, 3.0, failed=True, step_id=step_id)
-    lines = [f"{prefix}The push refers to repository [{image.rsplit(':', 1)[0]}]",
-             f"{prefix}latest: digest: sha256:{hashlib.sha256(image.encode()).hexdigest()} size: 2417"]
-    return StepPlan(DOCKER_BUILDER, args or ["push", image], lines, 18.0, step_id=step_id)
+        return StepPlan(DOCKER_BUILDER, args, lines, 3.0, failed=True, step_id=step_id)
+    lines = [refers, f"{prefix}latest: digest: sha256:{digest} size: 2417"]
+    return StepPlan(DOCKER_BUILDER, args, lines, 18.0, step_id=step_id)
 
 
 def docker_build_args(args: list[str]) -> tuple[str, str, str]:

@@ -149,7 +149,7 @@ class LocalBuilds:
     def check_repository(self, repository: str, location: str | None = None) -> RepositoryCheck:
         """The sandbox's Artifact Registry: the repositories its state lists per location (sandbox_repositories)."""
         location, repository = check_region(location or self.region), check_repository_id(repository)
-        there = tuple(sorted(sandbox_repositories(read_state(self.home), self.region).get(location, [])))
+        there = tuple(sorted(self._repositories_in(location)))
         if repository in there:
             return RepositoryCheck(repository, location, True)
         return RepositoryCheck(repository, location, False, others=there)
@@ -160,8 +160,10 @@ class LocalBuilds:
         pushed_to = artifact_registry_repository(image)
         if pushed_to is None or pushed_to.project != self.project:
             return None
-        there = sandbox_repositories(read_state(self.home), self.region).get(pushed_to.location, [])
-        return None if pushed_to.repository in there else pushed_to.repository
+        return None if pushed_to.repository in self._repositories_in(pushed_to.location) else pushed_to.repository
+
+    def _repositories_in(self, location: str) -> list[str]:
+        return sandbox_repositories(read_state(self.home), self.region).get(location, [])
 
     def log_sources(self) -> list:
         """Sources for runbook_lib.buildlogs.fetch_build_log: the sandbox's logs bucket."""
@@ -238,8 +240,9 @@ class LocalBuilds:
                     labelled = revision_label(args) or labelled
             else:
                 image = args[1] if len(args) > 1 else ""
-                steps.append(push_step(image, pushed=image in built, args=args, step_id=raw.get("id"),
-                                       missing_repository=self._missing_repository(image)))
+                pushed = image in built
+                steps.append(push_step(image, pushed=pushed, args=args, step_id=raw.get("id"),
+                                       missing_repository=self._missing_repository(image) if pushed else None))
             if steps[-1].failed:
                 break
         images = [substitute(i, subs) for i in doc.get("images", [])]

@@ -258,7 +258,7 @@ def _read_local_file(path: Path, build_id: str | None = None) -> tuple[Attempt, 
     entries = _export_entries(text)
     if entries is not None:
         _check_same_build(path, build_id, [str(i) for e in entries if (i := _entry_build_id(e))])
-        lines = [line for entry in entries for line in _entry_lines(entry)]
+        lines = _entries_lines(entries)
         return Attempt(LOCAL_FILE, "ok", f"Read {len(lines)} Cloud Logging entries from {path} (an export, "
                                          "put oldest first)."), "".join(line + "\n" for line in lines)
     newest_first = listed_newest_first(text)
@@ -282,7 +282,12 @@ _YAML_ENTRY_KEYS = re.compile(r"^(?:textPayload|jsonPayload|insertId|logName):",
 def exported_entries(text: str) -> list[str] | None:
     """The lines of a saved Cloud Logging export, oldest first, or None when text is not one (a plain log)."""
     entries = _export_entries(text)
-    return None if entries is None else [line for entry in entries for line in _entry_lines(entry)]
+    return None if entries is None else _entries_lines(entries)
+
+
+def _entries_lines(entries: list[dict]) -> list[str]:
+    """The text lines of exported entries, in the order given."""
+    return [line for entry in entries for line in _entry_lines(entry)]
 
 
 def exported_build_log(text: str) -> str | None:
@@ -292,7 +297,7 @@ def exported_build_log(text: str) -> str | None:
     entries = _export_entries(text)
     if entries is None or not all((e.get("resource") or {}).get("type") == "build" for e in entries):
         return None
-    return "".join(line + "\n" for entry in entries for line in _entry_lines(entry))
+    return "".join(line + "\n" for line in _entries_lines(entries))
 
 
 # `gcloud logging read ... --format='value(textPayload)'` prints each entry's text alone, newest first: a build's

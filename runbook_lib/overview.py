@@ -192,15 +192,13 @@ def phase_state(target: Any, name: str) -> PhaseState:
     p = target.phases.get(name)
     try:
         info = target.services.describe(name)
-        newest = next(iter(target.services.list_revisions(name)), None)   # newest first
     except RunbookError as exc:
         return PhaseState(name, p.service, "", "", None, None, None, p.service_identity, False,
                           problem=f"its service could not be read: {one_line(str(exc)).rstrip('.')}")
     serving = list(info.serving)
     state = PhaseState(name, p.service, info.revision, info.commit_sha or "", _all_support(serving), None, None,
                        p.service_identity, info.public, serving)
-    if newest is not None and newest.ready is False and newest.name not in {r.name for r in serving}:
-        state.failed_revision = newest.name
+    state.failed_revision = info.failed_revision
     if not serving:
         # No revision is ready to take the traffic: every request gets a 503. That is the phase down, not a
         # /health to look into (a 503 from a revision that serves is only a warning), so /health is not called.

@@ -133,6 +133,9 @@ class ServiceInfo:
     # Every revision with more than 0% of the traffic, most first (the fields above describe the first only);
     # the sandbox serves one revision at a time, so there it is always one at 100%.
     serving: list[ServingRevision] = field(default_factory=list)
+    # The newest revision when it failed to become ready and takes no traffic (a deploy that never started:
+    # Cloud Run keeps the traffic where it was), else "" (failed_newest()).
+    failed_revision: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -230,6 +233,13 @@ class RolloutInProgress(RunbookError):
 
 def newest_revisions_first(revisions: Iterable[Revision]) -> list[Revision]:
     return sorted(revisions, key=lambda r: (parse_time(r.created or "1970-01-01T00:00:00Z"), r.name), reverse=True)
+
+
+def failed_newest(revisions: Iterable[Revision]) -> str:
+    """ServiceInfo.failed_revision from the revisions newest first: the newest when it is not ready and has no
+    traffic, else ""."""
+    newest = next(iter(revisions), None)
+    return newest.name if newest is not None and newest.ready is False and not newest.traffic_percent else ""
 
 
 @dataclass

@@ -28,7 +28,7 @@ INFO_TYPES = {"phase": str, "service": str, "region": str, "url": (str, type(Non
               "commit_sha": str, "commit_sha_full": (str, type(None)), "supports_prefix": (bool, type(None)),
               "image": str, "created": str, "running": bool, "public": bool, "invoker_members": list,
               "code_phase": str, "pid": (int, type(None)), "ingress": str, "invoker_iam_disabled": bool,
-              "serving": list}
+              "serving": list, "failed_revision": str}
 SHORT_SHA = re.compile(r"[0-9a-f]{7}")
 FULL_SHA = re.compile(r"[0-9a-f]{40}")
 

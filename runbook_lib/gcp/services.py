@@ -20,7 +20,8 @@ from ..gitinfo import commit_contains
 from ..phases import PhaseRegistry
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSubscription, Revision, Rollout,
-                        RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, ancestor_name, check_image,
+                        RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image,
+                        failed_newest,
                         ingress_setting, invoker_members, is_public, lower_headers, newest_revisions_first, one_line,
                         policy_shape, push_subscriptions_to, response_body, string_map, traffic_split,
                         without_all_users)
@@ -140,8 +141,9 @@ class GcpServices(PhaseEndpoints):
     def ancestor_iam_policy(self, resource: str) -> dict:
         """A folder's or the organisation's IAM policy in iam_policy()'s shape (Resource Manager v3
         folders/organizations.getIamPolicy, version 3): an invoke role granted there reaches every service below.
-        AccessDenied (resourcemanager.folders.getIamPolicy, .organizations.getIamPolicy) when the caller may not."""
-        return project_policy(self.clients.resourcemanager.get_ancestor_iam_policy(ancestor_name(resource)))
+        AccessDenied (resourcemanager.folders.getIamPolicy, .organizations.getIamPolicy) when the caller may not;
+        ParameterError for any other name (the client checks it, as it builds the URL from it)."""
+        return project_policy(self.clients.resourcemanager.get_ancestor_iam_policy(resource))
 
     def describe(self, phase: str) -> ServiceInfo:
         p = self.phases.get(phase)
@@ -164,7 +166,7 @@ class GcpServices(PhaseEndpoints):
             invoker_members=invoker_members(policy), code_phase="", pid=None,
             ingress=ingress_setting(service.get("ingress")),
             invoker_iam_disabled=bool(service.get("invokerIamDisabled")),
-            serving=_serving_revisions(serving, revisions, current),
+            serving=_serving_revisions(serving, revisions, current), failed_revision=failed_newest(revisions),
         )
 
     def list(self) -> list[ServiceInfo]:

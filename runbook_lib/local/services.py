@@ -29,7 +29,7 @@ from ..phases import PROJECT_ROOT, PhaseRegistry
 from ..gitinfo import commit_contains
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (DEFAULT_INGRESS, INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSubscription, Revision,
-                        Rollout, RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image,
+                        Rollout, RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image, failed_newest,
                         invoker_members, is_public, lower_headers, newest_revisions_first,
                         push_subscriptions_to, response_body, string_map, traffic_split, without_all_users)
 from .builds import LocalBuilds
@@ -99,6 +99,7 @@ class LocalServices(SandboxIam, PhaseEndpoints):
             serving=[ServingRevision(revision["name"], 100, _label(revision["commit_sha"]),
                                      bool(revision["supports_prefix"]), revision["image"],
                                      revision.get("code_phase", name))],
+            failed_revision=failed_newest(self._revisions(name, record)),
         )
 
     def list(self) -> list[ServiceInfo]:
@@ -107,7 +108,10 @@ class LocalServices(SandboxIam, PhaseEndpoints):
 
     def list_revisions(self, phase: str) -> list[Revision]:
         """Revisions newest first by creation time (then by name), as `gcloud run revisions list` shows them."""
-        name, record = self._record(phase)
+        return self._revisions(*self._record(phase))
+
+    @staticmethod
+    def _revisions(name: str, record: dict) -> list[Revision]:
         traffic = {t["revisionName"]: t.get("percent", 0) for t in record["traffic"]}
         revisions = []
         for rev in record["revisions"]:

@@ -11,6 +11,7 @@ import pytest
 from fakes.errors import permission_denied
 from fakes.fixtures import mirror_sandbox, mirrored_phases_file
 from runbook_lib import audit, params
+from runbook_lib.audit.access import InheritedPolicy, judge_inherited_grants
 from runbook_lib import target as target_mod
 from runbook_lib.local.logs import request_entry
 from runbook_lib.phases import load_phases
@@ -32,9 +33,11 @@ def _access(phase: str = "phase4") -> audit.ServiceAccess:
         {"role": "roles/run.invoker", "members": [f"serviceAccount:{PUSH_SA}"]}]}, EXPECTED, PROJECT)
 
 
-def _with_project(bindings: list[dict], phase: str = "phase4") -> audit.ServiceAccess:
-    policy = audit.ProjectPolicy(PROJECT, {"version": 3, "bindings": bindings, "etag": "x"})
-    return audit.judge_project_grants(_access(phase), policy, EXPECTED, PROJECT)
+def _with_project(bindings: list[dict], phase: str = "phase4", ancestry: audit.Ancestry | None = None
+                  ) -> audit.ServiceAccess:
+    """A service judged with its project's policy (`bindings`) and `ancestry` (None: not looked at)."""
+    policy = InheritedPolicy("project", {"version": 3, "bindings": bindings, "etag": "x"})
+    return judge_inherited_grants(_access(phase), policy, ancestry, EXPECTED, PROJECT)
 
 
 # ---------------------------------------------------------------- the judgement
@@ -44,8 +47,8 @@ def test_allusers_invoker_on_the_project_makes_every_service_public_with_the_pro
     access = _with_project([{"role": "roles/run.invoker", "members": ["allUsers"]}])
     (finding,) = access.findings
     assert (finding.severity, finding.kind, finding.where) == ("critical", "public_member", "project")
-    assert finding.what == (f"allUsers holds roles/run.invoker on project {PROJECT}, which every service in it "
-                            f"inherits: anyone on the internet, no token needed.")
+    assert finding.what == ("allUsers holds roles/run.invoker on the project, which every service in it "
+                            "inherits: anyone on the internet, no token needed.")
     assert finding.fix == [f"gcloud projects remove-iam-policy-binding {PROJECT} --member=allUsers "
                            f"--role=roles/run.invoker"]
     assert access.public and access.open_to_all_users and access.project_policy_read
@@ -72,8 +75,8 @@ def test_project_grants_are_judged_as_the_services_are_and_conditions_shown():
     # the project's policy holds a conditional binding: an unconditional removal says --condition=None
     assert unexpected.fix == [f"gcloud projects remove-iam-policy-binding {PROJECT} --member=user:dev@example.com "
                               f"--role=roles/run.developer --condition=None"]
-    assert unexpected.what == (f"user:dev@example.com holds roles/run.developer on project {PROJECT}, so it may call "
-                               f"every service in it, but is not an expected invoker.")
+    assert unexpected.what == ("user:dev@example.com holds roles/run.developer on the project, so it may call "
+                               "every service in it, but is not an expected invoker.")
     judged = {(m["member"], m["where"]): m["judged"] for m in access.members}
     assert judged == {(f"serviceAccount:{PUSH_SA}", "service"): "expected",
                       ("allAuthenticatedUsers", "project"): "public", ("user:dev@example.com", "project"): "unexpected",
@@ -116,7 +119,12 @@ def test_a_policy_not_read_is_said_with_the_role_and_the_project_command_kept():
     policy = audit.read_project_policy(Target(), PROJECT)
     assert not policy.read and "resourcemanager.projects.getIamPolicy" in policy.not_read
     assert "roles/iam.securityReviewer" in policy.not_read and "carries on" in policy.not_read
-    access = [audit.judge_project_grants(_access(phase), policy, EXPECTED, PROJECT) for phase in ("phase3", "phase4")]
+    # in the words every policy above the services is said not read in
+    assert policy.not_read == (f"The IAM policy of project {PROJECT} could not be read (Resource Manager denied "
+                               f"get_iam_policy in project p: the caller lacks a permission); reading it takes "
+                               f"resourcemanager.projects.getIamPolicy on the project, e.g. roles/iam.securityReviewer: "
+                               f"its grants reach every service in it. The audit carries on without it.")
+    access = [judge_inherited_grants(_access(phase), policy, None, EXPECTED, PROJECT) for phase in ("phase3", "phase4")]
     assert not any(a.findings for a in access) and not any(a.project_policy_read for a in access)
     # said once by the verdict, naming every service, whose own policies are still judged
     scope = audit.AuditScope(phases=tuple(load_phases().get(p) for p in ("phase3", "phase4")),
@@ -156,7 +164,7 @@ def test_callers_past_iam_name_the_project_grants_that_may_explain_them():
     (who,) = classes.loc[classes["caller_class"] == "expected_invoker", "who"]
     assert who.endswith(f"or a holder of an invoke role on the project (user:owner@example.com (roles/owner), {AGENT} "
                         f"(roles/run.serviceAgent)), or a holder of one on its folder or organisation (not read)")
-    unread = audit.judge_project_grants(_access(), audit.ProjectPolicy(PROJECT, None, "refused"), EXPECTED, PROJECT)
+    unread = judge_inherited_grants(_access(), InheritedPolicy("project", None, "refused"), None, EXPECTED, PROJECT)
     assert unread.granted_above().endswith("(project, folder, organisation: not read)")
 
 
@@ -254,9 +262,7 @@ def _with_ancestors(policies: dict[str, dict | Exception], phase: str = "phase4"
     class Target:
         services = Services()
 
-    access = audit.judge_project_grants(_access(phase), audit.ProjectPolicy(PROJECT, {"version": 3, "bindings": []}),
-                                        EXPECTED, PROJECT)
-    return audit.judge_ancestor_grants(access, audit.read_ancestry(Target(), PROJECT), EXPECTED, PROJECT)
+    return _with_project([], phase, audit.read_ancestry(Target(), PROJECT))
 
 
 def _policy(*bindings):
@@ -362,12 +368,19 @@ def test_an_ancestry_not_read_keeps_the_get_ancestors_command():
     ancestry = audit.read_ancestry(Target(), PROJECT)
     assert not ancestry.read and "resourcemanager.projects.get on project" in ancestry.not_read
     assert "roles/browser" in ancestry.not_read and f"gcloud projects get-ancestors-iam-policy {PROJECT}" in ancestry.not_read
-    access = audit.judge_ancestor_grants(_with_project([]), ancestry, EXPECTED, PROJECT)
+    access = _with_project([], ancestry=ancestry)
     result = audit.conclude(_scope("phase4"), [access], _quiet(), [])
     (note,) = result.findings
     assert (note.kind, note.severity, note.what) == ("ancestry_not_read", "info", ancestry.not_read)
     assert result.verdict == "pass" and result.checks == [audit.ancestors_policy_command(PROJECT)]
     assert "(folders, organisation not read)" not in result.summary and "its folder or organisation not read" in result.summary
+
+
+def test_services_judged_without_their_ancestry_say_it_not_read_as_an_unread_ancestry_does():
+    result = audit.conclude(_scope("phase4"), [_with_project([])], _quiet(), [])
+    assert result.summary.startswith(f"The policies of {P4} and of project {PROJECT} name no unexpected invoker "
+                                     f"(its folder or organisation not read); ")
+    assert result.checks == [audit.ancestors_policy_command(PROJECT)]
 
 
 def test_gcp_an_allusers_invoker_on_the_organisation_is_critical(gcp_target, fake_apis):

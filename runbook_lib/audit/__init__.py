@@ -17,10 +17,9 @@ The notebook calls audit_scope, who_may_call, who_tried, what_broke and conclude
 commands are printed for an operator to run, never run by the kit.
 """
 from .access import (ANCESTOR_POLICY_PERMISSION, ANCESTRY_PERMISSION, ANCESTRY_READER, PROJECT_POLICY_PERMISSION,
-                     PROJECT_POLICY_READER, PUBLIC_MEANING, SEVERITIES, AncestorPolicy, Ancestry, AuditScope, Finding,
-                     ProjectPolicy, ServiceAccess, audit_scope, judge_access, judge_ancestor_grants,
-                     judge_project_grants, members_table, read_ancestry, read_project_policy, services_table,
-                     who_may_call)
+                     PROJECT_POLICY_READER, PUBLIC_MEANING, SEVERITIES, Ancestry, AuditScope, Finding, InheritedPolicy,
+                     ServiceAccess, audit_scope, judge_access, judge_inherited_grants, members_table, read_ancestry,
+                     read_project_policy, services_table, unread_above, who_may_call)
 from .commands import (add_invoker_command, ancestor_invokers_command, ancestor_policy_command,
                        ancestors_policy_command, invoker_iam_check_command, placed, project_invokers_command,
                        remove_ancestor_binding_command, remove_binding_command, remove_project_binding_command)
@@ -34,8 +33,8 @@ from .verdict import Audit, conclude
 __all__ = [
     # access
     "ANCESTOR_POLICY_PERMISSION", "ANCESTRY_PERMISSION", "ANCESTRY_READER", "PROJECT_POLICY_PERMISSION",
-    "PROJECT_POLICY_READER", "PUBLIC_MEANING", "SEVERITIES", "AncestorPolicy", "Ancestry", "AuditScope", "Finding",
-    "ProjectPolicy", "ServiceAccess", "audit_scope", "judge_access", "judge_ancestor_grants", "judge_project_grants",
+    "PROJECT_POLICY_READER", "PUBLIC_MEANING", "SEVERITIES", "Ancestry", "AuditScope", "Finding", "InheritedPolicy",
+    "ServiceAccess", "audit_scope", "judge_access", "judge_inherited_grants", "unread_above",
     "members_table", "read_ancestry", "read_project_policy", "services_table", "who_may_call",
     # commands
     "add_invoker_command", "ancestor_invokers_command", "ancestor_policy_command", "ancestors_policy_command",

@@ -104,7 +104,7 @@ class ServiceAccess:
     findings: list[Finding]
     conditional_policy: bool = False   # some binding (any role) has a condition: gcloud then wants --condition
     # the project's policy as who_may_call read it once (the same object on every service); None: not looked at
-    project_policy: ProjectPolicy | None = None
+    project_policy: InheritedPolicy | None = None
     # the project's folders and organisation and their policies, read once likewise; None: not looked at
     ancestry: Ancestry | None = None
 
@@ -140,7 +140,7 @@ class ServiceAccess:
         held = [f"{m['member']} ({m['role']})" for m in not_judged if m["where"] == "project"]
         parts = [f"a holder of an invoke role on the project ({', '.join(held)})"] if held else []
         parts += [f"{m['member']} ({m['role']} on {placed(m['where'])})" for m in not_judged if m["where"] != "project"]
-        unread = self.ancestry.unread_places() if self.ancestry else "its folder or organisation"
+        unread = unread_above(self.ancestry)
         parts += [f"a holder of one on {unread} (not read)"] if unread else []
         return ", or ".join(parts)
 
@@ -156,16 +156,14 @@ class ServiceAccess:
 
 
 def _unresolved_public(service: str, member: str, role: str, shown: str, fix: list[str],
-                       project: str | None = None, ancestor: str | None = None) -> Finding:
-    """A role the kit cannot judge, granted to anyone (on the service, on `project`, or on `ancestor`, one of its
-    folders or its organisation): it may let anyone invoke the service (every service of the project)."""
+                       where: str = "service") -> Finding:
+    """A role the kit cannot judge, granted to anyone on the service or on a policy every service inherits
+    (`where`): it may let anyone invoke the service (every service below it)."""
     under = f" under condition {shown!r}" if shown else ""
-    if ancestor:
-        on, callee, where = placed(ancestor), "every service under it", ancestor
-    elif project:
-        on, callee, where = f"project {project}", "every service in it", "project"
+    if where == "service":
+        on, callee = service, service
     else:
-        on, callee, where = service, service, "service"
+        on, callee = placed(where), f"every service {_within(where)} it"
     return Finding("warning", service, "unresolved_role",
                    f"{member} holds {role} on {on}{under}, a role the kit cannot judge: if it carries "
                    f"run.routes.invoke, {member} may call {callee} ({PUBLIC_MEANING[member]}); `gcloud iam roles "
@@ -185,14 +183,14 @@ def _conditional(policy: dict) -> bool:
     return any(b.get("condition") for b in policy.get("bindings", []))
 
 
-def _judged(member: str, role: str, expected_members: set[str], on_project: bool) -> str:
+def _judged(member: str, role: str, expected_members: set[str], inherited: bool) -> str:
     if member in PUBLIC_MEMBERS:
         return "public"
     if member in expected_members:
         return "expected"
-    if on_project and role in BASIC_ROLES:
+    if inherited and role in BASIC_ROLES:
         return "administrator"
-    if on_project and role.endswith(".serviceAgent") and _SERVICE_AGENT.match(member):
+    if inherited and role.endswith(".serviceAgent") and _SERVICE_AGENT.match(member):
         return "google_agent"
     return "unexpected"
 
@@ -212,13 +210,12 @@ def _service_finding(service: str, member: str, role: str, shown: str, fix: list
 
 
 def _judge_bindings(service: str, policy: dict, expected_members: set[str], remove: Callable[..., str],
-                    on_project: str | None = None, ancestor: str | None = None) -> tuple[list[dict], list[Finding]]:
+                    where: str = "service") -> tuple[list[dict], list[Finding]]:
     """The members of a policy's invoke-role bindings, judged, and the findings about them. The policy is the
-    service's own, or one every service inherits: (on_project: that project's id) the project's, or (ancestor:
-    folders/N, organizations/N, on_project the project's id) one of its folders' or its organisation's. There
-    the owners and editors and Google's service agents are listed, not judged (see BASIC_ROLES).
+    service's own (where "service"), or one every service inherits (where "project", folders/N, organizations/N):
+    there the owners and editors and Google's service agents are listed, not judged (see BASIC_ROLES).
     remove(member, role, condition, conditional_policy) is the command that would remove one grant."""
-    where = ancestor or ("project" if on_project else "service")
+    inherited = where != "service"
     conditional_policy = _conditional(policy)
     members, findings = [], []
     for binding in policy.get("bindings", []):
@@ -234,13 +231,12 @@ def _judge_bindings(service: str, policy: dict, expected_members: set[str], remo
                 # Only anyone-at-all grants are flagged: a custom role for a named member is an operator's choice.
                 if member in PUBLIC_MEMBERS:
                     findings.append(_unresolved_public(service, member, role, shown,
-                                                       [describe_role_command(role)] + fix, on_project, ancestor))
+                                                       [describe_role_command(role)] + fix, where))
                     members.append(_member(member, role, shown, "unresolved", where))
                 continue
-            judged = _judged(member, role, expected_members, on_project=bool(on_project))
+            judged = _judged(member, role, expected_members, inherited)
             if judged in ("public", "unexpected"):
-                findings.append(_ancestor_finding(service, member, role, shown, ancestor, fix) if ancestor
-                                else _project_finding(service, member, role, shown, on_project, fix) if on_project
+                findings.append(_inherited_finding(service, member, role, shown, where, fix) if inherited
                                 else _service_finding(service, member, role, shown, fix))
             members.append(_member(member, role, shown, judged, where))
     return members, findings
@@ -264,81 +260,15 @@ def judge_access(phase: Phase, info: Any, policy: dict, expected_members: set[st
                          findings=findings, conditional_policy=_conditional(policy))
 
 
-# ---------------------------------------------------------------- judging the project's policy
+# ---------------------------------------------------------------- judging the policies every service inherits
 
 
 @dataclass(frozen=True)
-class ProjectPolicy:
-    """The project's IAM policy as the audit read it (iam_policy() shape), or why it could not."""
+class InheritedPolicy:
+    """A policy every service inherits, as the audit read it (iam_policy() shape), or why it could not: the
+    project's (where "project") or one of its folders' or its organisation's (folders/N, organizations/N)."""
 
-    project: str
-    policy: dict | None          # None: not read
-    not_read: str = ""           # one sentence, when not read
-
-    @property
-    def read(self) -> bool:
-        return self.policy is not None
-
-
-def read_project_policy(target: Any, project: str) -> ProjectPolicy:
-    """The project's policy; a refusal (a missing role, the API not enabled, a perimeter, credentials that
-    Resource Manager's endpoint does not take) or a sandbox that keeps none is said, and the audit carries on
-    with the services' own policies, as it does without the push subscriptions."""
-    try:
-        return ProjectPolicy(project, target.services.project_iam_policy())
-    except (AccessDenied, CredentialsMissing, NotFoundError) as exc:
-        return ProjectPolicy(project, None, _not_read_sentence(exc, project))
-
-
-def _not_read_sentence(exc: Exception, project: str) -> str:
-    said = str(exc).rstrip(". ")
-    missing_role = isinstance(exc, AccessDenied) and not isinstance(exc, ServiceDisabled) and not exc.vpc_sc_id
-    needs = (f"; reading it takes {PROJECT_POLICY_PERMISSION} on the project, e.g. {PROJECT_POLICY_READER}"
-             if missing_role else "")
-    return (f"The IAM policy of project {project} could not be read ({said}){needs}. The audit carries on with "
-            f"the services' own policies.")
-
-
-def _project_finding(service: str, member: str, role: str, shown: str, project: str, fix: list[str]) -> Finding:
-    """A project grant of an invoke role to anyone at all, or to a member not expected, in words that fit
-    every service, so the same grant found on each service reads as one."""
-    under = f" under condition {shown!r}" if shown else ""
-    if member in PUBLIC_MEMBERS and shown:
-        return Finding("warning", service, "conditional_public",
-                       f"{member} may invoke every service of project {project} while condition {shown!r} holds "
-                       f"({PUBLIC_MEANING[member]}).", fix, where="project")
-    if member in PUBLIC_MEMBERS:
-        return Finding("critical", service, "public_member",
-                       f"{member} holds {role} on project {project}, which every service in it inherits: "
-                       f"{PUBLIC_MEANING[member]}.", fix, where="project")
-    return Finding("warning", service, "unexpected_invoker",
-                   f"{member} holds {role} on project {project}{under}, so it may call every service in it, but "
-                   f"is not an expected invoker.", fix, where="project")
-
-
-def judge_project_grants(access: ServiceAccess, project_policy: ProjectPolicy, expected_members: set[str],
-                         project: str) -> ServiceAccess:
-    """The service's access with the project's grants of invoke roles added (where "project"), judged as the
-    service's own are: anyone at all is public (critical; under a condition, a warning), a member not among
-    the expected invokers a warning with the `gcloud projects` removal; the project's owners and editors
-    and Google's service agents are listed, not judged (see BASIC_ROLES)."""
-    access.project_policy = project_policy
-    if project_policy.read:   # not read: conclude says so, once for every service
-        members, findings = _judge_bindings(access.service, project_policy.policy, expected_members,
-                                            partial(remove_project_binding_command, project), on_project=project)
-        access.members += members
-        access.findings += findings
-    return access
-
-
-# ---------------------------------------------------------------- judging the folders' and organisation's policies
-
-
-@dataclass(frozen=True)
-class AncestorPolicy:
-    """One of the project's folders or its organisation, and its IAM policy as the audit read it, or why not."""
-
-    resource: str                # folders/N | organizations/N
+    where: str
     policy: dict | None          # None: not read
     not_read: str = ""           # one sentence, when not read
 
@@ -347,7 +277,7 @@ class AncestorPolicy:
         return self.policy is not None
 
     def to_dict(self) -> dict:
-        return {"resource": self.resource, "read": self.read, "note": self.not_read}
+        return {"resource": self.where, "read": self.read, "note": self.not_read}
 
 
 @dataclass(frozen=True)
@@ -355,8 +285,7 @@ class Ancestry:
     """The project's folders and organisation, nearest first, each with its policy; or why the ancestry itself
     could not be read (then none of them is known). A project with no organisation has none."""
 
-    project: str
-    ancestors: tuple[AncestorPolicy, ...] = ()
+    ancestors: tuple[InheritedPolicy, ...] = ()
     not_read: str = ""           # one sentence, when the ancestry was not read
 
     @property
@@ -364,20 +293,37 @@ class Ancestry:
         return not self.not_read
 
     @property
-    def unread(self) -> list[AncestorPolicy]:
+    def unread(self) -> list[InheritedPolicy]:
         return [a for a in self.ancestors if not a.read]
-
-    def unread_places(self) -> str:
-        """What above the project the audit could not read, in words ("" when it read all of it)."""
-        if not self.read:
-            return "its folder or organisation"
-        return ", ".join(placed(a.resource) for a in self.unread)
 
     def to_dict(self) -> dict:
         return {"read": self.read, "note": self.not_read, "ancestors": [a.to_dict() for a in self.ancestors]}
 
 
+def unread_above(ancestry: Ancestry | None) -> str:
+    """What above the project the audit did not read, in words: "its folder or organisation" when it did not read
+    the ancestry (None: it did not look), else the folders and organisation whose policies it could not read
+    ("" when it read every one)."""
+    if ancestry is None or not ancestry.read:
+        return "its folder or organisation"
+    return ", ".join(placed(a.where) for a in ancestry.unread)
+
+
+# What refuses a read (a missing role, the API not enabled, a perimeter, credentials that Resource Manager's
+# endpoint does not take) or finds nothing to read (a sandbox that keeps no such policy): said, never a reason
+# to stop.
 _UNREADABLE = (AccessDenied, CredentialsMissing, NotFoundError)
+
+
+def read_project_policy(target: Any, project: str) -> InheritedPolicy:
+    """The project's policy (where "project"); what refuses it is said, and the audit carries on with the
+    services' own policies, as it does without the push subscriptions."""
+    try:
+        return InheritedPolicy("project", target.services.project_iam_policy())
+    except _UNREADABLE as exc:
+        return InheritedPolicy("project", None, _unread_sentence(
+            exc, f"The IAM policy of project {project}", PROJECT_POLICY_PERMISSION, placed("project"),
+            PROJECT_POLICY_READER, "its grants reach every service in it"))
 
 
 def read_ancestry(target: Any, project: str) -> Ancestry:
@@ -387,21 +333,21 @@ def read_ancestry(target: Any, project: str) -> Ancestry:
     try:
         resources = target.services.project_ancestors()
     except _UNREADABLE as exc:
-        return Ancestry(project, (), _unread_sentence(
+        return Ancestry(not_read=_unread_sentence(
             exc, f"The folders and organisation above project {project}", ANCESTRY_PERMISSION, f"project {project}",
             ANCESTRY_READER, f"invoke roles granted there reach every service too; `{ancestors_policy_command(project)}` "
                              f"lists them"))
     read = []
     for resource in resources:
         try:
-            read.append(AncestorPolicy(resource, target.services.ancestor_iam_policy(resource)))
+            read.append(InheritedPolicy(resource, target.services.ancestor_iam_policy(resource)))
         except _UNREADABLE as exc:
-            kind, number = resource.split("/", 1)
-            read.append(AncestorPolicy(resource, None, _unread_sentence(
-                exc, f"The IAM policy of {placed(resource)}", ANCESTOR_POLICY_PERMISSION[kind], placed(resource),
-                PROJECT_POLICY_READER, f"its grants reach every service under it; "
-                                       f"`{ancestor_policy_command(resource)}` lists them")))
-    return Ancestry(project, tuple(read))
+            read.append(InheritedPolicy(resource, None, _unread_sentence(
+                exc, f"The IAM policy of {placed(resource)}", ANCESTOR_POLICY_PERMISSION[resource.partition("/")[0]],
+                placed(resource), PROJECT_POLICY_READER,
+                f"its grants reach every service {_within(resource)} it; `{ancestor_policy_command(resource)}` "
+                f"lists them")))
+    return Ancestry(tuple(read))
 
 
 def _unread_sentence(exc: Exception, what: str, permission: str, on: str, reader: str, then: str) -> str:
@@ -413,37 +359,47 @@ def _unread_sentence(exc: Exception, what: str, permission: str, on: str, reader
     return f"{what} could not be read ({said}){needs}: {then}. The audit carries on without it."
 
 
-def _ancestor_finding(service: str, member: str, role: str, shown: str, ancestor: str, fix: list[str]) -> Finding:
-    """A grant of an invoke role on one of the project's folders or its organisation to anyone at all, or to a
+def _within(where: str) -> str:
+    """How every service stands to a policy it inherits: in the project, under a folder or the organisation."""
+    return "in" if where == "project" else "under"
+
+
+def _inherited_finding(service: str, member: str, role: str, shown: str, where: str, fix: list[str]) -> Finding:
+    """A grant of an invoke role on the project, a folder or the organisation (`where`) to anyone at all, or to a
     member not expected, in words that fit every service (each finds the same grant: one finding in the end)."""
     under = f" under condition {shown!r}" if shown else ""
-    on = placed(ancestor)
+    on, within = placed(where), _within(where)
     if member in PUBLIC_MEMBERS and shown:
         return Finding("warning", service, "conditional_public",
-                       f"{member} may invoke every service under {on} while condition {shown!r} holds "
-                       f"({PUBLIC_MEANING[member]}).", fix, where=ancestor)
+                       f"{member} may invoke every service {within} {on} while condition {shown!r} holds "
+                       f"({PUBLIC_MEANING[member]}).", fix, where=where)
     if member in PUBLIC_MEMBERS:
         return Finding("critical", service, "public_member",
-                       f"{member} holds {role} on {on}, which every service under it inherits: "
-                       f"{PUBLIC_MEANING[member]}.", fix, where=ancestor)
+                       f"{member} holds {role} on {on}, which every service {within} it inherits: "
+                       f"{PUBLIC_MEANING[member]}.", fix, where=where)
     return Finding("warning", service, "unexpected_invoker",
-                   f"{member} holds {role} on {on}{under}, so it may call every service under it, but is not an "
-                   f"expected invoker.", fix, where=ancestor)
+                   f"{member} holds {role} on {on}{under}, so it may call every service {within} it, but is not an "
+                   f"expected invoker.", fix, where=where)
 
 
-def judge_ancestor_grants(access: ServiceAccess, ancestry: Ancestry, expected_members: set[str],
-                          project: str) -> ServiceAccess:
-    """The service's access with the grants of invoke roles on the project's folders and organisation added
-    (where: folders/N, organizations/N), judged as the project's are, each finding's fix the `gcloud
-    resource-manager folders` / `gcloud organizations` removal. What was not read, conclude says, once."""
-    access.ancestry = ancestry
-    for ancestor in ancestry.ancestors:
-        if ancestor.read:
-            members, findings = _judge_bindings(access.service, ancestor.policy, expected_members,
-                                                partial(remove_ancestor_binding_command, ancestor.resource),
-                                                on_project=project, ancestor=ancestor.resource)
-            access.members += members
-            access.findings += findings
+def judge_inherited_grants(access: ServiceAccess, project_policy: InheritedPolicy, ancestry: Ancestry | None,
+                           expected_members: set[str], project: str) -> ServiceAccess:
+    """The service's access with the grants of invoke roles on the project and on its folders and organisation
+    added (where "project", folders/N, organizations/N), judged as the service's own are: anyone at all is public
+    (critical; under a condition, a warning), a member not among the expected invokers a warning with the
+    `gcloud projects` / `resource-manager folders` / `organizations` removal; the owners and editors and Google's
+    service agents there are listed, not judged (see BASIC_ROLES). What was not read, conclude says, once for
+    every service (ancestry None: the folders and organisation were not looked at)."""
+    access.project_policy, access.ancestry = project_policy, ancestry
+    for inherited in (project_policy, *(ancestry.ancestors if ancestry else ())):
+        if not inherited.read:
+            continue
+        remove = (partial(remove_project_binding_command, project) if inherited.where == "project"
+                  else partial(remove_ancestor_binding_command, inherited.where))
+        members, findings = _judge_bindings(access.service, inherited.policy, expected_members, remove,
+                                            inherited.where)
+        access.members += members
+        access.findings += findings
     return access
 
 
@@ -458,8 +414,7 @@ def who_may_call(target: Any, scope: AuditScope) -> list[ServiceAccess]:
         expected = scope.expected_members(phase.name)
         own = judge_access(phase, target.services.describe(phase.name), target.services.iam_policy(phase.name),
                            expected, scope.project)
-        judge_project_grants(own, project_policy, expected, scope.project)
-        access.append(judge_ancestor_grants(own, ancestry, expected, scope.project))
+        access.append(judge_inherited_grants(own, project_policy, ancestry, expected, scope.project))
     return access
 
 

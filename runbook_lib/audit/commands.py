@@ -30,9 +30,8 @@ def _unconditional_flag(conditional_policy: bool) -> str:
 
 def remove_binding_command(service: str, region: str, project: str, member: str, role: str,
                            condition: dict | None = None, conditional_policy: bool = False) -> str:
-    command = (f"gcloud run services remove-iam-policy-binding {_where(service, region, project)} "
-               f"--member={shlex.quote(member)} --role={shlex.quote(role)}")
-    return command + (" " + _condition_flag(condition) if condition else _unconditional_flag(conditional_policy))
+    return _remove_from(f"gcloud run services remove-iam-policy-binding {_where(service, region, project)}", member,
+                        role, condition, conditional_policy)
 
 
 def add_invoker_command(service: str, region: str, project: str, email: str, conditional_policy: bool = False) -> str:

@@ -14,7 +14,7 @@ import pandas as pd
 from ..formats import headline
 from ..results import Result
 from .access import (ANCESTRY_READER, PROJECT_POLICY_READER, SEVERITIES, Ancestry, AuditScope, Finding,
-                     ProjectPolicy, ServiceAccess)
+                     InheritedPolicy, ServiceAccess, unread_above)
 from .commands import ancestor_invokers_command, ancestors_policy_command, placed, project_invokers_command
 from .pushes import PushOutage
 from .tried import WhoTried, moment_text
@@ -81,85 +81,69 @@ def _and(items: list[str]) -> str:
 def _above_read(ancestry: Ancestry | None) -> str:
     """The folders and organisation whose policies were read, in few words ("its folder and organisation")."""
     read = [a for a in (ancestry.ancestors if ancestry else ()) if a.read]
-    folders = sum(a.resource.startswith("folders/") for a in read)
+    folders = sum(a.where.startswith("folders/") for a in read)
     words = ([f"its {folders} folders" if folders > 1 else "its folder"] if folders else [])
     words += ["its organisation" if not words else "organisation"] if len(read) > folders else []
     return " and ".join(words)
 
 
-def _above_unread(ancestry: Ancestry | None) -> str:
-    """The folders and organisation whose policies were not read, named ("" when every one was)."""
-    return ancestry.unread_places() if ancestry else "folders, organisation"
-
-
-def _scope_sentence(access: list[ServiceAccess], project: ProjectPolicy, ancestry: Ancestry | None,
-                    requests: int) -> str:
+def _scope_sentence(access: list[ServiceAccess], project_id: str, project: InheritedPolicy,
+                    ancestry: Ancestry | None, requests: int) -> str:
     """The summary when nothing was found, saying which policies were read (it must fit a headline; the members
     table lists the owners, editors and Google agents above the services, which may call but are not judged)."""
     services = access[0].service if len(access) == 1 else f"the {len(access)} services"
     tail = f"no pushes refused, no external caller reached the app in {requests:,} requests."
-    above, unread = _above_read(ancestry), _above_unread(ancestry)
+    above, unread = _above_read(ancestry), unread_above(ancestry)
     if not project.read:
         theirs = above.replace("its ", "the project's ", 1)
         also = f" and of {theirs}" if above else ""
         more = f"; {unread} not read" if unread else ""
         return (f"The own policies of {services}{also} name no unexpected invoker (the project's could not be "
                 f"read{more}); {tail}")
-    of = _and([f"project {project.project}"] + ([above] if above else []))
+    of = _and([f"project {project_id}"] + ([above] if above else []))
     return (f"The policies of {services} and of {of} name no unexpected invoker"
             f"{f' ({unread} not read)' if unread else ''}; {tail}")
 
 
-def _reading(project: ProjectPolicy, ancestry: Ancestry | None) -> tuple[str, list[str]]:
+def _reading(project_id: str, project: InheritedPolicy, ancestry: Ancestry | None) -> tuple[str, list[str]]:
     """What was not read, and the read-only commands that list it ("", [] when the audit read every policy)."""
-    unread, checks = [], []
-    if not project.read:
-        unread.append("the project")
-        checks.append(project_invokers_command(project.project))
-    if ancestry is None or not ancestry.read:
-        unread.append("its folders and organisation")
-        checks.append(ancestors_policy_command(project.project))
+    project_read, ancestry_read = project.read, ancestry is not None and ancestry.read
+    if not project_read and not ancestry_read:
+        return NOT_READ, [project_invokers_command(project_id), ancestors_policy_command(project_id)]
+    unread = [] if project_read else ["the project"]
+    checks = [] if project_read else [project_invokers_command(project_id)]
+    if ancestry_read:
+        unread += [placed(a.where) for a in ancestry.unread]
+        checks += [ancestor_invokers_command(a.where) for a in ancestry.unread]
     else:
-        unread += [placed(a.resource) for a in ancestry.unread]
-        checks += [ancestor_invokers_command(a.resource) for a in ancestry.unread]
+        unread.append("its folders and organisation")
+        checks.append(ancestors_policy_command(project_id))
     if not unread:
         return "", []
-    if len(unread) == 2 and not project.read and (ancestry is None or not ancestry.read):
-        return NOT_READ, checks
     return (f"the audit could not read the IAM policies of {_and(unread)}: invoke roles granted there apply to "
             f"every service too"), checks
 
 
-def _ancestry(access: list[ServiceAccess]) -> tuple[Ancestry | None, list[Finding]]:
-    """The folders and organisation as who_may_call read them (None when the services were judged without them),
-    and one finding for each thing above the project it could not read, naming every service."""
-    ancestry = next((a.ancestry for a in access if a.ancestry), None)
-    if ancestry is None:
-        return None, []
-    services = ", ".join(a.service for a in access)
-    if not ancestry.read:
-        return ancestry, [Finding("info", services, "ancestry_not_read", ancestry.not_read, where="project")]
-    return ancestry, [Finding("info", services, "ancestor_policy_not_read", a.not_read, where=a.resource)
-                      for a in ancestry.unread]
-
-
-def _project_policy(scope: AuditScope, access: list[ServiceAccess]) -> tuple[ProjectPolicy, list[Finding]]:
-    """The project's policy as who_may_call read it (one object, on every service; not read when the services
-    were judged without it), and the one finding saying why it could not be read, naming every service."""
+def _above(access: list[ServiceAccess]) -> tuple[InheritedPolicy, Ancestry | None, list[Finding]]:
+    """The project's policy and its ancestry as who_may_call read them (one object each, on every service; the
+    policy not read and the ancestry None when the services were judged without them), and one info finding for
+    each thing above the services it could not read, naming every service."""
     project = next((a.project_policy for a in access if a.project_policy), None)
-    if project is None:
-        return ProjectPolicy(scope.project, None), []
-    if project.read:
-        return project, []
+    ancestry = next((a.ancestry for a in access if a.ancestry), None)
+    unread = [] if project is None or project.read else [("project_policy_not_read", "project", project.not_read)]
+    if ancestry is not None and not ancestry.read:
+        unread.append(("ancestry_not_read", "project", ancestry.not_read))
+    elif ancestry is not None:
+        unread += [("ancestor_policy_not_read", a.where, a.not_read) for a in ancestry.unread]
     services = ", ".join(a.service for a in access)
-    return project, [Finding("info", services, "project_policy_not_read", project.not_read, where="project")]
+    return (project or InheritedPolicy("project", None), ancestry,
+            [Finding("info", services, kind, what, where=where) for kind, where, what in unread])
 
 
 def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, outages: list[PushOutage]) -> Audit:
     """Step 4: the verdict, a one-line summary and the figures, from every step's findings."""
-    project, not_read_finding = _project_policy(scope, access)
-    ancestry, above_not_read = _ancestry(access)
-    findings = _ordered(_merged([f for a in access for f in a.findings]) + not_read_finding + above_not_read
+    project, ancestry, unread_notes = _above(access)
+    findings = _ordered(_merged([f for a in access for f in a.findings]) + unread_notes
                         + tried.findings + [f for o in outages for f in o.findings])
     critical = [f for f in findings if f.severity == "critical"]
     warnings = [f for f in findings if f.severity == "warning"]
@@ -189,10 +173,10 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
     if ancestry is not None and not ancestry.read and (said or others):
         others.append(f"folders, organisation not read (needs {ANCESTRY_READER})")
     elif ancestry is not None and ancestry.unread and (said or others):
-        others.append(f"policy of {ancestry.unread_places()} not read (needs {PROJECT_POLICY_READER})")
+        others.append(f"policy of {unread_above(ancestry)} not read (needs {PROJECT_POLICY_READER})")
     summary = ("; ".join(said + others) + "." if said or others
-               else _scope_sentence(access, project, ancestry, tried.entries))
-    not_read, checks = _reading(project, ancestry)
+               else _scope_sentence(access, scope.project, project, ancestry, tried.entries))
+    not_read, checks = _reading(scope.project, project, ancestry)
     figures = {
         "public services": len(public),
         "requests analysed": tried.entries,

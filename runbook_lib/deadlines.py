@@ -14,7 +14,7 @@ import time
 
 class AnswerDeadline:
     """`seconds` from now for the whole answer: arm() it on the connection's socket once connected, disarm()
-    it when the answer is in (True: it had cut the connection, so what was read is not the whole answer)."""
+    it when the answer is in; `expired`: it cut the connection, so what was read is not the whole answer."""
 
     def __init__(self, seconds: float):
         self._ends = time.monotonic() + seconds
@@ -40,8 +40,7 @@ class AnswerDeadline:
         except OSError:   # already closed: the answer was in
             pass
 
-    def disarm(self) -> bool:
-        """Stop watching; True when the deadline had already cut the connection."""
+    def disarm(self) -> None:
+        """Stop watching (then `expired` says whether the deadline had cut the connection)."""
         if self._timer is not None:
             self._timer.cancel()
-        return self.expired

@@ -422,17 +422,16 @@ class LocalServices(SandboxIam, PhaseEndpoints):
         except TimeoutError:
             raise ServiceTimeout(late) from None
         except (ConnectionError, http.client.HTTPException) as exc:   # RemoteDisconnected, a reset, a cut answer
-            if deadline.disarm():   # the watchdog cut it: the answer was late, not dropped
+            if deadline.expired:   # the deadline cut it: the answer was late, not dropped
                 raise ServiceTimeout(late) from None
             raise ConnectionDropped(f"{method} {path} on the sandbox's {name} service: the connection was dropped "
                                     f"without an answer ({type(exc).__name__}: {exc or 'no message'}).") from None
         finally:
             deadline.disarm()
             conn.close()
-        if deadline.disarm():   # a body without a length ends where the watchdog cut it: not the whole answer
+        if deadline.expired:   # a body without a length ends where the deadline cut it: not the whole answer
             raise ServiceTimeout(late)
         return ServiceResponse(status, response_body(raw, content_type, status), answered)
-
 
 
 # ---------------------------------------------------------------- helpers

@@ -323,13 +323,20 @@ def check_outdir(outdir: str | Path | None) -> Path:
     existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise ParameterError("outdir", str(outdir), f"give a folder for the reports; {existing} is a file")
-    # Made now, not when the run is done: a folder the system refuses (a read-only file system, /proc, no
+    # Tried now, not when the run is done: a folder the system refuses (a read-only file system, /proc, no
     # permission) is bad input refused before anything runs (exit 2), not an error after the run (exit 1).
+    # What the try made is taken away again: a refusal later (a parameter, credentials) leaves nothing behind.
+    made = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
         refused = None if os.access(folder, os.W_OK | os.X_OK) else "it cannot be written"
     except OSError as exc:
         refused = exc.strerror or type(exc).__name__
+    for new_folder in made:   # deepest first
+        try:
+            new_folder.rmdir()
+        except OSError:
+            break
     if refused:
         raise ParameterError("outdir", str(outdir or folder), f"give a folder for the reports (-o) that can be made "
                                                               f"and written; {folder}: {refused}")

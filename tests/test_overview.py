@@ -1,9 +1,6 @@
 """Runbook 00: what the sandbox serves on the incident morning, after the fix, and when things go wrong."""
 import json
-import socket
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -11,6 +8,8 @@ import pytest
 from runbook_lib import overview
 from runbook_lib.errors import RunbookError
 from runbook_lib.target import connect
+
+from local_helpers import serving, state_changed
 
 
 def test_overview_flags_prefix_ignoring_phase4_and_counts_production(local_target):
@@ -70,13 +69,8 @@ def trickling_port():
     """A port whose answer to any request is a healthy /health whose headers come at once and whose body then
     comes one byte every 0.1 s (7 s for all of it): never silent for as long as a read's timeout."""
     body = json.dumps({"status": "healthy", "service": "nba-phase4-precompute-processors"}).encode()
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.settimeout(0.1)
-    stop = threading.Event()
 
-    def trickle(conn):
+    def trickle(conn, stop):
         with conn:
             try:
                 conn.recv(65536)
@@ -90,20 +84,8 @@ def trickling_port():
             except OSError:   # the caller gave up
                 pass
 
-    def accept():
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    server.close()
+    with serving(trickle, backlog=8) as port:
+        yield port
 
 
 def test_a_repaired_sandbox_passes(repaired_home):
@@ -169,25 +151,6 @@ def test_a_failing_health_check_warns(repaired_home, monkeypatch):
                                                    f"checked.")
 
 
-@contextmanager
-def _state_changed(home, change):
-    """The sandbox's state file changed by change(state) for as long as this lasts (the module's sandbox is shared)."""
-    from runbook_lib.local.home import sandbox_home
-    from runbook_lib.local.state import read_state, state_lock, write_state
-
-    at = sandbox_home(home)
-    with state_lock(at):
-        before = read_state(at)
-        changed = json.loads(json.dumps(before))
-        change(changed)
-        write_state(at, changed)
-    try:
-        yield
-    finally:
-        with state_lock(at):
-            write_state(at, before)
-
-
 def test_a_service_whose_traffic_goes_nowhere_fails_in_its_own_row(repaired_home):
     """Every traffic entry at 0% (a hand edit, an interrupted change): no revision serves phase4. That phase's row
     says so and fails the overview; it does not end it (a bare StopIteration did, with no row at all)."""
@@ -195,7 +158,7 @@ def test_a_service_whose_traffic_goes_nowhere_fails_in_its_own_row(repaired_home
         for entry in state["services"]["phase4"]["traffic"]:
             entry["percent"] = 0
 
-    with _state_changed(repaired_home, no_share), connect("local", home=repaired_home) as tg:
+    with state_changed(repaired_home, no_share), connect("local", home=repaired_home) as tg:
         ov = overview.pipeline_overview(tg)
     p3, p4 = ov.phases
     assert ov.verdict == "fail" and p3.http_status == 200 and p3.revision
@@ -222,7 +185,7 @@ def test_a_newest_revision_that_failed_to_start_is_a_warning_naming_it(repaired_
                       ready=False)
         record["revisions"].append(failed)
 
-    with _state_changed(repaired_home, deploy_failed), connect("local", home=repaired_home) as tg:
+    with state_changed(repaired_home, deploy_failed), connect("local", home=repaired_home) as tg:
         ov = overview.pipeline_overview(tg)
     p4 = ov.phases[1]
     assert p4.failed_revision == failed["name"] and p4.http_status == 200 and not p4.problem

@@ -18,6 +18,8 @@ from runbook_lib.replay import (Call, FileLedger, LedgerEntry, Replayer, RetryPo
                                 finished, payload_for, plan_calls)
 from runbook_lib.services import ServiceResponse
 
+from local_helpers import serving
+
 PHASES = load_phases()
 DAYS = [date(2025, 12, 15), date(2025, 12, 16), date(2025, 12, 17)]
 
@@ -411,32 +413,17 @@ def resetting_port():
     """A port that reads each request and resets the connection without answering (a service process that died)."""
     import struct
 
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    stop = threading.Event()
+    def drop(conn, stop):
+        conn.settimeout(1)
+        try:
+            conn.recv(65536)
+        except OSError:
+            pass
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
 
-    def drop():
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            conn.settimeout(1)
-            try:
-                conn.recv(65536)
-            except OSError:
-                pass
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            conn.close()
-
-    thread = threading.Thread(target=drop, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    server.close()
+    with serving(drop) as port:
+        yield port
 
 
 def test_both_service_adapters_turn_a_dropped_connection_into_one_failed_date(resetting_port, monkeypatch, tmp_path):

@@ -24,6 +24,8 @@ from runbook_lib.local.warehouse import LocalWarehouse
 from runbook_lib.phases import load_phases
 from runbook_lib.target import connect
 
+from local_helpers import state_changed
+
 STRANGER = "user:stranger@example.com"
 PUBSUB = "serviceAccount:pubsub-push@nba-props-platform.iam.gserviceaccount.com"
 
@@ -139,27 +141,21 @@ def test_the_sandbox_refuses_to_read_a_folder_that_is_not_above_its_project(loca
 def test_a_caller_granted_on_the_project_or_above_gets_through_the_sandboxs_services(scratch):
     # the services' own check (service_app.py) and identity_token's impersonation check read the grants the
     # services inherit, as Cloud Run's IAM check does: before, only each service's own policy counted
-    from runbook_lib.local.state import state_lock, write_state
-
-    services, home = scratch.services, scratch.services.home
+    services = scratch.services
     analyst, stranger = "user:analyst@example.com", STRANGER
     assert services.health("phase3", token=services.identity_token(analyst))["http_status"] == 403
-    with state_lock(home):
-        before = read_state(home)
-        granted = json.loads(json.dumps(before))
-        granted["project_iam_policy"]["bindings"].append({"role": "roles/run.invoker", "members": [analyst]})
-        granted["project_ancestry"][-1]["iam_policy"]["bindings"].append(
+
+    def grant(state):
+        state["project_iam_policy"]["bindings"].append({"role": "roles/run.invoker", "members": [analyst]})
+        state["project_ancestry"][-1]["iam_policy"]["bindings"].append(
             {"role": "roles/run.developer", "members": ["group:runners@example.com"]})
-        write_state(home, granted)
-    try:
+
+    with state_changed(services.home.root, grant):
         assert services.health("phase3", token=services.identity_token(analyst))["http_status"] == 200
         assert services.identity_token(analyst, phase="phase3")   # impersonating it may invoke the phase
         assert services.health("phase3", token=services.identity_token(stranger))["http_status"] == 403
         with pytest.raises(AccessDenied, match="on the service or above it"):
             services.identity_token(stranger, phase="phase3")
-    finally:
-        with state_lock(home):
-            write_state(home, before)
     assert services.health("phase3", token=services.identity_token(analyst))["http_status"] == 403
 
 

@@ -23,7 +23,7 @@ import yaml
 
 from .errors import AccessDenied, CredentialsMissing, NotFoundError, ParameterError, RunbookError
 from .formats import sentence
-from .services import entry_time
+from .request_logs import entry_time
 
 BUCKET = "gcs"
 LOGGING = "logging"

@@ -17,7 +17,7 @@ from runbook_lib.gcp.clients import storage_client
 from runbook_lib.gcp.logs import CloudLoggingLogSource, GcpLogs, GcpRuntimeLogs, build_log_filter, request_log_filter
 from runbook_lib.gcp.storage import GcsLogSource, logs_object_location, read_logs_bucket_object
 from runbook_lib.phases import load_phases
-from runbook_lib.services import request_log_query
+from runbook_lib.request_logs import request_log_query
 
 UTC = timezone.utc
 BUILD_START = datetime(2025, 12, 31, 1, 36, 19, 482913, tzinfo=UTC)

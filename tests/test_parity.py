@@ -18,7 +18,8 @@ from runbook_lib.local.home import SandboxHome
 from runbook_lib.local.service_iam import OPERATOR
 from runbook_lib.overview import output_tables
 from runbook_lib.phases import load_phases
-from runbook_lib.services import INVOKER_ROLES, REQUEST_LOG_WINDOW
+from runbook_lib.request_logs import REQUEST_LOG_WINDOW
+from runbook_lib.services import INVOKER_ROLES
 
 P3 = "nba-phase3-analytics-processors"
 P4 = "nba-phase4-precompute-processors"

@@ -22,8 +22,7 @@ from ..results import Result
 from ..target import Target
 from . import sql
 from .diff import SchemaDiff, TableDiff, Thresholds
-from .parameters import day_sql
-from .parameters import check_limits
+from .parameters import check_limits, day_sql
 from .tables import DEFAULT_SAMPLE_ROWS, CostGuard, CostRefused, compare_tables
 from .verdict import describe
 

@@ -13,7 +13,7 @@ from ..buildlogs import LOGGING, LogSourceError, NotFound
 from ..diagnose.build import check_build_id
 from ..errors import ParameterError
 from ..formats import as_utc, rfc3339
-from ..services import RequestLogQuery, newest_first, request_log_query
+from ..request_logs import RequestLogQuery, newest_first, request_log_query
 from .calls import site_of, translated
 from .clients import LazyClient, check_project, close_client, guarded, logging_client
 from .refusals import refused_as

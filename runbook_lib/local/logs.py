@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..formats import rfc3339
-from ..services import newest_first, request_log_query
+from ..request_logs import newest_first, request_log_query
 
 REQUEST_LOG_FILE = "requests.jsonl"
 
@@ -94,7 +94,7 @@ class LocalLogs:
         since:   inclusive; None = the 24 hours before `until` (or before now), Cloud Logging's default.
         until:   exclusive; None = no upper bound.
         status:  a code (403), a class ("4xx") or a list of them.   limit: at most this many; None = all.
-        See runbook_lib.services.request_log_query.
+        See runbook_lib.request_logs.request_log_query.
         """
         query = request_log_query(self.phases, service, since, until, status, limit)
         entries = newest_first(e for e in self._read_entries() if query.matches(e))

@@ -33,7 +33,7 @@ class AuditParams(TargetParams):
     @classmethod
     def _services(cls, v: Any) -> Any:
         from ..phases import load_phases
-        from ..services import phase_named
+        from ..request_logs import phase_named
 
         if not isinstance(v, (str, list, tuple)):
             return v   # pydantic names the type

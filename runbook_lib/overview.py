@@ -126,6 +126,18 @@ def failed_revision_sentence(state: PhaseState) -> str:
             f"deployed to {state.service} is not what serves it (runbook 01 diagnoses why, runbook 02 redeploys)")
 
 
+def not_ready_sentence(state: PhaseState) -> str:
+    """A revision with a share of the traffic that Cloud Run reports not ready (its Ready condition failed after it
+    took the traffic: an image deleted from the registry, a crash on each new instance). Cloud Run keeps routing that
+    share to it, so those requests fail even while /health, answered by an instance still up, says all is well."""
+    failing = [r for r in state.serving if r.ready is False]
+    if not failing:
+        return ""
+    shares = ", ".join(f"{r.percent}% to {r.name}" for r in failing)
+    return (f"{state.phase} sends {shares}, which Cloud Run reports not ready, so those calls can fail (runbook 02 "
+            f"redeploys {state.service} or sends its traffic to a ready revision)")
+
+
 def no_service_sentence(state: PhaseState) -> str:
     """/health answered 200 without naming a service: whose code serves is unverified, not right."""
     if not state.names_no_service:
@@ -272,7 +284,8 @@ def pipeline_overview(target: Any) -> Overview:
         if s.public:
             problems.append(f"{s.service} is public (allUsers or allAuthenticatedUsers can invoke it)")
         warnings += [health_status_sentence(s), unhealthy_sentence(s), no_service_sentence(s),
-                     failed_revision_sentence(s), unchecked_sentence(s), prefix_sentence(s, prefix_commit)]
+                     failed_revision_sentence(s), not_ready_sentence(s), unchecked_sentence(s),
+                     prefix_sentence(s, prefix_commit)]
         if s.serving:   # a service that could not be read says so above
             warnings.append(prefix_unknown_sentence(s, prefix_commit))
     problems, warnings = [p for p in problems if p], [w for w in warnings if w]

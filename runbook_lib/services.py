@@ -97,6 +97,8 @@ class ServingRevision:
     supports_prefix: bool | None  # does its commit include the phase's prefix_support_commit? None: cannot tell
     image: str = ""
     code_phase: str = ""          # whose code the image holds (sandbox-only knowledge; "" on gcp)
+    ready: bool | None = None     # its Ready condition (Revision.ready): Cloud Run still routes a share to a
+    #                               revision that stopped being ready (its image deleted, say), and those calls fail
 
     def to_dict(self) -> dict:
         return asdict(self)

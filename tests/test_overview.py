@@ -194,6 +194,27 @@ def test_a_newest_revision_that_failed_to_start_is_a_warning_naming_it(repaired_
         f"what serves it (runbook 01 diagnoses why, runbook 02 redeploys).")
 
 
+def test_a_serving_revision_cloud_run_reports_not_ready_is_a_warning_naming_it(repaired_home):
+    """The revision with the traffic stopped being ready after it took it (its image deleted, say): /health, from an
+    instance still up, says all is well, but Cloud Run's word is that the calls it routes there can fail."""
+    serving = {}
+
+    def no_longer_ready(state):
+        record = state["services"]["phase4"]
+        name = next(t["revisionName"] for t in record["traffic"] if t.get("percent"))
+        revision = next(r for r in record["revisions"] if r["name"] == name)
+        revision["ready"] = False
+        serving["name"] = name
+
+    with state_changed(repaired_home, no_longer_ready), connect("local", home=repaired_home) as tg:
+        ov = overview.pipeline_overview(tg)
+    p4 = ov.phases[1]
+    assert [r.ready for r in p4.serving] == [False] and p4.http_status == 200 and not p4.problem
+    assert ov.verdict == "warn" and ov.summary == (
+        f"phase4 sends 100% to {serving['name']}, which Cloud Run reports not ready, so those calls can fail (runbook "
+        f"02 redeploys {P4} or sends its traffic to a ready revision).")
+
+
 def test_a_health_that_trickles_fails_its_row_within_the_timeout(repaired_home, trickling_port, monkeypatch):
     """A socket timeout restarts with every byte: /health must be whole within HEALTH_TIMEOUT_S."""
     import time
@@ -412,6 +433,19 @@ def test_a_newest_revision_that_failed_while_an_older_one_serves_is_a_warning_na
     assert ov.verdict == "warn" and ov.summary == (
         f"phase4's newest revision {P4}-00031-bad failed to become ready, so the code last deployed to {P4} is not "
         f"what serves it (runbook 01 diagnoses why, runbook 02 redeploys).")
+
+
+def test_a_split_share_on_a_revision_cloud_run_reports_not_ready_is_a_warning_naming_it(fake_apis, gcp_services_on):
+    """Cloud Run reads its trafficStatuses and each revision's Ready condition: 10% on a failed revision is 10% of
+    calls that can fail, while the 90% revision answers /health."""
+    _cloud_run(fake_apis, P4, [(f"{P4}-00031-new", NEW), (f"{P4}-00030-new", NEW)],
+               {f"{P4}-00031-new": 90, f"{P4}-00030-new": 10}, failed=(f"{P4}-00030-new",))
+    ov = overview.pipeline_overview(gcp_services_on())
+    p4 = ov.phases[1]
+    assert [(r.name, r.ready) for r in p4.serving] == [(f"{P4}-00031-new", True), (f"{P4}-00030-new", False)]
+    assert not p4.failed_revision and ov.verdict == "warn"
+    assert (f"phase4 sends 10% to {P4}-00030-new, which Cloud Run reports not ready, so those calls can fail "
+            f"(runbook 02 redeploys {P4} or sends its traffic to a ready revision)") in ov.summary
 
 
 def test_a_phase_no_revision_serves_fails_in_its_own_row(fake_apis, gcp_services_on):

@@ -416,7 +416,8 @@ def _serving_revisions(traffic: list[dict], revisions: list[Revision], current: 
     for name, percent in shares:
         rev = by_name.get(name)
         found.append(ServingRevision(name, percent, rev.commit_sha if rev else "",
-                                     rev.supports_prefix if rev else None, rev.image if rev else ""))
+                                     rev.supports_prefix if rev else None, rev.image if rev else "",
+                                     ready=rev.ready if rev else None))
     return found
 
 

@@ -98,7 +98,7 @@ class LocalServices(SandboxIam, PhaseEndpoints):
             # The sandbox serves one revision at a time (update_traffic refuses a split).
             serving=[ServingRevision(revision["name"], 100, _label(revision["commit_sha"]),
                                      bool(revision["supports_prefix"]), revision["image"],
-                                     revision.get("code_phase", name))],
+                                     revision.get("code_phase", name), revision.get("ready", True))],
             failed_revision=failed_newest(self._revisions(name, record)),
         )
 

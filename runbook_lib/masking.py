@@ -32,9 +32,13 @@ _SECRET_NAME = re.compile(r"token|secret|password|key", re.IGNORECASE)
 # A name starts where no name character precedes it (not at every \b inside a long base64 run),
 # and its parts are bounded, so a 100 KB token-like blob costs one short look, not a quadratic scan.
 _NAME_CHAR = r"[A-Za-z0-9_.-]"
+# A name that ends in one of these words names something about a secret, not the secret: gcloud's
+# `--push-auth-token-audience=https://...` is the URL a token is minted for, and masking it would print a
+# fix command that sets the audience to `***` (the Pub/Sub pushes would stay refused).
+_ABOUT_A_SECRET = ("audience", "type", "uri", "url", "endpoint", "file", "path", "expiry", "lifetime")
 _TEXT_SECRET_NAME = (rf"(?<!{_NAME_CHAR}){_NAME_CHAR}{{0,64}}?"
                      r"(?:token|secret|password|passwd|api[_-]?key|private[_-]?key|access[_-]?key)"
-                     rf"{_NAME_CHAR}{{0,64}}+")
+                     rf"{_NAME_CHAR}{{0,64}}+" + "".join(f"(?<!{word})" for word in _ABOUT_A_SECRET))
 
 
 def _quoted_value(quote_group: int) -> str:

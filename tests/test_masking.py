@@ -281,3 +281,22 @@ def test_hostile_text_is_masked_in_linear_time():
     result = subprocess.run([sys.executable, "-c", _HOSTILE], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "finished"
+
+
+@pytest.mark.parametrize("text", [
+    # runbook 05's fix for refused Pub/Sub pushes: the audience is the service's URL, and `***` there would
+    # leave the pushes refused after the fix
+    "gcloud pubsub subscriptions modify-push-config sub --push-endpoint=https://svc-1.a.run.app/process "
+    "--push-auth-service-account=push@p.iam.gserviceaccount.com --push-auth-token-audience=https://svc-1.a.run.app",
+    "token_type=Bearer", "token_uri: https://oauth2.googleapis.com/token", "api_key_file=/secrets/key.json",
+])
+def test_names_about_a_secret_keep_their_values(text):
+    assert masking.mask_text(text) == text
+
+
+@pytest.mark.parametrize("text, leaked", [
+    ("--push-auth-token=abc123def456", "abc123def456"), ("refresh_token_value=r3fr3sh", "r3fr3sh"),
+    ('"token_audience_secret": "s3cr3t"', "s3cr3t"),
+])
+def test_a_secret_name_that_only_contains_an_about_word_is_still_masked(text, leaked):
+    assert leaked not in masking.mask_text(text)

@@ -28,6 +28,10 @@ def _check_the_night(outcome):
     assert meta["summary"].startswith(f"{P4} is public (allAuthenticatedUsers)")
     html = outcome.html.read_text()
     assert "gcloud pubsub subscriptions modify-push-config nba-phase3-analytics-processors-push" in html
+    # the fix as recorded (masked for secrets) still sets the real audience, never `***`
+    fixes = [c for f in meta["details"]["findings"] for c in f.get("fix") or [] if "modify-push-config" in c]
+    assert fixes and all("--push-auth-token-audience=https://" in f for f in fixes)
+    assert "--push-auth-token-audience=***" not in html
     assert "--member=allAuthenticatedUsers --role=roles/run.invoker" in html
     # the project's policy and its folder's and organisation's were read (no invoke role granted there on the
     # incident morning): nothing is left to a read-only command

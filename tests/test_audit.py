@@ -597,3 +597,14 @@ def test_the_project_check_lists_every_invoke_role_read_only():
         f"--format='table(bindings.role, bindings.members, bindings.condition.title)'")
     # callers past IAM whose grant the audit did not read: named so by default (the project's policy unread)
     assert "(project, folder, organisation: not read)" in audit.ServiceFacts(P4, False, True).granted_above
+
+
+def test_the_requests_chart_counts_in_whole_requests():
+    """A few requests per bar gave matplotlib's default ticks 2.5, 7.5, 12.5: requests are whole."""
+    entries = [_push(0, 403, "/process"), _push(5, 403, "/process"), _push(40, 200, "/process")]
+    log = _classified(entries)
+    tried = audit.WhoTried(since=T0, until=T0 + timedelta(hours=2), entries=len(entries), per_service={P4: len(entries)},
+                           bucket_minutes=30, tables=log.analyse(T0, 30))
+    fig = audit.requests_chart(tried)
+    ticks = [t for ax in fig.axes for t in ax.get_yticks() if ax.get_ylabel() == "requests"]
+    assert ticks and all(float(t).is_integer() for t in ticks)

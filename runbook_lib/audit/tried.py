@@ -118,6 +118,8 @@ def _status_colour(status: int) -> str:
 
 def requests_chart(tried: WhoTried):
     """Requests by service and status over time: one panel per service, bars stacked by status."""
+    from matplotlib.ticker import MaxNLocator
+
     from .. import charts
 
     frame = tried.tables["timeline"]
@@ -136,6 +138,7 @@ def requests_chart(tried: WhoTried):
         ax.set_xlim(pd.Timestamp(tried.since), pd.Timestamp(tried.until))
         ax.set_title(service, fontsize=9)
         ax.set_ylabel("requests")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))   # requests are counted: no 2.5 on the axis
         if len(table.columns):
             ax.legend(title="status", fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axes[-1].set_xlabel(f"UTC, {tried.bucket_minutes}-minute bars")

@@ -26,7 +26,7 @@ class CompareParams(TargetParams):
     max_extra_rate: float = param(0.0, allowed="a fraction from 0 to 1", ge=0, le=1)
     max_duplicate_keys: int = param(0, allowed="a whole number, 0 or more", ge=0)
     exclude: list[str] | None = param(None, allowed="a list of column names, or None for the bookkeeping columns of phases.yaml")
-    max_bytes_billed: int = param(10_000_000_000, allowed="a number of bytes above 0", gt=0)
+    max_bytes_billed: int = param(10 * 2 ** 30, allowed="a number of bytes above 0", gt=0)
 
     @field_validator("dataset_prefix")
     @classmethod

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .buildlogs import LogSource
+    from .images import TagDigest
     from .services import PushSubscription, Revision, Rollout, ServiceInfo, ServiceResponse
 
 # How long a build or a rollout is awaited before the kit gives up waiting (it may still finish).
@@ -214,6 +215,10 @@ class Builds(Closeable, Protocol):
         """Does the Artifact Registry repository a build pushes to exist in `location` (default: the services'
         region)? Read only: Artifact Registry's repositories.get, and when it is not there, one list of those that
         are. A refusal to read (403) is exists=None with a note naming the role that reads it, not an error."""
+
+    def tag_digest(self, image: str) -> "TagDigest":
+        """The digest an image's tag points at now (Artifact Registry's packages.tags.get; the sandbox: its newest
+        build that pushed the tag); a tag that cannot be read is TagDigest("", why), never an error."""
 
     def submit(self, config: dict, source_dir: str, region: str | None = None, timeout_s: float = BUILD_TIMEOUT_S,
                progress: Progress | None = None) -> dict:

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 from ..diagnose.build import FAILED_STATUSES, BuildNotFound, check_build_id, check_limit, check_status, check_tags
 from ..errors import NotFoundError, OperationTimeout, ParameterError
 from ..formats import check_region, check_service, parse_time
+from ..images import TagDigest
 from ..preflight import upload_file_set
 from ..protocols import BUILD_TIMEOUT_S, Progress, RepositoryCheck
 from .artifacts import GcpArtifactRegistry
@@ -128,6 +129,14 @@ class GcpBuilds:
                                  "(gcp/artifacts.GcpArtifactRegistry) to check repositories with")
         # GcpArtifactRegistry checks the location and the repository id
         return self._repositories.check_repository(repository, location or self.region)
+
+    def tag_digest(self, image: str) -> TagDigest:
+        """The digest an image's tag points at now, from Artifact Registry's packages.tags.get (gcp/artifacts.py);
+        a tag that cannot be read is TagDigest("", why), never an error: the redeploy then proves nothing by it."""
+        if self._repositories is None:
+            raise ParameterError("repositories", None, "give GcpBuilds an Artifact Registry reader "
+                                 "(gcp/artifacts.GcpArtifactRegistry) to read tags with")
+        return self._repositories.tag_digest(image)
 
     # -- building ------------------------------------------------------------------------------
     @property

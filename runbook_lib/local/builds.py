@@ -25,7 +25,7 @@ from ..buildlogs import NotFound
 from ..diagnose.build import FAILED_STATUSES, BuildNotFound, check_build_id, check_limit, check_status, check_tags
 from ..errors import NotFoundError, ParameterError
 from ..formats import check_region, rfc3339
-from ..images import artifact_registry_repository, same_image
+from ..images import TagDigest, artifact_registry_repository, parse_image, same_image, tag_of
 from ..phases import DEFAULT_REPOSITORY, PhaseRegistry, check_repository_id
 from ..preflight import UploadSet, choose_builder, upload_file_set
 from ..protocols import BUILD_TIMEOUT_S, Progress, RepositoryCheck
@@ -276,6 +276,21 @@ class LocalBuilds:
                     return BuildOutcome(record["build"], record.get("code_phase"), record.get("commit"),
                                         record.get("extra", {}))
         return None
+
+    def tag_digest(self, image: str) -> TagDigest:
+        """The digest the image's tag points at now in the sandbox's registry, its builds: the newest build that
+        pushed the tag (a push moves it, as in Artifact Registry). An image written with a digest is its own answer."""
+        ref = parse_image(image)
+        if ref.digest:
+            return TagDigest(ref.digest)
+        tag = tag_of(image)
+        for record in sorted(self._load(), key=lambda r: r["build"]["createTime"], reverse=True):
+            for built in record["build"].get("results", {}).get("images", []):
+                name = str(built.get("name", ""))
+                if parse_image(name).repository == ref.repository and tag_of(name) == tag and built.get("digest"):
+                    return TagDigest(built["digest"])
+        return TagDigest("", f"no build of the sandbox pushed tag {tag} of {ref.repository}, so its registry has "
+                             "no such tag")
 
     # -- emulated steps ------------------------------------------------------------------------
     def _code_phase(self, root: Path, dockerfile_text: str) -> str | None:

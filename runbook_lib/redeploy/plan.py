@@ -4,21 +4,27 @@ Nothing here changes anything. The plan builds the phase from its OWN Dockerfile
 Build config (`docker build -f docker/<phase>.Dockerfile`), never `gcloud run deploy --source` (which picks
 the builder from whatever ./Dockerfile holds at upload time), from the commit's tree exactly (`git archive`:
 nothing the working tree adds, such as a leftover ./Dockerfile, gets in), and deploys that image by digest.
+That tree reaches Cloud Build through its own upload filter (.gcloudignore), so the plan refuses a commit whose
+upload leaves the Dockerfile out and warns of COPY/ADD sources it leaves out, before anything runs.
 """
 from __future__ import annotations
 
 import html
 import re
 import shlex
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ..errors import ParameterError
-from ..gitinfo import branch_of, resolve_commit
+from ..gitinfo import branch_of, export_tree, resolve_commit
+from ..images import parse_image, short_digest
+from ..preflight import UploadSet, dockerfile_copy_check, posix_rel, upload_file_set
 from ..services import Revision, ServiceInfo, check_image
-from .provenance import OCI_REVISION_LABEL, image_provenance, same_commit
+from .provenance import OCI_REVISION_LABEL, image_record, same_commit
 from .observe import traffic_of
 
 STRATEGIES = ("cloudbuild-config", "image")
@@ -29,6 +35,7 @@ COMMIT_LABEL = "commit-sha"
 UNPROVEN = ("nothing records which code the image holds, so the new revision will carry no commit-sha label and "
             "no COMMIT_SHA variable (those the service carries are removed)")
 _LABEL_VALUE = re.compile(r"[^a-z0-9_-]+")
+COPY_PROBLEMS_SHOWN = 3
 
 
 def label_value(text: str) -> str:
@@ -51,6 +58,7 @@ class DeployPlan:
     source_dir: str | None
     dockerfile: str
     image: str                    # what is deployed: the commit-tagged image (its digest once built), or as given
+    #                               (a tag by the digest it points at now, when that could be read: pinned_from)
     previous_revision: str        # what serves now: the rollback target
     config: dict | None = None
     # the traffic as it is now, revision -> percent (the rollback restores it)
@@ -58,8 +66,16 @@ class DeployPlan:
     # what says which commit the image holds, independently of the `commit` parameter ("": nothing does);
     # for the cloudbuild-config strategy, the build this run makes from the commit's tree
     provenance: str = ""
-    # why the repository the build pushes to could not be checked ("": it exists, or nothing is pushed)
-    repository_note: str = ""
+    # what the plan carries on with, warned, one clause each: the repository the build pushes to could not be
+    # checked, an image given by tag that nothing proves, COPY/ADD sources the build's upload leaves out
+    warnings: list[str] = field(default_factory=list)
+    # the image as given, when it named a tag and the plan deploys the digest that tag points at now ("": not so)
+    pinned_from: str = ""
+
+    @property
+    def repository_note(self) -> str:
+        """The warnings in one line: the name the runbook's dry-run verdict reads them by ("": none)."""
+        return "; ".join(self.warnings)
 
     @property
     def commit_short(self) -> str:
@@ -122,8 +138,10 @@ class DeployPlan:
         parts = [f"# Redeploy {self.phase} ({self.service}) from {self.commit_short} "
                  f"({self.strategy}; now serving {self.previous_revision})",
                  f"# commit {self.commit_short}: {self.provenance or 'as given; ' + UNPROVEN}"]
-        if self.repository_note:
-            parts.append(f"# WARNING: {self.repository_note}")
+        if self.pinned_from:
+            parts.append(f"# image {self.pinned_from} points at {short_digest(parse_image(self.image).digest)} now: "
+                         "deployed by that digest (the tag can move)")
+        parts += [f"# WARNING: {warning}" for warning in self.warnings]
         if self.config is not None:
             parts += [f"# {self.config_file}", self.config_yaml().rstrip()]
         parts += ["# deploy request", yaml.safe_dump(self.deploy_request(), sort_keys=False, width=200).rstrip(),
@@ -160,8 +178,9 @@ class DeployPlan:
                 "remove_env": list(self.remove_env),
                 "commands": self.commands(),
                 "rollback_command": self.rollback_command(), "previous_traffic": dict(self.previous_traffic),
-                "provenance": self.provenance, **({"repository_note": self.repository_note}
-                                                  if self.repository_note else {})}
+                "provenance": self.provenance, "warnings": list(self.warnings),
+                **({"pinned_from": self.pinned_from} if self.pinned_from else {}),
+                **({"repository_note": self.repository_note} if self.warnings else {})}
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.to_text())}</pre>"
@@ -207,26 +226,40 @@ def render_plan(phase: Any, *, project: str, repository: str, commit: str, branc
                       previous_traffic=dict(previous_traffic or {previous_revision: 100}), provenance=provenance)
 
 
+@dataclass(frozen=True)
+class _Given:
+    """An image given as it is, as the plan takes it."""
+
+    commit: str
+    provenance: str      # "" when no record proves the commit
+    image: str           # what is deployed: by the digest a tag points at now when that could be read
+    warning: str = ""    # why a tag proves nothing here, one clause
+
+
 def _image_commit(target: Any, phase: Any, image: str, commit: str, source: Any, build_region: str,
-                  revisions: list[Revision]) -> tuple[str, str]:
-    """(commit, provenance) of an image deployed as it is: the commit a record names (a build of the kit that
-    pushed it, a revision that ran it), which a `commit` given must agree with; a commit nothing records is
-    taken as given, unproven ("" provenance). Without either: refused, never the checkout's HEAD."""
-    found = image_provenance(target, phase, check_image(image), build_region, revisions)
+                  revisions: list[Revision]) -> _Given:
+    """The commit of an image deployed as it is: the commit a record of its digest names (a build of the kit that
+    pushed it, a revision that ran it), which a `commit` given must agree with; a commit nothing records is taken
+    as given, unproven ("" provenance). Without either: refused, never the checkout's HEAD. A tag counts by the
+    digest it points at now, which the plan then deploys."""
+    record = image_record(target, phase, check_image(image), build_region, revisions)
+    found, why = record.found, record.why_unproven
     if commit:
         given = resolve_commit(source, commit) if source else commit
         if found and not same_commit(given, found.commit):
             raise ParameterError("commit", commit, f"leave it empty or give {found.commit[:7]}, the commit {image} "
                                  f"holds ({found.evidence})")
-        return given, found.evidence if found else ""
+        return _Given(given, found.evidence if found else "", record.image, "" if found else why)
     if found is None:
-        raise ParameterError("commit", commit, f"give the commit {image} was built from: no build of this kit pushed "
-                             "it and no revision of the service ran it, so nothing says which code it holds")
+        said = (f"{why}, so nothing says which code it holds" if why else "no build of this kit pushed it and no "
+                "revision of the service ran it, so nothing says which code it holds")
+        raise ParameterError("commit", commit, f"give the commit {image} was built from (it is then deployed "
+                             f"without a commit-sha label): {said}")
     try:
         full = resolve_commit(source, found.commit) if source else found.commit
     except ParameterError:
         full = found.commit   # a commit the checkout does not have (yet): as the record names it
-    return full, found.evidence
+    return _Given(full, found.evidence, record.image)
 
 
 def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: str = "",
@@ -240,9 +273,10 @@ def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: st
     p = target.phases.get(phase)
     source = source_dir or target.source_dir
     revisions = revisions if revisions is not None else target.services.list_revisions(p.name)
-    provenance = ""
+    provenance, given = "", None
     if strategy == "image" and image:
-        full, provenance = _image_commit(target, p, image, commit, source, build_region or p.region, revisions)
+        given = _image_commit(target, p, image, commit, source, build_region or p.region, revisions)
+        full, provenance = given.commit, given.provenance
         branch = branch_of(source, full) if source else "unknown"
     elif source:
         full = resolve_commit(source, commit or "HEAD")
@@ -254,11 +288,15 @@ def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: st
     info = info if info is not None else target.services.describe(p.name)
     plan = render_plan(p, project=target.project, repository=repository or target.phases.repository, commit=full,
                        branch=branch, source_dir=str(source) if source else None,
-                       previous_revision=info.revision, strategy=strategy, image=image,
+                       previous_revision=info.revision, strategy=strategy, image=given.image if given else image,
                        build_region=build_region, previous_traffic=traffic_of(revisions), provenance=provenance)
+    if given is not None:
+        plan.pinned_from = image if parse_image(given.image).digest and not parse_image(image).digest else ""
+        plan.warnings += [given.warning] if given.warning else []
     if plan.config is not None:   # only a build pushes (an image deployed as it is is in a registry already)
-        plan.repository_note = repository_checked(target, p, repository or target.phases.repository,
-                                                  given=bool(repository))
+        note = repository_checked(target, p, repository or target.phases.repository, given=bool(repository))
+        plan.warnings += [note] if note else []
+        plan.warnings += upload_checked(plan)
     return plan
 
 
@@ -277,3 +315,56 @@ def repository_checked(target: Any, phase: Any, repository: str, given: bool = T
                          f"{found.location}, where the build pushes; give one that exists ({there}), or create it: "
                          f"gcloud artifacts repositories create {repository} --repository-format=docker "
                          f"--location={found.location} --project={target.project}")
+
+
+def upload_checked(plan: DeployPlan) -> list[str]:
+    """The build reads the commit's tree as `gcloud builds submit` uploads it, through that tree's own ignore rules
+    (the targets' submit stage it the same way): a Dockerfile the upload leaves out is refused now, before anything
+    runs, naming the rule that drops it and the fix; COPY/ADD sources missing from the build context are warnings
+    naming them (the build would fail at them). Nothing to check without a checkout to export the tree from."""
+    if plan.config is None or not plan.source_dir:
+        return []
+    with tempfile.TemporaryDirectory(prefix=f"redeploy-upload-{plan.phase}-") as tree:
+        export_tree(plan.source_dir, plan.commit, tree)
+        dockerfile = posix_rel(plan.dockerfile)
+        if not (Path(tree) / dockerfile).is_file():
+            raise ParameterError("commit", plan.commit_short, f"its tree has no {dockerfile}, {plan.phase}'s Dockerfile "
+                                 "in params/phases.yaml, so the build could not read it; give a commit that has it")
+        upload = upload_file_set(tree)
+        problems = dockerfile_copy_check(tree, dockerfile, upload)
+    if any(p.reason == "dockerfile-not-uploaded" for p in problems):
+        raise ParameterError("commit", plan.commit_short, _dockerfile_left_out(plan, dockerfile, upload))
+    if not problems:
+        return []
+    # the sources first: a summary that cuts the clause short still names them
+    more = f" and {len(problems) - COPY_PROBLEMS_SHOWN} more" if len(problems) > COPY_PROBLEMS_SHOWN else ""
+    sources = ", ".join(p.source for p in problems[:COPY_PROBLEMS_SHOWN]) + more
+    said = "; ".join(p.message.rstrip(".") for p in problems[:COPY_PROBLEMS_SHOWN])
+    return [f"the build would fail: {dockerfile} copies {sources}, which the build context of commit "
+            f"{plan.commit_short} lacks ({said}); fix its .gcloudignore or .dockerignore and give that commit"]
+
+
+def _dockerfile_left_out(plan: DeployPlan, dockerfile: str, upload: UploadSet) -> str:
+    """Which ignore line drops the Dockerfile, and the fix that works with gcloud's rules: a `!` line re-includes a
+    file only while no rule above it left out a folder holding it (gcloud does not look inside such a folder)."""
+    rule = upload.why_ignored(dockerfile)
+    if rule is None:
+        return (f"{dockerfile}, {plan.phase}'s Dockerfile, is not in the upload `gcloud builds submit` makes from its "
+                f"tree ({upload.rule_source}), so the build could not read it; give a commit whose upload has it")
+    said = (f"{dockerfile}, {plan.phase}'s Dockerfile, is left out of the upload `gcloud builds submit` makes from "
+            f"its tree by line {rule.line} of {rule.source}, '{rule.text}', so the build could not read it")
+    folder = _ignored_folder(upload, dockerfile)
+    if folder:
+        fix = (f"that line leaves out the whole folder {folder}/, so no ! line below it can bring the file back: "
+               f"delete it or narrow it (for example {folder}/* followed by !{dockerfile}) in {rule.source}, commit, "
+               "and give that commit")
+    else:
+        fix = f"delete that line or add !{dockerfile} below it in {rule.source}, commit, and give that commit"
+    return f"{said}; {fix}"
+
+
+def _ignored_folder(upload: UploadSet, path: str) -> str:
+    """The outermost folder holding `path` that the upload leaves out ("" when the file itself is left out)."""
+    parts = path.split("/")
+    return next(("/".join(parts[:depth]) for depth in range(1, len(parts))
+                 if upload.why_ignored("/".join(parts[:depth]), is_dir=True) is not None), "")

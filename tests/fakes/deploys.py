@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from . import artifacts
 from .server import FakeGoogleApis, RecordedRequest, google_error
 
 PROJECT_NUMBER = "756957797294"
@@ -213,6 +214,7 @@ class FakeDeploys:
         for image in build["results"]["images"]:
             facts = self._image_facts(build)
             self._built[image["name"]] = self._built[image["digest"]] = facts
+            artifacts.push_tag(self.fake, image["name"], image["digest"])
 
     def _image_facts(self, build: dict) -> dict:
         args = next((s.get("args", []) for s in build["steps"] if s.get("args", [""])[0] == "build"), [])

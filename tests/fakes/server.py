@@ -375,6 +375,8 @@ class FakeGoogleApis(HttpFake):
         self.ancestor_policies: dict[str, dict] = {}
         # Artifact Registry: "projects/P/locations/L" -> repository ids there; routes in fakes/artifacts.py
         self.artifact_repositories: dict[str, list[str]] = {}
+        # and "LOCATION-docker.pkg.dev/P/R/PACKAGE:TAG" -> the digest the tag points at now (artifacts.push_tag)
+        self.artifact_tags: dict[str, str] = {}
         # ID tokens the fake's identity provider issued: token -> IAM member ("user:...", "serviceAccount:...").
         self.identity_tokens: dict[str, str] = {}
         # More APIs plug in here (tests/fakes/deploys.py): each takes a request and answers (code, payload),

@@ -280,6 +280,13 @@ class GcpServices(PhaseEndpoints):
         return (f"{self.phases.get(phase).service} is still rolling out"
                 f"{f' revision {latest}' if latest else ''} (Cloud Run reports it reconciling).")
 
+    def follows_latest(self, phase: str) -> bool:
+        """Does a share of the traffic go to whatever revision is latest (a LATEST target, `--to-latest`), rather
+        than to named revisions only? A rollback pins named revisions, so the kit says when it ends that."""
+        service = self._service(phase)
+        return any(str(t.get("type", "")).endswith("LATEST") and t.get("percent")
+                   for t in service.get("traffic") or service.get("trafficStatuses") or [])
+
     def deploy(self, phase: str, image: str, labels: dict[str, str] | None = None, env: dict[str, str] | None = None,
                timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None,
                remove_labels: tuple[str, ...] = (), remove_env: tuple[str, ...] = ()) -> Rollout:

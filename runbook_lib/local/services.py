@@ -169,6 +169,12 @@ class LocalServices(SandboxIam, PhaseEndpoints):
         return (f"{record['service']} is being changed by process {rollout['pid']} since {rollout['started']} "
                 f"({rollout['what']}).")
 
+    def follows_latest(self, phase: str) -> bool:
+        """Does the traffic go to whatever revision is latest (`--to-latest`), rather than to a named revision? A
+        rollback pins a named revision, so the kit says when it ends that (as on gcp)."""
+        _, record = self._record(phase)
+        return bool(record.get("traffic_latest", True))
+
     def deploy(self, phase: str, image: str, labels: dict[str, str] | None = None, env: dict[str, str] | None = None,
                timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None,
                remove_labels: tuple[str, ...] = (), remove_env: tuple[str, ...] = ()) -> Rollout:

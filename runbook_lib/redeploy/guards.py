@@ -1,7 +1,9 @@
 """Step 5 of the runbook, checked before anything changes: refuse to start while another build or deploy
-of the same service is in progress, when the service no longer serves what the plan was made against, or while the checkout holds a root ./Dockerfile that a deploy script
-left behind (the incident's race: a script copies its phase's Dockerfile there and deletes it afterwards,
-so one being there means a script is running now, or died half-way). Each refusal is one sentence.
+of the same service is in progress, when the service no longer serves what the plan was made against, or while the
+checkout holds a root ./Dockerfile that a deploy script left behind (the incident's race: a script copies its
+phase's Dockerfile there and deletes it afterwards, so one being there means a script is running now, or died
+half-way). The first three can change while the build runs, so they are checked again just before the deploy.
+Each refusal is one sentence.
 """
 from __future__ import annotations
 
@@ -16,10 +18,10 @@ from .observe import current_traffic
 ROOT_DOCKERFILE = "Dockerfile"
 
 
-def builds_in_progress(target: Any, plan: Any) -> list[str]:
+def builds_in_progress(target: Any, plan: Any, own_build: str = "") -> list[str]:
     """Builds of the service still queued or working: source deploys (tag service_<NAME>), which build in the
-    service's region, and redeploys, in the plan's build region."""
-    refusals, seen = [], set()
+    service's region, and redeploys, in the plan's build region; `own_build`, this run's, is not another's."""
+    refusals, seen = [], {own_build}
     for region in dict.fromkeys((plan.build_region, plan.region)):
         for tag in (f"service_{plan.service}", f"redeploy_{plan.service}"):
             for build in target.builds.list(region=region, tags=[tag], limit=20):
@@ -65,6 +67,14 @@ def leftover_dockerfile(target: Any, plan: Any) -> list[str]:
     by = f" ({', '.join(scripts)} copy one there and delete it when done)" if scripts else ""
     return [f"{root / ROOT_DOCKERFILE} is {what}, left by a deploy script{by}: a deploy may be running from this "
             "checkout now, or died half-way; let it finish or remove the file, then run again."]
+
+
+def before_deploy(target: Any, plan: Any, own_build: str = "") -> list[str]:
+    """The guards that can change while the build runs (minutes on Cloud Build), checked again just before the
+    deploy: another run's build or rollout, or a change to the service, would otherwise be deployed over and then
+    undone by the rollback. There is no claim across processes: two runs checking in the same instant both pass."""
+    return (builds_in_progress(target, plan, own_build) + rollout_in_progress(target, plan)
+            + serving_changed(target, plan))
 
 
 def refusals(target: Any, plan: Any) -> list[str]:

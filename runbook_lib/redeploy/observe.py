@@ -9,8 +9,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import RunbookError
+from ..errors import ParameterError, RunbookError
+from ..formats import sentence
 from ..gitinfo import commit_contains
+from ..overview import HEALTH_TIMEOUT_S
 from ..services import PUBLIC_MEMBERS, Revision, ServiceInfo
 
 
@@ -24,7 +26,7 @@ class Serving:
     created: str
     supports_prefix: bool | None
     traffic: dict[str, int]          # revision -> percent
-    health: dict                     # {"http_status", "service"?, "commit_sha"?, "error"?}
+    health: dict                     # {"http_status" (None: not read), "service"?, "commit_sha"?, "error"?}
     public: bool
     invoker_members: list[str] = field(default_factory=list)
     invoker_iam_disabled: bool = False
@@ -53,12 +55,19 @@ class Serving:
 
 
 def health_with_token(target: Any, phase: str) -> dict:
-    """GET /health as the operator; without a way to mint a token, the service's refusal is the answer."""
+    """GET /health as the operator; without a way to mint a token, the service's refusal is the answer. A /health
+    that cannot be read (no answer in time, a dropped connection, no URL) is an answer too, with no http_status:
+    after a deploy it must fail the checks and roll back, not end the runbook with the new revision serving."""
     try:
         token = target.services.identity_token(phase=phase)
     except RunbookError:
         token = None
-    return target.services.health(phase, token=token)
+    try:
+        return target.services.health(phase, token=token, timeout_s=HEALTH_TIMEOUT_S)
+    except ParameterError:
+        raise
+    except RunbookError as exc:
+        return {"http_status": None, "error": f"could not be read: {sentence(exc)}"}
 
 
 def traffic_of(revisions: list[Revision]) -> dict[str, int]:
@@ -95,14 +104,15 @@ class Before:
     def table(self) -> pd.DataFrame:
         yes_no = {True: "yes", False: "NO", None: "unknown"}
         now = self.now
-        health = (f"{now.health.get('http_status')} {now.health_service or now.health.get('error', '')}".strip()
+        status = now.health.get("http_status")
+        health = (f"{'' if status is None else status} {now.health_service or now.health.get('error', '')}".strip()
                   + (f" (commit {now.health_commit[:7]})" if now.health_commit else ""))
         rows = [("revision", now.revision, "a new revision"),
                 ("image", now.image, self.image),
                 ("commit-sha label", now.commit_sha or "-", self.label or "none: nothing proves the image's commit"),
                 ("created", now.created, "-"),
                 ("traffic", ", ".join(f"{r} {p}%" for r, p in now.traffic.items()) or "-", "100% to the new revision"),
-                ("/health", health, "must name the phase's own service"),
+                ("/health", health, "must name the phase's own service and say it is healthy"),
                 ("includes prefix_support_commit", yes_no[now.supports_prefix], yes_no[self.commit_supports_prefix])]
         return pd.DataFrame(rows, columns=["", "runs now", "would run"]).set_index("")
 

@@ -3,7 +3,8 @@
     run = redeploy.prepare(tg, p)      # the plan and what runs now (reads only)
     run.before.table(); run.plan       # 1. before, 2. plan
     run.guard()                        # 5. the guards, checked before anything changes
-    run.execute()                      # 3. build + deploy (nothing with dry_run, or when a guard refused)
+    run.execute()                      # 3. build + deploy (nothing with dry_run, or when a guard refused, then
+                                       #    or again after the build)
     run.verify()                       # 4. checks, and the rollback
     report.record(run.result())
 
@@ -13,7 +14,7 @@ branches; the result's verdict is decided from what really happened.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -56,6 +57,9 @@ class Redeploy:
         self.checks: list[Check] = []
         self.rolled_back: Rollout | None = None
         self.rollback_confirmed = False
+        self.followed_latest = False          # a LATEST traffic target before the run: a rollback ends that
+        self.deploy_later = ""                # refused after the build: the command that deploys its image later
+        self.refused_deploy = ""              # why the deploy was refused after the guard() step had cleared it
         self.stopped = ""                     # why the later steps do nothing ("" while going on)
         self.failure = ""                     # what went wrong, for the verdict
 
@@ -93,11 +97,13 @@ class Redeploy:
                                   f"nothing was deployed ({self.plan.previous_revision} still serves): "
                                   f"{self.built.why()}")
             image = self.built.image
+        late = guards.before_deploy(self.target, self.plan, self.built.build.get("id", "") if self.built else "")
+        if late:
+            return self._refuse_deploy(late[0], image)
         try:
             self.rollout = deploy_image(self.target, self.plan, image, self.progress, self.rollout_timeout_s)
         except RolloutInProgress as exc:   # started after the guard looked
-            self.stopped = f"Refused to start: {exc}"
-            return _said(self.stopped)
+            return self._refuse_deploy(sentence(exc), image)
         except ParameterError:
             raise
         except RunbookError as exc:        # refused before any revision existed (an image that is not there ...)
@@ -113,19 +119,31 @@ class Redeploy:
         """The checks; any failure rolls the traffic back to the revision that served before (auto_rollback)."""
         if self.rollout is None:
             return _said(self.stopped or "Nothing was deployed, so there is nothing to verify.")
-        self.checks, _ = verify(self.target, self.plan, self.rollout, self.before.now)
+        self.checks, _, left = verify(self.target, self.plan, self.rollout, self.before.now)
         failed = [c for c in self.checks if c.status == "fail"]
         if failed:
             self.failure = f"{failed[0].name}: {failed[0].detail}"
             if self.auto_rollback:
-                self.rolled_back, self.rollback_confirmed = rollback(self.target, self.plan)
-                self.checks.append(Check("rollback", "pass" if self.rollback_confirmed else "fail",
-                                         self.rolled_back.message))
+                self.rolled_back, self.rollback_confirmed, check = rollback(
+                    self.target, self.plan, self.rollout.revision, left, self.followed_latest)
+                self.checks.append(check)
         return checks_table(self.checks)
 
     def _stop(self, why: str) -> pd.DataFrame:
         self.stopped = self.failure = why
         return _said(why)
+
+    def _refuse_deploy(self, why: str, image: str) -> pd.DataFrame:
+        """A guard that changed while the build ran: nothing is deployed, and the image built is kept for later."""
+        self.refusals, self.refused_deploy = [*(self.refusals or []), why], why
+        self.stopped = f"Refused to deploy: {why} Nothing was deployed."
+        rows = [("refused", why)]
+        if self.built is not None:
+            self.deploy_later = replace(self.plan, image=image, config=None).commands()[0]
+            self.stopped += f" Build {self.built.build.get('id')}'s image is kept: {self.deploy_later}"
+            rows += [("kept", f"build {self.built.build.get('id')} pushed {image}"),
+                     ("deploy it later with", self.deploy_later)]
+        return pd.DataFrame(rows, columns=["step", "outcome"]).set_index("step")
 
     # ---- the verdict
 
@@ -141,7 +159,9 @@ class Redeploy:
                    "build": self.built.to_dict() if self.built else None,
                    "rollout": self.rollout.to_dict() if self.rollout else None,
                    "checks": [c.to_dict() for c in self.checks],
-                   "rollback": self.rolled_back.to_dict() if self.rolled_back else None, "dry_run": self.dry_run}
+                   "rollback": self.rolled_back.to_dict() if self.rolled_back else None, "dry_run": self.dry_run,
+                   "followed_latest": self.followed_latest,
+                   **({"deploy_later": self.deploy_later} if self.deploy_later else {})}
         # Longer than most summaries: a failure names the revision, where the traffic is and why, and the index
         # cuts it for its row anyway (the run's own page shows it whole).
         return RedeployResult(name="redeploy_phase", verdict=verdict, summary=headline(summary, SUMMARY_CHARS),
@@ -161,26 +181,43 @@ class Redeploy:
             if plan.repository_note:   # the repository check could not be made: carry on, warned
                 return "warn", f"Dry run, nothing changed: {unlabelled}{done}; but {plan.repository_note}."
             return "pass", f"Dry run, nothing changed: {unlabelled}{done}."
-        if self.stopped.startswith("Refused"):
+        if self.stopped.startswith("Refused to start"):
             return "blocked", f"{self.stopped} Nothing was changed."
+        if self.stopped.startswith("Refused to deploy"):
+            if len(self.stopped) <= SUMMARY_CHARS or not self.deploy_later:
+                return "blocked", self.stopped
+            # a command cut short must not be copied: point at it whole instead
+            return "blocked", (f"Refused to deploy: {self.refused_deploy} Nothing was deployed; the built image is "
+                               "kept, by digest (deploy_later).")
         if self.failure and self.rollout is None:
             return "fail", self.failure
         if self.failure:
             new = self.rollout.revision or "the new revision"
-            if self.rolled_back is None:
+            if not self.auto_rollback:
                 return "fail", (f"{new} failed verification and still serves (auto_rollback off); roll back with "
                                 f"{plan.rollback_command()} ({self.failure})")
+            back = next(c for c in self.checks if c.name == "rollback")
+            if self.rolled_back is None:   # nothing was moved: someone else's traffic, or its target is gone
+                return "fail", f"{new} failed verification: {back.detail} ({self.failure})"
             if not self.rollback_confirmed:
                 return "fail", (f"{new} failed verification and the ROLLBACK to {plan.previous_revision} did not "
                                 f"take ({self.rolled_back.message}): {self.failure}")
-            return "fail", f"{new} failed verification, traffic is back on {plan.previous_revision}: {self.failure}"
+            pinned = (" (pinned now: it followed the latest revision before, see the rollback check for --to-latest)"
+                      if self.followed_latest else "")
+            return "fail", (f"{new} failed verification, traffic is back on {plan.previous_revision}{pinned}: "
+                            f"{self.failure}")
+        if not self.checks:   # verify() not run, or cut short: the new revision serves unchecked
+            new = self.rollout.revision or "the new revision"
+            return "fail", (f"{new} was deployed but not verified (verify() did not finish), so it serves unchecked: "
+                            f"run verify(), or roll back with {plan.rollback_command()}")
         warnings = [c for c in self.checks if c.status == "warn"]
         passed, total = counted(self.checks)
         done = (f"{plan.service} now serves {self.rollout.revision}, built from {plan.commit_short} "
                 f"({passed}/{total} checks)")
         if warnings:
             return "warn", f"{done}; {warnings[0].detail}"
-        return "pass", f"{done}: /health names its own service and the commit-sha label is {plan.commit_short}."
+        return "pass", (f"{done}: /health names its own service and says it is healthy, and the commit-sha label is "
+                        f"{plan.commit_short}.")
 
 
 def _said(text: str) -> pd.DataFrame:
@@ -193,5 +230,7 @@ def prepare(target: Any, p: Any, progress: Progress | None = print) -> Redeploy:
     info, revisions = target.services.describe(p.phase), target.services.list_revisions(p.phase)
     plan = make_plan(target, p.phase, source_dir=p.source_dir or None, commit=p.commit, strategy=p.strategy,
                      image=p.image, repository=p.repository, build_region=p.region, info=info, revisions=revisions)
-    return Redeploy(target, plan, before(target, plan, serving(target, p.phase, info, revisions)),
-                    dry_run=p.dry_run, auto_rollback=p.auto_rollback, progress=progress)
+    run = Redeploy(target, plan, before(target, plan, serving(target, p.phase, info, revisions)),
+                   dry_run=p.dry_run, auto_rollback=p.auto_rollback, progress=progress)
+    run.followed_latest = target.services.follows_latest(p.phase)
+    return run

@@ -81,9 +81,9 @@ class Recorder:
 def _replay(tg, home: Path, **values) -> tuple[replay.Replay, replay.ReplayResult]:
     p = params.validate_params(params.ReplayParams, {"sandbox_home": str(home), **values})
     rp = replay.prepare(tg, p, progress=False)
-    for step in (rp.datasets, rp.capability, rp.test_datasets, rp.fingerprint_before, rp.commands, rp.run,
-                 rp.isolation, rp.summary):
-        step()
+    rp.shown = {step.__name__: step() for step in (rp.datasets, rp.capability, rp.test_datasets,
+                                                   rp.fingerprint_before, rp.commands, rp.run, rp.isolation,
+                                                   rp.summary, rp.chart)}   # what each cell shows, in order
     return rp, rp.result()
 
 
@@ -110,6 +110,10 @@ def test_a_dry_run_creates_and_calls_nothing_and_prints_what_the_real_run_then_d
         # Nothing created, nothing called: the warehouse, the services' request log, the calls, the ledger.
         assert tg.warehouse.list_datasets() == datasets and len(_posted_urls(home)) == posts
         assert recorder.calls == [] and not (home / "replay" / "dry.ledger.jsonl").exists()
+        # The sentence is shown once, under step 5; the steps after it show nothing, and there is no chart.
+        assert dry.shown["run"].loc["note", "outcome"] == result.summary
+        assert {step: type(dry.shown[step]).__name__ for step in ("isolation", "summary", "chart")} == dict.fromkeys(
+            ("isolation", "summary", "chart"), "NoneType")
         commands = dry.commands()
         assert result.details["commands"] == commands.to_dict()
         assert [len(commands.datasets), len(commands.tables), len(commands.calls)] == [2, 6, 4]
@@ -145,6 +149,17 @@ def test_a_dry_run_creates_and_calls_nothing_and_prints_what_the_real_run_then_d
         again, rerun = _replay(tg, home, **window)
         assert rerun.verdict == "pass" and again.commands().all() == []
         assert again.commands().notes == ["4 calls finished by an earlier run with this prefix are left out (resume)"]
+        assert rerun.summary.startswith("Nothing to call: all 4 calls finished earlier into dry_nba_analytics, "
+                                        "dry_nba_precompute"), rerun.summary
+        assert rerun.figures["dates done"] == "2/2"      # the ledger says so, though a dry run calls nothing
+
+        # One date and one phase of it: the counts and notes are this replay's, not the whole ledger's.
+        one, narrow = _replay(tg, home, start_date="2025-12-15", end_date="2025-12-15", phases=["phase3"],
+                              dataset_prefix="dry")
+        assert narrow.summary.startswith("Nothing to call: all 1 call finished earlier into dry_nba_analytics "),\
+            narrow.summary
+        assert one.commands().notes == ["1 calls finished by an earlier run with this prefix are left out (resume)"]
+        assert narrow.figures["dates done"] == "1/1" and one.resume_notes == []
 
 
 # ---------------------------------------------------------------- shell safety

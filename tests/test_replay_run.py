@@ -329,6 +329,19 @@ def test_work_done_by_another_revision_or_for_other_processors_runs_again():
                      "phase3 2025-12-16: done earlier for other processors, so it runs again"]
 
 
+def test_a_replay_of_some_dates_and_phases_counts_and_notes_only_those():
+    """The ledger holds every date any run of the prefix replayed; a narrower replay answers for its own calls."""
+    entries = [LedgerEntry(day, phase, "done", "test", "p3-rev" if phase == "phase3" else "p4-old")
+               for day in DAYS for phase in ("phase3", "phase4")]
+    revisions, processors = {"phase3": "p3-rev", "phase4": "p4-rev"}, {"phase3": (), "phase4": ()}
+    mine = [c.key for c in plan_calls([PHASES.get("phase3"), PHASES.get("phase4")], DAYS[:1], {}, "test")]
+    done, notes = finished(entries, "test", revisions, processors, keys=mine)
+    assert list(done) == [(DAYS[0], "phase3")]
+    assert notes == ["phase4 2025-12-15: done earlier by p4-old, now p4-rev serves, so it runs again"]
+    everything, all_notes = finished(entries, "test", revisions, processors)     # no keys: the whole ledger
+    assert len(everything) == 3 and len(all_notes) == 3
+
+
 def test_one_replay_per_prefix_holds_its_ledger_and_a_second_is_refused_naming_the_first(tmp_path):
     import os
 

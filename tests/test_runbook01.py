@@ -1,10 +1,11 @@
 """Runbook 01's steps against the sandbox reach the incident's true cause; bad input is one sentence."""
 import re
+from pathlib import Path
 
 import pytest
 
 from runbook_lib import diagnose, params
-from runbook_lib.errors import NotFoundError, ParameterError
+from runbook_lib.errors import ParameterError
 from runbook_lib.local.incident_night import INCIDENT_BUILD_ID
 
 
@@ -14,9 +15,86 @@ def test_latest_failed_phase4_build_is_the_incident_build(local_target):
     assert diagnose.find_build(local_target, build_id=INCIDENT_BUILD_ID)["id"] == INCIDENT_BUILD_ID
 
 
-def test_no_failed_build_is_said_plainly(local_target):
-    with pytest.raises(NotFoundError, match="No failed build tagged service_nba-phase3-analytics-processors"):
-        diagnose.find_build(local_target, phase="phase3")
+class CountedBuilds:
+    """The target's builds, with each call counted; `later` builds are listed as the newest of their service."""
+
+    def __init__(self, builds, later=()):
+        self._builds, self.later, self.calls = builds, list(later), []
+
+    def __getattr__(self, name):
+        self.calls.append(name)
+        return getattr(self._builds, name)
+
+    def list(self, region=None, tags=None, status=None, limit=20):
+        self.calls.append("list")
+        tag = tags if isinstance(tags, str) else (list(tags or []) or [None])[0]
+        mine = [b for b in self.later if tag is None or tag in b["tags"]]
+        return (mine + self._builds.list(region, tags=tags, status=status, limit=limit))[:limit]
+
+
+def test_a_phase_without_a_failed_build_is_a_pass_naming_the_builds_looked_at(local_target, sandbox_home):
+    local_target.builds = counted = CountedBuilds(local_target.builds)
+    assert diagnose.find_build(local_target, phase="phase3") is None
+    dg = _prepare(local_target, sandbox_home, phase="phase3")
+    assert (dg.build, dg.phase, dg.sibling) == (None, "phase3", "phase4")
+    dx = dg.result()
+    assert dx.verdict == "pass"
+    assert dx.summary == ("No failed build of nba-phase3-analytics-processors in us-west2 (the last 2 builds looked "
+                          "at: 2 SUCCESS, the newest 5ffaf38b-82b9-5d00-8f49-c1b31539d7f8 on 2025-12-31 01:41 UTC).")
+    assert dx.figures == {"service": "nba-phase3-analytics-processors", "phase": "phase3", "builds_looked_at": 2}
+    # The builds' own steps show nothing; the builds looked at stand in for the build; the checkout is still read.
+    assert list(dg.summary_table()["status"]) == ["SUCCESS", "SUCCESS"]
+    steps = [dg.build_table, dg.evidence_table, dg.log_table, dg.working_command, dg.findings_table]
+    assert [step() for step in steps] == [None] * 5
+    assert "upload" in dg.preflight_table().index
+    assert dg.side_by_side.note == "No failed build of nba-phase3-analytics-processors to compare."
+    assert "Cause:" not in dx._repr_html_() and "Parameters for" not in dx._repr_html_()
+    assert counted.calls == ["list"] * 4    # each search: one list of source deploys, one of redeploys; nothing else
+
+
+# The morning fix as runbook 02 builds it: tagged redeploy_<service>, not service_<service>.
+LATER_SUCCESS = {"id": "0f0e0d0c-0b0a-4909-8807-060504030201", "status": "SUCCESS",
+                 "createTime": "2026-01-02T09:00:00Z", "finishTime": "2026-01-02T09:04:00Z",
+                 "tags": ["redeploy_nba-phase4-precompute-processors", "commit_42311f5"],
+                 "name": "projects/756957797294/locations/us-west2/builds/0f0e0d0c-0b0a-4909-8807-060504030201"}
+
+
+def test_a_failure_a_later_success_replaced_is_a_warning_that_keeps_the_diagnosis(local_target, sandbox_home):
+    alone = _prepare(local_target, sandbox_home).result()              # the incident morning: no later success
+    assert alone.verdict == "fail" and "superseded_by" not in alone.figures
+    local_target.builds = counted = CountedBuilds(local_target.builds, [LATER_SUCCESS])
+    dg = _prepare(local_target, sandbox_home)
+    assert dg.build["id"] == INCIDENT_BUILD_ID and counted.calls == ["list", "list"]
+    dx = dg.result()
+    assert dx.verdict == "warn"
+    assert dx.summary == (f"Superseded: nba-phase4-precompute-processors build {INCIDENT_BUILD_ID} FAILURE on "
+                          f"2025-12-31 01:41 UTC, but build {LATER_SUCCESS['id']} of it succeeded later, on "
+                          "2026-01-02 09:00 UTC.")
+    assert dx.cause.endswith(f"the failed build's diagnosis, for the record: {alone.cause}")
+    assert dx.figures == {**alone.figures, "superseded_by": LATER_SUCCESS["id"]}
+    assert dx.findings == alone.findings and dx.fixes == alone.fixes
+    assert dx.details["superseded_by"]["createTime"] == "2026-01-02T09:00:00Z"
+    # A later build that did not succeed replaces nothing.
+    local_target.builds = CountedBuilds(counted._builds, [{**LATER_SUCCESS, "status": "CANCELLED"}])
+    assert _prepare(local_target, sandbox_home).result().verdict == "fail"
+
+
+@pytest.mark.slow
+def test_the_notebook_on_a_phase_without_a_failed_build_passes_and_shows_no_none(sandbox_home, tmp_path):
+    import nbformat
+
+    from runbook_lib import runner
+
+    notebook = Path(__file__).resolve().parent.parent / "notebooks" / "01_diagnose_build.ipynb"
+    outcome = runner.run_notebook(notebook, parameters=[["sandbox_home", str(sandbox_home)], ["phase", "phase3"]],
+                                  outdir=tmp_path, progress=False)
+    assert (outcome.outcome, outcome.exit_code) == ("completed", 0), outcome.message
+    nb = nbformat.read(outcome.notebook, as_version=4)
+    assert nb.metadata["runbook"]["verdict"] == "pass"
+    assert nb.metadata["runbook"]["summary"].startswith("No failed build of nba-phase3-analytics-processors")
+    shown = [o.get("data", {}).get("text/plain", o.get("text", "")) for c in nb.cells if c.cell_type == "code"
+             for o in c.outputs]
+    assert "None" not in shown
 
 
 def test_the_whole_chain_reaches_the_true_cause(local_target, sandbox_home):

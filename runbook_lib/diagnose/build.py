@@ -7,14 +7,16 @@ adapters apply before they ask anything.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import pandas as pd
 
 from ..buildlogs import build_location, command_for, log_command
 from ..errors import NotFoundError, ParameterError
-from ..formats import one_line
+from ..formats import one_line, parse_time
 from .step_commands import build_commands, image_rule
 
 BUILD_STATUSES = ("STATUS_UNKNOWN", "PENDING", "QUEUED", "WORKING", "SUCCESS", "FAILURE",
@@ -302,3 +304,66 @@ def compare_builds(build: dict, reference: dict, labels: tuple[str, str] = ("thi
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(labels))
     frame["same"] = [a == b for a, b in zip(frame.iloc[:, 0], frame.iloc[:, 1])]
     return frame
+
+
+# ----------------------------------------------------------------------------------------------
+# a phase's last builds
+
+LOOKED_AT = 100   # one page of Cloud Build's list: the last builds of a phase's service that runbook 01 reads
+
+
+def newest_first(builds: Iterable[dict]) -> list[dict]:
+    """Builds by createTime, newest first; one whose time cannot be read goes last."""
+    def created(build: dict) -> datetime:
+        try:
+            return parse_time(build.get("createTime") or "")
+        except ValueError:
+            return datetime.min.replace(tzinfo=timezone.utc)
+    return sorted(builds, key=created, reverse=True)
+
+
+def when(build: dict) -> str:
+    """A build's start as the kit shows times: to the minute, in UTC (its createTime as given if unreadable)."""
+    stamp = build.get("createTime") or ""
+    try:
+        return parse_time(stamp).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return stamp or "an unknown time"
+
+
+@dataclass
+class BuildSearch:
+    """The last builds of a phase's service in one region, newest first, read in one list call: its latest failed
+    build, and the newest successful build after it (which replaced it)."""
+
+    service: str
+    region: str
+    builds: list[dict]
+
+    @property
+    def failed(self) -> dict | None:
+        return next((b for b in self.builds if b.get("status") in FAILED_STATUSES), None)
+
+    @property
+    def superseded_by(self) -> dict | None:
+        failed = self.failed
+        if failed is None:
+            return None
+        # The list is newest first, so every build before the failed one is later: no time parsing to get wrong.
+        later = self.builds[:self.builds.index(failed)]
+        return next((b for b in later if b.get("status") == "SUCCESS"), None)
+
+    def looked_at(self) -> str:
+        """"the last N builds looked at: 2 SUCCESS, the newest ID on DATE", or that there were none."""
+        if not self.builds:
+            return f"no build tagged service_{self.service} or redeploy_{self.service} is there"
+        counts = Counter(str(b.get("status")) for b in self.builds)
+        newest = self.builds[0]
+        return (f"the last {len(self.builds)} builds looked at: "
+                f"{', '.join(f'{n} {status}' for status, n in counts.most_common())}, the newest "
+                f"{newest.get('id')} on {when(newest)}")
+
+    def table(self) -> pd.DataFrame:
+        columns = ["id", "status", "created", "finished"]
+        return pd.DataFrame([{"id": b.get("id"), "status": b.get("status"), "created": b.get("createTime", ""),
+                              "finished": b.get("finishTime", "")} for b in self.builds], columns=columns)

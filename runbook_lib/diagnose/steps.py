@@ -2,13 +2,15 @@
 with the sibling phase, conclude. notebooks/01_diagnose_build.ipynb calls them through one run object:
 
     dg = diagnose.prepare(tg, p)           # the build found, and the phase it belongs to (reads only)
-    dg.summary_table(); dg.build_table()   # 1. the build
+    dg.summary_table(); dg.build_table()   # 1. the build (none failed: the builds looked at)
     dg.evidence_table()                    # 2. which builder ran, and why
     dg.log_table(); dg.working_command()   # 3. the logs
     dg.findings_table()                    # 4. what failed
     dg.preflight_table()                   # 5. the source preflight
     dg.side_by_side                        # 6. beside the sibling phase
-    report.record(dg.result())             # 7. the verdict
+    report.record(dg.result())             # 7. the verdict (a failure a later success replaced: a warning)
+
+each shown with dg.show(...), which leaves out a step's None (nothing to show without a failed build).
 
 Each step works on any Target (sandbox or Google Cloud) and returns plain values or small tables
 for the notebook to display; the run computes each fact once, when a step first needs it, so a
@@ -31,17 +33,32 @@ from ..formats import headline, one_line, size
 from ..preflight import Preflight, dockerfile_diff, parse_dockerfile
 from ..preflight import preflight as source_preflight
 from ..target import Target
-from .build import BuilderEvidence, build_summary, build_table, builder_evidence, compare_builds
+from .build import (LOOKED_AT, BuilderEvidence, BuildSearch, build_summary, build_table, builder_evidence,
+                    compare_builds, newest_first)
 from .classify import Finding, classify_log
-from .verdict import Diagnosis, explain
+from .verdict import Diagnosis, explain, none_failed, superseded
 
 if TYPE_CHECKING:   # params/diagnose.py imports this package
     from ..params import DiagnoseParams
 
 
+def search_builds(target: Any, phase: str, region: str | None = None) -> BuildSearch:
+    """The last builds of the phase's service in `region` (default: the phase's): its source deploys' (tagged
+    service_NAME) and the kit's redeploys' (runbook 02, tagged redeploy_NAME), LOOKED_AT of each, newest first.
+
+    Builds.list matches every tag it is given, so that is one list call per tag; an untagged list would spend its
+    page on the other services' builds of the region."""
+    p = target.phases.get(phase)
+    where = region or p.region
+    found = {b["id"]: b for tag in (f"service_{p.service}", f"redeploy_{p.service}")
+             for b in target.builds.list(where, tags=tag, limit=LOOKED_AT)}
+    return BuildSearch(p.service, where, newest_first(found.values()))
+
+
 def find_build(target: Any, build_id: str | None = None, phase: str | None = None,
-               region: str | None = None) -> dict:
-    """The build to diagnose: `build_id` if given, else the latest failed build of the phase's service.
+               region: str | None = None) -> dict | None:
+    """The build to diagnose: `build_id` if given, else the latest failed build of the phase's service (None when
+    its last LOOKED_AT builds hold none: search_builds says which they were).
 
     A build id is looked up in `region` (default: the phase's region), then in the phase's region and
     in global: source deploys build in the service's region, `gcloud builds submit` without
@@ -63,12 +80,7 @@ def find_build(target: Any, build_id: str | None = None, phase: str | None = Non
                              f"--project={target.project})")
     if not phase:
         raise ParameterError("build_id", build_id, "give a build id, or a phase to take its latest failed build")
-    p = target.phases.get(phase)
-    build = target.builds.latest_failed(p.service, region=region or p.region)
-    if build is None:
-        raise NotFoundError(f"No failed build tagged service_{p.service} was found in region {region or p.region} "
-                            f"of project {target.project}; pass build_id to diagnose a particular build.")
-    return build
+    return search_builds(target, phase, region).failed
 
 
 def build_phase(target: Any, build: dict, requested: str) -> str:
@@ -298,61 +310,83 @@ def conclude(target: Any, findings: list[Finding], evidence: BuilderEvidence, pf
 
 @dataclass
 class DiagnoseRun:
-    """One diagnosis of one build, as the notebook's cells show it; each fact is read once, when first needed."""
+    """One diagnosis of one build, as the notebook's cells show it; each fact is read once, when first needed.
+
+    Without a build (a phase whose last builds all went well) the build's steps show nothing, the preflight still
+    reads the checkout, and the verdict is a pass naming the builds looked at."""
 
     target: Target
-    build: dict
+    build: dict | None          # None: the phase's last builds hold no failed one
     phase: str                  # the phase the build belongs to (its service tag decides)
     sibling: str                # the phase to compare with
     source_dir: str | None      # the checkout to preflight; None: no preflight, no Dockerfile diff
     log_file: str | None = None   # a saved build log, the last resort of the log chain
+    search: BuildSearch | None = None   # the phase's last builds, when the build was taken from them
 
     # ---- the facts
 
     @cached_property
-    def evidence(self) -> BuilderEvidence:
-        return builder_evidence(self.build)
+    def evidence(self) -> BuilderEvidence | None:
+        return builder_evidence(self.build) if self.build is not None else None
 
     @cached_property
     def preflight(self) -> Preflight | None:
         return run_preflight(self.target, self.phase, self.source_dir)
 
     @cached_property
-    def log(self) -> LogFetch:
-        """The log and where it came from (the attempts, the working command)."""
-        return fetch_log(self.target, self.build, self.log_file)
+    def log(self) -> LogFetch | None:
+        """The log and where it came from (the attempts, the working command); None without a build."""
+        return fetch_log(self.target, self.build, self.log_file) if self.build is not None else None
 
     @cached_property
     def findings(self) -> list[Finding]:
         """The log's findings; none when no log could be read (the verdict then reads the Build resource)."""
-        return log_findings(self.log)
+        return log_findings(self.log) if self.log is not None else []
 
     @cached_property
     def side_by_side(self) -> SideBySide:
+        if self.build is None:
+            return SideBySide(self.phase, self.sibling, None, None,
+                              f"No failed build of {self.target.phases.get(self.phase).service} to compare.")
         return side_by_side(self.target, self.build, self.phase, self.sibling, self.source_dir)
 
-    # ---- the steps, as tables
+    # ---- the steps, as tables (None: nothing to show, and show() shows nothing for it)
+
+    @staticmethod
+    def show(*shown: Any) -> None:
+        """Display each table or Markdown line that is there; None is left out, so a step with nothing to show
+        shows nothing (not the word None)."""
+        from IPython.display import Markdown, display
+
+        for item in shown:
+            if item is not None:
+                display(Markdown(item) if isinstance(item, str) else item)
 
     def summary_table(self) -> pd.DataFrame:
+        """The build's summary; without one, the builds looked at."""
+        if self.build is None:
+            return self.search.table() if self.search is not None else None
         return summary_table(self.build)
 
-    def build_table(self) -> pd.DataFrame:
-        return build_table(self.build)
+    def build_table(self) -> pd.DataFrame | None:
+        return build_table(self.build) if self.build is not None else None
 
-    def evidence_table(self) -> pd.DataFrame:
-        return evidence_table(self.evidence, self.preflight)
+    def evidence_table(self) -> pd.DataFrame | None:
+        return evidence_table(self.evidence, self.preflight) if self.evidence is not None else None
 
-    def log_table(self) -> pd.DataFrame:
-        return self.log.table()
+    def log_table(self) -> pd.DataFrame | None:
+        return self.log.table() if self.log is not None else None
 
-    def working_command(self) -> str:
-        """The gcloud command that reads this build's log (Markdown)."""
+    def working_command(self) -> str | None:
+        """The gcloud command that reads this build's log (Markdown); None without a build."""
+        if self.log is None:
+            return None
         if self.log.command is None:   # a Build resource without an id names no log to read
             return "Working command: none (the build has no id to read its log by)."
         return f"Working command: `{self.log.command}`"
 
-    def findings_table(self) -> pd.DataFrame:
-        return findings_table(self.findings)
+    def findings_table(self) -> pd.DataFrame | None:
+        return findings_table(self.findings) if self.build is not None else None
 
     def preflight_table(self) -> pd.DataFrame | None:
         return preflight_table(self.preflight)
@@ -360,16 +394,29 @@ class DiagnoseRun:
     # ---- the verdict
 
     def result(self) -> Diagnosis:
-        return conclude(self.target, self.findings, self.evidence, self.preflight, self.log, self.phase,
-                        self.source_dir)
+        if self.build is None:
+            if self.search is None:
+                raise ParameterError("build", None, "give a build, or the phase's BuildSearch that found none")
+            return none_failed(self.search, self.phase)
+        dx = conclude(self.target, self.findings, self.evidence, self.preflight, self.log, self.phase,
+                      self.source_dir)
+        later = self.search.superseded_by if self.search is not None else None
+        return superseded(dx, self.build, later) if later is not None else dx
 
 
 def prepare(target: Target, p: DiagnoseParams) -> DiagnoseRun:
     """The build to diagnose from a DiagnoseParams, and the phases it is read against (reads only).
 
     Everything the parameters can be wrong about is found here, before the slower steps: a build id
-    that no region holds, a phase without a failed build, a compare_with naming the build's own phase."""
-    build = find_build(target, build_id=p.build_id or None, phase=p.phase, region=p.region)
-    phase = build_phase(target, build, p.phase)
+    that no region holds, a compare_with naming the build's own phase. A phase whose last builds hold no
+    failed one is no error: the run then has no build, and its verdict is a pass."""
+    search = None
+    if p.build_id:
+        build = find_build(target, build_id=p.build_id, phase=p.phase, region=p.region)
+    else:
+        # One list call gives the failed build and what came after it.
+        search = search_builds(target, p.phase, p.region)
+        build = search.failed
+    phase = build_phase(target, build, p.phase) if build is not None else target.phases.get(p.phase).name
     return DiagnoseRun(target, build, phase, sibling_phase(target, phase, p.compare_with or None),
-                       p.source_dir or default_source_dir(target), log_file=p.log_file or None)
+                       p.source_dir or default_source_dir(target), log_file=p.log_file or None, search=search)

@@ -14,7 +14,7 @@ from ..errors import ParameterError
 from ..formats import headline
 from ..phases import PROJECT_ROOT, Phase, load_phases
 from ..results import Result
-from .build import FAILED_STATUSES, RUNNING_STATUSES, BuilderEvidence
+from .build import FAILED_STATUSES, RUNNING_STATUSES, BuilderEvidence, BuildSearch, builder_evidence, when
 from .catalogue import Catalogue
 from .catalogue_yaml import load_catalogue
 from .classify import Finding
@@ -106,9 +106,10 @@ class Diagnosis(Result):
         redeploy = "\n".join(f"{k} = {v!r}" for k, v in self.redeploy.items())
         runbook = existing_runbook(REDEPLOY_RUNBOOK)
         heading = f"Parameters for {runbook}" if runbook else "Redeploy parameters"
-        return (super()._repr_html_() + f"<p><b>Cause:</b> {html.escape(self.cause)}</p>"
+        # A phase with no failed build has no cause and nothing to redeploy: no empty headings for them.
+        return (super()._repr_html_() + (f"<p><b>Cause:</b> {html.escape(self.cause)}</p>" if self.cause else "")
                 + (f"<p><b>Fixes, best first:</b></p><ol>{fixes}</ol>" if fixes else "")
-                + f"<p><b>{html.escape(heading)}:</b></p><pre>{html.escape(redeploy)}</pre>")
+                + (f"<p><b>{html.escape(heading)}:</b></p><pre>{html.escape(redeploy)}</pre>" if redeploy else ""))
 
 
 @dataclass
@@ -353,3 +354,30 @@ def explain(findings: list[Finding], evidence: BuilderEvidence | None = None, pr
     return Diagnosis(name="diagnose_build", verdict=verdict, summary=headline(summary), figures=figures,
                      details=details, cause=" ".join(cause.split()), fixes=rank_fixes(facts, verdict, cat),
                      redeploy=redeploy, findings=facts.ranked)
+
+
+# ---- a phase's latest failed build, read against its last builds
+
+def none_failed(search: BuildSearch, phase: str) -> Diagnosis:
+    """A phase whose last builds all went well: nothing to diagnose is a pass, not a kit error."""
+    said = f"No failed build of {search.service} in {search.region} ({search.looked_at()})."
+    return Diagnosis(name="diagnose_build", verdict="pass", summary=headline(said),
+                     figures={"service": search.service, "phase": phase, "builds_looked_at": len(search.builds)},
+                     details={"builds_looked_at": search.table().to_dict(orient="records")})
+
+
+def superseded(dx: Diagnosis, failed: dict, later: dict) -> Diagnosis:
+    """A failure a later successful build of the same service replaced: a warning that says so, with the failed
+    build's diagnosis kept below it for the record."""
+    if dx.verdict != "fail":
+        return dx
+    service = builder_evidence(failed).service or dx.figures.get("service")
+    said = (f"{service} build {failed.get('id')} {failed.get('status')} on {when(failed)}, but build "
+            f"{later.get('id')} of it succeeded later, on {when(later)}")
+    return replace(dx, verdict="warn",
+                   summary=headline(f"Superseded: {said}."),
+                   cause=(f"Superseded: {said}, so this failure no longer decides what is deployed (runbook 00 shows "
+                          f"what serves now); the failed build's diagnosis, for the record: {dx.cause}"),
+                   figures={**dx.figures, "superseded_by": later.get("id")},
+                   details={**dx.details, "superseded_by": {k: later.get(k) for k in
+                                                            ("id", "status", "createTime", "finishTime")}})

@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Iterable, Iterator, Protocol
 
 from ..checks import as_date
 from ..errors import RunbookError
@@ -246,14 +246,18 @@ def latest(entries: list[LedgerEntry], prefix: str) -> dict[tuple[date, str], Le
 
 
 def finished(entries: list[LedgerEntry], prefix: str, revisions: dict[str, str],
-             processors: dict[str, tuple[str, ...]]) -> tuple[dict[tuple[date, str], LedgerEntry], list[str]]:
+             processors: dict[str, tuple[str, ...]], keys: Iterable[tuple[date, str]] | None = None,
+             ) -> tuple[dict[tuple[date, str], LedgerEntry], list[str]]:
     """(what an earlier run finished and need not run again, notes on finished work that must run again).
 
     Finished means done by the revision that serves the phase now, for the same processors: a redeploy
-    since then, or other processors, makes the earlier output not this run's."""
+    since then, or other processors, makes the earlier output not this run's. `keys`, the (date, phase) of
+    this run's calls, keeps the answer to them (None: every entry of the prefix)."""
+    wanted = None if keys is None else set(keys)
     done, redo = {}, []
     for key, entry in latest(entries, prefix).items():
-        if entry.status != DONE:
+        # The ledger holds every date any run of the prefix replayed: other dates are no concern of this run's.
+        if entry.status != DONE or (wanted is not None and key not in wanted):
             continue
         if entry.phase not in revisions:
             continue

@@ -8,7 +8,7 @@
     rp.commands()                      # 5. the same by hand: bq and curl commands of steps 3 and 5
     rp.run()                           #    the calls (bounded, retried, resumable); none with dry_run
     rp.isolation()                     # 6. production again, compared
-    rp.summary(); rp.chart()           # 7. per date and phase
+    rp.summary(); rp.show_chart()      # 7. per date and phase (no chart when nothing ran)
     report.record(rp.result())
 
 Each step after a stop (blocked, dry run, a refused test table) says why it did nothing, so the notebook
@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from .. import charts
 from ..errors import AccessDenied, ParameterError, QuotaExceeded, RunbookError
 from ..formats import headline, size
 from ..results import Result
@@ -78,6 +79,7 @@ class Replay:
         # One identity token per phase, minted on first use: step 3 checks them, step 5 calls with them.
         self.tokens = Tokens(target.services, p.principal())
         self.stopped = ""               # why the later steps do nothing ("" while going on)
+        self._stop_shown_by = ""        # the step that showed `stopped` ("" while none has)
         self.verdict_if_stopped = ""    # blocked | fail | pass (dry run)
         self.warehouse_note = warehouse_note
         self.capable: Capability | None = None
@@ -121,7 +123,7 @@ class Replay:
     def test_datasets(self) -> pd.DataFrame:
         """3. Missing test datasets and tables created like production's (nothing with dry_run)."""
         if self.stopped:
-            return _said(self.stopped)
+            return self._said_once("test_datasets")
         self._mint_tokens()
         self.tested = prepare_test_datasets(self.target.warehouse, self.pairs, self.p.test_dataset_ttl_days,
                                             dry_run=self.p.dry_run)
@@ -132,7 +134,7 @@ class Replay:
     def fingerprint_before(self) -> pd.DataFrame:
         """4. Rows per partition of every production table the phases read or write, and the run history."""
         if self.stopped:
-            return _said(self.stopped)
+            return self._said_once("fingerprint_before")
         refs = production_tables(self.target.warehouse, self.target.phases)
         self.checksums = plan_checksums(self.target.warehouse, refs, self.days, self.p.checksum(),
                                         self.p.checksum_max_bytes)
@@ -143,18 +145,15 @@ class Replay:
         """5. The exact equivalent commands: step 3's test datasets and tables (bq), then each call step 5
         makes (curl), from the same plan the run executes; calls an earlier run finished are left out."""
         if self.equivalent is None and self.stopped:
-            return _said(self.stopped)
+            return self._said_once("commands")
         return self._equivalent_commands()
 
     def run(self) -> pd.DataFrame:
         """5. The calls: Phase 3 per date, Phase 4 for a date once Phase 3 finished it."""
         if self.p.dry_run and not self.stopped:
-            self._stop("pass", f"Dry run: nothing was created or called; {len(self._equivalent_commands().calls)} "
-                               f"calls would replay {len(self.days)} dates into "
-                               f"{', '.join(self.map.test_datasets.values())}; step 5 shows the same as bq and curl "
-                               f"commands.")
+            self._stop("pass", self._dry_run_sentence())
         if self.stopped:
-            return _said(self.stopped)
+            return self._said_once("run")
         replayer = Replayer(self.target.services, self.tokens, self.ledger,
                             self.p.dataset_prefix, self._revisions(), self.processors, self.p.concurrency, self.policy,
                             after_first=self._production_still_untouched, progress=self.progress)
@@ -163,7 +162,7 @@ class Replay:
                 self.outcomes = replayer.run(self.calls, self._finished_before())
         except LedgerBusy as exc:
             self._stop("blocked", f"Blocked: {exc}.")
-            return _said(self.stopped)
+            return self._said_once("run")
         except ClaimLost as exc:   # raised on: the run must stop where it is, and the operator must see why
             self._stop("fail", f"Stopped: {exc}.")
             raise
@@ -174,7 +173,7 @@ class Replay:
     def isolation(self) -> pd.DataFrame:
         """6. Production again: a change outside allowed_prod_writes fails the replay."""
         if not self.outcomes and self.stopped:
-            return _said(self.stopped)
+            return self._said_once("isolation")
         self.after = fingerprint(self.target.warehouse, sorted(self.before), self.checksums)
         self.checked = judge_isolation(self.before, self.after, self.allowed, self.target.phases.run_history_table)
         return self.checked.table()
@@ -182,17 +181,39 @@ class Replay:
     def summary(self) -> pd.DataFrame:
         """7. Per date and phase: status, attempts, seconds, rows in each test table next to production's."""
         if not self.outcomes:
-            return _said(self.stopped or "Nothing ran.")
+            return self._said_once("summary") if self.stopped else _said("Nothing ran.")
         self.test_counts = test_rows(self.target.warehouse, self.pairs, self.days)
         by_phase = {name: output_tables(self.target.phases, [name], self.p.dataset_prefix) for name in self.selected}
         return per_date_table(self.outcomes, by_phase, self.test_counts, self.after or self.before)
 
     def chart(self):
-        """Rows per date of each test table beside production's (a note instead when nothing ran)."""
-        return rows_chart(self.pairs, self.days, self.test_counts, self.after or self.before,
-                          note="" if self.outcomes else (self.stopped or "Nothing ran."))
+        """Rows per date of each test table beside production's; None when nothing ran (no rows to chart, and the
+        sentence saying why is shown once, above)."""
+        if not self.outcomes:
+            return None
+        return rows_chart(self.pairs, self.days, self.test_counts, self.after or self.before)
+
+    def show_chart(self, name: str = "replay-rows") -> None:
+        """The chart, shown and saved as figures/<name>.png by charts.show; nothing when there is none."""
+        fig = self.chart()
+        if fig is not None:
+            charts.show(fig, name)
 
     # ---- helpers
+
+    def _dry_run_sentence(self) -> str:
+        """What a real run would do, counting only the calls no earlier run finished."""
+        done = self._finished_before()
+        left = [c for c in self.calls if c.key not in done]
+        into = ", ".join(self.map.test_datasets.values())
+        if self.calls and not left:
+            calls = f"{len(self.calls)} call{'s' if len(self.calls) != 1 else ''}"
+            return (f"Nothing to call: all {calls} finished earlier into {into} (the ledger of prefix "
+                    f"{self.p.dataset_prefix!r}; resume=False makes them again), and a dry run creates nothing.")
+        earlier = f" ({len(done)} finished earlier are left out)" if done else ""
+        return (f"Dry run: nothing was created or called; {len(self._equivalent_commands().calls)} calls would "
+                f"replay {len({c.day for c in left})} dates into {into}{earlier}; step 5 shows the same as bq and "
+                f"curl commands.")
 
     def _mint_tokens(self) -> None:
         """One identity token per selected phase, before step 3 creates anything: an account that cannot be
@@ -233,7 +254,8 @@ class Replay:
             self._done_before = {}
             if self.p.resume and self.ledger is not None:
                 self._done_before, self.resume_notes = finished(self.ledger.entries(), self.p.dataset_prefix,
-                                                                self._revisions(), self.processors)
+                                                                self._revisions(), self.processors,
+                                                                keys=[c.key for c in self.calls])
                 gone = self._output_gone(self._done_before)
                 if gone:
                     self.resume_notes.append(gone)
@@ -302,11 +324,16 @@ class Replay:
         if not self.stopped:
             self.stopped, self.verdict_if_stopped = why, verdict
 
+    def _said_once(self, step: str) -> pd.DataFrame | None:
+        """Why the steps stopped, for the first step that shows it (again if that step is asked again); None
+        (nothing shown) for every other, so a notebook shows the sentence once, not under every section after it."""
+        self._stop_shown_by = self._stop_shown_by or step
+        return _said(self.stopped) if self._stop_shown_by == step else None
+
     # ---- the verdict
 
     def result(self) -> ReplayResult:
-        dates_done = sum(all(o.status in (DONE, DONE_BEFORE) for o in self.outcomes if o.day == d) and
-                         any(o.day == d for o in self.outcomes) for d in self.days)
+        dates_done = self._dates_done()
         figures = {"dates done": f"{dates_done}/{len(self.days)}",
                    "retries": sum(max(0, o.attempts - 1) for o in self.outcomes if o.status != DONE_BEFORE),
                    "production tables changed": len(self.checked.changed) if self.checked else 0,
@@ -328,6 +355,14 @@ class Replay:
                    "stopped": self.stopped}
         return ReplayResult(name="prefixed_replay", verdict=verdict, summary=headline(summary, SUMMARY_CHARS),
                             figures=figures, details=details, outcomes=list(self.outcomes))
+
+    def _dates_done(self) -> int:
+        """Dates whose every call is done, now or (the ledger says) by an earlier run: a dry run calls nothing, but
+        a date an earlier run finished is done all the same."""
+        status = {c.key: DONE_BEFORE for c in self.calls if c.key in (self._done_before or {})}
+        status.update({(o.day, o.phase): o.status for o in self.outcomes})
+        return sum(bool(keys) and all(status.get(k) in (DONE, DONE_BEFORE) for k in keys)
+                   for keys in ([c.key for c in self.calls if c.day == d] for d in self.days))
 
     def _verdict(self, dates_done: int) -> tuple[str, str]:
         cross = "; ".join(self.map.reads_production_output)

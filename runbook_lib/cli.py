@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import shlex
 import sys
-from typing import Any, TextIO
+from typing import Any, Callable, Sequence, TextIO
 
 from .errors import ConfigError, CredentialsMissing, ParameterError, RunbookError
 from .exit_codes import ExitCode
@@ -23,6 +25,28 @@ exit codes:
   129  terminated by SIGHUP (the terminal or ssh session closed); recorded the same way
   130  interrupted by Ctrl-C (the run, or the night's index, is recorded first)
   143  terminated by SIGTERM (`timeout`, `docker stop`, a job's deadline); recorded the same way"""
+
+# Each command lists the codes it can exit with, and no other.
+SANDBOX_EXIT_CODES = """\
+exit codes:
+  0    done; for status: an initialised sandbox in working order
+  1    an error; for status: a damaged sandbox, or a folder where none is initialised yet
+  2    bad input, refused before anything changed: --home, --scale (init: a scale other than the sandbox's own)
+  129  terminated by SIGHUP (the terminal or ssh session closed)
+  130  interrupted by Ctrl-C
+  143  terminated by SIGTERM (`timeout`, `docker stop`)"""
+
+DEMO_EXIT_CODES = """\
+exit codes:
+  0    the night ran: its verdicts found the incident (fail or blocked), or everything passed
+  1    an error: a step errored or had bad parameters, the sandbox could not be reset, the kit itself failed
+  2    bad input, refused before anything ran: --scale, $RUNBOOK_DEMO_SCALE, -o
+  129  terminated by SIGHUP; the night is recorded first
+  130  interrupted by Ctrl-C; the night is recorded first
+  143  terminated by SIGTERM (`timeout`, `docker stop`); the night is recorded first"""
+
+# A sandbox command named in a hint, unless the hint names its --home already.
+_SANDBOX_HINT = re.compile(r"`runbook sandbox (?:init|status|reset|stop)\b(?![^`]*--home)")
 
 HOME_HELP = (f"sandbox folder (default: $RUNBOOK_HOME if set, else {PROJECT_ROOT / '.runbook'}, the kit's own "
              "folder, wherever the command runs from)")
@@ -67,6 +91,22 @@ def _not_blank(value: str | None, option: str, allowed: str) -> str | None:
     return value
 
 
+def sandbox_hints(home: str | None) -> Callable[[str], str]:
+    """What makes the `runbook sandbox ...` commands a text names act on the sandbox at `home` (None: the
+    default one): each given `--home FOLDER` unless that is the kit's own .runbook, so that a hint followed
+    as printed, in any shell, never acts on (or resets) another sandbox."""
+    from .local.home import sandbox_home
+
+    try:
+        root = sandbox_home(home).root
+    except (OSError, ValueError):
+        return str
+    if root == (PROJECT_ROOT / ".runbook").resolve():
+        return str
+    option = f" --home {shlex.quote(str(root))}"
+    return lambda text: _SANDBOX_HINT.sub(lambda found: found.group(0) + option, str(text))
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     from .local import sandbox
 
@@ -77,13 +117,19 @@ def _sandbox(args: argparse.Namespace) -> int:
     elif args.action == "status":
         status = sandbox.sandbox_status(home=home)
     elif args.action == "reset":
-        status = sandbox.reset_sandbox(home=home, scale=args.scale)
+        status = sandbox.reset_sandbox(home=home, scale=sandbox_scale(args.scale))
     else:
         sandbox.stop_sandbox(home=home)
         print("Stopped every process the sandbox had started.")
         return ExitCode.OK
-    print(status.to_text())
-    return ExitCode.ERROR if status.problem else ExitCode.OK
+    print(sandbox_hints(home)(status.to_text()))
+    # A folder that holds no sandbox is not one in working order: a script must tell the two apart.
+    return ExitCode.ERROR if status.problem or not status.initialised else ExitCode.OK
+
+
+def sandbox_scale(given: float | None) -> float:
+    """--scale, else the size a new sandbox gets."""
+    return 1.0 if given is None else given
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -92,6 +138,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.help_params:
         print(runner.describe_parameters(args.notebook))
         return ExitCode.OK
+    from .runner.run import check_cell_timeout
+
+    check_cell_timeout(args.cell_timeout, "--cell-timeout")
     result = runner.run_notebook(
         args.notebook, parameters=args.parameters or [], param_files=args.param_files or [],
         target=args.target, outdir=args.outdir, cell_timeout=args.cell_timeout,
@@ -131,7 +180,7 @@ def _report(args: argparse.Namespace) -> int:
     for night in found:
         if night.incomplete:
             print(f"incomplete: {night.folder}: {night.incomplete}")
-    print(f"Rebuilt {len(found)} night page{'s' if len(found) != 1 else ''}; every night: "
+    print(f"Rebuilt {len(found)} night page{'s' if len(found) != 1 else ''}; every night and single run: "
           f"{(reports_dir / nights.INDEX).resolve()}")
     return ExitCode.OK
 
@@ -161,13 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sb = sub.add_parser("sandbox", help="create, inspect, reset or stop the embedded sandbox", formatter_class=raw,
                         description="The embedded sandbox (target local): a DuckDB warehouse, a Cloud Build "
-                                    "emulation and the phase services on 127.0.0.1.", epilog=EXIT_CODES)
+                                    "emulation and the phase services on 127.0.0.1.", epilog=SANDBOX_EXIT_CODES)
     sb.add_argument("action", choices=["init", "status", "reset", "stop"],
                     help="init: build it if missing (idempotent; repairs a missing warehouse); status: what it "
                          "holds; reset: rebuild from scratch (refused while runs use it); stop: stop its services")
     sb.add_argument("--home", default=None, help=HOME_HELP)
-    sb.add_argument("--scale", type=float, default=1.0,
-                    help="sample data size for init and reset, above 0 and at most 10; 1.0 is about two weeks of games")
+    sb.add_argument("--scale", type=float, default=None,
+                    help="sample data size for init and reset, above 0 and at most 10 (default 1.0, about two weeks "
+                         "of games); init refuses a scale other than an existing sandbox's: reset rebuilds it")
     sb.add_argument("--force", action="store_true", help="init: rebuild even if the sandbox is already initialised")
     sb.add_argument("--no-services", action="store_true", help="init: do not start the loopback phase services")
     sb.set_defaults(func=_sandbox)
@@ -212,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "morning, run params/overnight-sandbox.yaml (it finds the incident, then fixes "
                                       "it in the sandbox), stop the services the night started and print the report's "
                                       "path. Exits 0 when the runbooks ran and only their verdicts found problems "
-                                      "(the incident), 1 on an error.", epilog=EXIT_CODES)
+                                      "(the incident), 1 on an error.", epilog=DEMO_EXIT_CODES)
     demo.add_argument("--scale", type=float, default=None,
                       help="sample data size, above 0 and at most 10 (default: $RUNBOOK_DEMO_SCALE, else 1.0, "
                            "about two weeks of games)")
@@ -221,14 +271,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_demo)
 
     rp = sub.add_parser("report", help="rebuild the morning-review pages (REPORTS_DIR/index.html and each night's "
-                                       "index.html) from the nights on disk")
+                                       "index.html) from the nights on disk",
+                        description="Rebuild REPORTS_DIR/index.html (every night, then the latest single runs) and "
+                                    "each night's index.html from what is on disk: after nights were copied in, "
+                                    "deleted or cut short. Exits 0, or 2 for a REPORTS_DIR that is not a folder.")
     rp.add_argument("reports_dir", nargs="?", default="reports", metavar="REPORTS_DIR",
                     help="the folder `runbook overnight` writes to (default: reports)")
     rp.add_argument("--nights", type=int, default=None, metavar="N",
                     help="earlier nights shown beside each step of a night's page (default: 7)")
     rp.set_defaults(func=_report)
 
-    lab = sub.add_parser("lab", help="open JupyterLab on notebooks/ with this environment's kernel")
+    lab = sub.add_parser("lab", help="open JupyterLab on notebooks/ with this environment's kernel",
+                         description="Open JupyterLab on the kit's notebooks/ with this environment's kernel "
+                                     "(phase-runbooks), on 127.0.0.1.")
     lab.add_argument("--port", type=int, default=8888, help="port on 127.0.0.1 (default: 8888)")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     lab.set_defaults(func=_lab)
@@ -276,16 +331,20 @@ def main(argv: list[str] | None = None) -> int:
     from .runner.signals import sigterm_as_exception, signal_of
 
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    _refuse_unknown_leading_options(parser, argv)
     args = parser.parse_args(argv)
+    # Hints in a sandbox command's errors name the sandbox it was given, as its status does.
+    hinted = sandbox_hints(args.home if args.home and args.home.strip() else None) if args.command == "sandbox" else str
     stdout, sys.stdout = sys.stdout, _PipeSafe(sys.stdout)   # type: ignore[assignment]
     try:
         with sigterm_as_exception():
             return args.func(args)
     except (ParameterError, ConfigError, CredentialsMissing) as exc:
-        _say(exc)
+        _say(hinted(exc))
         return ExitCode.BAD_INPUT
     except RunbookError as exc:
-        _say(exc)
+        _say(hinted(exc))
         return ExitCode.ERROR
     except KeyboardInterrupt as exc:   # Ctrl-C, or Terminated: SIGTERM or SIGHUP
         signum = signal_of(exc)
@@ -299,6 +358,21 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sys.stdout.flush()
         sys.stdout = stdout
+
+
+def _refuse_unknown_leading_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """An option before the command that `runbook` does not take (`runbook --bogus`): argparse would only say
+    that a COMMAND is required."""
+    command = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), len(argv))
+    known = ("-h", "--help", "--version")
+    for arg in argv[:command]:
+        if arg == "--":
+            return
+        name = arg.split("=", 1)[0]
+        if not (name in known or (name.startswith("--") and len(name) > 2
+                                  and any(k.startswith(name) for k in known if k.startswith("--")))):
+            parser.error(f"option {arg} is not recognised: before the command, runbook takes only "
+                         f"--help and --version (each command's own options follow it: runbook COMMAND --help)")
 
 
 def _say(message: object, prefix: str = "error: ") -> None:

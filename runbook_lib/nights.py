@@ -39,6 +39,10 @@ SCHEMA_FILE = Path(__file__).parent / "data" / "summary.schema.json"
 DEFAULT_HISTORY = 7            # earlier nights shown beside each step
 REPORTS_INDEX_CHANGES = 3      # sentences per night on the list of nights (the night's page has them all)
 _NIGHT_DIR = re.compile(r"overnight-(\d{6})(?:-(\d+))?")
+# `runbook run` writes <reports>/<YYYY-MM-DD>/<HHMMSS>-<notebook>[-N]/; the list of nights shows the latest ones.
+_RUN_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SINGLE_RUN_DIR = re.compile(r"(\d{6})-.+")
+SINGLE_RUNS_SHOWN = 50
 
 
 @dataclass
@@ -260,6 +264,9 @@ def write_night(folder: Path, steps: Sequence[report.IndexRow], title: str, targ
     summary.json records it (RECORDED_STOPS), so this night's page reads as a rebuilt one will."""
     folder = Path(folder)
     recorded_by = interrupted_by if interrupted_at is not None and interrupted_by in RECORDED_STOPS else None
+    # To the second, as summary.json records them: "took 81s" tonight must not read "took 82s" once rebuilt.
+    started = started.replace(microsecond=0)
+    finished = finished.replace(microsecond=0) if finished else None
     night = Night(folder=folder, title=title, target=target, started=started, finished=finished,
                   interrupted_at=interrupted_at, interrupted_by=recorded_by, steps=list(steps))
     (folder / SUMMARY).write_text(json.dumps(night.summary(), indent=2, default=str), encoding="utf-8")
@@ -294,6 +301,51 @@ def rebuild(reports_dir: Path, history: int = DEFAULT_HISTORY) -> list[Night]:
         write_night_page(each)
     write_reports_index(reports_dir, compared)
     return nights
+
+
+def refresh_reports_index(reports_dir: Path, history: int = DEFAULT_HISTORY) -> Path:
+    """The end of `runbook run`: `<reports_dir>/index.html` rewritten, so that it lists the run just made."""
+    nights = find_nights(reports_dir)
+    return write_reports_index(reports_dir, [compare_night(night, nights, history) for night in nights])
+
+
+def published_reports_index(reports_dir: Path, history: int = DEFAULT_HISTORY) -> str:
+    """The list of nights as a bucket holds it: without single runs, which are not published (their links
+    would lead nowhere there)."""
+    nights = find_nights(reports_dir)
+    return _reports_index_page(reports_dir, [compare_night(night, nights, history) for night in nights],
+                               single_runs=False)
+
+
+@dataclass
+class SingleRun:
+    """One `runbook run` of a reports folder, as its list shows it (paths relative to the reports folder)."""
+    row: report.IndexRow
+    started: datetime | None
+
+
+def find_single_runs(reports_dir: Path, shown: int = SINGLE_RUNS_SHOWN) -> tuple[list[SingleRun], int]:
+    """The latest `shown` runs of `runbook run` under `reports_dir`, newest first, and how many older ones there
+    are. A run folder without its notebook (a run still going: the notebook is written at its end), or with
+    one that cannot be read, is left out."""
+    reports_dir = Path(reports_dir)
+    found = []
+    for folder in reports_dir.glob("*/*"):
+        if _RUN_DAY.fullmatch(folder.parent.name) and _SINGLE_RUN_DIR.fullmatch(folder.name) and folder.is_dir():
+            notebook = next(iter(sorted(folder.glob("*.ipynb"))), None)
+            if notebook is not None:
+                found.append((folder.parent.name, folder.name[:6], notebook.stat().st_mtime_ns, notebook))
+    found.sort(key=lambda f: f[:3], reverse=True)
+    runs = []
+    for *_, notebook in found[:shown]:
+        try:   # the metadata alone: nbformat's validation of a whole notebook costs more than the row is worth
+            meta = json.loads(notebook.read_text(encoding="utf-8"))["metadata"].get(report.METADATA_KEY) or {}
+            started = report.RunRecord.from_dict(meta.get("run")).started
+            runs.append(SingleRun(report.row_from_metadata(meta, notebook, reports_dir),
+                                  _aware(datetime.fromisoformat(started)) if started else None))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return runs, max(len(found) - shown, 0)
 
 
 def _href(target: Path, start: Path) -> str:
@@ -346,7 +398,8 @@ def write_night_page(compared: Compared) -> Path:
         reports_href=_href(reports_index, night.folder),
         columns=[_Column(n, _href(n.index, night.folder)) for n in earlier] + [_Column(night, None)],
         histories=histories, anchors={h.row.step: f"step-{h.number}" for h in histories},
-        counts_text=_counts_text(night.counts), summary_chars=report.INDEX_SUMMARY_CHARS)
+        counts_text=_counts_text(night.counts), summary_chars=report.INDEX_SUMMARY_CHARS,
+        most_figures=report.INDEX_FIGURES)
     night.index.write_text(page, encoding="utf-8")
     return night.index
 
@@ -357,8 +410,19 @@ def _counts_text(counts: dict[str, int]) -> str:
 
 def write_reports_index(reports_dir: Path, compared: Sequence[Compared]) -> Path:
     """`<reports_dir>/index.html`: every night of `compared` (given oldest first), listed newest first
-    with its verdict counts, first failure and what changed since the night before. A night without a
-    page (one cut short) gets one, so that every link resolves."""
+    with its verdict counts, first failure and what changed since the night before, then the latest single
+    runs (`runbook run`), newest first. A night without a page (one cut short) gets one, so that every link
+    resolves."""
+    path = Path(reports_dir) / INDEX
+    page = _reports_index_page(reports_dir, compared)
+    # Written whole, then moved into place: a run and a night ending together never leave half a page.
+    partial = path.with_name(f".{INDEX}.{os.getpid()}.tmp")
+    partial.write_text(page, encoding="utf-8")
+    os.replace(partial, path)
+    return path
+
+
+def _reports_index_page(reports_dir: Path, compared: Sequence[Compared], single_runs: bool = True) -> str:
     reports_dir = Path(reports_dir)
     entries = []
     for each in reversed(compared):
@@ -370,8 +434,7 @@ def write_reports_index(reports_dir: Path, compared: Sequence[Compared]) -> Path
             "night": night, "href": _href(night.index, reports_dir), "counts": night.counts,
             "first": first, "first_href": _href(night.folder / first.html, reports_dir) if first and first.html else None,
             "changes": each.changes, "compared": each.previous is not None, "after_cut_short": each.after_cut_short})
-    page = report.templates().get_template("nights.html.j2").render(
-        entries=entries, shown_changes=REPORTS_INDEX_CHANGES, summary_chars=report.INDEX_SUMMARY_CHARS)
-    path = reports_dir / INDEX
-    path.write_text(page, encoding="utf-8")
-    return path
+    runs, older = find_single_runs(reports_dir) if single_runs else (None, 0)
+    return report.templates().get_template("nights.html.j2").render(
+        entries=entries, shown_changes=REPORTS_INDEX_CHANGES, summary_chars=report.INDEX_SUMMARY_CHARS,
+        runs=runs, older_runs=older, most_figures=report.INDEX_FIGURES)

@@ -3,9 +3,9 @@
 A scheduled job starts in a fresh container, so a night alone would know no earlier night. Before the
 night, the earlier nights' summary.json files are copied from the bucket into the local reports folder
 (`fetch_history`), so the night's page says what changed and the reports index lists every night. After
-it, the night's folder is uploaded, then the reports folder's index.html (`publish`): the bucket holds the
-same layout as the reports folder (PREFIX/index.html, PREFIX/<date>/overnight-<time>/...), so every
-relative link resolves there too. Earlier nights' own pages are never uploaded again.
+it, the night's folder is uploaded, then the reports folder's index.html, less its list of local single
+runs (`publish`): the bucket holds the same layout as the reports folder (PREFIX/index.html,
+PREFIX/<date>/overnight-<time>/...), so every relative link resolves there too. Earlier nights' own pages are never uploaded again.
 
 Needs, on the bucket, roles/storage.objectUser: storage.objects.list and get (the history), create, and
 delete, since the reports index is replaced every night and Cloud Storage asks for both to replace an
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from . import nights
 from .errors import AccessDenied, ConfigError, NotFoundError, ParameterError, RunbookError, ServiceDisabled
 
 # A bucket name as Cloud Storage allows it (3-63 characters, or up to 222 with dots).
@@ -146,12 +147,17 @@ class Publisher:
         reports_dir = night_folder.parent.parent
         files = sorted(p for p in night_folder.rglob("*") if p.is_file())
         bucket = self.storage().bucket(self.destination.bucket)
-        for path in [*files, reports_dir / INDEX]:
+        for path in files:
             relative = path.relative_to(reports_dir).as_posix()
             blob = bucket.blob(self.destination.object_name(relative))
             if path.name == INDEX:
                 blob.cache_control = "no-cache"   # the pages that change from night to night
             self._call(f"Publishing {relative} to {self.destination.url}", blob.upload_from_filename, str(path),
                        write=True, content_type=content_type_of(path))
+        # The list of nights without the local single runs: the bucket has none of them to link to.
+        blob = bucket.blob(self.destination.object_name(INDEX))
+        blob.cache_control = "no-cache"
+        self._call(f"Publishing {INDEX} to {self.destination.url}", blob.upload_from_string,
+                   nights.published_reports_index(reports_dir), write=True, content_type="text/html; charset=utf-8")
         night_page = self.destination.object_name(f"{night_folder.relative_to(reports_dir).as_posix()}/{INDEX}")
         return f"gs://{self.destination.bucket}/{night_page}"

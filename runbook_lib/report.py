@@ -5,6 +5,7 @@ run the runner copies it into the executed notebook's `metadata["runbook"]`:
 
     {"name", "verdict": "pass"|"warn"|"fail"|"blocked", "summary": one line,
      "figures": {name: number or short text}, "details": {...runbook-specific...},
+     "figure_order": [the figures' names, headline first, then as the runbook set them],
      "run": RunRecord.to_dict(), filled in by the runner}
 
 Everything here that reports on a run reads only that metadata. The pages are built from the
@@ -53,20 +54,40 @@ INTERRUPTED, TERMINATED, NOT_RUN = "interrupted", "terminated", "not-run"
 STOPPED = (INTERRUPTED, TERMINATED)
 _OUTCOME_LABELS = {ERROR: "ERROR", BAD_PARAMETERS: "BAD PARAMETERS", NO_RESULT: "NO RESULT",
                    INTERRUPTED: "INTERRUPTED", TERMINATED: "TERMINATED", NOT_RUN: "NOT RUN"}
-# The index shows a summary up to this long; the run's own page has it whole.
+# The index shows a summary up to this long, linking to the run's own page, which has it whole.
 INDEX_SUMMARY_CHARS = 240
+# A step's row on a night's index shows up to this many figures; beyond it, one fewer and "+N more" (its page).
+INDEX_FIGURES = 8
+# Where the order of a result's figures is kept: the notebook stores every mapping with sorted keys (nbformat
+# writes them so), which would put a runbook's headline figure wherever its name sorts.
+FIGURE_ORDER_KEY = "figure_order"
 
 
 # ---------------------------------------------------------------------------------------------
 # In the notebook
 
-def record(result: Result | Mapping[str, Any]) -> None:
+def record(result: Result | Mapping[str, Any], headline: Sequence[str] = ()) -> None:
     """Record the runbook's result: display it, and mark it for the runner to store in metadata.
-    Returns None so that a notebook's last line `report.record(result)` prints nothing more."""
+    `headline`: the names of the figures the morning review shows first (the rest follow in the order the
+    runbook set them). Returns None so that a notebook's last line `report.record(result)` prints nothing more."""
     result = as_result(result)
     from IPython.display import display
 
-    display({RESULT_MIME: result.to_dict(), "text/html": result._repr_html_(), "text/plain": str(result)}, raw=True)
+    recorded = result.to_dict()
+    names = list(recorded["figures"])
+    if isinstance(headline, str) or any(name not in names for name in headline):
+        raise ParameterError("headline", headline, f"a list of the result's figure names ({', '.join(names)})")
+    recorded[FIGURE_ORDER_KEY] = list(dict.fromkeys([*headline, *names]))
+    display({RESULT_MIME: recorded, "text/html": result._repr_html_(), "text/plain": str(result)}, raw=True)
+
+
+def ordered_figures(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """A recorded result's figures in the order it gave them (its headline first); figures a record without
+    that order holds (an older kit's) follow in the order they are stored."""
+    figures = dict(meta.get("figures") or {})
+    order = meta.get(FIGURE_ORDER_KEY)
+    named = [n for n in order if isinstance(n, str) and n in figures] if isinstance(order, list) else []
+    return {name: figures[name] for name in dict.fromkeys([*named, *figures])}
 
 
 def as_result(value: Result | Mapping[str, Any]) -> Result:
@@ -164,6 +185,7 @@ def templates() -> jinja2.Environment:
     env.filters["stem"] = lambda path: Path(path).stem
     env.filters["day"] = lambda moment: f"{moment:%Y-%m-%d}"
     env.filters["clock"] = clock
+    env.filters["cut"] = lambda value, limit: len(" ".join(str(value).split())) > limit   # would `short` cut it?
     env.globals["colours"] = VERDICT_COLOURS
     return env
 
@@ -234,7 +256,7 @@ def run_header(meta: Mapping[str, Any]) -> str:
     return templates().get_template("run_header.html.j2").render(
         verdict=verdict, label=outcome_label(verdict, run.outcome), name=str(meta.get("name", "")),
         summary=str(meta.get("summary", "")), error=str(run.error) if run.error else None,
-        figures=meta.get("figures") or {}, run=run, facts=[f for f in facts if f])
+        figures=ordered_figures(meta), run=run, facts=[f for f in facts if f])
 
 
 # Alignment of output tables. JupyterLab's stylesheet right-aligns every cell of an output table
@@ -326,7 +348,7 @@ def row_from_metadata(meta: Mapping[str, Any], ipynb_path: Path, folder: Path) -
         verdict=verdict,
         label=outcome_label(verdict, run.outcome),
         summary=str(meta.get("summary") or "no result was recorded"),
-        figures=dict(meta.get("figures") or {}),
+        figures=ordered_figures(meta),
         duration_s=run.duration_s,
         html=rel(run.html),
         charts=[c for c in (rel(c) for c in run.charts) if c],

@@ -48,7 +48,8 @@ def _one_sentence(stderr: str, start: str) -> str:
 def _page(out: Path) -> tuple[dict, str]:
     """(metadata["runbook"], the HTML page) of the one run under `out`."""
     notebook = next(out.rglob("*.ipynb"))
-    return nbformat.read(notebook, as_version=4).metadata["runbook"], next(out.rglob("*.html")).read_text()
+    # the run's own page, beside its notebook (out also holds the index of every run)
+    return nbformat.read(notebook, as_version=4).metadata["runbook"], notebook.with_suffix(".html").read_text()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,8 +119,8 @@ def test_a_home_under_proc_is_one_sentence(capsys):
     home = "/proc/runbook-hostile-input-test"
     assert cli.main(["sandbox", "init", "--home", home, "--no-services"]) == 2
     assert "give a folder the sandbox can create and write in" in _one_sentence(capsys.readouterr().err, "home=")
-    assert cli.main(["sandbox", "status", "--home", home]) == 0
-    assert "not initialised" in capsys.readouterr().out
+    assert cli.main(["sandbox", "status", "--home", home]) == 1   # no sandbox there: not one in working order
+    assert f"not initialised. Run `runbook sandbox init --home {home}`" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", ["source_dir", "log_file", "sandbox_home"])
@@ -397,7 +398,8 @@ def test_a_missing_or_damaged_warehouse_is_one_sentence_pointing_at_reset(make_s
         said = _damage(home.warehouse, how, whole)
         assert cli.main(["sandbox", "status", "--home", str(home.root)]) == 1
         shown = capsys.readouterr().out
-        assert f"DAMAGED: the warehouse {home.warehouse} {said}" in shown and "run `runbook sandbox reset`" in shown
+        assert f"DAMAGED: the warehouse {home.warehouse} {said}" in shown
+        assert f"run `runbook sandbox reset --home {home.root}`" in shown   # this sandbox, not the default one
         assert "DATASET" not in shown          # no table of zero counts that looks healthy
         with pytest.raises(ParameterError) as caught:   # what a runbook's validation cell says
             params.validate_params(params.DiagnoseParams, {"sandbox_home": str(home.root)})

@@ -256,6 +256,9 @@ def test_index_summaries_are_cut_but_summary_json_keeps_them_whole(tmp_path):
     page = _Page()
     page.feed(night.index.read_text())
     shown = page.rows[0][3]
+    # a cut summary links to the page that has it whole
+    assert shown.endswith(" (whole)") and '>(whole)</a>' in night.index.read_text()
+    shown = shown.removesuffix(" (whole)")
     assert len(shown) <= report.INDEX_SUMMARY_CHARS and shown.endswith("…") and long.startswith(shown[:-1])
     assert len(page.callout) < len(long)
     assert json.loads((folder / "summary.json").read_text())["steps"][0]["summary"] == long

@@ -634,7 +634,8 @@ def test_a_dead_kernel_is_an_error_with_a_record(misbehaving_runs):
     run_dir, meta = _meta(folder)
     assert meta["run"]["outcome"] == "error" and meta["verdict"] == "fail"
     assert meta["run"]["error"].startswith("the run stopped: DeadKernelError")
-    assert (run_dir / "misbehaving.html").is_file() and "ERROR misbehaving: the run stopped: DeadKernelError" in out
+    assert (run_dir / "misbehaving.html").is_file() and "error: the run stopped: DeadKernelError" in err
+    assert re.search(r"^ERROR misbehaving \(\d+\.\ds\)$", out, re.M) and "DeadKernelError" not in out   # said once
 
 
 def test_a_cell_timeout_is_an_error_whose_cell_preview_is_masked(misbehaving_runs):

@@ -20,12 +20,12 @@ import re
 import threading
 from typing import Any, Callable
 
-from ..errors import ParameterError
+from ..errors import CredentialsMissing, ParameterError
 from ..formats import check_project
 from .calls import API_NAMES, DEFAULT_ENDPOINTS, CallPolicy, GuardedClient, RestClient, timed_session
 from .artifacts import ArtifactRegistryClient
 from .projects import ResourceManagerClient
-from .refusals import credentials_error
+from .refusals import KEY_FILE_ENV, credentials_error, key_file_refusal
 
 # cloudbuild, logging, storage, run, pubsub, bigquery, cloudresourcemanager, artifactregistry
 SERVICES = tuple(API_NAMES)
@@ -258,8 +258,9 @@ class GcpClients:
                 close_client(one)
 
 
-def default_credentials(where: str = "Google Cloud") -> Any:
-    """Application Default Credentials, or CredentialsMissing in one sentence."""
+def default_credentials(where: str | None = None) -> Any:
+    """Application Default Credentials, or CredentialsMissing in one sentence (`where`: the API that needs
+    them, None before a run, when any of them may)."""
     import google.auth
     from google.auth import exceptions as auth_exceptions
 
@@ -267,6 +268,11 @@ def default_credentials(where: str = "Google Cloud") -> Any:
         credentials, _ = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
     except auth_exceptions.DefaultCredentialsError as exc:
         raise credentials_error(exc, where) from None
+    except OSError as exc:   # google.auth opens GOOGLE_APPLICATION_CREDENTIALS as it is: a folder, no permission
+        key_file = os.environ.get(KEY_FILE_ENV)
+        if not key_file:
+            raise
+        raise CredentialsMissing(key_file_refusal(key_file, exc)) from None
     return credentials
 
 

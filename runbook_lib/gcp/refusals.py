@@ -19,13 +19,16 @@ with `refused_as()`.
 from __future__ import annotations
 
 import json
+import os
 import re
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 from ..errors import AccessDenied, CredentialsMissing, NotFoundError, QuotaExceeded, RunbookError, ServiceDisabled
 from ..formats import one_line
 
+KEY_FILE_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
 HOW_TO_LOG_IN = ("run `gcloud auth application-default login` (add `--impersonate-service-account=EMAIL` to act "
                  "as a service account, which needs roles/iam.serviceAccountTokenCreator on it), or set "
                  "GOOGLE_APPLICATION_CREDENTIALS to a service account key file")
@@ -189,7 +192,23 @@ def _said(exc: BaseException, limit: int = 240) -> str:
 
 # ---------------------------------------------------------------- the sentences
 
-def credentials_error(exc: BaseException, where: str) -> CredentialsMissing | None:
+def key_file_refusal(key_file: str, exc: BaseException) -> str:
+    """GOOGLE_APPLICATION_CREDENTIALS naming a file google.auth cannot use, in one sentence: the variable, its
+    value, what is wrong and google.auth's own words (advice to set the variable would be no help)."""
+    path = Path(key_file).expanduser()
+    if not path.exists():
+        what = "no such file"
+    elif path.is_dir():
+        what = "a folder, not a key file"
+    else:
+        what = "not a service account or authorized user key file"
+    reason = " ".join(str(exc).split()).rstrip(". ")
+    return (f"target=gcp cannot use {KEY_FILE_ENV}={key_file}: {what} (google.auth: {reason}); point it at a "
+            f"service account or authorized user key file, or unset it and run `gcloud auth application-default "
+            f"login`.")
+
+
+def credentials_error(exc: BaseException, where: str | None) -> CredentialsMissing | None:
     """google.auth's DefaultCredentialsError (none found) or RefreshError (expired, revoked, or an
     impersonation refused) as one sentence; None for anything else."""
     from google.auth import exceptions as auth_exceptions
@@ -199,7 +218,11 @@ def credentials_error(exc: BaseException, where: str) -> CredentialsMissing | No
                                   f"(RUNBOOK_GCP_ANONYMOUS=1 or anonymous=True): choose them only for an endpoint "
                                   f"that takes none, or {HOW_TO_LOG_IN}.")
     if isinstance(exc, auth_exceptions.DefaultCredentialsError):
-        return CredentialsMissing(f"target=gcp found no Google Cloud credentials for {where}: {HOW_TO_LOG_IN}.")
+        key_file = os.environ.get(KEY_FILE_ENV)
+        if key_file:   # google.auth reads the variable first and stops at a file it cannot use
+            return CredentialsMissing(key_file_refusal(key_file, exc))
+        for_where = f" for {where}" if where else ""
+        return CredentialsMissing(f"target=gcp found no Google Cloud credentials{for_where}: {HOW_TO_LOG_IN}.")
     if isinstance(exc, auth_exceptions.RefreshError):
         return CredentialsMissing(f"The Google Cloud credentials were refused when calling {where} "
                                   f"({one_line(exc, 160)}): {HOW_TO_LOG_IN}.")

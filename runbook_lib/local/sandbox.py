@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import shlex
 import shutil
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -18,7 +19,7 @@ from tqdm import tqdm
 
 from ..checks import as_date, check_path
 from ..errors import ParameterError, RunbookError
-from ..phases import DEFAULT_REPOSITORY, PhaseRegistry, load_phases
+from ..phases import DEFAULT_REPOSITORY, PROJECT_ROOT, PhaseRegistry, load_phases
 from .builds import LocalBuilds
 from .home import SandboxHome, sandbox_home
 from .incident_night import (  # the night's times, callers and members, importable from here as before
@@ -124,10 +125,13 @@ def _table(rows: list[tuple], right: set[int] = frozenset()) -> list[str]:
 # ---------------------------------------------------------------- public entry points
 
 
-def init_sandbox(home: str | Path | None = None, scale: float = 1.0, force: bool = False,
+def init_sandbox(home: str | Path | None = None, scale: float | None = None, force: bool = False,
                  start_services: bool = True, phases_file: str | Path | None = None) -> SandboxStatus:
-    """Create the sandbox (idempotent: an initialised sandbox is left as it is unless force)."""
-    scale = _check_scale(scale)
+    """Create the sandbox (idempotent: an initialised sandbox is left as it is unless force). `scale`: its
+    sample data's size (None: 1.0, or the scale of the sandbox it repairs); a scale other than that of an
+    initialised sandbox is refused, unless force (reset_sandbox): silently keeping the old one would leave the
+    operator with data of a size they did not ask for."""
+    scale = None if scale is None else _check_scale(scale)
     box = _check_home(home)
     phases = load_phases(phases_file)
     _make_home(box)
@@ -135,6 +139,8 @@ def init_sandbox(home: str | Path | None = None, scale: float = 1.0, force: bool
     with sandbox_lock(box):
         state = read_state(box)
         problem = warehouse_problem(box) if state.get("initialised") else None
+        if state.get("initialised") and not (problem or force) and scale is not None:
+            _refuse_another_scale(box, state.get("scale"), scale)
         if not state.get("initialised") or problem or force:
             if problem and not force:   # init repairs what is missing or damaged
                 repaired = f"its warehouse {box.warehouse} {problem}, so the sandbox was rebuilt"
@@ -142,7 +148,8 @@ def init_sandbox(home: str | Path | None = None, scale: float = 1.0, force: bool
             _refuse_foreign_files(box)
             stop_recorded_processes(box)
             _remove_created(box)
-            _build(box, phases, scale)
+            had = state.get("scale") if problem else None
+            _build(box, phases, scale if scale is not None else _valid_scale_or(had, 1.0))
     if start_services:
         LocalServices(box, phases, box.warehouse).ensure_running()
     return replace(sandbox_status(box.root, phases_file=phases_file), repaired=repaired)
@@ -342,6 +349,24 @@ def _check_scale(scale) -> float:
         raise ParameterError("scale", scale, f"give a number above 0 and at most {MAX_SCALE:g} "
                                              "(1.0 is about two weeks of games)")
     return float(scale)
+
+
+def _valid_scale_or(scale, default: float) -> float:
+    try:
+        return _check_scale(scale)
+    except ParameterError:
+        return default
+
+
+def _refuse_another_scale(box: SandboxHome, had, scale: float) -> None:
+    if isinstance(had, (int, float)) and not isinstance(had, bool) and math.isclose(had, scale):
+        return
+    shown = f"{had:g}" if isinstance(had, (int, float)) and not isinstance(had, bool) else "unknown"
+    home = "" if box.root == (PROJECT_ROOT / ".runbook").resolve() else f" --home {shlex.quote(str(box.root))}"
+    raise ParameterError("scale", scale, f"the sandbox at {box.root} is already initialised at scale {shown}, and "
+                                         f"--scale applies only when a sandbox is built: run `runbook sandbox reset "
+                                         f"--scale {scale:g}{home}` to rebuild it at scale {scale:g} (what runs "
+                                         f"changed in it is lost), or leave --scale out")
 
 
 def _check_home(home) -> SandboxHome:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Collection, Mapping, Sequence
 
-from .. import masking, params, report
+from .. import errors, masking, params, report
 from ..exit_codes import ExitCode, for_verdict
 from ..formats import one_line
 from .signals import signal_name
@@ -33,12 +33,30 @@ class Decision:
     result: dict[str, Any]       # name, verdict, summary, figures, details: metadata["runbook"] less "run"
 
 
-def said(text: Any, secrets: Sequence[str] = ()) -> str:
-    """Error text for a message: masked whole first, then made one line and cut (cutting first could
-    leave half a secret that no rule recognises any more)."""
+# Text no kit sentence is (a library's message, nbclient's timeout with its preview of the cell) is cut to
+# this many characters; the kit's own sentences are shown whole, as they may end with the command to run.
+FOREIGN_TEXT_CHARS = 300
+
+
+def said(text: Any, secrets: Sequence[str] = (), whole: bool = False) -> str:
+    """Error text for a message: masked whole first, then made one line and, unless `whole`, cut
+    (cutting first could leave half a secret that no rule recognises any more)."""
+    masked = masking.mask_text(str(text), secrets)
+    flat = " ".join(masked.split()) if whole else one_line(masked, FOREIGN_TEXT_CHARS)
     # backslashreplace: an exception may quote text no UTF-8 file can hold (a lone surrogate), and the
     # sentence is written to the run's notebook and page
-    return one_line(masking.mask_text(str(text), secrets)).encode("utf-8", "backslashreplace").decode("utf-8")
+    return flat.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def kit_error_names() -> frozenset[str]:
+    """The names of the kit's own exceptions (every RunbookError, as a notebook's error output names it):
+    their message is one sentence written for the operator, never cut."""
+    found, todo = set(), [errors.RunbookError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return frozenset(found | params.PARAMETER_ERROR_NAMES)
 
 
 def decide_outcome(*, stopped_by: int | None, crash: str | None, failure: CellError | None,
@@ -62,10 +80,12 @@ def decide_outcome(*, stopped_by: int | None, crash: str | None, failure: CellEr
     if failure is not None:
         if failure.ename in params.PARAMETER_ERROR_NAMES and (
                 failure.index == validation_cell or _parameter_named(failure.evalue) in parameters):
-            error = said(failure.evalue, secrets)
+            error = said(failure.evalue, secrets, whole=True)
             return _not_completed(report.BAD_PARAMETERS, ExitCode.BAD_INPUT, error, f"bad parameter: {error}",
                                   recorded, fallback_name)
-        error = f"error in cell [{failure.execution_count}]: {said(f'{failure.ename}: {failure.evalue}', secrets)}"
+        whole = failure.ename in kit_error_names()
+        error = (f"error in cell [{failure.execution_count}]: "
+                 f"{said(f'{failure.ename}: {failure.evalue}', secrets, whole=whole)}")
         return _not_completed(report.ERROR, ExitCode.ERROR, error, error, recorded, fallback_name)
     if recorded is None:
         return _not_completed(report.NO_RESULT, ExitCode.ERROR, NO_RESULT_MESSAGE, NO_RESULT_MESSAGE, None, fallback_name)

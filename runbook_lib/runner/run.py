@@ -179,10 +179,13 @@ def _own_cell_timeout(nb: Any) -> int | None:
     return None
 
 
-def check_cell_timeout(value: Any) -> int | None:
+def check_cell_timeout(value: Any, name: str = "cell_timeout") -> int | None:
+    """`name`: the parameter as the caller knows it (`--cell-timeout` on the command line, where None cannot be
+    typed: leaving the option out gives the notebook's own limit)."""
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ParameterError("cell_timeout", value, "a whole number of seconds, 0 for no limit, or None for the "
-                             "notebook's own default")
+        default = (f" (leave {name} out for the notebook's own limit)" if name.startswith("--")
+                   else ", or None for the notebook's own default")
+        raise ParameterError(name, value, f"a whole number of seconds, 0 for no limit{default}")
     return value
 
 
@@ -343,6 +346,20 @@ def check_outdir(outdir: str | Path | None) -> Path:
     return folder
 
 
+def _list_the_run(reports_dir: Path) -> None:
+    """Rewrite the reports folder's index.html, which lists single runs beside the nights; the run is
+    recorded whatever happens to that page."""
+    from .. import nights
+
+    try:
+        index = nights.refresh_reports_index(reports_dir)
+    except Exception as exc:
+        print(f"warning: could not rewrite {reports_dir / nights.INDEX}: {type(exc).__name__}: {said(exc)}; "
+              f"`runbook report {reports_dir}` rebuilds it", file=sys.stderr)
+        return
+    print(f"Every run: {index.resolve()}")
+
+
 def run_notebook(notebook: str | Path, parameters: Sequence[Sequence[str]] = (), param_files: Sequence[str | Path] = (),
                  target: str | None = None, outdir: str | Path | None = None, progress: bool = True,
                  cell_timeout: int | None = None) -> RunOutcome:
@@ -376,8 +393,11 @@ def run_notebook(notebook: str | Path, parameters: Sequence[Sequence[str]] = (),
         raise
     if outcome.message:
         print(f"error: {outcome.message}", file=sys.stderr)
-    print(f"{outcome.label} {outcome.name}: {outcome.summary} ({outcome.duration_s:.1f}s)")
+    # The error sentence is said once, whole, above; the verdict line then only names the run.
+    said_above = bool(outcome.message) and outcome.message in outcome.summary
+    print(f"{outcome.label} {outcome.name}{'' if said_above else f': {outcome.summary}'} ({outcome.duration_s:.1f}s)")
     print(f"Report: {Path(outcome.html or outcome.notebook).resolve()}")
+    _list_the_run(folder)
     if outcome.outcome in report.STOPPED:
         raise stopped(stopped_signal(outcome))
     return outcome

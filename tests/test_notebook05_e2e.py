@@ -26,6 +26,8 @@ def _check_the_night(outcome):
     assert figures["public services"] == 1 and figures["refused pushes"] > 300
     assert figures["requests analysed"] > figures["refused pushes"] and figures["2xx from unexpected callers"] == 2
     assert meta["summary"].startswith(f"{P4} is public (allAuthenticatedUsers)")
+    # whole, down to who the unexpected invokers are (it was cut at "unexpected invokers …")
+    assert "unexpected invokers: " in meta["summary"] and meta["summary"].endswith(".")
     html = outcome.html.read_text()
     assert "gcloud pubsub subscriptions modify-push-config nba-phase3-analytics-processors-push" in html
     # the fix as recorded (masked for secrets) still sets the real audience, never `***`

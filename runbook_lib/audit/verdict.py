@@ -19,6 +19,10 @@ from .commands import ancestor_invokers_command, ancestors_policy_command, place
 from .pushes import PushOutage
 from .tried import WhoTried, moment_text
 
+# Longer than most summaries, as runbooks 02 and 03's are: the incident morning's finds, each naming who or
+# what (the unexpected invokers last), fit; the index cuts it for its row and links to the whole.
+SUMMARY_CHARS = 400
+
 
 # Roles granted on the project, a folder or the organisation are inherited by every service and may invoke
 # it too. The audit reads those policies when it may; what it could not read, it says (not_read) with the
@@ -198,7 +202,7 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
         "ancestry": ancestry.to_dict() if ancestry else None,
         "not_read": {"what": not_read, "checks": checks},
     }
-    return Audit(name="security_audit", verdict=verdict, summary=headline(summary), figures=figures,
+    return Audit(name="security_audit", verdict=verdict, summary=headline(summary, SUMMARY_CHARS), figures=figures,
                  details=details, findings=findings, checks=checks, not_read=not_read)
 
 

@@ -288,6 +288,10 @@ class Services(Closeable, Protocol):
         Run: a service routed to LATEST moves to the new revision, traffic pinned to a revision stays there.
         RolloutInProgress when another rollout of the service has not settled."""
 
+    def follows_latest(self, phase: str) -> bool:
+        """Does a share of the traffic go to whatever revision is latest (a LATEST target, `--to-latest`) rather
+        than to named revisions only? A rollback pins named revisions, and runbook 02 says so when it does."""
+
     def update_traffic(self, phase: str, revision: str | dict[str, int] | None = None,
                        timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None) -> "Rollout":
         """All traffic to one ready revision (`gcloud run services update-traffic --to-revisions=REV=100`), a

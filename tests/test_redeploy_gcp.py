@@ -260,5 +260,5 @@ def test_a_repository_that_cannot_be_read_is_a_warning_naming_the_role(gcp, fake
     run = redeploy.prepare(gcp, p, progress=None)
     run.guard(), run.execute(), run.verify()
     result = run.result()
-    assert "roles/artifactregistry.reader" in run.plan.repository_note and "could not be checked" in run.plan.repository_note
+    assert "roles/artifactregistry.reader" in run.plan.warned and "could not be checked" in run.plan.warned
     assert result.verdict == "warn" and "roles/artifactregistry.reader" in result.summary, result.summary

@@ -73,8 +73,8 @@ class DeployPlan:
     pinned_from: str = ""
 
     @property
-    def repository_note(self) -> str:
-        """The warnings in one line: the name the runbook's dry-run verdict reads them by ("": none)."""
+    def warned(self) -> str:
+        """The warnings in one line, as the dry run's verdict says them ("": none)."""
         return "; ".join(self.warnings)
 
     @property
@@ -179,8 +179,7 @@ class DeployPlan:
                 "commands": self.commands(),
                 "rollback_command": self.rollback_command(), "previous_traffic": dict(self.previous_traffic),
                 "provenance": self.provenance, "warnings": list(self.warnings),
-                **({"pinned_from": self.pinned_from} if self.pinned_from else {}),
-                **({"repository_note": self.repository_note} if self.warnings else {})}
+                **({"pinned_from": self.pinned_from} if self.pinned_from else {})}
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.to_text())}</pre>"

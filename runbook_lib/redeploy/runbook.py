@@ -178,8 +178,8 @@ class Redeploy:
             unlabelled = "" if plan.provenance else ("nothing records which code the image holds, so the new revision "
                                                      "would carry no commit-sha label; ")
             done = f"the plan would {how} {what} in place of {plan.previous_revision}"
-            if plan.repository_note:   # the repository check could not be made: carry on, warned
-                return "warn", f"Dry run, nothing changed: {unlabelled}{done}; but {plan.repository_note}."
+            if plan.warnings:   # the plan carries on, warned (a repository not checked, an unproven tag ...)
+                return "warn", f"Dry run, nothing changed: {unlabelled}{done}; but {plan.warned}."
             return "pass", f"Dry run, nothing changed: {unlabelled}{done}."
         if self.stopped.startswith("Refused to start"):
             return "blocked", f"{self.stopped} Nothing was changed."

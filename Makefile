@@ -28,8 +28,11 @@ sandbox: $(STAMP)
 	$(VENV)/bin/runbook sandbox init
 	$(VENV)/bin/runbook sandbox status
 
+# Two test processes (pytest-xdist), one per core of the 2-core machines CI runs on; PYTEST_WORKERS=0 runs
+# them in this process (a debugger, -x on the first failure in file order).
+PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -52,6 +52,15 @@ class PhaseState:
         """/health answered as DESIGN.md's contract says a healthy service does: 200, {"status": "healthy", ...}."""
         return self.http_status == 200 and self.health_status == "healthy"
 
+    def read_health(self, health: dict) -> "PhaseState":
+        """What /health answered, read into this state: the one reading of it, which runbook 02's verify shares."""
+        self.http_status = health.get("http_status")
+        named, status = health.get("service"), health.get("status")
+        self.reported_service = named if self.http_status == 200 and isinstance(named, str) and named else None
+        self.health_status = status if isinstance(status, str) else None
+        self.health_said = health_said(health)
+        return self
+
     @property
     def unchecked_revisions(self) -> list[ServingRevision]:
         """In a split, the serving revisions on another image than the first's: one /health call reaches one
@@ -228,12 +237,7 @@ def phase_state(target: Any, name: str) -> PhaseState:
     except RunbookError as exc:    # no answer in time, a dropped connection, no URL
         state.problem = f"/health could not be read: {one_line(str(exc)).rstrip('.')}"
         return state
-    state.http_status = health.get("http_status")
-    named, status = health.get("service"), health.get("status")
-    state.reported_service = named if state.http_status == 200 and isinstance(named, str) and named else None
-    state.health_status = status if isinstance(status, str) else None
-    state.health_said = health_said(health)
-    return state
+    return state.read_health(health)
 
 
 def _all_support(serving: list[ServingRevision]) -> bool | None:

@@ -13,7 +13,7 @@ from typing import Any
 from ..diagnose.build import RUNNING_STATUSES
 from ..gitinfo import tracked_in
 from ..preflight import lint_deploy_scripts, read_source_text
-from .observe import current_traffic
+from .observe import current_traffic, split_said
 
 ROOT_DOCKERFILE = "Dockerfile"
 
@@ -41,8 +41,7 @@ def serving_changed(target: Any, plan: Any) -> list[str]:
     planned = plan.previous_traffic
     if now == planned:
         return []
-    said = ", ".join(f"{r} {p}%" for r, p in now.items()) or "nothing"
-    was = ", ".join(f"{r} {p}%" for r, p in planned.items())
+    said, was = split_said(now), split_said(planned)
     return [f"{plan.service} now serves {said}, not {was} as when the plan was made: someone changed it since, and "
             "rolling back to the plan's revision would undo that; prepare the plan again."]
 

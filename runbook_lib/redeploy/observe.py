@@ -70,6 +70,18 @@ def health_with_token(target: Any, phase: str) -> dict:
         return {"http_status": None, "error": f"could not be read: {sentence(exc)}"}
 
 
+def split_said(traffic: dict[str, int], none: str = "nothing") -> str:
+    """"REV1 90%, REV2 10%": every revision with its share, as the guards and the tables say a split."""
+    return ", ".join(f"{r} {p}%" for r, p in traffic.items()) or none
+
+
+def said(traffic: dict[str, int]) -> str:
+    """"REV" for one revision with all the traffic, else as split_said."""
+    if len(traffic) == 1 and next(iter(traffic.values())) == 100:
+        return next(iter(traffic))
+    return split_said(traffic, "no revision")
+
+
 def traffic_of(revisions: list[Revision]) -> dict[str, int]:
     """revision -> percent of the traffic, for each revision that has some."""
     return {r.name: r.traffic_percent for r in revisions if r.traffic_percent}
@@ -111,7 +123,7 @@ class Before:
                 ("image", now.image, self.image),
                 ("commit-sha label", now.commit_sha or "-", self.label or "none: nothing proves the image's commit"),
                 ("created", now.created, "-"),
-                ("traffic", ", ".join(f"{r} {p}%" for r, p in now.traffic.items()) or "-", "100% to the new revision"),
+                ("traffic", split_said(now.traffic, "-"), "100% to the new revision"),
                 ("/health", health, "must name the phase's own service and say it is healthy"),
                 ("includes prefix_support_commit", yes_no[now.supports_prefix], yes_no[self.commit_supports_prefix])]
         return pd.DataFrame(rows, columns=["", "runs now", "would run"]).set_index("")

@@ -20,9 +20,9 @@ import pandas as pd
 from ..diagnose.verdict import existing_runbook
 from ..errors import RunbookError
 from ..formats import sentence
-from ..overview import PhaseState, health_said
+from ..overview import PhaseState
 from ..services import Rollout
-from .observe import Serving, current_traffic, serving
+from .observe import Serving, current_traffic, said, serving, split_said
 
 CHECK_STATUSES = ("pass", "fail", "warn", "skip")
 AUDIT_RUNBOOK = "05_security_audit.ipynb"
@@ -48,13 +48,6 @@ def counted(checks: list[Check]) -> tuple[int, int]:
     return sum(c.status in ("pass", "warn") for c in asked), len(asked)
 
 
-def said(traffic: dict[str, int]) -> str:
-    """"REV" for one revision with all the traffic, else "REV1 90%, REV2 10%"."""
-    if len(traffic) == 1 and next(iter(traffic.values())) == 100:
-        return next(iter(traffic))
-    return ", ".join(f"{r} {p}%" for r, p in traffic.items()) or "no revision"
-
-
 def _shares(traffic: dict[str, int]) -> dict[str, int]:
     return {r: p for r, p in traffic.items() if p}
 
@@ -64,7 +57,7 @@ def _traffic(target: Any, plan: Any, revision: str, now: Serving,
     """The traffic check; also the traffic as this run leaves it (`deployed`: as the deploy left it)."""
     if now.traffic.get(revision) == 100:
         return Check("serves 100% of traffic", "pass", f"{revision} serves 100%."), now, now.traffic
-    pinned = ", ".join(f"{r} {p}%" for r, p in now.traffic.items()) or "nothing"
+    pinned = split_said(now.traffic)
     if _shares(now.traffic) != _shares(deployed):
         return Check("serves 100% of traffic", "fail", f"{pinned} serves, not {said(deployed)} as the deploy left "
                      "it: someone changed the traffic since, so it was not moved."), now, deployed
@@ -119,11 +112,8 @@ def _health(plan: Any, phase: Any, revision: str, now: Serving) -> Check:
         return Check("/health service", "fail", f"/health answers for {now.revision}, not {revision}.")
     if health.get("http_status") is None:
         return Check("/health service", "fail", f"/health of {revision} {health.get('error', 'could not be read.')}")
-    named, status = now.health_service, health.get("status")
-    state = PhaseState(plan.phase, plan.service, revision, now.commit_sha, now.supports_prefix,
-                       health.get("http_status"), named if isinstance(named, str) and named else None,
-                       phase.service_identity, now.public, health_said=health_said(health),
-                       health_status=status if isinstance(status, str) else None)
+    state = PhaseState(plan.phase, plan.service, revision, now.commit_sha, now.supports_prefix, None, None,
+                       phase.service_identity, now.public).read_health(health)
     if state.reported_service is None:
         return Check("/health service", "fail", f"/health answered {state.http_status}: "
                      f"{health.get('error', 'no service name')}")

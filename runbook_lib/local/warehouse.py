@@ -48,7 +48,7 @@ from ..warehouse import (
 from . import duckdb_catalog as catalog
 from .array_nulls import column_with_null_element, null_arrays_as_empty
 from . import statement_effects, table_stats
-from .bigquery import Statement, UnsupportedSQL, bigquery_type, duckdb_type, meta, to_duckdb, translate
+from .bigquery import Statement, UnsupportedSQL, bigquery_type, duckdb_type, meta, retyped, to_duckdb, translate
 from .bigquery.casts import bignumeric_refusal, decimal_places, too_wide_for_bignumeric
 from .duckdb_errors import dataset_not_found, explained, require_table
 from .duckdb_file import (CATALOG, NOT_A_DATABASE, damaged, engine, file_problem, looks_like_duckdb, qualified,
@@ -176,9 +176,10 @@ class LocalWarehouse:
         """query()'s rows as Arrow, with BigQuery's column types (the BigQuery fake serves these)."""
         statements = self._translate(sql, params)
         read_only = all(s.kind in ("query", "transaction") or (s.kind == "other" and _is_temp(s)) for s in statements)
-        with self.connection(read_only=read_only) as con, explained(con, self.path, statements), \
-                transaction(con, enabled=not read_only):
-            return self._run_all(con, statements, params)
+        with self.connection(read_only=read_only) as con:
+            statements = retyped(con, sql, statements, self.project, CATALOG)   # NUMERIC results as BigQuery's
+            with explained(con, self.path, statements), transaction(con, enabled=not read_only):
+                return self._run_all(con, statements, params)
 
     def estimate_bytes(self, sql: str, params: dict | None = None) -> int:
         """The bytes BigQuery would bill a scan of for `sql`, as its dry run reports them (table_stats)."""
@@ -193,8 +194,10 @@ class LocalWarehouse:
     def execute(self, sql: str, params: dict | None = None) -> None:
         """Run BigQuery-dialect statements (DDL/DML), all in one transaction: all or nothing."""
         statements = self._translate(sql, params)
-        with self.connection() as con, explained(con, self.path, statements), transaction(con):
-            self._run_all(con, statements, params)
+        with self.connection() as con:
+            statements = retyped(con, sql, statements, self.project, CATALOG)   # NUMERIC results as BigQuery's
+            with explained(con, self.path, statements), transaction(con):
+                self._run_all(con, statements, params)
 
     def _run_all(self, con: duckdb.DuckDBPyConnection, statements: Sequence[Statement], params: dict | None) -> pa.Table:
         """Run the statements; the last one's rows. Each table they changed is recounted once, at the end."""

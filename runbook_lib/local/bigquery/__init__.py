@@ -9,8 +9,9 @@ one sentence (UnsupportedSQL), what the local warehouse cannot run. tests/test_d
 fix to the answer BigQuery gives.
 
     statements    translate(sql) -> Statement per statement (DuckDB SQL + what it does); to_duckdb
-    rewrites      REWRITES: sqlglot expression class -> correction (casts, datetimes, json_nulls hold
-                  the long ones)
+    rewrites      REWRITES: sqlglot expression class -> correction (casts, datetimes, json_nulls, numerics
+                  hold the long ones)
+    numeric_types which expressions BigQuery types NUMERIC/BIGNUMERIC, from the tables' types (retyped)
     information_schema   TABLES, COLUMNS, SCHEMATA views
     functions     FARM_FINGERPRINT (pyfarmhash) and the other Python UDFs; register_functions(con)
     json_text     TO_JSON_STRING: any value as BigQuery's JSON text (its "JSON encodings"), over Arrow
@@ -23,10 +24,10 @@ fake can serve the same translation.
 from . import meta
 from .errors import UnsupportedSQL
 from .functions import farm_fingerprint, register_functions
-from .statements import Statement, parsed, to_duckdb, translate
+from .statements import Statement, parsed, retyped, to_duckdb, translate
 from .typenames import bigquery_type, duckdb_type, normalised_column_type
 
 __all__ = [
     "Statement", "UnsupportedSQL", "bigquery_type", "duckdb_type", "farm_fingerprint", "meta",
-    "normalised_column_type", "parsed", "register_functions", "to_duckdb", "translate",
+    "normalised_column_type", "parsed", "register_functions", "retyped", "to_duckdb", "translate",
 ]

@@ -21,6 +21,8 @@ from .casts import fix_cast
 from .datetimes import fix_extract, fix_format_timestamp, fix_parse_timestamp, fix_trunc
 from .errors import UnsupportedSQL
 from .json_nulls import fix_json_query, fix_json_type
+from .numerics import (average, common_supertype, division, integer_division, product, rounding, safe_division,
+                       windowed_average)
 from .sqltree import fails, is_decimal_cast, is_int_literal, sql_text, tpl
 from .typenames import fix_decimal_types
 
@@ -60,32 +62,6 @@ def _date_arithmetic(node: exp.Expression) -> exp.Expression:
 
 def _current_datetime(node: exp.CurrentDatetime) -> exp.Expression:
     return tpl("CAST(CURRENT_TIMESTAMP AS TIMESTAMP)")
-
-
-def _is_nonzero_number(node: exp.Expression) -> bool:
-    if isinstance(node, exp.Literal) and not node.is_string:
-        try:
-            return float(node.this) != 0
-        except ValueError:
-            return False
-    return False
-
-
-def _checked_division(node: exp.Div) -> None:
-    # BigQuery's / raises "division by zero"; DuckDB returns Infinity (or NaN) without a word.
-    if not _is_nonzero_number(node.expression):
-        node.set("expression", tpl("CASE WHEN __d__ = 0 THEN ERROR('division by zero') ELSE __d__ END",
-                                   d=node.expression))
-    return None
-
-
-def _integer_division(node: exp.IntDiv) -> None:
-    """DIV(X, Y): all of X divided by all of Y. sqlglot writes it as DuckDB's `X // Y` operator without
-    parentheses, so DIV(k - 1, 10) became k - (1 // 10); and by zero it raises, as BigQuery's does."""
-    for arg in ("this", "expression"):
-        node.set(arg, exp.paren(node.args[arg], copy=False))
-    _checked_division(node)
-    return None
 
 
 _FLOAT_TYPES = (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
@@ -448,8 +424,13 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.DateSub: _date_arithmetic,
     exp.CurrentDatetime: _current_datetime,
     exp.Cast: fix_cast,  # and TryCast (SAFE_CAST)
-    exp.Div: _checked_division,
-    exp.IntDiv: _integer_division,
+    exp.Div: division,   # numerics.py: NUMERIC and BIGNUMERIC results, typed and rounded as BigQuery's
+    exp.IntDiv: integer_division,
+    exp.SafeDivide: safe_division,
+    exp.Mul: product,
+    exp.Avg: average,
+    **{cls: common_supertype for cls in (exp.Coalesce, exp.If, exp.Case, exp.Greatest, exp.Least)},
+    **{cls: rounding for cls in (exp.Round, exp.Trunc, exp.Ceil, exp.Floor)},
     exp.Anonymous: _anonymous,
     exp.Format: _printf_format,
     exp.Like: _like_with_backslash_escapes,
@@ -466,7 +447,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.DataType: _decimal_types,
     exp.SafeFunc: _safe_prefix,
     exp.CountIf: _countif,
-    exp.Window: _countif,
+    exp.Window: lambda node: windowed_average(node) or _countif(node),
     **{cls: _safe_arithmetic for cls in _SAFE_OPERATORS},
     exp.JSONFormat: _to_json_string,
     exp.JSONType: fix_json_type,

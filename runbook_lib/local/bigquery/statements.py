@@ -17,6 +17,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
 from . import information_schema
 from .errors import UnsupportedSQL
+from .numeric_types import Schema, mark_decimal_results, table_schema, tables_to_type, worth_typing
 from .rewrites import apply
 
 
@@ -299,7 +300,7 @@ def _duckdb_sql(tree: exp.Expression) -> str:
         return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.IGNORE)
 
 
-def _translate_one(tree: exp.Expression, project: str, catalog: str | None) -> Statement:
+def _translate_one(tree: exp.Expression, project: str, catalog: str | None, schema: Schema | None) -> Statement:
     if isinstance(tree, (exp.Transaction, exp.Commit)):
         # BEGIN/COMMIT TRANSACTION: the warehouse already runs a batch in one transaction.
         return Statement(sql="", kind="transaction")
@@ -307,6 +308,8 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None) -> S
             or not isinstance(tree, (exp.Query, exp.DDL, exp.DML, exp.Merge, exp.Drop, exp.Alter, exp.TruncateTable)):
         raise _unsupported(tree)
     describe = next((fn for cls, fn in _DESCRIBE.items() if isinstance(tree, cls)), None)
+    if schema is not None:
+        mark_decimal_results(tree, schema)   # before any rewrite: the tree is still BigQuery's
     _strip_project(tree, catalog)
     fields: dict[str, Any] = {"kind": "query" if isinstance(tree, exp.Query) else "other"}
     fields.update(describe(tree) if describe else {})
@@ -371,17 +374,42 @@ def _one_object_per_drop(tree: exp.Expression) -> list[exp.Expression]:
 
 
 @lru_cache(maxsize=512)
-def translate(sql: str, project: str = "sandbox", catalog: str | None = None) -> tuple[Statement, ...]:
+def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
+              schema: Schema | None = None) -> tuple[Statement, ...]:
     """Translate BigQuery SQL (one or more statements) into DuckDB statements.
 
     `project` is what INFORMATION_SCHEMA reports as the catalog; `catalog`, when given, is the DuckDB
-    database name to qualify every dataset.table with. Raises UnsupportedSQL, in one sentence, for
-    what the local warehouse cannot run.
+    database name to qualify every dataset.table with. `schema`, the BigQuery column types of the tables
+    the SQL reads (numeric_types.table_schema), lets NUMERIC and BIGNUMERIC results be typed and rounded as
+    BigQuery's (numerics.py); without it, or where no decimal can take part, the translation is the same as
+    if none were given. Raises UnsupportedSQL, in one sentence, for what the local warehouse cannot run.
     """
-    statements = [_translate_one(t.copy(), project, catalog) for t in parsed(sql)]   # (rewritten in place)
+    trees = parsed(sql)
+    if schema is None:
+        statements = [_translate_one(t.copy(), project, catalog, None) for t in trees]   # (rewritten in place)
+    else:   # a statement in which no decimal can take part is the same as without the schema: not translated again
+        plain = translate(sql, project, catalog)
+        statements = [_translate_one(t.copy(), project, catalog, schema) if worth_typing([t], schema) else same
+                      for t, same in zip(trees, plain)]
     if not statements:
         raise UnsupportedSQL("The SQL given to the local warehouse contains no statement.")
     return tuple(statements)
+
+
+@lru_cache(maxsize=512)
+def _tables_to_type(sql: str) -> frozenset[tuple[str, str]] | None:
+    return tables_to_type(parsed(sql))
+
+
+def retyped(con, sql: str, statements: tuple[Statement, ...], project: str, catalog: str) -> tuple[Statement, ...]:
+    """`statements`, translate(sql, project, catalog), translated again knowing the BigQuery types of the tables
+    their queries read (from `con`, the DuckDB connection with `catalog` attached), so that NUMERIC and BIGNUMERIC
+    results are BigQuery's (numerics.py). The same statements where nothing in them can be corrected, known
+    without reading the catalog (half a millisecond a table)."""
+    tables = _tables_to_type(sql)
+    if tables is None:
+        return statements
+    return translate(sql, project, catalog, table_schema(con, tables, catalog))
 
 
 def to_duckdb(sql: str, many: bool = False, project: str = "sandbox"):

@@ -23,6 +23,7 @@ from .errors import UnsupportedSQL
 from .json_nulls import fix_json_query, fix_json_type
 from .numerics import (average, common_supertype, division, integer_division, product, rounding, safe_division,
                        windowed_average)
+from .sort_keys import NO_NAN
 from .sqltree import fails, is_decimal_cast, is_int_literal, sql_text, tpl
 from .typenames import fix_decimal_types
 
@@ -116,7 +117,7 @@ def _nan_sorts_first(node: exp.Order) -> None:
         return None
     keys = []
     for ordered in node.expressions:
-        value = _sorted_value(ordered)
+        value = None if ordered.meta_get(NO_NAN) else _sorted_value(ordered)   # (NO_NAN: sort_keys.py)
         if value is not None:
             keys.append(exp.Ordered(this=tpl(_NOT_NAN, x=value), desc=ordered.args.get("desc"),
                                     nulls_first=ordered.args.get("nulls_first")))

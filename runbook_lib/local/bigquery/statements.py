@@ -18,6 +18,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 from . import information_schema
 from .errors import UnsupportedSQL
 from .numeric_types import Schema, mark_decimal_results, table_schema, tables_to_type, worth_typing
+from .sort_keys import mark_sort_keys, markable, tables_to_read
 from .rewrites import apply
 
 
@@ -308,8 +309,9 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
             or not isinstance(tree, (exp.Query, exp.DDL, exp.DML, exp.Merge, exp.Drop, exp.Alter, exp.TruncateTable)):
         raise _unsupported(tree)
     describe = next((fn for cls, fn in _DESCRIBE.items() if isinstance(tree, cls)), None)
-    if schema is not None:
-        mark_decimal_results(tree, schema)   # before any rewrite: the tree is still BigQuery's
+    if schema is not None:   # before any rewrite: the tree is still BigQuery's
+        mark_decimal_results(tree, schema)
+        mark_sort_keys(tree, schema)
     _strip_project(tree, catalog)
     fields: dict[str, Any] = {"kind": "query" if isinstance(tree, exp.Query) else "other"}
     fields.update(describe(tree) if describe else {})
@@ -389,7 +391,8 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
         statements = [_translate_one(t.copy(), project, catalog, None) for t in trees]   # (rewritten in place)
     else:   # a statement in which no decimal can take part is the same as without the schema: not translated again
         plain = translate(sql, project, catalog)
-        statements = [_translate_one(t.copy(), project, catalog, schema) if worth_typing([t], schema) else same
+        statements = [_translate_one(t.copy(), project, catalog, schema)
+                      if worth_typing([t], schema) or markable([t], schema) else same
                       for t, same in zip(trees, plain)]
     if not statements:
         raise UnsupportedSQL("The SQL given to the local warehouse contains no statement.")
@@ -398,13 +401,17 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
 
 @lru_cache(maxsize=512)
 def _tables_to_type(sql: str) -> frozenset[tuple[str, str]] | None:
-    return tables_to_type(parsed(sql))
+    trees = parsed(sql)
+    decimals, sort_keys = tables_to_type(trees), tables_to_read(trees)
+    if decimals is None:   # (an empty set is a query of literals to type: not None)
+        return sort_keys or None
+    return decimals | sort_keys
 
 
 def retyped(con, sql: str, statements: tuple[Statement, ...], project: str, catalog: str) -> tuple[Statement, ...]:
     """`statements`, translate(sql, project, catalog), translated again knowing the BigQuery types of the tables
     their queries read (from `con`, the DuckDB connection with `catalog` attached), so that NUMERIC and BIGNUMERIC
-    results are BigQuery's (numerics.py). The same statements where nothing in them can be corrected, known
+    results are BigQuery's (numerics.py) and a sort key that holds no NaN sorts alone (sort_keys.py). The same statements where nothing in them can be corrected, known
     without reading the catalog (half a millisecond a table)."""
     tables = _tables_to_type(sql)
     if tables is None:

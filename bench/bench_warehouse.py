@@ -40,6 +40,9 @@ import duckdb
 import pandas as pd
 
 from runbook_lib.local.bigquery import register_functions, translate
+from runbook_lib.local.bigquery.numeric_types import table_schema
+from runbook_lib.local.bigquery.statements import typing_tables
+from runbook_lib.local.duckdb_file import CATALOG
 from runbook_lib.local.generator import DEFAULT_START, generate_raw
 from runbook_lib.local.pipeline import run_phase3
 from runbook_lib.local.warehouse import LocalWarehouse
@@ -198,8 +201,18 @@ def bench_point(wh: LocalWarehouse, path: Path) -> None:
     print(f"       kit with new text / fresh peer: {_verdict(t['kit_new_text'] / t['fresh'], POINT_TARGET_FRESH)}")
 
 
+def _schema(wh: LocalWarehouse, sql: str):
+    """The column types the warehouse types `sql` by (bigquery.retyped), for a peer to run the same DuckDB SQL."""
+    tables = typing_tables(sql)
+    if tables is None:
+        return None
+    with wh.connection(read_only=True) as con:
+        return table_schema(con, tables, CATALOG)
+
+
 def bench_heavy(wh: LocalWarehouse, path: Path) -> bool:
-    translated = translate(HEAVY_BQ)[-1].sql  # the DuckDB SQL the kit runs, without the catalog prefix
+    # the DuckDB SQL the kit runs (typed by the tables it reads, as the warehouse types it), without the catalog prefix
+    translated = translate(HEAVY_BQ, schema=_schema(wh, HEAVY_BQ))[-1].sql
 
     def warm(sql: str) -> Callable[[], float]:
         def measure() -> float:
@@ -283,9 +296,9 @@ def bench_phase3(wh: LocalWarehouse, path: Path) -> bool:
     day = DEFAULT_START + timedelta(days=7)
     recorder = _RecordingWarehouse(wh)
     first = run_phase3(recorder, day, day, phases=phases)  # also creates the rows the timed runs re-merge
-    # The same scripts in plain DuckDB SQL, translated once beforehand.
+    # The same scripts in plain DuckDB SQL, translated once beforehand (typed by the tables, as the kit's are).
     peer_scripts = [([(st.sql, {k: v for k, v in params.items() if k in st.params})
-                      for st in translate(sql) if st.kind != "transaction"], rows)
+                      for st in translate(sql, schema=_schema(wh, sql)) if st.kind != "transaction"], rows)
                     for sql, params, rows in recorder.scripts]
 
     def peer() -> None:

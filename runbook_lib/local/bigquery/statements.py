@@ -400,7 +400,8 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
 
 
 @lru_cache(maxsize=512)
-def _tables_to_type(sql: str) -> frozenset[tuple[str, str]] | None:
+def typing_tables(sql: str) -> frozenset[tuple[str, str]] | None:
+    """The (dataset, table) pairs whose column types retyped() reads for `sql`; None when it needs none."""
     trees = parsed(sql)
     decimals, sort_keys = tables_to_type(trees), tables_to_read(trees)
     if decimals is None:   # (an empty set is a query of literals to type: not None)
@@ -413,7 +414,7 @@ def retyped(con, sql: str, statements: tuple[Statement, ...], project: str, cata
     their queries read (from `con`, the DuckDB connection with `catalog` attached), so that NUMERIC and BIGNUMERIC
     results are BigQuery's (numerics.py) and a sort key that holds no NaN sorts alone (sort_keys.py). The same statements where nothing in them can be corrected, known
     without reading the catalog (half a millisecond a table)."""
-    tables = _tables_to_type(sql)
+    tables = typing_tables(sql)
     if tables is None:
         return statements
     return translate(sql, project, catalog, table_schema(con, tables, catalog))

@@ -264,29 +264,45 @@ class Services(Closeable, Protocol):
 
     def request(self, phase: str, method: str, path: str, body: dict | None = None, token: str | None = None,
                 user_agent: str | None = None, remote_ip: str | None = None,
-                headers: dict | None = None, timeout_s: float | None = None) -> "ServiceResponse":
+                headers: dict | None = None, timeout_s: float | None = None,
+                tag: str | None = None) -> "ServiceResponse":
         """One HTTP request to the phase's service (its answer's headers kept, lower-cased). ServiceTimeout
         (runbook_lib.errors) when it gets no answer within timeout_s (None: the adapter's default, minutes);
         ConnectionDropped (runbook_lib.services) when the connection is dropped without an answer. Either
-        way the service may have run it, so only an idempotent request is safe to repeat."""
+        way the service may have run it, so only an idempotent request is safe to repeat. tag: to the tag's URL,
+        which reaches the revision the tag names whatever its share of the traffic (NotFoundError when no
+        revision carries it)."""
 
     def invoke(self, phase: str, payload: dict, token: str | None = None, user_agent: str | None = None,
                remote_ip: str | None = None) -> "ServiceResponse":
         """POST the payload to the phase's own endpoint (/process-date-range or /process-date)."""
 
-    def health(self, phase: str, token: str | None = None, timeout_s: float | None = None) -> dict:
+    def health(self, phase: str, token: str | None = None, timeout_s: float | None = None,
+               tag: str | None = None) -> dict:
         """GET /health: {"http_status": code, **body} or {"http_status": code, "error": one line}; timeout_s
-        as for request()."""
+        and tag as for request()."""
 
     def deploy(self, phase: str, image: str, labels: dict[str, str] | None = None, env: dict[str, str] | None = None,
                timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None,
-               remove_labels: tuple[str, ...] = (), remove_env: tuple[str, ...] = ()) -> "Rollout":
+               remove_labels: tuple[str, ...] = (), remove_env: tuple[str, ...] = (),
+               tag: str | None = None) -> "Rollout":
         """`gcloud run deploy SERVICE --image=IMAGE --update-labels=... --update-env-vars=... --no-allow-unauthenticated`:
         a new revision of `image`; labels and environment variables are merged into the current ones, never
         replaced, less `remove_labels` and `remove_env` (`--remove-labels`, `--remove-env-vars`); allUsers loses run.invoker (nothing is ever made public). Awaited until the revision is ready
         or failed (ready=False, Cloud Run's reason) or `timeout_s` passed (ready=False). Traffic follows Cloud
         Run: a service routed to LATEST moves to the new revision, traffic pinned to a revision stays there.
-        RolloutInProgress when another rollout of the service has not settled."""
+        RolloutInProgress when another rollout of the service has not settled.
+
+        With a tag, `--no-traffic --tag=TAG`: the new revision gets no traffic at all, only the tag (moved off
+        any revision that had it), and the traffic stays where it goes, pinned by revision name (a LATEST
+        target becomes the revision that was latest before the deploy, as gcloud's --no-traffic does, so the
+        service no longer follows the latest revision). Rollout.tag_url is the tag's URL, where the revision
+        can be checked before anyone else reaches it."""
+
+    def scale_tag_to_zero(self, phase: str, tag: str) -> None:
+        """Done with the tag's URL for now: what serves only it stops, as Cloud Run scales an idle revision to zero
+        by itself (so on gcp nothing is sent); the sandbox stops the process it started for the tag. The tag stays,
+        and a later request to its URL starts it again. A revision with a share of the traffic is not touched."""
 
     def follows_latest(self, phase: str) -> bool:
         """Does a share of the traffic go to whatever revision is latest (a LATEST target, `--to-latest`) rather

@@ -203,6 +203,9 @@ class Revision:
     supports_prefix: bool | None  # does its commit include the phase's prefix_support_commit? None: cannot tell
     code_phase: str = ""          # whose code the image holds (sandbox-only knowledge; "" on gcp)
     ready: bool | None = None     # its Ready condition: True, False (it failed to start), None (not settled / unknown)
+    # the traffic tags naming it (`--tag`): each gives it a URL of its own, https://TAG---<the service's host>, which
+    # reaches it whatever share of the traffic it has, 0% included
+    tags: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -217,6 +220,7 @@ class Rollout:
     message: str                  # one line: what Cloud Run said, e.g. why the revision is not ready
     traffic: dict[str, int] = field(default_factory=dict)   # revision -> percent once it settled
     notes: list[str] = field(default_factory=list)          # what else changed, e.g. "removed allUsers from run.invoker"
+    tag_url: str = ""             # a deploy with a tag: the URL that reaches the new revision ("" until it is ready)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -267,7 +271,8 @@ def lower_headers(headers: Any) -> dict[str, str]:
 
 class PhaseEndpoints:
     """The phase services' own endpoints, the same on every target: subclasses provide `phases` and
-    `request(phase, method, path, body=None, token=None, user_agent=None, remote_ip=None)`."""
+    `request(phase, method, path, body=None, token=None, user_agent=None, remote_ip=None, timeout_s=None,
+    tag=None)`."""
 
     def invoke(self, phase: str, payload: dict, token: str | None = None, user_agent: str | None = None,
                remote_ip: str | None = None) -> ServiceResponse:
@@ -277,11 +282,13 @@ class PhaseEndpoints:
         return self.request(phase, "POST", self.phases.get(phase).endpoint, payload, token=token,
                             user_agent=user_agent, remote_ip=remote_ip)
 
-    def health(self, phase: str, token: str | None = None, timeout_s: float | None = None) -> dict:
+    def health(self, phase: str, token: str | None = None, timeout_s: float | None = None,
+               tag: str | None = None) -> dict:
         """GET /health: {"http_status": code, **json_body}; a non-JSON body (Cloud Run's 401/403 pages)
         gives {"http_status": code, "error": "<one line>"}. timeout_s: how long to wait for the answer
-        (None: the adapter's default for any request, minutes)."""
-        return health_result(self.request(phase, "GET", "/health", token=token, timeout_s=timeout_s))
+        (None: the adapter's default for any request, minutes). tag: on the tag's URL (the revision it names,
+        whatever its share of the traffic) instead of the service's."""
+        return health_result(self.request(phase, "GET", "/health", token=token, timeout_s=timeout_s, tag=tag))
 
 
 def _unconditional(policy: dict) -> list[dict]:
@@ -323,6 +330,26 @@ def traffic_split(revision: Any) -> dict[str, int]:
         raise ParameterError("revision", revision, "give a revision's name, or {revision: percent} with whole "
                              "percentages above 0 that add up to 100")
     return dict(revision)
+
+
+# Cloud Run's rule for a traffic tag: it becomes the first part of a host name (TAG---SERVICE...).
+_TAG = re.compile(r"^[a-z](?:[a-z0-9-]{0,44}[a-z0-9])?$")
+
+
+def check_tag(tag: Any) -> str | None:
+    """A traffic tag (`--tag`), or None for none."""
+    if tag is None:
+        return None
+    if not isinstance(tag, str) or not _TAG.match(tag) or "---" in tag:
+        raise ParameterError("tag", tag, "give a traffic tag of lowercase letters, digits and hyphens (at most 46), "
+                             "starting with a letter and ending with a letter or digit, or None")
+    return tag
+
+
+def tag_url_of(service_url: str, tag: str) -> str:
+    """Cloud Run's URL for a tag: the service's, its host prefixed with TAG---."""
+    scheme, _, rest = service_url.partition("://")
+    return f"{scheme}://{tag}---{rest}" if rest else ""
 
 
 def string_map(parameter: str, value: Any) -> dict[str, str]:

@@ -106,9 +106,10 @@ def test_every_runbook_went_through_the_google_apis_over_http(gcp_night):
     gets, posts = cloud.apis.paths("GET"), cloud.apis.paths("POST")
     builds = f"/v1/projects/{PROJECT}/locations/us-west2/builds"
     assert f"{builds}/{PHASE3_DEPLOY_BUILD}" in gets and f"/v1/projects/{PROJECT}/builds/{PHASE3_DEPLOY_BUILD}" not in gets
+    # Each redeploy patches its service twice: the deploy with no traffic (tag candidate), then the migration.
     assert posts.count(builds) == 2 and cloud.apis.paths("PATCH") == [
-        f"/v2/projects/{PROJECT}/locations/us-west2/services/{P4}",
-        f"/v2/projects/{PROJECT}/locations/us-west2/services/{P3}"]
+        f"/v2/projects/{PROJECT}/locations/us-west2/services/{P4}"] * 2 + [
+        f"/v2/projects/{PROJECT}/locations/us-west2/services/{P3}"] * 2
     assert "/v2/entries:list" in posts and f"/v1/projects/{PROJECT}/subscriptions" in gets
     # The redeploys staged their sources in gcp-storage-emulator as gcloud builds submit does.
     staged = [blob.name for blob in cloud.storage.client().list_blobs(f"{PROJECT}_cloudbuild")]

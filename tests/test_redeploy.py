@@ -80,7 +80,7 @@ def test_the_morning_fix_redeploys_both_phases_and_the_overview_agrees(home):
     for phase, service, previous, verdict in (("phase4", P4, f"{P4}-00029-fdx", "warn"), ("phase3", P3, None, "pass")):
         result = _run(home, phase=phase, dry_run=False)
         assert result.verdict == verdict, result.summary
-        assert result.figures["checks passed"] == "6/6" and result.figures["rolled back"] == "no"
+        assert result.figures["checks passed"] == "7/7" and result.figures["rolled back"] == "no"
         iam = next(c for c in result.checks if c.name.startswith("invokers"))
         assert (iam.status, "allAuthenticatedUsers may invoke it" in iam.detail) == (
             ("warn", True) if phase == "phase4" else ("pass", False))
@@ -103,31 +103,46 @@ def test_the_morning_fix_redeploys_both_phases_and_the_overview_agrees(home):
     assert ov.summary == f"{P4} is public (allUsers or allAuthenticatedUsers can invoke it)."
 
 
-def test_a_failed_verification_rolls_back_and_a_later_redeploy_moves_pinned_traffic(home):
-    """Redeploying Phase 3 from the image the night's race built (Phase 4's code) fails /health; traffic goes
-    back and stays pinned there, so the proper redeploy after it finds the traffic pinned and moves it."""
+def test_a_failed_candidate_gets_no_traffic_and_a_later_redeploy_moves_the_pinned_traffic(home):
+    """Redeploying Phase 3 from the image the night's race built (Phase 4's code) fails /health on the tag's URL:
+    no traffic moves (nothing to roll back), but --no-traffic pinned the service, so the proper redeploy after it
+    pins its own revision (`--to-tags=candidate=100`)."""
     with connect("local", home=home) as tg:
         race_image = tg.services.describe("phase3").image
     result = _run(home, phase="phase3", strategy="image", image=race_image, dry_run=False)
-    assert result.verdict == "fail" and result.figures["rolled back"] == "yes"
-    assert result.summary.startswith(f"{result.figures['new revision']} failed verification, traffic is back on "
-                                     f"{P3}-00041") and "/health service" in result.summary
+    assert result.verdict == "fail" and result.figures["rolled back"] == "no"
+    assert result.summary.startswith(f"{result.figures['new revision']} failed its checks on its tag's URL, so "
+                                     f"production never reached it ({P3}-00041") and "/health service" in result.summary
     failed = {c.name: c for c in result.checks}
-    assert failed["/health service"].status == "fail" and P4 in failed["/health service"].detail
-    assert failed["commit-sha label"].status == "pass" and failed["rollback"].status == "pass"
+    assert failed["candidate /health service"].status == "fail" and P4 in failed["candidate /health service"].detail
+    assert failed["commit-sha label"].status == "pass" and failed["rollback"].status == "skip"
     with connect("local", home=home) as tg:
         assert tg.services.describe("phase3").revision == result.figures["old revision"]
         assert tg.services.health("phase3", token=tg.services.identity_token())["service"] == P4  # as before
+        assert tg.services.follows_latest("phase3") is False
     fixed = _run(home, phase="phase3", dry_run=False)
     assert fixed.verdict == "pass", fixed.summary
     traffic = next(c for c in fixed.checks if c.name == "serves 100% of traffic")
-    assert traffic.detail.startswith(f"Traffic was pinned to {P3}-00041")
+    assert traffic.detail.startswith(f"Its checks passed on the tag candidate's URL, so the traffic moved from "
+                                     f"{P3}-00041") and traffic.detail.endswith(", pinned: "
+                                                                              f"{fixed.figures['new revision']} "
+                                                                              "serves 100%.")
+    assert fixed.details["plan"]["migrate_command"].startswith(f"gcloud run services update-traffic {P3} "
+                                                               "--to-tags=candidate=100 ")
 
 
-def test_auto_rollback_off_leaves_the_traffic_and_says_how_to_roll_back(home):
-    with connect("local", home=home) as tg:
-        race_image = tg.services.describe("phase3").image
-    result = _run(home, phase="phase3", strategy="image", image=race_image, dry_run=False, auto_rollback=False)
+def test_auto_rollback_off_leaves_the_traffic_and_says_how_to_roll_back(home, monkeypatch):
+    """The candidate passes on its tag's URL, then the service's own /health fails once it serves."""
+    from runbook_lib.local.services import LocalServices
+
+    read = LocalServices.health
+
+    def unhealthy_once_serving(self, phase, token=None, timeout_s=None, tag=None):
+        answer = read(self, phase, token=token, timeout_s=timeout_s, tag=tag)
+        return answer if tag else {**answer, "status": "unhealthy"}
+
+    monkeypatch.setattr(LocalServices, "health", unhealthy_once_serving)
+    result = _run(home, phase="phase3", dry_run=False, auto_rollback=False)
     assert result.verdict == "fail" and result.figures["rolled back"] == "no"
     assert "gcloud run services update-traffic nba-phase3-analytics-processors --to-revisions=" in result.summary
     with connect("local", home=home) as tg:

@@ -15,7 +15,7 @@ from runbook_lib.errors import ServiceTimeout
 from runbook_lib.overview import HEALTH_TIMEOUT_S
 from runbook_lib.target import connect
 import test_redeploy_gcp as on_gcp
-from test_redeploy_gcp import P3, P4, P4_NAME
+from test_redeploy_gcp import P4, P4_NAME
 
 deploys, gcp = on_gcp.deploys, on_gcp.gcp     # its fixtures, as these tests ask for them
 
@@ -64,22 +64,23 @@ def test_a_health_that_cannot_be_read_after_the_deploy_fails_verification_and_ro
     assert _serving(gcp) == {OLD: 100}
 
 
-def test_a_health_that_never_answers_after_the_deploy_gets_runbook_00s_ten_seconds_then_rolls_back(
+def test_a_health_that_never_answers_after_the_deploy_gets_runbook_00s_ten_seconds_and_gets_no_traffic(
         gcp, deploys, sandbox_home, monkeypatch):
     run = _prepared(gcp, sandbox_home)
     run.guard(), run.execute()
     asked = []
 
-    def late(phase, token=None, timeout_s=None):
-        asked.append(timeout_s)
+    def late(phase, token=None, timeout_s=None, tag=None):
+        asked.append((timeout_s, tag))
         raise ServiceTimeout(f"GET /health got no answer within {timeout_s}s.")
 
     monkeypatch.setattr(gcp.services, "health", late)     # an answer that never comes
     run.verify()
     result = run.result()
-    assert asked and set(asked) == {HEALTH_TIMEOUT_S}
-    assert result.verdict == "fail" and result.figures["rolled back"] == "yes", result.summary
-    assert "no answer within 10.0s" in next(c.detail for c in result.checks if c.name == "/health service")
+    assert asked == [(HEALTH_TIMEOUT_S, "candidate")]     # on the tag's URL only: no traffic ever moved
+    assert result.verdict == "fail" and result.figures["rolled back"] == "no", result.summary
+    assert "production never reached it" in result.summary and _serving(gcp) == {OLD: 100}
+    assert "no answer within 10.0s" in next(c.detail for c in result.checks if c.name == "candidate /health service")
 
 
 # ---------------------------------------------------------------- finding 2: /health says it is not healthy
@@ -89,7 +90,7 @@ def test_a_health_that_does_not_say_healthy_fails_verification_as_runbook_00_jud
                                                                                        sandbox_home, monkeypatch):
     made = deploys._new_revision
 
-    def unhealthy(name, short, template):
+    def unhealthy(name, short, template):   # the template names the revision: the deploy had a tag
         revision = made(name, short, template)
         deploys._health[revision] = {**deploys._health[revision], "status": "unhealthy",
                                      "error": "cannot reach BigQuery"}
@@ -99,11 +100,12 @@ def test_a_health_that_does_not_say_healthy_fails_verification_as_runbook_00_jud
     run = _prepared(gcp, sandbox_home)
     run.guard(), run.execute(), run.verify()
     result = run.result()
-    health = next(c for c in result.checks if c.name == "/health service")
+    health = next(c for c in result.checks if c.name == "candidate /health service")
     assert health.status == "fail" and 'its status is "unhealthy", not "healthy"' in health.detail
     assert "cannot reach BigQuery" in health.detail and "\n" not in health.detail
-    assert result.verdict == "fail" and result.figures["rolled back"] == "yes", result.summary
-    assert _serving(gcp) == {OLD: 100}
+    # caught on the tag's URL: the traffic never moved, so there is nothing to roll back
+    assert result.verdict == "fail" and result.figures["rolled back"] == "no", result.summary
+    assert _serving(gcp) == {OLD: 100} and len(_patches(fake_apis)) == 1
 
 
 # ---------------------------------------------------------------- finding 4: changed during the build, or later
@@ -163,15 +165,17 @@ def test_another_build_started_while_this_one_ran_is_refused_before_the_deploy_b
 def test_the_rollback_leaves_a_traffic_change_made_after_the_checks_read_it(gcp, deploys, fake_apis, sandbox_home,
                                                                             monkeypatch):
     colleague = f"{P4}-00028-usv"
-    deploys.identity_by_dockerfile["docker/precompute-processor.Dockerfile"] = P3     # verification will fail
+    fake_apis.fault(f"/svc/{P4}/health", CONNECTION_RESET)   # fine on the tag's URL, fails once it serves
     run = _prepared(gcp, sandbox_home)
     run.guard(), run.execute()
     read = gcp.services.health
 
     def health_then_a_colleague_moves_the_traffic(*args, **kwargs):
-        answer = read(*args, **kwargs)
-        _pin(fake_apis, colleague)
-        return answer
+        try:
+            return read(*args, **kwargs)
+        finally:
+            if not kwargs.get("tag"):
+                _pin(fake_apis, colleague)
 
     monkeypatch.setattr(gcp.services, "health", health_then_a_colleague_moves_the_traffic)
     patched = len(_patches(fake_apis))
@@ -181,7 +185,7 @@ def test_the_rollback_leaves_a_traffic_change_made_after_the_checks_read_it(gcp,
     assert back.status == "fail" and back.detail.startswith(f"{colleague} serves now, not {run.rollout.revision}")
     assert "someone changed the traffic since" in back.detail and run.plan.rollback_command() in back.detail
     assert result.verdict == "fail" and result.figures["rolled back"] == "no", result.summary
-    assert len(_patches(fake_apis)) == patched and _serving(gcp) == {colleague: 100}
+    assert len(_patches(fake_apis)) == patched + 1 and _serving(gcp) == {colleague: 100}   # the migration only
 
 
 # ---------------------------------------------------------------- finding 5: two redeploys at once
@@ -197,21 +201,27 @@ def test_the_second_of_two_redeploys_is_refused_at_its_deploy_on_gcp(gcp, deploy
     assert ra.verdict in ("pass", "warn") and _serving(gcp) == {a.rollout.revision: 100}, ra.summary
 
 
-def test_a_rollback_never_moves_traffic_off_a_revision_another_run_deployed(gcp, deploys, fake_apis, sandbox_home):
+def test_a_migration_never_moves_traffic_off_a_revision_another_run_deployed(gcp, deploys, fake_apis,
+                                                                             sandbox_home):
     """Both runs passed their last guard in the same instant (no claim across processes): the other deployed after
-    this one. This run's checks then fail, and it leaves the other's revision serving."""
+    this one and gave its revision the traffic. This run's candidate passes on its tag's URL, but the traffic is
+    not as its deploy left it: it is not migrated, nothing is rolled back, and the other's revision keeps serving."""
     run = _prepared(gcp, sandbox_home)
     run.guard(), run.execute()
     other = gcp.services.deploy("phase4", run.built.image, labels={"deployed-by": "the-other-run"})
+    gcp.services.update_traffic("phase4", other.revision)
     assert other.ready and _serving(gcp) == {other.revision: 100}
+    patched = len(_patches(fake_apis))
     run.verify()
     result = run.result()
     checks = {c.name: c for c in result.checks}
+    assert checks["candidate /health service"].status == "pass"
     assert checks["serves 100% of traffic"].status == "fail"
+    assert checks["serves 100% of traffic"].detail.startswith(f"{other.revision} 100% serves, not {OLD} as the deploy")
     assert "someone changed the traffic since, so it was not moved" in checks["serves 100% of traffic"].detail
-    assert checks["rollback"].status == "fail" and checks["rollback"].detail.startswith(f"{other.revision} serves now")
+    assert checks["rollback"].status == "skip" and "production never reached it" in checks["rollback"].detail
     assert result.verdict == "fail" and result.figures["rolled back"] == "no"
-    assert _serving(gcp) == {other.revision: 100}
+    assert len(_patches(fake_apis)) == patched and _serving(gcp) == {other.revision: 100}
 
 
 @pytest.mark.slow
@@ -226,7 +236,7 @@ def test_the_second_of_two_redeploys_is_refused_at_its_deploy_on_the_sandbox(mak
         b.verify(), a.verify()
         ra, rb = a.result(), b.result()
         assert rb.verdict == "blocked" and b.rollout is None, rb.summary
-        assert f"now serves {a.rollout.revision} 100%" in rb.summary
+        assert f"tag candidate now names {a.rollout.revision}" in rb.summary
         assert ra.verdict in ("pass", "warn") and tg.services.describe("phase4").revision == a.rollout.revision
 
 
@@ -235,12 +245,20 @@ def test_the_second_of_two_redeploys_is_refused_at_its_deploy_on_the_sandbox(mak
 
 def test_a_rollback_whose_target_was_deleted_is_a_failed_check_with_a_command_that_works(gcp, deploys, fake_apis,
                                                                                          sandbox_home):
-    deploys.identity_by_dockerfile["docker/precompute-processor.Dockerfile"] = P3     # verification will fail
+    fake_apis.fault(f"/svc/{P4}/health", CONNECTION_RESET)   # fine on the tag's URL, fails once it serves
     run = _prepared(gcp, sandbox_home)
     run.guard(), run.execute()
     new = run.rollout.revision
-    # `gcloud run revisions delete` of the old revision, allowed once it served no traffic
-    fake_apis.run_revisions[P4_NAME] = [r for r in fake_apis.run_revisions[P4_NAME] if not r["name"].endswith(OLD)]
+    migrate = gcp.services.update_traffic
+
+    def migrate_then_someone_deletes_the_old_revision(*args, **kwargs):
+        moved = migrate(*args, **kwargs)
+        # `gcloud run revisions delete` of the old revision, allowed once it serves no traffic
+        fake_apis.run_revisions[P4_NAME] = [r for r in fake_apis.run_revisions[P4_NAME] if not r["name"].endswith(OLD)]
+        gcp.services.update_traffic = migrate
+        return moved
+
+    gcp.services.update_traffic = migrate_then_someone_deletes_the_old_revision
     run.verify()                                   # no ParameterError for a parameter runbook 02 does not have
     result = run.result()
     back = next(c for c in result.checks if c.name == "rollback")
@@ -259,7 +277,8 @@ def test_a_rollback_whose_target_was_deleted_is_a_failed_check_with_a_command_th
 # ---------------------------------------------------------------- finding 9: LATEST becomes pinned
 
 
-def test_a_rollback_of_a_service_that_followed_latest_says_it_is_pinned_now(gcp, deploys, fake_apis, sandbox_home):
+def test_a_failed_candidate_of_a_service_that_followed_latest_says_it_is_pinned_now(gcp, deploys, fake_apis,
+                                                                                      sandbox_home):
     assert gcp.services.follows_latest("phase4") is False          # the mirrored morning: pinned to 00029
     service = fake_apis.run_services[P4_NAME]
     service["traffic"] = [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}]
@@ -269,10 +288,10 @@ def test_a_rollback_of_a_service_that_followed_latest_says_it_is_pinned_now(gcp,
     run = _prepared(gcp, sandbox_home)
     run.guard(), run.execute(), run.verify()
     result = run.result()
-    assert result.verdict == "fail" and result.figures["rolled back"] == "yes"
-    assert [t.get("type") for t in service["traffic"]] == [REVISION]       # pinned, as the rollback must
+    assert result.verdict == "fail" and result.figures["rolled back"] == "no"
+    assert [t.get("type") for t in service["traffic"]] == [REVISION]       # pinned by gcloud's --no-traffic
     back = next(c for c in result.checks if c.name == "rollback")
-    assert back.status == "pass" and f"followed the latest revision before and is now pinned to {OLD}" in back.detail
+    assert back.status == "skip" and f"the no-traffic deploy pinned it to {OLD}" in back.detail
     assert f"gcloud run services update-traffic {P4} --to-latest --region=us-west2 --project={PROJECT}" in back.detail
     assert "pinned now: it followed the latest revision before" in result.summary, result.summary
     assert result.details["followed_latest"] is True

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fakes.deploys import FakeDeploys
+from fakes.errors import CONNECTION_RESET
 from fakes.fixtures import OPERATOR_TOKEN, PROJECT, connect_gcp_on_fakes
 from runbook_lib import params, redeploy
 from runbook_lib.errors import OperationTimeout
@@ -57,7 +58,7 @@ def test_a_redeploy_builds_polls_deploys_by_digest_and_verifies(gcp, deploys, fa
     result, lines = _run(gcp, sandbox_home, phase="phase4")
     # Phase 4 is still public on the mirrored incident morning (allAuthenticatedUsers): a warning, not a failure.
     assert result.verdict == "warn" and "allAuthenticatedUsers may invoke it" in result.summary, result.summary
-    assert result.figures["checks passed"] == "6/6" and result.figures["rolled back"] == "no"
+    assert result.figures["checks passed"] == "7/7" and result.figures["rolled back"] == "no"
     # The build: regional create_build (parent only), polled through its operation until it ended.
     creates = [r for r in fake_apis.requests if r.method == "POST" and r.path.endswith("/builds")]
     assert [r.path for r in creates] == [f"/v1/projects/{PROJECT}/locations/us-west2/builds"]
@@ -140,22 +141,23 @@ def test_an_image_no_record_proves_is_deployed_without_a_commit_label(gcp, deplo
     assert info.revision == result.figures["new revision"] and (info.commit_sha, info.supports_prefix) == ("", None)
 
 
-def test_a_revision_that_fails_to_start_is_rolled_back(gcp, deploys, fake_apis, sandbox_home):
+def test_a_revision_that_fails_to_start_gets_no_traffic_and_needs_no_rollback(gcp, deploys, fake_apis, sandbox_home):
     deploys.revision_fails(P4)
     result, _ = _run(gcp, sandbox_home, phase="phase4")
-    assert result.verdict == "fail" and result.figures["rolled back"] == "yes"
-    assert "is not ready and cannot serve traffic" in result.summary
+    assert result.verdict == "fail" and result.figures["rolled back"] == "no"
+    assert "is not ready and cannot serve traffic" in result.summary and "production never reached it" in result.summary
     checks = {c.name: c.status for c in result.checks}
-    assert checks["revision ready"] == "fail" and checks["/health service"] == "skip" and checks["rollback"] == "pass"
-    pinned = [r.body.get("traffic") for r in fake_apis.requests if r.method == "PATCH"][-1]
-    assert pinned == [{"type": 2, "revision": f"{P4}-00029-fdx", "percent": 100}]
+    assert checks["revision ready"] == "fail" and checks["/health service"] == "skip" and checks["rollback"] == "skip"
+    # one PATCH, the no-traffic deploy: the traffic pinned where it was, nothing to move back
+    (deployed,) = [r.body.get("traffic") for r in fake_apis.requests if r.method == "PATCH"]
+    assert deployed[0] == {"type": 2, "revision": f"{P4}-00029-fdx", "percent": 100}
     assert gcp.services.describe("phase4").revision == f"{P4}-00029-fdx"
 
 
-def test_a_revision_that_never_becomes_ready_times_out_and_is_rolled_back(gcp, deploys, sandbox_home):
+def test_a_revision_that_never_becomes_ready_times_out_and_gets_no_traffic(gcp, deploys, sandbox_home):
     deploys.revision_hangs(P4)
     result, _ = _run(gcp, sandbox_home, rollout_timeout_s=0.3, phase="phase4")
-    assert result.verdict == "fail" and result.figures["rolled back"] == "yes"
+    assert result.verdict == "fail" and result.figures["rolled back"] == "no"
     assert "did not finish within 0.3s" in result.summary and "it may still finish on its own" in result.summary
     new = result.figures["new revision"]
     assert new.startswith(f"{P4}-00030-")
@@ -210,14 +212,16 @@ def _split_with_tags(fake_apis, gcp) -> tuple[str, str]:
 
 
 def test_a_rollback_restores_the_split_and_keeps_every_tag(gcp, deploys, fake_apis, sandbox_home):
-    """`gcloud run services update-traffic --to-revisions=A=90,B=10` leaves tags as they are: so does the rollback."""
+    """`gcloud run services update-traffic --to-revisions=A=90,B=10` leaves tags as they are: so does the rollback
+    (here of a revision that passed its checks on the tag's URL, then failed /health on the service's own)."""
     serving, older = _split_with_tags(fake_apis, gcp)
-    deploys.revision_fails(P4)
+    fake_apis.fault(f"/svc/{P4}/health", CONNECTION_RESET)
     result, _ = _run(gcp, sandbox_home, phase="phase4")
     assert result.verdict == "fail" and result.figures["rolled back"] == "yes", result.summary
     restored = [r.body.get("traffic") for r in fake_apis.requests if r.method == "PATCH"][-1]
     assert restored == [{"type": 2, "revision": serving, "percent": 90, "tag": "stable"},
-                        {"type": 2, "revision": older, "percent": 10, "tag": "canary"}]
+                        {"type": 2, "revision": older, "percent": 10, "tag": "canary"},
+                        {"type": 2, "revision": result.figures["new revision"], "tag": "candidate"}]
     assert result.details["plan"]["rollback_command"] == (
         f"gcloud run services update-traffic {P4} --to-revisions={serving}=90,{older}=10 --region=us-west2 "
         f"--project={PROJECT}")
@@ -229,11 +233,17 @@ def test_moving_split_traffic_to_the_new_revision_keeps_the_tags(gcp, deploys, f
     serving, older = _split_with_tags(fake_apis, gcp)
     result, _ = _run(gcp, sandbox_home, phase="phase4")
     assert result.figures["rolled back"] == "no", result.summary
-    moved = [r.body.get("traffic") for r in fake_apis.requests if r.method == "PATCH"][-1]
-    assert moved == [{"type": 1, "percent": 100}, {"type": 2, "revision": serving, "tag": "stable"},
-                     {"type": 2, "revision": older, "tag": "canary"}]
+    new = result.figures["new revision"]
+    deployed, moved = [r.body.get("traffic") for r in fake_apis.requests if r.method == "PATCH"]
+    assert deployed == [{"type": 2, "revision": serving, "percent": 90, "tag": "stable"},
+                        {"type": 2, "revision": older, "percent": 10, "tag": "canary"},
+                        {"type": 2, "revision": new, "tag": "candidate"}]
+    # pinned before, so pinned to the new revision (`--to-tags=candidate=100`), every tag kept
+    assert moved == [{"type": 2, "revision": new, "percent": 100, "tag": "candidate"},
+                     {"type": 2, "revision": serving, "tag": "stable"}, {"type": 2, "revision": older, "tag": "canary"}]
     checks = {c.name: c.detail for c in result.checks}
-    assert checks["serves 100% of traffic"].startswith(f"Traffic was pinned to {serving} 90%, {older} 10%; moved")
+    assert checks["serves 100% of traffic"].startswith(f"Its checks passed on the tag candidate's URL, so the traffic "
+                                                       f"moved from {serving} 90%, {older} 10% to {new}, pinned")
 
 
 def test_a_repository_artifact_registry_does_not_have_is_refused_before_anything_is_built(gcp, fake_apis,

@@ -15,7 +15,10 @@ from runbook_lib import redeploy
 from runbook_lib.errors import ParameterError
 from runbook_lib.target import connect
 from test_redeploy import _run as _run_local, _untouched
-from test_redeploy_gcp import P4_NAME, _head, _run as _run_gcp, deploys, gcp  # noqa: F401 (fixtures)
+import test_redeploy_gcp as on_gcp
+from test_redeploy_gcp import P4_NAME, _head, _run as _run_gcp
+
+deploys, gcp = on_gcp.deploys, on_gcp.gcp     # its fixtures, as these tests ask for them
 
 P3, P4 = "nba-phase3-analytics-processors", "nba-phase4-precompute-processors"
 REPO = f"us-west2-docker.pkg.dev/{PROJECT}/cloud-run-source-deploy/{P4}"

@@ -20,7 +20,7 @@ from ..gitinfo import commit_contains
 from ..phases import PhaseRegistry
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSubscription, Revision, Rollout,
-                        RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image,
+                        RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image, check_tag,
                         failed_newest,
                         ingress_setting, invoker_members, is_public, lower_headers, newest_revisions_first, one_line,
                         policy_shape, push_subscriptions_to, response_body, string_map, traffic_split,
@@ -29,6 +29,7 @@ from . import identity_tokens
 from .operations import POLL_SECONDS, await_operation, operation_error
 from .projects import ancestors, project_policy
 from .refusals import refused_as
+from .traffic import keeping_tags, new_revision_name, no_traffic_targets, serving_shares, tag_url, tags_by_revision
 
 REQUEST_TIMEOUT_S = 300.0
 USER_AGENT = "runbook-kit/0.1"
@@ -88,7 +89,10 @@ class GcpServices(PhaseEndpoints):
         return cache[label]
 
     def _revisions(self, phase: str, service: dict) -> list[Revision]:
-        serving = {t.get("revision"): t.get("percent", 0) for t in service.get("trafficStatuses", [])}
+        serving: dict[str, int] = {}
+        for status in service.get("trafficStatuses", []):   # a revision can be two targets: LATEST and a tag's 0%
+            serving[status.get("revision", "")] = serving.get(status.get("revision", ""), 0) + status.get("percent", 0)
+        tags = tags_by_revision(service)
         shas: dict = {}
         prefix: dict = {}
         rows = []
@@ -102,7 +106,7 @@ class GcpServices(PhaseEndpoints):
                                  commit_sha_full=self._full_sha(label, shas), image=containers[0].get("image", ""),
                                  created=data.get("createTime", ""), traffic_percent=serving.get(short, 0),
                                  supports_prefix=self._supports_prefix(phase, label, prefix),
-                                 ready=_ready(data.get("conditions", []))))
+                                 ready=_ready(data.get("conditions", [])), tags=tags.get(short, [])))
         return newest_revisions_first(rows)
 
     def list_revisions(self, phase: str) -> list[Revision]:
@@ -217,10 +221,12 @@ class GcpServices(PhaseEndpoints):
 
     def request(self, phase: str, method: str, path: str, body: dict | None = None, token: str | None = None,
                 user_agent: str | None = None, remote_ip: str | None = None,
-                headers: dict | None = None, timeout_s: float | None = None) -> ServiceResponse:
+                headers: dict | None = None, timeout_s: float | None = None,
+                tag: str | None = None) -> ServiceResponse:
         """One HTTPS request to a phase's service; token=None sends no Authorization header (Cloud Run
         answers 403). remote_ip exists for the sandbox only: Cloud Run logs the real client address.
-        timeout_s: how long to wait (None: REQUEST_TIMEOUT_S). A dropped connection is ConnectionDropped."""
+        timeout_s: how long to wait (None: REQUEST_TIMEOUT_S). A dropped connection is ConnectionDropped.
+        tag: to the tag's URL (trafficStatuses' `uri` of the tag), which reaches the revision it names."""
         if method not in _METHODS:
             raise ParameterError("method", method, "give an HTTP method such as GET or POST")
         if not isinstance(path, str) or not path.startswith("/"):
@@ -228,7 +234,12 @@ class GcpServices(PhaseEndpoints):
         if remote_ip is not None:
             raise ParameterError("remote_ip", remote_ip, "leave it None on target=gcp: Cloud Run logs the caller's "
                                  "real address (only the sandbox can pretend another)")
-        url = self._service(phase).get("uri")
+        tag = check_tag(tag)
+        service = self._service(phase)
+        url = tag_url(service, tag) if tag else service.get("uri")
+        if tag and not url:
+            raise NotFoundError(f"No revision of {self.phases.get(phase).service} carries the tag {tag}, so it has "
+                                f"no URL; deploy with --tag={tag} first.")
         if not url:
             raise RunbookError(f"Cloud Run service for {phase} has no URL (default URL disabled?).")
         sent = {"User-Agent": user_agent or USER_AGENT}
@@ -289,20 +300,29 @@ class GcpServices(PhaseEndpoints):
 
     def deploy(self, phase: str, image: str, labels: dict[str, str] | None = None, env: dict[str, str] | None = None,
                timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None,
-               remove_labels: tuple[str, ...] = (), remove_env: tuple[str, ...] = ()) -> Rollout:
+               remove_labels: tuple[str, ...] = (), remove_env: tuple[str, ...] = (),
+               tag: str | None = None) -> Rollout:
         """update_service with the template's image replaced, labels (service and revision) and environment
         variables merged, `remove_labels` taken off both (`--remove-labels`: a key not there is ignored),
         `remove_env` off the container (`--remove-env-vars`, applied before the updates), and a blank revision
-        name (Cloud Run names it); then allUsers loses run.invoker."""
+        name (Cloud Run names it); then allUsers loses run.invoker. With a tag, as `--no-traffic --tag=TAG`: the
+        revision named here, as gcloud names it, and the traffic list pinned with a tagged 0% target for it
+        (gcp/traffic.py)."""
         image, labels, env = check_image(image), string_map("labels", labels), string_map("env", env)
+        tag = check_tag(tag)
         self._refuse_unsettled(phase)
         with refused_as(f"The deploy of {image} to {self.phases.get(phase).service}", write=True):
             return self._deploy(phase, image, labels, env, timeout_s, progress, tuple(remove_labels),
-                                tuple(remove_env))
+                                tuple(remove_env), tag)
+
+    def scale_tag_to_zero(self, phase: str, tag: str) -> None:
+        """Cloud Run scales a revision no request reaches to zero by itself: nothing to send."""
+        self.phases.get(phase)
+        check_tag(tag)
 
     def _deploy(self, phase: str, image: str, labels: dict[str, str], env: dict[str, str], timeout_s: float,
                 progress: Progress | None, remove_labels: tuple[str, ...] = (),
-                remove_env: tuple[str, ...] = ()) -> Rollout:
+                remove_env: tuple[str, ...] = (), tag: str | None = None) -> Rollout:
         from google.cloud import run_v2
 
         service = self.clients.run.get_service(name=self._name(phase))
@@ -326,6 +346,14 @@ class GcpServices(PhaseEndpoints):
                 if key in held:
                     del held[key]
         service.template.revision = ""
+        if tag:
+            named = new_revision_name(self.phases.get(phase).service,
+                                      [r.name.rsplit("/", 1)[-1] for r in
+                                       self.clients.revisions.list_revisions(parent=self._name(phase))])
+            service.template.revision = named
+            traffic = no_traffic_targets(service, named, tag)
+            del service.traffic[:]
+            service.traffic.extend(traffic)
         operation = self.clients.run.update_service(service=service)
         message = self._await(operation, f"The rollout of {self.phases.get(phase).service}", timeout_s, progress)
         after = self._service(phase)
@@ -338,7 +366,8 @@ class GcpServices(PhaseEndpoints):
         else:
             message = message or (f"Revision {revision} is not ready yet." if revision
                                   else "Cloud Run created no new revision.")
-        return Rollout(revision, ready, one_line(message), _traffic(after), self._drop_all_users(phase))
+        return Rollout(revision, ready, one_line(message), serving_shares(after), self._drop_all_users(phase),
+                       tag_url=tag_url(after, tag) if tag and ready else "")
 
     def update_traffic(self, phase: str, revision: str | dict[str, int] | None = None,
                        timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None) -> Rollout:
@@ -362,12 +391,12 @@ class GcpServices(PhaseEndpoints):
                                          f"{self.phases.get(phase).service}: {', '.join(known)}")
             wanted = [run_v2.TrafficTarget(type_=kind.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION, revision=name,
                                            percent=percent) for name, percent in split.items()]
-        traffic = _keeping_tags(list(service.traffic), wanted)
+        traffic = keeping_tags(list(service.traffic), wanted)
         del service.traffic[:]
         service.traffic.extend(traffic)
         operation = self.clients.run.update_service(service=service)
         error = self._await(operation, f"Moving the traffic of {self.phases.get(phase).service}", timeout_s, progress)
-        after = _traffic(self._service(phase))
+        after = serving_shares(self._service(phase))
         serving = max(after, key=after.get) if after else ""
         if revision is None:
             ok, said = not error and after.get(serving) == 100, f"100% to {serving} (latest)"
@@ -433,28 +462,6 @@ def _ready(conditions: list[dict]) -> bool | None:
     ready = next((c for c in conditions if c.get("type") == "Ready"), None)
     state = (ready or {}).get("state", "")
     return True if state == "CONDITION_SUCCEEDED" else False if state == "CONDITION_FAILED" else None
-
-
-def _keeping_tags(before: list, wanted: list) -> list:
-    """The new traffic targets, with every tag of the old ones kept, as `gcloud run services update-traffic`
-    keeps them (--to-revisions / --to-latest change percentages; only the tag flags change tags): a tag rides
-    on the new target of its revision, else on a 0% target of its own."""
-    by_revision = {(t.type_, t.revision): t for t in wanted}
-    kept = list(wanted)
-    for old in before:
-        if not old.tag:
-            continue
-        same = by_revision.get((old.type_, old.revision))
-        if same is not None and not same.tag:
-            same.tag = old.tag
-        else:
-            kept.append(type(old)(type_=old.type_, revision=old.revision, tag=old.tag, percent=0))
-    return kept
-
-
-def _traffic(service: dict) -> dict[str, int]:
-    return {t.get("revision", ""): int(t.get("percent", 0)) for t in service.get("trafficStatuses", [])
-            if t.get("percent")}
 
 
 _SETTLED = {"CONDITION_SUCCEEDED": "ready", "CONDITION_FAILED": "failed"}

@@ -100,6 +100,15 @@ def terminate(pid: int, home_root: str | Path | None = None) -> bool:
     return True
 
 
+def log_tail(home, phase: str) -> str:
+    """The last lines a phase's service processes wrote (why one did not start), on one line."""
+    try:
+        lines = (Path(home.logs) / f"{phase}-service.log").read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "(no service log)"
+    return " | ".join(lines[-3:]) or "(empty service log)"
+
+
 def stop_children() -> list[int]:
     """Stop every service process this Python process started (a test session's safety net)."""
     stopped = []

@@ -29,13 +29,15 @@ from ..phases import PROJECT_ROOT, PhaseRegistry
 from ..gitinfo import commit_contains
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (DEFAULT_INGRESS, INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSubscription, Revision,
-                        Rollout, RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image, failed_newest,
+                        Rollout, RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image, check_tag,
+                        failed_newest,
                         invoker_members, is_public, lower_headers, newest_revisions_first,
                         push_subscriptions_to, response_body, string_map, traffic_split, without_all_users)
 from .builds import LocalBuilds
+from .candidates import SandboxTags, tags_by_revision
 from .service_iam import SandboxIam
-from .processes import (_CHILDREN, APP_MODULE, accepts, is_our_process, pid_alive, process_lock, read_run_file,
-                        restore_run_file, run_file, stop_recorded_processes, terminate)
+from .processes import (_CHILDREN, APP_MODULE, accepts, is_our_process, log_tail, pid_alive, process_lock,
+                        read_run_file, restore_run_file, run_file, stop_recorded_processes, terminate)
 from .state import other_users, require_services_state, state_lock, write_state
 
 ANONYMOUS = None  # token=None (or "") sends no Authorization header, as with GcpServices
@@ -44,11 +46,10 @@ REQUEST_TIMEOUT_S = 300.0
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 
 
-
 # ---------------------------------------------------------------- the service API
 
 
-class LocalServices(SandboxIam, PhaseEndpoints):
+class LocalServices(SandboxTags, SandboxIam, PhaseEndpoints):
     def __init__(self, home, phases: PhaseRegistry, warehouse_path: str | Path):
         self.home = home
         self.phases = phases
@@ -113,6 +114,7 @@ class LocalServices(SandboxIam, PhaseEndpoints):
     @staticmethod
     def _revisions(name: str, record: dict) -> list[Revision]:
         traffic = {t["revisionName"]: t.get("percent", 0) for t in record["traffic"]}
+        tags = tags_by_revision(record)
         revisions = []
         for rev in record["revisions"]:
             labels = _labels(rev)
@@ -120,7 +122,7 @@ class LocalServices(SandboxIam, PhaseEndpoints):
                 name=rev["name"], service=record["service"], labels=labels, commit_sha=labels.get("commit-sha", ""),
                 commit_sha_full=rev["commit_sha"], image=rev["image"], created=rev["created"],
                 traffic_percent=traffic.get(rev["name"], 0), supports_prefix=bool(rev["supports_prefix"]),
-                code_phase=rev.get("code_phase", name), ready=rev.get("ready", True)))
+                code_phase=rev.get("code_phase", name), ready=rev.get("ready", True), tags=tags.get(rev["name"], [])))
         return newest_revisions_first(revisions)
 
     def push_subscriptions(self, phase: str) -> list[PushSubscription]:
@@ -177,13 +179,15 @@ class LocalServices(SandboxIam, PhaseEndpoints):
 
     def deploy(self, phase: str, image: str, labels: dict[str, str] | None = None, env: dict[str, str] | None = None,
                timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None,
-               remove_labels: tuple[str, ...] = (), remove_env: tuple[str, ...] = ()) -> Rollout:
+               remove_labels: tuple[str, ...] = (), remove_env: tuple[str, ...] = (),
+               tag: str | None = None) -> Rollout:
         """A new revision of `image`, a sandbox build: its service process starts from that build's code (the
         phase whose Dockerfile it built, at the commit it built) on a free loopback port; once it listens the
         traffic moves (unless pinned) and the old process stops. A build of no phase's Dockerfile cannot
         start: the revision is left not ready, and the traffic where it was. Labels are merged into the serving
-        revision's, less `remove_labels` (`--remove-labels`); environment variables likewise, less `remove_env`."""
-        name = self.phases.get(phase).name
+        revision's, less `remove_labels` (`--remove-labels`); environment variables likewise, less `remove_env`.
+        A tag (`--no-traffic`): the traffic pinned where it is, the revision in the tag's process (candidates.py)."""
+        name, tag = self.phases.get(phase).name, check_tag(tag)
         image, labels, env = check_image(image), string_map("labels", labels), string_map("env", env)
         built = LocalBuilds(self.home, self.phases).image_outcome(image)
         if built is None or not built.commit:
@@ -202,10 +206,14 @@ class LocalServices(SandboxIam, PhaseEndpoints):
                 kept_env = {k: v for k, v in current.get("env", {}).items() if k not in remove_env}
                 revision.update(ready=None, labels=kept, env={**kept_env, **env})
                 record["revisions"].append(revision)
+                if tag:   # gcloud's --no-traffic: the traffic stays, by revision name, where it goes now
+                    record["traffic_latest"] = False
                 notes = _drop_all_users(record)
                 write_state(self.home, state)
             if progress is not None:
                 progress(f"revision {revision['name']}: starting")
+            if tag:
+                return self._start_tagged(name, revision, tag, timeout_s, progress, notes)
             return self._start(name, revision, timeout_s, progress, notes)
 
     def _start(self, name: str, revision: dict, timeout_s: float, progress: Progress | None,
@@ -312,10 +320,12 @@ class LocalServices(SandboxIam, PhaseEndpoints):
             live = read_run_file(self.home, name)
             if live and live.get("revision") == revision["name"]:
                 return live
+            adopted = self._adopt_tag_process(name, revision["name"])
             if live:
                 terminate(live["pid"], self.home.root)
-                run_file(self.home, name).unlink(missing_ok=True)
-            return self._spawn(name, revision, timeout_s=timeout_s)
+                if adopted is None:
+                    run_file(self.home, name).unlink(missing_ok=True)
+            return adopted or self._spawn(name, revision, timeout_s=timeout_s)
 
     def _spawn(self, name: str, revision: dict, timeout_s: float = START_TIMEOUT_S) -> dict:
         Path(self.home.logs).mkdir(parents=True, exist_ok=True)
@@ -338,7 +348,7 @@ class LocalServices(SandboxIam, PhaseEndpoints):
             if proc.poll() is not None:
                 _CHILDREN.pop(proc.pid, None)
                 raise RunbookError(f"The {name} service process exited with code {proc.returncode} while starting: "
-                                   f"{self._log_tail(name)}")
+                                   f"{log_tail(self.home, name)}")
             try:
                 record = json.loads(run_file(self.home, name).read_text())
             except (FileNotFoundError, ValueError):
@@ -348,14 +358,7 @@ class LocalServices(SandboxIam, PhaseEndpoints):
             time.sleep(0.03)
         terminate(proc.pid, self.home.root)
         raise RunbookError(f"The {name} service did not start within {min(timeout_s, START_TIMEOUT_S):.0f}s: "
-                           f"{self._log_tail(name)}")
-
-    def _log_tail(self, name: str) -> str:
-        try:
-            lines = (Path(self.home.logs) / f"{name}-service.log").read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return "(no service log)"
-        return " | ".join(lines[-3:]) or "(empty service log)"
+                           f"{log_tail(self.home, name)}")
 
     def stop(self, phase: str | None = None) -> list[str]:
         """Stop the service process(es); returns the phases that had one running."""
@@ -365,9 +368,9 @@ class LocalServices(SandboxIam, PhaseEndpoints):
         with process_lock(self.home, name):
             record = read_run_file(self.home, name)
             run_file(self.home, name).unlink(missing_ok=True)
-            if record and terminate(record["pid"], self.home.root):
-                return [name]
-        return []
+            stopped = [name] if record and terminate(record["pid"], self.home.root) else []
+            self._stop_tag_processes(name)
+        return stopped
 
     def close(self) -> None:
         """Stop the processes this object started; services that were already up stay up.
@@ -386,8 +389,10 @@ class LocalServices(SandboxIam, PhaseEndpoints):
 
     def request(self, phase: str, method: str, path: str, body: dict | None = None, token: str | None = None,
                 user_agent: str | None = None, remote_ip: str | None = None,
-                headers: dict | None = None, timeout_s: float | None = None) -> ServiceResponse:
-        """One HTTP request to a phase service (started first if it is not running).
+                headers: dict | None = None, timeout_s: float | None = None,
+                tag: str | None = None) -> ServiceResponse:
+        """One HTTP request to a phase service (started first if it is not running); tag: to the tag's URL, the
+        process of the revision it names (local/candidates.py).
 
         timeout_s: how long to wait for the answer (None: REQUEST_TIMEOUT_S). A connection the service drops
         or resets without answering (its process died or was replaced) is ConnectionDropped, as on gcp.
@@ -401,7 +406,7 @@ class LocalServices(SandboxIam, PhaseEndpoints):
         if not isinstance(path, str) or not path.startswith("/"):
             raise ParameterError("path", path, "give a URL path starting with /")
         name = self.phases.get(phase).name
-        live = self._ensure_one(name)
+        live = self._tag_process(name, tag, START_TIMEOUT_S) if check_tag(tag) else self._ensure_one(name)
         sent = {"User-Agent": user_agent or "runbook-kit/0.1 (sandbox)"}
         if token:
             sent["Authorization"] = f"Bearer {token}"
@@ -471,7 +476,6 @@ def _drop_all_users(record: dict) -> list[str]:
         return []
     policy["bindings"] = bindings
     return [f"removed allUsers from {INVOKER_ROLE} on {record['service']}"]
-
 
 
 def revision_record(service: str, number: int, commit: str, image: str, supports_prefix: bool,

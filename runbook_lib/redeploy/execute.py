@@ -58,8 +58,9 @@ def build_image(target: Any, plan: Any, progress: Progress | None = None,
 
 def deploy_image(target: Any, plan: Any, image: str, progress: Progress | None = None,
                  timeout_s: float = ROLLOUT_TIMEOUT_S) -> Rollout:
-    """`gcloud run deploy SERVICE --image=IMAGE` with the plan's label and environment updates (and the labels and
-    variables it removes), awaited."""
+    """`gcloud run deploy SERVICE --image=IMAGE --no-traffic --tag=candidate` with the plan's label and environment
+    updates (and the labels and variables it removes), awaited: the revision is checked on the tag's URL before any
+    traffic moves to it."""
     return target.services.deploy(plan.phase, image, labels=plan.labels, env=plan.env, timeout_s=timeout_s,
                                   progress=progress, remove_labels=tuple(plan.remove_labels),
-                                  remove_env=tuple(plan.remove_env))
+                                  remove_env=tuple(plan.remove_env), tag=plan.tag)

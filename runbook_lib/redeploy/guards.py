@@ -2,7 +2,8 @@
 of the same service is in progress, when the service no longer serves what the plan was made against, or while the
 checkout holds a root ./Dockerfile that a deploy script left behind (the incident's race: a script copies its
 phase's Dockerfile there and deletes it afterwards, so one being there means a script is running now, or died
-half-way). The first three can change while the build runs, so they are checked again just before the deploy.
+half-way), or when another redeploy's candidate was deployed since the plan. All but the ./Dockerfile can change
+while the build runs, so they are checked again just before the deploy.
 Each refusal is one sentence.
 """
 from __future__ import annotations
@@ -46,6 +47,17 @@ def serving_changed(target: Any, plan: Any) -> list[str]:
             "rolling back to the plan's revision would undo that; prepare the plan again."]
 
 
+def candidate_changed(target: Any, plan: Any) -> list[str]:
+    """The candidate tag names another revision than when the plan was made: another redeploy deployed its own
+    candidate with no traffic (nothing else shows it: the traffic is as it was) and may be checking it now."""
+    now = next((r.name for r in target.services.list_revisions(plan.phase) if plan.tag in r.tags), "")
+    if now == plan.tagged_before:
+        return []
+    return [f"{plan.service}'s tag {plan.tag} now names {now or 'no revision'}, not {plan.tagged_before or 'none'} "
+            "as when the plan was made: another redeploy deployed its candidate since and may be checking it; let it "
+            "finish, then prepare the plan again."]
+
+
 def rollout_in_progress(target: Any, plan: Any) -> list[str]:
     busy = target.services.rollout_in_progress(plan.phase)
     return [f"{busy.rstrip('.')}: wait for it to settle before redeploying."] if busy else []
@@ -73,10 +85,10 @@ def before_deploy(target: Any, plan: Any, own_build: str = "") -> list[str]:
     deploy: another run's build or rollout, or a change to the service, would otherwise be deployed over and then
     undone by the rollback. There is no claim across processes: two runs checking in the same instant both pass."""
     return (builds_in_progress(target, plan, own_build) + rollout_in_progress(target, plan)
-            + serving_changed(target, plan))
+            + serving_changed(target, plan) + candidate_changed(target, plan))
 
 
 def refusals(target: Any, plan: Any) -> list[str]:
     """Every reason not to start now, one sentence each (empty: go ahead)."""
     return (builds_in_progress(target, plan) + rollout_in_progress(target, plan) + serving_changed(target, plan)
-            + leftover_dockerfile(target, plan))
+            + candidate_changed(target, plan) + leftover_dockerfile(target, plan))

@@ -54,16 +54,17 @@ class Serving:
         return asdict(self)
 
 
-def health_with_token(target: Any, phase: str) -> dict:
-    """GET /health as the operator; without a way to mint a token, the service's refusal is the answer. A /health
-    that cannot be read (no answer in time, a dropped connection, no URL) is an answer too, with no http_status:
-    after a deploy it must fail the checks and roll back, not end the runbook with the new revision serving."""
+def health_with_token(target: Any, phase: str, tag: str | None = None) -> dict:
+    """GET /health as the operator (on the tag's URL when given); without a way to mint a token, the service's
+    refusal is the answer. A /health that cannot be read (no answer in time, a dropped connection, no URL) is an
+    answer too, with no http_status: it must fail the checks, not end the runbook with the new revision unchecked."""
     try:
         token = target.services.identity_token(phase=phase)
     except RunbookError:
         token = None
     try:
-        return target.services.health(phase, token=token, timeout_s=HEALTH_TIMEOUT_S)
+        on_tag = {"tag": tag} if tag else {}
+        return target.services.health(phase, token=token, timeout_s=HEALTH_TIMEOUT_S, **on_tag)
     except ParameterError:
         raise
     except RunbookError as exc:
@@ -91,14 +92,19 @@ def current_traffic(target: Any, phase: str) -> dict[str, int]:
     return traffic_of(target.services.list_revisions(phase))
 
 
+NOT_READ = {"http_status": None, "error": "was not read."}
+
+
 def serving(target: Any, phase: str, info: ServiceInfo | None = None,
-            revisions: list[Revision] | None = None) -> Serving:
-    """What serves now; `info` and `revisions`: the service's describe() and list_revisions() when already read."""
+            revisions: list[Revision] | None = None, read_health: bool = True) -> Serving:
+    """What serves now; `info` and `revisions`: the service's describe() and list_revisions() when already read.
+    read_health=False: /health is not called (NOT_READ), when only the traffic and IAM are wanted."""
     info = info if info is not None else target.services.describe(phase)
     traffic = traffic_of(revisions if revisions is not None else target.services.list_revisions(phase))
+    health = health_with_token(target, phase) if read_health else dict(NOT_READ)
     return Serving(phase=info.phase, service=info.service, revision=info.revision, image=info.image,
                    commit_sha=info.commit_sha, created=info.created, supports_prefix=info.supports_prefix,
-                   traffic=traffic, health=health_with_token(target, phase), public=info.public,
+                   traffic=traffic, health=health, public=info.public,
                    invoker_members=list(info.invoker_members), invoker_iam_disabled=info.invoker_iam_disabled)
 
 
@@ -123,7 +129,7 @@ class Before:
                 ("image", now.image, self.image),
                 ("commit-sha label", now.commit_sha or "-", self.label or "none: nothing proves the image's commit"),
                 ("created", now.created, "-"),
-                ("traffic", split_said(now.traffic, "-"), "100% to the new revision"),
+                ("traffic", split_said(now.traffic, "-"), "none until its checks pass on its tag's URL, then 100%"),
                 ("/health", health, "must name the phase's own service and say it is healthy"),
                 ("includes prefix_support_commit", yes_no[now.supports_prefix], yes_no[self.commit_supports_prefix])]
         return pd.DataFrame(rows, columns=["", "runs now", "would run"]).set_index("")

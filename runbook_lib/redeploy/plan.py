@@ -3,7 +3,10 @@
 Nothing here changes anything. The plan builds the phase from its OWN Dockerfile with an explicit Cloud
 Build config (`docker build -f docker/<phase>.Dockerfile`), never `gcloud run deploy --source` (which picks
 the builder from whatever ./Dockerfile holds at upload time), from the commit's tree exactly (`git archive`:
-nothing the working tree adds, such as a leftover ./Dockerfile, gets in), and deploys that image by digest.
+nothing the working tree adds, such as a leftover ./Dockerfile, gets in), and deploys that image by digest with
+no traffic, under the tag `candidate` (Cloud Run's way: deploy with no traffic, test by tag, then migrate,
+https://cloud.google.com/run/docs/rollouts-rollbacks-traffic-migration): the revision's checks run on the tag's
+own URL while production keeps its traffic, and only then is the traffic moved to it.
 That tree reaches Cloud Build through its own upload filter (.gcloudignore), so the plan refuses a commit whose
 upload leaves the Dockerfile out and warns of COPY/ADD sources it leaves out, before anything runs.
 """
@@ -36,6 +39,9 @@ UNPROVEN = ("nothing records which code the image holds, so the new revision wil
             "no COMMIT_SHA variable (those the service carries are removed)")
 _LABEL_VALUE = re.compile(r"[^a-z0-9_-]+")
 COPY_PROBLEMS_SHOWN = 3
+# The tag the new revision is deployed under, with no traffic, and checked on (its URL: https://candidate---<the
+# service's host>). One fixed name: a tag names one revision, so a redeploy's candidate replaces the last one's.
+CANDIDATE_TAG = "candidate"
 
 
 def label_value(text: str) -> str:
@@ -71,6 +77,12 @@ class DeployPlan:
     warnings: list[str] = field(default_factory=list)
     # the image as given, when it named a tag and the plan deploys the digest that tag points at now ("": not so)
     pinned_from: str = ""
+    # did the traffic follow the latest revision (Cloud Run's default) when the plan was made? Then the migration is
+    # `--to-latest`, which restores that; else the new revision is pinned at 100%
+    followed_latest: bool = True
+    # the revision the candidate tag named when the plan was made ("": none); another redeploy moves it
+    tagged_before: str = ""
+    tag: str = CANDIDATE_TAG
 
     @property
     def warned(self) -> str:
@@ -98,14 +110,16 @@ class DeployPlan:
             **({"environment variables (updated, others kept)": dict(self.env)} if self.env else {}),
             **({"environment variables removed": list(self.remove_env)} if self.remove_env else {}),
             "unauthenticated access": "none: allUsers loses run.invoker if it had it; nothing is made public",
-            "traffic": "to the new revision when the service routes to LATEST; traffic pinned to a revision is "
-                       "detected after the deploy and moved to the new one",
+            "traffic": f"none until its checks pass on the tag {self.tag}'s URL (the traffic stays, pinned by "
+                       "revision name, where it goes now); then " + ("all of it (--to-latest, as before the deploy)"
+                                                                   if self.followed_latest else
+                                                                   f"100% (--to-tags={self.tag}=100)"),
         }
 
     def commands(self) -> list[str]:
         """The exact equivalent gcloud commands, in order: build from the commit's tree, deploy the image by the
-        digest the build pushed, and send the traffic to the new revision (`gcloud run deploy` leaves traffic
-        pinned to a revision, or split, where it is; the runbook moves it after checking the revision)."""
+        digest the build pushed with no traffic under the tag, check /health on the tag's URL (known only once
+        the deploy made it: https://TAG---<the service's host>), and only then migrate the traffic to it."""
         steps = []
         image = self.image
         if self.config is not None:
@@ -123,10 +137,20 @@ class DeployPlan:
         env = (f" --update-env-vars={','.join(f'{k}={v}' for k, v in self.env.items())}" if self.env else "") + \
             (f" --remove-env-vars={','.join(self.remove_env)}" if self.remove_env else "")
         steps.append(f"gcloud run deploy {self.service} --image={image} --region={self.region} "
-                     f"--project={self.project} --no-allow-unauthenticated --update-labels={labels}{removed}{env}")
-        steps.append(f"gcloud run services update-traffic {self.service} --to-latest --region={self.region} "
-                     f"--project={self.project}")
+                     f"--project={self.project} --no-traffic --tag={self.tag} --no-allow-unauthenticated "
+                     f"--update-labels={labels}{removed}{env}")
+        steps += [f"TAG_URL=\"$(gcloud run services describe {self.service} --region={self.region} "
+                  f"--project={self.project} --format='value(status.url)' | sed 's#^https://#https://{self.tag}---#')\"",
+                  'curl -H "Authorization: Bearer $(gcloud auth print-identity-token)" "$TAG_URL/health"',
+                  self.migrate_command()]
         return steps
+
+    def migrate_command(self) -> str:
+        """The traffic to the new revision once its checks passed on the tag's URL: back to following the latest
+        revision when the service did so before the deploy (--no-traffic pinned it), else pinned to it."""
+        to = "--to-latest" if self.followed_latest else f"--to-tags={self.tag}=100"
+        return (f"gcloud run services update-traffic {self.service} {to} --region={self.region} "
+                f"--project={self.project}")
 
     def rollback_command(self) -> str:
         """Traffic back as it was before the deploy: the same split (tags are left as they are)."""
@@ -145,7 +169,9 @@ class DeployPlan:
         if self.config is not None:
             parts += [f"# {self.config_file}", self.config_yaml().rstrip()]
         parts += ["# deploy request", yaml.safe_dump(self.deploy_request(), sort_keys=False, width=200).rstrip(),
-                  "# the same with gcloud", *self.commands(), "# roll back with", self.rollback_command()]
+                  f"# the same with gcloud (the new revision gets no traffic until /health on the tag {self.tag}'s "
+                  "URL names the phase's service, says it is healthy and reports the commit)", *self.commands(),
+                  "# roll back with (only once traffic moved)", self.rollback_command()]
         return "\n".join(parts) + "\n"
 
     # What the deploy writes follows from the provenance alone: the commit-sha label and COMMIT_SHA only when
@@ -177,6 +203,8 @@ class DeployPlan:
                 "labels": dict(self.labels), "remove_labels": list(self.remove_labels), "env": dict(self.env),
                 "remove_env": list(self.remove_env),
                 "commands": self.commands(),
+                "migrate_command": self.migrate_command(), "tag": self.tag, "followed_latest": self.followed_latest,
+                "tagged_before": self.tagged_before,
                 "rollback_command": self.rollback_command(), "previous_traffic": dict(self.previous_traffic),
                 "provenance": self.provenance, "warnings": list(self.warnings),
                 **({"pinned_from": self.pinned_from} if self.pinned_from else {})}
@@ -206,7 +234,7 @@ def cloudbuild_config(service: str, dockerfile: str, image: str, commit: str) ->
 def render_plan(phase: Any, *, project: str, repository: str, commit: str, branch: str, source_dir: str | None,
                 previous_revision: str, strategy: str = "cloudbuild-config", image: str = "",
                 build_region: str | None = None, previous_traffic: dict[str, int] | None = None,
-                provenance: str = "") -> DeployPlan:
+                provenance: str = "", followed_latest: bool = True, tagged_before: str = "") -> DeployPlan:
     """The plan from resolved values alone (no git, no cloud): what the golden tests pin."""
     if strategy not in STRATEGIES:
         raise ParameterError("strategy", strategy, f"choose one of {', '.join(STRATEGIES)}")
@@ -222,7 +250,8 @@ def render_plan(phase: Any, *, project: str, repository: str, commit: str, branc
                       build_region=build_region or phase.region, strategy=strategy, commit=commit, branch=branch,
                       source_dir=source_dir, dockerfile=phase.dockerfile, image=image,
                       previous_revision=previous_revision, config=config,
-                      previous_traffic=dict(previous_traffic or {previous_revision: 100}), provenance=provenance)
+                      previous_traffic=dict(previous_traffic or {previous_revision: 100}), provenance=provenance,
+                      followed_latest=followed_latest, tagged_before=tagged_before)
 
 
 @dataclass(frozen=True)
@@ -288,7 +317,9 @@ def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: st
     plan = render_plan(p, project=target.project, repository=repository or target.phases.repository, commit=full,
                        branch=branch, source_dir=str(source) if source else None,
                        previous_revision=info.revision, strategy=strategy, image=given.image if given else image,
-                       build_region=build_region, previous_traffic=traffic_of(revisions), provenance=provenance)
+                       build_region=build_region, previous_traffic=traffic_of(revisions), provenance=provenance,
+                       followed_latest=target.services.follows_latest(p.name),
+                       tagged_before=next((r.name for r in revisions if CANDIDATE_TAG in r.tags), ""))
     if given is not None:
         plan.pinned_from = image if parse_image(given.image).digest and not parse_image(image).digest else ""
         plan.warnings += [given.warning] if given.warning else []

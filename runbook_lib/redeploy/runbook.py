@@ -3,9 +3,10 @@
     run = redeploy.prepare(tg, p)      # the plan and what runs now (reads only)
     run.before.table(); run.plan       # 1. before, 2. plan
     run.guard()                        # 5. the guards, checked before anything changes
-    run.execute()                      # 3. build + deploy (nothing with dry_run, or when a guard refused, then
-                                       #    or again after the build)
-    run.verify()                       # 4. checks, and the rollback
+    run.execute()                      # 3. build + deploy with no traffic under the tag `candidate` (nothing with
+                                       #    dry_run, or when a guard refused, then or again after the build)
+    run.verify()                       # 4. checks on the tag's URL; only if they pass, the traffic moved to it and
+                                       #    checked again, and the rollback
     report.record(run.result())
 
 Each step after a stop (dry run, refusal, failed build) says why it did nothing, so the notebook needs no
@@ -26,9 +27,9 @@ from ..results import Result
 from ..services import Rollout, RolloutInProgress
 from . import guards
 from .execute import Built, build_image, deploy_image
-from .observe import Before, before, serving
+from .observe import Before, before, said, serving
 from .plan import DeployPlan, make_plan
-from .verify import Check, checks_table, counted, rollback, verify
+from .verify import Check, checks_table, counted, not_needed, rollback, verify
 
 
 SUMMARY_CHARS = 400
@@ -57,6 +58,7 @@ class Redeploy:
         self.checks: list[Check] = []
         self.rolled_back: Rollout | None = None
         self.rollback_confirmed = False
+        self.migrated = False                 # did this run move traffic to the new revision (after its tag checks)
         self.followed_latest = False          # a LATEST traffic target before the run: a rollback ends that
         self.deploy_later = ""                # refused after the build: the command that deploys its image later
         self.refused_deploy = ""              # why the deploy was refused after the guard() step had cleared it
@@ -109,21 +111,33 @@ class Redeploy:
         except RunbookError as exc:        # refused before any revision existed (an image that is not there ...)
             return self._stop(f"{sentence(exc)} {self.plan.previous_revision} still serves.")
         rows = [("image", image), ("revision", self.rollout.revision or "(none)"),
-                ("ready", "yes" if self.rollout.ready else "NO"), ("message", self.rollout.message)]
+                ("ready", "yes" if self.rollout.ready else "NO"), ("message", self.rollout.message),
+                ("tag", f"{self.plan.tag}: {self.rollout.tag_url or '(no URL: the revision is not ready)'}"),
+                ("traffic", f"none to {self.rollout.revision or 'it'} yet: "
+                            f"{said(self.rollout.traffic or self.plan.previous_traffic)} serves")]
         if self.built is not None:
             rows.insert(0, ("build", f"{self.built.build.get('id')} {self.built.build.get('status')}"))
         rows += [("also", note) for note in self.rollout.notes]
         return pd.DataFrame(rows, columns=["step", "outcome"]).set_index("step")
 
     def verify(self) -> pd.DataFrame:
-        """The checks; any failure rolls the traffic back to the revision that served before (auto_rollback)."""
+        """The checks on the tag's URL, then (only when they pass) the traffic moved and checked; a failure after the
+        traffic moved rolls it back to the revision that served before (auto_rollback), one before needs no rollback."""
         if self.rollout is None:
             return _said(self.stopped or "Nothing was deployed, so there is nothing to verify.")
-        self.checks, _, left = verify(self.target, self.plan, self.rollout, self.before.now)
+        try:
+            self.checks, _, left, self.migrated = verify(self.target, self.plan, self.rollout, self.before.now)
+        finally:   # the redeploy is done with the tag's URL (the sandbox stops the process it started for it)
+            try:
+                self.target.services.scale_tag_to_zero(self.plan.phase, self.plan.tag)
+            except RunbookError:
+                pass
         failed = [c for c in self.checks if c.status == "fail"]
         if failed:
             self.failure = f"{failed[0].name}: {failed[0].detail}"
-            if self.auto_rollback:
+            if not self.migrated:
+                self.checks.append(not_needed(self.target, self.plan, self.rollout.revision, self.followed_latest))
+            elif self.auto_rollback:
                 self.rolled_back, self.rollback_confirmed, check = rollback(
                     self.target, self.plan, self.rollout.revision, left, self.followed_latest)
                 self.checks.append(check)
@@ -160,7 +174,7 @@ class Redeploy:
                    "rollout": self.rollout.to_dict() if self.rollout else None,
                    "checks": [c.to_dict() for c in self.checks],
                    "rollback": self.rolled_back.to_dict() if self.rolled_back else None, "dry_run": self.dry_run,
-                   "followed_latest": self.followed_latest,
+                   "followed_latest": self.followed_latest, "migrated": self.migrated,
                    **({"deploy_later": self.deploy_later} if self.deploy_later else {})}
         # Longer than most summaries: a failure names the revision, where the traffic is and why, and the index
         # cuts it for its row anyway (the run's own page shows it whole).
@@ -191,6 +205,15 @@ class Redeploy:
                                "kept, by digest (deploy_later).")
         if self.failure and self.rollout is None:
             return "fail", self.failure
+        if self.failure and not self.migrated:
+            new = self.rollout.revision or "the new revision"
+            pinned = (", pinned now: it followed the latest revision before, see the rollback check for --to-latest"
+                      if self.followed_latest else "")
+            if any(c.name == "serves 100% of traffic" and c.status == "fail" for c in self.checks):
+                return "fail", (f"{new} passed its checks on its tag's URL but got no traffic, so production never "
+                                f"reached it: {self.failure}")
+            return "fail", (f"{new} failed its checks on its tag's URL, so production never reached it "
+                            f"({said(plan.previous_traffic)} still serves{pinned}): {self.failure}")
         if self.failure:
             new = self.rollout.revision or "the new revision"
             if not self.auto_rollback:
@@ -206,14 +229,15 @@ class Redeploy:
                       if self.followed_latest else "")
             return "fail", (f"{new} failed verification, traffic is back on {plan.previous_revision}{pinned}: "
                             f"{self.failure}")
-        if not self.checks:   # verify() not run, or cut short: the new revision serves unchecked
+        if not self.checks:   # verify() not run, or cut short: the new revision waits unchecked, with no traffic
             new = self.rollout.revision or "the new revision"
-            return "fail", (f"{new} was deployed but not verified (verify() did not finish), so it serves unchecked: "
-                            f"run verify(), or roll back with {plan.rollback_command()}")
+            return "fail", (f"{new} was deployed with no traffic but not verified (verify() did not finish), so "
+                            f"production has not reached it: run verify() to check it on the tag {plan.tag}'s URL "
+                            f"and move the traffic ({plan.migrate_command()})")
         warnings = [c for c in self.checks if c.status == "warn"]
         passed, total = counted(self.checks)
-        done = (f"{plan.service} now serves {self.rollout.revision}, built from {plan.commit_short} "
-                f"({passed}/{total} checks)")
+        done = (f"{plan.service} now serves {self.rollout.revision}, built from {plan.commit_short}, checked on the "
+                f"tag {plan.tag}'s URL before it got the traffic ({passed}/{total} checks)")
         if warnings:
             return "warn", f"{done}; {warnings[0].detail}"
         return "pass", (f"{done}: /health names its own service and says it is healthy, and the commit-sha label is "
@@ -232,5 +256,5 @@ def prepare(target: Any, p: Any, progress: Progress | None = print) -> Redeploy:
                      image=p.image, repository=p.repository, build_region=p.region, info=info, revisions=revisions)
     run = Redeploy(target, plan, before(target, plan, serving(target, p.phase, info, revisions)),
                    dry_run=p.dry_run, auto_rollback=p.auto_rollback, progress=progress)
-    run.followed_latest = target.services.follows_latest(p.phase)
+    run.followed_latest = plan.followed_latest
     return run

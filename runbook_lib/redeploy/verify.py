@@ -1,11 +1,13 @@
-"""Step 4: prove the right code runs, and roll back when it does not.
+"""Step 4: prove the right code runs before it serves, then move the traffic, and roll back when it does not hold.
 
-The checks, on the revision the deploy created: it is ready; it serves 100% of the traffic (traffic
-pinned to an older revision, which `gcloud run deploy` leaves where it is, is detected and moved to the
-latest revision); its `commit-sha` label is the commit; `/health` can be read, names this phase's own service
-(the incident's Phase 3 served Phase 4's code) and says it is healthy as runbook 00 means it, and, when it
-reports one, the commit. IAM belongs to the service, not to a revision: a public service or invokers that
-changed under the deploy are a warning pointing at the audit runbook, never a reason to roll back.
+The deploy gave the new revision no traffic, only the tag `candidate`. Its checks run on the tag's URL while
+production keeps its traffic: it is ready; its `commit-sha` label is the commit; `/health` can be read, names this
+phase's own service (the incident's Phase 3 served Phase 4's code) and says it is healthy as runbook 00 means it,
+and, when it reports one, the commit. A revision that fails them never gets any traffic, so there is nothing to
+roll back. Only once they pass is the traffic migrated (`--to-latest` when the service followed the latest
+revision, else pinned to it), then checked on the service's own URL: the revision serves 100%, and `/health` there
+answers as above; a failure now rolls back. IAM belongs to the service, not to a revision: a public service or
+invokers that changed under the deploy are a warning pointing at the audit runbook, never a reason to roll back.
 
 Traffic is only ever moved from what this run left: someone else's deploy or traffic change made meanwhile is
 reported, never undone.
@@ -22,7 +24,7 @@ from ..errors import RunbookError
 from ..formats import sentence
 from ..overview import PhaseState
 from ..services import Rollout
-from .observe import Serving, current_traffic, said, serving, split_said
+from .observe import Serving, current_traffic, health_with_token, said, serving, split_said
 
 CHECK_STATUSES = ("pass", "fail", "warn", "skip")
 AUDIT_RUNBOOK = "05_security_audit.ipynb"
@@ -52,25 +54,26 @@ def _shares(traffic: dict[str, int]) -> dict[str, int]:
     return {r: p for r, p in traffic.items() if p}
 
 
-def _traffic(target: Any, plan: Any, revision: str, now: Serving,
-             deployed: dict[str, int]) -> tuple[Check, Serving, dict[str, int]]:
-    """The traffic check; also the traffic as this run leaves it (`deployed`: as the deploy left it)."""
-    if now.traffic.get(revision) == 100:
-        return Check("serves 100% of traffic", "pass", f"{revision} serves 100%."), now, now.traffic
-    pinned = split_said(now.traffic)
+def migrate(target: Any, plan: Any, revision: str, deployed: dict[str, int]) -> tuple[Check, Serving, bool]:
+    """The traffic to the new revision, its checks on the tag's URL passed: `--to-latest` when the service
+    followed the latest revision before (the no-traffic deploy pinned it), else pinned to it; only from what the
+    deploy left (`deployed`), never over someone's change. (the check, what serves after, moved at all)."""
+    now = serving(target, plan.phase, read_health=False)
     if _shares(now.traffic) != _shares(deployed):
-        return Check("serves 100% of traffic", "fail", f"{pinned} serves, not {said(deployed)} as the deploy left "
-                     "it: someone changed the traffic since, so it was not moved."), now, deployed
+        return Check("serves 100% of traffic", "fail", f"{split_said(now.traffic)} serves, not {said(deployed)} as "
+                     f"the deploy left it: someone changed the traffic since, so it was not moved to {revision}."), \
+            now, False
+    how = "to the latest revision (as it was before the deploy)" if plan.followed_latest else f"to {revision}, pinned"
     try:
-        moved = target.services.update_traffic(plan.phase, None).message
+        moved = target.services.update_traffic(plan.phase, None if plan.followed_latest else revision).message
     except RunbookError as exc:
         moved = sentence(exc)
     after = serving(target, plan.phase)
     if after.traffic.get(revision) == 100:
-        return Check("serves 100% of traffic", "pass", f"Traffic was pinned to {pinned}; moved to the latest "
-                     f"revision, {revision} now serves 100%."), after, after.traffic
-    return Check("serves 100% of traffic", "fail", f"Traffic stays on {pinned} even after moving it to the latest "
-                 f"revision ({moved})"), after, after.traffic
+        return Check("serves 100% of traffic", "pass", f"Its checks passed on the tag {plan.tag}'s URL, so the traffic "
+                     f"moved from {said(deployed)} {how}: {revision} serves 100%."), after, True
+    return Check("serves 100% of traffic", "fail", f"{split_said(after.traffic)} serves after moving the traffic "
+                 f"{how} ({moved.rstrip('.')}), not {revision} 100%."), after, after.traffic != now.traffic
 
 
 def _commit(plan: Any, label: str) -> Check:
@@ -104,55 +107,105 @@ def _iam(plan: Any, before: Serving, after: Serving, rollout: Rollout) -> Check:
                  f"none public{note}.")
 
 
-def _health(plan: Any, phase: Any, revision: str, now: Serving) -> Check:
+def _health(plan: Any, phase: Any, revision: str, now: Serving, name: str = "/health service") -> Check:
+    """The service's /health after the migration: the new revision answers, as runbook 00 reads it."""
+    if now.revision != revision:
+        return Check(name, "fail", f"/health answers for {now.revision}, not {revision}.")
+    return _identity(plan, phase, revision, now.health, now.commit_sha, now.supports_prefix, now.public, name)
+
+
+def _identity(plan: Any, phase: Any, revision: str, health: dict, label: str, supports_prefix: bool | None,
+              public: bool, name: str) -> Check:
     """/health read as runbook 00 reads it (overview.PhaseState), so "healthy" means the same in both runbooks.
     One check, not two: a /health that does not say healthy fails it as surely as one naming another service."""
-    health = now.health
-    if now.revision != revision:
-        return Check("/health service", "fail", f"/health answers for {now.revision}, not {revision}.")
     if health.get("http_status") is None:
-        return Check("/health service", "fail", f"/health of {revision} {health.get('error', 'could not be read.')}")
-    state = PhaseState(plan.phase, plan.service, revision, now.commit_sha, now.supports_prefix, None, None,
-                       phase.service_identity, now.public).read_health(health)
+        return Check(name, "fail", f"/health of {revision} {health.get('error', 'could not be read.')}")
+    state = PhaseState(plan.phase, plan.service, revision, label, supports_prefix, None, None,
+                       phase.service_identity, public).read_health(health)
     if state.reported_service is None:
-        return Check("/health service", "fail", f"/health answered {state.http_status}: "
-                     f"{health.get('error', 'no service name')}")
+        return Check(name, "fail", f"/health answered {state.http_status}: {health.get('error', 'no service name')}")
     if state.wrong_code:
-        return Check("/health service", "fail", f"/health names {state.reported_service}, not "
-                     f"{state.expected_service}: the image runs another phase's code.")
+        return Check(name, "fail", f"/health names {state.reported_service}, not {state.expected_service}: the image "
+                     "runs another phase's code.")
     if not state.healthy:
         status = f'its status is "{state.health_status}"' if state.health_status is not None else "it gives no status"
-        return Check("/health service", "fail", f"/health names {state.reported_service} but {status}, not "
+        return Check(name, "fail", f"/health names {state.reported_service} but {status}, not "
                      f'"healthy" as runbook 00 requires: {state.health_said}')
-    return Check("/health service", "pass", f"/health names {state.reported_service} and says it is healthy.")
+    return Check(name, "pass", f"/health names {state.reported_service} and says it is healthy.")
+
+
+def _reported_commit(plan: Any, health: dict, name: str) -> Check:
+    reported = (next((str(health[k]) for k in ("commit_sha", "commit", "git_commit") if health.get(k)), None)
+                if health.get("http_status") == 200 else None)
+    if reported is None:
+        return Check(name, "skip", "/health reports no commit.")
+    ok = plan.commit.startswith(reported) or reported.startswith(plan.commit_short)
+    return Check(name, "pass" if ok else "fail", f"/health reports commit {reported[:12]}"
+                 + ("." if ok else f", expected {plan.commit_short}."))
+
+
+CANDIDATE_CHECKS = ("commit-sha label", "candidate /health service", "candidate /health commit")
+
+
+def check_candidate(target: Any, plan: Any, rollout: Rollout) -> list[Check]:
+    """The revision's own checks, with no traffic yet, on the tag's URL: ready, its commit-sha label, /health
+    naming this phase's service (the incident's Phase 3 served Phase 4's code) and healthy, and its commit."""
+    phase = target.phases.get(plan.phase)
+    revision = next((r for r in target.services.list_revisions(plan.phase) if r.name == rollout.revision), None)
+    if revision is None or not (rollout.ready and revision.ready):
+        not_ready = rollout.message or f"{rollout.revision or 'No revision'} is not ready."
+        return [Check("revision ready", "fail", not_ready),
+                *[Check(name, "skip", "Not checked: the revision is not ready.") for name in CANDIDATE_CHECKS]]
+    checks = [Check("revision ready", "pass", rollout.message), _commit(plan, revision.labels.get("commit-sha", ""))]
+    if plan.tag not in revision.tags:
+        holder = next((r.name for r in target.services.list_revisions(plan.phase) if plan.tag in r.tags), "no revision")
+        return checks + [Check("candidate /health service", "fail", f"The tag {plan.tag} names {holder} now, not "
+                               f"{revision.name}: another redeploy moved it, so {revision.name} cannot be checked on "
+                               "its URL."), Check("candidate /health commit", "skip", "Not checked: see above.")]
+    health = health_with_token(target, plan.phase, plan.tag)
+    return checks + [_identity(plan, phase, revision.name, health, revision.commit_sha, revision.supports_prefix,
+                               False, "candidate /health service"),
+                     _reported_commit(plan, health, "candidate /health commit")]
 
 
 def verify(target: Any, plan: Any, rollout: Rollout,
-           before: Serving) -> tuple[list[Check], Serving, dict[str, int]]:
-    """The checks on the new revision, in order; moves traffic pinned elsewhere to it first. Also the traffic as
-    this run left it, which the rollback must find unchanged before it moves anything."""
+           before: Serving) -> tuple[list[Check], Serving, dict[str, int], bool]:
+    """The checks on the new revision on its tag's URL, while production keeps its traffic; only when they pass,
+    the migration and the service's own checks (100% of the traffic, /health on its URL). Also the traffic as this
+    run left it, which a rollback must find unchanged before it moves anything, and whether traffic moved."""
     phase = target.phases.get(plan.phase)
-    revision = next((r for r in target.services.list_revisions(plan.phase) if r.name == rollout.revision), None)
-    now = serving(target, plan.phase)
+    checks = check_candidate(target, plan, rollout)
+    now = serving(target, plan.phase, read_health=False)   # production's /health is not what is checked here
     deployed = rollout.traffic or now.traffic   # a deploy that reported no traffic: as the checks first saw it
-    if revision is None or not (rollout.ready and revision.ready):
-        checks = [Check("revision ready", "fail", rollout.message or f"{rollout.revision or 'No revision'} is not ready.")]
-        checks += [Check(name, "skip", "Not checked: the revision is not ready.")
-                   for name in ("serves 100% of traffic", "commit-sha label", "/health service", "/health commit")]
-        return checks + [_iam(plan, before, now, rollout)], now, deployed
-    checks = [Check("revision ready", "pass", rollout.message)]
-    traffic, now, left = _traffic(target, plan, revision.name, now, deployed)
+    if any(c.status == "fail" for c in checks):
+        checks += [Check(name, "skip", f"Not checked: {rollout.revision or 'the revision'} failed its checks on the "
+                         f"tag {plan.tag}'s URL, so no traffic was moved to it.")
+                   for name in ("serves 100% of traffic", "/health service")]
+        return checks + [_iam(plan, before, now, rollout)], now, deployed, False
+    traffic, now, moved = migrate(target, plan, rollout.revision, deployed)
     checks.append(traffic)
-    checks.append(_commit(plan, revision.labels.get("commit-sha", "")))
-    checks.append(_health(plan, phase, revision.name, now))
-    reported = now.health_commit
-    if reported is None or now.revision != revision.name:
-        checks.append(Check("/health commit", "skip", "/health reports no commit."))
-    else:
-        ok = plan.commit.startswith(reported) or reported.startswith(plan.commit_short)
-        checks.append(Check("/health commit", "pass" if ok else "fail", f"/health reports commit {reported[:12]}"
-                            + ("." if ok else f", expected {plan.commit_short}.")))
-    return checks + [_iam(plan, before, now, rollout)], now, left
+    if traffic.status == "fail" and not moved:
+        checks.append(Check("/health service", "skip", "Not checked: the traffic was not moved to it."))
+        return checks + [_iam(plan, before, now, rollout)], now, deployed, False
+    checks.append(_health(plan, phase, rollout.revision, now))
+    return checks + [_iam(plan, before, now, rollout)], now, now.traffic, moved
+
+
+def not_needed(target: Any, plan: Any, revision: str, followed_latest: bool) -> Check:
+    """The rollback check when no traffic ever moved to the new revision: nothing to roll back, and why. A
+    service that followed the latest revision is pinned now all the same (by gcloud's --no-traffic)."""
+    try:
+        now = said(_shares(current_traffic(target, plan.phase)))
+    except RunbookError as exc:
+        now = f"(the traffic cannot be read now: {sentence(exc).rstrip('.')})"
+    detail = (f"Not needed: no traffic was moved to {revision or 'the new revision'}, so production never reached "
+              f"it; {now} serves.")
+    if followed_latest:
+        detail += (f" {plan.service} followed the latest revision before and the no-traffic deploy pinned it to "
+                   f"{said(plan.previous_traffic)}, so later deploys get no traffic: once a good revision is "
+                   f"deployed, gcloud run services update-traffic {plan.service} --to-latest --region={plan.region} "
+                   f"--project={plan.project}")
+    return Check("rollback", "skip", detail)
 
 
 def rollback(target: Any, plan: Any, revision: str, left: dict[str, int],

@@ -9,11 +9,14 @@ Plugged into a FakeGoogleApis (server.py) through its `routes` hook: `FakeDeploy
   its log written to Cloud Logging as Cloud Build writes it (logName projects/P/logs/cloudbuild);
 - the source must be a storageSource; with `storage` set (a google-cloud-storage client on the emulator)
   the staged tarball must exist, and its file names are kept in `sources[build_id]`;
-- update_service creates a revision `<service>-000NN-xyz` only when the template changed, reconciling
-  until `rollout_polls` polls have passed; traffic follows the service's traffic spec (none or LATEST:
-  the latest ready revision; a named revision stays pinned); `revision_fails(service, message)` makes the
-  next revision fail its start (operation error, Ready CONDITION_FAILED), `revision_hangs(service)`
-  keeps its rollout reconciling forever;
+- update_service creates a revision `<service>-000NN-xyz` only when the template changed (named as the template's
+  `revision` says when it says, as gcloud does for `--tag`: then the traffic spec may name it before it exists),
+  reconciling until `rollout_polls` polls have passed; traffic follows the service's traffic spec (none or LATEST:
+  the latest ready revision; a named revision stays pinned; a tagged target, 0% included, gets a status with the
+  tag's `uri`, https://TAG---<the service's host>: here `<endpoint>/svc/TAG---<service>`, whose /health answers
+  for the tagged revision); a revision that fails to start leaves the traffic where it was;
+  `revision_fails(service, message)` makes the next revision fail its start (operation error, Ready
+  CONDITION_FAILED), `revision_hangs(service)` keeps its rollout reconciling forever;
 - a service's /health answers for the revision that serves: the phase whose Dockerfile the image was
   built from (`identity_by_dockerfile`) and the commit of its `org.opencontainers.image.revision` label;
   `on_serving(service name, revision, built)` hears of every revision that starts serving (`built`: the
@@ -37,7 +40,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from . import artifacts
-from .server import FakeGoogleApis, RecordedRequest, google_error
+from .server import FakeGoogleApis, RecordedRequest, google_error, tag_url_of
 
 PROJECT_NUMBER = "756957797294"
 BUILD_OP = "type.googleapis.com/google.devtools.cloudbuild.v1.BuildOperationMetadata"
@@ -253,16 +256,23 @@ class FakeDeploys:
         spec = [{**t, "type": _ALLOCATION.get(t.get("type"), t.get("type", ""))} for t in body.get("traffic") or []] \
             or [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}]
         known = {r["name"].rsplit("/", 1)[-1]: r for r in self.fake.run_revisions.get(name, [])}
+        named = (body.get("template") or {}).get("revision") or ""
+        if named and (named in known or not named.startswith(f"{short}-") or len(named) > 63
+                      or not re.fullmatch(r"[a-z0-9-]+", named)):
+            return 400, google_error(400, f"Revision name {named} is taken or not valid for {short}: it must be new, "
+                                          f"lowercase, start with {short}- and have at most 63 characters.")
         for target in spec:
             pinned = target.get("revision")
+            if pinned == named and named:
+                continue
             if pinned and (pinned not in known or _ready_state(known[pinned]) != "CONDITION_SUCCEEDED"):
                 return 400, google_error(400, f"Revision {pinned} is not a ready revision of {short}.")
         template = {k: v for k, v in (body.get("template") or {}).items() if k != "revision"}
         op = self._operation(name.rsplit("/services/", 1)[0], "rollout", name)
         service["traffic"] = spec
-        if template.get("containers") and template != self._templates.get(name):
+        if template.get("containers") and (template != self._templates.get(name) or named):
             self._templates[name] = template
-            op.revision = self._new_revision(name, short, template)
+            op.revision = self._new_revision(name, short, {**template, "revision": named} if named else template)
             service["template"] = template
             service["latestCreatedRevision"] = f"{name}/revisions/{op.revision}"
         for key in ("labels",):
@@ -272,9 +282,11 @@ class FakeDeploys:
         return 200, self._rollout_operation(op)
 
     def _new_revision(self, name: str, short: str, template: dict) -> str:
+        """The revision a template makes: named as its `revision` says, else as Cloud Run names them."""
+        named = template.pop("revision", "")
         numbers = [int(r["name"].rsplit("-", 2)[1]) for r in self.fake.run_revisions.get(name, [])]
         suffix = "".join(random.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(3))
-        revision = f"{short}-{max(numbers, default=0) + 1:05d}-{suffix}"
+        revision = named or f"{short}-{max(numbers, default=0) + 1:05d}-{suffix}"
         image = template["containers"][0].get("image", "")
         self.fake.run_revisions.setdefault(name, []).append({
             "name": f"{name}/revisions/{revision}", "labels": dict(template.get("labels", {})),
@@ -307,6 +319,9 @@ class FakeDeploys:
                 revision["conditions"] = [{"type": "Ready", "state": "CONDITION_FAILED", "message": message}]
                 service["terminalCondition"] = {"type": "Ready", "state": "CONDITION_FAILED", "message": message}
                 op.error = {"code": 9, "message": message}
+                # a revision that cannot start gets none of the targets that named it: they stay where they were
+                service["traffic"] = [t for t in service.get("traffic", []) if t.get("revision") != op.revision] \
+                    or [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}]
             else:
                 revision["conditions"] = [{"type": "Ready", "state": "CONDITION_SUCCEEDED"}]
                 service["latestReadyRevision"] = revision["name"]
@@ -318,14 +333,21 @@ class FakeDeploys:
         service = self.fake.run_services[name]
         latest = service.get("latestReadyRevision", "").rsplit("/", 1)[-1]
         statuses = []
+        short = name.rsplit("/", 1)[-1]
+        for key in [k for k in self.fake.tag_health if k.endswith(f"---{short}")]:
+            del self.fake.tag_health[key]
         for target in service.get("traffic", []):
-            tag = {"tag": target["tag"]} if target.get("tag") else {}
+            tag = {"tag": target["tag"], "uri": tag_url_of(service.get("uri", ""), target["tag"])} \
+                if target.get("tag") else {}
             if target.get("type", "").endswith("LATEST"):
                 statuses.append({"type": target["type"], "revision": latest, "percent": target.get("percent", 0), **tag})
             else:
                 statuses.append({"type": target.get("type", "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"),
                                  "revision": target["revision"], "percent": target.get("percent", 0), **tag})
         service["trafficStatuses"] = statuses
+        for status in statuses:
+            if status.get("tag") and status["revision"] in self._health:
+                self.fake.tag_health[f"{status['tag']}---{short}"] = self._health[status["revision"]]
         serving = max(statuses, key=lambda s: s["percent"])["revision"] if statuses else latest
         if serving in self._health:
             self.fake.service_health[name.rsplit("/", 1)[-1]] = self._health[serving]

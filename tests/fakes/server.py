@@ -342,6 +342,13 @@ class HttpFake:
         raise NotImplementedError
 
 
+def tag_url_of(service_uri: str, tag: str) -> str:
+    """A tag's URL, https://TAG---<the service's host>; the fake's services live at <endpoint>/svc/<service>,
+    so there the tag goes before the service's name."""
+    base, _, service = service_uri.rpartition("/svc/")
+    return f"{base}/svc/{tag}---{service}" if base else ""
+
+
 def _reset(handler: BaseHTTPRequestHandler) -> None:
     """Close the connection without an answer and with a TCP RST (SO_LINGER 0), not an orderly FIN."""
     handler.close_connection = True
@@ -364,6 +371,8 @@ class FakeGoogleApis(HttpFake):
         self.run_revisions: dict[str, list[dict]] = {}
         self.run_policies: dict[str, dict] = {}
         self.service_health: dict[str, dict] = {}
+        # and what each tag's URL answers on /health: "TAG---<service>" -> the tagged revision's answer
+        self.tag_health: dict[str, dict] = {}
         # Services whose app is real: short name -> callable(method, path, body) -> (code, JSON body), called
         # once Cloud Run's IAM check let the request in (fixtures.mirror_sandbox: the sandbox's own processes).
         self.service_apps: dict[str, Callable[[str, str, Any], tuple[int, Any]]] = {}
@@ -485,12 +494,19 @@ class FakeGoogleApis(HttpFake):
         return 200 if ("allAuthenticatedUsers" in members or member in members) else 403
 
     def _cloud_run_call(self, request: RecordedRequest, short: str, path: str) -> tuple[int, Any]:
+        host = short
+        tag, _, short = short.rpartition("---")
         service = self._run_service(short)
         code = self._cloud_run_check(service, request.headers.get("authorization"))
         if code == 403:
             reply: Any = Reply(FORBIDDEN_PAGE.format(path=path))
         elif code == 401:
             reply = Reply(UNAUTHORIZED_PAGE.format(path=path))
+        elif tag:   # a tag's URL reaches the revision it names, whatever the service's own URL serves
+            if path == "/health" and request.method == "GET" and host in self.tag_health:
+                reply = self.tag_health[host]
+            else:
+                code, reply = 404, {"error": f"Not found: {path} on the tag {tag}'s URL."}
         elif short in self.service_apps:
             code, reply = self.service_apps[short](request.method, path, request.body)
         elif path == "/health" and request.method == "GET" and short in self.service_health:
@@ -498,13 +514,14 @@ class FakeGoogleApis(HttpFake):
         else:
             code, reply = 404, {"error": f"Not found: {path}."}
         if service is not None:
-            self._log_cloud_run_request(service, request, path, code)
+            self._log_cloud_run_request(service, request, path, code, tag)
         return code, reply
 
-    def _log_cloud_run_request(self, service: dict, request: RecordedRequest, path: str, code: int) -> None:
+    def _log_cloud_run_request(self, service: dict, request: RecordedRequest, path: str, code: int,
+                               tag: str = "") -> None:
         name = service["name"]
         project, region, short = name.split("/")[1], name.split("/")[3], name.rsplit("/", 1)[-1]
-        serving = [t for t in service.get("trafficStatuses", []) if t.get("percent")]
+        serving = [t for t in service.get("trafficStatuses", []) if (t.get("tag") == tag if tag else t.get("percent"))]
         revision = serving[0].get("revision") if serving else service.get("latestReadyRevision", "").rsplit("/", 1)[-1]
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         entry = {

@@ -134,8 +134,9 @@ def test_a_good_image_is_checked_on_the_tag_then_migrated_as_the_traffic_was_on_
     else:                # --to-tags=candidate=100: pinned to the new revision
         assert spec == [{"type": REVISION, "revision": new, "percent": 100, "tag": "candidate"}]
         assert gcp.services.follows_latest("phase4") is False
-    assert run.plan.migrate_command().split()[5] == ("--to-latest" if follows_latest else "--to-tags=candidate=100")
-    assert len(_patches(fake_apis)) == 2           # the no-traffic deploy, then the migration
+    assert run.plan.migrate_command().split()[5] == "--to-tags=candidate=100"   # never --to-latest blind
+    # the no-traffic deploy, the migration pinned to it, and --to-latest once it is found the newest revision
+    assert len(_patches(fake_apis)) == (3 if follows_latest else 2)
     health = next(c for c in result.checks if c.name == "/health service")
     assert health.status == "pass" and fake_apis.service_health[P4]["commit_sha"] == run.plan.commit
 
@@ -200,18 +201,22 @@ def test_the_printed_commands_deploy_with_no_traffic_check_the_tag_then_migrate(
     pinned = _prepared(gcp, sandbox_home, dry_run=True)
     _follow_latest(fake_apis)
     latest = _prepared(gcp, sandbox_home, dry_run=True)
-    for run, migration in ((pinned, "--to-tags=candidate=100"), (latest, "--to-latest")):
+    for run, follows_latest in ((pinned, False), (latest, True)):
         run.guard(), run.execute()
         commands = run.result().details["plan"]["commands"]
         deploy = next(c for c in commands if c.startswith("gcloud run deploy"))
         assert f"gcloud run deploy {P4} --image=\"$IMAGE\" --region=us-west2 --project={PROJECT} --no-traffic " \
                "--tag=candidate --no-allow-unauthenticated " in deploy
-        tag_url, curl, migrate = commands[commands.index(deploy) + 1:]
+        tag_url, check_then_migrate, *after = commands[commands.index(deploy) + 1:]
         assert tag_url.startswith(f'TAG_URL="$(gcloud run services describe {P4} --region=us-west2 '
                                   f"--project={PROJECT} --format='value(status.url)'")
         assert "https://candidate---" in tag_url
-        assert curl == 'curl -H "Authorization: Bearer $(gcloud auth print-identity-token)" "$TAG_URL/health"'
-        assert migrate == f"gcloud run services update-traffic {P4} {migration} --region=us-west2 --project={PROJECT}"
+        curl, migrate = check_then_migrate.split(" && ")   # no traffic moves unless the check passes
+        assert curl.startswith('curl -fsS -H "Authorization: Bearer $(gcloud auth print-identity-token)" '
+                               '"$TAG_URL/health" | python3 -c ')
+        assert migrate == f"gcloud run services update-traffic {P4} --to-tags=candidate=100 --region=us-west2 " \
+                          f"--project={PROJECT}"
+        assert len(after) == follows_latest and all(a.startswith("# then") and "--to-latest" in a for a in after)
         assert migrate in run.plan.to_text() and "--no-traffic --tag=candidate" in run.plan.to_text()
     assert not _patches(fake_apis)
 
@@ -326,6 +331,8 @@ def test_the_sandbox_plan_prints_the_candidate_steps(home):
         run = redeploy.prepare(tg, _local(home, phase="phase4", dry_run=True), progress=None)
         commands = run.plan.commands()
     deploy = next(c for c in commands if c.startswith("gcloud run deploy"))
-    assert "--no-traffic --tag=candidate" in deploy and commands[-2].endswith('"$TAG_URL/health"')
-    assert commands[-1] == (f"gcloud run services update-traffic {P4} --to-latest --region=us-west2 "
-                            "--project=nba-props-platform")
+    assert "--no-traffic --tag=candidate" in deploy and '"$TAG_URL/health" | python3 -c ' in commands[-2]
+    assert commands[-2].endswith(f" && gcloud run services update-traffic {P4} --to-tags=candidate=100 "
+                                 "--region=us-west2 --project=nba-props-platform")
+    assert commands[-1].startswith("# then, while the candidate is the newest") and commands[-1].endswith(
+        f"update-traffic {P4} --to-latest --region=us-west2 --project=nba-props-platform")

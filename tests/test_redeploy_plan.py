@@ -67,10 +67,11 @@ def test_the_plan_builds_the_phases_own_dockerfile_tagged_by_commit_and_deploys_
     assert build["args"][-1] == "." and f"--label=org.opencontainers.image.revision={COMMIT}" in build["args"]
     assert push["args"] == ["push", image] and plan.config["images"] == [image]
     assert plan.labels == {"commit-sha": "a51aae7", "git-branch": "main"} and plan.env == {"COMMIT_SHA": "a51aae7"}
-    submit, digest, deploy, tag_url, health, to_latest = plan.commands()[1:]
+    submit, digest, deploy, tag_url, check_then_migrate, follow_latest = plan.commands()[1:]
     assert submit.startswith('gcloud builds submit "$SRC_TREE" --config=cloudbuild-phase4.yaml --region=us-west2')
     # deployed by the digest the build pushed (a tag can move) with no traffic under the tag candidate, checked on
-    # the tag's URL, and only then the traffic sent to the new revision (back to LATEST, as Cloud Run's default was)
+    # the tag's URL, and only when that check passes (&&) the traffic pinned to the revision the tag names; then,
+    # as a step to take while it is the newest revision, following the latest again (Cloud Run's default was)
     assert digest == (f'IMAGE="$(gcloud artifacts docker images describe {image} --project=nba-props-platform '
                       "--format='value(image_summary.fully_qualified_digest)')\"")
     assert deploy.startswith('gcloud run deploy nba-phase4-precompute-processors --image="$IMAGE" --region=us-west2 '
@@ -78,12 +79,16 @@ def test_the_plan_builds_the_phases_own_dockerfile_tagged_by_commit_and_deploys_
     assert tag_url == ('TAG_URL="$(gcloud run services describe nba-phase4-precompute-processors --region=us-west2 '
                        "--project=nba-props-platform --format='value(status.url)' | sed 's#^https://#https://"
                        "candidate---#')\"")
-    assert health == 'curl -H "Authorization: Bearer $(gcloud auth print-identity-token)" "$TAG_URL/health"'
-    assert to_latest == ("gcloud run services update-traffic nba-phase4-precompute-processors --to-latest "
-                         "--region=us-west2 --project=nba-props-platform")
-    assert _phase4_plan(followed_latest=False).commands()[-1] == (
-        "gcloud run services update-traffic nba-phase4-precompute-processors --to-tags=candidate=100 "
-        "--region=us-west2 --project=nba-props-platform")
+    check, migrate = check_then_migrate.split(" && ")
+    assert check.startswith('curl -fsS -H "Authorization: Bearer $(gcloud auth print-identity-token)" '
+                            '"$TAG_URL/health" | python3 -c ')
+    assert '"service") == "nba-phase4-precompute-processors"' in check and '"status") == "healthy"' in check
+    assert migrate == ("gcloud run services update-traffic nba-phase4-precompute-processors --to-tags=candidate=100 "
+                       "--region=us-west2 --project=nba-props-platform")
+    assert follow_latest.startswith("# then, while the candidate is the newest ready revision") and \
+        follow_latest.endswith("update-traffic nba-phase4-precompute-processors --to-latest --region=us-west2 "
+                               "--project=nba-props-platform")
+    assert _phase4_plan(followed_latest=False).commands()[-1].endswith(" && " + migrate)   # pinned: stays pinned
     assert "--no-allow-unauthenticated" in deploy and "--update-env-vars=COMMIT_SHA=a51aae7" in deploy
     assert "--set-env-vars" not in deploy and "--source" not in deploy and "--no-use-google-dev-pack" not in deploy
     assert plan.rollback_command() == (f"gcloud run services update-traffic nba-phase4-precompute-processors "

@@ -28,7 +28,7 @@ from ..services import (INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSub
 from . import identity_tokens
 from .operations import POLL_SECONDS, await_operation, operation_error
 from .projects import ancestors, project_policy
-from .refusals import refused_as
+from .refusals import refused_as, refused_sentence
 from .traffic import keeping_tags, new_revision_name, no_traffic_targets, serving_shares, tag_url, tags_by_revision
 
 REQUEST_TIMEOUT_S = 300.0
@@ -366,7 +366,15 @@ class GcpServices(PhaseEndpoints):
         else:
             message = message or (f"Revision {revision} is not ready yet." if revision
                                   else "Cloud Run created no new revision.")
-        return Rollout(revision, ready, one_line(message), serving_shares(after), self._drop_all_users(phase),
+        from google.api_core.exceptions import GoogleAPICallError
+
+        try:
+            notes = self._drop_all_users(phase)
+        except (RunbookError, GoogleAPICallError) as exc:   # the revision exists now: said with its rollout
+            said = str(exc) if isinstance(exc, RunbookError) else refused_sentence(
+                f"Removing allUsers from {INVOKER_ROLE} on {self.phases.get(phase).service}", exc)
+            notes = [f"allUsers could not be removed from {INVOKER_ROLE}: {one_line(said)}"]
+        return Rollout(revision, ready, one_line(message), serving_shares(after), notes,
                        tag_url=tag_url(after, tag) if tag and ready else "")
 
     def update_traffic(self, phase: str, revision: str | dict[str, int] | None = None,

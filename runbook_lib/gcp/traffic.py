@@ -68,7 +68,8 @@ def new_revision_name(service_name: str, revision_names: list[str]) -> str:
     name = f"{service_name}-{max(numbers, default=0) + 1:05d}-{letters}"
     if len(name) > REVISION_NAME_MAX:
         raise RunbookError(f"{service_name} is too long a service name for a revision name Cloud Run accepts "
-                           f"({name}); deploy it without a tag.")
+                           f"({name}, over {REVISION_NAME_MAX} characters); deploy it with gcloud run deploy "
+                           "--no-traffic --tag and a --revision-suffix short enough.")
     return name
 
 

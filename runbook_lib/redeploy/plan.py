@@ -42,6 +42,23 @@ COPY_PROBLEMS_SHOWN = 3
 # The tag the new revision is deployed under, with no traffic, and checked on (its URL: https://candidate---<the
 # service's host>). One fixed name: a tag names one revision, so a redeploy's candidate replaces the last one's.
 CANDIDATE_TAG = "candidate"
+# Cloud Run refuses a tag longer than 46 characters together with the service's name ("Combined traffic tag and
+# service name cannot exceed 46 characters"): the tag URL's first host label holds both. A longer service name
+# takes a shorter tag.
+TAG_AND_SERVICE_MAX = 46
+SHORTER_TAGS = ("cand", "c")
+
+
+def candidate_tag(phase: Any) -> str:
+    """The tag the phase's new revision is checked under: `candidate`, or a shorter one Cloud Run takes beside a long
+    service name; a ParameterError, before anything runs, for a name too long for any tag."""
+    for tag in (CANDIDATE_TAG, *SHORTER_TAGS):
+        if len(tag) + len(phase.service) <= TAG_AND_SERVICE_MAX:
+            return tag
+    raise ParameterError("phase", phase.name, f"a phase whose service name has at most {TAG_AND_SERVICE_MAX - 1} "
+                         f"characters: {phase.service} has {len(phase.service)}, and Cloud Run takes no traffic tag "
+                         f"beside it (tag and service name together at most {TAG_AND_SERVICE_MAX}), so its new "
+                         "revision could not be checked before it serves")
 
 
 def label_value(text: str) -> str:
@@ -111,9 +128,9 @@ class DeployPlan:
             **({"environment variables removed": list(self.remove_env)} if self.remove_env else {}),
             "unauthenticated access": "none: allUsers loses run.invoker if it had it; nothing is made public",
             "traffic": f"none until its checks pass on the tag {self.tag}'s URL (the traffic stays, pinned by "
-                       "revision name, where it goes now); then " + ("all of it (--to-latest, as before the deploy)"
-                                                                   if self.followed_latest else
-                                                                   f"100% (--to-tags={self.tag}=100)"),
+                       f"revision name, where it goes now); then 100% (--to-tags={self.tag}=100)"
+                       + (", and --to-latest as before the deploy while it is the newest revision"
+                          if self.followed_latest else ""),
         }
 
     def commands(self) -> list[str]:
@@ -141,16 +158,34 @@ class DeployPlan:
                      f"--update-labels={labels}{removed}{env}")
         steps += [f"TAG_URL=\"$(gcloud run services describe {self.service} --region={self.region} "
                   f"--project={self.project} --format='value(status.url)' | sed 's#^https://#https://{self.tag}---#')\"",
-                  'curl -H "Authorization: Bearer $(gcloud auth print-identity-token)" "$TAG_URL/health"',
-                  self.migrate_command()]
+                  f"{self.health_check_command()} && {self.migrate_command()}"]
+        if self.followed_latest:
+            steps.append(self.follow_latest_command())
         return steps
 
+    def health_check_command(self) -> str:
+        """/health on the tag's URL, failing (so that `&&` moves no traffic) unless it names the phase's service and
+        says it is healthy: what the kit's own check requires."""
+        # (a service name is lowercase letters, digits and hyphens: nothing to quote inside the single quotes)
+        judge = (f'import json, sys; h = json.load(sys.stdin); ok = h.get("service") == "{self.service}" and '
+                 f'h.get("status") == "healthy"; sys.exit(0 if ok else "not {self.service} or not healthy: " + '
+                 'json.dumps(h))')
+        return (f'curl -fsS -H "Authorization: Bearer $(gcloud auth print-identity-token)" "$TAG_URL/health" | '
+                f"python3 -c '{judge}'")
+
     def migrate_command(self) -> str:
-        """The traffic to the new revision once its checks passed on the tag's URL: back to following the latest
-        revision when the service did so before the deploy (--no-traffic pinned it), else pinned to it."""
-        to = "--to-latest" if self.followed_latest else f"--to-tags={self.tag}=100"
-        return (f"gcloud run services update-traffic {self.service} {to} --region={self.region} "
+        """The traffic to the new revision once its checks passed on the tag's URL: pinned to the revision the tag
+        names, never --to-latest, which would send it to whatever revision is newest, checked or not."""
+        return (f"gcloud run services update-traffic {self.service} --to-tags={self.tag}=100 --region={self.region} "
                 f"--project={self.project}")
+
+    def follow_latest_command(self) -> str:
+        """For a service that followed the latest revision before (--no-traffic pinned it): following it again, once
+        the checked revision serves, and only while it is the newest (else the newer one gets the traffic), so a
+        comment to act on, as the kit does, rather than a line to run blind."""
+        return (f"# then, while the candidate is the newest ready revision (status.latestReadyRevisionName), follow the "
+                f"latest again as before the deploy: gcloud run services update-traffic {self.service} --to-latest "
+                f"--region={self.region} --project={self.project}")
 
     def rollback_command(self) -> str:
         """Traffic back as it was before the deploy: the same split (tags are left as they are)."""
@@ -251,7 +286,7 @@ def render_plan(phase: Any, *, project: str, repository: str, commit: str, branc
                       source_dir=source_dir, dockerfile=phase.dockerfile, image=image,
                       previous_revision=previous_revision, config=config,
                       previous_traffic=dict(previous_traffic or {previous_revision: 100}), provenance=provenance,
-                      followed_latest=followed_latest, tagged_before=tagged_before)
+                      followed_latest=followed_latest, tagged_before=tagged_before, tag=candidate_tag(phase))
 
 
 @dataclass(frozen=True)
@@ -319,7 +354,7 @@ def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: st
                        previous_revision=info.revision, strategy=strategy, image=given.image if given else image,
                        build_region=build_region, previous_traffic=traffic_of(revisions), provenance=provenance,
                        followed_latest=target.services.follows_latest(p.name),
-                       tagged_before=next((r.name for r in revisions if CANDIDATE_TAG in r.tags), ""))
+                       tagged_before=next((r.name for r in revisions if candidate_tag(p) in r.tags), ""))
     if given is not None:
         plan.pinned_from = image if parse_image(given.image).digest and not parse_image(image).digest else ""
         plan.warnings += [given.warning] if given.warning else []

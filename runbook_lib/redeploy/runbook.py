@@ -153,7 +153,8 @@ class Redeploy:
         self.stopped = f"Refused to deploy: {why} Nothing was deployed."
         rows = [("refused", why)]
         if self.built is not None:
-            self.deploy_later = replace(self.plan, image=image, config=None).commands()[0]
+            # the deploy, the check on the tag's URL and the migration: the deploy alone gives the image no traffic
+            self.deploy_later = " ; ".join(replace(self.plan, image=image, config=None).commands())
             self.stopped += f" Build {self.built.build.get('id')}'s image is kept: {self.deploy_later}"
             rows += [("kept", f"build {self.built.build.get('id')} pushed {image}"),
                      ("deploy it later with", self.deploy_later)]
@@ -223,11 +224,11 @@ class Redeploy:
             if self.rolled_back is None:   # nothing was moved: someone else's traffic, or its target is gone
                 return "fail", f"{new} failed verification: {back.detail} ({self.failure})"
             if not self.rollback_confirmed:
-                return "fail", (f"{new} failed verification and the ROLLBACK to {plan.previous_revision} did not "
+                return "fail", (f"{new} failed verification and the ROLLBACK to {said(plan.previous_traffic)} did not "
                                 f"take ({self.rolled_back.message}): {self.failure}")
             pinned = (" (pinned now: it followed the latest revision before, see the rollback check for --to-latest)"
                       if self.followed_latest else "")
-            return "fail", (f"{new} failed verification, traffic is back on {plan.previous_revision}{pinned}: "
+            return "fail", (f"{new} failed verification, traffic is back on {said(plan.previous_traffic)}{pinned}: "
                             f"{self.failure}")
         if not self.checks:   # verify() not run, or cut short: the new revision waits unchecked, with no traffic
             new = self.rollout.revision or "the new revision"

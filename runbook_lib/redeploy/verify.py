@@ -23,7 +23,7 @@ from ..diagnose.verdict import existing_runbook
 from ..errors import RunbookError
 from ..formats import sentence
 from ..overview import PhaseState
-from ..services import Rollout
+from ..services import Rollout, newest_revisions_first
 from .observe import Serving, current_traffic, health_with_token, said, serving, split_said
 
 CHECK_STATUSES = ("pass", "fail", "warn", "skip")
@@ -63,15 +63,28 @@ def migrate(target: Any, plan: Any, revision: str, deployed: dict[str, int]) -> 
         return Check("serves 100% of traffic", "fail", f"{split_said(now.traffic)} serves, not {said(deployed)} as "
                      f"the deploy left it: someone changed the traffic since, so it was not moved to {revision}."), \
             now, False
-    how = "to the latest revision (as it was before the deploy)" if plan.followed_latest else f"to {revision}, pinned"
+    how, note = f"to {revision}, pinned", ""
     try:
-        moved = target.services.update_traffic(plan.phase, None if plan.followed_latest else revision).message
+        # pinned to the revision that passed, never straight --to-latest: a revision deployed since would get it all
+        moved = target.services.update_traffic(plan.phase, revision).message
+        if plan.followed_latest:
+            newest = next((r.name for r in newest_revisions_first(target.services.list_revisions(plan.phase))
+                           if r.ready), revision)
+            if newest == revision:
+                moved = target.services.update_traffic(plan.phase, None).message
+                how = "to the latest revision, which it is (following the latest again, as before the deploy)"
+            else:
+                note = (f" It stays pinned: {newest}, deployed since and not checked, is the newest revision, so "
+                        f"following the latest again would give it the traffic; once a good revision is the newest: "
+                        f"gcloud run services update-traffic {plan.service} --to-latest --region={plan.region} "
+                        f"--project={plan.project}")
     except RunbookError as exc:
         moved = sentence(exc)
     after = serving(target, plan.phase)
     if after.traffic.get(revision) == 100:
-        return Check("serves 100% of traffic", "pass", f"Its checks passed on the tag {plan.tag}'s URL, so the traffic "
-                     f"moved from {said(deployed)} {how}: {revision} serves 100%."), after, True
+        return Check("serves 100% of traffic", "warn" if note else "pass", f"Its checks passed on the tag "
+                     f"{plan.tag}'s URL, so the traffic moved from {said(deployed)} {how}: {revision} serves "
+                     f"100%.{note}"), after, True
     return Check("serves 100% of traffic", "fail", f"{split_said(after.traffic)} serves after moving the traffic "
                  f"{how} ({moved.rstrip('.')}), not {revision} 100%."), after, after.traffic != now.traffic
 

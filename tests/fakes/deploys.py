@@ -262,6 +262,9 @@ class FakeDeploys:
             return 400, google_error(400, f"Revision name {named} is taken or not valid for {short}: it must be new, "
                                           f"lowercase, start with {short}- and have at most 63 characters.")
         for target in spec:
+            if target.get("tag") and len(target["tag"]) + len(short) > 46:   # the tag URL's first label holds both
+                return 400, google_error(400, "spec.traffic.tag: Combined traffic tag and service name cannot "
+                                              "exceed 46 characters.")
             pinned = target.get("revision")
             if pinned == named and named:
                 continue

@@ -1,7 +1,7 @@
 """Runbook 02 checks a new revision before it serves production (finding 7): it is deployed with no traffic under
 the tag `candidate` (`gcloud run deploy --no-traffic --tag=candidate`), its checks run on the tag's URL while
-production keeps its traffic, and only then is the traffic migrated (`--to-latest` when the service followed
-the latest revision, else pinned to it). On the gcp fakes (tests/test_redeploy_gcp.py's fixtures) and on the
+production keeps its traffic, and only then is the traffic migrated (pinned to it, then `--to-latest` when the
+service followed the latest revision and it is the newest). On the gcp fakes (tests/test_redeploy_gcp.py's fixtures) and on the
 sandbox (tests/test_redeploy.py's), whose tagged revision runs in a process of its own that never outlives the
 redeploy."""
 from __future__ import annotations

@@ -4,8 +4,8 @@ The deploy gave the new revision no traffic, only the tag `candidate`. Its check
 production keeps its traffic: it is ready; its `commit-sha` label is the commit; `/health` can be read, names this
 phase's own service (the incident's Phase 3 served Phase 4's code) and says it is healthy as runbook 00 means it,
 and, when it reports one, the commit. A revision that fails them never gets any traffic, so there is nothing to
-roll back. Only once they pass is the traffic migrated (`--to-latest` when the service followed the latest
-revision, else pinned to it), then checked on the service's own URL: the revision serves 100%, and `/health` there
+roll back. Only once they pass is the traffic migrated, pinned to it (and following the latest revision again,
+as before the deploy, only while it is the newest), then checked on the service's own URL: the revision serves 100%, and `/health` there
 answers as above; a failure now rolls back. IAM belongs to the service, not to a revision: a public service or
 invokers that changed under the deploy are a warning pointing at the audit runbook, never a reason to roll back.
 
@@ -55,9 +55,9 @@ def _shares(traffic: dict[str, int]) -> dict[str, int]:
 
 
 def migrate(target: Any, plan: Any, revision: str, deployed: dict[str, int]) -> tuple[Check, Serving, bool]:
-    """The traffic to the new revision, its checks on the tag's URL passed: `--to-latest` when the service
-    followed the latest revision before (the no-traffic deploy pinned it), else pinned to it; only from what the
-    deploy left (`deployed`), never over someone's change. (the check, what serves after, moved at all)."""
+    """The traffic to the new revision, its checks on the tag's URL passed: pinned to it, then `--to-latest` when
+    the service followed the latest revision before (the no-traffic deploy pinned it) and it is still the newest;
+    only from what the deploy left (`deployed`), never over someone's change. (the check, what serves after, moved at all)."""
     now = serving(target, plan.phase, read_health=False)
     if _shares(now.traffic) != _shares(deployed):
         return Check("serves 100% of traffic", "fail", f"{split_said(now.traffic)} serves, not {said(deployed)} as "

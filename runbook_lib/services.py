@@ -336,20 +336,26 @@ def traffic_split(revision: Any) -> dict[str, int]:
 _TAG = re.compile(r"^[a-z](?:[a-z0-9-]{0,44}[a-z0-9])?$")
 
 
-def check_tag(tag: Any) -> str | None:
-    """A traffic tag (`--tag`), or None for none."""
+# Cloud Run refuses a tag longer than this together with the service's name ("Combined traffic tag and service name
+# cannot exceed 46 characters"): the tag URL's first host label holds both.
+TAG_AND_SERVICE_MAX = 46
+
+
+def tag_fits(tag: str, service: str) -> bool:
+    return len(tag) + len(service) <= TAG_AND_SERVICE_MAX
+
+
+def check_tag(tag: Any, service: str = "") -> str | None:
+    """A traffic tag (`--tag`) Cloud Run takes beside `service`'s name, or None for none."""
     if tag is None:
         return None
     if not isinstance(tag, str) or not _TAG.match(tag) or "---" in tag:
         raise ParameterError("tag", tag, "give a traffic tag of lowercase letters, digits and hyphens (at most 46), "
                              "starting with a letter and ending with a letter or digit, or None")
+    if not tag_fits(tag, service):
+        raise ParameterError("tag", tag, f"give a tag of at most {TAG_AND_SERVICE_MAX - len(service)} characters: "
+                             f"Cloud Run takes tag and service name ({service}) together up to {TAG_AND_SERVICE_MAX}")
     return tag
-
-
-def tag_url_of(service_url: str, tag: str) -> str:
-    """Cloud Run's URL for a tag: the service's, its host prefixed with TAG---."""
-    scheme, _, rest = service_url.partition("://")
-    return f"{scheme}://{tag}---{rest}" if rest else ""
 
 
 def string_map(parameter: str, value: Any) -> dict[str, str]:

@@ -60,11 +60,13 @@ def test_a_service_name_too_long_for_any_tag_is_refused_naming_the_phase(gcp):
     assert refused.value.parameter == "phase" and "46" in str(refused.value) and "\n" not in str(refused.value)
 
 
-def test_the_fake_refuses_a_tag_cloud_run_refuses(gcp, deploys, fake_apis):
+def test_a_tag_cloud_run_refuses_beside_the_service_name_is_refused_before_anything_is_sent(gcp, deploys, fake_apis):
     image = next(r.image for r in gcp.services.list_revisions("phase4") if r.traffic_percent)
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(ParameterError) as refused:
         gcp.services.deploy("phase4", image, tag="t" * (47 - len(P4)))
-    assert "cannot exceed 46 characters" in str(refused.value)
+    assert refused.value.parameter == "tag" and f"at most {46 - len(P4)} characters" in str(refused.value)
+    assert not [r for r in fake_apis.requests if r.method == "PATCH"]
+    gcp.services.deploy("phase4", image, tag="t" * (46 - len(P4)))   # the longest it takes
 
 
 def test_a_refused_iam_step_after_the_deploy_is_a_note_and_the_revision_is_still_checked(

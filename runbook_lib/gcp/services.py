@@ -89,9 +89,7 @@ class GcpServices(PhaseEndpoints):
         return cache[label]
 
     def _revisions(self, phase: str, service: dict) -> list[Revision]:
-        serving: dict[str, int] = {}
-        for status in service.get("trafficStatuses", []):   # a revision can be two targets: LATEST and a tag's 0%
-            serving[status.get("revision", "")] = serving.get(status.get("revision", ""), 0) + status.get("percent", 0)
+        serving = serving_shares(service)   # (a revision can be two targets: LATEST and a tag's 0%)
         tags = tags_by_revision(service)
         shas: dict = {}
         prefix: dict = {}
@@ -309,7 +307,7 @@ class GcpServices(PhaseEndpoints):
         revision named here, as gcloud names it, and the traffic list pinned with a tagged 0% target for it
         (gcp/traffic.py)."""
         image, labels, env = check_image(image), string_map("labels", labels), string_map("env", env)
-        tag = check_tag(tag)
+        tag = check_tag(tag, self.phases.get(phase).service)
         self._refuse_unsettled(phase)
         with refused_as(f"The deploy of {image} to {self.phases.get(phase).service}", write=True):
             return self._deploy(phase, image, labels, env, timeout_s, progress, tuple(remove_labels),

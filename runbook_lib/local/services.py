@@ -187,7 +187,7 @@ class LocalServices(SandboxTags, SandboxIam, PhaseEndpoints):
         start: the revision is left not ready, and the traffic where it was. Labels are merged into the serving
         revision's, less `remove_labels` (`--remove-labels`); environment variables likewise, less `remove_env`.
         A tag (`--no-traffic`): the traffic pinned where it is, the revision in the tag's process (candidates.py)."""
-        name, tag = self.phases.get(phase).name, check_tag(tag)
+        name, tag = self.phases.get(phase).name, check_tag(tag, self.phases.get(phase).service)
         image, labels, env = check_image(image), string_map("labels", labels), string_map("env", env)
         built = LocalBuilds(self.home, self.phases).image_outcome(image)
         if built is None or not built.commit:

@@ -45,13 +45,17 @@ class Serving:
 
     @property
     def health_commit(self) -> str | None:
-        """The commit /health reports, under any of the names services use for it (None: it reports none)."""
-        if self.health.get("http_status") != 200:
-            return None
-        return next((str(self.health[k]) for k in ("commit_sha", "commit", "git_commit") if self.health.get(k)), None)
+        return health_commit(self.health)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def health_commit(health: dict) -> str | None:
+    """The commit a /health answer reports, under any of the names services use for it (None: it reports none)."""
+    if health.get("http_status") != 200:
+        return None
+    return next((str(health[k]) for k in ("commit_sha", "commit", "git_commit") if health.get(k)), None)
 
 
 def health_with_token(target: Any, phase: str, tag: str | None = None) -> dict:
@@ -63,8 +67,7 @@ def health_with_token(target: Any, phase: str, tag: str | None = None) -> dict:
     except RunbookError:
         token = None
     try:
-        on_tag = {"tag": tag} if tag else {}
-        return target.services.health(phase, token=token, timeout_s=HEALTH_TIMEOUT_S, **on_tag)
+        return target.services.health(phase, token=token, timeout_s=HEALTH_TIMEOUT_S, tag=tag)
     except ParameterError:
         raise
     except RunbookError as exc:

@@ -26,7 +26,7 @@ from ..errors import ParameterError
 from ..gitinfo import branch_of, export_tree, resolve_commit
 from ..images import parse_image, short_digest
 from ..preflight import UploadSet, dockerfile_copy_check, posix_rel, upload_file_set
-from ..services import Revision, ServiceInfo, check_image
+from ..services import TAG_AND_SERVICE_MAX, Revision, ServiceInfo, check_image, tag_fits
 from .provenance import OCI_REVISION_LABEL, image_record, same_commit
 from .observe import traffic_of
 
@@ -42,10 +42,7 @@ COPY_PROBLEMS_SHOWN = 3
 # The tag the new revision is deployed under, with no traffic, and checked on (its URL: https://candidate---<the
 # service's host>). One fixed name: a tag names one revision, so a redeploy's candidate replaces the last one's.
 CANDIDATE_TAG = "candidate"
-# Cloud Run refuses a tag longer than 46 characters together with the service's name ("Combined traffic tag and
-# service name cannot exceed 46 characters"): the tag URL's first host label holds both. A longer service name
-# takes a shorter tag.
-TAG_AND_SERVICE_MAX = 46
+# a longer service name takes a shorter tag (services.TAG_AND_SERVICE_MAX)
 SHORTER_TAGS = ("cand", "c")
 
 
@@ -53,7 +50,7 @@ def candidate_tag(phase: Any) -> str:
     """The tag the phase's new revision is checked under: `candidate`, or a shorter one Cloud Run takes beside a long
     service name; a ParameterError, before anything runs, for a name too long for any tag."""
     for tag in (CANDIDATE_TAG, *SHORTER_TAGS):
-        if len(tag) + len(phase.service) <= TAG_AND_SERVICE_MAX:
+        if tag_fits(tag, phase.service):
             return tag
     raise ParameterError("phase", phase.name, f"a phase whose service name has at most {TAG_AND_SERVICE_MAX - 1} "
                          f"characters: {phase.service} has {len(phase.service)}, and Cloud Run takes no traffic tag "

@@ -24,7 +24,7 @@ from ..errors import RunbookError
 from ..formats import sentence
 from ..overview import PhaseState
 from ..services import Rollout, newest_revisions_first
-from .observe import Serving, current_traffic, health_with_token, said, serving, split_said
+from .observe import Serving, current_traffic, health_commit, health_with_token, said, serving, split_said
 
 CHECK_STATUSES = ("pass", "fail", "warn", "skip")
 AUDIT_RUNBOOK = "05_security_audit.ipynb"
@@ -148,8 +148,7 @@ def _identity(plan: Any, phase: Any, revision: str, health: dict, label: str, su
 
 
 def _reported_commit(plan: Any, health: dict, name: str) -> Check:
-    reported = (next((str(health[k]) for k in ("commit_sha", "commit", "git_commit") if health.get(k)), None)
-                if health.get("http_status") == 200 else None)
+    reported = health_commit(health)
     if reported is None:
         return Check(name, "skip", "/health reports no commit.")
     ok = plan.commit.startswith(reported) or reported.startswith(plan.commit_short)

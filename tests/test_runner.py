@@ -14,6 +14,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -215,6 +216,52 @@ def test_raising_cell_exits_1_and_keeps_papermills_banner(tmp_path, capsys):
     meta = nb.metadata["runbook"]
     assert (meta["verdict"], meta["run"]["outcome"], meta["run"]["exit_code"]) == ("fail", "error", 1)
     assert meta["summary"].startswith("error in cell [") and "RuntimeError: boom" in meta["summary"]
+
+
+def _taken_port_for_the_first_kernels(monkeypatch, starts: int) -> tuple[list[int], Any]:
+    """The race that killed a CI run: another process binds a port between jupyter_client choosing
+    it and the kernel binding it. Reproduced by handing the first `starts` kernels a port we hold."""
+    import socket
+
+    from jupyter_client.connect import ConnectionFileMixin
+
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    handed: list[int] = []
+    original = ConnectionFileMixin.write_connection_file
+
+    def with_a_taken_port(self, **kwargs):
+        if len(handed) < starts and getattr(self, "transport", "tcp") == "tcp":
+            self.shell_port = held.getsockname()[1]
+            handed.append(self.shell_port)
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(ConnectionFileMixin, "write_connection_file", with_a_taken_port)
+    return handed, held
+
+
+def test_a_kernel_that_dies_as_it_starts_is_started_again(tmp_path, monkeypatch, capsys):
+    handed, held = _taken_port_for_the_first_kernels(monkeypatch, starts=1)
+    with held:
+        code = cli.main(["run", str(EXAMPLE), "-p", "rows", "3", "-p", "chart", "false", "-o", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert handed, "the port was never handed to a kernel"
+    assert code == 0, err[-2000:]
+    assert "the kernel died as it started" in err and f"2 of {runner.run.KERNEL_START_ATTEMPTS}" in err
+    assert nbformat.read(_only_run_dir(tmp_path) / "example.ipynb", as_version=4).metadata["runbook"]["verdict"] == "pass"
+
+
+def test_a_kernel_that_never_starts_is_an_error_after_the_last_attempt(tmp_path, monkeypatch, capsys):
+    attempts = runner.run.KERNEL_START_ATTEMPTS
+    handed, held = _taken_port_for_the_first_kernels(monkeypatch, starts=attempts)
+    with held:
+        code = cli.main(["run", str(EXAMPLE), "-p", "rows", "3", "-p", "chart", "false", "-o", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert len(handed) == attempts and code == 1, err[-2000:]
+    assert err.count("the kernel died as it started") == attempts - 1
+    meta = nbformat.read(_only_run_dir(tmp_path) / "example.ipynb", as_version=4).metadata["runbook"]
+    assert meta["run"]["error"] == "the run stopped: RuntimeError: Kernel died before replying to kernel_info"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ DEFAULT_REPORTS = Path("reports")
 # A notebook's own cell timeout: metadata[SETTINGS_KEY]["cell_timeout_seconds"]; without one, this.
 SETTINGS_KEY = "runbook_settings"
 DEFAULT_CELL_TIMEOUT_S = 1800
+# Starts of a kernel that died before answering (see kernel_died_starting) before the run is an error.
+KERNEL_START_ATTEMPTS = 3
 
 
 def stopped_summary(signum: int) -> str:
@@ -137,21 +139,29 @@ def _papermill(source: Path, unexecuted: Any, values: Mapping[str, Any], run_dir
     output = f"{_NotebooksInMemory.scheme}{run_id}/{source.name}"
     try:
         with kernel_environment(jupyter_base, run_dir, run_id), _quiet_papermill_parameter_warnings():
-            try:
-                # Saved as each cell starts and ends, so a dead kernel, a timeout, Ctrl-C or SIGTERM
-                # still leaves the outputs so far to record. Papermill takes the path: handed the parsed
-                # notebook instead, it would write it out and parse it again, and keep the whole
-                # notebook as its metadata's input_path.
-                papermill.execute_notebook(
-                    str(source), output, parameters=dict(values) or None, kernel_name=KERNEL_NAME,
-                    language="python", progress_bar=progress, cwd=str(source.parent),
-                    request_save_on_cell_execute=True, execution_timeout=cell_timeout, log_output=False)
-            except PapermillExecutionError:
-                pass  # the error is in the saved notebook, with papermill's banner
-            except KeyboardInterrupt as exc:
-                stopped_by = signal_of(exc)  # recorded with the outputs so far; the caller re-raises
-            except Exception as exc:  # kernel died, a cell timed out, could not start, ...: still leave a record
-                crash = f"{type(exc).__name__}: {exc}"
+            for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+                crash = None
+                _NotebooksInMemory.saved.pop(output, None)
+                try:
+                    # Saved as each cell starts and ends, so a dead kernel, a timeout, Ctrl-C or SIGTERM
+                    # still leaves the outputs so far to record. Papermill takes the path: handed the
+                    # parsed notebook instead, it would write it out and parse it again, and keep the
+                    # whole notebook as its metadata's input_path.
+                    papermill.execute_notebook(
+                        str(source), output, parameters=dict(values) or None, kernel_name=KERNEL_NAME,
+                        language="python", progress_bar=progress, cwd=str(source.parent),
+                        request_save_on_cell_execute=True, execution_timeout=cell_timeout, log_output=False)
+                except PapermillExecutionError:
+                    pass  # the error is in the saved notebook, with papermill's banner
+                except KeyboardInterrupt as exc:
+                    stopped_by = signal_of(exc)  # recorded with the outputs so far; the caller re-raises
+                except Exception as exc:  # kernel died, a cell timed out, could not start, ...: still leave a record
+                    crash = f"{type(exc).__name__}: {exc}"
+                    if kernel_died_starting(exc) and attempt < KERNEL_START_ATTEMPTS:
+                        print(f"warning: the kernel died as it started ({exc}); no cell ran, starting it again "
+                              f"({attempt + 1} of {KERNEL_START_ATTEMPTS})", file=sys.stderr)
+                        continue
+                break
         saved = _NotebooksInMemory.saved.get(output)
         try:
             nb = nbformat.reads(saved, as_version=4) if saved else None
@@ -160,6 +170,13 @@ def _papermill(source: Path, unexecuted: Any, values: Mapping[str, Any], run_dir
     finally:
         _NotebooksInMemory.saved.pop(output, None)
     return nb or copy.deepcopy(unexecuted), stopped_by, crash
+
+
+def kernel_died_starting(exc: BaseException) -> bool:
+    """The kernel process exited before it answered its first request, so no cell ran: most often
+    a port it was handed was taken by another process between jupyter_client choosing it and the
+    kernel binding it (a race jupyter_client cannot close across processes). Starting again is safe."""
+    return isinstance(exc, RuntimeError) and "Kernel died before replying to kernel_info" in str(exc)
 
 
 def cell_timeout_for(nb: Any, given: int | None = None) -> int | None:

@@ -285,7 +285,7 @@ class Services(Closeable, Protocol):
     def deploy(self, phase: str, image: str, labels: dict[str, str] | None = None, env: dict[str, str] | None = None,
                timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None,
                remove_labels: tuple[str, ...] = (), remove_env: tuple[str, ...] = (),
-               tag: str | None = None) -> "Rollout":
+               tag: str | None = None, etag: str | None = None) -> "Rollout":
         """`gcloud run deploy SERVICE --image=IMAGE --update-labels=... --update-env-vars=... --no-allow-unauthenticated`:
         a new revision of `image`; labels and environment variables are merged into the current ones, never
         replaced, less `remove_labels` and `remove_env` (`--remove-labels`, `--remove-env-vars`); allUsers loses run.invoker (nothing is ever made public). Awaited until the revision is ready
@@ -297,7 +297,11 @@ class Services(Closeable, Protocol):
         any revision that had it), and the traffic stays where it goes, pinned by revision name (a LATEST
         target becomes the revision that was latest before the deploy, as gcloud's --no-traffic does, so the
         service no longer follows the latest revision). Rollout.tag_url is the tag's URL, where the revision
-        can be checked before anyone else reaches it."""
+        can be checked before anyone else reaches it.
+
+        With an etag (from etag()), the deploy is refused with ServiceChanged, nothing changed, unless the service
+        is still as it was when that etag was read: two runs that both checked the service before either deployed
+        cannot both deploy."""
 
     def scale_tag_to_zero(self, phase: str, tag: str) -> None:
         """Done with the tag's URL for now: what serves only it stops, as Cloud Run scales an idle revision to zero
@@ -309,11 +313,17 @@ class Services(Closeable, Protocol):
         than to named revisions only? A rollback pins named revisions, and runbook 02 says so when it does."""
 
     def update_traffic(self, phase: str, revision: str | dict[str, int] | None = None,
-                       timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None) -> "Rollout":
+                       timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None,
+                       etag: str | None = None) -> "Rollout":
         """All traffic to one ready revision (`gcloud run services update-traffic --to-revisions=REV=100`), a
         split {revision: percent} adding up to 100 (`--to-revisions=A=90,B=10`; the sandbox, which serves one
         revision at a time, refuses a split of several), or with revision=None to the latest ready one from
-        now on (`--to-latest`). Tags stay as they are, as gcloud leaves them."""
+        now on (`--to-latest`). Tags stay as they are, as gcloud leaves them. etag: as for deploy()."""
+
+    def etag(self, phase: str) -> str:
+        """The service's fingerprint now (Cloud Run's Service.etag): it changes with every deploy, traffic or tag
+        change and as a rollout settles, not with IAM. Handed to deploy() or update_traffic(), it makes the change
+        conditional on the service being as it was read."""
 
     def rollout_in_progress(self, phase: str) -> str | None:
         """One sentence naming the rollout of the service that has not settled yet, else None."""

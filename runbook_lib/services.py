@@ -230,6 +230,11 @@ class RolloutInProgress(RunbookError):
     """Another deploy or traffic change of the service has not settled yet."""
 
 
+class ServiceChanged(RunbookError):
+    """A deploy or traffic change given the service's etag was refused: the service changed since that etag was
+    read (Cloud Run answers 409 ABORTED), so whatever was checked against it no longer holds. Nothing changed."""
+
+
 def newest_revisions_first(revisions: Iterable[Revision]) -> list[Revision]:
     return sorted(revisions, key=lambda r: (parse_time(r.created or "1970-01-01T00:00:00Z"), r.name), reverse=True)
 

@@ -20,7 +20,7 @@ from ..gitinfo import commit_contains
 from ..phases import PhaseRegistry
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSubscription, Revision, Rollout,
-                        RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image, check_tag,
+                        RolloutInProgress, ServiceChanged, ServiceInfo, ServiceResponse, ServingRevision, check_image, check_tag,
                         failed_newest,
                         ingress_setting, invoker_members, is_public, lower_headers, newest_revisions_first, one_line,
                         policy_shape, push_subscriptions_to, response_body, string_map, traffic_split,
@@ -299,7 +299,7 @@ class GcpServices(PhaseEndpoints):
     def deploy(self, phase: str, image: str, labels: dict[str, str] | None = None, env: dict[str, str] | None = None,
                timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None,
                remove_labels: tuple[str, ...] = (), remove_env: tuple[str, ...] = (),
-               tag: str | None = None) -> Rollout:
+               tag: str | None = None, etag: str | None = None) -> Rollout:
         """update_service with the template's image replaced, labels (service and revision) and environment
         variables merged, `remove_labels` taken off both (`--remove-labels`: a key not there is ignored),
         `remove_env` off the container (`--remove-env-vars`, applied before the updates), and a blank revision
@@ -311,7 +311,7 @@ class GcpServices(PhaseEndpoints):
         self._refuse_unsettled(phase)
         with refused_as(f"The deploy of {image} to {self.phases.get(phase).service}", write=True):
             return self._deploy(phase, image, labels, env, timeout_s, progress, tuple(remove_labels),
-                                tuple(remove_env), tag)
+                                tuple(remove_env), tag, etag)
 
     def scale_tag_to_zero(self, phase: str, tag: str) -> None:
         """Cloud Run scales a revision no request reaches to zero by itself: nothing to send."""
@@ -320,11 +320,13 @@ class GcpServices(PhaseEndpoints):
 
     def _deploy(self, phase: str, image: str, labels: dict[str, str], env: dict[str, str], timeout_s: float,
                 progress: Progress | None, remove_labels: tuple[str, ...] = (),
-                remove_env: tuple[str, ...] = (), tag: str | None = None) -> Rollout:
+                remove_env: tuple[str, ...] = (), tag: str | None = None, etag: str | None = None) -> Rollout:
         from google.cloud import run_v2
 
         service = self.clients.run.get_service(name=self._name(phase))
         before = service.latest_created_revision
+        if etag:
+            service.etag = etag
         if not service.template.containers:
             service.template.containers.append(run_v2.Container())
         container = service.template.containers[0]
@@ -352,7 +354,7 @@ class GcpServices(PhaseEndpoints):
             traffic = no_traffic_targets(service, named, tag)
             del service.traffic[:]
             service.traffic.extend(traffic)
-        operation = self.clients.run.update_service(service=service)
+        operation = self._update(service, f"The deploy of {image}", etag)
         message = self._await(operation, f"The rollout of {self.phases.get(phase).service}", timeout_s, progress)
         after = self._service(phase)
         created = after.get("latestCreatedRevision", "")
@@ -376,15 +378,35 @@ class GcpServices(PhaseEndpoints):
                        tag_url=tag_url(after, tag) if tag and ready else "")
 
     def update_traffic(self, phase: str, revision: str | dict[str, int] | None = None,
-                       timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None) -> Rollout:
+                       timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None,
+                       etag: str | None = None) -> Rollout:
         with refused_as(f"Moving the traffic of {self.phases.get(phase).service}", write=True):
-            return self._update_traffic(phase, revision, timeout_s, progress)
+            return self._update_traffic(phase, revision, timeout_s, progress, etag)
+
+    def etag(self, phase: str) -> str:
+        return self._service(phase).get("etag", "")
+
+    def _update(self, service: Any, what: str, etag: str | None) -> Any:
+        """update_service; with an etag given, Cloud Run's refusal of a stale one (409 ABORTED, or 412/400
+        FAILED_PRECONDITION as some APIs answer it) is ServiceChanged."""
+        from google.api_core import exceptions
+
+        try:
+            return self.clients.run.update_service(service=service)
+        except (exceptions.Aborted, exceptions.Conflict, exceptions.FailedPrecondition) as exc:
+            if not etag:
+                raise
+            raise ServiceChanged(f"{what} was refused: {service.name.rsplit('/', 1)[-1]} changed since its etag "
+                                 f"{etag} was read (another deploy or traffic change got there first; Cloud Run: "
+                                 f"{one_line(str(exc.message or exc))}); nothing was changed.") from None
 
     def _update_traffic(self, phase: str, revision: str | dict[str, int] | None, timeout_s: float,
-                        progress: Progress | None) -> Rollout:
+                        progress: Progress | None, etag: str | None = None) -> Rollout:
         from google.cloud import run_v2
 
         service = self.clients.run.get_service(name=self._name(phase))
+        if etag:
+            service.etag = etag
         kind = run_v2.TrafficTargetAllocationType
         if revision is None:
             wanted = [run_v2.TrafficTarget(type_=kind.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST, percent=100)]
@@ -400,7 +422,7 @@ class GcpServices(PhaseEndpoints):
         traffic = keeping_tags(list(service.traffic), wanted)
         del service.traffic[:]
         service.traffic.extend(traffic)
-        operation = self.clients.run.update_service(service=service)
+        operation = self._update(service, f"Moving the traffic of {self.phases.get(phase).service}", etag)
         error = self._await(operation, f"Moving the traffic of {self.phases.get(phase).service}", timeout_s, progress)
         after = serving_shares(self._service(phase))
         serving = max(after, key=after.get) if after else ""

@@ -38,7 +38,7 @@ from .candidates import SandboxTags, tags_by_revision
 from .service_iam import SandboxIam
 from .processes import (_CHILDREN, APP_MODULE, accepts, is_our_process, log_tail, pid_alive, process_lock,
                         read_run_file, restore_run_file, run_file, stop_recorded_processes, terminate)
-from .state import other_users, require_services_state, state_lock, write_state
+from .state import other_users, refuse_if_changed, require_services_state, service_etag, state_lock, write_state
 
 ANONYMOUS = None  # token=None (or "") sends no Authorization header, as with GcpServices
 START_TIMEOUT_S = 30.0
@@ -171,6 +171,10 @@ class LocalServices(SandboxTags, SandboxIam, PhaseEndpoints):
         return (f"{record['service']} is being changed by process {rollout['pid']} since {rollout['started']} "
                 f"({rollout['what']}).")
 
+    def etag(self, phase: str) -> str:
+        _, record = self._record(phase)
+        return service_etag(record)
+
     def follows_latest(self, phase: str) -> bool:
         """Does the traffic go to whatever revision is latest (`--to-latest`), rather than to a named revision? A
         rollback pins a named revision, so the kit says when it ends that (as on gcp)."""
@@ -180,7 +184,7 @@ class LocalServices(SandboxTags, SandboxIam, PhaseEndpoints):
     def deploy(self, phase: str, image: str, labels: dict[str, str] | None = None, env: dict[str, str] | None = None,
                timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None,
                remove_labels: tuple[str, ...] = (), remove_env: tuple[str, ...] = (),
-               tag: str | None = None) -> Rollout:
+               tag: str | None = None, etag: str | None = None) -> Rollout:
         """A new revision of `image`, a sandbox build: its service process starts from that build's code (the
         phase whose Dockerfile it built, at the commit it built) on a free loopback port; once it listens the
         traffic moves (unless pinned) and the old process stops. A build of no phase's Dockerfile cannot
@@ -199,6 +203,7 @@ class LocalServices(SandboxTags, SandboxIam, PhaseEndpoints):
             with state_lock(self.home):
                 state = require_services_state(self.home)
                 record = state["services"][name]
+                refuse_if_changed(record, etag, f"The deploy of {image}")
                 current = self._serving(record)
                 revision = revision_record(record["service"], _next_number(record), built.commit, image, supports,
                                            _now(), built.code_phase or "")
@@ -248,7 +253,8 @@ class LocalServices(SandboxTags, SandboxIam, PhaseEndpoints):
         return Rollout(revision["name"], ready, message, self._traffic(name), notes)
 
     def update_traffic(self, phase: str, revision: str | dict[str, int] | None = None,
-                       timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None) -> Rollout:
+                       timeout_s: float = ROLLOUT_TIMEOUT_S, progress: Progress | None = None,
+                       etag: str | None = None) -> Rollout:
         """All traffic to one ready revision (pinned there), or revision=None: to the latest ready one from now on.
         The service process restarts on the revision that now serves. The sandbox serves one revision at a
         time: a split of several is refused."""
@@ -263,6 +269,7 @@ class LocalServices(SandboxTags, SandboxIam, PhaseEndpoints):
             with state_lock(self.home):
                 state = require_services_state(self.home)
                 record = state["services"][name]
+                refuse_if_changed(record, etag, f"Moving the traffic of {record['service']}")
                 ready = [r for r in record["revisions"] if r.get("ready", True)]
                 if revision is None:
                     chosen = max(ready, key=lambda r: (r["created"], r["name"]))

@@ -8,7 +8,9 @@ reset will not pull it away from.
 """
 from __future__ import annotations
 
+import base64
 import fcntl
+import hashlib
 import json
 import os
 import shlex
@@ -59,6 +61,31 @@ def state_lock(home) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# What a service record holds that is not the Cloud Run service itself: the kit's own mark of a process changing it,
+# its IAM policy (a resource of its own, with its own etag) and which process serves a tag now.
+_NOT_THE_SERVICE = ("rollout", "iam_policy", "tags")
+
+
+def service_etag(record: dict) -> str:
+    """Cloud Run's Service.etag for a sandbox service: a fingerprint of its revisions, traffic and tags (which
+    revision each names), so any deploy, traffic or tag change and a revision turning ready change it; a tag's
+    process starting or stopping does not, nor does IAM."""
+    service = {k: v for k, v in record.items() if k not in _NOT_THE_SERVICE}
+    service["tags"] = {tag: entry.get("revision") for tag, entry in sorted(record.get("tags", {}).items())}
+    digest = hashlib.sha256(json.dumps(service, sort_keys=True, default=str).encode()).digest()
+    return base64.b64encode(digest[:9]).decode()
+
+
+def refuse_if_changed(record: dict, etag: str | None, what: str) -> None:
+    """ServiceChanged, `what` named, when `etag` was given and the service no longer matches it; call it under the
+    state lock, before changing anything, so the check and the change are one step for every other process."""
+    from ..services import ServiceChanged
+
+    if etag and service_etag(record) != etag:
+        raise ServiceChanged(f"{what} was refused: {record['service']} changed since its etag {etag} was read "
+                             f"(another deploy or traffic change got there first); nothing was changed.")
 
 
 def require_services_state(home) -> dict:

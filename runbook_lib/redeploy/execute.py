@@ -57,10 +57,10 @@ def build_image(target: Any, plan: Any, progress: Progress | None = None,
 
 
 def deploy_image(target: Any, plan: Any, image: str, progress: Progress | None = None,
-                 timeout_s: float = ROLLOUT_TIMEOUT_S) -> Rollout:
+                 timeout_s: float = ROLLOUT_TIMEOUT_S, etag: str | None = None) -> Rollout:
     """`gcloud run deploy SERVICE --image=IMAGE --no-traffic --tag=candidate` with the plan's label and environment
     updates (and the labels and variables it removes), awaited: the revision is checked on the tag's URL before any
-    traffic moves to it."""
+    traffic moves to it. etag: only on the service as it was when that etag was read (guards.claimed)."""
     return target.services.deploy(plan.phase, image, labels=plan.labels, env=plan.env, timeout_s=timeout_s,
                                   progress=progress, remove_labels=tuple(plan.remove_labels),
-                                  remove_env=tuple(plan.remove_env), tag=plan.tag)
+                                  remove_env=tuple(plan.remove_env), tag=plan.tag, etag=etag)

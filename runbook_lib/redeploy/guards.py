@@ -9,14 +9,18 @@ Each refusal is one sentence.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from ..diagnose.build import RUNNING_STATUSES
+from ..formats import sentence
 from ..gitinfo import tracked_in
 from ..preflight import lint_deploy_scripts, read_source_text
+from ..services import ServiceChanged
 from .observe import current_traffic, split_said
 
 ROOT_DOCKERFILE = "Dockerfile"
+CLAIM_ATTEMPTS = 3
+T = TypeVar("T")
 
 
 def builds_in_progress(target: Any, plan: Any, own_build: str = "") -> list[str]:
@@ -83,7 +87,8 @@ def leftover_dockerfile(target: Any, plan: Any) -> list[str]:
 def before_deploy(target: Any, plan: Any, own_build: str = "") -> list[str]:
     """The guards that can change while the build runs (minutes on Cloud Build), checked again just before the
     deploy: another run's build or rollout, or a change to the service, would otherwise be deployed over and then
-    undone by the rollback. There is no claim across processes: two runs checking in the same instant both pass."""
+    undone by the rollback. Two runs checking in the same instant both pass: claimed() makes the deploy hold only
+    on the service as checked."""
     return (builds_in_progress(target, plan, own_build) + rollout_in_progress(target, plan)
             + serving_changed(target, plan) + candidate_changed(target, plan))
 
@@ -92,3 +97,24 @@ def refusals(target: Any, plan: Any) -> list[str]:
     """Every reason not to start now, one sentence each (empty: go ahead)."""
     return (builds_in_progress(target, plan) + rollout_in_progress(target, plan) + serving_changed(target, plan)
             + candidate_changed(target, plan) + leftover_dockerfile(target, plan))
+
+
+def claimed(target: Any, plan: Any, check: Callable[[], list[str]], change: Callable[[str], T],
+            attempts: int = CLAIM_ATTEMPTS) -> tuple[T | None, list[str]]:
+    """The claim across processes, as Cloud Run offers it: read the service's etag, run the `check`, and make the
+    `change` (given that etag) only on the service as checked, since the service refuses it once anything changed in
+    between (another run's deploy or traffic change: of two runs that both checked, only the first one changes it).
+    A refused change is read and checked again: a change that left the checks holding (a rollout settling) is no
+    reason to stop, one that does not is refused by the check in its own words. (the change's answer or None, the
+    refusals)."""
+    last = ""
+    for _ in range(attempts):
+        etag = target.services.etag(plan.phase)
+        refused = check()
+        if refused:
+            return None, refused
+        try:
+            return change(etag), []
+        except ServiceChanged as exc:
+            last = sentence(exc)
+    return None, [f"{last.rstrip('.')} ({attempts} times, each after the checks passed again)."]

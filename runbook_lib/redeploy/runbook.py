@@ -99,17 +99,20 @@ class Redeploy:
                                   f"nothing was deployed ({self.plan.previous_revision} still serves): "
                                   f"{self.built.why()}")
             image = self.built.image
-        late = guards.before_deploy(self.target, self.plan, self.built.build.get("id", "") if self.built else "")
-        if late:
-            return self._refuse_deploy(late[0], image)
+        own_build = self.built.build.get("id", "") if self.built else ""
         try:
-            self.rollout = deploy_image(self.target, self.plan, image, self.progress, self.rollout_timeout_s)
+            # checked again and deployed only on the service as checked: another run may be about to deploy too
+            self.rollout, late = guards.claimed(
+                self.target, self.plan, lambda: guards.before_deploy(self.target, self.plan, own_build),
+                lambda etag: deploy_image(self.target, self.plan, image, self.progress, self.rollout_timeout_s, etag))
         except RolloutInProgress as exc:   # started after the guard looked
             return self._refuse_deploy(sentence(exc), image)
         except ParameterError:
             raise
         except RunbookError as exc:        # refused before any revision existed (an image that is not there ...)
             return self._stop(f"{sentence(exc)} {self.plan.previous_revision} still serves.")
+        if late or self.rollout is None:
+            return self._refuse_deploy(late[0], image)
         rows = [("image", image), ("revision", self.rollout.revision or "(none)"),
                 ("ready", "yes" if self.rollout.ready else "NO"), ("message", self.rollout.message),
                 ("tag", f"{self.plan.tag}: {self.rollout.tag_url or '(no URL: the revision is not ready)'}"),

@@ -24,6 +24,7 @@ from ..errors import RunbookError
 from ..formats import sentence
 from ..overview import PhaseState
 from ..services import Rollout, newest_revisions_first
+from .guards import claimed
 from .observe import Serving, current_traffic, health_commit, health_with_token, said, serving, split_said
 
 CHECK_STATUSES = ("pass", "fail", "warn", "skip")
@@ -59,25 +60,39 @@ def migrate(target: Any, plan: Any, revision: str, deployed: dict[str, int]) -> 
     the service followed the latest revision before (the no-traffic deploy pinned it) and it is still the newest;
     only from what the deploy left (`deployed`), never over someone's change. (the check, what serves after, moved at all)."""
     now = serving(target, plan.phase, read_health=False)
-    if _shares(now.traffic) != _shares(deployed):
-        return Check("serves 100% of traffic", "fail", f"{split_said(now.traffic)} serves, not {said(deployed)} as "
-                     f"the deploy left it: someone changed the traffic since, so it was not moved to {revision}."), \
-            now, False
+
+    def as_the_deploy_left_it() -> list[str]:
+        nonlocal now
+        now = serving(target, plan.phase, read_health=False)
+        if _shares(now.traffic) == _shares(deployed):
+            return []
+        return [f"{split_said(now.traffic)} serves, not {said(deployed)} as the deploy left it: someone changed the "
+                f"traffic since, so it was not moved to {revision}."]
+
+    def newest_is_it() -> list[str]:
+        newest = next((r.name for r in newest_revisions_first(target.services.list_revisions(plan.phase))
+                       if r.ready), revision)
+        return [] if newest == revision else [
+            f"It stays pinned: {newest}, deployed since and not checked, is the newest revision, so following the "
+            f"latest again would give it the traffic; once a good revision is the newest: gcloud run services "
+            f"update-traffic {plan.service} --to-latest --region={plan.region} --project={plan.project}"]
+
     how, note = f"to {revision}, pinned", ""
     try:
         # pinned to the revision that passed, never straight --to-latest: a revision deployed since would get it all
-        moved = target.services.update_traffic(plan.phase, revision).message
+        rollout, refused = claimed(target, plan, as_the_deploy_left_it,
+                                   lambda etag: target.services.update_traffic(plan.phase, revision, etag=etag))
+        if rollout is None:
+            return Check("serves 100% of traffic", "fail", refused[0]), now, False
+        moved = rollout.message
         if plan.followed_latest:
-            newest = next((r.name for r in newest_revisions_first(target.services.list_revisions(plan.phase))
-                           if r.ready), revision)
-            if newest == revision:
-                moved = target.services.update_traffic(plan.phase, None).message
+            latest, refused = claimed(target, plan, newest_is_it,
+                                      lambda etag: target.services.update_traffic(plan.phase, None, etag=etag))
+            if latest is not None:
+                moved = latest.message
                 how = "to the latest revision, which it is (following the latest again, as before the deploy)"
             else:
-                note = (f" It stays pinned: {newest}, deployed since and not checked, is the newest revision, so "
-                        f"following the latest again would give it the traffic; once a good revision is the newest: "
-                        f"gcloud run services update-traffic {plan.service} --to-latest --region={plan.region} "
-                        f"--project={plan.project}")
+                note = f" {refused[0]}"
     except RunbookError as exc:
         moved = sentence(exc)
     after = serving(target, plan.phase)
@@ -225,13 +240,20 @@ def rollback(target: Any, plan: Any, revision: str, left: dict[str, int],
     """The traffic back as it was before the deploy (the same split, pinned): (the traffic change, or None when
     nothing was moved; confirmed; the `rollback` check). Only from what this run left (`left`, or all of it on
     `revision`, the new one): a change someone made since is theirs to keep."""
-    try:
+    def as_this_run_left_it() -> list[str]:
         now = _shares(current_traffic(target, plan.phase))
-        if now != _shares(left) and now != {revision: 100}:
-            return None, False, Check("rollback", "fail", f"{said(now)} serves now, not {said(left)} as this run "
-                                      "left it: someone changed the traffic since, so it was not rolled back (that "
-                                      f"would undo their change); to roll back anyway: {plan.rollback_command()}")
-        moved = target.services.update_traffic(plan.phase, plan.previous_traffic)
+        if now == _shares(left) or now == {revision: 100}:
+            return []
+        return [f"{said(now)} serves now, not {said(left)} as this run left it: someone changed the traffic since, so "
+                "it was not rolled back (that would undo their change)."]
+
+    try:
+        moved, refused = claimed(target, plan, as_this_run_left_it,
+                                 lambda etag: target.services.update_traffic(plan.phase, plan.previous_traffic,
+                                                                              etag=etag))
+        if moved is None:
+            return None, False, Check("rollback", "fail", f"{refused[0].rstrip('.')}; to roll back anyway: "
+                                      f"{plan.rollback_command()}")
         confirmed = current_traffic(target, plan.phase) == plan.previous_traffic
     except RunbookError as exc:   # a ParameterError too: the rollback's target revision was deleted since
         return None, False, Check("rollback", "fail", _rollback_failed(target, plan, revision, exc))

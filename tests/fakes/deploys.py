@@ -252,6 +252,11 @@ class FakeDeploys:
         if service is None:
             return 404, google_error(404, f"Service {name} does not exist.")
         short = name.rsplit("/", 1)[-1]
+        if body.get("etag") and body["etag"] != service_etag(service):   # AIP-154: a stale etag is ABORTED
+            refused = google_error(409, f"Precondition check failed: the etag {body['etag']} does not match "
+                                        f"service {short}'s current etag.")
+            refused["error"]["status"] = "ABORTED"
+            return 409, refused
         # The REST clients send enums as numbers: 1 LATEST, 2 REVISION (TrafficTargetAllocationType).
         spec = [{**t, "type": _ALLOCATION.get(t.get("type"), t.get("type", ""))} for t in body.get("traffic") or []] \
             or [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}]
@@ -282,6 +287,7 @@ class FakeDeploys:
             if body.get(key):
                 service[key] = body[key]
         service["reconciling"] = True
+        changed(service)
         return 200, self._rollout_operation(op)
 
     def _new_revision(self, name: str, short: str, template: dict) -> str:
@@ -312,6 +318,7 @@ class FakeDeploys:
             return
         op.done = True
         service["reconciling"] = False
+        changed(service)   # the status is part of the resource its etag fingerprints
         if op.revision:
             revision = next(r for r in self.fake.run_revisions[op.subject]
                             if r["name"].endswith(f"/revisions/{op.revision}"))
@@ -382,6 +389,17 @@ class FakeDeploys:
         if found is None:
             return 404, google_error(404, f"Revision {revision} does not exist.")
         return 200, found
+
+
+def service_etag(service: dict) -> str:
+    """The service's etag, given one the first time it is asked for."""
+    return service.get("etag") or changed(service)
+
+
+def changed(service: dict) -> str:
+    """A new etag for a service that changed."""
+    service["etag"] = base64.b64encode(uuid.uuid4().bytes[:9]).decode()
+    return service["etag"]
 
 
 def _ready_state(revision: dict) -> str:

@@ -468,6 +468,9 @@ class FakeGoogleApis(HttpFake):
         if suffix == "/revisions":
             return 200, self._page(self.run_revisions.get(name, []), "revisions", request.param("pageSize"),
                                    request.param("pageToken"), self.max_page_size)
+        from .deploys import service_etag
+
+        service_etag(self.run_services[name])
         return 200, self.run_services[name]
 
     def _run_service(self, short: str) -> dict | None:

@@ -507,7 +507,7 @@ def test_changes_name_each_table_and_partition_and_how():
         ("a.content", "2025-12-15: same 10 rows, different content", 0),
         ("a.created", "created, 2 rows", 2),
         ("a.dropped", "dropped (4 rows)", -4),
-        ("a.rewritten", "2025-12-15: rewritten at 03:09:00 UTC (same 10 rows, same content)", 0),
+        ("a.rewritten", "2025-12-15: rewritten at 03:09:00 UTC (same 10 rows, checksum unchanged)", 0),
         ("a.rows", "2025-12-15: 10 -> 12 rows; 2025-12-16: gone (5 rows); 1 more partition changed", -2),
         ("a.touched", "2025-12-15: rewritten at 03:09:00 UTC (same 10 rows)", 0),
     ]

@@ -68,6 +68,11 @@ def explain(con: duckdb.DuckDBPyConnection, path: Path, exc: BaseException,
     if isinstance(exc, duckdb.ParserException):
         first = str(exc).splitlines()[0]
         return UnsupportedSQL(f"The local warehouse cannot run this SQL once translated to DuckDB ({first}).")
+    if isinstance(exc, duckdb.BinderException):
+        # BigQuery refuses these before running anything (an unrecognized name, a wrong argument type) with
+        # invalidQuery, which the gcp adapter raises as WarehouseQueryError: the sandbox answers alike
+        first = _BINDER_KIND.sub("", str(exc).splitlines()[0]).rstrip(".!")
+        return WarehouseQueryError(f"The query was refused: {first}.")
     if isinstance(exc, _FAILED_AS_IT_RAN):
         # BigQuery fails these as the query runs (a bad cast, a value out of range, a checked limit) with
         # invalidQuery, which the gcp adapter raises as WarehouseQueryError: the sandbox answers alike
@@ -77,4 +82,5 @@ def explain(con: duckdb.DuckDBPyConnection, path: Path, exc: BaseException,
 
 
 _FAILED_AS_IT_RAN = (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException)
+_BINDER_KIND = re.compile(r"^Binder Error: ")
 _RUNTIME_KIND = re.compile(r"^(Conversion|Invalid Input|Out of Range) Error: ")

@@ -32,7 +32,8 @@ from ..warehouse import existing_partitions
 from .capability import Capability, check_capability
 from .commands import ReplayCommands, replay_commands
 from .datasets import TestDatasets, output_tables, prepare_test_datasets
-from .fingerprint import Checksums, Fingerprint, changes, fingerprint, plan_checksums, production_tables
+from .fingerprint import (WHOLE_TABLE, Checksums, Fingerprint, changes, fingerprint, plan_checksums,
+                          production_tables)
 from .claims import ClaimLost
 from .ledger import FileLedger, LEDGER_TABLE, Ledger, LedgerBusy, WarehouseLedger, finished, ledger_dataset
 from .prefix import DatasetMap, dataset_map
@@ -174,7 +175,7 @@ class Replay:
         """6. Production again: a change outside allowed_prod_writes fails the replay."""
         if not self.outcomes and self.stopped:
             return self._said_once("isolation")
-        self.after = fingerprint(self.target.warehouse, sorted(self.before), self.checksums)
+        self.after = fingerprint(self.target.warehouse, self._production_now(), self.checksums)
         self.checked = judge_isolation(self.before, self.after, self.allowed, self.target.phases.run_history_table)
         return self.checked.table()
 
@@ -289,12 +290,17 @@ class Replay:
 
     def _production_still_untouched(self, phase: str) -> str:
         """After a phase's first call: production fingerprinted again; "" or why the replay stops."""
-        now = fingerprint(self.target.warehouse, sorted(self.before), self.checksums)
+        now = fingerprint(self.target.warehouse, self._production_now(), self.checksums)
         wrong = [c for c in changes(self.before, now) if c.ref not in self.allowed]
         if not wrong:
             return ""
         return (f"Stopped after the first {phase} call: production changed ({wrong[0].ref}: {wrong[0].what}); "
                 f"{phase} ignored dataset_prefix or wrote production.")
+
+    def _production_now(self) -> list[str]:
+        """The tables fingerprinted at step 4 and every production table listed now: one created since (a phase
+        that ignored dataset_prefix writing a table production did not have yet) is a change too."""
+        return sorted(set(self.before) | set(production_tables(self.target.warehouse, self.target.phases)))
 
     def _prints_table(self, prints: Fingerprint) -> pd.DataFrame:
         wanted = {d.isoformat() for d in self.days}
@@ -352,9 +358,31 @@ class Replay:
                    "claims_taken_over": taken_over,
                    "ledger": self.ledger.where if self.ledger else None, "dry_run": self.p.dry_run,
                    "commands": self.equivalent.to_dict() if self.equivalent else None,
-                   "stopped": self.stopped}
+                   "fingerprints": self._fingerprints_record(), "stopped": self.stopped}
         return ReplayResult(name="prefixed_replay", verdict=verdict, summary=headline(summary, SUMMARY_CHARS),
                             figures=figures, details=details, outcomes=list(self.outcomes))
+
+    def _fingerprints_record(self) -> dict | None:
+        """What an independent check of "production untouched" needs: each production table's kind, columns, rows
+        and last change, and the replayed partitions' rows, last change and checksum, before and after, with the
+        checksum queries as they ran (the other partitions are in the warehouse's own metadata)."""
+        if not self.before:
+            return None
+        days = {d.isoformat() for d in self.days}
+
+        def kept(prints: Fingerprint) -> dict:
+            recorded = {}
+            for ref, printed in prints.items():
+                entry = printed.to_dict()
+                changed = [p.last_modified for p in printed.partitions.values() if p.last_modified]
+                entry["last_modified"] = max(changed).isoformat() if changed else None
+                entry["partitions"] = {key: value for key, value in entry["partitions"].items()
+                                       if key in days or key == WHOLE_TABLE or value["checksum"] is not None}
+                recorded[ref] = entry
+            return recorded
+
+        return {"checksums": self.checksums.to_dict() if self.checksums else None, "before": kept(self.before),
+                "after": kept(self.after) if self.after else None}
 
     def _dates_done(self) -> int:
         """Dates whose every call is done, now or (the ledger says) by an earlier run: a dry run calls nothing, but

@@ -7,6 +7,7 @@ warehouse.py) refuse the same bad input with the same sentence and hand back the
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -27,7 +28,16 @@ KIT_LABELS = {KIT_LABEL_KEY: KIT_LABEL_VALUE}
 
 
 DATASET_NAME = re.compile(r"[A-Za-z0-9_]{1,1024}")
-TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,1023}")
+# A table name: up to 1,024 UTF-8 bytes of Unicode letters (L), marks (M), numbers (N), connectors such as _
+# (Pc), dashes (Pd) and spaces (Zs), as BigQuery allows; never a dot, a quote or a backtick.
+TABLE_NAME_CATEGORIES = ("L", "M", "N", "Pc", "Pd", "Zs")
+
+
+def is_table_name(name: str) -> bool:
+    return 0 < len(name.encode("utf-8")) <= 1024 and all(
+        unicodedata.category(c).startswith(TABLE_NAME_CATEGORIES) for c in name)
+
+
 COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,299}")
 # BigQuery labels: keys start with a lowercase letter; keys and values hold lowercase letters, digits,
 # underscores and dashes, at most 63 characters; at most 64 labels.
@@ -66,9 +76,10 @@ def split_ref(ref: Any, parameter: str = "table_ref") -> TableRef:
     """"dataset.table" or "project.dataset.table" (backquotes allowed), checked against BigQuery's rules."""
     parts = ref.strip("`").split(".") if isinstance(ref, str) else []
     project = parts.pop(0) if len(parts) == 3 else None
-    if len(parts) != 2 or not DATASET_NAME.fullmatch(parts[0]) or not TABLE_NAME.fullmatch(parts[1]) \
+    if len(parts) != 2 or not DATASET_NAME.fullmatch(parts[0]) or not is_table_name(parts[1]) \
             or (project is not None and not re.fullmatch(r"[a-z][a-z0-9-]{0,29}", project)):
-        raise ParameterError(parameter, ref, 'give "dataset.table" (letters, digits, underscores)')
+        raise ParameterError(parameter, ref, 'give "dataset.table": a dataset of letters, digits and underscores, '
+                             "a table of letters, digits, underscores, dashes or spaces")
     return TableRef(project, parts[0], parts[1])
 
 

@@ -218,6 +218,35 @@ def test_a_nan_in_the_sample_is_nan_and_a_null_is_none(wh):
     assert [(r["prod_value"], r["test_value"], r["abs_delta"]) for r in recorded] == [("NaN", None, None), (1.0, "NaN", None)]
 
 
+def test_a_nan_or_an_infinity_inside_an_array_or_a_struct_is_shown_as_it_is(wh):
+    """Inside an ARRAY or a STRUCT a NULL is None, so a NaN there is the value NaN, not a NULL."""
+    diff = compare(wh, f"SELECT 1 AS k, STRUCT({NAN} AS x) AS v UNION ALL SELECT 2, STRUCT({INF} AS x)",
+                   "SELECT 1 AS k, STRUCT(CAST(NULL AS FLOAT64) AS x) AS v UNION ALL SELECT 2, STRUCT(1.0 AS x)")
+    prod, test = diff.sample["prod_value"].tolist(), diff.sample["test_value"].tolist()
+    assert diff.column_mismatches == {"v": 2} and math.isnan(prod[0]["x"]) and test[0] == {"x": None}
+    recorded = json.loads(json.dumps(diff.to_dict(), allow_nan=False))["details"]["sample"]
+    assert [(r["prod_value"], r["test_value"]) for r in recorded] == [({"x": "NaN"}, {"x": None}),
+                                                                        ({"x": "inf"}, {"x": 1.0})]
+    arrays = compare(wh, f"SELECT 1 AS k, [{NAN}, 1.0] AS v", "SELECT 1 AS k, [1.0, 1.0] AS v")
+    assert math.isnan(arrays.sample["prod_value"].iloc[0][0])
+
+
+@pytest.mark.parametrize("table", ["spieltag_ü", "player cache", "daily-cache_2025"])
+def test_a_table_named_with_unicode_letters_spaces_or_dashes_is_compared(wh, table):
+    for dataset in ("p", "t"):
+        wh.execute(f"CREATE OR REPLACE TABLE `{dataset}.{table}` AS SELECT 1 AS k, 2 AS v")
+    assert compare_tables(wh, f"p.{table}", f"t.{table}", ["k"]).verdict == "pass"
+
+
+def test_a_table_name_with_a_backtick_dot_or_quote_is_refused_naming_the_parameter():
+    from runbook_lib.warehouse import split_ref
+
+    for bad in ("p.a`b", "p.a'b", 'p.a"b', "p.", "p.a.b.c"):
+        with pytest.raises(ParameterError) as refused:
+            split_ref(bad, "prod_table")
+        assert refused.value.parameter == "prod_table"
+
+
 @pytest.mark.parametrize("prod, test", [
     ("9007199254740993", "9007199254740992"),                               # INT64 beyond 2^53
     ("NUMERIC '123456789.123456789'", "NUMERIC '123456789.123456788'"),     # NUMERIC beyond FLOAT64's digits

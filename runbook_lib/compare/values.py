@@ -17,20 +17,23 @@ from ..checks import as_date
 from .sql import base_type
 
 
-def cell_value(value: Any, bigquery_type: str = "") -> Any:
+def cell_value(value: Any, bigquery_type: str = "", nested: bool = False) -> Any:
     """A cell as a plain Python value of its BigQuery type (DATE columns arrive as pandas Timestamps
     locally, as dates on BigQuery; NULL as None, never pandas' NA or NaN; an ARRAY as a list, a STRUCT
-    as a dict of plain values), usable again as a query parameter."""
-    if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    as a dict of plain values), usable again as a query parameter. A NaN in a DataFrame's float column stands
+    for a NULL; inside an ARRAY or a STRUCT (`nested`), where a NULL is None, a NaN is the value NaN."""
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
+    if isinstance(value, float) and math.isnan(value):
+        return value if nested else None
     if base_type(bigquery_type) == "DATE" and isinstance(value, (date, pd.Timestamp)):
         return as_date("value", value)
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
     if isinstance(value, (list, tuple)) or (hasattr(value, "tolist") and getattr(value, "ndim", 0) > 0):
-        return [cell_value(v) for v in (value.tolist() if hasattr(value, "tolist") else value)]
+        return [cell_value(v, nested=True) for v in (value.tolist() if hasattr(value, "tolist") else value)]
     if isinstance(value, dict):
-        return {k: cell_value(v) for k, v in value.items()}
+        return {k: cell_value(v, nested=True) for k, v in value.items()}
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         return value.item()
     return value
@@ -44,6 +47,10 @@ def json_value(value: Any, nan: str | None = None) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return nan
     value = cell_value(value)
+    if isinstance(value, list):   # inside, a NULL is None and a NaN is NaN: said as text, as the infinities
+        return [json_value(v, nan="NaN") for v in value]
+    if isinstance(value, dict):
+        return {k: json_value(v, nan="NaN") for k, v in value.items()}
     return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 

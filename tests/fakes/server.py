@@ -51,6 +51,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import artifacts, enums, pubsub
 from .errors import CONNECTION_RESET, Refusal, google_error, permission_denied
+from .filters import as_time, matches_filter
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -128,86 +129,6 @@ def policy_as_requested(policy: dict, requested_version: str | None) -> dict:
             binding["role"] = f"{binding['role']}_withcond_{digest}"
         mangled.append(binding)
     return {**policy, "version": 1, "bindings": mangled}
-
-
-# ---------------------------------------------------------------- filter evaluation (fake only)
-
-_TERM = re.compile(r'\s*([A-Za-z_][\w.]*)\s*(>=|<=|!=|=|>|<)\s*("(?:[^"\\]|\\.)*"|[^\s()]+)\s*')
-
-
-def _split_top_level(text: str, word: str) -> list[str]:
-    """Split on ` AND `/` OR ` outside parentheses and quotes."""
-    parts, depth, quoted, start, i = [], 0, False, 0, 0
-    token = f" {word} "
-    while i < len(text):
-        ch = text[i]
-        if ch == '"' and (i == 0 or text[i - 1] != "\\"):
-            quoted = not quoted
-        elif not quoted and ch == "(":
-            depth += 1
-        elif not quoted and ch == ")":
-            depth -= 1
-        elif not quoted and depth == 0 and text.startswith(token, i):
-            parts.append(text[start:i])
-            i += len(token)
-            start = i
-            continue
-        i += 1
-    parts.append(text[start:])
-    return [p.strip() for p in parts]
-
-
-def _lookup(record: dict, dotted: str) -> Any:
-    value: Any = record
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
-def _as_time(text: str) -> datetime:
-    # Nanosecond timestamps: keep microseconds, which is all the fixtures need.
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
-    return datetime.fromisoformat(text)
-
-
-def _compare(actual: Any, op: str, expected: str, field_name: str) -> bool:
-    if actual is None:
-        return op == "!="
-    if isinstance(actual, list):  # repeated fields (Cloud Build tags): "=" means "contains"
-        hit = expected in actual
-        return hit if op == "=" else (not hit if op == "!=" else False)
-    if field_name.endswith("timestamp") or field_name.endswith("Time") or field_name.endswith("_time"):
-        left, right = _as_time(str(actual)), _as_time(expected)
-    elif isinstance(actual, (int, float)) and not isinstance(actual, bool):
-        left, right = actual, float(expected)
-    else:
-        left, right = str(actual), expected
-    return {"=": left == right, "!=": left != right, ">=": left >= right, "<=": left <= right,
-            ">": left > right, "<": left < right}[op]
-
-
-def matches_filter(record: dict, text: str | None) -> bool:
-    """Evaluate a filter of `field op value` terms joined by AND, with parenthesised OR groups."""
-    if not text or not text.strip():
-        return True
-    text = text.strip()
-    ands = _split_top_level(text, "AND")
-    if len(ands) > 1:
-        return all(matches_filter(record, part) for part in ands)
-    ors = _split_top_level(text, "OR")
-    if len(ors) > 1:
-        return any(matches_filter(record, part) for part in ors)
-    if text.startswith("(") and text.endswith(")"):
-        return matches_filter(record, text[1:-1])
-    term = _TERM.fullmatch(text)
-    if not term:
-        raise ValueError(f"fake cannot parse filter term {text!r}")
-    name, op, value = term.groups()
-    if value.startswith('"'):
-        value = json.loads(value)
-    return _compare(_lookup(record, name), op, value, name)
 
 
 # ---------------------------------------------------------------- the server
@@ -587,7 +508,7 @@ class FakeGoogleApis(HttpFake):
                      and build_location(b) == location and matches_filter(b, request.param("filter"))]
         except ValueError as exc:
             return 400, google_error(400, str(exc))
-        found.sort(key=lambda b: _as_time(b["createTime"]), reverse=True)
+        found.sort(key=lambda b: as_time(b["createTime"]), reverse=True)
         return 200, self._page(found, "builds", request.param("pageSize"), request.param("pageToken"),
                                self.max_page_size)
 
@@ -600,7 +521,7 @@ class FakeGoogleApis(HttpFake):
         except ValueError as exc:
             return 400, google_error(400, str(exc))
         descending = (body.get("orderBy") or "timestamp asc").strip().lower() == "timestamp desc"
-        found.sort(key=lambda e: _as_time(e["timestamp"]), reverse=descending)
+        found.sort(key=lambda e: as_time(e["timestamp"]), reverse=descending)
         return 200, self._page(found, "entries", body.get("pageSize"), body.get("pageToken"), self.max_page_size)
 
     @staticmethod

@@ -29,6 +29,28 @@ PUBLIC_MEANING = {
     "allAuthenticatedUsers": "anyone with a Google account; `--no-allow-unauthenticated` and removing allUsers "
                              "leave it in place",
 }
+# Who can send a request at all, by the service's ingress (Cloud Run, "Restrict network ingress"): what a public
+# member means is said in those terms. Missing: all.
+REACHABLE_BY = {
+    "internal": "on its internal paths only (VPC networks, Shared VPC, some Google Cloud services; the internet "
+                "cannot reach it, ingress internal)",
+    "internal-and-cloud-load-balancing": "through an external Application Load Balancer or its internal paths "
+                                         "(ingress internal-and-cloud-load-balancing)",
+    "none": "by nothing while its ingress is none, and by anyone as soon as ingress is opened",
+}
+
+
+def public_meaning(member: str, ingress: str = "all") -> str:
+    """What a grant to allUsers or allAuthenticatedUsers lets in, for a service of this ingress."""
+    reach = REACHABLE_BY.get(ingress)
+    if reach is None:
+        return PUBLIC_MEANING[member]
+    who = "anyone, no token needed" if member == "allUsers" else "anyone with a Google account"
+    said = f"{who}, {reach}" if ingress != "none" else f"{who}: reachable {reach}"
+    return said + ("; `--no-allow-unauthenticated` and removing allUsers leave it in place"
+                   if member == "allAuthenticatedUsers" else "")
+
+
 # Reading the project's policy takes this permission; the least predefined role that grants it and only reads.
 PROJECT_POLICY_PERMISSION = "resourcemanager.projects.getIamPolicy"
 PROJECT_POLICY_READER = "roles/iam.securityReviewer"
@@ -44,8 +66,23 @@ ANCESTOR_POLICY_PERMISSION = {"folders": "resourcemanager.folders.getIamPolicy",
 # may change the services anyway: listed as able to call, never a finding (removing an owner is no fix).
 BASIC_ROLES = ("roles/owner", "roles/editor")
 # Google's own service agents (service-NUMBER@gcp-sa-*.iam..., service-NUMBER@serverless-robot-prod.iam...)
-# hold their products' *.serviceAgent roles on the project by design: listed, never a finding.
-_SERVICE_AGENT = re.compile(r"^serviceAccount:service-\d+@[a-z0-9-]+\.iam\.gserviceaccount\.com$")
+# hold their products' *.serviceAgent roles on the project by design: listed, never a finding. Only in the
+# projects Google keeps its agents in: an account of the customer's own project (PROJECT.iam.gserviceaccount.com)
+# may be named service-DIGITS by anyone, and is judged as any member is.
+_SERVICE_AGENT = re.compile(r"^serviceAccount:service-\d+@(?P<domain>[a-z0-9.-]+)\.iam\.gserviceaccount\.com$")
+GOOGLE_AGENT_DOMAINS = ("serverless-robot-prod", "gcf-admin-robot", "compute-system", "container-engine-robot",
+                        "containerregistry", "dataflow-service-producer-prod", "dataproc-accounts", "firebase-rules",
+                        "cloudcomposer-accounts", "cloud-redis", "cloud-filer", "cloud-ml.google.com",
+                        "gae-api-prod.google.com", "genomics-api.google.com", "gs-project-accounts")
+
+
+def is_google_agent(member: str) -> bool:
+    """A service agent of Google's: service-NUMBER in one of Google's agent projects (gcp-sa-*, or a named one)."""
+    found = _SERVICE_AGENT.match(member)
+    if not found:
+        return False
+    domain = found["domain"]
+    return domain.startswith("gcp-sa-") or domain in GOOGLE_AGENT_DOMAINS
 
 
 @dataclass
@@ -55,7 +92,8 @@ class Finding:
     severity: str   # critical | warning | info
     service: str
     kind: str       # public_member, iam_check_disabled, ingress_all, unexpected_invoker, conditional_public,
-                    # unresolved_role, refused_pushes, recovered_pushes, token_less_subscription, unexpected_2xx,
+                    # unresolved_role, refused_pushes, refused_scheduler, recovered_pushes, token_less_subscription,
+                    # unexpected_2xx,
                     # exposure, inherited_not_read, project_policy_not_read, ancestry_not_read,
                     # ancestor_policy_not_read
     what: str       # one sentence
@@ -155,18 +193,19 @@ class ServiceAccess:
 # ---------------------------------------------------------------- judging a policy
 
 
-def _unresolved_public(service: str, member: str, role: str, shown: str, fix: list[str],
-                       where: str = "service") -> Finding:
-    """A role the kit cannot judge, granted to anyone on the service or on a policy every service inherits
-    (`where`): it may let anyone invoke the service (every service below it)."""
+def _unresolved(service: str, member: str, role: str, shown: str, fix: list[str], where: str = "service") -> Finding:
+    """A role the kit cannot judge, granted to anyone (on the service or on a policy every service inherits,
+    `where`), or to a named member not expected on the service: it may let them invoke the service (every service
+    below it)."""
     under = f" under condition {shown!r}" if shown else ""
     if where == "service":
         on, callee = service, service
     else:
         on, callee = placed(where), f"every service {_within(where)} it"
+    meaning = f" ({PUBLIC_MEANING[member]})" if member in PUBLIC_MEMBERS else ", and is not an expected invoker"
     return Finding("warning", service, "unresolved_role",
                    f"{member} holds {role} on {on}{under}, a role the kit cannot judge: if it carries "
-                   f"run.routes.invoke, {member} may call {callee} ({PUBLIC_MEANING[member]}); `gcloud iam roles "
+                   f"run.routes.invoke, {member} may call {callee}{meaning}; `gcloud iam roles "
                    f"describe` lists its permissions.", fix, where=where)
 
 
@@ -190,27 +229,28 @@ def _judged(member: str, role: str, expected_members: set[str], inherited: bool)
         return "expected"
     if inherited and role in BASIC_ROLES:
         return "administrator"
-    if inherited and role.endswith(".serviceAgent") and _SERVICE_AGENT.match(member):
+    if inherited and role.endswith(".serviceAgent") and is_google_agent(member):
         return "google_agent"
     return "unexpected"
 
 
-def _service_finding(service: str, member: str, role: str, shown: str, fix: list[str]) -> Finding:
-    """A grant of an invoke role on the service to anyone at all, or to a member not expected."""
+def _service_finding(service: str, member: str, role: str, shown: str, fix: list[str], ingress: str = "all") -> Finding:
+    """A grant of an invoke role on the service to anyone at all (said for who can reach it: `ingress`), or to a
+    member not expected."""
     if member in PUBLIC_MEMBERS and shown:
         return Finding("warning", service, "conditional_public",
-                       f"{member} may invoke {service} while condition {shown!r} holds ({PUBLIC_MEANING[member]}).",
-                       fix)
+                       f"{member} may invoke {service} while condition {shown!r} holds "
+                       f"({public_meaning(member, ingress)}).", fix)
     if member in PUBLIC_MEMBERS:
         return Finding("critical", service, "public_member",
-                       f"{member} holds {role} on {service}: {PUBLIC_MEANING[member]}.", fix)
+                       f"{member} holds {role} on {service}: {public_meaning(member, ingress)}.", fix)
     under = f" under condition {shown!r}" if shown else ""
     return Finding("warning", service, "unexpected_invoker",
                    f"{member} holds {role} on {service}{under} but is not an expected invoker.", fix)
 
 
 def _judge_bindings(service: str, policy: dict, expected_members: set[str], remove: Callable[..., str],
-                    where: str = "service") -> tuple[list[dict], list[Finding]]:
+                    where: str = "service", ingress: str = "all") -> tuple[list[dict], list[Finding]]:
     """The members of a policy's invoke-role bindings, judged, and the findings about them. The policy is the
     service's own (where "service"), or one every service inherits (where "project", folders/N, organizations/N):
     there the owners and editors and Google's service agents are listed, not judged (see BASIC_ROLES).
@@ -227,17 +267,20 @@ def _judge_bindings(service: str, policy: dict, expected_members: set[str], remo
         shown = _shown(condition)
         for member in binding.get("members", []):
             fix = [remove(member, role, condition or None, conditional_policy)]
-            if may_invoke is None:
-                # Only anyone-at-all grants are flagged: a custom role for a named member is an operator's choice.
-                if member in PUBLIC_MEMBERS:
-                    findings.append(_unresolved_public(service, member, role, shown,
-                                                       [describe_role_command(role)] + fix, where))
+            if may_invoke is None:   # a custom role: it may or may not carry run.routes.invoke
+                if member in expected_members:
+                    members.append(_member(member, role, shown, "expected", where))
+                elif member in PUBLIC_MEMBERS or not inherited:
+                    # on the service itself, any member; on the project and above, where roles the kit does not
+                    # know are granted by the hundred for other work, only anyone-at-all
+                    findings.append(_unresolved(service, member, role, shown, [describe_role_command(role)] + fix,
+                                                where))
                     members.append(_member(member, role, shown, "unresolved", where))
                 continue
             judged = _judged(member, role, expected_members, inherited)
             if judged in ("public", "unexpected"):
                 findings.append(_inherited_finding(service, member, role, shown, where, fix) if inherited
-                                else _service_finding(service, member, role, shown, fix))
+                                else _service_finding(service, member, role, shown, fix, ingress))
             members.append(_member(member, role, shown, judged, where))
     return members, findings
 
@@ -246,7 +289,8 @@ def judge_access(phase: Phase, info: Any, policy: dict, expected_members: set[st
     """Findings about one service from its ServiceInfo and IAM policy (iam_policy() shape)."""
     service, region = phase.service, phase.region
     members, findings = _judge_bindings(service, policy, expected_members,
-                                        partial(remove_binding_command, service, region, project))
+                                        partial(remove_binding_command, service, region, project),
+                                        ingress=info.ingress or "all")
     if info.invoker_iam_disabled:
         findings.append(Finding("critical", service, "iam_check_disabled",
                                 f"{service} has its invoker IAM check turned off (`--no-invoker-iam-check`): "

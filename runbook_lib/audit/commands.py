@@ -13,12 +13,19 @@ def _where(service: str, region: str, project: str) -> str:
     return f"{shlex.quote(service)} --region={region} --project={project}"
 
 
+# Separators for --condition's dict when a value holds a comma (gcloud topic escaping: `^D^` first makes D the
+# separator); the first that no value holds is taken, so every value reaches gcloud whole.
+CONDITION_SEPARATORS = (",", ";", "|", "~", "#", "@", "!", "%", "~~~")
+
+
 def _condition_flag(condition: dict) -> str:
-    """gcloud's --condition=expression=...,title=...; with `^;^` as the separator when a value has a comma."""
+    """gcloud's --condition=expression=...,title=...; with `^D^` naming another separator D when a value has a
+    comma."""
     parts = [(k, condition[k]) for k in ("expression", "title", "description") if condition.get(k)]
-    separator = ";" if any("," in str(v) for _, v in parts) else ","
+    separator = next((d for d in CONDITION_SEPARATORS if not any(d in str(v) for _, v in parts)),
+                     CONDITION_SEPARATORS[-1])
     text = separator.join(f"{k}={v}" for k, v in parts)
-    return "--condition=" + shlex.quote(("^;^" if separator == ";" else "") + text)
+    return "--condition=" + shlex.quote(("" if separator == "," else f"^{separator}^") + text)
 
 
 def _unconditional_flag(conditional_policy: bool) -> str:

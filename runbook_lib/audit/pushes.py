@@ -18,12 +18,11 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from ..errors import AccessDenied
 from ..services import PushSubscription
 from .access import AuditScope, Finding, ServiceAccess
 from .commands import add_invoker_command
 from .requests import PUSH_STATES
-from .tried import WhoTried, moment_text
+from .tried import WhoTried, list_push_subscriptions, moment_text
 
 PLACEHOLDER_ACCOUNT = "PUSH_SERVICE_ACCOUNT@{project}.iam.gserviceaccount.com"
 
@@ -239,10 +238,7 @@ def what_broke(target: Any, scope: AuditScope, access: list[ServiceAccess], trie
     rows = {row["service"]: row for row in tried.tables["refused_pushes"].to_dict(orient="records")}
     outages = []
     for a in access:
-        try:
-            subscriptions, note = target.services.push_subscriptions(a.phase), ""
-        except AccessDenied as exc:   # a missing role, or the Pub/Sub API not enabled
-            subscriptions, note = None, f"{exc} The audit carries on without them."
+        subscriptions, note = tried.subscriptions.get(a.phase) or list_push_subscriptions(target, a.phase)
         outages.append(judge_pushes(a, rows.get(a.service), subscriptions, note,
                                     push_account(scope.expected.get(a.phase, ()), scope.project), scope.project))
     return outages

@@ -20,7 +20,8 @@ Request logs never name the caller's identity, only `httpRequest.remoteIp`, `htt
 "Admitted anyone" at a moment: the service is public now, or the moment is before a policy change the
 log itself shows. The log shows one only through a push source: the pushes to one endpoint path of the
 service (one subscription's push endpoint; the log names no subscription) let in and later refused,
-with none let in after its first refusal. The first refusal after that source's last push let in dates
+with none let in after its first refusal, and not a subscription known to sign its pushes (an OIDC token: refused
+then, its account lost its grant, which says nothing of allUsers). The first refusal after that source's last push let in dates
 the change (while allUsers may call, Cloud Run refuses no one), leaving out the pushes of sources that
 were refused before it. A source refused from its first push in the window was refused throughout, and
 dates nothing; one let in again after its last refusal has recovered. A caller is never judged against
@@ -104,6 +105,9 @@ class ServiceFacts:
     # who else may hold an invoke role above the service (ServiceAccess.granted_above): named in the class
     # of callers past IAM, since one of them may have been the caller
     granted_above: str = GRANTED_ABOVE_UNREAD
+    # endpoint paths of its push subscriptions that sign their pushes (an OIDC token): their pushes refused
+    # after being let in show that account lost its grant, not that the service stopped letting anyone in
+    signed_push_paths: tuple[str, ...] = ()
 
 
 def bucket_minutes(hours: float, bars: int = 48) -> int:
@@ -160,7 +164,8 @@ class RequestLog:
         but the timeline reads (a few thousand rows for a million entries)."""
         self.con.execute("CREATE OR REPLACE TABLE facts (service VARCHAR, public_now BOOLEAN, members_expected BOOLEAN, "
                          "granted_above VARCHAR)")
-        rows = [(f.service, f.public_now, f.members_expected, f.granted_above) for f in facts]
+        facts_list = list(facts)
+        rows = [(f.service, f.public_now, f.members_expected, f.granted_above) for f in facts_list]
         if rows:
             self.con.executemany("INSERT INTO facts VALUES (?, ?, ?, ?)", rows)
         refused = ", ".join(str(code) for code in REFUSED_STATUSES)
@@ -174,11 +179,17 @@ class RequestLog:
                                    ELSE 'elsewhere' END AS origin
             FROM (SELECT DISTINCT agent, ip FROM raw_requests)""", [GOOGLE_AGENTS, INTERNAL_ADDRESSES])
         self._push_sources(refused)
+        self.con.execute("CREATE OR REPLACE TABLE signed_paths (service VARCHAR, path VARCHAR)")
+        signed = [(f.service, path) for f in facts_list for path in f.signed_push_paths]
+        if signed:
+            self.con.executemany("INSERT INTO signed_paths VALUES (?, ?)", signed)
         self.con.execute(f"""
             CREATE OR REPLACE TABLE changes AS
-            WITH opened AS (   -- the last push let in of any source whose pushes were then refused for good
-                SELECT service, max(last_accepted) AS last_accepted FROM push_sources WHERE state = 'changed'
-                GROUP BY service)
+            WITH opened AS (   -- the last push let in of any token-less source whose pushes were then refused
+                SELECT p.service, max(p.last_accepted) AS last_accepted FROM push_sources p
+                WHERE p.state = 'changed'
+                  AND NOT EXISTS (SELECT 1 FROM signed_paths s WHERE s.service = p.service AND s.path = p.path)
+                GROUP BY p.service)
             -- the change: the first refusal after it, of anyone but a push source refused before it too
             SELECT o.service, o.last_accepted, min(r.ts) AS changed_at
             FROM opened o
@@ -338,4 +349,11 @@ class RequestLog:
         return {"by_service": self.counts_by_service(), "timeline": self.timeline(since, minutes),
                 "classes": self.caller_classes(), "top_refused": self.top_refused(),
                 "reached_app": self.reached_app(), "reached_by_service": self.reached_by_service(),
-                "refused_pushes": self.refused_pushes()}
+                "refused_pushes": self.refused_pushes(), "refused_scheduler": self.refused_scheduler()}
+
+    def refused_scheduler(self) -> pd.DataFrame:
+        """Cloud Scheduler calls refused by IAM, per service: each is a scheduled run that did not happen."""
+        return self.query("""
+            SELECT service, sum(requests)::BIGINT AS refused, min(first) AS first, max(last) AS last,
+                   string_agg(DISTINCT path, ' ' ORDER BY path) AS paths
+            FROM callers WHERE caller_class = 'cloud_scheduler' AND refused GROUP BY service ORDER BY service""")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 
+from ..errors import AccessDenied
 from ..formats import rfc3339
 from .access import AuditScope, Finding, ServiceAccess
 from .requests import REFUSED_STATUSES, RequestLog, ServiceFacts, bucket_minutes
@@ -24,6 +26,8 @@ class WhoTried:
     bucket_minutes: int
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    # per phase: its push subscriptions as listed for the classification (None: could not be listed) and why not
+    subscriptions: dict[str, tuple[list | None, str]] = field(default_factory=dict)
 
     @property
     def note(self) -> str:
@@ -60,13 +64,25 @@ def moment_text(moment: Any) -> str:
 _NOT_JUDGED = ("public", "administrator", "google_agent")
 
 
-def _facts(access: list[ServiceAccess], scope: AuditScope) -> list[ServiceFacts]:
+def _facts(access: list[ServiceAccess], scope: AuditScope,
+           subscriptions: dict[str, tuple[list | None, str]] | None = None) -> list[ServiceFacts]:
     facts = []
     for a in access:
         members = {m["member"] for m in a.members if m["judged"] not in _NOT_JUDGED}
+        listed = (subscriptions or {}).get(a.phase, (None, ""))[0] or []
+        signed = tuple(sorted({urlsplit(s.push_endpoint).path or "/" for s in listed if s.service_account}))
         facts.append(ServiceFacts(a.service, a.public, members <= scope.expected_members(a.phase),
-                                  a.granted_above()))
+                                  a.granted_above(), signed))
     return facts
+
+
+def list_push_subscriptions(target: Any, phase: str) -> tuple[list | None, str]:
+    """The push subscriptions targeting a phase's service, or None and why they could not be listed (a missing
+    roles/pubsub.viewer, the Pub/Sub API not enabled)."""
+    try:
+        return target.services.push_subscriptions(phase), ""
+    except AccessDenied as exc:
+        return None, f"{exc} The audit carries on without them."
 
 
 def who_tried(target: Any, scope: AuditScope, access: list[ServiceAccess]) -> WhoTried:
@@ -77,19 +93,37 @@ def who_tried(target: Any, scope: AuditScope, access: list[ServiceAccess]) -> Wh
         got = target.logs.request_logs(phase.name, since=scope.since, until=scope.until, limit=None)
         per_service[phase.service] = len(got)
         entries += got
+    # which pushes are signed tells a lost grant from the service no longer letting anyone in (requests.py)
+    subscriptions = {a.phase: list_push_subscriptions(target, a.phase) for a in access}
     log = RequestLog()
     try:
         log.load_entries(entries)
         del entries
-        log.classify(_facts(access, scope))
+        log.classify(_facts(access, scope, subscriptions))
         minutes = bucket_minutes((scope.until - scope.since).total_seconds() / 3600)
         tables = log.analyse(scope.since, minutes)
     finally:
         log.close()
     tried = WhoTried(since=scope.since, until=scope.until, entries=log.loaded, per_service=per_service,
-                     bucket_minutes=minutes, tables=tables)
-    tried.findings = request_findings(tried)
+                     bucket_minutes=minutes, tables=tables, subscriptions=subscriptions)
+    tried.findings = request_findings(tried) + scheduler_findings(tried, access, scope)
     return tried
+
+
+def scheduler_findings(tried: WhoTried, access: list[ServiceAccess], scope: AuditScope) -> list[Finding]:
+    """Cloud Scheduler calls refused by IAM: scheduled runs that did not happen (a job without an OIDC token, or
+    signed by an account that may not invoke the service), an outage as refused pushes are."""
+    regions = {a.service: a.region for a in access}
+    findings = []
+    for row in tried.tables.get("refused_scheduler", pd.DataFrame()).itertuples():
+        region = regions.get(row.service, "REGION")
+        findings.append(Finding(
+            "warning", row.service, "refused_scheduler",
+            f"{row.refused} Cloud Scheduler call(s) to {row.service} ({row.paths}) were refused by IAM from "
+            f"{moment_text(row.first)} to {moment_text(row.last)}: those scheduled runs did not happen; the job "
+            f"needs an OIDC token (--oidc-service-account-email) of an account that may invoke {row.service}.",
+            [f"gcloud scheduler jobs list --location={region} --project={scope.project}"]))
+    return findings
 
 
 def request_findings(tried: WhoTried) -> list[Finding]:

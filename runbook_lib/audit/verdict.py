@@ -171,7 +171,8 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
     if tried.external_reached:
         said.append(f"{tried.external_reached} external callers reached the app")
     others = [f.what for f in critical + warnings if f.kind in ("iam_check_disabled", "conditional_public",
-                                                                 "unresolved_role", "token_less_subscription")]
+                                                                 "unresolved_role", "token_less_subscription",
+                                                                 "refused_scheduler")]
     if project.not_read and (said or others):
         others.append(f"project policy not read (needs {PROJECT_POLICY_READER})")
     if ancestry is not None and not ancestry.read and (said or others):

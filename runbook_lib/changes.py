@@ -88,20 +88,34 @@ def step_changes(step: str, before: Mapping[str, Any] | None, after: Mapping[str
 def figure_changes(name: str, old: Any, new: Any) -> list[str]:
     """Sentences for one figure whose value went from `old` to `new` ([] if it reads the same)."""
     if isinstance(old, list) and isinstance(new, list):
-        before, after = [shown(v) for v in old], [shown(v) for v in new]
-        added = [v for v in after if v not in before]
-        gone = [v for v in before if v not in after]
+        before, after = [_whole(v) for v in old], [_whole(v) for v in new]
+        added = [shown(v) for v in after if v not in before]
+        gone = [shown(v) for v in before if v not in after]
         sentences = []
         if added:
             sentences.append(one_line(f"new in {name}: {', '.join(added)}", 2 * VALUE_CHARS))
         if gone:
             sentences.append(one_line(f"gone from {name}: {', '.join(gone)}", 2 * VALUE_CHARS))
         return sentences
-    if shown(old) == shown(new):
+    if is_number(old) and is_number(new):   # compared as shown: a move in the fifth significant digit is not news
+        return [] if shown(old) == shown(new) else [f"{name} {shown(old)} -> {shown(new)}"]
+    if _whole(old) == _whole(new):
         return []
-    if is_number(old) and is_number(new):
-        return [f"{name} {shown(old)} -> {shown(new)}"]
-    return [f"{name}: {shown(old)} -> {shown(new)}"]
+    before, after = shown(old), shown(new)
+    if before == after:   # they differ past the cut (a log URL's build id): shown from where they part
+        before, after = _from_where_they_part(_whole(old), _whole(new))
+    return [f"{name}: {before} -> {after}"]
+
+
+def _whole(value: Any) -> str:
+    return shown(value, limit=10**9)
+
+
+def _from_where_they_part(old: str, new: str, lead: int = 12) -> tuple[str, str]:
+    """Two texts alike in their first VALUE_CHARS characters, each cut to show where they differ."""
+    common = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+    start = max(0, common - lead)
+    return tuple("…" + one_line(text[start:], VALUE_CHARS) for text in (old, new))
 
 
 def night_changes(steps: Sequence[Mapping[str, Any]], previous: Sequence[Mapping[str, Any]] | None,

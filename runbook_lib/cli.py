@@ -173,6 +173,10 @@ def _report(args: argparse.Namespace) -> int:
     reports_dir = Path(_not_blank(args.reports_dir, "REPORTS_DIR", "the folder of nights, or leave it out for reports"))
     if not reports_dir.is_dir():
         raise ParameterError("REPORTS_DIR", args.reports_dir, "an existing folder of nights (<date>/overnight-*/ inside it)")
+    above = nights.reports_folder_of(reports_dir)
+    if above is not None:   # its own page would be overwritten by a list of the nights under it: none
+        raise ParameterError("REPORTS_DIR", args.reports_dir, f"the folder of nights, not a night or a date inside it: "
+                             f"runbook report {above}")
     history = nights.DEFAULT_HISTORY if args.nights is None else args.nights
     if history < 0:
         raise ParameterError("--nights", history, "0 or more earlier nights")

@@ -164,7 +164,10 @@ def read_night(folder: Path) -> Night:
         else:
             problems = summary_problems(data)
             if not problems:
-                return _from_summary(folder, data)
+                try:   # the schema checks a time's shape, not that it exists (2025-02-30, 24:00)
+                    return _from_summary(folder, data)
+                except (ValueError, TypeError, KeyError) as exc:
+                    problems = [f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"]
             why = f"its {SUMMARY} does not match the schema ({problems[0]})"
     return _from_notebooks(folder, why)
 
@@ -179,24 +182,35 @@ def _from_notebooks(folder: Path, why: str | None) -> Night:
     # Steps run in plan order and each writes its notebook once, at its end.
     notebooks = sorted(folder.glob("*/*.ipynb"), key=lambda p: (p.stat().st_mtime_ns, p.as_posix()))
     for path in notebooks:
-        try:
+        try:   # a record written by hand or by another kit version may hold anything: that step is unreadable
             meta = report.run_metadata(nbformat.read(path, as_version=4))
+            row, run = report.row_from_metadata(meta, path, folder), report.RunRecord.from_dict(meta.get("run"))
+            started = _aware(datetime.fromisoformat(run.started)) if run.started else None
         except Exception:
             unreadable += 1
             continue
-        found.append((report.row_from_metadata(meta, path, folder), report.RunRecord.from_dict(meta.get("run"))))
+        found.append((row, run, started))
+    found = _in_the_order_they_ran(found)
     if why is None:
         lacks = f"no {SUMMARY}" if notebooks else f"no {SUMMARY} and no step notebook"
         why = f"it has {lacks}: the night stopped before it finished, or is still running"
     if unreadable:
         why += f"; {unreadable} step notebook{'s' if unreadable > 1 else ''} could not be read"
-    runs = [run for _, run in found]
-    times = [_aware(datetime.fromisoformat(r.started)) for r in runs if r.started]   # (a step not run has none)
+    runs = [run for _, run, _ in found]
+    times = [started for _, _, started in found if started]   # (a step not run has none)
     titles = Counter(r.plan for r in runs)
     return Night(folder=folder, title=titles.most_common(1)[0][0] if titles else None,
                  target=runs[0].target if runs else None,
                  started=min(times) if times else _started_from_name(folder),
-                 steps=[row for row, _ in found], incomplete=why)
+                 steps=[row for row, _, _ in found], incomplete=why)
+
+
+def _in_the_order_they_ran(found: list[tuple]) -> list[tuple]:
+    """Steps by the start time each record holds (a night copied without its files' times keeps its order); a
+    step that never started (blocked, not run) keeps its place among them, as the files' order put it."""
+    timed = sorted((entry for entry in found if entry[2] is not None), key=lambda entry: entry[2])
+    places = iter(timed)
+    return [next(places) if entry[2] is not None else entry for entry in found]
 
 
 def _started_from_name(folder: Path) -> datetime:
@@ -208,6 +222,18 @@ def _started_from_name(folder: Path) -> datetime:
         except ValueError:
             pass  # the date folder was renamed
     return datetime.fromtimestamp(folder.stat().st_mtime).astimezone()
+
+
+def reports_folder_of(folder: Path) -> Path | None:
+    """The folder of nights that `folder` lies in when `folder` is itself a night (overnight-HHMMSS, or one with a
+    summary.json) or a date folder of nights (<date>/overnight-*/); None when it is neither."""
+    folder = Path(folder)
+    if _NIGHT_DIR.fullmatch(folder.name) or (folder / SUMMARY).is_file():
+        return folder.resolve().parent.parent
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", folder.name) and any(
+            _NIGHT_DIR.fullmatch(child.name) for child in folder.iterdir() if child.is_dir()):
+        return folder.resolve().parent
+    return None
 
 
 def find_nights(reports_dir: Path, leave_out: Path | None = None) -> list[Night]:

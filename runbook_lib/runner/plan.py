@@ -10,7 +10,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
-import nbformat
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import masking, nights, params, report
@@ -23,7 +22,7 @@ from ..publish import PublishError, Publisher
 from ..target import TARGETS
 from .outcome import RunOutcome, said, sentence_start, stopped_outcome, stopped_signal, stopped_text
 from .parameters import check_target, validate_step_values, written_values
-from .run import check_outdir, execute_runbook, read_record, record_unexecuted, stopped_summary, unique_dir
+from .run import check_outdir, execute_runbook, read_notebook, read_record, record_unexecuted, stopped_summary, unique_dir
 from .signals import signal_name, signal_of, stopped
 
 _STEP_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -147,7 +146,10 @@ def load_plan(plan_path: str | Path, target: str | None = None) -> LoadedPlan:
         notebook = _find_notebook(step.notebook, path.parent)
         if notebook is None:
             raise ConfigError(f"{path}: step {step.id!r}: notebook {step.notebook!r} does not exist.")
-        nb = nbformat.read(notebook, as_version=4)
+        try:
+            nb = read_notebook(notebook)
+        except ParameterError as exc:
+            raise ConfigError(f"{path}: step {step.id!r}: {exc}") from None
         declared = params.declared_parameters(nb)
         raw = {**plan.parameters, **step.parameters}
         texts = {**_written(written, "parameters"), **_written(_written_step(written, step.id), "parameters")}

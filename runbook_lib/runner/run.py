@@ -172,6 +172,16 @@ def _papermill(source: Path, unexecuted: Any, values: Mapping[str, Any], run_dir
     return nb or copy.deepcopy(unexecuted), stopped_by, crash
 
 
+def quiet_validation_cell(nb: Any, index: int | None) -> bool:
+    """The first code cell after the parameters is a validation cell (it calls params.from_notebook) that showed
+    nothing but text streams (warnings, progress). Any other cell there is a notebook's own work, shown whole."""
+    if index is None:
+        return False
+    cell = nb.cells[index]
+    return "from_notebook(" in params.cell_source(cell) and all(
+        o.get("output_type") == "stream" for o in cell.get("outputs", []))
+
+
 def kernel_died_starting(exc: BaseException) -> bool:
     """The kernel process exited before it answered its first request, so no cell ran: most often
     a port it was handed was taken by another process between jupyter_client choosing it and the
@@ -262,7 +272,8 @@ def execute_runbook(notebook: str | Path, values: Mapping[str, Any], run_dir: Pa
         # Rebuild the injected cell from masked values; write_record then masks every text.
         nb.cells[index].source = translate_parameters(KERNEL_NAME, "python", masked_values, "Parameters")
     # A quiet validation cell shows nothing worth a place on the page; a failing one is the story.
-    hidden = [validation] if validation is not None and not (failure and failure.index == validation) else []
+    hidden = [validation] if quiet_validation_cell(nb, validation) and not (failure and failure.index == validation) \
+        else []
     return write_record(nb, decision.result, record, run_dir / source.name, secrets, hidden)
 
 
@@ -312,11 +323,21 @@ def _existing_notebook(notebook: str | Path) -> Path:
     return path.resolve()
 
 
+def read_notebook(path: str | Path) -> Any:
+    """The notebook at `path` (nbformat 4), or a ParameterError naming it when it is no notebook (truncated, empty,
+    not JSON, not of the notebook format)."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as exc:   # NotJSONError, a schema ValidationError, a UnicodeDecodeError ...
+        why = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        raise ParameterError("notebook", str(path), f"a readable Jupyter notebook; this one is not ({why})") from None
+
+
 def describe_parameters(notebook: str | Path) -> str:
     """`runbook run NOTEBOOK --help-params`: the parameters its parameters cell declares (name, type,
     default, the comment beside it) and its cell timeout."""
     source = _existing_notebook(notebook)
-    nb = nbformat.read(source, as_version=4)
+    nb = read_notebook(source)
     declared = params.declared_parameters(nb)
     if not declared:
         return f"{source.name} has no cell tagged 'parameters': it takes no parameters."
@@ -387,7 +408,7 @@ def run_notebook(notebook: str | Path, parameters: Sequence[Sequence[str]] = (),
     "interrupted" or "terminated") and the interruption is raised again."""
     source = _existing_notebook(notebook)
     check_cell_timeout(cell_timeout)
-    nb = nbformat.read(source, as_version=4)   # once: papermill reads the file itself
+    nb = read_notebook(source)   # once: papermill reads the file itself
     values = resolve_parameters(source, parameters or (), param_files or (), target, nb=nb)
     folder = check_outdir(outdir)
     if (values.get("target") or declared_default(nb, "target")) == "gcp":

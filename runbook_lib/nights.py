@@ -31,6 +31,7 @@ import jsonschema
 import nbformat
 
 from . import changes, report
+from .formats import one_line
 from .changes import Change
 from .results import VERDICTS
 
@@ -167,8 +168,9 @@ def read_night(folder: Path) -> Night:
                 try:   # the schema checks a time's shape, not that it exists (2025-02-30, 24:00)
                     return _from_summary(folder, data)
                 except (ValueError, TypeError, KeyError) as exc:
-                    problems = [f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"]
-            why = f"its {SUMMARY} does not match the schema ({problems[0]})"
+                    why = f"its {SUMMARY} could not be used ({type(exc).__name__}: {one_line(str(exc), 120)})"
+            if why is None:
+                why = f"its {SUMMARY} does not match the schema ({problems[0]})"
     return _from_notebooks(folder, why)
 
 

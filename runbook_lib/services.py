@@ -234,6 +234,13 @@ class ServiceChanged(RunbookError):
     """A deploy or traffic change given the service's etag was refused: the service changed since that etag was
     read (Cloud Run answers 409 ABORTED), so whatever was checked against it no longer holds. Nothing changed."""
 
+    @classmethod
+    def since(cls, what: str, service: str, etag: str, said: str = "") -> "ServiceChanged":
+        """The one sentence both targets say; `said`: the service's own words, when it gave any."""
+        theirs = f"; Cloud Run: {said}" if said else ""
+        return cls(f"{what} was refused: {service} changed since its etag {etag} was read (another deploy or traffic "
+                   f"change got there first{theirs}); nothing was changed.")
+
 
 def newest_revisions_first(revisions: Iterable[Revision]) -> list[Revision]:
     return sorted(revisions, key=lambda r: (parse_time(r.created or "1970-01-01T00:00:00Z"), r.name), reverse=True)

@@ -20,7 +20,8 @@ from ..gitinfo import commit_contains
 from ..phases import PhaseRegistry
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSubscription, Revision, Rollout,
-                        RolloutInProgress, ServiceChanged, ServiceInfo, ServiceResponse, ServingRevision, check_image, check_tag,
+                        RolloutInProgress, ServiceChanged, ServiceInfo, ServiceResponse, ServingRevision, check_image,
+                        check_tag,
                         failed_newest,
                         ingress_setting, invoker_members, is_public, lower_headers, newest_revisions_first, one_line,
                         policy_shape, push_subscriptions_to, response_body, string_map, traffic_split,
@@ -325,8 +326,6 @@ class GcpServices(PhaseEndpoints):
 
         service = self.clients.run.get_service(name=self._name(phase))
         before = service.latest_created_revision
-        if etag:
-            service.etag = etag
         if not service.template.containers:
             service.template.containers.append(run_v2.Container())
         container = service.template.containers[0]
@@ -387,26 +386,26 @@ class GcpServices(PhaseEndpoints):
         return self._service(phase).get("etag", "")
 
     def _update(self, service: Any, what: str, etag: str | None) -> Any:
-        """update_service; with an etag given, Cloud Run's refusal of a stale one (409 ABORTED, or 412/400
-        FAILED_PRECONDITION as some APIs answer it) is ServiceChanged."""
+        """update_service, only on the service as it was when `etag` was read when one is given (it replaces the
+        etag the service was just read with); Cloud Run's refusal of a stale one (409 ABORTED, or 412/400
+        FAILED_PRECONDITION as some APIs answer it) is then ServiceChanged."""
         from google.api_core import exceptions
 
+        if etag:
+            service.etag = etag
         try:
             return self.clients.run.update_service(service=service)
         except (exceptions.Aborted, exceptions.Conflict, exceptions.FailedPrecondition) as exc:
             if not etag:
                 raise
-            raise ServiceChanged(f"{what} was refused: {service.name.rsplit('/', 1)[-1]} changed since its etag "
-                                 f"{etag} was read (another deploy or traffic change got there first; Cloud Run: "
-                                 f"{one_line(str(exc.message or exc))}); nothing was changed.") from None
+            raise ServiceChanged.since(what, service.name.rsplit("/", 1)[-1], etag,
+                                       one_line(str(exc.message or exc))) from None
 
     def _update_traffic(self, phase: str, revision: str | dict[str, int] | None, timeout_s: float,
                         progress: Progress | None, etag: str | None = None) -> Rollout:
         from google.cloud import run_v2
 
         service = self.clients.run.get_service(name=self._name(phase))
-        if etag:
-            service.etag = etag
         kind = run_v2.TrafficTargetAllocationType
         if revision is None:
             wanted = [run_v2.TrafficTarget(type_=kind.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST, percent=100)]

@@ -84,8 +84,7 @@ def refuse_if_changed(record: dict, etag: str | None, what: str) -> None:
     from ..services import ServiceChanged
 
     if etag and service_etag(record) != etag:
-        raise ServiceChanged(f"{what} was refused: {record['service']} changed since its etag {etag} was read "
-                             f"(another deploy or traffic change got there first); nothing was changed.")
+        raise ServiceChanged.since(what, record["service"], etag)
 
 
 def require_services_state(home) -> dict:

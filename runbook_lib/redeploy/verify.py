@@ -59,7 +59,7 @@ def migrate(target: Any, plan: Any, revision: str, deployed: dict[str, int]) -> 
     """The traffic to the new revision, its checks on the tag's URL passed: pinned to it, then `--to-latest` when
     the service followed the latest revision before (the no-traffic deploy pinned it) and it is still the newest;
     only from what the deploy left (`deployed`), never over someone's change. (the check, what serves after, moved at all)."""
-    now = serving(target, plan.phase, read_health=False)
+    now: Serving | None = None   # what served when the migration was last checked
 
     def as_the_deploy_left_it() -> list[str]:
         nonlocal now
@@ -82,7 +82,7 @@ def migrate(target: Any, plan: Any, revision: str, deployed: dict[str, int]) -> 
         # pinned to the revision that passed, never straight --to-latest: a revision deployed since would get it all
         rollout, refused = claimed(target, plan, as_the_deploy_left_it,
                                    lambda etag: target.services.update_traffic(plan.phase, revision, etag=etag))
-        if rollout is None:
+        if rollout is None:   # the check ran (it read `now`) and refused, or kept being overtaken
             return Check("serves 100% of traffic", "fail", refused[0]), now, False
         moved = rollout.message
         if plan.followed_latest:
@@ -101,7 +101,8 @@ def migrate(target: Any, plan: Any, revision: str, deployed: dict[str, int]) -> 
                      f"{plan.tag}'s URL, so the traffic moved from {said(deployed)} {how}: {revision} serves "
                      f"100%.{note}"), after, True
     return Check("serves 100% of traffic", "fail", f"{split_said(after.traffic)} serves after moving the traffic "
-                 f"{how} ({moved.rstrip('.')}), not {revision} 100%."), after, after.traffic != now.traffic
+                 f"{how} ({moved.rstrip('.')}), not {revision} 100%."), after, \
+        after.traffic != (now.traffic if now is not None else deployed)
 
 
 def _commit(plan: Any, label: str) -> Check:

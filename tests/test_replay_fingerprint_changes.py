@@ -142,3 +142,16 @@ def test_column_changes_are_named_added_dropped_retyped_or_reordered():
     assert {c.ref: c.what for c in changes(before, after)} == {
         "t.retyped": "columns changed: retyped `a` INT64 -> FLOAT64", "t.reordered": "columns reordered",
         "t.view": "a table before, a view now"}
+
+
+def test_a_write_that_leaves_production_as_it_was_still_fails_the_replay(warehouse):
+    """BigQuery moves a partition's last change on every write; so does the sandbox now (it did only on new content)."""
+    run = _replay(warehouse)
+    run.fingerprint_before()
+    warehouse.execute(f"MERGE {SUMMARY} T USING (SELECT * FROM {SUMMARY} WHERE game_date = DATE '2025-12-15') S "
+                      "ON T.game_date = S.game_date AND T.player_lookup = S.player_lookup "
+                      "WHEN MATCHED THEN UPDATE SET points = S.points")
+    run.isolation()
+    assert _changed(run)[SUMMARY].startswith("2025-12-15: rewritten") and "(same 2 rows, checksum unchanged)" in \
+        _changed(run)[SUMMARY]
+    assert run.result().verdict == "fail"

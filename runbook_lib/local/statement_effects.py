@@ -2,7 +2,8 @@
 
 A CREATE SCHEMA's location, labels and default expiration; a CREATE TABLE's partitioning, clustering,
 labels and expiry (its own, or its dataset's default); drops and renames. The tables whose rows a
-statement changed are noted in `changed`, for the warehouse to recount once the script has run.
+statement changed are noted in `changed` (with the partitions it wrote, when known), for the warehouse
+to recount once the script has run.
 """
 from __future__ import annotations
 
@@ -48,10 +49,10 @@ def record(con: duckdb.DuckDBPyConnection, st: Statement, existed: bool | None, 
         clustering = st.clustering or source.get("clustering", ())
         meta.set_table_meta(con, st.dataset, st.table, partition, now, expires, clustering, _labels(con, st),
                             partition_range, unit)
-        if st.kind == "create_table":
-            changed.add((st.dataset, st.table))
+        if st.kind == "create_table":   # new, or replaced: every partition is written
+            changed.setdefault((st.dataset, st.table), set()).add(meta.EVERY_PARTITION)
     elif st.kind in ("merge", "dml") and st.dataset and st.table:
-        changed.add((st.dataset, st.table))
+        changed.setdefault((st.dataset, st.table), set())
     elif st.kind == "drop_table":
         for dataset, table in st.drops:
             meta.forget_table(con, dataset, table)

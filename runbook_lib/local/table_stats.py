@@ -12,9 +12,11 @@ columns the query names (all of them for `*`), and never counts an INSERT's or a
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 import duckdb
+import pyarrow.compute as pc
 from sqlglot import exp
 
 from ..warehouse import PARTITION_ID_FORMATS
@@ -91,13 +93,25 @@ def _count(con: duckdb.DuckDBPyConnection, dataset: str, table: str, cols: list[
     return [(*r[:fixed], dict(zip((n for n, _ in cols), (int(b) for b in r[fixed:])))) for r in rows]
 
 
-def refresh(con: duckdb.DuckDBPyConnection, dataset: str, table: str, now: datetime) -> None:
-    """Recount a table's partitions after a change (a partition whose content changed is modified now)."""
+def run_noting_partitions(con: duckdb.DuckDBPyConnection, sql: str, dataset: str, table: str,
+                          params: dict) -> set[str | None]:
+    """Run an INSERT, UPDATE, DELETE or MERGE (DuckDB SQL) into dataset.table; the partition_ids of the rows
+    it wrote (an UPDATE's rows after it; the partition it moved a row out of changed its count)."""
+    pid = _partitioning(con, dataset, table, catalog.columns(con, dataset, table))
+    # (DuckDB takes no MERGE in a CTE, so the ids are made distinct here, batch by batch)
+    batches = con.sql(f"{sql} RETURNING {pid} AS pid", params=params or None).to_arrow_reader()   # runs it once
+    return {p for batch in batches for p in pc.unique(batch.column(0)).to_pylist()}
+
+
+def refresh(con: duckdb.DuckDBPyConnection, dataset: str, table: str, now: datetime,
+            written: Collection[str | None] = ()) -> None:
+    """Recount a table's partitions after a change: a partition whose content changed, or that a
+    statement wrote (`written`, meta.EVERY_PARTITION for all), is modified now."""
     cols = catalog.columns(con, dataset, table)
     stats = _count(con, dataset, table, cols, checksum=True)
     if meta.table_meta(con, dataset, table).get("partition_column") is None and not stats:
         stats = [(None, 0, 0, {})]   # an unpartitioned table has its one (empty) partition
-    meta.replace_partition_stats(con, dataset, table, stats, now)
+    meta.replace_partition_stats(con, dataset, table, stats, now, written)
 
 
 def _column_bytes(con: duckdb.DuckDBPyConnection, dataset: str, table: str,

@@ -201,18 +201,18 @@ class LocalWarehouse:
 
     def _run_all(self, con: duckdb.DuckDBPyConnection, statements: Sequence[Statement], params: dict | None) -> pa.Table:
         """Run the statements; the last one's rows. Each table they changed is recounted once, at the end."""
-        changed: set[tuple[str, str]] = set()
+        changed: dict[tuple[str, str], set[str | None]] = {}   # table -> the partitions written
         for st in statements[:-1]:
             self._run(con, st, params, changed)
         rows = self._run(con, statements[-1], params, changed, fetch=True)
         now = _utcnow()
-        for dataset, table in sorted(changed):
+        for (dataset, table), written in sorted(changed.items()):
             if catalog.relation_exists(con, dataset, table):
-                table_stats.refresh(con, dataset, table, now)
+                table_stats.refresh(con, dataset, table, now, written)
         return rows
 
     def _run(self, con: duckdb.DuckDBPyConnection, st: Statement, params: dict | None,
-             changed: set[tuple[str, str]], fetch: bool = False) -> pa.Table | None:
+             changed: dict[tuple[str, str], set[str | None]], fetch: bool = False) -> pa.Table | None:
         if st.kind == "transaction":
             return pa.table({}) if fetch else None
         used = {k: catalog.bound(v, k) for k, v in (params or {}).items() if k in st.params}
@@ -238,7 +238,12 @@ class LocalWarehouse:
             return null_arrays_as_empty(rows)
         if _is_temp(st):
             engine().made_temp_objects = True  # BigQuery's TEMP objects last one script, not the process
-        con.execute(st.sql, used)
+        if st.writes_rows and st.dataset and st.table and catalog.relation_exists(con, st.dataset, st.table):
+            # a write that leaves the same rows still moves the partition's last change, as on BigQuery
+            written = table_stats.run_noting_partitions(con, st.sql, st.dataset, st.table, used)
+            changed.setdefault((st.dataset, st.table), set()).update(written)
+        else:
+            con.execute(st.sql, used)
         statement_effects.record(con, st, existed, changed, self.location)
         return pa.table({}) if fetch else None
 
@@ -421,12 +426,14 @@ class LocalWarehouse:
                 _refuse_rounded_bignumerics(ref, df, {n for n, t in kept if bigquery_type(t) == "BIGNUMERIC"})
             names = [f"_runbook_df{i}" for i in range(len(targets))]
             for name, (_, _, _, df, _) in zip(names, targets):
-                con.register(name, df)
+                con.register(name, _duckdb_readable(df))
             try:
                 with transaction(con):
                     for name, (_, dataset, table, _, partition) in zip(names, targets):
                         self._load_one(con, name, dataset, table, mode, partition)
-                        table_stats.refresh(con, dataset, table, _utcnow())
+                        # replace truncates: every partition is written, if with the same rows
+                        table_stats.refresh(con, dataset, table, _utcnow(),
+                                            {meta.EVERY_PARTITION} if mode == "replace" else ())
             finally:
                 for name in names:
                     con.unregister(name)
@@ -471,6 +478,13 @@ class LocalWarehouse:
 
 
 _NUMERIC_DECIMALS = 9   # BigQuery's NUMERIC: more decimal places make a loaded column BIGNUMERIC
+
+
+def _duckdb_readable(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame with db-dtypes' DATE and TIME columns (what query() and BigQuery's to_dataframe give) as
+    Python dates and times, which DuckDB reads as DATE and TIME; it does not know the dtypes themselves."""
+    foreign = [c for c in df.columns if df[c].dtype.name in ("dbdate", "dbtime")]
+    return df.astype({c: object for c in foreign}) if foreign else df
 
 
 def _refuse_rounded_bignumerics(ref: str, df: pd.DataFrame, bignumeric_columns: set[str]) -> None:

@@ -10,6 +10,7 @@ the INFORMATION_SCHEMA views join them through `join_tables` / `join_datasets` /
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 SCHEMA = "_runbook_meta"
@@ -170,9 +171,14 @@ _PARTITION_FIELDS = "dataset, table_name, partition_id, total_rows, total_logica
                     "column_bytes"
 
 
-def replace_partition_stats(con, dataset: str, table: str, stats: list[tuple], now: datetime) -> None:
+EVERY_PARTITION = "*"   # in the partitions a statement wrote: it wrote the whole table (no partition_id is "*")
+
+
+def replace_partition_stats(con, dataset: str, table: str, stats: list[tuple], now: datetime,
+                            written: Collection[str | None] = ()) -> None:
     """Record (partition_id, total_rows, checksum, logical bytes per column) per partition; a partition
-    whose figures changed (or that is new) was modified `now`, and so was the table."""
+    whose figures changed, that is new, or that a statement `written` wrote (if only the same rows
+    again: BigQuery's LAST_MODIFIED_TIME is the last write) was modified `now`, and so was the table."""
     before = {r[0]: (r[1:4], r[4], r[5]) for r in con.execute(
         f"SELECT partition_id, total_rows, total_logical_bytes, checksum, last_modified, column_bytes FROM {PARTITIONS} "
         "WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table}).fetchall()}
@@ -180,7 +186,8 @@ def replace_partition_stats(con, dataset: str, table: str, stats: list[tuple], n
     for pid, total, checksum, columns in stats:
         size = sum(columns.values())
         old = before.get(pid)
-        same = old is not None and tuple(old[0]) == (total, size, checksum)
+        same = old is not None and tuple(old[0]) == (total, size, checksum) and pid not in written \
+            and EVERY_PARTITION not in written
         rows.append((dataset, table, pid, total, size, checksum, old[1] if same else now, _json(columns) or "{}"))
         if not same:
             changed.add(pid)

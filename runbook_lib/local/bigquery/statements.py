@@ -46,6 +46,7 @@ class Statement:
     params: tuple[str, ...] = ()  # @names used
     drops: tuple[tuple[str, str], ...] = ()  # DROP TABLE/VIEW targets
     renamed_to: str | None = None  # ALTER TABLE ... RENAME TO
+    writes_rows: bool = False  # INSERT, UPDATE, DELETE or MERGE: rows it writes can be RETURNed (not TRUNCATE)
 
     def option(self, name: str) -> str | None:
         return dict(self.options).get(name.lower())
@@ -212,13 +213,14 @@ def _describe_merge(tree: exp.Merge) -> dict[str, Any]:
         if isinstance(then, exp.Insert) and isinstance(then.this, exp.Var) and then.this.name.upper() == "ROW":
             # BigQuery INSERT ROW inserts every source column, by position.
             w.set("then", exp.Var(this="INSERT BY POSITION"))
-    return {"kind": "merge", "dataset": tree.this.db or None, "table": tree.this.name}
+    return {"kind": "merge", "dataset": tree.this.db or None, "table": tree.this.name, "writes_rows": True}
 
 
 def _describe_dml(tree: exp.Expression) -> dict[str, Any]:
     """INSERT / UPDATE / DELETE / TRUNCATE: the table it changes is the first one it names."""
     target = next(tree.find_all(exp.Table), None)
-    return {"kind": "dml", "dataset": (target.db or None) if target else None, "table": target.name if target else None}
+    return {"kind": "dml", "dataset": (target.db or None) if target else None, "table": target.name if target else None,
+            "writes_rows": not isinstance(tree, exp.TruncateTable)}
 
 
 _DESCRIBE: dict[type[exp.Expression], Callable[[Any], dict[str, Any]]] = {

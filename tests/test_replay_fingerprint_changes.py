@@ -155,3 +155,20 @@ def test_a_write_that_leaves_production_as_it_was_still_fails_the_replay(warehou
     assert _changed(run)[SUMMARY].startswith("2025-12-15: rewritten") and "(same 2 rows, checksum unchanged)" in \
         _changed(run)[SUMMARY]
     assert run.result().verdict == "fail"
+
+
+def test_step_4_reads_each_production_table_once_and_step_6_reads_it_again(warehouse, monkeypatch):
+    """tables.get is a call per table on BigQuery: the checksum plan's read serves step 4's print; the prints after
+    the replay read the tables afresh (a column changed meanwhile is what they are for)."""
+    reads: list[str] = []
+    table_info = warehouse.table_info
+    monkeypatch.setattr(warehouse, "table_info", lambda ref: reads.append(ref) or table_info(ref))
+    run = _replay(warehouse)
+    run.fingerprint_before()
+    tables = [ref for ref, found in run.before.items() if found.exists]
+    assert sorted(reads) == sorted(tables) and len(tables) == 4
+    reads.clear()
+    warehouse.execute(f"ALTER TABLE {SUMMARY} ADD COLUMN note STRING")
+    run.isolation()
+    assert sorted(reads) == sorted(tables)
+    assert _changed(run)[SUMMARY].startswith("columns changed: added `note` STRING")

@@ -127,6 +127,7 @@ class Checksums:
     bytes_per_pass: int = 0
     note: str = ""          # why there are none, when there are none
     columns: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)   # what each query reads
+    infos: dict[str, Any] = field(default_factory=dict)   # each table's tables.get as the plan read it
 
     def to_dict(self) -> dict:
         return {"queries": {ref: {"sql": sql, "days": [d.isoformat() for d in (params or {}).get("days", [])]}
@@ -141,10 +142,10 @@ class Checksums:
 def plan_checksums(warehouse: Any, refs: Iterable[str], days: list[date], wanted: bool, max_bytes: int) -> Checksums:
     if not wanted:
         return Checksums(note="off (production_checksum): partition metadata only")
-    queries, columns = {}, {}
+    queries, columns, infos = {}, {}, {}
     for ref in refs:
         try:   # table_info says a table is missing itself: no table_exists call before it
-            info = warehouse.table_info(ref)
+            info = infos[ref] = warehouse.table_info(ref)
         except NotFoundError:
             continue   # nothing to checksum
         query = checksum_sql(warehouse, ref, days, info)
@@ -155,7 +156,7 @@ def plan_checksums(warehouse: Any, refs: Iterable[str], days: list[date], wanted
         return Checksums(bytes_per_pass=scanned,
                          note=f"skipped: each pass would scan {size(scanned)}, more than checksum_max_gb "
                               f"({size(max_bytes)}); partition metadata only")
-    return Checksums(queries, scanned, columns=columns)
+    return Checksums(queries, scanned, columns=columns, infos=infos)
 
 
 # ---------------------------------------------------------------- fingerprints
@@ -166,17 +167,18 @@ def _key(partition: Any) -> str:
     return day.isoformat() if day else (partition.partition_id or WHOLE_TABLE)
 
 
-def table_print(warehouse: Any, ref: str, checksums: Checksums | None = None, schema: bool = False) -> TablePrint:
-    """Rows and last change per partition; with `schema`, the table's kind and columns too (tables.get); with
-    `checksums`, the checksum of the replay's partitions, taken only while the table has the columns its query
-    was written for."""
+def table_print(warehouse: Any, ref: str, checksums: Checksums | None = None, schema: bool = False,
+                info: Any = None) -> TablePrint:
+    """Rows and last change per partition; with `schema`, the table's kind and columns too (tables.get, or
+    `info` when it was just read); with `checksums`, the checksum of the replay's partitions, taken only while
+    the table has the columns its query was written for."""
     partitions = existing_partitions(warehouse, ref)
     if partitions is None:
         return TablePrint(ref, exists=False)
     found = TablePrint(ref, exists=True)
     if schema:
         try:
-            info = warehouse.table_info(ref)
+            info = info or warehouse.table_info(ref)
         except NotFoundError:
             return TablePrint(ref, exists=False)   # dropped between the two reads
         found.columns, found.kind = tuple(info.columns), info.kind
@@ -206,8 +208,11 @@ def table_print(warehouse: Any, ref: str, checksums: Checksums | None = None, sc
     return found
 
 
-def fingerprint(warehouse: Any, refs: Iterable[str], checksums: Checksums | None = None) -> Fingerprint:
-    return {ref: table_print(warehouse, ref, checksums, schema=True) for ref in refs}
+def fingerprint(warehouse: Any, refs: Iterable[str], checksums: Checksums | None = None,
+                fresh: bool = True) -> Fingerprint:
+    """Every table's print. Not `fresh`: step 4, whose checksum plan has just read each table (tables.get once)."""
+    infos = {} if fresh or checksums is None else checksums.infos
+    return {ref: table_print(warehouse, ref, checksums, schema=True, info=infos.get(ref)) for ref in refs}
 
 
 # ---------------------------------------------------------------- comparing

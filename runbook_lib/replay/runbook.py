@@ -139,7 +139,7 @@ class Replay:
         refs = production_tables(self.target.warehouse, self.target.phases)
         self.checksums = plan_checksums(self.target.warehouse, refs, self.days, self.p.checksum(),
                                         self.p.checksum_max_bytes)
-        self.before = fingerprint(self.target.warehouse, refs, self.checksums)
+        self.before = fingerprint(self.target.warehouse, refs, self.checksums, fresh=False)
         return self._prints_table(self.before)
 
     def commands(self) -> ReplayCommands | pd.DataFrame:

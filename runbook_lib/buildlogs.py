@@ -186,6 +186,14 @@ def _policy_skip(source_name: str, mode: str) -> Attempt | None:
 _KIT_OUTCOMES = {NotFoundError: "not-found", AccessDenied: "forbidden", CredentialsMissing: "no-credentials"}
 
 
+def _unless_empty(attempt: Attempt, text: str | None) -> tuple[Attempt, str | None]:
+    """A log with no text (an object still being written, a file saved empty) is no log: the next source is tried,
+    and without one the Build resource says what failed."""
+    if text is None or text.strip():
+        return attempt, text
+    return Attempt(attempt.source, "not-found", f"{attempt.detail.rstrip('.')}: the log is empty, nothing to read."), None
+
+
 def _try_source(source: LogSource, build: dict) -> tuple[Attempt, str | None]:
     try:
         text = source.fetch(build)
@@ -421,7 +429,7 @@ def fetch_build_log(build: dict, sources: Iterable[LogSource], local_file: str |
         attempt = _policy_skip(source.name, mode)
         text = None
         if attempt is None:
-            attempt, text = _try_source(source, build)
+            attempt, text = _unless_empty(*_try_source(source, build))
         result.attempts.append(attempt)
         if text is not None:
             result.text, result.source = text, source.name
@@ -429,7 +437,7 @@ def fetch_build_log(build: dict, sources: Iterable[LogSource], local_file: str |
     if local_file is None:
         result.attempts.append(Attempt(LOCAL_FILE, "skipped", "No local log file was given."))
         return result
-    attempt, text = _read_local_file(Path(local_file), build["id"])
+    attempt, text = _unless_empty(*_read_local_file(Path(local_file), build["id"]))
     result.attempts.append(attempt)
     if text is not None:
         result.text, result.source = text, LOCAL_FILE

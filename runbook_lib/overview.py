@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import AccessDenied, QuotaExceeded, RunbookError
+from .diagnose.verdict import existing_runbook
 from .formats import one_line
 from .results import Result
 from .services import ServingRevision
@@ -92,6 +93,9 @@ def share(revision: ServingRevision) -> str:
     """"90% to REV (abc1234)": a serving revision and its share of the traffic, for sentences."""
     return f"{revision.percent}% of its traffic to {revision.name} ({revision.commit_sha or 'no commit-sha label'})"
 
+
+DIAGNOSE_RUNBOOK, REDEPLOY_RUNBOOK, AUDIT_RUNBOOK = \
+    "01_diagnose_build.ipynb", "02_redeploy_phase.ipynb", "05_security_audit.ipynb"
 
 # The sentences below say what a phase's facts mean for a prefixed run, once for runbook 00's findings and
 # runbook 03's capability check (replay/capability.py) alike; each is "" when its fact does not hold.
@@ -272,6 +276,29 @@ def output_tables(target: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(summary), daily_frame
 
 
+def _named(things: list[str]) -> str:
+    return ", ".join(things[:-1]) + " and " + things[-1] if len(things) > 1 else things[0]
+
+
+def next_steps(states: list[PhaseState]) -> list[str]:
+    """Which runbook to run next for the findings that do not name one themselves, in the order an operator would:
+    how a wrong code came to serve (01), the redeploy that puts each phase's own code back, with dataset_prefix
+    support (02), then who can call a public service (05). A runbook is named only when it is in this kit."""
+    wrong = [s.phase for s in states if s.wrong_code]
+    redeploy = [s.phase for s in states if s.wrong_code or s.supports_prefix is False]
+    public = [s.service for s in states if s.public]
+    steps = []
+    for name, things, what in (
+            (DIAGNOSE_RUNBOOK, wrong, "to diagnose the last build of {}"),
+            (REDEPLOY_RUNBOOK, redeploy, "to redeploy {}" + (", each" if len(redeploy) > 1 else "")
+             + " from its own Dockerfile"),
+            (AUDIT_RUNBOOK, public, "to see who can call {} and print the fix")):
+        notebook = existing_runbook(name)
+        if things and notebook:
+            steps.append(f"runbook {name[:2]} ({notebook}) {what.format(_named(things))}")
+    return steps
+
+
 def pipeline_overview(target: Any) -> Overview:
     states = phase_states(target)
     try:
@@ -299,7 +326,10 @@ def pipeline_overview(target: Any) -> Overview:
             warnings.append(f"production tables without rows: {', '.join(empty)}")
     verdict = "fail" if problems else "warn" if warnings else "pass"
     findings = problems + warnings
+    steps = next_steps(states)
     summary = "; ".join(findings) + "." if findings else "Every phase serves its own code, honours dataset_prefix and is private."
+    if steps:
+        summary += f" Next: {'; '.join(steps)}."
     figures = {
         "services healthy": f"{sum(s.healthy for s in states)}/{len(states)}",
         "wrong code": sum(s.wrong_code for s in states),
@@ -308,7 +338,7 @@ def pipeline_overview(target: Any) -> Overview:
     }
     if tables is not None:
         figures["production rows"] = int(tables["rows"].sum())
-    details = {"phases": [s.to_dict() for s in states], "data_note": data_note,
+    details = {"phases": [s.to_dict() for s in states], "data_note": data_note, "next": steps,
                "tables": None if tables is None else tables.astype(str).to_dict(orient="records")}
     return Overview(name="pipeline_overview", verdict=verdict, summary=summary, figures=figures, details=details,
                     phases=states, tables=tables, daily_rows=daily)

@@ -11,7 +11,7 @@ from fakes.fixtures import (CLOUD_LOGGING_ONLY_ID, LOGS_BUCKET, PHASE3_DOCKER_ID
                             PHASE4_SERVICE, PROJECT, recorded_bucket_log, recorded_build,
                             start_storage_emulator_subprocess)
 from fakes.server import load_json
-from runbook_lib.buildlogs import Forbidden, LogSourceError, NotFound
+from runbook_lib.buildlogs import Forbidden, LogSourceError, NotFound, fetch_build_log
 from runbook_lib.errors import AccessDenied, ParameterError
 from runbook_lib.gcp.clients import storage_client
 from runbook_lib.gcp.logs import CloudLoggingLogSource, GcpLogs, GcpRuntimeLogs, build_log_filter, request_log_filter
@@ -232,6 +232,40 @@ def test_read_logs_bucket_object_from_the_storage_emulator(storage_emulator):
     text = read_logs_bucket_object(recorded_build(PHASE4_FAILED_ID), client)
     assert text == recorded_bucket_log(PHASE4_FAILED_ID)
     assert "Sorry your project couldn't be built." in text
+
+
+def test_a_log_object_that_is_not_utf8_is_read_with_replacement_characters(storage_emulator):
+    """A step's Latin-1 output (one byte that is no UTF-8) loses one character, not the whole log."""
+    client = storage_client(PROJECT, endpoint=storage_emulator.endpoint)
+    build = dict(recorded_build(PHASE4_FAILED_ID), id="latin1-build")
+    logged = recorded_bucket_log(PHASE4_FAILED_ID).encode() + 'Step #1 - "build": caf\xe9\n'.encode("latin-1")
+    client.bucket(LOGS_BUCKET).blob("log-latin1-build.txt").upload_from_string(logged, content_type="text/plain")
+    text = GcsLogSource(client).fetch(build)
+    assert text.startswith(recorded_bucket_log(PHASE4_FAILED_ID)) and text.endswith('"build": caf\ufffd\n')
+
+
+def test_an_empty_log_object_is_no_log_and_the_chain_goes_on(storage_emulator, tmp_path):
+    """A 0-byte object (a log still being written, a truncated one) is not the log read: the next source answers,
+    and with none left the chain says the log is empty instead of diagnosing nothing."""
+    client = storage_client(PROJECT, endpoint=storage_emulator.endpoint)
+    build = dict(recorded_build(PHASE4_FAILED_ID), id="empty-build")
+    client.bucket(LOGS_BUCKET).blob("log-empty-build.txt").upload_from_string(b"", content_type="text/plain")
+
+    class Later:
+        name = "logging"
+
+        def fetch(self, build):
+            return "Step #0: the log Cloud Logging holds\n"
+
+    fetched = fetch_build_log(build, [GcsLogSource(client), Later()])
+    assert fetched.source == "logging" and fetched.text.startswith("Step #0")
+    assert (fetched.attempts[0].outcome, fetched.attempts[0].detail) == (
+        "not-found", "Read 0 log lines: the log is empty, nothing to read.")
+    blank = tmp_path / "saved.log"
+    blank.write_text("\n  \n", encoding="utf-8")
+    alone = fetch_build_log(build, [GcsLogSource(client)], local_file=blank)
+    assert alone.text is None and [a.outcome for a in alone.attempts] == ["not-found", "not-found"]
+    assert alone.attempts[-1].detail.endswith("the log is empty, nothing to read.")
 
 
 def test_missing_log_object_is_not_found(storage_emulator):

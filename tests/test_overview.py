@@ -40,6 +40,13 @@ def test_overview_flags_prefix_ignoring_phase4_and_counts_production(local_targe
     assert table.loc[table["phase"] == "phase3", "right code"].item() == "NO"
     fig = overview.daily_rows_chart(ov)
     assert fig.axes[0].get_title() == "Production rows per partition date" and fig.axes[0].lines
+    # what to run next, in the order an operator would, each for the phases or service it concerns
+    assert ov.details["next"] == [
+        "runbook 01 (notebooks/01_diagnose_build.ipynb) to diagnose the last build of phase3",
+        "runbook 02 (notebooks/02_redeploy_phase.ipynb) to redeploy phase3 and phase4, each from its own Dockerfile",
+        "runbook 05 (notebooks/05_security_audit.ipynb) to see who can call nba-phase4-precompute-processors and "
+        "print the fix"]
+    assert ov.summary.endswith(f" Next: {'; '.join(ov.details['next'])}.")
 
 
 
@@ -95,6 +102,7 @@ def test_a_repaired_sandbox_passes(repaired_home):
         ("phase3", 200, False, True, False), ("phase4", 200, False, True, False)]
     assert ov.verdict == "pass"
     assert ov.summary == "Every phase serves its own code, honours dataset_prefix and is private."
+    assert ov.details["next"] == []
     assert ov.figures["wrong code"] == 0 and ov.figures["services healthy"] == "2/2"
 
 
@@ -109,6 +117,8 @@ def test_a_public_service_fails_the_overview(repaired_home):
             tg.services.set_iam_policy("phase3", {"bindings": before["bindings"]})
     assert ov.verdict == "fail" and ov.figures["public services"] == 1
     assert "nba-phase3-analytics-processors is public" in ov.summary
+    assert ov.details["next"] == ["runbook 05 (notebooks/05_security_audit.ipynb) to see who can call "
+                                  "nba-phase3-analytics-processors and print the fix"]
     with connect("local", home=repaired_home) as tg:
         assert overview.pipeline_overview(tg).verdict == "pass"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..buildlogs import BUCKET, Forbidden, LogSourceError, NotFound
+from ..buildlogs import BUCKET, Forbidden, LogSourceError, NotFound, decode_log
 from ..errors import AccessDenied, NotFoundError, ParameterError, ServiceDisabled
 from .calls import cloud_call, site_of
 from .refusals import refused_as
@@ -56,7 +56,8 @@ def read_logs_bucket_object(build: dict, storage_client: Any) -> str:
     blob = storage_client.bucket(bucket).blob(object_name)
     try:
         with refused_as(f"Reading gs://{bucket}/{object_name}", LogSourceError):
-            return cloud_call(site_of(storage_client, "storage"), blob.download_as_text)
+            # bytes, decoded as a saved log is: a step's Latin-1 output is no reason to lose the whole log
+            return decode_log(cloud_call(site_of(storage_client, "storage"), blob.download_as_bytes))
     except NotFoundError:
         raise NotFound(f"gs://{bucket}/{object_name} does not exist (404).") from None
     except ServiceDisabled as exc:

@@ -204,6 +204,12 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
         for email in invokers:
             _check(bool(SERVICE_ACCOUNT_EMAIL.fullmatch(email)), source, f"{where}.expected_invokers entry {email!r}",
                    "must be a service-account email such as pubsub-push@my-project.iam.gserviceaccount.com")
+        # One Cloud Run service is one phase's code: a second phase on it would have its /health judged wrong
+        # and its Dockerfile deployed into the other's service.
+        shared = next((other.name for other in phases.values()
+                       if other.service == service and other.region == phase_region), None)
+        _check(shared is None, source, f"{where}.service", f"names {service} in {phase_region}, which phases.{shared} "
+               "already runs on; each phase has a Cloud Run service of its own")
         known = {"number", "title", "service", "service_identity", "dockerfile", "deploy_script", "endpoint",
                  "payload_style", "reads", "writes", "prefix_support_commit", "tables", "region", "expected_invokers"}
         extra = set(spec) - known

@@ -424,7 +424,7 @@ def response_body(raw: bytes, content_type: str, status: int) -> dict:
         try:
             parsed = json.loads(raw or b"{}")
             return parsed if isinstance(parsed, dict) else {"value": parsed}
-        except ValueError:
+        except (ValueError, RecursionError):   # (JSON nested deeper than Python's parser goes is no answer either)
             pass
     # Cloud Run's own 401/403 pages are HTML: keep their words, drop the markup.
     text = re.sub(r"<title>.*?</title>|</?code>", "", raw.decode(errors="replace"), flags=re.S)
@@ -433,5 +433,6 @@ def response_body(raw: bytes, content_type: str, status: int) -> dict:
 
 
 def health_result(response: ServiceResponse) -> dict:
-    """health(): {"http_status": code, **json_body}, or {"http_status": code, "error": "<one line>"}."""
-    return {"http_status": response.status, **response.body}
+    """health(): {**json_body, "http_status": code}, or {"error": "<one line>", "http_status": code}: the status is
+    the HTTP answer's, whatever the body says."""
+    return {**response.body, "http_status": response.status}

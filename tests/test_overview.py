@@ -471,3 +471,70 @@ def test_a_phase_no_revision_serves_fails_in_its_own_row(fake_apis, gcp_services
                           f"diagnoses the build, runbook 02 redeploys {P4}")
     assert ov.summary == f"phase4: {p4.problem}."
     assert ov.services_table().loc[1, "problem"] == p4.problem
+
+
+@pytest.fixture
+def answering():
+    """Loopback servers that each answer every GET with one fixed status, headers and body: answering(status,
+    body, headers) -> URL."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    servers = []
+
+    def serve(status: int, body: bytes, headers: dict | None = None) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(status)
+                for k, v in {"Content-Type": "application/json", **(headers or {})}.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _p4_at(fake_apis, url: str) -> None:
+    from fakes.fixtures import PROJECT
+
+    fake_apis.run_services[f"projects/{PROJECT}/locations/us-west2/services/{P4}"]["uri"] = url
+
+
+def test_a_health_redirect_is_the_services_answer_not_followed(fake_apis, gcp_services_on, answering):
+    """Another host's healthy answer says nothing of this service's code (and the token must not go there)."""
+    elsewhere = answering(200, json.dumps({"status": "healthy", "service": P4}).encode())
+    _p4_at(fake_apis, answering(302, b"", {"Location": f"{elsewhere}/health"}))
+    ov = overview.pipeline_overview(gcp_services_on())
+    p4 = ov.phases[1]
+    assert (p4.http_status, p4.healthy, p4.right_code) == (302, False, False)
+    assert p4.health_said == f"a redirect to {elsewhere}/health, not followed"
+    assert ov.verdict == "warn" and ov.summary == f"phase4's /health answered 302, so which code serves {P4} cannot " \
+                                                  "be checked."
+
+
+def test_a_health_body_cannot_say_its_own_http_status(fake_apis, gcp_services_on, answering):
+    _p4_at(fake_apis, answering(503, json.dumps({"http_status": 200, "status": "healthy", "service": P4}).encode()))
+    ov = overview.pipeline_overview(gcp_services_on())
+    assert ov.phases[1].http_status == 503 and ov.verdict == "warn"
+    assert ov.summary == f"phase4's /health answered 503, so which code serves {P4} cannot be checked."
+
+
+def test_a_health_of_json_nested_past_the_parser_is_no_answer_and_only_its_row_says_so(fake_apis, gcp_services_on,
+                                                                                      answering):
+    _p4_at(fake_apis, answering(200, b"[" * 100_000 + b"]" * 100_000))
+    ov = overview.pipeline_overview(gcp_services_on())
+    p3, p4 = ov.phases
+    assert p3.healthy and p3.right_code and (p4.http_status, p4.reported_service) == (200, None)
+    assert ov.verdict == "warn" and ov.summary.startswith("phase4's /health answered 200 but names no service (")

@@ -79,6 +79,9 @@ def test_unknown_table_names_what_is_allowed():
          "phases.phase4.expected_invokers must be a list of names"),
         (lambda d: d["phases"]["phase4"].update(expected_invokers=["user:me@example.com"]),
          "expected_invokers entry 'user:me@example.com' must be a service-account email"),
+        # two phases on one service: runbook 00 would call one of them wrong code, runbook 02 deploy into the other
+        (lambda d: d["phases"]["phase4"].update(service=d["phases"]["phase3"]["service"]),
+         "phases.phase4.service names nba-phase3-analytics-processors in us-west2, which phases.phase3 already runs on"),
     ],
 )
 def test_malformed_registry_is_one_sentence_naming_the_key(doc, mutate, message):
@@ -106,6 +109,13 @@ def test_invalid_yaml_and_missing_file(tmp_path):
 )
 def test_prefix_matches_upstream(prefix, expected):
     assert prefixed_dataset("nba_analytics", prefix) == expected
+
+
+def test_one_service_name_in_two_regions_is_two_services(doc):
+    two = copy.deepcopy(doc)
+    two["phases"]["phase4"].update(service=two["phases"]["phase3"]["service"], region="europe-west1")
+    registry = parse_phases(two, source="phases.yaml")
+    assert {p.region for p in registry.phases.values()} == {"us-west2", "europe-west1"}
 
 
 def test_bookkeeping_columns_are_optional(doc):

@@ -253,8 +253,10 @@ class GcpServices(PhaseEndpoints):
             # timeout= bounds the connection and each read: Cloud Run's front end passes the headers on whole, so
             # they come within it. The body is streamed as the service sends it, and a read timeout restarts with
             # every byte that trickles in: a watchdog holds the whole answer to the same deadline.
+            # A redirect is the service's answer, judged as it is: following it would judge another host's answer
+            # (and drop the token there).
             response = self.http.request(method, url.rstrip("/") + path, json=body, headers=sent, timeout=wait_s,
-                                         stream=True)
+                                         stream=True, allow_redirects=False)
             try:
                 deadline.arm(getattr(getattr(response.raw, "connection", None), "sock", None))
                 raw = response.content
@@ -275,9 +277,10 @@ class GcpServices(PhaseEndpoints):
             raise RunbookError(f"{method} {url.rstrip('/')}{path} failed: {one_line(str(exc))}") from None
         if deadline.expired:   # a body without a length ends where the deadline cut it: not the whole answer
             raise ServiceTimeout(late)
-        return ServiceResponse(response.status_code, response_body(raw, response.headers.get("Content-Type", ""),
-                                                                   response.status_code),
-                               lower_headers(response.headers))
+        said = response_body(raw, response.headers.get("Content-Type", ""), response.status_code)
+        if response.is_redirect:
+            said = {"error": f"a redirect to {one_line(response.headers.get('Location', ''), 200)}, not followed"}
+        return ServiceResponse(response.status_code, said, lower_headers(response.headers))
 
     # ---- rollouts: `gcloud run deploy --image` and `update-traffic`, over update_service
 

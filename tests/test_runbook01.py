@@ -295,3 +295,36 @@ def test_a_build_with_no_readable_log_is_diagnosed_from_its_build_resource(local
     assert 'failureInfo.type PUSH_FAILED (unable to push the image to the repository), detail "failed to push ' \
            'image: denied"' in dx.cause
     assert "signature matched" not in dx.cause and dx.figures["top_signature"] == "push-permission-denied"
+
+
+def test_a_phases_dockerfile_is_shell_quoted_in_the_fix_commands():
+    """phases.yaml's Dockerfile path goes into `docker build -f ...`: a path with a space is one argument."""
+    import dataclasses
+    import json
+    import shlex
+
+    from fakes.fixtures import PHASE4_FAILED_ID, recorded_bucket_log
+    from runbook_lib.phases import load_phases
+
+    registry = load_phases()
+    spaced = dataclasses.replace(registry.get("phase4"), dockerfile="docker/precompute processor.Dockerfile")
+    phases = dataclasses.replace(registry, phases={**registry.phases, "phase4": spaced})
+    build = next(b for b in json.loads((Path(__file__).parent / "fakes" / "data" / "cloudbuild_builds.json").read_text())
+                 if b["id"] == PHASE4_FAILED_ID)
+    dx = diagnose.explain(diagnose.classify_log(recorded_bucket_log(PHASE4_FAILED_ID)), diagnose.builder_evidence(build),
+                          phases=phases)
+    step = next(f for f in dx.fixes if "docker build -f" in f)
+    assert "docker build -f 'docker/precompute processor.Dockerfile' ." in step
+    assert shlex.split("docker build -f 'docker/precompute processor.Dockerfile' .")[3] == spaced.dockerfile
+
+
+def test_a_long_builds_every_step_is_on_the_page():
+    """pandas shows 10 rows of a table past display.max_rows: a 70-step build's failed step 35 would be cut."""
+    from runbook_lib.diagnose.build import build_table
+
+    params.from_notebook(params.DiagnoseParams, {})   # the validation cell sets the page's display
+    steps = [{"name": "gcr.io/cloud-builders/gcloud", "id": f"step-{i}", "args": ["version"], "status": "SUCCESS"}
+             for i in range(300)]
+    steps[150] = dict(steps[150], id="the-failed-step", status="FAILURE")
+    page = build_table({"id": "b", "status": "FAILURE", "steps": steps})._repr_html_()
+    assert "the-failed-step" in page and page.count("<tr>") == 300   # (the header row has a style)

@@ -7,6 +7,7 @@ redeploy parameters.
 from __future__ import annotations
 
 import html
+import shlex
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -295,7 +296,7 @@ def _fill(step: str, phase: Phase | None, service: str | None) -> str:
     """Put the phase's own names into a catalogue fix step."""
     if phase is not None:
         step = step.replace("cloudbuild-<phase>.yaml", f"cloudbuild-{phase.name}.yaml")
-        step = step.replace("<phase Dockerfile>", phase.dockerfile)
+        step = step.replace("<phase Dockerfile>", shlex.quote(phase.dockerfile))   # pasted into commands
         step = step.replace("--region REGION", f"--region {phase.region}")
     if service:
         step = step.replace("gcloud run deploy SERVICE", f"gcloud run deploy {service}")

@@ -93,7 +93,10 @@ def parse_time(text: str) -> datetime:
     if not _RFC3339.fullmatch(str(text).strip()):
         raise ValueError(f"not an RFC 3339 time: {text!r}")
     moment = datetime.fromisoformat(_FRACTION.sub(r"\1", str(text).strip().replace("Z", "+00:00")))
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    try:
+        return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    except OverflowError:   # 9999-12-31T23:59:59-01:00 is in year 10000 in UTC
+        raise ValueError(f"not a time in years 1 to 9999 in UTC: {text!r}") from None
 
 
 def as_utc(parameter: str, value: Any) -> datetime | None:

@@ -25,8 +25,12 @@ from urllib.parse import quote, quote_plus
 
 MASK = "***"
 
-# Parameter names: the issue's rule, deliberately broad (it also masks e.g. `keys`).
-_SECRET_NAME = re.compile(r"token|secret|password|key", re.IGNORECASE)
+# Parameter names: the issue's rule, deliberately broad (token, secret, password or key anywhere: `sort_key`,
+# `keystore` too), but for a plural `keys` at a name's end: in a data kit that is key columns (runbook 04's own
+# `max_duplicate_keys`, a threshold whose masking blanked every equal number, dates' years included, in the report),
+# unless a word before it says what keys (`api_keys`, `ssh_keys`).
+_SECRET_NAME = re.compile(r"token|secret|password|(?:api|private|access|ssh|signing|encryption|account)[_.-]?keys"
+                          r"|key(?!s(?![a-z0-9]))", re.IGNORECASE)
 
 # Names inside free text are matched more narrowly: "keys: game_date" in a report is not a secret.
 # A name starts where no name character precedes it (not at every \b inside a long base64 run),

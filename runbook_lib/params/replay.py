@@ -42,7 +42,9 @@ class ReplayParams(TargetParams):
     max_dates: int = param(31, allowed=f"a whole number from 1 to {MAX_DATES}", ge=1, le=MAX_DATES)
     dry_run: bool = True   # the notebook's default too: a replay writes test datasets and calls the services
     production_checksum: bool | None = None
-    checksum_max_gb: float = param(10.0, allowed="a number of GiB (2^30 bytes, as BigQuery bills) above 0", gt=0)
+    # BigQuery counts bytes in an INT64 (2^63 - 1 is about 8.6e9 GiB): a cap above that caps nothing and overflows
+    checksum_max_gb: float = param(10.0, allowed="a number of GiB (2^30 bytes, as BigQuery bills) above 0 and at most "
+                                                 "8000000000", gt=0, le=8e9)
     source_dir: ExistingFolderOrEmpty = param("", allowed="a pipeline checkout folder (gcp: to tell which commits "
                                                           "support dataset_prefix), or empty")
     impersonate_service_account: str = param("", allowed="a service-account email to call the services as, "

@@ -396,3 +396,16 @@ def test_a_bad_demo_report_folder_is_refused_before_the_sandbox_is_reset(tmp_pat
 def test_a_value_past_what_the_kit_can_count_is_a_parameter_error(sandbox_home, model, values, said):
     error = _refused(model, sandbox_home, **values)
     assert str(error).startswith(said) and "\n" not in str(error)
+
+
+def test_a_parameter_given_twice_on_the_command_line_is_refused_unless_it_says_the_same():
+    """The last would silently win: `-p dry_run true ... -p dry_run false` appended to a pasted command deploys."""
+    with pytest.raises(ParameterError) as twice:
+        runner.resolve_parameters(REDEPLOY, [["dry_run", "true"], ["phase", "phase4"], ["dry_run", "false"]])
+    assert str(twice.value) == ("dry_run='false' is not valid: it is given twice with -p, as 'true' and then as "
+                                "this; give it once.")
+    with pytest.raises(ParameterError, match=r"^target='local' is not valid: --target says local and -p target "
+                                             r"says gcp; give the target once\.$"):
+        runner.resolve_parameters(REDEPLOY, [["target", "gcp"]], target="local")
+    assert runner.resolve_parameters(REDEPLOY, [["phase", "phase4"], ["phase", "phase4"]], target="local") == \
+        {"phase": "phase4", "target": "local"}

@@ -108,11 +108,19 @@ def resolve_parameters(notebook: Path, pairs: Sequence[Sequence[str]] = (), file
     values: dict[str, Any] = {}
     for file in files:
         values.update(written_values(notebook, declared, *load_parameter_file(file)))
+    given: dict[str, str] = {}
     for pair in pairs:
         name, raw = pair
+        if name in given and given[name] != raw:   # (the last would win: `-p dry_run true ... -p dry_run false`)
+            raise ParameterError(name, masking.mask_value(name, raw), f"it is given twice with -p, as "
+                                 f"{masking.mask_value(name, given[name])!r} and then as this; give it once")
+        given[name] = raw
         values[name] = coerce_cli_value(raw, declared[name].annotation) if name in declared else raw
     if target is not None:
         check_target(target)
+        if given.get("target", target) != target:
+            raise ParameterError("target", target, f"--target says {target} and -p target says {given['target']}; "
+                                 "give the target once")
         values["target"] = target
     check_declared(notebook, declared, values)
     return absolute_paths(plain_values(values))

@@ -409,3 +409,24 @@ def test_a_parameter_given_twice_on_the_command_line_is_refused_unless_it_says_t
         runner.resolve_parameters(REDEPLOY, [["target", "gcp"]], target="local")
     assert runner.resolve_parameters(REDEPLOY, [["phase", "phase4"], ["phase", "phase4"]], target="local") == \
         {"phase": "phase4", "target": "local"}
+
+
+@pytest.mark.parametrize("model, values, parameter", [
+    *[(model, {"project": "nba-props-platform"}, "project") for model in MODELS],
+    (params.OverviewParams, {"source_dir": "."}, "source_dir"),
+    (params.ReplayParams, {"source_dir": "."}, "source_dir"),
+], ids=[*(f"{m.__name__}-project" for m in MODELS), "OverviewParams-source_dir", "ReplayParams-source_dir"])
+def test_a_gcp_parameter_on_the_sandbox_is_refused_not_dropped(sandbox_home, model, values, parameter):
+    """`-p project nba-props-platform` without `-p target gcp` planned, and with dry_run=False made, the redeploy in
+    the sandbox, its summary naming the production services."""
+    error = _refused(model, sandbox_home, **values)
+    assert error.parameter == parameter and str(error).endswith(
+        "it is read on target gcp only, and the target is local (the sandbox): add -p target gcp, or leave it out.")
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_a_sandbox_folder_on_gcp_is_refused(tmp_path, model):
+    with pytest.raises(ParameterError, match=r"^sandbox_home='.*' is not valid: it is read on target local only, "
+                                             r"and the target is gcp: leave it out, or give -p target local\.$"):
+        params.validate_params(model, {"target": "gcp", "project": "nba-props-platform", "sandbox_home": str(tmp_path)})
+

@@ -58,6 +58,9 @@ class RunbookParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     # The runbook's name, for the `runbook=<name>` label BigQuery jobs carry on target=gcp.
     runbook: ClassVar[str | None] = None
+    # Parameters that only target gcp reads: given on local, the operator meant gcp (and would act on the sandbox
+    # believing it the project), so they are refused there rather than dropped.
+    gcp_only: ClassVar[tuple[str, ...]] = ("project",)
 
     target: Literal[TARGETS] = "local"
     project: PROJECT_ID | None = param(
@@ -94,6 +97,20 @@ class RunbookParams(BaseModel):
     def masked(self) -> dict[str, Any]:
         """The values with secret-named parameters shown as ***, for displays and reports."""
         return {name: mask_value(name, value) for name, value in self.model_dump(mode="json").items()}
+
+    @model_validator(mode="after")
+    def _given_for_its_target(self) -> "RunbookParams":
+        if self.target == "local":
+            for name in self.gcp_only:
+                value = getattr(self, name)
+                if value:
+                    raise ParameterError(name, value, "it is read on target gcp only, and the target is local (the "
+                                                      "sandbox): add -p target gcp, or leave it out")
+        elif self.sandbox_home:
+            raise ParameterError("sandbox_home", self.sandbox_home, f"it is read on target local only, and the target "
+                                                                    f"is {self.target}: leave it out, or give -p "
+                                                                    "target local")
+        return self
 
     def connect_options(self) -> dict[str, Any]:
         """Keyword arguments for `target.connect(p.target, **p.connect_options())`."""

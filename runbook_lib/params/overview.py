@@ -9,6 +9,7 @@ from .base import ExistingFolderOrEmpty, TargetParams, param
 class OverviewParams(TargetParams):
     """Runbook 00: what is serving and whether it can be trusted with a prefixed run."""
 
+    gcp_only: ClassVar[tuple[str, ...]] = ("project", "source_dir")   # the sandbox reads its own checkout
     runbook: ClassVar[str | None] = "00_pipeline_overview"
 
     source_dir: ExistingFolderOrEmpty = param("", allowed="a pipeline checkout folder (gcp: to tell which commits support dataset_prefix), or empty")

@@ -23,6 +23,7 @@ class ReplayParams(TargetParams):
     """Runbook 03: a prefixed replay of Phase 3 -> Phase 4 into test datasets, with proof that production
     was not touched."""
 
+    gcp_only: ClassVar[tuple[str, ...]] = ("project", "source_dir")   # the sandbox reads its own checkout
     runbook: ClassVar[str | None] = "03_prefixed_replay"
 
     start_date: str = param("", allowed="a date as YYYY-MM-DD, or empty for end_date")

@@ -141,7 +141,8 @@ def check_region(region: Any) -> str:
 def check_service(service: Any) -> str:
     if not isinstance(service, str) or not SERVICE_NAME.fullmatch(service):
         raise ParameterError("service", service,
-                             "give a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter")
+                             "give a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter "
+                             "and not ending with a hyphen, at most 63")
     return service
 
 

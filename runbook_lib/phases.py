@@ -23,7 +23,7 @@ _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,299}$")
 # An Artifact Registry repository id: lowercase letters, digits and hyphens, starting with a letter, at most 63.
 REPOSITORY = re.compile(r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?")
 REPOSITORY_ALLOWED = ("give an Artifact Registry repository id (lowercase letters, digits and hyphens, starting with "
-                      "a letter, at most 63)")
+                      "a letter and not ending with a hyphen, at most 63)")
 DEFAULT_REPOSITORY = "cloud-run-source-deploy"   # the repository `gcloud run deploy --source` pushes to
 
 
@@ -145,7 +145,8 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
     # project and regions are printed in gcloud commands (--project=, --region=): checked as Google names them.
     project = _need(doc, "project", "the document", source)
     _check(bool(PROJECT_ID.fullmatch(project) or PROJECT_NUMBER.fullmatch(project)), source, "project",
-           "must be a Google Cloud project id (6-30 lowercase letters, digits or hyphens, starting with a letter)")
+           "must be a Google Cloud project id (6-30 lowercase letters, digits or hyphens, starting with a letter "
+           "and not ending with a hyphen)")
     region = _need(doc, "region", "the document", source)
     _check(bool(REGION.fullmatch(region)), source, "region", "must be a Google Cloud region such as us-west2")
     project_number = str(doc.get("project_number", ""))
@@ -161,7 +162,8 @@ def parse_phases(doc: object, source: str = "phases.yaml") -> PhaseRegistry:
     phases: dict[str, Phase] = {}
     repository = str(doc.get("repository", DEFAULT_REPOSITORY))
     _check(bool(REPOSITORY.fullmatch(repository)), source, "repository",
-           "must be an Artifact Registry repository id (lowercase letters, digits and hyphens, starting with a letter)")
+           "must be an Artifact Registry repository id (lowercase letters, digits and hyphens, starting with a "
+           "letter and not ending with a hyphen, at most 63)")
     allowed_top = {"project", "project_number", "region", "run_history_table", "phases", "repository", "bookkeeping_columns"}
     extra = set(doc) - allowed_top
     _check(not extra, source, f"top-level key(s) {sorted(extra)}", f"are unknown; allowed: {sorted(allowed_top)}")

@@ -430,3 +430,34 @@ def test_a_sandbox_folder_on_gcp_is_refused(tmp_path, model):
                                              r"and the target is gcp: leave it out, or give -p target local\.$"):
         params.validate_params(model, {"target": "gcp", "project": "nba-props-platform", "sandbox_home": str(tmp_path)})
 
+
+
+@pytest.mark.parametrize("model, name, written, taken", [
+    (params.ReplayParams, "phases", "phase4,phase3", ["phase3", "phase4"]),
+    (params.ReplayParams, "phases", "phase3, 4", ["phase3", "phase4"]),
+    (params.AuditParams, "services", "phase3,nba-phase4-precompute-processors", ["phase3", "phase4"]),
+    (params.ReplayParams, "processors", "player_game_summary,player_daily_cache",
+     ["player_game_summary", "player_daily_cache"]),
+])
+def test_a_list_written_with_commas_on_the_command_line_is_that_list(model, name, written, taken):
+    """(A phase, service or table name holds no comma.) `-p phases phase3,phase4` was refused as 'choose one of'."""
+    value = runner.parameters.coerce_cli_value(written, "list[str]")
+    assert params.validate_params(model, {"target": "gcp", name: value}).model_dump()[name] == taken
+
+
+def test_a_list_items_refusal_says_the_parameter_takes_a_list():
+    with pytest.raises(ParameterError) as caught:
+        params.validate_params(params.ReplayParams, {"target": "gcp", "phases": "phase3,phase5"})
+    assert str(caught.value) == ("phases='phase5' is not valid: choose one of phase3, phase4 (it takes a list: [a, b], "
+                                 "or a,b on the command line).")
+    with pytest.raises(ParameterError, match=r"^phases='phase3,' is not valid: "):   # an empty item is no list
+        params.validate_params(params.ReplayParams, {"target": "gcp", "phases": "phase3,"})
+
+
+@pytest.mark.parametrize("model, name, value", [
+    (params.OverviewParams, "project", "my-project-"), (params.RedeployParams, "repository", "repo-")])
+def test_a_name_refused_for_its_last_hyphen_is_told_so(model, name, value):
+    """The rule said 'lowercase letters, digits and hyphens, starting with a letter', which these values meet."""
+    with pytest.raises(ParameterError) as caught:
+        params.validate_params(model, {"target": "gcp", name: value})
+    assert caught.value.parameter == name and "not ending with a hyphen" in caught.value.allowed

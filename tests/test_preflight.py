@@ -569,3 +569,14 @@ def test_a_source_dir_path_too_long_for_the_filesystem_is_one_sentence():
     with pytest.raises(ParameterError) as caught:
         preflight("/tmp/" + "x" * 5000)
     assert caught.value.parameter == "source_dir" and "the filesystem accepts (file name too long)" in str(caught.value)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="needs Linux's /proc/self/mem, a file open() allows "
+                                                                 "and read() refuses")
+def test_a_file_that_opens_but_cannot_be_read_is_passed_over(tmp_path):
+    """(/proc, /sys or a failing disk in a checkout): the preflight goes on, as for a pipe or a device."""
+    from runbook_lib.preflight.upload import read_source_text
+
+    os.symlink("/proc/self/mem", tmp_path / "deploy.sh")
+    assert read_source_text(tmp_path / "deploy.sh") is None
+    preflight(str(tmp_path))

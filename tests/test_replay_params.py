@@ -26,7 +26,8 @@ NEXT_WEEK = (datetime.now(timezone.utc).date() + timedelta(days=7)).isoformat()
      "fewer dates or raise max_dates."),
     ({"end_date": NEXT_WEEK}, f"end_date='{NEXT_WEEK}' is not valid: it is in the future (today is "),
     ({"start_date": "2025-12-32"}, "start_date='2025-12-32' is not valid: give a date as YYYY-MM-DD, or leave it empty."),
-    ({"phases": ["phase5"]}, "phases='phase5' is not valid: choose one of phase3, phase4."),
+    ({"phases": ["phase5"]}, "phases='phase5' is not valid: choose one of phase3, phase4 (it takes a list: [a, b], "
+     "or a,b on the command line)."),
     ({"processors": ["nope"]}, "processors='nope' is not valid: choose from player_game_summary, "),
     ({"processors": ["player_game_summary"]},
      "processors=['player_game_summary'] is not valid: name none of phase4's processors (player_daily_cache, "

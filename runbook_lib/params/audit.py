@@ -8,7 +8,7 @@ from pydantic import field_validator
 
 from .. import formats
 from ..errors import ParameterError
-from .base import (TargetParams, _known_phase, param)
+from .base import TargetParams, _known_phase, comma_list, each_of, param
 
 
 MAX_LOOKBACK_HOURS = 720
@@ -38,8 +38,7 @@ class AuditParams(TargetParams):
         if not isinstance(v, (str, list, tuple)):
             return v   # pydantic names the type
         registry = load_phases()
-        items = [v] if isinstance(v, str) else v
-        return list(dict.fromkeys(phase_named(registry, item, "services") for item in items))
+        return each_of("services", comma_list(v), lambda item: phase_named(registry, item, "services"))
 
     @field_validator("until")
     @classmethod

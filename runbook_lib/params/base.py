@@ -6,7 +6,7 @@ import types
 import typing
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Mapping
+from typing import Annotated, Any, Callable, ClassVar, Literal, Mapping
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
                       ValidationError, field_validator, model_validator)
@@ -64,7 +64,7 @@ class RunbookParams(BaseModel):
 
     target: Literal[TARGETS] = "local"
     project: PROJECT_ID | None = param(
-        None, allowed="a Google Cloud project id (6-30 lowercase letters, digits or hyphens, starting with a letter) or None")
+        None, allowed="a Google Cloud project id (6-30 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen) or None")
     region: REGION | None = param(None, allowed="a Google Cloud region such as us-west2, global, or None")
     sandbox_home: str | None = param(None, allowed="the sandbox folder as text, or None for $RUNBOOK_HOME, else the kit's .runbook folder")
 
@@ -302,6 +302,30 @@ def _literal_choices(annotation: Any) -> list[Any]:
 
 # ---------------------------------------------------------------------------------------------
 # What every runbook that connects to a target shares.
+
+
+LIST_WRITTEN = "it takes a list: [a, b], or a,b on the command line"
+
+
+def comma_list(value: Any) -> Any:
+    """A list parameter's value: `-p phases phase3,phase4` is the list it means (a phase, a service or a table
+    name holds no comma); a list stays itself, and other values are left for the field to refuse."""
+    if isinstance(value, str):
+        parts = [part.strip() for part in value.split(",")]
+        return parts if len(parts) > 1 and all(parts) else [value]
+    return value
+
+
+def each_of(parameter: str, items: Any, name_one: Callable[[Any], Any]) -> list:
+    """name_one(item) for every item of a list parameter, in order, once each; an item it refuses is refused
+    saying the parameter takes a list, and how one is written."""
+    named = []
+    for item in items:
+        try:
+            named.append(name_one(item))
+        except ParameterError as exc:
+            raise ParameterError(parameter, exc.value, f"{exc.allowed} ({LIST_WRITTEN})") from None
+    return list(dict.fromkeys(named))
 
 
 def _known_phase(parameter: str, value: str) -> str:

@@ -31,7 +31,8 @@ class RedeployParams(TargetParams):
     image: ImageReference = param("", allowed="a container image reference such as "
                                   "us-west2-docker.pkg.dev/PROJECT/REPOSITORY/SERVICE:TAG (or @sha256:DIGEST), or empty")
     repository: RepositoryId = param("", allowed="an Artifact Registry repository id (lowercase letters, digits "
-                                     "and hyphens, starting with a letter), or empty for the one in params/phases.yaml")
+                                     "and hyphens, starting with a letter and not ending with a hyphen, at most 63), "
+                                                  "or empty for the one in params/phases.yaml")
     dry_run: bool = True
     auto_rollback: bool = True
 

@@ -11,7 +11,7 @@ from pydantic import field_validator, model_validator
 from .. import formats
 from ..errors import ParameterError
 from ..phases import TEST_PREFIX_RULE
-from .base import ExistingFolderOrEmpty, TargetParams, _known_phase, iso_day, param
+from .base import ExistingFolderOrEmpty, TargetParams, _known_phase, comma_list, each_of, iso_day, param
 
 
 MAX_CONCURRENCY = 16
@@ -63,11 +63,11 @@ class ReplayParams(TargetParams):
     def _phases(cls, v: Any) -> Any:
         from ..phases import load_phases
 
-        v = [v] if isinstance(v, str) else v
+        v = comma_list(v)
         if not isinstance(v, (list, tuple)):
             return v   # pydantic names the type
         registry = load_phases()
-        chosen = {_known_phase("phases", item) for item in v}
+        chosen = each_of("phases", v, lambda item: _known_phase("phases", item))
         return sorted(chosen, key=lambda name: registry.get(name).number)
 
     @field_validator("processors", mode="before")
@@ -75,14 +75,16 @@ class ReplayParams(TargetParams):
     def _processors(cls, v: Any) -> Any:
         from ..phases import load_phases
 
-        v = [v] if isinstance(v, str) else v
+        v = comma_list(v)
         if not isinstance(v, (list, tuple)):
             return v
         known = [t.table for t in load_phases().all_tables()]
-        for name in v:
+
+        def processor(name: Any) -> Any:
             if name not in known:
                 raise ParameterError("processors", name, f"choose from {', '.join(known)}")
-        return list(dict.fromkeys(v))
+            return name
+        return each_of("processors", v, processor)
 
     @field_validator("start_date", "end_date")
     @classmethod

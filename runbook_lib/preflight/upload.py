@@ -93,7 +93,11 @@ def read_source_text(path: str | os.PathLike, limit: int = MAX_TEXT_BYTES) -> st
     with os.fdopen(fd, "rb") as fh:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
-        return fh.read(limit).decode("utf-8", errors="replace")
+        try:
+            data = fh.read(limit)
+        except OSError:   # opened but not readable (/proc, /sys, a file on a failing disk): skipped as a pipe is
+            return None
+    return data.decode("utf-8", errors="replace")
 
 
 class SourceWalk:

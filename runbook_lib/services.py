@@ -10,6 +10,7 @@ import http.client
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from itertools import accumulate
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
@@ -418,13 +419,26 @@ def policy_shape(version: int, bindings: Iterable[dict], etag: str) -> dict:
 # ---------------------------------------------------------------- responses
 
 
+# JSON nested deeper than this is no service's answer; Python's parser would raise RecursionError on it (near 1000),
+# which is never raised at all, so as not to leave the interpreter at the edge of its stack.
+MAX_JSON_DEPTH = 200
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"')
+_NESTING = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def json_depth(raw: bytes) -> int:
+    """How deep a JSON text's arrays and objects nest (brackets inside strings not counted)."""
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, delete=bytes(set(range(256)) - set(_NESTING)))
+    return max(accumulate(map(_NESTING.__getitem__, brackets)), default=0)
+
+
 def response_body(raw: bytes, content_type: str, status: int) -> dict:
     """A JSON object body as is; anything else (Cloud Run's HTML 401/403 pages, text) as {"error": one line}."""
-    if "json" in (content_type or ""):
+    if "json" in (content_type or "") and json_depth(raw or b"") <= MAX_JSON_DEPTH:
         try:
             parsed = json.loads(raw or b"{}")
             return parsed if isinstance(parsed, dict) else {"value": parsed}
-        except (ValueError, RecursionError):   # (JSON nested deeper than Python's parser goes is no answer either)
+        except ValueError:
             pass
     # Cloud Run's own 401/403 pages are HTML: keep their words, drop the markup.
     text = re.sub(r"<title>.*?</title>|</?code>", "", raw.decode(errors="replace"), flags=re.S)

@@ -618,3 +618,16 @@ def test_a_run_leaves_running_the_services_it_started_while_another_kit_process_
     with another_kit_process_with_the_sandbox_open(home):
         assert stop_started_by(home, "run-1") == [] and is_our_process(started.pid)
     assert stop_started_by(home, "run-1") == ["phase4"] and not is_our_process(started.pid)
+
+
+def test_json_nested_past_what_a_service_answers_is_not_parsed():
+    """Python's JSON parser raises RecursionError near 1000 levels; the depth is measured first, so it never is."""
+    from runbook_lib.formats import one_line
+    from runbook_lib.services import MAX_JSON_DEPTH, json_depth, response_body
+
+    assert json_depth(b'{"a": [1, {"b": "[[[[ \\\\\\" ]]"}]}') == 3   # brackets inside strings do not count
+    deep = b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1)
+    assert json_depth(deep) == MAX_JSON_DEPTH + 1
+    assert response_body(deep, "application/json", 200) == {"error": one_line(deep.decode())}
+    shallow = b'{"v": ' + b"[" * (MAX_JSON_DEPTH - 1) + b"]" * (MAX_JSON_DEPTH - 1) + b"}"
+    assert "v" in response_body(shallow, "application/json", 200)

@@ -435,3 +435,36 @@ def test_the_rest_apis_have_their_call_site_like_every_other_api(service, api, e
     assert service in SERVICES
     site = site_of(object(), service, PROJECT)   # an object not guarded: Google's endpoint for the API
     assert (site.api, site.endpoint, site.project) == (api, endpoint, PROJECT)
+
+
+LISTINGS = {call: READS[call] for call in ("list_builds", "list_revisions", "list_entries", "list_subscriptions")}
+ITEMS_OF = {"list_builds": "builds", "list_revisions": "revisions", "list_entries": "entries",
+            "list_subscriptions": "subscriptions"}
+
+
+@pytest.mark.parametrize("call", LISTINGS)
+def test_a_listing_given_the_same_page_token_again_ends_in_one_sentence(fake, tg, call):
+    """An API (or a proxy) that hands back a token it gave before would be listed until the cell's timeout."""
+    import re
+
+    path = LISTINGS[call][0]
+    pages = {"n": 0}
+
+    def the_same_page_again(request):
+        if re.match(path, request.path):
+            pages["n"] += 1
+            if pages["n"] > 50:
+                return 400, {"error": {"code": 400, "message": "test: an endless listing", "status": "INVALID_ARGUMENT"}}
+            return 200, {ITEMS_OF[call]: [], "nextPageToken": "the-same-token"}
+        return None
+
+    fake.routes.insert(0, the_same_page_again)
+    try:
+        with pytest.raises(CloudUnreachable) as caught:
+            result = LISTINGS[call][1](tg)
+            list(result) if result is not None and not isinstance(result, dict) else None
+    finally:
+        fake.routes.remove(the_same_page_again)
+    assert pages["n"] == 2   # the first page, then its token once; asking for it again is where it ends
+    assert re.fullmatch(r".* at http://127\.0\.0\.1:\d+ gave back a page token it had given before while listing "
+                        rf"\({call}\), so the listing would never end; stopped there .*\.", str(caught.value))

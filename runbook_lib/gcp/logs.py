@@ -14,7 +14,7 @@ from ..diagnose.build import check_build_id
 from ..errors import ParameterError
 from ..formats import as_utc, rfc3339
 from ..request_logs import RequestLogQuery, newest_first, request_log_query
-from .calls import site_of, translated
+from .calls import one_listing, site_of, translated
 from .clients import LazyClient, check_project, close_client, guarded, logging_client
 from .refusals import refused_as
 
@@ -126,8 +126,9 @@ class GcpLogs:
         client = getattr(self.client, "unwrapped", self.client)   # the retry sees Google's errors, then says them
 
         def listing() -> list[Any]:
-            return list(client.list_entries(resource_names=[f"projects/{self.project}"], filter_=filter_,
-                                            order_by=order_by, page_size=PAGE_SIZE, max_results=max_results))
+            with one_listing(site, "list_entries"):   # (each attempt lists from the start: its own tokens)
+                return list(client.list_entries(resource_names=[f"projects/{self.project}"], filter_=filter_,
+                                                order_by=order_by, page_size=PAGE_SIZE, max_results=max_results))
 
         what = f"Listing Cloud Logging entries (entries:list) in project {self.project}"
         with refused_as(what, LogSourceError), translated(site, "list_entries"):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import AccessDenied, QuotaExceeded, RunbookError
+from .errors import AccessDenied, CloudUnreachable, CredentialsMissing, QuotaExceeded, RunbookError
 from .diagnose.verdict import existing_runbook
 from .formats import one_line
 from .results import Result
@@ -304,7 +304,8 @@ def pipeline_overview(target: Any) -> Overview:
     try:
         tables, daily = output_tables(target)
         data_note = ""
-    except (AccessDenied, QuotaExceeded) as exc:   # the services' answers still stand without the data
+    except (AccessDenied, QuotaExceeded, CloudUnreachable, CredentialsMissing) as exc:   # the services' answers
+        # still stand without the data
         tables, daily, data_note = None, None, str(exc)
     problems, warnings = [], []
     for s in states:
@@ -320,6 +321,8 @@ def pipeline_overview(target: Any) -> Overview:
         if s.serving:   # a service that could not be read says so above
             warnings.append(prefix_unknown_sentence(s, prefix_commit))
     problems, warnings = [p for p in problems if p], [w for w in warnings if w]
+    if data_note:
+        warnings.append(f"production data could not be read, so it is not shown ({data_note.rstrip('.')})")
     if tables is not None:
         empty = tables.loc[tables["rows"] == 0, "table"].tolist()
         if empty:

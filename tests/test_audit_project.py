@@ -412,3 +412,29 @@ def test_gcp_a_refused_folder_policy_is_said_once_and_the_audit_carries_on(gcp_t
     assert "policy of folder 290611488015 not read" in result.summary   # (needs ...: the headline is cut there)
     assert result.checks == [audit.ancestor_invokers_command(FOLDER)]
     assert [a["read"] for a in result.details["ancestry"]["ancestors"]] == [False, True]
+
+
+@pytest.mark.parametrize("kind", ["unavailable", "quota"])
+def test_a_policy_or_push_listing_that_gets_no_answer_is_said_and_the_audit_carries_on(kind):
+    """(Google unavailable, or out of quota, after the call policy's retries): an optional read, as a refusal is."""
+    from runbook_lib.audit.tried import list_push_subscriptions
+    from runbook_lib.errors import CloudUnreachable, QuotaExceeded
+
+    error = {"unavailable": CloudUnreachable("Resource Manager at https://x was still unavailable after 180 s."),
+             "quota": QuotaExceeded("Resource Manager refused get_iam_policy: quota ReadRequests used up.")}[kind]
+
+    class Silent:
+        def project_iam_policy(self):
+            raise error
+
+        def push_subscriptions(self, phase):
+            raise error
+
+    class Target:
+        services = Silent()
+
+    policy = audit.read_project_policy(Target(), PROJECT)
+    assert not policy.read and policy.not_read == (f"The IAM policy of project {PROJECT} could not be read "
+                                                   f"({str(error)[:-1]}): its grants reach every service in it. "
+                                                   "The audit carries on without it.")
+    assert list_push_subscriptions(Target(), "phase4") == (None, f"{error} The audit carries on without them.")

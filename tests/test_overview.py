@@ -538,3 +538,22 @@ def test_a_health_of_json_nested_past_the_parser_is_no_answer_and_only_its_row_s
     p3, p4 = ov.phases
     assert p3.healthy and p3.right_code and (p4.http_status, p4.reported_service) == (200, None)
     assert ov.verdict == "warn" and ov.summary.startswith("phase4's /health answered 200 but names no service (")
+
+
+@pytest.mark.parametrize("error", ["unreachable", "denied"])
+def test_production_data_that_cannot_be_read_is_a_warning_and_the_services_still_stand(gcp_services_on, monkeypatch,
+                                                                                      error):
+    from runbook_lib.errors import AccessDenied, CloudUnreachable
+
+    said = {"unreachable": CloudUnreachable("BigQuery at http://x was still unavailable for get_table."),
+            "denied": AccessDenied("BigQuery refused tables.get: it takes roles/bigquery.metadataViewer.")}[error]
+
+    def unreadable(target):
+        raise said
+
+    tg = gcp_services_on()
+    monkeypatch.setattr(overview, "output_tables", unreadable)
+    ov = overview.pipeline_overview(tg)
+    assert [s.right_code for s in ov.phases] == [True, True] and ov.tables is None
+    assert ov.verdict == "warn" and ov.summary == f"production data could not be read, so it is not shown ({str(said)[:-1]})."
+    assert ov.details["data_note"] == str(said)

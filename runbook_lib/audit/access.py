@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import AccessDenied, CredentialsMissing, NotFoundError, ServiceDisabled
+from ..errors import AccessDenied, CloudUnreachable, CredentialsMissing, NotFoundError, QuotaExceeded, ServiceDisabled
 from ..phases import Phase
 from ..services import PUBLIC_MEMBERS, describe_role_command, role_may_invoke
 from .commands import (ancestor_policy_command, ancestors_policy_command, invoker_iam_check_command, placed,
@@ -354,9 +354,9 @@ def unread_above(ancestry: Ancestry | None) -> str:
 
 
 # What refuses a read (a missing role, the API not enabled, a perimeter, credentials that Resource Manager's
-# endpoint does not take) or finds nothing to read (a sandbox that keeps no such policy): said, never a reason
-# to stop.
-_UNREADABLE = (AccessDenied, CredentialsMissing, NotFoundError)
+# endpoint does not take), finds nothing to read (a sandbox that keeps no such policy) or gets no answer (the API
+# unavailable or out of quota after the call policy's retries): said, never a reason to stop.
+_UNREADABLE = (AccessDenied, CredentialsMissing, NotFoundError, CloudUnreachable, QuotaExceeded)
 
 
 def read_project_policy(target: Any, project: str) -> InheritedPolicy:

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from ..errors import AccessDenied
+from ..errors import AccessDenied, CloudUnreachable, QuotaExceeded
 from ..formats import rfc3339
 from .access import AuditScope, Finding, ServiceAccess
 from .requests import REFUSED_STATUSES, RequestLog, ServiceFacts, bucket_minutes
@@ -78,10 +78,10 @@ def _facts(access: list[ServiceAccess], scope: AuditScope,
 
 def list_push_subscriptions(target: Any, phase: str) -> tuple[list | None, str]:
     """The push subscriptions targeting a phase's service, or None and why they could not be listed (a missing
-    roles/pubsub.viewer, the Pub/Sub API not enabled)."""
+    roles/pubsub.viewer, the Pub/Sub API not enabled, Pub/Sub unavailable or out of quota after the retries)."""
     try:
         return target.services.push_subscriptions(phase), ""
-    except AccessDenied as exc:
+    except (AccessDenied, CloudUnreachable, QuotaExceeded) as exc:
         return None, f"{exc} The audit carries on without them."
 
 

@@ -156,8 +156,9 @@ def test_a_quota_that_stays_used_up_is_one_sentence_after_the_backoff(fake, tg):
 def test_a_service_that_stays_unavailable_is_one_sentence_naming_it(fake, tg):
     fake.fault(r"/v2/entries:list$", unavailable())
     with pytest.raises(CloudUnreachable, match=rf"^Cloud Logging at {fake.endpoint} was still unavailable for "
-                                               rf"list_entries after retrying for {DEADLINE_S} s"):
-        tg.logs.request_logs("phase4", since=SINCE, until=UNTIL)
+                                               rf"list_entries after retrying for {DEADLINE_S} s "
+                                               r"\(503 The service is currently unavailable\)\.$"):
+        tg.logs.request_logs("phase4", since=SINCE, until=UNTIL)   # Google's words, not the request line first
 
 
 # ---------------------------------------------------------------- writes are sent once
@@ -192,6 +193,19 @@ def test_an_api_not_enabled_is_the_command_that_enables_it(fake, tg, call):
     assert "roles/" not in said      # a disabled API is not a missing role (Cloud Logging's 403 included)
     assert caught.value.command == f"gcloud services enable {service} --project={PROJECT}"
     assert _hits(fake, path) == 1    # not retried: enabling takes a person
+
+
+def test_an_api_google_checked_in_gclouds_own_project_is_the_quota_project_fix(fake, tg):
+    """User credentials without a quota project are billed to gcloud's OAuth client project, where Google then
+    finds the API disabled: enabling it in the kit's project would change nothing."""
+    path, read, _, _ = READS["get_service"]
+    fake.fault(path, service_disabled("run.googleapis.com", TITLE_OF["run.googleapis.com"], "764086051850"))
+    with pytest.raises(ServiceDisabled) as caught:
+        read(tg)
+    assert str(caught.value) == (
+        "Cloud Run refused get_service: Google checked the Cloud Run Admin API (run.googleapis.com) in project "
+        f"764086051850, gcloud's own OAuth client project, not in {PROJECT}, as your Application Default Credentials "
+        f"name no quota project: run `gcloud auth application-default set-quota-project {PROJECT}` and run it again.")
 
 
 @pytest.mark.parametrize("call", READS)

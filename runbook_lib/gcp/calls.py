@@ -31,8 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from ..errors import CloudUnreachable, ParameterError
-from ..formats import one_line
-from .refusals import credentials_error, is_rate_limit, refusal
+from .refusals import _said as google_words, credentials_error, is_rate_limit, refusal
 
 # The last two the kit calls over REST itself, with no client library (RestClient: gcp/projects.py, gcp/artifacts.py).
 API_NAMES = {"cloudbuild": "Cloud Build", "logging": "Cloud Logging", "storage": "Cloud Storage",
@@ -303,8 +302,9 @@ def cloud_error(exc: BaseException, site: CallSite, call: str) -> Exception | No
                                 f"check the network, a proxy or firewall, and {ENDPOINTS_HINT}.")
     if isinstance(exc, exceptions.RetryError) and isinstance(cause, exceptions.ServerError):
         # Unavailable until the deadline (a rate limit or quota is a refusal, said above).
+        # Google's words without the request line (the kit names the call), which would fill the quote alone
         return CloudUnreachable(f"{where} was still unavailable for {call} after retrying for {policy.deadline_s:g} s "
-                                f"({one_line(cause, 160)}).")
+                                f"({getattr(cause, 'code', '')} {google_words(cause, 160)}).".replace("( ", "("))
     return None
 
 

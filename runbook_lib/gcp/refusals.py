@@ -97,6 +97,9 @@ PERMISSION_FOR_CALL = {
 }
 
 DISABLED_REASONS = frozenset({"SERVICE_DISABLED", "accessNotConfigured"})
+# The projects of gcloud's own OAuth clients, which Google bills (and checks APIs in) for user credentials that
+# name no quota project.
+GCLOUD_CLIENT_PROJECTS = frozenset({"764086051850", "32555940559"})
 PERIMETER_REASONS = frozenset({"SECURITY_POLICY_VIOLATED", "vpcServiceControls"})
 RATE_REASONS = frozenset({"RATE_LIMIT_EXCEEDED", "RESOURCE_EXHAUSTED", "rateLimitExceeded",
                           "userRateLimitExceeded"})
@@ -252,8 +255,17 @@ def common_refusal(exc: BaseException, api: str, call: str, project: str | None,
                                   f"scope ({reason}); on a VM or GKE node give it that scope, or {HOW_TO_LOG_IN}.")
     if reason in DISABLED_REASONS:
         service = metadata.get("service") or _service_named(exc) or f"the {api} API"
-        target = project or metadata.get("consumer", "").rpartition("/")[2] or "PROJECT"
+        consumer = metadata.get("consumer", "").rpartition("/")[2]
         title = metadata.get("serviceTitle") or f"{api} API"
+        if consumer in GCLOUD_CLIENT_PROJECTS:
+            # Google checked the API where the calls are billed: with user credentials and no quota project, the
+            # project of gcloud's own OAuth client, where enabling anything is neither possible nor the fix.
+            return ServiceDisabled(f"{api} refused {call}: Google checked the {title} ({service}) in project "
+                                   f"{consumer}, gcloud's own OAuth client project, not in {project or 'yours'}, as "
+                                   f"your Application Default Credentials name no quota project: run `gcloud auth "
+                                   f"application-default set-quota-project {project or 'PROJECT'}` and run it again.",
+                                   service=service, project=consumer)
+        target = project or consumer or "PROJECT"
         return ServiceDisabled(f"The {title} ({service}) is not enabled in project {target}, so {api} refused "
                                f"{call}: run `gcloud services enable {service} --project={target}`, wait a minute "
                                f"for it to take effect, and run it again.", service=service, project=target)

@@ -299,6 +299,35 @@ def test_the_first_call_of_each_phase_runs_alone_and_can_stop_the_replay():
     assert phase4[0].status == "done" and {o.status for o in phase4[1:]} == {"not run"}
 
 
+def test_a_first_call_that_failed_is_checked_too_and_not_sent_again_once_production_changed():
+    """A phase that commits to production and then answers 500: its first call's retry is where it stops, not after
+    every date and every retry (step 6 alone noticed it)."""
+    services = FakeServices({("phase3", "2025-12-15"): [500] * 10})
+    checked = []
+
+    def after_first(phase):
+        checked.append((phase, len(services.calls)))
+        return "Stopped after the first phase3 call: production changed" if phase == "phase3" else ""
+
+    replayer = _replayer(services, concurrency=4, after_first=after_first)
+    outcomes = replayer.run(_calls(), {})
+    assert [(p, d) for p, d, _ in services.calls] == [("phase3", "2025-12-15")]   # one attempt, then the check
+    assert checked == [("phase3", 1), ("phase3", 1)]    # before the retry, and once the call ended
+    assert outcomes[0].status == "failed" and outcomes[0].error == (
+        "not sent again: Stopped after the first phase3 call: production changed")
+    assert replayer.stopped.startswith("Stopped after the first phase3 call") and \
+        {o.status for o in outcomes[1:]} == {"not run"}
+
+
+def test_a_first_call_that_failed_with_production_untouched_leaves_the_next_date_first():
+    services = FakeServices({("phase3", "2025-12-15"): [400]})
+    checked = []
+    replayer = _replayer(services, concurrency=4, after_first=lambda phase: checked.append(phase) or "")
+    outcomes = replayer.run(_calls(), {})
+    assert checked == ["phase3", "phase3", "phase4"]   # the failed first call, then the next phase3 date, alone
+    assert [o.status for o in outcomes if o.phase == "phase3"] == ["failed", "done", "done"]
+
+
 def test_the_ledger_is_written_as_calls_start_and_end_and_a_rerun_skips_what_finished(tmp_path):
     ledger = FileLedger(tmp_path / "test.ledger.jsonl")
     services = FakeServices({("phase4", "2025-12-17"): [400]})

@@ -17,6 +17,7 @@ whose claim on the prefix another run took over while this one was paused stops 
 """
 from __future__ import annotations
 
+import functools
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -168,10 +169,16 @@ def failed_body(response: ServiceResponse) -> str:
     return f"HTTP {response.status} but the answer says status {status!r}" + (f": {one_line(str(why), 300)}" if why else "")
 
 
+class StopRetrying(RunbookError):
+    """Why a call must not be sent again (production was written by its earlier attempt)."""
+
+
 def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPolicy,
-                      check_hold: Callable[[], None] | None = None) -> Outcome:
+                      check_hold: Callable[[], None] | None = None,
+                      before_retry: Callable[[], str] | None = None) -> Outcome:
     """One (date, phase): the call, retried on 429/500/503, timeouts and dropped connections; never raises for a
-    refusal. `check_hold` runs before each attempt (a retry may come after a pause): its ClaimLost is raised."""
+    refusal. `check_hold` runs before each attempt (a retry may come after a pause): its ClaimLost is raised.
+    `before_retry` runs before each attempt after the first: a reason it gives ends the call there, failed."""
     started = time.monotonic()
     attempts = 0
 
@@ -179,6 +186,10 @@ def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPo
         nonlocal attempts
         if check_hold is not None:
             check_hold()
+        if attempts and before_retry is not None:
+            why = before_retry()
+            if why:
+                raise StopRetrying(why)
         attempts += 1
         response = services.invoke(call.phase, call.payload, token=tokens.get(call.phase))
         if response.status == 401:   # an identity token lives an hour: a long replay outlives it
@@ -197,6 +208,8 @@ def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPo
             answer = answer.result()
     except ClaimLost:                       # not this call's failure: the whole replay stops
         raise
+    except StopRetrying as exc:
+        outcome.error = f"not sent again: {exc}"
     except RunbookError as exc:             # a timeout on the last attempt, a refused token, no URL ...
         outcome.error = one_line(str(exc))
     else:
@@ -260,8 +273,11 @@ class Replayer:
                     waiting.remove(call)
                     self._trying[call.phase] = True
                     self._write(call, RUNNING)
+                    # a phase's first call may write production and then fail: checked before it is sent again
+                    unchecked = not self._checked[call.phase] and self.after_first is not None
                     running[pool.submit(call_with_retries, self.services, self.tokens, call, self.policy,
-                                        self.ledger.check_hold)] = call
+                                        self.ledger.check_hold,
+                                        functools.partial(self.after_first, call.phase) if unchecked else None)] = call
                 if not running:
                     break
                 for future in wait(running, return_when=FIRST_COMPLETED)[0]:
@@ -294,9 +310,9 @@ class Replayer:
         self._write(call, outcome.status, outcome)
         if not self._checked[call.phase]:
             self._trying[call.phase] = False
-            if outcome.status == DONE:
-                self.stopped = self.after_first(call.phase) if self.after_first else ""
-                self._checked[call.phase] = not self.stopped
+            # whatever its answer: a call that failed (a 500 after a commit, a timeout) may have written production
+            self.stopped = self.after_first(call.phase) if self.after_first else ""
+            self._checked[call.phase] = outcome.status == DONE and not self.stopped
 
     def _write(self, call: Call, status: str, outcome: Outcome | None = None) -> None:
         self.ledger.check_hold()   # ClaimLost: this run's claim was taken over, nothing more is written or called

@@ -181,6 +181,34 @@ def test_a_service_that_fails_twice_with_503_then_succeeds(fixed_home):
                                                    ("phase3", "2025-12-18", "team_offense_game_summary"): 1})
 
 
+class Interrupting:
+    """Services whose every call is interrupted, as Ctrl-C in JupyterLab interrupts the kernel."""
+
+    def __init__(self, services):
+        self._services = services
+
+    def __getattr__(self, name):
+        return getattr(self._services, name)
+
+    def invoke(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+
+def test_a_run_step_interrupted_is_never_said_as_replayed_by_the_steps_after_it(fixed_home):
+    p = _params(fixed_home, start_date="2025-12-17", end_date="2025-12-17", dataset_prefix="intr", phases=["phase3"])
+    with connect("local", home=fixed_home) as tg:
+        tg.services = Interrupting(tg.services)
+        rp = replay.prepare(tg, p, progress=False)
+        for step in (rp.datasets, rp.capability, rp.test_datasets, rp.fingerprint_before):
+            step()
+        with pytest.raises(KeyboardInterrupt):
+            rp.run()
+        rp.isolation(), rp.summary()   # the operator runs the cells below it
+        result = rp.result()
+    assert result.verdict == "fail" and result.summary.startswith(
+        "Stopped: the calls were interrupted before every date was replayed; run this step again")
+
+
 # ---------------------------------------------------------------- killed half-way, resumed
 
 

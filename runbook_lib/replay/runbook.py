@@ -167,6 +167,11 @@ class Replay:
         except ClaimLost as exc:   # raised on: the run must stop where it is, and the operator must see why
             self._stop("fail", f"Stopped: {exc}.")
             raise
+        except BaseException:      # an interrupt (Ctrl-C in JupyterLab), an error: the cells after must not say
+            # the dates were replayed
+            self._stop("fail", "Stopped: the calls were interrupted before every date was replayed; run this step "
+                               "again (resume=True skips the calls that finished).")
+            raise
         if replayer.stopped:
             self._stop("fail", replayer.stopped)
         return pd.DataFrame([o.to_dict() for o in self.outcomes])

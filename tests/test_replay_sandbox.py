@@ -209,6 +209,31 @@ def test_a_run_step_interrupted_is_never_said_as_replayed_by_the_steps_after_it(
         "Stopped: the calls were interrupted before every date was replayed; run this step again")
 
 
+class Idle:
+    """Services that answer every call 200 success and do nothing."""
+
+    def __init__(self, services):
+        self._services = services
+
+    def __getattr__(self, name):
+        return getattr(self._services, name)
+
+    def invoke(self, *args, **kwargs):
+        from runbook_lib.services import ServiceResponse
+
+        return ServiceResponse(200, {"status": "success"})
+
+
+def test_a_call_that_answered_done_and_wrote_nothing_is_a_warning_naming_its_date(fixed_home):
+    """A 200 is no proof of work: the resume after would call that date again, its test output gone."""
+    rp, result = _replay(fixed_home, wrap=Idle, start_date="2025-12-16", end_date="2025-12-16", dataset_prefix="idle",
+                         phases=["phase3"])
+    assert [o.status for o in rp.outcomes] == ["done"]
+    assert result.verdict == "warn" and result.summary.startswith(
+        "1 of 1 dates answered done but wrote no test rows where production has some: phase3 2025-12-16 "
+        "(idle_nba_analytics.")
+
+
 # ---------------------------------------------------------------- killed half-way, resumed
 
 

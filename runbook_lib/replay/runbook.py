@@ -267,6 +267,22 @@ class Replay:
                     self.resume_notes.append(gone)
         return self._done_before
 
+    def _done_without_output(self) -> list[str]:
+        """The calls this run finished whose test tables have no rows on their date where production's had some at
+        step 4 (counted at step 7; [] before it)."""
+        if not self.test_counts or not self.before:
+            return []
+        empty = []
+        for o in self.outcomes:
+            if o.status != DONE:
+                continue
+            for production, test_ref in output_tables(self.target.phases, [o.phase], self.p.dataset_prefix):
+                if production in self.before and self.before[production].rows_on(o.day) and \
+                        not self.test_counts.get(test_ref, {}).get(o.day):
+                    empty.append(f"{o.phase} {o.day.isoformat()} ({test_ref})")
+                    break
+        return empty
+
     def _output_gone(self, done: dict) -> str:
         """Drop from `done` the finished calls whose test output is no longer there (a dropped test dataset, an
         expired partition): a test table without rows on a date where production's table had some at step 4
@@ -414,6 +430,11 @@ class Replay:
             return "fail", (f"{dates_done}/{len(self.days)} dates done; {first.phase} {first.day.isoformat()} "
                             f"{first.status}{f' after {first.attempts} attempts' if first.attempts else ''}: "
                             f"{first.error}.")
+        empty = self._done_without_output()
+        if empty:   # a 200 is no proof of work: the rows are
+            return "warn", (f"{len(empty)} of {len(self.days)} dates answered done but wrote no test rows where "
+                            f"production has some: {', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''}; run "
+                            f"them again (resume=True calls them again) and read that phase's logs.")
         earlier = sum(o.status == DONE_BEFORE for o in self.outcomes)
         resumed = f" ({earlier} calls done by an earlier run, not repeated)" if earlier else ""
         done = (f"Replayed {len(self.days)} dates of {' -> '.join(self.selected)} into {written}{resumed}; "

@@ -172,3 +172,19 @@ def test_step_4_reads_each_production_table_once_and_step_6_reads_it_again(wareh
     run.isolation()
     assert sorted(reads) == sorted(tables)
     assert _changed(run)[SUMMARY].startswith("columns changed: added `note` STRING")
+
+
+def test_a_replay_that_failed_names_every_call_that_did_not_finish_first(warehouse):
+    """(A long replay's tables show their ends only past display.max_rows: the verdict names them all, first five.)"""
+    from datetime import timedelta
+
+    from runbook_lib.replay.run import Outcome
+
+    run = _replay(warehouse)
+    days = [DAY + timedelta(days=n) for n in range(8)]
+    run.outcomes = [Outcome(d, "phase3", "failed" if n in (1, 3, 4, 5, 6, 7) else "done", attempts=5,
+                            error="HTTP 500: boom") for n, d in enumerate(days)]
+    verdict, said = run._verdict(0)
+    assert verdict == "fail" and said.startswith(
+        "0/1 dates done; 6 calls did not finish (phase3 2025-12-16, phase3 2025-12-18, phase3 2025-12-19, "
+        "phase3 2025-12-20, phase3 2025-12-21 ...); the first, phase3 2025-12-16 failed after 5 attempts: HTTP 500")

@@ -150,12 +150,13 @@ def from_notebook(model_cls: type[RunbookParams], namespace: Mapping[str, Any]) 
 
 def _table_display_defaults() -> None:
     """Runbook tables carry log lines, commands and image names: show them whole, wrapped, not cut at 50; and every
-    row of a table as long as a build's steps can be (Cloud Build runs at most 300), so a failed step in the middle
-    of a long build is on the page. A longer table (a listing) shows its first and last rows."""
+    row of a table as long as a build's steps (Cloud Build runs at most 300) or a replay's calls (366 dates of two
+    phases) can be, so a failed step or date in the middle is on the page. A longer table (a listing) shows its
+    first and last rows."""
     import pandas as pd
 
     pd.set_option("display.max_colwidth", 240)
-    pd.set_option("display.max_rows", 300)
+    pd.set_option("display.max_rows", 1000)
     pd.set_option("display.min_rows", 40)
     pd.set_option("display.width", 160)
 

@@ -427,7 +427,11 @@ class Replay:
         written = ", ".join(self.map.test_datasets.values())
         if failed:
             first = failed[0]
-            return "fail", (f"{dates_done}/{len(self.days)} dates done; {first.phase} {first.day.isoformat()} "
+            # the calls that did not finish are named first (a long replay's tables show only their ends)
+            named = [f"{o.phase} {o.day.isoformat()}" for o in failed]
+            which = (f"{len(failed)} calls did not finish ({', '.join(named[:5])}{' ...' if len(named) > 5 else ''}); "
+                     "the first, ") if len(failed) > 1 else ""
+            return "fail", (f"{dates_done}/{len(self.days)} dates done; {which}{first.phase} {first.day.isoformat()} "
                             f"{first.status}{f' after {first.attempts} attempts' if first.attempts else ''}: "
                             f"{first.error}.")
         empty = self._done_without_output()

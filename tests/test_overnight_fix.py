@@ -31,7 +31,9 @@ def test_the_sandbox_night_finds_the_incident_then_fixes_it(demo_night):
                         "compare-outputs": "fail"}
     # The code is fixed; what the last overview still finds is the audit's matter: Phase 4 is public.
     after = next(step for step in summary["steps"] if step["step"] == "overview-after-fix")
-    assert after["summary"] == "nba-phase4-precompute-processors is public (allUsers or allAuthenticatedUsers can invoke it)."
+    assert after["summary"] == ("nba-phase4-precompute-processors is public (allUsers or allAuthenticatedUsers can invoke "
+                                "it). Next: runbook 05 (notebooks/05_security_audit.ipynb) to see who can call "
+                                "nba-phase4-precompute-processors and print the fix.")
     # The replay ran on the fixed phases: test datasets written, production untouched but for the run history.
     replayed = next(step for step in summary["steps"] if step["step"] == "prefixed-replay")
     assert replayed["summary"].startswith("Replayed 2 dates of phase3 -> phase4 into test_nba_analytics, "

@@ -100,7 +100,8 @@ def test_the_morning_fix_redeploys_both_phases_and_the_overview_agrees(home):
         ov = overview.pipeline_overview(tg)
     assert [(s.phase, s.http_status, s.wrong_code, s.supports_prefix) for s in ov.phases] == [
         ("phase3", 200, False, True), ("phase4", 200, False, True)]
-    assert ov.summary == f"{P4} is public (allUsers or allAuthenticatedUsers can invoke it)."
+    assert ov.summary == (f"{P4} is public (allUsers or allAuthenticatedUsers can invoke it). Next: runbook 05 "
+                          f"(notebooks/05_security_audit.ipynb) to see who can call {P4} and print the fix.")
 
 
 def test_a_failed_candidate_gets_no_traffic_and_a_later_redeploy_moves_the_pinned_traffic(home):

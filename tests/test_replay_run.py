@@ -540,3 +540,32 @@ def test_changes_name_each_table_and_partition_and_how():
         ("a.rows", "2025-12-15: 10 -> 12 rows; 2025-12-16: gone (5 rows); 1 more partition changed", -2),
         ("a.touched", "2025-12-15: rewritten at 03:09:00 UTC (same 10 rows)", 0),
     ]
+
+
+@pytest.mark.parametrize("answer, written, sent", [(200, "done", 1), (503, "running", 1)],
+                         ids=["the-answer-in-flight-is-kept", "no-retry-after-the-interrupt"])
+def test_ctrl_c_sends_nothing_more_and_keeps_the_answer_it_waited_for(answer, written, sent):
+    """JupyterLab's interrupt arrives while a call is out: the kit waits for that attempt's answer (a thread cannot
+    be stopped), writes it to the ledger so a resume does not call a finished date again, and sends no retry."""
+    import os
+    import signal
+
+    services = FakeServices({("phase3", "2025-12-15"): [answer, 200]}, delay=2.0)
+    ledger = MemoryLedger()
+    running = threading.Event()
+
+    def interrupt():   # a real SIGINT, as the kernel gets one: it wakes the main thread out of its wait
+        if running.is_set():   # (never after run() is over: it would stop the test session)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(0.3, interrupt)
+    running.set()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _replayer(services, ledger, concurrency=1).run(_calls()[:1], {})
+    finally:
+        running.clear()
+        timer.cancel()
+    assert len(services.calls) == sent
+    assert [e.status for e in ledger.entries()] == ["running", written][:1 + (written != "running")]

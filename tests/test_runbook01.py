@@ -318,11 +318,12 @@ def test_a_phases_dockerfile_is_shell_quoted_in_the_fix_commands():
     assert shlex.split("docker build -f 'docker/precompute processor.Dockerfile' .")[3] == spaced.dockerfile
 
 
-def test_a_long_builds_every_step_is_on_the_page():
+def test_a_long_builds_every_step_is_on_the_page(sandbox_home):
     """pandas shows 10 rows of a table past display.max_rows: a 70-step build's failed step 35 would be cut."""
     from runbook_lib.diagnose.build import build_table
 
-    params.from_notebook(params.DiagnoseParams, {})   # the validation cell sets the page's display
+    params.from_notebook(params.DiagnoseParams, {"sandbox_home": str(sandbox_home)})   # the validation cell sets
+    # the page's display
     steps = [{"name": "gcr.io/cloud-builders/gcloud", "id": f"step-{i}", "args": ["version"], "status": "SUCCESS"}
              for i in range(300)]
     steps[150] = dict(steps[150], id="the-failed-step", status="FAILURE")

@@ -173,6 +173,10 @@ class StopRetrying(RunbookError):
     """Why a call must not be sent again (production was written by its earlier attempt)."""
 
 
+class Interrupted(Exception):
+    """The replay was interrupted (Ctrl-C in JupyterLab): a call out is not sent again."""
+
+
 def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPolicy,
                       check_hold: Callable[[], None] | None = None,
                       before_retry: Callable[[], str] | None = None) -> Outcome:
@@ -206,7 +210,7 @@ def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPo
         answer = retrying(once)
         if isinstance(answer, Future):      # every attempt was used up: the last one's answer or error
             answer = answer.result()
-    except ClaimLost:                       # not this call's failure: the whole replay stops
+    except (ClaimLost, Interrupted):        # not this call's failure: the whole replay stops
         raise
     except StopRetrying as exc:
         outcome.error = f"not sent again: {exc}"
@@ -248,6 +252,7 @@ class Replayer:
     _results: dict[tuple[date, str], Outcome] = field(default_factory=dict, init=False)
     _checked: dict[str, bool] = field(default_factory=dict, init=False)     # its first call passed after_first
     _trying: dict[str, bool] = field(default_factory=dict, init=False)      # its first call is out
+    _interrupted: bool = field(default=False, init=False)
 
     def run(self, calls: list[Call], done_before: dict[tuple[date, str], LedgerEntry]) -> list[Outcome]:
         order = list(dict.fromkeys(c.phase for c in calls))
@@ -276,11 +281,16 @@ class Replayer:
                     # a phase's first call may write production and then fail: checked before it is sent again
                     unchecked = not self._checked[call.phase] and self.after_first is not None
                     running[pool.submit(call_with_retries, self.services, self.tokens, call, self.policy,
-                                        self.ledger.check_hold,
+                                        self._before_attempt,
                                         functools.partial(self.after_first, call.phase) if unchecked else None)] = call
                 if not running:
                     break
-                for future in wait(running, return_when=FIRST_COMPLETED)[0]:
+                try:
+                    settled = wait(running, return_when=FIRST_COMPLETED)[0]
+                except KeyboardInterrupt:
+                    self._settle_interrupted(running)
+                    raise
+                for future in settled:
                     self._finished(running.pop(future), future.result())
                     bar.update(1)
                     bar.set_postfix(retries=sum(max(0, o.attempts - 1) for o in self._results.values()
@@ -288,6 +298,23 @@ class Replayer:
         for call in waiting:   # nothing left that could make them ready
             self._results[call.key] = Outcome(call.day, call.phase, NOT_RUN, error=self.stopped or "never became ready")
         return [self._results[c.key] for c in calls]
+
+    def _before_attempt(self) -> None:
+        if self._interrupted:
+            raise Interrupted("the replay was interrupted")
+        self.ledger.check_hold()
+
+    def _settle_interrupted(self, running: dict[Future, Call]) -> None:
+        """After Ctrl-C: no call out is sent again, and the answer of each attempt still in flight is waited for and
+        written to the ledger (a call that finished is not called again by a resume; one cut short stays running)."""
+        self._interrupted = True
+        for future, call in running.items():
+            try:
+                outcome = future.result()
+            except BaseException:   # (Interrupted before a retry, ClaimLost ...): cut short, "running" says so
+                continue
+            self._results[call.key] = outcome
+            self._write(call, outcome.status, outcome)
 
     def _hopeless(self, call: Call) -> str:
         """Why a waiting call will never run: the replay stopped, or the phase before did not finish its date."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import socket
+import re
 import threading
 import time
 from datetime import date
@@ -375,11 +376,14 @@ def test_one_replay_per_prefix_holds_its_ledger_and_a_second_is_refused_naming_t
     import os
 
     from runbook_lib.replay import LedgerBusy
+    from runbook_lib.replay.claims import Claimant
 
     ledger = FileLedger(tmp_path / "test.ledger.jsonl")
     with ledger.hold("test"):
-        with pytest.raises(LedgerBusy, match=rf"^another replay with prefix 'test' is running \(process {os.getpid()} "
-                                             r"since [0-9-]+ [0-9:]+ UTC\); wait for it to finish, or replay with "
+        me = Claimant.this_process()   # host, process, user and since, as the gcp claim says its holder
+        with pytest.raises(LedgerBusy, match=rf"^another replay with prefix 'test' is running \(host {re.escape(me.host)}, "
+                                             rf"process {os.getpid()}, user {re.escape(me.username)}, since "
+                                             r"[0-9-]+ [0-9:]+ UTC\); wait for it to finish, or replay with "
                                              r"another dataset_prefix$"):
             with FileLedger(tmp_path / "test.ledger.jsonl").hold("test"):
                 pass
@@ -569,3 +573,15 @@ def test_ctrl_c_sends_nothing_more_and_keeps_the_answer_it_waited_for(answer, wr
         timer.cancel()
     assert len(services.calls) == sent
     assert [e.status for e in ledger.entries()] == ["running", written][:1 + (written != "running")]
+
+
+def test_once_the_calls_patience_is_spent_no_attempt_goes_without_the_wait_asked():
+    """Retry-After: 200 every time, 300 s of patience: 200 s, then the 100 s left, then the call ends (two more
+    attempts went at once, and the note said 'waited 0s')."""
+    services = FakeServices({("phase3", "2025-12-15"): [
+        ServiceResponse(429, {"error": "rate limited"}, {"retry-after": "200"})] * 5})
+    policy, sleeps = _policy(base_s=0.01, max_s=0.02, patience_s=300)
+    outcome = call_with_retries(services, Tokens(services), _call(), policy)
+    assert sleeps.waits == [200, 100] and (outcome.status, outcome.attempts) == ("failed", 3)
+    assert outcome.note == ("the service asked to wait 200s (Retry-After); waited 100s, what was left of the call's "
+                            "patience (300s)")

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Iterator, Protocol
 
 from ..checks import as_date
 from ..errors import RunbookError
-from .claims import CLAIMS_TABLE, ReplayClaims
+from .claims import CLAIMS_TABLE, Claimant, ReplayClaims
 from .datasets import NewDataset
 
 LEDGER_TABLE = "replay_ledger"
@@ -124,7 +124,9 @@ class FileLedger:
                                  f"finish, or replay with another dataset_prefix") from None
             fh.seek(0)
             fh.truncate()
-            fh.write(f"process {os.getpid()} since {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M:%S UTC')}")
+            me = Claimant.this_process()   # named as the gcp claim names its holder
+            fh.write(f"host {me.host}, process {me.pid}, user {me.username}, since "
+                     f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M:%S UTC')}")
             fh.flush()
             try:
                 yield

@@ -139,6 +139,7 @@ class PatientWait:
         self.policy = policy
         self.backoff = wait_random_exponential(multiplier=policy.base_s, max=policy.max_s)
         self.waited = 0.0
+        self.spent = False
         self.note = ""
 
     def __call__(self, state: Any) -> float:
@@ -147,6 +148,9 @@ class PatientWait:
         if asked is not None:
             wait = max(wait, asked)
         left = max(0.0, self.policy.patience_s - self.waited)
+        if left <= 0:   # (tenacity asks the wait before the stop, which reads this and ends the call)
+            self.spent = True
+            return 0.0
         if wait > left:
             if asked is not None and asked > left:
                 self.note = (f"the service asked to wait {asked:g}s (Retry-After); waited {left:g}s, what was left "
@@ -154,6 +158,7 @@ class PatientWait:
             wait = left
         self.waited += wait
         return wait
+
 
 
 def failed_body(response: ServiceResponse) -> str:
@@ -201,7 +206,8 @@ def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPo
         return response
 
     waits = PatientWait(policy)
-    retrying = Retrying(stop=stop_after_attempt(policy.attempts), wait=waits,
+    # once the call's patience is spent, another attempt would go at once at a service that asked for a wait
+    retrying = Retrying(stop=stop_after_attempt(policy.attempts) | (lambda state: waits.spent), wait=waits,
                         retry=retry_if_exception_type(RETRY_ERRORS) | retry_if_result(
                             lambda r: r.status in RETRY_STATUSES),
                         retry_error_callback=lambda state: state.outcome, sleep=policy.sleep)

@@ -211,8 +211,12 @@ def render_run_html(nb: Any, html_path: Path, hidden_cells: Sequence[int] = ()) 
     Tables in the outputs get text columns left-aligned and number columns right-aligned."""
     import nbformat
     from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
     page = copy.deepcopy(nb)
+    # A progress bar redraws with carriage returns, one stream output a redraw: the page shows its last state once
+    # (nbconvert's own merge of streams, off unless asked), as JupyterLab shows it.
+    page, _ = CoalesceStreamsPreprocessor(enabled=True).preprocess(page, {})
     hidden = set(hidden_cells)
     page.cells = [cell for i, cell in enumerate(page.cells)
                   if i not in hidden and "injected-parameters" not in cell.get("metadata", {}).get("tags", [])]

@@ -344,3 +344,15 @@ def test_pages_escape_what_runbooks_recorded(tmp_path):
     for page in (night.index.read_text(), header):
         assert "<script>alert" not in page and "&lt;script&gt;alert(" in page
     assert "<b>title</b>" not in night.index.read_text()
+
+
+def test_a_progress_bar_shows_once_on_the_page_in_its_last_state(tmp_path):
+    """tqdm redraws with a carriage return, each redraw its own stream output: the page showed every one."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("rp.run()")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=f"\rreplay bar: {n:3d}%|") for n in
+                    (0, 25, 50, 75)] + [nbformat.v4.new_output("stream", name="stderr", text="\rreplay bar: 100%|\n"),
+                                        nbformat.v4.new_output("stream", name="stdout", text="done\n")]
+    nb.cells = [cell]
+    page = report.render_run_html(nb, tmp_path / "t.html").read_text(encoding="utf-8")
+    assert page.count("replay bar:") == 1 and "replay bar: 100%" in page and "done" in page

@@ -482,3 +482,15 @@ def test_a_listing_given_the_same_page_token_again_ends_in_one_sentence(fake, tg
     assert pages["n"] == 2   # the first page, then its token once; asking for it again is where it ends
     assert re.fullmatch(r".* at http://127\.0\.0\.1:\d+ gave back a page token it had given before while listing "
                         rf"\({call}\), so the listing would never end; stopped there .*\.", str(caught.value))
+
+
+@pytest.mark.parametrize("call", ["get_build", "get_service", "list_entries"])
+def test_an_empty_200_is_one_sentence_not_a_library_error(fake, tg, call):
+    """(A proxy or load balancer answering for the API.) A parse error, an AttributeError or a TypeError out of
+    the client library took runbook 00 down past its per-phase handling."""
+    path, read = READS[call][0], READS[call][1]
+    fake.fault(path, (200, None))
+    with pytest.raises(CloudUnreachable) as caught:
+        read(tg)
+    assert f" at {fake.endpoint} answered " in str(caught.value) and "with a body that is not its JSON (" in \
+        str(caught.value) and "\n" not in str(caught.value)

@@ -118,6 +118,11 @@ def is_transient(exc: BaseException) -> bool:
                             requests.exceptions.ChunkedEncodingError, auth_exceptions.TransportError))
 
 
+class UnreadableAnswer(Exception):
+    """A 2xx whose body is no answer of the API's (empty, or not its JSON): a proxy or load balancer between, most
+    likely, answered in its place."""
+
+
 # A listing that hands back a page token it gave before would be listed forever (as would one past this many pages:
 # the kit's largest, a day of request logs, is a few hundred pages of PAGE_SIZE).
 MAX_PAGES = 10_000
@@ -198,9 +203,14 @@ def timed_session(credentials: Any, policy: CallPolicy | None = None) -> Any:
             listing = _LISTING.get()
             if listing is not None:
                 listing.note(_page_token(url, data))
-            return super().request(method, url, data=data, headers=headers,
-                                   max_allowed_time=min(max_allowed_time or limit, limit),
-                                   timeout=_capped(timeout, limit), **kwargs)
+            response = super().request(method, url, data=data, headers=headers,
+                                       max_allowed_time=min(max_allowed_time or limit, limit),
+                                       timeout=_capped(timeout, limit), **kwargs)
+            # A JSON API's 2xx always has a body (204 aside); a download (alt=media) may be empty, as a file may
+            if (200 <= response.status_code < 300 and response.status_code != 204 and method.upper() in ("GET", "POST")
+                    and "alt=media" not in url and not kwargs.get("stream") and not response.content):
+                raise UnreadableAnswer(f"{response.status_code} with an empty body")
+            return response
 
     return TimedSession(credentials)
 
@@ -300,12 +310,21 @@ def cloud_error(exc: BaseException, site: CallSite, call: str) -> Exception | No
         retried = " after retries" if isinstance(exc, exceptions.RetryError) else ""
         return CloudUnreachable(f"{where} could not be reached for {call}{retried} ({_reason(cause)}): "
                                 f"check the network, a proxy or firewall, and {ENDPOINTS_HINT}.")
+    if isinstance(cause, UnreadableAnswer) or type(cause).__name__ == "ParseError":   # (protobuf's json_format)
+        return CloudUnreachable(f"{where} answered {call} with a body that is not its JSON ({_said_briefly(cause)}): "
+                                f"a proxy or load balancer between may have answered in its place; try again, and "
+                                f"check the network path and {ENDPOINTS_HINT}.")
     if isinstance(exc, exceptions.RetryError) and isinstance(cause, exceptions.ServerError):
         # Unavailable until the deadline (a rate limit or quota is a refusal, said above).
         # Google's words without the request line (the kit names the call), which would fill the quote alone
         return CloudUnreachable(f"{where} was still unavailable for {call} after retrying for {policy.deadline_s:g} s "
                                 f"({getattr(cause, 'code', '')} {google_words(cause, 160)}).".replace("( ", "("))
     return None
+
+
+def _said_briefly(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 120 else text[:119] + "…"
 
 
 def _reason(exc: BaseException) -> str:

@@ -562,6 +562,9 @@ def test_ctrl_c_sends_nothing_more_and_keeps_the_answer_it_waited_for(answer, wr
         if running.is_set():   # (never after run() is over: it would stop the test session)
             os.kill(os.getpid(), signal.SIGINT)
 
+    # Python raises KeyboardInterrupt only where SIGINT was not ignored at its start, and a shell without job control
+    # starts its background commands (a CI run with `&`) ignoring it; a kernel installs this handler itself
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.3, interrupt)
     running.set()
     timer.start()
@@ -571,6 +574,7 @@ def test_ctrl_c_sends_nothing_more_and_keeps_the_answer_it_waited_for(answer, wr
     finally:
         running.clear()
         timer.cancel()
+        signal.signal(signal.SIGINT, before)
     assert len(services.calls) == sent
     assert [e.status for e in ledger.entries()] == ["running", written][:1 + (written != "running")]
 

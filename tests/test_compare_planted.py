@@ -436,3 +436,15 @@ def test_a_column_name_bigquery_refuses_names_the_parameter_given(wh, kwargs, pa
     with pytest.raises(ParameterError) as err:
         compare_tables(wh, "p.flex2", "t.flex2", args.pop("keys"), **args)
     assert err.value.parameter == parameter
+
+
+@pytest.mark.parametrize("kind, value", [("JSON", "JSON '{\"a\": 1}'"), ("ARRAY<INT64>", "[1, 2]"),
+                                         ("STRUCT<a INT64>", "STRUCT(1 AS a)")])
+def test_a_key_bigquery_cannot_sort_by_is_refused_before_any_query(wh, kind, value):
+    """BigQuery's ORDER BY takes no ARRAY, STRUCT, GEOGRAPHY or JSON, and the comparison sorts rows by their keys
+    (the sandbox's DuckDB sorts them all, so only the refusal keeps the two targets alike)."""
+    wh.execute(f"CREATE OR REPLACE TABLE p.odd_key AS SELECT {value} AS k, 1 AS v")
+    wh.execute(f"CREATE OR REPLACE TABLE t.odd_key AS SELECT {value} AS k, 1 AS v")
+    with pytest.raises(ParameterError) as err:
+        compare_tables(wh, "p.odd_key", "t.odd_key", ["k"])
+    assert err.value.parameter == "keys" and f"sorts by no {kind.split('<')[0]} column" in str(err.value)

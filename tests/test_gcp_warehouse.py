@@ -466,3 +466,17 @@ def test_a_job_run_outside_its_datasets_location_says_both_locations(pinned, fak
     # a dataset that does not exist is still not found, whatever location BigQuery names
     with pytest.raises(NotFoundError, match=r"^Dataset nowhere_at_all was not found in project"):
         pinned.query("SELECT * FROM nowhere_at_all.t")
+
+
+def test_a_query_of_datasets_in_two_locations_says_so_not_which_location_to_connect_with(gcp, fake):
+    """No job can read datasets of two locations, wherever it runs: the fake refuses it as BigQuery does, and the
+    kit says both locations instead of advising a bigquery_location that cannot help."""
+    fake.warehouse.create_dataset("located_eu", location="EU")
+    fake.warehouse.create_table("located_eu.games", [("game_date", "DATE")], partition_column="game_date")
+    with pytest.raises(WarehouseQueryError) as caught:
+        gcp.query(f"SELECT COUNT(*) AS n FROM {TABLE} JOIN located_eu.games USING (game_date)")
+    said = str(caught.value)
+    assert said.startswith("BigQuery cannot run the query: it reads datasets in more than one location "
+                           "(located_eu in EU, nba_analytics in US)"), said
+    assert "bigquery_location" not in said and "\n" not in said
+    assert gcp.query("SELECT COUNT(*) AS n FROM located_eu.games").n.iloc[0] == 0   # each alone still reads

@@ -557,3 +557,76 @@ def test_production_data_that_cannot_be_read_is_a_warning_and_the_services_still
     assert [s.right_code for s in ov.phases] == [True, True] and ov.tables is None
     assert ov.verdict == "warn" and ov.summary == f"production data could not be read, so it is not shown ({str(said)[:-1]})."
     assert ov.details["data_note"] == str(said)
+
+
+# ---------------------------------------------------------------- production rows, from partitions' metadata
+
+
+def _tables_target(tmp_path, tables: dict[str, tuple[str, str | None, str]]):
+    """A warehouse of one table per entry: ref -> (partition column, partitioning unit or None, rows as SQL)."""
+    from types import SimpleNamespace
+
+    from runbook_lib.local.warehouse import LocalWarehouse
+
+    wh = LocalWarehouse(tmp_path / "w.duckdb", project="p")
+    wh.create_dataset("out")
+    listed = []
+    for ref, (column, unit, values) in tables.items():
+        if unit == "HOUR":
+            wh.execute(f"CREATE TABLE {ref} ({column} TIMESTAMP, who STRING) PARTITION BY TIMESTAMP_TRUNC({column}, HOUR)")
+        else:
+            wh.create_table(ref, [(column, "DATE"), ("who", "STRING")], partition_column=column if unit else None)
+        wh.execute(f"INSERT INTO {ref} VALUES {values}")
+        listed.append(SimpleNamespace(ref=ref, partition_column=column))
+    return SimpleNamespace(warehouse=wh, phases=SimpleNamespace(all_tables=lambda: listed + [
+        SimpleNamespace(ref="out.never_made", partition_column="d")]))
+
+
+def test_daily_rows_from_partitions_match_a_count_of_every_day(tmp_path):
+    """Days, the NULL partition and hours summed into their day, as a GROUP BY of the partition column counts
+    them; a table whose partitions are no days (unpartitioned) is counted by the query; a missing one says so."""
+    target = _tables_target(tmp_path, {
+        "out.daily": ("d", "DAY", "(DATE '2025-12-15', 'a'), (DATE '2025-12-15', 'b'), (DATE '2025-12-17', 'c'), "
+                                  "(NULL, 'd')"),
+        "out.hourly": ("t", "HOUR", "(TIMESTAMP '2025-12-15 01:00:00+00', 'a'), (TIMESTAMP '2025-12-15 22:00:00+00', "
+                                    "'b'), (TIMESTAMP '2025-12-16 00:30:00+00', 'c')"),
+        "out.flat": ("d", None, "(DATE '2025-12-15', 'a'), (DATE '2025-12-16', 'b')"),
+    })
+    summary, daily = overview.output_tables(target)
+    by_table = {t: part.reset_index(drop=True) for t, part in daily.groupby("table")}
+    assert [str(d) for d in by_table["out.daily"]["day"]] == ["2025-12-15", "2025-12-17", "None"]
+    assert list(by_table["out.daily"]["row_count"]) == [2, 1, 1]
+    assert [str(d) for d in by_table["out.hourly"]["day"]] == ["2025-12-15", "2025-12-16"]
+    assert list(by_table["out.hourly"]["row_count"]) == [2, 1]
+    assert list(by_table["out.flat"]["row_count"]) == [1, 1]
+    rows = summary.set_index("table")
+    assert rows.loc["out.daily", "rows"] == 4 and rows.loc["out.daily", "partitions"] == 3
+    assert str(rows.loc["out.daily", "latest"]) == "2025-12-17"
+    assert rows.loc["out.never_made", "note"] == "missing"
+
+
+def test_rows_in_no_days_partition_are_counted_and_said(tmp_path):
+    """BigQuery keeps rows of days outside 1960-2159 (and the streaming buffer) in __UNPARTITIONED__."""
+    target = _tables_target(tmp_path, {"out.daily": ("d", "DAY", "(DATE '2025-12-15', 'a'), (DATE '1900-01-01', 'b')")})
+    summary, daily = overview.output_tables(target)
+    row = summary.set_index("table").loc["out.daily"]
+    assert row["rows"] == 2 and list(daily["row_count"]) == [1]
+    assert row["note"].startswith("1 rows in no day's partition")
+
+
+def test_a_table_the_counting_query_is_refused_for_is_a_note_and_the_others_still_count(tmp_path, monkeypatch):
+    target = _tables_target(tmp_path, {"out.flat": ("d", None, "(DATE '2025-12-15', 'a')"),
+                                       "out.daily": ("d", "DAY", "(DATE '2025-12-15', 'a')")})
+    from runbook_lib.errors import WarehouseQueryError
+
+    query = target.warehouse.query
+
+    def refused(sql, params=None):   # (the partitions' metadata is read by a query too)
+        if "COUNT(*)" in sql:
+            raise WarehouseQueryError("Cannot query over table 'p.out.flat' without a filter over column(s) 'd'")
+        return query(sql, params)
+    monkeypatch.setattr(target.warehouse, "query", refused)
+    summary, _ = overview.output_tables(target)
+    rows = summary.set_index("table")
+    assert rows.loc["out.flat", "note"].startswith("could not be counted: Cannot query over table")
+    assert rows.loc["out.daily", "rows"] == 1

@@ -434,3 +434,20 @@ def test_the_sandbox_mints_a_token_for_a_phase_only_for_an_account_its_service_l
         assert tg.services.identity_token(stranger)                    # no phase: any service's policy decides
         with pytest.raises(AccessDenied, match="may not invoke nba-phase3-analytics-processors"):
             tg.services.identity_token(stranger, phase="phase3")
+
+
+def test_a_test_dataset_in_another_location_than_production_is_refused_naming_both(fixed_home):
+    """BigQuery runs a query in one location: the phases' writes (reading production) and runbook 04's comparison
+    could read no test dataset made elsewhere, and a dataset cannot move."""
+    with connect("local", home=fixed_home) as tg:
+        here = tg.warehouse.dataset_info("nba_analytics").location
+        elsewhere = "EU" if here.upper() != "EU" else "US"
+        tg.warehouse.create_dataset("far_nba_analytics", location=elsewhere)
+        planned = replay.plan_test_datasets(tg.warehouse, replay.output_tables(tg.phases, ["phase3"], "far"), 7)
+        same_place = replay.plan_test_datasets(tg.warehouse, replay.output_tables(tg.phases, ["phase3"], "near"), 7)
+    refused = [t for t in planned.tables if t.action == "refused"]
+    assert refused and len(refused) == len(planned.tables)
+    assert refused[0].detail == (f"dataset far_nba_analytics is in {elsewhere} but production nba_analytics is in "
+                                 f"{here}, and a BigQuery query reads datasets of one location only (a dataset cannot "
+                                 "move): drop far_nba_analytics or choose another dataset_prefix")
+    assert not [t for t in same_place.tables if t.action == "refused"]

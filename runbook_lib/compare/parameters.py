@@ -85,7 +85,15 @@ def check_keys(keys: Any, prod: TableInfo, test: TableInfo) -> tuple[str, ...]:
         if sql.base_type(prod_types[key]) != sql.base_type(test_types[key]):
             raise ParameterError("keys", key, f"a key must have one type, not {prod_types[key]} in {prod.ref} "
                                               f"and {test_types[key]} in {test.ref}")
+        if sql.base_type(prod_types[key]) in UNORDERABLE:
+            raise ParameterError("keys", key, f"rows are sorted by their keys, and BigQuery sorts by no "
+                                              f"{sql.base_type(prod_types[key])} column: choose key columns of "
+                                              f"another type")
     return tuple(keys)
+
+
+# BigQuery's data types doc: ORDER BY takes every type but ARRAY, STRUCT, GEOGRAPHY and JSON
+UNORDERABLE = frozenset({"ARRAY", "STRUCT", "GEOGRAPHY", "JSON"})
 
 
 def choose_columns(columns: Any, exclude: Any, keys: tuple[str, ...], prod: TableInfo, test: TableInfo,

@@ -103,16 +103,23 @@ def _same_location(a: str, b: str) -> bool:
     return a.lower() == b.lower()   # BigQuery's locations are case-insensitive (US, us, us-west2)
 
 
-def _run_elsewhere(message: str, dataset: str | None, doing: str,
-                   located: Callable[[str], str | None] | None) -> WarehouseQueryError | None:
+def _run_elsewhere(message: str, dataset: str | None, doing: str, located: Callable[[str], str | None] | None,
+                   spread: Callable[[], dict[str, str]] | None = None) -> WarehouseQueryError | None:
     """The sentence for a job BigQuery ran outside the location of a dataset it names: its 404 ("Dataset P:DS
     was not found in location LOC") says the same for a dataset that does not exist, so it is this only when
     the dataset is found, elsewhere. Not a NotFoundError: the table is there (a reader such as
-    existing_partitions must not take it for a missing table)."""
+    existing_partitions must not take it for a missing table). spread() is where each dataset the query names
+    is: datasets in two locations can be read by no job, wherever it runs."""
     job = _JOB_LOCATION.search(message)
     where = located(dataset) if job and dataset and located else None
     if where is None or _same_location(where, job.group(1)):
         return None
+    places = spread() if spread is not None else {}
+    if len({place.lower() for place in places.values()}) > 1:
+        named = ", ".join(f"{name} in {place}" for name, place in sorted(places.items()))
+        return WarehouseQueryError(
+            f"BigQuery cannot run {doing}: it reads datasets in more than one location ({named}), and a query "
+            f"reads datasets of one location only; a dataset cannot move, so recreate one of them beside the other.")
     return WarehouseQueryError(
         f"BigQuery ran {doing} in location {job.group(1)}, but dataset {dataset} is in location {where} and a "
         f"query runs only where the datasets it reads are: connect with bigquery_location='{where}' (or without "
@@ -126,7 +133,8 @@ def _size(n: int | None) -> str:
 def explain(exc: BaseException, doing: str, project: str, kind: str = "read", dataset: str | None = None,
             not_found: Callable[[str | None, str | None, str], Exception] | None = None,
             limit: int | None = None, estimate: Callable[[], int | None] | None = None,
-            retry_seconds: float | None = None, located: Callable[[str], str | None] | None = None) -> BaseException:
+            retry_seconds: float | None = None, located: Callable[[str], str | None] | None = None,
+            spread: Callable[[], dict[str, str]] | None = None) -> BaseException:
     """The kit's error for a failed BigQuery call, or `exc` itself when it is not BigQuery's to say: not
     BigQuery's answer, or retries used up on a fault that is not a limit (the call policy says those).
 
@@ -134,7 +142,8 @@ def explain(exc: BaseException, doing: str, project: str, kind: str = "read", da
     (which role an access error points at); not_found(dataset, table, message) builds the not-found
     sentence (the adapter lists what does exist); estimate() dry-runs the query for a billing error;
     retry_seconds: the call policy's deadline, for a limit still refused after retrying; located(dataset)
-    is where a dataset is (None when it does not exist), to tell a job run elsewhere from a missing dataset.
+    is where a dataset is (None when it does not exist), to tell a job run elsewhere from a missing dataset;
+    spread() is where each dataset the query names is.
     """
     shared = common_refusal(exc, "BigQuery", doing, project)
     if shared is not None:
@@ -154,7 +163,7 @@ def explain(exc: BaseException, doing: str, project: str, kind: str = "read", da
         return exc
     if reason == "notFound" or isinstance(exc, exceptions.NotFound):
         ds, table = _resource(message)
-        elsewhere = _run_elsewhere(message, ds or dataset, doing, located)
+        elsewhere = _run_elsewhere(message, ds or dataset, doing, located, spread)
         if elsewhere is not None:
             return elsewhere
         if not_found is not None:

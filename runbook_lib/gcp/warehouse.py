@@ -152,7 +152,8 @@ class GcpWarehouse:
         estimate = (lambda: self._dry_run_bytes(sql, params)) if sql is not None else None
         said = explain(exc, doing, self.project, kind=kind, dataset=dataset, not_found=self._not_found,
                        limit=self.maximum_bytes_billed, estimate=estimate, retry_seconds=site.policy.deadline_s,
-                       located=lambda name: self._dataset_location(self.project, name))
+                       located=lambda name: self._dataset_location(self.project, name),
+                       spread=(lambda: self._spread(sql)) if sql is not None else None)
         return (cloud_error(exc, site, doing) or exc) if said is exc else said
 
     def _not_found(self, dataset: str | None, table: str | None, message: str) -> NotFoundError:
@@ -214,6 +215,12 @@ class GcpWarehouse:
                 return None
             self._locations[key] = check_location(found) or found
         return self._locations[key]
+
+    def _spread(self, sql: str) -> dict[str, str]:
+        """Where each dataset the query names is (those that can be read)."""
+        places = {f"{dataset}" if project == self.project else f"{project}.{dataset}":
+                  self._dataset_location(project, dataset) for project, dataset in sql_names(sql, self.project).datasets}
+        return {name: place for name, place in places.items() if place}
 
     def _sql_names(self, sql: str) -> SqlNames:
         """The query's SQL parsed once, for its parameters and the location of its datasets."""

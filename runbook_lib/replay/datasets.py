@@ -112,7 +112,13 @@ def plan_test_datasets(warehouse: Any, pairs: list[tuple[str, str]], ttl_days: f
     found = TestDatasets(ttl_days=ttl_days)
     exists: dict[str, bool] = {}
     notes: dict[str, str] = {}
-    locations: dict[str, str | None] = {}   # production dataset -> its location, read once per dataset
+    locations: dict[str, str | None] = {}   # dataset -> its location, read once per dataset
+
+    def location_of(name: str) -> str | None:
+        if name not in locations:
+            locations[name] = warehouse.dataset_info(name).location
+        return locations[name]
+
     for production, test in pairs:
         dataset = test.split(".")[0]
         if dataset not in exists:
@@ -124,21 +130,33 @@ def plan_test_datasets(warehouse: Any, pairs: list[tuple[str, str]], ttl_days: f
             found.tables.append(TestTable(production, test, REFUSED, f"production {production} does not exist, "
                                                                      "so there is no schema to copy"))
             continue
+        source = production.split(".")[0]
+        location = location_of(source)
+        if exists[dataset]:
+            elsewhere = _other_location(dataset, location_of(dataset), source, location)
+            if elsewhere:
+                found.tables.append(TestTable(production, test, REFUSED, elsewhere))
+                continue
         if exists[dataset] and warehouse.table_exists(test):
             problem = _mismatch(warehouse, production, test)
             found.tables.append(TestTable(production, test, REFUSED if problem else EXISTS,
                                           problem or notes.get(dataset, "")))
             continue
-        source = production.split(".")[0]
-        if source not in locations:
-            locations[source] = warehouse.dataset_info(source).location
-        location = locations[source]
         if not exists[dataset] and all(d.name != dataset for d in found.new_datasets):
             found.new_datasets.append(NewDataset.like(dataset, location, ttl_days))
         found.tables.append(TestTable(production, test, WOULD_CREATE,
                                       notes.get(dataset, "") if exists[dataset] else
                                       f"in a new dataset {dataset} ({location})", location))
     return found
+
+
+def _other_location(test: str, there: str | None, production: str, here: str | None) -> str:
+    """Why an existing test dataset cannot be used beside its production one: BigQuery runs a query in one
+    location, so the phases' writes (which read production) and the comparison would be refused."""
+    if not there or not here or there.lower() == here.lower():
+        return ""
+    return (f"dataset {test} is in {there} but production {production} is in {here}, and a BigQuery query reads "
+            f"datasets of one location only (a dataset cannot move): drop {test} or choose another dataset_prefix")
 
 
 def create_test_datasets(warehouse: Any, planned: TestDatasets) -> TestDatasets:

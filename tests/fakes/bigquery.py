@@ -225,6 +225,9 @@ class FakeBigQuery(HttpFake):
         self.max_page_rows = max_page_rows   # cap pages below the requested maxResults, as BigQuery may
         self.jobs: dict[str, FakeJob] = {}
         self._jobs_lock = threading.Lock()
+        # "dataset.table" whose queries BigQuery refuses without a filter on its partition column (a table's
+        # requirePartitionFilter, which production tables of big projects often set)
+        self.require_partition_filter: set[str] = set()
 
     # -- test controls
     def fail(self, method: str, path_pattern: str, reason: str, message: str, code: int | None = None,
@@ -369,6 +372,8 @@ class FakeBigQuery(HttpFake):
             resource["timePartitioning"] = {"type": info.partition_type or "DAY", "field": info.partition_column}
         if info.clustering:
             resource["clustering"] = {"fields": list(info.clustering)}
+        if f"{dataset}.{table}".lower() in {r.lower() for r in self.require_partition_filter}:
+            resource["requirePartitionFilter"] = True
         return {k: v for k, v in resource.items() if v is not None}
 
     def _list_tables(self, request: RecordedRequest, dataset: str) -> tuple[int, dict]:
@@ -443,6 +448,7 @@ class FakeBigQuery(HttpFake):
             raise BigQueryRefusal("invalidQuery", "fake BigQuery speaks GoogleSQL only (useLegacySql=false)")
         _syntax_check(sql)
         self._check_job_location(sql, body.get("jobReference", {}).get("location"))
+        self._check_partition_filters(sql)
         estimate = self._catalog(lambda: self.warehouse.estimate_bytes(sql, params))
         started = _now_ms()
         resource = {"kind": "bigquery#job", "id": f"{self.project}:{reference['location']}.{reference['jobId']}",
@@ -480,16 +486,40 @@ class FakeBigQuery(HttpFake):
     def _check_job_location(self, sql: str, location: str | None) -> None:
         """BigQuery runs a query job in the location of the datasets it names: a job given another location
         is refused with its 404 (as googleapis/google-cloud-python#15691 quotes it). A job given no location
-        runs where its datasets are; a dataset that does not exist is left to the query's own not-found."""
-        if not location:
-            return
+        runs where its datasets are; a dataset that does not exist is left to the query's own not-found.
+        Datasets in two locations are refused wherever the job runs ("All tables that are referenced in a query
+        must be stored in datasets in the same location": cloud.google.com/bigquery/docs/datasets-intro)."""
+        where: dict[str, str] = {}
         for dataset in (d for p, d in datasets_named(sql, self.project) if p == self.project):
             if not self._catalog(lambda: self.warehouse.dataset_exists(dataset)):
                 continue
-            where = self._catalog(lambda: self.warehouse.dataset_info(dataset)).location or self.location
-            if where.lower() != location.lower():
+            where[dataset] = self._catalog(lambda: self.warehouse.dataset_info(dataset)).location or self.location
+        running = location or next(iter(where.values()), None)
+        for dataset, there in sorted(where.items()):
+            if there.lower() != (running or there).lower():
                 raise BigQueryRefusal("notFound", f"Not found: Dataset {self.project}:{dataset} was not found "
-                                                  f"in location {location}")
+                                                  f"in location {running}")
+
+    def _check_partition_filters(self, sql: str) -> None:
+        """A table of `require_partition_filter` read by a SELECT whose WHERE does not name its partition column
+        is refused, in BigQuery's words (cloud.google.com/bigquery/docs/querying-partitioned-tables)."""
+        if not self.require_partition_filter:
+            return
+        import sqlglot
+        from sqlglot import exp
+
+        required = {r.lower() for r in self.require_partition_filter}
+        for tree in (t for t in sqlglot.parse(sql, read="bigquery") if t is not None):
+            for table in tree.find_all(exp.Table):
+                if f"{table.db}.{table.name}".lower() not in required:
+                    continue
+                column = self._catalog(lambda: self.warehouse.table_info(f"{table.db}.{table.name}")).partition_column
+                select = table.find_ancestor(exp.Select)
+                where = select.args.get("where") if select is not None else None
+                if where is None or not any(c.name.lower() == (column or "").lower() for c in where.find_all(exp.Column)):
+                    raise BigQueryRefusal("invalidQuery", f"Cannot query over table '{self.project}.{table.db}."
+                                                          f"{table.name}' without a filter over column(s) '{column}' "
+                                                          "that can be used for partition elimination")
 
     def _job(self, job_id: str) -> FakeJob:
         with self._jobs_lock:

@@ -711,3 +711,70 @@ def test_a_viewers_line_numbers_and_a_web_pages_spaces_and_entities_come_off_onl
     # ... and entities in a log that also holds the characters they stand for are the log's own words
     own_entities = 'Step #0: echo "&lt;b&gt;"\nStep #0: <b>\n'
     assert without_decoration(own_entities) == own_entities
+
+
+# ---------------------------------------------------------------- long lines: work bounded, not quadratic
+
+
+class _Counting:
+    """A LinePattern's compiled regex that records the length of each text it is given."""
+
+    def __init__(self, compiled):
+        self.inner, self.seen = compiled, []
+
+    def search(self, text: str):
+        self.seen.append(len(text))
+        return self.inner.search(text)
+
+
+def test_a_marker_rule_is_tried_once_a_line_however_often_its_literal_repeats():
+    """`next step next step ...` holds docker's `tep ` in every word: a rule per hit made one long line quadratic."""
+    from runbook_lib.diagnose.lines import LineRule
+    from runbook_lib.diagnose.markers import MarkerLines
+
+    from runbook_lib.diagnose.lines import LinePattern
+
+    rule = LinePattern(r"^Step \d+/\d+ : ")
+    rule.compiled = counted = _Counting(rule.compiled)
+    text = "Step 1/2 : FROM x\n" + "next step " * 5000 + "\nStep 2/2 : RUN y\n"
+    found = MarkerLines(text, [(7, LineRule("tep ", rule))]).found(0, len(text))
+    assert [start for start, _, _ in found] == [0, len(text) - len("Step 2/2 : RUN y\n")]
+    assert len(counted.seen) == 3
+
+
+def test_a_pattern_reads_a_long_lines_start_and_end_only():
+    """A minified bundle or a base64 blob of megabytes on one line: a catalogue regex sees at most LONG_LINE
+    characters of it (its first and last halves), so a `.*` between two words costs the same on any line."""
+    from runbook_lib.diagnose.lines import LONG_LINE, LinePattern
+
+    pattern = LinePattern(r"denied.*artifactregistry")
+    filler = "x" * (LONG_LINE * 100)
+    assert pattern.search("denied: " + filler[:LONG_LINE - 30] + " artifactregistry")   # a line of LONG_LINE: whole
+    assert not pattern.search(filler[:LONG_LINE] + "denied artifactregistry" + filler)   # the middle is not read
+    assert pattern.search("denied artifactregistry " + filler)
+    assert pattern.search(filler + " denied artifactregistry")
+    assert not pattern.search("denied " + filler + " artifactregistry")   # no `.*` joins the two halves
+    assert LinePattern(r"^denied").search("denied " + filler) and not LinePattern(r"^x+$").search("denied " + filler)
+
+
+@pytest.mark.parametrize("unit", [
+    '{"member": "serviceAccount:service-1@gcp-sa-artifactregistry.iam.gserviceaccount.com"}, ',   # --format=json
+    "PATCH /v2/p/r/blobs/uploads/abc?digest=sha256:00 ",   # a registry client's debug line
+    'throw new Error("failed to load");Step(a,b);',         # a minified bundle
+])
+def test_a_long_line_gives_every_catalogue_pattern_a_bounded_view_and_the_same_answer(unit, monkeypatch):
+    import gc
+
+    from runbook_lib.diagnose import lines
+
+    log = (Path(__file__).parent / "fixtures" / "logs" / "buildpacks-build-failed-1.txt").read_text()
+    plain = classify_log(log)[0]   # (the catalogue loaded: its patterns are the LinePatterns alive now)
+    counters = []
+    for pattern in [o for o in gc.get_objects() if isinstance(o, lines.LinePattern)]:
+        counters.append(_Counting(pattern.compiled))
+        monkeypatch.setattr(pattern, "compiled", counters[-1])
+    line = (unit * (400_000 // len(unit) + 1))[:400_000]
+    top = classify_log(log.replace("\n", "\n" + line + "\n", 1))[0]
+    assert (top.signature, top.line) == (plain.signature, plain.line + 1)
+    seen = [n for c in counters for n in c.seen]
+    assert len(counters) > 100 and seen and max(seen) <= lines.LONG_LINE + 1

@@ -102,6 +102,10 @@ def test_real_logs_are_excerpts_not_whole_builds():
 DECORATIONS = {
     # what a terminal or CI system adds to each line of the same log, and a paste into an indented block
     "colour codes": lambda line: f"\x1b[1;31m{line}\x1b[0m" if line else line,
+    # a terminal's other escape sequences: a spinner's cursor hidden and shown, `tput sgr0`'s charset reset, a
+    # hyperlink (OSC 8) and a window title (OSC 0)
+    "cursor and charset escapes": lambda line: f"\x1b[?25l\x1b[1m{line}\x1b(B\x1b[m\x1b[?25h" if line else line,
+    "hyperlinks and titles": lambda line: f"\x1b]0;build\x07\x1b]8;;https://x.test/\x1b\\{line}\x1b]8;;\x1b\\",
     "GitHub Actions timestamps": lambda line: f"2024-05-01T10:00:{len(line) % 60:02d}.1234567Z {line}",
     "Cloud Logging timestamps": lambda line: f"2024-05-01 10:00:00.123 UTC  {line}",
     "indented block": lambda line: f"    {line}",

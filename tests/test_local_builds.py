@@ -161,6 +161,19 @@ def test_missing_bucket_object_falls_through_to_a_local_file(builds, src, tmp_pa
     assert [(a.source, a.outcome) for a in fetched.attempts][0] == ("gcs", "not-found")
 
 
+def test_a_bucket_log_that_is_not_utf8_is_read_as_the_gcp_source_reads_it(builds, src):
+    """A step's Latin-1 output, or a log saved as UTF-16: read with U+FFFD or by its BOM, never an error that
+    stops the chain (the sandbox read it strictly, and runbook 01 ended in a UnicodeDecodeError)."""
+    b = builds.source_deploy("phase4", src).build
+    path = builds.bucket_path(b["id"])
+    text = path.read_text()
+    path.write_bytes(text.encode() + b"caf\xe9 \xff\n")
+    fetched = fetch_build_log(b, builds.log_sources())
+    assert fetched.source == "gcs" and fetched.text.endswith("caf\ufffd \ufffd\n")
+    path.write_bytes(text.encode("utf-16"))
+    assert fetch_build_log(b, builds.log_sources()).text == text
+
+
 def test_bad_input(builds, tmp_path):
     with pytest.raises(ParameterError, match="build_id="):
         builds.get("not-a-build")

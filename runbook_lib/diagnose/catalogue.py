@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ..errors import ConfigError, ParameterError
-from .lines import LineRule, first_line, lines_hit, steps_of
+from .lines import LONG_LINE, LinePattern, LineRule, bounded, first_line, lines_hit, steps_of
 from .literal_scan import FirstHit, literals
 from .log_structure import Builder, LogShape
 from .markers import SectionTracker
@@ -114,7 +114,7 @@ class _Pattern:
     # choices of needles, the default (longest) first: each choice is one whole literal run every match
     # contains or, for a family of wordings (an alternation), one literal per wording
     needles: tuple[tuple[str, ...], ...]
-    regex: re.Pattern
+    regex: LinePattern
     sections: frozenset[str] | None = None  # where its signature may match; None: anywhere
     builders: frozenset[str] | None = None  # whose output it counts in; None: any log
 
@@ -145,7 +145,7 @@ class Catalogue:
                                                          [(t, owners, allowed) for t in sig.builder_output] +
                                                          [(t, None, None) for t in sig.anywhere]):
                 self._patterns.append(_Pattern(si, pi, _needles(text, f"signature '{sig.id}'", source, whole=True),
-                                               re.compile(text), where, only_in))
+                                               LinePattern(text), where, only_in))
         self._dismissing = {si: tuple(_rule(text, f"signature '{sig.id}' {key}", source)
                                       for key, texts in (("recovered_by", sig.recovered_by),
                                                          ("ruled_out_by", sig.ruled_out_by)) for text in texts)
@@ -202,9 +202,10 @@ class Catalogue:
         where = SectionTracker(self._markers, text)
         needles = literals(owners)
         for lineno, start, end, line in lines_hit(text, FirstHit(needles, text)):
+            seen = line if len(line) <= LONG_LINE else bounded(line)
             for i in sorted({i for n in needles.on(line) for i in owners[n]}):
                 p = self._patterns[i]
-                if p.regex.search(line) and (p.sections is None or where.allows(p.sections, start, end)):
+                if p.regex.compiled.search(seen) and (p.sections is None or where.allows(p.sections, start, end)):
                     yield lineno, start, line, p
 
     def _needles_for(self, text: str) -> tuple[tuple[str, ...], ...]:
@@ -270,7 +271,7 @@ def _rule(pattern: str, owner: str, source: str) -> LineRule:
     if len(needles[0]) > 1:   # the section tracker and the builder search look for one literal
         raise ConfigError(f"{source}: {owner} pattern {pattern!r} needs a plain literal of at least {MIN_NEEDLE} "
                           "characters outside alternations (write alternatives as separate entries).")
-    return LineRule(needles[0][0], re.compile(pattern))
+    return LineRule(needles[0][0], LinePattern(pattern))
 
 
 def _needles(pattern: str, owner: str, source: str, whole: bool = False) -> tuple[tuple[str, ...], ...]:

@@ -45,12 +45,15 @@ _WARNING = re.compile(r"^(?:npm (?:notice|WARN)\b|(?:WARN|WARNING|Warning|warnin
 
 
 # What a terminal, a CI system or a Markdown editor adds to every line of a pasted log, which no pattern should
-# have to allow for: colour codes (ANSI SGR sequences), a timestamp in front of each line (GitHub Actions'
+# have to allow for: colour codes and a terminal's other escape sequences, a timestamp in front of each line (GitHub Actions'
 # `2024-05-01T10:00:00.1234567Z `, Cloud Logging's `2024-05-01 10:00:00.123 UTC `, the Logs Explorer's `INFO
 # 2024-05-01T10:00:00.123Z `, Jenkins' `[2024-05-01T10:00:00.123Z] ` or `[10:00:00] `, GitLab's `...Z 00O `), a
 # quote's `> `, a code fence glued to a line, a viewer's line numbers, and what copying from a web page brings
 # (no-break spaces, the HTML source's entities).
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# Every ECMA-48 escape sequence, not only colours: a CSI with private-mode parameters (`ESC[?25l`, a spinner hiding
+# the cursor), an OSC up to its BEL or ST (a window title, an OSC 8 hyperlink), a charset designation (`tput
+# sgr0`'s `ESC(B`) and the other two-character escapes; never past a line's end.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|[ -/]*[0-~])")
 # a terminal's progress line, rewritten in place: each state ends in a `\r` without a `\n` (docker pull's layers,
 # pip's and npm's bars); a terminal shows the last (a log whose lines all end in `\r` alone is left as it is)
 _OVERWRITTEN = re.compile(r"^[^\n]*\r(?=[^\r\n])", re.MULTILINE)
@@ -181,11 +184,41 @@ def _head(text: str) -> list[str]:
     return [line for line in text[:8192].splitlines() if line.strip()][:HEAD_LINES]
 
 
+# A catalogue regex sees at most this many characters of a line: its first and last halves. A build step may print
+# a minified bundle or a base64 blob of megabytes on one line, and a `.*` between two words of a pattern is
+# quadratic in the line's length where the words repeat (minutes a line); a cause is stated near a line's start or
+# end, and a match that needs more of a line than this says nothing.
+LONG_LINE = 8192
+
+
+class LinePattern:
+    """A catalogue regex, searched for in one line at a time, and in at most LONG_LINE characters of it (hot loops
+    that try several on one line bound it once and search with `compiled`)."""
+
+    __slots__ = ("compiled", "pattern")
+
+    def __init__(self, pattern: str):
+        self.compiled = re.compile(pattern)
+        self.pattern = pattern
+
+    def __repr__(self) -> str:
+        return f"LinePattern({self.pattern!r})"
+
+    def search(self, line: str) -> re.Match | None:
+        return self.compiled.search(line if len(line) <= LONG_LINE else bounded(line))
+
+
+def bounded(line: str) -> str:
+    """A long line's first and last halves of LONG_LINE, on two lines (so no `.*` joins them)."""
+    half = LONG_LINE // 2
+    return f"{line[:half]}\n{line[-half:]}" if len(line) > LONG_LINE else line
+
+
 @dataclass(frozen=True)
 class LineRule:
     """A one-line regex and a literal every match contains, looked for first."""
     needle: str
-    regex: re.Pattern
+    regex: "LinePattern"
 
     def hit(self, line: str) -> bool:
         return self.needle in line and self.regex.search(line) is not None

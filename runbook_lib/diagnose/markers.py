@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .lines import LineRule, line_at, step_of
+from .lines import LONG_LINE, LineRule, bounded, line_at, step_of
 
 
 class SectionTracker:
@@ -77,15 +77,23 @@ class MarkerLines:
         found: list[tuple[int, frozenset[int], int | None]] = []
         if self.scan is None or lo >= hi:
             return found
-        text, line_start, line = self.text, -1, ""
+        text, line_start, line, bounded_line = self.text, -1, "", ""
         met: set[int] = set()
+        # the literals whose rules were tried on this line (once a line: a long line of `next step next step ...`
+        # holds docker's `tep ` in every word)
+        seen: set[str] = set()
         for m in self.scan.finditer(text, lo, hi):
             start = text.rfind("\n", 0, m.start()) + 1
             if start != line_start:
                 if met:
                     found.append((line_start, frozenset(met), step_of(line)))
-                line_start, line, met = start, line_at(text, start), set()
-            met.update(owner for owner, rule in self.tried[m.group()] if rule.regex.search(line))
+                line_start, line, met, seen = start, line_at(text, start), set(), set()
+                bounded_line = line if len(line) <= LONG_LINE else bounded(line)
+            needle = m.group()
+            if needle in seen:
+                continue
+            seen.add(needle)
+            met.update(owner for owner, rule in self.tried[needle] if rule.regex.compiled.search(bounded_line))
         if met:
             found.append((line_start, frozenset(met), step_of(line)))
         return found

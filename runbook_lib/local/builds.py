@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..buildlogs import NotFound
+from ..buildlogs import NotFound, decode_log
 from ..diagnose.build import FAILED_STATUSES, BuildNotFound, check_build_id, check_limit, check_status, check_tags
 from ..errors import NotFoundError, ParameterError
 from ..formats import check_region, rfc3339
@@ -381,7 +381,7 @@ class LocalBucketLogSource:
         path = self.builds.bucket_path(build["id"])
         if not path.is_file():
             raise NotFound(f"gs://{self.builds.logs_bucket}/log-{build['id']}.txt does not exist.")
-        return path.read_text()
+        return decode_log(path.read_bytes())   # as the gcp source reads the object: any bytes, never an error
 
 
 def sandbox_repositories(state: dict, region: str) -> dict[str, list[str]]:

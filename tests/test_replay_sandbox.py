@@ -103,7 +103,9 @@ def test_the_sandbox_replay_writes_test_datasets_and_leaves_production_untouched
                               "run-history rows leaked": 3 * (2 + 4)}
     assert result.summary.startswith("Replayed 3 dates of phase3 -> phase4 into test_nba_analytics, "
                                      "test_nba_precompute; production untouched but for 18 run-history rows added "
-                                     f"to production {HISTORY}")
+                                     f"to production {HISTORY} while it ran (")
+    # a count of the table's new rows: another replay's, running at the same time, count too, and it says so
+    assert "; the table's new rows, so another writer's count too)" in result.summary
     assert "Phase 4's test output was computed from production Phase 3 data (nba_analytics)" in result.summary
 
     # Production, fingerprinted again independently: only the run history grew, by one row per processor and date.

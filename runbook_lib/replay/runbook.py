@@ -452,8 +452,9 @@ class Replay:
             others = [c.ref for c in self.checked.allowed if c.ref != history]
             said = []
             if leaked:
-                said.append(f"{leaked} run-history rows added to production {history} (upstream writes run history "
-                            f"to production whatever dataset_prefix says)")
+                said.append(f"{leaked} run-history rows added to production {history} while it ran (upstream "
+                            f"writes run history to production whatever dataset_prefix says; the table's new rows, "
+                            f"so another writer's count too)")
             if others:
                 said.append(f"allowed changes to {', '.join(others)}")
             return "warn", f"{done} but for {'; '.join(said)}.{cross}"

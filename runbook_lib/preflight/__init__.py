@@ -14,7 +14,9 @@ What it answers, exactly as gcloud and Docker decide it, one module each:
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError
@@ -25,8 +27,8 @@ from .dockerfile import (BuildContext, CopyProblem, CopySource, DockerIgnoreRule
                          docker_build_context, dockerfile_copy_check, dockerfile_diff, dockerignore_excludes,
                          parse_dockerfile, parse_dockerignore)
 from .upload import (DEFAULT_GCLOUDIGNORE, GCLOUDIGNORE, GIT_FILES, INCLUDE_DIRECTIVE, BuilderChoice, IgnoreRule,
-                     IgnoreRules, SourceWalk, UploadSet, choose_builder, gcloud_ignore_rules, posix_rel,
-                     read_source_text, source_root, upload_file_set)
+                     IgnoreRules, SourceWalk, UploadSet, choose_builder, file_kind, gcloud_ignore_rules,
+                     posix_rel, read_source_text, source_root, upload_file_set)
 
 
 @dataclass
@@ -94,9 +96,26 @@ def preflight(source_dir: str | os.PathLike, dockerfile: str | None = None, env:
     checks: dict[str, list[CopyProblem]] = {}
     targets = ([builder.dockerfile] if builder.dockerfile else []) + ([dockerfile] if dockerfile else [])
     for target in dict.fromkeys(posix_rel(t) for t in targets):
-        checks[target] = dockerfile_copy_check(root, target, upload)
+        not_a_file = _dockerfile_not_a_file(root, target)
+        checks[target] = [not_a_file] if not_a_file else dockerfile_copy_check(root, target, upload)
     entry = buildpacks_entrypoint_check(root, env, upload)
     return Preflight(str(root), upload, builder, checks, entry, lint_deploy_scripts(root))
+
+
+def _dockerfile_not_a_file(root: Path, target: str) -> CopyProblem | None:
+    """gcloud picks Docker when DIR/Dockerfile merely exists (os.path.exists), so a folder or a pipe by that name
+    gets a Docker build that cannot read it; dockerfile_copy_check would instead blame a `dockerfile_path` nobody
+    gave. (An explicit `dockerfile` that is not a file was refused above: that one the caller did give.)"""
+    try:
+        mode = os.stat(root / target).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kind = file_kind(mode)
+    return CopyProblem(target, 0, "", target, "dockerfile-not-a-file",
+                       f"{target} is a {kind}, not a file: gcloud chooses a Docker build because the path exists, "
+                       f"and that build fails reading it; rename or remove the {kind}.")
 
 
 __all__ = [

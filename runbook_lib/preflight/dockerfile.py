@@ -14,7 +14,9 @@ from typing import Any, Iterable
 import pandas as pd
 
 from ..errors import ParameterError
-from .upload import UploadSet, posix_rel, read_source_text, source_root, upload_file_set
+from .dockerfile_words import (MAX_LINE_BYTES, Variables, go_glob, heredoc_names, mount_sources, raw_words,
+                               split_keyword)
+from .upload import LINK_DANGLING, LINK_OUTSIDE, UploadSet, posix_rel, read_source_text, source_root, upload_file_set
 
 
 # ----------------------------------------------------------------------------------------------
@@ -26,6 +28,7 @@ class Instruction:
     line: int        # 1-based line where the instruction starts
     keyword: str     # upper case
     args: str        # continuation lines joined with a space
+    escape: str = "\\"   # the Dockerfile's escape character (its `# escape=` directive)
 
     @property
     def normalized(self) -> str:
@@ -35,13 +38,12 @@ class Instruction:
         return {"line": self.line, "keyword": self.keyword, "args": self.args}
 
 
-_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _DIRECTIVE = re.compile(r"^#\s*([A-Za-z]+)\s*=\s*(\S+)\s*$")
 
 
 def parse_dockerfile(text: str) -> list[Instruction]:
     """Instructions with their line numbers: continuations joined, comments dropped, heredoc bodies skipped."""
-    lines = text.splitlines()
+    lines = text.removeprefix("\ufeff").splitlines()   # BuildKit drops a byte-order mark before the directives
     escape = "\\"
     for raw in lines:  # parser directives live in the leading comment block only
         match = _DIRECTIVE.match(raw.strip())
@@ -68,14 +70,20 @@ def parse_dockerfile(text: str) -> list[Instruction]:
         parts.append(current.strip())
         joined = " ".join(p for p in parts if p)
         i += 1
-        for match in _HEREDOC.finditer(joined):
-            word, dash = match.group(3), match.group(1)
+        keyword, args = split_keyword(joined)
+        for word, dash in heredoc_names(keyword, args, escape):
             while i < len(lines) and (lines[i].strip() if dash else lines[i]) != word:
                 i += 1
             i += 1
-        keyword, _, args = joined.partition(" ")
-        out.append(Instruction(start, keyword.upper(), args.strip()))
+        out.append(Instruction(start, keyword, args, escape))
     return out
+
+
+def overlong_lines(text: str) -> list[int]:
+    """The lines BuildKit refuses to parse: longer than 65,535 bytes ("dockerfile line greater than max allowed
+    size")."""
+    return [n for n, line in enumerate(text.split("\n"), start=1)
+            if len(line) > MAX_LINE_BYTES // 4 and len(line.encode("utf-8", "surrogatepass")) > MAX_LINE_BYTES]
 
 
 @dataclass(frozen=True)
@@ -85,29 +93,40 @@ class CopySource:
     source: str
 
 
-_COPY_VALUE_FLAGS = ("--chown", "--chmod", "--link", "--parents", "--exclude", "--checksum", "--keep-git-dir")
-
-
 def copy_sources(instructions: Iterable[Instruction]) -> list[CopySource]:
-    """The build-context paths COPY/ADD read; `--from=` stages, URLs, heredocs and `$VARS` are skipped."""
+    """The build-context paths COPY/ADD and RUN's bind mounts read, each expanded as BuildKit expands it (quotes
+    removed, ARG defaults and ENV values put in); `--from=` stages, URLs, git sources and heredocs are skipped, and
+    so is a source using a form of expansion this does not know (`${VAR#x}`) or one that expands to nothing (an
+    unset variable: the context's root, always there)."""
     found: list[CopySource] = []
+    variables = None
     for ins in instructions:
+        if variables is None:
+            variables = Variables(ins.escape)
+        if ins.keyword == "RUN":
+            for src in mount_sources(ins.args):
+                expanded = variables.expand(src)
+                if expanded:
+                    found.append(CopySource(ins.line, "RUN --mount", expanded))
         if ins.keyword not in ("COPY", "ADD"):
+            variables.see(ins.keyword, ins.args)
             continue
-        tokens = ins.args.split()
+        tokens = raw_words(ins.args, ins.escape)
         flags = []
         while tokens and tokens[0].startswith("--"):
             flags.append(tokens.pop(0))
         if any(f.startswith("--from") for f in flags):
             continue
         rest = " ".join(tokens)
+        words: list[str | None] = [variables.expand(t) for t in tokens]
         if rest.startswith("["):
             try:
-                tokens = [str(t) for t in json.loads(rest)]
+                words = [variables.expand(str(t)) for t in json.loads(rest)]
             except ValueError:
                 pass
-        for src in tokens[:-1]:
-            if src.startswith("<<") or "$" in src or re.match(r"^[a-z][a-z0-9+.-]*://", src) or src.startswith("git@"):
+        for src in words[:-1]:
+            if not src or src.startswith("<<") or re.match(r"^[a-z][a-z0-9+.-]*://", src) \
+                    or src.startswith("git@"):
                 continue
             found.append(CopySource(ins.line, ins.keyword, src))
     return found
@@ -156,11 +175,15 @@ class DockerIgnoreRule:
     line: int
     source: str
     regex: re.Pattern = field(repr=False, compare=False)
+    malformed: bool = False   # Go's filepath.Match refuses it, and so the build refuses the context
 
 
 def parse_dockerignore(text: str, source: str = ".dockerignore") -> list[DockerIgnoreRule]:
+    """moby/patternmatcher's reading (ignorefile.ReadAll, then Pattern.compile): a leading byte-order mark
+    dropped; a pattern starting `**` with no other wildcard matches any path ending in the rest (`**.md` matches
+    README.md); a pattern Go's filepath.Match calls malformed is kept, marked, matching nothing."""
     rules = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
         if raw.startswith("#"):
             continue
         pattern = raw.strip()
@@ -174,8 +197,16 @@ def parse_dockerignore(text: str, source: str = ".dockerignore") -> list[DockerI
         pattern = os.path.normpath(pattern).replace(os.sep, "/")
         if len(pattern) > 1 and pattern.startswith("/"):
             pattern = pattern.lstrip("/")
-        rules.append(DockerIgnoreRule(raw.strip(), exclusion, number, source,
-                                      re.compile(_docker_pattern_regex(pattern))))
+        malformed = go_glob(pattern) is None
+        if malformed:
+            regex = re.compile(r"(?!)")
+        elif pattern.startswith("**") and not any(ch in pattern[2:] for ch in "*?[\\"):
+            suffix = pattern[2:]   # patternmatcher's suffixMatch; `**/foo` matches `foo` too
+            regex = re.compile(f"^(?:.*{re.escape(suffix)}" + (f"|{re.escape(suffix[1:])}" if suffix.startswith("/")
+                                                                  else "") + ")$")
+        else:
+            regex = re.compile(_docker_pattern_regex(pattern))
+        rules.append(DockerIgnoreRule(raw.strip(), exclusion, number, source, regex, malformed))
     return rules
 
 
@@ -217,10 +248,15 @@ class BuildContext:
         src = posix_rel(source)
         if src in ("", "."):
             return bool(self.files)
-        if any(ch in src for ch in "*?["):
-            regex = re.compile(_docker_pattern_regex(src))
-            return any(regex.match(p) for p in self.files) or any(regex.match(d) for d in self.dirs)
+        if _is_glob(src):
+            regex = go_glob(src)
+            return regex is not None and (any(regex.match(p) for p in self.files)
+                                          or any(regex.match(d) for d in self.dirs))
         return src in self.files or src in self.dirs
+
+
+def _is_glob(src: str) -> bool:
+    return any(ch in src for ch in "*?[\\")
 
 
 def docker_build_context(upload: UploadSet, dockerfile: str | None = None) -> BuildContext:
@@ -246,12 +282,29 @@ def docker_build_context(upload: UploadSet, dockerfile: str | None = None) -> Bu
 
 
 def _on_disk(root: Path, source: str) -> bool:
+    """Whether the source names something in the source directory; a wildcard matches as COPY's does, one path
+    component for each of its own (Go's filepath.Match never crosses a `/`)."""
     src = posix_rel(source)
     if src in ("", "."):
         return True
-    if any(ch in src for ch in "*?["):
-        return any(True for _ in root.glob(src))
-    return (root / src).exists()
+    if not _is_glob(src):
+        return os.path.lexists(root / src)   # a dangling link is there, and not uploaded
+    regex = go_glob(src)
+    if regex is None:
+        return False
+    depth = src.count("/")
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = posix_rel(os.path.relpath(dirpath, root))
+        level = 0 if rel == "." else rel.count("/") + 1
+        if level == depth:
+            prefix = "" if rel == "." else rel + "/"
+            if any(regex.match(prefix + name) for name in dirnames + filenames):
+                return True
+            dirnames[:] = []
+    return False
+
+
+MAX_DOCKERFILE_BYTES = 16 * 1024 ** 2   # far past any Dockerfile; past it, what was not read is said
 
 
 def dockerfile_copy_check(source_dir: str | os.PathLike, dockerfile_path: str,
@@ -264,7 +317,7 @@ def dockerfile_copy_check(source_dir: str | os.PathLike, dockerfile_path: str,
         raise ParameterError("dockerfile_path", str(dockerfile_path), f"give a Dockerfile that exists under {root}")
     upload = upload_set if upload_set is not None else upload_file_set(root)
     try:
-        rel_dockerfile = posix_rel(full.resolve().relative_to(root))
+        rel_dockerfile = posix_rel((full.parent.resolve() / full.name).relative_to(root))   # (itself a link: as gcloud)
     except ValueError:
         rel_dockerfile = None  # a Dockerfile outside the source is sent separately; only its sources matter
     problems: list[CopyProblem] = []
@@ -274,12 +327,29 @@ def dockerfile_copy_check(source_dir: str | os.PathLike, dockerfile_path: str,
                                     f"{rel_dockerfile} itself is not in the upload, so the build cannot read it: "
                                     f"{_why_not_uploaded(root, rel_dockerfile, upload)}."))
     context = docker_build_context(upload, rel_dockerfile)
-    for src in copy_sources(parse_dockerfile(read_source_text(full) or "")):
+    for rule in (r for r in context.rules if r.malformed):
+        problems.append(CopyProblem(label, 0, "", rule.text, "malformed-pattern",
+                                    f"{rule.source}:{rule.line} '{rule.text}' is a malformed pattern (Go's "
+                                    f"filepath.Match: syntax error in pattern), and Docker refuses the build context."))
+    text = read_source_text(full, limit=MAX_DOCKERFILE_BYTES) or ""
+    if full.stat().st_size > MAX_DOCKERFILE_BYTES:
+        problems.append(CopyProblem(label, 0, "", label, "dockerfile-too-big",
+                                    f"{label} is larger than {MAX_DOCKERFILE_BYTES:,} bytes; its COPY and ADD "
+                                    "sources past that were not checked."))
+    for number in overlong_lines(text)[:3]:
+        problems.append(CopyProblem(label, number, "", label, "line-too-long",
+                                    f"{label}:{number} is longer than {MAX_LINE_BYTES:,} bytes, and BuildKit refuses "
+                                    "the Dockerfile (dockerfile line greater than max allowed size)."))
+    for src in copy_sources(parse_dockerfile(text)):
         if context.has(src.source):
             continue
         where = f"{label}:{src.line} {src.keyword} {src.source}"
         rel = posix_rel(src.source)
-        if not _on_disk(root, src.source):
+        if _is_glob(rel) and go_glob(rel) is None:
+            problems.append(CopyProblem(label, src.line, src.keyword, src.source, "malformed-pattern",
+                                        f"{where}: a malformed pattern (Go's filepath.Match: syntax error in "
+                                        "pattern), and the build fails on it."))
+        elif not _on_disk(root, src.source):
             problems.append(CopyProblem(label, src.line, src.keyword, src.source, "not-on-disk",
                                         f"{where}: the path does not exist in the source directory."))
         elif not _matches_any(rel, upload.files, upload.dirs):
@@ -302,23 +372,31 @@ def _why_not_uploaded(root: Path, rel: str, upload: UploadSet) -> str:
         return f"gcloud leaves it out of the upload (rule '{rule.text}' at {rule.where})"
     if rel == ".." or rel.startswith("../"):
         return "the path is outside the source directory, and gcloud uploads only that directory"
-    if any(entry.split(" (", 1)[0] == rel for entry in upload.skipped):
-        return "it is not a regular file, so gcloud cannot upload it"
+    for entry in upload.skipped:
+        path, _, kind = entry.partition(" (")
+        kind = kind[:-1]
+        if path == rel:
+            return f"it is {kind}" if kind in (LINK_OUTSIDE, LINK_DANGLING) else \
+                "it is not a regular file, so gcloud cannot upload it"
+        if kind == LINK_OUTSIDE and rel.startswith(path + "/"):
+            return f"it is under {path}, {kind}"
     if upload.incomplete:
         return f"it is not among the files read for the upload: {upload.incomplete}"
     return f"no ignore rule leaves it out ({upload.rule_source}), yet it is not among the files gcloud uploads"
 
 
 def _matches_any(src: str, files: Iterable[str], dirs: Iterable[str]) -> bool:
-    if any(ch in src for ch in "*?["):
-        regex = re.compile(_docker_pattern_regex(src))
-        return any(regex.match(p) for p in files) or any(regex.match(d) for d in dirs)
+    if _is_glob(src):
+        regex = go_glob(src)
+        return regex is not None and (any(regex.match(p) for p in files) or any(regex.match(d) for d in dirs))
     return src in set(files) or src in set(dirs)
 
 
 def _expand(src: str, upload: UploadSet) -> list[str]:
-    if any(ch in src for ch in "*?["):
-        regex = re.compile(_docker_pattern_regex(src))
+    if _is_glob(src):
+        regex = go_glob(src)
+        if regex is None:
+            return []
         return [f for f in upload.files if regex.match(f)] + [d for d in upload.dirs if regex.match(d)]
     return [src] + [f for f in upload.files if f.startswith(src + "/")]
 

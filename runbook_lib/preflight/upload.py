@@ -100,19 +100,43 @@ def read_source_text(path: str | os.PathLike, limit: int = MAX_TEXT_BYTES) -> st
     return data.decode("utf-8", errors="replace")
 
 
+# gcloud uploads a symlink as a link, never what it points to, and skips a dangling one (storage_util.Snapshot,
+# snapshot._MakeTarball); BuildKit resolves a link only inside the build context. So the build cannot read through a
+# link leading out of the source or nowhere. Worded to follow "it is " in a sentence.
+LINK_OUTSIDE = "a symlink to outside the source directory, and gcloud uploads the link, not what it points to"
+LINK_DANGLING = "a dangling symlink, which gcloud skips"
+
+
 class SourceWalk:
     """os.walk of a checkout with bounds: at most MAX_WALK_FILES files, MAX_WALK_BYTES of them and
     MAX_WALK_DEPTH folders deep. Yields (dirpath, rel_dir, dirnames, regular file names with their
-    sizes); entries that are not regular files go to `skipped`, and `stopped` says which bound was
-    reached (the walk then ends early)."""
+    sizes); entries that are not regular files, and symlinks leading outside the source or nowhere, go
+    to `skipped` (`links` says which of those are links, and whether to a folder); `stopped` says which
+    bound was reached (the walk then ends early). A link to a file or folder inside the source stays
+    what it points to: the build context holds both."""
 
     def __init__(self, root: Path):
         self.root = root
+        self._real_root = os.path.realpath(root)
         self.files = 0
         self.bytes = 0
         self.skipped: list[str] = []          # "path (named pipe)"
+        self.links: dict[str, bool] = {}      # skipped link path -> whether it is a folder link
         self.stopped: str | None = None
         self._full = False
+
+    def _link_problem(self, path: str) -> str | None:
+        """Why the upload cannot carry what the link at `path` points to; None when it points inside the source."""
+        target = os.path.realpath(path)
+        if not os.path.exists(target):       # a loop too: gcloud's os.path.exists is false for it as well
+            return LINK_DANGLING
+        if os.path.commonpath([self._real_root, target]) != self._real_root:
+            return LINK_OUTSIDE
+        return None
+
+    def _skip_link(self, rel: str, why: str, is_dir: bool) -> None:
+        self.skipped.append(f"{rel} ({why})")
+        self.links[rel] = is_dir
 
     def __iter__(self):
         for dirpath, dirnames, filenames in os.walk(self.root):
@@ -122,13 +146,26 @@ class SourceWalk:
                 self.stopped = self.stopped or f"folders more than {MAX_WALK_DEPTH} levels deep were not read " \
                                                f"(first: {rel_dir}/{sorted(dirnames)[0]})"
                 dirnames[:] = []
+            # os.walk lists a folder link with the folders but never descends into it; one pointing outside must
+            # not be taken for an uploaded folder.
+            for name in [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+                why = self._link_problem(os.path.join(dirpath, name))
+                if why:
+                    dirnames.remove(name)
+                    self._skip_link(f"{rel_dir}/{name}" if rel_dir else name, why, True)
             regular = []
             for name in sorted(filenames):
+                path = os.path.join(dirpath, name)
                 try:
-                    mode = os.stat(os.path.join(dirpath, name))
+                    mode = os.lstat(path)       # the one stat an ordinary file gets; links alone are followed
+                    if stat.S_ISLNK(mode.st_mode):
+                        why = self._link_problem(path)
+                        if why:
+                            self._skip_link(f"{rel_dir}/{name}" if rel_dir else name, why, False)
+                            continue
+                        mode = os.stat(path)
                 except OSError:
-                    regular.append((name, 0))   # a dangling symlink: listed, uploads as nothing useful
-                    continue
+                    continue                    # gone since its folder was listed: nothing left to upload
                 if not stat.S_ISREG(mode.st_mode):
                     rel = f"{rel_dir}/{name}" if rel_dir else name
                     self.skipped.append(f"{rel} ({file_kind(mode.st_mode)})")
@@ -358,17 +395,24 @@ class UploadSet:
     largest_folders: list[dict]        # [{folder, bytes, files}], top-level folders, biggest first
     rules: IgnoreRules = field(repr=False)
     _file_set: frozenset = field(default=frozenset(), repr=False)
-    skipped: list[str] = field(default_factory=list)   # not regular files: "path (named pipe)"; never read
+    skipped: list[str] = field(default_factory=list)   # "path (named pipe)", "path (<LINK_OUTSIDE>)"; never read
     incomplete: str | None = None      # why the walk stopped early (a bound reached), if it did
 
     @property
     def notes(self) -> list[str]:
         """What was not looked at, in sentences (the preflight lists them with its problems)."""
         notes = []
-        if self.skipped:
-            shown = ", ".join(self.skipped[:5]) + (f" and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else "")
-            notes.append(f"{len(self.skipped)} entries are not regular files and were skipped, not read: {shown}; "
-                         "gcloud cannot upload them either.")
+        links = [e for e in self.skipped if e.endswith((f"({LINK_OUTSIDE})", f"({LINK_DANGLING})"))]
+        special = [e for e in self.skipped if e not in links]
+        if special:
+            notes.append(f"{len(special)} entries are not regular files and were skipped, not read: "
+                         f"{_first_few(special)}; gcloud cannot upload them either.")
+        if links:
+            # gcloud does upload a link that leads outside, so "cannot upload" would be wrong for these.
+            one = len(links) == 1
+            notes.append(f"{len(links)} {'symlink points' if one else 'symlinks point'} outside the source directory "
+                         f"or nowhere, so the build cannot read what {'it points' if one else 'they point'} to: "
+                         f"{_first_few(links)}.")
         if self.incomplete:
             notes.append(f"The source walk is incomplete: {self.incomplete}.")
         return notes
@@ -394,6 +438,11 @@ class UploadSet:
             "skipped": self.skipped[:max_files],
             "incomplete": self.incomplete,
         }
+
+
+def _first_few(entries: list[str], shown: int = 5) -> str:
+    more = f" and {len(entries) - shown} more" if len(entries) > shown else ""
+    return ", ".join(entries[:shown]) + more
 
 
 def upload_file_set(source_dir: str | os.PathLike, ignore_file: str | None = None, top: int = 5) -> UploadSet:
@@ -428,11 +477,21 @@ def upload_file_set(source_dir: str | os.PathLike, ignore_file: str | None = Non
                 keep.append(name)
                 dirs.append(rel)
         dirnames[:] = keep
+    skipped = []
+    for entry in walk.skipped:
+        rel = entry.split(" (", 1)[0]
+        is_dir = walk.links.get(rel)
+        # An ignored link is not uploaded at all, so where it points does not matter (a `.env` linked from the home
+        # folder and listed in .gitignore is no problem).
+        if is_dir is not None and rules._excludes_entry(rel, is_dir):
+            ignored.append(rel + "/" if is_dir else rel)
+        else:
+            skipped.append(entry)
     largest = sorted(({"folder": k, "bytes": v[0], "files": v[1]} for k, v in by_folder.items()),
                      key=lambda d: (-d["bytes"], d["folder"]))[:top]
     files.sort()
     return UploadSet(str(root), rules.rule_source, files, sorted(dirs), sorted(ignored), total, largest,
-                     rules, frozenset(files), walk.skipped, walk.stopped)
+                     rules, frozenset(files), skipped, walk.stopped)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -68,11 +68,11 @@ def test_ignored_dockerfile_is_still_docker_but_missing_from_the_upload(tmp_path
 
 
 def test_a_dockerfile_the_bounded_walk_did_not_reach_is_not_said_to_be_left_out(tmp_path, monkeypatch):
-    from runbook_lib.preflight import upload
+    from runbook_lib.preflight import source_tree
 
     dockerfile = "d0/d1/d2/d3/d4/Dockerfile"
     root = app_tree(tmp_path, **{dockerfile: PHASE_DOCKERFILE})
-    monkeypatch.setattr(upload, "MAX_WALK_DEPTH", 4)
+    monkeypatch.setattr(source_tree, "MAX_WALK_DEPTH", 4)
     [problem] = [p for p in dockerfile_copy_check(root, dockerfile) if p.reason == "dockerfile-not-uploaded"]
     # the same reason a COPY source gets: the walk stopped, no rule left it out
     assert "it is not among the files read for the upload: folders more than 4 levels deep" in problem.message
@@ -549,17 +549,17 @@ def test_named_pipes_and_sockets_are_skipped_and_said_never_opened(tmp_path):
 
 
 def test_the_walk_is_bounded_and_says_where_it_stopped(tmp_path, monkeypatch):
-    from runbook_lib.preflight import upload
+    from runbook_lib.preflight import source_tree
 
     root = app_tree(tmp_path / "src")
     make_tree(root, {f"many/f{i:03d}.txt": "x" for i in range(40)})
-    monkeypatch.setattr(upload, "MAX_WALK_FILES", 10)
+    monkeypatch.setattr(source_tree, "MAX_WALK_FILES", 10)
     files = upload_file_set(root)
     assert len(files.files) == 10 and re.search(r"it stopped after 10 files and \d+ B, far more", files.incomplete)
     assert any("The source walk is incomplete" in n for n in files.notes)
-    monkeypatch.setattr(upload, "MAX_WALK_FILES", 50_000)
+    monkeypatch.setattr(source_tree, "MAX_WALK_FILES", 50_000)
     make_tree(root, {"/".join(f"d{i}" for i in range(8)) + "/deep.py": "x = 1\n"})
-    monkeypatch.setattr(upload, "MAX_WALK_DEPTH", 4)
+    monkeypatch.setattr(source_tree, "MAX_WALK_DEPTH", 4)
     files = upload_file_set(root)
     assert "folders more than 4 levels deep were not read (first: d0/d1/d2/d3/d4)" in files.incomplete
     assert not any(f.endswith("deep.py") for f in files.files)

@@ -422,28 +422,51 @@ def policy_shape(version: int, bindings: Iterable[dict], etag: str) -> dict:
 # JSON nested deeper than this is no service's answer; Python's parser would raise RecursionError on it (near 1000),
 # which is never raised at all, so as not to leave the interpreter at the edge of its stack.
 MAX_JSON_DEPTH = 200
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"')
 _NESTING = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 def json_depth(raw: bytes) -> int:
-    """How deep a JSON text's arrays and objects nest (brackets inside strings not counted)."""
-    brackets = _JSON_STRING.sub(b"", raw).translate(None, delete=bytes(set(range(256)) - set(_NESTING)))
-    return max(accumulate(map(_NESTING.__getitem__, brackets)), default=0)
+    """How deep a JSON text's arrays and objects nest (brackets inside strings not counted); an unclosed string
+    ends the count, as it ends the text's JSON."""
+    depth = deepest = 0
+    at, size = 0, len(raw)
+    while at < size:
+        quote = raw.find(b'"', at)
+        brackets = raw[at:size if quote < 0 else quote].translate(None, delete=_NOT_NESTING)
+        steps = list(accumulate(map(_NESTING.__getitem__, brackets), initial=depth))
+        deepest, depth = max(deepest, max(steps)), steps[-1]
+        if quote < 0:
+            break
+        end = _STRING_END.match(raw, quote + 1)   # the closing quote: one not escaped
+        if end is None:
+            break
+        at = end.end()
+    return deepest
+
+
+_NOT_NESTING = bytes(set(range(256)) - set(_NESTING))
+_STRING_END = re.compile(rb'(?:[^"\\]|\\.)*+"')   # possessive, and matched where the string starts only: linear
+MAX_BODY_BYTES = 1_000_000   # a service's answer is read past this by no one; a body of megabytes says one line
 
 
 def response_body(raw: bytes, content_type: str, status: int) -> dict:
     """A JSON object body as is; anything else (Cloud Run's HTML 401/403 pages, text) as {"error": one line}."""
-    if "json" in (content_type or "") and json_depth(raw or b"") <= MAX_JSON_DEPTH:
+    raw = raw or b""
+    if "json" in (content_type or "") and len(raw) <= MAX_BODY_BYTES and json_depth(raw) <= MAX_JSON_DEPTH:
         try:
             parsed = json.loads(raw or b"{}")
             return parsed if isinstance(parsed, dict) else {"value": parsed}
         except ValueError:
             pass
-    # Cloud Run's own 401/403 pages are HTML: keep their words, drop the markup.
-    text = re.sub(r"<title>.*?</title>|</?code>", "", raw.decode(errors="replace"), flags=re.S)
-    text = re.sub(r"<[^>]+>", " ", text)
+    # Cloud Run's own 401/403 pages are HTML: keep their words, drop the markup (a tag is found from its own `<`, so
+    # a `<` without a `>` costs one look, not a scan to the end).
+    text = _HTML_TITLE.sub("", raw[:MAX_BODY_BYTES].decode(errors="replace"))
+    text = _HTML_TAG.sub(" ", text)
     return {"error": one_line(text) or http.client.responses.get(status, f"HTTP {status}")}
+
+
+_HTML_TITLE = re.compile(r"<title>[^<]*+</title>|</?code>")
+_HTML_TAG = re.compile(r"<[^<>]*+>")
 
 
 def health_result(response: ServiceResponse) -> dict:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Protocol
 
 # a Cloud Build step's prefix on its lines (after any paste prefixes: `> `, `  | `, `123 | `)
-_STEP = re.compile(r'^(?:\s*(?:[>|│]+|\d{1,6} \|))*\s*Step #(\d+)(?: - "[^"]*")?:')
+# (one character or one `NNN |` an iteration: a run of `|` has one reading, not 2^n, when no `Step #` follows)
+_STEP = re.compile(r'^(?:[\s>|│]|\d{1,6} \|)*Step #(\d+)(?: - "[^"]*")?:')
 
 # words that say something went wrong, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a
 # hyphenated name (apk's `libgpg-error`, curl's `--show-error`), as FAILURE_WORD
@@ -76,7 +77,6 @@ _SPACES = {0xA0: " ", 0x2007: " ", 0x202F: " "}
 _ENTITIES = {"&quot;": '"', "&#34;": '"', "&#39;": "'", "&#x27;": "'", "&lt;": "<", "&gt;": ">", "&amp;": "&"}
 _ENTITY = re.compile("|".join(map(re.escape, _ENTITIES)))
 _INDENT = re.compile(r"^[ \t]+")
-_TRAILING_SPACE = re.compile(r"[ \t]+(?=\r?$)", re.MULTILINE)
 HEAD_LINES = 5   # a log is timestamped (indented) when its first non-blank lines all are
 
 
@@ -170,8 +170,15 @@ def without_trailing_space(text: str) -> str:
     width), which no pattern should have to allow for; line for line. Read after unwrapped(): a line a terminal cut
     at a space keeps the length that shows the cut."""
     if " \n" in text or "\t\n" in text or " \r" in text or "\t\r" in text or text.endswith((" ", "\t")):
-        return _TRAILING_SPACE.sub("", text)
+        # line by line: a regex for the spaces before a line's end restarts at every space of a long run inside one
+        return "\n".join(_without_end_spaces(line) for line in text.split("\n"))
     return text
+
+
+def _without_end_spaces(line: str) -> str:
+    if line.endswith("\r"):
+        return line[:-1].rstrip(" \t") + "\r"
+    return line.rstrip(" \t")
 
 
 def _escaped_html(text: str) -> bool:

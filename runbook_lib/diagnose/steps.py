@@ -214,8 +214,9 @@ def preflight_table(pf: Preflight | None) -> pd.DataFrame | None:
     return pd.DataFrame(rows, columns=["check", "result"]).set_index("check")
 
 
-_LEGACY_STEP = re.compile(r"Step \d+/\d+ : (.+?)\s*$")             # docker build (legacy builder)
-_BUILDKIT_STEP = re.compile(r"#\d+ \[(?:[\w.-]+ )?\d+/\d+\] (.+?)\s*$")  # docker build with BuildKit
+# (the instruction to the line's end, its spaces dropped after: a lazy `(.+?)\s*$` rescans a run of spaces at each step)
+_LEGACY_STEP = re.compile(r"Step \d+/\d+ : (.+)$")               # docker build (legacy builder)
+_BUILDKIT_STEP = re.compile(r"#\d+ \[(?:[\w.-]+ )?\d+/\d+\] (.+)$")  # docker build with BuildKit
 MATCH_THRESHOLD = 0.8
 
 

@@ -14,8 +14,8 @@ from typing import Any, Iterable
 import pandas as pd
 
 from ..errors import ParameterError
-from .dockerfile_words import (MAX_LINE_BYTES, Variables, go_glob, heredoc_names, mount_sources, raw_words,
-                               split_keyword)
+from .dockerfile_words import (MAX_LINE_BYTES, Variables, go_glob, heredoc_names, linear, mount_sources,
+                               raw_words, split_keyword)
 from .upload import LINK_DANGLING, LINK_OUTSIDE, UploadSet, posix_rel, read_source_text, source_root, upload_file_set
 
 
@@ -174,7 +174,7 @@ class DockerIgnoreRule:
     exclusion: bool      # a `!` line: re-includes what it matches
     line: int
     source: str
-    regex: re.Pattern = field(repr=False, compare=False)
+    regex: Any = field(repr=False, compare=False)   # RE2's, as linear as Docker's own matcher
     malformed: bool = False   # Go's filepath.Match refuses it, and so the build refuses the context
 
 
@@ -199,13 +199,13 @@ def parse_dockerignore(text: str, source: str = ".dockerignore") -> list[DockerI
             pattern = pattern.lstrip("/")
         malformed = go_glob(pattern) is None
         if malformed:
-            regex = re.compile(r"(?!)")
+            regex = linear("[^\\x00-\\x{10FFFF}]")   # matches nothing
         elif pattern.startswith("**") and not any(ch in pattern[2:] for ch in "*?[\\"):
             suffix = pattern[2:]   # patternmatcher's suffixMatch; `**/foo` matches `foo` too
-            regex = re.compile(f"^(?:.*{re.escape(suffix)}" + (f"|{re.escape(suffix[1:])}" if suffix.startswith("/")
-                                                                  else "") + ")$")
+            regex = linear(f"^(?:.*{re.escape(suffix)}" + (f"|{re.escape(suffix[1:])}" if suffix.startswith("/")
+                                                              else "") + ")$")
         else:
-            regex = re.compile(_docker_pattern_regex(pattern))
+            regex = linear(_docker_pattern_regex(pattern))
         rules.append(DockerIgnoreRule(raw.strip(), exclusion, number, source, regex, malformed))
     return rules
 

@@ -188,3 +188,16 @@ def test_an_explicit_dockerfile_that_is_a_folder_is_still_a_parameter_error(tmp_
     with pytest.raises(ParameterError) as caught:
         preflight(tmp_path, dockerfile="docker/phase.Dockerfile")
     assert caught.value.parameter == "dockerfile"
+
+
+def test_a_file_copied_through_a_folder_link_inside_the_source_is_its_targets(tmp_path):
+    """BuildKit follows a folder link inside the context, so `COPY pkglink/helpers.py` copies pkg/helpers.py (a link
+    to that link too); what the target lacks, or .dockerignore leaves out of it, is still a problem."""
+    svc = monorepo_service(tmp_path)
+    os.symlink("pkg", svc / "pkglink")
+    os.symlink("pkglink", svc / "chain")
+    write_dockerfile(svc, "pkglink/helpers.py", "chain/helpers.py", "pkglink/missing.py")
+    assert upload_file_set(svc).folder_links == {"pkglink": "pkg", "chain": "pkg"}
+    assert flagged(svc) == {"pkglink/missing.py": ("not-on-disk", 5)}
+    (svc / ".dockerignore").write_text("pkg/helpers.py\n")
+    assert set(flagged(svc)) == {"pkglink/helpers.py", "chain/helpers.py", "pkglink/missing.py"}

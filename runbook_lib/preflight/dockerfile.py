@@ -243,16 +243,32 @@ class BuildContext:
     dirs: set[str]
     dockerignore: str | None
     rules: list[DockerIgnoreRule]
+    folder_links: dict[str, str] = field(default_factory=dict)   # inside the source: link -> its target
 
     def has(self, source: str) -> bool:
         src = posix_rel(source)
         if src in ("", "."):
             return bool(self.files)
+        through = self._through_links(src)
+        if through != src:   # BuildKit follows a folder link inside the context: its target must be there
+            return self.has(through)
         if _is_glob(src):
             regex = go_glob(src)
             return regex is not None and (any(regex.match(p) for p in self.files)
                                           or any(regex.match(d) for d in self.dirs))
         return src in self.files or src in self.dirs
+
+    def _through_links(self, src: str) -> str:
+        """The path with its longest leading folder link replaced by the link's target (links to links in turn,
+        up to 40, as Linux follows them)."""
+        for _ in range(40):
+            parts = src.split("/")
+            link = next(("/".join(parts[:k]) for k in range(len(parts) - 1, 0, -1)
+                         if "/".join(parts[:k]) in self.folder_links), None)
+            if link is None:
+                return src
+            src = posix_rel(f"{self.folder_links[link]}/{src[len(link) + 1:]}")
+        return src
 
 
 def _is_glob(src: str) -> bool:
@@ -274,7 +290,7 @@ def docker_build_context(upload: UploadSet, dockerfile: str | None = None) -> Bu
         for k in range(1, len(parts) + 1):
             dirs.add("/".join(parts[:k]))
     dirs |= {d for d in upload.dirs if not rules or dockerignore_excludes(rules, d) is None}
-    return BuildContext(files, dirs, chosen, rules)
+    return BuildContext(files, dirs, chosen, rules, dict(upload.folder_links))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ class SourceWalk:
         self.bytes = 0
         self.skipped: list[str] = []          # "path (named pipe)"
         self.links: dict[str, bool] = {}      # skipped link path -> whether it is a folder link
+        self.folder_links: dict[str, str] = {}   # a folder link inside the source -> its target, both relative
         self.stopped: str | None = None
         self._full = False
 
@@ -124,9 +125,13 @@ class SourceWalk:
             # not be taken for an uploaded folder.
             for name in [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
                 why = self._link_problem(os.path.join(dirpath, name))
+                rel = f"{rel_dir}/{name}" if rel_dir else name
                 if why:
                     dirnames.remove(name)
-                    self._skip_link(f"{rel_dir}/{name}" if rel_dir else name, why, True)
+                    self._skip_link(rel, why, True)
+                else:   # BuildKit follows it inside the context: what is copied through it is its target's
+                    target = os.path.realpath(os.path.join(dirpath, name))
+                    self.folder_links[rel] = posix_rel(os.path.relpath(target, self._real_root))
             regular = []
             for name in sorted(filenames):
                 path = os.path.join(dirpath, name)

@@ -36,6 +36,7 @@ class UploadSet:
     _file_set: frozenset = field(default=frozenset(), repr=False)
     skipped: list[str] = field(default_factory=list)   # "path (named pipe)", "path (<LINK_OUTSIDE>)"; never read
     incomplete: str | None = None      # why the walk stopped early (a bound reached), if it did
+    folder_links: dict[str, str] = field(default_factory=dict)   # a folder link inside the source -> its target
 
     @property
     def notes(self) -> list[str]:
@@ -130,7 +131,7 @@ def upload_file_set(source_dir: str | os.PathLike, ignore_file: str | None = Non
                      key=lambda d: (-d["bytes"], d["folder"]))[:top]
     files.sort()
     return UploadSet(str(root), rules.rule_source, files, sorted(dirs), sorted(ignored), total, largest,
-                     rules, frozenset(files), skipped, walk.stopped)
+                     rules, frozenset(files), skipped, walk.stopped, dict(walk.folder_links))
 
 
 # ----------------------------------------------------------------------------------------------

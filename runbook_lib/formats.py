@@ -48,6 +48,13 @@ def one_line(text: Any, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + ELLIPSIS
 
 
+def first_few(items: Any, shown: int = 5) -> str:
+    """The first `shown` of a list, and how many more: "a, b, c and 4 more"."""
+    items = [str(i) for i in items]
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
+
+
 def headline(text: Any, limit: int = 220) -> str:
     """One line cut at a word boundary: a summary that fits a row of the morning-review index."""
     flat = " ".join(str(text).split())

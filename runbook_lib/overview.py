@@ -11,7 +11,7 @@ from .errors import (AccessDenied, CloudUnreachable, CredentialsMissing, NotFoun
                      RunbookError, WarehouseQueryError)
 from .diagnose.verdict import existing_runbook
 from .formats import one_line
-from .protocols import PartitionInfo
+from .protocols import NULL_PARTITION, UNPARTITIONED, PartitionInfo, partition_day
 from .results import Result
 from .services import ServingRevision
 
@@ -291,9 +291,6 @@ def output_tables(target: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(summary), daily_frame
 
 
-UNPARTITIONED = "__UNPARTITIONED__"
-
-
 def _daily_from_partitions(parts: list[PartitionInfo]) -> pd.DataFrame:
     """Rows per day of daily or hourly partitions (YYYYMMDD, YYYYMMDDHH), the NULL partition as no day, as the
     query's GROUP BY gave them."""
@@ -301,7 +298,7 @@ def _daily_from_partitions(parts: list[PartitionInfo]) -> pd.DataFrame:
     for p in parts:
         if p.partition_id == UNPARTITIONED:
             continue
-        day = None if p.partition_id == "__NULL__" else PartitionInfo((p.partition_id or "")[:8], 0).partition_date
+        day = None if p.partition_id == NULL_PARTITION else partition_day((p.partition_id or "")[:8])   # (hours too)
         rows[day] = rows.get(day, 0) + p.total_rows
     days = sorted(d for d in rows if d is not None) + ([None] if None in rows else [])
     return pd.DataFrame({"day": days, "row_count": [rows[d] for d in days]}, columns=["day", "row_count"])

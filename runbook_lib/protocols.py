@@ -86,6 +86,21 @@ class DatasetInfo:
         return d
 
 
+NULL_PARTITION = "__NULL__"                # rows whose partition column is NULL
+UNPARTITIONED = "__UNPARTITIONED__"         # the streaming buffer, and days outside 1960-2159
+
+
+def partition_day(partition_id: str | None) -> date | None:
+    """The day of a daily partition's id (YYYYMMDD), else None."""
+    pid = partition_id or ""
+    if len(pid) != 8 or not pid.isdigit():
+        return None
+    try:   # an integer-range partition's id can be eight digits that are no day ("20000000")
+        return date(int(pid[:4]), int(pid[4:6]), int(pid[6:8]))
+    except ValueError:
+        return None
+
+
 @dataclass
 class PartitionInfo:
     """One partition of a table, from INFORMATION_SCHEMA.PARTITIONS (no table scan)."""
@@ -98,13 +113,7 @@ class PartitionInfo:
     @property
     def partition_date(self) -> date | None:
         """The day a daily partition holds, or None (the NULL partition, an unpartitioned table)."""
-        pid = self.partition_id or ""
-        if len(pid) != 8 or not pid.isdigit():
-            return None
-        try:   # an integer-range partition's id can be eight digits that are no day ("20000000")
-            return date(int(pid[:4]), int(pid[4:6]), int(pid[6:8]))
-        except ValueError:
-            return None
+        return partition_day(self.partition_id)
 
     def to_dict(self) -> dict:
         d = asdict(self)

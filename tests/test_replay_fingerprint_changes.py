@@ -187,4 +187,4 @@ def test_a_replay_that_failed_names_every_call_that_did_not_finish_first(warehou
     verdict, said = run._verdict(0)
     assert verdict == "fail" and said.startswith(
         "0/1 dates done; 6 calls did not finish (phase3 2025-12-16, phase3 2025-12-18, phase3 2025-12-19, "
-        "phase3 2025-12-20, phase3 2025-12-21 ...); the first, phase3 2025-12-16 failed after 5 attempts: HTTP 500")
+        "phase3 2025-12-20, phase3 2025-12-21 and 1 more); the first, phase3 2025-12-16 failed after 5 attempts: HTTP 500")

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from ..errors import CloudUnreachable, ParameterError
-from .refusals import _said as google_words, credentials_error, is_rate_limit, refusal
+from ..formats import one_line
+from .refusals import credentials_error, google_words, is_rate_limit, refusal
 
 # The last two the kit calls over REST itself, with no client library (RestClient: gcp/projects.py, gcp/artifacts.py).
 API_NAMES = {"cloudbuild": "Cloud Build", "logging": "Cloud Logging", "storage": "Cloud Storage",
@@ -311,20 +312,16 @@ def cloud_error(exc: BaseException, site: CallSite, call: str) -> Exception | No
         return CloudUnreachable(f"{where} could not be reached for {call}{retried} ({_reason(cause)}): "
                                 f"check the network, a proxy or firewall, and {ENDPOINTS_HINT}.")
     if isinstance(cause, UnreadableAnswer) or type(cause).__name__ == "ParseError":   # (protobuf's json_format)
-        return CloudUnreachable(f"{where} answered {call} with a body that is not its JSON ({_said_briefly(cause)}): "
+        return CloudUnreachable(f"{where} answered {call} with a body that is not its JSON ({one_line(str(cause).strip() or type(cause).__name__, 120)}): "
                                 f"a proxy or load balancer between may have answered in its place; try again, and "
                                 f"check the network path and {ENDPOINTS_HINT}.")
     if isinstance(exc, exceptions.RetryError) and isinstance(cause, exceptions.ServerError):
         # Unavailable until the deadline (a rate limit or quota is a refusal, said above).
         # Google's words without the request line (the kit names the call), which would fill the quote alone
+        code = getattr(cause, "code", None)
         return CloudUnreachable(f"{where} was still unavailable for {call} after retrying for {policy.deadline_s:g} s "
-                                f"({getattr(cause, 'code', '')} {google_words(cause, 160)}).".replace("( ", "("))
+                                f"({f'{code} ' if code else ''}{google_words(cause, 160)}).")
     return None
-
-
-def _said_briefly(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if len(text) <= 120 else text[:119] + "…"
 
 
 def _reason(exc: BaseException) -> str:

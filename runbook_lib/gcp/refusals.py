@@ -188,7 +188,7 @@ def _message(exc: BaseException) -> str:
     return text
 
 
-def _said(exc: BaseException, limit: int = 240) -> str:
+def google_words(exc: BaseException, limit: int = 240) -> str:
     """Google's own words, on one line, for the end of a sentence."""
     return one_line(_message(_cause(exc)).rstrip(". "), limit)
 
@@ -310,10 +310,10 @@ def refusal(exc: BaseException, api: str, call: str, project: str | None, endpoi
         scope = f"project {project}" if project else "the project"
         needs = (f"the caller needs {role} ({permission}) on {scope}" if role else
                  f"the caller lacks {permission or 'a permission'}")
-        return AccessDenied(f"{api} denied {call}{in_project}: {needs}; Google said: {_said(cause)}.",
+        return AccessDenied(f"{api} denied {call}{in_project}: {needs}; Google said: {google_words(cause)}.",
                             role=role, scope=scope)
     if isinstance(cause, exceptions.NotFound):
-        return NotFoundError(f"{api} found nothing for {call}{in_project}: {_said(cause)}.")
+        return NotFoundError(f"{api} found nothing for {call}{in_project}: {google_words(cause)}.")
     return None
 
 
@@ -322,7 +322,7 @@ def _quota_text(exc: BaseException) -> str:
     limit = metadata.get("quota_limit") or metadata.get("quota_metric")
     value = f" of {metadata['quota_limit_value']}" if metadata.get("quota_limit_value") else ""
     what = f"the quota {limit}{value} is used up" if limit else "a rate limit or quota was exceeded"
-    return f"{what} ({reason or getattr(_cause(exc), 'code', 429)}: {_said(exc, 160)})"
+    return f"{what} ({reason or getattr(_cause(exc), 'code', 429)}: {google_words(exc, 160)})"
 
 
 def _service_named(exc: BaseException) -> str | None:
@@ -359,7 +359,7 @@ def refused_sentence(what: str, exc: BaseException) -> str:
     names, then Google's own words. `what` names the resource ("Reading gs://b/o")."""
     from google.api_core import exceptions
 
-    code, said = getattr(exc, "code", None), _said(exc, 200)
+    code, said = getattr(exc, "code", None), google_words(exc, 200)
     status = f"{int(code)} {_words(type(exc))}".strip() if code else _words(type(exc))
     reason, permission = reason_of(exc), metadata_of(exc).get("permission")
     why = [status, reason, f"permission {permission}" if permission and permission not in said else None]

@@ -218,7 +218,7 @@ class GcpWarehouse:
 
     def _spread(self, sql: str) -> dict[str, str]:
         """Where each dataset the query names is (those that can be read)."""
-        places = {f"{dataset}" if project == self.project else f"{project}.{dataset}":
+        places = {dataset if project == self.project else f"{project}.{dataset}":
                   self._dataset_location(project, dataset) for project, dataset in sql_names(sql, self.project).datasets}
         return {name: place for name, place in places.items() if place}
 

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..formats import first_few
 from .gcloudignore import (DEFAULT_GCLOUDIGNORE, GCLOUDIGNORE, GIT_FILES, INCLUDE_DIRECTIVE, IgnoreRule,  # noqa: F401
                            IgnoreRules, gcloud_ignore_rules)
 from .source_tree import (LINK_DANGLING, LINK_OUTSIDE, MAX_TEXT_BYTES, MAX_WALK_BYTES, MAX_WALK_DEPTH,  # noqa: F401
@@ -46,13 +47,13 @@ class UploadSet:
         special = [e for e in self.skipped if e not in links]
         if special:
             notes.append(f"{len(special)} entries are not regular files and were skipped, not read: "
-                         f"{_first_few(special)}; gcloud cannot upload them either.")
+                         f"{first_few(special)}; gcloud cannot upload them either.")
         if links:
             # gcloud does upload a link that leads outside, so "cannot upload" would be wrong for these.
             one = len(links) == 1
             notes.append(f"{len(links)} {'symlink points' if one else 'symlinks point'} outside the source directory "
                          f"or nowhere, so the build cannot read what {'it points' if one else 'they point'} to: "
-                         f"{_first_few(links)}.")
+                         f"{first_few(links)}.")
         if self.incomplete:
             notes.append(f"The source walk is incomplete: {self.incomplete}.")
         return notes
@@ -78,11 +79,6 @@ class UploadSet:
             "skipped": self.skipped[:max_files],
             "incomplete": self.incomplete,
         }
-
-
-def _first_few(entries: list[str], shown: int = 5) -> str:
-    more = f" and {len(entries) - shown} more" if len(entries) > shown else ""
-    return ", ".join(entries[:shown]) + more
 
 
 def upload_file_set(source_dir: str | os.PathLike, ignore_file: str | None = None, top: int = 5) -> UploadSet:

@@ -112,18 +112,18 @@ def plan_test_datasets(warehouse: Any, pairs: list[tuple[str, str]], ttl_days: f
     found = TestDatasets(ttl_days=ttl_days)
     exists: dict[str, bool] = {}
     notes: dict[str, str] = {}
-    locations: dict[str, str | None] = {}   # dataset -> its location, read once per dataset
+    infos: dict[str, Any] = {}   # dataset -> its DatasetInfo (labels, location), read once per dataset
 
-    def location_of(name: str) -> str | None:
-        if name not in locations:
-            locations[name] = warehouse.dataset_info(name).location
-        return locations[name]
+    def info(name: str) -> Any:
+        if name not in infos:
+            infos[name] = warehouse.dataset_info(name)
+        return infos[name]
 
     for production, test in pairs:
         dataset = test.split(".")[0]
         if dataset not in exists:
             exists[dataset] = warehouse.dataset_exists(dataset)
-            if exists[dataset] and not carries_kit_label(warehouse.dataset_info(dataset).labels):
+            if exists[dataset] and not carries_kit_label(info(dataset).labels):
                 notes[dataset] = f"dataset {dataset} was not made by the kit (no created-by label); used as it is"
                 found.foreign.append(dataset)
         if not warehouse.table_exists(production):
@@ -131,9 +131,9 @@ def plan_test_datasets(warehouse: Any, pairs: list[tuple[str, str]], ttl_days: f
                                                                      "so there is no schema to copy"))
             continue
         source = production.split(".")[0]
-        location = location_of(source)
+        location = info(source).location
         if exists[dataset]:
-            elsewhere = _other_location(dataset, location_of(dataset), source, location)
+            elsewhere = _other_location(dataset, info(dataset).location, source, location)
             if elsewhere:
                 found.tables.append(TestTable(production, test, REFUSED, elsewhere))
                 continue

@@ -160,7 +160,6 @@ class PatientWait:
         return wait
 
 
-
 def failed_body(response: ServiceResponse) -> str:
     """Why a 2xx answer is still a failed call ("" when it is not): its body's status says so."""
     body = response.body if isinstance(response.body, dict) else {}

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .. import charts
 from ..errors import AccessDenied, ParameterError, QuotaExceeded, RunbookError
-from ..formats import headline, size
+from ..formats import first_few, headline, size
 from ..results import Result
 from ..warehouse import existing_partitions
 from .capability import Capability, check_capability
@@ -428,16 +428,15 @@ class Replay:
         if failed:
             first = failed[0]
             # the calls that did not finish are named first (a long replay's tables show only their ends)
-            named = [f"{o.phase} {o.day.isoformat()}" for o in failed]
-            which = (f"{len(failed)} calls did not finish ({', '.join(named[:5])}{' ...' if len(named) > 5 else ''}); "
-                     "the first, ") if len(failed) > 1 else ""
+            named = first_few(f"{o.phase} {o.day.isoformat()}" for o in failed)
+            which = f"{len(failed)} calls did not finish ({named}); the first, " if len(failed) > 1 else ""
             return "fail", (f"{dates_done}/{len(self.days)} dates done; {which}{first.phase} {first.day.isoformat()} "
                             f"{first.status}{f' after {first.attempts} attempts' if first.attempts else ''}: "
                             f"{first.error}.")
         empty = self._done_without_output()
         if empty:   # a 200 is no proof of work: the rows are
             return "warn", (f"{len(empty)} of {len(self.days)} dates answered done but wrote no test rows where "
-                            f"production has some: {', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''}; run "
+                            f"production has some: {first_few(empty)}; run "
                             f"them again (resume=True calls them again) and read that phase's logs.")
         earlier = sum(o.status == DONE_BEFORE for o in self.outcomes)
         resumed = f" ({earlier} calls done by an earlier run, not repeated)" if earlier else ""

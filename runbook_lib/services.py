@@ -449,6 +449,17 @@ _STRING_END = re.compile(rb'(?:[^"\\]|\\.)*+"')   # possessive, and matched wher
 MAX_BODY_BYTES = 1_000_000   # a service's answer is read past this by no one; a body of megabytes says one line
 
 
+def read_capped(chunks: Iterable[bytes]) -> bytes:
+    """A body's first MAX_BODY_BYTES and one byte more (enough to know it was longer), the rest never read."""
+    kept, size = [], 0
+    for chunk in chunks:
+        kept.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            break
+    return b"".join(kept)[:MAX_BODY_BYTES + 1]
+
+
 def response_body(raw: bytes, content_type: str, status: int) -> dict:
     """A JSON object body as is; anything else (Cloud Run's HTML 401/403 pages, text) as {"error": one line}."""
     raw = raw or b""

@@ -152,6 +152,8 @@ def test_health_error_bodies_are_one_line(fake_apis, gcp):
     assert set(unauthorized) == {"http_status", "error"}
     fake_apis.service_health[P4] = Reply("upstream\nconnect error", "text/plain")
     assert gcp.services.health("phase4", token=PUSH_TOKEN) == {"http_status": 200, "error": "upstream connect error"}
+    fake_apis.service_health[P4] = Reply("[" * 3_000_000, "application/json")   # past the body cap: read as text
+    assert gcp.services.health("phase4", token=PUSH_TOKEN)["error"].startswith("[[[")
     sent = [r for r in fake_apis.requests if r.path == f"/svc/{P4}/health"]
     assert "authorization" not in sent[0].headers and sent[1].headers["authorization"] == "Bearer forged"
     assert sent[0].headers["user-agent"].startswith("runbook-kit/")

@@ -11,7 +11,7 @@ from pathlib import Path
 from runbook_lib.diagnose import classify_log
 from runbook_lib.diagnose.lines import step_of, without_trailing_space
 from runbook_lib.diagnose.steps import logged_instructions
-from runbook_lib.services import json_depth, response_body
+from runbook_lib.services import MAX_BODY_BYTES, json_depth, read_capped, response_body
 
 LOG = Path(__file__).parent / "fixtures" / "logs" / "buildpacks-build-failed-1.txt"
 
@@ -62,3 +62,17 @@ def test_the_rewritten_readings_give_the_answers_they_gave():
     assert response_body(b'{"status": "healthy"}', "application/json", 200) == {"status": "healthy"}
     assert response_body(b"x" * 2_000_000, "application/json", 200)["error"].startswith("xxx")   # too big for JSON
     assert classify_log(LOG.read_text())[0].signature == "buildpacks-build-failed"
+
+
+def test_a_service_answer_is_read_no_further_than_the_body_cap():
+    sent = []
+
+    def endless():   # a service streaming without end: the kit stops reading once it knows the body is too long
+        while True:
+            sent.append(64 * 1024)
+            yield b"x" * (64 * 1024)
+
+    raw = read_capped(endless())
+    assert len(raw) == MAX_BODY_BYTES + 1 and sum(sent) < MAX_BODY_BYTES + 64 * 1024
+    assert read_capped(iter([b'{"a": ', b"1}"])) == b'{"a": 1}'
+    assert response_body(raw, "application/json", 200)["error"].startswith("xxx")

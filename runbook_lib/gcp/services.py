@@ -24,7 +24,7 @@ from ..services import (INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSub
                         check_tag,
                         failed_newest,
                         ingress_setting, invoker_members, is_public, lower_headers, newest_revisions_first, one_line,
-                        policy_shape, push_subscriptions_to, response_body, string_map, traffic_split,
+                        policy_shape, push_subscriptions_to, read_capped, response_body, string_map, traffic_split,
                         without_all_users)
 from . import identity_tokens
 from .operations import POLL_SECONDS, await_operation, operation_error
@@ -259,7 +259,7 @@ class GcpServices(PhaseEndpoints):
                                          stream=True, allow_redirects=False)
             try:
                 deadline.arm(getattr(getattr(response.raw, "connection", None), "sock", None))
-                raw = response.content
+                raw = read_capped(response.iter_content(64 * 1024))
             finally:
                 deadline.disarm()
                 response.close()

@@ -28,7 +28,7 @@ from ..phases import PROJECT_ROOT, PhaseRegistry
 # so `from runbook_lib.local.services import ServiceInfo` keeps working.
 from ..gitinfo import commit_contains
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
-from ..services import (DEFAULT_INGRESS, INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSubscription, Revision,
+from ..services import (DEFAULT_INGRESS, INVOKER_ROLE, MAX_BODY_BYTES, ConnectionDropped, PhaseEndpoints, PushSubscription, Revision,
                         Rollout, RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image, check_tag,
                         failed_newest,
                         invoker_members, is_public, lower_headers, newest_revisions_first,
@@ -434,7 +434,7 @@ class LocalServices(SandboxTags, SandboxIam, PhaseEndpoints):
             deadline.arm(conn.sock)
             conn.request(method, path, body=payload, headers=sent)
             resp = conn.getresponse()
-            raw = resp.read()
+            raw = resp.read(MAX_BODY_BYTES + 1)
             content_type = resp.getheader("Content-Type", "")
             status, answered = resp.status, lower_headers(resp.getheaders())
         except TimeoutError:

@@ -19,6 +19,7 @@ import duckdb
 import pyarrow.compute as pc
 from sqlglot import exp
 
+from ..protocols import NULL_PARTITION, UNPARTITIONED
 from ..warehouse import PARTITION_ID_FORMATS
 from . import duckdb_catalog as catalog
 from .bigquery import bigquery_type, meta, parsed, translate
@@ -63,16 +64,16 @@ def partition_id_sql(partition: str | None, columns: dict[str, str],
             pid = f"CAST({col} AS VARCHAR)"
         else:
             start, end, interval = (int(v) for v in partition_range)
-            pid = (f"CASE WHEN {col} < {start} OR {col} >= {end} THEN '__UNPARTITIONED__' "
+            pid = (f"CASE WHEN {col} < {start} OR {col} >= {end} THEN '{UNPARTITIONED}' "
                    f"ELSE CAST({start} + ({col} - {start}) // {interval} * {interval} AS VARCHAR) END")
     elif kind in ("DATE", "DATETIME", "TIMESTAMP"):   # the session's time zone is UTC
         day = col if kind == "DATE" else f"CAST({col} AS DATE)"
         # BigQuery's time-unit partitions span 1960-01-01 to 2159-12-31; a day outside them is __UNPARTITIONED__
-        pid = (f"CASE WHEN {day} < DATE '1960-01-01' OR {day} > DATE '2159-12-31' THEN '__UNPARTITIONED__' "
+        pid = (f"CASE WHEN {day} < DATE '1960-01-01' OR {day} > DATE '2159-12-31' THEN '{UNPARTITIONED}' "
                f"ELSE STRFTIME({col}, '{PARTITION_ID_FORMATS[unit or 'DAY']}') END")
     else:
         return "CAST(NULL AS VARCHAR)"   # not a type BigQuery partitions by: one partition
-    return f"COALESCE({pid}, '__NULL__')"
+    return f"COALESCE({pid}, '{NULL_PARTITION}')"
 
 
 def _partitioning(con: duckdb.DuckDBPyConnection, dataset: str, table: str,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from runbook_lib.diagnose import classify_log
 from runbook_lib.diagnose.lines import step_of, without_trailing_space
+from runbook_lib.diagnose.log_structure import _RULE
 from runbook_lib.diagnose.steps import logged_instructions
 from runbook_lib.services import MAX_BODY_BYTES, json_depth, read_capped, response_body
 
@@ -20,10 +21,13 @@ import sys
 sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
 from pathlib import Path
 from runbook_lib.diagnose import classify_log
+from runbook_lib.diagnose.log_structure import _RULE
 from runbook_lib.diagnose.lines import step_of
 from runbook_lib.diagnose.steps import logged_instructions
 from runbook_lib.services import response_body
 from runbook_lib.preflight import dockerfile_copy_check
+from runbook_lib.diagnose.log_structure import _RULE
+assert _RULE.search("-" * 300_000 + "x") is None   # a rule that is not one: each run tried once
 log = Path({str(LOG)!r}).read_text()
 assert step_of("|" * 60 + " progress") is None and step_of(">" * 60) is None   # a bar or a banner, no step prefix
 classify_log(log.replace("\\n", "\\n" + "|" * 60 + " 100%\\n", 1))
@@ -56,6 +60,7 @@ def test_the_rewritten_readings_give_the_answers_they_gave():
         "RUN pip install x", "COPY a b"]
     assert json_depth(b'{"a": [1, {"b": "]]]\\"[["}], "c": [[[]]]}') == 4 and json_depth(b"[" * 300) == 300
     assert json_depth(b'"unclosed [[[') == 0
+    assert _RULE.search("Step #2: ---------- \n") and _RULE.search("x ----- y =*=*=*=*=*") and not _RULE.search("-" * 9 + "x")
     assert response_body(b"<html><title>403 Forbidden</title><h1>Error: Forbidden</h1> Your client does not have "
                          b"permission</html>", "text/html", 403) == {
         "error": "Error: Forbidden Your client does not have permission"}

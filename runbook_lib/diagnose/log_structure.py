@@ -34,7 +34,8 @@ _ERROR_TAG = re.compile(r"^(?:\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
 MIN_REPEATED = 24   # characters of a message that make it the same message when a tool says it again
 _PROGRESS_DONE = re.compile(r"\.\.\.done\.?$")   # gcloud's progress line for a stage that succeeded
 _RULE_CHARS = "-—=*"
-_RULE = re.compile(f"[{_RULE_CHARS}]{{8,}}\\s*$")   # a line drawn across a message (own_text keeps no more than a dash)
+# a line drawn across a message (own_text keeps no more than a dash); tried only where a run starts, so linear
+_RULE = re.compile(f"(?<![{_RULE_CHARS}])[{_RULE_CHARS}]{{8,}}+\\s*+$")
 
 
 @dataclass(frozen=True)

@@ -398,6 +398,19 @@ def test_both_targets_tell_a_json_null_from_a_sql_null_only_in_a_json_column(wh)
         assert diff.sample[["k", "prod_value", "test_value"]].values.tolist() == [[1, "null", None], [2, None, "null"]]
 
 
+def test_an_interval_of_a_month_is_not_one_of_30_days_on_either_target(wh):
+    # Both engines' `=` take a month for 30 days (ZetaSQL's IntervalValue compares GetAsMicros), but the values
+    # are not the same (added to a date they give two dates) and gcp's fingerprint of their JSON text ("P1M",
+    # "P30D") tells them apart: the sandbox's hash must too, or the change is counted only where something else
+    # in the row changed (/work/probes/sqlparity finding 1).
+    wh.execute("CREATE OR REPLACE TABLE p.iv AS SELECT 1 AS k, MAKE_INTERVAL(month => 1) AS iv, 'a' AS s "
+               "UNION ALL SELECT 2, MAKE_INTERVAL(month => 1), 'a' UNION ALL SELECT 3, MAKE_INTERVAL(day => 1), 'a'")
+    wh.execute("CREATE OR REPLACE TABLE t.iv AS SELECT 1 AS k, MAKE_INTERVAL(day => 30) AS iv, 'a' AS s "
+               "UNION ALL SELECT 2, MAKE_INTERVAL(day => 30), 'b' UNION ALL SELECT 3, MAKE_INTERVAL(day => 1), 'a'")
+    for diff in on_both_targets(wh, "iv"):
+        assert diff.verdict == "fail" and diff.column_mismatches == {"iv": 2, "s": 1} and diff.changed_rows == 2
+
+
 @pytest.mark.parametrize("prod, test, verdict, delta", [
     ("BIGNUMERIC '1.5'", "BIGNUMERIC '1.5'", "pass", None),
     ("BIGNUMERIC '1.5'", "BIGNUMERIC '1.25'", "fail", 0.25),

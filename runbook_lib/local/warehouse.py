@@ -156,10 +156,13 @@ class LocalWarehouse:
         """DuckDB's own HASH over the columns: vectorised, unlike the sandbox's FARM_FINGERPRINT UDF. Its
         hash loses the shape of nested values (a NULL STRUCT hashes as a STRUCT of NULLs, a NULL or
         [NULL] ARRAY as [], STRUCT(a [1, 2], b [3]) as STRUCT(a [1], b [2, 3])), so ARRAY and STRUCT
-        columns (by `types`) are hashed as their JSON text. A NUMERIC(P, S) column is DECIMAL(P, S) here, whose
+        columns (by `types`) are hashed as their JSON text, and so are INTERVAL columns, whose hash takes a month
+        for 30 days (as their equality does, in DuckDB and in BigQuery), where gcp's fingerprint of the JSON text
+        ("P1M", "P30D") tells the two apart. A NUMERIC(P, S) column is DECIMAL(P, S) here, whose
         hash of 1.50 is not DECIMAL(38, 9)'s of 1.5, so NUMERIC columns are hashed at NUMERIC's own scale (as
         BigQuery's NUMERIC values carry none)."""
-        hashed = [f"TO_JSON_STRING({q})" if kind in ("ARRAY", "STRUCT") else f"CAST({q} AS NUMERIC)" if kind == "NUMERIC"
+        hashed = [f"TO_JSON_STRING({q})" if kind in ("ARRAY", "STRUCT", "INTERVAL")
+                  else f"CAST({q} AS NUMERIC)" if kind == "NUMERIC"
                   else q for q, kind in hashed_columns(columns, types)]
         return f"HASH({', '.join(hashed)})"
 

@@ -353,16 +353,18 @@ class SingleRun:
 
 
 def find_single_runs(reports_dir: Path, shown: int = SINGLE_RUNS_SHOWN) -> tuple[list[SingleRun], int]:
-    """The latest `shown` runs of `runbook run` under `reports_dir`, newest first, and how many older ones there
-    are. A run folder without its notebook (a run still going: the notebook is written at its end), or with
-    one that cannot be read, is left out."""
+    """The latest `shown` runs of `runbook run` under `reports_dir`, newest first by when each started (its
+    record's aware time), and how many older ones there are. The folders are named by the runner's local clock,
+    which goes back an hour at a clock change and differs between a laptop and a job in UTC, so the latest are
+    picked by when their notebook was written (an instant; the notebook is written at the run's end), never by
+    name. A run folder without its notebook (a run still going), or with one that cannot be read, is left out."""
     reports_dir = Path(reports_dir)
     found = []
     for folder in reports_dir.glob("*/*"):
         if _RUN_DAY.fullmatch(folder.parent.name) and _SINGLE_RUN_DIR.fullmatch(folder.name) and folder.is_dir():
             notebook = next(iter(sorted(folder.glob("*.ipynb"))), None)
             if notebook is not None:
-                found.append((folder.parent.name, folder.name[:6], notebook.stat().st_mtime_ns, notebook))
+                found.append((notebook.stat().st_mtime_ns, folder.parent.name, folder.name[:6], notebook))
     found.sort(key=lambda f: f[:3], reverse=True)
     runs = []
     for *_, notebook in found[:shown]:
@@ -373,6 +375,7 @@ def find_single_runs(reports_dir: Path, shown: int = SINGLE_RUNS_SHOWN) -> tuple
                                   _aware(datetime.fromisoformat(started)) if started else None))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
+    runs.sort(key=lambda run: run.started or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
     return runs, max(len(found) - shown, 0)
 
 

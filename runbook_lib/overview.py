@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -10,8 +11,10 @@ import pandas as pd
 from .errors import (AccessDenied, CloudUnreachable, CredentialsMissing, NotFoundError, QuotaExceeded,
                      RunbookError, WarehouseQueryError)
 from .diagnose.verdict import existing_runbook
+from .compare.parameters import day_sql
 from .formats import one_line
-from .protocols import NULL_PARTITION, UNPARTITIONED, PartitionInfo, partition_day
+from .protocols import (FIRST_PARTITION_DAY, LAST_PARTITION_DAY, NULL_PARTITION, UNPARTITIONED, PartitionInfo,
+                        partition_day)
 from .results import Result
 from .services import ServingRevision
 
@@ -281,7 +284,8 @@ def output_tables(target: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
             if unplaced:
                 note = f"{unplaced} rows in no day's partition (the streaming buffer, or days outside 1960-2159)"
         else:
-            frame, note = _daily_counted(target.warehouse, t)
+            typed = {name.lower(): kind for name, kind in info.columns}.get(t.partition_column.lower(), "")
+            frame, note = _daily_counted(target.warehouse, t, typed)
         frame["table"] = t.ref
         daily.append(frame)
         days = frame["day"].dropna()
@@ -304,14 +308,28 @@ def _daily_from_partitions(parts: list[PartitionInfo]) -> pd.DataFrame:
     return pd.DataFrame({"day": days, "row_count": [rows[d] for d in days]}, columns=["day", "row_count"])
 
 
-def _daily_counted(warehouse: Any, table: Any) -> tuple[pd.DataFrame, str]:
-    """Rows per value of the partition column, counted by a query (a table whose partitions are not days)."""
+def _daily_counted(warehouse: Any, table: Any, kind: str) -> tuple[pd.DataFrame, str]:
+    """Rows per day of the partition column (a TIMESTAMP's UTC day, a DATETIME's date), counted by a query (a
+    table whose partitions are not days), with a note of the rows dated outside the days BigQuery partitions."""
+    day = day_sql(table.partition_column, kind.split("(")[0].upper())
     try:
-        return warehouse.query(f"SELECT {table.partition_column} AS day, COUNT(*) AS row_count FROM {table.ref} "
-                               f"GROUP BY {table.partition_column} ORDER BY day"), ""
+        frame = warehouse.query(f"SELECT {day} AS day, COUNT(*) AS row_count FROM {table.ref} GROUP BY 1 ORDER BY day")
     except WarehouseQueryError as exc:   # (a require_partition_filter on a monthly table): the others still count
         return (pd.DataFrame(columns=["day", "row_count"]),
                 f"could not be counted: {one_line(str(exc), 200)}")
+    dated = frame["day"].map(lambda d: isinstance(d, date)).astype(bool)   # (datetime is a date too)
+    outside = int(frame.loc[dated & ~_chartable(frame["day"]), "row_count"].sum())
+    return frame, f"{outside} rows dated outside 1960-2159 (not charted)" if outside else ""
+
+
+def _chartable(days: pd.Series) -> pd.Series:
+    """Days a chart can draw: those BigQuery partitions (1960-01-01 to 2159-12-31). A sentinel 0001-01-01 or
+    9999-12-31 would stretch a date axis past the years matplotlib draws."""
+    def drawn(day: Any) -> bool:
+        day = day.date() if isinstance(day, datetime) else day
+        return isinstance(day, date) and FIRST_PARTITION_DAY <= day <= LAST_PARTITION_DAY
+
+    return days.map(drawn).astype(bool)
 
 
 def _named(things: list[str]) -> str:
@@ -394,8 +412,10 @@ def daily_rows_chart(overview: Overview):
     frame = overview.daily_rows
     if frame is None or frame.empty:
         ax.text(0.5, 0.5, "no output data", ha="center", va="center")
+    elif not _chartable(frame["day"]).any():
+        ax.text(0.5, 0.5, "no rows dated 1960-2159", ha="center", va="center")
     else:
-        for table, part in frame.groupby("table"):
+        for table, part in frame[_chartable(frame["day"])].groupby("table"):
             ax.plot(pd.to_datetime(part["day"]), part["row_count"], marker="o", ms=3, label=table)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.set_ylabel("rows")

@@ -88,6 +88,7 @@ class DatasetInfo:
 
 NULL_PARTITION = "__NULL__"                # rows whose partition column is NULL
 UNPARTITIONED = "__UNPARTITIONED__"         # the streaming buffer, and days outside 1960-2159
+FIRST_PARTITION_DAY, LAST_PARTITION_DAY = date(1960, 1, 1), date(2159, 12, 31)   # BigQuery's time-unit partitions
 
 
 def partition_day(partition_id: str | None) -> date | None:

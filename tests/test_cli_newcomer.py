@@ -197,6 +197,30 @@ def test_the_reports_index_lists_the_latest_single_runs_and_counts_the_older_one
     assert "single-runs" not in nights.published_reports_index(reports)
 
 
+def test_single_runs_are_ordered_by_when_they_started_not_by_their_local_folder_names(tmp_path):
+    """/work/probes/timezones finding 3: at the US clock change a run at 01:50 EDT is followed, 20 minutes later, by
+    one at 01:10 EST; a laptop in Los Angeles and a job in UTC name one day's runs by two clocks. The folder names
+    sort them wrongly, their records and their notebooks' times do not."""
+    import os
+
+    reports = tmp_path / "reports"
+    runs = [("2026-11-01", "015000", "2026-11-01T01:50:00-04:00"), ("2026-11-01", "011000", "2026-11-01T01:10:00-05:00"),
+            ("2026-01-05", "200000", "2026-01-05T20:00:00-08:00"), ("2026-01-06", "030000", "2026-01-06T03:00:00+00:00")]
+    for day, clock, started in runs:
+        _fake_run(reports, day, clock)
+        notebook = reports / day / f"{clock}-fake" / "fake.ipynb"
+        nb = nbformat.read(notebook, as_version=4)
+        nb.metadata["runbook"]["run"]["started"] = started
+        nbformat.write(nb, notebook)
+        ended = datetime.fromisoformat(started).timestamp() + 60
+        os.utime(notebook, (ended, ended))
+    shown, older = nights.find_single_runs(reports)
+    assert [run.started.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") for run in shown] == [
+        "2026-11-01 06:10", "2026-11-01 05:50", "2026-01-06 04:00", "2026-01-06 03:00"] and older == 0
+    latest, older = nights.find_single_runs(reports, shown=1)   # the cut keeps the newest, whatever its name
+    assert [run.started.strftime("%H:%M") for run in latest] == ["01:10"] and older == 3
+
+
 def test_a_nights_duration_reads_the_same_before_and_after_a_rebuild(tmp_path):
     start = datetime(2025, 1, 2, 3, 0, 0, 600000, tzinfo=timezone.utc)
     folder = _night(tmp_path, [_row("one", {"a": 1})], start, start + timedelta(seconds=80.4))   # 80.4s; 81 to the s

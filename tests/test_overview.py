@@ -630,3 +630,28 @@ def test_a_table_the_counting_query_is_refused_for_is_a_note_and_the_others_stil
     rows = summary.set_index("table")
     assert rows.loc["out.flat", "note"].startswith("could not be counted: Cannot query over table")
     assert rows.loc["out.daily", "rows"] == 1
+
+
+def test_a_table_not_partitioned_by_days_is_counted_by_utc_day_and_sentinel_dates_are_said_not_drawn(tmp_path):
+    """/work/probes/timezones findings 1 and 4: a TIMESTAMP column's rows are counted per UTC day (not per
+    instant), and a 9999-12-31 or 0001-01-01 row is counted, said, and left out of the chart, whose date axis
+    could not reach it (matplotlib raised ValueError and runbook 00 ended in error)."""
+    target = _tables_target(tmp_path, {"out.flat": ("d", None, "(DATE '2025-12-15', 'a'), (DATE '9999-12-31', 'b'), "
+                                                              "(DATE '0001-01-01', 'c'), (NULL, 'd')")})
+    wh = target.warehouse
+    wh.execute("CREATE TABLE out.monthly (t TIMESTAMP, who STRING) PARTITION BY TIMESTAMP_TRUNC(t, MONTH)")
+    wh.execute("INSERT INTO out.monthly VALUES (TIMESTAMP '2025-12-15 01:00:00+00', 'a'), "
+               "(TIMESTAMP '2025-12-15 02:00:00+00', 'b'), (TIMESTAMP '2025-12-15 23:30:00-08', 'c')")
+    from types import SimpleNamespace
+    listed = target.phases.all_tables()[:1] + [SimpleNamespace(ref="out.monthly", partition_column="t")]
+    target.phases.all_tables = lambda: listed
+    summary, daily = overview.output_tables(target)
+    rows = summary.set_index("table")
+    monthly = daily[daily["table"] == "out.monthly"]
+    assert [str(d) for d in monthly["day"]] == ["2025-12-15", "2025-12-16"] and list(monthly["row_count"]) == [2, 1]
+    assert rows.loc["out.monthly", "partitions"] == 2 and str(rows.loc["out.monthly", "latest"]) == "2025-12-16"
+    assert rows.loc["out.flat", "rows"] == 4 and rows.loc["out.flat", "note"] == \
+        "2 rows dated outside 1960-2159 (not charted)"
+    fig = overview.daily_rows_chart(SimpleNamespace(daily_rows=daily))
+    fig.canvas.draw()   # drawing is where an axis past year 9999 raised
+    assert sorted(line.get_label() for line in fig.axes[0].get_lines()) == ["out.flat", "out.monthly"]

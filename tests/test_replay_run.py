@@ -170,6 +170,25 @@ def test_retry_after_is_waited_at_least_and_cut_to_what_is_left_of_the_calls_pat
         "s (Retry-After); waited 30s, what was left of the call's patience (50s)")
 
 
+@pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles", "Pacific/Kiritimati"])
+@pytest.mark.parametrize("header", ["Wed, 31 Dec 2025 08:01:00 GMT", "Wed Dec 31 08:01:00 2025",
+                                    "Wed, 31 Dec 2025 08:01:00 -0000", "Wednesday, 31-Dec-25 08:01:00 GMT"])
+def test_a_retry_after_date_is_gmt_in_every_form_and_every_zone(header, zone, monkeypatch):
+    # RFC 9110 5.6.7: all HTTP dates are GMT, assumed so in asctime's form; Python reads that form and a -0000
+    # zone as naive times, which .timestamp() took in the machine's zone (/work/probes/timezones finding 2)
+    from datetime import datetime, timezone
+    from runbook_lib.replay.run import retry_after_s
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        now = datetime(2025, 12, 31, 8, 0, tzinfo=timezone.utc).timestamp()
+        assert retry_after_s(ServiceResponse(503, {}, {"retry-after": header}), now=now) == 60.0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 @pytest.mark.parametrize("status", ["failed", "error"])
 def test_a_2xx_whose_body_says_the_run_failed_is_a_failed_call_and_phase4_does_not_follow(status):
     body = {"status": status, "run": {"status": status, "processors": [

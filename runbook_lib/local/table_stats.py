@@ -19,7 +19,7 @@ import duckdb
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from ..protocols import NULL_PARTITION, UNPARTITIONED
+from ..protocols import FIRST_PARTITION_DAY, LAST_PARTITION_DAY, NULL_PARTITION, UNPARTITIONED
 from ..warehouse import PARTITION_ID_FORMATS
 from . import duckdb_catalog as catalog
 from .bigquery import bigquery_type, meta, parsed, translate
@@ -69,7 +69,7 @@ def partition_id_sql(partition: str | None, columns: dict[str, str],
     elif kind in ("DATE", "DATETIME", "TIMESTAMP"):   # the session's time zone is UTC
         day = col if kind == "DATE" else f"CAST({col} AS DATE)"
         # BigQuery's time-unit partitions span 1960-01-01 to 2159-12-31; a day outside them is __UNPARTITIONED__
-        pid = (f"CASE WHEN {day} < DATE '1960-01-01' OR {day} > DATE '2159-12-31' THEN '{UNPARTITIONED}' "
+        pid = (f"CASE WHEN {day} < DATE '{FIRST_PARTITION_DAY}' OR {day} > DATE '{LAST_PARTITION_DAY}' THEN '{UNPARTITIONED}' "
                f"ELSE STRFTIME({col}, '{PARTITION_ID_FORMATS[unit or 'DAY']}') END")
     else:
         return "CAST(NULL AS VARCHAR)"   # not a type BigQuery partitions by: one partition

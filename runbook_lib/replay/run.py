@@ -21,7 +21,7 @@ import functools
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 
@@ -129,6 +129,8 @@ def retry_after_s(response: Any, now: float | None = None) -> float | None:
         return None
     if when is None:
         return None
+    if when.tzinfo is None:   # asctime's form and a -0000 zone: HTTP dates are all GMT (RFC 9110 5.6.7)
+        when = when.replace(tzinfo=timezone.utc)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 

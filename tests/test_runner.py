@@ -927,3 +927,21 @@ def test_a_kernel_stopped_on_purpose_leaves_no_asyncio_traceback():
     assert keep.filter(record("Task exception was never retrieved\nfuture: <Task ...>", ValueError("a real bug")))
     assert keep.filter(record("Unclosed client session", None))
     assert any(isinstance(f, run._KernelWeStopped) for f in logging.getLogger("asyncio").filters)
+
+
+def test_paths_the_kernel_reads_from_the_environment_are_made_absolute_from_where_the_operator_stands(tmp_path,
+                                                                                                     monkeypatch):
+    # The kernel runs in notebooks/: RUNBOOK_PHASES=params/my-phases.yaml (the README's own advice) and a relative
+    # key file were looked for there, and every step of a night was BAD PARAMETERS (/work/probes/papermill 1).
+    from runbook_lib.runner.kernel import kernel_environment
+
+    monkeypatch.chdir(tmp_path)
+    for key, value in (("RUNBOOK_PHASES", "params/my-phases.yaml"), ("GOOGLE_APPLICATION_CREDENTIALS", "key.json"),
+                       ("RUNBOOK_HOME", ".runbook"), ("CLOUDSDK_CONFIG", "~/gcloud")):
+        monkeypatch.setenv(key, value)
+    with kernel_environment(tmp_path / "jupyter", None):
+        assert os.environ["RUNBOOK_PHASES"] == str(tmp_path / "params" / "my-phases.yaml")
+        assert os.environ["GOOGLE_APPLICATION_CREDENTIALS"] == str(tmp_path / "key.json")
+        assert os.environ["RUNBOOK_HOME"] == str(tmp_path / ".runbook")
+        assert os.environ["CLOUDSDK_CONFIG"] == os.path.expanduser("~/gcloud")
+    assert os.environ["RUNBOOK_PHASES"] == "params/my-phases.yaml"   # the runner's own environment as it was

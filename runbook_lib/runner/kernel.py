@@ -13,7 +13,7 @@ from ..charts import RUN_DIR_ENV
 from ..errors import ParameterError, RunbookError
 from ..exit_codes import ExitCode
 from ..local.processes import STARTED_BY_ENV
-from ..phases import PROJECT_ROOT
+from ..phases import PHASES_ENV, PROJECT_ROOT
 
 KERNEL_NAME = "phase-runbooks"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -52,17 +52,23 @@ def ensure_kernelspec() -> Path:
     raise RunbookError("could not write the phase-runbooks kernelspec: " + "; ".join(problems))
 
 
+# Paths the kernel reads from the environment, which an operator gives relative to where they stand: the
+# sandbox, the phases file (README: copy it and point RUNBOOK_PHASES at the copy), the key google-auth opens.
+PATH_VARIABLES = ("RUNBOOK_HOME", PHASES_ENV, "GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG")
+
+
 @contextmanager
 def kernel_environment(jupyter_base: Path, run_dir: Path | None, run_id: str | None = None) -> Iterator[None]:
     """The kernel inherits our environment: put our kernelspec first on JUPYTER_PATH (so no other
     `phase-runbooks` spec can shadow it), tell `charts.show` where the run folder is, and give the
     run's id to the sandbox services the kernel starts (so the runner can stop them after it)."""
-    saved = {key: os.environ.get(key) for key in ("JUPYTER_PATH", RUN_DIR_ENV, "RUNBOOK_HOME", STARTED_BY_ENV)}
+    saved = {key: os.environ.get(key) for key in ("JUPYTER_PATH", RUN_DIR_ENV, STARTED_BY_ENV, *PATH_VARIABLES)}
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(jupyter_base), saved["JUPYTER_PATH"]) if p)
     if run_id is not None:
         os.environ[STARTED_BY_ENV] = run_id
-    if saved["RUNBOOK_HOME"]:  # the kernel's working folder is notebooks/: pin a relative home to ours
-        os.environ["RUNBOOK_HOME"] = os.path.abspath(saved["RUNBOOK_HOME"])
+    for key in PATH_VARIABLES:   # the kernel's working folder is notebooks/: a relative path is from ours
+        if saved[key]:
+            os.environ[key] = os.path.abspath(os.path.expanduser(saved[key]))
     if run_dir is not None:
         os.environ[RUN_DIR_ENV] = str(Path(run_dir).resolve())  # the kernel runs in notebooks/
     else:

@@ -138,6 +138,32 @@ def test_from_notebook_rejects_a_name_papermill_injected_that_the_model_does_not
     assert type(caught.value).__name__ in params.PARAMETER_ERROR_NAMES
 
 
+PARAMETERS_CELL = ('target = "local"\nproject = None\nphase = "phase4"\ndays = 3\nstart_date = "2024-01-15"\n'
+                   'dataset_prefix = "test"\n')
+
+
+def test_interactively_a_misspelt_name_in_the_parameters_cell_is_refused_not_left_at_its_default():
+    # In JupyterLab there is no injected cell: `dayz = 7` in the parameters cell left days at 3, silently
+    # (/work/probes/papermill finding 2). The cells after it that assign a name or two are not parameters cells.
+    edited = PARAMETERS_CELL.replace("days = 3", "dayz = 7")
+    ns = {"In": ["", edited, "p = params.from_notebook(DemoParams, globals())"], "params": params, "target": "local",
+          "project": None, "phase": "phase4", "dayz": 7, "start_date": "2024-01-15", "dataset_prefix": "test"}
+    with pytest.raises(params.NotebookParameterError) as caught:
+        params.from_notebook(DemoParams, ns)
+    assert caught.value.parameter == "dayz"
+    assert str(caught.value).startswith("dayz is not a parameter of this runbook: did you mean days (one of target,")
+    ns["In"] = ["", PARAMETERS_CELL, "phase = 'phase3'\nwh = connect()", "p = params.from_notebook(DemoParams, globals())"]
+    assert params.from_notebook(DemoParams, {**ns, "days": 3, "phase": "phase3"}).phase == "phase3"
+
+
+def test_interactively_a_parameters_cell_never_run_is_said_not_replaced_by_the_defaults():
+    ns = {"In": ["", "p = params.from_notebook(DemoParams, globals())"], "params": params}
+    with pytest.raises(params.NotebookParameterError, match=r"^The parameters cell has not run in this kernel: run it "
+                                                              r"first \(it sets target, "):
+        params.from_notebook(DemoParams, ns)
+    assert params.from_notebook(DemoParams, {}).days == 3   # outside a kernel (no input history): the defaults
+
+
 def test_from_notebook_reports_bad_values_with_the_notebook_error_class():
     with pytest.raises(params.NotebookParameterError, match=r"^days=0 is not valid"):
         params.from_notebook(DemoParams, _namespace("# Parameters\ndays = 0\n", days=0))
@@ -179,7 +205,8 @@ def test_a_name_papermill_injected_that_the_model_does_not_know_never_shows_its_
     ns = _namespace('# Parameters\napi_tokn = "S3CRET-in-a-typo"\n', api_tokn="S3CRET-in-a-typo")
     with pytest.raises(params.NotebookParameterError) as caught:
         params.from_notebook(DemoParams, ns)
-    assert str(caught.value).startswith("api_tokn is not a parameter of this runbook: use one of target, project")
+    assert str(caught.value).startswith("api_tokn is not a parameter of this runbook: did you mean api_token (one of "
+                                        "target, project")
     assert "S3CRET" not in str(caught.value) + repr(caught.value.value)
     assert caught.value._render_traceback_() == [f"ParameterError: {caught.value}"]
 

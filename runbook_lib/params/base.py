@@ -1,6 +1,7 @@
 """The parameter models' machinery: strict models, one sentence per mistake, the target checks."""
 from __future__ import annotations
 
+import difflib
 import re
 import types
 import typing
@@ -44,6 +45,12 @@ def unknown_parameter_error(name: str, allowed: str,
     error = error_cls(name, MASK, allowed)
     error.args = (f"{name} is not a parameter of this runbook: {allowed}.",)
     return error
+
+
+def known_names(name: str, fields: Any) -> str:
+    """What a misspelt name should have been: "did you mean days (one of ...)", else "use one of ..."."""
+    close = difflib.get_close_matches(name, list(fields), n=1)
+    return f"did you mean {close[0]} (one of {', '.join(fields)})" if close else f"use one of {', '.join(fields)}"
 
 
 def param(default: Any = ..., *, allowed: str, **constraints: Any) -> Any:
@@ -125,7 +132,7 @@ def validate_params(model_cls: type[RunbookParams], values: Mapping[str, Any],
     fields = model_cls.model_fields
     for name in values:
         if name not in fields:
-            raise unknown_parameter_error(name, f"use one of {', '.join(fields)}", error_cls)
+            raise unknown_parameter_error(name, known_names(name, fields), error_cls)
     secrets = secret_values(values)
     try:
         return model_cls.model_validate(dict(values))
@@ -136,16 +143,39 @@ def validate_params(model_cls: type[RunbookParams], values: Mapping[str, Any],
 def from_notebook(model_cls: type[RunbookParams], namespace: Mapping[str, Any]) -> RunbookParams:
     """Validate a notebook's parameters: `params.from_notebook(Model, globals())`.
 
-    Reads the model's fields from the notebook namespace and rejects any name papermill injected
-    that the model does not know (found in the kernel's input history, as papermill marks it).
+    Reads the model's fields from the notebook namespace and rejects any name that the model does not
+    know, assigned by the cell papermill injected (as papermill marks it in the kernel's input history) or
+    by the parameters cell as it last ran (in JupyterLab an edited `lookback_hour = 168` would otherwise
+    leave the default in force, silently). In a kernel where the parameters cell never ran, it says so
+    rather than run on the defaults.
     """
     _table_display_defaults()
     fields = model_cls.model_fields
-    for name in injected_names(namespace):
+    for name in [*injected_names(namespace), *parameters_cell_names(namespace, fields)]:
         if name not in fields:
-            raise unknown_parameter_error(name, f"use one of {', '.join(fields)}", NotebookParameterError)
+            raise unknown_parameter_error(name, known_names(name, fields), NotebookParameterError)
+    if isinstance(namespace.get("In"), list) and not any(name in namespace for name in fields):
+        error = NotebookParameterError("parameters", MASK, "run the parameters cell first")
+        error.args = (f"The parameters cell has not run in this kernel: run it first (it sets {', '.join(fields)}), "
+                      "then this cell.",)
+        raise error
     values = {name: namespace[name] for name in fields if name in namespace}
     return validate_params(model_cls, values, error_cls=NotebookParameterError)
+
+
+def parameters_cell_names(namespace: Mapping[str, Any], fields: Mapping[str, Any]) -> list[str]:
+    """Names assigned by the parameters cell as it last ran: the latest cell of the kernel's input history that
+    assigns at least half of the model's fields (its other cells assign none, or one or two); [] if none."""
+    history = namespace.get("In")
+    if not isinstance(history, list):
+        return []
+    enough = max(1, (len(fields) + 1) // 2)
+    for source in reversed(history):
+        if isinstance(source, str) and not source.lstrip().startswith(INJECTED_COMMENT):
+            names = list(assigned_names(source))
+            if sum(name in fields for name in names) >= enough:
+                return names
+    return []
 
 
 def _table_display_defaults() -> None:

@@ -72,6 +72,35 @@ def test_a_dry_run_changes_nothing(home):
     assert _untouched(home) == before
 
 
+def test_the_execute_step_run_again_never_builds_twice(home, monkeypatch):
+    """In JupyterLab the Execute cell is one keystroke from running again, after it finished or after an interrupt:
+    a second build blamed "another redeploy" for this run's own candidate (/work/probes/papermill finding 3)."""
+    from runbook_lib.redeploy import runbook as redeploy_runbook
+
+    p = _params(home, phase="phase3", dry_run=False)
+    with connect("local", home=home) as tg:
+        run = redeploy.prepare(tg, p, progress=None)
+        run.execute()
+        builds = (Path(home) / "builds" / "builds.json").read_bytes()
+        again = run.execute()
+        assert again.iloc[0, 0].startswith(f"This run already deployed {run.rollout.revision} with no traffic")
+        assert (Path(home) / "builds" / "builds.json").read_bytes() == builds
+        run.verify()
+        assert run.result().verdict == "pass"
+
+        def interrupted(*args, **kwargs):
+            raise KeyboardInterrupt
+        monkeypatch.setattr(redeploy_runbook, "deploy_image", interrupted)
+        run = redeploy.prepare(tg, p, progress=None)
+        with pytest.raises(KeyboardInterrupt):
+            run.execute()
+        builds = (Path(home) / "builds" / "builds.json").read_bytes()
+        assert run.execute().iloc[0, 0].startswith("This run's deploy was started once and did not finish")
+        assert (Path(home) / "builds" / "builds.json").read_bytes() == builds
+        result = run.result()
+        assert result.verdict == "fail" and "prepare the redeploy again from the top" in result.summary
+
+
 def test_the_morning_fix_redeploys_both_phases_and_the_overview_agrees(home):
     """Phase 4 is still public on the incident morning (allAuthenticatedUsers): the redeploy says so (warn,
     the audit runbook's matter) and leaves it; everything about the code is fixed."""

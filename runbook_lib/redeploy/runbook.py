@@ -64,6 +64,7 @@ class Redeploy:
         self.refused_deploy = ""              # why the deploy was refused after the guard() step had cleared it
         self.stopped = ""                     # why the later steps do nothing ("" while going on)
         self.failure = ""                     # what went wrong, for the verdict
+        self.executed = False                 # execute() has started its build or deploy (once per plan)
 
     # ---- the steps
 
@@ -86,6 +87,15 @@ class Redeploy:
             self.stopped = "Dry run: nothing was built, deployed or changed."
         if self.stopped:
             return _said(self.stopped)
+        if self.executed:   # a cell run again (or after an interrupt): never a second build of the same plan
+            if self.rollout is not None:
+                return _said(f"This run already deployed {self.rollout.revision} with no traffic (tag "
+                             f"{self.plan.tag}): verify it with the next step, or prepare the redeploy again from the "
+                             "top to start over.")
+            return self._stop("This run's deploy was started once and did not finish (interrupted?): it may have "
+                              f"built an image or deployed a candidate tagged {self.plan.tag}; prepare the redeploy "
+                              "again from the top, whose guard sees what is still running.")
+        self.executed = True
         image = self.plan.image
         if self.plan.config is not None:
             try:

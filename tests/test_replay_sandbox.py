@@ -206,9 +206,11 @@ def test_a_run_step_interrupted_is_never_said_as_replayed_by_the_steps_after_it(
         with pytest.raises(KeyboardInterrupt):
             rp.run()
         rp.isolation(), rp.summary()   # the operator runs the cells below it
+        again = rp.run()               # or the Run cell again: it says why nothing happens (it showed nothing)
         result = rp.result()
-    assert result.verdict == "fail" and result.summary.startswith(
-        "Stopped: the calls were interrupted before every date was replayed; run this step again")
+    said = "Stopped: the calls were interrupted before every date was replayed; run the notebook again from the top"
+    assert result.verdict == "fail" and result.summary.startswith(said)
+    assert again.iloc[0, 0].startswith(said)
 
 
 class Idle:

@@ -81,6 +81,7 @@ class Replay:
         self.tokens = Tokens(target.services, p.principal())
         self.stopped = ""               # why the later steps do nothing ("" while going on)
         self._stop_shown_by = ""        # the step that showed `stopped` ("" while none has)
+        self._interrupted = False       # the run step itself was interrupted: asked again, it says so again
         self.verdict_if_stopped = ""    # blocked | fail | pass (dry run)
         self.warehouse_note = warehouse_note
         self.capable: Capability | None = None
@@ -153,8 +154,8 @@ class Replay:
         """5. The calls: Phase 3 per date, Phase 4 for a date once Phase 3 finished it."""
         if self.p.dry_run and not self.stopped:
             self._stop("pass", self._dry_run_sentence())
-        if self.stopped:
-            return self._said_once("run")
+        if self.stopped:   # asked again after its own interrupt: said again (the cell run again is where one looks)
+            return _said(self.stopped) if self._interrupted else self._said_once("run")
         replayer = Replayer(self.target.services, self.tokens, self.ledger,
                             self.p.dataset_prefix, self._revisions(), self.processors, self.p.concurrency, self.policy,
                             after_first=self._production_still_untouched, progress=self.progress)
@@ -169,8 +170,10 @@ class Replay:
             raise
         except BaseException:      # an interrupt (Ctrl-C in JupyterLab), an error: the cells after must not say
             # the dates were replayed
-            self._stop("fail", "Stopped: the calls were interrupted before every date was replayed; run this step "
-                               "again (resume=True skips the calls that finished).")
+            self._stop("fail", "Stopped: the calls were interrupted before every date was replayed; run the "
+                               "notebook again from the top, or from replay.prepare (resume=True skips the calls "
+                               "that finished).")
+            self._interrupted = True
             raise
         if replayer.stopped:
             self._stop("fail", replayer.stopped)

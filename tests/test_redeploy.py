@@ -221,7 +221,8 @@ def test_a_build_in_progress_blocks_and_nothing_changes(home):
     result = _run(home, phase="phase4", dry_run=False)
     assert result.verdict == "blocked"
     assert result.summary.startswith(f"Refused to start: Build 0d6f8a2c-5b1e-4c3d-9e7f-2a4b6c8d0e1f of {P4} is WORKING")
-    assert "gcloud builds cancel" in result.summary and _untouched(home) == before
+    assert "gcloud builds cancel 0d6f8a2c-5b1e-4c3d-9e7f-2a4b6c8d0e1f --region=us-west2 --project=" in result.summary
+    assert _untouched(home) == before
 
 
 def test_a_rollout_in_another_process_blocks(home):

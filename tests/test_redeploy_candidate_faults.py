@@ -119,9 +119,14 @@ def test_a_failed_check_after_the_migration_names_the_split_it_restored(gcp, dep
     ('{"service": "nba-phase3-analytics-processors", "status": "healthy"}', False),   # the incident
     ('{"service": "nba-phase4-precompute-processors", "status": "degraded"}', False),
     ("", False),                                                                        # curl -f: no body
+    # a commit reported must be the plan's, as the kit's own check has it (/work/probes/commands finding 2)
+    ('{"service": "nba-phase4-precompute-processors", "status": "healthy", "commit_sha": "deadbeef0000"}', False),
+    ('{"service": "nba-phase4-precompute-processors", "status": "healthy", "git_commit": "COMMIT"}', True),
+    ('{"service": "nba-phase4-precompute-processors", "status": "healthy", "commit": "SHORT"}', True),
 ])
 def test_the_printed_check_stops_the_migration_unless_health_is_right(gcp, sandbox_home, body, passes):
     plan = _prepared(gcp, sandbox_home, dry_run=True).plan
+    body = body.replace("COMMIT", plan.commit).replace("SHORT", plan.commit_short)
     judge = plan.health_check_command().split(" | ", 1)[1]
     script = f"{judge} && echo MIGRATED"
     ran = subprocess.run(["bash", "-c", script], input=body, capture_output=True, text=True)

@@ -34,7 +34,8 @@ def builds_in_progress(target: Any, plan: Any, own_build: str = "") -> list[str]
                     seen.add(build["id"])
                     refusals.append(f"Build {build['id']} of {plan.service} is {build['status']} since "
                                     f"{build.get('createTime', 'an unknown time')}: wait for it to finish (or cancel "
-                                    f"it with gcloud builds cancel {build['id']} --region={region}) before "
+                                    f"it with gcloud builds cancel {build['id']} --region={region} "
+                                    f"--project={plan.project}) before "
                                     "redeploying.")
     return refusals
 

@@ -161,12 +161,15 @@ class DeployPlan:
         return steps
 
     def health_check_command(self) -> str:
-        """/health on the tag's URL, failing (so that `&&` moves no traffic) unless it names the phase's service and
-        says it is healthy: what the kit's own check requires."""
-        # (a service name is lowercase letters, digits and hyphens: nothing to quote inside the single quotes)
-        judge = (f'import json, sys; h = json.load(sys.stdin); ok = h.get("service") == "{self.service}" and '
-                 f'h.get("status") == "healthy"; sys.exit(0 if ok else "not {self.service} or not healthy: " + '
-                 'json.dumps(h))')
+        """/health on the tag's URL, failing (so that `&&` moves no traffic) unless it names the phase's service,
+        says it is healthy and, when it reports a commit (commit_sha, commit or git_commit), reports the plan's (a
+        prefix either way): what the kit's own checks require."""
+        # (a service name is lowercase letters, digits and hyphens, a commit hex: nothing to quote inside the quotes)
+        judge = (f'import json, sys; h = json.load(sys.stdin); c = str(next((h[k] for k in ("commit_sha", "commit", '
+                 f'"git_commit") if h.get(k)), "")); ok = h.get("service") == "{self.service}" and '
+                 f'h.get("status") == "healthy" and (not c or "{self.commit}".startswith(c) or '
+                 f'c.startswith("{self.commit_short}")); sys.exit(0 if ok else "not {self.service} at '
+                 f'{self.commit_short}, or not healthy: " + json.dumps(h))')
         return (f'curl -fsS -H "Authorization: Bearer $(gcloud auth print-identity-token)" "$TAG_URL/health" | '
                 f"python3 -c '{judge}'")
 

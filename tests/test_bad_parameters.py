@@ -146,17 +146,22 @@ def test_every_text_parameter_says_what_it_takes_not_just_text(sandbox_home, mod
 
 @pytest.mark.parametrize("model, written, sentence", [
     (params.RedeployParams, "commit: 0123456",
-     "commit=42798 is not valid: a commit sha, branch or tag as text, or empty for the checkout's HEAD; YAML read "
-     "the value as the number 42798 (0123456 with its leading zero, which YAML 1.1 reads as octal): quote it."),
+     "commit=42798 is not valid: a commit sha, branch or tag as text, or empty for the checkout's HEAD; it came as "
+     "the number 42798, not as text (papermill's -p reads digits as a number, and YAML 1.1 reads 0123456, with its "
+     "leading zero, as this number, in octal): quote it in a YAML file, or give it with papermill's -r commit VALUE "
+     "(runbook run -p keeps it as text)."),
     (params.DiagnoseParams, "phase: ~", "phase=None is not valid: a phase of params/phases.yaml such as phase4, or "
                                         "its number (4)."),
     (params.CompareParams, "dataset_prefix: no",
      "dataset_prefix=False is not valid: a test prefix: lower-case letters and digits, starting with a letter, at "
-     "most 16 characters, such as 'test'; YAML read the value as false (yes, no, on and off are flags to it): "
-     "quote it."),
+     "most 16 characters, such as 'test'; it came as the flag false, not as text (YAML reads yes, no, on and off as "
+     "flags, papermill's -p True and False): quote it in a YAML file, or give it with papermill's -r dataset_prefix "
+     "VALUE (runbook run -p keeps it as text)."),
     (params.DiagnoseParams, "compare_with: 3.5", "compare_with=3.5 is not valid: a phase of params/phases.yaml to "
-                                                 "compare with, such as phase3, or empty; YAML read the value as the "
-                                                 "number 3.5: quote it."),
+                                                 "compare with, such as phase3, or empty; it came as the number 3.5, "
+                                                 "not as text (papermill's -p and YAML read an unquoted number as "
+                                                 "one): quote it in a YAML file, or give it with papermill's -r "
+                                                 "compare_with VALUE (runbook run -p keeps it as text)."),
 ])
 def test_papermill_yaml_that_turned_text_into_a_number_or_a_flag_says_so(sandbox_home, model, written, sentence):
     import yaml
@@ -461,3 +466,163 @@ def test_a_name_refused_for_its_last_hyphen_is_told_so(model, name, value):
     with pytest.raises(ParameterError) as caught:
         params.validate_params(model, {"target": "gcp", name: value})
     assert caught.value.parameter == name and "not ending with a hyphen" in caught.value.allowed
+
+
+# ---------------------------------------------------------------------------------------------
+# papermill's own command line (papermill probe findings 7, 8 and 9): `-p` types a value with int(), float() and
+# True/False/None and leaves anything else text; `-y`/`-f` read YAML 1.1; `-r` keeps the text as written.
+
+def _papermill_p(raw: str):
+    """A value as `papermill -p NAME VALUE` hands it to the notebook."""
+    from papermill.cli import _resolve_type
+
+    return _resolve_type(raw)
+
+
+def _union(annotation) -> set:
+    return set(typing.get_args(annotation)) if typing.get_origin(annotation) in (typing.Union, type(int | None)) \
+        else {annotation}
+
+
+def _takes_a_list(field) -> bool:
+    return any(kind is list or typing.get_origin(kind) is list for kind in _union(field.annotation))
+
+
+LIST_FIELDS = {(model, name) for model in MODELS for name, field in model.model_fields.items() if _takes_a_list(field)}
+
+
+@pytest.mark.parametrize("raw, octal", [("1234567", "04553207"), ("0123456", "0361100"), ("12e4567", None),
+                                        ("5", None), ("-42", "-052")])
+def test_a_text_parameter_papermill_typed_as_a_number_is_told_how_to_keep_it_text(sandbox_home, raw, octal):
+    """`papermill ... -p commit 1234567` (an all-digit short sha) arrives as an int: no YAML read it and it had no
+    leading zero, so the sentence says what it came as and the two ways to keep it text, and names YAML 1.1's
+    octal reading only as what YAML would do, for a number a leading-zero value can be read as."""
+    value = _papermill_p(raw)
+    assert isinstance(value, (int, float)) and not isinstance(value, bool)
+    said = str(_refused(params.RedeployParams, sandbox_home, commit=value))
+    assert said.startswith(f"commit={value!r} is not valid: a commit sha, branch or tag as text, or empty for the "
+                           f"checkout's HEAD; it came as the number {value}, not as text ("), said
+    assert said.endswith("): quote it in a YAML file, or give it with papermill's -r commit VALUE (runbook run -p "
+                         "keeps it as text)."), said
+    assert "YAML read the value" not in said and "\n" not in said
+    if octal:
+        assert f"papermill's -p reads digits as a number, and YAML 1.1 reads {octal}, with its leading zero, as this " \
+               "number, in octal)" in said
+    else:
+        assert "octal" not in said and "leading zero" not in said
+
+
+def test_runbook_run_keeps_a_text_parameter_given_in_digits_as_text():
+    """What the sentence of a number for a text parameter says of `runbook run -p` is so."""
+    values = runner.resolve_parameters(REDEPLOY, [["commit", "1234567"], ["target", "gcp"]])
+    assert values["commit"] == "1234567"
+
+
+@pytest.mark.parametrize("model, name", _fields(bool))
+@pytest.mark.parametrize("raw, flag", [("false", "False"), ("False", "False"), ("no", "False"), ("off", "False"),
+                                       ("true", "True"), ("YES", "True")])
+def test_a_flag_given_as_text_is_told_how_to_give_the_flag(sandbox_home, model, name, raw, flag):
+    """`papermill ... -p dry_run false` (README's `runbook run` spelling) and `-r dry_run False` arrive as text:
+    the sentence said only "true or false", naming the refused value as allowed."""
+    if raw == "false":
+        assert _papermill_p(raw) == "false"   # papermill types only True and False
+    error = _refused(model, sandbox_home, **{name: raw})
+    assert str(error) == (f"{name}={raw!r} is not valid: true or false as a flag, not the text {raw!r}: give "
+                          f"papermill -p {name} {flag} (capital {flag[0]}) or -y '{name}: {flag.lower()}', or runbook "
+                          f"run -p {name} {flag.lower()}.")
+    assert error.parameter == name and "true or false" in error.allowed
+
+
+@pytest.mark.parametrize("model, name", _fields(bool))
+def test_each_way_the_flag_sentence_gives_is_a_flag(model, name):
+    import yaml
+    from papermill.iorw import NoDatesSafeLoader
+
+    notebook = next(nb for nb in NOTEBOOKS.glob("*.ipynb")
+                    if runner.validation_model(nbformat.read(nb, as_version=4)) is model)
+    assert _papermill_p("False") is False and _papermill_p("True") is True
+    assert yaml.load(f"{name}: false", Loader=NoDatesSafeLoader) == {name: False}
+    assert runner.resolve_parameters(notebook, [[name, "false"], ["target", "gcp"]])[name] is False
+    assert runner.resolve_parameters(notebook, [[name, "true"], ["target", "gcp"]])[name] is True
+
+
+LIST_WRITTEN_ON_A_COMMAND_LINE = [
+    (params.CompareParams, "tables", "player_game_summary", ["player_game_summary"]),
+    (params.CompareParams, "tables", "player_game_summary,team_offense_game_summary",
+     ["player_game_summary", "team_offense_game_summary"]),
+    (params.CompareParams, "tables", "nba_analytics.player_game_summary", ["nba_analytics.player_game_summary"]),
+    (params.CompareParams, "exclude", "processed_at", ["processed_at"]),
+    (params.CompareParams, "exclude", "processed_at, run_id", ["processed_at", "run_id"]),
+    (params.AuditParams, "expected_invokers", "a@p.iam.gserviceaccount.com", ["a@p.iam.gserviceaccount.com"]),
+    (params.AuditParams, "expected_invokers", "a@p.iam.gserviceaccount.com,b@p.iam.gserviceaccount.com",
+     ["a@p.iam.gserviceaccount.com", "b@p.iam.gserviceaccount.com"]),
+    (params.ReplayParams, "allowed_prod_writes", "nba_reference.processor_run_history",
+     ["nba_reference.processor_run_history"]),
+    (params.ReplayParams, "allowed_prod_writes", "nba_reference.processor_run_history,nba_raw.gamebook",
+     ["nba_reference.processor_run_history", "nba_raw.gamebook"]),
+    (params.ReplayParams, "phases", "phase4", ["phase4"]),
+    (params.ReplayParams, "processors", "player_game_summary,player_daily_cache",   # (one of each phase's)
+     ["player_game_summary", "player_daily_cache"]),
+    (params.AuditParams, "services", "phase3", ["phase3"]),
+]
+
+
+def test_every_list_parameter_is_covered_by_the_command_line_cases():
+    assert {(model, name) for model, name, _, _ in LIST_WRITTEN_ON_A_COMMAND_LINE} == LIST_FIELDS
+
+
+@pytest.mark.parametrize("how", ["papermill -p", "runbook run -p"])
+@pytest.mark.parametrize("model, name, written, taken", LIST_WRITTEN_ON_A_COMMAND_LINE,
+                         ids=lambda v: v.__name__ if isinstance(v, type) else None)
+def test_every_list_parameter_takes_one_name_or_a_comma_list_on_a_command_line(how, model, name, written, taken):
+    """As runbook 03's phases do: 04's tables and exclude, 03's allowed_prod_writes and 05's expected_invokers
+    refused both, with a sentence that did not say how a list is written."""
+    if how == "papermill -p":
+        value = _papermill_p(written)
+    else:
+        notebook = next(nb for nb in NOTEBOOKS.glob("*.ipynb")
+                        if runner.validation_model(nbformat.read(nb, as_version=4)) is model)
+        value = runner.resolve_parameters(notebook, [[name, written], ["target", "gcp"]])[name]
+    assert value == written   # text, either way
+    assert params.validate_params(model, {"target": "gcp", name: value}).model_dump()[name] == taken
+
+
+LIST_WRITTEN = "(it takes a list: [a, b], or a,b on the command line)."
+
+
+@pytest.mark.parametrize("model, name", sorted(LIST_FIELDS, key=lambda f: (f[0].__name__, f[1])),
+                         ids=lambda v: v.__name__ if isinstance(v, type) else v)
+@pytest.mark.parametrize("value", [5, True, "", "  "])
+def test_every_list_parameter_given_no_list_says_how_a_list_is_written(model, name, value):
+    """`papermill -p tables 5` (an int), a flag, or blank text: one sentence naming the parameter, what it takes,
+    and how a list is written."""
+    with pytest.raises(ParameterError) as caught:
+        params.validate_params(model, {"target": "gcp", name: value})
+    said = str(caught.value)
+    assert caught.value.parameter == name and said.startswith(f"{name}={value!r} is not valid: "), said
+    assert said.endswith(LIST_WRITTEN) and "\n" not in said, said
+
+
+@pytest.mark.parametrize("model, name, written, item, allowed", [
+    (params.CompareParams, "tables", "player_game_summary,nope", "nope", "choose output tables from phases.yaml: "),
+    (params.ReplayParams, "allowed_prod_writes", "nba_reference.processor_run_history,test_nba_analytics.x",
+     "test_nba_analytics.x", 'give production tables as "dataset.table" in '),
+    (params.AuditParams, "expected_invokers", "a@p.iam.gserviceaccount.com,bob", "bob",
+     "give service-account emails such as "),
+])
+def test_a_list_items_refusal_keeps_its_rule_and_says_how_a_list_is_written(model, name, written, item, allowed):
+    with pytest.raises(ParameterError) as caught:
+        params.validate_params(model, {"target": "gcp", name: _papermill_p(written)})
+    said = str(caught.value)
+    assert said.startswith(f"{name}={item!r} is not valid: {allowed}") and said.endswith(LIST_WRITTEN), said
+
+
+def test_a_list_given_as_a_list_is_taken_as_before():
+    """(Lists from YAML, a notebook or a plan: the items as given, duplicates of tables and invokers kept.)"""
+    p = params.validate_params(params.CompareParams, {"target": "gcp", "tables": ["player_game_summary"] * 2,
+                                                      "exclude": []})
+    assert p.tables == ["player_game_summary"] * 2 and p.exclude == []
+    p = params.validate_params(params.AuditParams, {"target": "gcp", "expected_invokers": {
+        "4": ["serviceAccount:A@p.iam.gserviceaccount.com"]}})
+    assert p.expected_invokers == {"phase4": ["a@p.iam.gserviceaccount.com"]}
+    assert params.validate_params(params.ReplayParams, {"target": "gcp", "allowed_prod_writes": None}).allowed_prod_writes is None

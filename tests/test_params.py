@@ -65,8 +65,8 @@ def test_secret_values_never_appear_in_the_message():
     with pytest.raises(ParameterError) as caught:
         params.validate_params(DemoParams, {"api_token": 12345678})
     assert "12345678" not in str(caught.value)
-    assert str(caught.value) == ("api_token='***' is not valid: text, in quotes; YAML read the value as a number or "
-                                 "a flag: quote it.")
+    assert str(caught.value) == ("api_token='***' is not valid: text, in quotes; it came as a number or a flag, not "
+                                 "as text: quote it in a YAML file.")
 
 
 def test_good_values_are_typed_and_the_model_is_read_only():

@@ -42,7 +42,8 @@ NEXT_WEEK = (datetime.now(timezone.utc).date() + timedelta(days=7)).isoformat()
     ({"dataset_prefix": ""}, "dataset_prefix='' is not valid: upstream reads an empty prefix as production"),
     ({"allowed_prod_writes": ["test_nba_analytics.player_game_summary"]},
      "allowed_prod_writes='test_nba_analytics.player_game_summary' is not valid: give production tables as "
-     "\"dataset.table\" in nba_analytics, nba_precompute, nba_raw, nba_reference."),
+     "\"dataset.table\" in nba_analytics, nba_precompute, nba_raw, nba_reference (it takes a list: [a, b], or a,b on "
+     "the command line)."),
     ({"impersonate_service_account": "someone@example.com"}, "impersonate_service_account='someone@example.com' is "
                                                              "not valid: give service-account emails"),
     ({"resume": "perhaps"}, "resume='perhaps' is not valid: true or false."),

@@ -8,7 +8,7 @@ from pydantic import field_validator
 
 from .. import formats
 from ..errors import ParameterError
-from .base import TargetParams, _known_phase, comma_list, each_of, param
+from .base import TargetParams, _known_phase, comma_list, each_of, listed, param
 
 
 MAX_LOOKBACK_HOURS = 720
@@ -63,8 +63,10 @@ class AuditParams(TargetParams):
     @field_validator("expected_invokers", mode="before")
     @classmethod
     def _expected(cls, v: Any) -> Any:
+        v = listed(v)   # `-p expected_invokers a@p.iam.gserviceaccount.com`, or a,b
         if isinstance(v, (list, tuple)):
-            return [formats.check_service_account("expected_invokers", email) for email in v]
+            return each_of("expected_invokers", v,
+                           lambda email: formats.check_service_account("expected_invokers", email), once=False)
         if isinstance(v, Mapping):
             by_phase = {}
             for phase, emails in v.items():

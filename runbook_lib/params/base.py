@@ -82,7 +82,8 @@ class RunbookParams(BaseModel):
         0, "n" or "off" as False, so `dry_run=0` would change things), and a number is never a flag (True
         would be a limit of 1) nor text: "24" is a quoted YAML value or a typo, not 24. Nothing the kit
         passes on is text where a number is meant: `-p NAME VALUE` is typed by the declared type first
-        (runner.parameters.coerce_cli_value), a file's and a plan's values are YAML's own types."""
+        (runner.parameters.coerce_cli_value), a file's and a plan's values are YAML's own types. papermill's
+        `-p dry_run false` does pass text (it types only True and False): that sentence says how to give a flag."""
         if isinstance(data, Mapping):
             for name, value in data.items():
                 field = cls.model_fields.get(name)
@@ -90,8 +91,10 @@ class RunbookParams(BaseModel):
                     kinds = _scalar_types(field.annotation)
                     kind = "bool_type" if bool in kinds else "int_type" if int in kinds else "float_type"
                     allowed = _allowed(cls, name, {"type": kind})
+                    if kind == "bool_type":
+                        raise ParameterError(name, value, allowed + _flag_as_text(name, value))
                     raise ParameterError(name, value, allowed + (", written as a number, not as text"
-                                                                 if kind != "bool_type" and _is_text(value) else ""))
+                                                                 if _is_text(value) else ""))
         return data
 
     @field_validator("sandbox_home")
@@ -249,26 +252,54 @@ def _first_problem(model_cls: type[BaseModel], values: Mapping[str, Any], exc: V
     loc = error.get("loc") or ()
     name = str(loc[0]) if loc else "parameters"
     value = values.get(name, error.get("input")) if loc else "..."
-    return error_cls(name, _shown(name, value, secrets),
-                     _allowed(model_cls, name, error) + _read_by_yaml(model_cls, name, value))
+    return error_cls(name, _shown(name, value, secrets), _allowed(model_cls, name, error)
+                     + _read_by_yaml(model_cls, name, value) + _how_a_list_is_written(model_cls, name, value))
 
 
 def _read_by_yaml(model_cls: type[BaseModel], name: str, value: Any) -> str:
-    """What YAML did to a text parameter written unquoted (papermill -f reads YAML 1.1: 0123456 is the octal
-    42798, `no` is false), for the sentence: "; YAML read the value as ...: quote it" ("" otherwise)."""
+    """How a text parameter came to hold a number or a flag, and how to give it as text, for the sentence:
+    "; it came as the number 1234567, not as text (...): quote it in a YAML file, or ..." ("" otherwise).
+
+    The kit cannot tell where the value was written. papermill's `-p` types it with int() and float()
+    (`-p commit 1234567` is a number, `12e4567` is inf, True and False are flags); a YAML file (`-y`, `-f`) is
+    read as YAML 1.1 (`0123456` is the octal 42798, `no` is false). So the sentence says what either reads,
+    never which one did; the octal spelling is named only for a number a leading-zero value can be read as.
+    The kit's own runner types a text parameter as text (runner.parameters.coerce_cli_value, as_written)."""
     field = model_cls.model_fields.get(name)
     if field is None or str not in _scalar_types(field.annotation) or isinstance(value, str):
         return ""
+    as_text = (f": quote it in a YAML file, or give it with papermill's -r {name} VALUE (runbook run -p keeps "
+               "it as text)")
     if is_secret_name(name) and isinstance(value, (bool, int, float)):   # never the value of a secret, in any form
-        return "; YAML read the value as a number or a flag: quote it"
+        return "; it came as a number or a flag, not as text: quote it in a YAML file"   # (not on a command line)
     if _is_boolean(value):
-        return f"; YAML read the value as {'true' if value else 'false'} (yes, no, on and off are flags to it): quote it"
-    if isinstance(value, int) and value > 0:
-        return (f"; YAML read the value as the number {value} (0{value:o} with its leading zero, which YAML 1.1 "
-                f"reads as octal): quote it")
+        return (f"; it came as the flag {'true' if value else 'false'}, not as text (YAML reads yes, no, on and off "
+                "as flags, papermill's -p True and False)" + as_text)
+    if isinstance(value, int) and abs(value) >= 8:   # (0 to 7 read the same with a leading zero or without)
+        octal = f"{'-' if value < 0 else ''}0{abs(value):o}"
+        return (f"; it came as the number {value}, not as text (papermill's -p reads digits as a number, and YAML "
+                f"1.1 reads {octal}, with its leading zero, as this number, in octal)" + as_text)
     if isinstance(value, (int, float)):
-        return f"; YAML read the value as the number {value}: quote it"
+        return (f"; it came as the number {value}, not as text (papermill's -p and YAML read an unquoted number "
+                "as one)" + as_text)
     return ""
+
+
+# Text an operator means as a flag: YAML 1.1's words for one (papermill's -p types only True and False, so
+# `-p dry_run false` arrives as this text), and pydantic's y and n.
+_FLAG_WORDS = {"true": True, "yes": True, "on": True, "y": True, "false": False, "no": False, "off": False, "n": False}
+
+
+def _flag_as_text(name: str, value: Any) -> str:
+    """For a flag given as text that names one ('false', 'no'), how to give the flag itself:
+    " as a flag, not the text 'false': give papermill -p NAME False ..." ("" for other values)."""
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word not in _FLAG_WORDS:
+        return ""
+    flag = "True" if _FLAG_WORDS[word] else "False"
+    given = "text" if is_secret_name(name) else f"the text {value!r}"
+    return (f" as a flag, not {given}: give papermill -p {name} {flag} (capital {flag[0]}) or "
+            f"-y '{name}: {flag.lower()}', or runbook run -p {name} {flag.lower()}")
 
 
 def _allowed(model_cls: type[BaseModel], name: str, error: Mapping[str, Any]) -> str:
@@ -290,6 +321,15 @@ def _allowed(model_cls: type[BaseModel], name: str, error: Mapping[str, Any]) ->
             pass
     message = str(error.get("msg", "not accepted")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     return message[:1].lower() + message[1:].rstrip(".")
+
+
+def _how_a_list_is_written(model_cls: type[BaseModel], name: str, value: Any) -> str:
+    """For a list parameter given something that is no list: " (it takes a list: ...)" ("" otherwise)."""
+    field = model_cls.model_fields.get(name)
+    if field is None or isinstance(value, (list, tuple, Mapping)):
+        return ""
+    takes_list = any(kind is list or typing.get_origin(kind) is list for kind in _scalar_types(field.annotation))
+    return f" ({LIST_WRITTEN})" if takes_list else ""
 
 
 def _scalar_types(annotation: Any) -> set[Any]:
@@ -347,16 +387,22 @@ def comma_list(value: Any) -> Any:
     return value
 
 
-def each_of(parameter: str, items: Any, name_one: Callable[[Any], Any]) -> list:
-    """name_one(item) for every item of a list parameter, in order, once each; an item it refuses is refused
-    saying the parameter takes a list, and how one is written."""
+def listed(value: Any) -> Any:
+    """comma_list for a list parameter whose empty text is no list (a blank `-p tables ''` is refused saying how a
+    list is written, as it was before a,b was taken; `[]` is the empty list)."""
+    return value if isinstance(value, str) and not value.strip() else comma_list(value)
+
+
+def each_of(parameter: str, items: Any, name_one: Callable[[Any], Any], *, once: bool = True) -> list:
+    """name_one(item) for every item of a list parameter, in order (once each, unless once=False); an item it
+    refuses is refused saying the parameter takes a list, and how one is written."""
     named = []
     for item in items:
         try:
             named.append(name_one(item))
         except ParameterError as exc:
             raise ParameterError(parameter, exc.value, f"{exc.allowed} ({LIST_WRITTEN})") from None
-    return list(dict.fromkeys(named))
+    return list(dict.fromkeys(named)) if once else named
 
 
 def _known_phase(parameter: str, value: str) -> str:

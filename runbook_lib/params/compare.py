@@ -7,7 +7,7 @@ from pydantic import field_validator, model_validator
 
 from ..errors import ParameterError
 from ..phases import TEST_PREFIX_RULE
-from .base import TargetParams, iso_day, param
+from .base import TargetParams, each_of, iso_day, listed, param
 
 
 class CompareParams(TargetParams):
@@ -40,6 +40,11 @@ class CompareParams(TargetParams):
     def _date(cls, v: str, info) -> str:
         return iso_day(info.field_name, v, "no replay has written it yet") if v else v
 
+    @field_validator("tables", "exclude", mode="before")
+    @classmethod
+    def _comma_list(cls, v: Any) -> Any:
+        return listed(v)   # `-p tables a,b` and `-p exclude processed_at`, as runbook 03's phases take them
+
     @field_validator("tables")
     @classmethod
     def _tables(cls, v: list[str]) -> list[str]:
@@ -47,10 +52,12 @@ class CompareParams(TargetParams):
 
         known = load_phases().all_tables()
         names = {t.ref for t in known} | {t.table for t in known}
-        for name in v:
+
+        def table(name: str) -> str:
             if name not in names:
                 raise ParameterError("tables", name, f"choose output tables from phases.yaml: {', '.join(t.ref for t in known)}")
-        return v
+            return name
+        return each_of("tables", v, table, once=False)
 
     @model_validator(mode="after")
     def _range(self) -> "CompareParams":

@@ -11,7 +11,7 @@ from pydantic import field_validator, model_validator
 from .. import formats
 from ..errors import ParameterError
 from ..phases import TEST_PREFIX_RULE
-from .base import ExistingFolderOrEmpty, TargetParams, _known_phase, comma_list, each_of, iso_day, param
+from .base import ExistingFolderOrEmpty, TargetParams, _known_phase, comma_list, each_of, iso_day, listed, param
 
 
 MAX_CONCURRENCY = 16
@@ -97,15 +97,18 @@ class ReplayParams(TargetParams):
         from ..phases import load_phases
         from ..phases import production_datasets
 
+        v = listed(v)   # `-p allowed_prod_writes nba_reference.processor_run_history`, or a,b
         if v is None or not isinstance(v, (list, tuple)):
             return v
         production = production_datasets(load_phases())
-        for ref in v:
+
+        def table(ref: Any) -> Any:
             if not isinstance(ref, str) or not re.fullmatch(r"[A-Za-z0-9_]+\.[A-Za-z0-9_]+", ref) \
                     or ref.split(".")[0] not in production:
                 raise ParameterError("allowed_prod_writes", ref, f'give production tables as "dataset.table" in '
                                                                  f"{', '.join(production)}")
-        return list(dict.fromkeys(v))
+            return ref
+        return each_of("allowed_prod_writes", v, table)
 
     @field_validator("impersonate_service_account")
     @classmethod

@@ -170,6 +170,45 @@ def test_a_foreign_source_folder_is_never_deleted(tmp_path):
     assert (tmp_path / "source" / "mine.txt").read_text() == "keep"
 
 
+@pytest.mark.parametrize("damage", ["", '{"initialised": true, "services": {"phase3": {"serv', "[1, 2]"])
+def test_a_state_file_that_cannot_be_read_is_one_sentence_and_init_rebuilds_it(tmp_path, damage, capsys):
+    # A full disk, a crash or a hand edit: status said it in a JSONDecodeError traceback, and init and reset (the
+    # way out the kit names) failed the same way (/work/probes/concurrency finding 1).
+    from runbook_lib.local.state import SandboxDamaged
+
+    (tmp_path / "state.json").write_text(damage)
+    with pytest.raises(SandboxDamaged, match=r"^The sandbox's .*state.json cannot be read .*: run `runbook sandbox "
+                                             r"reset --home .*` to rebuild the sandbox\.$|holds no state object"):
+        sandbox_status(tmp_path)
+    assert cli.main(["sandbox", "status", "--home", str(tmp_path)]) != 0
+    assert "Traceback" not in capsys.readouterr().err
+    status = init_sandbox(tmp_path, scale=0.15, start_services=False)
+    assert status.initialised and "state file" in (status.repaired or "") and _state(tmp_path)["initialised"]
+
+
+def test_a_source_repository_build_interrupted_leaves_nothing_the_next_init_refuses(tmp_path, monkeypatch):
+    # Ctrl-C in init's first second left a half-made source/ that init and reset then took for someone else's
+    # folder, for good (/work/probes/concurrency finding 3): it is built beside and moved into place whole.
+    from runbook_lib.local import source_repo
+
+    real, commits = source_repo.git, []
+
+    def interrupted(path, *args, **kwargs):
+        if args[:1] == ("commit",):
+            commits.append(path)
+            if len(commits) == 2:
+                raise KeyboardInterrupt
+        return real(path, *args, **kwargs)
+    monkeypatch.setattr(source_repo, "git", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        init_sandbox(tmp_path, scale=0.15, start_services=False)
+    assert not (tmp_path / "source").exists() and not list(tmp_path.glob(".building-*"))
+    monkeypatch.setattr(source_repo, "git", real)
+    (tmp_path / ".building-source-killed").mkdir()   # one a kill -9 left
+    assert init_sandbox(tmp_path, scale=0.15, start_services=False).initialised
+    assert not list(tmp_path.glob(".building-*"))
+
+
 def test_interrupted_init_is_redone_and_reset_restores_the_morning(make_sandbox):
     root = make_sandbox(scale=0.15, start_services=False)
     box = home_at(root)

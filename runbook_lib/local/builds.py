@@ -33,7 +33,7 @@ from ..redeploy.provenance import revision_label
 from .build_steps import (BUILDPACKS_TAG, DOCKER_BUILDER, StepPlan, buildpacks_steps, docker_build_args, docker_steps,
                           load_config, push_step, substitute)
 from .home import SandboxHome
-from .state import read_state
+from .state import read_json_file, read_state
 
 
 def _ts(moment: datetime) -> str:
@@ -86,9 +86,7 @@ class LocalBuilds:
         return self.home.builds / self.logs_bucket / f"log-{build_id}.txt"
 
     def _load(self) -> list[dict]:
-        if not self._records_file.exists():
-            return []
-        return json.loads(self._records_file.read_text())
+        return read_json_file(self._records_file, self.home.root, [])
 
     def _store(self, outcome: BuildOutcome, log_text: str) -> None:
         """Write the log, then add the record; builds from several processes never lose each other."""

@@ -31,9 +31,9 @@ from .logs import append_request_logs, request_log_path
 from .processes import stop_recorded_processes
 from .service_iam import OPERATOR
 from .services import LocalServices, ServiceInfo
-from .state import (read_state, refuse_if_in_use, sandbox_lock, state_lock, unwritable, warehouse_problem,
+from .state import (SandboxDamaged, read_state, refuse_if_in_use, sandbox_lock, state_lock, unwritable, warehouse_problem,
                     write_state)
-from .source_repo import SourceRepo, create_source_repo, open_source_repo
+from .source_repo import BUILDING_PREFIX, SourceRepo, create_source_repo, open_source_repo
 
 __all__ = ["IAM_FIX_AT", "LOG_SEED", "MORNING", "NIGHT_START", "OPERATOR_IP", "PHASE3_REDEPLOY_AT",
            "PUBSUB_USER_AGENT", "SCHEDULER_USER_AGENT", "SandboxStatus", "TableRows", "init_sandbox",
@@ -137,10 +137,15 @@ def init_sandbox(home: str | Path | None = None, scale: float | None = None, for
     _make_home(box)
     repaired = None
     with sandbox_lock(box):
-        state = read_state(box)
+        try:
+            state, damaged = read_state(box), None
+        except SandboxDamaged:   # init repairs a state file it cannot read, as a damaged warehouse
+            state, damaged = {}, f"its state file {box.state_file} could not be read, so the sandbox was rebuilt"
         problem = warehouse_problem(box) if state.get("initialised") else None
         if state.get("initialised") and not (problem or force) and scale is not None:
             _refuse_another_scale(box, state.get("scale"), scale)
+        if damaged and not force:
+            repaired = damaged
         if not state.get("initialised") or problem or force:
             if problem and not force:   # init repairs what is missing or damaged
                 repaired = f"its warehouse {box.warehouse} {problem}, so the sandbox was rebuilt"
@@ -411,6 +416,8 @@ def _remove_created(box: SandboxHome) -> None:
     for name in CREATED_FILES:
         if name != "init.lock":
             (box.root / name).unlink(missing_ok=True)
+    for leftover in box.root.glob(f"{BUILDING_PREFIX}*"):   # a source repository whose init was killed
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _count_lines(path: Path) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,17 +91,29 @@ def create_source_repo(path: str | Path, force: bool = False) -> SourceRepo:
         existing = open_source_repo(path, missing_ok=True)
         if existing is not None:
             return existing
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
-    git(path, "init", "--quiet", "--initial-branch=main")
-    commits: dict[str, str] = {}
-    for folder, message, when, role in HISTORY:
-        _copy_layer(TEMPLATE / folder, path)
-        git(path, "add", "--all")
-        git(path, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message, when=when)
-        commits[role] = git(path, "rev-parse", "HEAD")
+    # Built beside it and moved into place whole: an init stopped half-way (Ctrl-C in its first second) leaves
+    # no half-made repository that the next init would have to take for someone else's folder.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f"{BUILDING_PREFIX}{path.name}-", dir=path.parent))
+    try:
+        git(building, "init", "--quiet", "--initial-branch=main")
+        commits: dict[str, str] = {}
+        for folder, message, when, role in HISTORY:
+            _copy_layer(TEMPLATE / folder, building)
+            git(building, "add", "--all")
+            git(building, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message, when=when)
+            commits[role] = git(building, "rev-parse", "HEAD")
+        if path.exists():
+            shutil.rmtree(path)
+        building.rename(path)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
     return SourceRepo(path=path.resolve(), commits=commits)
+
+
+# A repository being built (create_source_repo): one left by a process killed outright is the sandbox's to delete.
+BUILDING_PREFIX = ".building-"
 
 
 def open_source_repo(path: str | Path, missing_ok: bool = False) -> SourceRepo | None:

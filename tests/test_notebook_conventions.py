@@ -3,18 +3,21 @@ positive controls):
 
 - committed without outputs or execution counts, and without a papermill-injected cell;
 - exactly one cell tagged `parameters`, the first code cell: typed assignments of literal defaults,
-  each with a comment saying what it is;
+  each with a comment saying what it is, after at most one `from typing import ...` (its annotations are
+  evaluated, and papermill reads `Optional[str]` but not `str | None`);
 - the next code cell validates them with `params.from_notebook(<Model>, globals())`, and the
   model's fields are exactly the declared parameters;
 - the notebook records its result with `report.record(...)`;
 - thin: no def, class, lambda, loops, comprehensions, if, try or with; imports only from the kit
-  (and IPython.display).
+  (and IPython.display; typing in the parameters cell).
 """
 from __future__ import annotations
 
 import ast
 import copy
 import sys
+import types
+import typing
 from pathlib import Path
 
 import nbformat
@@ -64,6 +67,10 @@ def _model_of(source: str, folder: Path):
         sys.path.remove(str(folder))
 
 
+def _typing_import(node: ast.AST) -> bool:
+    return isinstance(node, ast.ImportFrom) and node.module == "typing" and not node.level
+
+
 def convention_problems(nb, folder: Path, allowed_imports=frozenset(ALLOWED_IMPORTS)) -> list[str]:
     problems = []
     for i, cell in enumerate(nb.cells):
@@ -83,8 +90,12 @@ def convention_problems(nb, folder: Path, allowed_imports=frozenset(ALLOWED_IMPO
         statements = ast.parse(source).body
     except SyntaxError as exc:
         return problems + [f"the parameters cell does not parse: {exc}"]
-    for node in statements:
+    for k, node in enumerate(statements):
         line = ast.get_source_segment(source, node)
+        if _typing_import(node):
+            if k:   # papermill reads a line without "=" as the end of the parameter before it
+                problems.append(f"parameters cell: {line!r} is not its first line")
+            continue
         if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None):
             problems.append(f"parameters cell: {line!r} is not a typed assignment (name: type = value)")
             continue
@@ -123,6 +134,8 @@ def convention_problems(nb, folder: Path, allowed_imports=frozenset(ALLOWED_IMPO
             elif isinstance(node, ast.ImportFrom):
                 roots = {(node.module or "").split(".")[0]}
             else:
+                roots = set()
+            if i == tagged[0] and _typing_import(node):
                 roots = set()
             for root in roots - set(allowed_imports):
                 problems.append(f"cell {i} imports {root} (notebooks import only {', '.join(sorted(allowed_imports))})")
@@ -180,6 +193,9 @@ def _move_validation(nb):
     (_untag, "0 cells are tagged 'parameters'"),
     (_append_to_cell(1, "\nextra: int = 1"), "extra has no comment"),
     (_append_to_cell(1, "\nextra = 1  # untyped"), "is not a typed assignment"),
+    (_append_to_cell(1, "\nfrom typing import Optional"), "'from typing import Optional' is not its first line"),
+    (_append_to_cell(1, "\nimport typing"), "is not a typed assignment"),
+    (_append_to_cell(1, "\nfrom os import path"), "is not a typed assignment"),
     (_append_to_cell(1, "\nextra: int = 1  # not in the model"), "only declared ['extra']"),
     (_append_to_cell(-1, "\nfor x in range(3):\n    print(x)"), "has a For"),
     (_append_to_cell(-1, "\ndef helper():\n    pass"), "has a FunctionDef"),
@@ -190,6 +206,12 @@ def _move_validation(nb):
 def test_each_convention_is_enforced(change, expected):
     problems = _broken(change)
     assert any(expected in problem for problem in problems), problems
+
+
+def test_a_typing_import_may_head_the_parameters_cell():
+    def change(nb):
+        nb.cells[1].source = "from typing import Optional, Union\n" + params.cell_source(nb.cells[1])
+    assert _broken(change) == []
 
 
 def _takes_dry_run(path: Path) -> bool:
@@ -211,3 +233,65 @@ def test_a_runbook_that_changes_things_is_a_dry_run_by_default_wherever_that_is_
     assert declared["dry_run"].default is True
     assert runner.validation_model(nb).model_fields["dry_run"].default is True
     assert not runner.plan.changes_things(declared, {}) and runner.plan.changes_things(declared, {"dry_run": False})
+
+
+# ---------------------------------------------------------------------------------------------
+# The parameters cell as papermill, a kernel and the runner read it
+
+def _parameters_source(nb) -> str:
+    return params.cell_source(nb.cells[params.tagged_cells(nb, params.PARAMETERS_TAG)[0]])
+
+
+@pytest.mark.parametrize("path", RUNBOOKS, ids=lambda p: p.name)
+def test_papermill_sees_every_parameter_the_runbook_declares(path):
+    """`papermill NB --help-notebook` lists, and its `-p` takes without "Passed unknown parameter", exactly the
+    parameters the cell declares, with their types, defaults and help: papermill's Python translator reads
+    `project: Optional[str] = None` but skips `project: str | None = None` (a `|` is not in its pattern)."""
+    import papermill
+
+    declared = params.declared_parameters(nbformat.read(path, as_version=4))
+    seen = papermill.inspect_notebook(str(path))
+    assert list(seen) == list(declared), f"papermill does not see {sorted(set(declared) - set(seen))}"
+    for name, found in seen.items():
+        assert found["inferred_type_name"] == declared[name].annotation, name
+        assert ast.literal_eval(found["default"]) == declared[name].default, name
+        assert found["help"] == declared[name].help, name
+
+
+@pytest.mark.parametrize("path", RUNBOOKS, ids=lambda p: p.name)
+def test_the_parameters_cell_runs_on_its_own(path):
+    """A kernel evaluates the annotations of module-level assignments: the cell imports what they name."""
+    nb = nbformat.read(path, as_version=4)
+    namespace: dict = {}
+    exec(compile(_parameters_source(nb), "<parameters cell>", "exec"), namespace)  # noqa: S102 - the kit's own cell, as a kernel runs it
+    declared = params.declared_parameters(nb)
+    assert {name: namespace[name] for name in declared} == {name: d.default for name, d in declared.items()}
+
+
+def _united(annotation) -> set:
+    return set(typing.get_args(annotation)) if typing.get_origin(annotation) in (typing.Union, types.UnionType) \
+        else {annotation}
+
+
+def _text_only(kind) -> bool:
+    if typing.get_origin(kind) is typing.Annotated:
+        kind = typing.get_args(kind)[0]
+    if typing.get_origin(kind) is typing.Literal:
+        return all(isinstance(choice, str) for choice in typing.get_args(kind))
+    return kind is str
+
+
+@pytest.mark.parametrize("path", RUNBOOKS, ids=lambda p: p.name)
+def test_the_runner_types_each_parameter_as_the_model_takes_it(path):
+    """`runbook run -p NAME VALUE` types a value by the annotation the parameters cell writes
+    (runner/parameters.py): it takes `none` as None exactly where the model takes None, and keeps the value as
+    text exactly where the model takes text only."""
+    from runbook_lib import runner
+    from runbook_lib.runner.parameters import _is_text
+
+    nb = nbformat.read(path, as_version=4)
+    fields = runner.validation_model(nb).model_fields
+    for name, declared in params.declared_parameters(nb).items():
+        kinds = _united(fields[name].annotation)
+        assert (runner.coerce_cli_value("none", declared.annotation) is None) == (type(None) in kinds), name
+        assert _is_text(declared.annotation) == all(_text_only(k) for k in kinds - {type(None)}), name

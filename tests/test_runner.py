@@ -40,6 +40,10 @@ def _only_run_dir(out: Path) -> Path:
     ("2024-01-15", "str", "2024-01-15"),
     ("phase4", "Literal['phase3', 'phase4']", "phase4"),
     ("none", "str | None", None),
+    # the runbooks' parameters cells write the forms papermill reads (Optional[...], Union[...])
+    ("none", "Optional[str]", None), ("0123456", "Optional[str]", "0123456"), ("none", "Optional[list]", None),
+    ("[a, b]", "Optional[list]", ["a", "b"]), ("true", "Optional[bool]", True), ("none", "Optional[bool]", None),
+    ("[a]", "Union[list, dict]", ["a"]), ("{phase4: [a]}", "Union[list, dict]", {"phase4": ["a"]}),
     ("none", "str", "none"),
     ("5", "int", 5),
     ("2.5", "float", 2.5),
@@ -272,6 +276,53 @@ def test_kernelspec_points_at_this_interpreter():
     spec = json.loads((base / "kernels" / runner.KERNEL_NAME / "kernel.json").read_text())
     assert spec["argv"][0] == sys.executable and spec["language"] == "python"
     assert runner.ensure_kernelspec() == base  # idempotent
+
+
+def _readme_kernel_command() -> str:
+    """The one command README.md gives for registering the notebooks' kernel before papermill or JupyterLab."""
+    readme = (runner.PROJECT_ROOT / "README.md").read_text()
+    found = re.findall(r'`\.venv/bin/python -c "([^"`]*ensure_kernelspec\(\)[^"`]*)"`', readme)
+    assert found, "README.md does not say how to register the phase-runbooks kernel for papermill and JupyterLab"
+    return found[0]
+
+
+def test_the_readme_command_registers_the_kernel_papermill_starts(tmp_path):
+    """An editable install (make, conda's environment.yml, `pip install -e .`) registers no kernelspec: in a fresh
+    environment papermill cannot start the notebooks' `phase-runbooks` kernel until the README's one command has
+    run; then it starts it with that environment's Python."""
+    import sysconfig
+
+    env_dir = tmp_path / "fresh-env"
+    subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", "--without-pip", str(env_dir)],
+                   check=True, capture_output=True, timeout=120)
+    site = Path(subprocess.run([str(env_dir / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    (site / "kit.pth").write_text(f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
+    fresh = str(env_dir / "bin" / "python")   # the kit and its dependencies importable, nothing registered
+    env = {key: value for key, value in os.environ.items() if key != "JUPYTER_PATH"}
+    env["JUPYTER_DATA_DIR"] = str(tmp_path / "user-data")   # no user-level kernelspec either
+    look_up = "from jupyter_client.kernelspec import KernelSpecManager as M; print(M().get_kernel_spec('phase-runbooks').argv)"
+    before = subprocess.run([fresh, "-c", look_up], env=env, capture_output=True, text=True, timeout=120, check=False)
+    if before.returncode == 0:
+        pytest.skip(f"a phase-runbooks kernelspec is installed system-wide here: {before.stdout.strip()}")
+    assert "NoSuchKernel" in before.stderr, before.stderr[-2000:]
+
+    registered = subprocess.run([fresh, "-c", _readme_kernel_command()], env=env, capture_output=True, text=True,
+                                timeout=120, check=False)
+    assert registered.returncode == 0, registered.stderr[-2000:]
+    assert (env_dir / "share" / "jupyter" / "kernels" / runner.KERNEL_NAME / "kernel.json").is_file()
+
+    runbook = nbformat.read(runner.PROJECT_ROOT / "notebooks" / "00_pipeline_overview.ipynb", as_version=4)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import sys; print(sys.executable)")],
+                                  metadata={"kernelspec": runbook.metadata["kernelspec"], "language_info": {"name": "python"}})
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    ran = subprocess.run([fresh, "-m", "papermill", str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"),
+                          "--no-progress-bar"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                         check=False)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    printed = nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[0].outputs[0]["text"].strip()
+    assert printed == fresh
+    assert runner.KERNEL_NAME == runbook.metadata["kernelspec"]["name"]
 
 
 def test_lab_command_uses_this_environment_and_the_notebooks_folder():

@@ -64,8 +64,9 @@ def display_path(path: Path) -> str:
 
 @contextlib.contextmanager
 def _quiet_papermill_parameter_warnings() -> Iterator[None]:
-    """Names were already checked against the parameters cell; papermill's own inference misreads
-    annotations such as `str | None` and would warn "Passed unknown parameter" about valid ones.
+    """Names were already checked against the parameters cell; papermill's own inference skips a line
+    whose annotation it cannot read (`str | None`: the kit's runbooks write `Optional[str]`, but the runner
+    runs any notebook) and would warn "Passed unknown parameter" about a valid name.
     It also takes a "?" in a file name for a URL query and warns that `q?.ipynb` has no extension."""
     logger = logging.getLogger("papermill")
     before = logger.level

@@ -252,6 +252,17 @@ def test_stop_leaves_no_process(make_sandbox):
     assert all(not s.running for s in sandbox_status(root).services)
 
 
+def test_stop_stops_a_process_of_the_sandbox_recorded_nowhere(make_sandbox):
+    # a redeploy killed while its candidate's process held the service's run file left the serving process
+    # recorded nowhere, and `sandbox stop` said it stopped everything (/work/probes/concurrency finding 2)
+    root = make_sandbox(scale=0.15, start_services=True)
+    box = home_at(root)
+    pid = next(s.pid for s in sandbox_status(root).services if s.phase == "phase4")
+    (box.run / "phase4.json").unlink()
+    assert is_our_process(pid, root)
+    assert sorted(stop_sandbox(root)) == ["phase3", f"pid {pid}"] and not is_our_process(pid)
+
+
 def test_cli_sandbox_commands(sandbox_home, capsys, tmp_path):
     assert cli.main(["sandbox", "status", "--home", str(sandbox_home)]) == cli.EXIT_OK
     out = capsys.readouterr().out

@@ -158,7 +158,21 @@ def stop_recorded_processes(home) -> list[str]:
         if record and terminate(record["pid"], home.root):
             stopped.append(path.stem)
         path.unlink(missing_ok=True)
+    # A process recorded nowhere (a redeploy killed while its candidate's process had the service's run file) is
+    # the sandbox's all the same: its command line names this home.
+    for pid in unrecorded_processes(home.root):
+        if terminate(pid, home.root):
+            stopped.append(f"pid {pid}")
     return stopped
+
+
+def unrecorded_processes(home_root: str | Path) -> list[int]:
+    """Live service processes of the sandbox at `home_root`, by their command lines (where /proc lists them)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    return [int(entry.name) for entry in proc.iterdir()
+            if entry.name.isdigit() and int(entry.name) != os.getpid() and is_our_process(int(entry.name), home_root)]
 
 
 def stop_started_by(home, run_id: str) -> list[str]:

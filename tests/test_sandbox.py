@@ -271,3 +271,22 @@ def test_cli_sandbox_commands(sandbox_home, capsys, tmp_path):
     assert "scale" in capsys.readouterr().err
     assert cli.main(["sandbox", "stop", "--home", str(tmp_path / "never-made")]) == cli.EXIT_OK
     assert read_state(home_at(tmp_path / "never-made")) == {}
+
+
+def test_a_reset_stopped_half_way_leaves_a_sandbox_that_says_it_is_not_initialised(make_sandbox, monkeypatch):
+    # the state went last: a reset killed after deleting source/ left status saying initialised, and init repaired
+    # nothing (/work/probes/concurrency finding 4)
+    from runbook_lib.local import sandbox as sandbox_module
+
+    root = make_sandbox(scale=0.15, start_services=False)
+    real = sandbox_module.shutil.rmtree
+
+    def killed(path, *args, **kwargs):
+        real(path, *args, **kwargs)
+        raise KeyboardInterrupt   # after the first folder went
+    monkeypatch.setattr(sandbox_module.shutil, "rmtree", killed)
+    with pytest.raises(KeyboardInterrupt):
+        reset_sandbox(root, scale=0.15, start_services=False)
+    monkeypatch.setattr(sandbox_module.shutil, "rmtree", real)
+    assert sandbox_status(root).initialised is False
+    assert init_sandbox(root, scale=0.15, start_services=False).initialised

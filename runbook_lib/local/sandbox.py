@@ -407,6 +407,9 @@ def _refuse_foreign_files(box: SandboxHome) -> None:
 
 
 def _remove_created(box: SandboxHome) -> None:
+    # the state first: a reset stopped half-way leaves a sandbox that says it is not initialised (and is rebuilt by
+    # the next init), never one that says it is while its source or builds are gone
+    box.state_file.unlink(missing_ok=True)
     for name in CREATED_DIRS:
         path = box.root / name
         if path.is_dir() and not path.is_symlink():

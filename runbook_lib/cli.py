@@ -31,7 +31,8 @@ SANDBOX_EXIT_CODES = """\
 exit codes:
   0    done; for status: an initialised sandbox in working order
   1    an error; for status: a damaged sandbox, or a folder where none is initialised yet
-  2    bad input, refused before anything changed: --home, --scale (init: a scale other than the sandbox's own)
+  2    bad input, refused before anything changed: --home, --scale (init: a scale other than the sandbox's own),
+       --principal
   129  terminated by SIGHUP (the terminal or ssh session closed)
   130  interrupted by Ctrl-C
   143  terminated by SIGTERM (`timeout`, `docker stop`)"""
@@ -112,6 +113,10 @@ def _sandbox(args: argparse.Namespace) -> int:
 
     home = _not_blank(args.home, "--home", "give the sandbox folder, or leave --home out for $RUNBOOK_HOME, else "
                                            "the kit's .runbook")
+    if args.principal is not None and args.action != "token":
+        raise ParameterError("--principal", args.principal, "give it with `runbook sandbox token` only")
+    if args.action == "token":
+        return _sandbox_token(home, args.principal)
     if args.action == "init":
         status = sandbox.init_sandbox(home=home, scale=args.scale, force=args.force, start_services=not args.no_services)
     elif args.action == "status":
@@ -125,6 +130,18 @@ def _sandbox(args: argparse.Namespace) -> int:
     print(sandbox_hints(home)(status.to_text()))
     # A folder that holds no sandbox is not one in working order: a script must tell the two apart.
     return ExitCode.ERROR if status.problem or not status.initialised else ExitCode.OK
+
+
+def _sandbox_token(home: str | None, principal: str | None) -> int:
+    """Print an identity token the sandbox's services take (local/service_iam.py identity_token), as `gcloud auth
+    print-identity-token` prints Google's: `curl -H "Authorization: Bearer $(runbook sandbox token)" ...`."""
+    from .local.home import sandbox_home
+    from .local.services import LocalServices
+    from .phases import load_phases
+
+    box = sandbox_home(home)
+    print(LocalServices(box, load_phases(), box.warehouse).identity_token(principal))
+    return ExitCode.OK
 
 
 def sandbox_scale(given: float | None) -> float:
@@ -215,15 +232,20 @@ def build_parser() -> argparse.ArgumentParser:
     sb = sub.add_parser("sandbox", help="create, inspect, reset or stop the embedded sandbox", formatter_class=raw,
                         description="The embedded sandbox (target local): a DuckDB warehouse, a Cloud Build "
                                     "emulation and the phase services on 127.0.0.1.", epilog=SANDBOX_EXIT_CODES)
-    sb.add_argument("action", choices=["init", "status", "reset", "stop"],
+    sb.add_argument("action", choices=["init", "status", "reset", "stop", "token"],
                     help="init: build it if missing (idempotent; repairs a missing warehouse); status: what it "
-                         "holds; reset: rebuild from scratch (refused while runs use it); stop: stop its services")
+                         "holds; reset: rebuild from scratch (refused while runs use it); stop: stop its services; "
+                         "token: print an identity token its services take (curl -H \"Authorization: Bearer "
+                         "$(runbook sandbox token)\" ...)")
     sb.add_argument("--home", default=None, help=HOME_HELP)
     sb.add_argument("--scale", type=float, default=None,
                     help="sample data size for init and reset, above 0 and at most 10 (default 1.0, about two weeks "
                          "of games); init refuses a scale other than an existing sandbox's: reset rebuilds it")
     sb.add_argument("--force", action="store_true", help="init: rebuild even if the sandbox is already initialised")
     sb.add_argument("--no-services", action="store_true", help="init: do not start the loopback phase services")
+    sb.add_argument("--principal", default=None, metavar="P",
+                    help="token: whose token, user:EMAIL or serviceAccount:EMAIL (default: the sandbox's operator, "
+                         "user:operator@sandbox.local)")
     sb.set_defaults(func=_sandbox)
 
     run = sub.add_parser("run", help="execute one runbook notebook headlessly", formatter_class=raw,

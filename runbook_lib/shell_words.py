@@ -220,3 +220,28 @@ def _closing(line: str, start: int) -> int | None:
                 return k
         k += 1
     return None
+
+
+# ---------------------------------------------------------------- commands printed for a person to run
+# On the sandbox (target local) the project is params/phases.yaml's, a real project's id: a gcloud or bq command
+# printed there names the project as this placeholder instead, in every form it takes (--project=, bq's
+# PROJECT:dataset and --project_id=, SQL backticks, image and resource paths, service-account emails), and each
+# block of such commands is headed by GCP_ONLY_HEADER. On gcp they name the project itself.
+PROJECT_PLACEHOLDER = "PROJECT"
+GCP_ONLY = ("what this would be on gcp, not the sandbox's: the sandbox runs none of these commands, and PROJECT "
+            "stands for the real project's id")
+GCP_ONLY_HEADER = f"# {GCP_ONLY[0].upper()}{GCP_ONLY[1:]}"
+
+
+def printed_project(target) -> str:
+    """The project as a printed command names it: PROJECT on the sandbox, the target's project on gcp."""
+    return PROJECT_PLACEHOLDER if target.name == "local" else target.project
+
+
+def with_printed_project(text: str, project: str, printed: str) -> str:
+    """`text` (a command, an image, a resource name) with every whole occurrence of the project id `project`
+    (not part of a longer name: project ids are letters, digits and hyphens) written as `printed`; the text
+    unchanged when the two are the same (gcp)."""
+    if printed == project or not project:
+        return text
+    return re.sub(rf"(?<![A-Za-z0-9-]){re.escape(project)}(?![A-Za-z0-9-])", lambda _: printed, text)

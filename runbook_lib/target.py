@@ -18,7 +18,8 @@ TARGETS = ("local", "gcp")
 
 @dataclass
 class Target:
-    """What a runbook talks to. `name` is recorded in reports; code never branches on it."""
+    """What a runbook talks to. `name` is recorded in reports; code branches on it in one place only, the project a
+    printed command names (shell_words.printed_project: the sandbox's commands are for gcp)."""
 
     name: str
     project: str

@@ -19,6 +19,7 @@ from runbook_lib.local.logs import request_entry
 from runbook_lib.local.sandbox import IAM_FIX_AT, OPERATOR_IP, PUBSUB_USER_AGENT, SCHEDULER_USER_AGENT
 from runbook_lib.phases import load_phases
 from runbook_lib.services import PushSubscription, ServiceInfo, push_subscriptions_to
+from runbook_lib.shell_words import GCP_ONLY_HEADER
 
 UTC = timezone.utc
 P3, P4 = "nba-phase3-analytics-processors", "nba-phase4-precompute-processors"
@@ -495,7 +496,8 @@ def gcp_target(fake_apis, sandbox_home, tmp_path):
     target.close()
 
 
-def _expect_the_incident(result, outages, night: list[dict]):
+def _expect_the_incident(result, outages, night: list[dict], printed: str = PROJECT):
+    """`printed`: the project as the fix commands name it (PROJECT on the sandbox, whose id is the real one's)."""
     pushes = [e for e in night if e["httpRequest"]["userAgent"] == PUBSUB_USER_AGENT and e["httpRequest"]["status"] == 403]
     # Scanners got the app's 404 before the fix; the operator's 2xx on Phase 4, which any Google account may
     # call, cannot be told from anyone's.
@@ -516,17 +518,20 @@ def _expect_the_incident(result, outages, night: list[dict]):
         assert outage.last_accepted < IAM_FIX_AT <= outage.changed_at < IAM_FIX_AT + timedelta(minutes=10)
         assert [s.short_name for s in outage.subscriptions] == [f"{outage.service}-push"]
     commands = result.fix_commands()
-    assert (f"gcloud run services remove-iam-policy-binding {P4} --region=us-west2 --project={PROJECT} "
+    assert (f"gcloud run services remove-iam-policy-binding {P4} --region=us-west2 --project={printed} "
             f"--member=allAuthenticatedUsers --role=roles/run.invoker") in commands
-    assert (f"gcloud pubsub subscriptions modify-push-config {P3}-push --project={PROJECT} "
-            f"--push-endpoint=https://{P3}-756957797294.us-west2.run.app/process --push-auth-service-account={PUSH_SA}"
-            ) in commands
+    assert (f"gcloud pubsub subscriptions modify-push-config {P3}-push --project={printed} "
+            f"--push-endpoint=https://{P3}-756957797294.us-west2.run.app/process --push-auth-service-account="
+            f"{PUSH_SA.replace(PROJECT, printed)}") in commands
+    # on the sandbox: under a line saying they are what this would be on gcp, never naming the real project
+    assert commands.startswith(GCP_ONLY_HEADER + "\n") == (printed != PROJECT)
+    assert (PROJECT in commands) == (printed == PROJECT)
 
 
 def test_the_incident_night_on_the_sandbox(local_target, sandbox_home):
     result, tried, outages = _audit(local_target)
     night = _night(sandbox_home)
-    _expect_the_incident(result, outages, night)
+    _expect_the_incident(result, outages, night, printed="PROJECT")
     assert tried.entries == len(night) and sum(tried.per_service.values()) == len(night)
     assert f"Read {len(night):,} request-log entries" in tried.note
     json.dumps(result.to_dict())

@@ -307,8 +307,10 @@ def test_a_repository_that_does_not_exist_is_refused_before_anything_is_built(ho
     said = str(caught.value)
     assert caught.value.parameter == "repository" and said.startswith("repository='no-such-repo' is not valid: ")
     assert "repositories in us-west2: cloud-run-source-deploy" in said and "\n" not in said
+    # the sandbox's project is a real project's id: the command names it PROJECT, saying it is gcp's
     assert ("gcloud artifacts repositories create no-such-repo --repository-format=docker --location=us-west2 "
-            "--project=nba-props-platform") in said
+            "--project=PROJECT (what this would be on gcp, not the sandbox's") in said
+    assert "nba-props-platform" not in said
     outcome = runner.run_notebook(NOTEBOOK, parameters=[["sandbox_home", str(home)], ["repository", "no-such-repo"],
                                                         ["dry_run", "false"]], outdir=tmp_path, progress=False)
     assert outcome.exit_code == 2 and "repository='no-such-repo' is not valid" in outcome.summary
@@ -425,7 +427,8 @@ def test_the_build_guard_looks_in_the_services_region_too():
             return [{"id": "b-1", "status": "WORKING", "createTime": "2025-12-31T08:00:00Z"}] \
                 if region == "us-west2" and tags == [f"service_{P4}"] else []
 
-    plan = SimpleNamespace(service=P4, build_region="global", region="us-west2")
+    plan = SimpleNamespace(service=P4, build_region="global", region="us-west2", project="p", printed_project="p",
+                           gcp_only="")
     refusals = redeploy.builds_in_progress(SimpleNamespace(builds=Builds()), plan)
     assert set(asked) == {"global", "us-west2"} and len(refusals) == 1
     assert refusals[0].startswith(f"Build b-1 of {P4} is WORKING") and "--region=us-west2" in refusals[0]

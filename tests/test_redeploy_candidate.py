@@ -332,7 +332,9 @@ def test_the_sandbox_plan_prints_the_candidate_steps(home):
         commands = run.plan.commands()
     deploy = next(c for c in commands if c.startswith("gcloud run deploy"))
     assert "--no-traffic --tag=candidate" in deploy and '"$TAG_URL/health" | python3 -c ' in commands[-2]
+    # the sandbox's project is a real project's id: its printed commands name it PROJECT
     assert commands[-2].endswith(f" && gcloud run services update-traffic {P4} --to-tags=candidate=100 "
-                                 "--region=us-west2 --project=nba-props-platform")
+                                 "--region=us-west2 --project=PROJECT")
     assert commands[-1].startswith("# then, while the candidate is the newest") and commands[-1].endswith(
-        f"update-traffic {P4} --to-latest --region=us-west2 --project=nba-props-platform")
+        f"update-traffic {P4} --to-latest --region=us-west2 --project=PROJECT")
+    assert not [c for c in commands if "nba-props-platform" in c]

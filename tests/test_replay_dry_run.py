@@ -47,12 +47,13 @@ def table_pair(command: str, project: str) -> tuple[str, str]:
     return found["production"], found["test"]
 
 
-def curl_call(command: str) -> tuple[str, str]:
-    """(URL, the JSON body as sent) of a `curl -X POST ...`, with the headers checked."""
+def curl_call(command: str, token: str = "gcloud auth print-identity-token") -> tuple[str, str]:
+    """(URL, the JSON body as sent) of a `curl -X POST ...`, with the headers checked (`token`: the command whose
+    output the Authorization header sends)."""
     argv = shlex.split(command)
     assert argv[:3] == ["curl", "-X", "POST"], command
     headers = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-H"]
-    assert headers == ["Authorization: Bearer $(gcloud auth print-identity-token)", "Content-Type: application/json"]
+    assert headers == [f"Authorization: Bearer $({token})", "Content-Type: application/json"]
     return argv[-1], argv[argv.index("-d") + 1]
 
 
@@ -121,24 +122,26 @@ def test_a_dry_run_creates_and_calls_nothing_and_prints_what_the_real_run_then_d
         real, done = _replay(tg, home, dry_run=False, **window)
         assert done.verdict == "warn" and done.figures["dates done"] == "2/2", done.summary
 
-        # The same datasets with the same options ...
+        # The same datasets with the same options (the sandbox's project, a real one's id, printed as PROJECT) ...
         made = sorted(set(tg.warehouse.list_datasets()) - set(datasets))
         printed = dict(map(dataset_options, commands.datasets))
-        assert sorted(printed) == [f"{tg.project}:{name}" for name in made] == [
-            f"{tg.project}:dry_nba_analytics", f"{tg.project}:dry_nba_precompute"]
+        assert sorted(printed) == [f"PROJECT:{name}" for name in made] == [
+            "PROJECT:dry_nba_analytics", "PROJECT:dry_nba_precompute"]
         for name in made:
             info = tg.warehouse.dataset_info(name)
-            assert printed[f"{tg.project}:{name}"] == {"location": info.location, "labels": info.labels,
-                                                       "expiration_s": info.default_table_expiration_days * 86_400}
+            assert printed[f"PROJECT:{name}"] == {"location": info.location, "labels": info.labels,
+                                                  "expiration_s": info.default_table_expiration_days * 86_400}
         # ... the same tables, each made like its production table ...
-        pairs = sorted(table_pair(c, tg.project) for c in commands.tables)
+        pairs = sorted(table_pair(c, "PROJECT") for c in commands.tables)
         assert pairs == sorted(replay.output_tables(tg.phases, ["phase3", "phase4"], "dry"))
         assert sorted(t for _, t in pairs) == sorted(f"{d}.{t}" for d in made for t in tg.warehouse.list_tables(d))
         for production, test in pairs:
             want, got = tg.warehouse.table_info(production), tg.warehouse.table_info(test)
             assert (got.columns, got.partition_column) == (want.columns, want.partition_column)
         # ... and the same calls, to the same URLs, with the same bodies.
-        curls = [curl_call(c) for c in commands.calls]
+        # (the sandbox's token: `runbook sandbox token`, tests/test_sandbox_printed_commands.py runs them)
+        curls = [curl_call(c, shlex.split(c)[4][len("Authorization: Bearer $("):-1]) for c in commands.calls]
+        assert all(" sandbox token --home " in c for c in commands.calls)
         assert Counter(url for url, _ in curls) == Counter(_posted_urls(home)[posts:])
         endpoints = {name: tg.phases.get(name).endpoint for name in ("phase3", "phase4")}
         assert Counter((url.rsplit("/", 1)[1], body) for url, body in curls) == Counter(

@@ -18,6 +18,7 @@ import pandas as pd
 from ..errors import AccessDenied, CloudUnreachable, CredentialsMissing, NotFoundError, QuotaExceeded, ServiceDisabled
 from ..phases import Phase
 from ..services import PUBLIC_MEMBERS, describe_role_command, role_may_invoke
+from ..shell_words import printed_project
 from .commands import (ancestor_policy_command, ancestors_policy_command, invoker_iam_check_command, placed,
                        remove_ancestor_binding_command, remove_binding_command, remove_project_binding_command)
 from .requests import GRANTED_ABOVE_UNREAD
@@ -115,6 +116,9 @@ class AuditScope:
     since: datetime
     until: datetime
     project: str
+    # the project as the fix commands name it: PROJECT on the sandbox, whose project is a real project's id
+    # (shell_words.printed_project); "" for the project itself
+    printed_project: str = ""
 
     def expected_members(self, phase: str) -> set[str]:
         return {f"serviceAccount:{email}" for email in self.expected.get(phase, ())}
@@ -125,7 +129,7 @@ def audit_scope(target: Any, p: Any, now: datetime | None = None) -> AuditScope:
     phases = tuple(target.phases.get(name) for name in p.audited_phases(target.phases))
     since, until = p.window(now)
     return AuditScope(phases=phases, expected={ph.name: p.expected_for(ph) for ph in phases}, since=since,
-                      until=until, project=target.project)
+                      until=until, project=target.project, printed_project=printed_project(target))
 
 
 @dataclass

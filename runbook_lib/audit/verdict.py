@@ -7,12 +7,13 @@ said once (an info finding, as a refused project policy always was): it never ch
 summary names it whenever it says anything else."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from ..formats import headline
 from ..results import Result
+from ..shell_words import GCP_ONLY_HEADER, with_printed_project
 from .access import (ANCESTRY_READER, PROJECT_POLICY_READER, SEVERITIES, Ancestry, AuditScope, Finding,
                      InheritedPolicy, ServiceAccess, unread_above)
 from .commands import ancestor_invokers_command, ancestors_policy_command, placed, project_invokers_command
@@ -36,6 +37,9 @@ class Audit(Result):
     findings: list[Finding] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)   # read-only commands for what the audit did not read
     not_read: str = NOT_READ                          # what those are
+    # the comment line heading the commands on the sandbox (its fixes are what they would be on gcp, the project
+    # named PROJECT); "" on gcp
+    header: str = ""
 
     def findings_table(self) -> pd.DataFrame:
         return pd.DataFrame([{"severity": f.severity, "service": f.service, "finding": f.what,
@@ -46,9 +50,9 @@ class Audit(Result):
         """Every fix, grouped by finding; nothing here is run by the kit."""
         blocks = [f"# {f.severity}: {f.what}\n" + "\n".join(f.fix) for f in self.findings if f.fix]
         fixes = "\n\n".join(blocks) if blocks else "# Nothing to fix."
-        if not self.checks:
-            return fixes
-        return fixes + f"\n\n# Not read: {self.not_read}. To list them (read-only):\n" + "\n".join(self.checks)
+        if self.checks:
+            fixes += f"\n\n# Not read: {self.not_read}. To list them (read-only):\n" + "\n".join(self.checks)
+        return f"{self.header}\n{fixes}" if self.header and (blocks or self.checks) else fixes
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:
@@ -182,6 +186,10 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
     summary = ("; ".join(said + others) + "." if said or others
                else _scope_sentence(access, scope.project, project, ancestry, tried.entries))
     not_read, checks = _reading(scope.project, project, ancestry)
+    header = ""
+    if scope.printed_project and scope.printed_project != scope.project:   # the sandbox's
+        findings = [replace(f, fix=_printed(f.fix, scope)) for f in findings]
+        checks, header = _printed(checks, scope), GCP_ONLY_HEADER
     figures = {
         "public services": len(public),
         "requests analysed": tried.entries,
@@ -204,7 +212,13 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
         "not_read": {"what": not_read, "checks": checks},
     }
     return Audit(name="security_audit", verdict=verdict, summary=headline(summary, SUMMARY_CHARS), figures=figures,
-                 details=details, findings=findings, checks=checks, not_read=not_read)
+                 details=details, findings=findings, checks=checks, not_read=not_read, header=header)
+
+
+def _printed(commands: list[str], scope: AuditScope) -> list[str]:
+    """The commands as printed on the sandbox: the project, in every form (--project=, the project's resource,
+    its service accounts' emails, custom roles' paths), named PROJECT."""
+    return [with_printed_project(c, scope.project, scope.printed_project) for c in commands]
 
 
 def _source(source: dict) -> dict:

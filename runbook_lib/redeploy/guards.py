@@ -35,7 +35,7 @@ def builds_in_progress(target: Any, plan: Any, own_build: str = "") -> list[str]
                     refusals.append(f"Build {build['id']} of {plan.service} is {build['status']} since "
                                     f"{build.get('createTime', 'an unknown time')}: wait for it to finish (or cancel "
                                     f"it with gcloud builds cancel {build['id']} --region={region} "
-                                    f"--project={plan.project}) before "
+                                    f"--project={plan.printed_project}{plan.gcp_only}) before "
                                     "redeploying.")
     return refusals
 

@@ -27,6 +27,7 @@ from ..gitinfo import branch_of, export_tree, resolve_commit
 from ..images import parse_image, short_digest
 from ..preflight import UploadSet, dockerfile_copy_check, posix_rel, upload_file_set
 from ..services import TAG_AND_SERVICE_MAX, Revision, ServiceInfo, check_image, tag_fits
+from ..shell_words import GCP_ONLY, GCP_ONLY_HEADER, PROJECT_PLACEHOLDER, printed_project, with_printed_project
 from .provenance import OCI_REVISION_LABEL, image_record, same_commit
 from .observe import traffic_of
 
@@ -97,11 +98,33 @@ class DeployPlan:
     # the revision the candidate tag named when the plan was made ("": none); another redeploy moves it
     tagged_before: str = ""
     tag: str = CANDIDATE_TAG
+    # the sandbox's plan (target local): its project is a real project's id, so the gcloud commands it prints
+    # name PROJECT instead and say they are what it would be on gcp (what the sandbox itself runs keeps the id)
+    sandbox: bool = False
+
+    @property
+    def printed_project(self) -> str:
+        """The project as the printed gcloud commands name it: PROJECT on the sandbox, else the project."""
+        return PROJECT_PLACEHOLDER if self.sandbox else self.project
+
+    @property
+    def gcp_only(self) -> str:
+        """What follows a gcloud command said inside a sentence on the sandbox ("" on gcp)."""
+        return f" ({GCP_ONLY})" if self.sandbox else ""
+
+    def _printed(self, text: str) -> str:
+        """An image or resource name as a printed command names it (its project PROJECT on the sandbox)."""
+        return with_printed_project(text, self.project, self.printed_project)
 
     @property
     def warned(self) -> str:
         """The warnings in one line, as the dry run's verdict says them ("": none)."""
         return "; ".join(self.warnings)
+
+    @property
+    def gcp_header(self) -> list[str]:
+        """The comment line heading a block of printed gcloud commands on the sandbox ([] on gcp)."""
+        return [GCP_ONLY_HEADER] if self.sandbox else []
 
     @property
     def commit_short(self) -> str:
@@ -135,13 +158,14 @@ class DeployPlan:
         digest the build pushed with no traffic under the tag, check /health on the tag's URL (known only once
         the deploy made it: https://TAG---<the service's host>), and only then migrate the traffic to it."""
         steps = []
-        image = self.image
+        image = self._printed(self.image)
         if self.config is not None:
             steps += [f'SRC_TREE="$(mktemp -d)" && git -C {shlex.quote(self.source_dir or ".")} archive '
                       f'{self.commit} | tar -x -C "$SRC_TREE"',
                       f'gcloud builds submit "$SRC_TREE" --config={self.config_file} --region={self.build_region} '
-                      f"--project={self.project}",
-                      f'IMAGE="$(gcloud artifacts docker images describe {self.image} --project={self.project} '
+                      f"--project={self.printed_project}",
+                      f'IMAGE="$(gcloud artifacts docker images describe {self._printed(self.image)} '
+                      f"--project={self.printed_project} "
                       "--format='value(image_summary.fully_qualified_digest)')\""]
             image = '"$IMAGE"'
         labels = ",".join(f"{k}={v}" for k, v in self.labels.items())
@@ -151,10 +175,10 @@ class DeployPlan:
         env = (f" --update-env-vars={','.join(f'{k}={v}' for k, v in self.env.items())}" if self.env else "") + \
             (f" --remove-env-vars={','.join(self.remove_env)}" if self.remove_env else "")
         steps.append(f"gcloud run deploy {self.service} --image={image} --region={self.region} "
-                     f"--project={self.project} --no-traffic --tag={self.tag} --no-allow-unauthenticated "
+                     f"--project={self.printed_project} --no-traffic --tag={self.tag} --no-allow-unauthenticated "
                      f"--update-labels={labels}{removed}{env}")
         steps += [f"TAG_URL=\"$(gcloud run services describe {self.service} --region={self.region} "
-                  f"--project={self.project} --format='value(status.url)' | sed 's#^https://#https://{self.tag}---#')\"",
+                  f"--project={self.printed_project} --format='value(status.url)' | sed 's#^https://#https://{self.tag}---#')\"",
                   f"{self.health_check_command()} && {self.migrate_command()}"]
         if self.followed_latest:
             steps.append(self.follow_latest_command())
@@ -177,7 +201,7 @@ class DeployPlan:
         """The traffic to the new revision once its checks passed on the tag's URL: pinned to the revision the tag
         names, never --to-latest, which would send it to whatever revision is newest, checked or not."""
         return (f"gcloud run services update-traffic {self.service} --to-tags={self.tag}=100 --region={self.region} "
-                f"--project={self.project}")
+                f"--project={self.printed_project}")
 
     def follow_latest_command(self) -> str:
         """For a service that followed the latest revision before (--no-traffic pinned it): following it again, once
@@ -185,13 +209,13 @@ class DeployPlan:
         comment to act on, as the kit does, rather than a line to run blind."""
         return (f"# then, while the candidate is the newest ready revision (status.latestReadyRevisionName), follow the "
                 f"latest again as before the deploy: gcloud run services update-traffic {self.service} --to-latest "
-                f"--region={self.region} --project={self.project}")
+                f"--region={self.region} --project={self.printed_project}")
 
     def rollback_command(self) -> str:
         """Traffic back as it was before the deploy: the same split (tags are left as they are)."""
         split = ",".join(f"{r}={p}" for r, p in self.previous_traffic.items())
         return (f"gcloud run services update-traffic {self.service} --to-revisions={split} "
-                f"--region={self.region} --project={self.project}")
+                f"--region={self.region} --project={self.printed_project}")
 
     def to_text(self) -> str:
         parts = [f"# Redeploy {self.phase} ({self.service}) from {self.commit_short} "
@@ -202,11 +226,13 @@ class DeployPlan:
                          "deployed by that digest (the tag can move)")
         parts += [f"# WARNING: {warning}" for warning in self.warnings]
         if self.config is not None:
-            parts += [f"# {self.config_file}", self.config_yaml().rstrip()]
+            # the file the printed `gcloud builds submit` reads, so its image names PROJECT too on the sandbox
+            parts += [f"# {self.config_file}", *self.gcp_header, self._printed(self.config_yaml().rstrip())]
         parts += ["# deploy request", yaml.safe_dump(self.deploy_request(), sort_keys=False, width=200).rstrip(),
                   f"# the same with gcloud (the new revision gets no traffic until /health on the tag {self.tag}'s "
-                  "URL names the phase's service, says it is healthy and reports the commit)", *self.commands(),
-                  "# roll back with (only once traffic moved)", self.rollback_command()]
+                  "URL names the phase's service, says it is healthy and reports the commit)", *self.gcp_header,
+                  *self.commands(),
+                  "# roll back with (only once traffic moved)", *self.gcp_header, self.rollback_command()]
         return "\n".join(parts) + "\n"
 
     # What the deploy writes follows from the provenance alone: the commit-sha label and COMMIT_SHA only when
@@ -242,7 +268,8 @@ class DeployPlan:
                 "tagged_before": self.tagged_before,
                 "rollback_command": self.rollback_command(), "previous_traffic": dict(self.previous_traffic),
                 "provenance": self.provenance, "warnings": list(self.warnings),
-                **({"pinned_from": self.pinned_from} if self.pinned_from else {})}
+                **({"pinned_from": self.pinned_from} if self.pinned_from else {}),
+                **({"sandbox": True, "commands_note": GCP_ONLY} if self.sandbox else {})}
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.to_text())}</pre>"
@@ -269,8 +296,10 @@ def cloudbuild_config(service: str, dockerfile: str, image: str, commit: str) ->
 def render_plan(phase: Any, *, project: str, repository: str, commit: str, branch: str, source_dir: str | None,
                 previous_revision: str, strategy: str = "cloudbuild-config", image: str = "",
                 build_region: str | None = None, previous_traffic: dict[str, int] | None = None,
-                provenance: str = "", followed_latest: bool = True, tagged_before: str = "") -> DeployPlan:
-    """The plan from resolved values alone (no git, no cloud): what the golden tests pin."""
+                provenance: str = "", followed_latest: bool = True, tagged_before: str = "",
+                sandbox: bool = False) -> DeployPlan:
+    """The plan from resolved values alone (no git, no cloud): what the golden tests pin. `sandbox`: the plan is
+    the sandbox's (target local), whose printed gcloud commands name the project PROJECT."""
     if strategy not in STRATEGIES:
         raise ParameterError("strategy", strategy, f"choose one of {', '.join(STRATEGIES)}")
     if strategy == "image" and not image:
@@ -286,7 +315,8 @@ def render_plan(phase: Any, *, project: str, repository: str, commit: str, branc
                       source_dir=source_dir, dockerfile=phase.dockerfile, image=image,
                       previous_revision=previous_revision, config=config,
                       previous_traffic=dict(previous_traffic or {previous_revision: 100}), provenance=provenance,
-                      followed_latest=followed_latest, tagged_before=tagged_before, tag=candidate_tag(phase))
+                      followed_latest=followed_latest, tagged_before=tagged_before, tag=candidate_tag(phase),
+                      sandbox=sandbox)
 
 
 @dataclass(frozen=True)
@@ -354,7 +384,8 @@ def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: st
                        previous_revision=info.revision, strategy=strategy, image=given.image if given else image,
                        build_region=build_region, previous_traffic=traffic_of(revisions), provenance=provenance,
                        followed_latest=target.services.follows_latest(p.name),
-                       tagged_before=next((r.name for r in revisions if candidate_tag(p) in r.tags), ""))
+                       tagged_before=next((r.name for r in revisions if candidate_tag(p) in r.tags), ""),
+                       sandbox=target.name == "local")
     if given is not None:
         plan.pinned_from = image if parse_image(given.image).digest and not parse_image(image).digest else ""
         plan.warnings += [given.warning] if given.warning else []
@@ -379,7 +410,8 @@ def repository_checked(target: Any, phase: Any, repository: str, given: bool = T
     raise ParameterError("repository", repository, f"Artifact Registry has no repository {repository}{whose} in "
                          f"{found.location}, where the build pushes; give one that exists ({there}), or create it: "
                          f"gcloud artifacts repositories create {repository} --repository-format=docker "
-                         f"--location={found.location} --project={target.project}")
+                         f"--location={found.location} --project={printed_project(target)}"
+                         + (f" ({GCP_ONLY})" if printed_project(target) != target.project else ""))
 
 
 def upload_checked(plan: DeployPlan) -> list[str]:

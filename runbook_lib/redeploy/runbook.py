@@ -168,7 +168,7 @@ class Redeploy:
         if self.built is not None:
             # the deploy, the check on the tag's URL and the migration: the deploy alone gives the image no traffic
             self.deploy_later = " ; ".join(replace(self.plan, image=image, config=None).commands())
-            self.stopped += f" Build {self.built.build.get('id')}'s image is kept: {self.deploy_later}"
+            self.stopped += f" Build {self.built.build.get('id')}'s image is kept: {self.deploy_later}{self.plan.gcp_only}"
             rows += [("kept", f"build {self.built.build.get('id')} pushed {image}"),
                      ("deploy it later with", self.deploy_later)]
         return pd.DataFrame(rows, columns=["step", "outcome"]).set_index("step")
@@ -232,7 +232,7 @@ class Redeploy:
             new = self.rollout.revision or "the new revision"
             if not self.auto_rollback:
                 return "fail", (f"{new} failed verification and still serves (auto_rollback off); roll back with "
-                                f"{plan.rollback_command()} ({self.failure})")
+                                f"{plan.rollback_command()}{plan.gcp_only} ({self.failure})")
             back = next(c for c in self.checks if c.name == "rollback")
             if self.rolled_back is None:   # nothing was moved: someone else's traffic, or its target is gone
                 return "fail", f"{new} failed verification: {back.detail} ({self.failure})"
@@ -247,7 +247,7 @@ class Redeploy:
             new = self.rollout.revision or "the new revision"
             return "fail", (f"{new} was deployed with no traffic but not verified (verify() did not finish), so "
                             f"production has not reached it: run verify() to check it on the tag {plan.tag}'s URL "
-                            f"and move the traffic ({plan.migrate_command()})")
+                            f"and move the traffic ({plan.migrate_command()}{plan.gcp_only})")
         warnings = [c for c in self.checks if c.status == "warn"]
         passed, total = counted(self.checks)
         done = (f"{plan.service} now serves {self.rollout.revision}, built from {plan.commit_short}, checked on the "

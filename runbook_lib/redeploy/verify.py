@@ -75,7 +75,7 @@ def migrate(target: Any, plan: Any, revision: str, deployed: dict[str, int]) -> 
         return [] if newest == revision else [
             f"It stays pinned: {newest}, deployed since and not checked, is the newest revision, so following the "
             f"latest again would give it the traffic; once a good revision is the newest: gcloud run services "
-            f"update-traffic {plan.service} --to-latest --region={plan.region} --project={plan.project}"]
+            f"update-traffic {plan.service} --to-latest --region={plan.region} --project={plan.printed_project}{plan.gcp_only}"]
 
     how, note = f"to {revision}, pinned", ""
     try:
@@ -232,7 +232,7 @@ def not_needed(target: Any, plan: Any, revision: str, followed_latest: bool) -> 
         detail += (f" {plan.service} followed the latest revision before and the no-traffic deploy pinned it to "
                    f"{said(plan.previous_traffic)}, so later deploys get no traffic: once a good revision is "
                    f"deployed, gcloud run services update-traffic {plan.service} --to-latest --region={plan.region} "
-                   f"--project={plan.project}")
+                   f"--project={plan.printed_project}{plan.gcp_only}")
     return Check("rollback", "skip", detail)
 
 
@@ -254,7 +254,7 @@ def rollback(target: Any, plan: Any, revision: str, left: dict[str, int],
                                                                               etag=etag))
         if moved is None:
             return None, False, Check("rollback", "fail", f"{refused[0].rstrip('.')}; to roll back anyway: "
-                                      f"{plan.rollback_command()}")
+                                      f"{plan.rollback_command()}{plan.gcp_only}")
         confirmed = current_traffic(target, plan.phase) == plan.previous_traffic
     except RunbookError as exc:   # a ParameterError too: the rollback's target revision was deleted since
         return None, False, Check("rollback", "fail", _rollback_failed(target, plan, revision, exc))
@@ -263,7 +263,7 @@ def rollback(target: Any, plan: Any, revision: str, left: dict[str, int],
         detail += (f" {plan.service} followed the latest revision before and is now pinned to "
                    f"{said(plan.previous_traffic)}, so later deploys get no traffic: once a good revision is deployed, "
                    f"gcloud run services update-traffic {plan.service} --to-latest --region={plan.region} "
-                   f"--project={plan.project}")
+                   f"--project={plan.printed_project}{plan.gcp_only}")
     return moved, confirmed, Check("rollback", "pass" if confirmed else "fail", detail)
 
 
@@ -275,7 +275,7 @@ def _rollback_failed(target: Any, plan: Any, revision: str, exc: RunbookError) -
     except RunbookError:
         return (f"the rollback failed ({sentence(exc)}) and the revisions cannot be read now, so {revision} may still "
                 f"serve: see gcloud run revisions list --service={plan.service} --region={plan.region} "
-                f"--project={plan.project}")
+                f"--project={plan.printed_project}{plan.gcp_only}")
     ready = [r.name for r in revisions if r.ready]
     serving = said({r.name: r.traffic_percent for r in revisions if r.traffic_percent})
     gone = [r for r in plan.previous_traffic if r not in ready]
@@ -285,6 +285,6 @@ def _rollback_failed(target: Any, plan: Any, revision: str, exc: RunbookError) -
     to = f"--to-revisions={other}=100" if other else "--to-latest"
     # the command first and whole: the verdict's summary is cut at its end
     return (f"{why}, so {serving} still serves; roll back by hand: gcloud run services update-traffic {plan.service} "
-            f"{to} --region={plan.region} --project={plan.project}"
+            f"{to} --region={plan.region} --project={plan.printed_project}{plan.gcp_only}"
             + (f" ({other}: the newest ready revision besides the new one; check it runs the code you want)."
                if other else " (no other revision is ready)."))

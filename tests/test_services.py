@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from datetime import datetime, timezone
 
 import pytest
@@ -631,3 +632,20 @@ def test_json_nested_past_what_a_service_answers_is_not_parsed():
     assert response_body(deep, "application/json", 200) == {"error": one_line(deep.decode())}
     shallow = b'{"v": ' + b"[" * (MAX_JSON_DEPTH - 1) + b"]" * (MAX_JSON_DEPTH - 1) + b"}"
     assert "v" in response_body(shallow, "application/json", 200)
+
+
+def test_a_request_log_that_cannot_be_written_never_drops_the_answer(sandbox_home, tmp_path, capsys):
+    # On a full disk the log append raised after the answer had started, the server dropped the connection, and a
+    # replay said "connection dropped" five times a call, never the disk's words (/work/probes/concurrency 5).
+    from runbook_lib.local.service_app import PhaseApp, ServiceConfig
+
+    phases = load_phases()
+    config = ServiceConfig(phases=phases, code=phases.get("phase4"), deployed_as=phases.get("phase4"),
+                           home_root=Path(sandbox_home), warehouse=Path(sandbox_home) / "sandbox.duckdb",
+                           revision="r", commit="c", supports_prefix=True)
+    app = PhaseApp(config)
+    app.log_path = tmp_path   # a folder: every append fails with an OSError, as ENOSPC does
+    said = []
+    body = app({"REQUEST_METHOD": "GET", "PATH_INFO": "/health"}, lambda status, headers: said.append(status))
+    assert said and said[0].split()[0] in ("200", "401", "403") and body and body[0]
+    assert "request log not written" in capsys.readouterr().err

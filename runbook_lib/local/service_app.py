@@ -163,7 +163,11 @@ class PhaseApp:
         if code == 503:
             headers.append(("Retry-After", str(RETRY_AFTER_SECONDS)))
         start_response(f"{code} {_REASONS.get(code, 'Status')}", headers)
-        self._log(environ, method, path, code, len(body), time.monotonic() - started)
+        try:
+            self._log(environ, method, path, code, len(body), time.monotonic() - started)
+        except OSError as exc:   # (a full disk): the answer still goes out, as Cloud Run's does when logging fails;
+            # raised here it dropped the connection, and the caller read "connection dropped", not the disk's words
+            print(f"request log not written: {exc}", file=sys.stderr, flush=True)
         return [body]
 
     def _log(self, environ, method: str, path: str, code: int, size: int, latency: float) -> None:

@@ -4,6 +4,7 @@ changed in the sandbox."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import socket
 import subprocess
@@ -464,7 +465,7 @@ def test_help_describes_options_parameters_plans_and_exit_codes(capsys):
         assert text in out, text
     assert cli.main(["run", str(DIAGNOSE), "--help-params"]) == 0
     listed = capsys.readouterr().out
-    assert "build_id      str         ''" in listed and "Cell timeout: 600 s (its own;" in listed
+    assert re.search(r"\n  build_id +str +'' ", listed) and "Cell timeout: 600 s (its own;" in listed
     assert "Cloud Build id to diagnose" in listed
 
 

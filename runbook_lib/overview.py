@@ -412,10 +412,10 @@ def daily_rows_chart(overview: Overview):
     frame = overview.daily_rows
     if frame is None or frame.empty:
         ax.text(0.5, 0.5, "no output data", ha="center", va="center")
-    elif not _chartable(frame["day"]).any():
+    elif not (drawn := _chartable(frame["day"])).any():
         ax.text(0.5, 0.5, "no rows dated 1960-2159", ha="center", va="center")
     else:
-        for table, part in frame[_chartable(frame["day"])].groupby("table"):
+        for table, part in frame[drawn].groupby("table"):
             ax.plot(pd.to_datetime(part["day"]), part["row_count"], marker="o", ms=3, label=table)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.set_ylabel("rows")

@@ -231,6 +231,7 @@ PROJECT_PLACEHOLDER = "PROJECT"
 GCP_ONLY = ("what this would be on gcp, not the sandbox's: the sandbox runs none of these commands, and PROJECT "
             "stands for the real project's id")
 GCP_ONLY_HEADER = f"# {GCP_ONLY[0].upper()}{GCP_ONLY[1:]}"
+GCP_ONLY_ASIDE = f" ({GCP_ONLY})"   # after a command said inside a sentence
 
 
 def printed_project(target) -> str:

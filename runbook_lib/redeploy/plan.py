@@ -27,7 +27,8 @@ from ..gitinfo import branch_of, export_tree, resolve_commit
 from ..images import parse_image, short_digest
 from ..preflight import UploadSet, dockerfile_copy_check, posix_rel, upload_file_set
 from ..services import TAG_AND_SERVICE_MAX, Revision, ServiceInfo, check_image, tag_fits
-from ..shell_words import GCP_ONLY, GCP_ONLY_HEADER, PROJECT_PLACEHOLDER, printed_project, with_printed_project
+from ..shell_words import (GCP_ONLY, GCP_ONLY_ASIDE, GCP_ONLY_HEADER, PROJECT_PLACEHOLDER, printed_project,
+                           with_printed_project)
 from .provenance import OCI_REVISION_LABEL, image_record, same_commit
 from .observe import traffic_of
 
@@ -110,7 +111,7 @@ class DeployPlan:
     @property
     def gcp_only(self) -> str:
         """What follows a gcloud command said inside a sentence on the sandbox ("" on gcp)."""
-        return f" ({GCP_ONLY})" if self.sandbox else ""
+        return GCP_ONLY_ASIDE if self.sandbox else ""
 
     def _printed(self, text: str) -> str:
         """An image or resource name as a printed command names it (its project PROJECT on the sandbox)."""
@@ -385,7 +386,7 @@ def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: st
                        build_region=build_region, previous_traffic=traffic_of(revisions), provenance=provenance,
                        followed_latest=target.services.follows_latest(p.name),
                        tagged_before=next((r.name for r in revisions if candidate_tag(p) in r.tags), ""),
-                       sandbox=target.name == "local")
+                       sandbox=printed_project(target) != target.project)
     if given is not None:
         plan.pinned_from = image if parse_image(given.image).digest and not parse_image(image).digest else ""
         plan.warnings += [given.warning] if given.warning else []
@@ -407,11 +408,12 @@ def repository_checked(target: Any, phase: Any, repository: str, given: bool = T
     there = (f"the Docker repositories in {found.location}: {', '.join(found.others)}" if found.others
              else f"there is none in {found.location}")
     whose = "" if given else " (params/phases.yaml's)"
+    printed = printed_project(target)
     raise ParameterError("repository", repository, f"Artifact Registry has no repository {repository}{whose} in "
                          f"{found.location}, where the build pushes; give one that exists ({there}), or create it: "
                          f"gcloud artifacts repositories create {repository} --repository-format=docker "
-                         f"--location={found.location} --project={printed_project(target)}"
-                         + (f" ({GCP_ONLY})" if printed_project(target) != target.project else ""))
+                         f"--location={found.location} --project={printed}"
+                         + (GCP_ONLY_ASIDE if printed != target.project else ""))
 
 
 def upload_checked(plan: DeployPlan) -> list[str]:

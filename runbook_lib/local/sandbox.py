@@ -31,7 +31,8 @@ from .logs import append_request_logs, request_log_path
 from .processes import stop_recorded_processes
 from .service_iam import OPERATOR
 from .services import LocalServices, ServiceInfo
-from .state import (SandboxDamaged, read_state, refuse_if_in_use, sandbox_lock, state_lock, unwritable, warehouse_problem,
+from .state import (SandboxDamaged, read_state, refuse_if_in_use, sandbox_lock, state_lock, unwritable,
+                    warehouse_problem,
                     write_state)
 from .source_repo import BUILDING_PREFIX, SourceRepo, create_source_repo, open_source_repo
 

@@ -28,7 +28,8 @@ from ..phases import PROJECT_ROOT, PhaseRegistry
 # so `from runbook_lib.local.services import ServiceInfo` keeps working.
 from ..gitinfo import commit_contains
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
-from ..services import (DEFAULT_INGRESS, INVOKER_ROLE, MAX_BODY_BYTES, ConnectionDropped, PhaseEndpoints, PushSubscription, Revision,
+from ..services import (DEFAULT_INGRESS, INVOKER_ROLE, MAX_BODY_BYTES, ConnectionDropped, PhaseEndpoints,
+                        PushSubscription, Revision,
                         Rollout, RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image, check_tag,
                         failed_newest,
                         invoker_members, is_public, lower_headers, newest_revisions_first,

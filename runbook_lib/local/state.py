@@ -31,26 +31,26 @@ class SandboxDamaged(RunbookError):
     """A file the sandbox keeps cannot be read (emptied by a full disk, cut short by a crash, edited by hand)."""
 
 
-def read_json_file(path: Path, root: Path, default: object) -> object:
-    """A JSON file the sandbox keeps (`default` when it is not there); one sentence naming it and `sandbox reset`
-    when it cannot be read, never a JSONDecodeError traceback."""
+def read_json_file(path: Path, root: Path, default: dict | list) -> dict | list:
+    """A JSON file the sandbox keeps, of `default`'s kind (`default` when it is not there); one sentence naming it
+    and `sandbox reset` when it cannot be read or holds another kind of value, never a JSONDecodeError traceback."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return default
     except (ValueError, UnicodeDecodeError) as exc:   # (json.JSONDecodeError is a ValueError)
-        why = "it is empty" if not Path(path).stat().st_size else exc
-        raise SandboxDamaged(f"The sandbox's {path} cannot be read ({why}): run `runbook sandbox reset --home "
-                             f"{shlex.quote(str(root))}` to rebuild the sandbox.") from None
+        value, why = None, "it is empty" if not Path(path).stat().st_size else exc
+    else:
+        why = f"it holds no JSON {type(default).__name__}"
+    if isinstance(value, type(default)):
+        return value
+    raise SandboxDamaged(f"The sandbox's {path} cannot be read ({why}): run `runbook sandbox reset --home "
+                         f"{shlex.quote(str(root))}` to rebuild the sandbox.")
 
 
 def read_state(home) -> dict:
     """The sandbox state (empty when the sandbox was never initialised); SandboxDamaged when it cannot be read."""
-    state = read_json_file(home.state_file, home.root, {})
-    if not isinstance(state, dict):
-        raise SandboxDamaged(f"The sandbox's {home.state_file} holds no state object: run `runbook sandbox reset "
-                             f"--home {shlex.quote(str(home.root))}` to rebuild the sandbox.")
-    return state
+    return read_json_file(home.state_file, home.root, {})
 
 
 def write_state(home, state: dict) -> None:

@@ -69,7 +69,8 @@ def partition_id_sql(partition: str | None, columns: dict[str, str],
     elif kind in ("DATE", "DATETIME", "TIMESTAMP"):   # the session's time zone is UTC
         day = col if kind == "DATE" else f"CAST({col} AS DATE)"
         # BigQuery's time-unit partitions span 1960-01-01 to 2159-12-31; a day outside them is __UNPARTITIONED__
-        pid = (f"CASE WHEN {day} < DATE '{FIRST_PARTITION_DAY}' OR {day} > DATE '{LAST_PARTITION_DAY}' THEN '{UNPARTITIONED}' "
+        pid = (f"CASE WHEN {day} < DATE '{FIRST_PARTITION_DAY}' OR {day} > DATE '{LAST_PARTITION_DAY}' "
+               f"THEN '{UNPARTITIONED}' "
                f"ELSE STRFTIME({col}, '{PARTITION_ID_FORMATS[unit or 'DAY']}') END")
     else:
         return "CAST(NULL AS VARCHAR)"   # not a type BigQuery partitions by: one partition

@@ -179,7 +179,8 @@ class DeployPlan:
                      f"--project={self.printed_project} --no-traffic --tag={self.tag} --no-allow-unauthenticated "
                      f"--update-labels={labels}{removed}{env}")
         steps += [f"TAG_URL=\"$(gcloud run services describe {self.service} --region={self.region} "
-                  f"--project={self.printed_project} --format='value(status.url)' | sed 's#^https://#https://{self.tag}---#')\"",
+                  f"--project={self.printed_project} --format='value(status.url)' | "
+                  f"sed 's#^https://#https://{self.tag}---#')\"",
                   f"{self.health_check_command()} && {self.migrate_command()}"]
         if self.followed_latest:
             steps.append(self.follow_latest_command())

@@ -168,7 +168,8 @@ class Redeploy:
         if self.built is not None:
             # the deploy, the check on the tag's URL and the migration: the deploy alone gives the image no traffic
             self.deploy_later = " ; ".join(replace(self.plan, image=image, config=None).commands())
-            self.stopped += f" Build {self.built.build.get('id')}'s image is kept: {self.deploy_later}{self.plan.gcp_only}"
+            self.stopped += (f" Build {self.built.build.get('id')}'s image is kept: {self.deploy_later}"
+                             f"{self.plan.gcp_only}")
             rows += [("kept", f"build {self.built.build.get('id')} pushed {image}"),
                      ("deploy it later with", self.deploy_later)]
         return pd.DataFrame(rows, columns=["step", "outcome"]).set_index("step")

@@ -75,7 +75,8 @@ def migrate(target: Any, plan: Any, revision: str, deployed: dict[str, int]) -> 
         return [] if newest == revision else [
             f"It stays pinned: {newest}, deployed since and not checked, is the newest revision, so following the "
             f"latest again would give it the traffic; once a good revision is the newest: gcloud run services "
-            f"update-traffic {plan.service} --to-latest --region={plan.region} --project={plan.printed_project}{plan.gcp_only}"]
+            f"update-traffic {plan.service} --to-latest --region={plan.region} --project={plan.printed_project}"
+            f"{plan.gcp_only}"]
 
     how, note = f"to {revision}, pinned", ""
     try:

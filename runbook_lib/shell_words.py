@@ -246,3 +246,33 @@ def with_printed_project(text: str, project: str, printed: str) -> str:
     if printed == project or not project:
         return text
     return re.sub(rf"(?<![A-Za-z0-9-]){re.escape(project)}(?![A-Za-z0-9-])", lambda _: printed, text)
+
+
+@dataclass(frozen=True)
+class PrintedProject:
+    """How the commands a runbook prints name a target's project, and what is said around them."""
+
+    project: str
+    printed: str
+
+    @classmethod
+    def of(cls, target) -> "PrintedProject":
+        return cls(target.project, printed_project(target))
+
+    @property
+    def sandbox(self) -> bool:
+        """The commands are the sandbox's: what this would be on gcp, naming PROJECT."""
+        return self.printed != self.project
+
+    def __call__(self, text: str) -> str:
+        return with_printed_project(text, self.project, self.printed)
+
+    @property
+    def aside(self) -> str:
+        """What follows a command said inside a sentence ("" on gcp)."""
+        return GCP_ONLY_ASIDE if self.sandbox else ""
+
+    @property
+    def header(self) -> str:
+        """The comment line heading a block of commands ("" on gcp)."""
+        return GCP_ONLY_HEADER if self.sandbox else ""

@@ -7,6 +7,7 @@ import pytest
 from runbook_lib import diagnose, params
 from runbook_lib.errors import ParameterError
 from runbook_lib.local.incident_night import INCIDENT_BUILD_ID
+from runbook_lib.shell_words import GCP_ONLY_ASIDE
 
 
 def test_latest_failed_phase4_build_is_the_incident_build(local_target):
@@ -223,8 +224,11 @@ def test_prepare_finds_the_incident_build_and_the_run_shows_each_step(local_targ
     assert dg.evidence_table().loc["builder", "value"] == "buildpacks"
     assert "gcloud would choose now" in dg.evidence_table().index         # the checkout was preflighted
     assert dg.log.source == "gcs" and list(dg.log_table()["source"])[0] == "gcs"
+    # the sandbox's build carries the real project's id: the printed command names PROJECT and says so
     assert dg.working_command() == (f"Working command: `gcloud builds log {INCIDENT_BUILD_ID} --region=us-west2 "
-                                    "--project=nba-props-platform`")
+                                    f"--project=PROJECT`{GCP_ONLY_ASIDE}")
+    assert dg.summary_table().loc["log_command", "value"].endswith("--region=us-west2 --project=PROJECT")
+    assert "nba-props-platform" not in dg.working_command()
     assert dg.findings_table().loc[1, "signature"] == "buildpacks-no-entrypoint"
     assert "upload" in dg.preflight_table().index
     assert dg.side_by_side.sibling == "phase3" and dg.side_by_side.dockerfile_diff is not None

@@ -4,12 +4,14 @@ joined with `&&` or `;` come back as they were)."""
 from __future__ import annotations
 
 import shlex
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runbook_lib.shell_words import ShellCommand, logical_lines, simple_commands, without_prefix
+from runbook_lib.shell_words import (GCP_ONLY_ASIDE, GCP_ONLY_HEADER, PrintedProject, ShellCommand, logical_lines,
+                                     simple_commands, without_prefix)
 
 
 def words(script: str) -> list[list[str]]:
@@ -106,3 +108,12 @@ def test_quoted_commands_joined_come_back(commands, data):
     for command in commands[1:]:
         script += data.draw(SEPARATORS) + " ".join(shlex.quote(w) for w in command)
     assert words(script) == commands
+
+
+def test_printed_project_names_the_placeholder_and_says_so_only_on_the_sandbox():
+    sandbox = PrintedProject.of(SimpleNamespace(name="local", project="acme-prod"))
+    gcp = PrintedProject.of(SimpleNamespace(name="gcp", project="acme-prod"))
+    command = "gcloud builds log X --project=acme-prod # not acme-prod-2 or my-acme-prod"
+    assert sandbox(command) == "gcloud builds log X --project=PROJECT # not acme-prod-2 or my-acme-prod"
+    assert (sandbox.sandbox, sandbox.aside, sandbox.header) == (True, GCP_ONLY_ASIDE, GCP_ONLY_HEADER)
+    assert gcp(command) == command and (gcp.sandbox, gcp.aside, gcp.header) == (False, "", "")

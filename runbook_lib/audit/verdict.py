@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..formats import headline
 from ..results import Result
-from ..shell_words import GCP_ONLY_HEADER, with_printed_project
+from ..shell_words import PrintedProject
 from .access import (ANCESTRY_READER, PROJECT_POLICY_READER, SEVERITIES, Ancestry, AuditScope, Finding,
                      InheritedPolicy, ServiceAccess, unread_above)
 from .commands import ancestor_invokers_command, ancestors_policy_command, placed, project_invokers_command
@@ -186,10 +186,12 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
     summary = ("; ".join(said + others) + "." if said or others
                else _scope_sentence(access, scope.project, project, ancestry, tried.entries))
     not_read, checks = _reading(scope.project, project, ancestry)
-    header = ""
-    if scope.printed_project and scope.printed_project != scope.project:   # the sandbox's
-        findings = [replace(f, fix=_printed(f.fix, scope)) for f in findings]
-        checks, header = _printed(checks, scope), GCP_ONLY_HEADER
+    printed = PrintedProject(scope.project, scope.printed_project or scope.project)
+    if printed.sandbox:
+        # the project, in every form (--project=, the project's resource, its service accounts' emails, custom
+        # roles' paths), named PROJECT
+        findings = [replace(f, fix=[printed(c) for c in f.fix]) for f in findings]
+        checks = [printed(c) for c in checks]
     figures = {
         "public services": len(public),
         "requests analysed": tried.entries,
@@ -212,13 +214,7 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
         "not_read": {"what": not_read, "checks": checks},
     }
     return Audit(name="security_audit", verdict=verdict, summary=headline(summary, SUMMARY_CHARS), figures=figures,
-                 details=details, findings=findings, checks=checks, not_read=not_read, header=header)
-
-
-def _printed(commands: list[str], scope: AuditScope) -> list[str]:
-    """The commands as printed on the sandbox: the project, in every form (--project=, the project's resource,
-    its service accounts' emails, custom roles' paths), named PROJECT."""
-    return [with_printed_project(c, scope.project, scope.printed_project) for c in commands]
+                 details=details, findings=findings, checks=checks, not_read=not_read, header=printed.header)
 
 
 def _source(source: dict) -> dict:

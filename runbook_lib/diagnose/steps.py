@@ -32,6 +32,7 @@ from ..errors import NotFoundError, ParameterError
 from ..formats import headline, one_line, size
 from ..preflight import Preflight, dockerfile_diff, parse_dockerfile
 from ..preflight import preflight as source_preflight
+from ..shell_words import PrintedProject
 from ..target import Target
 from .build import (LOOKED_AT, BuilderEvidence, BuildSearch, build_summary, build_table, builder_evidence,
                     compare_builds, newest_first)
@@ -367,7 +368,10 @@ class DiagnoseRun:
         """The build's summary; without one, the builds looked at."""
         if self.build is None:
             return self.search.table() if self.search is not None else None
-        return summary_table(self.build)
+        table = summary_table(self.build)
+        if "log_command" in table.index:
+            table.loc["log_command", "value"] = PrintedProject.of(self.target)(table.loc["log_command", "value"])
+        return table
 
     def build_table(self) -> pd.DataFrame | None:
         return build_table(self.build) if self.build is not None else None
@@ -384,7 +388,9 @@ class DiagnoseRun:
             return None
         if self.log.command is None:   # a Build resource without an id names no log to read
             return "Working command: none (the build has no id to read its log by)."
-        return f"Working command: `{self.log.command}`"
+        # the sandbox's builds carry a real project's id: a command copied from its run must not read that project
+        printed = PrintedProject.of(self.target)
+        return f"Working command: `{printed(self.log.command)}`{printed.aside}"
 
     def findings_table(self) -> pd.DataFrame | None:
         return findings_table(self.findings) if self.build is not None else None

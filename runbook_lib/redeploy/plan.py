@@ -27,8 +27,7 @@ from ..gitinfo import branch_of, export_tree, resolve_commit
 from ..images import parse_image, short_digest
 from ..preflight import UploadSet, dockerfile_copy_check, posix_rel, upload_file_set
 from ..services import TAG_AND_SERVICE_MAX, Revision, ServiceInfo, check_image, tag_fits
-from ..shell_words import (GCP_ONLY, GCP_ONLY_ASIDE, GCP_ONLY_HEADER, PROJECT_PLACEHOLDER, printed_project,
-                           with_printed_project)
+from ..shell_words import GCP_ONLY, PROJECT_PLACEHOLDER, PrintedProject
 from .provenance import OCI_REVISION_LABEL, image_record, same_commit
 from .observe import traffic_of
 
@@ -104,18 +103,22 @@ class DeployPlan:
     sandbox: bool = False
 
     @property
+    def printing(self) -> PrintedProject:
+        return PrintedProject(self.project, PROJECT_PLACEHOLDER if self.sandbox else self.project)
+
+    @property
     def printed_project(self) -> str:
         """The project as the printed gcloud commands name it: PROJECT on the sandbox, else the project."""
-        return PROJECT_PLACEHOLDER if self.sandbox else self.project
+        return self.printing.printed
 
     @property
     def gcp_only(self) -> str:
         """What follows a gcloud command said inside a sentence on the sandbox ("" on gcp)."""
-        return GCP_ONLY_ASIDE if self.sandbox else ""
+        return self.printing.aside
 
     def _printed(self, text: str) -> str:
         """An image or resource name as a printed command names it (its project PROJECT on the sandbox)."""
-        return with_printed_project(text, self.project, self.printed_project)
+        return self.printing(text)
 
     @property
     def warned(self) -> str:
@@ -125,7 +128,7 @@ class DeployPlan:
     @property
     def gcp_header(self) -> list[str]:
         """The comment line heading a block of printed gcloud commands on the sandbox ([] on gcp)."""
-        return [GCP_ONLY_HEADER] if self.sandbox else []
+        return [self.printing.header] if self.sandbox else []
 
     @property
     def commit_short(self) -> str:
@@ -387,7 +390,7 @@ def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: st
                        build_region=build_region, previous_traffic=traffic_of(revisions), provenance=provenance,
                        followed_latest=target.services.follows_latest(p.name),
                        tagged_before=next((r.name for r in revisions if candidate_tag(p) in r.tags), ""),
-                       sandbox=printed_project(target) != target.project)
+                       sandbox=PrintedProject.of(target).sandbox)
     if given is not None:
         plan.pinned_from = image if parse_image(given.image).digest and not parse_image(image).digest else ""
         plan.warnings += [given.warning] if given.warning else []
@@ -409,12 +412,11 @@ def repository_checked(target: Any, phase: Any, repository: str, given: bool = T
     there = (f"the Docker repositories in {found.location}: {', '.join(found.others)}" if found.others
              else f"there is none in {found.location}")
     whose = "" if given else " (params/phases.yaml's)"
-    printed = printed_project(target)
+    printed = PrintedProject.of(target)
     raise ParameterError("repository", repository, f"Artifact Registry has no repository {repository}{whose} in "
                          f"{found.location}, where the build pushes; give one that exists ({there}), or create it: "
                          f"gcloud artifacts repositories create {repository} --repository-format=docker "
-                         f"--location={found.location} --project={printed}"
-                         + (GCP_ONLY_ASIDE if printed != target.project else ""))
+                         f"--location={found.location} --project={printed.printed}{printed.aside}")
 
 
 def upload_checked(plan: DeployPlan) -> list[str]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..shell_words import GCP_ONLY_HEADER, printed_project
+from ..shell_words import PrintedProject
 from .datasets import NewDataset, TestDatasets
 from .run import Call
 
@@ -143,14 +143,15 @@ def replay_commands(target: Any, tested: TestDatasets, calls: list[Call], impers
                     done_before: int = 0) -> ReplayCommands:
     """The commands of step 3's plan and step 5's calls (those not finished by an earlier run). On the sandbox the
     bq commands name the project PROJECT (shell_words.printed_project) and the calls take the sandbox's token."""
-    project = printed_project(target)
+    printed = PrintedProject.of(target)
+    project = printed.printed
     found = ReplayCommands(
         datasets=[dataset_command(project, new) for new in tested.new_datasets],
         tables=[table_command(project, t.production, t.test, t.location) for t in tested.new_tables])
     token = ""
-    if project != target.project:   # the sandbox's
+    if printed.sandbox:
         token = sandbox_token_command(target.options.get("home", ""), impersonate)
-        found.bq_header, found.calls_header = GCP_ONLY_HEADER, SANDBOX_CALLS_HEADER
+        found.bq_header, found.calls_header = printed.header, SANDBOX_CALLS_HEADER
     if done_before:
         found.notes.append(f"{done_before} calls finished by an earlier run with this prefix are left out (resume)")
     urls: dict[str, str | None] = {}

@@ -36,6 +36,9 @@ from .changes import Change
 from .results import VERDICTS
 
 SUMMARY, INDEX = "summary.json", "index.html"
+# written when a night starts: when (an aware time), its plan's title and target, for a night killed before it
+# wrote any step notebook or its summary.json
+STARTED = "started.json"
 SCHEMA_FILE = Path(__file__).parent / "data" / "summary.schema.json"
 DEFAULT_HISTORY = 7            # earlier nights shown beside each step
 REPORTS_INDEX_CHANGES = 3      # sentences per night on the list of nights (the night's page has them all)
@@ -201,10 +204,39 @@ def _from_notebooks(folder: Path, why: str | None) -> Night:
     runs = [run for _, run, _ in found]
     times = [started for _, _, started in found if started]   # (a step not run has none)
     titles = Counter(r.plan for r in runs)
-    return Night(folder=folder, title=titles.most_common(1)[0][0] if titles else None,
-                 target=runs[0].target if runs else None,
-                 started=min(times) if times else _started_from_name(folder),
+    marker = _read_started(folder)
+    return Night(folder=folder, title=titles.most_common(1)[0][0] if titles else marker.get("title"),
+                 target=runs[0].target if runs else marker.get("target"),
+                 started=min(times + ([marker["started"]] if "started" in marker else []), default=None)
+                 or _started_from_name(folder),
                  steps=[row for row, _, _ in found], incomplete=why)
+
+
+def write_started(folder: Path, title: str | None, target: str | None, started: datetime) -> None:
+    """The night's start marker (STARTED); a night that cannot write it still runs (its folder's name says when)."""
+    record = {"started": _aware(started).isoformat(timespec="seconds"), "title": title, "target": target}
+    try:
+        (Path(folder) / STARTED).write_text(json.dumps(record, indent=2), encoding="utf-8")
+    except OSError:
+        pass
+
+
+def _read_started(folder: Path) -> dict[str, Any]:
+    """The start marker's aware `started`, `title` and `target`, each left out where missing or unreadable."""
+    try:
+        data = json.loads((folder / STARTED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    found: dict[str, Any] = {k: data[k] for k in ("title", "target") if isinstance(data.get(k), str)}
+    try:
+        started = datetime.fromisoformat(data["started"])
+    except (KeyError, TypeError, ValueError):
+        return found
+    if started.tzinfo is not None:   # a marker without a zone says no more than the folder's name
+        found["started"] = started
+    return found
 
 
 def _in_the_order_they_ran(found: list[tuple]) -> list[tuple]:
@@ -216,7 +248,8 @@ def _in_the_order_they_ran(found: list[tuple]) -> list[tuple]:
 
 
 def _started_from_name(folder: Path) -> datetime:
-    """`<YYYY-MM-DD>/overnight-<HHMMSS>` as local time; the folder's modification time if the names say nothing."""
+    """`<YYYY-MM-DD>/overnight-<HHMMSS>` as local time (wrong an hour at a fall-back, and read on a machine in
+    another zone: the start marker is read first); the folder's modification time if the names say nothing."""
     match = _NIGHT_DIR.fullmatch(folder.name)
     if match:
         try:

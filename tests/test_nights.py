@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -357,6 +358,28 @@ def test_the_nights_page_is_written_whatever_lies_beside_it(tmp_path, monkeypatc
     err = capsys.readouterr().err
     assert "warning: could not read the earlier nights in" in err and "PermissionError: a neighbour cannot be read" in err
     assert "`runbook report" in err
+
+
+def test_a_night_killed_before_any_notebook_is_dated_by_its_start_marker_in_any_zone(tmp_path, monkeypatch):
+    """The folder's name is the night's local clock: read on a machine in another zone (or at a fall-back) it
+    names another instant. The marker the night wrote as it started is an aware time, and says the plan."""
+    folder = tmp_path / "reports" / "2025-03-02" / "overnight-030000"
+    (folder / "a").mkdir(parents=True)
+    began = datetime(2025, 3, 2, 3, 0, tzinfo=timezone(timedelta(hours=-8)))
+    nights.write_started(folder, "Nightly", "local", began)
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        found = nights.read_night(folder)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert found.started == began and (found.title, found.target) == ("Nightly", "local")
+    assert found.incomplete.startswith("it has no summary.json and no step notebook")
+    for damaged in ("{", "[]", '{"started": "2025-03-02T03:00:00", "title": 7}', '{"started": "tomorrow"}'):
+        (folder / nights.STARTED).write_text(damaged)   # unreadable or zoneless: the folder's name says when
+        found = nights.read_night(folder)
+        assert found.started == datetime(2025, 3, 2, 3, 0).astimezone() and found.title is None
 
 
 def test_a_night_killed_in_its_first_step_is_listed_incomplete(tmp_path):

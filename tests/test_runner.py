@@ -19,7 +19,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from runbook_lib import cli, params, report, runner
+from runbook_lib import cli, nights, params, report, runner
 from runbook_lib.errors import ConfigError, ParameterError
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
@@ -433,6 +433,8 @@ def test_a_night_reads_its_plan_once_and_parses_each_notebook_once(tmp_path, ope
     assert (opened[plan], opened[EXAMPLE.resolve()]) == (1, 1)
     outcome = runner.run_plan(plan, outdir=tmp_path / "out")
     assert outcome.steps[0].verdict == "pass"
+    marker = json.loads((outcome.folder / nights.STARTED).read_text())   # written before the first step
+    assert marker["target"] == "local" and datetime.fromisoformat(marker["started"]).tzinfo is not None
     assert (opened[plan], opened[EXAMPLE.resolve()]) == (1 + 1, 1 + 2)   # load_plan again, the run, papermill
     assert loaded.steps[0].values == {"rows": 3, "chart": False, "target": "local"}
 

@@ -248,6 +248,7 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
         _fetch_history(publisher, reports_dir)
     started = datetime.now().astimezone()
     folder = unique_dir(reports_dir / f"{started:%Y-%m-%d}" / f"overnight-{started:%H%M%S}")
+    nights.write_started(folder, loaded.plan.title, loaded.target, started)
     total = len(loaded.steps)
     print(f"Overnight plan {loaded.path} ({total} runbooks, target {loaded.target}) -> {folder}", flush=True)
     outcomes: dict[str, RunOutcome] = {}

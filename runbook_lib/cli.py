@@ -9,6 +9,7 @@ import sys
 from typing import Any, Callable, Sequence, TextIO
 
 from .errors import ConfigError, CredentialsMissing, ParameterError, RunbookError
+from .masking import mask_text
 from .exit_codes import ExitCode
 from .phases import PROJECT_ROOT
 from .target import TARGETS
@@ -402,8 +403,9 @@ def _refuse_unknown_leading_options(parser: argparse.ArgumentParser, argv: Seque
 
 
 def _say(message: object, prefix: str = "error: ") -> None:
+    # stderr is a job's log (Cloud Logging for a scheduled night): a refusal may quote a value with a password
     try:
-        print(f"{prefix}{message}", file=sys.stderr)
+        print(f"{prefix}{mask_text(str(message))}", file=sys.stderr)
     except (BrokenPipeError, ValueError):
         pass
 

@@ -29,11 +29,11 @@ class ParameterError(RunbookError, ValueError):
 def shown_value(value: object) -> str:
     """repr(value), cut to about SHOWN_VALUE_LIMIT characters with an ellipsis and its length; scrubbed of
     secret shapes first, so a cut never leaves half a password that no rule recognises any more."""
-    text = repr(value)
-    if len(text) <= SHOWN_VALUE_LIMIT:
-        return text
     from .masking import mask_text
 
+    text = repr(value)
+    if len(text) <= SHOWN_VALUE_LIMIT:
+        return mask_text(text)
     whole = value if isinstance(value, str) else text
     cut = mask_text(whole)[:SHOWN_VALUE_LIMIT - 20] + "…"
     return f"{cut!r} ({len(whole):,} characters)" if isinstance(value, str) else f"{cut} ({len(whole):,} characters)"

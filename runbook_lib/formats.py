@@ -43,8 +43,12 @@ BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 
 
 def one_line(text: Any, limit: int = 300) -> str:
-    """Whitespace folded to single spaces, cut to `limit` characters with an ellipsis."""
+    """Whitespace folded to single spaces, cut to `limit` characters with an ellipsis (scrubbed of secrets
+    first when cut: half a password or token is a shape no rule recognises when the page is masked)."""
     flat = " ".join(str(text).split())
+    if len(flat) <= limit:
+        return flat
+    flat = _masked(flat)
     return flat if len(flat) <= limit else flat[: limit - 1] + ELLIPSIS
 
 
@@ -60,7 +64,16 @@ def headline(text: Any, limit: int = 220) -> str:
     flat = " ".join(str(text).split())
     if len(flat) <= limit:
         return flat
+    flat = _masked(flat)
+    if len(flat) <= limit:
+        return flat
     return flat[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " " + ELLIPSIS
+
+
+def _masked(flat: str) -> str:
+    from .masking import mask_text   # (masking is imported by the runner; formats by everything)
+
+    return " ".join(mask_text(flat).split())
 
 
 def sentence(exc: BaseException) -> str:

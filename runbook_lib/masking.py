@@ -43,12 +43,24 @@ _ABOUT_A_SECRET = ("audience", "type", "uri", "url", "endpoint", "file", "path",
 _TEXT_SECRET_NAME = (rf"(?<!{_NAME_CHAR}){_NAME_CHAR}{{0,64}}?"
                      r"(?:token|secret|password|passwd|api[_-]?key|private[_-]?key|access[_-]?key)"
                      rf"{_NAME_CHAR}{{0,64}}+" + "".join(f"(?<!{word})" for word in _ABOUT_A_SECRET))
+# A name that ends in the word itself (api_token, DB_PASSWORD): before a colon with no space, where a longer name
+# is more likely a resource (PROJECT:DATASET) than a secret.
+_TEXT_SECRET_NAME_ENDING = (rf"(?<!{_NAME_CHAR}){_NAME_CHAR}{{0,64}}?"
+                            r"(?:token|secret|password|passwd|api[_-]?key|private[_-]?key|access[_-]?key)s?"
+                            rf"(?!{_NAME_CHAR})")
+# name = value or name: value, not the == of a version pin (secret-manager==2.99.0) or a C++/Rust ::
+_SEPARATOR = r"(?:=(?!=)|:(?!:))"
+
+
+# A value that is the shell's reference to a secret, not the secret: token="$(gcloud auth print-identity-token)",
+# --build-arg TOKEN=$GITHUB_TOKEN, password=${DB_PASSWORD} (how a build passes it: evidence to keep).
+_NOT_A_REFERENCE = r"(?-i:(?!\$[({]|\$[A-Z_][A-Z0-9_]*+(?![a-z0-9])))"   # (upper case: whatever the pattern's flags)
 
 
 def _quoted_value(quote_group: int) -> str:
     """A quoted value up to its closing quote: a backslash is only ever consumed with the character
     it escapes, so an unclosed quote followed by many backslashes fails in linear time."""
-    return rf"(?!\*\*\*)(?:(?!\{quote_group})(?:\\.|[^\\\n]))++\{quote_group}"
+    return rf"(?!\*\*\*){_NOT_A_REFERENCE}(?:(?!\{quote_group})(?:\\.|[^\\\n]))++\{quote_group}"
 
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -74,11 +86,22 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"""(\\?["'])(""" + _TEXT_SECRET_NAME + r""")\1(\s*+:\s*+)(\\?["'])""" + _quoted_value(4),
                 re.IGNORECASE), r"\1\2\1\3\4" + MASK + r"\4"),
     # api_token = "abc" (Python source, keyword arguments in tracebacks)
-    (re.compile(r"""(""" + _TEXT_SECRET_NAME + r""")(\s*+[=:]\s*+)(["'])""" + _quoted_value(3), re.IGNORECASE),
-     r"\1\2\3" + MASK + r"\3"),
-    # api_token=abc, password: hunter2 (logs, command lines, headers)
-    (re.compile(r"""(""" + _TEXT_SECRET_NAME + r""")(\s*+[=:]\s*+)(?!\*\*\*)(?!["'])[^\s,;&"'<>]++""", re.IGNORECASE),
-     r"\1\2" + MASK),
+    (re.compile(r"""(""" + _TEXT_SECRET_NAME + r""")(\s*+""" + _SEPARATOR + r"""\s*+)(["'])""" + _quoted_value(3),
+                re.IGNORECASE), r"\1\2\3" + MASK + r"\3"),
+    # api_token=abc, password: hunter2, password:hunter2 (logs, command lines, headers); not a name that only
+    # starts with such a word right before a colon (bq's tokenomics-prod:dataset)
+    (re.compile(r"""(""" + _TEXT_SECRET_NAME + r""")(\s*+=(?!=)\s*+|\s*+:(?!:)\s++)(?!\*\*\*)(?!["'])"""
+                + _NOT_A_REFERENCE + r"""[^\s,;&"'<>]++""", re.IGNORECASE), r"\1\2" + MASK),
+    (re.compile(r"""(""" + _TEXT_SECRET_NAME_ENDING + r""":)(?![:\s])(?!\*\*\*)(?!["'])""" + _NOT_A_REFERENCE
+                + r"""[^\s,;&"'<>]++""", re.IGNORECASE), r"\1" + MASK),
+    # A secret cut short for display by something other than the kit (pandas cuts a long cell with "..."),
+    # no longer the shape its rule above needs: scheme://user:pass..., ghp_A1b2..., "password": "hun...
+    (re.compile(r"""((?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,19}+://[^\s/?#@:'"<>]{0,256}+:)(?!\*\*\*)"""
+                r"""[^\s/?#@'"<>.…]{1,256}+(?=…|\.\.\.)"""), r"\1" + MASK),
+    (re.compile(r"""(?<![A-Za-z0-9_-])(?:gh[pousr]_|github_pat_|AIza|GOCSPX-|xox[abposre]-|xapp-|AKIA|ASIA|eyJ)"""
+                r"""[A-Za-z0-9_-]*+(?=…|\.\.\.)"""), MASK),
+    (re.compile(r"""(""" + _TEXT_SECRET_NAME + r"""\\?["']?\s*+[=:]\s*+\\?["'])(?!\*\*\*)[^"'\n…]{1,256}+(?=…)""",
+                re.IGNORECASE), r"\1" + MASK),
 ]
 
 # PEM and PGP private keys: "-----BEGIN RSA PRIVATE KEY-----", "-----BEGIN PGP PRIVATE KEY BLOCK-----".

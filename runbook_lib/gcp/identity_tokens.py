@@ -67,7 +67,8 @@ def gcloud_token(audience: str, email: str | None) -> str:
     if gcloud is None:
         why = ("impersonating a service account needs the gcloud CLI" if email else
                "Application Default Credentials cannot mint one (user credentials never can)")
-        raise RunbookError(f"Could not mint an identity token: {why} and gcloud is not on PATH; "
+        # (not "token: why": masking takes the word after a token's name and a colon for the token)
+        raise RunbookError(f"Could not mint an identity token, as {why} and gcloud is not on PATH; "
                            f"{HOW_TO_GET_A_TOKEN}.")
     if email:
         # What impersonating needs: Service Account Token Creator on the account, for whoever runs the kit.

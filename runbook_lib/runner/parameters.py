@@ -155,8 +155,14 @@ def absolute_paths(values: Mapping[str, Any]) -> dict[str, Any]:
     """Path parameters given relative to where the operator stands: the kernel runs in notebooks/,
     so `-p source_dir .` must be made absolute here, before it is injected."""
     return {name: os.path.abspath(os.path.expanduser(value))
-            if name.endswith(PATH_SUFFIXES) and isinstance(value, str) and value.strip() else value
+            if name.endswith(PATH_SUFFIXES) and isinstance(value, str) and value.strip() and not _URL.match(value)
+            else value
             for name, value in values.items()}
+
+
+# A URL given for a path (a log's https:// or gs:// address, a git remote) is refused by the notebook as it was
+# typed: made "absolute" its // became /, which hid a password in it from masking.
+_URL = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def check_declared(notebook: Path, declared: Mapping[str, Any], values: Mapping[str, Any]) -> None:

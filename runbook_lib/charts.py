@@ -23,6 +23,15 @@ def new_figure(width: float = 8.0, height: float = 4.0) -> Any:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def distinct_colours(count: int) -> list:
+    """Up to 20 colours no two of which are alike: tab20's dark shades, then its light ones (matplotlib's default
+    cycle has 10, so an 11th line takes the first one's colour)."""
+    from matplotlib import colormaps
+
+    shades = colormaps["tab20"].colors
+    return list(shades[0::2] + shades[1::2])[:count]
+
+
 def figures_dir() -> Path | None:
     """Where charts of the current run are saved, or None outside the runner."""
     run_dir = os.environ.get(RUN_DIR_ENV)

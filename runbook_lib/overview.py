@@ -22,6 +22,8 @@ from .services import ServingRevision
 # /health answers at once when the service is up; the kit's default for a request (minutes) is for the replay's
 # calls, and one hanging service must not hold the whole overview.
 HEALTH_TIMEOUT_S = 10.0
+# lines the rows-per-day chart draws: as many as a reader tells apart by colour, with a legend that fits beside them
+CHARTED_TABLES = 12
 
 
 @dataclass
@@ -410,15 +412,29 @@ def daily_rows_chart(overview: Overview):
     fig = charts.new_figure(8, 3.2)
     ax = fig.add_subplot()
     frame = overview.daily_rows
+    title = "Production rows per partition date"
     if frame is None or frame.empty:
         ax.text(0.5, 0.5, "no output data", ha="center", va="center")
     elif not (drawn := _chartable(frame["day"])).any():
         ax.text(0.5, 0.5, "no rows dated 1960-2159", ha="center", va="center")
     else:
-        for table, part in frame[drawn].groupby("table"):
-            ax.plot(pd.to_datetime(part["day"]), part["row_count"], marker="o", ms=3, label=table)
+        frame = frame[drawn]
+        shown = _most_stale(frame)
+        colours = charts.distinct_colours(CHARTED_TABLES)
+        for (table, part), colour in zip(frame[frame["table"].isin(shown)].groupby("table"), colours):
+            ax.plot(pd.to_datetime(part["day"]), part["row_count"], marker="o", ms=3, label=table, color=colour)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.set_ylabel("rows")
         fig.autofmt_xdate()
-    ax.set_title("Production rows per partition date")
+        tables = frame["table"].nunique()
+        if tables > len(shown):
+            title += f"\n(the {len(shown)} tables whose latest day is oldest, of {tables}; the table above lists all)"
+    ax.set_title(title, fontsize=10)
     return fig
+
+
+def _most_stale(frame: pd.DataFrame) -> list[str]:
+    """The CHARTED_TABLES tables whose latest partition day is oldest (the stale ones a chart is for), by name."""
+    latest = frame.groupby("table")["day"].max()
+    return sorted(sorted(latest.index, key=lambda table: (latest[table], table))[:CHARTED_TABLES])
+

@@ -582,3 +582,30 @@ def test_a_table_missing_from_a_phase_the_replay_ran_is_a_warning(planted):
         assert ("Missing from the replay (their phase wrote its other tables): nba_analytics.player_game_summary, "
                 in result.summary)
     on_both_targets(check)
+
+
+@pytest.mark.parametrize("days, labelled", [(14, 10), (300, 0)])
+def test_the_rows_chart_labels_differing_dates_only_while_the_labels_fit(days, labelled):
+    """Over a 300-date replay one "N differ" per date printed over its neighbours, a red smear: past
+    LABELLED_DATES a panel marks those dates and says in its title how many differ."""
+    from runbook_lib.compare.charts import LABELLED_DATES
+    from runbook_lib.compare.diff import TableDiff
+    from runbook_lib.compare.replay import ReplayComparison
+
+    dates = [date(2025, 1, 1) + timedelta(days=i) for i in range(days)]
+    parts = pd.DataFrame({"partition_value": dates, "rows_prod": 100, "rows_test": 100,
+                          "changed_rows": [3 if i % 7 < 5 else 0 for i in range(days)], "only_in_prod": 0,
+                          "only_in_test": 0})
+    diff = TableDiff(name="compare", verdict="fail", summary="-", prod_table="a.t", test_table="test_a.t",
+                     keys=("d",), partition_column="d", partitions=parts)
+    result = ReplayComparison(name="compare_outputs", verdict="fail", summary="-", dataset_prefix="test",
+                              start_date=dates[0], end_date=dates[-1], diffs=[diff])
+    ax = compare.rows_per_date_chart(result).axes[0]
+    differing = sum(1 for i in range(days) if i % 7 < 5)
+    assert len(ax.texts) == labelled and (days <= LABELLED_DATES) == (labelled == differing)
+    marks = [line for line in ax.get_lines() if line.get_marker() == "v"]
+    if days > LABELLED_DATES:
+        assert len(marks) == 1 and len(marks[0].get_xdata()) == differing
+        assert ax.get_title() == f"a.t ({differing} of {days} dates differ, marked \u25bc)"
+    else:
+        assert not marks and ax.get_title() == "a.t"

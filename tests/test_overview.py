@@ -655,3 +655,31 @@ def test_a_table_not_partitioned_by_days_is_counted_by_utc_day_and_sentinel_date
     fig = overview.daily_rows_chart(SimpleNamespace(daily_rows=daily))
     fig.canvas.draw()   # drawing is where an axis past year 9999 raised
     assert sorted(line.get_label() for line in fig.axes[0].get_lines()) == ["out.flat", "out.monthly"]
+
+
+def test_the_rows_chart_of_many_tables_draws_the_most_stale_ones_and_says_how_many_are_left_out():
+    """206 tables drew 206 lines in 10 colours and a legend running off the saved image, naming none."""
+    from datetime import date, timedelta
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    tables = [f"nba_p{n:03d}.output" for n in range(206)]
+    # table n's latest day is n days before the newest: the first CHARTED_TABLES are the stale ones
+    frame = pd.DataFrame([{"table": t, "day": date(2025, 12, 31) - timedelta(days=206 - n + k), "row_count": 10 + k}
+                          for n, t in enumerate(tables) for k in range(3)])
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = overview.daily_rows_chart(SimpleNamespace(daily_rows=frame))
+    FigureCanvasAgg(fig).draw()   # as the report's PNG is drawn
+    lines = fig.axes[0].get_lines()
+    assert sorted(line.get_label() for line in lines) == tables[:overview.CHARTED_TABLES]
+    assert len({line.get_color() for line in lines}) == overview.CHARTED_TABLES     # no two alike
+    assert "(the 12 tables whose latest day is oldest, of 206; the table above lists all)" in fig.axes[0].get_title()
+    width, height = fig.bbox.width, fig.bbox.height
+    renderer = fig.canvas.get_renderer()
+    for text in fig.axes[0].get_legend().get_texts():   # every name the chart gives is on the saved image
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.x1 <= width and box.y0 >= 0 and box.y1 <= height, text.get_text()
+    few = overview.daily_rows_chart(SimpleNamespace(daily_rows=frame[frame["table"].isin(tables[:6])]))
+    assert few.axes[0].get_title() == "Production rows per partition date" and len(few.axes[0].get_lines()) == 6

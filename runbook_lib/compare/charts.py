@@ -19,6 +19,7 @@ from .values import is_number
 
 PROD_COLOUR, TEST_COLOUR, BEYOND_COLOUR = "#4c72b0", "#dd8452", "#c44e52"
 HEATMAP_COLUMNS = 30   # the most differing columns a heatmap shows (a page's width); the title says how many more
+LABELLED_DATES = 16    # dates a panel of the rows chart has room to label "N differ" over each
 
 
 def _span(result: ReplayComparison) -> str:
@@ -49,13 +50,20 @@ def rows_per_date_chart(result: ReplayComparison) -> Any:
         ax.bar(x - 0.2, frame["rows_prod"], width=0.4, color=PROD_COLOUR, label="production")
         ax.bar(x + 0.2, frame["rows_test"], width=0.4, color=TEST_COLOUR, label="test")
         changed = frame["changed_rows"] + frame["only_in_prod"] + frame["only_in_test"]
-        for i in np.flatnonzero(changed.to_numpy() > 0):
-            ax.annotate(f"{int(changed.iloc[i])} differ", (x[i], max(frame["rows_prod"].iloc[i], frame["rows_test"].iloc[i])),
-                        ha="center", va="bottom", fontsize=6, color=BEYOND_COLOUR)
+        differing = np.flatnonzero(changed.to_numpy() > 0)
+        tops = np.maximum(frame["rows_prod"].to_numpy(dtype=float), frame["rows_test"].to_numpy(dtype=float))
+        title = diff.prod_table
+        if len(frame) <= LABELLED_DATES:
+            for i in differing:
+                ax.annotate(f"{int(changed.iloc[i])} differ", (x[i], tops[i]), ha="center", va="bottom", fontsize=6,
+                            color=BEYOND_COLOUR)
+        elif len(differing):   # a label per date would print over its neighbours: a mark, and the count in the title
+            ax.plot(x[differing], tops[differing], linestyle="none", marker="v", ms=3, color=BEYOND_COLOUR)
+            title += f" ({len(differing)} of {len(frame)} dates differ, marked \u25bc)"
         labels = [d.strftime("%m-%d") if pd.notna(d) else str(v) for d, v in zip(dates, frame["partition_value"])]
         step = max(1, len(labels) // 12)
         ax.set_xticks(x[::step], labels[::step], fontsize=7)
-        ax.set_title(diff.prod_table, fontsize=8)
+        ax.set_title(title, fontsize=8)
         ax.set_ylabel("rows", fontsize=7)
         ax.set_xlabel(f"{diff.partition_column or 'partition'} (month-day)", fontsize=7)
         ax.tick_params(axis="y", labelsize=7)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -290,3 +291,46 @@ def test_a_reset_stopped_half_way_leaves_a_sandbox_that_says_it_is_not_initialis
     monkeypatch.setattr(sandbox_module.shutil, "rmtree", real)
     assert sandbox_status(root).initialised is False
     assert init_sandbox(root, scale=0.15, start_services=False).initialised
+
+
+def test_a_runbook_connecting_while_a_reset_rebuilds_waits_for_it_instead_of_being_refused(make_sandbox, monkeypatch):
+    """A reset deletes the state file first and holds init.lock while it rebuilds: a connect then was refused as
+    bad input ("give an initialised sandbox folder ... run `runbook sandbox init` first")."""
+    import io
+    import threading
+
+    from runbook_lib.local.state import sandbox_lock
+    from runbook_lib.target import connect
+
+    root = make_sandbox()
+    box = home_at(root)
+    saved = box.state_file.read_bytes()
+    said, waiting, holding = io.StringIO(), threading.Event(), threading.Event()
+
+    class Stderr(io.StringIO):
+        def write(self, text: str) -> int:
+            said.write(text)
+            if "to finish being rebuilt" in said.getvalue():
+                waiting.set()
+            return len(text)
+
+    def rebuild() -> None:
+        with sandbox_lock(box):
+            box.state_file.unlink()
+            holding.set()
+            waiting.wait(60)   # (the old code raised at once and never waited)
+            box.state_file.write_bytes(saved)
+
+    monkeypatch.setattr(sys, "stderr", Stderr())
+    reset = threading.Thread(target=rebuild)
+    reset.start()
+    holding.wait(30)
+    try:
+        target = connect("local", home=root)
+    finally:
+        waiting.set()
+        reset.join()
+    target.close()
+    assert "Waiting for the sandbox at" in said.getvalue()
+    with pytest.raises(ParameterError, match="give an initialised sandbox folder"):   # none under way: refused
+        connect("local", home=root / "never-a-sandbox")

@@ -10,7 +10,7 @@ from .builds import LocalBuilds
 from .home import SandboxHome, sandbox_home
 from .logs import LocalLogs
 from .services import LocalServices
-from .state import read_state, register_user, require_initialised
+from .state import read_state, register_user, require_initialised, wait_for_rebuild
 from .warehouse import LocalWarehouse
 
 LOCAL_OPTIONS = {"home", "warehouse_path", "phases_file", "project", "region"}
@@ -39,7 +39,12 @@ def connect_local(phases: PhaseRegistry, **options) -> Target:
     state = read_state(home) if options.get("warehouse_path") else None   # the state file is read once
     if state is not None and not state.get("initialised"):
         return _warehouse_only(phases, home, options)
-    state = require_initialised(home, state=state)   # a runbook only reads the sandbox: never create one here
+    try:
+        state = require_initialised(home, state=state)   # a runbook only reads the sandbox: never create one here
+    except ParameterError:
+        if not wait_for_rebuild(home):   # a reset under way is not a folder that was never a sandbox
+            raise
+        state = require_initialised(home)
     from .sandbox import sandbox_phases
 
     # The sandbox's git history has its own commit ids; compare revisions with its prefix commit.

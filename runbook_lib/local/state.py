@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shlex
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -178,6 +179,27 @@ def sandbox_lock(home, shared: bool = False) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def wait_for_rebuild(home) -> bool:
+    """Wait for an init or reset rebuilding the sandbox now (it holds init.lock exclusively, its state file gone
+    until it ends); True if there was one to wait for."""
+    lock = Path(home.root) / "init.lock"
+    try:
+        fh = open(lock, "r")
+    except OSError:
+        return False
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"Waiting for the sandbox at {home.root} to finish being rebuilt (runbook sandbox init or reset)...",
+                  file=sys.stderr, flush=True)
+            fcntl.flock(fh, fcntl.LOCK_SH)
+            return True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
 
 
 def register_user(home) -> Callable[[], None]:

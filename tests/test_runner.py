@@ -998,3 +998,23 @@ def test_paths_the_kernel_reads_from_the_environment_are_made_absolute_from_wher
         assert os.environ["RUNBOOK_HOME"] == str(tmp_path / ".runbook")
         assert os.environ["CLOUDSDK_CONFIG"] == os.path.expanduser("~/gcloud")
     assert os.environ["RUNBOOK_PHASES"] == "params/my-phases.yaml"   # the runner's own environment as it was
+
+
+def test_a_long_cells_progress_is_echoed_masked_and_named_when_the_cell_runs_out_of_time(tmp_path, monkeypatch,
+                                                                                         capsys):
+    """A cell's own output reaches only the notebook, written when the run ends: a 30-minute replay left the
+    terminal frozen, then a bare CellTimeoutError that did not say how far it had gone."""
+    from runbook_lib.runner import run as run_module
+
+    monkeypatch.setattr(run_module, "ECHO_EVERY_S", 1.0)
+    outcome = runner.run_notebook(MISBEHAVING, parameters=[["action", "progress"], ["seconds", "60"]],
+                                  outdir=tmp_path / "out", progress=False, cell_timeout=8)
+    printed, said = capsys.readouterr()
+    echoed = re.findall(r"slow work: (\d+)/60 steps after \d+ s, password=\*\*\*", printed)
+    assert len(echoed) >= 2 and int(echoed[-1]) > int(echoed[0]), printed   # seen moving while the cell ran
+    assert "hunter2" not in printed
+    error = report.run_metadata(nbformat.read(outcome.notebook, as_version=4))["run"]["error"] or ""
+    assert outcome.exit_code == 1 and "CellTimeoutError" in error and "the cell's last progress: slow work" in said
+    last = re.search(r"the cell's last progress: slow work: (\d+)/60 steps", error)
+    assert last and int(last.group(1)) >= int(echoed[-1]), error
+    assert not list(outcome.notebook.parent.glob(".progress*"))   # the side channel leaves nothing behind

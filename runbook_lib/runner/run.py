@@ -16,7 +16,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import nbformat
 
-from .. import masking, params, report
+from .. import masking, params, progress, report
 from ..charts import FIGURES_DIR
 from ..checks import check_path
 from ..errors import ParameterError
@@ -139,7 +139,8 @@ def _papermill(source: Path, unexecuted: Any, values: Mapping[str, Any], run_dir
     stopped_by: int | None = None
     output = f"{_NotebooksInMemory.scheme}{run_id}/{source.name}"
     try:
-        with kernel_environment(jupyter_base, run_dir, run_id), _quiet_papermill_parameter_warnings():
+        with kernel_environment(jupyter_base, run_dir, run_id), _quiet_papermill_parameter_warnings(), \
+                _echo_progress(run_dir, bar_shown=progress) as last_progress:
             for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
                 crash = None
                 _NotebooksInMemory.saved.pop(output, None)
@@ -163,6 +164,10 @@ def _papermill(source: Path, unexecuted: Any, values: Mapping[str, Any], run_dir
                               f"({attempt + 1} of {KERNEL_START_ATTEMPTS})", file=sys.stderr)
                         continue
                 break
+        if crash and last_progress.get("line"):   # a cell out of time or a dead kernel: how far its work had gone
+            # (before the exception's own words, which a timeout fills with the cell's source and a summary cuts)
+            kind, _, words = crash.partition(": ")
+            crash = f"{kind} (the cell's last progress: {last_progress['line']}): {words}"
         saved = _NotebooksInMemory.saved.get(output)
         try:
             nb = nbformat.reads(saved, as_version=4) if saved else None
@@ -171,6 +176,58 @@ def _papermill(source: Path, unexecuted: Any, values: Mapping[str, Any], run_dir
     finally:
         _NotebooksInMemory.saved.pop(output, None)
     return nb or copy.deepcopy(unexecuted), stopped_by, crash
+
+
+# A long cell's progress (runbook_lib.progress) is echoed when it has changed and this long has passed since the
+# last echo (or the cell's start): steps shorter than this print nothing more than they did.
+ECHO_EVERY_S = 30.0
+PROGRESS_FILE = ".progress"
+
+
+@contextlib.contextmanager
+def _echo_progress(run_dir: Path, bar_shown: bool) -> Iterator[Any]:
+    """Name a progress file for the kernel (PROGRESS_ENV), echo what it says while the run lasts, and yield a
+    dict whose "line" is, once the run is over, its last line (masked by the kernel; None if it said nothing).
+    Beside papermill's bar (`bar_shown`) through tqdm.write so the bar is redrawn under it; in a night's log,
+    indented under the step's line."""
+    import threading
+
+    from tqdm import tqdm
+
+    path = Path(run_dir).resolve() / PROGRESS_FILE
+    path.unlink(missing_ok=True)
+    saved, stop, said = os.environ.get(progress.PROGRESS_ENV), threading.Event(), {"line": None, "at": time.monotonic()}
+
+    def echo() -> None:
+        while not stop.wait(1.0):
+            line = progress.read(path)
+            if line and line != said["line"] and time.monotonic() - said["at"] >= ECHO_EVERY_S:
+                said.update(line=line, at=time.monotonic())
+                with contextlib.suppress(Exception):   # a closed stream must not end the run
+                    if bar_shown:
+                        tqdm.write(f"  {line}", file=sys.stderr)
+                    else:
+                        print(f"\n    {line}", end="", flush=True)
+
+    os.environ[progress.PROGRESS_ENV] = str(path)
+    watcher = threading.Thread(target=echo, name="runbook-progress", daemon=True)
+    watcher.start()
+    last: dict[str, str | None] = {"line": None}
+    try:
+        yield last
+    finally:
+        stop.set()
+        watcher.join(timeout=5)
+        last["line"] = progress.read(path)
+        if said["line"] and not bar_shown:
+            print(flush=True)   # the step's result on a line of its own
+        if saved is None:
+            os.environ.pop(progress.PROGRESS_ENV, None)
+        else:
+            os.environ[progress.PROGRESS_ENV] = saved
+        path.unlink(missing_ok=True)
+        for partial in path.parent.glob(f"{PROGRESS_FILE}.*.partial"):
+            partial.unlink(missing_ok=True)
 
 
 def quiet_validation_cell(nb: Any, index: int | None) -> bool:

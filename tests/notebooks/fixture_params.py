@@ -51,7 +51,7 @@ def explode(p: ExampleParams) -> None:
 # misbehaving.ipynb: a runbook that does, on purpose, what a careless or broken one might.
 
 class MisbehavingParams(RunbookParams):
-    action: Literal["leak", "die", "sleep", "serve", "exit-after-record", "exit-before-record"] = "leak"
+    action: Literal["leak", "die", "sleep", "serve", "exit-after-record", "exit-before-record", "progress"] = "leak"
     api_token: str = ""
     seconds: int = Field(60, ge=1, le=600)
 
@@ -78,6 +78,14 @@ def misbehave(p: MisbehavingParams) -> None:
         # Tell a waiting test that the kernel is busy in this cell (the run folder is ours to write in).
         (Path(os.environ[charts.RUN_DIR_ENV]) / "sleeping").write_text(str(os.getpid()))
         time.sleep(p.seconds)
+    elif p.action == "progress":   # a long loop with the kit's bar, a step every half second, `seconds` steps
+        from runbook_lib import progress
+
+        with progress.bar(total=p.seconds, desc="slow work", unit="step") as bar:
+            bar.set_postfix_str("password=hunter2-9f")   # what the runner echoes is masked
+            for _ in range(p.seconds):
+                time.sleep(0.5)
+                bar.update()
     elif p.action == "exit-before-record":
         raise SystemExit(0)
     elif p.action == "leak":

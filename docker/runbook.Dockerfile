@@ -1,5 +1,5 @@
-# The kit's own image: runs the runbooks headlessly, e.g. as a scheduled Cloud Run job (README, "Running
-# the overnight plan on a schedule").
+# The kit's own image: runs the runbooks headlessly, e.g. as a scheduled Cloud Run job (README, "Running against
+# your own project", step 5: "Every night, as a Cloud Run job").
 #   docker build -f docker/runbook.Dockerfile -t phase-runbooks .
 #   docker run --rm -v "$PWD/reports:/app/reports" phase-runbooks                      # `runbook demo`
 #   docker run --rm phase-runbooks overnight params/my-plan.yaml --target gcp          # a real project

@@ -103,6 +103,8 @@ def test_the_cloud_build_config_builds_this_dockerfile():
     trigger_only = ("COMMIT_SHA", "SHORT_SHA", "REVISION_ID", "BRANCH_NAME", "TAG_NAME", "REF_NAME", "REPO_NAME")
     assert not [name for name in trigger_only if name in text]
     assert "${PROJECT_ID}" not in config["substitutions"]["_IMAGE"] or config["options"]["dynamicSubstitutions"]
+    # the README makes the repository and the job in the region it builds in: the image goes there, not us-west2
+    assert config["substitutions"]["_IMAGE"].startswith("${LOCATION}-docker.pkg.dev/${PROJECT_ID}/runbooks/")
 
 
 def test_the_installed_kit_is_pointed_at_the_copied_phase_registry(instructions):

@@ -5,7 +5,11 @@ end to end, the blocked and bad-input paths, and target=local on a bare DuckDB f
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 import shutil
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -25,6 +29,7 @@ from runbook_lib.local.source_repo import CORRECTIONS_ROLE, contains, open_sourc
 from runbook_lib.local.state import read_state
 from runbook_lib.local.home import sandbox_home
 from runbook_lib.local.warehouse import LocalWarehouse
+from runbook_lib.replay import WarehouseLedger
 from runbook_lib.target import connect
 
 from test_compare import Metered
@@ -161,6 +166,38 @@ def test_no_test_datasets_is_blocked_not_a_crash(replayed):
     for chart in (compare.rows_per_date_chart, compare.mismatch_heatmap, compare.delta_histograms,
                   compare.scatter_test_vs_prod):
         assert chart(result) is not None   # a figure saying there is nothing to chart
+
+
+HOLD = """
+import sys
+from runbook_lib.replay import FileLedger
+with FileLedger(sys.argv[1]).hold("test"):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+SINCE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
+
+
+def test_a_comparison_while_a_replay_of_the_prefix_is_calling_is_blocked_naming_it(replayed):
+    """Its test datasets are half-written meanwhile: what it has not reached yet would read as rows only in
+    production. Runbook 03 holds a lock beside its ledger while it calls (here: another process holding it)."""
+    root, tg, _, _ = replayed
+    ledger = sandbox_home(root).replay / "test.ledger.jsonl"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(ledger)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        result = compare_replay(tg, "test")
+    finally:
+        holder.communicate("", timeout=60)
+    assert result.verdict == "blocked" and result.diffs == [], result.summary
+    assert re.fullmatch(rf"A replay with prefix 'test' is running \(host \S+, process {holder.pid}, user .+, since "
+                        rf"{SINCE}\); compare once it ends\.", result.summary)
+    assert result.details["replay_running"] in result.summary
+    # once it ended (the lock file stays, unlocked), the comparison is what it was
+    after = compare_replay(tg, "test", tables=["team_offense_game_summary"])
+    assert after.verdict == "pass" and [d.test_table for d in after.diffs] == [
+        "test_nba_analytics.team_offense_game_summary"]
 
 
 class MeteredBy(Metered):
@@ -554,7 +591,9 @@ def test_each_table_is_read_once_and_the_test_tables_days_in_one_query(planted):
             result = compare_replay(dataclasses.replace(tg, warehouse=counted, closers=[]), "plant",
                                     tables=["daily_events"], **dates)
             assert result.verdict == "pass", result.summary
-            assert sorted(counted.reads) == ["nba_analytics.daily_events", "plant_nba_analytics.daily_events"]
+            # (and whether a replay of the prefix holds a claim: none here, so no claims table and no query)
+            assert sorted(counted.reads) == ["nba_analytics.daily_events", "plant_nba_analytics.daily_events",
+                                             "plant_nba_analytics.replay_claims"]
             # (the comparison and the NULL count read both tables: the days are the test table's alone)
             days = [q for q in counted.queries if "`nba_analytics.daily_events`" not in q]
             assert len(days) == 1 and "plant_nba_analytics.daily_events" in days[0]
@@ -581,6 +620,23 @@ def test_a_table_missing_from_a_phase_the_replay_ran_is_a_warning(planted):
                                        "nba_precompute.team_defense_zone_analysis"]
         assert ("Missing from the replay (their phase wrote its other tables): nba_analytics.player_game_summary, "
                 in result.summary)
+    on_both_targets(check)
+
+
+def test_a_live_replay_claim_of_the_prefix_blocks_the_comparison_on_both_targets(planted):
+    """On gcp a replay holds a claim in replay_claims beside its ledger table while it calls."""
+    wh, on_both_targets = planted
+    _plant(wh, "daily_events", "event_date", "DATE", "DATE '2025-12-15'")
+
+    def check(tg):
+        with WarehouseLedger(tg.warehouse, "plant_nba_analytics.replay_ledger").hold("plant"):
+            result = compare_replay(tg, "plant", tables=["daily_events"])
+        assert result.verdict == "blocked" and result.diffs == [], result.summary
+        assert re.fullmatch(rf"A replay with prefix 'plant' is running \(host \S+, process {os.getpid()}, user .+, "
+                            rf"since {SINCE}; claim in plant_nba_analytics.replay_claims\); compare once it ends\.",
+                            result.summary)
+        # released: compared as before
+        assert compare_replay(tg, "plant", tables=["daily_events"]).verdict == "pass"
     on_both_targets(check)
 
 

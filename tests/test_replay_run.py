@@ -282,6 +282,53 @@ def test_a_retry_after_the_hold_was_lost_is_never_sent():
     assert len(services.calls) == 1 and checks == [0, 1]
 
 
+class Rerouted(FakeServices):
+    """Cloud Run's traffic as describe() reads it: phase4's moves to a split with a revision nobody checked
+    once `after` calls were answered (a rollback, another operator's redeploy)."""
+
+    def __init__(self, after: int, split=(("p4-rev", 90), ("p4-old", 10))):
+        super().__init__()
+        self.after, self.split, self.described = after, split, []
+
+    def describe(self, phase):
+        from runbook_lib.services import ServingRevision
+
+        self.described.append(phase)
+        shares = self.split if phase == "phase4" and len(self.calls) >= self.after else \
+            ((f"p{phase[-1]}-rev", 100),)
+        serving = [ServingRevision(name, percent, "abc1234", True) for name, percent in shares]
+        return type("Info", (), {"revision": serving[0].name, "serving": serving})()
+
+
+def test_a_phase_whose_traffic_moves_to_an_unchecked_revision_gets_no_call_more():
+    services, ledger = Rerouted(after=3), MemoryLedger()   # phase3 15th, phase4 15th, phase3 16th answered
+    replayer = _replayer(services, ledger, concurrency=1,
+                         serving={"phase3": ("p3-rev",), "phase4": ("p4-rev",)})
+    outcomes = {(o.phase, o.day.isoformat()): o for o in replayer.run(_calls(), {})}
+    stop = ("Stopped: phase4's traffic moved from p4-rev to p4-rev (90%), p4-old (10%) (p4-old not checked by this "
+            "replay) while the replay ran; nothing more was sent: check p4-old with runbook 00 (or redeploy with "
+            "runbook 02) and resume with resume=True.")
+    assert replayer.stopped == stop
+    assert [(phase, day) for phase, day, _ in services.calls] == [
+        ("phase3", "2025-12-15"), ("phase4", "2025-12-15"), ("phase3", "2025-12-16")]
+    assert (outcomes[("phase4", "2025-12-16")].status, outcomes[("phase4", "2025-12-16")].error) == (
+        "not run", f"not sent: {stop}")
+    assert (outcomes[("phase3", "2025-12-17")].status, outcomes[("phase3", "2025-12-17")].error) == ("not run", stop)
+    # each attempt read the traffic first; the ledger names what served, and closes the call kept back
+    assert services.described == ["phase3", "phase4", "phase3", "phase4"]
+    assert [(e.phase, e.day.isoformat(), e.status, e.revision) for e in ledger.written[-2:]] == [
+        ("phase4", "2025-12-16", "running", "p4-rev"), ("phase4", "2025-12-16", "failed", "p4-rev")]
+
+
+def test_a_traffic_that_cannot_be_read_before_a_call_fails_that_call_unsent():
+    services = Rerouted(after=99)
+    services.describe = lambda phase: (_ for _ in ()).throw(RunbookError("403 run.services.get denied"))
+    outcome = _replayer(services, concurrency=1, serving={"phase3": ("p3-rev",)}).run(_calls()[:1], {})[0]
+    assert services.calls == [] and (outcome.status, outcome.error) == (
+        "failed", "phase3's traffic could not be read before the call, so it was not sent: 403 run.services.get "
+                  "denied")
+
+
 def test_phase4_waits_for_phase3_of_its_date_and_concurrency_is_bounded():
     services = FakeServices(delay=0.02)
     outcomes = _replayer(services, concurrency=2).run(_calls(), {})

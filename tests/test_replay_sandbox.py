@@ -396,6 +396,64 @@ def test_a_deliberate_production_write_fails_the_replay_and_stops_it_after_one_c
     assert "allowed changes to nba_analytics.team_offense_game_summary" in result.summary
 
 
+class RolledBack:
+    """Another operator's rollback of phase4 (runbook 02, or `gcloud run services update-traffic
+    --to-revisions=OLD=100`) the moment the replay's first Phase 4 call has its answer; records which revision
+    served each call the replay sent (the sandbox serves one revision at a time)."""
+
+    def __init__(self, services, old: str):
+        self._services, self.old, self.sent = services, old, []
+
+    def __getattr__(self, name):
+        return getattr(self._services, name)
+
+    def invoke(self, phase, payload, token=None, user_agent=None, remote_ip=None):
+        self.sent.append((phase, payload.get("start_date") or payload["analysis_date"],
+                          self._services.describe(phase).revision))
+        answer = self._services.invoke(phase, payload, token=token, user_agent=user_agent, remote_ip=remote_ip)
+        if phase == "phase4" and self.old:
+            self._services.update_traffic("phase4", self.old)
+            self.old = ""
+        return answer
+
+
+def test_a_replay_whose_phase_traffic_moves_to_a_revision_it_never_checked_stops_before_its_next_call(make_sandbox):
+    home = make_sandbox(scale=0.15, start_services=False)   # 2025-12-15 and 16
+    old = json.loads((home / "state.json").read_text())["services"]["phase4"]["traffic"][0]["revisionName"]
+    repair(home)
+    checked = json.loads((home / "state.json").read_text())["services"]["phase4"]["traffic"][0]["revisionName"]
+    before = _production(home)
+    fronts = []
+    rp, result = _replay(home, wrap=lambda s: fronts.append(RolledBack(s, old)) or fronts[-1],
+                         start_date="2025-12-15", end_date="2025-12-16", dataset_prefix="test", concurrency=1)
+
+    stop = (f"Stopped: phase4's traffic moved from {checked} to {old} (not checked by this replay) while the replay "
+            f"ran; nothing more was sent: check {old} with runbook 00 (or redeploy with runbook 02) and resume with "
+            f"resume=True.")
+    assert result.verdict == "fail" and result.summary == stop
+    assert [(o.phase, o.day.isoformat(), o.status) for o in rp.outcomes] == [
+        ("phase3", "2025-12-15", "done"), ("phase3", "2025-12-16", "done"), ("phase4", "2025-12-15", "done"),
+        ("phase4", "2025-12-16", "not run")]
+    assert rp.outcomes[-1].error == f"not sent: {stop}"
+    # nothing reached the old revision, so production was not written (independently of the kit's own check)
+    assert [sent for sent in fronts[0].sent if sent[0] == "phase4"] == [("phase4", "2025-12-15", checked)]
+    assert [c.ref for c in replay.changes(before, _production(home))] == [HISTORY]
+    assert result.figures["production tables changed"] == 0
+    # the ledger names the revision checked before each call; the call kept back is no longer "running"
+    ledger = [json.loads(line) for line in (home / "replay" / "test.ledger.jsonl").read_text().splitlines()]
+    assert {e["revision"] for e in ledger if e["phase"] == "phase4"} == {checked}
+    assert (ledger[-1]["day"], ledger[-1]["phase"], ledger[-1]["status"]) == ("2025-12-16", "phase4", "failed")
+    assert rp.summary() is not None and rp.chart() is not None   # its dates are shown, each with its status
+
+    # The traffic back on the revision the replay checked: a resume makes only the call that was kept back.
+    with connect("local", home=home) as tg:
+        tg.services.update_traffic("phase4", checked)
+    again, rerun = _replay(home, start_date="2025-12-15", end_date="2025-12-16", dataset_prefix="test")
+    assert [(o.phase, o.status) for o in again.outcomes] == [("phase3", "done earlier")] * 2 + [
+        ("phase4", "done earlier"), ("phase4", "done")]
+    assert rerun.verdict in ("pass", "warn") and "(3 calls done by an earlier run, not repeated)" in rerun.summary
+
+
 def test_a_replay_into_a_dataset_the_kit_did_not_make_says_so_and_warns(fixed_home):
     # another team's staging copy under the prefix: written as it is (it may be pre-created for a replayer that may
     # not create datasets), but the verdict says whose it is not, and that no expiry was set

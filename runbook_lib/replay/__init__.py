@@ -20,9 +20,10 @@ from .datasets import (NewDataset, TestDatasets, TestTable, create_test_datasets
                        prepare_test_datasets)
 from .fingerprint import (Change, Checksums, PartitionPrint, TablePrint, changes, checksum_sql, fingerprint,
                           plan_checksums, production_tables)
-from .ledger import FileLedger, LedgerBusy, LedgerEntry, WarehouseLedger, finished
+from .ledger import FileLedger, LedgerBusy, LedgerEntry, WarehouseLedger, finished, replay_holder
 from .prefix import DatasetMap, DatasetUse, dataset_map
-from .run import Call, Outcome, Replayer, RetryPolicy, Tokens, call_with_retries, payload_for, plan_calls
+from .run import (Call, Outcome, Replayer, RetryPolicy, Tokens, TrafficMoved, call_with_retries, payload_for,
+                  plan_calls)
 from .runbook import Replay, ReplayResult, data_dates, prepare
 from .summary import Isolation, judge_isolation, per_date_table, rows_chart, test_rows
 
@@ -34,9 +35,10 @@ __all__ = [
     "prepare_test_datasets",
     "Change", "Checksums", "PartitionPrint", "TablePrint", "changes", "checksum_sql", "fingerprint",
     "plan_checksums", "production_tables",
-    "FileLedger", "LedgerBusy", "LedgerEntry", "WarehouseLedger", "finished",
+    "FileLedger", "LedgerBusy", "LedgerEntry", "WarehouseLedger", "finished", "replay_holder",
     "DatasetMap", "DatasetUse", "dataset_map",
-    "Call", "Outcome", "Replayer", "RetryPolicy", "Tokens", "call_with_retries", "payload_for", "plan_calls",
+    "Call", "Outcome", "Replayer", "RetryPolicy", "Tokens", "TrafficMoved", "call_with_retries", "payload_for",
+    "plan_calls",
     "Replay", "ReplayResult", "data_dates", "prepare",
     "Isolation", "judge_isolation", "per_date_table", "rows_chart", "test_rows",
 ]

@@ -29,9 +29,11 @@ class PhaseCapability:
     ready: bool
     problem: str = ""      # one clause: why this phase may not be called with a prefix
     redeploy: bool = False  # runbook 02 fixes it (wrong code, old commit); else something else does
+    # every revision with a share of the traffic, as judged: the replay's calls may go to these only (run.py)
+    serving: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {**self.__dict__, "serving": list(self.serving)}
 
 
 @dataclass
@@ -68,7 +70,8 @@ def judge(state: PhaseState, prefix_commit: str) -> PhaseCapability:
     """One phase's answer from runbook 00's facts about it. Every revision with a share of the traffic is
     judged: Cloud Run sends that share of the replay's calls to it."""
     health = state.reported_service or (f"HTTP {state.http_status}" if state.http_status is not None else "-")
-    found = PhaseCapability(state.phase, state.service, state.revision, state.commit, health, ready=False)
+    found = PhaseCapability(state.phase, state.service, state.revision, state.commit, health, ready=False,
+                            serving=tuple(r.name for r in state.serving))
     # The first reason that holds, in this order; runbook 02 fixes wrong code, old code and a split of images.
     reasons = [(f"{state.phase}: {state.problem}" if state.problem else "", False),
                (health_status_sentence(state), False),

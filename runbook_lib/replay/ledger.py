@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
@@ -85,6 +86,9 @@ class Ledger(Protocol):
         """Before each call and each write while held: ClaimLost once another replay took the hold over (this run
         was paused past the claim's life); free while the hold is sure to be this run's."""
 
+    def holder(self, prefix: str) -> str:
+        """Who holds `prefix` now, as a refusal names it (host, process, user, since); "" when no replay does."""
+
     @property
     def notes(self) -> list[str]:
         """What holding it found that the operator should read (a stale claim of another run taken over)."""
@@ -94,12 +98,36 @@ class LedgerBusy(RunbookError):
     """Another replay with the same prefix holds its ledger: both would make every call twice."""
 
 
+LOCK_TRIES = 5          # a holder() probe holds the lock for microseconds: hold() looks again before refusing
+LOCK_RETRY_S = 0.05
+
+
 class FileLedger:
     """One JSON line per status change; flushed and fsynced before write() returns."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.where = str(self.path)
+
+    @property
+    def lock(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def holder(self, prefix: str) -> str:
+        """Who holds the lock beside the ledger now ("" when nobody does): a shared lock tried without waiting
+        fails only while a replay holds it exclusively. An flock belongs to an open file, so a replay of this
+        very process is seen too."""
+        try:
+            fh = open(self.lock, encoding="utf-8")
+        except FileNotFoundError:
+            return ""   # no replay of this prefix ever held it
+        with fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return fh.read().strip() or "another process"
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            return ""
 
     @property
     def notes(self) -> list[str]:
@@ -112,12 +140,17 @@ class FileLedger:
     def hold(self, prefix: str) -> Iterator[None]:
         """One replay per prefix at a time: an flock on a file beside the ledger while the replay calls. The
         lock goes with the process (a killed run never blocks its resume); LedgerBusy names the holder."""
-        lock = self.path.with_name(self.path.name + ".lock")
+        lock = self.lock
         lock.parent.mkdir(parents=True, exist_ok=True)
         with open(lock, "a+", encoding="utf-8") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            for attempt in range(LOCK_TRIES):
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if attempt < LOCK_TRIES - 1:
+                        time.sleep(LOCK_RETRY_S)
+            else:
                 fh.seek(0)
                 holder = fh.read().strip() or "another process"
                 raise LedgerBusy(f"another replay with prefix {prefix!r} is running ({holder}); wait for it to "
@@ -204,6 +237,14 @@ class WarehouseLedger:
         if self._holding is not None:
             self.claims.check(*self._holding)
 
+    def holder(self, prefix: str) -> str:
+        """The first live claim of `prefix` in the claims table ("" when there is none, or no table): one query,
+        reads only (a stale claim is not taken over here, nor named: its run is gone or paused)."""
+        if not self.warehouse.table_exists(self.claims.ref):
+            return ""
+        live, _ = self.claims.others("", prefix)
+        return f"{live[0].describe()}; claim in {self.claims.ref}" if live else ""
+
     def _make_dataset(self) -> None:
         dataset = self.ref.split(".")[-2]
         if self.production_dataset is None or self.warehouse.dataset_exists(dataset):
@@ -227,6 +268,19 @@ class WarehouseLedger:
         names = [name for name, _ in LEDGER_COLUMNS]
         self.warehouse.execute(f"INSERT INTO `{self.ref}` ({', '.join(names)}) "
                                f"VALUES ({', '.join('@' + n for n in names)})", values)
+
+
+def replay_holder(target: Any, prefix: str) -> str:
+    """Who is replaying `prefix` on the target now (host, process, user, since), "" when nobody is: the lock beside
+    the sandbox's ledger file, or a live claim beside the gcp ledger table. Reads only; runbook 04 asks it."""
+    home = target.options.get("home")
+    if home:   # the sandbox's connector names its home; ReplayParams.ledger_file names the same file
+        from ..local.home import sandbox_home
+
+        return FileLedger(sandbox_home(home).replay / f"{prefix}.ledger.jsonl").holder(prefix)
+    # (a bare warehouse file has no claims table: nobody)
+    test = ledger_dataset(target.phases, prefix)[1]
+    return WarehouseLedger(target.warehouse, f"{test}.{LEDGER_TABLE}").holder(prefix)
 
 
 def ledger_dataset(phases: Any, prefix: str) -> tuple[str, str]:

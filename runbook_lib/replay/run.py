@@ -14,6 +14,9 @@ stopped after one date, not after all of them).
 
 Before each attempt of a call and each ledger write the ledger's hold is checked (Ledger.check_hold): a run
 whose claim on the prefix another run took over while this one was paused stops there with ClaimLost.
+Before each attempt the phase's traffic is read again (services.describe): step 2 checked the revisions serving
+it then, and a rollback or a redeploy meanwhile would send the calls to code nobody checked (one that ignores
+the prefix writes production). A revision step 2 did not check stops the replay before that attempt is sent.
 """
 from __future__ import annotations
 
@@ -183,6 +186,10 @@ class Interrupted(Exception):
     """The replay was interrupted (Ctrl-C in JupyterLab): a call out is not sent again."""
 
 
+class TrafficMoved(RunbookError):
+    """A phase's traffic went to a revision step 2 did not check while the replay ran: nothing more is sent."""
+
+
 def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPolicy,
                       check_hold: Callable[[], None] | None = None,
                       before_retry: Callable[[], str] | None = None) -> Outcome:
@@ -219,6 +226,9 @@ def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPo
             answer = answer.result()
     except (ClaimLost, Interrupted):        # not this call's failure: the whole replay stops
         raise
+    except TrafficMoved as exc:             # the replay stops too, but this call's answer is the ledger's to keep
+        outcome.status = FAILED if attempts else NOT_RUN
+        outcome.error = f"{'not sent again' if attempts else 'not sent'}: {exc}"
     except StopRetrying as exc:
         outcome.error = f"not sent again: {exc}"
     except RunbookError as exc:             # a timeout on the last attempt, a refused token, no URL ...
@@ -241,7 +251,9 @@ def call_with_retries(services: Any, tokens: Tokens, call: Call, policy: RetryPo
 @dataclass
 class Replayer:
     """Runs the calls; writes the ledger as each starts and ends (the ledger is written by this thread only).
-    ClaimLost from the ledger's check stops the run where it is: the calls already out end, none more go."""
+    ClaimLost from the ledger's check stops the run where it is: the calls already out end, none more go.
+    A phase's traffic moved to a revision outside `serving` stops it too (`stopped` says so): no attempt goes
+    after that, the answers of those already sent are written, the calls waiting are not run."""
 
     services: Any
     tokens: Tokens
@@ -254,12 +266,19 @@ class Replayer:
     after_first: Callable[[str], str] | None = None  # phase -> "" to go on, or why to stop
     progress: bool = True
     stopped: str = ""
+    # phase -> every revision with a share of its traffic that step 2 checked; before each attempt the phase's
+    # traffic is read again and must go to these only (a phase not named here is not read again)
+    serving: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The run's state, kept by run() and its helpers.
     _previous: dict[str, str] = field(default_factory=dict, init=False)     # phase -> the phase before it
     _results: dict[tuple[date, str], Outcome] = field(default_factory=dict, init=False)
     _checked: dict[str, bool] = field(default_factory=dict, init=False)     # its first call passed after_first
     _trying: dict[str, bool] = field(default_factory=dict, init=False)      # its first call is out
     _interrupted: bool = field(default=False, init=False)
+    _moved: str = field(default="", init=False)       # why the traffic check stopped the run (set by a call's thread)
+    # (date, phase) -> the revision serving most of the phase's traffic when the call's last attempt was checked:
+    # what the ledger records as having served it
+    _seen: dict[tuple[date, str], str] = field(default_factory=dict, init=False)
 
     def run(self, calls: list[Call], done_before: dict[tuple[date, str], LedgerEntry]) -> list[Outcome]:
         order = list(dict.fromkeys(c.phase for c in calls))
@@ -275,6 +294,7 @@ class Replayer:
                 tqdm(total=len(calls), initial=len(self._results), desc=f"replay {self.prefix}", unit="call",
                      disable=not self.progress) as bar:
             while True:
+                self.stopped = self.stopped or self._moved
                 for call in [c for c in waiting if self._hopeless(c)]:
                     waiting.remove(call)
                     self._results[call.key] = Outcome(call.day, call.phase, NOT_RUN, error=self._hopeless(call))
@@ -288,7 +308,7 @@ class Replayer:
                     # a phase's first call may write production and then fail: checked before it is sent again
                     unchecked = not self._checked[call.phase] and self.after_first is not None
                     running[pool.submit(call_with_retries, self.services, self.tokens, call, self.policy,
-                                        self._before_attempt,
+                                        functools.partial(self._before_attempt, call),
                                         functools.partial(self.after_first, call.phase) if unchecked else None)] = call
                 if not running:
                     break
@@ -306,10 +326,40 @@ class Replayer:
             self._results[call.key] = Outcome(call.day, call.phase, NOT_RUN, error=self.stopped or "never became ready")
         return [self._results[c.key] for c in calls]
 
-    def _before_attempt(self) -> None:
+    def _before_attempt(self, call: Call) -> None:
         if self._interrupted:
             raise Interrupted("the replay was interrupted")
         self.ledger.check_hold()
+        self._check_traffic(call)
+
+    def _check_traffic(self, call: Call) -> None:
+        """TrafficMoved unless the phase's traffic still goes only to revisions step 2 checked. Cloud Run routes
+        each request by the traffic at that moment, so this is read before every attempt, not once per phase."""
+        if self._moved:   # another call's thread found it: the replay is stopping, whatever the phase
+            raise TrafficMoved(self._moved)
+        checked = self.serving.get(call.phase)
+        if not checked:
+            return
+        try:
+            info = self.services.describe(call.phase)
+        except RunbookError as exc:   # unread, it could be anything: not sent (a resume makes it again)
+            raise RunbookError(f"{call.phase}'s traffic could not be read before the call, so it was not sent: "
+                               f"{one_line(str(exc), 300)}") from None
+        serving = list(info.serving)
+        new = [r.name for r in serving if r.name not in checked]
+        if not new and serving:
+            self._seen[call.key] = info.revision
+            return
+        shares = ", ".join(f"{r.name} ({r.percent}%)" if len(serving) > 1 else r.name for r in serving) or \
+            "no revision"
+        unchecked = "none is ready" if not serving else "not checked by this replay" if len(new) == len(serving) \
+            else f"{', '.join(new)} not checked by this replay"
+        check = f"check {', '.join(new)} with runbook 00 (or redeploy with runbook 02)" if new else \
+            "check it with runbook 00"
+        self._moved = self._moved or (
+            f"Stopped: {call.phase}'s traffic moved from {', '.join(checked)} to {shares} ({unchecked}) while the "
+            f"replay ran; nothing more was sent: {check} and resume with resume=True.")
+        raise TrafficMoved(self._moved)
 
     def _settle_interrupted(self, running: dict[Future, Call]) -> None:
         """After Ctrl-C: no call out is sent again, and the answer of each attempt still in flight is waited for and
@@ -321,7 +371,7 @@ class Replayer:
             except BaseException:   # (Interrupted before a retry, ClaimLost ...): cut short, "running" says so
                 continue
             self._results[call.key] = outcome
-            self._write(call, outcome.status, outcome)
+            self._write(call, FAILED if outcome.status == NOT_RUN else outcome.status, outcome)
 
     def _hopeless(self, call: Call) -> str:
         """Why a waiting call will never run: the replay stopped, or the phase before did not finish its date."""
@@ -341,18 +391,22 @@ class Replayer:
 
     def _finished(self, call: Call, outcome: Outcome) -> None:
         self._results[call.key] = outcome
-        self._write(call, outcome.status, outcome)
+        # a call the traffic check kept back ends its "running" entry as failed: a resume makes it again
+        self._write(call, FAILED if outcome.status == NOT_RUN else outcome.status, outcome)
         if not self._checked[call.phase]:
             self._trying[call.phase] = False
             # whatever its answer: a call that failed (a 500 after a commit, a timeout) may have written production
-            self.stopped = self.after_first(call.phase) if self.after_first else ""
+            why = self.after_first(call.phase) if self.after_first else ""
+            # the traffic's move is the cause of a write to production it led to: said first
+            self.stopped = self.stopped or self._moved or why
             self._checked[call.phase] = outcome.status == DONE and not self.stopped
+        self.stopped = self.stopped or self._moved
 
     def _write(self, call: Call, status: str, outcome: Outcome | None = None) -> None:
         self.ledger.check_hold()   # ClaimLost: this run's claim was taken over, nothing more is written or called
         self.ledger.write(LedgerEntry(
             day=call.day, phase=call.phase, status=status, prefix=self.prefix,
-            revision=self.revisions.get(call.phase, ""),
+            revision=self._seen.get(call.key) or self.revisions.get(call.phase, ""),
             processors=self.processors.get(call.phase, ()),
             attempts=outcome.attempts if outcome else 0, seconds=outcome.seconds if outcome else 0.0,
             error=outcome.error if outcome else ""))

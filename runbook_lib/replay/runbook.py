@@ -158,7 +158,8 @@ class Replay:
             return _said(self.stopped) if self._interrupted else self._said_once("run")
         replayer = Replayer(self.target.services, self.tokens, self.ledger,
                             self.p.dataset_prefix, self._revisions(), self.processors, self.p.concurrency, self.policy,
-                            after_first=self._production_still_untouched, progress=self.progress)
+                            after_first=self._production_still_untouched, progress=self.progress,
+                            serving=self._serving())
         try:
             with self.ledger.hold(self.p.dataset_prefix) if self.ledger is not None else nullcontext():
                 self.outcomes = replayer.run(self.calls, self._finished_before())
@@ -256,6 +257,11 @@ class Replay:
     def _revisions(self) -> dict[str, str]:
         """phase -> the revision serving it (step 2's), which the ledger records with each call."""
         return {p.phase: p.revision for p in self.capable.phases} if self.capable else {}
+
+    def _serving(self) -> dict[str, tuple[str, ...]]:
+        """phase -> every revision with a share of its traffic that step 2 checked: the only ones the calls may
+        reach (the run reads the traffic again before each call)."""
+        return {p.phase: p.serving for p in self.capable.phases if p.serving} if self.capable else {}
 
     def _finished_before(self) -> dict:
         """(date, phase) -> the ledger's entry, for calls an earlier run with this prefix finished (resume)."""

@@ -29,10 +29,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 
 from tenacity import Retrying, retry_if_exception_type, retry_if_result, stop_after_attempt, wait_random_exponential
-from tqdm import tqdm
 
 from ..errors import RunbookError, ServiceTimeout
 from ..formats import one_line
+from ..progress import bar as progress_bar
 from ..phases import Phase
 from ..services import ConnectionDropped, ServiceResponse
 from .claims import ClaimLost
@@ -291,7 +291,7 @@ class Replayer:
         waiting = sorted((c for c in calls if c.key not in self._results), key=lambda c: (-order.index(c.phase), c.day))
         running: dict[Future, Call] = {}
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="replay") as pool, \
-                tqdm(total=len(calls), initial=len(self._results), desc=f"replay {self.prefix}", unit="call",
+                progress_bar(total=len(calls), initial=len(self._results), desc=f"replay {self.prefix}", unit="call",
                      disable=not self.progress) as bar:
             while True:
                 self.stopped = self.stopped or self._moved

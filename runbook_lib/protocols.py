@@ -344,7 +344,11 @@ class Logs(Closeable, Protocol):
 
     def request_logs(self, service: str | None = None, since: Any = None, until: Any = None, status: Any = None,
                      limit: int | None = None) -> list[dict]:
-        """LogEntry dicts of resource.type="cloud_run_revision", newest first (runbook_lib.services)."""
+        """LogEntry dicts of resource.type="cloud_run_revision", newest first (runbook_lib.services).
+
+        Runbook 05 reads whole windows without this list (audit/tried.py): an adapter may also offer
+        iter_request_logs (the same arguments but limit; the entries one at a time, in no order), and the
+        sandbox's request_log_file is loaded into DuckDB where it is."""
 
     def build_log_sources(self) -> list["LogSource"]:
         """The build-log chain's sources in the order to try them (bucket, then Cloud Logging)."""

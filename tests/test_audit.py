@@ -3,8 +3,10 @@ audit on the sandbox's incident night and on target=gcp (real clients, multi-pag
 from __future__ import annotations
 
 import json
+import weakref
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -15,9 +17,10 @@ from runbook_lib import audit, params
 from runbook_lib import target as target_mod
 from runbook_lib.errors import ParameterError, RunbookError
 from runbook_lib.formats import parse_time
-from runbook_lib.local.logs import request_entry
+from runbook_lib.local.logs import LocalLogs, request_entry
 from runbook_lib.local.sandbox import IAM_FIX_AT, OPERATOR_IP, PUBSUB_USER_AGENT, SCHEDULER_USER_AGENT
 from runbook_lib.phases import load_phases
+from runbook_lib.request_logs import request_log_query
 from runbook_lib.services import PushSubscription, ServiceInfo, push_subscriptions_to
 from runbook_lib.shell_words import GCP_ONLY_HEADER
 
@@ -198,6 +201,104 @@ def test_loading_refuses_to_lose_entries(monkeypatch):
 @pytest.mark.parametrize("hours, minutes", [(1, 5), (24, 30), (72, 120), (720, 1440)])
 def test_bars_are_round_and_few(hours, minutes):
     assert audit.bucket_minutes(hours) == minutes
+
+
+# ---------------------------------------------------------------- reading the window: as it comes, never gathered
+
+
+def _two_phase_scope(hours: float = 2) -> audit.AuditScope:
+    phases = load_phases()
+    return audit.AuditScope(phases=(phases.get("phase3"), phases.get("phase4")), expected={}, since=T0,
+                            until=T0 + timedelta(hours=hours), project=PROJECT)
+
+
+def test_who_tried_loads_an_adapters_entries_as_they_come_never_all_at_once():
+    """An adapter that can hand its entries over one at a time (iter_request_logs) is never asked for the list:
+    at no moment are more than a few of the 1,200 entries alive. (It was every one, from both phases, and the
+    runbook took 4 GB for a million entries.)"""
+    class Held(dict):   # a LogEntry dict that can be weakly referenced, so what is still held can be counted
+        pass
+
+    alive, most, refs = [0], [0], []
+
+    def gone(_):
+        alive[0] -= 1
+
+    class StreamingLogs:
+        def iter_request_logs(self, service, since, until):
+            name = load_phases().get(service).service
+            for tick in range(600):
+                entry = Held(_entry(tick / 10, 403 if tick % 3 else 200, service=name))
+                refs.append(weakref.ref(entry, gone))
+                alive[0] += 1
+                most[0] = max(most[0], alive[0])
+                yield entry
+
+        def request_logs(self, service, since, until, limit=None):   # what gcp's adapter returns today
+            return list(self.iter_request_logs(service, since, until))
+
+    tried = audit.who_tried(SimpleNamespace(logs=StreamingLogs()), _two_phase_scope(), [])
+    assert tried.entries == 1200 and tried.per_service == {P3: 600, P4: 600}
+    assert most[0] <= 5, f"{most[0]} entries were held at once"
+
+
+def _noisy_log(path: Path) -> None:
+    """The window's entries of both services among lines request_logs leaves out, ending mid-line."""
+    entries = [_entry(m, status, agent, ip, service=service, path=at)
+               for m, status, agent, ip, at in [(0, 200, PUBSUB_USER_AGENT, "66.102.8.65", "/process"),
+                                                   (10, 404, "Mozilla/5.0 zgrab/0.x", "45.148.10.174", "/.env"),
+                                                   (30, 403, "curl/8.5.0", "73.158.64.21", "/health"),
+                                                   (40, 403, PUBSUB_USER_AGENT, "66.102.8.65", "/process")]
+               for service in (P3, P4)]
+
+    def odd(minutes: float, **changed) -> dict:   # one of Phase 4's, changed; httpRequest=None: none at all
+        entry = _entry(minutes, 200)
+        labels = entry["resource"]["labels"]
+        where = {"timestamp": entry, "location": labels, "service_name": labels, "status": entry["httpRequest"]}
+        for name, value in changed.items():
+            if name == "httpRequest":
+                del entry[name]
+            else:
+                where[name][name] = value
+        return entry
+
+    entries += [odd(0), odd(120),                                        # since is in, until is out
+                odd(0, timestamp="2025-12-30T19:59:59.9999999Z"),       # nanoseconds, cut to microseconds: in
+                odd(0, timestamp="2025-12-30T19:30:00+01:00"),          # an offset (18:30Z): in
+                odd(0, timestamp="2025-12-30T18:31:00"),                # naive, so UTC: in
+                odd(0, timestamp="not a time"),                         # out
+                odd(50, location="europe-west1"),                       # the same name in another region: out
+                odd(51, service_name="someone-else"),
+                odd(52, status="403"), odd(53, status=404.0), odd(54, status="abc"),   # in, in, out
+                odd(55, httpRequest=None)]                              # in: status 0
+    lines = [json.dumps(e) for e in entries] + ["{not json", "", "[1, 2]"]
+    path.write_text("\n".join(lines) + "\n" + '{"timestamp": "2025-12-30T18:59:00Z", "resource": {"lab')
+
+
+def test_the_sandbox_log_read_in_place_gives_the_figures_of_the_entries_request_logs_returns(tmp_path):
+    """The sandbox's request log goes into DuckDB as it is, the window's filter a WHERE: every figure is what
+    loading the entries request_logs returns gives, whatever else the file holds."""
+    _noisy_log(tmp_path / "requests.jsonl")
+    phases = load_phases()
+    logs = LocalLogs(SimpleNamespace(logs=str(tmp_path)), phases)
+    scope = _two_phase_scope()
+    tried = audit.who_tried(SimpleNamespace(logs=logs), scope, [])
+    window = {"since": scope.since, "until": scope.until}
+    listed = {phase.service: logs.request_logs(phase.name, limit=None, **window) for phase in scope.phases}
+    assert tried.per_service == {P3: 4, P4: 11} == {service: len(got) for service, got in listed.items()}
+    reference = audit.RequestLog()
+    reference.load_entries(entry for got in listed.values() for entry in got)
+    reference.classify(audit.tried._facts([], scope))
+    for name, frame in reference.analyse(scope.since, tried.bucket_minutes).items():
+        pd.testing.assert_frame_equal(tried.table(name), frame, check_exact=True, obj=name)
+    reference.close()
+    # the filter alone, for the statuses request_logs may be asked for too
+    for status in (403, "4xx", [200, "5xx"], [404, 403]):
+        log = audit.RequestLog()
+        query = request_log_query(phases, "phase4", status=status, **window)
+        assert log.load_file(tmp_path / "requests.jsonl", query) == len(logs.request_logs("phase4", status=status,
+                                                                                           **window)), status
+        log.close()
 
 
 # ---------------------------------------------------------------- who may call: each finding class
@@ -536,6 +637,26 @@ def test_the_incident_night_on_the_sandbox(local_target, sandbox_home):
     assert f"Read {len(night):,} request-log entries" in tried.note
     json.dumps(result.to_dict())
     assert result.details["window"] == {"since": "2025-12-30T08:00:00Z", "until": NIGHT}
+
+
+@pytest.mark.parametrize("services", [[], ["phase4"]])
+def test_the_sandbox_request_log_is_read_once_in_place_whatever_the_phases(local_target, sandbox_home, monkeypatch,
+                                                                           services):
+    """One load of the file for every audited phase, no entry parsed in Python (it was parsed and sorted
+    once per phase, then written out again for DuckDB)."""
+    loads = []
+    load_file = audit.RequestLog.load_file
+
+    def counted(self, path, *args, **kwargs):
+        loads.append(Path(path))
+        return load_file(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(audit.RequestLog, "load_file", counted)
+    monkeypatch.setattr(LocalLogs, "_read_entries", lambda self: pytest.fail("an entry was parsed in Python"))
+    _, tried, _ = _audit(local_target, services=services)
+    assert loads == [local_target.logs.request_log_file]
+    night = [e for e in _night(sandbox_home) if not services or e["resource"]["labels"]["service_name"] == P4]
+    assert tried.entries == len(night) and sum(tried.per_service.values()) == len(night)
 
 
 def test_the_incident_night_on_gcp_pages_to_the_end(gcp_target, fake_apis, sandbox_home):

@@ -28,7 +28,9 @@ dates nothing; one let in again after its last refusal has recovered. A caller i
 a change the log does not show. User agents can be forged; a forged Google agent is counted as Google's.
 
 Entries are loaded once (read_json of JSON lines, only the fields the audit reads) into an in-memory
-DuckDB table; every figure is SQL over it, never a Python loop over entries.
+DuckDB table; every figure is SQL over it, never a Python loop over entries. The sandbox's request log is
+already such a file: it is read in place, the window's filter a WHERE (load_file with a query), so no entry
+passes through Python there.
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ import pandas as pd
 
 from ..errors import RunbookError
 from ..formats import rfc3339
+from ..request_logs import RequestLogQuery
 
 REFUSED_STATUSES = (401, 403)   # Cloud Run's IAM check answers these; the app never sees the request
 GOOGLE_AGENTS = (r"^(GoogleHC/|GoogleStackdriverMonitoring|Google-Cloud-Tasks|Google-Cloud-Workflows|"
@@ -73,6 +76,15 @@ LOG_COLUMNS = {
     "timestamp": "TIMESTAMPTZ",
     "resource": "STRUCT(labels STRUCT(service_name VARCHAR))",
     "httpRequest": "STRUCT(requestUrl VARCHAR, status INTEGER, remoteIp VARCHAR, userAgent VARCHAR)",
+}
+# Read in place with a query (load_file), the filter needs two more: the location (a service of the same name in
+# another region is another service) and the status as written, since an entry whose status does not read as a
+# number is no match (RequestLogQuery.matches) while one without a status is. (A JSON null reads as none: kept,
+# where request_logs leaves it out; no writer of the sandbox's log writes one.)
+FILTERED_COLUMNS = {
+    **LOG_COLUMNS,
+    "resource": "STRUCT(labels STRUCT(service_name VARCHAR, location VARCHAR))",
+    "httpRequest": "STRUCT(requestUrl VARCHAR, status JSON, remoteIp VARCHAR, userAgent VARCHAR)",
 }
 _BUCKETS_MINUTES = (5, 10, 15, 30, 60, 120, 180, 360, 720, 1440)
 # What became of a push source's pushes in the window (see the module docstring).
@@ -110,6 +122,26 @@ class ServiceFacts:
     signed_push_paths: tuple[str, ...] = ()
 
 
+def _matching(query: RequestLogQuery, status: str) -> tuple[str, list]:
+    """A WHERE over read_json's columns (FILTERED_COLUMNS) keeping what RequestLogQuery.matches keeps: since
+    inclusive, until exclusive, each service in its own region, a status that reads as a number (or none:
+    0), of the codes or classes asked for. `status`: the SQL of the status as a number."""
+    terms, params = ['"timestamp" >= ?::TIMESTAMPTZ'], [rfc3339(query.since)]
+    if query.until is not None:
+        terms.append('"timestamp" < ?::TIMESTAMPTZ')
+        params.append(rfc3339(query.until))
+    places = ["(resource.labels.service_name = ? AND resource.labels.location = ?)" for _ in query.services]
+    terms.append("(" + (" OR ".join(places) or "false") + ")")
+    params += [value for place in zip(query.services, query.regions) for value in place]
+    terms.append(f"(httpRequest.status IS NULL OR {status} IS NOT NULL)")
+    if query.codes or query.classes:
+        code = f"coalesce({status}, 0)"
+        wanted = [f"{code} IN ({', '.join(str(c) for c in sorted(query.codes))})"] if query.codes else []
+        wanted += [f"floor({code} / 100) IN ({', '.join(str(c) for c in query.classes)})"] if query.classes else []
+        terms.append("(" + " OR ".join(wanted) + ")")
+    return "WHERE " + " AND ".join(terms), params
+
+
 def bucket_minutes(hours: float, bars: int = 48) -> int:
     """A round bar width that draws the window in at most about `bars` bars."""
     wanted = hours * 60 / bars
@@ -128,22 +160,39 @@ class RequestLog:
 
     # ---- loading
 
-    def load_file(self, path: str | Path) -> int:
+    def load_file(self, path: str | Path, query: RequestLogQuery | None = None) -> int:
         """Load a file of JSON lines (one LogEntry per line, as `gcloud logging read --format=json` holds
-        them once split into lines); returns how many entries it holds."""
-        columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in LOG_COLUMNS.items()) + "}"
+        them once split into lines); returns how many entries it holds.
+
+        With a query (runbook_lib.request_logs), only the entries target.logs.request_logs() returns for it,
+        in one pass over the file: lines that are not JSON, other services, regions and times are left out
+        as RequestLogQuery.matches leaves them out."""
+        params: list = []
+        if query is None:
+            columns, status, where = LOG_COLUMNS, "httpRequest.status", ""
+            options = ""   # every line is an entry to analyse: one DuckDB cannot read is an error, not skipped
+        elif query.limit is not None:
+            raise ValueError("a request-log query with a limit (the newest N) cannot be loaded in one pass")
+        else:
+            columns, status = FILTERED_COLUMNS, "TRY_CAST(httpRequest.status AS INTEGER)"
+            where, params = _matching(query, status)
+            # A line that is not JSON comes back as NULLs: no timestamp, so no match, as request_logs skips it.
+            # (A writer's unfinished last line is not JSON, unless all but its newline is written: a whole entry.)
+            options = ", ignore_errors = true"
+        spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
         # Stored as read (missing fields stay NULL): any per-entry work, even the path out of the URL,
         # waits for the `callers` summary or the `requests` view.
         self.con.execute(f"""
             CREATE OR REPLACE TABLE raw_requests AS
-            SELECT "timestamp" AS ts, resource.labels.service_name AS service, httpRequest.status AS status,
+            SELECT "timestamp" AS ts, resource.labels.service_name AS service, {status} AS status,
                    httpRequest.remoteIp AS ip, httpRequest.userAgent AS agent, httpRequest.requestUrl AS url
-            FROM read_json(?, format = 'newline_delimited', columns = {columns})""", [str(path)])
+            FROM read_json(?, format = 'newline_delimited', columns = {spec}{options}) {where}""", [str(path), *params])
         self.loaded = int((self.con.execute("SELECT count(*) FROM raw_requests").fetchone() or (0,))[0])
         return self.loaded
 
     def load_entries(self, entries: Iterable[dict]) -> int:
-        """Load LogEntry dicts (what target.logs.request_logs returns); every one must arrive."""
+        """Load LogEntry dicts (what target.logs.request_logs returns), one at a time as they come (a
+        generator is never held whole); every one must arrive."""
         with tempfile.TemporaryDirectory(prefix="runbook-requests-") as folder:
             path = Path(folder) / "requests.jsonl"
             with path.open("w", encoding="utf-8") as fh:
@@ -155,6 +204,11 @@ class RequestLog:
         if loaded != count:
             raise RunbookError(f"Only {loaded} of {count} request-log entries were loaded for analysis.")
         return loaded
+
+    def loaded_by_service(self) -> dict[str, int]:
+        """Entries loaded per service (a service's entries are counted here, not as they are read)."""
+        rows = self.con.execute("SELECT service, count(*) FROM raw_requests GROUP BY service").fetchall()
+        return {service: int(count) for service, count in rows}
 
     # ---- classifying
 

@@ -1,18 +1,32 @@
 """Who tried: read every request-log entry of the window (paged to the end, counted), classify the callers
-in DuckDB (requests.py), and turn what reached the app into findings."""
+in DuckDB (requests.py), and turn what reached the app into findings.
+
+The entries go into DuckDB as they are read, never gathered in Python first: a day of a busy service is
+hundreds of thousands of entries. The sandbox's request log is loaded in place, one pass for every audited
+service; an adapter without such a file hands its entries over one at a time (iter_request_logs), or phase by
+phase as the list request_logs returns."""
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterable, Iterator
 from urllib.parse import urlsplit
 
 import pandas as pd
+from tqdm import tqdm
 
 from ..errors import AccessDenied, CloudUnreachable, QuotaExceeded
 from ..formats import rfc3339
+from ..progress import say
+from ..request_logs import RequestLogQuery
 from .access import AuditScope, Finding, ServiceAccess
 from .requests import REFUSED_STATUSES, RequestLog, ServiceFacts, bucket_minutes
+
+# A step shorter than this says nothing: the demo's night takes a fraction of a second.
+PROGRESS_DELAY_S = 2.0
 
 
 @dataclass
@@ -85,29 +99,91 @@ def list_push_subscriptions(target: Any, phase: str) -> tuple[list | None, str]:
         return None, f"{exc} The audit carries on without them."
 
 
-def who_tried(target: Any, scope: AuditScope, access: list[ServiceAccess]) -> WhoTried:
-    """Step 2: every request-log entry of the window for the audited services, classified and counted."""
-    per_service: dict[str, int] = {}
-    entries: list[dict] = []
-    for phase in scope.phases:
-        got = target.logs.request_logs(phase.name, since=scope.since, until=scope.until, limit=None)
-        per_service[phase.service] = len(got)
-        entries += got
-    # which pushes are signed tells a lost grant from the service no longer letting anyone in (requests.py)
-    subscriptions = {a.phase: list_push_subscriptions(target, a.phase) for a in access}
+def who_tried(target: Any, scope: AuditScope, access: list[ServiceAccess], progress: bool = True) -> WhoTried:
+    """Step 2: every request-log entry of the window for the audited services, classified and counted.
+    progress: a line saying what is being done and for how long, once that passes PROGRESS_DELAY_S (a
+    million entries take about ten seconds on the sandbox)."""
     log = RequestLog()
     try:
-        log.load_entries(entries)
-        del entries
-        log.classify(_facts(access, scope, subscriptions))
-        minutes = bucket_minutes((scope.until - scope.since).total_seconds() / 3600)
-        tables = log.analyse(scope.since, minutes)
+        with _ticking("Reading the request log", progress) as line:
+            _load_window(log, target, scope, line)
+            counted = log.loaded_by_service()
+            per_service = {phase.service: counted.get(phase.service, 0) for phase in scope.phases}
+            line.set_description_str(f"Classifying {log.loaded:,} request-log entries", refresh=False)
+            # which pushes are signed tells a lost grant from the service no longer letting anyone in (requests.py)
+            subscriptions = {a.phase: list_push_subscriptions(target, a.phase) for a in access}
+            log.classify(_facts(access, scope, subscriptions))
+            minutes = bucket_minutes((scope.until - scope.since).total_seconds() / 3600)
+            tables = log.analyse(scope.since, minutes)
+            line.set_description_str(f"Read and classified {log.loaded:,} request-log entries", refresh=False)
     finally:
         log.close()
     tried = WhoTried(since=scope.since, until=scope.until, entries=log.loaded, per_service=per_service,
                      bucket_minutes=minutes, tables=tables, subscriptions=subscriptions)
     tried.findings = request_findings(tried) + scheduler_findings(tried, access, scope)
     return tried
+
+
+@contextmanager
+def _ticking(said: str, enabled: bool = True) -> Iterator[tqdm]:
+    """A line with what is being done (set_description_str) and the time taken so far, from PROGRESS_DELAY_S
+    on: on stderr, and to the runner (progress.say), which prints it under the step while the notebook's own
+    output waits for the run's end. A long DuckDB statement gives no other sign of life, and DuckDB's own
+    estimate of its progress is refused in Jupyter without ipywidgets, which is where the runbook runs."""
+    with tqdm(desc=said, bar_format="{desc} [{elapsed}]", delay=PROGRESS_DELAY_S, disable=not enabled) as line:
+        done = threading.Event()
+
+        def tell() -> None:
+            taken = line.format_dict["elapsed"]
+            if taken >= PROGRESS_DELAY_S:
+                say(f"{line.desc} after {taken:,.0f} s")
+
+        def tick() -> None:
+            while not done.wait(0.5):
+                line.update(0)   # redraws the time taken (and what is being done)
+                tell()
+
+        ticker = threading.Thread(target=tick, name="who-tried-progress", daemon=True)
+        if enabled:
+            ticker.start()
+        try:
+            yield line
+        finally:
+            done.set()
+            if enabled:
+                ticker.join()
+                tell()
+
+
+def _load_window(log: RequestLog, target: Any, scope: AuditScope, line: tqdm) -> None:
+    """The window's entries of every audited service into `log`, in one load."""
+    logs = target.logs
+    file = getattr(logs, "request_log_file", None)   # the sandbox's: JSON lines already, read where it is
+    if file is not None and Path(file).is_file():
+        line.set_description_str(f"Loading {Path(file).name} ({Path(file).stat().st_size / 1e6:,.0f} MB)",
+                                 refresh=False)
+        log.load_file(file, RequestLogQuery(tuple(p.service for p in scope.phases),
+                                            tuple(p.region for p in scope.phases), scope.since, scope.until))
+    else:
+        log.load_entries(_counted(_window_entries(logs, scope), line))
+
+
+def _window_entries(logs: Any, scope: AuditScope) -> Iterator[dict]:
+    """Every phase's entries, one at a time when the adapter can stream them (iter_request_logs), else one
+    phase's list at a time (request_logs: on gcp, every page of it)."""
+    stream = getattr(logs, "iter_request_logs", None)
+    for phase in scope.phases:
+        if stream is not None:
+            yield from stream(phase.name, since=scope.since, until=scope.until)
+        else:
+            yield from logs.request_logs(phase.name, since=scope.since, until=scope.until, limit=None)
+
+
+def _counted(entries: Iterable[dict], line: tqdm) -> Iterator[dict]:
+    for count, entry in enumerate(entries, 1):
+        if count % 1000 == 0:
+            line.set_description_str(f"Reading request-log entries: {count:,}", refresh=False)
+        yield entry
 
 
 def scheduler_findings(tried: WhoTried, access: list[ServiceAccess], scope: AuditScope) -> list[Finding]:

@@ -12,10 +12,10 @@ import os
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ..formats import rfc3339
-from ..request_logs import newest_first, request_log_query
+from ..request_logs import RequestLogQuery, newest_first, request_log_query
 
 REQUEST_LOG_FILE = "requests.jsonl"
 
@@ -83,6 +83,8 @@ class LocalLogs:
 
     @property
     def request_log_file(self) -> Path:
+        """The request log itself, JSON lines: runbook 05 loads it into DuckDB in place (audit/tried.py), with
+        the window's filter as SQL, rather than through request_logs."""
         return request_log_path(self.home)
 
     def request_logs(self, service: str | None = None, since=None, until=None, status=None,
@@ -97,10 +99,20 @@ class LocalLogs:
         See runbook_lib.request_logs.request_log_query.
         """
         query = request_log_query(self.phases, service, since, until, status, limit)
-        entries = newest_first(e for e in self._read_entries() if query.matches(e))
+        entries = newest_first(self._matching(query))
         return entries[:query.limit] if query.limit else entries
 
-    def _read_entries(self) -> Iterable[dict]:
+    def iter_request_logs(self, service: str | None = None, since=None, until=None,
+                          status=None) -> Iterator[dict]:
+        """request_logs' entries one at a time, in the order they were written and never held together: for
+        a reader that wants them all in no order (the audit's load). The arguments are checked now, before
+        any read, as request_logs checks them."""
+        return self._matching(request_log_query(self.phases, service, since, until, status))
+
+    def _matching(self, query: RequestLogQuery) -> Iterator[dict]:
+        return (entry for entry in self._read_entries() if query.matches(entry))
+
+    def _read_entries(self) -> Iterator[dict]:
         path = self.request_log_file
         if not path.exists():
             return

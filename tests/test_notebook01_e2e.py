@@ -27,7 +27,7 @@ def test_sandbox_run_reaches_the_incident_cause(sandbox_home, tmp_path):
     assert meta["figures"]["builder"] == "buildpacks" and meta["figures"]["log_source"] == "gcs"
     assert "race" in meta["details"]["cause"]
     html = outcome.html.read_text()
-    assert "gcloud builds log c3c052da-ddd1-46eb-9d3a-7219a9909377 --region=us-west2 --project=nba-props-platform" in html
+    assert "gcloud builds log c3c052da-ddd1-46eb-9d3a-7219a9909377 --region=us-west2 --project=PROJECT" in html   # the sandbox prints gcp's command
 
 
 @pytest.mark.parametrize("name, value", [("build_id", "c3c052da"), ("phase", "phase7"), ("log_file", "/no/such.log"),

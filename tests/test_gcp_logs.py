@@ -13,6 +13,7 @@ from fakes.fixtures import (CLOUD_LOGGING_ONLY_ID, LOGS_BUCKET, PHASE3_DOCKER_ID
 from fakes.server import load_json
 from runbook_lib.buildlogs import Forbidden, LogSourceError, NotFound, fetch_build_log
 from runbook_lib.errors import AccessDenied, ParameterError
+from runbook_lib.gcp.calls import CALL_DEADLINE_ENV
 from runbook_lib.gcp.clients import storage_client
 from runbook_lib.gcp.logs import CloudLoggingLogSource, GcpLogs, GcpRuntimeLogs, build_log_filter, request_log_filter
 from runbook_lib.gcp.storage import GcsLogSource, logs_object_location, read_logs_bucket_object
@@ -197,6 +198,29 @@ def test_request_logs_without_a_limit_read_every_page(runtime_logs, fake_apis):
     found = runtime_logs.request_logs(None, "2025-12-31T00:00:00Z", "2025-12-31T23:59:59Z", limit=None)
     assert len(found) == len(load_json("logging_run_requests.json")) > 5
     assert len([r for r in fake_apis.requests if r.path == "/v2/entries:list"]) == -(-len(found) // 5)
+
+
+def test_a_listing_longer_than_the_read_quota_resumes_at_the_page_it_could_not_read(fake_apis, monkeypatch):
+    """Cloud Logging's per-minute read quota, scaled down (2 entries.list calls a second, 6-entry pages, 6 pages):
+    a listing begun again after each 429 read the first 2 pages in every window and never got further; resumed
+    at its page token (good for 24 hours), it reads every entry once."""
+    # The client takes the policy when first built; a window's wait fits in it, with the backoff's jitter.
+    monkeypatch.setenv(CALL_DEADLINE_ENV, "4")
+    fake_apis.max_page_size = 6
+    adapter = GcpLogs(PROJECT, endpoint=fake_apis.endpoint)
+    runtime = GcpRuntimeLogs(load_phases(), adapter, storage_client=lambda: None)
+    window = (None, "2025-12-31T00:00:00Z", "2025-12-31T23:59:59Z")
+    try:
+        everything = runtime.request_logs(*window)
+        fake_apis.requests.clear()
+        fake_apis.limit_reads(2, window_s=1.0)
+        assert runtime.request_logs(*window) == everything
+    finally:
+        adapter.close()
+    assert len(everything) == len(load_json("logging_run_requests.json")) > 2 * 6
+    asked = [r.body.get("pageToken") for r in fake_apis.requests if r.path == "/v2/entries:list"]
+    assert fake_apis.read_quota.refused > 0 and asked.count(None) == 1   # refused pages were asked again, not page 1
+    assert sorted(set(asked) - {None}, key=int) == [str(n) for n in range(6, len(everything), 6)]
 
 
 def test_request_logs_status_class(runtime_logs):

@@ -11,6 +11,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -222,6 +223,28 @@ def test_a_job_that_failed_for_a_quota_is_run_again(gcp, fake):
     fake.fail("POST", "jobs", "quotaExceeded", "Quota exceeded: Your project exceeded quota for concurrent queries",
               code=403, times=1)
     assert gcp.query("SELECT 2 AS x").x.iloc[0] == 2
+
+
+def test_a_job_that_fails_while_running_for_a_rate_limit_is_run_again_as_a_new_job(gcp, fake):
+    # BigQuery answers jobs.insert with the job RUNNING; once it fails, getQueryResults answers the job's error on
+    # every call (403 rateLimitExceeded, the limit on table updates that small ledger writes meet). Polling the dead
+    # job until the deadline gave up without running the query again; jobs.get says the job failed, so it is run
+    # again, as a new job, well within the deadline.
+    fake.fail_job("rateLimitExceeded", "Exceeded rate limits: too many table update operations for this table",
+                  code=403)
+    started = time.monotonic()
+    assert gcp.query("SELECT 5 AS x").x.iloc[0] == 5
+    assert time.monotonic() - started < float(DEADLINE_S)
+    jobs = [r.body["jobReference"]["jobId"] for r in fake.requests if r.method == "POST" and r.path.endswith("/jobs")]
+    assert len(jobs) == len(set(jobs)) == 2
+    assert fake.jobs[jobs[0]].resource["status"]["errorResult"]["reason"] == "rateLimitExceeded"
+    assert _hits(fake, "GET", rf"queries/{jobs[0]}") == 1   # its error was asked for once, then jobs.get told
+    # A job that fails for a reason no repeat changes is not run again.
+    fake.requests.clear()
+    fake.fail_job("invalidQuery", "Division by zero: 1 / 0")
+    with pytest.raises(WarehouseQueryError, match=r"^BigQuery refused the query \(invalidQuery\): Division by zero"):
+        gcp.query("SELECT 6 AS x")
+    assert len(fake.submitted_jobs()) == 1
 
 
 # ------------------------------------------------------------------------------------------ the call policy

@@ -131,12 +131,15 @@ MAX_PAGES = 10_000
 
 class PageTokens:
     """The page tokens one listing was given: a token given twice, or a listing past MAX_PAGES, ends it in one
-    sentence naming the API and the call, instead of asking for the same page until a cell's timeout."""
+    sentence naming the API and the call, instead of asking for the same page until a cell's timeout. `asked`
+    is the token of the page last asked for (None: the first page), where a listing that failed can resume."""
 
     def __init__(self, site: CallSite, call: str):
         self.site, self.call, self.seen = site, call, set()
+        self.asked: Any = None
 
     def note(self, token: Any) -> None:
+        self.asked = token or None
         if not token:
             return
         if token in self.seen or len(self.seen) >= MAX_PAGES:
@@ -154,10 +157,11 @@ _LISTING: ContextVar[PageTokens | None] = ContextVar("listing", default=None)
 
 
 @contextmanager
-def one_listing(site: CallSite, call: str) -> Iterator[None]:
-    reset = _LISTING.set(PageTokens(site, call))
+def one_listing(site: CallSite, call: str) -> Iterator[PageTokens]:
+    tokens = PageTokens(site, call)
+    reset = _LISTING.set(tokens)
     try:
-        yield
+        yield tokens
     finally:
         _LISTING.reset(reset)
 

@@ -14,7 +14,7 @@ from ..diagnose.build import check_build_id
 from ..errors import ParameterError
 from ..formats import as_utc, rfc3339
 from ..request_logs import RequestLogQuery, newest_first, request_log_query
-from .calls import one_listing, site_of, translated
+from .calls import is_transient, one_listing, site_of, translated
 from .clients import LazyClient, check_project, close_client, guarded, logging_client
 from .refusals import refused_as
 
@@ -118,21 +118,49 @@ class GcpLogs:
 
     def _entries(self, filter_: str, order_by: str, max_results: int | None = None) -> list[Any]:
         """Every entry matching (at most max_results), every page. google-cloud-logging's listing retries
-        nothing and cannot resume at a page, so a transient error (429, 503) lists again from the start,
-        a read retried by the call policy (backoff with jitter, within its deadline). A refusal is the
-        policy's sentence (a missing roles/logging.viewer, the Logging API not enabled, credentials, a
-        quota: gcp/refusals.py); what the policy leaves is one LogSourceError sentence."""
+        nothing, so a transient error (429, 503) is retried by the call policy (backoff with jitter) from the
+        page that failed, whose token the kit's session saw asked for (calls.one_listing): Cloud Logging's
+        page tokens stay valid for 24 hours, and a listing begun again would spend a per-minute read quota
+        (ReadRequestsPerMinutePerProject) on the same first pages every minute and never get past them. The
+        policy's deadline bounds each page, as one call (a per-minute quota clears well within the default
+        180 s), not the listing, which may need more pages than a minute's quota. A refusal is the policy's
+        sentence (a missing roles/logging.viewer, the Logging API not enabled, credentials, a quota still
+        used up at the deadline: gcp/refusals.py); what the policy leaves is one LogSourceError sentence."""
         site = site_of(self.client, "logging", self.project)
         client = getattr(self.client, "unwrapped", self.client)   # the retry sees Google's errors, then says them
+        found: list[Any] = []
+        token: str | None = None   # the page to read next (None: the first); those before it are in `found`
 
         def listing() -> list[Any]:
-            with one_listing(site, "list_entries"):   # (each attempt lists from the start: its own tokens)
-                return list(client.list_entries(resource_names=[f"projects/{self.project}"], filter_=filter_,
-                                                order_by=order_by, page_size=PAGE_SIZE, max_results=max_results))
+            nonlocal token
+            left = None if max_results is None else max_results - len(found)
+            if left is not None and left <= 0:
+                return found
+            # Each attempt has tokens of its own: it asks again for the page the one before could not read.
+            with one_listing(site, "list_entries") as tokens:
+                try:
+                    for entry in client.list_entries(resource_names=[f"projects/{self.project}"], filter_=filter_,
+                                                     order_by=order_by, page_size=PAGE_SIZE, page_token=token,
+                                                     max_results=left):
+                        found.append(entry)
+                except Exception:
+                    if tokens.asked is None:   # the first page, or a session that sees no tokens: from the start
+                        found.clear()
+                    token = tokens.asked
+                    raise
+            return found
 
         what = f"Listing Cloud Logging entries (entries:list) in project {self.project}"
         with refused_as(what, LogSourceError), translated(site, "list_entries"):
-            return site.policy.retry()(listing)()
+            while True:
+                begun = token
+                try:
+                    return site.policy.retry(lambda exc, at=begun: is_transient(exc) and token == at)(listing)()
+                except Exception as exc:
+                    if token == begun or not is_transient(exc):
+                        raise
+                    # pages were read before this error: the next page has a deadline of its own
+                    continue
 
     def build_log_filter(self, build_id: str, start: Any, end: Any) -> str:
         return build_log_filter(self.project, check_build_id(build_id), start, end)

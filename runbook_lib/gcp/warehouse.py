@@ -4,19 +4,21 @@ Every query job carries the kit's labels (`runbook=<name>`, `created-by=phase-ru
 target's BigQuery location when one is set, and is capped by `maximum_bytes_billed`, so a runbook
 cannot scan a production table by accident; `estimate_bytes` is the dry run a runbook shows first.
 Every call follows the call policy of every Google API (gcp/calls.py CallPolicy: one request's timeout,
-one call's deadline with its backoff): reads, job polling and a job that failed for a limit or a
-transient reason are retried over the policy's transient faults and BigQuery's own (bigquery_errors.
-retry_policy); a write only where a repeat is harmless. A failure becomes one sentence naming what to
-do: BigQuery's reasons from runbook_lib/gcp/bigquery_errors.py, no answer, a lost connection or a
-service still unavailable in the call policy's words. Large results come through the
-BigQuery Storage Read API when google-cloud-bigquery-storage is installed and the endpoint is Google's,
-by REST pages otherwise; either way they become the same DataFrame as on the sandbox
+one call's deadline with its backoff): reads, the wait for a job and a job that failed for a limit or
+a transient reason (run again, as a new job) are retried over the policy's transient faults and
+BigQuery's own (bigquery_errors.retry_policy), a query within one deadline; a write only where a repeat
+is harmless. A failure becomes one sentence naming what to do: BigQuery's reasons from
+runbook_lib/gcp/bigquery_errors.py, no answer, a lost connection or a service still unavailable in the
+call policy's words. Large results come through the BigQuery Storage Read API when
+google-cloud-bigquery-storage is installed and the endpoint is Google's, by REST pages otherwise; either
+way they become the same DataFrame as on the sandbox
 (runbook_lib.warehouse.frame_from_arrow).
 """
 from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import time
 from typing import Any, Callable, Sequence
 
 import pandas as pd
@@ -46,8 +48,9 @@ from ..warehouse import (
     partition_infos,
     split_ref,
 )
-from .bigquery_errors import explain, retry_policy
-from .calls import CallSite, cloud_error, site_of
+from .bigquery_errors import explain, is_retryable, retry_policy
+from .calls import CallSite, cloud_error, is_transient, site_of
+from .refusals import reason_of
 from .bigquery_schema import columns_of, query_parameters, schema_field
 
 # A runaway query against production costs money: refuse to bill more than this unless told otherwise.
@@ -58,6 +61,14 @@ _DAY_MS = 24 * 60 * 60 * 1000
 def storage_api_installed() -> bool:
     """Whether the BigQuery Storage Read API client (google-cloud-bigquery-storage) can be imported."""
     return importlib.util.find_spec("google.cloud.bigquery_storage_v1") is not None
+
+
+def transport_fault(exc: BaseException) -> bool:
+    """A transient fault that names no BigQuery reason (a reset or refused connection, a proxy's 502 or 503):
+    the only fault retried in place while waiting for a job. BigQuery answers a failed job's getQueryResults
+    with the job's own error (rateLimitExceeded, backendError ...), in the words of a refused call, so only
+    jobs.get can tell whether it was the call or the job (GcpWarehouse._wait)."""
+    return is_transient(exc) and not (isinstance(exc, exceptions.GoogleAPICallError) and reason_of(exc))
 
 
 def check_maximum_bytes_billed(value: Any) -> int:
@@ -229,15 +240,42 @@ class GcpWarehouse:
     def _run(self, sql: str, params: dict | None, doing: str, kind: str) -> Any:
         names = self._sql_names(sql)
         config, retry, location = self._job_config(names, params), self.retry, self._job_location(names)
+        deadline = time.monotonic() + self.site.policy.deadline_s
 
         def run():
-            # The insert (its job id is the client's, so a repeat finds the same job) and the polling are
-            # retried inside; the client's own job restarts (job_retry) would go on for 10 minutes, so the
-            # policy's retry runs a job again that failed for a limit or a transient reason (a failed job
+            # The insert (its job id is the client's, so a repeat finds the same job) and the wait are retried
+            # inside; the client's own job restarts (job_retry) would go on for 10 minutes, so this retry runs
+            # the query again, as a new job, when the job failed for a limit or a transient reason (a failed job
             # changed nothing). What gave up inside (RetryError, CloudUnreachable) is not retried again.
-            return self._submit(sql, config, location).result(retry=retry, job_retry=None)
+            return self._wait(self._submit(sql, config, location), retry, deadline)
 
         return self._do(retry(run), doing, kind=kind, sql=sql, params=params)
+
+    def _wait(self, job: bigquery.QueryJob, retry: retries.Retry, deadline: float) -> Any:
+        """The job's rows once it is done, or its failure. While it runs only a transport fault is retried in
+        place: an error BigQuery names (getQueryResults answers a failed job's own) sends the kit to jobs.get,
+        which is authoritative: a job DONE with an errorResult raises that, for the caller's retry to run the
+        query again or not by its reason; otherwise the call failed, not the job, and the wait goes on. Each
+        wait gets what is left of the call's `deadline`, so a job run again is still within it."""
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        def failed() -> bool:
+            return job.state == "DONE" and job.error_result is not None
+
+        def wait() -> None:
+            try:
+                job.result(retry=self.site.policy.retry(transport_fault).with_timeout(left()), job_retry=None)
+            except exceptions.GoogleAPICallError:
+                if job.state != "DONE":
+                    job.reload(retry=retry.with_timeout(left()))
+                if failed():
+                    raise job.exception() from None
+                raise
+
+        retry.with_predicate(lambda exc: is_retryable(exc) and not failed()).with_timeout(left())(wait)()
+        # Done: no call is sent again, and the pages of its results are read with the full retry.
+        return job.result(retry=retry, job_retry=None)
 
     def _dry_run_bytes(self, sql: str, params: dict | None) -> int | None:
         names = self._sql_names(sql)

@@ -11,12 +11,17 @@ the subset the kit uses, shaped as BigQuery answers it:
 - jobs.insert of queries (named query parameters, labels, dryRun with a totalBytesProcessed estimate,
   maximumBytesBilled enforced as BigQuery bills: whole MiB, at least 10 MiB), jobs.get,
   jobs.getQueryResults with paging;
+- a job is RUNNING when jobs.insert answers, as BigQuery answers it (a dry run aside, which is DONE), and
+  stays RUNNING for the next `running_polls` reads of its state (jobs.get, or getQueryResults answering
+  `jobComplete: false`), so every client waits for its jobs as it must against BigQuery;
 - errors as `{"error": {"code", "message", "errors": [{"reason", "message", "domain"}], "status"}}`: a
-  failed query is a DONE job with an errorResult (getQueryResults then answers the error), a dry run or
-  a refused call fails the HTTP request itself.
+  failed query is a DONE job with an errorResult, and getQueryResults then answers its error as an HTTP
+  error, as BigQuery "translates job failure status into failure HTTP codes" (googleapis/python-bigquery
+  #1122); a dry run or a refused call fails the HTTP request itself.
 
-Tests inject refusals with `fail(...)` (403 accessDenied, 429 rateLimitExceeded, ...), reset connections
-with `reset(...)`, and read every request and job back. On its own, for people and other test suites:
+Tests inject refusals with `fail(...)` (403 accessDenied, 429 rateLimitExceeded, ...), make running jobs
+fail with `fail_job(...)` (a job-level rateLimitExceeded, backendError ...), reset connections with
+`reset(...)`, and read every request and job back. On its own, for people and other test suites:
 
     python -m tests.fakes.bigquery --port 9050 --warehouse .runbook/warehouse.duckdb --project sandbox
     connect("gcp", project="sandbox", endpoints={"bigquery": "http://127.0.0.1:9050"})
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import copy
 import json
 import math
 import re
@@ -76,12 +82,21 @@ class BigQueryRefusal(Exception):
 
 @dataclass
 class FakeJob:
-    """A finished query job: its resource as jobs.get returns it, and its rows when it returned any."""
+    """A query job: its resource as jobs.get returns it once done, its rows when it returned any, and how many
+    more reads of its state find it still running."""
 
     resource: dict
     table: pa.Table | None = None
     fields: list = field(default_factory=list)
     error: BigQueryRefusal | None = None
+    running_polls: int = 0
+
+    def running(self) -> dict:
+        """The resource while the job runs: no endTime, no errorResult yet."""
+        resource = copy.deepcopy(self.resource)
+        resource["status"] = {"state": "RUNNING"}
+        resource["statistics"].pop("endTime", None)
+        return resource
 
 
 def _ms(moment: datetime | None) -> str | None:
@@ -217,12 +232,17 @@ class FakeBigQuery(HttpFake):
     name = "fake-bigquery"
 
     def __init__(self, warehouse: str | Path | LocalWarehouse, project: str = "sandbox", location: str = "US",
-                 max_page_rows: int | None = None):
+                 max_page_rows: int | None = None, running_polls: int = 1):
         super().__init__()
         self.warehouse = warehouse if isinstance(warehouse, LocalWarehouse) else LocalWarehouse(warehouse, project)
         self.project = project
         self.location = location
         self.max_page_rows = max_page_rows   # cap pages below the requested maxResults, as BigQuery may
+        # Reads of a new job's state (jobs.get, getQueryResults) that find it still RUNNING. One is the least that
+        # makes a client wait as against BigQuery, and costs two more requests a query (google-cloud-bigquery polls
+        # without sleeping: BigQuery's getQueryResults holds the answer until the job is done or 10 s pass).
+        self.running_polls = running_polls
+        self._job_failures: list[BigQueryRefusal] = []
         self.jobs: dict[str, FakeJob] = {}
         self._jobs_lock = threading.Lock()
         # "dataset.table" whose queries BigQuery refuses without a filter on its partition column (a table's
@@ -237,6 +257,15 @@ class FakeBigQuery(HttpFake):
         clears it)."""
         refusal = BigQueryRefusal(reason, message, code)
         self.fault(rf"{_API}[^/]+/(?:{path_pattern})\Z", (refusal.code, refusal.body()), method, times)
+
+    def fail_job(self, reason: str, message: str, code: int | None = None, times: int = 1) -> None:
+        """The next `times` query jobs inserted (dry runs aside) fail while running, with `reason`, without
+        running their SQL: jobs.insert answers them RUNNING as every job, then jobs.get answers DONE with that
+        errorResult and getQueryResults answers it as BigQuery's error body (HTTP `code`, by default the
+        reason's), as BigQuery answers a job that failed for a job-level limit (rateLimitExceeded: too many
+        table updates) or fault (backendError)."""
+        with self._jobs_lock:
+            self._job_failures.extend(BigQueryRefusal(reason, message, code) for _ in range(times))
 
     def reset(self, method: str, path_pattern: str, times: int | None = 1) -> None:
         """Reset the connection of the next `times` (None: every) requests matching method and path, as
@@ -460,10 +489,14 @@ class FakeBigQuery(HttpFake):
                     "status": {"state": "DONE"}}
         if config.get("dryRun"):
             return 200, resource
-        job = FakeJob(resource)
+        job = FakeJob(resource, running_polls=self.running_polls)
         billed = 0 if estimate == 0 else max(MIN_BILLED, math.ceil(estimate / MIB) * MIB)
         limit = query.get("maximumBytesBilled")
+        with self._jobs_lock:
+            failure = self._job_failures.pop(0) if self._job_failures else None
         try:
+            if failure is not None:
+                raise failure
             if limit is not None and billed > int(limit):
                 raise BigQueryRefusal("bytesBilledLimitExceeded", f"Query exceeded limit for bytes billed: {limit}. "
                                                                   f"{billed} or higher required.")
@@ -481,7 +514,7 @@ class FakeBigQuery(HttpFake):
         resource["statistics"]["endTime"] = _now_ms()
         with self._jobs_lock:
             self.jobs[reference["jobId"]] = job
-        return 200, resource
+        return 200, job.running() if job.running_polls else resource
 
     def _check_job_location(self, sql: str, location: str | None) -> None:
         """BigQuery runs a query job in the location of the datasets it names: a job given another location
@@ -528,11 +561,23 @@ class FakeBigQuery(HttpFake):
             raise BigQueryRefusal("notFound", f"Not found: Job {self.project}:{self.location}.{job_id}")
         return job
 
+    def _still_running(self, job: FakeJob) -> bool:
+        """Whether this read of the job's state finds it running (each read uses up one of its running_polls)."""
+        with self._jobs_lock:
+            if job.running_polls <= 0:
+                return False
+            job.running_polls -= 1
+            return True
+
     def _get_job(self, request: RecordedRequest, job_id: str) -> tuple[int, dict]:
-        return 200, self._job(job_id).resource
+        job = self._job(job_id)
+        return 200, job.running() if self._still_running(job) else job.resource
 
     def _query_results(self, request: RecordedRequest, job_id: str) -> tuple[int, dict]:
         job = self._job(job_id)
+        if self._still_running(job):
+            return 200, {"kind": "bigquery#getQueryResultsResponse", "etag": "fake", "jobComplete": False,
+                         "jobReference": job.resource["jobReference"]}
         if job.error is not None:
             raise job.error
         head = {"kind": "bigquery#getQueryResultsResponse", "etag": "fake", "jobComplete": True,

@@ -14,6 +14,9 @@ talk to it. It answers like Google does where the kit depends on it:
 - the REST clients ask for enums as numbers (`$alt=json;enum-encoding=int`), and get them (fakes/enums.py);
 - list calls (builds, log entries, revisions, subscriptions) honour pageSize/pageToken and OMIT
   nextPageToken on the last page (google-cloud-logging loops forever on `"nextPageToken": ""`);
+- Cloud Logging's read quota can be set (`limit_reads`): entries.list answers 429 RATE_LIMIT_EXCEEDED past
+  N calls in a window, as ReadRequestsPerMinutePerProject does (60 a minute by default), while a page token
+  it gave stays good (Google's last 24 hours);
 - Cloud Logging filters are evaluated (a small subset of the query language: AND, parenthesised OR,
   `=`, `!=`, `>=`, `<=`, `>`, `<`), so a wrong filter finds nothing instead of passing by accident;
 - a Cloud Run service's own URL is `<endpoint>/svc/<service>`; Cloud Run's IAM check sits in front of
@@ -41,6 +44,7 @@ import re
 import socket
 import struct
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -50,7 +54,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import artifacts, enums, pubsub
-from .errors import CONNECTION_RESET, Refusal, google_error, permission_denied
+from .errors import CONNECTION_RESET, Refusal, google_error, permission_denied, rate_limited
 from .filters import as_time, matches_filter
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -132,6 +136,30 @@ def policy_as_requested(policy: dict, requested_version: str | None) -> dict:
 
 
 # ---------------------------------------------------------------- the server
+
+@dataclass
+class ReadQuota:
+    """A rate quota: `calls` requests per window of `window_s` seconds (FakeGoogleApis.limit_reads)."""
+    calls: int
+    window_s: float
+    project_number: str
+    started: float = float("-inf")
+    used: int = 0
+    refused: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def take(self) -> bool:
+        """Whether one more request is within the quota (and then counted)."""
+        with self.lock:
+            now = time.monotonic()
+            if now - self.started >= self.window_s:
+                self.started, self.used = now, 0
+            if self.used >= self.calls:
+                self.refused += 1
+                return False
+            self.used += 1
+            return True
+
 
 class HttpFake:
     """A threaded JSON HTTP server on 127.0.0.1 (a free port) that records every request.
@@ -313,6 +341,15 @@ class FakeGoogleApis(HttpFake):
         # or None when the path is not theirs.
         self.routes: list[Callable[[RecordedRequest], tuple[int, Any] | None]] = []
         self.max_page_size: int | None = None  # cap pages below the requested pageSize, as servers may
+        self.read_quota: ReadQuota | None = None  # Cloud Logging's entries.list quota (limit_reads), none by default
+
+    def limit_reads(self, calls: int, window_s: float = 60.0, project_number: str = "756957797294") -> None:
+        """Cloud Logging's read quota: at most `calls` entries.list requests per window of `window_s` seconds
+        (a window starts at the first request after the last one ended); past that, until the window ends,
+        429 RESOURCE_EXHAUSTED with RATE_LIMIT_EXCEEDED on ReadRequestsPerMinutePerProject (fakes/errors.py),
+        which is not counted. A fault still answers first."""
+        with self._lock:
+            self.read_quota = ReadQuota(calls, window_s, project_number)
 
     def refuse(self, path_prefix: str, code: int = 403, message: str | None = None) -> None:
         """Answer every request whose path starts with path_prefix with a plain Google error (no ErrorInfo)."""
@@ -359,6 +396,11 @@ class FakeGoogleApis(HttpFake):
             if m:
                 return self._run(m.group(1), m.group(2), request)
         if request.method == "POST" and path == "/v2/entries:list":
+            quota = self.read_quota
+            if quota is not None and not quota.take():
+                return rate_limited("logging.googleapis.com", quota.project_number,
+                                    "logging.googleapis.com/read_requests", "ReadRequestsPerMinutePerProject",
+                                    str(quota.calls))
             return self._list_entries(request.body or {})
         m = re.fullmatch(r"/v3/projects/([^/:]+):getIamPolicy", path)
         if m and request.method == "POST":

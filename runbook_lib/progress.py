@@ -9,16 +9,26 @@ out of time. In JupyterLab, where the variable is unset, it is a plain tqdm bar.
 from __future__ import annotations
 
 import os
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from tqdm import tqdm
 
 from .masking import mask_text
 
 PROGRESS_ENV = "RUNBOOK_PROGRESS_FILE"
+PROGRESS_FILE = ".progress"   # in the run's folder, removed when the run ends
 WRITE_EVERY_S = 2.0   # the file is rewritten at most this often (and when the bar closes)
+# A step without a count (`ticking`) says nothing before this: the demo's steps take a fraction of it.
+TICKING_DELAY_S = 2.0
+
+
+def run_progress_file(run_dir: Path) -> Path:
+    """The progress file of the run in `run_dir`, as the runner names it to the kernel."""
+    return Path(run_dir).resolve() / PROGRESS_FILE
 
 
 def progress_file() -> Path | None:
@@ -79,3 +89,34 @@ class _Bar(tqdm):
 def bar(*args: Any, **kwargs: Any) -> tqdm:
     """A tqdm progress bar (same arguments) whose progress the runner also sees."""
     return _Bar(*args, **kwargs)
+
+
+@contextmanager
+def ticking(said: str, enabled: bool = True) -> Iterator[tqdm]:
+    """For work with nothing to count (one long DuckDB statement): a line with what is being done
+    (set_description_str) and the time taken so far, from TICKING_DELAY_S on, redrawn twice a second and said to
+    the runner as a bar's state is. (DuckDB's own estimate of its progress is refused in Jupyter without
+    ipywidgets, which is where the runbooks run.)"""
+    with tqdm(desc=said, bar_format="{desc} [{elapsed}]", delay=TICKING_DELAY_S, disable=not enabled) as line:
+        done = threading.Event()
+
+        def tell() -> None:
+            taken = line.format_dict["elapsed"]
+            if taken >= TICKING_DELAY_S:
+                say(f"{line.desc} after {taken:,.0f} s")
+
+        def tick() -> None:
+            while not done.wait(0.5):
+                line.update(0)   # redraws the time taken (and what is being done)
+                tell()
+
+        ticker = threading.Thread(target=tick, name="progress-ticking", daemon=True)
+        if enabled:
+            ticker.start()
+        try:
+            yield line
+        finally:
+            done.set()
+            if enabled:
+                ticker.join()
+                tell()

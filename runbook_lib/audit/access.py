@@ -18,7 +18,7 @@ import pandas as pd
 from ..errors import AccessDenied, CloudUnreachable, CredentialsMissing, NotFoundError, QuotaExceeded, ServiceDisabled
 from ..phases import Phase
 from ..services import PUBLIC_MEMBERS, describe_role_command, role_may_invoke
-from ..shell_words import printed_project
+from ..shell_words import PrintedProject, printed_project
 from .commands import (ancestor_policy_command, ancestors_policy_command, invoker_iam_check_command, placed,
                        remove_ancestor_binding_command, remove_binding_command, remove_project_binding_command)
 from .requests import GRANTED_ABOVE_UNREAD
@@ -119,6 +119,11 @@ class AuditScope:
     # the project as the fix commands name it: PROJECT on the sandbox, whose project is a real project's id
     # (shell_words.printed_project); "" for the project itself
     printed_project: str = ""
+
+    @property
+    def printing(self) -> PrintedProject:
+        """How the fix commands name the project (PROJECT on the sandbox) and what is said around them."""
+        return PrintedProject(self.project, self.printed_project or self.project)
 
     def expected_members(self, phase: str) -> set[str]:
         return {f"serviceAccount:{email}" for email in self.expected.get(phase, ())}

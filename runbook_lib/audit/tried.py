@@ -7,8 +7,6 @@ service; an adapter without such a file hands its entries over one at a time (it
 phase as the list request_logs returns."""
 from __future__ import annotations
 
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,14 +18,10 @@ from tqdm import tqdm
 
 from ..errors import AccessDenied, CloudUnreachable, QuotaExceeded
 from ..formats import rfc3339
-from ..progress import say
+from ..progress import ticking
 from ..request_logs import RequestLogQuery
 from .access import AuditScope, Finding, ServiceAccess
 from .requests import REFUSED_STATUSES, RequestLog, ServiceFacts, bucket_minutes
-
-# A step shorter than this says nothing: the demo's night takes a fraction of a second.
-PROGRESS_DELAY_S = 2.0
-
 
 @dataclass
 class WhoTried:
@@ -101,11 +95,11 @@ def list_push_subscriptions(target: Any, phase: str) -> tuple[list | None, str]:
 
 def who_tried(target: Any, scope: AuditScope, access: list[ServiceAccess], progress: bool = True) -> WhoTried:
     """Step 2: every request-log entry of the window for the audited services, classified and counted.
-    progress: a line saying what is being done and for how long, once that passes PROGRESS_DELAY_S (a
-    million entries take about ten seconds on the sandbox)."""
+    progress: a line saying what is being done and for how long (progress.ticking; a million entries take
+    about ten seconds on the sandbox)."""
     log = RequestLog()
     try:
-        with _ticking("Reading the request log", progress) as line:
+        with ticking("Reading the request log", progress) as line:
             _load_window(log, target, scope, line)
             counted = log.loaded_by_service()
             per_service = {phase.service: counted.get(phase.service, 0) for phase in scope.phases}
@@ -122,37 +116,6 @@ def who_tried(target: Any, scope: AuditScope, access: list[ServiceAccess], progr
                      bucket_minutes=minutes, tables=tables, subscriptions=subscriptions)
     tried.findings = request_findings(tried) + scheduler_findings(tried, access, scope)
     return tried
-
-
-@contextmanager
-def _ticking(said: str, enabled: bool = True) -> Iterator[tqdm]:
-    """A line with what is being done (set_description_str) and the time taken so far, from PROGRESS_DELAY_S
-    on: on stderr, and to the runner (progress.say), which prints it under the step while the notebook's own
-    output waits for the run's end. A long DuckDB statement gives no other sign of life, and DuckDB's own
-    estimate of its progress is refused in Jupyter without ipywidgets, which is where the runbook runs."""
-    with tqdm(desc=said, bar_format="{desc} [{elapsed}]", delay=PROGRESS_DELAY_S, disable=not enabled) as line:
-        done = threading.Event()
-
-        def tell() -> None:
-            taken = line.format_dict["elapsed"]
-            if taken >= PROGRESS_DELAY_S:
-                say(f"{line.desc} after {taken:,.0f} s")
-
-        def tick() -> None:
-            while not done.wait(0.5):
-                line.update(0)   # redraws the time taken (and what is being done)
-                tell()
-
-        ticker = threading.Thread(target=tick, name="who-tried-progress", daemon=True)
-        if enabled:
-            ticker.start()
-        try:
-            yield line
-        finally:
-            done.set()
-            if enabled:
-                ticker.join()
-                tell()
 
 
 def _load_window(log: RequestLog, target: Any, scope: AuditScope, line: tqdm) -> None:

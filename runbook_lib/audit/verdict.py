@@ -13,7 +13,6 @@ import pandas as pd
 
 from ..formats import headline
 from ..results import Result
-from ..shell_words import PrintedProject
 from .access import (ANCESTRY_READER, PROJECT_POLICY_READER, SEVERITIES, Ancestry, AuditScope, Finding,
                      InheritedPolicy, ServiceAccess, unread_above)
 from .commands import ancestor_invokers_command, ancestors_policy_command, placed, project_invokers_command
@@ -186,7 +185,7 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
     summary = ("; ".join(said + others) + "." if said or others
                else _scope_sentence(access, scope.project, project, ancestry, tried.entries))
     not_read, checks = _reading(scope.project, project, ancestry)
-    printed = PrintedProject(scope.project, scope.printed_project or scope.project)
+    printed = scope.printing
     if printed.sandbox:
         # the project, in every form (--project=, the project's resource, its service accounts' emails, custom
         # roles' paths), named PROJECT

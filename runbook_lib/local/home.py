@@ -43,6 +43,10 @@ class SandboxHome:
         """The ledgers of prefixed replays (runbook 03), one per prefix."""
         return self.root / "replay"
 
+    def ledger(self, prefix: str) -> Path:
+        """The ledger of the replays with `prefix` (its lock beside it)."""
+        return self.replay / f"{prefix}.ledger.jsonl"
+
     def ensure(self) -> "SandboxHome":
         for p in (self.root, self.logs, self.run, self.builds):
             p.mkdir(parents=True, exist_ok=True)

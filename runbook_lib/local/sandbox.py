@@ -32,8 +32,7 @@ from .processes import stop_recorded_processes
 from .service_iam import OPERATOR
 from .services import LocalServices, ServiceInfo
 from .state import (SandboxDamaged, read_state, refuse_if_in_use, sandbox_lock, state_lock, unwritable,
-                    warehouse_problem,
-                    write_state)
+                    warehouse_problem, write_state)
 from .source_repo import BUILDING_PREFIX, SourceRepo, create_source_repo, open_source_repo
 
 __all__ = ["IAM_FIX_AT", "LOG_SEED", "MORNING", "NIGHT_START", "OPERATOR_IP", "PHASE3_REDEPLOY_AT",

@@ -29,11 +29,10 @@ from ..phases import PROJECT_ROOT, PhaseRegistry
 from ..gitinfo import commit_contains
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (DEFAULT_INGRESS, INVOKER_ROLE, MAX_BODY_BYTES, ConnectionDropped, PhaseEndpoints,
-                        PushSubscription, Revision,
-                        Rollout, RolloutInProgress, ServiceInfo, ServiceResponse, ServingRevision, check_image, check_tag,
-                        failed_newest,
-                        invoker_members, is_public, lower_headers, newest_revisions_first,
-                        push_subscriptions_to, response_body, string_map, traffic_split, without_all_users)
+                        PushSubscription, Revision, Rollout, RolloutInProgress, ServiceInfo, ServiceResponse,
+                        ServingRevision, check_image, check_tag, failed_newest, invoker_members, is_public,
+                        lower_headers, newest_revisions_first, push_subscriptions_to, response_body, string_map,
+                        traffic_split, without_all_users)
 from .builds import LocalBuilds
 from .candidates import SandboxTags, tags_by_revision
 from .service_iam import SandboxIam

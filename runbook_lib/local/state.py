@@ -172,8 +172,7 @@ class SandboxInUse(RunbookError):
 def sandbox_lock(home, shared: bool = False) -> Iterator[None]:
     """init and reset hold it exclusively while they build; a runbook holds it shared while it
     registers as a user, so it never connects to a half-built sandbox."""
-    lock = Path(home.root) / "init.lock"
-    with open(lock, "a") as fh:
+    with open(_init_lock(home), "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
@@ -181,12 +180,15 @@ def sandbox_lock(home, shared: bool = False) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _init_lock(home) -> Path:
+    return Path(home.root) / "init.lock"
+
+
 def wait_for_rebuild(home) -> bool:
     """Wait for an init or reset rebuilding the sandbox now (it holds init.lock exclusively, its state file gone
     until it ends); True if there was one to wait for."""
-    lock = Path(home.root) / "init.lock"
     try:
-        fh = open(lock, "r")
+        fh = open(_init_lock(home), "r")
     except OSError:
         return False
     with fh:

@@ -187,7 +187,7 @@ class ReplayParams(TargetParams):
             return None
         from ..local.home import sandbox_home
 
-        return sandbox_home(self.sandbox_home).replay / f"{self.dataset_prefix}.ledger.jsonl"
+        return sandbox_home(self.sandbox_home).ledger(self.dataset_prefix)
 
     def connect_options(self) -> dict[str, Any]:
         options = super().connect_options()

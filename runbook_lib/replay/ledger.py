@@ -274,10 +274,10 @@ def replay_holder(target: Any, prefix: str) -> str:
     """Who is replaying `prefix` on the target now (host, process, user, since), "" when nobody is: the lock beside
     the sandbox's ledger file, or a live claim beside the gcp ledger table. Reads only; runbook 04 asks it."""
     home = target.options.get("home")
-    if home:   # the sandbox's connector names its home; ReplayParams.ledger_file names the same file
+    if home:   # the sandbox's connector names its home
         from ..local.home import sandbox_home
 
-        return FileLedger(sandbox_home(home).replay / f"{prefix}.ledger.jsonl").holder(prefix)
+        return FileLedger(sandbox_home(home).ledger(prefix)).holder(prefix)
     # (a bare warehouse file has no claims table: nobody)
     test = ledger_dataset(target.phases, prefix)[1]
     return WarehouseLedger(target.warehouse, f"{test}.{LEDGER_TABLE}").holder(prefix)

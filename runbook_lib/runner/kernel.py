@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..charts import RUN_DIR_ENV
+from ..progress import PROGRESS_ENV, run_progress_file
 from ..errors import ParameterError, RunbookError
 from ..exit_codes import ExitCode
 from ..local.processes import STARTED_BY_ENV
@@ -60,9 +61,11 @@ PATH_VARIABLES = ("RUNBOOK_HOME", PHASES_ENV, "GOOGLE_APPLICATION_CREDENTIALS", 
 @contextmanager
 def kernel_environment(jupyter_base: Path, run_dir: Path | None, run_id: str | None = None) -> Iterator[None]:
     """The kernel inherits our environment: put our kernelspec first on JUPYTER_PATH (so no other
-    `phase-runbooks` spec can shadow it), tell `charts.show` where the run folder is, and give the
-    run's id to the sandbox services the kernel starts (so the runner can stop them after it)."""
-    saved = {key: os.environ.get(key) for key in ("JUPYTER_PATH", RUN_DIR_ENV, STARTED_BY_ENV, *PATH_VARIABLES)}
+    `phase-runbooks` spec can shadow it), tell `charts.show` where the run folder is and `progress` where to
+    say how far a long step is, and give the run's id to the sandbox services the kernel starts (so the runner
+    can stop them after it)."""
+    saved = {key: os.environ.get(key)
+             for key in ("JUPYTER_PATH", RUN_DIR_ENV, PROGRESS_ENV, STARTED_BY_ENV, *PATH_VARIABLES)}
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(jupyter_base), saved["JUPYTER_PATH"]) if p)
     if run_id is not None:
         os.environ[STARTED_BY_ENV] = run_id
@@ -71,8 +74,10 @@ def kernel_environment(jupyter_base: Path, run_dir: Path | None, run_id: str | N
             os.environ[key] = os.path.abspath(os.path.expanduser(saved[key]))
     if run_dir is not None:
         os.environ[RUN_DIR_ENV] = str(Path(run_dir).resolve())  # the kernel runs in notebooks/
+        os.environ[PROGRESS_ENV] = str(run_progress_file(run_dir))
     else:
         os.environ.pop(RUN_DIR_ENV, None)
+        os.environ.pop(PROGRESS_ENV, None)
     try:
         yield
     finally:

@@ -181,22 +181,22 @@ def _papermill(source: Path, unexecuted: Any, values: Mapping[str, Any], run_dir
 # A long cell's progress (runbook_lib.progress) is echoed when it has changed and this long has passed since the
 # last echo (or the cell's start): steps shorter than this print nothing more than they did.
 ECHO_EVERY_S = 30.0
-PROGRESS_FILE = ".progress"
 
 
 @contextlib.contextmanager
 def _echo_progress(run_dir: Path, bar_shown: bool) -> Iterator[Any]:
-    """Name a progress file for the kernel (PROGRESS_ENV), echo what it says while the run lasts, and yield a
-    dict whose "line" is, once the run is over, its last line (masked by the kernel; None if it said nothing).
+    """Echo what the kernel says in the run's progress file (kernel_environment names it) while the run lasts,
+    and yield a dict whose "line" is, once the run is over, its last line (masked by the kernel; None if it
+    said nothing).
     Beside papermill's bar (`bar_shown`) through tqdm.write so the bar is redrawn under it; in a night's log,
     indented under the step's line."""
     import threading
 
     from tqdm import tqdm
 
-    path = Path(run_dir).resolve() / PROGRESS_FILE
+    path = progress.run_progress_file(run_dir)
     path.unlink(missing_ok=True)
-    saved, stop, said = os.environ.get(progress.PROGRESS_ENV), threading.Event(), {"line": None, "at": time.monotonic()}
+    stop, said = threading.Event(), {"line": None, "at": time.monotonic()}
 
     def echo() -> None:
         while not stop.wait(1.0):
@@ -209,7 +209,6 @@ def _echo_progress(run_dir: Path, bar_shown: bool) -> Iterator[Any]:
                     else:
                         print(f"\n    {line}", end="", flush=True)
 
-    os.environ[progress.PROGRESS_ENV] = str(path)
     watcher = threading.Thread(target=echo, name="runbook-progress", daemon=True)
     watcher.start()
     last: dict[str, str | None] = {"line": None}
@@ -221,12 +220,8 @@ def _echo_progress(run_dir: Path, bar_shown: bool) -> Iterator[Any]:
         last["line"] = progress.read(path)
         if said["line"] and not bar_shown:
             print(flush=True)   # the step's result on a line of its own
-        if saved is None:
-            os.environ.pop(progress.PROGRESS_ENV, None)
-        else:
-            os.environ[progress.PROGRESS_ENV] = saved
         path.unlink(missing_ok=True)
-        for partial in path.parent.glob(f"{PROGRESS_FILE}.*.partial"):
+        for partial in path.parent.glob(f"{path.name}.*.partial"):
             partial.unlink(missing_ok=True)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol, Sequence
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -344,11 +344,13 @@ class Logs(Closeable, Protocol):
 
     def request_logs(self, service: str | None = None, since: Any = None, until: Any = None, status: Any = None,
                      limit: int | None = None) -> list[dict]:
-        """LogEntry dicts of resource.type="cloud_run_revision", newest first (runbook_lib.services).
+        """LogEntry dicts of resource.type="cloud_run_revision", newest first (runbook_lib.services)."""
 
-        Runbook 05 reads whole windows without this list (audit/tried.py): an adapter may also offer
-        iter_request_logs (the same arguments but limit; the entries one at a time, in no order), and the
-        sandbox's request_log_file is loaded into DuckDB where it is."""
+    def iter_request_logs(self, service: str | None = None, since: Any = None, until: Any = None,
+                          status: Any = None) -> Iterator[dict]:
+        """request_logs' entries one at a time, in no promised order, never held together: runbook 05's load of
+        a whole window (audit/tried.py; the sandbox's request_log_file is loaded into DuckDB where it is).
+        The arguments are checked when it is called, before any read."""
 
     def build_log_sources(self) -> list["LogSource"]:
         """The build-log chain's sources in the order to try them (bucket, then Cloud Logging)."""

@@ -10,6 +10,7 @@ import pytest
 from fakes.fixtures import (CLOUD_LOGGING_ONLY_ID, LOGS_BUCKET, PHASE3_DOCKER_ID, PHASE3_SERVICE, PHASE4_FAILED_ID,
                             PHASE4_SERVICE, PROJECT, recorded_bucket_log, recorded_build,
                             start_storage_emulator_subprocess)
+from fakes.errors import unavailable
 from fakes.server import load_json
 from runbook_lib.buildlogs import Forbidden, LogSourceError, NotFound, fetch_build_log
 from runbook_lib.errors import AccessDenied, ParameterError
@@ -221,6 +222,67 @@ def test_a_listing_longer_than_the_read_quota_resumes_at_the_page_it_could_not_r
     asked = [r.body.get("pageToken") for r in fake_apis.requests if r.path == "/v2/entries:list"]
     assert fake_apis.read_quota.refused > 0 and asked.count(None) == 1   # refused pages were asked again, not page 1
     assert sorted(set(asked) - {None}, key=int) == [str(n) for n in range(6, len(everything), 6)]
+
+
+WINDOW = ("2025-12-31T00:00:00Z", "2025-12-31T23:59:59Z")
+
+
+def _key(entry: dict) -> tuple:
+    return entry["timestamp"], entry.get("insertId", ""), entry["httpRequest"]["requestUrl"]
+
+
+def _listings(fake_apis) -> list:
+    return [r.body.get("pageToken") for r in fake_apis.requests if r.path == "/v2/entries:list"]
+
+
+def test_request_logs_stream_page_by_page_as_the_pages_arrive(runtime_logs, fake_apis):
+    """The audit's load of a whole window (iter_request_logs): an entry is handed over before the next page is
+    asked for, so a window of a million requests is never held at once; together they are request_logs'."""
+    everything = runtime_logs.request_logs(None, *WINDOW)
+    fake_apis.requests.clear()
+    fake_apis.max_page_size = 5
+    stream = runtime_logs.iter_request_logs(None, *WINDOW)
+    assert fake_apis.requests == []                       # nothing is asked before the first entry is wanted
+    first = [next(stream) for _ in range(5)]
+    assert _listings(fake_apis) == [None]                 # one page read, the second not yet asked for
+    rest = list(stream)
+    assert sorted(map(_key, first + rest)) == sorted(map(_key, everything)) and len(everything) > 10
+    assert len(_listings(fake_apis)) == -(-len(everything) // 5)
+    assert [e["timestamp"] for e in first + rest] == sorted(e["timestamp"] for e in everything)   # oldest first
+
+
+def test_a_stream_refused_mid_way_resumes_at_the_page_it_could_not_read_without_giving_an_entry_twice(
+        runtime_logs, fake_apis):
+    everything = runtime_logs.request_logs(None, *WINDOW)
+    fake_apis.requests.clear()
+    fake_apis.max_page_size = 5
+    fake_apis.fault(r"/v2/entries:list$", unavailable(), times=2, skip=2)   # the third page fails twice
+    streamed = list(runtime_logs.iter_request_logs(None, *WINDOW))
+    assert sorted(map(_key, streamed)) == sorted(map(_key, everything))
+    asked = _listings(fake_apis)
+    assert asked.count(None) == 1 and asked.count("10") == 3 and len(asked) == -(-len(everything) // 5) + 2
+
+
+def test_a_client_whose_session_names_no_pages_is_listed_again_past_what_it_gave(fake_apis):
+    """A client the kit did not build (no page tokens seen): after a failure mid-way it starts again from the
+    first page and passes over the entries it already gave, so none is given twice or lost."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import logging_v2
+
+    client = logging_v2.Client(project=PROJECT, credentials=AnonymousCredentials(), _use_grpc=False,
+                               client_options={"api_endpoint": fake_apis.endpoint})
+    runtime = GcpRuntimeLogs(load_phases(), GcpLogs(PROJECT, client=client), storage_client=lambda: None)
+    everything = runtime.request_logs(None, *WINDOW)
+    fake_apis.max_page_size = 5
+    fake_apis.fault(r"/v2/entries:list$", unavailable(), times=1, skip=2)
+    streamed = list(runtime.iter_request_logs(None, *WINDOW))
+    assert sorted(map(_key, streamed)) == sorted(map(_key, everything))
+
+
+def test_a_stream_checks_its_arguments_before_any_call(runtime_logs, fake_apis):
+    with pytest.raises(ParameterError) as caught:
+        runtime_logs.iter_request_logs("phase4", *WINDOW, status="403")
+    assert caught.value.parameter == "status" and fake_apis.requests == []
 
 
 def test_request_logs_status_class(runtime_logs):

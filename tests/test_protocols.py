@@ -71,6 +71,7 @@ def test_mypy_check_fails_for_an_adapter_that_does_not_conform(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("from runbook_lib.protocols import Logs\n"
                    "class NoLogs:\n    def close(self) -> None: ...\n"
+                   "    def build_log_sources(self) -> list: ...\n"
                    "logs: Logs = NoLogs()\n")
     stdout, _, status = api.run([str(bad), "--follow-imports=silent", "--ignore-missing-imports",
                                  "--cache-dir", str(tmp_path / "mypy-cache"), "--python-version", "3.11"])

@@ -3,8 +3,8 @@ in DuckDB (requests.py), and turn what reached the app into findings.
 
 The entries go into DuckDB as they are read, never gathered in Python first: a day of a busy service is
 hundreds of thousands of entries. The sandbox's request log is loaded in place, one pass for every audited
-service; an adapter without such a file hands its entries over one at a time (iter_request_logs), or phase by
-phase as the list request_logs returns."""
+service; an adapter without such a file hands its entries over one at a time (iter_request_logs: on gcp, as
+Cloud Logging's pages arrive)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -132,14 +132,9 @@ def _load_window(log: RequestLog, target: Any, scope: AuditScope, line: tqdm) ->
 
 
 def _window_entries(logs: Any, scope: AuditScope) -> Iterator[dict]:
-    """Every phase's entries, one at a time when the adapter can stream them (iter_request_logs), else one
-    phase's list at a time (request_logs: on gcp, every page of it)."""
-    stream = getattr(logs, "iter_request_logs", None)
+    """Every phase's entries, one at a time (on gcp, as Cloud Logging's pages arrive)."""
     for phase in scope.phases:
-        if stream is not None:
-            yield from stream(phase.name, since=scope.since, until=scope.until)
-        else:
-            yield from logs.request_logs(phase.name, since=scope.since, until=scope.until, limit=None)
+        yield from logs.iter_request_logs(phase.name, since=scope.since, until=scope.until)
 
 
 def _counted(entries: Iterable[dict], line: tqdm) -> Iterator[dict]:

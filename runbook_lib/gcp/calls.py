@@ -157,8 +157,9 @@ _LISTING: ContextVar[PageTokens | None] = ContextVar("listing", default=None)
 
 
 @contextmanager
-def one_listing(site: CallSite, call: str) -> Iterator[PageTokens]:
-    tokens = PageTokens(site, call)
+def listing_as(tokens: PageTokens) -> Iterator[PageTokens]:
+    """The session's requests in this block belong to `tokens`' listing: a listing read a step at a time
+    (a stream between whose steps the caller runs) names its listing around each step only."""
     reset = _LISTING.set(tokens)
     try:
         yield tokens
@@ -198,7 +199,7 @@ def watch_pages(pager: Any, site: CallSite, call: str) -> Any:
 
 def timed_session(credentials: Any, policy: CallPolicy | None = None) -> Any:
     """An authorised requests session that never waits longer than the policy's request timeout (and, within
-    one_listing, never asks for a page twice)."""
+    a listing (listing_as), never asks for a page twice)."""
     from google.auth.transport.requests import AuthorizedSession
 
     limit = (policy or CallPolicy.from_env()).request_s

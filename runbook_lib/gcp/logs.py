@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 from ..buildlogs import LOGGING, LogSourceError, NotFound
 from ..diagnose.build import check_build_id
 from ..errors import ParameterError
 from ..formats import as_utc, rfc3339
 from ..request_logs import RequestLogQuery, newest_first, request_log_query
-from .calls import is_transient, one_listing, site_of, translated
+from .calls import CallSite, PageTokens, is_transient, listing_as, site_of, translated
 from .clients import LazyClient, check_project, close_client, guarded, logging_client
 from .refusals import refused_as
 
@@ -94,6 +94,70 @@ def _entry_text(entry: Any) -> str:
     return payload if isinstance(payload, str) else str(payload)
 
 
+_END = object()
+
+
+class _ListingCursor:
+    """One listing read an entry at a time, opened again at the page that failed (the session names the page
+    each request asks for: calls.listing_as). A session that names no pages (a client the kit did not build)
+    is opened again from the start, past the entries already given."""
+
+    def __init__(self, site: CallSite, open_listing: Callable[[str | None, int | None], Iterable[Any]],
+                 max_results: int | None):
+        self.site, self.open_listing, self.max_results = site, open_listing, max_results
+        self.token: str | None = None   # the page to open at (None: the first)
+        self.given = 0                   # entries handed out so far
+        self.skip = 0                    # entries to pass over after opening (a restart from the first page)
+        self.entries: Iterator[Any] | None = None
+        self.tokens: PageTokens | None = None
+
+    def next_entry(self) -> Any:
+        left = None if self.max_results is None else self.max_results - self.given
+        if left is not None and left <= 0:
+            return _END
+        try:
+            with listing_as(self.tokens or PageTokens(self.site, "list_entries")) as self.tokens:
+                if self.entries is None:
+                    limit = None if left is None else left + self.skip
+                    self.entries = iter(self.open_listing(self.token, limit))
+                while self.skip and next(self.entries, _END) is not _END:
+                    self.skip -= 1
+                self.skip = 0
+                entry = next(self.entries, _END)
+        except Exception:
+            self._reopen()
+            raise
+        if entry is not _END:
+            self.given += 1
+        return entry
+
+    def _reopen(self) -> None:
+        asked = self.tokens.asked if self.tokens else None
+        if asked is None and self.token is None:   # the first page, or a session that names no pages
+            self.skip = self.given
+        else:
+            self.token = asked or self.token
+        self.entries, self.tokens = None, None
+
+    def retried(self, failed: Exception) -> Any:
+        """The next entry after `failed`, under the call policy's backoff (its first wait included) while no page
+        gets through; a page that does starts a deadline of its own."""
+        while True:
+            begun, pending = self.token, [failed]
+
+            def step() -> Any:
+                if pending:
+                    raise pending.pop()
+                return self.next_entry()
+
+            try:
+                return self.site.policy.retry(lambda exc, at=begun: is_transient(exc) and self.token == at)(step)()
+            except Exception as exc:
+                if self.token == begun or not is_transient(exc):
+                    raise
+                failed = exc
+
+
 class GcpLogs:
     """target.logs for Google Cloud: build log entries and Cloud Run request logs."""
 
@@ -116,11 +180,12 @@ class GcpLogs:
             close_client(self._client)
             self._client = None
 
-    def _entries(self, filter_: str, order_by: str, max_results: int | None = None) -> list[Any]:
-        """Every entry matching (at most max_results), every page. google-cloud-logging's listing retries
-        nothing, so a transient error (429, 503) is retried by the call policy (backoff with jitter) from the
-        page that failed, whose token the kit's session saw asked for (calls.one_listing): Cloud Logging's
-        page tokens stay valid for 24 hours, and a listing begun again would spend a per-minute read quota
+    def _entries(self, filter_: str, order_by: str, max_results: int | None = None) -> Iterator[Any]:
+        """Every entry matching (at most max_results), every page, one at a time as the pages arrive: a window
+        of a million requests is never held at once. google-cloud-logging's listing retries nothing, so a
+        transient error (429, 503) is retried by the call policy (backoff with jitter) from the page that
+        failed, whose token the kit's session saw asked for (calls.listing_as): Cloud Logging's page tokens
+        stay valid for 24 hours, and a listing begun again would spend a per-minute read quota
         (ReadRequestsPerMinutePerProject) on the same first pages every minute and never get past them. The
         policy's deadline bounds each page, as one call (a per-minute quota clears well within the default
         180 s), not the listing, which may need more pages than a minute's quota. A refusal is the policy's
@@ -128,39 +193,21 @@ class GcpLogs:
         used up at the deadline: gcp/refusals.py); what the policy leaves is one LogSourceError sentence."""
         site = site_of(self.client, "logging", self.project)
         client = getattr(self.client, "unwrapped", self.client)   # the retry sees Google's errors, then says them
-        found: list[Any] = []
-        token: str | None = None   # the page to read next (None: the first); those before it are in `found`
-
-        def listing() -> list[Any]:
-            nonlocal token
-            left = None if max_results is None else max_results - len(found)
-            if left is not None and left <= 0:
-                return found
-            # Each attempt has tokens of its own: it asks again for the page the one before could not read.
-            with one_listing(site, "list_entries") as tokens:
-                try:
-                    for entry in client.list_entries(resource_names=[f"projects/{self.project}"], filter_=filter_,
-                                                     order_by=order_by, page_size=PAGE_SIZE, page_token=token,
-                                                     max_results=left):
-                        found.append(entry)
-                except Exception:
-                    if tokens.asked is None:   # the first page, or a session that sees no tokens: from the start
-                        found.clear()
-                    token = tokens.asked
-                    raise
-            return found
-
+        cursor = _ListingCursor(site, lambda token, left: client.list_entries(
+            resource_names=[f"projects/{self.project}"], filter_=filter_, order_by=order_by, page_size=PAGE_SIZE,
+            page_token=token, max_results=left), max_results)
         what = f"Listing Cloud Logging entries (entries:list) in project {self.project}"
         with refused_as(what, LogSourceError), translated(site, "list_entries"):
             while True:
-                begun = token
                 try:
-                    return site.policy.retry(lambda exc, at=begun: is_transient(exc) and token == at)(listing)()
+                    entry = cursor.next_entry()
                 except Exception as exc:
-                    if token == begun or not is_transient(exc):
+                    if not is_transient(exc):
                         raise
-                    # pages were read before this error: the next page has a deadline of its own
-                    continue
+                    entry = cursor.retried(exc)
+                if entry is _END:
+                    return
+                yield entry
 
     def build_log_filter(self, build_id: str, start: Any, end: Any) -> str:
         return build_log_filter(self.project, check_build_id(build_id), start, end)
@@ -169,8 +216,8 @@ class GcpLogs:
         """The build's log lines from Cloud Logging between start and end, oldest first ("" if none)."""
         from google.cloud.logging_v2 import ASCENDING
 
-        entries = self._entries(self.build_log_filter(build_id, start, end), ASCENDING)
-        return "".join(_entry_text(e) + "\n" for e in entries)
+        return "".join(_entry_text(e) + "\n" for e in self._entries(self.build_log_filter(build_id, start, end),
+                                                                      ASCENDING))
 
     def request_log_entries(self, query: RequestLogQuery) -> list[dict]:
         """Cloud Run request log entries for a checked query, each service in its own region, newest first,
@@ -180,6 +227,13 @@ class GcpLogs:
 
         entries = self._entries(request_log_filter(self.project, query), DESCENDING, max_results=query.limit)
         return newest_first(_entry_dict(e) for e in entries)
+
+    def iter_request_log_entries(self, query: RequestLogQuery) -> Iterator[dict]:
+        """request_log_entries' entries one at a time as their pages arrive, oldest first, never held together."""
+        from google.cloud.logging_v2 import ASCENDING
+
+        return (_entry_dict(e) for e in self._entries(request_log_filter(self.project, query), ASCENDING,
+                                                      max_results=query.limit))
 
 
 def _entry_dict(entry: Any) -> dict:
@@ -215,6 +269,13 @@ class GcpRuntimeLogs:
         """
         return self.cloud_logging.request_log_entries(request_log_query(self.phases, service, since, until,
                                                                         status, limit))
+
+    def iter_request_logs(self, service: str | None = None, since: Any = None, until: Any = None,
+                          status: Any = None) -> Iterator[dict]:
+        """request_logs' entries one at a time as Cloud Logging's pages arrive (the audit's load of a whole
+        window). The arguments are checked now, before any call, as request_logs checks them."""
+        return self.cloud_logging.iter_request_log_entries(request_log_query(self.phases, service, since, until,
+                                                                             status))
 
     def build_log_sources(self) -> list:
         from .storage import GcsLogSource

@@ -58,7 +58,7 @@ class AuditParams(TargetParams):
         if moment < EPOCH:
             raise ParameterError("until", v, "give a time from 1970 on (request logs are no older), "
                                              "or leave it empty for now")
-        return formats.rfc3339(moment, micros=False)
+        return formats.rfc3339(moment, micros=bool(moment.microsecond))
 
     @field_validator("expected_invokers", mode="before")
     @classmethod

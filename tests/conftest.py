@@ -3,6 +3,7 @@ started by the tests outlives the test session."""
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,8 +193,9 @@ def demo_night(tmp_path_factory) -> DemoNight:
 
 
 def pytest_configure(config):
-    # Service processes inherit the environment; keep a developer's RUNBOOK_HOME out of tests.
-    os.environ.pop("RUNBOOK_HOME", None)
+    # Service processes inherit the environment; keep a developer's sandbox out of tests: their RUNBOOK_HOME,
+    # and the kit's .runbook that a step without sandbox_home would otherwise use (and a night would lock).
+    os.environ["RUNBOOK_HOME"] = str(Path(tempfile.mkdtemp(prefix="runbook-tests-")) / "no-sandbox")
     # The fakes take no credentials: every endpoint a test overrides (RUNBOOK_GCP_ENDPOINTS, endpoints=) gets
     # anonymous ones, by choice, as an operator would choose them for an emulator. Kernels inherit it.
     os.environ["RUNBOOK_GCP_ANONYMOUS"] = "1"

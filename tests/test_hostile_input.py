@@ -377,6 +377,71 @@ def test_reset_is_refused_while_a_run_uses_the_sandbox(make_sandbox, capsys):
     assert other_users(sandbox_home(home)) == []   # a run that went away no longer counts
 
 
+def _night_plan(tmp_path: Path, home: Path) -> Path:
+    plan = tmp_path / "night.yaml"
+    plan.write_text(f"title: Night on a shared sandbox\nsteps:\n  - id: a\n    notebook: {EXAMPLE}\n"
+                    f"    parameters: {{rows: 3, chart: false, sandbox_home: '{home}'}}\n")
+    return plan
+
+
+def test_a_second_night_on_a_sandbox_is_refused_at_once_naming_the_first(make_sandbox, tmp_path, capsys):
+    """Two overnights on one sandbox each redeployed under the other (each refused the other's redeploy only
+    when it came to it); the second is now refused before it starts, naming the night that holds it."""
+    from runbook_lib.local.home import sandbox_home
+    from runbook_lib.local.state import night_on
+
+    home = make_sandbox()
+    out = tmp_path / "reports"
+    first = {"pid": 4242, "plan": "Overnight sandbox review", "started": "2026-12-04 01:00:00 +0000",
+             "reports": "/srv/reports"}
+    with night_on(sandbox_home(home), first):
+        assert cli.main(["overnight", str(_night_plan(tmp_path, home)), "-o", str(out)]) == 1
+        said = _one_sentence(capsys.readouterr().err, f"Another overnight is using the sandbox at {home} (pid 4242, "
+                                                      "plan 'Overnight sandbox review', started 2026-12-04 01:00:00 "
+                                                      "+0000, writing to /srv/reports)")
+        assert said.endswith("wait for it to finish, or stop it, then run this night again.")
+        assert not out.exists() or not any(out.rglob("overnight-*"))   # nothing of the refused night was written
+    assert cli.main(["overnight", str(_night_plan(tmp_path, home)), "-o", str(out)]) == 0   # the first has ended
+    assert (home / "run" / "night.lock").read_text() == ""
+
+
+def test_a_night_holds_its_sandbox_through_every_step(make_sandbox, tmp_path, monkeypatch):
+    """Held while each step runs, and the night is a user of the sandbox throughout, so `sandbox reset` never
+    takes the sandbox away between two steps."""
+    from runbook_lib.local.home import sandbox_home
+    from runbook_lib.local.state import NightInProgress, night_on, other_users
+    from runbook_lib.runner import plan as plans
+
+    home = make_sandbox()
+    seen = []
+    real = plans.execute_runbook
+
+    def step(*args, **kwargs):
+        try:
+            with night_on(sandbox_home(home), {"pid": 1}):
+                seen.append("free")
+        except NightInProgress as exc:
+            seen.append(str(exc))
+        seen.append(("users", other_users(sandbox_home(home))))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plans, "execute_runbook", step)
+    assert runner.run_plan(_night_plan(tmp_path, home), outdir=tmp_path / "reports").exit_code == 0
+    assert f"(pid {os.getpid()}, plan 'Night on a shared sandbox', started " in seen[0]
+    assert seen[1] == ("users", [])   # this process is the night: a reset from anywhere else sees it (below)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom runbook_lib.local.home import "
+                               "sandbox_home\nfrom runbook_lib.local.state import night_on\n"
+                               f"with night_on(sandbox_home({str(home)!r}), {{'pid': 1}}):\n"
+                               "    print('holding', flush=True)\n    time.sleep(120)"],
+                              stdout=subprocess.PIPE, text=True, env=_env())
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        assert other_users(sandbox_home(home)) == [holder.pid]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 # ---------------------------------------------------------------------------------------------
 # A missing or damaged warehouse: never a false diagnosis, never a new empty warehouse
 

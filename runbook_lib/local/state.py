@@ -226,6 +226,63 @@ def register_user(home) -> Callable[[], None]:
     return release
 
 
+class NightInProgress(RunbookError):
+    """A second overnight on a sandbox another night is using."""
+
+
+NIGHT_LOCK = "night.lock"
+
+
+@contextmanager
+def night_on(home, holder: dict) -> Iterator[None]:
+    """One overnight at a time on a sandbox. The night holds run/night.lock, with `holder` (its pid, plan,
+    start) written in it, and is a user of the sandbox from its first step to its last, so `sandbox reset`
+    never pulls the sandbox away between two steps. A second night is refused at once, naming the first:
+    otherwise each would redeploy under the other, and the replay and comparison would read the other's
+    revisions. A folder that is no sandbox, or one this user cannot write in, is left to the steps to say."""
+    if not Path(home.state_file).is_file():
+        yield
+        return
+    path = Path(home.run) / NIGHT_LOCK
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a+")
+    except OSError:
+        yield
+        return
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            raise NightInProgress(f"Another overnight is using the sandbox at {home.root} "
+                                  f"({_holder_text(fh.read())}): wait for it to finish, or stop it, then run this "
+                                  f"night again.") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(json.dumps(holder))
+        fh.flush()
+        release = register_user(home)
+        try:
+            yield
+        finally:
+            release()
+            fh.truncate(0)
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _holder_text(text: str) -> str:
+    try:
+        holder = json.loads(text)
+    except ValueError:
+        holder = None
+    if not isinstance(holder, dict):
+        return "it has not said which yet"
+    said = [f"pid {holder.get('pid')}", f"plan {holder.get('plan')!r}", f"started {holder.get('started')}",
+            f"writing to {holder.get('reports')}"]
+    return ", ".join(said)
+
+
 def other_users(home) -> list[int]:
     """Pids of the other processes using the sandbox now; stale files (their process ended) are removed."""
     folder = Path(home.run) / USERS_DIR

@@ -3,8 +3,10 @@ order, record the steps that did not run, and write the night's index.html and s
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import traceback
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ from ..checks import SURROGATE_ADVICE, parse_yaml_as_written, unwritable_text
 from ..errors import CloudUnreachable, ConfigError, ParameterError, QuotaExceeded, RunbookError
 from ..exit_codes import ExitCode
 from ..gcp.connect import check_environment
+from ..local.state import night_on
 from ..phases import PROJECT_ROOT
 from ..publish import PublishError, Publisher
 from ..target import TARGETS
@@ -247,6 +250,25 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
     if publisher is not None:
         _fetch_history(publisher, reports_dir)
     started = datetime.now().astimezone()
+    with ExitStack() as sandboxes:
+        for home in _sandboxes_of(loaded):
+            sandboxes.enter_context(night_on(home, {"pid": os.getpid(), "plan": loaded.plan.title,
+                                                    "started": f"{started:%Y-%m-%d %H:%M:%S %z}",
+                                                    "reports": str(reports_dir)}))
+        return _run_night(loaded, reports_dir, started, progress, publisher)
+
+
+def _sandboxes_of(loaded: LoadedPlan) -> list:
+    """The sandboxes the night's steps on target local use (a runbook that takes sandbox_home), each once."""
+    from ..local.home import sandbox_home
+
+    homes = [sandbox_home(s.values.get("sandbox_home")) for s in loaded.steps
+             if s.values.get("target") == "local" and "sandbox_home" in params.declared_parameters(s.nb)]
+    return list({home.root: home for home in homes}.values())
+
+
+def _run_night(loaded: LoadedPlan, reports_dir: Path, started: datetime, progress: bool,
+               publisher: Publisher | None) -> PlanOutcome:
     folder = unique_dir(reports_dir / f"{started:%Y-%m-%d}" / f"overnight-{started:%H%M%S}")
     nights.write_started(folder, loaded.plan.title, loaded.target, started)
     total = len(loaded.steps)

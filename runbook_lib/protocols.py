@@ -243,6 +243,10 @@ class Services(Closeable, Protocol):
     def describe(self, phase: str) -> "ServiceInfo":
         """The service and the revision with most of its traffic; `serving` lists every revision with a share."""
 
+    def traffic_now(self, phase: str) -> list[tuple[str, int]]:
+        """(revision, percent) for each revision with a share of the traffic now, most first ([]: none), read as
+        describe() reads it but from the service alone: for a check made before every call (the replay's)."""
+
     def list(self) -> list["ServiceInfo"]: ...
 
     def list_revisions(self, phase: str) -> list["Revision"]:

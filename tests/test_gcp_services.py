@@ -99,6 +99,15 @@ def test_describe_lists_every_revision_with_traffic_most_first(fake_apis, gcp):
         (f"{P4}-00029-fdx", 90, "abc1234", f"us-west2-docker.pkg.dev/{PROJECT}/cloud-run-source-deploy/{P4}@sha256:ab"),
         (f"{P4}-00028-qwe", 10, "0000000", "old")]
     assert info.to_dict()["serving"][1]["percent"] == 10
+    fake_apis.requests.clear()
+    assert gcp.services.traffic_now("phase4") == [(r.name, r.percent) for r in info.serving]
+    assert fake_apis.paths("GET") == [f"/v2/{NAME}"]   # the replay's check before every call: one read
+
+
+def test_traffic_now_before_cloud_run_names_the_revisions_is_the_latest_ready_one(fake_apis, gcp):
+    fake_apis.run_services[NAME]["trafficStatuses"] = [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}]
+    assert gcp.services.traffic_now("phase4") == [(r.name, r.percent) for r in gcp.services.describe("phase4").serving]
+    assert gcp.services.traffic_now("phase4") == [(f"{P4}-00029-fdx", 100)]
 
 
 def test_all_users_binding_makes_the_service_public(fake_apis):

@@ -92,6 +92,11 @@ def test_describe_fields_types_and_the_incident_state(target, sandbox_home):
     assert [i.phase for i in target.services.list()] == ["phase3", "phase4"]
 
 
+def test_traffic_now_is_what_describe_says_serves(target):
+    for phase in ("phase3", "phase4"):
+        assert target.services.traffic_now(phase) == [(r.name, r.percent) for r in target.services.describe(phase).serving]
+
+
 def test_list_revisions_keys_and_newest_first(target):
     for phase, service in (("phase3", P3), ("phase4", P4)):
         revisions = target.services.list_revisions(phase)

@@ -283,21 +283,16 @@ def test_a_retry_after_the_hold_was_lost_is_never_sent():
 
 
 class Rerouted(FakeServices):
-    """Cloud Run's traffic as describe() reads it: phase4's moves to a split with a revision nobody checked
+    """Cloud Run's traffic as traffic_now() reads it: phase4's moves to a split with a revision nobody checked
     once `after` calls were answered (a rollback, another operator's redeploy)."""
 
     def __init__(self, after: int, split=(("p4-rev", 90), ("p4-old", 10))):
         super().__init__()
         self.after, self.split, self.described = after, split, []
 
-    def describe(self, phase):
-        from runbook_lib.services import ServingRevision
-
+    def traffic_now(self, phase):
         self.described.append(phase)
-        shares = self.split if phase == "phase4" and len(self.calls) >= self.after else \
-            ((f"p{phase[-1]}-rev", 100),)
-        serving = [ServingRevision(name, percent, "abc1234", True) for name, percent in shares]
-        return type("Info", (), {"revision": serving[0].name, "serving": serving})()
+        return list(self.split) if phase == "phase4" and len(self.calls) >= self.after else [(f"p{phase[-1]}-rev", 100)]
 
 
 def test_a_phase_whose_traffic_moves_to_an_unchecked_revision_gets_no_call_more():
@@ -322,7 +317,7 @@ def test_a_phase_whose_traffic_moves_to_an_unchecked_revision_gets_no_call_more(
 
 def test_a_traffic_that_cannot_be_read_before_a_call_fails_that_call_unsent():
     services = Rerouted(after=99)
-    services.describe = lambda phase: (_ for _ in ()).throw(RunbookError("403 run.services.get denied"))
+    services.traffic_now = lambda phase: (_ for _ in ()).throw(RunbookError("403 run.services.get denied"))
     outcome = _replayer(services, concurrency=1, serving={"phase3": ("p3-rev",)}).run(_calls()[:1], {})[0]
     assert services.calls == [] and (outcome.status, outcome.error) == (
         "failed", "phase3's traffic could not be read before the call, so it was not sent: 403 run.services.get "

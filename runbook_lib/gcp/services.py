@@ -152,8 +152,7 @@ class GcpServices(PhaseEndpoints):
         p = self.phases.get(phase)
         service = self._service(phase)
         revisions = self._revisions(phase, service)
-        serving = sorted((t for t in service.get("trafficStatuses", []) if t.get("percent")),
-                         key=lambda t: t["percent"], reverse=True)
+        serving = _shares(service)
         latest = service.get("latestReadyRevision", "").rsplit("/", 1)[-1]
         revision = (serving[0].get("revision") if serving else None) or latest
         unknown = Revision(name=revision or "", service=p.service, labels={}, commit_sha="", commit_sha_full=None,
@@ -171,6 +170,13 @@ class GcpServices(PhaseEndpoints):
             invoker_iam_disabled=bool(service.get("invokerIamDisabled")),
             serving=_serving_revisions(serving, revisions, current), failed_revision=failed_newest(revisions),
         )
+
+    def traffic_now(self, phase: str) -> list[tuple[str, int]]:
+        """One services.get (describe() also lists the revisions and reads the IAM policy)."""
+        service = self._service(phase)
+        shares = [(t["revision"], int(t["percent"])) for t in _shares(service) if t.get("revision")]
+        latest = service.get("latestReadyRevision", "").rsplit("/", 1)[-1]
+        return shares or ([(latest, 100)] if latest else [])
 
     def list(self) -> list[ServiceInfo]:
         return [self.describe(name) for name in self.phases.names()]
@@ -470,6 +476,12 @@ class GcpServices(PhaseEndpoints):
 
     def close(self) -> None:
         self.http.close()   # the run clients belong to the target's shared GcpClients
+
+
+def _shares(service: dict) -> list[dict]:
+    """The service's traffic statuses that carry a share, most first."""
+    return sorted((t for t in service.get("trafficStatuses", []) if t.get("percent")), key=lambda t: t["percent"],
+                  reverse=True)
 
 
 def _serving_revisions(traffic: list[dict], revisions: list[Revision], current: Revision) -> list[ServingRevision]:

@@ -103,6 +103,11 @@ class LocalServices(SandboxTags, SandboxIam, PhaseEndpoints):
             failed_revision=failed_newest(self._revisions(name, record)),
         )
 
+    def traffic_now(self, phase: str) -> list[tuple[str, int]]:
+        # The sandbox serves one revision at a time (update_traffic refuses a split).
+        _, record = self._record(phase)
+        return [(self._serving(record)["name"], 100)]
+
     def list(self) -> list[ServiceInfo]:
         state = require_services_state(self.home)
         return [self.describe(n) for n in self.phases.names() if n in state["services"]]

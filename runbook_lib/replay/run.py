@@ -14,9 +14,9 @@ stopped after one date, not after all of them).
 
 Before each attempt of a call and each ledger write the ledger's hold is checked (Ledger.check_hold): a run
 whose claim on the prefix another run took over while this one was paused stops there with ClaimLost.
-Before each attempt the phase's traffic is read again (services.describe): step 2 checked the revisions serving
-it then, and a rollback or a redeploy meanwhile would send the calls to code nobody checked (one that ignores
-the prefix writes production). A revision step 2 did not check stops the replay before that attempt is sent.
+Before each attempt the phase's traffic is read again (services.traffic_now, one read of the service): step 2
+checked the revisions serving it then, and a rollback or a redeploy meanwhile would send the calls to code nobody
+checked (one that ignores the prefix writes production). A revision step 2 did not check stops the replay before that attempt is sent.
 """
 from __future__ import annotations
 
@@ -341,16 +341,15 @@ class Replayer:
         if not checked:
             return
         try:
-            info = self.services.describe(call.phase)
+            serving = self.services.traffic_now(call.phase)
         except RunbookError as exc:   # unread, it could be anything: not sent (a resume makes it again)
             raise RunbookError(f"{call.phase}'s traffic could not be read before the call, so it was not sent: "
                                f"{one_line(str(exc), 300)}") from None
-        serving = list(info.serving)
-        new = [r.name for r in serving if r.name not in checked]
+        new = [name for name, _ in serving if name not in checked]
         if not new and serving:
-            self._seen[call.key] = info.revision
+            self._seen[call.key] = serving[0][0]
             return
-        shares = ", ".join(f"{r.name} ({r.percent}%)" if len(serving) > 1 else r.name for r in serving) or \
+        shares = ", ".join(f"{name} ({percent}%)" if len(serving) > 1 else name for name, percent in serving) or \
             "no revision"
         unchecked = "none is ready" if not serving else "not checked by this replay" if len(new) == len(serving) \
             else f"{', '.join(new)} not checked by this replay"

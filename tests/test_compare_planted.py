@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fakes.bigquery import FakeBigQuery
-from runbook_lib.compare import compare_tables
+from runbook_lib.compare import Thresholds, compare_tables
 from runbook_lib.errors import ParameterError
 from runbook_lib.local.warehouse import LocalWarehouse
 from runbook_lib.target import connect
@@ -347,13 +347,13 @@ def test_an_integer_range_partitioned_table_is_counted_per_range(wh):
 # ---------------------------------------------------------------- both targets
 
 
-def on_both_targets(wh: LocalWarehouse, table: str) -> list:
+def on_both_targets(wh: LocalWarehouse, table: str, keys: tuple[str, ...] = ("k",), **options) -> list:
     """compare_tables of t.`table` with p.`table` in the sandbox, then through the gcp adapter against
     the BigQuery fake serving the same warehouse."""
     with FakeBigQuery(wh, project=PROJECT) as fake:
         gcp = connect("gcp", project=PROJECT, endpoints={"bigquery": fake.endpoint}, anonymous=True)
         try:
-            return [compare_tables(w, f"p.{table}", f"t.{table}", ["k"]) for w in (wh, gcp.warehouse)]
+            return [compare_tables(w, f"p.{table}", f"t.{table}", list(keys), **options) for w in (wh, gcp.warehouse)]
         finally:
             gcp.close()
 
@@ -461,3 +461,74 @@ def test_a_key_bigquery_cannot_sort_by_is_refused_before_any_query(wh, kind, val
     with pytest.raises(ParameterError) as err:
         compare_tables(wh, "p.odd_key", "t.odd_key", ["k"])
     assert err.value.parameter == "keys" and f"sorts by no {kind.split('<')[0]} column" in str(err.value)
+
+
+# ---------------------------------------------------------------- keys and partitions (/work/probes/compare2)
+
+
+def test_a_key_on_one_side_only_with_a_row_in_each_of_two_partitions_is_a_duplicate_on_both_targets(wh):
+    # The one statement tells "no key is duplicated" from the one-sided rows' distinct keys: counted per
+    # partition of a column that is not a key, a key with one row on each of two days looked single on both,
+    # and exact_counts never ran (duplicate_keys_* 0; with a tolerance for extra rows, a warning, not a fail).
+    wh.execute("CREATE OR REPLACE TABLE p.split (k INT64, load_date DATE, v INT64) PARTITION BY load_date")
+    wh.execute("INSERT INTO p.split SELECT n, DATE '2025-12-15', n FROM UNNEST(GENERATE_ARRAY(1, 100)) AS n")
+    wh.execute("CREATE OR REPLACE TABLE t.split LIKE p.split")
+    wh.execute("INSERT INTO t.split SELECT * FROM p.split")
+    wh.execute("INSERT INTO t.split VALUES (999, DATE '2025-12-15', 1), (999, DATE '2025-12-16', 1)")
+    wh.execute("INSERT INTO p.split VALUES (998, DATE '2025-12-15', 1), (998, DATE '2025-12-16', 1)")
+    for diff in on_both_targets(wh, "split", thresholds=Thresholds(max_extra_rate=0.05, max_missing_rate=0.05)):
+        assert (diff.duplicate_keys_prod, diff.duplicate_keys_test) == (1, 1), diff.summary
+        assert (diff.only_in_prod, diff.only_in_test, diff.matched_rows) == (2, 2, 100)
+        assert diff.verdict == "fail" and "2 duplicate keys (1 in production, 1 in test)" in diff.summary
+        assert diff.partitions["rows_test"].tolist() == [101, 1]
+
+
+def test_an_integer_partition_is_reported_as_an_integer_when_a_key_is_duplicated(wh):
+    # With a duplicated key the counts and the detail come from two more statements, whose partition values
+    # (integers and the histogram rows' None) pandas made float64: "differ in v on 20.0".
+    wh.execute("CREATE OR REPLACE TABLE p.buckets AS SELECT 1 AS bucket, 1 AS k, 'a' AS v "
+               "UNION ALL SELECT 20, 1, 'c' UNION ALL SELECT 30, 1, 'd'")
+    wh.execute("CREATE OR REPLACE TABLE t.buckets AS SELECT 1 AS bucket, 1 AS k, 'a' AS v "
+               "UNION ALL SELECT 20, 1, 'X' UNION ALL SELECT 30, 1, 'd' UNION ALL SELECT 30, 2, 'e' "
+               "UNION ALL SELECT 30, 2, 'e'")
+    for diff in on_both_targets(wh, "buckets", keys=("bucket", "k"), partition_column="bucket"):
+        assert diff.duplicate_keys_test == 1 and diff.details["mismatch_dates"] == {"v": ["20"]}
+        assert " in v on 20;" in diff.summary
+        assert [repr(v) for v in diff.partitions["partition_value"]] == ["1", "20", "30"]
+        assert [repr(v) for v in diff.partition_mismatches["partition_value"]] == ["20"]
+
+
+@pytest.mark.parametrize("duplicated", [False, True])
+def test_a_partition_column_test_retyped_counts_each_side_by_its_own_day(wh, duplicated):
+    """A DATE partition column that test made a TIMESTAMP: each side's rows are counted in their own day, and the
+    retyping is the schema warning README gives any retyped column ("one added or retyped is a warning"). Not
+    refused: the column is compared like any other, and the plan already writes a partition as SQL over a value
+    (Plan.partition_of), so test's side only needs its own (DATE(event_day) where production's is the value).
+    Refused, naming both types, only where no day can be matched to a partition: a DATE against a STRING (a
+    UNION of the two has no type), as a key of two types is. Once production's DATE partition was applied to
+    test's TIMESTAMPs, two times of one day became two partitions of one date, and pandas raised a TypeError."""
+    wh.execute("CREATE OR REPLACE TABLE p.retyped (k INT64, event_day DATE, v STRING) PARTITION BY event_day")
+    wh.execute("INSERT INTO p.retyped VALUES (1, DATE '2025-01-01', 'a'), (2, DATE '2025-01-02', 'b'), "
+               "(3, DATE '2025-01-02', 'c')")
+    wh.execute("CREATE OR REPLACE TABLE t.retyped (k INT64, event_day TIMESTAMP, v STRING) "
+               "PARTITION BY DATE(event_day)")
+    wh.execute("INSERT INTO t.retyped VALUES (1, TIMESTAMP '2025-01-01 00:00:00+00', 'a'), "
+               "(2, TIMESTAMP '2025-01-02 10:00:00+00', 'z'), (3, TIMESTAMP '2025-01-02 00:00:00+00', 'c')")
+    if duplicated:   # (counted key by key, then detailed: the other two statements)
+        wh.execute("INSERT INTO t.retyped VALUES (4, TIMESTAMP '2025-01-02 11:00:00+00', 'd'), "
+                   "(4, TIMESTAMP '2025-01-02 12:00:00+00', 'd')")
+    for diff in on_both_targets(wh, "retyped", columns=["v"]):
+        assert diff.partitions["partition_value"].tolist() == [date(2025, 1, 1), date(2025, 1, 2)]
+        assert diff.partitions["rows_prod"].tolist() == [1, 2]
+        assert diff.partitions["rows_test"].tolist() == [1, 4 if duplicated else 2]
+        assert diff.column_mismatches == {"v": 1} and diff.mismatch_dates() == [date(2025, 1, 2)]
+        assert diff.duplicate_keys_test == int(duplicated) and diff.only_in_test == 2 * duplicated
+    whole = compare_tables(wh, "p.retyped", "t.retyped", ["k"])
+    assert ("event_day", "DATE", "TIMESTAMP") in whole.schema.type_changed
+    assert "event_day is DATE in production, TIMESTAMP in test" in whole.summary
+    wh.execute("CREATE OR REPLACE TABLE t.retyped AS SELECT k, CAST(event_day AS STRING) AS event_day, v "
+               "FROM p.retyped")
+    with pytest.raises(ParameterError) as err:
+        compare_tables(wh, "p.retyped", "t.retyped", ["k"])
+    assert err.value.parameter == "partition_column"
+    assert "it is DATE in p.retyped and STRING in t.retyped" in str(err.value)

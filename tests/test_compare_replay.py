@@ -555,6 +555,37 @@ def test_a_date_no_replayed_table_holds_is_refused_naming_it(planted):
     on_both_targets(check)
 
 
+def test_exclude_leaves_a_column_where_it_is_a_key_and_refuses_only_a_key_of_every_table_having_it(planted):
+    # team_abbr is a plain column of player_game_summary and a key of team_offense_game_summary (phases.yaml): an
+    # operator whose change moves players between teams leaves it out of the first. It was refused for the
+    # comparison as a whole, the only way round one run per table, which loses the all-tables verdict.
+    wh, on_both_targets = planted
+    for dataset in ("nba_analytics", "plant_nba_analytics"):
+        wh.execute(f"CREATE OR REPLACE TABLE {dataset}.player_game_summary (game_date DATE, player_lookup STRING, "
+                   "team_abbr STRING, points INT64) PARTITION BY game_date")
+        wh.execute(f"CREATE OR REPLACE TABLE {dataset}.team_offense_game_summary (game_date DATE, team_abbr STRING, "
+                   "points INT64) PARTITION BY game_date")
+        traded = "'LAL'" if dataset.startswith("plant") else "'BOS'"
+        wh.execute(f"INSERT INTO {dataset}.player_game_summary VALUES (DATE '2025-12-15', 'a', 'BOS', 10), "
+                   f"(DATE '2025-12-15', 'b', {traded}, 12)")
+        wh.execute(f"INSERT INTO {dataset}.team_offense_game_summary VALUES (DATE '2025-12-15', 'BOS', 22)")
+    both = ["player_game_summary", "team_offense_game_summary"]
+
+    def check(tg):
+        result = compare_replay(tg, "plant", tables=both, exclude=["Team_Abbr"])
+        players, teams = result.diffs
+        assert result.verdict == "pass" and (players.excluded, teams.excluded) == (["team_abbr"], [])
+        assert players.compared_columns == ["points"] and players.details["excluded"] == ["team_abbr"]
+        assert "team_abbr" in teams.keys and teams.details["keys"] == ["game_date", "team_abbr"]
+        assert compare_replay(tg, "plant", tables=both).diffs[0].column_mismatches == {"team_abbr": 1, "points": 0}
+        for tables, exclude, where in ((["team_offense_game_summary"], "team_abbr", "team_offense_game_summary"),
+                                       (both, "GAME_DATE", "player_game_summary, team_offense_game_summary")):
+            with pytest.raises(ParameterError) as err:
+                compare_replay(tg, "plant", tables=tables, exclude=[exclude])
+            assert err.value.parameter == "exclude" and f"it is a key of {where}, and keys are" in str(err.value)
+    on_both_targets(check)
+
+
 class Counted:
     """A warehouse counting its metadata reads (on gcp each is a tables.get) and its queries."""
 

@@ -109,7 +109,8 @@ def choose_columns(columns: Any, exclude: Any, keys: tuple[str, ...], prod: Tabl
             raise ParameterError("exclude", exclude, "give a list of column names, or None for the bookkeeping columns")
         for name in excluded:
             if name in keys:
-                raise ParameterError("exclude", name, "key columns are always compared; exclude other columns")
+                raise ParameterError("exclude", name, f"it is a key of {prod.ref}, and keys are always compared; "
+                                                      "exclude other columns")
             if name not in prod_types and name not in test_types:
                 raise ParameterError("exclude", name, f"choose columns of the tables: {', '.join(every)}")
     if columns is None:
@@ -149,14 +150,29 @@ def day_sql(value: str, kind: str) -> str:
     return f"DATE({value})" if kind in ("TIMESTAMP", "DATETIME") else value
 
 
-def partition_sql(column: str | None, prod: TableInfo) -> tuple[str, str]:
-    """Which partition a value of `column` falls in, as SQL over the value ({0}), and the partitions'
-    type: as BigQuery partitions the table, a TIMESTAMP or DATETIME column by day (or by the hour,
-    month or year its table says), an integer-range partitioned column by its ranges (values outside
-    them in the NULL partition); any other column by its value."""
+def partition_sql(column: str | None, prod: TableInfo, test: TableInfo) -> tuple[str, str | None, str]:
+    """Which partition a value of `column` falls in, as SQL over the value ({0}) for production and for test
+    (None: production's), and the partitions' type. Each side's by its own type of the column (test may have
+    retyped it: a TIMESTAMP's day against a DATE), in production's partitioning; a column whose partitions would
+    be of two types (a DATE's days and a STRING's values) cannot be counted side by side and is refused."""
     if column is None:
-        return "{0}", ""
-    kind = sql.base_type(dict(prod.columns)[column])
+        return "{0}", None, ""
+    prod_of, prod_type = _partition_of(column, dict(prod.columns)[column], prod)
+    test_of, test_type = _partition_of(column, dict(test.columns)[column], prod)
+    if sql.base_type(prod_type) != sql.base_type(test_type):
+        types = dict(prod.columns)[column], dict(test.columns)[column]
+        raise ParameterError("partition_column", column, f"it is {types[0]} in {prod.ref} and {types[1]} in "
+                                                         f"{test.ref}, whose partitions cannot be matched; choose "
+                                                         "another column, or None")
+    return prod_of, (test_of if test_of != prod_of else None), prod_type
+
+
+def _partition_of(column: str, column_type: str, prod: TableInfo) -> tuple[str, str]:
+    """The partition of a `column_type` value of `column` as SQL over the value ({0}), and its type: as BigQuery
+    partitions production's table, a TIMESTAMP or DATETIME column by day (or by the hour, month or year the table
+    says), an integer-range partitioned column by its ranges (values outside them in the NULL partition); any
+    other column by its value."""
+    kind = sql.base_type(column_type)
     unit = (prod.partition_type or "DAY") if column == prod.partition_column else "DAY"
     if kind in ("TIMESTAMP", "DATETIME") and unit == "HOUR":
         return f"{kind}_TRUNC({{0}}, HOUR)", kind
@@ -167,4 +183,4 @@ def partition_sql(column: str | None, prod: TableInfo) -> tuple[str, str]:
         start, end, interval = (int(v) for v in prod.partition_range)
         return (f"IF({{0}} >= {start} AND {{0}} < {end}, {start} + DIV({{0}} - {start}, {interval}) * {interval}, "
                 "NULL)"), "INT64"
-    return "{0}", dict(prod.columns)[column]
+    return "{0}", column_type

@@ -203,8 +203,9 @@ def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, 
 
 def _excluded_by_table(infos: dict[str, TableInfo | None], chosen: list[OutputTable], prefix: str,
                        exclude: Sequence[str] | None) -> dict[str, list[str] | None]:
-    """Each table's share of `exclude`: the names among its columns (either side's, whatever their case). A name no
-    compared table has is refused, before any comparison; None (the bookkeeping columns) stays None for each."""
+    """Each table's share of `exclude`: the names among its columns (either side's, whatever their case) that are
+    not its keys. A name no compared table has is refused, before any comparison, and so is one that is a key of
+    every table having it; None (the bookkeeping columns) stays None for each (compare_tables keeps keys too)."""
     if exclude is None:
         return {t.ref: None for t in chosen}
     names = [exclude] if isinstance(exclude, str) else exclude
@@ -212,12 +213,18 @@ def _excluded_by_table(infos: dict[str, TableInfo | None], chosen: list[OutputTa
         raise ParameterError("exclude", exclude, "give a list of column names, or None for the bookkeeping columns")
     columns = {t.ref: {name.lower() for ref in (t.ref, t.test_ref(prefix)) if infos[ref] is not None
                        for name, _ in infos[ref].columns} for t in chosen}
+    keys = {t.ref: {k.lower() for k in t.keys} for t in chosen}
     for name in names:
-        if not any(name.lower() in of for of in columns.values()):
+        having = [t for t in chosen if name.lower() in columns[t.ref]]
+        if not having:
             raise ParameterError("exclude", name, f"choose a column of one of the compared tables "
                                                   f"({', '.join(t.table for t in chosen)}), or None for the "
                                                   "bookkeeping columns")
-    return {t.ref: [n for n in names if n.lower() in columns[t.ref]] for t in chosen}
+        # (a key of some tables and a plain column of others leaves those others only: keys are always matched)
+        if all(name.lower() in keys[t.ref] for t in having):
+            raise ParameterError("exclude", name, f"it is a key of {', '.join(t.table for t in having)}, and keys "
+                                                  "are always compared; exclude other columns")
+    return {t.ref: [n for n in names if n.lower() in columns[t.ref] and n.lower() not in keys[t.ref]] for t in chosen}
 
 
 def _tables(warehouse: Warehouse, phases: PhaseRegistry, prefix: str, tables: Sequence[str] | None,

@@ -88,15 +88,19 @@ class Plan:
     row_hash: str      # the warehouse's fingerprint expression over the compared columns (both sides)
     key_hash: str      # ... and over the key columns, named _k0, _k1, ...
     partition_of: str = "{0}"   # the partition of a partition column value {0}, as SQL ("DATE({0})" for days)
+    # ... of test's value, when test retyped the column (a TIMESTAMP's day against a DATE): each side's rows count
+    # in the partition their own value falls in; None: production's
+    test_partition_of: str | None = None
 
     @property
     def fingerprints_comparable(self) -> bool:
         """Whether equal fingerprints mean equal values: only while no compared column changed type."""
         return all(c.prod_type == c.test_type for c in self.columns)
 
-    def part(self, value_sql: str) -> str:
-        """The partition of the partition column's value `value_sql`."""
-        return self.partition_of.format(value_sql)
+    def part(self, value_sql: str, side: str = "p") -> str:
+        """The partition of the partition column's value `value_sql`, read from production ("p") or test ("t")."""
+        of = self.test_partition_of if side == "t" and self.test_partition_of is not None else self.partition_of
+        return of.format(value_sql)
 
     def fingerprints_differ(self, prod: str, test: str) -> str:
         """SQL: the two rows' fingerprints differ (always, when they cannot be compared)."""
@@ -111,7 +115,7 @@ def partition_literals(plan: Plan, values: Sequence[Any]) -> str | None:
     """Partition values as SQL literals, for a filter BigQuery can prune partitions with (a literal
     IN list; DuckDB skips row groups with it too); None for types not written that way here."""
     kind = base_type(plan.partition_type)
-    if plan.partition_of != "{0}":
+    if plan.partition_of != "{0}" or plan.test_partition_of not in (None, "{0}"):
         return None   # a day of a TIMESTAMP, a range of integers: read every partition
     if kind == "DATE" and all(isinstance(v, date) and not isinstance(v, datetime) for v in values):
         return ", ".join(f"DATE '{v.isoformat()}'" for v in values)
@@ -127,8 +131,8 @@ def _filters(plan: Plan, partitions: str | None) -> str:
     return f" WHERE {' AND '.join(filters)}" if filters else ""
 
 
-def _partition(plan: Plan) -> str:
-    return f"{plan.part(_ident(plan.partition_column)) if plan.partition_column else 'NULL'} AS _part"
+def _partition(plan: Plan, side: str) -> str:
+    return f"{plan.part(_ident(plan.partition_column), side) if plan.partition_column else 'NULL'} AS _part"
 
 
 def _keyed(plan: Plan, selected: list[str], table: str, partitions: str | None) -> str:
@@ -157,7 +161,7 @@ def _fingerprints(plan: Plan, side: str, partitions: str | None, key_hash: bool 
     joined on, of its keys)."""
     selected = []
     if key_hash or plan.partition_column not in plan.keys:
-        selected.append(_partition(plan))
+        selected.append(_partition(plan, side))
     selected.append(f"{plan.row_hash} AS _h")
     if key_hash:
         return _keyed(plan, selected, _table(plan, side), partitions)
@@ -168,7 +172,7 @@ def _fingerprints(plan: Plan, side: str, partitions: str | None, key_hash: bool 
 def _values(plan: Plan, side: str, partitions: str | None, wanted: str, part: bool = False) -> str:
     """One table's compared columns, only for the keys in CTE `wanted`: a semi-join on the key
     fingerprint (the engine builds its hash table from those few keys, never from the table's rows)."""
-    selected = ([_partition(plan)] if part else []) + _read_values(plan, side)
+    selected = ([_partition(plan, side)] if part else []) + _read_values(plan, side)
     return f"SELECT * FROM ({_keyed(plan, selected, _table(plan, side), partitions)}) WHERE _kh IN (SELECT _kh FROM {wanted})"
 
 
@@ -256,7 +260,8 @@ def comparison(plan: Plan, sample: bool) -> str:
     fingerprints, the floor of any comparison, plus reading the changed rows of test again):
 
     - rows of kind 'join', per partition: rows on one side only, key-matched pairs, pairs whose
-      fingerprints differ; of kind 'keys': distinct keys among the one-sided rows;
+      fingerprints differ; one of kind 'keys': distinct keys among the one-sided rows of the whole table
+      (per partition, a key with one row on each of two days of a column that is not a key looks single);
     - rows of kind 'prod' and 'test', per partition: each table's own row count;
     - rows of kind 'cell' and 'sample': the detail of the pairs whose fingerprints differ (see _detail_rows);
     - rows of kind 'only_in_prod' and 'only_in_test' (with the sample): the first keys on one side only.
@@ -270,17 +275,17 @@ def comparison(plan: Plan, sample: bool) -> str:
     carried = ["_odd", "_kh", *keys, *_value_columns(plan, "p")]
     # A partition column that is a key (phases.yaml makes it the first) is not carried twice: the
     # join's hash table holds test's keys and fingerprints only.
-    if plan.partition_column in plan.keys:
-        part, parted = plan.part(either(f"_k{plan.keys.index(plan.partition_column)}")), []
+    if plan.partition_column in plan.keys:   # (a key has one type on both sides: production's partitions)
+        part, parted = plan.part(either(f"_k{plan.keys.index(plan.partition_column)}")), {"p": [], "t": []}
     else:
-        part, parted = either("_part"), [_partition(plan)]
+        part, parted = either("_part"), {side: [_partition(plan, side)] for side in ("p", "t")}
     # Production carries its values through the join (streamed, never held): the pairs whose
     # fingerprints differ then need only test's values read again. The odd rows are gathered with
     # ARRAY_AGG(IF(.., NULL, STRUCT(..)) IGNORE NULLS), which the sandbox runs as a FILTER over _odd
     # (local.bigquery.rewrites._filtered_array_agg).
-    ctes = f"""_prod AS ({_keyed(plan, [*parted, f"{plan.row_hash} AS _h", *_read_values(plan, "p")],
+    ctes = f"""_prod AS ({_keyed(plan, [*parted["p"], f"{plan.row_hash} AS _h", *_read_values(plan, "p")],
                               plan.prod_table, None)}),
-_test AS ({_keyed(plan, [*parted, f"{plan.row_hash} AS _h"], plan.test_table, None)}),
+_test AS ({_keyed(plan, [*parted["t"], f"{plan.row_hash} AS _h"], plan.test_table, None)}),
 _joined AS (
   SELECT {part} AS _part, COALESCE(p._kh, t._kh) AS _kh, {joined_keys},
     CASE WHEN t._kh IS NULL THEN 1 WHEN p._kh IS NULL THEN 2
@@ -306,20 +311,20 @@ _changed AS (SELECT * FROM _odd WHERE _odd = 3),
     one_sided = {"keys_only_in_prod": "COUNT(DISTINCT IF(_odd = 1, _kh, NULL))",
                  "keys_only_in_test": "COUNT(DISTINCT IF(_odd = 2, _kh, NULL))"}
     counts = {"partition_value": "_part", **{n: f"SUM({n})" for n in JOIN_COUNTS[1:5]}}
-    part = plan.part(_ident(plan.partition_column)) if plan.partition_column else "NULL"
-    sides = {"partition_value": part, "rows": "COUNT(*)"}
+    sides = {side: {"partition_value": plan.part(_ident(plan.partition_column), side) if plan.partition_column
+                    else "NULL", "rows": "COUNT(*)"} for side in ("p", "t")}
     return f"""WITH
 {ctes}
 {_row("join", counts, columns)}
 FROM _groups GROUP BY _part
 UNION ALL
-{_row("keys", {"partition_value": "_part", **one_sided}, columns)}
-FROM _odd WHERE _odd < 3 GROUP BY _part
+{_row("keys", one_sided, columns)}
+FROM _odd WHERE _odd < 3
 UNION ALL
-{_row("prod", sides, columns)}
+{_row("prod", sides["p"], columns)}
 FROM `{plan.prod_table}`{_filters(plan, None)} GROUP BY 2
 UNION ALL
-{_row("test", sides, columns)}
+{_row("test", sides["t"], columns)}
 FROM `{plan.test_table}`{_filters(plan, None)} GROUP BY 2
 UNION ALL
 {_detail_rows(plan, sample)}{_one_sided_rows(plan, columns) if sample else ""}"""

@@ -16,11 +16,13 @@ it too, its rows are left out of the row-by-row comparison (there is no telling 
 which: they are counted in ambiguous_rows_*); a key on one side only counts in only_in_*. NULL key
 parts match NULL. Counts are split by partition: the partition column's value, its day for a
 TIMESTAMP or DATETIME column (BigQuery's partitions; its hour, month or year for a table partitioned
-so), its range for an integer-range partitioned table. A partition column that is not a key may differ
-between a key's rows: each row counts in its own partition, a key's match (and a key duplicated or on one
-side only) in production's partition of it, test's when production lacks it. Column names match whatever
-their case, as in BigQuery (test's `points` is production's `Points`). Bookkeeping columns (phases.yaml
-`bookkeeping_columns`, e.g. processed_at) are left out unless `exclude` says otherwise.
+so), its range for an integer-range partitioned table; each side's by its own type of the column (test's
+TIMESTAMP by its day against production's DATE), a column whose partitions would be of two types (a DATE and
+a STRING) being refused. A partition column that is not a key may differ between a key's rows: each row counts
+in its own partition, a key's match (and a key duplicated or on one side only) in production's partition of it,
+test's when production lacks it. Column names match whatever their case, as in BigQuery (test's `points` is
+production's `Points`). Bookkeeping columns (phases.yaml `bookkeeping_columns`, e.g. processed_at) are left out
+unless `exclude` says otherwise.
 """
 from __future__ import annotations
 
@@ -91,7 +93,7 @@ def compare_tables(warehouse: Warehouse, prod_table: str, test_table: str, keys:
     registry = phases or load_phases()
     compared, excluded, schema = choose_columns(columns, exclude, keys, prod, test, registry)
     partition = choose_partition(partition_column, prod, test)
-    partition_of, partition_type = partition_sql(partition, prod)
+    partition_of, test_partition_of, partition_type = partition_sql(partition, prod, test)
     names = [c.name for c in compared]
     types = dict(prod.columns)
     plan = Plan(prod_table=prod.ref, test_table=test.ref, keys=keys, key_types=tuple(types[k] for k in keys),
@@ -100,7 +102,7 @@ def compare_tables(warehouse: Warehouse, prod_table: str, test_table: str, keys:
                 # wherever fingerprints are compared: sql.Plan.fingerprints_comparable)
                 row_hash=warehouse.row_hash_sql(names, [c.prod_type for c in compared]) if names else "0",
                 key_hash=warehouse.row_hash_sql([f"_k{i}" for i in range(len(keys))], [types[k] for k in keys]),
-                partition_of=partition_of)
+                partition_of=partition_of, test_partition_of=test_partition_of)
     diff = TableDiff(name=f"compare {test.ref}", verdict="pass", summary="-", prod_table=prod.ref,
                      test_table=test.ref, keys=keys, compared_columns=names, excluded=excluded,
                      partition_column=partition, schema=schema, abs_tol=abs_tol, rel_tol=rel_tol,
@@ -150,10 +152,7 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
     sample = sample_rows > 0
     limit = {"_limit": sample_rows} if sample else {}
     diff.sample = _sample_frame(plan, [])
-    found = runner.run(sql.comparison(plan, sample), "comparison", **limit)
-    # object dtype: a list of integers and None would become float64 (an INT64 range's 20 read as 20.0)
-    found["partition_value"] = pd.Series([cell_value(v, plan.partition_type) for v in found["partition_value"]],
-                                         index=found.index, dtype=object)
+    found = _with_partitions(runner.run(sql.comparison(plan, sample), "comparison", **limit), plan)
     diff.one_sided_keys = _one_sided_keys(plan, found[found["_kind"].isin(list(sql.ONE_SIDED))])
     found = found[~found["_kind"].isin(list(sql.ONE_SIDED))]
     numbers = list(sql.JOIN_COUNTS)
@@ -163,12 +162,15 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
     # the NULL partition (every row, with no partition column) as one group: pandas would group a None as NaN
     # and keep it None as an index, two partitions
     found["partition_value"] = [_NULL_PARTITION if v is None else v for v in found["partition_value"]]
-    joined = found[found["_kind"].isin(["join", "keys"])].groupby("partition_value", sort=False)[numbers].sum()
+    joined = found[found["_kind"] == "join"].groupby("partition_value", sort=False)[numbers].sum()
     rows = {side: found[found["_kind"] == side].set_index("partition_value")["rows"] for side in ("prod", "test")}
+    # the one-sided rows' distinct keys over the whole table: counted per partition, a key with one row in each of
+    # two partitions (of a column that is not a key) is as many keys as rows in both, and its duplicate went uncounted
+    distinct = found[found["_kind"] == "keys"][numbers].sum()
     unique = (rows["prod"].sum() == joined["only_in_prod"].sum() + joined["matched_rows"].sum()
               and rows["test"].sum() == joined["only_in_test"].sum() + joined["matched_rows"].sum()
-              and (joined["keys_only_in_prod"] == joined["only_in_prod"]).all()
-              and (joined["keys_only_in_test"] == joined["only_in_test"]).all())
+              and distinct["keys_only_in_prod"] == joined["only_in_prod"].sum()
+              and distinct["keys_only_in_test"] == joined["only_in_test"].sum())
     if unique:
         values = sorted(set(joined.index) | set(rows["prod"].index) | set(rows["test"].index),
                         key=lambda v: sort_text(None if v is _NULL_PARTITION else v))
@@ -180,8 +182,7 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
             counts[name] = [int(joined[name].get(v, 0)) if name in joined else 0 for v in values]
     else:   # duplicated keys: count key by key, and detail the keys found once on each side
         detail = detail.iloc[0:0]   # matched on a join that duplicates made ambiguous: not used
-        counts = runner.run(sql.exact_counts(plan), "per-key count (duplicate keys)")
-        counts["partition_value"] = [cell_value(v, plan.partition_type) for v in counts["partition_value"]]
+        counts = _with_partitions(runner.run(sql.exact_counts(plan), "per-key count (duplicate keys)"), plan)
         counts = counts.sort_values("partition_value", key=sort_key).reset_index(drop=True)
     counts[list(sql.COUNTS)] = counts[list(sql.COUNTS)].fillna(0).astype("int64")
     for name in sql.COUNTS:
@@ -192,13 +193,21 @@ def _compare(diff: TableDiff, plan: Plan, runner: _Runner, sample_rows: int) -> 
     diff.column_mismatches = {c: 0 for c in diff.compared_columns}
     if not unique and counts["fingerprints_differ"].sum() > 0:
         changed = counts[counts["fingerprints_differ"] > 0]["partition_value"].tolist()
-        detail = runner.run(sql.detail(plan, _narrowing(diff, plan, changed), sample), "detail", **limit)
-        detail["partition_value"] = [cell_value(v, plan.partition_type) for v in detail["partition_value"]]
+        detail = _with_partitions(runner.run(sql.detail(plan, _narrowing(diff, plan, changed), sample), "detail",
+                                             **limit), plan)
     cells = detail[detail["_kind"] == "cell"] if "_kind" in detail else detail
     if not cells.empty:
         _detail(diff, plan, cells)
     if sample and not detail.empty:
         _sample(diff, plan, detail[detail["_kind"] == "sample"])
+
+
+def _with_partitions(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """`frame` with its partition values as Python values, in an object column: a list of integers and None
+    would become float64 (an INT64 range's 20 read, and reported, as 20.0)."""
+    frame["partition_value"] = pd.Series([cell_value(v, plan.partition_type) for v in frame["partition_value"]],
+                                         index=frame.index, dtype=object)
+    return frame
 
 
 def _detail(diff: TableDiff, plan: Plan, cells: pd.DataFrame) -> None:

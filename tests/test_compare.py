@@ -495,6 +495,21 @@ def test_default_exclude_comes_from_phases_yaml():
     assert math.isclose(Thresholds().max_changed_rate, 0.01)
 
 
+def test_a_mismatch_in_the_null_partition_is_named_beside_the_days(tmp_path):
+    """Rows whose partition column is NULL are BigQuery's __NULL__ partition: a table differing there and on one
+    day was said to differ on that day alone."""
+    prod = pd.DataFrame({"id": [1, 2, 3], "d": [date(2025, 1, 1), None, date(2025, 1, 2)], "v": [1, 1, 1]})
+    wh = LocalWarehouse(tmp_path / "w.duckdb")
+    wh.create_dataset("a")
+    wh.load_dataframes({"a.prod": prod, "a.test": prod.assign(v=[2, 2, 1])})
+    diff = compare_tables(wh, "a.prod", "a.test", ["id"], partition_column="d")
+    assert diff.mismatch_dates() == [date(2025, 1, 1), "__NULL__"] and diff.mismatch_dates("v") == diff.mismatch_dates()
+    assert diff.summary.endswith("in v on 2025-01-01, __NULL__.")
+    assert diff.to_dict()["details"]["mismatch_dates"] == {"v": ["2025-01-01", "__NULL__"]}
+    unpartitioned = compare_tables(wh, "a.prod", "a.test", ["id"], partition_column=None)
+    assert unpartitioned.changed_rows == 2 and unpartitioned.mismatch_dates() == []
+
+
 def test_integer_partitions_are_narrowed_with_literals_and_others_are_read_whole(tmp_path):
     prod = pd.DataFrame([{"bucket": b, "id": f"r{i}", "v": i} for b in range(3) for i in range(4)])
     test = prod.assign(v=lambda f: f["v"] + (f["bucket"] == 1))

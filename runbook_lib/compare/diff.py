@@ -10,6 +10,8 @@ import pandas as pd
 from ..errors import ParameterError
 from ..results import Result
 
+NULL_PARTITION_ID = "__NULL__"   # BigQuery's partition id for the rows whose partition column is NULL
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -100,13 +102,17 @@ class TableDiff(Result):
         return self.changed_rows / self.matched_rows if self.matched_rows else 0.0
 
     def mismatch_dates(self, column: str | None = None) -> list[Any]:
-        """Partition values with a mismatch (in `column`, or in any column)."""
+        """Partition values with a mismatch (in `column`, or in any column), in order; then the NULL partition of a
+        partitioned comparison (rows whose partition column is NULL, or an integer range's values outside it) by
+        BigQuery's id for it, __NULL__: left out, a table differing there and on one day read as that day alone."""
         frame = self.partition_mismatches
         if frame.empty:
             return []
         if column is not None:
             frame = frame[frame["column"] == column]
-        return sorted(frame.loc[frame["mismatches"] > 0, "partition_value"].dropna().unique().tolist())
+        values = frame.loc[frame["mismatches"] > 0, "partition_value"]
+        found = sorted(values.dropna().unique().tolist())
+        return found + [NULL_PARTITION_ID] if self.partition_column and values.isna().any() else found
 
     def differing_columns(self) -> list[str]:
         """Columns with mismatches, most first."""

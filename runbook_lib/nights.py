@@ -183,9 +183,9 @@ def _from_notebooks(folder: Path, why: str | None) -> Night:
     without any step notebook (killed, or still running, in its first step: a step writes its notebook at
     its end) is a night all the same: its name says when."""
     found = []
-    unreadable = 0
+    notebooks, unreadable = _step_notebooks(folder)
     # Steps run in plan order and each writes its notebook once, at its end.
-    notebooks = sorted(folder.glob("*/*.ipynb"), key=lambda p: (p.stat().st_mtime_ns, p.as_posix()))
+    notebooks.sort(key=lambda p: (p.stat().st_mtime_ns, p.as_posix()))
     for path in notebooks:
         try:   # a record written by hand or by another kit version may hold anything: that step is unreadable
             meta = report.run_metadata(nbformat.read(path, as_version=4))
@@ -197,7 +197,7 @@ def _from_notebooks(folder: Path, why: str | None) -> Night:
         found.append((row, run, started))
     found = _in_the_order_they_ran(found)
     if why is None:
-        lacks = f"no {SUMMARY}" if notebooks else f"no {SUMMARY} and no step notebook"
+        lacks = f"no {SUMMARY}" if notebooks or unreadable else f"no {SUMMARY} and no step notebook"
         why = f"it has {lacks}: the night stopped before it finished, or is still running"
     if unreadable:
         why += f"; {unreadable} step notebook{'s' if unreadable > 1 else ''} could not be read"
@@ -210,6 +210,22 @@ def _from_notebooks(folder: Path, why: str | None) -> Night:
                  started=min(times + ([marker["started"]] if "started" in marker else []), default=None)
                  or _started_from_name(folder),
                  steps=[row for row, _, _ in found], incomplete=why)
+
+
+def _step_notebooks(folder: Path) -> tuple[list[Path], int]:
+    """The notebooks of the night's step folders, and how many step folders could not be listed (each a step
+    notebook that cannot be read). A night folder that cannot be listed raises OSError: glob would say nothing."""
+    notebooks, unreadable = [], 0
+    for step in folder.iterdir():
+        try:
+            if step.name.startswith(".") or not step.is_dir():
+                continue
+            names = os.listdir(step)
+        except OSError:
+            unreadable += 1
+            continue
+        notebooks += [step / name for name in names if name.endswith(".ipynb") and not name.startswith(".")]
+    return notebooks, unreadable
 
 
 def write_started(folder: Path, title: str | None, target: str | None, started: datetime) -> None:
@@ -271,12 +287,66 @@ def reports_folder_of(folder: Path) -> Path | None:
     return None
 
 
+@dataclass(frozen=True)
+class LeftOut:
+    """A folder that may hold nights but is not on the list of nights, and why (one sentence)."""
+    folder: Path
+    why: str
+
+
+@dataclass
+class Scan:
+    """The nights of a reports folder (oldest first), and the folders left out of them."""
+    nights: list[Night]
+    left_out: list[LeftOut] = field(default_factory=list)
+
+
 def find_nights(reports_dir: Path, leave_out: Path | None = None) -> list[Night]:
     """Every night under `reports_dir` (`*/overnight-*` folders) but the one in `leave_out`, oldest first."""
-    left_out = Path(leave_out).resolve() if leave_out is not None else None
-    folders = [f for f in Path(reports_dir).glob("*/overnight-*")
-               if f.is_dir() and _NIGHT_DIR.fullmatch(f.name) and f.resolve() != left_out]
-    return sorted(map(read_night, folders), key=lambda n: n.order)
+    return scan_nights(reports_dir, leave_out).nights
+
+
+def scan_nights(reports_dir: Path, leave_out: Path | None = None) -> Scan:
+    """Every night under `reports_dir` but the one in `leave_out`, and the folders left out, each saying why: a
+    date or night folder that cannot be read (written by another user with umask 077, or being copied in), and a
+    folder renamed by hand (`overnight-030000 copy`) that has no summary.json of the kit's to say when it ran.
+    One folder never takes the others out; only `reports_dir` itself that cannot be listed raises OSError."""
+    reports_dir = Path(reports_dir)
+    left_out_night = Path(leave_out).resolve() if leave_out is not None else None
+    found: list[Night] = []
+    skipped: list[LeftOut] = []
+    for day in sorted(reports_dir.iterdir()):
+        if day.name.startswith(".") or not day.is_dir():
+            continue
+        try:
+            folders = sorted(f for f in day.iterdir() if f.name.startswith("overnight-") and f.is_dir())
+        except OSError as exc:
+            if _RUN_DAY.match(day.name):   # where nights and runs go; any other folder was never the kit's
+                skipped.append(LeftOut(day, f"the folder could not be read ({_os_said(exc)})"))
+            continue
+        for folder in folders:
+            if folder.resolve() == left_out_night:
+                continue
+            try:
+                night = read_night(folder)
+            except OSError as exc:
+                skipped.append(LeftOut(folder, f"the folder could not be read ({_os_said(exc)})"))
+                continue
+            if _NIGHT_DIR.fullmatch(folder.name) or night.incomplete is None:
+                found.append(night)   # renamed with the kit's summary.json: a night, placed by its recorded start
+            elif night.steps or any((folder / name).exists() for name in (SUMMARY, STARTED)):
+                skipped.append(LeftOut(folder, f"its name is not overnight-HHMMSS[-N] and {night.incomplete}"))
+    return Scan(_in_order(found), skipped)
+
+
+def _os_said(exc: OSError) -> str:
+    """"PermissionError: Permission denied": the operating system's words, without the path the caller names."""
+    return f"{type(exc).__name__}: {exc.strerror}" if exc.strerror else f"{type(exc).__name__}: {exc}"
+
+
+def _say_left_out(left_out: Sequence[LeftOut], reports_dir: Path) -> None:
+    for each in left_out:
+        print(f"warning: {each.folder} is left out of {Path(reports_dir) / INDEX}: {each.why}", file=sys.stderr)
 
 
 def earlier_nights(night: Night, nights: Sequence[Night]) -> list[Night]:
@@ -333,19 +403,28 @@ def write_night(folder: Path, steps: Sequence[report.IndexRow], title: str, targ
     (folder / SUMMARY).write_text(json.dumps(night.summary(), indent=2, default=str), encoding="utf-8")
     reports_dir = folder.parent.parent
     try:
-        others = find_nights(reports_dir, leave_out=folder)   # not this night's summary.json, just written
+        scan = scan_nights(reports_dir, leave_out=folder)   # not this night's summary.json, just written
     except Exception as exc:  # whatever lies beside it, the night gets its page
-        _warn(f"could not read the earlier nights in {reports_dir}", exc, reports_dir)
-        others = []
-    nights = sorted([*others, night], key=lambda n: n.order)
+        # A list of this night alone would drop every earlier one from the reports index until `runbook report`.
+        _warn(f"could not read the earlier nights in {reports_dir}, so this night's page compares with none and "
+              f"{reports_dir / INDEX} was left as it was", exc, reports_dir)
+        write_night_page(compare_night(night, [night], history))
+        return night
+    nights = _in_order([*scan.nights, night])
     this_night = compare_night(night, nights, history)
     write_night_page(this_night)
+    _say_left_out(scan.left_out, reports_dir)
     try:
         write_reports_index(reports_dir, [this_night if n is night else compare_night(n, nights, history)
-                                          for n in nights])
+                                          for n in nights], scan.left_out)
     except Exception as exc:
         _warn(f"could not write {reports_dir / INDEX}", exc, reports_dir)
     return night
+
+
+def _in_order(nights: Sequence[Night]) -> list[Night]:
+    """Oldest first; nights of one start and number (a folder copied by hand beside its night) by folder name."""
+    return sorted(nights, key=lambda n: (n.order, n.folder.name))
 
 
 def _warn(what: str, exc: Exception, reports_dir: Path) -> None:
@@ -355,27 +434,41 @@ def _warn(what: str, exc: Exception, reports_dir: Path) -> None:
 
 def rebuild(reports_dir: Path, history: int = DEFAULT_HISTORY) -> list[Night]:
     """`runbook report`: every night's index.html and the reports folder's index.html, from what
-    is on disk. summary.json is left as the runner wrote it (a night without one stays incomplete)."""
-    nights = find_nights(reports_dir)
-    compared = [compare_night(night, nights, history) for night in nights]
+    is on disk. summary.json is left as the runner wrote it (a night without one stays incomplete).
+    A folder that cannot be read, or a night's page that cannot be written, is said on stderr (and the
+    folders left out on the reports index), never the end of the others."""
+    scan = scan_nights(reports_dir)
+    _say_left_out(scan.left_out, reports_dir)
+    compared = [compare_night(night, scan.nights, history) for night in scan.nights]
     for each in compared:
-        write_night_page(each)
-    write_reports_index(reports_dir, compared)
-    return nights
+        _write_night_page_or_say(each)
+    write_reports_index(reports_dir, compared, scan.left_out)
+    return scan.nights
+
+
+def _write_night_page_or_say(compared: Compared) -> None:
+    """The night's page; a night folder another user wrote (not writable here) keeps its page, which is said."""
+    try:
+        write_night_page(compared)
+    except OSError as exc:
+        print(f"warning: could not write {compared.night.index} ({_os_said(exc)}); the night is listed with the "
+              "page it has, if any", file=sys.stderr)
 
 
 def refresh_reports_index(reports_dir: Path, history: int = DEFAULT_HISTORY) -> Path:
     """The end of `runbook run`: `<reports_dir>/index.html` rewritten, so that it lists the run just made."""
-    nights = find_nights(reports_dir)
-    return write_reports_index(reports_dir, [compare_night(night, nights, history) for night in nights])
+    scan = scan_nights(reports_dir)
+    _say_left_out(scan.left_out, reports_dir)
+    return write_reports_index(reports_dir, [compare_night(night, scan.nights, history) for night in scan.nights],
+                               scan.left_out)
 
 
 def published_reports_index(reports_dir: Path, history: int = DEFAULT_HISTORY) -> str:
     """The list of nights as a bucket holds it: without single runs, which are not published (their links
     would lead nowhere there)."""
-    nights = find_nights(reports_dir)
-    return _reports_index_page(reports_dir, [compare_night(night, nights, history) for night in nights],
-                               single_runs=False)
+    scan = scan_nights(reports_dir)
+    return _reports_index_page(reports_dir, [compare_night(night, scan.nights, history) for night in scan.nights],
+                               scan.left_out, single_runs=False)
 
 
 @dataclass
@@ -472,13 +565,13 @@ def _counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {v}" for v, n in counts.items() if n) or "no runbooks"
 
 
-def write_reports_index(reports_dir: Path, compared: Sequence[Compared]) -> Path:
+def write_reports_index(reports_dir: Path, compared: Sequence[Compared], left_out: Sequence[LeftOut] = ()) -> Path:
     """`<reports_dir>/index.html`: every night of `compared` (given oldest first), listed newest first
     with its verdict counts, first failure and what changed since the night before, then the latest single
-    runs (`runbook run`), newest first. A night without a page (one cut short) gets one, so that every link
-    resolves."""
+    runs (`runbook run`), newest first; `left_out`: the folders not listed, each with why. A night without a
+    page (one cut short) gets one, so that every link resolves."""
     path = Path(reports_dir) / INDEX
-    page = _reports_index_page(reports_dir, compared)
+    page = _reports_index_page(reports_dir, compared, left_out)
     # Written whole, then moved into place: a run and a night ending together never leave half a page.
     partial = path.with_name(f".{INDEX}.{os.getpid()}.tmp")
     partial.write_text(page, encoding="utf-8")
@@ -486,13 +579,14 @@ def write_reports_index(reports_dir: Path, compared: Sequence[Compared]) -> Path
     return path
 
 
-def _reports_index_page(reports_dir: Path, compared: Sequence[Compared], single_runs: bool = True) -> str:
+def _reports_index_page(reports_dir: Path, compared: Sequence[Compared], left_out: Sequence[LeftOut] = (),
+                        single_runs: bool = True) -> str:
     reports_dir = Path(reports_dir)
     entries = []
     for each in reversed(compared):
         night = each.night
         if not night.index.is_file():
-            write_night_page(each)
+            _write_night_page_or_say(each)
         first = night.first_failure
         entries.append({
             "night": night, "href": _href(night.index, reports_dir), "counts": night.counts,
@@ -501,4 +595,5 @@ def _reports_index_page(reports_dir: Path, compared: Sequence[Compared], single_
     runs, older = find_single_runs(reports_dir) if single_runs else (None, 0)
     return report.templates().get_template("nights.html.j2").render(
         entries=entries, shown_changes=REPORTS_INDEX_CHANGES, summary_chars=report.INDEX_SUMMARY_CHARS,
-        runs=runs, older_runs=older, most_figures=report.INDEX_FIGURES)
+        runs=runs, older_runs=older, most_figures=report.INDEX_FIGURES,
+        left_out=[(_href(each.folder, reports_dir), each.why) for each in left_out])

@@ -4,8 +4,10 @@ A scheduled job starts in a fresh container, so a night alone would know no earl
 night, the earlier nights' summary.json files are copied from the bucket into the local reports folder
 (`fetch_history`), so the night's page says what changed and the reports index lists every night. After
 it, the night's folder is uploaded, then the reports folder's index.html, less its list of local single
-runs (`publish`): the bucket holds the same layout as the reports folder (PREFIX/index.html,
-PREFIX/<date>/overnight-<time>/...), so every relative link resolves there too. Earlier nights' own pages are never uploaded again.
+runs (`publish`), but only when the earlier nights were all read: a list built without them would drop them
+from the published index, which is then left as it was. The bucket holds the same layout as the reports folder
+(PREFIX/index.html, PREFIX/<date>/overnight-<time>/...), so every relative link resolves there too. Earlier
+nights' own pages are never uploaded again.
 
 Needs, on the bucket, roles/storage.objectUser: storage.objects.list and get (the history), create, and
 delete, since the reports index is replaced every night and Cloud Storage asks for both to replace an
@@ -20,7 +22,7 @@ from __future__ import annotations
 import functools
 import mimetypes
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,7 +31,8 @@ from .errors import AccessDenied, ConfigError, NotFoundError, ParameterError, Ru
 
 # A bucket name as Cloud Storage allows it (3-63 characters, or up to 222 with dots).
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
-_NIGHT_SUMMARY = re.compile(r"(\d{4}-\d{2}-\d{2})/(overnight-[0-9-]+)/summary\.json")
+# A night folder renamed by hand is fetched too: its summary.json says when it ran (nights.scan_nights lists it).
+_NIGHT_SUMMARY = re.compile(r"(\d{4}-\d{2}-\d{2})/(overnight-[^/]+)/summary\.json")
 SUMMARY, INDEX = "summary.json", "index.html"
 PUBLISH_ROLE = "roles/storage.objectUser (to list and read the earlier nights, and to replace the reports index)"
 
@@ -83,6 +86,13 @@ class Publisher:
 
     destination: Destination
     storage: Callable[[], Any]               # the google-cloud-storage client, made on first use
+    # Set once fetch_history has copied every earlier night: until then the local folder may lack some, and
+    # its list of nights must not replace the bucket's.
+    history_read: bool = field(default=False, init=False)
+
+    @property
+    def index_url(self) -> str:
+        return f"gs://{self.destination.bucket}/{self.destination.object_name(INDEX)}"
 
     @classmethod
     def to(cls, url: str) -> "Publisher":
@@ -121,7 +131,8 @@ class Publisher:
                                  f"{self.destination.bucket} ({str(exc).rstrip('.')}).") from None
 
     def fetch_history(self, reports_dir: Path) -> int:
-        """Copy each earlier night's summary.json the local folder lacks; the number copied."""
+        """Copy each earlier night's summary.json the local folder lacks; the number copied. Sets history_read
+        when every one was (a listing or a download that fails part way raises, leaving it unset)."""
         where = f"Reading the earlier nights in {self.destination.url}"
         client, prefix = self.storage(), self.destination.object_name("")
 
@@ -139,10 +150,12 @@ class Publisher:
             local.parent.mkdir(parents=True, exist_ok=True)
             local.write_bytes(self._call(where, blob.download_as_bytes))
             copied += 1
+        self.history_read = True
         return copied
 
     def publish(self, night_folder: Path) -> str:
-        """Upload the night's folder, then the reports index; the published night page's gs:// URL."""
+        """Upload the night's folder, then the reports index if history_read (else the bucket's index is left as
+        it was, and the next night that reads the earlier nights lists this one); the night page's gs:// URL."""
         night_folder = Path(night_folder)
         reports_dir = night_folder.parent.parent
         files = sorted(p for p in night_folder.rglob("*") if p.is_file())
@@ -154,10 +167,12 @@ class Publisher:
                 blob.cache_control = "no-cache"   # the pages that change from night to night
             self._call(f"Publishing {relative} to {self.destination.url}", blob.upload_from_filename, str(path),
                        write=True, content_type=content_type_of(path))
+        night_page = self.destination.object_name(f"{night_folder.relative_to(reports_dir).as_posix()}/{INDEX}")
+        if not self.history_read:
+            return f"gs://{self.destination.bucket}/{night_page}"
         # The list of nights without the local single runs: the bucket has none of them to link to.
         blob = bucket.blob(self.destination.object_name(INDEX))
         blob.cache_control = "no-cache"
         self._call(f"Publishing {INDEX} to {self.destination.url}", blob.upload_from_string,
                    nights.published_reports_index(reports_dir), write=True, content_type="text/html; charset=utf-8")
-        night_page = self.destination.object_name(f"{night_folder.relative_to(reports_dir).as_posix()}/{INDEX}")
         return f"gs://{self.destination.bucket}/{night_page}"

@@ -268,12 +268,17 @@ def run_header(meta: Mapping[str, Any]) -> str:
 # style, which no stylesheet rule overrides: left, or right in a column whose every filled data
 # cell is a number. Columns are counted from the end of each row, so index labels (th cells,
 # some spanning several rows) do not shift them; a row with a colspan is left as it is.
+# A cell holding a long unbroken text (a caller's User-Agent, a digest) may also break it anywhere: in a table laid
+# out by its content, `overflow-wrap: break-word` does not lower a cell's narrowest width, so one such cell widens
+# the table past its output area and pushes the other columns out of sight. Only those cells: breaking anywhere in
+# every cell would split short words ("requests", an address) whenever the table is squeezed.
 _TABLE = re.compile(r"<table\b.*?</table\s*>", re.IGNORECASE | re.DOTALL)
 _ROW = re.compile(r"<tr\b.*?</tr\s*>", re.IGNORECASE | re.DOTALL)
 _CELL = re.compile(r"<(t[dh])\b([^>]*)>(.*?)(?=<t[dh]\b|</tr)", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
 _NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?%?|[-+]?\.\d+|[-+]?inf")
 _NO_VALUE = {"", "nan", "none", "<na>", "nat", "...", "…", "—", "-"}
+_UNBROKEN = re.compile(r"\S{40,}")   # about a quarter of a run page's output area
 
 
 def align_table_columns(fragment: str) -> str:
@@ -286,7 +291,7 @@ def _align_table(table: str) -> str:
     for row in _ROW.finditer(table):
         cells = list(_CELL.finditer(row.group(0)))
         for column, cell in zip(range(len(cells), 0, -1), cells):
-            text = html.unescape(_TAG.sub("", cell.group(3))).strip()
+            text = _cell_text(cell)
             if cell.group(1).lower() == "td" and text.lower() not in _NO_VALUE:
                 numbers[column] = numbers.get(column, True) and bool(_NUMBER.fullmatch(text))
 
@@ -300,12 +305,17 @@ def _align_table(table: str) -> str:
             tag, attributes = cell.group(1), cell.group(2)
             if "style" not in attributes.lower():
                 side = "right" if numbers.get(column) else "left"
-                attributes += f' style="text-align:{side}"'
+                wrap = ";overflow-wrap:anywhere" if _UNBROKEN.search(_cell_text(cell)) else ""
+                attributes += f' style="text-align:{side}{wrap}"'
             aligned.append(f"<{tag}{attributes}>")
             end = cell.start(3)
         return "".join(aligned) + row.group(0)[end:]
 
     return _ROW.sub(align_row, table)
+
+
+def _cell_text(cell: re.Match) -> str:
+    return html.unescape(_TAG.sub("", cell.group(3))).strip()
 
 
 # ---------------------------------------------------------------------------------------------

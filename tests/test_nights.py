@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -349,15 +351,115 @@ def test_a_night_cut_short_while_writing_a_notebook_says_so(tmp_path):
 
 
 def test_the_nights_page_is_written_whatever_lies_beside_it(tmp_path, monkeypatch, capsys):
+    """The reports folder cannot be listed at all: the night still gets its page, and the reports index is left
+    as it was (a list of this night alone would drop every earlier one)."""
+    reports = tmp_path / "reports"
+    _write_night(reports, START, [{"step": "a", "verdict": "pass"}])
+    listed = (reports / nights.INDEX).read_text()
+
     def broken(reports_dir, leave_out=None):
         raise PermissionError("a neighbour cannot be read")
 
-    monkeypatch.setattr(nights, "find_nights", broken)
-    night = _write_night(tmp_path / "reports", START, [{"step": "a", "verdict": "pass"}])
+    monkeypatch.setattr(nights, "scan_nights", broken)
+    night = _write_night(reports, START + timedelta(days=1), [{"step": "a", "verdict": "pass"}])
     assert night.index.is_file() and (night.folder / nights.SUMMARY).is_file()
     err = capsys.readouterr().err
     assert "warning: could not read the earlier nights in" in err and "PermissionError: a neighbour cannot be read" in err
-    assert "`runbook report" in err
+    assert f"{reports / nights.INDEX} was left as it was" in err and "`runbook report" in err
+    assert (reports / nights.INDEX).read_text() == listed
+
+
+# As the operator runs it: root reads any folder, so as root the command runs without the capabilities that allow it
+# (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), and chmod 000 bites as it does for any user.
+NO_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+
+# `runbook report`, then the end of the next night (day 3 after START), in one process run as the operator.
+REPORT_THEN_A_NIGHT = """
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from runbook_lib import cli, nights, report
+reports, start = Path(sys.argv[1]), datetime.fromisoformat(sys.argv[2])
+print("report exit", cli.main(["report", str(reports)]), flush=True)
+folder = reports / f"{start:%Y-%m-%d}" / f"overnight-{start:%H%M%S}"
+folder.mkdir(parents=True)
+row = report.IndexRow(step="a", name="synthetic check", verdict="pass", label="PASS", summary="s", figures={"n": 3},
+                      duration_s=1.0, html=None, charts=[], notebook="a/check.ipynb")
+nights.write_night(folder, [row], "Synthetic", "local", start, start + timedelta(minutes=1))
+"""
+
+
+def _as_the_operator(command: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return command
+    if shutil.which("setpriv") is None or subprocess.run([*NO_OVERRIDE, "true"], capture_output=True).returncode:
+        pytest.skip("as root, an unreadable folder needs setpriv to drop CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH")
+    return [*NO_OVERRIDE, *command]
+
+
+def test_an_unreadable_night_or_date_folder_is_named_and_the_other_nights_still_listed_and_compared(tmp_path):
+    """A night written by another user with umask 077 (or being copied in) took every night out: `runbook report`
+    failed, and the next night's end rewrote the reports index with itself alone, compared with nothing."""
+    reports = tmp_path / "reports"
+    first, locked, other_users = [
+        _write_night(reports, START + timedelta(days=d), [{"step": "a", "verdict": "pass", "figures": {"n": d}}])
+        for d in range(3)]
+    locked_day = _write_night(reports, START + timedelta(days=5), [{"step": "a", "verdict": "pass"}]).folder.parent
+    # The last two: another user's night with umask 022, readable but not writable.
+    modes = {locked.folder: 0, locked_day: 0, other_users.index: 0o444, other_users.folder: 0o555}
+    for path, mode in modes.items():
+        path.chmod(mode)
+    try:
+        done = subprocess.run(_as_the_operator([sys.executable, "-c", REPORT_THEN_A_NIGHT, str(reports),
+                                                (START + timedelta(days=3)).isoformat()]),
+                              capture_output=True, text=True, timeout=300)
+    finally:
+        for path in modes:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert done.returncode == 0 and "report exit 0" in done.stdout, done.stdout + done.stderr
+    denied = "the folder could not be read (PermissionError: Permission denied)"
+    for folder in (locked.folder, locked_day):   # said by `runbook report`, then by the night's end
+        assert done.stderr.count(f"warning: {folder} is left out of {reports / nights.INDEX}: {denied}\n") == 2
+    assert f"could not write {other_users.index} (PermissionError: Permission denied)" in done.stderr
+    index = (reports / nights.INDEX).read_text()
+    assert [_hrefs(row[0])[0] for row in _night_rows(index)] == [
+        f"2025-03-0{day}/overnight-030000/index.html" for day in (4, 3, 1)]
+    assert _items(_section(index, 'id="left-out"', "</div>")) == [
+        f"2025-03-02/overnight-030000: {denied}", f"2025-03-06: {denied}"]
+    page = (reports / "2025-03-04" / "overnight-030000" / nights.INDEX).read_text()
+    assert "the night before (2025-03-03 03:00:00 -08:00)" in page
+    assert _items(_section(page, '<h2 id="changes">')) == ["a: n 2 -> 3"]
+
+
+def test_a_night_folder_renamed_by_hand_is_listed_by_its_recorded_start(tmp_path, capsys):
+    """`overnight-030000-before-fix`, a file manager's `overnight-030000 copy`: a folder holding the kit's
+    summary.json is a night, in the place its recorded start gives it; one that looks like a night without a
+    summary to say when it ran is named as left out; a folder that is no night at all is passed over."""
+    reports = tmp_path / "reports"
+    _write_night(reports, START, [{"step": "a", "verdict": "pass", "figures": {"n": 1}}])
+    _write_night(reports, START + timedelta(days=1), [{"step": "a", "verdict": "pass", "figures": {"n": 2}}],
+                 folder_name="overnight-030000-before-fix")
+    copied = _write_night(reports, START + timedelta(days=2), [{"step": "a", "verdict": "pass", "figures": {"n": 3}}],
+                          folder_name="overnight-030000 copy")
+    killed = _write_night(reports, START + timedelta(days=3), [{"step": "a", "verdict": "pass"}],
+                          folder_name="overnight-030000-killed")
+    (killed.folder / nights.SUMMARY).unlink()
+    notes = reports / "2025-03-05" / "overnight-notes"
+    notes.mkdir(parents=True)
+    (notes / "todo.txt").write_text("not a night")
+    capsys.readouterr()
+    assert cli.main(["report", str(reports)]) == 0
+    err = capsys.readouterr().err
+    index = (reports / nights.INDEX).read_text()
+    assert [_hrefs(row[0])[0] for row in _night_rows(index)] == [
+        "2025-03-03/overnight-030000%20copy/index.html", "2025-03-02/overnight-030000-before-fix/index.html",
+        "2025-03-01/overnight-030000/index.html"]
+    assert _items(copied.index.read_text().split('<h2 id="changes">', 1)[1].split("<h2", 1)[0]) == ["a: n 2 -> 3"]
+    why = "its name is not overnight-HHMMSS[-N] and it has no summary.json: the night stopped before it finished"
+    left_out = _items(_section(index, 'id="left-out"', "</div>"))
+    assert len(left_out) == 1 and left_out[0].startswith(f"2025-03-04/overnight-030000-killed: {why}")
+    assert f"warning: {killed.folder} is left out of {reports / nights.INDEX}: {why}" in err
+    assert "overnight-notes" not in index + err
 
 
 def test_a_night_killed_before_any_notebook_is_dated_by_its_start_marker_in_any_zone(tmp_path, monkeypatch):

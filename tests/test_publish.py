@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from runbook_lib import cli
+from runbook_lib import cli, runner
 from runbook_lib.gcp.connect import ENDPOINTS_ENV
 from runbook_lib.publish import Destination, parse_destination
 
@@ -228,3 +229,89 @@ def test_earlier_nights_storage_cannot_read_for_a_while_do_not_stop_the_night(bu
     assert str(raised) in captured.err and "Earlier nights from" not in captured.out
     assert re.search(r"^Published: gs://\S+/index.html$", captured.out, re.M)   # the night ran and was published
     assert len({b.name.split("/")[2] for b in bucket.client.list_blobs(BUCKET) if b.name.count("/") > 2}) == 2
+
+
+class _Blob:
+    """A stand-in for google-cloud-storage's Blob, over a dict of object names to bytes."""
+
+    def __init__(self, store: dict, name: str, unavailable: bool = False):
+        self.store, self.name, self.unavailable, self.cache_control = store, name, unavailable, None
+
+    def upload_from_filename(self, filename, content_type=None):
+        self.store[self.name] = Path(filename).read_bytes()
+
+    def upload_from_string(self, data, content_type=None):
+        self.store[self.name] = data.encode() if isinstance(data, str) else data
+
+    def download_as_bytes(self):
+        if self.unavailable:
+            from google.api_core import exceptions
+
+            raise exceptions.ServiceUnavailable("The service is currently unavailable.")
+        return self.store[self.name]
+
+
+class _Storage:
+    """A stand-in storage client: a bucket of earlier nights whose listing (or one of whose downloads) Cloud Storage
+    answers 503 this morning; uploads succeed."""
+
+    def __init__(self, store: dict, failing: str):
+        self.store, self.failing = store, failing
+
+    def list_blobs(self, bucket, prefix=None, match_glob=None):
+        from google.api_core import exceptions
+
+        if self.failing == "listing":
+            raise exceptions.ServiceUnavailable("The service is currently unavailable.")
+        names = sorted(n for n in self.store if n.endswith("/summary.json"))
+        return [_Blob(self.store, n, unavailable=i == len(names) - 1) for i, n in enumerate(names)]
+
+    def bucket(self, name):
+        storage = self
+
+        class Bucket:
+            def blob(self, name):
+                return _Blob(storage.store, name)
+
+        return Bucket()
+
+
+@pytest.mark.parametrize("failing", ["listing", "download"])
+def test_earlier_nights_that_cannot_be_read_leave_the_published_index_as_it_was(tmp_path, capsys, failing):
+    """The bucket's listing fails for a while (or a download does, part way): the night runs and its folder is
+    published, but the bucket's index.html is left as it was; a list of the nights the container has would drop
+    every earlier night from the morning review. Exit 0, the choice: the README promises that Cloud Storage failing
+    for a while "only costs the night its comparison with the earlier nights" (and now, said there too, its line on
+    the published index until the next night, which lists it); the night ran and is published. A warning says the
+    index was left as it was."""
+    from runbook_lib import nights, report
+    from runbook_lib.publish import Publisher
+
+    earlier = tmp_path / "earlier"
+    for day in range(3):
+        start = datetime(2025, 12, 1 + day, 3, 0, tzinfo=timezone.utc)
+        folder = earlier / f"{start:%Y-%m-%d}" / f"overnight-{start:%H%M%S}"
+        folder.mkdir(parents=True)
+        row = report.IndexRow(step="check", name="check", verdict="pass", label="PASS", summary="ok", figures={},
+                              duration_s=1.0, html=None, charts=[], notebook="check/example.ipynb")
+        nights.write_night(folder, [row], "Published nights", "local", start, start + timedelta(minutes=3))
+    store = {f"nightly/{p.relative_to(earlier).as_posix()}": p.read_bytes() for p in earlier.rglob("*") if p.is_file()}
+    store["nightly/index.html"] = nights.published_reports_index(earlier).encode()   # as the third night published it
+    before = dict(store)
+    capsys.readouterr()
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN.replace("VERDICT", "pass"))
+    publisher = Publisher(Destination(BUCKET, "nightly"), storage=lambda: _Storage(store, failing))
+    outcome = runner.run_plan(plan, outdir=tmp_path / "job" / "reports", publisher=publisher)
+    captured = capsys.readouterr()
+    assert outcome.exit_code == 0 and outcome.published
+    assert f"warning: the earlier nights in gs://{BUCKET}/nightly could not be read" in captured.err
+    assert (f"warning: gs://{BUCKET}/nightly/index.html was left as it was, since a list of the nights this container "
+            "has would drop the earlier nights it could not read; the next night that reads them lists this one"
+            in captured.err)
+    assert store["nightly/index.html"] == before["nightly/index.html"]
+    assert "3 nights in this folder" in store["nightly/index.html"].decode()
+    night = outcome.folder.relative_to(outcome.folder.parent.parent).as_posix()
+    assert {n for n in store if n not in before} >= {f"nightly/{night}/{f}" for f in ("index.html", "summary.json")}
+    assert all(store[n] == data for n, data in before.items())   # nothing of the earlier nights was touched

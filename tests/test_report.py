@@ -1,8 +1,11 @@
 """The morning-review index, built from a real overnight run of the fixture notebooks."""
 from __future__ import annotations
 
+import html
 import json
 import re
+import shutil
+import subprocess
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -356,3 +359,68 @@ def test_a_progress_bar_shows_once_on_the_page_in_its_last_state(tmp_path):
     nb.cells = [cell]
     page = report.render_run_html(nb, tmp_path / "t.html").read_text(encoding="utf-8")
     assert page.count("replay bar:") == 1 and "replay bar: 100%" in page and "done" in page
+
+
+# A caller's User-Agent as runbook 05's table of external callers shows it: chosen by any internet client, cut to 240
+# characters by pandas (display.max_colwidth), unbroken.
+AGENT = '</td><script>alert(1)</script>"><img src=x onerror=alert(2)>' + "B" * 180
+
+
+def _callers_page(tmp_path: Path) -> Path:
+    import pandas as pd
+
+    callers = pd.DataFrame({"ip": ["198.51.100.9", "73.158.64.21"], "agent": [AGENT, "curl/8.5.0"],
+                            "requests": [1, 4], "ok_2xx": [1, 4], "statuses": ["200", "200"],
+                            "paths": ["/process-date", "/health"], "services": ["nba-phase4-precompute-processors"] * 2,
+                            "first": ["2025-12-30 21:00:00+00:00"] * 2, "last": ["2025-12-30 21:00:00+00:00"] * 2,
+                            "before_change": [True, False]})
+    with pd.option_context("display.max_colwidth", 240):
+        html_table = callers._repr_html_()
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("callers")
+    cell.outputs = [nbformat.v4.new_output("execute_result", execution_count=1,
+                                           data={"text/html": html_table, "text/plain": str(callers)})]
+    nb.cells = [cell]
+    nb.metadata["runbook"] = {"name": "security_audit", "verdict": "fail", "figures": {}, "details": {},
+                              "summary": "2 external callers reached the app",
+                              "run": {"outcome": "completed", "exit_code": 3}}
+    return report.render_run_html(nb, tmp_path / "05_security_audit.html")
+
+
+def test_only_a_cell_holding_a_long_unbroken_text_may_break_it_anywhere(tmp_path):
+    """In a table laid out by its content, `overflow-wrap: break-word` does not narrow a cell: the long cell gets
+    `anywhere`, which does. The others keep their words whole when the table is squeezed."""
+    page = _callers_page(tmp_path).read_text(encoding="utf-8")
+    cells = re.findall(r'<t[dh] style="([^"]*)">([^<]*)', page)
+    wrapping = [text for style, text in cells if "overflow-wrap:anywhere" in style]
+    assert len(cells) > 20 and len(wrapping) == 1 and wrapping[0].startswith("&lt;/td&gt;&lt;script&gt;"), cells
+
+
+CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (apt-get install chromium)")
+def test_a_long_unbroken_cell_keeps_every_column_of_its_table_in_sight(tmp_path):
+    """The 239-character User-Agent widened the table to twice its output area: requests, ok_2xx, statuses and
+    the rest of every row were behind a scrollbar. In Chromium at 1300 px the table fits its box, and no cell of
+    one short word without a hyphen (an address, a column's name) is split."""
+    page = _callers_page(tmp_path)
+    probe = page.with_name("probe.html")
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", """<script>
+window.addEventListener("load", () => {
+  const table = document.querySelector(".jp-OutputArea-output table");
+  const words = [...table.querySelectorAll("td, th")].filter(c => /^[^\\s-]{1,30}$/.test(c.innerText.trim()));
+  const split = words.filter(c => {
+    const range = document.createRange(); range.selectNodeContents(c); return range.getClientRects().length > 1;
+  }).map(c => c.innerText);
+  document.title = JSON.stringify({need: table.scrollWidth, box: table.parentElement.clientWidth, split});
+});
+</script></body>"""), encoding="utf-8")
+    done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1300,1800",
+                           f"--user-data-dir={tmp_path / '.chromium-profile'}", "--dump-dom", probe.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    found = re.search(r"<title>(\{.*?\})</title>", done.stdout)
+    assert found, f"Chromium printed no measure: {done.stderr[-2000:]}"
+    seen = json.loads(html.unescape(found.group(1)))
+    assert 0 < seen["need"] <= seen["box"], seen
+    assert not seen["split"], seen

@@ -319,9 +319,10 @@ def _run_night(loaded: LoadedPlan, reports_dir: Path, started: datetime, progres
 
 
 def _fetch_history(publisher: Publisher, reports_dir: Path) -> None:
-    """The earlier nights' summaries from the bucket. A bucket that is missing or refused stops here, before
-    the night (the night could not be published either); Cloud Storage failing for a while (no answer, 5xx
-    or a quota, after the call policy's retries) does not: the night is worth more than its comparison."""
+    """The earlier nights' summaries from the bucket (publisher.history_read says whether every one was read). A
+    bucket that is missing or refused stops here, before the night (the night could not be published either);
+    Cloud Storage failing for a while (no answer, 5xx or a quota, after the call policy's retries) does not: the
+    night is worth more than its comparison, and _publish then leaves the bucket's reports index as it was."""
     try:
         copied = publisher.fetch_history(reports_dir)
     except (PublishError, CloudUnreachable, QuotaExceeded) as exc:
@@ -333,13 +334,19 @@ def _fetch_history(publisher: Publisher, reports_dir: Path) -> None:
 
 
 def _publish(publisher: Publisher, folder: Path) -> str | None:
-    """Publish the night; its URL, or None after saying in one sentence why it could not be."""
+    """Publish the night; its URL, or None after saying in one sentence why it could not be. A night whose
+    earlier nights could not be read is published without replacing the reports index, which is said: exit 0
+    all the same, as that only costs the night its comparison and, until the next night, its line on the index."""
     try:
         url = publisher.publish(folder)
     except RunbookError as exc:
         print(f"error: the night was not published: {exc}", file=sys.stderr, flush=True)
         return None
     print(f"Published: {url}", flush=True)
+    if not publisher.history_read:
+        print(f"warning: {publisher.index_url} was left as it was, since a list of the nights this container "
+              "has would drop the earlier nights it could not read; the next night that reads them lists this one",
+              file=sys.stderr, flush=True)
     return url
 
 

@@ -138,6 +138,27 @@ def test_the_sandbox_replay_writes_test_datasets_and_leaves_production_untouched
     assert rerun.figures["run-history rows leaked"] == 0 and _runs(fixed_home, "test") == _runs(fixed_home, "test")
 
 
+def test_the_run_cell_run_again_sends_nothing_again(fixed_home):
+    """Shift-Enter twice on the calls' cell: each call was sent again, and upstream wrote production's run history
+    again, which the verdict then counted as this one replay's."""
+    p = _params(fixed_home, start_date="2025-12-15", end_date="2025-12-15", dataset_prefix="twice")
+    with connect("local", home=fixed_home) as tg:
+        rp = replay.prepare(tg, p, progress=False)
+        for step in (rp.datasets, rp.capability, rp.test_datasets, rp.fingerprint_before):
+            step()
+        first = rp.run()
+        runs = _runs(fixed_home, "twice")
+        again = rp.run()
+        rp.isolation()
+        result = rp.result()
+    assert list(first["status"]) == ["done", "done"]
+    assert again.loc["note", "outcome"] == ("This replay already ran (2 done); nothing was sent again. Its results "
+                                            "are in the steps below; to replay again, run the notebook again from "
+                                            "replay.prepare (resume=True skips the calls that finished).")
+    assert _runs(fixed_home, "twice") == runs and set(runs.values()) == {1}
+    assert result.figures["run-history rows leaked"] == 2 + 4 and result.figures["dates done"] == "1/1"
+
+
 class Flaky:
     """The sandbox's services behind a front that answers 503 the first `failures` times a (phase, date) is called."""
 

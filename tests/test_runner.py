@@ -356,9 +356,12 @@ def test_open_lab_execs_the_lab_command(monkeypatch):
         raise OSError("not really")
 
     monkeypatch.setattr(os, "execve", fake_execve)
+    # Lab's kernels start in notebooks/: a sandbox given relative to where the operator stands stays that one
+    monkeypatch.setenv("RUNBOOK_HOME", "my-sandbox")
     assert runner.open_lab(port=8898, no_browser=True) == 1
     assert seen["argv"] == runner.lab_command(port=8898, no_browser=True)
     assert str(runner.ensure_kernelspec()) in seen["env"]["JUPYTER_PATH"]
+    assert seen["env"]["RUNBOOK_HOME"] == str(Path.cwd() / "my-sandbox")
 
 
 # ---------------------------------------------------------------------------------------------

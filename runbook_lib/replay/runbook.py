@@ -156,6 +156,12 @@ class Replay:
             self._stop("pass", self._dry_run_sentence())
         if self.stopped:   # asked again after its own interrupt: said again (the cell run again is where one looks)
             return _said(self.stopped) if self._interrupted else self._said_once("run")
+        if self.outcomes:   # the cell run again: each call would be sent again, and upstream writes production's
+            # run-history rows every time, which the isolation check would then count as this one replay's
+            counts = pd.Series([o.status for o in self.outcomes]).value_counts()
+            return _said(f"This replay already ran ({', '.join(f'{n} {status}' for status, n in counts.items())}); "
+                         "nothing was sent again. Its results are in the steps below; to replay again, run the "
+                         "notebook again from replay.prepare (resume=True skips the calls that finished).")
         replayer = Replayer(self.target.services, self.tokens, self.ledger,
                             self.p.dataset_prefix, self._revisions(), self.processors, self.p.concurrency, self.policy,
                             after_first=self._production_still_untouched, progress=self.progress,

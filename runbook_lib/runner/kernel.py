@@ -7,7 +7,7 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from ..charts import RUN_DIR_ENV
 from ..progress import PROGRESS_ENV, run_progress_file
@@ -69,9 +69,7 @@ def kernel_environment(jupyter_base: Path, run_dir: Path | None, run_id: str | N
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(jupyter_base), saved["JUPYTER_PATH"]) if p)
     if run_id is not None:
         os.environ[STARTED_BY_ENV] = run_id
-    for key in PATH_VARIABLES:   # the kernel's working folder is notebooks/: a relative path is from ours
-        if saved[key]:
-            os.environ[key] = os.path.abspath(os.path.expanduser(saved[key]))
+    os.environ.update(absolute_paths(saved))
     if run_dir is not None:
         os.environ[RUN_DIR_ENV] = str(Path(run_dir).resolve())  # the kernel runs in notebooks/
         os.environ[PROGRESS_ENV] = str(run_progress_file(run_dir))
@@ -86,6 +84,12 @@ def kernel_environment(jupyter_base: Path, run_dir: Path | None, run_id: str | N
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def absolute_paths(env: Mapping[str, str | None]) -> dict[str, str]:
+    """PATH_VARIABLES set in `env`, made absolute: a kernel's working folder is notebooks/, so a relative path is
+    from where the operator stands (`runbook run`, `runbook overnight`, `runbook lab`)."""
+    return {key: os.path.abspath(os.path.expanduser(env[key])) for key in PATH_VARIABLES if env.get(key)}
 
 
 def _running_as_root() -> bool:
@@ -114,7 +118,7 @@ def open_lab(port: int = 8888, no_browser: bool = False) -> int:
     """Replace this process with JupyterLab (returns only if that cannot start)."""
     command = lab_command(port, no_browser)
     base = ensure_kernelspec()
-    env = dict(os.environ)
+    env = {**os.environ, **absolute_paths(os.environ)}
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(base), env.get("JUPYTER_PATH")) if p)
     if ALLOW_ROOT in command:
         print(f"Running as root (as in a container): starting JupyterLab with {ALLOW_ROOT}.", file=sys.stderr, flush=True)

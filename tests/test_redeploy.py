@@ -87,6 +87,13 @@ def test_the_execute_step_run_again_never_builds_twice(home, monkeypatch):
         assert (Path(home) / "builds" / "builds.json").read_bytes() == builds
         run.verify()
         assert run.result().verdict == "pass"
+        # the verify cell run again (probe interactive finding 2): this run's own move of the traffic read as
+        # someone else's, and the pass became "production never reached it"
+        state = (Path(home) / "state.json").read_bytes()
+        said = run.verify().iloc[0, 0]
+        assert said.startswith(f"This run already verified {run.rollout.revision} (") and \
+            "checks passed; the traffic was moved to it): its checks stand" in said
+        assert run.result().verdict == "pass" and (Path(home) / "state.json").read_bytes() == state
 
         def interrupted(*args, **kwargs):
             raise KeyboardInterrupt
@@ -99,6 +106,25 @@ def test_the_execute_step_run_again_never_builds_twice(home, monkeypatch):
         assert (Path(home) / "builds" / "builds.json").read_bytes() == builds
         result = run.result()
         assert result.verdict == "fail" and "prepare the redeploy again from the top" in result.summary
+
+
+def test_parameters_validated_again_since_the_prepare_cell_stop_the_cells_after_it(home):
+    """In JupyterLab the operator edits the parameters and runs the validation cell again, but not the prepare
+    cell: the execute cell deployed the plan prepared with the old values (probe interactive finding 3)."""
+    prepared = params.from_notebook(params.RedeployParams, {"sandbox_home": str(home), "phase": "phase3",
+                                                            "dry_run": False})
+    with connect("local", home=home) as tg:
+        run = redeploy.prepare(tg, prepared, progress=None)
+        params.from_notebook(params.RedeployParams, {"sandbox_home": str(home), "phase": "phase4", "dry_run": True})
+        before = _untouched(home)
+        said = run.execute().iloc[0, 0]
+        assert said.startswith("The parameters were validated again since the redeploy was prepared (")
+        assert "phase 'phase4' now, 'phase3' then" in said and "dry_run True now, False then" in said
+        assert said.endswith("nothing was done; run the cells again from the redeploy's prepare cell, so it acts on "
+                             "the parameters you see.")
+        assert _untouched(home) == before
+        params.from_notebook(params.RedeployParams, {"sandbox_home": str(home), "phase": "phase3", "dry_run": False})
+        assert params.superseded(prepared, "the redeploy") is None   # validated again to the same values: go on
 
 
 def test_the_morning_fix_redeploys_both_phases_and_the_overview_agrees(home):
@@ -135,8 +161,9 @@ def test_the_morning_fix_redeploys_both_phases_and_the_overview_agrees(home):
 
 def test_a_failed_candidate_gets_no_traffic_and_a_later_redeploy_moves_the_pinned_traffic(home):
     """Redeploying Phase 3 from the image the night's race built (Phase 4's code) fails /health on the tag's URL:
-    no traffic moves (nothing to roll back), but --no-traffic pinned the service, so the proper redeploy after it
-    pins its own revision (`--to-tags=candidate=100`)."""
+    no traffic moves (nothing to roll back), but --no-traffic pinned the service. The proper redeploy after it migrates
+    pinned (`--to-tags=candidate=100`), then follows the latest again as the service did before the failed one: the
+    failed candidate's label says so, and the plan names it (/work/probes/redeploy2 finding 1)."""
     with connect("local", home=home) as tg:
         race_image = tg.services.describe("phase3").image
     result = _run(home, phase="phase3", strategy="image", image=race_image, dry_run=False)
@@ -154,11 +181,16 @@ def test_a_failed_candidate_gets_no_traffic_and_a_later_redeploy_moves_the_pinne
     assert fixed.verdict == "pass", fixed.summary
     traffic = next(c for c in fixed.checks if c.name == "serves 100% of traffic")
     assert traffic.detail.startswith(f"Its checks passed on the tag candidate's URL, so the traffic moved from "
-                                     f"{P3}-00041") and traffic.detail.endswith(", pinned: "
+                                     f"{P3}-00041") and traffic.detail.endswith("(following the latest again, as "
+                                                                              "before the deploy): "
                                                                               f"{fixed.figures['new revision']} "
                                                                               "serves 100%.")
     assert fixed.details["plan"]["migrate_command"].startswith(f"gcloud run services update-traffic {P3} "
                                                                "--to-tags=candidate=100 ")
+    assert any(w.startswith(f"{result.figures['new revision']}, tagged candidate with no traffic") and
+               "this run follows the latest again" in w for w in fixed.details["plan"]["warnings"])
+    with connect("local", home=home) as tg:
+        assert tg.services.follows_latest("phase3") is True
 
 
 def test_auto_rollback_off_leaves_the_traffic_and_says_how_to_roll_back(home, monkeypatch):

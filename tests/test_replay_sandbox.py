@@ -159,6 +159,22 @@ def test_the_run_cell_run_again_sends_nothing_again(fixed_home):
     assert result.figures["run-history rows leaked"] == 2 + 4 and result.figures["dates done"] == "1/1"
 
 
+def test_a_prefix_validated_again_since_the_prepare_cell_is_not_replayed_into(fixed_home):
+    """The operator changes dataset_prefix and runs the validation cell again, not replay.prepare: the calls cell
+    would write the old prefix's datasets, which the page no longer names."""
+    values = {"sandbox_home": str(fixed_home), "dry_run": False, "start_date": "2025-12-15", "end_date": "2025-12-15"}
+    prepared = params.from_notebook(params.ReplayParams, {**values, "dataset_prefix": "before"})
+    with connect("local", home=fixed_home) as tg:
+        rp = replay.prepare(tg, prepared, progress=False)
+        for step in (rp.datasets, rp.capability, rp.test_datasets, rp.fingerprint_before):
+            step()
+        params.from_notebook(params.ReplayParams, {**values, "dataset_prefix": "after"})
+        said = rp.run().loc["note", "outcome"]
+    assert said.startswith("The parameters were validated again since the replay was prepared (dataset_prefix "
+                           "'after' now, 'before' then): nothing was done;")
+    assert _runs(fixed_home, "before") == Counter() and rp.outcomes == []
+
+
 class Flaky:
     """The sandbox's services behind a front that answers 503 the first `failures` times a (phase, date) is called."""
 

@@ -20,7 +20,7 @@ nothing) in a module of its own and export it here; use `param(default, allowed=
 """
 from .audit import AuditParams
 from .base import (PARAMETER_ERROR_NAMES, PROJECT_ID, REGION, NotebookParameterError, RunbookParams, TargetParams,
-                   from_notebook, injected_names, param, unknown_parameter_error, validate_params)
+                   from_notebook, injected_names, param, superseded, unknown_parameter_error, validate_params)
 from .compare import CompareParams
 from .diagnose import DiagnoseParams
 from .notebook import (INJECTED_COMMENT, INJECTED_TAG, PARAMETERS_TAG, DeclaredParameter, assigned_names, cell_source,
@@ -34,6 +34,7 @@ __all__ = [
     "AuditParams", "CompareParams", "DeclaredParameter", "DiagnoseParams", "INJECTED_COMMENT", "INJECTED_TAG",
     "NotebookParameterError", "OverviewParams", "PARAMETERS_TAG", "PARAMETER_ERROR_NAMES", "PROJECT_ID", "REGION",
     "ParameterError", "RedeployParams", "ReplayParams", "RunbookParams", "TargetParams", "assigned_names",
-    "cell_source", "declared_parameters", "line_comments", "from_notebook", "injected_names", "param", "tagged_cells",
+    "cell_source", "declared_parameters", "line_comments", "from_notebook", "injected_names", "param", "superseded",
+    "tagged_cells",
     "unknown_parameter_error", "validate_params",
 ]

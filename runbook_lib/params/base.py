@@ -163,7 +163,27 @@ def from_notebook(model_cls: type[RunbookParams], namespace: Mapping[str, Any]) 
                       "then this cell.",)
         raise error
     values = {name: namespace[name] for name in fields if name in namespace}
-    return validate_params(model_cls, values, error_cls=NotebookParameterError)
+    validated = validate_params(model_cls, values, error_cls=NotebookParameterError)
+    _VALIDATED_IN_KERNEL.setdefault(model_cls, []).append(validated)
+    return validated
+
+
+# Each runbook model's parameters as from_notebook validated them in this kernel, oldest first: a cell run after
+# the parameters were edited and validated again must not act on the values its runbook was prepared with.
+_VALIDATED_IN_KERNEL: dict[type, list[RunbookParams]] = {}
+
+
+def superseded(p: RunbookParams, what: str) -> str | None:
+    """One sentence when the notebook's parameters were validated again (from_notebook) since `what` was prepared
+    with `p`, to different values, saying which; None otherwise (and for parameters not from from_notebook)."""
+    validated = _VALIDATED_IN_KERNEL.get(type(p), [])
+    if not any(v is p for v in validated) or validated[-1] is p or validated[-1] == p:
+        return None
+    latest = validated[-1]
+    changed = [f"{name} {_shown(name, getattr(latest, name))!r} now, {_shown(name, getattr(p, name))!r} then"
+               for name in type(p).model_fields if getattr(latest, name) != getattr(p, name)]
+    return (f"The parameters were validated again since {what} was prepared ({'; '.join(changed)}): nothing was "
+            f"done; run the cells again from {what}'s prepare cell, so it acts on the parameters you see.")
 
 
 def parameters_cell_names(namespace: Mapping[str, Any], fields: Mapping[str, Any]) -> list[str]:

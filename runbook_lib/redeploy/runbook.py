@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..errors import ParameterError, RunbookError
 from ..formats import headline, sentence
+from ..params.base import superseded
 from ..protocols import BUILD_TIMEOUT_S, ROLLOUT_TIMEOUT_S, Progress
 from ..results import Result
 from ..services import Rollout, RolloutInProgress
@@ -65,6 +66,8 @@ class Redeploy:
         self.stopped = ""                     # why the later steps do nothing ("" while going on)
         self.failure = ""                     # what went wrong, for the verdict
         self.executed = False                 # execute() has started its build or deploy (once per plan)
+        self.verified = False                 # verify() has run its checks (once per deploy)
+        self.params: Any = None               # what prepare() was given: a cell after it acts on those values only
 
     # ---- the steps
 
@@ -81,6 +84,8 @@ class Redeploy:
 
     def execute(self) -> pd.DataFrame:
         """Build (the cloudbuild-config strategy) and deploy; with dry_run nothing at all."""
+        if (changed := self._superseded()) is not None:
+            return _said(changed)
         if self.refusals is None:
             self.guard()
         if self.dry_run and not self.stopped:
@@ -138,6 +143,17 @@ class Redeploy:
         traffic moved rolls it back to the revision that served before (auto_rollback), one before needs no rollback."""
         if self.rollout is None:
             return _said(self.stopped or "Nothing was deployed, so there is nothing to verify.")
+        if (changed := self._superseded()) is not None:
+            return _said(changed)
+        if self.verified:   # the cell run again: checked against the deploy's start, this run's own move of the
+            # traffic would read as someone else's, and a pass as "production never reached it"
+            passed, total = counted([c for c in self.checks if c.name != "rollback"])
+            done = ("the traffic was moved to it" if self.migrated and not self.rolled_back else
+                    "the traffic was rolled back" if self.rolled_back else "no traffic was moved to it")
+            return _said(f"This run already verified {self.rollout.revision} ({passed}/{total} checks passed; "
+                         f"{done}): its checks stand, and nothing was checked or moved again; prepare the redeploy "
+                         "again from the top to start over.")
+        self.verified = True
         try:
             self.checks, _, left, self.migrated = verify(self.target, self.plan, self.rollout, self.before.now)
         finally:   # the redeploy is done with the tag's URL (the sandbox stops the process it started for it)
@@ -155,6 +171,9 @@ class Redeploy:
                     self.target, self.plan, self.rollout.revision, left, self.followed_latest)
                 self.checks.append(check)
         return checks_table(self.checks)
+
+    def _superseded(self) -> str | None:
+        return None if self.params is None else superseded(self.params, "the redeploy")
 
     def _stop(self, why: str) -> pd.DataFrame:
         self.stopped = self.failure = why
@@ -271,5 +290,6 @@ def prepare(target: Any, p: Any, progress: Progress | None = print) -> Redeploy:
                      image=p.image, repository=p.repository, build_region=p.region, info=info, revisions=revisions)
     run = Redeploy(target, plan, before(target, plan, serving(target, p.phase, info, revisions)),
                    dry_run=p.dry_run, auto_rollback=p.auto_rollback, progress=progress)
+    run.params = p
     run.followed_latest = plan.followed_latest
     return run

@@ -27,6 +27,7 @@ import pandas as pd
 from .. import charts
 from ..errors import AccessDenied, ParameterError, QuotaExceeded, RunbookError
 from ..formats import first_few, headline, size
+from ..params.base import superseded
 from ..results import Result
 from ..warehouse import existing_partitions
 from .capability import Capability, check_capability
@@ -152,6 +153,8 @@ class Replay:
 
     def run(self) -> pd.DataFrame:
         """5. The calls: Phase 3 per date, Phase 4 for a date once Phase 3 finished it."""
+        if (changed := superseded(self.p, "the replay")) is not None:
+            return _said(changed)
         if self.p.dry_run and not self.stopped:
             self._stop("pass", self._dry_run_sentence())
         if self.stopped:   # asked again after its own interrupt: said again (the cell run again is where one looks)

@@ -7,6 +7,7 @@ redeploy."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from fakes.fixtures import PROJECT
 from runbook_lib import params, redeploy
 from runbook_lib.errors import NotFoundError, ParameterError
 from runbook_lib.local.home import sandbox_home
-from runbook_lib.local.processes import is_our_process, read_run_file
+from runbook_lib.local.processes import STARTED_BY_ENV, command_line, is_our_process, read_run_file, stop_started_by
 from runbook_lib.local.sandbox import stop_sandbox
 from runbook_lib.target import connect
 import test_redeploy as on_sandbox
@@ -338,3 +339,74 @@ def test_the_sandbox_plan_prints_the_candidate_steps(home):
     assert commands[-1].startswith("# then, while the candidate is the newest") and commands[-1].endswith(
         f"update-traffic {P4} --to-latest --region=us-west2 --project=PROJECT")
     assert not [c for c in commands if "nba-props-platform" in c]
+
+
+def _wait_for(what, timeout_s: float = 30.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = what()
+        if found:
+            return found
+        time.sleep(0.05)
+    return what()
+
+
+def _revision_of(pid: int) -> str:
+    args = command_line(pid)
+    return args[args.index("--revision") + 1] if "--revision" in args[:-1] else ""
+
+
+# Ctrl-C while the sandbox started the candidate's process: the process, in its own session, announced itself in
+# run/phase4.json afterwards, so `sandbox status` said Phase 4 was stopped while the old revision served, recorded
+# nowhere, and the runner's cleanup (stop_started_by) found nothing of its run to stop (/work/probes/redeploy2 #3)
+def test_an_interrupt_while_the_candidate_starts_leaves_the_services_record_and_the_cleanup_stops_it(home,
+                                                                                                   monkeypatch):
+    from runbook_lib.local import services as local_services
+
+    monkeypatch.setenv(STARTED_BY_ENV, "run-interrupted")
+    with connect("local", home=home) as tg:
+        old = tg.services.describe("phase4")
+        image = next(r.image for r in tg.services.list_revisions("phase4") if r.name == old.revision)
+        read, already = local_services.run_file, set(tg.services._started)
+
+        def interrupted(box, phase):   # the kernel's Ctrl-C lands in the deploy's first wait for the new process
+            if not tg.services._started - already or interrupted.done:
+                return read(box, phase)
+            interrupted.done = True
+            raise KeyboardInterrupt
+
+        interrupted.done = False
+
+        run = redeploy.prepare(tg, _local(home, phase="phase4", strategy="image", image=image), progress=None)
+        run.guard()
+        monkeypatch.setattr(local_services, "run_file", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            run.execute()
+        monkeypatch.setattr(local_services, "run_file", read)
+        started = _wait_for(lambda: [pid for pid in _service_processes_under(Path(home))
+                                     if pid != old.pid and _revision_of(pid).startswith(P4)])
+        assert started, "the candidate's process never started"
+        candidate = _revision_of(started[0])
+        _wait_for(lambda: (Path(home) / "run" / "phase4--candidate.json").exists(), 15)
+        # the service's record still names the process that serves, whatever the candidate's process wrote
+        assert read_run_file(sandbox_home(home), "phase4")["pid"] == old.pid
+        assert tg.services.describe("phase4").revision == old.revision and is_our_process(old.pid)
+        # the runner's cleanup once the kernel is gone stops the candidate's process, and only that
+        assert stop_started_by(sandbox_home(home), "run-interrupted")
+        assert not is_our_process(started[0]) and is_our_process(old.pid)
+        assert candidate not in {_revision_of(pid) for pid in _service_processes_under(Path(home))}
+
+
+def test_the_runners_cleanup_stops_a_service_process_recorded_nowhere(home):
+    """A kernel killed before the process it started announced itself: no run file names it, so only its command
+    line (its --home) says it is the sandbox's, as `sandbox stop` reads it."""
+    box = sandbox_home(home)
+    with connect("local", home=home) as tg:
+        serving = {phase: tg.services.describe(phase).pid for phase in ("phase3", "phase4")}
+        revision = next(r for r in json.loads((Path(home) / "state.json").read_text())["services"]["phase4"]
+                        ["revisions"] if r["name"] == tg.services.describe("phase4").revision)
+        orphan = tg.services._spawn("phase4", revision, run_name="phase4--orphan")["pid"]
+        (Path(home) / "run" / "phase4--orphan.json").unlink()
+        assert is_our_process(orphan, box.root)
+        assert stop_started_by(box, "run-gone") == [f"pid {orphan}"]
+        assert not is_our_process(orphan) and all(is_our_process(pid) for pid in serving.values())

@@ -77,7 +77,9 @@ def test_a_redeploy_builds_polls_deploys_by_digest_and_verifies(gcp, deploys, fa
     container = patch.body["template"]["containers"][0]
     assert container["image"].startswith(f"us-west2-docker.pkg.dev/{PROJECT}/cloud-run-source-deploy/{P4}@sha256:")
     assert {"name": "COMMIT_SHA", "value": head[:7]} in container["env"]
-    assert patch.body["template"]["labels"] == {"commit-sha": head[:7], "git-branch": "main"}
+    # the service was pinned before (the mirrored morning): said on the candidate for a run after an interrupted one
+    assert patch.body["template"]["labels"] == {"commit-sha": head[:7], "git-branch": "main",
+                                                "runbook-followed-latest": "false"}
     rollout_op = next(o for o in deploys.operations.values() if o.kind == "rollout")
     assert rollout_op.done and rollout_op.polls >= deploys.rollout_polls
     info = gcp.services.describe("phase4")
@@ -129,10 +131,11 @@ def test_an_image_no_record_proves_is_deployed_without_a_commit_label(gcp, deplo
     image = f"us-west2-docker.pkg.dev/{PROJECT}/elsewhere/{P4}:x"
     result, _ = _run(gcp, sandbox_home, phase="phase4", strategy="image", image=image, commit=head)
     deploy = result.details["plan"]["commands"][0]
-    assert "--update-labels=git-branch=main --remove-labels=commit-sha --remove-env-vars=COMMIT_SHA" in deploy
+    assert ("--update-labels=git-branch=main,runbook-followed-latest=false --remove-labels=commit-sha "
+            "--remove-env-vars=COMMIT_SHA") in deploy
     assert "commit-sha=" not in deploy and "--update-env-vars" not in deploy
     patch = next(r for r in fake_apis.requests if r.method == "PATCH")
-    assert patch.body["template"]["labels"] == {"team": "nba", "git-branch": "main"}
+    assert patch.body["template"]["labels"] == {"team": "nba", "git-branch": "main", "runbook-followed-latest": "false"}
     assert patch.body["template"]["containers"][0]["env"] == [{"name": "GCP_PROJECT_ID", "value": PROJECT}]
     label = next(c for c in result.checks if c.name == "commit-sha label")
     assert label.status == "warn" and label.detail.startswith("No commit-sha label: nothing records which commit")
@@ -272,3 +275,80 @@ def test_a_repository_that_cannot_be_read_is_a_warning_naming_the_role(gcp, fake
     result = run.result()
     assert "roles/artifactregistry.reader" in run.plan.warned and "could not be checked" in run.plan.warned
     assert result.verdict == "warn" and "roles/artifactregistry.reader" in result.summary, result.summary
+
+
+# ---------------------------------------------------------------- a rerun after an interrupted redeploy
+
+def _follow_latest(fake_apis, deploys) -> None:
+    """Cloud Run's default (what `gcloud run deploy` leaves): the traffic follows the latest ready revision."""
+    fake_apis.run_services[P4_NAME]["traffic"] = [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}]
+    deploys._route_traffic(P4_NAME)
+
+
+def _interrupted(target, sandbox_home) -> str:
+    """A redeploy stopped after its no-traffic deploy, before verify (Ctrl-C, a dead kernel): its candidate."""
+    p = params.validate_params(params.RedeployParams, {"target": "gcp", "project": PROJECT, "dry_run": False,
+                                                        "phase": "phase4",
+                                                        "source_dir": str(Path(sandbox_home) / "source")})
+    run = redeploy.prepare(target, p, progress=None)
+    run.guard(), run.execute()
+    return run.rollout.revision
+
+
+def _rerun(target, sandbox_home) -> redeploy.Redeploy:
+    p = params.validate_params(params.RedeployParams, {"target": "gcp", "project": PROJECT, "dry_run": False,
+                                                        "phase": "phase4",
+                                                        "source_dir": str(Path(sandbox_home) / "source")})
+    run = redeploy.prepare(target, p, progress=None)
+    run.guard(), run.execute(), run.verify()
+    return run
+
+
+# the interrupted run's --no-traffic deploy pinned a service that followed the latest revision; the rerun took that pin
+# for the operator's own and ended pinned, saying nothing (/work/probes/redeploy2 finding 1)
+def test_a_rerun_after_an_interrupted_redeploy_follows_the_latest_again_as_before_it(gcp, deploys, fake_apis,
+                                                                                    sandbox_home):
+    _follow_latest(fake_apis, deploys)
+    leftover = _interrupted(gcp, sandbox_home)
+    assert gcp.services.follows_latest("phase4") is False                    # pinned by its --no-traffic deploy
+    tagged = next(r for r in gcp.services.list_revisions("phase4") if r.name == leftover)
+    assert tagged.labels["runbook-followed-latest"] == "true"               # what survives the interruption
+    run = _rerun(gcp, sandbox_home)
+    assert run.plan.followed_latest is True and run.plan.tagged_before == leftover
+    (warning,) = [w for w in run.plan.warnings if leftover in w]
+    assert warning.startswith(f"{leftover}, tagged candidate with no traffic (an interrupted or failed redeploy), "
+                              f"pinned {P4}, which followed the latest revision before it") and \
+        warning.endswith("this run follows the latest again once its own candidate serves"), warning
+    assert f"# WARNING: {warning}" in run.plan.to_text()
+    assert any("--to-latest" in c for c in run.plan.commands())
+    result = run.result()
+    assert result.verdict == "warn" and result.figures["checks passed"] == "7/7", result.summary   # public: a warning
+    assert gcp.services.follows_latest("phase4") is True                     # as an uninterrupted run leaves it
+    assert gcp.services.describe("phase4").revision == run.rollout.revision
+
+
+@pytest.mark.parametrize("label", ["false", None], ids=["pinned-before", "unlabelled"])
+def test_a_rerun_after_an_interrupted_redeploy_of_a_pinned_service_names_the_leftover_and_stays_pinned(
+        gcp, deploys, fake_apis, sandbox_home, label):
+    leftover = _interrupted(gcp, sandbox_home)                              # the mirrored morning: pinned before
+    if label is None:   # deployed by hand, or by a kit that wrote no such label: the pin may be its deploy's
+        revision = next(r for r in fake_apis.run_revisions[P4_NAME] if r["name"].endswith(f"/{leftover}"))
+        revision["labels"].pop("runbook-followed-latest", None)
+    run = redeploy.prepare(gcp, params.validate_params(params.RedeployParams, {
+        "target": "gcp", "project": PROJECT, "phase": "phase4", "source_dir": str(Path(sandbox_home) / "source")}),
+        progress=None)
+    assert run.plan.followed_latest is False and not any("--to-latest" in c for c in run.plan.commands())
+    (warning,) = [w for w in run.plan.warnings if leftover in w]
+    if label == "false":
+        assert warning.endswith(f"left {P4} pinned as it was, and this run leaves it so "
+                                "(runbook-followed-latest=false)")
+    else:
+        assert warning.endswith(f"may have pinned {P4}: this run leaves it pinned (if it followed the latest "
+                                f"revision before, follow it again with gcloud run services update-traffic {P4} "
+                                f"--to-latest --region=us-west2 --project={PROJECT})"), warning
+    assert f"# WARNING: {warning}" in run.plan.to_text()
+    run.guard(), run.execute()
+    result = run.result()
+    # the dry run's verdict says it (its summary may cut the command: the plan above holds it whole)
+    assert result.verdict == "warn" and f"but {leftover}, tagged candidate with no traffic" in result.summary
+    assert ("this run leaves it so" if label else "this run leaves it pinned") in result.summary, result.summary

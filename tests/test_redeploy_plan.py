@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from runbook_lib.errors import ParameterError
-from runbook_lib.phases import load_phases
+from runbook_lib.phases import DEFAULT_PHASES_FILE, load_phases
 from runbook_lib.redeploy import label_value, render_plan
+from runbook_lib.redeploy.plan import leftover_candidate, leftover_warning
+from runbook_lib.services import Revision
 
 GOLDEN = Path(__file__).parent / "fixtures" / "redeploy"
 COMMIT = "a51aae7c2d9e4f0b8a6c1d3e5f7a9b0c2d4e6f81"
@@ -48,7 +51,8 @@ def test_the_image_strategy_renders_exactly():
                        previous_revision="nba-phase3-analytics-processors-00041-vzp", strategy="image", image=image)
     assert plan.config is None and plan.config_yaml() == ""
     # no record proves the commit: no commit-sha label (runbooks 00 and 03 trust it), and one carried is removed
-    assert plan.labels == {"git-branch": "feature-dataset_prefix"} and plan.remove_labels == ["commit-sha"]
+    assert plan.labels == {"git-branch": "feature-dataset_prefix", "runbook-followed-latest": "true"}
+    assert plan.remove_labels == ["commit-sha"]
     assert plan.env == {} and plan.remove_env == ["COMMIT_SHA"]   # /health would report the parameter back
     _golden("phase3-image.txt", plan.to_text())
     proven = render_plan(load_phases().get("phase3"), project="nba-props-platform", repository="unused",
@@ -56,7 +60,40 @@ def test_the_image_strategy_renders_exactly():
                          image=image, provenance="revision r-0 ran it with the label commit-sha=a51aae7")
     assert proven.labels["commit-sha"] == "a51aae7" and proven.remove_labels == []
     assert proven.env == {"COMMIT_SHA": "a51aae7"} and proven.remove_env == []
-    assert "--update-labels=commit-sha=a51aae7,git-branch=main --update-env-vars" in proven.commands()[0]
+    assert ("--update-labels=commit-sha=a51aae7,git-branch=main,runbook-followed-latest=true --update-env-vars"
+            in proven.commands()[0])
+
+
+def _phases_with_identity(tmp_path, identity):
+    """The kit's registry with Phase 4's /health identity other than its service's name (phases.yaml allows it)."""
+    text = DEFAULT_PHASES_FILE.read_text()
+    said = "service_identity: nba-phase4-precompute-processors"
+    assert said in text
+    path = tmp_path / "phases.yaml"
+    path.write_text(text.replace(said, f"service_identity: {json.dumps(identity)}"))
+    return load_phases(path)
+
+
+def _gate_passes(plan, health: dict) -> bool:
+    ran = subprocess.run(["bash", "-c", plan.health_check_command().split(" | ", 1)[1] + " && echo MIGRATED"],
+                         input=json.dumps(health), capture_output=True, text=True)
+    return "MIGRATED" in ran.stdout and ran.returncode == 0
+
+
+# the printed gate judges /health as the kit does (verify._identity, runbook 00): by the phase's service_identity,
+# which an operator's copy of phases.yaml may set apart from the Cloud Run service's name (/work/probes/redeploy2 #2)
+@pytest.mark.parametrize("identity", ["precompute-processors", "Precompute's processor"])
+def test_the_printed_health_gate_judges_the_phases_service_identity(tmp_path, identity):
+    phase = _phases_with_identity(tmp_path, identity).get("phase4")
+    assert phase.service_identity == identity and phase.service == "nba-phase4-precompute-processors"
+    plan = render_plan(phase, project="nba-props-platform", repository="cloud-run-source-deploy", commit=COMMIT,
+                       branch="main", source_dir="/home/op/nba-stats-scraper", previous_revision=P4_PREVIOUS)
+    if identity == "precompute-processors":
+        _golden("phase4-service-identity.txt", plan.to_text())
+    right = {"service": identity, "status": "healthy", "commit_sha": COMMIT}
+    assert _gate_passes(plan, right)
+    assert not _gate_passes(plan, {**right, "service": phase.service})   # another name: another phase's code
+    assert not _gate_passes(plan, {**right, "status": "degraded"})
 
 
 def test_the_plan_builds_the_phases_own_dockerfile_tagged_by_commit_and_deploys_privately():
@@ -66,7 +103,8 @@ def test_the_plan_builds_the_phases_own_dockerfile_tagged_by_commit_and_deploys_
     assert build["args"][:5] == ["build", "-f", "docker/precompute-processor.Dockerfile", "-t", image]
     assert build["args"][-1] == "." and f"--label=org.opencontainers.image.revision={COMMIT}" in build["args"]
     assert push["args"] == ["push", image] and plan.config["images"] == [image]
-    assert plan.labels == {"commit-sha": "a51aae7", "git-branch": "main"} and plan.env == {"COMMIT_SHA": "a51aae7"}
+    assert plan.labels == {"commit-sha": "a51aae7", "git-branch": "main", "runbook-followed-latest": "true"}
+    assert plan.env == {"COMMIT_SHA": "a51aae7"}
     submit, digest, deploy, tag_url, check_then_migrate, follow_latest = plan.commands()[1:]
     assert submit.startswith('gcloud builds submit "$SRC_TREE" --config=cloudbuild-phase4.yaml --region=us-west2')
     # deployed by the digest the build pushed (a tag can move) with no traffic under the tag candidate, checked on
@@ -135,3 +173,37 @@ def test_a_plan_with_bad_values_is_refused(overrides, parameter):
     with pytest.raises(ParameterError) as caught:
         _phase4_plan(**overrides)
     assert caught.value.parameter == parameter
+
+
+def _revision(name: str, percent: int = 0, tags=(), **labels) -> Revision:
+    return Revision(name=name, service="nba-phase4-precompute-processors", labels=dict(labels), commit_sha="",
+                    commit_sha_full=None, image="", created="", traffic_percent=percent, supports_prefix=None,
+                    tags=list(tags))
+
+
+# a candidate its redeploy never gave the traffic (interrupted, or its checks failed): its --no-traffic deploy may
+# still pin the service, which only its label tells from the operator's own pin (/work/probes/redeploy2 finding 1)
+def test_a_leftover_candidate_is_only_a_tagged_revision_with_no_traffic_newer_than_every_serving_one():
+    new, old = "nba-phase4-precompute-processors-00030-abc", P4_PREVIOUS
+    assert leftover_candidate([_revision(new, tags=["candidate"]), _revision(old, 100)], "candidate").name == new
+    assert leftover_candidate([_revision(new, 100, tags=["candidate"]), _revision(old)], "candidate") is None
+    assert leftover_candidate([_revision(new, 100), _revision(old, tags=["candidate"])], "candidate") is None
+    assert leftover_candidate([_revision(new), _revision(old, 100)], "candidate") is None
+
+
+@pytest.mark.parametrize("follows, label, said", [
+    (False, "true", "pinned nba-phase4-precompute-processors, which followed the latest revision before it "
+                    "(runbook-followed-latest=true): this run follows the latest again once its own candidate serves"),
+    (False, "false", "left nba-phase4-precompute-processors pinned as it was, and this run leaves it so "
+                     "(runbook-followed-latest=false)"),
+    (False, None, "may have pinned nba-phase4-precompute-processors: this run leaves it pinned (if it followed the "
+                  "latest revision before, follow it again with gcloud run services update-traffic "
+                  "nba-phase4-precompute-processors --to-latest --region=us-west2 --project=nba-props-platform)"),
+    (True, "true", "but nba-phase4-precompute-processors follows the latest revision now, and this run keeps it so"),
+])
+def test_a_leftover_candidate_is_warned_of_with_what_this_run_does_about_the_pin(follows, label, said):
+    new = "nba-phase4-precompute-processors-00030-abc"
+    leftover = _revision(new, tags=["candidate"], **({"runbook-followed-latest": label} if label else {}))
+    warning = leftover_warning(_phase4_plan(followed_latest=follows or label == "true"), leftover, follows)
+    assert warning == f"{new}, tagged candidate with no traffic (an interrupted or failed redeploy), {said}"
+    assert ";" not in warning   # one clause of the plan's warnings, which are joined with semicolons

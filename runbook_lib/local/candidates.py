@@ -4,11 +4,10 @@ runs in a process of its own, on another loopback port, whose URL is the tag's U
 The state keeps each tag as Cloud Run keeps it, beside the traffic (`record["tags"][TAG]`: the revision it names,
 and the URL, pid and port of the process serving it); the process's own record sits in run/<phase>--<tag>.json,
 so everything that stops the sandbox's processes (`runbook sandbox stop`, reset, a run's kernel ending) stops it
-too. A service process announces itself in run/<phase>.json whatever it serves, so a tag's process is started
-under the service's process lock and the service's own record is put back at once. When the traffic moves to the
-tagged revision, the service takes over the tag's process (LocalServices._ensure_one); a tag whose revision gets
-no traffic is scaled to zero when its redeploy ends, and starts again on the next request to its URL, as Cloud
-Run's revisions do.
+too. A tag's process announces itself there (service_app --run-name), never in run/<phase>.json, which keeps naming
+the process that serves. When the traffic moves to the tagged revision, the service takes over the tag's process
+(LocalServices._ensure_one); a tag whose revision gets no traffic is scaled to zero when its redeploy ends, and
+starts again on the next request to its URL, as Cloud Run's revisions do.
 """
 from __future__ import annotations
 
@@ -42,22 +41,15 @@ class SandboxTags:
     home: Any
 
     def _spawn_for_tag(self, name: str, revision: dict, tag: str, timeout_s: float) -> dict:
-        """Start `revision` in a process of its own for `tag`, under the service's process lock (held by the caller):
-        the new process announces itself as the service, so the service's own record is put back."""
+        """Start `revision` in a process of its own for `tag`, under the service's process lock (held by the caller).
+        It announces itself in the tag's record, never the service's: a kernel interrupted while it starts leaves the
+        service's record naming what serves, and the runner's cleanup finds the tag's process by its own."""
         before = read_run_file(self.home, tag_run_name(name, tag))
         if before:   # the tag moves: one process per tag
             terminate(before["pid"], self.home.root)
         run_file(self.home, tag_run_name(name, tag)).unlink(missing_ok=True)
-        serving = read_run_file(self.home, name)
-        try:
-            live = self._spawn(name, revision, timeout_s=timeout_s)  # type: ignore[attr-defined]
-        finally:
-            if serving is not None:
-                restore_run_file(self.home, name, serving)
-            else:   # nothing served under this lock before: what announced itself there is the tag's process
-                run_file(self.home, name).unlink(missing_ok=True)
-        restore_run_file(self.home, tag_run_name(name, tag), live)
-        return live
+        return self._spawn(name, revision, timeout_s=timeout_s,  # type: ignore[attr-defined]
+                           run_name=tag_run_name(name, tag))
 
     def _start_tagged(self, name: str, revision: dict, tag: str, timeout_s: float, progress: Progress | None,
                       notes: list[str]) -> Rollout:

@@ -158,8 +158,8 @@ def stop_recorded_processes(home) -> list[str]:
         if record and terminate(record["pid"], home.root):
             stopped.append(path.stem)
         path.unlink(missing_ok=True)
-    # A process recorded nowhere (a redeploy killed while its candidate's process had the service's run file) is
-    # the sandbox's all the same: its command line names this home.
+    # A process recorded nowhere (its kernel killed before it announced itself) is the sandbox's all the same: its
+    # command line names this home.
     for pid in unrecorded_processes(home.root):
         if terminate(pid, home.root):
             stopped.append(f"pid {pid}")
@@ -176,20 +176,29 @@ def unrecorded_processes(home_root: str | Path) -> list[int]:
 
 
 def stop_started_by(home, run_id: str) -> list[str]:
-    """Stop the services whose run file says run `run_id` started them; returns their phases. Nothing is
-    stopped while another kit process has the sandbox open (it may be mid-call to one of them, as
-    LocalServices.close has it): they stop by themselves after their idle time, or with `runbook sandbox stop`."""
+    """Stop the services whose run file says run `run_id` started them, and the sandbox's service processes that no
+    run file names; returns their phases (and "pid N" for those). Nothing is stopped while another kit process has
+    the sandbox open (it may be mid-call to one of them, as LocalServices.close has it, or starting one that has not
+    announced itself yet): they stop by themselves after their idle time, or with `runbook sandbox stop`."""
     from .state import other_users
 
     stopped = []
     run_dir = Path(home.run)
     if not run_id or not run_dir.is_dir() or other_users(home):
         return stopped
+    recorded = set()
     for path in sorted(run_dir.glob("*.json")):
         record = read_run_file(home, path.stem)
         if record and record.get("started_by") == run_id and terminate(record["pid"], home.root):
             stopped.append(path.stem)
             path.unlink(missing_ok=True)
+        elif record:
+            recorded.add(record["pid"])
+    # A kernel killed while a process it started was starting leaves that process recorded nowhere (it announces
+    # itself once it listens): with no other kit process about, nobody else can have started it.
+    for pid in unrecorded_processes(home.root):
+        if pid not in recorded and terminate(pid, home.root):
+            stopped.append(f"pid {pid}")
     return stopped
 
 

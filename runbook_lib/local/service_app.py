@@ -341,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit", required=True)
     parser.add_argument("--supports-prefix", choices=["0", "1"], required=True)
     parser.add_argument("--phases-file", default=None)
+    parser.add_argument("--run-name", default=None,
+                        help="the run/ record to announce itself in (default: the service phase's own)")
     parser.add_argument("--lock-retry-seconds", type=float, default=None,
                         help="how long a request waits for a warehouse another process has locked (then 503)")
     parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT_S,
@@ -365,7 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     server = make_server("127.0.0.1", args.port, make_app(config),
                          server_class=ThreadingWSGIServer, handler_class=QuietHandler)
     port = server.server_address[1]
-    record_path = run_file(home, deployed_as.name)
+    # A tag's process has a record of its own: were it to announce itself in the service's, a kernel killed while it
+    # starts could not put the service's back, and the process serving the traffic would be recorded nowhere.
+    record_path = run_file(home, args.run_name or deployed_as.name)
     record_path.parent.mkdir(parents=True, exist_ok=True)
     _write_run_file(record_path, {
         "pid": os.getpid(), "port": port, "url": f"http://127.0.0.1:{port}", "phase": deployed_as.name,
@@ -388,11 +392,13 @@ def main(argv: list[str] | None = None) -> int:
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
-        try:
-            if json.loads(record_path.read_text()).get("pid") == os.getpid():
-                record_path.unlink()
-        except (OSError, ValueError):
-            pass
+        # a tag's process that got the traffic was moved to the service's record (candidates._adopt_tag_process)
+        for path in {record_path, run_file(home, deployed_as.name)}:
+            try:
+                if json.loads(path.read_text()).get("pid") == os.getpid():
+                    path.unlink()
+            except (OSError, ValueError):
+                pass
     return 0
 
 

@@ -339,12 +339,15 @@ class LocalServices(SandboxTags, SandboxIam, PhaseEndpoints):
                     run_file(self.home, name).unlink(missing_ok=True)
             return adopted or self._spawn(name, revision, timeout_s=timeout_s)
 
-    def _spawn(self, name: str, revision: dict, timeout_s: float = START_TIMEOUT_S) -> dict:
+    def _spawn(self, name: str, revision: dict, timeout_s: float = START_TIMEOUT_S, run_name: str = "") -> dict:
+        """`run_name`: the run/ record the process announces itself in (default the service's own, `name`)."""
         Path(self.home.logs).mkdir(parents=True, exist_ok=True)
+        run_name = run_name or name
         args = [sys.executable, "-m", APP_MODULE, "--phase", revision.get("code_phase", name),
                 "--service-phase", name, "--port", "0", "--home", str(self.home.root),
                 "--warehouse", str(self.warehouse_path), "--revision", revision["name"],
-                "--commit", revision["commit_sha"], "--supports-prefix", "1" if revision["supports_prefix"] else "0"]
+                "--commit", revision["commit_sha"], "--supports-prefix", "1" if revision["supports_prefix"] else "0",
+                "--run-name", run_name]
         if self.phases.source and Path(self.phases.source).is_file():
             args += ["--phases-file", str(Path(self.phases.source).resolve())]
         env = dict(os.environ)
@@ -362,7 +365,7 @@ class LocalServices(SandboxTags, SandboxIam, PhaseEndpoints):
                 raise RunbookError(f"The {name} service process exited with code {proc.returncode} while starting: "
                                    f"{log_tail(self.home, name)}")
             try:
-                record = json.loads(run_file(self.home, name).read_text())
+                record = json.loads(run_file(self.home, run_name).read_text())
             except (FileNotFoundError, ValueError):
                 record = None
             if record and record.get("pid") == proc.pid and accepts(record["port"]):

@@ -13,6 +13,7 @@ upload leaves the Dockerfile out and warns of COPY/ADD sources it leaves out, be
 from __future__ import annotations
 
 import html
+import json
 import re
 import shlex
 import tempfile
@@ -35,6 +36,10 @@ STRATEGIES = ("cloudbuild-config", "image")
 DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
 BUILD_TIMEOUT = "1200s"
 COMMIT_LABEL = "commit-sha"
+# Whether the traffic followed the latest revision before this deploy, on the candidate itself: its --no-traffic
+# deploy pins the service, so after an interrupted (or failed) run only this label tells that pin from the operator's
+# own. Written true or false every time, as a later revision inherits the template's labels.
+FOLLOWED_LATEST_LABEL = "runbook-followed-latest"
 # Runbooks 00 and 03 take the commit-sha label for the code a revision runs, so only a record of the image writes it.
 UNPROVEN = ("nothing records which code the image holds, so the new revision will carry no commit-sha label and "
             "no COMMIT_SHA variable (those the service carries are removed)")
@@ -101,6 +106,8 @@ class DeployPlan:
     # the sandbox's plan (target local): its project is a real project's id, so the gcloud commands it prints
     # name PROJECT instead and say they are what it would be on gcp (what the sandbox itself runs keeps the id)
     sandbox: bool = False
+    # the name /health must report (phases.yaml's service_identity), which the kit's checks judge by; "": the service
+    service_identity: str = ""
 
     @property
     def printing(self) -> PrintedProject:
@@ -190,17 +197,20 @@ class DeployPlan:
         return steps
 
     def health_check_command(self) -> str:
-        """/health on the tag's URL, failing (so that `&&` moves no traffic) unless it names the phase's service,
-        says it is healthy and, when it reports a commit (commit_sha, commit or git_commit), reports the plan's (a
-        prefix either way): what the kit's own checks require."""
-        # (a service name is lowercase letters, digits and hyphens, a commit hex: nothing to quote inside the quotes)
+        """/health on the tag's URL, failing (so that `&&` moves no traffic) unless it names the phase's service
+        identity (phases.yaml's service_identity, which may differ from the Cloud Run service's name), says it is
+        healthy and, when it reports a commit (commit_sha, commit or git_commit), reports the plan's (a prefix either
+        way): what the kit's own checks require."""
+        identity = self.service_identity or self.service
+        # the identity is free text from phases.yaml: JSON spells it as a Python string literal, and shlex.quote
+        # keeps the program one shell word (plain '...' whenever it holds no single quote)
         judge = (f'import json, sys; h = json.load(sys.stdin); c = str(next((h[k] for k in ("commit_sha", "commit", '
-                 f'"git_commit") if h.get(k)), "")); ok = h.get("service") == "{self.service}" and '
+                 f'"git_commit") if h.get(k)), "")); ok = h.get("service") == {json.dumps(identity)} and '
                  f'h.get("status") == "healthy" and (not c or "{self.commit}".startswith(c) or '
-                 f'c.startswith("{self.commit_short}")); sys.exit(0 if ok else "not {self.service} at '
-                 f'{self.commit_short}, or not healthy: " + json.dumps(h))')
+                 f'c.startswith("{self.commit_short}")); sys.exit(0 if ok else '
+                 f'{json.dumps(f"not {identity} at {self.commit_short}, or not healthy: ")} + json.dumps(h))')
         return (f'curl -fsS -H "Authorization: Bearer $(gcloud auth print-identity-token)" "$TAG_URL/health" | '
-                f"python3 -c '{judge}'")
+                f"python3 -c {shlex.quote(judge)}")
 
     def migrate_command(self) -> str:
         """The traffic to the new revision once its checks passed on the tag's URL: pinned to the revision the tag
@@ -247,7 +257,8 @@ class DeployPlan:
     @property
     def labels(self) -> dict[str, str]:
         proven = {COMMIT_LABEL: self.commit_short} if self.provenance else {}
-        return {**proven, "git-branch": label_value(self.branch)}
+        return {**proven, "git-branch": label_value(self.branch),
+                FOLLOWED_LATEST_LABEL: "true" if self.followed_latest else "false"}
 
     @property
     def remove_labels(self) -> list[str]:
@@ -321,7 +332,7 @@ def render_plan(phase: Any, *, project: str, repository: str, commit: str, branc
                       previous_revision=previous_revision, config=config,
                       previous_traffic=dict(previous_traffic or {previous_revision: 100}), provenance=provenance,
                       followed_latest=followed_latest, tagged_before=tagged_before, tag=candidate_tag(phase),
-                      sandbox=sandbox)
+                      sandbox=sandbox, service_identity=phase.service_identity)
 
 
 @dataclass(frozen=True)
@@ -384,13 +395,20 @@ def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: st
     else:
         raise ParameterError("commit", commit, "give the commit the image was built from, or a source_dir to read it from")
     info = info if info is not None else target.services.describe(p.name)
+    follows = target.services.follows_latest(p.name)
+    leftover = leftover_candidate(revisions, candidate_tag(p))
+    # the pin a leftover candidate's own --no-traffic deploy made is not the operator's choice: undone as it would
+    # have been had that run finished
+    followed = follows or (leftover is not None and leftover.labels.get(FOLLOWED_LATEST_LABEL) == "true")
     plan = render_plan(p, project=target.project, repository=repository or target.phases.repository, commit=full,
                        branch=branch, source_dir=str(source) if source else None,
                        previous_revision=info.revision, strategy=strategy, image=given.image if given else image,
                        build_region=build_region, previous_traffic=traffic_of(revisions), provenance=provenance,
-                       followed_latest=target.services.follows_latest(p.name),
+                       followed_latest=followed,
                        tagged_before=next((r.name for r in revisions if candidate_tag(p) in r.tags), ""),
                        sandbox=PrintedProject.of(target).sandbox)
+    if leftover is not None:
+        plan.warnings.append(leftover_warning(plan, leftover, follows))
     if given is not None:
         plan.pinned_from = image if parse_image(given.image).digest and not parse_image(image).digest else ""
         plan.warnings += [given.warning] if given.warning else []
@@ -399,6 +417,36 @@ def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: st
         plan.warnings += [note] if note else []
         plan.warnings += upload_checked(plan)
     return plan
+
+
+def leftover_candidate(revisions: list[Revision], tag: str) -> Revision | None:
+    """The revision `tag` names when it has no traffic and is newer than every serving revision (`revisions` newest
+    first): a redeploy's candidate whose run never moved traffic to it, interrupted or failed, and whose --no-traffic
+    deploy may still pin the service. None otherwise."""
+    tagged = next((i for i, r in enumerate(revisions) if tag in r.tags), None)
+    if tagged is None or revisions[tagged].traffic_percent:
+        return None
+    serving = [i for i, r in enumerate(revisions) if r.traffic_percent]
+    return revisions[tagged] if all(tagged < i for i in serving) else None
+
+
+def leftover_warning(plan: DeployPlan, leftover: Revision, follows: bool) -> str:
+    """One clause (no semicolon: plan.warned joins clauses with them), short enough for the dry run's summary to keep
+    what this run does: the leftover candidate, and what this run does about the pin its deploy left (`follows`:
+    the service follows the latest revision now)."""
+    said = leftover.labels.get(FOLLOWED_LATEST_LABEL)
+    found = f"{leftover.name}, tagged {plan.tag} with no traffic (an interrupted or failed redeploy),"
+    if follows:
+        return f"{found} but {plan.service} follows the latest revision now, and this run keeps it so"
+    if said == "true":
+        return (f"{found} pinned {plan.service}, which followed the latest revision before it "
+                f"({FOLLOWED_LATEST_LABEL}=true): this run follows the latest again once its own candidate serves")
+    if said == "false":
+        return (f"{found} left {plan.service} pinned as it was, and this run leaves it so "
+                f"({FOLLOWED_LATEST_LABEL}=false)")
+    return (f"{found} may have pinned {plan.service}: this run leaves it pinned (if it followed the latest revision "
+            f"before, follow it again with gcloud run services update-traffic {plan.service} --to-latest "
+            f"--region={plan.region} --project={plan.printed_project}{plan.gcp_only})")
 
 
 def repository_checked(target: Any, phase: Any, repository: str, given: bool = True) -> str:

@@ -386,6 +386,14 @@ def test_an_image_deployed_as_it_is_takes_its_commit_from_the_build_that_pushed_
         serving = tg.services.describe("phase4")
         again = redeploy.make_plan(tg, "phase4", strategy="image", image=serving.image)
         assert again.commit.startswith(serving.commit_sha) and again.provenance.startswith("revision ")
+        assert not [w for w in again.warnings if "service ran this image" in w]
+        # an image only another phase's service ran: the incident's failure mode, said in the plan (a dry run warns)
+        other = tg.services.describe("phase3")
+        crossed = redeploy.make_plan(tg, "phase4", strategy="image", image=other.image)
+        assert crossed.warnings == [f"only phase3's service ran this image ({crossed.provenance}), so it may hold "
+                                    "phase3's code, not phase4's"]
+    dry = _run(home, phase="phase4", strategy="image", image=other.image)
+    assert dry.verdict == "warn" and "only phase3's service ran this image" in dry.summary
 
 
 def test_the_commit_check_passes_only_on_a_record_of_the_image():

@@ -29,7 +29,7 @@ from ..images import parse_image, short_digest
 from ..preflight import UploadSet, dockerfile_copy_check, posix_rel, upload_file_set
 from ..services import TAG_AND_SERVICE_MAX, Revision, ServiceInfo, check_image, tag_fits
 from ..shell_words import GCP_ONLY, PROJECT_PLACEHOLDER, PrintedProject
-from .provenance import OCI_REVISION_LABEL, image_record, same_commit
+from .provenance import OCI_REVISION_LABEL, Provenance, image_record, same_commit
 from .observe import traffic_of
 
 STRATEGIES = ("cloudbuild-config", "image")
@@ -358,7 +358,8 @@ def _image_commit(target: Any, phase: Any, image: str, commit: str, source: Any,
         if found and not same_commit(given, found.commit):
             raise ParameterError("commit", commit, f"leave it empty or give {found.commit[:7]}, the commit {image} "
                                  f"holds ({found.evidence})")
-        return _Given(given, found.evidence if found else "", record.image, "" if found else why)
+        return _Given(given, found.evidence if found else "", record.image,
+                      _other_phases_image(phase, found) if found else why)
     if found is None:
         said = (f"{why}, so nothing says which code it holds" if why else "no build of this kit pushed it and no "
                 "revision of the service ran it, so nothing says which code it holds")
@@ -368,7 +369,16 @@ def _image_commit(target: Any, phase: Any, image: str, commit: str, source: Any,
         full = resolve_commit(source, found.commit) if source else found.commit
     except ParameterError:
         full = found.commit   # a commit the checkout does not have (yet): as the record names it
-    return _Given(full, found.evidence, record.image)
+    return _Given(full, found.evidence, record.image, _other_phases_image(phase, found))
+
+
+def _other_phases_image(phase: Any, found: Provenance | None) -> str:
+    """One clause when only another phase's service ran the image: the incident's own failure mode (a phase
+    serving another phase's code), which a dry run must say before the checks on the tag's URL would refuse it."""
+    if found is None or not found.other_phase:
+        return ""
+    return (f"only {found.other_phase}'s service ran this image ({found.evidence}), so it may hold "
+            f"{found.other_phase}'s code, not {phase.name}'s")
 
 
 def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: str = "",

@@ -28,6 +28,7 @@ BUILDS_READ = 50    # the newest redeploy builds of a service looked at, per reg
 class Provenance:
     commit: str      # as the record names it (full from a build, the short label from a revision)
     evidence: str    # one clause: what says so
+    other_phase: str = ""   # the phase whose revision ran it, when no record of this phase's own names it
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class _Record:
     digest: str      # the digest it was recorded with ("" when none was)
     did: str         # "build B pushed" / "revision R ran"
     evidence: str
+    other_phase: str = ""   # another phase's revision ran it ("": this phase's build or revision)
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,8 @@ def _records(target: Any, phase: Any, build_region: str, own: list[Revision] | N
             if revision.commit_sha and revision.image:
                 yield _Record(revision.commit_sha, revision.image, parse_image(revision.image).digest,
                               f"revision {revision.name} ran",
-                              f"revision {revision.name} ran it with the label commit-sha={revision.commit_sha}")
+                              f"revision {revision.name} ran it with the label commit-sha={revision.commit_sha}",
+                              "" if name == phase.name else name)
 
 
 def image_record(target: Any, phase: Any, image: str, build_region: str,
@@ -136,7 +139,7 @@ def image_record(target: Any, phase: Any, image: str, build_region: str,
             continue
         if wanted.digest and record.digest == wanted.digest:
             now = f" (its tag {tag} points at it now)" if tag else ""
-            return ImageRecord(pinned, Provenance(record.commit, record.evidence + now), tag)
+            return ImageRecord(pinned, Provenance(record.commit, record.evidence + now, record.other_phase), tag)
         if stale is None and tag and tag_of(record.name) == tag:
             stale = record
     return ImageRecord(pinned, None, tag, note, stale)

@@ -300,6 +300,10 @@ class Scan:
     nights: list[Night]
     left_out: list[LeftOut] = field(default_factory=list)
 
+    def compared(self, history: int = DEFAULT_HISTORY) -> list["Compared"]:
+        """Each night beside the nights before it, as its page and the reports index show it."""
+        return [compare_night(night, self.nights, history) for night in self.nights]
+
 
 def find_nights(reports_dir: Path, leave_out: Path | None = None) -> list[Night]:
     """Every night under `reports_dir` (`*/overnight-*` folders) but the one in `leave_out`, oldest first."""
@@ -439,7 +443,7 @@ def rebuild(reports_dir: Path, history: int = DEFAULT_HISTORY) -> list[Night]:
     folders left out on the reports index), never the end of the others."""
     scan = scan_nights(reports_dir)
     _say_left_out(scan.left_out, reports_dir)
-    compared = [compare_night(night, scan.nights, history) for night in scan.nights]
+    compared = scan.compared(history)
     for each in compared:
         _write_night_page_or_say(each)
     write_reports_index(reports_dir, compared, scan.left_out)
@@ -459,16 +463,14 @@ def refresh_reports_index(reports_dir: Path, history: int = DEFAULT_HISTORY) -> 
     """The end of `runbook run`: `<reports_dir>/index.html` rewritten, so that it lists the run just made."""
     scan = scan_nights(reports_dir)
     _say_left_out(scan.left_out, reports_dir)
-    return write_reports_index(reports_dir, [compare_night(night, scan.nights, history) for night in scan.nights],
-                               scan.left_out)
+    return write_reports_index(reports_dir, scan.compared(history), scan.left_out)
 
 
 def published_reports_index(reports_dir: Path, history: int = DEFAULT_HISTORY) -> str:
     """The list of nights as a bucket holds it: without single runs, which are not published (their links
     would lead nowhere there)."""
     scan = scan_nights(reports_dir)
-    return _reports_index_page(reports_dir, [compare_night(night, scan.nights, history) for night in scan.nights],
-                               scan.left_out, single_runs=False)
+    return _reports_index_page(reports_dir, scan.compared(history), scan.left_out, single_runs=False)
 
 
 @dataclass

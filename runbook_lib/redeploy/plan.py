@@ -218,13 +218,17 @@ class DeployPlan:
         return (f"gcloud run services update-traffic {self.service} --to-tags={self.tag}=100 --region={self.region} "
                 f"--project={self.printed_project}")
 
+    def to_latest_command(self) -> str:
+        """The service following the latest revision again (what a --no-traffic deploy undid)."""
+        return (f"gcloud run services update-traffic {self.service} --to-latest --region={self.region} "
+                f"--project={self.printed_project}")
+
     def follow_latest_command(self) -> str:
         """For a service that followed the latest revision before (--no-traffic pinned it): following it again, once
         the checked revision serves, and only while it is the newest (else the newer one gets the traffic), so a
         comment to act on, as the kit does, rather than a line to run blind."""
         return (f"# then, while the candidate is the newest ready revision (status.latestReadyRevisionName), follow the "
-                f"latest again as before the deploy: gcloud run services update-traffic {self.service} --to-latest "
-                f"--region={self.region} --project={self.printed_project}")
+                f"latest again as before the deploy: {self.to_latest_command()}")
 
     def rollback_command(self) -> str:
         """Traffic back as it was before the deploy: the same split (tags are left as they are)."""
@@ -406,7 +410,8 @@ def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: st
         raise ParameterError("commit", commit, "give the commit the image was built from, or a source_dir to read it from")
     info = info if info is not None else target.services.describe(p.name)
     follows = target.services.follows_latest(p.name)
-    leftover = leftover_candidate(revisions, candidate_tag(p))
+    tag = candidate_tag(p)
+    leftover = leftover_candidate(revisions, tag)
     # the pin a leftover candidate's own --no-traffic deploy made is not the operator's choice: undone as it would
     # have been had that run finished
     followed = follows or (leftover is not None and leftover.labels.get(FOLLOWED_LATEST_LABEL) == "true")
@@ -415,7 +420,7 @@ def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: st
                        previous_revision=info.revision, strategy=strategy, image=given.image if given else image,
                        build_region=build_region, previous_traffic=traffic_of(revisions), provenance=provenance,
                        followed_latest=followed,
-                       tagged_before=next((r.name for r in revisions if candidate_tag(p) in r.tags), ""),
+                       tagged_before=next((r.name for r in revisions if tag in r.tags), ""),
                        sandbox=PrintedProject.of(target).sandbox)
     if leftover is not None:
         plan.warnings.append(leftover_warning(plan, leftover, follows))
@@ -455,8 +460,7 @@ def leftover_warning(plan: DeployPlan, leftover: Revision, follows: bool) -> str
         return (f"{found} left {plan.service} pinned as it was, and this run leaves it so "
                 f"({FOLLOWED_LATEST_LABEL}=false)")
     return (f"{found} may have pinned {plan.service}: this run leaves it pinned (if it followed the latest revision "
-            f"before, follow it again with gcloud run services update-traffic {plan.service} --to-latest "
-            f"--region={plan.region} --project={plan.printed_project}{plan.gcp_only})")
+            f"before, follow it again with {plan.to_latest_command()}{plan.gcp_only})")
 
 
 def repository_checked(target: Any, phase: Any, repository: str, given: bool = True) -> str:

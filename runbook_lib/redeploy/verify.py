@@ -74,8 +74,7 @@ def migrate(target: Any, plan: Any, revision: str, deployed: dict[str, int]) -> 
                        if r.ready), revision)
         return [] if newest == revision else [
             f"It stays pinned: {newest}, deployed since and not checked, is the newest revision, so following the "
-            f"latest again would give it the traffic; once a good revision is the newest: gcloud run services "
-            f"update-traffic {plan.service} --to-latest --region={plan.region} --project={plan.printed_project}"
+            f"latest again would give it the traffic; once a good revision is the newest: {plan.to_latest_command()}"
             f"{plan.gcp_only}"]
 
     how, note = f"to {revision}, pinned", ""
@@ -232,8 +231,7 @@ def not_needed(target: Any, plan: Any, revision: str, followed_latest: bool) -> 
     if followed_latest:
         detail += (f" {plan.service} followed the latest revision before and the no-traffic deploy pinned it to "
                    f"{said(plan.previous_traffic)}, so later deploys get no traffic: once a good revision is "
-                   f"deployed, gcloud run services update-traffic {plan.service} --to-latest --region={plan.region} "
-                   f"--project={plan.printed_project}{plan.gcp_only}")
+                   f"deployed, {plan.to_latest_command()}{plan.gcp_only}")
     return Check("rollback", "skip", detail)
 
 
@@ -263,8 +261,7 @@ def rollback(target: Any, plan: Any, revision: str, left: dict[str, int],
     if confirmed and followed_latest:
         detail += (f" {plan.service} followed the latest revision before and is now pinned to "
                    f"{said(plan.previous_traffic)}, so later deploys get no traffic: once a good revision is deployed, "
-                   f"gcloud run services update-traffic {plan.service} --to-latest --region={plan.region} "
-                   f"--project={plan.printed_project}{plan.gcp_only}")
+                   f"{plan.to_latest_command()}{plan.gcp_only}")
     return moved, confirmed, Check("rollback", "pass" if confirmed else "fail", detail)
 
 

@@ -198,12 +198,11 @@ def _report(args: argparse.Namespace) -> int:
     history = nights.DEFAULT_HISTORY if args.nights is None else args.nights
     if history < 0:
         raise ParameterError("--nights", history, "0 or more earlier nights")
-    found = nights.rebuild(reports_dir, history=history)
-    for night in found:
+    rebuilt = nights.rebuild(reports_dir, history=history)
+    for night in rebuilt.nights:
         if night.incomplete:
             print(f"incomplete: {night.folder}: {night.incomplete}")
-    print(f"Rebuilt {len(found)} night page{'s' if len(found) != 1 else ''}; every night and single run: "
-          f"{(reports_dir / nights.INDEX).resolve()}")
+    print(f"{rebuilt.summary}; every night and single run: {(reports_dir / nights.INDEX).resolve()}")
     return ExitCode.OK
 
 

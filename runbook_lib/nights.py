@@ -436,7 +436,23 @@ def _warn(what: str, exc: Exception, reports_dir: Path) -> None:
           "the pages", file=sys.stderr)
 
 
-def rebuild(reports_dir: Path, history: int = DEFAULT_HISTORY) -> list[Night]:
+@dataclass
+class Rebuilt:
+    """What `runbook report` did: every night it found, and those whose page could not be written (each said
+    on stderr; such a night keeps the page it had)."""
+    nights: list[Night]
+    not_written: list[Night] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        pages = len(self.nights) - len(self.not_written)
+        line = f"Rebuilt {pages} night page{'s' if pages != 1 else ''}"
+        if self.not_written:
+            line += f" of {len(self.nights)} ({len(self.not_written)} could not be written, said above)"
+        return line
+
+
+def rebuild(reports_dir: Path, history: int = DEFAULT_HISTORY) -> Rebuilt:
     """`runbook report`: every night's index.html and the reports folder's index.html, from what
     is on disk. summary.json is left as the runner wrote it (a night without one stays incomplete).
     A folder that cannot be read, or a night's page that cannot be written, is said on stderr (and the
@@ -444,19 +460,20 @@ def rebuild(reports_dir: Path, history: int = DEFAULT_HISTORY) -> list[Night]:
     scan = scan_nights(reports_dir)
     _say_left_out(scan.left_out, reports_dir)
     compared = scan.compared(history)
-    for each in compared:
-        _write_night_page_or_say(each)
+    not_written = [each.night for each in compared if not _write_night_page_or_say(each)]
     write_reports_index(reports_dir, compared, scan.left_out)
-    return scan.nights
+    return Rebuilt(scan.nights, not_written)
 
 
-def _write_night_page_or_say(compared: Compared) -> None:
+def _write_night_page_or_say(compared: Compared) -> bool:
     """The night's page; a night folder another user wrote (not writable here) keeps its page, which is said."""
     try:
         write_night_page(compared)
     except OSError as exc:
         print(f"warning: could not write {compared.night.index} ({_os_said(exc)}); the night is listed with the "
               "page it has, if any", file=sys.stderr)
+        return False
+    return True
 
 
 def refresh_reports_index(reports_dir: Path, history: int = DEFAULT_HISTORY) -> Path:

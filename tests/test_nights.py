@@ -421,6 +421,7 @@ def test_an_unreadable_night_or_date_folder_is_named_and_the_other_nights_still_
     for folder in (locked.folder, locked_day):   # said by `runbook report`, then by the night's end
         assert done.stderr.count(f"warning: {folder} is left out of {reports / nights.INDEX}: {denied}\n") == 2
     assert f"could not write {other_users.index} (PermissionError: Permission denied)" in done.stderr
+    assert "Rebuilt 1 night page of 2 (1 could not be written, said above); every night" in done.stdout
     index = (reports / nights.INDEX).read_text()
     assert [_hrefs(row[0])[0] for row in _night_rows(index)] == [
         f"2025-03-0{day}/overnight-030000/index.html" for day in (4, 3, 1)]

@@ -50,7 +50,7 @@ def test_a_damaged_step_record_of_a_night_cut_short_is_an_unreadable_step_not_a_
     nbformat.write(nb, notebook)
     read = nights.read_night(night.folder)
     assert [s.step for s in read.steps] == ["a"] and "1 step notebook could not be read" in read.incomplete
-    assert nights.rebuild(reports)
+    assert nights.rebuild(reports).nights
 
 
 def test_a_night_cut_short_lists_its_steps_in_the_order_they_ran_whatever_the_files_times(tmp_path):

@@ -695,6 +695,29 @@ def test_a_refused_subscription_list_is_said_and_the_audit_carries_on(gcp_target
     assert "SUBSCRIPTION" in result.fix_commands()
 
 
+def test_gcp_a_deleted_push_account_and_an_expired_grant_let_no_one_in(gcp_target, fake_apis):
+    """Phase 4's policy as IAM gives it back once the push account was deleted (and made again) and a contractor's
+    expirable access ended: neither is an invoker; the push account is said to have lost its grant, and fixed."""
+    deleted = f"deleted:serviceAccount:{PUSH_SA}?uid=123456789012345678901"
+    expired = {"title": "incident access", "expression": 'request.time < timestamp("2025-01-01T00:00:00Z")'}
+    (name,) = [n for n in fake_apis.run_policies if n.endswith(f"/services/{P4}")]
+    fake_apis.run_policies[name] = {"version": 3, "etag": "BwYxAbC0dE8=", "bindings": [
+        {"role": "roles/run.invoker", "members": [f"serviceAccount:{SCHEDULER_SA}", deleted]},
+        {"role": "roles/run.invoker", "members": ["user:contractor@example.com"], "condition": expired}]}
+    result, tried, outages = _audit(gcp_target, services=["phase4"], until="2025-12-30T12:00:00Z")   # a quiet window
+    (access,) = result.details["services"]
+    assert {m["member"]: m["judged"] for m in access["members"] if m["where"] == "service"} == {
+        f"serviceAccount:{SCHEDULER_SA}": "expected", deleted: "deleted", "user:contractor@example.com": "expired"}
+    kinds = {(f.severity, f.kind) for f in result.findings}
+    assert ("warning", "deleted_member") in kinds and ("info", "expired_grant") in kinds
+    assert not {k for _, k in kinds} & {"unexpected_invoker", "public_member"}
+    (lost,) = [f for f in result.findings if f.kind == "deleted_member"]
+    assert lost.fix[0] == (f"gcloud run services add-iam-policy-binding {P4} --region=us-west2 --project={PROJECT} "
+                           f"--member=serviceAccount:{PUSH_SA} --role=roles/run.invoker --condition=None")
+    assert result.summary.startswith(f"expected invokers left without a grant (account deleted): {PUSH_SA}")
+    assert "unexpected invokers" not in result.summary and "contractor" not in result.summary
+
+
 def test_a_fixed_sandbox_passes(make_sandbox):
     """The audit's own fixes applied (pushes signed, no public or unexpected members): pass."""
     home = make_sandbox()

@@ -185,6 +185,73 @@ def test_the_fakes_cloud_run_lets_in_a_caller_granted_an_invoke_role_on_the_proj
     assert gcp.services.health("phase4", token=analyst_token)["http_status"] == 200
 
 
+def test_the_fakes_cloud_run_check_takes_every_invoke_role_and_evaluates_expirable_access(fake_apis, gcp):
+    """Cloud Run lets in every role with run.routes.invoke and evaluates a binding's condition; the fake skipped
+    every conditional binding and knew five roles."""
+    from fakes.server import INVOKE_ROLES
+    from runbook_lib.services import INVOKER_ROLES
+
+    assert INVOKE_ROLES == set(INVOKER_ROLES)
+
+    def until(moment: str, expression: str = 'request.time < timestamp("{}")') -> dict:
+        return {"title": "t", "expression": expression.format(moment)}
+
+    grants = {"svc": ("roles/run.servicesInvoker", None), "temp": ("roles/run.invoker", until("2099-01-01T00:00:00Z")),
+              "single": ("roles/run.invoker", until("2099-01-01T00:00:00Z", "request.time < timestamp('{}')")),
+              "gone": ("roles/run.invoker", until("2020-01-01T00:00:00Z")),
+              "unknown": ("roles/run.invoker", until("", 'request.path.startsWith("/health")'))}
+    fake_apis.run_policies[NAME] = {"version": 3, "etag": "BwYx", "bindings": [
+        {"role": role, "members": [f"user:{who}@example.com"], **({"condition": c} if c else {})}
+        for who, (role, c) in grants.items()]}
+    answered = {}
+    for who in grants:
+        fake_apis.identity_tokens[f"tok-{who}"] = f"user:{who}@example.com"
+        answered[who] = gcp.services.health("phase4", token=f"tok-{who}")["http_status"]
+    # a condition the fake cannot evaluate is refused as not granting, never let in by accident
+    assert answered == {"svc": 200, "temp": 200, "single": 200, "gone": 403, "unknown": 403}
+
+
+def _policy(version: int, etag: bytes, *bindings: tuple):
+    from google.iam.v1 import policy_pb2
+    from google.type import expr_pb2
+
+    policy = policy_pb2.Policy(version=version, etag=etag)
+    for role, members, expression in bindings:
+        one = policy.bindings.add(role=role, members=members)
+        if expression:
+            one.condition.CopyFrom(expr_pb2.Expr(title="t", expression=expression))
+    return policy
+
+
+def test_the_fakes_set_iam_policy_refuses_what_iam_refuses(fake_apis, gcp):
+    """IAM answers 409 ABORTED to a stale etag, and 400 INVALID_ARGUMENT to a condition on allUsers or
+    allAuthenticatedUsers or to conditions in a policy that is not version 3; the fake stored any policy."""
+    from google.api_core import exceptions
+
+    from fakes.deploys import FakeDeploys
+
+    FakeDeploys(fake_apis)
+    run = gcp.services.clients.run
+    etag = run.get_iam_policy(request={"resource": NAME, "options": {"requested_policy_version": 3}}).etag
+    later, invoker = 'request.time < timestamp("2099-01-01T00:00:00Z")', "roles/run.invoker"
+    refused = [(_policy(3, etag, (invoker, ["allUsers"], later)), 400, "allUsers"),
+               (_policy(3, etag, (invoker, ["allAuthenticatedUsers"], later)), 400, "allAuthenticatedUsers"),
+               (_policy(1, etag, (invoker, ["user:temp@example.com"], later)), 400, "version 3"),
+               (_policy(3, b"stale", (invoker, [PUBSUB], None)), 409, "concurrent policy changes")]
+    for policy, code, said in refused:
+        with pytest.raises(exceptions.GoogleAPICallError) as caught:
+            run.set_iam_policy(request={"resource": NAME, "policy": policy})
+        assert caught.value.code == code and said in caught.value.message
+    assert fake_apis.run_policies[NAME]["etag"] == "BwYx"   # nothing refused was stored
+    taken = run.set_iam_policy(request={"resource": NAME, "policy": _policy(
+        3, etag, (invoker, [PUBSUB], None), (invoker, ["user:temp@example.com"], later))})
+    assert taken.etag != etag
+    with pytest.raises(exceptions.GoogleAPICallError) as caught:   # the etag read before that change is stale now
+        run.set_iam_policy(request={"resource": NAME, "policy": _policy(3, etag, (invoker, [PUBSUB], None))})
+    assert caught.value.code == 409
+    run.set_iam_policy(request={"resource": NAME, "policy": _policy(1, b"", (invoker, [PUBSUB], None))})   # no etag
+
+
 def test_requests_are_logged_like_cloud_run(fake_apis, gcp):
     gcp.services.health("phase4", token=PUSH_TOKEN)
     gcp.services.request("phase4", "GET", "/.env")

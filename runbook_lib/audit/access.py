@@ -16,11 +16,13 @@ from typing import Any
 import pandas as pd
 
 from ..errors import AccessDenied, CloudUnreachable, CredentialsMissing, NotFoundError, QuotaExceeded, ServiceDisabled
+from ..formats import parse_time, rfc3339
 from ..phases import Phase
 from ..services import PUBLIC_MEMBERS, describe_role_command, role_may_invoke
 from ..shell_words import PrintedProject, printed_project
-from .commands import (ancestor_policy_command, ancestors_policy_command, invoker_iam_check_command, placed,
-                       remove_ancestor_binding_command, remove_binding_command, remove_project_binding_command)
+from .commands import (add_invoker_command, ancestor_policy_command, ancestors_policy_command,
+                       invoker_iam_check_command, placed, remove_ancestor_binding_command, remove_binding_command,
+                       remove_project_binding_command)
 from .requests import GRANTED_ABOVE_UNREAD
 
 SEVERITIES = ("critical", "warning", "info")   # critical -> verdict fail, warning -> warn
@@ -77,6 +79,37 @@ GOOGLE_AGENT_DOMAINS = ("serverless-robot-prod", "gcf-admin-robot", "compute-sys
                         "gae-api-prod.google.com", "genomics-api.google.com", "gs-project-accounts")
 
 
+# Members that grant nothing however they are bound, listed but never invokers: an account deleted since it was
+# granted (IAM's `deleted:serviceAccount:EMAIL?uid=N`, `deleted:user:`, `deleted:group:`; only undeleting it brings
+# the grant back, never a new account of the same email), and a grant whose `request.time < timestamp("T")`
+# condition (IAM's expirable access) ended by the window's end.
+GRANTS_NOTHING = ("deleted", "expired")
+DELETED_PREFIX = "deleted:"
+# Only the documented form of expirable access is read; any other condition stays conditional (shown, judged).
+_EXPIRES = re.compile(r"""\s*request\.time\s*<\s*timestamp\(\s*(?:"([^"]+)"|'([^']+)')\s*\)\s*""")
+
+
+def live_member(member: str) -> str:
+    """The member a `deleted:` one names, as it was before its deletion (`deleted:serviceAccount:EMAIL?uid=N` ->
+    `serviceAccount:EMAIL`); any other member as it is."""
+    if not member.startswith(DELETED_PREFIX):
+        return member
+    return member[len(DELETED_PREFIX):].split("?uid=", 1)[0]
+
+
+def expired_at(condition: dict | None, until: datetime | None) -> datetime | None:
+    """When a `request.time < timestamp("T")` condition stopped granting, if T is at or before `until` (the window's
+    end); None for a later T, any other condition, or no `until`."""
+    found = _EXPIRES.fullmatch((condition or {}).get("expression") or "")
+    if not found or until is None:
+        return None
+    try:
+        moment = parse_time(found[1] or found[2])
+    except ValueError:
+        return None
+    return moment if moment <= until else None
+
+
 def is_google_agent(member: str) -> bool:
     """A service agent of Google's: service-NUMBER in one of Google's agent projects (gcp-sa-*, or a named one)."""
     found = _SERVICE_AGENT.match(member)
@@ -93,8 +126,8 @@ class Finding:
     severity: str   # critical | warning | info
     service: str
     kind: str       # public_member, iam_check_disabled, ingress_all, unexpected_invoker, conditional_public,
-                    # unresolved_role, refused_pushes, refused_scheduler, recovered_pushes, token_less_subscription,
-                    # unexpected_2xx,
+                    # unresolved_role, deleted_member, expired_grant, refused_pushes, refused_scheduler,
+                    # recovered_pushes, token_less_subscription, unexpected_2xx,
                     # exposure, inherited_not_read, project_policy_not_read, ancestry_not_read,
                     # ancestor_policy_not_read
     what: str       # one sentence
@@ -145,7 +178,9 @@ class ServiceAccess:
     service: str
     region: str
     policy_version: int
-    members: list[dict]          # {member, role, condition, judged: public|expected|unexpected|unresolved}
+    # {member, role, condition, where, judged: public|expected|unexpected|unresolved|administrator|google_agent|
+    # deleted|expired}
+    members: list[dict]
     invoker_iam_disabled: bool
     ingress: str
     findings: list[Finding]
@@ -172,8 +207,17 @@ class ServiceAccess:
                                                 and m["judged"] == "public" for m in self.members)
 
     def invoker_members(self) -> set[str]:
-        """Members that may call it unconditionally, by a grant on the service or on the project."""
-        return {m["member"] for m in self.members if not m["condition"]}
+        """Members that may call it unconditionally, by a grant on the service or on the project (a deleted
+        account's grant lets no one in)."""
+        return {m["member"] for m in self.members if not m["condition"] and m["judged"] not in GRANTS_NOTHING}
+
+    def lost_invokers(self, expected_members: set[str]) -> list[str]:
+        """The expected invokers (emails) whose every invoke grant names their deleted account: the account now of
+        that email may not call the service."""
+        granted = self.invoker_members()
+        lost = {live_member(m["member"]) for m in self.members
+                if m["judged"] == "deleted" and role_may_invoke(m["role"])}
+        return sorted(m.partition(":")[2] for m in (lost & expected_members) - granted)
 
     def granted_above(self) -> str:
         """Who else may hold an invoke role above the service, for the request-log class of callers that got
@@ -232,6 +276,8 @@ def _conditional(policy: dict) -> bool:
 
 
 def _judged(member: str, role: str, expected_members: set[str], inherited: bool) -> str:
+    if member.startswith(DELETED_PREFIX):
+        return "deleted"
     if member in PUBLIC_MEMBERS:
         return "public"
     if member in expected_members:
@@ -258,14 +304,55 @@ def _service_finding(service: str, member: str, role: str, shown: str, fix: list
                    f"{member} holds {role} on {service}{under} but is not an expected invoker.", fix)
 
 
+def granted_members(policy: dict | None) -> set[str]:
+    """The members a policy lets call unconditionally (as ServiceAccess.invoker_members counts them: a role the kit
+    cannot judge included), its deleted accounts left out."""
+    return {m for b in (policy or {}).get("bindings", []) if not b.get("condition")
+            and role_may_invoke(b.get("role", "")) is not False
+            for m in b.get("members", []) if not m.startswith(DELETED_PREFIX)}
+
+
+def _deleted_finding(service: str, member: str, role: str, shown: str, where: str, warn: bool, fix: list[str],
+                     add: Callable[[str], str] | None) -> Finding:
+    """A grant to a deleted account: a warning when it was an expected invoker's only grant (`warn`; the fix grants
+    the account now of that email, then removes the stale grant), else an info with the removal as cleanup."""
+    on = service if where == "service" else placed(where)
+    under = f" under condition {shown!r}" if shown else ""
+    if warn:
+        email = live_member(member).partition(":")[2]
+        return Finding("warning", service, "deleted_member",
+                       f"{email}, an expected invoker of {service}, was deleted: its grant of {role} on {on}{under} "
+                       f"names the deleted account ({member}), so the account now named {email} may not invoke "
+                       f"{service}.", ([add(email)] if add else []) + fix, where=where)
+    return Finding("info", service, "deleted_member",
+                   f"{member} holds {role} on {on}{under}, but that account was deleted: the grant lets no one in; "
+                   f"removing it tidies the policy.", fix, where=where)
+
+
+def _expired_finding(service: str, member: str, role: str, shown: str, where: str, ended: datetime,
+                     fix: list[str]) -> Finding:
+    """A grant whose `request.time <` condition ended by the window's end: no invoker, its removal a cleanup."""
+    on = service if where == "service" else placed(where)
+    return Finding("info", service, "expired_grant",
+                   f"{member}'s grant of {role} on {on} expired at {rfc3339(ended, micros=False)} (condition "
+                   f"{shown!r}): it lets no one in; removing it tidies the policy.", fix, where=where)
+
+
 def _judge_bindings(service: str, policy: dict, expected_members: set[str], remove: Callable[..., str],
-                    where: str = "service", ingress: str = "all") -> tuple[list[dict], list[Finding]]:
+                    where: str = "service", ingress: str = "all", add: Callable[[str], str] | None = None,
+                    until: datetime | None = None, granted: set[str] = frozenset()
+                    ) -> tuple[list[dict], list[Finding]]:
     """The members of a policy's invoke-role bindings, judged, and the findings about them. The policy is the
     service's own (where "service"), or one every service inherits (where "project", folders/N, organizations/N):
     there the owners and editors and Google's service agents are listed, not judged (see BASIC_ROLES).
-    remove(member, role, condition, conditional_policy) is the command that would remove one grant."""
+    remove(member, role, condition, conditional_policy) is the command that would remove one grant, add(email)
+    the one granting an expected invoker roles/run.invoker on the service. A grant whose `request.time <` bound
+    is at or before `until` (the window's end) is expired; a deleted account grants nothing, and an expected
+    invoker whose account it was is said to have lost its grant unless this policy or `granted` (the members
+    other policies let in) still lets it in."""
     inherited = where != "service"
     conditional_policy = _conditional(policy)
+    granted = set(granted) | granted_members(policy)
     members, findings = [], []
     for binding in policy.get("bindings", []):
         role = binding.get("role", "")
@@ -274,14 +361,27 @@ def _judge_bindings(service: str, policy: dict, expected_members: set[str], remo
             continue   # roles without run.routes.invoke do not let anyone call the service
         condition = binding.get("condition") or {}
         shown = _shown(condition)
+        ended = expired_at(condition, until)
         for member in binding.get("members", []):
             fix = [remove(member, role, condition or None, conditional_policy)]
+            if may_invoke is None and inherited and member not in expected_members and member not in PUBLIC_MEMBERS:
+                # on the project and above, roles the kit does not know are granted by the hundred for other work
+                continue
+            if member.startswith(DELETED_PREFIX):
+                live = live_member(member)
+                warn = bool(may_invoke) and live in expected_members and live not in granted
+                findings.append(_deleted_finding(service, member, role, shown, where, warn, fix, add))
+                members.append(_member(member, role, shown, "deleted", where))
+                continue
+            if ended is not None:
+                if _judged(member, role, expected_members, inherited) not in ("administrator", "google_agent"):
+                    findings.append(_expired_finding(service, member, role, shown, where, ended, fix))
+                members.append(_member(member, role, shown, "expired", where))
+                continue
             if may_invoke is None:   # a custom role: it may or may not carry run.routes.invoke
                 if member in expected_members:
                     members.append(_member(member, role, shown, "expected", where))
-                elif member in PUBLIC_MEMBERS or not inherited:
-                    # on the service itself, any member; on the project and above, where roles the kit does not
-                    # know are granted by the hundred for other work, only anyone-at-all
+                else:   # on the service itself, any member; on the project and above, only anyone-at-all
                     findings.append(_unresolved(service, member, role, shown, [describe_role_command(role)] + fix,
                                                 where))
                     members.append(_member(member, role, shown, "unresolved", where))
@@ -294,12 +394,18 @@ def _judge_bindings(service: str, policy: dict, expected_members: set[str], remo
     return members, findings
 
 
-def judge_access(phase: Phase, info: Any, policy: dict, expected_members: set[str], project: str) -> ServiceAccess:
-    """Findings about one service from its ServiceInfo and IAM policy (iam_policy() shape)."""
+def judge_access(phase: Phase, info: Any, policy: dict, expected_members: set[str], project: str,
+                 until: datetime | None = None, granted: set[str] = frozenset()) -> ServiceAccess:
+    """Findings about one service from its ServiceInfo and IAM policy (iam_policy() shape). until: the window's
+    end, for grants that expire (None: none is judged expired); granted: the members the policies above the
+    service let in (an expected invoker's deleted account then leaves it no grant only if it is not among them)."""
     service, region = phase.service, phase.region
     members, findings = _judge_bindings(service, policy, expected_members,
                                         partial(remove_binding_command, service, region, project),
-                                        ingress=info.ingress or "all")
+                                        ingress=info.ingress or "all",
+                                        add=partial(add_invoker_command, service, region, project,
+                                                    conditional_policy=_conditional(policy)),
+                                        until=until, granted=granted)
     if info.invoker_iam_disabled:
         findings.append(Finding("critical", service, "iam_check_disabled",
                                 f"{service} has its invoker IAM check turned off (`--no-invoker-iam-check`): "
@@ -435,22 +541,32 @@ def _inherited_finding(service: str, member: str, role: str, shown: str, where: 
                    f"expected invoker.", fix, where=where)
 
 
+def inherited_granted(project_policy: InheritedPolicy, ancestry: Ancestry | None) -> set[str]:
+    """The members the project's policy and its folders' and organisation's (those read) let call every service."""
+    inherited = (project_policy, *(ancestry.ancestors if ancestry else ()))
+    return set().union(*(granted_members(p.policy) for p in inherited if p.read))
+
+
 def judge_inherited_grants(access: ServiceAccess, project_policy: InheritedPolicy, ancestry: Ancestry | None,
-                           expected_members: set[str], project: str) -> ServiceAccess:
+                           expected_members: set[str], project: str, until: datetime | None = None) -> ServiceAccess:
     """The service's access with the grants of invoke roles on the project and on its folders and organisation
     added (where "project", folders/N, organizations/N), judged as the service's own are: anyone at all is public
     (critical; under a condition, a warning), a member not among the expected invokers a warning with the
     `gcloud projects` / `resource-manager folders` / `organizations` removal; the owners and editors and Google's
     service agents there are listed, not judged (see BASIC_ROLES). What was not read, conclude says, once for
-    every service (ancestry None: the folders and organisation were not looked at)."""
+    every service (ancestry None: the folders and organisation were not looked at). until: as judge_access's.
+    An expected invoker's deleted account there is fixed by a grant on the service itself, the narrowest."""
     access.project_policy, access.ancestry = project_policy, ancestry
+    granted = access.invoker_members() | inherited_granted(project_policy, ancestry)
+    add = partial(add_invoker_command, access.service, access.region, project,
+                  conditional_policy=access.conditional_policy)
     for inherited in (project_policy, *(ancestry.ancestors if ancestry else ())):
         if not inherited.read:
             continue
         remove = (partial(remove_project_binding_command, project) if inherited.where == "project"
                   else partial(remove_ancestor_binding_command, inherited.where))
         members, findings = _judge_bindings(access.service, inherited.policy, expected_members, remove,
-                                            inherited.where)
+                                            inherited.where, add=add, until=until, granted=granted)
         access.members += members
         access.findings += findings
     return access
@@ -462,12 +578,13 @@ def who_may_call(target: Any, scope: AuditScope) -> list[ServiceAccess]:
     read once; what cannot be read, the audit says why."""
     project_policy = read_project_policy(target, scope.project)
     ancestry = read_ancestry(target, scope.project)
+    above = inherited_granted(project_policy, ancestry)
     access = []
     for phase in scope.phases:
         expected = scope.expected_members(phase.name)
         own = judge_access(phase, target.services.describe(phase.name), target.services.iam_policy(phase.name),
-                           expected, scope.project)
-        access.append(judge_inherited_grants(own, project_policy, ancestry, expected, scope.project))
+                           expected, scope.project, until=scope.until, granted=above)
+        access.append(judge_inherited_grants(own, project_policy, ancestry, expected, scope.project, scope.until))
     return access
 
 

@@ -20,7 +20,7 @@ from ..errors import AccessDenied, CloudUnreachable, QuotaExceeded
 from ..formats import rfc3339
 from ..progress import ticking
 from ..request_logs import RequestLogQuery
-from .access import AuditScope, Finding, ServiceAccess
+from .access import GRANTS_NOTHING, AuditScope, Finding, ServiceAccess
 from .requests import REFUSED_STATUSES, RequestLog, ServiceFacts, bucket_minutes
 
 @dataclass
@@ -76,7 +76,8 @@ def _facts(access: list[ServiceAccess], scope: AuditScope,
            subscriptions: dict[str, tuple[list | None, str]] | None = None) -> list[ServiceFacts]:
     facts = []
     for a in access:
-        members = {m["member"] for m in a.members if m["judged"] not in _NOT_JUDGED}
+        # a deleted account or an expired grant lets no one in: no caller past IAM held it
+        members = {m["member"] for m in a.members if m["judged"] not in _NOT_JUDGED + GRANTS_NOTHING}
         listed = (subscriptions or {}).get(a.phase, (None, ""))[0] or []
         signed = tuple(sorted({urlsplit(s.push_endpoint).path or "/" for s in listed if s.service_account}))
         facts.append(ServiceFacts(a.service, a.public, members <= scope.expected_members(a.phase),

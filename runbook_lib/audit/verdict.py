@@ -1,10 +1,10 @@
 """The audit's verdict: fail for a public service, a 2xx to a caller that could have been anyone, or refused
-Pub/Sub pushes; warn for unexpected invokers, a role it cannot judge granted to anyone, pushes that
-recovered, or exposure before a fix; with the figures the morning review shows, every fix command
-(printed, never run) and the read-only commands for what it could not read: the project's policy, its
-ancestry (folders and organisation), or one folder's or the organisation's policy. What it could not read is
-said once (an info finding, as a refused project policy always was): it never changes the verdict, and the
-summary names it whenever it says anything else."""
+Pub/Sub pushes; warn for unexpected invokers, an expected invoker whose only grant names its deleted account, a
+role it cannot judge granted to anyone, pushes that recovered, or exposure before a fix; with the figures the
+morning review shows, every fix command (printed, never run) and the read-only commands for what it could not
+read: the project's policy, its ancestry (folders and organisation), or one folder's or the organisation's
+policy. What it could not read is said once (an info finding, as a refused project policy always was): it never
+changes the verdict, and the summary names it whenever it says anything else."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -20,8 +20,12 @@ from .pushes import PushOutage
 from .tried import WhoTried, moment_text
 
 # Longer than most summaries, as runbooks 02 and 03's are: the incident morning's finds, each naming who or
-# what (the unexpected invokers last), fit; the index cuts it for its row and links to the whole.
+# what (the unexpected invokers a few by name), fit; the index cuts it for its row and links to the whole.
 SUMMARY_CHARS = 400
+# The summary names at most this many members of a kind, within this many characters, then "+N more" (the members
+# table has them all): workload identity principals run to 140 characters, and a full list of them pushed every
+# warning after it out of the summary.
+SHOWN_NAMES, SHOWN_NAMES_CHARS = 3, 160
 
 
 # Roles granted on the project, a folder or the organisation are inherited by every service and may invoke
@@ -79,6 +83,29 @@ def _merged(findings: list[Finding]) -> list[Finding]:
 def _shown_member(member: dict) -> str:
     where = member.get("where", "service")
     return member["member"] + ("" if where == "service" else f" on {placed(where)}")
+
+
+def _few(names: list[str]) -> str:
+    """The first SHOWN_NAMES of `names` that fit in SHOWN_NAMES_CHARS, then "+N more"; "N (see the members
+    table)" when not even the first fits."""
+    shown: list[str] = []
+    for name in names[:SHOWN_NAMES]:
+        if len(", ".join(shown + [name])) > SHOWN_NAMES_CHARS:
+            break
+        shown.append(name)
+    rest = len(names) - len(shown)
+    if not shown:
+        return f"{rest} (see the members table)"
+    return ", ".join(shown) + (f", +{rest} more" if rest else "")
+
+
+def _unexpected_names(access: list[ServiceAccess]) -> list[str]:
+    """The unexpected invokers as the summary names them, "(conditional)" when every grant they hold is."""
+    conditional: dict[str, bool] = {}
+    for m in (m for a in access for m in a.members if m["judged"] == "unexpected"):
+        name = _shown_member(m)
+        conditional[name] = conditional.get(name, True) and bool(m["condition"])
+    return [name + (" (conditional)" if conditional[name] else "") for name in sorted(conditional)]
 
 
 def _and(items: list[str]) -> str:
@@ -168,9 +195,12 @@ def conclude(scope: AuditScope, access: list[ServiceAccess], tried: WhoTried, ou
     said += [f"pushes to {o.service} refused, then let in again: recovered" for o in outages if o.recovered]
     if tried.unexpected_2xx:
         said.append(f"{tried.unexpected_2xx} 2xx to callers that could be anyone")
-    unexpected = sorted({_shown_member(m) for a in access for m in a.members if m["judged"] == "unexpected"})
+    lost = sorted({email for a in access for email in a.lost_invokers(scope.expected_members(a.phase))})
+    if lost:
+        said.append(f"expected invokers left without a grant (account deleted): {_few(lost)}")
+    unexpected = _unexpected_names(access)
     if unexpected:
-        said.append(f"unexpected invokers: {', '.join(unexpected)}")
+        said.append(f"unexpected invokers: {_few(unexpected)}")
     if tried.external_reached:
         said.append(f"{tried.external_reached} external callers reached the app")
     others = [f.what for f in critical + warnings if f.kind in ("iam_check_disabled", "conditional_public",

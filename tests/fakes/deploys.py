@@ -379,6 +379,9 @@ class FakeDeploys:
         if name not in self.fake.run_services:
             return 404, google_error(404, f"Service {name} does not exist.")
         policy = dict(body.get("policy") or {})
+        refused = _refused_policy(policy, self.fake.run_policies.get(name, {"etag": "BwY="}))
+        if refused is not None:
+            return refused
         policy["etag"] = base64.b64encode(uuid.uuid4().bytes[:6]).decode()   # the API's etags are base64
         self.fake.run_policies[name] = policy
         return 200, policy
@@ -389,6 +392,36 @@ class FakeDeploys:
         if found is None:
             return 404, google_error(404, f"Revision {revision} does not exist.")
         return 200, found
+
+
+def _etag_bytes(etag: str) -> bytes:
+    """An etag as the bytes it stands for: the clients send back the base64 of what they read, which may spell the
+    stored text otherwise (padding, a non-canonical last character)."""
+    try:
+        return base64.b64decode(etag + "=" * (-len(etag) % 4))
+    except ValueError:
+        return etag.encode()
+
+
+def _refused_policy(policy: dict, current: dict) -> tuple[int, dict] | None:
+    """IAM's refusals of a setIamPolicy (None: taken): a stale etag is 409 ABORTED (read-modify-write lost a race);
+    a condition on allUsers or allAuthenticatedUsers, or conditions in a policy whose version is not 3, are 400
+    INVALID_ARGUMENT."""
+    if policy.get("etag") and _etag_bytes(policy["etag"]) != _etag_bytes(current.get("etag") or ""):
+        refused = google_error(409, "There were concurrent policy changes. Please retry the whole read-modify-write "
+                                    "with exponential backoff.")
+        refused["error"]["status"] = "ABORTED"
+        return 409, refused
+    conditional = [b for b in policy.get("bindings") or [] if b.get("condition")]
+    public = sorted({m for b in conditional for m in b.get("members") or []
+                     if m in ("allUsers", "allAuthenticatedUsers")})
+    if public:
+        return 400, google_error(400, f"Conditions cannot be used with {public[0]}: a binding with a condition may not "
+                                      f"name allUsers or allAuthenticatedUsers.")
+    if conditional and int(policy.get("version") or 1) != 3:
+        return 400, google_error(400, f"A policy with conditional bindings must be version 3, not "
+                                      f"{int(policy.get('version') or 1)}.")
+    return None
 
 
 def service_etag(service: dict) -> str:

@@ -32,7 +32,9 @@ talk to it. It answers like Google does where the kit depends on it:
   ("Permission is denied if the policy or the resource do not exist"); v1 projects.getAncestry (POST
   /v1/projects/P:getAncestry) answers `project_ancestry` (the project, then its folders and organisation),
   and v3 folders/organizations getIamPolicy answer `ancestor_policies`, the same way;
-- Cloud Run's IAM check honours grants on the service's project, folders and organisation too, as Google's does.
+- Cloud Run's IAM check honours grants on the service's project, folders and organisation too, as Google's does,
+  of every role that carries run.routes.invoke, and evaluates IAM's expirable-access condition
+  (`request.time < timestamp("T")`); a condition of any other form is refused as not granting.
 
 Every request is recorded (method, path, query, JSON body) so tests can assert the exact paths.
 """
@@ -109,8 +111,37 @@ UNAUTHORIZED_PAGE = ("<html><head>\n<meta http-equiv=\"content-type\" content=\"
                      "<title>401 Unauthorized</title>\n</head>\n<body text=#000000 bgcolor=#ffffff>\n"
                      "<h1>Error: Unauthorized</h1>\n<h2>Your client does not have permission to the requested "
                      "URL <code>{path}</code>.</h2>\n<h2></h2>\n</body></html>\n")
-# Roles that carry run.routes.invoke (the fake's own list: it is the oracle, not the library).
-_INVOKE_ROLES = {"roles/run.invoker", "roles/run.developer", "roles/run.admin", "roles/editor", "roles/owner"}
+# Every predefined role that carries run.routes.invoke, a full copy kept apart from the library's INVOKER_ROLES so
+# the fake stays an oracle (Cloud Run's roles page, the IAM predefined roles reference; a test holds the two equal).
+INVOKE_ROLES = frozenset({
+    "roles/run.invoker", "roles/run.servicesInvoker", "roles/run.developer", "roles/run.admin", "roles/run.editor",
+    "roles/run.sourceDeveloper", "roles/editor", "roles/owner",
+    "roles/cloudfunctions.admin", "roles/cloudfunctions.developer", "roles/cloudfunctions.editor",
+    "roles/firebase.admin", "roles/firebase.developAdmin", "roles/iam.dataScientist", "roles/iam.devOps",
+    "roles/iam.mlEngineer",
+    "roles/aiplatform.serviceAgent", "roles/ces.serviceAgent", "roles/cloudfunctions.serviceAgent",
+    "roles/dialogflow.serviceAgent", "roles/firebaseapphosting.serviceAgent", "roles/firebasedataconnect.serviceAgent",
+    "roles/integrations.serviceAgent", "roles/monitoring.notificationServiceAgent", "roles/run.serviceAgent",
+    "roles/serverless.serviceAgent", "roles/spanner.serviceAgent", "roles/visionai.serviceAgent",
+})
+# IAM's expirable access, the one condition form the fake evaluates (CEL takes either quote).
+_EXPIRES = re.compile(r"""\s*request\.time\s*<\s*timestamp\(\s*(?:"([^"]+)"|'([^']+)')\s*\)\s*""")
+
+
+def condition_holds(condition: dict | None, now: datetime) -> bool:
+    """Whether a binding's condition lets its members in at `now`, as IAM evaluates it: none always does;
+    `request.time < timestamp("T")` while now is before T. Any other expression is refused as not granting:
+    the fake cannot evaluate CEL, and a grant it cannot evaluate must not let a caller in by accident."""
+    if not condition:
+        return True
+    found = _EXPIRES.fullmatch(condition.get("expression") or "")
+    if not found:
+        return False
+    try:
+        until = datetime.fromisoformat((found[1] or found[2]).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return now < (until if until.tzinfo else until.replace(tzinfo=timezone.utc))
 
 
 def build_location(build: dict) -> str:
@@ -447,8 +478,10 @@ class FakeGoogleApis(HttpFake):
             project = service["name"].split("/")[1]
             policies += [self.project_policies.get(project, {})]
             policies += [self.ancestor_policies.get(a, {}) for a in self.project_ancestry.get(project, [])]
+        now = datetime.now(timezone.utc)
         members = {m for policy in policies for b in policy.get("bindings", [])
-                   if b.get("role") in _INVOKE_ROLES and not b.get("condition") for m in b.get("members", [])}
+                   if b.get("role") in INVOKE_ROLES and condition_holds(b.get("condition"), now)
+                   for m in b.get("members", [])}
         if (service and service.get("invokerIamDisabled")) or "allUsers" in members:
             return 200
         if not authorization:

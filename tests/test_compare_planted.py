@@ -11,6 +11,7 @@ import math
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -315,16 +316,8 @@ def test_a_timestamp_partition_column_splits_the_counts_by_day(wh):
     assert diff.mismatch_dates() == [date(2025, 1, 2)] and diff.summary.endswith("in v on 2025-01-02.")
 
 
-def test_a_month_or_hour_partitioned_table_is_counted_in_its_own_partitions(wh):
-    # BigQuery's partitions of these tables are months and hours, not days: the counts split as the table does
-    wh.execute("CREATE OR REPLACE TABLE p.mo PARTITION BY DATE_TRUNC(d, MONTH) AS SELECT k, "
-               "DATE_ADD(DATE '2025-01-20', INTERVAL k DAY) AS d, k AS v FROM UNNEST(GENERATE_ARRAY(1, 20)) AS k")
-    wh.execute("CREATE OR REPLACE TABLE t.mo PARTITION BY DATE_TRUNC(d, MONTH) AS SELECT k, "
-               "DATE_ADD(DATE '2025-01-20', INTERVAL k DAY) AS d, IF(k = 15, 0, k) AS v "
-               "FROM UNNEST(GENERATE_ARRAY(1, 20)) AS k")
-    diff = compare_tables(wh, "p.mo", "t.mo", ["k"])
-    assert diff.partitions["partition_value"].tolist() == [date(2025, 1, 1), date(2025, 2, 1)]
-    assert diff.partitions["rows_prod"].tolist() == [11, 9] and diff.mismatch_dates() == [date(2025, 2, 1)]
+def test_an_hour_partitioned_table_is_counted_in_its_own_hours(wh):
+    # BigQuery's partitions of this table are hours, not days: the counts split as the table does
     wh.execute("CREATE OR REPLACE TABLE p.hr PARTITION BY TIMESTAMP_TRUNC(at, HOUR) AS SELECT k, "
                "TIMESTAMP_ADD(TIMESTAMP '2025-01-01 22:00:00+00', INTERVAL 15 * k MINUTE) AS at, k AS v "
                "FROM UNNEST(GENERATE_ARRAY(1, 8)) AS k")
@@ -332,6 +325,25 @@ def test_a_month_or_hour_partitioned_table_is_counted_in_its_own_partitions(wh):
     wh.execute("INSERT INTO t.hr SELECT * FROM p.hr WHERE k != 8")
     diff = compare_tables(wh, "p.hr", "t.hr", ["k"])
     assert diff.partitions["rows_prod"].tolist() == [3, 4, 1] and diff.partitions["rows_test"].tolist() == [3, 4, 0]
+
+
+@pytest.mark.parametrize("unit", ["MONTH", "YEAR"])
+def test_a_month_or_year_partitioned_table_is_counted_by_day_never_by_its_partitions_first_day(wh, unit):
+    """Runbook 04 says which columns differ on which dates. Split by BigQuery's partitions, a MONTH or YEAR table
+    named each by its first day (DATE_TRUNC), so a difference on 2025-02-02 read "on 2025-02-01" (a day that
+    matched) or "on 2025-01-01" (a day outside the compared rows). BigQuery's own id for the partition (202502,
+    2025) would be honest but names no day to look at; the column's day costs the statements nothing more (the same
+    column read, the same partitions pruned), so those tables are counted by it."""
+    for side, last in (("p", 3), ("t", 0)):   # only 2025-02-02's row differs
+        wh.execute(f"CREATE OR REPLACE TABLE {side}.{unit.lower()} PARTITION BY DATE_TRUNC(d, {unit}) AS "
+                   "SELECT 1 AS k, DATE '2025-01-31' AS d, 1 AS v UNION ALL SELECT 2, DATE '2025-02-01', 2 "
+                   f"UNION ALL SELECT 3, DATE '2025-02-02', {last}")
+    days = [date(2025, 1, 31), date(2025, 2, 1), date(2025, 2, 2)]
+    for diff in on_both_targets(wh, unit.lower()):
+        assert diff.partitions["partition_value"].tolist() == days and diff.partitions["rows_prod"].tolist() == [1] * 3
+        assert diff.partitions["changed_rows"].tolist() == [0, 0, 1]
+        assert diff.mismatch_dates() == [date(2025, 2, 2)] and diff.summary.endswith("in v on 2025-02-02.")
+        assert diff.to_dict()["details"]["mismatch_dates"] == {"v": ["2025-02-02"]}
 
 
 def test_an_integer_range_partitioned_table_is_counted_per_range(wh):
@@ -407,8 +419,16 @@ def test_an_interval_of_a_month_is_not_one_of_30_days_on_either_target(wh):
                "UNION ALL SELECT 2, MAKE_INTERVAL(month => 1), 'a' UNION ALL SELECT 3, MAKE_INTERVAL(day => 1), 'a'")
     wh.execute("CREATE OR REPLACE TABLE t.iv AS SELECT 1 AS k, MAKE_INTERVAL(day => 30) AS iv, 'a' AS s "
                "UNION ALL SELECT 2, MAKE_INTERVAL(day => 30), 'b' UNION ALL SELECT 3, MAKE_INTERVAL(day => 1), 'a'")
-    for diff in on_both_targets(wh, "iv"):
+    found = on_both_targets(wh, "iv")
+    for diff in found:
         assert diff.verdict == "fail" and diff.column_mismatches == {"iv": 2, "s": 1} and diff.changed_rows == 2
+    # the values sampled and recorded: on gcp as the client reads BigQuery's INTERVAL text (the fake sent Python's
+    # repr of the sandbox's value, typed STRING), the sandbox's
+    local, cloud = (d.sample.loc[d.sample["column"] == "iv", ["k", "prod_value", "test_value"]] for d in found)
+    month, days = (pd.DateOffset(months=m, days=d, nanoseconds=0) for m, d in ((1, 0), (0, 30)))   # (Arrow's)
+    assert local.values.tolist() == [[1, month, days], [2, month, days]]
+    assert cloud.values.tolist() == local.values.tolist()
+    assert found[1].to_dict()["details"]["sample"] == found[0].to_dict()["details"]["sample"]
 
 
 @pytest.mark.parametrize("prod, test, verdict, delta", [

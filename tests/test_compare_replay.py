@@ -631,6 +631,74 @@ def test_each_table_is_read_once_and_the_test_tables_days_in_one_query(planted):
     on_both_targets(check)
 
 
+class Recorded:
+    """A warehouse recording every call made of it (each read or query on gcp a request, or a billed job)."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, []
+
+    def __getattr__(self, name):
+        found = getattr(self.inner, name)
+        if not callable(found):
+            return found
+
+        def call(*args, **kwargs):
+            self.calls.append(name)
+            return found(*args, **kwargs)
+        return call
+
+
+@pytest.mark.parametrize("bad", [{"abs_tol": -1}, {"rel_tol": "0.1"}, {"abs_tol": float("nan")}])
+def test_a_bad_tolerance_is_refused_before_any_table_is_read_or_query_run(planted, bad):
+    # compare_replay left the tolerances to compare_tables: refused only after the replay's claim, every table's
+    # metadata and one query per table of the days it holds (each billed at least 10 MB on BigQuery)
+    wh, on_both_targets = planted
+    _plant(wh, "daily_events", "event_date", "DATE", "DATE '2025-12-15'")
+    name = next(iter(bad))
+
+    def check(tg):
+        recorded = Recorded(tg.warehouse)
+        with pytest.raises(ParameterError) as err:
+            compare_replay(dataclasses.replace(tg, warehouse=recorded, closers=[]), "plant", **bad)
+        assert err.value.parameter == name and str(err.value).endswith("is not valid: give a number of 0 or more.")
+        with pytest.raises(ParameterError) as err:
+            compare.compare_tables(recorded, "nba_analytics.daily_events", "plant_nba_analytics.daily_events",
+                                   ["event_date", "event_id"], **bad)
+        assert err.value.parameter == name and recorded.calls == []
+    on_both_targets(check)
+
+
+@pytest.mark.parametrize("unit", ["MONTH", "YEAR"])
+def test_a_month_or_year_partitioned_table_names_the_day_that_differs_everywhere(planted, unit):
+    """Runbook 04 says which columns differ on which dates: a MONTH or YEAR partition named by its first day
+    (DATE_TRUNC) put a difference on 2025-02-02 "on 2025-02-01", a day that matched, or "on 2025-01-01", outside
+    the dates compared. Those tables are counted by the partition column's day (BigQuery's partition ids, 202502
+    or 2025, name no day to look at, and the day costs the statements nothing more): the summary, the tables'
+    "dates differing" and "dates", the rows chart and the record all name 2025-02-02 alone."""
+    wh, on_both_targets = planted
+    for dataset, last in (("nba_analytics", 3), ("plant_nba_analytics", 0)):   # only 2025-02-02's row differs
+        wh.execute(f"CREATE OR REPLACE TABLE {dataset}.daily_events (event_id INT64, event_date DATE, points INT64) "
+                   f"PARTITION BY DATE_TRUNC(event_date, {unit})")
+        wh.execute(f"INSERT INTO {dataset}.daily_events VALUES (1, DATE '2025-01-31', 1), (2, DATE '2025-02-01', 2), "
+                   f"(3, DATE '2025-02-02', {last})")
+
+    def check(tg):
+        result = compare_replay(tg, "plant", tables=["daily_events"])
+        diff = result.diffs[0]
+        assert (result.start_date, result.end_date) == (date(2025, 1, 31), date(2025, 2, 2))
+        assert diff.summary.endswith("1 of 3 matched rows differ (33.33%) in points on 2025-02-02.")
+        assert result.verdict_table()["dates differing"].tolist() == ["2025-02-02"]
+        assert result.column_table()["dates"].tolist() == ["2025-02-02"]
+        assert result.to_dict()["details"]["tables"][0]["details"]["mismatch_dates"] == {"points": ["2025-02-02"]}
+        ax = compare.rows_per_date_chart(result).axes[0]
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["01-31", "02-01", "02-02"]
+        assert [t.get_text() for t in ax.texts] == ["1 differ"] and ax.texts[0].xy[0] == 2
+        for start, end in (("2025-02-01", "2025-02-01"), ("2025-02-02", "2025-02-02")):
+            ranged = compare_replay(tg, "plant", tables=["daily_events"], start_date=start, end_date=end).diffs[0]
+            assert ranged.mismatch_dates() == ([date(2025, 2, 2)] if start.endswith("02") else []), ranged.summary
+    on_both_targets(check)
+
+
 def test_a_table_missing_from_a_phase_the_replay_ran_is_a_warning(planted):
     # phase3's test dataset holds its other tables: one missing is no "not replayed" (the replay may have
     # failed there), while phase4, whose test dataset holds none of its tables, was not replayed

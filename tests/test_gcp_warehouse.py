@@ -30,7 +30,7 @@ from runbook_lib.gcp.calls import CALL_DEADLINE_ENV
 from runbook_lib.gcp.bigquery_schema import schema_field, type_text
 from runbook_lib.gcp.connect import ENDPOINTS_ENV
 from runbook_lib.gcp.warehouse import GcpWarehouse, storage_api_installed
-from runbook_lib.local.warehouse import LocalWarehouse
+from runbook_lib.local.warehouse import LocalWarehouse, UnsupportedSQL
 from runbook_lib.target import connect
 
 PROJECT = "my-project"
@@ -110,6 +110,35 @@ def test_a_result_array_with_a_null_element_is_refused_as_bigquery_does(gcp):
                                         "cannot hold a NULL element; ")
     assert "\n" not in str(caught.value)
     assert list(gcp.query("SELECT CAST(NULL AS ARRAY<INT64>) AS a").a.iloc[0]) == []   # a NULL ARRAY is []
+
+
+def test_an_interval_result_is_typed_interval_and_sent_in_bigquerys_canonical_text(gcp, fake):
+    """BigQuery sends an INTERVAL as `[sign]Y-M [sign]D [sign]H:M:S[.F]` (data types doc), the one form the client
+    parses (_helpers._INTERVAL_PATTERN) into a relativedelta. The fake typed the column STRING and sent
+    "MonthDayNano(months=1, ...)", so the kit's INTERVAL values on gcp had never been what the client makes."""
+    import pyarrow as pa
+    from dateutil.relativedelta import relativedelta
+    from google.cloud.bigquery._helpers import _INTERVAL_PATTERN
+
+    sql = ("SELECT MAKE_INTERVAL(month => 1) AS month, MAKE_INTERVAL(year => -1, month => -2, day => 3, hour => -4, "
+           "minute => -5, second => -6) AS mixed, INTERVAL '-0.25' SECOND AS part, CAST(NULL AS INTERVAL) AS none, "
+           "[MAKE_INTERVAL(day => 1)] AS listed")
+    rows = gcp.client.query(sql).result()
+    assert [f.field_type for f in rows.schema] == ["INTERVAL"] * 5
+    row = list(rows)[0]
+    assert (row["month"], row["part"], row["none"], row["listed"]) == (relativedelta(months=1),
+                                                                      relativedelta(microseconds=-250000), None,
+                                                                      [relativedelta(days=1)])
+    assert row["mixed"] == relativedelta(years=-1, months=-2, days=3, hours=-4, minutes=-5, seconds=-6)
+    # the kit's frame of them: the sandbox's (runbook 04's sample and record: test_compare_planted)
+    assert gcp.query(sql).iloc[0].tolist() == fake.warehouse.query(sql).iloc[0].tolist()
+    from fakes.bigquery import interval_text
+
+    def text(months: int, days: int, nanoseconds: int) -> str:
+        return interval_text(pa.scalar((months, days, nanoseconds), pa.month_day_nano_interval()).as_py())
+
+    assert text(1, 0, 0) == "0-1 0 0:0:0" and text(-14, 3, -14_706_000_000_000) == "-1-2 3 -4:5:6"
+    assert text(0, -40, 360_001_000_001_000) == "0-0 -40 100:0:1.000001" and _INTERVAL_PATTERN.match(text(0, 0, -1))
 
 
 def test_results_are_read_page_by_page(gcp, fake):
@@ -350,6 +379,25 @@ def test_connect_options_are_checked(option, value):
                                         "ARRAY<STRING>", "STRUCT<a INT64, b ARRAY<DATE>>", "ARRAY<STRUCT<x FLOAT64>>"])
 def test_column_types_survive_the_rest_schema(type_text_):
     assert type_text(schema_field("c", type_text_)) == type_text_
+
+
+@pytest.mark.parametrize("unit, said", [("DAY", "_PARTITIONDATE"), ("HOUR", "TIMESTAMP_TRUNC(_PARTITIONTIME, HOUR)")])
+def test_the_fake_refuses_an_ingestion_time_partitioned_table_as_the_sandbox_does(gcp, fake, unit, said):
+    """timePartitioning without a field is ingestion time: BigQuery makes such a table (_PARTITIONTIME), which the
+    sandbox under the fake cannot hold. The fake made it unpartitioned, without a word, so a test meaning BigQuery's
+    table passed on another; it refuses it as a bad request, in the sandbox's own sentence."""
+    from google.api_core.exceptions import BadRequest
+    from google.cloud import bigquery
+
+    table = bigquery.Table(f"{PROJECT}.nba_analytics.ingested", schema=[bigquery.SchemaField("who", "STRING")])
+    table.time_partitioning = bigquery.TimePartitioning(type_=unit)
+    with pytest.raises(BadRequest) as caught:
+        gcp.client.create_table(table)
+    with pytest.raises(UnsupportedSQL) as sandbox:
+        fake.warehouse.execute(f"CREATE TABLE nba_analytics.ingested (who STRING) PARTITION BY {said}")
+    assert caught.value.code == 400 and caught.value.errors[0]["reason"] == "invalid"
+    assert caught.value.errors[0]["message"] == str(sandbox.value)
+    assert f"(PARTITION BY {said})" in str(sandbox.value) and not gcp.table_exists("nba_analytics.ingested")
 
 
 def test_the_fake_starts_on_its_own(tmp_path):

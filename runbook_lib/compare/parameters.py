@@ -169,16 +169,18 @@ def partition_sql(column: str | None, prod: TableInfo, test: TableInfo) -> tuple
 
 def _partition_of(column: str, column_type: str, prod: TableInfo) -> tuple[str, str]:
     """The partition of a `column_type` value of `column` as SQL over the value ({0}), and its type: as BigQuery
-    partitions production's table, a TIMESTAMP or DATETIME column by day (or by the hour, month or year the table
-    says), an integer-range partitioned column by its ranges (values outside them in the NULL partition); any
-    other column by its value."""
+    partitions production's table, a TIMESTAMP or DATETIME column by day (or by the hour the table says), an
+    integer-range partitioned column by its ranges (values outside them in the NULL partition); any other column by
+    its value. A table partitioned by MONTH or YEAR is counted by the column's day all the same: its partition's
+    first day (2025-02-01 for 202502) would read as the date a row differs on, one that may not differ or even lie
+    outside the compared dates, and the day costs nothing more (the same column read, a filter on its days prunes
+    the same partitions)."""
     kind = sql.base_type(column_type)
     unit = (prod.partition_type or "DAY") if column == prod.partition_column else "DAY"
     if kind in ("TIMESTAMP", "DATETIME") and unit == "HOUR":
         return f"{kind}_TRUNC({{0}}, HOUR)", kind
     if kind in ("TIMESTAMP", "DATETIME", "DATE"):
-        day = day_sql("{0}", kind)
-        return (f"DATE_TRUNC({day}, {unit})" if unit in ("MONTH", "YEAR") else day), "DATE"
+        return day_sql("{0}", kind), "DATE"
     if kind == "INT64" and unit == "RANGE" and prod.partition_range:
         start, end, interval = (int(v) for v in prod.partition_range)
         return (f"IF({{0}} >= {start} AND {{0}} < {end}, {start} + DIV({{0}} - {start}, {interval}) * {interval}, "

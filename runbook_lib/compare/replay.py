@@ -22,7 +22,7 @@ from ..results import Result
 from ..target import Target
 from . import sql
 from .diff import SchemaDiff, TableDiff, Thresholds
-from .parameters import check_limits, day_sql
+from .parameters import check_limits, check_tolerance, day_sql
 from .tables import DEFAULT_SAMPLE_ROWS, CostGuard, CostRefused, compare_tables
 from .verdict import describe
 
@@ -124,6 +124,9 @@ def compare_replay(target: Target, dataset_prefix: str, start_date: Any = None, 
     if start and end and start > end:
         raise ParameterError("start_date", start.isoformat(), f"must be on or before end_date {end.isoformat()}")
     check_limits(max_bytes_billed, sample_rows, None)
+    # (compare_tables checks them too, but only once the replay's tables were read and their days queried)
+    check_tolerance("abs_tol", abs_tol)
+    check_tolerance("rel_tol", rel_tol)
     warehouse = target.warehouse
     # the reads that choose what to compare are held to max_bytes_billed as the comparisons are
     guard = CostGuard(warehouse, max_bytes_billed)

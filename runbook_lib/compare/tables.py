@@ -15,8 +15,9 @@ A key found more than once on either side is counted in duplicate_keys_* and, wh
 it too, its rows are left out of the row-by-row comparison (there is no telling which copy matches
 which: they are counted in ambiguous_rows_*); a key on one side only counts in only_in_*. NULL key
 parts match NULL. Counts are split by partition: the partition column's value, its day for a
-TIMESTAMP or DATETIME column (BigQuery's partitions; its hour, month or year for a table partitioned
-so), its range for an integer-range partitioned table; each side's by its own type of the column (test's
+TIMESTAMP or DATETIME column (BigQuery's partitions; its hour for a table partitioned so, and its day
+still for one partitioned by month or year, whose first day would name a date that need not differ), its range
+for an integer-range partitioned table; each side's by its own type of the column (test's
 TIMESTAMP by its day against production's DATE), a column whose partitions would be of two types (a DATE and
 a STRING) being refused. A partition column that is not a key may differ between a key's rows: each row counts
 in its own partition, a key's match (and a key duplicated or on one side only) in production's partition of it,

@@ -4,11 +4,12 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from runbook_lib.diagnose import (BuilderEvidence, Diagnosis, build_summary, build_table, builder_evidence,
-                                  classify_log, compare_builds, explain, log_locations)
+                                  classify_log, compare_builds, evidence_table, explain, log_locations, side_by_side)
 from runbook_lib.errors import ParameterError
 from runbook_lib.phases import load_phases
 from runbook_lib.results import Result
@@ -118,6 +119,37 @@ def config_steps_build() -> dict:
         [], [], options={"logging": "NONE"}, failureInfo={"type": "USER_BUILD_STEP", "detail": "step 0 failed"})
 
 
+TRIGGER = "4a1b2c3d-0000-4000-8000-000000000001"
+TRIGGER_IMAGE = ("us-west2-docker.pkg.dev/nba-props-platform/cloud-run-source-deploy/pipeline/"
+                 "nba-phase4-precompute-processors:abc1234")
+
+
+def trigger_build(status: str = "FAILURE") -> dict:
+    """A build of Cloud Run's continuous deployment: its trigger's substitutions and tags, an image in
+    cloud-run-source-deploy, no service_ tag, the repository cloned by the trigger (no storageSource)."""
+    build = _build(
+        "5b8e2f90-1c3d-4e7a-9b6f-2d4c8a0e1f37", status,
+        [{"name": "gcr.io/cloud-builders/docker", "id": "Build", "status": status, "exitCode": 1,
+          "args": ["build", "--no-cache", "-t", TRIGGER_IMAGE, ".", "-f", "Dockerfile"]},
+         {"name": "gcr.io/cloud-builders/docker", "id": "Push", "status": "QUEUED", "args": ["push", TRIGGER_IMAGE]},
+         {"name": "gcr.io/google.com/cloudsdktool/cloud-sdk:slim", "id": "Deploy", "entrypoint": "gcloud",
+          "status": "QUEUED", "args": ["run", "services", "update", "nba-phase4-precompute-processors"]}],
+        ["gcp-cloud-build-deploy-cloud-run", "gcp-cloud-build-deploy-cloud-run-managed",
+         "nba-phase4-precompute-processors"], [TRIGGER_IMAGE],
+        buildTriggerId=TRIGGER,
+        substitutions={"_SERVICE_NAME": "nba-phase4-precompute-processors", "_DEPLOY_REGION": REGION,
+                       "_AR_HOSTNAME": "us-west2-docker.pkg.dev", "_PLATFORM": "managed", "_TRIGGER_ID": TRIGGER,
+                       "REPO_NAME": "pipeline", "BRANCH_NAME": "main", "COMMIT_SHA": "abc1234"})
+    build.pop("source")
+    return build
+
+
+NO_DOCKERFILE_LOG = ('starting build\n'
+                     'Step #0 - "Build": ERROR: failed to solve: failed to read dockerfile: open Dockerfile: no such '
+                     'file or directory\n'
+                     'ERROR: build step 0 "gcr.io/cloud-builders/docker" failed: step exited with non-zero status: 1\n')
+
+
 # ---- builder_evidence --------------------------------------------------------------------------
 
 def test_buildpacks_source_deploy():
@@ -145,6 +177,43 @@ def test_docker_source_deploy_uses_the_root_dockerfile():
     ev = builder_evidence(docker_build())
     assert (ev.builder, ev.dockerfile, ev.service) == ("dockerfile", "Dockerfile", "nba-phase3-analytics-processors")
     assert any("docker build" in e and "gcr.io/cloud-builders/docker" in e for e in ev.evidence)
+
+
+def test_a_trigger_build_is_named_as_one_and_is_no_source_deploy():
+    ev = builder_evidence(trigger_build())
+    assert (ev.builder, ev.dockerfile, ev.source_deploy) == ("dockerfile", "Dockerfile", False)
+    assert ev.service == "nba-phase4-precompute-processors"     # the phase is still found from _SERVICE_NAME
+    assert (ev.trigger_id, ev.trigger_repo, ev.trigger_commit) == (TRIGGER, "pipeline", "abc1234")
+    assert f"buildTriggerId {TRIGGER} (a trigger build of pipeline at abc1234, not a gcloud upload)" in ev.evidence
+    table = evidence_table(ev)["value"]
+    assert table["source deploy"] == "no"
+    assert table["trigger"] == f"trigger {TRIGGER} (repository pipeline at commit abc1234)"
+    bare = trigger_build()
+    bare.pop("substitutions")
+    assert builder_evidence(bare).trigger_said == f"trigger {TRIGGER}"
+    assert "trigger" not in evidence_table(builder_evidence(docker_build())).index   # a source deploy has none
+
+
+def test_a_trigger_builds_fixes_and_side_by_side_never_speak_of_the_gcloud_upload():
+    diagnosis = explain(classify_log(NO_DOCKERFILE_LOG), builder_evidence(trigger_build()))
+    assert diagnosis.verdict == "fail" and diagnosis.figures["top_signature"] == "dockerfile-not-in-upload"
+    assert diagnosis.fixes[0].startswith(f"This build came from trigger {TRIGGER} (repository pipeline at commit "
+                                         "abc1234): ") and "git ls-tree -r --name-only abc1234" in diagnosis.fixes[0]
+    assert not any(".gcloudignore" in f or "upload" in f for f in diagnosis.fixes)
+    assert "not a gcloud upload" in diagnosis.cause
+    uploaded = explain(classify_log(NO_DOCKERFILE_LOG), builder_evidence(docker_build("FAILURE")))
+    assert any(".gcloudignore" in f for f in uploaded.fixes)     # a source deploy keeps them
+    assert "trigger" not in uploaded.cause
+
+    def beside(reference: dict) -> str:
+        target = SimpleNamespace(phases=load_phases(),
+                                 builds=SimpleNamespace(latest_successful=lambda service, region: reference))
+        return side_by_side(target, buildpacks_build(), "phase4", "phase3").note
+
+    note = beside(trigger_build("SUCCESS"))
+    assert f"trigger {TRIGGER} (repository pipeline at commit abc1234)" in note
+    assert "upload" not in note and "source deploy" not in note
+    assert "It was a source deploy: it built whatever ./Dockerfile held at upload time" in beside(docker_build())
 
 
 def test_gcb_internal_docker_build():
@@ -270,7 +339,7 @@ def test_log_locations_follow_options_logging():
     assert "VPC Service Controls" in default[0]["note"]
     only_logging = log_locations(config_docker_build())
     assert [loc["kind"] for loc in only_logging] == ["cloud-logging"]
-    assert ('logName="projects/nba-props-platform/logs/cloudbuild" AND resource.type="build" AND '
+    assert ('log_id("cloudbuild") AND resource.type="build" AND '
             'resource.labels.build_id="9d2e7a41-3f5b-4c8e-b1a7-6e0f2d4c8b93"') in only_logging[0]["where"]
     assert 'timestamp>="2025-12-31T01:41:19.482913Z"' in only_logging[0]["where"]
     assert [loc["kind"] for loc in log_locations(config_steps_build())] == ["none"]
@@ -388,6 +457,59 @@ def test_an_expired_build_leads_with_the_queue_ttl(log):
     assert "queueTtl" in diagnosis.fixes[0] and not any("Raise the build timeout" in f for f in diagnosis.fixes)
     timed_out = explain(classify_log(log), builder_evidence(docker_build("TIMEOUT")))
     assert any("Raise the build timeout" in f for f in timed_out.fixes)     # TIMEOUT keeps its own fixes
+
+
+def test_a_step_that_hit_its_own_timeout_points_at_that_step():
+    build = docker_build("FAILURE")
+    build["steps"][0].update(status="TIMEOUT", timeout="300s", id="Build")
+    build["failureInfo"] = {"type": "USER_BUILD_STEP", "detail": 'Build step failure: build step 0 timed out'}
+    log = 'ERROR: build step 0 "gcr.io/cloud-builders/docker" failed: context deadline exceeded\n'
+    for diagnosis in (explain(classify_log(log), builder_evidence(build)),
+                      explain([], builder_evidence(build), no_log=NO_LOG)):
+        assert diagnosis.verdict == "fail" and diagnosis.figures["top_signature"] == "build-timeout"
+        assert "Build step timed out" in diagnosis.summary
+        assert "step 0 (Build, timeout 300s) ran longer than its own timeout" in diagnosis.cause
+        assert "EXPIRED" not in diagnosis.cause and "queue" not in diagnosis.cause
+        assert diagnosis.fixes[0].startswith("Raise the `timeout:` of step 0 (Build, timeout 300s)")
+        assert not any("Raise the build timeout" in f for f in diagnosis.fixes)
+    assert "Build resource: step 0 (Build, timeout 300s) status TIMEOUT" in diagnosis.findings[0].evidence
+    assert builder_evidence(build).timed_out_step == "step 0 (Build, timeout 300s)"
+    # a build stopped by its own timeout marks its running step TIMEOUT too: that is the build's timeout
+    whole = docker_build("TIMEOUT")
+    whole["steps"][0]["status"] = "TIMEOUT"
+    timed_out = explain(classify_log("TIMEOUT\n"), builder_evidence(whole))
+    assert builder_evidence(whole).timed_out_step is None
+    assert timed_out.cause.startswith("The build ran longer than its timeout") and "EXPIRED" not in timed_out.cause
+    assert any("Raise the build timeout" in f for f in timed_out.fixes)
+
+
+def test_an_internal_error_is_run_again_first():
+    diagnosis = explain(classify_log(""), builder_evidence(docker_build("INTERNAL_ERROR")))
+    assert diagnosis.verdict == "fail"
+    assert diagnosis.fixes[0].startswith("Run the build again: status INTERNAL_ERROR is Cloud Build's own failure")
+    wrong_builder = buildpacks_build()
+    wrong_builder.update(status="INTERNAL_ERROR")
+    wrong_builder.pop("failureInfo")
+    fixes = explain([], builder_evidence(wrong_builder), no_log=NO_LOG).fixes
+    assert fixes[0].startswith("Run the build again") and "gcloud builds submit --config" in fixes[1]
+    assert not any("Run the build again: status" in f for f in explain(
+        classify_log(""), builder_evidence(docker_build("FAILURE"))).fixes)
+
+
+@pytest.mark.parametrize("failure_type, signature", [
+    ("PUSH_FAILED", "push-permission-denied"), ("PUSH_NOT_AUTHORIZED", "push-permission-denied"),
+    ("FETCH_SOURCE_FAILED", "source-fetch-failed"),
+])
+def test_the_failures_own_fix_comes_before_the_phases_builder_fixes(failure_type, signature):
+    """Phase 4 built with buildpacks: the explicit Docker build is a standing fix, but a refused push or fetch is
+    mended by its own (an IAM grant), which comes first."""
+    build = buildpacks_build()
+    build["failureInfo"] = {"type": failure_type, "detail": "what Cloud Build said"}
+    diagnosis = explain([], builder_evidence(build), no_log=NO_LOG)
+    assert diagnosis.figures["top_signature"] == signature
+    assert diagnosis.fixes[0] == " ".join(diagnosis.findings[0].fix[0].split())
+    builder_fix = next(i for i, f in enumerate(diagnosis.fixes) if "gcloud builds submit --config" in f)
+    assert builder_fix == len(diagnosis.findings[0].fix)     # right after the failure's own fixes
 
 
 def test_unknown_failure_still_fails_and_points_at_the_error():

@@ -8,6 +8,7 @@ from google.cloud.devtools import cloudbuild_v1
 
 from fakes.fixtures import (CLOUD_LOGGING_ONLY_ID, GLOBAL_BUILD_ID, PHASE3_DOCKER_ID, PHASE3_SERVICE,
                             PHASE4_FAILED_ID, PHASE4_OLD_DOCKER_ID, PHASE4_SERVICE, PROJECT, REGION, recorded_build)
+from runbook_lib.diagnose import builder_evidence
 from runbook_lib.errors import NotFoundError, ParameterError
 from runbook_lib.gcp.builds import BuildNotFound, GcpBuilds, build_filter
 from runbook_lib.gcp.clients import make_clients
@@ -162,6 +163,29 @@ def test_latest_failed_rejects_a_bad_service_name(builds):
     with pytest.raises(ParameterError) as caught:
         builds.latest_failed("Phase4 Service")
     assert caught.value.parameter == "service"
+
+
+def test_a_trigger_build_read_through_the_client_is_named_as_one_not_as_a_source_deploy(builds, fake_apis):
+    """Cloud Run's continuous deployment: its trigger's id and substitutions come through the client's proto, and
+    the build, tagged and pushed much like a source deploy, is read as the trigger's clone of its repository."""
+    trigger, build_id = "4a1b2c3d-0000-4000-8000-000000000001", "5b8e2f90-1c3d-4e7a-9b6f-2d4c8a0e1f37"
+    image = f"{REGION}-docker.pkg.dev/{PROJECT}/cloud-run-source-deploy/pipeline/{PHASE4_SERVICE}:abc1234"
+    recorded = recorded_build(PHASE4_FAILED_ID)
+    build = {**recorded, "id": build_id, "name": recorded["name"].replace(PHASE4_FAILED_ID, build_id),
+             "buildTriggerId": trigger, "images": [image],
+             "tags": ["gcp-cloud-build-deploy-cloud-run", "gcp-cloud-build-deploy-cloud-run-managed", PHASE4_SERVICE],
+             "substitutions": {"_SERVICE_NAME": PHASE4_SERVICE, "_TRIGGER_ID": trigger, "REPO_NAME": "pipeline",
+                               "COMMIT_SHA": "abc1234"},
+             "steps": [{"name": "gcr.io/cloud-builders/docker", "id": "Build", "status": "FAILURE", "exitCode": 1,
+                        "args": ["build", "--no-cache", "-t", image, ".", "-f", "Dockerfile"]}]}
+    build.pop("source", None)
+    fake_apis.builds.append(build)
+
+    got = builds.get(build_id)
+    assert got["buildTriggerId"] == trigger and got["substitutions"]["COMMIT_SHA"] == "abc1234"
+    evidence = builder_evidence(got)
+    assert not evidence.source_deploy and evidence.service == PHASE4_SERVICE
+    assert evidence.trigger_said == f"trigger {trigger} (repository pipeline at commit abc1234)"
 
 
 def test_build_filter_text():

@@ -8,10 +8,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from fakes.fixtures import (CLOUD_LOGGING_ONLY_ID, LOGS_BUCKET, PHASE3_DOCKER_ID, PHASE3_SERVICE, PHASE4_FAILED_ID,
-                            PHASE4_SERVICE, PROJECT, recorded_bucket_log, recorded_build,
-                            start_storage_emulator_subprocess)
+                            PHASE4_SERVICE, PROJECT, PROJECT_NUMBER, recorded_bucket_log, recorded_build,
+                            recorded_builds, start_storage_emulator_subprocess)
 from fakes.errors import unavailable
-from fakes.server import load_json
+from fakes.filters import matches_filter
+from fakes.server import FakeGoogleApis, load_json
 from runbook_lib.buildlogs import Forbidden, LogSourceError, NotFound, fetch_build_log
 from runbook_lib.errors import AccessDenied, ParameterError
 from runbook_lib.gcp.calls import CALL_DEADLINE_ENV
@@ -47,8 +48,8 @@ def _recorded_lines(build_id: str) -> list[str]:
 # ---------------------------------------------------------------- build log entries
 
 def test_build_log_filter_is_exact():
-    assert build_log_filter(PROJECT, PHASE4_FAILED_ID, BUILD_START, BUILD_END) == (
-        f'logName="projects/{PROJECT}/logs/cloudbuild" AND resource.type="build" AND '
+    assert build_log_filter(PHASE4_FAILED_ID, BUILD_START, BUILD_END) == (
+        'log_id("cloudbuild") AND resource.type="build" AND '
         f'resource.labels.build_id="{PHASE4_FAILED_ID}" AND '
         f'timestamp>="2025-12-31T01:36:19Z" AND timestamp<="2025-12-31T01:59:30Z"')
 
@@ -63,7 +64,7 @@ def test_build_log_entries_sends_the_filter_and_returns_the_lines_in_order(logs,
     assert request.body["resourceNames"] == [f"projects/{PROJECT}"]
     assert request.body["orderBy"] == "timestamp asc"
     # our explicit bounds are sent as-is: the client's 24-hour default bound was not added
-    assert fake_apis.received_filters() == [build_log_filter(PROJECT, PHASE4_FAILED_ID, BUILD_START, BUILD_END)]
+    assert fake_apis.received_filters() == [build_log_filter(PHASE4_FAILED_ID, BUILD_START, BUILD_END)]
 
 
 def test_build_log_entries_follow_page_tokens_and_stop_when_the_token_is_omitted(logs, fake_apis):
@@ -127,13 +128,58 @@ def test_a_cloud_logging_answer_the_call_policy_leaves_is_one_log_source_sentenc
                                  "(400 bad request): Unparseable filter: syntax error at line 1.")
 
 
+class _SearchedByNumber(FakeGoogleApis):
+    """Cloud Logging as Google documents it for a project given as its number: resourceNames may name it, and the
+    entries' logName still holds the id ("will contain PROJECT_ID in queries", LogEntry.logName). The stock fake
+    knows the id alone."""
+
+    def _list_entries(self, body: dict):
+        names = [n.replace(f"projects/{PROJECT_NUMBER}", f"projects/{PROJECT}") for n in body.get("resourceNames", [])]
+        return super()._list_entries(dict(body, resourceNames=names))
+
+
+def test_a_project_given_as_its_number_finds_its_build_log_and_its_requests():
+    """connect("gcp", project=NUMBER) is allowed: no filter may spell the project, which logName never holds as
+    its number, so the build's entries and the services' requests are found all the same."""
+    fake = _SearchedByNumber(builds=recorded_builds(),
+                             entries=load_json("logging_build_entries.json") + load_json("logging_run_requests.json"))
+    fake.start()
+    logs = GcpLogs(PROJECT_NUMBER, endpoint=fake.endpoint)
+    try:
+        text = logs.build_log_entries(PHASE4_FAILED_ID, BUILD_START, BUILD_END)
+        requests = GcpRuntimeLogs(load_phases(), logs, storage_client=lambda: None).request_logs(
+            None, "2025-12-31T00:00:00Z", "2025-12-31T23:59:59Z")
+    finally:
+        logs.close()
+        fake.stop()
+    assert text.splitlines() == _recorded_lines(PHASE4_FAILED_ID)
+    assert len(requests) == len(load_json("logging_run_requests.json"))
+    assert [r.body["resourceNames"] for r in fake.requests] == [[f"projects/{PROJECT_NUMBER}"]] * 2
+    assert not any("projects/" in f for f in fake.received_filters())
+
+
+def test_the_fake_reads_log_id_as_cloud_logging_does():
+    """log_id("ID") matches the log ID ending logName, URL-encoded there, under any parent; the name is not
+    case-sensitive; it is a term like any other."""
+    request = {"logName": "projects/p/logs/run.googleapis.com%2Frequests", "resource": {"type": "cloud_run_revision"}}
+    build = {"logName": "organizations/1/logs/cloudbuild", "resource": {"type": "build"}}
+    assert matches_filter(request, 'log_id("run.googleapis.com/requests")')
+    assert matches_filter(request, 'LOG_ID( "run.googleapis.com/requests" ) AND resource.type="cloud_run_revision"')
+    assert not matches_filter(request, 'log_id("requests")') and not matches_filter(request, 'log_id("cloudbuild")')
+    assert matches_filter(build, '(log_id("cloudbuild") OR log_id("other")) AND resource.type="build"')
+    assert not matches_filter(build, 'log_id("cloudbuild") AND resource.type="gce_instance"')
+    assert not matches_filter({"resource": {"type": "build"}}, 'log_id("cloudbuild")')
+    with pytest.raises(ValueError, match="cannot parse"):
+        matches_filter(build, "log_id(cloudbuild)")
+
+
 # ---------------------------------------------------------------- Cloud Run request logs
 
 def test_request_logs_filter_is_exact_and_names_the_services_region():
     query = request_log_query(load_phases(), "phase4", datetime(2025, 12, 31, tzinfo=UTC),
                               datetime(2025, 12, 31, 12, 0, 0, 250000, tzinfo=UTC), status=[401, 403, "5xx"])
-    assert request_log_filter(PROJECT, query) == (
-        f'logName="projects/{PROJECT}/logs/run.googleapis.com%2Frequests" AND resource.type="cloud_run_revision" '
+    assert request_log_filter(query) == (
+        'log_id("run.googleapis.com/requests") AND resource.type="cloud_run_revision" '
         f'AND resource.labels.service_name="{PHASE4_SERVICE}" AND resource.labels.location="us-west2" AND '
         f'timestamp>="2025-12-31T00:00:00Z" AND timestamp<"2025-12-31T12:00:00.250000Z" AND (httpRequest.status=401 OR '
         f'httpRequest.status=403 OR (httpRequest.status>=500 AND httpRequest.status<600))')
@@ -142,8 +188,8 @@ def test_request_logs_filter_is_exact_and_names_the_services_region():
 def test_request_logs_filter_for_every_service_and_a_class_alone():
     query = request_log_query(load_phases(), None, "2025-12-31T00:00:00Z", status="4xx")
     assert query.regions == ("us-west2", "us-west2")   # phases.yaml's: each service's region is in the query
-    assert request_log_filter(PROJECT, query) == (
-        f'logName="projects/{PROJECT}/logs/run.googleapis.com%2Frequests" AND resource.type="cloud_run_revision" '
+    assert request_log_filter(query) == (
+        'log_id("run.googleapis.com/requests") AND resource.type="cloud_run_revision" '
         f'AND (resource.labels.service_name="{PHASE3_SERVICE}" OR resource.labels.service_name="{PHASE4_SERVICE}") '
         f'AND resource.labels.location="us-west2" AND timestamp>="2025-12-31T00:00:00Z" AND '
         f'(httpRequest.status>=400 AND httpRequest.status<500)')
@@ -153,8 +199,8 @@ def test_request_logs_filter_pairs_each_service_with_its_own_region():
     query = dataclasses.replace(request_log_query(load_phases(), None, "2025-12-31T00:00:00Z"),
                                 regions=("us-west2", "us-east1"))
     assert query.services == (PHASE3_SERVICE, PHASE4_SERVICE)
-    assert request_log_filter(PROJECT, query) == (
-        f'logName="projects/{PROJECT}/logs/run.googleapis.com%2Frequests" AND resource.type="cloud_run_revision" '
+    assert request_log_filter(query) == (
+        'log_id("run.googleapis.com/requests") AND resource.type="cloud_run_revision" '
         f'AND ((resource.labels.service_name="{PHASE3_SERVICE}" AND resource.labels.location="us-west2") OR '
         f'(resource.labels.service_name="{PHASE4_SERVICE}" AND resource.labels.location="us-east1")) '
         f'AND timestamp>="2025-12-31T00:00:00Z"')
@@ -311,6 +357,21 @@ def test_logs_object_location_default_and_custom_bucket():
     assert logs_object_location(custom) == ("team-build-logs", f"phase4/log-{PHASE4_FAILED_ID}.txt")
     with pytest.raises(NotFound, match="names no logsBucket"):
         logs_object_location(recorded_build(CLOUD_LOGGING_ONLY_ID))
+
+
+def test_a_logs_bucket_named_without_gs_is_read_as_gcloud_reads_it(storage_emulator):
+    """The REST reference gives logsBucket by the bucket naming rules, and gcloud's GCSLogTailer takes it with or
+    without gs://; a value that names no bucket is still refused."""
+    build = recorded_build(PHASE4_FAILED_ID)
+    assert logs_object_location(dict(build, logsBucket=LOGS_BUCKET)) == (LOGS_BUCKET, f"log-{PHASE4_FAILED_ID}.txt")
+    assert logs_object_location(dict(build, logsBucket="team-build-logs/phase4/")) == (
+        "team-build-logs", f"phase4/log-{PHASE4_FAILED_ID}.txt")
+    for bad in ("https://storage.googleapis.com/team-build-logs", "Team Build Logs", "gs://", "gs:///phase4", "-x-"):
+        with pytest.raises(ParameterError) as caught:
+            logs_object_location(dict(build, logsBucket=bad))
+        assert caught.value.parameter == "build.logsBucket"
+    client = storage_client(PROJECT, endpoint=storage_emulator.endpoint)
+    assert GcsLogSource(client).fetch(dict(build, logsBucket=LOGS_BUCKET)) == recorded_bucket_log(PHASE4_FAILED_ID)
 
 
 def test_read_logs_bucket_object_from_the_storage_emulator(storage_emulator):

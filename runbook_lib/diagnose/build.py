@@ -88,7 +88,7 @@ class BuilderEvidence:
     builder: str                      # buildpacks | dockerfile | cloudbuild-config | unknown
     evidence: list[str]               # quoted facts from the Build resource
     dockerfile: str | None = None     # for dockerfile builds: the -f path, else Dockerfile in the context
-    service: str | None = None        # from a service_<NAME> tag (source deploys)
+    service: str | None = None        # from a service_<NAME> tag (source deploys), else _SERVICE_NAME (triggers)
     build_id: str | None = None
     status: str | None = None
     region: str | None = None
@@ -96,9 +96,22 @@ class BuilderEvidence:
     source_deploy: bool = False       # built by `gcloud run deploy --source`
     failure_type: str | None = None   # failureInfo.type
     failure_detail: str | None = None  # failureInfo.detail, Cloud Build's own sentence
+    trigger_id: str | None = None     # buildTriggerId: a trigger started it from a repository, not a gcloud upload
+    trigger_repo: str | None = None   # the trigger's REPO_NAME substitution
+    trigger_commit: str | None = None  # its COMMIT_SHA substitution
+    timed_out_step: str | None = None  # a step its own timeout stopped: "step 1 (build, timeout 300s)"
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    @property
+    def trigger_said(self) -> str | None:
+        """"trigger ID (repository R at commit C)", as far as the Build says; None for a build no trigger started."""
+        if not self.trigger_id:
+            return None
+        where = [f"repository {self.trigger_repo}" if self.trigger_repo else "",
+                 f"commit {self.trigger_commit}" if self.trigger_commit else ""]
+        return f"trigger {self.trigger_id}" + (f" ({' at '.join(w for w in where if w)})" if any(where) else "")
 
 
 def _check_build(build: object) -> dict:
@@ -163,9 +176,17 @@ def builder_evidence(build: dict) -> BuilderEvidence:
             service = tag[len("service_"):]
             evidence.append(f'tag "{tag}" (a gcloud run deploy --source build for service {service})')
             break
-    if service is None and (build.get("substitutions") or {}).get("_SERVICE_NAME"):
-        service = str(build["substitutions"]["_SERVICE_NAME"])
+    tagged = service is not None
+    substitutions = build.get("substitutions") or {}
+    if service is None and substitutions.get("_SERVICE_NAME"):
+        service = str(substitutions["_SERVICE_NAME"])
         evidence.append(f"substitution _SERVICE_NAME={service}")
+    trigger = str(build["buildTriggerId"]) if build.get("buildTriggerId") else None
+    repo, commit = (str(substitutions[k]) if substitutions.get(k) else None for k in ("REPO_NAME", "COMMIT_SHA"))
+    if trigger:
+        built = " at ".join(w for w in (repo, commit) if w)
+        evidence.append(f"buildTriggerId {trigger} (a trigger build" + (f" of {built}" if built else "")
+                        + ", not a gcloud upload)")
     if "buildpacks" in kinds:
         builder = "buildpacks"
     elif "dockerfile" in kinds:
@@ -178,11 +199,25 @@ def builder_evidence(build: dict) -> BuilderEvidence:
         builder = "unknown"
         evidence.append("the build has no steps")
     images = [str(i) for i in build.get("images") or []]
-    source_deploy = service is not None or any("cloud-run-source-deploy" in i for i in images)
+    # Cloud Run's continuous deployment also pushes to cloud-run-source-deploy and names _SERVICE_NAME: only a
+    # build no trigger started can be gcloud's upload.
+    source_deploy = not trigger and (tagged or any("cloud-run-source-deploy" in i for i in images))
     failure = build.get("failureInfo") or {}
     return BuilderEvidence(builder, evidence, docker if builder == "dockerfile" else None, service,
                            build.get("id"), build.get("status"), _region(build), builder_image, source_deploy,
-                           failure.get("type"), failure.get("detail"))
+                           failure.get("type"), failure.get("detail"), trigger, repo, commit, _timed_out_step(build))
+
+
+def _timed_out_step(build: dict) -> str | None:
+    """The step its own `timeout:` stopped. A build that hit its own timeout marks its running step TIMEOUT
+    too, so only a build that ended otherwise (FAILURE) names one."""
+    if build.get("status") == "TIMEOUT":
+        return None
+    for n, step in enumerate(build.get("steps") or []):
+        if step.get("status") == "TIMEOUT":
+            said = [str(step.get("id") or ""), f"timeout {step['timeout']}" if step.get("timeout") else ""]
+            return f"step {n}" + (f" ({', '.join(w for w in said if w)})" if any(said) else "")
+    return None
 
 
 def _short_image(name: str) -> str:
@@ -227,7 +262,6 @@ def log_locations(build: dict) -> list[dict[str, str]]:
     build_id = build.get("id", "")
     logging_mode = (build.get("options") or {}).get("logging", "LOGGING_UNSPECIFIED")
     bucket = str(build.get("logsBucket") or "")
-    project = build_location(build)[0]
     out: list[dict[str, str]] = []
     if logging_mode == "NONE":
         return [{"kind": "none", "where": "options.logging is NONE: this build kept no log."}]
@@ -240,8 +274,8 @@ def log_locations(build: dict) -> list[dict[str, str]]:
         out.append(location)
     if logging_mode != "GCS_ONLY":
         since = build.get("createTime") or build.get("startTime") or ""
-        flt = (f'logName="projects/{project or "PROJECT"}/logs/cloudbuild" AND resource.type="build" '
-               f'AND resource.labels.build_id="{build_id}"')
+        # the filter the kit sends (gcp/logs.py): it holds in whichever project Logs Explorer has open
+        flt = f'log_id("cloudbuild") AND resource.type="build" AND resource.labels.build_id="{build_id}"'
         if since:
             flt += f' AND timestamp>="{since}"'
         out.append({"kind": "cloud-logging", "where": flt})

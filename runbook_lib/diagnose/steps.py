@@ -141,10 +141,13 @@ def side_by_side(target: Any, build: dict, phase: str, sibling: str, source_dir:
     if reference is not None:
         frame = compare_builds(build, reference, labels=(f"{mine.name} (this build)", f"{theirs.name} (last success)"))
         note = f"Compared with {theirs.service} build {reference['id']}."
-        if builder_evidence(reference).source_deploy:
+        built = builder_evidence(reference)
+        if built.source_deploy:
             # A source deploy builds whatever ./Dockerfile held at upload time, maybe another phase's.
             note += (f" It was a source deploy: it built whatever ./Dockerfile held at upload time, so check that "
                      f"{theirs.service}'s /health names {theirs.service_identity} (runbook 00).")
+        elif built.trigger_id:
+            note += f" It was a trigger build: {built.trigger_said} built what the repository held there."
     diff = None
     if source_dir:
         a, b = Path(source_dir) / mine.dockerfile, Path(source_dir) / theirs.dockerfile
@@ -171,6 +174,8 @@ def evidence_table(evidence: BuilderEvidence, preflight: Preflight | None = None
     if evidence.builder_image:
         rows.append(("builder image", evidence.builder_image))
     rows.append(("source deploy", "yes (gcloud run deploy --source)" if evidence.source_deploy else "no"))
+    if evidence.trigger_said:
+        rows.append(("trigger", evidence.trigger_said))
     rows += [("evidence", line) for line in evidence.evidence]
     if preflight is not None:
         rows.append(("gcloud would choose now", f"{preflight.builder.builder}: {preflight.builder.reason}"))
@@ -298,9 +303,11 @@ def conclude(target: Any, findings: list[Finding], evidence: BuilderEvidence, pf
         return diagnosis
     service = target.phases.get(phase).service
     other = target.phases.get(ran["phase"])
+    how = (f"{evidence.trigger_said} built the Dockerfile the repository held there" if evidence.trigger_id
+           else "a source deploy builds whatever ./Dockerfile held at upload time")
     cause = (f"{service} was built from {other.name}'s Dockerfile ({ran['dockerfile']}, recognised from the build "
              f"log's steps), so its image runs {other.name}'s code and its /health names {other.service_identity}; "
-             "a source deploy builds whatever ./Dockerfile held at upload time.")
+             f"{how}.")
     fixes = [f"Redeploy {phase} from its own Dockerfile ({target.phases.get(phase).dockerfile}) with an explicit "
              "`gcloud builds submit --config` build and `gcloud run deploy --image` (parameters below)."]
     return replace(diagnosis, verdict="fail",

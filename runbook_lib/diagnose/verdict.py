@@ -7,6 +7,7 @@ redeploy parameters.
 from __future__ import annotations
 
 import html
+import re
 import shlex
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -56,6 +57,15 @@ FAILURE_TYPES = {
 }
 # build statuses that name a signature whatever failureInfo says
 _STATUS_SIGNATURES = {"TIMEOUT": "build-timeout", "EXPIRED": "build-timeout"}
+# Failures no build step made (the source fetch, the push, Cloud Build itself, the clock): their own fix comes
+# before the phase's standing buildpacks-vs-Dockerfile fixes, which would not have prevented them.
+_NOT_A_STEP_FAILURE_TYPES = {"PUSH_FAILED", "PUSH_NOT_AUTHORIZED", "PUSH_IMAGE_NOT_FOUND", "FETCH_SOURCE_FAILED",
+                             "LOGGING_FAILURE"}
+_NOT_A_STEP_STATUSES = {"INTERNAL_ERROR", "TIMEOUT", "EXPIRED"}
+INTERNAL_ERROR_FIX = ("Run the build again: status INTERNAL_ERROR is Cloud Build's own failure (Google's, not a "
+                      "step's); if it fails the same way again, give the build id to Google Cloud support.")
+# A catalogue fix about what gcloud uploads, which a trigger build (a clone of its repository) never involves.
+_ABOUT_THE_UPLOAD = re.compile(r"\.gcloudignore|\bupload", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,34 @@ STATUS_READINGS = {
          "`timeout:`, e.g. `queueTtl: 7200s`), then submit the build again; its `timeout:` is not the matter.",
          "Run fewer builds at once (deploy in smaller batches) or raise the concurrent-build limit (a private pool), "
          "so builds do not wait in the queue that long.")),
+    "TIMEOUT": StatusReading(
+        "build-timeout", "Build timed out",
+        "The build ran longer than its timeout (`timeout:`, status TIMEOUT), and Cloud Build stopped it.",
+        ("Look at the step durations in the build table to see which step was slow.",
+         "Raise the build timeout (`timeout:` in the build config or `--timeout` on `gcloud builds submit`) or "
+         "make the slow step faster (cache layers, smaller context).")),
 }
+
+
+def step_timeout_reading(step: str) -> StatusReading:
+    """A step stopped by its own `timeout:` (the step TIMEOUT, the build FAILURE): that step's limit is the matter,
+    not the build's timeout nor its queue."""
+    return StatusReading(
+        "build-timeout", "Build step timed out",
+        f"Build {step} ran longer than its own timeout (step status TIMEOUT), and Cloud Build stopped it; the "
+        "build's own timeout was not reached.",
+        (f"Raise the `timeout:` of {step} in the build config, or make that step faster (cache layers, smaller "
+         "context); the build's `timeout:` and `queueTtl` are not the matter.",
+         "Look at the step durations in the build table to see how long it ran."))
+
+
+def status_reading(evidence: BuilderEvidence | None) -> StatusReading | None:
+    """The words of the build's own status (or of its timed-out step) for the signature statuses share."""
+    if evidence is None:
+        return None
+    if evidence.timed_out_step:
+        return step_timeout_reading(evidence.timed_out_step)
+    return STATUS_READINGS.get(evidence.status or "")
 
 
 def existing_runbook(name: str) -> str | None:
@@ -162,7 +199,7 @@ class _Facts:
 def rank_findings(findings: list[Finding], evidence: BuilderEvidence | None, catalogue: Catalogue) -> list[Finding]:
     """The findings, led by the signature the Build resource names when the log names none, in the words of the
     build's status when it has its own (STATUS_READINGS)."""
-    reading = STATUS_READINGS.get(evidence.status or "") if evidence is not None else None
+    reading = status_reading(evidence)
     ranked = _rank_by_resource(findings, evidence, catalogue)
     if reading is None:
         return ranked
@@ -178,10 +215,12 @@ def _rank_by_resource(findings: list[Finding], evidence: BuilderEvidence | None,
         return list(findings)
     failure = FAILURE_TYPES.get(evidence.failure_type or "")
     implied = (failure.signature if failure else None) or _STATUS_SIGNATURES.get(evidence.status or "")
+    said = f"failureInfo.type {evidence.failure_type}" if evidence.failure_type else f"status {evidence.status}"
+    if not implied and evidence.timed_out_step:
+        implied, said = "build-timeout", f"{evidence.timed_out_step} status TIMEOUT"
     if not implied or implied not in catalogue.ids():
         return list(findings)
     sig = catalogue.get(implied)
-    said = f"failureInfo.type {evidence.failure_type}" if evidence.failure_type else f"status {evidence.status}"
     return [Finding.of(sig, evidence=[f"Build resource: {said}"], score=float(sig.weight))] + \
         [f for f in findings if f.signature != "unknown"]
 
@@ -262,8 +301,10 @@ def rank_fixes(facts: _Facts, verdict: str, catalogue: Catalogue) -> list[str]:
         chosen = list(facts.ranked)
         if facts.wrong_builder and not any(f.builder == "buildpacks" for f in chosen) \
                 and "buildpacks-build-failed" in catalogue.ids():
-            # A phase with a Dockerfile built by buildpacks: the fix is the explicit Docker build.
-            chosen.insert(0, Finding.of(catalogue.get("buildpacks-build-failed")))
+            # A phase with a Dockerfile built by buildpacks: the fix is the explicit Docker build, after the
+            # failure's own when no step made it (a push refused is an IAM grant whichever builder ran).
+            chosen.insert(1 if chosen and _not_a_step_failure(facts) else 0,
+                          Finding.of(catalogue.get("buildpacks-build-failed")))
         lead = chosen[0] if chosen else None
         for f in chosen:
             if f.signature == "unknown" and len(chosen) > 1:
@@ -275,10 +316,38 @@ def rank_fixes(facts: _Facts, verdict: str, catalogue: Catalogue) -> list[str]:
     failure = FAILURE_TYPES.get(facts.evidence.failure_type or "") if facts.evidence else None
     if verdict == "fail" and facts.no_log is not None and failure and failure.fix and not facts.ranked:
         fixes.insert(0, failure.fix)   # no log and no signature: what Cloud Build's own failure type calls for
+    fixes = _for_a_trigger(fixes, facts.evidence)
     for lint in facts.lints:
         if lint.severity == "error" and lint.message not in fixes:
             fixes.insert(0 if lint.kind == "root-dockerfile-race" else len(fixes), lint.message)
+    if verdict == "fail" and facts.status == "INTERNAL_ERROR":
+        fixes.insert(0, INTERNAL_ERROR_FIX)
     return [_fill(x, facts.phase, facts.service) for x in fixes]
+
+
+def _not_a_step_failure(facts: _Facts) -> bool:
+    evidence = facts.evidence
+    return evidence is not None and (evidence.failure_type in _NOT_A_STEP_FAILURE_TYPES
+                                     or evidence.status in _NOT_A_STEP_STATUSES)
+
+
+def trigger_fix(evidence: BuilderEvidence) -> str:
+    """What a trigger build's missing file calls for: the commit the trigger cloned, not an upload filter."""
+    return (f"This build came from {evidence.trigger_said}: check that the files the log names are committed "
+            f"there (`git ls-tree -r --name-only {evidence.trigger_commit or 'COMMIT_SHA'}`) and not excluded by "
+            ".dockerignore, and that the trigger's build config builds the right directory and Dockerfile (`-f`).")
+
+
+def _for_a_trigger(fixes: list[str], evidence: BuilderEvidence | None) -> list[str]:
+    """A trigger build's fixes: those about gcloud's upload replaced, where the first stood, by the trigger's."""
+    if evidence is None or not evidence.trigger_id:
+        return fixes
+    about = [i for i, x in enumerate(fixes) if _ABOUT_THE_UPLOAD.search(x)]
+    if not about:
+        return fixes
+    kept = [x for x in fixes if not _ABOUT_THE_UPLOAD.search(x)]
+    kept.insert(about[0], trigger_fix(evidence))
+    return kept
 
 
 def redeploy_parameters(phase: Phase | None, source_dir: str | None, preflight: Any = None) -> dict[str, Any]:
@@ -338,6 +407,9 @@ def explain(findings: list[Finding], evidence: BuilderEvidence | None = None, pr
     facts = _Facts(rank_findings(findings, evidence, cat), evidence,
                    _phase_for(evidence.service if evidence else None, phase, phases), preflight, no_log)
     verdict, cause, summary = decide_verdict(facts)
+    if evidence is not None and evidence.trigger_id and _ABOUT_THE_UPLOAD.search(cause):
+        cause = (f"{cause.rstrip()} This build came from {evidence.trigger_said}: its source is what the trigger "
+                 "fetched from its repository, not a gcloud upload.")
     redeploy = redeploy_parameters(facts.phase, source_dir, preflight)
     top = facts.top
     figures = {

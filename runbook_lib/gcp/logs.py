@@ -2,6 +2,10 @@
 
 Every filter carries an explicit timestamp bound: the client silently adds `timestamp>=<24 h ago>` to a
 filter without one, which would hide any build older than a day.
+
+No filter names the project: Cloud Logging keeps logName with the project's id whatever the query was given
+(LogEntry.logName), so a `logName="projects/NUMBER/..."` term built from a project given as its number matches
+nothing. `log_id("...")` names the log alone, and resourceNames already says which project to search.
 """
 from __future__ import annotations
 
@@ -43,9 +47,9 @@ def _bounds(start: Any, end: Any) -> tuple[datetime, datetime]:
     return start_at, end_at
 
 
-def build_log_filter(project: str, build_id: str, start: Any, end: Any) -> str:
+def build_log_filter(build_id: str, start: Any, end: Any) -> str:
     start_at, end_at = _bounds(start, end)
-    return (f'logName="projects/{project}/logs/cloudbuild" AND resource.type="build" AND '
+    return ('log_id("cloudbuild") AND resource.type="build" AND '
             f'resource.labels.build_id="{build_id}" AND '
             f'timestamp>="{whole_seconds(start_at)}" AND timestamp<="{whole_seconds(end_at, round_up=True)}"')
 
@@ -75,9 +79,9 @@ def _service_terms(query: RequestLogQuery) -> list[str]:
                               for term, region in zip(named, query.regions)) + ")"]
 
 
-def request_log_filter(project: str, query: RequestLogQuery) -> str:
+def request_log_filter(query: RequestLogQuery) -> str:
     """The Cloud Logging filter for a checked request_logs() query: since inclusive, until exclusive."""
-    terms = [f'logName="projects/{project}/logs/run.googleapis.com%2Frequests"', 'resource.type="cloud_run_revision"',
+    terms = ['log_id("run.googleapis.com/requests")', 'resource.type="cloud_run_revision"',
              *_service_terms(query), f'timestamp>="{_stamp(query.since)}"']
     if query.until is not None:
         terms.append(f'timestamp<"{_stamp(query.until)}"')
@@ -210,7 +214,7 @@ class GcpLogs:
                 yield entry
 
     def build_log_filter(self, build_id: str, start: Any, end: Any) -> str:
-        return build_log_filter(self.project, check_build_id(build_id), start, end)
+        return build_log_filter(check_build_id(build_id), start, end)
 
     def build_log_entries(self, build_id: str, start: Any, end: Any) -> str:
         """The build's log lines from Cloud Logging between start and end, oldest first ("" if none)."""
@@ -225,14 +229,14 @@ class GcpLogs:
         severity, ...). Every page is read when query.limit is None."""
         from google.cloud.logging_v2 import DESCENDING
 
-        entries = self._entries(request_log_filter(self.project, query), DESCENDING, max_results=query.limit)
+        entries = self._entries(request_log_filter(query), DESCENDING, max_results=query.limit)
         return newest_first(_entry_dict(e) for e in entries)
 
     def iter_request_log_entries(self, query: RequestLogQuery) -> Iterator[dict]:
         """request_log_entries' entries one at a time as their pages arrive, oldest first, never held together."""
         from google.cloud.logging_v2 import ASCENDING
 
-        return (_entry_dict(e) for e in self._entries(request_log_filter(self.project, query), ASCENDING,
+        return (_entry_dict(e) for e in self._entries(request_log_filter(query), ASCENDING,
                                                       max_results=query.limit))
 
 

@@ -3,10 +3,13 @@
 Cloud Build writes `log-<BUILD_ID>.txt` into `logsBucket`; the default bucket is
 `gs://<PROJECT_NUMBER>.cloudbuild-logs.googleusercontent.com`, owned by Google, readable with
 Project Viewer and not from inside a VPC Service Controls perimeter. A user-chosen logsBucket may carry
-a folder (`gs://bucket/folder`), in which case the object is `folder/log-<ID>.txt`.
+a folder (`gs://bucket/folder`), in which case the object is `folder/log-<ID>.txt`. The REST reference gives
+logsBucket as a bucket name, and gcloud's own log reader (GCSLogTailer.FromBuild) takes it with or without
+`gs://`, so the kit does too.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..buildlogs import BUCKET, Forbidden, LogSourceError, NotFound, decode_log
@@ -15,6 +18,8 @@ from .calls import cloud_call, site_of
 from .refusals import refused_as
 
 DEFAULT_BUCKET_SUFFIX = ".cloudbuild-logs.googleusercontent.com"
+# Cloud Storage's bucket naming rules: 3-222 characters of a-z 0-9 - _ . beginning and ending with a letter or digit
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
 
 
 def logs_object_location(build: dict) -> tuple[str, str]:
@@ -25,9 +30,9 @@ def logs_object_location(build: dict) -> tuple[str, str]:
     logs_bucket = build.get("logsBucket")
     if not logs_bucket:
         raise NotFound(f"Build {build_id} names no logsBucket, so there is no bucket log object to read.")
-    if not logs_bucket.startswith("gs://"):
-        raise ParameterError("build.logsBucket", logs_bucket, "expected a gs://BUCKET[/folder] URL")
-    bucket, _, folder = logs_bucket[len("gs://"):].partition("/")
+    bucket, _, folder = str(logs_bucket).removeprefix("gs://").partition("/")
+    if not _BUCKET_NAME.fullmatch(bucket):
+        raise ParameterError("build.logsBucket", logs_bucket, "expected a bucket name or a gs://BUCKET[/folder] URL")
     folder = folder.strip("/")
     return bucket, f"{folder}/log-{build_id}.txt" if folder else f"log-{build_id}.txt"
 

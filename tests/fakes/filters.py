@@ -1,13 +1,17 @@
 """Google's list filters (Cloud Build's builds.list, Cloud Logging's entries.list) as the fakes evaluate them:
-`field op value` terms joined by AND, with parenthesised OR groups; enough of the grammar for what the kit sends."""
+`field op value` terms and Cloud Logging's `log_id("LOG_ID")`, joined by AND, with parenthesised OR groups;
+enough of the grammar for what the kit sends."""
 from __future__ import annotations
 
 import json
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 _TERM = re.compile(r'\s*([A-Za-z_][\w.]*)\s*(>=|<=|!=|=|>|<)\s*("(?:[^"\\]|\\.)*"|[^\s()]+)\s*')
+# The Logging query language is not case-sensitive but for AND/OR/NOT and regular expressions: LOG_ID(...) too
+_LOG_ID = re.compile(r'\s*log_id\(\s*("(?:[^"\\]|\\.)*")\s*\)\s*', re.IGNORECASE)
 
 
 def _split_top_level(text: str, word: str) -> list[str]:
@@ -63,6 +67,13 @@ def _compare(actual: Any, op: str, expected: str, field_name: str) -> bool:
             ">": left > right, "<": left < right}[op]
 
 
+def _log_id_matches(record: dict, log_id: str) -> bool:
+    """log_id("a/b") as Cloud Logging evaluates it: the log ID ending logName (PARENT/logs/ID, the ID URL-encoded
+    there, a%2Fb), under any parent: it names the log alone, not the project."""
+    parent, found, encoded = str(record.get("logName") or "").rpartition("/logs/")
+    return bool(found and parent) and unquote(encoded) == log_id
+
+
 def matches_filter(record: dict, text: str | None) -> bool:
     """Evaluate a filter of `field op value` terms joined by AND, with parenthesised OR groups."""
     if not text or not text.strip():
@@ -76,6 +87,9 @@ def matches_filter(record: dict, text: str | None) -> bool:
         return any(matches_filter(record, part) for part in ors)
     if text.startswith("(") and text.endswith(")"):
         return matches_filter(record, text[1:-1])
+    function = _LOG_ID.fullmatch(text)
+    if function:
+        return _log_id_matches(record, json.loads(function.group(1)))
     term = _TERM.fullmatch(text)
     if not term:
         raise ValueError(f"fake cannot parse filter term {text!r}")

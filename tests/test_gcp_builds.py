@@ -188,6 +188,25 @@ def test_a_trigger_build_read_through_the_client_is_named_as_one_not_as_a_source
     assert evidence.trigger_said == f"trigger {trigger} (repository pipeline at commit abc1234)"
 
 
+def test_a_phases_latest_failed_build_from_its_continuous_deployment_trigger_is_found_by_phase(builds, fake_apis):
+    """Cloud Run's continuous deployment tags its builds with the bare service name (beside
+    gcp-cloud-build-deploy-cloud-run), not service_NAME: runbook 01 by phase looked only at source deploys' and
+    redeploys' tags and diagnosed an older build, or said there was none."""
+    from types import SimpleNamespace
+
+    from runbook_lib.diagnose.steps import find_build
+    from runbook_lib.phases import load_phases
+
+    recorded, build_id = recorded_build(PHASE4_FAILED_ID), "6c9f3a01-2d4e-4f8b-8a7c-3e5d9b1f2a48"
+    fake_apis.builds.append({**recorded, "id": build_id, "name": recorded["name"].replace(PHASE4_FAILED_ID, build_id),
+                             "createTime": "2030-01-01T00:00:00Z", "buildTriggerId": "4a1b2c3d-0000-4000-8000-0000000001",
+                             "tags": ["gcp-cloud-build-deploy-cloud-run", "gcp-cloud-build-deploy-cloud-run-managed",
+                                      PHASE4_SERVICE]})
+    target = SimpleNamespace(phases=load_phases(), builds=builds, project=PROJECT, region=REGION)
+    assert find_build(target, phase="phase4")["id"] == build_id
+    assert f'tags="{PHASE4_SERVICE}"' in fake_apis.received_filters()
+
+
 def test_build_filter_text():
     assert build_filter(["a", "b"], "SUCCESS") == 'tags="a" AND tags="b" AND status="SUCCESS"'
     assert build_filter() == ""

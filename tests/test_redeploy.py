@@ -474,6 +474,22 @@ def test_the_build_guard_looks_in_the_services_region_too():
     assert refusals[0].startswith(f"Build b-1 of {P4} is WORKING") and "--region=us-west2" in refusals[0]
 
 
+def test_the_build_guard_sees_a_build_of_the_services_continuous_deployment_trigger():
+    """A push to the repository builds and deploys the service through its trigger (tagged with the bare service
+    name): a redeploy started meanwhile would race it to the traffic."""
+    from types import SimpleNamespace
+
+    class Builds:
+        def list(self, region, tags, limit):
+            return [{"id": "t-1", "status": "QUEUED", "createTime": "2025-12-31T08:00:00Z"}] \
+                if region == "us-west2" and tags == [P4] else []
+
+    plan = SimpleNamespace(service=P4, build_region="global", region="us-west2", project="p", printed_project="p",
+                           gcp_only="")
+    refusals = redeploy.builds_in_progress(SimpleNamespace(builds=Builds()), plan)
+    assert len(refusals) == 1 and refusals[0].startswith(f"Build t-1 of {P4} is QUEUED")
+
+
 def test_the_sandbox_refuses_a_split_it_cannot_serve(home):
     with connect("local", home=home) as tg:
         names = [r.name for r in tg.services.list_revisions("phase4") if r.ready is not False][:2]

@@ -50,7 +50,8 @@ def test_a_phase_without_a_failed_build_is_a_pass_naming_the_builds_looked_at(lo
     assert "upload" in dg.preflight_table().index
     assert dg.side_by_side.note == "No failed build of nba-phase3-analytics-processors to compare."
     assert "Cause:" not in dx._repr_html_() and "Parameters for" not in dx._repr_html_()
-    assert counted.calls == ["list"] * 4    # each search: one list of source deploys, one of redeploys; nothing else
+    # each search: one list each of source deploys, redeploys and trigger builds; nothing else
+    assert counted.calls == ["list"] * 6
 
 
 # The morning fix as runbook 02 builds it: tagged redeploy_<service>, not service_<service>.
@@ -65,7 +66,7 @@ def test_a_failure_a_later_success_replaced_is_a_warning_that_keeps_the_diagnosi
     assert alone.verdict == "fail" and "superseded_by" not in alone.figures
     local_target.builds = counted = CountedBuilds(local_target.builds, [LATER_SUCCESS])
     dg = _prepare(local_target, sandbox_home)
-    assert dg.build["id"] == INCIDENT_BUILD_ID and counted.calls == ["list", "list"]
+    assert dg.build["id"] == INCIDENT_BUILD_ID and counted.calls == ["list"] * 3
     dx = dg.result()
     assert dx.verdict == "warn"
     assert dx.summary == (f"Superseded: nba-phase4-precompute-processors build {INCIDENT_BUILD_ID} FAILURE on "

@@ -346,6 +346,13 @@ def compare_builds(build: dict, reference: dict, labels: tuple[str, str] = ("thi
 LOOKED_AT = 100   # one page of Cloud Build's list: the last builds of a phase's service that runbook 01 reads
 
 
+def service_build_tags(service: str) -> tuple[str, ...]:
+    """The tags that mark a build of `service`, one list call each (builds.list matches every tag it is given):
+    `gcloud run deploy --source`'s service_NAME, runbook 02's redeploy_NAME, and the bare NAME that Cloud Run's
+    continuous deployment trigger tags its builds with, beside gcp-cloud-build-deploy-cloud-run."""
+    return (f"service_{service}", f"redeploy_{service}", service)
+
+
 def newest_first(builds: Iterable[dict]) -> list[dict]:
     """Builds by createTime, newest first; one whose time cannot be read goes last."""
     def created(build: dict) -> datetime:
@@ -390,7 +397,8 @@ class BuildSearch:
     def looked_at(self) -> str:
         """"the last N builds looked at: 2 SUCCESS, the newest ID on DATE", or that there were none."""
         if not self.builds:
-            return f"no build tagged service_{self.service} or redeploy_{self.service} is there"
+            tags = service_build_tags(self.service)
+            return f"no build tagged {', '.join(tags[:-1])} or {tags[-1]} is there"
         counts = Counter(str(b.get("status")) for b in self.builds)
         newest = self.builds[0]
         return (f"the last {len(self.builds)} builds looked at: "

@@ -35,7 +35,7 @@ from ..preflight import preflight as source_preflight
 from ..shell_words import PrintedProject
 from ..target import Target
 from .build import (LOOKED_AT, BuilderEvidence, BuildSearch, build_summary, build_table, builder_evidence,
-                    compare_builds, newest_first)
+                    compare_builds, newest_first, service_build_tags)
 from .classify import Finding, classify_log
 from .verdict import Diagnosis, explain, none_failed, superseded
 
@@ -45,13 +45,14 @@ if TYPE_CHECKING:   # params/diagnose.py imports this package
 
 def search_builds(target: Any, phase: str, region: str | None = None) -> BuildSearch:
     """The last builds of the phase's service in `region` (default: the phase's): its source deploys' (tagged
-    service_NAME) and the kit's redeploys' (runbook 02, tagged redeploy_NAME), LOOKED_AT of each, newest first.
+    service_NAME), the kit's redeploys' (runbook 02, tagged redeploy_NAME) and its continuous deployment trigger's
+    (tagged NAME), LOOKED_AT of each, newest first.
 
     Builds.list matches every tag it is given, so that is one list call per tag; an untagged list would spend its
     page on the other services' builds of the region."""
     p = target.phases.get(phase)
     where = region or p.region
-    found = {b["id"]: b for tag in (f"service_{p.service}", f"redeploy_{p.service}")
+    found = {b["id"]: b for tag in service_build_tags(p.service)
              for b in target.builds.list(where, tags=tag, limit=LOOKED_AT)}
     return BuildSearch(p.service, where, newest_first(found.values()))
 

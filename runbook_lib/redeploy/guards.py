@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from ..diagnose.build import RUNNING_STATUSES
+from ..diagnose.build import RUNNING_STATUSES, service_build_tags
 from ..formats import sentence
 from ..gitinfo import tracked_in
 from ..preflight import lint_deploy_scripts, read_source_text
@@ -24,11 +24,12 @@ T = TypeVar("T")
 
 
 def builds_in_progress(target: Any, plan: Any, own_build: str = "") -> list[str]:
-    """Builds of the service still queued or working: source deploys (tag service_<NAME>), which build in the
-    service's region, and redeploys, in the plan's build region; `own_build`, this run's, is not another's."""
+    """Builds of the service still queued or working: source deploys (tag service_<NAME>) and its continuous
+    deployment trigger's (tag <NAME>), which build in the service's region, and redeploys, in the plan's build
+    region; `own_build`, this run's, is not another's."""
     refusals, seen = [], {own_build}
     for region in dict.fromkeys((plan.build_region, plan.region)):
-        for tag in (f"service_{plan.service}", f"redeploy_{plan.service}"):
+        for tag in service_build_tags(plan.service):
             for build in target.builds.list(region=region, tags=[tag], limit=20):
                 if build.get("status") in RUNNING_STATUSES and build["id"] not in seen:
                     seen.add(build["id"])

@@ -320,9 +320,9 @@ class _PipeSafe:
     """stdout that goes quiet when its reader goes away (`runbook sandbox status | head -1`): the
     command carries on, records what it runs and exits with its own code, instead of a traceback."""
 
-    def __init__(self, stream: TextIO):
+    def __init__(self, stream: TextIO, reader_gone: bool = False):
         self._stream = stream
-        self.reader_gone = False
+        self.reader_gone = reader_gone
 
     def write(self, text: str) -> int:
         if not self.reader_gone:
@@ -352,17 +352,44 @@ class _PipeSafe:
         return getattr(self._stream, name)
 
 
+def _null_for_closed_streams() -> bool:
+    """A command started with stdout or stderr closed (`runbook overnight ... >&-`, as some schedulers and daemons
+    start it; Python then leaves sys.stdout or sys.stderr None) writes them to /dev/null, as if their reader were
+    gone from the start; True when stdout was closed. Fds 1 and 2 are given /dev/null first, before any file is
+    opened: a file the command opens later would take a closed one's number, and a child (a kernel) would start
+    with it closed, or write into that file."""
+    closed = {1: sys.stdout is None, 2: sys.stderr is None}
+    for fd in (1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                null = os.open(os.devnull, os.O_WRONLY)
+                if null != fd:
+                    os.dup2(null, fd)
+                    os.close(null)
+                os.set_inheritable(fd, True)   # (os.open's fds are not): a child's streams must be open
+            except OSError:
+                pass
+    if closed[1]:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")
+    if closed[2]:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")
+    return closed[1]
+
+
 def main(argv: list[str] | None = None) -> int:
     from .runner.outcome import stopped_text
     from .runner.signals import sigterm_as_exception, signal_of
 
+    closed = _null_for_closed_streams()
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     _refuse_unknown_leading_options(parser, argv)
     args = parser.parse_args(argv)
     # Hints in a sandbox command's errors name the sandbox it was given, as its status does.
     hinted = sandbox_hints(args.home if args.home and args.home.strip() else None) if args.command == "sandbox" else str
-    stdout, sys.stdout = sys.stdout, _PipeSafe(sys.stdout)   # type: ignore[assignment]
+    stdout, sys.stdout = sys.stdout, _PipeSafe(sys.stdout, reader_gone=closed)   # type: ignore[assignment]
     try:
         with sigterm_as_exception():
             return args.func(args)

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shlex
+import socket
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,12 +34,15 @@ import nbformat
 from . import changes, report
 from .formats import one_line
 from .changes import Change
+from .local.processes import pid_alive
 from .results import VERDICTS
 
 SUMMARY, INDEX = "summary.json", "index.html"
-# written when a night starts: when (an aware time), its plan's title and target, for a night killed before it
-# wrote any step notebook or its summary.json
+# written when a night starts: when (an aware time), its plan's title, target and step ids, and the runner's pid
+# and host: for a night killed before it wrote its summary.json (which step it died in, and that it is not running)
 STARTED = "started.json"
+# what a killed step's progress line may show of itself on the pages
+PROGRESS_SHOWN = 160
 SCHEMA_FILE = Path(__file__).parent / "data" / "summary.schema.json"
 DEFAULT_HISTORY = 7            # earlier nights shown beside each step
 REPORTS_INDEX_CHANGES = 3      # sentences per night on the list of nights (the night's page has them all)
@@ -179,11 +183,12 @@ def read_night(folder: Path) -> Night:
 
 def _from_notebooks(folder: Path, why: str | None) -> Night:
     """The night as its step notebooks record it (each step's notebook holds its run's record, plan and
-    target included); `why`: what is wrong with its summary.json, None when it has none. A night folder
-    without any step notebook (killed, or still running, in its first step: a step writes its notebook at
-    its end) is a night all the same: its name says when."""
+    target included); `why`: what is wrong with its summary.json, None when it has none (then why it has none,
+    and the step it was killed in: see _why_no_summary). A night folder without any step notebook (killed, or
+    still running, in its first step: a step writes its notebook at its end) is a night all the same: its name
+    says when."""
     found = []
-    notebooks, unreadable = _step_notebooks(folder)
+    notebooks, unreadable, bare = _step_notebooks(folder)
     # Steps run in plan order and each writes its notebook once, at its end.
     notebooks.sort(key=lambda p: (p.stat().st_mtime_ns, p.as_posix()))
     for path in notebooks:
@@ -196,26 +201,108 @@ def _from_notebooks(folder: Path, why: str | None) -> Night:
             continue
         found.append((row, run, started))
     found = _in_the_order_they_ran(found)
+    marker = _read_started(folder)
+    stopped_at = None
     if why is None:
         lacks = f"no {SUMMARY}" if notebooks or unreadable else f"no {SUMMARY} and no step notebook"
-        why = f"it has {lacks}: the night stopped before it finished, or is still running"
+        why, stopped_at = _why_no_summary(lacks, marker, bare, {row.step for row, _, _ in found})
     if unreadable:
         why += f"; {unreadable} step notebook{'s' if unreadable > 1 else ''} could not be read"
     runs = [run for _, run, _ in found]
     times = [started for _, _, started in found if started]   # (a step not run has none)
     titles = Counter(r.plan for r in runs)
-    marker = _read_started(folder)
     return Night(folder=folder, title=titles.most_common(1)[0][0] if titles else marker.get("title"),
                  target=runs[0].target if runs else marker.get("target"),
                  started=min(times + ([marker["started"]] if "started" in marker else []), default=None)
                  or _started_from_name(folder),
-                 steps=[row for row, _, _ in found], incomplete=why)
+                 steps=[row for row, _, _ in found], incomplete=why, interrupted_at=stopped_at)
 
 
-def _step_notebooks(folder: Path) -> tuple[list[Path], int]:
-    """The notebooks of the night's step folders, and how many step folders could not be listed (each a step
-    notebook that cannot be read). A night folder that cannot be listed raises OSError: glob would say nothing."""
-    notebooks, unreadable = [], 0
+def _why_no_summary(lacks: str, marker: dict[str, Any], bare: list[Path], recorded: set[str]) -> tuple[str, str | None]:
+    """Why a night has no summary.json, as far as the disk tells, and the step it stopped in (None while it may
+    still be running). A step makes its folder as it starts and writes its notebook as it ends, so a step folder
+    without a notebook is the step the runner was in; the runner's pid in started.json tells killed from running."""
+    plan = marker.get("steps") or []
+    in_step = _step_in_flight(bare, plan)
+    state = _runner_state(marker)
+    if state == "running":
+        where = f", in step {in_step.name}{_last_progress(in_step, '; ')}" if in_step else ""
+        return f"it has {lacks}: the night is still running (pid {marker['pid']}{where})", None
+    if state is None:   # no pid (a kit before it was recorded) or another host's: it may be running there
+        host = f" (on {marker['host']}, pid {marker['pid']})" if marker.get("host") and "pid" in marker else ""
+        why = f"it has {lacks}: the night stopped before it finished, or is still running{host}"
+        if in_step:
+            why += f"; it was in step {in_step.name} (no record yet{_last_progress(in_step, '; ')})"
+        return why, None
+    why = f"it has {lacks}: its runner (pid {marker['pid']}) ended without writing it (killed: SIGKILL, the OOM " \
+          "killer, a reboot)"
+    stopped_at: str | None = None
+    if in_step:
+        stopped_at = in_step.name
+        why += f"; stopped during step {stopped_at} (no record: the runner was killed{_last_progress(in_step, '; ')})"
+    else:   # between two steps (or after the last): the first step of the plan without a record had not started
+        stopped_at = next((step for step in plan if step not in recorded), None)
+        if stopped_at:
+            why += f"; stopped before step {stopped_at} started"
+    after = plan[plan.index(stopped_at) + 1:] if stopped_at in plan else []
+    not_run = [step for step in after if step not in recorded]
+    if not_run:
+        why += f"; not run: {', '.join(not_run)}"
+    return why, stopped_at
+
+
+def _step_in_flight(bare: list[Path], plan: list[str]) -> Path | None:
+    """The step folder without a notebook that started last: by the plan's order when started.json names the
+    plan, else by the folders' times (a kernel's files in it change its time; a step not started has no folder)."""
+    if not bare:
+        return None
+
+    def started(path: Path) -> tuple[int, int]:
+        try:
+            moment = path.stat().st_mtime_ns
+        except OSError:
+            moment = 0
+        return (plan.index(path.name), moment) if path.name in plan else (-1, moment)
+    return max(bare, key=started)
+
+
+def _last_progress(step: Path, before: str) -> str:
+    """`before` and the step's last progress line (runbook_lib.progress, left behind when its run never ended),
+    or "" when it said none."""
+    try:
+        line = (step / ".progress").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return f"{before}last progress: {one_line(line, PROGRESS_SHOWN)}" if line else ""
+
+
+def _runner_state(marker: dict[str, Any]) -> str | None:
+    """"running" or "gone" for a night whose runner started on this host; None where that cannot be told (a
+    marker without a pid, or another host's). A pid since reused by another process is gone: its start differs."""
+    pid = marker.get("pid")
+    if pid is None or marker.get("host") != socket.gethostname():
+        return None
+    if not pid_alive(pid):
+        return "gone"
+    began = _process_start(pid)
+    if marker.get("pid_started") is not None and began is not None and began != marker["pid_started"]:
+        return "gone"
+    return "running"
+
+
+def _process_start(pid: int) -> int | None:
+    """When process `pid` started, in clock ticks since boot (Linux's /proc), None where that is not known."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _step_notebooks(folder: Path) -> tuple[list[Path], int, list[Path]]:
+    """The notebooks of the night's step folders, how many step folders could not be listed (each a step
+    notebook that cannot be read), and the step folders holding no notebook (a step that never ended). A night
+    folder that cannot be listed raises OSError: glob would say nothing."""
+    notebooks, unreadable, bare = [], 0, []
     for step in folder.iterdir():
         try:
             if step.name.startswith(".") or not step.is_dir():
@@ -224,28 +311,41 @@ def _step_notebooks(folder: Path) -> tuple[list[Path], int]:
         except OSError:
             unreadable += 1
             continue
-        notebooks += [step / name for name in names if name.endswith(".ipynb") and not name.startswith(".")]
-    return notebooks, unreadable
+        found = [step / name for name in names if name.endswith(".ipynb") and not name.startswith(".")]
+        notebooks += found
+        if not found:
+            bare.append(step)
+    return notebooks, unreadable, bare
 
 
-def write_started(folder: Path, title: str | None, target: str | None, started: datetime) -> None:
-    """The night's start marker (STARTED); a night that cannot write it still runs (its folder's name says when)."""
-    record = {"started": _aware(started).isoformat(timespec="seconds"), "title": title, "target": target}
+def write_started(folder: Path, title: str | None, target: str | None, started: datetime,
+                  steps: Sequence[str] = ()) -> None:
+    """The night's start marker (STARTED), naming this process as its runner and `steps`, the plan's step ids in
+    order; a night that cannot write it still runs (its folder's name says when)."""
+    record = {"started": _aware(started).isoformat(timespec="seconds"), "title": title, "target": target,
+              "steps": list(steps), "pid": os.getpid(), "host": socket.gethostname(),
+              "pid_started": _process_start(os.getpid())}
     try:
-        (Path(folder) / STARTED).write_text(json.dumps(record, indent=2), encoding="utf-8")
+        report.write_whole(Path(folder) / STARTED, json.dumps(record, indent=2))
     except OSError:
         pass
 
 
 def _read_started(folder: Path) -> dict[str, Any]:
-    """The start marker's aware `started`, `title` and `target`, each left out where missing or unreadable."""
+    """The start marker's aware `started`, `title`, `target`, `steps` (the plan's step ids), the runner's `pid`,
+    `host` and `pid_started`, each left out where missing or unreadable."""
     try:
         data = json.loads((folder / STARTED).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict):
         return {}
-    found: dict[str, Any] = {k: data[k] for k in ("title", "target") if isinstance(data.get(k), str)}
+    found: dict[str, Any] = {k: data[k] for k in ("title", "target", "host") if isinstance(data.get(k), str)}
+    found.update({k: data[k] for k in ("pid", "pid_started")
+                  if isinstance(data.get(k), int) and not isinstance(data[k], bool)})
+    steps = data.get("steps")
+    if isinstance(steps, list) and all(isinstance(step, str) for step in steps):
+        found["steps"] = steps
     try:
         started = datetime.fromisoformat(data["started"])
     except (KeyError, TypeError, ValueError):
@@ -404,7 +504,7 @@ def write_night(folder: Path, steps: Sequence[report.IndexRow], title: str, targ
     finished = finished.replace(microsecond=0) if finished else None
     night = Night(folder=folder, title=title, target=target, started=started, finished=finished,
                   interrupted_at=interrupted_at, interrupted_by=recorded_by, steps=list(steps))
-    (folder / SUMMARY).write_text(json.dumps(night.summary(), indent=2, default=str), encoding="utf-8")
+    report.write_whole(folder / SUMMARY, json.dumps(night.summary(), indent=2, default=str))
     reports_dir = folder.parent.parent
     try:
         scan = scan_nights(reports_dir, leave_out=folder)   # not this night's summary.json, just written
@@ -576,8 +676,7 @@ def write_night_page(compared: Compared) -> Path:
         histories=histories, anchors={h.row.step: f"step-{h.number}" for h in histories},
         counts_text=_counts_text(night.counts), summary_chars=report.INDEX_SUMMARY_CHARS,
         most_figures=report.INDEX_FIGURES)
-    night.index.write_text(page, encoding="utf-8")
-    return night.index
+    return report.write_whole(night.index, page)
 
 
 def _counts_text(counts: dict[str, int]) -> str:
@@ -589,13 +688,9 @@ def write_reports_index(reports_dir: Path, compared: Sequence[Compared], left_ou
     with its verdict counts, first failure and what changed since the night before, then the latest single
     runs (`runbook run`), newest first; `left_out`: the folders not listed, each with why. A night without a
     page (one cut short) gets one, so that every link resolves."""
-    path = Path(reports_dir) / INDEX
     page = _reports_index_page(reports_dir, compared, left_out)
-    # Written whole, then moved into place: a run and a night ending together never leave half a page.
-    partial = path.with_name(f".{INDEX}.{os.getpid()}.tmp")
-    partial.write_text(page, encoding="utf-8")
-    os.replace(partial, path)
-    return path
+    # Written whole: a run and a night ending together never leave half a page.
+    return report.write_whole(Path(reports_dir) / INDEX, page)
 
 
 def _reports_index_page(reports_dir: Path, compared: Sequence[Compared], left_out: Sequence[LeftOut] = (),

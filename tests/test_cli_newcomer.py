@@ -7,7 +7,11 @@ from __future__ import annotations
 import contextlib
 import html
 import io
+import json
 import re
+import shlex
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -343,3 +347,24 @@ def test_a_negative_cell_timeout_names_the_option(tmp_path, capsys):
                      "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --cell-timeout=-5 is not valid: ") and "None" not in err and not out.exists()
+
+
+def _runbook_with_closed(streams: str, *args: str) -> subprocess.CompletedProcess:
+    """`runbook ARGS` started as a scheduler or daemon may start it, with `streams` closed (`>&-`, `2>&-`): Python
+    then sets sys.stdout or sys.stderr to None (stdout=DEVNULL would not: fd 1 is open there)."""
+    command = " ".join(shlex.quote(a) for a in (sys.executable, "-m", "runbook_lib.cli", *args))
+    return subprocess.run(["sh", "-c", f"exec {command} {streams}"], capture_output=True, text=True, timeout=120,
+                          cwd=runner.PROJECT_ROOT)
+
+
+def test_a_night_started_with_stdout_and_stderr_closed_runs_and_exits_with_its_own_code(tmp_path):
+    """With stdout closed the night's first print was an AttributeError traceback, exit 120, and a night with no
+    step; its kernel, started with the same closed streams, must start too. One run: each costs the CLI's start."""
+    reports, plan = tmp_path / "reports", tmp_path / "plan.yaml"
+    plan.write_text(f"steps:\n  - id: a\n    notebook: {Path(__file__).parent / 'notebooks' / 'example.ipynb'}\n"
+                    "    parameters: {rows: 3, chart: false}\n")
+    done = _runbook_with_closed(">&- 2>&-", "overnight", str(plan), "-o", str(reports))
+    summaries = list(reports.glob("*/overnight-*/summary.json"))
+    steps = [(s["step"], s["label"], s["summary"]) for s in json.loads(summaries[0].read_text())["steps"]] \
+        if summaries else None
+    assert (done.returncode, done.stderr, steps and steps[0][:2]) == (0, "", ("a", "PASS")), steps

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -685,3 +686,71 @@ def test_long_texts_and_many_nights_fit_their_cells(tmp_path, width):
     newest = _long_nights(reports)
     for page in (reports / nights.INDEX, newest.index):
         _looks_right(_in_browser(page, width))
+
+
+def _dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
+def test_a_night_killed_mid_step_names_the_step_its_last_progress_and_the_steps_not_run(tmp_path):
+    """SIGKILL (the OOM killer) while step b ran: b made its folder and said its progress, but wrote no notebook,
+    and the page listed a alone, "stopped before it finished, or is still running", naming neither b nor c."""
+    reports = tmp_path / "reports"
+    killed = _write_night(reports, START, [{"step": "a", "verdict": "pass"}])
+    (killed.folder / nights.SUMMARY).unlink()
+    (killed.folder / "b").mkdir()
+    (killed.folder / "b" / ".progress").write_text("replay test: 7/28 calls after 8 s, retries=0\n")
+    marker = {"started": START.isoformat(), "title": "Synthetic", "target": "local", "steps": ["a", "b", "c"],
+              "pid": _dead_pid(), "host": socket.gethostname()}
+    (killed.folder / nights.STARTED).write_text(json.dumps(marker))
+    found = nights.read_night(killed.folder)
+    assert found.interrupted_at == "b" and [s.step for s in found.steps] == ["a"]
+    assert found.incomplete == (
+        f"it has no summary.json: its runner (pid {marker['pid']}) ended without writing it (killed: SIGKILL, the OOM "
+        "killer, a reboot); stopped during step b (no record: the runner was killed; last progress: replay test: "
+        "7/28 calls after 8 s, retries=0); not run: c")
+    assert cli.main(["report", str(reports)]) == 0
+    page = _text(killed.index.read_text())
+    assert "still running" not in page and "Cut short during step b: the steps after it were not run." in page
+    row = _night_rows((reports / nights.INDEX).read_text())[0]
+    assert "cut short" in _text(row[0]) and "stopped during step b (no record: the runner was killed" in row[0]
+
+
+def test_a_night_whose_runner_lives_is_still_running_and_another_hosts_may_be(tmp_path):
+    """The runner's own marker names its pid and host: alive here, the night is running (no step is said to
+    have stopped); on another host it cannot be told, and the page says both, naming the step it is in."""
+    folder = tmp_path / "reports" / "2025-03-02" / "overnight-030000"
+    (folder / "a").mkdir(parents=True)
+    nights.write_started(folder, "Nightly", "local", START, ["a", "b"])
+    marker = json.loads((folder / nights.STARTED).read_text())
+    assert (marker["steps"], marker["pid"], marker["host"]) == (["a", "b"], os.getpid(), socket.gethostname())
+    found = nights.read_night(folder)
+    assert found.interrupted_at is None
+    assert found.incomplete == ("it has no summary.json and no step notebook: the night is still running "
+                                f"(pid {os.getpid()}, in step a)")
+    (folder / nights.STARTED).write_text(json.dumps({**marker, "host": "elsewhere"}))
+    found = nights.read_night(folder)
+    assert found.interrupted_at is None and found.incomplete == (
+        "it has no summary.json and no step notebook: the night stopped before it finished, or is still running (on "
+        f"elsewhere, pid {os.getpid()}); it was in step a (no record yet)")
+
+
+def test_a_full_disk_leaves_no_half_written_summary_and_names_the_file(tmp_path, monkeypatch):
+    """summary.json was written in place: a disk that filled at the end of a night left it half-written (0 bytes),
+    the record other tools read; a record that cannot be written whole is absent, the night INCOMPLETE."""
+    real = Path.write_text
+
+    def disk_full(path, text, *args, **kwargs):
+        real(path, text[:len(text) // 2], *args, **kwargs)
+        raise OSError(28, "No space left on device")
+
+    folder = tmp_path / "reports" / "2025-03-01" / "overnight-030000"
+    folder.mkdir(parents=True)
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError) as raised:
+        nights.write_night(folder, [], "Synthetic", "local", START, START)
+    monkeypatch.undo()
+    assert raised.value.filename == str(folder / nights.SUMMARY)
+    assert sorted(p.name for p in folder.iterdir()) == []   # neither a half summary nor the partial file
+    assert nights.read_night(folder).incomplete.startswith("it has no summary.json and no step notebook")

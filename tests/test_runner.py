@@ -1021,3 +1021,25 @@ def test_a_long_cells_progress_is_echoed_masked_and_named_when_the_cell_runs_out
     last = re.search(r"the cell's last progress: slow work: (\d+)/60 steps", error)
     assert last and int(last.group(1)) >= int(echoed[-1]), error
     assert not list(outcome.notebook.parent.glob(".progress*"))   # the side channel leaves nothing behind
+
+
+def test_a_night_that_cannot_write_its_record_says_so_naming_its_folder_and_exits_1(tmp_path, monkeypatch, capsys):
+    """A disk that filled at the night's end was "error: the operating system refused: No space left on device",
+    naming neither the file nor that the night's summary.json and page were lost."""
+    from runbook_lib.runner import plan as plan_module
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    def breaks(*args, **kwargs):   # no kernel: the step is recorded as the runner's failure, quickly
+        raise RuntimeError("no kernel in this test")
+
+    monkeypatch.setattr(plan_module, "execute_runbook", breaks)
+    monkeypatch.setattr(nights, "write_night", disk_full)
+    plan = _plan(tmp_path, "steps:\n  - id: a\n    notebook: EXAMPLE\n")
+    out = tmp_path / "reports"
+    assert cli.main(["overnight", str(plan), "-o", str(out)]) == 1
+    folder = next(out.glob("*/overnight-*"))
+    assert capsys.readouterr().err == (
+        f"error: the night's summary.json and page could not be written to {folder}: No space left on device; its "
+        f"step folders keep what ran, and `runbook report {out}` lists it as INCOMPLETE once there is room.\n")

@@ -1,6 +1,7 @@
 """`runbook sandbox init|status|reset|stop`: the incident morning, idempotent, cleaned up."""
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections import Counter
@@ -334,3 +335,98 @@ def test_a_runbook_connecting_while_a_reset_rebuilds_waits_for_it_instead_of_bei
     assert "Waiting for the sandbox at" in said.getvalue()
     with pytest.raises(ParameterError, match="give an initialised sandbox folder"):   # none under way: refused
         connect("local", home=root / "never-a-sandbox")
+
+
+def _stderr_waiting(monkeypatch):
+    """sys.stderr replaced: what was said, and an event set once the kit says it waits for a rebuild."""
+    import io
+    import threading
+
+    said, waiting = io.StringIO(), threading.Event()
+
+    class Stderr(io.StringIO):
+        def write(self, text: str) -> int:
+            said.write(text)
+            if "to finish being rebuilt" in said.getvalue():
+                waiting.set()
+            return len(text)
+
+    monkeypatch.setattr(sys, "stderr", Stderr())
+    return said, waiting
+
+
+@contextlib.contextmanager
+def _rebuilding(box, saved: bytes, waiting):
+    """A reset under way as `sandbox reset` leaves it: init.lock held, the state file gone until it ends, which it
+    does once the kit said it waits (or after 60 s: the old code never waited)."""
+    import threading
+
+    from runbook_lib.local.state import sandbox_lock
+
+    holding = threading.Event()
+
+    def rebuild() -> None:
+        with sandbox_lock(box):
+            box.state_file.unlink(missing_ok=True)
+            holding.set()
+            waiting.wait(60)
+            box.state_file.write_bytes(saved)
+
+    reset = threading.Thread(target=rebuild)
+    reset.start()
+    holding.wait(30)
+    try:
+        yield
+    finally:
+        waiting.set()
+        reset.join()
+
+
+def test_a_night_started_while_a_reset_rebuilds_waits_for_it_and_then_holds_its_lock(tmp_path, monkeypatch):
+    """night_on took a missing state file for a folder that is no sandbox and ran the night without night.lock."""
+    from runbook_lib.local.state import night_on
+
+    box = home_at(tmp_path / "box").ensure()
+    box.state_file.write_text('{"initialised": true}')
+    said, waiting = _stderr_waiting(monkeypatch)
+    with _rebuilding(box, box.state_file.read_bytes(), waiting):
+        with night_on(box, {"pid": 4242, "plan": "Nightly"}):
+            held = (box.run / "night.lock").read_text()
+    assert "Waiting for the sandbox at" in said.getvalue() and json.loads(held) == {"pid": 4242, "plan": "Nightly"}
+
+
+def test_a_night_after_one_that_was_killed_says_so_in_one_line_then_takes_the_sandbox(tmp_path, capsys):
+    """The killed night's record was left in night.lock (its lock went with its process) and overwritten silently."""
+    from runbook_lib.local.state import night_on
+
+    box = home_at(tmp_path / "box").ensure()
+    box.state_file.write_text('{"initialised": true}')
+    killed = {"pid": 7399, "plan": "Overnight sandbox review", "started": "2026-12-04 01:00:00 +0000",
+              "reports": "/srv/reports"}
+    (box.run / "night.lock").write_text(json.dumps(killed))
+    with night_on(box, {"pid": 4242}):
+        assert json.loads((box.run / "night.lock").read_text()) == {"pid": 4242}
+    err = capsys.readouterr().err
+    assert err == (f"warning: the previous night on the sandbox at {box.root} (pid 7399, plan 'Overnight sandbox "
+                   "review', started 2026-12-04 01:00:00 +0000, writing to /srv/reports) ended without releasing it: "
+                   "it was killed (SIGKILL, the OOM killer, a reboot), and its page is INCOMPLETE.\n")
+    with night_on(box, {"pid": 4243}):   # a night that ended as it should leaves nothing to say
+        pass
+    assert capsys.readouterr().err == ""
+
+
+def test_a_plan_checked_while_a_reset_rebuilds_waits_for_it_instead_of_advising_init(make_sandbox, monkeypatch,
+                                                                                        tmp_path):
+    """`runbook overnight` during `sandbox reset` was refused (exit 2) with "run `runbook sandbox init` first",
+    where `runbook run` waits for the rebuild."""
+    from runbook_lib import runner
+
+    root = make_sandbox()
+    box = home_at(root)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"steps:\n  - id: overview\n    notebook: notebooks/00_pipeline_overview.ipynb\n"
+                    f"    parameters: {{sandbox_home: '{root}'}}\n")
+    said, waiting = _stderr_waiting(monkeypatch)
+    with _rebuilding(box, box.state_file.read_bytes(), waiting):
+        loaded = runner.load_plan(plan)
+    assert "Waiting for the sandbox at" in said.getvalue() and [s.step.id for s in loaded.steps] == ["overview"]

@@ -239,8 +239,10 @@ def night_on(home, holder: dict) -> Iterator[None]:
     start) written in it, and is a user of the sandbox from its first step to its last, so `sandbox reset`
     never pulls the sandbox away between two steps. A second night is refused at once, naming the first:
     otherwise each would redeploy under the other, and the replay and comparison would read the other's
-    revisions. A folder that is no sandbox, or one this user cannot write in, is left to the steps to say."""
-    if not Path(home.state_file).is_file():
+    revisions. A folder that is no sandbox, or one this user cannot write in, is left to the steps to say; one a
+    reset is rebuilding (its state file gone until it ends) is waited for first, never run on without the lock.
+    A record left by a night that ended without releasing the lock (killed) is said, then replaced."""
+    if not Path(home.state_file).is_file() and not (wait_for_rebuild(home) and Path(home.state_file).is_file()):
         yield
         return
     path = Path(home.run) / NIGHT_LOCK
@@ -258,6 +260,12 @@ def night_on(home, holder: dict) -> Iterator[None]:
             raise NightInProgress(f"Another overnight is using the sandbox at {home.root} "
                                   f"({_holder_text(fh.read())}): wait for it to finish, or stop it, then run this "
                                   f"night again.") from None
+        fh.seek(0)
+        left = fh.read()
+        if left.strip():   # the lock is free, so its holder is gone: it never reached its end
+            print(f"warning: the previous night on the sandbox at {home.root} ({_holder_text(left)}) ended without "
+                  "releasing it: it was killed (SIGKILL, the OOM killer, a reboot), and its page is INCOMPLETE.",
+                  file=sys.stderr, flush=True)
         fh.seek(0)
         fh.truncate()
         fh.write(json.dumps(holder))

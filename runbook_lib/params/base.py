@@ -498,12 +498,18 @@ class TargetParams(RunbookParams):
     def _sandbox_ready(self) -> "TargetParams":
         if self.target == "local":
             from ..local.home import sandbox_home
-            from ..local.state import require_initialised, require_writable
+            from ..local.state import require_initialised, require_writable, wait_for_rebuild
 
             from ..phases import load_phases
 
             home = sandbox_home(self.sandbox_home)
-            require_initialised(home, shown=self.sandbox_home)
+            try:
+                require_initialised(home, shown=self.sandbox_home)
+            except ParameterError:
+                # a reset under way is not a folder that was never a sandbox (as connect_local)
+                if not wait_for_rebuild(home):
+                    raise
+                require_initialised(home, shown=self.sandbox_home)
             require_writable(home, shown=self.sandbox_home)
             served = load_phases().region
             # its builds, services and logs are in one region (and `global`, where gcloud looks for a build first)

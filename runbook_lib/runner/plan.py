@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 import sys
 import traceback
 from contextlib import ExitStack
@@ -270,7 +271,7 @@ def _sandboxes_of(loaded: LoadedPlan) -> list:
 def _run_night(loaded: LoadedPlan, reports_dir: Path, started: datetime, progress: bool,
                publisher: Publisher | None) -> PlanOutcome:
     folder = unique_dir(reports_dir / f"{started:%Y-%m-%d}" / f"overnight-{started:%H%M%S}")
-    nights.write_started(folder, loaded.plan.title, loaded.target, started)
+    nights.write_started(folder, loaded.plan.title, loaded.target, started, [s.step.id for s in loaded.steps])
     total = len(loaded.steps)
     print(f"Overnight plan {loaded.path} ({total} runbooks, target {loaded.target}) -> {folder}", flush=True)
     outcomes: dict[str, RunOutcome] = {}
@@ -303,9 +304,12 @@ def _run_night(loaded: LoadedPlan, reports_dir: Path, started: datetime, progres
         # (from the records the steps returned: the step notebooks are not read again)
         rows = [outcomes[s.step.id].index_row(folder) for s in loaded.steps
                 if s.step.id in outcomes and outcomes[s.step.id].notebook.exists()]
-        night = nights.write_night(folder, rows, loaded.plan.title, loaded.target, started,
-                                   datetime.now().astimezone(), interrupted_at=interrupted_at,
-                                   interrupted_by=stopped_by)
+        try:
+            night = nights.write_night(folder, rows, loaded.plan.title, loaded.target, started,
+                                       datetime.now().astimezone(), interrupted_at=interrupted_at,
+                                       interrupted_by=stopped_by)
+        except OSError as exc:   # a full disk: said as the night's own loss, not as a file nobody named
+            raise NightNotRecorded.of(folder, exc) from exc
         print(f"Morning-review report: {night.index.resolve()}", flush=True)
         print(f"Every night: {(folder.parent.parent / nights.INDEX).resolve()}", flush=True)
         published = _publish(publisher, folder) if publisher is not None else None
@@ -316,6 +320,19 @@ def _run_night(loaded: LoadedPlan, reports_dir: Path, started: datetime, progres
     if publisher is not None and published is None:
         exit_code = ExitCode.ERROR
     return PlanOutcome(exit_code, folder, night.index, list(outcomes.values()), published)
+
+
+class NightNotRecorded(RunbookError):
+    """The end of a night that could not write its summary.json or page (a full disk, a folder made read-only)."""
+
+    @classmethod
+    def of(cls, folder: Path, exc: OSError) -> "NightNotRecorded":
+        rebuild = f"`runbook report {shlex.quote(str(folder.parent.parent))}`"
+        if (folder / nights.SUMMARY).is_file():   # written whole or not at all: then only the page failed
+            return cls(f"the night's page could not be written to {folder}: {exc.strerror or exc}; its "
+                       f"{nights.SUMMARY} was, and {rebuild} writes the page once there is room.")
+        return cls(f"the night's {nights.SUMMARY} and page could not be written to {folder}: {exc.strerror or exc}; "
+                   f"its step folders keep what ran, and {rebuild} lists it as INCOMPLETE once there is room.")
 
 
 def _fetch_history(publisher: Publisher, reports_dir: Path) -> None:

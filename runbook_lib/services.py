@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from .errors import ParameterError, RunbookError
 from .formats import one_line, parse_time
+from .images import parse_image
 
 # Cloud Run: a service is public when roles/run.invoker is bound (without a condition) to one of these
 # members, or when its invoker IAM check is disabled (invokerIamDisabled: true).
@@ -87,6 +88,36 @@ DEFAULT_INGRESS = "all"
 # ---------------------------------------------------------------- value types
 
 
+@dataclass(frozen=True, eq=False)
+class RunImage:
+    """What a revision runs (Revision.runs, ServingRevision.runs): two are equal when they are one image as far as the
+    kit can tell. By digest when both have one: a tag can name two builds, and one build has many names (by tag, by
+    digest, in gcr.io and in Artifact Registry). By the image text otherwise."""
+
+    image: str
+    digest: str   # sha256:<hex>, or "" when neither Cloud Run nor the reference says
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RunImage):
+            return NotImplemented
+        if self.digest and other.digest:
+            return self.digest == other.digest
+        # a revision whose image is unknown (absent from the list, no ingress container) vouches for no other
+        return bool(self.image) and self.image == other.image
+
+    __hash__ = None   # type: ignore[assignment]  # equal by digest or by text: no one hash agrees with both
+
+
+def resolved_digest(image_digest: str) -> str:
+    """sha256:<hex> from Cloud Run's containerStatuses[].imageDigest, which may be a reference pinned by it."""
+    return image_digest.rpartition("@")[2] if image_digest else ""
+
+
+def _runs(image: str, image_digest: str) -> RunImage:
+    # an image given by digest runs that digest, whether or not the resolved one was read
+    return RunImage(image, image_digest or parse_image(image).digest)
+
+
 @dataclass
 class ServingRevision:
     """One revision that gets a share of a service's traffic: Cloud Run sends it that share of the requests,
@@ -96,10 +127,15 @@ class ServingRevision:
     percent: int
     commit_sha: str               # its `commit-sha` label (short id); "" when it has none
     supports_prefix: bool | None  # does its commit include the phase's prefix_support_commit? None: cannot tell
-    image: str = ""
+    image: str = ""               # the ingress container's, as deployed: by tag or by digest (Revision.image)
     code_phase: str = ""          # whose code the image holds (sandbox-only knowledge; "" on gcp)
     ready: bool | None = None     # its Ready condition (Revision.ready): Cloud Run still routes a share to a
     #                               revision that stopped being ready (its image deleted, say), and those calls fail
+    image_digest: str = ""        # the digest the image resolved to when the revision was made (Revision.image_digest)
+
+    @property
+    def runs(self) -> RunImage:
+        return _runs(self.image, self.image_digest)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -198,7 +234,7 @@ class Revision:
     labels: dict[str, str]
     commit_sha: str               # the `commit-sha` label (short id); "" when the revision has none
     commit_sha_full: str | None   # resolved in the source checkout (sandbox: always), else None
-    image: str
+    image: str                    # the ingress container's (the one with ports), as deployed: by tag or by digest
     created: str                  # RFC 3339, UTC
     traffic_percent: int
     supports_prefix: bool | None  # does its commit include the phase's prefix_support_commit? None: cannot tell
@@ -207,6 +243,15 @@ class Revision:
     # the traffic tags naming it (`--tag`): each gives it a URL of its own, https://TAG---<the service's host>, which
     # reaches it whatever share of the traffic it has, 0% included
     tags: list[str] = field(default_factory=list)
+    # sha256:<hex> the image resolved to when the revision was made: Cloud Run's containerStatuses[].imageDigest of
+    # the ingress container, whether the image was given by tag or by digest; the sandbox's, when its image names one.
+    # "" when unknown.
+    image_digest: str = ""
+
+    @property
+    def runs(self) -> RunImage:
+        """What it runs, compared as RunImage says (runbook 00's and 03's "one image" in a split)."""
+        return _runs(self.image, self.image_digest)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -484,3 +484,59 @@ def test_push_subscriptions_refused_names_the_role(fake_apis, gcp):
         gcp.services.push_subscriptions("phase4")
     message = str(caught.value)
     assert "roles/pubsub.viewer" in message and "User not authorized" in message and PROJECT in message
+
+
+# ---------------------------------------------------------------- what image a revision runs
+
+AR = f"us-west2-docker.pkg.dev/{PROJECT}/cloud-run-source-deploy"
+SIDECAR = {"name": "otel", "image": "otel/opentelemetry-collector:0.98"}
+
+
+def _digest(letter: str) -> str:
+    return "sha256:" + letter * 64
+
+
+def test_a_revisions_image_is_its_ingress_containers_not_a_sidecar_listed_first(fake_apis, gcp):
+    """Cloud Run sends the requests to the container with ports; a sidecar is the same in every revision, so reading
+    it hid which code each revision of a split runs."""
+    fake_apis.run_revisions[NAME][0].update(
+        containers=[SIDECAR, {"name": "app", "image": f"{AR}/{P4}:v2", "ports": [{"containerPort": 8080}]}],
+        containerStatuses=[{"name": "otel", "imageDigest": f"docker.io/otel/opentelemetry-collector@{_digest('0')}"},
+                           {"name": "app", "imageDigest": f"{AR}/{P4}@{_digest('a')}"}])
+    fake_apis.max_page_size = 1   # read by hand (the client drops containerStatuses): every page still read
+    revisions = gcp.services.list_revisions("phase4")
+    assert [r.name for r in revisions] == [f"{P4}-00029-fdx", f"{P4}-00028-qwe"]
+    assert (revisions[0].image, revisions[0].image_digest) == (f"{AR}/{P4}:v2", _digest("a"))
+    serving = gcp.services.describe("phase4").serving[0]
+    assert (serving.image, serving.image_digest) == (f"{AR}/{P4}:v2", _digest("a"))
+
+
+@pytest.mark.parametrize("status", [{"imageDigest": _digest("b")}, {"name": "app-1", "imageDigest": _digest("b")},
+                                    {"imageDigest": f"gcr.io/{PROJECT}/{P4}@{_digest('b')}"}])
+def test_a_lone_containers_resolved_digest_is_read_named_or_not_bare_or_pinned(fake_apis, gcp, status):
+    fake_apis.run_revisions[NAME][0]["containerStatuses"] = [status]
+    assert gcp.services.list_revisions("phase4")[0].image_digest == _digest("b")
+    fake_apis.run_revisions[NAME][0].pop("containerStatuses")
+    assert gcp.services.list_revisions("phase4")[0].image_digest == ""   # not said: unknown
+
+
+def test_a_latest_target_and_a_revision_target_naming_one_revision_are_one_serving_revision(fake_apis, gcp):
+    """`update-traffic --to-revisions=LATEST=50,R=50` while R is the latest: R serves 100%, not a split with itself."""
+    fake_apis.run_services[NAME]["trafficStatuses"] = [
+        {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "revision": f"{P4}-00029-fdx", "percent": 50},
+        {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": f"{P4}-00029-fdx", "percent": 50}]
+    info = gcp.services.describe("phase4")
+    assert [(r.name, r.percent) for r in info.serving] == [(f"{P4}-00029-fdx", 100)]
+    assert gcp.services.traffic_now("phase4") == [(f"{P4}-00029-fdx", 100)]
+    assert gcp.services.list_revisions("phase4")[0].traffic_percent == 100
+
+
+def test_shares_of_one_revision_are_summed_before_the_most_is_chosen(fake_apis, gcp):
+    fake_apis.run_services[NAME]["trafficStatuses"] = [
+        {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": f"{P4}-00028-qwe", "percent": 40},
+        {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "revision": f"{P4}-00029-fdx", "percent": 30},
+        {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": f"{P4}-00029-fdx", "percent": 30}]
+    info = gcp.services.describe("phase4")
+    assert info.revision == f"{P4}-00029-fdx" and info.commit_sha == "abc1234"
+    assert [(r.name, r.percent) for r in info.serving] == [(f"{P4}-00029-fdx", 60), (f"{P4}-00028-qwe", 40)]
+    assert gcp.services.traffic_now("phase4") == [(f"{P4}-00029-fdx", 60), (f"{P4}-00028-qwe", 40)]

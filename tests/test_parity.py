@@ -24,7 +24,7 @@ from runbook_lib.services import INVOKER_ROLES
 P3 = "nba-phase3-analytics-processors"
 P4 = "nba-phase4-precompute-processors"
 REVISION_KEYS = {"name", "service", "labels", "commit_sha", "commit_sha_full", "image", "created",
-                 "traffic_percent", "supports_prefix", "code_phase", "ready", "tags"}
+                 "traffic_percent", "supports_prefix", "code_phase", "ready", "tags", "image_digest"}
 INFO_TYPES = {"phase": str, "service": str, "region": str, "url": (str, type(None)), "revision": str,
               "commit_sha": str, "commit_sha_full": (str, type(None)), "supports_prefix": (bool, type(None)),
               "image": str, "created": str, "running": bool, "public": bool, "invoker_members": list,

@@ -352,3 +352,35 @@ def test_a_rerun_after_an_interrupted_redeploy_of_a_pinned_service_names_the_lef
     # the dry run's verdict says it (its summary may cut the command: the plan above holds it whole)
     assert result.verdict == "warn" and f"but {leftover}, tagged candidate with no traffic" in result.summary
     assert ("this run leaves it so" if label else "this run leaves it pinned") in result.summary, result.summary
+
+
+# ---------------------------------------------------------------- a service with a sidecar
+
+SIDECAR = {"name": "otel", "image": "otel/opentelemetry-collector:0.98"}
+
+
+def test_a_deploy_replaces_the_ingress_containers_image_never_a_sidecars(gcp, deploys, fake_apis):
+    """Cloud Run sends the requests to the container with ports: the phase's code goes there, wherever it is listed."""
+    fake_apis.run_services[P4_NAME]["template"] = {"containers": [
+        SIDECAR, {"name": "app", "image": "old", "ports": [{"containerPort": 8080}]}]}
+    image = f"us-west2-docker.pkg.dev/{PROJECT}/cloud-run-source-deploy/{P4}:next"
+    rollout = gcp.services.deploy("phase4", image)
+    assert rollout.ready, rollout.message
+    containers = next(r for r in fake_apis.requests if r.method == "PATCH").body["template"]["containers"]
+    assert [(c["name"], c["image"]) for c in containers] == [("otel", SIDECAR["image"]), ("app", image)]
+    revision = next(r for r in gcp.services.list_revisions("phase4") if r.name == rollout.revision)
+    # the fake resolves each container's image when it makes the revision, as Cloud Run does
+    assert revision.image == image and revision.image_digest.startswith("sha256:") and len(revision.image_digest) == 71
+    assert gcp.services.describe("phase4").serving[0].runs == revision.runs
+
+
+def test_a_deploy_to_several_containers_none_with_a_port_is_refused_naming_the_service(gcp, deploys, fake_apis):
+    from runbook_lib.errors import RunbookError
+
+    fake_apis.run_services[P4_NAME]["template"] = {"containers": [SIDECAR, {"name": "app", "image": "old"}]}
+    with pytest.raises(RunbookError) as refused:
+        gcp.services.deploy("phase4", f"us-west2-docker.pkg.dev/{PROJECT}/cloud-run-source-deploy/{P4}:next")
+    assert str(refused.value) == (f"{P4} has 2 containers and none with a port, so which one serves its requests (the "
+                                  f"ingress container, whose image a deploy replaces) cannot be told; nothing was "
+                                  f"changed.")
+    assert not [r for r in fake_apis.requests if r.method == "PATCH"]

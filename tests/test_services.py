@@ -649,3 +649,43 @@ def test_a_request_log_that_cannot_be_written_never_drops_the_answer(sandbox_hom
     body = app({"REQUEST_METHOD": "GET", "PATH_INFO": "/health"}, lambda status, headers: said.append(status))
     assert said and said[0].split()[0] in ("200", "401", "403") and body and body[0]
     assert "request log not written" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- what image a revision runs
+
+AR_P4 = "us-west2-docker.pkg.dev/nba-props-platform/cloud-run-source-deploy/nba-phase4-precompute-processors"
+DIGEST_A, DIGEST_B = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+
+
+@pytest.mark.parametrize("one, other, same", [
+    # two builds behind one moving tag: the text is one, the images two
+    ((f"{AR_P4}:latest", DIGEST_A), (f"{AR_P4}:latest", DIGEST_B), False),
+    # one build named by its tag and by its digest, or in gcr.io and in Artifact Registry
+    ((f"{AR_P4}:latest", DIGEST_A), (f"{AR_P4}@{DIGEST_A}", DIGEST_A), True),
+    ((f"gcr.io/nba-props-platform/p4@{DIGEST_A}", ""), (f"{AR_P4}:v1", DIGEST_A), True),
+    # a reference pinned by digest runs that digest, whether or not the resolved one was read
+    ((f"{AR_P4}@{DIGEST_A}", ""), (f"{AR_P4}:v1", DIGEST_B), False),
+    # no digest on one side: the text decides
+    ((f"{AR_P4}:v1", ""), (f"{AR_P4}:v1", DIGEST_A), True),
+    ((f"{AR_P4}:v1", ""), (f"{AR_P4}:v2", ""), False),
+    # an image nothing names is no one's: it never vouches for another
+    (("", ""), ("", ""), False),
+])
+def test_two_revisions_run_one_image_by_digest_when_both_have_one_else_by_text(one, other, same):
+    from runbook_lib.services import Revision, ServingRevision
+
+    a, b = ServingRevision("a", 50, "", None, one[0], image_digest=one[1]), \
+        ServingRevision("b", 50, "", None, other[0], image_digest=other[1])
+    assert (a.runs == b.runs, a.runs != b.runs) == (same, not same)
+    revision = Revision(name="a", service="s", labels={}, commit_sha="", commit_sha_full=None, image=one[0], created="",
+                        traffic_percent=50, supports_prefix=None, image_digest=one[1])
+    assert (revision.runs == b.runs) == same   # one rule for both types
+
+
+def test_the_sandboxs_revisions_carry_the_digest_their_image_names(local_target):
+    from runbook_lib.images import parse_image
+
+    info = local_target.services.describe("phase4")
+    revisions = local_target.services.list_revisions("phase4")
+    assert all(r.image_digest == parse_image(r.image).digest for r in revisions)
+    assert info.serving[0].image_digest == parse_image(info.image).digest != ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import re
 import subprocess
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import requests
 from google.protobuf.json_format import MessageToDict
@@ -24,9 +24,11 @@ from ..services import (INVOKER_ROLE, ConnectionDropped, PhaseEndpoints, PushSub
                         check_tag,
                         failed_newest,
                         ingress_setting, invoker_members, is_public, lower_headers, newest_revisions_first, one_line,
-                        policy_shape, push_subscriptions_to, read_capped, response_body, string_map, traffic_split,
-                        without_all_users)
+                        policy_shape, push_subscriptions_to, read_capped, resolved_digest, response_body, string_map,
+                        traffic_split, without_all_users)
 from . import identity_tokens
+from .calls import PageTokens, RestClient, UnreadableAnswer
+from .clients import close_client, guarded, rest_client
 from .operations import POLL_SECONDS, await_operation, operation_error
 from .projects import ancestors, project_policy
 from .refusals import refused_as, refused_sentence
@@ -58,6 +60,7 @@ class GcpServices(PhaseEndpoints):
         self.source_dir = source_dir
         self.http = http or requests.Session()
         self._adc_mints_tokens: bool | None = None   # learnt on the first identity_token() call
+        self._revisions_json: Any = None   # RevisionsJson, built on the first listing
         self.poll_s = POLL_SECONDS
 
     # ---- reading state
@@ -90,23 +93,41 @@ class GcpServices(PhaseEndpoints):
         return cache[label]
 
     def _revisions(self, phase: str, service: dict) -> list[Revision]:
-        serving = serving_shares(service)   # (a revision can be two targets: LATEST and a tag's 0%)
+        serving = dict(_revision_shares(service))   # (a revision can be two targets: LATEST and a tag's 0%)
         tags = tags_by_revision(service)
         shas: dict = {}
         prefix: dict = {}
         rows = []
-        for rev in self.clients.revisions.list_revisions(parent=self._name(phase)):
-            data = _json(rev)
+        for data in self._listed_revisions(phase):
             short = data["name"].rsplit("/", 1)[-1]
             labels = dict(data.get("labels", {}))
             label = labels.get("commit-sha", "")
-            containers = data.get("containers") or [{}]
+            containers = data.get("containers") or []
+            at = _ingress_container(containers, lambda c: c.get("ports"))
+            app = containers[at] if at is not None else {}
             rows.append(Revision(name=short, service=self.phases.get(phase).service, labels=labels, commit_sha=label,
-                                 commit_sha_full=self._full_sha(label, shas), image=containers[0].get("image", ""),
+                                 commit_sha_full=self._full_sha(label, shas), image=app.get("image", ""),
                                  created=data.get("createTime", ""), traffic_percent=serving.get(short, 0),
                                  supports_prefix=self._supports_prefix(phase, label, prefix),
-                                 ready=_ready(data.get("conditions", [])), tags=tags.get(short, [])))
+                                 ready=_ready(data.get("conditions", [])), tags=tags.get(short, []),
+                                 image_digest=_image_digest(data, containers, at)))
         return newest_revisions_first(rows)
+
+    def _listed_revisions(self, phase: str) -> Iterator[dict]:
+        """The service's revisions as Cloud Run's JSON, every page. By hand: google-cloud-run's Revision has no
+        containerStatuses (0.16), and its parser drops what it does not know, the digest each image resolved to."""
+        if self._revisions_json is None:
+            endpoint = self.clients.endpoints.get("run")
+            self._revisions_json = guarded("run", rest_client(RevisionsJson, "run", self.clients.credentials("run"),
+                                                              endpoint), project=self.project, endpoint=endpoint)
+        tokens, token = PageTokens(self._revisions_json.where, "list_revisions"), ""
+        while True:
+            tokens.note(token)
+            page = self._revisions_json.list_revisions(self._name(phase), page_token=token)
+            yield from page.get("revisions", [])
+            token = page.get("nextPageToken", "")
+            if not token:
+                return
 
     def list_revisions(self, phase: str) -> list[Revision]:
         """Revisions newest first by creation time (then by name), as in the sandbox; code_phase is ""
@@ -152,9 +173,9 @@ class GcpServices(PhaseEndpoints):
         p = self.phases.get(phase)
         service = self._service(phase)
         revisions = self._revisions(phase, service)
-        serving = _shares(service)
+        serving = _revision_shares(service)
         latest = service.get("latestReadyRevision", "").rsplit("/", 1)[-1]
-        revision = (serving[0].get("revision") if serving else None) or latest
+        revision = serving[0][0] if serving else latest
         unknown = Revision(name=revision or "", service=p.service, labels={}, commit_sha="", commit_sha_full=None,
                            image="", created="", traffic_percent=0, supports_prefix=None)
         current = next((r for r in revisions if r.name == revision), unknown)
@@ -174,9 +195,8 @@ class GcpServices(PhaseEndpoints):
     def traffic_now(self, phase: str) -> list[tuple[str, int]]:
         """One services.get (describe() also lists the revisions and reads the IAM policy)."""
         service = self._service(phase)
-        shares = [(t["revision"], int(t["percent"])) for t in _shares(service) if t.get("revision")]
         latest = service.get("latestReadyRevision", "").rsplit("/", 1)[-1]
-        return shares or ([(latest, 100)] if latest else [])
+        return _revision_shares(service) or ([(latest, 100)] if latest else [])
 
     def list(self) -> list[ServiceInfo]:
         return [self.describe(name) for name in self.phases.names()]
@@ -337,7 +357,13 @@ class GcpServices(PhaseEndpoints):
         before = service.latest_created_revision
         if not service.template.containers:
             service.template.containers.append(run_v2.Container())
-        container = service.template.containers[0]
+        at = _ingress_container(service.template.containers, lambda c: len(c.ports))
+        if at is None:
+            ported = sum(1 for c in service.template.containers if c.ports)
+            raise RunbookError(f"{self.phases.get(phase).service} has {len(service.template.containers)} containers "
+                               f"and {ported or 'none'} with a port, so which one serves its requests (the ingress "
+                               f"container, whose image a deploy replaces) cannot be told; nothing was changed.")
+        container = service.template.containers[at]
         container.image = image
         for gone in [e for e in container.env if e.name in remove_env]:
             container.env.remove(gone)
@@ -476,27 +502,70 @@ class GcpServices(PhaseEndpoints):
 
     def close(self) -> None:
         self.http.close()   # the run clients belong to the target's shared GcpClients
+        if self._revisions_json is not None:
+            close_client(self._revisions_json)
 
 
-def _shares(service: dict) -> list[dict]:
-    """The service's traffic statuses that carry a share, most first."""
-    return sorted((t for t in service.get("trafficStatuses", []) if t.get("percent")), key=lambda t: t["percent"],
-                  reverse=True)
+class RevisionsJson(RestClient):
+    """Cloud Run's revisions.list over REST, its JSON as the API gives it (GcpServices._listed_revisions)."""
+
+    def list_revisions(self, parent: str, page_token: str = "", timeout: float | None = None,
+                       retry: Callable | None = None) -> dict:
+        """One page of `parent`'s (projects/P/locations/L/services/S) revisions: {"revisions", "nextPageToken"?}."""
+        try:
+            return self._call("GET", f"v2/{parent}/revisions", timeout, retry,
+                              query={"pageToken": page_token} if page_token else None)
+        except ValueError as exc:   # a 2xx that is not JSON: a proxy's page, said as for the client libraries
+            raise UnreadableAnswer(one_line(str(exc), 120)) from None
 
 
-def _serving_revisions(traffic: list[dict], revisions: list[Revision], current: Revision) -> list[ServingRevision]:
+def _revision_shares(service: dict) -> list[tuple[str, int]]:
+    """(revision, percent) for each revision with a share of the traffic, most first. A LATEST target and a
+    REVISION target naming the same revision (`--to-revisions=LATEST=50,R=50` while R is the latest) are one
+    revision with both shares, as serving_shares counts them: never a split of a revision with itself."""
+    shares = serving_shares(service)
+    unnamed = shares.pop("", 0)   # LATEST before Cloud Run names its revision: the latest ready one
+    latest = service.get("latestReadyRevision", "").rsplit("/", 1)[-1]
+    if unnamed and latest:
+        shares[latest] = shares.get(latest, 0) + unnamed
+    return sorted(shares.items(), key=lambda share: share[1], reverse=True)
+
+
+def _serving_revisions(shares: list[tuple[str, int]], revisions: list[Revision],
+                       current: Revision) -> list[ServingRevision]:
     """Every revision with a share of the traffic, most first (a split sends that share of requests to each);
     the revision describe() reports when Cloud Run lists no traffic (e.g. only LATEST before it settled)."""
     by_name = {r.name: r for r in revisions}
-    shares = [(t.get("revision", ""), int(t["percent"])) for t in traffic if t.get("revision")] or \
-        ([(current.name, 100)] if current.name else [])
     found = []
-    for name, percent in shares:
+    for name, percent in shares or ([(current.name, 100)] if current.name else []):
         rev = by_name.get(name)
         found.append(ServingRevision(name, percent, rev.commit_sha if rev else "",
                                      rev.supports_prefix if rev else None, rev.image if rev else "",
-                                     ready=rev.ready if rev else None))
+                                     ready=rev.ready if rev else None, image_digest=rev.image_digest if rev else ""))
     return found
+
+
+def _ingress_container(containers: Any, ports: Callable[[Any], Any]) -> int | None:
+    """Which of a revision's containers Cloud Run sends the requests to, the one whose image is the phase's code:
+    the only one, else the one with ports ("If you deploy multiple containers to a service, this is the ingress
+    container"); the others are sidecars. None: several and not exactly one with ports."""
+    if len(containers) == 1:
+        return 0
+    with_ports = [at for at, container in enumerate(containers) if ports(container)]
+    return with_ports[0] if len(with_ports) == 1 else None
+
+
+def _image_digest(revision: dict, containers: list[dict], at: int | None) -> str:
+    """sha256:<hex> Cloud Run resolved the ingress container's image to (containerStatuses, matched by the
+    container's name; a lone container's status is its own, named or not); "" when it says none."""
+    if at is None:
+        return ""
+    statuses = revision.get("containerStatuses") or []
+    name = containers[at].get("name", "")
+    status = next((s for s in statuses if s.get("name", "") == name), None)
+    if status is None and len(containers) == 1 and len(statuses) == 1:
+        status = statuses[0]
+    return resolved_digest((status or {}).get("imageDigest", ""))
 
 
 def _ready(conditions: list[dict]) -> bool | None:

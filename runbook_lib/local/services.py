@@ -27,6 +27,7 @@ from ..phases import PROJECT_ROOT, PhaseRegistry
 # The value types and the meaning of "public" / "invoker" are shared with target=gcp; re-exported here
 # so `from runbook_lib.local.services import ServiceInfo` keeps working.
 from ..gitinfo import commit_contains
+from ..images import parse_image
 from ..protocols import ROLLOUT_TIMEOUT_S, Progress
 from ..services import (DEFAULT_INGRESS, INVOKER_ROLE, MAX_BODY_BYTES, ConnectionDropped, PhaseEndpoints,
                         PushSubscription, Revision, Rollout, RolloutInProgress, ServiceInfo, ServiceResponse,
@@ -99,7 +100,8 @@ class LocalServices(SandboxTags, SandboxIam, PhaseEndpoints):
             # The sandbox serves one revision at a time (update_traffic refuses a split).
             serving=[ServingRevision(revision["name"], 100, _label(revision["commit_sha"]),
                                      bool(revision["supports_prefix"]), revision["image"],
-                                     revision.get("code_phase", name), revision.get("ready", True))],
+                                     revision.get("code_phase", name), revision.get("ready", True),
+                                     parse_image(revision["image"]).digest)],
             failed_revision=failed_newest(self._revisions(name, record)),
         )
 
@@ -127,7 +129,8 @@ class LocalServices(SandboxTags, SandboxIam, PhaseEndpoints):
                 name=rev["name"], service=record["service"], labels=labels, commit_sha=labels.get("commit-sha", ""),
                 commit_sha_full=rev["commit_sha"], image=rev["image"], created=rev["created"],
                 traffic_percent=traffic.get(rev["name"], 0), supports_prefix=bool(rev["supports_prefix"]),
-                code_phase=rev.get("code_phase", name), ready=rev.get("ready", True), tags=tags.get(rev["name"], [])))
+                code_phase=rev.get("code_phase", name), ready=rev.get("ready", True), tags=tags.get(rev["name"], []),
+                image_digest=parse_image(rev["image"]).digest))
         return newest_revisions_first(revisions)
 
     def push_subscriptions(self, phase: str) -> list[PushSubscription]:

@@ -28,6 +28,7 @@ Every call is in `fake.requests`, like every other call to the fake.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import random
 import re
@@ -51,6 +52,27 @@ _ALLOCATION = {1: "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", 2: "TRAFFIC_TARGET_AL
 NOT_READY = ("Revision '{revision}' is not ready and cannot serve traffic. The user-provided container failed to "
              "start and listen on the port defined provided by the PORT=8080 environment variable within the "
              "allocated timeout.")
+
+
+def ingress_of(containers: list[dict]) -> dict:
+    """The container Cloud Run sends a revision's requests to: the only one, else the one with ports."""
+    return next((c for c in containers if c.get("ports")), containers[0]) if len(containers) > 1 else containers[0]
+
+
+def container_statuses(containers: list[dict], tags: dict[str, str]) -> list[dict]:
+    """A revision's containerStatuses as Cloud Run writes them when it creates the revision: each container's image
+    resolved to a digest, whether it was given by tag or by digest, written as the repository pinned by it (as
+    Knative's imageDigest: REPOSITORY@sha256:...). A tag resolves to what `tags` (the fake's Artifact Registry)
+    says it points at now; any other tag to a digest of its name, the same for as long as the fake runs."""
+    statuses = []
+    for container in containers:
+        image = container.get("image", "")
+        repository, _, digest = image.partition("@")
+        digest = digest or tags.get(repository) or "sha256:" + hashlib.sha256(image.encode()).hexdigest()
+        repository = repository.rsplit(":", 1)[0] if "/" not in repository.rsplit(":", 1)[-1] else repository
+        statuses.append({**({"name": container["name"]} if container.get("name") else {}),
+                         "imageDigest": f"{repository}@{digest}"})
+    return statuses
 
 
 def _now() -> datetime:
@@ -296,10 +318,11 @@ class FakeDeploys:
         numbers = [int(r["name"].rsplit("-", 2)[1]) for r in self.fake.run_revisions.get(name, [])]
         suffix = "".join(random.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(3))
         revision = named or f"{short}-{max(numbers, default=0) + 1:05d}-{suffix}"
-        image = template["containers"][0].get("image", "")
+        image = ingress_of(template["containers"]).get("image", "")
         self.fake.run_revisions.setdefault(name, []).append({
             "name": f"{name}/revisions/{revision}", "labels": dict(template.get("labels", {})),
             "containers": template["containers"], "createTime": _stamp(_now()), "reconciling": True,
+            "containerStatuses": container_statuses(template["containers"], self.fake.artifact_tags),
             "conditions": [{"type": "Ready", "state": "CONDITION_PENDING"}]})
         built = self._built.get(image.split("@", 1)[1] if "@" in image else image)
         health = {"status": "healthy", "service": short}

@@ -23,6 +23,7 @@ import pytest
 from runbook_lib.services import INGRESS_SETTINGS
 
 from .artifacts import mirror_repositories
+from .deploys import container_statuses
 from .server import DATA_DIR, FakeGoogleApis, load_json
 
 PROJECT = "nba-props-platform"
@@ -173,6 +174,7 @@ def mirror_sandbox(fake: FakeGoogleApis, home: str | Path, phases, serve: bool =
             {"name": f"{full}/revisions/{rev['name']}",
              "labels": rev.get("labels") or {"commit-sha": rev["commit_sha"][:7]},
              "containers": [{"image": rev["image"]}], "createTime": rev["created"],
+             "containerStatuses": container_statuses([{"image": rev["image"]}], fake.artifact_tags),
              "conditions": [{"type": "Ready", "state": "CONDITION_SUCCEEDED" if rev.get("ready", True)
                              else "CONDITION_FAILED"}]}
             for rev in sorted(record["revisions"], key=lambda r: r["created"])]

@@ -13,16 +13,23 @@ def commit_contains(repo: str | Path, commit: str, ancestor: str) -> bool | None
     """Does `commit`'s history include `ancestor`? None when the checkout cannot tell
     (not a git repo, or either commit unknown to it)."""
     repo = Path(repo)
-    if not (repo / ".git").exists():
+    if not is_checkout(repo) or not all(has_commit(repo, sha) for sha in (commit, ancestor)):
         return None
-    for sha in (commit, ancestor):
-        known = subprocess.run(["git", "-C", str(repo), "cat-file", "-e", f"{sha}^{{commit}}"],
-                               capture_output=True)
-        if known.returncode != 0:
-            return None
     answer = subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor", ancestor, commit],
                             capture_output=True)
     return answer.returncode == 0
+
+
+def is_checkout(repo: str | Path) -> bool:
+    return (Path(repo) / ".git").exists()
+
+
+def has_commit(repo: str | Path, sha: str) -> bool:
+    """Has the checkout fetched `sha`? False for a folder that is not a checkout."""
+    if not sha or sha.startswith("-") or not is_checkout(repo):   # (a leading "-" would be read as an option)
+        return False
+    return subprocess.run(["git", "-C", str(repo), "cat-file", "-e", f"{sha}^{{commit}}"],
+                          capture_output=True).returncode == 0
 
 
 def _git(repo: str | Path, *args: str) -> subprocess.CompletedProcess:

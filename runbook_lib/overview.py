@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -13,10 +14,11 @@ from .errors import (AccessDenied, CloudUnreachable, CredentialsMissing, NotFoun
 from .diagnose.verdict import existing_runbook
 from .compare.parameters import day_sql
 from .formats import one_line
+from .gitinfo import has_commit, is_checkout
 from .protocols import (FIRST_PARTITION_DAY, LAST_PARTITION_DAY, NULL_PARTITION, UNPARTITIONED, PartitionInfo,
                         partition_day)
 from .results import Result
-from .services import ServingRevision
+from .services import DEFAULT_INGRESS, ServingRevision
 
 
 # /health answers at once when the service is up; the kit's default for a request (minutes) is for the replay's
@@ -44,6 +46,11 @@ class PhaseState:
     health_status: str | None = None   # the `status` /health's JSON gave ("healthy" per the contract), else None
     failed_revision: str = ""     # the service's newest revision when it failed to become ready (a deploy that
                                   # never started: Cloud Run keeps the traffic where it was), else ""
+    token_error: str = ""         # why no identity token could be minted, so /health was called without one
+    ingress: str = DEFAULT_INGRESS   # who can reach the service: outside the VPC, an internal one answers 404
+    # Why dataset_prefix support cannot be told, per serving revision whose support is None: no label, no
+    # checkout, or a commit the checkout lacks each need another act of the operator.
+    prefix_unknown_why: dict[str, str] = field(default_factory=dict)
 
     @property
     def wrong_code(self) -> bool:
@@ -71,10 +78,13 @@ class PhaseState:
 
     @property
     def unchecked_revisions(self) -> list[ServingRevision]:
-        """In a split, the serving revisions on another image than the first's: one /health call reaches one
-        revision, so it cannot vouch for the code of the others."""
-        first = self.serving[0].image if self.serving else ""
-        return [r for r in self.serving[1:] if r.image != first]
+        """In a split, the serving revisions on another image than the first's (ServingRevision.runs: by the digest
+        Cloud Run resolved, else by name): one /health call reaches one revision, so it cannot vouch for the code of
+        the others."""
+        if not self.serving:
+            return []
+        first = self.serving[0].runs
+        return [r for r in self.serving[1:] if r.runs != first]
 
     @property
     def without_prefix(self) -> list[ServingRevision]:
@@ -123,8 +133,29 @@ def health_status_sentence(state: PhaseState) -> str:
     """/health answered, but not 200: whose code serves is unknown."""
     if state.http_status is None or state.http_status == 200:
         return ""
-    return (f"{state.phase}'s /health answered {state.http_status}, so which code serves {state.service} "
-            f"cannot be checked")
+    unchecked = f"so which code serves {state.service} cannot be checked"
+    # A bare status misleads: a 404 reads as a missing /health route (another code), a 403 as the service's IAM
+    # when this machine is outside the VPC or had no token to send.
+    if state.http_status in (403, 404) and _ingress_why(state):
+        return f"{state.phase}'s /health answered {state.http_status} here, {unchecked}: {_ingress_why(state)}"
+    if state.http_status in (401, 403) and state.token_error:
+        return (f"{state.phase}'s /health answered {state.http_status} to a call without an identity token, "
+                f"{unchecked}: {state.token_error[:1].lower()}{state.token_error[1:].rstrip('.')}")
+    if state.http_status == 403:
+        return (f"{state.phase}'s /health answered 403 to the identity token sent, {unchecked}: the caller needs "
+                f"roles/run.invoker on {state.service}")
+    return f"{state.phase}'s /health answered {state.http_status}, {unchecked}"
+
+
+def _ingress_why(state: PhaseState) -> str:
+    """Why this machine may not reach the service at all ("" when its ingress lets the internet in)."""
+    if state.ingress == DEFAULT_INGRESS:
+        return ""
+    if state.ingress == "none":
+        return f"its ingress is none, so no request reaches {state.service}"
+    through = " or through its Cloud load balancer" if state.ingress == "internal-and-cloud-load-balancing" else ""
+    return (f"its ingress is {state.ingress}, so /health cannot be reached from outside the VPC (run the overview "
+            f"from inside the VPC{through})")
 
 
 def unhealthy_sentence(state: PhaseState) -> str:
@@ -180,13 +211,41 @@ def prefix_sentence(state: PhaseState, prefix_commit: str) -> str:
 
 
 def prefix_unknown_sentence(state: PhaseState, prefix_commit: str) -> str:
-    """Whether the serving code honours dataset_prefix cannot be told (gcp without source_dir)."""
+    """Whether the serving code honours dataset_prefix cannot be told: a revision without a commit-sha label, no
+    source_dir, or a commit the checkout has not fetched (phase_state tells which)."""
     if state.supports_prefix is not None:
         return ""
     which = (" and ".join(f"{r.name} ({r.percent}% of the traffic, {r.commit_sha or 'no commit-sha label'})"
-                          for r in state.prefix_unknown) if state.split else _commit_text(state))
+                          for r in state.prefix_unknown) if state.split else state.commit[:7] or state.revision)
+
+    def why_not(r: ServingRevision) -> str:
+        said = state.prefix_unknown_why.get(r.name) or GIVE_SOURCE_DIR
+        return f"{r.name if state.split else 'it'} {said}" if said == NO_LABEL else said
+
+    why = list(dict.fromkeys(why_not(r) for r in state.prefix_unknown))
     return (f"whether {state.phase}'s {which} contains dataset_prefix support ({prefix_commit}) cannot be told: "
-            f"give source_dir, a checkout of the pipeline")
+            f"{', and '.join(why or [GIVE_SOURCE_DIR])}")
+
+
+GIVE_SOURCE_DIR = "give source_dir, a checkout of the pipeline"
+NO_LABEL = "has no commit-sha label (runbook 02 deploys with one)"
+
+
+def _prefix_unknown_why(target: Any, phase: Any, revision: ServingRevision) -> str:
+    """Why `revision`'s dataset_prefix support cannot be told, in the words of what the operator can do."""
+    if not revision.commit_sha:
+        return NO_LABEL
+    checkout = target.source_dir
+    if not checkout:
+        return GIVE_SOURCE_DIR
+    if not is_checkout(checkout):
+        return f"{checkout} is not a git checkout (it has no .git): {GIVE_SOURCE_DIR}"
+    missing = [sha for sha in (revision.commit_sha, phase.prefix_support_commit) if not has_commit(checkout, sha)]
+    if missing:
+        quoted = shlex.quote(str(checkout))
+        return f"{_named([sha[:7] for sha in missing])} {'is' if len(missing) == 1 else 'are'} not in {checkout}: " \
+               f"git -C {quoted} fetch"
+    return GIVE_SOURCE_DIR
 
 
 def unchecked_sentence(state: PhaseState) -> str:
@@ -225,8 +284,13 @@ def phase_state(target: Any, name: str) -> PhaseState:
     try:
         info = target.services.describe(name)
     except RunbookError as exc:
+        said = one_line(str(exc)).rstrip('.')
+        if isinstance(exc, NotFoundError) and target.project != target.phases.project:
+            # "check project and region in phases.yaml" sends the operator to a file that did not set the project
+            said = (f"Cloud Run service {p.service} was not found in project {target.project} (the project "
+                    f"parameter) and region {p.region} (phases.yaml): check both")
         return PhaseState(name, p.service, "", "", None, None, None, p.service_identity, False,
-                          problem=f"its service could not be read: {one_line(str(exc)).rstrip('.')}")
+                          problem=f"its service could not be read: {said}")
     serving = list(info.serving)
     state = PhaseState(name, p.service, info.revision, info.commit_sha or "", _all_support(serving), None, None,
                        p.service_identity, info.public, serving)
@@ -239,14 +303,20 @@ def phase_state(target: Any, name: str) -> PhaseState:
         state.problem = (f"no revision serves it ({why}): runbook 01 diagnoses the build, runbook 02 redeploys "
                          f"{p.service}")
         return state
+    state.ingress = info.ingress
+    state.prefix_unknown_why = {r.name: _prefix_unknown_why(target, p, r) for r in serving if r.supports_prefix is None}
     try:
         token = target.services.identity_token(phase=name)
-    except RunbookError:
-        token = None  # no way to mint a token here: /health then shows the service's refusal
+    except RunbookError as exc:
+        # /health still answers a public service; a refusal is then said in this error's words (the operator's
+        # missing gcloud, not the service's policy)
+        token, state.token_error = None, one_line(str(exc), 600)   # whole: its last words say what to do
     try:
         health = target.services.health(name, token=token, timeout_s=HEALTH_TIMEOUT_S)
     except RunbookError as exc:    # no answer in time, a dropped connection, no URL
         state.problem = f"/health could not be read: {one_line(str(exc)).rstrip('.')}"
+        if _ingress_why(state):
+            state.problem += f", as {_ingress_why(state)}"
         return state
     return state.read_health(health)
 
@@ -382,7 +452,12 @@ def pipeline_overview(target: Any) -> Overview:
     if data_note:
         warnings.append(f"production data could not be read, so it is not shown ({data_note.rstrip('.')})")
     if tables is not None:
-        empty = tables.loc[tables["rows"] == 0, "table"].tolist()
+        # a table that is gone wants a restore, an empty one a backfill: the night's one line must tell them apart
+        gone = tables["note"] == "missing"
+        missing = tables.loc[gone, "table"].tolist()
+        if missing:
+            warnings.append(f"production tables missing: {', '.join(missing)}")
+        empty = tables.loc[(tables["rows"] == 0) & ~gone, "table"].tolist()
         if empty:
             warnings.append(f"production tables without rows: {', '.join(empty)}")
     verdict = "fail" if problems else "warn" if warnings else "pass"

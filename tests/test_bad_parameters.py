@@ -626,3 +626,23 @@ def test_a_list_given_as_a_list_is_taken_as_before():
         "4": ["serviceAccount:A@p.iam.gserviceaccount.com"]}})
     assert p.expected_invokers == {"phase4": ["a@p.iam.gserviceaccount.com"]}
     assert params.validate_params(params.ReplayParams, {"target": "gcp", "allowed_prod_writes": None}).allowed_prod_writes is None
+
+
+def test_a_region_the_services_are_not_in_is_refused_before_the_overview_reads_anything_on_gcp(
+        anonymous_fakes, tmp_path, capsys):
+    """/work/probes/overview_gcp finding 3: phases.yaml places each service, so runbook 00's `region` can only
+    repeat it; another was printed on the page and read nowhere. Refused by the notebook's validation cell (exit 2),
+    and by a plan before its night starts."""
+    refusal = ("region='europe-west1' is not valid: phases.yaml sets each phase's region, and this runbook reads its "
+               "services there (us-west2 for phase3 and phase4): give us-west2 or None.")
+    overview = NOTEBOOKS / "00_pipeline_overview.ipynb"
+    assert cli.main(["run", str(overview), "-p", "target", "gcp", "-p", "project", "my-project", "-p", "region",
+                     "europe-west1", "-o", str(tmp_path / "reports")]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert errors == [f"error: {refusal}"]
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"title: t\ntarget: gcp\nparameters:\n  project: my-project\n  region: europe-west1\n"
+                    f"steps:\n  - id: overview\n    notebook: {overview}\n")
+    with pytest.raises(ConfigError) as caught:
+        runner.load_plan(plan)
+    assert str(caught.value) == f"{plan}: step 'overview': {refusal}"

@@ -143,7 +143,9 @@ def test_a_refused_health_check_is_not_wrong_code(repaired_home, monkeypatch):
         ov = overview.pipeline_overview(tg)
     assert [(s.http_status, s.reported_service, s.wrong_code) for s in ov.phases] == [(403, None, False)] * 2
     assert ov.verdict == "warn" and "wrong code" not in ov.summary
-    assert "phase3's /health answered 403, so which code serves" in ov.summary and ov.figures["services healthy"] == "0/2"
+    assert ("phase3's /health answered 403 to a call without an identity token, so which code serves "
+            "nba-phase3-analytics-processors cannot be checked: could not mint an identity token;") in ov.summary
+    assert ov.figures["services healthy"] == "0/2"
     table = ov.services_table()
     assert list(table["right code"]) == ["?", "?"] and list(table["reports"]) == ["-", "-"]
 
@@ -683,3 +685,192 @@ def test_the_rows_chart_of_many_tables_draws_the_most_stale_ones_and_says_how_ma
         assert box.x0 >= 0 and box.x1 <= width and box.y0 >= 0 and box.y1 <= height, text.get_text()
     few = overview.daily_rows_chart(SimpleNamespace(daily_rows=frame[frame["table"].isin(tables[:6])]))
     assert few.axes[0].get_title() == "Production rows per partition date" and len(few.axes[0].get_lines()) == 6
+
+
+def _images(fake_apis, service: str, images: dict[str, tuple[str, str]], sidecar: bool = False) -> None:
+    """Each named revision's ingress container image and the digest Cloud Run resolved it to (behind a sidecar)."""
+    from fakes.fixtures import PROJECT
+
+    for revision in fake_apis.run_revisions[f"projects/{PROJECT}/locations/us-west2/services/{service}"]:
+        image, digest = images[revision["name"].rsplit("/", 1)[-1]]
+        revision["containers"] = [{"name": "app", "image": image, "ports": [{"containerPort": 8080}]}]
+        revision["containerStatuses"] = [{"name": "app", "imageDigest": digest}]
+        if sidecar:
+            revision["containers"].insert(0, {"name": "otel", "image": "otel/opentelemetry-collector:0.98"})
+            revision["containerStatuses"].insert(0, {"name": "otel", "imageDigest": "sha256:" + "0" * 64})
+
+
+def test_a_split_over_one_tag_resolved_to_two_digests_is_two_images_and_blocks_the_replay(fake_apis, gcp_services_on):
+    """Two builds behind one moving tag (the incident's other Dockerfile, same commit): the text is one, the code
+    maybe not; the sidecar listed first is the same in both and says nothing."""
+    from runbook_lib.replay import check_capability
+
+    tag = f"us-west2-docker.pkg.dev/p/cloud-run-source-deploy/{P4}:latest"
+    _cloud_run(fake_apis, P4, [(f"{P4}-00031-can", NEW), (f"{P4}-00030-new", NEW)],
+               {f"{P4}-00031-can": 50, f"{P4}-00030-new": 50})
+    _images(fake_apis, P4, {f"{P4}-00031-can": (tag, "sha256:" + "a" * 64),
+                            f"{P4}-00030-new": (tag, "sha256:" + "b" * 64)}, sidecar=True)
+    tg = gcp_services_on()
+    ov = overview.pipeline_overview(tg)
+    p4 = {s.phase: s for s in ov.phases}["phase4"]
+    assert [r.image for r in p4.serving] == [tag, tag] and not p4.right_code and ov.verdict == "warn"
+    assert not check_capability(tg, ["phase4"]).ready
+
+
+def test_one_digest_named_by_tag_and_by_digest_in_two_registries_is_one_image(fake_apis, gcp_services_on):
+    from runbook_lib.replay import check_capability
+
+    digest = "sha256:" + "a" * 64
+    _cloud_run(fake_apis, P4, [(f"{P4}-00031-can", NEW), (f"{P4}-00030-new", NEW)],
+               {f"{P4}-00031-can": 50, f"{P4}-00030-new": 50})
+    _images(fake_apis, P4, {f"{P4}-00031-can": (f"us-west2-docker.pkg.dev/p/r/{P4}:latest", digest),
+                            f"{P4}-00030-new": (f"gcr.io/p/{P4}@{digest}", f"gcr.io/p/{P4}@{digest}")})
+    tg = gcp_services_on()
+    ov = overview.pipeline_overview(tg)
+    assert ov.verdict == "pass" and {s.phase: s for s in ov.phases}["phase4"].right_code, ov.summary
+    assert check_capability(tg, ["phase4"]).ready
+
+
+# ---------------------------------------------------------------- what the page says on gcp (probe overview_gcp)
+
+def test_a_health_refused_without_a_token_says_why_none_was_minted_and_with_one_names_the_invoker_role(
+        fake_apis, gcp_services_on, monkeypatch):
+    """/work/probes/overview_gcp finding 4: with no identity token to send, /health's 403 read as the service's
+    IAM; the sentence that says what to do on this machine (install gcloud) was dropped."""
+    from runbook_lib.gcp import services as gcp_services
+    from runbook_lib.replay import check_capability
+
+    why = "Could not mint an identity token, as gcloud is not on PATH; install the gcloud CLI."
+
+    def no_token(self, principal=None, phase=None):
+        raise RunbookError(why)
+
+    monkeypatch.setattr(gcp_services.GcpServices, "identity_token", no_token)
+    tg = gcp_services_on()
+    ov = overview.pipeline_overview(tg)
+    p3, p4 = ov.phases
+    assert (p3.http_status, p3.token_error) == (403, why)
+    said = (f"phase3's /health answered 403 to a call without an identity token, so which code serves {P3} cannot "
+            f"be checked: could not mint an identity token, as gcloud is not on PATH; install the gcloud CLI")
+    assert ov.verdict == "warn" and said in ov.summary
+    assert check_capability(tg, ["phase3"]).phases[0].problem == said
+    # a token sent, and refused: the caller lacks the role the README's table names for /health
+    monkeypatch.setattr(gcp_services.GcpServices, "identity_token", lambda self, principal=None, phase=None: GCP_TOKEN)
+    fake_apis.identity_tokens[GCP_TOKEN] = "user:someone-else@example.com"
+    ov = overview.pipeline_overview(gcp_services_on())
+    assert ov.phases[1].token_error == ""
+    assert (f"phase4's /health answered 403 to the identity token sent, so which code serves {P4} cannot be "
+            f"checked: the caller needs roles/run.invoker on {P4}") in ov.summary
+
+
+def _git_checkout(path: Path) -> list[str]:
+    """A pipeline checkout of two commits; their short ids, oldest first."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(path), "-c", "user.email=a@b", "-c", "user.name=a", *args],
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    path.mkdir()
+    git("init", "-q")
+    for message in ("prefix", "new"):
+        git("commit", "-q", "--allow-empty", "-m", message)
+    return [git("rev-parse", "--short=7", "HEAD~1"), git("rev-parse", "--short=7", "HEAD")]
+
+
+def test_why_dataset_prefix_support_cannot_be_told_is_said_for_each_reason(fake_apis, gcp_services_on, tmp_path):
+    """/work/probes/overview_gcp finding 5: no commit-sha label, no source_dir, and a commit the checkout has not
+    fetched all said "give source_dir", the advice an operator who gave it had already followed."""
+    from fakes.fixtures import PROJECT
+    from runbook_lib.phases import DEFAULT_PHASES_FILE
+    from runbook_lib.replay import check_capability
+
+    checkout = tmp_path / "pipeline checkout"
+    prefix, new = _git_checkout(checkout)
+    phases_file = tmp_path / "phases.yaml"
+    phases_file.write_text(DEFAULT_PHASES_FILE.read_text().replace(PREFIX, prefix))
+    gcp_services_on()   # (the services, and git's answers where the checkout has both commits)
+
+    def sentence(label: str, **options) -> str:
+        _cloud_run(fake_apis, P4, [(f"{P4}-00030-new", label)], {f"{P4}-00030-new": 100})
+        with connect("gcp", project=PROJECT, endpoints={"run": fake_apis.endpoint}, phases_file=str(phases_file),
+                     **options) as tg:
+            ov = overview.pipeline_overview(tg)
+            capable = check_capability(tg, ["phase4"])
+        said = [s for s in ov.summary.rstrip(".").split("; ") if s.startswith("whether phase4's")]
+        assert said == [capable.phases[0].problem], ov.summary   # runbook 03's readiness says the same
+        return said[0]
+
+    asked = f"contains dataset_prefix support ({prefix}) cannot be told: "
+    assert sentence("", source_dir=str(checkout)) == \
+        f"whether phase4's {P4}-00030-new {asked}it has no commit-sha label (runbook 02 deploys with one)"
+    assert sentence("9abcdef") == f"whether phase4's 9abcdef {asked}give source_dir, a checkout of the pipeline"
+    assert sentence("9abcdef", source_dir=str(checkout)) == \
+        f"whether phase4's 9abcdef {asked}9abcdef is not in {checkout}: git -C '{checkout}' fetch"
+    assert sentence("9abcdef", source_dir=str(tmp_path)) == (
+        f"whether phase4's 9abcdef {asked}{tmp_path} is not a git checkout (it has no .git): give source_dir, a "
+        f"checkout of the pipeline")
+
+
+@pytest.mark.parametrize("ingress, reach", [
+    ("INGRESS_TRAFFIC_INTERNAL_ONLY", "its ingress is internal, so /health cannot be reached from outside the VPC "
+                                      "(run the overview from inside the VPC)"),
+    ("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
+     "its ingress is internal-and-cloud-load-balancing, so /health cannot be reached from outside the VPC (run the "
+     "overview from inside the VPC or through its Cloud load balancer)")])
+def test_a_service_this_machine_cannot_reach_is_said_for_its_ingress_not_a_bare_404(
+        fake_apis, gcp_services_on, silent_url, monkeypatch, ingress, reach):
+    """/work/probes/overview_gcp finding 6: Cloud Run answers a call from outside the VPC to an internal service
+    with its 404 page (the fake answered it); the page said only "/health answered 404", which reads as a service
+    without the /health route, i.e. another code."""
+    import requests
+
+    from fakes.fixtures import PROJECT
+    from runbook_lib.replay import check_capability
+
+    name = f"projects/{PROJECT}/locations/us-west2/services/{P4}"
+    fake_apis.run_services[name]["ingress"] = ingress
+    refused = requests.get(f"{fake_apis.endpoint}/svc/{P4}/health", headers={"Authorization": f"Bearer {GCP_TOKEN}"},
+                           timeout=10)
+    assert refused.status_code == 404 and "<title>404 Page not found</title>" in refused.text
+    tg = gcp_services_on()
+    ov = overview.pipeline_overview(tg)
+    said = f"phase4's /health answered 404 here, so which code serves {P4} cannot be checked: {reach}"
+    assert ov.phases[1].ingress != "all" and ov.verdict == "warn" and ov.summary == f"{said}."
+    assert check_capability(tg, ["phase4"]).phases[0].problem == said
+    # no answer at all from here: the ingress is why, said after what the call got
+    monkeypatch.setattr(overview, "HEALTH_TIMEOUT_S", 0.3)
+    fake_apis.run_services[name]["uri"] = silent_url
+    p4 = overview.pipeline_overview(gcp_services_on()).phases[1]
+    assert p4.problem == (f"/health could not be read: GET {silent_url}/health got no answer within 0.3s (the "
+                          f"service may still be working on it), as {reach}")
+
+
+def test_a_service_not_found_in_the_project_given_names_where_project_and_region_came_from(fake_apis,
+                                                                                          gcp_services_on):
+    """/work/probes/overview_gcp finding 3 (also seen): with `project` given, "check project and region in
+    phases.yaml" sent the operator to a file that did not set the project."""
+    gcp_services_on()
+    with connect("gcp", project="other-proj-1", endpoints={"run": fake_apis.endpoint}) as tg:
+        ov = overview.pipeline_overview(tg)
+    assert [s.problem for s in ov.phases] == [
+        f"its service could not be read: Cloud Run service {service} was not found in project other-proj-1 (the "
+        f"project parameter) and region us-west2 (phases.yaml): check both" for service in (P3, P4)]
+
+
+def test_a_missing_production_table_is_summarised_as_missing_apart_from_tables_without_rows(gcp_services_on,
+                                                                                             monkeypatch):
+    """/work/probes/overview_gcp finding 7: a table that is gone (a restore) read as one without rows (a backfill)."""
+    import pandas as pd
+
+    tg = gcp_services_on()
+    monkeypatch.setattr(overview, "output_tables", lambda target: (pd.DataFrame([
+        {"table": "nba_analytics.player_game_summary", "rows": 10, "partitions": 1, "latest": None, "note": ""},
+        {"table": "nba_precompute.team_defense_zone_analysis", "rows": 0, "partitions": 0, "latest": None,
+         "note": "missing"},
+        {"table": "nba_precompute.player_daily_cache", "rows": 0, "partitions": 0, "latest": None, "note": ""}]),
+        pd.DataFrame(columns=["day", "row_count", "table"])))
+    ov = overview.pipeline_overview(tg)
+    assert ov.verdict == "warn" and ov.summary == (
+        "production tables missing: nba_precompute.team_defense_zone_analysis; production tables without rows: "
+        "nba_precompute.player_daily_cache.")

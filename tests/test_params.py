@@ -241,3 +241,23 @@ def test_a_region_the_sandbox_does_not_serve_is_refused_before_anything_runs(san
     # runbook 02's region is where it builds, and the sandbox builds in its services' region only
     with pytest.raises(ParameterError, match=r"^region='global' is not valid: give the sandbox's own region or None"):
         params.validate_params(params.RedeployParams, {"sandbox_home": str(sandbox_home), "region": "global"})
+
+
+def test_a_region_the_services_are_not_in_is_refused_on_gcp_where_phases_yaml_places_them(sandbox_home):
+    """/work/probes/overview_gcp finding 3: runbook 00 on gcp took region=europe-west1, printed it, and read the
+    services in phases.yaml's us-west2 (a PASS about a region not asked about). Runbooks 00 and 03 read only the
+    phases' services, which phases.yaml places; runbooks 01 and 02 build in `region`, so they keep it."""
+    placed = "phases.yaml sets each phase's region, and this runbook reads its services there"
+    for region in ("europe-west1", "global"):
+        with pytest.raises(ParameterError, match=rf"^region='{region}' is not valid: {placed} \(us-west2 for phase3 "
+                                                 rf"and phase4\): give us-west2 or None\.$"):
+            params.validate_params(params.OverviewParams, {"target": "gcp", "project": "my-project-1",
+                                                           "region": region})
+    with pytest.raises(ParameterError, match=rf"^region='europe-west1' is not valid: {placed} \(us-west2 for phase4\)"):
+        params.validate_params(params.ReplayParams, {"target": "gcp", "region": "europe-west1", "phases": ["phase4"]})
+    for model in (params.OverviewParams, params.ReplayParams):
+        for region in ("us-west2", None):
+            assert params.validate_params(model, {"target": "gcp", "region": region}).region == region
+    for model in (params.DiagnoseParams, params.RedeployParams):   # where to build (and look for builds)
+        assert params.validate_params(model, {"target": "gcp", "region": "europe-west1",
+                                              "source_dir": str(sandbox_home / "source")}).region == "europe-west1"

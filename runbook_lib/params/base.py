@@ -489,6 +489,10 @@ ExistingFolderOrEmpty = Annotated[str, _or_empty(lambda name, value: _existing(n
 ExistingFileOrEmpty = Annotated[str, _or_empty(lambda name, value: _existing(name, value, "file"))]
 
 
+def _and(things: list[str]) -> str:
+    return ", ".join(things[:-1]) + " and " + things[-1] if len(things) > 1 else things[0]
+
+
 class TargetParams(RunbookParams):
     """Parameters of a runbook that connects to a target: on local, the sandbox must exist already
     (a read-only runbook never creates one) and be writable (runbooks take lock files there), which
@@ -517,5 +521,22 @@ class TargetParams(RunbookParams):
                 raise ParameterError("region", self.region, f"the sandbox serves {served} only: give {served}, "
                                                             "global, or None")
         return self
+
+    def _read_in_phases_regions(self, read: list[str]) -> None:
+        """On gcp, for a runbook that reads only the phases' services (not builds): `region` has nothing to place,
+        so one that is not the region of every phase read would be printed and answered about another."""
+        if self.target != "gcp" or self.region is None:
+            return
+        from ..phases import load_phases
+
+        registry = load_phases()
+        regions = {name: registry.get(name).region for name in read}
+        if set(regions.values()) == {self.region}:
+            return
+        served = sorted(set(regions.values()))
+        where = ", ".join(f"{region} for {_and([n for n in read if regions[n] == region])}" for region in served)
+        allowed = f"give {served[0]} or None" if len(served) == 1 else "give None"
+        raise ParameterError("region", self.region, f"phases.yaml sets each phase's region, and this runbook reads "
+                                                    f"its services there ({where}): {allowed}")
 
 

@@ -122,6 +122,7 @@ class ReplayParams(TargetParams):
         if self.start_date and self.end_date:
             self.days_between(self.start_date, self.end_date)
         registry = load_phases()
+        self._read_in_phases_regions(self.selected_phases(registry))
         if self.processors:
             for name in self.selected_phases(registry):
                 if not any(t.table in self.processors for t in registry.get(name).tables):

@@ -111,6 +111,12 @@ UNAUTHORIZED_PAGE = ("<html><head>\n<meta http-equiv=\"content-type\" content=\"
                      "<title>401 Unauthorized</title>\n</head>\n<body text=#000000 bgcolor=#ffffff>\n"
                      "<h1>Error: Unauthorized</h1>\n<h2>Your client does not have permission to the requested "
                      "URL <code>{path}</code>.</h2>\n<h2></h2>\n</body></html>\n")
+# What Cloud Run answers a request from outside the VPC to a service whose ingress keeps the internet out (the internet
+# "cannot reach your service", cloud.google.com/run/docs/securing/ingress): Google's 404 page, before IAM is asked.
+NOT_FOUND_PAGE = ("<html><head>\n<meta http-equiv=\"content-type\" content=\"text/html;charset=utf-8\">\n"
+                  "<title>404 Page not found</title>\n</head>\n<body text=#000000 bgcolor=#ffffff>\n"
+                  "<h1>Error: Page not found</h1>\n<h2>The requested URL was not found on this server.</h2>\n"
+                  "<h2></h2>\n</body></html>\n")
 # Every predefined role that carries run.routes.invoke, a full copy kept apart from the library's INVOKER_ROLES so
 # the fake stays an oracle (Cloud Run's roles page, the IAM predefined roles reference; a test holds the two equal).
 INVOKE_ROLES = frozenset({
@@ -497,8 +503,13 @@ class FakeGoogleApis(HttpFake):
         tag, _, short = short.rpartition("---")
         service = self._run_service(short)
         code = self._cloud_run_check(service, request.headers.get("authorization"))
-        if code == 403:
-            reply: Any = Reply(FORBIDDEN_PAGE.format(path=path))
+        reply: Any
+        # every call to the fake comes from this machine, never from inside a VPC
+        if service is not None and service.get("ingress", "INGRESS_TRAFFIC_ALL") not in ("INGRESS_TRAFFIC_ALL",
+                                                                                        "INGRESS_TRAFFIC_UNSPECIFIED"):
+            code, reply = 404, Reply(NOT_FOUND_PAGE)
+        elif code == 403:
+            reply = Reply(FORBIDDEN_PAGE.format(path=path))
         elif code == 401:
             reply = Reply(UNAUTHORIZED_PAGE.format(path=path))
         elif tag:   # a tag's URL reaches the revision it names, whatever the service's own URL serves

@@ -255,7 +255,9 @@ def test_a_region_the_services_are_not_in_is_refused_on_gcp_where_phases_yaml_pl
                                                            "region": region})
     with pytest.raises(ParameterError, match=rf"^region='europe-west1' is not valid: {placed} \(us-west2 for phase4\)"):
         params.validate_params(params.ReplayParams, {"target": "gcp", "region": "europe-west1", "phases": ["phase4"]})
-    for model in (params.OverviewParams, params.ReplayParams):
+    with pytest.raises(ParameterError, match=rf"^region='europe-west1' is not valid: {placed} \(us-west2 for phase4\)"):
+        params.validate_params(params.AuditParams, {"target": "gcp", "region": "europe-west1", "services": ["phase4"]})
+    for model in (params.OverviewParams, params.ReplayParams, params.AuditParams):
         for region in ("us-west2", None):
             assert params.validate_params(model, {"target": "gcp", "region": region}).region == region
     for model in (params.DiagnoseParams, params.RedeployParams):   # where to build (and look for builds)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, Mapping
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from .. import formats
 from ..errors import ParameterError
@@ -78,6 +78,13 @@ class AuditParams(TargetParams):
                 by_phase[name] = [formats.check_service_account("expected_invokers", email) for email in emails]
             return by_phase
         return v   # pydantic names the type
+
+    @model_validator(mode="after")
+    def _region(self) -> "AuditParams":
+        from ..phases import load_phases
+
+        self._read_in_phases_regions(self.audited_phases(load_phases()))   # each service is read in its own region
+        return self
 
     def audited_phases(self, registry) -> list[str]:
         """The phases to audit: those asked for, else every phase of the registry."""

@@ -253,8 +253,18 @@ def unchecked_sentence(state: PhaseState) -> str:
     others = state.unchecked_revisions
     if not others:
         return ""
+    first = state.serving[0]
+    # one name, two builds (a moving tag): say so, or the sentence reads as if the images looked alike
+    renamed = [r for r in others if r.image and r.image == first.image]
+    builds = (f" ({first.image} named two builds: {' and '.join(_short_digest(r) for r in [first, *renamed])})"
+              if renamed else "")
     return (f"{state.phase} sends {' and '.join(share(r) for r in others)}, another image than "
-            f"{state.serving[0].name}'s, whose code one /health call cannot check")
+            f"{first.name}'s{builds}, whose code one /health call cannot check")
+
+
+def _short_digest(revision: ServingRevision) -> str:
+    digest = revision.runs.digest
+    return f"{revision.name} {digest[:len('sha256:') + 12]}" if digest else revision.name
 
 
 @dataclass

@@ -714,6 +714,8 @@ def test_a_split_over_one_tag_resolved_to_two_digests_is_two_images_and_blocks_t
     ov = overview.pipeline_overview(tg)
     p4 = {s.phase: s for s in ov.phases}["phase4"]
     assert [r.image for r in p4.serving] == [tag, tag] and not p4.right_code and ov.verdict == "warn"
+    assert (f"another image than {P4}-00031-can's ({tag} named two builds: {P4}-00031-can sha256:aaaaaaaaaaaa and "
+            f"{P4}-00030-new sha256:bbbbbbbbbbbb), whose code") in ov.summary
     assert not check_capability(tg, ["phase4"]).ready
 
 

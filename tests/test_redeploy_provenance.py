@@ -73,6 +73,19 @@ def test_a_tag_that_points_at_the_digest_a_revision_ran_keeps_its_label(gcp, fak
     assert [(r.method, r.path) for r in fake_apis.requests if "/packages/" in r.path] == [("GET", TAG_PATH)]
 
 
+def test_a_revision_that_ran_the_tag_proves_the_digest_cloud_run_resolved_it_to(gcp, fake_apis, sandbox_home):
+    """A revision deployed by tag records no digest in its image, but Cloud Run says which one it resolved
+    (containerStatuses): while the tag points at that digest, the revision's commit-sha label proves the image."""
+    head = _head(sandbox_home)
+    old = _ran_before(fake_apis, STABLE, head)
+    fake_apis.run_revisions[P4_NAME][0]["containerStatuses"] = [{"imageDigest": f"{REPO}@{NEW_DIGEST}"}]
+    fake_apis.artifact_tags[STABLE] = NEW_DIGEST
+    plan = redeploy.make_plan(gcp, "phase4", strategy="image", image=STABLE)
+    assert plan.commit == head and plan.labels["commit-sha"] == head[:7] and plan.warnings == []
+    assert plan.provenance == (f"revision {old} ran it with the label commit-sha={head[:7]} "
+                               "(its tag stable points at it now)")
+
+
 def test_the_tag_a_redeploy_build_pushed_is_proven_by_that_build_while_it_points_at_its_digest(gcp, deploys, fake_apis,
                                                                                              sandbox_home):
     head = _head(sandbox_home)

@@ -114,7 +114,8 @@ def _records(target: Any, phase: Any, build_region: str, own: list[Revision] | N
         listed = own if name == phase.name and own is not None else target.services.list_revisions(name)
         for revision in listed:
             if revision.commit_sha and revision.image:
-                yield _Record(revision.commit_sha, revision.image, parse_image(revision.image).digest,
+                # by the digest Cloud Run resolved its image to, when it says (a revision deployed by tag)
+                yield _Record(revision.commit_sha, revision.image, revision.runs.digest,
                               f"revision {revision.name} ran",
                               f"revision {revision.name} ran it with the label commit-sha={revision.commit_sha}",
                               "" if name == phase.name else name)

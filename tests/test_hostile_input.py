@@ -223,8 +223,8 @@ def test_an_api_that_never_answers_is_one_sentence_naming_it(silent_server, monk
                           (lambda: tg.builds.latest_failed("svc"), "Cloud Build"),
                           (lambda: tg.services.describe("phase4"), "Cloud Run"),
                           (lambda: tg.logs.request_logs("phase4"), "Cloud Logging"),
-                          (lambda: tg.logs.build_log_sources()[0].fetch({"id": MISSING_BUILD, "logsBucket": "gs://lb1"}),
-                           "Cloud Storage"),
+                          (lambda: tg.logs.build_log_sources()[0].fetch({"id": MISSING_BUILD,
+                                                                         "logsBucket": "gs://lb1"}), "Cloud Storage"),
                           (lambda: tg.warehouse.list_datasets(), "BigQuery")):
             with pytest.raises(CloudUnreachable) as caught:
                 call()

@@ -29,11 +29,10 @@ sandbox: $(STAMP)
 	$(VENV)/bin/runbook sandbox status
 
 # Two test processes (pytest-xdist), one per core of the 2-core machines CI runs on; PYTEST_WORKERS=0 runs
-# them in this process (a debugger, -x on the first failure in file order). Tests sharing a costly session
-# fixture are grouped on one worker (tests/conftest.py's xdist_group marks).
+# them in this process (a debugger, -x on the first failure in file order).
 PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench

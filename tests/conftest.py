@@ -192,14 +192,6 @@ def demo_night(tmp_path_factory) -> DemoNight:
     return DemoNight(run, NIGHT_SCALE, Path(run.env["RUNBOOK_HOME"]), folder, json.loads((folder / "summary.json").read_text()))
 
 
-def pytest_collection_modifyitems(config, items):
-    # A session fixture is made once per xdist worker: the tests that read the demo night share one worker
-    # (`--dist loadgroup`, the Makefile's), or each worker ran the whole night, about two minutes of CPU each.
-    for item in items:
-        if "demo_night" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("demo_night"))
-
-
 def pytest_configure(config):
     # Service processes inherit the environment; keep a developer's sandbox out of tests: their RUNBOOK_HOME,
     # and the kit's .runbook that a step without sandbox_home would otherwise use (and a night would lock).

@@ -498,11 +498,11 @@ class LockedAfterFirstCommit(LocalWarehouse):
         self._hold = hold
         self.release = None
 
-    def query(self, sql, params=None):
-        df = super().query(sql, params)
+    def query_arrow(self, sql, params=None):
+        table = super().query_arrow(sql, params)
         if self.release is None and "MERGE" in sql:
             self.release = self._hold(self.path)
-        return df
+        return table
 
 
 def test_a_lock_mid_run_stops_the_run_busy_and_records_no_failure(raw_wh, lock_holder):

@@ -253,7 +253,7 @@ def _run_phase(warehouse, registry: PhaseRegistry, phase: Phase, chosen: tuple[s
         try:
             script = merge_script(run.processor, table, meta["target_dataset"], sources, run_history, code)
             # One transaction: stage, MERGE, record the history rows and read back their total.
-            run.rows_written = int(warehouse.query(script, {**params, **meta}).iloc[0, 0])
+            run.rows_written = _first_value(warehouse.query_arrow(script, {**params, **meta}))
         except WarehouseBusy as exc:  # a lock is no fault of the processor: stop, retry later
             busy = exc
             break
@@ -298,7 +298,7 @@ def _missing_dependencies(warehouse, registry: PhaseRegistry, analytics: str, da
     counts = [f"(SELECT COUNT(*) FROM `{analytics}.{t.table}` "
               f"WHERE {t.partition_column} BETWEEN @window_start AND @day) AS n{i}" for i, t in enumerate(tables)]
     try:
-        row = warehouse.query("SELECT " + ", ".join(counts), params).iloc[0]
+        row = warehouse.query_arrow("SELECT " + ", ".join(counts), params).to_pylist()[0]
         rows = [int(row[f"n{i}"]) for i in range(len(tables))]
     except NotFoundError:
         rows = [_count_or_zero(warehouse, f"SELECT {c}", params) for c in counts]
@@ -307,9 +307,15 @@ def _missing_dependencies(warehouse, registry: PhaseRegistry, analytics: str, da
 
 def _count_or_zero(warehouse, sql: str, params: dict) -> int:
     try:
-        return int(warehouse.query(sql, params).iloc[0, 0])
+        return _first_value(warehouse.query_arrow(sql, params))
     except NotFoundError:  # a table that does not exist has no rows either
         return 0
+
+
+def _first_value(table) -> int:
+    """The first column of the first row of an Arrow result, as a whole number (a count). The services read
+    Arrow, not pandas: a service process need not import pandas, which is half its start."""
+    return int(table.column(0)[0].as_py())
 
 
 def _one_line(exc: Exception) -> str:

@@ -18,10 +18,9 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from ..errors import NullArrayElement, ParameterError, WarehouseQueryError
@@ -53,6 +52,9 @@ from .bigquery.casts import bignumeric_refusal, decimal_places, too_wide_for_big
 from .duckdb_errors import dataset_not_found, explained, require_table
 from .duckdb_file import (CATALOG, NOT_A_DATABASE, damaged, engine, file_problem, looks_like_duckdb, qualified,
                           quote, transaction)
+
+if TYPE_CHECKING:   # pandas only when a frame is asked for: a phase service reads Arrow, and starts faster
+    import pandas as pd
 
 __all__ = ["LocalWarehouse", "TableInfo", "WarehouseQueryError", "UnsupportedSQL", "to_duckdb"]
 
@@ -173,7 +175,10 @@ class LocalWarehouse:
         Statements before the last (a CREATE TEMP FUNCTION, say) run first on the same connection.
         """
         table = self.query_arrow(sql, params)
-        return frame_from_arrow(table) if table.num_columns else pd.DataFrame()
+        if table.num_columns:
+            return frame_from_arrow(table)
+        import pandas as pd
+        return pd.DataFrame()
 
     def query_arrow(self, sql: str, params: dict | None = None) -> pa.Table:
         """query()'s rows as Arrow, with BigQuery's column types (the BigQuery fake serves these)."""
@@ -410,6 +415,8 @@ class LocalWarehouse:
         unknown = sorted(set(partition_columns) - set(frames))
         if unknown:
             raise ParameterError("partition_columns", unknown, "name only tables that frames loads")
+        import pandas as pd
+
         targets = []
         for ref, df in frames.items():
             if not isinstance(df, pd.DataFrame):

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 from tqdm import tqdm
 
+from .files import write_whole
 from .masking import mask_text
 
 PROGRESS_ENV = "RUNBOOK_PROGRESS_FILE"
@@ -43,10 +44,8 @@ def say(line: str) -> None:
     path = progress_file()
     if path is None:
         return
-    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     try:
-        partial.write_text(" ".join(mask_text(line).split()) + "\n", encoding="utf-8")
-        os.replace(partial, path)
+        write_whole(path, " ".join(mask_text(line).split()) + "\n")
     except OSError:
         pass   # progress is a courtesy: never the reason a run fails
 

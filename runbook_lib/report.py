@@ -18,7 +18,6 @@ import copy
 import functools
 import html
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +33,7 @@ import jinja2
 from .changes import shown as shown_figure
 from .errors import ParameterError
 from .exit_codes import ExitCode
+from .files import write_whole
 from .formats import one_line
 from .results import VERDICT_COLOURS, VERDICTS, Result
 
@@ -238,26 +238,6 @@ def render_run_html(nb: Any, html_path: Path, hidden_cells: Sequence[int] = ()) 
     body, _ = exporter.from_notebook_node(page, resources={"metadata": {"name": title}})
     body = without_remote_loads(body)
     return write_whole(Path(html_path), body)
-
-
-def write_whole(path: Path, text: str) -> Path:
-    """Write `text` to `path` whole or not at all: a full disk or a crash mid-write leaves the file as it was
-    (a reader, or the tool reading summary.json, never meets half of it). Written beside it, then moved into
-    place; the partial file is removed when the write fails. The OSError names `path` when the OS named none."""
-    path = Path(path)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    except BaseException as exc:
-        try:
-            partial.unlink(missing_ok=True)
-        except OSError:
-            pass
-        if isinstance(exc, OSError) and exc.filename in (None, str(partial)):   # (a write's ENOSPC names none)
-            exc.filename = str(path)
-        raise
-    return path
 
 
 def without_remote_loads(page: str) -> str:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import subprocess
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -24,6 +22,7 @@ from typing import Any, Iterable
 from ..buildlogs import NotFound, decode_log
 from ..diagnose.build import FAILED_STATUSES, BuildNotFound, check_build_id, check_limit, check_status, check_tags
 from ..errors import NotFoundError, ParameterError
+from ..files import write_whole
 from ..formats import check_region, rfc3339
 from ..images import TagDigest, artifact_registry_repository, parse_image, same_image, tag_of
 from ..phases import DEFAULT_REPOSITORY, PhaseRegistry, check_repository_id
@@ -90,14 +89,14 @@ class LocalBuilds:
 
     def _store(self, outcome: BuildOutcome, log_text: str) -> None:
         """Write the log, then add the record; builds from several processes never lose each other."""
-        _write_atomically(self.bucket_path(outcome.build["id"]), log_text)
+        write_whole(self.bucket_path(outcome.build["id"]), log_text, make_parents=True)
         self._records_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self._records_file.with_suffix(".lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             records = [r for r in self._load() if r["build"]["id"] != outcome.build["id"]]
             records.append({"build": outcome.build, "code_phase": outcome.code_phase, "commit": outcome.commit,
                             "extra": outcome.extra})
-            _write_atomically(self._records_file, json.dumps(records, indent=1))
+            write_whole(self._records_file, json.dumps(records, indent=1), make_parents=True)
 
     # -- reading (same contract as GcpBuilds) ------------------------------------------------
     def build_name(self, build_id: str, region: str | None = None) -> str:
@@ -387,14 +386,6 @@ def sandbox_repositories(state: dict, region: str) -> dict[str, list[str]]:
     the one its incident's source deploys push to (cloud-run-source-deploy, in the services' region), and no
     other; a sandbox initialised before the state kept them has that one alone too."""
     return state.get("artifact_repositories") or {region: [DEFAULT_REPOSITORY]}
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    os.replace(tmp, path)
 
 
 def _existing_dir(path: str | Path, parameter: str) -> Path:

@@ -17,6 +17,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Iterator
 
+from ..files import write_whole
+
 APP_MODULE = "runbook_lib.local.service_app"
 STOP_TIMEOUT_S = 5.0
 # The id of the run whose kernel started a service (set by the runner, inherited by the service,
@@ -141,10 +143,7 @@ def read_run_file(home, phase: str) -> dict | None:
 
 def restore_run_file(home, phase: str, record: dict) -> None:
     """Put back the record of a process that keeps serving (a newer one may have overwritten it)."""
-    path = run_file(home, phase)
-    tmp = path.with_suffix(f".{os.getpid()}.restore")
-    tmp.write_text(json.dumps(record, indent=2))
-    os.replace(tmp, path)
+    write_whole(run_file(home, phase), json.dumps(record, indent=2))
 
 
 def stop_recorded_processes(home) -> list[str]:

@@ -31,6 +31,7 @@ from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ..errors import ParameterError, WarehouseBusy
+from ..files import write_whole
 from ..phases import Phase, PhaseRegistry, load_phases
 from .home import sandbox_home
 from .logs import append_request_logs, request_entry, request_log_path
@@ -325,9 +326,7 @@ def make_app(config: ServiceConfig) -> PhaseApp:
 
 
 def _write_run_file(path: Path, record: dict) -> None:
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    os.replace(tmp, path)
+    write_whole(path, json.dumps(record, indent=2))
 
 
 def main(argv: list[str] | None = None) -> int:

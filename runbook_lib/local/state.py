@@ -15,13 +15,13 @@ import json
 import os
 import shlex
 import sys
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
 from ..checks import check_path
 from ..errors import NotFoundError, ParameterError, RunbookError
+from ..files import write_whole
 
 # Processes using the sandbox (a runbook's kernel between connect and close) each hold a lock on a
 # file of their own here; `sandbox reset` counts the held ones and refuses while there are any.
@@ -56,17 +56,7 @@ def read_state(home) -> dict:
 
 def write_state(home, state: dict) -> None:
     """Write atomically: readers (the service processes) never see half a file."""
-    path = Path(home.state_file)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(state, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_whole(Path(home.state_file), json.dumps(state, indent=2, sort_keys=True) + "\n", make_parents=True)
 
 
 @contextmanager

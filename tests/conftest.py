@@ -2,11 +2,14 @@
 started by the tests outlives the test session."""
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import pickle
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import pytest
 
@@ -18,6 +21,7 @@ pytest_plugins = ("fakes.fixtures",)
 
 # Four game dates: enough for Phase 4's rolling windows to have history, quick to build.
 SANDBOX_SCALE = 0.3
+T = TypeVar("T")
 
 
 def _service_processes_under(base: Path) -> list[int]:
@@ -177,35 +181,34 @@ class DemoNight:
     summary: dict     # its summary.json
 
 
-def _shared_by_the_workers(tmp_path_factory) -> Path:
-    """A folder every pytest-xdist worker of this run sees (their basetemps' parent), or the basetemp without
-    xdist."""
+def once_per_test_run(tmp_path_factory, name: str, compute: Callable[[], T]) -> T:
+    """compute() once per test run rather than once per pytest-xdist worker, for a module- or session-scoped
+    fixture whose result is data (pickled) and files the tests only read: the first worker to ask computes it
+    under a file lock in the folder the workers share (their basetemps' parent) and keeps the result; a worker
+    asking later, or while it is computed, waits for the lock and reads it. A compute that raises keeps nothing,
+    so the next asking worker tries again (and fails the same way)."""
     base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    record = shared / f"{name}.pickle"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.is_file():
+            result = compute()
+            record.write_bytes(pickle.dumps(result))
+            return result
+    return pickle.loads(record.read_bytes())
 
 
 @pytest.fixture(scope="session")
 def demo_night(tmp_path_factory) -> DemoNight:
     """The Docker image's default command (ENTRYPOINT + CMD: `runbook demo`, what `make demo` runs), run once
-    as a plain process in a fresh RUNBOOK_HOME at NIGHT_SCALE: the sandbox's whole night, shared by the tests
-    that read it (the image's promise, the night's findings, the gcp night's comparison). Once per test run,
-    not per worker: the first worker to ask runs it under a lock and keeps its record; the others wait for
-    the lock and read the record (about two minutes of a core saved; treat the night's home as read-only)."""
-    import dataclasses
-    import fcntl
-    import json
+    per test run as a plain process in a fresh RUNBOOK_HOME at NIGHT_SCALE: the sandbox's whole night, shared by
+    the tests that read it (the image's promise, the night's findings, the gcp night's comparison); treat its
+    home as read-only."""
+    from image import run_default_command
 
-    from image import ImageRun, run_default_command
-
-    shared = _shared_by_the_workers(tmp_path_factory)
-    record = shared / "demo-night.json"
-    with open(shared / "demo-night.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not record.is_file():
-            night = run_default_command(tmp_path_factory.mktemp("image"), {"RUNBOOK_DEMO_SCALE": str(NIGHT_SCALE)})
-            record.write_text(json.dumps(dataclasses.asdict(night), default=str))
-    fields = json.loads(record.read_text())
-    run = ImageRun(**{**fields, "workdir": Path(fields["workdir"])})
+    run = once_per_test_run(tmp_path_factory, "demo-night", lambda: run_default_command(
+        tmp_path_factory.mktemp("image"), {"RUNBOOK_DEMO_SCALE": str(NIGHT_SCALE)}))
     assert "Morning-review report: " in run.stdout, run.stdout[-3000:] + run.stderr[-3000:]
     folder = run.printed("Morning-review report").parent
     return DemoNight(run, NIGHT_SCALE, Path(run.env["RUNBOOK_HOME"]), folder, json.loads((folder / "summary.json").read_text()))

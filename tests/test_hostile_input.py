@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import once_per_test_run
 from runbook_lib import cli, params, runner
 from runbook_lib.errors import CloudUnreachable, ParameterError
 from runbook_lib.gcp.connect import ENDPOINTS_ENV
@@ -149,7 +150,11 @@ def test_sandbox_status_into_a_closed_pipe_is_quiet(sandbox_home):
 def diagnose_runs(sandbox_home, tmp_path_factory):
     """Runbook 01 run as the operator would, in parallel: a build id that does not exist, a log
     file path too long for the filesystem."""
-    base = tmp_path_factory.mktemp("diagnose-runs")
+    return once_per_test_run(tmp_path_factory, "diagnose-runs",
+                             lambda: _diagnose_runs(sandbox_home, tmp_path_factory.mktemp("diagnose-runs")))
+
+
+def _diagnose_runs(sandbox_home: Path, base: Path) -> dict:
     state = (Path(sandbox_home) / "state.json").read_bytes()
     cases = {"missing-build": ["-p", "build_id", MISSING_BUILD], "long-log-file": ["-p", "log_file", TOO_LONG]}
     started = {name: subprocess.Popen(_cli("run", str(DIAGNOSE), "-p", "sandbox_home", str(sandbox_home), *args,

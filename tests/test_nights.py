@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlparse
 import nbformat
 import pytest
 
+from conftest import once_per_test_run
 from runbook_lib import changes, cli, nights, report, runner
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
@@ -40,7 +41,11 @@ steps:
 
 @pytest.fixture(scope="module")
 def two_nights(tmp_path_factory, sandbox_home):
-    base = tmp_path_factory.mktemp("two-nights")
+    return once_per_test_run(tmp_path_factory, "two-nights",
+                             lambda: _two_nights(tmp_path_factory.mktemp("two-nights"), sandbox_home))
+
+
+def _two_nights(base: Path, sandbox_home: Path):
     outcomes = []
     for rows, verdict, chart in ((1000, "fail", "false"), (4, "pass", "true")):
         plan = base / f"{verdict}.yaml"
@@ -670,13 +675,17 @@ def test_the_probe_sees_overflow_broken_images_and_missing_links(tmp_path):
 
 
 @browser
-def test_the_two_nights_look_right_in_a_browser(two_nights):
+def test_the_two_nights_look_right_in_a_browser(two_nights, tmp_path):
     reports, outcomes = two_nights
-    for page in [reports / nights.INDEX] + [o.index for o in outcomes]:
+    # A copy: the probe and Chromium's profile are written beside each page, and the nights are shared read-only
+    # by the tests of both xdist workers (another test may be copying them at this moment).
+    copied = _copy_reports(reports, tmp_path / "reports")
+    indexes = [copied / o.index.relative_to(reports) for o in outcomes]
+    for page in [copied / nights.INDEX, *indexes]:
         seen = _in_browser(page)
         _looks_right(seen)
         assert seen["links"]
-    assert any(loaded for _, loaded in _in_browser(outcomes[1].index)["images"])  # the chart thumbnail
+    assert any(loaded for _, loaded in _in_browser(indexes[1])["images"])  # the chart thumbnail
 
 
 @browser

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlparse
 import nbformat
 import pytest
 
+from conftest import once_per_test_run
 from runbook_lib import nights, report, runner
 from runbook_lib.errors import ParameterError
 from runbook_lib.results import Result
@@ -94,15 +95,18 @@ class _Page(HTMLParser):
             self.callout += data
 
 
-@pytest.fixture(scope="module")
-def night(tmp_path_factory):
-    base = tmp_path_factory.mktemp("night")
+def _night(base: Path):
     (base / "odd").mkdir()
     (base / "odd" / ODD_NAME).write_bytes((NOTEBOOKS / "example.ipynb").read_bytes())
     (base / "odd" / "fixture_params.py").write_bytes((NOTEBOOKS / "fixture_params.py").read_bytes())
     plan = base / "plan.yaml"
     plan.write_text(PLAN)
-    outcome = runner.run_plan(plan, outdir=base / "reports")
+    return runner.run_plan(plan, outdir=base / "reports")
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    outcome = once_per_test_run(tmp_path_factory, "report-night", lambda: _night(tmp_path_factory.mktemp("night")))
     page = _Page()
     page.feed(outcome.index.read_text())
     return outcome, page

@@ -19,6 +19,7 @@ from typing import Any
 import nbformat
 import pytest
 
+from conftest import once_per_test_run
 from runbook_lib import cli, nights, params, report, runner
 from runbook_lib.errors import ConfigError, ParameterError
 
@@ -675,7 +676,11 @@ def _cli(*args: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def misbehaving_runs(tmp_path_factory):
-    base = tmp_path_factory.mktemp("misbehaving")
+    return once_per_test_run(tmp_path_factory, "misbehaving-runs",
+                             lambda: _misbehaving_runs(tmp_path_factory.mktemp("misbehaving")))
+
+
+def _misbehaving_runs(base: Path) -> dict:
     token_file = base / "token.yaml"
     token_file.write_text(f"api_token: {json.dumps(LEAKED)}\naction: leak\n")
     # The timeout must outlast every cell but the sleeping one (60 s) even on a loaded machine: the

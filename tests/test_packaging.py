@@ -1,8 +1,11 @@
 """The set-up files agree with each other: a conda user and a pip user get the same kit."""
 import re
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +37,22 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make demo" in readme
     assert "make test" in ci
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_test_and_demo_write_the_kits_bytecode_first_but_not_the_source_templates(tmp_path):
+    """Where PYTHONDONTWRITEBYTECODE is set (CI and container images), every kernel, service and CLI process would
+    compile the library again; `make test` and `make demo` compile it once, before their first process. The
+    sandbox's source template is the phases' code, copied into the sandbox's repository as it is: not compiled."""
+    stamp = tmp_path / ".installed-stamp"
+    stamp.touch()
+    for goal, runs in (("test", "-m pytest"), ("demo", "bin/runbook demo")):
+        done = subprocess.run(["make", "-n", "-C", str(ROOT), f"STAMP={stamp}", goal], capture_output=True, text=True,
+                              check=True)
+        lines = done.stdout.splitlines()
+        compiles = [n for n, line in enumerate(lines) if "-m compileall" in line]
+        assert compiles and "-x 'source_template' runbook_lib" in lines[compiles[0]], done.stdout
+        assert compiles[0] < next(n for n, line in enumerate(lines) if runs in line), done.stdout
 
 
 def test_console_script_points_at_cli_main():

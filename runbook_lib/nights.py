@@ -32,10 +32,11 @@ import nbformat
 
 from . import changes, report
 from . import unfinished_nights as unfinished
+from .files import write_whole
 from .formats import one_line
 from .changes import Change
 from .results import VERDICTS
-from .unfinished_nights import STARTED, write_started  # noqa: F401  (the runner writes it)
+from .unfinished_nights import STARTED
 
 SUMMARY, INDEX = "summary.json", "index.html"
 SCHEMA_FILE = Path(__file__).parent / "data" / "summary.schema.json"
@@ -382,7 +383,7 @@ def write_night(folder: Path, steps: Sequence[report.IndexRow], title: str, targ
     finished = finished.replace(microsecond=0) if finished else None
     night = Night(folder=folder, title=title, target=target, started=started, finished=finished,
                   interrupted_at=interrupted_at, interrupted_by=recorded_by, steps=list(steps))
-    report.write_whole(folder / SUMMARY, json.dumps(night.summary(), indent=2, default=str))
+    write_whole(folder / SUMMARY, json.dumps(night.summary(), indent=2, default=str))
     reports_dir = folder.parent.parent
     try:
         scan = scan_nights(reports_dir, leave_out=folder)   # not this night's summary.json, just written
@@ -554,7 +555,7 @@ def write_night_page(compared: Compared) -> Path:
         histories=histories, anchors={h.row.step: f"step-{h.number}" for h in histories},
         counts_text=_counts_text(night.counts), summary_chars=report.INDEX_SUMMARY_CHARS,
         most_figures=report.INDEX_FIGURES)
-    return report.write_whole(night.index, page)
+    return write_whole(night.index, page)
 
 
 def _counts_text(counts: dict[str, int]) -> str:
@@ -568,7 +569,7 @@ def write_reports_index(reports_dir: Path, compared: Sequence[Compared], left_ou
     page (one cut short) gets one, so that every link resolves."""
     page = _reports_index_page(reports_dir, compared, left_out)
     # Written whole: a run and a night ending together never leave half a page.
-    return report.write_whole(Path(reports_dir) / INDEX, page)
+    return write_whole(Path(reports_dir) / INDEX, page)
 
 
 def _reports_index_page(reports_dir: Path, compared: Sequence[Compared], left_out: Sequence[LeftOut] = (),

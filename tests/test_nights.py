@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 from conftest import once_per_test_run
-from runbook_lib import changes, cli, nights, report, runner
+from runbook_lib import changes, cli, nights, report, runner, unfinished_nights
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 OVERVIEW = runner.PROJECT_ROOT / "notebooks" / "00_pipeline_overview.ipynb"
@@ -475,7 +475,7 @@ def test_a_night_killed_before_any_notebook_is_dated_by_its_start_marker_in_any_
     folder = tmp_path / "reports" / "2025-03-02" / "overnight-030000"
     (folder / "a").mkdir(parents=True)
     began = datetime(2025, 3, 2, 3, 0, tzinfo=timezone(timedelta(hours=-8)))
-    nights.write_started(folder, "Nightly", "local", began)
+    unfinished_nights.write_started(folder, "Nightly", "local", began)
     monkeypatch.setenv("TZ", "Asia/Kolkata")
     time.tzset()
     try:
@@ -731,7 +731,7 @@ def test_a_night_whose_runner_lives_is_still_running_and_another_hosts_may_be(tm
     have stopped); on another host it cannot be told, and the page says both, naming the step it is in."""
     folder = tmp_path / "reports" / "2025-03-02" / "overnight-030000"
     (folder / "a").mkdir(parents=True)
-    nights.write_started(folder, "Nightly", "local", START, ["a", "b"])
+    unfinished_nights.write_started(folder, "Nightly", "local", START, ["a", "b"])
     marker = json.loads((folder / nights.STARTED).read_text())
     assert (marker["steps"], marker["pid"], marker["host"]) == (["a", "b"], os.getpid(), socket.gethostname())
     found = nights.read_night(folder)

@@ -23,6 +23,7 @@ from ..gcp.connect import check_environment
 from ..local.state import night_on
 from ..phases import PROJECT_ROOT
 from ..publish import PublishError, Publisher
+from ..unfinished_nights import write_started
 from ..target import TARGETS
 from .outcome import RunOutcome, said, sentence_start, stopped_outcome, stopped_signal, stopped_text
 from .parameters import check_target, validate_step_values, written_values
@@ -271,7 +272,7 @@ def _sandboxes_of(loaded: LoadedPlan) -> list:
 def _run_night(loaded: LoadedPlan, reports_dir: Path, started: datetime, progress: bool,
                publisher: Publisher | None) -> PlanOutcome:
     folder = unique_dir(reports_dir / f"{started:%Y-%m-%d}" / f"overnight-{started:%H%M%S}")
-    nights.write_started(folder, loaded.plan.title, loaded.target, started, [s.step.id for s in loaded.steps])
+    write_started(folder, loaded.plan.title, loaded.target, started, [s.step.id for s in loaded.steps])
     total = len(loaded.steps)
     print(f"Overnight plan {loaded.path} ({total} runbooks, target {loaded.target}) -> {folder}", flush=True)
     outcomes: dict[str, RunOutcome] = {}

@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 from runbook_lib import audit
-from runbook_lib.audit.access import InheritedPolicy, is_google_agent, judge_inherited_grants, public_meaning
+from runbook_lib.audit.inherited import judge_inherited_grants
+from runbook_lib.audit.model import InheritedPolicy
+from runbook_lib.audit.policy import is_google_agent, public_meaning
 from runbook_lib.audit.commands import _condition_flag
 from runbook_lib.audit.tried import WhoTried, scheduler_findings
 from runbook_lib.local.sandbox import PUBSUB_USER_AGENT, SCHEDULER_USER_AGENT
@@ -34,7 +36,7 @@ def test_only_googles_own_agent_projects_hold_service_agents(member, google):
 
 
 def test_a_look_alike_service_agent_holding_an_invoke_role_on_the_project_is_an_unexpected_invoker():
-    members, findings = audit.access._judge_bindings(
+    members, findings = audit.policy._judge_bindings(
         P4, {"bindings": [{"role": "roles/run.serviceAgent", "members": [LOOK_ALIKE]}]}, EXPECTED,
         lambda *args: "remove", where="project")
     assert [m["judged"] for m in members] == ["unexpected"]

@@ -11,7 +11,8 @@ import pytest
 from fakes.errors import permission_denied
 from fakes.fixtures import mirror_sandbox, mirrored_phases_file
 from runbook_lib import audit, params
-from runbook_lib.audit.access import InheritedPolicy, judge_inherited_grants
+from runbook_lib.audit.inherited import judge_inherited_grants
+from runbook_lib.audit.model import InheritedPolicy
 from runbook_lib import target as target_mod
 from runbook_lib.local.logs import request_entry
 from runbook_lib.phases import load_phases

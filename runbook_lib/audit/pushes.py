@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from ..services import PushSubscription
-from .access import AuditScope, Finding, ServiceAccess
+from .model import AuditScope, Finding, ServiceAccess
 from .commands import add_invoker_command
 from .requests import PUSH_STATES
 from .tried import WhoTried, list_push_subscriptions, moment_text

@@ -20,7 +20,7 @@ from ..errors import AccessDenied, CloudUnreachable, QuotaExceeded
 from ..formats import rfc3339
 from ..progress import ticking
 from ..request_logs import RequestLogQuery
-from .access import GRANTS_NOTHING, AuditScope, Finding, ServiceAccess
+from .model import GRANTS_NOTHING, AuditScope, Finding, ServiceAccess
 from .requests import REFUSED_STATUSES, RequestLog, ServiceFacts, bucket_minutes
 
 @dataclass

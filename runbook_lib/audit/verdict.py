@@ -13,8 +13,8 @@ import pandas as pd
 
 from ..formats import headline
 from ..results import Result
-from .access import (ANCESTRY_READER, PROJECT_POLICY_READER, SEVERITIES, Ancestry, AuditScope, Finding,
-                     InheritedPolicy, ServiceAccess, unread_above)
+from .inherited import ANCESTRY_READER, PROJECT_POLICY_READER
+from .model import SEVERITIES, Ancestry, AuditScope, Finding, InheritedPolicy, ServiceAccess, unread_above
 from .commands import ancestor_invokers_command, ancestors_policy_command, placed, project_invokers_command
 from .pushes import PushOutage
 from .tried import WhoTried, moment_text

@@ -6,10 +6,12 @@ import fcntl
 import json
 import os
 import pickle
+import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import pytest
 
@@ -90,10 +92,10 @@ def opened(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def sandbox_home(tmp_path_factory) -> Path:
+def sandbox_home(seeded_sandbox) -> Path:
     """An initialised sandbox (services running) shared by the session; treat it as read-only:
     tests that change IAM, deploy revisions or write datasets make their own sandbox."""
-    root = tmp_path_factory.mktemp("sandbox")
+    root = seeded_sandbox(SANDBOX_SCALE, "sandbox")
     init_sandbox(root, scale=SANDBOX_SCALE, start_services=True)
     yield root
     stop_sandbox(root)
@@ -108,20 +110,22 @@ def local_target(sandbox_home):
     target.close()
 
 
-@pytest.fixture(scope="session")
-def _sandbox_templates() -> dict[float, Path]:
-    """One initialised sandbox (no services) per scale, built the first time a test asks for that scale;
-    make_sandbox copies it, which is what init_sandbox would build again (its data is seeded), in a
-    fraction of the time."""
-    return {}
+def sandbox_template(tmp_path_factory, scale: float) -> Path:
+    """The initialised sandbox (no services) of this scale, built once per test run, by the first worker that asks
+    for it, in the folder the workers share; the tests copy it (make_sandbox), which is what init_sandbox would
+    build again (its data is seeded), in a fraction of the time. Never changed once built."""
+    with test_run_lock(tmp_path_factory, f"sandbox-template-{scale}") as shared:
+        template, built = shared / f"sandbox-template-{scale}", shared / f"sandbox-template-{scale}.built"
+        if not built.is_file():
+            shutil.rmtree(template, ignore_errors=True)    # a build that failed half-way
+            init_sandbox(template, scale=scale, start_services=False)
+            built.touch()
+    return template
 
 
 def _copy_sandbox(template: Path, root: Path) -> None:
     """Copy an initialised sandbox without services to `root`: every file as it is, the state's record of
     where the source repository lies pointed at the copy's own."""
-    import json
-    import shutil
-
     from runbook_lib.local.home import sandbox_home
     from runbook_lib.local.state import read_state, write_state
 
@@ -135,17 +139,13 @@ def _copy_sandbox(template: Path, root: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def seeded_sandbox(tmp_path_factory, _sandbox_templates):
+def seeded_sandbox(tmp_path_factory):
     """seeded_sandbox(scale, name) -> the home of a new private sandbox without services, initialised (a copy
     of the template of that scale); for module-scoped fixtures, which stop it themselves."""
 
     def _new(scale: float = 0.15, name: str = "private-sandbox") -> Path:
-        if scale not in _sandbox_templates:
-            template = tmp_path_factory.mktemp("sandbox-template")
-            init_sandbox(template, scale=scale, start_services=False)
-            _sandbox_templates[scale] = template
         root = tmp_path_factory.mktemp(name)
-        _copy_sandbox(_sandbox_templates[scale], root)
+        _copy_sandbox(sandbox_template(tmp_path_factory, scale), root)
         return root
 
     return _new
@@ -181,17 +181,25 @@ class DemoNight:
     summary: dict     # its summary.json
 
 
+@contextmanager
+def test_run_lock(tmp_path_factory, name: str) -> Iterator[Path]:
+    """Hold the test run's lock `name` (across pytest-xdist workers) and give the folder the workers share: their
+    basetemps' parent (the basetemp itself without workers)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield shared
+
+
 def once_per_test_run(tmp_path_factory, name: str, compute: Callable[[], T]) -> T:
     """compute() once per test run rather than once per pytest-xdist worker, for a module- or session-scoped
     fixture whose result is data (pickled) and files the tests only read: the first worker to ask computes it
     under a file lock in the folder the workers share (their basetemps' parent) and keeps the result; a worker
     asking later, or while it is computed, waits for the lock and reads it. A compute that raises keeps nothing,
     so the next asking worker tries again (and fails the same way)."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    record = shared / f"{name}.pickle"
-    with open(shared / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with test_run_lock(tmp_path_factory, name) as shared:
+        record = shared / f"{name}.pickle"
         if not record.is_file():
             result = compute()
             record.write_bytes(pickle.dumps(result))

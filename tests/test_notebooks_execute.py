@@ -33,6 +33,7 @@ def _nbval(notebook: Path, home: Path) -> subprocess.CompletedProcess:
     env.pop(runner.RUN_DIR_ENV, None)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider", "-q",
+         "-p", "runbook_lib.lazy_imports",   # as the kit's own test run (pyproject.toml): nbval's imports without 3 s
          "--rootdir", str(notebook.parent), str(notebook)],
         cwd=notebook.parent, env=env, capture_output=True, text=True, timeout=600)
 

@@ -45,8 +45,8 @@ def test_a_module_imported_before_the_kit_is_left_as_it_is():
 
 
 def test_a_phase_service_starts_without_pandas():
-    """A phase service process imports the pipeline and the warehouse before it says it is ready; they read Arrow,
-    so pandas (half of that start, which every sandbox init, deploy and restart pays) stays out."""
+    """A phase service process imports the pipeline and the warehouse for its first processing request; they read
+    Arrow, so pandas (half of that import) stays out."""
     probe = ("import sys; import runbook_lib.local.service_app, runbook_lib.local.pipeline, "
              "runbook_lib.local.warehouse; print('pandas' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

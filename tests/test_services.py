@@ -689,3 +689,22 @@ def test_the_sandboxs_revisions_carry_the_digest_their_image_names(local_target)
     revisions = local_target.services.list_revisions("phase4")
     assert all(r.image_digest == parse_image(r.image).digest for r in revisions)
     assert info.serving[0].image_digest == parse_image(info.image).digest != ""
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").is_file(), reason="reads a process's loaded libraries from /proc")
+def test_a_service_loads_the_pipeline_with_its_first_processing_request(make_sandbox):
+    """Most service processes the sandbox starts (a deploy's, a candidate's, a restart's) only answer /health: they
+    start without DuckDB and the rest of the pipeline, which the first processing request brings in."""
+    root = make_sandbox(start_services=True)
+    pid = read_run_file(home_at(root), "phase4")["pid"]
+
+    def duckdb_loaded() -> bool:
+        return "_duckdb" in Path(f"/proc/{pid}/maps").read_text()
+
+    with connect("local", home=root) as tg:
+        assert tg.services.health("phase4", token=tg.services.identity_token())["http_status"] == 200
+        assert not duckdb_loaded()
+        response = tg.services.invoke("phase4", {"analysis_date": "2025-12-16", "processors": ["player_daily_cache"]},
+                                      token=tg.services.identity_token())
+    assert response.status == 200, response.body
+    assert duckdb_loaded() and read_run_file(home_at(root), "phase4")["pid"] == pid

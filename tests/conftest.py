@@ -16,7 +16,10 @@ from typing import Any, Callable, Iterator, TypeVar
 import pytest
 
 from runbook_lib.local import processes
+from runbook_lib.local.home import sandbox_home as home_at
 from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
+from runbook_lib.local.services import LocalServices
+from runbook_lib.phases import load_phases
 
 # The local fakes of the Google APIs (fake_apis, storage_emulator) for every test module.
 pytest_plugins = ("fakes.fixtures",)
@@ -126,11 +129,10 @@ def sandbox_template(tmp_path_factory, scale: float) -> Path:
 def _copy_sandbox(template: Path, root: Path) -> None:
     """Copy an initialised sandbox without services to `root`: every file as it is, the state's record of
     where the source repository lies pointed at the copy's own."""
-    from runbook_lib.local.home import sandbox_home
     from runbook_lib.local.state import read_state, write_state
 
     shutil.copytree(template, root, symlinks=True, dirs_exist_ok=True)
-    box = sandbox_home(root)
+    box = home_at(root)
     state = read_state(box)
     assert state["source"]["path"] == str(template / "source"), state["source"]
     state["source"]["path"] = str(root / "source")
@@ -158,9 +160,10 @@ def make_sandbox(seeded_sandbox):
 
     def _make(scale: float = 0.15, start_services: bool = False) -> Path:
         root = seeded_sandbox(scale)
-        # On an initialised sandbox init only checks its warehouse and starts the services if asked.
-        init_sandbox(root, scale=scale, start_services=start_services)
         made.append(root)
+        if start_services:   # what init does on an initialised sandbox, without the status it then reads
+            box = home_at(root)
+            LocalServices(box, load_phases(), box.warehouse).ensure_running()
         return root
 
     yield _make

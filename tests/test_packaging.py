@@ -55,6 +55,17 @@ def test_make_test_and_demo_write_the_kits_bytecode_first_but_not_the_source_tem
         assert compiles[0] < next(n for n, line in enumerate(lines) if runs in line), done.stdout
 
 
+@pytest.mark.parametrize("package", ["pandas", "duckdb", "sqlglot", "nbformat", "google.cloud.bigquery"])
+def test_the_installed_packages_carry_their_bytecode(package):
+    """pip compiles what it installs; uv only when told (make install: --compile-bytecode). Without it, where
+    PYTHONDONTWRITEBYTECODE is set, every process compiled the packages it imports again."""
+    import importlib
+    import importlib.util
+
+    source = importlib.import_module(package).__file__
+    assert Path(importlib.util.cache_from_source(source)).is_file(), f"{source} was installed without its bytecode"
+
+
 def test_console_script_points_at_cli_main():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["scripts"]["runbook"] == "runbook_lib.cli:main"

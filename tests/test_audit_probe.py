@@ -36,7 +36,7 @@ def test_only_googles_own_agent_projects_hold_service_agents(member, google):
 
 
 def test_a_look_alike_service_agent_holding_an_invoke_role_on_the_project_is_an_unexpected_invoker():
-    members, findings = audit.policy._judge_bindings(
+    members, findings = audit.policy.judge_bindings(
         P4, {"bindings": [{"role": "roles/run.serviceAgent", "members": [LOOK_ALIKE]}]}, EXPECTED,
         lambda *args: "remove", where="project")
     assert [m["judged"] for m in members] == ["unexpected"]

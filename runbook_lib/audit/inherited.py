@@ -11,7 +11,7 @@ from ..errors import AccessDenied, CloudUnreachable, CredentialsMissing, NotFoun
 from .commands import (add_invoker_command, ancestor_policy_command, ancestors_policy_command, placed,
                        remove_ancestor_binding_command, remove_project_binding_command)
 from .model import Ancestry, InheritedPolicy, ServiceAccess, within
-from .policy import _judge_bindings, granted_members
+from .policy import granted_members, judge_bindings
 
 # Reading the project's policy takes this permission; the least predefined role that grants it and only reads.
 PROJECT_POLICY_PERMISSION = "resourcemanager.projects.getIamPolicy"
@@ -100,7 +100,7 @@ def judge_inherited_grants(access: ServiceAccess, project_policy: InheritedPolic
             continue
         remove = (partial(remove_project_binding_command, project) if inherited.where == "project"
                   else partial(remove_ancestor_binding_command, inherited.where))
-        members, findings = _judge_bindings(access.service, inherited.policy, expected_members, remove,
+        members, findings = judge_bindings(access.service, inherited.policy, expected_members, remove,
                                             inherited.where, add=add, until=until, granted=granted)
         access.members += members
         access.findings += findings

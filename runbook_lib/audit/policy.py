@@ -173,7 +173,7 @@ def _expired_finding(service: str, member: str, role: str, shown: str, where: st
                    f"{shown!r}): it lets no one in; removing it tidies the policy.", fix, where=where)
 
 
-def _judge_bindings(service: str, policy: dict, expected_members: set[str], remove: Callable[..., str],
+def judge_bindings(service: str, policy: dict, expected_members: set[str], remove: Callable[..., str],
                     where: str = "service", ingress: str = "all", add: Callable[[str], str] | None = None,
                     until: datetime | None = None, granted: set[str] = frozenset()
                     ) -> tuple[list[dict], list[Finding]]:
@@ -235,7 +235,7 @@ def judge_access(phase: Phase, info: Any, policy: dict, expected_members: set[st
     end, for grants that expire (None: none is judged expired); granted: the members the policies above the
     service let in (an expected invoker's deleted account then leaves it no grant only if it is not among them)."""
     service, region = phase.service, phase.region
-    members, findings = _judge_bindings(service, policy, expected_members,
+    members, findings = judge_bindings(service, policy, expected_members,
                                         partial(remove_binding_command, service, region, project),
                                         ingress=info.ingress or "all",
                                         add=partial(add_invoker_command, service, region, project,

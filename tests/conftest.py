@@ -19,6 +19,7 @@ from runbook_lib.local import processes
 from runbook_lib.local.home import sandbox_home as home_at
 from runbook_lib.local.sandbox import init_sandbox, stop_sandbox
 from runbook_lib.local.services import LocalServices
+from runbook_lib.local.state import read_state, write_state
 from runbook_lib.phases import load_phases
 
 # The local fakes of the Google APIs (fake_apis, storage_emulator) for every test module.
@@ -114,23 +115,20 @@ def local_target(sandbox_home):
 
 
 def sandbox_template(tmp_path_factory, scale: float) -> Path:
-    """The initialised sandbox (no services) of this scale, built once per test run, by the first worker that asks
-    for it, in the folder the workers share; the tests copy it (make_sandbox), which is what init_sandbox would
-    build again (its data is seeded), in a fraction of the time. Never changed once built."""
-    with test_run_lock(tmp_path_factory, f"sandbox-template-{scale}") as shared:
-        template, built = shared / f"sandbox-template-{scale}", shared / f"sandbox-template-{scale}.built"
-        if not built.is_file():
-            shutil.rmtree(template, ignore_errors=True)    # a build that failed half-way
-            init_sandbox(template, scale=scale, start_services=False)
-            built.touch()
-    return template
+    """The initialised sandbox (no services) of this scale, built once per test run by the first worker that asks
+    for it; the tests copy it (make_sandbox), which is what init_sandbox would build again (its data is seeded), in a
+    fraction of the time. Never changed once built."""
+    def build() -> Path:
+        template = tmp_path_factory.mktemp(f"sandbox-template-{scale}")
+        init_sandbox(template, scale=scale, start_services=False)
+        return template
+
+    return once_per_test_run(tmp_path_factory, f"sandbox-template-{scale}", build)
 
 
 def _copy_sandbox(template: Path, root: Path) -> None:
     """Copy an initialised sandbox without services to `root`: every file as it is, the state's record of
     where the source repository lies pointed at the copy's own."""
-    from runbook_lib.local.state import read_state, write_state
-
     shutil.copytree(template, root, symlinks=True, dirs_exist_ok=True)
     box = home_at(root)
     state = read_state(box)

@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import NotFoundError, RunbookError
 from ..protocols import Progress
 from ..services import Rollout, check_tag
-from .processes import process_lock, read_run_file, restore_run_file, run_file, terminate
+from .processes import process_lock, read_run_file, write_run_file, run_file, terminate
 from .state import require_services_state, state_lock, write_state
 
 TAGS = "tags"
@@ -115,7 +115,7 @@ class SandboxTags:
         for tag, entry in record.get(TAGS, {}).items():
             live = read_run_file(self.home, tag_run_name(name, tag)) if entry["revision"] == revision else None
             if live and live.get("revision") == revision:
-                restore_run_file(self.home, name, live)
+                write_run_file(self.home, name, live)
                 run_file(self.home, tag_run_name(name, tag)).unlink(missing_ok=True)
                 return live
         return None

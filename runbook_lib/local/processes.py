@@ -141,9 +141,10 @@ def read_run_file(home, phase: str) -> dict | None:
     return record
 
 
-def restore_run_file(home, phase: str, record: dict) -> None:
-    """Put back the record of a process that keeps serving (a newer one may have overwritten it)."""
-    write_whole(run_file(home, phase), json.dumps(record, indent=2))
+def write_run_file(home, phase: str, record: dict) -> Path:
+    """Write a process's record whole: a service announcing itself, or the record of a process that keeps serving
+    put back (a newer one may have overwritten it)."""
+    return write_whole(run_file(home, phase), json.dumps(record, indent=2), make_parents=True)
 
 
 def stop_recorded_processes(home) -> list[str]:

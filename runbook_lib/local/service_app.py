@@ -31,12 +31,11 @@ from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ..errors import ParameterError, WarehouseBusy
-from ..files import write_whole
 from ..phases import Phase, PhaseRegistry, load_phases
 from .home import sandbox_home
 from .logs import append_request_logs, request_entry, request_log_path
 from .identity import authorize, inherited_policies
-from .processes import STARTED_BY_ENV, run_file
+from .processes import STARTED_BY_ENV, run_file, write_run_file
 from .source_repo import CORRECTIONS_ROLE, contains, open_source_repo
 from .state import read_state
 
@@ -325,10 +324,6 @@ def make_app(config: ServiceConfig) -> PhaseApp:
     return PhaseApp(config)
 
 
-def _write_run_file(path: Path, record: dict) -> None:
-    write_whole(path, json.dumps(record, indent=2))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="service_app", description=__doc__.splitlines()[0])
     parser.add_argument("--phase", required=True)
@@ -369,9 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     port = server.server_address[1]
     # A tag's process has a record of its own: were it to announce itself in the service's, a kernel killed while it
     # starts could not put the service's back, and the process serving the traffic would be recorded nowhere.
-    record_path = run_file(home, args.run_name or deployed_as.name)
-    record_path.parent.mkdir(parents=True, exist_ok=True)
-    _write_run_file(record_path, {
+    record_path = write_run_file(home, args.run_name or deployed_as.name, {
         "pid": os.getpid(), "port": port, "url": f"http://127.0.0.1:{port}", "phase": deployed_as.name,
         "code_phase": code.name, "service": deployed_as.service, "revision": args.revision,
         "commit_sha": args.commit, "supports_prefix": config.supports_prefix, "home": str(home.root),

@@ -38,7 +38,7 @@ from .builds import LocalBuilds
 from .candidates import SandboxTags, tags_by_revision
 from .service_iam import SandboxIam
 from .processes import (_CHILDREN, APP_MODULE, accepts, is_our_process, log_tail, pid_alive, process_lock,
-                        read_run_file, restore_run_file, run_file, stop_recorded_processes, terminate)
+                        read_run_file, write_run_file, run_file, stop_recorded_processes, terminate)
 from .state import other_users, refuse_if_changed, require_services_state, service_etag, state_lock, write_state
 
 ANONYMOUS = None  # token=None (or "") sends no Authorization header, as with GcpServices
@@ -255,7 +255,7 @@ class LocalServices(SandboxTags, SandboxIam, PhaseEndpoints):
             if old and (live is not None or not is_our_process(old["pid"], self.home.root)):
                 terminate(old["pid"], self.home.root)
             elif old:
-                restore_run_file(self.home, name, old)   # the old process keeps serving
+                write_run_file(self.home, name, old)   # the old process keeps serving
         if progress is not None:
             progress(f"revision {revision['name']}: {'ready' if ready else 'not ready'}")
         return Rollout(revision["name"], ready, message, self._traffic(name), notes)

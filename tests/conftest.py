@@ -95,6 +95,34 @@ def opened(monkeypatch):
     return counts
 
 
+@pytest.fixture(scope="module")
+def decimal_pruning_checked():
+    """For a module's whole SQL: every query numeric_types leaves untyped, because no correction site in it can
+    see a NUMERIC or BIGNUMERIC, is typed all the same here, and typing must mark nothing in it. The pruning is
+    meant as a superset of what typing marks; this holds it to that on everything the module translates."""
+    from runbook_lib.local.bigquery import numeric_types, statements
+
+    pruned, typed_sites = numeric_types._queries_to_type, numeric_types._typed_sites
+
+    def checked(tree, schema):
+        kept = pruned(tree, schema)
+        for query in numeric_types._candidate_queries(tree, schema):
+            if any(query is k for k in kept):
+                continue
+            copy = query.copy()
+            for number, node in enumerate(numeric_types._sites(copy)):
+                node.meta[numeric_types._SITE] = number
+            marked = {kind for kind, _ in typed_sites(copy, schema).values()} & set(numeric_types.DECIMALS)
+            assert not marked, f"typing marks {marked} in a query pruned untyped: {query.sql('bigquery')[:400]}"
+        return kept
+
+    statements.translate.cache_clear()   # translations made before this module did not go through the check
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(numeric_types, "_queries_to_type", checked)
+        yield
+    statements.translate.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def sandbox_home(seeded_sandbox) -> Path:
     """An initialised sandbox (services running) shared by the session; treat it as read-only:

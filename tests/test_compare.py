@@ -16,6 +16,9 @@ from runbook_lib.local.warehouse import LocalWarehouse
 from runbook_lib.phases import load_phases
 from runbook_lib.target import connect
 
+# Every query left untyped is typed anyway and must mark nothing (conftest.decimal_pruning_checked).
+pytestmark = pytest.mark.usefixtures("decimal_pruning_checked")
+
 KEYS = ["game_date", "player_lookup"]
 START = date(2025, 12, 15)
 NUMERIC = ["minutes", "points", "fg_pct", "usage_rate", "points_line"]

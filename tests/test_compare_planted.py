@@ -22,6 +22,9 @@ from runbook_lib.errors import ParameterError
 from runbook_lib.local.warehouse import LocalWarehouse
 from runbook_lib.target import connect
 
+# Every query left untyped is typed anyway and must mark nothing (conftest.decimal_pruning_checked).
+pytestmark = pytest.mark.usefixtures("decimal_pruning_checked")
+
 PROJECT = "my-project"
 
 # column -> BigQuery type; k is the key

@@ -34,6 +34,9 @@ from runbook_lib.target import connect
 
 from test_compare import Metered
 
+# Every query left untyped is typed anyway and must mark nothing (conftest.decimal_pruning_checked).
+pytestmark = pytest.mark.usefixtures("decimal_pruning_checked")
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "04_compare_outputs.ipynb"
 HEAD_CODE = CodeVersion("head", supports_prefix=True, corrected=True)

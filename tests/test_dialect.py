@@ -18,6 +18,9 @@ from runbook_lib.errors import NotFoundError, ParameterError, RunbookError
 from runbook_lib.local.bigquery import UnsupportedSQL, farm_fingerprint, to_duckdb, translate
 from runbook_lib.local.warehouse import LocalWarehouse, WarehouseQueryError
 
+# Every query left untyped is typed anyway and must mark nothing (conftest.decimal_pruning_checked).
+pytestmark = pytest.mark.usefixtures("decimal_pruning_checked")
+
 
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory) -> LocalWarehouse:

@@ -19,12 +19,16 @@ import pytest
 
 from runbook_lib.errors import RunbookError
 from runbook_lib.local import generator
-from runbook_lib.local.bigquery import retyped, translate
+from runbook_lib.local.bigquery import numeric_types, retyped, translate
+from runbook_lib.local.bigquery.statements import parsed
 from runbook_lib.local.duckdb_file import CATALOG
 from runbook_lib.local.pipeline_sql import HEAD, merge_script, processor_sql
 from runbook_lib.local.pipeline_tables import PHASE3_PROCESSORS, PHASE4_PROCESSORS
 from runbook_lib.local.warehouse import LocalWarehouse, WarehouseQueryError
 from runbook_lib.phases import load_phases
+
+# Every query left untyped is typed anyway and must mark nothing (conftest.decimal_pruning_checked).
+pytestmark = pytest.mark.usefixtures("decimal_pruning_checked")
 
 D = Decimal
 
@@ -207,6 +211,38 @@ def test_columns_are_typed_through_ctes_subqueries_and_star(wh):
     assert typed(wh, """WITH c AS (SELECT * FROM ds.t), s AS (SELECT n AS m, i FROM c)
                         SELECT AVG(m) AS a, SUM(m) / COUNT(*) AS q, (SELECT MAX(n) FROM ds.t) / 4 AS x FROM s""") == {
         "a": "NUMERIC", "q": "NUMERIC", "x": "NUMERIC"}
+
+
+# Each way a value carries a decimal under another name, which the pruning of untyped queries follows (a query
+# is typed only where a correction site may see a decimal): the division is NUMERIC only if its query was typed.
+CARRIED = {
+    "an alias through two CTEs": "WITH a AS (SELECT n AS x FROM ds.t), b AS (SELECT x AS y FROM a) SELECT y / 4 AS r FROM b",
+    "a STRUCT field": "WITH a AS (SELECT STRUCT(n AS fld) AS s FROM ds.t) SELECT s.fld / 4 AS r FROM a",
+    "an UNNEST alias": "SELECT v / 4 AS r FROM ds.t, UNNEST([n]) AS v",
+    "an ARRAY element": "WITH a AS (SELECT [n] AS arr FROM ds.t) SELECT arr[OFFSET(0)] / 4 AS r FROM a",
+    "a CAST to a STRUCT type": "SELECT s.a / 4 AS r FROM (SELECT CAST(STRUCT(i AS a) AS STRUCT<a NUMERIC>) AS s FROM ds.t)",
+    "a scalar subquery": "SELECT (SELECT MAX(x) FROM (SELECT n AS x FROM ds.t)) / 4 AS r",
+    "a NUMERIC literal": "SELECT IF(k > 2, NUMERIC '1.5', i) / 4 AS r FROM ds.t",
+    "a REPLACE of the star": "WITH a AS (SELECT * REPLACE (n AS i) FROM ds.t) SELECT i / 4 AS r FROM a",
+}
+
+
+@pytest.mark.parametrize("how", list(CARRIED))
+def test_a_decimal_carried_under_another_name_is_still_typed(wh, how):
+    assert typed(wh, CARRIED[how]) == {"r": "NUMERIC"}
+
+
+def test_a_query_whose_correction_sites_see_no_decimal_is_not_typed(wh, monkeypatch):
+    # runbook 04's exact differences of INT64 columns: NUMERIC only inside a CAST to FLOAT64, under IF and COALESCE
+    sql = ("SELECT IF(k IS NULL, NULL, CAST(ABS(CAST(i AS NUMERIC) - CAST(k AS NUMERIC)) AS FLOAT64)) AS d, "
+           "COALESCE(i, k) AS c, i * 2 AS m, CASE WHEN n IS NULL THEN 0 ELSE 1 END AS z FROM ds.t")
+    typings = []
+    monkeypatch.setattr(numeric_types, "_typed_sites", lambda *a: typings.append(a) or {})
+    tree, = parsed(sql)
+    schema = (("ds.t", tuple(dict(wh.table_info("ds.t").columns).items())),)
+    assert numeric_types._candidate_queries(tree, schema) and not numeric_types._queries_to_type(tree, schema)
+    assert _both(wh, sql)[1] == _both(wh, sql)[0] and not typings
+    assert typed(wh, sql) == {"d": "FLOAT64", "c": "INT64", "m": "INT64", "z": "INT64"}
 
 
 def test_a_table_whose_column_becomes_numeric_is_not_served_its_old_translation(wh):

@@ -26,6 +26,9 @@ from runbook_lib.local.pipeline import (
 from runbook_lib.local.warehouse import LocalWarehouse
 from runbook_lib.phases import load_phases
 
+# Every query left untyped is typed anyway and must mark nothing (conftest.decimal_pruning_checked).
+pytestmark = pytest.mark.usefixtures("decimal_pruning_checked")
+
 START = date(2025, 12, 15)
 DAYS = 6
 END = START + timedelta(days=DAYS - 1)

@@ -10,6 +10,9 @@ from runbook_lib.local.bigquery import retyped, translate
 from runbook_lib.local.duckdb_file import CATALOG
 from runbook_lib.local.warehouse import LocalWarehouse
 
+# Every query left untyped is typed anyway and must mark nothing (conftest.decimal_pruning_checked).
+pytestmark = pytest.mark.usefixtures("decimal_pruning_checked")
+
 SCHEMA = (("ds.t", (("d", "DATE"), ("ts", "TIMESTAMP"), ("s", "STRING"), ("i", "INT64"), ("n", "NUMERIC"),
                     ("f", "FLOAT64"), ("Mixed", "STRING"))),)
 

@@ -21,6 +21,9 @@ from runbook_lib.errors import NotFoundError, ParameterError, WarehouseBusy
 from runbook_lib.local.duckdb_file import engine_settings
 from runbook_lib.local.warehouse import LocalWarehouse, TableInfo
 
+# Every query left untyped is typed anyway and must mark nothing (conftest.decimal_pruning_checked).
+pytestmark = pytest.mark.usefixtures("decimal_pruning_checked")
+
 
 @pytest.fixture
 def wh(tmp_path) -> LocalWarehouse:

@@ -19,6 +19,7 @@ and runs as it did before.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
@@ -188,11 +189,10 @@ def tables_to_type(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]
 _DECIMAL_TYPES_ = (exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL)
 
 
-def _queries_to_type(tree: exp.Expression, schema: Schema) -> list[exp.Query]:
-    """The outermost queries of `tree` with something to correct and a NUMERIC or BIGNUMERIC that can take part:
+def _candidate_queries(tree: exp.Expression, schema: Schema) -> list[exp.Query]:
+    """The outermost queries of `tree` with something to correct and a NUMERIC or BIGNUMERIC somewhere in them:
     a column of one (a STRUCT or ARRAY holding one too) in a table the query reads, or a CAST, literal or
-    PARSE_(BIG)NUMERIC making one. Only those are typed (typing a query costs milliseconds; a script's history
-    INSERT needs none)."""
+    PARSE_(BIG)NUMERIC making one."""
     decimal_tables = {ref for ref, columns in schema if any("NUMERIC" in t.upper() for _, t in columns)}
     chosen = []
     for query in _outermost_queries(tree):
@@ -206,6 +206,82 @@ def _queries_to_type(tree: exp.Expression, schema: Schema) -> list[exp.Query]:
                 chosen.append(query)
                 break
     return chosen
+
+
+def _queries_to_type(tree: exp.Expression, schema: Schema) -> list[exp.Query]:
+    """The candidate queries (above) in which a correction site has an operand that may be a NUMERIC or
+    BIGNUMERIC (_decimal_values). Only those are typed: typing a query costs milliseconds, a wide one a
+    second (runbook 04's comparisons cast INT64 differences to NUMERIC, under IFs and COALESCEs that never
+    see one), and a script's history INSERT needs none."""
+    candidates = _candidate_queries(tree, schema)
+    if not candidates:
+        return candidates
+    maybe = _decimal_values(tree, schema)
+    return [q for q in candidates
+            if any(_is_site(n) and any(o is not None and id(o) in maybe for o in operands(n)) for n in q.walk())]
+
+
+# What typing can never make NUMERIC or BIGNUMERIC, whatever it reads: a truth value, a literal (sqlglot types
+# 1.5 FLOAT64 and 123 INT64), a parameter (typed unknown).
+_NEVER_DECIMAL = (exp.Predicate, exp.Connector, exp.Not, exp.Literal, exp.Null, exp.Boolean, exp.Parameter,
+                  exp.Placeholder, exp.Star, exp.DataType)
+
+
+def _decimal_values(tree: exp.Expression, schema: Schema) -> set[int]:
+    """The ids of the nodes of `tree` whose value annotate_types might type NUMERIC or BIGNUMERIC: a superset,
+    found without scopes by the names values go by. A name may carry a decimal when a read table's column of
+    that name holds one, or when an alias, a STRUCT field, or an UNNEST's or subquery's alias names a value
+    that may. A CAST decides by its type alone, a function sqlglot types with a fixed type by that type, and
+    anything else may be a decimal when one of its parts may."""
+    names = {word.lower() for _, columns in schema for column, kind in columns if "NUMERIC" in kind.upper()
+             for word in (column, *_WORD.findall(kind))}
+    names |= {d.name.lower() for t in tree.find_all(exp.DataType) if _holds_decimal(t) for d in t.find_all(exp.ColumnDef)}
+    nodes = list(tree.walk(bfs=False))
+    nodes.reverse()   # each node after its parts
+    metadata = _metadata()
+    while True:
+        maybe: set[int] = set()
+        for node in nodes:
+            if _may_be_decimal(node, maybe, names, metadata):
+                maybe.add(id(node))
+        named = names | _names_given(nodes, maybe)
+        if named == names:
+            return maybe
+        names = named
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _holds_decimal(data_type: exp.DataType) -> bool:
+    return any(t.this in _DECIMAL_TYPES_ for t in data_type.find_all(exp.DataType))
+
+
+def _may_be_decimal(node: exp.Expression, maybe: set[int], names: set[str], metadata: dict) -> bool:
+    if isinstance(node, (exp.Column, exp.Dot)):
+        return node.name.lower() in names
+    if isinstance(node, _NEVER_DECIMAL):
+        return False
+    if isinstance(node, exp.Cast):
+        return _holds_decimal(node.to)
+    returns = metadata.get(type(node), {}).get("returns")
+    if returns is not None:
+        return (returns.this if isinstance(returns, exp.DataType) else returns) in _DECIMAL_TYPES_
+    return any(id(part) in maybe for part in node.iter_expressions())
+
+
+def _names_given(nodes: list[exp.Expression], maybe: set[int]) -> set[str]:
+    """The names that values which may be decimals go by further on."""
+    out: set[str] = set()
+    for node in nodes:
+        if isinstance(node, exp.Alias) and id(node.this) in maybe:
+            out.add(node.alias.lower())
+        elif isinstance(node, exp.PropertyEQ) and id(node.expression) in maybe:
+            out.add(node.name.lower())
+        elif isinstance(node, exp.TableAlias) and node.parent is not None and (
+                id(node.parent) in maybe or id(node.parent.this) in maybe):
+            out.update(n.lower() for n in (node.name, *(c.name for c in node.columns)) if n)
+    return out
 
 
 def worth_typing(trees: Iterable[exp.Expression], schema: Schema) -> bool:

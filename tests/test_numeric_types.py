@@ -216,11 +216,13 @@ def test_columns_are_typed_through_ctes_subqueries_and_star(wh):
 # Each way a value carries a decimal under another name, which the pruning of untyped queries follows (a query
 # is typed only where a correction site may see a decimal): the division is NUMERIC only if its query was typed.
 CARRIED = {
-    "an alias through two CTEs": "WITH a AS (SELECT n AS x FROM ds.t), b AS (SELECT x AS y FROM a) SELECT y / 4 AS r FROM b",
+    "an alias through two CTEs":
+        "WITH a AS (SELECT n AS x FROM ds.t), b AS (SELECT x AS y FROM a) SELECT y / 4 AS r FROM b",
     "a STRUCT field": "WITH a AS (SELECT STRUCT(n AS fld) AS s FROM ds.t) SELECT s.fld / 4 AS r FROM a",
     "an UNNEST alias": "SELECT v / 4 AS r FROM ds.t, UNNEST([n]) AS v",
     "an ARRAY element": "WITH a AS (SELECT [n] AS arr FROM ds.t) SELECT arr[OFFSET(0)] / 4 AS r FROM a",
-    "a CAST to a STRUCT type": "SELECT s.a / 4 AS r FROM (SELECT CAST(STRUCT(i AS a) AS STRUCT<a NUMERIC>) AS s FROM ds.t)",
+    "a CAST to a STRUCT type":
+        "SELECT s.a / 4 AS r FROM (SELECT CAST(STRUCT(i AS a) AS STRUCT<a NUMERIC>) AS s FROM ds.t)",
     "a scalar subquery": "SELECT (SELECT MAX(x) FROM (SELECT n AS x FROM ds.t)) / 4 AS r",
     "a NUMERIC literal": "SELECT IF(k > 2, NUMERIC '1.5', i) / 4 AS r FROM ds.t",
     "a REPLACE of the star": "WITH a AS (SELECT * REPLACE (n AS i) FROM ds.t) SELECT i / 4 AS r FROM a",

@@ -235,7 +235,8 @@ def _decimal_values(tree: exp.Expression, schema: Schema) -> set[int]:
     anything else may be a decimal when one of its parts may."""
     names = {word.lower() for _, columns in schema for column, kind in columns if "NUMERIC" in kind.upper()
              for word in (column, *_WORD.findall(kind))}
-    names |= {d.name.lower() for t in tree.find_all(exp.DataType) if _holds_decimal(t) for d in t.find_all(exp.ColumnDef)}
+    names |= {field.name.lower() for t in tree.find_all(exp.DataType) if _holds_decimal(t)
+              for field in t.find_all(exp.ColumnDef)}
     nodes = list(tree.walk(bfs=False))
     nodes.reverse()   # each node after its parts
     metadata = _metadata()

@@ -239,7 +239,8 @@ def run_plan(plan_path: str | Path, outdir: str | Path | None = None, target: st
     On Ctrl-C the current step is recorded "interrupted", every later one "not run", the index and
     summary.json are written all the same, and KeyboardInterrupt is re-raised (the CLI exits 130);
     SIGTERM and SIGHUP (raised as signals.Terminated) are handled the same way, recorded "terminated"
-    (143, 129). An exception the runner did not plan for (a bug in the kit) cuts the night short the same
+    (143, 129); a stopped night exits so even when its record could not be written (said as well). An
+    exception the runner did not plan for (a bug in the kit) cuts the night short the same
     way: the step it broke in is recorded ERROR, the later ones "not run", and the night exits 1.
     `publisher` (runbook_lib.publish, `--publish gs://...`): the earlier nights' summaries are fetched
     before the night (a missing or refused bucket stops here; a failing one only costs the comparison) and
@@ -278,6 +279,7 @@ def _run_night(loaded: LoadedPlan, reports_dir: Path, started: datetime, progres
     outcomes: dict[str, RunOutcome] = {}
     interrupted_at: str | None = None
     stopped_by: str | None = None     # the signal's name; None when the runner itself failed
+    stop: KeyboardInterrupt | None = None
     failure: Exception | None = None
     try:
         try:
@@ -288,7 +290,7 @@ def _run_night(loaded: LoadedPlan, reports_dir: Path, started: datetime, progres
                 if outcome.outcome in report.STOPPED:
                     raise stopped(stopped_signal(outcome))
         except KeyboardInterrupt as exc:
-            signum = signal_of(exc)
+            stop, signum = exc, signal_of(exc)
             stopped_by = signal_name(signum)
             interrupted_at = _record_the_rest(loaded, folder, outcomes, signum)
             if interrupted_at is not None:
@@ -310,7 +312,13 @@ def _run_night(loaded: LoadedPlan, reports_dir: Path, started: datetime, progres
                                        datetime.now().astimezone(), interrupted_at=interrupted_at,
                                        interrupted_by=stopped_by)
         except OSError as exc:   # a full disk: said as the night's own loss, not as a file nobody named
-            raise NightNotRecorded.of(folder, exc) from exc
+            lost = NightNotRecorded.of(folder, exc)
+            if stop is None:
+                raise lost from exc
+            # Stopped as well: said, and the stop still decides the exit code (130, 143), as a caller's
+            # `timeout` or job runner reads it.
+            print(f"error: {lost}", file=sys.stderr, flush=True)
+            raise stop from lost
         print(f"Morning-review report: {night.index.resolve()}", flush=True)
         print(f"Every night: {(folder.parent.parent / nights.INDEX).resolve()}", flush=True)
         published = _publish(publisher, folder) if publisher is not None else None

@@ -214,7 +214,7 @@ def _queries_to_type(tree: exp.Expression, schema: Schema) -> list[exp.Query]:
     second (runbook 04's comparisons cast INT64 differences to NUMERIC, under IFs and COALESCEs that never
     see one), and a script's history INSERT needs none."""
     candidates = _candidate_queries(tree, schema)
-    if not candidates:
+    if not candidates or _names_not_followed(tree):
         return candidates
     maybe = _decimal_values(tree, schema)
     return [q for q in candidates
@@ -222,9 +222,9 @@ def _queries_to_type(tree: exp.Expression, schema: Schema) -> list[exp.Query]:
 
 
 # What typing can never make NUMERIC or BIGNUMERIC, whatever it reads: a truth value, a literal (sqlglot types
-# 1.5 FLOAT64 and 123 INT64), a parameter (typed unknown).
+# 1.5 FLOAT64 and 123 INT64), a parameter (typed unknown), a count.
 _NEVER_DECIMAL = (exp.Predicate, exp.Connector, exp.Not, exp.Literal, exp.Null, exp.Boolean, exp.Parameter,
-                  exp.Placeholder, exp.Star, exp.DataType)
+                  exp.Placeholder, exp.DataType, exp.Count)
 
 
 def _decimal_values(tree: exp.Expression, schema: Schema) -> set[int]:
@@ -259,8 +259,14 @@ def _holds_decimal(data_type: exp.DataType) -> bool:
 
 
 def _may_be_decimal(node: exp.Expression, maybe: set[int], names: set[str], metadata: dict) -> bool:
+    if isinstance(node, exp.Star) or (isinstance(node, exp.Column) and isinstance(node.this, exp.Star)):
+        return True   # the columns of what it reads, by whatever names: `(SELECT * FROM t)` is t's one column
     if isinstance(node, (exp.Column, exp.Dot)):
         return node.name.lower() in names
+    if isinstance(node, exp.Select):   # its values are its columns (not its WITH, FROM or WHERE)
+        return any(id(column) in maybe for column in node.expressions)
+    if isinstance(node, exp.SetOperation):
+        return id(node.this) in maybe or id(node.expression) in maybe
     if isinstance(node, _NEVER_DECIMAL):
         return False
     if isinstance(node, exp.Cast):
@@ -271,11 +277,21 @@ def _may_be_decimal(node: exp.Expression, maybe: set[int], names: set[str], meta
     return any(id(part) in maybe for part in node.iter_expressions())
 
 
+def _names_not_followed(tree: exp.Expression) -> bool:
+    """Whether `tree` names columns in a way _names_given does not follow: PIVOT and UNPIVOT (names made from
+    values and aliases), MATCH_RECOGNIZE, or a set operation whose first branch takes its names from a star."""
+    return any(isinstance(node, (exp.Pivot, exp.MatchRecognize))
+               or (isinstance(node, exp.SetOperation) and "*" in node.named_selects) for node in tree.walk())
+
+
 def _names_given(nodes: list[exp.Expression], maybe: set[int]) -> set[str]:
-    """The names that values which may be decimals go by further on."""
+    """The names that values which may be decimals go by further on. (A set operation's columns take the
+    first branch's names, whichever branch the decimal comes from.)"""
     out: set[str] = set()
     for node in nodes:
-        if isinstance(node, exp.Alias) and id(node.this) in maybe:
+        if isinstance(node, exp.SetOperation) and id(node) in maybe:
+            out.update(name.lower() for name in node.named_selects)
+        elif isinstance(node, exp.Alias) and id(node.this) in maybe:
             out.add(node.alias.lower())
         elif isinstance(node, exp.PropertyEQ) and id(node.expression) in maybe:
             out.add(node.name.lower())

@@ -64,6 +64,12 @@ def explain(con: duckdb.DuckDBPyConnection, path: Path, exc: BaseException,
             if st.dataset and st.kind in ("create_table", "create_view", "merge") \
                     and not catalog.schema_exists(con, st.dataset):
                 return dataset_not_found(con, path, st.dataset)
+        function = _NO_FUNCTION.search(str(exc))
+        if function:
+            # BigQuery's invalidQuery "Function not found: name"; DuckDB's own suggestion names a DuckDB function
+            return WarehouseQueryError(f"The query was refused: Function not found: {function.group(1)} (the sandbox "
+                                       "has no function of that name; a BigQuery function it does not emulate, such "
+                                       "as PARSE_NUMERIC, runs on target=gcp).")
         return exc
     if isinstance(exc, duckdb.ParserException):
         first = str(exc).splitlines()[0]
@@ -81,6 +87,7 @@ def explain(con: duckdb.DuckDBPyConnection, path: Path, exc: BaseException,
     return exc
 
 
+_NO_FUNCTION = re.compile(r"(?:Scalar|Aggregate|Table|Macro) Function with name (\S+) does not exist")
 _FAILED_AS_IT_RAN = (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException)
 _BINDER_KIND = re.compile(r"^Binder Error: ")
 _RUNTIME_KIND = re.compile(r"^(Conversion|Invalid Input|Out of Range) Error: ")

@@ -1301,3 +1301,8 @@ def test_a_function_the_sandbox_lacks_is_refused_in_one_sentence_as_bigquery_wor
     said = str(refused.value)
     assert said.startswith(f"The query was refused: Function not found: {name} (") and said.count(". ") == 0
     assert "Did you mean" not in said and "target=gcp" in said
+
+
+def test_an_array_of_structs_unnested_with_offset_and_no_alias_gives_its_fields_and_the_offset(wh):
+    rows = wh.query("SELECT a, b, o FROM UNNEST([STRUCT(1 AS a, 'x' AS b), (2, 'y')]) WITH OFFSET AS o ORDER BY o")
+    assert rows.to_dict("records") == [{"a": 1, "b": "x", "o": 0}, {"a": 2, "b": "y", "o": 1}]

@@ -316,8 +316,10 @@ def _unnest_with_offset(node: exp.Unnest) -> exp.Expression | None:
     cols = [c.name for c in alias.columns] if alias is not None and alias.columns else []
     value_name = cols[0] if cols else (alias.name if alias is not None and alias.name else "f0_")
     offset_name = node.args["offset"].name or "offset"
+    # An array of STRUCTs unnested with no alias gives one column per field (as without WITH OFFSET)
+    value = "_v.*" if node.args.get("explode_array") and alias is None else f'_v AS "{value_name}"'
     sub = tpl(
-        f'(SELECT _v AS "{value_name}", _i - 1 AS "{offset_name}" FROM UNNEST(__a__) WITH ORDINALITY AS _u(_v, _i))',
+        f'(SELECT {value}, _i - 1 AS "{offset_name}" FROM UNNEST(__a__) WITH ORDINALITY AS _u(_v, _i))',
         a=node.expressions[0],
     )
     return exp.Subquery(this=sub.this if isinstance(sub, exp.Subquery) else sub,

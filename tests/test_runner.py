@@ -1028,45 +1028,40 @@ def test_a_long_cells_progress_is_echoed_masked_and_named_when_the_cell_runs_out
     assert not list(outcome.notebook.parent.glob(".progress*"))   # the side channel leaves nothing behind
 
 
-
-def test_a_stopped_night_that_cannot_write_its_record_says_so_and_still_exits_as_stopped(tmp_path, monkeypatch, capsys):
-    """Ctrl-C, then a full disk at the night's end: the lost record is said, and the exit code is still the
-    stop's (130), which is what a `timeout` or job runner around the night reads."""
+def _night_on_a_full_disk(tmp_path: Path, monkeypatch, step_raises: BaseException) -> tuple[int, Path, Path]:
+    """A one-step night whose step raises `step_raises` (no kernel) and whose record meets a full disk: (its exit
+    code, the reports folder, the night's folder)."""
     from runbook_lib.runner import plan as plan_module
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    def ctrl_c(*args, **kwargs):
-        raise KeyboardInterrupt
+    def step(*args, **kwargs):
+        raise step_raises
 
-    monkeypatch.setattr(plan_module, "execute_runbook", ctrl_c)
+    monkeypatch.setattr(plan_module, "execute_runbook", step)
     monkeypatch.setattr(nights, "write_night", disk_full)
     plan = _plan(tmp_path, "steps:\n  - id: a\n    notebook: EXAMPLE\n")
     out = tmp_path / "reports"
-    assert cli.main(["overnight", str(plan), "-o", str(out)]) == 130
-    folder = next(out.glob("*/overnight-*"))
-    said = capsys.readouterr().err
-    assert f"error: the night's summary.json and page could not be written to {folder}: No space left" in said
-    assert said.splitlines()[-1] == "interrupted (Ctrl-C)", said
+    code = cli.main(["overnight", str(plan), "-o", str(out)])
+    return code, out, next(out.glob("*/overnight-*"))
+
 
 def test_a_night_that_cannot_write_its_record_says_so_naming_its_folder_and_exits_1(tmp_path, monkeypatch, capsys):
     """A disk that filled at the night's end was "error: the operating system refused: No space left on device",
     naming neither the file nor that the night's summary.json and page were lost."""
-    from runbook_lib.runner import plan as plan_module
-
-    def disk_full(*args, **kwargs):
-        raise OSError(28, "No space left on device")
-
-    def breaks(*args, **kwargs):   # no kernel: the step is recorded as the runner's failure, quickly
-        raise RuntimeError("no kernel in this test")
-
-    monkeypatch.setattr(plan_module, "execute_runbook", breaks)
-    monkeypatch.setattr(nights, "write_night", disk_full)
-    plan = _plan(tmp_path, "steps:\n  - id: a\n    notebook: EXAMPLE\n")
-    out = tmp_path / "reports"
-    assert cli.main(["overnight", str(plan), "-o", str(out)]) == 1
-    folder = next(out.glob("*/overnight-*"))
+    code, out, folder = _night_on_a_full_disk(tmp_path, monkeypatch, RuntimeError("no kernel in this test"))
+    assert code == 1
     assert capsys.readouterr().err == (
         f"error: the night's summary.json and page could not be written to {folder}: No space left on device; its "
         f"step folders keep what ran, and `runbook report {out}` lists it as INCOMPLETE once there is room.\n")
+
+
+def test_a_stopped_night_that_cannot_write_its_record_says_so_and_still_exits_as_stopped(tmp_path, monkeypatch, capsys):
+    """Ctrl-C, then a full disk at the night's end: the lost record is said, and the exit code is still the
+    stop's (130), which is what a `timeout` or job runner around the night reads."""
+    code, _, folder = _night_on_a_full_disk(tmp_path, monkeypatch, KeyboardInterrupt())
+    said = capsys.readouterr().err
+    assert code == 130, said
+    assert f"error: the night's summary.json and page could not be written to {folder}: No space left" in said
+    assert said.splitlines()[-1] == "interrupted (Ctrl-C)", said

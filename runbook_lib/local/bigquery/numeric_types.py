@@ -231,8 +231,10 @@ def _decimal_values(tree: exp.Expression, schema: Schema) -> set[int]:
     """The ids of the nodes of `tree` whose value annotate_types might type NUMERIC or BIGNUMERIC: a superset,
     found without scopes by the names values go by. A name may carry a decimal when a read table's column of
     that name holds one, or when an alias, a STRUCT field, or an UNNEST's or subquery's alias names a value
-    that may. A CAST decides by its type alone, a function sqlglot types with a fixed type by that type, and
-    anything else may be a decimal when one of its parts may."""
+    that may, or when a set operation's column (named by its first branch) may be one in any branch. A query's
+    value is its columns (not its WITH, FROM or WHERE), a star may be any column, a CAST decides by its type alone,
+    a function sqlglot types with a fixed type by that type, and anything else may be a decimal when one of its
+    parts may. (_names_not_followed says where names come otherwise: such a tree is typed whole.)"""
     names = {word.lower() for _, columns in schema for column, kind in columns if "NUMERIC" in kind.upper()
              for word in (column, *_WORD.findall(kind))}
     names |= {field.name.lower() for t in tree.find_all(exp.DataType) if _holds_decimal(t)

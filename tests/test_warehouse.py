@@ -543,3 +543,12 @@ def test_a_load_of_bignumeric_values_the_sandbox_cannot_hold_is_refused_not_roun
     assert wh.query("SELECT COUNT(*) AS n FROM ds.t").n.iloc[0] == 0
     wh.load_dataframe(frame.head(1), "ds.t", mode="append")   # what it holds exactly loads as it is
     assert wh.query("SELECT b FROM ds.t").b.iloc[0] == Decimal("1.5")
+
+
+def test_partition_by_and_cluster_by_name_a_column_whatever_its_case(wh):
+    """BigQuery's column names match whatever their case: `(TS TIMESTAMP) PARTITION BY DATE(ts)` is valid DDL, which
+    the sandbox refused ("PARTITION BY names ts, which is not a column"). Found by an oracle probe of runbook 04."""
+    wh.create_dataset("p")
+    wh.execute("CREATE TABLE p.a (K INT64, TS TIMESTAMP) PARTITION BY DATE(ts) CLUSTER BY k")
+    info = wh.table_info("p.a")
+    assert (info.partition_column, list(info.clustering)) == ("TS", ["K"])   # as the table spells them

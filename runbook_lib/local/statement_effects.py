@@ -33,10 +33,15 @@ def record(con: duckdb.DuckDBPyConnection, st: Statement, existed: bool | None, 
         if partition is None and st.copy_from:
             partition, partition_range, unit = (source.get("partition_column"), source.get("partition_range"),
                                                 source.get("partition_unit"))
+        clustering = st.clustering or source.get("clustering", ())
         if st.kind == "create_table":
             catalog.normalise_column_types(con, st.dataset, st.table)
+            columns = {c: bigquery_type(t) for c, t in catalog.columns(con, st.dataset, st.table)}
+            # column names match whatever their case, as BigQuery's do: kept as the table spells them
+            spelled = {c.lower(): c for c in columns}
+            clustering = tuple(spelled.get(c.lower(), c) for c in clustering)
             if partition is not None:
-                columns = {c: bigquery_type(t) for c, t in catalog.columns(con, st.dataset, st.table)}
+                partition = spelled.get(partition.lower(), partition)
                 if partition not in columns:
                     raise WarehouseQueryError(
                         f"PARTITION BY names {partition}, which is not a column of {st.dataset}.{st.table} "
@@ -46,7 +51,6 @@ def record(con: duckdb.DuckDBPyConnection, st: Statement, existed: bool | None, 
         expiration = st.option("expiration_timestamp")
         expires = con.execute(f"SELECT CAST({expiration} AS TIMESTAMPTZ)").fetchall()[0][0] if expiration \
             else meta.default_expiry(con, st.dataset, now)
-        clustering = st.clustering or source.get("clustering", ())
         meta.set_table_meta(con, st.dataset, st.table, partition, now, expires, clustering, _labels(con, st),
                             partition_range, unit)
         if st.kind == "create_table":   # new, or replaced: every partition is written

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from itertools import count
 from typing import Callable
 
 from sqlglot import exp
 
+from .arrays import struct_elements_named_as_the_first, unnest
 from .casts import fix_cast
 from .datetimes import fix_extract, fix_format_timestamp, fix_parse_timestamp, fix_trunc
 from .errors import UnsupportedSQL
@@ -256,76 +256,6 @@ def _filtered_array_agg(node: exp.IgnoreNulls) -> exp.Expression | None:
     return exp.Filter(this=agg, expression=exp.Where(this=wanted))
 
 
-def _field(node: exp.Expression) -> tuple[str | None, exp.Expression]:
-    """A STRUCT field's name (None: positional) and value."""
-    if isinstance(node, (exp.PropertyEQ, exp.Alias)):
-        return node.name or None, node.expression if isinstance(node, exp.PropertyEQ) else node.this
-    return None, node
-
-
-def _named_like(element: exp.Expression, first: exp.Struct) -> exp.Expression | None:
-    """`element`, a STRUCT or tuple, with each positional field given the name of `first`'s field at its place
-    (inside nested STRUCTs too); None when it has nothing to name or does not line up with `first`."""
-    if not isinstance(element, (exp.Struct, exp.Tuple)) or len(element.expressions) != len(first.expressions):
-        return None
-    fields, renamed = [], False
-    for (name, value), (first_name, first_value) in zip(map(_field, element.expressions),
-                                                        map(_field, first.expressions)):
-        nested = _named_like(value, first_value) if isinstance(first_value, exp.Struct) else None
-        if nested is not None:
-            value, renamed = nested, True
-        if name is None and first_name is not None:
-            name, renamed = first_name, True
-        fields.append(exp.PropertyEQ(this=exp.to_identifier(name), expression=value.copy()) if name else value.copy())
-    return exp.Struct(expressions=fields) if renamed else None
-
-
-def _struct_elements_named_as_the_first(node: exp.Array) -> None:
-    """[STRUCT(1 AS a, 'x' AS b), (2, 'y'), STRUCT(3, 'z')]: BigQuery's array takes its STRUCT type from its elements'
-    supertype, whose field names are the first element's, so a later tuple or positional STRUCT has fields a and b
-    (data types doc, "Constructing a STRUCT": a tuple's fields are named by context). DuckDB keeps each element's own
-    (v1, v2 or none), so `SELECT * FROM UNNEST(...)` gave one unnamed column and a nested positional field read NULL."""
-    first = node.expressions[0] if node.expressions else None
-    if not isinstance(first, exp.Struct):
-        return None
-    for element in list(node.expressions)[1:]:
-        named = _named_like(element, first)
-        if named is not None:
-            element.replace(named)
-    return None
-
-
-_unnest_counter = count(1)
-
-
-def _unnest(node: exp.Unnest) -> exp.Expression | None:
-    """An array of STRUCTs whose later elements were tuples (named above, _struct_elements_named_as_the_first)
-    is exploded into its fields as sqlglot explodes one written all in STRUCTs (its BigQuery parser decides that
-    from the elements' types before they are named)."""
-    array = node.expressions[0] if node.expressions else None
-    if isinstance(array, exp.Array) and array.expressions and all(isinstance(e, exp.Struct) for e in array.expressions):
-        node.set("explode_array", True)
-    return _unnest_with_offset(node)
-
-
-def _unnest_with_offset(node: exp.Unnest) -> exp.Expression | None:
-    """UNNEST(a) AS x WITH OFFSET AS o: BigQuery's offset counts from 0, DuckDB's ORDINALITY from 1."""
-    if not node.args.get("offset"):
-        return None
-    alias = node.args.get("alias")
-    cols = [c.name for c in alias.columns] if alias is not None and alias.columns else []
-    value_name = cols[0] if cols else (alias.name if alias is not None and alias.name else "f0_")
-    offset_name = node.args["offset"].name or "offset"
-    # An array of STRUCTs unnested with no alias gives one column per field (as without WITH OFFSET)
-    value = "_v.*" if node.args.get("explode_array") and alias is None else f'_v AS "{value_name}"'
-    sub = tpl(
-        f'(SELECT {value}, _i - 1 AS "{offset_name}" FROM UNNEST(__a__) WITH ORDINALITY AS _u(_v, _i))',
-        a=node.expressions[0],
-    )
-    return exp.Subquery(this=sub.this if isinstance(sub, exp.Subquery) else sub,
-                        alias=exp.TableAlias(this=exp.to_identifier(f"_unnest{next(_unnest_counter)}")))
-
-
 def _delete_without_from(node: exp.Delete) -> None:
     # BigQuery allows DELETE t WHERE ...; DuckDB needs DELETE FROM t.
     if not node.this and node.args.get("tables"):
@@ -494,8 +424,8 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.Bracket: _array_subscript,
     exp.ArrayAgg: _array_agg_limit,
     exp.IgnoreNulls: _filtered_array_agg,
-    exp.Unnest: _unnest,
-    exp.Array: _struct_elements_named_as_the_first,
+    exp.Unnest: unnest,
+    exp.Array: struct_elements_named_as_the_first,
     exp.Delete: _delete_without_from,
     exp.DataType: _decimal_types,
     exp.SafeFunc: _safe_prefix,

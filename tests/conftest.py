@@ -128,7 +128,7 @@ def sandbox_home(seeded_sandbox) -> Path:
     """An initialised sandbox (services running) shared by the session; treat it as read-only:
     tests that change IAM, deploy revisions or write datasets make their own sandbox."""
     root = seeded_sandbox(SANDBOX_SCALE, "sandbox")
-    init_sandbox(root, scale=SANDBOX_SCALE, start_services=True)
+    _start_services(root)
     yield root
     stop_sandbox(root)
 
@@ -152,6 +152,13 @@ def sandbox_template(tmp_path_factory, scale: float) -> Path:
         return template
 
     return once_per_test_run(tmp_path_factory, f"sandbox-template-{scale}", build)
+
+
+def _start_services(root: Path) -> None:
+    """Start the services of an initialised sandbox: what init_sandbox does on one, without the status it then
+    reads (0.26 s)."""
+    box = home_at(root)
+    LocalServices(box, load_phases(), box.warehouse).ensure_running()
 
 
 def _copy_sandbox(template: Path, root: Path) -> None:
@@ -187,9 +194,8 @@ def make_sandbox(seeded_sandbox):
     def _make(scale: float = 0.15, start_services: bool = False) -> Path:
         root = seeded_sandbox(scale)
         made.append(root)
-        if start_services:   # what init does on an initialised sandbox, without the status it then reads
-            box = home_at(root)
-            LocalServices(box, load_phases(), box.warehouse).ensure_running()
+        if start_services:
+            _start_services(root)
         return root
 
     yield _make

@@ -36,6 +36,7 @@ def record(con: duckdb.DuckDBPyConnection, st: Statement, existed: bool | None, 
         clustering = st.clustering or source.get("clustering", ())
         if st.kind == "create_table":
             catalog.normalise_column_types(con, st.dataset, st.table)
+        if st.kind == "create_table" and (partition is not None or clustering):
             columns = {c: bigquery_type(t) for c, t in catalog.columns(con, st.dataset, st.table)}
             # column names match whatever their case, as BigQuery's do: kept as the table spells them
             spelled = {c.lower(): c for c in columns}

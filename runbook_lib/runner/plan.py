@@ -278,8 +278,7 @@ def _run_night(loaded: LoadedPlan, reports_dir: Path, started: datetime, progres
     print(f"Overnight plan {loaded.path} ({total} runbooks, target {loaded.target}) -> {folder}", flush=True)
     outcomes: dict[str, RunOutcome] = {}
     interrupted_at: str | None = None
-    stopped_by: str | None = None     # the signal's name; None when the runner itself failed
-    stop: KeyboardInterrupt | None = None
+    stop: KeyboardInterrupt | None = None   # Ctrl-C, SIGTERM or SIGHUP; None when the runner itself failed
     failure: Exception | None = None
     try:
         try:
@@ -291,7 +290,6 @@ def _run_night(loaded: LoadedPlan, reports_dir: Path, started: datetime, progres
                     raise stopped(stopped_signal(outcome))
         except KeyboardInterrupt as exc:
             stop, signum = exc, signal_of(exc)
-            stopped_by = signal_name(signum)
             interrupted_at = _record_the_rest(loaded, folder, outcomes, signum)
             if interrupted_at is not None:
                 print(f"\n{sentence_start(stopped_text(signum))} during step {interrupted_at}; "
@@ -310,7 +308,7 @@ def _run_night(loaded: LoadedPlan, reports_dir: Path, started: datetime, progres
         try:
             night = nights.write_night(folder, rows, loaded.plan.title, loaded.target, started,
                                        datetime.now().astimezone(), interrupted_at=interrupted_at,
-                                       interrupted_by=stopped_by)
+                                       interrupted_by=signal_name(signal_of(stop)) if stop else None)
         except OSError as exc:   # a full disk: said as the night's own loss, not as a file nobody named
             lost = NightNotRecorded.of(folder, exc)
             if stop is None:

@@ -29,7 +29,8 @@ def _named_like(element: exp.Expression, first: exp.Struct) -> exp.Expression | 
             value, renamed = nested, True
         if name is None and first_name is not None:
             name, renamed = first_name, True
-        fields.append(exp.PropertyEQ(this=exp.to_identifier(name), expression=value.copy()) if name else value.copy())
+        # (moved, not copied: the element they come from is replaced, in this translation's own tree)
+        fields.append(exp.PropertyEQ(this=exp.to_identifier(name), expression=value) if name else value)
     return exp.Struct(expressions=fields) if renamed else None
 
 

@@ -20,6 +20,7 @@ from . import information_schema
 from .errors import UnsupportedSQL
 from .numeric_types import Schema, mark_decimal_results, table_schema, tables_to_type, worth_typing
 from .sort_keys import mark_sort_keys, markable, tables_to_read
+from .struct_unnests import explodable, mark_struct_unnests, tables_to_read as unnested_tables
 from .rewrites import apply
 
 
@@ -289,6 +290,28 @@ def _strip_project(tree: exp.Expression, catalog: str | None) -> None:
             t.set("catalog", exp.to_identifier(catalog, quoted=True))
 
 
+_GENERATED_NAME = re.compile(r"f\d+_", re.IGNORECASE)
+
+
+def _name_anonymous_columns(query: exp.Query) -> None:
+    """A result column BigQuery gives no name, an expression without an alias, is called `f0_`, `f1_`, ... in the
+    order of such columns (`SELECT name, COUNT(*)` gives `name` and `f0_`); DuckDB would call it by its own
+    SQL (`count_star()`). The names of the query's first SELECT, which names a set operation's columns. Left as it
+    is where the query already uses such a name, which the alias would shadow."""
+    first: exp.Expression = query
+    while isinstance(first, (exp.SetOperation, exp.Subquery)):
+        first = first.this
+    if not isinstance(first, exp.Select):
+        return
+    named = [isinstance(item, (exp.Alias, exp.Column, exp.Dot, exp.Star)) or bool(item.alias)
+             for item in first.expressions]
+    if all(named) or any(_GENERATED_NAME.fullmatch(i.name) for i in query.find_all(exp.Identifier)):
+        return
+    numbers = iter(range(len(named)))
+    first.set("expressions", [item if is_named else exp.alias_(item, f"f{next(numbers)}_", copy=False)
+                              for item, is_named in zip(list(first.expressions), named)])
+
+
 _BENIGN_WARNINGS = ("EXTRACT from TIMESTAMPTZ",)  # the session time zone is UTC, as in BigQuery
 
 
@@ -314,6 +337,9 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
     if schema is not None:   # before any rewrite: the tree is still BigQuery's
         mark_decimal_results(tree, schema)
         mark_sort_keys(tree, schema)
+    mark_struct_unnests(tree, schema)   # (without a schema, those of a CTE's or subquery's arrays)
+    if isinstance(tree, exp.Query):
+        _name_anonymous_columns(tree)
     _strip_project(tree, catalog)
     fields: dict[str, Any] = {"kind": "query" if isinstance(tree, exp.Query) else "other"}
     fields.update(describe(tree) if describe else {})
@@ -394,7 +420,7 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
     else:   # a statement in which no decimal can take part is the same as without the schema: not translated again
         plain = translate(sql, project, catalog)
         statements = [_translate_one(t.copy(), project, catalog, schema)
-                      if worth_typing([t], schema) or markable([t], schema) else same
+                      if worth_typing([t], schema) or markable([t], schema) or explodable([t], schema) else same
                       for t, same in zip(trees, plain)]
     if not statements:
         raise UnsupportedSQL("The SQL given to the local warehouse contains no statement.")
@@ -405,10 +431,10 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
 def typing_tables(sql: str) -> frozenset[tuple[str, str]] | None:
     """The (dataset, table) pairs whose column types retyped() reads for `sql`; None when it needs none."""
     trees = parsed(sql)
-    decimals, sort_keys = tables_to_type(trees), tables_to_read(trees)
+    decimals, other = tables_to_type(trees), tables_to_read(trees) | unnested_tables(trees)
     if decimals is None:   # (an empty set is a query of literals to type: not None)
-        return sort_keys or None
-    return decimals | sort_keys
+        return other or None
+    return decimals | other
 
 
 def retyped(con, sql: str, statements: tuple[Statement, ...], project: str, catalog: str) -> tuple[Statement, ...]:

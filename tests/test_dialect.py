@@ -1364,3 +1364,170 @@ def test_a_result_column_without_a_name_is_f0_f1_as_bigquery_names_it(wh):
     assert list(wh.query("SELECT id, x * 2, d AS day FROM ds.t").columns) == ["id", "f0_", "day"]
     # a query that names a column f0_ itself is left as it is (an alias would shadow it)
     assert list(wh.query("SELECT 1 AS f0_, 2 AS f1_").columns) == ["f0_", "f1_"]
+
+
+# ------------------------------------------------------------------------------------------ documented examples
+# GoogleSQL's own function and operator docs (the ZetaSQL docs BigQuery shares; /work/probes/zsql_*), where the
+# sandbox gave another answer than the docs print.
+
+def test_timestamp_diff_counts_whole_units_and_date_diff_boundaries(wh):
+    # timestamp_functions: "the result is 0 because only the number of whole specified HOUR intervals are included"
+    assert row(wh, "SELECT TIMESTAMP_DIFF(TIMESTAMP '2001-02-01 01:00:00+00', TIMESTAMP '2001-02-01 00:00:01+00', "
+                   "HOUR), TIMESTAMP_DIFF(TIMESTAMP '2010-07-07 10:20:00+00', TIMESTAMP '2008-12-25 15:30:00+00', "
+                   "HOUR), "
+                   "TIMESTAMP_DIFF(TIMESTAMP '2001-02-02 00:00:00+00', TIMESTAMP '2001-02-01 23:00:00+00', DAY), "
+                   "TIMESTAMP_DIFF('2001-02-01 00:00:00.9', '2001-02-01 00:00:02.1', SECOND), "
+                   "DATE_DIFF(DATE '2017-10-15', DATE '2017-10-14', WEEK)") == (0, 13410, 0, -1, 1)
+
+
+def test_unix_seconds_and_millis_round_down(wh):
+    assert row(wh, "SELECT UNIX_SECONDS(TIMESTAMP '1970-01-01 00:00:01.8+00'), "
+                   "UNIX_MILLIS(TIMESTAMP '1970-01-01 00:00:00.0018+00'), "
+                   "UNIX_SECONDS(TIMESTAMP '1969-12-31 23:59:59.7+00'), "
+                   "UNIX_MILLIS(TIMESTAMP '2024-01-01 00:00:00.9999+00')") == (1, 1, -1, 1704067200999)
+
+
+def test_epoch_conversions_are_dates_and_instants(wh):
+    assert row(wh, "SELECT CAST(DATE_FROM_UNIX_DATE(14238) AS STRING), "
+                   "CAST(TIMESTAMP_MILLIS(1230219000000) AS STRING), "
+                   "CAST(TIMESTAMP_MICROS(1230219000000000) AS STRING), "
+                   "EXTRACT(HOUR FROM TIMESTAMP_MILLIS(1230249600000) AT TIME ZONE 'America/Los_Angeles'), "
+                   "CAST(EXTRACT(DATE FROM TIMESTAMP_MILLIS(1230249600000) AT TIME ZONE 'America/Los_Angeles') "
+                   "AS STRING)") == ("2008-12-25", "2008-12-25 15:30:00+00", "2008-12-25 15:30:00+00", 16, "2008-12-25")
+    assert one(wh, "SELECT CAST(GENERATE_TIMESTAMP_ARRAY('2016-10-05 00:00:00', '2016-10-05 02:00:00', "
+                   "INTERVAL 1 HOUR)[OFFSET(1)] AS STRING)") == "2016-10-05 01:00:00+00"
+
+
+def test_array_slice_counts_offsets_from_zero_and_negatives_from_the_end(wh):
+    slices = row(wh, "SELECT ARRAY_SLICE(['a','b','c','d','e'], 1, 3), ARRAY_SLICE(['a','b','c','d','e'], 1, -3), "
+                     "ARRAY_SLICE(['a','b','c','d','e'], 0, 0), ARRAY_SLICE(['a','b','c','d','e'], -3, -1), "
+                     "ARRAY_SLICE(['a','b','c','d','e'], 5, 30)")
+    assert [list(s) for s in slices] == [["b", "c", "d"], ["b", "c"], ["a"], ["c", "d", "e"], []]
+
+
+def test_a_bare_subscript_is_an_arrays_offset_and_a_json_arrays_element_from_zero(wh):
+    wh.execute("CREATE TABLE ds.payloads (id INT64, payload JSON, tags ARRAY<STRING>); INSERT INTO ds.payloads "
+               "VALUES (1, JSON '{\"items\": [{\"id\": 10}, {\"id\": 20}]}', ['x', 'y'])")
+    # operators doc, "JSON subscript operator": [0] is the first element; past the end NULL
+    assert row(wh, "SELECT JSON_VALUE(payload.items[0].id), JSON_VALUE(payload.items[1].id), payload.items[5] IS NULL, "
+                   "tags[1] FROM ds.payloads") == ("10", "20", True, "y")
+    assert row(wh, "SELECT JSON_VALUE(j.a[0]), JSON_VALUE(j['a'][2]) FROM UNNEST([JSON '{\"a\":[10,20,30]}']) AS j") \
+        == ("10", "30")
+    # "Array subscript operator": array[index] is array[OFFSET(index)], an error outside the array
+    for sql in ("SELECT ['coffee', 'tea', 'milk'][6]", "SELECT tags[2] FROM ds.payloads",
+                "SELECT tags[-1] FROM ds.payloads"):
+        with pytest.raises(WarehouseQueryError, match="out of bounds"):
+            wh.query(sql)
+
+
+def test_cast_to_string_with_a_format_follows_the_format_elements(wh):
+    assert row(wh, "SELECT CAST(d AS STRING FORMAT 'YYYY/MM/DD'), CAST(d AS STRING FORMAT 'DAY'), "
+                   "CAST(d AS STRING FORMAT 'Day, DD Mon YYYY'), "
+                   "CAST(ts AS STRING FORMAT 'YYYY-MM-DD HH24:MI:SS.FF3'), "
+                   "CAST(ts AS STRING FORMAT 'HH12 AM') FROM ds.t WHERE id = 2") == \
+        ("2024/01/13", "SATURDAY", "Saturday, 13 Jan 2024", "2024-01-13 23:30:00.000", "11 PM")
+    with pytest.raises(UnsupportedSQL, match="999.99"):
+        wh.query("SELECT CAST(1.5 AS STRING FORMAT '999.99')")
+
+
+def test_strings_and_bytes_cast_as_utf8(wh):
+    assert row(wh, r"SELECT CAST('Jokić' AS BYTES), CAST(r'C:\x41' AS BYTES), TO_BASE64(CAST('Jokić' AS BYTES)), "
+                   "CAST(CAST('Jokić' AS BYTES) AS STRING), LENGTH(CAST('абвгд' AS BYTES))") == \
+        (b"Joki\xc4\x87", b"C:\\x41", "Sm9racSH", "Jokić", 10)
+
+
+@pytest.mark.parametrize("sql", ["LN(0)", "SQRT(-1)", "LOG10(0)", "ACOS(2)", "COT(0)", "LOG(8, 1)"])
+def test_math_outside_its_domain_fails_and_is_null_under_safe(wh, sql):
+    # mathematical functions doc: each "Generates an error"; DuckDB's IEEE answer was -inf or NaN
+    with pytest.raises(WarehouseQueryError, match="Floating point error"):
+        wh.query(f"SELECT {sql}")
+    assert one(wh, f"SELECT SAFE.{sql} IS NULL") is True   # (NULL, not NaN: pandas would show both as NaN)
+
+
+def test_corr_of_fewer_than_two_pairs_is_null(wh):
+    # (IS NULL: pandas shows NaN and NULL alike)
+    assert one(wh, "SELECT CORR(y, x) IS NULL FROM UNNEST([STRUCT(1.0 AS y, NULL AS x), (9.0, 3.0)])") is True
+    windowed = wh.query("SELECT g, CORR(y, x) OVER (PARTITION BY g) AS c, "
+                        "CORR(y, x) OVER (PARTITION BY g) IS NULL AS n "
+                        "FROM UNNEST([STRUCT(1 AS g, 1.0 AS y, 2.0 AS x), (1, 2.0, 3.0), (2, 1.0, 1.0)]) ORDER BY g")
+    assert windowed.c.tolist()[:2] == [1.0, 1.0] and windowed.n.tolist() == [False, False, True]
+
+
+def test_a_time_zone_can_be_an_offset_from_utc(wh):
+    assert row(wh, "SELECT CAST(DATE(TIMESTAMP '2024-01-01 20:00:00+00', '+05:30') AS STRING), "
+                   "CAST(TIMESTAMP('2024-01-01 00:00', '+05:30') AS STRING), "
+                   "CAST(DATETIME(TIMESTAMP '2024-01-01 00:00:00+00', '-08') AS STRING), "
+                   "FORMAT_TIMESTAMP('%F %T %Ez', TIMESTAMP '2024-01-01 00:00:00+00', '-08:00'), "
+                   "CAST(DATETIME(DATE '2024-01-01', TIME '10:00:00') AS STRING)") == \
+        ("2024-01-02", "2023-12-31 18:30:00+00", "2023-12-31 16:00:00", "2023-12-31 16:00:00 -08:00",
+         "2024-01-01 10:00:00")
+
+
+def test_a_set_operations_struct_columns_are_matched_by_position_and_named_by_the_first_branch(wh):
+    # operators doc's Items table, and conversion rules' "Supertypes": a STRUCT supertype by field position
+    rows = wh.query("SELECT info.color, info.shape FROM (SELECT STRUCT('blue' AS color, 'round' AS shape) AS info "
+                    "UNION ALL SELECT STRUCT('blue', 'square') UNION ALL SELECT STRUCT(3 AS shape, 4 AS color)) "
+                    "ORDER BY 2")
+    assert rows.values.tolist() == [["3", "4"], ["blue", "round"], ["blue", "square"]]
+    assert wh.query("SELECT * FROM UNNEST([STRUCT(1 AS a, 'x' AS b), STRUCT(2 AS b, 'y' AS a)]) ORDER BY a"
+                    ).values.tolist() == [[1, "x"], [2, "y"]]
+
+
+def test_current_date_and_time_are_functions_in_the_zone_asked_for(wh):
+    # DuckDB's bare CURRENT_DATE bound to an alias of the same name; CURRENT_DATETIME(zone) ignored the zone
+    assert list(wh.query("SELECT CAST(CURRENT_DATE() AS STRING) AS current_date, "
+                         "CURRENT_TIMESTAMP() AS current_timestamp").columns) == ["current_date", "current_timestamp"]
+    hours = one(wh, "SELECT DATETIME_DIFF(CURRENT_DATETIME('+05:00'), CURRENT_DATETIME('-03:00'), MINUTE)")
+    assert hours in (480, 479)
+
+
+def test_update_set_default_sets_the_columns_default(wh):
+    wh.execute("CREATE TABLE ds.inventory (product STRING, quantity INT64, supply_constrained BOOL); "
+               "INSERT INTO ds.inventory VALUES ('top load washer', 20, true), ('oven', 5, true)")
+    wh.execute("UPDATE ds.inventory SET quantity = quantity - 10, supply_constrained = DEFAULT "
+               "WHERE product LIKE '%washer%'")
+    assert one(wh, "SELECT supply_constrained IS NULL FROM ds.inventory WHERE product = 'top load washer'") is True
+
+
+def test_select_star_follows_bigquerys_column_order_for_using_and_unpivot(wh):
+    # query syntax: USING's columns first; UNPIVOT's name column after its values
+    wh.execute("CREATE TABLE ds.roster (last_name STRING, school_id INT64); INSERT INTO ds.roster VALUES ('Adams', 50);"
+               "CREATE TABLE ds.mascots (school_id INT64, mascot STRING); "
+               "INSERT INTO ds.mascots VALUES (50, 'Jaguars')")
+    assert list(wh.query("SELECT * FROM ds.roster JOIN ds.mascots USING (school_id)").columns) == \
+        ["school_id", "last_name", "mascot"]
+    wh.execute("CREATE TABLE ds.with_mascots (school_id INT64, last_name STRING, mascot STRING); "
+               "INSERT INTO ds.with_mascots SELECT * FROM ds.roster JOIN ds.mascots USING (school_id)")
+    assert wh.query("SELECT * FROM ds.with_mascots").values.tolist() == [[50, "Adams", "Jaguars"]]
+    unpivoted = wh.query("SELECT * FROM (SELECT 'kale' AS product, 51 AS Q1, 23 AS Q2) "
+                         "UNPIVOT(sales FOR quarter IN (Q1, Q2)) ORDER BY quarter")
+    assert list(unpivoted.columns) == ["product", "sales", "quarter"]
+    assert unpivoted.values.tolist() == [["kale", 51, "Q1"], ["kale", 23, "Q2"]]
+
+
+def test_unnest_of_a_struct_array_from_a_union_cte_gives_its_fields(arrays):
+    # (a set operation's columns are its first branch's)
+    assert arrays.query("WITH s AS (SELECT 1 AS id, [STRUCT(0 AS a, 1 AS b)] AS nums UNION ALL "
+                        "SELECT 2, [STRUCT(5, 6)]) "
+                        "SELECT id FROM s WHERE EXISTS (SELECT 1 FROM UNNEST(nums) WHERE b > 3)"
+                        ).id.tolist() == [2]
+
+
+def test_byte_length_format_time_and_the_format_elements_duckdb_spells_otherwise(wh):
+    assert row(wh, "SELECT BYTE_LENGTH('Jokić'), BYTE_LENGTH(b'ab'), FORMAT_TIME('%R', TIME '15:30:00'), "
+                   "FORMAT_DATE('%D', DATE '2024-03-04'), "
+                   "FORMAT_TIMESTAMP('%F%t%T', TIMESTAMP '2024-03-04 05:06:07+00'), "
+                   "FORMAT_DATETIME('%E4Y', DATETIME '2024-01-01 00:00:00')") == \
+        (6, 2, "15:30", "03/04/24", "2024-03-04\t05:06:07", "2024")
+
+
+def test_a_difference_of_dates_or_times_is_an_interval(wh):
+    # operators doc, "Date arithmetics operators": 0-0 396 0:0:0 and 0-0 0 36:34:56.789
+    assert row(wh, "SELECT EXTRACT(DAY FROM DATE '2021-05-20' - DATE '2020-04-19'), "
+                   "EXTRACT(HOUR FROM TIMESTAMP '2021-06-01 12:34:56.789' - TIMESTAMP '2021-05-31 00:00:00'), "
+                   "EXTRACT(DAY FROM TIMESTAMP '2021-06-01 12:34:56.789' - TIMESTAMP '2021-05-31 00:00:00'), "
+                   "EXTRACT(HOUR FROM DATETIME '2021-06-01 12:00:00' - DATETIME '2021-05-31 00:00:00')") == \
+        (396, 36, 0, 36)
+    # ... also of columns, by the table's types; a DATE minus a number of days stays a DATE
+    assert row(wh, "SELECT EXTRACT(DAY FROM MAX(d) - MIN(d)), CAST(MAX(d) - 1 AS STRING) FROM ds.t") == \
+        (6, "2024-01-12")

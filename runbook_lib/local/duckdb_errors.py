@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 import duckdb
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel
 
 from ..errors import NotFoundError, WarehouseQueryError
 from . import duckdb_catalog as catalog
-from .bigquery import Statement, UnsupportedSQL
+from .bigquery import Statement, UnsupportedSQL, parsed
+from .bigquery.rewrites import apply
 
 
 def dataset_not_found(con: duckdb.DuckDBPyConnection, path: Path, dataset: str) -> NotFoundError:
@@ -37,22 +40,31 @@ def require_table(con: duckdb.DuckDBPyConnection, path: Path, dataset: str, tabl
         raise table_not_found(con, path, dataset, table)
 
 
+def unqualified_table(name: str) -> WarehouseQueryError:
+    """BigQuery's refusal of a table named without its dataset, when the job sets no default dataset (the sandbox
+    has none): DuckDB would look the name up in its own catalog, and answer from `duckdb_tables` or `pg_constraint`."""
+    return WarehouseQueryError(f'The query was refused: Table "{name}" must be qualified with a dataset '
+                               "(e.g. dataset.table).")
+
+
 @contextmanager
-def explained(con: duckdb.DuckDBPyConnection, path: Path, statements: Sequence[Statement]) -> Iterator[None]:
+def explained(con: duckdb.DuckDBPyConnection, path: Path, statements: Sequence[Statement],
+              sql: str | None = None) -> Iterator[None]:
     """Errors out of the block as the kit's one-sentence errors where explain knows them
     (after the transaction inside the block has rolled back, so the catalog is as it was)."""
     try:
         yield
     except BaseException as exc:
-        mapped = explain(con, path, exc, statements)
+        mapped = explain(con, path, exc, statements, sql)
         if mapped is exc:
             raise
         raise mapped from None
 
 
 def explain(con: duckdb.DuckDBPyConnection, path: Path, exc: BaseException,
-            statements: Sequence[Statement]) -> BaseException:
-    """Turn DuckDB's catalog and parser errors into the kit's one-sentence errors."""
+            statements: Sequence[Statement], sql: str | None = None) -> BaseException:
+    """Turn DuckDB's catalog and parser errors into the kit's one-sentence errors; `sql`, the BigQuery SQL the
+    statements were translated from, names the operator's own function where DuckDB's refusal names its own."""
     if isinstance(exc, duckdb.CatalogException):
         for st in statements:
             skip = (st.dataset, st.table) if st.kind in ("create_table", "create_view") else None
@@ -64,6 +76,11 @@ def explain(con: duckdb.DuckDBPyConnection, path: Path, exc: BaseException,
             if st.dataset and st.kind in ("create_table", "create_view", "merge") \
                     and not catalog.schema_exists(con, st.dataset):
                 return dataset_not_found(con, path, st.dataset)
+        missing = _NO_TABLE.search(str(exc))
+        if missing and missing.group(1).lower() not in {table.lower() for st in statements for _, table in st.tables}:
+            # a name translation let through as a CTE's, used out of the CTE's scope: DuckDB's suggestion names
+            # its own catalog ("Did you mean pg_class?")
+            return unqualified_table(missing.group(1))
         function = _NO_FUNCTION.search(str(exc))
         if function:
             # BigQuery's invalidQuery "Function not found: name"; DuckDB's own suggestion names a DuckDB function
@@ -78,7 +95,25 @@ def explain(con: duckdb.DuckDBPyConnection, path: Path, exc: BaseException,
         # BigQuery refuses these before running anything (an unrecognized name, a wrong argument type) with
         # invalidQuery, which the gcp adapter raises as WarehouseQueryError: the sandbox answers alike
         first = _BINDER_KIND.sub("", str(exc).splitlines()[0]).rstrip(".!")
+        untyped = _UNTYPED_CALL.search(first)
+        if untyped:
+            # DuckDB names its own function (octet_length for BYTE_LENGTH) and advises casts to its own types
+            return WarehouseQueryError(f"The query was refused: the sandbox cannot run "
+                                       f"{_bigquery_call(sql, untyped.group(1))} with the types of its arguments (it "
+                                       "does not take every argument type BigQuery takes; target=gcp runs it).")
+        if first.startswith(_STAR_IN_EXPRESSION):
+            # DuckDB's advice, COLUMNS(*), is DuckDB's own SQL, which BigQuery refuses
+            return WarehouseQueryError("The query was refused: the sandbox cannot run a * inside an expression, such "
+                                       "as SELECT AS STRUCT *; name the columns instead (SELECT AS STRUCT a, b).")
         return WarehouseQueryError(f"The query was refused: {first}.")
+    if isinstance(exc, duckdb.NotImplementedException):
+        zone = _UNKNOWN_ZONE.search(str(exc))
+        if zone:
+            # DuckDB's "Candidate time zones" are its nearest spellings, unrelated to an offset such as '-08'
+            return WarehouseQueryError(f"The query failed as it ran: the sandbox does not know the time zone "
+                                       f"'{zone.group(1)}' (it takes IANA time zone names, such as "
+                                       "America/Los_Angeles, or UTC).")
+        return exc
     if isinstance(exc, _FAILED_AS_IT_RAN):
         # BigQuery fails these as the query runs (a bad cast, a value out of range, a checked limit) with
         # invalidQuery, which the gcp adapter raises as WarehouseQueryError: the sandbox answers alike
@@ -87,7 +122,37 @@ def explain(con: duckdb.DuckDBPyConnection, path: Path, exc: BaseException,
     return exc
 
 
+def _bigquery_call(sql: str | None, duckdb_function: str) -> str:
+    """The function of BigQuery `sql` whose translation calls DuckDB's `duckdb_function` (BYTE_LENGTH for
+    octet_length), the innermost such call; "a function call" where the SQL does not tell."""
+    if sql is None:
+        return "a function call"
+    spellings = (duckdb_function, *_BOUND_AS.get(duckdb_function.lower(), ()))
+    called = re.compile(rf"\b(?:{'|'.join(map(re.escape, spellings))})\s*\(", re.IGNORECASE)
+    try:
+        trees = parsed(sql)
+    except UnsupportedSQL:
+        return "a function call"
+    for tree in trees:
+        for node in reversed(list(tree.find_all(exp.Func))):   # deepest first: an outer call contains the inner's
+            try:
+                duckdb_sql = apply(node.copy()).sql("duckdb", unsupported_level=ErrorLevel.IGNORE)
+                name = re.match(r"[A-Za-z_][\w.]*", node.sql("bigquery", unsupported_level=ErrorLevel.IGNORE))
+            except Exception:  # noqa: BLE001, S112 - a call the translation refuses alone is not the one DuckDB ran
+                continue
+            if name and called.search(duckdb_sql):
+                return name.group(0).upper()
+    return "a function call"
+
+
+_NO_TABLE = re.compile(r"Table with name (\S+) does not exist!")
 _NO_FUNCTION = re.compile(r"(?:Scalar|Aggregate|Table|Macro) Function with name (\S+) does not exist")
+# DuckDB's binder refusing a function's argument types: no signature takes them, or several do equally well
+_UNTYPED_CALL = re.compile(r"^(?:No function matches the given name and argument types '"
+                           r"|Could not choose a best candidate function for the function call \")(\w+)\(")
+_BOUND_AS = {"date_part": ("EXTRACT",)}   # DuckDB's binder calls EXTRACT(part FROM x) date_part(part, x)
+_STAR_IN_EXPRESSION = "STAR expression is only allowed as the root element of an expression"
+_UNKNOWN_ZONE = re.compile(r"Unknown TimeZone '([^']*)'")
 _FAILED_AS_IT_RAN = (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException)
 _BINDER_KIND = re.compile(r"^Binder Error: ")
 _RUNTIME_KIND = re.compile(r"^(Conversion|Invalid Input|Out of Range) Error: ")

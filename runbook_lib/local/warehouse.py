@@ -49,7 +49,7 @@ from .array_nulls import column_with_null_element, null_arrays_as_empty
 from . import statement_effects, table_stats
 from .bigquery import Statement, UnsupportedSQL, bigquery_type, duckdb_type, meta, retyped, to_duckdb, translate
 from .bigquery.casts import bignumeric_refusal, decimal_places, too_wide_for_bignumeric
-from .duckdb_errors import dataset_not_found, explained, require_table
+from .duckdb_errors import dataset_not_found, explained, require_table, unqualified_table
 from .duckdb_file import (CATALOG, NOT_A_DATABASE, damaged, engine, file_problem, looks_like_duckdb, qualified,
                           quote, transaction)
 
@@ -151,6 +151,9 @@ class LocalWarehouse:
 
     def _translate(self, sql: str, params: dict | None) -> tuple[Statement, ...]:
         statements = translate(check_sql(sql), self.project, CATALOG)
+        unqualified = next((name for st in statements for name in st.unqualified), None)
+        if unqualified is not None:
+            raise unqualified_table(unqualified)
         missing_params({p for s in statements for p in s.params}, check_params(params))
         return statements
 
@@ -186,7 +189,7 @@ class LocalWarehouse:
         read_only = all(s.kind in ("query", "transaction") or (s.kind == "other" and _is_temp(s)) for s in statements)
         with self.connection(read_only=read_only) as con:
             statements = retyped(con, sql, statements, self.project, CATALOG)   # NUMERIC results as BigQuery's
-            with explained(con, self.path, statements), transaction(con, enabled=not read_only):
+            with explained(con, self.path, statements, sql), transaction(con, enabled=not read_only):
                 return self._run_all(con, statements, params)
 
     def estimate_bytes(self, sql: str, params: dict | None = None) -> int:
@@ -204,7 +207,7 @@ class LocalWarehouse:
         statements = self._translate(sql, params)
         with self.connection() as con:
             statements = retyped(con, sql, statements, self.project, CATALOG)   # NUMERIC results as BigQuery's
-            with explained(con, self.path, statements), transaction(con):
+            with explained(con, self.path, statements, sql), transaction(con):
                 self._run_all(con, statements, params)
 
     def _run_all(self, con: duckdb.DuckDBPyConnection, statements: Sequence[Statement], params: dict | None) -> pa.Table:
@@ -252,6 +255,10 @@ class LocalWarehouse:
             changed.setdefault((st.dataset, st.table), set()).update(written)
         else:
             con.execute(st.sql, used)
+            # A query before the last runs to its end, its rows unread, as BigQuery runs each statement of a script:
+            # DuckDB 2 takes no next statement while a result is pending (DuckDB 1 dropped it, and has no complete())
+            if hasattr(con, "complete"):
+                con.complete()
         statement_effects.record(con, st, existed, changed, self.location)
         return pa.table({}) if fetch else None
 

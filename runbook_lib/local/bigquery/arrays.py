@@ -17,8 +17,8 @@ def _field(node: exp.Expression) -> tuple[str | None, exp.Expression]:
 
 
 def _named_like(element: exp.Expression, first: exp.Struct) -> exp.Expression | None:
-    """`element`, a STRUCT or tuple, with each positional field given the name of `first`'s field at its place
-    (inside nested STRUCTs too); None when it has nothing to name or does not line up with `first`."""
+    """`element`, a STRUCT or tuple, with each field given the name of `first`'s field at its place (inside nested
+    STRUCTs too), whatever its own; None when it has nothing to rename or does not line up with `first`."""
     if not isinstance(element, (exp.Struct, exp.Tuple)) or len(element.expressions) != len(first.expressions):
         return None
     fields, renamed = [], False
@@ -27,8 +27,8 @@ def _named_like(element: exp.Expression, first: exp.Struct) -> exp.Expression | 
         nested = _named_like(value, first_value) if isinstance(first_value, exp.Struct) else None
         if nested is not None:
             value, renamed = nested, True
-        if name is None and first_name is not None:
-            name, renamed = first_name, True
+        if first_name is not None and (name is None or name.lower() != first_name.lower()):
+            name, renamed = first_name, True   # (by position: a later STRUCT's own names do not count)
         # (moved, not copied: the element they come from is replaced, in this translation's own tree)
         fields.append(exp.PropertyEQ(this=exp.to_identifier(name), expression=value) if name else value)
     return exp.Struct(expressions=fields) if renamed else None
@@ -78,3 +78,40 @@ def _unnest_with_offset(node: exp.Unnest) -> exp.Expression | None:
     )
     return exp.Subquery(this=sub.this if isinstance(sub, exp.Subquery) else sub,
                         alias=exp.TableAlias(this=exp.to_identifier(f"_unnest{next(_unnest_counter)}")))
+
+
+def array_slice(node: exp.ArraySlice) -> exp.Expression:
+    """ARRAY_SLICE(a, start, end): offsets from 0, both inclusive, a negative one counted from the end (-1 the last);
+    DuckDB's ARRAY_SLICE counts from 1, so a non-negative offset is moved up by one (a negative one means the same)."""
+    def from_one(offset: exp.Expression) -> exp.Expression:
+        return tpl("CASE WHEN __o__ >= 0 THEN __o__ + 1 ELSE __o__ END", o=offset)
+    return tpl("ARRAY_SLICE(__a__, __s__, __e__)", a=node.this, s=from_one(node.args["start"]),
+               e=from_one(node.args["end"]))
+
+
+def struct_columns_named_as_the_first_branch(node: exp.SetOperation) -> None:
+    """UNION / INTERSECT / EXCEPT of STRUCT columns: BigQuery takes a STRUCT column's type from its branches'
+    supertype, whose fields are matched by position and named by the first branch (conversion rules, "Supertypes");
+    DuckDB unifies STRUCTs by name, so `STRUCT('blue', 'square')` after `STRUCT('blue' AS color, 'round' AS shape)`
+    gave four fields, two of them NULL, and STRUCT(3 AS b, 4 AS a) after STRUCT(1 AS a, 2 AS b) swapped its values.
+    The same for an array of STRUCT literals in each branch."""
+    first = node.this
+    while isinstance(first, (exp.SetOperation, exp.Subquery)):
+        first = first.this
+    later = node.expression.this if isinstance(node.expression, exp.Subquery) else node.expression
+    if not (isinstance(first, exp.Select) and isinstance(later, exp.Select)) \
+            or len(first.expressions) != len(later.expressions):
+        return None
+    for first_item, item in zip(first.expressions, later.expressions):
+        first_value = first_item.this if isinstance(first_item, exp.Alias) else first_item
+        value = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(first_value, exp.Array) and first_value.expressions and isinstance(value, exp.Array):
+            first_value, elements = first_value.expressions[0], list(value.expressions)   # an ARRAY of STRUCTs
+        else:
+            elements = [value]
+        if isinstance(first_value, exp.Struct):
+            for element in elements:
+                named = _named_like(element, first_value)
+                if named is not None:
+                    element.replace(named)
+    return None

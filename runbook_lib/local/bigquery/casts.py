@@ -103,8 +103,10 @@ def _to_string(x: exp.Expression) -> str | None:
         return _FLOAT_TEXT
     if isinstance(x, (exp.Literal, exp.Cast, exp.TryCast)):
         return None
+    # (BYTES are decoded as UTF-8, an error where they are not; DuckDB's cast writes `\xC4\x87` escapes)
     return (f"CASE WHEN TYPEOF(__x__) LIKE 'DECIMAL%' THEN {_NUMERIC_TEXT} "
-            f"WHEN TYPEOF(__x__) IN ('DOUBLE', 'FLOAT') THEN {_FLOAT_TEXT} ELSE CAST(__x__ AS VARCHAR) END")
+            f"WHEN TYPEOF(__x__) IN ('DOUBLE', 'FLOAT') THEN {_FLOAT_TEXT} "
+            f"WHEN TYPEOF(__x__) = 'BLOB' THEN DECODE(CAST(__x__ AS BLOB)) ELSE CAST(__x__ AS VARCHAR) END")
 
 
 # BIGNUMERIC is DECIMAL(38, 18) here (typenames.py), narrower than BigQuery's 38.38 digits: a value with more
@@ -200,6 +202,8 @@ def fix_cast(node: exp.Cast) -> exp.Expression | None:
     keeps one branch. A failed CAST raises BigQuery's message; SAFE_CAST gives NULL. ERROR(NULL) is
     NULL, so a NULL input stays NULL without a branch of its own.
     """
+    if node.args.get("format") is not None:
+        return _formatted(node)
     if _is_bignumeric(node.to):
         return _checked_bignumeric(node)
     if node.to.expressions:
@@ -207,6 +211,10 @@ def fix_cast(node: exp.Cast) -> exp.Expression | None:
     target = node.to.this
     x = node.this
     safe = is_safe(node)
+    if target in (_T.BINARY, _T.VARBINARY, _T.BLOB):
+        # a STRING's UTF-8 bytes (DuckDB's VARCHAR -> BLOB cast reads `\x41` as one byte and refuses non-ASCII)
+        return tpl("CASE WHEN TYPEOF(__x__) = 'VARCHAR' THEN ENCODE(CAST(__x__ AS VARCHAR)) "
+                   "ELSE CAST(__x__ AS BLOB) END", x=x)
     if target in (_T.BIGINT, _T.BOOLEAN, _T.DATE) and isinstance(x, exp.Literal) and x.is_string:
         return _cast_string_literal(x.this, target, safe)
     if target == _T.BIGINT:
@@ -220,3 +228,60 @@ def fix_cast(node: exp.Cast) -> exp.Expression | None:
     else:
         return None
     return None if sql is None else tpl(sql.replace("_s_", "CAST(__x__ AS VARCHAR)"), x=x)
+
+
+# CAST(date_or_time AS STRING FORMAT '...'): BigQuery's format elements for date and time parts (format-elements
+# doc), each as the DuckDB SQL of its text; a text element's case follows the element's ("DAY" THURSDAY, "Day"
+# Thursday, "day" thursday). sqlglot passes the FORMAT clause to DuckDB, which has none (a parser error), and the
+# STRING cast above dropped it silently.
+_FORMAT_PARTS = {
+    "YYYY": "LPAD(CAST(YEAR(__x__) AS VARCHAR), 4, '0')", "RRRR": "LPAD(CAST(YEAR(__x__) AS VARCHAR), 4, '0')",
+    "YYY": "RIGHT(LPAD(CAST(YEAR(__x__) AS VARCHAR), 3, '0'), 3)",
+    "YY": "RIGHT(LPAD(CAST(YEAR(__x__) AS VARCHAR), 2, '0'), 2)",
+    "RR": "RIGHT(LPAD(CAST(YEAR(__x__) AS VARCHAR), 2, '0'), 2)", "Y": "RIGHT(CAST(YEAR(__x__) AS VARCHAR), 1)",
+    "MM": "STRFTIME(__x__, '%m')", "MON": "STRFTIME(__x__, '%b')", "MONTH": "STRFTIME(__x__, '%B')",
+    "DD": "STRFTIME(__x__, '%d')", "DDD": "STRFTIME(__x__, '%j')", "D": "CAST(DAYOFWEEK(__x__) + 1 AS VARCHAR)",
+    "DAY": "STRFTIME(__x__, '%A')", "DY": "STRFTIME(__x__, '%a')",
+    "HH": "STRFTIME(__x__, '%I')", "HH12": "STRFTIME(__x__, '%I')", "HH24": "STRFTIME(__x__, '%H')",
+    "MI": "STRFTIME(__x__, '%M')", "SS": "STRFTIME(__x__, '%S')",
+    "SSSSS": "LPAD(CAST(HOUR(__x__) * 3600 + MINUTE(__x__) * 60 + SECOND(__x__) AS VARCHAR), 5, '0')",
+    "AM": "STRFTIME(__x__, '%p')", "PM": "STRFTIME(__x__, '%p')",
+    "A.M.": "REPLACE(REPLACE(STRFTIME(__x__, '%p'), 'AM', 'A.M.'), 'PM', 'P.M.')",
+    "P.M.": "REPLACE(REPLACE(STRFTIME(__x__, '%p'), 'AM', 'A.M.'), 'PM', 'P.M.')",
+    "TZH": "'+00'", "TZM": "'00'",   # (a TIMESTAMP is formatted in UTC, as without AT TIME ZONE)
+}
+_FORMAT_ELEMENT = re.compile(
+    r'(?i)(YYYY|RRRR|YYY|YY|RR|Y|MONTH|MON|MM|DDD|DAY|DD|DY|D|HH24|HH12|HH|MI|SSSSS|SS|FF[1-9]|A\.M\.|P\.M\.|AM|PM|'
+    r'TZH|TZM)|("[^"]*")|([-./,\';:\s]+)')
+_TEXT_ELEMENTS = {"MONTH", "MON", "DAY", "DY", "AM", "PM", "A.M.", "P.M."}
+
+
+def _formatted(node: exp.Cast) -> exp.Expression:
+    fmt = node.args["format"]
+    if node.to.this != _T.TEXT or not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        raise UnsupportedSQL(
+            f"The local warehouse runs CAST ... FORMAT only from a DATE, DATETIME or TIMESTAMP to STRING with a "
+            f"literal format (not {node.sql('bigquery')[:80]!r}); use target=gcp for the others.")
+    pieces, text, at = [], fmt.this, 0
+    while at < len(text):
+        m = _FORMAT_ELEMENT.match(text, at)
+        if m is None:
+            raise UnsupportedSQL(
+                f"The local warehouse cannot format with {text[at:at + 10]!r} in CAST ... FORMAT {text!r}: it knows "
+                "BigQuery's date and time format elements (YYYY, MM, DD, MON, MONTH, DAY, DY, HH24, HH12, MI, SS, "
+                "FF1-FF9, AM, ...), not number or bytes formats; use target=gcp for those.")
+        element, quoted, separator = m.groups()
+        if separator or quoted:
+            pieces.append(sql_text(separator if separator else quoted[1:-1]))
+        elif element.upper().startswith("FF"):
+            pieces.append(f"LEFT(STRFTIME(__x__, '%f') || '000', {element[2]})")
+        else:
+            sql = _FORMAT_PARTS[element.upper()]
+            if element.upper() in _TEXT_ELEMENTS:
+                sql = (f"UPPER({sql})" if element[:2].isupper() or len(element) == 1 else
+                       f"LOWER({sql})" if element[0].islower() else f"UPPER(LEFT({sql}, 1)) || LOWER(SUBSTR({sql}, 2))")
+            pieces.append(sql)
+        at = m.end()
+    if not pieces:
+        return tpl("CASE WHEN __x__ IS NULL THEN NULL ELSE '' END", x=node.this)
+    return tpl(" || ".join(f"({p})" for p in pieces), x=tpl("CAST(__x__ AS TIMESTAMP)", x=node.this))

@@ -114,11 +114,29 @@ def _offset_sql(token: str) -> str:
             f"CASE WHEN ABS(_o_) % 3600 = 0 THEN '' ELSE ':' || {minutes} END END)")
 
 
+# BigQuery's format elements DuckDB's STRFTIME spells otherwise or lacks (%n is nanoseconds there, a newline here)
+_STRFTIME_SPELLINGS = {"%R": "%H:%M", "%D": "%m/%d/%y", "%t": "\t", "%n": "\n", "%E4Y": "%Y"}
+_SPELLED = re.compile("%%|" + "|".join(map(re.escape, _STRFTIME_SPELLINGS)))
+
+
+def _duckdb_spelling(node: exp.TimeToStr) -> None:
+    fmt = node.args.get("format")
+    if isinstance(fmt, exp.Literal) and fmt.is_string and _SPELLED.search(fmt.this):
+        node.set("format", exp.Literal.string(_SPELLED.sub(lambda m: _STRFTIME_SPELLINGS.get(m.group(0), "%%"),
+                                                           fmt.this)))
+    if isinstance(node.this, exp.TsOrDsToTime) or (isinstance(node.this, exp.Cast)
+                                                   and node.this.to.this == exp.DataType.Type.TIME):
+        # FORMAT_TIME: DuckDB's STRFTIME takes no TIME, so the time of a day
+        time = node.this.this if isinstance(node.this, exp.TsOrDsToTime) else node.this
+        node.set("this", tpl("CAST(DATE '1970-01-01' + CAST(__t__ AS TIME) AS TIMESTAMP)", t=time))
+
+
 def fix_format_timestamp(node: exp.TimeToStr) -> exp.Expression | None:
     """FORMAT_TIMESTAMP(fmt, ts [, zone]): sqlglot drops the zone, and DuckDB prints %Z of a UTC
     value as '' and %z as '+00' where BigQuery prints 'UTC' and '+0000'."""
+    _duckdb_spelling(node)
     if not isinstance(node.this, exp.TsOrDsToTimestamp):
-        return None  # FORMAT_DATE / FORMAT_DATETIME: no zone involved
+        return None  # FORMAT_DATE / FORMAT_DATETIME / FORMAT_TIME: no zone involved
     fmt, zone = node.args.get("format"), node.args.get("zone")
     tokens = isinstance(fmt, exp.Literal) and fmt.is_string and _has_zone_token(fmt.this)
     x = node.this.this
@@ -155,3 +173,93 @@ def fix_parse_timestamp(node: exp.StrToTime) -> exp.Expression:
     if isinstance(fmt, exp.Literal) and fmt.is_string and re.search(r"%E?z|%Z", fmt.this.replace("%%", "")):
         return tpl("CAST(__p__ AS TIMESTAMPTZ)", p=parse)  # the text names its own offset
     return tpl("TIMEZONE(__z__, __p__)", z=zone if zone is not None else exp.Literal.string("UTC"), p=parse)
+
+
+# TIMESTAMP_DIFF counts whole units ("only the number of whole specified HOUR intervals are included", a DAY is 24
+# hours), where DATE_DIFF and DATETIME_DIFF count the boundaries crossed; sqlglot writes all three as DuckDB's
+# DATE_DIFF, which counts boundaries (00:00:01 to 01:00:00 was 1 HOUR, BigQuery's 0). DuckDB's DATE_SUB counts whole
+# units, toward zero as BigQuery does.
+_WHOLE_UNITS = {"MICROSECOND": "microseconds", "MILLISECOND": "milliseconds", "SECOND": "seconds",
+                "MINUTE": "minutes", "HOUR": "hours", "DAY": "days"}
+
+
+def _as_timestamp(x: exp.Expression) -> exp.Expression:
+    """A string literal where BigQuery expects a TIMESTAMP is coerced to one (DuckDB would not choose an overload)."""
+    return tpl("CAST(__x__ AS TIMESTAMPTZ)", x=x) if isinstance(x, exp.Literal) and x.is_string else x
+
+
+def timestamp_diff(node: exp.TimestampDiff) -> exp.Expression | None:
+    part = _WHOLE_UNITS.get(_unit_name(node.args.get("unit")))
+    if part is None:
+        return None   # (BigQuery refuses other parts for TIMESTAMP_DIFF)
+    return tpl(f"DATE_SUB('{part}', __b__, __a__)", a=_as_timestamp(node.this), b=_as_timestamp(node.expression))
+
+
+# UNIX_SECONDS and UNIX_MILLIS round down to the start of their second or millisecond (1.8 s is 1, -0.3 s is -1);
+# sqlglot's CAST(EPOCH(t) AS BIGINT) and EPOCH_MS(t) round to the nearest.
+def unix_seconds(node: exp.UnixSeconds) -> exp.Expression:
+    return tpl("CAST(FLOOR(EPOCH_US(__t__) / 1000000) AS BIGINT)", t=_as_timestamp(node.this))
+
+
+def unix_millis(node: exp.UnixMillis) -> exp.Expression:
+    return tpl("CAST(FLOOR(EPOCH_US(__t__) / 1000) AS BIGINT)", t=_as_timestamp(node.this))
+
+
+# DATE_FROM_UNIX_DATE is a DATE, TIMESTAMP_MILLIS and TIMESTAMP_MICROS TIMESTAMPs (an instant): sqlglot writes a DATE
+# plus an INTERVAL (a DuckDB TIMESTAMP) and EPOCH_MS / MAKE_TIMESTAMP (no zone), so AT TIME ZONE read them as local
+# times of the zone, 8 hours off in Los Angeles.
+def date_from_unix_date(node: exp.DateFromUnixDate) -> exp.Expression:
+    return tpl("CAST(DATE '1970-01-01' + CAST(__n__ AS INTEGER) AS DATE)", n=node.this)
+
+
+def unix_to_time(node: exp.UnixToTime) -> exp.Expression | None:
+    scale = node.args.get("scale")
+    divisor = {"3": 1000, "6": 1000000}.get(str(scale.this) if isinstance(scale, exp.Literal) else "", None)
+    if divisor is None:
+        return None   # TIMESTAMP_SECONDS: DuckDB's TO_TIMESTAMP is already a TIMESTAMPTZ
+    return tpl(f"MAKE_TIMESTAMPTZ(CAST(__n__ AS BIGINT) * {1000000 // divisor})", n=node.this)
+
+
+def timestamp_array_bounds(node: exp.GenerateTimestampArray) -> None:
+    """GENERATE_TIMESTAMP_ARRAY's string bounds are TIMESTAMPs (sqlglot casts them to DuckDB's zone-less TIMESTAMP)."""
+    for key in ("start", "end"):
+        bound = node.args.get(key)
+        if bound is not None:
+            node.set(key, _as_timestamp(bound))
+    return None
+
+
+# A time zone given as an offset from UTC ('-08', '+05:30'), which BigQuery takes wherever it takes a zone's name;
+# DuckDB's ICU knows it as a custom zone 'GMT-08:00' (a bare '-08' failed with "Unknown TimeZone").
+_OFFSET_ZONE = re.compile(r"([+-])(\d{1,2})(?::(\d{1,2}))?")
+_ZONE_OF_CURRENT = (exp.CurrentDate, exp.CurrentDatetime, exp.CurrentTimestamp, exp.CurrentTime)
+
+
+def offset_zone(node: exp.Literal) -> exp.Expression | None:
+    if not node.is_string or not (m := _OFFSET_ZONE.fullmatch(node.this.strip())):
+        return None
+    parent = node.parent
+    if not (node.arg_key == "zone" or (isinstance(parent, _ZONE_OF_CURRENT) and node.arg_key == "this")
+            or (isinstance(parent, exp.Datetime) and node.arg_key == "expression")):
+        return None
+    sign, hours, minutes = m.groups()
+    return exp.Literal.string(f"GMT{sign}{int(hours):02d}:{int(minutes or 0):02d}")
+
+
+# TIMESTAMP(string, zone) and DATETIME(timestamp, zone): sqlglot turns them into AT TIME ZONE only for the zone names
+# it lists, and writes TIMESTAMP(s, zone) for any other zone (an offset, a zone in a column), which DuckDB cannot read.
+_TIME_TEXT = re.compile(r"\s*\d{1,2}:\d{2}")
+
+
+def timestamp_in_zone(node: exp.Timestamp) -> exp.Expression | None:
+    zone = node.args.get("zone")
+    if zone is None:
+        return None
+    return tpl("TIMEZONE(__z__, CAST(__s__ AS TIMESTAMP))", z=zone, s=node.this)
+
+
+def datetime_in_zone(node: exp.Datetime) -> exp.Expression | None:
+    zone = node.expression
+    if not (isinstance(zone, exp.Literal) and zone.is_string) or _TIME_TEXT.match(zone.this):
+        return None   # DATETIME(date, time)
+    return tpl("CAST(TIMEZONE(__z__, CAST(__t__ AS TIMESTAMPTZ)) AS TIMESTAMP)", z=zone, t=node.this)

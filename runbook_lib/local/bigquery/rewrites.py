@@ -16,14 +16,21 @@ from typing import Callable
 
 from sqlglot import exp
 
-from .arrays import struct_elements_named_as_the_first, unnest
+from .arrays import (array_slice, struct_columns_named_as_the_first_branch, struct_elements_named_as_the_first,
+                     unnest)
 from .casts import fix_cast
-from .datetimes import fix_extract, fix_format_timestamp, fix_parse_timestamp, fix_trunc
+from .column_order import bigquery_star_order
+from .datetimes import (date_from_unix_date, datetime_in_zone, fix_extract, fix_format_timestamp, fix_parse_timestamp,
+                        fix_trunc, offset_zone, timestamp_array_bounds, timestamp_diff, timestamp_in_zone, unix_millis,
+                        unix_seconds, unix_to_time)
 from .errors import UnsupportedSQL
 from .json_nulls import fix_json_query, fix_json_type
+from .math_domains import _DOMAINS as _MATH_DOMAINS, corr, corr_window, outside_domain
 from .numerics import (average, common_supertype, division, integer_division, product, rounding, safe_division,
                        windowed_average)
 from .sort_keys import NO_NAN
+from .subscripts import SUBSCRIPT_OF
+from .differences import DIFFERENCE_OF
 from .sqltree import fails, is_decimal_cast, is_int_literal, sql_text, tpl
 from .typenames import fix_decimal_types
 
@@ -61,8 +68,50 @@ def _date_arithmetic(node: exp.Expression) -> exp.Expression:
     return exp.Cast(this=node, to=exp.DataType.build("DATE"))
 
 
+# The current date and time as functions, not DuckDB's bare CURRENT_DATE / CURRENT_TIMESTAMP keywords, which bind to a
+# select-list alias of the same name (`SELECT CURRENT_DATE() AS current_date` was refused); in the zone asked for.
 def _current_datetime(node: exp.CurrentDatetime) -> exp.Expression:
-    return tpl("CAST(CURRENT_TIMESTAMP AS TIMESTAMP)")
+    zone = node.this
+    if zone is None:
+        return tpl("CAST(GET_CURRENT_TIMESTAMP() AS TIMESTAMP)")
+    return tpl("CAST(TIMEZONE(__z__, GET_CURRENT_TIMESTAMP()) AS TIMESTAMP)", z=zone)
+
+
+def _set_to_default(node: exp.Column) -> exp.Expression | None:
+    """`UPDATE ... SET c = DEFAULT` (and MERGE's UPDATE SET): the keyword, which sqlglot reads as a column "DEFAULT"."""
+    if node.table or node.this.quoted or node.name.upper() != "DEFAULT":
+        return None
+    parent = node.parent
+    if isinstance(parent, exp.EQ) and parent.expression is node and isinstance(parent.parent, (exp.Update, exp.Merge,
+                                                                                                exp.When)):
+        return exp.var("DEFAULT")
+    return None
+
+
+def _byte_length(node: exp.ByteLength) -> exp.Expression:
+    """BYTE_LENGTH of a STRING is its UTF-8 length (sqlglot's OCTET_LENGTH takes only BLOBs)."""
+    return tpl("CASE WHEN TYPEOF(__x__) = 'BLOB' THEN OCTET_LENGTH(CAST(__x__ AS BLOB)) "
+               "ELSE OCTET_LENGTH(ENCODE(CAST(__x__ AS VARCHAR))) END", x=node.this)
+
+
+def _difference(node: exp.Sub) -> exp.Expression | None:
+    """DATE - DATE, and TIMESTAMP or DATETIME differences, as BigQuery's INTERVAL (differences.py)."""
+    kind = node.meta.get(DIFFERENCE_OF)
+    if kind == "DATE":
+        return tpl("TO_DAYS(CAST(__a__ - __b__ AS INTEGER))", a=node.this, b=node.expression)
+    if kind is not None:
+        return tpl("TO_MICROSECONDS(EPOCH_US(__a__) - EPOCH_US(__b__))", a=node.this, b=node.expression)
+    return None
+
+
+def _current_date(node: exp.CurrentDate) -> exp.Expression | None:
+    if node.this is not None:
+        return tpl("CAST(TIMEZONE(__z__, GET_CURRENT_TIMESTAMP()) AS DATE)", z=node.this)
+    return tpl("CAST(GET_CURRENT_TIMESTAMP() AS DATE)")
+
+
+def _current_timestamp(node: exp.CurrentTimestamp) -> exp.Expression | None:
+    return tpl("GET_CURRENT_TIMESTAMP()") if node.this is None else None
 
 
 _FLOAT_TYPES = (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
@@ -207,8 +256,10 @@ def _array_subscript(node: exp.Bracket) -> exp.Expression | None:
     """arr[OFFSET(i)] / arr[ORDINAL(i)] outside the array is an error in BigQuery ("Array index 5
     is out of bounds (overflow)"); DuckDB returns NULL, which only SAFE_OFFSET/SAFE_ORDINAL do.
     Before the start DuckDB counts from the end (list[-1] is the last element): NULL in BigQuery."""
-    if node.args.get("offset") is None or len(node.expressions) != 1:
+    if len(node.expressions) != 1:
         return None
+    if node.args.get("offset") is None:
+        return _bare_subscript(node)
     base = int(node.args["offset"])
     index = node.expressions[0]
     if node.args.get("safe"):
@@ -223,6 +274,17 @@ def _array_subscript(node: exp.Bracket) -> exp.Expression | None:
         f"ELSE LIST_EXTRACT(__a__, __i__ + {1 - base}) END",
         a=node.this, i=index,
     )
+
+
+def _bare_subscript(node: exp.Bracket) -> exp.Expression | None:
+    """arr[i] as arr[OFFSET(i)], json[i] from 0, where subscripts.py knew which the base is."""
+    kind = node.meta.get(SUBSCRIPT_OF)
+    if kind == "JSON":
+        return tpl("CASE WHEN __i__ >= 0 THEN JSON_EXTRACT(__a__, '$[' || CAST(__i__ AS VARCHAR) || ']') END",
+                   a=node.this, i=node.expressions[0])
+    if kind == "ARRAY":
+        return _array_subscript(exp.Bracket(this=node.this, expressions=list(node.expressions), offset=0))
+    return None
 
 
 def _array_agg_limit(node: exp.ArrayAgg) -> exp.Expression | None:
@@ -397,7 +459,7 @@ def _safe_arithmetic(node: exp.Expression) -> exp.Expression:
 
 
 REWRITES: dict[type[exp.Expression], Rewrite] = {
-    exp.Literal: _number_literal,
+    exp.Literal: lambda node: offset_zone(node) or _number_literal(node),
     exp.Extract: fix_extract,
     exp.DateTrunc: fix_trunc,
     exp.TimestampTrunc: fix_trunc,
@@ -405,6 +467,19 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.DateAdd: _date_arithmetic,
     exp.DateSub: _date_arithmetic,
     exp.CurrentDatetime: _current_datetime,
+    exp.CurrentDate: _current_date,
+    exp.Column: _set_to_default,
+    exp.ByteLength: _byte_length,
+    exp.Sub: _difference,
+    exp.CurrentTimestamp: _current_timestamp,
+    exp.TimestampDiff: timestamp_diff,
+    exp.Timestamp: timestamp_in_zone,
+    exp.Datetime: datetime_in_zone,
+    exp.UnixSeconds: unix_seconds,
+    exp.UnixMillis: unix_millis,
+    exp.DateFromUnixDate: date_from_unix_date,
+    exp.UnixToTime: unix_to_time,
+    exp.GenerateTimestampArray: timestamp_array_bounds,
     exp.Cast: fix_cast,  # and TryCast (SAFE_CAST)
     exp.Div: division,   # numerics.py: NUMERIC and BIGNUMERIC results, typed and rounded as BigQuery's
     exp.IntDiv: integer_division,
@@ -425,12 +500,17 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.ArrayAgg: _array_agg_limit,
     exp.IgnoreNulls: _filtered_array_agg,
     exp.Unnest: unnest,
+    exp.ArraySlice: array_slice,
+    exp.SetOperation: struct_columns_named_as_the_first_branch,
+    exp.Select: bigquery_star_order,
     exp.Array: struct_elements_named_as_the_first,
     exp.Delete: _delete_without_from,
     exp.DataType: _decimal_types,
     exp.SafeFunc: _safe_prefix,
     exp.CountIf: _countif,
-    exp.Window: lambda node: windowed_average(node) or _countif(node),
+    exp.Window: lambda node: windowed_average(node) or corr_window(node) or _countif(node),
+    exp.Corr: corr,
+    **{cls: outside_domain for cls in _MATH_DOMAINS},
     **{cls: _safe_arithmetic for cls in _SAFE_OPERATORS},
     exp.JSONFormat: _to_json_string,
     exp.JSONType: fix_json_type,

@@ -21,6 +21,8 @@ from .errors import UnsupportedSQL
 from .numeric_types import Schema, mark_decimal_results, table_schema, tables_to_type, worth_typing
 from .sort_keys import mark_sort_keys, markable, tables_to_read
 from .struct_unnests import explodable, mark_struct_unnests, tables_to_read as unnested_tables
+from .subscripts import mark_subscripts, markable as subscripts_markable, tables_to_read as subscripted_tables
+from .differences import mark_differences, markable as differences_markable, tables_to_read as subtracted_tables
 from .rewrites import apply
 
 
@@ -49,6 +51,7 @@ class Statement:
     drops: tuple[tuple[str, str], ...] = ()  # DROP TABLE/VIEW targets
     renamed_to: str | None = None  # ALTER TABLE ... RENAME TO
     writes_rows: bool = False  # INSERT, UPDATE, DELETE or MERGE: rows it writes can be RETURNed (not TRUNCATE)
+    unqualified: tuple[str, ...] = ()  # tables named without a dataset, neither a CTE nor the script's TEMP table
 
     def option(self, name: str) -> str | None:
         return dict(self.options).get(name.lower())
@@ -326,7 +329,31 @@ def _duckdb_sql(tree: exp.Expression) -> str:
     return sql
 
 
-def _translate_one(tree: exp.Expression, project: str, catalog: str | None, schema: Schema | None) -> Statement:
+def _temp_tables(trees: tuple[exp.Expression, ...]) -> frozenset[str]:
+    """The (lower-case) names of the TEMP tables a script creates: BigQuery names them without a dataset."""
+    return frozenset(
+        target.name.lower() for tree in trees
+        if isinstance(tree, exp.Create) and tree.kind == "TABLE" and tree.find(exp.TemporaryProperty)
+        and isinstance(target := tree.this.this if isinstance(tree.this, exp.Schema) else tree.this, exp.Table))
+
+
+def _unqualified_tables(tree: exp.Expression, temp_tables: frozenset[str]) -> tuple[str, ...]:
+    """Tables named without a dataset that are neither a CTE (any of the statement's: a superset of those in
+    scope) nor one of the script's TEMP tables. BigQuery refuses them without a default dataset, which the sandbox
+    has none of; DuckDB would look them up in its own catalog (`duckdb_tables`, `pg_constraint`) and answer.
+    A correlated path (`FROM t, t.arr`) names its alias as `db`, an UNNEST is no table, `RENAME TO` takes a
+    bare name, and a function's name (CREATE TEMP FUNCTION f, DROP FUNCTION f) is parsed as a table's."""
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    return tuple(dict.fromkeys(
+        t.name for t in tree.find_all(exp.Table)
+        if not t.db and isinstance(t.this, exp.Identifier) and not information_schema.is_information_schema(t)
+        and not isinstance(t.parent, (exp.AlterRename, exp.UserDefinedFunction))
+        and not (isinstance(t.parent, exp.Drop) and t.parent.kind not in ("TABLE", "VIEW"))
+        and t.name.lower() not in ctes and t.name.lower() not in temp_tables))
+
+
+def _translate_one(tree: exp.Expression, project: str, catalog: str | None, schema: Schema | None,
+                   temp_tables: frozenset[str] = frozenset()) -> Statement:
     if isinstance(tree, (exp.Transaction, exp.Commit)):
         # BEGIN/COMMIT TRANSACTION: the warehouse already runs a batch in one transaction.
         return Statement(sql="", kind="transaction")
@@ -334,10 +361,13 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
             or not isinstance(tree, (exp.Query, exp.DDL, exp.DML, exp.Merge, exp.Drop, exp.Alter, exp.TruncateTable)):
         raise _unsupported(tree)
     describe = next((fn for cls, fn in _DESCRIBE.items() if isinstance(tree, cls)), None)
+    unqualified = _unqualified_tables(tree, temp_tables)   # the tables the operator named, not a rewrite's
     if schema is not None:   # before any rewrite: the tree is still BigQuery's
         mark_decimal_results(tree, schema)
         mark_sort_keys(tree, schema)
     mark_struct_unnests(tree, schema)   # (without a schema, those of a CTE's or subquery's arrays)
+    mark_subscripts(tree, schema)
+    mark_differences(tree, schema)
     if isinstance(tree, exp.Query):
         _name_anonymous_columns(tree)
     _strip_project(tree, catalog)
@@ -350,6 +380,7 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
         tables=tuple(dict.fromkeys(
             r for t in tree.find_all(exp.Table) if not information_schema.is_information_schema(t)
             and (r := _ref(t)))),
+        unqualified=unqualified,
     )
     tree = apply(tree)
     # After the rewrites, so the views' own DuckDB SQL is not "corrected" as if it were BigQuery's.
@@ -380,7 +411,9 @@ def _parse(sql: str) -> list[exp.Expression]:
         raise UnsupportedSQL(
             f"The local warehouse could not read this BigQuery SQL{where}: {description.rstrip('.')}."
         ) from None
-    return [t for tree in trees if tree is not None for t in _one_object_per_drop(tree)]
+    # A comment after the last `;` parses as an exp.Semicolon holding only that comment: no statement to run
+    return [t for tree in trees if tree is not None and not isinstance(tree, exp.Semicolon)
+            for t in _one_object_per_drop(tree)]
 
 
 @lru_cache(maxsize=64)
@@ -415,12 +448,15 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
     if none were given. Raises UnsupportedSQL, in one sentence, for what the local warehouse cannot run.
     """
     trees = parsed(sql)
+    temp_tables = _temp_tables(trees)
     if schema is None:
-        statements = [_translate_one(t.copy(), project, catalog, None) for t in trees]   # (rewritten in place)
+        statements = [_translate_one(t.copy(), project, catalog, None, temp_tables)   # (rewritten in place)
+                      for t in trees]
     else:   # a statement in which no decimal can take part is the same as without the schema: not translated again
         plain = translate(sql, project, catalog)
-        statements = [_translate_one(t.copy(), project, catalog, schema)
-                      if worth_typing([t], schema) or markable([t], schema) or explodable([t], schema) else same
+        statements = [_translate_one(t.copy(), project, catalog, schema, temp_tables)
+                      if worth_typing([t], schema) or markable([t], schema) or explodable([t], schema)
+                      or subscripts_markable([t], schema) or differences_markable([t], schema) else same
                       for t, same in zip(trees, plain)]
     if not statements:
         raise UnsupportedSQL("The SQL given to the local warehouse contains no statement.")
@@ -431,7 +467,8 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
 def typing_tables(sql: str) -> frozenset[tuple[str, str]] | None:
     """The (dataset, table) pairs whose column types retyped() reads for `sql`; None when it needs none."""
     trees = parsed(sql)
-    decimals, other = tables_to_type(trees), tables_to_read(trees) | unnested_tables(trees)
+    decimals = tables_to_type(trees)
+    other = tables_to_read(trees) | unnested_tables(trees) | subscripted_tables(trees) | subtracted_tables(trees)
     if decimals is None:   # (an empty set is a query of literals to type: not None)
         return other or None
     return decimals | other

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 
-_MAX_DEPTH = 8   # CTEs and subqueries followed, at most (a column renamed through them)
+from .column_sources import MAX_DEPTH, source_of
 
 
 def _unnests(tree: exp.Expression) -> Iterator[tuple[exp.Unnest, exp.Expression]]:
@@ -39,104 +39,15 @@ def _unnests(tree: exp.Expression) -> Iterator[tuple[exp.Unnest, exp.Expression]
             yield unnest, unnest.expressions[0]
 
 
-def _sources(select: exp.Select) -> list[exp.Expression]:
-    from_ = select.args.get("from_") or select.args.get("from")   # (sqlglot renamed the arg)
-    if from_ is None:
-        return []
-    return [from_.this, *(j.this for j in select.args.get("joins") or [])]
-
-
-def _cte(table: exp.Table) -> exp.Query | None:
-    """The query of the CTE a table name without a dataset names, from the nearest WITH outwards."""
-    node: exp.Expression | None = table
-    while node is not None:
-        with_ = node.args.get("with_") or node.args.get("with") if isinstance(node, exp.Query) else None
-        for cte in (with_.expressions if with_ else []):
-            if cte.alias_or_name.lower() == table.name.lower():
-                return cte.this
-        node = node.parent
-    return None
-
-
-def _item(query: exp.Expression, name: str) -> exp.Expression | None | bool:
-    """The select-list item of `query` named `name`; None when it has none; False when that is not known (a star,
-    a set operation, a query of another shape)."""
-    if not isinstance(query, exp.Select):
+def _holds_structs(given: exp.Expression | str | None, schema, unnest: exp.Unnest, depth: int) -> bool:
+    """Whether `given` (an expression, or a table column's BigQuery type) certainly holds an ARRAY of STRUCTs."""
+    if given is None or depth > MAX_DEPTH:
         return False
-    found = None
-    for item in query.expressions:
-        if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star)):
-            return False
-        if item.alias_or_name.lower() == name:
-            if found is not None:
-                return False
-            found = item
-    return found
-
-
-class _Unknown(Exception):
-    """What a name stands for cannot be told from the SQL and the schema."""
-
-
-def _provides(source: exp.Expression, name: str, schema, unnest: exp.Unnest) -> exp.Expression | str | None:
-    """What `source` gives as column `name`: its schema type (a table), its select-list item (a CTE or a
-    subquery), None when it has no such column. Raises _Unknown when that cannot be known."""
-    if source is unnest:
-        return None
-    if isinstance(source, exp.Table):
-        if not source.db:
-            query = _cte(source)
-            if query is None:
-                raise _Unknown
-            item = _item(query, name)
-            if item is False:
-                raise _Unknown
-            return item
-        ref = f"{source.db}.{source.name}"
-        columns = next((columns for r, columns in schema or () if r == ref), None)
-        if columns is None:
-            raise _Unknown
-        return next((t for c, t in columns if c.lower() == name), None)
-    if isinstance(source, exp.Subquery):
-        item = _item(source.this, name)
-        if item is False:
-            raise _Unknown
-        return item
-    raise _Unknown   # another UNNEST, a table function: its columns are not known here
-
-
-def _is_struct_array(column: exp.Column, schema, unnest: exp.Unnest, depth: int = 0) -> bool:
-    """Whether `column`, read where it stands, certainly holds an ARRAY of STRUCTs."""
-    if depth > _MAX_DEPTH:
-        return False
-    name, qualifier = column.name.lower(), column.table.lower()
-    select = column.find_ancestor(exp.Select)
-    try:
-        while select is not None:
-            sources = _sources(select)
-            if qualifier:
-                named = [s for s in sources if s.alias_or_name.lower() == qualifier]
-                if named:
-                    given = _provides(named[0], name, schema, unnest)
-                    return given is not None and _holds_structs(given, schema, unnest, depth)
-            else:
-                given = [g for s in sources if (g := _provides(s, name, schema, unnest)) is not None]
-                if len(given) > 1:
-                    return False
-                if given:
-                    return _holds_structs(given[0], schema, unnest, depth)
-            select = select.parent.find_ancestor(exp.Select) if select.parent is not None else None
-    except _Unknown:
-        return False
-    return False
-
-
-def _holds_structs(given: exp.Expression | str, schema, unnest: exp.Unnest, depth: int) -> bool:
     if isinstance(given, str):   # a table column's BigQuery type
         return given.upper().replace(" ", "").startswith("ARRAY<STRUCT<")
     value = given.this if isinstance(given, exp.Alias) else given
     if isinstance(value, exp.Column):
-        return _is_struct_array(value, schema, unnest, depth + 1)
+        return _holds_structs(source_of(value, schema, skip=unnest), schema, unnest, depth + 1)
     if isinstance(value, exp.Array):
         elements = value.expressions
         if len(elements) == 1 and isinstance(elements[0], exp.Query):   # ARRAY(SELECT AS STRUCT ...)

@@ -1531,3 +1531,10 @@ def test_a_difference_of_dates_or_times_is_an_interval(wh):
     # ... also of columns, by the table's types; a DATE minus a number of days stays a DATE
     assert row(wh, "SELECT EXTRACT(DAY FROM MAX(d) - MIN(d)), CAST(MAX(d) - 1 AS STRING) FROM ds.t") == \
         (6, "2024-01-12")
+
+
+def test_string_of_a_timestamp_in_a_zone_keeps_the_zones_offset(wh):
+    assert row(wh, "SELECT STRING(TIMESTAMP '2008-12-25 15:30:00+00', 'UTC'), "
+                   "STRING(TIMESTAMP '2008-12-25 15:30:00+00', 'America/Los_Angeles'), "
+                   "STRING(TIMESTAMP '2008-12-25 15:30:00.120+00', 'Asia/Kolkata')") == \
+        ("2008-12-25 15:30:00+00", "2008-12-25 07:30:00-08", "2008-12-25 21:00:00.12+05:30")

@@ -263,3 +263,18 @@ def datetime_in_zone(node: exp.Datetime) -> exp.Expression | None:
     if not (isinstance(zone, exp.Literal) and zone.is_string) or _TIME_TEXT.match(zone.this):
         return None   # DATETIME(date, time)
     return tpl("CAST(TIMEZONE(__z__, CAST(__t__ AS TIMESTAMPTZ)) AS TIMESTAMP)", z=zone, t=node.this)
+
+
+def string_in_zone(node: exp.String) -> exp.Expression | None:
+    """STRING(timestamp, zone): the wall-clock time in the zone and its offset, `2008-12-25 07:30:00-08` (`+05:30` where
+    the offset has minutes), as CAST(timestamp AS STRING) prints UTC's `+00`; sqlglot's text had no offset."""
+    zone = node.args.get("zone")
+    if zone is None:
+        return None
+    local = "TIMEZONE(__z__, CAST(__x__ AS TIMESTAMPTZ))"
+    offset = f"CAST(EPOCH({local}) - EPOCH(TIMEZONE('UTC', CAST(__x__ AS TIMESTAMPTZ))) AS BIGINT)"
+    sign = f"CASE WHEN {offset} < 0 THEN '-' ELSE '+' END"
+    hours = f"LPAD(CAST(ABS({offset}) // 3600 AS VARCHAR), 2, '0')"
+    minutes = (f"CASE WHEN ABS({offset}) % 3600 = 0 THEN '' "
+               f"ELSE ':' || LPAD(CAST(ABS({offset}) % 3600 // 60 AS VARCHAR), 2, '0') END")
+    return tpl(f"CAST({local} AS VARCHAR) || {sign} || {hours} || {minutes}", x=node.this, z=zone)

@@ -21,7 +21,7 @@ from .arrays import (array_slice, struct_columns_named_as_the_first_branch, stru
 from .casts import fix_cast
 from .column_order import bigquery_star_order
 from .datetimes import (date_from_unix_date, datetime_in_zone, fix_extract, fix_format_timestamp, fix_parse_timestamp,
-                        fix_trunc, offset_zone, timestamp_array_bounds, timestamp_diff, timestamp_in_zone, unix_millis,
+                        fix_trunc, offset_zone, string_in_zone, timestamp_array_bounds, timestamp_diff, timestamp_in_zone, unix_millis,
                         unix_seconds, unix_to_time)
 from .errors import UnsupportedSQL
 from .json_nulls import fix_json_query, fix_json_type
@@ -475,6 +475,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.TimestampDiff: timestamp_diff,
     exp.Timestamp: timestamp_in_zone,
     exp.Datetime: datetime_in_zone,
+    exp.String: string_in_zone,
     exp.UnixSeconds: unix_seconds,
     exp.UnixMillis: unix_millis,
     exp.DateFromUnixDate: date_from_unix_date,

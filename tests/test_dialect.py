@@ -1538,3 +1538,23 @@ def test_string_of_a_timestamp_in_a_zone_keeps_the_zones_offset(wh):
                    "STRING(TIMESTAMP '2008-12-25 15:30:00+00', 'America/Los_Angeles'), "
                    "STRING(TIMESTAMP '2008-12-25 15:30:00.120+00', 'Asia/Kolkata')") == \
         ("2008-12-25 15:30:00+00", "2008-12-25 07:30:00-08", "2008-12-25 21:00:00.12+05:30")
+
+
+def test_malformed_json_text_is_null_to_the_json_functions(wh):
+    # json functions doc: an invalid JSON-formatted STRING gives NULL (DuckDB failed the whole query)
+    assert row(wh, "SELECT JSON_EXTRACT_SCALAR('not json', '$.a') IS NULL, "
+                   "JSON_VALUE('{\"a\": 1, \"b\": ', '$.b') IS NULL, "
+                   "JSON_QUERY('{\"a\": [1, 2', '$.a') IS NULL, JSON_VALUE_ARRAY('}}', '$') IS NULL, "
+                   "JSON_VALUE('{\"a\": 1}', '$.a'), JSON_VALUE(JSON '{\"a\": 2}', '$.a')") == \
+        (True, True, True, True, "1", "2")
+
+
+def test_string_of_json_is_its_string_value(wh):
+    assert row(wh, "SELECT STRING(JSON '\"purple\"'), STRING(j.name) = 'Ann' "
+                   "FROM (SELECT JSON '{\"name\": \"Ann\"}' AS j)") == ("purple", True)
+
+
+@pytest.mark.parametrize("sql", ["SELECT 'abc", "SELECT `ds.t FROM x", "SELECT 1 /* open"])
+def test_sql_left_open_is_refused_in_one_sentence(wh, sql):
+    with pytest.raises(UnsupportedSQL, match=r"could not read this BigQuery SQL near .* is not closed"):
+        wh.query(sql)

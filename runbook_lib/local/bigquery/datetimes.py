@@ -266,11 +266,13 @@ def datetime_in_zone(node: exp.Datetime) -> exp.Expression | None:
 
 
 def string_in_zone(node: exp.String) -> exp.Expression | None:
-    """STRING(timestamp, zone): the wall-clock time in the zone and its offset, `2008-12-25 07:30:00-08` (`+05:30` where
+    """STRING(json) unquoted, and STRING(timestamp, zone): the wall-clock time in the zone and its offset, `2008-12-25 07:30:00-08` (`+05:30` where
     the offset has minutes), as CAST(timestamp AS STRING) prints UTC's `+00`; sqlglot's text had no offset."""
     zone = node.args.get("zone")
     if zone is None:
-        return None
+        # STRING(json): a JSON string's value, unquoted (DuckDB's cast kept the quotes: `"purple"`)
+        return tpl("CASE WHEN TYPEOF(__x__) = 'JSON' THEN JSON_EXTRACT_STRING(CAST(__x__ AS VARCHAR), '$') "
+                   "ELSE __s__ END", x=node.this.copy(), s=node)
     local = "TIMEZONE(__z__, CAST(__x__ AS TIMESTAMPTZ))"
     offset = f"CAST(EPOCH({local}) - EPOCH(TIMEZONE('UTC', CAST(__x__ AS TIMESTAMPTZ))) AS BIGINT)"
     sign = f"CASE WHEN {offset} < 0 THEN '-' ELSE '+' END"

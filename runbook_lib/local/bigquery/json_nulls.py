@@ -34,3 +34,19 @@ def fix_json_query(node: exp.JSONExtract) -> exp.Expression | None:
         return None
     return tpl("(CASE WHEN TYPEOF(__x__) = 'JSON' THEN __e__ ELSE NULLIF(__e__, 'null') END)",
                x=node.this.copy(), e=node)
+
+
+def malformed_json_is_null(node: exp.Expression) -> None:
+    """A JSON-formatted STRING that is not JSON gives NULL to BigQuery's JSON_VALUE, JSON_QUERY and their _ARRAY and
+    legacy forms ("If the JSON-formatted string is invalid, returns NULL"); DuckDB failed the whole query ("Malformed
+    JSON at byte 0"). A JSON value is valid by construction, so JSON_VALID passes it as it is."""
+    x = node.this
+    if x is None or isinstance(x, exp.ParseJSON) or getattr(x, "meta", {}).get(_VALID):
+        return None
+    checked = tpl("CASE WHEN JSON_VALID(__x__) THEN __x__ END", x=x)
+    checked.meta[_VALID] = True
+    node.set("this", checked)
+    return None
+
+
+_VALID = "json_checked_valid"

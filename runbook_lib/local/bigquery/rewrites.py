@@ -24,7 +24,7 @@ from .datetimes import (date_from_unix_date, datetime_in_zone, fix_extract, fix_
                         fix_trunc, offset_zone, string_in_zone, timestamp_array_bounds, timestamp_diff, timestamp_in_zone, unix_millis,
                         unix_seconds, unix_to_time)
 from .errors import UnsupportedSQL
-from .json_nulls import fix_json_query, fix_json_type
+from .json_nulls import fix_json_query, fix_json_type, malformed_json_is_null
 from .math_domains import _DOMAINS as _MATH_DOMAINS, corr, corr_window, outside_domain
 from .numerics import (average, common_supertype, division, integer_division, product, rounding, safe_division,
                        windowed_average)
@@ -515,7 +515,8 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     **{cls: _safe_arithmetic for cls in _SAFE_OPERATORS},
     exp.JSONFormat: _to_json_string,
     exp.JSONType: fix_json_type,
-    exp.JSONExtract: fix_json_query,
+    exp.JSONExtract: lambda node: malformed_json_is_null(node) or fix_json_query(node),
+    **{cls: malformed_json_is_null for cls in (exp.JSONExtractScalar, exp.JSONValueArray, exp.JSONExtractArray)},
     **{cls: _nan_comparison for cls in _COMPARISONS},
     exp.Order: _nan_sorts_first,
 }

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
-from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
+from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError
 
 from . import information_schema
 from .errors import UnsupportedSQL
@@ -411,6 +411,10 @@ def _parse(sql: str) -> list[exp.Expression]:
         raise UnsupportedSQL(
             f"The local warehouse could not read this BigQuery SQL{where}: {description.rstrip('.')}."
         ) from None
+    except TokenError as exc:   # sqlglot's tokenizer: a string, quoted name or comment left open, mostly
+        near = re.sub(r"^Error tokenizing ", "", str(exc).splitlines()[0])[:60]
+        raise UnsupportedSQL(f"The local warehouse could not read this BigQuery SQL near {near}: a string, bytes "
+                             "literal, quoted name or comment is not closed, or a character is not SQL.") from None
     # A comment after the last `;` parses as an exp.Semicolon holding only that comment: no statement to run
     return [t for tree in trees if tree is not None and not isinstance(tree, exp.Semicolon)
             for t in _one_object_per_drop(tree)]

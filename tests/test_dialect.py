@@ -1393,7 +1393,8 @@ def test_epoch_conversions_are_dates_and_instants(wh):
                    "CAST(TIMESTAMP_MICROS(1230219000000000) AS STRING), "
                    "EXTRACT(HOUR FROM TIMESTAMP_MILLIS(1230249600000) AT TIME ZONE 'America/Los_Angeles'), "
                    "CAST(EXTRACT(DATE FROM TIMESTAMP_MILLIS(1230249600000) AT TIME ZONE 'America/Los_Angeles') "
-                   "AS STRING)") == ("2008-12-25", "2008-12-25 15:30:00+00", "2008-12-25 15:30:00+00", 16, "2008-12-25")
+                   "AS STRING)") == \
+        ("2008-12-25", "2008-12-25 15:30:00+00", "2008-12-25 15:30:00+00", 16, "2008-12-25")
     assert one(wh, "SELECT CAST(GENERATE_TIMESTAMP_ARRAY('2016-10-05 00:00:00', '2016-10-05 02:00:00', "
                    "INTERVAL 1 HOUR)[OFFSET(1)] AS STRING)") == "2016-10-05 01:00:00+00"
 
@@ -1409,9 +1410,11 @@ def test_a_bare_subscript_is_an_arrays_offset_and_a_json_arrays_element_from_zer
     wh.execute("CREATE TABLE ds.payloads (id INT64, payload JSON, tags ARRAY<STRING>); INSERT INTO ds.payloads "
                "VALUES (1, JSON '{\"items\": [{\"id\": 10}, {\"id\": 20}]}', ['x', 'y'])")
     # operators doc, "JSON subscript operator": [0] is the first element; past the end NULL
-    assert row(wh, "SELECT JSON_VALUE(payload.items[0].id), JSON_VALUE(payload.items[1].id), payload.items[5] IS NULL, "
+    assert row(wh, "SELECT JSON_VALUE(payload.items[0].id), JSON_VALUE(payload.items[1].id), "
+                   "payload.items[5] IS NULL, "
                    "tags[1] FROM ds.payloads") == ("10", "20", True, "y")
-    assert row(wh, "SELECT JSON_VALUE(j.a[0]), JSON_VALUE(j['a'][2]) FROM UNNEST([JSON '{\"a\":[10,20,30]}']) AS j") \
+    assert row(wh, "SELECT JSON_VALUE(j.a[0]), JSON_VALUE(j['a'][2]) "
+                   "FROM UNNEST([JSON '{\"a\":[10,20,30]}']) AS j") \
         == ("10", "30")
     # "Array subscript operator": array[index] is array[OFFSET(index)], an error outside the array
     for sql in ("SELECT ['coffee', 'tea', 'milk'][6]", "SELECT tags[2] FROM ds.payloads",
@@ -1476,7 +1479,8 @@ def test_a_set_operations_struct_columns_are_matched_by_position_and_named_by_th
 def test_current_date_and_time_are_functions_in_the_zone_asked_for(wh):
     # DuckDB's bare CURRENT_DATE bound to an alias of the same name; CURRENT_DATETIME(zone) ignored the zone
     assert list(wh.query("SELECT CAST(CURRENT_DATE() AS STRING) AS current_date, "
-                         "CURRENT_TIMESTAMP() AS current_timestamp").columns) == ["current_date", "current_timestamp"]
+                         "CURRENT_TIMESTAMP() AS current_timestamp").columns) == \
+        ["current_date", "current_timestamp"]
     hours = one(wh, "SELECT DATETIME_DIFF(CURRENT_DATETIME('+05:00'), CURRENT_DATETIME('-03:00'), MINUTE)")
     assert hours in (480, 479)
 
@@ -1491,7 +1495,8 @@ def test_update_set_default_sets_the_columns_default(wh):
 
 def test_select_star_follows_bigquerys_column_order_for_using_and_unpivot(wh):
     # query syntax: USING's columns first; UNPIVOT's name column after its values
-    wh.execute("CREATE TABLE ds.roster (last_name STRING, school_id INT64); INSERT INTO ds.roster VALUES ('Adams', 50);"
+    wh.execute("CREATE TABLE ds.roster (last_name STRING, school_id INT64); "
+               "INSERT INTO ds.roster VALUES ('Adams', 50);"
                "CREATE TABLE ds.mascots (school_id INT64, mascot STRING); "
                "INSERT INTO ds.mascots VALUES (50, 'Jaguars')")
     assert list(wh.query("SELECT * FROM ds.roster JOIN ds.mascots USING (school_id)").columns) == \
@@ -1558,3 +1563,22 @@ def test_string_of_json_is_its_string_value(wh):
 def test_sql_left_open_is_refused_in_one_sentence(wh, sql):
     with pytest.raises(UnsupportedSQL, match=r"could not read this BigQuery SQL near .* is not closed"):
         wh.query(sql)
+
+
+def test_json_array_extractors_are_null_where_the_path_finds_no_array_of_their_kind(wh):
+    # json functions doc: "If a JSONPath matches an object that isn't an array, then the output is NULL", and
+    # JSON_VALUE_ARRAY's "array of non-scalar objects" is NULL too
+    assert row(wh, "SELECT JSON_QUERY_ARRAY('{\"a\": \"foo\"}', '$.a') IS NULL, "
+                   "JSON_VALUE_ARRAY('{\"a\": {\"b\": 1}}', '$.a') IS NULL, "
+                   "JSON_VALUE_ARRAY('{\"a\": [{\"b\": 1}]}', '$.a') IS NULL, "
+                   "ARRAY_LENGTH(JSON_QUERY_ARRAY('{\"a\": [1, {\"b\": 2}]}', '$.a')), "
+                   "ARRAY_TO_STRING(JSON_VALUE_ARRAY('{\"a\": [1, \"x\"]}', '$.a'), ',')") == \
+        (True, True, True, 2, "1,x")
+
+
+def test_bit_operators_work_on_64_bits_and_right_shift_shifts_zeros_in(wh):
+    # bit functions doc (BIT_COUNT(-1) is 64) and operators doc ("Bitwise operators")
+    assert row(wh, "SELECT BIT_COUNT(-1), 1 << 40, 1 << 63, 3 << 62, 1 << 64, -8 >> 1, -1 >> 63, 8 >> 1") == \
+        (64, 1099511627776, -9223372036854775808, -4611686018427387904, 0, 9223372036854775804, 1, 4)
+    assert wh.query("SELECT x << 2 AS l, x >> 1 AS r FROM UNNEST([5, -5]) AS x ORDER BY x").values.tolist() == \
+        [[-20, 9223372036854775805], [20, 2]]

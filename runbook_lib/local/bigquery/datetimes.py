@@ -266,8 +266,9 @@ def datetime_in_zone(node: exp.Datetime) -> exp.Expression | None:
 
 
 def string_in_zone(node: exp.String) -> exp.Expression | None:
-    """STRING(json) unquoted, and STRING(timestamp, zone): the wall-clock time in the zone and its offset, `2008-12-25 07:30:00-08` (`+05:30` where
-    the offset has minutes), as CAST(timestamp AS STRING) prints UTC's `+00`; sqlglot's text had no offset."""
+    """STRING(json) unquoted, and STRING(timestamp, zone): the wall-clock time in the zone and its offset,
+    `2008-12-25 07:30:00-08` (`+05:30` where the offset has minutes), as CAST(timestamp AS STRING) prints UTC's `+00`;
+    sqlglot's text had no offset."""
     zone = node.args.get("zone")
     if zone is None:
         # STRING(json): a JSON string's value, unquoted (DuckDB's cast kept the quotes: `"purple"`)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from .sqltree import tpl
+from .sqltree import sql_text, tpl
 
 # DuckDB's json_type names -> BigQuery's (a SQL NULL has no name: NULL)
 _JSON_TYPE = """CASE JSON_TYPE(__j__) WHEN 'OBJECT' THEN 'object' WHEN 'ARRAY' THEN 'array'
@@ -50,3 +50,18 @@ def malformed_json_is_null(node: exp.Expression) -> None:
 
 
 _VALID = "json_checked_valid"
+
+
+def json_arrays_only(node: exp.Expression) -> exp.Expression | None:
+    """JSON_QUERY_ARRAY and JSON_VALUE_ARRAY (and their legacy names) are NULL where the path finds no array, and
+    JSON_VALUE_ARRAY also where the array holds an object or an array (json functions doc: "If a JSONPath matches an
+    object that isn't an array, then the output is NULL"); DuckDB's cast failed the query ("Expected ARRAY, but got
+    VARCHAR") or gave the objects' text."""
+    malformed_json_is_null(node)
+    path = node.expression
+    if not isinstance(path, exp.JSONPath):
+        return None
+    text = sql_text(path.sql("bigquery").strip("'\""))
+    scalars = (f" AND NOT LIST_HAS_ANY(JSON_TYPE(__x__, {text} || '[*]'), ['OBJECT', 'ARRAY'])"
+               if isinstance(node, exp.JSONValueArray) else "")
+    return tpl(f"CASE WHEN JSON_TYPE(__x__, {text}) = 'ARRAY'{scalars} THEN __f__ END", x=node.this.copy(), f=node)

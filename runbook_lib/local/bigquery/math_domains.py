@@ -54,3 +54,33 @@ def corr_window(node: exp.Window) -> exp.Expression | None:
     pair = [node.this.this.copy(), node.this.expression.copy()]
     count.set("this", exp.Anonymous(this="REGR_COUNT", expressions=pair))
     return tpl("CASE WHEN __n__ >= 2 THEN __f__ END", n=count, f=node)
+
+
+# Bit operators on INT64 (operators doc, "Bitwise operators"): 64 bits, so an integer literal (DuckDB's INTEGER, 32
+# bits: BIT_COUNT(-1) was 32) is widened; `<<` drops the bits shifted out and is 0 from a shift of 64 (DuckDB failed
+# "Overflow in left shift"), and `>>` shifts zeros in ("doesn't perform sign bit extension": -8 >> 1 is
+# 9223372036854775804; DuckDB's is -4).
+_TWO_64 = "CAST(18446744073709551616 AS HUGEINT)"
+_TWO_63 = "CAST(9223372036854775808 AS HUGEINT)"
+
+
+def _int64(x: exp.Expression) -> exp.Expression:
+    number = x.this if isinstance(x, (exp.Neg, exp.Paren)) else x
+    return tpl("CAST(__x__ AS BIGINT)", x=x) if isinstance(number, exp.Literal) and not number.is_string else x
+
+
+def bit_count(node: exp.BitwiseCount) -> exp.Expression | None:
+    node.set("this", _int64(node.this))
+    return None
+
+
+def left_shift(node: exp.BitwiseLeftShift) -> exp.Expression:
+    wrapped = (f"((CAST(__x__ AS HUGEINT) * (CAST(1 AS HUGEINT) << __y__)) % {_TWO_64} + {_TWO_64}) % {_TWO_64}")
+    return tpl(f"CASE WHEN __y__ >= 64 THEN 0 ELSE CAST(({wrapped} + {_TWO_63}) % {_TWO_64} - {_TWO_63} AS BIGINT) END",
+               x=_int64(node.this), y=node.expression)
+
+
+def right_shift(node: exp.BitwiseRightShift) -> exp.Expression:
+    return tpl("CASE WHEN __y__ >= 64 THEN 0 WHEN __x__ >= 0 OR __y__ = 0 THEN __x__ >> __y__ "
+               "ELSE (__x__ >> __y__) & CAST((CAST(1 AS HUGEINT) << (64 - __y__)) - 1 AS BIGINT) END",
+               x=_int64(node.this), y=node.expression)

@@ -20,12 +20,13 @@ from .arrays import (array_slice, struct_columns_named_as_the_first_branch, stru
                      unnest)
 from .casts import fix_cast
 from .column_order import bigquery_star_order
-from .datetimes import (date_from_unix_date, datetime_in_zone, fix_extract, fix_format_timestamp, fix_parse_timestamp,
-                        fix_trunc, offset_zone, string_in_zone, timestamp_array_bounds, timestamp_diff, timestamp_in_zone, unix_millis,
-                        unix_seconds, unix_to_time)
+from .datetimes import (date_from_unix_date, datetime_in_zone, fix_extract, fix_format_timestamp,
+                        fix_parse_timestamp, fix_trunc, offset_zone, string_in_zone, timestamp_array_bounds,
+                        timestamp_diff, timestamp_in_zone, unix_millis, unix_seconds, unix_to_time)
 from .errors import UnsupportedSQL
-from .json_nulls import fix_json_query, fix_json_type, malformed_json_is_null
-from .math_domains import _DOMAINS as _MATH_DOMAINS, corr, corr_window, outside_domain
+from .json_nulls import fix_json_query, fix_json_type, json_arrays_only, malformed_json_is_null
+from .math_domains import (_DOMAINS as _MATH_DOMAINS, bit_count, corr, corr_window, left_shift, outside_domain,
+                           right_shift)
 from .numerics import (average, common_supertype, division, integer_division, product, rounding, safe_division,
                        windowed_average)
 from .sort_keys import NO_NAN
@@ -511,12 +512,16 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.CountIf: _countif,
     exp.Window: lambda node: windowed_average(node) or corr_window(node) or _countif(node),
     exp.Corr: corr,
+    exp.BitwiseCount: bit_count,
+    exp.BitwiseLeftShift: left_shift,
+    exp.BitwiseRightShift: right_shift,
     **{cls: outside_domain for cls in _MATH_DOMAINS},
     **{cls: _safe_arithmetic for cls in _SAFE_OPERATORS},
     exp.JSONFormat: _to_json_string,
     exp.JSONType: fix_json_type,
     exp.JSONExtract: lambda node: malformed_json_is_null(node) or fix_json_query(node),
-    **{cls: malformed_json_is_null for cls in (exp.JSONExtractScalar, exp.JSONValueArray, exp.JSONExtractArray)},
+    exp.JSONExtractScalar: malformed_json_is_null,
+    **{cls: json_arrays_only for cls in (exp.JSONValueArray, exp.JSONExtractArray)},
     **{cls: _nan_comparison for cls in _COMPARISONS},
     exp.Order: _nan_sorts_first,
 }

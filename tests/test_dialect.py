@@ -1582,3 +1582,26 @@ def test_bit_operators_work_on_64_bits_and_right_shift_shifts_zeros_in(wh):
         (64, 1099511627776, -9223372036854775808, -4611686018427387904, 0, 9223372036854775804, 1, 4)
     assert wh.query("SELECT x << 2 AS l, x >> 1 AS r FROM UNNEST([5, -5]) AS x ORDER BY x").values.tolist() == \
         [[-20, 9223372036854775805], [20, 2]]
+
+
+def test_json_set_encodes_a_sql_value_as_json(wh):
+    # json functions doc, JSON_SET: a STRING value is a JSON string (DuckDB read '123' as the number 123)
+    assert row(wh, "SELECT TO_JSON_STRING(JSON_SET(JSON '{}', '$.a', '123')), "
+                   "TO_JSON_STRING(JSON_SET(JSON '[\"a\", [\"b\", \"c\"], \"d\"]', '$[1]', 'foo')), "
+                   "TO_JSON_STRING(JSON_SET(JSON '{}', '$.b', 5))") == ('{"a":"123"}', '["a","foo","d"]', '{"b":5}')
+
+
+def test_timestamp_literals_take_every_offset_form_bigquery_lists(wh):
+    # lexical structure doc, "Timestamp literals": `+3`, ` -8:15`, a lowercase t and z
+    assert row(wh, "SELECT CAST(TIMESTAMP '2017-01-28 12:00:00+3' AS STRING), "
+                   "CAST(TIMESTAMP '2014-09-27 12:30:00 -8:15' AS STRING), "
+                   "CAST(TIMESTAMP '2017-01-18t12:34:56z' AS STRING), CAST(TIMESTAMP '2014-09-27' AS STRING)") == \
+        ("2017-01-28 09:00:00+00", "2014-09-27 20:45:00+00", "2017-01-18 12:34:56+00", "2014-09-27 00:00:00+00")
+
+
+def test_json_object_over_columns_named_key_and_value_is_refused_not_empty(wh):
+    # sqlglot reads them as KEY ... VALUE keywords and dropped both: the object was a silent {}
+    with pytest.raises(UnsupportedSQL, match=r"JSON_OBJECT\(key, value\).*qualify them"):
+        wh.query("SELECT JSON_OBJECT(key, value) FROM (SELECT 'hello' AS key, 'world' AS value)")
+    assert row(wh, "SELECT TO_JSON_STRING(JSON_OBJECT()), TO_JSON_STRING(JSON_OBJECT(t.key, t.value)) "
+                   "FROM (SELECT 'hello' AS key, 'world' AS value) AS t") == ("{}", '{"hello":"world"}')

@@ -211,6 +211,9 @@ def fix_cast(node: exp.Cast) -> exp.Expression | None:
     target = node.to.this
     x = node.this
     safe = is_safe(node)
+    if target in (_T.TIMESTAMPTZ, _T.TIMESTAMP) and isinstance(x, exp.Literal) and x.is_string:
+        x.replace(exp.Literal.string(_timestamp_text(x.this)))
+        return None
     if target in (_T.BINARY, _T.VARBINARY, _T.BLOB):
         # a STRING's UTF-8 bytes (DuckDB's VARCHAR -> BLOB cast reads `\x41` as one byte and refuses non-ASCII)
         return tpl("CASE WHEN TYPEOF(__x__) = 'VARCHAR' THEN ENCODE(CAST(__x__ AS VARCHAR)) "
@@ -285,3 +288,15 @@ def _formatted(node: exp.Cast) -> exp.Expression:
     if not pieces:
         return tpl("CASE WHEN __x__ IS NULL THEN NULL ELSE '' END", x=node.this)
     return tpl(" || ".join(f"({p})" for p in pieces), x=tpl("CAST(__x__ AS TIMESTAMP)", x=node.this))
+
+
+# A TIMESTAMP or DATETIME literal as BigQuery reads it (lexical structure doc, "Timestamp literals"): a lowercase `t`
+# or `z`, and an offset of one-digit hours or after a space (`+3`, ` -8:15`); DuckDB's parser wants `+03:00`.
+_LITERAL_T = re.compile(r"^(\s*\d{4}-\d{1,2}-\d{1,2})t(?=\d)")
+_LITERAL_OFFSET = re.compile(r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?)\s*([+-])(\d{1,2})(?::(\d{2}))?\s*$")
+
+
+def _timestamp_text(text: str) -> str:
+    text = _LITERAL_T.sub(r"\1T", text)
+    text = re.sub(r"(?<=\d)z\s*$", "Z", text)
+    return _LITERAL_OFFSET.sub(lambda m: f"{m[1]}{m[2]}{int(m[3]):02d}:{m[4] or '00'}", text)

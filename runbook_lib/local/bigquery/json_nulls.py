@@ -65,3 +65,16 @@ def json_arrays_only(node: exp.Expression) -> exp.Expression | None:
     scalars = (f" AND NOT LIST_HAS_ANY(JSON_TYPE(__x__, {text} || '[*]'), ['OBJECT', 'ARRAY'])"
                if isinstance(node, exp.JSONValueArray) else "")
     return tpl(f"CASE WHEN JSON_TYPE(__x__, {text}) = 'ARRAY'{scalars} THEN __f__ END", x=node.this.copy(), f=node)
+
+
+def json_set_values(node: exp.JSONSet) -> None:
+    """JSON_SET's values are SQL values, encoded as JSON (a STRING '123' is the JSON string "123"); DuckDB's json_set
+    read a VARCHAR as JSON text (`'123'` the number 123, `'foo'` a failed query)."""
+    items = list(node.expressions)
+    for at in range(1, len(items), 2):
+        value = items[at]
+        if not isinstance(value, (exp.PropertyEQ, exp.Kwarg)) and not isinstance(items[at - 1], (exp.PropertyEQ,
+                                                                                                    exp.Kwarg)):
+            items[at] = tpl("TO_JSON(__v__)", v=value)
+    node.set("expressions", items)
+    return None

@@ -440,6 +440,21 @@ def _one_object_per_drop(tree: exp.Expression) -> list[exp.Expression]:
     return out
 
 
+_EMPTY_JSON_OBJECT = re.compile(r"JSON_OBJECT\s*\(\s*\)", re.IGNORECASE)
+
+
+def _check_json_objects(sql: str, trees: tuple[exp.Expression, ...]) -> None:
+    """sqlglot reads `JSON_OBJECT(key, value)` over columns named key and value as the SQL standard's KEY ... VALUE
+    words and drops both, so the object was silently `{}`: refused unless the SQL itself wrote JSON_OBJECT()."""
+    if "JSON_OBJECT" not in sql.upper():
+        return
+    empty = sum(1 for tree in trees for node in tree.find_all(exp.JSONObject) if not node.expressions)
+    if empty > len(_EMPTY_JSON_OBJECT.findall(sql)):
+        raise UnsupportedSQL("The local warehouse cannot read JSON_OBJECT(key, value) over columns named key and "
+                             "value (it reads them as keywords); qualify them (t.key, t.value) or quote them "
+                             "(`key`, `value`).")
+
+
 @lru_cache(maxsize=512)
 def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
               schema: Schema | None = None) -> tuple[Statement, ...]:
@@ -452,6 +467,7 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
     if none were given. Raises UnsupportedSQL, in one sentence, for what the local warehouse cannot run.
     """
     trees = parsed(sql)
+    _check_json_objects(sql, trees)
     temp_tables = _temp_tables(trees)
     if schema is None:
         statements = [_translate_one(t.copy(), project, catalog, None, temp_tables)   # (rewritten in place)

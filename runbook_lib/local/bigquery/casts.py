@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from sqlglot import exp
 
 from .errors import UnsupportedSQL
+from .datetimes import utc_offset
 from .sqltree import is_decimal_cast, is_int_literal, is_safe, sql_text, tpl
 
 # What BigQuery accepts when it casts a STRING (ZetaSQL conversion rules): decimal digits or a
@@ -299,4 +300,4 @@ _LITERAL_OFFSET = re.compile(r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?)\s*([+-])(\d{
 def _timestamp_text(text: str) -> str:
     text = _LITERAL_T.sub(r"\1T", text)
     text = re.sub(r"(?<=\d)z\s*$", "Z", text)
-    return _LITERAL_OFFSET.sub(lambda m: f"{m[1]}{m[2]}{int(m[3]):02d}:{m[4] or '00'}", text)
+    return _LITERAL_OFFSET.sub(lambda m: m[1] + utc_offset(m[2], m[3], m[4]), text)

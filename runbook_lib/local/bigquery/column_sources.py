@@ -16,6 +16,11 @@ from sqlglot import exp
 MAX_DEPTH = 8   # CTEs and subqueries followed, at most (a column renamed through them)
 
 
+def dataset_tables(node: exp.Expression) -> frozenset[tuple[str, str]]:
+    """The (dataset, table) pairs `node` names: the tables whose column types the schema can hold."""
+    return frozenset((t.db, t.name) for t in node.find_all(exp.Table) if t.db and t.name)
+
+
 class _Unknown(Exception):
     """What a name stands for cannot be told from the SQL and the schema."""
 

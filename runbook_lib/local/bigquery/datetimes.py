@@ -100,8 +100,14 @@ def _utc_format(fmt: str) -> str:
     return _ZONE_TOKENS.sub(lambda m: fixed[m.group(0)], fmt)
 
 
+# The wall-clock time of TIMESTAMP __x__ in zone __z__, and the zone's offset from UTC then, in seconds
+_LOCAL = "TIMEZONE(__z__, CAST(__x__ AS TIMESTAMPTZ))"
+_OFFSET_SECONDS = f"CAST(EPOCH({_LOCAL}) - EPOCH(TIMEZONE('UTC', CAST(__x__ AS TIMESTAMPTZ))) AS BIGINT)"
+
+
 def _offset_sql(token: str) -> str:
-    """SQL for %z / %Ez / %Z, given the zone's offset from UTC in seconds as _o_."""
+    """SQL for %z / %Ez / %Z, or STRING(timestamp, zone)'s offset ("STRING": `-08`, `+05:30`), given the zone's offset
+    from UTC in seconds as _o_."""
     sign = "CASE WHEN _o_ < 0 THEN '-' ELSE '+' END"
     hours = "CAST(ABS(_o_) // 3600 AS VARCHAR)"
     minutes = "LPAD(CAST(ABS(_o_) % 3600 // 60 AS VARCHAR), 2, '0')"
@@ -109,6 +115,8 @@ def _offset_sql(token: str) -> str:
         return f"({sign} || LPAD({hours}, 2, '0') || {minutes})"
     if token == "%Ez":
         return f"({sign} || LPAD({hours}, 2, '0') || ':' || {minutes})"
+    if token == "STRING":
+        return f"({sign} || LPAD({hours}, 2, '0') || CASE WHEN ABS(_o_) % 3600 = 0 THEN '' ELSE ':' || {minutes} END)"
     # %Z: BigQuery names the zone by its offset (format elements doc: 'UTC-5'; UTC itself is 'UTC').
     return (f"('UTC' || CASE WHEN _o_ = 0 THEN '' ELSE {sign} || {hours} || "
             f"CASE WHEN ABS(_o_) % 3600 = 0 THEN '' ELSE ':' || {minutes} END END)")
@@ -145,10 +153,9 @@ def fix_format_timestamp(node: exp.TimeToStr) -> exp.Expression | None:
             return None
         return tpl(f"STRFTIME(CAST(CAST(__x__ AS TIMESTAMPTZ) AS TIMESTAMP), {sql_text(_utc_format(fmt.this))})",
                    x=x)
-    local = "TIMEZONE(__z__, CAST(__x__ AS TIMESTAMPTZ))"  # the wall-clock time in the zone
+    local, offset = _LOCAL, _OFFSET_SECONDS
     if not tokens:
         return tpl(f"STRFTIME({local}, __f__)", x=x, z=zone, f=fmt)
-    offset = f"CAST(EPOCH({local}) - EPOCH(TIMEZONE('UTC', CAST(__x__ AS TIMESTAMPTZ))) AS BIGINT)"
     pieces, last = [], 0
     for m in _ZONE_TOKENS.finditer(fmt.this):
         if m.group(0) == "%%":
@@ -242,8 +249,12 @@ def offset_zone(node: exp.Literal) -> exp.Expression | None:
     if not (node.arg_key == "zone" or (isinstance(parent, _ZONE_OF_CURRENT) and node.arg_key == "this")
             or (isinstance(parent, exp.Datetime) and node.arg_key == "expression")):
         return None
-    sign, hours, minutes = m.groups()
-    return exp.Literal.string(f"GMT{sign}{int(hours):02d}:{int(minutes or 0):02d}")
+    return exp.Literal.string("GMT" + utc_offset(*m.groups()))
+
+
+def utc_offset(sign: str, hours: str, minutes: str | None) -> str:
+    """An offset from UTC as DuckDB reads it, `+03:00`, from BigQuery's looser `+3`, `-8:15`, `+05:30`."""
+    return f"{sign}{int(hours):02d}:{int(minutes or 0):02d}"
 
 
 # TIMESTAMP(string, zone) and DATETIME(timestamp, zone): sqlglot turns them into AT TIME ZONE only for the zone names
@@ -274,10 +285,5 @@ def string_in_zone(node: exp.String) -> exp.Expression | None:
         # STRING(json): a JSON string's value, unquoted (DuckDB's cast kept the quotes: `"purple"`)
         return tpl("CASE WHEN TYPEOF(__x__) = 'JSON' THEN JSON_EXTRACT_STRING(CAST(__x__ AS VARCHAR), '$') "
                    "ELSE __s__ END", x=node.this.copy(), s=node)
-    local = "TIMEZONE(__z__, CAST(__x__ AS TIMESTAMPTZ))"
-    offset = f"CAST(EPOCH({local}) - EPOCH(TIMEZONE('UTC', CAST(__x__ AS TIMESTAMPTZ))) AS BIGINT)"
-    sign = f"CASE WHEN {offset} < 0 THEN '-' ELSE '+' END"
-    hours = f"LPAD(CAST(ABS({offset}) // 3600 AS VARCHAR), 2, '0')"
-    minutes = (f"CASE WHEN ABS({offset}) % 3600 = 0 THEN '' "
-               f"ELSE ':' || LPAD(CAST(ABS({offset}) % 3600 // 60 AS VARCHAR), 2, '0') END")
-    return tpl(f"CAST({local} AS VARCHAR) || {sign} || {hours} || {minutes}", x=node.this, z=zone)
+    return tpl(f"CAST({_LOCAL} AS VARCHAR) || " + _offset_sql("STRING").replace("_o_", _OFFSET_SECONDS),
+               x=node.this, z=zone)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 
-from .column_sources import MAX_DEPTH, source_of
+from .column_sources import MAX_DEPTH, dataset_tables, source_of
 
 DIFFERENCE_OF = "difference_of"
 
@@ -55,16 +55,15 @@ def _both(sub: exp.Sub, schema) -> str | None:
 
 def tables_to_read(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]]:
     """The (dataset, table) pairs whose column types could tell that a subtraction is of two DATEs or times."""
-    return frozenset((t.db, t.name) for tree in trees
-                     if any(s.find(exp.Column) is not None for s in _subtractions(tree))
-                     for t in tree.find_all(exp.Table) if t.db and t.name)
+    return frozenset().union(*(dataset_tables(tree) for tree in trees
+                               if any(s.find(exp.Column) is not None for s in _subtractions(tree))))
 
 
 def markable(trees: Iterable[exp.Expression], schema) -> bool:
     return any(_both(s, schema) for tree in trees for s in _subtractions(tree))
 
 
-def mark_differences(tree: exp.Expression, schema) -> None:
+def mark(tree: exp.Expression, schema) -> None:
     for sub in list(_subtractions(tree)):
         kind = _both(sub, schema)
         if kind is not None:

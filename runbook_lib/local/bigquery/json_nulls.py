@@ -41,15 +41,10 @@ def malformed_json_is_null(node: exp.Expression) -> None:
     legacy forms ("If the JSON-formatted string is invalid, returns NULL"); DuckDB failed the whole query ("Malformed
     JSON at byte 0"). A JSON value is valid by construction, so JSON_VALID passes it as it is."""
     x = node.this
-    if x is None or isinstance(x, exp.ParseJSON) or getattr(x, "meta", {}).get(_VALID):
+    if x is None or isinstance(x, exp.ParseJSON):
         return None
-    checked = tpl("CASE WHEN JSON_VALID(__x__) THEN __x__ END", x=x)
-    checked.meta[_VALID] = True
-    node.set("this", checked)
+    node.set("this", tpl("CASE WHEN JSON_VALID(__x__) THEN __x__ END", x=x))
     return None
-
-
-_VALID = "json_checked_valid"
 
 
 def json_arrays_only(node: exp.Expression) -> exp.Expression | None:

@@ -27,6 +27,9 @@ _DOMAINS: dict[type[exp.Expression], tuple[str, str]] = {
 }
 
 
+DOMAIN_CHECKED = tuple(_DOMAINS)
+
+
 def outside_domain(node: exp.Expression) -> exp.Expression | None:
     name, condition = _DOMAINS[type(node)]
     if isinstance(node, exp.Log):

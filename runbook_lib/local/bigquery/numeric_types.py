@@ -29,6 +29,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
+from .column_sources import dataset_tables
 from .typenames import bigquery_type
 
 RESULT = "bigquery_type"
@@ -183,7 +184,7 @@ def tables_to_type(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]
     queries = [q for t in trees for q in _outermost_queries(t) if any(_is_site(n) for n in q.walk())]
     if not queries:
         return None
-    return frozenset((t.db, t.name) for q in queries for t in q.find_all(exp.Table) if t.db and t.name)
+    return frozenset().union(*(dataset_tables(q) for q in queries))
 
 
 _DECIMAL_TYPES_ = (exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL)

@@ -25,7 +25,7 @@ from .datetimes import (date_from_unix_date, datetime_in_zone, fix_extract, fix_
                         timestamp_diff, timestamp_in_zone, unix_millis, unix_seconds, unix_to_time)
 from .errors import UnsupportedSQL
 from .json_nulls import fix_json_query, fix_json_type, json_arrays_only, json_set_values, malformed_json_is_null
-from .math_domains import (_DOMAINS as _MATH_DOMAINS, bit_count, corr, corr_window, left_shift, outside_domain,
+from .math_domains import (DOMAIN_CHECKED, bit_count, corr, corr_window, left_shift, outside_domain,
                            right_shift)
 from .numerics import (average, common_supertype, division, integer_division, product, rounding, safe_division,
                        windowed_average)
@@ -515,7 +515,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.BitwiseCount: bit_count,
     exp.BitwiseLeftShift: left_shift,
     exp.BitwiseRightShift: right_shift,
-    **{cls: outside_domain for cls in _MATH_DOMAINS},
+    **{cls: outside_domain for cls in DOMAIN_CHECKED},
     **{cls: _safe_arithmetic for cls in _SAFE_OPERATORS},
     exp.JSONFormat: _to_json_string,
     exp.JSONType: fix_json_type,

@@ -79,8 +79,10 @@ def markable(trees: Iterable[exp.Expression], schema) -> bool:
     return any(_no_nan(table, name, schema) for _, table, name in _refs(trees))
 
 
-def mark_sort_keys(tree: exp.Expression, schema) -> None:
+def mark(tree: exp.Expression, schema) -> None:
     """Mark (NO_NAN) the keys of `tree` that are columns of a type holding no NaN, by the schema."""
+    if schema is None:
+        return
     for ordered, table, name in list(_refs([tree])):
         if _no_nan(table, name, schema):
             ordered.meta[NO_NAN] = True

@@ -19,10 +19,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError
 from . import information_schema
 from .errors import UnsupportedSQL
 from .numeric_types import Schema, mark_decimal_results, table_schema, tables_to_type, worth_typing
-from .sort_keys import mark_sort_keys, markable, tables_to_read
-from .struct_unnests import explodable, mark_struct_unnests, tables_to_read as unnested_tables
-from .subscripts import mark_subscripts, markable as subscripts_markable, tables_to_read as subscripted_tables
-from .differences import mark_differences, markable as differences_markable, tables_to_read as subtracted_tables
+from . import differences, sort_keys, struct_unnests, subscripts
 from .rewrites import apply
 
 
@@ -315,6 +312,12 @@ def _name_anonymous_columns(query: exp.Query) -> None:
                               for item, is_named in zip(list(first.expressions), named)])
 
 
+# The corrections that need the tables' column types besides NUMERIC's (numeric_types), each module with the same three
+# functions: tables_to_read(trees) (whose types could matter), markable(trees, schema) (whether they do) and
+# mark(tree, schema), which marks the BigQuery tree before any rewrite for rewrites.py to read. A schema of None
+# marks what the SQL alone shows (a CTE's array).
+_SCHEMA_MARKERS = (sort_keys, struct_unnests, subscripts, differences)
+
 _BENIGN_WARNINGS = ("EXTRACT from TIMESTAMPTZ",)  # the session time zone is UTC, as in BigQuery
 
 
@@ -364,10 +367,8 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
     unqualified = _unqualified_tables(tree, temp_tables)   # the tables the operator named, not a rewrite's
     if schema is not None:   # before any rewrite: the tree is still BigQuery's
         mark_decimal_results(tree, schema)
-        mark_sort_keys(tree, schema)
-    mark_struct_unnests(tree, schema)   # (without a schema, those of a CTE's or subquery's arrays)
-    mark_subscripts(tree, schema)
-    mark_differences(tree, schema)
+    for marker in _SCHEMA_MARKERS:
+        marker.mark(tree, schema)
     if isinstance(tree, exp.Query):
         _name_anonymous_columns(tree)
     _strip_project(tree, catalog)
@@ -475,8 +476,7 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
     else:   # a statement in which no decimal can take part is the same as without the schema: not translated again
         plain = translate(sql, project, catalog)
         statements = [_translate_one(t.copy(), project, catalog, schema, temp_tables)
-                      if worth_typing([t], schema) or markable([t], schema) or explodable([t], schema)
-                      or subscripts_markable([t], schema) or differences_markable([t], schema) else same
+                      if worth_typing([t], schema) or any(m.markable([t], schema) for m in _SCHEMA_MARKERS) else same
                       for t, same in zip(trees, plain)]
     if not statements:
         raise UnsupportedSQL("The SQL given to the local warehouse contains no statement.")
@@ -488,7 +488,7 @@ def typing_tables(sql: str) -> frozenset[tuple[str, str]] | None:
     """The (dataset, table) pairs whose column types retyped() reads for `sql`; None when it needs none."""
     trees = parsed(sql)
     decimals = tables_to_type(trees)
-    other = tables_to_read(trees) | unnested_tables(trees) | subscripted_tables(trees) | subtracted_tables(trees)
+    other = frozenset().union(*(marker.tables_to_read(trees) for marker in _SCHEMA_MARKERS))
     if decimals is None:   # (an empty set is a query of literals to type: not None)
         return other or None
     return decimals | other

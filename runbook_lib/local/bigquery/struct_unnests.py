@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 
-from .column_sources import MAX_DEPTH, source_of
+from .column_sources import MAX_DEPTH, dataset_tables, source_of
 
 
 def _unnests(tree: exp.Expression) -> Iterator[tuple[exp.Unnest, exp.Expression]]:
@@ -64,15 +64,15 @@ def _holds_structs(given: exp.Expression | str | None, schema, unnest: exp.Unnes
 
 def tables_to_read(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]]:
     """The (dataset, table) pairs whose column types could tell an UNNEST of a column to give its fields."""
-    return frozenset((t.db, t.name) for tree in trees if any(isinstance(a, exp.Column) for _, a in _unnests(tree))
-                     for t in tree.find_all(exp.Table) if t.db and t.name)
+    return frozenset().union(*(dataset_tables(tree) for tree in trees
+                               if any(isinstance(a, exp.Column) for _, a in _unnests(tree))))
 
 
-def explodable(trees: Iterable[exp.Expression], schema) -> bool:
+def markable(trees: Iterable[exp.Expression], schema) -> bool:
     return any(_holds_structs(array, schema, unnest, 0) for tree in trees for unnest, array in _unnests(tree))
 
 
-def mark_struct_unnests(tree: exp.Expression, schema) -> None:
+def mark(tree: exp.Expression, schema) -> None:
     """Mark (sqlglot's `explode_array`) each UNNEST of `tree` that gives an array of STRUCTs' fields in BigQuery."""
     for unnest, array in list(_unnests(tree)):
         if _holds_structs(array, schema, unnest, 0):

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 
-from .column_sources import MAX_DEPTH, Element, path_root, source_of
+from .column_sources import MAX_DEPTH, Element, dataset_tables, path_root, source_of
 
 SUBSCRIPT_OF = "subscript_of"
 
@@ -73,16 +73,15 @@ def _kind(value: exp.Expression | str | None, schema, depth: int = 0) -> str | N
 
 def tables_to_read(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]]:
     """The (dataset, table) pairs whose column types could tell what a bare subscript's base is."""
-    return frozenset((t.db, t.name) for tree in trees
-                     if any(isinstance(b.this, (exp.Column, exp.Dot, exp.Bracket)) for b in _bare_subscripts(tree))
-                     for t in tree.find_all(exp.Table) if t.db and t.name)
+    return frozenset().union(*(dataset_tables(tree) for tree in trees if any(
+        isinstance(b.this, (exp.Column, exp.Dot, exp.Bracket)) for b in _bare_subscripts(tree))))
 
 
 def markable(trees: Iterable[exp.Expression], schema) -> bool:
     return any(_kind(b.this, schema) for tree in trees for b in _bare_subscripts(tree))
 
 
-def mark_subscripts(tree: exp.Expression, schema) -> None:
+def mark(tree: exp.Expression, schema) -> None:
     for bracket in list(_bare_subscripts(tree)):
         kind = _kind(bracket.this, schema)
         if kind is not None:

@@ -1341,6 +1341,9 @@ def test_unnest_of_a_struct_array_column_gives_its_fields(arrays):
     "ORDER BY a",
     "SELECT a FROM UNNEST(ARRAY(SELECT AS STRUCT k AS a FROM ds.games)) ORDER BY a",
     "SELECT a FROM UNNEST(CAST([(1, 'x'), (2, 'y')] AS ARRAY<STRUCT<a INT64, b STRING>>)) ORDER BY a",
+    # ARRAY_AGG of a STRUCT column (its type from the table) is an array of STRUCTs as well
+    "WITH s AS (SELECT STRUCT(k AS a, 'z' AS b) AS one FROM ds.games), g AS (SELECT ARRAY_AGG(one) AS rows FROM s) "
+    "SELECT a FROM g, UNNEST(g.rows) ORDER BY a",
 ])
 def test_unnest_of_a_struct_array_from_a_cte_subquery_or_expression_gives_its_fields(arrays, sql):
     assert arrays.query(sql).a.tolist() == [1, 2]
@@ -1536,6 +1539,10 @@ def test_a_difference_of_dates_or_times_is_an_interval(wh):
     # ... also of columns, by the table's types; a DATE minus a number of days stays a DATE
     assert row(wh, "SELECT EXTRACT(DAY FROM MAX(d) - MIN(d)), CAST(MAX(d) - 1 AS STRING) FROM ds.t") == \
         (6, "2024-01-12")
+    # ... and of an array's elements: an UNNEST's alias of an ARRAY<DATE> literal or column is a DATE
+    assert row(wh, "SELECT EXTRACT(DAY FROM e - DATE '2024-01-01') FROM UNNEST([DATE '2024-01-03']) AS e") == (2,)
+    assert row(wh, "SELECT EXTRACT(DAY FROM MAX(e) - MIN(e)) FROM (SELECT ARRAY_AGG(d) AS ds FROM ds.t), "
+                   "UNNEST(ds) AS e") == (6,)
 
 
 def test_string_of_a_timestamp_in_a_zone_keeps_the_zones_offset(wh):

@@ -1,6 +1,6 @@
 """What a column of a query reads, from the SQL's shape and the tables' types: the BigQuery type of a table's column,
 or the select-list item of the CTE or subquery it comes from. For the rewrites that depend on a column's type where
-BigQuery's and DuckDB's answers differ (struct_unnests.py, subscripts.py).
+BigQuery's and DuckDB's answers differ (expression_types.py reads a type through it).
 
 A column is found by its qualifier (a FROM or JOIN source's alias or name), else as the one source of the nearest
 SELECT outwards that has that name (a correlated subquery reads the outer query's table). A set operation's columns

@@ -4,8 +4,9 @@ operators"): `DATE '2021-05-20' - DATE '2020-04-19'` is 396 days, and a TIMESTAM
 where BigQuery refuses it) and a TIMESTAMP difference with whole days in its day part (EXTRACT(HOUR ...) 12, not 36).
 
 Where both operands are known to be of one of those types (a literal or CAST of it, a function of that result, a
-column the tables' types or a CTE say is one, column_sources.py), the subtraction is marked DIFFERENCE_OF and
-rewritten (rewrites.py) as BigQuery's INTERVAL: days for DATEs, microseconds for the others. Else DuckDB's.
+column the tables' types or a CTE say is one, an array's element: expression_types.py), the subtraction is marked
+DIFFERENCE_OF and rewritten (rewrites.py) as BigQuery's INTERVAL: days for DATEs, microseconds for the others. Else
+DuckDB's.
 """
 from __future__ import annotations
 
@@ -13,35 +14,19 @@ from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 
-from .column_sources import MAX_DEPTH, dataset_tables, source_of
+from .column_sources import dataset_tables
+from .expression_types import type_of
 
 DIFFERENCE_OF = "difference_of"
 
 _T = exp.DataType.Type
-_CAST_KINDS = {_T.DATE: "DATE", _T.TIMESTAMPTZ: "TIMESTAMP", _T.TIMESTAMP: "DATETIME", _T.DATETIME: "DATETIME"}
-_MADE = {exp.CurrentDate: "DATE", exp.Date: "DATE", exp.DateFromParts: "DATE", exp.DateTrunc: "DATE",
-         exp.CurrentTimestamp: "TIMESTAMP", exp.TimestampTrunc: "TIMESTAMP", exp.UnixToTime: "TIMESTAMP",
-         exp.CurrentDatetime: "DATETIME", exp.DatetimeTrunc: "DATETIME"}
+_KINDS = {_T.DATE: "DATE", _T.TIMESTAMPTZ: "TIMESTAMP", _T.TIMESTAMP: "DATETIME", _T.DATETIME: "DATETIME"}
 
 
-def _kind(value, schema, depth: int = 0) -> str | None:
+def _kind(value: exp.Expression, schema) -> str | None:
     """"DATE", "DATETIME", "TIMESTAMP", or None when `value` is not known to be one."""
-    if value is None or depth > MAX_DEPTH:
-        return None
-    if isinstance(value, str):   # a table column's BigQuery type
-        kind = value.upper().strip()
-        return kind if kind in ("DATE", "DATETIME", "TIMESTAMP") else None
-    if isinstance(value, exp.Alias):
-        value = value.this
-    if isinstance(value, exp.Paren):
-        return _kind(value.this, schema, depth + 1)
-    if isinstance(value, (exp.Cast, exp.TryCast)) and not value.to.expressions:
-        return _CAST_KINDS.get(value.to.this)
-    if isinstance(value, exp.Column):
-        return _kind(source_of(value, schema), schema, depth + 1)
-    if isinstance(value, (exp.Max, exp.Min, exp.AnyValue)):   # (of its argument's type)
-        return _kind(value.this, schema, depth + 1)
-    return _MADE.get(type(value))
+    known = type_of(value, schema)
+    return _KINDS.get(known.this) if known is not None and not known.expressions else None
 
 
 def _subtractions(tree: exp.Expression) -> Iterator[exp.Sub]:

@@ -13,7 +13,7 @@ source of the nearest SELECT outwards that has that name (a correlated subquery'
 table), which is
 - a `dataset.table`'s column whose schema type is ARRAY<STRUCT<...>>, or
 - a CTE's or subquery's select-list item that is one: such a column again, an array of STRUCT literals, an
-  ARRAY_AGG of a STRUCT, ARRAY(SELECT AS STRUCT ...), or a CAST to ARRAY<STRUCT<...>>.
+  ARRAY_AGG of a STRUCT, ARRAY(SELECT AS STRUCT ...), or a CAST to ARRAY<STRUCT<...>> (expression_types.py).
 Anything else (a name two sources have, a source whose columns are not known, a star) is left as it was. An UNNEST
 with an alias keeps one column of that name: exploded, the alias would name DuckDB's row of the fields, which is a
 STRUCT of NULLs where BigQuery's value is NULL (a LEFT JOIN with no element, a NULL element).
@@ -24,7 +24,8 @@ from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 
-from .column_sources import MAX_DEPTH, dataset_tables, source_of
+from .column_sources import dataset_tables
+from .expression_types import is_array_of, type_of
 
 
 def _unnests(tree: exp.Expression) -> Iterator[tuple[exp.Unnest, exp.Expression]]:
@@ -39,27 +40,9 @@ def _unnests(tree: exp.Expression) -> Iterator[tuple[exp.Unnest, exp.Expression]
             yield unnest, unnest.expressions[0]
 
 
-def _holds_structs(given: exp.Expression | str | None, schema, unnest: exp.Unnest, depth: int) -> bool:
-    """Whether `given` (an expression, or a table column's BigQuery type) certainly holds an ARRAY of STRUCTs."""
-    if given is None or depth > MAX_DEPTH:
-        return False
-    if isinstance(given, str):   # a table column's BigQuery type
-        return given.upper().replace(" ", "").startswith("ARRAY<STRUCT<")
-    value = given.this if isinstance(given, exp.Alias) else given
-    if isinstance(value, exp.Column):
-        return _holds_structs(source_of(value, schema, skip=unnest), schema, unnest, depth + 1)
-    if isinstance(value, exp.Array):
-        elements = value.expressions
-        if len(elements) == 1 and isinstance(elements[0], exp.Query):   # ARRAY(SELECT AS STRUCT ...)
-            return elements[0].args.get("kind") == "STRUCT"
-        return bool(elements) and all(isinstance(e, exp.Struct) for e in elements)
-    if isinstance(value, exp.ArrayAgg):
-        return isinstance(value.this, exp.Struct)
-    if isinstance(value, exp.Cast):
-        to = value.to
-        return to.is_type(exp.DataType.Type.ARRAY) and bool(to.expressions) \
-            and to.expressions[0].is_type(exp.DataType.Type.STRUCT)
-    return False
+def _holds_structs(array: exp.Expression, schema, unnest: exp.Unnest) -> bool:
+    """Whether `array` certainly holds STRUCTs (its own UNNEST is not where its columns are looked for)."""
+    return is_array_of(type_of(array, schema, skip=unnest), exp.DataType.Type.STRUCT)
 
 
 def tables_to_read(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]]:
@@ -69,11 +52,11 @@ def tables_to_read(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]
 
 
 def markable(trees: Iterable[exp.Expression], schema) -> bool:
-    return any(_holds_structs(array, schema, unnest, 0) for tree in trees for unnest, array in _unnests(tree))
+    return any(_holds_structs(array, schema, unnest) for tree in trees for unnest, array in _unnests(tree))
 
 
 def mark(tree: exp.Expression, schema) -> None:
     """Mark (sqlglot's `explode_array`) each UNNEST of `tree` that gives an array of STRUCTs' fields in BigQuery."""
     for unnest, array in list(_unnests(tree)):
-        if _holds_structs(array, schema, unnest, 0):
+        if _holds_structs(array, schema, unnest):
             unnest.set("explode_array", True)

@@ -4,7 +4,7 @@ operator"). sqlglot adds 1 to every bare index for DuckDB's 1-based lists: a JSO
 (`payload.items[0]` the second item), and an index past an ARRAY's end was NULL.
 
 Which x is shows in the SQL (an array or JSON literal or constructor, a function of known result) or in the tables'
-types (column_sources.py): the Bracket is marked SUBSCRIPT_OF "ARRAY" or "JSON" and rewritten for it
+types (expression_types.py): the Bracket is marked SUBSCRIPT_OF "ARRAY" or "JSON" and rewritten for it
 (rewrites._array_subscript). Where neither tells, the subscript stays as it was (an ARRAY's element, NULL past its
 end).
 """
@@ -14,12 +14,12 @@ from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 
-from .column_sources import MAX_DEPTH, Element, dataset_tables, path_root, source_of
+from .column_sources import dataset_tables
+from .expression_types import type_of
 
 SUBSCRIPT_OF = "subscript_of"
 
-_JSON_MAKERS = (exp.ParseJSON, exp.JSONExtract, exp.JSONArray, exp.JSONObject)
-_ARRAY_MAKERS = (exp.Array, exp.ArrayAgg, exp.GenerateSeries, exp.Split, exp.ArrayConcat, exp.JSONExtractArray)
+_T = exp.DataType.Type
 
 
 def _bare_subscripts(tree: exp.Expression) -> Iterator[exp.Bracket]:
@@ -29,46 +29,10 @@ def _bare_subscripts(tree: exp.Expression) -> Iterator[exp.Bracket]:
             yield bracket
 
 
-def _kind(value: exp.Expression | str | None, schema, depth: int = 0) -> str | None:
-    """"ARRAY", "JSON", or None when `value` (an expression, or a table column's BigQuery type) is not known to be
-    either."""
-    if value is None or depth > MAX_DEPTH:
-        return None
-    if isinstance(value, str):
-        kind = value.upper().split("<", 1)[0].strip()
-        return kind if kind in ("ARRAY", "JSON") else None
-    if isinstance(value, Element):   # an UNNEST's element: JSON in an ARRAY<JSON>
-        array = value.array.this if isinstance(value.array, exp.Alias) else value.array
-        if isinstance(array, exp.Column):
-            array = source_of(array, schema)
-        if isinstance(array, str):
-            return "JSON" if array.upper().replace(" ", "") == "ARRAY<JSON>" else None
-        if isinstance(array, exp.Alias):
-            array = array.this
-        if isinstance(array, exp.Array) and array.expressions:
-            return "JSON" if _kind(array.expressions[0], schema, depth + 1) == "JSON" else None
-        return None
-    if isinstance(value, exp.Alias):
-        value = value.this
-    if isinstance(value, exp.Paren):
-        return _kind(value.this, schema, depth + 1)
-    if isinstance(value, _JSON_MAKERS):
-        return "JSON"
-    if isinstance(value, exp.Bracket):   # an element of JSON is JSON (BigQuery has no ARRAY of ARRAYs)
-        return "JSON" if _kind(value.this, schema, depth + 1) == "JSON" else None
-    if isinstance(value, _ARRAY_MAKERS):
-        return "ARRAY"
-    if isinstance(value, exp.Cast):
-        return _kind(value.to.sql("bigquery"), schema, depth + 1)
-    if isinstance(value, exp.Column):
-        own = _kind(source_of(value, schema), schema, depth + 1)
-        if own is not None:
-            return own
-        root = path_root(value)   # a field of a JSON column: `payload.items`
-        return "JSON" if root is not None and _kind(source_of(root, schema), schema, depth + 1) == "JSON" else None
-    if isinstance(value, exp.Dot):   # `(expr).field`: JSON where expr is
-        return "JSON" if _kind(value.this, schema, depth + 1) == "JSON" else None
-    return None
+def _kind(value: exp.Expression, schema) -> str | None:
+    """"ARRAY", "JSON", or None when `value` is not known to be either."""
+    known = type_of(value, schema)
+    return next((kind.name for kind in (_T.ARRAY, _T.JSON) if known is not None and known.is_type(kind)), None)
 
 
 def tables_to_read(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]]:

@@ -152,7 +152,8 @@ class RequestLog:
     """Request-log entries in an in-memory DuckDB database: load, classify, then ask."""
 
     def __init__(self) -> None:
-        self.con = duckdb.connect()
+        # (its SQL is the kit's own; no call of it may fetch a DuckDB extension from the network)
+        self.con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
         self.con.execute("SET TimeZone = 'UTC'")
         # Every question says its own ORDER BY: loading may then use every core.
         self.con.execute("SET preserve_insertion_order = false")

@@ -81,13 +81,16 @@ def explain(con: duckdb.DuckDBPyConnection, path: Path, exc: BaseException,
             # a name translation let through as a CTE's, used out of the CTE's scope: DuckDB's suggestion names
             # its own catalog ("Did you mean pg_class?")
             return unqualified_table(missing.group(1))
+        exists = _ALREADY_EXISTS.search(str(exc))
+        if exists:
+            return already_exists(exists.group(1), exists.group(2), statements)
         function = _NO_FUNCTION.search(str(exc))
         if function:
             # BigQuery's invalidQuery "Function not found: name"; DuckDB's own suggestion names a DuckDB function
             return WarehouseQueryError(f"The query was refused: Function not found: {function.group(1)} (the sandbox "
                                        "has no function of that name; a BigQuery function it does not emulate, such "
                                        "as PARSE_NUMERIC, runs on target=gcp).")
-        return exc
+        return _refused(exc)
     if isinstance(exc, duckdb.ParserException):
         first = str(exc).splitlines()[0]
         return UnsupportedSQL(f"The local warehouse cannot run this SQL once translated to DuckDB ({first}).")
@@ -113,13 +116,27 @@ def explain(con: duckdb.DuckDBPyConnection, path: Path, exc: BaseException,
             return WarehouseQueryError(f"The query failed as it ran: the sandbox does not know the time zone "
                                        f"'{zone.group(1)}' (it takes IANA time zone names, such as "
                                        "America/Los_Angeles, or UTC).")
-        return exc
-    if isinstance(exc, _FAILED_AS_IT_RAN):
+    if isinstance(exc, duckdb.Error) and not isinstance(exc, _THE_FILES_OWN):
         # BigQuery fails these as the query runs (a bad cast, a value out of range, a checked limit) with
-        # invalidQuery, which the gcp adapter raises as WarehouseQueryError: the sandbox answers alike
+        # invalidQuery, which the gcp adapter raises as WarehouseQueryError: the sandbox answers alike, and so for
+        # whatever else DuckDB raises about the SQL it ran, rather than let its own exception class out
         first = _RUNTIME_KIND.sub("", str(exc).splitlines()[0]).rstrip(".!")
         return WarehouseQueryError(f"The query failed as it ran: {first}.")
     return exc
+
+
+def _refused(exc: BaseException) -> WarehouseQueryError:
+    first = re.sub(r"^Catalog Error: ", "", str(exc).splitlines()[0]).rstrip(".!")
+    return WarehouseQueryError(f"The query was refused: {first}.")
+
+
+def already_exists(kind: str, name: str, statements: Sequence[Statement]) -> WarehouseQueryError:
+    """BigQuery's duplicate (409) for a CREATE of what exists, in its words: `Already Exists: Table p:ds.t`."""
+    kind = {"schema": "Dataset", "table": "Table", "view": "Table"}.get(kind.lower(), "Function")
+    made = next((f"{st.dataset}.{name}" for st in statements if st.dataset and st.table
+                 and st.table.lower() == name.lower()), name) if kind == "Table" else name
+    return WarehouseQueryError(f"The query was refused: Already Exists: {kind} {made} (CREATE OR REPLACE replaces "
+                               "it; CREATE ... IF NOT EXISTS leaves it as it is).")
 
 
 def _bigquery_call(sql: str | None, duckdb_function: str) -> str:
@@ -146,13 +163,18 @@ def _bigquery_call(sql: str | None, duckdb_function: str) -> str:
 
 
 _NO_TABLE = re.compile(r"Table with name (\S+) does not exist!")
-_NO_FUNCTION = re.compile(r"(?:Scalar|Aggregate|Table|Macro) Function with name (\S+) does not exist")
+# (or a function of an extension the sandbox does not load: it fetches none)
+_NO_FUNCTION = re.compile(r"(?:Scalar|Aggregate|Table|Macro) Function with name \"?([^\s\"]+)\"? "
+                          r"(?:does not exist|is not in the catalog)")
+_ALREADY_EXISTS = re.compile(r"(Table|View|Schema|(?:Scalar |Macro |Table )?(?:Macro )?Function|Macro) with name "
+                             r"\"?([^\s\"!]+)\"? already exists")
+# the file's own trouble (locked, truncated, interrupted): the warehouse explains those itself
+_THE_FILES_OWN = (duckdb.IOException, duckdb.InterruptException)
 # DuckDB's binder refusing a function's argument types: no signature takes them, or several do equally well
 _UNTYPED_CALL = re.compile(r"^(?:No function matches the given name and argument types '"
                            r"|Could not choose a best candidate function for the function call \")(\w+)\(")
 _BOUND_AS = {"date_part": ("EXTRACT",)}   # DuckDB's binder calls EXTRACT(part FROM x) date_part(part, x)
 _STAR_IN_EXPRESSION = "STAR expression is only allowed as the root element of an expression"
 _UNKNOWN_ZONE = re.compile(r"Unknown TimeZone '([^']*)'")
-_FAILED_AS_IT_RAN = (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException)
 _BINDER_KIND = re.compile(r"^Binder Error: ")
-_RUNTIME_KIND = re.compile(r"^(Conversion|Invalid Input|Out of Range) Error: ")
+_RUNTIME_KIND = re.compile(r"^[A-Z][\w ]*? Error: ")

@@ -162,7 +162,9 @@ class Engine:
             why = (exc.strerror or str(exc)).lower()
             raise ParameterError(SETTING_VARIABLES["temp_directory"], settings["temp_directory"],
                                  f"give a folder this user can create and write ({why})") from None
-        self.con = duckdb.connect(":memory:")
+        # Never fetch an extension: a call DuckDB would serve from one (NET.HOST read as inet's host()) must not
+        # reach the network, write under ~/.duckdb, or answer with that extension's meaning instead of BigQuery's
+        self.con = duckdb.connect(":memory:", config=NO_EXTENSION_DOWNLOADS)
         for name, value in settings.items():
             try:
                 self.con.execute(f"SET {name} = '{value.replace(chr(39), chr(39) * 2)}'")
@@ -236,6 +238,8 @@ class Engine:
             finally:
                 _ENGINE = None
 
+
+NO_EXTENSION_DOWNLOADS = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 _TEMP_OBJECTS = """
     SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary

@@ -186,7 +186,7 @@ class LocalWarehouse:
     def query_arrow(self, sql: str, params: dict | None = None) -> pa.Table:
         """query()'s rows as Arrow, with BigQuery's column types (the BigQuery fake serves these)."""
         statements = self._translate(sql, params)
-        read_only = all(s.kind in ("query", "transaction") or (s.kind == "other" and _is_temp(s)) for s in statements)
+        read_only = all(s.kind in ("query", "transaction") or (s.kind == "other" and s.temp) for s in statements)
         with self.connection(read_only=read_only) as con:
             statements = retyped(con, sql, statements, self.project, CATALOG)   # NUMERIC results as BigQuery's
             with explained(con, self.path, statements, sql), transaction(con, enabled=not read_only):
@@ -247,7 +247,7 @@ class LocalWarehouse:
             if column is not None:
                 raise NullArrayElement(null_element_refusal(column, "the query", by="The sandbox, as BigQuery,"), column)
             return null_arrays_as_empty(rows)
-        if _is_temp(st):
+        if st.temp:
             engine().made_temp_objects = True  # BigQuery's TEMP objects last one script, not the process
         if st.writes_rows and st.dataset and st.table and catalog.relation_exists(con, st.dataset, st.table):
             # a write that leaves the same rows still moves the partition's last change, as on BigQuery
@@ -521,7 +521,4 @@ def _refuse_rounded_bignumerics(ref: str, df: pd.DataFrame, bignumeric_columns: 
         if wide is not None and bignumeric:
             raise ParameterError(f"frames[{ref!r}][{column!r}]", wide, bignumeric_refusal(wide).rstrip("."))
 
-
-def _is_temp(st: Statement) -> bool:
-    return st.sql.upper().startswith(("CREATE TEMPORARY", "CREATE TEMP", "CREATE OR REPLACE TEMP"))
 

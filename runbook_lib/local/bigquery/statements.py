@@ -6,6 +6,7 @@ warehouse can keep `_runbook_meta` in step and explain errors in BigQuery's term
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,7 +20,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError
 from . import information_schema
 from .errors import UnsupportedSQL
 from .numeric_types import Schema, mark_decimal_results, table_schema, tables_to_type, worth_typing
-from . import differences, sort_keys, struct_unnests, subscripts
+from . import differences, routines, sort_keys, struct_unnests, subscripts
 from .rewrites import apply
 
 
@@ -49,6 +50,7 @@ class Statement:
     renamed_to: str | None = None  # ALTER TABLE ... RENAME TO
     writes_rows: bool = False  # INSERT, UPDATE, DELETE or MERGE: rows it writes can be RETURNed (not TRUNCATE)
     unqualified: tuple[str, ...] = ()  # tables named without a dataset, neither a CTE nor the script's TEMP table
+    temp: bool = False  # CREATE TEMP TABLE / FUNCTION: BigQuery drops it when the script ends
 
     def option(self, name: str) -> str | None:
         return dict(self.options).get(name.lower())
@@ -218,8 +220,18 @@ def _describe_merge(tree: exp.Merge) -> dict[str, Any]:
     return {"kind": "merge", "dataset": tree.this.db or None, "table": tree.this.name, "writes_rows": True}
 
 
+def _insert_anonymous_structs_by_position(insert: exp.Insert) -> None:
+    """A STRUCT without field names (`STRUCT(1, 'x')`, `(1, 'x')`) takes the target column's fields by position, as
+    BigQuery coerces it; sqlglot names its fields _0, _1, which DuckDB would not match to the column's names."""
+    for struct in list(insert.find_all(exp.Struct)):
+        if struct.expressions and not any(isinstance(e, (exp.PropertyEQ, exp.Alias)) for e in struct.expressions):
+            struct.replace(exp.Anonymous(this="ROW", expressions=[e.copy() for e in struct.expressions]))
+
+
 def _describe_dml(tree: exp.Expression) -> dict[str, Any]:
     """INSERT / UPDATE / DELETE / TRUNCATE: the table it changes is the first one it names."""
+    if isinstance(tree, exp.Insert):
+        _insert_anonymous_structs_by_position(tree)
     target = next(tree.find_all(exp.Table), None)
     return {"kind": "dml", "dataset": (target.db or None) if target else None, "table": target.name if target else None,
             "writes_rows": not isinstance(tree, exp.TruncateTable)}
@@ -261,9 +273,9 @@ def _merge_check(merge: exp.Merge) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # One statement
 
-def _unsupported(tree: exp.Expression) -> UnsupportedSQL:
+def _unsupported(tree: exp.Expression | str) -> UnsupportedSQL:
     try:
-        text = tree.sql("bigquery")
+        text = tree if isinstance(tree, str) else tree.sql("bigquery", comments=False)   # (not its leading comment)
     except SqlglotError:
         text = type(tree).__name__
     words = " ".join(text.split()[:2])
@@ -271,6 +283,35 @@ def _unsupported(tree: exp.Expression) -> UnsupportedSQL:
         f"The local warehouse does not support the BigQuery statement starting {words!r} "
         f"(scripting, variables, models, exports and procedures run only on BigQuery)."
     )
+
+
+def _is_bare_begin(tree: exp.Expression) -> bool:
+    """`BEGIN;`, which BigQuery takes as BEGIN TRANSACTION (sqlglot reads it as a command)."""
+    return isinstance(tree, exp.Command) and tree.sql("bigquery", comments=False).strip().upper() == "BEGIN"
+
+
+# The first words of BigQuery's procedural statements (procedural language doc); sqlglot cannot read most of them, and
+# its parse error would blame the SQL, in its own class names, for what is valid BigQuery scripting
+_PROCEDURAL = re.compile(
+    r"(?:^|;)\s*((?:IF|CASE|WHILE|LOOP|REPEAT|FOR|BEGIN|RAISE|DECLARE|SET|EXECUTE\s+IMMEDIATE|CALL|RETURN|LEAVE|"
+    r"BREAK|CONTINUE|ITERATE|ASSERT)\b|\w+\s*:\s*(?:BEGIN|LOOP|WHILE|REPEAT|FOR)\b)", re.IGNORECASE)
+_COMMENT = re.compile(r"--[^\n]*|#[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def _procedural_statement(sql: str) -> str | None:
+    found = _PROCEDURAL.search(_COMMENT.sub(" ", sql))
+    return " ".join(found.group(1).split()) if found else None
+
+
+class _NoCommandFallbackNotice(logging.Filter):
+    """sqlglot logs each statement it cannot read as "Falling back to parsing as a 'Command'"; the kit refuses those
+    in its own sentence, so the notice on stderr only repeats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Falling back to parsing as a 'Command'" not in record.getMessage()
+
+
+logging.getLogger("sqlglot").addFilter(_NoCommandFallbackNotice())
 
 
 def _strip_project(tree: exp.Expression, catalog: str | None) -> None:
@@ -355,15 +396,33 @@ def _unqualified_tables(tree: exp.Expression, temp_tables: frozenset[str]) -> tu
         and t.name.lower() not in ctes and t.name.lower() not in temp_tables))
 
 
+def _answer_system_variables(tree: exp.Expression, project: str) -> None:
+    """`@@project_id` is the project the query runs in (system variables doc): the sandbox's. The others describe a
+    script as it runs (@@row_count, @@error.message, @@script.*, ...), which only BigQuery runs; sqlglot reads
+    `@@name` as a parameter `@name` inside a parameter, which the caller's params could never give."""
+    for variable in list(tree.find_all(exp.Parameter)):
+        if not isinstance(variable.this, exp.Parameter):
+            continue
+        name = variable.this.name.lower()
+        if name != "project_id":
+            raise UnsupportedSQL(f"The local warehouse does not support the system variable @@{name} (scripting, "
+                                 "variables, models, exports and procedures run only on BigQuery).")
+        variable.replace(exp.Literal.string(project))
+
+
 def _translate_one(tree: exp.Expression, project: str, catalog: str | None, schema: Schema | None,
                    temp_tables: frozenset[str] = frozenset()) -> Statement:
-    if isinstance(tree, (exp.Transaction, exp.Commit)):
+    if isinstance(tree, (exp.Transaction, exp.Commit)) or _is_bare_begin(tree):
         # BEGIN/COMMIT TRANSACTION: the warehouse already runs a batch in one transaction.
         return Statement(sql="", kind="transaction")
     if isinstance(tree, (exp.Command, exp.Declare, exp.Set, exp.Export, exp.Rollback)) \
             or not isinstance(tree, (exp.Query, exp.DDL, exp.DML, exp.Merge, exp.Drop, exp.Alter, exp.TruncateTable)):
         raise _unsupported(tree)
     describe = next((fn for cls, fn in _DESCRIBE.items() if isinstance(tree, cls)), None)
+    _answer_system_variables(tree, project)
+    routines.unqualify_calls(tree, project)
+    if isinstance(tree, exp.Create):
+        routines.prepare(tree)
     unqualified = _unqualified_tables(tree, temp_tables)   # the tables the operator named, not a rewrite's
     if schema is not None:   # before any rewrite: the tree is still BigQuery's
         mark_decimal_results(tree, schema)
@@ -382,6 +441,7 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
             r for t in tree.find_all(exp.Table) if not information_schema.is_information_schema(t)
             and (r := _ref(t)))),
         unqualified=unqualified,
+        temp=isinstance(tree, exp.Create) and tree.find(exp.TemporaryProperty) is not None,
     )
     tree = apply(tree)
     # After the rewrites, so the views' own DuckDB SQL is not "corrected" as if it were BigQuery's.
@@ -400,8 +460,11 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
 
 def _parse(sql: str) -> list[exp.Expression]:
     try:
-        trees = sqlglot.parse(sql, read="bigquery", error_level=ErrorLevel.RAISE)
+        trees = sqlglot.parse(routines.readable(sql), read="bigquery", error_level=ErrorLevel.RAISE)
     except ParseError as exc:
+        procedural = _procedural_statement(sql)
+        if procedural is not None:
+            raise _unsupported(procedural) from None
         errors = getattr(exc, "errors", None) or [{}]
         first = errors[0]
         near = first.get("highlight") or ""
@@ -456,6 +519,17 @@ def _check_json_objects(sql: str, trees: tuple[exp.Expression, ...]) -> None:
                              "(`key`, `value`).")
 
 
+def _refuse_net_functions(trees: tuple[exp.Expression, ...]) -> None:
+    """BigQuery's NET functions (NET.HOST, NET.IP_FROM_STRING, ...) are not emulated; DuckDB has a `host()` of its own
+    (an extension's, about network addresses) that would answer something else."""
+    for tree in trees:
+        net = tree.find(exp.NetFunc)
+        if net is not None:
+            name = net.sql("bigquery", unsupported_level=ErrorLevel.IGNORE).split("(", 1)[0].upper()
+            raise UnsupportedSQL(f"Function not found: {name} (the sandbox does not emulate BigQuery's NET "
+                                 "functions; target=gcp runs them).")
+
+
 @lru_cache(maxsize=512)
 def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
               schema: Schema | None = None) -> tuple[Statement, ...]:
@@ -469,6 +543,7 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
     """
     trees = parsed(sql)
     _check_json_objects(sql, trees)
+    _refuse_net_functions(trees)
     temp_tables = _temp_tables(trees)
     if schema is None:
         statements = [_translate_one(t.copy(), project, catalog, None, temp_tables)   # (rewritten in place)

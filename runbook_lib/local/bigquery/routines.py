@@ -1,0 +1,84 @@
+"""BigQuery's SQL UDFs and table functions as DuckDB macros (user-defined functions doc, table functions doc).
+
+sqlglot translates `CREATE [TEMP] FUNCTION` to a DuckDB macro, but four BigQuery forms came out wrong:
+- a templated parameter (`x ANY TYPE`) became DuckDB's VARIANT, which no argument binds to: every call was refused.
+  A macro's parameter without a type takes whatever it is given, as BigQuery's templated one does;
+- a typed scalar parameter refused a literal BigQuery coerces to its type (`NextDay('2024-01-31')` for a DATE): it
+  is untyped in the macro and cast to its type where the body reads it (conversion rules doc, literal coercion);
+- `RETURNS FLOAT64 AS (x)` dropped the RETURNS type, so the function gave the body's type (a table made from it got an
+  INT64 column): the body is cast to the declared type;
+- `CREATE TABLE FUNCTION f(...) AS (SELECT ...)`, written without `RETURNS TABLE<...>` as BigQuery's own examples are,
+  lost the word TABLE and became a scalar function. A body that is a query, not an expression (a scalar UDF's
+  subquery is parenthesised twice, `AS ((SELECT ...))`), is a table function;
+- `DROP TABLE FUNCTION` could not be read, and a project-qualified call (`p.ds.f(1)`) named no function.
+"""
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from .errors import UnsupportedSQL
+
+_T = exp.DataType.Type
+
+_DROP_TABLE_FUNCTION = re.compile(r"(^|;)(\s*)DROP\s+TABLE\s+FUNCTION\b", re.IGNORECASE)
+
+
+def readable(sql: str) -> str:
+    """`sql` with `DROP TABLE FUNCTION` as `DROP FUNCTION` (which drops a table macro too), which sqlglot can read."""
+    return _DROP_TABLE_FUNCTION.sub(r"\1\2DROP FUNCTION", sql)
+
+
+def _is_table_function(create: exp.Create) -> bool:
+    body = create.expression
+    returns = create.find(exp.ReturnsProperty)
+    if returns is not None:
+        return bool(returns.args.get("is_table"))
+    return isinstance(body, exp.Query) and not isinstance(body, exp.Subquery) or \
+        isinstance(body, exp.Subquery) and isinstance(body.this, exp.Query) and not isinstance(body.this, exp.Subquery)
+
+
+def prepare(create: exp.Create) -> None:
+    """Make a BigQuery CREATE FUNCTION's tree say to DuckDB what BigQuery means by it (in place)."""
+    if create.kind != "FUNCTION" or not isinstance(create.this, exp.UserDefinedFunction):
+        return
+    if create.find(exp.LanguageProperty) is not None:
+        raise UnsupportedSQL("The local warehouse runs SQL functions only: a JavaScript (LANGUAGE js) or other "
+                             "non-SQL function runs only on BigQuery.")
+    cast_to: dict[str, exp.DataType] = {}
+    for parameter in create.this.expressions:
+        kind = parameter.args.get("kind") if isinstance(parameter, exp.ColumnDef) else None
+        scalar = isinstance(kind, exp.DataType) and not kind.expressions and not kind.args.get("nested")
+        if isinstance(kind, exp.DataType) and (kind.is_type(_T.VARIANT) or scalar):
+            parameter.set("kind", None)
+            if not kind.is_type(_T.VARIANT):   # (ANY TYPE takes what it is given)
+                cast_to[parameter.name.lower()] = kind
+    body = create.expression
+    for column in list(body.find_all(exp.Column)) if body is not None and cast_to else []:
+        if not column.table and column.name.lower() in cast_to:
+            column.replace(exp.Cast(this=column.copy(), to=cast_to[column.name.lower()].copy()))
+    properties = create.args.get("properties")
+    if _is_table_function(create):
+        if create.find(exp.ReturnsProperty) is None:
+            table = exp.ReturnsProperty(this=exp.Schema(this=exp.Var(this="TABLE")), is_table=True)
+            if properties is None:
+                create.set("properties", exp.Properties(expressions=[table]))
+            else:
+                properties.append("expressions", table)
+        return
+    returns = create.find(exp.ReturnsProperty)
+    body = create.expression
+    if returns is not None and isinstance(returns.this, exp.DataType) and body is not None:
+        inner = body.this if isinstance(body, exp.Paren) else body
+        body.replace(exp.Paren(this=exp.Cast(this=inner.copy(), to=returns.this.copy())))
+
+
+def unqualify_calls(tree: exp.Expression, project: str) -> None:
+    """`project.dataset.f(...)`, the sandbox's own project named, as `dataset.f(...)`: DuckDB knows no project."""
+    for dot in list(tree.find_all(exp.Dot)):
+        owner = dot.this
+        if isinstance(dot.expression, exp.Anonymous) and isinstance(owner, exp.Dot) \
+                and isinstance(owner.this, exp.Identifier) and owner.this.name == project \
+                and isinstance(owner.expression, exp.Identifier):
+            owner.replace(owner.expression.copy())

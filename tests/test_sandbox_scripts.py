@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from runbook_lib.local.bigquery import UnsupportedSQL
+from runbook_lib.local.bigquery import UnsupportedSQL, meta
 from runbook_lib.local.duckdb_file import engine
 from runbook_lib.local.warehouse import LocalWarehouse, WarehouseQueryError
 
@@ -121,3 +121,47 @@ def test_an_anonymous_struct_is_inserted_by_position(wh):
     wh.execute("INSERT INTO ds.s VALUES (STRUCT(1, 'x'), [STRUCT(2, 'y')]), ((3, 'z'), [(4, 'w')])")
     assert wh.query("SELECT s.a, s.b, arr[OFFSET(0)].a AS first FROM ds.s ORDER BY 1").values.tolist() == \
         [[1, "x", 2], [3, "z", 4]]
+
+
+def test_alter_table_takes_several_actions_and_set_options_keeps_expiry_and_labels(wh):
+    wh.execute("ALTER TABLE ds.t ADD COLUMN a INT64, ADD COLUMN b STRING")
+    assert [c for c, _ in wh.table_info("ds.t").columns] == ["id", "cat", "a", "b"]
+    wh.execute("ALTER TABLE ds.t SET OPTIONS (expiration_timestamp = TIMESTAMP '2030-01-01 00:00:00+00', "
+               "labels = [('team', 'data'), ('tier', 'test')], description = 'a test table')")
+    info = wh.table_info("ds.t")
+    assert str(info.expires_at) == "2030-01-01 00:00:00+00:00" and info.labels == {"team": "data", "tier": "test"}
+    wh.execute("ALTER TABLE ds.t SET OPTIONS (expiration_timestamp = NULL, labels = [('tier', 'prod')])")
+    info = wh.table_info("ds.t")
+    assert info.expires_at is None and info.labels == {"tier": "prod"}   # labels replaced, as BigQuery's SET does
+    wh.execute("ALTER TABLE ds.t ALTER COLUMN cat SET OPTIONS (description = 'category')")
+    wh.execute("ALTER SCHEMA ds SET OPTIONS (default_table_expiration_days = 3, labels = [('env', 'sandbox')])")
+    with wh.connection(read_only=True) as con:
+        assert meta.dataset_meta(con, "ds")["default_table_expiration_days"] == 3
+        assert meta.dataset_meta(con, "ds")["labels"] == {"env": "sandbox"}
+    assert wh.query("SELECT COUNT(*) AS n FROM ds.t").n.tolist() == [3]
+
+
+def test_alter_refusals_name_the_table_the_dataset_or_the_option(wh):
+    with pytest.raises(Exception, match=r"Table ds\.nope was not found"):
+        wh.execute("ALTER TABLE ds.nope SET OPTIONS (description = 'x')")
+    wh.execute("ALTER TABLE IF EXISTS ds.nope SET OPTIONS (description = 'x')")
+    with pytest.raises(Exception, match="Dataset nods was not found"):
+        wh.execute("ALTER SCHEMA nods SET OPTIONS (labels = [('a', 'b')])")
+    with pytest.raises(UnsupportedSQL, match="cannot set a table option require_partition_filter; it keeps "
+                                             "expiration_timestamp, labels"):
+        wh.execute("ALTER TABLE ds.t SET OPTIONS (require_partition_filter = TRUE)")
+    with pytest.raises(UnsupportedSQL, match="CREATE MATERIALIZED VIEW; only BigQuery runs it"):
+        wh.execute("CREATE MATERIALIZED VIEW ds.mv AS SELECT id FROM ds.t")
+
+
+def test_keys_not_enforced_are_not_enforced(wh):
+    # BigQuery takes PRIMARY KEY and FOREIGN KEY only NOT ENFORCED, as metadata; DuckDB enforced them (or could not
+    # read the words): a duplicate key BigQuery stores was refused
+    wh.execute("CREATE TABLE ds.k (id INT64, ref INT64 REFERENCES ds.t(id) NOT ENFORCED, "
+               "PRIMARY KEY (id) NOT ENFORCED)")
+    wh.execute("CREATE TABLE ds.k2 (id INT64 PRIMARY KEY NOT ENFORCED); "
+               "ALTER TABLE ds.t ADD PRIMARY KEY (id) NOT ENFORCED")
+    wh.execute("INSERT INTO ds.k VALUES (1, 9), (1, 9); INSERT INTO ds.k2 VALUES (1), (1); "
+               "INSERT INTO ds.t VALUES (1, 'c')")
+    assert wh.query("SELECT (SELECT COUNT(*) FROM ds.k) AS k, (SELECT COUNT(*) FROM ds.k2) AS k2").values.tolist() == \
+        [[2, 2]]

@@ -56,6 +56,18 @@ def record(con: duckdb.DuckDBPyConnection, st: Statement, existed: bool | None, 
                             partition_range, unit)
         if st.kind == "create_table":   # new, or replaced: every partition is written
             changed.setdefault((st.dataset, st.table), set()).add(meta.EVERY_PARTITION)
+    elif st.kind == "alter_options" and st.dataset and st.table and catalog.relation_exists(con, st.dataset, st.table):
+        options = dict(st.options)
+        meta.set_table_options(con, st.dataset, st.table, now,
+                               **({"expires": _option_value(con, st, "expiration_timestamp")}
+                                  if "expiration_timestamp" in options else {}),
+                               **({"labels": _labels(con, st) or {}} if "labels" in options else {}))
+    elif st.kind == "alter_dataset_options" and st.dataset and catalog.schema_exists(con, st.dataset):
+        options = dict(st.options)
+        meta.set_dataset_options(con, st.dataset, now,
+                                 **({"days": _option_value(con, st, "default_table_expiration_days")}
+                                    if "default_table_expiration_days" in options else {}),
+                                 **({"labels": _labels(con, st) or {}} if "labels" in options else {}))
     elif st.kind in ("merge", "dml") and st.dataset and st.table:
         changed.setdefault((st.dataset, st.table), set())
     elif st.kind == "drop_table":

@@ -253,7 +253,7 @@ class LocalWarehouse:
             # a write that leaves the same rows still moves the partition's last change, as on BigQuery
             written = table_stats.run_noting_partitions(con, st.sql, st.dataset, st.table, used)
             changed.setdefault((st.dataset, st.table), set()).update(written)
-        else:
+        elif st.sql:   # (an ALTER of what only _runbook_meta keeps has none)
             con.execute(st.sql, used)
             # A query before the last runs to its end, its rows unread, as BigQuery runs each statement of a script:
             # DuckDB 2 takes no next statement while a result is pending (DuckDB 1 dropped it, and has no complete())

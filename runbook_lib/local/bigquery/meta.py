@@ -103,6 +103,29 @@ def set_table_meta(con, dataset: str, table: str, partition: str | None, created
                  "u": partition_unit if partition_unit != "DAY" else None})
 
 
+_UNCHANGED = object()
+
+
+def set_table_options(con, dataset: str, table: str, now: datetime, expires=_UNCHANGED, labels=_UNCHANGED) -> None:
+    """ALTER TABLE ... SET OPTIONS: a new expiry (None: never) or labels (replacing all of them), as given."""
+    if not table_meta(con, dataset, table):   # (a table the warehouse did not make: its metadata starts here)
+        set_table_meta(con, dataset, table, None, now, None)
+    for column, value in (("expires_at", expires), ("labels", labels)):
+        if value is not _UNCHANGED:
+            con.execute(f"UPDATE {_TABLES} SET {column} = $v WHERE dataset = $d AND table_name = $t",
+                        {"v": _json(value) if column == "labels" else value, "d": dataset, "t": table})
+
+
+def set_dataset_options(con, dataset: str, now: datetime, days=_UNCHANGED, labels=_UNCHANGED) -> None:
+    """ALTER SCHEMA ... SET OPTIONS: a new default table expiration (None: none) or labels, as given."""
+    if not dataset_meta(con, dataset):
+        set_dataset_meta(con, dataset, None, now)
+    for column, value in (("default_table_expiration_days", days), ("labels", labels)):
+        if value is not _UNCHANGED:
+            con.execute(f"UPDATE {_DATASETS} SET {column} = $v WHERE dataset = $d",
+                        {"v": _json(value) if column == "labels" else value, "d": dataset})
+
+
 def set_partition_column(con, dataset: str, table: str, partition: str) -> None:
     con.execute(f"UPDATE {_TABLES} SET partition_column = $p WHERE dataset = $d AND table_name = $t",
                 {"p": partition, "d": dataset, "t": table})

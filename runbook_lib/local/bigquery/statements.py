@@ -20,7 +20,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError
 from . import information_schema
 from .errors import UnsupportedSQL
 from .numeric_types import Schema, mark_decimal_results, table_schema, tables_to_type, worth_typing
-from . import differences, routines, sort_keys, struct_unnests, subscripts
+from . import alterations, differences, routines, sort_keys, struct_unnests, subscripts
 from .rewrites import apply
 
 
@@ -168,6 +168,9 @@ def _take_options(props: exp.Properties | None) -> tuple[list[tuple[str, str]], 
 def _describe_create(tree: exp.Create) -> dict[str, Any]:
     if tree.kind not in ("TABLE", "VIEW", "SCHEMA", "FUNCTION"):
         raise UnsupportedSQL(f"The local warehouse does not support CREATE {tree.kind}; only BigQuery runs it.")
+    if tree.find(exp.MaterializedProperty) is not None:
+        raise UnsupportedSQL("The local warehouse does not support CREATE MATERIALIZED VIEW; only BigQuery runs it "
+                             "(a CREATE VIEW of the same query reads the same rows here).")
     target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
     out: dict[str, Any] = {}
     if tree.kind == "SCHEMA":
@@ -204,6 +207,10 @@ def _describe_alter(tree: exp.Alter) -> dict[str, Any]:
     if not isinstance(tree.this, exp.Table):
         return {}
     out: dict[str, Any] = {"kind": "alter", "dataset": tree.this.db or None, "table": tree.this.name}
+    options = alterations.table_options(tree)
+    if options is not None:
+        return {**out, "kind": "alter_options", "options": alterations.options(
+            options, alterations.TABLE_OPTIONS, "a table", lambda value: apply(value).sql("duckdb"))}
     for action in tree.args.get("actions") or []:
         if isinstance(action, exp.AlterRename):
             out.update(kind="rename_table", renamed_to=action.this.name)
@@ -415,6 +422,10 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
     if isinstance(tree, (exp.Transaction, exp.Commit)) or _is_bare_begin(tree):
         # BEGIN/COMMIT TRANSACTION: the warehouse already runs a batch in one transaction.
         return Statement(sql="", kind="transaction")
+    if isinstance(tree, exp.Command):
+        fields = alterations.command_fields(tree, lambda value: apply(value).sql("duckdb"))
+        if fields is not None:
+            return _alteration_without_duckdb_sql(fields, catalog)
     if isinstance(tree, (exp.Command, exp.Declare, exp.Set, exp.Export, exp.Rollback)) \
             or not isinstance(tree, (exp.Query, exp.DDL, exp.DML, exp.Merge, exp.Drop, exp.Alter, exp.TruncateTable)):
         raise _unsupported(tree)
@@ -423,6 +434,8 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
     routines.unqualify_calls(tree, project)
     if isinstance(tree, exp.Create):
         routines.prepare(tree)
+    if isinstance(tree, (exp.Create, exp.Alter)):
+        alterations.drop_unenforced_constraints(tree)
     unqualified = _unqualified_tables(tree, temp_tables)   # the tables the operator named, not a rewrite's
     if schema is not None:   # before any rewrite: the tree is still BigQuery's
         mark_decimal_results(tree, schema)
@@ -452,7 +465,21 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
             t.replace(view)
     if isinstance(tree, exp.Merge):
         fields["merge_check"] = _merge_check(tree)
+    if fields["kind"] == "alter_options" or isinstance(tree, exp.Alter) and not tree.args.get("actions"):
+        return _alteration_without_duckdb_sql(fields, catalog)   # (options kept in _runbook_meta; constraints dropped)
     return Statement(sql=_duckdb_sql(tree), datasets=tuple(dict.fromkeys(info_datasets)), **fields)
+
+
+def _alteration_without_duckdb_sql(fields: dict[str, Any], catalog: str | None) -> Statement:
+    """An ALTER that changes nothing DuckDB keeps: its SQL only reads the table (none of its rows), so that a missing
+    table fails as BigQuery's ALTER does, unless IF EXISTS; a dataset's is checked by the warehouse (`datasets`)."""
+    if fields["kind"] == "alter_dataset_options":
+        return Statement(sql="", datasets=() if fields.get("if_not_exists") else (fields["dataset"],), **fields)
+    if fields.get("if_not_exists") or not fields.get("dataset"):
+        return Statement(sql="", **{**fields, "tables": ()})
+    probe = exp.select(exp.Null()).from_(exp.table_(fields["table"], db=fields["dataset"])).limit(0)
+    _strip_project(probe, catalog)
+    return Statement(sql=_duckdb_sql(probe), **{"tables": ((fields["dataset"], fields["table"]),), **fields})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -481,7 +508,7 @@ def _parse(sql: str) -> list[exp.Expression]:
                              "literal, quoted name or comment is not closed, or a character is not SQL.") from None
     # A comment after the last `;` parses as an exp.Semicolon holding only that comment: no statement to run
     return [t for tree in trees if tree is not None and not isinstance(tree, exp.Semicolon)
-            for t in _one_object_per_drop(tree)]
+            for one in _one_object_per_drop(tree) for t in alterations.one_action_each(one)]
 
 
 @lru_cache(maxsize=64)

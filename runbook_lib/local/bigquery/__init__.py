@@ -9,8 +9,11 @@ one sentence (UnsupportedSQL), what the local warehouse cannot run. tests/test_d
 fix to the answer BigQuery gives.
 
     statements    translate(sql) -> Statement per statement (DuckDB SQL + what it does); to_duckdb
-    rewrites      REWRITES: sqlglot expression class -> correction (casts, datetimes, json_nulls, numerics
-                  hold the long ones)
+    rewrites      REWRITES: sqlglot expression class -> correction (casts, datetimes, json_nulls, numerics,
+                  printf_format (FORMAT), approximate_aggregates hold the long ones)
+    routines      SQL UDFs and table functions as DuckDB macros; alterations: ALTER ... SET OPTIONS, several
+                  actions, keys NOT ENFORCED
+    expression_types   an expression's BigQuery type from the SQL and the tables' (for the type-dependent rewrites)
     numeric_types which expressions BigQuery types NUMERIC/BIGNUMERIC, from the tables' types (retyped)
     information_schema   TABLES, COLUMNS, SCHEMATA views
     functions     FARM_FINGERPRINT (pyfarmhash) and the other Python UDFs; register_functions(con)

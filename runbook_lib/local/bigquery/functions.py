@@ -5,6 +5,7 @@ import farmhash
 import pyarrow as pa
 
 from .json_text import to_json, to_json_string
+from .printf_format import format_text
 from .typenames import bigquery_type
 
 _TWO_64 = 1 << 64
@@ -40,6 +41,9 @@ def register_functions(con) -> None:
     con.create_function("_bq_to_json_string", to_json_string, None, duckdb.sqltypes.VARCHAR,
                         type="arrow", null_handling="special", side_effects=False)
     con.create_function("_bq_to_json", to_json, None, duckdb.sqltypes.VARCHAR,
+                        type="arrow", null_handling="special", side_effects=False)
+    # FORMAT's %t and %T (printf_format.py): any type in; a NULL is the text NULL
+    con.create_function("_bq_format_text", format_text, None, duckdb.sqltypes.VARCHAR,
                         type="arrow", null_handling="special", side_effects=False)
     con.create_function("_bq_type", bigquery_type, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR,
                         type="native", null_handling="default", side_effects=False)

@@ -33,7 +33,7 @@ from .errors import UnsupportedSQL
 # INT64, NUMERIC, BIGNUMERIC (TO_JSON_STRING only): a number within [-2^53, 2^53], which a double
 # holds exactly, a JSON string beyond.
 _EXACT_IN_DOUBLE = 1 << 53
-_JSON = "json"   # a place in a value's type that holds JSON (see _json_places)
+JSON_PLACE = "json"   # a place in a value's type that holds JSON (see json_places)
 _NANOS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _INDENT = "  "   # pretty_print: two spaces a level, "key": value (the page's own example)
 
@@ -55,8 +55,8 @@ def quoted(text: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def _json_places(duckdb_type: str) -> Any:
-    """None when the type holds no JSON; _JSON for JSON itself; for a list a 1-tuple of its
+def json_places(duckdb_type: str) -> Any:
+    """None when the type holds no JSON; JSON_PLACE for JSON itself; for a list a 1-tuple of its
     element's places, for a struct a tuple of its fields' places."""
     if "JSON" not in duckdb_type.upper():
         return None
@@ -65,7 +65,7 @@ def _json_places(duckdb_type: str) -> Any:
 
 def _places(t: exp.DataType) -> Any:
     if t.this == exp.DataType.Type.JSON:
-        return _JSON
+        return JSON_PLACE
     if t.this in (exp.DataType.Type.ARRAY, exp.DataType.Type.LIST) and t.expressions:
         inner = _places(t.expressions[0])
         return None if inner is None else (inner,)
@@ -120,7 +120,7 @@ def _integer(arr: pa.Array, wide_as_strings: bool = True) -> pa.Array:
     return text if wide is None else pc.if_else(wide, _quoted_column(text), text)
 
 
-def _numeric_digits(value: Decimal) -> str:
+def numeric_digits(value: Decimal) -> str:
     text = format(value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
@@ -133,7 +133,7 @@ def _numeric(arr: pa.Array, wide_as_strings: bool = True) -> pa.Array:
     text = pc.replace_substring_regex(pc.replace_substring_regex(text, r"0+$", ""), r"\.$", "")
     exponent = pc.match_substring(text, "E")
     if _any(exponent):
-        exact = pa.array([_numeric_digits(v) if e else None for v, e in zip(arr.to_pylist(), exponent.to_pylist())],
+        exact = pa.array([numeric_digits(v) if e else None for v, e in zip(arr.to_pylist(), exponent.to_pylist())],
                          pa.string())
         text = pc.if_else(exponent, exact, text)
     if not wide_as_strings:
@@ -284,7 +284,7 @@ def _json_node(node: Any, depth: int | None) -> str:
     return {True: "true", False: "false", None: "null"}[node]
 
 
-def _json_text(text: str, depth: int | None) -> str:
+def json_value_text(text: str, depth: int | None) -> str:
     """JSON: "data of the input JSON", without the whitespace ({"item":"pen","price":10}), as the
     JSON type keeps it: "Whitespace characters aren't preserved", "If an object has duplicate keys,
     the first key that's found is preserved" (data types page). Object members sorted by key, as
@@ -341,8 +341,8 @@ def spell(arr: pa.Array, places: Any = None, depth: int | None = None, names: li
     t = arr.type
     if pa.types.is_dictionary(t):   # a DuckDB ENUM: its text, a STRING in BigQuery's terms
         return spell(arr.dictionary_decode(), places, depth, names, wide_as_strings)
-    if places == _JSON:
-        text = _one_by_one(arr, lambda v: _json_text(v, depth))
+    if places == JSON_PLACE:
+        text = _one_by_one(arr, lambda v: json_value_text(v, depth))
     elif pa.types.is_null(t):
         return _constant("null", len(arr))
     elif pa.types.is_boolean(t):   # BOOL: true, false
@@ -392,7 +392,7 @@ def to_json_string(values: pa.Array, duckdb_types: pa.Array, pretty_print: pa.Ar
     values, duckdb_types, pretty_print, names = (_whole(a) for a in (values, duckdb_types, pretty_print, names))
     if not len(values) or pa.types.is_null(pretty_print.type):
         return pa.nulls(len(values), pa.string())
-    places = _json_places(duckdb_types[0].as_py())
+    places = json_places(duckdb_types[0].as_py())
     top_names = names[0].as_py()
     text = spell(values, places, None, top_names)
     wanted = pretty_print.fill_null(False)
@@ -415,8 +415,8 @@ def to_json(values: pa.Array, duckdb_types: pa.Array, stringify_wide_numbers: pa
         _whole(a) for a in (values, duckdb_types, stringify_wide_numbers, names))
     if not len(values):
         return pa.nulls(0, pa.string())
-    places = _json_places(duckdb_types[0].as_py())
+    places = json_places(duckdb_types[0].as_py())
     wide_as_strings = bool(stringify_wide_numbers.fill_null(False)[0].as_py()) \
         if not pa.types.is_null(stringify_wide_numbers.type) else False
     text = spell(values, places, None, names[0].as_py(), wide_as_strings=wide_as_strings)
-    return _one_by_one(text, lambda v: _json_text(v, None))
+    return _one_by_one(text, lambda v: json_value_text(v, None))

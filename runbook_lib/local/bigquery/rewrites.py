@@ -10,12 +10,12 @@ keep the node (possibly changed in place).
 """
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import Callable
 
 from sqlglot import exp
 
+from .approximate_aggregates import approx_quantiles, approx_top_count, approx_top_sum, nulls_clause
 from .arrays import (array_slice, struct_columns_named_as_the_first_branch, struct_elements_named_as_the_first,
                      unnest)
 from .casts import fix_cast
@@ -29,6 +29,7 @@ from .math_domains import (DOMAIN_CHECKED, bit_count, corr, corr_window, left_sh
                            right_shift)
 from .numerics import (average, common_supertype, division, integer_division, product, rounding, safe_division,
                        windowed_average)
+from .printf_format import printf_format
 from .sort_keys import NO_NAN
 from .subscripts import SUBSCRIPT_OF
 from .differences import DIFFERENCE_OF
@@ -197,6 +198,37 @@ def _sorted_value(ordered: exp.Ordered) -> exp.Expression | None:
     return value.copy()
 
 
+# MIN and LEAST with a NaN: aggregate functions doc (MIN): "If the argument is NaN for any row in the group, returns
+# NaN"; mathematical functions doc: "return NaN if any of the arguments is NaN". DuckDB orders NaN above +inf, so its
+# MIN and LEAST skip a NaN, while MAX and GREATEST already return it: where MAX (GREATEST) of the same values is a
+# NaN, it is the answer. TYPEOF folds to a constant when DuckDB binds, so for any type other than FLOAT64 the CASE
+# keeps MIN alone and DuckDB computes no MAX (checked with EXPLAIN).
+_NAN_FIRST = ("CASE WHEN TYPEOF(__max__) IN ('DOUBLE', 'FLOAT') AND ISNAN(TRY_CAST(__max__ AS DOUBLE)) "
+              "THEN __max__ ELSE __min__ END")
+
+
+def _nan_min(node: exp.Min) -> exp.Expression | None:
+    if isinstance(node.parent, (exp.Window, exp.Filter)) or _volatile(node):
+        return None   # (a window: _nan_min_window)
+    return tpl(_NAN_FIRST, max=exp.Max(this=node.this.copy()), min=node)
+
+
+def _nan_min_window(node: exp.Window) -> exp.Expression | None:
+    if not isinstance(node.this, exp.Min) or _volatile(node.this):
+        return None
+    largest = node.copy()
+    largest.set("this", exp.Max(this=node.this.this.copy()))
+    return tpl(_NAN_FIRST, max=largest, min=node)
+
+
+def _nan_least(node: exp.Least) -> exp.Expression | None:
+    common_supertype(node)
+    if _volatile(node):
+        return None
+    greatest = node.copy()
+    return tpl(_NAN_FIRST, max=exp.Greatest(**greatest.args), min=node)
+
+
 def _countif(node: exp.Expression) -> exp.Expression | None:
     """Aggregate functions doc (COUNTIF): the number of TRUE values, 0 when there is none; DuckDB's
     COUNT_IF gives NULL when every value is NULL. COALESCE(COUNT_IF(x), 0), around the window of a
@@ -213,19 +245,6 @@ def _anonymous(node: exp.Anonymous) -> exp.Expression | None:
         a, b = node.expressions
         return tpl("(CAST(__a__ AS DOUBLE) / CAST(__b__ AS DOUBLE))", a=a, b=b)
     return None
-
-
-def _printf_format(node: exp.Format) -> exp.Expression:
-    # BigQuery FORMAT takes printf-style specifiers; DuckDB's format() takes {} and would return
-    # the pattern unchanged.
-    pattern = node.this
-    if isinstance(pattern, exp.Literal) and pattern.is_string:
-        # %t/%T print any value as text: DuckDB's %s. BigQuery's ' flag groups thousands with
-        # commas (FORMAT("%'d", 1234567) = '1,234,567'); DuckDB's printf spells that flag ","
-        # (its own ' flag groups with apostrophes).
-        text = re.sub(r"%'?([-+ #0]*\d*(?:\.\d+)?)[tT]", r"%\1s", pattern.this)
-        pattern = exp.Literal.string(re.sub(r"%([-+ #0]*)'", r"%\1,", text))
-    return exp.Anonymous(this="PRINTF", expressions=[pattern, *node.expressions])
 
 
 def _like_with_backslash_escapes(node: exp.Expression) -> exp.Expression | None:
@@ -488,10 +507,12 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.SafeDivide: safe_division,
     exp.Mul: product,
     exp.Avg: average,
-    **{cls: common_supertype for cls in (exp.Coalesce, exp.If, exp.Case, exp.Greatest, exp.Least)},
+    **{cls: common_supertype for cls in (exp.Coalesce, exp.If, exp.Case, exp.Greatest)},
+    exp.Least: _nan_least,
+    exp.Min: _nan_min,
     **{cls: rounding for cls in (exp.Round, exp.Trunc, exp.Ceil, exp.Floor)},
     exp.Anonymous: _anonymous,
-    exp.Format: _printf_format,
+    exp.Format: printf_format,   # printf_format.py
     exp.Like: _like_with_backslash_escapes,
     exp.ILike: _like_with_backslash_escapes,
     exp.TimeToStr: fix_format_timestamp,
@@ -500,7 +521,11 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.StrPosition: _instr,
     exp.Bracket: _array_subscript,
     exp.ArrayAgg: _array_agg_limit,
-    exp.IgnoreNulls: _filtered_array_agg,
+    exp.IgnoreNulls: lambda node: nulls_clause(node) or _filtered_array_agg(node),
+    exp.RespectNulls: nulls_clause,
+    exp.ApproxQuantiles: approx_quantiles,   # approximate_aggregates.py
+    exp.ApproxTopK: approx_top_count,
+    exp.ApproxTopSum: approx_top_sum,
     exp.Unnest: unnest,
     exp.ArraySlice: array_slice,
     exp.SetOperation: struct_columns_named_as_the_first_branch,
@@ -510,7 +535,8 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.DataType: _decimal_types,
     exp.SafeFunc: _safe_prefix,
     exp.CountIf: _countif,
-    exp.Window: lambda node: windowed_average(node) or corr_window(node) or _countif(node),
+    exp.Window: lambda node: (windowed_average(node) or corr_window(node) or _countif(node)
+                              or _nan_min_window(node)),
     exp.Corr: corr,
     exp.BitwiseCount: bit_count,
     exp.BitwiseLeftShift: left_shift,

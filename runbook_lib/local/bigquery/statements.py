@@ -6,7 +6,6 @@ warehouse can keep `_runbook_meta` in step and explain errors in BigQuery's term
 """
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,12 +14,12 @@ from typing import Any, Callable
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
-from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError
+from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
 from . import information_schema
 from .errors import UnsupportedSQL
 from .numeric_types import Schema, mark_decimal_results, table_schema, tables_to_type, worth_typing
-from . import alterations, differences, routines, sort_keys, struct_unnests, subscripts
+from . import alterations, differences, refusals, routines, sort_keys, struct_unnests, subscripts
 from .rewrites import apply
 
 
@@ -280,47 +279,6 @@ def _merge_check(merge: exp.Merge) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # One statement
 
-def _unsupported(tree: exp.Expression | str) -> UnsupportedSQL:
-    try:
-        text = tree if isinstance(tree, str) else tree.sql("bigquery", comments=False)   # (not its leading comment)
-    except SqlglotError:
-        text = type(tree).__name__
-    words = " ".join(text.split()[:2])
-    return UnsupportedSQL(
-        f"The local warehouse does not support the BigQuery statement starting {words!r} "
-        f"(scripting, variables, models, exports and procedures run only on BigQuery)."
-    )
-
-
-def _is_bare_begin(tree: exp.Expression) -> bool:
-    """`BEGIN;`, which BigQuery takes as BEGIN TRANSACTION (sqlglot reads it as a command)."""
-    return isinstance(tree, exp.Command) and tree.sql("bigquery", comments=False).strip().upper() == "BEGIN"
-
-
-# The first words of BigQuery's procedural statements (procedural language doc); sqlglot cannot read most of them, and
-# its parse error would blame the SQL, in its own class names, for what is valid BigQuery scripting
-_PROCEDURAL = re.compile(
-    r"(?:^|;)\s*((?:IF|CASE|WHILE|LOOP|REPEAT|FOR|BEGIN|RAISE|DECLARE|SET|EXECUTE\s+IMMEDIATE|CALL|RETURN|LEAVE|"
-    r"BREAK|CONTINUE|ITERATE|ASSERT)\b|\w+\s*:\s*(?:BEGIN|LOOP|WHILE|REPEAT|FOR)\b)", re.IGNORECASE)
-_COMMENT = re.compile(r"--[^\n]*|#[^\n]*|/\*.*?\*/", re.DOTALL)
-
-
-def _procedural_statement(sql: str) -> str | None:
-    found = _PROCEDURAL.search(_COMMENT.sub(" ", sql))
-    return " ".join(found.group(1).split()) if found else None
-
-
-class _NoCommandFallbackNotice(logging.Filter):
-    """sqlglot logs each statement it cannot read as "Falling back to parsing as a 'Command'"; the kit refuses those
-    in its own sentence, so the notice on stderr only repeats it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "Falling back to parsing as a 'Command'" not in record.getMessage()
-
-
-logging.getLogger("sqlglot").addFilter(_NoCommandFallbackNotice())
-
-
 def _strip_project(tree: exp.Expression, catalog: str | None) -> None:
     """Drop the project part of table names; with `catalog`, name the DuckDB database instead.
 
@@ -403,23 +361,9 @@ def _unqualified_tables(tree: exp.Expression, temp_tables: frozenset[str]) -> tu
         and t.name.lower() not in ctes and t.name.lower() not in temp_tables))
 
 
-def _answer_system_variables(tree: exp.Expression, project: str) -> None:
-    """`@@project_id` is the project the query runs in (system variables doc): the sandbox's. The others describe a
-    script as it runs (@@row_count, @@error.message, @@script.*, ...), which only BigQuery runs; sqlglot reads
-    `@@name` as a parameter `@name` inside a parameter, which the caller's params could never give."""
-    for variable in list(tree.find_all(exp.Parameter)):
-        if not isinstance(variable.this, exp.Parameter):
-            continue
-        name = variable.this.name.lower()
-        if name != "project_id":
-            raise UnsupportedSQL(f"The local warehouse does not support the system variable @@{name} (scripting, "
-                                 "variables, models, exports and procedures run only on BigQuery).")
-        variable.replace(exp.Literal.string(project))
-
-
 def _translate_one(tree: exp.Expression, project: str, catalog: str | None, schema: Schema | None,
                    temp_tables: frozenset[str] = frozenset()) -> Statement:
-    if isinstance(tree, (exp.Transaction, exp.Commit)) or _is_bare_begin(tree):
+    if isinstance(tree, (exp.Transaction, exp.Commit)) or refusals.is_bare_begin(tree):
         # BEGIN/COMMIT TRANSACTION: the warehouse already runs a batch in one transaction.
         return Statement(sql="", kind="transaction")
     if isinstance(tree, exp.Command):
@@ -428,9 +372,9 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
             return _alteration_without_duckdb_sql(fields, catalog)
     if isinstance(tree, (exp.Command, exp.Declare, exp.Set, exp.Export, exp.Rollback)) \
             or not isinstance(tree, (exp.Query, exp.DDL, exp.DML, exp.Merge, exp.Drop, exp.Alter, exp.TruncateTable)):
-        raise _unsupported(tree)
+        raise refusals.unsupported(tree)
     describe = next((fn for cls, fn in _DESCRIBE.items() if isinstance(tree, cls)), None)
-    _answer_system_variables(tree, project)
+    refusals.answer_system_variables(tree, project)
     routines.unqualify_calls(tree, project)
     if isinstance(tree, exp.Create):
         routines.prepare(tree)
@@ -489,9 +433,9 @@ def _parse(sql: str) -> list[exp.Expression]:
     try:
         trees = sqlglot.parse(routines.readable(sql), read="bigquery", error_level=ErrorLevel.RAISE)
     except ParseError as exc:
-        procedural = _procedural_statement(sql)
+        procedural = refusals.procedural_statement(sql)
         if procedural is not None:
-            raise _unsupported(procedural) from None
+            raise refusals.unsupported(procedural) from None
         errors = getattr(exc, "errors", None) or [{}]
         first = errors[0]
         near = first.get("highlight") or ""
@@ -531,32 +475,6 @@ def _one_object_per_drop(tree: exp.Expression) -> list[exp.Expression]:
     return out
 
 
-_EMPTY_JSON_OBJECT = re.compile(r"JSON_OBJECT\s*\(\s*\)", re.IGNORECASE)
-
-
-def _check_json_objects(sql: str, trees: tuple[exp.Expression, ...]) -> None:
-    """sqlglot reads `JSON_OBJECT(key, value)` over columns named key and value as the SQL standard's KEY ... VALUE
-    words and drops both, so the object was silently `{}`: refused unless the SQL itself wrote JSON_OBJECT()."""
-    if "JSON_OBJECT" not in sql.upper():
-        return
-    empty = sum(1 for tree in trees for node in tree.find_all(exp.JSONObject) if not node.expressions)
-    if empty > len(_EMPTY_JSON_OBJECT.findall(sql)):
-        raise UnsupportedSQL("The local warehouse cannot read JSON_OBJECT(key, value) over columns named key and "
-                             "value (it reads them as keywords); qualify them (t.key, t.value) or quote them "
-                             "(`key`, `value`).")
-
-
-def _refuse_net_functions(trees: tuple[exp.Expression, ...]) -> None:
-    """BigQuery's NET functions (NET.HOST, NET.IP_FROM_STRING, ...) are not emulated; DuckDB has a `host()` of its own
-    (an extension's, about network addresses) that would answer something else."""
-    for tree in trees:
-        net = tree.find(exp.NetFunc)
-        if net is not None:
-            name = net.sql("bigquery", unsupported_level=ErrorLevel.IGNORE).split("(", 1)[0].upper()
-            raise UnsupportedSQL(f"Function not found: {name} (the sandbox does not emulate BigQuery's NET "
-                                 "functions; target=gcp runs them).")
-
-
 @lru_cache(maxsize=512)
 def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
               schema: Schema | None = None) -> tuple[Statement, ...]:
@@ -569,8 +487,8 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
     if none were given. Raises UnsupportedSQL, in one sentence, for what the local warehouse cannot run.
     """
     trees = parsed(sql)
-    _check_json_objects(sql, trees)
-    _refuse_net_functions(trees)
+    refusals.check_json_objects(sql, trees)
+    refusals.refuse_net_functions(trees)
     temp_tables = _temp_tables(trees)
     if schema is None:
         statements = [_translate_one(t.copy(), project, catalog, None, temp_tables)   # (rewritten in place)

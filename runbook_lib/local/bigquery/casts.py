@@ -8,6 +8,7 @@ from sqlglot import exp
 
 from .errors import UnsupportedSQL
 from .datetimes import utc_offset
+from .format_casts import formatted
 from .sqltree import is_decimal_cast, is_int_literal, is_safe, sql_text, tpl
 
 # What BigQuery accepts when it casts a STRING (ZetaSQL conversion rules): decimal digits or a
@@ -204,7 +205,7 @@ def fix_cast(node: exp.Cast) -> exp.Expression | None:
     NULL, so a NULL input stays NULL without a branch of its own.
     """
     if node.args.get("format") is not None:
-        return _formatted(node)
+        return formatted(node)
     if _is_bignumeric(node.to):
         return _checked_bignumeric(node)
     if node.to.expressions:
@@ -232,63 +233,6 @@ def fix_cast(node: exp.Cast) -> exp.Expression | None:
     else:
         return None
     return None if sql is None else tpl(sql.replace("_s_", "CAST(__x__ AS VARCHAR)"), x=x)
-
-
-# CAST(date_or_time AS STRING FORMAT '...'): BigQuery's format elements for date and time parts (format-elements
-# doc), each as the DuckDB SQL of its text; a text element's case follows the element's ("DAY" THURSDAY, "Day"
-# Thursday, "day" thursday). sqlglot passes the FORMAT clause to DuckDB, which has none (a parser error), and the
-# STRING cast above dropped it silently.
-_FORMAT_PARTS = {
-    "YYYY": "LPAD(CAST(YEAR(__x__) AS VARCHAR), 4, '0')", "RRRR": "LPAD(CAST(YEAR(__x__) AS VARCHAR), 4, '0')",
-    "YYY": "RIGHT(LPAD(CAST(YEAR(__x__) AS VARCHAR), 3, '0'), 3)",
-    "YY": "RIGHT(LPAD(CAST(YEAR(__x__) AS VARCHAR), 2, '0'), 2)",
-    "RR": "RIGHT(LPAD(CAST(YEAR(__x__) AS VARCHAR), 2, '0'), 2)", "Y": "RIGHT(CAST(YEAR(__x__) AS VARCHAR), 1)",
-    "MM": "STRFTIME(__x__, '%m')", "MON": "STRFTIME(__x__, '%b')", "MONTH": "STRFTIME(__x__, '%B')",
-    "DD": "STRFTIME(__x__, '%d')", "DDD": "STRFTIME(__x__, '%j')", "D": "CAST(DAYOFWEEK(__x__) + 1 AS VARCHAR)",
-    "DAY": "STRFTIME(__x__, '%A')", "DY": "STRFTIME(__x__, '%a')",
-    "HH": "STRFTIME(__x__, '%I')", "HH12": "STRFTIME(__x__, '%I')", "HH24": "STRFTIME(__x__, '%H')",
-    "MI": "STRFTIME(__x__, '%M')", "SS": "STRFTIME(__x__, '%S')",
-    "SSSSS": "LPAD(CAST(HOUR(__x__) * 3600 + MINUTE(__x__) * 60 + SECOND(__x__) AS VARCHAR), 5, '0')",
-    "AM": "STRFTIME(__x__, '%p')", "PM": "STRFTIME(__x__, '%p')",
-    "A.M.": "REPLACE(REPLACE(STRFTIME(__x__, '%p'), 'AM', 'A.M.'), 'PM', 'P.M.')",
-    "P.M.": "REPLACE(REPLACE(STRFTIME(__x__, '%p'), 'AM', 'A.M.'), 'PM', 'P.M.')",
-    "TZH": "'+00'", "TZM": "'00'",   # (a TIMESTAMP is formatted in UTC, as without AT TIME ZONE)
-}
-_FORMAT_ELEMENT = re.compile(
-    r'(?i)(YYYY|RRRR|YYY|YY|RR|Y|MONTH|MON|MM|DDD|DAY|DD|DY|D|HH24|HH12|HH|MI|SSSSS|SS|FF[1-9]|A\.M\.|P\.M\.|AM|PM|'
-    r'TZH|TZM)|("[^"]*")|([-./,\';:\s]+)')
-_TEXT_ELEMENTS = {"MONTH", "MON", "DAY", "DY", "AM", "PM", "A.M.", "P.M."}
-
-
-def _formatted(node: exp.Cast) -> exp.Expression:
-    fmt = node.args["format"]
-    if node.to.this != _T.TEXT or not (isinstance(fmt, exp.Literal) and fmt.is_string):
-        raise UnsupportedSQL(
-            f"The local warehouse runs CAST ... FORMAT only from a DATE, DATETIME or TIMESTAMP to STRING with a "
-            f"literal format (not {node.sql('bigquery')[:80]!r}); use target=gcp for the others.")
-    pieces, text, at = [], fmt.this, 0
-    while at < len(text):
-        m = _FORMAT_ELEMENT.match(text, at)
-        if m is None:
-            raise UnsupportedSQL(
-                f"The local warehouse cannot format with {text[at:at + 10]!r} in CAST ... FORMAT {text!r}: it knows "
-                "BigQuery's date and time format elements (YYYY, MM, DD, MON, MONTH, DAY, DY, HH24, HH12, MI, SS, "
-                "FF1-FF9, AM, ...), not number or bytes formats; use target=gcp for those.")
-        element, quoted, separator = m.groups()
-        if separator or quoted:
-            pieces.append(sql_text(separator if separator else quoted[1:-1]))
-        elif element.upper().startswith("FF"):
-            pieces.append(f"LEFT(STRFTIME(__x__, '%f') || '000', {element[2]})")
-        else:
-            sql = _FORMAT_PARTS[element.upper()]
-            if element.upper() in _TEXT_ELEMENTS:
-                sql = (f"UPPER({sql})" if element[:2].isupper() or len(element) == 1 else
-                       f"LOWER({sql})" if element[0].islower() else f"UPPER(LEFT({sql}, 1)) || LOWER(SUBSTR({sql}, 2))")
-            pieces.append(sql)
-        at = m.end()
-    if not pieces:
-        return tpl("CASE WHEN __x__ IS NULL THEN NULL ELSE '' END", x=node.this)
-    return tpl(" || ".join(f"({p})" for p in pieces), x=tpl("CAST(__x__ AS TIMESTAMP)", x=node.this))
 
 
 # A TIMESTAMP or DATETIME literal as BigQuery reads it (lexical structure doc, "Timestamp literals"): a lowercase `t`

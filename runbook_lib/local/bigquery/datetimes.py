@@ -1,11 +1,12 @@
-"""Date and time corrections: EXTRACT parts, *_TRUNC, FORMAT_TIMESTAMP and PARSE_TIMESTAMP zones."""
+"""Date and time corrections: EXTRACT parts, *_TRUNC, FORMAT_TIMESTAMP and PARSE_TIMESTAMP zones, and date arithmetic
+that passes the ends of BigQuery's range."""
 from __future__ import annotations
 
 import re
 
 from sqlglot import exp
 
-from .sqltree import sql_text, tpl
+from .sqltree import fails, sql_text, tpl
 
 _WEEKDAYS = ("SUNDAY", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY")
 
@@ -103,6 +104,7 @@ def _utc_format(fmt: str) -> str:
 # The wall-clock time of TIMESTAMP __x__ in zone __z__, and the zone's offset from UTC then, in seconds
 _LOCAL = "TIMEZONE(__z__, CAST(__x__ AS TIMESTAMPTZ))"
 _OFFSET_SECONDS = f"CAST(EPOCH({_LOCAL}) - EPOCH(TIMEZONE('UTC', CAST(__x__ AS TIMESTAMPTZ))) AS BIGINT)"
+LOCAL_TIME, OFFSET_SECONDS = _LOCAL, _OFFSET_SECONDS   # (CAST(timestamp AS STRING FORMAT ... AT TIME ZONE zone))
 
 
 def _offset_sql(token: str) -> str:
@@ -287,3 +289,39 @@ def string_in_zone(node: exp.String) -> exp.Expression | None:
                    "ELSE __s__ END", x=node.this.copy(), s=node)
     return tpl(f"CAST({_LOCAL} AS VARCHAR) || " + _offset_sql("STRING").replace("_o_", _OFFSET_SECONDS),
                x=node.this, z=zone)
+
+
+# DATE, DATETIME and TIMESTAMP hold 0001-01-01 to 9999-12-31 23:59:59.999999 (data types doc); DuckDB's reach far past
+# both ends, so DATE_ADD(DATE '9999-12-31', INTERVAL 1 DAY) was 10000-01-01 (and a Python ValueError when the result
+# became a DataFrame) where BigQuery fails: "Adding 1 DAY to date 9999-12-31 causes overflow" (ZetaSQL
+# date_time_util.cc), NULL under SAFE. DATE_ADD and DATE_SUB are DATEs (DuckDB's date + interval is a TIMESTAMP).
+DATE_ARITHMETIC = (exp.DateAdd, exp.DateSub, exp.DatetimeAdd, exp.DatetimeSub, exp.TimestampAdd, exp.TimestampSub)
+_RANGE_US = (-62135596800000000, 253402300799999999)   # EPOCH_US of 0001-01-01 00:00:00 and 9999-12-31 23:59:59.999999
+_OUTSIDE_RANGE = f"NOT EPOCH_US(__r__) BETWEEN {_RANGE_US[0]} AND {_RANGE_US[1]}"
+_KINDS = {exp.DateAdd: "date", exp.DateSub: "date", exp.DatetimeAdd: "datetime", exp.DatetimeSub: "datetime",
+          exp.TimestampAdd: "timestamp", exp.TimestampSub: "timestamp"}
+
+
+def date_arithmetic(node: exp.Expression) -> exp.Expression:
+    """DATE_ADD / DATE_SUB / DATETIME_ADD / ... / TIMESTAMP_SUB: an error (NULL under SAFE.) past the range."""
+    adding = isinstance(node, (exp.DateAdd, exp.DatetimeAdd, exp.TimestampAdd))
+    unit = _unit_name(node.args.get("unit"))
+    message = (f"'{'Adding' if adding else 'Subtracting'} ' || CAST(__n__ AS VARCHAR) || ' {unit} "
+               f"{'to' if adding else 'from'} {_KINDS[type(node)]} ' || CAST(__x__ AS VARCHAR) || ' causes overflow'")
+    failure = fails(node, message)   # (before the DATE cast below becomes the node's parent)
+    result = exp.Cast(this=node, to=exp.DataType.build("DATE")) if isinstance(node, (exp.DateAdd, exp.DateSub)) \
+        else node
+    return tpl(f"CASE WHEN {_OUTSIDE_RANGE} THEN {failure} ELSE __r__ END",
+               r=result, n=node.expression.copy(), x=node.this.copy())
+
+
+def interval_arithmetic(node: exp.Add | exp.Sub) -> exp.Expression | None:
+    """A DATE, DATETIME or TIMESTAMP `+` or `-` an INTERVAL: an error past the range (typeof() is folded, so any other
+    operand, an INTERVAL or a TIME, keeps the plain operation)."""
+    if not any(isinstance(side, exp.Interval) for side in (node.this, node.expression)):
+        return None
+    value = node.expression if isinstance(node.this, exp.Interval) else node.this
+    message = (f"'{'Adding an INTERVAL to' if isinstance(node, exp.Add) else 'Subtracting an INTERVAL from'} ' || "
+               "CAST(__x__ AS VARCHAR) || ' causes overflow'")
+    return tpl(f"CASE WHEN TYPEOF(__r__) IN ('DATE', 'TIMESTAMP', 'TIMESTAMP WITH TIME ZONE') AND {_OUTSIDE_RANGE} "
+               f"THEN {fails(node, message)} ELSE __r__ END", r=node, x=value.copy())

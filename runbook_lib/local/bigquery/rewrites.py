@@ -20,9 +20,10 @@ from .arrays import (array_slice, struct_columns_named_as_the_first_branch, stru
                      unnest)
 from .casts import fix_cast
 from .column_order import bigquery_star_order
-from .datetimes import (date_from_unix_date, datetime_in_zone, fix_extract, fix_format_timestamp,
-                        fix_parse_timestamp, fix_trunc, offset_zone, string_in_zone, timestamp_array_bounds,
-                        timestamp_diff, timestamp_in_zone, unix_millis, unix_seconds, unix_to_time)
+from .datetimes import (DATE_ARITHMETIC, date_arithmetic, date_from_unix_date, datetime_in_zone, fix_extract,
+                        fix_format_timestamp, fix_parse_timestamp, fix_trunc, interval_arithmetic, offset_zone,
+                        string_in_zone, timestamp_array_bounds, timestamp_diff, timestamp_in_zone, unix_millis,
+                        unix_seconds, unix_to_time)
 from .errors import UnsupportedSQL
 from .json_nulls import fix_json_query, fix_json_type, json_arrays_only, json_set_values, malformed_json_is_null
 from .math_domains import (DOMAIN_CHECKED, bit_count, corr, corr_window, left_shift, outside_domain,
@@ -63,11 +64,6 @@ def _number_literal(node: exp.Literal) -> exp.Expression | None:
             # BigQuery integer literals are INT64; DuckDB's are INT32 and overflow at 2^31.
             return exp.Cast(this=node, to=exp.DataType.build("BIGINT"))
     return None
-
-
-def _date_arithmetic(node: exp.Expression) -> exp.Expression:
-    # BigQuery DATE_ADD/DATE_SUB return a DATE; DuckDB's date + interval is a TIMESTAMP.
-    return exp.Cast(this=node, to=exp.DataType.build("DATE"))
 
 
 # The current date and time as functions, not DuckDB's bare CURRENT_DATE / CURRENT_TIMESTAMP keywords, which bind to a
@@ -484,13 +480,13 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.DateTrunc: fix_trunc,
     exp.TimestampTrunc: fix_trunc,
     exp.DatetimeTrunc: fix_trunc,
-    exp.DateAdd: _date_arithmetic,
-    exp.DateSub: _date_arithmetic,
+    **{cls: date_arithmetic for cls in DATE_ARITHMETIC},   # (a DATE; an error past the range)
+    exp.Add: interval_arithmetic,
     exp.CurrentDatetime: _current_datetime,
     exp.CurrentDate: _current_date,
     exp.Column: _set_to_default,
     exp.ByteLength: _byte_length,
-    exp.Sub: _difference,
+    exp.Sub: lambda node: _difference(node) or interval_arithmetic(node),
     exp.CurrentTimestamp: _current_timestamp,
     exp.TimestampDiff: timestamp_diff,
     exp.Timestamp: timestamp_in_zone,

@@ -19,7 +19,7 @@ _T = exp.DataType.Type
 # CAST(date_or_time AS STRING FORMAT '...'): BigQuery's format elements for date and time parts (format-elements
 # doc), each as the DuckDB SQL of its text; a text element's case follows the element's ("DAY" THURSDAY, "Day"
 # Thursday, "day" thursday). sqlglot passes the FORMAT clause to DuckDB, which has none (a parser error), and the
-# STRING cast above dropped it silently. YY, YYY and RR are the year's last digits: DuckDB's LPAD cuts a longer
+# kit's CAST to STRING (casts.py) dropped it silently. YY, YYY and RR are the year's last digits: DuckDB's LPAD cuts a longer
 # string to the width from the left, so LPAD('2018', 2, '0') is '20'.
 _FORMAT_PARTS = {
     "YYYY": "LPAD(CAST(YEAR(__x__) AS VARCHAR), 4, '0')", "RRRR": "LPAD(CAST(YEAR(__x__) AS VARCHAR), 4, '0')",

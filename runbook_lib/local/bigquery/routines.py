@@ -46,10 +46,13 @@ def prepare(create: exp.Create) -> None:
     if create.find(exp.LanguageProperty) is not None:
         raise UnsupportedSQL("The local warehouse runs SQL functions only: a JavaScript (LANGUAGE js) or other "
                              "non-SQL function runs only on BigQuery.")
+    table_function = _is_table_function(create)
     cast_to: dict[str, exp.DataType] = {}
     for parameter in create.this.expressions:
         kind = parameter.args.get("kind") if isinstance(parameter, exp.ColumnDef) else None
-        scalar = isinstance(kind, exp.DataType) and not kind.expressions and not kind.args.get("nested")
+        # (a table function's query may read a column of a parameter's name: its parameters keep their types)
+        scalar = isinstance(kind, exp.DataType) and not kind.expressions and not kind.args.get("nested") \
+            and not table_function
         if isinstance(kind, exp.DataType) and (kind.is_type(_T.VARIANT) or scalar):
             parameter.set("kind", None)
             if not kind.is_type(_T.VARIANT):   # (ANY TYPE takes what it is given)
@@ -59,7 +62,7 @@ def prepare(create: exp.Create) -> None:
         if not column.table and column.name.lower() in cast_to:
             column.replace(exp.Cast(this=column.copy(), to=cast_to[column.name.lower()].copy()))
     properties = create.args.get("properties")
-    if _is_table_function(create):
+    if table_function:
         if create.find(exp.ReturnsProperty) is None:
             table = exp.ReturnsProperty(this=exp.Schema(this=exp.Var(this="TABLE")), is_table=True)
             if properties is None:

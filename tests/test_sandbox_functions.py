@@ -201,3 +201,11 @@ def test_approx_top_sum_and_other_respect_nulls_are_refused_in_the_kits_words(wh
     # ARRAY_AGG keeps NULLs without the clause, as BigQuery's does; a window function takes it
     assert value(wh, "SELECT ARRAY_LENGTH(ARRAY_AGG(x RESPECT NULLS)) FROM UNNEST([1, NULL]) AS x") == 2
     assert value(wh, "SELECT FIRST_VALUE(x RESPECT NULLS) OVER (ORDER BY x) FROM UNNEST([1]) AS x") == 1
+
+
+def test_cast_of_an_interval_to_string_is_bigquerys_text(wh):
+    # interval functions doc: an INTERVAL's text is Y-M D H:M:S; DuckDB's cast wrote '3 days' and '01:30:00'
+    assert wh.query("SELECT CAST(INTERVAL 3 DAY AS STRING) AS a, CAST(INTERVAL -25 MONTH AS STRING) AS b, "
+                    "CAST(INTERVAL 90 MINUTE AS STRING) AS c, CAST(DATE '2021-05-20' - DATE '2020-04-19' AS STRING) "
+                    "AS d, CAST(CAST(NULL AS INTERVAL) AS STRING) IS NULL AS e").values.tolist() == \
+        [["0-0 3 0:0:0", "-2-1 0 0:0:0", "0-0 0 1:30:0", "0-0 396 0:0:0", True]]

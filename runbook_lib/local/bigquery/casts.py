@@ -105,10 +105,13 @@ def _to_string(x: exp.Expression) -> str | None:
         return _FLOAT_TEXT
     if isinstance(x, (exp.Literal, exp.Cast, exp.TryCast)):
         return None
-    # (BYTES are decoded as UTF-8, an error where they are not; DuckDB's cast writes `\xC4\x87` escapes)
+    # (BYTES are decoded as UTF-8, an error where they are not; DuckDB's cast writes `\xC4\x87` escapes. An INTERVAL
+    # is BigQuery's `Y-M D H:M:S` text, as FORMAT's %t prints it: `0-0 3 0:0:0`, where DuckDB wrote `3 days`.)
     return (f"CASE WHEN TYPEOF(__x__) LIKE 'DECIMAL%' THEN {_NUMERIC_TEXT} "
             f"WHEN TYPEOF(__x__) IN ('DOUBLE', 'FLOAT') THEN {_FLOAT_TEXT} "
-            f"WHEN TYPEOF(__x__) = 'BLOB' THEN DECODE(CAST(__x__ AS BLOB)) ELSE CAST(__x__ AS VARCHAR) END")
+            f"WHEN TYPEOF(__x__) = 'BLOB' THEN DECODE(CAST(__x__ AS BLOB)) "
+            f"WHEN TYPEOF(__x__) = 'INTERVAL' AND __x__ IS NOT NULL THEN _bq_format_text(__x__, TYPEOF(__x__), FALSE) "
+            "ELSE CAST(__x__ AS VARCHAR) END")
 
 
 # BIGNUMERIC is DECIMAL(38, 18) here (typenames.py), narrower than BigQuery's 38.38 digits: a value with more

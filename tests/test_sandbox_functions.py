@@ -209,3 +209,29 @@ def test_cast_of_an_interval_to_string_is_bigquerys_text(wh):
                     "CAST(INTERVAL 90 MINUTE AS STRING) AS c, CAST(DATE '2021-05-20' - DATE '2020-04-19' AS STRING) "
                     "AS d, CAST(CAST(NULL AS INTERVAL) AS STRING) IS NULL AS e").values.tolist() == \
         [["0-0 3 0:0:0", "-2-1 0 0:0:0", "0-0 0 1:30:0", "0-0 396 0:0:0", True]]
+
+
+@pytest.mark.parametrize("call, expected", [
+    # JSON functions doc, JSON_STRIP_NULLS: its nine examples; DuckDB's stripped objects only, took no named argument
+    ("""JSON '{"a": null, "b": "c"}'""", '{"b":"c"}'),
+    ("JSON '[1, null, 2, null]'", "[1,2]"),
+    ("JSON '[1, null, 2, null]', include_arrays=>FALSE", "[1,null,2,null]"),
+    ("JSON '[1, null, 2, null, [null]]'", "[1,2,[]]"),
+    ("JSON '[1, null, 2, null, [null]]', remove_empty=>TRUE", "[1,2]"),
+    ("""JSON '{"a": null}', remove_empty=>TRUE""", "null"),
+    ("""JSON '{"a": [null]}', remove_empty=>TRUE""", "null"),
+    ("""JSON '{"a": {"b": {"c": null}}, "d": [null], "e": [], "f": 1}', include_arrays=>FALSE, remove_empty=>TRUE""",
+     '{"d":[null],"e":[],"f":1}'),
+    ("""JSON '{"a": {"b": {"c": null}}, "d": [null], "e": [], "f": 1}', remove_empty=>TRUE""", '{"f":1}'),
+    ("JSON 'null'", "null"),
+    # at a path only
+    ("""JSON '{"a": {"x": null, "y": 1.50}, "b": null}', '$.a'""", '{"a":{"y":1.5},"b":null}'),
+])
+def test_json_strip_nulls_as_the_documented_examples(wh, call, expected):
+    assert wh.query(f"SELECT TO_JSON_STRING(JSON_STRIP_NULLS({call})) AS v").v.tolist() == [expected]
+
+
+def test_json_strip_nulls_of_sql_null_and_a_null_option(wh):
+    got = wh.query("SELECT JSON_STRIP_NULLS(CAST(NULL AS JSON)) IS NULL AS a, "
+                   "TO_JSON_STRING(JSON_STRIP_NULLS(JSON '[1, null]', remove_empty => CAST(NULL AS BOOL))) AS b")
+    assert got.values.tolist() == [[True, "[1,null]"]]

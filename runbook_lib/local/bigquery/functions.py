@@ -4,6 +4,7 @@ from __future__ import annotations
 import farmhash
 import pyarrow as pa
 
+from .json_nulls import strip_nulls
 from .json_text import to_json, to_json_string
 from .printf_format import format_text
 from .typenames import bigquery_type
@@ -41,6 +42,10 @@ def register_functions(con) -> None:
     con.create_function("_bq_to_json_string", to_json_string, None, duckdb.sqltypes.VARCHAR,
                         type="arrow", null_handling="special", side_effects=False)
     con.create_function("_bq_to_json", to_json, None, duckdb.sqltypes.VARCHAR,
+                        type="arrow", null_handling="special", side_effects=False)
+    con.create_function("_bq_json_strip_nulls", strip_nulls,
+                        [duckdb.sqltypes.VARCHAR, duckdb.sqltypes.VARCHAR, duckdb.sqltypes.BOOLEAN,
+                         duckdb.sqltypes.BOOLEAN], duckdb.sqltypes.VARCHAR,
                         type="arrow", null_handling="special", side_effects=False)
     # FORMAT's %t and %T (printf_format.py): any type in; a NULL is the text NULL
     con.create_function("_bq_format_text", format_text, None, duckdb.sqltypes.VARCHAR,

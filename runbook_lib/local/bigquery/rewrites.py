@@ -25,7 +25,8 @@ from .datetimes import (DATE_ARITHMETIC, date_arithmetic, date_from_unix_date, d
                         string_in_zone, timestamp_array_bounds, timestamp_diff, timestamp_in_zone, unix_millis,
                         unix_seconds, unix_to_time)
 from .errors import UnsupportedSQL
-from .json_nulls import fix_json_query, fix_json_type, json_arrays_only, json_set_values, malformed_json_is_null
+from .json_nulls import (fix_json_query, fix_json_type, json_arrays_only, json_set_values, json_strip_nulls,
+                         malformed_json_is_null)
 from .math_domains import (DOMAIN_CHECKED, bit_count, corr, corr_window, left_shift, outside_domain,
                            right_shift)
 from .numerics import (average, common_supertype, division, integer_division, product, rounding, safe_division,
@@ -544,6 +545,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.JSONExtract: lambda node: malformed_json_is_null(node) or fix_json_query(node),
     exp.JSONExtractScalar: malformed_json_is_null,
     exp.JSONSet: json_set_values,
+    exp.JSONStripNulls: json_strip_nulls,
     **{cls: json_arrays_only for cls in (exp.JSONValueArray, exp.JSONExtractArray)},
     **{cls: _nan_comparison for cls in _COMPARISONS},
     exp.Order: _nan_sorts_first,

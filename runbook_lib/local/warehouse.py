@@ -238,7 +238,8 @@ class LocalWarehouse:
         if st.merge_check:
             if con.execute(st.merge_check, used).fetchall():
                 raise WarehouseQueryError(
-                    f"MERGE into {st.dataset}.{st.table} matched one target row with several source rows; "
+                    f"{'MERGE into' if st.kind == 'merge' else 'UPDATE of'} {st.dataset}.{st.table} matched one "
+                    "target row with several source rows; "
                     "BigQuery refuses that (UPDATE/MERGE must match at most one source row for each target row)."
                 )
         if fetch and st.kind == "query":

@@ -240,7 +240,8 @@ def timestamp_array_bounds(node: exp.GenerateTimestampArray) -> None:
 
 # A time zone given as an offset from UTC ('-08', '+05:30'), which BigQuery takes wherever it takes a zone's name;
 # DuckDB's ICU knows it as a custom zone 'GMT-08:00' (a bare '-08' failed with "Unknown TimeZone").
-_OFFSET_ZONE = re.compile(r"([+-])(\d{1,2})(?::(\d{1,2}))?")
+# `+05:30`, `-8`, and ZetaSQL's `UTC+05:30`, `UTC-3:30`, `UTC+1234` (DuckDB's ICU read `UTC+05:30` as UTC+05, silently)
+_OFFSET_ZONE = re.compile(r"(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2})|:(\d))?", re.IGNORECASE)
 _ZONE_OF_CURRENT = (exp.CurrentDate, exp.CurrentDatetime, exp.CurrentTimestamp, exp.CurrentTime)
 
 
@@ -251,7 +252,8 @@ def offset_zone(node: exp.Literal) -> exp.Expression | None:
     if not (node.arg_key == "zone" or (isinstance(parent, _ZONE_OF_CURRENT) and node.arg_key == "this")
             or (isinstance(parent, exp.Datetime) and node.arg_key == "expression")):
         return None
-    return exp.Literal.string("GMT" + utc_offset(*m.groups()))
+    sign, hours, minutes, minute = m.groups()
+    return exp.Literal.string("GMT" + utc_offset(sign, hours, minutes or minute))
 
 
 def utc_offset(sign: str, hours: str, minutes: str | None) -> str:

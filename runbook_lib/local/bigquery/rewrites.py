@@ -31,6 +31,7 @@ from .math_domains import (DOMAIN_CHECKED, bit_count, corr, corr_window, left_sh
                            right_shift)
 from .numerics import (average, common_supertype, division, integer_division, product, rounding, safe_division,
                        windowed_average)
+from .navigation import checked_offset
 from .printf_format import printf_format
 from .sort_keys import NO_NAN
 from .subscripts import SUBSCRIPT_OF
@@ -52,11 +53,37 @@ def _is_constant_int_arithmetic(node: exp.Expression) -> bool:
     return is_int_literal(node)
 
 
+_DECIMALS = (exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL)
+
+
+def _in_decimal_slot(node: exp.Literal) -> bool:
+    """Whether a decimal literal goes where BigQuery coerces it to NUMERIC or BIGNUMERIC exactly (conversion rules,
+    literal coercion): an element of `ARRAY<NUMERIC>[...]`, a NUMERIC field of `STRUCT<...>(...)`, or a value of an
+    INSERT's VALUES row (DuckDB casts it to the column's type: a DECIMAL exactly, a FLOAT64 to the nearest double).
+    As a DOUBLE first, 123456789.123456789 was stored as ...784."""
+    value: exp.Expression = node.parent if isinstance(node.parent, exp.Neg) else node
+    holder = value.parent
+    if isinstance(holder, exp.Tuple) and isinstance(holder.parent, exp.Values):
+        return True
+    typed = holder.parent if isinstance(holder, (exp.Array, exp.Struct)) else None
+    if not isinstance(typed, exp.Cast) or not typed.to.expressions:
+        return False
+    if isinstance(holder, exp.Array) and typed.to.is_type(exp.DataType.Type.ARRAY):
+        element = typed.to.expressions[0]
+    elif isinstance(holder, exp.Struct) and typed.to.is_type(exp.DataType.Type.STRUCT) \
+            and len(typed.to.expressions) == len(holder.expressions):
+        field = typed.to.expressions[next(i for i, e in enumerate(holder.expressions) if e is value)]
+        element = field.args.get("kind") if isinstance(field, exp.ColumnDef) else field
+    else:
+        return False
+    return isinstance(element, exp.DataType) and element.this in _DECIMALS
+
+
 def _number_literal(node: exp.Literal) -> exp.Expression | None:
     if node.is_string:
         return None
     text = str(node.this)
-    if "." in text and "e" not in text.lower() and not is_decimal_cast(node.parent):
+    if "." in text and "e" not in text.lower() and not is_decimal_cast(node.parent) and not _in_decimal_slot(node):
         # BigQuery: an unannotated 1.5 is FLOAT64 (so 0.1 + 0.2 = 0.3 is FALSE); DuckDB: DECIMAL.
         return exp.Cast(this=node, to=exp.DataType.build("DOUBLE"))
     if is_int_literal(node) and isinstance(node.parent, (exp.Add, exp.Sub, exp.Mul)):
@@ -535,6 +562,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.Window: lambda node: (windowed_average(node) or corr_window(node) or _countif(node)
                               or _nan_min_window(node)),
     exp.Corr: corr,
+    **dict.fromkeys((exp.Lag, exp.Lead), checked_offset),   # navigation.py
     exp.BitwiseCount: bit_count,
     exp.BitwiseLeftShift: left_shift,
     exp.BitwiseRightShift: right_shift,

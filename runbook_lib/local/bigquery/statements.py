@@ -17,10 +17,11 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
 from . import information_schema
+from .column_sources import from_sources
 from .format_casts import restore_format_casts
 from .errors import UnsupportedSQL
 from .numeric_types import Schema, mark_decimal_results, table_schema, tables_to_type, worth_typing
-from . import alterations, differences, refusals, routines, sort_keys, struct_unnests, subscripts
+from . import alterations, differences, refusals, routines, sort_keys, struct_positions, struct_unnests, subscripts
 from .rewrites import apply
 
 
@@ -42,7 +43,7 @@ class Statement:
     clustering: tuple[str, ...] = ()  # CLUSTER BY columns
     copy_from: tuple[str, str] | None = None  # CREATE TABLE ... LIKE / COPY / CLONE source
     options: tuple[tuple[str, str], ...] = ()  # OPTIONS(name=value), value as DuckDB SQL
-    merge_check: str | None = None  # SQL that finds a target row matched by 2+ source rows
+    merge_check: str | None = None  # SQL that finds a target row a MERGE or an UPDATE ... FROM matched 2+ rows of
     tables: tuple[tuple[str, str], ...] = ()  # every dataset.table the statement names
     datasets: tuple[str, ...] = ()  # datasets named by dataset-scoped INFORMATION_SCHEMA views
     params: tuple[str, ...] = ()  # @names used
@@ -227,18 +228,10 @@ def _describe_merge(tree: exp.Merge) -> dict[str, Any]:
     return {"kind": "merge", "dataset": tree.this.db or None, "table": tree.this.name, "writes_rows": True}
 
 
-def _insert_anonymous_structs_by_position(insert: exp.Insert) -> None:
-    """A STRUCT without field names (`STRUCT(1, 'x')`, `(1, 'x')`) takes the target column's fields by position, as
-    BigQuery coerces it; sqlglot names its fields _0, _1, which DuckDB would not match to the column's names."""
-    for struct in list(insert.find_all(exp.Struct)):
-        if struct.expressions and not any(isinstance(e, (exp.PropertyEQ, exp.Alias)) for e in struct.expressions):
-            struct.replace(exp.Anonymous(this="ROW", expressions=[e.copy() for e in struct.expressions]))
-
-
 def _describe_dml(tree: exp.Expression) -> dict[str, Any]:
     """INSERT / UPDATE / DELETE / TRUNCATE: the table it changes is the first one it names."""
     if isinstance(tree, exp.Insert):
-        _insert_anonymous_structs_by_position(tree)
+        struct_positions.insert_by_position(tree)
     target = next(tree.find_all(exp.Table), None)
     return {"kind": "dml", "dataset": (target.db or None) if target else None, "table": target.name if target else None,
             "writes_rows": not isinstance(tree, exp.TruncateTable)}
@@ -275,6 +268,19 @@ def _merge_check(merge: exp.Merge) -> str | None:
         f"SELECT 1 FROM {target.sql('duckdb')} JOIN {using.sql('duckdb')} ON {merge.args['on'].sql('duckdb')} "
         f"GROUP BY {exp.to_identifier(alias).sql('duckdb')}.rowid HAVING COUNT(*) > 1 LIMIT 1"
     )
+
+
+def _update_check(update: exp.Update) -> str | None:
+    """SQL finding a target row that two rows of an UPDATE's FROM match: BigQuery fails that UPDATE (DML doc, UPDATE
+    with joins: "UPDATE/MERGE must match at most one source row for each target row"), where DuckDB wrote one."""
+    source = update.args.get("from_") or update.args.get("from")
+    if source is None:
+        return None
+    target = update.this
+    alias = target.alias or target.name
+    where = update.args.get("where")
+    return (f"SELECT 1 FROM {target.sql('duckdb')}, {source.this.sql('duckdb')} {where.sql('duckdb') if where else ''} "
+            f"GROUP BY {exp.to_identifier(alias).sql('duckdb')}.rowid HAVING COUNT(*) > 1 LIMIT 1")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,6 +353,25 @@ def _temp_tables(trees: tuple[exp.Expression, ...]) -> frozenset[str]:
         and isinstance(target := tree.this.this if isinstance(tree.this, exp.Schema) else tree.this, exp.Table))
 
 
+def _correlated_paths_as_unnests(tree: exp.Expression) -> None:
+    """`FROM t.arr AS v` in a subquery, where t is an enclosing query's source, is an UNNEST of that row's array (query
+    syntax doc, "correlated join"), as sqlglot already reads it beside t in one FROM; it was read as table arr of a
+    dataset t ("Dataset t was not found")."""
+    for table in list(tree.find_all(exp.Table)):
+        if not (table.db and not table.catalog and isinstance(table.parent, (exp.From, exp.Join))):
+            continue
+        own = table.find_ancestor(exp.Select)   # (sqlglot reads a path beside t in one FROM itself)
+        select = own.parent.find_ancestor(exp.Select) if own is not None and own.parent is not None else None
+        while select is not None:
+            if any(s.alias_or_name.lower() == table.db.lower() for s in from_sources(select)):
+                alias = table.args.get("alias")   # (without one, the element is named as the path's last part)
+                name = alias.this.copy() if alias is not None and alias.this else exp.to_identifier(table.name)
+                table.replace(exp.Unnest(expressions=[exp.column(table.name, table=table.db)],
+                                         alias=exp.TableAlias(columns=[name])))
+                break
+            select = select.parent.find_ancestor(exp.Select) if select.parent is not None else None
+
+
 def _unqualified_tables(tree: exp.Expression, temp_tables: frozenset[str]) -> tuple[str, ...]:
     """Tables named without a dataset that are neither a CTE (any of the statement's: a superset of those in
     scope) nor one of the script's TEMP tables. BigQuery refuses them without a default dataset, which the sandbox
@@ -375,8 +400,10 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
             or not isinstance(tree, (exp.Query, exp.DDL, exp.DML, exp.Merge, exp.Drop, exp.Alter, exp.TruncateTable)):
         raise refusals.unsupported(tree)
     describe = next((fn for cls, fn in _DESCRIBE.items() if isinstance(tree, cls)), None)
+    _correlated_paths_as_unnests(tree)
     refusals.answer_system_variables(tree, project)
     routines.unqualify_calls(tree, project)
+    struct_positions.compare_by_position(tree)
     if isinstance(tree, exp.Create):
         routines.prepare(tree)
     if isinstance(tree, (exp.Create, exp.Alter)):
@@ -410,6 +437,8 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
             t.replace(view)
     if isinstance(tree, exp.Merge):
         fields["merge_check"] = _merge_check(tree)
+    elif isinstance(tree, exp.Update):
+        fields["merge_check"] = _update_check(tree)
     if fields["kind"] == "alter_options" or isinstance(tree, exp.Alter) and not tree.args.get("actions"):
         return _alteration_without_duckdb_sql(fields, catalog)   # (options kept in _runbook_meta; constraints dropped)
     return Statement(sql=_duckdb_sql(tree), datasets=tuple(dict.fromkeys(info_datasets)), **fields)
@@ -520,8 +549,9 @@ def typing_tables(sql: str) -> frozenset[tuple[str, str]] | None:
 def retyped(con, sql: str, statements: tuple[Statement, ...], project: str, catalog: str) -> tuple[Statement, ...]:
     """`statements`, translate(sql, project, catalog), translated again knowing the BigQuery types of the tables
     their queries read (from `con`, the DuckDB connection with `catalog` attached), so that NUMERIC and BIGNUMERIC
-    results are BigQuery's (numerics.py) and a sort key that holds no NaN sorts alone (sort_keys.py). The same statements where nothing in them can be corrected, known
-    without reading the catalog (half a millisecond a table)."""
+    results are BigQuery's (numerics.py) and the other type-dependent corrections apply (`_SCHEMA_MARKERS`). The same
+    statements where nothing in them can be corrected, known without reading the catalog (half a millisecond a
+    table)."""
     tables = typing_tables(sql)
     if tables is None:
         return statements

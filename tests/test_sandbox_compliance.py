@@ -1,0 +1,84 @@
+"""The sandbox warehouse on cases from ZetaSQL's compliance tests (zetasql/compliance/testdata/*.test, the semantics
+BigQuery's engine is held to) where it answered otherwise: an UPDATE ... FROM matching a target row twice, decimal
+literals stored into NUMERIC, LAG/LEAD offsets, STRUCT comparisons by position, UTC+hh:mm zones, a correlated array
+path. (Found by the zc_queries and zc_scalar probes.)"""
+from __future__ import annotations
+
+import pytest
+
+from runbook_lib.local.bigquery import UnsupportedSQL
+from runbook_lib.local.warehouse import LocalWarehouse, WarehouseQueryError
+
+pytestmark = pytest.mark.usefixtures("decimal_pruning_checked")
+
+
+@pytest.fixture
+def wh(tmp_path) -> LocalWarehouse:
+    w = LocalWarehouse(tmp_path / "d.duckdb", project="p")
+    w.create_dataset("ds")
+    return w
+
+
+def test_an_update_from_that_matches_a_target_row_twice_fails_as_bigquerys(wh):
+    # dml_update.test update_with_join_too_many_rows; DML doc, UPDATE with joins
+    wh.execute("CREATE TABLE ds.tgt AS SELECT 1 AS id, 0 AS v UNION ALL SELECT 2, 0; "
+               "CREATE TABLE ds.src AS SELECT 1 AS id, 10 AS v UNION ALL SELECT 1, 20")
+    with pytest.raises(WarehouseQueryError, match=r"UPDATE of ds\.tgt matched one target row with several source "
+                                                  r"rows; BigQuery refuses that \(UPDATE/MERGE must match at most one"):
+        wh.execute("UPDATE ds.tgt SET v = s.v FROM ds.src s WHERE tgt.id = s.id")
+    assert sorted(map(tuple, wh.query("SELECT id, v FROM ds.tgt").values.tolist())) == [(1, 0), (2, 0)]
+    wh.execute("UPDATE ds.tgt SET v = s.v FROM ds.src s WHERE tgt.id = s.id AND s.v = @v", {"v": 20})
+    assert sorted(map(tuple, wh.query("SELECT id, v FROM ds.tgt").values.tolist())) == [(1, 20), (2, 0)]
+
+
+def test_a_decimal_literal_stored_as_numeric_keeps_its_digits(wh):
+    # in_queries.test in_clause_unnest_in_select_bignumeric; conversion rules, literal coercion: through FLOAT64 first,
+    # 123456789.123456789 was stored as ...784
+    wh.execute("CREATE TABLE ds.m (x FLOAT64, n NUMERIC, b BIGNUMERIC); INSERT INTO ds.m VALUES "
+               "(0.1, 123456789.123456789, 1.234567890123456789), (-2.5, -2.5, -2.5)")
+    got = wh.query("SELECT x = 0.1 AS tenth, CAST(n AS STRING) AS n, CAST(b AS STRING) AS b FROM ds.m ORDER BY x DESC")
+    assert got.values.tolist() == [[True, "123456789.123456789", "1.234567890123456789"], [False, "-2.5", "-2.5"]]
+    assert wh.query("SELECT CAST(1.234567890123456789 AS BIGNUMERIC) IN UNNEST(ARRAY<BIGNUMERIC>[1, 2, 3.25, "
+                    "1.234567890123456789]) AS a, CAST(STRUCT<n NUMERIC>(123456789.123456789).n AS STRING) AS s"
+                    ).values.tolist() == [[True, "123456789.123456789"]]
+
+
+@pytest.mark.parametrize("call", ["LAG(x, -1)", "LEAD(x, -2)", "LAG(x, NULL)"])
+def test_a_negative_or_null_lag_or_lead_offset_is_refused(wh, call):
+    # analytic_lag.test lag_negative_offset / lag_null_offset: DuckDB took LAG(x, -1) as the next row's x
+    with pytest.raises(UnsupportedSQL, match=r"The offset to the function (LAG|LEAD) must not be (negative|null)"):
+        wh.query(f"SELECT {call} OVER (ORDER BY x) AS v FROM UNNEST([1, 2, 3]) AS x")
+
+
+def test_a_lag_offset_given_as_a_parameter_is_checked_as_the_query_runs(wh):
+    sql = "SELECT LAG(x, @o) OVER (ORDER BY x) AS v FROM UNNEST([1, 2, 3]) AS x ORDER BY x"
+    assert wh.query(sql, {"o": 1}).v.tolist()[1:] == [1, 2]
+    with pytest.raises(WarehouseQueryError, match="The offset to the function LAG must not be negative or null"):
+        wh.query(sql, {"o": -1})
+
+
+def test_structs_compare_by_position_not_by_name(wh):
+    # data types doc: "Equality comparisons for structs are supported field by field, in field order. Field names
+    # are ignored." DuckDB paired fields by name
+    got = wh.query("SELECT STRUCT(x, y) = STRUCT(y, x) AS swapped, STRUCT(1 AS a, 2 AS b) = STRUCT(1 AS b, 2 AS a) "
+                   "AS renamed, STRUCT(1, 2) IS DISTINCT FROM STRUCT(2, 1) AS distinct_, "
+                   "STRUCT(1 AS a, 2 AS b) IN (STRUCT(1 AS b, 2 AS a)) AS listed FROM (SELECT 1 AS x, 2 AS y)")
+    assert got.values.tolist() == [[False, True, True, True]]
+
+
+@pytest.mark.parametrize("zone, expected", [
+    ("UTC+05:30", "2014-02-28 15:50:30+05:30"), ("UTC-3:30", "2014-02-28 06:50:30-03:30"),
+    ("UTC+1234", "2014-02-28 22:54:30+12:34"), ("+05:30", "2014-02-28 15:50:30+05:30"),
+    ("-8", "2014-02-28 02:20:30-08"),
+])
+def test_an_offset_zone_keeps_its_minutes(wh, zone, expected):
+    # timezones.test: ZetaSQL reads UTC+hh:mm and UTC+hhmm as offsets; DuckDB's ICU read UTC+05:30 as UTC+05
+    assert wh.query(f"SELECT STRING(TIMESTAMP '2014-02-28 10:20:30+00', '{zone}') AS s").s.tolist() == [expected]
+
+
+def test_a_correlated_array_path_in_a_subquery_is_an_unnest(wh):
+    # limit_queries.test cross_apply_limit: `FROM t.arr v` with t the outer query's row was "Dataset t was not found"
+    wh.execute("CREATE TABLE ds.t (k INT64, arr ARRAY<INT64>); INSERT INTO ds.t VALUES (1, [3, 1, 2]), (2, [0])")
+    got = wh.query("SELECT k, ARRAY(SELECT v FROM t.arr v ORDER BY v LIMIT 2) AS top FROM ds.t t ORDER BY k")
+    assert [(k, list(top)) for k, top in got.values.tolist()] == [(1, [1, 2]), (2, [0])]
+    assert wh.query("SELECT k FROM ds.t t WHERE EXISTS (SELECT 1 FROM t.arr WHERE arr > 1)").k.tolist() == [1]

@@ -64,6 +64,11 @@ def test_structs_compare_by_position_not_by_name(wh):
                    "AS renamed, STRUCT(1, 2) IS DISTINCT FROM STRUCT(2, 1) AS distinct_, "
                    "STRUCT(1 AS a, 2 AS b) IN (STRUCT(1 AS b, 2 AS a)) AS listed FROM (SELECT 1 AS x, 2 AS y)")
     assert got.values.tolist() == [[False, True, True, True]]
+    # struct_queries.test struct_equality_null_field, its rows without a NULL field: a simple CASE and NULLIF compare
+    # by position too
+    got = wh.query("SELECT CASE s WHEN STRUCT(1, 2) THEN 1 ELSE 3 END AS v1, NULLIF(s, STRUCT(3 AS q, 2 AS r)) IS NULL "
+                   "AS v2 FROM (SELECT STRUCT(1 AS x, 2 AS y) AS s UNION ALL SELECT STRUCT(3, 2)) ORDER BY v1")
+    assert got.values.tolist() == [[1, False], [3, True]]
 
 
 @pytest.mark.parametrize("zone, expected", [

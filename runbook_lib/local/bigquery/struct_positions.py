@@ -4,8 +4,8 @@ rules: a STRUCT coerces to another STRUCT type field by field). Written as a ROW
 constructor compares with and is stored into another STRUCT by position too.
 
 - `STRUCT(x, y) = STRUCT(y, x)` was TRUE (sqlglot names the fields after the columns, and DuckDB paired x with x) and
-  `STRUCT(1 AS a, 2 AS b) = STRUCT(1 AS b, 2 AS a)` FALSE: the constructors that are operands of `=`, `!=`, `IN` and
-  `IS [NOT] DISTINCT FROM` are ROWs. Two STRUCT *columns* whose types name the same fields in another order still
+  `STRUCT(1 AS a, 2 AS b) = STRUCT(1 AS b, 2 AS a)` FALSE: the constructors that are operands of `=`, `!=`, `IN`,
+  `IS [NOT] DISTINCT FROM`, NULLIF and a simple CASE's WHEN are ROWs. Two STRUCT *columns* whose types name the same fields in another order still
   compare by name (their types are not in the SQL).
 - `INSERT ... VALUES (STRUCT(1, 'x'))` into a STRUCT<a, b> column was refused: sqlglot names an anonymous STRUCT's
   fields _0, _1, which DuckDB would not match to the column's names.
@@ -23,11 +23,20 @@ def _row(struct: exp.Struct) -> exp.Expression:
     return exp.Anonymous(this="ROW", expressions=[v.copy() for v in values])
 
 
+def _compared(tree: exp.Expression):
+    """The operands that are compared for equality: of `=`, `IN`, ..., NULLIF, and a simple CASE's value and WHENs."""
+    for comparison in tree.find_all(*_COMPARISONS, exp.Nullif):
+        yield from comparison.iter_expressions()
+    for case in tree.find_all(exp.Case):
+        if case.this is not None:
+            yield case.this
+            yield from (when.this for when in case.args.get("ifs") or [])
+
+
 def compare_by_position(tree: exp.Expression) -> None:
-    for comparison in list(tree.find_all(*_COMPARISONS)):
-        for operand in list(comparison.iter_expressions()):
-            for struct in list(operand.find_all(exp.Struct)) if isinstance(operand, exp.Struct) else []:
-                struct.replace(_row(struct))
+    for operand in list(_compared(tree)):
+        for struct in list(operand.find_all(exp.Struct)) if isinstance(operand, exp.Struct) else []:
+            struct.replace(_row(struct))
 
 
 def insert_by_position(insert: exp.Insert) -> None:

@@ -87,3 +87,19 @@ def test_a_correlated_array_path_in_a_subquery_is_an_unnest(wh):
     got = wh.query("SELECT k, ARRAY(SELECT v FROM t.arr v ORDER BY v LIMIT 2) AS top FROM ds.t t ORDER BY k")
     assert [(k, list(top)) for k, top in got.values.tolist()] == [(1, [1, 2]), (2, [0])]
     assert wh.query("SELECT k FROM ds.t t WHERE EXISTS (SELECT 1 FROM t.arr WHERE arr > 1)").k.tolist() == [1]
+
+
+@pytest.mark.parametrize("literal, text", [
+    # interval functions doc, "Construct an interval with datetime parts"; DuckDB's parser refused the ranges
+    ("INTERVAL '10:20:30.52' HOUR TO SECOND", "0-0 0 10:20:30.520"),
+    ("INTERVAL '1-2' YEAR TO MONTH", "1-2 0 0:0:0"),
+    ("INTERVAL '1 5:30' DAY TO MINUTE", "0-0 1 5:30:0"),
+    ("INTERVAL '-1-2 3 -4:5:6.7' YEAR TO SECOND", "-1-2 3 -4:5:6.700"),
+])
+def test_an_interval_literal_over_a_range_of_parts(wh, literal, text):
+    assert wh.query(f"SELECT CAST({literal} AS STRING) AS s").s.tolist() == [text]
+
+
+def test_an_interval_literal_that_does_not_fit_its_range_is_refused(wh):
+    with pytest.raises(UnsupportedSQL, match=r"Invalid interval literal '1:2:3' for HOUR TO MINUTE"):
+        wh.query("SELECT INTERVAL '1:2:3' HOUR TO MINUTE AS i")

@@ -3,8 +3,11 @@ that passes the ends of BigQuery's range."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from sqlglot import exp
+
+from .errors import UnsupportedSQL
 
 from .sqltree import fails, sql_text, tpl
 
@@ -327,3 +330,45 @@ def interval_arithmetic(node: exp.Add | exp.Sub) -> exp.Expression | None:
                "CAST(__x__ AS VARCHAR) || ' causes overflow'")
     return tpl(f"CASE WHEN TYPEOF(__r__) IN ('DATE', 'TIMESTAMP', 'TIMESTAMP WITH TIME ZONE') AND {_OUTSIDE_RANGE} "
                f"THEN {fails(node, message)} ELSE __r__ END", r=node, x=value.copy())
+
+
+# An interval literal over a range of parts (interval functions doc, "Construct an interval with datetime parts"):
+# `INTERVAL '10:20:30.52' HOUR TO SECOND`, `INTERVAL '-1-2 3 4:5:6.7' YEAR TO SECOND`: years and months written Y-M
+# under one sign, the days under their own, hours, minutes and seconds H:M:S under one; DuckDB's parser refused them.
+_SPAN_PARTS = ("YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND")
+_SPAN_GROUPS = ((("YEAR", "MONTH"), "-"), (("DAY",), None), (("HOUR", "MINUTE", "SECOND"), ":"))
+
+
+def _span_pattern(parts: tuple[str, ...]) -> re.Pattern:
+    groups = []
+    for members, joiner in _SPAN_GROUPS:
+        named = [p for p in members if p in parts]
+        if named:
+            digits = [rf"(?P<{p}>\d+(?:\.\d{{1,9}})?)" if p == "SECOND" else rf"(?P<{p}>\d+)" for p in named]
+            groups.append(rf"(?P<sign_{named[0]}>[+-]?)" + (joiner or "").join(digits))
+    return re.compile(r"^\s*" + r"\s+".join(groups) + r"\s*$")
+
+
+def interval_span(node: exp.Interval) -> exp.Expression | None:
+    span = node.args.get("unit")
+    if not isinstance(span, exp.IntervalSpan) or not (isinstance(node.this, exp.Literal) and node.this.is_string):
+        return None
+    first, last = span.this.name.upper(), span.expression.name.upper()
+    if first not in _SPAN_PARTS or last not in _SPAN_PARTS or _SPAN_PARTS.index(first) >= _SPAN_PARTS.index(last):
+        raise UnsupportedSQL(f"An interval literal's range must run from a larger part to a smaller one, not "
+                             f"{first} TO {last}.")
+    parts = _SPAN_PARTS[_SPAN_PARTS.index(first):_SPAN_PARTS.index(last) + 1]
+    m = _span_pattern(parts).match(node.this.this)
+    if m is None:
+        raise UnsupportedSQL(f"Invalid interval literal {node.this.this!r} for {first} TO {last} (BigQuery writes "
+                             "Y-M D H:M:S, the parts of the range only).")
+    values = {p: m.group(p) or "0" for p in parts}
+    signs = {p: m.group(f"sign_{g[0]}") for members, _ in _SPAN_GROUPS
+             for g in [[q for q in members if q in parts]] if g for p in g}
+    signed = {p: (-1 if signs[p] == "-" else 1) for p in parts}
+    months = sum(signed[p] * int(values[p]) * (12 if p == "YEAR" else 1) for p in ("YEAR", "MONTH") if p in parts)
+    days = signed["DAY"] * int(values["DAY"]) if "DAY" in parts else 0
+    seconds = sum(signed[p] * Decimal(values[p]) * {"HOUR": 3600, "MINUTE": 60, "SECOND": 1}[p]
+                  for p in ("HOUR", "MINUTE", "SECOND") if p in parts)
+    micros = int(seconds * 1_000_000)
+    return tpl(f"(TO_MONTHS({months}) + TO_DAYS({days}) + TO_MICROSECONDS({micros}))")

@@ -21,9 +21,9 @@ from .arrays import (array_slice, struct_columns_named_as_the_first_branch, stru
 from .casts import fix_cast
 from .column_order import bigquery_star_order
 from .datetimes import (DATE_ARITHMETIC, date_arithmetic, date_from_unix_date, datetime_in_zone, fix_extract,
-                        fix_format_timestamp, fix_parse_timestamp, fix_trunc, interval_arithmetic, offset_zone,
-                        string_in_zone, timestamp_array_bounds, timestamp_diff, timestamp_in_zone, unix_millis,
-                        unix_seconds, unix_to_time)
+                        fix_format_timestamp, fix_parse_timestamp, fix_trunc, interval_arithmetic, interval_span,
+                        offset_zone, string_in_zone, timestamp_array_bounds, timestamp_diff, timestamp_in_zone,
+                        unix_millis, unix_seconds, unix_to_time)
 from .errors import UnsupportedSQL
 from .json_nulls import (fix_json_query, fix_json_type, json_arrays_only, json_set_values, json_strip_nulls,
                          malformed_json_is_null)
@@ -562,6 +562,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.Window: lambda node: (windowed_average(node) or corr_window(node) or _countif(node)
                               or _nan_min_window(node)),
     exp.Corr: corr,
+    exp.Interval: interval_span,   # datetimes.py: INTERVAL '1-2' YEAR TO MONTH
     **dict.fromkeys((exp.Lag, exp.Lead), checked_offset),   # navigation.py
     exp.BitwiseCount: bit_count,
     exp.BitwiseLeftShift: left_shift,

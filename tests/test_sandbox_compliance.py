@@ -103,3 +103,10 @@ def test_an_interval_literal_over_a_range_of_parts(wh, literal, text):
 def test_an_interval_literal_that_does_not_fit_its_range_is_refused(wh):
     with pytest.raises(UnsupportedSQL, match=r"Invalid interval literal '1:2:3' for HOUR TO MINUTE"):
         wh.query("SELECT INTERVAL '1:2:3' HOUR TO MINUTE AS i")
+
+
+def test_to_json_string_of_a_tuple_has_anonymous_fields(wh):
+    # data types doc, tuple syntax: "an anonymous struct type with anonymous fields"; JSON encodings: anonymous fields
+    # are "" (TO_JSON keeps the first of repeated ones). DuckDB named them element1, element2
+    got = wh.query("SELECT TO_JSON_STRING((1, 'a')) AS s, TO_JSON_STRING(TO_JSON((1, 'a'))) AS j")
+    assert got.values.tolist() == [['{"":1,"":"a"}', '{"":1}']]

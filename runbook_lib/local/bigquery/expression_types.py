@@ -1,10 +1,12 @@
 """The BigQuery type of an expression, where the SQL's shape and the tables' column types tell it: one reading for
 the rewrites whose DuckDB translation depends on a value's type (struct_unnests.py: an ARRAY of STRUCTs;
-subscripts.py: an ARRAY or JSON; differences.py: a DATE, DATETIME or TIMESTAMP).
+subscripts.py: an ARRAY or JSON; differences.py: a DATE, DATETIME or TIMESTAMP; nan_comparisons.py: a FLOAT64).
 
 A type is told by a literal or CAST, a function of known result (the tables below), a column (column_sources.py: a
 table's column type, or the CTE's or subquery's select-list item it comes from), or what it is made of (an element
-of an ARRAY, a field of a STRUCT or JSON, MAX/MIN/ANY_VALUE of a value). Where the SQL shows only an outline (an array
+of an ARRAY, a field of a STRUCT or JSON, MAX/MIN/ANY_VALUE of a value, arithmetic with a FLOAT64: operators doc,
+"the result type is FLOAT64 if either operand is FLOAT64"; a literal with a decimal point or an exponent is one,
+lexical structure doc, "Floating point literals"). Where the SQL shows only an outline (an array
 of STRUCT literals), the outline is the type: ARRAY<STRUCT> without fields. Anything else is not known: None, and the
 rewrites leave DuckDB's reading.
 """
@@ -25,6 +27,7 @@ def _outline(kind: exp.DataType.Type, *elements: exp.DataType) -> exp.DataType:
 
 
 _JSON, _ARRAY, _STRUCT = _outline(_T.JSON), _outline(_T.ARRAY), _outline(_T.STRUCT)
+_FLOAT64 = _outline(_T.DOUBLE)
 
 # What a function's result is, whatever its arguments.
 _MADE: dict[type, exp.DataType] = {
@@ -33,7 +36,12 @@ _MADE: dict[type, exp.DataType] = {
     **dict.fromkeys((exp.CurrentDate, exp.Date, exp.DateFromParts, exp.DateTrunc), _outline(_T.DATE)),
     **dict.fromkeys((exp.CurrentTimestamp, exp.TimestampTrunc, exp.UnixToTime), _outline(_T.TIMESTAMPTZ)),
     **dict.fromkeys((exp.CurrentDatetime, exp.DatetimeTrunc), _outline(_T.TIMESTAMP)),   # (sqlglot's DATETIME)
+    **dict.fromkeys((exp.Stddev, exp.StddevPop, exp.StddevSamp, exp.Variance, exp.VariancePop, exp.Corr,
+                     exp.CovarPop, exp.CovarSamp, exp.Rand), _FLOAT64),
 }
+_MADE_BY_NAME = {"IEEE_DIVIDE": _FLOAT64}   # (sqlglot keeps it an Anonymous call)
+# FLOAT64 where an argument is (a NUMERIC's SQRT is a NUMERIC, an INT64's a FLOAT64 that no NaN comes from).
+_FLOAT_WINS = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg, exp.Abs, exp.Sqrt, exp.Pow, exp.Ln, exp.Log, exp.Exp)
 # Of its (first) argument's type.
 _OF_ARGUMENT = (exp.Alias, exp.Paren, exp.Max, exp.Min, exp.AnyValue)
 
@@ -85,6 +93,13 @@ def type_of(value, schema, skip: exp.Expression | None = None, depth: int = 0) -
             else None
     if isinstance(value, (exp.Bracket, exp.Dot)):   # an element, a field: JSON of JSON
         return _JSON if _is(type_of(value.this, schema, skip, again), _T.JSON) else None
+    if isinstance(value, exp.Literal):
+        return _FLOAT64 if not value.is_string and any(c in str(value.this) for c in ".eE") else None
+    if isinstance(value, _FLOAT_WINS):
+        return _FLOAT64 if any(_is(type_of(v, schema, skip, again), _T.DOUBLE)
+                               for v in (value.this, value.args.get("expression")) if v is not None) else None
+    if isinstance(value, exp.Anonymous):
+        return _MADE_BY_NAME.get(value.name.upper())
     return _MADE.get(type(value))
 
 

@@ -20,11 +20,15 @@ from .arrays import (array_slice, struct_columns_named_as_the_first_branch, stru
                      unnest)
 from .casts import fix_cast
 from .column_order import bigquery_star_order
+from .concatenation import concat_as_strings, pipes_as_strings
 from .datetimes import (DATE_ARITHMETIC, date_arithmetic, date_from_unix_date, datetime_in_zone, fix_extract,
                         fix_format_timestamp, fix_parse_timestamp, fix_trunc, interval_arithmetic, interval_span,
                         offset_zone, string_in_zone, timestamp_array_bounds, timestamp_diff, timestamp_in_zone,
                         unix_millis, unix_seconds, unix_to_time)
 from .errors import UnsupportedSQL
+from .foreign_functions import NOT_BIGQUERY, not_bigquery
+from .json_conversions import (json_bool, json_float64, json_int64, json_string, recursive_descent,
+                               unfollowed_path)
 from .json_nulls import (fix_json_query, fix_json_type, json_arrays_only, json_set_values, json_strip_nulls,
                          malformed_json_is_null)
 from .math_domains import (DOMAIN_CHECKED, bit_count, corr, corr_window, left_shift, outside_domain,
@@ -33,10 +37,14 @@ from .numerics import (average, common_supertype, division, integer_division, pr
                        windowed_average)
 from .navigation import checked_offset
 from .printf_format import printf_format
+from .quantified_like import quantified_like
 from .sort_keys import NO_NAN
 from .subscripts import SUBSCRIPT_OF
 from .differences import DIFFERENCE_OF
+from .nan_comparisons import COMPARISONS as NAN_COMPARED, NAN_OPERANDS, nan_aware, wrong_with_nan
+from .nan_comparisons import operands as nan_operands_of
 from .sqltree import fails, is_decimal_cast, is_int_literal, sql_text, tpl
+from .string_lengths import LENGTH_CHECKED, negative_length
 from .typenames import fix_decimal_types
 
 Rewrite = Callable[[exp.Expression], "exp.Expression | None"]
@@ -141,8 +149,6 @@ def _current_timestamp(node: exp.CurrentTimestamp) -> exp.Expression | None:
 
 
 _FLOAT_TYPES = (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
-_COMPARISONS: dict[type[exp.Expression], str] = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=",
-                                                  exp.GT: ">", exp.GTE: ">="}
 
 
 def _is_float64(node: exp.Expression) -> bool:
@@ -157,19 +163,18 @@ def _is_float64(node: exp.Expression) -> bool:
     return False
 
 
-def _nan_comparison(node: exp.Binary) -> exp.Expression | None:
+def _nan_comparison(node: exp.Expression) -> exp.Expression | None:
     """Operators doc (comparison operators): "All comparisons with NaN return FALSE, except for != and
     <>, which return TRUE"; DuckDB orders NaN above +inf, so NaN = NaN, NaN <= NaN and NaN > 1 are
-    true there. Corrected where an operand is FLOAT64 by its form (_is_float64); a NULL operand
+    true there. Corrected (nan_comparisons.nan_aware) where an operand is FLOAT64 by its form
+    (_is_float64) or by the tables' types (marked NAN_OPERANDS, nan_comparisons.py); a NULL operand
     still gives NULL. Operands are evaluated more than once, so a random one is left alone."""
-    a, b = node.this, node.expression
-    if isinstance(node.parent, exp.Update) and node.arg_key == "expressions":
-        return None   # `SET x = 1.5` (an UPDATE's or a MERGE's) assigns: no comparison
-    if not (_is_float64(a) or _is_float64(b)) or _volatile(a) or _volatile(b):
+    wrong = node.meta.get(NAN_OPERANDS)
+    if wrong is None:
+        wrong = wrong_with_nan(node) if any(_is_float64(v) for v in nan_operands_of(node)) else ()
+    if not wrong or any(_random(v) for v in nan_operands_of(node)):
         return None
-    nan_answer = "TRUE" if isinstance(node, exp.NEQ) else "FALSE"
-    return tpl(f"(CASE WHEN __a__ IS NULL OR __b__ IS NULL THEN NULL WHEN ISNAN(__a__) OR ISNAN(__b__) "
-               f"THEN {nan_answer} ELSE __a__ {_COMPARISONS[type(node)]} __b__ END)", a=a, b=b)
+    return nan_aware(node, wrong)
 
 
 # FLOAT64 or not, known to DuckDB alone (TYPEOF folds to a constant per column): FALSE for a NaN,
@@ -425,7 +430,11 @@ def _to_json_string(node: exp.JSONFormat) -> exp.Expression | None:
     to_json = bool(node.args.get("to_json"))
     value = node.this
     names = tpl("CAST(NULL AS VARCHAR[])")   # typed: DuckDB before 2.0 hands no untyped NULL to Arrow
-    if isinstance(value, exp.Struct):
+    if isinstance(value, exp.Tuple):   # (x, y): "an anonymous struct type with anonymous fields" (data types doc)
+        value = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(f"_field{i}"), expression=v.copy())
+                                        for i, v in enumerate(value.expressions)])
+        names = exp.Array(expressions=[exp.Literal.string("") for _ in value.expressions])
+    elif isinstance(value, exp.Struct):
         fields = [_struct_field(f) for f in value.expressions]
         bigquery_names = [name for name, _ in fields]
         if "" in bigquery_names or len({n.lower() for n in bigquery_names}) < len(bigquery_names):
@@ -519,7 +528,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.TimestampDiff: timestamp_diff,
     exp.Timestamp: timestamp_in_zone,
     exp.Datetime: datetime_in_zone,
-    exp.String: string_in_zone,
+    exp.String: lambda node: json_string(node) or string_in_zone(node),
     exp.UnixSeconds: unix_seconds,
     exp.UnixMillis: unix_millis,
     exp.DateFromUnixDate: date_from_unix_date,
@@ -537,7 +546,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     **{cls: rounding for cls in (exp.Round, exp.Trunc, exp.Ceil, exp.Floor)},
     exp.Anonymous: _anonymous,
     exp.Format: printf_format,   # printf_format.py
-    exp.Like: _like_with_backslash_escapes,
+    exp.Like: lambda node: quantified_like(node) or _like_with_backslash_escapes(node),   # (quantified_like.py)
     exp.ILike: _like_with_backslash_escapes,
     exp.TimeToStr: fix_format_timestamp,
     exp.StrToTime: fix_parse_timestamp,
@@ -568,15 +577,24 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.BitwiseLeftShift: left_shift,
     exp.BitwiseRightShift: right_shift,
     **{cls: outside_domain for cls in DOMAIN_CHECKED},
+    **{cls: negative_length for cls in LENGTH_CHECKED},   # string_lengths.py
+    exp.Concat: concat_as_strings,   # concatenation.py
+    **{cls: not_bigquery for cls in NOT_BIGQUERY},   # foreign_functions.py
+    exp.DPipe: pipes_as_strings,
     **{cls: _safe_arithmetic for cls in _SAFE_OPERATORS},
     exp.JSONFormat: _to_json_string,
     exp.JSONType: fix_json_type,
-    exp.JSONExtract: lambda node: malformed_json_is_null(node) or fix_json_query(node),
-    exp.JSONExtractScalar: malformed_json_is_null,
+    exp.JSONExtract: lambda node: unfollowed_path(node) or malformed_json_is_null(node) or fix_json_query(node),
+    exp.JSONExtractScalar: lambda node: unfollowed_path(node) or malformed_json_is_null(node),
+    exp.JSONPath: recursive_descent,   # json_conversions.py
+    exp.Int64: json_int64,
+    exp.Float64: json_float64,
+    exp.JSONBool: json_bool,
     exp.JSONSet: json_set_values,
     exp.JSONStripNulls: json_strip_nulls,
-    **{cls: json_arrays_only for cls in (exp.JSONValueArray, exp.JSONExtractArray)},
-    **{cls: _nan_comparison for cls in _COMPARISONS},
+    **{cls: lambda node: unfollowed_path(node) or json_arrays_only(node)
+       for cls in (exp.JSONValueArray, exp.JSONExtractArray)},
+    **{cls: _nan_comparison for cls in NAN_COMPARED},
     exp.Order: _nan_sorts_first,
 }
 

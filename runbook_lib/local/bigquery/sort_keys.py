@@ -88,8 +88,13 @@ def mark(tree: exp.Expression, schema) -> None:
             ordered.meta[NO_NAN] = True
 
 
+def may_hold_nan(kind: str) -> bool:
+    """Whether a column of BigQuery type `kind` (as numeric_types.Schema spells it) can hold a NaN."""
+    return any(word in kind.upper() for word in _MAY_HOLD_NAN)
+
+
 def _no_nan(table: tuple[str, str], name: str, schema) -> bool:
     ref = f"{table[0]}.{table[1]}"
     columns = next((columns for r, columns in schema if r == ref), None)
     kind = next((t for c, t in columns or () if c.lower() == name), None)
-    return kind is not None and not any(word in kind.upper() for word in _MAY_HOLD_NAN)
+    return kind is not None and not may_hold_nan(kind)

@@ -21,7 +21,8 @@ from .column_sources import from_sources
 from .format_casts import restore_format_casts
 from .errors import UnsupportedSQL
 from .numeric_types import Schema, mark_decimal_results, table_schema, tables_to_type, worth_typing
-from . import alterations, differences, refusals, routines, sort_keys, struct_positions, struct_unnests, subscripts
+from . import (alterations, differences, nan_comparisons, refusals, routines, sort_keys, struct_positions,
+               struct_unnests, subscripts)
 from .rewrites import apply
 
 
@@ -329,7 +330,7 @@ def _name_anonymous_columns(query: exp.Query) -> None:
 # functions: tables_to_read(trees) (whose types could matter), markable(trees, schema) (whether they do) and
 # mark(tree, schema), which marks the BigQuery tree before any rewrite for rewrites.py to read. A schema of None
 # marks what the SQL alone shows (a CTE's array).
-_SCHEMA_MARKERS = (sort_keys, struct_unnests, subscripts, differences)
+_SCHEMA_MARKERS = (sort_keys, struct_unnests, subscripts, differences, nan_comparisons)
 
 _BENIGN_WARNINGS = ("EXTRACT from TIMESTAMPTZ",)  # the session time zone is UTC, as in BigQuery
 
@@ -356,9 +357,10 @@ def _temp_tables(trees: tuple[exp.Expression, ...]) -> frozenset[str]:
 def _correlated_paths_as_unnests(tree: exp.Expression) -> None:
     """`FROM t.arr AS v` in a subquery, where t is an enclosing query's source, is an UNNEST of that row's array (query
     syntax doc, "correlated join"), as sqlglot already reads it beside t in one FROM; it was read as table arr of a
-    dataset t ("Dataset t was not found")."""
+    dataset t ("Dataset t was not found"). A quoted name (`t.x`, the kit's own SQL writes every table so) is a table."""
     for table in list(tree.find_all(exp.Table)):
-        if not (table.db and not table.catalog and isinstance(table.parent, (exp.From, exp.Join))):
+        if not (table.db and not table.catalog and isinstance(table.parent, (exp.From, exp.Join))) \
+                or table.args["db"].args.get("quoted"):
             continue
         own = table.find_ancestor(exp.Select)   # (sqlglot reads a path beside t in one FROM itself)
         select = own.parent.find_ancestor(exp.Select) if own is not None and own.parent is not None else None

@@ -1,0 +1,75 @@
+"""CONCAT and `||` of values that are not STRING: each written as BigQuery's CAST(value AS STRING) writes it.
+
+String functions doc (CONCAT): "All values must be BYTES or data types that can be cast to STRING", and the result is
+STRING (BYTES for BYTES); operators doc: `||` is CONCAT. DuckDB's `||` writes a value with its own text: a NUMERIC
+with its scale's zeros (`CONCAT('x', NUMERIC '1.10')` was 'x1.100000000', BigQuery's is 'x1.1'; compliance
+concat_function.test `concat_numeric`), a FLOAT64 as `-0.0`; and CONCAT of a single value kept that value's type
+(`CONCAT(DATE '2020-10-10')` was a DATE, `concat_date`). Each argument goes through casts.fix_cast as a CAST to STRING,
+so the two texts cannot drift apart.
+
+A BYTES value cannot take part in a STRING conversion's CASE (DuckDB will not mix BLOB and VARCHAR branches), and
+BigQuery never mixes BYTES with the other types in one CONCAT. So a concatenation with an argument that is BYTES by
+its form (a bytes literal, a CAST to BYTES) is left alone, as is `||` of ARRAYs (ARRAY_CONCAT), and so is one none of
+whose arguments shows its type (columns and function calls only: they may be BYTES); there DuckDB's text stays.
+"""
+from __future__ import annotations
+
+from sqlglot import exp
+
+from .casts import fix_cast
+
+_T = exp.DataType.Type
+_BYTES_TYPES = (_T.BINARY, _T.VARBINARY, _T.BLOB)
+
+
+def _not_text(value: exp.Expression) -> bool:
+    """BYTES or an ARRAY by its form (`||` of arrays is ARRAY_CONCAT): a concatenation left alone."""
+    if isinstance(value, (exp.ByteString, exp.Array)):
+        return True
+    return isinstance(value, (exp.Cast, exp.TryCast)) and (value.to.this in _BYTES_TYPES or value.to.is_type("array"))
+
+
+def _shows_its_type(value: exp.Expression) -> bool:
+    """A value whose form says it is neither BYTES nor an ARRAY: a literal, a boolean, a CAST to another type."""
+    return isinstance(value, (exp.Literal, exp.Boolean, exp.Cast, exp.TryCast)) and not _not_text(value)
+
+
+def _as_string(value: exp.Expression) -> exp.Expression:
+    if isinstance(value, exp.Literal) and value.is_string:
+        return value
+    cast = exp.Cast(this=value, to=exp.DataType.build("TEXT"))
+    return fix_cast(cast) or cast
+
+
+def _chain(node: exp.DPipe) -> list[exp.Expression]:
+    """The operands of `a || b || c` (sqlglot nests them to the left)."""
+    operands = []
+    for side in (node.this, node.expression):
+        operands.extend(_chain(side) if isinstance(side, exp.DPipe) else [side])
+    return operands
+
+
+def _converted(values: list[exp.Expression]) -> list[exp.Expression] | None:
+    if any(_not_text(v) for v in values) or not any(_shows_its_type(v) for v in values):
+        return None
+    return [_as_string(v) for v in values]
+
+
+def concat_as_strings(node: exp.Concat) -> exp.Expression | None:
+    values = _converted(list(node.expressions))
+    if values is not None:
+        node.set("expressions", values)
+    return None
+
+
+def pipes_as_strings(node: exp.DPipe) -> exp.Expression | None:
+    """`a || b || c`, rewritten once, where the outermost `||` sees the whole chain."""
+    if isinstance(node.parent, exp.DPipe):
+        return None
+    values = _converted(_chain(node))
+    if values is None:
+        return None
+    joined = values[0]
+    for value in values[1:]:
+        joined = exp.DPipe(this=joined, expression=value, safe=node.args.get("safe"))
+    return joined

@@ -5,7 +5,8 @@ BigQuery's and DuckDB's answers differ (expression_types.py reads a type through
 A column is found by its qualifier (a FROM or JOIN source's alias or name), else as the one source of the nearest
 SELECT outwards that has that name (a correlated subquery reads the outer query's table). A set operation's columns
 are its first branch's, as BigQuery names them. Anything else (a name two sources have, a source whose columns are
-not known, a star) is not known: None.
+not known, a star) is not known: None. The same reading of enclosing sources makes a subquery's `FROM t.arr` an UNNEST
+of the outer row's array (correlated_paths_as_unnests).
 """
 from __future__ import annotations
 
@@ -135,3 +136,23 @@ def path_root(column: exp.Column) -> exp.Column | None:
     root_column = exp.column(parts[0].copy())
     root_column.parent = column.parent   # (read where the path stands)
     return root_column
+
+
+def correlated_paths_as_unnests(tree: exp.Expression) -> None:
+    """`FROM t.arr AS v` in a subquery, where t is an enclosing query's source, is an UNNEST of that row's array (query
+    syntax doc, "correlated join"), as sqlglot already reads it beside t in one FROM; it was read as table arr of a
+    dataset t ("Dataset t was not found"). A quoted name (`t.x`, the kit's own SQL writes every table so) is a table."""
+    for table in list(tree.find_all(exp.Table)):
+        if not (table.db and not table.catalog and isinstance(table.parent, (exp.From, exp.Join))) \
+                or table.args["db"].args.get("quoted"):
+            continue
+        own = table.find_ancestor(exp.Select)   # (sqlglot reads a path beside t in one FROM itself)
+        select = own.parent.find_ancestor(exp.Select) if own is not None and own.parent is not None else None
+        while select is not None:
+            if any(s.alias_or_name.lower() == table.db.lower() for s in from_sources(select)):
+                alias = table.args.get("alias")   # (without one, the element is named as the path's last part)
+                name = alias.this.copy() if alias is not None and alias.this else exp.to_identifier(table.name)
+                table.replace(exp.Unnest(expressions=[exp.column(table.name, table=table.db)],
+                                         alias=exp.TableAlias(columns=[name])))
+                break
+            select = select.parent.find_ancestor(exp.Select) if select.parent is not None else None

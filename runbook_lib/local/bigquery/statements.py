@@ -17,7 +17,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
 from . import information_schema
-from .column_sources import from_sources
+from .column_sources import correlated_paths_as_unnests
 from .format_casts import restore_format_casts
 from .errors import UnsupportedSQL
 from .numeric_types import Schema, mark_decimal_results, table_schema, tables_to_type, worth_typing
@@ -354,26 +354,6 @@ def _temp_tables(trees: tuple[exp.Expression, ...]) -> frozenset[str]:
         and isinstance(target := tree.this.this if isinstance(tree.this, exp.Schema) else tree.this, exp.Table))
 
 
-def _correlated_paths_as_unnests(tree: exp.Expression) -> None:
-    """`FROM t.arr AS v` in a subquery, where t is an enclosing query's source, is an UNNEST of that row's array (query
-    syntax doc, "correlated join"), as sqlglot already reads it beside t in one FROM; it was read as table arr of a
-    dataset t ("Dataset t was not found"). A quoted name (`t.x`, the kit's own SQL writes every table so) is a table."""
-    for table in list(tree.find_all(exp.Table)):
-        if not (table.db and not table.catalog and isinstance(table.parent, (exp.From, exp.Join))) \
-                or table.args["db"].args.get("quoted"):
-            continue
-        own = table.find_ancestor(exp.Select)   # (sqlglot reads a path beside t in one FROM itself)
-        select = own.parent.find_ancestor(exp.Select) if own is not None and own.parent is not None else None
-        while select is not None:
-            if any(s.alias_or_name.lower() == table.db.lower() for s in from_sources(select)):
-                alias = table.args.get("alias")   # (without one, the element is named as the path's last part)
-                name = alias.this.copy() if alias is not None and alias.this else exp.to_identifier(table.name)
-                table.replace(exp.Unnest(expressions=[exp.column(table.name, table=table.db)],
-                                         alias=exp.TableAlias(columns=[name])))
-                break
-            select = select.parent.find_ancestor(exp.Select) if select.parent is not None else None
-
-
 def _unqualified_tables(tree: exp.Expression, temp_tables: frozenset[str]) -> tuple[str, ...]:
     """Tables named without a dataset that are neither a CTE (any of the statement's: a superset of those in
     scope) nor one of the script's TEMP tables. BigQuery refuses them without a default dataset, which the sandbox
@@ -402,7 +382,7 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
             or not isinstance(tree, (exp.Query, exp.DDL, exp.DML, exp.Merge, exp.Drop, exp.Alter, exp.TruncateTable)):
         raise refusals.unsupported(tree)
     describe = next((fn for cls, fn in _DESCRIBE.items() if isinstance(tree, cls)), None)
-    _correlated_paths_as_unnests(tree)
+    correlated_paths_as_unnests(tree)
     refusals.answer_system_variables(tree, project)
     routines.unqualify_calls(tree, project)
     struct_positions.compare_by_position(tree)

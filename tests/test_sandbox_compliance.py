@@ -110,3 +110,10 @@ def test_to_json_string_of_a_tuple_has_anonymous_fields(wh):
     # are "" (TO_JSON keeps the first of repeated ones). DuckDB named them element1, element2
     got = wh.query("SELECT TO_JSON_STRING((1, 'a')) AS s, TO_JSON_STRING(TO_JSON((1, 'a'))) AS j")
     assert got.values.tolist() == [['{"":1,"":"a"}', '{"":1}']]
+
+
+def test_sqlglots_own_slip_on_a_rare_shape_is_one_sentence(wh):
+    # pivot.test's generated queries: sqlglot's DuckDB generator divided by zero on this PIVOT (a raw ZeroDivisionError)
+    with pytest.raises(UnsupportedSQL, match=r"sqlglot's generator failed on it: ZeroDivisionError\); target=gcp"):
+        wh.query("SELECT COUNT(*) AS n FROM (SELECT 1.2 AS a_10) AS p PIVOT(COUNT(* HAVING MIN(SELECT 1.2)) AS a_23 "
+                 "FOR (a_10) IN (1.3 AS a_33))")

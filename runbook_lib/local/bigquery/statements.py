@@ -339,7 +339,13 @@ def _duckdb_sql(tree: exp.Expression) -> str:
     """DuckDB SQL for `tree`, which is this translation's own copy: generated in place (sqlglot's default copies
     the tree first, a third of generating a wide query), and refused for anything DuckDB's generator cannot say."""
     generator = Dialect.get_or_raise("duckdb").generator(unsupported_level=ErrorLevel.IGNORE)
-    sql = generator.generate(tree, copy=False)
+    try:
+        sql = generator.generate(tree, copy=False)
+    except UnsupportedSQL:
+        raise
+    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:   # sqlglot's own slip on a rare shape
+        raise UnsupportedSQL(f"The local warehouse cannot translate this BigQuery SQL to DuckDB (sqlglot's "
+                             f"generator failed on it: {type(exc).__name__}); target=gcp runs it.") from None
     problems = [m for m in generator.unsupported_messages if not any(b in m for b in _BENIGN_WARNINGS)]
     if problems:
         raise UnsupportedSQL(f"The local warehouse cannot translate this BigQuery SQL to DuckDB: {problems[0]}.")

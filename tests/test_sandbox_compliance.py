@@ -117,3 +117,10 @@ def test_sqlglots_own_slip_on_a_rare_shape_is_one_sentence(wh):
     with pytest.raises(UnsupportedSQL, match=r"sqlglot's generator failed on it: ZeroDivisionError\); target=gcp"):
         wh.query("SELECT COUNT(*) AS n FROM (SELECT 1.2 AS a_10) AS p PIVOT(COUNT(* HAVING MIN(SELECT 1.2)) AS a_23 "
                  "FOR (a_10) IN (1.3 AS a_33))")
+
+
+def test_a_struct_type_with_anonymous_fields_is_read(wh):
+    # data types doc: STRUCT<INT64, STRING> has anonymous fields; DuckDB's parser refused the type. Named _0, _1, as
+    # the sandbox names a STRUCT(1, 'a') constructor's fields
+    got = wh.query("SELECT CAST((1, 2) AS STRUCT<INT64, INT64>) AS a, STRUCT<INT64, STRING>(1, 'x') AS b")
+    assert got.values.tolist() == [[{"_0": 1, "_1": 2}, {"_0": 1, "_1": "x"}]]

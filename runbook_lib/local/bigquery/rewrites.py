@@ -378,6 +378,12 @@ def _delete_without_from(node: exp.Delete) -> None:
 
 def _decimal_types(node: exp.DataType) -> None:
     fix_decimal_types(node)
+    if node.is_type(exp.DataType.Type.STRUCT):
+        # STRUCT<INT64, STRING>: anonymous fields (data types doc), which a DuckDB STRUCT type must name; named as
+        # sqlglot names a STRUCT(1, 'a') constructor's, _0, _1, ... (DuckDB refused the type in its parser's words)
+        node.set("expressions", [exp.ColumnDef(this=exp.to_identifier(f"_{i}"), kind=field)
+                                 if isinstance(field, exp.DataType) else field
+                                 for i, field in enumerate(node.expressions)])
     return None
 
 

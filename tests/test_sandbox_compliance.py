@@ -117,6 +117,9 @@ def test_sqlglots_own_slip_on_a_rare_shape_is_one_sentence(wh):
     with pytest.raises(UnsupportedSQL, match=r"sqlglot's generator failed on it: ZeroDivisionError\); target=gcp"):
         wh.query("SELECT COUNT(*) AS n FROM (SELECT 1.2 AS a_10) AS p PIVOT(COUNT(* HAVING MIN(SELECT 1.2)) AS a_23 "
                  "FOR (a_10) IN (1.3 AS a_33))")
+    # unionall_queries.test with a proto cast (not BigQuery): sqlglot's parser raised a raw TypeError
+    with pytest.raises(UnsupportedSQL, match=r"sqlglot's parser failed on it: TypeError\); target=gcp runs it"):
+        wh.query("SELECT * FROM UNNEST([(CAST(b'x' AS pkg.Message).double_val)]) UNION ALL SELECT 1")
 
 
 def test_a_struct_type_with_anonymous_fields_is_read(wh):

@@ -468,6 +468,9 @@ def _parse(sql: str) -> list[exp.Expression]:
         near = re.sub(r"^Error tokenizing ", "", str(exc).splitlines()[0])[:60]
         raise UnsupportedSQL(f"The local warehouse could not read this BigQuery SQL near {near}: a string, bytes "
                              "literal, quoted name or comment is not closed, or a character is not SQL.") from None
+    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:   # sqlglot's own slip on a rare shape
+        raise UnsupportedSQL(f"The local warehouse could not read this BigQuery SQL (sqlglot's parser failed on it: "
+                             f"{type(exc).__name__}); target=gcp runs it.") from None
     # A comment after the last `;` parses as an exp.Semicolon holding only that comment: no statement to run
     return [t for tree in trees if tree is not None and not isinstance(tree, exp.Semicolon)
             for one in _one_object_per_drop(tree) for t in alterations.one_action_each(one)]

@@ -200,6 +200,24 @@ def _checked_bignumeric(node: exp.Cast) -> exp.Expression | None:
     return tpl(checked.replace("_s_", "CAST(__x__ AS VARCHAR)").replace("__cast__", "__c__"), x=x, c=cast)
 
 
+# CAST(STRING AS DATETIME / TIME): a civil time has no zone, and no hour 24 (conversion rules; compliance
+# cast_function.test `cast_utc_timestamp_to_datetime_with_civil_time_enabled`, `cast_overflowing_literal_to_civil_time`:
+# "Invalid datetime string", "Invalid time string"). DuckDB's cast dropped an offset or zone silently (the wall clock
+# of another zone) and read 24:00:00 as midnight.
+_CIVIL_REFUSED = {
+    _T.TIMESTAMP: ("datetime", r"(?i)(\d{1,2}:\d{1,2}(:\d{1,2}(\.\d*)?)?\s*(z|utc|[+-]\d{1,2}(:?\d{2})?|[a-z]+/[a-z_]+)"
+                   r"|[ t]24:\d{1,2}(:\d{1,2}(\.\d*)?)?)\s*$"),
+    _T.TIME: ("time", r"^\s*(2[4-9]|[3-9]\d|\d{3,}):"),
+}
+
+
+def _civil_time_checked(node: exp.Cast, target: exp.DataType.Type, safe: bool) -> exp.Expression:
+    kind, refused = _CIVIL_REFUSED[target]
+    failure = "NULL" if safe else f"ERROR('Invalid {kind} string \"' || CAST(__x__ AS VARCHAR) || '\"')"
+    return tpl(f"CASE WHEN TYPEOF(__x__) = 'VARCHAR' AND REGEXP_MATCHES(CAST(__x__ AS VARCHAR), {sql_text(refused)}) "
+               f"THEN {failure} ELSE __c__ END", x=node.this.copy(), c=node)
+
+
 def fix_cast(node: exp.Cast) -> exp.Expression | None:
     """CAST/SAFE_CAST to INT64, BOOL, DATE and STRING.
 
@@ -218,7 +236,9 @@ def fix_cast(node: exp.Cast) -> exp.Expression | None:
     safe = is_safe(node)
     if target in (_T.TIMESTAMPTZ, _T.TIMESTAMP) and isinstance(x, exp.Literal) and x.is_string:
         x.replace(exp.Literal.string(_timestamp_text(x.this)))
-        return None
+        return _civil_time_checked(node, target, safe) if target in _CIVIL_REFUSED else None
+    if target in _CIVIL_REFUSED:
+        return _civil_time_checked(node, target, safe)
     if target in (_T.BINARY, _T.VARBINARY, _T.BLOB):
         # a STRING's UTF-8 bytes (DuckDB's VARCHAR -> BLOB cast reads `\x41` as one byte and refuses non-ASCII)
         return tpl("CASE WHEN TYPEOF(__x__) = 'VARCHAR' THEN ENCODE(CAST(__x__ AS VARCHAR)) "

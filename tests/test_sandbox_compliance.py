@@ -130,7 +130,8 @@ def test_a_struct_type_with_anonymous_fields_is_read(wh):
 
 
 @pytest.mark.parametrize("cast, kind", [
-    # cast_function.test cast_utc_timestamp_to_datetime_with_civil_time_enabled / cast_overflowing_literal_to_civil_time:
+    # cast_function.test cast_utc_timestamp_to_datetime_with_civil_time_enabled and
+    # cast_overflowing_literal_to_civil_time:
     # a civil time has no zone and no hour 24; DuckDB dropped the offset (another zone's wall clock), read 24 as 0
     ("CAST('2006-01-02 01:02:03+05' AS DATETIME)", "datetime"),
     ("CAST('2006-01-02 01:02:03.123456 UTC' AS DATETIME)", "datetime"),
@@ -145,7 +146,8 @@ def test_a_string_with_a_zone_or_hour_24_is_no_civil_time(wh, cast, kind):
 
 def test_civil_time_strings_without_a_zone_still_cast(wh):
     got = wh.query("SELECT CAST(CAST('2006-01-02T01:02:03' AS DATETIME) AS STRING) AS a, "
-                   "CAST(CAST('2006-01-02' AS DATETIME) AS STRING) AS b, CAST(CAST('23:59:59' AS TIME) AS STRING) AS c, "
+                   "CAST(CAST('2006-01-02' AS DATETIME) AS STRING) AS b, "
+                   "CAST(CAST('23:59:59' AS TIME) AS STRING) AS c, "
                    "CAST(CAST('2006-01-02 01:02:03+05' AS TIMESTAMP) AS STRING) AS d")
     assert got.values.tolist() == [["2006-01-02 01:02:03", "2006-01-02 00:00:00", "23:59:59",
                                     "2006-01-01 20:02:03+00"]]

@@ -1,8 +1,8 @@
-"""BigQuery's ALTER statements and table constraints that DuckDB reads otherwise or not at all (data definition
-language doc): several actions in one ALTER TABLE (DuckDB takes one per statement), SET OPTIONS on a table, a
-dataset or a column (DuckDB has no options: the warehouse keeps a table's expiration and labels, and a dataset's
-default expiration and labels, in `_runbook_meta`), and PRIMARY KEY / FOREIGN KEY ... NOT ENFORCED, which BigQuery
-keeps as metadata only and which DuckDB would enforce (refusing the duplicate keys BigQuery takes).
+"""BigQuery's ALTER statements and table constraints that DuckDB reads otherwise or not at all (data definition language
+doc): several actions in one ALTER TABLE (DuckDB takes one a statement: sqltree.one_statement_each), SET OPTIONS on a
+table, a dataset or a column (DuckDB has no options: the warehouse keeps a table's expiration and labels, and a
+dataset's default expiration and labels, in `_runbook_meta`), and PRIMARY KEY / FOREIGN KEY ... NOT ENFORCED, which
+BigQuery keeps as metadata only and which DuckDB would enforce (refusing the duplicate keys BigQuery takes).
 """
 from __future__ import annotations
 
@@ -19,19 +19,6 @@ from .errors import UnsupportedSQL
 TABLE_OPTIONS = ("expiration_timestamp", "labels")
 DATASET_OPTIONS = ("default_table_expiration_days", "labels")
 _NO_EFFECT = ("description", "friendly_name")
-
-
-def one_action_each(tree: exp.Expression) -> list[exp.Expression]:
-    """`ALTER TABLE t ADD COLUMN a ..., ADD COLUMN b ...` as one ALTER per action, in order."""
-    actions = tree.args.get("actions") if isinstance(tree, exp.Alter) else None
-    if not actions or len(actions) < 2:
-        return [tree]
-    out = []
-    for action in actions:
-        single = tree.copy()
-        single.set("actions", [action.copy()])
-        out.append(single)
-    return out
 
 
 def _unenforced(node: exp.Expression) -> bool:

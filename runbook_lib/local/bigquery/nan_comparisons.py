@@ -7,7 +7,7 @@ there, so a NaN never lies between two bounds nor is in a list (compliance compa
 above +inf and equal to itself: a NaN in a FLOAT64 column passed `WHERE x > 0` (a filtered SUM became NaN), and
 `JOIN ... ON a.x = b.x` matched NaN to NaN.
 
-rewrites._nan_comparison corrects a comparison whose operand is FLOAT64 by its form (a CAST, a decimal literal); a
+nans.nan_comparison corrects a comparison whose operand is FLOAT64 by its form (a CAST, a decimal literal); a
 column's type is in the schema, a CTE or a subquery, so here each comparison with a FLOAT64 operand is marked
 (NAN_OPERANDS: the operands whose NaN DuckDB answers otherwise) before any rewrite, for the rewrite to read. Only
 those operands are checked: both sides of = and != (a NaN against a number is already FALSE / TRUE in DuckDB), the

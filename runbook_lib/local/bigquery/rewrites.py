@@ -38,12 +38,11 @@ from .numerics import (average, common_supertype, division, integer_division, pr
 from .navigation import checked_offset
 from .printf_format import printf_format
 from .quantified_like import quantified_like
-from .sort_keys import NO_NAN
 from .subscripts import SUBSCRIPT_OF
 from .differences import DIFFERENCE_OF
-from .nan_comparisons import COMPARISONS as NAN_COMPARED, NAN_OPERANDS, nan_aware, wrong_with_nan
-from .nan_comparisons import operands as nan_operands_of
-from .sqltree import fails, is_decimal_cast, is_int_literal, sql_text, tpl
+from .nan_comparisons import COMPARISONS as NAN_COMPARED
+from .nans import nan_comparison, nan_least, nan_min, nan_min_window, nan_sorts_first
+from .sqltree import fails, is_decimal_cast, is_int_literal, sql_text, tpl, volatile
 from .string_lengths import LENGTH_CHECKED, negative_length
 from .typenames import fix_decimal_types
 
@@ -146,116 +145,6 @@ def _current_date(node: exp.CurrentDate) -> exp.Expression | None:
 
 def _current_timestamp(node: exp.CurrentTimestamp) -> exp.Expression | None:
     return tpl("GET_CURRENT_TIMESTAMP()") if node.this is None else None
-
-
-_FLOAT_TYPES = (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
-
-
-def _is_float64(node: exp.Expression) -> bool:
-    """FLOAT64 by its form alone (the translation knows no column's type): a CAST to FLOAT64 (decimal
-    literals are one by now), or ABS, a sign or arithmetic over one (FLOAT64 wins over INT64 and NUMERIC)."""
-    while isinstance(node, (exp.Paren, exp.Neg, exp.Abs)):
-        node = node.this
-    if isinstance(node, exp.Cast):   # and TryCast (SAFE_CAST)
-        return node.to.this in _FLOAT_TYPES
-    if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div)):
-        return _is_float64(node.this) or _is_float64(node.expression)
-    return False
-
-
-def _nan_comparison(node: exp.Expression) -> exp.Expression | None:
-    """Operators doc (comparison operators): "All comparisons with NaN return FALSE, except for != and
-    <>, which return TRUE"; DuckDB orders NaN above +inf, so NaN = NaN, NaN <= NaN and NaN > 1 are
-    true there. Corrected (nan_comparisons.nan_aware) where an operand is FLOAT64 by its form
-    (_is_float64) or by the tables' types (marked NAN_OPERANDS, nan_comparisons.py); a NULL operand
-    still gives NULL. Operands are evaluated more than once, so a random one is left alone."""
-    wrong = node.meta.get(NAN_OPERANDS)
-    if wrong is None:
-        wrong = wrong_with_nan(node) if any(_is_float64(v) for v in nan_operands_of(node)) else ()
-    if not wrong or any(_random(v) for v in nan_operands_of(node)):
-        return None
-    return nan_aware(node, wrong)
-
-
-# FLOAT64 or not, known to DuckDB alone (TYPEOF folds to a constant per column): FALSE for a NaN,
-# NULL for NULL, TRUE for any other value of any type (TRY_CAST binds for every type; it is never
-# reached for a type other than DOUBLE).
-_NOT_NAN = "NOT (TYPEOF(__x__) IN ('DOUBLE', 'FLOAT') AND ISNAN(TRY_CAST(__x__ AS DOUBLE)))"
-
-
-def _nan_sorts_first(node: exp.Order) -> None:
-    """Data types doc (floating point semantics): ascending, NULL first, then NaN, then -inf .. +inf;
-    descending the reverse. DuckDB sorts NaN above +inf. Before each sort key goes _NOT_NAN of it, in
-    the same direction with the same NULLs placement: a NaN comes before the other numbers in
-    ascending order, after them in descending, and the NULLs stay where the key puts them; for any
-    other type it is a constant and changes nothing. For ORDER BY of a query, of a window (not one
-    with a RANGE offset, which takes one key alone) and of an aggregate."""
-    window = node.parent if isinstance(node.parent, exp.Window) else None
-    spec = window.args.get("spec") if window is not None else None
-    if spec is not None and spec.args.get("kind") == "RANGE" and any(
-            isinstance(spec.args.get(end), exp.Expression) for end in ("start", "end")):
-        return None
-    keys = []
-    for ordered in node.expressions:
-        value = None if ordered.meta_get(NO_NAN) else _sorted_value(ordered)   # (NO_NAN: sort_keys.py)
-        if value is not None:
-            keys.append(exp.Ordered(this=tpl(_NOT_NAN, x=value), desc=ordered.args.get("desc"),
-                                    nulls_first=ordered.args.get("nulls_first")))
-        keys.append(ordered)
-    node.set("expressions", keys)
-    return None
-
-
-def _sorted_value(ordered: exp.Ordered) -> exp.Expression | None:
-    """What an ORDER BY key sorts by, as an expression over the FROM clause (a select list alias or
-    position stands for its expression: DuckDB reads a name inside an expression as the table's
-    column first); None where no NaN can be or the key is not told apart so (a constant, a random
-    value, a position in a set operation's ORDER BY, a window function by its alias)."""
-    value = ordered.this
-    select = ordered.parent.parent if isinstance(ordered.parent.parent, exp.Select) else None
-    projections = select.expressions if select is not None else []
-    if is_int_literal(value):
-        at = int(value.this) - 1
-        value = projections[at] if 0 <= at < len(projections) else None
-    elif isinstance(value, exp.Column) and not value.table:
-        value = next((p for p in projections if isinstance(p, exp.Alias) and p.alias == value.name), value)
-    if isinstance(value, exp.Alias):
-        value = value.this
-    if value is None or isinstance(value, (exp.Literal, exp.Null, exp.Boolean, exp.Star)) \
-            or value.find(exp.Window) is not None or _random(value):
-        return None
-    return value.copy()
-
-
-# MIN and LEAST with a NaN: aggregate functions doc (MIN): "If the argument is NaN for any row in the group, returns
-# NaN"; mathematical functions doc: "return NaN if any of the arguments is NaN". DuckDB orders NaN above +inf, so its
-# MIN and LEAST skip a NaN, while MAX and GREATEST already return it: where MAX (GREATEST) of the same values is a
-# NaN, it is the answer. TYPEOF folds to a constant when DuckDB binds, so for any type other than FLOAT64 the CASE
-# keeps MIN alone and DuckDB computes no MAX (checked with EXPLAIN).
-_NAN_FIRST = ("CASE WHEN TYPEOF(__max__) IN ('DOUBLE', 'FLOAT') AND ISNAN(TRY_CAST(__max__ AS DOUBLE)) "
-              "THEN __max__ ELSE __min__ END")
-
-
-def _nan_min(node: exp.Min) -> exp.Expression | None:
-    if isinstance(node.parent, (exp.Window, exp.Filter)) or _volatile(node):
-        return None   # (a window: _nan_min_window)
-    return tpl(_NAN_FIRST, max=exp.Max(this=node.this.copy()), min=node)
-
-
-def _nan_min_window(node: exp.Window) -> exp.Expression | None:
-    if not isinstance(node.this, exp.Min) or _volatile(node.this):
-        return None
-    largest = node.copy()
-    largest.set("this", exp.Max(this=node.this.this.copy()))
-    return tpl(_NAN_FIRST, max=largest, min=node)
-
-
-def _nan_least(node: exp.Least) -> exp.Expression | None:
-    common_supertype(node)
-    if _volatile(node):
-        return None
-    greatest = node.copy()
-    return tpl(_NAN_FIRST, max=exp.Greatest(**greatest.args), min=node)
 
 
 def _countif(node: exp.Expression) -> exp.Expression | None:
@@ -466,20 +355,6 @@ def _stringify_wide_numbers(node: exp.JSONFormat) -> exp.Expression:
                          f"not {option.sql('bigquery')}.")
 
 
-# Functions DuckDB's TRY() refuses to wrap (volatile), as they appear once rewritten.
-_VOLATILE = {"ERROR", "RANDOM", "RAND", "UUID", "GEN_RANDOM_UUID", "NEXTVAL"}
-
-
-def _volatile(node: exp.Expression) -> bool:
-    return node.find(exp.Rand) is not None or any(f.name.upper() in _VOLATILE for f in node.find_all(exp.Anonymous))
-
-
-def _random(node: exp.Expression) -> bool:
-    """A value that differs each time it is evaluated (an ERROR() raises the same each time)."""
-    return node.find(exp.Rand) is not None or any(
-        f.name.upper() in _VOLATILE - {"ERROR"} for f in node.find_all(exp.Anonymous))
-
-
 def _safe_prefix(node: exp.SafeFunc) -> exp.Expression:
     """SAFE.f(args) (functions doc, SAFE. prefix): NULL where f itself would raise an error, but an
     argument's own error still raises. DuckDB's TRY() turns any error inside it into NULL, and
@@ -493,7 +368,7 @@ def _safe_prefix(node: exp.SafeFunc) -> exp.Expression:
 
 def _try(call: exp.Expression, name: str, where: str, instead: str) -> exp.Expression:
     """TRY(call): NULL where `call` raises, refused when an argument could raise (TRY would hide it)."""
-    if _volatile(call):
+    if volatile(call):
         raise UnsupportedSQL(
             f"The local warehouse cannot run {name} over an argument that can itself fail (a division, "
             f"a CAST from STRING, an OFFSET) or is random: BigQuery still raises an argument's error {where}, "
@@ -547,8 +422,8 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.Mul: product,
     exp.Avg: average,
     **{cls: common_supertype for cls in (exp.Coalesce, exp.If, exp.Case, exp.Greatest)},
-    exp.Least: _nan_least,
-    exp.Min: _nan_min,
+    exp.Least: nan_least,
+    exp.Min: nan_min,
     **{cls: rounding for cls in (exp.Round, exp.Trunc, exp.Ceil, exp.Floor)},
     exp.Anonymous: _anonymous,
     exp.Format: printf_format,   # printf_format.py
@@ -575,7 +450,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.SafeFunc: _safe_prefix,
     exp.CountIf: _countif,
     exp.Window: lambda node: (windowed_average(node) or corr_window(node) or _countif(node)
-                              or _nan_min_window(node)),
+                              or nan_min_window(node)),
     exp.Corr: corr,
     exp.Interval: interval_span,   # datetimes.py: INTERVAL '1-2' YEAR TO MONTH
     **dict.fromkeys((exp.Lag, exp.Lead), checked_offset),   # navigation.py
@@ -600,8 +475,8 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.JSONStripNulls: json_strip_nulls,
     **{cls: lambda node: unfollowed_path(node) or json_arrays_only(node)
        for cls in (exp.JSONValueArray, exp.JSONExtractArray)},
-    **{cls: _nan_comparison for cls in NAN_COMPARED},
-    exp.Order: _nan_sorts_first,
+    **{cls: nan_comparison for cls in NAN_COMPARED},
+    exp.Order: nan_sorts_first,
 }
 
 

@@ -47,3 +47,31 @@ def is_decimal_cast(node: exp.Expression | None) -> bool:
 def is_safe(node: exp.Expression) -> bool:
     """SAFE_CAST, or a function with BigQuery's SAFE_ variant flag."""
     return isinstance(node, exp.TryCast) or bool(node.args.get("safe"))
+
+
+def one_statement_each(tree: exp.Expression, key: str) -> list[exp.Expression]:
+    """`tree` as one statement per element of its list argument `key`, in order (DuckDB takes one DROP object and
+    one ALTER action a statement, where BigQuery takes several)."""
+    items = tree.args.get(key)
+    if not isinstance(items, list) or len(items) < 2:
+        return [tree]
+    out = []
+    for item in items:
+        single = tree.copy()
+        single.set(key, [item.copy()])
+        out.append(single)
+    return out
+
+
+# Functions DuckDB's TRY() refuses to wrap (volatile), as they appear once rewritten.
+_VOLATILE = {"ERROR", "RANDOM", "RAND", "UUID", "GEN_RANDOM_UUID", "NEXTVAL"}
+
+
+def volatile(node: exp.Expression) -> bool:
+    return node.find(exp.Rand) is not None or any(f.name.upper() in _VOLATILE for f in node.find_all(exp.Anonymous))
+
+
+def is_random(node: exp.Expression) -> bool:
+    """A value that differs each time it is evaluated (an ERROR() raises the same each time)."""
+    return node.find(exp.Rand) is not None or any(
+        f.name.upper() in _VOLATILE - {"ERROR"} for f in node.find_all(exp.Anonymous))

@@ -19,6 +19,7 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from . import information_schema
 from .column_sources import correlated_paths_as_unnests
 from .format_casts import restore_format_casts
+from .sqltree import one_statement_each
 from .errors import UnsupportedSQL
 from .numeric_types import Schema, mark_decimal_results, table_schema, tables_to_type, worth_typing
 from . import (alterations, differences, nan_comparisons, refusals, routines, sort_keys, struct_positions,
@@ -473,7 +474,7 @@ def _parse(sql: str) -> list[exp.Expression]:
                              f"{type(exc).__name__}); target=gcp runs it.") from None
     # A comment after the last `;` parses as an exp.Semicolon holding only that comment: no statement to run
     return [t for tree in trees if tree is not None and not isinstance(tree, exp.Semicolon)
-            for one in _one_object_per_drop(tree) for t in alterations.one_action_each(one)]
+            for t in one_statement_each(tree, "tables" if isinstance(tree, exp.Drop) else "actions")]
 
 
 @lru_cache(maxsize=64)
@@ -483,19 +484,6 @@ def parsed(sql: str) -> tuple[exp.Expression, ...]:
     trees = _parse(sql)
     restore_format_casts(sql, trees)   # (sqlglot's parser turned them into StrToTime, losing the type and format)
     return tuple(trees)
-
-
-def _one_object_per_drop(tree: exp.Expression) -> list[exp.Expression]:
-    """DROP TABLE a, b: DuckDB drops one object per statement."""
-    tables = tree.args.get("tables") if isinstance(tree, exp.Drop) else None
-    if not tables or len(tables) < 2:
-        return [tree]
-    out = []
-    for t in tables:
-        single = tree.copy()
-        single.set("tables", [t.copy()])
-        out.append(single)
-    return out
 
 
 @lru_cache(maxsize=512)

@@ -5,8 +5,8 @@ constructor compares with and is stored into another STRUCT by position too.
 
 - `STRUCT(x, y) = STRUCT(y, x)` was TRUE (sqlglot names the fields after the columns, and DuckDB paired x with x) and
   `STRUCT(1 AS a, 2 AS b) = STRUCT(1 AS b, 2 AS a)` FALSE: the constructors that are operands of `=`, `!=`, `IN`,
-  `IS [NOT] DISTINCT FROM`, NULLIF and a simple CASE's WHEN are ROWs. Two STRUCT *columns* whose types name the same fields in another order still
-  compare by name (their types are not in the SQL).
+  `IS [NOT] DISTINCT FROM`, NULLIF and a simple CASE's WHEN are ROWs. Two STRUCT *columns* whose types name the
+  same fields in another order still compare by name (their types are not in the SQL).
 - `INSERT ... VALUES (STRUCT(1, 'x'))` into a STRUCT<a, b> column was refused: sqlglot names an anonymous STRUCT's
   fields _0, _1, which DuckDB would not match to the column's names.
 """

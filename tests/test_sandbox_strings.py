@@ -128,6 +128,19 @@ def test_concat_of_one_value_is_a_string(wh):
     assert value(wh, "SELECT CONCAT(12)") == "12"
 
 
+def test_concat_of_columns_alone_writes_each_as_cast_to_string_does(wh):
+    """No argument shows its type by its form: the tables' types tell that they are not BYTES. DuckDB's text was
+    'Value11.100000000' (a NUMERIC padded to its scale) and '1.0' for a FLOAT64 of 1; BigQuery's 'Value11.1', '1'."""
+    wh.execute("CREATE OR REPLACE TABLE ds.mixed AS SELECT 'id' AS s, NUMERIC '1.10' AS n, 1.0 AS x, 25 AS i, "
+               "DATE '2024-01-02' AS d")
+    assert value(wh, "SELECT CONCAT(s, n) FROM ds.mixed") == "id1.1"
+    assert value(wh, "SELECT CONCAT(s, x, i, d) FROM ds.mixed") == "id1252024-01-02"
+    assert value(wh, "SELECT s || n || x FROM ds.mixed") == "id1.11"
+    assert value(wh, "WITH c AS (SELECT n AS amount, s FROM ds.mixed) SELECT CONCAT(amount, s) FROM c") == "1.1id"
+    assert value(wh, "SELECT CONCAT(v, v) FROM ds.n") == "1.11.1"
+    assert value(wh, "SELECT CONCAT(y, y) FROM ds.n") == b"abab"   # BYTES: left as it was
+
+
 def test_concat_of_bytes_stays_bytes(wh):
     """"Return type STRING or BYTES": BYTES concatenated are BYTES, untouched by the STRING conversion."""
     assert value(wh, "SELECT CONCAT(b'a', b'b')") == b"ab"

@@ -9,7 +9,7 @@ from sqlglot import exp
 from .errors import UnsupportedSQL
 from .datetimes import utc_offset
 from .format_casts import formatted
-from .sqltree import is_decimal_cast, is_int_literal, is_safe, sql_text, tpl
+from .sqltree import is_decimal_cast, is_int_literal, is_random, is_safe, sql_text, tpl
 
 # What BigQuery accepts when it casts a STRING (ZetaSQL conversion rules): decimal digits or a
 # hex 0x literal with an optional sign for INT64 (not '1.5', not '1e3'), 'true' or 'false' in any
@@ -93,25 +93,42 @@ def _to_date(x: exp.Expression, safe: bool) -> str:
 # BigQuery writes NUMERIC/BIGNUMERIC without trailing zeros (NUMERIC '1.50' -> '1.5', ZetaSQL
 # NumericValue::ToString); DuckDB pads to the scale ('1.500000000').
 _NUMERIC_TEXT = "CASE WHEN CONTAINS(_s_, '.') THEN RTRIM(RTRIM(_s_, '0'), '.') ELSE _s_ END"
-# FLOAT64 -> STRING (conversion functions doc, CAST AS STRING): "Returns an approximate string
-# representation. A returned NaN or 0 will not be signed." DuckDB writes -0.0 and -nan.
-_FLOAT_TEXT = "CASE _s_ WHEN '-0.0' THEN '0.0' WHEN '-nan' THEN 'nan' ELSE _s_ END"
+# FLOAT64 -> STRING (ZetaSQL NumericToString<double>, RoundTripDoubleToString; compliance functions_testlib_cast.cc):
+# %.15g, or %.17g where 15 digits do not give the value back (123.0 -> '123', 1.123e25 -> '1.123e+25', DBL_MAX ->
+# '1.7976931348623157e+308'); "A returned NaN or 0 will not be signed" (conversion functions doc). DuckDB wrote
+# '123.0', '-0.0' and '-nan'. `_v_` is the value as a DOUBLE.
+_FLOAT_TEXT = ("CASE WHEN ISNAN(_v_) THEN 'nan' WHEN _v_ = 0 THEN '0' "
+               "WHEN CAST(PRINTF('%.15g', _v_) AS DOUBLE) = _v_ THEN PRINTF('%.15g', _v_) "
+               "ELSE PRINTF('%.17g', _v_) END")
+_AS_DOUBLE = "TRY_CAST(__x__ AS DOUBLE)"
+
+
+def _is_float_literal(x: exp.Expression) -> bool:
+    """1e15: FLOAT64 in BigQuery (lexical structure doc), DOUBLE in DuckDB (1.5 is a DOUBLE already rewritten)."""
+    return isinstance(x, exp.Literal) and not x.is_string and any(c in x.this for c in "eE")
 
 
 def _to_string(x: exp.Expression) -> str | None:
     if is_decimal_cast(x):
         return _NUMERIC_TEXT
-    if isinstance(x, (exp.Cast, exp.TryCast)) and x.to.this == _T.DOUBLE:
-        return _FLOAT_TEXT
+    if (isinstance(x, (exp.Cast, exp.TryCast)) and x.to.this == _T.DOUBLE) or _is_float_literal(x):
+        return _FLOAT_TEXT.replace("_v_", _AS_DOUBLE)
     if isinstance(x, (exp.Literal, exp.Cast, exp.TryCast)):
         return None
     # (BYTES are decoded as UTF-8, an error where they are not; DuckDB's cast writes `\xC4\x87` escapes. An INTERVAL
     # is BigQuery's `Y-M D H:M:S` text, as FORMAT's %t prints it: `0-0 3 0:0:0`, where DuckDB wrote `3 days`.)
     return (f"CASE WHEN TYPEOF(__x__) LIKE 'DECIMAL%' THEN {_NUMERIC_TEXT} "
-            f"WHEN TYPEOF(__x__) IN ('DOUBLE', 'FLOAT') THEN {_FLOAT_TEXT} "
+            f"WHEN TYPEOF(__x__) IN ('DOUBLE', 'FLOAT') THEN {_FLOAT_TEXT.replace('_v_', _AS_DOUBLE)} "
             f"WHEN TYPEOF(__x__) = 'BLOB' THEN DECODE(CAST(__x__ AS BLOB)) "
             f"WHEN TYPEOF(__x__) = 'INTERVAL' AND __x__ IS NOT NULL THEN _bq_format_text(__x__, TYPEOF(__x__), FALSE) "
             "ELSE CAST(__x__ AS VARCHAR) END")
+
+
+def _once(sql: str, x: exp.Expression) -> exp.Expression:
+    """`sql` of `x`, which it names several times, with `x` evaluated once where each evaluation differs (RAND())."""
+    if not is_random(x):
+        return tpl(sql, x=x)
+    return tpl(f"LIST_TRANSFORM([__x__], _once_ -> {sql.replace('__x__', '_once_')})[1]", x=x)
 
 
 # BIGNUMERIC is DECIMAL(38, 18) here (typenames.py), narrower than BigQuery's 38.38 digits: a value with more
@@ -255,7 +272,7 @@ def fix_cast(node: exp.Cast) -> exp.Expression | None:
         sql = _to_string(x)
     else:
         return None
-    return None if sql is None else tpl(sql.replace("_s_", "CAST(__x__ AS VARCHAR)"), x=x)
+    return None if sql is None else _once(sql.replace("_s_", "CAST(__x__ AS VARCHAR)"), x)
 
 
 # A TIMESTAMP or DATETIME literal as BigQuery reads it (lexical structure doc, "Timestamp literals"): a lowercase `t`

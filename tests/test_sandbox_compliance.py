@@ -151,3 +151,23 @@ def test_civil_time_strings_without_a_zone_still_cast(wh):
                    "CAST(CAST('2006-01-02 01:02:03+05' AS TIMESTAMP) AS STRING) AS d")
     assert got.values.tolist() == [["2006-01-02 01:02:03", "2006-01-02 00:00:00", "23:59:59",
                                     "2006-01-01 20:02:03+00"]]
+
+
+def test_a_string_literal_in_a_set_operation_takes_its_columns_date_or_time_type(wh):
+    # conversion rules, literal coercion and supertypes: a STRING literal coerces to DATE, DATETIME, TIME, TIMESTAMP.
+    # DuckDB's UNION of a DATE and a VARCHAR was a VARCHAR column, so a DATE comparison on it failed.
+    wh.execute("CREATE TABLE ds.days (d DATE, ts TIMESTAMP, n STRING); "
+               "INSERT INTO ds.days VALUES (DATE '2024-01-02', TIMESTAMP '2024-01-02 03:04:05+00', 'a')")
+    got = wh.query_arrow("SELECT d FROM ds.days UNION ALL SELECT '2024-01-05'")
+    assert str(got.schema.field("d").type) == "date32[day]" and got.column("d").to_pylist()[1].isoformat() \
+        == "2024-01-05"
+    assert wh.query("WITH c AS (SELECT d, n FROM ds.days) SELECT n FROM (SELECT '2024-01-01' AS d, 'x' AS n "
+                    "UNION ALL SELECT d, n FROM c) WHERE d > DATE '2023-12-31' ORDER BY n").n.tolist() == ["a", "x"]
+    stamps = wh.query_arrow("(SELECT ts FROM ds.days UNION DISTINCT SELECT '2024-01-05 10:00:00+02') "
+                            "UNION ALL SELECT '2024-01-06 00:00:00' ORDER BY ts").column("ts").to_pylist()
+    assert [t.isoformat() for t in stamps] == ["2024-01-02T03:04:05+00:00", "2024-01-05T08:00:00+00:00",
+                                               "2024-01-06T00:00:00+00:00"]
+    # a STRING column with a literal stays STRING; a literal that is no date fails, as its CAST does
+    assert wh.query("SELECT n FROM ds.days UNION ALL SELECT '2024-01-05' ORDER BY n").n.tolist() == ["2024-01-05", "a"]
+    with pytest.raises(WarehouseQueryError, match="Invalid date"):
+        wh.query("SELECT d FROM ds.days UNION ALL SELECT 'soon'")

@@ -171,3 +171,18 @@ def test_a_string_literal_in_a_set_operation_takes_its_columns_date_or_time_type
     assert wh.query("SELECT n FROM ds.days UNION ALL SELECT '2024-01-05' ORDER BY n").n.tolist() == ["2024-01-05", "a"]
     with pytest.raises(WarehouseQueryError, match="Invalid date"):
         wh.query("SELECT d FROM ds.days UNION ALL SELECT 'soon'")
+
+
+@pytest.mark.parametrize("sql, words", [
+    ("SELECT a FROM (SELECT 1 a) LIMIT NULL", "Limit requires non-null count and offset"),   # limit_null
+    ("SELECT a FROM (SELECT 1 a) LIMIT 1 OFFSET NULL", "Limit requires non-null count and offset"),
+    ('SELECT string_agg("s", NULL) FROM (SELECT 1)', "Argument 2 to STRING_AGG must be non-NULL"),
+    ('SELECT string_agg(b"b", NULL) FROM (SELECT 1)', "Argument 2 to STRING_AGG must be non-NULL"),
+])
+def test_a_null_literal_where_bigquery_requires_a_value_is_refused_in_its_words(wh, sql, words):
+    # limit_queries.test limit_null, aggregation_queries.test aggregation_string_agg_error_1 and _2: DuckDB read
+    # LIMIT NULL as no limit and gave STRING_AGG with a NULL separator a NULL result
+    with pytest.raises(UnsupportedSQL, match=words):
+        wh.query(sql)
+    assert wh.query("SELECT STRING_AGG(s, '-' ORDER BY s) AS s FROM UNNEST(['b', 'a']) AS s LIMIT 1 OFFSET 0"
+                    ).s.tolist() == ["a-b"]

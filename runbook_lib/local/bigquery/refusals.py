@@ -1,6 +1,7 @@
 """What the sandbox decides about a statement before translating it: BigQuery that it does not run, refused in one
 sentence of its own (scripting, system variables other than @@project_id, the NET functions, JSON_OBJECT(key, value)
-that sqlglot misreads), rather than in sqlglot's or DuckDB's words, and `@@project_id`, which it answers.
+that sqlglot misreads), rather than in sqlglot's or DuckDB's words, and `@@project_id`, which it answers; and a NULL
+literal where BigQuery's own analysis refuses one (LIMIT, OFFSET, STRING_AGG's separator), in BigQuery's words.
 """
 from __future__ import annotations
 
@@ -92,3 +93,17 @@ def refuse_net_functions(trees: tuple[exp.Expression, ...]) -> None:
             name = net.sql("bigquery", unsupported_level=ErrorLevel.IGNORE).split("(", 1)[0].upper()
             raise UnsupportedSQL(f"Function not found: {name} (the sandbox does not emulate BigQuery's NET "
                                  "functions; target=gcp runs them).")
+
+
+def refuse_null_arguments(trees: tuple[exp.Expression, ...]) -> None:
+    """A NULL literal where BigQuery requires a value (compliance limit_queries.test `limit_null`, aggregation_queries
+    .test `aggregation_string_agg_error_1`): DuckDB read `LIMIT NULL` as no limit and STRING_AGG's NULL separator as a
+    NULL result. Refused in BigQuery's words, as its analysis does; a parameter set to NULL is not checked."""
+    for tree in trees:
+        for clause in tree.find_all(exp.Limit, exp.Offset):
+            if isinstance(clause.expression, exp.Null):
+                raise UnsupportedSQL("Limit requires non-null count and offset (LIMIT or OFFSET NULL is refused by "
+                                     "BigQuery too).")
+        for aggregate in tree.find_all(exp.GroupConcat):
+            if isinstance(aggregate.args.get("separator"), exp.Null):
+                raise UnsupportedSQL("Argument 2 to STRING_AGG must be non-NULL (BigQuery refuses it too).")

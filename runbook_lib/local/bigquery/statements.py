@@ -500,6 +500,7 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
     trees = parsed(sql)
     refusals.check_json_objects(sql, trees)
     refusals.refuse_net_functions(trees)
+    refusals.refuse_null_arguments(trees)
     temp_tables = _temp_tables(trees)
     if schema is None:
         statements = [_translate_one(t.copy(), project, catalog, None, temp_tables)   # (rewritten in place)

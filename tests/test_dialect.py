@@ -885,8 +885,8 @@ def test_float_to_string_writes_fifteen_digits_or_seventeen_where_fifteen_do_not
              "123456789.0": "123456789"}
     literals = ", ".join(cases)
     assert row(wh, f"SELECT {', '.join(f'CAST({v} AS STRING)' for v in cases)}") == tuple(cases.values())
-    wh.execute(f"CREATE TABLE ds.floats AS SELECT x, o FROM UNNEST([{literals}]) AS x WITH OFFSET AS o")
-    df = wh.query("SELECT CAST(x AS STRING) AS s, CONCAT('v=', x) AS c, 'v=' || x AS p FROM ds.floats ORDER BY o")
+    wh.execute(f"CREATE TABLE ds.float_texts AS SELECT x, o FROM UNNEST([{literals}]) AS x WITH OFFSET AS o")
+    df = wh.query("SELECT CAST(x AS STRING) AS s, CONCAT('v=', x) AS c, 'v=' || x AS p FROM ds.float_texts ORDER BY o")
     assert df.s.tolist() == list(cases.values())
     assert df.c.tolist() == df.p.tolist() == [f"v={v}" for v in cases.values()]
     # a value that differs each time it is read is read once, so that its text is of one value

@@ -186,3 +186,17 @@ def test_a_null_literal_where_bigquery_requires_a_value_is_refused_in_its_words(
         wh.query(sql)
     assert wh.query("SELECT STRING_AGG(s, '-' ORDER BY s) AS s FROM UNNEST(['b', 'a']) AS s LIMIT 1 OFFSET 0"
                     ).s.tolist() == ["a-b"]
+
+
+def test_constructors_compared_for_equality_compare_field_by_field_with_nulls_as_bigquery(wh):
+    # ZetaSQL: STRUCT equality is FALSE where a field pair is FALSE, else NULL where one is NULL (comparison_functions
+    # .test); DuckDB took two NULL fields as equal. A composite-key join written with tuples matched NULL keys.
+    got = wh.query_arrow("SELECT (1, NULL) = (1, NULL) AS a, (1, NULL) = (2, NULL) AS b, (1, NULL) != (1, NULL) AS c, "
+                         "STRUCT(1, 2) IN (STRUCT(1, NULL), STRUCT(1, 2)) AS d, "
+                         "STRUCT(1, 3) IN (STRUCT(1, NULL), STRUCT(1, 2)) AS e, "
+                         "STRUCT(1, NULL) IS NOT DISTINCT FROM STRUCT(1, NULL) AS f, ((1, 2), 3) = ((1, 2), 3) AS g, "
+                         "STRUCT(1 AS a, 2 AS b) = STRUCT(1 AS b, 2 AS a) AS h").to_pylist()
+    assert got == [{"a": None, "b": False, "c": None, "d": True, "e": None, "f": True, "g": True, "h": True}]
+    wh.execute("CREATE TABLE ds.l AS SELECT 1 AS x, CAST(NULL AS INT64) AS y UNION ALL SELECT 2, 5; "
+               "CREATE TABLE ds.r AS SELECT * FROM ds.l")
+    assert wh.query("SELECT l.x FROM ds.l JOIN ds.r ON (l.x, l.y) = (r.x, r.y)").x.tolist() == [2]

@@ -392,6 +392,7 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
     correlated_paths_as_unnests(tree)
     refusals.answer_system_variables(tree, project)
     routines.unqualify_calls(tree, project)
+    struct_positions.compare_field_by_field(tree)
     struct_positions.compare_by_position(tree)
     if isinstance(tree, exp.Create):
         routines.prepare(tree)

@@ -7,6 +7,10 @@ constructor compares with and is stored into another STRUCT by position too.
   `STRUCT(1 AS a, 2 AS b) = STRUCT(1 AS b, 2 AS a)` FALSE: the constructors that are operands of `=`, `!=`, `IN`,
   `IS [NOT] DISTINCT FROM`, NULLIF and a simple CASE's WHEN are ROWs. Two STRUCT *columns* whose types name the
   same fields in another order still compare by name (their types are not in the SQL).
+- Two constructors compared for equality (`(a, b) = (c, d)`, `!=`, `IN` a list of them) compare field by field, as
+  ZetaSQL does: NULL where a field pair is NULL and none is FALSE. DuckDB took two NULL fields as equal, so
+  `JOIN ... ON (a.x, a.y) = (b.x, b.y)` matched rows whose y is NULL on both sides. Written as `a.x = b.x AND a.y =
+  b.y`, the join stays a hash join.
 - `INSERT ... VALUES (STRUCT(1, 'x'))` into a STRUCT<a, b> column was refused: sqlglot names an anonymous STRUCT's
   fields _0, _1, which DuckDB would not match to the column's names.
 """
@@ -21,6 +25,47 @@ def _row(struct: exp.Struct) -> exp.Expression:
     values = [e.expression if isinstance(e, exp.PropertyEQ) else e.this if isinstance(e, exp.Alias) else e
               for e in struct.expressions]
     return exp.Anonymous(this="ROW", expressions=[v.copy() for v in values])
+
+
+def _fields(value: exp.Expression) -> list[exp.Expression] | None:
+    """The field values of a STRUCT constructor or tuple, by position; None for anything else."""
+    if isinstance(value, exp.Tuple):
+        return list(value.expressions)
+    if isinstance(value, exp.Struct):
+        return [e.expression if isinstance(e, exp.PropertyEQ) else e.this if isinstance(e, exp.Alias) else e
+                for e in value.expressions]
+    return None
+
+
+def _equal(left: exp.Expression, right: exp.Expression) -> exp.Expression:
+    """`left = right`, field by field where both are constructors of as many fields (recursively)."""
+    a, b = _fields(left), _fields(right)
+    if a is None or b is None or len(a) != len(b) or not a:
+        return exp.EQ(this=left, expression=right)
+    return exp.paren(exp.and_(*(_equal(x, y) for x, y in zip(a, b))), copy=False)
+
+
+def _field_by_field(node: exp.Expression) -> exp.Expression | None:
+    """`=`, `!=` or `IN (...)` of constructors as comparisons of their fields; None where the operands are not."""
+    if isinstance(node, exp.In):
+        items = node.expressions
+        if node.args.get("query") or node.args.get("unnest") or _fields(node.this) is None or not items \
+                or any(_fields(i) is None for i in items):
+            return None
+        return exp.paren(exp.or_(*(_equal(node.this.copy(), i) for i in items)), copy=False)
+    if _fields(node.this) is None or _fields(node.expression) is None:
+        return None
+    equal = _equal(node.this, node.expression)
+    return exp.Not(this=equal) if isinstance(node, exp.NEQ) else equal
+
+
+def compare_field_by_field(tree: exp.Expression) -> None:
+    for node in list(tree.find_all(exp.EQ, exp.NEQ, exp.In)):
+        if isinstance(node.parent, exp.Update) and node.arg_key == "expressions":
+            continue   # (an assignment)
+        replacement = _field_by_field(node)
+        if replacement is not None:
+            node.replace(replacement)
 
 
 def _compared(tree: exp.Expression):

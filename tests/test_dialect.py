@@ -875,6 +875,28 @@ def test_float_to_string_writes_nan_and_zero_unsigned(wh):
         == ("0", "0", "-2.5")
 
 
+def test_times_cast_to_string_write_their_fraction_in_zero_three_or_six_digits(wh):
+    # ZetaSQL's compliance cases (functions_testlib_cast.cc, TIME/DATETIME/TIMESTAMP -> STRING; the TIMESTAMPs there
+    # are in Los Angeles, here in UTC, BigQuery's default). DuckDB wrote the fewest digits: '.12', '.5'.
+    cases = {"TIME '00:00:00'": "00:00:00", "TIME '23:59:59.999999'": "23:59:59.999999",
+             "TIME '01:02:03.123450'": "01:02:03.123450", "TIME '01:02:03.12'": "01:02:03.120",
+             "DATETIME '0001-01-01 00:00:00'": "0001-01-01 00:00:00",
+             "DATETIME '9999-12-31 23:59:59.999999'": "9999-12-31 23:59:59.999999",
+             "DATETIME '2006-01-02 01:02:03.12'": "2006-01-02 01:02:03.120",
+             "TIMESTAMP_MICROS(1)": "1970-01-01 00:00:00.000001+00",
+             "TIMESTAMP_MICROS(100)": "1970-01-01 00:00:00.000100+00",
+             "TIMESTAMP_MICROS(10000)": "1970-01-01 00:00:00.010+00",
+             "TIMESTAMP_MICROS(1000000)": "1970-01-01 00:00:01+00",
+             "TIMESTAMP_MICROS(-100000)": "1969-12-31 23:59:59.900+00",
+             "TIMESTAMP '2024-01-01 12:00:00.5 UTC'": "2024-01-01 12:00:00.500+00"}
+    assert row(wh, f"SELECT {', '.join(f'CAST({v} AS STRING)' for v in cases)}") == tuple(cases.values())
+    wh.execute(f"CREATE TABLE ds.clocks AS SELECT {', '.join(f'{v} AS c{n}' for n, v in enumerate(cases))}")
+    assert row(wh, f"SELECT {', '.join(f'CAST(c{n} AS STRING)' for n in range(len(cases)))} FROM ds.clocks") \
+        == tuple(cases.values())
+    assert row(wh, "SELECT CONCAT('at ', c12), SAFE_CAST(c3 AS STRING), CAST(TRUE AS STRING) FROM ds.clocks") \
+        == ("at 2024-01-01 12:00:00.500+00", "01:02:03.120", "true")
+
+
 def test_float_to_string_writes_fifteen_digits_or_seventeen_where_fifteen_do_not_give_the_value_back(wh):
     # ZetaSQL's compliance cases (functions_testlib_cast.cc, double->string) and RoundTripDoubleToString: %.15g,
     # %.17g where that does not read back as the same double. DuckDB wrote '123.0' and shortest round-trip digits.

@@ -101,6 +101,21 @@ _FLOAT_TEXT = ("CASE WHEN ISNAN(_v_) THEN 'nan' WHEN _v_ = 0 THEN '0' "
                "WHEN CAST(PRINTF('%.15g', _v_) AS DOUBLE) = _v_ THEN PRINTF('%.15g', _v_) "
                "ELSE PRINTF('%.17g', _v_) END")
 _AS_DOUBLE = "TRY_CAST(__x__ AS DOUBLE)"
+# TIMESTAMP, DATETIME and TIME -> STRING (ZetaSQL ConvertTimestampMicrosToStringWithTruncation; compliance
+# functions_testlib_cast.cc): the fraction in 0, 3 or 6 digits, `12:00:00.500+00`, `01:02:03.123450`; DuckDB wrote
+# the fewest digits (`.5`, `.12345`). `_w_` is the text up to the seconds, `_f_` the microseconds of the second, `_z_`
+# what follows the fraction. (The TRY_CASTs bind for any type: the branches of other types are folded away.)
+_CLOCK_TEXT = ("_w_ || CASE WHEN _f_ = 0 THEN '' WHEN _f_ % 1000 = 0 THEN '.' || LPAD(CAST(_f_ // 1000 AS VARCHAR), 3, "
+               "'0') ELSE '.' || LPAD(CAST(_f_ AS VARCHAR), 6, '0') END || _z_")
+_CLOCKS = {"TIMESTAMP WITH TIME ZONE": ("LEFT(CAST(__x__ AS VARCHAR), 19)", "TIMESTAMP", "'+00'"),
+           "TIMESTAMP": ("LEFT(CAST(__x__ AS VARCHAR), 19)", "TIMESTAMP", "''"),
+           "TIME": ("LEFT(CAST(__x__ AS VARCHAR), 8)", "TIME", "''")}
+_CLOCK_BRANCHES = " ".join(
+    f"WHEN TYPEOF(__x__) = '{kind}' THEN "
+    + _CLOCK_TEXT.replace("_w_", whole).replace("_f_", f"(MICROSECOND(TRY_CAST(__x__ AS {as_type})) % 1000000)")
+    .replace("_z_", zone)
+    for kind, (whole, as_type, zone) in _CLOCKS.items())
+_CLOCK_TYPES = (_T.TIMESTAMPTZ, _T.TIMESTAMP, _T.DATETIME, _T.TIME)
 
 
 def _is_float_literal(x: exp.Expression) -> bool:
@@ -113,13 +128,13 @@ def _to_string(x: exp.Expression) -> str | None:
         return _NUMERIC_TEXT
     if (isinstance(x, (exp.Cast, exp.TryCast)) and x.to.this == _T.DOUBLE) or _is_float_literal(x):
         return _FLOAT_TEXT.replace("_v_", _AS_DOUBLE)
-    if isinstance(x, (exp.Literal, exp.Cast, exp.TryCast)):
-        return None
+    if isinstance(x, exp.Literal) or isinstance(x, (exp.Cast, exp.TryCast)) and x.to.this not in _CLOCK_TYPES:
+        return None   # (DuckDB's text of the type cast to is BigQuery's)
     # (BYTES are decoded as UTF-8, an error where they are not; DuckDB's cast writes `\xC4\x87` escapes. An INTERVAL
     # is BigQuery's `Y-M D H:M:S` text, as FORMAT's %t prints it: `0-0 3 0:0:0`, where DuckDB wrote `3 days`.)
     return (f"CASE WHEN TYPEOF(__x__) LIKE 'DECIMAL%' THEN {_NUMERIC_TEXT} "
             f"WHEN TYPEOF(__x__) IN ('DOUBLE', 'FLOAT') THEN {_FLOAT_TEXT.replace('_v_', _AS_DOUBLE)} "
-            f"WHEN TYPEOF(__x__) = 'BLOB' THEN DECODE(CAST(__x__ AS BLOB)) "
+            f"WHEN TYPEOF(__x__) = 'BLOB' THEN DECODE(CAST(__x__ AS BLOB)) {_CLOCK_BRANCHES} "
             f"WHEN TYPEOF(__x__) = 'INTERVAL' AND __x__ IS NOT NULL THEN _bq_format_text(__x__, TYPEOF(__x__), FALSE) "
             "ELSE CAST(__x__ AS VARCHAR) END")
 

@@ -200,3 +200,17 @@ def test_constructors_compared_for_equality_compare_field_by_field_with_nulls_as
     wh.execute("CREATE TABLE ds.l AS SELECT 1 AS x, CAST(NULL AS INT64) AS y UNION ALL SELECT 2, 5; "
                "CREATE TABLE ds.r AS SELECT * FROM ds.l")
     assert wh.query("SELECT l.x FROM ds.l JOIN ds.r ON (l.x, l.y) = (r.x, r.y)").x.tolist() == [2]
+
+
+@pytest.mark.parametrize("call", ["GENERATE_ARRAY(1, 5, 0)", "GENERATE_ARRAY(1, 5, n)",
+                                  "GENERATE_DATE_ARRAY(DATE '2020-01-01', DATE '2020-01-05', INTERVAL 0 DAY)",
+                                  "GENERATE_TIMESTAMP_ARRAY('2020-01-01', '2020-01-02', INTERVAL n HOUR)"])
+def test_a_generated_arrays_step_of_zero_fails_as_bigquerys(wh, call):
+    # functions_testlib_generate_array.cc (zero step size: OUT_OF_RANGE), ZetaSQL "Sequence step cannot be 0.";
+    # DuckDB's GENERATE_SERIES gave an empty array
+    wh.execute("CREATE TABLE ds.steps AS SELECT 0 AS n")
+    with pytest.raises(WarehouseQueryError, match=r"Sequence step cannot be 0\."):
+        wh.query(f"SELECT {call} FROM ds.steps")
+    assert wh.query_arrow(f"SELECT SAFE.{call} IS NULL AS a FROM ds.steps").to_pylist() == [{"a": True}]
+    assert wh.query_arrow("SELECT GENERATE_ARRAY(5, 1, -2) AS a, GENERATE_ARRAY(1, 2, n + 1) AS b FROM ds.steps"
+                          ).to_pylist() == [{"a": [5, 3, 1], "b": [1, 2]}]

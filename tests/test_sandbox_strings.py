@@ -141,6 +141,20 @@ def test_concat_of_columns_alone_writes_each_as_cast_to_string_does(wh):
     assert value(wh, "SELECT CONCAT(y, y) FROM ds.n") == b"abab"   # BYTES: left as it was
 
 
+def test_trim_of_one_argument_strips_unicodes_whitespace(wh):
+    """[compliance] functions_testlib_string_2.cc: TRIM, LTRIM and RTRIM of one argument remove all whitespace (the 25
+    White_Space characters); DuckDB's removed spaces only, so a key with a trailing tab or CR kept it."""
+    padding = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000"
+    wh.execute("CREATE OR REPLACE TABLE ds.padded (s STRING)")
+    wh.execute("INSERT INTO ds.padded VALUES (@s)", {"s": padding + "a b" + padding})
+    assert value(wh, "SELECT TRIM(s) FROM ds.padded") == "a b"
+    assert value(wh, "SELECT LTRIM(s) FROM ds.padded") == "a b" + padding
+    assert value(wh, "SELECT RTRIM(s) FROM ds.padded") == padding + "a b"
+    assert value(wh, "SELECT TRIM('\\t\\r\\n abc\\t\\n\\r ')") == "abc"
+    assert value(wh, "SELECT TRIM('xxaxx', 'x')") == "a"   # a set given: that set only
+    assert value(wh, "SELECT TRIM(CAST(NULL AS STRING))") is None
+
+
 def test_concat_of_bytes_stays_bytes(wh):
     """"Return type STRING or BYTES": BYTES concatenated are BYTES, untouched by the STRING conversion."""
     assert value(wh, "SELECT CONCAT(b'a', b'b')") == b"ab"

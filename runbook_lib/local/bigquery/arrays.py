@@ -1,12 +1,13 @@
 """Arrays of STRUCTs and UNNEST, where DuckDB's answer differs from BigQuery's: a tuple's or positional STRUCT's
-fields named by the array's first element, such an array unnested into its fields, and WITH OFFSET counted from 0."""
+fields named by the array's first element, such an array unnested into its fields, WITH OFFSET counted from 0, and a
+GENERATE_..._ARRAY's step of 0 an error."""
 from __future__ import annotations
 
 from itertools import count
 
 from sqlglot import exp
 
-from .sqltree import tpl
+from .sqltree import fails, is_int_literal, sql_text, tpl
 
 
 def _field(node: exp.Expression) -> tuple[str | None, exp.Expression]:
@@ -114,4 +115,17 @@ def struct_columns_named_as_the_first_branch(node: exp.SetOperation) -> None:
                 named = _named_like(element, first_value)
                 if named is not None:
                     element.replace(named)
+    return None
+
+
+def nonzero_step(node: exp.GenerateSeries | exp.GenerateDateArray | exp.GenerateTimestampArray) -> None:
+    """GENERATE_ARRAY, GENERATE_DATE_ARRAY and GENERATE_TIMESTAMP_ARRAY with a step of 0 fail ("Sequence step cannot be
+    0.", ZetaSQL generate_array.h; compliance functions_testlib_generate_array.cc), NULL under SAFE.; DuckDB's
+    GENERATE_SERIES gave an empty array."""
+    step = node.args.get("step")
+    if step is None or (is_int_literal(step) and int(step.this) != 0):
+        return None
+    zero = "INTERVAL '0' SECOND" if not isinstance(node, exp.GenerateSeries) else "0"
+    node.set("step", tpl(f"CASE WHEN __s__ = {zero} THEN {fails(node, sql_text('Sequence step cannot be 0.'))} "
+                         "ELSE __s__ END", s=step))
     return None

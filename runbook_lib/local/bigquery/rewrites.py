@@ -16,8 +16,8 @@ from typing import Callable
 from sqlglot import exp
 
 from .approximate_aggregates import approx_quantiles, approx_top_count, approx_top_sum, nulls_clause
-from .arrays import (array_slice, struct_columns_named_as_the_first_branch, struct_elements_named_as_the_first,
-                     unnest)
+from .arrays import (array_slice, nonzero_step, struct_columns_named_as_the_first_branch,
+                     struct_elements_named_as_the_first, unnest)
 from .casts import fix_cast
 from .column_order import bigquery_star_order
 from .concatenation import concat_as_strings, pipes_as_strings
@@ -44,6 +44,7 @@ from .nan_comparisons import COMPARISONS as NAN_COMPARED
 from .nans import nan_comparison, nan_least, nan_min, nan_min_window, nan_sorts_first
 from .sqltree import fails, is_decimal_cast, is_int_literal, sql_text, tpl, volatile
 from .string_lengths import LENGTH_CHECKED, negative_length
+from .trims import trim_whitespace
 from .typenames import fix_decimal_types
 
 Rewrite = Callable[[exp.Expression], "exp.Expression | None"]
@@ -414,7 +415,8 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.UnixMillis: unix_millis,
     exp.DateFromUnixDate: date_from_unix_date,
     exp.UnixToTime: unix_to_time,
-    exp.GenerateTimestampArray: timestamp_array_bounds,
+    exp.GenerateTimestampArray: lambda node: timestamp_array_bounds(node) or nonzero_step(node),
+    **dict.fromkeys((exp.GenerateSeries, exp.GenerateDateArray), nonzero_step),   # arrays.py
     exp.Cast: fix_cast,  # and TryCast (SAFE_CAST)
     exp.Div: division,   # numerics.py: NUMERIC and BIGNUMERIC results, typed and rounded as BigQuery's
     exp.IntDiv: integer_division,
@@ -459,6 +461,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.BitwiseRightShift: right_shift,
     **{cls: outside_domain for cls in DOMAIN_CHECKED},
     **{cls: negative_length for cls in LENGTH_CHECKED},   # string_lengths.py
+    exp.Trim: trim_whitespace,   # trims.py
     exp.Concat: concat_as_strings,   # concatenation.py
     **{cls: not_bigquery for cls in NOT_BIGQUERY},   # foreign_functions.py
     exp.DPipe: pipes_as_strings,

@@ -45,6 +45,7 @@ from .nans import nan_comparison, nan_least, nan_min, nan_min_window, nan_sorts_
 from .sqltree import fails, is_decimal_cast, is_int_literal, sql_text, tpl, volatile
 from .string_lengths import LENGTH_CHECKED, negative_length
 from .trims import trim_whitespace
+from .regexps import REGEXP_REWRITES
 from .typenames import fix_decimal_types
 
 Rewrite = Callable[[exp.Expression], "exp.Expression | None"]
@@ -462,6 +463,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     **{cls: outside_domain for cls in DOMAIN_CHECKED},
     **{cls: negative_length for cls in LENGTH_CHECKED},   # string_lengths.py
     exp.Trim: trim_whitespace,   # trims.py
+    **REGEXP_REWRITES,   # regexps.py
     exp.Concat: concat_as_strings,   # concatenation.py
     **{cls: not_bigquery for cls in NOT_BIGQUERY},   # foreign_functions.py
     exp.DPipe: pipes_as_strings,

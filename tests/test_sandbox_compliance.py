@@ -214,3 +214,23 @@ def test_a_generated_arrays_step_of_zero_fails_as_bigquerys(wh, call):
     assert wh.query_arrow(f"SELECT SAFE.{call} IS NULL AS a FROM ds.steps").to_pylist() == [{"a": True}]
     assert wh.query_arrow("SELECT GENERATE_ARRAY(5, 1, -2) AS a, GENERATE_ARRAY(1, 2, n + 1) AS b FROM ds.steps"
                           ).to_pylist() == [{"a": [5, 3, 1], "b": [1, 2]}]
+
+
+def test_div_sign_and_safe_multiply_of_numerics_are_numerics(wh):
+    # functions_testlib_math.cc (GetFunctionTestsDiv, GetFunctionTestsSign, the SAFE_ variant of Multiply): DIV of a
+    # NUMERIC truncates toward zero and is a NUMERIC (DuckDB's // of DECIMALs was the FLOAT64 quotient, 3.5), SIGN
+    # keeps the type (DuckDB's was an integer), SAFE_MULTIPLY of NUMERICs is a NUMERIC (DuckDB's DECIMAL(38, 18) read
+    # back as a BIGNUMERIC), rounded half away from zero as the product is
+    wh.execute("CREATE TABLE ds.n (a NUMERIC, b NUMERIC, c BIGNUMERIC, i INT64); "
+               "INSERT ds.n VALUES (7, 2, 7, 2), (-3, 5, -3, 5), (1.5, 1.000000001, 0, 1)")
+    got = wh.query_arrow("SELECT DIV(a, b) AS d, DIV(a, i) AS e, DIV(c, i) AS f, DIV(i, i) AS g, SIGN(a) AS s, "
+                         "SIGN(c) AS t, SIGN(i) AS u, SAFE_MULTIPLY(a, b) AS m FROM ds.n ORDER BY a DESC")
+    assert [str(t) for t in got.schema.types] == ["decimal128(38, 9)", "decimal128(38, 9)", "decimal128(38, 18)",
+                                                  "int64", "decimal128(38, 9)", "decimal128(38, 18)", "int64",
+                                                  "decimal128(38, 9)"]
+    rows = [tuple(float(v) for v in r.values()) for r in got.to_pylist()]
+    assert rows == [(3, 3, 3, 1, 1, 1, 1, 14), (1, 1, 0, 1, 1, 0, 1, 1.500000002), (0, 0, 0, 1, -1, -1, 1, -15)]
+    with pytest.raises(WarehouseQueryError, match="division by zero"):
+        wh.query("SELECT DIV(a, a - a) FROM ds.n")
+    assert wh.query_arrow("SELECT SAFE_MULTIPLY(NUMERIC '99999999999999999999999999999', NUMERIC '10') IS NULL AS o"
+                          ).to_pylist() == [{"o": True}]

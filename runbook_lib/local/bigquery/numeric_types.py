@@ -49,7 +49,7 @@ def operands(node: exp.Expression) -> list[exp.Expression | None]:
         return [node.args.get("true"), node.args.get("false")]
     if isinstance(node, (exp.Coalesce, exp.Greatest, exp.Least)):
         return [node.this, *node.expressions]
-    if isinstance(node, (exp.Binary, exp.SafeDivide)):
+    if isinstance(node, (exp.Binary, exp.SafeDivide, exp.SafeMultiply)):
         return [node.this, node.expression]
     return [node.this]
 
@@ -82,7 +82,7 @@ def _supertype(kinds: list[str | None]) -> str | None:
 
 def _same_as_operand(kinds: list[str | None]) -> str | None:
     """Aggregate functions doc, AVG's "Returned Data Types" (https://cloud.google.com/bigquery/docs/reference/standard-sql/aggregate_functions#avg):
-    NUMERIC for NUMERIC, BIGNUMERIC for BIGNUMERIC. Mathematical functions doc, ROUND, TRUNC, CEIL and FLOOR's
+    NUMERIC for NUMERIC, BIGNUMERIC for BIGNUMERIC. Mathematical functions doc, ROUND, TRUNC, CEIL, FLOOR and SIGN's
     return type tables: the same."""
     return kinds[0] if kinds and kinds[0] in DECIMALS else None
 
@@ -93,6 +93,8 @@ _RULES: dict[type[exp.Expression], Callable[[list[str | None]], str | None]] = {
     exp.Mul: lambda kinds: _arithmetic(kinds, division=False),
     exp.Div: lambda kinds: _arithmetic(kinds, division=True),
     exp.SafeDivide: lambda kinds: _arithmetic(kinds, division=True),
+    exp.SafeMultiply: lambda kinds: _arithmetic(kinds, division=False),
+    exp.IntDiv: lambda kinds: _arithmetic(kinds, division=False),   # DIV: INT64, NUMERIC or BIGNUMERIC
     exp.Coalesce: _supertype,
     exp.If: _supertype,
     exp.Case: _supertype,
@@ -103,6 +105,7 @@ _RULES: dict[type[exp.Expression], Callable[[list[str | None]], str | None]] = {
     exp.Trunc: _same_as_operand,
     exp.Ceil: _same_as_operand,
     exp.Floor: _same_as_operand,
+    exp.Sign: _same_as_operand,
 }
 # Typed by the rules above but corrected by nothing: their DuckDB result is BigQuery's already.
 _TYPED_ONLY = (exp.Add, exp.Sub)

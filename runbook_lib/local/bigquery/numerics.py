@@ -178,9 +178,17 @@ def checked_division(node: exp.Div) -> None:
     return None
 
 
-def integer_division(node: exp.IntDiv) -> None:
+def integer_division(node: exp.IntDiv) -> exp.Expression | None:
     """DIV(X, Y): all of X divided by all of Y. sqlglot writes it as DuckDB's `X // Y` operator without
-    parentheses, so DIV(k - 1, 10) became k - (1 // 10); and by zero it raises, as BigQuery's does."""
+    parentheses, so DIV(k - 1, 10) became k - (1 // 10); and by zero it raises, as BigQuery's does. DIV of a NUMERIC
+    (BIGNUMERIC) is that type, the quotient truncated toward zero (mathematical functions doc, DIV; compliance
+    functions_testlib_math.cc: DIV(NUMERIC '7', NUMERIC '2') is NUMERIC 3); DuckDB's // of DECIMALs was the FLOAT64
+    quotient, 3.5."""
+    kind, kinds = _marked(node)
+    if kind is not None and "NULL" not in kinds:
+        a_kind, b_kind = kinds
+        truncated = _checked(f"(_n.a // _n.b) * {10 ** _SCALES[kind]}", _DIVISION_BY_ZERO)
+        return _exact(kind, truncated, a=_unscaled(node.this, a_kind, kind), b=_unscaled(node.expression, b_kind, kind))
     for arg in ("this", "expression"):
         node.set(arg, exp.paren(node.args[arg], copy=False))
     checked_division(node)
@@ -282,8 +290,9 @@ def common_supertype(node: exp.Expression) -> exp.Expression | None:
 
 
 def rounding(node: exp.Expression) -> exp.Expression | None:
-    """ROUND, TRUNC, CEIL, FLOOR of a NUMERIC (BIGNUMERIC) return NUMERIC (BIGNUMERIC) (mathematical functions
-    doc, their return type tables); DuckDB's DECIMAL(38, n) of the kept places is cast back."""
+    """ROUND, TRUNC, CEIL, FLOOR and SIGN of a NUMERIC (BIGNUMERIC) return NUMERIC (BIGNUMERIC) (mathematical
+    functions doc, their return type tables); DuckDB's DECIMAL(38, n) of the kept places (SIGN's TINYINT) is cast
+    back."""
     kind, _ = _marked(node)
     if kind is None or any(node.args.get(k) is not None for k in ("truncate", "to")):
         return None   # ROUND's rounding_mode, FLOOR(x TO unit): left as before

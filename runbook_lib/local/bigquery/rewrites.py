@@ -33,6 +33,7 @@ from .json_nulls import (fix_json_query, fix_json_type, json_arrays_only, json_s
                          malformed_json_is_null)
 from .math_domains import (DOMAIN_CHECKED, bit_count, corr, corr_window, left_shift, outside_domain,
                            right_shift)
+from .numeric_types import RESULT
 from .numerics import (average, common_supertype, division, integer_division, product, rounding, safe_division,
                        windowed_average)
 from .navigation import checked_offset
@@ -391,6 +392,11 @@ def _safe_arithmetic(node: exp.Expression) -> exp.Expression:
     """SAFE_ADD, SAFE_SUBTRACT, SAFE_MULTIPLY (mathematical functions doc): the operator's answer, or
     NULL where it overflows; DuckDB has none of them, and raises on an overflow (TRY: NULL)."""
     operation = _SAFE_OPERATORS[type(node)](node)
+    # SAFE_MULTIPLY of NUMERICs is a NUMERIC, corrected as their product is (numerics.py); DuckDB's was DECIMAL(38, 18),
+    # read back as a BIGNUMERIC. (A BIGNUMERIC product's correction can refuse a value, which TRY() would hide.)
+    if isinstance(operation, exp.Mul) and node.meta.get(RESULT) == "NUMERIC":
+        operation.meta.update(node.meta)
+        operation = product(operation) or operation
     return _try(exp.paren(operation), node.sql_name(), "in a SAFE_ function", "use the operator")
 
 
@@ -427,7 +433,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     **{cls: common_supertype for cls in (exp.Coalesce, exp.If, exp.Case, exp.Greatest)},
     exp.Least: nan_least,
     exp.Min: nan_min,
-    **{cls: rounding for cls in (exp.Round, exp.Trunc, exp.Ceil, exp.Floor)},
+    **{cls: rounding for cls in (exp.Round, exp.Trunc, exp.Ceil, exp.Floor, exp.Sign)},
     exp.Anonymous: _anonymous,
     exp.Format: printf_format,   # printf_format.py
     exp.Like: lambda node: quantified_like(node) or _like_with_backslash_escapes(node),   # (quantified_like.py)

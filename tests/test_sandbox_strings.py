@@ -155,6 +155,14 @@ def test_trim_of_one_argument_strips_unicodes_whitespace(wh):
     assert value(wh, "SELECT TRIM(CAST(NULL AS STRING))") is None
 
 
+def test_initcap_of_null_is_null(wh):
+    """[compliance] functions_testlib_string_1.cc: INITCAP(NULL) is NULL; the sandbox failed in sqlglot's words (a
+    CAST(NULL AS STRING) written as a CASE over its type, which sqlglot's INITCAP transform read again)."""
+    assert value(wh, "SELECT INITCAP(CAST(NULL AS STRING))") is None
+    assert value(wh, "SELECT INITCAP('', CAST(NULL AS STRING))") is None
+    assert value(wh, "SELECT INITCAP('hello world-x', '-')") == "Hello world-X"
+
+
 def test_concat_of_bytes_stays_bytes(wh):
     """"Return type STRING or BYTES": BYTES concatenated are BYTES, untouched by the STRING conversion."""
     assert value(wh, "SELECT CONCAT(b'a', b'b')") == b"ab"

@@ -128,7 +128,8 @@ def _to_string(x: exp.Expression) -> str | None:
         return _NUMERIC_TEXT
     if (isinstance(x, (exp.Cast, exp.TryCast)) and x.to.this == _T.DOUBLE) or _is_float_literal(x):
         return _FLOAT_TEXT.replace("_v_", _AS_DOUBLE)
-    if isinstance(x, exp.Literal) or isinstance(x, (exp.Cast, exp.TryCast)) and x.to.this not in _CLOCK_TYPES:
+    if isinstance(x, (exp.Literal, exp.Null)) \
+            or isinstance(x, (exp.Cast, exp.TryCast)) and x.to.this not in _CLOCK_TYPES:
         return None   # (DuckDB's text of the type cast to is BigQuery's)
     # (BYTES are decoded as UTF-8, an error where they are not; DuckDB's cast writes `\xC4\x87` escapes. An INTERVAL
     # is BigQuery's `Y-M D H:M:S` text, as FORMAT's %t prints it: `0-0 3 0:0:0`, where DuckDB wrote `3 days`.)

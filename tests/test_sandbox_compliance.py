@@ -4,6 +4,7 @@ literals stored into NUMERIC, LAG/LEAD offsets, STRUCT comparisons by position, 
 path. (Found by the zc_queries and zc_scalar probes.)"""
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from runbook_lib.local.bigquery import UnsupportedSQL
@@ -234,3 +235,30 @@ def test_div_sign_and_safe_multiply_of_numerics_are_numerics(wh):
         wh.query("SELECT DIV(a, a - a) FROM ds.n")
     assert wh.query_arrow("SELECT SAFE_MULTIPLY(NUMERIC '99999999999999999999999999999', NUMERIC '10') IS NULL AS o"
                           ).to_pylist() == [{"o": True}]
+
+
+def test_a_float64_cast_to_numeric_rounds_its_exact_binary_value_half_away_from_zero(wh):
+    # conversion rules (FLOAT64 -> NUMERIC: "round half away from zero"), functions_testlib_cast.cc (1e15 + 0.5 is
+    # 1000000000000000.5; the double nearest 1e29 is a NUMERIC): DuckDB's cast multiplied in floating point, so
+    # 1e15 + 0.5 was 1000000000000000.520093696 and most doubles of 1e6 or more were a unit off in the last place
+    import decimal
+    import random
+
+    draw = random.Random(7)
+    values = [draw.uniform(-1, 1) * 10 ** e for e in range(-11, 29) for _ in range(25)]
+    values += [draw.randint(-10 ** 6, 10 ** 6) / 2 ** draw.randint(0, 40) for _ in range(400)]   # ties among them
+    values += [1e15 + 0.5, 1.844674407370955e19, 1e29, -1e29, 5e-10, -5e-10, 0.0]
+    wh.execute("CREATE TABLE ds.doubles (o INT64, x FLOAT64)")
+    wh.load_dataframe(pd.DataFrame({"o": range(len(values)), "x": values}), "ds.doubles", mode="append")
+    got = wh.query_arrow("SELECT CAST(x AS NUMERIC) AS n, SAFE_CAST(x AS NUMERIC) AS s FROM ds.doubles ORDER BY o")
+    context = decimal.Context(prec=80)
+    expected = [decimal.Decimal(v).quantize(decimal.Decimal("1e-9"), rounding=decimal.ROUND_HALF_UP, context=context)
+                for v in values]
+    assert got.column("n").to_pylist() == got.column("s").to_pylist() == expected
+    for sql, words in (("CAST(1e30 AS NUMERIC)", "numeric overflow"),
+                       ("CAST(IEEE_DIVIDE(0, 0) AS NUMERIC)", "Illegal conversion of non-finite")):
+        with pytest.raises(WarehouseQueryError, match=words):
+            wh.query(f"SELECT {sql}")
+        assert wh.query_arrow(f"SELECT SAFE_{sql} IS NULL AS n").to_pylist() == [{"n": True}]
+    assert wh.query_arrow("SELECT CAST(x AS BIGNUMERIC) AS b FROM ds.doubles WHERE x = 1e15 + 0.5").to_pylist() \
+        == [{"b": decimal.Decimal("1000000000000000.5")}]

@@ -163,6 +163,18 @@ def test_initcap_of_null_is_null(wh):
     assert value(wh, "SELECT INITCAP('hello world-x', '-')") == "Hello world-X"
 
 
+def test_a_null_argument_makes_the_result_null_before_a_negative_length_is_checked(wh):
+    """[compliance] functions_testlib_string_2.cc: LEFT(NULL, -1) and SUBSTR(NULL, 1, -1) are NULL; the sandbox raised
+    the negative length's error. And LPAD/RPAD take an INT64 length from a column (DuckDB's take an INTEGER: refused)."""
+    wh.execute("CREATE OR REPLACE TABLE ds.lengths AS SELECT CAST(NULL AS STRING) AS s, 'abc' AS t, -1 AS n, 6 AS w")
+    got = wh.query_arrow("SELECT LEFT(s, n) AS a, RIGHT(s, n) AS b, SUBSTR(s, 1, n) AS c, LPAD(s, n) AS d, "
+                         "REPEAT(s, n) AS e, LPAD(t, w, '-') AS f, RPAD(t, w) AS g FROM ds.lengths").to_pylist()
+    assert got == [{"a": None, "b": None, "c": None, "d": None, "e": None, "f": "---abc", "g": "abc   "}]
+    for call in ("LEFT(t, n)", "SUBSTR(t, 1, n)", "LPAD(t, n)"):
+        with pytest.raises(WarehouseQueryError, match="cannot be negative"):
+            wh.query(f"SELECT {call} FROM ds.lengths")
+
+
 def test_concat_of_bytes_stays_bytes(wh):
     """"Return type STRING or BYTES": BYTES concatenated are BYTES, untouched by the STRING conversion."""
     assert value(wh, "SELECT CONCAT(b'a', b'b')") == b"ab"

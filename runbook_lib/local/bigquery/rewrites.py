@@ -189,7 +189,10 @@ def _substr(node: exp.Substring) -> None:
                               p=start, s=node.this.copy()))
     if length is not None and not (isinstance(length, exp.Literal) and is_int_literal(length)):
         failure = fails(node, sql_text("Third argument in SUBSTR() cannot be negative"))
-        node.set("length", tpl(f"CASE WHEN __l__ < 0 THEN {failure} ELSE __l__ END", l=length))
+        # (a NULL string or position makes the result NULL first: functions_testlib_string_2.cc)
+        node.set("length", tpl(f"CASE WHEN __l__ < 0 AND __s__ IS NOT NULL AND __p__ IS NOT NULL THEN {failure} "
+                               "ELSE __l__ END", l=length, s=node.this.copy(),
+                               p=(start or exp.Literal.number(1)).copy()))
     return None
 
 

@@ -27,4 +27,12 @@ def negative_length(node: exp.Expression) -> exp.Expression | None:
     if length is None or is_int_literal(length):
         return None   # (a non-negative literal cannot fail)
     failure = fails(node, sql_text(_MESSAGES[type(node)]))
-    return tpl(f"CASE WHEN __n__ < 0 THEN {failure} ELSE __f__ END", n=length.copy(), f=node)
+    # a NULL argument makes the result NULL before the length is checked (compliance functions_testlib_string_2.cc:
+    # LEFT(NULL, -1) is NULL)
+    if isinstance(node, exp.Pad):   # (DuckDB's LPAD and RPAD take an INTEGER length, not an INT64)
+        length = exp.Cast(this=length, to=exp.DataType.build("INTEGER"))
+        node.set("expression", length)
+    others = [v for k, v in node.args.items() if isinstance(v, exp.Expression) and v is not length]
+    present = "".join(f" AND __a{i}__ IS NOT NULL" for i in range(len(others)))
+    return tpl(f"CASE WHEN __n__ < 0{present} THEN {failure} ELSE __f__ END", n=length.copy(), f=node,
+               **{f"a{i}": v.copy() for i, v in enumerate(others)})

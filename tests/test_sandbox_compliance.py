@@ -1,8 +1,12 @@
-"""The sandbox warehouse on cases from ZetaSQL's compliance tests (zetasql/compliance/testdata/*.test, the semantics
-BigQuery's engine is held to) where it answered otherwise: an UPDATE ... FROM matching a target row twice, decimal
-literals stored into NUMERIC, LAG/LEAD offsets, STRUCT comparisons by position, UTC+hh:mm zones, a correlated array
-path. (Found by the zc_queries and zc_scalar probes.)"""
+"""The sandbox warehouse on cases from ZetaSQL's compliance tests (zetasql/compliance/testdata/*.test and the function
+tests of zetasql/compliance/functions_testlib_*.cc, the semantics BigQuery's engine is held to) where it answered
+otherwise: an UPDATE ... FROM matching a target row twice, decimal literals stored into NUMERIC, LAG/LEAD offsets,
+STRUCT comparisons by position and field by field, UTC+hh:mm zones, a correlated array path, NULL literals where
+BigQuery requires a value, a zero step, DIV/SIGN/SAFE_MULTIPLY of NUMERICs, FLOAT64 to NUMERIC, STRING to DATE. (Found
+by the zc_queries, zc_scalar, zt_cast and zt_string probes.)"""
 from __future__ import annotations
+
+from datetime import date
 
 import pandas as pd
 import pytest
@@ -262,3 +266,16 @@ def test_a_float64_cast_to_numeric_rounds_its_exact_binary_value_half_away_from_
         assert wh.query_arrow(f"SELECT SAFE_{sql} IS NULL AS n").to_pylist() == [{"n": True}]
     assert wh.query_arrow("SELECT CAST(x AS BIGNUMERIC) AS b FROM ds.doubles WHERE x = 1e15 + 0.5").to_pylist() \
         == [{"b": decimal.Decimal("1000000000000000.5")}]
+
+
+@pytest.mark.parametrize("text", [" 2009-02-13", "2009-02-13 ", "0000-12-31", "10000-01-01", "2009-01-29 00:00:00",
+                                  "2009/02/13", "20090213"])
+def test_a_string_that_is_no_date_literal_fails_its_cast_to_date(wh, text):
+    # functions_testlib_cast.cc, STRING -> DATE error tests (OUT_OF_RANGE): DuckDB took the blanks and year 0
+    wh.execute(f"CREATE TABLE ds.texts AS SELECT '{text}' AS s")
+    for sql in (f"SELECT CAST('{text}' AS DATE)", "SELECT CAST(s AS DATE) FROM ds.texts"):
+        with pytest.raises(WarehouseQueryError, match="Invalid date"):
+            wh.query(sql)
+        assert wh.query_arrow(sql.replace("CAST(", "SAFE_CAST(", 1)).to_pylist() == [{"f0_": None}]
+    assert wh.query_arrow("SELECT CAST('0001-01-01' AS DATE) AS a, CAST('2009-2-3' AS DATE) AS b").to_pylist() \
+        == [{"a": date(1, 1, 1), "b": date(2009, 2, 3)}]

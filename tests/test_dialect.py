@@ -1394,6 +1394,20 @@ def test_unnest_that_gives_one_column_still_does(arrays):
     assert sorted(wh.query("SELECT i FROM ds.games, UNNEST(ints) AS i").i.tolist()) == [5, 6, 7]
 
 
+def test_select_star_over_an_aliased_unnest_of_structs_gives_their_fields(arrays):
+    # Query syntax, "UNNEST and structs": `SELECT *, struct_value FROM UNNEST(...) AS struct_value` gives the fields,
+    # then the STRUCT; here the star over an aliased UNNEST of a column gave one STRUCT column, `s`
+    wh = arrays
+    assert list(wh.query("SELECT * FROM ds.games, UNNEST(arr) AS s").columns) == ["k", "arr", "ints", "a", "b"]
+    got = wh.query("SELECT * EXCEPT (arr, ints, b), s FROM ds.games LEFT JOIN UNNEST(arr) AS s ORDER BY k, a")
+    assert list(got.columns) == ["k", "a", "s"]
+    assert [(r.k, None if pd.isna(r.a) else r.a, r.s) for r in got.itertuples()] == \
+        [(1, 1, {"a": 1, "b": "x"}), (1, 2, {"a": 2, "b": "y"}), (2, None, None)]
+    assert wh.query("SELECT * FROM (SELECT * FROM ds.games, UNNEST(arr) AS s) WHERE b = 'y'").a.tolist() == [2]
+    # not the last source, or WITH OFFSET: left as it was (the fields' place among the columns would differ)
+    assert "s" in wh.query("SELECT * FROM ds.games, UNNEST(arr) AS s WITH OFFSET").columns
+
+
 def test_a_result_column_without_a_name_is_f0_f1_as_bigquery_names_it(wh):
     # BigQuery names an expression with no alias f0_, f1_, ... in the order of such columns; DuckDB by its SQL
     # (`count_star()`), so `df["f0_"]` worked on gcp alone

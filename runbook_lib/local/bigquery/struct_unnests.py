@@ -17,6 +17,12 @@ table), which is
 Anything else (a name two sources have, a source whose columns are not known, a star) is left as it was. An UNNEST
 with an alias keeps one column of that name: exploded, the alias would name DuckDB's row of the fields, which is a
 STRUCT of NULLs where BigQuery's value is NULL (a LEFT JOIN with no element, a NULL element).
+
+Under `SELECT *`, though, BigQuery's aliased UNNEST of STRUCTs gives the fields too (query syntax, "UNNEST and
+structs": `SELECT *, struct_value FROM UNNEST(...) AS struct_value` gives x, y and struct_value): `SELECT * FROM t,
+UNNEST(t.items) AS item` ended in one STRUCT column `item` here. Where that UNNEST is the SELECT's last source (so that
+its fields come last, as BigQuery's do), has no WITH OFFSET, and its STRUCT's field names are known (a table's column,
+a CAST), the star is written `* EXCEPT (item), item.f1 AS f1, ...` (a field the star's EXCEPT names left out).
 """
 from __future__ import annotations
 
@@ -48,15 +54,62 @@ def _holds_structs(array: exp.Expression, schema, unnest: exp.Unnest) -> bool:
 def tables_to_read(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]]:
     """The (dataset, table) pairs whose column types could tell an UNNEST of a column to give its fields."""
     return frozenset().union(*(dataset_tables(tree) for tree in trees
-                               if any(isinstance(a, exp.Column) for _, a in _unnests(tree))))
+                               if any(isinstance(a, exp.Column) for _, a in _unnests(tree))
+                               or next(_starred_unnests(tree), None) is not None))
 
 
 def markable(trees: Iterable[exp.Expression], schema) -> bool:
-    return any(_holds_structs(array, schema, unnest) for tree in trees for unnest, array in _unnests(tree))
+    return any(_holds_structs(array, schema, unnest) for tree in trees for unnest, array in _unnests(tree)) \
+        or any(next(_starred_fields(tree, schema), None) is not None for tree in trees)
+
+
+def _starred_unnests(tree: exp.Expression) -> Iterator[tuple[exp.Star, exp.Unnest, str]]:
+    """Each unqualified star (no REPLACE) whose SELECT's last source is an UNNEST of one array with an alias and no
+    offset, with that alias."""
+    for select in tree.find_all(exp.Select):
+        stars = [e for e in select.expressions if isinstance(e, exp.Star)]
+        joins = select.args.get("joins") or []
+        source = joins[-1].this if joins else (select.args.get("from_") or select.args.get("from") or exp.From()).this
+        if len(stars) != 1 or stars[0].args.get("replace") or stars[0].args.get("rename") \
+                or not isinstance(source, exp.Unnest) or source.args.get("offset") \
+                or source.args.get("explode_array") or len(source.expressions) != 1:
+            continue
+        alias = source.args.get("alias")   # (sqlglot's BigQuery parser makes the alias the UNNEST's one column)
+        names = [alias.name] if alias is not None and alias.name and not alias.columns else \
+            [c.name for c in alias.columns] if alias is not None and not alias.name else []
+        if len(names) == 1:
+            yield stars[0], source, names[0]
+
+
+def _field_names(unnest: exp.Unnest, schema) -> list[str] | None:
+    """The names of the fields of the STRUCTs `unnest` gives, where its array's type names them all."""
+    array = type_of(unnest.expressions[0], schema, skip=unnest)
+    if not is_array_of(array, exp.DataType.Type.STRUCT):
+        return None
+    fields = array.expressions[0].expressions
+    names = [f.name for f in fields if isinstance(f, exp.ColumnDef)]
+    return names if names and len(names) == len(fields) else None
+
+
+def _starred_fields(tree: exp.Expression, schema) -> Iterator[tuple[exp.Star, str, list[str]]]:
+    for star, unnest, alias in _starred_unnests(tree):
+        names = _field_names(unnest, schema)
+        if names is not None:
+            yield star, alias, names
 
 
 def mark(tree: exp.Expression, schema) -> None:
-    """Mark (sqlglot's `explode_array`) each UNNEST of `tree` that gives an array of STRUCTs' fields in BigQuery."""
+    """Mark (sqlglot's `explode_array`) each UNNEST of `tree` that gives an array of STRUCTs' fields in BigQuery, and
+    write out the fields of an aliased one under a star."""
     for unnest, array in list(_unnests(tree)):
         if _holds_structs(array, schema, unnest):
             unnest.set("explode_array", True)
+    for star, alias, names in list(_starred_fields(tree, schema)):
+        listed = star.args.get("except_") or star.args.get("except") or []   # (sqlglot renamed the arg)
+        excepted = {e.name.lower() for e in listed}
+        kept = [e for e in listed if e.name.lower() not in {n.lower() for n in names}]
+        star.set("except_" if "except_" in exp.Star.arg_types else "except", [*kept, exp.column(alias)])
+        select = star.parent
+        position = select.expressions.index(star)
+        fields = [exp.alias_(exp.column(name, table=alias), name) for name in names if name.lower() not in excepted]
+        select.set("expressions", [*select.expressions[:position + 1], *fields, *select.expressions[position + 1:]])

@@ -7,6 +7,7 @@ import pyarrow as pa
 from .json_nulls import strip_nulls
 from .json_text import to_json, to_json_string
 from .printf_format import format_text
+from .regexps import regexp_udfs
 from .typenames import bigquery_type
 
 _TWO_64 = 1 << 64
@@ -52,3 +53,7 @@ def register_functions(con) -> None:
                         type="arrow", null_handling="special", side_effects=False)
     con.create_function("_bq_type", bigquery_type, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR,
                         type="native", null_handling="default", side_effects=False)
+    # REGEXP_EXTRACT, _EXTRACT_ALL, _INSTR where DuckDB's own functions answer otherwise (regexps.py): ZetaSQL's loop
+    for name, function, parameters, result in regexp_udfs(duckdb):
+        con.create_function(name, function, parameters, result, type="arrow", null_handling="special",
+                            side_effects=False)

@@ -279,3 +279,28 @@ def test_a_string_that_is_no_date_literal_fails_its_cast_to_date(wh, text):
         assert wh.query_arrow(sql.replace("CAST(", "SAFE_CAST(", 1)).to_pylist() == [{"f0_": None}]
     assert wh.query_arrow("SELECT CAST('0001-01-01' AS DATE) AS a, CAST('2009-2-3' AS DATE) AS b").to_pylist() \
         == [{"a": date(1, 1, 1), "b": date(2009, 2, 3)}]
+
+
+def test_time_of_a_timestamp_is_its_time_in_utc(wh):
+    # functions_testlib_timestamp.cc, TIME(TIMESTAMP): DuckDB has no cast from a TIMESTAMP WITH TIME ZONE to TIME
+    wh.execute("CREATE TABLE ds.stamps AS SELECT TIMESTAMP '2012-03-11 02:30:40.000001+00' AS ts, "
+               "DATETIME '2020-01-01 10:00:00.5' AS dt")
+    got = wh.query_arrow("SELECT TIME(ts) AS a, TIME(dt) AS b, TIME(ts, 'America/Los_Angeles') AS c, "
+                         "TIME(TIMESTAMP '2012-03-11 23:00:00+05') AS d FROM ds.stamps").to_pylist()
+    assert [{k: v.isoformat() for k, v in r.items()} for r in got] == \
+        [{"a": "02:30:40.000001", "b": "10:00:00.500000", "c": "18:30:40.000001", "d": "18:00:00"}]
+
+
+@pytest.mark.parametrize("call, element", [
+    ("PARSE_DATE('%Y-%m-%d %H:%M:%S', '1970-01-01 00:00:00')", "%H is not allowed for the DATE type"),
+    ("PARSE_DATE('%Y-%m-%d %E3S', '2024-01-05 1.000')", "%E3S is not allowed for the DATE type"),
+    ("PARSE_TIME('%Y %H', '2020 10')", "%Y is not allowed for the TIME type"),
+    ("PARSE_DATETIME('%Y-%m-%d %H:%M %Z', '2024-01-05 10:30 UTC')", "%Z is not allowed for the DATETIME type"),
+])
+def test_a_parse_format_with_elements_its_type_has_not_fails(wh, call, element):
+    # parse_date_time.cc ValidateParseFormat; functions_testlib_timestamp.cc GetParseDateTests: DuckDB's strptime
+    # read them, so a PARSE_DATE of a date and time gave a date where BigQuery's job fails
+    with pytest.raises(WarehouseQueryError, match=f"Invalid format: {element}"):
+        wh.query(f"SELECT {call}")
+    assert wh.query_arrow(f"SELECT SAFE.{call} IS NULL AS n").to_pylist() == [{"n": True}]
+    assert wh.query_arrow("SELECT PARSE_DATE('%Y%%H%m%d', '2024%H0105') AS d").to_pylist() == [{"d": date(2024, 1, 5)}]

@@ -372,3 +372,62 @@ def interval_span(node: exp.Interval) -> exp.Expression | None:
                   for p in ("HOUR", "MINUTE", "SECOND") if p in parts)
     micros = int(seconds * 1_000_000)
     return tpl(f"(TO_MONTHS({months}) + TO_DAYS({days}) + TO_MICROSECONDS({micros}))")
+
+
+def time_of(node: exp.TsOrDsToTime) -> exp.Expression | None:
+    """TIME(timestamp) is the time in UTC, BigQuery's default zone. DuckDB has no cast from a TIMESTAMP WITH TIME ZONE
+    to TIME, and failed ("Unimplemented type for cast"; compliance functions_testlib_timestamp.cc, TIME(TIMESTAMP)).
+    (TYPEOF is folded as DuckDB binds the query: one branch is left.)"""
+    if isinstance(node.parent, exp.TimeToStr):
+        return None   # (FORMAT_TIME's argument, a TIME: sqlglot's FORMAT_TIME reads its own node)
+    return tpl("CASE WHEN TYPEOF(__x__) = 'TIMESTAMP WITH TIME ZONE' "
+               "THEN CAST(TIMEZONE('UTC', TRY_CAST(__x__ AS TIMESTAMPTZ)) AS TIME) ELSE __t__ END",
+               x=node.this.copy(), t=node)
+
+
+# The format elements PARSE_DATE, PARSE_TIME and PARSE_DATETIME refuse (ZetaSQL parse_date_time.cc,
+# ValidateParseFormat; compliance functions_testlib_timestamp.cc, GetParseDateTests): "Invalid format: %H is not allowed
+# for the DATE type.", NULL under SAFE. DuckDB's strptime read them, so PARSE_DATE('%Y-%m-%d %H:%M:%S', ...) gave a
+# date where BigQuery's job fails.
+_NOT_PARSED = {exp.StrToDate: ("DATE", "cHIklMPpRrSsTXZz"), exp.ParseTime: ("TIME", "AaBbhCcDdeFGgjmsUuVWwxYyZz"),
+               exp.ParseDatetime: ("DATETIME", "Zz")}
+def _refused_element(fmt: str, invalid: str) -> str | None:
+    """The first element of `fmt` in `invalid`, as ValidateParseFormat finds it (%E#S and %E*S where %S is refused,
+    %E4Y where %Y is, %Ox where x is)."""
+    i = 0
+    while i < len(fmt):
+        if fmt[i] != "%":
+            i += 1
+            continue
+        run = len(fmt[i:]) - len(fmt[i:].lstrip("%"))
+        i += run
+        if run % 2 == 0 or i >= len(fmt):
+            continue
+        c, rest = fmt[i], fmt[i + 1:]
+        if c in invalid:
+            return c
+        if c == "E" and rest:
+            if rest[0] in invalid:
+                return "E" + rest[0]
+            if "S" in invalid and (rest[0] == "*" or rest[0].isdigit()) and rest[1:2] == "S":
+                return "E" + rest[:2]
+            if "Y" in invalid and rest[:2] == "4Y":
+                return "E4Y"
+        if c == "O" and rest and rest[0] in invalid:
+            return "O" + rest[0]
+        i += 1
+    return None
+
+
+def parse_elements_checked(node: exp.Expression) -> exp.Expression | None:
+    fmt = node.args.get("format")
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        return None
+    target, invalid = _NOT_PARSED[type(node)]
+    element = _refused_element(fmt.this, invalid)
+    if element is None:
+        return None
+    message = f"Invalid format: %{element} is not allowed for the {target} type."
+    duck = {"DATE": "DATE", "TIME": "TIME", "DATETIME": "TIMESTAMP"}[target]
+    return tpl(f"CAST(CASE WHEN __s__ IS NULL THEN NULL ELSE {fails(node, sql_text(message))} END AS {duck})",
+               s=node.this)

@@ -23,8 +23,8 @@ from .column_order import bigquery_star_order
 from .concatenation import concat_as_strings, pipes_as_strings
 from .datetimes import (DATE_ARITHMETIC, date_arithmetic, date_from_unix_date, datetime_in_zone, fix_extract,
                         fix_format_timestamp, fix_parse_timestamp, fix_trunc, interval_arithmetic, interval_span,
-                        offset_zone, string_in_zone, timestamp_array_bounds, timestamp_diff, timestamp_in_zone,
-                        unix_millis, unix_seconds, unix_to_time)
+                        offset_zone, parse_elements_checked, string_in_zone, time_of, timestamp_array_bounds,
+                        timestamp_diff, timestamp_in_zone, unix_millis, unix_seconds, unix_to_time)
 from .errors import UnsupportedSQL
 from .foreign_functions import NOT_BIGQUERY, not_bigquery
 from .json_conversions import (json_bool, json_float64, json_int64, json_string, recursive_descent,
@@ -420,6 +420,8 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.TimestampDiff: timestamp_diff,
     exp.Timestamp: timestamp_in_zone,
     exp.Datetime: datetime_in_zone,
+    exp.TsOrDsToTime: time_of,   # TIME(x)
+    **dict.fromkeys((exp.StrToDate, exp.ParseTime, exp.ParseDatetime), parse_elements_checked),
     exp.String: lambda node: json_string(node) or string_in_zone(node),
     exp.UnixSeconds: unix_seconds,
     exp.UnixMillis: unix_millis,

@@ -217,3 +217,24 @@ def test_date_arithmetic_inside_the_range_is_unchanged(wh):
         dt.datetime(2019, 12, 31, 23, 59, 59, tzinfo=UTC)
     assert value(wh, "DATE '2020-12-31' + INTERVAL 1 DAY") == dt.datetime(2021, 1, 1)
     assert value(wh, "TIME '23:00:00' + INTERVAL 2 HOUR") == dt.time(1, 0)
+
+
+def test_format_elements_duckdb_has_no_spelling_for_are_computed(wh):
+    # [compliance] functions_testlib_timestamp.cc, GetFormatDateTimestampCommonTests on 2015-07-08 01:02:03.456789, and
+    # the %E*S cases: DuckDB refused %C, %k, %l, %J, %Q, %P, %E3S, %E*S and wrote %e, %c and %g otherwise ('8',
+    # 'Wed Jul 8 ...', milliseconds)
+    moment = "DATETIME '2015-07-08 01:02:03.456789'"
+    cases = {"%e": " 8", "%C": "20", "%g": "15", "%J": "192", "%Q": "3", "%k": " 1", "%l": " 1", "%P": "am",
+             "%r": "01:02:03 AM", "%c": "Wed Jul  8 01:02:03 2015", "%E0S": "03", "%E1S": "03.4", "%E3S": "03.456",
+             "%E9S": "03.456789000", "%E*S": "03.456789", "%Y-%m-%e": "2015-07- 8"}
+    got = wh.query_arrow("SELECT " + ", ".join(f"FORMAT_DATETIME('{f}', {moment}) AS c{n}" for n, f in enumerate(cases))
+                         ).to_pylist()[0]
+    assert list(got.values()) == list(cases.values())
+    stamps = {"2000-01-01 00:00:01.234500+00": "01.2345", "2000-01-01 00:00:01+00": "01",
+              "2000-01-01 00:00:01.2+00": "01.2"}
+    wh.execute("CREATE OR REPLACE TABLE ds.moments AS SELECT " + ", ".join(
+        f"TIMESTAMP '{t}' AS t{n}" for n, t in enumerate(stamps)) + f", {moment} AS dt, DATE '2015-07-08' AS d")
+    got = wh.query_arrow("SELECT " + ", ".join(f"FORMAT_TIMESTAMP('%E*S', t{n}) AS c{n}" for n in range(len(stamps)))
+                         + ", FORMAT_TIMESTAMP('%E*S', t0, 'America/Los_Angeles') AS z, FORMAT_DATE('%e %Q', d) AS d, "
+                         "FORMAT_TIME('%k:%E2S', TIME(dt)) AS t FROM ds.moments").to_pylist()[0]
+    assert got == {"c0": "01.2345", "c1": "01", "c2": "01.2", "z": "01.2345", "d": " 8 3", "t": " 1:03.45"}

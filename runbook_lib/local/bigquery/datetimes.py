@@ -128,8 +128,48 @@ def _offset_sql(token: str) -> str:
 
 
 # BigQuery's format elements DuckDB's STRFTIME spells otherwise or lacks (%n is nanoseconds there, a newline here)
-_STRFTIME_SPELLINGS = {"%R": "%H:%M", "%D": "%m/%d/%y", "%t": "\t", "%n": "\n", "%E4Y": "%Y"}
+_STRFTIME_SPELLINGS = {"%R": "%H:%M", "%D": "%m/%d/%y", "%t": "\t", "%n": "\n", "%E4Y": "%Y", "%r": "%I:%M:%S %p",
+                       "%c": "%a %b %e %H:%M:%S %Y", "%X": "%H:%M:%S", "%x": "%m/%d/%y", "%h": "%b"}
 _SPELLED = re.compile("%%|" + "|".join(map(re.escape, _STRFTIME_SPELLINGS)))
+# ... and those it has no spelling for, computed from the value `_t_` (compliance functions_testlib_timestamp.cc,
+# GetFormatDateTimestampCommonTests: %e ' 8', %k ' 1', %l ' 1', %C '20', %g '15' (DuckDB's %g is milliseconds), %J
+# '192', %Q '3', %E3S '03.456', %E*S '01.2345'; DuckDB refused all but %e, %c and %g, which it wrote otherwise)
+_MICROS = "(MICROSECOND(_t_) % 1000000)"
+_COMPUTED = {
+    "%e": "LPAD(CAST(DAY(_t_) AS VARCHAR), 2, ' ')",
+    "%-d": "LPAD(CAST(DAY(_t_) AS VARCHAR), 2, ' ')",   # (sqlglot's BigQuery parser wrote %e so)
+    "%k": "LPAD(CAST(HOUR(_t_) AS VARCHAR), 2, ' ')",
+    "%l": "LPAD(CAST((HOUR(_t_) + 11) % 12 + 1 AS VARCHAR), 2, ' ')",
+    "%C": "LPAD(CAST(YEAR(_t_) // 100 AS VARCHAR), 2, '0')",
+    "%g": "LPAD(CAST(ISOYEAR(_t_) % 100 AS VARCHAR), 2, '0')",
+    "%J": "LPAD(CAST((WEEK(_t_) - 1) * 7 + ISODOW(_t_) AS VARCHAR), 3, '0')",
+    "%Q": "CAST(QUARTER(_t_) AS VARCHAR)",
+    "%P": "LOWER(STRFTIME(_t_, '%p'))",
+    "%E*S": (f"STRFTIME(_t_, '%S') || CASE WHEN {_MICROS} = 0 THEN '' "
+             f"ELSE '.' || RTRIM(LPAD(CAST({_MICROS} AS VARCHAR), 6, '0'), '0') END"),
+    "%E0S": "STRFTIME(_t_, '%S')",
+    **{f"%E{n}S": f"STRFTIME(_t_, '%S') || '.' || LEFT(LPAD(CAST({_MICROS} AS VARCHAR), 6, '0') || '000', {n})"
+       for n in range(1, 10)},
+}
+_COMPUTED_TOKENS = re.compile("%%|" + "|".join(map(re.escape, sorted(_COMPUTED, key=len, reverse=True))))
+
+
+def _computed(fmt: str, value: str) -> str | None:
+    """SQL printing `value` (DuckDB SQL of a TIMESTAMP or DATE) with `fmt`, where it has elements _COMPUTED holds:
+    STRFTIME for the runs between them; None where it has none."""
+    pieces, last = [], 0
+    for m in _COMPUTED_TOKENS.finditer(fmt):
+        if m.group(0) == "%%":
+            continue
+        if m.start() > last:
+            pieces.append(f"STRFTIME(_t_, {sql_text(fmt[last:m.start()])})")
+        pieces.append(f"({_COMPUTED[m.group(0)]})")
+        last = m.end()
+    if not pieces:
+        return None
+    if last < len(fmt):
+        pieces.append(f"STRFTIME(_t_, {sql_text(fmt[last:])})")
+    return "(" + " || ".join(pieces).replace("_t_", value) + ")"
 
 
 def _duckdb_spelling(node: exp.TimeToStr) -> None:
@@ -148,11 +188,18 @@ def fix_format_timestamp(node: exp.TimeToStr) -> exp.Expression | None:
     """FORMAT_TIMESTAMP(fmt, ts [, zone]): sqlglot drops the zone, and DuckDB prints %Z of a UTC
     value as '' and %z as '+00' where BigQuery prints 'UTC' and '+0000'."""
     _duckdb_spelling(node)
-    if not isinstance(node.this, exp.TsOrDsToTimestamp):
-        return None  # FORMAT_DATE / FORMAT_DATETIME / FORMAT_TIME: no zone involved
     fmt, zone = node.args.get("format"), node.args.get("zone")
-    tokens = isinstance(fmt, exp.Literal) and fmt.is_string and _has_zone_token(fmt.this)
+    literal = isinstance(fmt, exp.Literal) and fmt.is_string
+    tokens = literal and _has_zone_token(fmt.this)
+    if not isinstance(node.this, exp.TsOrDsToTimestamp):   # FORMAT_DATE / FORMAT_DATETIME / FORMAT_TIME: no zone
+        computed = _computed(fmt.this, "__x__") if literal and not tokens else None
+        return None if computed is None else tpl(computed, x=node.this)
     x = node.this.this
+    if literal and not tokens:
+        value = _LOCAL if zone is not None else "CAST(CAST(__x__ AS TIMESTAMPTZ) AS TIMESTAMP)"
+        computed = _computed(fmt.this, value)
+        if computed is not None:
+            return tpl(computed, x=x, **({"z": zone} if zone is not None else {}))
     if zone is None:
         if not tokens:
             return None

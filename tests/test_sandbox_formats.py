@@ -238,3 +238,15 @@ def test_format_elements_duckdb_has_no_spelling_for_are_computed(wh):
                          + ", FORMAT_TIMESTAMP('%E*S', t0, 'America/Los_Angeles') AS z, FORMAT_DATE('%e %Q', d) AS d, "
                          "FORMAT_TIME('%k:%E2S', TIME(dt)) AS t FROM ds.moments").to_pylist()[0]
     assert got == {"c0": "01.2345", "c1": "01", "c2": "01.2", "z": "01.2345", "d": " 8 3", "t": " 1:03.45"}
+
+
+def test_format_f_of_a_numeric_prints_its_exact_digits_rounded_half_away_from_zero(wh):
+    # [ZetaSQL] string_format.cc prints a NUMERIC with its own digits; DuckDB's printf went through FLOAT64
+    # (NUMERIC '1.005' with %.2f was '1.00', a 30-digit NUMERIC lost its last digits)
+    wh.execute("CREATE OR REPLACE TABLE ds.amounts AS SELECT NUMERIC '1.005' AS a, "
+               "NUMERIC '12345678901234567890.123456789' AS b, BIGNUMERIC '-2.5' AS c, 1.005 AS x")
+    got = wh.query_arrow("SELECT FORMAT('%.2f', a) AS a, FORMAT('%f', b) AS b, FORMAT('%+.0f|%8.1f|%-8.1f|', c, a, a) "
+                         "AS c, FORMAT('%.2f', x) AS x, FORMAT('%.12f', a) AS y, FORMAT('%05.1f', a) AS z "
+                         "FROM ds.amounts").to_pylist()
+    assert got == [{"a": "1.01", "b": "12345678901234567890.123457", "c": "-3|     1.0|1.0     |", "x": "1.00",
+                    "y": "1.005000000000", "z": "001.0"}]

@@ -53,12 +53,32 @@ def printf_format(node: exp.Format) -> exp.Expression:
                 value.copy(), exp.Anonymous(this="TYPEOF", expressions=[value.copy()]), exp.convert(kind == "T")]))
         elif kind in _GROUP_SEPARATORS:
             pieces.append(_hexadecimal_or_octal(node, m, value))
+        elif kind in "fF" and width != "*" and precision != ".*" and not set(flags) & set("'0#"):
+            pieces.append(_fixed_point(m, value))
         else:
             # BigQuery's ' flag groups thousands with commas (FORMAT("%'d", 1234567) = '1,234,567'); DuckDB's
             # printf spells that flag "," (its own ' groups with apostrophes).
             pieces.append("%" + flags.replace("'", ",") + width + (precision or "") + kind)
     pieces.append(pattern.this[at:])
     return exp.Anonymous(this="PRINTF", expressions=[exp.Literal.string("".join(pieces)), *node.expressions])
+
+
+def _fixed_point(m: re.Match, value: exp.Expression) -> str:
+    """%f of a NUMERIC or BIGNUMERIC prints its exact digits, rounded half away from zero [ZetaSQL: string_format.cc
+    formats a NUMERIC with NumericValue's own digits]; DuckDB's printf went through FLOAT64 (a 30-digit NUMERIC
+    printed `...991439139646054.456...`, NUMERIC '1.005' as '1.00'). The value is printed here, by TYPEOF (folded
+    as DuckDB binds the query), and the specifier's width and - flag applied to that text."""
+    flags, width, precision, kind = m.groups()
+    places = int(precision[1:] or 0) if precision else 6
+    sign = "'+'" if "+" in flags else "' '" if " " in flags else "''"
+    decimals = " ".join(
+        f"WHEN TYPEOF(__v__) = 'DECIMAL({p},{s})' THEN CASE WHEN TRY_CAST(__v__ AS DECIMAL({p}, {s})) >= 0 "
+        f"THEN {sign} ELSE '' END || CAST(CAST(ROUND(TRY_CAST(__v__ AS DECIMAL({p}, {s})), {places}) AS "
+        f"DECIMAL({p}, {min(places, s)})) AS VARCHAR) || {sql_text('0' * max(0, places - s))}"
+        for p, s in ((38, 9), BIGNUMERIC_DUCKDB))
+    inner = "%" + flags.replace("-", "") + (precision or "") + kind
+    value.replace(tpl(f"CASE {decimals} ELSE PRINTF({sql_text(inner)}, __v__) END", v=value.copy()))
+    return "%" + ("-" if "-" in flags else "") + width + "s"
 
 
 def _hexadecimal_or_octal(node: exp.Format, m: re.Match, value: exp.Expression) -> str:

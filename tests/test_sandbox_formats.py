@@ -250,3 +250,19 @@ def test_format_f_of_a_numeric_prints_its_exact_digits_rounded_half_away_from_ze
                          "FROM ds.amounts").to_pylist()
     assert got == [{"a": "1.01", "b": "12345678901234567890.123457", "c": "-3|     1.0|1.0     |", "x": "1.00",
                     "y": "1.005000000000", "z": "001.0"}]
+
+
+def test_parse_reads_a_months_or_weekdays_name_in_full_or_short_whatever_the_element(wh):
+    # strptime's rule, which ZetaSQL keeps (functions_testlib_timestamp.cc, the PARSE_ tests with month names):
+    # %b, %B and %h read 'Mar' and 'March', %a and %A 'Tue' and 'Tuesday', in any case; DuckDB's %b read only 'Mar'
+    wh.execute("CREATE OR REPLACE TABLE ds.said AS SELECT 'Tuesday, 05 March 2024' AS s UNION ALL "
+               "SELECT 'tue, 05 mar 2024' UNION ALL SELECT 'WEDNESDAY, 25 DEC 2024'")
+    got = wh.query_arrow("SELECT PARSE_DATE('%A, %d %b %Y', s) AS a, PARSE_DATE('%a, %d %B %Y', s) AS b FROM ds.said "
+                         "ORDER BY a").to_pylist()
+    assert got == [{"a": dt.date(2024, 3, 5), "b": dt.date(2024, 3, 5)}] * 2 + [{"a": dt.date(2024, 12, 25),
+                                                                          "b": dt.date(2024, 12, 25)}]
+    assert wh.query_arrow("SELECT PARSE_TIMESTAMP('%d %B %Y %H:%M', '05 Sep 2024 10:30') AS t, "
+                          "PARSE_DATETIME('%h %d, %Y %H', 'December 25, 2024 10') AS d").to_pylist() == \
+        [{"t": dt.datetime(2024, 9, 5, 10, 30, tzinfo=dt.timezone.utc), "d": dt.datetime(2024, 12, 25, 10)}]
+    with pytest.raises(WarehouseQueryError):   # a word that only begins like a month is none
+        wh.query("SELECT PARSE_DATE('%d %b %Y', '05 Mary 2024')")

@@ -225,6 +225,7 @@ def fix_parse_timestamp(node: exp.StrToTime) -> exp.Expression:
     """PARSE_TIMESTAMP(fmt, text [, zone]) is a TIMESTAMP: the text is wall-clock time in `zone`
     (UTC without one) unless it carries its own offset. DuckDB's strptime gives a zone-less
     TIMESTAMP (BigQuery's DATETIME), and sqlglot drops the zone."""
+    names_either_way(node)
     fmt = node.args.get("format")
     zone = node.args.get("zone")
     parse = node.copy()
@@ -466,7 +467,34 @@ def _refused_element(fmt: str, invalid: str) -> str | None:
     return None
 
 
+# PARSE_*'s %b, %B and %h each read a month's full or abbreviated name, and %a and %A a weekday's (strptime's rule,
+# which ZetaSQL's parser keeps; compliance functions_testlib_timestamp.cc); DuckDB's %b read only 'Mar' and %B only
+# 'March'. The text's full names are shortened and the format reads the short ones (case is ignored either way).
+_NAMED = re.compile(r"(?<!%)((?:%%)*)%([BhA])")
+_NAMES = (("january", "february", "march", "april", "june", "july"),
+          ("august", "september", "october", "november", "december"),
+          ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
+# (pattern, replacement): each name's short form is its one group; RE2 replaces groups \1 to \9 only, so three
+_FULL_NAMES = tuple((r"(?i)\b(?:" + "|".join(f"({n[:3]}){n[3:]}" for n in names) + r")\b",
+                     "".join(f"\\{i}" for i in range(1, len(names) + 1))) for names in _NAMES)
+
+
+def names_either_way(node: exp.Expression) -> None:
+    """A PARSE_DATE/TIME/DATETIME/TIMESTAMP whose literal format reads a month's or weekday's name: either form."""
+    fmt = node.args.get("format")
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string) or not re.search(r"(?<!%)(?:%%)*%[bBhaA]", fmt.this):
+        return
+    node.set("format", exp.Literal.string(_NAMED.sub(lambda m: m.group(1) + "%" + ("a" if m.group(2) == "A" else "b"),
+                                                     fmt.this)))
+    text = node.this
+    for pattern, short in _FULL_NAMES:
+        text = exp.RegexpReplace(this=text, expression=exp.Literal.string(pattern),
+                                 replacement=exp.Literal.string(short))
+    node.set("this", text)
+
+
 def parse_elements_checked(node: exp.Expression) -> exp.Expression | None:
+    names_either_way(node)
     fmt = node.args.get("format")
     if not (isinstance(fmt, exp.Literal) and fmt.is_string):
         return None

@@ -304,3 +304,14 @@ def test_a_parse_format_with_elements_its_type_has_not_fails(wh, call, element):
         wh.query(f"SELECT {call}")
     assert wh.query_arrow(f"SELECT SAFE.{call} IS NULL AS n").to_pylist() == [{"n": True}]
     assert wh.query_arrow("SELECT PARSE_DATE('%Y%%H%m%d', '2024%H0105') AS d").to_pylist() == [{"d": date(2024, 1, 5)}]
+
+
+def test_datetime_of_a_timestamp_in_a_zone_read_from_a_column(wh):
+    # functions_testlib_timestamp.cc, DATETIME(TIMESTAMP, STRING) with the zone as a value: sqlglot took a column for
+    # DATETIME(date, time)'s TIME, so DATETIME(ts, zone) failed ("time field value out of range")
+    wh.execute("CREATE TABLE ds.venues AS SELECT TIMESTAMP '2024-01-02 03:04:05+00' AS ts, DATE '2024-01-02' AS d, "
+               "TIME '10:00:00' AS t, z FROM UNNEST(['America/New_York', 'Asia/Kolkata']) AS z")
+    got = wh.query_arrow("SELECT z, DATETIME(ts, z) AS local, DATETIME(d, t) AS joined FROM ds.venues ORDER BY z")
+    assert [(r["z"], r["local"].isoformat(), r["joined"].isoformat()) for r in got.to_pylist()] == [
+        ("America/New_York", "2024-01-01T22:04:05", "2024-01-02T10:00:00"),
+        ("Asia/Kolkata", "2024-01-02T08:34:05", "2024-01-02T10:00:00")]

@@ -326,9 +326,16 @@ def timestamp_in_zone(node: exp.Timestamp) -> exp.Expression | None:
 
 def datetime_in_zone(node: exp.Datetime) -> exp.Expression | None:
     zone = node.expression
-    if not (isinstance(zone, exp.Literal) and zone.is_string) or _TIME_TEXT.match(zone.this):
+    if zone is None or isinstance(zone, exp.Literal) and zone.is_string and _TIME_TEXT.match(zone.this):
         return None   # DATETIME(date, time)
-    return tpl("CAST(TIMEZONE(__z__, CAST(__t__ AS TIMESTAMPTZ)) AS TIMESTAMP)", z=zone, t=node.this)
+    if isinstance(zone, exp.Literal) and zone.is_string:
+        return tpl("CAST(TIMEZONE(__z__, CAST(__t__ AS TIMESTAMPTZ)) AS TIMESTAMP)", z=zone, t=node.this)
+    # DATETIME(timestamp, zone) or DATETIME(date, time), as the second value's type says (sqlglot took a column for a
+    # TIME: DATETIME(ts, zone_column) failed). TYPEOF is folded as DuckDB binds the query: one branch is left.
+    return tpl("CASE WHEN TYPEOF(__z__) = 'VARCHAR' "
+               "THEN CAST(TIMEZONE(TRY_CAST(__z__ AS VARCHAR), TRY_CAST(__t__ AS TIMESTAMPTZ)) AS TIMESTAMP) "
+               "ELSE CAST(TRY_CAST(__t__ AS DATE) + TRY_CAST(__z__ AS TIME) AS TIMESTAMP) END",
+               z=zone, t=node.this)
 
 
 def string_in_zone(node: exp.String) -> exp.Expression | None:

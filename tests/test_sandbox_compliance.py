@@ -315,3 +315,19 @@ def test_datetime_of_a_timestamp_in_a_zone_read_from_a_column(wh):
     assert [(r["z"], r["local"].isoformat(), r["joined"].isoformat()) for r in got.to_pylist()] == [
         ("America/New_York", "2024-01-01T22:04:05", "2024-01-02T10:00:00"),
         ("Asia/Kolkata", "2024-01-02T08:34:05", "2024-01-02T10:00:00")]
+
+
+def test_an_offset_zone_read_from_a_column_or_a_parameter(wh):
+    # functions_testlib_timestamp.cc zones given as values; the sandbox read an offset literal ('+05:30') but failed
+    # on one read from a column or a parameter ("does not know the time zone")
+    wh.execute("CREATE TABLE ds.offsets AS SELECT TIMESTAMP '2024-01-02 03:04:05+00' AS ts, "
+               "DATETIME '2024-01-02 03:04:05' AS dt, z FROM UNNEST(['+05:30', 'UTC-8', '-3', 'Asia/Tokyo']) AS z")
+    got = wh.query_arrow("SELECT z, DATETIME(ts, z) AS a, FORMAT_TIMESTAMP('%H:%M %z', ts, z) AS b, DATE(ts, z) AS c, "
+                         "TIMESTAMP(dt, z) AS d FROM ds.offsets ORDER BY z").to_pylist()
+    assert [(r["z"], r["a"].isoformat(), r["b"], r["c"].isoformat(), r["d"].isoformat()) for r in got] == [
+        ("+05:30", "2024-01-02T08:34:05", "08:34 +0530", "2024-01-02", "2024-01-01T21:34:05+00:00"),
+        ("-3", "2024-01-02T00:04:05", "00:04 -0300", "2024-01-02", "2024-01-02T06:04:05+00:00"),
+        ("Asia/Tokyo", "2024-01-02T12:04:05", "12:04 +0900", "2024-01-02", "2024-01-01T18:04:05+00:00"),
+        ("UTC-8", "2024-01-01T19:04:05", "19:04 -0800", "2024-01-01", "2024-01-02T11:04:05+00:00")]
+    assert wh.query_arrow("SELECT FORMAT_TIMESTAMP('%H:%M', ts, @zone) AS h FROM ds.offsets LIMIT 1",
+                          {"zone": "+05:30"}).to_pylist() == [{"h": "08:34"}]

@@ -333,7 +333,8 @@ def datetime_in_zone(node: exp.Datetime) -> exp.Expression | None:
     # DATETIME(timestamp, zone) or DATETIME(date, time), as the second value's type says (sqlglot took a column for a
     # TIME: DATETIME(ts, zone_column) failed). TYPEOF is folded as DuckDB binds the query: one branch is left.
     return tpl("CASE WHEN TYPEOF(__z__) = 'VARCHAR' "
-               "THEN CAST(TIMEZONE(TRY_CAST(__z__ AS VARCHAR), TRY_CAST(__t__ AS TIMESTAMPTZ)) AS TIMESTAMP) "
+               f"THEN CAST(TIMEZONE({_ZONE_OF_VALUE.replace('__z__', 'TRY_CAST(__z__ AS VARCHAR)')}, "
+               "TRY_CAST(__t__ AS TIMESTAMPTZ)) AS TIMESTAMP) "
                "ELSE CAST(TRY_CAST(__t__ AS DATE) + TRY_CAST(__z__ AS TIME) AS TIMESTAMP) END",
                z=zone, t=node.this)
 
@@ -513,3 +514,23 @@ def parse_elements_checked(node: exp.Expression) -> exp.Expression | None:
     duck = {"DATE": "DATE", "TIME": "TIME", "DATETIME": "TIMESTAMP"}[target]
     return tpl(f"CAST(CASE WHEN __s__ IS NULL THEN NULL ELSE {fails(node, sql_text(message))} END AS {duck})",
                s=node.this)
+
+
+# A zone that is a value, not a literal (a column, a parameter): an offset in it ('+05:30', 'UTC-8') made DuckDB's
+# ICU fail ("does not know the time zone"), where offset_zone reads a literal one. Written as DuckDB's 'GMT+05:30' as
+# the query runs, any other text left as it is.
+_OFFSET_TEXT = r"(?i)\s*(?:UTC|GMT)?[+-][0-9]{1,2}(?::?[0-9]{2}|:[0-9])?\s*"
+_ZONE_OF_VALUE = (
+    f"CASE WHEN REGEXP_FULL_MATCH(__z__, {sql_text(_OFFSET_TEXT)}) THEN 'GMT' || REGEXP_EXTRACT(__z__, '[+-]') || "
+    "LPAD(REGEXP_EXTRACT(__z__, '[+-]([0-9]{1,2})', 1), 2, '0') || ':' || COALESCE(NULLIF(REGEXP_EXTRACT(__z__, "
+    "'[+-][0-9]{1,2}:?([0-9]{2})\\s*$', 1), ''), LPAD(NULLIF(REGEXP_EXTRACT(__z__, ':([0-9])\\s*$', 1), ''), 2, '0'), "
+    "'00') ELSE __z__ END")
+
+
+def zones_of_values(tree: exp.Expression) -> None:
+    """Each zone argument of `tree` that is not a literal read as _ZONE_OF_VALUE (before the rewrites)."""
+    for node in list(tree.walk()):
+        parent = node.parent
+        is_zone = node.arg_key == "zone" or (isinstance(parent, _ZONE_OF_CURRENT) and node.arg_key == "this")
+        if is_zone and parent is not None and not isinstance(node, (exp.Literal, exp.Null)):
+            node.replace(exp.paren(tpl(_ZONE_OF_VALUE, z=node.copy()), copy=False))

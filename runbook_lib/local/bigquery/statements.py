@@ -18,6 +18,7 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
 from . import information_schema
 from .column_sources import correlated_paths_as_unnests
+from .datetimes import zones_of_values
 from .format_casts import restore_format_casts
 from .sqltree import one_statement_each
 from .errors import UnsupportedSQL
@@ -395,6 +396,7 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
     correlated_paths_as_unnests(tree)
     refusals.answer_system_variables(tree, project)
     routines.unqualify_calls(tree, project)
+    zones_of_values(tree)
     struct_positions.compare_field_by_field(tree)
     struct_positions.compare_by_position(tree)
     if isinstance(tree, exp.Create):

@@ -266,3 +266,25 @@ def test_parse_reads_a_months_or_weekdays_name_in_full_or_short_whatever_the_ele
         [{"t": dt.datetime(2024, 9, 5, 10, 30, tzinfo=dt.timezone.utc), "d": dt.datetime(2024, 12, 25, 10)}]
     with pytest.raises(WarehouseQueryError):   # a word that only begins like a month is none
         wh.query("SELECT PARSE_DATE('%d %b %Y', '05 Mary 2024')")
+
+
+def test_parse_reads_fractional_seconds_and_a_four_digit_year_as_bigquery_does(wh):
+    # format elements doc: %E*S seconds with full fractional precision, %E#S with # digits, %E4Y a year; DuckDB's
+    # strptime knew none of them, so PARSE_TIMESTAMP('%Y-%m-%d %H:%M:%E*S', ...), the common ISO idiom, failed
+    wh.execute("CREATE OR REPLACE TABLE ds.stamped AS SELECT s FROM UNNEST(['2024-01-01 10:00:00.123456', "
+               "'2024-01-01 10:00:00.5', '2024-01-01 10:00:00']) AS s")
+    got = wh.query_arrow("SELECT PARSE_TIMESTAMP('%Y-%m-%d %H:%M:%E*S', s) AS t, "
+                         "PARSE_DATETIME('%Y-%m-%d %H:%M:%E*S', s) AS d FROM ds.stamped ORDER BY t").to_pylist()
+    assert [(r["t"].isoformat(), r["d"].isoformat()) for r in got] == [
+        ("2024-01-01T10:00:00+00:00", "2024-01-01T10:00:00"),
+        ("2024-01-01T10:00:00.123456+00:00", "2024-01-01T10:00:00.123456"),
+        ("2024-01-01T10:00:00.500000+00:00", "2024-01-01T10:00:00.500000")]
+    got = wh.query_arrow("SELECT PARSE_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', '2024-01-01T10:00:00.123Z') AS a, "
+                         "PARSE_TIME('%H:%M:%E*S', '10:00:01.25') AS b, PARSE_DATE('%E4Y-%m-%d', '2024-01-02') AS c, "
+                         "PARSE_TIMESTAMP('%Y-%m-%d %H:%M:%E*S', '2024-01-01 10:00:00.5', 'America/New_York') AS d"
+                         ).to_pylist()[0]
+    assert {k: v.isoformat() for k, v in got.items()} == {
+        "a": "2024-01-01T10:00:00.123000+00:00", "b": "10:00:01.250000", "c": "2024-01-02",
+        "d": "2024-01-01T15:00:00.500000+00:00"}
+    with pytest.raises(WarehouseQueryError):
+        wh.query("SELECT PARSE_TIMESTAMP('%Y-%m-%d %H:%M:%E*S', 'garbage')")

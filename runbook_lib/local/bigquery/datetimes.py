@@ -230,6 +230,9 @@ def fix_parse_timestamp(node: exp.StrToTime) -> exp.Expression:
     zone = node.args.get("zone")
     parse = node.copy()
     parse.set("zone", None)
+    formats = _strptime_formats(fmt.this) if isinstance(fmt, exp.Literal) and fmt.is_string else None
+    if formats is not None:
+        parse = _read_with(formats, node.this, default_year=True)
     if isinstance(fmt, exp.Literal) and fmt.is_string and re.search(r"%E?z|%Z", fmt.this.replace("%%", "")):
         return tpl("CAST(__p__ AS TIMESTAMPTZ)", p=parse)  # the text names its own offset
     return tpl("TIMEZONE(__z__, __p__)", z=zone if zone is not None else exp.Literal.string("UTC"), p=parse)
@@ -501,6 +504,30 @@ def names_either_way(node: exp.Expression) -> None:
     node.set("this", text)
 
 
+# PARSE_'s %E*S and %E#S read seconds with a fraction of any (up to #) digits, %E4Y a year (format elements doc);
+# DuckDB's strptime knows none of them ("Unrecognized format ... %E": PARSE_TIMESTAMP('%Y-%m-%d %H:%M:%E*S', ...)
+# failed; sqlglot spells %E6S alone). Written as a list of formats DuckDB tries in turn: a fraction of 1-6 digits, of
+# 7-9 (nanoseconds, rounded to the microsecond), none.
+_FRACTIONAL_SECONDS = re.compile(r"(?<!%)((?:%%)*)%E(?:\*|[0-9])S")
+_SECONDS_READ = ("%S.%f", "%S.%n", "%S")
+
+
+def _strptime_formats(fmt: str) -> list[str] | None:
+    """The DuckDB formats reading `fmt`'s %E*S, %E#S and %E4Y, or None where it has none of them."""
+    fmt4 = re.sub(r"(?<!%)((?:%%)*)%E4Y", r"\1%Y", fmt)
+    if not _FRACTIONAL_SECONDS.search(fmt4):
+        return [fmt4] if fmt4 != fmt else None
+    return [_FRACTIONAL_SECONDS.sub(lambda m: m.group(1) + seconds, fmt4) for seconds in _SECONDS_READ]
+
+
+def _read_with(formats: list[str], text: exp.Expression, default_year: bool) -> exp.Expression:
+    """DuckDB's STRPTIME of `text` trying `formats` in turn; with `default_year`, as sqlglot writes PARSE_: a year
+    1970 in front of text and format, which a %Y of the format overrides (DuckDB's default year is 1900)."""
+    year, text_sql = ("%Y ", "'1970 ' || __s__") if default_year else ("", "__s__")
+    listed = ", ".join(sql_text(year + f) for f in formats)
+    return tpl(f"STRPTIME({text_sql}, [{listed}])", s=text)
+
+
 def parse_elements_checked(node: exp.Expression) -> exp.Expression | None:
     names_either_way(node)
     fmt = node.args.get("format")
@@ -509,7 +536,13 @@ def parse_elements_checked(node: exp.Expression) -> exp.Expression | None:
     target, invalid = _NOT_PARSED[type(node)]
     element = _refused_element(fmt.this, invalid)
     if element is None:
-        return None
+        formats = _strptime_formats(fmt.this)
+        if formats is None:
+            return None
+        if isinstance(node, exp.ParseTime):
+            return tpl("CAST(__p__ AS TIME)", p=_read_with(formats, node.this, default_year=False))
+        read = _read_with(formats, node.this, default_year=True)
+        return tpl("CAST(__p__ AS DATE)", p=read) if isinstance(node, exp.StrToDate) else read
     message = f"Invalid format: %{element} is not allowed for the {target} type."
     duck = {"DATE": "DATE", "TIME": "TIME", "DATETIME": "TIMESTAMP"}[target]
     return tpl(f"CAST(CASE WHEN __s__ IS NULL THEN NULL ELSE {fails(node, sql_text(message))} END AS {duck})",

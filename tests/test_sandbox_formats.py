@@ -10,6 +10,7 @@ import pytest
 
 from runbook_lib.local.bigquery import UnsupportedSQL
 from runbook_lib.local.warehouse import LocalWarehouse, WarehouseQueryError
+from sandbox_queries import one_value, raised
 
 pytestmark = pytest.mark.usefixtures("decimal_pruning_checked")
 
@@ -24,13 +25,11 @@ def wh(tmp_path_factory) -> LocalWarehouse:
 
 
 def value(wh: LocalWarehouse, expression: str):
-    return wh.query_arrow(f"SELECT {expression} AS v").to_pylist()[0]["v"]
+    return one_value(wh, f"SELECT {expression} AS v")
 
 
 def failure(wh: LocalWarehouse, expression: str, error: type[Exception] = WarehouseQueryError) -> str:
-    with pytest.raises(error) as failed:
-        wh.query_arrow(f"SELECT {expression} AS v")
-    return str(failed.value)
+    return raised(wh, f"SELECT {expression} AS v", error)
 
 
 # ------------------------------------------------------------------------------------------

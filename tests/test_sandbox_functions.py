@@ -12,6 +12,7 @@ import pytest
 
 from runbook_lib.local.bigquery import UnsupportedSQL
 from runbook_lib.local.warehouse import LocalWarehouse, WarehouseQueryError
+from sandbox_queries import one_value, raised
 
 # Every query left untyped is typed anyway and must mark nothing (conftest.decimal_pruning_checked).
 pytestmark = pytest.mark.usefixtures("decimal_pruning_checked")
@@ -32,16 +33,11 @@ def wh(tmp_path_factory) -> LocalWarehouse:
     return w
 
 
-def value(wh: LocalWarehouse, sql: str):
-    rows = wh.query_arrow(sql).to_pylist()
-    assert len(rows) == 1 and len(rows[0]) == 1, rows
-    return next(iter(rows[0].values()))
+value = one_value
 
 
 def refusal(wh: LocalWarehouse, sql: str, error: type[Exception] = UnsupportedSQL) -> str:
-    with pytest.raises(error) as refused:
-        wh.query(sql)
-    return str(refused.value)
+    return raised(wh, sql, error)
 
 
 # ------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from runbook_lib.local.bigquery import to_duckdb
-from runbook_lib.local.warehouse import LocalWarehouse, WarehouseQueryError
+from runbook_lib.local.warehouse import LocalWarehouse
+from sandbox_queries import one_value, raised
 
 pytestmark = pytest.mark.usefixtures("decimal_pruning_checked")
 
@@ -49,16 +50,16 @@ def wh(tmp_path_factory) -> LocalWarehouse:
     return w
 
 
+def _of_row(sql: str, row: int | None) -> str:
+    return sql if row is None else f"{sql} FROM ds.c WHERE id = {row}"
+
+
 def value(wh: LocalWarehouse, sql: str, row: int | None = None):
-    rows = wh.query_arrow(sql if row is None else f"{sql} FROM ds.c WHERE id = {row}").to_pylist()
-    assert len(rows) == 1 and len(rows[0]) == 1, rows
-    return next(iter(rows[0].values()))
+    return one_value(wh, _of_row(sql, row))
 
 
 def failure(wh: LocalWarehouse, sql: str, row: int | None = None) -> str:
-    with pytest.raises(WarehouseQueryError) as failed:
-        wh.query(sql if row is None else f"{sql} FROM ds.c WHERE id = {row}")
-    return str(failed.value)
+    return raised(wh, _of_row(sql, row))
 
 
 # ------------------------------------------------------------------------------------------

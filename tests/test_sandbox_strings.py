@@ -10,6 +10,7 @@ import pytest
 
 from runbook_lib.local.bigquery import UnsupportedSQL
 from runbook_lib.local.warehouse import LocalWarehouse, WarehouseQueryError
+from sandbox_queries import one_value, raised
 
 # Every query left untyped is typed anyway and must mark nothing (conftest.decimal_pruning_checked).
 pytestmark = pytest.mark.usefixtures("decimal_pruning_checked")
@@ -28,16 +29,7 @@ def wh(tmp_path_factory) -> LocalWarehouse:
     return w
 
 
-def value(wh: LocalWarehouse, sql: str):
-    rows = wh.query_arrow(sql).to_pylist()
-    assert len(rows) == 1 and len(rows[0]) == 1, rows
-    return next(iter(rows[0].values()))
-
-
-def failure(wh: LocalWarehouse, sql: str, error: type[Exception] = WarehouseQueryError) -> str:
-    with pytest.raises(error) as failed:
-        wh.query(sql)
-    return str(failed.value)
+value, failure = one_value, raised
 
 
 # ------------------------------------------------------------------------------------------

@@ -7,14 +7,12 @@ from itertools import count
 
 from sqlglot import exp
 
-from .sqltree import fails, is_int_literal, sql_text, tpl
+from .sqltree import fails, field_value, is_int_literal, sql_text, tpl
 
 
 def _field(node: exp.Expression) -> tuple[str | None, exp.Expression]:
     """A STRUCT field's name (None: positional) and value."""
-    if isinstance(node, (exp.PropertyEQ, exp.Alias)):
-        return node.name or None, node.expression if isinstance(node, exp.PropertyEQ) else node.this
-    return None, node
+    return (node.name or None) if isinstance(node, (exp.PropertyEQ, exp.Alias)) else None, field_value(node)
 
 
 def _named_like(element: exp.Expression, first: exp.Struct) -> exp.Expression | None:

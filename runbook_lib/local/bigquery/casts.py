@@ -9,7 +9,7 @@ from sqlglot import exp
 from .errors import UnsupportedSQL
 from .datetimes import utc_offset
 from .format_casts import formatted
-from .typenames import NUMERIC_DUCKDB
+from .typenames import BIGNUMERIC_DUCKDB, NUMERIC_DUCKDB
 from .sqltree import is_decimal_cast, is_int_literal, is_random, is_safe, sql_text, tpl
 
 # What BigQuery accepts when it casts a STRING (ZetaSQL conversion rules): decimal digits or a
@@ -106,7 +106,8 @@ _AS_DOUBLE = "TRY_CAST(__x__ AS DOUBLE)"
 # TIMESTAMP, DATETIME and TIME -> STRING (ZetaSQL ConvertTimestampMicrosToStringWithTruncation; compliance
 # functions_testlib_cast.cc): the fraction in 0, 3 or 6 digits, `12:00:00.500+00`, `01:02:03.123450`; DuckDB wrote
 # the fewest digits (`.5`, `.12345`). `_w_` is the text up to the seconds, `_f_` the microseconds of the second, `_z_`
-# what follows the fraction. (The TRY_CASTs bind for any type: the branches of other types are folded away.)
+# what follows the fraction. (The TRY_CASTs bind for any type: the branches of other types are folded away.) FORMAT's
+# %t writes the same text in Python (printf_format._clock, a UDF); here it is SQL, a 30th of that UDF's cost a row.
 _CLOCK_TEXT = ("_w_ || CASE WHEN _f_ = 0 THEN '' WHEN _f_ % 1000 = 0 THEN '.' || LPAD(CAST(_f_ // 1000 AS VARCHAR), 3, "
                "'0') ELSE '.' || LPAD(CAST(_f_ AS VARCHAR), 6, '0') END || _z_")
 _CLOCKS = {"TIMESTAMP WITH TIME ZONE": ("LEFT(CAST(__x__ AS VARCHAR), 19)", "TIMESTAMP", "'+00'"),
@@ -159,19 +160,15 @@ _PLAIN_DECIMAL_TEXT = r"\s*[+-]?[0-9]*(\.[0-9]*)?\s*"
 _BIGNUMERIC_TEXT = r"\s*[+-]?0*[0-9]{0,%d}(\.[0-9]{0,%d}0*)?\s*" % (_BIGNUMERIC_INTEGER_DIGITS, _BIGNUMERIC_DECIMALS)
 
 
-def _is_numeric(to: exp.DataType) -> bool:
-    """NUMERIC, which typenames.py has made DECIMAL(38, 9) by now (the casts's type is rewritten first)."""
+def _is_decimal(to: exp.DataType, precision_scale: tuple[int, int]) -> bool:
+    """DECIMAL(p, s) of the sandbox's NUMERIC or BIGNUMERIC, as typenames.py has made it by now (a cast's type is
+    rewritten before the cast)."""
     params = [p.this.name for p in to.expressions if isinstance(p, exp.DataTypeParam)]
-    return to.this == _T.DECIMAL and params == [str(n) for n in NUMERIC_DUCKDB]
+    return to.this == _T.DECIMAL and params == [str(n) for n in precision_scale]
 
 
 def _is_bignumeric(to: exp.DataType) -> bool:
-    from .typenames import BIGNUMERIC_DUCKDB
-
-    if to.this == _T.BIGDECIMAL and not to.expressions:
-        return True
-    params = [p.this.name for p in to.expressions if isinstance(p, exp.DataTypeParam)]
-    return to.this == _T.DECIMAL and params == [str(n) for n in BIGNUMERIC_DUCKDB]
+    return (to.this == _T.BIGDECIMAL and not to.expressions) or _is_decimal(to, BIGNUMERIC_DUCKDB)
 
 
 def too_wide_for_bignumeric(value: Decimal) -> bool:
@@ -304,7 +301,7 @@ def fix_cast(node: exp.Cast) -> exp.Expression | None:
         return formatted(node)
     if _is_bignumeric(node.to):
         return _checked_bignumeric(node)
-    if _is_numeric(node.to):
+    if _is_decimal(node.to, NUMERIC_DUCKDB):
         return _numeric_from_double(node, is_safe(node))
     if node.to.expressions:
         return None

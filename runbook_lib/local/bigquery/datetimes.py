@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+import pyarrow as pa
 from sqlglot import exp
 
+from .arrow_udfs import per_distinct
 from .errors import UnsupportedSQL
 
 from .sqltree import fails, sql_text, tpl
@@ -225,14 +227,12 @@ def fix_parse_timestamp(node: exp.StrToTime) -> exp.Expression:
     """PARSE_TIMESTAMP(fmt, text [, zone]) is a TIMESTAMP: the text is wall-clock time in `zone`
     (UTC without one) unless it carries its own offset. DuckDB's strptime gives a zone-less
     TIMESTAMP (BigQuery's DATETIME), and sqlglot drops the zone."""
-    names_either_way(node)
     fmt = node.args.get("format")
     zone = node.args.get("zone")
-    parse = node.copy()
-    parse.set("zone", None)
-    formats = _strptime_formats(fmt.this) if isinstance(fmt, exp.Literal) and fmt.is_string else None
-    if formats is not None:
-        parse = _read_with(formats, node.this, default_year=True)
+    parse = _reading(node)
+    if parse is None:
+        parse = node.copy()
+        parse.set("zone", None)
     if isinstance(fmt, exp.Literal) and fmt.is_string and re.search(r"%E?z|%Z", fmt.this.replace("%%", "")):
         return tpl("CAST(__p__ AS TIMESTAMPTZ)", p=parse)  # the text names its own offset
     return tpl("TIMEZONE(__z__, __p__)", z=zone if zone is not None else exp.Literal.string("UTC"), p=parse)
@@ -299,15 +299,28 @@ _OFFSET_ZONE = re.compile(r"(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2})|:(\d))?", re
 _ZONE_OF_CURRENT = (exp.CurrentDate, exp.CurrentDatetime, exp.CurrentTimestamp, exp.CurrentTime)
 
 
-def offset_zone(node: exp.Literal) -> exp.Expression | None:
-    if not node.is_string or not (m := _OFFSET_ZONE.fullmatch(node.this.strip())):
-        return None
-    parent = node.parent
-    if not (node.arg_key == "zone" or (isinstance(parent, _ZONE_OF_CURRENT) and node.arg_key == "this")
-            or (isinstance(parent, exp.Datetime) and node.arg_key == "expression")):
-        return None
+def _is_zone(node: exp.Expression) -> bool:
+    """Whether `node` stands where BigQuery takes a time zone (DATETIME(x, zone) aside: its second value may be a
+    TIME)."""
+    return node.parent is not None and (
+        node.arg_key == "zone" or (isinstance(node.parent, _ZONE_OF_CURRENT) and node.arg_key == "this"))
+
+
+def zone_name(zone: str | None) -> str | None:
+    """A zone as DuckDB's ICU reads it: an offset as its custom zone 'GMT+05:30', any other name as it is."""
+    m = _OFFSET_ZONE.fullmatch(zone.strip()) if zone is not None else None
+    if m is None:
+        return zone
     sign, hours, minutes, minute = m.groups()
-    return exp.Literal.string("GMT" + utc_offset(sign, hours, minutes or minute))
+    return "GMT" + utc_offset(sign, hours, minutes or minute)
+
+
+def offset_zone(node: exp.Literal) -> exp.Expression | None:
+    if not node.is_string or not (_is_zone(node) or (isinstance(node.parent, exp.Datetime)
+                                                     and node.arg_key == "expression")):
+        return None
+    name = zone_name(node.this)
+    return None if name == node.this else exp.Literal.string(name)
 
 
 def utc_offset(sign: str, hours: str, minutes: str | None) -> str:
@@ -336,8 +349,7 @@ def datetime_in_zone(node: exp.Datetime) -> exp.Expression | None:
     # DATETIME(timestamp, zone) or DATETIME(date, time), as the second value's type says (sqlglot took a column for a
     # TIME: DATETIME(ts, zone_column) failed). TYPEOF is folded as DuckDB binds the query: one branch is left.
     return tpl("CASE WHEN TYPEOF(__z__) = 'VARCHAR' "
-               f"THEN CAST(TIMEZONE({_ZONE_OF_VALUE.replace('__z__', 'TRY_CAST(__z__ AS VARCHAR)')}, "
-               "TRY_CAST(__t__ AS TIMESTAMPTZ)) AS TIMESTAMP) "
+               "THEN CAST(TIMEZONE(_bq_zone(TRY_CAST(__z__ AS VARCHAR)), TRY_CAST(__t__ AS TIMESTAMPTZ)) AS TIMESTAMP) "
                "ELSE CAST(TRY_CAST(__t__ AS DATE) + TRY_CAST(__z__ AS TIME) AS TIMESTAMP) END",
                z=zone, t=node.this)
 
@@ -450,6 +462,8 @@ def time_of(node: exp.TsOrDsToTime) -> exp.Expression | None:
 # date where BigQuery's job fails.
 _NOT_PARSED = {exp.StrToDate: ("DATE", "cHIklMPpRrSsTXZz"), exp.ParseTime: ("TIME", "AaBbhCcDdeFGgjmsUuVWwxYyZz"),
                exp.ParseDatetime: ("DATETIME", "Zz")}
+
+
 def _refused_element(fmt: str, invalid: str) -> str | None:
     """The first element of `fmt` in `invalid`, as ValidateParseFormat finds it (%E#S and %E*S where %S is refused,
     %E4Y where %Y is, %Ox where x is)."""
@@ -490,18 +504,15 @@ _FULL_NAMES = tuple((r"(?i)\b(?:" + "|".join(f"({n[:3]}){n[3:]}" for n in names)
                      "".join(f"\\{i}" for i in range(1, len(names) + 1))) for names in _NAMES)
 
 
-def names_either_way(node: exp.Expression) -> None:
-    """A PARSE_DATE/TIME/DATETIME/TIMESTAMP whose literal format reads a month's or weekday's name: either form."""
-    fmt = node.args.get("format")
-    if not (isinstance(fmt, exp.Literal) and fmt.is_string) or not re.search(r"(?<!%)(?:%%)*%[bBhaA]", fmt.this):
-        return
-    node.set("format", exp.Literal.string(_NAMED.sub(lambda m: m.group(1) + "%" + ("a" if m.group(2) == "A" else "b"),
-                                                     fmt.this)))
-    text = node.this
+def _names_either_way(text: exp.Expression, fmt: str) -> tuple[exp.Expression, str]:
+    """The text and format a PARSE_ reads, its months' and weekdays' names read in either form where `fmt` reads
+    any: the text's full names shortened, the format reading short ones."""
+    if not re.search(r"(?<!%)(?:%%)*%[bBhaA]", fmt):
+        return text, fmt
     for pattern, short in _FULL_NAMES:
         text = exp.RegexpReplace(this=text, expression=exp.Literal.string(pattern),
                                  replacement=exp.Literal.string(short))
-    node.set("this", text)
+    return text, _NAMED.sub(lambda m: m.group(1) + "%" + ("a" if m.group(2) == "A" else "b"), fmt)
 
 
 # PARSE_'s %E*S and %E#S read seconds with a fraction of any (up to #) digits, %E4Y a year (format elements doc);
@@ -512,12 +523,12 @@ _FRACTIONAL_SECONDS = re.compile(r"(?<!%)((?:%%)*)%E(?:\*|[0-9])S")
 _SECONDS_READ = ("%S.%f", "%S.%n", "%S")
 
 
-def _strptime_formats(fmt: str) -> list[str] | None:
-    """The DuckDB formats reading `fmt`'s %E*S, %E#S and %E4Y, or None where it has none of them."""
-    fmt4 = re.sub(r"(?<!%)((?:%%)*)%E4Y", r"\1%Y", fmt)
-    if not _FRACTIONAL_SECONDS.search(fmt4):
-        return [fmt4] if fmt4 != fmt else None
-    return [_FRACTIONAL_SECONDS.sub(lambda m: m.group(1) + seconds, fmt4) for seconds in _SECONDS_READ]
+def _strptime_formats(fmt: str) -> list[str]:
+    """The DuckDB formats reading `fmt`'s %E*S, %E#S and %E4Y (`fmt` alone where it has none of them)."""
+    fmt = re.sub(r"(?<!%)((?:%%)*)%E4Y", r"\1%Y", fmt)
+    if not _FRACTIONAL_SECONDS.search(fmt):
+        return [fmt]
+    return [_FRACTIONAL_SECONDS.sub(lambda m: m.group(1) + seconds, fmt) for seconds in _SECONDS_READ]
 
 
 def _read_with(formats: list[str], text: exp.Expression, default_year: bool) -> exp.Expression:
@@ -528,21 +539,31 @@ def _read_with(formats: list[str], text: exp.Expression, default_year: bool) -> 
     return tpl(f"STRPTIME({text_sql}, [{listed}])", s=text)
 
 
+def _reading(node: exp.Expression) -> exp.Expression | None:
+    """A PARSE_ (StrToDate, StrToTime, ParseDatetime, ParseTime) as DuckDB's STRPTIME, written here where its literal
+    format needs what sqlglot's translation does not give (names either way, %E*S, %E#S, %E4Y); else None, sqlglot's.
+    (sqlglot's own generator would read a rewritten text argument again, in DuckDB's dialect.)"""
+    fmt = node.args.get("format")
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        return None
+    text, named = _names_either_way(node.this, fmt.this)
+    formats = _strptime_formats(named)
+    if text is node.this and formats == [fmt.this]:
+        return None
+    if isinstance(node, exp.ParseTime):
+        return tpl("CAST(__p__ AS TIME)", p=_read_with(formats, text, default_year=False))
+    read = _read_with(formats, text, default_year=True)
+    return tpl("CAST(__p__ AS DATE)", p=read) if isinstance(node, exp.StrToDate) else read
+
+
 def parse_elements_checked(node: exp.Expression) -> exp.Expression | None:
-    names_either_way(node)
     fmt = node.args.get("format")
     if not (isinstance(fmt, exp.Literal) and fmt.is_string):
         return None
     target, invalid = _NOT_PARSED[type(node)]
     element = _refused_element(fmt.this, invalid)
     if element is None:
-        formats = _strptime_formats(fmt.this)
-        if formats is None:
-            return None
-        if isinstance(node, exp.ParseTime):
-            return tpl("CAST(__p__ AS TIME)", p=_read_with(formats, node.this, default_year=False))
-        read = _read_with(formats, node.this, default_year=True)
-        return tpl("CAST(__p__ AS DATE)", p=read) if isinstance(node, exp.StrToDate) else read
+        return _reading(node)
     message = f"Invalid format: %{element} is not allowed for the {target} type."
     duck = {"DATE": "DATE", "TIME": "TIME", "DATETIME": "TIMESTAMP"}[target]
     return tpl(f"CAST(CASE WHEN __s__ IS NULL THEN NULL ELSE {fails(node, sql_text(message))} END AS {duck})",
@@ -550,20 +571,14 @@ def parse_elements_checked(node: exp.Expression) -> exp.Expression | None:
 
 
 # A zone that is a value, not a literal (a column, a parameter): an offset in it ('+05:30', 'UTC-8') made DuckDB's
-# ICU fail ("does not know the time zone"), where offset_zone reads a literal one. Written as DuckDB's 'GMT+05:30' as
-# the query runs, any other text left as it is.
-_OFFSET_TEXT = r"(?i)\s*(?:UTC|GMT)?[+-][0-9]{1,2}(?::?[0-9]{2}|:[0-9])?\s*"
-_ZONE_OF_VALUE = (
-    f"CASE WHEN REGEXP_FULL_MATCH(__z__, {sql_text(_OFFSET_TEXT)}) THEN 'GMT' || REGEXP_EXTRACT(__z__, '[+-]') || "
-    "LPAD(REGEXP_EXTRACT(__z__, '[+-]([0-9]{1,2})', 1), 2, '0') || ':' || COALESCE(NULLIF(REGEXP_EXTRACT(__z__, "
-    "'[+-][0-9]{1,2}:?([0-9]{2})\\s*$', 1), ''), LPAD(NULLIF(REGEXP_EXTRACT(__z__, ':([0-9])\\s*$', 1), ''), 2, '0'), "
-    "'00') ELSE __z__ END")
+# ICU fail ("does not know the time zone"). Read as the query runs by the UDF _bq_zone (zone_names), zone_name's rule
+# for a literal; a UDF, not SQL put in before the rewrites, which would read that SQL as BigQuery's.
+def zone_names(zones: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return per_distinct(zones, zone_name, pa.string())
 
 
 def zones_of_values(tree: exp.Expression) -> None:
-    """Each zone argument of `tree` that is not a literal read as _ZONE_OF_VALUE (before the rewrites)."""
+    """Each zone argument of `tree` that is not a literal read through _bq_zone (before the rewrites)."""
     for node in list(tree.walk()):
-        parent = node.parent
-        is_zone = node.arg_key == "zone" or (isinstance(parent, _ZONE_OF_CURRENT) and node.arg_key == "this")
-        if is_zone and parent is not None and not isinstance(node, (exp.Literal, exp.Null)):
-            node.replace(exp.paren(tpl(_ZONE_OF_VALUE, z=node.copy()), copy=False))
+        if _is_zone(node) and not isinstance(node, (exp.Literal, exp.Null)):
+            node.replace(exp.Anonymous(this="_bq_zone", expressions=[node.copy()]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import farmhash
 import pyarrow as pa
 
+from .datetimes import zone_names
 from .json_nulls import strip_nulls
 from .json_text import to_json, to_json_string
 from .printf_format import format_text
@@ -50,6 +51,9 @@ def register_functions(con) -> None:
                         type="arrow", null_handling="special", side_effects=False)
     # FORMAT's %t and %T (printf_format.py): any type in; a NULL is the text NULL
     con.create_function("_bq_format_text", format_text, None, duckdb.sqltypes.VARCHAR,
+                        type="arrow", null_handling="special", side_effects=False)
+    # a time zone read from a value, an offset as DuckDB's ICU reads it (datetimes.zones_of_values)
+    con.create_function("_bq_zone", zone_names, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR,
                         type="arrow", null_handling="special", side_effects=False)
     con.create_function("_bq_type", bigquery_type, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR,
                         type="native", null_handling="default", side_effects=False)

@@ -20,7 +20,7 @@ from sqlglot import exp
 from .errors import UnsupportedSQL
 from .json_text import JSON_PLACE, json_places, json_value_text, numeric_digits
 from .sqltree import fails, sql_text, tpl
-from .typenames import BIGNUMERIC_DUCKDB
+from .typenames import BIGNUMERIC_DUCKDB, NUMERIC_DUCKDB
 
 # %[flags][width][.precision]specifier, as ZetaSQL's StringFormatEvaluator reads it
 _SPECIFIER = re.compile(r"%([-+ #'0]*)(\*|[0-9]*)(\.(?:\*|[0-9]*))?(.)", re.DOTALL)
@@ -75,7 +75,7 @@ def _fixed_point(m: re.Match, value: exp.Expression) -> str:
         f"WHEN TYPEOF(__v__) = 'DECIMAL({p},{s})' THEN CASE WHEN TRY_CAST(__v__ AS DECIMAL({p}, {s})) >= 0 "
         f"THEN {sign} ELSE '' END || CAST(CAST(ROUND(TRY_CAST(__v__ AS DECIMAL({p}, {s})), {places}) AS "
         f"DECIMAL({p}, {min(places, s)})) AS VARCHAR) || {sql_text('0' * max(0, places - s))}"
-        for p, s in ((38, 9), BIGNUMERIC_DUCKDB))
+        for p, s in (NUMERIC_DUCKDB, BIGNUMERIC_DUCKDB))
     inner = "%" + flags.replace("-", "") + (precision or "") + kind
     value.replace(tpl(f"CASE {decimals} ELSE PRINTF({sql_text(inner)}, __v__) END", v=value.copy()))
     return "%" + ("-" if "-" in flags else "") + width + "s"

@@ -45,6 +45,7 @@ import pyarrow as pa
 import re2
 from sqlglot import exp
 
+from .arrow_udfs import per_distinct
 from .sqltree import fails, is_int_literal, sql_text, tpl
 
 GROUPS_MESSAGE = "Regular expressions passed into extraction functions must not have more than 1 capturing group"
@@ -149,22 +150,14 @@ def _rows(*columns: pa.Array | pa.ChunkedArray):
     return zip(*(c.to_pylist() for c in columns))
 
 
-def _per_pattern(patterns: pa.Array | pa.ChunkedArray, answer: Callable[[str], object], kind: pa.DataType) -> pa.Array:
-    """answer(pattern) for each row, computed once for each distinct pattern of the chunk."""
-    if isinstance(patterns, pa.ChunkedArray):
-        patterns = patterns.combine_chunks()
-    encoded = patterns.dictionary_encode()
-    return pa.array([answer(p) for p in encoded.dictionary.to_pylist()], kind).take(encoded.indices)
-
-
 def regexp_groups(patterns) -> pa.Array:
     """The number of capturing groups of each pattern (an error for one RE2 cannot parse, as BigQuery's)."""
-    return _per_pattern(patterns, lambda p: _compiled(p).groups, pa.int32())
+    return per_distinct(patterns, lambda p: _compiled(p).groups, pa.int32())
 
 
 def regexp_empty(patterns) -> pa.Array:
     """Whether each pattern can match empty somewhere (taking \\b as always true): where the loops differ."""
-    return _per_pattern(patterns, lambda p: _shape(p).may_match_empty, pa.bool_())
+    return per_distinct(patterns, lambda p: _shape(p).may_match_empty, pa.bool_())
 
 
 def regexp_extracts(values, patterns, positions, occurrences) -> pa.Array:

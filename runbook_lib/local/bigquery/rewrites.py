@@ -43,7 +43,7 @@ from .subscripts import SUBSCRIPT_OF
 from .differences import DIFFERENCE_OF
 from .nan_comparisons import COMPARISONS as NAN_COMPARED
 from .nans import nan_comparison, nan_least, nan_min, nan_min_window, nan_sorts_first
-from .sqltree import fails, is_decimal_cast, is_int_literal, sql_text, tpl, volatile
+from .sqltree import fails, field_value, is_decimal_cast, is_int_literal, sql_text, tpl, volatile
 from .string_lengths import LENGTH_CHECKED, negative_length
 from .trims import trim_whitespace
 from .regexps import REGEXP_REWRITES
@@ -313,10 +313,8 @@ def _instr(node: exp.StrPosition) -> exp.Expression | None:
 def _struct_field(field: exp.Expression) -> tuple[str, exp.Expression]:
     """A STRUCT(...) field's name as BigQuery gives it (its alias, a column's or path's last name, else
     "" for an anonymous field) and its value."""
-    if isinstance(field, exp.Alias):
-        return field.alias, field.this
-    if isinstance(field, exp.PropertyEQ):
-        return field.name, field.expression
+    if isinstance(field, (exp.Alias, exp.PropertyEQ)):
+        return field.alias if isinstance(field, exp.Alias) else field.name, field_value(field)
     return (field.name if isinstance(field, exp.Column) else ""), field
 
 

@@ -32,10 +32,6 @@ def _branches(node: exp.Expression) -> list[exp.Select] | None:
     return [node] if isinstance(node, exp.Select) and not node.is_star else None
 
 
-def _value(item: exp.Expression) -> exp.Expression:
-    return item.this if isinstance(item, exp.Alias) else item
-
-
 def _is_text_literal(value: exp.Expression) -> bool:
     return isinstance(value, exp.Literal) and value.is_string
 
@@ -55,7 +51,7 @@ def _columns(operation: exp.SetOperation) -> Iterator[list[exp.Expression]]:
     if not branches or len({len(b.expressions) for b in branches}) != 1:
         return
     for position in range(len(branches[0].expressions)):
-        values = [_value(b.expressions[position]) for b in branches]
+        values = [b.expressions[position].unalias() for b in branches]
         if any(_is_text_literal(v) for v in values):
             yield values
 

@@ -39,6 +39,13 @@ def is_int_literal(node: exp.Expression) -> bool:
     return isinstance(node, exp.Literal) and not node.is_string and re.fullmatch(r"\d+", node.this or "") is not None
 
 
+def field_value(field: exp.Expression) -> exp.Expression:
+    """The value of a STRUCT(...) constructor's field: `1 AS a` (an Alias), `a := 1` (a PropertyEQ) or plain `1`."""
+    if isinstance(field, exp.PropertyEQ):
+        return field.expression
+    return field.this if isinstance(field, exp.Alias) else field
+
+
 def is_decimal_cast(node: exp.Expression | None) -> bool:
     return isinstance(node, (exp.Cast, exp.TryCast)) and node.to.this in (
         exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL)

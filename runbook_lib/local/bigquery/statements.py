@@ -334,10 +334,7 @@ def _name_anonymous_columns(query: exp.Query) -> None:
 # marks what the SQL alone shows (a CTE's array).
 _SCHEMA_MARKERS = (sort_keys, struct_unnests, subscripts, differences, nan_comparisons, concatenation, set_literals)
 
-# EXTRACT from TIMESTAMPTZ: the session time zone is UTC, as in BigQuery. REGEXP_REPLACE's position: sqlglot's PARSE_
-# generator reads its text argument again, and takes the 'g' its own REGEXP_REPLACE wrote for a position
-# (datetimes.names_either_way); BigQuery's REGEXP_REPLACE has no position argument.
-_BENIGN_WARNINGS = ("EXTRACT from TIMESTAMPTZ", "REGEXP_REPLACE with non-literal position")
+_BENIGN_WARNINGS = ("EXTRACT from TIMESTAMPTZ",)  # the session time zone is UTC, as in BigQuery
 
 
 def _duckdb_sql(tree: exp.Expression) -> str:

@@ -18,13 +18,9 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from .sqltree import field_value
+
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ, exp.In)
-
-
-def _row(struct: exp.Struct) -> exp.Expression:
-    values = [e.expression if isinstance(e, exp.PropertyEQ) else e.this if isinstance(e, exp.Alias) else e
-              for e in struct.expressions]
-    return exp.Anonymous(this="ROW", expressions=[v.copy() for v in values])
 
 
 def _fields(value: exp.Expression) -> list[exp.Expression] | None:
@@ -32,9 +28,12 @@ def _fields(value: exp.Expression) -> list[exp.Expression] | None:
     if isinstance(value, exp.Tuple):
         return list(value.expressions)
     if isinstance(value, exp.Struct):
-        return [e.expression if isinstance(e, exp.PropertyEQ) else e.this if isinstance(e, exp.Alias) else e
-                for e in value.expressions]
+        return [field_value(e) for e in value.expressions]
     return None
+
+
+def _row(struct: exp.Struct) -> exp.Expression:
+    return exp.Anonymous(this="ROW", expressions=[v.copy() for v in _fields(struct)])
 
 
 def _equal(left: exp.Expression, right: exp.Expression) -> exp.Expression:
@@ -47,14 +46,12 @@ def _equal(left: exp.Expression, right: exp.Expression) -> exp.Expression:
 
 def _field_by_field(node: exp.Expression) -> exp.Expression | None:
     """`=`, `!=` or `IN (...)` of constructors as comparisons of their fields; None where the operands are not."""
-    if isinstance(node, exp.In):
-        items = node.expressions
-        if node.args.get("query") or node.args.get("unnest") or _fields(node.this) is None or not items \
-                or any(_fields(i) is None for i in items):
-            return None
-        return exp.paren(exp.or_(*(_equal(node.this.copy(), i) for i in items)), copy=False)
-    if _fields(node.this) is None or _fields(node.expression) is None:
+    operands = [node.this, *node.expressions] if isinstance(node, exp.In) else [node.this, node.expression]
+    if node.args.get("query") or node.args.get("unnest") or len(operands) < 2 \
+            or any(_fields(o) is None for o in operands):
         return None
+    if isinstance(node, exp.In):
+        return exp.paren(exp.or_(*(_equal(node.this.copy(), i) for i in node.expressions)), copy=False)
     equal = _equal(node.this, node.expression)
     return exp.Not(this=equal) if isinstance(node, exp.NEQ) else equal
 

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 
-from .column_sources import dataset_tables
+from .column_sources import dataset_tables, from_sources
 from .expression_types import is_array_of, type_of
 
 
@@ -68,16 +68,15 @@ def _starred_unnests(tree: exp.Expression) -> Iterator[tuple[exp.Star, exp.Unnes
     offset, with that alias."""
     for select in tree.find_all(exp.Select):
         stars = [e for e in select.expressions if isinstance(e, exp.Star)]
-        joins = select.args.get("joins") or []
-        source = joins[-1].this if joins else (select.args.get("from_") or select.args.get("from") or exp.From()).this
+        sources = from_sources(select)
+        source = sources[-1] if sources else None
         if len(stars) != 1 or stars[0].args.get("replace") or stars[0].args.get("rename") \
                 or not isinstance(source, exp.Unnest) or source.args.get("offset") \
                 or source.args.get("explode_array") or len(source.expressions) != 1:
             continue
         alias = source.args.get("alias")   # (sqlglot's BigQuery parser makes the alias the UNNEST's one column)
-        names = [alias.name] if alias is not None and alias.name and not alias.columns else \
-            [c.name for c in alias.columns] if alias is not None and not alias.name else []
-        if len(names) == 1:
+        names = [] if alias is None else [c.name for c in alias.columns] or [alias.name]
+        if len(names) == 1 and names[0] and not (alias.name and alias.columns):
             yield stars[0], source, names[0]
 
 

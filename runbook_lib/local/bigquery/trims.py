@@ -1,8 +1,8 @@
 """TRIM, LTRIM and RTRIM of one argument strip Unicode's whitespace, as BigQuery's do.
 
 String functions doc (TRIM: "If set_of_characters_to_remove isn't specified, all whitespace characters are removed");
-compliance functions_testlib_string_2.cc: `TRIM('\\t\\r\\n abc\\t\\n\\r ')` is 'abc', and so for "all 25 space characters
-defined by Unicode" (the White_Space property). DuckDB's one-argument TRIM strips spaces only: a value read from a file
+compliance functions_testlib_string_2.cc: `TRIM('\\t\\r\\n abc\\t\\n\\r ')` is 'abc', and so for "all 25 space
+characters defined by Unicode" (the White_Space property). DuckDB's one-argument TRIM strips spaces only: a value read from a file
 with a trailing `\\r` or `\\t` kept it, and a join or GROUP BY on the trimmed key split what BigQuery joins.
 """
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 import farmhash
 import pyarrow as pa
 
+from . import decimal_math
 from .datetimes import zone_names
 from .json_nulls import strip_nulls
 from .json_text import to_json, to_json_string
@@ -57,6 +58,10 @@ def register_functions(con) -> None:
                         type="arrow", null_handling="special", side_effects=False)
     con.create_function("_bq_type", bigquery_type, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR,
                         type="native", null_handling="default", side_effects=False)
+    # SQRT, EXP, LN, LOG, POW, CBRT of a NUMERIC or BIGNUMERIC (decimal_math.py): a null argument is read there
+    name, function, parameters, result = decimal_math.udf(duckdb)
+    con.create_function(name, function, parameters, result, type="arrow", null_handling="special",
+                        side_effects=False)
     # REGEXP_EXTRACT, _EXTRACT_ALL, _INSTR where DuckDB's own functions answer otherwise (regexps.py): ZetaSQL's loop
     for name, function, parameters, result in regexp_udfs(duckdb):
         con.create_function(name, function, parameters, result, type="arrow", null_handling="special",

@@ -1,9 +1,13 @@
 """Mathematical and statistical functions where DuckDB answers with NaN or an infinity and BigQuery does not.
 
-BigQuery fails LN(0), SQRT(-1), ACOS(2), COT(0), ... (mathematical functions doc: "Generates an error if X is ..."),
-and under SAFE. that error is NULL; DuckDB follows IEEE 754 (-inf, NaN), so `SAFE.LN(points)` of a zero was -inf on
-the sandbox and NULL on BigQuery, and every SUM or AVG over it differed. CORR of fewer than two non-NULL pairs is NULL
-in BigQuery ("fewer than two input pairs without NULL values"), NaN in DuckDB.
+ZetaSQL's rule for a FLOAT64 function (functions/math.h, CheckFloatingPointError): a result that is not finite
+(NaN or an infinity) from arguments that all are is an error ("Floating point error in function: LN(0)"), and
+under SAFE. a NULL; from an argument that is not finite it is the result. So LN(0), ACOS(2), COT(0), POW(-1, 0.5),
+POW(2, 1024) and EXP(1000) fail, and LN(-inf) is NaN, EXP(inf) inf. SQRT of any negative value fails. LOG's base
+must be finite and positive, else the result is NaN (and so an error where the value is finite). DuckDB follows
+IEEE 754 (-inf, NaN) and never fails: `SAFE.LN(points)` of a zero was -inf on the sandbox and NULL on BigQuery, and
+every SUM or AVG over it differed. CORR of fewer than two non-NULL pairs is NULL in BigQuery ("fewer than two input
+pairs without NULL values"), NaN in DuckDB.
 """
 from __future__ import annotations
 
@@ -11,36 +15,49 @@ from sqlglot import exp
 
 from .sqltree import fails, tpl
 
-# sqlglot class: (BigQuery's name, where BigQuery fails, as DuckDB SQL on __x__ (and __y__, the second argument))
-_DOMAINS: dict[type[exp.Expression], tuple[str, str]] = {
-    exp.Ln: ("LN", "__x__ <= 0"),
-    exp.Sqrt: ("SQRT", "__x__ < 0"),
-    exp.Acos: ("ACOS", "__x__ < -1 OR __x__ > 1"),
-    exp.Asin: ("ASIN", "__x__ < -1 OR __x__ > 1"),
-    exp.Acosh: ("ACOSH", "__x__ < 1"),
-    exp.Atanh: ("ATANH", "__x__ < -1 OR __x__ > 1"),
-    exp.Cot: ("COT", "__x__ = 0"),
-    exp.Csc: ("CSC", "__x__ = 0"),
-    exp.Coth: ("COTH", "__x__ = 0"),
-    # LOG(X, Y): X the value, Y the base (sqlglot keeps the base first)
-    exp.Log: ("LOG", "__x__ <= 0 OR __y__ <= 0 OR __y__ = 1"),
+# sqlglot class: BigQuery's name (LOG10(x) is sqlglot's LOG(10, x))
+_CHECKED: dict[type[exp.Expression], str] = {
+    exp.Ln: "LN", exp.Log: "LOG", exp.Exp: "EXP", exp.Pow: "POW", exp.Sqrt: "SQRT",
+    exp.Acos: "ACOS", exp.Asin: "ASIN", exp.Acosh: "ACOSH", exp.Atanh: "ATANH", exp.Cosh: "COSH", exp.Sinh: "SINH",
+    exp.Cot: "COT", exp.Csc: "CSC", exp.Coth: "COTH",
 }
 
+DOMAIN_CHECKED = tuple(_CHECKED)
 
-DOMAIN_CHECKED = tuple(_DOMAINS)
+
+def _arguments(node: exp.Expression) -> list[exp.Expression]:
+    """The arguments as BigQuery orders them (sqlglot keeps LOG's base first)."""
+    if isinstance(node, exp.Log):
+        return [node.expression, node.this]
+    return [node.this, *([node.expression] if isinstance(node, exp.Pow) else [])]
 
 
 def outside_domain(node: exp.Expression) -> exp.Expression | None:
-    name, condition = _DOMAINS[type(node)]
-    if isinstance(node, exp.Log):
-        if node.expression is None:
-            return None
-        x, y = node.expression, node.this
-    else:
-        x, y = node.this, None
-    message = f"'Floating point error in function: {name}(' || CAST(__x__ AS VARCHAR) || ')'"
-    parts = {"x": x.copy(), "f": node} | ({"y": y.copy()} if y is not None else {})
-    return tpl(f"CASE WHEN {condition} THEN {fails(node, message)} ELSE __f__ END", **parts)
+    name = _CHECKED[type(node)]
+    if isinstance(node, exp.Log) and node.expression is None:
+        return None
+    arguments = [a.copy() for a in _arguments(node)]
+    keys = [f"a{i}" for i in range(len(arguments))]
+    shown = " || ', ' || ".join(f"CAST(__{k}__ AS VARCHAR)" for k in keys)
+    failure = fails(node, f"'Floating point error in function: {name}(' || {shown} || ')'")   # (before node moves)
+    parts = {"f": node, **dict(zip(keys, arguments))}
+    if isinstance(node, exp.Sqrt):
+        text = "'Argument to SQRT cannot be negative: ' || CAST(__a0__ AS VARCHAR)"
+        return tpl(f"CASE WHEN __a0__ < 0 THEN {fails(node, text)} ELSE __f__ END", **parts)
+    if isinstance(node, exp.Log):   # a base that is not finite and positive makes NaN (C's log would not)
+        parts["f"] = tpl("CASE WHEN __x__ IS NULL THEN NULL WHEN NOT ISFINITE(__b__) OR __b__ <= 0 "
+                         "THEN CAST('NaN' AS DOUBLE) ELSE __f__ END", x=node.expression.copy(), b=node.this.copy(),
+                         f=node)
+    finite = " AND ".join(f"ISFINITE(__{k}__)" for k in keys)
+    return tpl(f"CASE WHEN {finite} AND NOT ISFINITE(__r__) THEN {failure} ELSE __f__ END",
+               r=parts["f"].copy(), **parts)
+
+
+def sign(node: exp.Sign) -> exp.Expression:
+    """SIGN of a FLOAT64 is a FLOAT64, NaN for NaN (mathematical functions doc, SIGN); DuckDB's is an integer, 0 for
+    NaN. (A CASE of the value takes its type: INT64 stays INT64.)"""
+    return tpl("CASE WHEN __x__ > 0 AND NOT ISNAN(__x__) THEN 1 WHEN __x__ < 0 THEN -1 WHEN __x__ = 0 THEN 0 "
+               "ELSE __x__ END", x=node.this)
 
 
 def corr(node: exp.Corr) -> exp.Expression | None:

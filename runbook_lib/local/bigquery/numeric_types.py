@@ -49,7 +49,7 @@ def operands(node: exp.Expression) -> list[exp.Expression | None]:
         return [node.args.get("true"), node.args.get("false")]
     if isinstance(node, (exp.Coalesce, exp.Greatest, exp.Least)):
         return [node.this, *node.expressions]
-    if isinstance(node, (exp.Binary, exp.SafeDivide, exp.SafeMultiply)):
+    if isinstance(node, (exp.Binary, exp.SafeDivide, exp.SafeMultiply, exp.Log)):
         return [node.this, node.expression]
     return [node.this]
 
@@ -106,6 +106,11 @@ _RULES: dict[type[exp.Expression], Callable[[list[str | None]], str | None]] = {
     exp.Ceil: _same_as_operand,
     exp.Floor: _same_as_operand,
     exp.Sign: _same_as_operand,
+    # Mathematical functions doc, SQRT, CBRT, EXP, LN, LOG10's return type tables: the same; POW and LOG's
+    # (two arguments): as a division's (INT64 with INT64 gives FLOAT64)
+    **dict.fromkeys((exp.Sqrt, exp.Cbrt, exp.Exp, exp.Ln), _same_as_operand),
+    exp.Pow: lambda kinds: _arithmetic(kinds, division=True),
+    exp.Log: lambda kinds: _arithmetic(kinds, division=True),
 }
 # Typed by the rules above but corrected by nothing: their DuckDB result is BigQuery's already.
 _TYPED_ONLY = (exp.Add, exp.Sub)

@@ -31,7 +31,9 @@ from .json_conversions import (json_bool, json_float64, json_int64, json_string,
                                unfollowed_path)
 from .json_nulls import (fix_json_query, fix_json_type, json_arrays_only, json_set_values, json_strip_nulls,
                          malformed_json_is_null)
-from .math_domains import (DOMAIN_CHECKED, bit_count, corr, corr_window, left_shift, outside_domain,
+from .decimal_math import CALLS as DECIMAL_MATH
+from .decimal_math import decimal_math
+from .math_domains import (DOMAIN_CHECKED, bit_count, corr, corr_window, left_shift, outside_domain, sign,
                            right_shift)
 from .numeric_types import RESULT
 from .numerics import (average, common_supertype, division, integer_division, product, rounding, safe_division,
@@ -436,7 +438,8 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     **{cls: common_supertype for cls in (exp.Coalesce, exp.If, exp.Case, exp.Greatest)},
     exp.Least: nan_least,
     exp.Min: nan_min,
-    **{cls: rounding for cls in (exp.Round, exp.Trunc, exp.Ceil, exp.Floor, exp.Sign)},
+    **{cls: rounding for cls in (exp.Round, exp.Trunc, exp.Ceil, exp.Floor)},
+    exp.Sign: lambda node: rounding(node) or sign(node),
     exp.Anonymous: _anonymous,
     exp.Format: printf_format,   # printf_format.py
     exp.Like: lambda node: quantified_like(node) or _like_with_backslash_escapes(node),   # (quantified_like.py)
@@ -470,6 +473,8 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.BitwiseLeftShift: left_shift,
     exp.BitwiseRightShift: right_shift,
     **{cls: outside_domain for cls in DOMAIN_CHECKED},
+    **{cls: lambda node: decimal_math(node) or (outside_domain(node) if isinstance(node, DOMAIN_CHECKED) else None)
+       for cls in DECIMAL_MATH},   # decimal_math.py: of a NUMERIC or BIGNUMERIC
     **{cls: negative_length for cls in LENGTH_CHECKED},   # string_lengths.py
     exp.Trim: trim_whitespace,   # trims.py
     **REGEXP_REWRITES,   # regexps.py

@@ -291,6 +291,32 @@ def test_time_of_a_timestamp_is_its_time_in_utc(wh):
         [{"a": "02:30:40.000001", "b": "10:00:00.500000", "c": "18:30:40.000001", "d": "18:00:00"}]
 
 
+@pytest.mark.parametrize("call, message", [
+    ("DATE(10000, 1, 1)", "Input calculates to invalid date: 10000-01-01"),
+    ("DATE(0, 12, 31)", "Input calculates to invalid date: 0000-12-31"),
+    ("TIME(24, 0, 0)", "Input calculates to invalid time: 24:00:00"),
+    ("DATETIME(2024, 1, 1, 24, 0, 0)", "Input calculates to invalid datetime"),
+    ("DATETIME(10000, 1, 1, 0, 0, 0)", "Input calculates to invalid datetime"),
+])
+def test_a_date_or_time_made_of_parts_out_of_range_fails(wh, call, message):
+    # date_time_util.cc ConstructDate/Time/Datetime: a year 1-9999, an hour 0-23; DuckDB rolled 24:00 over to the
+    # next day and took the year 10000
+    wh.execute("CREATE TABLE ds.parts AS SELECT 10000 AS y, 24 AS h, CAST(NULL AS INT64) AS n")
+    with pytest.raises(WarehouseQueryError, match=message):
+        wh.query(f"SELECT {call}")
+    columns = call.replace("10000", "y").replace("(24,", "(h,").replace(" 24,", " h,")
+    assert wh.query_arrow(f"SELECT SAFE.{columns} AS a FROM ds.parts").to_pylist() == [{"a": None}]
+    with pytest.raises(WarehouseQueryError, match=message.split(":")[0]):
+        wh.query(f"SELECT {columns} FROM ds.parts")
+
+
+def test_a_date_or_time_made_of_parts_in_range_or_null(wh):
+    got = wh.query_arrow("SELECT DATE(9999, 12, 31) AS a, TIME(23, 59, 59) AS b, DATETIME(1, 1, 1, 0, 0, 0) AS c, "
+                         "DATE(2024, NULL, 1) AS d, TIME(NULL, 0, 0) AS e").to_pylist()[0]
+    assert {k: v if v is None else v.isoformat() for k, v in got.items()} == \
+        {"a": "9999-12-31", "b": "23:59:59", "c": "0001-01-01T00:00:00", "d": None, "e": None}
+
+
 @pytest.mark.parametrize("call, element", [
     ("PARSE_DATE('%Y-%m-%d %H:%M:%S', '1970-01-01 00:00:00')", "%H is not allowed for the DATE type"),
     ("PARSE_DATE('%Y-%m-%d %E3S', '2024-01-05 1.000')", "%E3S is not allowed for the DATE type"),

@@ -287,3 +287,19 @@ def test_parse_reads_fractional_seconds_and_a_four_digit_year_as_bigquery_does(w
         "d": "2024-01-01T15:00:00.500000+00:00"}
     with pytest.raises(WarehouseQueryError):
         wh.query("SELECT PARSE_TIMESTAMP('%Y-%m-%d %H:%M:%E*S', 'garbage')")
+
+
+def test_parse_truncates_a_fraction_past_the_microsecond_and_reads_no_more_digits_than_asked(wh):
+    # functions_testlib_timestamp.cc: %E*S of '23:59:59.999999999' is 23:59:59.999999 (truncated; DuckDB's %n rounded
+    # it to midnight), "%E#S does not consume more digits than specified"; a name is read where text follows it
+    got = wh.query_arrow("SELECT PARSE_TIME('%H:%M:%E*S', '23:59:59.999999999') AS a, "
+                         "PARSE_TIMESTAMP('%Y-%m-%dT%H:%M:%E*SZ', '2024-12-31T23:59:59.9999999999Z') AS b, "
+                         "PARSE_TIME('%E3S', '1.5') AS c, PARSE_TIME('%E0S', '7') AS d, "
+                         "PARSE_DATETIME('%A1 %Bu', 'Tuesday1 Januaryu') AS e").to_pylist()[0]
+    assert {k: v.isoformat() for k, v in got.items()} == {
+        "a": "23:59:59.999999", "b": "2024-12-31T23:59:59.999999+00:00", "c": "00:00:01.500000", "d": "00:00:07",
+        "e": "1970-01-01T00:00:00"}
+    for call in ("PARSE_TIME('%E0S', '1.0')", "PARSE_TIME('%E3S', '1.1234')", "PARSE_TIME('%E6S', '1.1234567')"):
+        with pytest.raises(WarehouseQueryError):
+            wh.query(f"SELECT {call}")
+        assert wh.query_arrow(f"SELECT SAFE.{call} AS x").to_pylist() == [{"x": None}]

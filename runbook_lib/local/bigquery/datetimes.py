@@ -456,6 +456,30 @@ def time_of(node: exp.TsOrDsToTime) -> exp.Expression | None:
                x=node.this.copy(), t=node)
 
 
+# DATE(y, m, d), TIME(h, mi, s) and DATETIME(y, m, d, h, mi, s) (ZetaSQL date_time_util.cc, ConstructDate, ConstructTime,
+# ConstructDatetime): a year from 1 to 9999, an hour from 0 to 23; else "Input calculates to invalid date: ...", NULL
+# under SAFE. DuckDB's MAKE_DATE took the year 10000 (and 0, as 1 BC) and MAKE_TIME the hour 24 (as midnight), and
+# MAKE_TIMESTAMP rolled 24:00 over to the next day. (An invalid month, day, minute or second DuckDB fails itself.)
+_PARTS = {exp.DateFromParts: ("date", "%04d-%02d-%02d", ("year", "month", "day"), "__year__ BETWEEN 1 AND 9999"),
+          exp.TimeFromParts: ("time", "%02d:%02d:%02d", ("hour", "min", "sec"), "__hour__ BETWEEN 0 AND 23"),
+          exp.TimestampFromParts: ("datetime", "%04d-%02d-%02d %04d:%02d:%02d",
+                                   ("year", "month", "day", "hour", "min", "sec"),
+                                   "__year__ BETWEEN 1 AND 9999 AND __hour__ BETWEEN 0 AND 23")}
+CONSTRUCTED = tuple(_PARTS)
+
+
+def constructed(node: exp.Expression) -> exp.Expression | None:
+    kind, shown, keys, valid = _PARTS[type(node)]
+    parts = {k: node.args.get(k) for k in keys}
+    if any(v is None for v in parts.values()) or node.args.get("zone") is not None:
+        return None   # (another form: TIMESTAMP_FROM_PARTS of Snowflake's, or with a zone)
+    message = f"'Input calculates to invalid {kind}: ' || PRINTF('{shown}', {', '.join(f'__{k}__' for k in keys)})"
+    failure = fails(node, message)
+    nulls = " OR ".join(f"__{k}__ IS NULL" for k in keys)
+    return tpl(f"CASE WHEN {nulls} THEN NULL WHEN NOT ({valid}) THEN {failure} ELSE __f__ END",
+               f=node, **{k: v.copy() for k, v in parts.items()})
+
+
 # The format elements PARSE_DATE, PARSE_TIME and PARSE_DATETIME refuse (ZetaSQL parse_date_time.cc,
 # ValidateParseFormat; compliance functions_testlib_timestamp.cc, GetParseDateTests): "Invalid format: %H is not allowed
 # for the DATE type.", NULL under SAFE. DuckDB's strptime read them, so PARSE_DATE('%Y-%m-%d %H:%M:%S', ...) gave a
@@ -500,7 +524,7 @@ _NAMES = (("january", "february", "march", "april", "june", "july"),
           ("august", "september", "october", "november", "december"),
           ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
 # (pattern, replacement): each name's short form is its one group; RE2 replaces groups \1 to \9 only, so three
-_FULL_NAMES = tuple((r"(?i)\b(?:" + "|".join(f"({n[:3]}){n[3:]}" for n in names) + r")\b",
+_FULL_NAMES = tuple((r"(?i)(?:" + "|".join(f"({n[:3]}){n[3:]}" for n in names) + r")",
                      "".join(f"\\{i}" for i in range(1, len(names) + 1))) for names in _NAMES)
 
 
@@ -515,20 +539,26 @@ def _names_either_way(text: exp.Expression, fmt: str) -> tuple[exp.Expression, s
     return text, _NAMED.sub(lambda m: m.group(1) + "%" + ("a" if m.group(2) == "A" else "b"), fmt)
 
 
-# PARSE_'s %E*S and %E#S read seconds with a fraction of any (up to #) digits, %E4Y a year (format elements doc);
-# DuckDB's strptime knows none of them ("Unrecognized format ... %E": PARSE_TIMESTAMP('%Y-%m-%d %H:%M:%E*S', ...)
-# failed; sqlglot spells %E6S alone). Written as a list of formats DuckDB tries in turn: a fraction of 1-6 digits, of
-# 7-9 (nanoseconds, rounded to the microsecond), none.
-_FRACTIONAL_SECONDS = re.compile(r"(?<!%)((?:%%)*)%E(?:\*|[0-9])S")
-_SECONDS_READ = ("%S.%f", "%S.%n", "%S")
+# PARSE_'s %E*S reads seconds with a fraction of any digits, %E#S with at most # (compliance: "%E#S does not consume
+# more digits than specified", so PARSE_TIME('%E1S', '1.12') fails), %E4Y a year (format elements doc); DuckDB's
+# strptime knows none of them ("Unrecognized format ... %E": PARSE_TIMESTAMP('%Y-%m-%d %H:%M:%E*S', ...) failed;
+# sqlglot spells %E6S alone). Written as a list of formats DuckDB tries in turn: a fraction of 1-6 digits, none;
+# %E0S none, %E3S at most 3 (%g). %E*S's digits past the sixth are cut from the text first: ZetaSQL truncates to the
+# microsecond, and DuckDB's %n rounded (23:59:59.9999999 became midnight). (DuckDB has no element of 1, 2, 4 or 5
+# digits: those read up to 6.)
+_FRACTIONAL_SECONDS = re.compile(r"(?<!%)((?:%%)*)%E(\*|[0-9])S")
+_SECONDS_READ = {"0": ("%S",), "3": ("%S.%g", "%S")}
+_PAST_MICROSECONDS = (r"(\.[0-9]{6})[0-9]+", r"\1")
 
 
 def _strptime_formats(fmt: str) -> list[str]:
     """The DuckDB formats reading `fmt`'s %E*S, %E#S and %E4Y (`fmt` alone where it has none of them)."""
     fmt = re.sub(r"(?<!%)((?:%%)*)%E4Y", r"\1%Y", fmt)
-    if not _FRACTIONAL_SECONDS.search(fmt):
+    found = _FRACTIONAL_SECONDS.search(fmt)
+    if not found:
         return [fmt]
-    return [_FRACTIONAL_SECONDS.sub(lambda m: m.group(1) + seconds, fmt) for seconds in _SECONDS_READ]
+    readings = _SECONDS_READ.get(found.group(2), ("%S.%f", "%S"))
+    return [_FRACTIONAL_SECONDS.sub(lambda m: m.group(1) + seconds, fmt) for seconds in readings]
 
 
 def _read_with(formats: list[str], text: exp.Expression, default_year: bool) -> exp.Expression:
@@ -548,6 +578,9 @@ def _reading(node: exp.Expression) -> exp.Expression | None:
         return None
     text, named = _names_either_way(node.this, fmt.this)
     formats = _strptime_formats(named)
+    if re.search(r"(?<!%)(?:%%)*%E\*S", named):
+        pattern, kept = _PAST_MICROSECONDS
+        text = exp.RegexpReplace(this=text, expression=exp.Literal.string(pattern), replacement=exp.Literal.string(kept))
     if text is node.this and formats == [fmt.this]:
         return None
     if isinstance(node, exp.ParseTime):

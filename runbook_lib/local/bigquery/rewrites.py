@@ -21,10 +21,11 @@ from .arrays import (array_slice, nonzero_step, struct_columns_named_as_the_firs
 from .casts import fix_cast
 from .column_order import bigquery_star_order
 from .concatenation import concat_as_strings, pipes_as_strings
-from .datetimes import (DATE_ARITHMETIC, date_arithmetic, date_from_unix_date, datetime_in_zone, fix_extract,
-                        fix_format_timestamp, fix_parse_timestamp, fix_trunc, interval_arithmetic, interval_span,
-                        offset_zone, parse_elements_checked, string_in_zone, time_of, timestamp_array_bounds,
-                        timestamp_diff, timestamp_in_zone, unix_millis, unix_seconds, unix_to_time)
+from .datetimes import (CONSTRUCTED, DATE_ARITHMETIC, constructed, date_arithmetic, date_from_unix_date,
+                        datetime_in_zone, fix_extract, fix_format_timestamp, fix_parse_timestamp, fix_trunc,
+                        interval_arithmetic, interval_span, offset_zone, parse_elements_checked, string_in_zone,
+                        time_of, timestamp_array_bounds, timestamp_diff, timestamp_in_zone, unix_millis,
+                        unix_seconds, unix_to_time)
 from .errors import UnsupportedSQL
 from .foreign_functions import NOT_BIGQUERY, not_bigquery
 from .json_conversions import (json_bool, json_float64, json_int64, json_string, recursive_descent,
@@ -421,6 +422,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.Timestamp: timestamp_in_zone,
     exp.Datetime: datetime_in_zone,
     exp.TsOrDsToTime: time_of,   # TIME(x)
+    **dict.fromkeys(CONSTRUCTED, constructed),   # DATE(y, m, d), TIME(h, m, s), DATETIME(y, m, d, h, m, s)
     **dict.fromkeys((exp.StrToDate, exp.ParseTime, exp.ParseDatetime), parse_elements_checked),
     exp.String: lambda node: json_string(node) or string_in_zone(node),
     exp.UnixSeconds: unix_seconds,

@@ -357,3 +357,25 @@ def test_an_offset_zone_read_from_a_column_or_a_parameter(wh):
         ("UTC-8", "2024-01-01T19:04:05", "19:04 -0800", "2024-01-01", "2024-01-02T11:04:05+00:00")]
     assert wh.query_arrow("SELECT FORMAT_TIMESTAMP('%H:%M', ts, @zone) AS h FROM ds.offsets LIMIT 1",
                           {"zone": "+05:30"}).to_pylist() == [{"h": "08:34"}]
+
+
+def test_array_to_string_with_a_null_delimiter_or_null_text_is_null(wh):
+    # functions_testlib_2.cc ArrayToString; DuckDB read a NULL delimiter as none, sqlglot's COALESCE a NULL text so,
+    # and DuckDB refused a delimiter from a column
+    wh.execute("CREATE TABLE ds.words AS SELECT ['a', NULL, 'b'] AS w, CAST(NULL AS STRING) AS nothing, '; ' AS sep")
+    got = wh.query_arrow("SELECT ARRAY_TO_STRING(w, nothing) IS NULL AS a, ARRAY_TO_STRING(w, ',', nothing) IS NULL "
+                         "AS b, ARRAY_TO_STRING(['a', 'b'], NULL) IS NULL AS c, ARRAY_TO_STRING(w, ',') AS d, "
+                         "ARRAY_TO_STRING(w, ',', 'N') AS e, ARRAY_TO_STRING(w, sep) AS f, "
+                         "ARRAY_TO_STRING(w, sep, '-') AS g, ARRAY_TO_STRING(ARRAY<STRING>[], sep) AS h "
+                         "FROM ds.words").to_pylist()
+    assert got == [{"a": True, "b": True, "c": True, "d": "a,b", "e": "a,N,b", "f": "a; b", "g": "a; -; b", "h": ""}]
+
+
+def test_typed_struct_constructors_compare_field_by_field_with_nulls(wh):
+    # functions_testlib_2.cc GetStructComparisonTests, StructIn: a NULL field pair with no other field differing is
+    # NULL; DuckDB compared STRUCT<a STRING, b INT64>(NULL, 1) with itself as TRUE
+    t = "STRUCT<a STRING, b INT64>"
+    got = wh.query_arrow(f"SELECT {t}('bar', 1) = {t}(NULL, 1) AS a, {t}(NULL, NULL) = {t}(NULL, NULL) AS b, "
+                         f"{t}('foo', 0) = {t}('bar', NULL) AS c, {t}(NULL, 1) IN ({t}(NULL, 1)) AS d, "
+                         f"{t}('x', 1) != {t}('x', 1) AS e, {t}('bar', 1) != STRUCT('bar', NULL) AS f").to_pylist()
+    assert got == [{"a": None, "b": None, "c": False, "d": None, "e": False, "f": None}]

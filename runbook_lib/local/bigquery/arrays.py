@@ -127,3 +127,28 @@ def nonzero_step(node: exp.GenerateSeries | exp.GenerateDateArray | exp.Generate
     node.set("step", tpl(f"CASE WHEN __s__ = {zero} THEN {fails(node, sql_text('Sequence step cannot be 0.'))} "
                          "ELSE __s__ END", s=step))
     return None
+
+
+def _never_null(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Literal) or (isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal))
+
+
+def array_to_string_null_text(node: exp.ArrayToString) -> exp.Expression | None:
+    """ARRAY_TO_STRING with a NULL delimiter or NULL text is NULL (compliance functions_testlib_2.cc, ArrayToString);
+    DuckDB's read a NULL delimiter as none, and sqlglot's COALESCE of each element with a NULL text as no text. A
+    delimiter that is no literal (a column's) joins through LIST_REDUCE: DuckDB's ARRAY_TO_STRING takes a constant
+    one only ("The "arg" argument in function "string_agg" must be a constant expression")."""
+    delimiter, text = node.expression, node.args.get("null")
+    checked = [a for a in (delimiter, text) if a is not None and not _never_null(a)]
+    if not checked:
+        return None
+    nulls = " OR ".join(f"__a{i}__ IS NULL" for i in range(len(checked)))
+    parts = {f"a{i}": a.copy() for i, a in enumerate(checked)}
+    if delimiter is None or _never_null(delimiter):
+        return tpl(f"CASE WHEN {nulls} THEN NULL ELSE __f__ END", f=node, **parts)
+    elements = ("LIST_TRANSFORM(__l__, lambda _ats_x: COALESCE(_ats_x, __n__))" if text is not None
+                else "LIST_FILTER(__l__, lambda _ats_x: _ats_x IS NOT NULL)")
+    joined = (f"LIST_REDUCE({elements}, lambda _ats_a, _ats_x, _ats_i: CASE WHEN _ats_i = 1 THEN _ats_x "
+              "ELSE _ats_a || __d__ || _ats_x END, '')")
+    return tpl(f"CASE WHEN {nulls} THEN NULL ELSE {joined} END", l=node.this, d=delimiter.copy(),
+               **({"n": text.copy()} if text is not None else {}), **parts)

@@ -35,10 +35,12 @@ def _converted(node: exp.Expression, converts: str, accepts: str, refused: str) 
 
 
 def json_int64(node: exp.Int64) -> exp.Expression:
-    # ZetaSQL: an integer as it is; a double when it is whole and in range; else "cannot be converted".
+    # ZetaSQL: an integer as it is; a double when it is whole and in range; else "cannot be converted". (DuckDB types
+    # a positive integer UBIGINT: through DOUBLE, 1234567890123456789 became ...768)
     number = f"CAST({_TEXT} AS DOUBLE)"
     too_wide = fails(node, f"'The provided JSON number: ' || {_TEXT} || ' cannot be converted to an int64'")
-    converts = (f"CASE WHEN JSON_TYPE({_TEXT}) = 'BIGINT' THEN CAST({_TEXT} AS BIGINT) "
+    converts = (f"CASE WHEN JSON_TYPE({_TEXT}) = 'BIGINT' OR (JSON_TYPE({_TEXT}) = 'UBIGINT' AND "
+                f"CAST({_TEXT} AS UBIGINT) <= 9223372036854775807) THEN CAST({_TEXT} AS BIGINT) "
                 f"WHEN {number} = TRUNC({number}) AND {number} >= -9223372036854775808 "
                 f"AND {number} < 9223372036854775808 THEN CAST({number} AS BIGINT) ELSE {too_wide} END")
     return _converted(node, converts, f"IN {_NUMBERS}", sql_text(_NOT_A + "an integer"))
@@ -79,7 +81,15 @@ def unfollowed_path(node: exp.Expression) -> None:
                              f"({path.this!r}): write the path from '$' (e.g. '$.a'), or use target=gcp.")
 
 
+# An index no array reaches: DuckDB reads a negative one from the end ($.x[-1] the last element), BigQuery's
+# JSONPath has none, and finds nothing (compliance functions_testlib_json.cc: '$.x[-1]' is NULL).
+_NO_ELEMENT = 2**31 - 1
+
+
 def recursive_descent(node: exp.JSONPath) -> None:
     if node.find(exp.JSONPathRecursive) is not None:
         raise UnsupportedSQL("JSONPath '..' (recursive descent) is not part of BigQuery's JSONPath: name each step "
                              "from '$' (e.g. '$.a.b').")
+    for subscript in node.find_all(exp.JSONPathSubscript):
+        if isinstance(subscript.this, int) and subscript.this < 0:
+            subscript.set("this", _NO_ELEMENT)

@@ -38,17 +38,20 @@ _NANOS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _INDENT = "  "   # pretty_print: two spaces a level, "key": value (the page's own example)
 
 # STRING: "escaped according to the JSON standard. Specifically, ", \, and the control characters from
-# U+0000 to U+001F are escaped." Nothing else is ('<', '&', U+2028 and non-ASCII text stay as they are).
-# [ZetaSQL] The escapes' spelling: \b \f \n \r \t, the other control characters \u00xx in lower case.
-# (ZetaSQL's JsonEscapeString also escapes U+2028 and U+2029; the page does not say so, so they stay.)
+# U+0000 to U+001F are escaped." Nothing else is ('<', '&' and non-ASCII text stay as they are), but for U+2028 and
+# U+2029: [ZetaSQL] JsonEscapeAndAppendString (common/json_util.cc) escapes them too, for a JSON text that JavaScript
+# reads. The escapes' spelling: \b \f \n \r \t, the other control characters \u00xx in lower case. A JSON value's
+# own strings are written by the JSON type's library, which leaves U+2028 and U+2029 as they are.
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
             **{chr(c): f"\\u{c:04x}" for c in range(0x20) if chr(c) not in "\b\f\n\r\t"}}
+_SEPARATORS = {"\u2028": "\\u2028", "\u2029": "\\u2029"}
 _ESCAPE_TABLE = str.maketrans(_ESCAPES)
+_STRING_ESCAPE_TABLE = str.maketrans(_ESCAPES | _SEPARATORS)
 
 
-def quoted(text: str) -> str:
-    """A STRING value (or a STRUCT field name) as a JSON string."""
-    return '"' + text.translate(_ESCAPE_TABLE) + '"'
+def quoted(text: str, separators: bool = True) -> str:
+    """A STRING value (or a STRUCT field name) as a JSON string; `separators=False`: a JSON value's string."""
+    return '"' + text.translate(_STRING_ESCAPE_TABLE if separators else _ESCAPE_TABLE) + '"'
 
 
 # ---------------------------------------------------------------- where JSON values sit
@@ -198,8 +201,9 @@ def _float(arr: pa.Array) -> pa.Array:
 
 def _string(arr: pa.Array) -> pa.Array:
     text = arr
-    if _any(pc.match_substring_regex(arr, r'[\\"\x00-\x1f]')):
-        for char, escape in _ESCAPES.items():   # the backslash first: the others bring backslashes of their own
+    if _any(pc.match_substring_regex(arr, r'[\\"\x00-\x1f\x{2028}\x{2029}]')):
+        # the backslash first: the others bring backslashes of their own
+        for char, escape in (_ESCAPES | _SEPARATORS).items():
             if _any(pc.match_substring(text, char)):
                 text = pc.replace_substring(text, char, escape)
     return _quoted_column(text)
@@ -268,7 +272,7 @@ def _refuse_constant(name: str) -> Any:
 
 def _json_node(node: Any, depth: int | None) -> str:
     if isinstance(node, (dict, list)):
-        pairs = [(quoted(k) + (":" if depth is None else ": "), v) for k, v in node.items()] \
+        pairs = [(quoted(k, separators=False) + (":" if depth is None else ": "), v) for k, v in node.items()] \
             if isinstance(node, dict) else [("", v) for v in node]
         ends = "{}" if isinstance(node, dict) else "[]"
         if not pairs:
@@ -280,7 +284,7 @@ def _json_node(node: Any, depth: int | None) -> str:
     if isinstance(node, _Number):
         return str(node)
     if isinstance(node, str):
-        return quoted(node)
+        return quoted(node, separators=False)
     return {True: "true", False: "false", None: "null"}[node]
 
 

@@ -16,7 +16,7 @@ from typing import Callable
 from sqlglot import exp
 
 from .approximate_aggregates import approx_quantiles, approx_top_count, approx_top_sum, nulls_clause
-from .arrays import (array_slice, nonzero_step, struct_columns_named_as_the_first_branch,
+from .arrays import (array_slice, array_to_string_null_text, nonzero_step, struct_columns_named_as_the_first_branch,
                      struct_elements_named_as_the_first, unnest)
 from .casts import fix_cast
 from .column_order import bigquery_star_order
@@ -351,6 +351,30 @@ def _to_json_string(node: exp.JSONFormat) -> exp.Expression | None:
     return exp.Anonymous(this="_bq_to_json_string", expressions=[value, kind, pretty, names])
 
 
+def _plain_json(value: exp.Expression) -> bool:
+    """A literal DuckDB's JSON_ARRAY and JSON_OBJECT write as TO_JSON does: a string, a whole number, a boolean, NULL."""
+    return isinstance(value, (exp.Boolean, exp.Null)) or (
+        isinstance(value, exp.Literal) and (value.is_string or is_int_literal(value)))
+
+
+def _json_constructor_values(node: exp.JSONArray | exp.JSONObject) -> None:
+    """JSON_ARRAY's and JSON_OBJECT's values are encoded as TO_JSON encodes them (JSON functions doc; compliance
+    functions_testlib_json.cc, JsonArray and JsonObject): DuckDB's own wrote a NUMERIC with all nine places
+    ([1.500000000]) and a TIMESTAMP in its own text."""
+    slots = [(e, "expression") for e in node.expressions if isinstance(e, exp.JSONKeyValue)] \
+        if isinstance(node, exp.JSONObject) else [(node, i) for i in range(len(node.expressions))]
+    for holder, key in slots:
+        value = holder.expression if key == "expression" else holder.expressions[key]
+        if value is None or _plain_json(value):
+            continue
+        encoded = _to_json_string(exp.JSONFormat(this=value.copy(), to_json=True))
+        if key == "expression":
+            holder.set("expression", encoded)
+        else:
+            holder.expressions[key] = encoded
+            encoded.parent, encoded.arg_key, encoded.index = holder, "expressions", key
+
+
 def _stringify_wide_numbers(node: exp.JSONFormat) -> exp.Expression:
     """TO_JSON's stringify_wide_numbers=>b (FALSE when not given)."""
     option = node.args.get("options")
@@ -459,6 +483,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.ApproxTopSum: approx_top_sum,
     exp.Unnest: unnest,
     exp.ArraySlice: array_slice,
+    exp.ArrayToString: array_to_string_null_text,
     exp.SetOperation: struct_columns_named_as_the_first_branch,
     exp.Select: bigquery_star_order,
     exp.Array: struct_elements_named_as_the_first,
@@ -485,6 +510,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.DPipe: pipes_as_strings,
     **{cls: _safe_arithmetic for cls in _SAFE_OPERATORS},
     exp.JSONFormat: _to_json_string,
+    **dict.fromkeys((exp.JSONArray, exp.JSONObject), _json_constructor_values),
     exp.JSONType: fix_json_type,
     exp.JSONExtract: lambda node: unfollowed_path(node) or malformed_json_is_null(node) or fix_json_query(node),
     exp.JSONExtractScalar: lambda node: unfollowed_path(node) or malformed_json_is_null(node),

@@ -24,7 +24,13 @@ _COMPARISONS = (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ, exp.In)
 
 
 def _fields(value: exp.Expression) -> list[exp.Expression] | None:
-    """The field values of a STRUCT constructor or tuple, by position; None for anything else."""
+    """The field values of a STRUCT constructor or tuple, by position; None for anything else. A typed constructor's
+    (`STRUCT<a STRING, b INT64>(NULL, 1)`) are cast to its field types."""
+    if isinstance(value, exp.Cast) and value.to.is_type(exp.DataType.Type.STRUCT):
+        inner, types = _fields(value.this), [c.args.get("kind") for c in value.to.expressions]
+        if inner is None or len(inner) != len(types) or any(not isinstance(t, exp.DataType) for t in types):
+            return None
+        return [exp.Cast(this=v, to=t.copy()) for v, t in zip(inner, types)]
     if isinstance(value, exp.Tuple):
         return list(value.expressions)
     if isinstance(value, exp.Struct):

@@ -345,11 +345,13 @@ def frame_from_arrow(table: "pa.Table") -> "pd.DataFrame":
 INT64_RANGE = (-(1 << 63), (1 << 63) - 1)
 
 
-def null_element_refusal(column: str, doing: str, by: str = "BigQuery") -> str:
-    """The one sentence for a result column whose ARRAY holds a NULL element, on both targets."""
-    return (f"{by} cannot return column {column} of {doing}: an ARRAY in a result cannot hold a NULL element; "
-            f"drop the NULLs (ARRAY(SELECT x FROM UNNEST({column}) AS x WHERE x IS NOT NULL)) or replace them "
-            f"(IFNULL) in the SQL.")
+def null_element_refusal(column: str, doing: str, by: str = "BigQuery", written: bool = False) -> str:
+    """The one sentence for an ARRAY holding a NULL element in a result column (`written`: in a column a statement
+    writes, which BigQuery refuses as well: "Array cannot have a null element; error in writing field"), on both
+    targets."""
+    verb, place = ("write", "a table") if written else ("return", "a result")
+    return (f"{by} cannot {verb} column {column} of {doing}: an ARRAY in {place} cannot hold a NULL element; drop the NULLs "
+            f"(ARRAY(SELECT x FROM UNNEST({column}) AS x WHERE x IS NOT NULL)) or replace them (IFNULL) in the SQL.")
 
 
 def plain_parameter(value: Any) -> Any:

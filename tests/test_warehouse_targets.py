@@ -267,6 +267,25 @@ def test_a_null_array_and_nulls_beside_arrays_are_fine(wh):
     assert df.s.iloc[0] is None and [dict(e) for e in df.t.iloc[0]] == [{"x": None}]
 
 
+@pytest.mark.parametrize("write", [
+    "CREATE TABLE `{ds}.tags` AS SELECT 1 AS k, [1, NULL] AS a",
+    "INSERT INTO `{ds}.kept` (k, a) VALUES (2, [3, NULL])",
+    "INSERT INTO `{ds}.kept` (k, s) SELECT 3, STRUCT(['x', NULL] AS names)",
+    "UPDATE `{ds}.kept` SET a = ARRAY_CONCAT(a, [CAST(NULL AS INT64)]) WHERE k = 1",
+])
+def test_writing_an_array_with_a_null_element_fails_and_writes_nothing(wh, ds, write):
+    # BigQuery: "Array cannot have a null element; error in writing field a"; the sandbox wrote it, so a pipeline
+    # step that worked in a replay failed in production
+    wh.execute(f"CREATE TABLE `{ds}.kept` (k INT64, a ARRAY<INT64>, s STRUCT<names ARRAY<STRING>>)")
+    wh.execute(f"INSERT INTO `{ds}.kept` (k, a) VALUES (1, [1, 2])")
+    with pytest.raises(RunbookError, match=r"cannot write column \w+ of .*: an ARRAY in a table cannot hold a NULL "
+                                           r"element; drop the NULLs"):
+        wh.execute(write.format(ds=ds))
+    kept = wh.query(f"SELECT k, a FROM `{ds}.kept`")
+    assert kept.k.tolist() == [1] and [list(a) for a in kept.a] == [[1, 2]]
+    assert not wh.table_exists(f"{ds}.tags")
+
+
 def test_results_larger_than_a_page_come_back_whole(wh):
     df = wh.query("SELECT x, CONCAT('p', CAST(x AS STRING)) AS s FROM UNNEST(GENERATE_ARRAY(1, 130)) AS x ORDER BY x")
     assert df.x.tolist() == list(range(1, 131)) and df.s.iloc[-1] == "p130"

@@ -199,7 +199,7 @@ def explain(exc: BaseException, doing: str, project: str, kind: str = "read", da
     null_element = _NULL_ELEMENT.search(message)
     if null_element:
         column = null_element.group(1)
-        return WarehouseQueryError(null_element_refusal(column, doing))
+        return WarehouseQueryError(null_element_refusal(column, doing, written=kind == "write"))
     position = _POSITION.search(message)
     if position:
         line, column = position.groups()

@@ -25,6 +25,11 @@ def _holds_null_element(values: pa.Array) -> bool:
     return False
 
 
+def array_columns(columns: list[tuple[str, str]]) -> list[str]:
+    """The columns whose DuckDB type holds a list (`INTEGER[]`, a STRUCT with one inside)."""
+    return [name for name, kind in columns if "[]" in kind]
+
+
 def null_arrays_as_empty(table: pa.Table) -> pa.Table:
     """The result with every NULL ARRAY (at any depth) made empty: "BigQuery translates a NULL ARRAY into an
     empty ARRAY in the query result" (Data types, array NULLs), so the client never sees one."""

@@ -45,7 +45,7 @@ from ..warehouse import (
     partition_infos,
 )
 from . import duckdb_catalog as catalog
-from .array_nulls import column_with_null_element, null_arrays_as_empty
+from .array_nulls import array_columns, column_with_null_element, null_arrays_as_empty
 from . import statement_effects, table_stats
 from .bigquery import Statement, UnsupportedSQL, bigquery_type, duckdb_type, meta, retyped, to_duckdb, translate
 from .bigquery.casts import bignumeric_refusal, decimal_places, too_wide_for_bignumeric
@@ -64,6 +64,19 @@ LOCK_RETRY_SECONDS = 30.0
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
+
+
+def _no_null_elements_written(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> None:
+    """Fail the statement (in its transaction: nothing is written) where a table it wrote now holds an ARRAY with a
+    NULL element, which BigQuery refuses to write. (A table's ARRAY columns only: one read of them a write.)"""
+    arrays = array_columns(catalog.columns(con, dataset, table))
+    if not arrays:
+        return
+    listed = ", ".join(f'"{name}"' for name in arrays)
+    column = column_with_null_element(catalog.fetch_arrow(con, f"SELECT {listed} FROM {qualified(dataset, table)}", {}))
+    if column is not None:
+        raise NullArrayElement(null_element_refusal(column, f"table {dataset}.{table}",
+                                                    by="The sandbox, as BigQuery,", written=True), column)
 
 class LocalWarehouse:
     """BigQuery-shaped access to one DuckDB file. Every method opens and closes its own connection."""
@@ -219,6 +232,7 @@ class LocalWarehouse:
         now = _utcnow()
         for (dataset, table), written in sorted(changed.items()):
             if catalog.relation_exists(con, dataset, table):
+                _no_null_elements_written(con, dataset, table)
                 table_stats.refresh(con, dataset, table, now, written)
         return rows
 

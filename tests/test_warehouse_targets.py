@@ -14,6 +14,7 @@ from decimal import Decimal
 import farmhash
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from fakes.bigquery import FakeBigQuery
@@ -284,6 +285,19 @@ def test_writing_an_array_with_a_null_element_fails_and_writes_nothing(wh, ds, w
     kept = wh.query(f"SELECT k, a FROM `{ds}.kept`")
     assert kept.k.tolist() == [1] and [list(a) for a in kept.a] == [[1, 2]]
     assert not wh.table_exists(f"{ds}.tags")
+
+
+def test_integers_inside_arrays_and_structs_are_int64_in_the_sandbox(local_wh):
+    # BigQuery has one integer type (its client reads INT64 in an ARRAY or STRUCT as int64); DuckDB's literal is
+    # INT32, inside an ARRAY or STRUCT too, and a table made from one kept it (CREATE TABLE AS SELECT [1] read back
+    # as int32)
+    local_wh.create_dataset("nested_ints")
+    local_wh.execute("CREATE TABLE nested_ints.t AS SELECT [1, 2] AS l, STRUCT('a' AS a, 1 AS b, [2.5] AS f) AS s")
+    for table in (local_wh.query_arrow("SELECT l, s FROM nested_ints.t"),
+                  local_wh.query_arrow("SELECT [1, 2] AS l, STRUCT('a' AS a, 1 AS b, [2.5] AS f) AS s")):
+        assert table.schema.field("l").type.value_type == pa.int64()
+        assert table.schema.field("s").type.field("b").type == pa.int64()
+        assert table.to_pylist() == [{"l": [1, 2], "s": {"a": "a", "b": 1, "f": [2.5]}}]
 
 
 def test_results_larger_than_a_page_come_back_whole(wh):

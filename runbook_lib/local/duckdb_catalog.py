@@ -110,11 +110,12 @@ def fetch_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pa.Ta
     rel = con.sql(sql, params=params or None)
     types = [str(t) for t in rel.types]
     wanted = [normalised_column_type(t) for t in types]
-    if not any(w in ("BIGINT", "DOUBLE") for w in wanted):
+    cast = [w is not None and (w in ("BIGINT", "DOUBLE") or "[" in w or w.upper().startswith("STRUCT(")) for w in wanted]
+    if not any(cast):
         return _json_marked(rel.to_arrow_table(), types)
     cols = ", ".join(
-        (f"CAST(#{i} AS {w})" if w in ("BIGINT", "DOUBLE") else f"#{i}") + f" AS {quote(name)}"
-        for i, (name, w) in enumerate(zip(rel.columns, wanted), start=1))
+        (f"CAST(#{i} AS {w})" if c else f"#{i}") + f" AS {quote(name)}"
+        for i, (name, w, c) in enumerate(zip(rel.columns, wanted, cast), start=1))
     return _json_marked(con.sql(f"SELECT {cols} FROM ({sql})", params=params or None).to_arrow_table(), types)
 
 

@@ -106,10 +106,10 @@ def run_noting_partitions(con: duckdb.DuckDBPyConnection, sql: str, dataset: str
 
 
 def refresh(con: duckdb.DuckDBPyConnection, dataset: str, table: str, now: datetime,
-            written: Collection[str | None] = ()) -> None:
+            written: Collection[str | None] = (), cols: list[tuple[str, str]] | None = None) -> None:
     """Recount a table's partitions after a change: a partition whose content changed, or that a
-    statement wrote (`written`, meta.EVERY_PARTITION for all), is modified now."""
-    cols = catalog.columns(con, dataset, table)
+    statement wrote (`written`, meta.EVERY_PARTITION for all), is modified now. (`cols`: its columns, when read.)"""
+    cols = cols if cols is not None else catalog.columns(con, dataset, table)
     stats = _count(con, dataset, table, cols, checksum=True)
     if meta.table_meta(con, dataset, table).get("partition_column") is None and not stats:
         stats = [(None, 0, 0, {})]   # an unpartitioned table has its one (empty) partition

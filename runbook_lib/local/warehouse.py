@@ -66,10 +66,11 @@ def _utcnow() -> datetime:
 
 
 
-def _no_null_elements_written(con: duckdb.DuckDBPyConnection, dataset: str, table: str) -> None:
-    """Fail the statement (in its transaction: nothing is written) where a table it wrote now holds an ARRAY with a
-    NULL element, which BigQuery refuses to write. (A table's ARRAY columns only: one read of them a write.)"""
-    arrays = array_columns(catalog.columns(con, dataset, table))
+def _no_null_elements_written(con: duckdb.DuckDBPyConnection, dataset: str, table: str,
+                              cols: list[tuple[str, str]]) -> None:
+    """Fail the statement (in its transaction: nothing is written) where a table it wrote (`cols`: its columns) now
+    holds an ARRAY with a NULL element, which BigQuery refuses to write. (Its ARRAY columns only: one read of them.)"""
+    arrays = array_columns(cols)
     if not arrays:
         return
     listed = ", ".join(f'"{name}"' for name in arrays)
@@ -232,8 +233,9 @@ class LocalWarehouse:
         now = _utcnow()
         for (dataset, table), written in sorted(changed.items()):
             if catalog.relation_exists(con, dataset, table):
-                _no_null_elements_written(con, dataset, table)
-                table_stats.refresh(con, dataset, table, now, written)
+                cols = catalog.columns(con, dataset, table)
+                _no_null_elements_written(con, dataset, table, cols)
+                table_stats.refresh(con, dataset, table, now, written, cols)
         return rows
 
     def _run(self, con: duckdb.DuckDBPyConnection, st: Statement, params: dict | None,

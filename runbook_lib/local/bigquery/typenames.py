@@ -61,9 +61,19 @@ def duckdb_type(bigquery_type_name: str) -> str:
     return built.sql("duckdb")
 
 
+_NARROW_INTEGERS = ("INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT",
+                    "UHUGEINT")
+# A type name inside a nested type: followed by `,`, `)`, `[` or the end (a STRUCT field's name is followed by its type)
+_NESTED_NARROW = re.compile(r"\b(%s|FLOAT)(?=[,)\[]|$)" % "|".join(_NARROW_INTEGERS))
+
+
 def normalised_column_type(duckdb_type_name: str) -> str | None:
-    """The DuckDB type a column should have so it holds what BigQuery's type holds, or None if fine."""
+    """The DuckDB type a column should have so it holds what BigQuery's type holds, or None if fine. Inside an
+    ARRAY or STRUCT too: `CREATE TABLE t AS SELECT [1] AS a` made an INTEGER[] column, which read back as int32."""
     t = duckdb_type_name.upper()
+    if "[" in t or t.startswith(("STRUCT(", "MAP(")):
+        wider = _NESTED_NARROW.sub(lambda m: "DOUBLE" if m.group(1) == "FLOAT" else "BIGINT", duckdb_type_name)
+        return wider if wider != duckdb_type_name else None
     if t in ("INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "UHUGEINT"):
         return "BIGINT"
     if t == "FLOAT":

@@ -110,7 +110,8 @@ def fetch_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pa.Ta
     rel = con.sql(sql, params=params or None)
     types = [str(t) for t in rel.types]
     wanted = [normalised_column_type(t) for t in types]
-    cast = [w is not None and (w in ("BIGINT", "DOUBLE") or "[" in w or w.upper().startswith("STRUCT(")) for w in wanted]
+    cast = [w is not None and (w in ("BIGINT", "DOUBLE") or "[" in w or w.upper().startswith(("STRUCT(", "MAP(")))
+            for w in wanted]
     if not any(cast):
         return _json_marked(rel.to_arrow_table(), types)
     cols = ", ".join(

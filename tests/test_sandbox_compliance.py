@@ -382,3 +382,11 @@ def test_typed_struct_constructors_compare_field_by_field_with_nulls(wh):
                          f"{t}('foo', 0) = {t}('bar', NULL) AS c, {t}(NULL, 1) IN ({t}(NULL, 1)) AS d, "
                          f"{t}('x', 1) != {t}('x', 1) AS e, {t}('bar', 1) != STRUCT('bar', NULL) AS f").to_pylist()
     assert got == [{"a": None, "b": None, "c": False, "d": None, "e": False, "f": None}]
+
+
+def test_extract_from_a_null_is_an_int64_null(wh):
+    # functions_testlib_timestamp.cc: EXTRACT(YEAR FROM NULL DATE) is NULL::INT64; DuckDB folded it to a DOUBLE NULL
+    got = wh.query_arrow("SELECT EXTRACT(YEAR FROM CAST(NULL AS DATE)) AS y, EXTRACT(HOUR FROM CAST(NULL AS TIMESTAMP)) "
+                         "AS h, EXTRACT(DATE FROM CAST(NULL AS TIMESTAMP)) AS d")
+    assert [str(t) for t in got.schema.types] == ["int64", "int64", "date32[day]"]
+    assert got.to_pylist() == [{"y": None, "h": None, "d": None}]

@@ -303,3 +303,15 @@ def test_parse_truncates_a_fraction_past_the_microsecond_and_reads_no_more_digit
         with pytest.raises(WarehouseQueryError):
             wh.query(f"SELECT {call}")
         assert wh.query_arrow(f"SELECT SAFE.{call} AS x").to_pylist() == [{"x": None}]
+
+
+def test_parse_reads_the_strptime_elements_duckdb_lacks(wh):
+    # format elements doc and compliance functions_testlib_timestamp.cc: %k and %l an unpadded hour, %P am/pm, %t and
+    # %n whitespace, %Ox and %Ex the same as %x; DuckDB's strptime refused each ("Unrecognized format")
+    got = wh.query_arrow("SELECT PARSE_TIME('%k:%M', ' 9:05') AS a, PARSE_TIME('%l:%M %p', '9:05 PM') AS b, "
+                         "PARSE_TIME('%I:%M %P', '09:05 pm') AS c, PARSE_DATE('%Y%t%m%n%d', '2024 01 05') AS d, "
+                         "PARSE_DATE('%Od/%Om/%EY', '05/01/2024') AS e, "
+                         "PARSE_DATETIME('%Y-%m-%d %k:%M', '2024-01-05 17:30') AS f").to_pylist()[0]
+    assert {k: v.isoformat() for k, v in got.items()} == {
+        "a": "09:05:00", "b": "21:05:00", "c": "21:05:00", "d": "2024-01-05", "e": "2024-01-05",
+        "f": "2024-01-05T17:30:00"}

@@ -307,6 +307,8 @@ def fix_cast(node: exp.Cast) -> exp.Expression | None:
         return None
     target = node.to.this
     x = node.this
+    if isinstance(x, exp.Null):
+        return None   # CAST(NULL AS DATE) is a typed NULL: DuckDB's own (a CASE over TYPEOF(NULL) lost the type)
     safe = is_safe(node)
     if target in (_T.TIMESTAMPTZ, _T.TIMESTAMP) and isinstance(x, exp.Literal) and x.is_string:
         x.replace(exp.Literal.string(_timestamp_text(x.this)))

@@ -53,6 +53,8 @@ _EXTRACT_PARTS = {
 def fix_extract(node: exp.Extract) -> exp.Expression | None:
     unit = _unit_name(node.this)
     x = node.expression
+    if isinstance(x.this if isinstance(x, exp.Cast) else x, exp.Null) and unit not in ("DATE", "TIME", "DATETIME"):
+        return tpl("CAST(NULL AS BIGINT)")   # an INT64 NULL (DuckDB folded EXTRACT of a NULL to a DOUBLE one)
     if unit in _EXTRACT_PARTS:
         return tpl(_EXTRACT_PARTS[unit], x=x)
     start = _week_start_index(unit)
@@ -551,9 +553,20 @@ _SECONDS_READ = {"0": ("%S",), "3": ("%S.%g", "%S")}
 _PAST_MICROSECONDS = (r"(\.[0-9]{6})[0-9]+", r"\1")
 
 
+# Elements strptime reads as others that DuckDB's knows (format elements doc; ZetaSQL's parser, which is strptime's):
+# %k and %l an hour as %H and %I, %P as %p, %t and %n any whitespace (as a space does), and the alternative forms
+# %Ox and %Ex (POSIX's locale modifiers: the C locale has no alternatives) as %x. DuckDB refused each.
+_SAME_AS = {"k": "%H", "l": "%I", "P": "%p", "t": " ", "n": " "}
+_ALTERNATIVE = re.compile(r"(?<!%)((?:%%)*)%([OE])([cCdeHImMSuUVwWxXyY])")
+_PLAIN = re.compile(r"(?<!%)((?:%%)*)%([klPtn])")
+
+
 def _strptime_formats(fmt: str) -> list[str]:
-    """The DuckDB formats reading `fmt`'s %E*S, %E#S and %E4Y (`fmt` alone where it has none of them)."""
+    """The DuckDB formats reading `fmt`'s %E*S, %E#S and %E4Y, its %k, %l, %P, %t, %n, %Ox and %Ex (`fmt` alone where
+    it has none of them)."""
     fmt = re.sub(r"(?<!%)((?:%%)*)%E4Y", r"\1%Y", fmt)
+    fmt = _ALTERNATIVE.sub(lambda m: m.group(1) + "%" + m.group(3), fmt)
+    fmt = _PLAIN.sub(lambda m: m.group(1) + _SAME_AS[m.group(2)], fmt)
     found = _FRACTIONAL_SECONDS.search(fmt)
     if not found:
         return [fmt]

@@ -386,7 +386,8 @@ def test_typed_struct_constructors_compare_field_by_field_with_nulls(wh):
 
 def test_extract_from_a_null_is_an_int64_null(wh):
     # functions_testlib_timestamp.cc: EXTRACT(YEAR FROM NULL DATE) is NULL::INT64; DuckDB folded it to a DOUBLE NULL
-    got = wh.query_arrow("SELECT EXTRACT(YEAR FROM CAST(NULL AS DATE)) AS y, EXTRACT(HOUR FROM CAST(NULL AS TIMESTAMP)) "
-                         "AS h, EXTRACT(DATE FROM CAST(NULL AS TIMESTAMP)) AS d")
+    got = wh.query_arrow("SELECT EXTRACT(YEAR FROM CAST(NULL AS DATE)) AS y, "
+                         "EXTRACT(HOUR FROM CAST(NULL AS TIMESTAMP)) AS h, "
+                         "EXTRACT(DATE FROM CAST(NULL AS TIMESTAMP)) AS d")
     assert [str(t) for t in got.schema.types] == ["int64", "int64", "date32[day]"]
     assert got.to_pylist() == [{"y": None, "h": None, "d": None}]

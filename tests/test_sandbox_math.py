@@ -5,12 +5,14 @@ and not where an argument is already infinite; SIGN keeps a FLOAT64 a FLOAT64.""
 from __future__ import annotations
 
 import math
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from runbook_lib.local.bigquery.decimal_math import DecimalMathError, compute
+from runbook_lib.local.bigquery.decimal_math import DecimalMathError, _in_floating_point, compute
 from runbook_lib.local.warehouse import LocalWarehouse
 from sandbox_queries import one_value, raised
 
@@ -158,3 +160,22 @@ def test_decimal_math_rounds_half_away_from_zero_and_fails_out_of_range(name, x,
             compute(name, Decimal(x), None if y is None else Decimal(y), kind)
     else:
         assert compute(name, Decimal(x), None if y is None else Decimal(y), kind) == Decimal(expected)
+
+
+_NUMERICS = st.decimals(min_value=Decimal("0.000000001"), max_value=Decimal("99999999999999999999999999999.999999999"),
+                        places=9, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(x=_NUMERICS, call=st.sampled_from([("SQRT", None), ("LN", None), ("LOG", Decimal(10)), ("LOG", Decimal("2")),
+                                          ("LOG", Decimal("0.5")), ("LOG", Decimal("1.000000001"))]))
+def test_the_floating_point_path_rounds_as_the_decimal_one(x, call):
+    # SQRT, LN and LOG of a NUMERIC take FLOAT64 where its error cannot move the ninth place; where it answers, the
+    # answer is the decimal computation's (at 60 digits)
+    name, base = call
+    quick = _in_floating_point(name, x, base)
+    with localcontext(Context(prec=60)):
+        exact = {"SQRT": lambda: x.sqrt(), "LN": lambda: x.ln()}.get(name, lambda: x.ln() / base.ln())()
+        exact = exact.quantize(Decimal("1e-9"), rounding=ROUND_HALF_UP)
+    assert quick is None or quick == exact
+    assert compute(name, x, base, "NUMERIC") == exact

@@ -7,14 +7,17 @@ BigQuery's is NUMERIC 1.414213562, LN(NUMERIC '2.718281828') 0.9999999998311266 
 inf where BigQuery fails, and a table written from them got a FLOAT64 column for a NUMERIC one.
 
 Where numeric_types.py marked the call NUMERIC or BIGNUMERIC (an INT64 operand beside a NUMERIC is coerced to it, a
-FLOAT64 one makes the call FLOAT64, unmarked), a Python UDF computes it with the decimal module at 60 digits
+FLOAT64 one makes the call FLOAT64, unmarked), a Python UDF computes it with the decimal module at 48 digits
 (correctly rounded there), rounded half away from zero to the type's places (the sandbox's BIGNUMERIC holds 18:
 rounded at the 18th, as its quotients are). Its errors are ZetaSQL's, in its words (numeric_value.cc): a negative
 SQRT, LN or LOG10 of zero or less, LOG of a base of zero or less or one, POW of zero to a negative power or of a
 negative value to a fractional one, and a result out of the type's range. Under SAFE. they are NULL (TRY()).
+SQRT, LN, LOG10 and LOG of a NUMERIC take FLOAT64's answer where its error cannot reach the ninth place
+(_in_floating_point): about 3 µs a row through the UDF, where LN in decimal took 45 (DuckDB's DOUBLE one takes 0.02).
 """
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
 import pyarrow as pa
@@ -34,7 +37,8 @@ _SCALE = {"NUMERIC": NUMERIC_DUCKDB[1], "BIGNUMERIC": BIGNUMERIC_DUCKDB[1]}
 _BIGGEST = {"NUMERIC": Decimal("99999999999999999999999999999.999999999"),
             "BIGNUMERIC": Decimal("578960446186580977117854925043439539266.34992332820282019728792003956564819967")}
 _SANDBOX_BIGNUMERIC = Decimal("99999999999999999999.999999999999999999")
-_CONTEXT = Context(prec=60, Emax=10**6, Emin=-10**6)
+_CONTEXT = Context(prec=48, Emax=10**6, Emin=-10**6)
+_UNIT = {kind: Decimal(1).scaleb(-scale) for kind, scale in _SCALE.items()}
 
 
 class DecimalMathError(ValueError):
@@ -53,6 +57,9 @@ def _overflow(kind: str) -> str:
 def compute(name: str, x: Decimal, y: Decimal | None, kind: str) -> Decimal:
     """name(x[, y]) of a `kind`, as BigQuery computes it (LOG: x the value, y the base); DecimalMathError where
     BigQuery fails."""
+    quick = _in_floating_point(name, x, y) if kind == "NUMERIC" else None
+    if quick is not None:
+        return quick
     call = f"{name}({_text(x)}{'' if y is None else ', ' + _text(y)})"
     with localcontext(_CONTEXT):
         if name == "SQRT":
@@ -82,10 +89,35 @@ def compute(name: str, x: Decimal, y: Decimal | None, kind: str) -> Decimal:
             result = _power(x, y, kind, call)
         if result.copy_abs() > _BIGGEST[kind]:
             raise DecimalMathError(f"{_overflow(kind)}: {call}")
-        rounded = result.quantize(Decimal(1).scaleb(-_SCALE[kind]), rounding=ROUND_HALF_UP)
+        rounded = result.quantize(_UNIT[kind], rounding=ROUND_HALF_UP)
     if kind == "BIGNUMERIC" and rounded.copy_abs() > _SANDBOX_BIGNUMERIC:
         raise DecimalMathError(f"{call} of a BIGNUMERIC: {_TOO_WIDE}")
     return rounded
+
+
+def _in_floating_point(name: str, x: Decimal, y: Decimal | None) -> Decimal | None:
+    """SQRT, LN, LOG10 and LOG of a NUMERIC inside their domains from FLOAT64, where its error cannot move the ninth
+    place: the double's result, rounded, when it lies far from a rounding boundary (ten times the error bound: the
+    input's rounding and the function's, a few units in the last place of each); else None (in decimal, 45 µs a
+    row for LN where this takes 1). The other functions' results reach 10^29, past a FLOAT64's digits."""
+    if name not in ("SQRT", "LN", "LOG") or x <= 0 or (y is not None and (y <= 0 or y == 1)):
+        return None
+    v = float(x)
+    if name == "SQRT":
+        d, bound = math.sqrt(v), 4e-16
+    elif name == "LN":
+        d, bound = math.log(v), 4e-16
+    elif y == 10:
+        d, bound = math.log10(v), 4e-16
+    else:
+        d, bound = math.log(v) / math.log(float(y)), 4e-15 * (1 + abs(1 / math.log(float(y))))
+    scaled = d * 1e9
+    if not abs(scaled) < 2.0**52:
+        return None
+    error = (abs(d) * bound + 1e-15) * 1e9
+    if abs(abs(scaled - math.floor(scaled)) - 0.5) <= 10 * error:
+        return None
+    return Decimal(d).quantize(_UNIT["NUMERIC"], rounding=ROUND_HALF_UP)
 
 
 def _power(x: Decimal, y: Decimal, kind: str, call: str) -> Decimal:

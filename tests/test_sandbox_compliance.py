@@ -391,3 +391,23 @@ def test_extract_from_a_null_is_an_int64_null(wh):
                          "EXTRACT(DATE FROM CAST(NULL AS TIMESTAMP)) AS d")
     assert [str(t) for t in got.schema.types] == ["int64", "int64", "date32[day]"]
     assert got.to_pylist() == [{"y": None, "h": None, "d": None}]
+
+
+def test_array_first_and_last_as_bigquerys(wh):
+    # array functions doc, ARRAY_FIRST/ARRAY_LAST; [ZetaSQL] an empty array fails (functions_testlib_2.cc, ArrayFirst);
+    # DuckDB has neither ("Function not found")
+    got = wh.query_arrow("SELECT ARRAY_FIRST(['a', 'b']) AS f, ARRAY_LAST([1, 2, 3]) AS l, "
+                         "ARRAY_FIRST(CAST(NULL AS ARRAY<INT64>)) AS n, SAFE.ARRAY_LAST(ARRAY<STRING>[]) AS s, "
+                         "ARRAY_LAST(ARRAY(SELECT x FROM UNNEST([3, 1, 2]) AS x ORDER BY x)) AS m").to_pylist()
+    assert got == [{"f": "a", "l": 3, "n": None, "s": None, "m": 3}]
+    with pytest.raises(WarehouseQueryError, match="ARRAY_FIRST cannot get the first element of an empty array"):
+        wh.query("SELECT ARRAY_FIRST(ARRAY<INT64>[])")
+
+
+@pytest.mark.parametrize("call", ["ARRAY_MIN([1, 2])", "ARRAY_MAX([1, 2])", "ARRAY_SUM([1, 2])"])
+def test_duckdbs_list_aggregates_are_not_bigquery_functions(wh, call):
+    # BigQuery's array functions doc lists no ARRAY_MIN, ARRAY_MAX or ARRAY_SUM; sqlglot read them and DuckDB ran them,
+    # so SQL that BigQuery refuses passed in the sandbox
+    with pytest.raises(UnsupportedSQL, match=rf"Function not found: {call.split('(')[0]} \(BigQuery has no function "
+                                             r"of that name; write \(SELECT"):
+        wh.query(f"SELECT {call}")

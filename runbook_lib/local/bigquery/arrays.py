@@ -152,3 +152,13 @@ def array_to_string_null_text(node: exp.ArrayToString) -> exp.Expression | None:
               "ELSE _ats_a || __d__ || _ats_x END, '')")
     return tpl(f"CASE WHEN {nulls} THEN NULL ELSE {joined} END", l=node.this, d=delimiter.copy(),
                **({"n": text.copy()} if text is not None else {}), **parts)
+
+
+def first_or_last(node: exp.ArrayFirst | exp.ArrayLast) -> exp.Expression:
+    """ARRAY_FIRST and ARRAY_LAST (array functions doc): the first or last element, an error for an empty array ([ZetaSQL]
+    reference_impl/function.cc's words), NULL for a NULL one; DuckDB has neither ("Function not found")."""
+    first = isinstance(node, exp.ArrayFirst)
+    message = sql_text("ARRAY_FIRST cannot get the first element of an empty array" if first
+                       else "ARRAY_LAST cannot get the last element of an empty array")
+    return tpl(f"CASE WHEN LEN(__a__) = 0 THEN {fails(node, message)} ELSE __a__[{1 if first else -1}] END",
+               a=node.this)

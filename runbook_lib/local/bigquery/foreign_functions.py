@@ -11,14 +11,18 @@ from sqlglot import exp
 
 from .errors import UnsupportedSQL
 
-_NOT_BIGQUERY: dict[type[exp.Expression], str] = {
-    exp.NextDay: "NEXT_DAY",
+# sqlglot class: (the name as written, what BigQuery writes instead)
+_NOT_BIGQUERY: dict[type[exp.Expression], tuple[str, str]] = {
+    exp.NextDay: ("NEXT_DAY", "for the next Monday after d, write DATE_ADD(DATE_TRUNC(d, WEEK(MONDAY)), INTERVAL 1 WEEK)"),
+    # DuckDB's list aggregates (BigQuery's array functions: ARRAY_FIRST, ARRAY_LAST, ARRAY_LENGTH, ARRAY_REVERSE, ...)
+    exp.ArrayMin: ("ARRAY_MIN", "write (SELECT MIN(x) FROM UNNEST(arr) AS x)"),
+    exp.ArrayMax: ("ARRAY_MAX", "write (SELECT MAX(x) FROM UNNEST(arr) AS x)"),
+    exp.ArraySum: ("ARRAY_SUM", "write (SELECT SUM(x) FROM UNNEST(arr) AS x)"),
 }
 
 NOT_BIGQUERY = tuple(_NOT_BIGQUERY)
 
 
 def not_bigquery(node: exp.Expression) -> None:
-    name = _NOT_BIGQUERY[type(node)]
-    raise UnsupportedSQL(f"Function not found: {name} (BigQuery has no function of that name; for the next Monday "
-                         f"after d, write DATE_ADD(DATE_TRUNC(d, WEEK(MONDAY)), INTERVAL 1 WEEK)).")
+    name, instead = _NOT_BIGQUERY[type(node)]
+    raise UnsupportedSQL(f"Function not found: {name} (BigQuery has no function of that name; {instead}).")

@@ -16,8 +16,8 @@ from typing import Callable
 from sqlglot import exp
 
 from .approximate_aggregates import approx_quantiles, approx_top_count, approx_top_sum, nulls_clause
-from .arrays import (array_slice, array_to_string_null_text, nonzero_step, struct_columns_named_as_the_first_branch,
-                     struct_elements_named_as_the_first, unnest)
+from .arrays import (array_slice, array_to_string_null_text, first_or_last, nonzero_step,
+                     struct_columns_named_as_the_first_branch, struct_elements_named_as_the_first, unnest)
 from .casts import fix_cast
 from .column_order import bigquery_star_order
 from .concatenation import concat_as_strings, pipes_as_strings
@@ -484,6 +484,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.Unnest: unnest,
     exp.ArraySlice: array_slice,
     exp.ArrayToString: array_to_string_null_text,
+    **dict.fromkeys((exp.ArrayFirst, exp.ArrayLast), first_or_last),
     exp.SetOperation: struct_columns_named_as_the_first_branch,
     exp.Select: bigquery_star_order,
     exp.Array: struct_elements_named_as_the_first,

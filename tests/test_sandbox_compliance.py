@@ -411,3 +411,19 @@ def test_duckdbs_list_aggregates_are_not_bigquery_functions(wh, call):
     with pytest.raises(UnsupportedSQL, match=rf"Function not found: {call.split('(')[0]} \(BigQuery has no function "
                                              r"of that name; write \(SELECT"):
         wh.query(f"SELECT {call}")
+
+
+def test_struct_columns_compare_field_by_field_with_nulls(wh):
+    # functions_testlib_2.cc GetStructComparisonTests, StructIn: by position, NULL where a NULL field pair decides;
+    # DuckDB's STRUCT equality took a NULL field as equal to a NULL field (x = y kept rows that differ only by NULLs)
+    wh.execute("CREATE TABLE ds.pairs (id INT64, x STRUCT<a STRING, b INT64>, y STRUCT<a STRING, b INT64>, "
+               "z STRUCT<p STRING, q INT64>); INSERT INTO ds.pairs VALUES "
+               "(1, STRUCT('bar', 1), STRUCT(CAST(NULL AS STRING), 1), STRUCT('bar', 1)), "
+               "(2, STRUCT('bar', 1), STRUCT('baz', NULL), STRUCT(NULL, NULL)), "
+               "(3, STRUCT(CAST(NULL AS STRING), NULL), STRUCT(CAST(NULL AS STRING), NULL), STRUCT('x', 2))")
+    got = wh.query_arrow("SELECT id, x = y AS e, x != y AS ne, x IN (y, z) AS i, x = z AS xz FROM ds.pairs ORDER BY id")
+    assert got.to_pylist() == [{"id": 1, "e": None, "ne": None, "i": True, "xz": True},
+                               {"id": 2, "e": False, "ne": True, "i": None, "xz": None},
+                               {"id": 3, "e": None, "ne": None, "i": None, "xz": None}]
+    # rows 1 and 2 match row 1; row 3's (NULL, NULL) matches no row (DuckDB matched it to row 2's z: 3)
+    assert wh.query_arrow("SELECT COUNT(*) AS n FROM ds.pairs a JOIN ds.pairs b ON a.x = b.z").to_pylist() == [{"n": 2}]

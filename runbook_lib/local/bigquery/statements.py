@@ -24,7 +24,7 @@ from .sqltree import one_statement_each
 from .errors import UnsupportedSQL
 from .numeric_types import Schema, mark_decimal_results, table_schema, tables_to_type, worth_typing
 from . import (alterations, concatenation, differences, nan_comparisons, refusals, routines, set_literals, sort_keys,
-               struct_positions, struct_unnests, subscripts)
+               struct_equality, struct_positions, struct_unnests, subscripts)
 from .rewrites import apply
 
 
@@ -332,7 +332,8 @@ def _name_anonymous_columns(query: exp.Query) -> None:
 # functions: tables_to_read(trees) (whose types could matter), markable(trees, schema) (whether they do) and
 # mark(tree, schema), which marks the BigQuery tree before any rewrite for rewrites.py to read. A schema of None
 # marks what the SQL alone shows (a CTE's array).
-_SCHEMA_MARKERS = (sort_keys, struct_unnests, subscripts, differences, nan_comparisons, concatenation, set_literals)
+_SCHEMA_MARKERS = (sort_keys, struct_unnests, subscripts, differences, struct_equality, nan_comparisons, concatenation,
+                   set_literals)
 
 _BENIGN_WARNINGS = ("EXTRACT from TIMESTAMPTZ",)  # the session time zone is UTC, as in BigQuery
 

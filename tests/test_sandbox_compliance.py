@@ -427,3 +427,18 @@ def test_struct_columns_compare_field_by_field_with_nulls(wh):
                                {"id": 3, "e": None, "ne": None, "i": None, "xz": None}]
     # rows 1 and 2 match row 1; row 3's (NULL, NULL) matches no row (DuckDB matched it to row 2's z: 3)
     assert wh.query_arrow("SELECT COUNT(*) AS n FROM ds.pairs a JOIN ds.pairs b ON a.x = b.z").to_pylist() == [{"n": 2}]
+
+
+def test_a_wall_clock_time_the_zone_reads_twice_is_the_earlier_instant(wh):
+    # functions_testlib_timestamp.cc: TIMESTAMP(DATETIME '2015-11-01 01:30:00', 'America/Los_Angeles') is 08:30 UTC
+    # (ZetaSQL takes absl's TimeInfo.pre, daylight time); DuckDB's ICU took the later instant, 09:30
+    wh.execute("CREATE TABLE ds.clocks AS SELECT DATETIME '2015-11-01 01:30:00' AS dt, '2015-11-01 01:59:59' AS s, "
+               "'America/Los_Angeles' AS zone")
+    got = wh.query_arrow("SELECT TIMESTAMP(dt, 'America/Los_Angeles') AS a, TIMESTAMP(s, zone) AS b, "
+                         "PARSE_TIMESTAMP('%F %T', s, 'America/Los_Angeles') AS c, "
+                         "TIMESTAMP(DATETIME '2015-11-01 00:30:00', zone) AS d, "
+                         "TIMESTAMP(DATETIME '2015-11-01 02:30:00', zone) AS e, "
+                         "TIMESTAMP(DATETIME '2015-03-08 02:30:00', zone) AS f FROM ds.clocks").to_pylist()[0]
+    assert {k: v.strftime("%m-%d %H:%M:%S") for k, v in got.items()} == {
+        "a": "11-01 08:30:00", "b": "11-01 08:59:59", "c": "11-01 08:59:59", "d": "11-01 07:30:00",
+        "e": "11-01 10:30:00", "f": "03-08 10:30:00"}

@@ -237,7 +237,18 @@ def fix_parse_timestamp(node: exp.StrToTime) -> exp.Expression:
         parse.set("zone", None)
     if isinstance(fmt, exp.Literal) and fmt.is_string and re.search(r"%E?z|%Z", fmt.this.replace("%%", "")):
         return tpl("CAST(__p__ AS TIMESTAMPTZ)", p=parse)  # the text names its own offset
-    return tpl("TIMEZONE(__z__, __p__)", z=zone if zone is not None else exp.Literal.string("UTC"), p=parse)
+    if zone is None or (isinstance(zone, exp.Literal) and zone.is_string and zone.this.upper() in ("UTC", "Z")):
+        return tpl("TIMEZONE('UTC', __p__)", p=parse)
+    return in_zone(zone, parse)
+
+
+def in_zone(zone: exp.Expression, local: exp.Expression) -> exp.Expression:
+    """The instant at which the wall clock in `zone` reads `local` (a TIMESTAMP), the earlier one where the clock reads
+    it twice: [ZetaSQL] ConvertDatetimeToTimestamp takes absl's TimeInfo.pre, so TIMESTAMP(DATETIME '2015-11-01
+    01:30:00', 'America/Los_Angeles') is 08:30 UTC, in daylight time (compliance functions_testlib_timestamp.cc);
+    DuckDB's ICU took the later, 09:30. (A repeated hour of one hour: Lord Howe's half-hour shift keeps ICU's.)"""
+    return tpl("CASE WHEN TIMEZONE(__z__, TIMEZONE(__z__, __l__) - INTERVAL 1 HOUR) = __l__ "
+               "THEN TIMEZONE(__z__, __l__) - INTERVAL 1 HOUR ELSE TIMEZONE(__z__, __l__) END", z=zone, l=local)
 
 
 # TIMESTAMP_DIFF counts whole units ("only the number of whole specified HOUR intervals are included", a DAY is 24
@@ -339,7 +350,7 @@ def timestamp_in_zone(node: exp.Timestamp) -> exp.Expression | None:
     zone = node.args.get("zone")
     if zone is None:
         return None
-    return tpl("TIMEZONE(__z__, CAST(__s__ AS TIMESTAMP))", z=zone, s=node.this)
+    return in_zone(zone, tpl("CAST(__s__ AS TIMESTAMP)", s=node.this))
 
 
 def datetime_in_zone(node: exp.Datetime) -> exp.Expression | None:

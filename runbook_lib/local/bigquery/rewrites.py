@@ -27,7 +27,6 @@ from .datetimes import (CONSTRUCTED, DATE_ARITHMETIC, constructed, date_arithmet
                         time_of, timestamp_array_bounds, timestamp_diff, timestamp_in_zone, unix_millis,
                         unix_seconds, unix_to_time)
 from .errors import UnsupportedSQL
-from .foreign_functions import NOT_BIGQUERY, not_bigquery
 from .json_conversions import (json_bool, json_float64, json_int64, json_string, recursive_descent,
                                unfollowed_path)
 from .json_nulls import (fix_json_query, fix_json_type, json_arrays_only, json_set_values, json_strip_nulls,
@@ -507,7 +506,6 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.Trim: trim_whitespace,   # trims.py
     **REGEXP_REWRITES,   # regexps.py
     exp.Concat: concat_as_strings,   # concatenation.py
-    **{cls: not_bigquery for cls in NOT_BIGQUERY},   # foreign_functions.py
     exp.DPipe: pipes_as_strings,
     **{cls: _safe_arithmetic for cls in _SAFE_OPERATORS},
     exp.JSONFormat: _to_json_string,

@@ -23,8 +23,8 @@ from .format_casts import restore_format_casts
 from .sqltree import one_statement_each
 from .errors import UnsupportedSQL
 from .numeric_types import Schema, mark_decimal_results, table_schema, tables_to_type, worth_typing
-from . import (alterations, concatenation, differences, nan_comparisons, refusals, routines, set_literals, sort_keys,
-               struct_equality, struct_positions, struct_unnests, subscripts)
+from . import (alterations, concatenation, differences, foreign_functions, nan_comparisons, refusals, routines,
+               set_literals, sort_keys, struct_equality, struct_positions, struct_unnests, subscripts)
 from .rewrites import apply
 
 
@@ -355,6 +355,13 @@ def _duckdb_sql(tree: exp.Expression) -> str:
     return sql
 
 
+def _defined_functions(trees: tuple[exp.Expression, ...]) -> frozenset[str]:
+    """The (upper-case) names of the functions a script creates: its own, whatever another dialect calls them."""
+    return frozenset(tree.this.this.name.upper() for tree in trees
+                     if isinstance(tree, exp.Create) and isinstance(tree.this, exp.UserDefinedFunction)
+                     and isinstance(tree.this.this, exp.Expression))
+
+
 def _temp_tables(trees: tuple[exp.Expression, ...]) -> frozenset[str]:
     """The (lower-case) names of the TEMP tables a script creates: BigQuery names them without a dataset."""
     return frozenset(
@@ -502,6 +509,7 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
     if none were given. Raises UnsupportedSQL, in one sentence, for what the local warehouse cannot run.
     """
     trees = parsed(sql)
+    foreign_functions.refuse_foreign_calls(sql, _defined_functions(trees))
     refusals.check_json_objects(sql, trees)
     refusals.refuse_net_functions(trees)
     refusals.refuse_null_arguments(trees)

@@ -461,3 +461,15 @@ def test_a_wall_clock_time_the_zone_reads_twice_is_the_earlier_instant(wh):
     assert {k: v.strftime("%m-%d %H:%M:%S") for k, v in got.items()} == {
         "a": "11-01 08:30:00", "b": "11-01 08:59:59", "c": "11-01 08:59:59", "d": "11-01 07:30:00",
         "e": "11-01 10:30:00", "f": "03-08 10:30:00"}
+
+
+def test_typeof_names_bigquerys_types(wh):
+    # utility functions doc, TYPEOF: TYPEOF(12+1) is 'INT64', TYPEOF(NULL) 'INT64'; DuckDB's named its own ('INTEGER',
+    # 'VARCHAR', '"NULL"'); the sandbox's own TYPEOF checks (CAST from STRING) still read DuckDB's
+    wh.execute("CREATE TABLE ds.kinds AS SELECT NUMERIC '1.5' AS n, TIMESTAMP '2024-01-01 00:00:00+00' AS ts, "
+               "DATETIME '2024-01-01 00:00:00' AS dt, [1] AS a, '12' AS s")
+    got = wh.query_arrow("SELECT TYPEOF(12 + 1) AS i, TYPEOF('a') AS t, TYPEOF(1.5) AS f, TYPEOF(NULL) AS z, "
+                         "TYPEOF(n) AS n, TYPEOF(ts) AS ts, TYPEOF(dt) AS dt, TYPEOF(a) AS a, CAST(s AS INT64) AS c "
+                         "FROM ds.kinds").to_pylist()
+    assert got == [{"i": "INT64", "t": "STRING", "f": "FLOAT64", "z": "INT64", "n": "NUMERIC", "ts": "TIMESTAMP",
+                    "dt": "DATETIME", "a": "ARRAY<INT64>", "c": 12}]

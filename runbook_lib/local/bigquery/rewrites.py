@@ -163,6 +163,17 @@ def _countif(node: exp.Expression) -> exp.Expression | None:
     return exp.Coalesce(this=node, expressions=[exp.Literal.number(0)])
 
 
+BIGQUERY_TYPEOF = "bigquery_typeof"   # meta of a TYPEOF the SQL itself calls (statements.py marks them)
+
+
+def _typeof(node: exp.Typeof) -> exp.Expression | None:
+    """TYPEOF (utility functions doc) names BigQuery's types: TYPEOF(12+1) is 'INT64', TYPEOF(NULL) 'INT64' (a NULL
+    literal is typed INT64); DuckDB's said 'INTEGER', 'VARCHAR', '"NULL"'. (Folded when DuckDB binds the query.)"""
+    if not node.meta_get(BIGQUERY_TYPEOF):
+        return None
+    return tpl("CASE WHEN TYPEOF(__x__) = '\"NULL\"' THEN 'INT64' ELSE _bq_type(TYPEOF(__x__)) END", x=node.this)
+
+
 def _anonymous(node: exp.Anonymous) -> exp.Expression | None:
     if node.name.upper() == "IEEE_DIVIDE" and len(node.expressions) == 2:
         a, b = node.expressions
@@ -466,6 +477,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     **{cls: rounding for cls in (exp.Round, exp.Trunc, exp.Ceil, exp.Floor)},
     exp.Sign: lambda node: rounding(node) or sign(node),
     exp.Anonymous: _anonymous,
+    exp.Typeof: _typeof,
     exp.Format: printf_format,   # printf_format.py
     exp.Like: lambda node: quantified_like(node) or _like_with_backslash_escapes(node),   # (quantified_like.py)
     exp.ILike: _like_with_backslash_escapes,

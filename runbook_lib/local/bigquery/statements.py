@@ -25,7 +25,7 @@ from .errors import UnsupportedSQL
 from .numeric_types import Schema, mark_decimal_results, table_schema, tables_to_type, worth_typing
 from . import (alterations, concatenation, differences, foreign_functions, nan_comparisons, refusals, routines,
                set_literals, sort_keys, struct_equality, struct_positions, struct_unnests, subscripts)
-from .rewrites import apply
+from .rewrites import BIGQUERY_TYPEOF, apply
 
 
 @dataclass(frozen=True)
@@ -402,6 +402,8 @@ def _translate_one(tree: exp.Expression, project: str, catalog: str | None, sche
     refusals.answer_system_variables(tree, project)
     routines.unqualify_calls(tree, project)
     zones_of_values(tree)
+    for typeof in tree.find_all(exp.Typeof):   # the SQL's own TYPEOF (rewrites.py; a rewrite's is DuckDB's)
+        typeof.meta[BIGQUERY_TYPEOF] = True
     struct_positions.compare_field_by_field(tree)
     struct_positions.compare_by_position(tree)
     if isinstance(tree, exp.Create):

@@ -424,11 +424,15 @@ def test_other_dialects_functions_are_refused_as_bigquery_refuses_them(wh, call,
 
 
 def test_a_name_the_script_defines_or_qualifies_or_only_writes_is_not_refused(wh):
+    # and the script's own NVL is the one called: sqlglot read NVL(x) as its COALESCE, so a shim that migrated code
+    # defines (NVL, ADD_MONTHS) was never called
     wh.execute("CREATE TABLE ds.mode (year INT64, day STRING)")
     got = wh.query_arrow("CREATE TEMP FUNCTION NVL(x STRING) AS (IFNULL(x, 'none')); "
-                         "SELECT NVL(day) AS a, 'YEAR(d)' AS b, EXTRACT(YEAR FROM DATE '2024-01-15') AS c "
-                         "FROM UNNEST([STRUCT('Mon' AS day)])").to_pylist()
-    assert got == [{"a": "Mon", "b": "YEAR(d)", "c": 2024}]
+                         "CREATE TEMP FUNCTION ADD_MONTHS(d DATE, n INT64) AS (DATE_ADD(d, INTERVAL n MONTH)); "
+                         "SELECT NVL(day) AS a, 'YEAR(d)' AS b, EXTRACT(YEAR FROM DATE '2024-01-15') AS c, "
+                         "CAST(ADD_MONTHS(DATE '2024-01-31', 1) AS STRING) AS m "
+                         "FROM UNNEST([STRUCT(CAST(NULL AS STRING) AS day)])").to_pylist()
+    assert got == [{"a": "none", "b": "YEAR(d)", "c": 2024, "m": "2024-02-29"}]
     assert wh.query_arrow("SELECT COUNT(*) AS n FROM ds.mode").to_pylist() == [{"n": 0}]
 
 

@@ -10,13 +10,19 @@ sqlglot translates `CREATE [TEMP] FUNCTION` to a DuckDB macro, but four BigQuery
 - `CREATE TABLE FUNCTION f(...) AS (SELECT ...)`, written without `RETURNS TABLE<...>` as BigQuery's own examples are,
   lost the word TABLE and became a scalar function. A body that is a query, not an expression (a scalar UDF's
   subquery is parenthesised twice, `AS ((SELECT ...))`), is a table function;
-- `DROP TABLE FUNCTION` could not be read, and a project-qualified call (`p.ds.f(1)`) named no function.
+- `DROP TABLE FUNCTION` could not be read, and a project-qualified call (`p.ds.f(1)`) named no function;
+- a temp function named as a function sqlglot knows from another dialect (`CREATE TEMP FUNCTION NVL(x) ...`, a shim
+  that code migrated to BigQuery often defines) was never called: sqlglot read `NVL(x)` as its own COALESCE. Such a
+  function and its calls are renamed before parsing (`_own_nvl`), so the script's body runs.
 """
 from __future__ import annotations
 
 import re
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import TokenError
+from sqlglot.tokens import TokenType
 
 from .errors import UnsupportedSQL
 
@@ -26,8 +32,38 @@ _DROP_TABLE_FUNCTION = re.compile(r"(^|;)(\s*)DROP\s+TABLE\s+FUNCTION\b", re.IGN
 
 
 def readable(sql: str) -> str:
-    """`sql` with `DROP TABLE FUNCTION` as `DROP FUNCTION` (which drops a table macro too), which sqlglot can read."""
-    return _DROP_TABLE_FUNCTION.sub(r"\1\2DROP FUNCTION", sql)
+    """`sql` with `DROP TABLE FUNCTION` as `DROP FUNCTION` (which drops a table macro too), which sqlglot can read, and
+    the script's own functions that sqlglot would take for its own renamed."""
+    return _own_functions_renamed(_DROP_TABLE_FUNCTION.sub(r"\1\2DROP FUNCTION", sql))
+
+
+def _tokens(sql: str) -> list:
+    try:
+        return Dialect.get_or_raise("bigquery").tokenize(sql)
+    except TokenError:
+        return []   # (the parser says what is wrong)
+
+
+def defined_functions(sql: str) -> frozenset[str]:
+    """The (upper-case) names of the unqualified functions `sql` creates (`CREATE [TEMP] FUNCTION name(`)."""
+    tokens = _tokens(sql)
+    return frozenset(name.text.upper() for function, name, paren in zip(tokens, tokens[1:], tokens[2:])
+                     if function.token_type == TokenType.FUNCTION and paren.token_type == TokenType.L_PAREN)
+
+
+def _own_functions_renamed(sql: str) -> str:
+    parser = Dialect.get_or_raise("bigquery").parser_class
+    clashing = {n for n in defined_functions(sql) if n in parser.FUNCTIONS or n in parser.FUNCTION_PARSERS}
+    if not clashing:
+        return sql
+    tokens = _tokens(sql)
+    out, at = [], 0
+    for before, token, after in zip([None, *tokens], tokens, tokens[1:]):
+        if token.text.upper() in clashing and after.token_type == TokenType.L_PAREN \
+                and (before is None or before.token_type != TokenType.DOT):
+            out += [sql[at:token.start], f"_own_{token.text.lower()}"]
+            at = token.end + 1
+    return "".join(out) + sql[at:]
 
 
 def _is_table_function(create: exp.Create) -> bool:

@@ -355,13 +355,6 @@ def _duckdb_sql(tree: exp.Expression) -> str:
     return sql
 
 
-def _defined_functions(trees: tuple[exp.Expression, ...]) -> frozenset[str]:
-    """The (upper-case) names of the functions a script creates: its own, whatever another dialect calls them."""
-    return frozenset(tree.this.this.name.upper() for tree in trees
-                     if isinstance(tree, exp.Create) and isinstance(tree.this, exp.UserDefinedFunction)
-                     and isinstance(tree.this.this, exp.Expression))
-
-
 def _temp_tables(trees: tuple[exp.Expression, ...]) -> frozenset[str]:
     """The (lower-case) names of the TEMP tables a script creates: BigQuery names them without a dataset."""
     return frozenset(
@@ -511,7 +504,7 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
     if none were given. Raises UnsupportedSQL, in one sentence, for what the local warehouse cannot run.
     """
     trees = parsed(sql)
-    foreign_functions.refuse_foreign_calls(sql, _defined_functions(trees))
+    foreign_functions.refuse_foreign_calls(sql, routines.defined_functions(sql))
     refusals.check_json_objects(sql, trees)
     refusals.refuse_net_functions(trees)
     refusals.refuse_null_arguments(trees)

@@ -411,6 +411,8 @@ def test_array_first_and_last_as_bigquerys(wh):
     ("DAYOFWEEK(d)", "EXTRACT(DAYOFWEEK FROM x), which counts Sunday as 1"), ("DATEDIFF(d, d)", "DATE_DIFF("),
     ("MEDIAN(n)", "PERCENTILE_CONT"), ("NOW()", "CURRENT_TIMESTAMP()"), ("ARRAY_CONTAINS([1], n)", "x IN UNNEST(arr)"),
     ("STRFTIME(ts, '%Y')", "FORMAT_TIMESTAMP"), ("COUNT_IF(n > 1)", "COUNTIF(condition)"),
+    ("ISNAN(CAST(n AS FLOAT64))", "IS_NAN(x)"), ("LIST_SUM([n])", "(SELECT SUM(x) FROM UNNEST(arr) AS x)"),
+    ("DAY_OF_WEEK(d)", "EXTRACT(DAYOFWEEK FROM x) (Sunday is 1)"), ("JSON_PARSE(s)", "PARSE_JSON(s)"),
 ])
 def test_other_dialects_functions_are_refused_as_bigquery_refuses_them(wh, call, instead):
     # BigQuery's function list has none of these; sqlglot read each (or passed it to DuckDB as written) and the sandbox

@@ -315,3 +315,17 @@ def test_parse_reads_the_strptime_elements_duckdb_lacks(wh):
     assert {k: v.isoformat() for k, v in got.items()} == {
         "a": "09:05:00", "b": "21:05:00", "c": "21:05:00", "d": "2024-01-05", "e": "2024-01-05",
         "f": "2024-01-05T17:30:00"}
+
+
+def test_parse_reads_an_rfc_3339_offset_and_refuses_a_year_out_of_range(wh):
+    # format elements doc: %Ez is +HH:MM (DuckDB refused %E); a parsed year 0 is out of BigQuery's range
+    # (compliance functions_testlib_timestamp.cc: an error), where DuckDB's strptime read it and the value failed only
+    # as the client read it
+    got = wh.query_arrow("SELECT PARSE_TIMESTAMP('%Y-%m-%dT%H:%M:%E*S%Ez', '2024-01-01T10:00:00.5-08:00') AS a, "
+                         "SAFE.PARSE_DATE('%Y', '0') AS b, SAFE.PARSE_TIMESTAMP('%Y', '0000') AS c, "
+                         "PARSE_DATE('%Y', '9999') AS d").to_pylist()[0]
+    assert got["a"].isoformat() == "2024-01-01T18:00:00.500000+00:00" and got["b"] is None and got["c"] is None \
+        and got["d"].isoformat() == "9999-01-01"
+    for call in ("PARSE_DATE('%Y', '0')", "PARSE_DATETIME('%Y-%m-%d', '0000-01-02')", "PARSE_TIMESTAMP('%Y', '0')"):
+        with pytest.raises(WarehouseQueryError, match="out of range"):
+            wh.query(f"SELECT {call}")

@@ -236,10 +236,19 @@ def fix_parse_timestamp(node: exp.StrToTime) -> exp.Expression:
         parse = node.copy()
         parse.set("zone", None)
     if isinstance(fmt, exp.Literal) and fmt.is_string and re.search(r"%E?z|%Z", fmt.this.replace("%%", "")):
-        return tpl("CAST(__p__ AS TIMESTAMPTZ)", p=parse)  # the text names its own offset
+        return in_range(node, tpl("CAST(__p__ AS TIMESTAMPTZ)", p=parse))  # the text names its own offset
     if zone is None or (isinstance(zone, exp.Literal) and zone.is_string and zone.this.upper() in ("UTC", "Z")):
-        return tpl("TIMEZONE('UTC', __p__)", p=parse)
-    return in_zone(zone, parse)
+        return in_range(node, tpl("TIMEZONE('UTC', __p__)", p=parse))
+    return in_range(node, in_zone(zone, parse))
+
+
+def in_range(node: exp.Expression, parsed: exp.Expression) -> exp.Expression:
+    """A PARSE_DATE, PARSE_DATETIME or PARSE_TIMESTAMP result outside BigQuery's range (years 1 to 9999; a TIMESTAMP's
+    in UTC) fails, NULL under SAFE.: DuckDB's strptime read the year 0 (`PARSE_DATE('%Y', '0')`), and the value failed
+    only as the client read it."""
+    failure = fails(node, "'Invalid result from parsing function: out of range'")
+    return tpl(f"CASE WHEN __p__ IS NULL OR CAST(__p__ AS TIMESTAMP) BETWEEN TIMESTAMP '0001-01-01 00:00:00' AND "
+               f"TIMESTAMP '9999-12-31 23:59:59.999999' THEN __p__ ELSE {failure} END", p=parsed)
 
 
 def in_zone(zone: exp.Expression, local: exp.Expression) -> exp.Expression:
@@ -565,9 +574,10 @@ _PAST_MICROSECONDS = (r"(\.[0-9]{6})[0-9]+", r"\1")
 
 
 # Elements strptime reads as others that DuckDB's knows (format elements doc; ZetaSQL's parser, which is strptime's):
-# %k and %l an hour as %H and %I, %P as %p, %t and %n any whitespace (as a space does), and the alternative forms
-# %Ox and %Ex (POSIX's locale modifiers: the C locale has no alternatives) as %x. DuckDB refused each.
+# %k and %l an hour as %H and %I, %P as %p, %t and %n any whitespace (as a space does), %Ez (+HH:MM) as %z, and the
+# alternative forms %Ox and %Ex (POSIX's locale modifiers: the C locale has no alternatives) as %x. DuckDB refused each.
 _SAME_AS = {"k": "%H", "l": "%I", "P": "%p", "t": " ", "n": " "}
+_RFC3339_OFFSET = re.compile(r"(?<!%)((?:%%)*)%Ez")   # +HH:MM, which DuckDB's %z reads
 _ALTERNATIVE = re.compile(r"(?<!%)((?:%%)*)%([OE])([cCdeHImMSuUVwWxXyY])")
 _PLAIN = re.compile(r"(?<!%)((?:%%)*)%([klPtn])")
 
@@ -576,6 +586,7 @@ def _strptime_formats(fmt: str) -> list[str]:
     """The DuckDB formats reading `fmt`'s %E*S, %E#S and %E4Y, its %k, %l, %P, %t, %n, %Ox and %Ex (`fmt` alone where
     it has none of them)."""
     fmt = re.sub(r"(?<!%)((?:%%)*)%E4Y", r"\1%Y", fmt)
+    fmt = _RFC3339_OFFSET.sub(r"\1%z", fmt)
     fmt = _ALTERNATIVE.sub(lambda m: m.group(1) + "%" + m.group(3), fmt)
     fmt = _PLAIN.sub(lambda m: m.group(1) + _SAME_AS[m.group(2)], fmt)
     found = _FRACTIONAL_SECONDS.search(fmt)
@@ -620,7 +631,7 @@ def parse_elements_checked(node: exp.Expression) -> exp.Expression | None:
     target, invalid = _NOT_PARSED[type(node)]
     element = _refused_element(fmt.this, invalid)
     if element is None:
-        return _reading(node)
+        return in_range(node, _reading(node) or node) if target != "TIME" else _reading(node)
     message = f"Invalid format: %{element} is not allowed for the {target} type."
     duck = {"DATE": "DATE", "TIME": "TIME", "DATETIME": "TIMESTAMP"}[target]
     return tpl(f"CAST(CASE WHEN __s__ IS NULL THEN NULL ELSE {fails(node, sql_text(message))} END AS {duck})",

@@ -1,5 +1,6 @@
-"""Date and time corrections: EXTRACT parts, *_TRUNC, FORMAT_TIMESTAMP and PARSE_TIMESTAMP zones, and date arithmetic
-that passes the ends of BigQuery's range."""
+"""Date and time corrections: EXTRACT parts, *_TRUNC, FORMAT_TIMESTAMP, zones (named, offsets, a wall-clock time read
+twice), DATE/TIME/DATETIME of parts, intervals, and date arithmetic that passes the ends of BigQuery's range. (PARSE_
+is parse_formats.py's.)"""
 from __future__ import annotations
 
 import re
@@ -223,32 +224,6 @@ def fix_format_timestamp(node: exp.TimeToStr) -> exp.Expression | None:
     if last < len(fmt.this):
         pieces.append(f"STRFTIME({local}, {sql_text(fmt.this[last:])})")
     return tpl("(" + " || ".join(pieces) + ")", x=x, z=zone)
-
-
-def fix_parse_timestamp(node: exp.StrToTime) -> exp.Expression:
-    """PARSE_TIMESTAMP(fmt, text [, zone]) is a TIMESTAMP: the text is wall-clock time in `zone`
-    (UTC without one) unless it carries its own offset. DuckDB's strptime gives a zone-less
-    TIMESTAMP (BigQuery's DATETIME), and sqlglot drops the zone."""
-    fmt = node.args.get("format")
-    zone = node.args.get("zone")
-    parse = _reading(node)
-    if parse is None:
-        parse = node.copy()
-        parse.set("zone", None)
-    if isinstance(fmt, exp.Literal) and fmt.is_string and re.search(r"%E?z|%Z", fmt.this.replace("%%", "")):
-        return in_range(node, tpl("CAST(__p__ AS TIMESTAMPTZ)", p=parse))  # the text names its own offset
-    if zone is None or (isinstance(zone, exp.Literal) and zone.is_string and zone.this.upper() in ("UTC", "Z")):
-        return in_range(node, tpl("TIMEZONE('UTC', __p__)", p=parse))
-    return in_range(node, in_zone(zone, parse))
-
-
-def in_range(node: exp.Expression, parsed: exp.Expression) -> exp.Expression:
-    """A PARSE_DATE, PARSE_DATETIME or PARSE_TIMESTAMP result outside BigQuery's range (years 1 to 9999; a TIMESTAMP's
-    in UTC) fails, NULL under SAFE.: DuckDB's strptime read the year 0 (`PARSE_DATE('%Y', '0')`), and the value failed
-    only as the client read it."""
-    failure = fails(node, "'Invalid result from parsing function: out of range'")
-    return tpl(f"CASE WHEN __p__ IS NULL OR CAST(__p__ AS TIMESTAMP) BETWEEN TIMESTAMP '0001-01-01 00:00:00' AND "
-               f"TIMESTAMP '9999-12-31 23:59:59.999999' THEN __p__ ELSE {failure} END", p=parsed)
 
 
 def in_zone(zone: exp.Expression, local: exp.Expression) -> exp.Expression:
@@ -500,142 +475,6 @@ def constructed(node: exp.Expression) -> exp.Expression | None:
     nulls = " OR ".join(f"__{k}__ IS NULL" for k in keys)
     return tpl(f"CASE WHEN {nulls} THEN NULL WHEN NOT ({valid}) THEN {failure} ELSE __f__ END",
                f=node, **{k: v.copy() for k, v in parts.items()})
-
-
-# The format elements PARSE_DATE, PARSE_TIME and PARSE_DATETIME refuse (ZetaSQL parse_date_time.cc,
-# ValidateParseFormat; compliance functions_testlib_timestamp.cc, GetParseDateTests): "Invalid format: %H is not allowed
-# for the DATE type.", NULL under SAFE. DuckDB's strptime read them, so PARSE_DATE('%Y-%m-%d %H:%M:%S', ...) gave a
-# date where BigQuery's job fails.
-_NOT_PARSED = {exp.StrToDate: ("DATE", "cHIklMPpRrSsTXZz"), exp.ParseTime: ("TIME", "AaBbhCcDdeFGgjmsUuVWwxYyZz"),
-               exp.ParseDatetime: ("DATETIME", "Zz")}
-
-
-def _refused_element(fmt: str, invalid: str) -> str | None:
-    """The first element of `fmt` in `invalid`, as ValidateParseFormat finds it (%E#S and %E*S where %S is refused,
-    %E4Y where %Y is, %Ox where x is)."""
-    i = 0
-    while i < len(fmt):
-        if fmt[i] != "%":
-            i += 1
-            continue
-        run = len(fmt[i:]) - len(fmt[i:].lstrip("%"))
-        i += run
-        if run % 2 == 0 or i >= len(fmt):
-            continue
-        c, rest = fmt[i], fmt[i + 1:]
-        if c in invalid:
-            return c
-        if c == "E" and rest:
-            if rest[0] in invalid:
-                return "E" + rest[0]
-            if "S" in invalid and (rest[0] == "*" or rest[0].isdigit()) and rest[1:2] == "S":
-                return "E" + rest[:2]
-            if "Y" in invalid and rest[:2] == "4Y":
-                return "E4Y"
-        if c == "O" and rest and rest[0] in invalid:
-            return "O" + rest[0]
-        i += 1
-    return None
-
-
-# PARSE_*'s %b, %B and %h each read a month's full or abbreviated name, and %a and %A a weekday's (strptime's rule,
-# which ZetaSQL's parser keeps; compliance functions_testlib_timestamp.cc); DuckDB's %b read only 'Mar' and %B only
-# 'March'. The text's full names are shortened and the format reads the short ones (case is ignored either way).
-_NAMED = re.compile(r"(?<!%)((?:%%)*)%([BhA])")
-_NAMES = (("january", "february", "march", "april", "june", "july"),
-          ("august", "september", "october", "november", "december"),
-          ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
-# (pattern, replacement): each name's short form is its one group; RE2 replaces groups \1 to \9 only, so three
-_FULL_NAMES = tuple((r"(?i)(?:" + "|".join(f"({n[:3]}){n[3:]}" for n in names) + r")",
-                     "".join(f"\\{i}" for i in range(1, len(names) + 1))) for names in _NAMES)
-
-
-def _names_either_way(text: exp.Expression, fmt: str) -> tuple[exp.Expression, str]:
-    """The text and format a PARSE_ reads, its months' and weekdays' names read in either form where `fmt` reads
-    any: the text's full names shortened, the format reading short ones."""
-    if not re.search(r"(?<!%)(?:%%)*%[bBhaA]", fmt):
-        return text, fmt
-    for pattern, short in _FULL_NAMES:
-        text = exp.RegexpReplace(this=text, expression=exp.Literal.string(pattern),
-                                 replacement=exp.Literal.string(short))
-    return text, _NAMED.sub(lambda m: m.group(1) + "%" + ("a" if m.group(2) == "A" else "b"), fmt)
-
-
-# PARSE_'s %E*S reads seconds with a fraction of any digits, %E#S with at most # (compliance: "%E#S does not consume
-# more digits than specified", so PARSE_TIME('%E1S', '1.12') fails), %E4Y a year (format elements doc); DuckDB's
-# strptime knows none of them ("Unrecognized format ... %E": PARSE_TIMESTAMP('%Y-%m-%d %H:%M:%E*S', ...) failed;
-# sqlglot spells %E6S alone). Written as a list of formats DuckDB tries in turn: a fraction of 1-6 digits, none;
-# %E0S none, %E3S at most 3 (%g). %E*S's digits past the sixth are cut from the text first: ZetaSQL truncates to the
-# microsecond, and DuckDB's %n rounded (23:59:59.9999999 became midnight). (DuckDB has no element of 1, 2, 4 or 5
-# digits: those read up to 6.)
-_FRACTIONAL_SECONDS = re.compile(r"(?<!%)((?:%%)*)%E(\*|[0-9])S")
-_SECONDS_READ = {"0": ("%S",), "3": ("%S.%g", "%S")}
-_PAST_MICROSECONDS = (r"(\.[0-9]{6})[0-9]+", r"\1")
-
-
-# Elements strptime reads as others that DuckDB's knows (format elements doc; ZetaSQL's parser, which is strptime's):
-# %k and %l an hour as %H and %I, %P as %p, %t and %n any whitespace (as a space does), %Ez (+HH:MM) as %z, and the
-# alternative forms %Ox and %Ex (POSIX's locale modifiers: the C locale has no alternatives) as %x. DuckDB refused each.
-_SAME_AS = {"k": "%H", "l": "%I", "P": "%p", "t": " ", "n": " "}
-_RFC3339_OFFSET = re.compile(r"(?<!%)((?:%%)*)%Ez")   # +HH:MM, which DuckDB's %z reads
-_ALTERNATIVE = re.compile(r"(?<!%)((?:%%)*)%([OE])([cCdeHImMSuUVwWxXyY])")
-_PLAIN = re.compile(r"(?<!%)((?:%%)*)%([klPtn])")
-
-
-def _strptime_formats(fmt: str) -> list[str]:
-    """The DuckDB formats reading `fmt`'s %E*S, %E#S and %E4Y, its %k, %l, %P, %t, %n, %Ox and %Ex (`fmt` alone where
-    it has none of them)."""
-    fmt = re.sub(r"(?<!%)((?:%%)*)%E4Y", r"\1%Y", fmt)
-    fmt = _RFC3339_OFFSET.sub(r"\1%z", fmt)
-    fmt = _ALTERNATIVE.sub(lambda m: m.group(1) + "%" + m.group(3), fmt)
-    fmt = _PLAIN.sub(lambda m: m.group(1) + _SAME_AS[m.group(2)], fmt)
-    found = _FRACTIONAL_SECONDS.search(fmt)
-    if not found:
-        return [fmt]
-    readings = _SECONDS_READ.get(found.group(2), ("%S.%f", "%S"))
-    return [_FRACTIONAL_SECONDS.sub(lambda m: m.group(1) + seconds, fmt) for seconds in readings]
-
-
-def _read_with(formats: list[str], text: exp.Expression, default_year: bool) -> exp.Expression:
-    """DuckDB's STRPTIME of `text` trying `formats` in turn; with `default_year`, as sqlglot writes PARSE_: a year
-    1970 in front of text and format, which a %Y of the format overrides (DuckDB's default year is 1900)."""
-    year, text_sql = ("%Y ", "'1970 ' || __s__") if default_year else ("", "__s__")
-    listed = ", ".join(sql_text(year + f) for f in formats)
-    return tpl(f"STRPTIME({text_sql}, [{listed}])", s=text)
-
-
-def _reading(node: exp.Expression) -> exp.Expression | None:
-    """A PARSE_ (StrToDate, StrToTime, ParseDatetime, ParseTime) as DuckDB's STRPTIME, written here where its literal
-    format needs what sqlglot's translation does not give (names either way, %E*S, %E#S, %E4Y); else None, sqlglot's.
-    (sqlglot's own generator would read a rewritten text argument again, in DuckDB's dialect.)"""
-    fmt = node.args.get("format")
-    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
-        return None
-    text, named = _names_either_way(node.this, fmt.this)
-    formats = _strptime_formats(named)
-    if re.search(r"(?<!%)(?:%%)*%E\*S", named):
-        pattern, kept = _PAST_MICROSECONDS
-        text = exp.RegexpReplace(this=text, expression=exp.Literal.string(pattern), replacement=exp.Literal.string(kept))
-    if text is node.this and formats == [fmt.this]:
-        return None
-    if isinstance(node, exp.ParseTime):
-        return tpl("CAST(__p__ AS TIME)", p=_read_with(formats, text, default_year=False))
-    read = _read_with(formats, text, default_year=True)
-    return tpl("CAST(__p__ AS DATE)", p=read) if isinstance(node, exp.StrToDate) else read
-
-
-def parse_elements_checked(node: exp.Expression) -> exp.Expression | None:
-    fmt = node.args.get("format")
-    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
-        return None
-    target, invalid = _NOT_PARSED[type(node)]
-    element = _refused_element(fmt.this, invalid)
-    if element is None:
-        return in_range(node, _reading(node) or node) if target != "TIME" else _reading(node)
-    message = f"Invalid format: %{element} is not allowed for the {target} type."
-    duck = {"DATE": "DATE", "TIME": "TIME", "DATETIME": "TIMESTAMP"}[target]
-    return tpl(f"CAST(CASE WHEN __s__ IS NULL THEN NULL ELSE {fails(node, sql_text(message))} END AS {duck})",
-               s=node.this)
 
 
 # A zone that is a value, not a literal (a column, a parameter): an offset in it ('+05:30', 'UTC-8') made DuckDB's

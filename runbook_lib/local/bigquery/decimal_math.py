@@ -23,22 +23,19 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 import pyarrow as pa
 from sqlglot import exp
 
-from .casts import _TOO_WIDE
+from .casts import bignumeric_refusal, too_wide_for_bignumeric
 from .numeric_types import RESULT
-from .numerics import _EXACT, _as_decimal, _decimal_type
-from .typenames import BIGNUMERIC_DUCKDB, NUMERIC_DUCKDB
+from .numerics import EXACT, SCALES, as_decimal, decimal_type
 
 _NAMES: dict[type[exp.Expression], str] = {exp.Sqrt: "SQRT", exp.Cbrt: "CBRT", exp.Exp: "EXP", exp.Ln: "LN",
                                            exp.Log: "LOG", exp.Pow: "POW"}
 CALLS = tuple(_NAMES)
 
-_SCALE = {"NUMERIC": NUMERIC_DUCKDB[1], "BIGNUMERIC": BIGNUMERIC_DUCKDB[1]}
 # BigQuery's largest value of each type; the sandbox's BIGNUMERIC stops at 20 integer digits (casts.py)
 _BIGGEST = {"NUMERIC": Decimal("99999999999999999999999999999.999999999"),
             "BIGNUMERIC": Decimal("578960446186580977117854925043439539266.34992332820282019728792003956564819967")}
-_SANDBOX_BIGNUMERIC = Decimal("99999999999999999999.999999999999999999")
 _CONTEXT = Context(prec=48, Emax=10**6, Emin=-10**6)
-_UNIT = {kind: Decimal(1).scaleb(-scale) for kind, scale in _SCALE.items()}
+_UNIT = {kind: Decimal(1).scaleb(-scale) for kind, scale in SCALES.items()}
 
 
 class DecimalMathError(ValueError):
@@ -90,8 +87,8 @@ def compute(name: str, x: Decimal, y: Decimal | None, kind: str) -> Decimal:
         if result.copy_abs() > _BIGGEST[kind]:
             raise DecimalMathError(f"{_overflow(kind)}: {call}")
         rounded = result.quantize(_UNIT[kind], rounding=ROUND_HALF_UP)
-    if kind == "BIGNUMERIC" and rounded.copy_abs() > _SANDBOX_BIGNUMERIC:
-        raise DecimalMathError(f"{call} of a BIGNUMERIC: {_TOO_WIDE}")
+    if kind == "BIGNUMERIC" and too_wide_for_bignumeric(rounded):
+        raise DecimalMathError(f"{call}: {bignumeric_refusal(rounded)}")
     return rounded
 
 
@@ -164,19 +161,19 @@ def decimal_maths(names: pa.Array, xs: pa.Array, ys: pa.Array, kinds: pa.Array) 
 def decimal_math(node: exp.Expression) -> exp.Expression | None:
     """The call of a NUMERIC or BIGNUMERIC (marked by numeric_types.py) through the UDF; None for any other."""
     kind = node.meta_get(RESULT)
-    if kind not in _SCALE:
+    if kind not in SCALES:
         return None
     name = _NAMES[type(node)]
     if isinstance(node, exp.Log):   # (sqlglot keeps the base first; LOG10(x) is LOG(10, x), LOG(x) LN(x))
         x, y = node.expression, node.this
     else:
         x, y = node.this, node.args.get("expression")
-    operands = [exp.cast(_as_decimal(v.copy(), kind), "VARCHAR", dialect="duckdb") if v is not None else exp.null()
+    operands = [exp.cast(as_decimal(v.copy(), kind), "VARCHAR", dialect="duckdb") if v is not None else exp.null()
                 for v in (x, y)]
     call = exp.Anonymous(this="_bq_decimal_math", expressions=[exp.Literal.string(name), *operands,
                                                                 exp.Literal.string(kind)])
-    made = exp.Cast(this=call, to=_decimal_type(kind))
-    made.meta[_EXACT] = kind
+    made = exp.Cast(this=call, to=decimal_type(kind))
+    made.meta[EXACT] = kind
     return made
 
 

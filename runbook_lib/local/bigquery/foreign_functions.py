@@ -12,11 +12,10 @@ a name the script defines itself (CREATE TEMP FUNCTION) or qualifies (`dataset.f
 """
 from __future__ import annotations
 
-from sqlglot.dialects.dialect import Dialect
-from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
 from .errors import UnsupportedSQL
+from .routines import defined_functions, tokens
 
 _EXTRACT = "EXTRACT({} FROM x)"
 # name -> what BigQuery writes instead
@@ -121,14 +120,12 @@ _NOT_A_CALL_AFTER = {TokenType.DOT, TokenType.TABLE, TokenType.INTO, TokenType.F
                      TokenType.EXISTS, TokenType.PROCEDURE}
 
 
-def refuse_foreign_calls(sql: str, defined: frozenset[str] = frozenset()) -> None:
+def refuse_foreign_calls(sql: str) -> None:
     """UnsupportedSQL for the first call of a name in INSTEAD (as BigQuery's "Function not found", with what BigQuery
-    writes), unless the script defines a function of that name (`defined`, upper case)."""
-    try:
-        tokens = Dialect.get_or_raise("bigquery").tokenize(sql)
-    except TokenError:
-        return   # (the parser says what is wrong)
-    for before, token, after in zip([None, *tokens], tokens, tokens[1:]):
+    writes), unless the script defines a function of that name."""
+    read = tokens(sql)
+    defined = defined_functions(read)
+    for before, token, after in zip([None, *read], read, read[1:]):
         name = token.text.upper()
         if name in INSTEAD and name not in defined and after.token_type == TokenType.L_PAREN \
                 and token.token_type != TokenType.STRING \

@@ -35,11 +35,11 @@ from .numeric_types import DECIMALS, OPERANDS, RESULT, operands
 from .sqltree import is_int_literal, sql_text, tpl
 from .typenames import BIGNUMERIC_DUCKDB, NUMERIC_DUCKDB
 
-_SCALES = {"NUMERIC": NUMERIC_DUCKDB[1], "BIGNUMERIC": BIGNUMERIC_DUCKDB[1]}
+SCALES = {"NUMERIC": NUMERIC_DUCKDB[1], "BIGNUMERIC": BIGNUMERIC_DUCKDB[1]}
 _DIVISION_BY_ZERO = "ERROR('division by zero')"   # BigQuery's words (its message then names the operands)
 
 
-def _decimal_type(kind: str) -> exp.DataType:
+def decimal_type(kind: str) -> exp.DataType:
     return _DUCKDB_DECIMALS[kind].copy()
 
 
@@ -53,7 +53,7 @@ def _marked(node: exp.Expression) -> tuple[str | None, tuple]:
     return (kind, node.meta_get(OPERANDS) or ()) if kind in DECIMALS else (None, ())
 
 
-_EXACT = "duckdb_decimal"   # meta of a node this module made: its DuckDB type is DECIMAL(38, s) of that kind
+EXACT = "duckdb_decimal"   # meta of a node this module made: its DuckDB type is DECIMAL(38, s) of that kind
 
 
 def _is_decimal_of(x: exp.Expression, kind: str) -> bool:
@@ -64,7 +64,7 @@ def _is_decimal_of(x: exp.Expression, kind: str) -> bool:
         x = x.this
     if isinstance(x, exp.Cast):
         return not isinstance(x, exp.TryCast) and x.to == _DUCKDB_DECIMALS[kind]
-    if x.meta_get(_EXACT) == kind:
+    if x.meta_get(EXACT) == kind:
         return True
     if isinstance(x, exp.Mul):
         return any(is_int_literal(o) for o in (x.this, x.expression)) and \
@@ -75,8 +75,8 @@ def _is_decimal_of(x: exp.Expression, kind: str) -> bool:
     return False
 
 
-def _as_decimal(x: exp.Expression, kind: str) -> exp.Expression:
-    return x if _is_decimal_of(x, kind) else exp.Cast(this=x, to=_decimal_type(kind))
+def as_decimal(x: exp.Expression, kind: str) -> exp.Expression:
+    return x if _is_decimal_of(x, kind) else exp.Cast(this=x, to=decimal_type(kind))
 
 
 def _unscaled(x: exp.Expression, x_kind: str, kind: str, scaled: bool = True) -> exp.Expression:
@@ -84,11 +84,11 @@ def _unscaled(x: exp.Expression, x_kind: str, kind: str, scaled: bool = True) ->
     `scale` places, so its digits are that integer (cutting the value into integer and fraction parts instead,
     x * 10^scale overflowing DECIMAL(38, s), takes twice the functions)."""
     if x_kind == "INT64":
-        return tpl(f"(CAST(__x__ AS HUGEINT) * {10 ** _SCALES[kind]})" if scaled else "CAST(__x__ AS HUGEINT)", x=x)
-    return tpl("CAST(REPLACE(CAST(__d__ AS VARCHAR), '.', '') AS HUGEINT)", d=_as_decimal(x, kind))
+        return tpl(f"(CAST(__x__ AS HUGEINT) * {10 ** SCALES[kind]})" if scaled else "CAST(__x__ AS HUGEINT)", x=x)
+    return tpl("CAST(REPLACE(CAST(__d__ AS VARCHAR), '.', '') AS HUGEINT)", d=as_decimal(x, kind))
 
 
-_UNITS = {kind: f"CAST('0.{'0' * (scale - 1)}1' AS DECIMAL(38, {scale}))" for kind, scale in _SCALES.items()}
+_UNITS = {kind: f"CAST('0.{'0' * (scale - 1)}1' AS DECIMAL(38, {scale}))" for kind, scale in SCALES.items()}
 
 
 def _exact(kind: str, unscaled: str, **operands_: exp.Expression) -> exp.Expression:
@@ -102,7 +102,7 @@ def _exact(kind: str, unscaled: str, **operands_: exp.Expression) -> exp.Express
     fields = ", ".join(f"'{name}': __{name}__" for name in operands_)
     made = tpl(f"LIST_TRANSFORM([{{{fields}}}], lambda _n: CAST({unscaled} AS DECIMAL(38, 0)) * {_UNITS[kind]})[1]",
                **operands_)
-    made.meta[_EXACT] = kind
+    made.meta[EXACT] = kind
     return made
 
 
@@ -146,7 +146,7 @@ def _quotient(a: exp.Expression, b: exp.Expression, kinds: tuple, kind: str, on_
     the SQL for a zero divisor (None: b is a literal that is not zero)."""
     a_kind, b_kind = kinds
     if "NULL" in kinds:
-        return exp.Cast(this=exp.null(), to=_decimal_type(kind))
+        return exp.Cast(this=exp.null(), to=decimal_type(kind))
     if b_kind == "INT64" and _positive_integer(b):   # / 2, / 5: 2 * 5 written 10
         literal = int(b.this)
         return _exact(kind, _BY_INTEGER.format(b=literal, abs_b=literal, twice_b=2 * literal),
@@ -187,7 +187,7 @@ def integer_division(node: exp.IntDiv) -> exp.Expression | None:
     kind, kinds = _marked(node)
     if kind is not None and "NULL" not in kinds:
         a_kind, b_kind = kinds
-        truncated = _checked(f"(_n.a // _n.b) * {10 ** _SCALES[kind]}", _DIVISION_BY_ZERO)
+        truncated = _checked(f"(_n.a // _n.b) * {10 ** SCALES[kind]}", _DIVISION_BY_ZERO)
         return _exact(kind, truncated, a=_unscaled(node.this, a_kind, kind), b=_unscaled(node.expression, b_kind, kind))
     for arg in ("this", "expression"):
         node.set(arg, exp.paren(node.args[arg], copy=False))
@@ -230,8 +230,8 @@ def _average(node: exp.Avg, kind: str, over: exp.Window | None) -> exp.Expressio
     # of a DECIMAL(38, s) stays under 10^38 unscaled.
     made = tpl(f"CAST(SIGN(__s__) * CAST((2 * CAST(REPLACE(CAST(ABS(__d__) AS VARCHAR), '.', '') AS UHUGEINT) "
                f"+ CAST(__n__ AS UHUGEINT)) // (2 * CAST(__n__ AS UHUGEINT)) AS HUGEINT) AS DECIMAL(38, 0)) "
-               f"* {_UNITS[kind]}", s=total.copy(), d=_as_decimal(total, kind), n=count)
-    made.meta[_EXACT] = kind
+               f"* {_UNITS[kind]}", s=total.copy(), d=as_decimal(total, kind), n=count)
+    made.meta[EXACT] = kind
     return made
 
 
@@ -270,7 +270,7 @@ def product(node: exp.Mul) -> exp.Expression | None:
     if kind is None or any(k not in DECIMALS for k in kinds):
         return None
     (a, b), (a_kind, b_kind) = (node.this, node.expression), kinds
-    scaled = 10 ** _SCALES[kind]
+    scaled = 10 ** SCALES[kind]
     fraction = _ROUNDED_FRACTION.format(m=scaled, twice_m=2 * scaled) if kind == "NUMERIC" else \
         _EXACT_FRACTION.format(m=scaled, refusal=sql_text(f"BIGNUMERIC product: {_TOO_WIDE}"))
     return _exact(kind, _PRODUCT.format(m=scaled, fraction=fraction),
@@ -285,7 +285,7 @@ def common_supertype(node: exp.Expression) -> exp.Expression | None:
         return None
     for value, value_kind in zip(operands(node), kinds):
         if value is not None and value_kind in DECIMALS and value_kind != kind:
-            value.replace(_as_decimal(value.copy(), kind))
+            value.replace(as_decimal(value.copy(), kind))
     return None
 
 
@@ -296,4 +296,4 @@ def rounding(node: exp.Expression) -> exp.Expression | None:
     kind, _ = _marked(node)
     if kind is None or any(node.args.get(k) is not None for k in ("truncate", "to")):
         return None   # ROUND's rounding_mode, FLOOR(x TO unit): left as before
-    return exp.Cast(this=node, to=_decimal_type(kind))
+    return exp.Cast(this=node, to=decimal_type(kind))

@@ -22,10 +22,9 @@ from .casts import fix_cast
 from .column_order import bigquery_star_order
 from .concatenation import concat_as_strings, pipes_as_strings
 from .datetimes import (CONSTRUCTED, DATE_ARITHMETIC, constructed, date_arithmetic, date_from_unix_date,
-                        datetime_in_zone, fix_extract, fix_format_timestamp, fix_parse_timestamp, fix_trunc,
-                        interval_arithmetic, interval_span, offset_zone, parse_elements_checked, string_in_zone,
-                        time_of, timestamp_array_bounds, timestamp_diff, timestamp_in_zone, unix_millis,
-                        unix_seconds, unix_to_time)
+                        datetime_in_zone, fix_extract, fix_format_timestamp, fix_trunc, interval_arithmetic,
+                        interval_span, offset_zone, string_in_zone, time_of, timestamp_array_bounds, timestamp_diff,
+                        timestamp_in_zone, unix_millis, unix_seconds, unix_to_time)
 from .errors import UnsupportedSQL
 from .json_conversions import (json_bool, json_float64, json_int64, json_string, recursive_descent,
                                unfollowed_path)
@@ -39,6 +38,7 @@ from .numeric_types import RESULT
 from .numerics import (average, common_supertype, division, integer_division, product, rounding, safe_division,
                        windowed_average)
 from .navigation import checked_offset
+from .parse_formats import fix_parse_timestamp, parse_elements_checked
 from .printf_format import printf_format
 from .quantified_like import quantified_like
 from .subscripts import SUBSCRIPT_OF
@@ -172,6 +172,12 @@ def _typeof(node: exp.Typeof) -> exp.Expression | None:
     if not node.meta_get(BIGQUERY_TYPEOF):
         return None
     return tpl("CASE WHEN TYPEOF(__x__) = '\"NULL\"' THEN 'INT64' ELSE _bq_type(TYPEOF(__x__)) END", x=node.this)
+
+
+def _mathematical(node: exp.Expression) -> exp.Expression | None:
+    """A mathematical function: of a NUMERIC or BIGNUMERIC in decimal (decimal_math.py), else checked for a result
+    BigQuery refuses (math_domains.py)."""
+    return decimal_math(node) or (outside_domain(node) if isinstance(node, DOMAIN_CHECKED) else None)
 
 
 def _anonymous(node: exp.Anonymous) -> exp.Expression | None:
@@ -511,9 +517,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.BitwiseCount: bit_count,
     exp.BitwiseLeftShift: left_shift,
     exp.BitwiseRightShift: right_shift,
-    **{cls: outside_domain for cls in DOMAIN_CHECKED},
-    **{cls: lambda node: decimal_math(node) or (outside_domain(node) if isinstance(node, DOMAIN_CHECKED) else None)
-       for cls in DECIMAL_MATH},   # decimal_math.py: of a NUMERIC or BIGNUMERIC
+    **dict.fromkeys((*DOMAIN_CHECKED, *DECIMAL_MATH), _mathematical),
     **{cls: negative_length for cls in LENGTH_CHECKED},   # string_lengths.py
     exp.Trim: trim_whitespace,   # trims.py
     **REGEXP_REWRITES,   # regexps.py

@@ -37,28 +37,28 @@ def readable(sql: str) -> str:
     return _own_functions_renamed(_DROP_TABLE_FUNCTION.sub(r"\1\2DROP FUNCTION", sql))
 
 
-def _tokens(sql: str) -> list:
+def tokens(sql: str) -> list:
+    """sqlglot's BigQuery tokens of `sql` ([] where it cannot tokenize them: the parser says what is wrong)."""
     try:
         return Dialect.get_or_raise("bigquery").tokenize(sql)
     except TokenError:
-        return []   # (the parser says what is wrong)
+        return []
 
 
-def defined_functions(sql: str) -> frozenset[str]:
-    """The (upper-case) names of the unqualified functions `sql` creates (`CREATE [TEMP] FUNCTION name(`)."""
-    tokens = _tokens(sql)
-    return frozenset(name.text.upper() for function, name, paren in zip(tokens, tokens[1:], tokens[2:])
+def defined_functions(tokens_: list) -> frozenset[str]:
+    """The (upper-case) names of the unqualified functions a script creates (`CREATE [TEMP] FUNCTION name(`)."""
+    return frozenset(name.text.upper() for function, name, paren in zip(tokens_, tokens_[1:], tokens_[2:])
                      if function.token_type == TokenType.FUNCTION and paren.token_type == TokenType.L_PAREN)
 
 
 def _own_functions_renamed(sql: str) -> str:
     parser = Dialect.get_or_raise("bigquery").parser_class
-    clashing = {n for n in defined_functions(sql) if n in parser.FUNCTIONS or n in parser.FUNCTION_PARSERS}
+    read = tokens(sql)
+    clashing = {n for n in defined_functions(read) if n in parser.FUNCTIONS or n in parser.FUNCTION_PARSERS}
     if not clashing:
         return sql
-    tokens = _tokens(sql)
     out, at = [], 0
-    for before, token, after in zip([None, *tokens], tokens, tokens[1:]):
+    for before, token, after in zip([None, *read], read, read[1:]):
         if token.text.upper() in clashing and after.token_type == TokenType.L_PAREN \
                 and (before is None or before.token_type != TokenType.DOT):
             out += [sql[at:token.start], f"_own_{token.text.lower()}"]

@@ -504,7 +504,7 @@ def translate(sql: str, project: str = "sandbox", catalog: str | None = None,
     if none were given. Raises UnsupportedSQL, in one sentence, for what the local warehouse cannot run.
     """
     trees = parsed(sql)
-    foreign_functions.refuse_foreign_calls(sql, routines.defined_functions(sql))
+    foreign_functions.refuse_foreign_calls(sql)
     refusals.check_json_objects(sql, trees)
     refusals.refuse_net_functions(trees)
     refusals.refuse_null_arguments(trees)

@@ -61,7 +61,8 @@ class LogShape:
         self.finished = finished      # lines that say a build finished (no builder's output goes on below)
         self.summaries = summaries    # lines that close a failure message rather than state its cause
         self._builder: list[Builder | None] = []         # the log's builder, once looked for
-        self._near: tuple[int, int, Builder] | None = None  # (from, to, builder) of the lines last asked about
+        # (from, to, builder, step) of the lines last asked about: a framed line's answer holds for its step's lines
+        self._near: tuple[int, int, Builder, int | None] | None = None
         # what the last scans for a line's builder found: (step, scanned to, the nearest finished line, plain
         # Cloud Build's nearest marker line) upwards, by kind and step (from, the first marker line, scanned to)
         # downwards
@@ -110,6 +111,13 @@ class LogShape:
             return self.builder(around)
         return next((b for b in self.builders if any(first_line(self.text, m, begin) for m in b.markers)), None)
 
+    def finished_below(self, around: int) -> bool:
+        """Whether a line below the one at offset `around` says a build finished (catalogue `finished`): then that
+        line's failure did not fail the build (a buildpack script's error in a deploy that went on to succeed)."""
+        below = self.text.find("\n", around) + 1
+        return below > 0 and any(first_line(self.text, rule, below) is not None
+                                 for rule in self.finished)
+
     def _near_builder(self, around: int) -> tuple[bool, Builder | None]:
         """(whether markers near decide it, the builder) of the line at offset `around` (see builder). A builder's
         marker above a line that says a build finished (catalogue `finished`) does not make the lines below it
@@ -117,16 +125,17 @@ class LogShape:
         the buildpacks'). The log is scanned outwards from the line, a stretch at a time and only as far as
         the nearest marker lines (MarkerLines), and what a scan found is kept for the lines below it, so that
         a run of matches down a huge log costs about one pass over it."""
-        cached = self._near
-        if cached is not None and cached[0] <= around < cached[1] and around - cached[0] <= BUILDER_WINDOW:
-            return True, cached[2]
         text = self.text
         start = text.rfind("\n", 0, around) + 1
+        # a framed line is the output of a builder that ran in its own Cloud Build step
+        step = step_of(line_at(text, start))
+        cached = self._near
+        if cached is not None and cached[0] <= around < cached[1] and around - cached[0] <= BUILDER_WINDOW \
+                and cached[3] == step:
+            return True, cached[2]
         end = text.find("\n", around)
         end = len(text) if end < 0 else end
         lo, hi = max(0, start - BUILDER_WINDOW), min(len(text), end + BUILDER_WINDOW)
-        # a framed line is the output of a builder that ran in its own Cloud Build step
-        step = step_of(line_at(text, start))
         framing = len(self.builders) - 1   # plain Cloud Build, listed last: counts when no other builder is near
 
         def listed(owners: frozenset[int], line_step: int | None) -> int | None:
@@ -154,7 +163,7 @@ class LogShape:
                     # same builder below changes nothing: a log whose every line carries `[builder]` is one output)
                     after = self._next_marker(end, hi, lambda o, st: (specific(o, st) and listed(o, st) != mine)
                                               or FINISHED in o)
-                    self._near = (line_start, hi if after is None else after[0], self.builders[mine])  # type: ignore[index]
+                    self._near = (line_start, hi if after is None else after[0], self.builders[mine], step)  # type: ignore[index]
                     return True, self.builders[mine]   # type: ignore[index]
                 if FINISHED in owners and line_start < start:
                     finished, framed, stop = line_start, new_framed, True

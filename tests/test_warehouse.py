@@ -16,6 +16,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from runbook_lib.errors import NotFoundError, ParameterError, WarehouseBusy, WarehouseQueryError
 from runbook_lib.local.duckdb_file import engine_settings
@@ -445,6 +447,12 @@ def test_temp_objects_last_one_call(wh):
     # ... and a later script naming it is refused as BigQuery refuses a table without its dataset
     with pytest.raises(WarehouseQueryError, match='Table "seed" must be qualified with a dataset'):
         wh.query("SELECT * FROM seed")
+    # A script that makes only a TEMP table between them must not leave the function behind either
+    # (the engine lists TEMP functions only after a script that made one).
+    wh.query("CREATE TEMP FUNCTION once(x INT64) AS (x); SELECT once(1) AS y")
+    wh.query("CREATE TEMP TABLE staged AS SELECT 1 AS x; SELECT x FROM staged")
+    with pytest.raises(WarehouseQueryError, match="Function not found: once"):
+        wh.query("SELECT once(1) AS y")
 
 
 def test_dataset_names_that_duckdb_also_uses(tmp_path):
@@ -553,3 +561,52 @@ def test_partition_by_and_cluster_by_name_a_column_whatever_its_case(wh):
     wh.execute("CREATE TABLE p.a (K INT64, TS TIMESTAMP) PARTITION BY DATE(ts) CLUSTER BY k")
     info = wh.table_info("p.a")
     assert (info.partition_column, list(info.clustering)) == ("TS", ["K"])   # as the table spells them
+
+
+# A write recounts only the partitions it wrote when the other partitions' kept figures still add up to the table.
+_DML = st.sampled_from([
+    "INSERT INTO ds.p (day, name, v) VALUES (DATE '2024-01-0{a}', 'n{b}', {b})",
+    "DELETE FROM ds.p WHERE day = DATE '2024-01-0{a}' AND v < {b}",
+    "UPDATE ds.p SET v = v + {b}, name = CONCAT(name, 'x') WHERE day = DATE '2024-01-0{a}'",
+    "UPDATE ds.p SET day = DATE '2024-01-0{a}' WHERE v = {b}",                  # moves rows between partitions
+    "UPDATE ds.p SET day = NULL WHERE v = {b}",                                  # ... into __NULL__
+    "MERGE ds.p AS t USING (SELECT DATE '2024-01-0{a}' AS day, 'n{b}' AS name, {b} AS v) AS s "
+    "ON t.name = s.name WHEN MATCHED THEN UPDATE SET day = s.day WHEN NOT MATCHED THEN INSERT ROW",
+    "MERGE ds.p AS t USING (SELECT 'n{b}' AS name) AS s ON t.name = s.name WHEN MATCHED THEN DELETE",
+    "TRUNCATE TABLE ds.p; INSERT INTO ds.p (day, name, v) VALUES (DATE '2024-01-0{a}', 'n{b}', {b})",
+    "ALTER TABLE ds.p ADD COLUMN IF NOT EXISTS extra STRING; INSERT INTO ds.p (day, name, v) "
+    "VALUES (DATE '2024-01-0{a}', 'n{b}', {b})",
+])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.tuples(_DML, st.integers(1, 5), st.integers(0, 6)), min_size=1, max_size=6))
+def test_partition_statistics_after_any_writes_are_a_fresh_count_of_the_rows(tmp_path_factory, steps):
+    from runbook_lib.local import duckdb_catalog, table_stats
+    from runbook_lib.local.bigquery import meta
+    wh = LocalWarehouse(tmp_path_factory.mktemp("stats") / "w.duckdb")
+    wh.create_dataset("ds")
+    wh.execute("CREATE TABLE ds.p (day DATE, name STRING, v INT64) PARTITION BY day; "
+               "INSERT INTO ds.p SELECT DATE_ADD(DATE '2024-01-01', INTERVAL MOD(i, 5) DAY), CONCAT('n', CAST(i AS "
+               "STRING)), i FROM UNNEST(GENERATE_ARRAY(0, 11)) AS i")
+    for sql, a, b in steps:
+        before = {p.partition_id: p.last_modified for p in wh.partitions("ds.p")}
+        wh.execute(sql.format(a=a, b=b))
+        with wh.connection(read_only=True) as con:
+            cols = duckdb_catalog.columns(con, "ds", "p")
+            fresh = {pid: (rows, check, sizes) for pid, rows, check, sizes
+                     in table_stats._count(con, "ds", "p", cols, checksum=True)}
+            kept = con.execute(f"SELECT partition_id, total_rows, checksum, column_bytes FROM {meta.PARTITIONS} "
+                               "WHERE dataset = 'ds' AND table_name = 'p'").fetchall()
+        assert {pid: (rows, check, json.loads(sizes)) for pid, rows, check, sizes in kept} == fresh, sql
+        after = {p.partition_id: p.last_modified for p in wh.partitions("ds.p")}
+        # a partition whose rows are as they were, and that no statement wrote, keeps its last change
+        assert all(after[pid] == before[pid] for pid in after.keys() & before.keys()
+                   if pid not in _touched(sql.format(a=a, b=b), before)), sql
+
+
+def _touched(sql: str, before: dict) -> set:
+    """Every partition a statement may have written (all of them, unless it names one day only)."""
+    if sql.startswith(("INSERT", "DELETE", "UPDATE ds.p SET v")):
+        return {re.search(r"2024-01-0(\d)", sql).expand(r"2024010\1")}
+    return set(before) | {"__NULL__"}

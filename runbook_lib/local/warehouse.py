@@ -264,8 +264,9 @@ class LocalWarehouse:
             if column is not None:
                 raise NullArrayElement(null_element_refusal(column, "the query", by="The sandbox, as BigQuery,"), column)
             return null_arrays_as_empty(rows)
-        if st.temp:
-            engine().made_temp_objects = True  # BigQuery's TEMP objects last one script, not the process
+        if st.temp:   # BigQuery's TEMP objects last one script, not the process
+            engine().made_temp_objects = True
+            engine().made_temp_functions |= st.kind not in ("create_table", "create_view")
         if st.writes_rows and st.dataset and st.table and catalog.relation_exists(con, st.dataset, st.table):
             # a write that leaves the same rows still moves the partition's last change, as on BigQuery
             written = table_stats.run_noting_partitions(con, st.sql, st.dataset, st.table, used)

@@ -198,13 +198,16 @@ EVERY_PARTITION = "*"   # in the partitions a statement wrote: it wrote the whol
 
 
 def replace_partition_stats(con, dataset: str, table: str, stats: list[tuple], now: datetime,
-                            written: Collection[str | None] = ()) -> None:
+                            written: Collection[str | None] = (), counted_only: Collection[str] | None = None) -> None:
     """Record (partition_id, total_rows, checksum, logical bytes per column) per partition; a partition
     whose figures changed, that is new, or that a statement `written` wrote (if only the same rows
-    again: BigQuery's LAST_MODIFIED_TIME is the last write) was modified `now`, and so was the table."""
+    again: BigQuery's LAST_MODIFIED_TIME is the last write) was modified `now`, and so was the table.
+    With `counted_only`, `stats` counted only those partitions, and every other partition keeps its figures."""
     before = {r[0]: (r[1:4], r[4], r[5]) for r in con.execute(
         f"SELECT partition_id, total_rows, total_logical_bytes, checksum, last_modified, column_bytes FROM {PARTITIONS} "
         "WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table}).fetchall()}
+    if counted_only is not None:
+        before = {pid: old for pid, old in before.items() if pid in counted_only}
     rows, changed = [], set(before) - {s[0] for s in stats}
     for pid, total, checksum, columns in stats:
         size = sum(columns.values())
@@ -216,7 +219,11 @@ def replace_partition_stats(con, dataset: str, table: str, stats: list[tuple], n
             changed.add(pid)
     if not changed and before and all(old[2] is not None for old in before.values()):
         return
-    con.execute(f"DELETE FROM {PARTITIONS} WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table})
+    if counted_only is None:
+        con.execute(f"DELETE FROM {PARTITIONS} WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table})
+    else:
+        con.execute(f"DELETE FROM {PARTITIONS} WHERE dataset = $d AND table_name = $t AND partition_id IN "
+                    "(SELECT UNNEST($p))", {"d": dataset, "t": table, "p": sorted(counted_only)})
     if rows:   # one statement: a statement on the attached file costs more than the rows it carries
         values = ", ".join("(?, ?, ?, ?, ?, CAST(? AS HUGEINT), ?, ?)" for _ in rows)
         con.execute(f"INSERT INTO {PARTITIONS} ({_PARTITION_FIELDS}) VALUES {values}", [v for row in rows for v in row])

@@ -287,6 +287,44 @@ def test_writing_an_array_with_a_null_element_fails_and_writes_nothing(wh, ds, w
     assert not wh.table_exists(f"{ds}.tags")
 
 
+@pytest.mark.parametrize("write", [
+    "INSERT INTO `{ds}.daily` (d, a) VALUES (DATE '2024-01-02', [3, NULL])",
+    "UPDATE `{ds}.daily` SET d = DATE '2024-01-03', a = [CAST(NULL AS INT64)] WHERE d = DATE '2024-01-01'",
+    "MERGE `{ds}.daily` AS t USING (SELECT DATE '2024-01-01' AS d, [1, NULL] AS a) AS s ON t.d = s.d "
+    "WHEN MATCHED THEN UPDATE SET a = s.a",
+])
+def test_a_write_into_one_partition_of_an_array_with_a_null_element_fails(wh, ds, write):
+    wh.execute(f"CREATE TABLE `{ds}.daily` (d DATE, a ARRAY<INT64>) PARTITION BY d")
+    wh.execute(f"INSERT INTO `{ds}.daily` (d, a) VALUES (DATE '2024-01-01', [1, 2]), (DATE '2024-01-05', [5])")
+    with pytest.raises(RunbookError, match=r"cannot write column a of .*: an ARRAY in a table cannot hold a NULL"):
+        wh.execute(write.format(ds=ds))
+    assert sorted(map(list, wh.query(f"SELECT a FROM `{ds}.daily`").a)) == [[1, 2], [5]]
+
+
+def test_a_script_may_read_and_write_a_table_it_created(wh, ds):
+    # BigQuery runs a script statement by statement; the sandbox's dry run (which the fake BigQuery answers every job
+    # with) refused a table made by an earlier statement as missing
+    script = (f"CREATE TABLE `{ds}.made` (d DATE, n INT64) PARTITION BY d; "
+              f"INSERT INTO `{ds}.made` (d, n) VALUES (DATE '2024-01-01', 1); SELECT SUM(n) AS n FROM `{ds}.made`")
+    assert wh.estimate_bytes(script) == 0
+    assert wh.query(script).n.tolist() == [1]
+    with pytest.raises(NotFoundError, match="absent"):
+        wh.estimate_bytes(f"SELECT * FROM `{ds}.absent`; CREATE TABLE `{ds}.absent` (n INT64)")
+
+
+def test_a_write_reads_only_the_partitions_it_wrote_for_null_array_elements(local_wh):
+    # every other partition was checked when it was written; a row planted behind the warehouse's back in another
+    # partition does not fail a write that did not touch it (the check reads what the write wrote, not the table)
+    local_wh.create_dataset("arrays_by_day")
+    local_wh.execute("CREATE TABLE arrays_by_day.t (d DATE, a ARRAY<INT64>) PARTITION BY d; "
+                     "INSERT INTO arrays_by_day.t (d, a) VALUES (DATE '2024-01-01', [1])")
+    with local_wh.connection(read_only=False) as con:
+        con.execute("INSERT INTO arrays_by_day.t VALUES (DATE '2024-01-09', [NULL])")
+    local_wh.execute("INSERT INTO arrays_by_day.t (d, a) VALUES (DATE '2024-01-02', [2])")
+    with pytest.raises(RunbookError, match="cannot hold a NULL element"):
+        local_wh.execute("UPDATE arrays_by_day.t SET a = a WHERE d = DATE '2024-01-09'")
+
+
 def test_integers_inside_arrays_and_structs_are_int64_in_the_sandbox(local_wh):
     # BigQuery has one integer type (its client reads INT64 in an ARRAY or STRUCT as int64); DuckDB's literal is
     # INT32, inside an ARRAY or STRUCT too, and a table made from one kept it (CREATE TABLE AS SELECT [1] read back

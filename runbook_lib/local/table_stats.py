@@ -108,6 +108,20 @@ def _count(con: duckdb.DuckDBPyConnection, dataset: str, table: str, cols: list[
     return [(*r[:fixed], dict(zip((n for n, _ in cols), (int(b) for b in r[fixed:])))) for r in rows]
 
 
+def written_partitions_sql(con: duckdb.DuckDBPyConnection, dataset: str, table: str, cols: list[tuple[str, str]],
+                           written: Collection[str | None]) -> str:
+    """A WHERE clause keeping the rows of the partitions a statement wrote (`written`, as run_noting_partitions
+    returns them), or "" for every row (a table without partitions, or a write of all of them)."""
+    recorded = meta.table_meta(con, dataset, table)
+    if recorded.get("partition_column") is None or not written or meta.EVERY_PARTITION in written \
+            or None in written:
+        return ""
+    pid = partition_id_sql(recorded["partition_column"], dict(cols), recorded.get("partition_range"),
+                           recorded.get("partition_unit"))
+    listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in sorted(written))
+    return f" WHERE {pid} IN ({listed})"
+
+
 def run_noting_partitions(con: duckdb.DuckDBPyConnection, sql: str, dataset: str, table: str,
                           params: dict) -> set[str | None]:
     """Run an INSERT, UPDATE, DELETE or MERGE (DuckDB SQL) into dataset.table; the partition_ids of the rows

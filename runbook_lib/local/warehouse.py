@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Collection, Iterator, Mapping, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -67,14 +67,17 @@ def _utcnow() -> datetime:
 
 
 def _no_null_elements_written(con: duckdb.DuckDBPyConnection, dataset: str, table: str,
-                              cols: list[tuple[str, str]]) -> None:
+                              cols: list[tuple[str, str]], written: Collection[str | None] = ()) -> None:
     """Fail the statement (in its transaction: nothing is written) where a table it wrote (`cols`: its columns) now
-    holds an ARRAY with a NULL element, which BigQuery refuses to write. (Its ARRAY columns only: one read of them.)"""
+    holds an ARRAY with a NULL element, which BigQuery refuses to write. (Its ARRAY columns only, in the partitions
+    it wrote (`written`) when it names them: every other row was checked when it was written.)"""
     arrays = array_columns(cols)
     if not arrays:
         return
     listed = ", ".join(f'"{name}"' for name in arrays)
-    column = column_with_null_element(catalog.fetch_arrow(con, f"SELECT {listed} FROM {qualified(dataset, table)}", {}))
+    where = table_stats.written_partitions_sql(con, dataset, table, cols, written)
+    column = column_with_null_element(catalog.fetch_arrow(con, f"SELECT {listed} FROM {qualified(dataset, table)}{where}",
+                                                          {}))
     if column is not None:
         raise NullArrayElement(null_element_refusal(column, f"table {dataset}.{table}",
                                                     by="The sandbox, as BigQuery,", written=True), column)
@@ -210,9 +213,11 @@ class LocalWarehouse:
         """The bytes BigQuery would bill a scan of for `sql`, as its dry run reports them (table_stats)."""
         statements = self._translate(sql, params)
         with self.connection(read_only=True) as con:
+            made: set[tuple[str | None, str | None]] = set()   # what the script creates before a statement reads it
             for st in statements:   # a dry run fails as the query would, on what is missing
-                made = (st.dataset, st.table) if st.kind in ("create_table", "create_view") else None
-                for dataset, table in (r for r in st.tables if r != made):
+                if st.kind in ("create_table", "create_view"):
+                    made.add((st.dataset, st.table))
+                for dataset, table in (r for r in st.tables if r not in made):
                     require_table(con, self.path, dataset, table)
             return table_stats.estimate(con, sql, self.project, params or {})
 
@@ -234,7 +239,7 @@ class LocalWarehouse:
         for (dataset, table), written in sorted(changed.items()):
             if catalog.relation_exists(con, dataset, table):
                 cols = catalog.columns(con, dataset, table)
-                _no_null_elements_written(con, dataset, table, cols)
+                _no_null_elements_written(con, dataset, table, cols, written)
                 table_stats.refresh(con, dataset, table, now, written, cols)
         return rows
 

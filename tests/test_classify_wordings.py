@@ -298,6 +298,17 @@ def test_the_lead_line_skips_headers_and_advice_for_the_line_that_says_why(lines
     assert (top.signature, top.line) == ("unknown", lead)
 
 
+def test_an_environment_listings_log_level_is_no_error_line():
+    # Heroku's Node.js buildpack lists NPM_CONFIG_LOGLEVEL=error in every build, above whatever went wrong
+    lines = ["-----> Node.js app detected", "-----> Creating runtime environment", "       NPM_CONFIG_LOGLEVEL=error",
+             "       NODE_ENV=production", "-----> Installing binaries", "       Resolving node version 99.x...",
+             "       Could not fetch the archive: connection reset", "-----> Build failed"]
+    top = top_of(lines)
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 7)
+    # ... while a logger's own `level=error` line is still the one to read
+    assert top_of(['time="2024-01-01T00:00:00Z" level=error msg="failed to export: denied"']).line == 1
+
+
 @pytest.mark.parametrize("why, signature", [
     ("The user-provided container failed to start and listen on the port defined by PORT=8080",
      "container-start-failed"),

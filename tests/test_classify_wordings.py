@@ -472,6 +472,33 @@ def test_a_reports_telling_line_may_be_any_of_several_wordings():
     assert classify_log("BOOM happened\nwhile doing it\n", cat)[0].line == 1
 
 
+def test_a_chained_report_is_read_at_the_first_line_past_its_own():
+    # `past`: the report's own lines (a Go error wrapped once per layer), the telling line the first below them
+    cat = _one("BOOM happened", reports=[{"opens": "BOOM happened", "past": ["^unable to ", "^failed to "]}])
+    lines = ["BOOM happened", "unable to contribute layer", "failed to fetch", "  unable to request", "Get: refused",
+             "unable to later"]
+    assert classify_log("\n".join(lines) + "\n", cat)[0].line == 5
+    with pytest.raises(ConfigError, match=r"may have `telling` or `past`"):
+        _one("BOOM happened", reports=[{"opens": "BOOM happened", "past": "^unable to ", "telling": "^Cause: "}])
+
+
+def test_paketos_chain_of_wrapped_errors_is_read_at_its_cause():
+    # libpak's `unable to ...` wrappers above the lifecycle's verdict: the cause is the first line past them
+    log = ["Paketo Buildpack for Maven 6.18.3", "  unable to invoke layer creator", "  unable to get dependency jdk",
+           "  unable to download https://example.com/jdk.tgz", '  Get "https://example.com/jdk.tgz": dial tcp: i/o timeout',
+           "ERROR: failed to build: exit status 1", "ERROR: failed to build: executing lifecycle: failed with status code: 51"]
+    top = top_of(log)
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 5)
+
+
+def test_a_warning_above_a_builders_verdict_is_not_its_cause():
+    # Cloud Foundry's staging: a supply buildpack's warnings, then the failure, then the platform's verdict
+    log = ["   Warning: this buildpack can only be run as a supply buildpack, it cannot be run alone",
+           "   Failed to compile droplet: Failed to compile droplet: exit status 1",
+           "BuildpackCompileFailed - App staging failed in the buildpack compile phase"]
+    assert top_of(log).line == 2
+
+
 def test_setuptools_refusing_an_installed_version_a_dependency_excludes_is_a_pip_failure():
     log = ["Processing dependencies for pipeline==0.2",
            "error: PyYAML 5.3.1 is installed but pyyaml~=3.12 is required by {'kubernetes'}",

@@ -101,9 +101,12 @@ class Report:
     opens: LineRule
     telling: tuple[LineRule, ...] = ()
     next: bool = False
+    past: tuple[LineRule, ...] = ()   # the report's own lines above the telling one (a chain of wrapped errors)
 
     def tells(self, own: str) -> bool:
         """Whether a line's own text is this report's telling line."""
+        if self.past:
+            return not any(rule.hit(own) for rule in self.past)
         return not self.telling or any(rule.hit(own) for rule in self.telling)
 
 
@@ -161,7 +164,8 @@ class Catalogue:
         self._usage_errors = tuple(_rule(text, "usage error", source) for text in usage_errors)
         self._reports = tuple(Report(_rule(r["opens"], "report opening", source),
                                      tuple(_rule(t, "report telling line", source) for t in r["telling"]),
-                                     bool(r.get("next")))
+                                     bool(r.get("next")),
+                                     tuple(_rule(t, "report's own line", source) for t in r.get("past", ())))
                               for r in reports)
         self._output_starts = tuple(_rule(text, "output start", source) for text in output_starts)
         self._builders = tuple(Builder(b.name, tuple(_rule(m, f"builder '{b.name}' marker", source) for m in b.markers),

@@ -21,7 +21,7 @@ _MARKED_KEYS = {"name", "markers", "fallback"}   # keys of a section or a builde
 _TOP_KEYS = {"version", "sections", "uninformative", "builders", "platforms", "finished", "summaries", "reports",
              "usage_errors",
              "output_starts", "signatures"}
-_REPORT_KEYS = {"opens", "telling", "next"}
+_REPORT_KEYS = {"opens", "telling", "next", "past"}
 
 
 def _text(entry: dict, key: str, where: str, source: str) -> str:
@@ -58,12 +58,12 @@ def _marked(doc: dict, key: str, kind: str, source: str) -> tuple[Marked, ...]:
     return tuple(made)
 
 
-def _telling(entry: dict) -> list[str] | None:
-    """A report's `telling` as a list of regexes (none given: empty); None when it is neither a regex nor a list of
-    them."""
-    value = entry.get("telling", [])
+def _telling(entry: dict, key: str = "telling") -> list[str] | None:
+    """A report's `telling` (or `past`) as a list of regexes (none given: empty); None when it is neither a regex nor
+    a list of them."""
+    value = entry.get(key, [])
     items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or ("telling" in entry and not items) or \
+    if not isinstance(items, list) or (key in entry and not items) or \
             not all(isinstance(item, str) and item for item in items):
         return None
     return items
@@ -71,19 +71,22 @@ def _telling(entry: dict) -> list[str] | None:
 
 def _reports(doc: dict, source: str) -> tuple[dict, ...]:
     """The `reports` entries: each an `opens` regex, an optional `telling` regex or list of regexes (none: the
-    first line below with text of its own) and an optional `next` flag; `telling` comes back as a list."""
+    first line below with text of its own), or instead `past`, the report's own lines that the telling line is the
+    first below to meet none of (a chain of wrapped errors), and an optional `next` flag; both come back as lists."""
     entries = doc.get("reports", [])
     if not isinstance(entries, list):
         raise ConfigError(f"{source}: 'reports' must be a list of entries with `opens` (and `telling`, `next`).")
     made = []
     for n, entry in enumerate(entries):
         telling = _telling(entry) if isinstance(entry, dict) else None
-        if telling is None or not {"opens"} <= set(entry) <= _REPORT_KEYS or \
+        past = _telling(entry, "past") if isinstance(entry, dict) else None
+        if telling is None or past is None or ("telling" in entry and "past" in entry) or \
+                not {"opens"} <= set(entry) <= _REPORT_KEYS or \
                 not (isinstance(entry["opens"], str) and entry["opens"]) or \
                 not isinstance(entry.get("next", False), bool):
             raise ConfigError(f"{source}: reports[{n}] must have `opens` (a regular expression) and may have "
-                              "`telling` (a regular expression or a list of them) and `next` (true or false).")
-        made.append({**entry, "telling": telling})
+                              "`telling` or `past` (a regular expression or a list of them) and `next` (true or false).")
+        made.append({**entry, "telling": telling, "past": past})
     return tuple(made)
 
 

@@ -201,17 +201,22 @@ def _line_to_read(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -
     here = python_exception(shape.text, here[1], here[0]) or java_exception(shape.text, here[1], here[0]) or here
     lineno, start, line = here
     if cat.report_opened_by(line) is not None:
-        # a report's telling line may open another report (appcfg's server output block, then its compile report)
-        for _ in range(MAX_NESTED_REPORTS):
-            report = cat.report_opened_by(here[2])
-            if report is None or (below := shape.telling_line_below(here[1], here[0], report.tells,
-                                                                    report.next)) is None:
-                break
-            here = below
-        return here
+        return _telling_line(cat, shape, here)
     if cat.is_summary(line) and (cause := shape.cause_of(start, lineno)) is not None:
-        # a traceback above a verdict (Cloud Run's on a container that exited): its exception says why
-        return python_exception(shape.text, cause[1], cause[0]) or cause
+        # a traceback above a verdict (Cloud Run's on a container that exited): its exception says why; a report
+        # there (a buildpack's chain of wrapped errors above the lifecycle's verdict), its telling line
+        return python_exception(shape.text, cause[1], cause[0]) or _telling_line(cat, shape, cause)
+    return here
+
+
+def _telling_line(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -> tuple[int, int, str]:
+    """The telling line of the report the line `here` opens (`here` itself when it opens none, or none is found);
+    a report's telling line may open another report (appcfg's server output block, then its compile report)."""
+    for _ in range(MAX_NESTED_REPORTS):
+        report = cat.report_opened_by(here[2])
+        if report is None or (below := shape.telling_line_below(here[1], here[0], report.tells, report.next)) is None:
+            break
+        here = below
     return here
 
 

@@ -39,7 +39,7 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|\d{1,6} \||[|│>*]+|--|#\d+ \d+(?:\.\d+)?|'
-                       r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+(?:Z| ?[A-Z]{3,5}(?=\s*$))?))+\s*')
+                       r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d(?=\s)| ?[A-Z]{3,5}(?=\s*$))?))+\s*')
 # (a timestamp's zone only when nothing follows it: Cloud Logging's console copies each entry's timestamp, zone
 # and all, onto a line of its own above the entry, a line with no text of its own)
 _WARNING = re.compile(r"^(?:npm (?:notice|WARN)\b|(?:WARN|WARNING|Warning|warning)\b)")
@@ -299,6 +299,15 @@ def is_warning(line: str) -> bool:
     """Whether a line's own text starts with a warning or a notice (npm's `WARN` and `notice`, `WARNING:` ...):
     not the cause."""
     return bool(_WARNING.match(own_text(line)))
+
+
+_WARNED = re.compile(r"^\s*(?:npm WARN |(?:WARN|WARNING|Warning|warning): )")
+
+
+def is_warned(line: str) -> bool:
+    """Whether a line's own text, indented or not, is a warning's message (`   Warning: ...`, `npm WARN ...`; not a
+    Kubernetes event's `  Warning  UpdateFailed ...` column, which reports a failure)."""
+    return bool(_WARNED.match(own_text(line)))
 
 
 def first_line(text: str, rule: LineRule, lo: int = 0,

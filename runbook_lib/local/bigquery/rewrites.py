@@ -22,7 +22,7 @@ from .casts import fix_cast
 from .column_order import bigquery_star_order
 from .concatenation import concat_as_strings, pipes_as_strings
 from .datetimes import (CONSTRUCTED, DATE_ARITHMETIC, constructed, date_arithmetic, date_from_unix_date,
-                        datetime_in_zone, fix_extract, fix_format_timestamp, fix_trunc, interval_arithmetic,
+                        datetime_in_zone, fix_extract, fix_trunc, interval_arithmetic,
                         interval_span, offset_zone, string_in_zone, time_of, timestamp_array_bounds, timestamp_diff,
                         timestamp_in_zone, unix_millis, unix_seconds, unix_to_time)
 from .errors import UnsupportedSQL
@@ -39,6 +39,7 @@ from .numerics import (average, common_supertype, division, integer_division, pr
                        windowed_average)
 from .navigation import checked_offset
 from .parse_formats import fix_parse_timestamp, parse_elements_checked
+from .print_formats import fix_format_timestamp
 from .printf_format import printf_format
 from .quantified_like import quantified_like
 from .subscripts import SUBSCRIPT_OF

@@ -286,7 +286,7 @@ def test_a_version_word_without_a_refusal_of_the_version_file_is_no_version_prob
     (["[ERROR] ", "[ERROR] Re-run Maven using the -X switch to enable full debug logging.", "[ERROR] -> [Help 1]",
       "[ERROR] Failed to execute goal on project app: tests failed"], 4),
     # a shell's own error form names no failure word
-    (["-----> Building go-heroku-example...", "/tmp/buildpacks/go/bin/compile: line 68: test: too many arguments",
+    (["-----> Building go-heroku-example...", "/srv/ci/bin/compile: line 68: test: too many arguments",
       "-----> Creating release..."], 2),
     # firebase deploy's closing verdict comes after the list of what failed
     (["i  functions: updating Node.js 20 function api(europe-west1)...", "",

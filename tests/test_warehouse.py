@@ -571,7 +571,8 @@ _DML = st.sampled_from([
     "UPDATE ds.p SET day = DATE '2024-01-0{a}' WHERE v = {b}",                  # moves rows between partitions
     "UPDATE ds.p SET day = NULL WHERE v = {b}",                                  # ... into __NULL__
     "MERGE ds.p AS t USING (SELECT DATE '2024-01-0{a}' AS day, 'n{b}' AS name, {b} AS v) AS s "
-    "ON t.name = s.name WHEN MATCHED THEN UPDATE SET day = s.day WHEN NOT MATCHED THEN INSERT ROW",
+    "ON t.name = s.name WHEN MATCHED THEN UPDATE SET day = s.day WHEN NOT MATCHED THEN "
+    "INSERT (day, name, v) VALUES (s.day, s.name, s.v)",
     "MERGE ds.p AS t USING (SELECT 'n{b}' AS name) AS s ON t.name = s.name WHEN MATCHED THEN DELETE",
     "TRUNCATE TABLE ds.p; INSERT INTO ds.p (day, name, v) VALUES (DATE '2024-01-0{a}', 'n{b}', {b})",
     "ALTER TABLE ds.p ADD COLUMN IF NOT EXISTS extra STRING; INSERT INTO ds.p (day, name, v) "

@@ -301,13 +301,13 @@ def is_warning(line: str) -> bool:
     return bool(_WARNING.match(own_text(line)))
 
 
-_WARNED = re.compile(r"^\s*(?:npm WARN |(?:WARN|WARNING|Warning|warning): )")
+_WARNING_MESSAGE = re.compile(r"^\s*(?:npm WARN |(?:WARN|WARNING|Warning|warning): )")
 
 
-def is_warned(line: str) -> bool:
+def is_warning_message(line: str) -> bool:
     """Whether a line's own text, indented or not, is a warning's message (`   Warning: ...`, `npm WARN ...`; not a
     Kubernetes event's `  Warning  UpdateFailed ...` column, which reports a failure)."""
-    return bool(_WARNED.match(own_text(line)))
+    return bool(_WARNING_MESSAGE.match(own_text(line)))
 
 
 def first_line(text: str, rule: LineRule, lo: int = 0,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
 
-from .lines import (ERROR_WORD, FAILURE_WORD, LineRule, first_line, is_warned, is_warning, last_line, line_at,
-                    lines_above, lines_below, lines_hit, names_failure, own_text, step_of)
+from .lines import (ERROR_WORD, FAILURE_WORD, LineRule, first_line, is_warning, is_warning_message, last_line,
+                    line_at, lines_above, lines_below, lines_hit, names_failure, own_text, step_of)
 from .markers import FINISHED, MarkerLines, SectionTracker
 
 MAX_LOOK_BACK = 40            # lines searched above a summary line for the line that states the cause
@@ -329,7 +329,7 @@ class LogShape:
                 continue
             if any(rule.hit(line) for rule in self.stops) or (here_step is not None and step_of(line) != here_step):
                 break
-            if names_failure(line) and not self.uninformative_line(line) and not is_warned(line):
+            if names_failure(line) and not self.uninformative_line(line) and not is_warning_message(line):
                 found = (n, pos, line)   # (a warning that a later step cannot use something is no failure)
         return found
 

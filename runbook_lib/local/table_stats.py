@@ -23,6 +23,7 @@ from ..protocols import FIRST_PARTITION_DAY, LAST_PARTITION_DAY, NULL_PARTITION,
 from ..warehouse import PARTITION_ID_FORMATS
 from . import duckdb_catalog as catalog
 from .bigquery import bigquery_type, meta, parsed, translate
+from .bigquery.sqltree import sql_text
 from .duckdb_file import CATALOG, qualified, quote
 
 _FIXED = {"INT64": 8, "FLOAT64": 8, "DATE": 8, "DATETIME": 8, "TIME": 8, "TIMESTAMP": 8, "BOOL": 1,
@@ -88,9 +89,18 @@ def partition_id_sql(partition: str | None, columns: dict[str, str],
 
 def _partitioning(con: duckdb.DuckDBPyConnection, dataset: str, table: str,
                   cols: list[tuple[str, str]]) -> str:
-    recorded = meta.table_meta(con, dataset, table)
+    return _recorded_partitioning(meta.table_meta(con, dataset, table), cols)
+
+
+def _recorded_partitioning(recorded: dict, cols: list[tuple[str, str]]) -> str:
+    """partition_id_sql for a table by its recorded metadata (meta.table_meta) and columns."""
     return partition_id_sql(recorded.get("partition_column"), dict(cols), recorded.get("partition_range"),
                             recorded.get("partition_unit"))
+
+
+def _in_partitions(pid: str, partitions: Collection[str]) -> str:
+    """A WHERE clause keeping the rows whose partition_id (`pid`, its SQL) is one of `partitions`."""
+    return f" WHERE {pid} IN ({', '.join(sql_text(p) for p in sorted(partitions))})"
 
 
 def _count(con: duckdb.DuckDBPyConnection, dataset: str, table: str, cols: list[tuple[str, str]],
@@ -100,10 +110,9 @@ def _count(con: duckdb.DuckDBPyConnection, dataset: str, table: str, cols: list[
     pid = pid or _partitioning(con, dataset, table, cols)
     sizes = "".join(f", {_summed_bytes_sql(n, t)}" for n, t in cols)
     check = ", CAST(COALESCE(SUM(CAST(HASH(_r) AS HUGEINT)), 0) AS HUGEINT)" if checksum else ""
-    where = f" WHERE {pid} IN (SELECT UNNEST($only))" if only is not None else ""
+    where = _in_partitions(pid, only) if only is not None else ""
     rows = con.execute(f"SELECT {pid} AS pid, COUNT(*){check}{sizes} FROM {qualified(dataset, table)} AS _r"
-                       f"{where} GROUP BY ALL ORDER BY 1", {"only": sorted(only)} if only is not None else None
-                       ).fetchall()
+                       f"{where} GROUP BY ALL ORDER BY 1").fetchall()
     fixed = 3 if checksum else 2
     return [(*r[:fixed], dict(zip((n for n, _ in cols), (int(b) for b in r[fixed:])))) for r in rows]
 
@@ -112,14 +121,12 @@ def written_partitions_sql(con: duckdb.DuckDBPyConnection, dataset: str, table: 
                            written: Collection[str | None]) -> str:
     """A WHERE clause keeping the rows of the partitions a statement wrote (`written`, as run_noting_partitions
     returns them), or "" for every row (a table without partitions, or a write of all of them)."""
-    recorded = meta.table_meta(con, dataset, table)
-    if recorded.get("partition_column") is None or not written or meta.EVERY_PARTITION in written \
-            or None in written:
+    if not written or meta.EVERY_PARTITION in written or None in written:
         return ""
-    pid = partition_id_sql(recorded["partition_column"], dict(cols), recorded.get("partition_range"),
-                           recorded.get("partition_unit"))
-    listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in sorted(written))
-    return f" WHERE {pid} IN ({listed})"
+    recorded = meta.table_meta(con, dataset, table)
+    if recorded.get("partition_column") is None:
+        return ""
+    return _in_partitions(_recorded_partitioning(recorded, cols), written)
 
 
 def run_noting_partitions(con: duckdb.DuckDBPyConnection, sql: str, dataset: str, table: str,
@@ -138,8 +145,7 @@ def refresh(con: duckdb.DuckDBPyConnection, dataset: str, table: str, now: datet
     statement wrote (`written`, meta.EVERY_PARTITION for all), is modified now. (`cols`: its columns, when read.)"""
     cols = cols if cols is not None else catalog.columns(con, dataset, table)
     recorded = meta.table_meta(con, dataset, table)
-    pid = partition_id_sql(recorded.get("partition_column"), dict(cols), recorded.get("partition_range"),
-                           recorded.get("partition_unit"))
+    pid = _recorded_partitioning(recorded, cols)
     if recorded.get("partition_column") is not None and written and meta.EVERY_PARTITION not in written \
             and None not in written and _recount_written(con, dataset, table, cols, now, set(written), pid):
         return

@@ -491,6 +491,17 @@ def test_paketos_chain_of_wrapped_errors_is_read_at_its_cause():
     assert (top.signature, top.line) == ("buildpacks-build-failed", 5)
 
 
+def test_a_google_apis_json_error_answer_is_read_at_its_message_or_the_violation_it_names():
+    answer = ["gcloud call failed:", "{", '  "error": {', '    "code": 409,',
+              '    "message": "Resource already exists in the project",', '    "status": "ALREADY_EXISTS"', "  }", "}"]
+    assert (top_of(answer).signature, top_of(answer).line) == ("unknown", 5)
+    # Apigee's refusal of a proxy bundle names the fault in a violation's description, below its message
+    bundle = ["Deploying the proxy...", "{", '  "error": {', '    "code": 400,', '    "message": "bundle contains errors",',
+              '    "details": [{"violations": [', "      {", '        "description": "The proxy must contain a ProxyEndpoint"',
+              "      }]}]", "  }", "}"]
+    assert top_of(bundle).line == 8
+
+
 def test_a_warning_above_a_builders_verdict_is_not_its_cause():
     # Cloud Foundry's staging: a supply buildpack's warnings, then the failure, then the platform's verdict
     log = ["   Warning: this buildpack can only be run as a supply buildpack, it cannot be run alone",

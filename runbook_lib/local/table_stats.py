@@ -130,10 +130,11 @@ def written_partitions_sql(con: duckdb.DuckDBPyConnection, dataset: str, table: 
 
 
 def run_noting_partitions(con: duckdb.DuckDBPyConnection, sql: str, dataset: str, table: str,
-                          params: dict) -> set[str | None]:
-    """Run an INSERT, UPDATE, DELETE or MERGE (DuckDB SQL) into dataset.table; the partition_ids of the rows
-    it wrote (an UPDATE's rows after it; the partition it moved a row out of changed its count)."""
-    pid = _partitioning(con, dataset, table, catalog.columns(con, dataset, table))
+                          params: dict, cols: list[tuple[str, str]] | None = None) -> set[str | None]:
+    """Run an INSERT, UPDATE, DELETE or MERGE (DuckDB SQL) into dataset.table (`cols`: its columns, when read); the
+    partition_ids of the rows it wrote (an UPDATE's rows after it; the partition it moved a row out of changed its
+    count)."""
+    pid = _partitioning(con, dataset, table, cols if cols is not None else catalog.columns(con, dataset, table))
     # (DuckDB takes no MERGE in a CTE, so the ids are made distinct here, batch by batch)
     batches = con.sql(f"{sql} RETURNING {pid} AS pid", params=params or None).to_arrow_reader()   # runs it once
     return {p for batch in batches for p in pc.unique(batch.column(0)).to_pylist()}

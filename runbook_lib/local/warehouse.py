@@ -237,8 +237,8 @@ class LocalWarehouse:
         rows = self._run(con, statements[-1], params, changed, fetch=True)
         now = _utcnow()
         for (dataset, table), written in sorted(changed.items()):
-            if catalog.relation_exists(con, dataset, table):
-                cols = catalog.columns(con, dataset, table)
+            cols = catalog.columns(con, dataset, table)   # none: the script dropped it (a table has a column)
+            if cols:
                 _no_null_elements_written(con, dataset, table, cols, written)
                 table_stats.refresh(con, dataset, table, now, written, cols)
         return rows
@@ -272,9 +272,10 @@ class LocalWarehouse:
         if st.temp:   # BigQuery's TEMP objects last one script, not the process
             engine().made_temp_objects = True
             engine().made_temp_functions |= st.kind not in ("create_table", "create_view")
-        if st.writes_rows and st.dataset and st.table and catalog.relation_exists(con, st.dataset, st.table):
+        cols = catalog.columns(con, st.dataset, st.table) if st.writes_rows and st.dataset and st.table else []
+        if cols:   # (none: no such table, which the statement's own run then says)
             # a write that leaves the same rows still moves the partition's last change, as on BigQuery
-            written = table_stats.run_noting_partitions(con, st.sql, st.dataset, st.table, used)
+            written = table_stats.run_noting_partitions(con, st.sql, st.dataset, st.table, used, cols)
             changed.setdefault((st.dataset, st.table), set()).update(written)
         elif st.sql:   # (an ALTER of what only _runbook_meta keeps has none)
             con.execute(st.sql, used)

@@ -162,7 +162,8 @@ def _recount_written(con: duckdb.DuckDBPyConnection, dataset: str, table: str, c
     when that cannot be trusted. Every row a statement wrote or deleted is in `written`; a row an UPDATE moved
     out of a partition is not, and leaves that partition's kept count too high: so the kept counts of the
     other partitions and the new counts must add up to the table's rows (and name the same columns)."""
-    kept = meta.partition_stats(con, dataset, table)
+    records = meta.partition_records(con, dataset, table)
+    kept = meta.partition_stats(con, dataset, table, records)
     names = {n for n, _ in cols}
     if kept is None or any(set(sizes) != names for _, sizes in kept.values()):
         return False
@@ -170,7 +171,7 @@ def _recount_written(con: duckdb.DuckDBPyConnection, dataset: str, table: str, c
     rows = con.execute(f"SELECT COUNT(*) FROM {qualified(dataset, table)}").fetchall()[0][0]
     if rows != sum(n for p, (n, _) in kept.items() if p not in written) + sum(r[1] for r in counted):
         return False
-    meta.replace_partition_stats(con, dataset, table, counted, now, written, counted_only=written)
+    meta.replace_partition_stats(con, dataset, table, counted, now, written, counted_only=written, records=records)
     return True
 
 

@@ -180,14 +180,21 @@ def has_partition_stats(con, dataset: str, table: str) -> bool:
                        {"d": dataset, "t": table}).fetchall()[0][0] > 0
 
 
-def partition_stats(con, dataset: str, table: str) -> dict[str | None, tuple[int, dict[str, int]]] | None:
+def partition_stats(con, dataset: str, table: str,
+                    records: dict | None = None) -> dict[str | None, tuple[int, dict[str, int]]] | None:
     """partition_id -> (total_rows, logical bytes per column), or None when none are kept (or were kept
-    before column bytes were)."""
-    rows = con.execute(f"SELECT partition_id, total_rows, column_bytes FROM {PARTITIONS} "
-                       "WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table}).fetchall()
-    if not rows or any(r[2] is None for r in rows):
+    before column bytes were). (`records`: partition_records' answer, when read already.)"""
+    records = partition_records(con, dataset, table) if records is None else records
+    if not records or any(column_bytes is None for _, _, column_bytes in records.values()):
         return None
-    return {pid: (int(total), json.loads(columns)) for pid, total, columns in rows}
+    return {pid: (int(figures[0]), json.loads(column_bytes)) for pid, (figures, _, column_bytes) in records.items()}
+
+
+def partition_records(con, dataset: str, table: str) -> dict:
+    """partition_id -> ((total_rows, total_logical_bytes, checksum), last_modified, column_bytes as JSON) as kept."""
+    return {r[0]: (r[1:4], r[4], r[5]) for r in con.execute(
+        f"SELECT partition_id, total_rows, total_logical_bytes, checksum, last_modified, column_bytes FROM {PARTITIONS} "
+        "WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table}).fetchall()}
 
 
 _PARTITION_FIELDS = "dataset, table_name, partition_id, total_rows, total_logical_bytes, checksum, last_modified, " \
@@ -198,14 +205,14 @@ EVERY_PARTITION = "*"   # in the partitions a statement wrote: it wrote the whol
 
 
 def replace_partition_stats(con, dataset: str, table: str, stats: list[tuple], now: datetime,
-                            written: Collection[str | None] = (), counted_only: Collection[str] | None = None) -> None:
+                            written: Collection[str | None] = (), counted_only: Collection[str] | None = None,
+                            records: dict | None = None) -> None:
     """Record (partition_id, total_rows, checksum, logical bytes per column) per partition; a partition
     whose figures changed, that is new, or that a statement `written` wrote (if only the same rows
     again: BigQuery's LAST_MODIFIED_TIME is the last write) was modified `now`, and so was the table.
-    With `counted_only`, `stats` counted only those partitions, and every other partition keeps its figures."""
-    before = {r[0]: (r[1:4], r[4], r[5]) for r in con.execute(
-        f"SELECT partition_id, total_rows, total_logical_bytes, checksum, last_modified, column_bytes FROM {PARTITIONS} "
-        "WHERE dataset = $d AND table_name = $t", {"d": dataset, "t": table}).fetchall()}
+    With `counted_only`, `stats` counted only those partitions, and every other partition keeps its figures.
+    (`records`: partition_records' answer, when read already.)"""
+    before = partition_records(con, dataset, table) if records is None else records
     if counted_only is not None:
         before = {pid: old for pid, old in before.items() if pid in counted_only}
     rows, changed = [], set(before) - {s[0] for s in stats}

@@ -107,14 +107,25 @@ def _count(con: duckdb.DuckDBPyConnection, dataset: str, table: str, cols: list[
            checksum: bool = False, only: Collection[str] | None = None, pid: str | None = None) -> list[tuple]:
     """(partition_id, rows, [checksum,] logical bytes per column) per partition, counted from the rows (of the
     partitions `only` names, when given; `pid`: the table's partition_id SQL, when built already)."""
+    return _counted(con, dataset, table, cols, checksum, only, pid)[0]
+
+
+def _counted(con: duckdb.DuckDBPyConnection, dataset: str, table: str, cols: list[tuple[str, str]],
+             checksum: bool = False, only: Collection[str] | None = None, pid: str | None = None,
+             total: bool = False) -> tuple[list[tuple], int | None]:
+    """_count's answer, and with `total` the table's rows, counted in the same statement (None when no partition
+    `only` names has a row left)."""
     pid = pid or _partitioning(con, dataset, table, cols)
     sizes = "".join(f", {_summed_bytes_sql(n, t)}" for n, t in cols)
     check = ", CAST(COALESCE(SUM(CAST(HASH(_r) AS HUGEINT)), 0) AS HUGEINT)" if checksum else ""
+    every = f", (SELECT COUNT(*) FROM {qualified(dataset, table)})" if total else ""
     where = _in_partitions(pid, only) if only is not None else ""
-    rows = con.execute(f"SELECT {pid} AS pid, COUNT(*){check}{sizes} FROM {qualified(dataset, table)} AS _r"
+    rows = con.execute(f"SELECT {pid} AS pid, COUNT(*){check}{every}{sizes} FROM {qualified(dataset, table)} AS _r"
                        f"{where} GROUP BY ALL ORDER BY 1").fetchall()
     fixed = 3 if checksum else 2
-    return [(*r[:fixed], dict(zip((n for n, _ in cols), (int(b) for b in r[fixed:])))) for r in rows]
+    skip = fixed + (1 if total else 0)
+    return ([(*r[:fixed], dict(zip((n for n, _ in cols), (int(b) for b in r[skip:])))) for r in rows],
+            int(rows[0][fixed]) if total and rows else None)
 
 
 def written_partitions_sql(con: duckdb.DuckDBPyConnection, dataset: str, table: str, cols: list[tuple[str, str]],
@@ -167,8 +178,9 @@ def _recount_written(con: duckdb.DuckDBPyConnection, dataset: str, table: str, c
     names = {n for n, _ in cols}
     if kept is None or any(set(sizes) != names for _, sizes in kept.values()):
         return False
-    counted = _count(con, dataset, table, cols, checksum=True, only=written, pid=pid)
-    rows = con.execute(f"SELECT COUNT(*) FROM {qualified(dataset, table)}").fetchall()[0][0]
+    counted, rows = _counted(con, dataset, table, cols, checksum=True, only=written, pid=pid, total=True)
+    if rows is None:   # every row of the partitions written is gone
+        rows = con.execute(f"SELECT COUNT(*) FROM {qualified(dataset, table)}").fetchall()[0][0]
     if rows != sum(n for p, (n, _) in kept.items() if p not in written) + sum(r[1] for r in counted):
         return False
     meta.replace_partition_stats(con, dataset, table, counted, now, written, counted_only=written, records=records)

@@ -257,6 +257,16 @@ def test_a_kernel_that_dies_as_it_starts_is_started_again(tmp_path, monkeypatch,
     assert nbformat.read(_only_run_dir(tmp_path) / "example.ipynb", as_version=4).metadata["runbook"]["verdict"] == "pass"
 
 
+def test_a_kernel_start_that_timed_out_or_died_is_started_again_and_nothing_else_is():
+    # jupyter_client words the same port race two ways: it saw the process exit, or it waited out its start timeout
+    # (the kernel's own `ZMQError: Address already in use`, seen in CI); a cell's failure is no start to retry
+    died = runner.run.kernel_died_starting
+    assert died(RuntimeError("Kernel died before replying to kernel_info"))
+    assert died(RuntimeError("Kernel didn't respond in 60 seconds"))
+    assert not died(RuntimeError("Kernel didn't respond to the cell in time"))
+    assert not died(TimeoutError("Kernel didn't respond in 60 seconds"))
+
+
 def test_a_kernel_that_never_starts_is_an_error_after_the_last_attempt(tmp_path, monkeypatch, capsys):
     attempts = runner.run.KERNEL_START_ATTEMPTS
     handed, held = _taken_port_for_the_first_kernels(monkeypatch, starts=attempts)

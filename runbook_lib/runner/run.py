@@ -6,6 +6,7 @@ import contextlib
 import copy
 import logging
 import os
+import re
 import sys
 import time
 import uuid
@@ -236,10 +237,15 @@ def quiet_validation_cell(nb: Any, index: int | None) -> bool:
 
 
 def kernel_died_starting(exc: BaseException) -> bool:
-    """The kernel process exited before it answered its first request, so no cell ran: most often
-    a port it was handed was taken by another process between jupyter_client choosing it and the
-    kernel binding it (a race jupyter_client cannot close across processes). Starting again is safe."""
-    return isinstance(exc, RuntimeError) and "Kernel died before replying to kernel_info" in str(exc)
+    """The kernel never answered its first request, so no cell ran: most often a port it was handed was
+    taken by another process between jupyter_client choosing it and the kernel binding it (a race
+    jupyter_client cannot close across processes). jupyter_client says so as "Kernel died before replying to
+    kernel_info" when it saw the process exit, and as "Kernel didn't respond in N seconds" when it waited out
+    its start timeout instead (seen with the kernel's own `ZMQError: Address already in use`). Starting again
+    is safe either way."""
+    said = str(exc)
+    return isinstance(exc, RuntimeError) and ("Kernel died before replying to kernel_info" in said
+                                              or re.search(r"Kernel didn't respond in \d+ seconds", said) is not None)
 
 
 def cell_timeout_for(nb: Any, given: int | None = None) -> int | None:

@@ -1,4 +1,5 @@
-"""What the sandbox-SQL tests share: the one value a query returns, and the error a query raises."""
+"""What the sandbox-SQL tests share: the one value a query returns, its one row of dates and times as ISO text, and the
+error a query raises."""
 from __future__ import annotations
 
 import pytest
@@ -18,3 +19,10 @@ def raised(wh: LocalWarehouse, sql: str, error: type[Exception] = WarehouseQuery
     with pytest.raises(error) as caught:
         wh.query(sql)
     return str(caught.value)
+
+
+def iso_row(wh: LocalWarehouse, sql: str) -> dict:
+    """The one row a query of dates and times returns, each value as its isoformat() (None stays None; asserted)."""
+    rows = wh.query_arrow(sql).to_pylist()
+    assert len(rows) == 1, rows
+    return {k: v if v is None else v.isoformat() for k, v in rows[0].items()}

@@ -14,6 +14,7 @@ import pytest
 
 from runbook_lib.local.bigquery import UnsupportedSQL
 from runbook_lib.local.warehouse import LocalWarehouse, WarehouseQueryError
+from sandbox_queries import iso_row
 
 pytestmark = pytest.mark.usefixtures("decimal_pruning_checked")
 
@@ -286,10 +287,9 @@ def test_time_of_a_timestamp_is_its_time_in_utc(wh):
     # functions_testlib_timestamp.cc, TIME(TIMESTAMP): DuckDB has no cast from a TIMESTAMP WITH TIME ZONE to TIME
     wh.execute("CREATE TABLE ds.stamps AS SELECT TIMESTAMP '2012-03-11 02:30:40.000001+00' AS ts, "
                "DATETIME '2020-01-01 10:00:00.5' AS dt")
-    got = wh.query_arrow("SELECT TIME(ts) AS a, TIME(dt) AS b, TIME(ts, 'America/Los_Angeles') AS c, "
-                         "TIME(TIMESTAMP '2012-03-11 23:00:00+05') AS d FROM ds.stamps").to_pylist()
-    assert [{k: v.isoformat() for k, v in r.items()} for r in got] == \
-        [{"a": "02:30:40.000001", "b": "10:00:00.500000", "c": "18:30:40.000001", "d": "18:00:00"}]
+    assert iso_row(wh, "SELECT TIME(ts) AS a, TIME(dt) AS b, TIME(ts, 'America/Los_Angeles') AS c, "
+                       "TIME(TIMESTAMP '2012-03-11 23:00:00+05') AS d FROM ds.stamps") == \
+        {"a": "02:30:40.000001", "b": "10:00:00.500000", "c": "18:30:40.000001", "d": "18:00:00"}
 
 
 @pytest.mark.parametrize("call, message", [
@@ -312,9 +312,8 @@ def test_a_date_or_time_made_of_parts_out_of_range_fails(wh, call, message):
 
 
 def test_a_date_or_time_made_of_parts_in_range_or_null(wh):
-    got = wh.query_arrow("SELECT DATE(9999, 12, 31) AS a, TIME(23, 59, 59) AS b, DATETIME(1, 1, 1, 0, 0, 0) AS c, "
-                         "DATE(2024, NULL, 1) AS d, TIME(NULL, 0, 0) AS e").to_pylist()[0]
-    assert {k: v if v is None else v.isoformat() for k, v in got.items()} == \
+    assert iso_row(wh, "SELECT DATE(9999, 12, 31) AS a, TIME(23, 59, 59) AS b, DATETIME(1, 1, 1, 0, 0, 0) AS c, "
+                       "DATE(2024, NULL, 1) AS d, TIME(NULL, 0, 0) AS e") == \
         {"a": "9999-12-31", "b": "23:59:59", "c": "0001-01-01T00:00:00", "d": None, "e": None}
 
 

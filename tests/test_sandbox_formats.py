@@ -10,7 +10,7 @@ import pytest
 
 from runbook_lib.local.bigquery import UnsupportedSQL
 from runbook_lib.local.warehouse import LocalWarehouse, WarehouseQueryError
-from sandbox_queries import one_value, raised
+from sandbox_queries import iso_row, one_value, raised
 
 pytestmark = pytest.mark.usefixtures("decimal_pruning_checked")
 
@@ -278,11 +278,9 @@ def test_parse_reads_fractional_seconds_and_a_four_digit_year_as_bigquery_does(w
         ("2024-01-01T10:00:00+00:00", "2024-01-01T10:00:00"),
         ("2024-01-01T10:00:00.123456+00:00", "2024-01-01T10:00:00.123456"),
         ("2024-01-01T10:00:00.500000+00:00", "2024-01-01T10:00:00.500000")]
-    got = wh.query_arrow("SELECT PARSE_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', '2024-01-01T10:00:00.123Z') AS a, "
-                         "PARSE_TIME('%H:%M:%E*S', '10:00:01.25') AS b, PARSE_DATE('%E4Y-%m-%d', '2024-01-02') AS c, "
-                         "PARSE_TIMESTAMP('%Y-%m-%d %H:%M:%E*S', '2024-01-01 10:00:00.5', 'America/New_York') AS d"
-                         ).to_pylist()[0]
-    assert {k: v.isoformat() for k, v in got.items()} == {
+    assert iso_row(wh, "SELECT PARSE_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', '2024-01-01T10:00:00.123Z') AS a, "
+                       "PARSE_TIME('%H:%M:%E*S', '10:00:01.25') AS b, PARSE_DATE('%E4Y-%m-%d', '2024-01-02') AS c, "
+                       "PARSE_TIMESTAMP('%Y-%m-%d %H:%M:%E*S', '2024-01-01 10:00:00.5', 'America/New_York') AS d") == {
         "a": "2024-01-01T10:00:00.123000+00:00", "b": "10:00:01.250000", "c": "2024-01-02",
         "d": "2024-01-01T15:00:00.500000+00:00"}
     with pytest.raises(WarehouseQueryError):
@@ -292,11 +290,10 @@ def test_parse_reads_fractional_seconds_and_a_four_digit_year_as_bigquery_does(w
 def test_parse_truncates_a_fraction_past_the_microsecond_and_reads_no_more_digits_than_asked(wh):
     # functions_testlib_timestamp.cc: %E*S of '23:59:59.999999999' is 23:59:59.999999 (truncated; DuckDB's %n rounded
     # it to midnight), "%E#S does not consume more digits than specified"; a name is read where text follows it
-    got = wh.query_arrow("SELECT PARSE_TIME('%H:%M:%E*S', '23:59:59.999999999') AS a, "
-                         "PARSE_TIMESTAMP('%Y-%m-%dT%H:%M:%E*SZ', '2024-12-31T23:59:59.9999999999Z') AS b, "
-                         "PARSE_TIME('%E3S', '1.5') AS c, PARSE_TIME('%E0S', '7') AS d, "
-                         "PARSE_DATETIME('%A1 %Bu', 'Tuesday1 Januaryu') AS e").to_pylist()[0]
-    assert {k: v.isoformat() for k, v in got.items()} == {
+    assert iso_row(wh, "SELECT PARSE_TIME('%H:%M:%E*S', '23:59:59.999999999') AS a, "
+                       "PARSE_TIMESTAMP('%Y-%m-%dT%H:%M:%E*SZ', '2024-12-31T23:59:59.9999999999Z') AS b, "
+                       "PARSE_TIME('%E3S', '1.5') AS c, PARSE_TIME('%E0S', '7') AS d, "
+                       "PARSE_DATETIME('%A1 %Bu', 'Tuesday1 Januaryu') AS e") == {
         "a": "23:59:59.999999", "b": "2024-12-31T23:59:59.999999+00:00", "c": "00:00:01.500000", "d": "00:00:07",
         "e": "1970-01-01T00:00:00"}
     for call in ("PARSE_TIME('%E0S', '1.0')", "PARSE_TIME('%E3S', '1.1234')", "PARSE_TIME('%E6S', '1.1234567')"):
@@ -308,11 +305,10 @@ def test_parse_truncates_a_fraction_past_the_microsecond_and_reads_no_more_digit
 def test_parse_reads_the_strptime_elements_duckdb_lacks(wh):
     # format elements doc and compliance functions_testlib_timestamp.cc: %k and %l an unpadded hour, %P am/pm, %t and
     # %n whitespace, %Ox and %Ex the same as %x; DuckDB's strptime refused each ("Unrecognized format")
-    got = wh.query_arrow("SELECT PARSE_TIME('%k:%M', ' 9:05') AS a, PARSE_TIME('%l:%M %p', '9:05 PM') AS b, "
-                         "PARSE_TIME('%I:%M %P', '09:05 pm') AS c, PARSE_DATE('%Y%t%m%n%d', '2024 01 05') AS d, "
-                         "PARSE_DATE('%Od/%Om/%EY', '05/01/2024') AS e, "
-                         "PARSE_DATETIME('%Y-%m-%d %k:%M', '2024-01-05 17:30') AS f").to_pylist()[0]
-    assert {k: v.isoformat() for k, v in got.items()} == {
+    assert iso_row(wh, "SELECT PARSE_TIME('%k:%M', ' 9:05') AS a, PARSE_TIME('%l:%M %p', '9:05 PM') AS b, "
+                       "PARSE_TIME('%I:%M %P', '09:05 pm') AS c, PARSE_DATE('%Y%t%m%n%d', '2024 01 05') AS d, "
+                       "PARSE_DATE('%Od/%Om/%EY', '05/01/2024') AS e, "
+                       "PARSE_DATETIME('%Y-%m-%d %k:%M', '2024-01-05 17:30') AS f") == {
         "a": "09:05:00", "b": "21:05:00", "c": "21:05:00", "d": "2024-01-05", "e": "2024-01-05",
         "f": "2024-01-05T17:30:00"}
 

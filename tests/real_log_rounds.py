@@ -33,6 +33,8 @@ MAX_LINES = 60   # an excerpt, not a whole build (test_classify_real.py holds ev
 HELD_OUT_SHARE = 0.7   # per signature, this share of a round's logs (rounded up, at least one) is held out
 # a SOURCES.md row's source column: `owner/repo issue #N` (or pull request) or `owner/repo, file ...`
 CITED = re.compile(r"([\w.-]+/[\w.-]+)(?:,| (?:issue|pull request|PR) #(\d+))")
+# a web page's row starts with its address; the same page under another fragment or query is the same source
+CITED_PAGE = re.compile(r"<?(https?://[^\s#?>]+?)/?(?:[#?][^\s>]*)?>?(?:\s|,|$)")
 
 
 def split(labels: dict[str, str]) -> dict[str, bool]:
@@ -76,12 +78,17 @@ def problems(pending: list[Path], real: Path = REAL) -> list[str]:
 
 
 def _cited(text: str) -> set[tuple[str, str]]:
-    """(owner/repo, issue or pull request number, or "" for a repository's file) of each row of a SOURCES.md."""
+    """(owner/repo, issue or pull request number, or "" for a repository's file) of each row of a SOURCES.md; a web
+    page's row gives (its address without scheme, fragment or query, "")."""
     found = set()
     for line in text.splitlines():
         cells = line.split(" | ")
-        if line.startswith("| `") and len(cells) > 2 and (m := CITED.match(cells[1].strip())):
+        if not (line.startswith("| `") and len(cells) > 2):
+            continue
+        if m := CITED.match(cells[1].strip()):
             found.add((m.group(1), m.group(2) or ""))
+        elif m := CITED_PAGE.match(cells[1].strip()):
+            found.add((m.group(1).split("://", 1)[1].lower(), ""))
     return found
 
 

@@ -32,6 +32,7 @@ def _layout(tmp_path):
     (real / "SECOND-LABELS.yaml").write_text("logs:\n  old--x-1.txt:\n    signature: old\n    error_line: 2\n")
     (real / "SOURCES.md").write_text("| `old--x-1.txt` | acme/tool issue #7 (by a) | what | none needed |\n"
                                      "| `old--x-2.txt` | acme/site, file `README.md` (commit 1) | what | none |\n"
+
                                      "\n## Asked for, not found as a usable real log\n\n- nothing\n")
     pending = tmp_path / "pending-9a"
     pending.mkdir()
@@ -51,19 +52,24 @@ def _layout(tmp_path):
 def test_problems_name_what_keeps_pending_logs_out(tmp_path):
     real, pending = _layout(tmp_path)
     assert rounds.problems([pending], real) == []
+    (real / "SOURCES.md").write_text("| `old--x-3.txt` | https://blog.example/posts/7/ (A blog, 2024) | what | none |\n"
+                                     + (real / "SOURCES.md").read_text())
     (pending / "unknown--new-1.txt").write_text("one line only\n")
     (pending / "stray.txt").write_text("a\nb\n")
     (pending / "unknown--new-2.txt").write_text("Step #0: noise\n" * 61)
     (pending / "SOURCES.md").write_text((pending / "SOURCES.md").read_text()
                                         + "| `x` | acme/tool issue #7 (by c) | what | none |\n"
-                                        + "| `y` | acme/site, file `docs/a.md` (commit 2) | what | none |\n")
+                                        + "| `y` | acme/site, file `docs/a.md` (commit 2) | what | none |\n"
+                                        + "| `z` | <https://Blog.example/posts/7#part-2> A blog | what | none |\n"
+                                        + "| `w` | https://blog.example/posts/8 (A blog) | what | none |\n")
     found = rounds.problems([pending], real)
     assert found == ["pending-9a/stray.txt: no label",
                      "pending-9a/unknown--new-1.txt: one line (the excerpt rule wants the lines around the failure)",
                      "pending-9a/unknown--new-2.txt: 61 lines (an excerpt has at most 60: cut it from the top or the "
                      "bottom, never inside the failure)",
                      "pending-9a: acme/site is cited in real/SOURCES.md already",
-                     "pending-9a: acme/tool #7 is cited in real/SOURCES.md already"]
+                     "pending-9a: acme/tool #7 is cited in real/SOURCES.md already",
+                     "pending-9a: blog.example/posts/7 is cited in real/SOURCES.md already"]
 
 
 def test_combine_then_retune(tmp_path):

@@ -577,6 +577,9 @@ _DML = st.sampled_from([
     "TRUNCATE TABLE ds.p; INSERT INTO ds.p (day, name, v) VALUES (DATE '2024-01-0{a}', 'n{b}', {b})",
     "ALTER TABLE ds.p ADD COLUMN IF NOT EXISTS extra STRING; INSERT INTO ds.p (day, name, v) "
     "VALUES (DATE '2024-01-0{a}', 'n{b}', {b})",
+    # a write, then a column the script adds, then a write again: the recount sees the new column
+    "INSERT INTO ds.p (day, name, v) VALUES (DATE '2024-01-0{a}', 'n{b}', {b}); "
+    "ALTER TABLE ds.p ADD COLUMN IF NOT EXISTS late{b} INT64; UPDATE ds.p SET v = v + 1 WHERE v = {b}",
 ])
 
 
@@ -608,6 +611,19 @@ def test_partition_statistics_after_any_writes_are_a_fresh_count_of_the_rows(tmp
 
 def _touched(sql: str, before: dict) -> set:
     """Every partition a statement may have written (all of them, unless it names one day only)."""
-    if sql.startswith(("INSERT", "DELETE", "UPDATE ds.p SET v")):
+    if sql.startswith(("INSERT", "DELETE", "UPDATE ds.p SET v")) and ";" not in sql:
         return {re.search(r"2024-01-0(\d)", sql).expand(r"2024010\1")}
     return set(before) | {"__NULL__"}
+
+
+def test_list_tables_names_tables_and_views_in_order_and_refuses_a_dataset_that_is_not_there(tmp_path):
+    wh = LocalWarehouse(tmp_path / "w.duckdb")
+    wh.create_dataset("empty")
+    wh.create_dataset("ds")
+    wh.execute("CREATE TABLE ds.zeta (n INT64); CREATE TABLE ds.alpha (n INT64); "
+               "CREATE VIEW ds.middle AS SELECT n FROM ds.alpha")
+    assert wh.list_tables("ds") == ["alpha", "middle", "zeta"]
+    assert wh.list_tables("empty") == []
+    for missing in ("nothing", "_runbook_meta"):   # nor the warehouse's own bookkeeping
+        with pytest.raises(NotFoundError, match=f"Dataset {missing} was not found"):
+            wh.list_tables(missing)

@@ -141,22 +141,26 @@ def written_partitions_sql(con: duckdb.DuckDBPyConnection, dataset: str, table: 
 
 
 def run_noting_partitions(con: duckdb.DuckDBPyConnection, sql: str, dataset: str, table: str,
-                          params: dict, cols: list[tuple[str, str]] | None = None) -> set[str | None]:
-    """Run an INSERT, UPDATE, DELETE or MERGE (DuckDB SQL) into dataset.table (`cols`: its columns, when read); the
-    partition_ids of the rows it wrote (an UPDATE's rows after it; the partition it moved a row out of changed its
-    count)."""
-    pid = _partitioning(con, dataset, table, cols if cols is not None else catalog.columns(con, dataset, table))
+                          params: dict, cols: list[tuple[str, str]] | None = None,
+                          recorded: dict | None = None) -> set[str | None]:
+    """Run an INSERT, UPDATE, DELETE or MERGE (DuckDB SQL) into dataset.table (`cols`: its columns, `recorded`: its
+    meta.table_meta, when read); the partition_ids of the rows it wrote (an UPDATE's rows after it; the partition it
+    moved a row out of changed its count)."""
+    cols = cols if cols is not None else catalog.columns(con, dataset, table)
+    pid = _recorded_partitioning(recorded if recorded is not None else meta.table_meta(con, dataset, table), cols)
     # (DuckDB takes no MERGE in a CTE, so the ids are made distinct here, batch by batch)
     batches = con.sql(f"{sql} RETURNING {pid} AS pid", params=params or None).to_arrow_reader()   # runs it once
     return {p for batch in batches for p in pc.unique(batch.column(0)).to_pylist()}
 
 
 def refresh(con: duckdb.DuckDBPyConnection, dataset: str, table: str, now: datetime,
-            written: Collection[str | None] = (), cols: list[tuple[str, str]] | None = None) -> None:
+            written: Collection[str | None] = (), cols: list[tuple[str, str]] | None = None,
+            recorded: dict | None = None) -> None:
     """Recount a table's partitions after a change: a partition whose content changed, or that a
-    statement wrote (`written`, meta.EVERY_PARTITION for all), is modified now. (`cols`: its columns, when read.)"""
+    statement wrote (`written`, meta.EVERY_PARTITION for all), is modified now. (`cols`: its columns, `recorded`:
+    its meta.table_meta, when read.)"""
     cols = cols if cols is not None else catalog.columns(con, dataset, table)
-    recorded = meta.table_meta(con, dataset, table)
+    recorded = recorded if recorded is not None else meta.table_meta(con, dataset, table)
     pid = _recorded_partitioning(recorded, cols)
     if recorded.get("partition_column") is not None and written and meta.EVERY_PARTITION not in written \
             and None not in written and _recount_written(con, dataset, table, cols, now, set(written), pid):

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Collection, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Collection, Iterator, Mapping, NamedTuple, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -60,10 +60,18 @@ __all__ = ["LocalWarehouse", "TableInfo", "WarehouseQueryError", "UnsupportedSQL
 
 LOCK_RETRY_SECONDS = 30.0
 
+# Statements that leave every table's columns and partitioning as they were: a script reads a table's shape once
+# while only these run, and again after any other (CREATE OR REPLACE, ALTER, DROP, RENAME may change it).
+SHAPE_KEEPING_KINDS = frozenset({"query", "merge", "dml"})
+
+
+class TableShape(NamedTuple):
+    columns: list[tuple[str, str]]   # (name, DuckDB type), in order; none where the table does not exist
+    recorded: dict                   # its _runbook_meta record (meta.table_meta)
+
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
 
 
 def _no_null_elements_written(con: duckdb.DuckDBPyConnection, dataset: str, table: str,
@@ -232,21 +240,26 @@ class LocalWarehouse:
     def _run_all(self, con: duckdb.DuckDBPyConnection, statements: Sequence[Statement], params: dict | None) -> pa.Table:
         """Run the statements; the last one's rows. Each table they changed is recounted once, at the end."""
         changed: dict[tuple[str, str], set[str | None]] = {}   # table -> the partitions written
+        shapes: dict[tuple[str, str], TableShape] = {}
         for st in statements[:-1]:
-            self._run(con, st, params, changed)
-        rows = self._run(con, statements[-1], params, changed, fetch=True)
+            self._run(con, st, params, changed, shapes)
+        rows = self._run(con, statements[-1], params, changed, shapes, fetch=True)
         now = _utcnow()
         for (dataset, table), written in sorted(changed.items()):
-            cols = catalog.columns(con, dataset, table)   # none: the script dropped it (a table has a column)
+            # no columns: the script dropped it (a table has a column)
+            cols, recorded = shapes.get((dataset, table)) or (catalog.columns(con, dataset, table), None)
             if cols:
                 _no_null_elements_written(con, dataset, table, cols, written)
-                table_stats.refresh(con, dataset, table, now, written, cols)
+                table_stats.refresh(con, dataset, table, now, written, cols, recorded)
         return rows
 
     def _run(self, con: duckdb.DuckDBPyConnection, st: Statement, params: dict | None,
-             changed: dict[tuple[str, str], set[str | None]], fetch: bool = False) -> pa.Table | None:
+             changed: dict[tuple[str, str], set[str | None]], shapes: dict[tuple[str, str], TableShape],
+             fetch: bool = False) -> pa.Table | None:
         if st.kind == "transaction":
             return pa.table({}) if fetch else None
+        if st.kind not in SHAPE_KEEPING_KINDS:
+            shapes.clear()
         used = {k: catalog.bound(v, k) for k, v in (params or {}).items() if k in st.params}
         if st.datasets:
             for ds in st.datasets:
@@ -272,10 +285,16 @@ class LocalWarehouse:
         if st.temp:   # BigQuery's TEMP objects last one script, not the process
             engine().made_temp_objects = True
             engine().made_temp_functions |= st.kind not in ("create_table", "create_view")
-        cols = catalog.columns(con, st.dataset, st.table) if st.writes_rows and st.dataset and st.table else []
+        cols: list[tuple[str, str]] = []
+        if st.writes_rows and st.dataset and st.table:
+            if (st.dataset, st.table) not in shapes:
+                cols = catalog.columns(con, st.dataset, st.table)
+                recorded = meta.table_meta(con, st.dataset, st.table) if cols else {}
+                shapes[st.dataset, st.table] = TableShape(cols, recorded)
+            cols, recorded = shapes[st.dataset, st.table]
         if cols:   # (none: no such table, which the statement's own run then says)
             # a write that leaves the same rows still moves the partition's last change, as on BigQuery
-            written = table_stats.run_noting_partitions(con, st.sql, st.dataset, st.table, used, cols)
+            written = table_stats.run_noting_partitions(con, st.sql, st.dataset, st.table, used, cols, recorded)
             changed.setdefault((st.dataset, st.table), set()).update(written)
         elif st.sql:   # (an ALTER of what only _runbook_meta keeps has none)
             con.execute(st.sql, used)
@@ -296,9 +315,10 @@ class LocalWarehouse:
     def list_tables(self, dataset: str) -> list[str]:
         catalog.check_dataset_name(dataset, reserved_ok=True)
         with self.connection(read_only=True) as con:
-            if not catalog.schema_exists(con, dataset):
+            names = catalog.tables_if_dataset(con, dataset)
+            if names is None:
                 raise dataset_not_found(con, self.path, dataset)
-            return catalog.tables(con, dataset)
+            return names
 
     def dataset_exists(self, name: str) -> bool:
         catalog.check_dataset_name(name, reserved_ok=True)

@@ -18,7 +18,7 @@ Targets, and why:
     cold buffer cache (the file is detached after each operation); that ratio is shown, untargeted.
 (c) one Phase 3 run (run_phase3 for one date): <= 1.5x running the same scripts, translated once
     beforehand, on a fresh plain DuckDB connection; the difference is the kit's bookkeeping
-    (table checks, MERGE cardinality check, run-history read-back, attach/detach per operation).
+    (table checks, MERGE cardinality check, run-history read-back, partition statistics, attaching the file).
 (d) memory: tracemalloc peak of a query returning ~100k rows <= 1.2x the fresh peer's (a second
     copy of the result would show as ~2x).
 """
@@ -332,7 +332,7 @@ def bench_phase3(wh: LocalWarehouse, path: Path) -> bool:
           f"{t['peer'] * 1e3:.1f} ms | kit run_phase3 {t['kit'] * 1e3:.1f} ms")
     print(f"       kit / peer: {_verdict(t['kit'] / t['peer'], PHASE3_TARGET)}; the kit's run makes "
           f"{sum(recorder.calls.values())} warehouse calls ({', '.join(f'{k} {v}' for k, v in sorted(recorder.calls.items()))}), "
-          "each opening and closing the file")
+          "in one opening of the file")
     return same
 
 

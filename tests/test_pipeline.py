@@ -493,16 +493,22 @@ def lock_holder():
             proc.join(5)
 
 
-class LockedAfterFirstCommit(LocalWarehouse):
-    """The run's warehouse, which another process opens the moment the first processor has committed."""
+class LockedAfterFirstCommit:
+    """The run's warehouse, which another process opens the moment the first processor has committed. It is not a
+    LocalWarehouse but passes every call to one, so the run opens the file once per call, as it would any warehouse
+    but the sandbox's own (which it holds from its first write to its last)."""
 
     def __init__(self, path, hold):
-        super().__init__(path, lock_retry_seconds=0.3)
+        self._wh = LocalWarehouse(path, lock_retry_seconds=0.3)
         self._hold = hold
+        self.path = path
         self.release = None
 
+    def __getattr__(self, name):
+        return getattr(self._wh, name)
+
     def query_arrow(self, sql, params=None):
-        table = super().query_arrow(sql, params)
+        table = self._wh.query_arrow(sql, params)
         if self.release is None and "MERGE" in sql:
             self.release = self._hold(self.path)
         return table
@@ -530,6 +536,40 @@ def test_a_lock_mid_run_stops_the_run_busy_and_records_no_failure(raw_wh, lock_h
     assert count(raw_wh, PHASE3_REFS[0]) == first.rows_written and count(raw_wh, PHASE3_REFS[1]) == 0
     # Retrying the same request finishes the job.
     assert run_phase3(raw_wh, START, START).status == "success" and count(raw_wh, PHASE3_REFS[1]) > 0
+
+
+def _try_open(path: str, answer) -> None:
+    try:
+        duckdb.connect(path).close()
+        answer.put("opened")
+    except duckdb.Error as exc:
+        answer.put("locked" if "lock" in str(exc).lower() else f"failed: {exc}")
+
+
+class TriesToOpenAfterFirstCommit(LocalWarehouse):
+    """The sandbox's warehouse, which another process tries to open the moment the first processor has committed."""
+
+    def query_arrow(self, sql, params=None):
+        table = super().query_arrow(sql, params)
+        if "MERGE" in sql and not hasattr(self, "answer"):
+            ctx = multiprocessing.get_context("spawn")
+            self.answer = ctx.Queue()
+            proc = ctx.Process(target=_try_open, args=(str(self.path), self.answer), daemon=True)
+            proc.start()
+            proc.join(60)
+        return table
+
+
+def test_a_run_holds_the_sandbox_warehouse_from_its_first_write_to_its_last(raw_wh):
+    """One opening of the file for the whole run (each opening costs an ATTACH, and after a write a checkpoint):
+    another process cannot open it between two processors' commits, and can once the run has ended."""
+    wh = TriesToOpenAfterFirstCommit(raw_wh.path)
+    run = run_phase3(wh, START, START)
+    assert [p.status for p in run.processors] == ["success", "success"]
+    assert wh.answer.get(timeout=10) == "locked"
+    answer = multiprocessing.get_context("spawn").Queue()
+    _try_open(str(raw_wh.path), answer)
+    assert answer.get(timeout=10) == "opened"
 
 
 def test_a_lock_before_the_run_commits_nothing(raw_wh, lock_holder):

@@ -627,3 +627,18 @@ def test_list_tables_names_tables_and_views_in_order_and_refuses_a_dataset_that_
     for missing in ("nothing", "_runbook_meta"):   # nor the warehouse's own bookkeeping
         with pytest.raises(NotFoundError, match=f"Dataset {missing} was not found"):
             wh.list_tables(missing)
+
+
+def test_a_script_run_inside_an_open_operation_keeps_its_temp_tables_to_itself(tmp_path):
+    """BigQuery's TEMP tables last one script: two scripts in one opening of the file (as a phase run makes) each
+    make their own, and none outlives its script."""
+    wh = LocalWarehouse(tmp_path / "w.duckdb")
+    script = "CREATE TEMP TABLE staged AS SELECT @n AS n; SELECT n FROM staged"
+    with wh.connection() as con:
+        assert [wh.query(script, {"n": n}).iloc[0, 0] for n in (1, 2)] == [1, 2]
+        with pytest.raises(duckdb.CatalogException):
+            con.execute("SELECT * FROM staged")
+    with wh.connection() as con:
+        assert wh.query(script, {"n": 3}).iloc[0, 0] == 3
+        with pytest.raises(duckdb.CatalogException):
+            con.execute("SELECT * FROM staged")

@@ -219,17 +219,22 @@ class Engine:
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 1.6, 0.25)
 
+    def drop_temp_objects(self) -> None:
+        """Drop the TEMP tables and views (and macros, where a script made one) a script made: BigQuery's last
+        one script."""
+        if self.made_temp_objects:
+            listed = _TEMP_RELATIONS + (_TEMP_MACROS if self.made_temp_functions else "")
+            for kind, name in self.con.execute(listed).fetchall():
+                self.con.execute(f"DROP {kind} IF EXISTS temp.main.{quote(name)}")
+            self.made_temp_objects = self.made_temp_functions = False
+
     def release(self) -> None:
         """End any open transaction, drop this operation's TEMP objects and DETACH the file."""
         con = self.con
         self.attached = None
         rollback(con)
         try:
-            if self.made_temp_objects:
-                listed = _TEMP_RELATIONS + (_TEMP_MACROS if self.made_temp_functions else "")
-                for kind, name in con.execute(listed).fetchall():
-                    con.execute(f"DROP {kind} IF EXISTS temp.main.{quote(name)}")
-                self.made_temp_objects = self.made_temp_functions = False
+            self.drop_temp_objects()
             con.execute("USE memory")
             con.execute(f"DETACH DATABASE IF EXISTS {quote(CATALOG)}")
         except duckdb.Error:

@@ -127,14 +127,22 @@ class LocalWarehouse:
         The process keeps one in-memory DuckDB with the session set up; each operation ATTACHes
         the file (read-only when it only reads) and DETACHes it at the end, which releases the
         file lock for other processes. Operations in one process take turns; an operation nested
-        in another on the same file shares its connection.
+        in another on the same file shares its connection (and a script's TEMP objects end with it).
         """
         eng = engine()
         with eng.lock, self._unreadable_is_damage():
             if eng.attached is not None:
                 path, attached_read_only = eng.attached
                 if path == self.path and (read_only or not attached_read_only):
-                    yield eng.con
+                    made_before = eng.made_temp_objects
+                    try:
+                        yield eng.con
+                    finally:
+                        if not made_before:   # a nested script's TEMP objects last that script, as on BigQuery's
+                            try:
+                                eng.drop_temp_objects()
+                            except duckdb.Error:
+                                pass   # the outer operation's release drops them, or starts the engine afresh
                     return
                 raise RuntimeError(
                     f"A warehouse operation on {path} is still open in this thread; finish it before "

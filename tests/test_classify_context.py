@@ -186,6 +186,16 @@ def test_a_summary_line_gives_way_to_the_first_failure_above_it_in_the_same_outp
     assert classify_log(log.replace("fatal: the gasket blew", "all fine"), cat)[0].line == 5
 
 
+def test_a_cause_repeated_at_each_part_of_the_output_is_read_where_it_first_appeared():
+    cat = _catalogue(summaries=["BOOM happened, see above"], output_starts=["== next part =="])
+    repeated = "fatal: the gasket blew"
+    log = f"== first part ==\n{repeated}\n== next part ==\n{repeated}\n{repeated}\nBOOM happened, see above\n"
+    assert classify_log(log, cat)[0].line == 2   # (not 4: the same error again, under the next part's header)
+    # another error above the header is another failure, and the search still stops there
+    other = log.replace(f"first part ==\n{repeated}", "first part ==\nfatal: the pump stalled")
+    assert classify_log(other, cat)[0].line == 4
+
+
 def test_a_summary_ending_with_a_colon_gives_way_to_the_message_below_it():
     cat = _catalogue(summaries=["BOOM happened:$"])
     log = "== header ==\nBOOM happened:\nwhile doing X:\ncould not open widget.cfg\n-----\nmore output\n"

@@ -331,7 +331,21 @@ class LogShape:
                 break
             if names_failure(line) and not self.uninformative_line(line) and not is_warning_message(line):
                 found = (n, pos, line)   # (a warning that a later step cannot use something is no failure)
-        return found
+        return found and self._first_of_repeats(found, start, lineno)
+
+    def _first_of_repeats(self, found: tuple[int, int, str], start: int, lineno: int) -> tuple[int, int, str]:
+        """The first time `found`'s own text was printed, within MAX_LOOK_BACK lines of the summary and its Cloud
+        Build step, past the output starts cause_above stops at: the same error at each of a buildpack's steps
+        (`python2: error while loading shared libraries: ...` under each of its headers) is one cause, read where
+        it first appeared (LABELLING.md: not a retry of the same line)."""
+        here_step, text = step_of(line_at(self.text, start)), own_text(found[2]).strip()
+        first = found
+        for n, pos, line in lines_above(self.text, start, lineno, MAX_LOOK_BACK):
+            if here_step is not None and own_text(line).strip() and step_of(line) != here_step:
+                break
+            if n < found[0] and own_text(line).strip() == text:
+                first = (n, pos, line)
+        return first
 
     def last_words_above(self, start: int, lineno: int) -> tuple[int, int, str] | None:
         """(line number, start, line) of the last words of the command whose verdict is the line starting at `start`

@@ -353,6 +353,16 @@ def test_deploy_progress_verdicts_are_passed_over_for_the_line_that_says_why():
     assert classify_log(firebase)[0].line == 2
 
 
+def test_a_builders_verdict_whose_cause_is_a_usage_error_is_no_failure_of_that_builder():
+    verdict = "ERROR: failed to build: executing lifecycle: failed with status code: 12"
+    refused = "[detector] ERROR: failed to set API for Buildpack 'x@1.0': buildpack API version '0.2' is incompatible " \
+              "with the lifecycle"
+    top = classify_log(f"{refused}\n{verdict}\n")[0]
+    assert (top.signature, top.line) == ("unknown", 1)   # the lifecycle refused a buildpack: none of its code ran
+    top = classify_log(f"[builder] make: gcc: command not found\n{verdict}\n")[0]
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 1)   # a buildpack ran, and failed
+
+
 @pytest.mark.parametrize("line", ["unknown flag: --output", "unknown shorthand flag: 'o' in -o",
                                   "tag does not exist: gcr.io/p/app:latest"])
 def test_a_usage_error_or_a_missing_tag_with_no_error_word_is_the_line_to_read(line):

@@ -262,6 +262,11 @@ class Catalogue:
         """Whether a line closes a failure message rather than stating its cause (catalogue `summaries`)."""
         return any(rule.hit(line) for rule in self._summaries)
 
+    @property
+    def builder_fallbacks(self) -> frozenset[str]:
+        """The signatures a builder names for a failed build that no signature explains (buildpacks-build-failed)."""
+        return frozenset(b.fallback for b in self._builders if b.fallback)
+
     def fallback(self, section: str | None, builder: Builder | None) -> Signature | None:
         """The signature of a failure no signature explains, whose lead line is in `section` of a log that
         `builder` produced: the section's fallback, else the builder's, else None."""

@@ -122,6 +122,7 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
     # and a failure whose message goes on to name another cause (its `ruled_out_by` line below) is not this one
     findings = [_finding(cat, shape, cat.signatures[si], a) for si, a in acc.items()
                 if not cat.dismissed(si, text, a["last_line"][0], steps_of(a["last_line"][1]))]
+    findings = [_refused_before_building(cat, f) for f in findings]
     findings = _ranked(findings, shape) if findings else [_unexplained(cat, shape, stated)]
     _advise_for_platform(findings, cat, text)
     if starts is not None:
@@ -131,6 +132,16 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
     if text is not given:
         _quote_as_given(findings, given)
     return findings
+
+
+def _refused_before_building(cat: Catalogue, f: Finding) -> Finding:
+    """A builder's own verdict (buildpacks-build-failed at pack's `failed to build: executing lifecycle`) read at a
+    usage error (the lifecycle refusing a buildpack's API, pack its builder) is no failure of that builder's: `unknown`
+    at the same line, as a log with no signature is read there."""
+    if f.signature in cat.builder_fallbacks and f.evidence and cat.is_usage_error(f.evidence[0]):
+        sig = cat.get("unknown")
+        return Finding.of(sig, f.line, [f.line], f.evidence[:1], float(sig.weight), 1)
+    return f
 
 
 def _renumber(findings: list[Finding], starts: list[int]) -> None:

@@ -170,7 +170,10 @@ def without_trailing_space(text: str) -> str:
     """The log without the spaces and tabs that end its lines (an editor's, or a console's copy padded to its
     width), which no pattern should have to allow for; line for line. Read after unwrapped(): a line a terminal cut
     at a space keeps the length that shows the cut."""
-    if " \n" in text or "\t\n" in text or " \r" in text or "\t\r" in text or text.endswith((" ", "\t")):
+    # (a tab or a CR looked for alone first: one character is found at memchr's speed, a pair starting with a
+    # character as common as a space is not, and each search of a 50 MB log costs ~45 ms)
+    if " \n" in text or ("\t" in text and "\t\n" in text) or ("\r" in text and (" \r" in text or "\t\r" in text)) \
+            or text.endswith((" ", "\t")):
         # line by line: a regex for the spaces before a line's end restarts at every space of a long run inside one
         return "\n".join(_without_end_spaces(line) for line in text.split("\n"))
     return text

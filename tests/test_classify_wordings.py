@@ -985,6 +985,13 @@ def test_dash_saying_a_command_is_not_found_names_a_failure(line):
     assert top_of(log).line == 2
 
 
+@pytest.mark.parametrize("line, names", [("BAD BUILD: the fuzzer seems to have either startup crash or exit.", True),
+                                         ("State changed from starting to crashed", True),
+                                         ("crashpad_handler started", False), ("no crashes in 4 runs", False)])
+def test_a_crash_names_a_failure(line, names):
+    assert names_failure(line) is names
+
+
 @pytest.mark.parametrize("line", ["apt: 2 packages not found", "step 1: 3: ok"])
 def test_other_not_found_lines_name_no_failure(line):
     assert not names_failure(line)

@@ -17,8 +17,8 @@ _STEP = re.compile(r'^(?:[\s>|│]|\d{1,6} \|)*Step #(\d+)(?: - "[^"]*")?:')
 # words that say something went wrong, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a
 # hyphenated name (apk's `libgpg-error`, curl's `--show-error`), as FAILURE_WORD
 ERROR_WORD = re.compile(r"(?<![\w-])error(?![\w-])", re.IGNORECASE)
-FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|cannot|can't|could not|unable to|"
-                           r"denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
+FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|crash|crashed|cannot|can't|could not|"
+                           r"unable to|denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
                            r"sh: \d+: \S+: not found|no such file or directory|invalid reference format|timed out|"
                            r"signal: killed|no executable|unknown (?:shorthand )?flag:|tag does not exist:|"
                            r"(?<=: )line \d+:|(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|"

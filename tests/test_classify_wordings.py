@@ -899,6 +899,15 @@ def test_a_code_fence_glued_to_the_first_and_last_lines_is_no_part_of_them():
     assert top.evidence[0] == log[3]   # quoted as given
 
 
+def test_a_glued_fence_leaves_the_backticks_a_poster_put_around_each_line():
+    from runbook_lib.diagnose.lines import without_decoration
+    quoted = ["`Paketo Buildpack for Apache Tomcat 8.7.5`", "`unable to invoke layer creator`",
+              "`ERROR: failed to build: exit status 1`"]
+    fenced = "```" + "\n".join(quoted) + "```\n"
+    assert without_decoration(fenced) == without_decoration("\n".join(quoted) + "\n")
+    assert without_decoration("``````Step #0: a\nStep #0: b``````\n") == "Step #0: a\nStep #0: b\n"   # fence on fence
+
+
 def test_dashs_command_not_found_is_the_line_to_read():
     log = ['Step #5 - "builder": Running "npm ci --quiet (NODE_ENV=production)"', 'Step #5 - "builder": > tsc',
            'Step #5 - "builder": ', 'Step #5 - "builder": sh: 1: tsc: not found']

@@ -225,7 +225,12 @@ def _telling_line(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -
     a report's telling line may open another report (appcfg's server output block, then its compile report)."""
     for _ in range(MAX_NESTED_REPORTS):
         report = cat.report_opened_by(here[2])
-        if report is None or (below := shape.telling_line_below(here[1], here[0], report.tells, report.next)) is None:
+        if report is None:
+            break
+        below = shape.telling_line_below(here[1], here[0], report.tells, report.next)
+        if below is None and report.past:   # a chain of wrapped errors that ends the log: its innermost, last
+            below = shape.chain_end_below(here[1], here[0], lambda own: not report.tells(own))
+        if below is None:
             break
         here = below
     return here

@@ -66,8 +66,9 @@ _LINE_TIMESTAMP = re.compile(
     r"\[?(?:\d{4}-\d\d-\d\d[T ])?\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?" + _ZONE + r")?\]? ?"
     r"(?:\d\d[OE]\+? )?",   # GitLab's stream and section marks after its timestamp (`00O `, `01E+ `)
     re.MULTILINE)
-# a Markdown code fence a poster glued to the log's first or last line (```Step #0: ...```)
-_GLUED_FENCE = re.compile(r"^([ \t]*)```+(?=\S)|(?<=\S)([ \t]*)```+[ \t]*$", re.MULTILINE)
+# a Markdown code fence a poster glued to the log's first or last line (```Step #0: ...```), fences glued on fences too:
+# backticks by threes, so that a line the poster quoted in backticks of its own keeps them (````Paketo Buildpack ...`)
+_GLUED_FENCE = re.compile(r"^([ \t]*)(?:```)+(?=\S)|(?<=\S)([ \t]*)(?:```)+[ \t]*$", re.MULTILINE)
 _QUOTE = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
 # a viewer's line numbers copied with the log (`12\tStep #0: ...`, `  12 Step #0: ...`): numbered lines in a row
 _LINE_NUMBER = re.compile(r"^[ \t]*(\d+)[\t ]", re.MULTILINE)

@@ -318,6 +318,18 @@ class LogShape:
                 return next(lines, (n, pos, line)) if after else (n, pos, line)
         return None
 
+    def chain_end_below(self, start: int, lineno: int, chained: Callable[[str], bool]) -> tuple[int, int, str] | None:
+        """(line number, start, line) of the last line of a chain of wrapped errors that the line starting at `start`
+        opens: the lines right below it whose own text meets `chained`, up to a blank line, another Cloud Build step
+        or MAX_REPORT lines; None when the next line is none of the chain's."""
+        here_step, last = step_of(line_at(self.text, start)), None
+        for n, pos, line in lines_below(self.text, start, lineno, MAX_REPORT):
+            own = own_text(line).strip()
+            if not own or step_of(line) != here_step or not chained(own):
+                break
+            last = (n, pos, line)
+        return last
+
     def cause_above(self, start: int, lineno: int) -> tuple[int, int, str] | None:
         """(line number, start, line) of the first line naming a failure in the output that ends at the line
         starting at `start`: searched upwards to the nearest output start, section marker, other step or

@@ -106,8 +106,12 @@ class Report:
     def tells(self, own: str) -> bool:
         """Whether a line's own text is this report's telling line."""
         if self.past:
-            return not any(rule.hit(own) for rule in self.past)
+            return not self.in_chain(own)
         return not self.telling or any(rule.hit(own) for rule in self.telling)
+
+    def in_chain(self, own: str) -> bool:
+        """Whether a line's own text is one of the report's own lines above its telling one (`past`)."""
+        return any(rule.hit(own) for rule in self.past)
 
 
 @dataclass(frozen=True)

@@ -58,9 +58,9 @@ def _marked(doc: dict, key: str, kind: str, source: str) -> tuple[Marked, ...]:
     return tuple(made)
 
 
-def _telling(entry: dict, key: str = "telling") -> list[str] | None:
-    """A report's `telling` (or `past`) as a list of regexes (none given: empty); None when it is neither a regex nor
-    a list of them."""
+def _regexes(entry: dict, key: str) -> list[str] | None:
+    """A report's `key` (`telling` or `past`) as a list of regexes (none given: empty); None when it is neither a regex
+    nor a list of them."""
     value = entry.get(key, [])
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or (key in entry and not items) or \
@@ -78,8 +78,8 @@ def _reports(doc: dict, source: str) -> tuple[dict, ...]:
         raise ConfigError(f"{source}: 'reports' must be a list of entries with `opens` (and `telling`, `next`).")
     made = []
     for n, entry in enumerate(entries):
-        telling = _telling(entry) if isinstance(entry, dict) else None
-        past = _telling(entry, "past") if isinstance(entry, dict) else None
+        telling = _regexes(entry, "telling") if isinstance(entry, dict) else None
+        past = _regexes(entry, "past") if isinstance(entry, dict) else None
         if telling is None or past is None or ("telling" in entry and "past" in entry) or \
                 not {"opens"} <= set(entry) <= _REPORT_KEYS or \
                 not (isinstance(entry["opens"], str) and entry["opens"]) or \

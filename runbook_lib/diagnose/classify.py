@@ -229,7 +229,7 @@ def _telling_line(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -
             break
         below = shape.telling_line_below(here[1], here[0], report.tells, report.next)
         if below is None and report.past:   # a chain of wrapped errors that ends the log: its innermost, last
-            below = shape.chain_end_below(here[1], here[0], lambda own: not report.tells(own))
+            below = shape.chain_end_below(here[1], here[0], report.in_chain)
         if below is None:
             break
         here = below

@@ -353,9 +353,10 @@ class LogShape:
         here_step, text = step_of(line_at(self.text, start)), own_text(found[2]).strip()
         first = found
         for n, pos, line in lines_above(self.text, start, lineno, MAX_LOOK_BACK):
-            if here_step is not None and own_text(line).strip() and step_of(line) != here_step:
+            own = own_text(line).strip()
+            if here_step is not None and own and step_of(line) != here_step:
                 break
-            if n < found[0] and own_text(line).strip() == text:
+            if n < found[0] and own == text:
                 first = (n, pos, line)
         return first
 

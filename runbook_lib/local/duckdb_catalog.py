@@ -49,13 +49,15 @@ def schema_exists(con: duckdb.DuckDBPyConnection, dataset: str) -> bool:
         {"d": dataset}).fetchall()[0][0] > 0
 
 
+_TABLES_AND_VIEWS = (
+    "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = $d "
+    "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
+    "AND schema_name = $d AND NOT internal")
+
+
 def tables(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
     """Tables and views of a dataset."""
-    rows = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = $d "
-        "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
-        "AND schema_name = $d AND NOT internal ORDER BY 1", {"d": dataset}).fetchall()
-    return [r[0] for r in rows]
+    return [r[0] for r in con.execute(f"{_TABLES_AND_VIEWS} ORDER BY 1", {"d": dataset}).fetchall()]
 
 
 def tables_if_dataset(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str] | None:
@@ -63,11 +65,9 @@ def tables_if_dataset(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]
     tables take two (a statement costs more than the few rows either reads)."""
     if dataset.lower() in _HIDDEN:
         return None
-    rows = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = $d "
-        "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
-        "AND schema_name = $d AND NOT internal UNION ALL SELECT NULL FROM duckdb_schemas() "
-        "WHERE database_name = current_database() AND schema_name = $d ORDER BY 1 NULLS FIRST", {"d": dataset}).fetchall()
+    rows = con.execute(   # (the schema's own row, a NULL, first: there is none when the dataset is not)
+        f"{_TABLES_AND_VIEWS} UNION ALL SELECT NULL FROM duckdb_schemas() WHERE database_name = current_database() "
+        "AND schema_name = $d ORDER BY 1 NULLS FIRST", {"d": dataset}).fetchall()
     if not rows or rows[0][0] is not None:
         return None
     return [r[0] for r in rows[1:]]

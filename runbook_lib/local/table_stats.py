@@ -128,26 +128,21 @@ def _counted(con: duckdb.DuckDBPyConnection, dataset: str, table: str, cols: lis
             int(rows[0][fixed]) if total and rows else None)
 
 
-def written_partitions_sql(con: duckdb.DuckDBPyConnection, dataset: str, table: str, cols: list[tuple[str, str]],
-                           written: Collection[str | None]) -> str:
+def written_partitions_sql(recorded: dict, cols: list[tuple[str, str]], written: Collection[str | None]) -> str:
     """A WHERE clause keeping the rows of the partitions a statement wrote (`written`, as run_noting_partitions
-    returns them), or "" for every row (a table without partitions, or a write of all of them)."""
-    if not written or meta.EVERY_PARTITION in written or None in written:
-        return ""
-    recorded = meta.table_meta(con, dataset, table)
-    if recorded.get("partition_column") is None:
+    returns them) of a table (`recorded`: its meta.table_meta, `cols`: its columns), or "" for every row (a table
+    without partitions, or a write of all of them)."""
+    if not written or meta.EVERY_PARTITION in written or None in written or recorded.get("partition_column") is None:
         return ""
     return _in_partitions(_recorded_partitioning(recorded, cols), written)
 
 
-def run_noting_partitions(con: duckdb.DuckDBPyConnection, sql: str, dataset: str, table: str,
-                          params: dict, cols: list[tuple[str, str]] | None = None,
-                          recorded: dict | None = None) -> set[str | None]:
-    """Run an INSERT, UPDATE, DELETE or MERGE (DuckDB SQL) into dataset.table (`cols`: its columns, `recorded`: its
-    meta.table_meta, when read); the partition_ids of the rows it wrote (an UPDATE's rows after it; the partition it
-    moved a row out of changed its count)."""
-    cols = cols if cols is not None else catalog.columns(con, dataset, table)
-    pid = _recorded_partitioning(recorded if recorded is not None else meta.table_meta(con, dataset, table), cols)
+def run_noting_partitions(con: duckdb.DuckDBPyConnection, sql: str, params: dict, cols: list[tuple[str, str]],
+                          recorded: dict) -> set[str | None]:
+    """Run an INSERT, UPDATE, DELETE or MERGE (DuckDB SQL) into a table (`cols`: its columns, `recorded`: its
+    meta.table_meta); the partition_ids of the rows it wrote (an UPDATE's rows after it; the partition it moved a row
+    out of changed its count)."""
+    pid = _recorded_partitioning(recorded, cols)
     # (DuckDB takes no MERGE in a CTE, so the ids are made distinct here, batch by batch)
     batches = con.sql(f"{sql} RETURNING {pid} AS pid", params=params or None).to_arrow_reader()   # runs it once
     return {p for batch in batches for p in pc.unique(batch.column(0)).to_pylist()}

@@ -70,20 +70,29 @@ class TableShape(NamedTuple):
     recorded: dict                   # its _runbook_meta record (meta.table_meta)
 
 
+def _shape(con: duckdb.DuckDBPyConnection, shapes: dict[tuple[str, str], TableShape], dataset: str,
+           table: str) -> TableShape:
+    """A table's shape, read once while `shapes` keeps it (see SHAPE_KEEPING_KINDS)."""
+    if (dataset, table) not in shapes:
+        cols = catalog.columns(con, dataset, table)
+        shapes[dataset, table] = TableShape(cols, meta.table_meta(con, dataset, table) if cols else {})
+    return shapes[dataset, table]
+
+
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _no_null_elements_written(con: duckdb.DuckDBPyConnection, dataset: str, table: str,
-                              cols: list[tuple[str, str]], written: Collection[str | None] = ()) -> None:
-    """Fail the statement (in its transaction: nothing is written) where a table it wrote (`cols`: its columns) now
-    holds an ARRAY with a NULL element, which BigQuery refuses to write. (Its ARRAY columns only, in the partitions
-    it wrote (`written`) when it names them: every other row was checked when it was written.)"""
-    arrays = array_columns(cols)
+def _no_null_elements_written(con: duckdb.DuckDBPyConnection, dataset: str, table: str, shape: TableShape,
+                              written: Collection[str | None] = ()) -> None:
+    """Fail the statement (in its transaction: nothing is written) where a table it wrote (`shape`: its columns and
+    record) now holds an ARRAY with a NULL element, which BigQuery refuses to write. (Its ARRAY columns only, in the
+    partitions it wrote (`written`) when it names them: every other row was checked when it was written.)"""
+    arrays = array_columns(shape.columns)
     if not arrays:
         return
     listed = ", ".join(f'"{name}"' for name in arrays)
-    where = table_stats.written_partitions_sql(con, dataset, table, cols, written)
+    where = table_stats.written_partitions_sql(shape.recorded, shape.columns, written)
     column = column_with_null_element(catalog.fetch_arrow(con, f"SELECT {listed} FROM {qualified(dataset, table)}{where}",
                                                           {}))
     if column is not None:
@@ -254,11 +263,10 @@ class LocalWarehouse:
         rows = self._run(con, statements[-1], params, changed, shapes, fetch=True)
         now = _utcnow()
         for (dataset, table), written in sorted(changed.items()):
-            # no columns: the script dropped it (a table has a column)
-            cols, recorded = shapes.get((dataset, table)) or (catalog.columns(con, dataset, table), None)
-            if cols:
-                _no_null_elements_written(con, dataset, table, cols, written)
-                table_stats.refresh(con, dataset, table, now, written, cols, recorded)
+            shape = _shape(con, shapes, dataset, table)
+            if shape.columns:   # (none: the script dropped it; a table has a column)
+                _no_null_elements_written(con, dataset, table, shape, written)
+                table_stats.refresh(con, dataset, table, now, written, shape.columns, shape.recorded)
         return rows
 
     def _run(self, con: duckdb.DuckDBPyConnection, st: Statement, params: dict | None,
@@ -293,16 +301,10 @@ class LocalWarehouse:
         if st.temp:   # BigQuery's TEMP objects last one script, not the process
             engine().made_temp_objects = True
             engine().made_temp_functions |= st.kind not in ("create_table", "create_view")
-        cols: list[tuple[str, str]] = []
-        if st.writes_rows and st.dataset and st.table:
-            if (st.dataset, st.table) not in shapes:
-                cols = catalog.columns(con, st.dataset, st.table)
-                recorded = meta.table_meta(con, st.dataset, st.table) if cols else {}
-                shapes[st.dataset, st.table] = TableShape(cols, recorded)
-            cols, recorded = shapes[st.dataset, st.table]
-        if cols:   # (none: no such table, which the statement's own run then says)
+        shape = _shape(con, shapes, st.dataset, st.table) if st.writes_rows and st.dataset and st.table else None
+        if shape and shape.columns:   # (none: no such table, which the statement's own run then says)
             # a write that leaves the same rows still moves the partition's last change, as on BigQuery
-            written = table_stats.run_noting_partitions(con, st.sql, st.dataset, st.table, used, cols, recorded)
+            written = table_stats.run_noting_partitions(con, st.sql, used, shape.columns, shape.recorded)
             changed.setdefault((st.dataset, st.table), set()).update(written)
         elif st.sql:   # (an ALTER of what only _runbook_meta keeps has none)
             con.execute(st.sql, used)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 
 from runbook_lib.errors import NotFoundError, ParameterError, WarehouseBusy, WarehouseQueryError
 from runbook_lib.local.duckdb_file import engine_settings
-from runbook_lib.local.warehouse import LocalWarehouse, TableInfo
+from runbook_lib.local import table_stats
+from runbook_lib.local.bigquery import meta
+from runbook_lib.local.warehouse import LocalWarehouse, NewTable, TableInfo
 
 # Every query left untyped is typed anyway and must mark nothing (conftest.decimal_pruning_checked).
 pytestmark = pytest.mark.usefixtures("decimal_pruning_checked")
@@ -191,6 +193,42 @@ def test_create_table_validates_its_input(games):
     assert games.table_info("nba_analytics.player_game_summary").num_rows == 2
     with pytest.raises(ParameterError, match="already exists"):
         games.create_table("nba_analytics.player_game_summary", [("a", "INT64")], exists_ok=False)
+
+
+def test_create_tables_makes_all_or_none(games):
+    """Several tables in one transaction: a bad spec, a table that exists (exists_ok=False) or a missing dataset
+    refuses them all before any is made; with exists_ok, a table that exists is left as it is and not named."""
+    good = NewTable([("a", "INT64"), ("d", "DATE")], "d")
+    for tables, exists_ok, error in [
+            ({"nba_analytics.one": good, "nba_analytics.two": NewTable([("a", "NOTATYPE")])}, True, ParameterError),
+            ({"nba_analytics.one": good, "nba_analytics.player_game_summary": good}, False, ParameterError),
+            ({"nba_analytics.one": good, "nowhere.two": good}, True, NotFoundError)]:
+        with pytest.raises(error):
+            games.create_tables(tables, exists_ok=exists_ok)
+        assert games.list_tables("nba_analytics") == ["player_game_summary"]
+    made = games.create_tables({"nba_analytics.one": good, "nba_analytics.player_game_summary": good,
+                                "nba_analytics.two": NewTable([("s", "STRING")], None, ["s"])})
+    assert made == ["nba_analytics.one", "nba_analytics.two"]
+    assert games.table_info("nba_analytics.player_game_summary").num_rows == 2
+    one, two = games.table_info("nba_analytics.one"), games.table_info("nba_analytics.two")
+    assert (one.partition_column, one.num_rows, two.clustering, two.num_rows) == ("d", 0, ["s"], 0)
+
+
+def test_a_new_tables_statistics_are_what_a_recount_finds(games):
+    """A table just made is recorded as empty without counting it (table_stats.record_empty): the same record a
+    recount makes, partitioned or not."""
+    games.create_table("nba_analytics.parted", [("a", "INT64"), ("d", "DATE")], partition_column="d")
+    games.create_table("nba_analytics.whole", [("a", "INT64")])
+    games.create_table_like("nba_analytics.player_game_summary", "nba_analytics.like")
+    with games.connection() as con:
+        for table in ("parted", "whole", "like"):
+            made = con.execute(f"SELECT * EXCLUDE (last_modified) FROM {meta.PARTITIONS} "
+                               "WHERE dataset = 'nba_analytics' AND table_name = ? ORDER BY ALL", [table]).fetchall()
+            table_stats.refresh(con, "nba_analytics", table, datetime.now(timezone.utc))
+            recounted = con.execute(f"SELECT * EXCLUDE (last_modified) FROM {meta.PARTITIONS} "
+                                    "WHERE dataset = 'nba_analytics' AND table_name = ? ORDER BY ALL",
+                                    [table]).fetchall()
+            assert made == recounted, table
 
 
 def test_create_table_types(games):

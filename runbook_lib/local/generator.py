@@ -187,8 +187,11 @@ def generate_raw(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ParameterError("seed", seed, "give a whole number of 0 or more")
     tables = build_raw_frames(start, n_days, int(seed))
-    _replace_tables(warehouse, RAW_DATASET, tables)
-    ensure_production_tables(warehouse, phases)
+    # the file opened once for the load and the empty tables (each opening costs an ATTACH, and after a write a
+    # checkpoint on DETACH: ten of them cost as much as the load)
+    with warehouse.connection():
+        _replace_tables(warehouse, RAW_DATASET, tables)
+        ensure_production_tables(warehouse, phases)
     return {f"{RAW_DATASET}.{name}": len(df) for name, df in tables.items()}
 
 

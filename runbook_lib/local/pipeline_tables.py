@@ -7,6 +7,7 @@ from typing import Iterable
 
 from ..errors import NotFoundError
 from ..phases import PhaseRegistry, load_phases
+from .warehouse import NewTable
 
 PHASE3_PROCESSORS = ("player_game_summary", "team_offense_game_summary")
 PHASE4_PROCESSORS = (
@@ -107,6 +108,7 @@ def ensure_tables(warehouse, wanted: Iterable[tuple[str, str, tuple, str | None]
             # Made by the pipeline, not the kit: no kit label, so the kit will not drop it.
             warehouse.execute(f"CREATE SCHEMA IF NOT EXISTS `{dataset}`")
             existing = set()
-        for table, columns, partition in tables:
-            if table not in existing:
-                warehouse.create_table(f"{dataset}.{table}", list(columns), partition_column=partition, exists_ok=True)
+        missing = {f"{dataset}.{table}": NewTable(list(columns), partition)
+                   for table, columns, partition in tables if table not in existing}
+        if missing:   # (one transaction: a reader sees a phase's tables all made or none)
+            warehouse.create_tables(missing, exists_ok=True)

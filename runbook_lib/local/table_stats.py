@@ -166,6 +166,12 @@ def refresh(con: duckdb.DuckDBPyConnection, dataset: str, table: str, now: datet
     meta.replace_partition_stats(con, dataset, table, stats, now, written)
 
 
+def record_empty(con: duckdb.DuckDBPyConnection, dataset: str, table: str, partitioned: bool, now: datetime) -> None:
+    """A table just made with no rows: the statistics a recount would find (none; an unpartitioned table has its one
+    empty partition), without the recount (planning an aggregate of every column costs more than making the table)."""
+    meta.replace_partition_stats(con, dataset, table, [] if partitioned else [(None, 0, 0, {})], now, ())
+
+
 def _recount_written(con: duckdb.DuckDBPyConnection, dataset: str, table: str, cols: list[tuple[str, str]],
                      now: datetime, written: set[str], pid: str) -> bool:
     """Recount only the partitions the statements wrote, keeping the others' figures; False (nothing recorded)

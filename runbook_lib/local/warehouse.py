@@ -65,6 +65,14 @@ LOCK_RETRY_SECONDS = 30.0
 SHAPE_KEEPING_KINDS = frozenset({"query", "merge", "dml"})
 
 
+class NewTable(NamedTuple):
+    """A table for LocalWarehouse.create_tables to make: (name, BigQuery type) pairs, its partition column and
+    clustering columns."""
+    columns: Sequence[tuple[str, str]]
+    partition_column: str | None = None
+    clustering: Sequence[str] | None = None
+
+
 class TableShape(NamedTuple):
     columns: list[tuple[str, str]]   # (name, DuckDB type), in order; none where the table does not exist
     recorded: dict                   # its _runbook_meta record (meta.table_meta)
@@ -417,23 +425,36 @@ class LocalWarehouse:
     def create_table(self, ref: str, columns: Sequence[tuple[str, str]], partition_column: str | None = None,
                      exists_ok: bool = True, clustering: Sequence[str] | None = None) -> None:
         """Create an empty table from (name, BigQuery type) pairs."""
-        dataset, table = catalog.split_ref(ref)
-        checked = check_columns(columns, partition_column, clustering)
-        defs = [f"{quote(name)} {duckdb_type(bq)}" for name, bq in checked]
+        self.create_tables({ref: NewTable(columns, partition_column, clustering)}, exists_ok=exists_ok)
+
+    def create_tables(self, tables: Mapping[str, NewTable], exists_ok: bool = True) -> list[str]:
+        """Create several empty tables (ref -> NewTable) in one transaction, all or none; the refs it made (with
+        exists_ok, a table that exists is left as it is)."""
+        wanted = {}
+        for ref, new in tables.items():
+            checked = check_columns(new.columns, new.partition_column, new.clustering)
+            wanted[catalog.split_ref(ref)] = (ref, checked, new)
         with self.connection() as con:
-            if not catalog.schema_exists(con, dataset):
-                raise dataset_not_found(con, self.path, dataset)
-            if catalog.relation_exists(con, dataset, table):
-                if exists_ok:
-                    return
-                raise ParameterError("table_ref", ref,
-                                     "that table already exists in the local warehouse; pass exists_ok=True")
+            made = []
+            for (dataset, table), (ref, _, _) in wanted.items():
+                if not catalog.schema_exists(con, dataset):
+                    raise dataset_not_found(con, self.path, dataset)
+                if not catalog.relation_exists(con, dataset, table):
+                    made.append((dataset, table))
+                elif not exists_ok:
+                    raise ParameterError("table_ref", ref,
+                                         "that table already exists in the local warehouse; pass exists_ok=True")
             with transaction(con):
-                con.execute(f"CREATE TABLE {qualified(dataset, table)} ({', '.join(defs)})")
                 now = _utcnow()
-                meta.set_table_meta(con, dataset, table, partition_column, now, meta.default_expiry(con, dataset, now),
-                                    check_clustering(clustering, [c[0] for c in checked]))
-                table_stats.refresh(con, dataset, table, now)
+                for dataset, table in made:
+                    _, checked, new = wanted[dataset, table]
+                    defs = [f"{quote(name)} {duckdb_type(bq)}" for name, bq in checked]
+                    con.execute(f"CREATE TABLE {qualified(dataset, table)} ({', '.join(defs)})")
+                    meta.set_table_meta(con, dataset, table, new.partition_column, now,
+                                        meta.default_expiry(con, dataset, now),
+                                        check_clustering(new.clustering, [c[0] for c in checked]))
+                    table_stats.record_empty(con, dataset, table, new.partition_column is not None, now)
+        return [wanted[d, t][0] for d, t in made]
 
     def create_table_like(self, source_ref: str, dest_ref: str, exists_ok: bool = True) -> None:
         """An empty table with the source's columns, partition column and clustering."""
@@ -456,7 +477,7 @@ class LocalWarehouse:
                                     meta.default_expiry(con, dest[0], now), source.get("clustering", ()),
                                     partition_range=source.get("partition_range"),
                                     partition_unit=source.get("partition_unit"))
-                table_stats.refresh(con, *dest, now)
+                table_stats.record_empty(con, *dest, source.get("partition_column") is not None, now)
 
     def load_dataframe(self, df: pd.DataFrame, ref: str, mode: str = "replace",
                        partition_column: str | None = None) -> int:

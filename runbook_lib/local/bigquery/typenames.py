@@ -54,6 +54,7 @@ def bigquery_type(duckdb_type: str) -> str:
     return built.sql("bigquery")
 
 
+@lru_cache(maxsize=1024)   # (a pure function of the name: a table's ~30 columns name a handful of types)
 def duckdb_type(bigquery_type_name: str) -> str:
     """A BigQuery type name (INT64, NUMERIC, ARRAY<STRING>, ...) as a DuckDB column type."""
     built = exp.DataType.build(bigquery_type_name, dialect="bigquery")

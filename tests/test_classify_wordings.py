@@ -1001,6 +1001,17 @@ def test_a_crash_names_a_failure(line, names):
     assert names_failure(line) is names
 
 
+@pytest.mark.parametrize("line, names", [
+    ("E: Unable to locate package libfoo", True), ("remote: E: The repository 'x' no longer has a Release file.", True),
+    (" !     stunnel not detected! stunnel not supported on heroku-24+", True),
+    ("remote: !     Push rejected, failed to compile Ruby app.", True),
+    ("W: Target Packages (main/binary-amd64/Packages) is configured multiple times", False), ("LINE: 2", False), ("   1 ! 2", False),
+    ("echo !  done", False)])
+def test_apt_errors_and_heroku_error_lines_name_a_failure(line, names):
+    # apt's `E: ` (not its `W: ` warnings) and a Heroku buildpack's `!` error lines (` !     ...`, under `remote: `)
+    assert names_failure(line) is names
+
+
 @pytest.mark.parametrize("line", ["apt: 2 packages not found", "step 1: 3: ok"])
 def test_other_not_found_lines_name_no_failure(line):
     assert not names_failure(line)

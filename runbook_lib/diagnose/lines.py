@@ -24,7 +24,8 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
                            r"(?<=: )line \d+:|(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|"
                            r"RESOURCE_EXHAUSTED|UNAUTHENTICATED|DEADLINE_EXCEEDED))(?![\w-])|"
                            r"(?<=[a-z])(?:exception|error)(?=: )|(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))|"
-                           r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])",
+                           r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])|"
+                           r"(?<![\w-])(?-i:E: )(?=\S)",
                           re.IGNORECASE)
 # (`sh: 1: tsc: not found`: dash's command not found, in a script `./x.sh: 3: ./x.sh: python: not found` (older
 # dash) or `./x.sh: 3: python: not found`; `invalid reference format`: docker refusing an image
@@ -35,7 +36,7 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
 # ...`, node's `ReferenceError: require is not defined ...`; `SEVERE`, the level of java.util.logging's and Dart's
 # build_runner's errors, and the Google APIs' error codes (`INVALID_ARGUMENT` in an audit log entry's status), in
 # capitals only; or an exception's name alone, indented, at the end of its line, as Laravel's console prints
-# `InvalidArgumentException` above its message)
+# `InvalidArgumentException` above its message; or apt's `E: ` before its errors, in capitals)
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|\d{1,6} \||[|│>*]+|--|'
@@ -280,8 +281,13 @@ def names_error(line: str) -> bool:
 
 
 def names_failure(line: str) -> bool:
-    """Whether a line says that something failed (and is not a warning)."""
-    return bool(FAILURE_WORD.search(line)) and not is_warning(line)
+    """Whether a line says that something failed (and is not a warning): in failure words, or as one of a Heroku
+    buildpack's error lines (` !     stunnel not supported on heroku-24+`), which the cause of a verdict below them is
+    read from (not a lead line of its own: the platforms print their own notices that way too)."""
+    return (bool(FAILURE_WORD.search(line)) or bool(_HEROKU_ERROR.match(own_text(line)))) and not is_warning(line)
+
+
+_HEROKU_ERROR = re.compile(r"^\s*(?:remote:)?\s*!\s{2,}(?=\S)")
 
 
 def own_text(line: str) -> str:

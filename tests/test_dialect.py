@@ -1292,8 +1292,9 @@ TO_JSON_EXAMPLES = [
     ("9007199254740993, stringify_wide_numbers=>TRUE", '"9007199254740993"'),
     ("NUMERIC '123.56'", "123.56"), ("NUMERIC '123.56', stringify_wide_numbers=>TRUE", '"123.56"'),
     ("STRUCT(1 AS a, 2 AS a)", '{"a":1}'),
+    # [ZetaSQL] a FLOAT64 becomes a JSON double (to_json.cc), which the JSON type writes with `.0`
     ("STRUCT(TIMESTAMP '2017-03-06 12:34:56.789012' AS t, b'Google' AS b, CAST(1.0 AS FLOAT64) AS f)",
-     '{"b":"R29vZ2xl","f":1,"t":"2017-03-06T12:34:56.789012Z"}'),
+     '{"b":"R29vZ2xl","f":1.0,"t":"2017-03-06T12:34:56.789012Z"}'),
     ("CAST(NULL AS INT64)", "null"),
 ]
 
@@ -1301,6 +1302,29 @@ TO_JSON_EXAMPLES = [
 @pytest.mark.parametrize("argument,expected", TO_JSON_EXAMPLES)
 def test_to_json_is_a_json_value_in_bigquerys_encoding(wh, argument, expected):
     assert one(wh, f"SELECT TO_JSON({argument})") == expected
+
+
+def test_json_numbers_are_written_as_bigquerys_json_type_writes_them(wh):
+    # [ZetaSQL] A JSON value keeps an integer as one and any other number as a double, and its text is
+    # nlohmann::json's dump() (json_value.cc, JSONValue::ToString): the shortest digits, `.0` on an integral
+    # double, an exponent (`e+NN`, at least two digits) outside [1e-4, 1e15). Compliance: functions_testlib_json.cc
+    # spells JSON '1e100' as 1e+100 and DBL_MAX as 1.7976931348623157e+308; to_json(-0.0) is JSONValue(0.0).
+    assert row(wh, "SELECT TO_JSON_STRING(JSON '{\"a\":1e20}'), TO_JSON_STRING(JSON '1e-5'), "
+                   "TO_JSON_STRING(JSON '1.5e300'), TO_JSON_STRING(JSON '1e100'), TO_JSON_STRING(JSON '1e15'), "
+                   "TO_JSON_STRING(JSON '[1.0, 2.50, 1E2, 1e14, 0.0001, 12, -0]')") == \
+        ('{"a":1e+20}', "1e-05", "1.5e+300", "1e+100", "1e+15", "[1.0,2.5,100.0,100000000000000.0,0.0001,12,0]")
+    assert row(wh, "SELECT TO_JSON_STRING(TO_JSON(STRUCT(1.0 AS x, 2 AS y))), TO_JSON_STRING(TO_JSON(100.0)), "
+                   "TO_JSON_STRING(TO_JSON(CAST(-0.0 AS FLOAT64))), TO_JSON_STRING(TO_JSON([1e20, 0.5]))") == \
+        ('{"x":1.0,"y":2}', "100.0", "0.0", "[1e+20,0.5]")
+
+
+def test_json_double_text_is_nlohmanns_format_at_every_boundary():
+    from runbook_lib.local.bigquery.json_text import json_double_text
+    # nlohmann's format_buffer: fixed for a decimal point at -4 < n <= 15, else d.igits e+NN
+    assert [json_double_text(v) for v in (1e15 - 1, 1e15, 1.2345678901234568e+29, 1e-4, 9.9e-5, -1.5, 5e-324,
+                                          -1.7976931348623157e308)] == \
+        ["999999999999999.0", "1e+15", "1.2345678901234568e+29", "0.0001", "9.9e-05", "-1.5", "5e-324",
+         "-1.7976931348623157e+308"]
 
 
 def test_to_json_is_typed_json_for_the_functions_that_read_it(wh):

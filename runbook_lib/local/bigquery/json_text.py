@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable
@@ -199,6 +200,14 @@ def _float(arr: pa.Array) -> pa.Array:
     return pc.replace_with_mask(text, pa.array(rest), spelled)
 
 
+def _json_doubles(arr: pa.Array) -> pa.Array:
+    """FLOAT64 in TO_JSON: [ZetaSQL] a JSON double (to_json.cc), written as the JSON type writes one
+    (json_double_text), -0 as 0.0 (compliance: to_json(-0.0) is JSONValue(0.0)); +/-inf and NaN as
+    TO_JSON_STRING writes them."""
+    return _one_by_one(arr.cast(pa.float64()),
+                       lambda v: json_double_text(v or 0.0) if math.isfinite(v) else _float_digits(v))
+
+
 def _string(arr: pa.Array) -> pa.Array:
     text = arr
     if _any(pc.match_substring_regex(arr, r'[\\"\x00-\x1f\x{2028}\x{2029}]')):
@@ -259,6 +268,44 @@ class _Number(str):
     """A JSON number as written."""
 
 
+# [ZetaSQL] A JSON value holds an integer as INT64 (or UINT64) and any other number as a double
+# (json_value.cc); its text is nlohmann::json's dump() (JSONValue::ToString, json_value.cc:629).
+_INT64_MIN, _UINT64_MAX = -(1 << 63), (1 << 64) - 1
+_FIXED_FROM, _FIXED_TO = -4, 15   # nlohmann's to_chars: kMinExp, kMaxExp (digits10 of a double)
+
+
+def json_double_text(v: float) -> str:
+    """A double as nlohmann's dump writes it (to_chars, format_buffer): the shortest digits that read back
+    as the value, with `n` their decimal point's place (v = 0.digits x 10^n): `digits[000].0` for
+    k <= n <= 15, `dig.its` for 0 < n <= 15, `0.[000]digits` for -4 < n <= 0, else `d.igitse+NN` (at
+    least two exponent digits). So 1.0 -> 1.0, 1e20 -> 1e+20, 1e-5 -> 1e-05, 1.5e300 -> 1.5e+300."""
+    sign = "-" if math.copysign(1.0, v) < 0 else ""
+    if v == 0:
+        return sign + "0.0"
+    _, digit_tuple, exponent = Decimal(repr(abs(v))).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    k, n = len(digits), len(digits) + int(exponent)
+    if k <= n <= _FIXED_TO:
+        return sign + digits + "0" * (n - k) + ".0"
+    if 0 < n <= _FIXED_TO:
+        return sign + digits[:n] + "." + digits[n:]
+    if _FIXED_FROM < n <= 0:
+        return sign + "0." + "0" * -n + digits
+    mantissa = digits if k == 1 else digits[0] + "." + digits[1:]
+    return f"{sign}{mantissa}e{'-' if n - 1 < 0 else '+'}{abs(n - 1):02d}"
+
+
+def _json_integer(text: str) -> _Number:
+    value = int(text)
+    # beyond UINT64 the value is a double ('round'), or refused ('exact'): written as it came, not guessed
+    return _Number(value) if _INT64_MIN <= value <= _UINT64_MAX else _Number(text)
+
+
+def _json_double(text: str) -> _Number:
+    value = float(text)
+    return _Number(json_double_text(value)) if math.isfinite(value) else _Number(text)
+
+
 def _json_object(pairs: list[tuple[str, Any]]) -> dict:
     first: dict = {}
     for key, value in pairs:
@@ -293,21 +340,23 @@ def json_value_text(text: str, depth: int | None) -> str:
     JSON type keeps it: "Whitespace characters aren't preserved", "If an object has duplicate keys,
     the first key that's found is preserved" (data types page). Object members sorted by key, as
     every JSON value in the page's TO_JSON examples comes out (the type's rule only says their order
-    "isn't guaranteed or preserved"). Numbers as written: the type "may not" keep their spelling and
-    the page does not say how it changes it."""
-    node = json.loads(text, object_pairs_hook=_json_object, parse_float=_Number, parse_int=_Number,
+    "isn't guaranteed or preserved"). Numbers: the type "may not" keep their spelling and the page does
+    not say how it changes it; [ZetaSQL] an integer stays one, any other number is a double
+    written as nlohmann writes it (json_double_text: 1e20 -> 1e+20, 1.0 and 1.00 -> 1.0, 1E2 -> 100.0)."""
+    node = json.loads(text, object_pairs_hook=_json_object, parse_float=_json_double, parse_int=_json_integer,
                       parse_constant=_refuse_constant)
     return _json_node(node, depth)
 
 
-def _array(arr: pa.Array, places: Any, depth: int | None, wide_as_strings: bool = True) -> pa.Array:
+def _array(arr: pa.Array, places: Any, depth: int | None, wide_as_strings: bool = True,
+           json_value: bool = False) -> pa.Array:
     """ARRAY: a JSON array of its elements, each spelled by its type ([1,2,3])."""
     if pa.types.is_fixed_size_list(arr.type):
         arr = arr.cast(pa.list_(arr.type.value_field))
     offsets = arr.offsets
     start, end = offsets[0].as_py(), offsets[-1].as_py()
     items = spell(arr.values.slice(start, end - start), places[0] if places else None,
-                  None if depth is None else depth + 1, wide_as_strings=wide_as_strings)
+                  None if depth is None else depth + 1, wide_as_strings=wide_as_strings, json_value=json_value)
     lists = type(arr).from_arrays(pc.subtract(offsets, start), items)
     if depth is None:
         return _joined("[", pc.binary_join(lists, ","), "]")
@@ -317,7 +366,7 @@ def _array(arr: pa.Array, places: Any, depth: int | None, wide_as_strings: bool 
 
 
 def _struct(arr: pa.StructArray, places: Any, depth: int | None, names: list[str] | None,
-            wide_as_strings: bool = True) -> pa.Array:
+            wide_as_strings: bool = True, json_value: bool = False) -> pa.Array:
     """STRUCT: a JSON object of its fields in order, each spelled by its type; "For TO_JSON_STRING, a
     field and any duplicates of this field are included"; "Anonymous fields are represented with \"\""
     (both reach here only from a STRUCT(...) written as the argument itself: DuckDB's structs have
@@ -332,19 +381,20 @@ def _struct(arr: pa.StructArray, places: Any, depth: int | None, names: list[str
     for i, (name, child) in enumerate(zip(names, fields)):
         parts.append(("{" if i == 0 else ",") + inner + quoted(name) + colon)
         parts.append(spell(child, places[i] if places else None, None if depth is None else depth + 1,
-                           wide_as_strings=wide_as_strings))
+                           wide_as_strings=wide_as_strings, json_value=json_value))
     parts.append(("" if depth is None else "\n" + _INDENT * depth) + "}")
     return _joined(*parts)
 
 
 def spell(arr: pa.Array, places: Any = None, depth: int | None = None, names: list[str] | None = None,
-          wide_as_strings: bool = True) -> pa.Array:
+          wide_as_strings: bool = True, json_value: bool = False) -> pa.Array:
     """Each value of `arr` as BigQuery's TO_JSON_STRING text: compact, or pretty-printed at indent
     level `depth`. NULL (any type, at any depth) is null. `wide_as_strings=False`: numbers as TO_JSON
-    writes them without stringify_wide_numbers."""
+    writes them without stringify_wide_numbers. `json_value`: a FLOAT64 as TO_JSON's JSON value holds
+    it, a double (1.0 -> 1.0, where TO_JSON_STRING writes 1)."""
     t = arr.type
     if pa.types.is_dictionary(t):   # a DuckDB ENUM: its text, a STRING in BigQuery's terms
-        return spell(arr.dictionary_decode(), places, depth, names, wide_as_strings)
+        return spell(arr.dictionary_decode(), places, depth, names, wide_as_strings, json_value)
     if places == JSON_PLACE:
         text = _one_by_one(arr, lambda v: json_value_text(v, depth))
     elif pa.types.is_null(t):
@@ -356,7 +406,7 @@ def spell(arr: pa.Array, places: Any = None, depth: int | None = None, names: li
     elif pa.types.is_decimal(t):
         text = _numeric(arr, wide_as_strings)
     elif pa.types.is_floating(t):
-        text = _float(arr)
+        text = _json_doubles(arr) if json_value else _float(arr)
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
         text = _string(arr)
     elif pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
@@ -373,9 +423,9 @@ def spell(arr: pa.Array, places: Any = None, depth: int | None = None, names: li
     elif t == pa.month_day_nano_interval():
         text = _one_by_one(arr, _interval_text)
     elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        text = _array(arr, places, depth, wide_as_strings)
+        text = _array(arr, places, depth, wide_as_strings, json_value)
     elif pa.types.is_struct(t):
-        text = _struct(arr, places, depth, names, wide_as_strings)
+        text = _struct(arr, places, depth, names, wide_as_strings, json_value)
     else:
         raise UnsupportedSQL(f"The local warehouse's TO_JSON_STRING cannot spell a value of Arrow type {t}: "
                              "it is none of BigQuery's types.")
@@ -422,5 +472,5 @@ def to_json(values: pa.Array, duckdb_types: pa.Array, stringify_wide_numbers: pa
     places = json_places(duckdb_types[0].as_py())
     wide_as_strings = bool(stringify_wide_numbers.fill_null(False)[0].as_py()) \
         if not pa.types.is_null(stringify_wide_numbers.type) else False
-    text = spell(values, places, None, names[0].as_py(), wide_as_strings=wide_as_strings)
+    text = spell(values, places, None, names[0].as_py(), wide_as_strings=wide_as_strings, json_value=True)
     return _one_by_one(text, lambda v: json_value_text(v, None))

@@ -794,6 +794,30 @@ def test_safe_add_subtract_and_multiply_are_null_where_they_overflow(wh):
         wh.query("SELECT SAFE_ADD(id / 0, 1) FROM ds.t")
 
 
+def test_float64_arithmetic_that_overflows_fails_and_its_safe_form_is_null(wh):
+    # [ZetaSQL] FLOAT64 + - * / whose result is not finite from finite operands fails (arithmetics.h, "double
+    # overflow"); compliance functions_testlib_math.cc: DBL_MAX * 2 and 1 / 5e-324 are OUT_OF_RANGE, SAFE_ forms NULL
+    # (mathematical functions doc: SAFE_MULTIPLY "returns NULL if overflow occurs"). DuckDB's IEEE answer was +inf.
+    for sql in ("1.7976931348623157e308 * 2.0", "1.7976931348623157e308 + 1.7976931348623157e308", "1.0 / 5e-324",
+                "-1.7976931348623157e308 - 1e308"):
+        with pytest.raises(WarehouseQueryError, match="double overflow"):
+            wh.query(f"SELECT {sql}")
+    assert row(wh, "SELECT SAFE_MULTIPLY(1.7976931348623157e308, 2.0) IS NULL, SAFE_ADD(1.7976931348623157e308, "
+                   "1.7976931348623157e308) IS NULL, SAFE_DIVIDE(1.0, 5e-324) IS NULL, SAFE_MULTIPLY(1.5, 2.0)") == \
+        (True, True, True, 3.0)
+    wh.execute("CREATE TABLE ds.float_overflow (x FLOAT64, y FLOAT64)")
+    wh.execute("INSERT INTO ds.float_overflow (x, y) VALUES (1e200, 2.0), (CAST('inf' AS FLOAT64), 2.0), (NULL, 1.0)")
+    # an infinite operand is no overflow: its result is the infinity (or NaN); a NULL one gives NULL
+    assert wh.query("SELECT x * y AS p, x - x AS d FROM ds.float_overflow WHERE x IS NULL OR IS_INF(x) "
+                    "ORDER BY x").p.tolist()[1] == float("inf")
+    # a column's overflow, also inside a longer expression (an infinity met by another: NaN)
+    for sql in ("SELECT x * x FROM ds.float_overflow", "SELECT SUM(x * x - x * y) FROM ds.float_overflow",
+                "SELECT (x * x) / 2 + 1 FROM ds.float_overflow WHERE y = 2.0 AND NOT IS_INF(x)"):
+        with pytest.raises(WarehouseQueryError, match="double overflow"):
+            wh.query(sql)
+    assert one(wh, "SELECT COUNTIF(SAFE_MULTIPLY(x, x) IS NULL) FROM ds.float_overflow") == 2
+
+
 def test_to_json_string_of_null_is_the_json_null(wh):
     # JSON functions doc (JSON encodings, used by TO_JSON_STRING): SQL NULL is encoded as the JSON
     # null, so TO_JSON_STRING(NULL) is the string 'null', of any type. DuckDB's TO_JSON alone gives SQL

@@ -23,8 +23,8 @@ from .format_casts import restore_format_casts
 from .sqltree import one_statement_each
 from .errors import UnsupportedSQL
 from .numeric_types import Schema, mark_decimal_results, table_schema, tables_to_type, worth_typing
-from . import (alterations, concatenation, differences, foreign_functions, nan_comparisons, refusals, routines,
-               set_literals, sort_keys, struct_equality, struct_positions, struct_unnests, subscripts)
+from . import (alterations, concatenation, differences, float_overflows, foreign_functions, nan_comparisons, refusals,
+               routines, set_literals, sort_keys, struct_equality, struct_positions, struct_unnests, subscripts)
 from .rewrites import BIGQUERY_TYPEOF, apply
 
 
@@ -333,7 +333,7 @@ def _name_anonymous_columns(query: exp.Query) -> None:
 # mark(tree, schema), which marks the BigQuery tree before any rewrite for rewrites.py to read. A schema of None
 # marks what the SQL alone shows (a CTE's array).
 _SCHEMA_MARKERS = (sort_keys, struct_unnests, subscripts, differences, struct_equality, nan_comparisons, concatenation,
-                   set_literals)
+                   set_literals, float_overflows)   # (float_overflows last: it copies what the others marked)
 
 _BENIGN_WARNINGS = ("EXTRACT from TIMESTAMPTZ",)  # the session time zone is UTC, as in BigQuery
 

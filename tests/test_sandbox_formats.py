@@ -302,6 +302,24 @@ def test_parse_truncates_a_fraction_past_the_microsecond_and_reads_no_more_digit
         assert wh.query_arrow(f"SELECT SAFE.{call} AS x").to_pylist() == [{"x": None}]
 
 
+def test_parse_reads_e6s_without_a_fraction_and_no_more_digits_than_e_hash_s_asks(wh):
+    # compliance functions_testlib_timestamp.cc (ParseTime, :5849-5858): PARSE_TIME('%E6S', '1') is 00:00:01 (sqlglot
+    # reads %E6S as %S.%f, which DuckDB made a fraction it required: '%Y-%m-%d %H:%M:%E6S' of a whole second failed);
+    # '%E1S' of '1.12', '%E2S' of '1.123', '%E4S' of '1.12345', '%E5S' of '1.123456' fail ("%E#S does not consume more
+    # digits than specified"), NULL under SAFE.
+    assert iso_row(wh, "SELECT PARSE_TIME('%E6S', '1') AS a, PARSE_DATETIME('%Y-%m-%d %H:%M:%E6S', "
+                       "'2020-01-01 01:02:03') AS b, PARSE_TIMESTAMP('%Y-%m-%d %H:%M:%E6S', '2020-01-01 01:02:03.25') "
+                       "AS c, PARSE_TIME('%E1S', '1.1') AS d, PARSE_TIME('%E4S', '1.123') AS e, "
+                       "PARSE_TIME('%E5S', '1.12345') AS f") == {
+        "a": "00:00:01", "b": "2020-01-01T01:02:03", "c": "2020-01-01T01:02:03.250000+00:00",
+        "d": "00:00:01.100000", "e": "00:00:01.123000", "f": "00:00:01.123450"}
+    for call in ("PARSE_TIME('%E1S', '1.12')", "PARSE_DATETIME('%E2S', '1.123')", "PARSE_TIME('%E4S', '1.12345')",
+                 "PARSE_TIMESTAMP('%E5S', '1.123456')"):
+        with pytest.raises(WarehouseQueryError, match="Failed to parse"):
+            wh.query(f"SELECT {call}")
+        assert wh.query_arrow(f"SELECT SAFE.{call} AS x").to_pylist() == [{"x": None}]
+
+
 def test_parse_reads_the_strptime_elements_duckdb_lacks(wh):
     # format elements doc and compliance functions_testlib_timestamp.cc: %k and %l an unpadded hour, %P am/pm, %t and
     # %n whitespace, %Ox and %Ex the same as %x; DuckDB's strptime refused each ("Unrecognized format")

@@ -109,10 +109,17 @@ def _names_either_way(text: exp.Expression, fmt: str) -> tuple[exp.Expression, s
 # sqlglot spells %E6S alone). Written as a list of formats DuckDB tries in turn: a fraction of 1-6 digits, none;
 # %E0S none, %E3S at most 3 (%g). %E*S's digits past the sixth are cut from the text first: ZetaSQL truncates to the
 # microsecond, and DuckDB's %n rounded (23:59:59.9999999 became midnight). (DuckDB has no element of 1, 2, 4 or 5
-# digits: those read up to 6.)
+# digits: those read up to 6, and a longer fraction is refused after: _fraction_checked.)
 _FRACTIONAL_SECONDS = re.compile(r"(?<!%)((?:%%)*)%E(\*|[0-9])S")
 _SECONDS_READ = {"0": ("%S",), "3": ("%S.%g", "%S")}
 _PAST_MICROSECONDS = (r"(\.[0-9]{6})[0-9]+", r"\1")
+# sqlglot reads BigQuery's %E6S as `%S.%f` (its TIME_MAPPING), a fraction DuckDB then required: PARSE_DATETIME('%Y-%m-%d
+# %H:%M:%E6S', '2020-01-01 01:02:03') failed where BigQuery reads 01:02:03 (compliance: PARSE_TIME('%E6S', '1') is
+# 00:00:01). BigQuery's parser has no %f, so `%S.%f` here is always that %E6S.
+_SQLGLOTS_E6S = re.compile(r"(?<!%)((?:%%)*)%S\.%f")
+# %E1S, %E2S, %E4S and %E5S read up to 6 digits as DuckDB's %f does: a fraction with more than # is refused after,
+# where its microseconds are no multiple of this (PARSE_TIME('%E1S', '1.12') fails; a trailing zero, '1.10', passes)
+_DIGITS_AT_MOST = {"1": 100_000, "2": 10_000, "4": 100, "5": 10}
 
 
 # Elements strptime reads as others that DuckDB's knows (format elements doc; ZetaSQL's parser, which is strptime's):
@@ -153,7 +160,7 @@ def _reading(node: exp.Expression) -> exp.Expression | None:
     fmt = node.args.get("format")
     if not (isinstance(fmt, exp.Literal) and fmt.is_string):
         return None
-    text, named = _names_either_way(node.this, fmt.this)
+    text, named = _names_either_way(node.this, _SQLGLOTS_E6S.sub(r"\1%E6S", fmt.this))
     formats = _strptime_formats(named)
     if re.search(r"(?<!%)(?:%%)*%E\*S", named):
         pattern, kept = _PAST_MICROSECONDS
@@ -161,9 +168,24 @@ def _reading(node: exp.Expression) -> exp.Expression | None:
     if text is node.this and formats == [fmt.this]:
         return None
     if isinstance(node, exp.ParseTime):
-        return tpl("CAST(__p__ AS TIME)", p=_read_with(formats, text, default_year=False))
+        return _fraction_checked(node, named, tpl("CAST(__p__ AS TIME)", p=_read_with(formats, text, False)))
     read = _read_with(formats, text, default_year=True)
-    return tpl("CAST(__p__ AS DATE)", p=read) if isinstance(node, exp.StrToDate) else read
+    if isinstance(node, exp.StrToDate):
+        return tpl("CAST(__p__ AS DATE)", p=read)
+    return _fraction_checked(node, named, read)
+
+
+def _fraction_checked(node: exp.Expression, fmt: str, parsed: exp.Expression) -> exp.Expression:
+    """`parsed`, failing (NULL under SAFE.) where `fmt`'s %E#S of 1, 2, 4 or 5 digits read a longer fraction."""
+    found = _FRACTIONAL_SECONDS.search(fmt)
+    multiple = _DIGITS_AT_MOST.get(found.group(2)) if found else None
+    if multiple is None:
+        return parsed
+    digits = found.group(2)
+    failure = fails(node, sql_text(f"Failed to parse input string: %E{digits}S reads at most {digits} fractional "
+                                   "digits"))
+    return tpl(f"CASE WHEN __p__ IS NULL OR EXTRACT(MICROSECONDS FROM __p__) % {multiple} = 0 THEN __p__ "
+               f"ELSE {failure} END", p=parsed)
 
 
 def parse_elements_checked(node: exp.Expression) -> exp.Expression | None:

@@ -268,6 +268,27 @@ def test_a_null_array_and_nulls_beside_arrays_are_fine(wh):
     assert df.s.iloc[0] is None and [dict(e) for e in df.t.iloc[0]] == [{"x": None}]
 
 
+def test_a_null_array_written_to_a_table_reads_back_empty(wh, ds):
+    # BigQuery stores an ARRAY as a REPEATED field, which has no NULL: a NULL ARRAY written reads back as [] inside the
+    # next query too (`a IS NULL` FALSE, ARRAY_LENGTH 0, TO_JSON_STRING '[]'), at any depth, through every write; a
+    # NULL STRUCT stays NULL. The sandbox stored the NULL, and only a result's NULL ARRAY came back [].
+    wh.execute(f"CREATE TABLE `{ds}.held` (k INT64, d DATE, a ARRAY<INT64>, s STRUCT<x ARRAY<STRING>, y INT64>, "
+               f"l ARRAY<STRUCT<z ARRAY<INT64>>>) PARTITION BY d")
+    wh.execute(f"INSERT INTO `{ds}.held` (k, d, a, s, l) VALUES (1, DATE '2024-01-01', NULL, STRUCT(NULL, 1), "
+               f"[STRUCT(CAST(NULL AS ARRAY<INT64>))]), (2, DATE '2024-01-02', [2], NULL, NULL)")
+    wh.execute(f"INSERT INTO `{ds}.held` (k, d) VALUES (3, DATE '2024-01-03')")
+    wh.execute(f"UPDATE `{ds}.held` SET a = NULL WHERE k = 2")
+    wh.execute(f"MERGE `{ds}.held` AS t USING (SELECT 4 AS k, DATE '2024-01-04' AS d) AS n ON t.k = n.k "
+               f"WHEN NOT MATCHED THEN INSERT (k, d, a) VALUES (n.k, n.d, CAST(NULL AS ARRAY<INT64>))")
+    wh.execute(f"CREATE TABLE `{ds}.made` AS SELECT 5 AS k, CAST(NULL AS ARRAY<STRING>) AS a")
+    got = wh.query(f"SELECT k, a IS NULL AS a_null, ARRAY_LENGTH(a) AS n, TO_JSON_STRING(s) AS s, "
+                   f"TO_JSON_STRING(l) AS l FROM `{ds}.held` ORDER BY k")
+    assert got.a_null.tolist() == [False] * 4 and got.n.tolist() == [0] * 4
+    assert got.s.tolist() == ['{"x":[],"y":1}', "null", "null", "null"]
+    assert got.l.tolist() == ['[{"z":[]}]', "[]", "[]", "[]"]
+    assert wh.query(f"SELECT a IS NULL AS a_null FROM `{ds}.made`").a_null.tolist() == [False]
+
+
 @pytest.mark.parametrize("write", [
     "CREATE TABLE `{ds}.tags` AS SELECT 1 AS k, [1, NULL] AS a",
     "INSERT INTO `{ds}.kept` (k, a) VALUES (2, [3, NULL])",

@@ -45,7 +45,7 @@ from ..warehouse import (
     partition_infos,
 )
 from . import duckdb_catalog as catalog
-from .array_nulls import array_columns, column_with_null_element, null_arrays_as_empty
+from .array_nulls import array_columns, column_with_null_element, emptied_sql, holds_null_array, null_arrays_as_empty
 from . import statement_effects, table_stats
 from .bigquery import Statement, UnsupportedSQL, bigquery_type, duckdb_type, meta, retyped, to_duckdb, translate
 from .bigquery.casts import bignumeric_refusal, decimal_places, too_wide_for_bignumeric
@@ -91,21 +91,26 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _no_null_elements_written(con: duckdb.DuckDBPyConnection, dataset: str, table: str, shape: TableShape,
-                              written: Collection[str | None] = ()) -> None:
+def _arrays_written_as_bigquery_stores_them(con: duckdb.DuckDBPyConnection, dataset: str, table: str,
+                                            shape: TableShape, written: Collection[str | None] = ()) -> None:
     """Fail the statement (in its transaction: nothing is written) where a table it wrote (`shape`: its columns and
-    record) now holds an ARRAY with a NULL element, which BigQuery refuses to write. (Its ARRAY columns only, in the
-    partitions it wrote (`written`) when it names them: every other row was checked when it was written.)"""
+    record) now holds an ARRAY with a NULL element, which BigQuery refuses to write; make each NULL ARRAY it wrote
+    empty, as BigQuery stores one. (Its ARRAY columns only, in the partitions it wrote (`written`) when it names
+    them: every other row was seen to when it was written.)"""
     arrays = array_columns(shape.columns)
     if not arrays:
         return
     listed = ", ".join(f'"{name}"' for name in arrays)
     where = table_stats.written_partitions_sql(shape.recorded, shape.columns, written)
-    column = column_with_null_element(catalog.fetch_arrow(con, f"SELECT {listed} FROM {qualified(dataset, table)}{where}",
-                                                          {}))
+    written_arrays = catalog.fetch_arrow(con, f"SELECT {listed} FROM {qualified(dataset, table)}{where}", {})
+    column = column_with_null_element(written_arrays)
     if column is not None:
         raise NullArrayElement(null_element_refusal(column, f"table {dataset}.{table}",
                                                     by="The sandbox, as BigQuery,", written=True), column)
+    if holds_null_array(written_arrays):   # stored as BigQuery stores it: a REPEATED field has no NULL (array_nulls)
+        kinds = dict(shape.columns)
+        emptied = ", ".join(f'"{name}" = ' + emptied_sql(f'"{name}"', kinds[name]) for name in arrays)
+        con.execute(f"UPDATE {qualified(dataset, table)} SET {emptied}{where}")
 
 class LocalWarehouse:
     """BigQuery-shaped access to one DuckDB file. Every method opens and closes its own connection."""
@@ -273,7 +278,7 @@ class LocalWarehouse:
         for (dataset, table), written in sorted(changed.items()):
             shape = _shape(con, shapes, dataset, table)
             if shape.columns:   # (none: the script dropped it; a table has a column)
-                _no_null_elements_written(con, dataset, table, shape, written)
+                _arrays_written_as_bigquery_stores_them(con, dataset, table, shape, written)
                 table_stats.refresh(con, dataset, table, now, written, shape.columns, shape.recorded)
         return rows
 

@@ -1542,6 +1542,15 @@ def test_strings_and_bytes_cast_as_utf8(wh):
         (b"Joki\xc4\x87", b"C:\\x41", "Sm9racSH", "Jokić", 10)
 
 
+def test_safe_cast_of_bytes_that_are_not_utf8_to_string_is_null(wh):
+    # conversion functions doc (SAFE_CAST) and compliance functions_testlib_cast.cc: CAST(b'\xd7' AS STRING) fails,
+    # SAFE_CAST gives NULL; DuckDB's DECODE failed the query under SAFE_CAST too
+    assert wh.query_arrow("SELECT SAFE_CAST(b AS STRING) AS s FROM UNNEST([b'ok', b'\\xd7', b'Joki\\xc4\\x87']) AS b "
+                          "WITH OFFSET o ORDER BY o").column("s").to_pylist() == ["ok", None, "Jokić"]
+    with pytest.raises(WarehouseQueryError, match="UTF8"):
+        wh.query("SELECT CAST(b'\\xd7' AS STRING)")
+
+
 @pytest.mark.parametrize("sql", ["LN(0)", "LOG10(0)", "ACOS(2)", "COT(0)", "LOG(8, 1)"])
 def test_math_outside_its_domain_fails_and_is_null_under_safe(wh, sql):
     # mathematical functions doc: each "Generates an error"; DuckDB's IEEE answer was -inf or NaN

@@ -126,7 +126,7 @@ def _is_float_literal(x: exp.Expression) -> bool:
     return isinstance(x, exp.Literal) and not x.is_string and any(c in x.this for c in "eE")
 
 
-def _to_string(x: exp.Expression) -> str | None:
+def _to_string(x: exp.Expression, safe: bool) -> str | None:
     if is_decimal_cast(x):
         return _NUMERIC_TEXT
     if (isinstance(x, (exp.Cast, exp.TryCast)) and x.to.this == _T.DOUBLE) or _is_float_literal(x):
@@ -134,11 +134,14 @@ def _to_string(x: exp.Expression) -> str | None:
     if isinstance(x, (exp.Literal, exp.Null)) \
             or isinstance(x, (exp.Cast, exp.TryCast)) and x.to.this not in _CLOCK_TYPES:
         return None   # (DuckDB's text of the type cast to is BigQuery's)
-    # (BYTES are decoded as UTF-8, an error where they are not; DuckDB's cast writes `\xC4\x87` escapes. An INTERVAL
-    # is BigQuery's `Y-M D H:M:S` text, as FORMAT's %t prints it: `0-0 3 0:0:0`, where DuckDB wrote `3 days`.)
+    # (BYTES are decoded as UTF-8, an error where they are not, NULL for SAFE_CAST (compliance
+    # functions_testlib_cast.cc: SAFE_CAST(b'\xd7' AS STRING) is NULL; DuckDB's DECODE failed the query); DuckDB's cast
+    # writes `\xC4\x87` escapes. An INTERVAL is BigQuery's `Y-M D H:M:S` text, as FORMAT's %t prints it: `0-0 3 0:0:0`,
+    # where DuckDB wrote `3 days`.)
+    decoded = "TRY(DECODE(CAST(__x__ AS BLOB)))" if safe else "DECODE(CAST(__x__ AS BLOB))"
     return (f"CASE WHEN TYPEOF(__x__) LIKE 'DECIMAL%' THEN {_NUMERIC_TEXT} "
             f"WHEN TYPEOF(__x__) IN ('DOUBLE', 'FLOAT') THEN {_FLOAT_TEXT.replace('_v_', _AS_DOUBLE)} "
-            f"WHEN TYPEOF(__x__) = 'BLOB' THEN DECODE(CAST(__x__ AS BLOB)) {_CLOCK_BRANCHES} "
+            f"WHEN TYPEOF(__x__) = 'BLOB' THEN {decoded} {_CLOCK_BRANCHES} "
             f"WHEN TYPEOF(__x__) = 'INTERVAL' AND __x__ IS NOT NULL THEN _bq_format_text(__x__, TYPEOF(__x__), FALSE) "
             "ELSE CAST(__x__ AS VARCHAR) END")
 
@@ -328,7 +331,7 @@ def fix_cast(node: exp.Cast) -> exp.Expression | None:
     elif target == _T.DATE:
         sql = _to_date(x, safe)
     elif target == _T.TEXT:
-        sql = _to_string(x)
+        sql = _to_string(x, safe)
     else:
         return None
     return None if sql is None else _once(sql.replace("_s_", "CAST(__x__ AS VARCHAR)"), x)

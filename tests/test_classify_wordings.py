@@ -1005,6 +1005,7 @@ def test_a_crash_names_a_failure(line, names):
     ("E: Unable to locate package libfoo", True), ("remote: E: The repository 'x' no longer has a Release file.", True),
     (" !     stunnel not detected! stunnel not supported on heroku-24+", True),
     ("remote: !     Push rejected, failed to compile Ruby app.", True),
+    (" !!    The 'metadata.heroku[\"root-package\"]' field is not specified in 'Gopkg.toml'.", True),
     ("W: Target Packages (main/binary-amd64/Packages) is configured multiple times", False), ("LINE: 2", False), ("   1 ! 2", False),
     ("echo !  done", False)])
 def test_apt_errors_and_heroku_error_lines_name_a_failure(line, names):

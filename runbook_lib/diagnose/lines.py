@@ -282,12 +282,13 @@ def names_error(line: str) -> bool:
 
 def names_failure(line: str) -> bool:
     """Whether a line says that something failed (and is not a warning): in failure words, or as one of a Heroku
-    buildpack's error lines (` !     stunnel not supported on heroku-24+`), which the cause of a verdict below them is
-    read from (not a lead line of its own: the platforms print their own notices that way too)."""
+    buildpack's error lines (` !     stunnel not supported on heroku-24+`; the Go buildpack's ` !!    ` too, which it
+    also stops on), which the cause of a verdict below them is read from (not a lead line of its own: the platforms
+    print their own notices that way too)."""
     return (bool(FAILURE_WORD.search(line)) or bool(_HEROKU_ERROR.match(own_text(line)))) and not is_warning(line)
 
 
-_HEROKU_ERROR = re.compile(r"^\s*(?:remote:)?\s*!\s{2,}(?=\S)")
+_HEROKU_ERROR = re.compile(r"^\s*(?:remote:)?\s*!!?\s{2,}(?=\S)")
 
 
 def own_text(line: str) -> str:

@@ -20,7 +20,8 @@ ERROR_WORD = re.compile(r"(?<![\w-])error(?![\w-])", re.IGNORECASE)
 FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|crash|crashed|cannot|can't|could not|"
                            r"unable to|denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
                            r"sh: \d+: \S+: not found|no such file or directory|invalid reference format|timed out|"
-                           r"signal: killed|no executable|unknown (?:shorthand )?flag:|tag does not exist:|"
+                           r"signal: killed|no executable|unknown (?:shorthand )?flag:|tag does not exist:|not in gzip format|"
+                           r"child returned status \d+|"
                            r"(?<=: )line \d+:|(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|"
                            r"RESOURCE_EXHAUSTED|UNAUTHENTICATED|DEADLINE_EXCEEDED))(?![\w-])|"
                            r"(?<=[a-z])(?:exception|error)(?=: )|(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))|"
@@ -36,7 +37,8 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
 # ...`, node's `ReferenceError: require is not defined ...`; `SEVERE`, the level of java.util.logging's and Dart's
 # build_runner's errors, and the Google APIs' error codes (`INVALID_ARGUMENT` in an audit log entry's status), in
 # capitals only; or an exception's name alone, indented, at the end of its line, as Laravel's console prints
-# `InvalidArgumentException` above its message; or apt's `E: ` before its errors, in capitals)
+# `InvalidArgumentException` above its message; or apt's `E: ` before its errors, in capitals; `not in gzip format`
+# and `Child returned status N`: gzip and tar refusing a download that is no archive)
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|\d{1,6} \||[|│>*]+|--|'

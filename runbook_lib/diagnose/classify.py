@@ -261,8 +261,11 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
     if stated is not None and (not lead[0] or lead[0] > stated[0] or not names_error(lead[2])):
         lead = stated
     line, start, text = lead
+    # (no build's failure where the lead line, or one below it, says the build finished: Heroku's `-----> Launching...
+    # failed` is its release failing after the compile)
+    finished = line and (shape.finished_below(start) or any(rule.regex.search(text) for rule in shape.finished))
     fallback = cat.fallback(shape.section_at(start + len(text)), shape.build_builder(start)) \
-        if line and not shape.finished_below(start) else None
+        if line and not finished else None
     if line:
         line, start, text = _line_to_read(cat, shape, lead)
     if line and cat.is_usage_error(text):   # the builder's tool refused how it was called and never ran

@@ -1006,7 +1006,8 @@ def test_a_crash_names_a_failure(line, names):
     (" !     stunnel not detected! stunnel not supported on heroku-24+", True),
     ("remote: !     Push rejected, failed to compile Ruby app.", True),
     (" !!    The 'metadata.heroku[\"root-package\"]' field is not specified in 'Gopkg.toml'.", True),
-    ("W: Target Packages (main/binary-amd64/Packages) is configured multiple times", False), ("LINE: 2", False), ("   1 ! 2", False),
+    ("W: Target Packages (main/binary-amd64/Packages) is configured multiple times", False), ("LINE: 2", False),
+    ("   1 ! 2", False),
     ("echo !  done", False)])
 def test_apt_errors_and_heroku_error_lines_name_a_failure(line, names):
     # apt's `E: ` (not its `W: ` warnings) and a Heroku buildpack's `!` error lines (` !     ...`, under `remote: `)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Collection, Iterator, Mapping, NamedTuple, Sequence
 
@@ -48,7 +47,7 @@ from . import duckdb_catalog as catalog
 from .array_nulls import array_columns, column_with_null_element, emptied_sql, holds_null_array, null_arrays_as_empty
 from . import statement_effects, table_stats
 from .bigquery import Statement, UnsupportedSQL, bigquery_type, duckdb_type, meta, retyped, to_duckdb, translate
-from .bigquery.casts import bignumeric_refusal, decimal_places, too_wide_for_bignumeric
+from .frame_loads import duckdb_readable, refuse_rounded_bignumerics
 from .duckdb_errors import dataset_not_found, explained, require_table, unqualified_table
 from .duckdb_file import (CATALOG, NOT_A_DATABASE, damaged, engine, file_problem, looks_like_duckdb, qualified,
                           quote, transaction)
@@ -520,10 +519,10 @@ class LocalWarehouse:
                     raise dataset_not_found(con, self.path, dataset)
                 kept = catalog.columns(con, dataset, table) if mode == "append" and \
                     catalog.relation_exists(con, dataset, table) else []
-                _refuse_rounded_bignumerics(ref, df, {n for n, t in kept if bigquery_type(t) == "BIGNUMERIC"})
+                refuse_rounded_bignumerics(ref, df, {n for n, t in kept if bigquery_type(t) == "BIGNUMERIC"})
             names = [f"_runbook_df{i}" for i in range(len(targets))]
             for name, (_, _, _, df, _) in zip(names, targets):
-                con.register(name, _duckdb_readable(df))
+                con.register(name, duckdb_readable(df))
             try:
                 with transaction(con):
                     for name, (_, dataset, table, _, partition) in zip(names, targets):
@@ -572,33 +571,3 @@ class LocalWarehouse:
             with transaction(con):
                 con.execute(f"DROP SCHEMA {qualified(name)} CASCADE")
                 meta.forget_dataset(con, name)
-
-
-_NUMERIC_DECIMALS = 9   # BigQuery's NUMERIC: more decimal places make a loaded column BIGNUMERIC
-
-
-def _duckdb_readable(df: pd.DataFrame) -> pd.DataFrame:
-    """The frame with db-dtypes' DATE and TIME columns (what query() and BigQuery's to_dataframe give) as
-    Python dates and times, which DuckDB reads as DATE and TIME; it does not know the dtypes themselves."""
-    foreign = [c for c in df.columns if df[c].dtype.name in ("dbdate", "dbtime")]
-    return df.astype({c: object for c in foreign}) if foreign else df
-
-
-def _refuse_rounded_bignumerics(ref: str, df: pd.DataFrame, bignumeric_columns: set[str]) -> None:
-    """Refuse a load whose Decimal values would be rounded into the sandbox's BIGNUMERIC, DECIMAL(38, 18):
-    appended to a BIGNUMERIC column, or in a column BigQuery types BIGNUMERIC (a value with more than NUMERIC's
-    9 decimal places), a value with more than 18 decimal places or 20 integer digits. DuckDB would round it
-    silently (or refuse it in its own words); BigQuery's BIGNUMERIC holds 38 and 38."""
-    for column in df.columns:
-        values = df[column]
-        if values.dtype != object:
-            continue
-        decimals = [v for v in values if isinstance(v, Decimal) and v.is_finite()]
-        if not decimals:
-            continue
-        wide = next((v for v in decimals if too_wide_for_bignumeric(v)), None)
-        bignumeric = column in bignumeric_columns or any(decimal_places(v) > _NUMERIC_DECIMALS for v in decimals)
-        if wide is not None and bignumeric:
-            raise ParameterError(f"frames[{ref!r}][{column!r}]", wide, bignumeric_refusal(wide).rstrip("."))
-
-

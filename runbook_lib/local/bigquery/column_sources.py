@@ -10,6 +10,7 @@ of the outer row's array (correlated_paths_as_unnests).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -20,6 +21,13 @@ MAX_DEPTH = 8   # CTEs and subqueries followed, at most (a column renamed throug
 def dataset_tables(node: exp.Expression) -> frozenset[tuple[str, str]]:
     """The (dataset, table) pairs `node` names: the tables whose column types the schema can hold."""
     return frozenset((t.db, t.name) for t in node.find_all(exp.Table) if t.db and t.name)
+
+
+def tables_where(trees: Iterable[exp.Expression],
+                 needs_types: Callable[[exp.Expression], bool]) -> frozenset[tuple[str, str]]:
+    """The (dataset, table) pairs named by those of `trees` whose SQL has something their column types could decide
+    (`needs_types(tree)`): a schema correction's tables to read, none for a statement it cannot concern."""
+    return frozenset().union(*(dataset_tables(tree) for tree in trees if needs_types(tree)))
 
 
 class _Unknown(Exception):

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from sqlglot import exp
 
 from .casts import fix_cast
-from .column_sources import dataset_tables
+from .column_sources import tables_where
 from .expression_types import type_of
 
 AS_STRINGS = "as_strings"
@@ -84,8 +84,7 @@ def _strings_by_type(node: exp.Concat | exp.DPipe, schema) -> bool:
 
 def tables_to_read(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]]:
     """The (dataset, table) pairs whose column types could tell that a concatenation is of STRINGs."""
-    return frozenset().union(*(dataset_tables(tree) for tree in trees
-                               if any(_undecided(c) for c in _concatenations(tree))))
+    return tables_where(trees, lambda tree: any(_undecided(c) for c in _concatenations(tree)))
 
 
 def markable(trees: Iterable[exp.Expression], schema) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 
-from .column_sources import dataset_tables
+from .column_sources import tables_where
 from .expression_types import type_of
 
 DIFFERENCE_OF = "difference_of"
@@ -40,8 +40,7 @@ def _both(sub: exp.Sub, schema) -> str | None:
 
 def tables_to_read(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]]:
     """The (dataset, table) pairs whose column types could tell that a subtraction is of two DATEs or times."""
-    return frozenset().union(*(dataset_tables(tree) for tree in trees
-                               if any(s.find(exp.Column) is not None for s in _subtractions(tree))))
+    return tables_where(trees, lambda tree: any(s.find(exp.Column) is not None for s in _subtractions(tree)))
 
 
 def markable(trees: Iterable[exp.Expression], schema) -> bool:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 import sqlglot
 from sqlglot import exp
 
-from .column_sources import dataset_tables
+from .column_sources import tables_where
 from .expression_types import type_of
 
 _OPERATORS = (exp.Add, exp.Sub, exp.Mul, exp.Div)
@@ -69,8 +69,7 @@ def _leaves(node: exp.Expression) -> Iterator[exp.Expression]:
 
 def tables_to_read(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]]:
     """The (dataset, table) pairs whose column types could tell that an operator's operand is a FLOAT64."""
-    return frozenset().union(*(dataset_tables(tree) for tree in trees
-                               if any(a.find(exp.Column) is not None for a in _arithmetic(tree))))
+    return tables_where(trees, lambda tree: any(a.find(exp.Column) is not None for a in _arithmetic(tree)))
 
 
 def markable(trees: Iterable[exp.Expression], schema) -> bool:

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 
-from .column_sources import dataset_tables
+from .column_sources import tables_where
 from .expression_types import type_of
 from .sort_keys import may_hold_nan
 from .sqltree import tpl
@@ -102,8 +102,8 @@ def _marked(node: exp.Expression, schema) -> tuple[str, ...]:
 
 def tables_to_read(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]]:
     """The (dataset, table) pairs whose column types could tell that a comparison is of a FLOAT64 that may be NaN."""
-    return frozenset().union(*(dataset_tables(tree) for tree in trees if any(
-        wrong_with_nan(c) and c.find(exp.Column) is not None for c in _comparisons(tree))))
+    return tables_where(trees, lambda tree: any(wrong_with_nan(c) and c.find(exp.Column) is not None
+                                                for c in _comparisons(tree)))
 
 
 def markable(trees: Iterable[exp.Expression], schema) -> bool:

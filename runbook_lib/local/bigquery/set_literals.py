@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 
-from .column_sources import dataset_tables
+from .column_sources import tables_where
 from .expression_types import type_of
 
 _T = exp.DataType.Type
@@ -75,8 +75,8 @@ def _coercions(tree: exp.Expression, schema) -> Iterator[tuple[exp.Literal, exp.
 
 def tables_to_read(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]]:
     """The (dataset, table) pairs whose column types could tell a STRING literal's column in a set operation."""
-    return frozenset().union(*(dataset_tables(tree) for tree in trees if any(
-        next(_columns(operation), None) is not None for operation in _outermost_set_operations(tree))))
+    return tables_where(trees, lambda tree: any(next(_columns(operation), None) is not None
+                                                for operation in _outermost_set_operations(tree)))
 
 
 def markable(trees: Iterable[exp.Expression], schema) -> bool:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from collections.abc import Iterable
+from typing import Any, Callable, Protocol
 
 import sqlglot
 from sqlglot import exp
@@ -328,12 +329,24 @@ def _name_anonymous_columns(query: exp.Query) -> None:
                               for item, is_named in zip(list(first.expressions), named)])
 
 
-# The corrections that need the tables' column types besides NUMERIC's (numeric_types), each module with the same three
-# functions: tables_to_read(trees) (whose types could matter), markable(trees, schema) (whether they do) and
-# mark(tree, schema), which marks the BigQuery tree before any rewrite for rewrites.py to read. A schema of None
-# marks what the SQL alone shows (a CTE's array).
-_SCHEMA_MARKERS = (sort_keys, struct_unnests, subscripts, differences, struct_equality, nan_comparisons, concatenation,
-                   set_literals, float_overflows)   # (float_overflows last: it copies what the others marked)
+class SchemaMarker(Protocol):
+    """A correction that needs the tables' column types besides NUMERIC's (numeric_types): a module of these three
+    functions, which marks the BigQuery tree before any rewrite for rewrites.py to read. A schema of None marks what
+    the SQL alone shows (a CTE's array)."""
+
+    def tables_to_read(self, trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]]:
+        """The (dataset, table) pairs whose column types could matter to it (none: it cannot concern the trees)."""
+
+    def markable(self, trees: Iterable[exp.Expression], schema) -> bool:
+        """Whether, with those types, it marks something."""
+
+    def mark(self, tree: exp.Expression, schema) -> None:
+        """Mark `tree` in place."""
+
+
+_SCHEMA_MARKERS: tuple[SchemaMarker, ...] = (
+    sort_keys, struct_unnests, subscripts, differences, struct_equality, nan_comparisons, concatenation, set_literals,
+    float_overflows)   # (float_overflows last: it copies what the others marked)
 
 _BENIGN_WARNINGS = ("EXTRACT from TIMESTAMPTZ",)  # the session time zone is UTC, as in BigQuery
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 
-from .column_sources import dataset_tables
+from .column_sources import tables_where
 from .expression_types import type_of
 
 _T = exp.DataType.Type
@@ -71,7 +71,7 @@ def _struct_types(values: list[exp.Expression], schema) -> list[exp.DataType] | 
 
 def tables_to_read(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]]:
     """The (dataset, table) pairs whose column types could tell that two compared columns are STRUCTs."""
-    return frozenset().union(*(dataset_tables(tree) for tree in trees if next(_comparisons(tree), None) is not None))
+    return tables_where(trees, lambda tree: next(_comparisons(tree), None) is not None)
 
 
 def markable(trees: Iterable[exp.Expression], schema) -> bool:

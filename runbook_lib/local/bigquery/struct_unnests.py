@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 
-from .column_sources import dataset_tables, from_sources
+from .column_sources import from_sources, tables_where
 from .expression_types import is_array_of, type_of
 
 
@@ -53,9 +53,8 @@ def _holds_structs(array: exp.Expression, schema, unnest: exp.Unnest) -> bool:
 
 def tables_to_read(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]]:
     """The (dataset, table) pairs whose column types could tell an UNNEST of a column to give its fields."""
-    return frozenset().union(*(dataset_tables(tree) for tree in trees
-                               if any(isinstance(a, exp.Column) for _, a in _unnests(tree))
-                               or next(_starred_unnests(tree), None) is not None))
+    return tables_where(trees, lambda tree: any(isinstance(a, exp.Column) for _, a in _unnests(tree))
+                        or next(_starred_unnests(tree), None) is not None)
 
 
 def markable(trees: Iterable[exp.Expression], schema) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 
-from .column_sources import dataset_tables
+from .column_sources import tables_where
 from .expression_types import type_of
 
 SUBSCRIPT_OF = "subscript_of"
@@ -37,8 +37,8 @@ def _kind(value: exp.Expression, schema) -> str | None:
 
 def tables_to_read(trees: Iterable[exp.Expression]) -> frozenset[tuple[str, str]]:
     """The (dataset, table) pairs whose column types could tell what a bare subscript's base is."""
-    return frozenset().union(*(dataset_tables(tree) for tree in trees if any(
-        isinstance(b.this, (exp.Column, exp.Dot, exp.Bracket)) for b in _bare_subscripts(tree))))
+    return tables_where(trees, lambda tree: any(isinstance(b.this, (exp.Column, exp.Dot, exp.Bracket))
+                                                for b in _bare_subscripts(tree)))
 
 
 def markable(trees: Iterable[exp.Expression], schema) -> bool:

@@ -1044,3 +1044,23 @@ def test_pips_subprocess_report_is_read_at_the_compilers_own_error_above_the_fai
            "      [end of output]", "error: legacy-install-failure"]
     top = top_of(log)
     assert (top.signature, top.line) == ("pip-install-failed", 9)
+
+
+@pytest.mark.parametrize("line, names", [
+    ("       ! The distribution doesn't have a proper Makefile.PL/Build.PL See /app/.cpanm/build.log for details.", True),
+    ("remote:        ! Couldn't find module or a distribution Foo::Bar", True),
+    ("! [remote rejected] master -> master (pre-receive hook declined)", False),   # git's, not cpanm's
+    ("Hello! It looks fine", False), ("! ok", False)])
+def test_cpanms_report_lines_name_a_failure(line, names):
+    # cpanm prefixes each failure it reports with `! `; git's rejection is `! [`, Heroku's errors ` !     `
+    assert names_failure(line) is names
+
+
+def test_a_detect_result_without_the_arrow_shows_a_buildpacks_build():
+    # herokuish (Dokku's) prints the buildpack's detect result alone on its line; below it a failure no signature
+    # explains is the buildpacks build failing
+    log = ["-----> Building app ...", "Dart app detected", "remote: gzip: stdin: not in gzip format",
+           "remote: tar: Child returned status 1"]
+    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 3)
+    assert top_of(["Note: no app detected in the sentence, it is prose", "gzip: stdin: not in gzip format"]).signature \
+        == "unknown"

@@ -26,7 +26,8 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
                            r"RESOURCE_EXHAUSTED|UNAUTHENTICATED|DEADLINE_EXCEEDED))(?![\w-])|"
                            r"(?<=[a-z])(?:exception|error)(?=: )|(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))|"
                            r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])|"
-                           r"(?<![\w-])(?-i:E: )(?=\S)",
+                           r"(?<![\w-])(?-i:E: )(?=\S)|"
+                           r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?= [A-Z][a-z]))",
                           re.IGNORECASE)
 # (`sh: 1: tsc: not found`: dash's command not found, in a script `./x.sh: 3: ./x.sh: python: not found` (older
 # dash) or `./x.sh: 3: python: not found`; `invalid reference format`: docker refusing an image

@@ -403,3 +403,15 @@ def test_the_app_hosting_adapters_verdict_gives_way_to_the_apps_own_build_error_
            'Step #2 - "build": Error: Build process exited with error code 1.\n')
     top = classify_log(log)[0]
     assert (top.signature, top.line) == ("buildpacks-build-failed", 3)
+
+
+def test_a_cloud_run_revisions_own_log_entry_is_its_container_failing():
+    # an entry of the revision's log (as `gcloud logging read --format=json` prints it): its payload names the
+    # failure, its resource says whose output it is; the entry's own severity says nothing of why
+    entry = ['{', '  "textPayload": "sh: 1: ng: not found",', '  "resource": {', '    "type": "cloud_run_revision",',
+             '    "labels": {"service_name": "storefront"}', '  },', '  "severity": "ERROR",',
+             '  "logName": "projects/p/logs/run.googleapis.com%2Fstderr"', '}']
+    top = classify_log("\n".join(entry) + "\n")[0]
+    assert (top.signature, top.line) == ("container-start-failed", 2)
+    # the same failure with no sign of whose output it is stays unknown
+    assert classify_log("\n".join(entry[:2] + ["}"]) + "\n")[0].signature == "unknown"

@@ -319,3 +319,17 @@ def test_a_real_log_saved_another_way_reads_the_same_through_the_saved_file_path
         return classify_log(fetch.text)[0]
     changed = _changed(form, logs, read, in_log_order=True)
     assert not changed, f"{len(changed)} of {len(logs)} changed: " + "; ".join(changed[:8])
+
+
+@pytest.mark.parametrize("decorate", [lambda line: "    " + line, lambda line: "\t" + line])
+def test_a_traceback_cut_above_its_header_reads_the_same_in_an_indented_block(decorate):
+    # the frames (indented) are the head of the log, its exception is not: in a block indented as a whole the
+    # exception keeps its place below them, so it is still the line the frames are read to
+    log = ['  File "/usr/lib/python2.5/urllib2.py", line 418, in error', "    return self._call_chain(_args)",
+           '  File "/usr/lib/python2.5/urllib2.py", line 499, in http_error_default',
+           "    raise HTTPError(req.get_full_url(), code, msg, hdrs, fp)", "HTTPError: HTTP Error 400: Bad Request",
+           "Rolling back the update."]
+    plain = classify_log("\n".join(log) + "\n")[0]
+    assert plain.line == 5
+    for text in ("\n".join(decorate(line) for line in log) + "\n", "```" + "\n".join(log) + "```\n"):
+        assert classify_log(text)[0].line == plain.line

@@ -72,7 +72,7 @@ _LINE_TIMESTAMP = re.compile(
     re.MULTILINE)
 # a Markdown code fence a poster glued to the log's first or last line (```Step #0: ...```), fences glued on fences too:
 # backticks by threes, so that a line the poster quoted in backticks of its own keeps them (````Paketo Buildpack ...`)
-_GLUED_FENCE = re.compile(r"^([ \t]*)(?:```)+(?=\S)|(?<=\S)([ \t]*)(?:```)+[ \t]*$", re.MULTILINE)
+_GLUED_FENCE = re.compile(r"^([ \t]*)(?:```)+(?=[ \t]*\S)|(?<=\S)([ \t]*)(?:```)+[ \t]*$", re.MULTILINE)
 _QUOTE = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
 # a viewer's line numbers copied with the log (`12\tStep #0: ...`, `  12 Step #0: ...`): numbered lines in a row
 _LINE_NUMBER = re.compile(r"^[ \t]*(\d+)[\t ]", re.MULTILINE)
@@ -131,8 +131,14 @@ def without_decoration(text: str) -> str:
     indents = [m.group(0) if (m := _INDENT.match(line)) else "" for line in head]
     common = min(indents, default="")
     if common and all(indent.startswith(common) for indent in indents):
-        text = re.sub("^" + re.escape(common), "", text, flags=re.MULTILINE)
+        # (a line indented less than the head, a traceback's exception under its frames, loses what it has: its
+        # place relative to the others stays what it was in the block)
+        text = _LINE_INDENT.sub(lambda m: m.group(0)[len(common):] if m.group(0).startswith(common)
+                                else "" if common.startswith(m.group(0)) else m.group(0), text)
     return text
+
+
+_LINE_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
 
 
 # A terminal that hard-wraps long lines (a Windows console, some web terminals) cuts every one at the same column:

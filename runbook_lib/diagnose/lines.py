@@ -21,7 +21,7 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
                            r"unable to|denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
                            r"sh: \d+: \S+: not found|no such file or directory|invalid reference format|timed out|"
                            r"signal: killed|no executable|unknown (?:shorthand )?flag:|tag does not exist:|"
-                           r"not in gzip format|child returned status \d+|"
+                           r"not in gzip format|child returned status \d+|push rejected|"
                            r"(?<=: )line \d+:|(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|"
                            r"RESOURCE_EXHAUSTED|UNAUTHENTICATED|DEADLINE_EXCEEDED))(?![\w-])|"
                            r"(?<=[a-z])(?:exception|error)(?=: )|(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))|"

@@ -1050,8 +1050,10 @@ def test_pips_subprocess_report_is_read_at_the_compilers_own_error_above_the_fai
     ("       ! The distribution doesn't have a proper Makefile.PL/Build.PL See /app/.cpanm/build.log for details.", True),
     ("remote:        ! Couldn't find module or a distribution Foo::Bar", True),
     ("! [remote rejected] master -> master (pre-receive hook declined)", False),   # git's, not cpanm's
-    ("Hello! It looks fine", False), ("! ok", False)])
-def test_cpanms_report_lines_name_a_failure(line, names):
+    ("Hello! It looks fine", False), ("! ok", False),
+    # a server's status line alone (appcfg prints the answer it got under its `Error posting to URL` warning)
+    ("401 Unauthorized", True), ("  403 Forbidden", True), ("200 OK", False), ("401 Unauthorized users were listed", False)])
+def test_cpanms_report_lines_and_a_bare_status_line_name_a_failure(line, names):
     # cpanm prefixes each failure it reports with `! `; git's rejection is `! [`, Heroku's errors ` !     `
     assert names_failure(line) is names
 

@@ -27,7 +27,9 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
                            r"(?<=[a-z])(?:exception|error)(?=: )|(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))|"
                            r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])|"
                            r"(?<![\w-])(?-i:E: )(?=\S)|"
-                           r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?= [A-Z][a-z]))",
+                           r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?= [A-Z][a-z]))|"
+                           r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
+                           r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",
                           re.IGNORECASE)
 # (`sh: 1: tsc: not found`: dash's command not found, in a script `./x.sh: 3: ./x.sh: python: not found` (older
 # dash) or `./x.sh: 3: python: not found`; `invalid reference format`: docker refusing an image

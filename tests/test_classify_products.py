@@ -415,3 +415,12 @@ def test_a_cloud_run_revisions_own_log_entry_is_its_container_failing():
     assert (top.signature, top.line) == ("container-start-failed", 2)
     # the same failure with no sign of whose output it is stays unknown
     assert classify_log("\n".join(entry[:2] + ["}"]) + "\n")[0].signature == "unknown"
+
+
+def test_a_heroku_dynos_own_log_is_its_container_failing_but_not_its_release_phase():
+    log = ["2019-05-22T23:23:20.592282+00:00 heroku[web.1]: Starting process with command `npm start`",
+           "2019-05-22T23:23:25.764726+00:00 app[web.1]: module.js:538",
+           "2019-05-22T23:23:25.764761+00:00 app[web.1]: Error: Cannot find module './models/User'"]
+    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 3)
+    release = [line.replace("web.1", "release.1") for line in log[1:]]
+    assert top_of(release).signature == "unknown"

@@ -23,7 +23,7 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
                            r"signal: killed|no executable|unknown (?:shorthand )?flag:|tag does not exist:|"
                            r"not in gzip format|child returned status \d+|push rejected|"
                            r"(?<=: )line \d+:|(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|"
-                           r"RESOURCE_EXHAUSTED|UNAUTHENTICATED|DEADLINE_EXCEEDED))(?![\w-])|"
+                           r"RESOURCE_EXHAUSTED|UNAUTHENTICATED|DEADLINE_EXCEEDED|MODULE_NOT_FOUND))(?![\w-])|"
                            r"(?<=[a-z])(?:exception|error)(?=: )|(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))|"
                            r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])|"
                            r"(?<![\w-])(?-i:E: )(?=\S)|"

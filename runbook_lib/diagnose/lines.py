@@ -18,7 +18,7 @@ _STEP = re.compile(r'^(?:[\s>|│]|\d{1,6} \|)*Step #(\d+)(?: - "[^"]*")?:')
 # hyphenated name (apk's `libgpg-error`, curl's `--show-error`), as FAILURE_WORD
 ERROR_WORD = re.compile(r"(?<![\w-])error(?![\w-])", re.IGNORECASE)
 FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|crash|crashed|cannot|can't|could not|"
-                           r"couldn't|(?<=rake )aborted!|(?<=rails )aborted!|"
+                           r"couldn't|(?<=rake )aborted!|(?<=rails )aborted!|name or service not known|"
                            r"unable to|denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
                            r"sh: \d+: \S+: not found|no such file or directory|invalid reference format|timed out|"
                            r"signal: killed|no executable|unknown (?:shorthand )?flag:|tag does not exist:|"

@@ -424,3 +424,16 @@ def test_a_heroku_dynos_own_log_is_its_container_failing_but_not_its_release_pha
     assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 3)
     release = [line.replace("web.1", "release.1") for line in log[1:]]
     assert top_of(release).signature == "unknown"
+
+
+def test_a_dyno_crash_printed_above_its_cause_is_read_at_the_cause_below_it():
+    # Heroku's log router prints lines as they arrive: the crash and the exit can come above the app's own output
+    log = ["2017-02-27T15:43:20.924473+00:00 heroku[web.1]: Starting process with command `npm start`",
+           "2017-02-27T15:43:25.129986+00:00 heroku[web.1]: State changed from starting to crashed",
+           "2017-02-27T15:43:24.968411+00:00 app[web.1]: > ng serve",
+           "2017-02-27T15:43:24.980024+00:00 app[web.1]: sh: 1: ng: not found"]
+    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 4)
+    # in a build's log (no running app's) a summary with nothing above it stays where it is
+    build = ["-----> Node.js app detected", " !     Push rejected, failed to compile Node.js app.",
+             "Verifying deploy... the copy failed"]
+    assert top_of(build).line == 2

@@ -1066,3 +1066,15 @@ def test_a_detect_result_without_the_arrow_shows_a_buildpacks_build():
     assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 3)
     assert top_of(["Note: no app detected in the sentence, it is prose", "gzip: stdin: not in gzip format"]).signature \
         == "unknown"
+
+
+def test_out_of_order_is_a_flag_of_a_builder_only():
+    sig = {"id": "boom", "title": "t", "weight": 50, "patterns": ["widget fails"], "cause": "c.", "fix": ["f"]}
+    parse_catalogue({"builders": [{"name": "runtime", "markers": ["app\\[web"], "out_of_order": True}],
+                     "signatures": [sig, UNKNOWN]})
+    with pytest.raises(ConfigError, match="out_of_order must be true or false, and only on a builder"):
+        parse_catalogue({"sections": [{"name": "build", "markers": ["Step #"], "out_of_order": True}],
+                         "signatures": [sig, UNKNOWN]})
+    with pytest.raises(ConfigError, match="out_of_order"):
+        parse_catalogue({"builders": [{"name": "runtime", "markers": ["app\\[web"], "out_of_order": "yes"}],
+                         "signatures": [sig, UNKNOWN]})

@@ -90,6 +90,7 @@ class Marked:
     name: str
     markers: tuple[str, ...]
     fallback: str | None = None   # signature of a failure in this section / of this builder that nothing else explains
+    out_of_order: bool = False   # (builders) its lines may be printed out of time order: see log_structure.Builder
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ class Catalogue:
                               for r in reports)
         self._output_starts = tuple(_rule(text, "output start", source) for text in output_starts)
         self._builders = tuple(Builder(b.name, tuple(_rule(m, f"builder '{b.name}' marker", source) for m in b.markers),
-                                       b.fallback) for b in builders)
+                                       b.fallback, b.out_of_order) for b in builders)
         self._platforms = tuple((p.name, tuple(_rule(m, f"platform '{p.name}' marker", source) for m in p.markers))
                                 for p in platforms)
         self._default_needles = tuple(p.needles[0] for p in self._patterns)

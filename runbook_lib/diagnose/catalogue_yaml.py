@@ -17,7 +17,7 @@ DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "signature
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections", "anywhere",
          "builder_output", "recovered_by", "ruled_out_by", "platforms"}
-_MARKED_KEYS = {"name", "markers", "fallback"}   # keys of a section or a builder entry
+_MARKED_KEYS = {"name", "markers", "fallback", "out_of_order"}   # keys of a section or a builder entry
 _TOP_KEYS = {"version", "sections", "uninformative", "builders", "platforms", "finished", "summaries", "reports",
              "usage_errors",
              "output_starts", "signatures"}
@@ -54,7 +54,10 @@ def _marked(doc: dict, key: str, kind: str, source: str) -> tuple[Marked, ...]:
         fallback = entry.get("fallback")
         if fallback is not None and not isinstance(fallback, str):
             raise ConfigError(f"{source}: {where}.fallback must be a signature id, got {fallback!r}.")
-        made.append(Marked(name, tuple(markers), fallback))
+        out_of_order = entry.get("out_of_order", False)
+        if not isinstance(out_of_order, bool) or (out_of_order and key != "builders"):
+            raise ConfigError(f"{source}: {where}.out_of_order must be true or false, and only on a builder.")
+        made.append(Marked(name, tuple(markers), fallback, out_of_order))
     return tuple(made)
 
 

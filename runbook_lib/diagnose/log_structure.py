@@ -44,6 +44,9 @@ class Builder:
     name: str
     markers: tuple[LineRule, ...]
     fallback: str | None = None
+    # its lines may be printed out of time order (a Heroku dyno's log prints the crash above the output that says
+    # why): a summary with nothing above it is read at the first failure below it
+    out_of_order: bool = False
 
 
 class LogShape:
@@ -294,7 +297,7 @@ class LogShape:
         if above is not None:
             return above
         if not line_at(self.text, start).endswith(":"):
-            return None
+            return self._failure_below(start, lineno)
         found, here_step = None, step_of(line_at(self.text, start))
         for n, pos, line in lines_below(self.text, start, lineno, MAX_CAUSE_BELOW):
             own = own_text(line).strip()
@@ -302,6 +305,17 @@ class LogShape:
                 break
             found = (n, pos, line)
         return found
+
+    def _failure_below(self, start: int, lineno: int) -> tuple[int, int, str] | None:
+        """(line number, start, line) of the first line below the one starting at `start`, within MAX_CAUSE_BELOW
+        lines, that names a failure and is neither boilerplate nor a summary, when it is the output of a builder
+        whose lines may be out of time order (a running app's); None otherwise."""
+        for n, pos, line in lines_below(self.text, start, lineno, MAX_CAUSE_BELOW):
+            if names_failure(line) and not self.uninformative_line(line) and not is_warning_message(line) \
+                    and not any(rule.hit(line) for rule in self.summaries):
+                builder = self.builder(around=pos)
+                return (n, pos, line) if builder is not None and builder.out_of_order else None
+        return None
 
     def telling_line_below(self, start: int, lineno: int, telling: Callable[[str], bool],
                            after: bool = False) -> tuple[int, int, str] | None:

@@ -263,7 +263,7 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
     line, start, text = lead
     # (no build's failure where the lead line, or one below it, says the build finished: Heroku's `-----> Launching...
     # failed` is its release failing after the compile)
-    finished = line and (shape.finished_below(start) or any(rule.regex.search(text) for rule in shape.finished))
+    finished = line and (shape.finished_below(start) or any(rule.hit(text) for rule in shape.finished))
     fallback = cat.fallback(shape.section_at(start + len(text)), shape.build_builder(start)) \
         if line and not finished else None
     if line:

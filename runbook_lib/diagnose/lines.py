@@ -18,7 +18,7 @@ _STEP = re.compile(r'^(?:[\s>|│]|\d{1,6} \|)*Step #(\d+)(?: - "[^"]*")?:')
 # hyphenated name (apk's `libgpg-error`, curl's `--show-error`), as FAILURE_WORD
 ERROR_WORD = re.compile(r"(?<![\w-])error(?![\w-])", re.IGNORECASE)
 FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|crash|crashed|cannot|can't|could not|"
-                           r"couldn't|(?<=rake )aborted!|(?<=rails )aborted!|name or service not known|"
+                           r"couldn't|(?:rake|rails) aborted!|name or service not known|"
                            r"unable to|denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
                            r"sh: \d+: \S+: not found|no such file or directory|invalid reference format|timed out|"
                            r"signal: killed|no executable|unknown (?:shorthand )?flag:|tag does not exist:|"
@@ -85,7 +85,7 @@ _SPACES = {0xA0: " ", 0x2007: " ", 0x202F: " "}
 # add a line and move every line number below it
 _ENTITIES = {"&quot;": '"', "&#34;": '"', "&#39;": "'", "&#x27;": "'", "&lt;": "<", "&gt;": ">", "&amp;": "&"}
 _ENTITY = re.compile("|".join(map(re.escape, _ENTITIES)))
-_INDENT = re.compile(r"^[ \t]+")
+_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
 HEAD_LINES = 5   # a log is timestamped (indented) when its first non-blank lines all are
 
 
@@ -136,12 +136,9 @@ def without_decoration(text: str) -> str:
     if common and all(indent.startswith(common) for indent in indents):
         # (a line indented less than the head, a traceback's exception under its frames, loses what it has: its
         # place relative to the others stays what it was in the block)
-        text = _LINE_INDENT.sub(lambda m: m.group(0)[len(common):] if m.group(0).startswith(common)
-                                else "" if common.startswith(m.group(0)) else m.group(0), text)
+        text = _INDENT.sub(lambda m: m.group(0)[len(common):] if m.group(0).startswith(common)
+                           else "" if common.startswith(m.group(0)) else m.group(0), text)
     return text
-
-
-_LINE_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
 
 
 # A terminal that hard-wraps long lines (a Windows console, some web terminals) cuts every one at the same column:

@@ -306,13 +306,21 @@ class LogShape:
             found = (n, pos, line)
         return found
 
+    def _states_failure(self, line: str) -> bool:
+        """Whether a line names a failure and is neither boilerplate nor a warning (a warning that a later step cannot
+        use something is no failure)."""
+        return names_failure(line) and not self.uninformative_line(line) and not is_warning_message(line)
+
+    def _sums_up(self, line: str) -> bool:
+        """Whether a line closes a failure message rather than states its cause (catalogue `summaries`)."""
+        return any(rule.hit(line) for rule in self.summaries)
+
     def _failure_below(self, start: int, lineno: int) -> tuple[int, int, str] | None:
         """(line number, start, line) of the first line below the one starting at `start`, within MAX_CAUSE_BELOW
         lines, that names a failure and is neither boilerplate nor a summary, when it is the output of a builder
         whose lines may be out of time order (a running app's); None otherwise."""
         for n, pos, line in lines_below(self.text, start, lineno, MAX_CAUSE_BELOW):
-            if names_failure(line) and not self.uninformative_line(line) and not is_warning_message(line) \
-                    and not any(rule.hit(line) for rule in self.summaries):
+            if self._states_failure(line) and not self._sums_up(line):
                 builder = self.builder(around=pos)
                 return (n, pos, line) if builder is not None and builder.out_of_order else None
         return None
@@ -355,8 +363,8 @@ class LogShape:
                 continue
             if any(rule.hit(line) for rule in self.stops) or (here_step is not None and step_of(line) != here_step):
                 break
-            if names_failure(line) and not self.uninformative_line(line) and not is_warning_message(line):
-                found = (n, pos, line)   # (a warning that a later step cannot use something is no failure)
+            if self._states_failure(line):
+                found = (n, pos, line)
         return found and self._first_of_repeats(found, start, lineno)
 
     def _first_of_repeats(self, found: tuple[int, int, str], start: int, lineno: int) -> tuple[int, int, str]:
@@ -445,7 +453,7 @@ class LogShape:
         non-zero code`), or rather that command's last words above it when they say more (Next.js refusing the
         Node.js version in words of its own); None when no such verdict stands there."""
         verdict = next(((n, pos, line) for n, pos, line in lines_above(self.text, bare[1], bare[0], MAX_VERDICT_ABOVE)
-                        if any(rule.hit(line) for rule in self.summaries)), None)
+                        if self._sums_up(line)), None)
         return (self.last_words_above(verdict[1], verdict[0]) or verdict) if verdict else None
 
     def _first_statement(self, found: tuple[int, int, str]) -> tuple[int, int, str]:

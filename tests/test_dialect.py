@@ -200,6 +200,8 @@ def test_information_schema_columns_gives_bigquery_types(wh):
 
 
 def test_information_schema_schemata_hides_internal_schemas(wh):
+    # Its own datasets (exists_ok), so the test holds whichever xdist worker runs it and in any order.
+    wh.create_dataset("other")
     wh.create_dataset("west", location="us-west2")
     df = wh.query("SELECT catalog_name, schema_name, location FROM `region-us`.INFORMATION_SCHEMA.SCHEMATA")
     assert set(df.schema_name) >= {"ds", "other"} and "west" not in set(df.schema_name)

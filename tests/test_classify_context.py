@@ -437,6 +437,47 @@ def test_an_unexplained_traceback_is_read_at_the_exception_that_ends_it():
     assert (bare.signature, bare.line) == ("unknown", 3)
 
 
+def test_a_traceback_indented_by_pip_or_flattened_by_a_paste_is_read_at_its_exception():
+    # pip indents a package's whole output: the exception is shallower than the frames, not unindented
+    pip = ('Step #1:     File "/tmp/pip-install-3p1noqkw/dlib/setup.py", line 129, in run\n'
+           "Step #1:       cmake_version = self.get_cmake_version()\n"
+           "Step #1:   RuntimeError:\n"
+           "Step #1:    CMake must be installed to build the following extensions: _dlib_pybind11\n"
+           "Step #1:   ERROR: Failed building wheel for dlib\n")
+    top = classify_log(pip)[0]
+    assert (top.signature, top.line) == ("pip-install-failed", 3)
+    # a paste that lost every indentation: each frame's source line is the one right below it
+    flat = ('Step #1 - "builder": File "/tmp/pip-wheel-5327wz7q/fbprophet/setup.py", line 44, in run\n'
+            'Step #1 - "builder": build_stan_model(target_dir)\n'
+            'Step #1 - "builder": File "/tmp/pip-wheel-5327wz7q/fbprophet/setup.py", line 27, in build_stan_model\n'
+            'Step #1 - "builder": from pystan import StanModel\n'
+            'Step #1 - "builder": ModuleNotFoundError: No module named \'pystan\'\n'
+            'Step #1 - "builder": Running setup.py clean for fbprophet\n')
+    top = classify_log(flat)[0]
+    assert (top.signature, top.line) == ("pip-install-failed", 5)
+    # outside pip's build folder the same flattened traceback is no pip failure, still read at its exception
+    app = flat.replace("/tmp/pip-wheel-5327wz7q/fbprophet/setup.py", "/workspace/main.py")
+    top = classify_log(app)[0]
+    assert (top.signature, top.line) == ("unknown", 5)
+    # a source line indented less than its frame is no exception unless its name says so
+    odd = ('Traceback (most recent call last):\n      File "a.py", line 2, in run\n    x = json.loads(s)\n'
+           '  File "b.py", line 9, in loads\n    raise JSONDecodeError("Extra data", s, 1)\n'
+           "json.decoder.JSONDecodeError: Extra data\n")
+    assert classify_log(odd)[0].line == 6
+
+
+def test_rubys_uncaught_exception_names_a_failure():
+    log = ("[builder] -----> Compiling Ruby/NoLockfile\n"
+           "[builder] /cnb/buildpacks/heroku_ruby/lib/language_pack/base.rb:65:in `default_addons': must subclass "
+           "(RuntimeError)\n"
+           "[builder]       from /cnb/buildpacks/heroku_ruby/lib/language_pack/base.rb:124:in `build_release'\n")
+    top = classify_log(log)[0]
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 2)
+    # a class in brackets that names no error, or one inside a sentence, is not one
+    assert classify_log(log.replace("(RuntimeError)", "(RuntimeHelper)"))[0].line == 3
+    assert classify_log(log.replace("(RuntimeError)", "(RuntimeError) was expected here"))[0].line == 3
+
+
 def test_the_sh_packages_failure_is_read_at_the_commands_stderr():
     log = ("Traceback (most recent call last):\n"
            '  File "/workspace/build.py", line 9, in <module>\n'

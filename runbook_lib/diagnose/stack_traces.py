@@ -16,8 +16,10 @@ _TRACEBACK = re.compile(r'^\s*(?:Traceback \(most recent call last\):|File "[^"]
 # ... after a log viewer's own prefix on each line (Cloud Logging's `DEFAULT [revision-name] `)
 _TRACEBACK_AFTER = re.compile(r'^(?:[A-Z]+ )?(?:\[[^\]]+\] )?(Traceback \(most recent call last\):)')
 _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
+_FRAME = re.compile(r'File "[^"]+", line \d+')
 # an exception's (dotted) name: one that says so, or any name alone or before its message (`sh.ErrorReturnCode_1:`)
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:(?:Error|Exception|Exit|Interrupt|Server)\b|(?=:|\s*$))")
+_NAMED_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b")   # ... by a name that says so
 MAX_TRACEBACK = 100                 # lines searched below a frame for the exception that ends it
 # a Java stack trace: a frame, the line that ends a cause's frames (`... 12 more`), and an exception's dotted name
 # (after the JVM's `Exception in thread "main"`, or `Caused by:`)
@@ -50,10 +52,27 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
         return None
     # what a log viewer put before each line of it (`DEFAULT [revision] `), when it is not a known prefix
     lead = head[:m.start(1)] if m.re is _TRACEBACK_AFTER else ""
+    # An exception indented less than the frames still ends them (pip indents a package's whole output, exception
+    # and all); a paste that lost the indentation leaves each frame's source line unindented right below the frame.
+    frames_at = _indentation(indented_text(line_at(text, start))) if _FRAME.match(head) else None
+    after_frame = frames_at == 0
     for n, pos, line in lines_below(text, start, lineno, MAX_TRACEBACK):
         own = indented_text(line)
         if lead and own.startswith(lead):
             own = own[len(lead):]
-        if not _TRACEBACK.match(own) and not _FRAME_BODY.match(own):
+        if _FRAME.match(own.lstrip()):
+            frames_at = _indentation(own) if frames_at is None else frames_at
+            after_frame = frames_at == 0
+        elif _FRAME_BODY.match(own):
+            if frames_at and _indentation(own) < frames_at and _NAMED_EXCEPTION.match(own.lstrip()):
+                return n, pos, line
+            after_frame = False
+        elif after_frame:
+            after_frame = False
+        elif not _TRACEBACK.match(own):
             return (n, pos, line) if _EXCEPTION.match(own) else None
     return None
+
+
+def _indentation(line: str) -> int:
+    return len(line) - len(line.lstrip())

@@ -405,6 +405,14 @@ def test_the_app_hosting_adapters_verdict_gives_way_to_the_apps_own_build_error_
     assert (top.signature, top.line) == ("buildpacks-build-failed", 3)
 
 
+def test_heroku_nodejs_buildpacks_setting_marks_a_buildpacks_build_but_a_dockerfiles_env_does_not():
+    log = ["remote: > NPM_CONFIG_PRODUCTION=false npm install --prefix client && npm run build --prefix client",
+           "remote: sh: 1: react-scripts: not found", "remote: npm ERR! code ELIFECYCLE"]
+    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 2)
+    docker = ["Step 4/9 : ENV NPM_CONFIG_PRODUCTION=false"] + [line[8:] for line in log[1:]]
+    assert top_of(docker).signature == "unknown"
+
+
 def test_a_cloud_run_revisions_own_log_entry_is_its_container_failing():
     # an entry of the revision's log (as `gcloud logging read --format=json` prints it): its payload names the
     # failure, its resource says whose output it is; the entry's own severity says nothing of why

@@ -466,6 +466,18 @@ def test_a_traceback_indented_by_pip_or_flattened_by_a_paste_is_read_at_its_exce
     assert classify_log(odd)[0].line == 6
 
 
+def test_a_frames_source_line_naming_an_error_is_read_at_the_traceback_s_exception():
+    # the lead line is a frame's source line (its `error` is a variable's name): the exception that ends the trace says
+    log = ["app[web.1]:   File \"/app/.heroku/python/lib/python3.6/runpy.py\", line 142, in _get_module_details",
+           "app[web.1]:     return _get_module_details(pkg_main_name, error)",
+           "app[web.1]:   File \"/app/tg_bot/__init__.py\", line 62, in <module>",
+           "app[web.1]:     from tg_bot.config import Development as Config",
+           "app[web.1]: ModuleNotFoundError: No module named 'tg_bot.config'"]
+    assert classify_log("\n".join(log) + "\n")[0].line == 5
+    # a line under no frame is read where it is
+    assert classify_log("\n".join(["  return f(error)", "ok"]) + "\n")[0].line == 1
+
+
 def test_rubys_uncaught_exception_names_a_failure():
     log = ("[builder] -----> Compiling Ruby/NoLockfile\n"
            "[builder] /cnb/buildpacks/heroku_ruby/lib/language_pack/base.rb:65:in `default_addons': must subclass "

@@ -48,8 +48,12 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
     any paste prefix), when it names an exception; None otherwise."""
     head = own_text(line_at(text, start))
     m = _TRACEBACK.match(head) or _TRACEBACK_AFTER.search(head)
-    if m is None:
-        return None
+    if m is None:   # a frame's source line (`return f(x, error)`) is read from its frame
+        frame = next(lines_above(text, start, lineno, 1), None)
+        if frame is None or not _FRAME.match(own_text(frame[2])) or \
+                _indentation(indented_text(line_at(text, start))) <= _indentation(indented_text(frame[2])):
+            return None
+        return python_exception(text, frame[1], frame[0])
     # what a log viewer put before each line of it (`DEFAULT [revision] `), when it is not a known prefix
     lead = head[:m.start(1)] if m.re is _TRACEBACK_AFTER else ""
     # An exception indented less than the frames still ends them (pip indents a package's whole output, exception

@@ -977,6 +977,16 @@ def test_container_registrys_shutdown_refuses_a_push_and_firebases_aborted_deplo
     # ... while a daemon refused the same on a pull is no push (a step's or a base image)
     pull = top_of([f"Error response from daemon: Get https://gcr.io/v2/p/base/manifests/latest: {refusal}"])
     assert pull.signature != "push-permission-denied"
+    # ... nor a Google API client refused the same creating a registry (terraform, Pulumi): no push was tried
+    api = "    * googleapi: got HTTP response code 412 with body: " + refusal.split('"', 1)[1]
+    assert top_of(["  gcp:container:Registry (my-registry):", "    error: 1 error occurred:", api]).signature == \
+        "unknown"
+    # BuildKit refused the push scope's token by the shut-down registry names the push it failed
+    buildkit = ("#40 ERROR: failed to push gcr.io/p/app:1: failed to authorize: failed to fetch oauth token: unexpected "
+                "status from GET request to https://gcr.io/v2/token?scope=repository%3Ap%2Fapp%3Apull%2Cpush&service="
+                "gcr.io: 412 Precondition Failed")
+    assert (top_of(["#40 pushing layers 1.3s done", buildkit]).signature, top_of([buildkit]).line) == \
+        ("push-permission-denied", 1)
     # pipenv's `Aborting deploy.` is a pip failure; the Firebase CLI's `Aborting deployment.` is not
     assert top_of(["Installing dependencies from Pipfile.lock (abc)...", "Aborting deploy."]).signature == \
         "pip-install-failed"

@@ -1004,6 +1004,13 @@ def test_dash_saying_a_command_is_not_found_names_a_failure(line):
     assert top_of(log).line == 2
 
 
+@pytest.mark.parametrize("line, names", [("basename: missing operand", True), ("cp: missing destination file operand "
+                                         "after 'a'", True), ("the docs' missing operand section", False)])
+def test_coreutils_missing_operand_names_a_failure(line, names):
+    # a buildpack script whose variable came out empty calls `basename` with nothing: coreutils' usage error says so
+    assert names_failure(line) is names
+
+
 @pytest.mark.parametrize("line, names", [("BAD BUILD: the fuzzer seems to have either startup crash or exit.", True),
                                          ("State changed from starting to crashed", True),
                                          ("crashpad_handler started", False), ("no crashes in 4 runs", False)])

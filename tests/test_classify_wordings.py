@@ -949,6 +949,28 @@ def test_composers_report_is_read_at_the_first_problem_that_says_what_requires_w
     assert top_of(log[:6]).line == 3
 
 
+def test_composers_script_verdict_is_read_at_the_scripts_own_failure_above_it():
+    log = ["Step #1: In Connection.php line 671:", "Step #1:   SQLSTATE[HY000] [2002] No such file or directory",
+           "Step #1: ", "Step #1: Script @php artisan package:discover --ansi handling the post-autoload-dump event "
+           "returned with error code 1", "Step #1: error building image: exit status 1"]
+    assert top_of(log).line == 2
+    # with nothing above that names a failure, the verdict is the line to read
+    assert top_of(log[3:]).line == 1
+
+
+def test_other_vendors_buildpacks_refusing_an_app_or_a_toolchain():
+    # Haskell on Heroku's Halcyon, after Heroku's own detection passed, refusing the app
+    halcyon = ["remote: -----> Haskell app detected", "remote: -----> Installing Halcyon... done, 7210a8a",
+               "remote:    *** ERROR: Failed to detect app"]
+    assert (top_of(halcyon).signature, top_of(halcyon).line) == ("buildpacks-detect-failed", 3)
+    # rustup refusing the channel a Rust buildpack read from the app's version file
+    rust = ["-----> Rust app detected", "-----> Using rustup to install Rust channel nightly",
+            "error: invalid toolchain name: 'nightly", " !     Push rejected, failed to compile Rust app."]
+    assert (top_of(rust).signature, top_of(rust).line) == ("buildpacks-python-version", 3)
+    # ... which outside a buildpacks build is a CI's own toolchain, no version a builder refused
+    assert top_of(rust[2:3]).signature == "unknown"
+
+
 def test_a_functions_missing_main_file_quoted_with_its_error_id_is_no_entrypoint():
     line = ("ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed: index.js does not exist; "
             "Error ID: e1b2ac36")

@@ -17,6 +17,7 @@ import pytest
 
 from buildlog_helpers import top_of
 from runbook_lib.diagnose import classify_log
+from runbook_lib.diagnose.lines import names_failure
 from test_classify_producers import (GCLOUD, Wording, cases, does_not_give, gives_its_signature_on_its_own_line,
                                      near_miss_ids)
 
@@ -432,6 +433,26 @@ def test_a_heroku_dynos_own_log_is_its_container_failing_but_not_its_release_pha
     assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 3)
     release = [line.replace("web.1", "release.1") for line in log[1:]]
     assert top_of(release).signature == "unknown"
+
+
+def test_nginx_refusing_its_config_in_a_dyno_is_its_container_failing():
+    log = ["2020-11-19T13:44:20.084652+00:00 heroku[web.1]: Starting process with command `bin/boot`",
+           "2020-11-19T13:44:22.800411+00:00 app[web.1]: Starting nginx...",
+           '2020-11-19T13:44:22.875465+00:00 app[web.1]: nginx: [emerg] unknown directive "x" in ./nginx.conf:77',
+           "2020-11-19T13:44:22.879244+00:00 app[web.1]: Process exited unexpectedly: nginx"]
+    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 3)
+    assert not names_failure("nginx: [notice] start worker processes")
+
+
+def test_cloud_foundry_unable_to_fetch_a_buildpack_is_no_buildpacks_failure():
+    # the buildpack an app names by URL could not be fetched: no buildpack ran (a builder refused, `unknown`)
+    log = ["Staging...", "Failed to run all supply scripts: Failed to read buildpack directory '/tmp/buildpackdownloads/"
+           "adcea7bc' for buildpack 'https://example.com/notarealurl.zip'", "Exit status 225",
+           "Staging failed: STG: Exited with status 225", "FAILED", "Error restarting application: StagingError"]
+    assert (top_of(log).signature, top_of(log).line) == ("unknown", 2)
+    # a buildpack that ran and failed is the build failing, read at its own words rather than the CLI's verdict
+    ran = ["Staging...", "-----> Go Buildpack version 1.8.13", "go: cannot find main module", log[3], log[5]]
+    assert (top_of(ran).signature, top_of(ran).line) == ("buildpacks-build-failed", 3)
 
 
 def test_a_dyno_crash_printed_above_its_cause_is_read_at_the_cause_below_it():

@@ -28,6 +28,7 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
                            r"(?<=[a-z])(?:exception|error)(?=: )|(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))|"
                            r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])|"
                            r"(?<![\w-])(?-i:E: )(?=\S)|(?<=: )missing (?:file |destination file )?operand\b|"
+                           r"(?<=nginx: )\[(?:emerg|alert|crit)\]|"
                            r"(?-i:\((?:[A-Z]\w*::)*[A-Z]\w*(?:Error|Exception)\))(?=[ \t]*(?:\r?\n|$))|"
                            r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?= [A-Z][a-z]))|"
                            r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
@@ -45,7 +46,8 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
 # `InvalidArgumentException` above its message; or apt's `E: ` before its errors, in capitals; `not in gzip format`
 # and `Child returned status N`: gzip and tar refusing a download that is no archive; an exception's class in brackets
 # ending a line, Ruby's uncaught exception `base.rb:65:in 'build': must subclass (RuntimeError)`; coreutils' usage
-# error on a command given no argument, `basename: missing operand`, a script's empty variable)
+# error on a command given no argument, `basename: missing operand`, a script's empty variable; nginx's three levels
+# above `[error]`, `nginx: [emerg] unknown directive ...`, the config it refused to start with)
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|\d{1,6} \||[|│>*]+|--|'

@@ -444,6 +444,21 @@ def test_nginx_refusing_its_config_in_a_dyno_is_its_container_failing():
     assert not names_failure("nginx: [notice] start worker processes")
 
 
+def test_builders_failing_before_any_buildpack_failed_are_no_buildpacks_failure():
+    # the lifecycle's detector unable to write the group it chose (its layers directory), after detection passed
+    detector = ["===> DETECTING", "[detector] 3 of 5 buildpacks participating",
+                "[detector] ERROR: failed to write buildpack group: open /layers/group.toml: permission denied"]
+    assert (top_of(detector).signature, top_of(detector).line) == ("unknown", 3)
+    # App Hosting refusing to queue a build while another still runs
+    queue = ["⚠  apphosting: Rollout for backend b failed.",
+             "⬢  apphosting: Request to https://firebaseapphosting.googleapis.com/v1beta/projects/p/locations/us-central1/"
+             "backends/b/builds?buildId=build-1 had HTTP Error: 409, unable to queue the operation"]
+    assert (top_of(queue).signature, top_of(queue).line) == ("unknown", 2)
+    # ... while a buildpack that failed in the same build is the build failing
+    failed = detector[:2] + ["[builder] ERROR: failed to build: exit status 1"]
+    assert top_of(failed).signature == "buildpacks-build-failed"
+
+
 def test_cloud_foundry_unable_to_fetch_a_buildpack_is_no_buildpacks_failure():
     # the buildpack an app names by URL could not be fetched: no buildpack ran (a builder refused, `unknown`)
     log = ["Staging...", "Failed to run all supply scripts: Failed to read buildpack directory '/tmp/buildpackdownloads/"

@@ -949,6 +949,13 @@ def test_composers_report_is_read_at_the_first_problem_that_says_what_requires_w
     assert top_of(log[:6]).line == 3
 
 
+def test_a_release_tools_registry_write_check_that_failed_is_a_push_refused():
+    log = ["Checking Docker version: OK", "Checking write access to registry gcr.io/p: FAILED",
+           "FAILED in check_prerequisites."]
+    assert (top_of(log).signature, top_of(log).line) == ("push-permission-denied", 2)
+    assert top_of(["Checking write access to registry gcr.io/p: OK"]).signature == "unknown"
+
+
 def test_composers_script_verdict_is_read_at_the_scripts_own_failure_above_it():
     log = ["Step #1: In Connection.php line 671:", "Step #1:   SQLSTATE[HY000] [2002] No such file or directory",
            "Step #1: ", "Step #1: Script @php artisan package:discover --ansi handling the post-autoload-dump event "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from buildlog_helpers import top_of
 
 from runbook_lib.diagnose import (DEFAULT_CATALOGUE, MAX_LINES, Finding, classify_log, load_catalogue,
                                   parse_catalogue)
@@ -693,6 +694,27 @@ def test_a_timestamp_on_every_line_is_taken_off_and_a_lines_own_first_word_is_no
     assert without_decoration(stamped) == log
     # a log whose own lines start with an upper-case word and a time is left as it is unless every head line has one
     assert without_decoration(log) == log
+
+
+def test_decoration_on_decoration_comes_off_layer_by_layer():
+    # a platform's log with its own timestamps, timestamped again by a CI or pasted as an indented block
+    log = "---> Installing yarn@1.22.19\nRunning custom build command: yarn build\nERROR: failed to build: exit status 1\n"
+    own = "".join(f"[2022-08-18 17:49:{n:02}] {line}\n" for n, line in enumerate(log.splitlines()))
+    assert without_decoration(own) == log
+    assert without_decoration("".join(f"2024-05-01T10:00:00.1234567Z {line}\n" for line in own.splitlines())) == log
+    assert without_decoration("".join(f"    {line}\n" for line in own.splitlines())) == log
+
+
+def test_a_buildpacks_arrows_after_a_timestamp_are_no_docker_build():
+    log = ["[2022-08-18 17:48:36] ---> Installing yarn@1.22.19", "[2022-08-18 17:49:02] $ keystone build",
+           "[2022-08-18 17:49:25] error Command failed with exit code 134.",
+           "[2022-08-18 17:49:25] ERROR: failed to build: exit status 1"]
+    framed = [f"Step #0: {line}" for line in log]   # (one layer more, which leaves the log's own stamps on)
+    assert top_of(log).signature == top_of(framed).signature == "buildpacks-build-failed"
+    # the classic docker builder's own arrows still say a Dockerfile build
+    docker = ["Step 3/7 : RUN npm ci", " ---> Running in 6d3fd5e5bd4e", "npm ERR! code E404",
+              "The command '/bin/sh -c npm ci' returned a non-zero code: 1"]
+    assert top_of(docker).signature != "buildpacks-build-failed"
 
 
 def test_a_viewers_line_numbers_and_a_web_pages_spaces_and_entities_come_off_only_when_the_log_shows_them():

@@ -101,7 +101,20 @@ def without_decoration(text: str) -> str:
     without trailing spaces and dedented, when its first lines show it is quoted, numbered, timestamped, padded or
     indented as a whole (a log pasted into a Markdown quote or an indented block, a console's copy padded to its
     width); line for line, so line numbers stay those of the log as given. Costs a pass over the text only when
-    it has something to remove (else a str.find and a look at its first lines)."""
+    it has something to remove (else a str.find and a look at its first lines). Decoration on decoration (a log
+    with its own timestamps, pasted indented or timestamped again) comes off layer by layer."""
+    for _ in range(MAX_DECORATION_LAYERS):
+        bare = _without_one_layer(text)
+        if bare == text:
+            break
+        text = bare
+    return text
+
+
+MAX_DECORATION_LAYERS = 3
+
+
+def _without_one_layer(text: str) -> str:
     if "\ufeff" in text:   # a BOM a decoder left, or one in the middle of files saved one after another
         text = text.replace("\ufeff", "")
     if "\x1b" in text:

@@ -459,6 +459,51 @@ def test_builders_failing_before_any_buildpack_failed_are_no_buildpacks_failure(
     assert top_of(failed).signature == "buildpacks-build-failed"
 
 
+@pytest.mark.parametrize("log, line", [
+    # the DEA's app log (before Diego's `[APP/PROC/WEB/0]`)
+    (["2015-05-11T17:21:28.54+0200 [App/0]      ERR     Improperly specified VM option 'MaxMetaspaceSize=104857K'",
+      "2015-05-11T17:21:28.55+0200 [App/0]      ERR Error: Could not create the Java Virtual Machine."], 2),
+    # the CLI's event whose payload a console wrapped
+    (["App instance exited with guid 9463 payload: ", '{"cc_partition"=>"default", "index"=>0, "reason"=>"CRASHED", ',
+      '"exit_status"=>127}'], 1),
+    # the events as `cf events` and SAP BTP's cockpit list them
+    (["| 27 Jun 2023, 18:30:21 | app.crash | mock-srv | index: 0, exit_description: Instance never healthy |"], 1),
+    # Cloud Functions' 1st gen, 2017-2018
+    (["Code in file index.js can't be loaded. Did you list all required modules in the package.json dependencies?"], 1),
+])
+def test_cloud_foundry_and_cloud_functions_older_words_for_an_app_that_did_not_start(log, line):
+    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", line)
+
+
+def test_cloud_foundry_stopping_an_instance_and_its_cli_unable_to_tail_logs_are_no_failure_of_the_app():
+    stopped = ["App instance exited with guid 9463 payload: {\"index\"=>0, \"reason\"=>\"STOPPED\"}"]
+    assert top_of(stopped).signature == "unknown"
+    log = ["Warning: error tailing logs", "Error dialing loggregator server: dial tcp 10.0.0.1:4443: connection refused.",
+           "Starting app spring-music in org o / space s as admin...", "FAILED",
+           "Server error, status code: 400, error code: 170001, message: Staging error: no available stagers"]
+    assert top_of(log).line == 5
+
+
+def test_a_cloud_build_step_that_finished_ends_its_tools_output_for_the_unframed_lines_below():
+    build = ["Starting Step #1 - \"Build\"", "Step 14/14 : CMD exec uvicorn app.main:app", " ---> Running in e1f2ab87a5e4",
+             " ---> 7bdd91f7f18d", "Successfully built 7bdd91f7f18d", "Finished Step #1 - \"Build\""]
+    heroku = ["       npm ERR! If you do, this is most likely a problem with the node-sass package,",
+              "       npm ERR! not with npm itself.", "       npm ERR! Tell the author that this fails on your system:",
+              "       npm ERR!     node build.js", "",
+              "       npm ERR! Please include the following file with any support request:",
+              "       npm ERR!     /tmp/build_98fbbdac8f4b17c6817928c3dede0db2/app/npm-debug.log", "-----> Build failed"]
+    alone, below = top_of(heroku), top_of(build + heroku)
+    assert (alone.signature, alone.line) == ("buildpacks-build-failed", 1)
+    assert (below.signature, below.line - len(build)) == (alone.signature, alone.line)
+
+
+def test_heroku_cnb_layers_mark_a_buildpacks_build():
+    cnb = ["  Conversion error: Bridgetown::Converters::ERBTemplates encountered an error while converting `404.html'",
+           "/workspace/src/_head.erb is not valid US-ASCII",
+           "  1: /layers/heroku_ruby/gems/vendor/bundle/ruby/3.2.0/gems/tilt-2.1.0/lib/tilt/template.rb:95:in `x'"]
+    assert top_of(cnb).signature == "buildpacks-build-failed" and top_of(cnb[:2]).signature == "unknown"
+
+
 def test_cloud_foundry_unable_to_fetch_a_buildpack_is_no_buildpacks_failure():
     # the buildpack an app names by URL could not be fetched: no buildpack ran (a builder refused, `unknown`)
     log = ["Staging...", "Failed to run all supply scripts: Failed to read buildpack directory '/tmp/buildpackdownloads/"

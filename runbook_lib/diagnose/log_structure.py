@@ -160,13 +160,18 @@ class LogShape:
         while top > floor and not stop:
             bottom = max(floor, text.rfind("\n", 0, max(floor, top - chunk)) + 1)
             for line_start, owners, line_step in reversed(self._marker_lines.found(bottom, top)):
+                if step is None and text.find("Finished Step #", line_start, start) >= 0:
+                    continue   # a Cloud Build step finished above an unframed line: its tools' output ended there
                 if specific(owners, line_step):
                     mine = listed(owners, line_step)
                     # the answer holds down to another builder's marker or a finished build (a marker of the
                     # same builder below changes nothing: a log whose every line carries `[builder]` is one output)
                     after = self._next_marker(end, hi, lambda o, st: (specific(o, st) and listed(o, st) != mine)
                                               or FINISHED in o)
-                    self._near = (line_start, hi if after is None else after[0], self.builders[mine], step)  # type: ignore[index]
+                    until = hi if after is None else after[0]
+                    if step is None and (ended := text.find("Finished Step #", end, until)) >= 0:
+                        until = ended
+                    self._near = (line_start, until, self.builders[mine], step)  # type: ignore[index]
                     return True, self.builders[mine]   # type: ignore[index]
                 if FINISHED in owners and line_start < start:
                     finished, framed, stop = line_start, new_framed, True

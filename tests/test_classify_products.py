@@ -475,6 +475,15 @@ def test_cloud_foundry_and_cloud_functions_older_words_for_an_app_that_did_not_s
     assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", line)
 
 
+def test_cloud_foundrys_exited_instance_event_is_read_at_the_instances_own_error_above_it():
+    log = ["2018-10-31T07:36:33.45+0000 [APP/PROC/WEB/0]OUT Server running on port: 8080",
+           "2018-10-31T07:36:33.45+0000 [APP/PROC/WEB/0]OUT ERROR: Error: spawn ./node_modules/.bin/react-scripts ENOENT",
+           "2018-10-31T07:36:33.56+0000 [APP/PROC/WEB/0]OUT Exit status 0",
+           '2018-10-31T07:36:33.66+0000 [API/7]      OUT App instance exited with guid 5cbabf15 payload: {"instance"=>'
+           '"9c569aa7", "index"=>0, "reason"=>"CRASHED", "exit_status"=>0}']
+    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 2)
+
+
 def test_cloud_foundry_stopping_an_instance_and_its_cli_unable_to_tail_logs_are_no_failure_of_the_app():
     stopped = ["App instance exited with guid 9463 payload: {\"index\"=>0, \"reason\"=>\"STOPPED\"}"]
     assert top_of(stopped).signature == "unknown"

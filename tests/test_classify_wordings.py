@@ -956,6 +956,25 @@ def test_a_release_tools_registry_write_check_that_failed_is_a_push_refused():
     assert top_of(["Checking write access to registry gcr.io/p: OK"]).signature == "unknown"
 
 
+@pytest.mark.parametrize("lacks, line", [("       freetds is missing.", 5), ("       Can't install RMagick 2.13.2. Can't find "
+                                                                         "MagickWand.h.", 5)])
+def test_rubygems_native_extension_report_is_read_where_extconf_says_what_it_lacks(lacks, line):
+    # Dokku's buildstep (its runtimes under /build/app/vendor/) building a gem whose C library is missing
+    log = ["       Gem::Ext::BuildError: ERROR: Failed to build gem native extension.",
+           "       /build/app/vendor/ruby-2.1.2/bin/ruby extconf.rb", "       checking for sybfront.h... no",
+           "       -----", lacks, "       -----", "       *** extconf.rb failed ***"]
+    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", line)
+    # with nothing that says what it lacks, extconf's own verdict
+    assert top_of(log[:4] + log[5:]).line == 6
+
+
+def test_herokus_go_buildpack_refusing_a_go_without_modules_is_the_version_refused():
+    log = ["remote: -----> Go app detected", "remote:  !!    Go modules are an experimental feature of go1.11",
+           "remote:  !!    You are using , which does not support the Go modules experiment",
+           "remote:  !!    Please add the following comment to your go.mod file to specify go1.11:"]
+    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-python-version", 3)
+
+
 def test_composers_script_verdict_is_read_at_the_scripts_own_failure_above_it():
     log = ["Step #1: In Connection.php line 671:", "Step #1:   SQLSTATE[HY000] [2002] No such file or directory",
            "Step #1: ", "Step #1: Script @php artisan package:discover --ansi handling the post-autoload-dump event "

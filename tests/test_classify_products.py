@@ -475,6 +475,30 @@ def test_cloud_foundry_and_cloud_functions_older_words_for_an_app_that_did_not_s
     assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", line)
 
 
+def test_a_heroku_dynos_log_without_its_prefixes_or_through_a_drain_is_still_the_running_apps():
+    # the dyno's lines as the dashboard copies them (no `heroku[web.1]:`): the crash above, the cause below
+    bare = ["Starting process with command `node keystone.js`", "State changed from starting to crashed",
+            "Process exited with status 1", "Error: Cannot find module './lib/core/importer'"]
+    assert (top_of(bare).signature, top_of(bare).line) == ("container-start-failed", 4)
+    # ... through a log drain (`app/web.1:`)
+    drain = ["Apr 14 09:37:53 app heroku/web.1: Starting process with command `node app.js`",
+             "Apr 14 09:37:58 app app/web.1: Error: KeystoneJS (KeystoneJS) failed to start"]
+    assert (top_of(drain).signature, top_of(drain).line) == ("container-start-failed", 2)
+    # the router's H10 while the app is down is read at the app's own failure above it
+    h10 = ["2016-02-25T20:01:14.577583+00:00 app[web.1]: listening on port 5649.",
+           "2016-02-25T20:01:14.580810+00:00 app[web.1]: Unable to listen on port 5649. The port is already in use.",
+           "2016-02-25T20:01:15.466850+00:00 heroku[web.1]: State changed from up to crashed",
+           '2016-02-25T20:01:16.216518+00:00 heroku[router]: at=error code=H10 desc="App crashed" method=GET path="/"']
+    assert (top_of(h10).signature, top_of(h10).line) == ("container-start-failed", 2)
+    # ... and a paste with a blank line after every line reads as far below a crash as one without
+    spaced = []
+    for line in ["2020-10-06T15:52:18.203958+00:00 heroku[web.1]: Process exited with status 1"] + \
+            [f"2020-10-06T15:52:18.14280{n}+00:00 app[web.1]: > step {n}" for n in range(8)] + \
+            ["2020-10-06T15:52:18.147746+00:00 app[web.1]: sh: 1: tsc: not found"]:
+        spaced += [line, ""]
+    assert top_of(spaced).line == 19
+
+
 def test_cloud_foundrys_exited_instance_event_is_read_at_the_instances_own_error_above_it():
     log = ["2018-10-31T07:36:33.45+0000 [APP/PROC/WEB/0]OUT Server running on port: 8080",
            "2018-10-31T07:36:33.45+0000 [APP/PROC/WEB/0]OUT ERROR: Error: spawn ./node_modules/.bin/react-scripts ENOENT",

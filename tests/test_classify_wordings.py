@@ -975,6 +975,23 @@ def test_herokus_go_buildpack_refusing_a_go_without_modules_is_the_version_refus
     assert (top_of(log).signature, top_of(log).line) == ("buildpacks-python-version", 3)
 
 
+def test_cloud_foundrys_go_buildpack_refusing_a_go_version_is_the_version_refused():
+    refused = ["It looks like you're trying to use go 1.6.", "The versions of go supported in this buildpack are:",
+               "- 1.5.3", "Failed to compile droplet"]
+    assert (top_of(refused).signature, top_of(refused).line) == ("buildpacks-python-version", 1)
+    missing = ["-------> Buildpack version 1.4.0",
+               "-----> Resource https://storage.googleapis.com/golang/go1.4.2.linux-amd64.tar.gz does not exist.",
+               "-----> Installing go1.4.2...Staging failed: Buildpack compilation step failed"]
+    assert (top_of(missing).signature, top_of(missing).line) == ("buildpacks-python-version", 2)
+
+
+def test_bundler_refusing_a_gem_for_the_ruby_in_herokus_ruby_buildpack_is_the_build_failing():
+    log = ["remote: -----> Using Ruby version: ruby-3.1.2", "remote: -----> Installing dependencies using bundler 2.3.25",
+           "remote:        nokogiri-1.12.5-x86_64-linux requires ruby version < 3.1.dev, >= 2.5, which is",
+           "remote:        incompatible with the current version, 3.1.2"]
+    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 4)
+
+
 def test_composers_script_verdict_is_read_at_the_scripts_own_failure_above_it():
     log = ["Step #1: In Connection.php line 671:", "Step #1:   SQLSTATE[HY000] [2002] No such file or directory",
            "Step #1: ", "Step #1: Script @php artisan package:discover --ansi handling the post-autoload-dump event "

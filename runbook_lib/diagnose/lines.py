@@ -28,7 +28,7 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
                            r"(?<=[a-z])(?:exception|error)(?=: )|(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))|"
                            r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])|"
                            r"(?<![\w-])(?-i:E: )(?=\S)|(?<=: )missing (?:file |destination file )?operand\b|"
-                           r"(?<=nginx: )\[(?:emerg|alert|crit)\]|"
+                           r"(?<=nginx: )\[(?:emerg|alert|crit)\]|(?<![\w-])incompatible with the current version|"
                            r"(?-i:\((?:[A-Z]\w*::)*[A-Z]\w*(?:Error|Exception)\))(?=[ \t]*(?:\r?\n|$))|"
                            r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?= [A-Z][a-z]))|"
                            r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"

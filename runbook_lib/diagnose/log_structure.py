@@ -324,10 +324,14 @@ class LogShape:
         """(line number, start, line) of the first line below the one starting at `start`, within MAX_CAUSE_BELOW
         lines, that names a failure and is neither boilerplate nor a summary, when it is the output of a builder
         whose lines may be out of time order (a running app's); None otherwise."""
-        for n, pos, line in lines_below(self.text, start, lineno, MAX_CAUSE_BELOW):
+        seen = 0   # (lines with text: a paste with a blank line after every line is read as far)
+        for n, pos, line in lines_below(self.text, start, lineno, 2 * MAX_CAUSE_BELOW):
             if self._states_failure(line) and not self._sums_up(line):
                 builder = self.builder(around=pos)
                 return (n, pos, line) if builder is not None and builder.out_of_order else None
+            seen += bool(line.strip())
+            if seen >= MAX_CAUSE_BELOW:
+                break
         return None
 
     def telling_line_below(self, start: int, lineno: int, telling: Callable[[str], bool],

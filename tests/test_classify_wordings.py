@@ -975,6 +975,13 @@ def test_herokus_go_buildpack_refusing_a_go_without_modules_is_the_version_refus
     assert (top_of(log).signature, top_of(log).line) == ("buildpacks-python-version", 3)
 
 
+def test_the_elixir_buildpack_refusing_an_erlang_version_is_the_version_refused():
+    log = ["Checking Erlang and Elixir versions", "       * Stack heroku-24", "       * Erlang 27.2",
+           "       Sorry, Erlang '27.2' isn't supported yet or isn't formatted correctly. For a list of supported versions",
+           "remote:  !     App build failed"]
+    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-python-version", 4)
+
+
 def test_cloud_foundrys_go_buildpack_refusing_a_go_version_is_the_version_refused():
     refused = ["It looks like you're trying to use go 1.6.", "The versions of go supported in this buildpack are:",
                "- 1.5.3", "Failed to compile droplet"]

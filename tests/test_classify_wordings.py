@@ -975,6 +975,15 @@ def test_herokus_go_buildpack_refusing_a_go_without_modules_is_the_version_refus
     assert (top_of(log).signature, top_of(log).line) == ("buildpacks-python-version", 3)
 
 
+def test_bundlers_wrapped_refusal_and_herokus_tabbed_bang_name_failures():
+    log = ["remote:        bundler-2.5.6 requires ruby version >= 3.0.0, which is incompatible with the",
+           "remote:        current version, 2.7.2", "remote:  !", "remote:  !     Failed to install gems via Bundler.",
+           "remote:  !     Push rejected, failed to compile Ruby app."]
+    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 1)
+    assert names_failure("remote: !\tCedar-10 is deprecated. Please update to Cedar-14:")
+    assert not names_failure("remote: !\tok")
+
+
 def test_the_elixir_buildpack_refusing_an_erlang_version_is_the_version_refused():
     log = ["Checking Erlang and Elixir versions", "       * Stack heroku-24", "       * Erlang 27.2",
            "       Sorry, Erlang '27.2' isn't supported yet or isn't formatted correctly. For a list of supported versions",

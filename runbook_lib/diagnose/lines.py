@@ -28,9 +28,9 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
                            r"(?<=[a-z])(?:exception|error)(?=: )|(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))|"
                            r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])|"
                            r"(?<![\w-])(?-i:E: )(?=\S)|(?<=: )missing (?:file |destination file )?operand\b|"
-                           r"(?<=nginx: )\[(?:emerg|alert|crit)\]|(?<![\w-])incompatible with the current version|"
+                           r"(?<=nginx: )\[(?:emerg|alert|crit)\]|(?<![\w-])incompatible with the current version|which is incompatible with the(?=[ \t]*(?:\r?\n|$))|"
                            r"(?-i:\((?:[A-Z]\w*::)*[A-Z]\w*(?:Error|Exception)\))(?=[ \t]*(?:\r?\n|$))|"
-                           r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?= [A-Z][a-z]))|"
+                           r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?=[ \t][A-Z][a-z]))|"
                            r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
                            r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",
                           re.IGNORECASE)
@@ -47,7 +47,8 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
 # and `Child returned status N`: gzip and tar refusing a download that is no archive; an exception's class in brackets
 # ending a line, Ruby's uncaught exception `base.rb:65:in 'build': must subclass (RuntimeError)`; coreutils' usage
 # error on a command given no argument, `basename: missing operand`, a script's empty variable; nginx's three levels
-# above `[error]`, `nginx: [emerg] unknown directive ...`, the config it refused to start with)
+# above `[error]`, `nginx: [emerg] unknown directive ...`, the config it refused to start with; bundler's `which is
+# incompatible with the current version`, which it wraps after `the`; Heroku's `!` is followed by a space or a tab)
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|\d{1,6} \||[|│>*]+|--|'

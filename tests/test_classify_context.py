@@ -478,6 +478,16 @@ def test_a_frames_source_line_naming_an_error_is_read_at_the_traceback_s_excepti
     assert classify_log("\n".join(["  return f(error)", "ok"]) + "\n")[0].line == 1
 
 
+def test_a_traceback_behind_a_dotted_prefix_with_python_311_carets_is_read_at_its_exception():
+    p = "      .    "
+    log = ["-------> Buildpack version 4.6.26", f"{p}Traceback (most recent call last):",
+           f'{p}File "/tmp/buildpacks/b/scripts/compile.py", line 56, in <module>', f"{p}.done()", f"{p}^^^^^^",
+           f'{p}File "/tmp/app/.extensions/phpmyadmin/extension.py", line 37', f"{p}print 'Installing PHPMyAdmin'",
+           f"{p}^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^", f"{p}SyntaxError: Missing parentheses in call to 'print'.",
+           f"{p}Failed to compile droplet: Failed to run finalize script: exit status 1"]
+    assert (classify_log("\n".join(log) + "\n")[0].line) == 9
+
+
 def test_rubys_uncaught_exception_names_a_failure():
     log = ("[builder] -----> Compiling Ruby/NoLockfile\n"
            "[builder] /cnb/buildpacks/heroku_ruby/lib/language_pack/base.rb:65:in `default_addons': must subclass "

@@ -13,10 +13,12 @@ from .lines import indented_text, line_at, lines_above, lines_below, own_text
 # a Python traceback: its header and frames (after any paste prefix), and the line that ends it, which
 # names the exception (`ModuleNotFoundError: No module named 'main'`, `pkg.errors.HaltServer: ...`)
 _TRACEBACK = re.compile(r'^\s*(?:Traceback \(most recent call last\):|File "[^"]+", line \d+)')
-# ... after a log viewer's own prefix on each line (Cloud Logging's `DEFAULT [revision-name] `)
-_TRACEBACK_AFTER = re.compile(r'^(?:[A-Z]+ )?(?:\[[^\]]+\] )?(Traceback \(most recent call last\):)')
+# ... after a log viewer's own prefix on each line (Cloud Logging's `DEFAULT [revision-name] `, the `      .    ` of Cloud
+# Foundry's PHP buildpack's extension output)
+_TRACEBACK_AFTER = re.compile(r'^(?:[A-Z]+ |\s*\.\s+)?(?:\[[^\]]+\] )?(Traceback \(most recent call last\):)')
 _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
 _FRAME = re.compile(r'File "[^"]+", line \d+')
+_CARETS = re.compile(r"^\s*[~^]+\s*$")
 # an exception's (dotted) name: one that says so, or any name alone or before its message (`sh.ErrorReturnCode_1:`)
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:(?:Error|Exception|Exit|Interrupt|Server)\b|(?=:|\s*$))")
 _NAMED_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b")   # ... by a name that says so
@@ -67,6 +69,8 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
         if _FRAME.match(own.lstrip()):
             frames_at = _indentation(own) if frames_at is None else frames_at
             after_frame = frames_at == 0
+        elif _CARETS.match(own):   # Python 3.11's marks under a frame's source line
+            continue
         elif _FRAME_BODY.match(own):
             if frames_at and _indentation(own) < frames_at and _NAMED_EXCEPTION.match(own.lstrip()):
                 return n, pos, line

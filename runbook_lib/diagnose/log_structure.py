@@ -7,7 +7,7 @@ when a match needs it, and none reads more of a huge log than it must (see LogSh
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
@@ -160,7 +160,7 @@ class LogShape:
         while top > floor and not stop:
             bottom = max(floor, text.rfind("\n", 0, max(floor, top - chunk)) + 1)
             for line_start, owners, line_step in reversed(self._marker_lines.found(bottom, top)):
-                if step is None and text.find("Finished Step #", line_start, start) >= 0:
+                if step is None and self._step_finished(line_start, start) is not None:
                     continue   # a Cloud Build step finished above an unframed line: its tools' output ended there
                 if specific(owners, line_step):
                     mine = listed(owners, line_step)
@@ -169,7 +169,7 @@ class LogShape:
                     after = self._next_marker(end, hi, lambda o, st: (specific(o, st) and listed(o, st) != mine)
                                               or FINISHED in o)
                     until = hi if after is None else after[0]
-                    if step is None and (ended := text.find("Finished Step #", end, until)) >= 0:
+                    if step is None and (ended := self._step_finished(end, until)) is not None:
                         until = ended
                     self._near = (line_start, until, self.builders[mine], step)  # type: ignore[index]
                     return True, self.builders[mine]   # type: ignore[index]
@@ -263,9 +263,9 @@ class LogShape:
         return at >= 0 and spans[at][0] <= start < spans[at][1]
 
     @cached_property
-    def _succeeded_steps(self) -> list[tuple[int, int]]:
-        """(start, end) offsets of the output of each Cloud Build step that succeeded, in order."""
-        edges = []   # (line start, Starting|Finished, step, line end) of each of Cloud Build's step lines
+    def _step_edges(self) -> list[tuple[int, str, int, int]]:
+        """(line start, Starting|Finished, step, line end) of each of Cloud Build's step lines, in order."""
+        edges = []
         for needle in ("Starting Step #", "Finished Step #"):
             at = self.text.find(needle)
             while at >= 0:
@@ -274,7 +274,22 @@ class LogShape:
                 if m := _STEP_EDGE.match(own_text(line).lstrip()):
                     edges.append((start, m.group(1), int(m.group(2)), start + len(line)))
                 at = self.text.find(needle, start + len(line))
-        edges.sort()
+        return sorted(edges)
+
+    @cached_property
+    def _finished_step_starts(self) -> list[int]:
+        return [start for start, kind, _, _ in self._step_edges if kind == "Finished"]
+
+    def _step_finished(self, lo: int, hi: int) -> int | None:
+        """The start of the first of Cloud Build's `Finished Step #N` lines from offset `lo` to `hi`, None if none."""
+        starts = self._finished_step_starts
+        at = bisect_left(starts, lo)
+        return starts[at] if at < len(starts) and starts[at] < hi else None
+
+    @cached_property
+    def _succeeded_steps(self) -> list[tuple[int, int]]:
+        """(start, end) offsets of the output of each Cloud Build step that succeeded, in order."""
+        edges = self._step_edges
         last_start = max((e[0] for e in edges if e[1] == "Starting"), default=-1)
         spans, opened = [], {}
         for start, kind, step, end in edges:

@@ -1176,3 +1176,12 @@ def test_out_of_order_is_a_flag_of_a_builder_only():
     with pytest.raises(ConfigError, match="out_of_order"):
         parse_catalogue({"builders": [{"name": "runtime", "markers": ["app\\[web"], "out_of_order": "yes"}],
                          "signatures": [sig, UNKNOWN]})
+
+
+def test_a_tools_failure_in_herokus_buildpack_indentation_under_git_remote_is_the_buildpacks_build_failing():
+    log = ["remote:        Gem::InstallError: classifier-reborn requires Ruby version >= 1.9.3.",
+           "remote:        Installing rake 12.3.1"]
+    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 1)
+    # git's own prefix with another indentation (a Git host's message, a Halcyon header) marks no buildpack
+    other = ["remote:    Gem::InstallError: classifier-reborn requires Ruby version >= 1.9.3."]
+    assert top_of(other).signature == "unknown"

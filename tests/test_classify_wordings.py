@@ -1185,3 +1185,15 @@ def test_a_tools_failure_in_herokus_buildpack_indentation_under_git_remote_is_th
     # git's own prefix with another indentation (a Git host's message, a Halcyon header) marks no buildpack
     other = ["remote:    Gem::InstallError: classifier-reborn requires Ruby version >= 1.9.3."]
     assert top_of(other).signature == "unknown"
+
+
+def test_unzips_refusal_below_a_buildpacks_step_header_is_the_buildpacks_download_not_the_source_fetch():
+    unzip = ["  End-of-central-directory signature not found.  Either this file is not",
+             "  a zipfile, or it constitutes one disk of a multi-part archive.  In the",
+             "unzip:  cannot find zipfile directory in one of /tmp/cache/elixir.zip or"]
+    log = ["remote: -----> Installing Elixir v1.10.4 (changed)", "remote: [/tmp/cache/elixir-v1.10.4.zip]",
+           *(f"remote: {line}" for line in unzip), "remote: /tmp/buildpackTdmxb/lib/elixir_funcs.sh: line 99: mix: "
+           "command not found"]
+    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 3)
+    # ... while an uploaded source archive cut short, with no build above it, is the fetch that failed
+    assert top_of(unzip).signature == "source-fetch-failed"

@@ -1197,3 +1197,19 @@ def test_unzips_refusal_below_a_buildpacks_step_header_is_the_buildpacks_downloa
     assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 3)
     # ... while an uploaded source archive cut short, with no build above it, is the fetch that failed
     assert top_of(unzip).signature == "source-fetch-failed"
+
+
+def test_bundler_loading_a_gemspec_that_raised_is_the_buildpacks_build_failing():
+    log = ["-----> Ruby app detected", "       Fetching git://github.com/locomotivecms/steam.git",
+           "       There was a ArgumentError while loading locomotivecms_steam.gemspec:",
+           "       Malformed version number string 1.0.0-beta.2 from"]
+    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 3)
+
+
+def test_the_ruby_buildpacks_broken_download_of_its_default_bundler_cache_is_no_ruby_version_refused():
+    def quoted(archive: str) -> list[str]:
+        return ["-----> Using Ruby version: ruby-2.0.0", " !", " !     Command: 'set -o pipefail; curl --fail --retry 3 "
+                f"https://s3-external-1.amazonaws.com/heroku-buildpack-ruby/{archive} -s -o - | tar zxf -' failed "
+                "unexpectedly:", " !     gzip: stdin: unexpected end of file"]
+    assert top_of(quoted("ruby-2.0.0-p481-default-cache.tgz")).signature == "buildpacks-build-failed"
+    assert top_of(quoted("ruby-2.0.0-p481.tgz")).signature == "buildpacks-python-version"

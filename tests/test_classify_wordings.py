@@ -867,7 +867,11 @@ def test_a_verdict_no_signature_explains_gives_way_to_the_exception_above_it():
 
 @pytest.mark.parametrize("line, names", [("TypeError: x is not a function", True),
                                          ("KeyError: '__version__'", True),
-                                         ("raise IOError", False), ("ftl_error: retrying", False)])
+                                         # Node.js's with a code between the name and the message
+                                         ("TypeError [ERR_INVALID_ARG_TYPE]: The path argument must be", True),
+                                         ("PathError [TypeError]: Missing parameter name at index 2: /*", True),
+                                         ("raise IOError", False), ("ftl_error: retrying", False),
+                                         ("OSError [see below]", False)])
 def test_an_exceptions_name_with_its_message_names_a_failure(line, names):
     assert names_failure(line) is names
 
@@ -1208,8 +1212,22 @@ def test_bundler_loading_a_gemspec_that_raised_is_the_buildpacks_build_failing()
 
 def test_the_ruby_buildpacks_broken_download_of_its_default_bundler_cache_is_no_ruby_version_refused():
     def quoted(archive: str) -> list[str]:
-        return ["-----> Using Ruby version: ruby-2.0.0", " !", " !     Command: 'set -o pipefail; curl --fail --retry 3 "
+        return ["-----> Using Ruby version: ruby-2.0.0", " !",
+                " !     Command: 'set -o pipefail; curl --fail --retry 3 "
                 f"https://s3-external-1.amazonaws.com/heroku-buildpack-ruby/{archive} -s -o - | tar zxf -' failed "
                 "unexpectedly:", " !     gzip: stdin: unexpected end of file"]
     assert top_of(quoted("ruby-2.0.0-p481-default-cache.tgz")).signature == "buildpacks-build-failed"
     assert top_of(quoted("ruby-2.0.0-p481.tgz")).signature == "buildpacks-python-version"
+
+
+def test_a_koyeb_instance_that_exits_after_its_build_is_read_at_the_apps_own_error():
+    log = ["Timer: Builder started at 2026-03-15T16:57:46Z", "## Heroku Node.js Engine",
+           "- Installing Node.js distribution",
+           "Timer: Builder ran for 118.687134ms and ended at 2026-03-15T16:57:47Z", "",
+           "Instance created. Preparing to start...", "/workspace/node_modules/path-to-regexp/dist/index.js:96",
+           "PathError [TypeError]: Missing parameter name at index 2: /*",
+           "    at name (/workspace/node_modules/path-to-regexp/dist/index.js:96:19)", "", "> node server.js",
+           "Instance is starting... Waiting for health checks to pass.",
+           "Application exited with code 1. This usually indicates an application failure. Check that the command used "
+           "to launch your application is correct."]
+    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 8)

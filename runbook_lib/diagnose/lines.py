@@ -25,7 +25,8 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
                            r"not in gzip format|child returned status \d+|push rejected|"
                            r"(?<=: )line \d+:|(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|"
                            r"RESOURCE_EXHAUSTED|UNAUTHENTICATED|DEADLINE_EXCEEDED|MODULE_NOT_FOUND))(?![\w-])|"
-                           r"(?<=[a-z])(?:exception|error)(?=: )|(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))|"
+                           r"(?<=[a-z])(?:exception|error)(?=: | \[[\w-]+\]: )|"
+                           r"(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))|"
                            r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])|"
                            r"(?<![\w-])(?-i:E: )(?=\S)|(?<=: )missing (?:file |destination file )?operand\b|"
                            r"(?<=nginx: )\[(?:emerg|alert|crit)\]|"
@@ -41,7 +42,8 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
 # a cobra CLI's usage error without its `Error: ` (docker buildx); `tag does not exist:`: docker pushing a tag that
 # was never built; `line N:`: a shell's own error form, `compile: line 68: test: too many arguments`; the last, an
 # exception's or error's name ending a longer word when its message follows, gsutil's `AccessDeniedException: 403
-# ...`, node's `ReferenceError: require is not defined ...`; `SEVERE`, the level of java.util.logging's and Dart's
+# ...`, node's `ReferenceError: require is not defined ...` (and with its code, `TypeError [ERR_INVALID_ARG_TYPE]:
+# ...`); `SEVERE`, the level of java.util.logging's and Dart's
 # build_runner's errors, and the Google APIs' error codes (`INVALID_ARGUMENT` in an audit log entry's status), in
 # capitals only; or an exception's name alone, indented, at the end of its line, as Laravel's console prints
 # `InvalidArgumentException` above its message; or apt's `E: ` before its errors, in capitals; `not in gzip format`

@@ -1231,3 +1231,12 @@ def test_a_koyeb_instance_that_exits_after_its_build_is_read_at_the_apps_own_err
            "Application exited with code 1. This usually indicates an application failure. Check that the command used "
            "to launch your application is correct."]
     assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 8)
+
+
+@pytest.mark.parametrize("line", [
+    "google.api_core.exceptions.InvalidArgument: 400 Reasoning Engine instance 8188080684233916416 failed to start and "
+    "cannot serve traffic.",
+    "RuntimeError: Failed to update Agent Engine: {'code': 3, 'message': 'Reasoning Engine resource [projects/"
+    "PROJECT_NUMBER/locations/us-central1/reasoningEngines/5126135964191686656] failed to start and cannot serve"])
+def test_agent_engines_container_failing_to_start_on_create_or_update_is_a_start_failure(line):
+    assert _top_signature(line) == "container-start-failed"

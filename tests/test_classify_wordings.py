@@ -870,7 +870,10 @@ def test_a_verdict_no_signature_explains_gives_way_to_the_exception_above_it():
                                          # Node.js's with a code between the name and the message
                                          ("TypeError [ERR_INVALID_ARG_TYPE]: The path argument must be", True),
                                          ("PathError [TypeError]: Missing parameter name at index 2: /*", True),
+                                         # ... and Node.js's system errors, ended by their errno's name
+                                         ("spawn composer ENOENT", True), ("open '/app/.env' EACCES", True),
                                          ("raise IOError", False), ("ftl_error: retrying", False),
+                                         ("setting ENOENTRY=1", False),
                                          ("OSError [see below]", False)])
 def test_an_exceptions_name_with_its_message_names_a_failure(line, names):
     assert names_failure(line) is names
@@ -1240,3 +1243,16 @@ def test_a_koyeb_instance_that_exits_after_its_build_is_read_at_the_apps_own_err
     "PROJECT_NUMBER/locations/us-central1/reasoningEngines/5126135964191686656] failed to start and cannot serve"])
 def test_agent_engines_container_failing_to_start_on_create_or_update_is_a_start_failure(line):
     assert _top_signature(line) == "container-start-failed"
+
+
+@pytest.mark.parametrize("line, signature", [
+    # Cloud Foundry's cf CLI when staging found no buildpack whose detect passed
+    ("Error staging application: An app was not successfully detected by any available buildpack",
+     "buildpacks-detect-failed"),
+    # kpack's prepare step, before any build, when it may not write the image it would push
+    ("prepare:main.go:66: invalid credentials to build to /1e51074a-d26f-4a4c-80b9-0b4fdbfee826",
+     "push-permission-denied"),
+    # a Heroku dyno running the Meteor buildpack's bundle, whose start failed
+    ("Error: Cannot find module '/app/.meteor/heroku_build/bin/boot_proxy.js'", "container-start-failed")])
+def test_other_platforms_refusals_of_a_source_an_image_or_a_start(line, signature):
+    assert _top_signature(line) == signature

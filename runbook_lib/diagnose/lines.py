@@ -24,7 +24,7 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
                            r"signal: killed|no executable|unknown (?:shorthand )?flag:|tag does not exist:|"
                            r"not in gzip format|child returned status \d+|push rejected|"
                            r"(?<=: )line \d+:|(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|"
-                           r"RESOURCE_EXHAUSTED|UNAUTHENTICATED|DEADLINE_EXCEEDED|MODULE_NOT_FOUND))(?![\w-])|"
+                           r"RESOURCE_EXHAUSTED|UNAUTHENTICATED|DEADLINE_EXCEEDED|MODULE_NOT_FOUND|ENOENT|EACCES))(?![\w-])|"
                            r"(?<=[a-z])(?:exception|error)(?=: | \[[\w-]+\]: )|"
                            r"(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))|"
                            r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])|"
@@ -44,8 +44,8 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
 # exception's or error's name ending a longer word when its message follows, gsutil's `AccessDeniedException: 403
 # ...`, node's `ReferenceError: require is not defined ...` (and with its code, `TypeError [ERR_INVALID_ARG_TYPE]:
 # ...`); `SEVERE`, the level of java.util.logging's and Dart's
-# build_runner's errors, and the Google APIs' error codes (`INVALID_ARGUMENT` in an audit log entry's status), in
-# capitals only; or an exception's name alone, indented, at the end of its line, as Laravel's console prints
+# build_runner's errors, the Google APIs' error codes (`INVALID_ARGUMENT` in an audit log entry's status) and the
+# errno names Node.js ends its system errors with (`spawn composer ENOENT`), in capitals only; or an exception's name alone, indented, at the end of its line, as Laravel's console prints
 # `InvalidArgumentException` above its message; or apt's `E: ` before its errors, in capitals; `not in gzip format`
 # and `Child returned status N`: gzip and tar refusing a download that is no archive; an exception's class in brackets
 # ending a line, Ruby's uncaught exception `base.rb:65:in 'build': must subclass (RuntimeError)`; coreutils' usage

@@ -24,7 +24,8 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
                            r"signal: killed|no executable|unknown (?:shorthand )?flag:|tag does not exist:|"
                            r"not in gzip format|child returned status \d+|push rejected|"
                            r"(?<=: )line \d+:|(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|"
-                           r"RESOURCE_EXHAUSTED|UNAUTHENTICATED|DEADLINE_EXCEEDED|MODULE_NOT_FOUND|ENOENT|EACCES))(?![\w-])|"
+                           r"RESOURCE_EXHAUSTED|UNAUTHENTICATED|DEADLINE_EXCEEDED|MODULE_NOT_FOUND|"
+                           r"ENOENT|EACCES))(?![\w-])|"
                            r"(?<=[a-z])(?:exception|error)(?=: | \[[\w-]+\]: )|"
                            r"(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))|"
                            r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])|"
@@ -36,22 +37,22 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
                            r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
                            r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",
                           re.IGNORECASE)
-# (`sh: 1: tsc: not found`: dash's command not found, in a script `./x.sh: 3: ./x.sh: python: not found` (older
-# dash) or `./x.sh: 3: python: not found`; `invalid reference format`: docker refusing an image
-# name; `timed out`, `signal: killed` (a compiler out of memory), `no executable` (a tool missing); `unknown flag:`:
-# a cobra CLI's usage error without its `Error: ` (docker buildx); `tag does not exist:`: docker pushing a tag that
-# was never built; `line N:`: a shell's own error form, `compile: line 68: test: too many arguments`; the last, an
-# exception's or error's name ending a longer word when its message follows, gsutil's `AccessDeniedException: 403
-# ...`, node's `ReferenceError: require is not defined ...` (and with its code, `TypeError [ERR_INVALID_ARG_TYPE]:
-# ...`); `SEVERE`, the level of java.util.logging's and Dart's
-# build_runner's errors, the Google APIs' error codes (`INVALID_ARGUMENT` in an audit log entry's status) and the
-# errno names Node.js ends its system errors with (`spawn composer ENOENT`), in capitals only; or an exception's name alone, indented, at the end of its line, as Laravel's console prints
-# `InvalidArgumentException` above its message; or apt's `E: ` before its errors, in capitals; `not in gzip format`
-# and `Child returned status N`: gzip and tar refusing a download that is no archive; an exception's class in brackets
-# ending a line, Ruby's uncaught exception `base.rb:65:in 'build': must subclass (RuntimeError)`; coreutils' usage
-# error on a command given no argument, `basename: missing operand`, a script's empty variable; nginx's three levels
-# above `[error]`, `nginx: [emerg] unknown directive ...`, the config it refused to start with; bundler's `which is
-# incompatible with the current version`, which it wraps after `the`; Heroku's `!` is followed by a space or a tab)
+# (`sh: 1: tsc: not found`: dash's command not found, in a script `./x.sh: 3: ./x.sh: python: not found` (older dash) or
+# `./x.sh: 3: python: not found`; `invalid reference format`: docker refusing an image name; `timed out`, `signal:
+# killed` (a compiler out of memory), `no executable` (a tool missing); `unknown flag:`: a cobra CLI's usage error
+# without its `Error: ` (docker buildx); `tag does not exist:`: docker pushing a tag that was never built; `line N:`: a
+# shell's own error form, `compile: line 68: test: too many arguments`; the last, an exception's or error's name ending
+# a longer word when its message follows, gsutil's `AccessDeniedException: 403 ...`, node's `ReferenceError: require is
+# not defined ...` (and with its code, `TypeError [ERR_INVALID_ARG_TYPE]: ...`); `SEVERE`, the level of
+# java.util.logging's and Dart's build_runner's errors, the Google APIs' error codes (`INVALID_ARGUMENT` in an audit log
+# entry's status) and the errno names Node.js ends its system errors with (`spawn composer ENOENT`), in capitals only;
+# or an exception's name alone, indented, at the end of its line, as Laravel's console prints `InvalidArgumentException`
+# above its message; or apt's `E: ` before its errors, in capitals; `not in gzip format` and `Child returned status N`:
+# gzip and tar refusing a download that is no archive; an exception's class in brackets ending a line, Ruby's uncaught
+# exception `base.rb:65:in 'build': must subclass (RuntimeError)`; coreutils' usage error on a command given no
+# argument, `basename: missing operand`, a script's empty variable; nginx's three levels above `[error]`, `nginx:
+# [emerg] unknown directive ...`, the config it refused to start with; bundler's `which is incompatible with the current
+# version`, which it wraps after `the`; Heroku's `!` is followed by a space or a tab)
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|\d{1,6} \||[|│>*]+|--|'

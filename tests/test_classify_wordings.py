@@ -1256,3 +1256,22 @@ def test_agent_engines_container_failing_to_start_on_create_or_update_is_a_start
     ("Error: Cannot find module '/app/.meteor/heroku_build/bin/boot_proxy.js'", "container-start-failed")])
 def test_other_platforms_refusals_of_a_source_an_image_or_a_start(line, signature):
     assert _top_signature(line) == signature
+
+
+def test_an_app_engine_instance_that_did_not_answer_its_start_request_did_not_start():
+    log = ["2019-11-13 17:34:02.397 CST", "The request failed because the instance could not start successfully",
+           "2019-11-13 17:34:02.397 CST", "Process terminated because it failed to respond to the start request with "
+           "an HTTP status code of 200-299 or 404."]
+    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 2)
+
+
+def test_a_dynos_exception_below_its_exit_is_read_past_the_frames_printed_before_it():
+    frames = [f"2012-11-29T17:12:12+00:00 app[web.1]:     at Module._compile (module.js:{n}:26)" for n in range(9)]
+    log = ["2012-11-29T17:12:10+00:00 heroku[web.1]: Starting process with command `bin/web`",
+           "2012-11-29T17:12:11+00:00 heroku[web.1]: Process exited with status 1",
+           "2012-11-29T17:12:11+00:00 app[web.1]: [nodemon] starting `coffee web.coffee`", *frames,
+           "2012-11-29T17:12:12+00:00 app[web.1]: Error: Cannot find module 'logger'"]
+    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 13)
+    # ... while ten lines of the app's own output between them are as far as the summary's cause is read
+    other = [line.replace("    at Module._compile (module.js:", "loading module ") for line in log]
+    assert top_of(other).line == 2

@@ -33,6 +33,9 @@ _CLOUD_BUILD_OWN = re.compile(r"(?:(?:Starting|Finished) Step #\d+\b.*|ERROR|-+)
 _ERROR_TAG = re.compile(r"^(?:\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
 MIN_REPEATED = 24   # characters of a message that make it the same message when a tool says it again
 _PROGRESS_DONE = re.compile(r"\.\.\.done\.?$")   # gcloud's progress line for a stage that succeeded
+# a stack frame of Node.js or the JVM (`at Module._compile (module.js:446:26)`, `at /app/web.js:150:18`): a dyno's log may
+# print a trace's frames above its exception line, and they do not count in the distance read below a summary
+_CALL_FRAME = re.compile(r"^at \S.*(?::\d+(?::\d+)?\)?|\((?:Native Method|Unknown Source)\))\s*$")
 _RULE_CHARS = "-—=*"
 # a line drawn across a message (own_text keeps no more than a dash); tried only where a run starts, so linear
 _RULE = re.compile(f"(?<![{_RULE_CHARS}])[{_RULE_CHARS}]{{8,}}+\\s*+$")
@@ -344,7 +347,7 @@ class LogShape:
             if self._states_failure(line) and not self._sums_up(line):
                 builder = self.builder(around=pos)
                 return (n, pos, line) if builder is not None and builder.out_of_order else None
-            seen += bool(line.strip())
+            seen += bool(line.strip()) and not _CALL_FRAME.match(own_text(line).lstrip())
             if seen >= MAX_CAUSE_BELOW:
                 break
         return None

@@ -1275,3 +1275,22 @@ def test_a_dynos_exception_below_its_exit_is_read_past_the_frames_printed_before
     # ... while ten lines of the app's own output between them are as far as the summary's cause is read
     other = [line.replace("    at Module._compile (module.js:", "loading module ") for line in log]
     assert top_of(other).line == 2
+
+
+def test_herokus_router_answering_for_a_crashed_web_dyno_is_the_app_failing_to_start():
+    log = ['2016-12-06T22:07:25.937574+00:00 heroku[router]: at=error code=H10 desc="App crashed" method=GET path="/" '
+           'host=tstudio.herokuapp.com']
+    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 1)
+
+
+def test_an_exception_raised_while_handling_another_is_read_at_the_first():
+    log = ["app[web.1]:   File \"/app/django/conf/__init__.py\", line 42, in _setup",
+           "app[web.1]: django.core.exceptions.ImproperlyConfigured: Requested setting CACHES, but settings are not "
+           "configured.", "app[web.1]: ", "app[web.1]: During handling of the above exception, another exception "
+           "occurred:", "app[web.1]: ", "app[web.1]: Traceback (most recent call last):",
+           "app[web.1]:   File \"/app/.heroku/python/lib/python3.6/site-packages/gunicorn/arbiter.py\", line 578, in "
+           "spawn_worker", "app[web.1]:     worker.init_process()"]
+    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 2)
+    # ... and a traceback with no chain above it is read at its own exception
+    alone = log[5:] + ["app[web.1]: RuntimeError: no app"]
+    assert top_of(alone).line == 4

@@ -19,6 +19,9 @@ _TRACEBACK_AFTER = re.compile(r'^(?:[A-Z]+ |\s*\.\s+)?(?:\[[^\]]+\] )?(Traceback
 _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
 _FRAME = re.compile(r'File "[^"]+", line \d+')
 _CARETS = re.compile(r"^\s*[~^]+\s*$")
+# Python's line between a traceback and the one raised while handling its exception: the exception above it is the
+# one that went wrong first (`KeyError: 'SECRET_KEY'` above Django's `ImproperlyConfigured` it led to)
+_DURING_HANDLING = re.compile(r"^During handling of the above exception, another exception occurred:\s*$")
 # an exception's (dotted) name: one that says so, or any name alone or before its message (`sh.ErrorReturnCode_1:`)
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:(?:Error|Exception|Exit|Interrupt|Server)\b|(?=:|\s*$))")
 _NAMED_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b")   # ... by a name that says so
@@ -56,6 +59,8 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
                 _indentation(indented_text(line_at(text, start))) <= _indentation(indented_text(frame[2])):
             return None
         return python_exception(text, frame[1], frame[0])
+    if (first := _exception_handled_above(text, start, lineno)) is not None:
+        return first
     # what a log viewer put before each line of it (`DEFAULT [revision] `), when it is not a known prefix
     lead = head[:m.start(1)] if m.re is _TRACEBACK_AFTER else ""
     # An exception indented less than the frames still ends them (pip indents a package's whole output, exception
@@ -78,6 +83,34 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
         elif after_frame:
             after_frame = False
         elif not _TRACEBACK.match(own):
+            return (n, pos, line) if _EXCEPTION.match(own) else None
+    return None
+
+
+def _exception_handled_above(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:
+    """(line number, start, line) of the exception above the traceback whose header or frame starts at `start`, when
+    Python says the traceback's own exception was raised while handling it; None otherwise."""
+    header = (lineno, start)
+    if not own_text(line_at(text, start)).lstrip().startswith("Traceback"):
+        for n, pos, line in lines_above(text, start, lineno, MAX_TRACEBACK):
+            own = own_text(line).lstrip()
+            if own.startswith("Traceback"):
+                header = (n, pos)
+                break
+            if not (_FRAME.match(own) or _FRAME_BODY.match(indented_text(line)) or _CARETS.match(own)):
+                return None
+        else:
+            return None
+    said = False
+    for n, pos, line in lines_above(text, header[1], header[0], 4):
+        own = own_text(line).strip()
+        if not own:
+            continue
+        if not said:
+            if not _DURING_HANDLING.match(own):
+                return None
+            said = True
+        else:
             return (n, pos, line) if _EXCEPTION.match(own) else None
     return None
 

@@ -872,6 +872,10 @@ def test_a_verdict_no_signature_explains_gives_way_to_the_exception_above_it():
                                          ("PathError [TypeError]: Missing parameter name at index 2: /*", True),
                                          # ... and Node.js's system errors, ended by their errno's name
                                          ("spawn composer ENOENT", True), ("open '/app/.env' EACCES", True),
+                                         # ... and Elixir's and Mix's (`** (Name) message`)
+                                         ("remote: ** (MatchError) no match of right hand side value: nil", True),
+                                         ("** (Mix) Could not compile dependency :bcrypt_elixir", True),
+                                         ("x ** (y) z", False),
                                          ("raise IOError", False), ("ftl_error: retrying", False),
                                          ("setting ENOENTRY=1", False),
                                          ("OSError [see below]", False)])

@@ -33,6 +33,7 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
                            r"(?<=nginx: )\[(?:emerg|alert|crit)\]|"
                            r"(?<![\w-])incompatible with the(?: current version|(?=[ \t]*(?:\r?\n|$)))|"
                            r"(?-i:\((?:[A-Z]\w*::)*[A-Z]\w*(?:Error|Exception)\))(?=[ \t]*(?:\r?\n|$))|"
+                           r"(?:^|(?<=\s))\*\* \((?-i:[A-Z][\w.]*)\)(?= \S)|"
                            r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?=[ \t][A-Z][a-z]))|"
                            r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
                            r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",
@@ -52,7 +53,8 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
 # exception `base.rb:65:in 'build': must subclass (RuntimeError)`; coreutils' usage error on a command given no
 # argument, `basename: missing operand`, a script's empty variable; nginx's three levels above `[error]`, `nginx:
 # [emerg] unknown directive ...`, the config it refused to start with; bundler's `which is incompatible with the current
-# version`, which it wraps after `the`; Heroku's `!` is followed by a space or a tab)
+# version`, which it wraps after `the`; Heroku's `!` is followed by a space or a tab; Elixir's raised exception,
+# `** (MatchError) no match of ...`, and Mix's own `** (Mix) Could not compile dependency ...`)
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|\d{1,6} \||[|│>*]+|--|'

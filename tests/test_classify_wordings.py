@@ -1298,3 +1298,29 @@ def test_an_exception_raised_while_handling_another_is_read_at_the_first():
     # ... and a traceback with no chain above it is read at its own exception
     alone = log[5:] + ["app[web.1]: RuntimeError: no app"]
     assert top_of(alone).line == 4
+
+
+@pytest.mark.parametrize("line", [
+    # Knative func's deployer on a service whose revision never became ready
+    "Error: knative deployer failed to wait for the Knative Service to become ready: timeout: service 'kn-go-func' "
+    "not ready after 120 seconds",
+    # the buildpacks' launcher failing as the container started
+    "ERROR: failed to launch: exec.d: failed to execute exec.d file at path '/layers/paketo-buildpacks_npm-install/"
+    "launch-modules/exec.d/0-setup-symlinks': exit status 1"])
+def test_a_knative_service_or_a_buildpacks_launcher_that_would_not_start_is_a_start_failure(line):
+    assert _top_signature(line) == "container-start-failed"
+
+
+def test_a_gigalixir_releases_start_log_is_a_running_apps():
+    log = ["2020-04-19T03:53:02.99Z app[gigalixir-run]: Attempting health checks on port 4000",
+           "2020-04-19T03:53:03.21Z app[app-844cd4559d-shhbv]: web.1  | sh: 1: /app/bin/app: not found",
+           "2020-04-19T03:53:03.31Z app[app-844cd4559d-shhbv]: web.1  | exited with code 127"]
+    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 2)
+
+
+def test_knative_funcs_verdict_on_a_lifecycle_that_refused_its_platform_api_is_no_buildpacks_failure():
+    # (the lifecycle's `ERROR: ` cut to `ROR: ` by the poster's console: the verdict is the first line naming an error)
+    log = ["ROR: failed to : set platform API: platform API version '0.9' is incompatible with the lifecycle", "",
+           "Error: failed to build the function: executing lifecycle. This may be the result of using an untrusted "
+           "builder: failed with status code: 11"]
+    assert (top_of(log).signature, top_of(log).line) == ("unknown", 1)

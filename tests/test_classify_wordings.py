@@ -1324,3 +1324,23 @@ def test_knative_funcs_verdict_on_a_lifecycle_that_refused_its_platform_api_is_n
            "Error: failed to build the function: executing lifecycle. This may be the result of using an untrusted "
            "builder: failed with status code: 11"]
     assert (top_of(log).signature, top_of(log).line) == ("unknown", 1)
+
+
+def test_herokus_go_buildpack_failing_to_install_a_go_it_warned_it_no_longer_supports_is_the_version():
+    warned = ["remote: -----> Go app detected", "remote:  !!    ", "remote:  !!    Deprecated or unsupported version of "
+              "go (1.9.4)", "remote:  !!    ", "remote: -----> Installing 1.9.4",
+              "remote: -----> Fetching 1.9.4.linux-amd64.tar.gz... ", "remote: gzip: stdin: not in gzip format",
+              "remote:  !     Push rejected, failed to compile Go app."]
+    assert (top_of(warned).signature, top_of(warned).line) == ("buildpacks-python-version", 3)
+    # ... but once that Go is installed and the app's build runs, the build failed for another reason
+    built = warned[:5] + ["remote: -----> Fetching go1.9.4.linux-amd64.tar.gz... done",
+                          "remote: -----> Running: go install -v -tags heroku ./...",
+                          "remote: main.go:9:2: cannot find package \"github.com/x/y\" in any of:",
+                          "remote:  !     Push rejected, failed to compile Go app."]
+    assert top_of(built).signature == "buildpacks-build-failed"
+
+
+def test_herokus_go_buildpack_running_the_apps_install_marks_a_buildpacks_build():
+    log = ["-----> Running: godep go install -tags heroku ./...", "# cd /tmp/godep/repo/go.net; hg init",
+           "godep: create repo: fork/exec /app/tmp/cache/venv/bin/hg: no such file or directory"]
+    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 3)

@@ -34,7 +34,7 @@ SETS = ("original", "tuning",
         "held-out-61", "held-out-62", "held-out-63", "held-out-64",
         "held-out-65", "held-out-66", "held-out-67", "held-out-68", "held-out-69", "held-out-70", "held-out-71", "held-out-72", "held-out-73", "held-out-74",
         "held-out-75", "held-out-76", "held-out-77", "held-out-78",
-        "held-out-79", "held-out-80", "held-out-81")
+        "held-out-79", "held-out-80", "held-out-81", "held-out-82")
 # A held-out set is measured once, after the tuning of its round: until then its name is listed here and
 # its cases are skipped (by test_classify_real.py, also in its decoration test, and test_classify_whole_logs.py)
 # and main() refuses it, so that running the tests or this script while tuning cannot become a way of looking at it.
@@ -90,7 +90,7 @@ SETS = ("original", "tuning",
 # held-out-33: the right top signature for 20 of 21, 20 with the evidence within 3 lines, its miss an xfail;
 # held-out-32: the right top signature for 19 of 19, 17 with the evidence within 3 lines; its two misses, both
 # the right signature read at another line, were fixed after the measurement and are tuning logs now).
-UNMEASURED: set[str] = set()
+UNMEASURED: set[str] = {"held-out-82"}
 
 
 def is_near(found: int, labelled: int) -> bool:

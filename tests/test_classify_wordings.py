@@ -876,6 +876,10 @@ def test_a_verdict_no_signature_explains_gives_way_to_the_exception_above_it():
                                          ("remote: ** (MatchError) no match of right hand side value: nil", True),
                                          ("** (Mix) Could not compile dependency :bcrypt_elixir", True),
                                          ("x ** (y) z", False),
+                                         # ... and an API refusing a value (Cloud Run's `Invalid value specified for
+                                         # cpu`, in an audit log entry's status message)
+                                         ('"message": "template.containers.resources.limits.cpu: Invalid value '
+                                          'specified for cpu."', True),
                                          ("raise IOError", False), ("ftl_error: retrying", False),
                                          ("setting ENOENTRY=1", False),
                                          ("OSError [see below]", False)])
@@ -1344,3 +1348,17 @@ def test_herokus_go_buildpack_running_the_apps_install_marks_a_buildpacks_build(
     log = ["-----> Running: godep go install -tags heroku ./...", "# cd /tmp/godep/repo/go.net; hg init",
            "godep: create repo: fork/exec /app/tmp/cache/venv/bin/hg: no such file or directory"]
     assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 3)
+
+
+def test_a_traceback_a_poster_cut_and_flattened_is_read_at_its_exception():
+    cut = ["Traceback (most recent call last):", '  File "gobotany/manage.py", line 10, in <module>', "...",
+           '  File "/app/django/contrib/staticfiles/storage.py", line 49, in path',
+           "    raise ImproperlyConfigured(\"You're using the staticfiles app\")",
+           "ImproperlyConfigured: You're using the staticfiles app without having set the STATIC_ROOT setting"]
+    assert top_of(cut).line == 6
+    # ... and when the paste left the exception at the frames' own indentation, by its dotted class and message
+    flat = [" Traceback (most recent call last):", '   File "gobotany/manage.py", line 10, in <module>',
+            '  File "/app/django/contrib/staticfiles/storage.py", line 49, in path',
+            '  raise ImproperlyConfigured("You\'re using the staticfiles app "',
+            "  django.core.exceptions.ImproperlyConfigured: You're using the staticfiles app without having"]
+    assert top_of(flat).line == 5

@@ -22,7 +22,7 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
                            r"unable to|denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
                            r"sh: \d+: \S+: not found|no such file or directory|invalid reference format|timed out|"
                            r"signal: killed|no executable|unknown (?:shorthand )?flag:|tag does not exist:|"
-                           r"not in gzip format|child returned status \d+|push rejected|"
+                           r"not in gzip format|child returned status \d+|push rejected|invalid value|"
                            r"(?<=: )line \d+:|(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|"
                            r"RESOURCE_EXHAUSTED|UNAUTHENTICATED|DEADLINE_EXCEEDED|MODULE_NOT_FOUND|"
                            r"ENOENT|EACCES))(?![\w-])|"
@@ -49,12 +49,13 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|
 # entry's status) and the errno names Node.js ends its system errors with (`spawn composer ENOENT`), in capitals only;
 # or an exception's name alone, indented, at the end of its line, as Laravel's console prints `InvalidArgumentException`
 # above its message; or apt's `E: ` before its errors, in capitals; `not in gzip format` and `Child returned status N`:
-# gzip and tar refusing a download that is no archive; an exception's class in brackets ending a line, Ruby's uncaught
-# exception `base.rb:65:in 'build': must subclass (RuntimeError)`; coreutils' usage error on a command given no
-# argument, `basename: missing operand`, a script's empty variable; nginx's three levels above `[error]`, `nginx:
-# [emerg] unknown directive ...`, the config it refused to start with; bundler's `which is incompatible with the current
-# version`, which it wraps after `the`; Heroku's `!` is followed by a space or a tab; Elixir's raised exception,
-# `** (MatchError) no match of ...`, and Mix's own `** (Mix) Could not compile dependency ...`)
+# gzip and tar refusing a download that is no archive; `invalid value`: an API refusing a setting's value; an
+# exception's class in brackets ending a line, Ruby's uncaught exception `base.rb:65:in 'build': must subclass
+# (RuntimeError)`; coreutils' usage error on a command given no argument, `basename: missing operand`, a script's empty
+# variable; nginx's three levels above `[error]`, `nginx: [emerg] unknown directive ...`, the config it refused to start
+# with; bundler's `which is incompatible with the current version`, which it wraps after `the`; Heroku's `!` is followed
+# by a space or a tab; Elixir's raised exception, `** (MatchError) no match of ...`, and Mix's own `** (Mix) Could not
+# compile dependency ...`)
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|\d{1,6} \||[|│>*]+|--|'

@@ -19,11 +19,13 @@ _TRACEBACK_AFTER = re.compile(r'^(?:[A-Z]+ |\s*\.\s+)?(?:\[[^\]]+\] )?(Traceback
 _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
 _FRAME = re.compile(r'File "[^"]+", line \d+')
 _CARETS = re.compile(r"^\s*[~^]+\s*$")
+_ELISION = re.compile(r"^\s*(?:\.\.\.|…|\[(?:\.\.\.|…)\])\s*$")
 # Python's line between a traceback and the one raised while handling its exception: the exception above it is the
 # one that went wrong first (`KeyError: 'SECRET_KEY'` above Django's `ImproperlyConfigured` it led to)
 _DURING_HANDLING = re.compile(r"^During handling of the above exception, another exception occurred:\s*$")
 # an exception's (dotted) name: one that says so, or any name alone or before its message (`sh.ErrorReturnCode_1:`)
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:(?:Error|Exception|Exit|Interrupt|Server)\b|(?=:|\s*$))")
+_DOTTED_EXCEPTION = re.compile(r"^[a-z_][\w]*(?:\.[a-z_]\w*)+\.[A-Z]\w*: \S")   # `django.core.exceptions.X: ...`
 _NAMED_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b")   # ... by a name that says so
 MAX_TRACEBACK = 100                 # lines searched below a frame for the exception that ends it
 # a Java stack trace: a frame, the line that ends a cause's frames (`... 12 more`), and an exception's dotted name
@@ -76,8 +78,13 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
             after_frame = frames_at == 0
         elif _CARETS.match(own):   # Python 3.11's marks under a frame's source line
             continue
+        elif _ELISION.match(own):   # frames a poster cut out
+            continue
         elif _FRAME_BODY.match(own):
             if frames_at and _indentation(own) < frames_at and _NAMED_EXCEPTION.match(own.lstrip()):
+                return n, pos, line
+            # ... and one a paste left at the frames' indentation, a dotted class with its message
+            if frames_at and _indentation(own) <= frames_at and _DOTTED_EXCEPTION.match(own.lstrip()):
                 return n, pos, line
             after_frame = False
         elif after_frame:

@@ -1362,3 +1362,9 @@ def test_a_traceback_a_poster_cut_and_flattened_is_read_at_its_exception():
             '  raise ImproperlyConfigured("You\'re using the staticfiles app "',
             "  django.core.exceptions.ImproperlyConfigured: You're using the staticfiles app without having"]
     assert top_of(flat).line == 5
+
+
+def test_herokus_time_limit_stopping_a_buildpack_is_the_build_timing_out():
+    log = ["-----> Swift app detected", "-----> Installing clang-3.7.0", "-----> Building Package",
+           "-----> Timed out running buildpack Swift", " !     Push failed"]
+    assert (top_of(log).signature, top_of(log).line) == ("build-timeout", 4)

@@ -1193,6 +1193,7 @@ def test_out_of_order_is_a_flag_of_a_builder_only():
                          "signatures": [sig, UNKNOWN]})
 
 
+# ---- rounds 75-82 (stop 50): other vendors' platforms and running apps, tools' failure words, pasted tracebacks -
 def test_a_tools_failure_in_herokus_buildpack_indentation_under_git_remote_is_the_buildpacks_build_failing():
     log = ["remote:        Gem::InstallError: classifier-reborn requires Ruby version >= 1.9.3.",
            "remote:        Installing rake 12.3.1"]
@@ -1331,8 +1332,9 @@ def test_knative_funcs_verdict_on_a_lifecycle_that_refused_its_platform_api_is_n
 
 
 def test_herokus_go_buildpack_failing_to_install_a_go_it_warned_it_no_longer_supports_is_the_version():
-    warned = ["remote: -----> Go app detected", "remote:  !!    ", "remote:  !!    Deprecated or unsupported version of "
-              "go (1.9.4)", "remote:  !!    ", "remote: -----> Installing 1.9.4",
+    warned = ["remote: -----> Go app detected", "remote:  !!    ",
+              "remote:  !!    Deprecated or unsupported version of go (1.9.4)", "remote:  !!    ",
+              "remote: -----> Installing 1.9.4",
               "remote: -----> Fetching 1.9.4.linux-amd64.tar.gz... ", "remote: gzip: stdin: not in gzip format",
               "remote:  !     Push rejected, failed to compile Go app."]
     assert (top_of(warned).signature, top_of(warned).line) == ("buildpacks-python-version", 3)

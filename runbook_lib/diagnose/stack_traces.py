@@ -23,10 +23,13 @@ _ELISION = re.compile(r"^\s*(?:\.\.\.|…|\[(?:\.\.\.|…)\])\s*$")
 # Python's line between a traceback and the one raised while handling its exception: the exception above it is the
 # one that went wrong first (`KeyError: 'SECRET_KEY'` above Django's `ImproperlyConfigured` it led to)
 _DURING_HANDLING = re.compile(r"^During handling of the above exception, another exception occurred:\s*$")
-# an exception's (dotted) name: one that says so, or any name alone or before its message (`sh.ErrorReturnCode_1:`)
-_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:(?:Error|Exception|Exit|Interrupt|Server)\b|(?=:|\s*$))")
-_DOTTED_EXCEPTION = re.compile(r"^[a-z_][\w]*(?:\.[a-z_]\w*)+\.[A-Z]\w*: \S")   # `django.core.exceptions.X: ...`
-_NAMED_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b")   # ... by a name that says so
+# an exception's (dotted) name that says so (`ModuleNotFoundError`, `SystemExit`), and any exception's: one that says
+# so, gunicorn's `HaltServer`, or any name alone or before its message (`sh.ErrorReturnCode_1:`)
+_NAMED = r"[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b"
+_NAMED_EXCEPTION = re.compile(f"^{_NAMED}")
+_EXCEPTION = re.compile(rf"^(?:{_NAMED}|[A-Za-z_][\w.]*(?:Server\b|(?=:|\s*$)))")
+# ... and a module's class before its message, as a paste may leave it among the frames (`django.core.exceptions.X: ...`)
+_DOTTED_EXCEPTION = re.compile(r"^[a-z_]\w*(?:\.[a-z_]\w*)+\.[A-Z]\w*: \S")
 MAX_TRACEBACK = 100                 # lines searched below a frame for the exception that ends it
 # a Java stack trace: a frame, the line that ends a cause's frames (`... 12 more`), and an exception's dotted name
 # (after the JVM's `Exception in thread "main"`, or `Caused by:`)

@@ -28,7 +28,8 @@ _DURING_HANDLING = re.compile(r"^During handling of the above exception, another
 _NAMED = r"[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b"
 _NAMED_EXCEPTION = re.compile(f"^{_NAMED}")
 _EXCEPTION = re.compile(rf"^(?:{_NAMED}|[A-Za-z_][\w.]*(?:Server\b|(?=:|\s*$)))")
-# ... and a module's class before its message, as a paste may leave it among the frames (`django.core.exceptions.X: ...`)
+# ... and a module's class before its message, as a paste may leave it among the frames
+# (`django.core.exceptions.ImproperlyConfigured: ...`)
 _DOTTED_EXCEPTION = re.compile(r"^[a-z_]\w*(?:\.[a-z_]\w*)+\.[A-Z]\w*: \S")
 MAX_TRACEBACK = 100                 # lines searched below a frame for the exception that ends it
 # a Java stack trace: a frame, the line that ends a cause's frames (`... 12 more`), and an exception's dotted name

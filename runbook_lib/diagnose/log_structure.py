@@ -33,8 +33,8 @@ _CLOUD_BUILD_OWN = re.compile(r"(?:(?:Starting|Finished) Step #\d+\b.*|ERROR|-+)
 _ERROR_TAG = re.compile(r"^(?:\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
 MIN_REPEATED = 24   # characters of a message that make it the same message when a tool says it again
 _PROGRESS_DONE = re.compile(r"\.\.\.done\.?$")   # gcloud's progress line for a stage that succeeded
-# a stack frame of Node.js or the JVM (`at Module._compile (module.js:446:26)`, `at /app/web.js:150:18`): a dyno's log may
-# print a trace's frames above its exception line, and they do not count in the distance read below a summary
+# a stack frame of Node.js or the JVM (`at Module._compile (module.js:446:26)`, `at /app/web.js:150:18`): a dyno's log
+# may print a trace's frames above its exception line, and they do not count in the distance read below a summary
 _CALL_FRAME = re.compile(r"^at \S.*(?::\d+(?::\d+)?\)?|\((?:Native Method|Unknown Source)\))\s*$")
 _RULE_CHARS = "-—=*"
 # a line drawn across a message (own_text keeps no more than a dash); tried only where a run starts, so linear

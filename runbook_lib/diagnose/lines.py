@@ -14,48 +14,61 @@ from typing import Callable, Iterator, Protocol
 # (one character or one `NNN |` an iteration: a run of `|` has one reading, not 2^n, when no `Step #` follows)
 _STEP = re.compile(r'^(?:[\s>|│]|\d{1,6} \|)*Step #(\d+)(?: - "[^"]*")?:')
 
-# words that say something went wrong, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a
-# hyphenated name (apk's `libgpg-error`, curl's `--show-error`), as FAILURE_WORD
+# the word error, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a hyphenated name (apk's
+# `libgpg-error`, curl's `--show-error`), as the words of FAILURE_WORD
 ERROR_WORD = re.compile(r"(?<![\w-])error(?![\w-])", re.IGNORECASE)
-FAILURE_WORD = re.compile(r"(?<![\w-])(?:errors?|err!|fail|failed|failure|fatal|crash|crashed|cannot|can't|could not|"
-                           r"couldn't|(?:rake|rails) aborted!|name or service not known|"
-                           r"unable to|denied|exception|traceback|http (?:status|error):? [45]\d\d|command not found|"
-                           r"sh: \d+: \S+: not found|no such file or directory|invalid reference format|timed out|"
-                           r"signal: killed|no executable|unknown (?:shorthand )?flag:|tag does not exist:|"
-                           r"not in gzip format|child returned status \d+|push rejected|invalid value|"
-                           r"(?<=: )line \d+:|(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|"
-                           r"RESOURCE_EXHAUSTED|UNAUTHENTICATED|DEADLINE_EXCEEDED|MODULE_NOT_FOUND|"
-                           r"ENOENT|EACCES))(?![\w-])|"
-                           r"(?<=[a-z])(?:exception|error)(?=: | \[[\w-]+\]: )|"
-                           r"(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))|"
-                           r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])|"
-                           r"(?<![\w-])(?-i:E: )(?=\S)|(?<=: )missing (?:file |destination file )?operand\b|"
-                           r"(?<=nginx: )\[(?:emerg|alert|crit)\]|"
-                           r"(?<![\w-])incompatible with the(?: current version|(?=[ \t]*(?:\r?\n|$)))|"
-                           r"(?-i:\((?:[A-Z]\w*::)*[A-Z]\w*(?:Error|Exception)\))(?=[ \t]*(?:\r?\n|$))|"
-                           r"(?:^|(?<=\s))\*\* \((?-i:[A-Z][\w.]*)\)(?= \S)|"
-                           r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?=[ \t][A-Z][a-z]))|"
-                           r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
-                           r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",
+# Words that say something went wrong, whole (in any case, unless marked `(?-i:...)`, and not inside a longer word or a
+# hyphenated name), each with the wording it stands for.
+_FAILURE_WORDS = [
+    r"errors?|err!|fail|failed|failure|fatal|crash|crashed|cannot|can't|could not|couldn't",
+    r"(?:rake|rails) aborted!|name or service not known|unable to|denied|exception|traceback",
+    r"http (?:status|error):? [45]\d\d",
+    r"command not found",
+    r"sh: \d+: \S+: not found",   # dash's command not found (`sh: 1: tsc: not found`)
+    r"no such file or directory",
+    r"invalid reference format",   # docker refusing an image name
+    r"timed out",
+    r"signal: killed",   # a compiler out of memory
+    r"no executable",   # a tool missing
+    r"unknown (?:shorthand )?flag:",   # a cobra CLI's usage error without its `Error: ` (docker buildx)
+    r"tag does not exist:",   # docker pushing a tag that was never built
+    r"not in gzip format|child returned status \d+",   # gzip and tar refusing a download that is no archive
+    r"push rejected",
+    r"invalid value",   # an API refusing a setting's value
+    r"(?<=: )line \d+:",   # a shell's own error form (`compile: line 68: test: too many arguments`)
+    # in capitals only: the level of java.util.logging's and Dart's build_runner's errors, the Google APIs' error codes
+    # (`INVALID_ARGUMENT` in an audit log entry's status), Node.js's module error and the errno names it ends its
+    # system errors with (`spawn composer ENOENT`)
+    r"(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|RESOURCE_EXHAUSTED|UNAUTHENTICATED|"
+    r"DEADLINE_EXCEEDED|MODULE_NOT_FOUND|ENOENT|EACCES)",
+]
+# ... and the forms that carry their own boundaries
+_FAILURE_FORMS = [
+    # an exception's or error's name ending a longer word when its message follows (gsutil's `AccessDeniedException:
+    # 403 ...`, node's `ReferenceError: require is not defined ...`, and with its code `TypeError [ERR_X]: ...`)
+    r"(?<=[a-z])(?:exception|error)(?=: | \[[\w-]+\]: )",
+    # an exception's name alone, indented, at the end of its line (Laravel's console's `InvalidArgumentException`
+    # above its message)
+    r"(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))",
+    r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])",   # dash in a script (`./x.sh: 3: python: not found`)
+    r"(?<![\w-])(?-i:E: )(?=\S)",   # apt's, in capitals
+    # coreutils' usage error on a command given no argument (`basename: missing operand`, a script's empty variable)
+    r"(?<=: )missing (?:file |destination file )?operand\b",
+    # nginx's three levels above `[error]` (`nginx: [emerg] unknown directive ...`, a config it refused to start with)
+    r"(?<=nginx: )\[(?:emerg|alert|crit)\]",
+    # bundler's `which is incompatible with the current version`, which it wraps after `the`
+    r"(?<![\w-])incompatible with the(?: current version|(?=[ \t]*(?:\r?\n|$)))",
+    # an exception's class in brackets ending a line (Ruby's uncaught `base.rb:65:in 'build': must subclass
+    # (RuntimeError)`)
+    r"(?-i:\((?:[A-Z]\w*::)*[A-Z]\w*(?:Error|Exception)\))(?=[ \t]*(?:\r?\n|$))",
+    # Elixir's raised exception (`** (MatchError) no match of ...`) and Mix's own (`** (Mix) Could not compile ...`)
+    r"(?:^|(?<=\s))\*\* \((?-i:[A-Z][\w.]*)\)(?= \S)",
+    r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?=[ \t][A-Z][a-z]))",   # Heroku's `!`, then a space or a tab
+    r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
+    r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",   # an HTTP status line
+]
+FAILURE_WORD = re.compile(r"(?<![\w-])(?:" + "|".join(_FAILURE_WORDS) + r")(?![\w-])|" + "|".join(_FAILURE_FORMS),
                           re.IGNORECASE)
-# (`sh: 1: tsc: not found`: dash's command not found, in a script `./x.sh: 3: ./x.sh: python: not found` (older dash) or
-# `./x.sh: 3: python: not found`; `invalid reference format`: docker refusing an image name; `timed out`, `signal:
-# killed` (a compiler out of memory), `no executable` (a tool missing); `unknown flag:`: a cobra CLI's usage error
-# without its `Error: ` (docker buildx); `tag does not exist:`: docker pushing a tag that was never built; `line N:`: a
-# shell's own error form, `compile: line 68: test: too many arguments`; the last, an exception's or error's name ending
-# a longer word when its message follows, gsutil's `AccessDeniedException: 403 ...`, node's `ReferenceError: require is
-# not defined ...` (and with its code, `TypeError [ERR_INVALID_ARG_TYPE]: ...`); `SEVERE`, the level of
-# java.util.logging's and Dart's build_runner's errors, the Google APIs' error codes (`INVALID_ARGUMENT` in an audit log
-# entry's status) and the errno names Node.js ends its system errors with (`spawn composer ENOENT`), in capitals only;
-# or an exception's name alone, indented, at the end of its line, as Laravel's console prints `InvalidArgumentException`
-# above its message; or apt's `E: ` before its errors, in capitals; `not in gzip format` and `Child returned status N`:
-# gzip and tar refusing a download that is no archive; `invalid value`: an API refusing a setting's value; an
-# exception's class in brackets ending a line, Ruby's uncaught exception `base.rb:65:in 'build': must subclass
-# (RuntimeError)`; coreutils' usage error on a command given no argument, `basename: missing operand`, a script's empty
-# variable; nginx's three levels above `[error]`, `nginx: [emerg] unknown directive ...`, the config it refused to start
-# with; bundler's `which is incompatible with the current version`, which it wraps after `the`; Heroku's `!` is followed
-# by a space or a tab; Elixir's raised exception, `** (MatchError) no match of ...`, and Mix's own `** (Mix) Could not
-# compile dependency ...`)
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
 # marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|\d{1,6} \||[|│>*]+|--|'

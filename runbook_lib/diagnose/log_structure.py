@@ -15,6 +15,7 @@ from typing import Callable
 from .lines import (ERROR_WORD, FAILURE_WORD, LineRule, first_line, is_warning, is_warning_message, last_line,
                     line_at, lines_above, lines_below, lines_hit, names_failure, own_text, step_of)
 from .markers import FINISHED, MarkerLines, SectionTracker
+from .stack_traces import is_call_frame
 
 MAX_LOOK_BACK = 40            # lines searched above a summary line for the line that states the cause
 MAX_VERDICT_ABOVE = 3         # lines a command's verdict may stand above the bare verdicts that lead
@@ -33,9 +34,6 @@ _CLOUD_BUILD_OWN = re.compile(r"(?:(?:Starting|Finished) Step #\d+\b.*|ERROR|-+)
 _ERROR_TAG = re.compile(r"^(?:\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
 MIN_REPEATED = 24   # characters of a message that make it the same message when a tool says it again
 _PROGRESS_DONE = re.compile(r"\.\.\.done\.?$")   # gcloud's progress line for a stage that succeeded
-# a stack frame of Node.js or the JVM (`at Module._compile (module.js:446:26)`, `at /app/web.js:150:18`): a dyno's log
-# may print a trace's frames above its exception line, and they do not count in the distance read below a summary
-_CALL_FRAME = re.compile(r"^at \S.*(?::\d+(?::\d+)?\)?|\((?:Native Method|Unknown Source)\))\s*$")
 _RULE_CHARS = "-—=*"
 # a line drawn across a message (own_text keeps no more than a dash); tried only where a run starts, so linear
 _RULE = re.compile(f"(?<![{_RULE_CHARS}])[{_RULE_CHARS}]{{8,}}+\\s*+$")
@@ -347,7 +345,9 @@ class LogShape:
             if self._states_failure(line) and not self._sums_up(line):
                 builder = self.builder(around=pos)
                 return (n, pos, line) if builder is not None and builder.out_of_order else None
-            seen += bool(line.strip()) and not _CALL_FRAME.match(own_text(line).lstrip())
+            # (a dyno's log may print a trace's frames above its exception line: they do not count)
+            if line.strip() and not is_call_frame(line):
+                seen += 1
             if seen >= MAX_CAUSE_BELOW:
                 break
         return None

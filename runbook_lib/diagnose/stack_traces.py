@@ -37,6 +37,14 @@ MAX_TRACEBACK = 100                 # lines searched below a frame for the excep
 _JAVA_FRAME = re.compile(r"^\s*at [\w.$<>/]+\([^)]*\)\s*$")
 _JAVA_TRACE_MORE = re.compile(r"^\s*\.\.\. \d+ more\s*$")
 _JAVA_EXCEPTION = re.compile(r"(?:^|\s)[a-z][\w.]*\.[A-Z]\w*(?:Exception|Error)\b")
+# a stack frame of Node.js or the JVM, by its call and its place (`at Module._compile (module.js:446:26)`,
+# `at /app/web.js:150:18`, `at java.base/java.util.Timer.run(Timer.java:506)`)
+_CALL_FRAME = re.compile(r"^at \S.*(?::\d+(?::\d+)?\)?|\((?:Native Method|Unknown Source)\))\s*$")
+
+
+def is_call_frame(line: str) -> bool:
+    """Whether a log line (after any paste prefix) is a stack frame of Node.js or the JVM."""
+    return bool(_CALL_FRAME.match(own_text(line).lstrip()))
 
 
 def java_exception(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:
@@ -101,29 +109,31 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
 def _exception_handled_above(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:
     """(line number, start, line) of the exception above the traceback whose header or frame starts at `start`, when
     Python says the traceback's own exception was raised while handling it; None otherwise."""
-    header = (lineno, start)
-    if not own_text(line_at(text, start)).lstrip().startswith("Traceback"):
-        for n, pos, line in lines_above(text, start, lineno, MAX_TRACEBACK):
-            own = own_text(line).lstrip()
-            if own.startswith("Traceback"):
-                header = (n, pos)
-                break
-            if not (_FRAME.match(own) or _FRAME_BODY.match(indented_text(line)) or _CARETS.match(own)):
-                return None
-        else:
+    header = _header_of(text, start, lineno)
+    if header is None:
+        return None
+    above = [(n, pos, line) for n, pos, line in lines_above(text, header[1], header[0], 4) if own_text(line).strip()]
+    if len(above) < 2 or not _DURING_HANDLING.match(own_text(above[0][2]).strip()):
+        return None
+    return above[1] if _EXCEPTION.match(own_text(above[1][2]).strip()) else None
+
+
+def _header_of(text: str, start: int, lineno: int) -> tuple[int, int] | None:
+    """(line number, start) of the `Traceback (most recent call last):` line of the traceback whose header or frame
+    starts at `start`, found up through its frames; None when another line comes first."""
+    for n, pos, line in ((lineno, start, line_at(text, start)), *lines_above(text, start, lineno, MAX_TRACEBACK)):
+        if _TRACEBACK_AFTER.search(own_text(line).lstrip()):
+            return n, pos
+        if not _inside_traceback(line):
             return None
-    said = False
-    for n, pos, line in lines_above(text, header[1], header[0], 4):
-        own = own_text(line).strip()
-        if not own:
-            continue
-        if not said:
-            if not _DURING_HANDLING.match(own):
-                return None
-            said = True
-        else:
-            return (n, pos, line) if _EXCEPTION.match(own) else None
     return None
+
+
+def _inside_traceback(line: str) -> bool:
+    """Whether a line is a Python traceback's frame or stands among its frames (a frame's indented source line, Python
+    3.11's carets, a poster's `...`)."""
+    own = indented_text(line)
+    return bool(_FRAME.match(own.lstrip()) or _FRAME_BODY.match(own) or _CARETS.match(own) or _ELISION.match(own))
 
 
 def _indentation(line: str) -> int:

@@ -53,3 +53,9 @@ def fetch_build_log_by_id(build_id: str, builds: Any, sources: Iterable[LogSourc
 def top_of(lines: Iterable[str]) -> Finding:
     """The top finding (the packaged catalogue) for a log of these lines, each ended by a newline."""
     return classify_log("\n".join(lines) + "\n")[0]
+
+
+def signature_and_line(lines: Iterable[str]) -> tuple[str, int]:
+    """(signature, line) of the top finding for a log of these lines: what most classifier tests assert, read once."""
+    top = top_of(lines)
+    return top.signature, top.line

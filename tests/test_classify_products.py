@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 
-from buildlog_helpers import top_of
+from buildlog_helpers import signature_and_line, top_of
 from runbook_lib.diagnose import classify_log
 from runbook_lib.diagnose.lines import names_failure
 from test_classify_producers import (GCLOUD, Wording, cases, does_not_give, gives_its_signature_on_its_own_line,
@@ -409,7 +409,7 @@ def test_the_app_hosting_adapters_verdict_gives_way_to_the_apps_own_build_error_
 def test_heroku_nodejs_buildpacks_setting_marks_a_buildpacks_build_but_a_dockerfiles_env_does_not():
     log = ["remote: > NPM_CONFIG_PRODUCTION=false npm install --prefix client && npm run build --prefix client",
            "remote: sh: 1: react-scripts: not found", "remote: npm ERR! code ELIFECYCLE"]
-    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 2)
+    assert signature_and_line(log) == ("buildpacks-build-failed", 2)
     docker = ["Step 4/9 : ENV NPM_CONFIG_PRODUCTION=false"] + [line[8:] for line in log[1:]]
     assert top_of(docker).signature == "unknown"
 
@@ -430,7 +430,7 @@ def test_a_heroku_dynos_own_log_is_its_container_failing_but_not_its_release_pha
     log = ["2019-05-22T23:23:20.592282+00:00 heroku[web.1]: Starting process with command `npm start`",
            "2019-05-22T23:23:25.764726+00:00 app[web.1]: module.js:538",
            "2019-05-22T23:23:25.764761+00:00 app[web.1]: Error: Cannot find module './models/User'"]
-    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 3)
+    assert signature_and_line(log) == ("container-start-failed", 3)
     release = [line.replace("web.1", "release.1") for line in log[1:]]
     assert top_of(release).signature == "unknown"
 
@@ -440,7 +440,7 @@ def test_nginx_refusing_its_config_in_a_dyno_is_its_container_failing():
            "2020-11-19T13:44:22.800411+00:00 app[web.1]: Starting nginx...",
            '2020-11-19T13:44:22.875465+00:00 app[web.1]: nginx: [emerg] unknown directive "x" in ./nginx.conf:77',
            "2020-11-19T13:44:22.879244+00:00 app[web.1]: Process exited unexpectedly: nginx"]
-    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 3)
+    assert signature_and_line(log) == ("container-start-failed", 3)
     assert not names_failure("nginx: [notice] start worker processes")
 
 
@@ -448,12 +448,12 @@ def test_builders_failing_before_any_buildpack_failed_are_no_buildpacks_failure(
     # the lifecycle's detector unable to write the group it chose (its layers directory), after detection passed
     detector = ["===> DETECTING", "[detector] 3 of 5 buildpacks participating",
                 "[detector] ERROR: failed to write buildpack group: open /layers/group.toml: permission denied"]
-    assert (top_of(detector).signature, top_of(detector).line) == ("unknown", 3)
+    assert signature_and_line(detector) == ("unknown", 3)
     # App Hosting refusing to queue a build while another still runs
     queue = ["⚠  apphosting: Rollout for backend b failed.",
              "⬢  apphosting: Request to https://firebaseapphosting.googleapis.com/v1beta/projects/p/locations/us-central1/"
              "backends/b/builds?buildId=build-1 had HTTP Error: 409, unable to queue the operation"]
-    assert (top_of(queue).signature, top_of(queue).line) == ("unknown", 2)
+    assert signature_and_line(queue) == ("unknown", 2)
     # ... while a buildpack that failed in the same build is the build failing
     failed = detector[:2] + ["[builder] ERROR: failed to build: exit status 1"]
     assert top_of(failed).signature == "buildpacks-build-failed"
@@ -472,24 +472,24 @@ def test_builders_failing_before_any_buildpack_failed_are_no_buildpacks_failure(
     (["Code in file index.js can't be loaded. Did you list all required modules in the package.json dependencies?"], 1),
 ])
 def test_cloud_foundry_and_cloud_functions_older_words_for_an_app_that_did_not_start(log, line):
-    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", line)
+    assert signature_and_line(log) == ("container-start-failed", line)
 
 
 def test_a_heroku_dynos_log_without_its_prefixes_or_through_a_drain_is_still_the_running_apps():
     # the dyno's lines as the dashboard copies them (no `heroku[web.1]:`): the crash above, the cause below
     bare = ["Starting process with command `node keystone.js`", "State changed from starting to crashed",
             "Process exited with status 1", "Error: Cannot find module './lib/core/importer'"]
-    assert (top_of(bare).signature, top_of(bare).line) == ("container-start-failed", 4)
+    assert signature_and_line(bare) == ("container-start-failed", 4)
     # ... through a log drain (`app/web.1:`)
     drain = ["Apr 14 09:37:53 app heroku/web.1: Starting process with command `node app.js`",
              "Apr 14 09:37:58 app app/web.1: Error: KeystoneJS (KeystoneJS) failed to start"]
-    assert (top_of(drain).signature, top_of(drain).line) == ("container-start-failed", 2)
+    assert signature_and_line(drain) == ("container-start-failed", 2)
     # the router's H10 while the app is down is read at the app's own failure above it
     h10 = ["2016-02-25T20:01:14.577583+00:00 app[web.1]: listening on port 5649.",
            "2016-02-25T20:01:14.580810+00:00 app[web.1]: Unable to listen on port 5649. The port is already in use.",
            "2016-02-25T20:01:15.466850+00:00 heroku[web.1]: State changed from up to crashed",
            '2016-02-25T20:01:16.216518+00:00 heroku[router]: at=error code=H10 desc="App crashed" method=GET path="/"']
-    assert (top_of(h10).signature, top_of(h10).line) == ("container-start-failed", 2)
+    assert signature_and_line(h10) == ("container-start-failed", 2)
     # ... and a paste with a blank line after every line reads as far below a crash as one without
     spaced = []
     for line in ["2020-10-06T15:52:18.203958+00:00 heroku[web.1]: Process exited with status 1"] + \
@@ -505,7 +505,7 @@ def test_cloud_foundrys_exited_instance_event_is_read_at_the_instances_own_error
            "2018-10-31T07:36:33.56+0000 [APP/PROC/WEB/0]OUT Exit status 0",
            '2018-10-31T07:36:33.66+0000 [API/7]      OUT App instance exited with guid 5cbabf15 payload: {"instance"=>'
            '"9c569aa7", "index"=>0, "reason"=>"CRASHED", "exit_status"=>0}']
-    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 2)
+    assert signature_and_line(log) == ("container-start-failed", 2)
 
 
 def test_cloud_foundry_stopping_an_instance_and_its_cli_unable_to_tail_logs_are_no_failure_of_the_app():
@@ -542,10 +542,10 @@ def test_cloud_foundry_unable_to_fetch_a_buildpack_is_no_buildpacks_failure():
     log = ["Staging...", "Failed to run all supply scripts: Failed to read buildpack directory '/tmp/buildpackdownloads/"
            "adcea7bc' for buildpack 'https://example.com/notarealurl.zip'", "Exit status 225",
            "Staging failed: STG: Exited with status 225", "FAILED", "Error restarting application: StagingError"]
-    assert (top_of(log).signature, top_of(log).line) == ("unknown", 2)
+    assert signature_and_line(log) == ("unknown", 2)
     # a buildpack that ran and failed is the build failing, read at its own words rather than the CLI's verdict
     ran = ["Staging...", "-----> Go Buildpack version 1.8.13", "go: cannot find main module", log[3], log[5]]
-    assert (top_of(ran).signature, top_of(ran).line) == ("buildpacks-build-failed", 3)
+    assert signature_and_line(ran) == ("buildpacks-build-failed", 3)
 
 
 def test_a_dyno_crash_printed_above_its_cause_is_read_at_the_cause_below_it():
@@ -554,7 +554,7 @@ def test_a_dyno_crash_printed_above_its_cause_is_read_at_the_cause_below_it():
            "2017-02-27T15:43:25.129986+00:00 heroku[web.1]: State changed from starting to crashed",
            "2017-02-27T15:43:24.968411+00:00 app[web.1]: > ng serve",
            "2017-02-27T15:43:24.980024+00:00 app[web.1]: sh: 1: ng: not found"]
-    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 4)
+    assert signature_and_line(log) == ("container-start-failed", 4)
     # in a build's log (no running app's) a summary with nothing above it stays where it is
     build = ["-----> Node.js app detected", " !     Push rejected, failed to compile Node.js app.",
              "Verifying deploy... the copy failed"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from buildlog_helpers import top_of
+from buildlog_helpers import signature_and_line, top_of
 from runbook_lib.diagnose import classify_log, parse_catalogue
 from runbook_lib.diagnose.lines import names_failure
 from runbook_lib.errors import ConfigError
@@ -494,7 +494,7 @@ def test_paketos_chain_of_wrapped_errors_is_read_at_its_cause():
 def test_a_google_apis_json_error_answer_is_read_at_its_message_or_the_violation_it_names():
     answer = ["gcloud call failed:", "{", '  "error": {', '    "code": 409,',
               '    "message": "Resource already exists in the project",', '    "status": "ALREADY_EXISTS"', "  }", "}"]
-    assert (top_of(answer).signature, top_of(answer).line) == ("unknown", 5)
+    assert signature_and_line(answer) == ("unknown", 5)
     # Apigee's refusal of a proxy bundle names the fault in a violation's description, below its message
     bundle = ["Deploying the proxy...", "{", '  "error": {', '    "code": 400,', '    "message": "bundle contains errors",',
               '    "details": [{"violations": [', "      {", '        "description": "The proxy must contain a ProxyEndpoint"',
@@ -967,7 +967,7 @@ def test_composers_report_is_read_at_the_first_problem_that_says_what_requires_w
 def test_a_release_tools_registry_write_check_that_failed_is_a_push_refused():
     log = ["Checking Docker version: OK", "Checking write access to registry gcr.io/p: FAILED",
            "FAILED in check_prerequisites."]
-    assert (top_of(log).signature, top_of(log).line) == ("push-permission-denied", 2)
+    assert signature_and_line(log) == ("push-permission-denied", 2)
     assert top_of(["Checking write access to registry gcr.io/p: OK"]).signature == "unknown"
 
 
@@ -978,7 +978,7 @@ def test_rubygems_native_extension_report_is_read_where_extconf_says_what_it_lac
     log = ["       Gem::Ext::BuildError: ERROR: Failed to build gem native extension.",
            "       /build/app/vendor/ruby-2.1.2/bin/ruby extconf.rb", "       checking for sybfront.h... no",
            "       -----", lacks, "       -----", "       *** extconf.rb failed ***"]
-    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", line)
+    assert signature_and_line(log) == ("buildpacks-build-failed", line)
     # with nothing that says what it lacks, extconf's own verdict
     assert top_of(log[:4] + log[5:]).line == 6
 
@@ -987,14 +987,14 @@ def test_herokus_go_buildpack_refusing_a_go_without_modules_is_the_version_refus
     log = ["remote: -----> Go app detected", "remote:  !!    Go modules are an experimental feature of go1.11",
            "remote:  !!    You are using , which does not support the Go modules experiment",
            "remote:  !!    Please add the following comment to your go.mod file to specify go1.11:"]
-    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-python-version", 3)
+    assert signature_and_line(log) == ("buildpacks-python-version", 3)
 
 
 def test_bundlers_wrapped_refusal_and_herokus_tabbed_bang_name_failures():
     log = ["remote:        bundler-2.5.6 requires ruby version >= 3.0.0, which is incompatible with the",
            "remote:        current version, 2.7.2", "remote:  !", "remote:  !     Failed to install gems via Bundler.",
            "remote:  !     Push rejected, failed to compile Ruby app."]
-    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 1)
+    assert signature_and_line(log) == ("buildpacks-build-failed", 1)
     assert names_failure("remote: !\tCedar-10 is deprecated. Please update to Cedar-14:")
     assert not names_failure("remote: !\tok")
 
@@ -1003,24 +1003,24 @@ def test_the_elixir_buildpack_refusing_an_erlang_version_is_the_version_refused(
     log = ["Checking Erlang and Elixir versions", "       * Stack heroku-24", "       * Erlang 27.2",
            "       Sorry, Erlang '27.2' isn't supported yet or isn't formatted correctly. For a list of supported versions",
            "remote:  !     App build failed"]
-    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-python-version", 4)
+    assert signature_and_line(log) == ("buildpacks-python-version", 4)
 
 
 def test_cloud_foundrys_go_buildpack_refusing_a_go_version_is_the_version_refused():
     refused = ["It looks like you're trying to use go 1.6.", "The versions of go supported in this buildpack are:",
                "- 1.5.3", "Failed to compile droplet"]
-    assert (top_of(refused).signature, top_of(refused).line) == ("buildpacks-python-version", 1)
+    assert signature_and_line(refused) == ("buildpacks-python-version", 1)
     missing = ["-------> Buildpack version 1.4.0",
                "-----> Resource https://storage.googleapis.com/golang/go1.4.2.linux-amd64.tar.gz does not exist.",
                "-----> Installing go1.4.2...Staging failed: Buildpack compilation step failed"]
-    assert (top_of(missing).signature, top_of(missing).line) == ("buildpacks-python-version", 2)
+    assert signature_and_line(missing) == ("buildpacks-python-version", 2)
 
 
 def test_bundler_refusing_a_gem_for_the_ruby_in_herokus_ruby_buildpack_is_the_build_failing():
     log = ["remote: -----> Using Ruby version: ruby-3.1.2", "remote: -----> Installing dependencies using bundler 2.3.25",
            "remote:        nokogiri-1.12.5-x86_64-linux requires ruby version < 3.1.dev, >= 2.5, which is",
            "remote:        incompatible with the current version, 3.1.2"]
-    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 4)
+    assert signature_and_line(log) == ("buildpacks-build-failed", 4)
 
 
 def test_composers_script_verdict_is_read_at_the_scripts_own_failure_above_it():
@@ -1036,11 +1036,11 @@ def test_other_vendors_buildpacks_refusing_an_app_or_a_toolchain():
     # Haskell on Heroku's Halcyon, after Heroku's own detection passed, refusing the app
     halcyon = ["remote: -----> Haskell app detected", "remote: -----> Installing Halcyon... done, 7210a8a",
                "remote:    *** ERROR: Failed to detect app"]
-    assert (top_of(halcyon).signature, top_of(halcyon).line) == ("buildpacks-detect-failed", 3)
+    assert signature_and_line(halcyon) == ("buildpacks-detect-failed", 3)
     # rustup refusing the channel a Rust buildpack read from the app's version file
     rust = ["-----> Rust app detected", "-----> Using rustup to install Rust channel nightly",
             "error: invalid toolchain name: 'nightly", " !     Push rejected, failed to compile Rust app."]
-    assert (top_of(rust).signature, top_of(rust).line) == ("buildpacks-python-version", 3)
+    assert signature_and_line(rust) == ("buildpacks-python-version", 3)
     # ... which outside a buildpacks build is a CI's own toolchain, no version a builder refused
     assert top_of(rust[2:3]).signature == "unknown"
 
@@ -1176,7 +1176,7 @@ def test_a_detect_result_without_the_arrow_shows_a_buildpacks_build():
     # explains is the buildpacks build failing
     log = ["-----> Building app ...", "Dart app detected", "remote: gzip: stdin: not in gzip format",
            "remote: tar: Child returned status 1"]
-    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 3)
+    assert signature_and_line(log) == ("buildpacks-build-failed", 3)
     assert top_of(["Note: no app detected in the sentence, it is prose", "gzip: stdin: not in gzip format"]).signature \
         == "unknown"
 
@@ -1197,7 +1197,7 @@ def test_out_of_order_is_a_flag_of_a_builder_only():
 def test_a_tools_failure_in_herokus_buildpack_indentation_under_git_remote_is_the_buildpacks_build_failing():
     log = ["remote:        Gem::InstallError: classifier-reborn requires Ruby version >= 1.9.3.",
            "remote:        Installing rake 12.3.1"]
-    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 1)
+    assert signature_and_line(log) == ("buildpacks-build-failed", 1)
     # git's own prefix with another indentation (a Git host's message, a Halcyon header) marks no buildpack
     other = ["remote:    Gem::InstallError: classifier-reborn requires Ruby version >= 1.9.3."]
     assert top_of(other).signature == "unknown"
@@ -1210,7 +1210,7 @@ def test_unzips_refusal_below_a_buildpacks_step_header_is_the_buildpacks_downloa
     log = ["remote: -----> Installing Elixir v1.10.4 (changed)", "remote: [/tmp/cache/elixir-v1.10.4.zip]",
            *(f"remote: {line}" for line in unzip), "remote: /tmp/buildpackTdmxb/lib/elixir_funcs.sh: line 99: mix: "
            "command not found"]
-    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 3)
+    assert signature_and_line(log) == ("buildpacks-build-failed", 3)
     # ... while an uploaded source archive cut short, with no build above it, is the fetch that failed
     assert top_of(unzip).signature == "source-fetch-failed"
 
@@ -1219,7 +1219,7 @@ def test_bundler_loading_a_gemspec_that_raised_is_the_buildpacks_build_failing()
     log = ["-----> Ruby app detected", "       Fetching git://github.com/locomotivecms/steam.git",
            "       There was a ArgumentError while loading locomotivecms_steam.gemspec:",
            "       Malformed version number string 1.0.0-beta.2 from"]
-    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 3)
+    assert signature_and_line(log) == ("buildpacks-build-failed", 3)
 
 
 def test_the_ruby_buildpacks_broken_download_of_its_default_bundler_cache_is_no_ruby_version_refused():
@@ -1242,7 +1242,7 @@ def test_a_koyeb_instance_that_exits_after_its_build_is_read_at_the_apps_own_err
            "Instance is starting... Waiting for health checks to pass.",
            "Application exited with code 1. This usually indicates an application failure. Check that the command used "
            "to launch your application is correct."]
-    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 8)
+    assert signature_and_line(log) == ("container-start-failed", 8)
 
 
 @pytest.mark.parametrize("line", [
@@ -1271,7 +1271,7 @@ def test_an_app_engine_instance_that_did_not_answer_its_start_request_did_not_st
     log = ["2019-11-13 17:34:02.397 CST", "The request failed because the instance could not start successfully",
            "2019-11-13 17:34:02.397 CST", "Process terminated because it failed to respond to the start request with "
            "an HTTP status code of 200-299 or 404."]
-    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 2)
+    assert signature_and_line(log) == ("container-start-failed", 2)
 
 
 def test_a_dynos_exception_below_its_exit_is_read_past_the_frames_printed_before_it():
@@ -1280,7 +1280,7 @@ def test_a_dynos_exception_below_its_exit_is_read_past_the_frames_printed_before
            "2012-11-29T17:12:11+00:00 heroku[web.1]: Process exited with status 1",
            "2012-11-29T17:12:11+00:00 app[web.1]: [nodemon] starting `coffee web.coffee`", *frames,
            "2012-11-29T17:12:12+00:00 app[web.1]: Error: Cannot find module 'logger'"]
-    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 13)
+    assert signature_and_line(log) == ("container-start-failed", 13)
     # ... while ten lines of the app's own output between them are as far as the summary's cause is read
     other = [line.replace("    at Module._compile (module.js:", "loading module ") for line in log]
     assert top_of(other).line == 2
@@ -1289,7 +1289,7 @@ def test_a_dynos_exception_below_its_exit_is_read_past_the_frames_printed_before
 def test_herokus_router_answering_for_a_crashed_web_dyno_is_the_app_failing_to_start():
     log = ['2016-12-06T22:07:25.937574+00:00 heroku[router]: at=error code=H10 desc="App crashed" method=GET path="/" '
            'host=tstudio.herokuapp.com']
-    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 1)
+    assert signature_and_line(log) == ("container-start-failed", 1)
 
 
 def test_an_exception_raised_while_handling_another_is_read_at_the_first():
@@ -1299,7 +1299,7 @@ def test_an_exception_raised_while_handling_another_is_read_at_the_first():
            "occurred:", "app[web.1]: ", "app[web.1]: Traceback (most recent call last):",
            "app[web.1]:   File \"/app/.heroku/python/lib/python3.6/site-packages/gunicorn/arbiter.py\", line 578, in "
            "spawn_worker", "app[web.1]:     worker.init_process()"]
-    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 2)
+    assert signature_and_line(log) == ("container-start-failed", 2)
     # ... and a traceback with no chain above it is read at its own exception
     alone = log[5:] + ["app[web.1]: RuntimeError: no app"]
     assert top_of(alone).line == 4
@@ -1320,7 +1320,7 @@ def test_a_gigalixir_releases_start_log_is_a_running_apps():
     log = ["2020-04-19T03:53:02.99Z app[gigalixir-run]: Attempting health checks on port 4000",
            "2020-04-19T03:53:03.21Z app[app-844cd4559d-shhbv]: web.1  | sh: 1: /app/bin/app: not found",
            "2020-04-19T03:53:03.31Z app[app-844cd4559d-shhbv]: web.1  | exited with code 127"]
-    assert (top_of(log).signature, top_of(log).line) == ("container-start-failed", 2)
+    assert signature_and_line(log) == ("container-start-failed", 2)
 
 
 def test_knative_funcs_verdict_on_a_lifecycle_that_refused_its_platform_api_is_no_buildpacks_failure():
@@ -1328,7 +1328,7 @@ def test_knative_funcs_verdict_on_a_lifecycle_that_refused_its_platform_api_is_n
     log = ["ROR: failed to : set platform API: platform API version '0.9' is incompatible with the lifecycle", "",
            "Error: failed to build the function: executing lifecycle. This may be the result of using an untrusted "
            "builder: failed with status code: 11"]
-    assert (top_of(log).signature, top_of(log).line) == ("unknown", 1)
+    assert signature_and_line(log) == ("unknown", 1)
 
 
 def test_herokus_go_buildpack_failing_to_install_a_go_it_warned_it_no_longer_supports_is_the_version():
@@ -1337,7 +1337,7 @@ def test_herokus_go_buildpack_failing_to_install_a_go_it_warned_it_no_longer_sup
               "remote: -----> Installing 1.9.4",
               "remote: -----> Fetching 1.9.4.linux-amd64.tar.gz... ", "remote: gzip: stdin: not in gzip format",
               "remote:  !     Push rejected, failed to compile Go app."]
-    assert (top_of(warned).signature, top_of(warned).line) == ("buildpacks-python-version", 3)
+    assert signature_and_line(warned) == ("buildpacks-python-version", 3)
     # ... but once that Go is installed and the app's build runs, the build failed for another reason
     built = warned[:5] + ["remote: -----> Fetching go1.9.4.linux-amd64.tar.gz... done",
                           "remote: -----> Running: go install -v -tags heroku ./...",
@@ -1349,7 +1349,7 @@ def test_herokus_go_buildpack_failing_to_install_a_go_it_warned_it_no_longer_sup
 def test_herokus_go_buildpack_running_the_apps_install_marks_a_buildpacks_build():
     log = ["-----> Running: godep go install -tags heroku ./...", "# cd /tmp/godep/repo/go.net; hg init",
            "godep: create repo: fork/exec /app/tmp/cache/venv/bin/hg: no such file or directory"]
-    assert (top_of(log).signature, top_of(log).line) == ("buildpacks-build-failed", 3)
+    assert signature_and_line(log) == ("buildpacks-build-failed", 3)
 
 
 def test_a_traceback_a_poster_cut_and_flattened_is_read_at_its_exception():
@@ -1369,4 +1369,4 @@ def test_a_traceback_a_poster_cut_and_flattened_is_read_at_its_exception():
 def test_herokus_time_limit_stopping_a_buildpack_is_the_build_timing_out():
     log = ["-----> Swift app detected", "-----> Installing clang-3.7.0", "-----> Building Package",
            "-----> Timed out running buildpack Swift", " !     Push failed"]
-    assert (top_of(log).signature, top_of(log).line) == ("build-timeout", 4)
+    assert signature_and_line(log) == ("build-timeout", 4)

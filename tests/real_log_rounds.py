@@ -10,9 +10,9 @@
       move a held-out log whose miss a later change fixed to tuning, with the note that says so
 
 A pending directory (tests/fixtures/logs/pending-NNx) holds a collector's .txt logs, its MANIFEST.yaml (`logs:
-{name: {signature, error_line, confidence, other}}`) and its SOURCES.md rows. After `combine`, add the set to
-SETS and UNMEASURED in score_real_logs.py and the round's header entry to MANIFEST.yaml, then commit, before the
-classifier reads a log of the round.
+{name: {signature, error_line, confidence, other}}`) and its SOURCES.md rows. After `combine`, raise LAST_ROUND
+and add the set to UNMEASURED in score_real_logs.py and the round's header entry to MANIFEST.yaml, then commit,
+before the classifier reads a log of the round.
 """
 from __future__ import annotations
 
@@ -222,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         held = combine(args.round, args.pending, args.second)
         print(f"round {args.round}: {sum(held.values())} held-out-{args.round}, {len(held) - sum(held.values())} "
-              "tuning; now add the set to SETS and UNMEASURED in score_real_logs.py and the MANIFEST header entry")
+              "tuning; now raise LAST_ROUND, add the set to UNMEASURED in score_real_logs.py and add the MANIFEST "
+              "header entry")
     else:
         print(retune(args.name, args.stop, args.why, args.missed), end="")
     return 0

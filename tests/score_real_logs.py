@@ -17,24 +17,8 @@ import yaml
 REAL = Path(__file__).resolve().parent / "fixtures" / "logs" / "real"
 MANIFEST = yaml.safe_load((REAL / "MANIFEST.yaml").read_text(encoding="utf-8"))["logs"]
 NEAR = 3  # the evidence line may be this many lines from the real error line
-SETS = ("original", "tuning",
-        "held-out-1", "held-out-2", "held-out-3", "held-out-4", "held-out-5", "held-out-6", "held-out-7",
-        "held-out-8", "held-out-9", "held-out-10", "held-out-11", "held-out-12",
-        "held-out-13", "held-out-14", "held-out-15", "held-out-16", "held-out-17",
-        "held-out-18", "held-out-19", "held-out-20", "held-out-21", "held-out-22", "held-out-23",
-        "held-out-24", "held-out-25", "held-out-26", "held-out-27",
-        "held-out-28", "held-out-29", "held-out-30", "held-out-31", "held-out-32", "held-out-33", "held-out-34",
-        "held-out-35", "held-out-36", "held-out-37", "held-out-38",
-        "held-out-39", "held-out-40", "held-out-41", "held-out-42",
-        "held-out-43", "held-out-44", "held-out-45",
-        "held-out-46", "held-out-47", "held-out-48",
-        "held-out-49", "held-out-50", "held-out-51", "held-out-52",
-        "held-out-53", "held-out-54", "held-out-55", "held-out-56",
-        "held-out-57", "held-out-58", "held-out-59", "held-out-60",
-        "held-out-61", "held-out-62", "held-out-63", "held-out-64",
-        "held-out-65", "held-out-66", "held-out-67", "held-out-68", "held-out-69", "held-out-70", "held-out-71", "held-out-72", "held-out-73", "held-out-74",
-        "held-out-75", "held-out-76", "held-out-77", "held-out-78",
-        "held-out-79", "held-out-80", "held-out-81", "held-out-82")
+LAST_ROUND = 82   # the round whose held-out set was combined last (raised by one with each round)
+SETS = ("original", "tuning", *(f"held-out-{n}" for n in range(1, LAST_ROUND + 1)))
 # A held-out set is measured once, after the tuning of its round: until then its name is listed here and
 # its cases are skipped (by test_classify_real.py, also in its decoration test, and test_classify_whole_logs.py)
 # and main() refuses it, so that running the tests or this script while tuning cannot become a way of looking at it.

@@ -983,13 +983,6 @@ def test_rubygems_native_extension_report_is_read_where_extconf_says_what_it_lac
     assert top_of(log[:4] + log[5:]).line == 6
 
 
-def test_herokus_go_buildpack_refusing_a_go_without_modules_is_the_version_refused():
-    log = ["remote: -----> Go app detected", "remote:  !!    Go modules are an experimental feature of go1.11",
-           "remote:  !!    You are using , which does not support the Go modules experiment",
-           "remote:  !!    Please add the following comment to your go.mod file to specify go1.11:"]
-    assert signature_and_line(log) == ("buildpacks-python-version", 3)
-
-
 def test_bundlers_wrapped_refusal_and_herokus_tabbed_bang_name_failures():
     log = ["remote:        bundler-2.5.6 requires ruby version >= 3.0.0, which is incompatible with the",
            "remote:        current version, 2.7.2", "remote:  !", "remote:  !     Failed to install gems via Bundler.",
@@ -999,21 +992,24 @@ def test_bundlers_wrapped_refusal_and_herokus_tabbed_bang_name_failures():
     assert not names_failure("remote: !\tok")
 
 
-def test_the_elixir_buildpack_refusing_an_erlang_version_is_the_version_refused():
-    log = ["Checking Erlang and Elixir versions", "       * Stack heroku-24", "       * Erlang 27.2",
-           "       Sorry, Erlang '27.2' isn't supported yet or isn't formatted correctly. For a list of supported versions",
-           "remote:  !     App build failed"]
-    assert signature_and_line(log) == ("buildpacks-python-version", 4)
-
-
-def test_cloud_foundrys_go_buildpack_refusing_a_go_version_is_the_version_refused():
-    refused = ["It looks like you're trying to use go 1.6.", "The versions of go supported in this buildpack are:",
-               "- 1.5.3", "Failed to compile droplet"]
-    assert signature_and_line(refused) == ("buildpacks-python-version", 1)
-    missing = ["-------> Buildpack version 1.4.0",
-               "-----> Resource https://storage.googleapis.com/golang/go1.4.2.linux-amd64.tar.gz does not exist.",
-               "-----> Installing go1.4.2...Staging failed: Buildpack compilation step failed"]
-    assert signature_and_line(missing) == ("buildpacks-python-version", 2)
+@pytest.mark.parametrize("log, line", [
+    # Heroku's Go buildpack: a Go without modules support for an app with go.mod
+    (["remote: -----> Go app detected", "remote:  !!    Go modules are an experimental feature of go1.11",
+      "remote:  !!    You are using , which does not support the Go modules experiment",
+      "remote:  !!    Please add the following comment to your go.mod file to specify go1.11:"], 3),
+    # the Elixir buildpack: an Erlang version it does not have
+    (["Checking Erlang and Elixir versions", "       * Stack heroku-24", "       * Erlang 27.2",
+      "       Sorry, Erlang '27.2' isn't supported yet or isn't formatted correctly. For a list of supported versions",
+      "remote:  !     App build failed"], 4),
+    # Cloud Foundry's Go buildpack: a Go it does not offer, and one its manifest names but cannot download
+    (["It looks like you're trying to use go 1.6.", "The versions of go supported in this buildpack are:",
+      "- 1.5.3", "Failed to compile droplet"], 1),
+    (["-------> Buildpack version 1.4.0",
+      "-----> Resource https://storage.googleapis.com/golang/go1.4.2.linux-amd64.tar.gz does not exist.",
+      "-----> Installing go1.4.2...Staging failed: Buildpack compilation step failed"], 2),
+], ids=["heroku-go-modules", "elixir-erlang", "cf-go-refused", "cf-go-missing"])
+def test_other_vendors_buildpacks_refusing_a_runtime_version_is_the_version_refused(log, line):
+    assert signature_and_line(log) == ("buildpacks-python-version", line)
 
 
 def test_bundler_refusing_a_gem_for_the_ruby_in_herokus_ruby_buildpack_is_the_build_failing():

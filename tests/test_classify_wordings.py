@@ -1366,3 +1366,55 @@ def test_herokus_time_limit_stopping_a_buildpack_is_the_build_timing_out():
     log = ["-----> Swift app detected", "-----> Installing clang-3.7.0", "-----> Building Package",
            "-----> Timed out running buildpack Swift", " !     Push failed"]
     assert signature_and_line(log) == ("build-timeout", 4)
+
+
+@pytest.mark.parametrize("line, names", [
+    # PHP's PDO quoting the database's refusal (Laravel's `package:discover` querying a table during a build)
+    ("  SQLSTATE[42S02]: Base table or view not found: 1146 Table 'app.items' doesn't exist", True),
+    ("  SQLSTATE[HY000] [2002] Connection refused", True),
+    # the dynamic loader refusing a library older than the program was linked against
+    ("/usr/lib/R/bin/exec/R: /lib/x86_64-linux-gnu/libm.so.6: version `GLIBC_2.23' not found (required by "
+     "/home/vcap/app/.root/usr/lib/libR.so)", True),
+    ("SQLSTATE = 'ok'", False), ("version `1.2' not found here", False)])
+def test_a_databases_error_through_pdo_and_the_loaders_missing_symbol_version_name_a_failure(line, names):
+    assert names_failure(line) is names
+
+
+def test_laravels_console_block_above_composers_script_verdict_is_read_at_the_databases_error():
+    log = ["-----> PHP app detected", "       > @php artisan package:discover --ansi", "       ",
+           "       In Connection.php line 712:", "                                ",
+           "         SQLSTATE[42S02]: Base table or view not found: 1146 Table 'heroku_x.items' doesn't exist  ",
+           "       Script @php artisan package:discover --ansi handling the post-autoload-dump event returned with "
+           "error code 1", " !     ERROR: Dependency installation failed!", " !     Push rejected, failed to compile "
+           "PHP app."]
+    assert signature_and_line(log) == ("buildpacks-build-failed", 6)
+
+
+def test_cloud_foundrys_java_buildpack_offline_without_the_jre_asked_for_cannot_provide_that_version():
+    def staging(url: str) -> list[str]:
+        return ["-----> Java Buildpack Version: v3.6 (offline) | https://github.com/cloudfoundry/java-buildpack.git",
+                f"[Buildpack]                      ERROR Compile failed with exception #<RuntimeError: Unable to find "
+                f"cached file for {url}>", "Failed to compile droplet"]
+    assert signature_and_line(staging("https://download.run.pivotal.io/openjdk/trusty/x86_64/openjdk-1.7.0_40.tar.gz"))\
+        == ("buildpacks-python-version", 2)
+    # ... while a cached file of another dependency (an agent, a container) is the buildpack failing
+    assert top_of(staging("https://download.run.pivotal.io/tomcat/tomcat-8.0.21.tar.gz")).signature \
+        == "buildpacks-build-failed"
+
+
+def test_cloud_foundrys_verdict_on_crashed_instances_is_read_at_the_instances_own_error_below():
+    log = ["Staging...", "-----> Executing init.r script", "       R 3.4.0 successfully installed", "Exit status 0",
+           "...", "0 of 1 instances running, 1 crashed", "FAILED", "Error restarting application: Start unsuccessful",
+           "", "CF LOGS extract:",
+           " 2017-07-26T12:29:10.97-0700 [APP/PROC/WEB/0] ERR /usr/lib/R/bin/exec/R: /usr/lib/x86_64-linux-gnu/"
+           "libgomp.so.1: version `GOMP_4.0' not found (required by /home/vcap/app/.root/usr/lib/libR.so)"]
+    assert signature_and_line(log) == ("container-start-failed", 11)
+
+
+def test_a_failure_after_cloud_foundry_uploads_the_droplet_is_not_the_buildpacks():
+    log = ["2016-01-21T09:11:58.29+0800 [STG/0]      OUT -----> Node.js Buildpack version 1.5.4",
+           "2016-01-21T09:12:07.15+0800 [STG/0]      OUT -----> Uploading droplet (52M)",
+           "2016-01-21T09:12:07.97+0800 [API/0]      ERR Error uploading: (Polling failed - status 0)"]
+    assert top_of(log).signature == "unknown"
+    # ... while the same failure before the upload is the buildpacks build's
+    assert top_of([log[0], log[2]]).signature == "buildpacks-build-failed"

@@ -41,6 +41,7 @@ _FAILURE_WORDS = [
     # system errors with (`spawn composer ENOENT`)
     r"(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|RESOURCE_EXHAUSTED|UNAUTHENTICATED|"
     r"DEADLINE_EXCEEDED|MODULE_NOT_FOUND|ENOENT|EACCES)",
+    r"(?-i:SQLSTATE)(?=\[)",   # a database's error through PHP's PDO (`SQLSTATE[HY000] [2002] Connection refused`)
 ]
 # ... and the forms that carry their own boundaries
 _FAILURE_FORMS = [
@@ -64,6 +65,9 @@ _FAILURE_FORMS = [
     # Elixir's raised exception (`** (MatchError) no match of ...`) and Mix's own (`** (Mix) Could not compile ...`)
     r"(?:^|(?<=\s))\*\* \((?-i:[A-Z][\w.]*)\)(?= \S)",
     r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?=[ \t][A-Z][a-z]))",   # Heroku's `!`, then a space or a tab
+    # the dynamic loader refusing a library older than the program was linked against (`/usr/lib/R/bin/exec/R:
+    # /lib/x86_64-linux-gnu/libm.so.6: version `GLIBC_2.23' not found (required by ...)`)
+    r"(?<![\w-])version [`'][\w.@-]+' not found \(required by ",
     r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
     r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",   # an HTTP status line
 ]

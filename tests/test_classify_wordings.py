@@ -1411,10 +1411,40 @@ def test_cloud_foundrys_verdict_on_crashed_instances_is_read_at_the_instances_ow
     assert signature_and_line(log) == ("container-start-failed", 11)
 
 
-def test_a_failure_after_cloud_foundry_uploads_the_droplet_is_not_the_buildpacks():
-    log = ["2016-01-21T09:11:58.29+0800 [STG/0]      OUT -----> Node.js Buildpack version 1.5.4",
-           "2016-01-21T09:12:07.15+0800 [STG/0]      OUT -----> Uploading droplet (52M)",
-           "2016-01-21T09:12:07.97+0800 [API/0]      ERR Error uploading: (Polling failed - status 0)"]
-    assert top_of(log).signature == "unknown"
-    # ... while the same failure before the upload is the buildpacks build's
-    assert top_of([log[0], log[2]]).signature == "buildpacks-build-failed"
+
+def test_kanikos_push_without_credentials_from_its_helper_is_the_push_refused():
+    log = ["Step #0: error pushing image: resolving pushAuth: error getting credentials - err: exit status 2, out: ``",
+           "ERROR", 'ERROR: build step 0 "gcr.io/kaniko-project/executor:latest" failed: step exited with non-zero '
+           "status: 1"]
+    assert signature_and_line(log) == ("push-permission-denied", 1)
+
+
+@pytest.mark.parametrize("log, line", [
+    # the lifecycle unable to start its detector (a builder laid out wrongly), read at its own words
+    (["===> ANALYZING", "===> DETECTING", "ERROR: failed to initialize detector: open /builds/app/urn:cnb:builder/"
+      "paketo-buildpacks/ruby/0.42.1/buildpack.toml: no such file or directory"], 3),
+    # ... or to run a buildpack's detect, under the header that names the buildpack
+    (["===> DETECTING", "[detector] ======== Error: paketo-buildpacks/health-checker@1.1.0 ========",
+      "[detector] fork/exec /cnb/buildpacks/paketo-buildpacks_health-checker/1.1.0/bin/detect: no such file or "
+      "directory"], 3)])
+def test_a_lifecycle_that_could_not_run_any_buildpacks_code_is_no_buildpacks_failure(log, line):
+    assert signature_and_line(log) == ("unknown", line)
+
+
+def test_a_buildpacks_failed_detect_is_read_below_the_lifecycles_header_naming_it():
+    log = ["===> DETECTING", "[detector] ======== Error: paketo-buildpacks/node-engine@1.2.3 ========",
+           "[detector] failed to parse package.json: unexpected end of JSON input", "[detector] ERROR: failed to "
+           "detect: buildpack(s) failed with err"]
+    assert top_of(log).line == 3
+
+
+@pytest.mark.parametrize("log, line", [
+    # an excerpt that starts at composer's first problem, read at the requirement it names
+    (["     !     >   Problem 1", "     !     >     - symfony/polyfill-ctype v1.24.0 requires php >=7.1 -> "
+      "satisfiable by php[7.3.24, 7.4.12].", "     !     >     - don't install symfony/polyfill-ctype v1.24.0|don't "
+      "install php 7.4.12"], 2),
+    # ... or at the conflict it names
+    (["-----> PHP app detected", "Problem 1", "    - Installation request for ext-protobuf 3.7.0 -> satisfiable by "
+      "ext-protobuf[3.7.0].", "    - google/gax 1.0.0 conflicts with ext-protobuf[3.7.0]."], 4)])
+def test_composers_numbered_problem_is_read_at_the_requirement_or_conflict_it_names(log, line):
+    assert signature_and_line(log) == ("buildpacks-build-failed", line)

@@ -65,6 +65,8 @@ _FAILURE_FORMS = [
     # Elixir's raised exception (`** (MatchError) no match of ...`) and Mix's own (`** (Mix) Could not compile ...`)
     r"(?:^|(?<=\s))\*\* \((?-i:[A-Z][\w.]*)\)(?= \S)",
     r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?=[ \t][A-Z][a-z]))",   # Heroku's `!`, then a space or a tab
+    # composer's resolver numbering the conflicts it found (`  Problem 1`, alone on its line, the requirements below)
+    r"(?:^|(?<=\s))(?-i:Problem \d+)(?=[ \t]*(?:\r?\n|$))",
     # the dynamic loader refusing a library older than the program was linked against (`/usr/lib/R/bin/exec/R:
     # /lib/x86_64-linux-gnu/libm.so.6: version `GLIBC_2.23' not found (required by ...)`)
     r"(?<![\w-])version [`'][\w.@-]+' not found \(required by ",

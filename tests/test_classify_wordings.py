@@ -1448,3 +1448,18 @@ def test_a_buildpacks_failed_detect_is_read_below_the_lifecycles_header_naming_i
       "ext-protobuf[3.7.0].", "    - google/gax 1.0.0 conflicts with ext-protobuf[3.7.0]."], 4)])
 def test_composers_numbered_problem_is_read_at_the_requirement_or_conflict_it_names(log, line):
     assert signature_and_line(log) == ("buildpacks-build-failed", line)
+
+
+@pytest.mark.parametrize("path, signature", [
+    ("/app/tmp/cache/meteor/.meteor/packages/meteor-tool/dev_bundle/bin/node", "buildpacks-build-failed"),
+    ("/tmp/build_23w2j5nfuo0fp/.heroku/node/bin/node", "buildpacks-build-failed"),   # (Heroku's build directory, 2012)
+    ("/app/tmp/cache/assets/node", "unknown"),   # a running Rails app's asset cache shows no build
+    ("/usr/local/bin/node", "unknown")])
+def test_herokus_older_build_and_cache_directories_show_a_buildpacks_build(path, signature):
+    log = ["npm ERR! Linux 3.13.0-112-generic", f'npm ERR! argv "{path}" "npm" "install"', "npm ERR! node v4.7.3",
+           "npm ERR! npm  v4.1.2", "npm ERR! code ELIFECYCLE",
+           "npm ERR! opencollective-postinstall@1.0.9 postinstall: `./bin/setup.js`", "npm ERR! Exit status 1",
+           "npm ERR! ", "npm ERR! Failed at the opencollective-postinstall@1.0.9 postinstall script './bin/setup.js'.",
+           "npm ERR! Make sure you have the latest version of node.js and npm installed.",
+           "npm ERR! If you do, this is most likely a problem with the opencollective-postinstall package,"]
+    assert signature_and_line(log) == (signature, 6)

@@ -131,14 +131,18 @@ PROGRESS = ("3f4ca61aafcd: Pulling fs layer\r3f4ca61aafcd: Downloading [=>      
 
 
 def with_progress(text: str):
-    """A progress line at the top and under every `Pulling from` line (where docker pull prints its layers)."""
+    """A progress line at the top and under every `Pulling from` line (where docker pull prints its layers), quoted
+    where the poster quoted the log (a Markdown quote quotes every line copied)."""
     lines, ends = _split(text)
-    out, above, inserted = [PROGRESS], [], 1
+    head = [line for line in lines if line.strip()][:5]
+    quoted = head and all(line.lstrip().startswith(">") for line in head)
+    progress = "> " + PROGRESS.replace("\r", "\r> ") if quoted else PROGRESS   # (each state the terminal showed)
+    out, above, inserted = [progress], [], 1
     for line in lines:
         above.append(inserted)
         out.append(line)
         if "Pulling from" in line:
-            out.append(PROGRESS)
+            out.append(progress)
             inserted += 1
     return _join(out, ends), lambda n: n + above[n - 1] if n else 0
 

@@ -1463,3 +1463,50 @@ def test_herokus_older_build_and_cache_directories_show_a_buildpacks_build(path,
            "npm ERR! Make sure you have the latest version of node.js and npm installed.",
            "npm ERR! If you do, this is most likely a problem with the opencollective-postinstall package,"]
     assert signature_and_line(log) == (signature, 6)
+
+
+def test_npm_1s_verdict_on_a_script_is_read_at_the_shells_missing_command_above_it():
+    log = ["-----> Installing dependencies with npm", "> neo4j@0.2.13 postinstall /tmp/build_20zj9urr4tkew/node_modules/neo4j",
+           "> npm run build", "", "sh: npm: not found", "npm http GET https://registry.npmjs.org/crc/0.2.0",
+           "npm ERR! neo4j@0.2.13 postinstall: `npm run build`", 'npm ERR! `sh "-c" "npm run build"` failed with 127',
+           "npm ERR! ", "npm ERR! Failed at the neo4j@0.2.13 postinstall script."]
+    assert signature_and_line(log) == ("buildpacks-build-failed", 5)
+
+
+def test_npms_debug_log_header_is_passed_over_for_its_error():
+    log = ["remote: 13612 verbose cwd /tmp/build_3352709514c6073540abbc12deb4ae94", "remote: 13613 error Linux 3.13.0-79",
+           'remote: 13614 error argv "/tmp/build_3352709514c6073540abbc12deb4ae94/vendor/node/bin/node" "npm" "install"',
+           "remote: 13615 error node v0.12.13", "remote: 13616 error npm  v2.15.0", "remote: 13617 error code EPEERINVALID",
+           "remote: 13618 error peerinvalid The package grunt@1.0.1 does not satisfy its siblings' peerDependencies "
+           "requirements!", "remote:  !     Push rejected, failed to compile Node.js app"]
+    assert signature_and_line(log) == ("buildpacks-build-failed", 7)
+
+
+def test_npms_closing_advice_is_boilerplate_so_its_report_is_read_where_it_starts():
+    log = ["remote:        npm ERR! Failed at the bcrypt@0.8.2 install script 'node-gyp rebuild'.",
+           "remote:        npm ERR! This is most likely a problem with the bcrypt package,",
+           "remote:        npm ERR! not with npm itself.", "remote:        npm ERR! Tell the author that this fails on your "
+           "system:", "remote:        npm ERR!     node-gyp rebuild", "remote:        npm ERR! You can get their info via:",
+           "remote:        npm ERR!     npm owner ls bcrypt", "remote:        npm ERR! There is likely additional logging "
+           "output above."]
+    assert signature_and_line(log) == ("buildpacks-build-failed", 1)
+
+
+def test_play_frameworks_server_that_could_not_start_is_read_at_the_exception_below_it():
+    log = ["2015-12-08T18:44:11.319118+00:00 app[web.1]: Oops, cannot start the server.",
+           "2015-12-08T18:44:11.327327+00:00 app[web.1]: \tat play.api.Configuration$.configError(Configuration.scala:178)",
+           "2015-12-08T18:44:11.327856+00:00 app[web.1]: Caused by: com.typesafe.config.ConfigException$Parse:  @ file:/app/"
+           "conf/application.conf: 2: Key 'application.conf' may not be followed by token"]
+    assert signature_and_line(log) == ("container-start-failed", 3)
+    # ... and where the poster ran it by hand, with nothing of the platform around it, at Play's own words
+    assert signature_and_line(["Oops, cannot start the server.", "@7f1a: Database 'default' needs migration!",
+                               "\tat org.flywaydb.play.PlayInitializer.checkState(PlayInitializer.scala:126)"]) \
+        == ("container-start-failed", 1)
+
+
+def test_pip_raising_its_own_exception_is_pip_failing():
+    # (prompting for the password of a private index in a buildpacks build, which has no terminal to answer it)
+    log = ["User for us-central1-python.pkg.dev: ERROR: Exception:", "Traceback (most recent call last):",
+           '  File "/layers/google.python.runtime/python/lib/python3.10/site-packages/pip/_internal/cli/base_command.py",'
+           " line 160, in exc_logging_wrapper", "    status = run_func(*args)"]
+    assert signature_and_line(log) == ("pip-install-failed", 1)

@@ -24,7 +24,7 @@ _FAILURE_WORDS = [
     r"(?:rake|rails) aborted!|name or service not known|unable to|denied|exception|traceback",
     r"http (?:status|error):? [45]\d\d",
     r"command not found",
-    r"sh: \d+: \S+: not found",   # dash's command not found (`sh: 1: tsc: not found`)
+    r"sh: (?:\d+: )?\S+: not found",   # dash's command not found (`sh: 1: tsc: not found`; `sh: npm: not found`)
     r"no such file or directory",
     r"invalid reference format",   # docker refusing an image name
     r"timed out",
@@ -47,7 +47,8 @@ _FAILURE_WORDS = [
 _FAILURE_FORMS = [
     # an exception's or error's name ending a longer word when its message follows (gsutil's `AccessDeniedException:
     # 403 ...`, node's `ReferenceError: require is not defined ...`, and with its code `TypeError [ERR_X]: ...`)
-    r"(?<=[a-z])(?:exception|error)(?=: | \[[\w-]+\]: )",
+    # (a Java exception's nested class too: `com.typesafe.config.ConfigException$Parse: ...`)
+    r"(?<=[a-z])(?:exception|error)(?=(?:\$\w+)?: | \[[\w-]+\]: )",
     # an exception's name alone, indented, at the end of its line (Laravel's console's `InvalidArgumentException`
     # above its message)
     r"(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))",

@@ -1510,3 +1510,10 @@ def test_pip_raising_its_own_exception_is_pip_failing():
            '  File "/layers/google.python.runtime/python/lib/python3.10/site-packages/pip/_internal/cli/base_command.py",'
            " line 160, in exc_logging_wrapper", "    status = run_func(*args)"]
     assert signature_and_line(log) == ("pip-install-failed", 1)
+
+
+def test_herokus_bamboo_stack_rejecting_a_push_for_bundler_is_a_buildpacks_style_build_failing():
+    log = ["-----> Gemfile detected, running Bundler version 1.0.7", "       Unresolved dependencies detected; Installing...",
+           "       Could not find gem 'growl (>= 0)' in any of the gem sources.", "       FAILED: http://devcenter.heroku.com/"
+           "articles/bundler", "", " !     Heroku push rejected, failed to install gems via Bundler"]
+    assert signature_and_line(log) == ("buildpacks-build-failed", 3)

@@ -1517,3 +1517,33 @@ def test_herokus_bamboo_stack_rejecting_a_push_for_bundler_is_a_buildpacks_style
            "       Could not find gem 'growl (>= 0)' in any of the gem sources.", "       FAILED: http://devcenter.heroku.com/"
            "articles/bundler", "", " !     Heroku push rejected, failed to install gems via Bundler"]
     assert signature_and_line(log) == ("buildpacks-build-failed", 3)
+
+
+def test_a_failure_after_cloud_foundry_uploads_the_droplet_is_the_apps_or_the_platforms_not_the_buildpacks():
+    staged = ["2014-05-30T01:11:41.70-0400 [STG]     OUT -----> Downloaded app package (4.0K)",
+              "2014-05-30T01:11:42.05-0400 [STG]     OUT     -----> Downloading IBM 1.7.0 JRE",
+              "2014-05-30T01:12:07.90-0400 [STG]     OUT -----> Uploading droplet (85M)"]
+    crashed = staged + ["2014-05-30T01:12:25.23-0400 [App/0]   ERR     Error: Could not find or load main class HelloWorld"]
+    assert signature_and_line(crashed) == ("container-start-failed", 4)
+    refused = staged + ["2016-01-21T09:12:07.97+0800 [API/0]      ERR Error uploading: (Polling failed - status 0)"]
+    assert signature_and_line(refused) == ("unknown", 4)
+    # ... while a buildpack's failure above the upload, which the staging went on past, is still the buildpacks'
+    detect = ["   -----> Java Buildpack v4.40 (offline)",
+              "   [Buildpack]                      ERROR Detect failed with exception #<RuntimeError: Zulu JRE error>",
+              "   -----> Nothing to compile", "   Exit status 0", "   Uploading droplet, build artifacts cache...",
+              "   Uploaded droplet (24M)"]
+    assert signature_and_line(detect) == ("buildpacks-build-failed", 2)
+
+
+def test_heroku_refusing_a_compiled_slug_is_no_buildpacks_failure():
+    log = ["remote: -----> Discovering process types", "remote:        Procfile declares types -> web", "remote: ",
+           "remote: -----> Compressing...", "remote:  !     Compiled slug size: 325.8M is too large (max is 300M).",
+           "remote:  !     See: http://devcenter.heroku.com/articles/slug-size", "remote: ", "remote:  !     Push failed"]
+    assert top_of(log).signature == "unknown"
+
+
+def test_a_handed_over_line_needs_a_plain_literal():
+    doc = {"handed_over": ["(a|b)"], "signatures": [
+        {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}]}
+    with pytest.raises(ConfigError, match="handed-over build line pattern"):
+        parse_catalogue(doc)

@@ -135,7 +135,7 @@ class Catalogue:
                  builders: tuple[Marked, ...] = (), summaries: tuple[str, ...] = (),
                  output_starts: tuple[str, ...] = (), reports: tuple[dict, ...] = (),
                  finished: tuple[str, ...] = (), platforms: tuple[Marked, ...] = (),
-                 usage_errors: tuple[str, ...] = ()):
+                 usage_errors: tuple[str, ...] = (), handed_over: tuple[str, ...] = ()):
         self.signatures = signatures
         self.platforms = platforms
         self.sections = sections
@@ -159,6 +159,7 @@ class Catalogue:
                                                          ("ruled_out_by", sig.ruled_out_by)) for text in texts)
                             for si, sig in enumerate(signatures)}
         self._finished = tuple(_rule(text, "finished build line", source) for text in finished)
+        self._handed_over = tuple(_rule(text, "handed-over build line", source) for text in handed_over)
         # in file order: when markers of two sections match one line, the section listed first wins; a line that
         # says a build finished ends the section it was in (below it, as above the first marker, none is known)
         self._markers: list[tuple[str | None, LineRule]] = \
@@ -190,7 +191,7 @@ class Catalogue:
     def shape(self, text: str) -> LogShape:
         """The lazily computed facts about `text` that matches are put in context with."""
         return LogShape(text, self._builders, self._uninformative, self._output_starts, self._markers, self._finished,
-                        self._summaries)
+                        self._summaries, self._handed_over)
 
     def matches(self, text: str) -> Iterator[tuple[int, int, str, _Pattern]]:
         """(line number, line start, line, pattern) for each pattern matching a line of text.

@@ -19,7 +19,7 @@ _KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "f
          "builder_output", "recovered_by", "ruled_out_by", "platforms"}
 _MARKED_KEYS = {"name", "markers", "fallback", "out_of_order"}   # keys of a section or a builder entry
 _TOP_KEYS = {"version", "sections", "uninformative", "builders", "platforms", "finished", "summaries", "reports",
-             "usage_errors",
+             "usage_errors", "handed_over",
              "output_starts", "signatures"}
 _REPORT_KEYS = {"opens", "telling", "next", "past"}
 
@@ -170,8 +170,9 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
     if extra:
         raise ConfigError(f"{source}: top-level key(s) {sorted(extra)} are unknown; allowed: {sorted(_TOP_KEYS)}.")
     sections = _marked(doc, "sections", "section", source)
-    uninformative, summaries, output_starts, finished, usage_errors = (
-        _regex_list(doc, key, source) for key in ("uninformative", "summaries", "output_starts", "finished", "usage_errors"))
+    uninformative, summaries, output_starts, finished, usage_errors, handed_over = (
+        _regex_list(doc, key, source)
+        for key in ("uninformative", "summaries", "output_starts", "finished", "usage_errors", "handed_over"))
     builders = _marked(doc, "builders", "builder", source)
     platforms = _marked(doc, "platforms", "platform", source)
     reports = _reports(doc, source)
@@ -226,7 +227,7 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
                 raise ConfigError(f"{source}: {kind} '{e.name}'.fallback names unknown signature {e.fallback!r}.")
     # compiles every pattern, marker and listed line: bad regexes fail here
     return Catalogue(signatures, source, sections, uninformative, builders, summaries, output_starts, reports,
-                     finished, platforms, usage_errors)
+                     finished, platforms, usage_errors, handed_over)
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:

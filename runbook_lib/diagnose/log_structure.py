@@ -56,7 +56,8 @@ class LogShape:
 
     def __init__(self, text: str, builders: tuple[Builder, ...] = (), uninformative: tuple[LineRule, ...] = (),
                  stops: tuple[LineRule, ...] = (), markers: list[tuple[str | None, LineRule]] | None = None,
-                 finished: tuple[LineRule, ...] = (), summaries: tuple[LineRule, ...] = ()):
+                 finished: tuple[LineRule, ...] = (), summaries: tuple[LineRule, ...] = (),
+                 handed_over: tuple[LineRule, ...] = ()):
         self.text = text
         self.builders = builders
         self.uninformative = uninformative
@@ -64,6 +65,7 @@ class LogShape:
         self.markers = markers or []  # (section, marker) as SectionTracker takes them
         self.finished = finished      # lines that say a build finished (no builder's output goes on below)
         self.summaries = summaries    # lines that close a failure message rather than state its cause
+        self.handed_over = handed_over   # lines where a build's output ends without saying it succeeded
         self._builder: list[Builder | None] = []         # the log's builder, once looked for
         # (from, to, builder, step) of the lines last asked about: a framed line's answer holds for its step's lines
         self._near: tuple[int, int, Builder, int | None] | None = None
@@ -101,11 +103,12 @@ class LogShape:
     def build_builder(self, around: int) -> Builder | None:
         """The builder of the build the line at offset `around` is in, whose failures nothing else explains
         (the builder's fallback names them): the first in catalogue order with a marker below the last line
-        above it that says a build finished (catalogue `finished`), or in the whole log when none does. (A
+        above it that says a build finished or handed over to the platform (catalogue `finished`, `handed_over`),
+        or in the whole log when none does. (A
         build's own lines around the failure may be another builder's, as App Engine quoting its buildpacks
         build's failure above the buildpacks' output.)"""
         start = self.text.rfind("\n", 0, around) + 1
-        begin = max((found[0] for rule in self.finished
+        begin = max((found[0] for rule in self.finished + self.handed_over
                      if (found := last_line(self.text, rule.needle, rule.regex.search, hi=start)) is not None),
                     default=None)
         if begin is None:

@@ -1547,3 +1547,10 @@ def test_a_handed_over_line_needs_a_plain_literal():
         {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}]}
     with pytest.raises(ConfigError, match="handed-over build line pattern"):
         parse_catalogue(doc)
+
+
+def test_cloud_foundrys_php_buildpack_failing_on_composer_is_read_at_the_extension_the_platform_lacks():
+    log = ["Installing dependencies from lock file", "Your requirements could not be resolved to an installable set of "
+           "packages.", "  Problem 1", "    - The requested PHP extension ext-mcrypt * is missing from your system. "
+           "Install or enable PHP's mcrypt extension.", "-----> Composer command failed"]
+    assert signature_and_line(log) == ("buildpacks-build-failed", 4)

@@ -1554,3 +1554,10 @@ def test_cloud_foundrys_php_buildpack_failing_on_composer_is_read_at_the_extensi
            "packages.", "  Problem 1", "    - The requested PHP extension ext-mcrypt * is missing from your system. "
            "Install or enable PHP's mcrypt extension.", "-----> Composer command failed"]
     assert signature_and_line(log) == ("buildpacks-build-failed", 4)
+
+
+def test_herokus_nodejs_buildpack_unable_to_provide_the_yarn_that_engines_pins_cannot_provide_that_version():
+    log = ["-----> Installing binaries", "       engines.node (package.json):  8.x", "       engines.yarn (package.json):  "
+           "1.0.1", "       Resolving yarn version 1.0.1...", "       Could not find Yarn version corresponding to version "
+           "requirement: 1.0.1", "-----> Build failed", " !     No matching version found for Yarn: 1.0.1"]
+    assert signature_and_line(log) == ("buildpacks-python-version", 5)

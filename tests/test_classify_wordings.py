@@ -1561,3 +1561,11 @@ def test_herokus_nodejs_buildpack_unable_to_provide_the_yarn_that_engines_pins_c
            "1.0.1", "       Resolving yarn version 1.0.1...", "       Could not find Yarn version corresponding to version "
            "requirement: 1.0.1", "-----> Build failed", " !     No matching version found for Yarn: 1.0.1"]
     assert signature_and_line(log) == ("buildpacks-python-version", 5)
+
+
+def test_cloud_foundry_starting_an_app_instance_marks_the_apps_own_lines_below():
+    log = ["Starting app instance (index 0) with guid 3258a8cf-68eb-4645-b1b4-b04c85b4d25a", "    module.js:327",
+           "    throw err;", "    ^", "Error: Cannot find module '/home/vcap/app/app.js",
+           "    at Function.Module._resolveFilename (module.js:325:15)"]
+    assert signature_and_line(log) == ("container-start-failed", 5)
+    assert top_of(log[1:]).signature == "unknown"

@@ -1569,3 +1569,21 @@ def test_cloud_foundry_starting_an_app_instance_marks_the_apps_own_lines_below()
            "    at Function.Module._resolveFilename (module.js:325:15)"]
     assert signature_and_line(log) == ("container-start-failed", 5)
     assert top_of(log[1:]).signature == "unknown"
+
+
+def test_a_python_traceback_behind_gits_remote_prefix_is_read_at_its_exception():
+    log = ["remote: -----> Python app detected        ", "remote: -----> Installing pip        ",
+           "remote: Traceback (most recent call last):        ",
+           'remote:   File "/app/tmp/buildpacks/e0177/vendor/pipenv-to-pip", line 24, in <module>        ',
+           "remote:     main()        ", "remote: TypeError: string indices must be integers        ",
+           "remote:  !     Push rejected, failed to compile Python app.        "]
+    assert signature_and_line(log) == ("buildpacks-build-failed", 6)
+
+
+def test_pip_unable_to_fetch_a_requirement_given_as_a_url_is_pip_failing():
+    log = ["-----> Installing requirements with pip", "       Collecting https://github.com/o/r/archive/asyncio.zip (from -r "
+           "/tmp/build_59d3568e/requirements.txt (line 3))", "         ERROR: HTTP error 404 while getting https://github.com/"
+           "o/r/archive/asyncio.zip", "       ERROR: Could not install requirement https://github.com/o/r/archive/asyncio.zip"
+           " (from -r /tmp/build_59d3568e/requirements.txt (line 3)) because of HTTP error 404 Client Error: Not Found",
+           " !     Push rejected, failed to compile Python app."]
+    assert top_of(log).signature == "pip-install-failed"

@@ -15,7 +15,7 @@ from .lines import indented_text, line_at, lines_above, lines_below, own_text
 _TRACEBACK = re.compile(r'^\s*(?:Traceback \(most recent call last\):|File "[^"]+", line \d+)')
 # ... after a log viewer's own prefix on each line (Cloud Logging's `DEFAULT [revision-name] `, the `      .    `
 # of Cloud Foundry's PHP buildpack's extension output)
-_TRACEBACK_AFTER = re.compile(r'^(?:[A-Z]+ |\s*\.\s+)?(?:\[[^\]]+\] )?(Traceback \(most recent call last\):)')
+_TRACEBACK_AFTER = re.compile(r'^(?:[A-Z]+ |\s*\.\s+|remote: +)?(?:\[[^\]]+\] )?(Traceback \(most recent call last\):)')
 _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
 _FRAME = re.compile(r'File "[^"]+", line \d+')
 _CARETS = re.compile(r"^\s*[~^]+\s*$")

@@ -1587,3 +1587,10 @@ def test_pip_unable_to_fetch_a_requirement_given_as_a_url_is_pip_failing():
            " (from -r /tmp/build_59d3568e/requirements.txt (line 3)) because of HTTP error 404 Client Error: Not Found",
            " !     Push rejected, failed to compile Python app."]
     assert top_of(log).signature == "pip-install-failed"
+
+
+def test_next_js_started_without_a_production_build_is_a_start_failure():
+    log = ["Error: Could not find a production build in the '.next' directory. Try building your app with 'next build' "
+           "before starting the production server.", "    at setupFsCheck (/layers/google.nodejs.yarn/yarn_modules/"
+           "node_modules/next/dist/server/lib/router-utils/filesystem.js:148:19)"]
+    assert signature_and_line(log) == ("container-start-failed", 1)

@@ -1594,3 +1594,6 @@ def test_next_js_started_without_a_production_build_is_a_start_failure():
            "before starting the production server.", "    at setupFsCheck (/layers/google.nodejs.yarn/yarn_modules/"
            "node_modules/next/dist/server/lib/router-utils/filesystem.js:148:19)"]
     assert signature_and_line(log) == ("container-start-failed", 1)
+    # ... and Nuxt 2's `nuxt start` where `nuxt build` never ran
+    assert signature_and_line(["> $ nuxt start", "> FATAL  No build files found in /workspace/.nuxt/dist/server."]) \
+        == ("container-start-failed", 2)

@@ -762,6 +762,19 @@ def test_a_marker_rule_is_tried_once_a_line_however_often_its_literal_repeats():
     assert len(counted.seen) == 3
 
 
+def test_a_marker_whose_literal_starts_inside_another_markers_literal_is_found():
+    """The scan finds `-----> ` and goes on past it: a rule whose literal is `> Compressing...` (a suffix of its
+    pattern's literal run, chosen for its rare first character) must still be tried on that line."""
+    from runbook_lib.diagnose.lines import LinePattern, LineRule
+    from runbook_lib.diagnose.markers import MarkerLines
+
+    header = LineRule("-----> ", LinePattern(r"^-----> \w+ app detected"))
+    compressing = LineRule("> Compressing...", LinePattern(r"(?:^|\s)-----> Compressing\.\.\."))
+    text = "-----> Swift app detected\n-----> Compressing...\nsomething else\n"
+    found = MarkerLines(text, [(0, header), (-1, compressing)]).found(0, len(text))
+    assert [(start, set(owners)) for start, owners, _ in found] == [(0, {0}), (text.index("-----> C"), {-1})]
+
+
 def test_a_pattern_reads_a_long_lines_start_and_end_only():
     """A minified bundle or a base64 blob of megabytes on one line: a catalogue regex sees at most LONG_LINE
     characters of it (its first and last halves), so a `.*` between two words costs the same on any line."""

@@ -589,10 +589,11 @@ def test_a_builders_tool_refusing_how_it_was_called_is_no_failure_of_that_builde
     assert classify_log(built)[0].signature == "buildpacks-build-failed"
 
 
-def test_a_usage_error_needs_a_plain_literal():
-    doc = {"usage_errors": ["(a|b)"], "signatures": [
+@pytest.mark.parametrize("key, owner", [("usage_errors", "usage error"), ("handed_over", "handed-over build line")])
+def test_a_listed_line_needs_a_plain_literal(key, owner):
+    doc = {key: ["(a|b)"], "signatures": [
         {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}]}
-    with pytest.raises(ConfigError, match="usage error pattern"):
+    with pytest.raises(ConfigError, match=f"{owner} pattern"):
         parse_catalogue(doc)
 
 

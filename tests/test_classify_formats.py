@@ -43,6 +43,7 @@ import pytest
 
 from runbook_lib.buildlogs import exported_entries, fetch_build_log, listed_newest_first
 from runbook_lib.diagnose import classify_log
+from runbook_lib.diagnose.lines import is_quoted
 from score_real_logs import MANIFEST, REAL, SETS, UNMEASURED, is_near
 
 Form = Callable[[str], tuple["str | bytes", Callable[[int], int]]]
@@ -134,9 +135,8 @@ def with_progress(text: str):
     """A progress line at the top and under every `Pulling from` line (where docker pull prints its layers), quoted
     where the poster quoted the log (a Markdown quote quotes every line copied)."""
     lines, ends = _split(text)
-    head = [line for line in lines if line.strip()][:5]
-    quoted = head and all(line.lstrip().startswith(">") for line in head)
-    progress = "> " + PROGRESS.replace("\r", "\r> ") if quoted else PROGRESS   # (each state the terminal showed)
+    # (quoted, each state the terminal showed)
+    progress = "> " + PROGRESS.replace("\r", "\r> ") if is_quoted(text) else PROGRESS
     out, above, inserted = [progress], [], 1
     for line in lines:
         above.append(inserted)

@@ -23,7 +23,7 @@ import zlib
 import pytest
 
 from runbook_lib.diagnose import MAX_EVIDENCE_CHARS, classify_log
-from runbook_lib.diagnose.lines import unwrapped
+from runbook_lib.diagnose.lines import is_quoted, unwrapped
 from test_classify_real import MANIFEST, REAL, UNMEASURED
 
 HEALTHY = REAL.parent / "healthy"
@@ -48,8 +48,7 @@ def _framed(text: str) -> str:
 def _prefix(text: str, excerpt: str = "") -> str:
     """The healthy text above an excerpt, quoted as the excerpt is (a poster who quotes a log quotes all of it)."""
     text = text if text.endswith("\n") else text + "\n"
-    head = [line for line in excerpt.split("\n") if line.strip()][:5]
-    if head and all(line.lstrip().startswith(">") for line in head):
+    if is_quoted(excerpt):
         text = "".join(f"> {line}" if line.strip() else line for line in text.splitlines(keepends=True))
     return text
 

@@ -1012,11 +1012,18 @@ def test_other_vendors_buildpacks_refusing_a_runtime_version_is_the_version_refu
     assert signature_and_line(log) == ("buildpacks-python-version", line)
 
 
-def test_bundler_refusing_a_gem_for_the_ruby_in_herokus_ruby_buildpack_is_the_build_failing():
-    log = ["remote: -----> Using Ruby version: ruby-3.1.2", "remote: -----> Installing dependencies using bundler 2.3.25",
-           "remote:        nokogiri-1.12.5-x86_64-linux requires ruby version < 3.1.dev, >= 2.5, which is",
-           "remote:        incompatible with the current version, 3.1.2"]
-    assert signature_and_line(log) == ("buildpacks-build-failed", 4)
+@pytest.mark.parametrize("log, line", [
+    # a gem that needs another Ruby, in words bundler wraps after `which is`
+    (["remote: -----> Using Ruby version: ruby-3.1.2", "remote: -----> Installing dependencies using bundler 2.3.25",
+      "remote:        nokogiri-1.12.5-x86_64-linux requires ruby version < 3.1.dev, >= 2.5, which is",
+      "remote:        incompatible with the current version, 3.1.2"], 4),
+    # a gemspec that raised while bundler loaded it (`There was a X while loading`)
+    (["-----> Ruby app detected", "       Fetching git://github.com/locomotivecms/steam.git",
+      "       There was a ArgumentError while loading locomotivecms_steam.gemspec:",
+      "       Malformed version number string 1.0.0-beta.2 from"], 3),
+], ids=["gem-needs-another-ruby", "gemspec-raised"])
+def test_bundlers_own_words_in_herokus_ruby_buildpack_are_the_build_failing(log, line):
+    assert signature_and_line(log) == ("buildpacks-build-failed", line)
 
 
 def test_composers_script_verdict_is_read_at_the_scripts_own_failure_above_it():
@@ -1209,13 +1216,6 @@ def test_unzips_refusal_below_a_buildpacks_step_header_is_the_buildpacks_downloa
     assert signature_and_line(log) == ("buildpacks-build-failed", 3)
     # ... while an uploaded source archive cut short, with no build above it, is the fetch that failed
     assert top_of(unzip).signature == "source-fetch-failed"
-
-
-def test_bundler_loading_a_gemspec_that_raised_is_the_buildpacks_build_failing():
-    log = ["-----> Ruby app detected", "       Fetching git://github.com/locomotivecms/steam.git",
-           "       There was a ArgumentError while loading locomotivecms_steam.gemspec:",
-           "       Malformed version number string 1.0.0-beta.2 from"]
-    assert signature_and_line(log) == ("buildpacks-build-failed", 3)
 
 
 def test_the_ruby_buildpacks_broken_download_of_its_default_bundler_cache_is_no_ruby_version_refused():
@@ -1466,37 +1466,51 @@ def test_herokus_older_build_and_cache_directories_show_a_buildpacks_build(path,
 
 
 def test_npm_1s_verdict_on_a_script_is_read_at_the_shells_missing_command_above_it():
-    log = ["-----> Installing dependencies with npm", "> neo4j@0.2.13 postinstall /tmp/build_20zj9urr4tkew/node_modules/neo4j",
-           "> npm run build", "", "sh: npm: not found", "npm http GET https://registry.npmjs.org/crc/0.2.0",
-           "npm ERR! neo4j@0.2.13 postinstall: `npm run build`", 'npm ERR! `sh "-c" "npm run build"` failed with 127',
-           "npm ERR! ", "npm ERR! Failed at the neo4j@0.2.13 postinstall script."]
+    log = ["-----> Installing dependencies with npm",
+           "> neo4j@0.2.13 postinstall /tmp/build_20zj9urr4tkew/node_modules/neo4j",
+           "> npm run build",
+           "",
+           "sh: npm: not found",
+           "npm http GET https://registry.npmjs.org/crc/0.2.0",
+           "npm ERR! neo4j@0.2.13 postinstall: `npm run build`",
+           'npm ERR! `sh "-c" "npm run build"` failed with 127',
+           "npm ERR! ",
+           "npm ERR! Failed at the neo4j@0.2.13 postinstall script."]
     assert signature_and_line(log) == ("buildpacks-build-failed", 5)
 
 
 def test_npms_debug_log_header_is_passed_over_for_its_error():
-    log = ["remote: 13612 verbose cwd /tmp/build_3352709514c6073540abbc12deb4ae94", "remote: 13613 error Linux 3.13.0-79",
-           'remote: 13614 error argv "/tmp/build_3352709514c6073540abbc12deb4ae94/vendor/node/bin/node" "npm" "install"',
-           "remote: 13615 error node v0.12.13", "remote: 13616 error npm  v2.15.0", "remote: 13617 error code EPEERINVALID",
-           "remote: 13618 error peerinvalid The package grunt@1.0.1 does not satisfy its siblings' peerDependencies "
-           "requirements!", "remote:  !     Push rejected, failed to compile Node.js app"]
+    log = ["remote: 13612 verbose cwd /tmp/build_3352709514c6073540abbc12deb4ae94",
+           "remote: 13613 error Linux 3.13.0-79",
+           'remote: 13614 error argv "/tmp/build_3352709514c6073540abbc12deb4ae94/vendor/node/bin/node" "npm" '
+           '"install"',
+           "remote: 13615 error node v0.12.13",
+           "remote: 13616 error npm  v2.15.0",
+           "remote: 13617 error code EPEERINVALID",
+           "remote: 13618 error peerinvalid The package grunt@1.0.1 does not satisfy its siblings' "
+           "peerDependencies requirements!",
+           "remote:  !     Push rejected, failed to compile Node.js app"]
     assert signature_and_line(log) == ("buildpacks-build-failed", 7)
 
 
 def test_npms_closing_advice_is_boilerplate_so_its_report_is_read_where_it_starts():
     log = ["remote:        npm ERR! Failed at the bcrypt@0.8.2 install script 'node-gyp rebuild'.",
            "remote:        npm ERR! This is most likely a problem with the bcrypt package,",
-           "remote:        npm ERR! not with npm itself.", "remote:        npm ERR! Tell the author that this fails on your "
-           "system:", "remote:        npm ERR!     node-gyp rebuild", "remote:        npm ERR! You can get their info via:",
-           "remote:        npm ERR!     npm owner ls bcrypt", "remote:        npm ERR! There is likely additional logging "
-           "output above."]
+           "remote:        npm ERR! not with npm itself.",
+           "remote:        npm ERR! Tell the author that this fails on your system:",
+           "remote:        npm ERR!     node-gyp rebuild",
+           "remote:        npm ERR! You can get their info via:",
+           "remote:        npm ERR!     npm owner ls bcrypt",
+           "remote:        npm ERR! There is likely additional logging output above."]
     assert signature_and_line(log) == ("buildpacks-build-failed", 1)
 
 
 def test_play_frameworks_server_that_could_not_start_is_read_at_the_exception_below_it():
     log = ["2015-12-08T18:44:11.319118+00:00 app[web.1]: Oops, cannot start the server.",
-           "2015-12-08T18:44:11.327327+00:00 app[web.1]: \tat play.api.Configuration$.configError(Configuration.scala:178)",
-           "2015-12-08T18:44:11.327856+00:00 app[web.1]: Caused by: com.typesafe.config.ConfigException$Parse:  @ file:/app/"
-           "conf/application.conf: 2: Key 'application.conf' may not be followed by token"]
+           "2015-12-08T18:44:11.327327+00:00 app[web.1]: \tat "
+           "play.api.Configuration$.configError(Configuration.scala:178)",
+           "2015-12-08T18:44:11.327856+00:00 app[web.1]: Caused by: com.typesafe.config.ConfigException$Parse:  @ "
+           "file:/app/conf/application.conf: 2: Key 'application.conf' may not be followed by token"]
     assert signature_and_line(log) == ("container-start-failed", 3)
     # ... and where the poster ran it by hand, with nothing of the platform around it, at Play's own words
     assert signature_and_line(["Oops, cannot start the server.", "@7f1a: Database 'default' needs migration!",
@@ -1506,16 +1520,22 @@ def test_play_frameworks_server_that_could_not_start_is_read_at_the_exception_be
 
 def test_pip_raising_its_own_exception_is_pip_failing():
     # (prompting for the password of a private index in a buildpacks build, which has no terminal to answer it)
-    log = ["User for us-central1-python.pkg.dev: ERROR: Exception:", "Traceback (most recent call last):",
-           '  File "/layers/google.python.runtime/python/lib/python3.10/site-packages/pip/_internal/cli/base_command.py",'
-           " line 160, in exc_logging_wrapper", "    status = run_func(*args)"]
+    log = ["User for us-central1-python.pkg.dev: ERROR: Exception:",
+           "Traceback (most recent call last):",
+           '  File "/l'
+           'ayers/google.python.runtime/python/lib/python3.10/site-packages/pip/_internal/cli/base_command.py", '
+           "line 160, in exc_logging_wrapper",
+           "    status = run_func(*args)"]
     assert signature_and_line(log) == ("pip-install-failed", 1)
 
 
 def test_herokus_bamboo_stack_rejecting_a_push_for_bundler_is_a_buildpacks_style_build_failing():
-    log = ["-----> Gemfile detected, running Bundler version 1.0.7", "       Unresolved dependencies detected; Installing...",
-           "       Could not find gem 'growl (>= 0)' in any of the gem sources.", "       FAILED: http://devcenter.heroku.com/"
-           "articles/bundler", "", " !     Heroku push rejected, failed to install gems via Bundler"]
+    log = ["-----> Gemfile detected, running Bundler version 1.0.7",
+           "       Unresolved dependencies detected; Installing...",
+           "       Could not find gem 'growl (>= 0)' in any of the gem sources.",
+           "       FAILED: http://devcenter.heroku.com/articles/bundler",
+           "",
+           " !     Heroku push rejected, failed to install gems via Bundler"]
     assert signature_and_line(log) == ("buildpacks-build-failed", 3)
 
 
@@ -1523,7 +1543,8 @@ def test_a_failure_after_cloud_foundry_uploads_the_droplet_is_the_apps_or_the_pl
     staged = ["2014-05-30T01:11:41.70-0400 [STG]     OUT -----> Downloaded app package (4.0K)",
               "2014-05-30T01:11:42.05-0400 [STG]     OUT     -----> Downloading IBM 1.7.0 JRE",
               "2014-05-30T01:12:07.90-0400 [STG]     OUT -----> Uploading droplet (85M)"]
-    crashed = staged + ["2014-05-30T01:12:25.23-0400 [App/0]   ERR     Error: Could not find or load main class HelloWorld"]
+    crashed = staged + ["2014-05-30T01:12:25.23-0400 [App/0]   ERR     Error: Could not find or load main class "
+                        "HelloWorld"]
     assert signature_and_line(crashed) == ("container-start-failed", 4)
     refused = staged + ["2016-01-21T09:12:07.97+0800 [API/0]      ERR Error uploading: (Polling failed - status 0)"]
     assert signature_and_line(refused) == ("unknown", 4)
@@ -1535,18 +1556,24 @@ def test_a_failure_after_cloud_foundry_uploads_the_droplet_is_the_apps_or_the_pl
     assert signature_and_line(detect) == ("buildpacks-build-failed", 2)
 
 
+@pytest.mark.parametrize("handover", ["-----> Uploading droplet (52M)", "-----> Compressing..."])
+def test_a_handed_over_line_ends_the_buildpacks_output_that_their_own_words_count_in(handover):
+    # swiftenv's refusal means the Swift version refused only in a buildpacks build's output
+    refusal = "We don't have build instructions for 4.0-DEVELOPMENT-SNAPSHOT"
+    assert top_of(["-----> Swift app detected", refusal]).signature == "buildpacks-python-version"
+    assert signature_and_line(["-----> Swift app detected", handover, refusal]) == ("unknown", 3)
+
+
 def test_heroku_refusing_a_compiled_slug_is_no_buildpacks_failure():
-    log = ["remote: -----> Discovering process types", "remote:        Procfile declares types -> web", "remote: ",
-           "remote: -----> Compressing...", "remote:  !     Compiled slug size: 325.8M is too large (max is 300M).",
-           "remote:  !     See: http://devcenter.heroku.com/articles/slug-size", "remote: ", "remote:  !     Push failed"]
+    log = ["remote: -----> Discovering process types",
+           "remote:        Procfile declares types -> web",
+           "remote: ",
+           "remote: -----> Compressing...",
+           "remote:  !     Compiled slug size: 325.8M is too large (max is 300M).",
+           "remote:  !     See: http://devcenter.heroku.com/articles/slug-size",
+           "remote: ",
+           "remote:  !     Push failed"]
     assert top_of(log).signature == "unknown"
-
-
-def test_a_handed_over_line_needs_a_plain_literal():
-    doc = {"handed_over": ["(a|b)"], "signatures": [
-        {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}]}
-    with pytest.raises(ConfigError, match="handed-over build line pattern"):
-        parse_catalogue(doc)
 
 
 def test_cloud_foundrys_php_buildpack_failing_on_composer_is_read_at_the_extension_the_platform_lacks():
@@ -1557,9 +1584,13 @@ def test_cloud_foundrys_php_buildpack_failing_on_composer_is_read_at_the_extensi
 
 
 def test_herokus_nodejs_buildpack_unable_to_provide_the_yarn_that_engines_pins_cannot_provide_that_version():
-    log = ["-----> Installing binaries", "       engines.node (package.json):  8.x", "       engines.yarn (package.json):  "
-           "1.0.1", "       Resolving yarn version 1.0.1...", "       Could not find Yarn version corresponding to version "
-           "requirement: 1.0.1", "-----> Build failed", " !     No matching version found for Yarn: 1.0.1"]
+    log = ["-----> Installing binaries",
+           "       engines.node (package.json):  8.x",
+           "       engines.yarn (package.json):  1.0.1",
+           "       Resolving yarn version 1.0.1...",
+           "       Could not find Yarn version corresponding to version requirement: 1.0.1",
+           "-----> Build failed",
+           " !     No matching version found for Yarn: 1.0.1"]
     assert signature_and_line(log) == ("buildpacks-python-version", 5)
 
 
@@ -1581,10 +1612,12 @@ def test_a_python_traceback_behind_gits_remote_prefix_is_read_at_its_exception()
 
 
 def test_pip_unable_to_fetch_a_requirement_given_as_a_url_is_pip_failing():
-    log = ["-----> Installing requirements with pip", "       Collecting https://github.com/o/r/archive/asyncio.zip (from -r "
-           "/tmp/build_59d3568e/requirements.txt (line 3))", "         ERROR: HTTP error 404 while getting https://github.com/"
-           "o/r/archive/asyncio.zip", "       ERROR: Could not install requirement https://github.com/o/r/archive/asyncio.zip"
-           " (from -r /tmp/build_59d3568e/requirements.txt (line 3)) because of HTTP error 404 Client Error: Not Found",
+    log = ["-----> Installing requirements with pip",
+           "       Collecting https://github.com/o/r/archive/asyncio.zip (from -r "
+           "/tmp/build_59d3568e/requirements.txt (line 3))",
+           "         ERROR: HTTP error 404 while getting https://github.com/o/r/archive/asyncio.zip",
+           "       ERROR: Could not install requirement https://github.com/o/r/archive/asyncio.zip (from -r "
+           "/tmp/build_59d3568e/requirements.txt (line 3)) because of HTTP error 404 Client Error: Not Found",
            " !     Push rejected, failed to compile Python app."]
     assert top_of(log).signature == "pip-install-failed"
 

@@ -164,7 +164,7 @@ class Catalogue:
         # says a build finished ends the section it was in (below it, as above the first marker, none is known)
         self._markers: list[tuple[str | None, LineRule]] = \
             [(sec.name, _rule(text, f"section '{sec.name}' marker", source)) for sec in sections for text in sec.markers]
-        self._markers += [(None, rule) for rule in self._finished]
+        self._markers += [(None, rule) for rule in self._finished + self._handed_over]
         self._uninformative = tuple(_rule(text, "uninformative line", source) for text in uninformative)
         self._summaries = tuple(_rule(text, "summary line", source) for text in summaries)
         self._usage_errors = tuple(_rule(text, "usage error", source) for text in usage_errors)

@@ -153,11 +153,9 @@ def _without_one_layer(text: str) -> str:
         text = text.translate(_SPACES)
     if _escaped_html(text):
         text = _ENTITY.sub(lambda m: _ENTITIES[m.group(0)], text)
-    head = _head(text)
-    # (npm's `> app@1.0.0 build` headers are two lines followed by npm's output, never a log's whole head)
-    if head and all(_QUOTE.match(line) for line in head):
+    if is_quoted(text):
         text = _QUOTE.sub("", text)
-        head = _head(text)
+    head = _head(text)
     numbers = [int(m.group(1)) if (m := _LINE_NUMBER.match(line)) else None for line in head]
     if len(head) >= 3 and None not in numbers and numbers == list(range(numbers[0], numbers[0] + len(head))):
         text = _LINE_NUMBER.sub("", text)
@@ -246,6 +244,13 @@ def _escaped_html(text: str) -> bool:
     """Whether the log was copied from a page's HTML source: it holds entities and none of the characters they
     stand for (a log as printed holds quotes or brackets wherever it holds an entity's words)."""
     return "&" in text and any(e in text for e in _ENTITIES) and not any(c in text for c in '"<>')
+
+
+def is_quoted(text: str) -> bool:
+    """Whether a paste is quoted whole, Markdown's `> ` before each line of its head, as without_decoration reads it
+    (npm's `> app@1.0.0 build` headers are two lines followed by npm's output, never a log's whole head)."""
+    head = _head(text)
+    return bool(head) and all(_QUOTE.match(line) for line in head)
 
 
 def _head(text: str) -> list[str]:

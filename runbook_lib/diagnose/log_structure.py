@@ -65,7 +65,8 @@ class LogShape:
         self.markers = markers or []  # (section, marker) as SectionTracker takes them
         self.finished = finished      # lines that say a build finished (no builder's output goes on below)
         self.summaries = summaries    # lines that close a failure message rather than state its cause
-        self.handed_over = handed_over   # lines where a build's output ends without saying it succeeded
+        # ... and with the lines where a build's output ends without saying it succeeded, where any build's output ends
+        self.output_ends = finished + handed_over
         self._builder: list[Builder | None] = []         # the log's builder, once looked for
         # (from, to, builder, step) of the lines last asked about: a framed line's answer holds for its step's lines
         self._near: tuple[int, int, Builder, int | None] | None = None
@@ -108,7 +109,7 @@ class LogShape:
         build's own lines around the failure may be another builder's, as App Engine quoting its buildpacks
         build's failure above the buildpacks' output.)"""
         start = self.text.rfind("\n", 0, around) + 1
-        begin = max((found[0] for rule in self.finished + self.handed_over
+        begin = max((found[0] for rule in self.output_ends
                      if (found := last_line(self.text, rule.needle, rule.regex.search, hi=start)) is not None),
                     default=None)
         if begin is None:
@@ -233,7 +234,7 @@ class LogShape:
     @cached_property
     def _marker_lines(self) -> MarkerLines:
         rules = [(i, m) for i, b in enumerate(self.builders) for m in b.markers]
-        return MarkerLines(self.text, rules + [(FINISHED, rule) for rule in self.finished])
+        return MarkerLines(self.text, rules + [(FINISHED, rule) for rule in self.output_ends])
 
     @property
     def failing_step(self) -> int | None:

@@ -3,6 +3,7 @@ the lines of a stretch that meet any of several rules, found with one scan for a
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .lines import LONG_LINE, LineRule, bounded, line_at, step_of
 
@@ -53,6 +54,30 @@ class SectionTracker:
 
 
 FINISHED = -1   # the owner, in MarkerLines, of a line that says a build finished
+Owned = tuple[int, LineRule]   # a rule and its owner (a builder's index, or FINISHED)
+
+
+@lru_cache(maxsize=8)
+def _scanner(rules: tuple[tuple[int, LineRule], ...]) -> tuple[re.Pattern | None, dict[str, list[Owned]]]:
+    """One scan for the literals of `rules`, and for each literal the rules to try on a line where the scan found it
+    (made once per catalogue, not per log)."""
+    by_needle: dict[str, list[Owned]] = {}
+    for owner, rule in rules:
+        by_needle.setdefault(rule.needle, []).append((owner, rule))
+    needles = sorted(by_needle, key=lambda n: (-len(n), n))   # the longest first, where one holds another
+    # `re`, not the RE2 scan of literal_scan: marker lines come close together (a pack build's every line
+    # carries `[builder]`), and per match the RE2 binding costs several times what `re` does
+    scan = re.compile("|".join(re.escape(n) for n in needles)) if needles else None
+    # the rules of every literal a found one can hide: one it holds (the scan finds `Failure: (ID: ` where `ID: ` is
+    # another rule's) or one that starts inside it (the scan, having found `-----> `, goes on past it, so never finds
+    # the `> Compressing...` of the same line); it goes on to the literals after it
+    tried = {n: [r for other in needles if _hides(n, other) for r in by_needle[other]] for n in needles}
+    return scan, tried
+
+
+def _hides(found: str, other: str) -> bool:
+    """Whether a match of the literal `found` can hide one of `other`: `other` inside it, or starting inside it."""
+    return other in found or any(found.endswith(other[:k]) for k in range(1, min(len(found), len(other))))
 
 
 class MarkerLines:
@@ -61,16 +86,7 @@ class MarkerLines:
 
     def __init__(self, text: str, rules: list[tuple[int, LineRule]]):
         self.text = text
-        by_needle: dict[str, list[tuple[int, LineRule]]] = {}
-        for owner, rule in rules:
-            by_needle.setdefault(rule.needle, []).append((owner, rule))
-        needles = sorted(by_needle, key=lambda n: (-len(n), n))   # the longest first, where one holds another
-        # `re`, not the RE2 scan of literal_scan: marker lines come close together (a pack build's every line
-        # carries `[builder]`), and per match the RE2 binding costs several times what `re` does
-        self.scan = re.compile("|".join(re.escape(n) for n in needles)) if needles else None
-        # the rules to try on a line where the scan found a literal: those of every literal it holds (the scan
-        # finds `Failure: (ID: ` where `ID: ` is another rule's; it goes on to the literals after it)
-        self.tried = {n: [r for other in needles if other in n for r in by_needle[other]] for n in needles}
+        self.scan, self.tried = _scanner(tuple(rules))
 
     def found(self, lo: int, hi: int) -> list[tuple[int, frozenset[int], int | None]]:
         """(line start, owners, step) of each line starting in text[lo:hi] that meets a rule (lo: a line's start)."""

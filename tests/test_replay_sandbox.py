@@ -21,6 +21,7 @@ import pytest
 from runbook_lib import params, replay
 from runbook_lib.errors import AccessDenied, ParameterError
 from runbook_lib.local.sandbox import stop_sandbox
+from runbook_lib.runner.kernel import KERNEL_MODULE
 from runbook_lib.services import ServiceResponse
 from runbook_lib.target import connect
 
@@ -297,7 +298,7 @@ def _descendants(pid: int) -> list[int]:
 def _kernel_of(pid: int) -> int | None:
     for child in _descendants(pid):
         try:
-            if b"ipykernel" in Path(f"/proc/{child}/cmdline").read_bytes():
+            if KERNEL_MODULE.encode() in Path(f"/proc/{child}/cmdline").read_bytes():
                 return child
         except OSError:
             continue

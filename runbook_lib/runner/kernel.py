@@ -12,11 +12,14 @@ from typing import Any, Iterator, Mapping
 from ..charts import RUN_DIR_ENV
 from ..progress import PROGRESS_ENV, run_progress_file
 from ..errors import ParameterError, RunbookError
+from ..kernel_main import STDERR_ENV
 from ..exit_codes import ExitCode
 from ..local.processes import STARTED_BY_ENV
 from ..phases import PHASES_ENV, PROJECT_ROOT
 
 KERNEL_NAME = "phase-runbooks"
+KERNEL_MODULE = "runbook_lib.kernel_main"
+KERNEL_LOG = ".kernel-stderr"   # in the run's folder while it runs (kernel_main), removed after
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 ALLOW_ROOT = "--allow-root"
 
@@ -25,8 +28,9 @@ def kernel_spec() -> dict[str, Any]:
     return {
         # log_level=CRITICAL: ipykernel warns on every start that loopback TCP is unencrypted (the
         # standard Jupyter set-up, messages are HMAC-signed) and reports the interrupt jupyter_client sends
-        # while shutting a finished kernel down; that noise would bury the progress lines.
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.log_level=CRITICAL"],
+        # while shutting a finished kernel down; that noise would bury the progress lines. Other loggers
+        # (tornado's) say the same kind of thing: kernel_main sends them to the run's kernel log.
+        "argv": [sys.executable, "-m", KERNEL_MODULE, "-f", "{connection_file}", "--IPKernelApp.log_level=CRITICAL"],
         "display_name": "Python (phase-runbooks)",
         "language": "python",
         "metadata": {"debugger": True},
@@ -63,9 +67,9 @@ def kernel_environment(jupyter_base: Path, run_dir: Path | None, run_id: str | N
     """The kernel inherits our environment: put our kernelspec first on JUPYTER_PATH (so no other
     `phase-runbooks` spec can shadow it), tell `charts.show` where the run folder is and `progress` where to
     say how far a long step is, and give the run's id to the sandbox services the kernel starts (so the runner
-    can stop them after it)."""
+    can stop them after it), and the kernel process's own stderr its log file (kernel_log_file)."""
     saved = {key: os.environ.get(key)
-             for key in ("JUPYTER_PATH", RUN_DIR_ENV, PROGRESS_ENV, STARTED_BY_ENV, *PATH_VARIABLES)}
+             for key in ("JUPYTER_PATH", RUN_DIR_ENV, PROGRESS_ENV, STDERR_ENV, STARTED_BY_ENV, *PATH_VARIABLES)}
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(jupyter_base), saved["JUPYTER_PATH"]) if p)
     if run_id is not None:
         os.environ[STARTED_BY_ENV] = run_id
@@ -73,9 +77,10 @@ def kernel_environment(jupyter_base: Path, run_dir: Path | None, run_id: str | N
     if run_dir is not None:
         os.environ[RUN_DIR_ENV] = str(Path(run_dir).resolve())  # the kernel runs in notebooks/
         os.environ[PROGRESS_ENV] = str(run_progress_file(run_dir))
+        os.environ[STDERR_ENV] = str(kernel_log_file(run_dir))
     else:
-        os.environ.pop(RUN_DIR_ENV, None)
-        os.environ.pop(PROGRESS_ENV, None)
+        for key in (RUN_DIR_ENV, PROGRESS_ENV, STDERR_ENV):
+            os.environ.pop(key, None)
     try:
         yield
     finally:
@@ -84,6 +89,11 @@ def kernel_environment(jupyter_base: Path, run_dir: Path | None, run_id: str | N
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def kernel_log_file(run_dir: Path) -> Path:
+    """Where the kernel of the run in `run_dir` writes its own stderr (runbook_lib.kernel_main)."""
+    return Path(run_dir).resolve() / KERNEL_LOG
 
 
 def absolute_paths(env: Mapping[str, str | None]) -> dict[str, str]:

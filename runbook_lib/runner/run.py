@@ -24,7 +24,7 @@ from ..errors import ParameterError
 from ..exit_codes import ExitCode
 from ..gcp.connect import check_environment
 from ..phases import PROJECT_ROOT
-from .kernel import KERNEL_NAME, ensure_kernelspec, kernel_environment
+from .kernel import KERNEL_NAME, ensure_kernelspec, kernel_environment, kernel_log_file
 from .outcome import (RunOutcome, decide_outcome, first_error, said, sentence_start, stopped_outcome, stopped_signal,
                       stopped_text)
 from .parameters import declared_default, plain_values, resolve_parameters, validation_cell_index
@@ -127,10 +127,11 @@ class _NotebooksInMemory:
 
 
 def _papermill(source: Path, unexecuted: Any, values: Mapping[str, Any], run_dir: Path, progress: bool,
-               cell_timeout: int | None, run_id: str) -> tuple[Any, int | None, str | None]:
+               cell_timeout: int | None, run_id: str, secrets: Sequence[str] = ()) -> tuple[Any, int | None, str | None]:
     """Execute `source` (`unexecuted`: as the kit parsed it); return (the executed notebook, or a copy
     of `unexecuted` when papermill saved none; the signal that stopped it or None; why the run stopped
-    outside any cell or None). Never raises for what happens inside the notebook."""
+    outside any cell or None). Never raises for what happens inside the notebook. The kernel's own stderr
+    is shown (masked of `secrets`) only when the run stopped outside any cell."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -139,6 +140,8 @@ def _papermill(source: Path, unexecuted: Any, values: Mapping[str, Any], run_dir
     crash: str | None = None
     stopped_by: int | None = None
     output = f"{_NotebooksInMemory.scheme}{run_id}/{source.name}"
+    kernel_log = kernel_log_file(run_dir)
+    kernel_log.unlink(missing_ok=True)
     try:
         with kernel_environment(jupyter_base, run_dir, run_id), _quiet_papermill_parameter_warnings(), \
                 _echo_progress(run_dir, bar_shown=progress) as last_progress:
@@ -169,6 +172,8 @@ def _papermill(source: Path, unexecuted: Any, values: Mapping[str, Any], run_dir
             # (before the exception's own words, which a timeout fills with the cell's source and a summary cuts)
             kind, _, words = crash.partition(": ")
             crash = f"{kind} (the cell's last progress: {last_progress['line']}): {words}"
+        if crash:
+            _show_kernel_log(kernel_log, secrets)
         saved = _NotebooksInMemory.saved.get(output)
         try:
             nb = nbformat.reads(saved, as_version=4) if saved else None
@@ -176,7 +181,24 @@ def _papermill(source: Path, unexecuted: Any, values: Mapping[str, Any], run_dir
             nb = None
     finally:
         _NotebooksInMemory.saved.pop(output, None)
+        kernel_log.unlink(missing_ok=True)
     return nb or copy.deepcopy(unexecuted), stopped_by, crash
+
+
+KERNEL_LOG_LINES = 20   # of a dead kernel's own stderr, shown under the run's error
+
+
+def _show_kernel_log(path: Path, secrets: Sequence[str]) -> None:
+    """Print the last lines the kernel process wrote to its stderr (kernel_main), if any: why it died, when
+    it knew (a fatal error, a failed import as it started)."""
+    try:
+        lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return
+    if lines:
+        shown = masking.mask_text("\n".join(lines[-KERNEL_LOG_LINES:]), secrets)
+        print("the kernel's own last messages (its stderr):", file=sys.stderr)
+        print("\n".join(f"  {line}" for line in shown.splitlines()), file=sys.stderr, flush=True)
 
 
 # A long cell's progress (runbook_lib.progress) is echoed when it has changed and this long has passed since the
@@ -308,7 +330,7 @@ def execute_runbook(notebook: str | Path, values: Mapping[str, Any], run_dir: Pa
     unexecuted = nb if nb is not None else nbformat.read(source, as_version=4)
     timeout = cell_timeout_for(unexecuted, check_cell_timeout(cell_timeout))
     try:
-        nb, stopped_by, crash = _papermill(source, unexecuted, values, run_dir, progress, timeout, run_id)
+        nb, stopped_by, crash = _papermill(source, unexecuted, values, run_dir, progress, timeout, run_id, secrets)
     finally:
         _stop_services_started_by(run_id, values)
     duration = time.monotonic() - clock

@@ -51,7 +51,8 @@ def explode(p: ExampleParams) -> None:
 # misbehaving.ipynb: a runbook that does, on purpose, what a careless or broken one might.
 
 class MisbehavingParams(RunbookParams):
-    action: Literal["leak", "die", "sleep", "serve", "exit-after-record", "exit-before-record", "progress"] = "leak"
+    action: Literal["leak", "die", "sleep", "serve", "exit-after-record", "exit-before-record", "progress",
+                    "noisy-shutdown"] = "leak"
     api_token: str = ""
     seconds: int = Field(60, ge=1, le=600)
 
@@ -90,6 +91,12 @@ def misbehave(p: MisbehavingParams) -> None:
         raise SystemExit(0)
     elif p.action == "leak":
         _leak(p.api_token)
+    elif p.action == "noisy-shutdown":   # as tornado logs a message that meets a socket ipykernel is closing
+        import atexit
+        import logging
+
+        atexit.register(logging.getLogger("tornado.general").error,
+                        "Uncaught exception in ZMQStream callback\nTraceback (most recent call last):\n  (shutdown noise)")
 
 
 def _leak(token: str) -> None:

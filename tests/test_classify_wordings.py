@@ -1366,6 +1366,39 @@ def test_herokus_time_limit_stopping_a_buildpack_is_the_build_timing_out():
     log = ["-----> Swift app detected", "-----> Installing clang-3.7.0", "-----> Building Package",
            "-----> Timed out running buildpack Swift", " !     Push failed"]
     assert signature_and_line(log) == ("build-timeout", 4)
+    # ... and its slug compiler before 2014, which said so in a Ruby exception under the buildpack's last line
+    old = ["-----> Ruby/Rails app detected", "       Fetching gem metadata from http://rubygems.org/..",
+           "/app/slug-compiler/lib/utils.rb:66:in `block (2 levels) in spawn': command='/tmp/buildpacks/ruby/bin/"
+           "compile /tmp/build_1p6071sni4hh1 /app/tmp/repo.git/.cache' exit_status=0 out='' at=timeout "
+           "elapsed=900.1056394577026 (Utils::TimeoutError)", "  from /app/slug-compiler/lib/utils.rb:52:in `loop'",
+           " !     Heroku push rejected, failed to compile Ruby/rails app"]
+    assert signature_and_line(old) == ("build-timeout", 3)
+
+
+def test_flynns_release_whose_processes_never_came_up_is_the_app_failing_to_start():
+    log = ["-----> Build succeeded!", "-----> Creating release...", "=====> Scaling initial release to web=1",
+           "-----> Waiting for initial web job to start...", "",
+           "-----> WARN: scaling initial release down to web=0 due to error",
+           "remote: ERROR: timed out waiting for scale to complete (waited 1200 seconds)",
+           " ! [remote rejected] master -> master (pre-receive hook declined)"]
+    assert signature_and_line(log) == ("container-start-failed", 7)
+
+
+@pytest.mark.parametrize("prefix, blank", [("", False), ("remote: ", False), ("", True)])
+def test_the_source_line_nodejs_quotes_above_its_caret_gives_way_to_the_exception_below(prefix, blank):
+    # Node.js prints an uncaught exception's place, the source line that threw (`throw new Error(...)`, which names an
+    # error itself), a caret under it, since Node 12 a blank line, and then the exception: that is the line to read
+    log = ["-----> Building Meteor app with ROOT_URL: http://chat.example.org/",
+           "/cache/.meteor/packages/meteor-tool/dev_bundle/lib/node_modules/fibers/future.js:259",
+           "            throw new Error('Must throw non-empty error');", "                  ^",
+           *([""] if blank else []), "Error: Must throw non-empty error",
+           "    at Object.Future.throw (/cache/.meteor/packages/meteor-tool/fibers/future.js:259:19)"]
+    log = [f"{prefix}{line}" if prefix and n else line for n, line in enumerate(log)]
+    # (the Meteor buildpack's header names the build a buildpack's)
+    assert signature_and_line(log) == ("buildpacks-build-failed", 6 if blank else 5)
+    # ... and not without the caret (a line that quotes code, then an error of its own)
+    no_caret = [line for line in log if line.strip().removeprefix("remote:").strip() != "^"]
+    assert signature_and_line(no_caret)[1] == 3
 
 
 @pytest.mark.parametrize("line, names", [

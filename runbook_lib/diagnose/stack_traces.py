@@ -1,8 +1,9 @@
 """Stack traces in a build log: the line that names the exception, read from any of the trace's lines.
 
 A Python traceback ends with its exception (`ModuleNotFoundError: No module named 'main'`); a Java stack trace
-is headed by it (`Exception in thread "main" java.lang.NoClassDefFoundError: ...`, `Caused by: ...`). The
-classifier reads that line rather than a frame, which only says where.
+is headed by it (`Exception in thread "main" java.lang.NoClassDefFoundError: ...`, `Caused by: ...`); Node.js
+quotes the source line that threw, a caret under it, then the exception (`Error: Must throw non-empty error`). The
+classifier reads that line rather than a frame or the quoted source, which only say where.
 """
 from __future__ import annotations
 
@@ -59,6 +60,30 @@ def java_exception(text: str, start: int, lineno: int) -> tuple[int, int, str] |
         if not _JAVA_FRAME.match(own) and not _JAVA_TRACE_MORE.match(own):
             return (n, pos, line) if _JAVA_EXCEPTION.search(own) else None
     return None
+
+
+# Node.js's mark under the source line that threw an uncaught exception (`            ^`), and the place above that line
+_NODE_CARET = re.compile(r"^\s*\^\s*$")
+_NODE_PLACE = re.compile(r"\S:\d+\s*$")
+_GIT_REMOTE = re.compile(r"^remote:(?: |$)")   # a git push's relay of the build's output (Heroku, Dokku)
+
+
+def node_exception(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:
+    """(line number, start, line) naming the uncaught exception Node.js printed under the line starting at `start`,
+    when that line is the source line it quoted (its place, `/app/file.js:259`, above it and its caret below): the
+    first line below the caret that is not blank (Node 12 and later put one between), when it names an exception;
+    None otherwise."""
+    def said(line: str) -> str:
+        return _GIT_REMOTE.sub("", own_text(line), count=1)
+
+    above = next(lines_above(text, start, lineno, 1), None)
+    if above is None or not _NODE_PLACE.search(said(above[2])):
+        return None
+    below = list(lines_below(text, start, lineno, 3))
+    if not below or not _NODE_CARET.match(said(below[0][2])):
+        return None
+    after = next(((n, pos, line) for n, pos, line in below[1:] if said(line).strip()), None)
+    return after if after is not None and _EXCEPTION.match(said(after[2]).strip()) else None
 
 
 def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:

@@ -498,6 +498,32 @@ def test_rubys_uncaught_exception_names_a_failure():
     # a class in brackets that names no error, or one inside a sentence, is not one
     assert classify_log(log.replace("(RuntimeError)", "(RuntimeHelper)"))[0].line == 3
     assert classify_log(log.replace("(RuntimeError)", "(RuntimeError) was expected here"))[0].line == 3
+    # ... and so does its system call error (`Errno::EISDIR`), which names no error in words
+    errno = ("-----> Ruby app detected\n"
+             "/tmp/buildpacks/heroku-buildpack-ruby.git/lib/language_pack/shell_helpers.rb:38:in `read': Is a directory - "
+             "/tmp/env/..data (Errno::EISDIR)\n"
+             "remote: from /usr/lib/ruby/1.9.1/pathname.rb:435:in `each_child'\n")
+    top = classify_log(errno)[0]
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 2)
+    assert classify_log(errno.replace("(Errno::EISDIR)", "(Errno::eisdir)"))[0].line != 2
+
+
+def test_flynns_verdict_and_the_git_credential_managers_words_are_passed_over_for_the_builds_own():
+    log = ["> git push flynn master", "Logon failed, use ctrl+c to cancel basic credential prompt.",
+           "Counting objects: 460, done.", "-----> Building py-getting...", "-----> Python app detected",
+           "-----> Installing requirements with pip",
+           "       /builder/buildpacks/000006_heroku-buildpack-python/bin/steps/pip-install: line 7: "
+           "/app/.heroku/python/bin/pip: No such file or directory",
+           "remote: ERROR: Build failed: exec: job exited with status 1"]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 7)
+    # a cause in other words than `error` (cp out of disk) is read before Flynn's verdict below it
+    full = ["remote: cp: cannot create directory '/tmp/cache/node/node_modules/concat-map': No space left on device",
+            "remote: ", "remote: -----> Build failed", "remote: ",
+            "remote:        We're sorry this build is failing! You can troubleshoot common issues here:",
+            "remote: ERROR: Build failed: exec: job exited with status 1"]
+    top = classify_log("\n".join(full) + "\n")[0]
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 1)
 
 
 def test_the_sh_packages_failure_is_read_at_the_commands_stderr():

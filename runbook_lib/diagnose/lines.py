@@ -61,8 +61,9 @@ _FAILURE_FORMS = [
     # bundler's `which is incompatible with the current version`, which it wraps after `the`
     r"(?<![\w-])incompatible with the(?: current version|(?=[ \t]*(?:\r?\n|$)))",
     # an exception's class in brackets ending a line (Ruby's uncaught `base.rb:65:in 'build': must subclass
-    # (RuntimeError)`)
-    r"(?-i:\((?:[A-Z]\w*::)*[A-Z]\w*(?:Error|Exception)\))(?=[ \t]*(?:\r?\n|$))",
+    # (RuntimeError)`, and its system call errors: `shell_helpers.rb:38:in 'read': Is a directory - /tmp/env/..data
+    # (Errno::EISDIR)`)
+    r"(?-i:\((?:[A-Z]\w*::)*(?:[A-Z]\w*(?:Error|Exception)|Errno::E[A-Z0-9]+)\))(?=[ \t]*(?:\r?\n|$))",
     # Elixir's raised exception (`** (MatchError) no match of ...`) and Mix's own (`** (Mix) Could not compile ...`)
     r"(?:^|(?<=\s))\*\* \((?-i:[A-Z][\w.]*)\)(?= \S)",
     r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?=[ \t][A-Z][a-z]))",   # Heroku's `!`, then a space or a tab

@@ -500,8 +500,8 @@ def test_rubys_uncaught_exception_names_a_failure():
     assert classify_log(log.replace("(RuntimeError)", "(RuntimeError) was expected here"))[0].line == 3
     # ... and so does its system call error (`Errno::EISDIR`), which names no error in words
     errno = ("-----> Ruby app detected\n"
-             "/tmp/buildpacks/heroku-buildpack-ruby.git/lib/language_pack/shell_helpers.rb:38:in `read': Is a directory - "
-             "/tmp/env/..data (Errno::EISDIR)\n"
+             "/tmp/buildpacks/heroku-buildpack-ruby.git/lib/language_pack/shell_helpers.rb:38:in `read': "
+             "Is a directory - /tmp/env/..data (Errno::EISDIR)\n"
              "remote: from /usr/lib/ruby/1.9.1/pathname.rb:435:in `each_child'\n")
     top = classify_log(errno)[0]
     assert (top.signature, top.line) == ("buildpacks-build-failed", 2)

@@ -414,6 +414,38 @@ def test_heroku_nodejs_buildpacks_setting_marks_a_buildpacks_build_but_a_dockerf
     assert top_of(docker).signature == "unknown"
 
 
+@pytest.mark.parametrize("marker", [
+    "-----> Installing dependencies",   # Heroku's Node.js buildpack's step header
+    "       Running: rake assets:precompile",   # ... its Ruby buildpack's asset step
+    "! https://github.com/heroku/buildpacks-nodejs/issues",   # ... and the tracker its CNBs' error boxes name
+])
+def test_herokus_buildpacks_own_lines_mark_a_buildpacks_build(marker):
+    log = [marker, "       rake aborted!", "       Zeitwerk::NameError: wrong constant name Chkbuild-ruby-info"]
+    assert signature_and_line(log) == ("buildpacks-build-failed", 3)
+    assert signature_and_line(log[1:])[0] == "unknown"   # (the same failure, with nothing naming a builder)
+
+
+def test_heroku_ruby_cnbs_error_box_is_read_at_bundlers_words_above_it():
+    log = ["remote: # Heroku Ruby Buildpack", "remote: - Bundle install",
+           'remote:   - Running `BUNDLE_BIN="/layers/heroku_ruby/gems/bin" bundle install`',
+           "remote:       Fetching gem metadata from https://rubygems.org/.........",
+           "remote:       zeitwerk-2.7.1 requires ruby version >= 3.2, which is incompatible with the",
+           "remote:       current version, 3.1.3", "remote:   - Done (3.275s)", "remote: - Debug info",
+           "remote:     exit status: 5", "remote:     stdout: <see above>", "remote:",
+           "remote: ! Error installing your applications's dependencies", "remote: !",
+           "remote: ! Could not install gems to the system."]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("buildpacks-build-failed", 5)
+
+
+def test_cloud_foundrys_dotnet_core_buildpack_finding_no_project_to_run_is_no_entrypoint():
+    log = ["/tmp/buildpacks/dotnet-core-buildpack/lib/buildpack/release/releaser.rb:26:in `release': No project "
+           "could be identified to run (RuntimeError)",
+           "        from /tmp/buildpacks/dotnet-core-buildpack/bin/release:26:in `<main>'",
+           "Staging failed: Release info failed: "]
+    assert signature_and_line(log) == ("buildpacks-no-entrypoint", 1)
+
+
 def test_a_cloud_run_revisions_own_log_entry_is_its_container_failing():
     # an entry of the revision's log (as `gcloud logging read --format=json` prints it): its payload names the
     # failure, its resource says whose output it is; the entry's own severity says nothing of why

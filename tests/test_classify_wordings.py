@@ -309,6 +309,30 @@ def test_an_environment_listings_log_level_is_no_error_line():
     assert top_of(['time="2024-01-01T00:00:00Z" level=error msg="failed to export: denied"']).line == 1
 
 
+def test_herokus_refusal_of_an_end_of_life_python_is_a_version_it_cannot_provide_but_its_warning_is_not():
+    head = ["-----> Building on the Heroku-20 stack", "-----> Python app detected",
+            "-----> Using Python version specified in runtime.txt", " !     "]
+    refused = [" !     Python 3.7 reached upstream end-of-life on June 27th, 2023, and is",
+               " !     therefore no longer receiving security updates:", " !     ",
+               " !     As such, it is no longer supported by this buildpack.",
+               " !     Push rejected, failed to compile Python app."]
+    assert signature_and_line(head + refused) == ("buildpacks-python-version", 5)
+    # (in 2023 the same Python was built with a warning first; the build then failed for its own reasons)
+    warned = [" !     Python 3.7 reached its upstream end-of-life on June 27th, 2023, so no longer",
+              " !     receives any security updates:",
+              " !     Support for Python 3.7 will be removed from this buildpack.",
+              "-----> Installing requirements with pip",
+              "       ERROR: No matching distribution found for nosuchpkg==9"]
+    assert signature_and_line(head + warned)[0] == "pip-install-failed"
+
+
+@pytest.mark.parametrize("instance", ["[REDACTED_INSTANCE_ID]", "<instance id>", "4815162342"])
+def test_agent_engines_instance_that_failed_to_start_is_the_container_failing_even_when_its_id_was_redacted(instance):
+    line = (f"An unexpected error occurred: 400 Reasoning Engine instance {instance} failed to start and cannot "
+            "serve traffic.")
+    assert _top_signature(line) == "container-start-failed"
+
+
 @pytest.mark.parametrize("why, signature", [
     ("The user-provided container failed to start and listen on the port defined by PORT=8080",
      "container-start-failed"),

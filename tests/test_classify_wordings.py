@@ -1468,6 +1468,13 @@ def test_cloud_foundrys_verdict_on_crashed_instances_is_read_at_the_instances_ow
     assert signature_and_line(log) == ("container-start-failed", 11)
 
 
+def test_cloud_foundrys_cli_on_an_app_that_never_listened_in_time_is_the_app_failing_to_start():
+    log = ["FAILED", "Error restarting application: Start app timeout", "",
+           "TIP: Application must be listening on the right port. Instead of hard coding the port, use the $PORT "
+           "environment variable."]
+    assert signature_and_line(log) == ("container-start-failed", 2)
+
+
 
 def test_kanikos_push_without_credentials_from_its_helper_is_the_push_refused():
     log = ["Step #0: error pushing image: resolving pushAuth: error getting credentials - err: exit status 2, out: ``",

@@ -186,6 +186,24 @@ def test_a_summary_line_gives_way_to_the_first_failure_above_it_in_the_same_outp
     assert classify_log(log.replace("fatal: the gasket blew", "all fine"), cat)[0].line == 5
 
 
+def test_a_signatures_pattern_written_as_a_summary_names_it_and_gives_way_to_the_cause_above():
+    # written once, `- summary: '...'` is one of the signature's patterns and one of the catalogue's summaries
+    def catalogue(pattern):
+        return parse_catalogue({"output_starts": ["== next part =="], "signatures": [
+            {"id": "boom", "title": "t", "weight": 50, "patterns": ["never seen", pattern], "cause": "c.",
+             "fix": ["f"]}, UNKNOWN]})
+
+    log = "== next part ==\nwarming up\nfatal: the gasket blew\nBOOM happened, see above\n"
+    top = classify_log(log, catalogue({"summary": "BOOM happened, see above"}))[0]
+    assert (top.signature, top.line, top.lines) == ("boom", 3, [3, 4])
+    top = classify_log(log, catalogue("BOOM happened, see above"))[0]   # a plain pattern is read where it matched
+    assert (top.signature, top.line) == ("boom", 4)
+    assert catalogue({"summary": "BOOM happened, see above"}).is_summary("BOOM happened, see above")
+    for bad in ({"summary": ""}, {"summary": ["x"]}, {"summary": "BOOM", "why": "x"}, {"verdict": "BOOM"}):
+        with pytest.raises(ConfigError, match=r"signature 'boom'.patterns must be a list of regular expressions"):
+            catalogue(bad)
+
+
 def test_a_cause_repeated_at_each_part_of_the_output_is_read_where_it_first_appeared():
     cat = _catalogue(summaries=["BOOM happened, see above"], output_starts=["== next part =="])
     repeated = "fatal: the gasket blew"

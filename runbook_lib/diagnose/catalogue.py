@@ -265,7 +265,8 @@ class Catalogue:
         return any(rule.hit(line) for rule in self._usage_errors)
 
     def is_summary(self, line: str) -> bool:
-        """Whether a line closes a failure message rather than stating its cause (catalogue `summaries`)."""
+        """Whether a line closes a failure message rather than stating its cause (catalogue `summaries`, and the
+        signatures' patterns written `summary: ...`)."""
         return any(rule.hit(line) for rule in self._summaries)
 
     @property

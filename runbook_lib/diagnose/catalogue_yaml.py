@@ -114,6 +114,27 @@ def _regex_list(doc: dict, key: str, source: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _patterns(entry: dict, where: str, source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(patterns, the ones of them that are summary lines too) of a signature. A pattern written `- summary: '...'`
+    is a verdict that names the signature and is read at the cause above it (`State changed from starting to
+    crashed`): written once, it is a pattern of the signature and one of the catalogue's `summaries`."""
+    entries = entry.get("patterns")
+    problem = f"{source}: {where}.patterns must be a list of regular expressions (each a text, or `summary: <text>`)."
+    if not isinstance(entries, list):
+        raise ConfigError(problem)
+    patterns: list[str] = []
+    summaries: list[str] = []
+    for item in entries:
+        if isinstance(item, dict) and set(item) == {"summary"}:
+            item = item["summary"]
+            if isinstance(item, str) and item:
+                summaries.append(item)
+        if not isinstance(item, str) or not item:
+            raise ConfigError(problem)
+        patterns.append(item)
+    return tuple(patterns), tuple(summaries)
+
+
 def _builder_output(entry: dict, where: str, builders: tuple[Marked, ...],
                     source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(builder names, patterns) of a signature's `builder_output`; empty when it has none."""
@@ -200,9 +221,8 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
         weight = entry.get("weight")
         if not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight <= 100:
             raise ConfigError(f"{source}: {where}.weight must be a whole number from 0 to 100, got {weight!r}.")
-        patterns = entry.get("patterns")
-        if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
-            raise ConfigError(f"{source}: {where}.patterns must be a list of regular expressions.")
+        patterns, verdicts = _patterns(entry, where, source)
+        summaries += verdicts
         if not patterns and sig_id != "unknown":
             raise ConfigError(f"{source}: {where}.patterns is empty; only 'unknown' may have no patterns.")
         output_builders, builder_output = _builder_output(entry, where, builders, source)

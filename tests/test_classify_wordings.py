@@ -1432,7 +1432,12 @@ def test_the_source_line_nodejs_quotes_above_its_caret_gives_way_to_the_exceptio
     # the dynamic loader refusing a library older than the program was linked against
     ("/usr/lib/R/bin/exec/R: /lib/x86_64-linux-gnu/libm.so.6: version `GLIBC_2.23' not found (required by "
      "/home/vcap/app/.root/usr/lib/libR.so)", True),
-    ("SQLSTATE = 'ok'", False), ("version `1.2' not found here", False)])
+    # Ruby's NoMethodError in its own words (Heroku's Ruby buildpack's error box prints it without the class), and the
+    # .NET host unable to start a program whose framework is missing
+    ("remote:        !     undefined method `version' for nil:NilClass", True),
+    ("undefined local variable or method `foo' for main:Object", True),
+    ("  You must install or update .NET to run this application.", True),
+    ("SQLSTATE = 'ok'", False), ("version `1.2' not found here", False), ("the method is undefined for now", False)])
 def test_a_databases_error_through_pdo_and_the_loaders_missing_symbol_version_name_a_failure(line, names):
     assert names_failure(line) is names
 
@@ -1466,6 +1471,15 @@ def test_cloud_foundrys_verdict_on_crashed_instances_is_read_at_the_instances_ow
            " 2017-07-26T12:29:10.97-0700 [APP/PROC/WEB/0] ERR /usr/lib/R/bin/exec/R: /usr/lib/x86_64-linux-gnu/"
            "libgomp.so.1: version `GOMP_4.0' not found (required by /home/vcap/app/.root/usr/lib/libR.so)"]
     assert signature_and_line(log) == ("container-start-failed", 11)
+
+
+def test_msbuilds_verdict_on_a_command_it_ran_gives_way_to_the_commands_own_words_above():
+    log = ["  Build succeeded.", "  You must install or update .NET to run this application.", "  ",
+           "  App: /app/.nuget/packages/dotnet-ef/7.0.12/tools/net6.0/any/tools/netcoreapp2.0/any/ef.dll",
+           "  Framework: 'Microsoft.NETCore.App', version '7.0.0' (x64)",
+           "/tmp/build_da5deca9/Core/Core.csproj(31,2): error MSB3073: The command \"dotnet ef database update\" "
+           "exited with code 150.", " !     Push rejected, failed to compile Core .NET app."]
+    assert signature_and_line(log) == ("buildpacks-build-failed", 2)
 
 
 def test_cloud_foundrys_cli_on_an_app_that_never_listened_in_time_is_the_app_failing_to_start():

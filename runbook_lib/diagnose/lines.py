@@ -42,6 +42,11 @@ _FAILURE_WORDS = [
     r"(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|RESOURCE_EXHAUSTED|UNAUTHENTICATED|"
     r"DEADLINE_EXCEEDED|MODULE_NOT_FOUND|ENOENT|EACCES)",
     r"(?-i:SQLSTATE)(?=\[)",   # a database's error through PHP's PDO (`SQLSTATE[HY000] [2002] Connection refused`)
+    # Ruby's NoMethodError and NameError in their own words, where a tool prints the message without the class
+    # (Heroku's Ruby buildpack's error box: `!     undefined method `version' for nil:NilClass`)
+    r"undefined (?:local variable or )?method [`'][^`'\s]+' for",
+    # the .NET host unable to start a program whose framework is missing (`dotnet ef` inside a build, an app's start)
+    r"you must install or update \.net to run this application",
 ]
 # ... and the forms that carry their own boundaries
 _FAILURE_FORMS = [

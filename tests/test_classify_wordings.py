@@ -1473,6 +1473,16 @@ def test_cloud_foundrys_verdict_on_crashed_instances_is_read_at_the_instances_ow
     assert signature_and_line(log) == ("container-start-failed", 11)
 
 
+@pytest.mark.parametrize("refusal", [
+    "A compatible SDK version for global.json version: [2.2.203] from [/tmp/build_b72582ed/global.json] was not found",
+    "A compatible .NET SDK was not found.",
+])
+def test_the_dotnet_hosts_refusal_of_the_sdk_global_json_pins_is_a_version_the_builder_cannot_provide(refusal):
+    log = ["-----> ASP.NET Core app detected", "-----> Fetching .NET SDK", "publish MyApp/MyApp.csproj for Release",
+           refusal, "Requested SDK version: 8.0.100"]
+    assert signature_and_line(log) == ("buildpacks-python-version", 4)
+
+
 def test_msbuilds_verdict_on_a_command_it_ran_gives_way_to_the_commands_own_words_above():
     log = ["  Build succeeded.", "  You must install or update .NET to run this application.", "  ",
            "  App: /app/.nuget/packages/dotnet-ef/7.0.12/tools/net6.0/any/tools/netcoreapp2.0/any/ef.dll",

@@ -30,7 +30,10 @@ def redirect_stderr(path: str) -> None:
 def main() -> None:
     path = os.environ.pop(STDERR_ENV, None)
     if path:
-        redirect_stderr(path)
+        try:
+            redirect_stderr(path)
+        except OSError as exc:   # a kernel that cannot keep its log still runs the notebook, its log on stderr
+            print(f"warning: the kernel's log {path} cannot be written ({exc}); it goes to stderr", file=sys.stderr)
     # As ipykernel_launcher: the notebook's folder must not shadow a module while the kernel imports its own.
     if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
         del sys.path[0]

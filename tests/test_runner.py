@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 from conftest import once_per_test_run
-from runbook_lib import cli, nights, params, report, runner
+from runbook_lib import cli, kernel_main, nights, params, report, runner
 from runbook_lib.errors import ConfigError, ParameterError
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
@@ -759,6 +759,23 @@ def test_a_dead_kernel_is_an_error_with_a_record(misbehaving_runs):
     assert meta["run"]["error"].startswith("the run stopped: DeadKernelError")
     assert (run_dir / "misbehaving.html").is_file() and "error: the run stopped: DeadKernelError" in err
     assert re.search(r"^ERROR misbehaving \(\d+\.\ds\)$", out, re.M) and "DeadKernelError" not in out   # said once
+
+
+@pytest.mark.parametrize("writable", [True, False])
+def test_the_kernel_entry_point_sends_its_own_stderr_to_the_file_named_or_keeps_it_when_it_cannot(tmp_path, writable):
+    # kernel_main as the kernelspec starts it, with ipykernel's start replaced by a kernel that only logs
+    log = tmp_path / ("run" if writable else "gone") / ".kernel-stderr"
+    if writable:
+        log.parent.mkdir()
+    script = ("import sys, ipykernel.kernelapp as app; from runbook_lib import kernel_main; "
+              "app.launch_new_instance = lambda: print('the kernel logs this', file=sys.stderr); kernel_main.main()")
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, kernel_main.STDERR_ENV: str(log)})
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    if writable:
+        assert ran.stderr == "" and log.read_text() == "the kernel logs this\n"
+    else:   # the kernel still starts, and says where its log could not go
+        assert "the kernel logs this" in ran.stderr and f"the kernel's log {log} cannot be written" in ran.stderr
 
 
 def test_what_the_kernel_logs_as_it_shuts_down_is_not_shown_after_a_good_run(misbehaving_runs):

@@ -204,6 +204,35 @@ def test_a_signatures_pattern_written_as_a_summary_names_it_and_gives_way_to_the
             catalogue(bad)
 
 
+def test_a_below_pattern_counts_only_below_its_line_with_no_output_start_between():
+    cat = parse_catalogue({"output_starts": ["-----> "], "signatures": [
+        {"id": "stale", "title": "t", "weight": 60, "patterns": ["never seen"], "cause": "c.", "fix": ["f"],
+         "below": {"lines": ["-----> Fetching widget \\d"], "within": 3, "patterns": ["archive is broken"]}},
+        UNKNOWN]})
+    below = "-----> Fetching widget 1.2\n  from https://example.org/widget-1.2.tgz\narchive is broken\n"
+    assert classify_log(below, cat)[0].signature == "stale"
+    assert classify_log("archive is broken\n", cat)[0].signature == "unknown"   # below nothing
+    too_far = below.replace("  from", "  one\n  two\n  three\n  from")
+    assert classify_log(too_far, cat)[0].signature == "unknown"   # more than `within` lines below
+    # below another step's start, however near: that step's download broke
+    assert classify_log(below.replace("  from", "-----> Fetching gadget"), cat)[0].signature == "unknown"
+
+
+@pytest.mark.parametrize("below, message", [
+    ({"lines": ["-----> Fetching"], "patterns": ["archive is broken"]}, r"below must be a mapping with 'lines'"),
+    ({"lines": [], "within": 3, "patterns": ["archive is broken"]}, r"below.lines must be a non-empty list"),
+    ({"lines": ["-----> Fetching"], "within": 3, "patterns": "archive"}, r"below.patterns must be a non-empty list"),
+    ({"lines": ["-----> Fetching"], "within": 99, "patterns": ["archive is broken"]}, r"below.within must be a whole"),
+    ({"lines": ["-----> Fetching"], "within": True, "patterns": ["archive is broken"]},
+     r"below.within must be a whole"),
+])
+def test_a_bad_below_is_a_config_error_naming_the_signature(below, message):
+    doc = {"signatures": [{"id": "stale", "title": "t", "weight": 5, "patterns": ["x happened"], "cause": "c.",
+                           "fix": ["f"], "below": below}, UNKNOWN]}
+    with pytest.raises(ConfigError, match=r"signature 'stale'." + message):
+        parse_catalogue(doc)
+
+
 def test_a_cause_repeated_at_each_part_of_the_output_is_read_where_it_first_appeared():
     cat = _catalogue(summaries=["BOOM happened, see above"], output_starts=["== next part =="])
     repeated = "fatal: the gasket blew"

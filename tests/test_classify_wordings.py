@@ -1237,7 +1237,8 @@ def test_unzips_refusal_below_a_buildpacks_step_header_is_the_buildpacks_downloa
     log = ["remote: -----> Installing Elixir v1.10.4 (changed)", "remote: [/tmp/cache/elixir-v1.10.4.zip]",
            *(f"remote: {line}" for line in unzip), "remote: /tmp/buildpackTdmxb/lib/elixir_funcs.sh: line 99: mix: "
            "command not found"]
-    assert signature_and_line(log) == ("buildpacks-build-failed", 3)
+    # (since stop 52 the download of a runtime at a version, Elixir v1.10.4, a version the builder cannot provide)
+    assert signature_and_line(log) == ("buildpacks-python-version", 3)
     # ... while an uploaded source archive cut short, with no build above it, is the fetch that failed
     assert top_of(unzip).signature == "source-fetch-failed"
 
@@ -1481,6 +1482,30 @@ def test_the_dotnet_hosts_refusal_of_the_sdk_global_json_pins_is_a_version_the_b
     log = ["-----> ASP.NET Core app detected", "-----> Fetching .NET SDK", "publish MyApp/MyApp.csproj for Release",
            refusal, "Requested SDK version: 8.0.100"]
     assert signature_and_line(log) == ("buildpacks-python-version", 4)
+
+
+@pytest.mark.parametrize("step, broken", [
+    # Heroku's Go buildpack, the Elixir buildpack's Erlang, the R buildpack, the Elm buildpack's bare version
+    (["-----> Installing go1.14.4", "-----> Fetching go1.14.4.linux-amd64.tar.gz..."],
+     "gzip: stdin: not in gzip format"),
+    (["remote: -----> Fetching Erlang 19", "remote: -----> Installing Erlang 19 (changed)", "remote: "],
+     "remote: gzip: stdin: not in gzip format"),
+    (["-----> Vendoring R 3.3.3 for heroku-16 stack (latest)", "Downloading and unpacking R binaries (http://x/R.tgz)"],
+     "gzip: stdin: not in gzip format"),
+    (["-----> Retrieving 0.17", "https://s3.amazonaws.com/heroku-buildpack-elm/assets/elm/0.17/elm:"],
+     "2016-05-14 06:23:48 ERROR 403: Forbidden."),
+])
+def test_a_runtime_download_at_a_version_that_is_no_archive_is_a_version_the_builder_cannot_provide(step, broken):
+    log = ["-----> Building on the Heroku-18 stack", *step, broken, "tar: Child returned status 1",
+           " !     Push rejected, failed to compile app."]
+    assert signature_and_line(log) == ("buildpacks-python-version", len(step) + 2)
+
+
+def test_a_tools_download_that_is_no_archive_is_the_build_failing_even_below_a_runtimes():
+    log = ["-----> Java (using Apache Ant 1.9.8) app detected", "-----> Installing OpenJDK 1.8... done",
+           "-----> Installing Apache Ant 1.9.8..... [start]", "gzip: stdin: not in gzip format",
+           " !     Push rejected, failed to compile Java (using Apache Ant 1.9.8) app."]
+    assert signature_and_line(log) == ("buildpacks-build-failed", 4)
 
 
 def test_msbuilds_verdict_on_a_command_it_ran_gives_way_to_the_commands_own_words_above():

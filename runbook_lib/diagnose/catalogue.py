@@ -75,6 +75,10 @@ class Signature:
     # (platform, cause, fix): what to say instead of cause and fix when the log shows that platform built it
     advice: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     anywhere: tuple[str, ...] = ()          # patterns that match in every section, whatever `sections` says
+    # patterns that count only within `below_within` lines below (or on) a line that meets one of `below_lines`
+    below: tuple[str, ...] = ()
+    below_lines: tuple[str, ...] = ()
+    below_within: int = 0
 
     def advice_for(self, platform: str | None) -> tuple[str, tuple[str, ...]] | None:
         """(cause, fix) for a build on `platform` (catalogue `platforms`); None when it has no advice of its own."""
@@ -125,6 +129,8 @@ class _Pattern:
     regex: LinePattern
     sections: frozenset[str] | None = None  # where its signature may match; None: anywhere
     builders: frozenset[str] | None = None  # whose output it counts in; None: any log
+    # it counts only within this many lines below (or on) a line that meets one of these rules; None: anywhere
+    below: tuple[tuple[LineRule, ...], int] | None = None
 
 
 class Catalogue:
@@ -149,11 +155,15 @@ class Catalogue:
             # `any`: the output of whichever builder the log shows (a log that shows none does not count)
             owners = frozenset(b.name for b in builders) if ANY_BUILDER in sig.output_builders \
                 else frozenset(sig.output_builders)
-            for pi, (text, only_in, where) in enumerate([(t, None, allowed) for t in sig.patterns] +
-                                                         [(t, owners, allowed) for t in sig.builder_output] +
-                                                         [(t, None, None) for t in sig.anywhere]):
+            below = (tuple(_rule(t, f"signature '{sig.id}' below line", source) for t in sig.below_lines),
+                     sig.below_within) if sig.below else None
+            for pi, (text, only_in, where, context) in enumerate(
+                    [(t, None, allowed, None) for t in sig.patterns] +
+                    [(t, owners, allowed, None) for t in sig.builder_output] +
+                    [(t, None, None, None) for t in sig.anywhere] +
+                    [(t, None, allowed, below) for t in sig.below]):
                 self._patterns.append(_Pattern(si, pi, _needles(text, f"signature '{sig.id}'", source, whole=True),
-                                               LinePattern(text), where, only_in))
+                                               LinePattern(text), where, only_in, context))
         self._dismissing = {si: tuple(_rule(text, f"signature '{sig.id}' {key}", source)
                                       for key, texts in (("recovered_by", sig.recovered_by),
                                                          ("ruled_out_by", sig.ruled_out_by)) for text in texts)

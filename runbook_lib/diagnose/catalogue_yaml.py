@@ -16,7 +16,7 @@ from .catalogue import ANY_BUILDER, BUILDERS, SEVERITIES, Catalogue, Marked, Sig
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "signatures.yaml"
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections", "anywhere",
-         "builder_output", "recovered_by", "ruled_out_by", "platforms"}
+         "builder_output", "recovered_by", "ruled_out_by", "platforms", "below"}
 _MARKED_KEYS = {"name", "markers", "fallback", "out_of_order"}   # keys of a section or a builder entry
 _TOP_KEYS = {"version", "sections", "uninformative", "builders", "platforms", "finished", "summaries", "reports",
              "usage_errors", "handed_over",
@@ -135,6 +135,25 @@ def _patterns(entry: dict, where: str, source: str) -> tuple[tuple[str, ...], tu
     return tuple(patterns), tuple(summaries)
 
 
+def _below(entry: dict, where: str, source: str) -> tuple[tuple[str, ...], tuple[str, ...], int]:
+    """(patterns, lines, within) of a signature's `below`: patterns that count only within `within` lines below (or on)
+    a line that meets one of `lines` (a download that is no archive, counted only below the step that downloads a
+    runtime at a version); empty when it has none."""
+    value = entry.get("below")
+    if value is None:
+        return (), (), 0
+    if not isinstance(value, dict) or set(value) != {"lines", "within", "patterns"}:
+        raise ConfigError(f"{source}: {where}.below must be a mapping with 'lines', 'within' and 'patterns'.")
+    lines, within, patterns = value["lines"], value["within"], value["patterns"]
+    for key, items in (("lines", lines), ("patterns", patterns)):
+        if not isinstance(items, list) or not items or not all(isinstance(i, str) and i for i in items):
+            raise ConfigError(f"{source}: {where}.below.{key} must be a non-empty list of regular expressions.")
+    if not isinstance(within, int) or isinstance(within, bool) or not 0 <= within <= 20:
+        raise ConfigError(f"{source}: {where}.below.within must be a whole number of lines from 0 to 20, "
+                          f"got {within!r}.")
+    return tuple(patterns), tuple(lines), within
+
+
 def _builder_output(entry: dict, where: str, builders: tuple[Marked, ...],
                     source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(builder names, patterns) of a signature's `builder_output`; empty when it has none."""
@@ -236,7 +255,8 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
                                     _allowed_sections(entry, where, sections, source), builder_output,
                                     output_builders, _regex_list(entry, "recovered_by", f"{source}: {where}"),
                                     _regex_list(entry, "ruled_out_by", f"{source}: {where}"),
-                                    _advice(entry, where, platforms, source), anywhere))
+                                    _advice(entry, where, platforms, source), anywhere,
+                                    *_below(entry, where, source)))
     if "unknown" not in seen:
         raise ConfigError(f"{source}: the catalogue needs an 'unknown' entry (used when nothing matches).")
     if any(p.fallback for p in platforms):

@@ -28,7 +28,7 @@ from ..buildlogs import decode_log, exported_build_log, listed_newest_first, old
 from ..errors import ParameterError
 from .catalogue import Catalogue, Signature
 from .catalogue_yaml import load_catalogue
-from .lines import (line_at, names_error, step_of, steps_of, unwrapped, without_decoration,
+from .lines import (LineRule, line_at, lines_above, names_error, step_of, steps_of, unwrapped, without_decoration,
                     without_trailing_space)
 from .log_structure import LogShape
 from .stack_traces import java_exception, node_exception, python_exception
@@ -100,6 +100,8 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
     # cause, because the log shows no builder they belong to: the line to read when nothing else explains it
     stated: tuple[int, int, str] | None = None
     for lineno, start, line, pattern in cat.matches(text):
+        if pattern.below is not None and not _below(pattern.below, shape, start, lineno, line):
+            continue
         if pattern.builders is not None:
             builder = shape.builder(around=start)
             if builder is None or builder.name not in pattern.builders:
@@ -202,6 +204,19 @@ def _finding(cat: Catalogue, shape: LogShape, sig: Signature, a: dict) -> Findin
         evidence = [cause[1][:MAX_EVIDENCE_CHARS]] + evidence[:MAX_EVIDENCE - 1]
     score = sig.weight + min(len(a["patterns"]), 5) / 10  # specificity: more distinct patterns agree
     return Finding.of(sig, lines[0], lines, evidence, score, a["count"])
+
+
+def _below(below: tuple[tuple[LineRule, ...], int], shape: LogShape, start: int, lineno: int, line: str) -> bool:
+    """Whether the line `line` (number `lineno`, starting at `start`) is on or within `below`'s number of lines below a
+    line that meets one of its rules, with no output start between (a signature's `below` patterns count only there:
+    a download that is no archive, below the step that fetched a runtime at a version, not below a later step's)."""
+    rules, within = below
+    for _, _, candidate in ((lineno, start, line), *lines_above(shape.text, start, lineno, within)):
+        if any(rule.hit(candidate) for rule in rules):
+            return True
+        if any(rule.hit(candidate) for rule in shape.stops):
+            return False
+    return False
 
 
 def _line_to_read(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -> tuple[int, int, str]:

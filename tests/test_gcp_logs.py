@@ -251,8 +251,9 @@ def test_a_listing_longer_than_the_read_quota_resumes_at_the_page_it_could_not_r
     """Cloud Logging's per-minute read quota, scaled down (2 entries.list calls a second, 6-entry pages, 6 pages):
     a listing begun again after each 429 read the first 2 pages in every window and never got further; resumed
     at its page token (good for 24 hours), it reads every entry once."""
-    # The client takes the policy when first built; a window's wait fits in it, with the backoff's jitter.
-    monkeypatch.setenv(CALL_DEADLINE_ENV, "4")
+    # The client takes the policy when first built; a window's wait fits in it, with the backoff's jitter and room for a
+    # loaded machine (at 4 s a retry that landed just before a window's end, then a longer backoff, ran out in CI).
+    monkeypatch.setenv(CALL_DEADLINE_ENV, "10")
     fake_apis.max_page_size = 6
     adapter = GcpLogs(PROJECT, endpoint=fake_apis.endpoint)
     runtime = GcpRuntimeLogs(load_phases(), adapter, storage_client=lambda: None)

@@ -1501,6 +1501,20 @@ def test_a_runtime_download_at_a_version_that_is_no_archive_is_a_version_the_bui
     assert signature_and_line(log) == ("buildpacks-python-version", len(step) + 2)
 
 
+def test_tar_finding_no_download_of_the_version_on_the_install_step_is_a_version_but_a_vendored_file_is_not():
+    # Heroku's Go buildpack given a malformed version from Godeps.json prints tar's refusal on its step's own line
+    log = ["remote: -----> Checking Godeps/Godeps.json file.",
+           "remote: /app/tmp/buildpacks/go/bin/compile: line 113: test: /app/tmp/cache/go1.5: binary operator expected",
+           "remote: -----> Installing go1.5 darwin/amd64... tar (child): go1.5: Cannot open: No such file or directory",
+           "remote: tar: Child returned status 2", "remote:  !     Push rejected, failed to compile Go app"]
+    assert signature_and_line(log) == ("buildpacks-python-version", 3)
+    # ... while the buildpack's own vendored file missing, named with its path, is the build failing
+    vendored = ["-----> Python app detected", "-----> Installing python-3.5.2",
+                "tar (child): /app/tmp/buildpacks/779a/vendor/setuptools-25.2.0.tar.gz: Cannot open: No such file or "
+                "directory", "tar: Child returned status 2"]
+    assert signature_and_line(vendored)[0] == "buildpacks-build-failed"
+
+
 def test_a_tools_download_that_is_no_archive_is_the_build_failing_even_below_a_runtimes():
     log = ["-----> Java (using Apache Ant 1.9.8) app detected", "-----> Installing OpenJDK 1.8... done",
            "-----> Installing Apache Ant 1.9.8..... [start]", "gzip: stdin: not in gzip format",

@@ -248,7 +248,7 @@ def test_the_scan_finds_every_line_a_pattern_matches():
     text = _real_lines_in_noise(3)
     assert len(text) > 4 * literal_scan.CHUNK_CHARS and not text.isascii()   # chunks, some not ASCII
     patterns = [(sig.id, p, re.compile(p)) for sig in cat.signatures if not sig.sections
-                for p in sig.patterns + sig.builder_output + sig.below]
+                for p in sig.patterns + sig.builder_output + (sig.below.patterns if sig.below else ())]
     hits = {line: [(sig, p) for sig, p, regex in patterns if regex.search(line)] for line in set(text.splitlines())}
     expected = {(n, sig, p) for n, line in enumerate(text.splitlines(), 1) for sig, p in hits[line]}
     found = {(n, cat.signatures[p.signature].id, p.regex.pattern) for n, _, _, p in cat.matches(text)

@@ -535,24 +535,25 @@ def test_a_traceback_behind_a_dotted_prefix_with_python_311_carets_is_read_at_it
     assert (classify_log("\n".join(log) + "\n")[0].line) == 9
 
 
-def test_rubys_uncaught_exception_names_a_failure():
-    log = ("[builder] -----> Compiling Ruby/NoLockfile\n"
-           "[builder] /cnb/buildpacks/heroku_ruby/lib/language_pack/base.rb:65:in `default_addons': must subclass "
-           "(RuntimeError)\n"
-           "[builder]       from /cnb/buildpacks/heroku_ruby/lib/language_pack/base.rb:124:in `build_release'\n")
+@pytest.mark.parametrize("log, named, unnamed", [
+    ("[builder] -----> Compiling Ruby/NoLockfile\n"
+     "[builder] /cnb/buildpacks/heroku_ruby/lib/language_pack/base.rb:65:in `default_addons': must subclass "
+     "(RuntimeError)\n"
+     "[builder]       from /cnb/buildpacks/heroku_ruby/lib/language_pack/base.rb:124:in `build_release'\n",
+     "(RuntimeError)", ["(RuntimeHelper)"]),
+    # ... and its system call errors (`Errno::EISDIR`), whose message names no error in words
+    ("-----> Ruby app detected\n"
+     "/tmp/buildpacks/heroku-buildpack-ruby.git/lib/language_pack/shell_helpers.rb:38:in `read': "
+     "Is a directory - /tmp/env/..data (Errno::EISDIR)\n"
+     "remote: from /usr/lib/ruby/1.9.1/pathname.rb:435:in `each_child'\n",
+     "(Errno::EISDIR)", ["(RuntimeHelper)", "(Errno::eisdir)"]),
+])
+def test_rubys_uncaught_exception_names_a_failure(log, named, unnamed):
     top = classify_log(log)[0]
     assert (top.signature, top.line) == ("buildpacks-build-failed", 2)
     # a class in brackets that names no error, or one inside a sentence, is not one
-    assert classify_log(log.replace("(RuntimeError)", "(RuntimeHelper)"))[0].line == 3
-    assert classify_log(log.replace("(RuntimeError)", "(RuntimeError) was expected here"))[0].line == 3
-    # ... and so does its system call error (`Errno::EISDIR`), which names no error in words
-    errno = ("-----> Ruby app detected\n"
-             "/tmp/buildpacks/heroku-buildpack-ruby.git/lib/language_pack/shell_helpers.rb:38:in `read': "
-             "Is a directory - /tmp/env/..data (Errno::EISDIR)\n"
-             "remote: from /usr/lib/ruby/1.9.1/pathname.rb:435:in `each_child'\n")
-    top = classify_log(errno)[0]
-    assert (top.signature, top.line) == ("buildpacks-build-failed", 2)
-    assert classify_log(errno.replace("(Errno::EISDIR)", "(Errno::eisdir)"))[0].line != 2
+    for other in (*unnamed, f"{named} was expected here"):
+        assert classify_log(log.replace(named, other))[0].line == 3, other
 
 
 def test_flynns_verdict_and_the_git_credential_managers_words_are_passed_over_for_the_builds_own():

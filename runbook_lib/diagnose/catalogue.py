@@ -75,14 +75,20 @@ class Signature:
     # (platform, cause, fix): what to say instead of cause and fix when the log shows that platform built it
     advice: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     anywhere: tuple[str, ...] = ()          # patterns that match in every section, whatever `sections` says
-    # patterns that count only within `below_within` lines below (or on) a line that meets one of `below_lines`
-    below: tuple[str, ...] = ()
-    below_lines: tuple[str, ...] = ()
-    below_within: int = 0
+    below: Below | None = None              # patterns that count only below some lines (see Below)
 
     def advice_for(self, platform: str | None) -> tuple[str, tuple[str, ...]] | None:
         """(cause, fix) for a build on `platform` (catalogue `platforms`); None when it has no advice of its own."""
         return next(((c, f) for name, c, f in self.advice if name == platform), None)
+
+
+@dataclass(frozen=True)
+class Below:
+    """A signature's `below`: `patterns` that count only on or within `within` lines below a line that meets one of
+    `lines`, with no output start between (a download that is no archive, below the step that fetched a runtime)."""
+    patterns: tuple[str, ...]
+    lines: tuple[str, ...]
+    within: int
 
 
 @dataclass(frozen=True)
@@ -155,13 +161,13 @@ class Catalogue:
             # `any`: the output of whichever builder the log shows (a log that shows none does not count)
             owners = frozenset(b.name for b in builders) if ANY_BUILDER in sig.output_builders \
                 else frozenset(sig.output_builders)
-            below = (tuple(_rule(t, f"signature '{sig.id}' below line", source) for t in sig.below_lines),
-                     sig.below_within) if sig.below else None
+            below = (tuple(_rule(t, f"signature '{sig.id}' below line", source) for t in sig.below.lines),
+                     sig.below.within) if sig.below else None
             for pi, (text, only_in, where, context) in enumerate(
                     [(t, None, allowed, None) for t in sig.patterns] +
                     [(t, owners, allowed, None) for t in sig.builder_output] +
                     [(t, None, None, None) for t in sig.anywhere] +
-                    [(t, None, allowed, below) for t in sig.below]):
+                    [(t, None, allowed, below) for t in (sig.below.patterns if sig.below else ())]):
                 self._patterns.append(_Pattern(si, pi, _needles(text, f"signature '{sig.id}'", source, whole=True),
                                                LinePattern(text), where, only_in, context))
         self._dismissing = {si: tuple(_rule(text, f"signature '{sig.id}' {key}", source)

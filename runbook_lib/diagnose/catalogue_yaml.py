@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..checks import read_yaml
 from ..errors import ConfigError
-from .catalogue import ANY_BUILDER, BUILDERS, SEVERITIES, Catalogue, Marked, Signature
+from .catalogue import ANY_BUILDER, BUILDERS, SEVERITIES, Below, Catalogue, Marked, Signature
 
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "signatures.yaml"
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -135,13 +135,11 @@ def _patterns(entry: dict, where: str, source: str) -> tuple[tuple[str, ...], tu
     return tuple(patterns), tuple(summaries)
 
 
-def _below(entry: dict, where: str, source: str) -> tuple[tuple[str, ...], tuple[str, ...], int]:
-    """(patterns, lines, within) of a signature's `below`: patterns that count only within `within` lines below (or on)
-    a line that meets one of `lines` (a download that is no archive, counted only below the step that downloads a
-    runtime at a version); empty when it has none."""
+def _below(entry: dict, where: str, source: str) -> Below | None:
+    """A signature's `below` (catalogue.Below); None when it has none."""
     value = entry.get("below")
     if value is None:
-        return (), (), 0
+        return None
     if not isinstance(value, dict) or set(value) != {"lines", "within", "patterns"}:
         raise ConfigError(f"{source}: {where}.below must be a mapping with 'lines', 'within' and 'patterns'.")
     lines, within, patterns = value["lines"], value["within"], value["patterns"]
@@ -151,7 +149,7 @@ def _below(entry: dict, where: str, source: str) -> tuple[tuple[str, ...], tuple
     if not isinstance(within, int) or isinstance(within, bool) or not 0 <= within <= 20:
         raise ConfigError(f"{source}: {where}.below.within must be a whole number of lines from 0 to 20, "
                           f"got {within!r}.")
-    return tuple(patterns), tuple(lines), within
+    return Below(tuple(patterns), tuple(lines), within)
 
 
 def _builder_output(entry: dict, where: str, builders: tuple[Marked, ...],
@@ -256,7 +254,7 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
                                     output_builders, _regex_list(entry, "recovered_by", f"{source}: {where}"),
                                     _regex_list(entry, "ruled_out_by", f"{source}: {where}"),
                                     _advice(entry, where, platforms, source), anywhere,
-                                    *_below(entry, where, source)))
+                                    _below(entry, where, source)))
     if "unknown" not in seen:
         raise ConfigError(f"{source}: the catalogue needs an 'unknown' entry (used when nothing matches).")
     if any(p.fallback for p in platforms):

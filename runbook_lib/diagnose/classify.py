@@ -211,7 +211,7 @@ def _below(below: tuple[tuple[LineRule, ...], int], shape: LogShape, start: int,
     line that meets one of its rules, with no output start between (a signature's `below` patterns count only there:
     a download that is no archive, below the step that fetched a runtime at a version, not below a later step's)."""
     rules, within = below
-    for _, _, candidate in ((lineno, start, line), *lines_above(shape.text, start, lineno, within)):
+    for candidate in (line, *(above for _, _, above in lines_above(shape.text, start, lineno, within))):
         if any(rule.hit(candidate) for rule in rules):
             return True
         if any(rule.hit(candidate) for rule in shape.stops):

@@ -12,13 +12,14 @@ from typing import Any, Iterator, Mapping
 from ..charts import RUN_DIR_ENV
 from ..progress import PROGRESS_ENV, run_progress_file
 from ..errors import ParameterError, RunbookError
+from .. import kernel_main
 from ..kernel_main import STDERR_ENV
 from ..exit_codes import ExitCode
 from ..local.processes import STARTED_BY_ENV
 from ..phases import PHASES_ENV, PROJECT_ROOT
 
 KERNEL_NAME = "phase-runbooks"
-KERNEL_MODULE = "runbook_lib.kernel_main"
+KERNEL_MODULE = kernel_main.__name__   # (runbook_lib.kernel_main)
 KERNEL_LOG = ".kernel-stderr"   # in the run's folder while it runs (kernel_main), removed after
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 ALLOW_ROOT = "--allow-root"

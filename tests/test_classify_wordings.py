@@ -8,7 +8,7 @@ import pytest
 
 from buildlog_helpers import signature_and_line, top_of
 from runbook_lib.diagnose import classify_log, parse_catalogue
-from runbook_lib.diagnose.lines import names_failure
+from runbook_lib.diagnose.lines import indented_text, names_failure, own_text
 from runbook_lib.errors import ConfigError
 
 UNKNOWN = {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}
@@ -1736,6 +1736,24 @@ def test_a_python_traceback_behind_gits_remote_prefix_is_read_at_its_exception()
            "remote:     main()        ", "remote: TypeError: string indices must be integers        ",
            "remote:  !     Push rejected, failed to compile Python app.        "]
     assert signature_and_line(log) == ("buildpacks-build-failed", 6)
+
+
+@pytest.mark.parametrize("prefix", ["remote: ", ""])
+def test_a_traceback_a_buildpack_indents_is_read_at_the_exception_level_with_its_header(prefix):
+    # Heroku's Python buildpack indents collectstatic's output by seven spaces, the traceback's header and its
+    # exception alike; with the frames cut out the exception stands right under the header, at its indentation
+    log = [f"{prefix}-----> Collecting static files", f"{prefix}       Traceback (most recent call last):",
+           f"{prefix}       ValueError: The file 'admin/css/pagedown.css' could not be found with <whitenoise.storage>.",
+           f"{prefix} !     Push rejected, failed to compile Python app."]
+    assert signature_and_line(log) == ("buildpacks-build-failed", 3)
+    framed = log[:2] + [f'{prefix}         File "manage.py", line 10, in <module>', f"{prefix}           main()"] + log[2:]
+    assert signature_and_line(framed) == ("buildpacks-build-failed", 5)
+
+
+def test_gits_remote_prefix_is_not_a_lines_own_text():
+    assert own_text("remote:        npm ERR! code ELIFECYCLE") == "npm ERR! code ELIFECYCLE"
+    assert indented_text("remote:        npm ERR! code ELIFECYCLE") == "       npm ERR! code ELIFECYCLE"
+    assert own_text("remote:") == "" and own_text("remotes: origin") == "remotes: origin"
 
 
 def test_pip_unable_to_fetch_a_requirement_given_as_a_url_is_pip_failing():

@@ -82,9 +82,10 @@ _FAILURE_FORMS = [
 ]
 FAILURE_WORD = re.compile(r"(?<![\w-])(?:" + "|".join(_FAILURE_WORDS) + r")(?![\w-])|" + "|".join(_FAILURE_FORMS),
                           re.IGNORECASE)
-# what tools and pastes put before a line's own text: step prefixes, `[builder]`, line numbers, quote
-# marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts with a warning is not the cause
-_PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|\d{1,6} \||[|│>*]+|--|'
+# what tools and pastes put before a line's own text: step prefixes, `[builder]`, git's `remote:` relaying a push's
+# build (Heroku, Dokku), line numbers, quote marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts
+# with a warning is not the cause
+_PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|\d{1,6} \||[|│>*]+|--|'
                        r'#\d+ \d+(?:\.\d+)?|'
                        r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d(?=\s)| ?[A-Z]{3,5}(?=\s*$))?))+\s*')
 # (a timestamp's zone only when nothing follows it: Cloud Logging's console copies each entry's timestamp, zone
@@ -354,12 +355,12 @@ def names_failure(line: str) -> bool:
     return (bool(FAILURE_WORD.search(line)) or bool(_HEROKU_ERROR.match(own_text(line)))) and not is_warning(line)
 
 
-_HEROKU_ERROR = re.compile(r"^\s*(?:remote:)?\s*!!?\s{2,}(?=\S)")
+_HEROKU_ERROR = re.compile(r"^\s*!!?\s{2,}(?=\S)")
 
 
 def own_text(line: str) -> str:
-    """A line without what tools and pastes put before its own text (step prefixes, `[builder]`, line numbers,
-    quote marks, BuildKit's `#12 7.813`, timestamps); the line as it is when there is none."""
+    """A line without what tools and pastes put before its own text (step prefixes, `[builder]`, git's `remote:`,
+    line numbers, quote marks, BuildKit's `#12 7.813`, timestamps); the line as it is when there is none."""
     return _PREFIXES.sub("", line, count=1)
 
 

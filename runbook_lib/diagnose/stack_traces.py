@@ -16,7 +16,7 @@ from .lines import indented_text, line_at, lines_above, lines_below, own_text
 _TRACEBACK = re.compile(r'^\s*(?:Traceback \(most recent call last\):|File "[^"]+", line \d+)')
 # ... after a log viewer's own prefix on each line (Cloud Logging's `DEFAULT [revision-name] `, the `      .    `
 # of Cloud Foundry's PHP buildpack's extension output)
-_TRACEBACK_AFTER = re.compile(r'^(?:[A-Z]+ |\s*\.\s+|remote: +)?(?:\[[^\]]+\] )?(Traceback \(most recent call last\):)')
+_TRACEBACK_AFTER = re.compile(r'^(?:[A-Z]+ |\s*\.\s+)?(?:\[[^\]]+\] )?(Traceback \(most recent call last\):)')
 _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
 _FRAME = re.compile(r'File "[^"]+", line \d+')
 _CARETS = re.compile(r"^\s*[~^]+\s*$")
@@ -65,7 +65,6 @@ def java_exception(text: str, start: int, lineno: int) -> tuple[int, int, str] |
 # Node.js's mark under the source line that threw an uncaught exception (`            ^`), and the place above that line
 _NODE_CARET = re.compile(r"^\s*\^\s*$")
 _NODE_PLACE = re.compile(r"\S:\d+\s*$")
-_GIT_REMOTE = re.compile(r"^remote:(?: |$)")   # a git push's relay of the build's output (Heroku, Dokku)
 
 
 def node_exception(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:
@@ -73,17 +72,14 @@ def node_exception(text: str, start: int, lineno: int) -> tuple[int, int, str] |
     when that line is the source line it quoted (its place, `/app/file.js:259`, above it and its caret below): the
     first line below the caret that is not blank (Node 12 and later put one between), when it names an exception;
     None otherwise."""
-    def said(line: str) -> str:
-        return _GIT_REMOTE.sub("", own_text(line), count=1)
-
     above = next(lines_above(text, start, lineno, 1), None)
-    if above is None or not _NODE_PLACE.search(said(above[2])):
+    if above is None or not _NODE_PLACE.search(own_text(above[2])):
         return None
     below = list(lines_below(text, start, lineno, 3))
-    if not below or not _NODE_CARET.match(said(below[0][2])):
+    if not below or not _NODE_CARET.match(own_text(below[0][2])):
         return None
-    after = next(((n, pos, line) for n, pos, line in below[1:] if said(line).strip()), None)
-    return after if after is not None and _EXCEPTION.match(said(after[2]).strip()) else None
+    after = next(((n, pos, line) for n, pos, line in below[1:] if own_text(line).strip()), None)
+    return after if after is not None and _EXCEPTION.match(own_text(after[2]).strip()) else None
 
 
 def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:
@@ -100,8 +96,15 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
         return python_exception(text, frame[1], frame[0])
     if (first := _exception_handled_above(text, start, lineno)) is not None:
         return first
-    # what a log viewer put before each line of it (`DEFAULT [revision] `), when it is not a known prefix
-    lead = head[:m.start(1)] if m.re is _TRACEBACK_AFTER else ""
+    # what a log viewer put before each line of it (`DEFAULT [revision] `), when it is not a known prefix; else the
+    # indentation the header stands at, which its exception shares (a Heroku buildpack indents a command's output)
+    if m.re is _TRACEBACK_AFTER:
+        lead = head[:m.start(1)]
+    elif head.lstrip().startswith("Traceback"):
+        header = indented_text(line_at(text, start))
+        lead = header[:_indentation(header)]
+    else:
+        lead = ""
     # An exception indented less than the frames still ends them (pip indents a package's whole output, exception
     # and all); a paste that lost the indentation leaves each frame's source line unindented right below the frame.
     frames_at = _indentation(indented_text(line_at(text, start))) if _FRAME.match(head) else None

@@ -1743,10 +1743,11 @@ def test_a_traceback_a_buildpack_indents_is_read_at_the_exception_level_with_its
     # Heroku's Python buildpack indents collectstatic's output by seven spaces, the traceback's header and its
     # exception alike; with the frames cut out the exception stands right under the header, at its indentation
     log = [f"{prefix}-----> Collecting static files", f"{prefix}       Traceback (most recent call last):",
-           f"{prefix}       ValueError: The file 'admin/css/pagedown.css' could not be found with <whitenoise.storage>.",
+           f"{prefix}       ValueError: The file 'admin/css/pagedown.css' could not be found with <storage>.",
            f"{prefix} !     Push rejected, failed to compile Python app."]
     assert signature_and_line(log) == ("buildpacks-build-failed", 3)
-    framed = log[:2] + [f'{prefix}         File "manage.py", line 10, in <module>', f"{prefix}           main()"] + log[2:]
+    frames = [f'{prefix}         File "manage.py", line 10, in <module>', f"{prefix}           main()"]
+    framed = log[:2] + frames + log[2:]
     assert signature_and_line(framed) == ("buildpacks-build-failed", 5)
 
 

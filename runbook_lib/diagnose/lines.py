@@ -85,7 +85,8 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:" + "|".join(_FAILURE_WORDS) + r")(?![\
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, git's `remote:` relaying a push's
 # build (Heroku, Dokku), line numbers, quote marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts
 # with a warning is not the cause
-_PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|\d{1,6} \||[|│>*]+|--|'
+_PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|'
+                       r'\d{1,6} \||[|│>*]+|--|'
                        r'#\d+ \d+(?:\.\d+)?|'
                        r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d(?=\s)| ?[A-Z]{3,5}(?=\s*$))?))+\s*')
 # (a timestamp's zone only when nothing follows it: Cloud Logging's console copies each entry's timestamp, zone

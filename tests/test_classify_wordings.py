@@ -996,7 +996,8 @@ def test_a_release_tools_registry_write_check_that_failed_is_a_push_refused():
 
 
 @pytest.mark.parametrize("lacks, line", [("       freetds is missing.", 5), ("       Can't install RMagick 2.13.2. Can't find "
-                                                                         "MagickWand.h.", 5)])
+                                                                         "MagickWand.h.", 5),
+                                         ("       sqlite3.h is missing. Try 'brew install sqlite3',", 5)])
 def test_rubygems_native_extension_report_is_read_where_extconf_says_what_it_lacks(lacks, line):
     # Dokku's buildstep (its runtimes under /build/app/vendor/) building a gem whose C library is missing
     log = ["       Gem::Ext::BuildError: ERROR: Failed to build gem native extension.",

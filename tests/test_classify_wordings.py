@@ -1777,3 +1777,29 @@ def test_next_js_started_without_a_production_build_is_a_start_failure():
     # ... and Nuxt 2's `nuxt start` where `nuxt build` never ran
     assert signature_and_line(["> $ nuxt start", "> FATAL  No build files found in /workspace/.nuxt/dist/server."]) \
         == ("container-start-failed", 2)
+
+
+@pytest.mark.parametrize("prefix", ["", "remote: ", "[help-app] [2024-11-06 17:36:49] │ "])
+def test_the_nodejs_buildpacks_verdict_behind_any_prefix_is_a_buildpack_failing(prefix):
+    # a deploy tool that puts its app's name and a time before each line still shows Heroku's Node.js buildpack
+    log = ["  src/Account.tsx(7,19): error TS2307: Cannot find module '../Input/Input'.", f"{prefix}",
+           f"{prefix}-----> Build failed", f"{prefix}       ",
+           f"{prefix}       We're sorry this build is failing! You can troubleshoot common issues here:"]
+    assert signature_and_line(log) == ("buildpacks-build-failed", 1)
+
+
+def test_pip_1x_unquoted_setup_py_command_and_its_log_are_pip_failing():
+    log = ["           ----------------------------------------",
+           '           Command /app/.heroku/python/bin/python -c "import setuptools;__file__=\'/app/build/p/setup.py\';'
+           'exec(compile(open(__file__).read(), __file__, \'exec\'))" install --record /tmp/r.txt '
+           "failed with error code 1 in /app/build/pyramid", "           Storing complete log in /app/.pip/pip.log",
+           "     !     Heroku push rejected, failed to compile Python app"]
+    assert signature_and_line(log) == ("pip-install-failed", 2)
+
+
+def test_condas_verdict_on_pip_is_read_at_pips_own_failure_above_it():
+    log = ["Collecting git+git://github.com/o/r.git", "  Cloning git://github.com/o/r.git to /tmp/pip-build",
+           "fatal: unable to connect to github.com:", "github.com[0: 192.30.255.113]: errno=Connection timed out",
+           'Command "git clone -q git://github.com/o/r.git /tmp/pip-build" failed with error code 128 in None', "",
+           "CondaValueError: pip returned an error.", "Staging failed: Buildpack compilation step failed"]
+    assert signature_and_line(log) == ("pip-install-failed", 3)

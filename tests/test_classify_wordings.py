@@ -1803,3 +1803,22 @@ def test_condas_verdict_on_pip_is_read_at_pips_own_failure_above_it():
            'Command "git clone -q git://github.com/o/r.git /tmp/pip-build" failed with error code 128 in None', "",
            "CondaValueError: pip returned an error.", "Staging failed: Buildpack compilation step failed"]
     assert signature_and_line(log) == ("pip-install-failed", 3)
+
+
+def test_the_lifecycle_binary_for_another_cpu_is_no_buildpacks_failure():
+    # Dokku switching to its pack builder on an arm64 server whose lifecycle image is built for amd64: no phase ran
+    log = ["remote:  !     Herokuish builder not supported on arm64 servers.", "===> ANALYZING",
+           "remote: [analyzer] exec /cnb/lifecycle/analyzer: exec format error",
+           "remote: ERROR: failed to build: executing lifecycle. This may be the result of using an untrusted builder: "
+           "failed with status code: 1", "remote:  !     App build failed"]
+    assert signature_and_line(log) == ("unknown", 3)
+
+
+@pytest.mark.parametrize("notice", [
+    '       info "fsevents@1.2.9" is an optional dependency and failed compatibility check. Excluding it.',
+    '       warning "webpack-dev-server > webpack-dev-middleware@3.7.0" failed to resolve its peer "webpack@^4.0.0".'])
+def test_yarns_notices_indented_under_a_buildpack_are_not_the_failure(notice):
+    log = ["       Running: rake assets:precompile", "       yarn install v1.12.3", notice, "       Done in 26.82s.",
+           "       Compiling…", "       Compilation failed:", "       ", "    !     Precompiling assets failed."]
+    assert signature_and_line(log) == ("buildpacks-build-failed", 6)
+

@@ -91,7 +91,9 @@ _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[[
                        r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d(?=\s)| ?[A-Z]{3,5}(?=\s*$))?))+\s*')
 # (a timestamp's zone only when nothing follows it: Cloud Logging's console copies each entry's timestamp, zone
 # and all, onto a line of its own above the entry, a line with no text of its own)
-_WARNING = re.compile(r"^(?:npm (?:notice|WARN)\b|(?:WARN|WARNING|Warning|warning)\b)")
+# (not a Kubernetes event's `Warning  UpdateFailed` type column, which reports a failure; yarn's `info` notices too,
+# and the `info` lines of npm's debug log, whose own line count a viewer's line numbers cannot be told from)
+_WARNING = re.compile(r"^(?:npm (?:notice|WARN)\b|(?:WARN|WARNING|Warning|warning)\b(?! {2,}[A-Z])|(?:\d+ )?info )")
 
 
 # What a terminal, a CI system or a Markdown editor adds to every line of a pasted log, which no pattern should
@@ -376,9 +378,9 @@ def indented_text(line: str) -> str:
 
 
 def is_warning(line: str) -> bool:
-    """Whether a line's own text starts with a warning or a notice (npm's `WARN` and `notice`, `WARNING:` ...):
-    not the cause."""
-    return bool(_WARNING.match(own_text(line)))
+    """Whether a line's own text, indented or not, starts with a warning or a notice (npm's `WARN` and `notice`,
+    `WARNING:`, yarn's `info` and `warning` under a buildpack's indentation ...): not the cause."""
+    return bool(_WARNING.match(own_text(line).lstrip()))
 
 
 _WARNING_MESSAGE = re.compile(r"^\s*(?:npm WARN |(?:WARN|WARNING|Warning|warning): )")

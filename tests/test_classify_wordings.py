@@ -1822,3 +1822,15 @@ def test_yarns_notices_indented_under_a_buildpack_are_not_the_failure(notice):
            "       Compiling…", "       Compilation failed:", "       ", "    !     Precompiling assets failed."]
     assert signature_and_line(log) == ("buildpacks-build-failed", 6)
 
+
+
+def test_the_exporter_failing_after_every_buildpack_ran_is_no_buildpacks_failure():
+    log = ["===> BUILDING", "[builder] Paketo Buildpack for Maven 6.15.1", "===> EXPORTING", "...",
+           "ERROR: failed to export: saving image: failed to commit cache: backing up cache: rename "
+           r"c:\launch-cache\committed c:\launch-cache\committed-backup: The system cannot find the path specified.",
+           "ERROR: failed to build: executing lifecycle: failed with status code: 62"]
+    assert signature_and_line(log) == ("unknown", 5)
+    # ... but a registry refusing the image's tags there is still the push refused
+    refused = log[:4] + ["ERROR: failed to export: failed to write image to the following tags: [gcr.io/p/app:latest]: "
+                         "GET https://gcr.io/v2/token: DENIED: Permission denied for \"latest\" from request"] + log[5:]
+    assert top_of(refused).signature == "push-permission-denied"

@@ -1834,3 +1834,12 @@ def test_the_exporter_failing_after_every_buildpack_ran_is_no_buildpacks_failure
     refused = log[:4] + ["ERROR: failed to export: failed to write image to the following tags: [gcr.io/p/app:latest]: "
                          "GET https://gcr.io/v2/token: DENIED: Permission denied for \"latest\" from request"] + log[5:]
     assert top_of(refused).signature == "push-permission-denied"
+
+
+def test_libpaks_own_line_alone_is_a_version_the_buildpack_cannot_provide():
+    # the reason below it (`no valid dependencies for jdk, 15.*, and io.buildpacks.stacks.bionic in [...]`) cut off
+    log = ["    [creator]     Paketo BellSoft Liberica Buildpack 3.2.0", "    [creator]       Build Configuration:",
+           "    [creator]         $BP_JVM_VERSION              15.*            the Java version",
+           "    [creator]     ", "    [creator]     Paketo BellSoft Liberica Buildpack 3.2.0",
+           "    [creator]       unable to find dependency"]
+    assert signature_and_line(log) == ("buildpacks-python-version", 6)

@@ -1843,3 +1843,17 @@ def test_libpaks_own_line_alone_is_a_version_the_buildpack_cannot_provide():
            "    [creator]     ", "    [creator]     Paketo BellSoft Liberica Buildpack 3.2.0",
            "    [creator]       unable to find dependency"]
     assert signature_and_line(log) == ("buildpacks-python-version", 6)
+
+
+def test_a_paketo_buildpacks_header_behind_a_steps_own_tag_marks_a_buildpacks_build():
+    log = ["[create] Paketo Maven Buildpack 6.5.1", "[create]   https://github.com/paketo-buildpacks/maven",
+           "[create]     Executing mvnw --batch-mode -Dmaven.test.skip=true --no-transfer-progress package",
+           "[create]       Unable to parse command line options: Unrecognized option: --no-transfer-progress"]
+    assert signature_and_line(log) == ("buildpacks-build-failed", 4)
+
+
+def test_a_builder_without_its_order_of_buildpacks_is_no_buildpacks_failure():
+    log = ["Executing lifecycle version 0.6.1", "===> DETECTING",
+           "[detector] ERROR: failed to read buildpack order file: open /buildpacks/order.toml: no such file",
+           "ERROR  failed with status code: 1"]
+    assert signature_and_line(log) == ("unknown", 3)

@@ -1857,3 +1857,28 @@ def test_a_builder_without_its_order_of_buildpacks_is_no_buildpacks_failure():
            "[detector] ERROR: failed to read buildpack order file: open /buildpacks/order.toml: no such file",
            "ERROR  failed with status code: 1"]
     assert signature_and_line(log) == ("unknown", 3)
+
+
+def test_an_app_instance_container_created_after_staging_hands_the_failure_below_to_the_app():
+    stg = "2017-05-07T15:29:03.16+0800 [STG/0] OUT        "
+    app = "2017-05-07T15:30:08.30+0800 [APP/0] ERR "
+    log = [f"{stg}node-pre-gyp ERR! Pre-built binaries not found for bcrypt@1.0.2 (falling back to source compile)",
+           "2017-05-07T15:30:00.39+0800 [CELL/0] OUT Successfully created container", f"{app}    ^",
+           f"{app}Error: Cannot find module 'bluebird'", f"{app}    at Function.Module._load (module.js:276:25)"]
+    assert signature_and_line(log) == ("container-start-failed", 4)
+
+
+def test_a_pre_paketo_buildpacks_header_marks_a_buildpacks_build():
+    log = ["Pivotal Build System Buildpack 1.0.97", "  fork/exec /workspace/mvnw: permission denied"]
+    assert signature_and_line(log) == ("buildpacks-build-failed", 2)
+
+
+def test_googles_failure_quoting_only_npms_script_banner_is_read_at_npms_lines_above():
+    step = 'Step #3 - "build": '
+    log = [f"{step}npm ERR! code ELIFECYCLE", f"{step}npm ERR! errno 1",
+           f"{step}npm ERR! sharp@0.18.4 install: `node-gyp rebuild`", f"{step}npm ERR! Exit status 1",
+           f'{step}Done "npm install --quiet (NODE_ENV=production)" (4.469620576s)',
+           f"{step}Failure: (ID: 49341d49) > sharp@0.18.4 install /workspace/node_modules/sharp",
+           f"{step}> node-gyp rebuild"]
+    top = top_of(log)
+    assert top.signature == "buildpacks-build-failed" and top.line in (1, 2, 3)

@@ -1882,3 +1882,16 @@ def test_googles_failure_quoting_only_npms_script_banner_is_read_at_npms_lines_a
            f"{step}> node-gyp rebuild"]
     top = top_of(log)
     assert top.signature == "buildpacks-build-failed" and top.line in (1, 2, 3)
+
+
+def test_pip_crashing_in_its_own_script_is_pip_failing():
+    log = ["Traceback (most recent call last):", '  File "/app/.heroku/python/bin/pip", line 9, in <module>',
+           "    load_entry_point('pip==1.5.6', 'console_scripts', 'pip')()",
+           '  File "/app/.heroku/python/lib/python2.7/site-packages/pip-1.5.6-py2.7.egg/pip/basecommand.py", line 161',
+           "    text = '\\n'.join(complete_log)",
+           "UnicodeDecodeError: 'ascii' codec can't decode byte 0xe2 in position 36: ordinal not in range(128)", "",
+           " !     Push rejected, failed to compile Multipack app"]
+    assert signature_and_line(log) == ("pip-install-failed", 6)
+    # ... not a buildpack's own tool that imports pip and fails in it
+    tool = [log[0], '  File "/tmp/buildpack/vendor/pip-pop/pip-diff", line 35, in load'] + log[3:]
+    assert top_of(tool).signature == "buildpacks-build-failed"

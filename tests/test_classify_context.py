@@ -684,3 +684,17 @@ def test_a_listed_line_needs_a_plain_literal(key, owner):
 def test_with_no_line_naming_a_failure_the_log_is_read_at_its_last_words(log, line):
     top = classify_log(log)[0]
     assert (top.signature, top.line) == ("unknown", line)
+
+
+def test_unframed_lines_below_a_cloud_build_steps_are_none_of_its_builders_output():
+    # a step's every line carries its prefix: lines without one are not that step's tool's (here BuildKit's) output
+    framed = ['Step #0 - "build": #22 [3/4] RUN npm ci', 'Step #0 - "build": #22 DONE 0.6s',
+              'Step #0 - "build": latest: digest: sha256:118ce2bc size: 2614']
+    excerpt = ["       ➤ YN0000: ┌ Post-resolution validation",
+               "       ➤ YN0028: │ The lockfile would have been modified by this install, which is forbidden.",
+               "       ➤ YN0000: Failed with errors in 1s 170ms", "-----> Build failed",
+               " !     Push rejected, failed to compile Node.js app."]
+    alone = classify_log("\n".join(excerpt))[0]
+    below = classify_log("\n".join(framed + excerpt))[0]
+    assert (alone.signature, alone.line) == ("buildpacks-build-failed", 2)
+    assert (below.signature, below.line - len(framed)) == (alone.signature, alone.line)

@@ -147,9 +147,11 @@ class LogShape:
         framing = len(self.builders) - 1   # plain Cloud Build, listed last: counts when no other builder is near
 
         def listed(owners: frozenset[int], line_step: int | None) -> int | None:
-            """The first listed builder with a marker on a line (in the line's step, when framed)."""
+            """The first listed builder with a marker on a line of the same step (an unframed line's builder is
+            never a framed step's: that step's every line carries its prefix, so a line without one is not its
+            tool's output)."""
             builders = [o for o in owners if o >= 0]
-            return min(builders) if builders and (step is None or line_step == step) else None
+            return min(builders) if builders and line_step == step else None
 
         def specific(owners: frozenset[int], line_step: int | None) -> bool:
             return listed(owners, line_step) not in (None, framing)

@@ -383,15 +383,6 @@ def is_warning(line: str) -> bool:
     return bool(_WARNING.match(own_text(line).lstrip()))
 
 
-_WARNING_MESSAGE = re.compile(r"^\s*(?:npm WARN |(?:WARN|WARNING|Warning|warning): )")
-
-
-def is_warning_message(line: str) -> bool:
-    """Whether a line's own text, indented or not, is a warning's message (`   Warning: ...`, `npm WARN ...`; not a
-    Kubernetes event's `  Warning  UpdateFailed ...` column, which reports a failure)."""
-    return bool(_WARNING_MESSAGE.match(own_text(line)))
-
-
 def first_line(text: str, rule: LineRule, lo: int = 0,
                also: Callable[[str], bool] | None = None) -> tuple[int, str] | None:
     """(start, line) of the first line of text from offset lo that meets the rule (and passes `also`); the lines

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
 
-from .lines import (ERROR_WORD, FAILURE_WORD, LineRule, first_line, is_warning, is_warning_message, last_line,
+from .lines import (ERROR_WORD, FAILURE_WORD, LineRule, first_line, is_warning, last_line,
                     line_at, lines_above, lines_below, lines_hit, names_failure, own_text, step_of)
 from .markers import FINISHED, MarkerLines, SectionTracker
 from .stack_traces import is_call_frame
@@ -334,9 +334,8 @@ class LogShape:
         return found
 
     def _states_failure(self, line: str) -> bool:
-        """Whether a line names a failure and is neither boilerplate nor a warning (a warning that a later step cannot
-        use something is no failure)."""
-        return names_failure(line) and not self.uninformative_line(line) and not is_warning_message(line)
+        """Whether a line names a failure (names_failure: no warning, indented or not, does) and is no boilerplate."""
+        return names_failure(line) and not self.uninformative_line(line)
 
     def _sums_up(self, line: str) -> bool:
         """Whether a line closes a failure message rather than states its cause (catalogue `summaries`)."""

@@ -1640,6 +1640,12 @@ def test_byte_length_format_time_and_the_format_elements_duckdb_spells_otherwise
         (6, 2, "15:30", "03/04/24", "2024-03-04\t05:06:07", "2024")
 
 
+def test_unicode_of_the_empty_string_is_zero(wh):
+    # string functions doc, UNICODE: "Returns 0 if value is empty, or if the resulting Unicode code point is 0"
+    assert row(wh, "SELECT UNICODE(''), UNICODE('âbcd'), UNICODE('\\u0000x'), UNICODE(CAST(NULL AS STRING))") == \
+        (0, 226, 0, None)
+
+
 def test_a_difference_of_dates_or_times_is_an_interval(wh):
     # operators doc, "Date arithmetics operators": 0-0 396 0:0:0 and 0-0 0 36:34:56.789
     assert row(wh, "SELECT EXTRACT(DAY FROM DATE '2021-05-20' - DATE '2020-04-19'), "

@@ -133,6 +133,12 @@ def _byte_length(node: exp.ByteLength) -> exp.Expression:
                "ELSE OCTET_LENGTH(ENCODE(CAST(__x__ AS VARCHAR))) END", x=node.this)
 
 
+def _unicode(node: exp.Unicode) -> exp.Expression:
+    """UNICODE of an empty STRING is 0 ("Returns 0 if value is empty"), where DuckDB's is -1: a NUL appended, which
+    is the empty string's first character and no other's, and the value read once."""
+    return tpl("UNICODE(__x__ || CHR(0))", x=node.this)
+
+
 def _difference(node: exp.Sub) -> exp.Expression | None:
     """DATE - DATE, and TIMESTAMP or DATETIME differences, as BigQuery's INTERVAL (differences.py)."""
     kind = node.meta.get(DIFFERENCE_OF)
@@ -457,6 +463,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.CurrentDate: _current_date,
     exp.Column: _set_to_default,
     exp.ByteLength: _byte_length,
+    exp.Unicode: _unicode,
     exp.Sub: lambda node: _difference(node) or interval_arithmetic(node),
     exp.CurrentTimestamp: _current_timestamp,
     exp.TimestampDiff: timestamp_diff,

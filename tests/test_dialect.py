@@ -1646,6 +1646,24 @@ def test_unicode_of_the_empty_string_is_zero(wh):
         (0, 226, 0, None)
 
 
+@pytest.mark.parametrize("source, written", [("'aa'", '"a"'), ("'ab\\nd\\n'", '"\\n"'), ("'ab\"d\"'", "'\"'"),
+                                             ("\"ab'd'\"", '"\'"')])
+def test_translate_refuses_a_source_character_written_twice(wh, source, written):
+    # compliance functions_testlib_string_1.cc: `Duplicate character "a" in TRANSLATE source characters`, the character
+    # as a string literal; DuckDB maps it by its first place
+    message = f"Duplicate character {written} in TRANSLATE source characters"
+    for sql in (f"SELECT TRANSLATE('unused', {source}, 'vwxyz')",
+                f"SELECT TRANSLATE('unused', s, 'vwxyz') FROM UNNEST([{source}]) AS s"):
+        with pytest.raises(WarehouseQueryError) as caught:
+            wh.query(sql)
+        assert message in str(caught.value)
+    nulls = f"SELECT SAFE.TRANSLATE('unused', {source}, 'vwxyz'), TRANSLATE(NULL, {source}, 'v')"
+    assert row(wh, nulls) == (None, None)
+    # ... and a source without a repeat still maps each character once
+    assert row(wh, "SELECT TRANSLATE('ababbce', 'ab', 'ba'), TRANSLATE('abcab', s, 'xyz') FROM UNNEST(['bca']) AS s") \
+        == ("babaace", "zxyzx")
+
+
 def test_a_difference_of_dates_or_times_is_an_interval(wh):
     # operators doc, "Date arithmetics operators": 0-0 396 0:0:0 and 0-0 0 36:34:56.789
     assert row(wh, "SELECT EXTRACT(DAY FROM DATE '2021-05-20' - DATE '2020-04-19'), "

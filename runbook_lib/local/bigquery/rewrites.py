@@ -49,6 +49,7 @@ from .nans import nan_comparison, nan_least, nan_min, nan_min_window, nan_sorts_
 from .sqltree import fails, field_value, is_decimal_cast, is_int_literal, sql_text, tpl, volatile
 from .string_lengths import LENGTH_CHECKED, negative_length
 from .trims import trim_whitespace
+from .translations import duplicate_source
 from .regexps import REGEXP_REWRITES
 from .typenames import fix_decimal_types
 
@@ -528,6 +529,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     **dict.fromkeys((*DOMAIN_CHECKED, *DECIMAL_MATH), _mathematical),
     **{cls: negative_length for cls in LENGTH_CHECKED},   # string_lengths.py
     exp.Trim: trim_whitespace,   # trims.py
+    exp.Translate: duplicate_source,   # translations.py
     **REGEXP_REWRITES,   # regexps.py
     exp.Concat: concat_as_strings,   # concatenation.py
     exp.DPipe: pipes_as_strings,

@@ -1,0 +1,53 @@
+"""TRANSLATE refuses a source with a character in it twice: an error in BigQuery, NULL under SAFE.
+
+String functions doc, TRANSLATE: "A duplicate character in source_characters results in an error"; the message is
+ZetaSQL's (Utf8Translator, compliance functions_testlib_string_1.cc: `Duplicate character "a" in TRANSLATE source
+characters`, the character written as a string literal: `"\\n"`, and `'"'` for a double quote). DuckDB's TRANSLATE maps
+the character by its first place instead, so a query that fails on BigQuery passed on the sandbox.
+"""
+from __future__ import annotations
+
+from sqlglot import exp
+
+from .sqltree import fails, sql_text, tpl, volatile
+
+_ESCAPED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+
+
+def _literal(character: str) -> str:
+    """A character as ZetaSQL's ToStringLiteral writes it: in double quotes, or single ones around a double quote."""
+    quote = "'" if character == '"' else '"'
+    return f"{quote}{_ESCAPED.get(character, character)}{quote}"
+
+
+def _message(character_sql: str) -> str:
+    return f"'Duplicate character ' || {character_sql} || ' in TRANSLATE source characters'"
+
+
+# the first character of a source that stands in it before (a column's value, read when the query runs)
+_REPEATED = ("SUBSTRING(__s__, LIST_FILTER(RANGE(2, LENGTH(__s__) + 1), lambda _translate_i: "
+             "STRPOS(SUBSTRING(__s__, 1, _translate_i - 1), SUBSTRING(__s__, _translate_i, 1)) > 0)[1], 1)")
+_WRITTEN = ("CASE __c__ WHEN '\"' THEN '''\"''' "
+            + " ".join(f"WHEN {sql_text(c)} THEN {sql_text(_literal(c))}" for c in _ESCAPED)
+            + " ELSE '\"' || __c__ || '\"' END")
+
+
+def duplicate_source(node: exp.Translate) -> exp.Expression | None:
+    """TRANSLATE checked for a source character written twice: at translation for a literal source, else as it runs."""
+    source, text, target = node.args.get("from_"), node.this, node.args.get("to")
+    if source is None or target is None:
+        return None
+    # a NULL argument makes the result NULL before the source is checked
+    present = "__x__ IS NOT NULL AND __t__ IS NOT NULL"
+    if isinstance(source, exp.Literal) and source.is_string:
+        chars = source.this
+        repeated = next((c for i, c in enumerate(chars) if c in chars[:i]), None)
+        if repeated is None:
+            return None
+        failure = fails(node, _message(sql_text(_literal(repeated))))
+        return tpl(f"CASE WHEN {present} THEN {failure} ELSE NULL END", x=text, t=target)
+    if volatile(source):
+        return None   # (read once by DuckDB's TRANSLATE; the check would read it again)
+    failure = fails(node, _message(tpl(_WRITTEN, c=tpl(_REPEATED, s=source)).sql("duckdb")))
+    return tpl(f"CASE WHEN {present} AND {_REPEATED} IS NOT NULL THEN {failure} ELSE __f__ END",
+               s=source.copy(), x=text.copy(), t=target.copy(), f=node)

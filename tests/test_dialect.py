@@ -1664,6 +1664,14 @@ def test_translate_refuses_a_source_character_written_twice(wh, source, written)
         == ("babaace", "zxyzx")
 
 
+def test_initcap_with_a_columns_empty_delimiters_capitalises_only_the_first_character(wh):
+    # string functions doc, INITCAP: the delimiters given replace the default ones; none given, no word but the first
+    rows = wh.query("SELECT INITCAP(x, d) AS c FROM UNNEST([STRUCT('aB cD-e' AS x, '' AS d), ('aB cD-e', ' -'), "
+                    "('aB cD-e', ']'), ('aB cD-e', NULL)]) ORDER BY d NULLS LAST").c.tolist()
+    assert [None if v is None or v != v else v for v in rows] == ["Ab cd-e", "Ab Cd-E", "Ab cd-e", None]
+    assert row(wh, "SELECT INITCAP('aB cD-e', '')") == ("Ab cd-e",)
+
+
 def test_a_difference_of_dates_or_times_is_an_interval(wh):
     # operators doc, "Date arithmetics operators": 0-0 396 0:0:0 and 0-0 0 36:34:56.789
     assert row(wh, "SELECT EXTRACT(DAY FROM DATE '2021-05-20' - DATE '2020-04-19'), "

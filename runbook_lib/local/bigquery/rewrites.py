@@ -140,6 +140,16 @@ def _unicode(node: exp.Unicode) -> exp.Expression:
     return tpl("UNICODE(__x__ || CHR(0))", x=node.this)
 
 
+def _initcap(node: exp.Initcap) -> exp.Expression | None:
+    """INITCAP with a column's delimiters that may be empty: no delimiter, so only the first character is capitalised,
+    where sqlglot's regex of the delimiters, `[]`, fails to compile (a literal's are known as the query is read)."""
+    delimiters = node.expression
+    if delimiters is None or isinstance(delimiters, exp.Literal):
+        return None
+    return tpl("CASE WHEN __d__ = '' THEN UPPER(LEFT(__x__, 1)) || LOWER(SUBSTRING(__x__, 2)) ELSE __f__ END",
+               d=delimiters.copy(), x=node.this.copy(), f=node)
+
+
 def _difference(node: exp.Sub) -> exp.Expression | None:
     """DATE - DATE, and TIMESTAMP or DATETIME differences, as BigQuery's INTERVAL (differences.py)."""
     kind = node.meta.get(DIFFERENCE_OF)
@@ -465,6 +475,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.Column: _set_to_default,
     exp.ByteLength: _byte_length,
     exp.Unicode: _unicode,
+    exp.Initcap: _initcap,
     exp.Sub: lambda node: _difference(node) or interval_arithmetic(node),
     exp.CurrentTimestamp: _current_timestamp,
     exp.TimestampDiff: timestamp_diff,

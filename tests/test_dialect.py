@@ -1672,6 +1672,15 @@ def test_initcap_with_a_columns_empty_delimiters_capitalises_only_the_first_char
     assert row(wh, "SELECT INITCAP('aB cD-e', '')") == ("Ab cd-e",)
 
 
+def test_ascii_refuses_a_string_whose_first_character_is_not_ascii(wh):
+    # ZetaSQL's FirstCharOfStringToASCII; DuckDB's ASCII gives the code point
+    for sql in ("SELECT ASCII('été')", "SELECT ASCII(s) FROM UNNEST(['a', 'ü']) AS s"):
+        with pytest.raises(WarehouseQueryError, match="Argument to ASCII is not a structurally valid ASCII string"):
+            wh.query(sql)
+    assert row(wh, "SELECT ASCII('abc'), ASCII(''), ASCII(CHR(127)), SAFE.ASCII('é'), ASCII(CAST(NULL AS STRING))") \
+        == (97, 0, 127, None, None)
+
+
 def test_a_difference_of_dates_or_times_is_an_interval(wh):
     # operators doc, "Date arithmetics operators": 0-0 396 0:0:0 and 0-0 0 36:34:56.789
     assert row(wh, "SELECT EXTRACT(DAY FROM DATE '2021-05-20' - DATE '2020-04-19'), "

@@ -140,6 +140,15 @@ def _unicode(node: exp.Unicode) -> exp.Expression:
     return tpl("UNICODE(__x__ || CHR(0))", x=node.this)
 
 
+def _ascii(node: exp.Ascii) -> exp.Expression | None:
+    """ASCII of a STRING whose first character is not ASCII fails ("Argument to ASCII is not a structurally valid
+    ASCII string: '...'", ZetaSQL's FirstCharOfStringToASCII; NULL under SAFE), where DuckDB's gives its code point."""
+    if volatile(node.this):
+        return None   # (the check would read it again)
+    message = "'Argument to ASCII is not a structurally valid ASCII string: ''' || __x__ || ''''"
+    return tpl(f"CASE WHEN ASCII(__x__) > 127 THEN {fails(node, message)} ELSE __f__ END", x=node.this.copy(), f=node)
+
+
 def _initcap(node: exp.Initcap) -> exp.Expression | None:
     """INITCAP with a column's delimiters that may be empty: no delimiter, so only the first character is capitalised,
     where sqlglot's regex of the delimiters, `[]`, fails to compile (a literal's are known as the query is read)."""
@@ -476,6 +485,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.ByteLength: _byte_length,
     exp.Unicode: _unicode,
     exp.Initcap: _initcap,
+    exp.Ascii: _ascii,
     exp.Sub: lambda node: _difference(node) or interval_arithmetic(node),
     exp.CurrentTimestamp: _current_timestamp,
     exp.TimestampDiff: timestamp_diff,

@@ -465,6 +465,12 @@ def test_a_console_copy_with_each_timestamp_on_its_own_line_reads_as_one_output(
     assert own_text("2024-11-29 14:01:13.657 WARN disk almost full") == "WARN disk almost full"
 
 
+def test_gits_remote_prefix_is_not_a_lines_own_text():
+    assert own_text("remote:        npm ERR! code ELIFECYCLE") == "npm ERR! code ELIFECYCLE"
+    assert indented_text("remote:        npm ERR! code ELIFECYCLE") == "       npm ERR! code ELIFECYCLE"
+    assert own_text("remote:") == "" and own_text("remotes: origin") == "remotes: origin"
+
+
 def test_pips_wheel_verdict_with_nothing_above_is_the_line_to_read():
     top = classify_log('Step #0: Building wheel for hiredis (setup.py): started\n'
                        'Step #0:  ERROR: Failed building wheel for hiredis\n')[0]

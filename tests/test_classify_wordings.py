@@ -8,7 +8,7 @@ import pytest
 
 from buildlog_helpers import signature_and_line, top_of
 from runbook_lib.diagnose import classify_log, parse_catalogue
-from runbook_lib.diagnose.lines import indented_text, names_failure, own_text
+from runbook_lib.diagnose.lines import names_failure
 from runbook_lib.errors import ConfigError
 
 UNKNOWN = {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}
@@ -1750,12 +1750,6 @@ def test_a_traceback_a_buildpack_indents_is_read_at_the_exception_level_with_its
     frames = [f'{prefix}         File "manage.py", line 10, in <module>', f"{prefix}           main()"]
     framed = log[:2] + frames + log[2:]
     assert signature_and_line(framed) == ("buildpacks-build-failed", 5)
-
-
-def test_gits_remote_prefix_is_not_a_lines_own_text():
-    assert own_text("remote:        npm ERR! code ELIFECYCLE") == "npm ERR! code ELIFECYCLE"
-    assert indented_text("remote:        npm ERR! code ELIFECYCLE") == "       npm ERR! code ELIFECYCLE"
-    assert own_text("remote:") == "" and own_text("remotes: origin") == "remotes: origin"
 
 
 def test_pip_unable_to_fetch_a_requirement_given_as_a_url_is_pip_failing():

@@ -100,7 +100,7 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
     # indentation the header stands at, which its exception shares (a Heroku buildpack indents a command's output)
     if m.re is _TRACEBACK_AFTER:
         lead = head[:m.start(1)]
-    elif head.lstrip().startswith("Traceback"):
+    elif "Traceback" in m.group(0):
         header = indented_text(line_at(text, start))
         lead = header[:_indentation(header)]
     else:

@@ -49,7 +49,7 @@ from .nans import nan_comparison, nan_least, nan_min, nan_min_window, nan_sorts_
 from .sqltree import fails, field_value, is_decimal_cast, is_int_literal, sql_text, tpl, volatile
 from .string_lengths import LENGTH_CHECKED, negative_length
 from .trims import trim_whitespace
-from .translations import duplicate_source
+from .characters import CHARACTER_REWRITES
 from .regexps import REGEXP_REWRITES
 from .typenames import fix_decimal_types
 
@@ -132,31 +132,6 @@ def _byte_length(node: exp.ByteLength) -> exp.Expression:
     """BYTE_LENGTH of a STRING is its UTF-8 length (sqlglot's OCTET_LENGTH takes only BLOBs)."""
     return tpl("CASE WHEN TYPEOF(__x__) = 'BLOB' THEN OCTET_LENGTH(CAST(__x__ AS BLOB)) "
                "ELSE OCTET_LENGTH(ENCODE(CAST(__x__ AS VARCHAR))) END", x=node.this)
-
-
-def _unicode(node: exp.Unicode) -> exp.Expression:
-    """UNICODE of an empty STRING is 0 ("Returns 0 if value is empty"), where DuckDB's is -1: a NUL appended, which
-    is the empty string's first character and no other's, and the value read once."""
-    return tpl("UNICODE(__x__ || CHR(0))", x=node.this)
-
-
-def _ascii(node: exp.Ascii) -> exp.Expression | None:
-    """ASCII of a STRING whose first character is not ASCII fails ("Argument to ASCII is not a structurally valid
-    ASCII string: '...'", ZetaSQL's FirstCharOfStringToASCII; NULL under SAFE), where DuckDB's gives its code point."""
-    if volatile(node.this):
-        return None   # (the check would read it again)
-    message = "'Argument to ASCII is not a structurally valid ASCII string: ''' || __x__ || ''''"
-    return tpl(f"CASE WHEN ASCII(__x__) > 127 THEN {fails(node, message)} ELSE __f__ END", x=node.this.copy(), f=node)
-
-
-def _initcap(node: exp.Initcap) -> exp.Expression | None:
-    """INITCAP with a column's delimiters that may be empty: no delimiter, so only the first character is capitalised,
-    where sqlglot's regex of the delimiters, `[]`, fails to compile (a literal's are known as the query is read)."""
-    delimiters = node.expression
-    if delimiters is None or isinstance(delimiters, exp.Literal):
-        return None
-    return tpl("CASE WHEN __d__ = '' THEN UPPER(LEFT(__x__, 1)) || LOWER(SUBSTRING(__x__, 2)) ELSE __f__ END",
-               d=delimiters.copy(), x=node.this.copy(), f=node)
 
 
 def _difference(node: exp.Sub) -> exp.Expression | None:
@@ -483,9 +458,6 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     exp.CurrentDate: _current_date,
     exp.Column: _set_to_default,
     exp.ByteLength: _byte_length,
-    exp.Unicode: _unicode,
-    exp.Initcap: _initcap,
-    exp.Ascii: _ascii,
     exp.Sub: lambda node: _difference(node) or interval_arithmetic(node),
     exp.CurrentTimestamp: _current_timestamp,
     exp.TimestampDiff: timestamp_diff,
@@ -550,7 +522,7 @@ REWRITES: dict[type[exp.Expression], Rewrite] = {
     **dict.fromkeys((*DOMAIN_CHECKED, *DECIMAL_MATH), _mathematical),
     **{cls: negative_length for cls in LENGTH_CHECKED},   # string_lengths.py
     exp.Trim: trim_whitespace,   # trims.py
-    exp.Translate: duplicate_source,   # translations.py
+    **CHARACTER_REWRITES,   # characters.py
     **REGEXP_REWRITES,   # regexps.py
     exp.Concat: concat_as_strings,   # concatenation.py
     exp.DPipe: pipes_as_strings,

@@ -1,6 +1,8 @@
-"""TRANSLATE refuses a source with a character in it twice: an error in BigQuery, NULL under SAFE.
+"""String functions that read or map a string's characters, answering as BigQuery's do where DuckDB's differ:
+UNICODE and ASCII of a first character, INITCAP's delimiters, TRANSLATE's source characters.
 
-String functions doc, TRANSLATE: "A duplicate character in source_characters results in an error"; the message is
+TRANSLATE refuses a source with a character in it twice: an error in BigQuery, NULL under SAFE. String functions doc,
+TRANSLATE: "A duplicate character in source_characters results in an error"; the message is
 ZetaSQL's (Utf8Translator, compliance functions_testlib_string_1.cc: `Duplicate character "a" in TRANSLATE source
 characters`, the character written as a string literal: `"\\n"`, and `'"'` for a double quote). DuckDB's TRANSLATE maps
 the character by its first place instead, so a query that fails on BigQuery passed on the sandbox.
@@ -11,6 +13,33 @@ from sqlglot import exp
 
 from .sqltree import fails, sql_text, tpl, volatile
 
+
+def unicode_of_empty(node: exp.Unicode) -> exp.Expression:
+    """UNICODE of an empty STRING is 0 ("Returns 0 if value is empty"), where DuckDB's is -1: a NUL appended, which
+    is the empty string's first character and no other's, and the value read once."""
+    return tpl("UNICODE(__x__ || CHR(0))", x=node.this)
+
+
+def ascii_checked(node: exp.Ascii) -> exp.Expression | None:
+    """ASCII of a STRING whose first character is not ASCII fails ("Argument to ASCII is not a structurally valid
+    ASCII string: '...'", ZetaSQL's FirstCharOfStringToASCII; NULL under SAFE), where DuckDB's gives its code point."""
+    if volatile(node.this):
+        return None   # (the check would read it again)
+    message = "'Argument to ASCII is not a structurally valid ASCII string: ''' || __x__ || ''''"
+    return tpl(f"CASE WHEN ASCII(__x__) > 127 THEN {fails(node, message)} ELSE __f__ END", x=node.this.copy(), f=node)
+
+
+def initcap_without_delimiters(node: exp.Initcap) -> exp.Expression | None:
+    """INITCAP with a column's delimiters that may be empty: no delimiter, so only the first character is capitalised,
+    where sqlglot's regex of the delimiters, `[]`, fails to compile (a literal's are known as the query is read)."""
+    delimiters = node.expression
+    if delimiters is None or isinstance(delimiters, exp.Literal):
+        return None
+    return tpl("CASE WHEN __d__ = '' THEN UPPER(LEFT(__x__, 1)) || LOWER(SUBSTRING(__x__, 2)) ELSE __f__ END",
+               d=delimiters.copy(), x=node.this.copy(), f=node)
+
+
+# TRANSLATE
 _ESCAPED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 
 
@@ -48,6 +77,10 @@ def duplicate_source(node: exp.Translate) -> exp.Expression | None:
         return tpl(f"CASE WHEN {present} THEN {failure} ELSE NULL END", x=text, t=target)
     if volatile(source):
         return None   # (read once by DuckDB's TRANSLATE; the check would read it again)
-    failure = fails(node, _message(tpl(_WRITTEN, c=tpl(_REPEATED, s=source)).sql("duckdb")))
+    failure = fails(node, _message(tpl(_WRITTEN, c=tpl(_REPEATED, s=source.copy())).sql("duckdb")))
     return tpl(f"CASE WHEN {present} AND {_REPEATED} IS NOT NULL THEN {failure} ELSE __f__ END",
                s=source.copy(), x=text.copy(), t=target.copy(), f=node)
+
+
+CHARACTER_REWRITES = {exp.Unicode: unicode_of_empty, exp.Ascii: ascii_checked,
+                      exp.Initcap: initcap_without_delimiters, exp.Translate: duplicate_source}

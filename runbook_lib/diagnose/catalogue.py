@@ -126,6 +126,14 @@ class Report:
 
 
 @dataclass(frozen=True)
+class BelowRules:
+    """A signature's `below` compiled: its patterns count on or within `within` lines below a line that meets one of
+    `lines`."""
+    lines: tuple[LineRule, ...]
+    within: int
+
+
+@dataclass(frozen=True)
 class _Pattern:
     signature: int        # index into Catalogue.signatures
     number: int           # distinct per pattern of the signature (builder_output ones follow the patterns)
@@ -135,8 +143,7 @@ class _Pattern:
     regex: LinePattern
     sections: frozenset[str] | None = None  # where its signature may match; None: anywhere
     builders: frozenset[str] | None = None  # whose output it counts in; None: any log
-    # it counts only within this many lines below (or on) a line that meets one of these rules; None: anywhere
-    below: tuple[tuple[LineRule, ...], int] | None = None
+    below: BelowRules | None = None   # None: anywhere
 
 
 class Catalogue:
@@ -161,8 +168,8 @@ class Catalogue:
             # `any`: the output of whichever builder the log shows (a log that shows none does not count)
             owners = frozenset(b.name for b in builders) if ANY_BUILDER in sig.output_builders \
                 else frozenset(sig.output_builders)
-            below = (tuple(_rule(t, f"signature '{sig.id}' below line", source) for t in sig.below.lines),
-                     sig.below.within) if sig.below else None
+            below = BelowRules(tuple(_rule(t, f"signature '{sig.id}' below line", source) for t in sig.below.lines),
+                               sig.below.within) if sig.below else None
             for pi, (text, only_in, where, context) in enumerate(
                     [(t, None, allowed, None) for t in sig.patterns] +
                     [(t, owners, allowed, None) for t in sig.builder_output] +

@@ -26,9 +26,9 @@ from typing import Any
 
 from ..buildlogs import decode_log, exported_build_log, listed_newest_first, oldest_first
 from ..errors import ParameterError
-from .catalogue import Catalogue, Signature
+from .catalogue import BelowRules, Catalogue, Signature
 from .catalogue_yaml import load_catalogue
-from .lines import (LineRule, line_at, lines_above, names_error, step_of, steps_of, unwrapped, without_decoration,
+from .lines import (line_at, lines_above, names_error, step_of, steps_of, unwrapped, without_decoration,
                     without_trailing_space)
 from .log_structure import LogShape
 from .stack_traces import java_exception, node_exception, python_exception
@@ -206,13 +206,12 @@ def _finding(cat: Catalogue, shape: LogShape, sig: Signature, a: dict) -> Findin
     return Finding.of(sig, lines[0], lines, evidence, score, a["count"])
 
 
-def _below(below: tuple[tuple[LineRule, ...], int], shape: LogShape, start: int, lineno: int, line: str) -> bool:
+def _below(below: BelowRules, shape: LogShape, start: int, lineno: int, line: str) -> bool:
     """Whether the line `line` (number `lineno`, starting at `start`) is on or within `below`'s number of lines below a
     line that meets one of its rules, with no output start between (a signature's `below` patterns count only there:
     a download that is no archive, below the step that fetched a runtime at a version, not below a later step's)."""
-    rules, within = below
-    for candidate in (line, *(above for _, _, above in lines_above(shape.text, start, lineno, within))):
-        if any(rule.hit(candidate) for rule in rules):
+    for candidate in (line, *(above for _, _, above in lines_above(shape.text, start, lineno, below.within))):
+        if any(rule.hit(candidate) for rule in below.lines):
             return True
         if any(rule.hit(candidate) for rule in shape.stops):
             return False

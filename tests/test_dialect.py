@@ -1681,6 +1681,15 @@ def test_ascii_refuses_a_string_whose_first_character_is_not_ascii(wh):
         == (97, 0, 127, None, None)
 
 
+def test_upper_and_lower_map_a_character_to_several_as_bigquery(wh):
+    # ZetaSQL's UpperUtf8 and LowerUtf8: ICU's full case mapping in the root locale; DuckDB's maps one to one
+    assert row(wh, "SELECT UPPER('straße'), UPPER('ﬁx'), LOWER('ΟΔΟΣ ΣΑΣ'), LOWER('İ'), UPPER('abc'), "
+                   "LOWER(CAST(NULL AS STRING))") == ("STRASSE", "FIX", "οδος σας", "i\u0307", "ABC", None)
+    assert wh.query("SELECT UPPER(s) AS u, LOWER(s) AS l FROM UNNEST(['Maß', 'ΣΑΣ', 'plain']) AS s "
+                    "WITH OFFSET AS o ORDER BY o").to_dict("records") == [
+        {"u": "MASS", "l": "maß"}, {"u": "ΣΑΣ", "l": "σας"}, {"u": "PLAIN", "l": "plain"}]
+
+
 def test_a_difference_of_dates_or_times_is_an_interval(wh):
     # operators doc, "Date arithmetics operators": 0-0 396 0:0:0 and 0-0 0 36:34:56.789
     assert row(wh, "SELECT EXTRACT(DAY FROM DATE '2021-05-20' - DATE '2020-04-19'), "

@@ -1,5 +1,6 @@
 """String functions that read or map a string's characters, answering as BigQuery's do where DuckDB's differ:
-UNICODE and ASCII of a first character, INITCAP's delimiters, TRANSLATE's source characters.
+UNICODE and ASCII of a first character, INITCAP's delimiters, TRANSLATE's source characters, UPPER's and LOWER's
+mappings of one character to several.
 
 TRANSLATE refuses a source with a character in it twice: an error in BigQuery, NULL under SAFE. String functions doc,
 TRANSLATE: "A duplicate character in source_characters results in an error"; the message is
@@ -9,8 +10,12 @@ the character by its first place instead, so a query that fails on BigQuery pass
 """
 from __future__ import annotations
 
+from functools import cache
+
+import pyarrow as pa
 from sqlglot import exp
 
+from .arrow_udfs import per_distinct
 from .sqltree import fails, sql_text, tpl, volatile
 
 
@@ -82,5 +87,37 @@ def duplicate_source(node: exp.Translate) -> exp.Expression | None:
                s=source.copy(), x=text.copy(), t=target.copy(), f=node)
 
 
+# UPPER and LOWER: BigQuery maps case as ICU does in the root locale (ZetaSQL's UpperUtf8 and LowerUtf8,
+# icu::CaseMap::utf8ToUpper with locale ""): Unicode's full mappings, where one character may become several ('ß' ->
+# 'SS', 'ŉ' -> 'ʼN', 'ﬁ' -> 'FI', 'İ' -> 'i̇') and a capital sigma ending a word becomes 'ς'. DuckDB maps each
+# character to one ('ß' -> 'ẞ', 'ﬁ' stays). Python's str.upper and str.lower are the same full mappings, Final_Sigma
+# included, so a value holding such a character is mapped by them, and any other by DuckDB's own function.
+_FIRST_PLANE = 0x10000   # (every character Unicode maps to several lies below it: the last is U+FB17)
+
+
+@cache
+def _several(mapping: str) -> str:
+    """The characters that `mapping` ('upper' or 'lower') maps to more than one, and for 'lower' the capital sigma."""
+    several = "".join(c for c in map(chr, range(_FIRST_PLANE)) if len(getattr(c, mapping)()) > 1)
+    return several + ("Σ" if mapping == "lower" else "")
+
+
+def full_case_mapping(node: exp.Upper | exp.Lower) -> exp.Expression | None:
+    if volatile(node.this):
+        return None   # (the check would read it again)
+    mapping = "upper" if isinstance(node, exp.Upper) else "lower"
+    return tpl(f"CASE WHEN REGEXP_MATCHES(__x__, {sql_text(f'[{_several(mapping)}]')}) THEN _bq_{mapping}(__x__) "
+               "ELSE __f__ END", x=node.this.copy(), f=node)
+
+
+def upper_in_full(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return per_distinct(values, lambda v: None if v is None else v.upper(), pa.string())
+
+
+def lower_in_full(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return per_distinct(values, lambda v: None if v is None else v.lower(), pa.string())
+
+
 CHARACTER_REWRITES = {exp.Unicode: unicode_of_empty, exp.Ascii: ascii_checked,
-                      exp.Initcap: initcap_without_delimiters, exp.Translate: duplicate_source}
+                      exp.Initcap: initcap_without_delimiters, exp.Translate: duplicate_source,
+                      **dict.fromkeys((exp.Upper, exp.Lower), full_case_mapping)}

@@ -5,6 +5,7 @@ import farmhash
 import pyarrow as pa
 
 from . import decimal_math
+from .characters import lower_in_full, upper_in_full
 from .datetimes import zone_names
 from .json_nulls import strip_nulls
 from .json_text import to_json, to_json_string
@@ -56,6 +57,10 @@ def register_functions(con) -> None:
     # a time zone read from a value, an offset as DuckDB's ICU reads it (datetimes.zones_of_values)
     con.create_function("_bq_zone", zone_names, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR,
                         type="arrow", null_handling="special", side_effects=False)
+    # UPPER and LOWER of a value that maps a character to several (characters.py)
+    for name, function in (("_bq_upper", upper_in_full), ("_bq_lower", lower_in_full)):
+        con.create_function(name, function, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR,
+                            type="arrow", null_handling="special", side_effects=False)
     con.create_function("_bq_type", bigquery_type, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR,
                         type="native", null_handling="default", side_effects=False)
     # SQRT, EXP, LN, LOG, POW, CBRT of a NUMERIC or BIGNUMERIC (decimal_math.py): a null argument is read there

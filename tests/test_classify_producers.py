@@ -289,6 +289,11 @@ WORDINGS: dict[str, list[Wording]] = {
                 " !     Error: Invalid Node.js version requirement."),
         Wording("heroku/heroku-buildpack-nodejs", "3824a334", "lib/runtimes/nodejs.sh",
                 " !     Error: io.js is no longer supported."),
+        # ... and before the rewrite, a requirement that is no semver: the resolver's error and the failure the
+        # buildpack then explains
+        Wording("heroku/heroku-buildpack-nodejs", "cf0d0026", "lib/_failures.sh",
+                '       Error: Invalid semantic version "stable"'),
+        Wording("heroku/heroku-buildpack-nodejs", "cf0d0026", "lib/_failures.sh", " !     Invalid semver requirement"),
         # Heroku's Go buildpack: a Go version it has no checksum for is a file it does not know
         Wording("heroku/heroku-buildpack-go", "8fe96a09", "lib/common.sh",
                 " !!    The requested file (go1.99.linux-amd64.tar.gz) is unknown to the buildpack!"),

@@ -53,7 +53,8 @@ def split(labels: dict[str, str]) -> dict[str, bool]:
 
 def problems(pending: list[Path], real: Path = REAL) -> list[str]:
     """What keeps a round's pending logs out: a file without a label or a label without a file, a log of one line
-    or of more than MAX_LINES, a name already in real/, a source already cited there."""
+    or of more than MAX_LINES, a name already in real/, a label without its SOURCES.md row, a source already cited
+    there."""
     out, cited = [], _cited((real / "SOURCES.md").read_text(encoding="utf-8"))
     for folder in pending:
         labels = _labels(folder)
@@ -71,6 +72,8 @@ def problems(pending: list[Path], real: Path = REAL) -> list[str]:
             if (real / name).exists():
                 out.append(f"{folder.name}/{name}: a log of that name is in real/ already")
         rows = _rows(folder)
+        out += [f"{folder.name}/{name}: no SOURCES.md row (a row starts with the name in backticks: | `{name}` |)"
+                for name in sorted(labels) if f"| `{name}` |" not in rows]
         repos = {repo for repo, _ in cited}
         out += [f"{folder.name}: {repo}{f' #{n}' if n else ''} is cited in real/SOURCES.md already"
                 for repo, n in sorted(_cited(rows), key=str) if (repo, n) in cited or (not n and repo in repos)]

@@ -679,7 +679,7 @@ def test_a_listed_line_needs_a_plain_literal(key, owner):
 
 @pytest.mark.parametrize("log, line", [
     # nothing names an error or a failure: the log's last words, past warnings, verdicts and lines without words
-    ("$ cloud-code run\n'C:\\Program' is not recognized as an internal or external command,\noperable program\n", 3),
+    ("$ cloud-code run\nResolving the emulator\nwaiting for the emulator to start\n", 3),
     ("Step #1:  python2-2.7.14-r2:\nStep #1:   pkg-config\nWARNING: something\n  }\n-----\n", 2),
     # ... unless those last words say it finished: a build's DONE, gcloud's `...done.`, its SUCCESS summary
     ("Step #2: total 0\nFinished Step #2\nPUSH\nDONE\n", 0),

@@ -557,6 +557,19 @@ def test_pips_subprocess_report_is_read_at_the_packages_own_error(first):
     assert top.evidence[0] == "      Error: pg_config executable not found."
 
 
+@pytest.mark.parametrize("first", [0, 2])
+def test_pips_report_of_output_printed_above_it_ends_at_its_note(first):
+    # pip's closing summary: its output was above it (`See above for output.`), so the CI's verdict below pip's note is
+    # no line of the package's
+    lines = ["  error: subprocess-exited-with-error", "  ", "  × Getting requirements to build wheel did not run "
+             "successfully.", "  │ exit code: 1", "  ╰─> See above for output.", "  ",
+             "  note: This error originates from a subprocess, and is likely not a problem with pip.",
+             "  The command '/bin/sh -c pip install -r requirements.txt' returned a non-zero code: 1", "",
+             "Error: Docker build failed with exit code 1"][first:]
+    top = top_of(lines)
+    assert (top.signature, top.line) == ("pip-install-failed", 1)
+
+
 def test_pips_sentences_read_without_their_frame():
     assert _top_signature("python setup.py egg_info did not run successfully") == "pip-install-failed"
 
@@ -1889,3 +1902,79 @@ def test_pip_crashing_in_its_own_script_is_pip_failing():
     # ... not a buildpack's own tool that imports pip and fails in it
     tool = [log[0], '  File "/tmp/buildpack/vendor/pip-pop/pip-diff", line 35, in load'] + log[3:]
     assert top_of(tool).signature == "buildpacks-build-failed"
+
+
+# ---- round 105: Cloud Foundry's crash event, Windows' shells, Render, CapRover, CodeBuild, Nixpacks ------------
+
+CF_WINDOWS_CRASH = ["2017-09-15T16:01:53.83-0400 [STG/0] OUT -----> Hwc Buildpack version 2.3.2",
+                    "2017-09-15T16:01:54.77-0400 [STG/0] OUT Exit status 0",
+                    "2017-09-15T16:01:56.57-0400 [CELL/0] OUT Creating container",
+                    "2017-09-15T16:02:00.12-0400 [APP/PROC/WEB/0] OUT Running cmd /c .\\\\app --server.urls "
+                    "http://*:%PORT%",
+                    "2017-09-15T16:02:00.12-0400 [APP/PROC/WEB/0] ERR '.\\\\app' is not recognized as an internal or "
+                    "external command,",
+                    "2017-09-15T16:02:00.12-0400 [APP/PROC/WEB/0] ERR operable program or batch file.",
+                    "2017-09-15T16:02:00.13-0400 [APP/PROC/WEB/0] OUT Exit status 1",
+                    "2017-09-15T16:02:00.87-0400 [CELL/0] OUT Destroying container",
+                    '2017-09-15T16:02:01.26-0400 [API/0] OUT Process has crashed with type: "web"']
+
+
+def test_cloud_foundrys_crash_event_is_read_at_the_instances_own_words_above_it():
+    # Windows' cmd not finding the start command says why the instance crashed; the crash event only sums it up
+    assert signature_and_line(CF_WINDOWS_CRASH) == ("container-start-failed", 5)
+
+
+def test_a_windows_shell_unable_to_find_a_tool_is_no_builders_failure():
+    log = ['Running skaffold command: cmd.exe /c C:\\Users\\me\\AppData\\Local\\Google\\Cloud SDK\\bin\\skaffold.exe '
+           'init --artifact {"image":"gcr.io/p/app","builder":"Buildpacks","payload":{"builder":'
+           '"gcr.io/buildpacks/builder:v1"}}',
+           "'C:\\Users\\me\\AppData\\Local\\Google\\Cloud' is not recognized as an internal or external command,",
+           "operable program or batch file."]
+    assert signature_and_line(log) == ("unknown", 2)
+
+
+@pytest.mark.parametrize("verdict", ["==> Exited with status 1", "==> Exited with status 1 while running your code.",
+                                     "==> Port scan timeout reached, no open ports detected. Bind your service to at "
+                                     "least one port."])
+def test_renders_deploy_whose_process_exited_or_never_listened_is_a_start_that_failed(verdict):
+    log = ["Pushing image to registry...", "Upload succeeded", "==> Deploying...",
+           "==> No open ports detected, continuing to scan...",
+           "==> Docs on specifying a port: https://render.com/docs/web-services#port-binding", verdict]
+    assert signature_and_line(log) == ("container-start-failed", 6)
+    # ... not its build's
+    assert top_of(["==> Running build command 'npm run build'...", "sh: 1: vite: not found",
+                   "==> Exited with status 127 while building your code."]).signature != "container-start-failed"
+
+
+def test_a_node_tools_error_opening_the_dockerfile_is_the_dockerfile_missing():
+    log = ["Build started for project", "Build has failed!", "Deploy failed!",
+           "Error: ENOENT: no such file or directory, open "
+           "'/captain/temp/image_raw/project/27/source_files/Dockerfile'"]
+    assert signature_and_line(log) == ("dockerfile-not-in-upload", 4)
+
+
+def test_git_unable_to_fetch_a_buildpack_is_no_buildpacks_failure():
+    log = ["2015-11-27T04:57:15.04-0500 [STG/0]      OUT -----> Downloaded app package (1.1M)",
+           "2015-11-27T04:57:15.90-0500 [STG/0]      ERR     Cloning into '/tmp/buildpacks/java-buildpack'...",
+           "2015-11-27T05:00:17.08-0500 [STG/0]      ERR fatal: unable to access "
+           "'https://github.com/cloudfoundry/java-buildpack.git/': gnutls_handshake() failed"]
+    assert signature_and_line(log) == ("unknown", 3)
+
+
+def test_codebuilds_verdicts_give_way_to_the_commands_own_words():
+    log = ["[Container] 2018/12/21 14:09:24 Entering phase INSTALL",
+           "[Container] 2018/12/21 14:09:24 Running command pip install --upgrade pip",
+           "/codebuild/output/tmp/script.sh: 4: /codebuild/output/tmp/script.sh: pip: not found", "",
+           "[Container] 2018/12/21 14:09:24 Command did not exit successfully pip install --upgrade pip exit status "
+           "127",
+           "[Container] 2018/12/21 14:09:24 Phase complete: INSTALL Success: false",
+           "[Container] 2018/12/21 14:09:24 Phase context status code: COMMAND_EXECUTION_ERROR Message: Error while "
+           "executing command: pip install --upgrade pip. Reason: exit status 127"]
+    assert signature_and_line(log) == ("unknown", 3)
+
+
+def test_nixpacks_banner_gives_way_to_its_reason():
+    log = ["==============", "Using Nixpacks", "==============", "Nixpacks build failed", "", "",
+           "Nixpacks was unable to generate a build plan for this app.",
+           "Please check the documentation for supported languages: https://nixpacks.com"]
+    assert signature_and_line(log) == ("unknown", 7)

@@ -57,7 +57,8 @@ def test_problems_name_what_keeps_pending_logs_out(tmp_path):
     (pending / "unknown--new-1.txt").write_text("one line only\n")
     (pending / "stray.txt").write_text("a\nb\n")
     (pending / "unknown--new-2.txt").write_text("Step #0: noise\n" * 61)
-    (pending / "SOURCES.md").write_text((pending / "SOURCES.md").read_text()
+    (pending / "SOURCES.md").write_text((pending / "SOURCES.md").read_text().replace("| `unknown--new-1.txt` |",
+                                                                                     "| unknown--new-1.txt |")
                                         + "| `x` | acme/tool issue #7 (by c) | what | none |\n"
                                         + "| `y` | acme/site, file `docs/a.md` (commit 2) | what | none |\n"
                                         + "| `z` | <https://Blog.example/posts/7#part-2> A blog | what | none |\n"
@@ -67,6 +68,8 @@ def test_problems_name_what_keeps_pending_logs_out(tmp_path):
                      "pending-9a/unknown--new-1.txt: one line (the excerpt rule wants the lines around the failure)",
                      "pending-9a/unknown--new-2.txt: 61 lines (an excerpt has at most 60: cut it from the top or the "
                      "bottom, never inside the failure)",
+                     "pending-9a/unknown--new-1.txt: no SOURCES.md row (a row starts with the name in backticks: "
+                     "| `unknown--new-1.txt` |)",
                      "pending-9a: acme/site is cited in real/SOURCES.md already",
                      "pending-9a: acme/tool #7 is cited in real/SOURCES.md already",
                      "pending-9a: blog.example/posts/7 is cited in real/SOURCES.md already"]

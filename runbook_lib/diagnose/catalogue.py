@@ -113,6 +113,11 @@ class Report:
     telling: tuple[LineRule, ...] = ()
     next: bool = False
     past: tuple[LineRule, ...] = ()   # the report's own lines above the telling one (a chain of wrapped errors)
+    ends: tuple[LineRule, ...] = ()   # lines that close the report: no telling line lies below one
+
+    def ended_by(self, own: str) -> bool:
+        """Whether a line's own text closes this report (pip's `╰─> See above for output.`)."""
+        return any(rule.hit(own) for rule in self.ends)
 
     def tells(self, own: str) -> bool:
         """Whether a line's own text is this report's telling line."""
@@ -194,7 +199,8 @@ class Catalogue:
         self._reports = tuple(Report(_rule(r["opens"], "report opening", source),
                                      tuple(_rule(t, "report telling line", source) for t in r["telling"]),
                                      bool(r.get("next")),
-                                     tuple(_rule(t, "report's own line", source) for t in r.get("past", ())))
+                                     tuple(_rule(t, "report's own line", source) for t in r.get("past", ())),
+                                     tuple(_rule(t, "report's last line", source) for t in r.get("ends", ())))
                               for r in reports)
         self._output_starts = tuple(_rule(text, "output start", source) for text in output_starts)
         self._builders = tuple(Builder(b.name, tuple(_rule(m, f"builder '{b.name}' marker", source) for m in b.markers),

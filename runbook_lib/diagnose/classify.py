@@ -26,7 +26,7 @@ from typing import Any
 
 from ..buildlogs import decode_log, exported_build_log, listed_newest_first, oldest_first
 from ..errors import ParameterError
-from .catalogue import BelowRules, Catalogue, Signature
+from .catalogue import ANY_BUILDER, BelowRules, Catalogue, Signature
 from .catalogue_yaml import load_catalogue
 from .lines import (line_at, lines_above, names_error, step_of, steps_of, unwrapped, without_decoration,
                     without_trailing_space)
@@ -139,8 +139,10 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
 def _refused_before_building(cat: Catalogue, f: Finding) -> Finding:
     """A builder's own verdict (buildpacks-build-failed at pack's `failed to build: executing lifecycle`) read at a
     usage error (the lifecycle refusing a buildpack's API, pack its builder) is no failure of that builder's: `unknown`
-    at the same line, as a log with no signature is read there."""
-    if f.signature in cat.builder_fallbacks and f.evidence and cat.is_usage_error(f.evidence[0]):
+    at the same line, as a log with no signature is read there. A signature of no builder's (a start that failed, read
+    at the app's own start command refused) stays what it is."""
+    if f.signature in cat.builder_fallbacks and cat.get(f.signature).builder != ANY_BUILDER and f.evidence \
+            and cat.is_usage_error(f.evidence[0]):
         sig = cat.get("unknown")
         return Finding.of(sig, f.line, [f.line], f.evidence[:1], float(sig.weight), 1)
     return f
@@ -242,7 +244,7 @@ def _telling_line(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -
         report = cat.report_opened_by(here[2])
         if report is None:
             break
-        below = shape.telling_line_below(here[1], here[0], report.tells, report.next)
+        below = shape.telling_line_below(here[1], here[0], report.tells, report.next, report.ended_by)
         if below is None and report.past:   # a chain of wrapped errors that ends the log: its innermost, last
             below = shape.chain_end_below(here[1], here[0], report.in_chain)
         if below is None:

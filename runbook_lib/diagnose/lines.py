@@ -24,6 +24,9 @@ _FAILURE_WORDS = [
     r"(?:rake|rails) aborted!|name or service not known|unable to|denied|exception|traceback",
     r"http (?:status|error):? [45]\d\d",
     r"command not found",
+    # ... and Windows' (cmd's `'x' is not recognized as an internal or external command,`, PowerShell's `The term 'x' is
+    # not recognized as the name of a cmdlet, function, ...`)
+    r"is not recognized as (?:an internal or external command|the name of a cmdlet)",
     r"sh: (?:\d+: )?\S+: not found",   # dash's command not found (`sh: 1: tsc: not found`; `sh: npm: not found`)
     r"no such file or directory",
     r"invalid reference format",   # docker refusing an image name

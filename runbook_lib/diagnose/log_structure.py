@@ -357,17 +357,20 @@ class LogShape:
                 break
         return None
 
-    def telling_line_below(self, start: int, lineno: int, telling: Callable[[str], bool],
-                           after: bool = False) -> tuple[int, int, str] | None:
+    def telling_line_below(self, start: int, lineno: int, telling: Callable[[str], bool], after: bool = False,
+                           ends: Callable[[str], bool] | None = None) -> tuple[int, int, str] | None:
         """(line number, start, line) of the first line below the one starting at `start` whose own text has text
-        and meets `telling`, or with `after` of the line after that one, within MAX_REPORT lines and the same Cloud
-        Build step; None when there is none."""
+        and meets `telling`, or with `after` of the line after that one, within MAX_REPORT lines, the same Cloud
+        Build step and above a line that `ends` the report; None when there is none."""
         here_step = step_of(line_at(self.text, start))
         lines = lines_below(self.text, start, lineno, MAX_REPORT)
         for n, pos, line in lines:
             if step_of(line) != here_step:
                 return None
-            if (own := own_text(line).lstrip()) and telling(own) and \
+            own = own_text(line).lstrip()
+            if own and ends is not None and ends(own):
+                return None
+            if own and telling(own) and \
                     not self.uninformative_line(line):   # (npm's `npm ERR! code E404` header is not its telling line)
                 return next(lines, (n, pos, line)) if after else (n, pos, line)
         return None

@@ -1978,3 +1978,15 @@ def test_nixpacks_banner_gives_way_to_its_reason():
            "Nixpacks was unable to generate a build plan for this app.",
            "Please check the documentation for supported languages: https://nixpacks.com"]
     assert signature_and_line(log) == ("unknown", 7)
+
+
+# ---- round 106's tuning: BuildKit's refused export ------------------------------------------------------------
+
+def test_buildkits_bare_refusal_below_its_push_of_layers_is_a_refused_push():
+    log = ["#32 exporting to image", "#32 pushing layers 1.5s done", "#32 ERROR: unexpected status: 403 Forbidden",
+           "------", " > exporting to image:", "------", "ERROR: failed to solve: unexpected status: 403 Forbidden"]
+    assert signature_and_line(log) == ("push-permission-denied", 3)
+    # ... not the same words answering a pull of the base image
+    pull = ["#4 [internal] load metadata for ghcr.io/acme/base:1", "#4 ERROR: unexpected status: 403 Forbidden",
+            "ERROR: failed to solve: ghcr.io/acme/base:1: unexpected status: 403 Forbidden"]
+    assert top_of(pull).signature != "push-permission-denied"

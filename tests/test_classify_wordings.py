@@ -1990,3 +1990,30 @@ def test_buildkits_bare_refusal_below_its_push_of_layers_is_a_refused_push():
     pull = ["#4 [internal] load metadata for ghcr.io/acme/base:1", "#4 ERROR: unexpected status: 403 Forbidden",
             "ERROR: failed to solve: ghcr.io/acme/base:1: unexpected status: 403 Forbidden"]
     assert top_of(pull).signature != "push-permission-denied"
+
+
+# ---- round 106: fixed after its measurement ------------------------------------------------------------------
+
+@pytest.mark.parametrize("log, expected", [
+    # libcnb (2020) naming the stack in its refusal of a dependency version
+    (['failed to satisfy "dotnet-runtime" dependency for stack "io.buildpacks.stacks.bionic" with version constraint '
+      '"2.1.0": no compatible versions. Supported versions are: [3.1.17, 5.0.9]',
+      "Paketo .NET Core Runtime Buildpack 0.2.0"], ("buildpacks-python-version", 1)),
+    # Oryx's buildpacks refusing a platform version
+    (["[builder] Timer: Builder ran for 13.6s and ended at 2024-01-24T09:16:59Z",
+      "[builder] ERROR: failed to build: exit status 1",
+      ", stderr: [builder] Error: Platform 'nodejs' version '>=>=14.0.0' is unsupported. Supported versions: 12.19.0",
+      "ERROR: failed to build: executing lifecycle: failed with status code: 51"], ("buildpacks-python-version", 3)),
+    # docker before 1.7 prompting for a login it cannot read
+    (["203ac7c888b0: Image push failed", "", "Please login prior to push:", "Username: EOF",
+      "Build step 'Execute shell' marked build as failure"], ("push-permission-denied", 3)),
+    # App Runner's verdict (newest first) gives way to its deployment log's own line
+    (["06-06-2021 08:59 PM Deployment failed. **For details, see service logs.**",
+      "06-06-2021 08:41 PM Successfully pulled image from ECR.", "", "Deployment logs", "",
+      "06-06-2021 08:59 PM Failed to deploy your application image."], ("unknown", 6)),
+    # Oryx's closing verdict gives way to the build's own (yarn's, whose cause was cut off above)
+    (["error Command failed with exit code 1.", "info Visit https://yarnpkg.com/en/docs/cli/run for documentation",
+      "", "---End of Oryx build logs---", "Oryx has failed to build the solution."], ("unknown", 1)),
+])
+def test_round_106s_wordings(log, expected):
+    assert signature_and_line(log) == expected

@@ -2017,3 +2017,35 @@ def test_buildkits_bare_refusal_below_its_push_of_layers_is_a_refused_push():
 ])
 def test_round_106s_wordings(log, expected):
     assert signature_and_line(log) == expected
+
+
+# ---- round 107: fixed after its measurement ------------------------------------------------------------------
+
+def test_buildkits_verdict_is_read_at_the_failed_steps_last_output_in_its_report():
+    # no word of the step's output names a failure: its last line is still why (a Go too old for go.mod)
+    log = [" > [linux/amd64 builder 5/6] RUN go mod download:",
+           "0.059 go: go.mod requires go >= 1.24.0 (running go 1.23.5; GOTOOLCHAIN=local)", "------", "Dockerfile:6",
+           "--------------------", "   5 |     COPY . /app", "   6 | >>> RUN go mod download", "--------------------",
+           'ERROR: failed to build: failed to solve: process "/bin/sh -c go mod download" did not complete successfully: '
+           "exit code: 1"]
+    assert signature_and_line(log) == ("unknown", 2)
+
+
+@pytest.mark.parametrize("log, expected", [
+    # the buildpacks launcher finding no default process in the image it starts
+    (["Waiting for deployments to stabilize...",
+      " - app:deployment/backend: container backend terminated with exit code 82",
+      "      > [backend-56585887b4-zrm4h backend] ERROR: failed to launch: determine start command: when there is no "
+      "default process a command is required"], ("buildpacks-no-entrypoint", 3)),
+    # pip 1.x finding no download of a pinned requirement
+    (["remote: Downloading/unpacking azure-iothub-device-client==1.3.2 (from -r requirements.txt (line 1))",
+      "remote: Could not find any downloads that satisfy the requirement azure-iothub-device-client==1.3.2",
+      "remote: Cleaning up...", "remote: No distributions at all found for azure-iothub-device-client==1.3.2",
+      "remote: An error has occurred during web site deployment."], ("pip-install-failed", 2)),
+    # Skaffold's closing verdict gives way to the resource that failed above it
+    (["Status check started", "Resource pod/app-554bbbbc57-csf5j status failed with container server is waiting to "
+      "start: gcr.io/p/app:latest can't be pulled", "Status check failed", "",
+      "Update failed with error code STATUSCHECK_IMAGE_PULL_ERR"], ("unknown", 2)),
+])
+def test_round_107s_wordings(log, expected):
+    assert signature_and_line(log) == expected

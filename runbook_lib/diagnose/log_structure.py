@@ -37,6 +37,10 @@ _PROGRESS_DONE = re.compile(r"\.\.\.done\.?$")   # gcloud's progress line for a 
 _RULE_CHARS = "-—=*"
 # a line drawn across a message (own_text keeps no more than a dash); tried only where a run starts, so linear
 _RULE = re.compile(f"(?<![{_RULE_CHARS}])[{_RULE_CHARS}]{{8,}}+\\s*+$")
+# BuildKit's report of a failed step: its header (` > [builder 5/6] RUN go mod download:`), the step's last output, a
+# closing `------`, then the Dockerfile's lines around it and the verdict
+_BUILDKIT_STEP = re.compile(r"^\s*> \[[^\]]+\] .*:\s*$")
+_BUILDKIT_CLOSE = "------"
 
 
 @dataclass(frozen=True)
@@ -320,7 +324,7 @@ class LogShape:
         the first line naming a failure above it in the same output (cause_above), else, when the summary
         ends with a colon (`failed to build: (error ID: ...):`), the last line of the message below it (up
         to a blank line, a rule, or the end of its Cloud Build step)."""
-        above = self.cause_above(start, lineno)
+        above = self.cause_above(start, lineno) or self.buildkit_step_words(start, lineno)
         if above is not None:
             return above
         if not line_at(self.text, start).endswith(":"):
@@ -416,6 +420,21 @@ class LogShape:
             if n < found[0] and own == text:
                 first = (n, pos, line)
         return first
+
+    def buildkit_step_words(self, start: int, lineno: int) -> tuple[int, int, str] | None:
+        """(line number, start, line) of the last output of the failed step in BuildKit's report above the verdict
+        starting at `start` (`go: go.mod requires go >= 1.24.0 ...` below ` > [builder 5/6] RUN go mod download:`, where
+        no word names a failure); None when no such report stands within MAX_LOOK_BACK lines."""
+        closed, last = False, None
+        for n, pos, line in lines_above(self.text, start, lineno, MAX_LOOK_BACK):
+            own = own_text(line).strip()
+            if _BUILDKIT_STEP.match(line):
+                return last
+            if line.strip() == _BUILDKIT_CLOSE:   # (own_text would read its dashes as a prefix)
+                closed, last = True, None
+            elif closed and last is None and own and not is_warning(line):
+                last = (n, pos, line)
+        return None
 
     def last_words_above(self, start: int, lineno: int) -> tuple[int, int, str] | None:
         """(line number, start, line) of the last words of the command whose verdict is the line starting at `start`

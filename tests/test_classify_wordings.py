@@ -2026,8 +2026,8 @@ def test_buildkits_verdict_is_read_at_the_failed_steps_last_output_in_its_report
     log = [" > [linux/amd64 builder 5/6] RUN go mod download:",
            "0.059 go: go.mod requires go >= 1.24.0 (running go 1.23.5; GOTOOLCHAIN=local)", "------", "Dockerfile:6",
            "--------------------", "   5 |     COPY . /app", "   6 | >>> RUN go mod download", "--------------------",
-           'ERROR: failed to build: failed to solve: process "/bin/sh -c go mod download" did not complete successfully: '
-           "exit code: 1"]
+           'ERROR: failed to build: failed to solve: process "/bin/sh -c go mod download" did not complete '
+           "successfully: exit code: 1"]
     assert signature_and_line(log) == ("unknown", 2)
 
 

@@ -54,8 +54,9 @@ def split(labels: dict[str, str]) -> dict[str, bool]:
 def problems(pending: list[Path], real: Path = REAL) -> list[str]:
     """What keeps a round's pending logs out: a file without a label or a label without a file, a log of one line
     or of more than MAX_LINES, a name already in real/, a label without its SOURCES.md row, a source already cited
-    there."""
+    there or taken by another folder of the round."""
     out, cited = [], _cited((real / "SOURCES.md").read_text(encoding="utf-8"))
+    taken: dict[tuple[str, str], str] = {}   # this round's threads and pages, each a folder that took it
     for folder in pending:
         labels = _labels(folder)
         files = {p.name for p in folder.glob("*.txt")}
@@ -77,6 +78,10 @@ def problems(pending: list[Path], real: Path = REAL) -> list[str]:
         repos = {repo for repo, _ in cited}
         out += [f"{folder.name}: {repo}{f' #{n}' if n else ''} is cited in real/SOURCES.md already"
                 for repo, n in sorted(_cited(rows), key=str) if (repo, n) in cited or (not n and repo in repos)]
+        for repo, n in sorted(_cited(rows) - cited, key=str):
+            if n and (repo, n) in taken:
+                out.append(f"{folder.name}: {repo} #{n} is taken by {taken[repo, n]} in this round too")
+            taken.setdefault((repo, n), folder.name)
     return out
 
 

@@ -63,6 +63,14 @@ def test_problems_name_what_keeps_pending_logs_out(tmp_path):
                                         + "| `y` | acme/site, file `docs/a.md` (commit 2) | what | none |\n"
                                         + "| `z` | <https://Blog.example/posts/7#part-2> A blog | what | none |\n"
                                         + "| `w` | https://blog.example/posts/8 (A blog) | what | none |\n")
+    other = pending.parent / "pending-9b"
+    other.mkdir()
+    (other / "unknown--new-9.txt").write_text("a\nb\n")
+    (other / "MANIFEST.yaml").write_text(yaml.safe_dump({"logs": {"unknown--new-9.txt": {
+        "signature": "unknown", "error_line": 2, "confidence": "sure"}}}))
+    (other / "SOURCES.md").write_text("| `unknown--new-9.txt` | acme/other issue #2 (by d) | what | none |\n")
+    found = rounds.problems([pending, other], real)
+    assert found[-1] == "pending-9b: acme/other #2 is taken by pending-9a in this round too"
     found = rounds.problems([pending], real)
     assert found == ["pending-9a/stray.txt: no label",
                      "pending-9a/unknown--new-1.txt: one line (the excerpt rule wants the lines around the failure)",

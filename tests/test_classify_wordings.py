@@ -2049,3 +2049,23 @@ def test_buildkits_verdict_is_read_at_the_failed_steps_last_output_in_its_report
 ])
 def test_round_107s_wordings(log, expected):
     assert signature_and_line(log) == expected
+
+
+# ---- round 108's tuning ----------------------------------------------------------------------------------------
+
+def test_buildkits_cache_backend_missing_a_blob_is_no_missing_context_file():
+    log = ["#18 [11/19] COPY requirements.txt .", "#18 ERROR: blob not found", "------",
+           " > [11/19] COPY requirements.txt .:", "------",
+           "error: failed to solve: failed to compute cache key: blob not found"]
+    assert signature_and_line(log) == ("unknown", 2)
+    # ... while a file the context lacks is
+    missing = log[:1] + ['#18 ERROR: failed to compute cache key: "/requirements.txt": not found']
+    assert top_of(missing).signature == "docker-copy-source-missing"
+
+
+def test_msbuilds_count_of_no_errors_is_not_the_line_to_read():
+    log = ["Step 10/23 : RUN dotnet build", "Build succeeded.", "    0 Warning(s)", "    0 Error(s)", "",
+           "Step 11/23 : FROM build AS testrunner",
+           "pull access denied for build, repository does not exist or may require 'docker login': denied: requested "
+           "access to the resource is denied"]
+    assert signature_and_line(log) == ("unknown", 7)

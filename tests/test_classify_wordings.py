@@ -2069,3 +2069,30 @@ def test_msbuilds_count_of_no_errors_is_not_the_line_to_read():
            "pull access denied for build, repository does not exist or may require 'docker login': denied: requested "
            "access to the resource is denied"]
     assert signature_and_line(log) == ("unknown", 7)
+
+
+# ---- round 108: fixed after its measurement ------------------------------------------------------------------
+
+def test_nodes_error_is_read_at_the_cause_it_prints_below_its_frames():
+    log = ["[INFO] Docusaurus version: 3.1.0", "Error: Unable to build website for locale en.",
+           "    at tryToBuildLocale (/repo/node_modules/@docusaurus/core/lib/commands/build.js:55:19)",
+           "    at async Command.build (/repo/node_modules/@docusaurus/core/lib/commands/build.js:82:21) {",
+           "  [cause]: Error: Docusaurus found broken links!", "",
+           "Please check the pages of your site in the list below"]
+    assert signature_and_line(log) == ("unknown", 5)
+    # ... and at the error itself when no cause follows its frames
+    assert signature_and_line(log[:3] + ["Done in 2s."]) == ("unknown", 2)
+
+
+@pytest.mark.parametrize("log, expected", [
+    # docker before 17.06 below a COPY step, as a poster put it in bold
+    (["Step 1/7 : FROM docker.io/nginx:latest", " ---> c82521676580",
+      "**Step 2/7 : COPY default.conf /etc/nginx/conf.d/default.conf.templ",
+      "lstat default.conf: no such file or directory**", "[Pipeline] End of Pipeline",
+      "ERROR: script returned exit code 1"], ("docker-copy-source-missing", 4)),
+    # IBM Cloud's Delivery Pipeline finding no Dockerfile
+    (["DOCKER_FILE=Dockerfile", "Checking for Dockerfile at the repository root", "Dockerfile not found at: Dockerfile",
+      "", "Finished: FAILED"], ("dockerfile-not-in-upload", 3)),
+])
+def test_round_108s_wordings(log, expected):
+    assert signature_and_line(log) == expected

@@ -31,7 +31,7 @@ from .catalogue_yaml import load_catalogue
 from .lines import (line_at, lines_above, names_error, step_of, steps_of, unwrapped, without_decoration,
                     without_trailing_space)
 from .log_structure import LogShape
-from .stack_traces import java_exception, node_exception, python_exception
+from .stack_traces import java_exception, node_cause, node_exception, python_exception
 
 MAX_LINES = 100        # line numbers kept per finding
 MAX_EVIDENCE = 10      # evidence lines kept per finding
@@ -226,7 +226,7 @@ def _line_to_read(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -
     source line Node.js quoted to the exception below its caret, a tool's report that only announces itself to its
     telling line below, and a builder's verdict (a summary line) to the cause it sums up (or that cause's exception)."""
     here = (python_exception(shape.text, here[1], here[0]) or java_exception(shape.text, here[1], here[0])
-            or node_exception(shape.text, here[1], here[0]) or here)
+            or node_exception(shape.text, here[1], here[0]) or node_cause(shape.text, here[1], here[0]) or here)
     lineno, start, line = here
     if cat.report_opened_by(line) is not None:
         return _telling_line(cat, shape, here)

@@ -82,6 +82,29 @@ def node_exception(text: str, start: int, lineno: int) -> tuple[int, int, str] |
     return after if after is not None and _EXCEPTION.match(own_text(after[2]).strip()) else None
 
 
+# Node.js printing an error with a `cause` (ES2022): its frames, the last one opening the error's own properties (`at
+# async Command.build (/app/build.js:82:21) {`), then `[cause]: Error: ...`, the error it wraps
+_JS_FRAME = re.compile(r"^\s*at \S")
+_JS_CAUSE = re.compile(r"(?:^|\s)\[cause\]: \S")   # (searched in the line: own_text reads `[cause]` as a prefix)
+
+
+def node_cause(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:
+    """(line number, start, line) of the `[cause]: ...` Node.js printed below the frames of the error named on the line
+    starting at `start` (Docusaurus' `Error: Unable to build website for locale en.`, whose cause is `Error: Docusaurus
+    found broken links!`); None when the line is no error's or no cause follows its frames."""
+    if not _EXCEPTION.match(own_text(line_at(text, start)).strip()):
+        return None
+    opened = False   # (the last frame so far opens the error's properties)
+    for n, pos, line in lines_below(text, start, lineno, 60):
+        own = own_text(line)
+        if _JS_CAUSE.search(line):
+            return (n, pos, line) if opened else None
+        if not _JS_FRAME.match(own):
+            return None
+        opened = own.rstrip().endswith("{")
+    return None
+
+
 def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:
     """(line number, start, line) naming the exception that ends the Python traceback whose frame or header is
     the line starting at `start`: the first line below it that is neither a frame nor indented (after

@@ -2096,3 +2096,37 @@ def test_nodes_error_is_read_at_the_cause_it_prints_below_its_frames():
 ])
 def test_round_108s_wordings(log, expected):
     assert signature_and_line(log) == expected
+
+
+# ---- round 109: fixed after its measurement ------------------------------------------------------------------
+
+@pytest.mark.parametrize("log, expected", [
+    # a Flutter buildpack cloning the SDK's branch for the version asked for
+    (["remote: -----> https://buildpack-registry.s3.amazonaws.com/buildpacks/ee/flutter.tgz app detected",
+      "remote: -----> Installing SDK from Github repository.",
+      "remote: warning: Could not find remote branch v2.8.1 to clone.",
+      "remote: fatal: Remote branch v2.8.1 not found in upstream origin",
+      "remote:  !     Push rejected, failed to compile https://buildpack-registry.s3.amazonaws.com/x.tgz app."],
+     ("buildpacks-python-version", 3)),
+    # Fly.io's machine whose start command is missing, and its app that does not listen where the proxy looks
+    (["2022-09-06T11:20:36Z app[f7d972e9] nrt [info]bash: gunicorn: command not found",
+      "2022-09-06T11:20:37Z app[f7d972e9] nrt [info]Starting clean up."], ("container-start-failed", 1)),
+    (["WARNING The app is not listening on the expected address and will not be reachable by fly-proxy.",
+      "You can fix this by configuring your app to listen on the following addresses:", "  - 0.0.0.0:7842"],
+     ("container-start-failed", 1)),
+    # BuildKit's missing context file whose ref a poster redacted
+    (["#10 [production-deps 3/4] ADD package.json package-lock.json .npmrc ./",
+      '#10 ERROR: failed to calculate checksum of [REDACTED]: "/package-lock.json": not found', "------",
+      "Error: failed to fetch an image or build from source: error building: failed to solve: failed to compute cache "
+      'key: failed to calculate checksum of [REDACTED]: "/package-lock.json": not found'],
+     ("docker-copy-source-missing", 2)),
+    # pip refusing a wheel it downloaded
+    (["ERROR: Wheel 'botocore' located at /tmp/pip-unpack-6pji9o0y/botocore-1.12.198-py2.py3-none-any.whl is invalid.",
+      "", '--> ERROR: process "/bin/sh -c pip install -r /tmp/requirements.txt" did not complete successfully: exit '
+      "code: 1"], ("pip-install-failed", 1)),
+    # Heroku's closing verdict on a push sums up its own `!` lines above
+    (["-----> Compressing...", "", " !     Compiled slug size: 826.7M is too large (max is 500M).", "",
+      " !     See: http://devcenter.heroku.com/articles/slug-size", "", " !     Push failed"], ("unknown", 3)),
+])
+def test_round_109s_wordings(log, expected):
+    assert signature_and_line(log) == expected

@@ -83,25 +83,26 @@ def node_exception(text: str, start: int, lineno: int) -> tuple[int, int, str] |
 
 
 # Node.js printing an error with a `cause` (ES2022): its frames, the last one opening the error's own properties (`at
-# async Command.build (/app/build.js:82:21) {`), then `[cause]: Error: ...`, the error it wraps
-_JS_FRAME = re.compile(r"^\s*at \S")
-_JS_CAUSE = re.compile(r"(?:^|\s)\[cause\]: \S")   # (searched in the line: own_text reads `[cause]` as a prefix)
+# async Command.build (/app/build.js:82:21) {`), then `[cause]: Error: ...`, the error it wraps. Searched in each line
+# as it stands (a log viewer's `11:17:03.020 | ` before it, `[cause]` that own_text would read as a prefix).
+_JS_ERROR = re.compile(r"(?:^|[\s|:])(?:[A-Z]\w*)?Error: \S")
+_JS_FRAME = re.compile(r"(?:^|[\s|])at \S.*:\d+:\d+\)?(?: \{)?\s*$")
+_JS_CAUSE = re.compile(r"(?:^|\s)\[cause\]: \S")
 
 
 def node_cause(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:
     """(line number, start, line) of the `[cause]: ...` Node.js printed below the frames of the error named on the line
     starting at `start` (Docusaurus' `Error: Unable to build website for locale en.`, whose cause is `Error: Docusaurus
     found broken links!`); None when the line is no error's or no cause follows its frames."""
-    if not _EXCEPTION.match(own_text(line_at(text, start)).strip()):
+    if not _JS_ERROR.search(line_at(text, start)):
         return None
     opened = False   # (the last frame so far opens the error's properties)
     for n, pos, line in lines_below(text, start, lineno, 60):
-        own = own_text(line)
         if _JS_CAUSE.search(line):
             return (n, pos, line) if opened else None
-        if not _JS_FRAME.match(own):
+        if not _JS_FRAME.search(line):
             return None
-        opened = own.rstrip().endswith("{")
+        opened = line.rstrip().endswith("{")
     return None
 
 

@@ -2130,3 +2130,13 @@ def test_round_108s_wordings(log, expected):
 ])
 def test_round_109s_wordings(log, expected):
     assert signature_and_line(log) == expected
+
+
+# ---- round 110's tuning ----------------------------------------------------------------------------------------
+
+def test_app_runners_failed_health_check_is_a_start_that_failed():
+    log = ["08-28-2023 07:58:27 PM [AppRunner] Health check failed on port '3000'. Check your configured port number. "
+           "For more information, read the application logs.",
+           "08-28-2023 07:52:22 PM [AppRunner] Performing health check on path '/' and port '3000'.",
+           "08-28-2023 07:52:01 PM [AppRunner] Successfully copied the image from ECR."]
+    assert signature_and_line(log) == ("container-start-failed", 1)

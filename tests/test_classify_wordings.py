@@ -2140,3 +2140,28 @@ def test_app_runners_failed_health_check_is_a_start_that_failed():
            "08-28-2023 07:52:22 PM [AppRunner] Performing health check on path '/' and port '3000'.",
            "08-28-2023 07:52:01 PM [AppRunner] Successfully copied the image from ECR."]
     assert signature_and_line(log) == ("container-start-failed", 1)
+
+
+# ---- round 110: fixed after its measurement ------------------------------------------------------------------
+
+@pytest.mark.parametrize("log, expected", [
+    # no start command or run command from the buildpacks or the app: Cloud Foundry's launcher, Koyeb's builder
+    (["   2020-03-07T11:52:37.06+0100 [APP/PROC/WEB/0] ERR Error: no start command specified during staging or launch",
+      "   2020-03-07T11:52:37.10+0100 [APP/PROC/WEB/0] OUT Exit status 1"], ("buildpacks-no-entrypoint", 1)),
+    (["Instance created. Preparing to start...", "ERROR: no command to run your application: add a run command in your "
+      "Service configuration or create a Procfile in your git repository.",
+      "Application exited with code 1. This usually indicates an application failure."], ("buildpacks-no-entrypoint", 2)),
+    # other platforms' verdicts on a container that did not start or answer
+    (["2023-07-14T10:23:25.987Z ERROR - Container app_1_240b2df1 for site app did not start within expected time "
+      "limit. Elapsed time = 230.6 sec", "2023-07-14T10:23:26.031Z ERROR - Container app_1_240b2df1 didn't respond to "
+      "HTTP pings on port: 8000, failing site start. See container logs for debugging"], ("container-start-failed", 1)),
+    (['{"Type":"Warning","ContainerAppName":"app","Msg":"Readiness Probe with executor HttpGetExecutor reached failure '
+      'threshold 3, changing status to Failure.","Reason":"ProbeFailed","Count":1}'], ("container-start-failed", 1)),
+    (["HTTP health check failed on port 8069.", "Instance stopped.", "Instance created. Preparing to start..."],
+     ("container-start-failed", 1)),
+    (["-> TasksFailed", "    1 Tasks have failed", "", "    Failure Reasons", "",
+      "    Reason: Essential container in task exited", "      Container: app (STOPPED)", "        Exit code: 137",
+      "        Reason: OutOfMemoryError: Container killed due to memory usage"], ("container-start-failed", 6)),
+])
+def test_round_110s_wordings(log, expected):
+    assert signature_and_line(log) == expected

@@ -2150,7 +2150,8 @@ def test_app_runners_failed_health_check_is_a_start_that_failed():
       "   2020-03-07T11:52:37.10+0100 [APP/PROC/WEB/0] OUT Exit status 1"], ("buildpacks-no-entrypoint", 1)),
     (["Instance created. Preparing to start...", "ERROR: no command to run your application: add a run command in your "
       "Service configuration or create a Procfile in your git repository.",
-      "Application exited with code 1. This usually indicates an application failure."], ("buildpacks-no-entrypoint", 2)),
+      "Application exited with code 1. This usually indicates an application failure."],
+     ("buildpacks-no-entrypoint", 2)),
     # other platforms' verdicts on a container that did not start or answer
     (["2023-07-14T10:23:25.987Z ERROR - Container app_1_240b2df1 for site app did not start within expected time "
       "limit. Elapsed time = 230.6 sec", "2023-07-14T10:23:26.031Z ERROR - Container app_1_240b2df1 didn't respond to "

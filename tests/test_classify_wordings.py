@@ -2166,3 +2166,23 @@ def test_app_runners_failed_health_check_is_a_start_that_failed():
 ])
 def test_round_110s_wordings(log, expected):
     assert signature_and_line(log) == expected
+
+
+# ---- round 111: fixed after its measurement ------------------------------------------------------------------
+
+def test_vercels_own_build_command_is_no_buildpack():
+    log = ["[13:27:30.479] Running build in Washington, D.C., USA (East) – iad1", '[13:27:31.245] Running "vercel build"',
+           "[13:27:32.135] Installing dependencies...", "[13:27:39.306] npm error code EUNSUPPORTEDPROTOCOL",
+           '[13:27:39.306] npm error Unsupported URL Type "workspace:": workspace:*',
+           '[13:27:39.354] Error: Command "npm install" exited with 1']
+    assert signature_and_line(log) == ("unknown", 5)
+    # ... while a buildpack's own `Running "..."` line still marks a buildpacks build
+    assert top_of(['Running "npm run build"'] + log[3:]).signature == "buildpacks-build-failed"
+
+
+def test_coolifys_rollback_of_an_unhealthy_container_is_a_start_that_failed():
+    log = ['[2024-Mar-20 03:51:55.734183] Attempt 2 of 10 | Healthcheck status: "unhealthy"',
+           "[2024-Mar-20 03:51:55.803961] Removing old containers.",
+           "[2024-Mar-20 03:51:55.835095] New container is not healthy, rolling back to the old container.",
+           "[2024-Mar-20 03:51:56.818985] Rolling update completed."]
+    assert signature_and_line(log) == ("container-start-failed", 3)

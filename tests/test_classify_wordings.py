@@ -2171,7 +2171,8 @@ def test_round_110s_wordings(log, expected):
 # ---- round 111: fixed after its measurement ------------------------------------------------------------------
 
 def test_vercels_own_build_command_is_no_buildpack():
-    log = ["[13:27:30.479] Running build in Washington, D.C., USA (East) – iad1", '[13:27:31.245] Running "vercel build"',
+    log = ["[13:27:30.479] Running build in Washington, D.C., USA (East) – iad1",
+           '[13:27:31.245] Running "vercel build"',
            "[13:27:32.135] Installing dependencies...", "[13:27:39.306] npm error code EUNSUPPORTEDPROTOCOL",
            '[13:27:39.306] npm error Unsupported URL Type "workspace:": workspace:*',
            '[13:27:39.354] Error: Command "npm install" exited with 1']

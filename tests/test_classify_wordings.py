@@ -2187,3 +2187,12 @@ def test_coolifys_rollback_of_an_unhealthy_container_is_a_start_that_failed():
            "[2024-Mar-20 03:51:55.835095] New container is not healthy, rolling back to the old container.",
            "[2024-Mar-20 03:51:56.818985] Rolling update completed."]
     assert signature_and_line(log) == ("container-start-failed", 3)
+
+
+# ---- round 112's tuning ----------------------------------------------------------------------------------------
+
+def test_pyinstallers_verdict_gives_way_to_the_traceback_beside_it():
+    log = ["#11 DONE 0.3s", "[3163] Failed to execute script docker-compose", "Traceback (most recent call last):",
+           '  File "bin/docker-compose", line 3, in <module>', '  File "compose/service.py", line 1876, in build',
+           "IndexError: list index out of range", "Error: Process completed with exit code 255"]
+    assert signature_and_line(log) == ("unknown", 6)

@@ -2196,3 +2196,28 @@ def test_pyinstallers_verdict_gives_way_to_the_traceback_beside_it():
            '  File "bin/docker-compose", line 3, in <module>', '  File "compose/service.py", line 1876, in build',
            "IndexError: list index out of range", "Error: Process completed with exit code 255"]
     assert signature_and_line(log) == ("unknown", 6)
+
+
+# ---- after round 112: a start that failed on any platform (LABELLING.md, since round 113) -------------------
+
+@pytest.mark.parametrize("log, line", [
+    ([" Container coolify-db  Healthy", " Container coolify-realtime  Healthy", "container coolify is unhealthy"], 3),
+    (["\tDeployment error\t", "Failed to deploy a stack: compose up operation failed: dependency failed to start: "
+      "container pangolin is unhealthy"], 2),
+    (["overall progress: rolling back update: 2 out of 2 tasks",
+      "rollback: update rolled back due to failure or early termination of task 8jej8t73el7cgty3t5s4l6gwp",
+      "verify: Service ximv0s6r8fgd17mdh6d100yuk converged"], 2),
+])
+def test_compose_and_swarm_containers_that_did_not_come_up_are_starts_that_failed(log, line):
+    assert signature_and_line(log) == ("container-start-failed", line)
+
+
+def test_an_error_word_glued_to_a_timestamp_is_still_one():
+    # Zeabur's build log glues its time to each line (`14:14:04error ...`); inside a longer log, where that is no
+    # decoration of every line, the word still names the error
+    log = ["Step 1/2 : FROM node:18", " ---> 3933ccb62340", "14:14:03STEP 11/15: RUN yarn instypes.tall",
+           "14:14:04yarn run v1.22.19", '14:14:04error Command "instypes.tall" not found.',
+           "14:14:04info Visit https://yarnpkg.com/en/docs/cli/run for documentation about this command.",
+           '14:14:04Error: building at STEP "RUN yarn instypes.tall": while running runtime: exit status 1',
+           "14:14:04exit status 1"]
+    assert signature_and_line(log) == ("unknown", 5)

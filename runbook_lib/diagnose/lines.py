@@ -16,7 +16,7 @@ _STEP = re.compile(r'^(?:[\s>|│]|\d{1,6} \|)*Step #(\d+)(?: - "[^"]*")?:')
 
 # the word error, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a hyphenated name (apk's
 # `libgpg-error`, curl's `--show-error`), as the words of FAILURE_WORD
-ERROR_WORD = re.compile(r"(?<![\w-])error(?![\w-])", re.IGNORECASE)
+ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])error(?![\w-])", re.IGNORECASE)
 # Words that say something went wrong, whole (in any case, unless marked `(?-i:...)`, and not inside a longer word or a
 # hyphenated name), each with the wording it stands for.
 _FAILURE_WORDS = [

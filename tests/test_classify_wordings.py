@@ -484,6 +484,10 @@ def test_reports_in_the_catalogue_are_validated():
     for telling in ("", [], ["Cause: ", ""], ["Cause: ", 3]):
         with pytest.raises(ConfigError, match=r"reports\[0\] must have `opens`"):
             _one("BOOM happened", reports=[{"opens": "BOOM happened", "telling": telling}])
+    for key in ("ends", "above"):
+        for value in ("", [], ["Done: ", 3]):
+            with pytest.raises(ConfigError, match=r"reports\[0\] must have `opens`"):
+                _one("BOOM happened", reports=[{"opens": "BOOM happened", key: value}])
 
 
 def test_a_reports_telling_line_may_be_any_of_several_wordings():
@@ -568,6 +572,23 @@ def test_pips_report_of_output_printed_above_it_ends_at_its_note(first):
              "Error: Docker build failed with exit code 1"][first:]
     top = top_of(lines)
     assert (top.signature, top.line) == ("pip-install-failed", 1)
+
+
+def test_pips_closing_summary_is_read_at_the_packages_error_in_the_output_above_it():
+    # an excerpt that starts inside pip's first report and goes on to its closing summary (`See above for output`)
+    lines = ["#12 8.706         File \"<string>\", line 5, in <module>",
+             "#12 8.706       ModuleNotFoundError: No module named 'pkg_resources'", "#12 8.706       [end of output]",
+             "#12 8.706   ", "#12 8.706   note: This error originates from a subprocess, and is likely not a problem "
+             "with pip.", "#12 8.795 error: subprocess-exited-with-error", "#12 8.795 ",
+             "#12 8.795 × Getting requirements to build wheel did not run successfully.", "#12 8.795 │ exit code: 1",
+             "#12 8.795 ╰─> See above for output.", "#12 8.795 ",
+             "#12 8.795 note: This error originates from a subprocess, and is likely not a problem with pip."]
+    assert signature_and_line(lines) == ("pip-install-failed", 2)
+    # ... and in a whole log, no further up than the report's own first telling
+    whole = ["  × Getting requirements to build wheel did not run successfully.", "  │ exit code: 1",
+             "  ╰─> [3 lines of output]", "      ModuleNotFoundError: No module named 'six'", "      [end of output]",
+             ""] + lines[1:]
+    assert signature_and_line(whole) == ("pip-install-failed", 4)
 
 
 def test_pips_sentences_read_without_their_frame():

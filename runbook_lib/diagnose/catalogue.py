@@ -114,10 +114,15 @@ class Report:
     next: bool = False
     past: tuple[LineRule, ...] = ()   # the report's own lines above the telling one (a chain of wrapped errors)
     ends: tuple[LineRule, ...] = ()   # lines that close the report: no telling line lies below one
+    above: tuple[LineRule, ...] = ()   # ... and lines that close it saying its output was printed above it
 
     def ended_by(self, own: str) -> bool:
-        """Whether a line's own text closes this report (pip's `╰─> See above for output.`)."""
-        return any(rule.hit(own) for rule in self.ends)
+        """Whether a line's own text closes this report (pip's note, or its `╰─> See above for output.`)."""
+        return any(rule.hit(own) for rule in self.ends + self.above)
+
+    def points_above(self, own: str) -> bool:
+        """Whether a line's own text says the report's output was printed above it."""
+        return any(rule.hit(own) for rule in self.above)
 
     def tells(self, own: str) -> bool:
         """Whether a line's own text is this report's telling line."""
@@ -200,7 +205,8 @@ class Catalogue:
                                      tuple(_rule(t, "report telling line", source) for t in r["telling"]),
                                      bool(r.get("next")),
                                      tuple(_rule(t, "report's own line", source) for t in r.get("past", ())),
-                                     tuple(_rule(t, "report's last line", source) for t in r.get("ends", ())))
+                                     tuple(_rule(t, "report's last line", source) for t in r.get("ends", ())),
+                                     tuple(_rule(t, "report's output-above line", source) for t in r.get("above", ())))
                               for r in reports)
         self._output_starts = tuple(_rule(text, "output start", source) for text in output_starts)
         self._builders = tuple(Builder(b.name, tuple(_rule(m, f"builder '{b.name}' marker", source) for m in b.markers),

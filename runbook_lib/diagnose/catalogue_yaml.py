@@ -21,7 +21,7 @@ _MARKED_KEYS = {"name", "markers", "fallback", "out_of_order"}   # keys of a sec
 _TOP_KEYS = {"version", "sections", "uninformative", "builders", "platforms", "finished", "summaries", "reports",
              "usage_errors", "handed_over",
              "output_starts", "signatures"}
-_REPORT_KEYS = {"opens", "telling", "next", "past", "ends"}
+_REPORT_KEYS = {"opens", "telling", "next", "past", "ends", "above"}
 
 
 def _text(entry: dict, key: str, where: str, source: str) -> str:
@@ -62,8 +62,8 @@ def _marked(doc: dict, key: str, kind: str, source: str) -> tuple[Marked, ...]:
 
 
 def _regexes(entry: dict, key: str) -> list[str] | None:
-    """A report's `key` (`telling`, `past` or `ends`) as a list of regexes (none given: empty); None when it is neither
-    a regex nor a list of them."""
+    """A report's `key` (`telling`, `past`, `ends` or `above`) as a list of regexes (none given: empty); None when it
+    is neither a regex nor a list of them."""
     value = entry.get(key, [])
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or (key in entry and not items) or \
@@ -75,24 +75,24 @@ def _regexes(entry: dict, key: str) -> list[str] | None:
 def _reports(doc: dict, source: str) -> tuple[dict, ...]:
     """The `reports` entries: each an `opens` regex, an optional `telling` regex or list of regexes (none: the
     first line below with text of its own), or instead `past`, the report's own lines that the telling line is the
-    first below to meet none of (a chain of wrapped errors), an optional `next` flag, and optional `ends`, the lines
-    that close the report (no telling line is looked for past one); all come back as lists."""
+    first below to meet none of (a chain of wrapped errors), an optional `next` flag, optional `ends`, the lines
+    that close the report (no telling line is looked for past one), and optional `above`, lines that close it saying
+    its output was printed above it (the telling line is then looked for there); all come back as lists."""
     entries = doc.get("reports", [])
     if not isinstance(entries, list):
         raise ConfigError(f"{source}: 'reports' must be a list of entries with `opens` (and `telling`, `next`).")
     made = []
     for n, entry in enumerate(entries):
-        telling = _regexes(entry, "telling") if isinstance(entry, dict) else None
-        past = _regexes(entry, "past") if isinstance(entry, dict) else None
-        ends = _regexes(entry, "ends") if isinstance(entry, dict) else None
-        if telling is None or past is None or ends is None or ("telling" in entry and "past" in entry) or \
+        lists = {key: _regexes(entry, key) if isinstance(entry, dict) else None
+                 for key in ("telling", "past", "ends", "above")}
+        if None in lists.values() or ("telling" in entry and "past" in entry) or \
                 not {"opens"} <= set(entry) <= _REPORT_KEYS or \
                 not (isinstance(entry["opens"], str) and entry["opens"]) or \
                 not isinstance(entry.get("next", False), bool):
             raise ConfigError(f"{source}: reports[{n}] must have `opens` (a regular expression) and may have "
                               "`telling` or `past` (a regular expression or a list of them), `next` (true or false) "
-                              "and `ends` (a regular expression or a list of them).")
-        made.append({**entry, "telling": telling, "past": past, "ends": ends})
+                              "and `ends` and `above` (a regular expression or a list of them).")
+        made.append({**entry, **lists})
     return tuple(made)
 
 

@@ -247,6 +247,10 @@ def _telling_line(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -
         below = shape.telling_line_below(here[1], here[0], report.tells, report.next, report.ended_by)
         if below is None and report.past:   # a chain of wrapped errors that ends the log: its innermost, last
             below = shape.chain_end_below(here[1], here[0], report.in_chain)
+        if below is None and report.above and shape.says_below(here[1], here[0], report.points_above, report.ended_by):
+            # (pip's closing summary, `╰─> See above for output.`: the package's own error in the output above it)
+            below = shape.telling_line_above(here[1], here[0], report.tells,
+                                             lambda line: cat.report_opened_by(line) is not None)
         if below is None:
             break
         here = below

@@ -379,6 +379,34 @@ class LogShape:
                 return next(lines, (n, pos, line)) if after else (n, pos, line)
         return None
 
+    def says_below(self, start: int, lineno: int, says: Callable[[str], bool], until: Callable[[str], bool]) -> bool:
+        """Whether a line below the one starting at `start`, within MAX_REPORT lines, the same Cloud Build step and
+        above a line that meets `until`, has own text that meets `says`."""
+        here_step = step_of(line_at(self.text, start))
+        for _, _, line in lines_below(self.text, start, lineno, MAX_REPORT):
+            own = own_text(line).lstrip()
+            if step_of(line) != here_step:
+                return False
+            if own and says(own):
+                return True
+            if own and until(own):
+                return False
+        return False
+
+    def telling_line_above(self, start: int, lineno: int, telling: Callable[[str], bool],
+                           opens: Callable[[str], bool]) -> tuple[int, int, str] | None:
+        """(line number, start, line) of the first line, in reading order, whose own text meets `telling` in the
+        output above the line starting at `start` (a report whose output was printed above it): up to a line that
+        `opens` a report (the same report's first telling of it), an output start, another Cloud Build step or
+        MAX_REPORT lines, whichever is nearest; None when there is none."""
+        here_step, found = step_of(line_at(self.text, start)), None
+        for n, pos, line in lines_above(self.text, start, lineno, MAX_REPORT):
+            if step_of(line) != here_step or opens(line) or any(rule.hit(line) for rule in self.stops):
+                break
+            if (own := own_text(line).lstrip()) and telling(own) and not self.uninformative_line(line):
+                found = (n, pos, line)
+        return found
+
     def chain_end_below(self, start: int, lineno: int, chained: Callable[[str], bool]) -> tuple[int, int, str] | None:
         """(line number, start, line) of the last line of a chain of wrapped errors that the line starting at `start`
         opens: the lines right below it whose own text meets `chained`, up to a blank line, another Cloud Build step

@@ -1967,38 +1967,31 @@ def test_renders_deploy_whose_process_exited_or_never_listened_is_a_start_that_f
                    "==> Exited with status 127 while building your code."]).signature != "container-start-failed"
 
 
-def test_a_node_tools_error_opening_the_dockerfile_is_the_dockerfile_missing():
-    log = ["Build started for project", "Build has failed!", "Deploy failed!",
-           "Error: ENOENT: no such file or directory, open "
-           "'/captain/temp/image_raw/project/27/source_files/Dockerfile'"]
-    assert signature_and_line(log) == ("dockerfile-not-in-upload", 4)
-
-
-def test_git_unable_to_fetch_a_buildpack_is_no_buildpacks_failure():
-    log = ["2015-11-27T04:57:15.04-0500 [STG/0]      OUT -----> Downloaded app package (1.1M)",
-           "2015-11-27T04:57:15.90-0500 [STG/0]      ERR     Cloning into '/tmp/buildpacks/java-buildpack'...",
-           "2015-11-27T05:00:17.08-0500 [STG/0]      ERR fatal: unable to access "
-           "'https://github.com/cloudfoundry/java-buildpack.git/': gnutls_handshake() failed"]
-    assert signature_and_line(log) == ("unknown", 3)
-
-
-def test_codebuilds_verdicts_give_way_to_the_commands_own_words():
-    log = ["[Container] 2018/12/21 14:09:24 Entering phase INSTALL",
-           "[Container] 2018/12/21 14:09:24 Running command pip install --upgrade pip",
-           "/codebuild/output/tmp/script.sh: 4: /codebuild/output/tmp/script.sh: pip: not found", "",
-           "[Container] 2018/12/21 14:09:24 Command did not exit successfully pip install --upgrade pip exit status "
-           "127",
-           "[Container] 2018/12/21 14:09:24 Phase complete: INSTALL Success: false",
-           "[Container] 2018/12/21 14:09:24 Phase context status code: COMMAND_EXECUTION_ERROR Message: Error while "
-           "executing command: pip install --upgrade pip. Reason: exit status 127"]
-    assert signature_and_line(log) == ("unknown", 3)
-
-
-def test_nixpacks_banner_gives_way_to_its_reason():
-    log = ["==============", "Using Nixpacks", "==============", "Nixpacks build failed", "", "",
-           "Nixpacks was unable to generate a build plan for this app.",
-           "Please check the documentation for supported languages: https://nixpacks.com"]
-    assert signature_and_line(log) == ("unknown", 7)
+@pytest.mark.parametrize("log, expected", [
+    # a Node.js tool's error opening the Dockerfile (CapRover)
+    (["Build started for project", "Build has failed!", "Deploy failed!",
+      "Error: ENOENT: no such file or directory, open '/captain/temp/image_raw/project/27/source_files/Dockerfile'"],
+     ("dockerfile-not-in-upload", 4)),
+    # git unable to fetch a buildpack's own repository: no buildpack's failure
+    (["2015-11-27T04:57:15.04-0500 [STG/0]      OUT -----> Downloaded app package (1.1M)",
+      "2015-11-27T04:57:15.90-0500 [STG/0]      ERR     Cloning into '/tmp/buildpacks/java-buildpack'...",
+      "2015-11-27T05:00:17.08-0500 [STG/0]      ERR fatal: unable to access "
+      "'https://github.com/cloudfoundry/java-buildpack.git/': gnutls_handshake() failed"], ("unknown", 3)),
+    # AWS CodeBuild's verdicts give way to the command's own words
+    (["[Container] 2018/12/21 14:09:24 Entering phase INSTALL",
+      "[Container] 2018/12/21 14:09:24 Running command pip install --upgrade pip",
+      "/codebuild/output/tmp/script.sh: 4: /codebuild/output/tmp/script.sh: pip: not found", "",
+      "[Container] 2018/12/21 14:09:24 Command did not exit successfully pip install --upgrade pip exit status 127",
+      "[Container] 2018/12/21 14:09:24 Phase complete: INSTALL Success: false",
+      "[Container] 2018/12/21 14:09:24 Phase context status code: COMMAND_EXECUTION_ERROR Message: Error while "
+      "executing command: pip install --upgrade pip. Reason: exit status 127"], ("unknown", 3)),
+    # Nixpacks' banner gives way to its reason
+    (["==============", "Using Nixpacks", "==============", "Nixpacks build failed", "", "",
+      "Nixpacks was unable to generate a build plan for this app.",
+      "Please check the documentation for supported languages: https://nixpacks.com"], ("unknown", 7)),
+])
+def test_round_105s_wordings(log, expected):
+    assert signature_and_line(log) == expected
 
 
 # ---- round 106's tuning: BuildKit's refused export ------------------------------------------------------------

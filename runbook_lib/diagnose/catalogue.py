@@ -305,9 +305,11 @@ class Catalogue:
         return any(rule.hit(line) for rule in self._summaries)
 
     @property
-    def builder_fallbacks(self) -> frozenset[str]:
-        """The signatures a builder names for a failed build that no signature explains (buildpacks-build-failed)."""
-        return frozenset(b.fallback for b in self._builders if b.fallback)
+    def build_fallbacks(self) -> frozenset[str]:
+        """The signatures a builder names for a failed build that no signature explains (buildpacks-build-failed);
+        not a running app's (container-start-failed, whose builder is `any`: no build's)."""
+        return frozenset(b.fallback for b in self._builders
+                         if b.fallback and self._by_id[b.fallback].builder != ANY_BUILDER)
 
     def fallback(self, section: str | None, builder: Builder | None) -> Signature | None:
         """The signature of a failure no signature explains, whose lead line is in `section` of a log that

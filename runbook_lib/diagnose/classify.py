@@ -26,7 +26,7 @@ from typing import Any
 
 from ..buildlogs import decode_log, exported_build_log, listed_newest_first, oldest_first
 from ..errors import ParameterError
-from .catalogue import ANY_BUILDER, BelowRules, Catalogue, Signature
+from .catalogue import BelowRules, Catalogue, Signature
 from .catalogue_yaml import load_catalogue
 from .lines import (line_at, lines_above, names_error, step_of, steps_of, unwrapped, without_decoration,
                     without_trailing_space)
@@ -139,10 +139,9 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
 def _refused_before_building(cat: Catalogue, f: Finding) -> Finding:
     """A builder's own verdict (buildpacks-build-failed at pack's `failed to build: executing lifecycle`) read at a
     usage error (the lifecycle refusing a buildpack's API, pack its builder) is no failure of that builder's: `unknown`
-    at the same line, as a log with no signature is read there. A signature of no builder's (a start that failed, read
-    at the app's own start command refused) stays what it is."""
-    if f.signature in cat.builder_fallbacks and cat.get(f.signature).builder != ANY_BUILDER and f.evidence \
-            and cat.is_usage_error(f.evidence[0]):
+    at the same line, as a log with no signature is read there. A start that failed, read at the app's own start
+    command refused, stays what it is (container-start-failed is no build's fallback)."""
+    if f.signature in cat.build_fallbacks and f.evidence and cat.is_usage_error(f.evidence[0]):
         sig = cat.get("unknown")
         return Finding.of(sig, f.line, [f.line], f.evidence[:1], float(sig.weight), 1)
     return f

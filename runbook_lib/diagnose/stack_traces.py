@@ -33,6 +33,7 @@ _EXCEPTION = re.compile(rf"^(?:{_NAMED}|[A-Za-z_][\w.]*(?:Server\b|(?=:|\s*$)))"
 # (`django.core.exceptions.ImproperlyConfigured: ...`)
 _DOTTED_EXCEPTION = re.compile(r"^[a-z_]\w*(?:\.[a-z_]\w*)+\.[A-Z]\w*: \S")
 MAX_TRACEBACK = 100                 # lines searched below a frame for the exception that ends it
+MAX_JS_FRAMES = 60                  # frames searched below a Node.js error for the `[cause]` after them
 # a Java stack trace: a frame, the line that ends a cause's frames (`... 12 more`), and an exception's dotted name
 # (after the JVM's `Exception in thread "main"`, or `Caused by:`)
 _JAVA_FRAME = re.compile(r"^\s*at [\w.$<>/]+\([^)]*\)\s*$")
@@ -97,7 +98,7 @@ def node_cause(text: str, start: int, lineno: int) -> tuple[int, int, str] | Non
     if not _JS_ERROR.search(line_at(text, start)):
         return None
     opened = False   # (the last frame so far opens the error's properties)
-    for n, pos, line in lines_below(text, start, lineno, 60):
+    for n, pos, line in lines_below(text, start, lineno, MAX_JS_FRAMES):
         if _JS_CAUSE.search(line):
             return (n, pos, line) if opened else None
         if not _JS_FRAME.search(line):

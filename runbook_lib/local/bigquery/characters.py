@@ -111,11 +111,11 @@ def full_case_mapping(node: exp.Upper | exp.Lower) -> exp.Expression | None:
 
 
 def upper_in_full(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return per_distinct(values, lambda v: None if v is None else v.upper(), pa.string())
+    return per_distinct(values, str.upper, pa.string())   # (a NULL stays NULL there)
 
 
 def lower_in_full(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return per_distinct(values, lambda v: None if v is None else v.lower(), pa.string())
+    return per_distinct(values, str.lower, pa.string())
 
 
 CHARACTER_REWRITES = {exp.Unicode: unicode_of_empty, exp.Ascii: ascii_checked,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from runbook_lib.diagnose import classify_log, load_catalogue, parse_catalogue
-from runbook_lib.diagnose import log_structure
+from runbook_lib.diagnose import lead, log_structure
 from runbook_lib.diagnose.lines import indented_text, own_text
 from runbook_lib.errors import ConfigError
 
@@ -297,7 +297,7 @@ def test_the_lead_line_falls_back_to_other_words_for_failure():
 
 
 def test_the_lead_line_of_a_huge_log_is_searched_at_its_end(monkeypatch):
-    monkeypatch.setattr(log_structure, "LEAD_WINDOW", 200)
+    monkeypatch.setattr(lead, "LEAD_WINDOW", 200)
     log = "error: early noise\n" + "ok line\n" * 100 + "fatal: the end\n"
     assert classify_log(log)[0].line == 102
 

@@ -1,5 +1,5 @@
 """The shape of a build log beyond single lines: the section a line is in, the builder that produced the
-log, the Cloud Build step that failed, where a failure message starts, and the line to read first.
+log, the Cloud Build step that failed, and where a failure message starts (lead.py reads the line to read first).
 
 classify_log matches one line at a time; these answers put a match in context. Each is computed only
 when a match needs it, and none reads more of a huge log than it must (see LogShape).
@@ -12,28 +12,22 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
 
-from .lines import (ERROR_WORD, FAILURE_WORD, LineRule, first_line, is_warning, last_line,
-                    line_at, lines_above, lines_below, lines_hit, names_failure, own_text, step_of)
+from .lines import (LineRule, first_line, is_warning, last_line, line_at, lines_above, lines_below, names_failure,
+                    own_text, step_of)
 from .markers import FINISHED, MarkerLines, SectionTracker
 from .stack_traces import is_call_frame
 
 MAX_LOOK_BACK = 40            # lines searched above a summary line for the line that states the cause
-MAX_VERDICT_ABOVE = 3         # lines a command's verdict may stand above the bare verdicts that lead
 MAX_CAUSE_BELOW = 10          # lines of a message read below a summary that ends with a colon
 MAX_REPORT = 40               # lines of a tool's report searched below its opening for its telling line
 BUILDER_WINDOW = 1_000_000    # characters of a huge log searched for builder markers, at each place
-LEAD_WINDOW = 2_000_000       # characters at the end of a huge log searched for the lead line
 
 _STEP_FAILED = re.compile(r'build step (\d+) "[^"]*" failed')
 _BARE_ERROR = re.compile(r"(?:^|\s)ERROR\s*$")     # Cloud Build's one-word verdict after a failed step
 # Cloud Build's own lines around a step's output (after the step's prefix in a framed log), and all of its own
 # lines that may come between a step's output and its verdict
-_STEP_EDGE = re.compile(r"(Starting|Finished) Step #(\d+)\b")
-_CLOUD_BUILD_OWN = re.compile(r"(?:(?:Starting|Finished) Step #\d+\b.*|ERROR|-+)$")
-# `Error: `, `ERROR: `, `FirebaseError: ` before a message
-_ERROR_TAG = re.compile(r"^(?:\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
-MIN_REPEATED = 24   # characters of a message that make it the same message when a tool says it again
-_PROGRESS_DONE = re.compile(r"\.\.\.done\.?$")   # gcloud's progress line for a stage that succeeded
+STEP_EDGE = re.compile(r"(Starting|Finished) Step #(\d+)\b")
+CLOUD_BUILD_OWN = re.compile(r"(?:(?:Starting|Finished) Step #\d+\b.*|ERROR|-+)$")
 _RULE_CHARS = "-—=*"
 # a line drawn across a message (own_text keeps no more than a dash); tried only where a run starts, so linear
 _RULE = re.compile(f"(?<![{_RULE_CHARS}])[{_RULE_CHARS}]{{8,}}+\\s*+$")
@@ -55,8 +49,8 @@ class Builder:
 
 
 class LogShape:
-    """Lazily computed facts about one log that single-line matches need: its builder, its failed step,
-    the cause above a summary line and the lead line."""
+    """Lazily computed facts about one log that single-line matches need: its builder, its failed step and
+    the cause above a summary line."""
 
     def __init__(self, text: str, builders: tuple[Builder, ...] = (), uninformative: tuple[LineRule, ...] = (),
                  stops: tuple[LineRule, ...] = (), markers: list[tuple[str | None, LineRule]] | None = None,
@@ -249,6 +243,11 @@ class LogShape:
         (`Finished Step #N`); None when the log shows neither."""
         return self._verdict[0] if self._verdict else None
 
+    @property
+    def verdict_start(self) -> int | None:
+        """The start of the verdict line that names the failed step (the one failing_step reads); None when there is none."""
+        return self._verdict[1] if self._verdict else None
+
     @cached_property
     def _verdict(self) -> tuple[int, int] | None:
         """(the failed step, the start of the verdict line that says so), as failing_step tells them."""
@@ -261,7 +260,7 @@ class LogShape:
             return None
         # a step mentioned further up, above other output, is not the one that just failed
         above = last_line(self.text, "\n", lambda line: bool(line.strip()), hi=bare[0])
-        edge = _STEP_EDGE.match(own_text(above[1]).lstrip()) if above else None
+        edge = STEP_EDGE.match(own_text(above[1]).lstrip()) if above else None
         return (int(edge.group(2)), bare[0]) if edge and edge.group(1) == "Finished" else None
 
     def in_succeeded_step(self, start: int) -> bool:
@@ -282,7 +281,7 @@ class LogShape:
             while at >= 0:
                 start = self.text.rfind("\n", 0, at) + 1
                 line = line_at(self.text, start)
-                if m := _STEP_EDGE.match(own_text(line).lstrip()):
+                if m := STEP_EDGE.match(own_text(line).lstrip()):
                     edges.append((start, m.group(1), int(m.group(2)), start + len(line)))
                 at = self.text.find(needle, start + len(line))
         return sorted(edges)
@@ -341,7 +340,7 @@ class LogShape:
         """Whether a line names a failure (names_failure: no warning, indented or not, does) and is no boilerplate."""
         return names_failure(line) and not self.uninformative_line(line)
 
-    def _sums_up(self, line: str) -> bool:
+    def sums_up(self, line: str) -> bool:
         """Whether a line closes a failure message rather than states its cause (catalogue `summaries`)."""
         return any(rule.hit(line) for rule in self.summaries)
 
@@ -351,7 +350,7 @@ class LogShape:
         whose lines may be out of time order (a running app's); None otherwise."""
         seen = 0   # (lines with text: a paste with a blank line after every line is read as far)
         for n, pos, line in lines_below(self.text, start, lineno, 2 * MAX_CAUSE_BELOW):
-            if self._states_failure(line) and not self._sums_up(line):
+            if self._states_failure(line) and not self.sums_up(line):
                 builder = self.builder(around=pos)
                 return (n, pos, line) if builder is not None and builder.out_of_order else None
             # (a dyno's log may print a trace's frames above its exception line: they do not count)
@@ -480,115 +479,4 @@ class LogShape:
             if here_step is not None and step_of(line) != here_step:
                 return None
             return n, pos, line
-        return None
-
-    def lead_line(self) -> tuple[int, int, str]:
-        """(line number, start, line) to read first when no signature explains the log, (0, 0, "") when none.
-
-        In the failed step, when the log says which: its first line naming an error, else its first
-        naming a failure in other words (`errors`, `failed`, `could not` ...), else its last line of output
-        (a failed step's last words are usually why). Otherwise the same two searches over the whole log.
-        Lines the catalogue calls uninformative (a step's or a build's bare verdict) are passed over
-        unless nothing else names an error: then the first of those, or the command's own verdict just above
-        it (and that command's last words). A message a tool repeats at the end is read where it first said
-        it. In a log longer than LEAD_WINDOW only its end is searched, where a build fails, so that no answer
-        costs a pass over all of it.
-        """
-        step = self.failing_step
-        if step is not None:
-            def in_step(line: str) -> bool:
-                return step_of(line) == step
-            found = (self._first(ERROR_WORD, in_step) or self._first(FAILURE_WORD, in_step)
-                     or self._last_output_of(step, self._verdict[1]))  # type: ignore[index]
-            if found:
-                return found
-        found = self._first(ERROR_WORD) or self._first(FAILURE_WORD)
-        if found:
-            return self._first_statement(found)
-        bare = self._first(ERROR_WORD, uninformative=True)
-        return (self._command_verdict_above(bare) or bare) if bare else (0, 0, "")
-
-    def last_words(self) -> tuple[int, int, str] | None:
-        """(line number, start, line) of the log's last line with words of its own (letters or digits, and not a
-        warning, a bare verdict or Cloud Build's own), within MAX_LOOK_BACK lines of its end: what was said last before
-        the build or deploy stopped. None when there is none, or when those last words say it finished (a build's
-        `DONE`, gcloud's `...done.`): then nothing failed there."""
-        window, lines_before = self._lead_window   # (the end of the log, as lead_line reads it)
-        offset, ends_line = len(self.text) - len(window), self.text.endswith("\n")
-        below = (len(self.text) + (0 if ends_line else 1),
-                 lines_before + window.count("\n") + (1 if ends_line else 2))
-        for n, pos, line in lines_above(self.text, *below, MAX_LOOK_BACK):
-            if pos < offset:
-                return None
-            own = own_text(line).strip()
-            if not any(c.isalnum() for c in own) or is_warning(line) or self.uninformative_line(line) or \
-                    _CLOUD_BUILD_OWN.match(own):
-                continue   # (no words: a blank line, a rule, a closing bracket)
-            if _PROGRESS_DONE.search(own) or any(rule.hit(line) for rule in self.finished):
-                return None
-            return n, pos, line
-        return None
-
-    def _command_verdict_above(self, bare: tuple[int, int, str]) -> tuple[int, int, str] | None:
-        """Where nothing names an error but bare verdicts (Cloud Build's `ERROR`): the command's own verdict at most
-        MAX_VERDICT_ABOVE lines above the first of them (a summary line: docker's `The command ... returned a
-        non-zero code`), or rather that command's last words above it when they say more (Next.js refusing the
-        Node.js version in words of its own); None when no such verdict stands there."""
-        verdict = next(((n, pos, line) for n, pos, line in lines_above(self.text, bare[1], bare[0], MAX_VERDICT_ABOVE)
-                        if self._sums_up(line)), None)
-        return (self.last_words_above(verdict[1], verdict[0]) or verdict) if verdict else None
-
-    def _first_statement(self, found: tuple[int, int, str]) -> tuple[int, int, str]:
-        """The line that first stated the message of the line `found` (the same three), where a tool repeats it
-        at the end (the Firebase CLI's closing `Error: User code failed to load. ...`, first said in a warning
-        line above); `found` itself when nothing above holds its message."""
-        message = _ERROR_TAG.sub("", own_text(found[2])).strip().rstrip(".")
-        if len(message) < MIN_REPEATED:
-            return found
-        window, lines_before = self._lead_window
-        offset = len(self.text) - len(window)
-        at = window.find(message, 0, max(0, found[1] - offset))
-        if at < 0:
-            return found
-        start = window.rfind("\n", 0, at) + 1
-        return lines_before + window.count("\n", 0, start) + 1, offset + start, line_at(window, start)
-
-    def _first(self, words: re.Pattern, where: Callable[[str], bool] | None = None,
-               uninformative: bool = False) -> tuple[int, int, str] | None:
-        """(line number, start, line) of the first line with `words` (and passing `where`) that is informative and
-        not a warning, or with `uninformative=True` the first uninformative one."""
-        window, lines_before = self._lead_window
-        offset = len(self.text) - len(window)
-        for lineno, start, _, line in lines_hit(window, words.search):
-            if (where is None or where(line)) and self.uninformative_line(line) == uninformative and \
-                    (uninformative or not is_warning(line)) and \
-                    not self.in_succeeded_step(offset + start):
-                return lines_before + lineno, offset + start, line
-        return None
-
-    @cached_property
-    def _lead_window(self) -> tuple[str, int]:
-        """(the end of the log the lead line is searched in, the number of lines before it)."""
-        start = max(0, len(self.text) - LEAD_WINDOW)
-        start = self.text.find("\n", start - 1) + 1 if start else 0
-        return self.text[start:], self.text.count("\n", 0, start)
-
-    def _last_output_of(self, step: int, verdict: int) -> tuple[int, int, str] | None:
-        """(line number, start, line) of step `step`'s last words: the last non-blank line of its output right
-        above the verdict line starting at `verdict`, past blank lines and Cloud Build's own (its `Finished Step
-        #N`, `ERROR`, a rule); None when other output comes between (a step of that number further up is not
-        the one that just failed), when the step did not finish there, or none within MAX_LOOK_BACK lines."""
-        text, pos, finished = self.text, verdict, False
-        for _ in range(MAX_LOOK_BACK):
-            if pos == 0:
-                return None
-            end = pos - 1
-            pos = text.rfind("\n", 0, end) + 1
-            line = text[pos:end].rstrip("\r")
-            own = own_text(line).strip()
-            if not own or _CLOUD_BUILD_OWN.match(own):
-                edge = _STEP_EDGE.match(own)
-                finished = finished or (edge is not None and edge.group(1) == "Finished" and int(edge.group(2)) == step)
-                continue
-            return (text.count("\n", 0, pos) + 1, pos, line) if finished and step_of(line) == step else None
         return None

@@ -1,0 +1,145 @@
+"""The line to read first in a log no signature explains (its lead line), and the log's last words when no line
+names an error or a failure.
+
+Both search only the end of a huge log (LEAD_WINDOW characters), where a build fails, so that no answer costs a
+pass over all of it; what they know of the log's shape (its failed step, its verdicts, its uninformative lines)
+they ask LogShape.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from .lines import ERROR_WORD, FAILURE_WORD, is_warning, line_at, lines_above, lines_hit, own_text, step_of
+from .log_structure import CLOUD_BUILD_OWN, MAX_LOOK_BACK, STEP_EDGE, LogShape
+
+LEAD_WINDOW = 2_000_000       # characters at the end of a huge log searched for the lead line
+MAX_VERDICT_ABOVE = 3         # lines a command's verdict may stand above the bare verdicts that lead
+MIN_REPEATED = 24             # characters of a message that make it the same message when a tool says it again
+# `Error: `, `ERROR: `, `FirebaseError: ` before a message
+_ERROR_TAG = re.compile(r"^(?:\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
+_PROGRESS_DONE = re.compile(r"\.\.\.done\.?$")   # gcloud's progress line for a stage that succeeded
+
+Found = tuple[int, int, str]   # (line number, start, line)
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The end of a log that the lead line is searched in: its text, its offset in the log, the lines above it."""
+    text: str
+    offset: int
+    lines_before: int
+
+    @classmethod
+    def of(cls, log: str) -> _Window:
+        start = max(0, len(log) - LEAD_WINDOW)
+        start = log.find("\n", start - 1) + 1 if start else 0
+        return cls(log[start:], start, log.count("\n", 0, start))
+
+
+def lead_line(shape: LogShape) -> Found:
+    """(line number, start, line) to read first when no signature explains the log, (0, 0, "") when none.
+
+    In the failed step, when the log says which: its first line naming an error, else its first
+    naming a failure in other words (`errors`, `failed`, `could not` ...), else its last line of output
+    (a failed step's last words are usually why). Otherwise the same two searches over the whole log.
+    Lines the catalogue calls uninformative (a step's or a build's bare verdict) are passed over
+    unless nothing else names an error: then the first of those, or the command's own verdict just above
+    it (and that command's last words). A message a tool repeats at the end is read where it first said it.
+    """
+    window = _Window.of(shape.text)
+    step = shape.failing_step
+    if step is not None:
+        def in_step(line: str) -> bool:
+            return step_of(line) == step
+        found = (_first(shape, window, ERROR_WORD, in_step) or _first(shape, window, FAILURE_WORD, in_step)
+                 or _last_output_of(shape.text, step, shape.verdict_start))  # type: ignore[arg-type]
+        if found:
+            return found
+    found = _first(shape, window, ERROR_WORD) or _first(shape, window, FAILURE_WORD)
+    if found:
+        return _first_statement(window, found)
+    bare = _first(shape, window, ERROR_WORD, uninformative=True)
+    return (_command_verdict_above(shape, bare) or bare) if bare else (0, 0, "")
+
+
+def last_words(shape: LogShape) -> Found | None:
+    """(line number, start, line) of the log's last line with words of its own (letters or digits, and not a
+    warning, a bare verdict or Cloud Build's own), within MAX_LOOK_BACK lines of its end: what was said last before
+    the build or deploy stopped. None when there is none, or when those last words say it finished (a build's
+    `DONE`, gcloud's `...done.`): then nothing failed there."""
+    text = shape.text
+    window = _Window.of(text)
+    ends_line = text.endswith("\n")
+    below = (len(text) + (0 if ends_line else 1),
+             window.lines_before + window.text.count("\n") + (1 if ends_line else 2))
+    for n, pos, line in lines_above(text, *below, MAX_LOOK_BACK):
+        if pos < window.offset:
+            return None
+        own = own_text(line).strip()
+        if not any(c.isalnum() for c in own) or is_warning(line) or shape.uninformative_line(line) or \
+                CLOUD_BUILD_OWN.match(own):
+            continue   # (no words: a blank line, a rule, a closing bracket)
+        if _PROGRESS_DONE.search(own) or any(rule.hit(line) for rule in shape.finished):
+            return None
+        return n, pos, line
+    return None
+
+
+def _command_verdict_above(shape: LogShape, bare: Found) -> Found | None:
+    """Where nothing names an error but bare verdicts (Cloud Build's `ERROR`): the command's own verdict at most
+    MAX_VERDICT_ABOVE lines above the first of them (a summary line: docker's `The command ... returned a
+    non-zero code`), or rather that command's last words above it when they say more (Next.js refusing the
+    Node.js version in words of its own); None when no such verdict stands there."""
+    verdict = next(((n, pos, line) for n, pos, line in lines_above(shape.text, bare[1], bare[0], MAX_VERDICT_ABOVE)
+                    if shape.sums_up(line)), None)
+    return (shape.last_words_above(verdict[1], verdict[0]) or verdict) if verdict else None
+
+
+def _first_statement(window: _Window, found: Found) -> Found:
+    """The line that first stated the message of the line `found`, where a tool repeats it at the end (the
+    Firebase CLI's closing `Error: User code failed to load. ...`, first said in a warning line above); `found`
+    itself when nothing above holds its message."""
+    message = _ERROR_TAG.sub("", own_text(found[2])).strip().rstrip(".")
+    if len(message) < MIN_REPEATED:
+        return found
+    at = window.text.find(message, 0, max(0, found[1] - window.offset))
+    if at < 0:
+        return found
+    start = window.text.rfind("\n", 0, at) + 1
+    return (window.lines_before + window.text.count("\n", 0, start) + 1, window.offset + start,
+            line_at(window.text, start))
+
+
+def _first(shape: LogShape, window: _Window, words: re.Pattern, where: Callable[[str], bool] | None = None,
+           uninformative: bool = False) -> Found | None:
+    """(line number, start, line) of the first line with `words` (and passing `where`) that is informative and
+    not a warning, or with `uninformative=True` the first uninformative one."""
+    for lineno, start, _, line in lines_hit(window.text, words.search):
+        if (where is None or where(line)) and shape.uninformative_line(line) == uninformative and \
+                (uninformative or not is_warning(line)) and \
+                not shape.in_succeeded_step(window.offset + start):
+            return window.lines_before + lineno, window.offset + start, line
+    return None
+
+
+def _last_output_of(text: str, step: int, verdict: int) -> Found | None:
+    """(line number, start, line) of step `step`'s last words: the last non-blank line of its output right
+    above the verdict line starting at `verdict`, past blank lines and Cloud Build's own (its `Finished Step
+    #N`, `ERROR`, a rule); None when other output comes between (a step of that number further up is not
+    the one that just failed), when the step did not finish there, or none within MAX_LOOK_BACK lines."""
+    pos, finished = verdict, False
+    for _ in range(MAX_LOOK_BACK):
+        if pos == 0:
+            return None
+        end = pos - 1
+        pos = text.rfind("\n", 0, end) + 1
+        line = text[pos:end].rstrip("\r")
+        own = own_text(line).strip()
+        if not own or CLOUD_BUILD_OWN.match(own):
+            edge = STEP_EDGE.match(own)
+            finished = finished or (edge is not None and edge.group(1) == "Finished" and int(edge.group(2)) == step)
+            continue
+        return (text.count("\n", 0, pos) + 1, pos, line) if finished and step_of(line) == step else None
+    return None

@@ -2235,3 +2235,37 @@ def test_an_error_word_glued_to_a_timestamp_is_still_one():
            '14:14:04Error: building at STEP "RUN yarn instypes.tall": while running runtime: exit status 1',
            "14:14:04exit status 1"]
     assert signature_and_line(log) == ("unknown", 5)
+
+
+# ---- round 114's tuning logs -----------------------------------------------------------------------------------
+
+def test_a_thrown_errors_message_that_names_no_error_is_read_above_its_frames():
+    # Cloudflare Pages' verdict on the build command sums up the output above it, where a JavaScript stack's message
+    # names no error; the headers, place and rule a framework prints between the message and its frames are passed
+    log = ["12:01:02.100 | Building 14 pages", "12:01:03.585 | entries.reduce is not a function",
+           "12:01:03.585 | -- | --", "12:01:03.586 | Location:",
+           "12:01:03.586 | /repo/node_modules/plugin/dist/index.js:9:7", "12:01:03.586 | Stack trace:",
+           "12:01:03.586 | at build:done (file:///repo/node_modules/plugin/dist/index.js:9:7)",
+           "12:01:03.586 | at async run (file:///repo/node_modules/tool/dist/cli/index.js:147:7)",
+           "12:01:03.661 | Failed: Error while executing user command. Exited with error code: 1",
+           "12:01:03.667 | Failed: build command exited with code: 1",
+           "12:01:04.860 | Failed: error occurred while running build command"]
+    assert signature_and_line(log) == ("unknown", 2)
+    # ... and the same below npm's verdict on a script, past the error's own properties and an aside above its frames
+    log = ["[TOOL] src/app.js: Requires tool-core ^7.0.0, but was loaded with 6.2.0.",
+           '(While processing: "/app/index.js")',
+           "    at throwVersion (/app/node_modules/utils/lib/index.js:63:11)", "    at Array.map (<anonymous>)",
+           "    at Object.compile (/app/node_modules/cli/lib/util.js:71:18) {", "  code: 'VERSION_UNSUPPORTED',", "}",
+           "npm ERR! code ELIFECYCLE", "npm ERR! errno 1", "npm ERR! app@1.0.0 build: `tool src --out-dir build`",
+           "npm ERR! Exit status 1"]
+    assert signature_and_line(log) == ("unknown", 1)
+    # a blank line above the frames: no message of theirs to read
+    assert signature_and_line(["Compiled.", ""] + log[2:]) == ("unknown", 10)
+    # ... nor in a line without the timestamp each frame was printed with (the build's own, above a dyno's log)
+    dyno = "2022-05-09T14:17:50.630614+00:00 app[web.1]: "
+    log = ["49b91d6f-9bcc-4665  2018-11-20T09:49:12+00:00  1M1S  gs://p_cloudbuild/source/1542707346.tgz  -  SUCCESS",
+           dyno + "    at ESMLoader.resolve (node:internal/modules/esm/loader:580:30)",
+           dyno + "    at link (node:internal/modules/esm/module_job:78:36) {", dyno + "  code: 'ERR_MODULE_NOT_FOUND'",
+           dyno + "}", "2022-05-09T14:17:50.760494+00:00 heroku[web.1]: Process exited with status 1",
+           "2022-05-09T14:17:50.818170+00:00 heroku[web.1]: State changed from starting to crashed"]
+    assert signature_and_line(log) == ("container-start-failed", 6)

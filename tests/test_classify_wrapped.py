@@ -10,7 +10,7 @@ from runbook_lib.diagnose import classify_log
 from runbook_lib.diagnose.lines import UNWRAP_MAX_CHARS, unwrapped
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from score_real_logs import MANIFEST, REAL, is_near  # noqa: E402
+from score_real_logs import MANIFEST, REAL, UNMEASURED, is_near  # noqa: E402
 
 
 def _wrap(text: str, width: int) -> tuple[str, dict[int, int]]:
@@ -62,6 +62,8 @@ def test_real_logs_wrapped_at_120_columns_mostly_read_the_same():
     # latest a two-line log whose one long line holds the words that decide it), so the bound is a share, one in 30
     right = lost = 0
     for name, entry in MANIFEST.items():
+        if entry["set"] in UNMEASURED:   # (no test reads a held-out set before its measurement)
+            continue
         text = (REAL / name).read_text(encoding="utf-8")
         if max(map(len, text.split("\n"))) <= 120:
             continue

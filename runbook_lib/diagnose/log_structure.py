@@ -15,7 +15,7 @@ from typing import Callable
 from .lines import (LineRule, first_line, is_warning, last_line, line_at, lines_above, lines_below, names_failure,
                     own_text, step_of)
 from .markers import FINISHED, MarkerLines, SectionTracker
-from .stack_traces import is_call_frame
+from .stack_traces import is_call_frame, is_js_frame, js_message
 
 MAX_LOOK_BACK = 40            # lines searched above a summary line for the line that states the cause
 MAX_CAUSE_BELOW = 10          # lines of a message read below a summary that ends with a colon
@@ -35,6 +35,12 @@ _RULE = re.compile(f"(?<![{_RULE_CHARS}])[{_RULE_CHARS}]{{8,}}+\\s*+$")
 # closing `------`, then the Dockerfile's lines around it and the verdict
 _BUILDKIT_STEP = re.compile(r"^\s*> \[[^\]]+\] .*:\s*$")
 _BUILDKIT_CLOSE = "------"
+_TIME_OF_DAY = re.compile(r"\d\d:\d\d:\d\d")
+
+
+def _stamped(line: str) -> bool:
+    """Whether a line's prefix (what own_text leaves out) holds a time of day."""
+    return bool(_TIME_OF_DAY.search(line, 0, len(line) - len(own_text(line))))
 
 
 @dataclass(frozen=True)
@@ -323,7 +329,8 @@ class LogShape:
         the first line naming a failure above it in the same output (cause_above), else, when the summary
         ends with a colon (`failed to build: (error ID: ...):`), the last line of the message below it (up
         to a blank line, a rule, or the end of its Cloud Build step)."""
-        above = self.cause_above(start, lineno) or self.buildkit_step_words(start, lineno)
+        above = self.cause_above(start, lineno) or self.buildkit_step_words(start, lineno) or \
+            self.js_message_above(start, lineno)
         if above is not None:
             return above
         if not line_at(self.text, start).endswith(":"):
@@ -447,6 +454,26 @@ class LogShape:
             if n < found[0] and own == text:
                 first = (n, pos, line)
         return first
+
+    def js_message_above(self, start: int, lineno: int) -> tuple[int, int, str] | None:
+        """(line number, start, line) of the message of the thrown JavaScript error whose stack frames stand nearest
+        above the line starting at `start`, in the output that ends there (cause_above's bounds): a message that names
+        no error (Babel's `[BABEL] src/app.js: Requires Babel "^7.0.0-beta.41", but was loaded with ...`); None when
+        no frames stand there or no message heads them (see stack_traces.js_message)."""
+        here_step = step_of(line_at(self.text, start))
+        for n, pos, line in lines_above(self.text, start, lineno, MAX_LOOK_BACK):
+            if any(rule.hit(line) for rule in self.stops) or \
+                    (here_step is not None and own_text(line).strip() and step_of(line) != here_step):
+                return None
+            if is_js_frame(line):
+                message = js_message(self.text, pos, n)
+                # (frames at the top of an output have no message in it: a line of the build above, another step's, or
+                # one without the timestamp each of the frames was printed with, is none)
+                if message is None or any(rule.hit(message[2]) for rule in self.stops + self.finished) or \
+                        step_of(message[2]) != step_of(line) or _stamped(message[2]) != _stamped(line):
+                    return None
+                return message
+        return None
 
     def buildkit_step_words(self, start: int, lineno: int) -> tuple[int, int, str] | None:
         """(line number, start, line) of the last output of the failed step in BuildKit's report above the verdict

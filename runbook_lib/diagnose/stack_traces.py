@@ -107,6 +107,38 @@ def node_cause(text: str, start: int, lineno: int) -> tuple[int, int, str] | Non
     return None
 
 
+# a JavaScript stack frame, with a place or none (`at Array.map (<anonymous>)`), and what may stand between a thrown
+# error's message and its frames: a header (`Stack trace:`, Astro's `Location:`), a place of its own, an aside
+# (Babel's `(While processing: "...")`), a rule (`-- | --`)
+_JS_ANY_FRAME = re.compile(r"(?:^|[\s|])at \S.*(?::\d+:\d+\)?|\(<anonymous>\)|\(native\))(?: \{)?\s*$")
+_JS_TRACE_DECORATION = re.compile(r"^(?:\w+(?: \w+){0,2}:|\S+:\d+:\d+|\(.*\)|[\W_]*)$")
+MAX_JS_DECORATION = 6   # lines searched above a trace's first frame for its message
+
+
+def is_js_frame(line: str) -> bool:
+    """Whether a log line holds a JavaScript stack frame (`at Module._compile (module.js:446:26)`)."""
+    return bool(_JS_ANY_FRAME.search(line))
+
+
+def js_message(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:
+    """(line number, start, line) of the message of the thrown JavaScript error whose stack frame is the line starting
+    at `start`: the first line above its frames that has words and is no header, place, aside or rule (a message that
+    names no error, Astro's `Cannot read properties of undefined (reading 'reduce')` above `Location:` and `Stack
+    trace:`); None when a blank line or the log's start comes first, or none stands within MAX_JS_DECORATION lines."""
+    top = (lineno, start)
+    for n, pos, line in lines_above(text, start, lineno, MAX_JS_FRAMES):
+        if not is_js_frame(line):
+            break
+        top = (n, pos)
+    for n, pos, line in lines_above(text, top[1], top[0], MAX_JS_DECORATION):
+        if not line.strip():
+            return None
+        own = own_text(line).strip().lstrip("|").lstrip()   # (past a log viewer's column rule: Cloudflare's `| `)
+        if not _JS_TRACE_DECORATION.match(own):
+            return n, pos, line
+    return None
+
+
 def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:
     """(line number, start, line) naming the exception that ends the Python traceback whose frame or header is
     the line starting at `start`: the first line below it that is neither a frame nor indented (after

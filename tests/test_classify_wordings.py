@@ -2269,3 +2269,60 @@ def test_a_thrown_errors_message_that_names_no_error_is_read_above_its_frames():
            dyno + "}", "2022-05-09T14:17:50.760494+00:00 heroku[web.1]: Process exited with status 1",
            "2022-05-09T14:17:50.818170+00:00 heroku[web.1]: State changed from starting to crashed"]
     assert signature_and_line(log) == ("container-start-failed", 6)
+
+
+# ---- after rounds 113 to 115: fixed after their measurement ----------------------------------------------------
+
+@pytest.mark.parametrize("log, expected", [
+    # Railway's runtime unable to start the container, and a Railway deploy's own log below its `Starting Container`
+    (["========================", "Container Start Failure!", "========================",
+      'rpc error: code = Unknown desc = Failed to start container:  "node" executable file not found in $PATH unknown'],
+     ("container-start-failed", 4)),
+    (["[INFO] [2025-01-02T10:00:00.000Z] [DEPLOY] Starting Container",
+      "[ERROR] [2025-01-02T10:00:02.000Z] [DEPLOY] /docker-entrypoint.sh: exec: line 8: ./bin/run.sh: not found"],
+     ("container-start-failed", 2)),
+    # Fly.io's smoke checks on a machine that crashed, and Shuttle's deployer on a service that did
+    (["Preparing to run: `/app/bin/server` as app",
+      "Error: smoke checks for 3d8d9e1f2a0b98 failed: the app appears to be crashing"], ("container-start-failed", 2)),
+    (["INFO Entering loading state", "INFO Entering crashed state",
+      'ERROR {error="Failed to get runtime"} shuttle_deployer::deployment::run: service startup encountered an error'],
+     ("container-start-failed", 3)),
+    # cargo install's report, read at the cause under its `Caused by:`
+    (["error: failed to compile `sqlx-cli v0.8.2`, intermediate artifacts can be found at `/tmp/cargo-installX`.", "",
+      "Caused by:", "  rustc 1.75.0 is not supported by the following package:",
+      "    sqlx-cli@0.8.2 requires rustc 1.78"],
+     ("unknown", 4)),
+    # podman's COPY from another stage whose path is missing there (no build context's), and one from the context
+    (["[2/2] STEP 3/5: COPY --from=builder /out/app /app",
+      'Error: building at STEP "COPY --from=builder /out/app /app": checking on sources under "/var/lib/containers/'
+      'storage/overlay/abc/merged": copier: stat: "/out/app": no such file or directory'], ("unknown", 2)),
+    (["[2/2] STEP 3/5: COPY app.py /app",
+      'Error: building at STEP "COPY app.py /app": checking on sources under "/home/ci/src": copier: stat: '
+      '"/app.py": no such file or directory'], ("docker-copy-source-missing", 2)),
+    # Jenkins' verdict on a pipeline's `sh` step is no line to read: the step's own output above says why
+    (["+ kubectl apply -f deploy.yml",
+      'unable to recognize "deploy.yml": no matches for kind "Deployment" in version "extensions/v1beta1"',
+      "[Pipeline] End of Pipeline", "ERROR: script returned exit code 1", "Finished: FAILURE"], ("unknown", 2)),
+    # docker 1.x's client (OpenShift's builder) refused as it starts a push's upload
+    (["I0903 11:57:52.941852       1 sti.go:134] Pushing 172.30.1.1:5000/ns/app image ...",
+      "F0903 11:59:01.105431       1 builder.go:70] Build error: Failed to push image: Error pushing to registry: "
+      "Server error: unexpected 400 response status trying to initiate upload of ns/app"],
+     ("push-permission-denied", 2)),
+    # buildah's and podman's push verdict with the registry's refusal in it, and without one (no refusal: unknown)
+    (["Getting image source signatures",
+      'error pushing image "registry.example.org/team/app" to "docker://registry.example.org/team/app": Error trying '
+      "to reuse blob sha256:4a2b at destination: error pinging docker registry registry.example.org: invalid status "
+      "code from registry 404 (Not Found)"], ("push-permission-denied", 2)),
+    (["Getting image source signatures",
+      'error pushing image "registry.example.org/team/app" to "docker://registry.example.org/team/app": writing blob: '
+      "dial tcp 10.0.0.1:443: connect: connection refused"], ("unknown", 2)),
+])
+def test_wordings_from_rounds_113_to_115(log, expected):
+    assert signature_and_line(log) == expected
+
+
+def test_a_message_repeated_at_the_end_is_read_where_first_said_however_it_is_indented():
+    # (an indented paste below unindented lines keeps its indentation: the error tag is found after it)
+    log = ["Run docker/login-action@v3", "  Warning: Docker login for 'ghcr.io' failed with exit code 1, back off 3 s.",
+           "  Error: Docker login for 'ghcr.io' failed with exit code 1"]
+    assert signature_and_line(log) == ("unknown", 2)

@@ -101,7 +101,7 @@ def _first_statement(window: _Window, found: Found) -> Found:
     """The line that first stated the message of the line `found`, where a tool repeats it at the end (the
     Firebase CLI's closing `Error: User code failed to load. ...`, first said in a warning line above); `found`
     itself when nothing above holds its message."""
-    message = _ERROR_TAG.sub("", own_text(found[2])).strip().rstrip(".")
+    message = _ERROR_TAG.sub("", own_text(found[2]).strip()).strip().rstrip(".")
     if len(message) < MIN_REPEATED:
         return found
     at = window.text.find(message, 0, max(0, found[1] - window.offset))

@@ -2326,3 +2326,32 @@ def test_a_message_repeated_at_the_end_is_read_where_first_said_however_it_is_in
     log = ["Run docker/login-action@v3", "  Warning: Docker login for 'ghcr.io' failed with exit code 1, back off 3 s.",
            "  Error: Docker login for 'ghcr.io' failed with exit code 1"]
     assert signature_and_line(log) == ("unknown", 2)
+
+
+# ---- after round 116: fixed after its measurement ---------------------------------------------------------------
+
+@pytest.mark.parametrize("log, expected", [
+    # Fly.io's deployment monitor on an instance that never became healthy
+    (["==> Monitoring deployment", "",
+      " 1 desired, 1 placed, 0 healthy, 1 unhealthy [restarts: 2] [health checks: 1 total]", "Failed Instances"],
+     ("container-start-failed", 3)),
+    # ... and its release command's failure, read at the first error in the machine's lines it fetches below
+    (["Running app release_command: /app/bin/migrate", " ✖ release_command failed",
+      "Error release_command failed running on machine 7819650f029e18 with exit code 1.",
+      "Checking logs: fetching the last 100 lines below:",
+      "2026-03-27T00:36:47Z  INFO Preparing to run: `/app/bin/migrate`",
+      "2026-03-27T00:36:47Z Machine started in 1.195s", "2026-03-27T00:36:48Z ERROR! Config provider failed with:",
+      "2026-03-27T00:36:48Z ** (RuntimeError) environment variable SECRET_KEY_BASE is missing."], ("unknown", 7)),
+    # Posit Connect's launcher of a Python app in the frames of what the app raised as it started
+    (["2024/01/02 10:00:00 AM: Unexpected error while running Python API: No module named 'dash_table'",
+      "2024/01/02 10:00:00 AM: Traceback (most recent call last):",
+      '2024/01/02 10:00:00 AM:   File "/opt/rstudio-connect/python/connect_dash_runtime.py", line 120, in main'],
+     ("container-start-failed", 1)),
+    # yarn berry's frozen lockfile, read at its message, not at the lockfile's diff printed above it
+    (["➤ YN0028: │ +\"left-pad@npm:^1.3.0\":", "➤ YN0028: │ +  version: 1.3.0", "➤ YN0000: │",
+      "➤ YN0028: │ The lockfile would have been modified by this install, which is explicitly forbidden.",
+      "➤ YN0000: · Failed with errors in 0s 129ms", "Failed: error occurred while installing tools or dependencies"],
+     ("unknown", 4)),
+])
+def test_wordings_from_round_116(log, expected):
+    assert signature_and_line(log) == expected

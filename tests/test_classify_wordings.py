@@ -2355,3 +2355,43 @@ def test_a_message_repeated_at_the_end_is_read_where_first_said_however_it_is_in
 ])
 def test_wordings_from_round_116(log, expected):
     assert signature_and_line(log) == expected
+
+
+# ---- round 117's tuning logs -------------------------------------------------------------------------------------
+
+def test_a_pod_in_crashloopbackoff_is_a_start_that_failed():
+    log = ["$ kubectl get pods", "NAME                       READY     STATUS             RESTARTS   AGE",
+           "web-755c6f9496-hgdnr       0/1       CrashLoopBackOff   3          1m", "$ kubectl logs web-755c6f9496-hgdnr",
+           "Error: -jar requires jar file specification"]
+    assert signature_and_line(log) == ("container-start-failed", 3)
+    # (the word inside another, or a status that is no crash, is none)
+    assert signature_and_line(log[:2] + ["web-755c6f9496-hgdnr       0/1       ImagePullBackOff   0          1m"]) == \
+        ("unknown", 3)
+
+
+# ---- after round 117: fixed after its measurement ---------------------------------------------------------------
+
+@pytest.mark.parametrize("log, expected", [
+    # AWS's and Azure's verdicts on new instances or tasks that never came up healthy
+    (["There was an error deploying web", 'Resource handler returned message: "Error occurred during operation '
+      "'ECS Deployment Circuit Breaker was triggered'.\" (RequestToken: f64c, HandlerErrorCode: GeneralServiceException)"],
+     ("container-start-failed", 2)),
+    (["2022-05-06 15:30:43 UTC+0700 | ERROR | Failed to deploy application.",
+      "2022-05-06 15:30:43 UTC+0700 | ERROR | Instance id(s) 'i-0abc' did not pass health check after command "
+      "execution. Aborting the operation."], ("container-start-failed", 2)),
+    (["[WARNING] WARNING: Run failed: Time out: ELB failed to put instances in service within 300 seconds",
+      "=> check the instance logs"], ("container-start-failed", 1)),
+    (["[3/3] Updating deployment in app 'orders' (this operation can take a while to complete)",
+      "112404: Failed to wait for deployment instances to be ready. Please check the application log, and try again."],
+     ("container-start-failed", 2)),
+    # ... but not when ECS says its tasks could not pull their image: they never started
+    (['Resource handler returned message: "Error occurred during operation \'ECS Deployment Circuit Breaker was '
+      "triggered'.\"", "", "   Task stopped: CannotPullContainerError: pull image manifest has been retried 1 time(s)"],
+     ("unknown", 1)),
+    # a module's advice below its error is no line to read
+    (["3:36:58 PM: Something went wrong installing the \"sharp\" module",
+      "3:36:58 PM: Cannot find module '../build/Release/sharp.node'",
+      "3:36:58 PM: - Search for this error at https://github.com/lovell/sharp/issues"], ("unknown", 2)),
+])
+def test_wordings_from_round_117(log, expected):
+    assert signature_and_line(log) == expected

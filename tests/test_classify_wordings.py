@@ -2361,7 +2361,8 @@ def test_wordings_from_round_116(log, expected):
 
 def test_a_pod_in_crashloopbackoff_is_a_start_that_failed():
     log = ["$ kubectl get pods", "NAME                       READY     STATUS             RESTARTS   AGE",
-           "web-755c6f9496-hgdnr       0/1       CrashLoopBackOff   3          1m", "$ kubectl logs web-755c6f9496-hgdnr",
+           "web-755c6f9496-hgdnr       0/1       CrashLoopBackOff   3          1m",
+           "$ kubectl logs web-755c6f9496-hgdnr",
            "Error: -jar requires jar file specification"]
     assert signature_and_line(log) == ("container-start-failed", 3)
     # (the word inside another, or a status that is no crash, is none)
@@ -2374,7 +2375,8 @@ def test_a_pod_in_crashloopbackoff_is_a_start_that_failed():
 @pytest.mark.parametrize("log, expected", [
     # AWS's and Azure's verdicts on new instances or tasks that never came up healthy
     (["There was an error deploying web", 'Resource handler returned message: "Error occurred during operation '
-      "'ECS Deployment Circuit Breaker was triggered'.\" (RequestToken: f64c, HandlerErrorCode: GeneralServiceException)"],
+      "'ECS Deployment Circuit Breaker was triggered'.\" (RequestToken: f64c, HandlerErrorCode: "
+      "GeneralServiceException)"],
      ("container-start-failed", 2)),
     (["2022-05-06 15:30:43 UTC+0700 | ERROR | Failed to deploy application.",
       "2022-05-06 15:30:43 UTC+0700 | ERROR | Instance id(s) 'i-0abc' did not pass health check after command "

@@ -2397,3 +2397,27 @@ def test_a_pod_in_crashloopbackoff_is_a_start_that_failed():
 ])
 def test_wordings_from_round_117(log, expected):
     assert signature_and_line(log) == expected
+
+
+# ---- round 118's tuning logs -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("log, expected", [
+    # the docker CLI refusing how it was called names the failure, before make's verdict on the recipe
+    (["docker build ''  -t example/app:latest -f deploy/Dockerfile .", '"docker build" requires exactly 1 argument.',
+      "See 'docker build --help'.", "Makefile:59: recipe for target 'images' failed", "make: *** [images] Error 1"],
+     ("unknown", 2)),
+    # a tool quoting the docker build it ran is read at docker's own verdict below
+    (["[ ✖ ] Failed to build container image.",
+      "Error: attempted to build and failed: docker build failed: exit status 1, output:", "Dockerfile:53",
+      "--------------------", "  53 | >>> RUN go test ./...", "--------------------",
+      'ERROR: failed to build: failed to solve: process "/bin/sh -c go test ./..." did not complete successfully: '
+      "exit code: 1"], ("unknown", 7)),
+])
+def test_wordings_from_round_118s_tuning_logs(log, expected):
+    assert signature_and_line(log) == expected
+
+
+def test_deno_deploys_isolate_whose_code_threw_as_it_started_is_a_start_that_failed():
+    log = ["✔ Uploaded 5 new assets.", "✖ Deployment failed.", "error: The deployment failed: UNCAUGHT_EXCEPTION", "",
+           "TypeError: Deno.env.toObject is not a function", "    at main (file:///src/main.ts:3:19)"]
+    assert signature_and_line(log) == ("container-start-failed", 3)

@@ -27,6 +27,8 @@ _FAILURE_WORDS = [
     # ... and Windows' (cmd's `'x' is not recognized as an internal or external command,`, PowerShell's `The term 'x' is
     # not recognized as the name of a cmdlet, function, ...`)
     r"is not recognized as (?:an internal or external command|the name of a cmdlet)",
+    # ... and the docker CLI refusing how it was called (`"docker build" requires exactly 1 argument.`)
+    r'"[\w -]+" requires (?:exactly|at least|at most) \d+ arguments?',
     r"sh: (?:\d+: )?\S+: not found",   # dash's command not found (`sh: 1: tsc: not found`; `sh: npm: not found`)
     r"no such file or directory",
     r"invalid reference format",   # docker refusing an image name

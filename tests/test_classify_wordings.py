@@ -2421,3 +2421,21 @@ def test_deno_deploys_isolate_whose_code_threw_as_it_started_is_a_start_that_fai
     log = ["✔ Uploaded 5 new assets.", "✖ Deployment failed.", "error: The deployment failed: UNCAUGHT_EXCEPTION", "",
            "TypeError: Deno.env.toObject is not a function", "    at main (file:///src/main.ts:3:19)"]
     assert signature_and_line(log) == ("container-start-failed", 3)
+
+
+def test_the_supabase_clis_bundling_verdict_is_read_at_the_bundlers_error_below_it():
+    log = ["Bundling chat", "Error: Error bundling function: exit status 1", "file:///src/import_map.json",
+           "file:///src/index.ts", "file:///_shared/cors.ts", "file:///_shared/db.ts",
+           'error: Uncaught (in promise) Error: Relative import path "fs" not prefixed with / or ./ or ../',
+           "    at __wbg_new (https://deno.land/x/eszip@v0.30.0/eszip_wasm.generated.js:312:19)"]
+    assert signature_and_line(log) == ("unknown", 7)
+
+
+def test_netlifys_error_box_headers_are_no_lines_to_read():
+    log = ["4:49:58 PM: Packaging Edge Functions from .netlify/edge-functions directory:",
+           '4:50:04 PM: TypeError: Cannot read properties of undefined (reading "exec")',
+           "4:50:04 PM:     at file:///opt/build/repo/.netlify/edge-functions/server/server.js:1:353021",
+           "4:50:04 PM: Bundling of edge function failed", "4:50:04 PM:   Error message",
+           '4:50:04 PM:   Could not load edge function at "/opt/build/repo/server.js".', "4:50:04 PM:   Error location",
+           "4:50:04 PM:   While bundling edge function"]
+    assert signature_and_line(log) == ("unknown", 2)

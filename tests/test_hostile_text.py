@@ -33,6 +33,9 @@ assert step_of("|" * 60 + " progress") is None and step_of(">" * 60) is None   #
 classify_log(log.replace("\\n", "\\n" + "|" * 60 + " 100%\\n", 1))
 classify_log(log.replace("\\n", "\\nsome  " + " " * 200_000 + "words \\n", 1))  # a run of spaces inside a line
 logged_instructions("Step 3/9 : RUN x" + " " * 200_000 + "y\\n#7 [2/5] RUN z" + " " * 200_000 + "w")
+ats = "x " + "at a " * 200_000   # a long line of ` at `, read for a JavaScript stack's frame
+classify_log("hello\\n" + ats + "\\nnpm ERR! Failed at the app@1.0.0 build script.\\n")   # above a summary
+classify_log("Error: x\\n" + ats + "\\n")   # below an error whose `[cause]` would follow its frames
 for body, kind in ((b'"' + b'\\\\"' * 500_000, "application/json"), (b"<" * 1_000_000, "text/html"),
                    (b"<title>" * 150_000, "text/html")):
     response_body(body, kind, 500)

@@ -87,7 +87,12 @@ def node_exception(text: str, start: int, lineno: int) -> tuple[int, int, str] |
 # async Command.build (/app/build.js:82:21) {`), then `[cause]: Error: ...`, the error it wraps. Searched in each line
 # as it stands (a log viewer's `11:17:03.020 | ` before it, `[cause]` that own_text would read as a prefix).
 _JS_ERROR = re.compile(r"(?:^|[\s|:])(?:[A-Z]\w*)?Error: \S")
-_JS_FRAME = re.compile(r"(?:^|[\s|])at \S.*:\d+:\d+\)?(?: \{)?\s*$")
+# (a frame's `at` and its end are looked for apart: one pattern with `.*` between them is quadratic in a long line with
+# many ` at ` in it; the `at` stands near the line's start, after a prefix at most MAX_FRAME_PREFIX characters long)
+_JS_FRAME_AT = re.compile(r"(?:^|[\s|])at \S")
+_JS_FRAME_PLACE_END = re.compile(r":\d+:\d+\)?(?: \{)?\s*\Z")
+_JS_FRAME_ANY_END = re.compile(r"(?::\d+:\d+\)?|\(<anonymous>\)|\(native\))(?: \{)?\s*\Z")
+MAX_FRAME_PREFIX = 120
 _JS_CAUSE = re.compile(r"(?:^|\s)\[cause\]: \S")
 
 
@@ -101,23 +106,28 @@ def node_cause(text: str, start: int, lineno: int) -> tuple[int, int, str] | Non
     for n, pos, line in lines_below(text, start, lineno, MAX_JS_FRAMES):
         if _JS_CAUSE.search(line):
             return (n, pos, line) if opened else None
-        if not _JS_FRAME.search(line):
+        if not _js_frame(line, _JS_FRAME_PLACE_END):
             return None
         opened = line.rstrip().endswith("{")
     return None
 
 
-# a JavaScript stack frame, with a place or none (`at Array.map (<anonymous>)`), and what may stand between a thrown
+# what may stand between a thrown
 # error's message and its frames: a header (`Stack trace:`, Astro's `Location:`), a place of its own, an aside
 # (Babel's `(While processing: "...")`), a rule (`-- | --`)
-_JS_ANY_FRAME = re.compile(r"(?:^|[\s|])at \S.*(?::\d+:\d+\)?|\(<anonymous>\)|\(native\))(?: \{)?\s*$")
 _JS_TRACE_DECORATION = re.compile(r"^(?:\w+(?: \w+){0,2}:|\S+:\d+:\d+|\(.*\)|[\W_]*)$")
 MAX_JS_DECORATION = 6   # lines searched above a trace's first frame for its message
 
 
 def is_js_frame(line: str) -> bool:
     """Whether a log line holds a JavaScript stack frame (`at Module._compile (module.js:446:26)`)."""
-    return bool(_JS_ANY_FRAME.search(line))
+    return _js_frame(line, _JS_FRAME_ANY_END)
+
+
+def _js_frame(line: str, end: re.Pattern) -> bool:
+    """Whether a line holds `at ...` near its start and ends as `end` says a frame does."""
+    line = line.rstrip("\r\n")
+    return bool(_JS_FRAME_AT.search(line, 0, MAX_FRAME_PREFIX + 4)) and bool(end.search(line))
 
 
 def js_message(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:

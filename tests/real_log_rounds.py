@@ -221,13 +221,14 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--why", required=True, help="what the change does, starting `which ...`")
     r.add_argument("--missed", action="store_true", help="the log was a miss at its measurement, never an xfail")
     args = parser.parse_args(argv)
-    if args.command == "anonymise":
-        print(f"{len(anonymise(args.pending, args.to))} logs copied to {args.to}")
-    elif args.command == "combine":
+    if args.command in ("anonymise", "combine"):   # (no second labeller reads a log the round cannot keep)
         found = problems(args.pending)
         if found:
             print("\n".join(found), file=sys.stderr)
             return 2
+    if args.command == "anonymise":
+        print(f"{len(anonymise(args.pending, args.to))} logs copied to {args.to}")
+    elif args.command == "combine":
         held = combine(args.round, args.pending, args.second)
         print(f"round {args.round}: {sum(held.values())} held-out-{args.round}, {len(held) - sum(held.values())} "
               "tuning; now raise LAST_ROUND, add the set to UNMEASURED in score_real_logs.py and add the MANIFEST "

@@ -83,6 +83,14 @@ def test_problems_name_what_keeps_pending_logs_out(tmp_path):
                      "pending-9a: blog.example/posts/7 is cited in real/SOURCES.md already"]
 
 
+def test_anonymise_refuses_what_combine_would(tmp_path, capsys):
+    _, pending = _layout(tmp_path)
+    (pending / "unknown--new-1.txt").write_text("one line only\n")
+    to = tmp_path / "relabel"
+    assert rounds.main(["anonymise", "9", str(pending), "--to", str(to)]) == 2
+    assert "unknown--new-1.txt: one line" in capsys.readouterr().err and not to.exists()
+
+
 def test_combine_then_retune(tmp_path):
     real, pending = _layout(tmp_path)
     second = tmp_path / "relabel"

@@ -30,7 +30,7 @@ from .catalogue import BelowRules, Catalogue, Signature
 from .catalogue_yaml import load_catalogue
 from .lines import (line_at, lines_above, names_error, step_of, steps_of, unwrapped, without_decoration,
                     without_trailing_space)
-from .lead import last_words, lead_line
+from .lead import Lead
 from .log_structure import LogShape
 from .stack_traces import java_exception, node_cause, node_exception, python_exception
 
@@ -271,12 +271,13 @@ def _ranked(findings: list[Finding], shape: LogShape) -> list[Finding]:
 def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] | None = None) -> Finding:
     """No signature matched: the fallback signature of the section the lead line is in (a failure while
     fetching the source) or of the log's builder (a failed buildpacks build), else `unknown`; each points
-    at the lead line (lead.lead_line), or past it as a finding's line would be: from a traceback to the
+    at the lead line (lead.Lead.line), or past it as a finding's line would be: from a traceback to the
     exception that ends it, to a report's telling line, or from a builder's verdict to the cause it sums up. With
     no lead line (nothing names an error or a failure), `unknown` at the log's last words, if they are no success."""
     if stated is not None and shape.failing_step not in (None, step_of(stated[2])):
         stated = None   # a tool's words in a step that did not fail
-    lead = lead_line(shape)
+    reader = Lead(shape)
+    lead = reader.line()
     # a line naming an error before the tool's words is read first (gcloud refusing the deploy, whose
     # failure the tool then reports); else the tool's words, which say more than other failure words
     if stated is not None and (not lead[0] or lead[0] > stated[0] or not names_error(lead[2])):
@@ -291,7 +292,7 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
         line, start, text = _line_to_read(cat, shape, lead)
     if line and cat.is_usage_error(text):   # the builder's tool refused how it was called and never ran
         fallback = None
-    if not line and (words := last_words(shape)) is not None:
+    if not line and (words := reader.last_words()) is not None:
         line, start, text = words   # no line names an error: what was said last, read as no known failure
     evidence = [text[:MAX_EVIDENCE_CHARS]] if line else []
     sig = fallback or cat.get("unknown")

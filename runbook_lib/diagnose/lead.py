@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 from .lines import ERROR_WORD, FAILURE_WORD, is_warning, line_at, lines_above, lines_hit, own_text, step_of
@@ -38,53 +39,62 @@ class _Window:
         return cls(log[start:], start, log.count("\n", 0, start))
 
 
-def lead_line(shape: LogShape) -> Found:
-    """(line number, start, line) to read first when no signature explains the log, (0, 0, "") when none.
+class Lead:
+    """What to read in a log that no signature explains, one per classification (the end of the log both answers
+    search is cut from it once)."""
 
-    In the failed step, when the log says which: its first line naming an error, else its first
-    naming a failure in other words (`errors`, `failed`, `could not` ...), else its last line of output
-    (a failed step's last words are usually why). Otherwise the same two searches over the whole log.
-    Lines the catalogue calls uninformative (a step's or a build's bare verdict) are passed over
-    unless nothing else names an error: then the first of those, or the command's own verdict just above
-    it (and that command's last words). A message a tool repeats at the end is read where it first said it.
-    """
-    window = _Window.of(shape.text)
-    step = shape.failing_step
-    if step is not None:
-        def in_step(line: str) -> bool:
-            return step_of(line) == step
-        found = (_first(shape, window, ERROR_WORD, in_step) or _first(shape, window, FAILURE_WORD, in_step)
-                 or _last_output_of(shape.text, step, shape.verdict_start))  # type: ignore[arg-type]
+    def __init__(self, shape: LogShape):
+        self.shape = shape
+
+    @cached_property
+    def _window(self) -> _Window:
+        return _Window.of(self.shape.text)
+
+    def line(self) -> Found:
+        """(line number, start, line) to read first when no signature explains the log, (0, 0, "") when none.
+
+        In the failed step, when the log says which: its first line naming an error, else its first
+        naming a failure in other words (`errors`, `failed`, `could not` ...), else its last line of output
+        (a failed step's last words are usually why). Otherwise the same two searches over the whole log.
+        Lines the catalogue calls uninformative (a step's or a build's bare verdict) are passed over
+        unless nothing else names an error: then the first of those, or the command's own verdict just above
+        it (and that command's last words). A message a tool repeats at the end is read where it first said it.
+        """
+        shape, window = self.shape, self._window
+        step = shape.failing_step
+        if step is not None:
+            def in_step(line: str) -> bool:
+                return step_of(line) == step
+            found = (_first(shape, window, ERROR_WORD, in_step) or _first(shape, window, FAILURE_WORD, in_step)
+                     or _last_output_of(shape.text, step, shape.verdict_start))  # type: ignore[arg-type]
+            if found:
+                return found
+        found = _first(shape, window, ERROR_WORD) or _first(shape, window, FAILURE_WORD)
         if found:
-            return found
-    found = _first(shape, window, ERROR_WORD) or _first(shape, window, FAILURE_WORD)
-    if found:
-        return _first_statement(window, found)
-    bare = _first(shape, window, ERROR_WORD, uninformative=True)
-    return (_command_verdict_above(shape, bare) or bare) if bare else (0, 0, "")
+            return _first_statement(window, found)
+        bare = _first(shape, window, ERROR_WORD, uninformative=True)
+        return (_command_verdict_above(shape, bare) or bare) if bare else (0, 0, "")
 
-
-def last_words(shape: LogShape) -> Found | None:
-    """(line number, start, line) of the log's last line with words of its own (letters or digits, and not a
-    warning, a bare verdict or Cloud Build's own), within MAX_LOOK_BACK lines of its end: what was said last before
-    the build or deploy stopped. None when there is none, or when those last words say it finished (a build's
-    `DONE`, gcloud's `...done.`): then nothing failed there."""
-    text = shape.text
-    window = _Window.of(text)
-    ends_line = text.endswith("\n")
-    below = (len(text) + (0 if ends_line else 1),
-             window.lines_before + window.text.count("\n") + (1 if ends_line else 2))
-    for n, pos, line in lines_above(text, *below, MAX_LOOK_BACK):
-        if pos < window.offset:
-            return None
-        own = own_text(line).strip()
-        if not any(c.isalnum() for c in own) or is_warning(line) or shape.uninformative_line(line) or \
-                CLOUD_BUILD_OWN.match(own):
-            continue   # (no words: a blank line, a rule, a closing bracket)
-        if _PROGRESS_DONE.search(own) or any(rule.hit(line) for rule in shape.finished):
-            return None
-        return n, pos, line
-    return None
+    def last_words(self) -> Found | None:
+        """(line number, start, line) of the log's last line with words of its own (letters or digits, and not a
+        warning, a bare verdict or Cloud Build's own), within MAX_LOOK_BACK lines of its end: what was said last before
+        the build or deploy stopped. None when there is none, or when those last words say it finished (a build's
+        `DONE`, gcloud's `...done.`): then nothing failed there."""
+        shape, window, text = self.shape, self._window, self.shape.text
+        ends_line = text.endswith("\n")
+        below = (len(text) + (0 if ends_line else 1),
+                 window.lines_before + window.text.count("\n") + (1 if ends_line else 2))
+        for n, pos, line in lines_above(text, *below, MAX_LOOK_BACK):
+            if pos < window.offset:
+                return None
+            own = own_text(line).strip()
+            if not any(c.isalnum() for c in own) or is_warning(line) or shape.uninformative_line(line) or \
+                    CLOUD_BUILD_OWN.match(own):
+                continue   # (no words: a blank line, a rule, a closing bracket)
+            if _PROGRESS_DONE.search(own) or any(rule.hit(line) for rule in shape.finished):
+                return None
+            return n, pos, line
+        return None
 
 
 def _command_verdict_above(shape: LogShape, bare: Found) -> Found | None:

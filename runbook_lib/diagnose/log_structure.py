@@ -10,7 +10,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable
+from typing import Callable, Iterator
 
 from .lines import (LineRule, first_line, is_warning, last_line, line_at, lines_above, lines_below, names_failure,
                     own_text, step_of)
@@ -429,16 +429,22 @@ class LogShape:
         """(line number, start, line) of the first line naming a failure in the output that ends at the line
         starting at `start`: searched upwards to the nearest output start, section marker, other step or
         MAX_LOOK_BACK lines. None when nothing above names a failure."""
-        here_step = step_of(line_at(self.text, start))
         found: tuple[int, int, str] | None = None
-        for n, pos, line in lines_above(self.text, start, lineno, MAX_LOOK_BACK):
-            if not own_text(line).strip():   # a line with no text of its own (blank, a bare timestamp) is in no step
-                continue
-            if any(rule.hit(line) for rule in self.stops) or (here_step is not None and step_of(line) != here_step):
-                break
+        for n, pos, line in self._output_above(start, lineno):
             if self._states_failure(line):
                 found = (n, pos, line)
         return found and self._first_of_repeats(found, start, lineno)
+
+    def _output_above(self, start: int, lineno: int) -> Iterator[tuple[int, int, str]]:
+        """(line number, start, line) of the lines above the one starting at `start` in the output that ends there,
+        nearest first: up to the nearest output start, other Cloud Build step or MAX_LOOK_BACK lines (a line with no
+        text of its own, blank or a bare timestamp, is in every step and starts no output)."""
+        here_step = step_of(line_at(self.text, start))
+        for n, pos, line in lines_above(self.text, start, lineno, MAX_LOOK_BACK):
+            if own_text(line).strip() and (any(rule.hit(line) for rule in self.stops) or
+                                           (here_step is not None and step_of(line) != here_step)):
+                return
+            yield n, pos, line
 
     def _first_of_repeats(self, found: tuple[int, int, str], start: int, lineno: int) -> tuple[int, int, str]:
         """The first time `found`'s own text was printed, within MAX_LOOK_BACK lines of the summary and its Cloud
@@ -460,11 +466,7 @@ class LogShape:
         above the line starting at `start`, in the output that ends there (cause_above's bounds): a message that names
         no error (Babel's `[BABEL] src/app.js: Requires Babel "^7.0.0-beta.41", but was loaded with ...`); None when
         no frames stand there or no message heads them (see stack_traces.js_message)."""
-        here_step = step_of(line_at(self.text, start))
-        for n, pos, line in lines_above(self.text, start, lineno, MAX_LOOK_BACK):
-            if any(rule.hit(line) for rule in self.stops) or \
-                    (here_step is not None and own_text(line).strip() and step_of(line) != here_step):
-                return None
+        for n, pos, line in self._output_above(start, lineno):
             if is_js_frame(line):
                 message = js_message(self.text, pos, n)
                 # (frames at the top of an output have no message in it: a line of the build above, another step's, or

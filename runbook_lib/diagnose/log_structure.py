@@ -369,14 +369,11 @@ class LogShape:
 
     def telling_line_below(self, start: int, lineno: int, telling: Callable[[str], bool], after: bool = False,
                            ends: Callable[[str], bool] | None = None) -> tuple[int, int, str] | None:
-        """(line number, start, line) of the first line below the one starting at `start` whose own text has text
-        and meets `telling`, or with `after` of the line after that one, within MAX_REPORT lines, the same Cloud
-        Build step and above a line that `ends` the report; None when there is none."""
-        here_step = step_of(line_at(self.text, start))
-        lines = lines_below(self.text, start, lineno, MAX_REPORT)
+        """(line number, start, line) of the first line of the report below the one starting at `start`
+        (_report_below) whose own text has text and meets `telling`, or with `after` of the report's line after that
+        one, above a line that `ends` the report; None when there is none."""
+        lines = self._report_below(start, lineno)
         for n, pos, line in lines:
-            if step_of(line) != here_step:
-                return None
             own = own_text(line).lstrip()
             if own and ends is not None and ends(own):
                 return None
@@ -386,18 +383,24 @@ class LogShape:
         return None
 
     def says_below(self, start: int, lineno: int, says: Callable[[str], bool], until: Callable[[str], bool]) -> bool:
-        """Whether a line below the one starting at `start`, within MAX_REPORT lines, the same Cloud Build step and
-        above a line that meets `until`, has own text that meets `says`."""
-        here_step = step_of(line_at(self.text, start))
-        for _, _, line in lines_below(self.text, start, lineno, MAX_REPORT):
+        """Whether a line of the report below the one starting at `start` (_report_below), above a line that meets
+        `until`, has own text that meets `says`."""
+        for _, _, line in self._report_below(start, lineno):
             own = own_text(line).lstrip()
-            if step_of(line) != here_step:
-                return False
             if own and says(own):
                 return True
             if own and until(own):
                 return False
         return False
+
+    def _report_below(self, start: int, lineno: int) -> Iterator[tuple[int, int, str]]:
+        """(line number, start, line) of the lines below the one starting at `start` that may still belong to its
+        report, in reading order: within MAX_REPORT lines and its Cloud Build step."""
+        here_step = step_of(line_at(self.text, start))
+        for n, pos, line in lines_below(self.text, start, lineno, MAX_REPORT):
+            if step_of(line) != here_step:
+                return
+            yield n, pos, line
 
     def telling_line_above(self, start: int, lineno: int, telling: Callable[[str], bool],
                            opens: Callable[[str], bool]) -> tuple[int, int, str] | None:
@@ -415,12 +418,12 @@ class LogShape:
 
     def chain_end_below(self, start: int, lineno: int, chained: Callable[[str], bool]) -> tuple[int, int, str] | None:
         """(line number, start, line) of the last line of a chain of wrapped errors that the line starting at `start`
-        opens: the lines right below it whose own text meets `chained`, up to a blank line, another Cloud Build step
-        or MAX_REPORT lines; None when the next line is none of the chain's."""
-        here_step, last = step_of(line_at(self.text, start)), None
-        for n, pos, line in lines_below(self.text, start, lineno, MAX_REPORT):
+        opens: the lines of its report right below it (_report_below) whose own text meets `chained`, up to a blank
+        line; None when the next line is none of the chain's."""
+        last = None
+        for n, pos, line in self._report_below(start, lineno):
             own = own_text(line).strip()
-            if not own or step_of(line) != here_step or not chained(own):
+            if not own or not chained(own):
                 break
             last = (n, pos, line)
         return last

@@ -2439,3 +2439,24 @@ def test_netlifys_error_box_headers_are_no_lines_to_read():
            '4:50:04 PM:   Could not load edge function at "/opt/build/repo/server.js".', "4:50:04 PM:   Error location",
            "4:50:04 PM:   While bundling edge function"]
     assert signature_and_line(log) == ("unknown", 2)
+
+
+def test_a_verdict_that_quotes_the_build_output_below_it_is_read_at_the_outputs_error():
+    log = ["2026-05-20 01:10:39.168 ERROR (MainThread) [supervisor.addons.addon] Could not build image for app x: "
+           "Docker build failed for x/aarch64-addon:1.0 (exit code 1). Build output:",
+           "#1 [internal] load build definition from Dockerfile",
+           "#1 WARN: InvalidDefaultArgInFrom: Default value for ARG $BUILD_FROM results in empty or invalid base image",
+           "#1 DONE 0.0s", "Dockerfile:2", "--------------------", "   1 |     ARG BUILD_FROM",
+           "   2 | >>> FROM $BUILD_FROM", "--------------------",
+           "ERROR: failed to build: failed to solve: base name ($BUILD_FROM) should not be blank"]
+    assert signature_and_line(log) == ("unknown", 10)
+
+
+def test_a_platform_refusing_a_runtime_it_retired_is_the_line_to_read():
+    log = ["    at IncomingMessage.onEnd (/usr/lib/node_modules/aws-sdk/lib/event_listeners.js:307:13)",
+           "    at processTicksAndRejections (internal/process/task_queues.js:81:17)", "  message:",
+           "   'The runtime parameter of nodejs6.10 is no longer supported for creating or updating AWS Lambda "
+           "functions. We recommend you use the new runtime (nodejs12.x) while creating or updating functions.',",
+           "  code: 'InvalidParameterValueException',", "  statusCode: 400,", "  retryable: false,"]
+    assert names_failure(log[3])
+    assert signature_and_line(log) == ("unknown", 4)

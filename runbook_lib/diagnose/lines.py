@@ -40,6 +40,7 @@ _FAILURE_WORDS = [
     r"not in gzip format|child returned status \d+",   # gzip and tar refusing a download that is no archive
     r"push rejected",
     r"invalid value",   # an API refusing a setting's value
+    r"is no longer supported",   # a platform refusing a runtime it retired (AWS Lambda's `nodejs6.10`)
     r"(?<=: )line \d+:",   # a shell's own error form (`compile: line 68: test: too many arguments`)
     # in capitals only: the level of java.util.logging's and Dart's build_runner's errors, the Google APIs' error codes
     # (`INVALID_ARGUMENT` in an audit log entry's status), Node.js's module error and the errno names it ends its

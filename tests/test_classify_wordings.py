@@ -2460,3 +2460,14 @@ def test_a_platform_refusing_a_runtime_it_retired_is_the_line_to_read():
            "  code: 'InvalidParameterValueException',", "  statusCode: 400,", "  retryable: false,"]
     assert names_failure(log[3])
     assert signature_and_line(log) == ("unknown", 4)
+
+
+def test_pips_report_on_a_rust_extension_is_read_at_maturins_sentence_on_the_missing_cargo():
+    log = ["  Preparing metadata (pyproject.toml): finished with status 'error'", "  error: subprocess-exited-with-error",
+           "  ", "  × Preparing metadata (pyproject.toml) did not run successfully.", "  │ exit code: 1",
+           "  ╰─> [6 lines of output]", "      Checking for Rust toolchain...", "      ",
+           "      Cargo, the Rust package manager, is not installed or is not on PATH.",
+           "      This package requires Rust and Cargo to compile extensions. Install it through", "      [end of output]",
+           "  ", "  note: This error originates from a subprocess, and is likely not a problem with pip.",
+           "error: metadata-generation-failed"]
+    assert signature_and_line(log) == ("pip-install-failed", 9)

@@ -2471,3 +2471,13 @@ def test_pips_report_on_a_rust_extension_is_read_at_maturins_sentence_on_the_mis
            "  ", "  note: This error originates from a subprocess, and is likely not a problem with pip.",
            "error: metadata-generation-failed"]
     assert signature_and_line(log) == ("pip-install-failed", 9)
+
+
+def test_gos_http_client_giving_up_names_a_failure():
+    log = ["  Step 1/4 : FROM ghcr.io/example/tool:0.0.34",
+           '  Head "https://ghcr.io/v2/example/tool/manifests/0.0.34": Get "https://ghcr.io/token?scope=x": net/http: '
+           "request canceled (Client.Timeout exceeded while awaiting headers)",
+           "  Warning: Docker build failed with exit code 1, back off 5.737 seconds before retry.",
+           "  Sending build context to Docker daemon  28.08MB", "  Step 1/4 : FROM ghcr.io/example/tool:0.0.34"]
+    assert names_failure(log[1])
+    assert signature_and_line(log) == ("unknown", 2)

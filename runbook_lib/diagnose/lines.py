@@ -33,6 +33,7 @@ _FAILURE_WORDS = [
     r"no such file or directory",
     r"invalid reference format",   # docker refusing an image name
     r"timed out",
+    r"timeout exceeded",   # Go's HTTP client giving up (`net/http: request canceled (Client.Timeout exceeded while ...)`)
     r"signal: killed",   # a compiler out of memory
     r"no executable",   # a tool missing
     r"unknown (?:shorthand )?flag:",   # a cobra CLI's usage error without its `Error: ` (docker buildx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from buildlog_helpers import signature_and_line
 from runbook_lib.diagnose import classify_log, load_catalogue, parse_catalogue
 from runbook_lib.diagnose import lead, log_structure
 from runbook_lib.diagnose.lines import indented_text, own_text
@@ -704,3 +705,23 @@ def test_unframed_lines_below_a_cloud_build_steps_are_none_of_its_builders_outpu
     below = classify_log("\n".join(framed + excerpt))[0]
     assert (alone.signature, alone.line) == ("buildpacks-build-failed", 2)
     assert (below.signature, below.line - len(framed)) == (alone.signature, alone.line)
+
+
+def test_buildkits_time_column_without_its_step_number_is_not_a_lines_own_text():
+    # (BuildKit's summary of a failed step repeats its output with the seconds only, to four significant digits)
+    assert own_text("2.185       Error: pg_config executable not found.") == "Error: pg_config executable not found."
+    assert own_text("14.00 error: command 'gcc' failed") == "error: command 'gcc' failed"
+    assert own_text("149.9   ERROR: Failed building wheel for blis") == "ERROR: Failed building wheel for blis"
+    assert own_text("3.5 GB of disk used") == "3.5 GB of disk used"
+
+
+def test_pips_report_under_buildkits_bare_time_column_is_read_at_the_packages_error():
+    log = ["1.750 Collecting psycopg2-binary==2.9.6 (from -r requirements.txt (line 8))",
+           "2.182   Preparing metadata (setup.py): finished with status 'error'",
+           "2.185   error: subprocess-exited-with-error", "2.185   ",
+           "2.185   × python setup.py egg_info did not run successfully.", "2.185   │ exit code: 1",
+           "2.185   ╰─> [23 lines of output]", "2.185       running egg_info",
+           "2.185       writing /tmp/pip-pip-egg-info-bfqpig1e/psycopg2_binary.egg-info/PKG-INFO", "2.185       ",
+           "2.185       Error: pg_config executable not found.", "2.185       ",
+           "2.185       pg_config is required to build psycopg2 from source.  Please add the directory"]
+    assert signature_and_line(log) == ("pip-install-failed", 11)

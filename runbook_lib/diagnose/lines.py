@@ -95,6 +95,7 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:" + "|".join(_FAILURE_WORDS) + r")(?![\
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|'
                        r'\d{1,6} \||[|│>*]+|--|'
                        r'#\d+ \d+(?:\.\d+)?|'
+                       r'(?:\d\.\d{3}|\d\d\.\d\d|\d{3}\.\d)(?= )|'
                        r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d(?=\s)| ?[A-Z]{3,5}(?=\s*$))?))+\s*')
 # (a timestamp's zone only when nothing follows it: Cloud Logging's console copies each entry's timestamp, zone
 # and all, onto a line of its own above the entry, a line with no text of its own)

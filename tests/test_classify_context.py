@@ -725,3 +725,9 @@ def test_pips_report_under_buildkits_bare_time_column_is_read_at_the_packages_er
            "2.185       Error: pg_config executable not found.", "2.185       ",
            "2.185       pg_config is required to build psycopg2 from source.  Please add the directory"]
     assert signature_and_line(log) == ("pip-install-failed", 11)
+
+
+def test_a_posters_backtick_before_a_line_is_not_its_own_text():
+    assert own_text("`error: [Errno 2] No such file or directory: 'gcc'") == \
+        "error: [Errno 2] No such file or directory: 'gcc'"
+    assert own_text("```") == ""

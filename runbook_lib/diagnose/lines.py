@@ -90,10 +90,11 @@ _FAILURE_FORMS = [
 FAILURE_WORD = re.compile(r"(?<![\w-])(?:" + "|".join(_FAILURE_WORDS) + r")(?![\w-])|" + "|".join(_FAILURE_FORMS),
                           re.IGNORECASE)
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, git's `remote:` relaying a push's
-# build (Heroku, Dokku), line numbers, quote marks, BuildKit's `#12 7.813`, timestamps; a line whose own text starts
+# build (Heroku, Dokku), line numbers, quote marks (and a poster's stray backtick), BuildKit's `#12 7.813` (or its
+# seconds alone, `2.185`, as its summary of a failed step repeats the output), timestamps; a line whose own text starts
 # with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|'
-                       r'\d{1,6} \||[|│>*]+|--|'
+                       r'\d{1,6} \||[|│>*`]+|--|'
                        r'#\d+ \d+(?:\.\d+)?|'
                        r'(?:\d\.\d{3}|\d\d\.\d\d|\d{3}\.\d)(?= )|'
                        r'\d{4}[-/]\d\d[-/]\d\d[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d(?=\s)| ?[A-Z]{3,5}(?=\s*$))?))+\s*')

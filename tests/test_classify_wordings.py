@@ -2481,3 +2481,12 @@ def test_gos_http_client_giving_up_names_a_failure():
            "  Sending build context to Docker daemon  28.08MB", "  Step 1/4 : FROM ghcr.io/example/tool:0.0.34"]
     assert names_failure(log[1])
     assert signature_and_line(log) == ("unknown", 2)
+
+
+def test_pips_verdict_on_wheels_it_could_not_build_is_read_at_the_builds_error_above():
+    log = ["149.9     error: [Errno 2] No such file or directory: 'gcc'", "149.9     [end of output]", "149.9 ",
+           "149.9     note: This error originates from a subprocess, and is likely not a problem with pip.",
+           "149.9     ERROR: Failed building wheel for blis", "149.9   Failed to build murmurhash cymem blis",
+           "149.9   ERROR: Could not build wheels for murmurhash, cymem, blis, which is required to install "
+           "pyproject.toml-based projects"]
+    assert signature_and_line(log) == ("pip-install-failed", 1)

@@ -2490,3 +2490,13 @@ def test_pips_verdict_on_wheels_it_could_not_build_is_read_at_the_builds_error_a
            "149.9   ERROR: Could not build wheels for murmurhash, cymem, blis, which is required to install "
            "pyproject.toml-based projects"]
     assert signature_and_line(log) == ("pip-install-failed", 1)
+
+
+def test_a_platform_refusing_a_function_for_its_size_is_the_line_to_read():
+    log = ['2:33:04 PM: The function "___NETLIFY-ODB-HANDLER" is larger than the 50MB limit. Please consider reducing it.',
+           "2:33:55 PM: Failed to upload file: ___netlify-handler", "2:34:05 PM: Section completed: deploying",
+           "2:34:06 PM: Execution cancelled", "2:34:06 PM: Error running command: Command was cancelled",
+           "2:34:06 PM: Failing build: Failed to build site"]
+    assert names_failure(log[0])
+    assert names_failure("remote:  !     Compiled slug size: 826.7M is too large (max is 500M).")
+    assert signature_and_line(log) == ("unknown", 1)

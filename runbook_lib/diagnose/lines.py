@@ -41,6 +41,9 @@ _FAILURE_WORDS = [
     r"not in gzip format|child returned status \d+",   # gzip and tar refusing a download that is no archive
     r"push rejected",
     r"invalid value",   # an API refusing a setting's value
+    # a platform refusing an upload, a function or a file for its size (Netlify's `The function "x" is larger than the
+    # 50MB limit.`, Heroku's `Compiled slug size: 826.7M is too large (max is 500M).`)
+    r"is (?:larger|bigger) than the [\d.]+ ?[kmgt]i?b limit", r"is too large",
     r"is no longer supported",   # a platform refusing a runtime it retired (AWS Lambda's `nodejs6.10`)
     r"(?<=: )line \d+:",   # a shell's own error form (`compile: line 68: test: too many arguments`)
     # in capitals only: the level of java.util.logging's and Dart's build_runner's errors, the Google APIs' error codes

@@ -2500,3 +2500,12 @@ def test_a_platform_refusing_a_function_for_its_size_is_the_line_to_read():
     assert names_failure(log[0])
     assert names_failure("remote:  !     Compiled slug size: 826.7M is too large (max is 500M).")
     assert signature_and_line(log) == ("unknown", 1)
+
+
+def test_the_serverless_frameworks_link_to_the_stacks_events_is_no_line_to_read():
+    log = ["Serverless: Checking Stack update progress...", "....", "Serverless: Operation failed!",
+           "Serverless: View the full error output: https://us-east-1.console.aws.amazon.com/cloudformation/home",
+           " ", "  Serverless Error ---------------------------------------", " ",
+           "  An error occurred: ApiLambdaFunction - Function code combined with layers exceeds the maximum allowed "
+           "size of 262144000 bytes. (Service: AWSLambdaInternal; Status Code: 400)"]
+    assert signature_and_line(log) == ("unknown", 8)

@@ -2509,3 +2509,21 @@ def test_the_serverless_frameworks_link_to_the_stacks_events_is_no_line_to_read(
            "  An error occurred: ApiLambdaFunction - Function code combined with layers exceeds the maximum allowed "
            "size of 262144000 bytes. (Service: AWSLambdaInternal; Status Code: 400)"]
     assert signature_and_line(log) == ("unknown", 8)
+
+
+def test_a_go_panic_and_a_rust_threads_panic_name_a_failure():
+    assert names_failure('> panic: unknown time zone "Europe/Berlin"')
+    assert names_failure("thread 'main' panicked at src/main.rs:4:5:")
+    assert not names_failure("recovered from a panic in the handler") and not names_failure("set -o panic:off")
+    log = ["> Starting semaphore server", "> Loading config", "> Validating config",
+           '> panic: unknown time zone "Europe/Berlin"', "> goroutine 1 [running]:",
+           "> github.com/semaphoreui/semaphore/services/schedules.(*SchedulePool).init(0xc000254c90)",
+           "> \t/go/src/semaphore/services/schedules/SchedulePool.go:115 +0xd4"]
+    assert signature_and_line(log) == ("unknown", 4)
+
+
+def test_a_docker_compose_containers_output_is_a_running_apps():
+    log = ["ctfe-ctfe-1                 | /ct_server: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.32' not found "
+           "(required by /ct_server)"]
+    assert signature_and_line(log) == ("container-start-failed", 1)
+    assert signature_and_line(["build-1 | /bin/sh: 1: make: not found"])[0] == "unknown"   # (no padded column)

@@ -82,6 +82,9 @@ _FAILURE_FORMS = [
     # Elixir's raised exception (`** (MatchError) no match of ...`) and Mix's own (`** (Mix) Could not compile ...`)
     r"(?:^|(?<=\s))\*\* \((?-i:[A-Z][\w.]*)\)(?= \S)",
     r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?=[ \t][A-Z][a-z]))",   # Heroku's `!`, then a space or a tab
+    # a Go program's panic (`panic: unknown time zone "Europe/Berlin"`, its goroutines' frames below) and a Rust
+    # thread's (`thread 'main' panicked at src/main.rs:4:5:`)
+    r"(?:^|(?<=\s))(?-i:panic): (?=\S)", r"(?<![\w-])panicked at ",
     # composer's resolver numbering the conflicts it found (`  Problem 1`, alone on its line, the requirements below)
     r"(?:^|(?<=\s))(?-i:Problem \d+)(?=[ \t]*(?:\r?\n|$))",
     # the dynamic loader refusing a library older than the program was linked against (`/usr/lib/R/bin/exec/R:

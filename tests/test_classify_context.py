@@ -7,7 +7,7 @@ import pytest
 
 from buildlog_helpers import signature_and_line
 from runbook_lib.diagnose import classify_log, load_catalogue, parse_catalogue
-from runbook_lib.diagnose import lead, log_structure
+from runbook_lib.diagnose import lead, lines, log_structure
 from runbook_lib.diagnose.lines import indented_text, own_text
 from runbook_lib.errors import ConfigError
 
@@ -731,3 +731,9 @@ def test_a_posters_backtick_before_a_line_is_not_its_own_text():
     assert own_text("`error: [Errno 2] No such file or directory: 'gcc'") == \
         "error: [Errno 2] No such file or directory: 'gcc'"
     assert own_text("```") == ""
+
+
+def test_npm_10s_lowercase_warn_is_a_warning():
+    # (its deprecation notices say `This package is no longer supported.`, words that name a platform's refusal)
+    assert lines.is_warning("#10 2.564 npm warn deprecated npmlog@5.0.1: This package is no longer supported.")
+    assert lines.is_warning("npm WARN deprecated request@2.88.2") and not lines.is_warning("npm error code E404")

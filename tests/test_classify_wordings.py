@@ -2463,11 +2463,13 @@ def test_a_platform_refusing_a_runtime_it_retired_is_the_line_to_read():
 
 
 def test_pips_report_on_a_rust_extension_is_read_at_maturins_sentence_on_the_missing_cargo():
-    log = ["  Preparing metadata (pyproject.toml): finished with status 'error'", "  error: subprocess-exited-with-error",
-           "  ", "  × Preparing metadata (pyproject.toml) did not run successfully.", "  │ exit code: 1",
+    log = ["  Preparing metadata (pyproject.toml): finished with status 'error'",
+           "  error: subprocess-exited-with-error", "  ",
+           "  × Preparing metadata (pyproject.toml) did not run successfully.", "  │ exit code: 1",
            "  ╰─> [6 lines of output]", "      Checking for Rust toolchain...", "      ",
            "      Cargo, the Rust package manager, is not installed or is not on PATH.",
-           "      This package requires Rust and Cargo to compile extensions. Install it through", "      [end of output]",
+           "      This package requires Rust and Cargo to compile extensions. Install it through",
+           "      [end of output]",
            "  ", "  note: This error originates from a subprocess, and is likely not a problem with pip.",
            "error: metadata-generation-failed"]
     assert signature_and_line(log) == ("pip-install-failed", 9)
@@ -2493,7 +2495,8 @@ def test_pips_verdict_on_wheels_it_could_not_build_is_read_at_the_builds_error_a
 
 
 def test_a_platform_refusing_a_function_for_its_size_is_the_line_to_read():
-    log = ['2:33:04 PM: The function "___NETLIFY-ODB-HANDLER" is larger than the 50MB limit. Please consider reducing it.',
+    log = ['2:33:04 PM: The function "___NETLIFY-ODB-HANDLER" is larger than the 50MB limit. Please consider '
+           'reducing it.',
            "2:33:55 PM: Failed to upload file: ___netlify-handler", "2:34:05 PM: Section completed: deploying",
            "2:34:06 PM: Execution cancelled", "2:34:06 PM: Error running command: Command was cancelled",
            "2:34:06 PM: Failing build: Failed to build site"]

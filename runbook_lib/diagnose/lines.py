@@ -33,7 +33,7 @@ _FAILURE_WORDS = [
     r"no such file or directory",
     r"invalid reference format",   # docker refusing an image name
     r"timed out",
-    r"timeout exceeded",   # Go's HTTP client giving up (`net/http: request canceled (Client.Timeout exceeded while ...)`)
+    r"timeout exceeded",   # Go's HTTP client giving up (`request canceled (Client.Timeout exceeded while ...)`)
     r"signal: killed",   # a compiler out of memory
     r"no executable",   # a tool missing
     r"unknown (?:shorthand )?flag:",   # a cobra CLI's usage error without its `Error: ` (docker buildx)
@@ -108,7 +108,8 @@ _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[[
 # and all, onto a line of its own above the entry, a line with no text of its own)
 # (not a Kubernetes event's `Warning  UpdateFailed` type column, which reports a failure; yarn's `info` notices too,
 # and the `info` lines of npm's debug log, whose own line count a viewer's line numbers cannot be told from)
-_WARNING = re.compile(r"^(?:npm (?:notice|WARN)\b|(?:WARN|WARNING|Warning|warning)\b(?! {2,}[A-Z])|(?:\d+ )?info )")
+_WARNING = re.compile(r"^(?:npm (?:notice|WARN|warn)\b|"
+                      r"(?:WARN|WARNING|Warning|warning)\b(?! {2,}[A-Z])|(?:\d+ )?info )")
 
 
 # What a terminal, a CI system or a Markdown editor adds to every line of a pasted log, which no pattern should
@@ -393,8 +394,9 @@ def indented_text(line: str) -> str:
 
 
 def is_warning(line: str) -> bool:
-    """Whether a line's own text, indented or not, starts with a warning or a notice (npm's `WARN` and `notice`,
-    `WARNING:`, yarn's `info` and `warning` under a buildpack's indentation ...): not the cause."""
+    """Whether a line's own text, indented or not, starts with a warning or a notice (npm's `WARN`, since npm 10
+    `warn`, and `notice`, `WARNING:`, yarn's `info` and `warning` under a buildpack's indentation ...): not the
+    cause."""
     return bool(_WARNING.match(own_text(line).lstrip()))
 
 

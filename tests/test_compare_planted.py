@@ -213,6 +213,16 @@ def test_nan_and_infinities_differ_from_numbers_whatever_the_tolerance(wh, prod,
     assert diff.column_mismatches == {"v": int(differs)} and diff.verdict == ("fail" if differs else "pass")
 
 
+def test_two_finite_values_whose_difference_overflows_differ_by_infinity(wh):
+    # (BigQuery fails a FLOAT64 subtraction that overflows; hypothesis planted 1.7976931348623157e308 against
+    # -2.0448945902182162e301, and the comparison's query failed)
+    diff = compare(wh, "SELECT 1 AS k, CAST('1.7976931348623157e308' AS FLOAT64) AS v UNION ALL SELECT 2, 1.0",
+                   "SELECT 1 AS k, CAST('-2.0448945902182162e301' AS FLOAT64) AS v UNION ALL SELECT 2, NULL",
+                   rel_tol=0.5)
+    assert diff.column_mismatches == {"v": 2} and diff.max_abs_delta == {"v": math.inf}
+    assert diff.sample["abs_delta"].tolist()[0] == math.inf and math.isnan(diff.sample["abs_delta"].tolist()[1])
+
+
 def test_a_nan_in_the_sample_is_nan_and_a_null_is_none(wh):
     diff = compare(wh, f"SELECT 1 AS k, {NAN} AS v UNION ALL SELECT 2, 1.0",
                    f"SELECT 1 AS k, CAST(NULL AS FLOAT64) AS v UNION ALL SELECT 2, {NAN}")

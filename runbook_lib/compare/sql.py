@@ -426,7 +426,10 @@ def _delta(column: Column, j: int) -> str:
     """|test - production| as FLOAT64: two exact numbers are subtracted exactly (then the difference,
     not the values, is rounded to FLOAT64); a NUMERIC difference that would overflow NUMERIC is taken
     in FLOAT64 (INT64s' never does)."""
-    floats = f"ABS({_float(f'_t{j}')} - {_float(f'_p{j}')})"
+    # (a FLOAT64 difference that overflows is an error on BigQuery, ZetaSQL's "double overflow": SAFE_SUBTRACT's NULL
+    # there, of two values that are not NULL, is the infinite difference it is)
+    floats = (f"IF(_t{j} IS NULL OR _p{j} IS NULL, NULL, "
+              f"IFNULL(ABS(SAFE_SUBTRACT({_float(f'_t{j}')}, {_float(f'_p{j}')})), CAST('inf' AS FLOAT64)))")
     kind = column.exact_type
     if kind is None:
         return floats

@@ -2530,3 +2530,13 @@ def test_a_docker_compose_containers_output_is_a_running_apps():
            "(required by /ct_server)"]
     assert signature_and_line(log) == ("container-start-failed", 1)
     assert signature_and_line(["build-1 | /bin/sh: 1: make: not found"])[0] == "unknown"   # (no padded column)
+
+
+def test_cloud_foundrys_java_buildpack_failing_its_compile_is_a_buildpacks_build():
+    log = ["Starting app hello-spring-cloud in org kyland / space kyland as admin...",
+           "-----> Downloaded app package (31M)",
+           "[DownloadCache]                  WARN  Unable to download https://java-buildpack.cloudfoundry.org/container-"
+           "certificate-trust-store/index.yml into cache /tmp: Failed to open TCP connection",
+           "[Buildpack]                      ERROR Compile failed with exception #<RuntimeError: Container Certificate "
+           "Trust Store error: Unable to find cached file>"]
+    assert signature_and_line(log) == ("buildpacks-build-failed", 4)

@@ -2540,3 +2540,13 @@ def test_cloud_foundrys_java_buildpack_failing_its_compile_is_a_buildpacks_build
            "[Buildpack]                      ERROR Compile failed with exception #<RuntimeError: Container Certificate "
            "Trust Store error: Unable to find cached file>"]
     assert signature_and_line(log) == ("buildpacks-build-failed", 4)
+
+
+def test_a_registry_refusing_the_manifest_an_app_platform_pulls_is_no_push():
+    log = ["2025-06-02T12:23:49.153Z INFO  - Pulling image: example.azurecr.io/app:dev",
+           '2025-06-02T12:23:49.489Z ERROR - DockerApiException: Docker API responded with status '
+           'code=InternalServerError, response={"message":"Head \\"https://example.azurecr.io/v2/app/manifests/dev\\": '
+           'unauthorized: authentication required, visit https://aka.ms/acr/authorization for more information."}',
+           "2025-06-02T12:23:49.492Z ERROR - Image pull failed: Verify docker image configuration and credentials"]
+    assert signature_and_line(log)[0] == "unknown"
+    assert signature_and_line(["unauthorized: authentication required"])[0] == "push-permission-denied"

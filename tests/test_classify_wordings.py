@@ -2550,3 +2550,14 @@ def test_a_registry_refusing_the_manifest_an_app_platform_pulls_is_no_push():
            "2025-06-02T12:23:49.492Z ERROR - Image pull failed: Verify docker image configuration and credentials"]
     assert signature_and_line(log)[0] == "unknown"
     assert signature_and_line(["unauthorized: authentication required"])[0] == "push-permission-denied"
+
+
+def test_the_go_command_refusing_a_module_for_a_newer_go_names_a_failure():
+    log = ["Status: Downloaded newer image for gcr.io/k8s-staging-test-infra/gcb-docker-gcloud:v20240718",
+           "go: go.mod requires go >= 1.22.8 (running go 1.22.5; GOTOOLCHAIN=local)", "make build-bins",
+           "make[1]: *** [Makefile:106: .build/bin/vsphere-csi.linux_amd64] Error 1",
+           "make: *** [Makefile:195: deploy] Error 2", "ERROR",
+           'ERROR: build step 0 "gcr.io/k8s-staging-test-infra/gcb-docker-gcloud" failed: step exited with non-zero '
+           "status: 2"]
+    assert names_failure(log[1])
+    assert signature_and_line(log) == ("unknown", 2)

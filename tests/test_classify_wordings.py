@@ -2561,3 +2561,14 @@ def test_the_go_command_refusing_a_module_for_a_newer_go_names_a_failure():
            "status: 2"]
     assert names_failure(log[1])
     assert signature_and_line(log) == ("unknown", 2)
+
+
+def test_poetry_looking_for_another_python_is_no_refused_version_yet():
+    notice = "The currently activated Python version 2.7.17 is not supported by the project (^3.6.1)."
+    assert signature_and_line([notice])[0] == "buildpacks-python-version"
+    log = ["Step 10/14 : RUN poetry install --no-ansi", notice, "Trying to find and use a compatible version. ",
+           "Using python3 (3.6.9)", "Installing dependencies from lock file", "", "[SolverProblemError]",
+           "The current project's Python requirement (2.7.17) is not compatible with some of the required packages "
+           "Python requirement:", "So, because hyperglass depends on flake8-comprehensions (^3.1.4), version solving "
+           "failed.", "The command '/bin/sh -c poetry install --no-ansi' returned a non-zero code: 1"]
+    assert signature_and_line(log)[0] != "buildpacks-python-version"

@@ -389,7 +389,9 @@ def test_bad_builder_output_is_a_config_error_naming_the_signature(builder_outpu
 
 def test_the_shipped_catalogue_names_its_builders_and_their_fallbacks():
     cat = load_catalogue()
-    assert [b.name for b in cat.builders][:2] == ["legacy-runtime", "buildpacks"]  # older builders win
+    # older builders win, and Vercel's build, which prints a build script's start as Google's Node.js buildpack does
+    assert [b.name for b in cat.builders][:3] == ["legacy-runtime", "vercel", "buildpacks"]
+    assert {b.name: b.fallback for b in cat.builders}["vercel"] is None
     assert {b.name: b.fallback for b in cat.builders}["buildpacks"] == "buildpacks-build-failed"
     assert {s.name: s.fallback for s in cat.sections}["fetch"] == "source-fetch-failed"
 

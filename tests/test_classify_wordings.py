@@ -2572,3 +2572,14 @@ def test_poetry_looking_for_another_python_is_no_refused_version_yet():
            "Python requirement:", "So, because hyperglass depends on flake8-comprehensions (^3.1.4), version solving "
            "failed.", "The command '/bin/sh -c poetry install --no-ansi' returned a non-zero code: 1"]
     assert signature_and_line(log)[0] != "buildpacks-python-version"
+
+
+def test_vercels_build_is_no_buildpacks_build_though_it_runs_the_build_script_in_the_same_words():
+    log = ['Running "pnpm run build"', "> registry@0.1.0 build /vercel/path0", "> next build", "Failed to compile.",
+           "./registry/patterns/accordion-form-1.tsx:1:23",
+           "Type error: Cannot find module '@faker-js/faker' or its corresponding type declarations.",
+           "Next.js build worker exited with code: 1 and signal: null",
+           " ELIFECYCLE  Command failed with exit code 1.", 'Error: Command "pnpm run build" exited with 1']
+    assert signature_and_line(log) == ("unknown", 6)
+    assert signature_and_line([line for line in log if "vercel" not in line and "Error: Command" not in line])[0] \
+        == "buildpacks-build-failed"   # (Google's Node.js buildpack prints `Running "npm run build"` too)

@@ -2583,3 +2583,13 @@ def test_vercels_build_is_no_buildpacks_build_though_it_runs_the_build_script_in
     assert signature_and_line(log) == ("unknown", 6)
     assert signature_and_line([line for line in log if "vercel" not in line and "Error: Command" not in line])[0] \
         == "buildpacks-build-failed"   # (Google's Node.js buildpack prints `Running "npm run build"` too)
+
+
+def test_a_papertrail_line_without_the_colon_is_a_dynos_and_zeit_nows_build_is_vercels():
+    dyno = ["Mar 24 02:38:07 njvax app/clock.1   File \"/app/notify/console.py\", line 7, in <module>",
+            "Mar 24 02:38:07 njvax app/clock.1 KeyError: 'STATES'"]
+    assert signature_and_line(dyno)[0] == "container-start-failed"
+    now = ["> petme@1.0.0 preinstall /zeit/18b59264/node_modules/now", 'Running "npm run build"',
+           "> petme@1.0.0 build /zeit/18b59264", "Error: Cannot find module '/zeit/18b59264/build'",
+           "npm ERR! Failed at the petme@1.0.0 build script.", "Error: Exited with 1"]
+    assert signature_and_line(now) == ("unknown", 4)

@@ -2593,3 +2593,13 @@ def test_a_papertrail_line_without_the_colon_is_a_dynos_and_zeit_nows_build_is_v
            "> petme@1.0.0 build /zeit/18b59264", "Error: Cannot find module '/zeit/18b59264/build'",
            "npm ERR! Failed at the petme@1.0.0 build script.", "Error: Exited with 1"]
     assert signature_and_line(now) == ("unknown", 4)
+
+
+def test_dart_pubs_solver_failing_is_no_pip_failure_though_it_words_it_as_poetry_does():
+    pub = ["Step 4/12 : RUN dart pub get", "Resolving dependencies...",
+           "Because functions depends on domain from path which doesn't exist (could not find package domain at "
+           '"../../domain"), version solving failed.',
+           "The command '/bin/sh -c dart pub get' returned a non-zero code: 66"]
+    assert signature_and_line(pub) == ("unknown", 3)
+    poetry = ["Because myapp depends on pandas (^9.0) which doesn't match any versions, version solving failed."]
+    assert signature_and_line(poetry)[0] == "pip-install-failed"

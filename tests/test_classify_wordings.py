@@ -2603,3 +2603,13 @@ def test_dart_pubs_solver_failing_is_no_pip_failure_though_it_words_it_as_poetry
     assert signature_and_line(pub) == ("unknown", 3)
     poetry = ["Because myapp depends on pandas (^9.0) which doesn't match any versions, version solving failed."]
     assert signature_and_line(poetry)[0] == "pip-install-failed"
+
+
+def test_elastic_beanstalks_events_send_the_reader_to_the_log_that_says_why():
+    log = ["Create environment operation is complete, but with errors. For more information, see troubleshooting "
+           "documentation.", "",
+           "[Instance: i-09b310f4235bfc2e9] Command failed on instance. Return code: 1 Output: Engine execution has "
+           "encountered an error..", "", "Instance deployment failed. For details, see 'eb-engine.log'.", "",
+           "/var/log/web.stdout.log", "----------------------------------------",
+           "Sep  7 07:55:56 ip-172-31-44-139 web: /bin/sh: application: command not found"]
+    assert signature_and_line(log) == ("container-start-failed", 9)

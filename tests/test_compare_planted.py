@@ -223,6 +223,13 @@ def test_two_finite_values_whose_difference_overflows_differ_by_infinity(wh):
     assert diff.sample["abs_delta"].tolist()[0] == math.inf and math.isnan(diff.sample["abs_delta"].tolist()[1])
 
 
+def test_a_tolerance_too_large_for_float64_is_an_infinite_one(wh):
+    big = "CAST('1.7e308' AS FLOAT64)"
+    diff = compare(wh, f"SELECT 1 AS k, {big} AS v UNION ALL SELECT 2, 1.0",
+                   f"SELECT 1 AS k, CAST('1.6e308' AS FLOAT64) AS v UNION ALL SELECT 2, {INF}", rel_tol=2.0)
+    assert diff.column_mismatches == {"v": 1}   # (1e307 is within 2 * 1.7e308; an infinity is never within)
+
+
 def test_a_nan_in_the_sample_is_nan_and_a_null_is_none(wh):
     diff = compare(wh, f"SELECT 1 AS k, {NAN} AS v UNION ALL SELECT 2, 1.0",
                    f"SELECT 1 AS k, CAST(NULL AS FLOAT64) AS v UNION ALL SELECT 2, {NAN}")

@@ -455,7 +455,10 @@ def equal(column: Column, j: int) -> str:
     same = [f"({p} IS NULL AND {t} IS NULL)", f"IFNULL({p} = {t}, FALSE)"]
     if column.numeric:
         # an infinite difference is never within tolerance (not even of an infinite production value)
-        same.append(f"IFNULL(NOT IS_INF(_x{j}) AND _x{j} <= @abs_tol + @rel_tol * ABS({_float(p)}), FALSE)")
+        # (a tolerance too large for FLOAT64, a relative one above 1 of a value near its maximum, is an infinite one:
+        # BigQuery fails the `+` or `*` that overflows, where SAFE_ gives NULL)
+        bound = f"IFNULL(SAFE_ADD(@abs_tol, SAFE_MULTIPLY(@rel_tol, ABS({_float(p)}))), CAST('inf' AS FLOAT64))"
+        same.append(f"IFNULL(NOT IS_INF(_x{j}) AND _x{j} <= {bound}, FALSE)")
         if base_type(column.prod_type) == base_type(column.test_type) == "FLOAT64":
             same.append(f"IFNULL(IS_NAN({p}) AND IS_NAN({t}), FALSE)")
     return "(" + " OR ".join(same) + ")"

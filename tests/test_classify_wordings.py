@@ -2613,3 +2613,11 @@ def test_elastic_beanstalks_events_send_the_reader_to_the_log_that_says_why():
            "/var/log/web.stdout.log", "----------------------------------------",
            "Sep  7 07:55:56 ip-172-31-44-139 web: /bin/sh: application: command not found"]
     assert signature_and_line(log) == ("container-start-failed", 9)
+
+
+def test_aws_lambdas_runtime_errors_on_code_it_could_not_load_are_a_start_that_failed():
+    log = ['{"errorMessage": "Unable to import module \'app\': /lib64/libc.so.6: version `GLIBC_2.18\' not found '
+           '(required by /var/task/rusty_rlp.cpython-37m-x86_64-linux-gnu.so)", "errorType": "Runtime.ImportModuleError"}',
+           "Fri Sep 18 13:47:33 UTC 2020 : Lambda execution failed with status 200 due to customer function error"]
+    assert signature_and_line(log)[0] == "container-start-failed"
+    assert signature_and_line([log[1]])[0] == "unknown"   # (no runtime error type: the function may have run)

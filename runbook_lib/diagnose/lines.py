@@ -44,10 +44,10 @@ _FAILURE_WORDS = [
     # a platform refusing an upload, a function or a file for its size (Netlify's `The function "x" is larger than the
     # 50MB limit.`, Heroku's `Compiled slug size: 826.7M is too large (max is 500M).`)
     r"is (?:larger|bigger) than the [\d.]+ ?[kmgt]i?b limit", r"is too large",
-    r"is no longer supported",
+    r"is no longer supported",   # a platform refusing a runtime it retired (AWS Lambda's `nodejs6.10`)
     # the go command refusing a module that needs a newer Go than it is (`go: go.mod requires go >= 1.22.8 (running go
     # 1.22.5; GOTOOLCHAIN=local)`)
-    r"requires go >= \S+ \(running go",   # a platform refusing a runtime it retired (AWS Lambda's `nodejs6.10`)
+    r"requires go >= \S+ \(running go",
     r"(?<=: )line \d+:",   # a shell's own error form (`compile: line 68: test: too many arguments`)
     # in capitals only: the level of java.util.logging's and Dart's build_runner's errors, the Google APIs' error codes
     # (`INVALID_ARGUMENT` in an audit log entry's status), Node.js's module error and the errno names it ends its

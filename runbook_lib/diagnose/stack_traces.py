@@ -112,9 +112,8 @@ def node_cause(text: str, start: int, lineno: int) -> tuple[int, int, str] | Non
     return None
 
 
-# what may stand between a thrown
-# error's message and its frames: a header (`Stack trace:`, Astro's `Location:`), a place of its own, an aside
-# (Babel's `(While processing: "...")`), a rule (`-- | --`)
+# what may stand between a thrown error's message and its frames: a header (`Stack trace:`, Astro's `Location:`), a
+# place of its own, an aside (Babel's `(While processing: "...")`), a rule (`-- | --`)
 _JS_TRACE_DECORATION = re.compile(r"^(?:\w+(?: \w+){0,2}:|\S+:\d+:\d+|\(.*\)|[\W_]*)$")
 MAX_JS_DECORATION = 6   # lines searched above a trace's first frame for its message
 

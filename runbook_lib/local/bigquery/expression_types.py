@@ -43,8 +43,9 @@ _MADE_BY_NAME = {"IEEE_DIVIDE": _FLOAT64}   # (sqlglot keeps it an Anonymous cal
 # FLOAT64 where an argument is (a NUMERIC's SQRT is a NUMERIC, an INT64's a FLOAT64 that no NaN comes from).
 _FLOAT_WINS = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg, exp.Abs, exp.Sqrt, exp.Pow, exp.Ln, exp.Log, exp.Exp,
                exp.SafeAdd, exp.SafeSubtract, exp.SafeMultiply, exp.SafeDivide)
-# FLOAT64 where any of the values it may give is (IFNULL and COALESCE, IF: their supertype, conditional expressions doc)
-_SUPERTYPE_OF = {exp.Coalesce: ("this", "expressions"), exp.If: ("true", "false")}
+# FLOAT64 where any of the values it may give is (IFNULL and COALESCE, IF: their supertype, conditional expressions doc;
+# an IF's condition is a BOOL, never a FLOAT64)
+_SUPERTYPE = (exp.Coalesce, exp.If)
 # Of its (first) argument's type.
 _OF_ARGUMENT = (exp.Alias, exp.Paren, exp.Max, exp.Min, exp.AnyValue)
 
@@ -101,9 +102,9 @@ def type_of(value, schema, skip: exp.Expression | None = None, depth: int = 0) -
     if isinstance(value, _FLOAT_WINS):
         return _FLOAT64 if any(_is(type_of(v, schema, skip, again), _T.DOUBLE)
                                for v in (value.this, value.args.get("expression")) if v is not None) else None
-    if type(value) in _SUPERTYPE_OF:
-        values = _arguments(value, _SUPERTYPE_OF[type(value)])
-        return _FLOAT64 if any(_is(type_of(v, schema, skip, again), _T.DOUBLE) for v in values) else None
+    if isinstance(value, _SUPERTYPE):
+        return _FLOAT64 if any(_is(type_of(v, schema, skip, again), _T.DOUBLE) for v in value.iter_expressions()) \
+            else None
     if isinstance(value, exp.Anonymous):
         return _MADE_BY_NAME.get(value.name.upper())
     return _MADE.get(type(value))
@@ -116,15 +117,6 @@ def _array_literal(elements: list[exp.Expression], schema, depth: int) -> exp.Da
     if kinds and all(k is not None for k in kinds) and len({k.this for k in kinds}) == 1:
         return _outline(_T.ARRAY, kinds[0])
     return _ARRAY
-
-
-def _arguments(value: exp.Expression, names: tuple[str, ...]) -> list[exp.Expression]:
-    """The expressions in `value`'s arguments `names`, each one or a list of them."""
-    found: list[exp.Expression] = []
-    for name in names:
-        arg = value.args.get(name)
-        found.extend(arg if isinstance(arg, list) else [arg] if arg is not None else [])
-    return found
 
 
 def _is(value: exp.DataType | None, kind: exp.DataType.Type) -> bool:

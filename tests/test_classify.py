@@ -696,6 +696,18 @@ def test_a_timestamp_on_every_line_is_taken_off_and_a_lines_own_first_word_is_no
     assert without_decoration(log) == log
 
 
+def test_a_heroku_dynos_traceback_through_a_syslog_drain_is_read_at_its_exception():
+    # Papertrail prints each line of a dyno's with syslog's time and host and the dyno's name without a colon
+    frames = ["Traceback (most recent call last):", '  File "/app/clock.py", line 5, in <module>',
+              "    from notify import notify_available", '  File "/app/notify/console.py", line 7, in <module>',
+              '    states = json.loads(os.environ["STATES"])', "KeyError: 'STATES'"]
+    drained = "".join(f"Mar 24 02:38:07 njvax app/clock.1 {line}\n" for line in frames)
+    for log in (drained, drained.replace("Mar 24", "Mar  4"), "".join(f"Step #0: {line}\n" for line in
+                                                                      drained.splitlines())):
+        top = classify_log(log)[0]
+        assert (top.signature, top.line) == ("container-start-failed", 6)
+
+
 def test_decoration_on_decoration_comes_off_layer_by_layer():
     # a platform's log with its own timestamps, timestamped again by a CI or pasted as an indented block
     log = "---> Installing yarn@1.22.19\nRunning custom build command: yarn build\nERROR: failed to build: exit status 1\n"

@@ -98,11 +98,15 @@ _FAILURE_FORMS = [
 ]
 FAILURE_WORD = re.compile(r"(?<![\w-])(?:" + "|".join(_FAILURE_WORDS) + r")(?![\w-])|" + "|".join(_FAILURE_FORMS),
                           re.IGNORECASE)
+# a syslog line's time and host (BSD syslog, as a log drain such as Papertrail prints a Heroku app's lines:
+# `Mar 24 02:38:07 myapp app/web.1 ...`): the program after them is the line's prefix, as a tool's is
+_SYSLOG_HEAD = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d [\w.-]+ (?=\S)"
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, git's `remote:` relaying a push's
-# build (Heroku, Dokku), line numbers, quote marks (and a poster's stray backtick), BuildKit's `#12 7.813` (or its
-# seconds alone, `2.185`, as its summary of a failed step repeats the output), timestamps; a line whose own text starts
-# with a warning is not the cause
+# build (Heroku, Dokku), a Heroku dyno's name (`app[web.1]:`, or `app/web.1` as a log drain prints it), line numbers,
+# quote marks (and a poster's stray backtick), BuildKit's `#12 7.813` (or its seconds alone, `2.185`, as its summary
+# of a failed step repeats the output), timestamps; a line whose own text starts with a warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|'
+                       r'(?:app|heroku)/[\w-]+\.\d+:?(?= )|' + _SYSLOG_HEAD + r'|'
                        r'\d{1,6} \||[|│>*`]+|--|'
                        r'#\d+ \d+(?:\.\d+)?|'
                        r'(?:\d\.\d{3}|\d\d\.\d\d|\d{3}\.\d)(?= )|'

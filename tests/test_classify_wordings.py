@@ -379,6 +379,18 @@ DEPLOYMENT_MANAGER = ["Waiting for create [operation-1]...failed.",
 TERRAFORM_PROVISIONER = ["│ Error: local-exec provisioner error", "│", "│   with null_resource.wait_conditions,",
                          '│   on main.tf line 85, in resource "null_resource" "wait_conditions":', "│",
                          "│ Error running command 'kubectl wait --for=condition=ready pods --all': exit status 1."]
+CONDA_REPORT = ["# >>>>>>>>>>>>>>>>>>>>>> ERROR REPORT <<<<<<<<<<<<<<<<<<<<<<", "",
+                "    Traceback (most recent call last):",
+                '      File "/opt/conda/lib/python3.11/site-packages/conda/exception_handler.py", line 16, in __call__',
+                "        return func(*args, **kwargs)",
+                '      File "/opt/conda/lib/python3.11/site-packages/mamba/mamba_env.py", line 153, in mamba_install',
+                "        transaction.fetch_extract_packages()",
+                "    RuntimeError: Could not set URL (code: 14 - url = /numpy-1.26.4-py311_0.conda)", "",
+                "`$ /opt/conda/bin/mamba env update -p /opt/conda/envs/app --file environment.yml`"]
+# xcodebuild's verdict and the commands that failed, then the verdict of the CI step that ran it (Bitrise's)
+XCODE_ARCHIVE = ["** ARCHIVE FAILED **", "", "The following build commands failed:",
+                 "\tCompileSwift normal arm64 /Users/ci/app/Sources/Login.swift (in target 'App' from project 'App')",
+                 "(1 failure)", "Archive failed, error: exit status 65"]
 GOOGLE_ERROR_PAGE = ["Rolling back the update.", "Error 403: --- begin server output ---", "<!DOCTYPE html>",
                      "<html lang=en>", "  <title>Error 403 (Forbidden)!!1</title>", "  <style>", "  </style>",
                      "  <p><b>403.</b> <ins>That’s an error.</ins>",
@@ -413,6 +425,9 @@ def _next_failed_with(error: str) -> list[str]:
     (DEPLOYMENT_MANAGER, "unknown", 5),         # gcloud deployment-manager: the message that says why
     (TERRAFORM_PROVISIONER, "unknown", 6),      # terraform's provisioner heading: the command that failed
     (GOOGLE_ERROR_PAGE, "unknown", 9),          # Google's HTML error page: the sentence that says why
+    (CONDA_REPORT, "unknown", 8),               # conda's error report: the exception its traceback ends in
+    (XCODE_ARCHIVE, "unknown", 4),              # xcodebuild's list, up from the CI step's `exit status 65` verdict
+    (XCODE_ARCHIVE[:5], "unknown", 4),          # ... and from its own
 ])
 def test_a_report_whose_first_line_only_announces_it_is_read_at_its_telling_line(lines, signature, telling):
     top = top_of(lines)

@@ -228,8 +228,9 @@ def _line_to_read(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -
     here = (python_exception(shape.text, here[1], here[0]) or java_exception(shape.text, here[1], here[0])
             or node_exception(shape.text, here[1], here[0]) or node_cause(shape.text, here[1], here[0]) or here)
     lineno, start, line = here
-    if cat.report_opened_by(line) is not None:
-        return _telling_line(cat, shape, here)
+    if cat.report_opened_by(line) is not None and (telling := _telling_line(cat, shape, here)) != here:
+        return telling
+    # (a verdict that could open a report with none below it, `... exit status 65` with no `STDERR:`, still sums up)
     if cat.is_summary(line) and (cause := shape.cause_of(start, lineno)) is not None:
         # a traceback above a verdict (Cloud Run's on a container that exited): its exception says why; a report
         # there (a buildpack's chain of wrapped errors above the lifecycle's verdict), its telling line

@@ -292,6 +292,10 @@ def test_a_version_word_without_a_refusal_of_the_version_file_is_no_version_prob
     (["i  functions: updating Node.js 20 function api(europe-west1)...", "",
       "Functions deploy had errors with the following functions:", "        api(europe-west1)", "",
       "Error: There was an error deploying functions"], 3),
+    # rsync's closing verdict points at the errors above it
+    (['rsync: link_stat "/github/workspace/dist/" failed: No such file or directory (2)', "sending incremental file list",
+      "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1196) [sender=3.1.2]"],
+     1),
 ])
 def test_the_lead_line_skips_headers_and_advice_for_the_line_that_says_why(lines, lead):
     top = top_of(lines)

@@ -292,6 +292,10 @@ def test_a_version_word_without_a_refusal_of_the_version_file_is_no_version_prob
     (["i  functions: updating Node.js 20 function api(europe-west1)...", "",
       "Functions deploy had errors with the following functions:", "        api(europe-west1)", "",
       "Error: There was an error deploying functions"], 3),
+    # npm's header lines over a script it could not run (`file`, `errno`) and its report: the shell's words above
+    (["sh: cargo-cp-artifact: command not found", "npm ERR! code ELIFECYCLE", "npm ERR! syscall spawn",
+      "npm ERR! file sh", "npm ERR! errno ENOENT", "npm ERR! app@0.1.0 build: `cargo-cp-artifact -nc index.node`",
+      "npm ERR! spawn ENOENT"], 1),
     # rsync's closing verdict points at the errors above it
     (['rsync: link_stat "/github/workspace/dist/" failed: No such file or directory (2)', "sending incremental file list",
       "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1196) [sender=3.1.2]"],
@@ -391,6 +395,18 @@ CONDA_REPORT = ["# >>>>>>>>>>>>>>>>>>>>>> ERROR REPORT <<<<<<<<<<<<<<<<<<<<<<", 
                 "        transaction.fetch_extract_packages()",
                 "    RuntimeError: Could not set URL (code: 14 - url = /numpy-1.26.4-py311_0.conda)", "",
                 "`$ /opt/conda/bin/mamba env update -p /opt/conda/envs/app --file environment.yml`"]
+DBT_REPORT = ["02:41:30 Running with dbt=1.8.2", "02:41:31 Registered adapter: bigquery=1.8.1", "02:41:34 Encountered an error:",
+              "02:41:34 Runtime Error", "02:41:34   Could not find profile named 'warehouse'"]
+# ... as a host's job log prints it, each line's time on a line of its own
+DBT_REPORT_STAMPED = [part for line in DBT_REPORT for part in ("2026-04-03 16:37:03", f"app CMDOUT ({line[9:]})")]
+AIRFLOW_TASK = ["[2024-05-11, 13:13:37 UTC] {dbt_hook.py:117} INFO - dbt run --profiles-dir /opt/airflow/dbt/",
+                "[2024-05-11, 13:13:37 UTC] {taskinstance.py:1888} ERROR - Task failed with exception",
+                "Traceback (most recent call last):",
+                '  File "/opt/airflow/plugins/operators/dbt.py", line 98, in execute',
+                "    self.create_hook().run_cli('run')",
+                '  File "/usr/local/lib/python3.11/subprocess.py", line 1821, in _execute_child',
+                "    raise child_exception_type(errno_num, err_msg, err_filename)",
+                "FileNotFoundError: [Errno 2] No such file or directory: 'dbt'"]
 # xcodebuild's verdict and the commands that failed, then the verdict of the CI step that ran it (Bitrise's)
 XCODE_ARCHIVE = ["** ARCHIVE FAILED **", "", "The following build commands failed:",
                  "\tCompileSwift normal arm64 /Users/ci/app/Sources/Login.swift (in target 'App' from project 'App')",
@@ -432,6 +448,9 @@ def _next_failed_with(error: str) -> list[str]:
     (CONDA_REPORT, "unknown", 8),               # conda's error report: the exception its traceback ends in
     (XCODE_ARCHIVE, "unknown", 4),              # xcodebuild's list, up from the CI step's `exit status 65` verdict
     (XCODE_ARCHIVE[:5], "unknown", 4),          # ... and from its own
+    (DBT_REPORT, "unknown", 5),                 # dbt's report: the message under the error's kind
+    (DBT_REPORT_STAMPED, "unknown", 10),        # ... past a platform's time on a line of its own
+    (AIRFLOW_TASK, "unknown", 8),               # Airflow's task that raised: the exception its traceback ends in
 ])
 def test_a_report_whose_first_line_only_announces_it_is_read_at_its_telling_line(lines, signature, telling):
     top = top_of(lines)

@@ -370,8 +370,8 @@ class LogShape:
     def telling_line_below(self, start: int, lineno: int, telling: Callable[[str], bool], after: bool = False,
                            ends: Callable[[str], bool] | None = None) -> tuple[int, int, str] | None:
         """(line number, start, line) of the first line of the report below the one starting at `start`
-        (_report_below) whose own text has text and meets `telling`, or with `after` of the report's line after that
-        one, above a line that `ends` the report; None when there is none."""
+        (_report_below) whose own text has text and meets `telling`, or with `after` of the report's next line with
+        text of its own after that one, above a line that `ends` the report; None when there is none."""
         lines = self._report_below(start, lineno)
         for n, pos, line in lines:
             own = own_text(line).lstrip()
@@ -379,7 +379,9 @@ class LogShape:
                 return None
             if own and telling(own) and \
                     not self.uninformative_line(line):   # (npm's `npm ERR! code E404` header is not its telling line)
-                return next(lines, (n, pos, line)) if after else (n, pos, line)
+                # (past a line with no text of its own: a platform's timestamp printed on a line of its own)
+                return next((found for found in lines if own_text(found[2]).strip()), (n, pos, line)) if after \
+                    else (n, pos, line)
         return None
 
     def says_below(self, start: int, lineno: int, says: Callable[[str], bool], until: Callable[[str], bool]) -> bool:

@@ -395,8 +395,8 @@ CONDA_REPORT = ["# >>>>>>>>>>>>>>>>>>>>>> ERROR REPORT <<<<<<<<<<<<<<<<<<<<<<", 
                 "        transaction.fetch_extract_packages()",
                 "    RuntimeError: Could not set URL (code: 14 - url = /numpy-1.26.4-py311_0.conda)", "",
                 "`$ /opt/conda/bin/mamba env update -p /opt/conda/envs/app --file environment.yml`"]
-DBT_REPORT = ["02:41:30 Running with dbt=1.8.2", "02:41:31 Registered adapter: bigquery=1.8.1", "02:41:34 Encountered an error:",
-              "02:41:34 Runtime Error", "02:41:34   Could not find profile named 'warehouse'"]
+DBT_REPORT = ["02:41:30 Running with dbt=1.8.2", "02:41:31 Registered adapter: bigquery=1.8.1",
+              "02:41:34 Encountered an error:", "02:41:34 Runtime Error", "02:41:34   Could not find profile named 'warehouse'"]
 # ... as a host's job log prints it, each line's time on a line of its own
 DBT_REPORT_STAMPED = [part for line in DBT_REPORT for part in ("2026-04-03 16:37:03", f"app CMDOUT ({line[9:]})")]
 AIRFLOW_TASK = ["[2024-05-11, 13:13:37 UTC] {dbt_hook.py:117} INFO - dbt run --profiles-dir /opt/airflow/dbt/",

@@ -39,6 +39,29 @@ def test_builder_output_patterns_count_only_in_their_builders_output():
     assert classify_log("TOOL-B runs\nBOOM happened\n", cat)[0].signature == "boom"  # plain patterns: anywhere
 
 
+def test_a_signature_counts_in_no_output_of_the_builders_it_is_not_in_the_output_of():
+    doc = {"builders": [{"name": "tool-a", "markers": ["TOOL-A runs"]}, {"name": "tool-b", "markers": ["TOOL-B runs"]}],
+           "signatures": [{"id": "boom", "title": "t", "weight": 50, "patterns": ["BOOM happened"], "cause": "c.",
+                           "fix": ["f"], "not_in_output_of": ["tool-b"]}, UNKNOWN]}
+    cat = parse_catalogue(doc)
+    assert classify_log("TOOL-A runs\nBOOM happened\n", cat)[0].signature == "boom"
+    assert classify_log("BOOM happened\n", cat)[0].signature == "boom"   # no builder shown
+    top = classify_log("TOOL-B runs\nBOOM happened\n", cat)[0]
+    assert (top.signature, top.line) == ("unknown", 2)   # still the line to read
+    assert classify_log("BOOM happened\nTOOL-B runs\n", cat)[0].signature == "unknown"   # its marker below
+
+
+@pytest.mark.parametrize("value, message", [(["tool-z"], r"names unknown builder\(s\) \['tool-z'\]"),
+                                            ("tool-a", r"must be a list of builder names")])
+def test_a_bad_not_in_output_of_is_a_config_error_naming_the_signature(value, message):
+    doc = {"builders": [{"name": "tool-a", "markers": ["TOOL-A runs"]}],
+           "signatures": [{"id": "boom", "title": "t", "weight": 5, "patterns": ["BOOM happened"], "cause": "c.",
+                           "fix": ["f"], "not_in_output_of": value}, UNKNOWN]}
+    with pytest.raises(ConfigError, match=r"signature 'boom'.not_in_output_of") as raised:
+        parse_catalogue(doc)
+    assert raised.match(message)
+
+
 TOOL_A = {"name": "tool-a", "markers": ["TOOL-A runs"], "fallback": "tool-a-failed"}
 TOOL_B = {"name": "tool-b", "markers": ["TOOL-B runs"]}
 FRAMING = {"name": "framing", "markers": [r"Step #\d+"]}   # listed last: the framing every builder's lines carry
@@ -390,7 +413,10 @@ def test_bad_builder_output_is_a_config_error_naming_the_signature(builder_outpu
 def test_the_shipped_catalogue_names_its_builders_and_their_fallbacks():
     cat = load_catalogue()
     # older builders win, and Vercel's build, which prints a build script's start as Google's Node.js buildpack does
-    assert [b.name for b in cat.builders][:3] == ["legacy-runtime", "vercel", "buildpacks"]
+    # (and the build images of Netlify and Cloudflare Pages, whose words for a version they cannot install are a
+    # buildpack's)
+    assert [b.name for b in cat.builders][:5] == ["legacy-runtime", "vercel", "netlify", "cloudflare-pages",
+                                                  "buildpacks"]
     assert {b.name: b.fallback for b in cat.builders}["vercel"] is None
     assert {b.name: b.fallback for b in cat.builders}["buildpacks"] == "buildpacks-build-failed"
     assert {s.name: s.fallback for s in cat.sections}["fetch"] == "source-fetch-failed"

@@ -273,6 +273,20 @@ def test_the_builders_own_words_for_known_causes(line, signature):
     assert classify_log(f"building\n{line}\n")[0].signature == signature
 
 
+@pytest.mark.parametrize("image, signature", [
+    ([], "buildpacks-python-version"),   # no builder shown: the words are a builder's refusal of a version
+    (["-----> Python app detected"], "buildpacks-python-version"),   # Heroku's buildpack
+    (["/opt/build-bin/run-build-functions.sh: line 325: /opt/buildhome/python3.9/bin/activate: No such file"],
+     "unknown"),   # Netlify's build image, which runs no buildpack (LABELLING.md)
+    (["Failed: build command exited with code: 1"], "unknown"),   # ... Cloudflare Pages', its verdict below
+])
+def test_a_version_a_hosting_services_own_build_image_cannot_install_is_no_buildpacks_refusal(image, signature):
+    refusal = ["Attempting python version '3.6' from runtime.txt", "Python 3.6 is not available"]
+    lines = (image + refusal) if not image or "Failed:" not in image[0] else (refusal + image)
+    top = top_of(lines)
+    assert (top.signature, top.line) == (signature, lines.index(refusal[1]) + 1)
+
+
 def test_a_version_word_without_a_refusal_of_the_version_file_is_no_version_problem():
     for line in ("Error reading the config from runtime.txt", "Setting python version from runtime.txt: 3.11"):
         assert _top_signature(line) != "buildpacks-python-version"

@@ -76,6 +76,9 @@ class Signature:
     advice: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     anywhere: tuple[str, ...] = ()          # patterns that match in every section, whatever `sections` says
     below: Below | None = None              # patterns that count only below some lines (see Below)
+    # builders in whose output none of its patterns counts (a hosting service's own build image refusing a version
+    # is no buildpack's refusal)
+    not_in_output_of: tuple[str, ...] = ()
 
     def advice_for(self, platform: str | None) -> tuple[str, tuple[str, ...]] | None:
         """(cause, fix) for a build on `platform` (catalogue `platforms`); None when it has no advice of its own."""
@@ -154,6 +157,7 @@ class _Pattern:
     sections: frozenset[str] | None = None  # where its signature may match; None: anywhere
     builders: frozenset[str] | None = None  # whose output it counts in; None: any log
     below: BelowRules | None = None   # None: anywhere
+    not_builders: frozenset[str] = frozenset()   # whose output it never counts in
 
 
 class Catalogue:
@@ -186,7 +190,8 @@ class Catalogue:
                     [(t, None, None, None) for t in sig.anywhere] +
                     [(t, None, allowed, below) for t in (sig.below.patterns if sig.below else ())]):
                 self._patterns.append(_Pattern(si, pi, _needles(text, f"signature '{sig.id}'", source, whole=True),
-                                               LinePattern(text), where, only_in, context))
+                                               LinePattern(text), where, only_in, context,
+                                               frozenset(sig.not_in_output_of)))
         self._dismissing = {si: tuple(_rule(text, f"signature '{sig.id}' {key}", source)
                                       for key, texts in (("recovered_by", sig.recovered_by),
                                                          ("ruled_out_by", sig.ruled_out_by)) for text in texts)

@@ -16,7 +16,7 @@ from .catalogue import ANY_BUILDER, BUILDERS, SEVERITIES, Below, Catalogue, Mark
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "signatures.yaml"
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections", "anywhere",
-         "builder_output", "recovered_by", "ruled_out_by", "platforms", "below"}
+         "builder_output", "recovered_by", "ruled_out_by", "platforms", "below", "not_in_output_of"}
 _MARKED_KEYS = {"name", "markers", "fallback", "out_of_order"}   # keys of a section or a builder entry
 _TOP_KEYS = {"version", "sections", "uninformative", "builders", "platforms", "finished", "summaries", "reports",
              "usage_errors", "handed_over",
@@ -176,6 +176,18 @@ def _builder_output(entry: dict, where: str, builders: tuple[Marked, ...],
     return tuple(owners), tuple(patterns)
 
 
+def _not_in_output_of(entry: dict, where: str, builders: tuple[Marked, ...], source: str) -> tuple[str, ...]:
+    """A signature's `not_in_output_of`: names of the catalogue's builders in whose output it never counts."""
+    value = entry.get("not_in_output_of", [])
+    names = [b.name for b in builders]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source}: {where}.not_in_output_of must be a list of builder names.")
+    strangers = [v for v in value if v not in names]
+    if strangers:
+        raise ConfigError(f"{source}: {where}.not_in_output_of names unknown builder(s) {strangers}; defined: {names}.")
+    return tuple(value)
+
+
 def _advice(entry: dict, where: str, platforms: tuple[Marked, ...],
             source: str) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     """A signature's `platforms`: for each platform named in the catalogue, its own `cause` and `fix`."""
@@ -257,7 +269,7 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
                                     output_builders, _regex_list(entry, "recovered_by", f"{source}: {where}"),
                                     _regex_list(entry, "ruled_out_by", f"{source}: {where}"),
                                     _advice(entry, where, platforms, source), anywhere,
-                                    _below(entry, where, source)))
+                                    _below(entry, where, source), _not_in_output_of(entry, where, builders, source)))
     if "unknown" not in seen:
         raise ConfigError(f"{source}: the catalogue needs an 'unknown' entry (used when nothing matches).")
     if any(p.fallback for p in platforms):

@@ -103,9 +103,10 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
     for lineno, start, line, pattern in cat.matches(text):
         if pattern.below is not None and not _below(pattern.below, shape, start, lineno, line):
             continue
-        if pattern.builders is not None:
+        if pattern.builders is not None or pattern.not_builders:
             builder = shape.builder(around=start)
-            if builder is None or builder.name not in pattern.builders:
+            name = builder.name if builder is not None else None
+            if (pattern.builders is not None and name not in pattern.builders) or name in pattern.not_builders:
                 if stated is None and not shape.uninformative_line(line) and not shape.in_succeeded_step(start):
                     stated = (lineno, start, line)
                 continue

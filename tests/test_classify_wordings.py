@@ -182,6 +182,8 @@ def test_shipped_app_server_start_failures_and_their_tracebacks_are_a_start_fail
      "push-permission-denied"),
     ("-----> DEPENDENCY MISSING IN MANIFEST: ruby 2.2.10", "buildpacks-python-version"),
     ("Unfortunately, that version of Node.js is not supported by this buildpack", "buildpacks-python-version"),
+    ('ERROR: File "setup.py" or "setup.cfg" not found. Directory cannot be installed in editable mode: /app',
+     "pip-install-failed"),
 ])
 def test_more_wordings_of_known_causes(line, signature):
     assert classify_log(f"building\n{line}\n")[0].signature == signature
@@ -271,6 +273,20 @@ def test_the_same_words_on_a_pull_or_a_file_are_not_a_refused_push(line):
 ])
 def test_the_builders_own_words_for_known_causes(line, signature):
     assert classify_log(f"building\n{line}\n")[0].signature == signature
+
+
+@pytest.mark.parametrize("lines, line", [
+    # App Engine flexible's nginx in front of an app that never came up: the app's own error above it
+    (["Error: EROFS: read-only file system, open '/srv/logs/server.log'",
+      'nginx failed to start: aborted, context canceled. subject:"nginx" Timeout:30m0s, attempts:5'], 1),
+    # Vercel's Python runtime on a function that exited as it started: the exception above its verdict
+    (['File "/var/task/app/main.py", line 12, in <module>', "    os.makedirs('/var/task/cache')",
+      "OSError: [Errno 30] Read-only file system: '/var/task/cache'",
+      "Python process exited with exit status: 1. The logs above can help with debugging the issue."], 3),
+])
+def test_other_platforms_verdicts_on_an_app_that_would_not_start_are_a_start_that_failed(lines, line):
+    top = top_of(lines)
+    assert (top.signature, top.line) == ("container-start-failed", line)
 
 
 @pytest.mark.parametrize("image, signature", [

@@ -283,6 +283,13 @@ def test_the_builders_own_words_for_known_causes(line, signature):
     (['File "/var/task/app/main.py", line 12, in <module>', "    os.makedirs('/var/task/cache')",
       "OSError: [Errno 30] Read-only file system: '/var/task/cache'",
       "Python process exited with exit status: 1. The logs above can help with debugging the issue."], 3),
+    # an AWS Copilot service's log, each line after its log stream
+    (["$ copilot svc logs", "copilot/api-dev/f2 /bin/sh: 1: /app/start.sh: Permission denied",
+      "copilot/api-dev/c4 /bin/sh: 1: /app/start.sh: Permission denied"], 2),
+    # pods crash-looping as `kubectl get pods` lists them, and the container's own words in `kubectl logs` below
+    (["$ kubectl get pods", "NAME         READY   STATUS             RESTARTS   AGE",
+      "api-8b48f    0/1     CrashLoopBackOff   3          2m", "$ kubectl logs api-8b48f",
+      "exec /start.sh: no such file or directory"], 5),
 ])
 def test_other_platforms_verdicts_on_an_app_that_would_not_start_are_a_start_that_failed(lines, line):
     top = top_of(lines)
@@ -326,6 +333,9 @@ def test_a_version_word_without_a_refusal_of_the_version_file_is_no_version_prob
     (["sh: cargo-cp-artifact: command not found", "npm ERR! code ELIFECYCLE", "npm ERR! syscall spawn",
       "npm ERR! file sh", "npm ERR! errno ENOENT", "npm ERR! app@0.1.0 build: `cargo-cp-artifact -nc index.node`",
       "npm ERR! spawn ENOENT"], 1),
+    # Node.js's process warnings, whatever level a logger prints them at, are no cause
+    (["$ nuxt prepare", " ERROR  (node:68) ExperimentalWarning: The Fetch API is an experimental feature.", " ERROR ",
+      "        Failed to load schema from http://localhost:1337/graphql:"], 4),
     # rsync's closing verdict points at the errors above it
     (['rsync: link_stat "/github/workspace/dist/" failed: No such file or directory (2)', "sending incremental file list",
       "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1196) [sender=3.1.2]"],
@@ -2432,7 +2442,9 @@ def test_a_pod_in_crashloopbackoff_is_a_start_that_failed():
            "web-755c6f9496-hgdnr       0/1       CrashLoopBackOff   3          1m",
            "$ kubectl logs web-755c6f9496-hgdnr",
            "Error: -jar requires jar file specification"]
-    assert signature_and_line(log) == ("container-start-failed", 3)
+    assert signature_and_line(log[:3]) == ("container-start-failed", 3)
+    # the container's own words below it, in `kubectl logs`, say why (since round 133)
+    assert signature_and_line(log) == ("container-start-failed", 5)
     # (the word inside another, or a status that is no crash, is none)
     assert signature_and_line(log[:2] + ["web-755c6f9496-hgdnr       0/1       ImagePullBackOff   0          1m"]) == \
         ("unknown", 3)

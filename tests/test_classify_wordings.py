@@ -447,6 +447,12 @@ AIRFLOW_TASK = ["[2024-05-11, 13:13:37 UTC] {dbt_hook.py:117} INFO - dbt run --p
                 '  File "/usr/local/lib/python3.11/subprocess.py", line 1821, in _execute_child',
                 "    raise child_exception_type(errno_num, err_msg, err_filename)",
                 "FileNotFoundError: [Errno 2] No such file or directory: 'dbt'"]
+# BuildKit's excerpt of the Dockerfile, as docker/build-push-action's annotation heads it, above the verdict that says why
+BUILDKIT_ANNOTATION = ["Error: Dockerfile:12", "--------------------", "  10 |     FROM node:20-slim",
+                       "  11 |     WORKDIR /app", "  12 | >>> COPY --from=ghcr.io/o/tools:1.2 /bin/tool /usr/bin/tool",
+                       "--------------------",
+                       "ERROR: failed to solve: ghcr.io/o/tools:1.2: failed to resolve source metadata for "
+                       "ghcr.io/o/tools:1.2: unexpected status from HEAD request: 403 Forbidden"]
 # xcodebuild's verdict and the commands that failed, then the verdict of the CI step that ran it (Bitrise's)
 XCODE_ARCHIVE = ["** ARCHIVE FAILED **", "", "The following build commands failed:",
                  "\tCompileSwift normal arm64 /Users/ci/app/Sources/Login.swift (in target 'App' from project 'App')",
@@ -488,6 +494,7 @@ def _next_failed_with(error: str) -> list[str]:
     (CONDA_REPORT, "unknown", 8),               # conda's error report: the exception its traceback ends in
     (XCODE_ARCHIVE, "unknown", 4),              # xcodebuild's list, up from the CI step's `exit status 65` verdict
     (XCODE_ARCHIVE[:5], "unknown", 4),          # ... and from its own
+    (BUILDKIT_ANNOTATION, "unknown", 7),        # BuildKit's Dockerfile excerpt: the verdict below its box
     (DBT_REPORT, "unknown", 5),                 # dbt's report: the message under the error's kind
     (DBT_REPORT_STAMPED, "unknown", 10),        # ... past a platform's time on a line of its own
     (AIRFLOW_TASK, "unknown", 8),               # Airflow's task that raised: the exception its traceback ends in

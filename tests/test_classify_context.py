@@ -710,6 +710,10 @@ def test_a_listed_line_needs_a_plain_literal(key, owner):
     # nothing names an error or a failure: the log's last words, past warnings, verdicts and lines without words
     ("$ cloud-code run\nResolving the emulator\nwaiting for the emulator to start\n", 3),
     ("Step #1:  python2-2.7.14-r2:\nStep #1:   pkg-config\nWARNING: something\n  }\n-----\n", 2),
+    # ... past a stack's frames, to the message they are the stack of (a CDK deploy quoting CloudFormation's reason)
+    ('"Please don\'t provide Handler or Runtime when the intended function PackageType is Image. (Status Code: 400)"\n'
+     "    at FullCloudFormationDeployment.monitorDeployment (/usr/lib/node_modules/aws-cdk/lib/index.js:380:10)\n"
+     "    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)\n", 1),
     # ... unless those last words say it finished: a build's DONE, gcloud's `...done.`, its SUCCESS summary
     ("Step #2: total 0\nFinished Step #2\nPUSH\nDONE\n", 0),
     ("Updating service [app]...done.\nSetting traffic split for service [app]...done.\n", 0),

@@ -336,6 +336,9 @@ def test_a_version_word_without_a_refusal_of_the_version_file_is_no_version_prob
     # Node.js's process warnings, whatever level a logger prints them at, are no cause
     (["$ nuxt prepare", " ERROR  (node:68) ExperimentalWarning: The Fetch API is an experimental feature.", " ERROR ",
       "        Failed to load schema from http://localhost:1337/graphql:"], 4),
+    # a formatter's check: the file it would rewrite, above its verdict and the CI step's
+    (["would reformat /home/runner/work/app/app/src/cli.py", "", "Oh no! 💥 💔 💥",
+      "1 file would be reformatted, 4 files would be left unchanged.", "Error: Process completed with exit code 1."], 1),
     # rsync's closing verdict points at the errors above it
     (['rsync: link_stat "/github/workspace/dist/" failed: No such file or directory (2)', "sending incremental file list",
       "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1196) [sender=3.1.2]"],
@@ -453,6 +456,13 @@ BUILDKIT_ANNOTATION = ["Error: Dockerfile:12", "--------------------", "  10 |  
                        "--------------------",
                        "ERROR: failed to solve: ghcr.io/o/tools:1.2: failed to resolve source metadata for "
                        "ghcr.io/o/tools:1.2: unexpected status from HEAD request: 403 Forbidden"]
+CRA_ESLINT = ["Treating warnings as errors because process.env.CI = true.", "Most CI servers set it automatically.", "",
+              "Failed to compile.", "", "src/components/App/index.js",
+              "  Line 4:10:  'withTransaction' is defined but never used  no-unused-vars"]
+SENTRY_ON_VERCEL = ["18:38:16.186 | Failed to compile.", "-- | --",
+                    "18:38:16.186 | Sentry CLI Plugin: Command failed: /vercel/path0/node_modules/.bin/sentry-cli releases",
+                    "18:38:16.186 | error: API request failed",
+                    "18:38:16.187 | caused by: sentry reported an error: Invalid token (http status: 401)"]
 # xcodebuild's verdict and the commands that failed, then the verdict of the CI step that ran it (Bitrise's)
 XCODE_ARCHIVE = ["** ARCHIVE FAILED **", "", "The following build commands failed:",
                  "\tCompileSwift normal arm64 /Users/ci/app/Sources/Login.swift (in target 'App' from project 'App')",
@@ -495,6 +505,8 @@ def _next_failed_with(error: str) -> list[str]:
     (XCODE_ARCHIVE, "unknown", 4),              # xcodebuild's list, up from the CI step's `exit status 65` verdict
     (XCODE_ARCHIVE[:5], "unknown", 4),          # ... and from its own
     (BUILDKIT_ANNOTATION, "unknown", 7),        # BuildKit's Dockerfile excerpt: the verdict below its box
+    (CRA_ESLINT, "unknown", 7),                 # Create React App's `Failed to compile.`: ESLint's first finding
+    (SENTRY_ON_VERCEL, "unknown", 4),           # ... a webpack plugin's tool's error, behind Vercel's time column
     (DBT_REPORT, "unknown", 5),                 # dbt's report: the message under the error's kind
     (DBT_REPORT_STAMPED, "unknown", 10),        # ... past a platform's time on a line of its own
     (AIRFLOW_TASK, "unknown", 8),               # Airflow's task that raised: the exception its traceback ends in

@@ -14,6 +14,7 @@ from typing import Callable
 
 from .lines import ERROR_WORD, FAILURE_WORD, is_warning, line_at, lines_above, lines_hit, own_text, step_of
 from .log_structure import CLOUD_BUILD_OWN, MAX_LOOK_BACK, STEP_EDGE, LogShape
+from .stack_traces import is_call_frame
 
 LEAD_WINDOW = 2_000_000       # characters at the end of a huge log searched for the lead line
 MAX_VERDICT_ABOVE = 3         # lines a command's verdict may stand above the bare verdicts that lead
@@ -89,8 +90,8 @@ class Lead:
                 return None
             own = own_text(line).strip()
             if not any(c.isalnum() for c in own) or is_warning(line) or shape.uninformative_line(line) or \
-                    CLOUD_BUILD_OWN.match(own):
-                continue   # (no words: a blank line, a rule, a closing bracket)
+                    CLOUD_BUILD_OWN.match(own) or is_call_frame(line):
+                continue   # (no words: a blank line, a rule, a closing bracket; a stack's frame: its message says)
             if _PROGRESS_DONE.search(own) or any(rule.hit(line) for rule in shape.finished):
                 return None
             return n, pos, line

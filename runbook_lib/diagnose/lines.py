@@ -93,6 +93,8 @@ _FAILURE_FORMS = [
     # the dynamic loader refusing a library older than the program was linked against (`/usr/lib/R/bin/exec/R:
     # /lib/x86_64-linux-gnu/libm.so.6: version `GLIBC_2.23' not found (required by ...)`)
     r"(?<![\w-])version [`'][\w.@-]+' not found \(required by ",
+    # a formatter's check refusing a file it would rewrite (black's and ruff's `would reformat src/app.py`)
+    r"(?:^|(?<=\s))(?-i:would reformat) (?=\S)",
     r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
     r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",   # an HTTP status line
 ]
@@ -104,9 +106,12 @@ _SYSLOG_HEAD = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, git's `remote:` relaying a push's
 # build (Heroku, Dokku), a Heroku dyno's name (`app[web.1]:`, or `app/web.1` as a log drain prints it), line numbers,
 # quote marks (and a poster's stray backtick), BuildKit's `#12 7.813` (or its seconds alone, `2.185`, as its summary
-# of a failed step repeats the output), timestamps; a line whose own text starts with a warning is not the cause
+# of a failed step repeats the output), timestamps (and Vercel's and Cloudflare Pages' time column, `18:38:16.186 | `,
+# where a pasted table's `-- | --` row keeps it from being taken off every line); a line whose own text starts with a
+# warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|'
                        r'(?:app|heroku)/[\w-]+\.\d+:?(?= )|' + _SYSLOG_HEAD + r'|'
+                       r'\d\d:\d\d:\d\d\.\d{3} \||'
                        r'\d{1,6} \||[|│>*`]+|--|'
                        r'#\d+ \d+(?:\.\d+)?|'
                        r'(?:\d\.\d{3}|\d\d\.\d\d|\d{3}\.\d)(?= )|'

@@ -338,7 +338,8 @@ def test_a_version_word_without_a_refusal_of_the_version_file_is_no_version_prob
       "        Failed to load schema from http://localhost:1337/graphql:"], 4),
     # a formatter's check: the file it would rewrite, above its verdict and the CI step's
     (["would reformat /home/runner/work/app/app/src/cli.py", "", "Oh no! 💥 💔 💥",
-      "1 file would be reformatted, 4 files would be left unchanged.", "Error: Process completed with exit code 1."], 1),
+      "1 file would be reformatted, 4 files would be left unchanged.",
+      "Error: Process completed with exit code 1."], 1),
     # rsync's closing verdict points at the errors above it
     (['rsync: link_stat "/github/workspace/dist/" failed: No such file or directory (2)', "sending incremental file list",
       "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1196) [sender=3.1.2]"],
@@ -460,7 +461,7 @@ CRA_ESLINT = ["Treating warnings as errors because process.env.CI = true.", "Mos
               "Failed to compile.", "", "src/components/App/index.js",
               "  Line 4:10:  'withTransaction' is defined but never used  no-unused-vars"]
 SENTRY_ON_VERCEL = ["18:38:16.186 | Failed to compile.", "-- | --",
-                    "18:38:16.186 | Sentry CLI Plugin: Command failed: /vercel/path0/node_modules/.bin/sentry-cli releases",
+                    "18:38:16.186 | Sentry CLI Plugin: Command failed: /vercel/path0/node_modules/.bin/sentry-cli",
                     "18:38:16.186 | error: API request failed",
                     "18:38:16.187 | caused by: sentry reported an error: Invalid token (http status: 401)"]
 # xcodebuild's verdict and the commands that failed, then the verdict of the CI step that ran it (Bitrise's)

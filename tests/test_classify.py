@@ -708,6 +708,14 @@ def test_a_heroku_dynos_traceback_through_a_syslog_drain_is_read_at_its_exceptio
         assert (top.signature, top.line) == ("container-start-failed", 6)
 
 
+def test_colour_codes_as_cloudwatch_writes_them_out_are_taken_off():
+    log = "ERROR text_generation_launcher: Shard 3 failed to start:\nError: ShardCannotStart\n"
+    shown = ("#033[2m2023-06-16T12:57:41.398047Z#033[0m #033[31mERROR#033[0m #033[2mtext_generation_launcher#033[0m"
+             "#033[2m:#033[0m Shard 3 failed to start:\nError: ShardCannotStart\n")
+    assert without_decoration(shown) == without_decoration("2023-06-16T12:57:41.398047Z " + log)
+    assert without_decoration("a #033 in a log's own words\n") == "a #033 in a log's own words\n"
+
+
 def test_decoration_on_decoration_comes_off_layer_by_layer():
     # a platform's log with its own timestamps, timestamped again by a CI or pasted as an indented block
     log = "---> Installing yarn@1.22.19\nRunning custom build command: yarn build\nERROR: failed to build: exit status 1\n"

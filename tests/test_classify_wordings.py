@@ -283,6 +283,11 @@ def test_the_builders_own_words_for_known_causes(line, signature):
     (['File "/var/task/app/main.py", line 12, in <module>', "    os.makedirs('/var/task/cache')",
       "OSError: [Errno 30] Read-only file system: '/var/task/cache'",
       "Python process exited with exit status: 1. The logs above can help with debugging the issue."], 3),
+    # a model server's: Hugging Face Inference Endpoints' verdict, and Text Generation Inference's launcher
+    (["[Server message]Endpoint failed to start", 'Exit code: 1. Reason: {"message":"Shard 0 failed"}'], 1),
+    (["ERROR text_generation_launcher: Shard 3 failed to start:",
+      "[W socket.cpp:601] [c10d] The client socket has failed to connect to [localhost]:29500",
+      "INFO text_generation_launcher: Shutting down shards", "Error: ShardCannotStart"], 1),
     # an AWS Copilot service's log, each line after its log stream
     (["$ copilot svc logs", "copilot/api-dev/f2 /bin/sh: 1: /app/start.sh: Permission denied",
       "copilot/api-dev/c4 /bin/sh: 1: /app/start.sh: Permission denied"], 2),

@@ -134,6 +134,8 @@ _WARNING = re.compile(r"^(?:npm (?:notice|WARN|warn)\b|"
 # the cursor), an OSC up to its BEL or ST (a window title, an OSC 8 hyperlink), a charset designation (`tput
 # sgr0`'s `ESC(B`) and the other two-character escapes; never past a line's end.
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|[ -/]*[0-~])")
+# ... and a colour code as CloudWatch Logs shows it, the escape character written out as `#033` (`#033[31mERROR#033[0m`)
+_ANSI_WRITTEN_OUT = re.compile(r"#033\[[0-?]*[ -/]*[@-~]")
 # a terminal's progress line, rewritten in place: each state ends in a `\r` without a `\n` (docker pull's layers,
 # pip's and npm's bars); a terminal shows the last (a log whose lines all end in `\r` alone is left as it is)
 _OVERWRITTEN = re.compile(r"^[^\n]*\r(?=[^\r\n])", re.MULTILINE)
@@ -161,8 +163,9 @@ HEAD_LINES = 5   # a log is timestamped (indented) when its first non-blank line
 
 
 def without_decoration(text: str) -> str:
-    """The log without a BOM, colour codes, the states a progress line overwrote (a `\\r` not before a `\\n`: the
-    last stays), no-break spaces or HTML entities (copied from a page's source), unquoted,
+    """The log without a BOM, colour codes (also as CloudWatch writes them out, `#033[31m`), the states a progress
+    line overwrote (a `\\r` not before a `\\n`: the last stays), no-break spaces or HTML entities (copied from a
+    page's source), unquoted,
     without a viewer's line numbers or the timestamp in front of each line, without a code fence glued to a line,
     without trailing spaces and dedented, when its first lines show it is quoted, numbered, timestamped, padded or
     indented as a whole (a log pasted into a Markdown quote or an indented block, a console's copy padded to its
@@ -185,6 +188,8 @@ def _without_one_layer(text: str) -> str:
         text = text.replace("\ufeff", "")
     if "\x1b" in text:
         text = _ANSI.sub("", text)
+    if "#033[" in text:
+        text = _ANSI_WRITTEN_OUT.sub("", text)
     if "\r" in text and "\n" in text and _OVERWRITTEN.search(text):
         text = _OVERWRITTEN.sub("", text)
     if any(chr(space) in text for space in _SPACES):

@@ -283,6 +283,17 @@ def test_the_builders_own_words_for_known_causes(line, signature):
     (['File "/var/task/app/main.py", line 12, in <module>', "    os.makedirs('/var/task/cache')",
       "OSError: [Errno 30] Read-only file system: '/var/task/cache'",
       "Python process exited with exit status: 1. The logs above can help with debugging the issue."], 3),
+    # Vertex AI's verdict on a model server an endpoint could not start
+    (["Deploying llama-serve on g2-standard-12 with 1 NVIDIA_L4 GPU(s).",
+      "FailedPrecondition: 400 Model server exited unexpectedly. Model server logs can be found at ..."], 2),
+    # a Modal container whose start took too long or whose startup hook raised
+    (["INFO 05-01 12:39:12 backends.py:311] Cache the graph of shape None for later use",
+      "Runner failed with exception: Runner has been initializing for too long: 300 seconds"], 2),
+    (['  File "/pkg/modal/_runtime/user_code_imports.py", line 63, in call_lifecycle_functions',
+      "    res = func(*args)", '  File "/root/serve.py", line 319, in wait_ready',
+      '    raise TimeoutError(f"server not ready within {timeout} seconds")',
+      "TimeoutError: server not ready within 300 seconds",
+      "Runner failed with exception: TimeoutError('server not ready within 300 seconds')"], 5),
     # a model server's: Hugging Face Inference Endpoints' verdict, and Text Generation Inference's launcher
     (["[Server message]Endpoint failed to start", 'Exit code: 1. Reason: {"message":"Shard 0 failed"}'], 1),
     (["ERROR text_generation_launcher: Shard 3 failed to start:",
@@ -299,6 +310,13 @@ def test_the_builders_own_words_for_known_causes(line, signature):
 def test_other_platforms_verdicts_on_an_app_that_would_not_start_are_a_start_that_failed(lines, line):
     top = top_of(lines)
     assert (top.signature, top.line) == ("container-start-failed", line)
+
+
+def test_a_modal_image_build_that_failed_is_no_start():
+    log = ["ValueError: setuptools>=49.4.0 is required",
+           'Terminating task due to error: failed to run builder command "python setup_cuda.py install"',
+           "Runner failed with exception: task exited with failure, status = exit status: 1"]
+    assert top_of(log).signature == "unknown"   # (its runner's verdict alone marks no container's start)
 
 
 @pytest.mark.parametrize("image, signature", [
@@ -631,6 +649,11 @@ def test_a_google_apis_json_error_answer_is_read_at_its_message_or_the_violation
               '    "details": [{"violations": [', "      {", '        "description": "The proxy must contain a ProxyEndpoint"',
               "      }]}]", "  }", "}"]
     assert top_of(bundle).line == 8
+    # ... and a bad request's generic message gives way to the field violation that names the field and why
+    bad = ['"error": {', '    "code": 400,', '    "message": "The request has errors",',
+           '    "status": "INVALID_ARGUMENT",', '    "details": [{"fieldViolations": [', "      {", '        "field": "labels",',
+           '        "description": "labels {commit=\\"$(git rev-parse --short HEAD)\\"} format is invalid"']
+    assert top_of(bad).line == 8
 
 
 def test_a_warning_above_a_builders_verdict_is_not_its_cause():

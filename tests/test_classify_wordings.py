@@ -651,7 +651,8 @@ def test_a_google_apis_json_error_answer_is_read_at_its_message_or_the_violation
     assert top_of(bundle).line == 8
     # ... and a bad request's generic message gives way to the field violation that names the field and why
     bad = ['"error": {', '    "code": 400,', '    "message": "The request has errors",',
-           '    "status": "INVALID_ARGUMENT",', '    "details": [{"fieldViolations": [', "      {", '        "field": "labels",',
+           '    "status": "INVALID_ARGUMENT",', '    "details": [{"fieldViolations": [', "      {",
+           '        "field": "labels",',
            '        "description": "labels {commit=\\"$(git rev-parse --short HEAD)\\"} format is invalid"']
     assert top_of(bad).line == 8
 

@@ -184,6 +184,7 @@ def test_shipped_app_server_start_failures_and_their_tracebacks_are_a_start_fail
     ("Unfortunately, that version of Node.js is not supported by this buildpack", "buildpacks-python-version"),
     ('ERROR: File "setup.py" or "setup.cfg" not found. Directory cannot be installed in editable mode: /app',
      "pip-install-failed"),
+    ("Smoke checks for 28744e2b071248 failed: the app appears to be crashing", "container-start-failed"),
 ])
 def test_more_wordings_of_known_causes(line, signature):
     assert classify_log(f"building\n{line}\n")[0].signature == signature

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 
 import re
+from functools import lru_cache
 
 import pytest
 import yaml
@@ -21,6 +22,14 @@ from runbook_lib.diagnose import MAX_EVIDENCE_CHARS, classify_log, load_catalogu
 from score_real_logs import MANIFEST, REAL, SETS, UNMEASURED, is_near
 
 SOURCES = REAL / "SOURCES.md"
+
+
+@lru_cache(maxsize=None)
+def read_as_stored(name: str):
+    """A real log's text and its top finding as stored, classified once per test process: the decoration tests
+    compare each decorated copy with it (19 decorations of 4,000 logs)."""
+    text = (REAL / name).read_text(encoding="utf-8")
+    return text, classify_log(text)[0]
 
 
 def _cases():
@@ -34,8 +43,7 @@ def _cases():
 
 @pytest.mark.parametrize("name, signature, error_line, log_set", list(_cases()))
 def test_real_log_gets_the_expected_top_signature_near_the_real_error(name, signature, error_line, log_set):
-    text = (REAL / name).read_text(encoding="utf-8")
-    top = classify_log(text)[0]
+    text, top = read_as_stored(name)
     assert top.signature == signature
     if log_set == "original":  # pinned to the exact line before the manifest existed
         assert top.line == error_line
@@ -149,9 +157,9 @@ def test_every_real_log_reads_the_same_when_decorated_line_by_line(decoration):
     for name, entry in MANIFEST.items():
         if entry["set"] in UNMEASURED:
             continue
-        text = (REAL / name).read_text(encoding="utf-8")
+        text, plain = read_as_stored(name)
         decorated = decorate_log(text)
-        plain, top = classify_log(text)[0], classify_log(decorated)[0]
+        top = classify_log(decorated)[0]
         if (top.signature, top.line) != (plain.signature, plain.line):
             changed.append(f"{name}: {plain.signature}@{plain.line} -> {top.signature}@{top.line}")
         elif top.line:

@@ -54,12 +54,16 @@ def test_a_signature_counts_in_no_output_of_the_builders_it_is_not_in_the_output
 @pytest.mark.parametrize("value, message", [(["tool-z"], r"names unknown builder\(s\) \['tool-z'\]"),
                                             ("tool-a", r"must be a list of builder names")])
 def test_a_bad_not_in_output_of_is_a_config_error_naming_the_signature(value, message):
-    doc = {"builders": [{"name": "tool-a", "markers": ["TOOL-A runs"]}],
-           "signatures": [{"id": "boom", "title": "t", "weight": 5, "patterns": ["BOOM happened"], "cause": "c.",
-                           "fix": ["f"], "not_in_output_of": value}, UNKNOWN]}
     with pytest.raises(ConfigError, match=r"signature 'boom'.not_in_output_of") as raised:
-        parse_catalogue(doc)
+        parse_catalogue(_boom_for_tool_a(not_in_output_of=value))
     assert raised.match(message)
+
+
+def _boom_for_tool_a(**key):
+    """A catalogue document with builder `tool-a` and a signature `boom` with one key more."""
+    return {"builders": [{"name": "tool-a", "markers": ["TOOL-A runs"]}],
+            "signatures": [{"id": "boom", "title": "t", "weight": 5, "patterns": ["BOOM happened"], "cause": "c.",
+                            "fix": ["f"], **key}, UNKNOWN]}
 
 
 TOOL_A = {"name": "tool-a", "markers": ["TOOL-A runs"], "fallback": "tool-a-failed"}
@@ -402,11 +406,8 @@ def test_bad_context_entries_are_config_errors(top, message):
     ({"builders": ["tool-a"], "patterns": []}, r"patterns must be a non-empty list"),
 ])
 def test_bad_builder_output_is_a_config_error_naming_the_signature(builder_output, message):
-    doc = {"builders": [{"name": "tool-a", "markers": ["TOOL-A runs"]}],
-           "signatures": [{"id": "boom", "title": "t", "weight": 5, "patterns": ["BOOM happened"], "cause": "c.",
-                           "fix": ["f"], "builder_output": builder_output}, UNKNOWN]}
     with pytest.raises(ConfigError, match=r"signature 'boom'.builder_output") as raised:
-        parse_catalogue(doc)
+        parse_catalogue(_boom_for_tool_a(builder_output=builder_output))
     assert raised.match(message)
 
 

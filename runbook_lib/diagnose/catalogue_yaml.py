@@ -167,10 +167,7 @@ def _builder_output(entry: dict, where: str, builders: tuple[Marked, ...],
     owners, patterns = value["builders"], value["patterns"]
     if not isinstance(owners, list) or not owners or not all(isinstance(o, str) for o in owners):
         raise ConfigError(f"{source}: {where}.builder_output.builders must be a non-empty list of builder names.")
-    strangers = [o for o in owners if o not in names and o != ANY_BUILDER]
-    if strangers:
-        raise ConfigError(f"{source}: {where}.builder_output.builders names unknown builder(s) {strangers}; "
-                          f"defined: {names}.")
+    _check_builder_names(owners, f"{source}: {where}.builder_output.builders", names + [ANY_BUILDER], names)
     if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) and p for p in patterns):
         raise ConfigError(f"{source}: {where}.builder_output.patterns must be a non-empty list of regular expressions.")
     return tuple(owners), tuple(patterns)
@@ -182,10 +179,15 @@ def _not_in_output_of(entry: dict, where: str, builders: tuple[Marked, ...], sou
     names = [b.name for b in builders]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{source}: {where}.not_in_output_of must be a list of builder names.")
-    strangers = [v for v in value if v not in names]
-    if strangers:
-        raise ConfigError(f"{source}: {where}.not_in_output_of names unknown builder(s) {strangers}; defined: {names}.")
+    _check_builder_names(value, f"{source}: {where}.not_in_output_of", names, names)
     return tuple(value)
+
+
+def _check_builder_names(given: list[str], what: str, allowed: list[str], defined: list[str]) -> None:
+    """Refuse, in one sentence, a list of builder names (`what`) with a name not in `allowed`."""
+    strangers = [name for name in given if name not in allowed]
+    if strangers:
+        raise ConfigError(f"{what} names unknown builder(s) {strangers}; defined: {defined}.")
 
 
 def _advice(entry: dict, where: str, platforms: tuple[Marked, ...],

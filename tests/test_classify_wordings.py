@@ -656,6 +656,12 @@ def test_a_google_apis_json_error_answer_is_read_at_its_message_or_the_violation
            '        "field": "labels",',
            '        "description": "labels {commit=\\"$(git rev-parse --short HEAD)\\"} format is invalid"']
     assert top_of(bad).line == 8
+    # ... in the Go client's words too (Terraform's google provider), its `Details:` the same JSON unindented
+    go = ["Error: googleapi: Error 400: The request has errors", "Details:", "[", "{",
+          '"@type": "type.googleapis.com/google.rpc.BadRequest",', '"fieldViolations": [', "{",
+          '"description": "\\"vpc_connector_egress_settings\\" requires \\"vpc_connector\\" field to be set.",',
+          '"field": "vpc_connector_egress_settings"', "}", "]", "}", "]"]
+    assert signature_and_line(go) == ("unknown", 8)
 
 
 def test_a_warning_above_a_builders_verdict_is_not_its_cause():

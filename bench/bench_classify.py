@@ -14,6 +14,7 @@ import time
 import tracemalloc
 
 from runbook_lib.diagnose import classify_log, load_catalogue
+from runbook_lib.diagnose.lead import LEAD_WINDOW
 
 TARGET_MB = 50
 TARGET_SECONDS = 2.0
@@ -41,9 +42,9 @@ SIGNALS = [
 USER_STEP_ERROR = 'Step #3 - "copy-assets": CommandException: No URLs matched: gs://assets/build/app.js'
 
 
-def make_log(megabytes: int = TARGET_MB, seed: int = 7, user_step_errors: float = 0.0) -> str:
-    """Noise with a few signature lines; with user_step_errors > 0, Cloud Build section headings and
-    that share of lines being USER_STEP_ERROR."""
+def make_log(megabytes: int = TARGET_MB, seed: int = 7, user_step_errors: float = 0.0, signals: bool = True) -> str:
+    """Noise with a few signature lines (none with signals=False); with user_step_errors > 0, Cloud Build section
+    headings and that share of lines being USER_STEP_ERROR."""
     rng = random.Random(seed)
     pkgs = ["pandas", "numpy", "google-cloud-bigquery", "requests", "flask", "gunicorn", "pyarrow"]
     lines, size, target = (["FETCHSOURCE", "BUILD"] if user_step_errors else []), 0, megabytes * 1_000_000
@@ -54,7 +55,7 @@ def make_log(megabytes: int = TARGET_MB, seed: int = 7, user_step_errors: float 
                                         n=rng.randint(1, 999), sha=f"{rng.getrandbits(48):012x}")
         lines.append(line)
         size += len(line) + 1
-    for signal in SIGNALS:  # a few real signature lines at random places
+    for signal in SIGNALS if signals else ():  # a few real signature lines at random places
         lines.insert(rng.randrange(len(lines)), signal)
     return "\n".join(lines) + "\n"
 
@@ -102,6 +103,14 @@ def main() -> int:
     print(f"   with sections: {sectioned.count(USER_STEP_ERROR):,} user-step gsutil errors, each needing a section "
           f"lookup: {took_sectioned:.3f} s = {took_sectioned / peer:.1f}x the peer (top finding {top.signature}; "
           "none may be source-fetch-failed)")
+
+    # no signature explains it: the lead line and the last words are searched for in its last LEAD_WINDOW characters
+    # (its failure words, a regex of lookarounds, are found by RE2 without them first: literal_scan.LineSearch)
+    unexplained = make_log(signals=False)
+    top = classify_log(unexplained)[0]
+    took_unexplained = _best(lambda: classify_log(unexplained))
+    print(f"   no signature line: {took_unexplained:.3f} s = {took_unexplained / peer:.1f}x the peer (top finding "
+          f"{top.signature} at line {top.line}, the lead searched in the last {LEAD_WINDOW / 1e6:.0f} MB)")
 
     # a pack build whose every line carries the lifecycle's `[builder]` marker, 5% of them npm's errors (which
     # count only in a buildpacks build's output, so each asks which builder's output its line is)

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from buildlog_helpers import top_of
 
 from runbook_lib.diagnose import (DEFAULT_CATALOGUE, MAX_LINES, Finding, classify_log, load_catalogue,
                                   parse_catalogue)
 from runbook_lib.diagnose import catalogue as catalogue_module
 from runbook_lib.diagnose import literal_scan
-from runbook_lib.diagnose.lines import without_decoration
+from runbook_lib.diagnose.lines import ERROR_WORD, FAILURE_WORD, lines_hit, names_failure, without_decoration
 from runbook_lib.errors import ConfigError, ParameterError
 
 LOGS = Path(__file__).parent / "fixtures" / "logs"
@@ -193,9 +195,12 @@ def test_not_a_string_is_a_parameter_error():
         classify_log(12345)
 
 
-def _big_log(megabytes: float, signals: dict[int, str], seed: int = 3) -> tuple[str, dict[int, int]]:
-    """Noise lines with signal lines at given line indexes; returns text and {index: 1-based line}."""
+def _big_log(megabytes: float, signals: dict[int, str], seed: int = 3,
+             hashes: int | None = None) -> tuple[str, dict[int, int]]:
+    """Noise lines with signal lines at given line indexes; returns text and {index: 1-based line}. With `hashes`,
+    the noise's layer hashes are drawn from that many, so few noise lines are distinct."""
     rng = random.Random(seed)
+    pool = [f"{rng.getrandbits(40):010x}" for _ in range(hashes)] if hashes else None
     noise = [
         'Step #0 - "build": Collecting pandas==2.2.{n} (from -r requirements.txt (line {n}))',
         'Step #1 - "push": {h}: Layer already exists',
@@ -204,7 +209,8 @@ def _big_log(megabytes: float, signals: dict[int, str], seed: int = 3) -> tuple[
     ]
     lines, size = [], 0
     while size < megabytes * 1_000_000:
-        line = rng.choice(noise).format(n=rng.randint(1, 99), d=rng.randint(0, 9), h=f"{rng.getrandbits(40):010x}")
+        h = rng.choice(pool) if pool else f"{rng.getrandbits(40):010x}"
+        line = rng.choice(noise).format(n=rng.randint(1, 99), d=rng.randint(0, 9), h=h)
         lines.append(line)
         size += len(line) + 1
     assert len(lines) > max(signals, default=0), "make the log bigger"
@@ -232,9 +238,10 @@ def test_large_generated_log_finds_the_signals_with_exact_lines():
 
 
 def _real_lines_in_noise(spacing: int) -> str:
-    """Every line of every real log (tests/fixtures/logs/real), one each `spacing` lines of pip noise."""
+    """Every line of every real log (tests/fixtures/logs/real), one each `spacing` lines of pip noise (of few
+    distinct lines: a reference that meets every pattern with every distinct line is spent on the real ones)."""
     real = [line for path in sorted((LOGS / "real").glob("*.txt")) for line in path.read_text().splitlines()]
-    noise, _ = _big_log(len(real) * spacing * 80 / 1_000_000, {})   # noise lines are under 80 characters
+    noise, _ = _big_log(len(real) * spacing * 80 / 1_000_000, {}, hashes=4)   # noise lines are under 80 characters
     lines = noise.splitlines()
     for i, line in enumerate(real):
         lines.insert(i * (spacing + 1), line)
@@ -299,6 +306,63 @@ def test_a_scan_of_a_stretch_finds_the_literals_inside_it_at_character_offsets(m
     assert [text[h.at:h.to] for h in literal_scan.hits(scan.scan, text)] == ["[builder]", "[builder]", "plain", "[builder]"]
 
 
+@pytest.mark.parametrize("pattern, left", [
+    (r"(?<![\w-])err(?![\w-])", "err"),
+    (r"(?<=[(])x(?=\))", "x"),                       # a parenthesis in a class, one escaped
+    (r"(?:a|(?<=\n))b(?-i:C)", "(?:a|)b(?-i:C)"),    # groups that are no lookaround stay
+    (r"[]()]x(?!(?:y)z)", "[]()]x"),                 # a `]` first in a class, a group inside a lookaround
+    (r"[^]\\)]y(?<!\\)", r"[^]\\)]y"),
+    (r"\(?=x", r"\(?=x"),                           # an escaped parenthesis opens no group
+])
+def test_a_regex_without_its_lookarounds_keeps_everything_else(pattern, left):
+    assert literal_scan.without_lookarounds(pattern) == left
+    assert re.compile(left)   # still a regex
+
+
+def test_a_lone_surrogate_in_a_log_is_read_past():
+    # text decoded with `surrogateescape` (bytes that are not UTF-8) holds lone surrogates, which the UTF-8 encoder
+    # refuses: the scans pass them through, on the line a pattern matches as elsewhere
+    text = "noise \udcff\nStep #0: ERROR: No matching distribution found for x \udcff\n\udce9 error here\n"
+    top = classify_log(text)[0]
+    assert (top.signature, top.line) == ("pip-install-failed", 2)
+    assert classify_log("\udcff\nsomething \udcff failed\n")[0].line == 2
+
+
+def _lines_alone(regex: re.Pattern, text: str) -> list[int]:
+    return [n for n, line in enumerate(text.split("\n"), 1) if regex.search(line.rstrip("\r"))]
+
+
+def _lines_searched(search: literal_scan.LineSearch, text: str) -> list[int]:
+    return [n for n, _, _, _ in lines_hit(text, search.over(text))]
+
+
+@pytest.mark.parametrize("regex", [ERROR_WORD, FAILURE_WORD], ids=["error word", "failure words"])
+def test_a_line_search_finds_the_lines_its_regex_matches_alone_in_every_real_log(regex):
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted((LOGS / "real").glob("*.txt")))
+    expected = _lines_alone(regex, text)
+    assert len(expected) > 5_000 and _lines_searched(literal_scan.LineSearch(regex), text) == expected
+
+
+_PIECES = ["error", "ERROR", "Error: ", "failed", "Exception", "  ", " ", "\t", "\n", "\r\n", "-", "_", "x", "É",
+           "E: ", "** (", "Mix", ") ", "(RuntimeError)", "nginx: ", "[emerg]", "Problem 1", "panic: ", "404 Not Found",
+           "SQLSTATE[", ": line 3:", "remote:", " !", "Denied", "ß", "𝄞"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
+def test_a_line_search_is_its_regex_on_each_line_alone(text):
+    for regex in (ERROR_WORD, FAILURE_WORD):
+        assert _lines_searched(literal_scan.LineSearch(regex), text) == _lines_alone(regex, text)
+
+
+def test_a_line_search_reads_each_line_alone_as_the_lines_own_checks_do():
+    # a lookbehind sees nothing before a line: `RemoteException` at a line's start is not indented, whatever spaces
+    # end the line above (the whole text searched at once would see them)
+    text = "source.:String) [    ], \nRemoteException\n"
+    assert FAILURE_WORD.search(text) and not names_failure("RemoteException")
+    assert _lines_searched(literal_scan.LineSearch(FAILURE_WORD), text) == []
+
+
 def _line_starts(text: str) -> list[tuple[int, str]]:
     out, at = [], 0
     for line in text.split("\n"):
@@ -316,10 +380,12 @@ def test_needles_chosen_for_a_big_log_find_the_same_lines(monkeypatch):
     text = frame * 2_000 + _real_lines_in_noise(1)
     assert len(text) >= catalogue_module.ADAPT_FROM_CHARS
     assert cat._needles_for(text) != cat._default_needles   # the test exercises the choice
-    chosen = [(f.signature, f.lines, f.match_count) for f in classify_log(text, cat)]
+    # every match, not only the findings classify_log keeps of them (the needles are chosen in matches alone)
+    chosen = [(n, start, p.regex.pattern) for n, start, _, p in cat.matches(text)]
+    assert len({pattern for _, _, pattern in chosen}) > 200
     monkeypatch.setattr(catalogue_module, "ADAPT_FROM_CHARS", len(text) + 1)
     assert cat._needles_for(text) == cat._default_needles
-    assert [(f.signature, f.lines, f.match_count) for f in classify_log(text, cat)] == chosen
+    assert [(n, start, p.regex.pattern) for n, start, _, p in cat.matches(text)] == chosen
 
 
 def test_needles_for_a_big_log_avoid_literals_frequent_in_it():

@@ -15,11 +15,10 @@ import re
 from functools import lru_cache
 
 import pytest
-import yaml
 
 import score_real_logs
 from runbook_lib.diagnose import MAX_EVIDENCE_CHARS, classify_log, load_catalogue
-from score_real_logs import MANIFEST, REAL, SETS, UNMEASURED, is_near
+from score_real_logs import MANIFEST, REAL, SETS, UNMEASURED, is_near, read_yaml
 
 SOURCES = REAL / "SOURCES.md"
 
@@ -90,7 +89,7 @@ def test_the_fresh_held_out_sets_are_big_and_varied_enough_to_mean_something():
 def test_every_log_ever_measured_held_out_has_a_second_independent_label():
     # SECOND-LABELS.yaml: a second labeller's blind opinion, the measure of how far two careful people
     # agree on these logs (its header has the numbers); new rounds' held-out logs get one before they count
-    second = yaml.safe_load((REAL / "SECOND-LABELS.yaml").read_text(encoding="utf-8"))["logs"]
+    second = read_yaml(REAL / "SECOND-LABELS.yaml")["logs"]
     measured = {name for name, entry in MANIFEST.items() if _measured_in(entry)}
     assert measured <= set(second) <= set(MANIFEST)
     ids = set(load_catalogue().ids())

@@ -18,11 +18,12 @@ its name (the same each run; all pairs take minutes, these seconds).
 """
 from __future__ import annotations
 
+import functools
 import zlib
 
 import pytest
 
-from runbook_lib.diagnose import MAX_EVIDENCE_CHARS, classify_log
+from runbook_lib.diagnose import MAX_EVIDENCE_CHARS, Finding, classify_log
 from runbook_lib.diagnose.lines import is_quoted, unwrapped
 from test_classify_real import MANIFEST, REAL, UNMEASURED
 
@@ -53,7 +54,12 @@ def _prefix(text: str, excerpt: str = "") -> str:
     return text
 
 
-ALONE = {name: classify_log(text)[0] for name, text in EXCERPTS.items()}
+@functools.cache
+def _alone(name: str) -> Finding:
+    """The top finding of an excerpt read alone (each test process reads only the excerpts its tests take)."""
+    return classify_log(EXCERPTS[name])[0]
+
+
 PARTS = [(healthy, "as posted") for healthy in sorted(set(HEALTHY_LOGS) - FINISHED)] + \
         [(healthy, "in Cloud Build's framing") for healthy in sorted(HEALTHY_LOGS)]
 
@@ -78,7 +84,7 @@ def _first_line_cut(text: str) -> bool:
 BELOW_FINISHED = _below(sorted(FINISHED), 2)
 # (the part of a build above an excerpt is another tool's output, which an excerpt's cut first line would be read as,
 # so one read alone at that line is not held to it there)
-BELOW_PART = {part: [name for name in names if not (ALONE[name].line == 1 and _first_line_cut(EXCERPTS[name]))]
+BELOW_PART = {part: [name for name in names if not (_first_line_cut(EXCERPTS[name]) and _alone(name).line == 1)]
               for part, names in _below(PARTS, 1).items()}
 
 
@@ -106,7 +112,7 @@ def test_a_real_failure_below_a_finished_healthy_build_reads_as_it_does_alone(he
         text = EXCERPTS[name]
         prefix = _prefix(HEALTHY_LOGS[healthy], text)
         shift = prefix.count("\n")
-        alone, top = ALONE[name], classify_log(prefix + text)[0]
+        alone, top = _alone(name), classify_log(prefix + text)[0]
         expected = (alone.signature, alone.line + shift if alone.line else 0, alone.evidence[:1])
         if (top.signature, top.line, top.evidence[:1]) != expected:
             changed.append(f"{name}: {alone.signature}@{alone.line} -> {top.signature}@{top.line - shift}")
@@ -121,7 +127,7 @@ def test_healthy_text_of_the_build_that_failed_is_never_read_first(healthy, fram
         excerpt = EXCERPTS[name]
         prefix = _prefix(text, excerpt)
         shift = prefix.count("\n")
-        alone, top = ALONE[name], classify_log(prefix + excerpt)[0]
+        alone, top = _alone(name), classify_log(prefix + excerpt)[0]
         if top.line and top.line <= shift:
             wrong.append(f"{name}: reads healthy line {top.line}: {top.evidence[0][:80]}")
         elif top.signature == alone.signature and (top.line - shift if top.line else 0) != alone.line:

@@ -160,6 +160,20 @@ class _Pattern:
     not_builders: frozenset[str] = frozenset()   # whose output it never counts in
 
 
+class _NeedleScan:
+    """One choice of needles (one tuple per pattern) as `matches` looks for them: each distinct needle once per
+    candidate line, and for each, the patterns it stands for (in catalogue order, as a pattern-by-pattern loop would
+    yield them). Made once for the default choice, which every log under ADAPT_FROM_CHARS uses."""
+
+    def __init__(self, choice: tuple[tuple[str, ...], ...]):
+        owners: dict[str, list[int]] = {}
+        for i, needles in enumerate(choice):
+            for n in needles:
+                owners.setdefault(n, []).append(i)
+        self.owners = owners
+        self.needles = literals(owners)
+
+
 class Catalogue:
     """Validated signatures plus the compiled scanners that find candidate lines."""
 
@@ -219,6 +233,7 @@ class Catalogue:
         self._platforms = tuple((p.name, tuple(_rule(m, f"platform '{p.name}' marker", source) for m in p.markers))
                                 for p in platforms)
         self._default_needles = tuple(p.needles[0] for p in self._patterns)
+        self._default_scan = _NeedleScan(self._default_needles)
 
     def get(self, signature_id: str) -> Signature:
         if signature_id not in self._by_id:
@@ -243,14 +258,10 @@ class Catalogue:
         """
         if not self._patterns:
             return
-        # each distinct needle is looked for once per candidate line; only the patterns it stands for
-        # meet their regex (in catalogue order, as a pattern-by-pattern loop would yield them)
-        owners: dict[str, list[int]] = {}
-        for i, choice in enumerate(self._needles_for(text)):
-            for n in choice:
-                owners.setdefault(n, []).append(i)
+        choice = self._needles_for(text)
+        scan = self._default_scan if choice is self._default_needles else _NeedleScan(choice)
+        owners, needles = scan.owners, scan.needles
         where = SectionTracker(self._markers, text)
-        needles = literals(owners)
         for lineno, start, end, line in lines_hit(text, FirstHit(needles, text)):
             seen = line if len(line) <= LONG_LINE else bounded(line)
             for i in sorted({i for n in needles.on(line) for i in owners[n]}):

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Callable
 
 from .lines import ERROR_WORD, FAILURE_WORD, is_warning, line_at, lines_above, lines_hit, own_text, step_of
+from .literal_scan import LineSearch
 from .log_structure import CLOUD_BUILD_OWN, MAX_LOOK_BACK, STEP_EDGE, LogShape
 from .stack_traces import is_call_frame
 
@@ -22,6 +23,7 @@ MIN_REPEATED = 24             # characters of a message that make it the same me
 # `Error: `, `ERROR: `, `FirebaseError: ` before a message
 _ERROR_TAG = re.compile(r"^(?:\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
 _PROGRESS_DONE = re.compile(r"\.\.\.done\.?$")   # gcloud's progress line for a stage that succeeded
+_ERROR, _FAILURE = LineSearch(ERROR_WORD), LineSearch(FAILURE_WORD)
 
 Found = tuple[int, int, str]   # (line number, start, line)
 
@@ -66,14 +68,14 @@ class Lead:
         if step is not None:
             def in_step(line: str) -> bool:
                 return step_of(line) == step
-            found = (_first(shape, window, ERROR_WORD, in_step) or _first(shape, window, FAILURE_WORD, in_step)
+            found = (_first(shape, window, _ERROR, in_step) or _first(shape, window, _FAILURE, in_step)
                      or _last_output_of(shape.text, step, shape.verdict_start))  # type: ignore[arg-type]
             if found:
                 return found
-        found = _first(shape, window, ERROR_WORD) or _first(shape, window, FAILURE_WORD)
+        found = _first(shape, window, _ERROR) or _first(shape, window, _FAILURE)
         if found:
             return _first_statement(window, found)
-        bare = _first(shape, window, ERROR_WORD, uninformative=True)
+        bare = _first(shape, window, _ERROR, uninformative=True)
         return (_command_verdict_above(shape, bare) or bare) if bare else (0, 0, "")
 
     def last_words(self) -> Found | None:
@@ -123,11 +125,11 @@ def _first_statement(window: _Window, found: Found) -> Found:
             line_at(window.text, start))
 
 
-def _first(shape: LogShape, window: _Window, words: re.Pattern, where: Callable[[str], bool] | None = None,
+def _first(shape: LogShape, window: _Window, words: LineSearch, where: Callable[[str], bool] | None = None,
            uninformative: bool = False) -> Found | None:
     """(line number, start, line) of the first line with `words` (and passing `where`) that is informative and
     not a warning, or with `uninformative=True` the first uninformative one."""
-    for lineno, start, _, line in lines_hit(window.text, words.search):
+    for lineno, start, _, line in lines_hit(window.text, words.over(window.text)):
         if (where is None or where(line)) and shape.uninformative_line(line) == uninformative and \
                 (uninformative or not is_warning(line)) and \
                 not shape.in_succeeded_step(window.offset + start):

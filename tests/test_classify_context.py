@@ -440,6 +440,14 @@ def test_a_builders_verdict_whose_cause_is_a_usage_error_is_no_failure_of_that_b
     assert (top.signature, top.line) == ("buildpacks-build-failed", 1)   # a buildpack ran, and failed
 
 
+def test_an_emulator_crashing_under_a_builder_for_another_architecture_is_no_failure_of_that_builder():
+    # a builder image for another CPU architecture run under QEMU: the emulator's crash, not a buildpack's failure
+    log = ["[creator]     ===> DETECTING", "[creator]     ======== Output: paketo-buildpacks/graalvm@6.0.0 ========",
+           "[creator]     qemu: uncaught target signal 11 (Segmentation fault) - core dumped"]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 3)
+
+
 @pytest.mark.parametrize("line", ["unknown flag: --output", "unknown shorthand flag: 'o' in -o",
                                   "tag does not exist: gcr.io/p/app:latest"])
 def test_a_usage_error_or_a_missing_tag_with_no_error_word_is_the_line_to_read(line):

@@ -185,6 +185,7 @@ def test_shipped_app_server_start_failures_and_their_tracebacks_are_a_start_fail
     ('ERROR: File "setup.py" or "setup.cfg" not found. Directory cannot be installed in editable mode: /app',
      "pip-install-failed"),
     ("Smoke checks for 28744e2b071248 failed: the app appears to be crashing", "container-start-failed"),
+    ("1/1 replicas never became healthy!", "container-start-failed"),   # Railway's deploy healthcheck
 ])
 def test_more_wordings_of_known_causes(line, signature):
     assert classify_log(f"building\n{line}\n")[0].signature == signature
@@ -662,6 +663,29 @@ def test_a_google_apis_json_error_answer_is_read_at_its_message_or_the_violation
           '"description": "\\"vpc_connector_egress_settings\\" requires \\"vpc_connector\\" field to be set.",',
           '"field": "vpc_connector_egress_settings"', "}", "]", "}", "]"]
     assert signature_and_line(go) == ("unknown", 8)
+    # ... and quoted by a deployment tool in JSON of its own, no `"error": {` above it and no space after the colons
+    quoted = ['{', '  "ResourceErrorCode":"400",', '  "ResourceErrorMessage":{', '    "code":400,',
+              '    "message":"The request has errors",', '    "status":"INVALID_ARGUMENT",', '    "details":[',
+              '      {', '        "fieldViolations":[', '          {', '            "field":"vpc_connector",',
+              '            "description":"A Cloud Function and a connector must be located in the same region."']
+    assert signature_and_line(quoted) == ("unknown", 12)
+
+
+def test_gradles_numbered_failure_is_read_at_what_went_wrong():
+    # a build that failed more than once numbers each failure (`1: Task failed with an exception.`)
+    log = ["FAILURE: Build completed with 2 failures.", "", "1: Task failed with an exception.", "-----------",
+           "* Where:", "Script '/home/travis/build/app/maven.gradle' line: 89", "* What went wrong:",
+           "A problem occurred evaluating script.",
+           "> Failed to install the following Android SDK packages as some licences have not been accepted."]
+    assert signature_and_line(log) == ("unknown", 8)
+    assert signature_and_line(log[2:]) == ("unknown", 6)
+
+
+def test_dpkgs_verdict_on_a_maintainer_script_gives_way_to_the_scripts_own_failure_above():
+    log = ["#5 48.98 Setting up systemd (260.1-1) ...", "#5 49.08 qemu-aarch64: QEMU internal SIGSEGV {code=128, addr=0}",
+           "#5 49.33 Segmentation fault (core dumped)", "#5 50.45 dpkg: error processing package systemd (--configure):",
+           "#5 50.45  old systemd package postinst maintainer script subprocess failed with exit status 139"]
+    assert signature_and_line(log) == ("unknown", 3)
 
 
 def test_a_warning_above_a_builders_verdict_is_not_its_cause():

@@ -35,6 +35,7 @@ _FAILURE_WORDS = [
     r"timed out",
     r"timeout exceeded",   # Go's HTTP client giving up (`request canceled (Client.Timeout exceeded while ...)`)
     r"signal: killed",   # a compiler out of memory
+    r"segmentation fault",   # a program that crashed (an emulated one under QEMU: `Segmentation fault (core dumped)`)
     r"no executable",   # a tool missing
     r"unknown (?:shorthand )?flag:",   # a cobra CLI's usage error without its `Error: ` (docker buildx)
     r"tag does not exist:",   # docker pushing a tag that was never built

@@ -686,6 +686,11 @@ def test_dpkgs_verdict_on_a_maintainer_script_gives_way_to_the_scripts_own_failu
            "#5 49.33 Segmentation fault (core dumped)", "#5 50.45 dpkg: error processing package systemd (--configure):",
            "#5 50.45  old systemd package postinst maintainer script subprocess failed with exit status 139"]
     assert signature_and_line(log) == ("unknown", 3)
+    # ... and dpkg-buildpackage's on the debian/rules target, to the packaging helper's own words above it
+    package = ["dh_install --fail-missing", 'dh_install: Cannot find (any matches for) "usr/share/icons" (tried in .)',
+               "dh_install: missing files, aborting", "make[1]: *** [override_dh_install] Error 25",
+               "dpkg-buildpackage: error: fakeroot debian/rules binary-arch subprocess returned exit status 2"]
+    assert signature_and_line(package) == ("unknown", 2)
 
 
 def test_a_warning_above_a_builders_verdict_is_not_its_cause():

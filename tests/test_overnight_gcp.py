@@ -12,6 +12,7 @@ import pytest
 import requests
 import yaml
 
+from conftest import NIGHT_SCALE
 from fakes.fixtures import OPERATOR_TOKEN, PROJECT
 from fakes.mirror import FakeCloud
 from runbook_lib import runner
@@ -49,11 +50,12 @@ class GcpNight:
 
 
 @pytest.fixture(scope="module")
-def gcp_night(tmp_path_factory, seeded_sandbox, demo_night):
+def gcp_night(tmp_path_factory, seeded_sandbox):
     """One night of the gcp plan on a sandbox made like the sandbox night's (same scale: same incident,
-    same data), the fakes mirroring it."""
+    same data), the fakes mirroring it. It does not wait for the sandbox night (demo_night, which another test
+    process may be running): the tests that compare the two ask for that one."""
     base = tmp_path_factory.mktemp("gcp-night")
-    home = seeded_sandbox(demo_night.scale, "gcp-night-sandbox")
+    home = seeded_sandbox(NIGHT_SCALE, "gcp-night-sandbox")
     cloud = FakeCloud.mirroring(home, base)
     # Builds and rollouts finish at their first poll: the night checks what they did, and the kit's waiting
     # with progress (several polls, POLL_SECONDS apart) is tests/test_redeploy_gcp.py's.

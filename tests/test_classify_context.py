@@ -440,6 +440,13 @@ def test_a_builders_verdict_whose_cause_is_a_usage_error_is_no_failure_of_that_b
     assert (top.signature, top.line) == ("buildpacks-build-failed", 1)   # a buildpack ran, and failed
 
 
+def test_cloud_foundry_unable_to_pack_the_compiled_droplet_is_no_failure_of_the_buildpacks():
+    log = ["-----> Python Buildpack version 1.6.28", "   -----> Running go build finalize",
+           "   Failed to compress droplet filesystem: exit status 2", "   Exit status 1"]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 3)
+
+
 def test_an_emulator_crashing_under_a_builder_for_another_architecture_is_no_failure_of_that_builder():
     # a builder image for another CPU architecture run under QEMU: the emulator's crash, not a buildpack's failure
     log = ["[creator]     ===> DETECTING", "[creator]     ======== Output: paketo-buildpacks/graalvm@6.0.0 ========",

@@ -693,6 +693,19 @@ def test_dpkgs_verdict_on_a_maintainer_script_gives_way_to_the_scripts_own_failu
     assert signature_and_line(package) == ("unknown", 2)
 
 
+def test_cocoapods_resolver_report_is_read_where_it_says_why_no_spec_meets_the_requirements():
+    log = ["Resolving dependencies of `Podfile`", "[!] Unable to satisfy the following requirements:", "",
+           "- `Smooch (= 5.5.0)` required by `Podfile`", "",
+           "None of your spec sources contain a spec satisfying the dependency: `Smooch (= 5.5.0)`.", "",
+           "You have either:", " * out-of-date source repos which you can update with `pod repo update`."]
+    assert signature_and_line(log) == ("unknown", 6)
+    compatible = ['[!] CocoaPods could not find compatible versions for pod "Firebase/Core":', "  In Podfile:",
+                  '    Firebase/Core (~> 10.0)', "",
+                  "Specs satisfying the `Firebase/Core (~> 10.0)` dependency were found, but they required a higher "
+                  "minimum deployment target."]
+    assert signature_and_line(compatible) == ("unknown", 5)
+
+
 def test_a_warning_above_a_builders_verdict_is_not_its_cause():
     # Cloud Foundry's staging: a supply buildpack's warnings, then the failure, then the platform's verdict
     log = ["   Warning: this buildpack can only be run as a supply buildpack, it cannot be run alone",

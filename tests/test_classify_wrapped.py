@@ -10,7 +10,7 @@ from runbook_lib.diagnose import classify_log
 from runbook_lib.diagnose.lines import UNWRAP_MAX_CHARS, unwrapped
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from score_real_logs import MANIFEST, REAL, UNMEASURED, is_near  # noqa: E402
+from score_real_logs import MANIFEST, NEAR, REAL, UNMEASURED, is_near  # noqa: E402
 
 
 def _wrap(text: str, width: int) -> tuple[str, dict[int, int]]:
@@ -59,7 +59,10 @@ def test_real_logs_wrapped_at_120_columns_mostly_read_the_same():
     # every real log with a line over 120 characters, cut there as a terminal would: of those read right as
     # stored, at most a few may be read otherwise once wrapped (a log with one long line shows no cut to go by).
     # Measured when unwrapping came in: 19 of 608 lost (48 without it), about one in 32; at stop 46, 26 of 839 (the
-    # latest a two-line log whose one long line holds the words that decide it), so the bound is a share, one in 30
+    # latest a two-line log whose one long line holds the words that decide it), so the bound is a share, one in 30.
+    # The line read is judged in the log's own lines (since stop 58): an answer at the first piece of the line read
+    # as stored is that line, however many pieces of the lines between the wrap added (at stop 58, 75 of 2,320 lost,
+    # 72 of them logs whose few long lines show no cut to go by; counted in the wrapped lines, 78)
     right = lost = 0
     for name, entry in MANIFEST.items():
         if entry["set"] in UNMEASURED:   # (no test reads a held-out set before its measurement)
@@ -73,5 +76,6 @@ def test_real_logs_wrapped_at_120_columns_mostly_read_the_same():
         wrapped, where = _wrap(text, 120)
         again = classify_log(wrapped)[0]
         right += 1
-        lost += again.signature != entry["signature"] or not is_near(again.line, where.get(entry["error_line"], 0))
+        stored = {piece: n for n, piece in where.items()}.get(again.line, -NEAR - 1) if again.line else 0
+        lost += again.signature != entry["signature"] or not is_near(stored, entry["error_line"])
     assert right > 500 and lost <= right // 30, (right, lost)

@@ -186,6 +186,7 @@ def test_shipped_app_server_start_failures_and_their_tracebacks_are_a_start_fail
      "pip-install-failed"),
     ("Smoke checks for 28744e2b071248 failed: the app appears to be crashing", "container-start-failed"),
     ("1/1 replicas never became healthy!", "container-start-failed"),   # Railway's deploy healthcheck
+    ('unable to prepare context: path "./src" not found', "dockerfile-not-in-upload"),   # the context is not there
 ])
 def test_more_wordings_of_known_causes(line, signature):
     assert classify_log(f"building\n{line}\n")[0].signature == signature

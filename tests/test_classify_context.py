@@ -322,6 +322,10 @@ def test_the_lead_line_falls_back_to_other_words_for_failure():
     assert classify_log("Running: go get\ngo: errors parsing go.mod:\n")[0].line == 2
     # a warning is no failure: the line read is the last words above it
     assert classify_log("all good\nWARNING: retry failed once\n")[0].line == 1
+    # a tool's binary missing, in the words of Playwright's launcher, above its advice box
+    log = ["Running 17 tests using 1 worker", "browserType.launch: Executable doesn't exist at /ms-playwright/chrome",
+           "╔═════╗", "║ Please run the following command to download new browsers: ║", "║ <3 Playwright Team ║", "╚═════╝"]
+    assert classify_log("\n".join(log) + "\n")[0].line == 2
 
 
 def test_the_lead_line_of_a_huge_log_is_searched_at_its_end(monkeypatch):

@@ -37,6 +37,7 @@ _FAILURE_WORDS = [
     r"signal: killed",   # a compiler out of memory
     r"segmentation fault",   # a program that crashed (an emulated one under QEMU: `Segmentation fault (core dumped)`)
     r"no executable",   # a tool missing
+    r"executable (?:doesn't|does not) exist",   # ... or its binary (Playwright's browser: `Executable doesn't exist at`)
     r"unknown (?:shorthand )?flag:",   # a cobra CLI's usage error without its `Error: ` (docker buildx)
     r"tag does not exist:",   # docker pushing a tag that was never built
     r"not in gzip format|child returned status \d+",   # gzip and tar refusing a download that is no archive

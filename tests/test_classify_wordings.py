@@ -525,6 +525,9 @@ def _next_failed_with(error: str) -> list[str]:
     (_next_failed_with("SyntaxError: Unexpected token '<'"), "buildpacks-build-failed", 8),
     (HELMFILE, "unknown", 13),                  # a Go tool's report on a command: the command's stderr
     (TERRAFORM_PLAN, "unknown", 7),             # terraform before 0.12: the resource's own error
+    (['Error: Failed preparing provisioner-block "ansible" ""', "", "  on template.pkr.hcl line 46:",
+      "  (source code not available)", "", "1 error(s) occurred:", "",
+      '* Error running "ansible-playbook --version": exit status 5'], "unknown", 8),   # Packer: the error it gathered
     (DEPLOYMENT_MANAGER, "unknown", 5),         # gcloud deployment-manager: the message that says why
     (TERRAFORM_PROVISIONER, "unknown", 6),      # terraform's provisioner heading: the command that failed
     (GOOGLE_ERROR_PAGE, "unknown", 9),          # Google's HTML error page: the sentence that says why

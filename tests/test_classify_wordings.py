@@ -525,6 +525,9 @@ def _next_failed_with(error: str) -> list[str]:
     (_next_failed_with("SyntaxError: Unexpected token '<'"), "buildpacks-build-failed", 8),
     (HELMFILE, "unknown", 13),                  # a Go tool's report on a command: the command's stderr
     (TERRAFORM_PLAN, "unknown", 7),             # terraform before 0.12: the resource's own error
+    (["ERROR    -> Command exited with non-zero exit code:", "Command: puppet module install --force croddy/make",
+      "Stdout:", "Notice: Downloading from https://forgeapi.puppetlabs.com ...", "Stderr:",
+      "Error: Could not connect to https://forgeapi.puppetlabs.com", "Exit code: 1"], "unknown", 6),   # r10k
     (['Error: Failed preparing provisioner-block "ansible" ""', "", "  on template.pkr.hcl line 46:",
       "  (source code not available)", "", "1 error(s) occurred:", "",
       '* Error running "ansible-playbook --version": exit status 5'], "unknown", 8),   # Packer: the error it gathered

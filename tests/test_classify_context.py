@@ -468,7 +468,8 @@ def test_a_usage_error_or_a_missing_tag_with_no_error_word_is_the_line_to_read(l
 
 @pytest.mark.parametrize("verdict", ["##[error]Process completed with exit code 1.",
                                      "Error: Process completed with exit code 2.",
-                                     "##[error]Docker run failed with exit code 2"])
+                                     "##[error]Docker run failed with exit code 2",
+                                     "ERROR: Job failed: exit code 1", "ERROR: Build failed: exit code 1"])
 def test_github_actions_verdict_on_a_step_is_passed_over_for_the_line_that_says_why(verdict):
     log = ['invalid argument "gcr.io/p/app//:v1" for "-t, --tag" flag: invalid reference format',
            "See 'docker build --help'.", verdict]

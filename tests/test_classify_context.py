@@ -516,6 +516,18 @@ def test_a_console_copy_with_each_timestamp_on_its_own_line_reads_as_one_output(
     assert own_text("2024-11-29 14:01:13.657 WARN disk almost full") == "WARN disk almost full"
 
 
+def test_jenkins_time_of_day_is_not_a_lines_own_text_even_on_some_lines_only():
+    # the timestamper's `HH:MM:SS  `: taken off the whole log when every line has it, off each line that keeps it
+    # otherwise (a log below another, a paste's wrapped continuation), and not a time inside a line's text
+    assert own_text("13:08:42  * Error running x") == "Error running x" and own_text("13:08:42  ") == ""
+    assert own_text("at 13:08:42  x") == "at 13:08:42  x"
+    packer = ['13:08:42  Error: Failed preparing provisioner-block "ansible" ""', "13:08:42  ",
+              "13:08:42    on template.pkr.hcl line 46:", "13:08:42  1 error(s) occurred:", "13:08:42  ",
+              '13:08:42  * Error running "ansible-playbook --version": exit status 5']
+    below = "Step #0: Successfully built app\n" * 3 + "\n".join(packer) + "\n"
+    assert classify_log(below)[0].line == 9   # the error the report gathered, its timestamp kept
+
+
 def test_gits_remote_prefix_is_not_a_lines_own_text():
     assert own_text("remote:        npm ERR! code ELIFECYCLE") == "npm ERR! code ELIFECYCLE"
     assert indented_text("remote:        npm ERR! code ELIFECYCLE") == "       npm ERR! code ELIFECYCLE"

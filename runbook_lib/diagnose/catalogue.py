@@ -262,7 +262,7 @@ class Catalogue:
         scan = self._default_scan if choice is self._default_needles else _NeedleScan(choice)
         owners, needles = scan.owners, scan.needles
         where = SectionTracker(self._markers, text)
-        for lineno, start, end, line in lines_hit(text, FirstHit(needles, text)):
+        for lineno, start, end, line in lines_hit(text, FirstHit(needles.scan, text)):
             seen = line if len(line) <= LONG_LINE else bounded(line)
             for i in sorted({i for n in needles.on(line) for i in owners[n]}):
                 p = self._patterns[i]
@@ -305,7 +305,7 @@ class Catalogue:
         scan = literals(r.needle for _, r in rules)
         found = len(self._platforms)
         for lo, hi in windows:
-            for _, _, _, line in lines_hit(text, FirstHit(scan, text, lo, hi)):
+            for _, _, _, line in lines_hit(text, FirstHit(scan.scan, text, lo, hi)):
                 found = min([found] + [rank for rank, rule in rules if rank < found and rule.hit(line)])
                 if found == 0:
                     return self._platforms[0][0]

@@ -86,11 +86,11 @@ def hits(regex: re2._Regexp, text: str, lo: int = 0, hi: int | None = None) -> I
 
 
 class FirstHit:
-    """search(text, pos) for lines.lines_hit: the first hit at or after pos of one scan of text[lo:hi] (for the
-    needles of `found`, or an RE2 regex), read once, as lines_hit asks for increasing pos."""
+    """search(text, pos) for lines.lines_hit: the first hit at or after pos of one scan of text[lo:hi] with an RE2
+    regex (a Literals' `scan`, a LineSearch's), read once, as lines_hit asks for increasing pos."""
 
-    def __init__(self, found: Literals | re2._Regexp, text: str, lo: int = 0, hi: int | None = None):
-        self._hits = hits(found.scan if isinstance(found, Literals) else found, text, lo, hi)
+    def __init__(self, scan: re2._Regexp, text: str, lo: int = 0, hi: int | None = None):
+        self._hits = hits(scan, text, lo, hi)
         self._next: Hit | None = Hit(-1, -1)
 
     def __call__(self, text: str, pos: int) -> Hit | None:

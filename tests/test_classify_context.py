@@ -803,3 +803,13 @@ def test_npm_10s_lowercase_warn_is_a_warning():
     # (its deprecation notices say `This package is no longer supported.`, words that name a platform's refusal)
     assert lines.is_warning("#10 2.564 npm warn deprecated npmlog@5.0.1: This package is no longer supported.")
     assert lines.is_warning("npm WARN deprecated request@2.88.2") and not lines.is_warning("npm error code E404")
+
+
+def test_ansibles_bracketed_warnings_are_warnings_and_other_tools_brackets_stay_prefixes():
+    # (Ansible wraps a warning's words, which may say something failed, under `[WARNING]:`; Maven's `[WARNING] `
+    # is a level prefix, whose line may be the cause: an enforcer rule that `failed with message:`)
+    assert lines.is_warning("10:41:31  [WARNING]: Unhandled error in Python interpreter discovery for host")
+    assert lines.is_warning("[DEPRECATION WARNING]: Distribution ubuntu 20.04 on host web failed to ...")
+    assert not lines.names_failure("[WARNING]: Could not match supplied host pattern, failed to parse inventory")
+    assert lines.names_failure("[WARNING] Rule 1: org.apache.maven.plugins.enforcer.RequireJavaVersion failed with")
+    assert own_text("[builder] ERROR: failed to build") == "ERROR: failed to build"

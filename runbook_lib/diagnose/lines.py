@@ -112,7 +112,7 @@ _SYSLOG_HEAD = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\
 # keep it, and Vercel's and Cloudflare Pages' time column, `18:38:16.186 | `,
 # where a pasted table's `-- | --` row keeps it from being taken off every line); a line whose own text starts with a
 # warning is not the cause
-_PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|'
+_PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[(?!WARNING\]:)[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|'
                        r'(?:app|heroku)/[\w-]+\.\d+:?(?= )|' + _SYSLOG_HEAD + r'|'
                        r'\d\d:\d\d:\d\d\.\d{3} \||\d\d:\d\d:\d\d(?= {2}|\s*$)|'
                        r'\d{1,6} \||[|│>*`]+|--|'
@@ -123,7 +123,7 @@ _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[[
 # and all, onto a line of its own above the entry, a line with no text of its own)
 # (not a Kubernetes event's `Warning  UpdateFailed` type column, which reports a failure; yarn's `info` notices too,
 # and the `info` lines of npm's debug log, whose own line count a viewer's line numbers cannot be told from)
-_WARNING = re.compile(r"^(?:npm (?:notice|WARN|warn)\b|"
+_WARNING = re.compile(r"^(?:npm (?:notice|WARN|warn)\b|\[(?:DEPRECATION )?WARNING\]:|"
                       r"(?:WARN|WARNING|Warning|warning)\b(?! {2,}[A-Z])|(?:\d+ )?info )")
 
 

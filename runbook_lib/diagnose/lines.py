@@ -112,7 +112,8 @@ _SYSLOG_HEAD = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\
 # keep it, and Vercel's and Cloudflare Pages' time column, `18:38:16.186 | `,
 # where a pasted table's `-- | --` row keeps it from being taken off every line); a line whose own text starts with a
 # warning is not the cause
-_PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[(?!WARNING\]:)[\w-]+\]|(?:app|heroku)\[[\w.-]+\]:|'
+_PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[(?!WARNING\]:)[\w-]+\]|'
+                       r'(?:app|heroku)\[[\w.-]+\]:|'
                        r'(?:app|heroku)/[\w-]+\.\d+:?(?= )|' + _SYSLOG_HEAD + r'|'
                        r'\d\d:\d\d:\d\d\.\d{3} \||\d\d:\d\d:\d\d(?= {2}|\s*$)|'
                        r'\d{1,6} \||[|│>*`]+|--|'

@@ -512,6 +512,15 @@ def _next_failed_with(error: str) -> list[str]:
     return NEXT_FAILED[:7] + [error] + NEXT_FAILED[8:]
 
 
+# the Nexus staging plugin refusing to close a staging repository (a Maven Central release through OSSRH)
+NEXUS_STAGING = ['[ERROR] Rule failure while trying to close staging repository with ID "comexample-1042".',
+                 "[ERROR] ", "[ERROR] Nexus Staging Rules Failure Report", "[ERROR] ==================================",
+                 '[ERROR] Repository "comexample-1042" failures', '[ERROR]   Rule "signature-staging" failures',
+                 "[ERROR]     * Missing Signature: '/com/example/lib/1.2.0/lib-1.2.0.pom.asc' does not exist for "
+                 "'lib-1.2.0.pom'.", '[ERROR]   Rule "pom-staging" failures',
+                 "[ERROR]     * Invalid POM: /com/example/lib/1.2.0/lib-1.2.0.pom: Project URL missing"]
+
+
 @pytest.mark.parametrize("lines, signature, telling", [
     (ERESOLVE, "buildpacks-build-failed", 7),          # a managed build quoting npm: the conflict, not the headline
     ([line.replace("npm ERR!", "npm error") for line in ERESOLVE], "buildpacks-build-failed", 7),   # ... npm >= 10
@@ -543,6 +552,8 @@ def _next_failed_with(error: str) -> list[str]:
     (DBT_REPORT, "unknown", 5),                 # dbt's report: the message under the error's kind
     (DBT_REPORT_STAMPED, "unknown", 10),        # ... past a platform's time on a line of its own
     (AIRFLOW_TASK, "unknown", 8),               # Airflow's task that raised: the exception its traceback ends in
+    (NEXUS_STAGING, "unknown", 7),              # Sonatype's staging rules: the first rule's failed item
+    ([line.removeprefix("[ERROR] ") for line in NEXUS_STAGING], "unknown", 7),   # ... without Maven's level
 ])
 def test_a_report_whose_first_line_only_announces_it_is_read_at_its_telling_line(lines, signature, telling):
     top = top_of(lines)

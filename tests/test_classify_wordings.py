@@ -512,6 +512,18 @@ def _next_failed_with(error: str) -> list[str]:
     return NEXT_FAILED[:7] + [error] + NEXT_FAILED[8:]
 
 
+# the SonarQube scanner's failure in a CI step: its message (a Java exception and frames, or `null`), then the cause
+SONAR_SCANNER = ["ERROR: Error during SonarQube Scanner execution",
+                 "org.sonarsource.scanner.api.internal.ScannerException: Unable to execute SonarQube",
+                 "\tat org.sonarsource.scanner.api.internal.IsolatedLauncherFactory.createLauncher(IsolatedLauncherF"
+                 "actory.java:74)",
+                 "\tat org.sonarsource.scanner.api.EmbeddedScanner.doStart(EmbeddedScanner.java:181)",
+                 "\tat org.sonarsource.scanner.cli.Main.execute(Main.java:73)",
+                 "\tat org.sonarsource.scanner.cli.Main.main(Main.java:61)",
+                 "Caused by: java.lang.IllegalStateException: Fail to download libraries from server",
+                 "\tat org.sonarsource.scanner.api.internal.Jars.downloadFiles(Jars.java:93)"]
+SONAR_SCANNER_NULL = ["ERROR: Error during SonarQube Scanner execution", "ERROR: null",
+                      "ERROR: Caused by: Could not initialize NSS", "ERROR: Caused by: /usr/lib/libnss3.so", "ERROR: "]
 # the Nexus staging plugin refusing to close a staging repository (a Maven Central release through OSSRH)
 NEXUS_STAGING = ['[ERROR] Rule failure while trying to close staging repository with ID "comexample-1042".',
                  "[ERROR] ", "[ERROR] Nexus Staging Rules Failure Report", "[ERROR] ==================================",
@@ -554,6 +566,8 @@ NEXUS_STAGING = ['[ERROR] Rule failure while trying to close staging repository 
     (AIRFLOW_TASK, "unknown", 8),               # Airflow's task that raised: the exception its traceback ends in
     (NEXUS_STAGING, "unknown", 7),              # Sonatype's staging rules: the first rule's failed item
     ([line.removeprefix("[ERROR] ") for line in NEXUS_STAGING], "unknown", 7),   # ... without Maven's level
+    (SONAR_SCANNER, "unknown", 7),              # the SonarQube scanner's failure: the cause it was given
+    (SONAR_SCANNER_NULL, "unknown", 3),         # ... whose message says nothing (`ERROR: null`)
 ])
 def test_a_report_whose_first_line_only_announces_it_is_read_at_its_telling_line(lines, signature, telling):
     top = top_of(lines)

@@ -813,3 +813,49 @@ def test_ansibles_bracketed_warnings_are_warnings_and_other_tools_brackets_stay_
     assert not lines.names_failure("[WARNING]: Could not match supplied host pattern, failed to parse inventory")
     assert lines.names_failure("[WARNING] Rule 1: org.apache.maven.plugins.enforcer.RequireJavaVersion failed with")
     assert own_text("[builder] ERROR: failed to build") == "ERROR: failed to build"
+
+
+_MAVEN_CLOSING = ["[ERROR] ", "[ERROR] To see the full stack trace of the errors, re-run Maven with the -e switch.",
+                  "[ERROR] Re-run Maven using the -X switch to enable full debug logging.", "[ERROR] ",
+                  "[ERROR] For more information about the errors and possible solutions, please read the following "
+                  "articles:", "[ERROR] [Help 1] http://cwiki.apache.org/confluence/display/MAVEN/MojoFailureException"]
+
+
+def test_mavens_failed_goal_says_what_failed_and_its_closing_advice_does_not():
+    log = ["[INFO] BUILD FAILURE", "[ERROR] Failed to execute goal org.liquibase:liquibase-maven-plugin:3.5.5:update "
+           "(default-cli) on project app: The database URL has not been specified -> [Help 1]", *_MAVEN_CLOSING,
+           "Waiting for release.... failed"]
+    assert classify_log("\n".join(log) + "\n")[0].line == 2
+
+
+@pytest.mark.parametrize("goal", ["Exit code: 2", "Execution default-cli of goal x:deploy failed: Non zero exit: 1",
+                                  "Some Enforcer rules have failed. Look above for specific messages explaining why"])
+def test_mavens_failed_goal_that_only_gives_an_exit_code_or_points_above_is_read_at_the_output_above(goal):
+    log = ["[INFO] --- maven-gpg-plugin:1.6:sign (sign-artifacts) @ parent ---", "gpg: signing failed: Not a tty",
+           "[INFO] BUILD FAILURE", f"[ERROR] Failed to execute goal org.apache.maven.plugins:x:1.6:sign on project "
+           f"parent: {goal} -> [Help 1]", *_MAVEN_CLOSING]
+    assert classify_log("\n".join(log) + "\n")[0].line == 2
+
+
+def test_a_line_whose_only_words_are_its_prefixes_is_no_lead_line():
+    # (Maven's `[ERROR] ` spacer under another tool's `[INFO] `, as a release plugin relays the inner build)
+    log = ["[INFO] [INFO] --- maven-gpg-plugin:1.6:sign (sign-artifacts) @ parent ---",
+           "[INFO] gpg: signing failed: Not a tty", "[INFO] [INFO] BUILD FAILURE", "[INFO] [ERROR] ",
+           "[INFO] [ERROR] To see the full stack trace of the errors, re-run Maven with the -e switch."]
+    assert classify_log("\n".join(log) + "\n")[0].line == 2
+
+
+def test_a_repeated_message_with_an_error_code_appended_is_read_where_it_was_first_stated():
+    log = ["{", "  uploadState: 'FAILURE',", "  itemError: [", "    {", "      error_code: 'ITEM_NOT_UPDATABLE',",
+           "      error_detail: 'The item cannot be updated now because it is in pending review.'", "    }", "  ]",
+           "}", "Error: Error: The item cannot be updated now because it is in pending review. (ITEM_NOT_UPDATABLE)"]
+    assert classify_log("\n".join(log) + "\n")[0].line == 6
+
+
+def test_a_source_line_under_an_indented_frame_is_read_at_the_exception_that_ends_the_traceback():
+    # (a traceback pasted without its header, its frames indented, below a build whose lines are not: the log is
+    # not dedented as a whole, so the frame is found past its indentation)
+    log = ["Successfully built image app:v1", '  File "/opt/lib/python3.10/site-packages/prefect/dockerutils.py", '
+           "line 174, in build_image", '    raise BuildError(event["error"])',
+           "prefect.utilities.dockerutils.BuildError: manifest for prefecthq/prefect:2.10.13 not found"]
+    assert classify_log("\n".join(log) + "\n")[0].line == 4

@@ -512,6 +512,16 @@ def _next_failed_with(error: str) -> list[str]:
     return NEXT_FAILED[:7] + [error] + NEXT_FAILED[8:]
 
 
+# opam's report on a package whose build failed: its heading, its context, then the command's output behind `# `
+OPAM_BUILD = ["#=== ERROR while compiling yojson.1.4.0 ==========================================#",
+              "# context     2.0.5 | linux/x86_64 | ocaml-base-compiler.4.14.0 | https://opam.ocaml.org#6a3f1e",
+              "# path        ~/.opam/4.14/.opam-switch/build/yojson.1.4.0",
+              "# command     ~/.opam/4.14/bin/dune build -p yojson",
+              "# exit-code   1", "# output-file ~/.opam/log/yojson-21-5b3c1d.out", "### output ###",
+              "# File \"lib/read.mll\", line 1, characters 0-1:",
+              "# Error: Some fields are missing in this record: source_file", "",
+              "<><> Error report <><><><><><><><><><><><><><><><><><><><><><><><><><><><><><><>",
+              "+- The following actions failed", "| - build yojson 1.4.0"]
 # the SonarQube scanner's failure in a CI step: its message (a Java exception and frames, or `null`), then the cause
 SONAR_SCANNER = ["ERROR: Error during SonarQube Scanner execution",
                  "org.sonarsource.scanner.api.internal.ScannerException: Unable to execute SonarQube",
@@ -567,6 +577,7 @@ NEXUS_STAGING = ['[ERROR] Rule failure while trying to close staging repository 
     (NEXUS_STAGING, "unknown", 7),              # Sonatype's staging rules: the first rule's failed item
     ([line.removeprefix("[ERROR] ") for line in NEXUS_STAGING], "unknown", 7),   # ... without Maven's level
     (SONAR_SCANNER, "unknown", 7),              # the SonarQube scanner's failure: the cause it was given
+    (OPAM_BUILD, "unknown", 9),                 # opam's report on a package that failed: its output's error
     (SONAR_SCANNER_NULL, "unknown", 3),         # ... whose message says nothing (`ERROR: null`)
 ])
 def test_a_report_whose_first_line_only_announces_it_is_read_at_its_telling_line(lines, signature, telling):

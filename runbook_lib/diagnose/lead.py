@@ -22,6 +22,9 @@ MAX_VERDICT_ABOVE = 3         # lines a command's verdict may stand above the ba
 MIN_REPEATED = 24             # characters of a message that make it the same message when a tool says it again
 # `Error: `, `ERROR: `, `FirebaseError: ` before a message
 _ERROR_TAG = re.compile(r"^(?:\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
+# an error code a tool appends to the message it repeats (`... deleted status. (ITEM_NOT_UPDATABLE)`), which the
+# message's first statement (a JSON error's `error_detail`) does not carry
+_TRAILING_CODE = re.compile(r"\s*\([A-Z][A-Z0-9_]{2,}\)$")
 _PROGRESS_DONE = re.compile(r"\.\.\.done\.?$")   # gcloud's progress line for a stage that succeeded
 _ERROR, _FAILURE = LineSearch(ERROR_WORD), LineSearch(FAILURE_WORD)
 
@@ -114,7 +117,7 @@ def _first_statement(window: _Window, found: Found) -> Found:
     """The line that first stated the message of the line `found`, where a tool repeats it at the end (the
     Firebase CLI's closing `Error: User code failed to load. ...`, first said in a warning line above); `found`
     itself when nothing above holds its message."""
-    message = _ERROR_TAG.sub("", own_text(found[2]).strip()).strip().rstrip(".")
+    message = _TRAILING_CODE.sub("", _ERROR_TAG.sub("", own_text(found[2]).strip()).strip()).rstrip(".")
     if len(message) < MIN_REPEATED:
         return found
     at = window.text.find(message, 0, max(0, found[1] - window.offset))
@@ -130,6 +133,8 @@ def _first(shape: LogShape, window: _Window, words: LineSearch, where: Callable[
     """(line number, start, line) of the first line with `words` (and passing `where`) that is informative and
     not a warning, or with `uninformative=True` the first uninformative one."""
     for lineno, start, _, line in lines_hit(window.text, words.over(window.text)):
+        if not any(c.isalnum() for c in own_text(line)):
+            continue   # (words only in its prefixes: Maven's `[ERROR] ` spacer under another tool's `[INFO] `)
         if (where is None or where(line)) and shape.uninformative_line(line) == uninformative and \
                 (uninformative or not is_warning(line)) and \
                 not shape.in_succeeded_step(window.offset + start):

@@ -156,7 +156,7 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
     m = _TRACEBACK.match(head) or _TRACEBACK_AFTER.search(head)
     if m is None:   # a frame's source line (`return f(x, error)`) is read from its frame
         frame = next(lines_above(text, start, lineno, 1), None)
-        if frame is None or not _FRAME.match(own_text(frame[2])) or \
+        if frame is None or not _FRAME.match(own_text(frame[2]).lstrip()) or \
                 _indentation(indented_text(line_at(text, start))) <= _indentation(indented_text(frame[2])):
             return None
         return python_exception(text, frame[1], frame[0])

@@ -213,6 +213,9 @@ def test_more_wordings_of_known_causes(line, signature):
     "scope=repository%3Ap%2Fapp%3Apush%2Cpull&service=gcr.io: UNAUTHORIZED: You don't have the needed permissions",
     "GET https://us-docker.pkg.dev/v2/token?scope=repository:p/r/app:push,pull&service=us-docker.pkg.dev: DENIED: "
     "Permission denied",
+    # docker-java (CI plugins' Java Docker client) quoting the registry's refusal
+    "com.github.dockerjava.api.exception.DockerClientException: Could not push image: error from registry: User is "
+    "unauthorized to upload to docker-local/corp/app/_uploads",
 ])
 def test_the_registry_refusing_a_push_in_any_wording_is_a_refused_push(line):
     assert _top_signature(line) == "push-permission-denied"
@@ -234,6 +237,8 @@ def test_the_registry_refusing_a_push_in_any_wording_is_a_refused_push(line):
     # a token for a pull scope only: a base image the build may not read
     "GET https://gcr.io/v2/token?scope=repository%3Adistroless%2Fstatic%3Apull&service=gcr.io: UNAUTHORIZED: "
     "You don't have the needed permissions",
+    "com.github.dockerjava.api.exception.DockerClientException: Could not pull image: unauthorized: authentication "
+    "required",
 ])
 def test_the_same_words_on_a_pull_or_a_file_are_not_a_refused_push(line):
     assert _top_signature(line) != "push-permission-denied"
@@ -366,6 +371,11 @@ def test_a_version_word_without_a_refusal_of_the_version_file_is_no_version_prob
     (["would reformat /home/runner/work/app/app/src/cli.py", "", "Oh no! 💥 💔 💥",
       "1 file would be reformatted, 4 files would be left unchanged.",
       "Error: Process completed with exit code 1."], 1),
+    # go-multierror's heading (Pulumi, Terraform providers): the error it gathered below it
+    (["  gcp:apigateway:ApiConfig (task-list-config):", "    error: 1 error occurred:",
+      "    \t* Error creating ApiConfig: googleapi: Error 400: Cannot convert to service config.", "    kind: ERROR"], 3),
+    (["Deploying...", "! 2 errors occurred:", "        * Cloud Run service failed to get ready",
+      "        * Error during rollback: 1 error occurred:"], 3),
     # rsync's closing verdict points at the errors above it
     (['rsync: link_stat "/github/workspace/dist/" failed: No such file or directory (2)', "sending incremental file list",
       "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1196) [sender=3.1.2]"],
@@ -1086,11 +1096,12 @@ def test_a_push_whose_credential_helper_gave_nothing_is_a_push_refusal():
 
 
 def test_pulumis_stack_verdict_gives_way_to_the_resources_error_below_it():
+    # (past go-multierror's `1 error occurred:` heading, since stop 59, to the error it gathered)
     log = ["Diagnostics:", "  pulumi:pulumi:Stack (test):", "    error: update failed", " ",
            "  gcp:cloudfunctions:Function (hello):", "    error: Plan apply failed: 1 error occurred:",
            "        * updating urn:pulumi:test/function:Function::hello: Error while updating cloudfunction "
            "configuration: googleapi: Error 400: The request has errors, badRequest"]
-    assert top_of(log).line == 6
+    assert top_of(log).line == 7
 
 
 def test_an_audit_log_entrys_error_status_is_read_at_its_code():

@@ -863,11 +863,12 @@ def test_a_source_line_under_an_indented_frame_is_read_at_the_exception_that_end
 
 def test_pip_raising_in_its_own_code_is_a_pip_install_failure_read_at_its_exception():
     # (a requirements file saved as UTF-16, which pip cannot decode, under Heroku's Python buildpack)
-    log = ["remote:          File \"/app/.heroku/python/lib/python3.10/site-packages/pip/_internal/req/req_file.py\", "
-           "line 533, in get_file_content", "remote:            content = auto_decode(f.read())",
-           "remote:          File \"/app/.heroku/python/lib/python3.10/site-packages/pip/_internal/utils/encoding.py\", "
-           "line 26, in auto_decode", "remote:            return data[len(bom) :].decode(encoding)",
-           "remote:        UnicodeDecodeError: 'utf-16-le' codec can't decode byte 0x2e in position 646: truncated data",
+    pip = "/app/.heroku/python/lib/python3.10/site-packages/pip/_internal"
+    log = [f'remote:          File "{pip}/req/req_file.py", line 533, in get_file_content',
+           "remote:            content = auto_decode(f.read())",
+           f'remote:          File "{pip}/utils/encoding.py", line 26, in auto_decode',
+           "remote:            return data[len(bom) :].decode(encoding)",
+           "remote:        UnicodeDecodeError: 'utf-16-le' codec can't decode byte 0x2e in position 646: truncated",
            "remote:  !     Push rejected, failed to compile Python app."]
     top = classify_log("\n".join(log) + "\n")[0]
     assert (top.signature, top.line) == ("pip-install-failed", 5)

@@ -373,7 +373,8 @@ def test_a_version_word_without_a_refusal_of_the_version_file_is_no_version_prob
       "Error: Process completed with exit code 1."], 1),
     # go-multierror's heading (Pulumi, Terraform providers): the error it gathered below it
     (["  gcp:apigateway:ApiConfig (task-list-config):", "    error: 1 error occurred:",
-      "    \t* Error creating ApiConfig: googleapi: Error 400: Cannot convert to service config.", "    kind: ERROR"], 3),
+      "    \t* Error creating ApiConfig: googleapi: Error 400: Cannot convert to service config.",
+      "    kind: ERROR"], 3),
     (["Deploying...", "! 2 errors occurred:", "        * Cloud Run service failed to get ready",
       "        * Error during rollback: 1 error occurred:"], 3),
     # rsync's closing verdict points at the errors above it

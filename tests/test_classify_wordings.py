@@ -187,6 +187,7 @@ def test_shipped_app_server_start_failures_and_their_tracebacks_are_a_start_fail
     ("Smoke checks for 28744e2b071248 failed: the app appears to be crashing", "container-start-failed"),
     ("1/1 replicas never became healthy!", "container-start-failed"),   # Railway's deploy healthcheck
     ('unable to prepare context: path "./src" not found', "dockerfile-not-in-upload"),   # the context is not there
+    ("  pip: Failed to detect successful installation of [face_recognition]", "pip-install-failed"),   # rosdep's
 ])
 def test_more_wordings_of_known_causes(line, signature):
     assert classify_log(f"building\n{line}\n")[0].signature == signature
@@ -523,6 +524,11 @@ def _next_failed_with(error: str) -> list[str]:
     return NEXT_FAILED[:7] + [error] + NEXT_FAILED[8:]
 
 
+# npm's report on the git command it ran for a git dependency: the command, then git's own error
+NPM_GIT = ["npm ERR! Error while executing:", "npm ERR! /usr/bin/git ls-remote -h -t ssh://git@github.com/o/lib.git",
+           "npm ERR! ", "npm ERR! Host key verification failed.",
+           "npm ERR! fatal: Could not read from remote repository.", "npm ERR! ",
+           "npm ERR! Please make sure you have the correct access rights", "npm ERR! and the repository exists."]
 # opam's report on a package whose build failed: its heading, its context, then the command's output behind `# `
 OPAM_BUILD = ["#=== ERROR while compiling yojson.1.4.0 ==========================================#",
               "# context     2.0.5 | linux/x86_64 | ocaml-base-compiler.4.14.0 | https://opam.ocaml.org#6a3f1e",
@@ -589,6 +595,9 @@ NEXUS_STAGING = ['[ERROR] Rule failure while trying to close staging repository 
     ([line.removeprefix("[ERROR] ") for line in NEXUS_STAGING], "unknown", 7),   # ... without Maven's level
     (SONAR_SCANNER, "unknown", 7),              # the SonarQube scanner's failure: the cause it was given
     (OPAM_BUILD, "unknown", 9),                 # opam's report on a package that failed: its output's error
+    (NPM_GIT, "unknown", 4),                    # npm running git for a dependency: git's own error
+    ([line.replace("Host key verification failed.", "Permission denied (publickey).") for line in NPM_GIT],
+     "unknown", 4),
     (SONAR_SCANNER_NULL, "unknown", 3),         # ... whose message says nothing (`ERROR: null`)
 ])
 def test_a_report_whose_first_line_only_announces_it_is_read_at_its_telling_line(lines, signature, telling):

@@ -524,6 +524,14 @@ def _next_failed_with(error: str) -> list[str]:
     return NEXT_FAILED[:7] + [error] + NEXT_FAILED[8:]
 
 
+# SAP's Project "Piper" Jenkins library on a failed step: its parameters hidden, then the error between `***` rules
+PIPER_STEP = ["13:28:03  --- An error occurred in the library step: mtaBuild",
+              "13:28:03  ----------------------------------------------------------", "13:28:03  ",
+              "13:28:03  The following parameters were available to the step:", "13:28:03  ***",
+              "13:28:03  *** to show step parameters, set verbose:true in general pipeline configuration",
+              "13:28:03  ***", "13:28:03  The error was:", "13:28:03  ***",
+              "13:28:03  hudson.AbortException: [mtaBuild] Step execution failed. Error: 'mta.yaml' not found",
+              "13:28:03  ***"]
 # npm's report on the git command it ran for a git dependency: the command, then git's own error
 NPM_GIT = ["npm ERR! Error while executing:", "npm ERR! /usr/bin/git ls-remote -h -t ssh://git@github.com/o/lib.git",
            "npm ERR! ", "npm ERR! Host key verification failed.",
@@ -596,6 +604,7 @@ NEXUS_STAGING = ['[ERROR] Rule failure while trying to close staging repository 
     (SONAR_SCANNER, "unknown", 7),              # the SonarQube scanner's failure: the cause it was given
     (OPAM_BUILD, "unknown", 9),                 # opam's report on a package that failed: its output's error
     (NPM_GIT, "unknown", 4),                    # npm running git for a dependency: git's own error
+    (PIPER_STEP, "unknown", 10),                # SAP's Piper library on a step: the error under `The error was:`
     ([line.replace("Host key verification failed.", "Permission denied (publickey).") for line in NPM_GIT],
      "unknown", 4),
     (SONAR_SCANNER_NULL, "unknown", 3),         # ... whose message says nothing (`ERROR: null`)

@@ -872,3 +872,10 @@ def test_pip_raising_in_its_own_code_is_a_pip_install_failure_read_at_its_except
            "remote:  !     Push rejected, failed to compile Python app."]
     top = classify_log("\n".join(log) + "\n")[0]
     assert (top.signature, top.line) == ("pip-install-failed", 5)
+
+
+def test_a_service_rejecting_what_it_was_sent_and_a_step_that_did_not_succeed_name_a_failure():
+    assert lines.names_failure("Credentials were rejected, please try again.")   # the Cloud Foundry CLI's login
+    assert lines.names_failure("#55 0.094 The virtual environment was not created successfully because ensurepip is")
+    assert not lines.names_failure("All 12 files were uploaded successfully")
+    assert not lines.names_failure("The request was accepted")

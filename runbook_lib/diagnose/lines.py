@@ -42,6 +42,8 @@ _FAILURE_WORDS = [
     r"tag does not exist:",   # docker pushing a tag that was never built
     r"not in gzip format|child returned status \d+",   # gzip and tar refusing a download that is no archive
     r"push rejected",
+    r"(?:was|were) rejected",   # a service refusing what it was sent (`Credentials were rejected, please try again.`)
+    r"(?:was|were) not \w+ successfully",   # (`The virtual environment was not created successfully because ...`)
     r"invalid value",   # an API refusing a setting's value
     # a platform refusing an upload, a function or a file for its size (Netlify's `The function "x" is larger than the
     # 50MB limit.`, Heroku's `Compiled slug size: 826.7M is too large (max is 500M).`)

@@ -524,6 +524,11 @@ def _next_failed_with(error: str) -> list[str]:
     return NEXT_FAILED[:7] + [error] + NEXT_FAILED[8:]
 
 
+# the Elm compiler run by webpack's loader: the loader's verdict, then Elm's own report under its heading
+ELM_LOADER = ["ERROR in ./src/Main.elm", "Module build failed (from ./node_modules/elm-webpack-loader/index.js):",
+              "Error: Compiler process exited with error Compilation failed",
+              "-- TYPE MISMATCH ------------------------------------------------------ src/Main.elm", "",
+              "The 1st argument to `text` is not what I expect:", "", "12|     text model.count"]
 # SAP's Project "Piper" Jenkins library on a failed step: its parameters hidden, then the error between `***` rules
 PIPER_STEP = ["13:28:03  --- An error occurred in the library step: mtaBuild",
               "13:28:03  ----------------------------------------------------------", "13:28:03  ",
@@ -605,6 +610,7 @@ NEXUS_STAGING = ['[ERROR] Rule failure while trying to close staging repository 
     (OPAM_BUILD, "unknown", 9),                 # opam's report on a package that failed: its output's error
     (NPM_GIT, "unknown", 4),                    # npm running git for a dependency: git's own error
     (PIPER_STEP, "unknown", 10),                # SAP's Piper library on a step: the error under `The error was:`
+    (ELM_LOADER, "unknown", 6),                 # the Elm compiler under a bundler's loader: what its report says
     ([line.replace("Host key verification failed.", "Permission denied (publickey).") for line in NPM_GIT],
      "unknown", 4),
     (SONAR_SCANNER_NULL, "unknown", 3),         # ... whose message says nothing (`ERROR: null`)

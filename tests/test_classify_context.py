@@ -879,3 +879,11 @@ def test_a_service_rejecting_what_it_was_sent_and_a_step_that_did_not_succeed_na
     assert lines.names_failure("#55 0.094 The virtual environment was not created successfully because ensurepip is")
     assert not lines.names_failure("All 12 files were uploaded successfully")
     assert not lines.names_failure("The request was accepted")
+
+
+def test_netlifys_twelve_hour_clock_is_not_a_lines_own_text():
+    assert own_text("12:48:33 PM: Error: Command failed with exit code 1") == "Error: Command failed with exit code 1"
+    assert own_text("9:05:12 AM: Build ready to start") == "Build ready to start"
+    assert own_text("at 9:05:12 AM: it broke") == "at 9:05:12 AM: it broke"
+    log = "12:48:30 PM: > build\n12:48:33 PM: Failed during stage 'building site'\n12:48:33 PM: done\n"
+    assert lines.without_decoration(log) == "> build\nFailed during stage 'building site'\ndone\n"

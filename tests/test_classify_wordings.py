@@ -524,6 +524,11 @@ def _next_failed_with(error: str) -> list[str]:
     return NEXT_FAILED[:7] + [error] + NEXT_FAILED[8:]
 
 
+# Haskell's Stack on an error that wraps another, each under its error code
+STACK_NESTED = ["Error: [S-7282]", "       Stack failed to execute the build plan.", "       ",
+                "       While executing the build plan, Stack encountered the error:", "       ",
+                "       Error: [S-7011]", "       While building package zlib-0.6.3.0 (scroll up to its section to see "
+                "the error) using:", "Error: Process completed with exit code 1."]
 # the Elm compiler run by webpack's loader: the loader's verdict, then Elm's own report under its heading
 ELM_LOADER = ["ERROR in ./src/Main.elm", "Module build failed (from ./node_modules/elm-webpack-loader/index.js):",
               "Error: Compiler process exited with error Compilation failed",
@@ -611,6 +616,7 @@ NEXUS_STAGING = ['[ERROR] Rule failure while trying to close staging repository 
     (NPM_GIT, "unknown", 4),                    # npm running git for a dependency: git's own error
     (PIPER_STEP, "unknown", 10),                # SAP's Piper library on a step: the error under `The error was:`
     (ELM_LOADER, "unknown", 6),                 # the Elm compiler under a bundler's loader: what its report says
+    (STACK_NESTED, "unknown", 7),               # Haskell's Stack, an error wrapping another: the inner message
     ([line.replace("Host key verification failed.", "Permission denied (publickey).") for line in NPM_GIT],
      "unknown", 4),
     (SONAR_SCANNER_NULL, "unknown", 3),         # ... whose message says nothing (`ERROR: null`)

@@ -79,3 +79,12 @@ def test_real_logs_wrapped_at_120_columns_mostly_read_the_same():
         stored = {piece: n for n, piece in where.items()}.get(again.line, -NEAR - 1) if again.line else 0
         lost += again.signature != entry["signature"] or not is_near(stored, entry["error_line"])
     assert right > 500 and lost <= right // 30, (right, lost)
+
+
+def test_a_heading_drawn_to_the_width_is_no_cut():
+    # (Elm pads its headings to 80 columns with dashes; the report below is its own, wrapped by Elm, not cut)
+    heading = "-- PROBLEM BUILDING DEPENDENCIES " + "-" * 47
+    text = "\n".join([heading, "I ran into a compilation error when trying to build the following package:",
+                      "x" * 79 + "y", "z"]) + "\n"
+    joined, where = unwrapped(text)
+    assert joined.split("\n")[0] == heading

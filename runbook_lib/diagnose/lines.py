@@ -117,7 +117,7 @@ _SYSLOG_HEAD = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[(?!WARNING\]:)[\w-]+\]|'
                        r'(?:app|heroku)\[[\w.-]+\]:|'
                        r'(?:app|heroku)/[\w-]+\.\d+:?(?= )|' + _SYSLOG_HEAD + r'|'
-                       r'\d\d:\d\d:\d\d\.\d{3} \||\d\d:\d\d:\d\d(?= {2}|\s*$)|'
+                       r'\d\d:\d\d:\d\d\.\d{3} \||\d\d:\d\d:\d\d(?= {2}|\s*$)|\d?\d:\d\d:\d\d [AP]M:(?=\s)|'
                        r'\d{1,6} \||[|│>*`]+|--|'
                        r'#\d+ \d+(?:\.\d+)?|'
                        r'(?:\d\.\d{3}|\d\d\.\d\d|\d{3}\.\d)(?= )|'
@@ -149,7 +149,8 @@ _OVERWRITTEN = re.compile(r"^[^\n]*\r(?=[^\r\n])", re.MULTILINE)
 _ZONE = r"(?:UTC|GMT|[ECMPAH][SD]T|BST|IST|JST|KST|HKT|SGT|CES?T|EES?T|WES?T|AES[DT]|MSK)(?![A-Za-z])"
 _LINE_TIMESTAMP = re.compile(
     r"^(?:(?:DEFAULT|DEBUG|INFO|NOTICE|WARNING|ERROR|CRITICAL|ALERT|EMERGENCY) )?"   # Logs Explorer's severity
-    r"\[?(?:\d{4}-\d\d-\d\d[T ])?\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?" + _ZONE + r")?\]? ?"
+    r"(?:\d?\d:\d\d:\d\d [AP]M: |"   # Netlify's deploy log's 12-hour clock (`12:48:33 PM: `)
+    r"\[?(?:\d{4}-\d\d-\d\d[T ])?\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?" + _ZONE + r")?\]? ?)"
     r"(?:\d\d[OE]\+? )?",   # GitLab's stream and section marks after its timestamp (`00O `, `01E+ `)
     re.MULTILINE)
 # a Markdown code fence a poster glued to the log's first or last line (```Step #0: ...```), fences glued on fences too:
@@ -242,20 +243,25 @@ WRAP_MIN_WIDTH = 60
 SAME_START = 8   # a line that starts as the one before it did (`Step #0 - `, a date) is a line of its own
 
 
+# a line that ends in a drawn rule (`-- PROBLEM BUILDING DEPENDENCIES -----`, Elm's heading padded to 80 columns with
+# dashes) was drawn to the width, not cut at it
+_RULE_END = re.compile(r"([-=_*~#─━═])\1\1$")
+
+
 def unwrapped(text: str) -> tuple[str, list[int] | None]:
     """The log with the lines a terminal hard-wrapped joined again, and for each of its lines the number of the
     line of `text` it starts on; (text, None) when it shows no such wrapping. A line cut at the width is joined
     with the next one unless that is empty or starts as it does. No sign of a cut: two equal lines of that length
-    (a retry's), lines padded to it with spaces (a console's columns), or lines that all end in the same character
-    at it (a frame's `│`, or two lines that differ only inside, as a tool's two similar warnings may)."""
+    (a retry's), lines padded to it with spaces (a console's columns) or drawn to it (a heading's rule of dashes), or
+    lines that all end in the same character at it (a frame's `│`, or two lines that differ only inside, as a tool's two similar warnings may)."""
     if len(text) > UNWRAP_MAX_CHARS or "\n" not in text:
         return text, None
     lines = [line.rstrip("\r") for line in text.split("\n")]
     width = max(map(len, lines))
 
     # whether each line was cut (a line padded with spaces to the width is no cut, nor one a line of its kind follows)
-    cut = [len(line) == width and not line.endswith("  ") and bool(after) and not after.startswith(line[:SAME_START])
-           for line, after in zip(lines, lines[1:] + [""])]
+    cut = [len(line) == width and not line.endswith("  ") and not _RULE_END.search(line) and bool(after)
+           and not after.startswith(line[:SAME_START]) for line, after in zip(lines, lines[1:] + [""])]
     cuts = {line for line, was in zip(lines, cut) if was}
     if width < WRAP_MIN_WIDTH or len(cuts) < 2 or len({line[-1] for line in cuts}) < 2:
         return text, None

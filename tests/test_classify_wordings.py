@@ -372,6 +372,12 @@ def test_a_version_word_without_a_refusal_of_the_version_file_is_no_version_prob
     (["would reformat /home/runner/work/app/app/src/cli.py", "", "Oh no! 💥 💔 💥",
       "1 file would be reformatted, 4 files would be left unchanged.",
       "Error: Process completed with exit code 1."], 1),
+    # a library's preamble to an error it did not expect, and webpack's stats row for a module that failed
+    (["This error shouldn't have happened. Please consider opening a GitHub issue with the stack trace below here:",
+      "An unchecked error was produced.", "",
+      'Error: The package "@esbuild/linux-x64" could not be found, and is needed by esbuild.'], 4),
+    (["   [0] ./src/content.js 1.61 kB {1} [built] [failed] [1 error]", "ERROR in ./src/content.js",
+      "Module build failed: Error: Couldn't find preset \"babili\" relative to directory \"/app\""], 2),
     # go-multierror's heading (Pulumi, Terraform providers): the error it gathered below it
     (["  gcp:apigateway:ApiConfig (task-list-config):", "    error: 1 error occurred:",
       "    \t* Error creating ApiConfig: googleapi: Error 400: Cannot convert to service config.",
@@ -524,6 +530,17 @@ def _next_failed_with(error: str) -> list[str]:
     return NEXT_FAILED[:7] + [error] + NEXT_FAILED[8:]
 
 
+# the Ionic CLI on the command it ran, its output indented below
+IONIC_RUN = ["> cordova build android", "✖ Running command - failed!",
+             "[ERROR] An error occurred while running cordova build android (exit code 1):", "",
+             "        ANDROID_HOME=/opt/android-sdk-linux",
+             "        Error: Could not find an installed version of Gradle either in Android Studio,",
+             "        or on your system to install the gradle wrapper.", "ERROR: Job failed: exit code 1"]
+# Netlify's box over a configuration error, then its `Error message` heading
+NETLIFY_CONFIG = ["", "┌─────────────────────────────┐", "│     Configuration error     │",
+                  "└─────────────────────────────┘", "", "  Error message",
+                  "  Plugin could not be found using local path: ./plugins/purge",
+                  "  Cannot find module './plugins/purge'", "", "  Resolved config"]
 # Haskell's Stack on an error that wraps another, each under its error code
 STACK_NESTED = ["Error: [S-7282]", "       Stack failed to execute the build plan.", "       ",
                 "       While executing the build plan, Stack encountered the error:", "       ",
@@ -617,6 +634,8 @@ NEXUS_STAGING = ['[ERROR] Rule failure while trying to close staging repository 
     (PIPER_STEP, "unknown", 10),                # SAP's Piper library on a step: the error under `The error was:`
     (ELM_LOADER, "unknown", 6),                 # the Elm compiler under a bundler's loader: what its report says
     (STACK_NESTED, "unknown", 7),               # Haskell's Stack, an error wrapping another: the inner message
+    (IONIC_RUN, "unknown", 6),                  # the Ionic CLI on a command it ran: the command's own error
+    (NETLIFY_CONFIG, "unknown", 7),             # Netlify's configuration error box: the message under its heading
     ([line.replace("Host key verification failed.", "Permission denied (publickey).") for line in NPM_GIT],
      "unknown", 4),
     (SONAR_SCANNER_NULL, "unknown", 3),         # ... whose message says nothing (`ERROR: null`)

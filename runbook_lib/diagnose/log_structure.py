@@ -377,8 +377,8 @@ class LogShape:
             own = own_text(line).lstrip()
             if own and ends is not None and ends(own):
                 return None
-            if own and telling(own) and \
-                    not self.uninformative_line(line):   # (npm's `npm ERR! code E404` header is not its telling line)
+            # (npm's `npm ERR! code E404` header is not its telling line; a heading read past, `Error message`, may be)
+            if own and telling(own) and (after or not self.uninformative_line(line)):
                 # (past a line with no text of its own: a platform's timestamp printed on a line of its own)
                 return next((found for found in lines if own_text(found[2]).strip()), (n, pos, line)) if after \
                     else (n, pos, line)

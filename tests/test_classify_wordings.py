@@ -188,6 +188,11 @@ def test_shipped_app_server_start_failures_and_their_tracebacks_are_a_start_fail
     ("1/1 replicas never became healthy!", "container-start-failed"),   # Railway's deploy healthcheck
     ('unable to prepare context: path "./src" not found', "dockerfile-not-in-upload"),   # the context is not there
     ("  pip: Failed to detect successful installation of [face_recognition]", "pip-install-failed"),   # rosdep's
+    # docker's verdict on a RUN step that installs the requirements with conda
+    ("The command '/bin/sh -c conda env create -p /envs/app -f environment.yml' returned a non-zero code: 1",
+     "pip-install-failed"),
+    ('ERROR: failed to solve: process "/bin/sh -c conda install -y numpy=1.16.0" did not complete successfully: '
+     "exit code: 1", "pip-install-failed"),
 ])
 def test_more_wordings_of_known_causes(line, signature):
     assert classify_log(f"building\n{line}\n")[0].signature == signature

@@ -2908,3 +2908,14 @@ def test_aws_lambdas_runtime_errors_on_code_it_could_not_load_are_a_start_that_f
            "Fri Sep 18 13:47:33 UTC 2020 : Lambda execution failed with status 200 due to customer function error"]
     assert signature_and_line(log)[0] == "container-start-failed"
     assert signature_and_line([log[1]])[0] == "unknown"   # (no runtime error type: the function may have run)
+
+
+def test_kubectl_logs_of_a_build_steps_container_are_no_apps_own_output():
+    # (Knative Build's `build-step-git-source`, Tekton's `step-build`: a build that failed, not an app that would not
+    # start; an app container's logs still are)
+    error = '{"level":"fatal","logger":"git-init","msg":"Unexpected error creating symlink: file exists"}'
+    for container in ("build-step-git-source", "step-build"):
+        log = [f"$ kubectl logs app-from-source-00001-6nnw6 -c {container}", error]
+        assert signature_and_line(log)[0] == "unknown"
+    assert signature_and_line(["$ kubectl logs app-00001-6nnw6 -c user-container", error])[0] == \
+        "container-start-failed"

@@ -887,3 +887,18 @@ def test_netlifys_twelve_hour_clock_is_not_a_lines_own_text():
     assert own_text("at 9:05:12 AM: it broke") == "at 9:05:12 AM: it broke"
     log = "12:48:30 PM: > build\n12:48:33 PM: Failed during stage 'building site'\n12:48:33 PM: done\n"
     assert lines.without_decoration(log) == "> build\nFailed during stage 'building site'\ndone\n"
+
+
+def test_more_words_that_say_something_failed():
+    assert lines.names_failure("Illegal instruction (core dumped)")
+    assert lines.names_failure("Package 'bibutils-6.2' is not supported on 'x86_64-darwin', refusing to evaluate.")
+    assert lines.names_failure("✖ Vercel build environment detected but no Convex deployment configuration found.")
+    assert not lines.names_failure("✔ Deployed functions") and not lines.names_failure("a ✖ mark inside a line")
+
+
+def test_dpkg_buildpackages_verdict_on_debian_rules_is_read_at_the_output_above():
+    log = ["cd build && ./tests/unittest_common && cd ..", "Illegal instruction (core dumped)",
+           "debian/rules:40: recipe for target 'override_dh_auto_test' failed",
+           "make[1]: *** [override_dh_auto_test] Error 132",
+           "dpkg-buildpackage: error: debian/rules build gave error exit status 2"]
+    assert classify_log("\n".join(log) + "\n")[0].line == 2

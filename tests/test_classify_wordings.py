@@ -188,6 +188,7 @@ def test_shipped_app_server_start_failures_and_their_tracebacks_are_a_start_fail
     ("1/1 replicas never became healthy!", "container-start-failed"),   # Railway's deploy healthcheck
     ('unable to prepare context: path "./src" not found', "dockerfile-not-in-upload"),   # the context is not there
     ("  pip: Failed to detect successful installation of [face_recognition]", "pip-install-failed"),   # rosdep's
+    ("building of '/nix/store/6nff4g-octave-4.2.2.drv' timed out after 3600 seconds", "build-timeout"),   # Nix's
     # docker's verdict on a RUN step that installs the requirements with conda
     ("The command '/bin/sh -c conda env create -p /envs/app -f environment.yml' returned a non-zero code: 1",
      "pip-install-failed"),
@@ -219,6 +220,9 @@ def test_more_wordings_of_known_causes(line, signature):
     "scope=repository%3Ap%2Fapp%3Apush%2Cpull&service=gcr.io: UNAUTHORIZED: You don't have the needed permissions",
     "GET https://us-docker.pkg.dev/v2/token?scope=repository:p/r/app:push,pull&service=us-docker.pkg.dev: DENIED: "
     "Permission denied",
+    # Container Registry refusing a push to a project that is not there, as skaffold quotes it
+    'level=fatal msg="build failed: building [app]: build artifact: unknown: Project \'projects/acme\' not found or '
+    'deleted."',
     # docker-java (CI plugins' Java Docker client) quoting the registry's refusal
     "com.github.dockerjava.api.exception.DockerClientException: Could not push image: error from registry: User is "
     "unauthorized to upload to docker-local/corp/app/_uploads",

@@ -902,3 +902,8 @@ def test_dpkg_buildpackages_verdict_on_debian_rules_is_read_at_the_output_above(
            "make[1]: *** [override_dh_auto_test] Error 132",
            "dpkg-buildpackage: error: debian/rules build gave error exit status 2"]
     assert classify_log("\n".join(log) + "\n")[0].line == 2
+
+
+def test_config_syncs_error_codes_name_a_failure():
+    assert lines.names_failure('[1] KNV1021: No CustomResourceDefinition is defined for the type "Prometheus" in the')
+    assert not lines.names_failure("resource KNV1021 documentation") and not lines.names_failure("XKNV1021: x")

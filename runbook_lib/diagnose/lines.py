@@ -91,7 +91,9 @@ _FAILURE_FORMS = [
     # Elixir's raised exception (`** (MatchError) no match of ...`) and Mix's own (`** (Mix) Could not compile ...`)
     r"(?:^|(?<=\s))\*\* \((?-i:[A-Z][\w.]*)\)(?= \S)",
     r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?=[ \t][A-Z][a-z]))",   # Heroku's `!`, then a space or a tab
-    r"(?:^|(?<=\n))[ \t]*✖(?= \S)",   # a CLI's failure mark at the start of a line (`✖ Vercel build environment ...`)
+    r"(?:^|(?<=\n))[ \t]*✖(?= \S)",   # a CLI's failure mark starting a line (`✖ Vercel build environment ...`)
+    # Config Sync's error codes (`[1] KNV1021: No CustomResourceDefinition is defined for the type ...`), each an error
+    r"(?<![\w-])(?-i:KNV\d{4})(?=: )",
     # a Go program's panic (`panic: unknown time zone "Europe/Berlin"`, its goroutines' frames below) and a Rust
     # thread's (`thread 'main' panicked at src/main.rs:4:5:`)
     r"(?:^|(?<=\s))(?-i:panic): (?=\S)", r"(?<![\w-])panicked at ",

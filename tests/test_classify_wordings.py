@@ -539,6 +539,14 @@ def _next_failed_with(error: str) -> list[str]:
     return NEXT_FAILED[:7] + [error] + NEXT_FAILED[8:]
 
 
+# pip 19-22's report on the pip it ran to install a package's build dependencies, and that pip's own error
+PIP_BUILD_DEPS = ["Processing /home/app/patch", "  Installing build dependencies: started",
+                  "  Installing build dependencies: finished with status 'error'",
+                  "  ERROR: Command errored out with exit status 1:",
+                  "   command: /usr/bin/python3 /tmp/pip-standalone-pip/__env_pip__.zip/pip install --ignore-installed",
+                  "       cwd: None", "  Complete output (2 lines):",
+                  "  ERROR: Could not find a version that satisfies the requirement hatchling==0.0.41 (from versions: "
+                  "0.0.45)", "  ERROR: No matching distribution found for hatchling==0.0.41"]
 # the Ionic CLI on the command it ran, its output indented below
 IONIC_RUN = ["> cordova build android", "✖ Running command - failed!",
              "[ERROR] An error occurred while running cordova build android (exit code 1):", "",
@@ -644,6 +652,7 @@ NEXUS_STAGING = ['[ERROR] Rule failure while trying to close staging repository 
     (ELM_LOADER, "unknown", 6),                 # the Elm compiler under a bundler's loader: what its report says
     (STACK_NESTED, "unknown", 7),               # Haskell's Stack, an error wrapping another: the inner message
     (IONIC_RUN, "unknown", 6),                  # the Ionic CLI on a command it ran: the command's own error
+    (PIP_BUILD_DEPS, "pip-install-failed", 8),  # pip 19-22's report on the pip installing build dependencies
     (NETLIFY_CONFIG, "unknown", 7),             # Netlify's configuration error box: the message under its heading
     ([line.replace("Host key verification failed.", "Permission denied (publickey).") for line in NPM_GIT],
      "unknown", 4),

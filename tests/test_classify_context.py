@@ -907,3 +907,11 @@ def test_dpkg_buildpackages_verdict_on_debian_rules_is_read_at_the_output_above(
 def test_config_syncs_error_codes_name_a_failure():
     assert lines.names_failure('[1] KNV1021: No CustomResourceDefinition is defined for the type "Prometheus" in the')
     assert not lines.names_failure("resource KNV1021 documentation") and not lines.names_failure("XKNV1021: x")
+
+
+def test_a_stacks_frame_whose_path_names_an_error_is_no_lead_line():
+    log = [" pre-commit: We've failed to pass the specified git pre-commit hooks as the `test`",
+           " pre-commit: hook returned an exit code (1).",
+           "     at makeError (/builds/app/node_modules/@semantic-release/git/node_modules/execa/lib/error.js:58:11)",
+           "     at handlePromise (/builds/app/node_modules/@semantic-release/git/node_modules/execa/index.js:114:26)"]
+    assert classify_log("\n".join(log) + "\n")[0].line == 1

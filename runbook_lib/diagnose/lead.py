@@ -133,8 +133,9 @@ def _first(shape: LogShape, window: _Window, words: LineSearch, where: Callable[
     """(line number, start, line) of the first line with `words` (and passing `where`) that is informative and
     not a warning, or with `uninformative=True` the first uninformative one."""
     for lineno, start, _, line in lines_hit(window.text, words.over(window.text)):
-        if not any(c.isalnum() for c in own_text(line)):
-            continue   # (words only in its prefixes: Maven's `[ERROR] ` spacer under another tool's `[INFO] `)
+        if not any(c.isalnum() for c in own_text(line)) or is_call_frame(line):
+            continue   # (words only in its prefixes: Maven's `[ERROR] ` spacer under another tool's `[INFO] `; a stack's
+            # frame, whose path may hold the word: `at makeError (.../execa/lib/error.js:58:11)`)
         if (where is None or where(line)) and shape.uninformative_line(line) == uninformative and \
                 (uninformative or not is_warning(line)) and \
                 not shape.in_succeeded_step(window.offset + start):

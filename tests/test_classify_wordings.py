@@ -539,6 +539,11 @@ def _next_failed_with(error: str) -> list[str]:
     return NEXT_FAILED[:7] + [error] + NEXT_FAILED[8:]
 
 
+# GitHub refusing a push for a repository rule, the rules listed below its GH013 heading
+GH013 = ["remote: error: GH013: Repository rule violations found for refs/heads/main.        ",
+         "remote: Review all repository rules at http://github.com/o/r/rules?ref=refs%2Fheads%2Fmain        ",
+         "remote: ", "remote: - Changes must be made through a pull request.        ", "remote: ",
+         " ! [remote rejected] main -> main (push declined due to repository rule violations)"]
 # pip 19-22's report on the pip it ran to install a package's build dependencies, and that pip's own error
 PIP_BUILD_DEPS = ["Processing /home/app/patch", "  Installing build dependencies: started",
                   "  Installing build dependencies: finished with status 'error'",
@@ -653,6 +658,9 @@ NEXUS_STAGING = ['[ERROR] Rule failure while trying to close staging repository 
     (STACK_NESTED, "unknown", 7),               # Haskell's Stack, an error wrapping another: the inner message
     (IONIC_RUN, "unknown", 6),                  # the Ionic CLI on a command it ran: the command's own error
     (PIP_BUILD_DEPS, "pip-install-failed", 8),  # pip 19-22's report on the pip installing build dependencies
+    (GH013, "unknown", 4),                      # GitHub refusing a push for a repository rule: the rule
+    (["✘  An error occurred while running semantic-release: Error: Command failed with exit code 1: git push --tags "
+      "https://x-access-token:[secure]@github.com/o/r HEAD:main"] + GH013, "unknown", 5),   # ... under the release tool
     (NETLIFY_CONFIG, "unknown", 7),             # Netlify's configuration error box: the message under its heading
     ([line.replace("Host key verification failed.", "Permission denied (publickey).") for line in NPM_GIT],
      "unknown", 4),

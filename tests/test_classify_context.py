@@ -915,3 +915,27 @@ def test_a_stacks_frame_whose_path_names_an_error_is_no_lead_line():
            "     at makeError (/builds/app/node_modules/@semantic-release/git/node_modules/execa/lib/error.js:58:11)",
            "     at handlePromise (/builds/app/node_modules/@semantic-release/git/node_modules/execa/index.js:114:26)"]
     assert classify_log("\n".join(log) + "\n")[0].line == 1
+
+
+def test_symfony_consoles_exception_heading_is_read_at_the_message_below_it():
+    # (Composer, Laravel's artisan, Drupal's drush: the heading names no error, its boxed message says what failed)
+    assert lines.names_failure("In PackageManifest.php line 177:")
+    assert not lines.names_failure("In PackageManifest.php line 177: the manifest is written here")
+    log = ["> @php artisan package:discover --ansi", "", "In PackageManifest.php line 177:", "",
+           "  The /app/bootstrap/cache directory must be present and writable.  ", ""]
+    assert classify_log("\n".join(log) + "\n")[0].line == 5
+
+
+def test_a_github_actions_steps_echoed_definition_is_no_output():
+    # (its script may grep for Error, its env may name ERROR_LEVEL; the step's own output below says what failed)
+    step = ["Run sls deploy | grep -E 'Error' || echo 'deploy failed'",
+            "  sls deploy | grep -E 'Error' || echo 'deploy failed'", "  shell: /usr/bin/bash -e {0}", "  env:",
+            "    ERROR_LEVEL: warn", "    TENCENT_REGION: ap-guangzhou",
+            "Error: The serverless.yml file has incorrect format. Details: bad indentation of a mapping entry"]
+    assert classify_log("\n".join(step) + "\n")[0].line == 7
+    # ... pasted without its `Run` line and dedented as a whole
+    pasted = [line[2:] if line.startswith("  ") else line for line in step[1:]]
+    assert classify_log("\n".join(pasted) + "\n")[0].line == 6
+    # a `shell:` line with no `Run` line or the log's start within reach is no header
+    output = ["Error: one"] + [f"  line {n}" for n in range(25)] + ["  shell: /usr/bin/bash -e {0}"]
+    assert classify_log("\n".join(output) + "\n")[0].line == 1

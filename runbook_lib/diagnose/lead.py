@@ -128,14 +128,54 @@ def _first_statement(window: _Window, found: Found) -> Found:
             line_at(window.text, start))
 
 
+# GitHub Actions' echo of the step it runs: `Run <command>`, the script's lines indented by two, `  shell: ... {0}` and
+# the step's `  env:`, each variable indented by four (less the indentation a paste's dedent took off)
+_STEP_SHELL = re.compile(r"^( *)shell: [^\n]*\{0\}[ \t\r]*$", re.MULTILINE)
+MAX_STEP_SCRIPT = 20   # lines of a step's script looked through for its `Run` line
+
+
+def _step_headers(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of each GitHub Actions step header in `text`: the step's own definition, which may hold
+    any word (`grep -E 'Error'` in its script, `ERROR_LEVEL` in its env), not its output. A header runs from its `Run`
+    line, or the first of the script's indented lines above `shell:`, down to its environment; in a paste dedented as
+    a whole, only from a `Run` line or the text's start within MAX_STEP_SCRIPT lines above."""
+    spans = []
+    for m in _STEP_SHELL.finditer(text) if "shell: " in text else ():
+        indent = m.group(1)
+        start = m.start()
+        for _ in range(MAX_STEP_SCRIPT):
+            if start == 0:
+                break
+            above = text.rfind("\n", 0, start - 1) + 1
+            line = text[above:start - 1]
+            if not (line.startswith(indent) and line.strip() or line.startswith("Run ")):
+                break
+            start = above
+            if line.startswith("Run "):
+                break
+        if not indent and start and not text.startswith("Run ", start):
+            continue   # (a paste dedented as a whole: no telling its script from output above it but by its `Run` line)
+        end = text.find("\n", m.end()) + 1 or len(text)
+        if text.startswith(indent + "env:", end):   # down over its environment, each variable indented by two more
+            end = text.find("\n", end) + 1 or len(text)
+            while text.startswith(indent + "  ", end):
+                end = text.find("\n", end) + 1 or len(text)
+        spans.append((start, end))
+    return spans
+
+
 def _first(shape: LogShape, window: _Window, words: LineSearch, where: Callable[[str], bool] | None = None,
            uninformative: bool = False) -> Found | None:
     """(line number, start, line) of the first line with `words` (and passing `where`) that is informative and
-    not a warning, or with `uninformative=True` the first uninformative one."""
+    not a warning, or with `uninformative=True` the first uninformative one; never a line of a GitHub Actions step's
+    echoed definition."""
+    headers = _step_headers(window.text)
     for lineno, start, _, line in lines_hit(window.text, words.over(window.text)):
+        if any(a <= start < b for a, b in headers):
+            continue
         if not any(c.isalnum() for c in own_text(line)) or is_call_frame(line):
-            continue   # (words only in its prefixes: Maven's `[ERROR] ` spacer under another tool's `[INFO] `; a stack's
-            # frame, whose path may hold the word: `at makeError (.../execa/lib/error.js:58:11)`)
+            continue   # (words only in its prefixes: Maven's `[ERROR] ` spacer under another tool's `[INFO] `; a
+            # stack's frame, whose path may hold the word: `at makeError (.../execa/lib/error.js:58:11)`)
         if (where is None or where(line)) and shape.uninformative_line(line) == uninformative and \
                 (uninformative or not is_warning(line)) and \
                 not shape.in_succeeded_step(window.offset + start):

@@ -92,6 +92,9 @@ _FAILURE_FORMS = [
     r"(?:^|(?<=\s))\*\* \((?-i:[A-Z][\w.]*)\)(?= \S)",
     r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?=[ \t][A-Z][a-z]))",   # Heroku's `!`, then a space or a tab
     r"(?:^|(?<=\n))[ \t]*✖(?= \S)",   # a CLI's failure mark starting a line (`✖ Vercel build environment ...`)
+    # Symfony Console's heading over an exception it reports (`In PackageManifest.php line 177:`: Composer, Laravel's
+    # artisan, Drupal's drush), its message below
+    r"(?-i:(?<![\w.])In [\w.]+\.php line \d+:)(?=[ \t]*(?:\r?\n|$))",
     # Config Sync's error codes (`[1] KNV1021: No CustomResourceDefinition is defined for the type ...`), each an error
     r"(?<![\w-])(?-i:KNV\d{4})(?=: )",
     # a Go program's panic (`panic: unknown time zone "Europe/Berlin"`, its goroutines' frames below) and a Rust

@@ -37,9 +37,15 @@ CITED = re.compile(r"([\w.-]+/[\w.-]+)(?:,| (?:issue|pull request|PR) #(\d+))")
 CITED_PAGE = re.compile(r"<?(https?://[^\s#?>]+?)/?(?:[#?][^\s>]*)?>?(?:\s|,|$)")
 
 
-def _yaml(text: str):
-    """YAML read with libyaml where PyYAML has it (the whole manifest: 0.5 s instead of 3 s)."""
+def load_yaml(text: str):
+    """YAML read with libyaml where PyYAML has it (the whole manifest: 0.5 s instead of 3 s, in each test process that
+    imports score_real_logs)."""
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def read_yaml(path: Path):
+    """A YAML file of the real logs (load_yaml)."""
+    return load_yaml(path.read_text(encoding="utf-8"))
 
 
 def split(labels: dict[str, str]) -> dict[str, bool]:
@@ -112,7 +118,7 @@ def _rows(folder: Path) -> str:
 
 
 def _labels(folder: Path) -> dict[str, dict]:
-    return _yaml((folder / "MANIFEST.yaml").read_text(encoding="utf-8"))["logs"] or {}
+    return read_yaml(folder / "MANIFEST.yaml")["logs"] or {}
 
 
 def _digest(name: str) -> str:
@@ -148,7 +154,7 @@ def combine(round_no: int, pending: list[Path], second: Path | None, real: Path 
     mapped = {}
     if second is not None:
         names = json.loads(_map_of(second).read_text(encoding="utf-8"))
-        mapped = {names[q]: e for q, e in _yaml((second / "LABELS.yaml").read_text(encoding="utf-8"))["logs"].items()}
+        mapped = {names[q]: e for q, e in read_yaml(second / "LABELS.yaml")["logs"].items()}
         missing = sorted(set(labels) - set(mapped))
         if missing:
             raise SystemExit(f"the second labeller has no label for {', '.join(missing)}")
@@ -188,7 +194,7 @@ def retune(name: str, stop: int, why: str, missed: bool, real: Path = REAL) -> s
     earlier note); returns the new entry."""
     path = real / "MANIFEST.yaml"
     text = path.read_text(encoding="utf-8")
-    entry = _yaml(text)["logs"][name]
+    entry = load_yaml(text)["logs"][name]
     held = entry["set"]
     if not held.startswith("held-out-"):
         raise SystemExit(f"{name} is in set {held}, not a held-out set")
@@ -204,7 +210,7 @@ def retune(name: str, stop: int, why: str, missed: bool, real: Path = REAL) -> s
     if match is None:
         raise SystemExit(f"{name}: its manifest entry is not in the expected layout")
     path.write_text(text[:match.start()] + new + text[match.end():], encoding="utf-8")
-    if _yaml(path.read_text(encoding="utf-8"))["logs"][name]["set"] != "tuning":
+    if read_yaml(path)["logs"][name]["set"] != "tuning":
         raise SystemExit(f"{name}: the rewritten manifest does not read back as tuning")
     return new
 

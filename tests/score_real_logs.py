@@ -12,16 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
-REAL = Path(__file__).resolve().parent / "fixtures" / "logs" / "real"
-
-
-def read_yaml(path: Path) -> dict:
-    """A YAML file of the real logs, read with libyaml where PyYAML has it (the manifest: 0.5 s instead of 3 s, in each
-    test process that imports this module)."""
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-
+from real_log_rounds import REAL, read_yaml   # (tests/ is on the import path: as a script, or for the tests)
 
 MANIFEST = read_yaml(REAL / "MANIFEST.yaml")["logs"]
 NEAR = 3  # the evidence line may be this many lines from the real error line

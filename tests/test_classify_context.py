@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from buildlog_helpers import signature_and_line
+from buildlog_helpers import signature_and_line, top_of
 from runbook_lib.diagnose import classify_log, load_catalogue, parse_catalogue
 from runbook_lib.diagnose import lead, lines, log_structure
 from runbook_lib.diagnose.lines import indented_text, own_text
@@ -325,7 +325,7 @@ def test_the_lead_line_falls_back_to_other_words_for_failure():
     # a tool's binary missing, in the words of Playwright's launcher, above its advice box
     log = ["Running 17 tests using 1 worker", "browserType.launch: Executable doesn't exist at /ms-playwright/chrome",
            "╔═════╗", "║ Please run the following command to download new browsers: ║", "║ <3 Playwright Team ║", "╚═════╝"]
-    assert classify_log("\n".join(log) + "\n")[0].line == 2
+    assert top_of(log).line == 2
 
 
 def test_the_lead_line_of_a_huge_log_is_searched_at_its_end(monkeypatch):
@@ -447,7 +447,7 @@ def test_a_builders_verdict_whose_cause_is_a_usage_error_is_no_failure_of_that_b
 def test_cloud_foundry_unable_to_pack_the_compiled_droplet_is_no_failure_of_the_buildpacks():
     log = ["-----> Python Buildpack version 1.6.28", "   -----> Running go build finalize",
            "   Failed to compress droplet filesystem: exit status 2", "   Exit status 1"]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("unknown", 3)
 
 
@@ -455,7 +455,7 @@ def test_an_emulator_crashing_under_a_builder_for_another_architecture_is_no_fai
     # a builder image for another CPU architecture run under QEMU: the emulator's crash, not a buildpack's failure
     log = ["[creator]     ===> DETECTING", "[creator]     ======== Output: paketo-buildpacks/graalvm@6.0.0 ========",
            "[creator]     qemu: uncaught target signal 11 (Segmentation fault) - core dumped"]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("unknown", 3)
 
 
@@ -463,7 +463,7 @@ def test_an_emulator_crashing_under_a_builder_for_another_architecture_is_no_fai
                                   "tag does not exist: gcr.io/p/app:latest"])
 def test_a_usage_error_or_a_missing_tag_with_no_error_word_is_the_line_to_read(line):
     log = ["docker buildx build --output type=registry --tag gcr.io/p/app:v1 .", line, "See 'docker --help'."]
-    assert classify_log("\n".join(log) + "\n")[0].line == 2
+    assert top_of(log).line == 2
 
 
 @pytest.mark.parametrize("verdict", ["##[error]Process completed with exit code 1.",
@@ -473,7 +473,7 @@ def test_a_usage_error_or_a_missing_tag_with_no_error_word_is_the_line_to_read(l
 def test_github_actions_verdict_on_a_step_is_passed_over_for_the_line_that_says_why(verdict):
     log = ['invalid argument "gcr.io/p/app//:v1" for "-t, --tag" flag: invalid reference format',
            "See 'docker build --help'.", verdict]
-    assert classify_log("\n".join(log) + "\n")[0].line == 1
+    assert top_of(log).line == 1
     # ... and alone, it is still the line to read
     assert classify_log(verdict + "\n")[0].line == 1
 
@@ -484,7 +484,7 @@ def test_the_message_below_a_summary_ends_with_its_cloud_build_step():
     log = ['Step #1 - "build": [builder] failed to build: (error ID: 2c6a9049):',
            'Step #1 - "build": [builder] ERROR: npm ci can only install with an existing package-lock.json',
            'Finished Step #1 - "build"', "ERROR"]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("buildpacks-build-failed", 2)
 
 
@@ -589,9 +589,9 @@ def test_a_frames_source_line_naming_an_error_is_read_at_the_traceback_s_excepti
            "app[web.1]:   File \"/app/tg_bot/__init__.py\", line 62, in <module>",
            "app[web.1]:     from tg_bot.config import Development as Config",
            "app[web.1]: ModuleNotFoundError: No module named 'tg_bot.config'"]
-    assert classify_log("\n".join(log) + "\n")[0].line == 5
+    assert top_of(log).line == 5
     # a line under no frame is read where it is
-    assert classify_log("\n".join(["  return f(error)", "ok"]) + "\n")[0].line == 1
+    assert top_of(["  return f(error)", "ok"]).line == 1
 
 
 def test_a_traceback_behind_a_dotted_prefix_with_python_311_carets_is_read_at_its_exception():
@@ -601,7 +601,7 @@ def test_a_traceback_behind_a_dotted_prefix_with_python_311_carets_is_read_at_it
            f'{p}File "/tmp/app/.extensions/phpmyadmin/extension.py", line 37', f"{p}print 'Installing PHPMyAdmin'",
            f"{p}^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^", f"{p}SyntaxError: Missing parentheses in call to 'print'.",
            f"{p}Failed to compile droplet: Failed to run finalize script: exit status 1"]
-    assert (classify_log("\n".join(log) + "\n")[0].line) == 9
+    assert (top_of(log).line) == 9
 
 
 @pytest.mark.parametrize("log, named, unnamed", [
@@ -632,14 +632,14 @@ def test_flynns_verdict_and_the_git_credential_managers_words_are_passed_over_fo
            "       /builder/buildpacks/000006_heroku-buildpack-python/bin/steps/pip-install: line 7: "
            "/app/.heroku/python/bin/pip: No such file or directory",
            "remote: ERROR: Build failed: exec: job exited with status 1"]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("buildpacks-build-failed", 7)
     # a cause in other words than `error` (cp out of disk) is read before Flynn's verdict below it
     full = ["remote: cp: cannot create directory '/tmp/cache/node/node_modules/concat-map': No space left on device",
             "remote: ", "remote: -----> Build failed", "remote: ",
             "remote:        We're sorry this build is failing! You can troubleshoot common issues here:",
             "remote: ERROR: Build failed: exec: job exited with status 1"]
-    top = classify_log("\n".join(full) + "\n")[0]
+    top = top_of(full)
     assert (top.signature, top.line) == ("buildpacks-build-failed", 1)
 
 
@@ -825,7 +825,7 @@ def test_mavens_failed_goal_says_what_failed_and_its_closing_advice_does_not():
     log = ["[INFO] BUILD FAILURE", "[ERROR] Failed to execute goal org.liquibase:liquibase-maven-plugin:3.5.5:update "
            "(default-cli) on project app: The database URL has not been specified -> [Help 1]", *_MAVEN_CLOSING,
            "Waiting for release.... failed"]
-    assert classify_log("\n".join(log) + "\n")[0].line == 2
+    assert top_of(log).line == 2
 
 
 @pytest.mark.parametrize("goal", ["Exit code: 2", "Execution default-cli of goal x:deploy failed: Non zero exit: 1",
@@ -834,7 +834,7 @@ def test_mavens_failed_goal_that_only_gives_an_exit_code_or_points_above_is_read
     log = ["[INFO] --- maven-gpg-plugin:1.6:sign (sign-artifacts) @ parent ---", "gpg: signing failed: Not a tty",
            "[INFO] BUILD FAILURE", f"[ERROR] Failed to execute goal org.apache.maven.plugins:x:1.6:sign on project "
            f"parent: {goal} -> [Help 1]", *_MAVEN_CLOSING]
-    assert classify_log("\n".join(log) + "\n")[0].line == 2
+    assert top_of(log).line == 2
 
 
 def test_a_line_whose_only_words_are_its_prefixes_is_no_lead_line():
@@ -842,14 +842,14 @@ def test_a_line_whose_only_words_are_its_prefixes_is_no_lead_line():
     log = ["[INFO] [INFO] --- maven-gpg-plugin:1.6:sign (sign-artifacts) @ parent ---",
            "[INFO] gpg: signing failed: Not a tty", "[INFO] [INFO] BUILD FAILURE", "[INFO] [ERROR] ",
            "[INFO] [ERROR] To see the full stack trace of the errors, re-run Maven with the -e switch."]
-    assert classify_log("\n".join(log) + "\n")[0].line == 2
+    assert top_of(log).line == 2
 
 
 def test_a_repeated_message_with_an_error_code_appended_is_read_where_it_was_first_stated():
     log = ["{", "  uploadState: 'FAILURE',", "  itemError: [", "    {", "      error_code: 'ITEM_NOT_UPDATABLE',",
            "      error_detail: 'The item cannot be updated now because it is in pending review.'", "    }", "  ]",
            "}", "Error: Error: The item cannot be updated now because it is in pending review. (ITEM_NOT_UPDATABLE)"]
-    assert classify_log("\n".join(log) + "\n")[0].line == 6
+    assert top_of(log).line == 6
 
 
 def test_a_source_line_under_an_indented_frame_is_read_at_the_exception_that_ends_the_traceback():
@@ -858,7 +858,7 @@ def test_a_source_line_under_an_indented_frame_is_read_at_the_exception_that_end
     log = ["Successfully built image app:v1", '  File "/opt/lib/python3.10/site-packages/prefect/dockerutils.py", '
            "line 174, in build_image", '    raise BuildError(event["error"])',
            "prefect.utilities.dockerutils.BuildError: manifest for prefecthq/prefect:2.10.13 not found"]
-    assert classify_log("\n".join(log) + "\n")[0].line == 4
+    assert top_of(log).line == 4
 
 
 def test_pip_raising_in_its_own_code_is_a_pip_install_failure_read_at_its_exception():
@@ -870,7 +870,7 @@ def test_pip_raising_in_its_own_code_is_a_pip_install_failure_read_at_its_except
            "remote:            return data[len(bom) :].decode(encoding)",
            "remote:        UnicodeDecodeError: 'utf-16-le' codec can't decode byte 0x2e in position 646: truncated",
            "remote:  !     Push rejected, failed to compile Python app."]
-    top = classify_log("\n".join(log) + "\n")[0]
+    top = top_of(log)
     assert (top.signature, top.line) == ("pip-install-failed", 5)
 
 
@@ -896,14 +896,6 @@ def test_more_words_that_say_something_failed():
     assert not lines.names_failure("✔ Deployed functions") and not lines.names_failure("a ✖ mark inside a line")
 
 
-def test_dpkg_buildpackages_verdict_on_debian_rules_is_read_at_the_output_above():
-    log = ["cd build && ./tests/unittest_common && cd ..", "Illegal instruction (core dumped)",
-           "debian/rules:40: recipe for target 'override_dh_auto_test' failed",
-           "make[1]: *** [override_dh_auto_test] Error 132",
-           "dpkg-buildpackage: error: debian/rules build gave error exit status 2"]
-    assert classify_log("\n".join(log) + "\n")[0].line == 2
-
-
 def test_config_syncs_error_codes_name_a_failure():
     assert lines.names_failure('[1] KNV1021: No CustomResourceDefinition is defined for the type "Prometheus" in the')
     assert not lines.names_failure("resource KNV1021 documentation") and not lines.names_failure("XKNV1021: x")
@@ -914,7 +906,7 @@ def test_a_stacks_frame_whose_path_names_an_error_is_no_lead_line():
            " pre-commit: hook returned an exit code (1).",
            "     at makeError (/builds/app/node_modules/@semantic-release/git/node_modules/execa/lib/error.js:58:11)",
            "     at handlePromise (/builds/app/node_modules/@semantic-release/git/node_modules/execa/index.js:114:26)"]
-    assert classify_log("\n".join(log) + "\n")[0].line == 1
+    assert top_of(log).line == 1
 
 
 def test_symfony_consoles_exception_heading_is_read_at_the_message_below_it():
@@ -923,7 +915,7 @@ def test_symfony_consoles_exception_heading_is_read_at_the_message_below_it():
     assert not lines.names_failure("In PackageManifest.php line 177: the manifest is written here")
     log = ["> @php artisan package:discover --ansi", "", "In PackageManifest.php line 177:", "",
            "  The /app/bootstrap/cache directory must be present and writable.  ", ""]
-    assert classify_log("\n".join(log) + "\n")[0].line == 5
+    assert top_of(log).line == 5
 
 
 def test_a_github_actions_steps_echoed_definition_is_no_output():
@@ -932,10 +924,10 @@ def test_a_github_actions_steps_echoed_definition_is_no_output():
             "  sls deploy | grep -E 'Error' || echo 'deploy failed'", "  shell: /usr/bin/bash -e {0}", "  env:",
             "    ERROR_LEVEL: warn", "    TENCENT_REGION: ap-guangzhou",
             "Error: The serverless.yml file has incorrect format. Details: bad indentation of a mapping entry"]
-    assert classify_log("\n".join(step) + "\n")[0].line == 7
+    assert top_of(step).line == 7
     # ... pasted without its `Run` line and dedented as a whole
     pasted = [line[2:] if line.startswith("  ") else line for line in step[1:]]
-    assert classify_log("\n".join(pasted) + "\n")[0].line == 6
+    assert top_of(pasted).line == 6
     # a `shell:` line with no `Run` line or the log's start within reach is no header
     output = ["Error: one"] + [f"  line {n}" for n in range(25)] + ["  shell: /usr/bin/bash -e {0}"]
-    assert classify_log("\n".join(output) + "\n")[0].line == 1
+    assert top_of(output).line == 1

@@ -4,6 +4,8 @@ other CI systems' framings as log sections. Each test fails when its mechanism i
 issue 7: the misses of each held-out round were new wordings of known causes)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from buildlog_helpers import signature_and_line, top_of
@@ -820,6 +822,12 @@ def test_dpkgs_verdict_on_a_maintainer_script_gives_way_to_the_scripts_own_failu
                "dh_install: missing files, aborting", "make[1]: *** [override_dh_install] Error 25",
                "dpkg-buildpackage: error: fakeroot debian/rules binary-arch subprocess returned exit status 2"]
     assert signature_and_line(package) == ("unknown", 2)
+    # ... in its other wording, over a test that crashed (`Illegal instruction`, a failure's words)
+    tests = ["cd build && ./tests/unittest_common && cd ..", "Illegal instruction (core dumped)",
+             "debian/rules:40: recipe for target 'override_dh_auto_test' failed",
+             "make[1]: *** [override_dh_auto_test] Error 132",
+             "dpkg-buildpackage: error: debian/rules build gave error exit status 2"]
+    assert signature_and_line(tests) == ("unknown", 2)
 
 
 def test_cocoapods_resolver_report_is_read_where_it_says_why_no_spec_meets_the_requirements():
@@ -2940,3 +2948,18 @@ def test_kubectl_logs_of_a_build_steps_container_are_no_apps_own_output():
         assert signature_and_line(log)[0] == "unknown"
     assert signature_and_line(["$ kubectl logs app-00001-6nnw6 -c user-container", error])[0] == \
         "container-start-failed"
+
+
+def test_a_report_may_open_with_any_of_several_wordings():
+    # (each wording a regex with a literal of its own; the report below is read the same way after either)
+    opens = ["BOOM happened", "KABOOM error at \\d+"]
+    for first in ("BOOM happened", "KABOOM error at 12"):
+        lines = [first, "  while doing it", "Cause: the disk is full", "shutting down"]
+        assert classify_log("\n".join(lines) + "\n", _one("BOOM happened", reports=[
+            {"opens": opens, "telling": "^Cause: "}]))[0].line == 3
+        # (with only the other wording, the report is not opened: read at its first line)
+        other = [o for o in opens if not re.match(o, first)]
+        assert classify_log("\n".join(lines) + "\n", _one("BOOM happened", reports=[
+            {"opens": other, "telling": "^Cause: "}]))[0].line == 1
+    with pytest.raises(ConfigError, match=r"reports\[0\] must have `opens`"):
+        _one("BOOM happened", reports=[{"opens": [], "telling": "^Cause: "}])

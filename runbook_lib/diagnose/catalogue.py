@@ -220,13 +220,7 @@ class Catalogue:
         self._uninformative = tuple(_rule(text, "uninformative line", source) for text in uninformative)
         self._summaries = tuple(_rule(text, "summary line", source) for text in summaries)
         self._usage_errors = tuple(_rule(text, "usage error", source) for text in usage_errors)
-        self._reports = tuple(Report(_rule(r["opens"], "report opening", source),
-                                     tuple(_rule(t, "report telling line", source) for t in r["telling"]),
-                                     bool(r.get("next")),
-                                     tuple(_rule(t, "report's own line", source) for t in r.get("past", ())),
-                                     tuple(_rule(t, "report's last line", source) for t in r.get("ends", ())),
-                                     tuple(_rule(t, "report's output-above line", source) for t in r.get("above", ())))
-                              for r in reports)
+        self._reports = tuple(report for r in reports for report in _reports_of(r, source))
         self._output_starts = tuple(_rule(text, "output start", source) for text in output_starts)
         self._builders = tuple(Builder(b.name, tuple(_rule(m, f"builder '{b.name}' marker", source) for m in b.markers),
                                        b.fallback, b.out_of_order) for b in builders)
@@ -334,6 +328,16 @@ class Catalogue:
         chosen = by_section or (builder.fallback if builder is not None else None)
         return self._by_id.get(chosen) if chosen else None
 
+
+
+def _reports_of(entry: dict, source: str) -> tuple[Report, ...]:
+    """The reports of a catalogue `reports` entry: one for each wording of its first line (`opens`), all read the same
+    way."""
+    rest = (tuple(_rule(t, "report telling line", source) for t in entry["telling"]), bool(entry.get("next")),
+            tuple(_rule(t, "report's own line", source) for t in entry.get("past", ())),
+            tuple(_rule(t, "report's last line", source) for t in entry.get("ends", ())),
+            tuple(_rule(t, "report's output-above line", source) for t in entry.get("above", ())))
+    return tuple(Report(_rule(opens, "report opening", source), *rest) for opens in entry["opens"])
 
 def _rule(pattern: str, owner: str, source: str) -> LineRule:
     needles = _needles(pattern, owner, source)

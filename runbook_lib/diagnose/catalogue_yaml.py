@@ -62,8 +62,8 @@ def _marked(doc: dict, key: str, kind: str, source: str) -> tuple[Marked, ...]:
 
 
 def _regexes(entry: dict, key: str) -> list[str] | None:
-    """A report's `key` (`telling`, `past`, `ends` or `above`) as a list of regexes (none given: empty); None when it
-    is neither a regex nor a list of them."""
+    """A report's `key` (`opens`, `telling`, `past`, `ends` or `above`) as a list of regexes (none given: empty); None
+    when it is neither a regex nor a list of them."""
     value = entry.get(key, [])
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or (key in entry and not items) or \
@@ -73,7 +73,8 @@ def _regexes(entry: dict, key: str) -> list[str] | None:
 
 
 def _reports(doc: dict, source: str) -> tuple[dict, ...]:
-    """The `reports` entries: each an `opens` regex, an optional `telling` regex or list of regexes (none: the
+    """The `reports` entries: each an `opens` regex or list of regexes (wordings of one report's first line, each
+    with a literal of its own), an optional `telling` regex or list of regexes (none: the
     first line below with text of its own), or instead `past`, the report's own lines that the telling line is the
     first below to meet none of (a chain of wrapped errors), an optional `next` flag, optional `ends`, the lines
     that close the report (no telling line is looked for past one), and optional `above`, lines that close it saying
@@ -84,14 +85,13 @@ def _reports(doc: dict, source: str) -> tuple[dict, ...]:
     made = []
     for n, entry in enumerate(entries):
         lists = {key: _regexes(entry, key) if isinstance(entry, dict) else None
-                 for key in ("telling", "past", "ends", "above")}
+                 for key in ("opens", "telling", "past", "ends", "above")}
         if None in lists.values() or ("telling" in entry and "past" in entry) or \
                 not {"opens"} <= set(entry) <= _REPORT_KEYS or \
-                not (isinstance(entry["opens"], str) and entry["opens"]) or \
                 not isinstance(entry.get("next", False), bool):
-            raise ConfigError(f"{source}: reports[{n}] must have `opens` (a regular expression) and may have "
-                              "`telling` or `past` (a regular expression or a list of them), `next` (true or false) "
-                              "and `ends` and `above` (a regular expression or a list of them).")
+            raise ConfigError(f"{source}: reports[{n}] must have `opens` (a regular expression or a list of them) and "
+                              "may have `telling` or `past` (a regular expression or a list of them), `next` (true or "
+                              "false) and `ends` and `above` (a regular expression or a list of them).")
         made.append({**entry, **lists})
     return tuple(made)
 

@@ -44,6 +44,12 @@ class _Window:
         start = log.find("\n", start - 1) + 1 if start else 0
         return cls(log[start:], start, log.count("\n", 0, start))
 
+    @cached_property
+    def step_definitions(self) -> list[tuple[int, int]]:
+        """(start, end) offsets in `text` of GitHub Actions' echo of each step it runs (_step_headers), found once for
+        every search of the window."""
+        return _step_headers(self.text)
+
 
 class Lead:
     """What to read in a log that no signature explains, one per classification (the end of the log both answers
@@ -141,26 +147,22 @@ def _step_headers(text: str) -> list[tuple[int, int]]:
     a whole, only from a `Run` line or the text's start within MAX_STEP_SCRIPT lines above."""
     spans = []
     for m in _STEP_SHELL.finditer(text) if "shell: " in text else ():
-        indent = m.group(1)
-        start = m.start()
-        for _ in range(MAX_STEP_SCRIPT):
-            if start == 0:
-                break
-            above = text.rfind("\n", 0, start - 1) + 1
-            line = text[above:start - 1]
-            if not (line.startswith(indent) and line.strip() or line.startswith("Run ")):
-                break
-            start = above
+        indent, start = m.group(1), m.start()
+        for _, pos, line in lines_above(text, start, 0, MAX_STEP_SCRIPT):
             if line.startswith("Run "):
+                start = pos
                 break
+            if not (line.startswith(indent) and line.strip()):
+                break
+            start = pos
         if not indent and start and not text.startswith("Run ", start):
             continue   # (a paste dedented as a whole: no telling its script from output above it but by its `Run` line)
-        end = text.find("\n", m.end()) + 1 or len(text)
-        if text.startswith(indent + "env:", end):   # down over its environment, each variable indented by two more
-            end = text.find("\n", end) + 1 or len(text)
+        end = m.end() + 1   # (the line below `shell:`)
+        if text.startswith(indent + "env:", end):   # its environment, each variable indented by two more
+            end += len(line_at(text, end)) + 1
             while text.startswith(indent + "  ", end):
-                end = text.find("\n", end) + 1 or len(text)
-        spans.append((start, end))
+                end += len(line_at(text, end)) + 1
+        spans.append((start, min(end, len(text))))
     return spans
 
 
@@ -169,9 +171,8 @@ def _first(shape: LogShape, window: _Window, words: LineSearch, where: Callable[
     """(line number, start, line) of the first line with `words` (and passing `where`) that is informative and
     not a warning, or with `uninformative=True` the first uninformative one; never a line of a GitHub Actions step's
     echoed definition."""
-    headers = _step_headers(window.text)
     for lineno, start, _, line in lines_hit(window.text, words.over(window.text)):
-        if any(a <= start < b for a, b in headers):
+        if any(a <= start < b for a, b in window.step_definitions):
             continue
         if not any(c.isalnum() for c in own_text(line)) or is_call_frame(line):
             continue   # (words only in its prefixes: Maven's `[ERROR] ` spacer under another tool's `[INFO] `; a

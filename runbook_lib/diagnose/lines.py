@@ -39,7 +39,7 @@ _FAILURE_WORDS = [
     r"illegal instruction",   # ... or ran an instruction the CPU lacks (`Illegal instruction (core dumped)`)
     r"refusing to",   # a tool declining to go on (Nix's `is not supported on 'x86_64-darwin', refusing to evaluate.`)
     r"no executable",   # a tool missing
-    r"executable (?:doesn't|does not) exist",   # ... or its binary (Playwright's browser: `Executable doesn't exist at`)
+    r"executable (?:doesn't|does not) exist",   # ... or its binary (Playwright's browser: `Executable doesn't exist`)
     r"unknown (?:shorthand )?flag:",   # a cobra CLI's usage error without its `Error: ` (docker buildx)
     r"tag does not exist:",   # docker pushing a tag that was never built
     r"not in gzip format|child returned status \d+",   # gzip and tar refusing a download that is no archive
@@ -114,6 +114,8 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:" + "|".join(_FAILURE_WORDS) + r")(?![\
                           re.IGNORECASE)
 # a syslog line's time and host (BSD syslog, as a log drain such as Papertrail prints a Heroku app's lines:
 # `Mar 24 02:38:07 myapp app/web.1 ...`): the program after them is the line's prefix, as a tool's is
+# Netlify's deploy log's 12-hour clock before each line (`12:48:33 PM: `), a timestamp of its own form
+_CLOCK_12H = r"\d?\d:\d\d:\d\d [AP]M:"
 _SYSLOG_HEAD = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d [\w.-]+ (?=\S)"
 # what tools and pastes put before a line's own text: step prefixes, `[builder]`, git's `remote:` relaying a push's
 # build (Heroku, Dokku), a Heroku dyno's name (`app[web.1]:`, or `app/web.1` as a log drain prints it), line numbers,
@@ -125,7 +127,7 @@ _SYSLOG_HEAD = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[(?!WARNING\]:)[\w-]+\]|'
                        r'(?:app|heroku)\[[\w.-]+\]:|'
                        r'(?:app|heroku)/[\w-]+\.\d+:?(?= )|' + _SYSLOG_HEAD + r'|'
-                       r'\d\d:\d\d:\d\d\.\d{3} \||\d\d:\d\d:\d\d(?= {2}|\s*$)|\d?\d:\d\d:\d\d [AP]M:(?=\s)|'
+                       r'\d\d:\d\d:\d\d\.\d{3} \||\d\d:\d\d:\d\d(?= {2}|\s*$)|' + _CLOCK_12H + r'(?=\s)|'
                        r'\d{1,6} \||[|│>*`]+|--|'
                        r'#\d+ \d+(?:\.\d+)?|'
                        r'(?:\d\.\d{3}|\d\d\.\d\d|\d{3}\.\d)(?= )|'
@@ -157,7 +159,7 @@ _OVERWRITTEN = re.compile(r"^[^\n]*\r(?=[^\r\n])", re.MULTILINE)
 _ZONE = r"(?:UTC|GMT|[ECMPAH][SD]T|BST|IST|JST|KST|HKT|SGT|CES?T|EES?T|WES?T|AES[DT]|MSK)(?![A-Za-z])"
 _LINE_TIMESTAMP = re.compile(
     r"^(?:(?:DEFAULT|DEBUG|INFO|NOTICE|WARNING|ERROR|CRITICAL|ALERT|EMERGENCY) )?"   # Logs Explorer's severity
-    r"(?:\d?\d:\d\d:\d\d [AP]M: |"   # Netlify's deploy log's 12-hour clock (`12:48:33 PM: `)
+    r"(?:" + _CLOCK_12H + r" |"   # Netlify's
     r"\[?(?:\d{4}-\d\d-\d\d[T ])?\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d| ?" + _ZONE + r")?\]? ?)"
     r"(?:\d\d[OE]\+? )?",   # GitLab's stream and section marks after its timestamp (`00O `, `01E+ `)
     re.MULTILINE)
@@ -261,7 +263,8 @@ def unwrapped(text: str) -> tuple[str, list[int] | None]:
     line of `text` it starts on; (text, None) when it shows no such wrapping. A line cut at the width is joined
     with the next one unless that is empty or starts as it does. No sign of a cut: two equal lines of that length
     (a retry's), lines padded to it with spaces (a console's columns) or drawn to it (a heading's rule of dashes), or
-    lines that all end in the same character at it (a frame's `│`, or two lines that differ only inside, as a tool's two similar warnings may)."""
+    lines that all end in the same character at it (a frame's `│`, or two lines that differ only inside, as a tool's
+    two similar warnings may)."""
     if len(text) > UNWRAP_MAX_CHARS or "\n" not in text:
         return text, None
     lines = [line.rstrip("\r") for line in text.split("\n")]

@@ -1675,6 +1675,16 @@ NEAR_MISSES: list[tuple[str, Wording]] = [
     ("push-permission-denied", Wording(KANIKO, "236ba569", "pkg/image/remote/remote.go",
      "error building image: GET https://gcr.io/v2/p/phase-base/manifests/latest: UNAUTHORIZED: You don't have the "
      "needed permissions to perform this operation, and you may have invalid credentials.")),
+    # kaniko's check before a push that could not reach the registry at all: nothing refused the push
+    ("push-permission-denied", Wording(KANIKO, "236ba569", "cmd/executor/cmd/root.go",
+     'error checking push permissions -- make sure you entered the correct tag name, and that you are authenticated '
+     'correctly, and try again: checking push permission for "127.0.0.1:5000/app:v1": creating push check transport '
+     'for 127.0.0.1:5000 failed: Get "http://127.0.0.1:5000/v2/": EOF')),
+    ("push-permission-denied", Wording(KANIKO, "236ba569", "cmd/executor/cmd/root.go",
+     'error checking push permissions -- make sure you entered the correct tag name, and that you are authenticated '
+     'correctly, and try again: checking push permission for "registry.internal/app:v1": creating push check '
+     'transport for registry.internal failed: Get "https://registry.internal/v2/": dial tcp: lookup '
+     'registry.internal on 10.0.0.10:53: no such host')),
     ("push-permission-denied", Wording(LIFECYCLE, "4bd4b13e", "image/registry_handler.go",
      "ERROR: failed to initialize analyzer: validating registry read access: failed to ensure registry read access "
      "to gcr.io/buildpacks/google-22/run:latest")),

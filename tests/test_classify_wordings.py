@@ -2963,3 +2963,35 @@ def test_a_report_may_open_with_any_of_several_wordings():
             {"opens": other, "telling": "^Cause: "}]))[0].line == 1
     with pytest.raises(ConfigError, match=r"reports\[0\] must have `opens`"):
         _one("BOOM happened", reports=[{"opens": [], "telling": "^Cause: "}])
+
+
+# ---- rounds 160 and 161's tuning: Bazel's Starlark errors, Dependabot's count, Earthly's stack heading -------------
+
+@pytest.mark.parametrize("heading", ["ERROR: An error occurred during the fetch of repository 'rules_x':",
+                                     "ERROR: Traceback (most recent call last):"])
+def test_bazels_starlark_failure_is_read_at_its_error_below_the_frames(heading):
+    log = [heading, "   Traceback (most recent call last):" if "fetch" in heading else "",
+           '\tFile "/ws/bazel/distdir.bzl", line 89, column 42, in _repo_cache_tar_impl',
+           "\t\thttp_artifacts = parse_http_artifacts(ctx, lockfile_path, ctx.attr.repos)",
+           '\tFile "/ws/bazel/utils.bzl", line 108, column 13, in parse_http_artifacts',
+           '\t\tfail("Could not find all required repos, missing: %s" % missing_repos)',
+           'Error in fail: Could not find all required repos, missing: ["grpc~bazel_skylib"]']
+    assert signature_and_line([line for line in log if line]) == ("unknown", 7 if "fetch" in heading else 6)
+
+
+def test_dependabots_count_of_its_errors_gives_way_to_its_table_of_what_failed():
+    log = ["updater | Dependabot encountered '2' error(s) during execution, please check the logs for more details.",
+           "updater | +-----------------------------------------------------+",
+           "updater | |            Dependencies failed to update            |",
+           "updater | +-------------------------------------+---------------+",
+           "updater | | javax.servlet:javax.servlet-api     | unknown_error |",
+           "updater | +-------------------------------------+---------------+"]
+    assert signature_and_line(log) == ("unknown", 3)
+
+
+def test_earthlys_stack_heading_gives_way_to_the_error_below_its_frames():
+    log = ["buildkitd | Starting buildkit daemon as a docker container (earthly-buildkitd)...", "Error stack trace:",
+           "github.com/earthly/earthly/buildkitd.init", "\t/earthly/buildkitd/buildkitd.go:28", "runtime.main",
+           "\t/usr/local/go/src/runtime/proc.go:208",
+           "Error: build new buildkitd client: maybe start buildkitd: wait until started: buildkitd crashed"]
+    assert signature_and_line(log) == ("unknown", 7)

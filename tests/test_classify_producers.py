@@ -365,6 +365,12 @@ WORDINGS: dict[str, list[Wording]] = {
                 " !     ERROR: Application not supported by this buildpack!"),
     ],
     "dockerfile-not-in-upload": [
+        # Azure Pipelines' Docker task (v0, and v2 through its container-common helper), its Dockerfile pattern
+        # matching no file on the agent
+        Wording("microsoft/azure-pipelines-tasks", "2017", "Tasks/DockerV0/containerbuild.ts",
+                "Unhandled: No Docker file matching /opt/vsts/work/1/s/**/Dockerfile was found."),
+        Wording("microsoft/azure-pipelines-tasks", "2019", "common-npm-packages/docker-common/fileutils.ts",
+                "No Docker file matching '/home/vsts/work/1/s/app/Dockerfile' was found."),
         Wording(CLI, "28f75608", "cli/command/image/build/context.go",
                 "unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat "
                 "/workspace/Dockerfile: no such file or directory"),
@@ -391,6 +397,12 @@ WORDINGS: dict[str, list[Wording]] = {
                 "ERROR: (gcloud.builds.submit) Dockerfile required when specifying --tag"),
     ],
     "docker-copy-source-missing": [
+        # skaffold listing the files a COPY names, for the docker context it sends or the artifact's hash
+        Wording("GoogleContainerTools/skaffold", "v0.x-v2", "pkg/skaffold/docker/dependencies.go",
+                'level=fatal msg="build step: building [app]: running build: docker build: creating docker context: '
+                'getting relative tar paths: file pattern [build/libs/*.jar] must match at least one file"'),
+        Wording("GoogleContainerTools/skaffold", "v2", "pkg/skaffold/docker/dependencies.go",
+                "getting hash for artifact: file pattern [app/target/*.jar] must match at least one file"),
         Wording(MOBY, "213ed02e", "builder/dockerfile/copy.go",
                 "COPY failed: stat /var/lib/docker/tmp/docker-builder123456/app.py: no such file or directory"),
         Wording(MOBY, "010adeec", "builder/dockerfile/copy.go",
@@ -1002,6 +1014,16 @@ WORDINGS: dict[str, list[Wording]] = {
                 "ERROR: repository not set. Please pass --repository flag."),
     ],
     "build-timeout": [
+        # a CI service stopping a job at its time limit
+        Wording("Azure Pipelines (its job's time limit)", "2020", "-",
+                "The job exceeded the maximum allowed time of 01:00:00 and was stopped.", framed=""),
+        Wording("Azure Pipelines (its job's time limit, before 2020)", "2018", "-",
+                "The job running on agent Hosted Agent ran longer than the maximum time of 60 minutes.", framed=""),
+        Wording("GitHub Actions (its job's time limit)", "2023", "-",
+                "The job running on runner GitHub Actions 12 has exceeded the maximum execution time of 360 minutes.",
+                framed=""),
+        Wording("gitlab-org/gitlab-runner", "v16", "common/build.go",
+                "ERROR: Job failed: execution took longer than 1h0m0s seconds", framed=""),
         Wording(GCLOUD, "4643fc9c", "lib/googlecloudsdk/command_lib/builds/submit_util.py",
                 'ERROR: (gcloud.builds.submit) build 0b4f2e3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b completed with status '
                 '"TIMEOUT"', framed=""),
@@ -1048,6 +1070,9 @@ WORDINGS: dict[str, list[Wording]] = {
                 "log-0b4f2e3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b.txt.</Details></Error>", framed=""),
     ],
     "container-start-failed": [
+        # the kubelet's event on a container that keeps crashing, as a deploy tool relays the pod's events (Garden)
+        Wording("kubernetes/kubernetes (the kubelet's BackOff event)", "v1.20", "pkg/kubelet/kuberuntime",
+                "Error deploying api: BackOff - Back-off restarting failed container", framed=""),
         Wording("Cloud Run API (quoted by gcloud run deploy)", "2021", "-",
                 "ERROR: (gcloud.run.deploy) Revision 'svc-00002-abc' is not ready and cannot serve traffic. The "
                 "user-provided container failed to start and listen on the port defined provided by the PORT=8080 "

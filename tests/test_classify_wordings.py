@@ -2979,14 +2979,24 @@ def test_bazels_starlark_failure_is_read_at_its_error_below_the_frames(heading):
     assert signature_and_line([line for line in log if line]) == ("unknown", 7 if "fetch" in heading else 6)
 
 
-def test_dependabots_count_of_its_errors_gives_way_to_its_table_of_what_failed():
+def test_dependabots_count_of_its_errors_is_read_at_its_table_of_what_failed():
     log = ["updater | Dependabot encountered '2' error(s) during execution, please check the logs for more details.",
            "updater | +-----------------------------------------------------+",
            "updater | |            Dependencies failed to update            |",
            "updater | +-------------------------------------+---------------+",
            "updater | | javax.servlet:javax.servlet-api     | unknown_error |",
            "updater | +-------------------------------------+---------------+"]
-    assert signature_and_line(log) == ("unknown", 3)
+    assert signature_and_line(log) == ("unknown", 5)
+    # ... or at the details of an error of the update itself, below its type
+    log = ["Dependabot encountered '1' error(s) during execution, please check the logs for more details.",
+           "+-------------------------------+-----------------------------------------------+",
+           "| Type                          | Details                                       |",
+           "+-------------------------------+-----------------------------------------------+",
+           "| dependency_file_not_parseable | {                                             |",
+           '|                               |   "message": "/pnpm-lock.yaml not parseable", |',
+           "+-------------------------------+-----------------------------------------------+",
+           "Failure running container 050c8907: Error: Command failed with exit code 1: /bin/sh -c run update_files"]
+    assert signature_and_line(log) == ("unknown", 5)
 
 
 def test_earthlys_stack_heading_gives_way_to_the_error_below_its_frames():
@@ -2995,3 +3005,60 @@ def test_earthlys_stack_heading_gives_way_to_the_error_below_its_frames():
            "\t/usr/local/go/src/runtime/proc.go:208",
            "Error: build new buildkitd client: maybe start buildkitd: wait until started: buildkitd crashed"]
     assert signature_and_line(log) == ("unknown", 7)
+
+
+# ---- rounds 160 and 161's misses, fixed after their measurement -------------------------------------------------------
+
+def test_bazels_starlark_failure_before_bazel_4_is_read_at_its_fail_call_over_the_message():
+    log = ["ERROR: An error occurred during the fetch of repository 'local_config_cc':",
+           "   Traceback (most recent call last):",
+           '\tFile "/tmp/bazel/external/bazel_tools/tools/cpp/cc_configure.bzl", line 123',
+           "\t\tconfigure_osx_toolchain(<2 more arguments>)",
+           '\tFile "/tmp/bazel/external/bazel_tools/tools/cpp/osx_cc_configure.bzl", line 138, in configure_osx_toolchain',
+           "\t\tfail(<1 more arguments>)",
+           "wrapped_clang failed to generate. Please file an issue at https://github.com/bazelbuild/bazel/issues",
+           "return code 256, stderr: Timed out, stdout:"]
+    assert signature_and_line(log) == ("unknown", 6)
+
+
+def test_pants_failed_process_is_read_at_what_it_printed_to_stderr():
+    log = ["16:01:50.21 [INFO] Completed: Building pylint_runner.pex", "Error: 0.22 [ERROR] 1 Exception encountered:", "",
+           "Engine traceback:", "  in `lint` goal", "",
+           "ProcessExecutionFailure: Process 'Building pylint_runner.pex' failed with exit code 1.", "stdout:", "",
+           "stderr:", "[Errno 17] File exists: '../installed_wheels/2/pyfarmhash-0.4.0.dist-info/LICENSE'", "", "",
+           "error: Recipe `lint` failed on line 315 with exit code 1"]
+    assert signature_and_line(log) == ("unknown", 11)
+
+
+def test_gardens_crash_report_is_read_at_the_error_it_caught():
+    log = ["✖ deploy.platform-ui        → Failed (took 8.7 sec)", "",
+           "Encountered an unexpected Garden error. This is likely a bug 🍂", "",
+           "You can help by reporting this on GitHub: https://github.com/garden-io/garden/issues/new", "",
+           "Failed resolving status for Deploy type=container name=platform-ui (took 9.32 sec). This is what happened:",
+           "Error: Cannot parse content. No Content-Type defined.",
+           "  at ObjectSerializer.parse (file:///github/home/.local/share/garden/garden.mjs:567762:21)"]
+    assert signature_and_line(log) == ("unknown", 8)
+
+
+def test_the_error_mark_of_electron_builder_and_goreleaser_names_an_error():
+    # (read before the wrapper's `Error: Command failed: ...` below it, as a line naming an error would be)
+    log = ["  ⨯ 403 Forbidden",
+           '"method: post url: https://api.github.com/repos/o/r/releases Data: {\"message\":\"Resource not accessible"',
+           "/home/runner/work/_actions/samuelmeuli/action-electron-builder/v1/index.js:144", "\t\t\t\tthrow err;", "",
+           "Error: Command failed: npx --no-install electron-builder --linux --publish always"]
+    assert signature_and_line(log) == ("unknown", 1)
+
+
+def test_a_system_library_a_crate_cannot_find_through_pkg_config_is_the_failure():
+    log = ["  The system library `javascriptcoregtk-4.1` required by crate `javascriptcore-rs-sys` was not found.",
+           "  The PKG_CONFIG_PATH environment variable is not set.", "",
+           "  HINT: if you have installed the library, try setting PKG_CONFIG_PATH to the directory containing it."]
+    assert signature_and_line(log) == ("unknown", 1)
+
+
+def test_octopus_deploys_failed_step_heading_gives_way_to_the_task_logs_own_failure():
+    log = ["                    |   Failed: Step 1: Deploy to Azure",
+           "07:18:49   Info     |     Executing step: Deploy to Azure",
+           "07:18:50   Verbose  |     Failed receiving Octopus.Platform.Deployment.Messages.Deploy.StartServerActionCommand",
+           "                    |     Object reference not set to an instance of an object."]
+    assert signature_and_line(log) == ("unknown", 3)

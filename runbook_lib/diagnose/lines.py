@@ -16,7 +16,8 @@ _STEP = re.compile(r'^(?:[\s>|│]|\d{1,6} \|)*Step #(\d+)(?: - "[^"]*")?:')
 
 # the word error, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a hyphenated name (apk's
 # `libgpg-error`, curl's `--show-error`), as the words of FAILURE_WORD
-ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])error(?![\w-])", re.IGNORECASE)
+# (and the mark electron-builder, goreleaser and Next.js print at the level of an error: `⨯ 403 Forbidden`)
+ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])error(?![\w-])|(?:^|(?<=\s))⨯(?= \S)", re.IGNORECASE)
 # Words that say something went wrong, whole (in any case, unless marked `(?-i:...)`, and not inside a longer word or a
 # hyphenated name), each with the wording it stands for.
 _FAILURE_WORDS = [
@@ -31,6 +32,9 @@ _FAILURE_WORDS = [
     r'"[\w -]+" requires (?:exactly|at least|at most) \d+ arguments?',
     r"sh: (?:\d+: )?\S+: not found",   # dash's command not found (`sh: 1: tsc: not found`; `sh: npm: not found`)
     r"no such file or directory",
+    # a Rust crate's build script finding no system library it needs through pkg-config (system-deps: `The system library
+    # `javascriptcoregtk-4.1` required by crate `javascriptcore-rs-sys` was not found.`)
+    r"the system library `[^`\s]+` required by crate",
     r"invalid reference format",   # docker refusing an image name
     r"timed out",
     r"timeout exceeded",   # Go's HTTP client giving up (`request canceled (Client.Timeout exceeded while ...)`)

@@ -3062,3 +3062,25 @@ def test_octopus_deploys_failed_step_heading_gives_way_to_the_task_logs_own_fail
            "07:18:50   Verbose  |     Failed receiving Octopus.Platform.Deployment.Messages.Deploy.StartServerActionCommand",
            "                    |     Object reference not set to an instance of an object."]
     assert signature_and_line(log) == ("unknown", 3)
+
+
+# ---- rounds 162 and 163's tuning: k6's thresholds verdict, storybook-deployer's verdict on its command ---------------
+
+def test_k6s_verdict_on_crossed_thresholds_sums_up_the_failure_above_it():
+    log = ["  - HEALTH_SECRET: Missing required health probe authentication secret", "",
+           "Refusing to boot in production mode with insecure or incomplete configuration.",
+           "    at cL (.next/server/chunks/62508.js:62:25483)", "", "  ✗ THRESHOLDS ", "    failed_requests",
+           "    ✗ 'rate<0.05' rate=100.00%", "",
+           "time=\"2026-10-05T07:46:41Z\" level=error msg=\"thresholds on metrics 'failed_requests' have been crossed\"",
+           "##[error]Process completed with exit code 99."]
+    assert signature_and_line(log) == ("unknown", 3)
+
+
+def test_storybook_deployers_verdict_on_its_build_command_is_read_at_the_commands_own_error():
+    log = ["Error: Exec code(1) on executing: npm run build-storybook -- -o out6551", "info @storybook/react v6.5.9",
+           "info => Loading presets",
+           "/home/runner/work/foo/foo/node_modules/@storybook/core-server/dist/cjs/utils/server-statics.js:109",
+           "    throw new Error((0, _tsDedent.default)((0, _chalk.default)`", "          ^", "",
+           "Error: Failed to load static files, no such directory: /home/runner/work/foo/foo/public",
+           "Make sure this directory exists, or omit the -s (--static-dir) option."]
+    assert signature_and_line(log) == ("unknown", 8)

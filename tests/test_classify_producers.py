@@ -439,6 +439,9 @@ WORDINGS: dict[str, list[Wording]] = {
                 'items matching glob "/tmp/ctx/*.whl" copied (1 filtered out): no such file or directory'),
     ],
     "pip-install-failed": [
+        # pip on Windows refusing to replace itself while it runs (a requirements file that upgrades pip)
+        Wording(PIP, "20.0", "src/pip/_internal/utils/misc.py",
+                "ERROR: To modify pip, please run the following command:"),
         Wording(PIP, "9.0.3", "pip/index.py",
                 "Could not find a version that satisfies the requirement nba-internal==9.9.9 (from -r "
                 "requirements.txt (line 4)) (from versions: )"),

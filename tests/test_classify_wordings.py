@@ -3084,3 +3084,20 @@ def test_storybook_deployers_verdict_on_its_build_command_is_read_at_the_command
            "Error: Failed to load static files, no such directory: /home/runner/work/foo/foo/public",
            "Make sure this directory exists, or omit the -s (--static-dir) option."]
     assert signature_and_line(log) == ("unknown", 8)
+
+
+# ---- rounds 162 and 163's misses, fixed after their measurement -------------------------------------------------------
+
+def test_chromatics_mark_under_a_failed_step_names_its_error():
+    # (before a notice that the CLI went on without something, `Could not retrieve package info ...; skipping`)
+    log = ["Chromatic CLI v6.0.0", "Could not retrieve package info from registry; skipping update check",
+           "Collecting Storybook metadata", "    → ✖ Storybook package not installed",
+           "Could not find @storybook/react in node_modules.", "", "✖ Failed to collect Storybook metadata"]
+    assert signature_and_line(log) == ("unknown", 4)
+
+
+def test_a_registrys_bare_refusal_behind_a_ci_timestamp_is_a_refused_push_in_a_log_not_all_stamped():
+    # (docker's `denied: denied` from ghcr.io, behind Azure Pipelines' time, below a line with no time of its own)
+    log = ["STATUS: SUCCESS", "2024-11-06T07:22:30.2654470Z The push refers to repository [ghcr.io//my-repo]",
+           "2024-11-06T07:22:30.4700157Z denied: denied", "2024-11-06T07:22:30.4732761Z ##[error]denied: denied"]
+    assert signature_and_line(log) == ("push-permission-denied", 3)

@@ -3101,3 +3101,13 @@ def test_a_registrys_bare_refusal_behind_a_ci_timestamp_is_a_refused_push_in_a_l
     log = ["STATUS: SUCCESS", "2024-11-06T07:22:30.2654470Z The push refers to repository [ghcr.io//my-repo]",
            "2024-11-06T07:22:30.4700157Z denied: denied", "2024-11-06T07:22:30.4732761Z ##[error]denied: denied"]
     assert signature_and_line(log) == ("push-permission-denied", 3)
+
+
+# ---- rounds 164 and 165's tuning: Deployer's report on a command that failed on a host --------------------------------
+
+def test_deployers_report_on_a_failed_command_is_read_at_the_commands_stderr():
+    log = ["task deploy:setup", "[203.0.113.7]  error  in setup.php on line 7:",
+           "[203.0.113.7] run [ -d /var/www/app ] || mkdir -p /var/www/app;", "cd /var/www/app;",
+           "[ -d releases ] || mkdir releases;", "[203.0.113.7] err sh: exec: line 0: ssh: not found",
+           "[203.0.113.7] exit code -1 (Unknown error)", "ERROR: Task deploy:setup failed!"]
+    assert signature_and_line(log) == ("unknown", 6)

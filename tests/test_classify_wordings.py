@@ -3111,3 +3111,37 @@ def test_deployers_report_on_a_failed_command_is_read_at_the_commands_stderr():
            "[ -d releases ] || mkdir releases;", "[203.0.113.7] err sh: exec: line 0: ssh: not found",
            "[203.0.113.7] exit code -1 (Unknown error)", "ERROR: Task deploy:setup failed!"]
     assert signature_and_line(log) == ("unknown", 6)
+
+
+# ---- rounds 164 and 165's misses, fixed after their measurement -------------------------------------------------------
+
+def test_a_conda_recipes_requirements_its_build_cannot_resolve_are_no_failed_install():
+    solve = ["- Encountered problems while solving:",
+             "-   - package liblalframe-1.5.5-h3422bc3_0 requires ldas-tools-framecpp >=2.7.2,<2.8.0a0, but none of the "
+             "providers can be installed"]
+    assert signature_and_line(["Mamba failed to solve:", " - gsl 2.7.*", "", "The reported errors are:", *solve]) == \
+        ("unknown", 5)
+    assert signature_and_line(["Attempting to finalize metadata for cmor", "Getting pinned dependencies: ...failed",
+                               "Encountered problems while solving:", "  - unsupported request"])[0] == "unknown"
+    # (the same solver's words installing an environment are still a failed install)
+    assert signature_and_line(["$ conda env create -f environment.yml", *solve])[0] == "pip-install-failed"
+
+
+@pytest.mark.parametrize("heading", [["In Client.php line 103:", ""], []])
+def test_deployers_failed_command_is_read_below_its_rule_at_the_commands_own_output(heading):
+    log = ["✔ Executing task deploy:lock", "➤ Executing task deploy:release", "✔ Executing task deploy:failed", "",
+           *heading, '  The command "cd / && (date +"%Y%m%d%H%M%S")" failed.  ', "",
+           "  Exit Code: 127 (Command not found)", "", "  Host Name: stage.example.org", "", "  ================",
+           "  bash: line 1: date: command not found", ""]
+    assert signature_and_line(log) == ("unknown", 12 + len(heading))
+
+
+def test_ftp_deploy_actions_banners_give_way_to_the_error_it_caught():
+    rule = "----------------------------------------------------------------"
+    log = [rule, "🚀 Thanks for using ftp-deploy. Let's deploy some stuff!", rule,
+           "Failed to connect, are you sure your server works via FTP or FTPS? Users sometimes get this error when the "
+           "server only supports SFTP.", "", rule, "--------------  🔥🔥🔥 an error occurred  🔥🔥🔥  --------------", rule,
+           "", rule, "----------------------  full error below  ----------------------", rule, "",
+           "FTPError: 530 Login authentication failed",
+           "    at FTPContext._onControlSocketData (/home/runner/work/_actions/ftp-deploy/dist/index.js:5252:39)"]
+    assert signature_and_line(log) == ("unknown", 14)

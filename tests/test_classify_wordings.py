@@ -3145,3 +3145,36 @@ def test_ftp_deploy_actions_banners_give_way_to_the_error_it_caught():
            "FTPError: 530 Login authentication failed",
            "    at FTPContext._onControlSocketData (/home/runner/work/_actions/ftp-deploy/dist/index.js:5252:39)"]
     assert signature_and_line(log) == ("unknown", 14)
+
+
+# ---- rounds 166 and 167's misses, fixed after their measurement -------------------------------------------------------
+
+def test_snakemakes_conda_environment_it_could_not_create_is_read_at_condas_own_error():
+    log = ["Creating conda environment /tmp/x/bio/unicycler/environment.yaml...", "CreateCondaEnvironmentException:",
+           "Could not create conda environment from /tmp/x/bio/unicycler/environment.yaml:",
+           "Solving environment: ...working... done", "Verifying transaction: ...working... failed", "",
+           "NoSpaceLeftError: No space left on devices."]
+    assert signature_and_line(log) == ("unknown", 7)
+
+
+def test_an_actions_stderr_relayed_as_warnings_is_read_before_its_verdict_on_the_tool():
+    # (azure/arm-deploy prints az's stderr as `Warning: `; @actions/exec's verdict names only the exit code)
+    log = ["Validating template...",
+           "Warning: InvalidArgumentValueError: az deployment group validate: 'validate' is not a valid value for "
+           "'--mode'.", "Still stuck? Run 'az deployment group validate --help' to view all commands", "",
+           "Warning: Template validation failed.", "Error: The process '/usr/bin/az' failed with exit code 2"]
+    assert signature_and_line(log) == ("unknown", 2)
+    # (a warning of a tool's own is still no cause)
+    assert signature_and_line(["Warning: DeprecationWarning: x is deprecated", "Error: something broke"]) == \
+        ("unknown", 2)
+
+
+def test_an_indented_tracebacks_frames_end_at_its_exception_indented_less():
+    # (a cut traceback, pasted indented, whose frame's source line names an error: read at the exception below it,
+    # with other output above or not)
+    frames = ['    File "/env/lib/python3.8/site-packages/urllib3/util/retry.py", line 592, in increment',
+              "      raise MaxRetryError(_pool, url, error or ResponseError(cause))",
+              "  urllib3.exceptions.MaxRetryError:",
+              "  HTTPSConnectionPool(host='api.components.espressif.com', port=443): Max retries exceeded"]
+    assert signature_and_line(frames) == ("unknown", 3)
+    assert signature_and_line(["Processing dependencies", *frames]) == ("unknown", 4)

@@ -141,8 +141,10 @@ _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[(
 # and all, onto a line of its own above the entry, a line with no text of its own)
 # (not a Kubernetes event's `Warning  UpdateFailed` type column, which reports a failure; yarn's `info` notices too,
 # and the `info` lines of npm's debug log, whose own line count a viewer's line numbers cannot be told from)
+# (not a tool that relays another's stderr as its warnings, an error's name right after the word: the azure/arm-deploy
+# action's `Warning: InvalidArgumentValueError: ... is not a valid value for '--mode'.`)
 _WARNING = re.compile(r"^(?:npm (?:notice|WARN|warn)\b|\[(?:DEPRECATION )?WARNING\]:|"
-                      r"(?:WARN|WARNING|Warning|warning)\b(?! {2,}[A-Z])|(?:\d+ )?info )")
+                      r"(?:WARN|WARNING|Warning|warning)\b(?! {2,}[A-Z])(?!:? +[A-Z]\w*Error: )|(?:\d+ )?info )")
 
 
 # What a terminal, a CI system or a Markdown editor adds to every line of a pasted log, which no pattern should

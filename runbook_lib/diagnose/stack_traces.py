@@ -173,7 +173,7 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
         lead = ""
     # An exception indented less than the frames still ends them (pip indents a package's whole output, exception
     # and all); a paste that lost the indentation leaves each frame's source line unindented right below the frame.
-    frames_at = _indentation(indented_text(line_at(text, start))) if _FRAME.match(head) else None
+    frames_at = _indentation(indented_text(line_at(text, start))) if _FRAME.match(head.lstrip()) else None
     after_frame = frames_at == 0
     for n, pos, line in lines_below(text, start, lineno, MAX_TRACEBACK):
         own = indented_text(line)

@@ -3178,3 +3178,14 @@ def test_an_indented_tracebacks_frames_end_at_its_exception_indented_less():
               "  HTTPSConnectionPool(host='api.components.espressif.com', port=443): Max retries exceeded"]
     assert signature_and_line(frames) == ("unknown", 3)
     assert signature_and_line(["Processing dependencies", *frames]) == ("unknown", 4)
+
+
+# ---- rounds 168 and 169's tuning: Gradle's validation problems --------------------------------------------------------
+
+def test_gradles_validation_problem_names_a_failure():
+    log = ["  - Gradle detected a problem with the following location: '/home/runner/work/app/src/main/java'.", "    ",
+           "    Reason: Task ':compileJava' uses this output of task ':stonecutterMerge' without declaring an explicit "
+           "or implicit dependency.", "    ", "    Possible solutions:",
+           "      1. Declare task ':stonecutterMerge' as an input of ':compileJava'.", "", "* Try:",
+           "> Run with --scan to get full insights."]
+    assert signature_and_line(log) == ("unknown", 1)

@@ -33,6 +33,9 @@ _FAILURE_WORDS = [
     r'"[\w -]+" requires (?:exactly|at least|at most) \d+ arguments?',
     r"sh: (?:\d+: )?\S+: not found",   # dash's command not found (`sh: 1: tsc: not found`; `sh: npm: not found`)
     r"no such file or directory",
+    # Gradle's validation of a task's inputs and outputs (`Some problems were found with the configuration of task
+    # ':compileJava'`, `- Gradle detected a problem with the following location: '...'`, its `Reason:` below)
+    r"some problems were found with the configuration of task", r"gradle detected a problem with",
     # a Rust crate's build script finding no system library it needs through pkg-config (system-deps: `The system library
     # `javascriptcoregtk-4.1` required by crate `javascriptcore-rs-sys` was not found.`)
     r"the system library `[^`\s]+` required by crate",

@@ -3189,3 +3189,13 @@ def test_gradles_validation_problem_names_a_failure():
            "      1. Declare task ':stonecutterMerge' as an input of ':compileJava'.", "", "* Try:",
            "> Run with --scan to get full insights."]
     assert signature_and_line(log) == ("unknown", 1)
+
+
+# ---- rounds 168 and 169's misses, fixed after their measurement -------------------------------------------------------
+
+def test_a_debug_line_azure_pipelines_marks_as_an_error_for_its_stream_is_no_error():
+    log = ["2024-09-26T09:31:00.1443752Z ##[error]DEBUG: cli.knack.cli: Command arguments: ['containerapp', 'update']",
+           "DEBUG: cli.knack.cli: __init__ debug log:", "DEBUG: cli.azure.cli.core: Loading command modules:",
+           "2024-09-26T09:31:00.1456161Z ##[error]Script has output to stderr. Failing as failOnStdErr is set to true.",
+           "2024-09-26T09:31:00.1459929Z [command]/usr/bin/az account clear"]
+    assert signature_and_line(log) == ("unknown", 4)

@@ -1,10 +1,9 @@
-"""The parameter models' machinery: strict models, one sentence per mistake, the target checks."""
+"""The parameter models' machinery: strict models, one sentence per mistake (its words: sentences.py), the
+target checks."""
 from __future__ import annotations
 
 import difflib
 import re
-import types
-import typing
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Callable, ClassVar, Literal, Mapping
@@ -15,9 +14,11 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 from .. import formats
 from ..checks import check_path
 from ..errors import ParameterError
-from ..masking import MASK, is_secret_name, mask_data, mask_value, secret_values
+from ..masking import MASK, mask_value, secret_values
 from ..target import TARGETS
 from .notebook import INJECTED_COMMENT, INJECTED_TAG, PARAMETERS_TAG, assigned_names  # noqa: F401
+from .sentences import (LIST_WRITTEN, allowed_for, converted_quietly, first_problem, flag_as_text, is_boolean,
+                        is_text, scalar_types, shown)
 
 PROJECT_ID = Annotated[str, StringConstraints(pattern=rf"^{formats.PROJECT_ID.pattern}$")]
 REGION = Annotated[str, StringConstraints(pattern=rf"^({formats.REGION.pattern}|global)$")]
@@ -87,14 +88,14 @@ class RunbookParams(BaseModel):
         if isinstance(data, Mapping):
             for name, value in data.items():
                 field = cls.model_fields.get(name)
-                if field is not None and _converted_quietly(field.annotation, value):
-                    kinds = _scalar_types(field.annotation)
+                if field is not None and converted_quietly(field.annotation, value):
+                    kinds = scalar_types(field.annotation)
                     kind = "bool_type" if bool in kinds else "int_type" if int in kinds else "float_type"
-                    allowed = _allowed(cls, name, {"type": kind})
+                    allowed = allowed_for(cls, name, {"type": kind})
                     if kind == "bool_type":
-                        raise ParameterError(name, value, allowed + _flag_as_text(name, value))
+                        raise ParameterError(name, value, allowed + flag_as_text(name, value))
                     raise ParameterError(name, value, allowed + (", written as a number, not as text"
-                                                                 if _is_text(value) else ""))
+                                                                 if is_text(value) else ""))
         return data
 
     @field_validator("sandbox_home")
@@ -140,7 +141,7 @@ def validate_params(model_cls: type[RunbookParams], values: Mapping[str, Any],
     try:
         return model_cls.model_validate(dict(values))
     except ValidationError as exc:
-        raise _first_problem(model_cls, values, exc, error_cls, secrets) from None
+        raise first_problem(model_cls, values, exc, error_cls, secrets) from None
 
 
 def from_notebook(model_cls: type[RunbookParams], namespace: Mapping[str, Any]) -> RunbookParams:
@@ -180,7 +181,7 @@ def superseded(p: RunbookParams, what: str) -> str | None:
     if not any(v is p for v in validated) or validated[-1] is p or validated[-1] == p:
         return None
     latest = validated[-1]
-    changed = [f"{name} {_shown(name, getattr(latest, name))!r} now, {_shown(name, getattr(p, name))!r} then"
+    changed = [f"{name} {shown(name, getattr(latest, name))!r} now, {shown(name, getattr(p, name))!r} then"
                for name in type(p).model_fields if getattr(latest, name) != getattr(p, name)]
     return (f"The parameters were validated again since {what} was prepared ({'; '.join(changed)}): nothing was "
             f"done; run the cells again from {what}'s prepare cell, so it acts on the parameters you see.")
@@ -226,176 +227,9 @@ def injected_names(namespace: Mapping[str, Any]) -> list[str]:
 
 
 
-# ---------------------------------------------------------------------------------------------
-# One sentence from pydantic's error list.
-
-_ALLOWED_BY_TYPE = {
-    "missing": "a value is required",
-    "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
-    "float_type": "a number", "float_parsing": "a number",
-    "bool_type": "true or false", "bool_parsing": "true or false",
-    # (a text field without allowed= of its own: still more than "text", which says nothing to fix)
-    "string_type": "text, in quotes", "list_type": "a list", "dict_type": "a mapping of names to values",
-    "date_type": "a date as YYYY-MM-DD", "date_parsing": "a date as YYYY-MM-DD",
-    "date_from_datetime_parsing": "a date as YYYY-MM-DD", "date_from_datetime_inexact": "a date as YYYY-MM-DD",
-    "datetime_type": "a date and time as YYYY-MM-DDTHH:MM:SS", "datetime_parsing": "a date and time as YYYY-MM-DDTHH:MM:SS",
-    "datetime_from_date_parsing": "a date and time as YYYY-MM-DDTHH:MM:SS",
-}
-
-_ALLOWED_BY_CONSTRAINT = {
-    "greater_than": "a value greater than {gt}", "greater_than_equal": "a value of at least {ge}",
-    "less_than": "a value less than {lt}", "less_than_equal": "a value of at most {le}",
-    "string_too_short": "text of at least {min_length} characters",
-    "string_too_long": "text of at most {max_length} characters",
-    "string_pattern_mismatch": "text matching {pattern}",
-    "too_short": "at least {min_length} items", "too_long": "at most {max_length} items",
-    "enum": "choose one of {expected}",
-}
-
-
-def _shown(name: str, value: Any, secrets: list[str] = ()) -> Any:
-    """A value as an error sentence shows it: `***` for a secret name, else scrubbed of secret shapes
-    and of the other secret parameters' values (a URL may carry a token)."""
-    if is_secret_name(name) and value not in (None, ""):
-        return MASK
-    return mask_data(value, secrets) if isinstance(value, (str, Mapping, list, tuple)) else value
-
-
-def _first_problem(model_cls: type[BaseModel], values: Mapping[str, Any], exc: ValidationError,
-                   error_cls: type[ParameterError], secrets: list[str] = ()) -> ParameterError:
-    error = exc.errors()[0]
-    cause = (error.get("ctx") or {}).get("error")
-    if isinstance(cause, ParameterError):
-        # A validator raised the sentence itself; keep it (re-raised with the notebook-friendly class).
-        return error_cls(cause.parameter, _shown(cause.parameter, cause.value, secrets),
-                         cause.allowed + _read_by_yaml(model_cls, cause.parameter, cause.value))
-    loc = error.get("loc") or ()
-    name = str(loc[0]) if loc else "parameters"
-    value = values.get(name, error.get("input")) if loc else "..."
-    return error_cls(name, _shown(name, value, secrets), _allowed(model_cls, name, error)
-                     + _read_by_yaml(model_cls, name, value) + _how_a_list_is_written(model_cls, name, value))
-
-
-def _read_by_yaml(model_cls: type[BaseModel], name: str, value: Any) -> str:
-    """How a text parameter came to hold a number or a flag, and how to give it as text, for the sentence:
-    "; it came as the number 1234567, not as text (...): quote it in a YAML file, or ..." ("" otherwise).
-
-    The kit cannot tell where the value was written. papermill's `-p` types it with int() and float()
-    (`-p commit 1234567` is a number, `12e4567` is inf, True and False are flags); a YAML file (`-y`, `-f`) is
-    read as YAML 1.1 (`0123456` is the octal 42798, `no` is false). So the sentence says what either reads,
-    never which one did; the octal spelling is named only for a number a leading-zero value can be read as.
-    The kit's own runner types a text parameter as text (runner.parameters.coerce_cli_value, as_written)."""
-    field = model_cls.model_fields.get(name)
-    if field is None or str not in _scalar_types(field.annotation) or isinstance(value, str):
-        return ""
-    as_text = (f": quote it in a YAML file, or give it with papermill's -r {name} VALUE (runbook run -p keeps "
-               "it as text)")
-    if is_secret_name(name) and isinstance(value, (bool, int, float)):   # never the value of a secret, in any form
-        return "; it came as a number or a flag, not as text: quote it in a YAML file"   # (not on a command line)
-    if _is_boolean(value):
-        return (f"; it came as the flag {'true' if value else 'false'}, not as text (YAML reads yes, no, on and off "
-                "as flags, papermill's -p True and False)" + as_text)
-    if isinstance(value, int) and abs(value) >= 8:   # (0 to 7 read the same with a leading zero or without)
-        octal = f"{'-' if value < 0 else ''}0{abs(value):o}"
-        return (f"; it came as the number {value}, not as text (papermill's -p reads digits as a number, and YAML "
-                f"1.1 reads {octal}, with its leading zero, as this number, in octal)" + as_text)
-    if isinstance(value, (int, float)):
-        return (f"; it came as the number {value}, not as text (papermill's -p and YAML read an unquoted number "
-                "as one)" + as_text)
-    return ""
-
-
-# Text an operator means as a flag: YAML 1.1's words for one (papermill's -p types only True and False, so
-# `-p dry_run false` arrives as this text), and pydantic's y and n.
-_FLAG_WORDS = {"true": True, "yes": True, "on": True, "y": True, "false": False, "no": False, "off": False, "n": False}
-
-
-def _flag_as_text(name: str, value: Any) -> str:
-    """For a flag given as text that names one ('false', 'no'), how to give the flag itself:
-    " as a flag, not the text 'false': give papermill -p NAME False ..." ("" for other values)."""
-    word = value.strip().lower() if isinstance(value, str) else None
-    if word not in _FLAG_WORDS:
-        return ""
-    flag = "True" if _FLAG_WORDS[word] else "False"
-    given = "text" if is_secret_name(name) else f"the text {value!r}"
-    return (f" as a flag, not {given}: give papermill -p {name} {flag} (capital {flag[0]}) or "
-            f"-y '{name}: {flag.lower()}', or runbook run -p {name} {flag.lower()}")
-
-
-def _allowed(model_cls: type[BaseModel], name: str, error: Mapping[str, Any]) -> str:
-    field = model_cls.model_fields.get(name)
-    extra = field.json_schema_extra if field is not None else None
-    if isinstance(extra, dict) and "allowed" in extra:
-        return str(extra["allowed"])
-    kind = error["type"]
-    if kind == "literal_error" and field is not None:
-        choices = _literal_choices(field.annotation)
-        if choices:
-            return "choose one of " + ", ".join(str(c) for c in choices)
-    if kind in _ALLOWED_BY_TYPE:
-        return _ALLOWED_BY_TYPE[kind]
-    if kind in _ALLOWED_BY_CONSTRAINT:
-        try:
-            return _ALLOWED_BY_CONSTRAINT[kind].format(**(error.get("ctx") or {}))
-        except KeyError:
-            pass
-    message = str(error.get("msg", "not accepted")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    return message[:1].lower() + message[1:].rstrip(".")
-
-
-def _how_a_list_is_written(model_cls: type[BaseModel], name: str, value: Any) -> str:
-    """For a list parameter given something that is no list: " (it takes a list: ...)" ("" otherwise)."""
-    field = model_cls.model_fields.get(name)
-    if field is None or isinstance(value, (list, tuple, Mapping)):
-        return ""
-    takes_list = any(kind is list or typing.get_origin(kind) is list for kind in _scalar_types(field.annotation))
-    return f" ({LIST_WRITTEN})" if takes_list else ""
-
-
-def _scalar_types(annotation: Any) -> set[Any]:
-    """The types a field's annotation unites (`bool | None` -> {bool, NoneType}); itself when not a union."""
-    return set(typing.get_args(annotation)) if typing.get_origin(annotation) in (typing.Union, types.UnionType) \
-        else {annotation}
-
-
-def _converted_quietly(annotation: Any, value: Any) -> bool:
-    """Would pydantic turn `value` into the field's type by a conversion an operator would not expect?
-    (A flag from anything but true or false; a number from a flag, or from text.)"""
-    kinds = _scalar_types(annotation)
-    if kinds - {type(None)} == {bool}:
-        return not _is_boolean(value) and not (value is None and type(None) in kinds)
-    if kinds & {int, float} and bool not in kinds:
-        return _is_boolean(value) or (_is_text(value) and str not in kinds)
-    return False
-
-
-def _is_text(value: Any) -> bool:
-    """Text, also as bytes (pydantic reads b"64" as 64 just as it reads "64")."""
-    return isinstance(value, (str, bytes, bytearray))
-
-
-def _is_boolean(value: Any) -> bool:
-    """True or False, also as numpy gives it (a flag computed in a notebook: `(frame.x > 0).any()`)."""
-    return isinstance(value, bool) or type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
-
-
-def _literal_choices(annotation: Any) -> list[Any]:
-    if typing.get_origin(annotation) is Literal:
-        return list(typing.get_args(annotation))
-    choices: list[Any] = []
-    for arg in typing.get_args(annotation):
-        choices.extend(_literal_choices(arg))
-    if type(None) in typing.get_args(annotation):
-        choices.append(None)
-    return choices
-
-
 
 # ---------------------------------------------------------------------------------------------
 # What every runbook that connects to a target shares.
-
-
-LIST_WRITTEN = "it takes a list: [a, b], or a,b on the command line"
 
 
 def comma_list(value: Any) -> Any:
@@ -477,7 +311,7 @@ def matching_or_empty(pattern: re.Pattern[str], allowed: str) -> Any:
 def _phase_number_as_text(value: Any) -> Any:
     """A phase given as a bare whole number (`phase: 4`, which YAML reads as 4) is its number as text: README's
     "4" names phase4 as "phase4" does. A flag is not a number."""
-    return str(value) if isinstance(value, int) and not _is_boolean(value) else value
+    return str(value) if isinstance(value, int) and not is_boolean(value) else value
 
 
 # Field types the runbooks share: the sentence of each names the field it is declared as.

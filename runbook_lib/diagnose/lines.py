@@ -36,8 +36,8 @@ _FAILURE_WORDS = [
     # Gradle's validation of a task's inputs and outputs (`Some problems were found with the configuration of task
     # ':compileJava'`, `- Gradle detected a problem with the following location: '...'`, its `Reason:` below)
     r"some problems were found with the configuration of task", r"gradle detected a problem with",
-    # a Rust crate's build script finding no system library it needs through pkg-config (system-deps: `The system library
-    # `javascriptcoregtk-4.1` required by crate `javascriptcore-rs-sys` was not found.`)
+    # a Rust crate's build script finding no system library it needs through pkg-config (system-deps: `The system
+    # library `javascriptcoregtk-4.1` required by crate `javascriptcore-rs-sys` was not found.`)
     r"the system library `[^`\s]+` required by crate",
     r"invalid reference format",   # docker refusing an image name
     r"timed out",

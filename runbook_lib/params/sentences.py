@@ -22,7 +22,8 @@ _ALLOWED_BY_TYPE = {
     "string_type": "text, in quotes", "list_type": "a list", "dict_type": "a mapping of names to values",
     "date_type": "a date as YYYY-MM-DD", "date_parsing": "a date as YYYY-MM-DD",
     "date_from_datetime_parsing": "a date as YYYY-MM-DD", "date_from_datetime_inexact": "a date as YYYY-MM-DD",
-    "datetime_type": "a date and time as YYYY-MM-DDTHH:MM:SS", "datetime_parsing": "a date and time as YYYY-MM-DDTHH:MM:SS",
+    "datetime_type": "a date and time as YYYY-MM-DDTHH:MM:SS",
+    "datetime_parsing": "a date and time as YYYY-MM-DDTHH:MM:SS",
     "datetime_from_date_parsing": "a date and time as YYYY-MM-DDTHH:MM:SS",
 }
 

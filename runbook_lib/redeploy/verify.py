@@ -22,7 +22,7 @@ import pandas as pd
 from ..diagnose.verdict import existing_runbook
 from ..errors import RunbookError
 from ..formats import sentence
-from ..overview import PhaseState
+from ..phase_state import PhaseState
 from ..services import Rollout, newest_revisions_first
 from .guards import claimed
 from .observe import Serving, current_traffic, health_commit, health_with_token, said, serving, split_said
@@ -145,7 +145,7 @@ def _health(plan: Any, phase: Any, revision: str, now: Serving, name: str = "/he
 
 def _identity(plan: Any, phase: Any, revision: str, health: dict, label: str, supports_prefix: bool | None,
               public: bool, name: str) -> Check:
-    """/health read as runbook 00 reads it (overview.PhaseState), so "healthy" means the same in both runbooks.
+    """/health read as runbook 00 reads it (phase_state.PhaseState), so "healthy" means the same in both runbooks.
     One check, not two: a /health that does not say healthy fails it as surely as one naming another service."""
     if health.get("http_status") is None:
         return Check(name, "fail", f"/health of {revision} {health.get('error', 'could not be read.')}")

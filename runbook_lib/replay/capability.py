@@ -13,8 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..overview import (PhaseState, health_status_sentence, no_service_sentence, phase_states, prefix_sentence,
-                        prefix_unknown_sentence, unchecked_sentence, unhealthy_sentence, wrong_code_sentence)
+from ..overview import phase_states
+from ..phase_state import (PhaseState, health_status_sentence, no_service_sentence, prefix_sentence,
+                           prefix_unknown_sentence, unchecked_sentence, unhealthy_sentence, wrong_code_sentence)
 
 REDEPLOY_NOTEBOOK = "notebooks/02_redeploy_phase.ipynb"
 

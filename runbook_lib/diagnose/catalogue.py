@@ -329,7 +329,6 @@ class Catalogue:
         return self._by_id.get(chosen) if chosen else None
 
 
-
 def _reports_of(entry: dict, source: str) -> tuple[Report, ...]:
     """The reports of a catalogue `reports` entry: one for each wording of its first line (`opens`), all read the same
     way."""
@@ -338,6 +337,7 @@ def _reports_of(entry: dict, source: str) -> tuple[Report, ...]:
             tuple(_rule(t, "report's last line", source) for t in entry.get("ends", ())),
             tuple(_rule(t, "report's output-above line", source) for t in entry.get("above", ())))
     return tuple(Report(_rule(opens, "report opening", source), *rest) for opens in entry["opens"])
+
 
 def _rule(pattern: str, owner: str, source: str) -> LineRule:
     needles = _needles(pattern, owner, source)

@@ -361,13 +361,13 @@ def _revision_of(pid: int) -> str:
 # nowhere, and the runner's cleanup (stop_started_by) found nothing of its run to stop (/work/probes/redeploy2 #3)
 def test_an_interrupt_while_the_candidate_starts_leaves_the_services_record_and_the_cleanup_stops_it(home,
                                                                                                    monkeypatch):
-    from runbook_lib.local import services as local_services
+    from runbook_lib.local import service_processes
 
     monkeypatch.setenv(STARTED_BY_ENV, "run-interrupted")
     with connect("local", home=home) as tg:
         old = tg.services.describe("phase4")
         image = next(r.image for r in tg.services.list_revisions("phase4") if r.name == old.revision)
-        read, already = local_services.run_file, set(tg.services._started)
+        read, already = service_processes.run_file, set(tg.services._started)
 
         def interrupted(box, phase):   # the kernel's Ctrl-C lands in the deploy's first wait for the new process
             if not tg.services._started - already or interrupted.done:
@@ -379,10 +379,10 @@ def test_an_interrupt_while_the_candidate_starts_leaves_the_services_record_and_
 
         run = redeploy.prepare(tg, _local(home, phase="phase4", strategy="image", image=image), progress=None)
         run.guard()
-        monkeypatch.setattr(local_services, "run_file", interrupted)
+        monkeypatch.setattr(service_processes, "run_file", interrupted)
         with pytest.raises(KeyboardInterrupt):
             run.execute()
-        monkeypatch.setattr(local_services, "run_file", read)
+        monkeypatch.setattr(service_processes, "run_file", read)
         started = _wait_for(lambda: [pid for pid in _service_processes_under(Path(home))
                                      if pid != old.pid and _revision_of(pid).startswith(P4)])
         assert started, "the candidate's process never started"

@@ -553,6 +553,20 @@ def test_an_unexplained_traceback_is_read_at_the_exception_that_ends_it():
     assert (bare.signature, bare.line) == ("unknown", 3)
 
 
+def test_a_traceback_a_paste_cut_before_its_exception_is_read_at_its_innermost_frame():
+    # the log ends among the frames: the last frame's source line is where it failed (round 171's gsutil import)
+    cut = ("Traceback (most recent call last):\n"
+           '  File "/usr/lib/google-cloud-sdk/platform/gsutil/gsutil", line 22, in <module>\n'
+           "    gsutil.RunMain()\n"
+           '  File "/usr/lib/python2.7/dist-packages/google_compute_engine/boto/compute_auth.py", line 19, in <module>\n'
+           "    from google_compute_engine import logger\n")
+    top = classify_log(cut)[0]
+    assert (top.signature, top.line) == ("unknown", 5)
+    # ... but not one whose frames are followed by other output: the traceback did not end the log there
+    followed = cut + "\nretrying the upload\nuploaded 3 files\nDeploy step exited 1\n"
+    assert classify_log(followed)[0].line != 5
+
+
 def test_a_traceback_indented_by_pip_or_flattened_by_a_paste_is_read_at_its_exception():
     # pip indents a package's whole output: the exception is shallower than the frames, not unindented
     pip = ('Step #1:     File "/tmp/pip-install-3p1noqkw/dlib/setup.py", line 129, in run\n'

@@ -175,6 +175,7 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
     # and all); a paste that lost the indentation leaves each frame's source line unindented right below the frame.
     frames_at = _indentation(indented_text(line_at(text, start))) if _FRAME.match(head.lstrip()) else None
     after_frame = frames_at == 0
+    innermost = None   # the last frame's source line: where it failed, in a paste that ends before its exception
     for n, pos, line in lines_below(text, start, lineno, MAX_TRACEBACK):
         own = indented_text(line)
         if lead and own.startswith(lead):
@@ -182,6 +183,7 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
         if _FRAME.match(own.lstrip()):
             frames_at = _indentation(own) if frames_at is None else frames_at
             after_frame = frames_at == 0
+            innermost = None
         elif _CARETS.match(own):   # Python 3.11's marks under a frame's source line
             continue
         elif _ELISION.match(own):   # frames a poster cut out
@@ -193,10 +195,14 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
             if frames_at and _indentation(own) <= frames_at and _DOTTED_EXCEPTION.match(own.lstrip()):
                 return n, pos, line
             after_frame = False
+            innermost = (n, pos, line) if own.strip() else innermost
         elif after_frame:
             after_frame = False
         elif not _TRACEBACK.match(own):
             return (n, pos, line) if _EXCEPTION.match(own) else None
+    # (from its header, which says nothing of the failure; a frame a signature matched stays its own evidence)
+    if innermost is not None and "Traceback" in m.group(0) and not text[innermost[1] + len(innermost[2]):].strip():
+        return innermost
     return None
 
 

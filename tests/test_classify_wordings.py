@@ -3200,3 +3200,17 @@ def test_a_debug_line_azure_pipelines_marks_as_an_error_for_its_stream_is_no_err
            "2024-09-26T09:31:00.1456161Z ##[error]Script has output to stderr. Failing as failOnStdErr is set to true.",
            "2024-09-26T09:31:00.1459929Z [command]/usr/bin/az account clear"]
     assert signature_and_line(log) == ("unknown", 4)
+
+
+# ---- round 171's miss, fixed after its measurement --------------------------------------------------------------------
+
+def test_dataprocs_verdict_on_a_failed_initialization_action_is_read_at_the_scripts_own_error():
+    verdict = ("ERROR: (gcloud.dataproc.clusters.create) Operation [projects/p/regions/us-central1/operations/0a1b] "
+               "failed: Google Cloud Dataproc Agent reports failure. If logs are available, they can be found in "
+               "'gs://dataproc-staging-us/google-cloud-dataproc-metainfo/1234/cluster-m'.")
+    log = [verdict, "", "google-cloud-dataproc-metainfo-1234-cluster-m-dataproc-initialization-script-0_output:", "",
+           "+ apt-get install -y presto", "E: Unable to locate package presto",
+           "/tmp/script.tmp: line 9: presto-cli: command not found"]
+    assert signature_and_line(log) == ("unknown", 6)
+    # the verdict alone, as gcloud prints it without the output pasted below, is read where it is
+    assert signature_and_line([verdict, "Waiting for cluster creation operation...failed."]) == ("unknown", 1)

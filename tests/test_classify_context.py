@@ -866,6 +866,25 @@ def test_a_repeated_message_with_an_error_code_appended_is_read_where_it_was_fir
     assert top_of(log).line == 6
 
 
+def test_a_failure_the_tool_retries_gives_way_to_the_error_of_the_attempt_that_failed_for_good():
+    # (round 172's skopeo mirror: the first copy crashed, the retry was refused for a reason of its own)
+    log = ["./olm-sync.sh: line 180:  6025 Aborted                 (core dumped) skopeo copy docker://a docker://b",
+           "[mirror-olm] INFO: Failed Image Copy, retrying after 5 seconds...", "[mirror-olm] Copying 4 of 4 images",
+           '[mirror-olm] time="2022-07-19T11:24:37Z" level=fatal msg="Source image rejected: Invalid crypto engine"']
+    assert top_of(log).line == 4
+    # an attempt that fails as the first did is read where the message was first said
+    same = ["environment: line 11: checkout::refbased: command not found",
+            "[1/3] Execution Failed with exit status 127. Retrying.",
+            "environment: line 11: checkout::refbased: command not found",
+            "[2/3] Execution Failed with exit status 127. Retrying."]
+    assert top_of(same).line == 1
+    # advice to retry is no retry: the line that failed stays the lead
+    advice = ["BigQuery job beam_bq_job_COPY failed. Error Result: <ErrorProto",
+              " message: 'Error encountered during execution. Retrying may solve the problem.'",
+              " reason: 'backendError'>", "Pipeline run failed: see the job's errors"]
+    assert top_of(advice).line == 1
+
+
 def test_a_source_line_under_an_indented_frame_is_read_at_the_exception_that_ends_the_traceback():
     # (a traceback pasted without its header, its frames indented, below a build whose lines are not: the log is
     # not dedented as a whole, so the frame is found past its indentation)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
 
-from .lines import ERROR_WORD, FAILURE_WORD, is_warning, line_at, lines_above, lines_hit, own_text, step_of
+from .lines import (ERROR_WORD, FAILURE_WORD, is_warning, line_at, lines_above, lines_below, lines_hit, own_text,
+                    step_of)
 from .literal_scan import LineSearch
 from .log_structure import CLOUD_BUILD_OWN, MAX_LOOK_BACK, STEP_EDGE, LogShape
 from .stack_traces import is_call_frame
@@ -26,6 +27,9 @@ _ERROR_TAG = re.compile(r"^(?:\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
 # message's first statement (a JSON error's `error_detail`) does not carry
 _TRAILING_CODE = re.compile(r"\s*\([A-Z][A-Z0-9_]{2,}\)$")
 _PROGRESS_DONE = re.compile(r"\.\.\.done\.?$")   # gcloud's progress line for a stage that succeeded
+# a tool saying it tries again after a failure (`INFO: Failed Image Copy, retrying after 5 seconds...`)
+_RETRYING = re.compile(r"\b(?:[Rr]etrying(?! may)|RETRYING|[Ww]ill retry|[Tt]rying again)\b")   # (not advice)
+MAX_RETRY_BELOW = 2           # lines below a failure that may announce its retry
 _ERROR, _FAILURE = LineSearch(ERROR_WORD), LineSearch(FAILURE_WORD)
 
 Found = tuple[int, int, str]   # (line number, start, line)
@@ -82,6 +86,8 @@ class Lead:
             if found:
                 return found
         found = _first(shape, window, _ERROR) or _first(shape, window, _FAILURE)
+        if found and (retry := _retry_below(shape.text, found)) is not None:   # the attempt that failed for good says
+            found = _first(shape, window, _ERROR, after=retry) or _first(shape, window, _FAILURE, after=retry) or found
         if found:
             return _first_statement(window, found)
         bare = _first(shape, window, _ERROR, uninformative=True)
@@ -166,13 +172,21 @@ def _step_headers(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _retry_below(text: str, found: Found) -> int | None:
+    """The start of the line, among the MAX_RETRY_BELOW lines below the line `found`, that says the tool tries again
+    (an attempt's own error, when it repeats the first's, is then read where it was first said: _first_statement);
+    None when none does."""
+    return next((pos for _, pos, line in lines_below(text, found[1], found[0], MAX_RETRY_BELOW)
+                 if _RETRYING.search(own_text(line))), None)
+
+
 def _first(shape: LogShape, window: _Window, words: LineSearch, where: Callable[[str], bool] | None = None,
-           uninformative: bool = False) -> Found | None:
+           uninformative: bool = False, after: int = -1) -> Found | None:
     """(line number, start, line) of the first line with `words` (and passing `where`) that is informative and
     not a warning, or with `uninformative=True` the first uninformative one; never a line of a GitHub Actions step's
-    echoed definition."""
+    echoed definition; with `after`, only below the line starting there (an offset in the log)."""
     for lineno, start, _, line in lines_hit(window.text, words.over(window.text)):
-        if any(a <= start < b for a, b in window.step_definitions):
+        if window.offset + start <= after or any(a <= start < b for a, b in window.step_definitions):
             continue
         if not any(c.isalnum() for c in own_text(line)) or is_call_frame(line):
             continue   # (words only in its prefixes: Maven's `[ERROR] ` spacer under another tool's `[INFO] `; a

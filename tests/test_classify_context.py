@@ -878,6 +878,14 @@ def test_a_failure_the_tool_retries_gives_way_to_the_error_of_the_attempt_that_f
             "environment: line 11: checkout::refbased: command not found",
             "[2/3] Execution Failed with exit status 127. Retrying."]
     assert top_of(same).line == 1
+    # a failure that announces its own retry states the cause each attempt repeats (round 172's Packer upload, a miss
+    # at its measurement once the retry was read)
+    announced = ["(vagrant-cloud): Uploading box, attempt 2",
+                 "(vagrant-cloud): Error uploading box! Will retry in 10 seconds. Status: 503",
+                 "(vagrant-cloud): Uploading box, attempt 3",
+                 "(vagrant-cloud): Error uploading box! Will retry in 10 seconds. Status: 503",
+                 "==> (vagrant-cloud): Cleaning up provider", "Build 'virtualbox-iso' errored: 1 error(s) occurred:"]
+    assert top_of(announced).line == 2
     # advice to retry is no retry: the line that failed stays the lead
     advice = ["BigQuery job beam_bq_job_COPY failed. Error Result: <ErrorProto",
               " message: 'Error encountered during execution. Retrying may solve the problem.'",

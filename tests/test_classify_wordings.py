@@ -3214,3 +3214,47 @@ def test_dataprocs_verdict_on_a_failed_initialization_action_is_read_at_the_scri
     assert signature_and_line(log) == ("unknown", 6)
     # the verdict alone, as gcloud prints it without the output pasted below, is read where it is
     assert signature_and_line([verdict, "Waiting for cluster creation operation...failed."]) == ("unknown", 1)
+
+
+# ---- round 172's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_curls_own_error_names_the_failure_ahead_of_a_later_error_word():
+    log = ["DEBUG subprocess: stderr:", "100 8080M    0     0  100 8080M      0  91.6M  0:01:28  0:01:28 --:--:--     0",
+           "curl: (52) Empty reply from server", "DEBUG subprocess: Exit status: 52",
+           " INFO interface: error: Failed to create box peru/windows-server-2012", "exit code: 52"]
+    assert signature_and_line(log) == ("unknown", 3)
+
+
+def test_stacks_exit_failure_names_the_failure():
+    log = ["--  While building custom Setup.hs for package mmark-0.0.5.6 using:",
+           "      /root/.stack/setup-exe-cache/Cabal-simple_2.2.0.1_ghc-8.4.3 build lib:mmark",
+           "    Process exited with code: ExitFailure (-9) (THIS MAY INDICATE OUT OF MEMORY)",
+           "    Logs have been written to: /root/project/.stack-work/logs/mmark-0.0.5.6.log", "",
+           "    Configuring mmark-0.0.5.6...", "    [1 of 9] Compiling Text.MMark.Parser.Internal.Type"]
+    assert signature_and_line(log) == ("unknown", 3)
+
+
+def test_a_tool_refusing_an_argument_as_not_a_valid_one_names_the_failure_but_a_hedge_in_a_sentence_does_not():
+    log = ['  Attempting to install ghc 8.10.4" using ghcup', '  ghcup install ghc 8.10.4"', "  Not a valid version", "",
+           "  Usage: ghcup install ghc [-p|--platform PLATFORM]", "    Install GHC", "  Available options:",
+           "    -h,--help                Show this help text"]
+    assert signature_and_line(log) == ("unknown", 3)
+    hedge = ["There was an issue building your app. This can mean your app.json's project is not a valid Heroku "
+             "application.", "-----> $ python manage.py collectstatic --noinput", "       KeyError: 'APP_ENVIRONMENT'"]
+    assert signature_and_line(hedge) == ("unknown", 3)
+
+
+def test_github_actions_error_repeating_an_actions_message_is_read_where_the_action_said_it():
+    log = ["Run mihails-strasuns/setup-dlang@v0.4.1", "ReferenceError: Cannot access 'latest' before initialization",
+           "    at /home/runner/work/_actions/setup-dlang/v0.4.1/lib/compiler.js:150:87",
+           "    at processTicksAndRejections (internal/process/task_queues.js:93:5)",
+           "##[error]Cannot access 'latest' before initialization", "##[error]Node run failed with exit code 1"]
+    assert signature_and_line(log) == ("unknown", 2)
+
+
+def test_esys_verdict_on_a_package_is_read_at_the_first_failure_in_its_build_log():
+    log = ["error: build failed with exit code: 1", "  build log:", "    # esy-build-package: building: @opam/topkg", "",
+           "    C:/Users/x/.esy/3_/i/ocamlfind/bin/ocaml: line 2: $'\\r': command not found",
+           '    error: command failed: "ocaml" "pkg/pkg.ml" "build" (exited with 127)', "",
+           "    esy-build-package: exiting with errors above..."]
+    assert signature_and_line(log) == ("unknown", 5)

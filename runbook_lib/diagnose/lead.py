@@ -21,8 +21,9 @@ from .stack_traces import is_call_frame
 LEAD_WINDOW = 2_000_000       # characters at the end of a huge log searched for the lead line
 MAX_VERDICT_ABOVE = 3         # lines a command's verdict may stand above the bare verdicts that lead
 MIN_REPEATED = 24             # characters of a message that make it the same message when a tool says it again
-# `Error: `, `ERROR: `, `FirebaseError: ` before a message
-_ERROR_TAG = re.compile(r"^(?:\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
+# `Error: `, `ERROR: `, `FirebaseError: ` before a message, and GitHub Actions' `##[error]` (an action's failure, which
+# repeats the message its code printed above: `ReferenceError: Cannot access 'latest' before initialization`)
+_ERROR_TAG = re.compile(r"^(?:##\[error\]|\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
 # an error code a tool appends to the message it repeats (`... deleted status. (ITEM_NOT_UPDATABLE)`), which the
 # message's first statement (a JSON error's `error_detail`) does not carry
 _TRAILING_CODE = re.compile(r"\s*\([A-Z][A-Z0-9_]{2,}\)$")
@@ -86,7 +87,10 @@ class Lead:
             if found:
                 return found
         found = _first(shape, window, _ERROR) or _first(shape, window, _FAILURE)
-        if found and (retry := _retry_below(shape.text, found)) is not None:   # the attempt that failed for good says
+        # (a failure that announces its own retry, `Error uploading box! Will retry in 10 seconds.`, states the cause
+        # each attempt repeats)
+        if found and not _RETRYING.search(own_text(found[2])) and (retry := _retry_below(shape.text, found)) is not None:
+            # the attempt that failed for good says why, not the first
             found = _first(shape, window, _ERROR, after=retry) or _first(shape, window, _FAILURE, after=retry) or found
         if found:
             return _first_statement(window, found)

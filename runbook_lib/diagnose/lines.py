@@ -17,8 +17,10 @@ _STEP = re.compile(r'^(?:[\s>|│]|\d{1,6} \|)*Step #(\d+)(?: - "[^"]*")?:')
 # the word error, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a hyphenated name (apk's
 # `libgpg-error`, curl's `--show-error`), as the words of FAILURE_WORD
 # (and the mark electron-builder, goreleaser and Next.js print at the level of an error, `⨯ 403 Forbidden`, and the one
-# Chromatic's CLI prints under a step it failed, `    → ✖ Found only one commit`)
-ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])error(?![\w-])|(?:^|(?<=\s))⨯(?= \S)|(?:^|(?<=\s))→ ✖(?= \S)", re.IGNORECASE)
+# Chromatic's CLI prints under a step it failed, `    → ✖ Found only one commit`; and curl's own error, `curl: (52) Empty
+# reply from server`)
+ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])error(?![\w-])|(?:^|(?<=\s))⨯(?= \S)|(?:^|(?<=\s))→ ✖(?= \S)|"
+                        r"(?:^|(?<=\s))(?-i:curl: \(\d+\)) (?=\S)", re.IGNORECASE)
 # Words that say something went wrong, whole (in any case, unless marked `(?-i:...)`, and not inside a longer word or a
 # hyphenated name), each with the wording it stands for.
 _FAILURE_WORDS = [
@@ -115,6 +117,12 @@ _FAILURE_FORMS = [
     r"(?<![\w-])version [`'][\w.@-]+' not found \(required by ",
     # a formatter's check refusing a file it would rewrite (black's and ruff's `would reformat src/app.py`)
     r"(?:^|(?<=\s))(?-i:would reformat) (?=\S)",
+    # a tool refusing an argument in a message of its own (ghcup's `Not a valid version`; not a hedge inside a sentence,
+    # Heroku's `This can mean your app.json's project is not a valid Heroku application.`)
+    r"(?:^|(?<=\n))[ \t]*(?-i:Not a valid) (?=\w)",
+    # Haskell's stack on a process that failed (`Process exited with code: ExitFailure (-9) (THIS MAY INDICATE OUT OF
+    # MEMORY)`, `ExitFailure 1`)
+    r"(?<![\w-])(?-i:ExitFailure) (?=[-(\d])",
     r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
     r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",   # an HTTP status line
 ]

@@ -3258,3 +3258,23 @@ def test_esys_verdict_on_a_package_is_read_at_the_first_failure_in_its_build_log
            '    error: command failed: "ocaml" "pkg/pkg.ml" "build" (exited with 127)', "",
            "    esy-build-package: exiting with errors above..."]
     assert signature_and_line(log) == ("unknown", 5)
+
+
+# ---- round 173's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_electron_builders_failed_program_is_read_at_the_programs_own_error_in_its_output():
+    log = ["  • building        target=nsis file=build/app.exe archs=ia32 oneClick=false",
+           "  ⨯ /home/x/.cache/electron-builder/nsis/nsis-3.0.4.1/linux/makensis process failed "
+           "ERR_ELECTRON_BUILDER_CANNOT_EXECUTE", "Exit code:", "84", "Output:", "FATAL: main argv conversion failed!",
+           "  failedTask=build stackTrace=Error: makensis process failed ERR_ELECTRON_BUILDER_CANNOT_EXECUTE"]
+    assert signature_and_line(log) == ("unknown", 6)
+
+
+def test_cocoapods_lint_on_a_command_that_failed_is_read_at_the_commands_own_error():
+    log = ["Validating podspec", " -> GrowingAnalytics (0.0.1)", "    - WARN  | summary: The summary is not meaningful.",
+           "    - ERROR | [iOS] unknown: Encountered an unknown error ([!] /usr/local/bin/git clone "
+           "https://github.com/growingio/sdk.git /tmp/d2020 --template= --single-branch --depth 1 --branch 0.0.1", "",
+           "Cloning into '/tmp/d2020'...", "warning: Could not find remote branch 0.0.1 to clone.",
+           "fatal: Remote branch 0.0.1 not found in upstream origin", ") during validation.", "",
+           "[!] The spec did not pass validation, due to 1 error."]
+    assert signature_and_line(log) == ("unknown", 8)

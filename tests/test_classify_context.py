@@ -567,6 +567,18 @@ def test_a_traceback_a_paste_cut_before_its_exception_is_read_at_its_innermost_f
     assert classify_log(followed)[0].line != 5
 
 
+def test_a_traceback_a_tools_verdict_quotes_at_its_end_is_read_at_its_exception():
+    # (GoReleaser's verdict on snapcraft, its stderr quoted from the header on; round 174's tuning log)
+    log = ["⨯ release failed after 15m33s              error=snapcraft packages: failed to push dist/x.snap package: "
+           "exit status 1: Traceback (most recent call last):",
+           '  File "/snap/snapcraft/7923/bin/snapcraft", line 8, in <module>', "    sys.exit(run())",
+           '  File "/snap/snapcraft/7923/usr/lib/python3.8/pathlib.py", line 1325, in unlink',
+           "    self._accessor.unlink(self)",
+           "FileNotFoundError: [Errno 2] No such file or directory: '/home/runner/.cache/snapcraft/log/x.log'"]
+    top = classify_log("\n".join(log) + "\n")[0]
+    assert (top.signature, top.line) == ("unknown", 6)
+
+
 def test_a_traceback_indented_by_pip_or_flattened_by_a_paste_is_read_at_its_exception():
     # pip indents a package's whole output: the exception is shallower than the frames, not unindented
     pip = ('Step #1:     File "/tmp/pip-install-3p1noqkw/dlib/setup.py", line 129, in run\n'

@@ -3278,3 +3278,28 @@ def test_cocoapods_lint_on_a_command_that_failed_is_read_at_the_commands_own_err
            "fatal: Remote branch 0.0.1 not found in upstream origin", ") during validation.", "",
            "[!] The spec did not pass validation, due to 1 error."]
     assert signature_and_line(log) == ("unknown", 8)
+
+
+# ---- round 174's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_goreleasers_verdict_naming_only_the_command_that_failed_is_read_at_the_commands_own_output():
+    log = [" • signing artifacts", "      • signing                   cmd=[gpg -u *** --output dist/x.sig --detach-sign dist/x]",
+           "      • gpg: signing failed: Inappropriate ioctl for device", " cmd=gpg",
+           "      • gpg: signing failed: Inappropriate ioctl for device", " cmd=gpg",
+           "   ⨯ release failed after 867.67s error=sign: gpg failed"]
+    assert signature_and_line(log) == ("unknown", 3)
+    # ... but one whose error says why is read where it is
+    said = [" • publishing", "   ⨯ release failed after 2.01s error=homebrew tap formula: failed to publish artifacts: "
+            "PUT https://api.github.com/repos/o/homebrew-tap/contents/x.rb: 403 Resource not accessible by integration"]
+    assert signature_and_line(said) == ("unknown", 2)
+
+
+def test_the_runners_verdict_on_a_javascript_action_is_passed_over_for_the_failure_above_it():
+    log = ["/usr/bin/git push origin gh-pages", "To https://github.com/o/site.git",
+           " ! [rejected]        gh-pages -> gh-pages (fetch first)",
+           "error: failed to push some refs to '***github.com/o/site.git'",
+           "hint: Updates were rejected because the remote contains work that you do",
+           "hint: not have locally. This is usually caused by another repository pushing",
+           "##[error]Action failed with \"Error: Error: The process '/usr/bin/git' failed with exit code 1\"",
+           "##[error]Node run failed with exit code 1"]
+    assert signature_and_line(log) == ("unknown", 5)

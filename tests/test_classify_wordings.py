@@ -3283,14 +3283,16 @@ def test_cocoapods_lint_on_a_command_that_failed_is_read_at_the_commands_own_err
 # ---- round 174's misses, fixed after its measurement ------------------------------------------------------------------
 
 def test_goreleasers_verdict_naming_only_the_command_that_failed_is_read_at_the_commands_own_output():
-    log = [" • signing artifacts", "      • signing                   cmd=[gpg -u *** --output dist/x.sig --detach-sign dist/x]",
+    log = [" • signing artifacts",
+           "      • signing                   cmd=[gpg -u *** --output dist/x.sig --detach-sign dist/x]",
            "      • gpg: signing failed: Inappropriate ioctl for device", " cmd=gpg",
            "      • gpg: signing failed: Inappropriate ioctl for device", " cmd=gpg",
            "   ⨯ release failed after 867.67s error=sign: gpg failed"]
     assert signature_and_line(log) == ("unknown", 3)
     # ... but one whose error says why is read where it is
-    said = [" • publishing", "   ⨯ release failed after 2.01s error=homebrew tap formula: failed to publish artifacts: "
-            "PUT https://api.github.com/repos/o/homebrew-tap/contents/x.rb: 403 Resource not accessible by integration"]
+    said = [" • publishing", "   ⨯ release failed after 2.01s error=homebrew tap formula: failed to publish "
+            "artifacts: PUT https://api.github.com/repos/o/homebrew-tap/contents/x.rb: 403 Resource not accessible by "
+            "integration"]
     assert signature_and_line(said) == ("unknown", 2)
 
 
@@ -3302,4 +3304,16 @@ def test_the_runners_verdict_on_a_javascript_action_is_passed_over_for_the_failu
            "hint: not have locally. This is usually caused by another repository pushing",
            "##[error]Action failed with \"Error: Error: The process '/usr/bin/git' failed with exit code 1\"",
            "##[error]Node run failed with exit code 1"]
+    assert signature_and_line(log) == ("unknown", 5)
+
+
+# ---- round 176's tuning logs ------------------------------------------------------------------------------------------
+
+def test_sops_report_on_a_file_it_could_not_decrypt_is_read_at_the_first_keys_reason():
+    # (round 176's tuning log, SOPS behind the Terraform provider: Terraform's `│` column on each line)
+    log = ["│ Error: Failed to get the data key required to decrypt the SOPS file.", "│", "│ Group 0: FAILED",
+           "│   age1ufs2csswtmh232k34m4tvc0t8s90nltppsgkgl4uer8erv2ve5pqam36gw: FAILED",
+           "│     - | failed to load age identities: failed to parse",
+           "│       | 'SOPS_AGE_KEY' age identities: error at line 1: malformed", "│",
+           "│ Recovery failed because no master key was able to decrypt the file. In"]
     assert signature_and_line(log) == ("unknown", 5)

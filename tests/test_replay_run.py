@@ -506,9 +506,9 @@ def _both_adapters_on(port: int, monkeypatch, tmp_path) -> tuple:
 
 def test_both_service_adapters_raise_service_timeout(silent_port, monkeypatch, tmp_path):
     from runbook_lib.gcp import services as gcp_services
-    from runbook_lib.local import services as local_services
+    from runbook_lib.local import service_processes
 
-    monkeypatch.setattr(local_services, "REQUEST_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(service_processes, "REQUEST_TIMEOUT_S", 0.2)
     monkeypatch.setattr(gcp_services, "REQUEST_TIMEOUT_S", 0.2)
     for adapter in _both_adapters_on(silent_port, monkeypatch, tmp_path):
         with pytest.raises(ServiceTimeout, match="no answer within 0.2s"):

@@ -19,8 +19,8 @@ _STEP = re.compile(r'^(?:[\s>|│]|\d{1,6} \|)*Step #(\d+)(?: - "[^"]*")?:')
 # (and the mark electron-builder, goreleaser and Next.js print at the level of an error, `⨯ 403 Forbidden`, and the one
 # Chromatic's CLI prints under a step it failed, `    → ✖ Found only one commit`; and curl's own error, `curl: (52) Empty
 # reply from server`)
-ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])error(?![\w-])|(?:^|(?<=\s))⨯(?= \S)|(?:^|(?<=\s))→ ✖(?= \S)|"
-                        r"(?:^|(?<=\s))(?-i:curl: \(\d+\)) (?=\S)", re.IGNORECASE)
+ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])error(?![\w-])|(?:^|(?<=\s))⨯(?= \S)|"
+                        r"(?:^|(?<=\s))→ ✖(?= \S)|(?:^|(?<=\s))(?-i:curl: \(\d+\)) (?=\S)", re.IGNORECASE)
 # Words that say something went wrong, whole (in any case, unless marked `(?-i:...)`, and not inside a longer word or a
 # hyphenated name), each with the wording it stands for.
 _FAILURE_WORDS = [

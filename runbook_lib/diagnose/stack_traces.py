@@ -17,8 +17,8 @@ _TRACEBACK = re.compile(r'^\s*(?:Traceback \(most recent call last\):|File "[^"]
 # ... after a log viewer's own prefix on each line (Cloud Logging's `DEFAULT [revision-name] `, the `      .    `
 # of Cloud Foundry's PHP buildpack's extension output), or ending a tool's verdict that quotes the program's stderr
 # (GoReleaser's `⨯ release failed ... error=...: exit status 1: Traceback (most recent call last):`)
-_TRACEBACK_AFTER = re.compile(r'^(?:(?:[A-Z]+ |\s*\.\s+)?(?:\[[^\]]+\] )?|.*: (?=Traceback \(most recent call last\):\s*$))'
-                              r'(Traceback \(most recent call last\):)')
+_TRACEBACK_AFTER = re.compile(r'^(?:(?:[A-Z]+ |\s*\.\s+)?(?:\[[^\]]+\] )?|'
+                              r'.*: (?=Traceback \(most recent call last\):\s*$))(Traceback \(most recent call last\):)')
 _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
 _FRAME = re.compile(r'File "[^"]+", line \d+')
 _CARETS = re.compile(r"^\s*[~^]+\s*$")

@@ -3317,3 +3317,34 @@ def test_sops_report_on_a_file_it_could_not_decrypt_is_read_at_the_first_keys_re
            "│       | 'SOPS_AGE_KEY' age identities: error at line 1: malformed", "│",
            "│ Recovery failed because no master key was able to decrypt the file. In"]
     assert signature_and_line(log) == ("unknown", 5)
+
+
+# ---- round 176's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_a_traceback_through_a_program_installed_from_pips_temporary_folder_is_no_failed_install():
+    # (azure-cli installed from pip's `pip-install-...` folder: its frames are the program's, not a package's setup.py)
+    log = ["ERROR: Operation returned an invalid status code 'Bad Request'", "Traceback (most recent call last):",
+           '  File "C:\\\\Temp\\\\pip-install-6nyhv9qe\\\\azure-cli-core\\\\azure\\\\cli\\\\core\\\\commands\\\\__init__.py", '
+           "line 366, in execute",
+           '  File "C:\\\\Temp\\\\pip-install-6nyhv9qe\\\\azure-cli-cdn\\\\azure\\\\cli\\\\command_modules\\\\cdn\\\\commands.py", '
+           "line 23, in _inner_not_found"]
+    assert signature_and_line(log) == ("unknown", 1)
+    # ... while a package's setup.py failing in that folder still is
+    built = ['  File "/tmp/pip-install-3p1noqkw/dlib/setup.py", line 129, in run',
+             "    cmake_version = self.get_cmake_version()", "RuntimeError: CMake must be installed to build dlib"]
+    assert signature_and_line(built)[0] == "pip-install-failed"
+
+
+def test_terraforms_warning_box_saying_error_as_advice_is_passed_over_for_the_helm_release_error():
+    log = ["module.kubernetes.helm_release.cert_manager: Still creating... [7m50s elapsed]", "╷",
+           "│ Warning: Helm release created with warnings", "│",
+           '│ Helm release "cert-manager" was created but has a failed status. Use the `helm` command to investigate '
+           "the error, correct it, then run Terraform again.", "╵", "╷", "│ Error: Helm release error", "│",
+           "│   with module.kubernetes.helm_release.cert_manager,",
+           '│   on ../../modules/kubernetes/main.tf line 46, in resource "helm_release" "cert_manager":', "│",
+           "│ failed post-install: 1 error occurred:", "│ \t* job cert-manager-startupapicheck failed: BackoffLimitExceeded"]
+    assert signature_and_line(log) == ("unknown", 14)
+    # an error box's own words are still read
+    error_box = ["╷", "│ Error: creating Instance: googleapi: Error 400: user-managed notebooks have been deprecated",
+                 "│", "│   with google_notebooks_instance.x,", "╵"]
+    assert signature_and_line(error_box) == ("unknown", 2)

@@ -31,6 +31,7 @@ _PROGRESS_DONE = re.compile(r"\.\.\.done\.?$")   # gcloud's progress line for a 
 # a tool saying it tries again after a failure (`INFO: Failed Image Copy, retrying after 5 seconds...`)
 _RETRYING = re.compile(r"\b(?:[Rr]etrying(?! may)|RETRYING|[Ww]ill retry|[Tt]rying again)\b")   # (not advice)
 MAX_RETRY_BELOW = 2           # lines below a failure that may announce its retry
+MAX_BOX = 60                  # lines of a Terraform diagnostic box looked up through for its opening
 _ERROR, _FAILURE = LineSearch(ERROR_WORD), LineSearch(FAILURE_WORD)
 
 Found = tuple[int, int, str]   # (line number, start, line)
@@ -197,10 +198,27 @@ def _first(shape: LogShape, window: _Window, words: LineSearch, where: Callable[
             continue   # (words only in its prefixes: Maven's `[ERROR] ` spacer under another tool's `[INFO] `; a
             # stack's frame, whose path may hold the word: `at makeError (.../execa/lib/error.js:58:11)`)
         if (where is None or where(line)) and shape.uninformative_line(line) == uninformative and \
-                (uninformative or not is_warning(line)) and \
+                (uninformative or not (is_warning(line) or _in_warning_box(window.text, start, lineno))) and \
                 not shape.in_succeeded_step(window.offset + start):
             return window.lines_before + lineno, window.offset + start, line
     return None
+
+
+def _in_warning_box(text: str, start: int, lineno: int) -> bool:
+    """Whether the line starting at `start` lies in a Terraform diagnostic box (`╷`, `│ ...` lines, `╵`) that is a
+    warning (`│ Warning: Helm release created with warnings`): its lines say `error` only as advice (`Use the helm
+    command to investigate the error`)."""
+    for _, pos, line in lines_above(text, start, lineno, MAX_BOX):
+        own = own_text(line).strip()
+        if own.startswith("╵"):
+            return False
+        if own.startswith("╷"):
+            heading = next((own_text(below).strip() for _, _, below in lines_below(text, pos, 0, 2)
+                            if own_text(below).strip()), "")
+            return heading.startswith("Warning:")
+        if not line.lstrip().startswith("│"):
+            return False
+    return False
 
 
 def _last_output_of(text: str, step: int, verdict: int) -> Found | None:

@@ -1,6 +1,6 @@
 """One line of a build log: what a terminal or a paste added to it, its own text, the Cloud Build (and
-BuildKit) step it belongs to, and whether it names an error or a failure; and finding the lines of a text
-that meet a rule (a regex and a literal every match contains, looked for first with str.find).
+BuildKit) step it belongs to, and whether it names an error or a failure (in failure_words.py's words); and finding
+the lines of a text that meet a rule (a regex and a literal every match contains, looked for first with str.find).
 
 log_structure.py builds a log's shape from these; catalogue.py and classify.py ask them of single lines.
 """
@@ -10,124 +10,12 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterator, Protocol
 
+from .failure_words import ERROR_WORD, FAILURE_WORD
+
 # a Cloud Build step's prefix on its lines (after any paste prefixes: `> `, `  | `, `123 | `)
 # (one character or one `NNN |` an iteration: a run of `|` has one reading, not 2^n, when no `Step #` follows)
 _STEP = re.compile(r'^(?:[\s>|│]|\d{1,6} \|)*Step #(\d+)(?: - "[^"]*")?:')
 
-# the word error, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a hyphenated name (apk's
-# `libgpg-error`, curl's `--show-error`), as the words of FAILURE_WORD
-# (and the mark electron-builder, goreleaser and Next.js print at the level of an error, `⨯ 403 Forbidden`, and the one
-# Chromatic's CLI prints under a step it failed, `    → ✖ Found only one commit`; and curl's own error, `curl: (52) Empty
-# reply from server`)
-ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])error(?![\w-])|(?:^|(?<=\s))⨯(?= \S)|"
-                        r"(?:^|(?<=\s))→ ✖(?= \S)|(?:^|(?<=\s))(?-i:curl: \(\d+\)) (?=\S)", re.IGNORECASE)
-# Words that say something went wrong, whole (in any case, unless marked `(?-i:...)`, and not inside a longer word or a
-# hyphenated name), each with the wording it stands for.
-_FAILURE_WORDS = [
-    r"errors?|err!|fail|failed|failure|fatal|crash|crashed|cannot|can't|could not|couldn't",
-    r"(?:rake|rails) aborted!|name or service not known|unable to|denied|exception|traceback",
-    r"http (?:status|error):? [45]\d\d",
-    r"command not found",
-    # ... and Windows' (cmd's `'x' is not recognized as an internal or external command,`, PowerShell's `The term 'x' is
-    # not recognized as the name of a cmdlet, function, ...`)
-    r"is not recognized as (?:an internal or external command|the name of a cmdlet)",
-    # ... and the docker CLI refusing how it was called (`"docker build" requires exactly 1 argument.`)
-    r'"[\w -]+" requires (?:exactly|at least|at most) \d+ arguments?',
-    r"sh: (?:\d+: )?\S+: not found",   # dash's command not found (`sh: 1: tsc: not found`; `sh: npm: not found`)
-    r"no such file or directory",
-    # Gradle's validation of a task's inputs and outputs (`Some problems were found with the configuration of task
-    # ':compileJava'`, `- Gradle detected a problem with the following location: '...'`, its `Reason:` below)
-    r"some problems were found with the configuration of task", r"gradle detected a problem with",
-    # a Rust crate's build script finding no system library it needs through pkg-config (system-deps: `The system
-    # library `javascriptcoregtk-4.1` required by crate `javascriptcore-rs-sys` was not found.`)
-    r"the system library `[^`\s]+` required by crate",
-    r"invalid reference format",   # docker refusing an image name
-    r"timed out",
-    r"timeout exceeded",   # Go's HTTP client giving up (`request canceled (Client.Timeout exceeded while ...)`)
-    r"signal: killed",   # a compiler out of memory
-    r"segmentation fault",   # a program that crashed (an emulated one under QEMU: `Segmentation fault (core dumped)`)
-    r"illegal instruction",   # ... or ran an instruction the CPU lacks (`Illegal instruction (core dumped)`)
-    r"refusing to",   # a tool declining to go on (Nix's `is not supported on 'x86_64-darwin', refusing to evaluate.`)
-    r"no executable",   # a tool missing
-    r"executable (?:doesn't|does not) exist",   # ... or its binary (Playwright's browser: `Executable doesn't exist`)
-    r"unknown (?:shorthand )?flag:",   # a cobra CLI's usage error without its `Error: ` (docker buildx)
-    r"tag does not exist:",   # docker pushing a tag that was never built
-    r"not in gzip format|child returned status \d+",   # gzip and tar refusing a download that is no archive
-    r"push rejected",
-    r"(?:was|were) rejected",   # a service refusing what it was sent (`Credentials were rejected, please try again.`)
-    r"(?:was|were) not \w+ successfully",   # (`The virtual environment was not created successfully because ...`)
-    r"invalid value",   # an API refusing a setting's value
-    # a platform refusing an upload, a function or a file for its size (Netlify's `The function "x" is larger than the
-    # 50MB limit.`, Heroku's `Compiled slug size: 826.7M is too large (max is 500M).`)
-    r"is (?:larger|bigger) than the [\d.]+ ?[kmgt]i?b limit", r"is too large",
-    r"is no longer supported",   # a platform refusing a runtime it retired (AWS Lambda's `nodejs6.10`)
-    # the go command refusing a module that needs a newer Go than it is (`go: go.mod requires go >= 1.22.8 (running go
-    # 1.22.5; GOTOOLCHAIN=local)`)
-    r"requires go >= \S+ \(running go",
-    r"(?<=: )line \d+:",   # a shell's own error form (`compile: line 68: test: too many arguments`)
-    # in capitals only: the level of java.util.logging's and Dart's build_runner's errors, the Google APIs' error codes
-    # (`INVALID_ARGUMENT` in an audit log entry's status), Node.js's module error and the errno names it ends its
-    # system errors with (`spawn composer ENOENT`)
-    r"(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|RESOURCE_EXHAUSTED|UNAUTHENTICATED|"
-    r"DEADLINE_EXCEEDED|MODULE_NOT_FOUND|ENOENT|EACCES)",
-    r"(?-i:SQLSTATE)(?=\[)",   # a database's error through PHP's PDO (`SQLSTATE[HY000] [2002] Connection refused`)
-    # Ruby's NoMethodError and NameError in their own words, where a tool prints the message without the class
-    # (Heroku's Ruby buildpack's error box: `!     undefined method `version' for nil:NilClass`)
-    r"undefined (?:local variable or )?method [`'][^`'\s]+' for",
-    # the .NET host unable to start a program whose framework is missing (`dotnet ef` inside a build, an app's start)
-    r"you must install or update \.net to run this application",
-]
-# ... and the forms that carry their own boundaries
-_FAILURE_FORMS = [
-    # an exception's or error's name ending a longer word when its message follows (gsutil's `AccessDeniedException:
-    # 403 ...`, node's `ReferenceError: require is not defined ...`, and with its code `TypeError [ERR_X]: ...`)
-    # (a Java exception's nested class too: `com.typesafe.config.ConfigException$Parse: ...`)
-    r"(?<=[a-z])(?:exception|error)(?=(?:\$\w+)?: | \[[\w-]+\]: )",
-    # an exception's name alone, indented, at the end of its line (Laravel's console's `InvalidArgumentException`
-    # above its message)
-    r"(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))",
-    r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])",   # dash in a script (`./x.sh: 3: python: not found`)
-    r"(?<![\w-])(?-i:E: )(?=\S)",   # apt's, in capitals
-    # coreutils' usage error on a command given no argument (`basename: missing operand`, a script's empty variable)
-    r"(?<=: )missing (?:file |destination file )?operand\b",
-    # nginx's three levels above `[error]` (`nginx: [emerg] unknown directive ...`, a config it refused to start with)
-    r"(?<=nginx: )\[(?:emerg|alert|crit)\]",
-    # bundler's `which is incompatible with the current version`, which it wraps after `the`
-    r"(?<![\w-])incompatible with the(?: current version|(?=[ \t]*(?:\r?\n|$)))",
-    # an exception's class in brackets ending a line (Ruby's uncaught `base.rb:65:in 'build': must subclass
-    # (RuntimeError)`, and its system call errors: `shell_helpers.rb:38:in 'read': Is a directory - /tmp/env/..data
-    # (Errno::EISDIR)`)
-    r"(?-i:\((?:[A-Z]\w*::)*(?:[A-Z]\w*(?:Error|Exception)|Errno::E[A-Z0-9]+)\))(?=[ \t]*(?:\r?\n|$))",
-    # Elixir's raised exception (`** (MatchError) no match of ...`) and Mix's own (`** (Mix) Could not compile ...`)
-    r"(?:^|(?<=\s))\*\* \((?-i:[A-Z][\w.]*)\)(?= \S)",
-    r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?=[ \t][A-Z][a-z]))",   # Heroku's `!`, then a space or a tab
-    r"(?:^|(?<=\n))[ \t]*✖(?= \S)",   # a CLI's failure mark starting a line (`✖ Vercel build environment ...`)
-    # Symfony Console's heading over an exception it reports (`In PackageManifest.php line 177:`: Composer, Laravel's
-    # artisan, Drupal's drush), its message below
-    r"(?-i:(?<![\w.])In [\w.]+\.php line \d+:)(?=[ \t]*(?:\r?\n|$))",
-    # Config Sync's error codes (`[1] KNV1021: No CustomResourceDefinition is defined for the type ...`), each an error
-    r"(?<![\w-])(?-i:KNV\d{4})(?=: )",
-    # a Go program's panic (`panic: unknown time zone "Europe/Berlin"`, its goroutines' frames below) and a Rust
-    # thread's (`thread 'main' panicked at src/main.rs:4:5:`)
-    r"(?:^|(?<=\s))(?-i:panic): (?=\S)", r"(?<![\w-])panicked at ",
-    # composer's resolver numbering the conflicts it found (`  Problem 1`, alone on its line, the requirements below)
-    r"(?:^|(?<=\s))(?-i:Problem \d+)(?=[ \t]*(?:\r?\n|$))",
-    # the dynamic loader refusing a library older than the program was linked against (`/usr/lib/R/bin/exec/R:
-    # /lib/x86_64-linux-gnu/libm.so.6: version `GLIBC_2.23' not found (required by ...)`)
-    r"(?<![\w-])version [`'][\w.@-]+' not found \(required by ",
-    # a formatter's check refusing a file it would rewrite (black's and ruff's `would reformat src/app.py`)
-    r"(?:^|(?<=\s))(?-i:would reformat) (?=\S)",
-    # a tool refusing an argument in a message of its own (ghcup's `Not a valid version`; not a hedge inside a sentence,
-    # Heroku's `This can mean your app.json's project is not a valid Heroku application.`)
-    r"(?:^|(?<=\n))[ \t]*(?-i:Not a valid) (?=\w)",
-    # Haskell's stack on a process that failed (`Process exited with code: ExitFailure (-9) (THIS MAY INDICATE OUT OF
-    # MEMORY)`, `ExitFailure 1`)
-    r"(?<![\w-])(?-i:ExitFailure) (?=[-(\d])",
-    r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
-    r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",   # an HTTP status line
-]
-FAILURE_WORD = re.compile(r"(?<![\w-])(?:" + "|".join(_FAILURE_WORDS) + r")(?![\w-])|" + "|".join(_FAILURE_FORMS),
-                          re.IGNORECASE)
 # a syslog line's time and host (BSD syslog, as a log drain such as Papertrail prints a Heroku app's lines:
 # `Mar 24 02:38:07 myapp app/web.1 ...`): the program after them is the line's prefix, as a tool's is
 # Netlify's deploy log's 12-hour clock before each line (`12:48:33 PM: `), a timestamp of its own form

@@ -3348,3 +3348,15 @@ def test_terraforms_warning_box_saying_error_as_advice_is_passed_over_for_the_he
     error_box = ["╷", "│ Error: creating Instance: googleapi: Error 400: user-managed notebooks have been deprecated",
                  "│", "│   with google_notebooks_instance.x,", "╵"]
     assert signature_and_line(error_box) == ("unknown", 2)
+
+
+# ---- round 177's tuning logs ------------------------------------------------------------------------------------------
+
+def test_an_error_line_ending_in_an_http_status_and_a_json_body_is_read_at_the_bodys_message():
+    log = ["executing Crowdin command upload...", "upload calliopemini/target-strings.json (60 strings) to https://x",
+           "INTERNAL ERROR: Error: Error, upload translation: calliopemini/target-strings.json, 404, {",
+           '    "success": false,', '    "error": {', '        "code": 1,',
+           '        "message": "Requested project doesn\'t exist or the API key is invalid"', "    }", "}"]
+    assert signature_and_line(log) == ("unknown", 7)
+    # a line that only ends with a brace is no such answer
+    assert signature_and_line(["Error: config at line 3 {", "  retries: 3", "}"]) == ("unknown", 1)

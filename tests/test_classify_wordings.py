@@ -3360,3 +3360,31 @@ def test_an_error_line_ending_in_an_http_status_and_a_json_body_is_read_at_the_b
     assert signature_and_line(log) == ("unknown", 7)
     # a line that only ends with a brace is no such answer
     assert signature_and_line(["Error: config at line 3 {", "  retries: 3", "}"]) == ("unknown", 1)
+
+
+# ---- round 177's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_fabrics_verdict_on_a_remote_command_is_read_at_the_commands_own_error_above_it():
+    log = ["[hqcelery0.internal] out: CommandError: Can't find msgfmt. Make sure you have GNU gettext tools 0.15 or "
+           "newer installed.", "[hqcelery1.internal] out:", "",
+           "Fatal error: sudo() received nonzero return code 1 while executing!", "",
+           "Requested: /home/cchq/python_env/bin/python manage.py compilemessages", "", "Aborting."]
+    assert signature_and_line(log) == ("unknown", 1)
+
+
+def test_a_count_of_errors_alone_on_a_line_is_passed_over_for_the_error_itself():
+    log = ["> Task :storage:androidJavadocs", "1 error", "", "> Task :common:androidJavadocs FAILED", "1 error", "",
+           "Picked up JAVA_TOOL_OPTIONS: -Dfile.encoding=UTF-8",
+           "javadoc: error - The code being documented uses modules but the packages defined in "
+           "https://developer.android.com/reference/ are in the unnamed module.",
+           "Note: Some input files use or override a deprecated API."]
+    assert signature_and_line(log) == ("unknown", 8)
+
+
+def test_github_actions_debug_lines_are_passed_over_for_the_actions_error():
+    log = ['##[debug]Gathered action inputs: {"errors":false,"method":"","payload":"","payloadFilePath":"x.json"}', "",
+           "file:///home/runner/work/_actions/slackapi/slack-github-action/v2.0.0/src/content.js:139",
+           "      throw new SlackError(", "^",
+           "SlackError: Invalid input! Failed to parse contents of the provided payload file",
+           "    at Content.getContentPayloadFilePath (file:///home/runner/work/_actions/src/content.js:139:1)"]
+    assert signature_and_line(log) == ("unknown", 6)

@@ -3388,3 +3388,12 @@ def test_github_actions_debug_lines_are_passed_over_for_the_actions_error():
            "SlackError: Invalid input! Failed to parse contents of the provided payload file",
            "    at Content.getContentPayloadFilePath (file:///home/runner/work/_actions/src/content.js:139:1)"]
     assert signature_and_line(log) == ("unknown", 6)
+
+
+# ---- round 178's tuning logs ------------------------------------------------------------------------------------------
+
+def test_atlantis_heading_over_a_commands_output_is_passed_over():
+    log = ["Ran Plan for dir: terraform/environments/dev workspace: dev", "", "Plan Error", "",
+           'running "/usr/local/bin/terraform init -input=false -no-color -upgrade" in "/home/atlantis/repos/x/dev"',
+           "Initializing the backend...", "Error selecting workspace: input not a valid number"]
+    assert signature_and_line(log) == ("unknown", 7)

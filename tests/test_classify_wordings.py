@@ -3397,3 +3397,40 @@ def test_atlantis_heading_over_a_commands_output_is_passed_over():
            'running "/usr/local/bin/terraform init -input=false -no-color -upgrade" in "/home/atlantis/repos/x/dev"',
            "Initializing the backend...", "Error selecting workspace: input not a valid number"]
     assert signature_and_line(log) == ("unknown", 7)
+
+
+# ---- round 178's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_macos_dynamic_loader_unable_to_start_a_program_names_the_failure():
+    log = ["Building for debugging...", "dyld[7460]: Symbol not found: (_$s10Foundation11JSONDecoderC6decode)",
+           "  Referenced from: '/Users/runner/work/x/.build/plugins/tools/debug/GenerateTests'",
+           "  Expected in: '/System/Library/Frameworks/Foundation.framework/Versions/C/Foundation'",
+           "[5/14] Generating Tests.swift", "Error: Process completed with exit code 1."]
+    assert signature_and_line(log) == ("unknown", 2)
+
+
+def test_the_scala_js_linkers_reference_to_a_missing_class_names_the_failure():
+    log = ["Linker: Compute reachability: 3008820 us", "Referring to non-existent class web.actions.NothingLoaded$",
+           "  called from web.MainJS$.<init>()", "  exported to JavaScript with @JSExport",
+           "Referring to non-existent class web.states.State$", "  called from web.MainJS$.<init>()"]
+    assert signature_and_line(log) == ("unknown", 2)
+
+
+def test_a_json_answers_error_status_field_is_passed_over_for_the_message_above_it():
+    log = ["View Run in HCP Terraform: https://app.terraform.io/app/o/workspaces/w/runs/run-1",
+           "run run-1, cannot be applied", "{", '  "run_id": "run-1",', '  "run_status": "post_plan_running",',
+           '  "status": "Error"', "}"]
+    assert signature_and_line(log) == ("unknown", 2)
+
+
+def test_a_verdict_putting_its_context_before_a_message_said_above_is_read_where_the_message_was_first_said():
+    log = ["  Downloading https://packages.lazarus-ide.org/ to /Users/runner/work/_temp",
+           "  Destination file path /Users/runner/work/_temp already exists", "  Waiting 10 seconds before trying again",
+           "  Destination file path /Users/runner/work/_temp already exists", "  Waiting 11 seconds before trying again",
+           "  Error: Installation failed: Destination file path /Users/runner/work/_temp already exists"]
+    assert signature_and_line(log) == ("unknown", 2)
+    # ... but a value after a label is no message (the cache key the step was given above)
+    keyed = ["  key: build-22.12.0-a4e610e54533800f6ddc73008226559653961ec3", "  fail-on-cache-miss: true",
+             "##[error]Failed to restore cache entry. Exiting as fail-on-cache-miss is set. Input key: "
+             "build-22.12.0-a4e610e54533800f6ddc73008226559653961ec3"]
+    assert signature_and_line(keyed) == ("unknown", 3)

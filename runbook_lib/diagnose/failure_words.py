@@ -109,6 +109,10 @@ _FAILURE_FORMS = [
     r"(?<![\w-])version [`'][\w.@-]+' not found \(required by ",
     # a formatter's check refusing a file it would rewrite (black's and ruff's `would reformat src/app.py`)
     r"(?:^|(?<=\s))(?-i:would reformat) (?=\S)",
+    # macOS's dynamic loader unable to start a program (`dyld[7460]: Symbol not found: ...`, `dyld: Library not loaded:`)
+    r"(?<![\w-])(?-i:dyld)(?:\[\d+\])?: (?-i:Symbol not found|Library not loaded)",
+    # the Scala.js linker on what a program refers to but no class defines (`Referring to non-existent class x.Y$`)
+    r"(?:^|(?<=\s))(?-i:Referring to non-existent) (?=(?:class|method|field) )",
     # a tool refusing an argument in a message of its own (ghcup's `Not a valid version`; not a hedge inside a sentence,
     # Heroku's `This can mean your app.json's project is not a valid Heroku application.`)
     r"(?:^|(?<=\n))[ \t]*(?-i:Not a valid) (?=\w)",

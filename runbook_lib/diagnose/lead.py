@@ -21,6 +21,7 @@ from .stack_traces import is_call_frame
 LEAD_WINDOW = 2_000_000       # characters at the end of a huge log searched for the lead line
 MAX_VERDICT_ABOVE = 3         # lines a command's verdict may stand above the bare verdicts that lead
 MIN_REPEATED = 24             # characters of a message that make it the same message when a tool says it again
+MIN_WORDS = 4                 # words of what follows a verdict's context that make it a message of its own
 # `Error: `, `ERROR: `, `FirebaseError: ` before a message, and GitHub Actions' `##[error]` (an action's failure, which
 # repeats the message its code printed above: `ReferenceError: Cannot access 'latest' before initialization`)
 _ERROR_TAG = re.compile(r"^(?:##\[error\]|\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
@@ -136,9 +137,14 @@ def _first_statement(window: _Window, found: Found) -> Found:
     Firebase CLI's closing `Error: User code failed to load. ...`, first said in a warning line above); `found`
     itself when nothing above holds its message."""
     message = _TRAILING_CODE.sub("", _ERROR_TAG.sub("", own_text(found[2]).strip()).strip()).rstrip(".")
-    if len(message) < MIN_REPEATED:
-        return found
-    at = window.text.find(message, 0, max(0, found[1] - window.offset))
+    at = -1
+    # the message itself, or what follows the context a verdict put before it (`Error: Installation failed: Destination
+    # file path ... already exists`, first said without `Installation failed: `)
+    while len(message) >= MIN_REPEATED and at < 0:
+        at = window.text.find(message, 0, max(0, found[1] - window.offset))
+        message = message.partition(": ")[2]
+        if message.count(" ") < MIN_WORDS - 1:   # (a value after a label, `Input key: build-22.12.0-a4e6...`, is none)
+            break
     if at < 0:
         return found
     start = window.text.rfind("\n", 0, at) + 1

@@ -3434,3 +3434,17 @@ def test_a_verdict_putting_its_context_before_a_message_said_above_is_read_where
              "##[error]Failed to restore cache entry. Exiting as fail-on-cache-miss is set. Input key: "
              "build-22.12.0-a4e610e54533800f6ddc73008226559653961ec3"]
     assert signature_and_line(keyed) == ("unknown", 3)
+
+
+# ---- round 179's miss, fixed after its measurement --------------------------------------------------------------------
+
+def test_errors_a_tool_says_are_safe_to_ignore_are_no_lead():
+    log = ["Successfully tagged travis.debian.net/libbbmotor:latest",
+           "I: Restoring Dockerfile to previous state (safe to ignore errors)",
+           "error: pathspec 'Dockerfile' did not match any file(s) known to git.", "I: Running build",
+           "gbp:info: Performing the build", "cowbuilder not found; you need to install the cowbuilder package",
+           "gbp:error: 'DIST=sid git-pbuilder -uc -us -sa' failed: it exited with 1"]
+    assert signature_and_line(log) == ("unknown", 7)   # (not git's pathspec error the tool said to ignore, line 3)
+    # ... only right below where it says so
+    later = log[:2] + ["I: step", "I: step", "I: step", "error: pathspec 'x' did not match any file(s) known to git."]
+    assert signature_and_line(later) == ("unknown", 6)

@@ -33,6 +33,10 @@ _PROGRESS_DONE = re.compile(r"\.\.\.done\.?$")   # gcloud's progress line for a 
 _RETRYING = re.compile(r"\b(?:[Rr]etrying(?! may)|RETRYING|[Ww]ill retry|[Tt]rying again)\b")   # (not advice)
 MAX_RETRY_BELOW = 2           # lines below a failure that may announce its retry
 MAX_BOX = 60                  # lines of a Terraform diagnostic box looked up through for its opening
+# a tool saying the errors it is about to print do not matter (travis.debian.net's `I: Restoring Dockerfile to previous
+# state (safe to ignore errors)`): the next MAX_IGNORED lines' errors are no lead
+_IGNORE_BELOW = re.compile(r"\b(?:safe to ignore|can (?:safely )?be ignored|may (?:safely )?be ignored)\b", re.IGNORECASE)
+MAX_IGNORED = 2
 _ERROR, _FAILURE = LineSearch(ERROR_WORD), LineSearch(FAILURE_WORD)
 
 Found = tuple[int, int, str]   # (line number, start, line)
@@ -204,10 +208,16 @@ def _first(shape: LogShape, window: _Window, words: LineSearch, where: Callable[
             continue   # (words only in its prefixes: Maven's `[ERROR] ` spacer under another tool's `[INFO] `; a
             # stack's frame, whose path may hold the word: `at makeError (.../execa/lib/error.js:58:11)`)
         if (where is None or where(line)) and shape.uninformative_line(line) == uninformative and \
-                (uninformative or not (is_warning(line) or _in_warning_box(window.text, start, lineno))) and \
+                (uninformative or not (is_warning(line) or _in_warning_box(window.text, start, lineno)
+                                       or _said_to_be_ignorable(window.text, start, lineno))) and \
                 not shape.in_succeeded_step(window.offset + start):
             return window.lines_before + lineno, window.offset + start, line
     return None
+
+
+def _said_to_be_ignorable(text: str, start: int, lineno: int) -> bool:
+    """Whether one of the MAX_IGNORED lines above the line starting at `start` says the errors below it do not matter."""
+    return any(_IGNORE_BELOW.search(line) for _, _, line in lines_above(text, start, lineno, MAX_IGNORED))
 
 
 def _in_warning_box(text: str, start: int, lineno: int) -> bool:

@@ -3448,3 +3448,20 @@ def test_errors_a_tool_says_are_safe_to_ignore_are_no_lead():
     # ... only right below where it says so
     later = log[:2] + ["I: step", "I: step", "I: step", "error: pathspec 'x' did not match any file(s) known to git."]
     assert signature_and_line(later) == ("unknown", 6)
+
+
+# ---- round 180's tuning logs ------------------------------------------------------------------------------------------
+
+def test_an_http_error_page_printed_as_html_names_the_failure():
+    log = ["+ tar -czf nodejs-v21.0.0.tar.gz cov-int", "+ set +x", "<html>",
+           "<head><title>413 Request Entity Too Large</title></head>", "<body>",
+           "<center><h1>413 Request Entity Too Large</h1></center>", "<hr><center>cloudflare</center>", "</body>",
+           "</html>", "+ rm -rf nodejs-v21.0.0.tar.gz cov-int"]
+    assert signature_and_line(log) == ("unknown", 4)
+
+
+def test_git_describe_without_tags_is_passed_over_for_the_failure_below():
+    log = ["The cov-build utility completed successfully.", "Uploading coverity scan result to http://scan.coverity.com",
+           "fatal: No names found, cannot describe anything.", "fatal: No names found, cannot describe anything.",
+           "100 14.2M  100    20  100 14.2M      3  2740k  0:00:06  0:00:05  0:00:01 2961k", "Email can't be blank"]
+    assert signature_and_line(log) == ("unknown", 6)

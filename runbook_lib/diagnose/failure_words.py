@@ -119,6 +119,9 @@ _FAILURE_FORMS = [
     # Haskell's stack on a process that failed (`Process exited with code: ExitFailure (-9) (THIS MAY INDICATE OUT OF
     # MEMORY)`, `ExitFailure 1`)
     r"(?<![\w-])(?-i:ExitFailure) (?=[-(\d])",
+    # an HTTP error page a proxy answered with, in a log that printed its HTML (`<head><title>413 Request Entity Too
+    # Large</title></head>`, nginx's and Cloudflare's pages)
+    r"(?-i:<(?:title|h1)>)[45]\d\d (?=[A-Z])",
     r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
     r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",   # an HTTP status line
 ]

@@ -3465,3 +3465,20 @@ def test_git_describe_without_tags_is_passed_over_for_the_failure_below():
            "fatal: No names found, cannot describe anything.", "fatal: No names found, cannot describe anything.",
            "100 14.2M  100    20  100 14.2M      3  2740k  0:00:06  0:00:05  0:00:01 2961k", "Email can't be blank"]
     assert signature_and_line(log) == ("unknown", 6)
+
+
+# ---- round 180's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_clang_tidys_headings_are_passed_over_for_the_compiler_error_below():
+    log = ["Error while processing /b/s/w/ir/cache/builder/src/flutter/impeller/toolkit/egl/surface.cc.",
+           "Suppressed 704 warnings (704 in non-user code).", "Found compiler error(s).",
+           "error: unknown argument: '-i' [clang-diagnostic-error]", "1227 warnings and 1 error generated."]
+    assert signature_and_line(log) == ("unknown", 4)
+
+
+def test_a_go_programs_segmentation_violation_names_the_failure():
+    log = ["#10 [builder 6/6] RUN tinygo build -o /main.wasm -scheduler=none -target=wasi ./",
+           "#10 8.787 SIGSEGV: segmentation violation", "#10 8.787 PC=0x512465e m=4 sigcode=18446744073709551610",
+           "#10 8.787 signal arrived during cgo execution", "#10 8.787 goroutine 243 [syscall]:",
+           "#10 8.787 tinygo.org/x/go-llvm.Value.EraseFromParentAsFunction({0xc01d955b50?})"]
+    assert signature_and_line(log) == ("unknown", 2)

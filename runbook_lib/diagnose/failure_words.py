@@ -38,6 +38,7 @@ _FAILURE_WORDS = [
     r"timeout exceeded",   # Go's HTTP client giving up (`request canceled (Client.Timeout exceeded while ...)`)
     r"signal: killed",   # a compiler out of memory
     r"segmentation fault",   # a program that crashed (an emulated one under QEMU: `Segmentation fault (core dumped)`)
+    r"segmentation violation",   # ... a Go program's runtime on one (`SIGSEGV: segmentation violation`, TinyGo's LLVM)
     r"illegal instruction",   # ... or ran an instruction the CPU lacks (`Illegal instruction (core dumped)`)
     r"refusing to",   # a tool declining to go on (Nix's `is not supported on 'x86_64-darwin', refusing to evaluate.`)
     r"no executable",   # a tool missing

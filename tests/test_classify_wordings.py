@@ -3482,3 +3482,17 @@ def test_a_go_programs_segmentation_violation_names_the_failure():
            "#10 8.787 signal arrived during cgo execution", "#10 8.787 goroutine 243 [syscall]:",
            "#10 8.787 tinygo.org/x/go-llvm.Value.EraseFromParentAsFunction({0xc01d955b50?})"]
     assert signature_and_line(log) == ("unknown", 2)
+
+
+# ---- round 181's tuning logs ------------------------------------------------------------------------------------------
+
+def test_npms_errors_that_amplify_prints_at_its_warning_level_are_errors():
+    log = ["# Starting phase: preBuild", "2022-04-13T17:25:37.978Z [INFO]: # Executing command: npm ci",
+           "2022-04-13T17:25:39.183Z [WARNING]: npm",
+           "2022-04-13T17:25:39.184Z [WARNING]: ERR! cipm can only install packages with an existing package-lock.json "
+           "or npm-shrinkwrap.json with lockfileVersion >= 1.",
+           "2022-04-13T17:25:39.215Z [WARNING]: npm ERR! A complete log of this run can be found in:",
+           "2022-04-13T17:25:39.215Z [HELP]: Outputting the npm debug log", "0 info it worked if it ends with ok"]
+    assert signature_and_line(log) == ("unknown", 4)
+    # its own warnings stay warnings
+    assert signature_and_line(["[WARNING]: ! Unable to write cache: 404 Not Found", "Build failed"])[1] == 2

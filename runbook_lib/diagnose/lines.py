@@ -41,8 +41,9 @@ _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[(
 # (not a Kubernetes event's `Warning  UpdateFailed` type column, which reports a failure; yarn's `info` notices too,
 # and the `info` lines of npm's debug log, whose own line count a viewer's line numbers cannot be told from)
 # (not a tool that relays another's stderr as its warnings, an error's name right after the word: the azure/arm-deploy
-# action's `Warning: InvalidArgumentValueError: ... is not a valid value for '--mode'.`)
-_WARNING = re.compile(r"^(?:npm (?:notice|WARN|warn)\b|\[(?:DEPRECATION )?WARNING\]:|"
+# action's `Warning: InvalidArgumentValueError: ... is not a valid value for '--mode'.`, and Amplify Hosting's build, which
+# prints npm's stderr at its `[WARNING]:` level: `[WARNING]: ERR! cipm can only install packages with ...`)
+_WARNING = re.compile(r"^(?:npm (?:notice|WARN|warn)\b|\[(?:DEPRECATION )?WARNING\]:(?!\s*(?:npm )?ERR!)|"
                       r"(?:WARN|WARNING|Warning|warning)\b(?! {2,}[A-Z])(?!:? +[A-Z]\w*Error: )|(?:\d+ )?info )")
 
 

@@ -3496,3 +3496,26 @@ def test_npms_errors_that_amplify_prints_at_its_warning_level_are_errors():
     assert signature_and_line(log) == ("unknown", 4)
     # its own warnings stay warnings
     assert signature_and_line(["[WARNING]: ! Unable to write cache: 404 Not Found", "Build failed"])[1] == 2
+
+
+# ---- round 181's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_kpacks_check_of_write_access_refused_is_a_push_refusal():
+    log = [" Loading cluster credential helpers", "",
+           ' Error verifying write access to "harbor.example.com/project/test": UNAUTHORIZED']
+    assert signature_and_line(log) == ("push-permission-denied", 3)
+
+
+def test_the_web_pages_list_of_a_jobs_steps_opens_no_fetch_section():
+    log = ["  Set up job1s", "  Run actions/checkout@v12s", "  Install build dependencies14s", "  Clone source2s",
+           "index.html", "_Deployment v2ws doesn't exist in namespace ***. Do you want to create a new one? [y/n]:  x  "
+           "couldn't read your response", "##[error]Process completed with exit code 1."]
+    assert signature_and_line(log) == ("unknown", 6)
+
+
+def test_a_block_indented_as_a_whole_and_wrapped_at_a_width_is_joined_without_its_indentation():
+    # (round 181's Copilot log below another line, which keeps the block from being dedented as a whole)
+    wrapped = ['    Resource handler returned message: "Error occurred during operation \'E',
+               "    CS Deployment Circuit Breaker was triggered'.\" (RequestToken: 121161f9",
+               "    -1c97-e3d5-b4d3-8328bb2b676c, HandlerErrorCode: GeneralServiceExceptio", "    n)"]
+    assert signature_and_line(["3f4ca61aafcd: Pull complete", *wrapped])[0] == "container-start-failed"

@@ -185,12 +185,14 @@ def unwrapped(text: str) -> tuple[str, list[int] | None]:
         return text, None
     joined: list[str] = []
     starts: list[int] = []
+    indent = ""
     for i, line in enumerate(lines):
         if i == 0 or not cut[i - 1]:
             starts.append(i + 1)
             joined.append(line)
-        else:
-            joined[-1] += line
+            indent = line[:len(line) - len(line.lstrip(" "))]
+        else:   # (a block indented as a whole, which a line above it kept from being dedented, wraps at its indentation)
+            joined[-1] += line[len(indent):] if indent and line.startswith(indent) else line
     return "\n".join(joined), starts
 
 

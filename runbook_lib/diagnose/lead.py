@@ -96,7 +96,7 @@ class Lead:
         # (a failure that announces its own retry, `Error uploading box! Will retry in 10 seconds.`, states the cause
         # each attempt repeats)
         retry = _retry_below(shape.text, found) if found and not _RETRYING.search(own_text(found[2])) else None
-        if found and retry is not None:
+        if retry is not None:
             # the attempt that failed for good says why, not the first
             found = _first(shape, window, _ERROR, after=retry) or _first(shape, window, _FAILURE, after=retry) or found
         if found:

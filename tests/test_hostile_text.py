@@ -10,7 +10,7 @@ from pathlib import Path
 
 from runbook_lib.diagnose import classify_log
 from runbook_lib.diagnose.lines import step_of, without_trailing_space
-from runbook_lib.diagnose.log_structure import _RULE
+from runbook_lib.diagnose.message_reading import _RULE
 from runbook_lib.diagnose.steps import logged_instructions
 from runbook_lib.services import MAX_BODY_BYTES, json_depth, read_capped, response_body
 
@@ -21,12 +21,12 @@ import sys
 sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
 from pathlib import Path
 from runbook_lib.diagnose import classify_log
-from runbook_lib.diagnose.log_structure import _RULE
+from runbook_lib.diagnose.message_reading import _RULE
 from runbook_lib.diagnose.lines import step_of
 from runbook_lib.diagnose.steps import logged_instructions
 from runbook_lib.services import response_body
 from runbook_lib.preflight import dockerfile_copy_check
-from runbook_lib.diagnose.log_structure import _RULE
+from runbook_lib.diagnose.message_reading import _RULE
 assert _RULE.search("-" * 300_000 + "x") is None   # a rule that is not one: each run tried once
 log = Path({str(LOG)!r}).read_text()
 assert step_of("|" * 60 + " progress") is None and step_of(">" * 60) is None   # a bar or a banner, no step prefix

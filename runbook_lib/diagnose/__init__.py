@@ -2,7 +2,8 @@
 
 - catalogue.py  the build-failure signature catalogue (data: runbook_lib/data/signatures.yaml) and its scanners
 - lines.py      one line of a log: decoration, own text, step, whether it names an error; finding lines by a rule
-- log_structure.py  a log's shape beyond single lines: section, builder, failed step, cause line
+- log_structure.py  a log's shape beyond single lines: section, builder, failed step
+- message_reading.py  the lines around a match: the cause above a summary, a report's telling line (LogShape's mixin)
 - lead.py       the line to read first when no signature explains a log, and the log's last words
 - classify.py   classify_log: ranked findings, each with the line to read first
 - build.py      reading a Cloud Build resource: builder evidence, steps, log locations, summary; build

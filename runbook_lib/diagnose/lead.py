@@ -15,7 +15,8 @@ from typing import Callable
 from .lines import (ERROR_WORD, FAILURE_WORD, is_warning, line_at, lines_above, lines_below, lines_hit, own_text,
                     step_of)
 from .literal_scan import LineSearch
-from .log_structure import CLOUD_BUILD_OWN, MAX_LOOK_BACK, STEP_EDGE, LogShape
+from .log_structure import CLOUD_BUILD_OWN, STEP_EDGE, LogShape
+from .message_reading import MAX_LOOK_BACK
 from .stack_traces import is_call_frame
 
 LEAD_WINDOW = 2_000_000       # characters at the end of a huge log searched for the lead line

@@ -5,7 +5,8 @@ tables.py      compare_tables -> TableDiff: two passes of BigQuery SQL (row fing
 parameters.py  compare_tables' parameters checked against both tables' schemas
 diff.py        TableDiff, SchemaDiff and the Thresholds a verdict is judged against
 verdict.py     a TableDiff's verdict, one-line summary, figures and details
-sql.py         the statements themselves
+plan.py        the Plan a comparison runs: tables, key, compared columns and their types, partitioning
+sql.py         the statements themselves, written from a Plan
 replay.py      compare_replay -> ReplayComparison: every table a prefixed replay wrote, over its dates
 charts.py      rows per date, mismatch heatmap, |test - production| histograms, test vs production scatter
 values.py      the results' cells as plain Python values (sample, JSON, display)

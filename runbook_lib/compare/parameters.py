@@ -11,9 +11,8 @@ from ..errors import NotFoundError, ParameterError
 from ..formats import check_column_names
 from ..phases import PhaseRegistry
 from ..protocols import TableInfo, Warehouse
-from . import sql
 from .diff import SchemaDiff
-from .sql import Column
+from .plan import Column, base_type
 
 
 def check_tolerance(name: str, value: Any) -> float:
@@ -82,12 +81,12 @@ def check_keys(keys: Any, prod: TableInfo, test: TableInfo) -> tuple[str, ...]:
         for info, types in ((prod, prod_types), (test, test_types)):
             if key not in types:
                 raise ParameterError("keys", key, f"choose columns of {info.ref}: {', '.join(types)}")
-        if sql.base_type(prod_types[key]) != sql.base_type(test_types[key]):
+        if base_type(prod_types[key]) != base_type(test_types[key]):
             raise ParameterError("keys", key, f"a key must have one type, not {prod_types[key]} in {prod.ref} "
                                               f"and {test_types[key]} in {test.ref}")
-        if sql.base_type(prod_types[key]) in UNORDERABLE:
+        if base_type(prod_types[key]) in UNORDERABLE:
             raise ParameterError("keys", key, f"rows are sorted by their keys, and BigQuery sorts by no "
-                                              f"{sql.base_type(prod_types[key])} column: choose key columns of "
+                                              f"{base_type(prod_types[key])} column: choose key columns of "
                                               f"another type")
     return tuple(keys)
 
@@ -146,7 +145,7 @@ def choose_partition(partition_column: str | None, prod: TableInfo, test: TableI
 def day_sql(value: str, kind: str) -> str:
     """The day a partition column's value falls in, as BigQuery partitions by it: DATE(value) for a TIMESTAMP
     (its UTC day) or DATETIME, the value itself otherwise. `value` is SQL: a quoted column, or a template's {0};
-    `kind` its BigQuery base type (sql.base_type)."""
+    `kind` its BigQuery base type (plan.base_type)."""
     return f"DATE({value})" if kind in ("TIMESTAMP", "DATETIME") else value
 
 
@@ -159,7 +158,7 @@ def partition_sql(column: str | None, prod: TableInfo, test: TableInfo) -> tuple
         return "{0}", None, ""
     prod_of, prod_type = _partition_of(column, dict(prod.columns)[column], prod)
     test_of, test_type = _partition_of(column, dict(test.columns)[column], prod)
-    if sql.base_type(prod_type) != sql.base_type(test_type):
+    if base_type(prod_type) != base_type(test_type):
         types = dict(prod.columns)[column], dict(test.columns)[column]
         raise ParameterError("partition_column", column, f"it is {types[0]} in {prod.ref} and {types[1]} in "
                                                          f"{test.ref}, whose partitions cannot be matched; choose "
@@ -175,7 +174,7 @@ def _partition_of(column: str, column_type: str, prod: TableInfo) -> tuple[str, 
     first day (2025-02-01 for 202502) would read as the date a row differs on, one that may not differ or even lie
     outside the compared dates, and the day costs nothing more (the same column read, a filter on its days prunes
     the same partitions)."""
-    kind = sql.base_type(column_type)
+    kind = base_type(column_type)
     unit = (prod.partition_type or "DAY") if column == prod.partition_column else "DAY"
     if kind in ("TIMESTAMP", "DATETIME") and unit == "HOUR":
         return f"{kind}_TRUNC({{0}}, HOUR)", kind

@@ -20,9 +20,9 @@ from ..phases import OutputTable, PhaseRegistry, check_test_prefix, prefixed_dat
 from ..protocols import TableInfo, Warehouse
 from ..results import Result
 from ..target import Target
-from . import sql
 from .diff import SchemaDiff, TableDiff, Thresholds
 from .parameters import check_limits, check_tolerance, day_sql
+from .plan import base_type
 from .tables import DEFAULT_SAMPLE_ROWS, CostGuard, CostRefused, compare_tables
 from .verdict import describe
 
@@ -299,7 +299,7 @@ def _not_comparable(infos: dict[str, TableInfo | None], table: OutputTable, test
         elif name not in test:
             problems.append(f"test lacks {role} {column}")
             schema.missing.append(column)
-        elif sql.base_type(prod[name]) != sql.base_type(test[name]):
+        elif base_type(prod[name]) != base_type(test[name]):
             problems.append(f"{role} {column} is {prod[name]} in production, {test[name]} in test")
             schema.type_changed.append((column, prod[name], test[name]))
     diff.schema = schema
@@ -338,7 +338,7 @@ def _partition_kinds(infos: dict[str, TableInfo | None], prefix: str, tables: li
         for info in (infos[t.ref], infos[t.test_ref(prefix)]):
             if not found and info is not None:
                 types = {name.lower(): kind for name, kind in info.columns}
-                found = sql.base_type(types.get(t.partition_column.lower(), ""))
+                found = base_type(types.get(t.partition_column.lower(), ""))
         kinds[t.ref] = found
     return kinds
 

@@ -41,7 +41,7 @@ from . import sql
 from .diff import SchemaDiff, TableDiff, Thresholds
 from .parameters import (check_keys, check_limits, check_tolerance, choose_columns, choose_partition,
                          in_production_spelling, partition_sql, read_table, spelled)
-from .sql import Plan
+from .plan import Plan, partition_literals
 from .values import abs_delta, cell_value, sort_key, sort_text
 from .verdict import conclude, describe, details
 
@@ -100,7 +100,7 @@ def compare_tables(warehouse: Warehouse, prod_table: str, test_table: str, keys:
     plan = Plan(prod_table=prod.ref, test_table=test.ref, keys=keys, key_types=tuple(types[k] for k in keys),
                 columns=tuple(compared), partition_column=partition, partition_type=partition_type, where=where,
                 # (nothing to compare: one constant; the types are production's, the same on both sides
-                # wherever fingerprints are compared: sql.Plan.fingerprints_comparable)
+                # wherever fingerprints are compared: plan.Plan.fingerprints_comparable)
                 row_hash=warehouse.row_hash_sql(names, [c.prod_type for c in compared]) if names else "0",
                 key_hash=warehouse.row_hash_sql([f"_k{i}" for i in range(len(keys))], [types[k] for k in keys]),
                 partition_of=partition_of, test_partition_of=test_partition_of)
@@ -281,4 +281,4 @@ def _narrowing(diff: TableDiff, plan: Plan, wanted: list) -> str | None:
     if not plan.partition_column or plan.partition_column not in plan.keys or every.isna().any() \
             or len(wanted) >= len(every):
         return None
-    return sql.partition_literals(plan, wanted)
+    return partition_literals(plan, wanted)

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ..checks import as_date
-from .sql import base_type
+from .plan import base_type
 
 
 def cell_value(value: Any, bigquery_type: str = "", nested: bool = False) -> Any:

@@ -3519,3 +3519,24 @@ def test_a_block_indented_as_a_whole_and_wrapped_at_a_width_is_joined_without_it
                "    CS Deployment Circuit Breaker was triggered'.\" (RequestToken: 121161f9",
                "    -1c97-e3d5-b4d3-8328bb2b676c, HandlerErrorCode: GeneralServiceExceptio", "    n)"]
     assert signature_and_line(["3f4ca61aafcd: Pull complete", *wrapped])[0] == "container-start-failed"
+
+
+# ---- round 182's tuning logs ------------------------------------------------------------------------------------------
+
+def test_elms_report_is_read_at_the_first_line_under_its_heading():
+    log = ["Run elm make src/Main.elm --output=/dev/null", "Compiling ...",
+           "-- TYPE MISMATCH ----------------------------------------------- src/Main.elm", "",
+           "The 1st argument to `text` is not what I expect:", "", "42|     text model.count",
+           "             ^^^^^^^^^^^", "This `count` value is a:", "", "    Int", "",
+           "Detected problems in 1 module.", "Error: Process completed with exit code 1."]
+    assert signature_and_line(log) == ("unknown", 5)
+    assert names_failure("-- CORRUPT DEPENDENCY ----------------------------------------------------------")
+    assert not names_failure("-- a comment ---------") and not names_failure("-- TODO: SOMETHING")
+
+
+def test_lernas_announcement_of_a_commands_error_output_is_read_at_the_output():
+    log = ["Dependencies ready!", "lerna ERR! yarn run build:elm stderr:",
+           "-- CORRUPT DEPENDENCY ----------------------------------------------------------", "",
+           "I ran into a problem while building the following package:", "", "    elm/url 1.0.0", "",
+           "error Command failed with exit code 1."]
+    assert signature_and_line(log) == ("unknown", 5)

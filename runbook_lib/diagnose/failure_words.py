@@ -123,6 +123,9 @@ _FAILURE_FORMS = [
     # an HTTP error page a proxy answered with, in a log that printed its HTML (`<head><title>413 Request Entity Too
     # Large</title></head>`, nginx's and Cloudflare's pages)
     r"(?-i:<(?:title|h1)>)[45]\d\d (?=[A-Z])",
+    # the Elm compiler's report heading, padded to 80 columns with a rule (`-- TYPE MISMATCH ------- src/Main.elm`,
+    # `-- CORRUPT DEPENDENCY ------`): it reports nothing else
+    r"(?:^|(?<=\n))[ \t]*(?-i:-- [A-Z][A-Z ]*[A-Z] -{4,})",
     r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
     r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",   # an HTTP status line
 ]

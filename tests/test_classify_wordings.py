@@ -3540,3 +3540,21 @@ def test_lernas_announcement_of_a_commands_error_output_is_read_at_the_output():
            "I ran into a problem while building the following package:", "", "    elm/url 1.0.0", "",
            "error Command failed with exit code 1."]
     assert signature_and_line(log) == ("unknown", 5)
+
+
+# ---- round 182's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_nodes_command_failed_is_read_at_the_commands_own_output_above_it():
+    log = ["** BUILD FAILED **", "The following build commands failed:",
+           "\tCompileC build/Objects-normal/x86_64/AppDelegate.o ZulipMobile/AppDelegate.m normal x86_64 objective-c",
+           "(1 failure)", "child_process.js:634", "    throw err;", "    ^",
+           "Error: Command failed: xcodebuild -project ios/ZulipMobile.xcodeproj -scheme ZulipMobile",
+           "    at checkExecSyncError (child_process.js:591:13)", "error Command failed with exit code 1."]
+    assert signature_and_line(log) == ("unknown", 3)   # (xcodebuild's list of the commands that failed)
+
+
+def test_tars_closing_verdict_is_read_at_the_complaint_above_it():
+    log = ["[info] Downloading https://example.com/gnucobol-3.3-dev.tar.gz", "tar: This does not look like a tar archive",
+           "", "gzip: stdin: not in gzip format", "tar: Child returned status 1",
+           "tar: Error is not recoverable: exiting now", "./install-cobc.sh: 40: ./configure: not found"]
+    assert signature_and_line(log) == ("unknown", 4)

@@ -3558,3 +3558,21 @@ def test_tars_closing_verdict_is_read_at_the_complaint_above_it():
            "", "gzip: stdin: not in gzip format", "tar: Child returned status 1",
            "tar: Error is not recoverable: exiting now", "./install-cobc.sh: 40: ./configure: not found"]
     assert signature_and_line(log) == ("unknown", 4)
+
+
+# ---- round 183's tuning logs ------------------------------------------------------------------------------------------
+
+def test_a_side_tasks_warning_that_quotes_the_same_refusal_is_not_its_first_statement():
+    refusal = "HttpError: Resource not accessible by integration"
+    log = ["Run github/codeql-action/upload-sarif@v2",
+           f"Warning: Caught an exception while gathering information for telemetry: {refusal}. Will skip sending "
+           "status report.", "Uploading results", "  Validating ./results.sarif",
+           "  Error: Resource not accessible by integration",
+           f"  Warning: Caught an exception while gathering information for telemetry: {refusal}. Will skip sending "
+           "status report."]
+    assert signature_and_line(log) == ("unknown", 5)
+    # a warning that states the failure itself still is its first statement (the Firebase CLI's)
+    firebase = ["⚠  functions: Failed to detect functions from source FirebaseError: User code failed to load. Cannot "
+                "determine backend specification", "", "Error: User code failed to load. Cannot determine backend "
+                "specification"]
+    assert signature_and_line(firebase) == ("unknown", 1)

@@ -38,6 +38,8 @@ MAX_BOX = 60                  # lines of a Terraform diagnostic box looked up th
 # state (safe to ignore errors)`): the next MAX_IGNORED lines' errors are no lead
 _IGNORE_BELOW = re.compile(r"\b(?:safe to ignore|can (?:safely )?be ignored|may (?:safely )?be ignored)\b", re.IGNORECASE)
 MAX_IGNORED = 2
+# a tool saying it carried on past a failure (`Will skip sending status report.`, `..., ignoring.`, `continuing anyway`)
+_CARRIED_ON = re.compile(r"\b(?:[Ww]ill skip|[Ss]kipping|[Ii]gnoring|[Cc]ontinuing anyway)\b")
 _ERROR, _FAILURE = LineSearch(ERROR_WORD), LineSearch(FAILURE_WORD)
 
 Found = tuple[int, int, str]   # (line number, start, line)
@@ -146,7 +148,7 @@ def _first_statement(window: _Window, found: Found) -> Found:
     # the message itself, or what follows the context a verdict put before it (`Error: Installation failed: Destination
     # file path ... already exists`, first said without `Installation failed: `)
     while len(message) >= MIN_REPEATED and at < 0:
-        at = window.text.find(message, 0, max(0, found[1] - window.offset))
+        at = _stated_at(window.text, message, max(0, found[1] - window.offset))
         message = message.partition(": ")[2]
         if message.count(" ") < MIN_WORDS - 1:   # (a value after a label, `Input key: build-22.12.0-a4e6...`, is none)
             break
@@ -155,6 +157,17 @@ def _first_statement(window: _Window, found: Found) -> Found:
     start = window.text.rfind("\n", 0, at) + 1
     return (window.lines_before + window.text.count("\n", 0, start) + 1, window.offset + start,
             line_at(window.text, start))
+
+
+def _stated_at(text: str, message: str, end: int) -> int:
+    """The offset of the first statement of `message` in `text` before `end`, on a line that does not say the tool
+    carried on past it (the CodeQL action's `Warning: Caught an exception while gathering information for telemetry:
+    HttpError: Resource not accessible by integration. Will skip sending status report.`, a side task's failure that
+    quotes the same refusal as the upload's error below it); -1 when there is none."""
+    at = text.find(message, 0, end)
+    while at >= 0 and _CARRIED_ON.search(line_at(text, text.rfind("\n", 0, at) + 1)):
+        at = text.find(message, at + len(message), end)
+    return at
 
 
 # GitHub Actions' echo of the step it runs: `Run <command>`, the script's lines indented by two, `  shell: ... {0}` and

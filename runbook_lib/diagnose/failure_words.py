@@ -1,6 +1,9 @@
 """The words that say a line of a log names an error or a failure: a declarative table, one wording (or one form with
 its own boundaries) per entry with the tool it stands for, compiled into the two regexes lines.py, lead.py and the
 catalogue ask of single lines. A new tool's way of saying it failed is one more entry here.
+
+Below them, the words that say a run went on past a failure (it tries again, the errors do not matter, it carried on),
+which lead.py reads around a failure line before it takes it as the lead.
 """
 from __future__ import annotations
 
@@ -131,3 +134,16 @@ _FAILURE_FORMS = [
 ]
 FAILURE_WORD = re.compile(r"(?<![\w-])(?:" + "|".join(_FAILURE_WORDS) + r")(?![\w-])|" + "|".join(_FAILURE_FORMS),
                           re.IGNORECASE)
+
+
+# ---- words that say the run went on past a failure --------------------------------------------------------------------
+
+# a tool saying it tries again after a failure (`INFO: Failed Image Copy, retrying after 5 seconds...`), not advice
+# (`retrying may help`)
+RETRYING = re.compile(r"\b(?:[Rr]etrying(?! may)|RETRYING|[Ww]ill retry|[Tt]rying again)\b")
+# a tool saying the errors it is about to print do not matter (travis.debian.net's `I: Restoring Dockerfile to previous
+# state (safe to ignore errors)`)
+SAID_IGNORABLE = re.compile(r"\b(?:safe to ignore|can (?:safely )?be ignored|may (?:safely )?be ignored)\b",
+                            re.IGNORECASE)
+# a tool saying it carried on past a failure (`Will skip sending status report.`, `..., ignoring.`, `continuing anyway`)
+CARRIED_ON = re.compile(r"\b(?:[Ww]ill skip|[Ss]kipping|[Ii]gnoring|[Cc]ontinuing anyway)\b")

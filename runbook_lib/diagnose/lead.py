@@ -14,6 +14,7 @@ from typing import Callable
 
 from .lines import (ERROR_WORD, FAILURE_WORD, is_warning, line_at, lines_above, lines_below, lines_hit, own_text,
                     step_of)
+from .failure_words import CARRIED_ON, RETRYING, SAID_IGNORABLE
 from .literal_scan import LineSearch
 from .log_structure import CLOUD_BUILD_OWN, STEP_EDGE, LogShape
 from .message_reading import MAX_LOOK_BACK
@@ -30,16 +31,9 @@ _ERROR_TAG = re.compile(r"^(?:##\[error\]|\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
 # message's first statement (a JSON error's `error_detail`) does not carry
 _TRAILING_CODE = re.compile(r"\s*\([A-Z][A-Z0-9_]{2,}\)$")
 _PROGRESS_DONE = re.compile(r"\.\.\.done\.?$")   # gcloud's progress line for a stage that succeeded
-# a tool saying it tries again after a failure (`INFO: Failed Image Copy, retrying after 5 seconds...`)
-_RETRYING = re.compile(r"\b(?:[Rr]etrying(?! may)|RETRYING|[Ww]ill retry|[Tt]rying again)\b")   # (not advice)
 MAX_RETRY_BELOW = 2           # lines below a failure that may announce its retry
 MAX_BOX = 60                  # lines of a Terraform diagnostic box looked up through for its opening
-# a tool saying the errors it is about to print do not matter (travis.debian.net's `I: Restoring Dockerfile to previous
-# state (safe to ignore errors)`): the next MAX_IGNORED lines' errors are no lead
-_IGNORE_BELOW = re.compile(r"\b(?:safe to ignore|can (?:safely )?be ignored|may (?:safely )?be ignored)\b", re.IGNORECASE)
-MAX_IGNORED = 2
-# a tool saying it carried on past a failure (`Will skip sending status report.`, `..., ignoring.`, `continuing anyway`)
-_CARRIED_ON = re.compile(r"\b(?:[Ww]ill skip|[Ss]kipping|[Ii]gnoring|[Cc]ontinuing anyway)\b")
+MAX_IGNORED = 2               # lines below a tool's word that its errors do not matter (SAID_IGNORABLE) that it covers
 _ERROR, _FAILURE = LineSearch(ERROR_WORD), LineSearch(FAILURE_WORD)
 
 Found = tuple[int, int, str]   # (line number, start, line)
@@ -98,7 +92,7 @@ class Lead:
         found = _first(shape, window, _ERROR) or _first(shape, window, _FAILURE)
         # (a failure that announces its own retry, `Error uploading box! Will retry in 10 seconds.`, states the cause
         # each attempt repeats)
-        retry = _retry_below(shape.text, found) if found and not _RETRYING.search(own_text(found[2])) else None
+        retry = _retry_below(shape.text, found) if found and not RETRYING.search(own_text(found[2])) else None
         if retry is not None:
             # the attempt that failed for good says why, not the first
             found = _first(shape, window, _ERROR, after=retry) or _first(shape, window, _FAILURE, after=retry) or found
@@ -165,7 +159,7 @@ def _stated_at(text: str, message: str, end: int) -> int:
     HttpError: Resource not accessible by integration. Will skip sending status report.`, a side task's failure that
     quotes the same refusal as the upload's error below it); -1 when there is none."""
     at = text.find(message, 0, end)
-    while at >= 0 and _CARRIED_ON.search(line_at(text, text.rfind("\n", 0, at) + 1)):
+    while at >= 0 and CARRIED_ON.search(line_at(text, text.rfind("\n", 0, at) + 1)):
         at = text.find(message, at + len(message), end)
     return at
 
@@ -207,7 +201,7 @@ def _retry_below(text: str, found: Found) -> int | None:
     (an attempt's own error, when it repeats the first's, is then read where it was first said: _first_statement);
     None when none does."""
     return next((pos for _, pos, line in lines_below(text, found[1], found[0], MAX_RETRY_BELOW)
-                 if _RETRYING.search(own_text(line))), None)
+                 if RETRYING.search(own_text(line))), None)
 
 
 def _first(shape: LogShape, window: _Window, words: LineSearch, where: Callable[[str], bool] | None = None,
@@ -231,7 +225,7 @@ def _first(shape: LogShape, window: _Window, words: LineSearch, where: Callable[
 
 def _said_to_be_ignorable(text: str, start: int, lineno: int) -> bool:
     """Whether one of the MAX_IGNORED lines above the line starting at `start` says the errors below it do not matter."""
-    return any(_IGNORE_BELOW.search(line) for _, _, line in lines_above(text, start, lineno, MAX_IGNORED))
+    return any(SAID_IGNORABLE.search(line) for _, _, line in lines_above(text, start, lineno, MAX_IGNORED))
 
 
 def _in_warning_box(text: str, start: int, lineno: int) -> bool:

@@ -3576,3 +3576,31 @@ def test_a_side_tasks_warning_that_quotes_the_same_refusal_is_not_its_first_stat
                 "determine backend specification", "", "Error: User code failed to load. Cannot determine backend "
                 "specification"]
     assert signature_and_line(firebase) == ("unknown", 1)
+
+
+# ---- round 184's tuning logs ------------------------------------------------------------------------------------------
+
+def test_a_dotnet_exceptions_name_alone_on_its_line_names_a_failure_and_its_frames_are_call_frames():
+    from runbook_lib.diagnose.stack_traces import is_call_frame
+    log = ["Uploading package to ClareWebApp", "Running rollback behaviours...",
+           "Response status code does not indicate success: 401 (Unauthorized).", "System.Net.Http.HttpRequestException",
+           "   at System.Net.Http.HttpResponseMessage.EnsureSuccessStatusCode()",
+           r"   at Calamari.Behaviors.ZipDeployBehaviour.MoveNext() in C:\source\ZipDeployBehaviour.cs:line 245",
+           "--- End of stack trace from previous location ---",
+           "   at Polly.AsyncPolicy`1.ExecuteAsync(Func`3 action, Context context, Boolean continueOnCapturedContext)"]
+    assert signature_and_line(log) == ("unknown", 4)
+    assert all(is_call_frame(line) for line in log[4:6] + log[7:])
+    assert names_failure("java.lang.IllegalStateException") and not names_failure("    see HttpRequestException")
+    assert not names_failure("System.Net.Http.HttpRequestException handling is described in the docs")
+
+
+def test_the_cdks_verdict_on_a_failed_stack_is_read_at_cloudformations_failed_resource_above_it():
+    log = ["09:38:07 | CREATE_FAILED        | AWS::SageMaker::Endpoint       | SagemakerEndpointhfendpointE7336632",
+           "Request to service failed. If failure persists after retry, contact customer support.", "",
+           "        \\_ Kernel._create (/tmp/tmpa44vq3sx/lib/program.js:8432:34)", "",
+           " ❌  HfEndpoint failed: Error: The stack named HfEndpoint failed creation, it may need to be manually deleted "
+           "from the AWS console: ROLLBACK_COMPLETE",
+           "    at waitForStackDeploy (/usr/lib/node_modules/aws-cdk/lib/api/util/cloudformation.ts:307:11)"]
+    assert signature_and_line(log) == ("unknown", 1)
+    assert names_failure("<MyStack> | 9:41:19 AM | UPDATE_FAILED | AWS::Lambda::Alias | FnAlias")
+    assert not names_failure("MyStack | UPDATE_ROLLBACK_COMPLETE | AWS::CloudFormation::Stack")

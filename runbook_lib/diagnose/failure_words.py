@@ -66,6 +66,9 @@ _FAILURE_WORDS = [
     # system errors with (`spawn composer ENOENT`)
     r"(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|RESOURCE_EXHAUSTED|UNAUTHENTICATED|"
     r"DEADLINE_EXCEEDED|MODULE_NOT_FOUND|ENOENT|EACCES)",
+    # CloudFormation's status of a resource it could not create, update or delete (`| CREATE_FAILED | AWS::SageMaker::
+    # Endpoint | ...` in the CDK's and SAM's event lists, above the stack's `failed to deploy` verdict)
+    r"(?-i:(?:CREATE|UPDATE|DELETE|IMPORT)_FAILED)",
     r"(?-i:SQLSTATE)(?=\[)",   # a database's error through PHP's PDO (`SQLSTATE[HY000] [2002] Connection refused`)
     # Ruby's NoMethodError and NameError in their own words, where a tool prints the message without the class
     # (Heroku's Ruby buildpack's error box: `!     undefined method `version' for nil:NilClass`)
@@ -82,6 +85,9 @@ _FAILURE_FORMS = [
     # an exception's name alone, indented, at the end of its line (Laravel's console's `InvalidArgumentException`
     # above its message)
     r"(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))",
+    # ... and a fully qualified exception's name alone on its line, unindented (.NET's and Octopus's Calamari's
+    # `System.Net.Http.HttpRequestException` below its message, a Java exception thrown without one)
+    r"(?:^|(?<=\n))(?:[A-Za-z_]\w*\.)+(?-i:[A-Z])\w*(?-i:Exception)(?=[ \t]*(?:\r?\n|$))",
     r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])",   # dash in a script (`./x.sh: 3: python: not found`)
     r"(?<![\w-])(?-i:E: )(?=\S)",   # apt's, in capitals
     # coreutils' usage error on a command given no argument (`basename: missing operand`, a script's empty variable)

@@ -41,9 +41,11 @@ MAX_JS_FRAMES = 60                  # frames searched below a Node.js error for 
 _JAVA_FRAME = re.compile(r"^\s*at [\w.$<>/]+\([^)]*\)\s*$")
 _JAVA_TRACE_MORE = re.compile(r"^\s*\.\.\. \d+ more\s*$")
 _JAVA_EXCEPTION = re.compile(r"(?:^|\s)[a-z][\w.]*\.[A-Z]\w*(?:Exception|Error)\b")
-# a stack frame of Node.js or the JVM, by its call and its place (`at Module._compile (module.js:446:26)`,
-# `at /app/web.js:150:18`, `at java.base/java.util.Timer.run(Timer.java:506)`)
-_CALL_FRAME = re.compile(r"^at \S.*(?::\d+(?::\d+)?\)?|\((?:Native Method|Unknown Source)\))\s*$")
+# a stack frame of Node.js, the JVM or .NET, by its call and its place (`at Module._compile (module.js:446:26)`,
+# `at /app/web.js:150:18`, `at java.base/java.util.Timer.run(Timer.java:506)`, `at Calamari.X.MoveNext() in
+# C:\source\X.cs:line 245`), or .NET's without one (`at System.Net.Http.HttpResponseMessage.EnsureSuccessStatusCode()`)
+_CALL_FRAME = re.compile(r"^at \S.*(?::\d+(?::\d+)?\)?|\((?:Native Method|Unknown Source)\)| in \S.*:line \d+)\s*$|"
+                         r"^at (?:[\w`<>$+\[\]]+\.)+[\w`<>$+\[\]]+\([^()]*\)\s*$")
 
 
 def is_call_frame(line: str) -> bool:

@@ -242,8 +242,11 @@ def decode_log(data: bytes) -> str:
             return data.decode(codec, errors="replace")
     head = data[:4096] if len(data) % 2 == 0 else b""
     even, odd = head[::2], head[1::2]
+    # (the other byte of a character is NUL too for U+2500's box drawing, `─`, so the NULs of the ASCII characters
+    # need only outnumber those; two NULs in one character, UTF-32's, is no UTF-16)
+    nul_pairs = sum(1 for a, b in zip(even, odd) if a == b == 0)
     for nul, other, codec in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
-        if len(head) >= 4 and nul.count(0) > max(len(nul) // 4, 4 * other.count(0)):
+        if len(head) >= 4 and nul.count(0) > max(len(nul) // 4, other.count(0), 4 * nul_pairs):
             return data.decode(codec, errors="replace")
     return data.decode("utf-8", errors="replace")
 

@@ -349,6 +349,17 @@ def test_a_saved_log_is_decoded_by_its_bom_or_its_nul_bytes(tmp_path, encode):
     assert decode_log(b"caf\xe9 \xff") == "caf\ufffd \ufffd"   # not UTF-8 and no BOM: replaced, never an error
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_its_bom_is_told_by_its_ascii_characters_nuls_among_box_drawings(codec):
+    # (`─` is U+2500: one of its two bytes is NUL too, on the side opposite an ASCII character's)
+    table = ["┌────────┬──────────────┐", "│ (index)│ version      │", "├────────┼──────────────┤",
+             "│ 0      │ '14.3.0'     │", "└────────┴──────────────┘", "Error: Could not find Xcode version 15"]
+    text = "\n".join(table) + "\n"
+    assert decode_log(text.encode(codec)) == text
+    # UTF-32 without its BOM is not read as UTF-16 (two NULs in one UTF-16 character)
+    assert "\x00" in decode_log("plain ascii log line\n".encode("utf-32-le"))
+
+
 def test_a_listing_newest_first_is_read_oldest_first_and_named_so(tmp_path):
     # gcloud logging read 'resource.type="build" AND resource.labels.build_id="ID"' --format='value(textPayload)'
     lines = _logging_lines(PHASE4_FAILED_ID)

@@ -163,13 +163,16 @@ SAME_START = 8   # a line that starts as the one before it did (`Step #0 - `, a 
 # a line that ends in a drawn rule (`-- PROBLEM BUILDING DEPENDENCIES -----`, Elm's heading padded to 80 columns with
 # dashes) was drawn to the width, not cut at it
 _RULE_END = re.compile(r"([-=_*~#─━═])\1\1$")
+# ... nor is a table's row, framed at both ends (`│    0    │ '14.3.0' │`, `┌────┬────┐`, `+----+----+`, `| a | b |`):
+# a tool's table has rows as wide as each other, ending in as many frame characters as it has kinds of row
+_TABLE_ROW = re.compile(r"^\s*[\u2500-\u257f|+].*[\u2500-\u257f|+]$")
 
 
 def unwrapped(text: str) -> tuple[str, list[int] | None]:
     """The log with the lines a terminal hard-wrapped joined again, and for each of its lines the number of the
     line of `text` it starts on; (text, None) when it shows no such wrapping. A line cut at the width is joined
     with the next one unless that is empty or starts as it does. No sign of a cut: two equal lines of that length
-    (a retry's), lines padded to it with spaces (a console's columns) or drawn to it (a heading's rule of dashes), or
+    (a retry's), lines padded to it with spaces (a console's columns) or drawn to it (a heading's rule of dashes, a table's rows), or
     lines that all end in the same character at it (a frame's `│`, or two lines that differ only inside, as a tool's
     two similar warnings may)."""
     if len(text) > UNWRAP_MAX_CHARS or "\n" not in text:
@@ -178,8 +181,8 @@ def unwrapped(text: str) -> tuple[str, list[int] | None]:
     width = max(map(len, lines))
 
     # whether each line was cut (a line padded with spaces to the width is no cut, nor one a line of its kind follows)
-    cut = [len(line) == width and not line.endswith("  ") and not _RULE_END.search(line) and bool(after)
-           and not after.startswith(line[:SAME_START]) for line, after in zip(lines, lines[1:] + [""])]
+    cut = [len(line) == width and not line.endswith("  ") and not _RULE_END.search(line) and not _TABLE_ROW.match(line)
+           and bool(after) and not after.startswith(line[:SAME_START]) for line, after in zip(lines, lines[1:] + [""])]
     cuts = {line for line, was in zip(lines, cut) if was}
     if width < WRAP_MIN_WIDTH or len(cuts) < 2 or len({line[-1] for line in cuts}) < 2:
         return text, None

@@ -3625,3 +3625,16 @@ def test_a_tables_rows_as_wide_as_each_other_are_no_lines_a_terminal_cut():
     rule = "+" + "-" * 40 + "+" + "-" * 40 + "+"
     ascii_table = [rule, f"|{'app':^40}|{'state':^40}|", rule, f"|{'web':^40}|{'crashed':^40}|", rule]
     assert unwrapped("\n".join(ascii_table + ["Error: deploy failed"]))[1] is None
+
+
+# ---- round 185's tuning logs ------------------------------------------------------------------------------------------
+
+def test_a_clis_failure_mark_starting_a_line_names_a_failure_in_each_of_its_forms():
+    log = ["==workloadRollbackDefinitionJsonOutputEnd==",
+           "  × android (Microsoft.NET.Sdk.Android.Manifest-8.0.100 : 34.0.79/8.0.100) not installed.",
+           "  × ios (Microsoft.NET.Sdk.iOS.Manifest-8.0.100 : 17.2.8022/8.0.100) not installed.",
+           "  × maui (Microsoft.NET.Sdk.Maui.Manifest-8.0.100 : 8.0.6/8.0.100) not installed."]
+    assert signature_and_line(log) == ("unknown", 2)
+    for mark in "✖×✗✕":
+        assert names_failure(f"  {mark} tests/api.test.ts > returns 404")
+    assert not names_failure("resize the image to 1920 × 1080 pixels") and not names_failure("×")

@@ -103,7 +103,9 @@ _FAILURE_FORMS = [
     # Elixir's raised exception (`** (MatchError) no match of ...`) and Mix's own (`** (Mix) Could not compile ...`)
     r"(?:^|(?<=\s))\*\* \((?-i:[A-Z][\w.]*)\)(?= \S)",
     r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?=[ \t][A-Z][a-z]))",   # Heroku's `!`, then a space or a tab
-    r"(?:^|(?<=\n))[ \t]*✖(?= \S)",   # a CLI's failure mark starting a line (`✖ Vercel build environment ...`)
+    # a CLI's failure mark starting a line (`✖ Vercel build environment ...`; uno-check's and Spectre.Console's `× android
+    # (...) not installed.`, pip's `× Getting requirements to build wheel did not run successfully.`; `✗`, `✕`)
+    r"(?:^|(?<=\n))[ \t]*[✖×✗✕](?= \S)",
     # Symfony Console's heading over an exception it reports (`In PackageManifest.php line 177:`: Composer, Laravel's
     # artisan, Drupal's drush), its message below
     r"(?-i:(?<![\w.])In [\w.]+\.php line \d+:)(?=[ \t]*(?:\r?\n|$))",

@@ -3638,3 +3638,18 @@ def test_a_clis_failure_mark_starting_a_line_names_a_failure_in_each_of_its_form
     for mark in "✖×✗✕":
         assert names_failure(f"  {mark} tests/api.test.ts > returns 404")
     assert not names_failure("resize the image to 1920 × 1080 pixels") and not names_failure("×")
+
+
+# ---- round 185's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_a_terraform_providers_template_summary_is_read_at_its_detail_below_the_resource():
+    log = ['example_team.group["a"]: Creating...', "╷", "│ Error: Client Error", "│",
+           '│   with example_team.group["a"],', '│   on teams.tf line 6, in resource "example_team" "group":',
+           '│    6: resource "example_team" "group" {', "│",
+           "│ Unable to enable Operations for the created team, status code: 404. Got response: {\"message\":\"Team not",
+           "│ found\"}", "╵"]
+    assert signature_and_line(log) == ("unknown", 9)
+    # a diagnostic whose summary says what failed is read there
+    plain = ["╷", "│ Error: creating Workflow: googleapi: Error 403: Location asia-southeast2 is not found", "│",
+             '│   with google_workflows_workflow.main,', "╵"]
+    assert signature_and_line(plain) == ("unknown", 2)

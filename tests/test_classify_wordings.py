@@ -3653,3 +3653,31 @@ def test_a_terraform_providers_template_summary_is_read_at_its_detail_below_the_
     plain = ["╷", "│ Error: creating Workflow: googleapi: Error 403: Location asia-southeast2 is not found", "│",
              '│   with google_workflows_workflow.main,', "╵"]
     assert signature_and_line(plain) == ("unknown", 2)
+
+
+# ---- round 186's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_vercels_verdict_on_the_build_command_is_read_at_the_commands_output_or_its_build_system_report():
+    turbo = ["  x could not resolve workspaces: We did not find a package manager",
+             '  | specified in your root package.json. Please set the "packageManager"', "  | property in your root",
+             "  `-> We did not find a package manager specified in your root package.json.",
+             'Error: Command "turbo run build" exited with 1']
+    assert signature_and_line(turbo) == ("unknown", 1)
+    oom = ["  x Internal errors encountered: external process killed a task",
+           'Error: Command "timeout 10m turbo run build" exited with 1', "▲ Build system report",
+           "▲ To always completely log this report, add VERCEL_BUILD_SYSTEM_REPORT=1 as an Environment Variable.",
+           '• At least one "Out of Memory" ("OOM") event was detected during the build.']
+    assert signature_and_line(oom) == ("unknown", 5)
+
+
+def test_a_failure_is_read_at_the_innermost_of_the_causes_it_wraps_below_it():
+    log = ["> 💥 maturin failed", '>   Caused by: 💥 Failed to upload "datago-2025.3.2-cp311-cp311-linux_x86_64.whl"',
+           ">   Caused by: Failed to upload the wheel with status 400: <html>", ">  <head>",
+           ">   <title>400 Invalid distribution file. WHEEL not found at datago-2025.3.2.dist-info/WHEEL</title>"]
+    assert signature_and_line(log) == ("unknown", 3)
+    java = ["ERROR: Connection was broken: java.io.IOException: Unexpected termination of the channel",
+            "    at hudson.remoting.SynchronousCommandTransport$ReaderThread.run(SynchronousCommandTransport.java:50)",
+            "Caused by: java.io.EOFException", "    at java.io.ObjectInputStream.readShort(ObjectInputStream.java:2897)",
+            "    ... 3 more", "", "Build step 'Invoke Gradle script' marked build as failure"]
+    assert signature_and_line(java) == ("unknown", 3)
+    assert signature_and_line(["Error: deploy failed", "next step ran", "Caused by: elsewhere"]) == ("unknown", 1)

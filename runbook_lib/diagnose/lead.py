@@ -33,6 +33,9 @@ _TRAILING_CODE = re.compile(r"\s*\([A-Z][A-Z0-9_]{2,}\)$")
 _PROGRESS_DONE = re.compile(r"\.\.\.done\.?$")   # gcloud's progress line for a stage that succeeded
 MAX_RETRY_BELOW = 2           # lines below a failure that may announce its retry
 MAX_BOX = 60                  # lines of a Terraform diagnostic box looked up through for its opening
+MAX_CAUSE_CHAIN = 40          # lines below a failure read for the causes it wraps (`Caused by: ...`)
+_CAUSED_BY = re.compile(r"Caused by: \S")
+_TRACE_MORE = re.compile(r"\.\.\. \d+ more$")   # the JVM's `... 12 more` under a cause's own frames
 MAX_IGNORED = 2               # lines below a tool's word that its errors do not matter (SAID_IGNORABLE) that it covers
 _ERROR, _FAILURE = LineSearch(ERROR_WORD), LineSearch(FAILURE_WORD)
 
@@ -97,7 +100,7 @@ class Lead:
             # the attempt that failed for good says why, not the first
             found = _first(shape, window, _ERROR, after=retry) or _first(shape, window, _FAILURE, after=retry) or found
         if found:
-            return _first_statement(window, found)
+            return _innermost_cause(shape.text, _first_statement(window, found))
         bare = _first(shape, window, _ERROR, uninformative=True)
         return (_command_verdict_above(shape, bare) or bare) if bare else (0, 0, "")
 
@@ -194,6 +197,20 @@ def _step_headers(text: str) -> list[tuple[int, int]]:
                 end += len(line_at(text, end)) + 1
         spans.append((start, min(end, len(text))))
     return spans
+
+
+def _innermost_cause(text: str, found: Found) -> Found:
+    """The last of the `Caused by: ...` lines right below the line `found` (a chain of wrapped errors, outermost
+    first: maturin's `💥 maturin failed` / `Caused by: 💥 Failed to upload ...` / `Caused by: Failed to upload the wheel
+    with status 400: ...`), past a stack's frames between them; `found` itself when none follows it."""
+    last = found
+    for n, pos, line in lines_below(text, found[1], found[0], MAX_CAUSE_CHAIN):
+        own = own_text(line).strip()
+        if _CAUSED_BY.match(own):
+            last = (n, pos, line)
+        elif own and not is_call_frame(line) and not _TRACE_MORE.match(own):
+            break
+    return last
 
 
 def _retry_below(text: str, found: Found) -> int | None:

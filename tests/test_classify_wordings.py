@@ -3681,3 +3681,41 @@ def test_a_failure_is_read_at_the_innermost_of_the_causes_it_wraps_below_it():
             "    ... 3 more", "", "Build step 'Invoke Gradle script' marked build as failure"]
     assert signature_and_line(java) == ("unknown", 3)
     assert signature_and_line(["Error: deploy failed", "next step ran", "Caused by: elsewhere"]) == ("unknown", 1)
+
+
+# ---- round 187's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_a_cut_traceback_whose_header_follows_a_message_is_read_at_that_message():
+    log = ['"Access denied: 983724ceadc1 is a private image": Traceback (most recent call last):',
+           '  File "/home/shippable/dpd/step_listener.py", line 99, in handle_message_callback',
+           "    self.execute_step(build_plan, current_step, False)",
+           '  File "/home/shippable/dpd/step_listener.py", line 165, in execute_step', "    raise e"]
+    assert signature_and_line(log) == ("unknown", 1)
+
+
+def test_commitlints_marks_followed_by_several_spaces_name_a_failure():
+    log = ["$ commitlint-travis", "", "⧗   input: ci: fix typo in commitlintrc.yml", "",
+           "✖   subject must be empty [subject-empty]", "", "✖   found 1 problems, 0 warnings", "",
+           "ⓘ   Get help: https://github.com/conventional-changelog/commitlint/#what-is-commitlint"]
+    assert signature_and_line(log) == ("unknown", 5)
+
+
+def test_azures_go_sdk_error_is_read_at_the_answers_message():
+    log = ["  (x) Failed: Deploying service backend", "",
+           "ERROR: error executing step command 'deploy --all': failed deploying service 'backend': POST "
+           "https://management.azure.com/subscriptions/f0542a21/resourceGroups/rg-dev/providers/Microsoft.Container"
+           "Registry/registries/acr1/scheduleRun", "-" * 80, "RESPONSE 400: 400 Bad Request",
+           "ERROR CODE: TasksOperationsNotAllowed", "-" * 80, "{", '  "error": {',
+           '    "code": "TasksOperationsNotAllowed",',
+           '    "message": "ACR Tasks requests for the registry acr1 are not permitted.",', "  }", "}"]
+    assert signature_and_line(log) == ("unknown", 11)
+
+
+def test_a_json_answers_error_key_is_no_error_word_ahead_of_the_line_that_says_what_failed():
+    log = ["Finished building and uploading jaeger-tracegen", " docker upload cmd/tracegen/README.md",
+           "  🛑 Failed to update Docker Hub README for jaegertracing/jaeger-tracegen with status code 401",
+           '  🛑 Full response: {"message":"A personal access token cannot be used as a bearer."}', "",
+           "  🛑 Failed to update Quay.io README for jaegertracing/jaeger-tracegen with status code 403",
+           '  🛑 Full response: {"error": "CSRF token was invalid or missing."}']
+    assert signature_and_line(log) == ("unknown", 3)
+    assert names_failure('{"error": "CSRF token was invalid"}')   # (still a failure's words, only not ERROR_WORD's)

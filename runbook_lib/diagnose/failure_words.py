@@ -14,7 +14,7 @@ import re
 # (and the mark electron-builder, goreleaser and Next.js print at the level of an error, `⨯ 403 Forbidden`, and the one
 # Chromatic's CLI prints under a step it failed, `    → ✖ Found only one commit`; and curl's own error, `curl: (52) Empty
 # reply from server`)
-ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])error(?![\w-])|(?:^|(?<=\s))⨯(?= \S)|"
+ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])(?<!\{\")error(?![\w-])|(?:^|(?<=\s))⨯(?= \S)|"
                         r"(?:^|(?<=\s))→ ✖(?= \S)|(?:^|(?<=\s))(?-i:curl: \(\d+\)) (?=\S)", re.IGNORECASE)
 # Words that say something went wrong, whole (in any case, unless marked `(?-i:...)`, and not inside a longer word or a
 # hyphenated name), each with the wording it stands for.
@@ -105,7 +105,7 @@ _FAILURE_FORMS = [
     r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?=[ \t][A-Z][a-z]))",   # Heroku's `!`, then a space or a tab
     # a CLI's failure mark starting a line (`✖ Vercel build environment ...`; uno-check's and Spectre.Console's `× android
     # (...) not installed.`, pip's `× Getting requirements to build wheel did not run successfully.`; `✗`, `✕`)
-    r"(?:^|(?<=\n))[ \t]*[✖×✗✕](?= \S)",
+    r"(?:^|(?<=\n))[ \t]*[✖×✗✕](?=[ \t]+\S)",
     # Symfony Console's heading over an exception it reports (`In PackageManifest.php line 177:`: Composer, Laravel's
     # artisan, Drupal's drush), its message below
     r"(?-i:(?<![\w.])In [\w.]+\.php line \d+:)(?=[ \t]*(?:\r?\n|$))",

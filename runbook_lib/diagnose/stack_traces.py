@@ -204,8 +204,11 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
             after_frame = False
         elif not _TRACEBACK.match(own):
             return (n, pos, line) if _EXCEPTION.match(own) else None
-    # (from its header, which says nothing of the failure; a frame a signature matched stays its own evidence)
-    if innermost is not None and "Traceback" in m.group(0) and not text[innermost[1] + len(innermost[2]):].strip():
+    # (from its header, which says nothing of the failure, unless a message stands before it on its line: a logger's
+    # `"Access denied: ... is a private image": Traceback (most recent call last):`; a frame a signature matched stays
+    # its own evidence)
+    if innermost is not None and "Traceback" in m.group(0) and m.re is not _TRACEBACK_AFTER and \
+            not text[innermost[1] + len(innermost[2]):].strip():
         return innermost
     return None
 

@@ -3719,3 +3719,16 @@ def test_a_json_answers_error_key_is_no_error_word_ahead_of_the_line_that_says_w
            '  🛑 Full response: {"error": "CSRF token was invalid or missing."}']
     assert signature_and_line(log) == ("unknown", 3)
     assert names_failure('{"error": "CSRF token was invalid"}')   # (still a failure's words, only not ERROR_WORD's)
+
+
+# ---- round 188's tuning logs ------------------------------------------------------------------------------------------
+
+def test_nf_cores_panel_of_failed_tests_is_read_at_its_tables_first_row():
+    log = ["╭─ [✗] 1 Module Test Failed ──────────────────────────────────╮",
+           "│              ╷                              ╷               │",
+           "│ Module name  │ File path                    │ Test message  │",
+           "│╶─────────────┼──────────────────────────────┼──────────────╴│",
+           "│ flye         │ modules/nf-core/flye/tests/… │ versions not  │",
+           "│              ╵                              ╵               │",
+           "╰─────────────────────────────────────────────────────────────╯"]
+    assert signature_and_line(log) == ("unknown", 5)

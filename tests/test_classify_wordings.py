@@ -3732,3 +3732,34 @@ def test_nf_cores_panel_of_failed_tests_is_read_at_its_tables_first_row():
            "│              ╵                              ╵               │",
            "╰─────────────────────────────────────────────────────────────╯"]
     assert signature_and_line(log) == ("unknown", 5)
+
+
+# ---- round 188's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_krane_quoting_kubectls_failed_patch_is_read_at_its_for_line():
+    stamp = "[FATAL][2017-07-31 21:33:12 +0000]\t"
+    log = [f"{stamp}> Error from kubectl:", f"{stamp}    Error from server (InternalError): error when applying patch:",
+           f'{stamp}    {{"spec":{{"containers":[{{"name":"runner"}}]}}}}', f"{stamp}    to:",
+           f"{stamp}    &{{0xc42100b680 0xc420152070 <app> n upload-assets /tmp/Pod-upload-assets.yml}}",
+           f'{stamp}    for: "/tmp/Pod-upload-assets.yml": an error on the server ("the server could not find the '
+           'requested resource")', f"{stamp}> Rendered template content:"]
+    assert signature_and_line(log) == ("unknown", 6)
+
+
+def test_a_go_type_assertion_that_failed_names_a_failure_above_its_goroutines():
+    log = ["$ fly launch", "Scanning source code", "Oops, something went wrong! Could you try that again?", "",
+           "interface conversion: interface {} is nil, not map[string]interface {}", "goroutine 1 [running]:",
+           "runtime/debug.Stack()", "\truntime/debug/stack.go:26 +0x64", "panic({0x104b45720?, 0x140007b38f0?})",
+           "\truntime/panic.go:785 +0x124"]
+    assert signature_and_line(log) == ("unknown", 5)
+
+
+def test_texs_file_line_error_is_an_error_line():
+    log = ["/opt/texlive/texdir/texmf-dist/tex/latex/biblatex/biblatex.sty:2175: Text line",
+           "contains an invalid character.", r"l.2175      \bgroup\nohyphenation#1\egroup^^^",
+           "/opt/texlive/texdir/texmf-dist/tex/latex/biblatex/biblatex.sty:2175:  ==> Fatal",
+           " error occurred, no output PDF file produced!", "Transcript written on sample.log.",
+           "  pdflatex: Command for 'pdflatex' gave return code 1"]
+    assert signature_and_line(log) == ("unknown", 1)
+    assert signature_and_line(["Running pdflatex", "./thesis.tex:42: Undefined control sequence.",
+                               "Latexmk: Errors, so I did not complete making targets"]) == ("unknown", 2)

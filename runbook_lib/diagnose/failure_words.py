@@ -11,11 +11,14 @@ import re
 
 # the word error, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a hyphenated name (apk's
 # `libgpg-error`, curl's `--show-error`), as the words of FAILURE_WORD
+# (and TeX's own form of an error with -file-line-error, `/texmf-dist/tex/latex/biblatex/biblatex.sty:2175: Text line
+# contains an invalid character.`, which latexmk and the LaTeX actions turn on)
 # (and the mark electron-builder, goreleaser and Next.js print at the level of an error, `⨯ 403 Forbidden`, and the one
 # Chromatic's CLI prints under a step it failed, `    → ✖ Found only one commit`; and curl's own error, `curl: (52) Empty
 # reply from server`)
 ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])(?<!\{\")error(?![\w-])|(?:^|(?<=\s))⨯(?= \S)|"
-                        r"(?:^|(?<=\s))→ ✖(?= \S)|(?:^|(?<=\s))(?-i:curl: \(\d+\)) (?=\S)", re.IGNORECASE)
+                        r"(?:^|(?<=\s))→ ✖(?= \S)|(?:^|(?<=\s))(?-i:curl: \(\d+\)) (?=\S)|"
+                        r"(?:^|(?<=\n))(?-i:[^\s:]+\.(?:tex|sty|cls|dtx|ltx|def|bbx|cbx)):\d+: (?=\S)", re.IGNORECASE)
 # Words that say something went wrong, whole (in any case, unless marked `(?-i:...)`, and not inside a longer word or a
 # hyphenated name), each with the wording it stands for.
 _FAILURE_WORDS = [
@@ -114,6 +117,9 @@ _FAILURE_FORMS = [
     # a Go program's panic (`panic: unknown time zone "Europe/Berlin"`, its goroutines' frames below) and a Rust
     # thread's (`thread 'main' panicked at src/main.rs:4:5:`)
     r"(?:^|(?<=\s))(?-i:panic): (?=\S)", r"(?<![\w-])panicked at ",
+    # ... and a Go type assertion that failed, as a recovered panic prints it (`interface conversion: interface {} is
+    # nil, not map[string]interface {}` above `goroutine 1 [running]:`)
+    r"(?<![\w-])(?-i:interface conversion): (?=\S)",
     # composer's resolver numbering the conflicts it found (`  Problem 1`, alone on its line, the requirements below)
     r"(?:^|(?<=\s))(?-i:Problem \d+)(?=[ \t]*(?:\r?\n|$))",
     # the dynamic loader refusing a library older than the program was linked against (`/usr/lib/R/bin/exec/R:

@@ -3763,3 +3763,17 @@ def test_texs_file_line_error_is_an_error_line():
     assert signature_and_line(log) == ("unknown", 1)
     assert signature_and_line(["Running pdflatex", "./thesis.tex:42: Undefined control sequence.",
                                "Latexmk: Errors, so I did not complete making targets"]) == ("unknown", 2)
+
+
+# ---- round 189's tuning logs ------------------------------------------------------------------------------------------
+
+def test_azure_pipelines_verdict_on_a_script_task_is_read_at_the_scripts_output_above_it():
+    log = ["Exception: /home/vsts/work/_temp/b7a9f14b.ps1:9", "Line |",
+           '   9 |  if ($LASTEXITCODE -ne 0) { throw "Running extractor failed."}',
+           "     |                             ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~", "     | Running extractor failed.", "",
+           "##[debug]Exit code 1 received from tool '/usr/bin/pwsh'", "##[debug]task result: Failed",
+           "##[error]PowerShell exited with code '1'.",
+           "##[debug]Processed: ##vso[task.issue type=error;]PowerShell exited with code '1'."]
+    assert signature_and_line(log)[1] in range(1, 6)
+    assert signature_and_line(["curl: (60) Peer's Certificate has expired.", "##[error]Bash exited with code '60'."]) \
+        == ("unknown", 1)

@@ -3777,3 +3777,24 @@ def test_azure_pipelines_verdict_on_a_script_task_is_read_at_the_scripts_output_
     assert signature_and_line(log)[1] in range(1, 6)
     assert signature_and_line(["curl: (60) Peer's Certificate has expired.", "##[error]Bash exited with code '60'."]) \
         == ("unknown", 1)
+
+
+# ---- round 189's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_node_errno_names_and_gos_dns_failure_name_a_failure():
+    for line in ["connect EHOSTUNREACH 140.82.121.3:443", "npm ERR! network request failed, reason: ENETUNREACH",
+                 "Error: getaddrinfo EAI_AGAIN registry.npmjs.org", "Error: ENOSPC: write",
+                 "dial tcp: lookup goproxy.example.net on 10.233.0.10:53: no such host"]:
+        assert names_failure(line), line
+    assert not names_failure("EPERMISSIONS are fine") and not names_failure("ETIMEDOUTS")
+    go = ["[2020-06-15T01:17:55.889Z] session.go:36:2: github.com/pingcap/parser@v0.0.0: Get "
+          "https://goproxy.example.net/x.zip: dial tcp: lookup goproxy.example.net on 10.233.0.10:53: no such host", ""]
+    assert signature_and_line(go * 3) == ("unknown", 1)
+
+
+def test_an_actions_error_command_repeating_a_message_is_read_where_the_message_was_first_said():
+    log = ["Downloading https://github.com/docker/buildx/releases/download/v0.28.0/buildx-v0.28.0.linux-amd64",
+           "connect EHOSTUNREACH 140.82.121.3:443", "Waiting 17 seconds before trying again",
+           "connect EHOSTUNREACH 140.82.121.4:443", "Waiting 11 seconds before trying again",
+           "::error::connect EHOSTUNREACH 140.82.121.4:443"]
+    assert signature_and_line(log) == ("unknown", 4)

@@ -33,6 +33,7 @@ _FAILURE_WORDS = [
     r'"[\w -]+" requires (?:exactly|at least|at most) \d+ arguments?',
     r"sh: (?:\d+: )?\S+: not found",   # dash's command not found (`sh: 1: tsc: not found`; `sh: npm: not found`)
     r"no such file or directory",
+    r"no such host",   # Go's resolver (`dial tcp: lookup goproxy.example.net on 10.233.0.10:53: no such host`)
     # Gradle's validation of a task's inputs and outputs (`Some problems were found with the configuration of task
     # ':compileJava'`, `- Gradle detected a problem with the following location: '...'`, its `Reason:` below)
     r"some problems were found with the configuration of task", r"gradle detected a problem with",
@@ -68,7 +69,8 @@ _FAILURE_WORDS = [
     # (`INVALID_ARGUMENT` in an audit log entry's status), Node.js's module error and the errno names it ends its
     # system errors with (`spawn composer ENOENT`)
     r"(?-i:SEVERE|INVALID_ARGUMENT|FAILED_PRECONDITION|PERMISSION_DENIED|RESOURCE_EXHAUSTED|UNAUTHENTICATED|"
-    r"DEADLINE_EXCEEDED|MODULE_NOT_FOUND|ENOENT|EACCES)",
+    r"DEADLINE_EXCEEDED|MODULE_NOT_FOUND|ENOENT|EACCES|EPERM|ENOSPC|EMFILE|ECONNREFUSED|ECONNRESET|ETIMEDOUT|"
+    r"ESOCKETTIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ENOTFOUND)",
     # CloudFormation's status of a resource it could not create, update or delete (`| CREATE_FAILED | AWS::SageMaker::
     # Endpoint | ...` in the CDK's and SAM's event lists, above the stack's `failed to deploy` verdict)
     r"(?-i:(?:CREATE|UPDATE|DELETE|IMPORT)_FAILED)",

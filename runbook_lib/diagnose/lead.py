@@ -24,9 +24,10 @@ LEAD_WINDOW = 2_000_000       # characters at the end of a huge log searched for
 MAX_VERDICT_ABOVE = 3         # lines a command's verdict may stand above the bare verdicts that lead
 MIN_REPEATED = 24             # characters of a message that make it the same message when a tool says it again
 MIN_WORDS = 4                 # words of what follows a verdict's context that make it a message of its own
-# `Error: `, `ERROR: `, `FirebaseError: ` before a message, and GitHub Actions' `##[error]` (an action's failure, which
-# repeats the message its code printed above: `ReferenceError: Cannot access 'latest' before initialization`)
-_ERROR_TAG = re.compile(r"^(?:##\[error\]|\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
+# `Error: `, `ERROR: `, `FirebaseError: ` before a message, and GitHub Actions' `##[error]` and `::error::` (an action's
+# failure, which repeats the message its code printed above: `ReferenceError: Cannot access 'latest' before
+# initialization`)
+_ERROR_TAG = re.compile(r"^(?:##\[error\]|::error(?: [^:\n]*)?::|\w*(?:[Ee]rror|ERROR)\b:?\s*)+")
 # an error code a tool appends to the message it repeats (`... deleted status. (ITEM_NOT_UPDATABLE)`), which the
 # message's first statement (a JSON error's `error_detail`) does not carry
 _TRAILING_CODE = re.compile(r"\s*\([A-Z][A-Z0-9_]{2,}\)$")

@@ -3798,3 +3798,24 @@ def test_an_actions_error_command_repeating_a_message_is_read_where_the_message_
            "connect EHOSTUNREACH 140.82.121.4:443", "Waiting 11 seconds before trying again",
            "::error::connect EHOSTUNREACH 140.82.121.4:443"]
     assert signature_and_line(log) == ("unknown", 4)
+
+
+# ---- round 190's tuning logs ------------------------------------------------------------------------------------------
+
+GRADLE_UNRESOLVED = ["* What went wrong:", "A problem occurred configuring root project 'teammates'.",
+                     "> Could not resolve all artifacts for configuration ':classpath'.",
+                     "   > Could not resolve com.google.guava:guava:20.0.", "     Required by:", "         project :",
+                     "      > Could not resolve com.google.guava:guava:20.0.",
+                     "         > Could not get resource 'https://jcenter.bintray.com/guava-20.0.pom'."]
+
+
+def test_gradles_unresolved_dependencies_are_read_at_the_transports_reason_when_the_chain_ends_in_one():
+    status = ["            > Could not GET 'https://jcenter.bintray.com/guava-20.0.pom'. Received status code 502 from "
+              "server: Bad Gateway", "   > Could not resolve com.google.code.gson:gson:2.7.", "      > Skipped due to "
+              "earlier error"]
+    assert signature_and_line(GRADLE_UNRESOLVED + status) == ("unknown", 9)
+    timeout = ["            > Could not GET 'https://jcenter.bintray.com/guava-20.0.pom'.", "               > Read timed out"]
+    assert signature_and_line(GRADLE_UNRESOLVED + timeout) == ("unknown", 10)
+    # a chain that ends in no transport's reason (an unknown host's bare name) is read at its top
+    host = ["            > Could not HEAD 'https://download.jetbrains.com/x.tar.gz'.", "               > download.jetbrains.com"]
+    assert signature_and_line(GRADLE_UNRESOLVED[2:] + host)[1] in (1, 2)

@@ -3819,3 +3819,19 @@ def test_gradles_unresolved_dependencies_are_read_at_the_transports_reason_when_
     # a chain that ends in no transport's reason (an unknown host's bare name) is read at its top
     host = ["            > Could not HEAD 'https://download.jetbrains.com/x.tar.gz'.", "               > download.jetbrains.com"]
     assert signature_and_line(GRADLE_UNRESOLVED[2:] + host)[1] in (1, 2)
+
+
+# ---- round 190's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_a_compose_containers_column_named_for_a_one_off_job_marks_no_running_app():
+    fatal = ("  | PHP Fatal error:  Allowed memory size of 2147483648 bytes exhausted (tried to allocate 4096 bytes) in "
+             "phar:///usr/local/bin/composer/src/Composer/DependencyResolver/Solver.php on line 223")
+    job = ["install_dependencies_1  | Loading composer repositories with package information",
+           f"install_dependencies_1{fatal}"]
+    assert signature_and_line(job) == ("unknown", 2)
+    sut = ["5852251822-sut-1    | Error: Invalid SQL: migrations/1.sql: 1: cannot open g5: No such file"]
+    assert signature_and_line(sut) == ("unknown", 1)
+    # an app's container failing as it starts is still a start that failed
+    app = ["web-1  | Traceback (most recent call last):", '  web-1  |   File "/app/main.py", line 1, in <module>',
+           "web-1  | ModuleNotFoundError: No module named 'flask'", "web-1 exited with code 1"]
+    assert signature_and_line(app)[0] == "container-start-failed"

@@ -3835,3 +3835,25 @@ def test_a_compose_containers_column_named_for_a_one_off_job_marks_no_running_ap
     app = ["web-1  | Traceback (most recent call last):", '  web-1  |   File "/app/main.py", line 1, in <module>',
            "web-1  | ModuleNotFoundError: No module named 'flask'", "web-1 exited with code 1"]
     assert signature_and_line(app)[0] == "container-start-failed"
+
+
+# ---- round 191's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_a_flyio_machine_whose_process_exits_as_it_starts_is_a_start_that_failed():
+    app = "2023-12-17T01:36:06.138 app[e784e113ae4e18] hkg [info] "
+    log = [f"{app}[ 0.056226] PCI: Fatal: No config space access function found", "",
+           f"{app}INFO Preparing to run: `./start.sh` as root", "", f"{app}/bin/sh: 0: Illegal option -", "",
+           f"{app}INFO Main child exited normally with code: 2", "", f"{app}INFO Starting clean up."]
+    signature, line = signature_and_line(log)
+    assert signature == "container-start-failed" and line in range(5, 8)
+    # the kernel's boot message alone is no failure, nor a process that exited with 0
+    assert signature_and_line(log[:1] + [f"{app}INFO Main child exited normally with code: 0"])[0] == "unknown"
+
+
+def test_a_python_exception_from_a_module_of_exceptions_names_a_failure():
+    log = ["google.api_core.exceptions.NotFound: 404 Not found: Table p:d.t was not found in location US", "",
+           "(job ID: 216488b2-449e-4ad6-9fe7-0108f5bccf1a)", "", "    -----Query Job SQL Follows-----", "",
+           "   1:CREATE OR REPLACE VIEW", "   2:  `p.d.v`", "   3:AS SELECT * FROM `p.d.t`"]
+    assert signature_and_line(log) == ("unknown", 1)
+    assert names_failure("google.auth.exceptions.RefreshError: ('invalid_grant: Invalid JWT Signature.')")
+    assert not names_failure("see google.api_core.exceptions for the classes")

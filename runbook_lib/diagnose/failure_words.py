@@ -119,6 +119,9 @@ _FAILURE_FORMS = [
     # a Go program's panic (`panic: unknown time zone "Europe/Berlin"`, its goroutines' frames below) and a Rust
     # thread's (`thread 'main' panicked at src/main.rs:4:5:`)
     r"(?:^|(?<=\s))(?-i:panic): (?=\S)", r"(?<![\w-])panicked at ",
+    # a Python exception raised from a module of exceptions, whatever its class is called (`google.api_core.exceptions.
+    # NotFound: 404 Not found: Table ...`, `google.auth.exceptions.RefreshError: ...`)
+    r"(?:^|(?<=\s))(?:[a-z_]\w*\.)+(?-i:exceptions|errors)\.(?-i:[A-Z])\w*: (?=\S)",
     # ... and a Go type assertion that failed, as a recovered panic prints it (`interface conversion: interface {} is
     # nil, not map[string]interface {}` above `goroutine 1 [running]:`)
     r"(?<![\w-])(?-i:interface conversion): (?=\S)",

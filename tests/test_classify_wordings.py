@@ -3857,3 +3857,18 @@ def test_a_python_exception_from_a_module_of_exceptions_names_a_failure():
     assert signature_and_line(log) == ("unknown", 1)
     assert names_failure("google.auth.exceptions.RefreshError: ('invalid_grant: Invalid JWT Signature.')")
     assert not names_failure("see google.api_core.exceptions for the classes")
+
+
+# ---- a report whose telling line is any that names a failure ----------------------------------------------------------
+
+def test_a_reports_failure_flag_takes_any_line_that_names_a_failure_as_its_telling_line():
+    log = ["boom: tool quoting its program's output:", "  starting program", "  loading config",
+           "  sh: 1: webpack: not found", "  Error: exited 127"]
+    plain = _one("boom: tool quoting", reports=[{"opens": "tool quoting its program"}])
+    flagged = _one("boom: tool quoting", reports=[{"opens": "tool quoting its program", "failure": True}])
+    assert classify_log("\n".join(log), plain)[0].line == 2      # (no telling rule: the first line with text)
+    assert classify_log("\n".join(log), flagged)[0].line == 4    # (the program's own failure)
+    with pytest.raises(ConfigError, match=r"reports\[0\] must have `opens`"):
+        _one("boom", reports=[{"opens": "tool quoting its program", "failure": "yes"}])
+    with pytest.raises(ConfigError, match=r"reports\[0\] must have `opens`"):
+        _one("boom", reports=[{"opens": "tool quoting its program", "failure": True, "past": ["^x "]}])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ..errors import ConfigError, ParameterError
-from .lines import LONG_LINE, LinePattern, LineRule, bounded, first_line, lines_hit, steps_of
+from .lines import LONG_LINE, LinePattern, LineRule, bounded, first_line, lines_hit, names_failure, steps_of
 from .literal_scan import FirstHit, literals
 from .log_structure import Builder, LogShape
 from .markers import SectionTracker
@@ -118,6 +118,9 @@ class Report:
     past: tuple[LineRule, ...] = ()   # the report's own lines above the telling one (a chain of wrapped errors)
     ends: tuple[LineRule, ...] = ()   # lines that close the report: no telling line lies below one
     above: tuple[LineRule, ...] = ()   # ... and lines that close it saying its output was printed above it
+    # the telling line may also be any that names an error or a failure or says something was not found (a tool's
+    # report quoting the output of a program it ran, whatever that program is)
+    failure: bool = False
 
     def ended_by(self, own: str) -> bool:
         """Whether a line's own text closes this report (pip's note, or its `╰─> See above for output.`)."""
@@ -131,7 +134,9 @@ class Report:
         """Whether a line's own text is this report's telling line."""
         if self.past:
             return not self.in_chain(own)
-        return not self.telling or any(rule.hit(own) for rule in self.telling)
+        if self.failure and (names_failure(own) or _NOT_FOUND.search(own)):
+            return True
+        return not (self.telling or self.failure) or any(rule.hit(own) for rule in self.telling)
 
     def in_chain(self, own: str) -> bool:
         """Whether a line's own text is one of the report's own lines above its telling one (`past`)."""
@@ -329,6 +334,9 @@ class Catalogue:
         return self._by_id.get(chosen) if chosen else None
 
 
+_NOT_FOUND = re.compile(r"\bnot found\b")   # (`ERROR: x not found`, a program or file a tool looked for)
+
+
 def _reports_of(entry: dict, source: str) -> tuple[Report, ...]:
     """The reports of a catalogue `reports` entry: one for each wording of its first line (`opens`), all read the same
     way."""
@@ -336,7 +344,8 @@ def _reports_of(entry: dict, source: str) -> tuple[Report, ...]:
             tuple(_rule(t, "report's own line", source) for t in entry.get("past", ())),
             tuple(_rule(t, "report's last line", source) for t in entry.get("ends", ())),
             tuple(_rule(t, "report's output-above line", source) for t in entry.get("above", ())))
-    return tuple(Report(_rule(opens, "report opening", source), *rest) for opens in entry["opens"])
+    return tuple(Report(_rule(opens, "report opening", source), *rest, failure=bool(entry.get("failure")))
+                 for opens in entry["opens"])
 
 
 def _rule(pattern: str, owner: str, source: str) -> LineRule:

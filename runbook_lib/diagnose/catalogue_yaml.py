@@ -21,7 +21,7 @@ _MARKED_KEYS = {"name", "markers", "fallback", "out_of_order"}   # keys of a sec
 _TOP_KEYS = {"version", "sections", "uninformative", "builders", "platforms", "finished", "summaries", "reports",
              "usage_errors", "handed_over",
              "output_starts", "signatures"}
-_REPORT_KEYS = {"opens", "telling", "next", "past", "ends", "above"}
+_REPORT_KEYS = {"opens", "telling", "failure", "next", "past", "ends", "above"}
 
 
 def _text(entry: dict, key: str, where: str, source: str) -> str:
@@ -75,8 +75,9 @@ def _regexes(entry: dict, key: str) -> list[str] | None:
 def _reports(doc: dict, source: str) -> tuple[dict, ...]:
     """The `reports` entries: each an `opens` regex or list of regexes (wordings of one report's first line, each
     with a literal of its own), an optional `telling` regex or list of regexes (none: the
-    first line below with text of its own), or instead `past`, the report's own lines that the telling line is the
-    first below to meet none of (a chain of wrapped errors), an optional `next` flag, optional `ends`, the lines
+    first line below with text of its own), an optional `failure` flag (the telling line may also be any that names
+    an error or a failure, or says something was not found), or instead `past`, the report's own lines that the telling
+    line is the first below to meet none of (a chain of wrapped errors), an optional `next` flag, optional `ends`, the lines
     that close the report (no telling line is looked for past one), and optional `above`, lines that close it saying
     its output was printed above it (the telling line is then looked for there); all come back as lists."""
     entries = doc.get("reports", [])
@@ -86,12 +87,13 @@ def _reports(doc: dict, source: str) -> tuple[dict, ...]:
     for n, entry in enumerate(entries):
         lists = {key: _regexes(entry, key) if isinstance(entry, dict) else None
                  for key in ("opens", "telling", "past", "ends", "above")}
-        if None in lists.values() or ("telling" in entry and "past" in entry) or \
+        if None in lists.values() or ("past" in entry and ("telling" in entry or "failure" in entry)) or \
                 not {"opens"} <= set(entry) <= _REPORT_KEYS or \
-                not isinstance(entry.get("next", False), bool):
+                not isinstance(entry.get("next", False), bool) or not isinstance(entry.get("failure", False), bool):
             raise ConfigError(f"{source}: reports[{n}] must have `opens` (a regular expression or a list of them) and "
-                              "may have `telling` or `past` (a regular expression or a list of them), `next` (true or "
-                              "false) and `ends` and `above` (a regular expression or a list of them).")
+                              "may have `telling` or `past` (a regular expression or a list of them), `failure` (true "
+                              "or false; not with `past`), `next` (true or false) and `ends` and `above` (a regular "
+                              "expression or a list of them).")
         made.append({**entry, **lists})
     return tuple(made)
 

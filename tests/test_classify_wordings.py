@@ -3691,6 +3691,10 @@ def test_a_cut_traceback_whose_header_follows_a_message_is_read_at_that_message(
            "    self.execute_step(build_plan, current_step, False)",
            '  File "/home/shippable/dpd/step_listener.py", line 165, in execute_step', "    raise e"]
     assert signature_and_line(log) == ("unknown", 1)
+    # a log viewer's prefix before the header is no message: the cut traceback is read at its innermost frame
+    viewer = ["DEFAULT [svc-00001] Traceback (most recent call last):",
+              'DEFAULT [svc-00001]   File "/srv/main.py", line 3, in <module>', "DEFAULT [svc-00001]     import widget"]
+    assert signature_and_line(viewer) == ("unknown", 3)
 
 
 def test_commitlints_marks_followed_by_several_spaces_name_a_failure():

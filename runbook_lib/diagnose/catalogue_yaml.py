@@ -74,12 +74,12 @@ def _regexes(entry: dict, key: str) -> list[str] | None:
 
 def _reports(doc: dict, source: str) -> tuple[dict, ...]:
     """The `reports` entries: each an `opens` regex or list of regexes (wordings of one report's first line, each
-    with a literal of its own), an optional `telling` regex or list of regexes (none: the
-    first line below with text of its own), an optional `failure` flag (the telling line may also be any that names
-    an error or a failure, or says something was not found), or instead `past`, the report's own lines that the telling
-    line is the first below to meet none of (a chain of wrapped errors), an optional `next` flag, optional `ends`, the lines
-    that close the report (no telling line is looked for past one), and optional `above`, lines that close it saying
-    its output was printed above it (the telling line is then looked for there); all come back as lists."""
+    with a literal of its own), an optional `telling` regex or list of regexes (none: the first line below with text
+    of its own), an optional `failure` flag (the telling line may also be any that names an error or a failure, or
+    says something was not found), or instead `past`, the report's own lines that the telling line is the first below
+    to meet none of (a chain of wrapped errors), an optional `next` flag, optional `ends`, the lines that close the
+    report (no telling line is looked for past one), and optional `above`, lines that close it saying its output was
+    printed above it (the telling line is then looked for there); all come back as lists."""
     entries = doc.get("reports", [])
     if not isinstance(entries, list):
         raise ConfigError(f"{source}: 'reports' must be a list of entries with `opens` (and `telling`, `next`).")

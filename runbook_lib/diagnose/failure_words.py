@@ -108,8 +108,9 @@ _FAILURE_FORMS = [
     # Elixir's raised exception (`** (MatchError) no match of ...`) and Mix's own (`** (Mix) Could not compile ...`)
     r"(?:^|(?<=\s))\*\* \((?-i:[A-Z][\w.]*)\)(?= \S)",
     r"(?:^|(?<=\n))(?:remote:)?[ \t]*!(?-i:(?=[ \t][A-Z][a-z]))",   # Heroku's `!`, then a space or a tab
-    # a CLI's failure mark starting a line (`✖ Vercel build environment ...`; uno-check's and Spectre.Console's `× android
-    # (...) not installed.`, pip's `× Getting requirements to build wheel did not run successfully.`; `✗`, `✕`)
+    # a CLI's failure mark starting a line (`✖ Vercel build environment ...`; uno-check's and Spectre.Console's
+    # `× android (...) not installed.`, pip's `× Getting requirements to build wheel did not run successfully.`; `✗`,
+    # `✕`)
     r"(?:^|(?<=\n))[ \t]*[✖×✗✕](?=[ \t]+\S)",
     # Symfony Console's heading over an exception it reports (`In PackageManifest.php line 177:`: Composer, Laravel's
     # artisan, Drupal's drush), its message below
@@ -155,7 +156,7 @@ FAILURE_WORD = re.compile(r"(?<![\w-])(?:" + "|".join(_FAILURE_WORDS) + r")(?![\
                           re.IGNORECASE)
 
 
-# ---- words that say the run went on past a failure --------------------------------------------------------------------
+# ---- words that say the run went on past a failure -------------------------------------------------------------
 
 # a tool saying it tries again after a failure (`INFO: Failed Image Copy, retrying after 5 seconds...`), not advice
 # (`retrying may help`)

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
 
+from .failure_words import CARRIED_ON, RETRYING, SAID_IGNORABLE
 from .lines import (ERROR_WORD, FAILURE_WORD, is_warning, line_at, lines_above, lines_below, lines_hit, own_text,
                     step_of)
-from .failure_words import CARRIED_ON, RETRYING, SAID_IGNORABLE
 from .literal_scan import LineSearch
 from .log_structure import CLOUD_BUILD_OWN, STEP_EDGE, LogShape
 from .message_reading import MAX_LOOK_BACK
-from .stack_traces import is_call_frame
+from .stack_traces import is_call_frame, is_trace_more
 
 LEAD_WINDOW = 2_000_000       # characters at the end of a huge log searched for the lead line
 MAX_VERDICT_ABOVE = 3         # lines a command's verdict may stand above the bare verdicts that lead
@@ -36,7 +36,6 @@ MAX_RETRY_BELOW = 2           # lines below a failure that may announce its retr
 MAX_BOX = 60                  # lines of a Terraform diagnostic box looked up through for its opening
 MAX_CAUSE_CHAIN = 40          # lines below a failure read for the causes it wraps (`Caused by: ...`)
 _CAUSED_BY = re.compile(r"Caused by: \S")
-_TRACE_MORE = re.compile(r"\.\.\. \d+ more$")   # the JVM's `... 12 more` under a cause's own frames
 MAX_IGNORED = 2               # lines below a tool's word that its errors do not matter (SAID_IGNORABLE) that it covers
 _ERROR, _FAILURE = LineSearch(ERROR_WORD), LineSearch(FAILURE_WORD)
 
@@ -209,7 +208,7 @@ def _innermost_cause(text: str, found: Found) -> Found:
         own = own_text(line).strip()
         if _CAUSED_BY.match(own):
             last = (n, pos, line)
-        elif own and not is_call_frame(line) and not _TRACE_MORE.match(own):
+        elif own and not is_call_frame(line) and not is_trace_more(line):
             break
     return last
 

@@ -172,9 +172,9 @@ def unwrapped(text: str) -> tuple[str, list[int] | None]:
     """The log with the lines a terminal hard-wrapped joined again, and for each of its lines the number of the
     line of `text` it starts on; (text, None) when it shows no such wrapping. A line cut at the width is joined
     with the next one unless that is empty or starts as it does. No sign of a cut: two equal lines of that length
-    (a retry's), lines padded to it with spaces (a console's columns) or drawn to it (a heading's rule of dashes, a table's rows), or
-    lines that all end in the same character at it (a frame's `│`, or two lines that differ only inside, as a tool's
-    two similar warnings may)."""
+    (a retry's), lines padded to it with spaces (a console's columns) or drawn to it (a heading's rule of dashes, a
+    table's rows), or lines that all end in the same character at it (a frame's `│`, or two lines that differ only
+    inside, as a tool's two similar warnings may)."""
     if len(text) > UNWRAP_MAX_CHARS or "\n" not in text:
         return text, None
     lines = [line.rstrip("\r") for line in text.split("\n")]

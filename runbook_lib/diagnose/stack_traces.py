@@ -15,10 +15,11 @@ from .lines import indented_text, line_at, lines_above, lines_below, own_text
 # names the exception (`ModuleNotFoundError: No module named 'main'`, `pkg.errors.HaltServer: ...`)
 _TRACEBACK = re.compile(r'^\s*(?:Traceback \(most recent call last\):|File "[^"]+", line \d+)')
 # ... after a log viewer's own prefix on each line (Cloud Logging's `DEFAULT [revision-name] `, the `      .    `
-# of Cloud Foundry's PHP buildpack's extension output), or ending a tool's verdict that quotes the program's stderr
-# (GoReleaser's `⨯ release failed ... error=...: exit status 1: Traceback (most recent call last):`)
-_TRACEBACK_AFTER = re.compile(r'^(?:(?:[A-Z]+ |\s*\.\s+)?(?:\[[^\]]+\] )?|'
-                              r'.*: (?=Traceback \(most recent call last\):\s*$))(Traceback \(most recent call last\):)')
+# of Cloud Foundry's PHP buildpack's extension output)
+_TRACEBACK_AFTER = re.compile(r'^(?:[A-Z]+ |\s*\.\s+)?(?:\[[^\]]+\] )?(Traceback \(most recent call last\):)')
+# ... or ending a message on its line: a tool's verdict quoting the program's stderr (GoReleaser's `⨯ release failed
+# ... error=...: exit status 1: Traceback (most recent call last):`), a logger's (`"Access denied: ...": Traceback ...`)
+_TRACEBACK_QUOTED = re.compile(r'^.*: (Traceback \(most recent call last\):)\s*$')
 _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
 _FRAME = re.compile(r'File "[^"]+", line \d+')
 _CARETS = re.compile(r"^\s*[~^]+\s*$")
@@ -46,6 +47,11 @@ _JAVA_EXCEPTION = re.compile(r"(?:^|\s)[a-z][\w.]*\.[A-Z]\w*(?:Exception|Error)\
 # C:\source\X.cs:line 245`), or .NET's without one (`at System.Net.Http.HttpResponseMessage.EnsureSuccessStatusCode()`)
 _CALL_FRAME = re.compile(r"^at \S.*(?::\d+(?::\d+)?\)?|\((?:Native Method|Unknown Source)\)| in \S.*:line \d+)\s*$|"
                          r"^at (?:[\w`<>$+\[\]]+\.)+[\w`<>$+\[\]]+\([^()]*\)\s*$")
+
+
+def is_trace_more(line: str) -> bool:
+    """Whether a log line (after any paste prefix) is the JVM's `... 12 more` under a cause's own frames."""
+    return bool(_JAVA_TRACE_MORE.match(own_text(line)))
 
 
 def is_call_frame(line: str) -> bool:
@@ -157,7 +163,7 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
     the line starting at `start`: the first line below it that is neither a frame nor indented (after
     any paste prefix), when it names an exception; None otherwise."""
     head = own_text(line_at(text, start))
-    m = _TRACEBACK.match(head) or _TRACEBACK_AFTER.search(head)
+    m = _TRACEBACK.match(head) or _TRACEBACK_AFTER.search(head) or _TRACEBACK_QUOTED.search(head)
     if m is None:   # a frame's source line (`return f(x, error)`) is read from its frame
         frame = next(lines_above(text, start, lineno, 1), None)
         if frame is None or not _FRAME.match(own_text(frame[2]).lstrip()) or \
@@ -168,7 +174,7 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
         return first
     # what a log viewer put before each line of it (`DEFAULT [revision] `), when it is not a known prefix; else the
     # indentation the header stands at, which its exception shares (a Heroku buildpack indents a command's output)
-    if m.re is _TRACEBACK_AFTER:
+    if m.re is _TRACEBACK_AFTER or m.re is _TRACEBACK_QUOTED:
         lead = head[:m.start(1)]
     elif "Traceback" in m.group(0):
         header = indented_text(line_at(text, start))
@@ -207,7 +213,7 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
     # (from its header, which says nothing of the failure, unless a message stands before it on its line: a logger's
     # `"Access denied: ... is a private image": Traceback (most recent call last):`; a frame a signature matched stays
     # its own evidence)
-    if innermost is not None and "Traceback" in m.group(0) and m.re is not _TRACEBACK_AFTER and \
+    if innermost is not None and "Traceback" in m.group(0) and m.re is not _TRACEBACK_QUOTED and \
             not text[innermost[1] + len(innermost[2]):].strip():
         return innermost
     return None
@@ -229,7 +235,8 @@ def _header_of(text: str, start: int, lineno: int) -> tuple[int, int] | None:
     """(line number, start) of the `Traceback (most recent call last):` line of the traceback whose header or frame
     starts at `start`, found up through its frames; None when another line comes first."""
     for n, pos, line in ((lineno, start, line_at(text, start)), *lines_above(text, start, lineno, MAX_TRACEBACK)):
-        if _TRACEBACK_AFTER.search(own_text(line).lstrip()):
+        own = own_text(line).lstrip()
+        if _TRACEBACK_AFTER.search(own) or _TRACEBACK_QUOTED.search(own):
             return n, pos
         if not _inside_traceback(line):
             return None

@@ -3876,3 +3876,14 @@ def test_a_reports_failure_flag_takes_any_line_that_names_a_failure_as_its_telli
         _one("boom", reports=[{"opens": "tool quoting its program", "failure": "yes"}])
     with pytest.raises(ConfigError, match=r"reports\[0\] must have `opens`"):
         _one("boom", reports=[{"opens": "tool quoting its program", "failure": True, "past": ["^x "]}])
+
+
+# ---- round 192's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_something_said_not_to_exist_at_the_end_of_its_line_names_a_failure():
+    buf = [f"proto/umee/{m}/v1beta1/genesis.proto:4:8:gogoproto/gogo.proto: does not exist" for m in ("leverage", "oracle")]
+    assert signature_and_line(buf + ["make: *** [Makefile:203: proto-check-breaking] Error 1"]) == ("unknown", 1)
+    assert names_failure("x Directory '/app/apps/docs' specified in filter does not exist")
+    # (a tool's note that it makes what is missing goes on; so does a name that merely holds the words)
+    assert not names_failure('Release "cicd" does not exist. Installing it now.')
+    assert not names_failure("skip if the bucket does not exist yet")

@@ -83,6 +83,10 @@ _FAILURE_WORDS = [
 ]
 # ... and the forms that carry their own boundaries
 _FAILURE_FORMS = [
+    # something a tool needed that is not there, said at the end of its line (buf on an import: `a.proto:4:8:gogoproto/
+    # gogo.proto: does not exist`; turbo's `Directory /app/web does not exist`), not a tool's note that it makes it
+    # (`Release "x" does not exist. Installing it now.`)
+    r"(?<=\S):? does not exist(?=[\s.!]*$)",
     # an exception's or error's name ending a longer word when its message follows (gsutil's `AccessDeniedException:
     # 403 ...`, node's `ReferenceError: require is not defined ...`, and with its code `TypeError [ERR_X]: ...`)
     # (a Java exception's nested class too: `com.typesafe.config.ConfigException$Parse: ...`)

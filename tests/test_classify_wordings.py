@@ -3887,3 +3887,59 @@ def test_something_said_not_to_exist_at_the_end_of_its_line_names_a_failure():
     # (a tool's note that it makes what is missing goes on; so does a name that merely holds the words)
     assert not names_failure('Release "cicd" does not exist. Installing it now.')
     assert not names_failure("skip if the bucket does not exist yet")
+
+
+# ---- round 193's tuning logs ------------------------------------------------------------------------------------------
+
+def test_gatsbys_static_html_heading_is_read_at_the_webpack_error_below_it():
+    old = ["11:31:27 AM: error Building static HTML failed", "11:31:27 AM:", "11:31:27 AM:",
+           "11:31:27 AM:   WebpackError: Invariant failed", "11:31:27 AM:",
+           "11:31:27 AM:   - build-html.js:110 doBuildPages", "11:31:27 AM: npm ERR! code ELIFECYCLE"]
+    assert signature_and_line(old) == ("unknown", 4)
+    v3 = ["success Rewriting compilation hashes - 0.002s", "", " ERROR #95313 ", "",
+          'Building static HTML failed for path "/about/"', "", "See our docs page for more info on this error: "
+          "https://gatsby.dev/debug-html", "", "", "  WebpackError: ReferenceError: window is not defined", "",
+          "  - about.js:12 ", "    src/pages/about.js:12:3"]
+    assert signature_and_line(v3) == ("unknown", 10)
+
+
+# ---- round 193's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_kamals_first_container_of_a_role_that_never_became_healthy_is_a_start_that_failed():
+    log = ['  INFO [62dbc614] Running docker exec kamal-proxy kamal-proxy deploy app-web --target="8a72e6bb9d8e:80"',
+           " ERROR Failed to boot web", "  INFO First web container is unhealthy, not booting any other roles",
+           "  INFO [ba1dd874] Running docker container ls --all --filter name=^app-web-e04370f3$ --quiet",
+           " ERROR 2025-06-12T13:26:09.724251244Z bin/rails aborted!"]
+    assert signature_and_line(log) == ("container-start-failed", 2)
+    assert signature_and_line(["ERROR Failed to boot web on 10.0.0.1",
+                               "  INFO First web container is unhealthy on 10.0.0.1, not booting any other roles"]) \
+        == ("container-start-failed", 1)
+
+
+def test_a_lock_file_from_a_newer_poetry_is_a_failed_install():
+    log = ["Step 14/18 : RUN poetry install", " ---> Running in 7c9d1bcc919b", "  RuntimeError", "",
+           "  The lock file is not compatible with the current version of Poetry.",
+           "  Upgrade Poetry to be able to read the lock file or, alternatively, regenerate the lock file.",
+           "The command '/bin/sh -c poetry install' returned a non-zero code: 1"]
+    assert signature_and_line(log) == ("pip-install-failed", 5)
+
+
+def test_pipenv_missing_the_python_a_pipfile_asks_for_is_no_builders_refused_version():
+    pipenv = ["Warning: Python 3.9.13 was not found on your system...",
+              "Neither 'pyenv' nor 'asdf' could be found to install Python.",
+              "You can specify specific versions of Python with:", "$ pipenv --python path/to/python"]
+    assert signature_and_line(pipenv)[0] == "unknown"
+    # ... and under Paketo's Pipenv Install buildpack, its verdict on pipenv is the failed install
+    paketo = ["Paketo Pipenv Install Buildpack 0.1.0", "  Executing build process",
+              "    Running 'pipenv install --deploy'", "pipenv install failed:"] + pipenv + ["", "error: exit status 1"]
+    assert signature_and_line(paketo) == ("pip-install-failed", 4)
+    # (a builder's own refusal of a version keeps its reading)
+    assert signature_and_line(["[builder] Python 3.14 was not found", "ERROR: failed to build: exit status 1"])[0] \
+        == "buildpacks-python-version"
+
+
+def test_yum_and_dnf_lacking_a_repositorys_keys_name_a_failure():
+    log = ["You have enabled checking of packages via GPG keys. This is a good thing.",
+           "However, you do not have any GPG public keys installed. You need to download",
+           "the keys for packages you wish to install and install them.", "", "Problem repository: [rhel-9-baseos]"]
+    assert signature_and_line(log) == ("unknown", 2)

@@ -52,6 +52,9 @@ _FAILURE_WORDS = [
     r"executable (?:doesn't|does not) exist",   # ... or its binary (Playwright's browser: `Executable doesn't exist`)
     r"unknown (?:shorthand )?flag:",   # a cobra CLI's usage error without its `Error: ` (docker buildx)
     r"tag does not exist:",   # docker pushing a tag that was never built
+    # yum's and dnf's refusal to install packages from a repository whose keys it lacks (`However, you do not have any
+    # GPG public keys installed. You need to download`, then its advice and `Problem repository: [...]`)
+    r"you do not have any gpg public keys installed",
     r"not in gzip format|child returned status \d+",   # gzip and tar refusing a download that is no archive
     r"push rejected",
     r"(?:was|were) rejected",   # a service refusing what it was sent (`Credentials were rejected, please try again.`)

@@ -3943,3 +3943,27 @@ def test_yum_and_dnf_lacking_a_repositorys_keys_name_a_failure():
            "However, you do not have any GPG public keys installed. You need to download",
            "the keys for packages you wish to install and install them.", "", "Problem repository: [rhel-9-baseos]"]
     assert signature_and_line(log) == ("unknown", 2)
+
+
+# ---- round 194's tuning logs and misses -------------------------------------------------------------------------------
+
+def test_eas_submits_verdict_is_read_at_the_first_failure_in_the_submissions_logs():
+    log = ["> Waiting for submission to complete. You can press Ctrl+C to exit.",
+           "> ✖ Something went wrong when submitting your app to Apple App Store Connect.", ">",
+           "> We couldn't figure out what went wrong. See logs to learn more.", ">",
+           "> [logs] Starting iOS app upload", "> [logs] Uploading the app with fastlane pilot",
+           "> [logs] Going to upload updated app to App Store Connect", "> [logs] Transporter transfer failed.",
+           "> [logs]", "> [logs] An exception has occurred: issuerId is required"]
+    assert signature_and_line(log) == ("unknown", 9)
+
+
+def test_docker_about_to_pull_an_image_it_lacks_is_no_failure():
+    pull = ["Run docker run --rm appropriate/curl -s --retry 3 http://localhost:8080/",
+            "Unable to find image 'appropriate/curl:latest' locally", "latest: Pulling from appropriate/curl",
+            "ff3a5c916c92: Pull complete", "Status: Downloaded newer image for appropriate/curl:latest"]
+    assert signature_and_line(pull + ["##[error]Process completed with exit code 7."]) == ("unknown", 6)
+    # ... and an image with nothing for the runner's platform is the failure
+    windows = ["Unable to find image 'messense/cargo-zigbuild:latest' locally", "latest: Pulling from messense/cargo-zigbuild",
+               "docker: no matching manifest for windows/amd64 10.0.20348 in the manifest list entries.",
+               "See 'docker run --help'."]
+    assert signature_and_line(windows) == ("unknown", 3)

@@ -3967,3 +3967,17 @@ def test_docker_about_to_pull_an_image_it_lacks_is_no_failure():
                "docker: no matching manifest for windows/amd64 10.0.20348 in the manifest list entries.",
                "See 'docker run --help'."]
     assert signature_and_line(windows) == ("unknown", 3)
+
+
+# ---- round 195's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_composer_installing_from_a_lock_file_the_platform_cannot_take_is_read_at_the_problem():
+    log = ["Step 7/7 : RUN composer install", "Installing dependencies from lock file (including require-dev)",
+           "Verifying lock file contents can be installed on current platform.",
+           "Your lock file does not contain a compatible set of packages. Please run composer update.", "",
+           "  Problem 1", "    - aws/aws-sdk-php is locked to version 3.214.0 and an update of this package was not requested.",
+           "    - aws/aws-sdk-php 3.214.0 requires ext-simplexml * -> it is missing from your system. Install or enable "
+           "PHP's simplexml extension."]
+    assert signature_and_line(log) == ("unknown", 8)
+    # (with no problems below it, the verdict itself)
+    assert signature_and_line(log[:4] + ["Error: Process completed with exit code 2."]) == ("unknown", 4)

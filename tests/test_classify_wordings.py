@@ -3981,3 +3981,32 @@ def test_composer_installing_from_a_lock_file_the_platform_cannot_take_is_read_a
     assert signature_and_line(log) == ("unknown", 8)
     # (with no problems below it, the verdict itself)
     assert signature_and_line(log[:4] + ["Error: Process completed with exit code 2."]) == ("unknown", 4)
+
+
+# ---- round 196's tuning logs ------------------------------------------------------------------------------------------
+
+def test_gradles_unresolved_dependency_with_no_variant_the_build_can_take_is_read_at_that():
+    log = ["> Could not resolve all files for configuration ':compileClasspath'.",
+           "   > Could not resolve com.example:api-kotlin:2025.1.0.", "     Required by:", "         root project :",
+           "      > No matching variant of com.example:api-kotlin:2025.1.0 was found. The consumer was configured to "
+           "find a library for use during compile-time, compatible with Java 11, but:",
+           "          - Variant 'apiElements' declares a library for use during compile-time:",
+           "              - Incompatible because this component declares a component, compatible with Java 17"]
+    assert signature_and_line(log) == ("unknown", 5)
+
+
+# ---- round 196's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_an_exception_below_renders_start_of_a_service_is_a_start_that_failed():
+    started = ["==> Build successful 🎉", "==> Deploying...", "==> Starting service with 'yarn start:production'",
+               "yarn run v1.22.5", "$ NODE_ENV=production node index.js", "node:internal/modules/cjs/loader:1042",
+               "  throw err;", "  ^", "", "Error: Cannot find module '../services/users'", "Require stack:",
+               "- /opt/render/project/src/index.js"]
+    assert signature_and_line(started) == ("container-start-failed", 10)
+    esm = ["==> Running 'node index.js'", "file:///opt/render/project/src/index.js:1",
+           'import { createBareServer } from "@tomphttp/bare-server-node";', "^^^^^^^^^^^^^^^^",
+           "SyntaxError: Named export 'createBareServer' not found."]
+    assert signature_and_line(esm) == ("container-start-failed", 5)
+    # (the same exception under Render's build command is the build's, not a start)
+    built = ["==> Running build command 'yarn build'...", "$ tsc", "Error: Cannot find module 'typescript'"]
+    assert signature_and_line(built)[0] == "unknown"

@@ -4010,3 +4010,25 @@ def test_an_exception_below_renders_start_of_a_service_is_a_start_that_failed():
     # (the same exception under Render's build command is the build's, not a start)
     built = ["==> Running build command 'yarn build'...", "$ tsc", "Error: Cannot find module 'typescript'"]
     assert signature_and_line(built)[0] == "unknown"
+
+
+# ---- round 197's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_nextflow_unable_to_create_a_process_environment_is_read_at_its_message():
+    log = ["ERROR ~ Error executing process > 'prepare:check_own (1)'", "", "  Caused by:",
+           "    Failed to create Conda environment", "    command: conda env create --prefix /w/conda/seqkit --file envs/seqkit.yml",
+           "    status : 1", "    message:", '      InvalidArchiveError("Error with archive /home/runner/conda_pkgs_dir/x.conda.")']
+    assert signature_and_line(log) == ("unknown", 8)
+    # (a process that ran and failed has no message, and is read at the verdict)
+    ran = log[:3] + ["    Process `check_own (1)` terminated with an error exit status (1)", "", "  Command executed:", "",
+                     "    generate_cram_csv.sh hic-arima"]
+    assert signature_and_line(ran) == ("unknown", 1)
+
+
+def test_cocoapods_failing_to_download_a_pod_is_read_at_the_downloads_own_failure():
+    log = ["[!] Error installing DivKitBinaryCompatibilityFacade",
+           "[!] /usr/bin/curl -f -L -o /tmp/file.zip https://div-storage.s3.yandex.net/releases/x.zip --create-dirs --retry 2",
+           "  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current",
+           "  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0curl: (6) Could not resolve host: "
+           "div-storage.s3.yandex.net", "Command exited with non-zero exit-code: 1"]
+    assert signature_and_line(log) == ("unknown", 4)

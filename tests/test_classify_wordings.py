@@ -4032,3 +4032,27 @@ def test_cocoapods_failing_to_download_a_pod_is_read_at_the_downloads_own_failur
            "  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0curl: (6) Could not resolve host: "
            "div-storage.s3.yandex.net", "Command exited with non-zero exit-code: 1"]
     assert signature_and_line(log) == ("unknown", 4)
+
+
+# ---- round 198's tuning logs and misses -------------------------------------------------------------------------------
+
+def test_cmake_unable_to_use_a_generator_is_read_where_it_says_why():
+    log = ["cmake version 3.22.2", "CMake Error at CMakeLists.txt:42 (project):", "  Generator", "",
+           "    Visual Studio 16 2019", "", "  could not find any instance of Visual Studio.", "", "",
+           "-- Configuring incomplete, errors occurred!"]
+    assert signature_and_line(log) == ("unknown", 7)
+    # (CMake's other errors about project() are read at their heading)
+    other = ["CMake Error at CMakeLists.txt:3 (project):", "  No CMAKE_CXX_COMPILER could be found.", "",
+             "-- Configuring incomplete, errors occurred!"]
+    assert signature_and_line(other)[1] in (1, 2)
+
+
+def test_a_consoles_columns_as_wide_as_the_next_long_line_are_no_line_a_terminal_cut():
+    from runbook_lib.diagnose.lines import unwrapped
+    row = "49b91d6f-9bcc-4665-9a43-35ebdb7d62ea  2018-11-20T09:49:12+00:00  1M1S      gs://p_cloudbuild/source/x.tgz  -  SUCCESS"
+    failure = "[ERR_PNPM_RECURSIVE_RUN_FIRST_FAIL] app@1.0.0 build: `pnpm run clean && concurrently pnpm:build:*`"
+    failure += "x" * (len(row) - len(failure))
+    assert len(failure) == len(row)
+    log = ["DONE", "", "ID  CREATE_TIME  DURATION  SOURCE  IMAGES  STATUS", row, failure, 'Command failed with signal "SIGTERM"']
+    assert unwrapped("\n".join(log))[1] is None
+    assert signature_and_line(log)[1] in (5, 6)

@@ -166,6 +166,9 @@ _RULE_END = re.compile(r"([-=_*~#─━═])\1\1$")
 # ... nor is a table's row, framed at both ends (`│    0    │ '14.3.0' │`, `┌────┬────┐`, `+----+----+`, `| a | b |`):
 # a tool's table has rows as wide as each other, ending in as many frame characters as it has kinds of row
 _TABLE_ROW = re.compile(r"^\s*[\u2500-\u257f|+].*[\u2500-\u257f|+]$")
+# ... nor one whose fields are set in columns by runs of spaces (gcloud's `ID  CREATE_TIME  DURATION  SOURCE ...` and
+# its rows): a console's table fills its columns, it does not cut them
+_COLUMNS = re.compile(r"\S(?: {2,}\S+){3}")
 
 
 def unwrapped(text: str) -> tuple[str, list[int] | None]:
@@ -182,7 +185,8 @@ def unwrapped(text: str) -> tuple[str, list[int] | None]:
 
     # whether each line was cut (a line padded with spaces to the width is no cut, nor one a line of its kind follows)
     cut = [len(line) == width and not line.endswith("  ") and not _RULE_END.search(line) and not _TABLE_ROW.match(line)
-           and bool(after) and not after.startswith(line[:SAME_START]) for line, after in zip(lines, lines[1:] + [""])]
+           and not _COLUMNS.search(line) and bool(after) and not after.startswith(line[:SAME_START])
+           for line, after in zip(lines, lines[1:] + [""])]
     cuts = {line for line, was in zip(lines, cut) if was}
     if width < WRAP_MIN_WIDTH or len(cuts) < 2 or len({line[-1] for line in cuts}) < 2:
         return text, None

@@ -10,7 +10,7 @@ import pytest
 
 from buildlog_helpers import signature_and_line, top_of
 from runbook_lib.diagnose import classify_log, parse_catalogue
-from runbook_lib.diagnose.lines import names_failure
+from runbook_lib.diagnose.lines import names_error, names_failure
 from runbook_lib.errors import ConfigError
 
 UNKNOWN = {"id": "unknown", "title": "t", "weight": 0, "patterns": [], "cause": "c.", "fix": ["f"]}
@@ -3205,7 +3205,7 @@ def test_a_debug_line_azure_pipelines_marks_as_an_error_for_its_stream_is_no_err
     assert signature_and_line(log) == ("unknown", 4)
 
 
-# ---- round 171's miss, fixed after its measurement --------------------------------------------------------------------
+# ---- round 171's miss, fixed after its measurement -------------------------------------------------------------------
 
 def test_dataprocs_verdict_on_a_failed_initialization_action_is_read_at_the_scripts_own_error():
     verdict = ("ERROR: (gcloud.dataproc.clusters.create) Operation [projects/p/regions/us-central1/operations/0a1b] "
@@ -3219,7 +3219,7 @@ def test_dataprocs_verdict_on_a_failed_initialization_action_is_read_at_the_scri
     assert signature_and_line([verdict, "Waiting for cluster creation operation...failed."]) == ("unknown", 1)
 
 
-# ---- round 172's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 172's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_curls_own_error_names_the_failure_ahead_of_a_later_error_word():
     log = ["DEBUG subprocess: stderr:", "100 8080M    0     0  100 8080M      0  91.6M  0:01:28  0:01:28 --:--:--     0",
@@ -3263,7 +3263,7 @@ def test_esys_verdict_on_a_package_is_read_at_the_first_failure_in_its_build_log
     assert signature_and_line(log) == ("unknown", 5)
 
 
-# ---- round 173's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 173's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_electron_builders_failed_program_is_read_at_the_programs_own_error_in_its_output():
     log = ["  • building        target=nsis file=build/app.exe archs=ia32 oneClick=false",
@@ -3283,7 +3283,7 @@ def test_cocoapods_lint_on_a_command_that_failed_is_read_at_the_commands_own_err
     assert signature_and_line(log) == ("unknown", 8)
 
 
-# ---- round 174's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 174's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_goreleasers_verdict_naming_only_the_command_that_failed_is_read_at_the_commands_own_output():
     log = [" • signing artifacts",
@@ -3310,7 +3310,7 @@ def test_the_runners_verdict_on_a_javascript_action_is_passed_over_for_the_failu
     assert signature_and_line(log) == ("unknown", 5)
 
 
-# ---- round 176's tuning logs ------------------------------------------------------------------------------------------
+# ---- round 176's tuning logs -----------------------------------------------------------------------------------------
 
 def test_sops_report_on_a_file_it_could_not_decrypt_is_read_at_the_first_keys_reason():
     # (round 176's tuning log, SOPS behind the Terraform provider: Terraform's `│` column on each line)
@@ -3322,7 +3322,7 @@ def test_sops_report_on_a_file_it_could_not_decrypt_is_read_at_the_first_keys_re
     assert signature_and_line(log) == ("unknown", 5)
 
 
-# ---- round 176's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 176's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_a_traceback_through_a_program_installed_from_pips_temporary_folder_is_no_failed_install():
     # (azure-cli installed from pip's `pip-install-...` folder: its frames are the program's, not a package's setup.py)
@@ -3353,7 +3353,7 @@ def test_terraforms_warning_box_saying_error_as_advice_is_passed_over_for_the_he
     assert signature_and_line(error_box) == ("unknown", 2)
 
 
-# ---- round 177's tuning logs ------------------------------------------------------------------------------------------
+# ---- round 177's tuning logs -----------------------------------------------------------------------------------------
 
 def test_an_error_line_ending_in_an_http_status_and_a_json_body_is_read_at_the_bodys_message():
     log = ["executing Crowdin command upload...", "upload calliopemini/target-strings.json (60 strings) to https://x",
@@ -3365,7 +3365,7 @@ def test_an_error_line_ending_in_an_http_status_and_a_json_body_is_read_at_the_b
     assert signature_and_line(["Error: config at line 3 {", "  retries: 3", "}"]) == ("unknown", 1)
 
 
-# ---- round 177's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 177's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_fabrics_verdict_on_a_remote_command_is_read_at_the_commands_own_error_above_it():
     log = ["[hqcelery0.internal] out: CommandError: Can't find msgfmt. Make sure you have GNU gettext tools 0.15 or "
@@ -3393,7 +3393,7 @@ def test_github_actions_debug_lines_are_passed_over_for_the_actions_error():
     assert signature_and_line(log) == ("unknown", 6)
 
 
-# ---- round 178's tuning logs ------------------------------------------------------------------------------------------
+# ---- round 178's tuning logs -----------------------------------------------------------------------------------------
 
 def test_atlantis_heading_over_a_commands_output_is_passed_over():
     log = ["Ran Plan for dir: terraform/environments/dev workspace: dev", "", "Plan Error", "",
@@ -3402,7 +3402,7 @@ def test_atlantis_heading_over_a_commands_output_is_passed_over():
     assert signature_and_line(log) == ("unknown", 7)
 
 
-# ---- round 178's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 178's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_macos_dynamic_loader_unable_to_start_a_program_names_the_failure():
     log = ["Building for debugging...", "dyld[7460]: Symbol not found: (_$s10Foundation11JSONDecoderC6decode)",
@@ -3439,7 +3439,7 @@ def test_a_verdict_putting_its_context_before_a_message_said_above_is_read_where
     assert signature_and_line(keyed) == ("unknown", 3)
 
 
-# ---- round 179's miss, fixed after its measurement --------------------------------------------------------------------
+# ---- round 179's miss, fixed after its measurement -------------------------------------------------------------------
 
 def test_errors_a_tool_says_are_safe_to_ignore_are_no_lead():
     log = ["Successfully tagged travis.debian.net/libbbmotor:latest",
@@ -3453,7 +3453,7 @@ def test_errors_a_tool_says_are_safe_to_ignore_are_no_lead():
     assert signature_and_line(later) == ("unknown", 6)
 
 
-# ---- round 180's tuning logs ------------------------------------------------------------------------------------------
+# ---- round 180's tuning logs -----------------------------------------------------------------------------------------
 
 def test_an_http_error_page_printed_as_html_names_the_failure():
     log = ["+ tar -czf nodejs-v21.0.0.tar.gz cov-int", "+ set +x", "<html>",
@@ -3470,7 +3470,7 @@ def test_git_describe_without_tags_is_passed_over_for_the_failure_below():
     assert signature_and_line(log) == ("unknown", 6)
 
 
-# ---- round 180's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 180's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_clang_tidys_headings_are_passed_over_for_the_compiler_error_below():
     log = ["Error while processing /b/s/w/ir/cache/builder/src/flutter/impeller/toolkit/egl/surface.cc.",
@@ -3487,7 +3487,7 @@ def test_a_go_programs_segmentation_violation_names_the_failure():
     assert signature_and_line(log) == ("unknown", 2)
 
 
-# ---- round 181's tuning logs ------------------------------------------------------------------------------------------
+# ---- round 181's tuning logs -----------------------------------------------------------------------------------------
 
 def test_npms_errors_that_amplify_prints_at_its_warning_level_are_errors():
     log = ["# Starting phase: preBuild", "2022-04-13T17:25:37.978Z [INFO]: # Executing command: npm ci",
@@ -3501,7 +3501,7 @@ def test_npms_errors_that_amplify_prints_at_its_warning_level_are_errors():
     assert signature_and_line(["[WARNING]: ! Unable to write cache: 404 Not Found", "Build failed"])[1] == 2
 
 
-# ---- round 181's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 181's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_kpacks_check_of_write_access_refused_is_a_push_refusal():
     log = [" Loading cluster credential helpers", "",
@@ -3524,7 +3524,7 @@ def test_a_block_indented_as_a_whole_and_wrapped_at_a_width_is_joined_without_it
     assert signature_and_line(["3f4ca61aafcd: Pull complete", *wrapped])[0] == "container-start-failed"
 
 
-# ---- round 182's tuning logs ------------------------------------------------------------------------------------------
+# ---- round 182's tuning logs -----------------------------------------------------------------------------------------
 
 def test_elms_report_is_read_at_the_first_line_under_its_heading():
     log = ["Run elm make src/Main.elm --output=/dev/null", "Compiling ...",
@@ -3545,7 +3545,7 @@ def test_lernas_announcement_of_a_commands_error_output_is_read_at_the_output():
     assert signature_and_line(log) == ("unknown", 5)
 
 
-# ---- round 182's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 182's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_nodes_command_failed_is_read_at_the_commands_own_output_above_it():
     log = ["** BUILD FAILED **", "The following build commands failed:",
@@ -3563,7 +3563,7 @@ def test_tars_closing_verdict_is_read_at_the_complaint_above_it():
     assert signature_and_line(log) == ("unknown", 4)
 
 
-# ---- round 183's tuning logs ------------------------------------------------------------------------------------------
+# ---- round 183's tuning logs -----------------------------------------------------------------------------------------
 
 def test_a_side_tasks_warning_that_quotes_the_same_refusal_is_not_its_first_statement():
     refusal = "HttpError: Resource not accessible by integration"
@@ -3581,7 +3581,7 @@ def test_a_side_tasks_warning_that_quotes_the_same_refusal_is_not_its_first_stat
     assert signature_and_line(firebase) == ("unknown", 1)
 
 
-# ---- round 184's tuning logs ------------------------------------------------------------------------------------------
+# ---- round 184's tuning logs -----------------------------------------------------------------------------------------
 
 def test_a_dotnet_exceptions_name_alone_on_its_line_names_a_failure_and_its_frames_are_call_frames():
     from runbook_lib.diagnose.stack_traces import is_call_frame
@@ -3609,7 +3609,7 @@ def test_the_cdks_verdict_on_a_failed_stack_is_read_at_cloudformations_failed_re
     assert not names_failure("MyStack | UPDATE_ROLLBACK_COMPLETE | AWS::CloudFormation::Stack")
 
 
-# ---- round 184's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 184's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_a_tables_rows_as_wide_as_each_other_are_no_lines_a_terminal_cut():
     from runbook_lib.diagnose.lines import unwrapped
@@ -3627,7 +3627,7 @@ def test_a_tables_rows_as_wide_as_each_other_are_no_lines_a_terminal_cut():
     assert unwrapped("\n".join(ascii_table + ["Error: deploy failed"]))[1] is None
 
 
-# ---- round 185's tuning logs ------------------------------------------------------------------------------------------
+# ---- round 185's tuning logs -----------------------------------------------------------------------------------------
 
 def test_a_clis_failure_mark_starting_a_line_names_a_failure_in_each_of_its_forms():
     log = ["==workloadRollbackDefinitionJsonOutputEnd==",
@@ -3640,7 +3640,7 @@ def test_a_clis_failure_mark_starting_a_line_names_a_failure_in_each_of_its_form
     assert not names_failure("resize the image to 1920 × 1080 pixels") and not names_failure("×")
 
 
-# ---- round 185's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 185's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_a_terraform_providers_template_summary_is_read_at_its_detail_below_the_resource():
     log = ['example_team.group["a"]: Creating...', "╷", "│ Error: Client Error", "│",
@@ -3655,7 +3655,7 @@ def test_a_terraform_providers_template_summary_is_read_at_its_detail_below_the_
     assert signature_and_line(plain) == ("unknown", 2)
 
 
-# ---- round 186's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 186's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_vercels_verdict_on_the_build_command_is_read_at_the_commands_output_or_its_build_system_report():
     turbo = ["  x could not resolve workspaces: We did not find a package manager",
@@ -3683,7 +3683,7 @@ def test_a_failure_is_read_at_the_innermost_of_the_causes_it_wraps_below_it():
     assert signature_and_line(["Error: deploy failed", "next step ran", "Caused by: elsewhere"]) == ("unknown", 1)
 
 
-# ---- round 187's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 187's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_a_cut_traceback_whose_header_follows_a_message_is_read_at_that_message():
     log = ['"Access denied: 983724ceadc1 is a private image": Traceback (most recent call last):',
@@ -3725,7 +3725,7 @@ def test_a_json_answers_error_key_is_no_error_word_ahead_of_the_line_that_says_w
     assert names_failure('{"error": "CSRF token was invalid"}')   # (still a failure's words, only not ERROR_WORD's)
 
 
-# ---- round 188's tuning logs ------------------------------------------------------------------------------------------
+# ---- round 188's tuning logs -----------------------------------------------------------------------------------------
 
 def test_nf_cores_panel_of_failed_tests_is_read_at_its_tables_first_row():
     log = ["╭─ [✗] 1 Module Test Failed ──────────────────────────────────╮",
@@ -3738,7 +3738,7 @@ def test_nf_cores_panel_of_failed_tests_is_read_at_its_tables_first_row():
     assert signature_and_line(log) == ("unknown", 5)
 
 
-# ---- round 188's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 188's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_krane_quoting_kubectls_failed_patch_is_read_at_its_for_line():
     stamp = "[FATAL][2017-07-31 21:33:12 +0000]\t"
@@ -3769,7 +3769,7 @@ def test_texs_file_line_error_is_an_error_line():
                                "Latexmk: Errors, so I did not complete making targets"]) == ("unknown", 2)
 
 
-# ---- round 189's tuning logs ------------------------------------------------------------------------------------------
+# ---- round 189's tuning logs -----------------------------------------------------------------------------------------
 
 def test_azure_pipelines_verdict_on_a_script_task_is_read_at_the_scripts_output_above_it():
     log = ["Exception: /home/vsts/work/_temp/b7a9f14b.ps1:9", "Line |",
@@ -3783,7 +3783,7 @@ def test_azure_pipelines_verdict_on_a_script_task_is_read_at_the_scripts_output_
         == ("unknown", 1)
 
 
-# ---- round 189's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 189's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_node_errno_names_and_gos_dns_failure_name_a_failure():
     for line in ["connect EHOSTUNREACH 140.82.121.3:443", "npm ERR! network request failed, reason: ENETUNREACH",
@@ -3804,7 +3804,7 @@ def test_an_actions_error_command_repeating_a_message_is_read_where_the_message_
     assert signature_and_line(log) == ("unknown", 4)
 
 
-# ---- round 190's tuning logs ------------------------------------------------------------------------------------------
+# ---- round 190's tuning logs -----------------------------------------------------------------------------------------
 
 GRADLE_UNRESOLVED = ["* What went wrong:", "A problem occurred configuring root project 'teammates'.",
                      "> Could not resolve all artifacts for configuration ':classpath'.",
@@ -3825,7 +3825,7 @@ def test_gradles_unresolved_dependencies_are_read_at_the_transports_reason_when_
     assert signature_and_line(GRADLE_UNRESOLVED[2:] + host)[1] in (1, 2)
 
 
-# ---- round 190's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 190's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_a_compose_containers_column_named_for_a_one_off_job_marks_no_running_app():
     fatal = ("  | PHP Fatal error:  Allowed memory size of 2147483648 bytes exhausted (tried to allocate 4096 bytes) in "
@@ -3841,7 +3841,7 @@ def test_a_compose_containers_column_named_for_a_one_off_job_marks_no_running_ap
     assert signature_and_line(app)[0] == "container-start-failed"
 
 
-# ---- round 191's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 191's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_a_flyio_machine_whose_process_exits_as_it_starts_is_a_start_that_failed():
     app = "2023-12-17T01:36:06.138 app[e784e113ae4e18] hkg [info] "
@@ -3863,7 +3863,7 @@ def test_a_python_exception_from_a_module_of_exceptions_names_a_failure():
     assert not names_failure("see google.api_core.exceptions for the classes")
 
 
-# ---- a report whose telling line is any that names a failure ----------------------------------------------------------
+# ---- a report whose telling line is any that names a failure ---------------------------------------------------------
 
 def test_a_reports_failure_flag_takes_any_line_that_names_a_failure_as_its_telling_line():
     log = ["boom: tool quoting its program's output:", "  starting program", "  loading config",
@@ -3878,10 +3878,11 @@ def test_a_reports_failure_flag_takes_any_line_that_names_a_failure_as_its_telli
         _one("boom", reports=[{"opens": "tool quoting its program", "failure": True, "past": ["^x "]}])
 
 
-# ---- round 192's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 192's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_something_said_not_to_exist_at_the_end_of_its_line_names_a_failure():
-    buf = [f"proto/umee/{m}/v1beta1/genesis.proto:4:8:gogoproto/gogo.proto: does not exist" for m in ("leverage", "oracle")]
+    buf = [f"proto/umee/{m}/v1beta1/genesis.proto:4:8:gogoproto/gogo.proto: does not exist"
+           for m in ("leverage", "oracle")]
     assert signature_and_line(buf + ["make: *** [Makefile:203: proto-check-breaking] Error 1"]) == ("unknown", 1)
     assert names_failure("x Directory '/app/apps/docs' specified in filter does not exist")
     # (a tool's note that it makes what is missing goes on; so does a name that merely holds the words)
@@ -3889,7 +3890,7 @@ def test_something_said_not_to_exist_at_the_end_of_its_line_names_a_failure():
     assert not names_failure("skip if the bucket does not exist yet")
 
 
-# ---- round 193's tuning logs ------------------------------------------------------------------------------------------
+# ---- round 193's tuning logs -----------------------------------------------------------------------------------------
 
 def test_gatsbys_static_html_heading_is_read_at_the_webpack_error_below_it():
     old = ["11:31:27 AM: error Building static HTML failed", "11:31:27 AM:", "11:31:27 AM:",
@@ -3903,7 +3904,7 @@ def test_gatsbys_static_html_heading_is_read_at_the_webpack_error_below_it():
     assert signature_and_line(v3) == ("unknown", 10)
 
 
-# ---- round 193's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 193's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_kamals_first_container_of_a_role_that_never_became_healthy_is_a_start_that_failed():
     log = ['  INFO [62dbc614] Running docker exec kamal-proxy kamal-proxy deploy app-web --target="8a72e6bb9d8e:80"',
@@ -3945,7 +3946,7 @@ def test_yum_and_dnf_lacking_a_repositorys_keys_name_a_failure():
     assert signature_and_line(log) == ("unknown", 2)
 
 
-# ---- round 194's tuning logs and misses -------------------------------------------------------------------------------
+# ---- round 194's tuning logs and misses ------------------------------------------------------------------------------
 
 def test_eas_submits_verdict_is_read_at_the_first_failure_in_the_submissions_logs():
     log = ["> Waiting for submission to complete. You can press Ctrl+C to exit.",
@@ -3963,27 +3964,29 @@ def test_docker_about_to_pull_an_image_it_lacks_is_no_failure():
             "ff3a5c916c92: Pull complete", "Status: Downloaded newer image for appropriate/curl:latest"]
     assert signature_and_line(pull + ["##[error]Process completed with exit code 7."]) == ("unknown", 6)
     # ... and an image with nothing for the runner's platform is the failure
-    windows = ["Unable to find image 'messense/cargo-zigbuild:latest' locally", "latest: Pulling from messense/cargo-zigbuild",
+    windows = ["Unable to find image 'messense/cargo-zigbuild:latest' locally",
+               "latest: Pulling from messense/cargo-zigbuild",
                "docker: no matching manifest for windows/amd64 10.0.20348 in the manifest list entries.",
                "See 'docker run --help'."]
     assert signature_and_line(windows) == ("unknown", 3)
 
 
-# ---- round 195's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 195's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_composer_installing_from_a_lock_file_the_platform_cannot_take_is_read_at_the_problem():
     log = ["Step 7/7 : RUN composer install", "Installing dependencies from lock file (including require-dev)",
            "Verifying lock file contents can be installed on current platform.",
            "Your lock file does not contain a compatible set of packages. Please run composer update.", "",
-           "  Problem 1", "    - aws/aws-sdk-php is locked to version 3.214.0 and an update of this package was not requested.",
-           "    - aws/aws-sdk-php 3.214.0 requires ext-simplexml * -> it is missing from your system. Install or enable "
-           "PHP's simplexml extension."]
+           "  Problem 1",
+           "    - aws/aws-sdk-php is locked to version 3.214.0 and an update of this package was not requested.",
+           "    - aws/aws-sdk-php 3.214.0 requires ext-simplexml * -> it is missing from your system. Install or "
+           "enable PHP's simplexml extension."]
     assert signature_and_line(log) == ("unknown", 8)
     # (with no problems below it, the verdict itself)
     assert signature_and_line(log[:4] + ["Error: Process completed with exit code 2."]) == ("unknown", 4)
 
 
-# ---- round 196's tuning logs ------------------------------------------------------------------------------------------
+# ---- round 196's tuning logs -----------------------------------------------------------------------------------------
 
 def test_gradles_unresolved_dependency_with_no_variant_the_build_can_take_is_read_at_that():
     log = ["> Could not resolve all files for configuration ':compileClasspath'.",
@@ -3995,7 +3998,7 @@ def test_gradles_unresolved_dependency_with_no_variant_the_build_can_take_is_rea
     assert signature_and_line(log) == ("unknown", 5)
 
 
-# ---- round 196's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 196's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_an_exception_below_renders_start_of_a_service_is_a_start_that_failed():
     started = ["==> Build successful 🎉", "==> Deploying...", "==> Starting service with 'yarn start:production'",
@@ -4012,29 +4015,30 @@ def test_an_exception_below_renders_start_of_a_service_is_a_start_that_failed():
     assert signature_and_line(built)[0] == "unknown"
 
 
-# ---- round 197's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 197's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_nextflow_unable_to_create_a_process_environment_is_read_at_its_message():
     log = ["ERROR ~ Error executing process > 'prepare:check_own (1)'", "", "  Caused by:",
-           "    Failed to create Conda environment", "    command: conda env create --prefix /w/conda/seqkit --file envs/seqkit.yml",
-           "    status : 1", "    message:", '      InvalidArchiveError("Error with archive /home/runner/conda_pkgs_dir/x.conda.")']
+           "    Failed to create Conda environment",
+           "    command: conda env create --prefix /w/conda/seqkit --file envs/seqkit.yml", "    status : 1",
+           "    message:", '      InvalidArchiveError("Error with archive /home/runner/conda_pkgs_dir/x.conda.")']
     assert signature_and_line(log) == ("unknown", 8)
     # (a process that ran and failed has no message, and is read at the verdict)
-    ran = log[:3] + ["    Process `check_own (1)` terminated with an error exit status (1)", "", "  Command executed:", "",
-                     "    generate_cram_csv.sh hic-arima"]
+    ran = log[:3] + ["    Process `check_own (1)` terminated with an error exit status (1)", "",
+                     "  Command executed:", "", "    generate_cram_csv.sh hic-arima"]
     assert signature_and_line(ran) == ("unknown", 1)
 
 
 def test_cocoapods_failing_to_download_a_pod_is_read_at_the_downloads_own_failure():
     log = ["[!] Error installing DivKitBinaryCompatibilityFacade",
-           "[!] /usr/bin/curl -f -L -o /tmp/file.zip https://div-storage.s3.yandex.net/releases/x.zip --create-dirs --retry 2",
+           "[!] /usr/bin/curl -f -L -o /tmp/file.zip https://div-storage.s3.yandex.net/releases/x.zip --retry 2",
            "  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current",
-           "  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0curl: (6) Could not resolve host: "
-           "div-storage.s3.yandex.net", "Command exited with non-zero exit-code: 1"]
+           "  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0curl: (6) Could not "
+           "resolve host: div-storage.s3.yandex.net", "Command exited with non-zero exit-code: 1"]
     assert signature_and_line(log) == ("unknown", 4)
 
 
-# ---- round 198's tuning logs and misses -------------------------------------------------------------------------------
+# ---- round 198's tuning logs and misses ------------------------------------------------------------------------------
 
 def test_cmake_unable_to_use_a_generator_is_read_where_it_says_why():
     log = ["cmake version 3.22.2", "CMake Error at CMakeLists.txt:42 (project):", "  Generator", "",
@@ -4049,10 +4053,34 @@ def test_cmake_unable_to_use_a_generator_is_read_where_it_says_why():
 
 def test_a_consoles_columns_as_wide_as_the_next_long_line_are_no_line_a_terminal_cut():
     from runbook_lib.diagnose.lines import unwrapped
-    row = "49b91d6f-9bcc-4665-9a43-35ebdb7d62ea  2018-11-20T09:49:12+00:00  1M1S      gs://p_cloudbuild/source/x.tgz  -  SUCCESS"
+    row = ("49b91d6f-9bcc-4665-9a43-35ebdb7d62ea  2018-11-20T09:49:12+00:00  1M1S      "
+           "gs://p_cloudbuild/source/x.tgz  -  SUCCESS")
     failure = "[ERR_PNPM_RECURSIVE_RUN_FIRST_FAIL] app@1.0.0 build: `pnpm run clean && concurrently pnpm:build:*`"
     failure += "x" * (len(row) - len(failure))
     assert len(failure) == len(row)
-    log = ["DONE", "", "ID  CREATE_TIME  DURATION  SOURCE  IMAGES  STATUS", row, failure, 'Command failed with signal "SIGTERM"']
+    log = ["DONE", "", "ID  CREATE_TIME  DURATION  SOURCE  IMAGES  STATUS", row, failure,
+           'Command failed with signal "SIGTERM"']
     assert unwrapped("\n".join(log))[1] is None
     assert signature_and_line(log)[1] in (5, 6)
+
+
+# ---- round 199's misses, fixed after its measurement -----------------------------------------------------------------
+
+def test_pack_unable_to_get_a_buildpack_or_read_the_previous_image_is_no_buildpacks_failure():
+    download = ["$ pack build myapp --buildpack dmikusa/apt@0.2.5", "24: Pulling from heroku/builder",
+                "Status: Downloaded newer image for heroku/builder:24",
+                "ERROR: failed to build: downloading buildpack: extracting from registry dmikusa/apt@0.2.5: fetching "
+                "image: Error response from daemon: manifest unknown"]
+    assert signature_and_line(download) == ("unknown", 4)
+    analyzer = ["===> ANALYZING", "[analyzer] Error: failed to access previous image: connect to repo store "
+                "'docker.pkg.github.com/o/r/i:latest': NAME_UNKNOWN: docker package \"i\" does not exist under owner",
+                "ERROR: failed with status code: 1"]
+    assert signature_and_line(analyzer) == ("unknown", 2)
+
+
+def test_logrus_levels_of_an_error_name_one():
+    log = ["FATA[0034] apply failed: failed parsing json: invalid character '<' looking for beginning of value; "
+           "response from API:", "<!DOCTYPE html>", "<html>", "  <head>", "    <title>Application Error</title>"]
+    assert signature_and_line(log) == ("unknown", 1)
+    assert names_error("ERRO[0000] error waiting for container: context canceled")
+    assert not names_error("INFO[0000] applying migrations") and not names_error("WARN[0001] retrying")

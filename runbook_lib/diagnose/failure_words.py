@@ -15,10 +15,12 @@ import re
 # contains an invalid character.`, which latexmk and the LaTeX actions turn on)
 # (and the mark electron-builder, goreleaser and Next.js print at the level of an error, `⨯ 403 Forbidden`, and the one
 # Chromatic's CLI prints under a step it failed, `    → ✖ Found only one commit`; and curl's own error, `curl: (52) Empty
-# reply from server`)
+# reply from server`); and logrus' levels of an error in its text format, `ERRO[0000] ...`, `FATA[0034] apply
+# failed: ...`, which Go tools from docker's CLI to Hasura's print)
 ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])(?<!\{\")error(?![\w-])|(?:^|(?<=\s))⨯(?= \S)|"
                         r"(?:^|(?<=\s))→ ✖(?= \S)|(?:^|(?<=\s))(?-i:curl: \(\d+\)) (?=\S)|"
-                        r"(?:^|(?<=\n))(?-i:[^\s:]+\.(?:tex|sty|cls|dtx|ltx|def|bbx|cbx)):\d+: (?=\S)", re.IGNORECASE)
+                        r"(?:^|(?<=\n))(?-i:[^\s:]+\.(?:tex|sty|cls|dtx|ltx|def|bbx|cbx)):\d+: (?=\S)|"
+                        r"(?:^|(?<=\s))(?-i:ERRO|FATA|PANI)\[\d+\] (?=\S)", re.IGNORECASE)
 # Words that say something went wrong, whole (in any case, unless marked `(?-i:...)`, and not inside a longer word or a
 # hyphenated name), each with the wording it stands for.
 _FAILURE_WORDS = [

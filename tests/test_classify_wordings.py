@@ -4084,3 +4084,42 @@ def test_logrus_levels_of_an_error_name_one():
     assert signature_and_line(log) == ("unknown", 1)
     assert names_error("ERRO[0000] error waiting for container: context canceled")
     assert not names_error("INFO[0000] applying migrations") and not names_error("WARN[0001] retrying")
+
+
+# ---- round 200's misses, fixed after its measurement -----------------------------------------------------------------
+
+def test_ansibles_failed_task_is_read_at_the_stderr_it_quotes():
+    yaml_result = ["TASK [ceph-rgw-loadbalancer : generate haproxy configuration file: haproxy.cfg] ****",
+                   "fatal: [ceph-rgw01]: FAILED! => changed=false", "  exit_status: 1", "  msg: failed to validate",
+                   "  stderr: |-",
+                   "    [ALERT] 351/140240 (18214) : parsing [source:11] : 'stats socket' : unknown keyword "
+                   "'tune.ssl.default-dh-param'. Registered keywords :", "        [ ALL] accept-proxy"]
+    assert signature_and_line(yaml_result) == ("unknown", 6)
+    json_result = ["TASK [nodenv_install : ensure node version 24.10.0 is installed (with yarn)] ***",
+                   "fatal: [staging]: FAILED! => {", '    "changed": false,', '    "rc": 1', "}", "", "STDERR:", "",
+                   "node-build: definition not found: 24.10.0", "",
+                   "See all available versions with `nodenv install --list'."]
+    assert signature_and_line(json_result) == ("unknown", 9)
+    # (a result that quotes no stderr is read at Ansible's line)
+    quoted_none = ["fatal: [localhost]: FAILED! => changed=false",
+                   "  msg: 'Directory ''/tmp/x/tests/scorecard/'' specified in annotations does not exist'"]
+    assert signature_and_line(quoted_none)[1] in (1, 2)
+
+
+def test_a_cause_that_repeats_the_failures_own_message_is_read_where_it_was_first_said():
+    log = ['Exception in thread "main" clojure.lang.ExceptionInfo: ns "java.lang.StringBuilder" not available '
+           '{:ns java.lang.StringBuilder}, compiling:(/tmp/form-init1.clj:1:72)',
+           "\tat clojure.lang.Compiler.load(Compiler.java:7249)", "\tat clojure.main.main(main.java:37)",
+           'Caused by: clojure.lang.ExceptionInfo: ns "java.lang.StringBuilder" not available '
+           '{:ns java.lang.StringBuilder}',
+           "\tat clojure.core$ex_info.invoke(core.clj:4591)"]
+    assert signature_and_line(log) == ("unknown", 1)
+
+
+def test_a_bracketed_time_of_day_is_a_lines_prefix_whatever_the_lines_around_it():
+    upload = ["[10:43:47] INFO: Start upload of ghcr.io/o/addon-i386:0.1.0 (attempt #1/3)",
+              "[10:43:47] WARNING: Upload failed on attempt #1", "[10:44:17] INFO: Start upload (attempt #2/3)",
+              "[10:44:18] WARNING: Upload failed on attempt #2", "[10:44:48] FATAL: Upload failed on attempt #3"]
+    healthy = ["Step #1: versionId: '1'", "Finished Step #1", "PUSH", "DONE"]
+    assert signature_and_line(upload) == ("unknown", 5)
+    assert signature_and_line(healthy + upload) == ("unknown", 9)

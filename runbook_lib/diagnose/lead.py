@@ -210,7 +210,10 @@ def _innermost_cause(text: str, found: Found) -> Found:
             last = (n, pos, line)
         elif own and not is_call_frame(line) and not is_trace_more(line):
             break
-    return last
+    # (a cause that only repeats the failure's own message, as Clojure's compiler wraps an exception in one that quotes
+    # it, is read where it was first said)
+    said = own_text(last[2]).strip()[len("Caused by: "):] if last is not found else ""
+    return found if said and said in own_text(found[2]) else last
 
 
 def _retry_below(text: str, found: Found) -> int | None:

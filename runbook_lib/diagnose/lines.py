@@ -25,11 +25,12 @@ _SYSLOG_HEAD = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\
 # build (Heroku, Dokku), a Heroku dyno's name (`app[web.1]:`, or `app/web.1` as a log drain prints it), line numbers,
 # quote marks (and a poster's stray backtick), BuildKit's `#12 7.813` (or its seconds alone, `2.185`, as its summary
 # of a failed step repeats the output), timestamps (Jenkins' timestamper's time of day, `13:08:42  `, on the lines that
-# keep it, and Vercel's and Cloudflare Pages' time column, `18:38:16.186 | `,
+# keep it, a time of day in brackets, `[10:43:47] `, as bashio's builders print it, whether or not every line has one,
+# and Vercel's and Cloudflare Pages' time column, `18:38:16.186 | `,
 # where a pasted table's `-- | --` row keeps it from being taken off every line); a line whose own text starts with a
 # warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[(?!WARNING\]:)[\w-]+\]|'
-                       r'(?:app|heroku)\[[\w.-]+\]:|'
+                       r'\[\d\d:\d\d:\d\d(?:[.,]\d+)?\]|(?:app|heroku)\[[\w.-]+\]:|'
                        r'(?:app|heroku)/[\w-]+\.\d+:?(?= )|' + _SYSLOG_HEAD + r'|'
                        r'\d\d:\d\d:\d\d\.\d{3} \||\d\d:\d\d:\d\d(?= {2}|\s*$)|' + _CLOCK_12H + r'(?=\s)|'
                        r'\d{1,6} \||[|│>*`]+|--|'

@@ -4123,3 +4123,26 @@ def test_a_bracketed_time_of_day_is_a_lines_prefix_whatever_the_lines_around_it(
     healthy = ["Step #1: versionId: '1'", "Finished Step #1", "PUSH", "DONE"]
     assert signature_and_line(upload) == ("unknown", 5)
     assert signature_and_line(healthy + upload) == ("unknown", 9)
+
+
+# ---- round 201's tuning logs ------------------------------------------------------------------------------------------
+
+def test_webpacks_error_report_ends_where_the_next_one_starts():
+    log = ["ERROR in Template parse errors:", 'There is no directive with "exportAs" set to "mdAutocomplete" ("',
+           '    <md-autocomplete [ERROR ->]#searchSuggestBox="mdAutocomplete">', "ERROR in ./src/main.ts",
+           "Module not found: Error: Can't resolve './$$_gendir/app/app.module.ngfactory' in '/build/src'"]
+    assert signature_and_line(log)[1] in (1, 2)
+    # (a report with its own loader's error still reads it)
+    sass = ["ERROR in ./app/javascript/x.scss", "Module build failed (from ./node_modules/sass-loader/dist/cjs.js):",
+            "SassError: File to import not found or unreadable: ~bootstrap/scss/bootstrap."]
+    assert signature_and_line(sass) == ("unknown", 3)
+
+
+# ---- round 201's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_a_tool_requiring_a_newer_runtime_names_a_failure():
+    log = ["Node.js version v16.20.2 detected.", "The Angular CLI requires a minimum Node.js version of v18.13.", "",
+           "Please update your Node.js version or visit https://nodejs.org/ for additional instructions.", "",
+           "Error: Process completed with exit code 3."]
+    assert signature_and_line(log) == ("unknown", 2)
+    assert not names_failure("This package requires a minimum of two reviewers")

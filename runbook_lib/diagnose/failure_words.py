@@ -54,6 +54,8 @@ _FAILURE_WORDS = [
     r"executable (?:doesn't|does not) exist",   # ... or its binary (Playwright's browser: `Executable doesn't exist`)
     r"unknown (?:shorthand )?flag:",   # a cobra CLI's usage error without its `Error: ` (docker buildx)
     r"tag does not exist:",   # docker pushing a tag that was never built
+    # a tool refusing the runtime it was started on (`The Angular CLI requires a minimum Node.js version of v18.13.`)
+    r"requires a minimum [\w.]+ version of",
     r"no matching manifest for",   # ... or pulling an image that has none for its platform (`for windows/amd64 10.0.17763`)
     # yum's and dnf's refusal to install packages from a repository whose keys it lacks (`However, you do not have any
     # GPG public keys installed. You need to download`, then its advice and `Problem repository: [...]`)

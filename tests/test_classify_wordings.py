@@ -4146,3 +4146,12 @@ def test_a_tool_requiring_a_newer_runtime_names_a_failure():
            "Error: Process completed with exit code 3."]
     assert signature_and_line(log) == ("unknown", 2)
     assert not names_failure("This package requires a minimum of two reviewers")
+
+
+# ---- round 202's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_docker_hubs_autobuild_without_its_dockerfile_is_a_dockerfile_not_in_the_upload():
+    log = ["o/app:latest: Build in 'master' (b8bec0d3)", "ERROR: Build failed: Dockerfile not found at ./Dockerfile "
+           "ERROR: Build failed with exit code 2 ERROR: Build in 'master' (b8bec0d3) failed in 0:00:42"]
+    assert signature_and_line(log) == ("dockerfile-not-in-upload", 2)
+    assert signature_and_line(["Dockerfile not found at: Dockerfile", "Build failed"])[0] == "dockerfile-not-in-upload"

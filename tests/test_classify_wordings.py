@@ -4155,3 +4155,12 @@ def test_docker_hubs_autobuild_without_its_dockerfile_is_a_dockerfile_not_in_the
            "ERROR: Build failed with exit code 2 ERROR: Build in 'master' (b8bec0d3) failed in 0:00:42"]
     assert signature_and_line(log) == ("dockerfile-not-in-upload", 2)
     assert signature_and_line(["Dockerfile not found at: Dockerfile", "Build failed"])[0] == "dockerfile-not-in-upload"
+
+
+# ---- round 203's misses, fixed after its measurement ------------------------------------------------------------------
+
+def test_the_standard_error_streams_name_is_no_error():
+    log = ["Environment Standard Error", "", "", "", "CHECKOUT", "", "fatal: Failed to resolve 'master' as a valid ref."]
+    assert signature_and_line(log) == ("unknown", 7)
+    assert not names_error("Standard Error") and not names_failure("--- Standard error ---")
+    assert names_error("a standard library error: boom")

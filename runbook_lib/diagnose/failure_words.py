@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 
 # the word error, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a hyphenated name (apk's
-# `libgpg-error`, curl's `--show-error`), as the words of FAILURE_WORD
+# `libgpg-error`, curl's `--show-error`), nor the stream's name (Read the Docs' `Standard Error` heading over a
+# command's stderr), as the words of FAILURE_WORD
 # (and TeX's own form of an error with -file-line-error, `/texmf-dist/tex/latex/biblatex/biblatex.sty:2175: Text line
 # contains an invalid character.`, which latexmk and the LaTeX actions turn on)
 # (and the mark electron-builder, goreleaser and Next.js print at the level of an error, `⨯ 403 Forbidden`, and the one
 # Chromatic's CLI prints under a step it failed, `    → ✖ Found only one commit`; and curl's own error, `curl: (52) Empty
 # reply from server`); and logrus' levels of an error in its text format, `ERRO[0000] ...`, `FATA[0034] apply
 # failed: ...`, which Go tools from docker's CLI to Hasura's print)
-ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])(?<!\{\")error(?![\w-])|(?:^|(?<=\s))⨯(?= \S)|"
+ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])(?<!\{\")(?<!standard )error(?![\w-])|(?:^|(?<=\s))⨯(?= \S)|"
                         r"(?:^|(?<=\s))→ ✖(?= \S)|(?:^|(?<=\s))(?-i:curl: \(\d+\)) (?=\S)|"
                         r"(?:^|(?<=\n))(?-i:[^\s:]+\.(?:tex|sty|cls|dtx|ltx|def|bbx|cbx)):\d+: (?=\S)|"
                         r"(?:^|(?<=\s))(?-i:ERRO|FATA|PANI)\[\d+\] (?=\S)", re.IGNORECASE)
@@ -164,7 +165,7 @@ _FAILURE_FORMS = [
     r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
     r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",   # an HTTP status line
 ]
-FAILURE_WORD = re.compile(r"(?<![\w-])(?:" + "|".join(_FAILURE_WORDS) + r")(?![\w-])|" + "|".join(_FAILURE_FORMS),
+FAILURE_WORD = re.compile(r"(?<![\w-])(?<!standard )(?:" + "|".join(_FAILURE_WORDS) + r")(?![\w-])|" + "|".join(_FAILURE_FORMS),
                           re.IGNORECASE)
 
 

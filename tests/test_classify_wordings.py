@@ -3557,7 +3557,8 @@ def test_nodes_command_failed_is_read_at_the_commands_own_output_above_it():
 
 
 def test_tars_closing_verdict_is_read_at_the_complaint_above_it():
-    log = ["[info] Downloading https://example.com/gnucobol-3.3-dev.tar.gz", "tar: This does not look like a tar archive",
+    log = ["[info] Downloading https://example.com/gnucobol-3.3-dev.tar.gz",
+           "tar: This does not look like a tar archive",
            "", "gzip: stdin: not in gzip format", "tar: Child returned status 1",
            "tar: Error is not recoverable: exiting now", "./install-cobc.sh: 40: ./configure: not found"]
     assert signature_and_line(log) == ("unknown", 4)
@@ -3586,7 +3587,8 @@ def test_a_side_tasks_warning_that_quotes_the_same_refusal_is_not_its_first_stat
 def test_a_dotnet_exceptions_name_alone_on_its_line_names_a_failure_and_its_frames_are_call_frames():
     from runbook_lib.diagnose.stack_traces import is_call_frame
     log = ["Uploading package to ClareWebApp", "Running rollback behaviours...",
-           "Response status code does not indicate success: 401 (Unauthorized).", "System.Net.Http.HttpRequestException",
+           "Response status code does not indicate success: 401 (Unauthorized).",
+           "System.Net.Http.HttpRequestException",
            "   at System.Net.Http.HttpResponseMessage.EnsureSuccessStatusCode()",
            r"   at Calamari.Behaviors.ZipDeployBehaviour.MoveNext() in C:\source\ZipDeployBehaviour.cs:line 245",
            "--- End of stack trace from previous location ---",
@@ -3601,8 +3603,8 @@ def test_the_cdks_verdict_on_a_failed_stack_is_read_at_cloudformations_failed_re
     log = ["09:38:07 | CREATE_FAILED        | AWS::SageMaker::Endpoint       | SagemakerEndpointhfendpointE7336632",
            "Request to service failed. If failure persists after retry, contact customer support.", "",
            "        \\_ Kernel._create (/tmp/tmpa44vq3sx/lib/program.js:8432:34)", "",
-           " ❌  HfEndpoint failed: Error: The stack named HfEndpoint failed creation, it may need to be manually deleted "
-           "from the AWS console: ROLLBACK_COMPLETE",
+           " ❌  HfEndpoint failed: Error: The stack named HfEndpoint failed creation, it may need to be "
+           "manually deleted from the AWS console: ROLLBACK_COMPLETE",
            "    at waitForStackDeploy (/usr/lib/node_modules/aws-cdk/lib/api/util/cloudformation.ts:307:11)"]
     assert signature_and_line(log) == ("unknown", 1)
     assert names_failure("<MyStack> | 9:41:19 AM | UPDATE_FAILED | AWS::Lambda::Alias | FnAlias")
@@ -3646,7 +3648,8 @@ def test_a_terraform_providers_template_summary_is_read_at_its_detail_below_the_
     log = ['example_team.group["a"]: Creating...', "╷", "│ Error: Client Error", "│",
            '│   with example_team.group["a"],', '│   on teams.tf line 6, in resource "example_team" "group":',
            '│    6: resource "example_team" "group" {', "│",
-           "│ Unable to enable Operations for the created team, status code: 404. Got response: {\"message\":\"Team not",
+           "│ Unable to enable Operations for the created team, status code: 404. Got response: "
+           "{\"message\":\"Team not",
            "│ found\"}", "╵"]
     assert signature_and_line(log) == ("unknown", 9)
     # a diagnostic whose summary says what failed is read there
@@ -3677,7 +3680,8 @@ def test_a_failure_is_read_at_the_innermost_of_the_causes_it_wraps_below_it():
     assert signature_and_line(log) == ("unknown", 3)
     java = ["ERROR: Connection was broken: java.io.IOException: Unexpected termination of the channel",
             "    at hudson.remoting.SynchronousCommandTransport$ReaderThread.run(SynchronousCommandTransport.java:50)",
-            "Caused by: java.io.EOFException", "    at java.io.ObjectInputStream.readShort(ObjectInputStream.java:2897)",
+            "Caused by: java.io.EOFException",
+            "    at java.io.ObjectInputStream.readShort(ObjectInputStream.java:2897)",
             "    ... 3 more", "", "Build step 'Invoke Gradle script' marked build as failure"]
     assert signature_and_line(java) == ("unknown", 3)
     assert signature_and_line(["Error: deploy failed", "next step ran", "Caused by: elsewhere"]) == ("unknown", 1)
@@ -3774,7 +3778,8 @@ def test_texs_file_line_error_is_an_error_line():
 def test_azure_pipelines_verdict_on_a_script_task_is_read_at_the_scripts_output_above_it():
     log = ["Exception: /home/vsts/work/_temp/b7a9f14b.ps1:9", "Line |",
            '   9 |  if ($LASTEXITCODE -ne 0) { throw "Running extractor failed."}',
-           "     |                             ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~", "     | Running extractor failed.", "",
+           "     |                             ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",
+           "     | Running extractor failed.", "",
            "##[debug]Exit code 1 received from tool '/usr/bin/pwsh'", "##[debug]task result: Failed",
            "##[error]PowerShell exited with code '1'.",
            "##[debug]Processed: ##vso[task.issue type=error;]PowerShell exited with code '1'."]
@@ -3818,18 +3823,20 @@ def test_gradles_unresolved_dependencies_are_read_at_the_transports_reason_when_
               "server: Bad Gateway", "   > Could not resolve com.google.code.gson:gson:2.7.", "      > Skipped due to "
               "earlier error"]
     assert signature_and_line(GRADLE_UNRESOLVED + status) == ("unknown", 9)
-    timeout = ["            > Could not GET 'https://jcenter.bintray.com/guava-20.0.pom'.", "               > Read timed out"]
+    timeout = ["            > Could not GET 'https://jcenter.bintray.com/guava-20.0.pom'.",
+               "               > Read timed out"]
     assert signature_and_line(GRADLE_UNRESOLVED + timeout) == ("unknown", 10)
     # a chain that ends in no transport's reason (an unknown host's bare name) is read at its top
-    host = ["            > Could not HEAD 'https://download.jetbrains.com/x.tar.gz'.", "               > download.jetbrains.com"]
+    host = ["            > Could not HEAD 'https://download.jetbrains.com/x.tar.gz'.",
+            "               > download.jetbrains.com"]
     assert signature_and_line(GRADLE_UNRESOLVED[2:] + host)[1] in (1, 2)
 
 
 # ---- round 190's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_a_compose_containers_column_named_for_a_one_off_job_marks_no_running_app():
-    fatal = ("  | PHP Fatal error:  Allowed memory size of 2147483648 bytes exhausted (tried to allocate 4096 bytes) in "
-             "phar:///usr/local/bin/composer/src/Composer/DependencyResolver/Solver.php on line 223")
+    fatal = ("  | PHP Fatal error:  Allowed memory size of 2147483648 bytes exhausted (tried to allocate 4096 "
+             "bytes) in phar:///usr/local/bin/composer/src/Composer/DependencyResolver/Solver.php on line 223")
     job = ["install_dependencies_1  | Loading composer repositories with package information",
            f"install_dependencies_1{fatal}"]
     assert signature_and_line(job) == ("unknown", 2)
@@ -4125,7 +4132,7 @@ def test_a_bracketed_time_of_day_is_a_lines_prefix_whatever_the_lines_around_it(
     assert signature_and_line(healthy + upload) == ("unknown", 9)
 
 
-# ---- round 201's tuning logs ------------------------------------------------------------------------------------------
+# ---- round 201's tuning logs -----------------------------------------------------------------------------------------
 
 def test_webpacks_error_report_ends_where_the_next_one_starts():
     log = ["ERROR in Template parse errors:", 'There is no directive with "exportAs" set to "mdAutocomplete" ("',
@@ -4138,7 +4145,7 @@ def test_webpacks_error_report_ends_where_the_next_one_starts():
     assert signature_and_line(sass) == ("unknown", 3)
 
 
-# ---- round 201's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 201's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_a_tool_requiring_a_newer_runtime_names_a_failure():
     log = ["Node.js version v16.20.2 detected.", "The Angular CLI requires a minimum Node.js version of v18.13.", "",
@@ -4148,7 +4155,7 @@ def test_a_tool_requiring_a_newer_runtime_names_a_failure():
     assert not names_failure("This package requires a minimum of two reviewers")
 
 
-# ---- round 202's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 202's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_docker_hubs_autobuild_without_its_dockerfile_is_a_dockerfile_not_in_the_upload():
     log = ["o/app:latest: Build in 'master' (b8bec0d3)", "ERROR: Build failed: Dockerfile not found at ./Dockerfile "
@@ -4157,10 +4164,11 @@ def test_docker_hubs_autobuild_without_its_dockerfile_is_a_dockerfile_not_in_the
     assert signature_and_line(["Dockerfile not found at: Dockerfile", "Build failed"])[0] == "dockerfile-not-in-upload"
 
 
-# ---- round 203's misses, fixed after its measurement ------------------------------------------------------------------
+# ---- round 203's misses, fixed after its measurement -----------------------------------------------------------------
 
 def test_the_standard_error_streams_name_is_no_error():
-    log = ["Environment Standard Error", "", "", "", "CHECKOUT", "", "fatal: Failed to resolve 'master' as a valid ref."]
+    log = ["Environment Standard Error", "", "", "", "CHECKOUT", "",
+           "fatal: Failed to resolve 'master' as a valid ref."]
     assert signature_and_line(log) == ("unknown", 7)
     assert not names_error("Standard Error") and not names_failure("--- Standard error ---")
     assert names_error("a standard library error: boom")

@@ -57,7 +57,8 @@ _FAILURE_WORDS = [
     r"tag does not exist:",   # docker pushing a tag that was never built
     # a tool refusing the runtime it was started on (`The Angular CLI requires a minimum Node.js version of v18.13.`)
     r"requires a minimum [\w.]+ version of",
-    r"no matching manifest for",   # ... or pulling an image that has none for its platform (`for windows/amd64 10.0.17763`)
+    # ... or pulling an image that has none for its platform (`no matching manifest for windows/amd64 10.0.17763`)
+    r"no matching manifest for",
     # yum's and dnf's refusal to install packages from a repository whose keys it lacks (`However, you do not have any
     # GPG public keys installed. You need to download`, then its advice and `Problem repository: [...]`)
     r"you do not have any gpg public keys installed",
@@ -165,8 +166,9 @@ _FAILURE_FORMS = [
     r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
     r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",   # an HTTP status line
 ]
-FAILURE_WORD = re.compile(r"(?<![\w-])(?<!standard )(?:" + "|".join(_FAILURE_WORDS) + r")(?![\w-])|" + "|".join(_FAILURE_FORMS),
-                          re.IGNORECASE)
+# (the words, whole, and not after `standard `: the stream's name, as in ERROR_WORD, is no error)
+FAILURE_WORD = re.compile(r"(?<![\w-])(?<!standard )(?:" + "|".join(_FAILURE_WORDS) + r")(?![\w-])|"
+                          + "|".join(_FAILURE_FORMS), re.IGNORECASE)
 
 
 # ---- words that say the run went on past a failure -------------------------------------------------------------

@@ -202,7 +202,9 @@ def _step_headers(text: str) -> list[tuple[int, int]]:
 def _innermost_cause(text: str, found: Found) -> Found:
     """The last of the `Caused by: ...` lines right below the line `found` (a chain of wrapped errors, outermost
     first: maturin's `💥 maturin failed` / `Caused by: 💥 Failed to upload ...` / `Caused by: Failed to upload the wheel
-    with status 400: ...`), past a stack's frames between them; `found` itself when none follows it."""
+    with status 400: ...`), past a stack's frames between them; `found` itself when none follows it, or when the last
+    cause only repeats `found`'s own message (Clojure's compiler wrapping an exception in one that quotes it: the
+    message is read where it was first said)."""
     last = found
     for n, pos, line in lines_below(text, found[1], found[0], MAX_CAUSE_CHAIN):
         own = own_text(line).strip()
@@ -210,8 +212,6 @@ def _innermost_cause(text: str, found: Found) -> Found:
             last = (n, pos, line)
         elif own and not is_call_frame(line) and not is_trace_more(line):
             break
-    # (a cause that only repeats the failure's own message, as Clojure's compiler wraps an exception in one that quotes
-    # it, is read where it was first said)
     said = own_text(last[2]).strip()[len("Caused by: "):] if last is not found else ""
     return found if said and said in own_text(found[2]) else last
 

@@ -199,7 +199,7 @@ def unwrapped(text: str) -> tuple[str, list[int] | None]:
             starts.append(i + 1)
             joined.append(line)
             indent = line[:len(line) - len(line.lstrip(" "))]
-        else:   # (a block indented as a whole, which a line above it kept from being dedented, wraps at its indentation)
+        else:   # (a block indented as a whole, which a line above kept from being dedented, wraps at its indentation)
             joined[-1] += line[len(indent):] if indent and line.startswith(indent) else line
     return "\n".join(joined), starts
 

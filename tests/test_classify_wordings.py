@@ -4172,3 +4172,18 @@ def test_the_standard_error_streams_name_is_no_error():
     assert signature_and_line(log) == ("unknown", 7)
     assert not names_error("Standard Error") and not names_failure("--- Standard error ---")
     assert names_error("a standard library error: boom")
+
+
+# ---- round 204's tuning logs -----------------------------------------------------------------------------------------
+
+def test_a_process_out_of_memory_names_a_failure():
+    log = ["Starting a Gradle Daemon (subsequent builds will be faster)",
+           "The message received from the daemon indicates that the daemon has disappeared.",
+           "Build request sent: Build{id=35870ef8.1, currentDir=/builds/app}",
+           "Attempting to read last messages from the daemon log...", "Daemon pid: 423",
+           "  log file: /root/.gradle/daemon/3.3/daemon-423.out.log"]
+    assert signature_and_line(log) == ("unknown", 2)
+    assert names_failure("<--- JS stacktrace ---> JavaScript heap out of memory")
+    assert names_failure("Expiring Daemon because JVM heap space is exhausted")
+    assert names_failure("> GC overhead limit exceeded")
+    assert not names_failure("Uses less memory than before")

@@ -47,6 +47,8 @@ _FAILURE_WORDS = [
     r"timed out",
     r"timeout exceeded",   # Go's HTTP client giving up (`request canceled (Client.Timeout exceeded while ...)`)
     r"signal: killed",   # a compiler out of memory
+    r"out of memory|heap space is exhausted|gc overhead limit exceeded",   # a JVM or Node process out of memory
+    r"daemon has disappeared",   # a Gradle daemon killed under the build (out of memory, most often)
     r"segmentation fault",   # a program that crashed (an emulated one under QEMU: `Segmentation fault (core dumped)`)
     r"segmentation violation",   # ... a Go program's runtime on one (`SIGSEGV: segmentation violation`, TinyGo's LLVM)
     r"illegal instruction",   # ... or ran an instruction the CPU lacks (`Illegal instruction (core dumped)`)

@@ -4187,3 +4187,15 @@ def test_a_process_out_of_memory_names_a_failure():
     assert names_failure("Expiring Daemon because JVM heap space is exhausted")
     assert names_failure("> GC overhead limit exceeded")
     assert not names_failure("Uses less memory than before")
+
+
+# ---- round 204's misses, fixed after its measurement -----------------------------------------------------------------
+
+def test_a_tool_unable_to_parse_a_runtimes_own_version_is_no_version_file_refused():
+    log = ["$ java -Xmx32m -version", 'openjdk version "11.0.2" 2019-01-15', "4.46s$ ./gradlew assemble",
+           "FAILURE: Build failed with an exception.", "* What went wrong:",
+           "Could not determine java version from '11.0.2'.", "* Try:"]
+    assert signature_and_line(log) == ("unknown", 6)
+    # (a builder unable to set the version a file names still is)
+    assert signature_and_line(["-----> Python app detected", " !     Error setting python version from runtime.txt"])[0] \
+        == "buildpacks-python-version"

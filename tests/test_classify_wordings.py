@@ -4199,3 +4199,29 @@ def test_a_tool_unable_to_parse_a_runtimes_own_version_is_no_version_file_refuse
     # (a builder unable to set the version a file names still is)
     assert signature_and_line(["-----> Python app detected", " !     Error setting python version from runtime.txt"])[0] \
         == "buildpacks-python-version"
+
+
+# ---- round 205's misses, fixed after its measurement -----------------------------------------------------------------
+
+def test_a_diagnostic_in_file_line_form_without_a_level_names_a_failure():
+    log = ["Starting 'govet' pass at Wed Jan 24 12:51:20 UTC 2018", "# github.com/coreos/etcd/auth",
+           "auth/store_test.go:675: etcdserverpb.AuthUserAddRequest composite literal uses unkeyed fields",
+           "auth/store_test.go:682: etcdserverpb.AuthRoleAddRequest composite literal uses unkeyed fields",
+           "auth/store_test.go:687: etcdserverpb.AuthUserGrantRoleRequest composite literal uses unkeyed fields"]
+    assert signature_and_line(log) == ("unknown", 3)
+    assert names_failure("./main.go:10:2: undefined: foo")
+    # (a level below an error's, a Python warning, and a stack frame are none)
+    for line in ("src/a.c:3:1: warning: unused variable 'x'", "src/a.c:3:1: note: declared here",
+                 "main.py:3: DeprecationWarning: the imp module is deprecated",
+                 "\t/usr/local/go/src/runtime/panic.go:212 +0x55", "    at run (/app/index.js:10:5)"):
+        assert not names_failure(line), line
+
+
+def test_a_threshold_not_met_names_a_failure():
+    log = ['Jest: "global" coverage threshold for statements (85%) not met: 75.08%',
+           'Jest: "global" coverage threshold for lines (85%) not met: 75.08%', "",
+           "Test Suites: 12 skipped, 9 passed, 9 of 21 total", "Ran all test suites.", "npm ERR! code ELIFECYCLE",
+           "npm ERR! errno 1", "npm ERR! app@0.0.1 test:unit: `jest --ci --coverage`", "npm ERR! Exit status 1"]
+    assert signature_and_line(log) == ("unknown", 1)
+    assert names_failure("Package requirements (libssl libcrypto) were not met:")
+    assert not names_failure("Once met, the conditions are not metered")

@@ -48,6 +48,7 @@ _FAILURE_WORDS = [
     r"timeout exceeded",   # Go's HTTP client giving up (`request canceled (Client.Timeout exceeded while ...)`)
     r"signal: killed",   # a compiler out of memory
     r"out of memory|heap space is exhausted|gc overhead limit exceeded",   # a JVM or Node process out of memory
+    r"(?:was|were|is|are) not met|not met:",   # a gate's threshold or a requirement unmet (Jest's coverage threshold)
     r"daemon has disappeared",   # a Gradle daemon killed under the build (out of memory, most often)
     r"segmentation fault",   # a program that crashed (an emulated one under QEMU: `Segmentation fault (core dumped)`)
     r"segmentation violation",   # ... a Go program's runtime on one (`SIGSEGV: segmentation violation`, TinyGo's LLVM)
@@ -165,6 +166,11 @@ _FAILURE_FORMS = [
     # the Elm compiler's report heading, padded to 80 columns with a rule (`-- TYPE MISMATCH ------- src/Main.elm`,
     # `-- CORRUPT DEPENDENCY ------`): it reports nothing else
     r"(?:^|(?<=\n))[ \t]*(?-i:-- [A-Z][A-Z ]*[A-Z] -{4,})",
+    # a compiler's or checker's diagnostic in the `file:line[:column]: message` form, at the start of its line, when
+    # it says no level of its own (Go's compiler and vet: `./main.go:10:2: undefined: foo`, `x_test.go:36: ...
+    # composite literal uses unkeyed fields`); a level below an error's is no failure
+    r"(?:^|(?<=\n))[ \t]*(?:\.{1,2}/)?(?:[\w.@+-]+/)*[\w+-][\w.+-]*\.(?:go|c|cc|cpp|h|hpp|rs|py|rb|java|kt|swift|cs|ts|tsx|js|jsx)"
+    r":\d+(?::\d+)?: (?!(?:note|info|hint|notice)\b|\w*warning\b)(?=[^\s\d])",
     r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
     r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",   # an HTTP status line
 ]

@@ -4225,3 +4225,14 @@ def test_a_threshold_not_met_names_a_failure():
     assert signature_and_line(log) == ("unknown", 1)
     assert names_failure("Package requirements (libssl libcrypto) were not met:")
     assert not names_failure("Once met, the conditions are not metered")
+
+
+# ---- round 206's tuning logs -----------------------------------------------------------------------------------------
+
+def test_pre_commit_failing_a_run_whose_hooks_changed_files_names_a_failure():
+    log = ["pre-commit hook(s) made changes.",
+           "If you are seeing this message in CI, reproduce locally with: `pre-commit run --all-files`.",
+           "All changes made by hooks:", "diff --git a/docs/conf.py b/docs/conf.py", "--- a/docs/conf.py",
+           "+++ b/docs/conf.py", "@@ -32,8 +32,6 @@", "-    ", '     "CircuitPython": ("https://docs.x.org/", None),']
+    assert signature_and_line(log) == ("unknown", 1)
+    assert names_failure("- files were modified by this hook")

@@ -49,6 +49,7 @@ _FAILURE_WORDS = [
     r"signal: killed",   # a compiler out of memory
     r"out of memory|heap space is exhausted|gc overhead limit exceeded",   # a JVM or Node process out of memory
     r"(?:was|were|is|are) not met|not met:",   # a gate's threshold or a requirement unmet (Jest's coverage threshold)
+    r"hook\(s\) made changes|files were modified by this hook",   # pre-commit failing a run whose hooks changed files
     r"daemon has disappeared",   # a Gradle daemon killed under the build (out of memory, most often)
     r"segmentation fault",   # a program that crashed (an emulated one under QEMU: `Segmentation fault (core dumped)`)
     r"segmentation violation",   # ... a Go program's runtime on one (`SIGSEGV: segmentation violation`, TinyGo's LLVM)

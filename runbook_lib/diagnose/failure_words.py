@@ -100,7 +100,9 @@ _FAILURE_FORMS = [
     # something a tool needed that is not there, said at the end of its line (buf on an import: `a.proto:4:8:gogoproto/
     # gogo.proto: does not exist`; turbo's `Directory /app/web does not exist`), not a tool's note that it makes it
     # (`Release "x" does not exist. Installing it now.`)
-    r"(?<=\S):? does not exist(?=[\s.!]*$)",
+    # (or before where, in brackets: html-proofer's `internally linking to /docs/x, which does not exist (line 315)`)
+    r"(?<=\S):? does not exist(?=[\s.!]*(?:\([^()\n]*\)[\s.!]*)?$)",
+    r"(?<![\w-])misspelled words?:",   # a spelling check's report (pyspelling's `Misspelled words:` over each file's)
     # an exception's or error's name ending a longer word when its message follows (gsutil's `AccessDeniedException:
     # 403 ...`, node's `ReferenceError: require is not defined ...`, and with its code `TypeError [ERR_X]: ...`)
     # (a Java exception's nested class too: `com.typesafe.config.ConfigException$Parse: ...`)

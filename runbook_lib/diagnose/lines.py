@@ -26,13 +26,14 @@ _SYSLOG_HEAD = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\
 # quote marks (and a poster's stray backtick), BuildKit's `#12 7.813` (or its seconds alone, `2.185`, as its summary
 # of a failed step repeats the output), timestamps (Jenkins' timestamper's time of day, `13:08:42  `, on the lines that
 # keep it, a time of day in brackets, `[10:43:47] `, as bashio's builders print it, whether or not every line has one,
-# and Vercel's and Cloudflare Pages' time column, `18:38:16.186 | `,
+# and Vercel's and Cloudflare Pages' time column, `18:38:16.186 | `, and Dagger's step and time, `23  :   [17.5s] | `,
 # where a pasted table's `-- | --` row keeps it from being taken off every line); a line whose own text starts with a
 # warning is not the cause
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[(?!WARNING\]:)[\w-]+\]|'
                        r'\[\d\d:\d\d:\d\d(?:[.,]\d+)?\]|(?:app|heroku)\[[\w.-]+\]:|'
                        r'(?:app|heroku)/[\w-]+\.\d+:?(?= )|' + _SYSLOG_HEAD + r'|'
                        r'\d\d:\d\d:\d\d\.\d{3} \||\d\d:\d\d:\d\d(?= {2}|\s*$)|' + _CLOCK_12H + r'(?=\s)|'
+                       r'\d+ +: +\[\d+(?:\.\d+)?m?s\] \||'
                        r'\d{1,6} \||[|│>*`]+|--|'
                        r'#\d+ \d+(?:\.\d+)?|'
                        r'(?:\d\.\d{3}|\d\d\.\d\d|\d{3}\.\d)(?= )|'
@@ -43,8 +44,9 @@ _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[(
 # and the `info` lines of npm's debug log, whose own line count a viewer's line numbers cannot be told from)
 # (not a tool that relays another's stderr as its warnings, an error's name right after the word: the azure/arm-deploy
 # action's `Warning: InvalidArgumentValueError: ... is not a valid value for '--mode'.`, and Amplify Hosting's build, which
-# prints npm's stderr at its `[WARNING]:` level: `[WARNING]: ERR! cipm can only install packages with ...`)
-_WARNING = re.compile(r"^(?:npm (?:notice|WARN|warn)\b|\[(?:DEPRECATION )?WARNING\]:(?!\s*(?:npm )?ERR!)|"
+# prints npm's stderr at its `[WARNING]:` level: `[WARNING]: ERR! cipm can only install packages with ...`, and the
+# levels of consola, Nuxt's logger, the same way: `[WARNING]: [error] Could not resolve routes`)
+_WARNING = re.compile(r"^(?:npm (?:notice|WARN|warn)\b|\[(?:DEPRECATION )?WARNING\]:(?!\s*(?:npm )?ERR!|\s*\[(?:error|fatal)\])|"
                       r"(?:WARN|WARNING|Warning|warning)\b(?! {2,}[A-Z])(?!:? +[A-Z]\w*Error: )|(?:\d+ )?info )")
 
 

@@ -23,6 +23,8 @@ _TRACEBACK_QUOTED = re.compile(r'^.*: (Traceback \(most recent call last\):)\s*$
 _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
 _FRAME = re.compile(r'File "[^"]+", line \d+')
 _CARETS = re.compile(r"^\s*[~^]+\s*$")
+# a log viewer's line number copied onto a line of its own between the log's lines (GitHub Actions' web view)
+_VIEWER_LINE_NUMBER = re.compile(r"^\s*\d{1,6}\s*$")
 _ELISION = re.compile(r"^\s*(?:\.\.\.|…|\[(?:\.\.\.|…)\])\s*$")
 # Python's line between a traceback and the one raised while handling its exception: the exception above it is the
 # one that went wrong first (`KeyError: 'SECRET_KEY'` above Django's `ImproperlyConfigured` it led to)
@@ -198,6 +200,8 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
             continue
         elif _ELISION.match(own):   # frames a poster cut out
             continue
+        elif _VIEWER_LINE_NUMBER.match(own):
+            continue
         elif _FRAME_BODY.match(own):
             if frames_at and _indentation(own) < frames_at and _NAMED_EXCEPTION.match(own.lstrip()):
                 return n, pos, line
@@ -247,7 +251,8 @@ def _inside_traceback(line: str) -> bool:
     """Whether a line is a Python traceback's frame or stands among its frames (a frame's indented source line, Python
     3.11's carets, a poster's `...`)."""
     own = indented_text(line)
-    return bool(_FRAME.match(own.lstrip()) or _FRAME_BODY.match(own) or _CARETS.match(own) or _ELISION.match(own))
+    return bool(_FRAME.match(own.lstrip()) or _FRAME_BODY.match(own) or _CARETS.match(own) or _ELISION.match(own)
+                or _VIEWER_LINE_NUMBER.match(own))
 
 
 def _indentation(line: str) -> int:

@@ -4288,3 +4288,15 @@ def test_a_traceback_between_a_viewers_line_numbers_is_read_at_its_exception():
            "    raise CalledProcessError(retcode, cmd)", "20",
            "subprocess.CalledProcessError: Command '('git', 'commit')' returned non-zero exit status 1."]
     assert signature_and_line(log) == ("unknown", 13)
+
+
+# ---- round 207's tuning logs -----------------------------------------------------------------------------------------
+
+def test_rspec_unable_to_load_a_spec_is_read_at_the_exceptions_message():
+    log = ["An error occurred while loading ./spec/helpers/git_spec.rb. - Did you mean?",
+           "                    rspec ./spec/spec_helper.rb", "", "Failure/Error: require 'git'", "", "LoadError:",
+           "  cannot load such file -- git", "# ./lib/helpers/git.rb:1:in `<top (required)>'", "",
+           "Finished in 0.00003 seconds (files took 0.12259 seconds to load)",
+           "0 examples, 0 failures, 1 error occurred outside of examples", "",
+           "##[error]Process completed with exit code 1."]
+    assert signature_and_line(log) == ("unknown", 7)

@@ -193,3 +193,6 @@ SAID_IGNORABLE = re.compile(r"\b(?:safe to ignore|can (?:safely )?be ignored|may
                             re.IGNORECASE)
 # a tool saying it carried on past a failure (`Will skip sending status report.`, `..., ignoring.`, `continuing anyway`)
 CARRIED_ON = re.compile(r"\b(?:[Ww]ill skip|[Ss]kipping|[Ii]gnoring|[Cc]ontinuing anyway)\b")
+# ... or, on the error's own line, that it does without what failed (`There was an error reading historical timing
+# data: file does not exist... Falling back to weighting by name.`; `falling back on a clean slate`)
+FELL_BACK = re.compile(r"\b[Ff]alling back (?:to|on)\b")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
 
-from .failure_words import CARRIED_ON, RETRYING, SAID_IGNORABLE
+from .failure_words import CARRIED_ON, FELL_BACK, RETRYING, SAID_IGNORABLE
 from .lines import (ERROR_WORD, FAILURE_WORD, is_warning, line_at, lines_above, lines_below, lines_hit, own_text,
                     step_of)
 from .literal_scan import LineSearch
@@ -99,6 +99,10 @@ class Lead:
         if retry is not None:
             # the attempt that failed for good says why, not the first
             found = _first(shape, window, _ERROR, after=retry) or _first(shape, window, _FAILURE, after=retry) or found
+        elif found and FELL_BACK.search(own_text(found[2])):
+            # (an error the tool says it did without: the next error, if any, stopped it)
+            found = _first(shape, window, _ERROR, after=found[1]) or _first(shape, window, _FAILURE, after=found[1]) \
+                or found
         if found:
             return _innermost_cause(shape.text, _first_statement(window, found))
         bare = _first(shape, window, _ERROR, uninformative=True)

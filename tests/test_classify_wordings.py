@@ -4338,3 +4338,13 @@ def test_tox_on_dependencies_pip_could_not_install_is_a_pip_failure():
               "Direct url requirement (like vtr_xml_utils@ git+https://github.com/x/vtr-xml-utils) are not allowed for "
               "dependencies"]
     assert signature_and_line(direct) == ("pip-install-failed", 4)
+
+
+# ---- round 208's tuning logs -----------------------------------------------------------------------------------------
+
+def test_netlify_on_a_functions_missing_dependency_is_read_at_the_module():
+    log = ["Error message", "5:59:05 PM:   A Netlify Function failed to require one of its dependencies.",
+           "5:59:05 PM:   Please make sure it is present in the site's top-level \"package.json\".", "",
+           '5:59:05 PM:   In file "/opt/build/repo/netlify/functions/careers/careers.js"',
+           "5:59:05 PM:   Cannot find module '@react-native-async-storage/async-storage'"]
+    assert signature_and_line(log) == ("unknown", 6)

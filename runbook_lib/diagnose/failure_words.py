@@ -106,7 +106,8 @@ _FAILURE_FORMS = [
     # an exception's or error's name ending a longer word when its message follows (gsutil's `AccessDeniedException:
     # 403 ...`, node's `ReferenceError: require is not defined ...`, and with its code `TypeError [ERR_X]: ...`)
     # (a Java exception's nested class too: `com.typesafe.config.ConfigException$Parse: ...`)
-    r"(?<=[a-z])(?:exception|error)(?=(?:\$\w+)?: | \[[\w-]+\]: )",
+    # (and xUnit's, its class and message apart: `---- System.ArgumentException : Docker is either not running ...`)
+    r"(?<=[a-z])(?:exception|error)(?=(?:\$\w+)?: | \[[\w-]+\]: | : )",
     # an exception's name alone, indented, at the end of its line (Laravel's console's `InvalidArgumentException`
     # above its message)
     r"(?<=\s\s)[a-z][\w\\]*exception(?=[ \t]*(?:\r?\n|$))",

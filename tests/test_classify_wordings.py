@@ -4373,3 +4373,22 @@ def test_functions_core_tools_on_pip_it_ran_is_a_pip_failure():
            "There was an error restoring dependencies.ERROR: ['pip', 'download', '-r', '/app/requirements.txt', "
            "'--dest', '/tmp/azureworkers'] failed with exit code 1"]
     assert signature_and_line(log) == ("pip-install-failed", 3)
+
+
+# ---- round 209's tuning logs -----------------------------------------------------------------------------------------
+
+def test_a_ci_setup_action_without_a_build_of_a_version_is_no_builder_refusing_it():
+    log = ["Not found in manifest. Falling back to download directly from Node",
+           "Error: Unable to find Node version '22' for platform linux and architecture x86."]
+    assert signature_and_line(log) == ("unknown", 2)
+    assert signature_and_line(["-----> Installing node", " !     Unable to find Node version 22.99.0"])[0] \
+        == "buildpacks-python-version"
+
+
+def test_acr_tasks_verdicts_are_read_near_the_steps_own_output():
+    log = ['  "vulnerability_summary": {', '    "high": 1,', '    "medium": 7', "  }", "}",
+           "The command '/bin/sh -c /microscanner your-token' returned a non-zero code: 4",
+           "2019/08/05 05:20:54 Container failed during run: acb_step_2. No retries remaining.",
+           "failed to run step ID: acb_step_2: exit status 4", "",
+           "Run ID: ce9 failed after 34s. Error: failed during run, err: exit status 1"]
+    assert signature_and_line(log)[1] in range(3, 10)

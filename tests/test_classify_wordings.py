@@ -4392,3 +4392,14 @@ def test_acr_tasks_verdicts_are_read_near_the_steps_own_output():
            "failed to run step ID: acb_step_2: exit status 4", "",
            "Run ID: ce9 failed after 34s. Error: failed during run, err: exit status 1"]
     assert signature_and_line(log)[1] in range(3, 10)
+
+
+# ---- round 209's misses, fixed after its measurement -----------------------------------------------------------------
+
+def test_exec_maven_plugins_verdict_is_read_at_the_programs_own_output():
+    log = ["[INFO] --- exec-maven-plugin:1.6.0:exec (generate) @ handler ---", "=== Unhandled exception ===",
+           "Please report this issue to the team.", "Please include the log file 'rpdk.log'",
+           "[ERROR] Command execution failed.",
+           "org.apache.commons.exec.ExecuteException: Process exited with an error: 127 (Exit value: 127)",
+           "at org.apache.commons.exec.DefaultExecutor.executeInternal (DefaultExecutor.java:404)"]
+    assert signature_and_line(log) == ("unknown", 2)

@@ -4403,3 +4403,19 @@ def test_exec_maven_plugins_verdict_is_read_at_the_programs_own_output():
            "org.apache.commons.exec.ExecuteException: Process exited with an error: 127 (Exit value: 127)",
            "at org.apache.commons.exec.DefaultExecutor.executeInternal (DefaultExecutor.java:404)"]
     assert signature_and_line(log) == ("unknown", 2)
+
+
+# ---- round 210's tuning logs -----------------------------------------------------------------------------------------
+
+def test_an_error_that_names_none_gives_way_to_the_failure_above_it():
+    log = ["2020-09-03T16:15:43.902Z [WARNING]: ✔ Successfully pulled backend environment devb from the cloud.",
+           "2020-09-03T16:15:44.776Z [INFO]: python3 found but version Python 3.7.4 is less than the minimum required "
+           "version.", '                                 You must have python >= 3.8 installed and available on your '
+           'PATH as "python3".',
+           "2020-09-03T16:15:44.778Z [WARNING]: ✖ An error occurred when pushing the resources to the cloud",
+           "                                    ✖ There was an error initializing your environment."]
+    assert signature_and_line(log) == ("unknown", 2)
+    # (not one that gives its message, nor a report's heading)
+    said = ["Serverless: Operation failed!", "  Serverless Error ---------------------------------------",
+            "  An error occurred: ApiLambdaFunction - Function code combined with layers exceeds the maximum allowed size"]
+    assert signature_and_line(said)[1] == 3

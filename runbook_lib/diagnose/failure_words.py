@@ -61,6 +61,7 @@ _FAILURE_WORDS = [
     r"tag does not exist:",   # docker pushing a tag that was never built
     # a tool refusing the runtime it was started on (`The Angular CLI requires a minimum Node.js version of v18.13.`)
     r"requires a minimum [\w.]+ version of",
+    r"(?:less|lower|older) than the minimum(?: required| supported)?(?: version)?",   # (a tool finding too old a runtime)
     # ... or pulling an image that has none for its platform (`no matching manifest for windows/amd64 10.0.17763`)
     r"no matching manifest for",
     # yum's and dnf's refusal to install packages from a repository whose keys it lacks (`However, you do not have any

@@ -93,6 +93,11 @@ class Lead:
             if found:
                 return found
         found = _first(shape, window, _ERROR) or _first(shape, window, _FAILURE)
+        if found and _SAYS_ONLY_AN_ERROR.search(own_text(found[2])):
+            # (an error that says only that there was one, `✖ An error occurred when pushing the resources`: a failure
+            # in other words above it says which)
+            failure = _first(shape, window, _FAILURE)
+            found = failure if failure and failure[1] < found[1] else found
         # (a failure that announces its own retry, `Error uploading box! Will retry in 10 seconds.`, states the cause
         # each attempt repeats)
         retry = _retry_below(shape.text, found) if found and not RETRYING.search(own_text(found[2])) else None
@@ -169,6 +174,12 @@ def _stated_at(text: str, message: str, end: int) -> int:
     while at >= 0 and CARRIED_ON.search(line_at(text, text.rfind("\n", 0, at) + 1)):
         at = text.find(message, at + len(message), end)
     return at
+
+
+# an error that names none, on a line of its own: `An error occurred when ...`, `There was an error initializing your
+# environment.`
+_SAYS_ONLY_AN_ERROR = re.compile(r"^\W*(?:[Aa]n (?:unexpected |unknown )?error (?:has )?occurred|[Tt]here was an error)\b"
+                                 r"[^:]*$")   # (not a report's heading, `... (exit code 1):`, nor one with its message)
 
 
 # GitHub Actions' echo of the step it runs: `Run <command>`, the script's lines indented by two, `  shell: ... {0}` and

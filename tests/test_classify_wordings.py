@@ -4419,3 +4419,22 @@ def test_an_error_that_names_none_gives_way_to_the_failure_above_it():
     said = ["Serverless: Operation failed!", "  Serverless Error ---------------------------------------",
             "  An error occurred: ApiLambdaFunction - Function code combined with layers exceeds the maximum allowed size"]
     assert signature_and_line(said)[1] == 3
+
+
+# ---- round 210's misses, fixed after its measurement -----------------------------------------------------------------
+
+def test_poetrys_failed_package_and_its_build_backend_are_pip_failures():
+    log = ["  • Installing pyyaml (5.4.1): Failed", "", "  CalledProcessError", "",
+           "  at /usr/local/lib/python3.10/subprocess.py:524 in run"]
+    assert signature_and_line(log) == ("pip-install-failed", 1)
+    backend = ["#16 23.40   Backend 'setuptools.build_meta:__legacy__' is not available.", "#16 23.40",
+               "#16 23.40   at /usr/local/lib/python3.9/site-packages/poetry/installation/chef.py:152 in _prepare",
+               '#16 23.42       149│                 error = ChefBuildError("\\n\\n".join(message_parts))',
+               "#16 23.43     → 152│                 raise error from None"]
+    assert signature_and_line(backend) == ("pip-install-failed", 1)
+
+
+def test_a_github_actions_step_stopped_at_its_own_timeout_is_a_timeout():
+    log = ["Run nwtgck/actions-netlify@v1.1", "  with:", "    publish-dir: ./public", "  env:",
+           "    NETLIFY_AUTH_TOKEN: ***", "##[error]The action has timed out."]
+    assert signature_and_line(log) == ("build-timeout", 6)

@@ -4438,3 +4438,19 @@ def test_a_github_actions_step_stopped_at_its_own_timeout_is_a_timeout():
     log = ["Run nwtgck/actions-netlify@v1.1", "  with:", "    publish-dir: ./public", "  env:",
            "    NETLIFY_AUTH_TOKEN: ***", "##[error]The action has timed out."]
     assert signature_and_line(log) == ("build-timeout", 6)
+
+
+# ---- round 212's tuning logs -----------------------------------------------------------------------------------------
+
+def test_pytest_unable_to_collect_a_module_is_read_at_its_exception():
+    log = ["Run pytest", "============================= test session starts ==============================",
+           "collected 13 items / 1 error", "",
+           "==================================== ERRORS ====================================",
+           "___________________ ERROR collecting tests/test_optimizer.py ___________________",
+           "ImportError while importing test module '/home/runner/work/app/tests/test_optimizer.py'.",
+           "Hint: make sure your test modules/packages have valid Python names.", "Traceback:",
+           "tests/test_optimizer.py:3: in <module>", "    from train_network import setup_parser",
+           "E   ModuleNotFoundError: No module named 'train_network'",
+           "=========================== short test summary info ============================",
+           "ERROR tests/test_optimizer.py"]
+    assert signature_and_line(log) == ("unknown", 12)

@@ -4454,3 +4454,16 @@ def test_pytest_unable_to_collect_a_module_is_read_at_its_exception():
            "=========================== short test summary info ============================",
            "ERROR tests/test_optimizer.py"]
     assert signature_and_line(log) == ("unknown", 12)
+
+
+# ---- round 212's misses, fixed after its measurement -----------------------------------------------------------------
+
+def test_pytest_on_a_set_up_that_raised_is_read_at_its_exception():
+    log = ["____ ERROR at setup of TestAuthenticate.test_creates_action_log ____",
+           "self = <django.db.backends.utils.CursorWrapper object at 0x7ff0b5739128>",
+           "sql = 'CREATE DATABASE \"test_d5ccjhie43jnqf\" ', params = None",
+           "    def _execute(self, sql, params, *ignored_wrapper_args):", "            if params is None:",
+           ">               return self.cursor.execute(sql)",
+           "E               psycopg2.errors.InsufficientPrivilege: permission denied to create database",
+           ".heroku/python/lib/python3.6/site-packages/django/db/backends/utils.py:82: InsufficientPrivilege"]
+    assert signature_and_line(log) == ("unknown", 7)

@@ -4467,3 +4467,15 @@ def test_pytest_on_a_set_up_that_raised_is_read_at_its_exception():
            "E               psycopg2.errors.InsufficientPrivilege: permission denied to create database",
            ".heroku/python/lib/python3.6/site-packages/django/db/backends/utils.py:82: InsufficientPrivilege"]
     assert signature_and_line(log) == ("unknown", 7)
+
+
+# ---- round 213's tuning logs -----------------------------------------------------------------------------------------
+
+def test_concourse_on_a_resource_script_that_failed_is_read_at_its_stderr():
+    log = ["checking failed", "resource script '/opt/resource/check []' failed: exit status 128", "", "stderr:",
+           "Identity added: /tmp/git-resource-private-key (/tmp/git-resource-private-key)",
+           "fatal: repository '/tmp/git-resource-repo-cache' does not exist"]
+    assert signature_and_line(log) == ("unknown", 6)
+    # (a Go tool's `exit status N` over its `STDERR:` block is still read there)
+    helmfile = ["ERROR:", "  exit status 1", "", "EXIT STATUS", "  1", "", "STDERR:", "  Error: chart not found"]
+    assert signature_and_line(helmfile)[1] in (7, 8)

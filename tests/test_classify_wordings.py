@@ -4197,8 +4197,8 @@ def test_a_tool_unable_to_parse_a_runtimes_own_version_is_no_version_file_refuse
            "Could not determine java version from '11.0.2'.", "* Try:"]
     assert signature_and_line(log) == ("unknown", 6)
     # (a builder unable to set the version a file names still is)
-    assert signature_and_line(["-----> Python app detected", " !     Error setting python version from runtime.txt"])[0] \
-        == "buildpacks-python-version"
+    refused = ["-----> Python app detected", " !     Error setting python version from runtime.txt"]
+    assert signature_and_line(refused)[0] == "buildpacks-python-version"
 
 
 # ---- round 205's misses, fixed after its measurement -----------------------------------------------------------------
@@ -4259,7 +4259,8 @@ def test_pre_commits_reports_are_read_at_what_is_wrong():
                "pre-commit/repo5z/node_env-default/bin/node', 'npm', 'install')", "23  :   [17.5s] | return code: 127",
                "23  :   [17.5s] | stdout: (none)", "23  :   [17.5s] | stderr:",
                "23  :   [17.5s] |     Error relocating /root/.cache/pre-commit/repo5z/node_env-default/bin/node: "
-               "_ZNSt7__cxx11: symbol not found", "23  :   [17.5s] | Check the log at /root/.cache/pre-commit/pre-commit.log"]
+               "_ZNSt7__cxx11: symbol not found",
+               "23  :   [17.5s] | Check the log at /root/.cache/pre-commit/pre-commit.log"]
     assert signature_and_line(command) == ("unknown", 5)
 
 
@@ -4318,7 +4319,8 @@ def test_an_error_the_tool_falls_back_from_gives_way_to_the_next():
 
 
 def test_rspec_unable_to_load_a_helper_is_read_at_rails_own_exception():
-    log = ["An error occurred while loading rails_helper.", "Failure/Error: ActiveRecord::Migration.maintain_test_schema!",
+    log = ["An error occurred while loading rails_helper.",
+           "Failure/Error: ActiveRecord::Migration.maintain_test_schema!",
            "", "ActiveRecord::ConnectionNotEstablished:",
            '  connection to server at "::1", port 5432 failed: Connection refused',
            "  \tIs the server running on that host and accepting TCP/IP connections?",
@@ -4354,8 +4356,10 @@ def test_netlify_on_a_functions_missing_dependency_is_read_at_the_module():
 
 def test_xunits_exception_with_its_message_apart_names_a_failure():
     log = ["---- System.ArgumentException : Docker is either not running or misconfigured. Please ensure that Docker "
-           "is running.", "  Stack Trace:", "     at App.Tests.Containers.DisposeAsync() in /builds/app/Containers.cs:line 9",
-           "----- Inner Stack Trace -----", "   at DotNet.Testcontainers.Guard.ThrowIf(...) in /_/src/Guard.Null.cs:line 62"]
+           "is running.", "  Stack Trace:",
+           "     at App.Tests.Containers.DisposeAsync() in /builds/app/Containers.cs:line 9",
+           "----- Inner Stack Trace -----",
+           "   at DotNet.Testcontainers.Guard.ThrowIf(...) in /_/src/Guard.Null.cs:line 62"]
     assert signature_and_line(log) == ("unknown", 1)
 
 
@@ -4417,7 +4421,8 @@ def test_an_error_that_names_none_gives_way_to_the_failure_above_it():
     assert signature_and_line(log) == ("unknown", 2)
     # (not one that gives its message, nor a report's heading)
     said = ["Serverless: Operation failed!", "  Serverless Error ---------------------------------------",
-            "  An error occurred: ApiLambdaFunction - Function code combined with layers exceeds the maximum allowed size"]
+            "  An error occurred: ApiLambdaFunction - Function code combined with layers exceeds the maximum allowed "
+            "size"]
     assert signature_and_line(said)[1] == 3
 
 

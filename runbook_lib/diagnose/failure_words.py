@@ -61,7 +61,9 @@ _FAILURE_WORDS = [
     r"tag does not exist:",   # docker pushing a tag that was never built
     # a tool refusing the runtime it was started on (`The Angular CLI requires a minimum Node.js version of v18.13.`)
     r"requires a minimum [\w.]+ version of",
-    r"(?:less|lower|older) than the minimum(?: required| supported)?(?: version)?",   # (a tool finding too old a runtime)
+    # ... or finding too old a runtime (`python3 found but version Python 3.7.4 is less than the minimum required
+    # version.`)
+    r"(?:less|lower|older) than the minimum(?: required| supported)?(?: version)?",
     # ... or pulling an image that has none for its platform (`no matching manifest for windows/amd64 10.0.17763`)
     r"no matching manifest for",
     # yum's and dnf's refusal to install packages from a repository whose keys it lacks (`However, you do not have any
@@ -174,7 +176,8 @@ _FAILURE_FORMS = [
     # a compiler's or checker's diagnostic in the `file:line[:column]: message` form, at the start of its line, when
     # it says no level of its own (Go's compiler and vet: `./main.go:10:2: undefined: foo`, `x_test.go:36: ...
     # composite literal uses unkeyed fields`); a level below an error's is no failure
-    r"(?:^|(?<=\n))[ \t]*(?:\.{1,2}/)?(?:[\w.@+-]+/)*[\w+-][\w.+-]*\.(?:go|c|cc|cpp|h|hpp|rs|py|rb|java|kt|swift|cs|ts|tsx|js|jsx)"
+    r"(?:^|(?<=\n))[ \t]*(?:\.{1,2}/)?(?:[\w.@+-]+/)*[\w+-][\w.+-]*"
+    r"\.(?:go|c|cc|cpp|h|hpp|rs|py|rb|java|kt|swift|cs|ts|tsx|js|jsx)"
     r":\d+(?::\d+)?: (?!(?:note|info|hint|notice)\b|\w*warning\b)(?=[^\s\d])",
     r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
     r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",   # an HTTP status line

@@ -178,8 +178,9 @@ def _stated_at(text: str, message: str, end: int) -> int:
 
 # an error that names none, on a line of its own: `An error occurred when ...`, `There was an error initializing your
 # environment.`
-_SAYS_ONLY_AN_ERROR = re.compile(r"^\W*(?:[Aa]n (?:unexpected |unknown )?error (?:has )?occurred|[Tt]here was an error)\b"
-                                 r"[^:]*$")   # (not a report's heading, `... (exit code 1):`, nor one with its message)
+# (not a report's heading, `... (exit code 1):`, nor one with its message after a colon)
+_SAYS_ONLY_AN_ERROR = re.compile(r"^\W*(?:[Aa]n (?:unexpected |unknown )?error (?:has )?occurred|"
+                                 r"[Tt]here was an error)\b[^:]*$")
 
 
 # GitHub Actions' echo of the step it runs: `Run <command>`, the script's lines indented by two, `  shell: ... {0}` and

@@ -4484,3 +4484,18 @@ def test_concourse_on_a_resource_script_that_failed_is_read_at_its_stderr():
     # (a Go tool's `exit status N` over its `STDERR:` block is still read there)
     helmfile = ["ERROR:", "  exit status 1", "", "EXIT STATUS", "  1", "", "STDERR:", "  Error: chart not found"]
     assert signature_and_line(helmfile)[1] in (7, 8)
+
+
+# ---- round 214's misses, fixed after its measurement -----------------------------------------------------------------
+
+def test_the_docker_daemons_log_of_a_refused_pull_is_no_refused_push():
+    log = ["Step 15/22 : FROM dev_container_feature_content_temp as dev_containers_feature_content_source",
+           'time="2022-06-27T15:37:56.879823879Z" level=error msg="Not continuing with pull after error: errors:\\n'
+           'denied: requested access to the resource is denied\\nunauthorized: authentication required\\n"',
+           'time="2022-06-27T15:37:56.879973550Z" level=info msg="Ignoring extra error returned from registry: '
+           'unauthorized: authentication required"',
+           "[981072 ms] pull access denied for dev_container_feature_content_temp, repository does not exist or may "
+           "require 'docker login': denied: requested access to the resource is denied", "[981078 ms] Exit code 1"]
+    assert signature_and_line(log)[0] == "unknown"
+    assert signature_and_line(["The push refers to repository [docker.io/acme/app]",
+                               "denied: requested access to the resource is denied"])[0] == "push-permission-denied"

@@ -249,7 +249,7 @@ def _header_of(text: str, start: int, lineno: int) -> tuple[int, int] | None:
 
 def _inside_traceback(line: str) -> bool:
     """Whether a line is a Python traceback's frame or stands among its frames (a frame's indented source line, Python
-    3.11's carets, a poster's `...`)."""
+    3.11's carets, a poster's `...`, a log viewer's line number on a line of its own)."""
     own = indented_text(line)
     return bool(_FRAME.match(own.lstrip()) or _FRAME_BODY.match(own) or _CARETS.match(own) or _ELISION.match(own)
                 or _VIEWER_LINE_NUMBER.match(own))

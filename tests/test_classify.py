@@ -817,6 +817,13 @@ def test_a_viewers_line_numbers_and_a_web_pages_spaces_and_entities_come_off_onl
     # ... and entities in a log that also holds the characters they stand for are the log's own words
     own_entities = 'Step #0: echo "&lt;b&gt;"\nStep #0: <b>\n'
     assert without_decoration(own_entities) == own_entities
+    # a viewer's line numbers on lines of their own, between the log's, come off as blank lines (line for line)
+    lines = [line for line in log.split("\n") if line]
+    between = "".join(f"{line}\n{n}\n" for n, line in enumerate(lines, 15))
+    assert without_decoration(between) == "".join(f"{line}\n\n" for line in lines)
+    # ... and numbers that do not count up one by one between the log's lines are the log's own
+    printed = "sum of the first values\n10\nsum of the next\n30\nand the last\n70\n"
+    assert without_decoration(printed) == printed
 
 
 # ---------------------------------------------------------------- long lines: work bounded, not quadratic

@@ -50,6 +50,7 @@ _FAILURE_WORDS = [
     r"out of memory|heap space is exhausted|gc overhead limit exceeded",   # a JVM or Node process out of memory
     r"(?:was|were|is|are) not met|not met:",   # a gate's threshold or a requirement unmet (Jest's coverage threshold)
     r"hook\(s\) made changes|files were modified by this hook",   # pre-commit failing a run whose hooks changed files
+    r"misspelled words?:",   # a spelling check's report (pyspelling's `Misspelled words:` over each file's)
     r"daemon has disappeared",   # a Gradle daemon killed under the build (out of memory, most often)
     r"segmentation fault",   # a program that crashed (an emulated one under QEMU: `Segmentation fault (core dumped)`)
     r"segmentation violation",   # ... a Go program's runtime on one (`SIGSEGV: segmentation violation`, TinyGo's LLVM)
@@ -105,7 +106,6 @@ _FAILURE_FORMS = [
     # (`Release "x" does not exist. Installing it now.`)
     # (or before where, in brackets: html-proofer's `internally linking to /docs/x, which does not exist (line 315)`)
     r"(?<=\S):? does not exist(?=[\s.!]*(?:\([^()\n]*\)[\s.!]*)?$)",
-    r"(?<![\w-])misspelled words?:",   # a spelling check's report (pyspelling's `Misspelled words:` over each file's)
     # an exception's or error's name ending a longer word when its message follows (gsutil's `AccessDeniedException:
     # 403 ...`, node's `ReferenceError: require is not defined ...`, and with its code `TypeError [ERR_X]: ...`)
     # (a Java exception's nested class too: `com.typesafe.config.ConfigException$Parse: ...`)

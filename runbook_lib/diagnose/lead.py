@@ -88,26 +88,20 @@ class Lead:
         if step is not None:
             def in_step(line: str) -> bool:
                 return step_of(line) == step
-            found = (_first(shape, window, _ERROR, in_step) or _first(shape, window, _FAILURE, in_step)
+            found = (_first_named(shape, window, in_step)
                      or _last_output_of(shape.text, step, shape.verdict_start))  # type: ignore[arg-type]
             if found:
                 return found
-        found = _first(shape, window, _ERROR) or _first(shape, window, _FAILURE)
+        found = _first_named(shape, window)
         if found and _SAYS_ONLY_AN_ERROR.search(own_text(found[2])):
             # (an error that says only that there was one, `✖ An error occurred when pushing the resources`: a failure
             # in other words above it says which)
             failure = _first(shape, window, _FAILURE)
             found = failure if failure and failure[1] < found[1] else found
-        # (a failure that announces its own retry, `Error uploading box! Will retry in 10 seconds.`, states the cause
-        # each attempt repeats)
-        retry = _retry_below(shape.text, found) if found and not RETRYING.search(own_text(found[2])) else None
-        if retry is not None:
-            # the attempt that failed for good says why, not the first
-            found = _first(shape, window, _ERROR, after=retry) or _first(shape, window, _FAILURE, after=retry) or found
-        elif found and FELL_BACK.search(own_text(found[2])):
-            # (an error the tool says it did without: the next error, if any, stopped it)
-            found = _first(shape, window, _ERROR, after=found[1]) or _first(shape, window, _FAILURE, after=found[1]) \
-                or found
+        # (a run that went on past the failure, to try again or without what failed: the next one, if any, stopped it)
+        went_on = _went_on_past(shape.text, found) if found else None
+        if went_on is not None:
+            found = _first_named(shape, window, after=went_on) or found
         if found:
             return _innermost_cause(shape.text, _first_statement(window, found))
         bare = _first(shape, window, _ERROR, uninformative=True)
@@ -232,12 +226,30 @@ def _innermost_cause(text: str, found: Found) -> Found:
     return found if said and said in own_text(found[2]) else last
 
 
+def _went_on_past(text: str, found: Found) -> int | None:
+    """The start of the line past which the run went on from the failure on the line `found`: the line below it that
+    says the tool tries again (_retry_below; a failure that announces its own retry, `Error uploading box! Will retry
+    in 10 seconds.`, states the cause each attempt repeats), or `found`'s own when it says the tool did without what
+    failed (`There was an error reading historical timing data: ... Falling back to weighting by name.`); None when
+    neither."""
+    own = own_text(found[2])
+    if not RETRYING.search(own) and (retry := _retry_below(text, found)) is not None:
+        return retry
+    return found[1] if FELL_BACK.search(own) else None
+
+
 def _retry_below(text: str, found: Found) -> int | None:
     """The start of the line, among the MAX_RETRY_BELOW lines below the line `found`, that says the tool tries again
     (an attempt's own error, when it repeats the first's, is then read where it was first said: _first_statement);
     None when none does."""
     return next((pos for _, pos, line in lines_below(text, found[1], found[0], MAX_RETRY_BELOW)
                  if RETRYING.search(own_text(line))), None)
+
+
+def _first_named(shape: LogShape, window: _Window, where: Callable[[str], bool] | None = None,
+                 after: int = -1) -> Found | None:
+    """The first line naming an error (_first), else the first naming a failure in other words."""
+    return _first(shape, window, _ERROR, where, after=after) or _first(shape, window, _FAILURE, where, after=after)
 
 
 def _first(shape: LogShape, window: _Window, words: LineSearch, where: Callable[[str], bool] | None = None,

@@ -80,6 +80,11 @@ _GLUED_FENCE = re.compile(r"^([ \t]*)(?:```)+(?=[ \t]*\S)|(?<=\S)([ \t]*)(?:```)
 _QUOTE = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
 # a viewer's line numbers copied with the log (`12\tStep #0: ...`, `  12 Step #0: ...`): numbered lines in a row
 _LINE_NUMBER = re.compile(r"^[ \t]*(\d+)[\t ]", re.MULTILINE)
+# ... or copied onto lines of their own, one between each two of the log's (GitHub Actions' web view: `Traceback ...`,
+# `15`, `  File ...`, `16`, ...)
+_NUMBER_LINE = re.compile(r"^[ \t]*(\d{1,6})[ \t]*\r?$")
+# (two of them a line apart, each after a line's end: a search that starts at a literal newline is the quicker)
+_NUMBERS_BETWEEN = re.compile(r"\n[ \t]*\d{1,6}[ \t]*\r?\n[^\n]*\n[ \t]*\d{1,6}[ \t]*\r?(?:\n|$)")
 # spaces a web page or a word processor puts in (no-break, figure and narrow no-break spaces)
 _SPACES = {0xA0: " ", 0x2007: " ", 0x202F: " "}
 # the entities of a page's HTML source (a log copied from it); only these, not html.unescape, whose `&#10;` would
@@ -94,12 +99,14 @@ def without_decoration(text: str) -> str:
     """The log without a BOM, colour codes (also as CloudWatch writes them out, `#033[31m`), the states a progress
     line overwrote (a `\\r` not before a `\\n`: the last stays), no-break spaces or HTML entities (copied from a
     page's source), unquoted,
-    without a viewer's line numbers or the timestamp in front of each line, without a code fence glued to a line,
+    without a viewer's line numbers (a run of them on lines of their own, between the log's lines, left blank) or
+    the timestamp in front of each line, without a code fence glued to a line,
     without trailing spaces and dedented, when its first lines show it is quoted, numbered, timestamped, padded or
     indented as a whole (a log pasted into a Markdown quote or an indented block, a console's copy padded to its
     width); line for line, so line numbers stay those of the log as given. Costs a pass over the text only when
-    it has something to remove (else a str.find and a look at its first lines). Decoration on decoration (a log
-    with its own timestamps, pasted indented or timestamped again) comes off layer by layer."""
+    it has something to remove (else a str.find, a search for numbers between lines and a look at its first
+    lines). Decoration on decoration (a log with its own timestamps, pasted indented or timestamped again) comes off
+    layer by layer."""
     for _ in range(MAX_DECORATION_LAYERS):
         bare = _without_one_layer(text)
         if bare == text:
@@ -131,6 +138,8 @@ def _without_one_layer(text: str) -> str:
     if len(head) >= 3 and None not in numbers and numbers == list(range(numbers[0], numbers[0] + len(head))):
         text = _LINE_NUMBER.sub("", text)
         head = _head(text)
+    if (bare := _without_numbers_between_lines(text)) is not text:
+        text, head = bare, _head(bare)
     if head and all(_LINE_TIMESTAMP.match(line) for line in head):
         text = _LINE_TIMESTAMP.sub("", text)
         head = _head(text)
@@ -237,6 +246,27 @@ def is_quoted(text: str) -> bool:
     (npm's `> app@1.0.0 build` headers are two lines followed by npm's output, never a log's whole head)."""
     head = _head(text)
     return bool(head) and all(_QUOTE.match(line) for line in head)
+
+
+def _without_numbers_between_lines(text: str) -> str:
+    """The log with each run of a viewer's line numbers on lines of their own, one between each two of the log's
+    lines and each one more than the last (three at least), made blank lines: wherever it stands (below another
+    log's text too), line for line."""
+    if not _NUMBERS_BETWEEN.search(text):
+        return text
+    lines = text.split("\n")
+    numbers = [int(m.group(1)) if (m := _NUMBER_LINE.match(line)) else None for line in lines]
+    blank: set[int] = set()
+    for i, number in enumerate(numbers):
+        if number is None or i in blank:
+            continue
+        run = [i]
+        while run[-1] + 2 < len(lines) and numbers[run[-1] + 1] is None and \
+                numbers[run[-1] + 2] == numbers[run[-1]] + 1:
+            run.append(run[-1] + 2)
+        if len(run) >= 3:
+            blank.update(run)
+    return "\n".join(("\r" if line.endswith("\r") else "") if i in blank else line for i, line in enumerate(lines))
 
 
 def _head(text: str) -> list[str]:

@@ -23,8 +23,6 @@ _TRACEBACK_QUOTED = re.compile(r'^.*: (Traceback \(most recent call last\):)\s*$
 _FRAME_BODY = re.compile(r"^\s")   # a frame's source line, indented under it
 _FRAME = re.compile(r'File "[^"]+", line \d+')
 _CARETS = re.compile(r"^\s*[~^]+\s*$")
-# a log viewer's line number copied onto a line of its own between the log's lines (GitHub Actions' web view)
-_VIEWER_LINE_NUMBER = re.compile(r"^\s*\d{1,6}\s*$")
 _ELISION = re.compile(r"^\s*(?:\.\.\.|…|\[(?:\.\.\.|…)\])\s*$")
 # Python's line between a traceback and the one raised while handling its exception: the exception above it is the
 # one that went wrong first (`KeyError: 'SECRET_KEY'` above Django's `ImproperlyConfigured` it led to)
@@ -200,7 +198,7 @@ def python_exception(text: str, start: int, lineno: int) -> tuple[int, int, str]
             continue
         elif _ELISION.match(own):   # frames a poster cut out
             continue
-        elif _VIEWER_LINE_NUMBER.match(own):
+        elif not own.strip():   # (a line a viewer's line number stood on: lines.without_decoration)
             continue
         elif _FRAME_BODY.match(own):
             if frames_at and _indentation(own) < frames_at and _NAMED_EXCEPTION.match(own.lstrip()):
@@ -249,10 +247,10 @@ def _header_of(text: str, start: int, lineno: int) -> tuple[int, int] | None:
 
 def _inside_traceback(line: str) -> bool:
     """Whether a line is a Python traceback's frame or stands among its frames (a frame's indented source line, Python
-    3.11's carets, a poster's `...`, a log viewer's line number on a line of its own)."""
+    3.11's carets, a poster's `...`, a blank line a viewer's line number stood on)."""
     own = indented_text(line)
     return bool(_FRAME.match(own.lstrip()) or _FRAME_BODY.match(own) or _CARETS.match(own) or _ELISION.match(own)
-                or _VIEWER_LINE_NUMBER.match(own))
+                or not own.strip())
 
 
 def _indentation(line: str) -> int:

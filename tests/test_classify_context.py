@@ -261,6 +261,58 @@ def test_a_bad_below_is_a_config_error_naming_the_signature(below, message):
         parse_catalogue(doc)
 
 
+def test_a_not_below_line_rules_out_every_match_on_or_under_it_until_a_stop():
+    cat = parse_catalogue({"output_starts": ["== next part =="], "signatures": [
+        {"id": "lost", "title": "t", "weight": 60, "patterns": ["widget not found"], "cause": "c.", "fix": ["f"],
+         "not_below": {"lines": ["FETCH --from-shelf"], "stops": ["FETCH "], "within": 3}}, UNKNOWN]})
+    assert classify_log("FETCH box\nwidget not found\n", cat)[0].signature == "lost"
+    under = classify_log("FETCH --from-shelf box\nwidget not found\n", cat)[0]
+    assert (under.signature, under.line) == ("unknown", 2)   # (still the line to read)
+    # another instruction between: the nearest one above failed
+    assert classify_log("FETCH --from-shelf box\nFETCH crate\nwidget not found\n", cat)[0].signature == "lost"
+    # too far below, or below an output start: not that instruction's failure
+    assert classify_log("FETCH --from-shelf box\n1\n2\n3\nwidget not found\n", cat)[0].signature == "lost"
+    assert classify_log("FETCH --from-shelf box\n== next part ==\nwidget not found\n", cat)[0].signature == "lost"
+
+
+@pytest.mark.parametrize("log, expected", [
+    # the classic builder under a COPY from another stage, and under its own COPY from the context after one
+    ("Step 18/23 : COPY --from=builder /app/public ./public\nCOPY failed: stat app/public: file does not exist\n",
+     "unknown"),
+    ("Step 34/39 : COPY --from=builder --chown=node:node /app/.next/standalone ./\n"
+     "COPY failed: stat app/.next/standalone: file does not exist\n", "unknown"),
+    ("Step 14/16 : COPY --from=builder /opt/app/public ./public\n ---> 1a2b3c4d5e6f\nStep 15/16 : COPY run.sh /\n"
+     "COPY failed: file not found in build context or excluded by .dockerignore: stat run.sh: file does not exist\n",
+     "docker-copy-source-missing"),
+    # BuildKit: the step's own error under its header, and the verdict under the Dockerfile excerpt's `>>>` line
+    ('#14 [stage-1 3/5] COPY --from=builder /app/dist ./dist\n#14 ERROR: failed to calculate checksum of ref '
+     'abc::def: "/app/dist": not found\n', "unknown"),
+    ('Dockerfile:36\n--------------------\n  35 |     # the built files\n'
+     '  36 | >>> COPY --from=builder /app/dist ./dist\n  37 |     COPY nginx.conf /etc/nginx/\n'
+     '--------------------\nERROR: failed to solve: failed to compute cache key: '
+     'failed to calculate checksum of ref abc::def: "/app/dist": not found\n', "unknown"),
+    ('Dockerfile:37\n--------------------\n  36 |     COPY --from=builder /app/dist ./dist\n  37 | >>> COPY nginx.conf '
+     '/etc/nginx/\n--------------------\nERROR: failed to solve: failed to compute cache key: failed to calculate '
+     'checksum of ref abc::def: "/nginx.conf": not found\n', "docker-copy-source-missing"),
+])
+def test_a_copy_from_another_stage_that_finds_nothing_names_no_build_context_path(log, expected):
+    # LABELLING.md since round 215: the earlier stage did not produce the path; nothing is missing from the upload
+    assert classify_log(log)[0].signature == expected
+
+
+@pytest.mark.parametrize("not_below, message", [
+    ({"lines": ["FETCH --from"], "within": 3}, r"not_below must be a mapping with 'lines', 'stops' and 'within'"),
+    ({"lines": ["FETCH --from"], "stops": [], "within": 3}, r"not_below.stops must be a non-empty list"),
+    ({"lines": "FETCH --from", "stops": ["FETCH "], "within": 3}, r"not_below.lines must be a non-empty list"),
+    ({"lines": ["FETCH --from"], "stops": ["FETCH "], "within": -1}, r"not_below.within must be a whole"),
+])
+def test_a_bad_not_below_is_a_config_error_naming_the_signature(not_below, message):
+    doc = {"signatures": [{"id": "lost", "title": "t", "weight": 5, "patterns": ["x happened"], "cause": "c.",
+                           "fix": ["f"], "not_below": not_below}, UNKNOWN]}
+    with pytest.raises(ConfigError, match=r"signature 'lost'." + message):
+        parse_catalogue(doc)
+
+
 def test_a_cause_repeated_at_each_part_of_the_output_is_read_where_it_first_appeared():
     cat = _catalogue(summaries=["BOOM happened, see above"], output_starts=["== next part =="])
     repeated = "fatal: the gasket blew"

@@ -79,6 +79,7 @@ class Signature:
     # builders in whose output none of its patterns counts (a hosting service's own build image refusing a version
     # is no buildpack's refusal)
     not_in_output_of: tuple[str, ...] = ()
+    not_below: NotBelow | None = None       # lines under which none of its patterns counts (see NotBelow)
 
     def advice_for(self, platform: str | None) -> tuple[str, tuple[str, ...]] | None:
         """(cause, fix) for a build on `platform` (catalogue `platforms`); None when it has no advice of its own."""
@@ -91,6 +92,17 @@ class Below:
     `lines`, with no output start between (a download that is no archive, below the step that fetched a runtime)."""
     patterns: tuple[str, ...]
     lines: tuple[str, ...]
+    within: int
+
+
+@dataclass(frozen=True)
+class NotBelow:
+    """A signature's `not_below`: none of its matches counts on or within `within` lines below a line that meets one
+    of `lines`, when no line of `stops` (nor an output start) lies between: the instruction a Dockerfile's build
+    failed at is the nearest one above its error, and a `COPY --from=<stage>` that found nothing there names no path
+    missing from the build context."""
+    lines: tuple[str, ...]
+    stops: tuple[str, ...]
     within: int
 
 
@@ -148,6 +160,14 @@ class BelowRules:
     """A signature's `below` compiled: its patterns count on or within `within` lines below a line that meets one of
     `lines`."""
     lines: tuple[LineRule, ...]
+    within: int
+
+
+@dataclass(frozen=True)
+class NotBelowRules:
+    """A signature's `not_below` compiled."""
+    lines: tuple[LineRule, ...]
+    stops: tuple[LineRule, ...]
     within: int
 
 
@@ -211,6 +231,10 @@ class Catalogue:
                 self._patterns.append(_Pattern(si, pi, _needles(text, f"signature '{sig.id}'", source, whole=True),
                                                LinePattern(text), where, only_in, context,
                                                frozenset(sig.not_in_output_of)))
+        self._not_below = {si: NotBelowRules(
+            tuple(_rule(t, f"signature '{sig.id}' not_below line", source) for t in sig.not_below.lines),
+            tuple(_rule(t, f"signature '{sig.id}' not_below stop", source) for t in sig.not_below.stops),
+            sig.not_below.within) for si, sig in enumerate(signatures) if sig.not_below}
         self._dismissing = {si: tuple(_rule(text, f"signature '{sig.id}' {key}", source)
                                       for key, texts in (("recovered_by", sig.recovered_by),
                                                          ("ruled_out_by", sig.ruled_out_by)) for text in texts)
@@ -282,6 +306,10 @@ class Catalogue:
     def report_opened_by(self, line: str) -> Report | None:
         """The report (catalogue `reports`) whose announcing line this is, if any."""
         return next((r for r in self._reports if r.opens.hit(line)), None)
+
+    def not_below(self, signature: int) -> NotBelowRules | None:
+        """The signature's `not_below` rules (NotBelow), or None."""
+        return self._not_below.get(signature)
 
     def dismissed(self, signature: int, text: str, after: int, steps: tuple[int | None, int | None]) -> bool:
         """Whether, below the offset `after` and in the same steps (lines.steps_of), a line says the tool whose

@@ -11,12 +11,13 @@ from pathlib import Path
 
 from ..checks import read_yaml
 from ..errors import ConfigError
-from .catalogue import ANY_BUILDER, BUILDERS, SEVERITIES, Below, Catalogue, Marked, Signature
+from .catalogue import ANY_BUILDER, BUILDERS, SEVERITIES, Below, Catalogue, Marked, NotBelow, Signature
 
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "signatures.yaml"
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _KEYS = {"id", "title", "builder", "severity", "weight", "patterns", "cause", "fix", "sections", "anywhere",
-         "builder_output", "recovered_by", "ruled_out_by", "platforms", "below", "not_in_output_of"}
+         "builder_output", "recovered_by", "ruled_out_by", "platforms", "below", "not_in_output_of",
+         "not_below"}
 _MARKED_KEYS = {"name", "markers", "fallback", "out_of_order"}   # keys of a section or a builder entry
 _TOP_KEYS = {"version", "sections", "uninformative", "builders", "platforms", "finished", "summaries", "reports",
              "usage_errors", "handed_over",
@@ -157,6 +158,24 @@ def _below(entry: dict, where: str, source: str) -> Below | None:
     return Below(tuple(patterns), tuple(lines), within)
 
 
+def _not_below(entry: dict, where: str, source: str) -> NotBelow | None:
+    """A signature's `not_below` (catalogue.NotBelow); None when it has none."""
+    value = entry.get("not_below")
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"lines", "stops", "within"}:
+        raise ConfigError(f"{source}: {where}.not_below must be a mapping with 'lines', 'stops' and 'within'.")
+    for key in ("lines", "stops"):
+        items = value[key]
+        if not isinstance(items, list) or not items or not all(isinstance(i, str) and i for i in items):
+            raise ConfigError(f"{source}: {where}.not_below.{key} must be a non-empty list of regular expressions.")
+    within = value["within"]
+    if not isinstance(within, int) or isinstance(within, bool) or not 0 <= within <= 20:
+        raise ConfigError(f"{source}: {where}.not_below.within must be a whole number of lines from 0 to 20, "
+                          f"got {within!r}.")
+    return NotBelow(tuple(value["lines"]), tuple(value["stops"]), within)
+
+
 def _builder_output(entry: dict, where: str, builders: tuple[Marked, ...],
                     source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(builder names, patterns) of a signature's `builder_output`; empty when it has none."""
@@ -273,7 +292,8 @@ def parse_catalogue(doc: object, source: str = "signatures.yaml") -> Catalogue:
                                     output_builders, _regex_list(entry, "recovered_by", f"{source}: {where}"),
                                     _regex_list(entry, "ruled_out_by", f"{source}: {where}"),
                                     _advice(entry, where, platforms, source), anywhere,
-                                    _below(entry, where, source), _not_in_output_of(entry, where, builders, source)))
+                                    _below(entry, where, source), _not_in_output_of(entry, where, builders, source),
+                                    _not_below(entry, where, source)))
     if "unknown" not in seen:
         raise ConfigError(f"{source}: the catalogue needs an 'unknown' entry (used when nothing matches).")
     if any(p.fallback for p in platforms):

@@ -1846,6 +1846,11 @@ def test_the_dotnet_hosts_refusal_of_the_sdk_global_json_pins_is_a_version_the_b
      "gzip: stdin: not in gzip format"),
     (["-----> Retrieving 0.17", "https://s3.amazonaws.com/heroku-buildpack-elm/assets/elm/0.17/elm:"],
      "2016-05-14 06:23:48 ERROR 403: Forbidden."),
+    # curl -f refusing the download, as wget does above; the Clojure buildpack's CLI tools at the version asked for
+    (["-----> Installing go1.22.4"], "-----> Fetching go1.22.4.linux-amd64.tar.gz... curl: (22) The requested URL "
+     "returned error: 403"),
+    (["remote: -----> Installing Clojure 1.12.0.1479 CLI tools"], "remote: curl: (22) The requested URL returned "
+     "error: 404"),
 ])
 def test_a_runtime_download_at_a_version_that_is_no_archive_is_a_version_the_builder_cannot_provide(step, broken):
     log = ["-----> Building on the Heroku-18 stack", *step, broken, "tar: Child returned status 1",
@@ -1865,6 +1870,12 @@ def test_tar_finding_no_download_of_the_version_on_the_install_step_is_a_version
                 "tar (child): /app/tmp/buildpacks/779a/vendor/setuptools-25.2.0.tar.gz: Cannot open: No such file or "
                 "directory", "tar: Child returned status 2"]
     assert signature_and_line(vendored)[0] == "buildpacks-build-failed"
+
+
+def test_curls_refusal_below_no_runtimes_install_at_a_version_is_no_version_the_builder_cannot_provide():
+    log = ["-----> Downloading chromedriver v93.0.4577.63...", "curl: (22) The requested URL returned error: 404",
+           " !     Push rejected, failed to compile Node.js app."]
+    assert signature_and_line(log)[0] != "buildpacks-python-version"
 
 
 def test_a_tools_download_that_is_no_archive_is_the_build_failing_even_below_a_runtimes():

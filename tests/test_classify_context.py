@@ -883,6 +883,36 @@ def test_npm_10s_lowercase_warn_is_a_warning():
     assert lines.is_warning("npm WARN deprecated request@2.88.2") and not lines.is_warning("npm error code E404")
 
 
+def test_npmlogs_warn_level_under_any_heading_is_a_warning():
+    # (npmlog prints `<heading> <level> ...`: node-gyp's, node-pre-gyp's and prebuild-install's warnings say requests
+    # timed out or failed while the tool goes on)
+    assert lines.is_warning("[18:00:10.758] #10 179.0 prebuild-install warn install Request timed out")
+    assert lines.is_warning("node-pre-gyp WARN Tried to download(403): https://example.org/x.tar.gz")
+    assert lines.is_warning("gyp WARN install got an error, rolling back install")
+    assert not lines.is_warning("gyp ERR! stack Error: not found: make") and lines.names_failure("gyp ERR! build error")
+
+
+YARN_INSTALL_SCRIPT = ["error /app/node_modules/sharp: Command failed.", "Exit code: 1",
+                       "Command: (node install/libvips && prebuild-install) || (node-gyp rebuild)", "Arguments: ",
+                       "Directory: /app/node_modules/sharp", "Output:",
+                       "sharp: Downloading https://example.org/v.tar.br",
+                       "prebuild-install warn install Request timed out", "gyp info it worked if it ends with ok",
+                       "gyp ERR! find Python", "gyp ERR! find Python Python is not set from command line",
+                       "info Visit https://yarnpkg.com/en/docs/cli/install for documentation about this command."]
+
+
+def test_yarns_report_on_an_install_script_is_read_at_the_scripts_own_first_error():
+    assert signature_and_line(YARN_INSTALL_SCRIPT) == ("unknown", 10)
+    # ... and at its first line when the script's output names no error
+    quiet = YARN_INSTALL_SCRIPT[:7] + ["prebuild-install WARN install No prebuilt binaries found"]
+    assert signature_and_line(quiet) == ("unknown", 1)
+    # a package built at several places of a workspace names each
+    several = ["error /w/node_modules/electron, /w/app/node_modules/electron: Command failed.",
+               *YARN_INSTALL_SCRIPT[1:6], "Error: dest already exists.",
+               "    at /w/app/node_modules/fs-extra/lib/move/move.js:41:31"]
+    assert signature_and_line(several) == ("unknown", 7)
+
+
 def test_ansibles_bracketed_warnings_are_warnings_and_other_tools_brackets_stay_prefixes():
     # (Ansible wraps a warning's words, which may say something failed, under `[WARNING]:`; Maven's `[WARNING] `
     # is a level prefix, whose line may be the cause: an enforcer rule that `failed with message:`)

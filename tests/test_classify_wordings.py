@@ -4510,3 +4510,11 @@ def test_the_docker_daemons_log_of_a_refused_pull_is_no_refused_push():
     assert signature_and_line(log)[0] == "unknown"
     assert signature_and_line(["The push refers to repository [docker.io/acme/app]",
                                "denied: requested access to the resource is denied"])[0] == "push-permission-denied"
+
+
+@pytest.mark.parametrize("code, expected", [("502", "container-start-failed"), ("404", "unknown")])
+def test_zappas_status_check_with_a_server_error_is_a_function_that_did_not_start(code, expected):
+    log = ["Waiting for stack flask-restapi-dev to create (this can take a bit)..", "Deploying API Gateway..",
+           f"Error: Warning! Status check on the deployed lambda failed. A GET request to '/' yielded a {code} "
+           "response code."]
+    assert signature_and_line(log)[0] == expected

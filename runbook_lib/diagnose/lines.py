@@ -46,7 +46,9 @@ _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[(
 # action's `Warning: InvalidArgumentValueError: ... is not a valid value for '--mode'.`, and Amplify Hosting's build, which
 # prints npm's stderr at its `[WARNING]:` level: `[WARNING]: ERR! cipm can only install packages with ...`, and the
 # levels of consola, Nuxt's logger, the same way: `[WARNING]: [error] Could not resolve routes`)
-_WARNING = re.compile(r"^(?:npm (?:notice|WARN|warn)\b|"
+# npmlog's `<heading> WARN ...` (node-gyp's `gyp WARN`, node-pre-gyp's, prebuild-install's `prebuild-install warn
+# install Request timed out`, lerna's) too
+_WARNING = re.compile(r"^(?:npm (?:notice|WARN|warn)\b|[\w@./-]+ (?:WARN|warn) |"
                       r"\[(?:DEPRECATION )?WARNING\]:(?!\s*(?:npm )?ERR!|\s*\[(?:error|fatal)\])|"
                       r"(?:WARN|WARNING|Warning|warning)\b(?! {2,}[A-Z])(?!:? +[A-Z]\w*Error: )|(?:\d+ )?info )")
 

@@ -296,7 +296,7 @@ def test_a_not_below_line_rules_out_every_match_on_or_under_it_until_a_stop():
      'checksum of ref abc::def: "/nginx.conf": not found\n', "docker-copy-source-missing"),
 ])
 def test_a_copy_from_another_stage_that_finds_nothing_names_no_build_context_path(log, expected):
-    # LABELLING.md since round 215: the earlier stage did not produce the path; nothing is missing from the upload
+    # LABELLING.md since round 216: the earlier stage did not produce the path; nothing is missing from the upload
     assert classify_log(log)[0].signature == expected
 
 

@@ -913,6 +913,44 @@ def test_yarns_report_on_an_install_script_is_read_at_the_scripts_own_first_erro
     assert signature_and_line(several) == ("unknown", 7)
 
 
+def test_cargos_report_on_a_build_script_is_read_at_the_scripts_own_first_words_on_stderr():
+    log = ["   Compiling libp2p-core v0.35.0", "error: failed to run custom build command for `libp2p-core v0.35.0`",
+           "", "Caused by:",
+           "  process didn't exit successfully: `/w/target/build/x/build-script-build` (exit status: 101)",
+           "  --- stdout", "  cargo:rerun-if-env-changed=PROTOC", "", "  --- stderr",
+           "  thread 'main' panicked at /r/prost-build-0.12.3/src/lib.rs:1521:10:",
+           "  Could not find `protoc` installation and this build crate cannot proceed without"]
+    assert signature_and_line(log) == ("unknown", 10)
+    # ... and at its first line when it shows no stderr
+    assert signature_and_line(log[:7]) == ("unknown", 2)
+
+
+@pytest.mark.parametrize("box", [
+    ["┌──────────────────────────────────┐", "│ Plugin \"netlify-plugin-x\" failed │",
+     "└──────────────────────────────────┘"],
+    ["────────────────────────────────", "  Configuration error", "────────────────────────────────"],
+])
+def test_netlifys_error_boxes_of_either_drawing_are_read_at_their_message(box):
+    log = ["12:27:30 PM: ❯ Loading plugins", *(f"12:27:30 PM: {line}" for line in box), "12:27:30 PM: ",
+           "12:27:30 PM:   Error message",
+           "12:27:30 PM:   The Node.js version is 19.1.0 but the plugin requires >=12.18.0 <17.0.0"]
+    assert signature_and_line(log) == ("unknown", len(box) + 4)
+    older = [line.replace("  Error message", "❯ Error message") for line in log]   # (the marker before a heading)
+    assert signature_and_line(older) == ("unknown", len(box) + 4)
+
+
+def test_a_reports_telling_line_that_is_nodes_place_above_a_quoted_source_line_is_read_at_its_exception():
+    log = ["│ Plugin \"netlify-plugin-cypress\" internal error │", "", "  Error message",
+           "  /opt/build/repo/node_modules/got/dist/source/create.js:101",
+           "      got.paginate = async function* (url, options) {", "                                   ^", "",
+           "  SyntaxError: Unexpected token *"]
+    assert signature_and_line(log) == ("unknown", 8)
+    # ... also behind Netlify's clock, whose blank lines have nothing after it once their trailing space is gone
+    assert own_text("2:51:13 PM:") == "" and own_text("2:51:13 PM: ") == ""
+    clocked = [f"2:51:13 PM: {line}".rstrip() for line in log]
+    assert signature_and_line(clocked) == ("unknown", 8)
+
+
 def test_ansibles_bracketed_warnings_are_warnings_and_other_tools_brackets_stay_prefixes():
     # (Ansible wraps a warning's words, which may say something failed, under `[WARNING]:`; Maven's `[WARNING] `
     # is a level prefix, whose line may be the cause: an enforcer rule that `failed with message:`)

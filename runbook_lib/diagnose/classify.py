@@ -235,16 +235,23 @@ def _not_below(rules: NotBelowRules, shape: LogShape, start: int, lineno: int, l
     return False
 
 
+def _exception_of(shape: LogShape, here: tuple[int, int, str]) -> tuple[int, int, str]:
+    """The line to read for `here` when it is part of an exception's report: a Python traceback's frame or header,
+    a Java stack trace's frame, the source line Node.js quoted above its caret, or Node.js's error above its cause."""
+    return (python_exception(shape.text, here[1], here[0]) or java_exception(shape.text, here[1], here[0])
+            or node_exception(shape.text, here[1], here[0]) or node_cause(shape.text, here[1], here[0]) or here)
+
+
 def _line_to_read(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -> tuple[int, int, str]:
     """(line number, start, line) to read for the line `here` (the same three): a Python traceback's frame or
     header gives way to the exception that ends it, a Java stack trace's frame to the exception that heads it, the
     source line Node.js quoted to the exception below its caret, a tool's report that only announces itself to its
     telling line below, and a builder's verdict (a summary line) to the cause it sums up (or that cause's exception)."""
-    here = (python_exception(shape.text, here[1], here[0]) or java_exception(shape.text, here[1], here[0])
-            or node_exception(shape.text, here[1], here[0]) or node_cause(shape.text, here[1], here[0]) or here)
+    here = _exception_of(shape, here)
     lineno, start, line = here
     if cat.report_opened_by(line) is not None and (telling := _telling_line(cat, shape, here)) != here:
-        return telling
+        # (a telling line may head an exception too: the source line Node.js quotes above a SyntaxError's caret)
+        return _exception_of(shape, telling)
     # (a verdict that could open a report with none below it, `... exit status 65` with no `STDERR:`, still sums up)
     if cat.is_summary(line) and (cause := shape.cause_of(start, lineno)) is not None:
         # a traceback above a verdict (Cloud Run's on a container that exited): its exception says why; a report

@@ -32,7 +32,7 @@ _SYSLOG_HEAD = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\
 _PREFIXES = re.compile(r'^(?:\s*(?:Step #\d+(?: - "[^"]*")?:|remote:(?=\s|$)|\[(?!WARNING\]:)[\w-]+\]|'
                        r'\[\d\d:\d\d:\d\d(?:[.,]\d+)?\]|(?:app|heroku)\[[\w.-]+\]:|'
                        r'(?:app|heroku)/[\w-]+\.\d+:?(?= )|' + _SYSLOG_HEAD + r'|'
-                       r'\d\d:\d\d:\d\d\.\d{3} \||\d\d:\d\d:\d\d(?= {2}|\s*$)|' + _CLOCK_12H + r'(?=\s)|'
+                       r'\d\d:\d\d:\d\d\.\d{3} \||\d\d:\d\d:\d\d(?= {2}|\s*$)|' + _CLOCK_12H + r'(?=\s|$)|'
                        r'\d+ +: +\[\d+(?:\.\d+)?m?s\] \||'
                        r'\d{1,6} \||[|│>*`]+|--|'
                        r'#\d+ \d+(?:\.\d+)?|'

@@ -80,9 +80,18 @@ _NODE_PLACE = re.compile(r"\S:\d+\s*$")
 
 def node_exception(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:
     """(line number, start, line) naming the uncaught exception Node.js printed under the line starting at `start`,
-    when that line is the source line it quoted (its place, `/app/file.js:259`, above it and its caret below): the
-    first line below the caret that is not blank (Node 12 and later put one between), when it names an exception;
-    None otherwise."""
+    when that line is the source line it quoted (its place, `/app/file.js:259`, above it and its caret below), or that
+    place: the first line below the caret that is not blank (Node 12 and later put one between), when it names an
+    exception; None otherwise."""
+    if _NODE_PLACE.search(own_text(line_at(text, start))):
+        source = next(lines_below(text, start, lineno, 1), None)
+        if source is not None and (found := _node_exception_below(text, source[1], source[0])) is not None:
+            return found
+    return _node_exception_below(text, start, lineno)
+
+
+def _node_exception_below(text: str, start: int, lineno: int) -> tuple[int, int, str] | None:
+    """node_exception for the source line starting at `start`."""
     above = next(lines_above(text, start, lineno, 1), None)
     if above is None or not _NODE_PLACE.search(own_text(above[2])):
         return None

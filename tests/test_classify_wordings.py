@@ -4518,3 +4518,11 @@ def test_zappas_status_check_with_a_server_error_is_a_function_that_did_not_star
            f"Error: Warning! Status check on the deployed lambda failed. A GET request to '/' yielded a {code} "
            "response code."]
     assert signature_and_line(log)[0] == expected
+
+
+def test_istioctls_mark_on_a_component_it_could_not_install_names_an_error():
+    log = ["Processing resources for component Pilot...", "✘ Component Pilot installation had errors: ",
+           "Timeout: request did not complete within requested timeout 30s", "",
+           "Error: failed to apply manifests: errors occurred during operation"]
+    assert signature_and_line(log) == ("unknown", 2)
+    assert names_error("✘ Component Pilot installation had errors:") and not names_error("✘")

@@ -14,11 +14,12 @@ import re
 # command's stderr), as the words of FAILURE_WORD
 # (and TeX's own form of an error with -file-line-error, `/texmf-dist/tex/latex/biblatex/biblatex.sty:2175: Text line
 # contains an invalid character.`, which latexmk and the LaTeX actions turn on)
-# (and the mark electron-builder, goreleaser and Next.js print at the level of an error, `⨯ 403 Forbidden`, and the one
+# (and the mark electron-builder, goreleaser and Next.js print at the level of an error, `⨯ 403 Forbidden`, istioctl's
+# on a component it could not install, `✘ Component Pilot installation had errors:`, and the one
 # Chromatic's CLI prints under a step it failed, `    → ✖ Found only one commit`; and curl's own error, `curl: (52) Empty
 # reply from server`); and logrus' levels of an error in its text format, `ERRO[0000] ...`, `FATA[0034] apply
 # failed: ...`, which Go tools from docker's CLI to Hasura's print)
-ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])(?<!\{\")(?<!standard )error(?![\w-])|(?:^|(?<=\s))⨯(?= \S)|"
+ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])(?<!\{\")(?<!standard )error(?![\w-])|(?:^|(?<=\s))[⨯✘](?= \S)|"
                         r"(?:^|(?<=\s))→ ✖(?= \S)|(?:^|(?<=\s))(?-i:curl: \(\d+\)) (?=\S)|"
                         r"(?:^|(?<=\n))(?-i:[^\s:]+\.(?:tex|sty|cls|dtx|ltx|def|bbx|cbx)):\d+: (?=\S)|"
                         r"(?:^|(?<=\s))(?-i:ERRO|FATA|PANI)\[\d+\] (?=\S)", re.IGNORECASE)

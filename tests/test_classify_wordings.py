@@ -4526,3 +4526,22 @@ def test_istioctls_mark_on_a_component_it_could_not_install_names_an_error():
            "Error: failed to apply manifests: errors occurred during operation"]
     assert signature_and_line(log) == ("unknown", 2)
     assert names_error("✘ Component Pilot installation had errors:") and not names_error("✘")
+
+
+@pytest.mark.parametrize("line, fails", [
+    ("[20:08:03]: the server responded with status 400", True),
+    ("upload: the registry responded with 403 Forbidden", True),
+    ("2021-03-30T17:02:19Z A downloaded software component is corrupted and will not be used.", True),
+    ("the server responded with status 200", False),
+    ("Could not find @datadog/datadog-ci-plugin-synthetics. Installing...", True),   # (it names a failure ...)
+])
+def test_a_servers_error_status_and_a_corrupted_download_are_failures(line, fails):
+    assert names_failure(line) is fails
+
+
+def test_a_tool_that_installs_what_it_did_not_find_went_on_past_it():
+    log = ["npm warn exec The following package was not found and will be installed: @datadog/datadog-ci@4.0.0",
+           "Could not find @datadog/datadog-ci-plugin-synthetics. Installing...", "",
+           "┏━ [Plugin not installed 🔌]", "┃ The datadog-ci synthetics run-tests command could not be found.",
+           "┗━"]
+    assert signature_and_line(log) == ("unknown", 5)

@@ -37,6 +37,8 @@ _FAILURE_WORDS = [
     r'"[\w -]+" requires (?:exactly|at least|at most) \d+ arguments?',
     r"sh: (?:\d+: )?\S+: not found",   # dash's command not found (`sh: 1: tsc: not found`; `sh: npm: not found`)
     r"no such file or directory",
+    # a download or an archive found broken (Transporter's `A downloaded software component is corrupted and ...`)
+    r"is corrupt(?:ed)?",
     r"no such host",   # Go's resolver (`dial tcp: lookup goproxy.example.net on 10.233.0.10:53: no such host`)
     # Gradle's validation of a task's inputs and outputs (`Some problems were found with the configuration of task
     # ':compileJava'`, `- Gradle detected a problem with the following location: '...'`, its `Reason:` below)
@@ -182,6 +184,9 @@ _FAILURE_FORMS = [
     r":\d+(?::\d+)?: (?!(?:note|info|hint|notice)\b|\w*warning\b)(?=[^\s\d])",
     r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
     r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",   # an HTTP status line
+    # ... and a server's answer with an error's status, as a client reports it (fastlane's Firebase App Distribution:
+    # `the server responded with status 400`; `responded with 403 Forbidden`)
+    r"(?<![\w-])(?:responded|answered|replied) with (?:(?:HTTP )?status(?: code)?:? )?[45]\d\d(?!\d)",
 ]
 # (the words, whole, and not after `standard `: the stream's name, as in ERROR_WORD, is no error)
 FAILURE_WORD = re.compile(r"(?<![\w-])(?<!standard )(?:" + "|".join(_FAILURE_WORDS) + r")(?![\w-])|"
@@ -200,5 +205,7 @@ SAID_IGNORABLE = re.compile(r"\b(?:safe to ignore|can (?:safely )?be ignored|may
 # a tool saying it carried on past a failure (`Will skip sending status report.`, `..., ignoring.`, `continuing anyway`)
 CARRIED_ON = re.compile(r"\b(?:[Ww]ill skip|[Ss]kipping|[Ii]gnoring|[Cc]ontinuing anyway)\b")
 # ... or, on the error's own line, that it does without what failed (`There was an error reading historical timing
-# data: file does not exist... Falling back to weighting by name.`; `falling back on a clean slate`)
-FELL_BACK = re.compile(r"\b[Ff]alling back (?:to|on)\b")
+# data: file does not exist... Falling back to weighting by name.`; `falling back on a clean slate`), or that it
+# fetches what it did not find (`Could not find @datadog/datadog-ci-plugin-synthetics. Installing...`)
+FELL_BACK = re.compile(r"\b[Ff]alling back (?:to|on)\b|"
+                       r"\.\s+(?:Installing|Downloading|Fetching)(?: it)?(?: now)?\.{3}\s*$")

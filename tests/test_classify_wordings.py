@@ -4545,3 +4545,13 @@ def test_a_tool_that_installs_what_it_did_not_find_went_on_past_it():
            "┏━ [Plugin not installed 🔌]", "┃ The datadog-ci synthetics run-tests command could not be found.",
            "┗━"]
     assert signature_and_line(log) == ("unknown", 5)
+
+
+@pytest.mark.parametrize("kind", ["FAIL", "ERROR"])
+def test_unittests_report_on_a_test_is_read_at_the_exception_that_ends_its_traceback(kind):
+    log = ["=" * 70, f"{kind}: test_all (test_rules_new.PLNUnitTester)", "-" * 70,
+           "Traceback (most recent call last):",
+           '  File "/buildbot/build/tests/test_rules_new.py", line 232, in verify_result',
+           "    self.assertTrue(allPredictedItemsExist and allItemsWerePredicted)",
+           "AssertionError: False is not true"]
+    assert signature_and_line(log) == ("unknown", 7)

@@ -4555,3 +4555,15 @@ def test_unittests_report_on_a_test_is_read_at_the_exception_that_ends_its_trace
            "    self.assertTrue(allPredictedItemsExist and allItemsWerePredicted)",
            "AssertionError: False is not true"]
     assert signature_and_line(log) == ("unknown", 7)
+
+
+def test_a_yaml_parsers_report_is_read_at_its_problem_under_circlecis_config_processing_error():
+    log = ["Config Processing Error", "", "$ #!/bin/sh -eo pipefail", "  # Unable to parse YAML",
+           "  # while constructing a mapping", "  #  in 'string', line 64, column 11:",
+           '  #               key: \\"android_sdk\\"', "  #               ^", "  # found duplicate key key",
+           "  #  in 'string', line 67, column 11:", "  false", "", "Exited with code 1"]
+    assert signature_and_line(log) == ("unknown", 9)
+    # PyYAML's report where a tool prints it alone
+    alone = ["Error: yaml: while parsing a block mapping", "  in \"compose.yml\", line 3, column 5",
+             "expected <block end>, but found '<block mapping start>'", '  in "compose.yml", line 9, column 7']
+    assert signature_and_line(alone) == ("unknown", 3)

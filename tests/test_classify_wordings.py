@@ -4567,3 +4567,13 @@ def test_a_yaml_parsers_report_is_read_at_its_problem_under_circlecis_config_pro
     alone = ["Error: yaml: while parsing a block mapping", "  in \"compose.yml\", line 3, column 5",
              "expected <block end>, but found '<block mapping start>'", '  in "compose.yml", line 9, column 7']
     assert signature_and_line(alone) == ("unknown", 3)
+
+
+def test_maven_invokers_list_of_failed_builds_gives_way_to_the_failure_above_it():
+    log = ["[INFO] Running post-build script: verify.groovy", "[INFO] ..FAILED (15.5 s)",
+           "[INFO]   The post-build script did not succeed. startup failed:",
+           "Script1.groovy: 36: unable to resolve class XmlParser", " @ line 36, column 15.", "", "1 error", "",
+           "[INFO] Build Summary:", "[INFO]   Passed: 0, Failed: 1, Errors: 0, Skipped: 0",
+           "[ERROR] The following builds failed:", "[ERROR] *  basics/pom.xml"]
+    top = signature_and_line(log)
+    assert top[0] == "unknown" and 2 <= top[1] <= 4

@@ -3318,7 +3318,8 @@ def test_the_runners_verdict_on_a_javascript_action_is_passed_over_for_the_failu
            "hint: not have locally. This is usually caused by another repository pushing",
            "##[error]Action failed with \"Error: Error: The process '/usr/bin/git' failed with exit code 1\"",
            "##[error]Node run failed with exit code 1"]
-    assert signature_and_line(log) == ("unknown", 5)
+    # (git's own ` ! [rejected]` for the ref, since stop 65; before it, the hint below it, 5)
+    assert signature_and_line(log) == ("unknown", 3)
 
 
 # ---- round 176's tuning logs -----------------------------------------------------------------------------------------
@@ -4577,3 +4578,25 @@ def test_maven_invokers_list_of_failed_builds_gives_way_to_the_failure_above_it(
            "[ERROR] The following builds failed:", "[ERROR] *  basics/pom.xml"]
     top = signature_and_line(log)
     assert top[0] == "unknown" and 2 <= top[1] <= 4
+
+
+def test_a_refused_ref_is_read_above_gits_verdict_and_a_go_clis_bare_exit_status():
+    log = ['Pushing to branch "gh-pages"', "To https://github.com/example/helm-charts",
+           " ! [rejected]        HEAD -> gh-pages (non-fast-forward)",
+           "error: failed to push some refs to 'https://github.com/example/helm-charts'",
+           "hint: Updates were rejected because a pushed branch tip is behind its remote", "Error: exit status 1",
+           "Usage:", "  cr upload [flags]"]
+    assert signature_and_line(log) == ("unknown", 3)
+    assert names_failure(" ! [rejected]        main -> main (fetch first)")
+    # (a platform's verdict on a push whose build failed is no cause of its own)
+    assert not names_failure(" ! [remote rejected] master -> master (pre-receive hook declined)")
+
+
+def test_gradles_unresolved_dependency_is_read_at_the_resolvers_reason_at_the_end_of_its_chain():
+    log = ["> Could not resolve all files for configuration ':detachedConfiguration1'.",
+           "   > Could not resolve com.jetbrains.intellij.idea:ideaIC:2019.1.3.", "     Required by:",
+           "         project :", "      > Could not resolve com.jetbrains.intellij.idea:ideaIC:2019.1.3.",
+           "         > Could not get resource 'https://cache-redirector.jetbrains.com/x/ideaIC-2019.1.3.pom'.",
+           "            > Could not GET 'https://dt9qhxywftqdz.cloudfront.net/x/ideaIC-2019.1.3.pom'.",
+           "               > dt9qhxywftqdz.cloudfront.net: Name or service not known"]
+    assert signature_and_line(log) == ("unknown", 8)

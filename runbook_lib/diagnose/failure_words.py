@@ -37,6 +37,9 @@ _FAILURE_WORDS = [
     r'"[\w -]+" requires (?:exactly|at least|at most) \d+ arguments?',
     r"sh: (?:\d+: )?\S+: not found",   # dash's command not found (`sh: 1: tsc: not found`; `sh: npm: not found`)
     r"no such file or directory",
+    # git's status of a ref a push could not update (` ! [rejected]  main -> main (fetch first)`; not `[remote
+    # rejected] ... (pre-receive hook declined)`, a platform's verdict on a push whose build failed)
+    r"! \[rejected\]",
     # a download or an archive found broken (Transporter's `A downloaded software component is corrupted and ...`)
     r"is corrupt(?:ed)?",
     r"no such host",   # Go's resolver (`dial tcp: lookup goproxy.example.net on 10.233.0.10:53: no such host`)

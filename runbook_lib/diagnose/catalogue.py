@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from ..errors import ConfigError, ParameterError
 from .lines import LONG_LINE, LinePattern, LineRule, bounded, first_line, lines_hit, names_failure, steps_of
@@ -157,18 +157,12 @@ class Report:
 
 @dataclass(frozen=True)
 class BelowRules:
-    """A signature's `below` compiled: its patterns count on or within `within` lines below a line that meets one of
-    `lines`."""
+    """A signature's `below` or `not_below` compiled: a line is under them when it is on or within `within` lines below
+    a line that meets one of `lines`, with no line of `stops` (nor an output start) between (classify._under); its
+    `below` patterns count only there, and none of its matches counts there under `not_below`."""
     lines: tuple[LineRule, ...]
     within: int
-
-
-@dataclass(frozen=True)
-class NotBelowRules:
-    """A signature's `not_below` compiled."""
-    lines: tuple[LineRule, ...]
-    stops: tuple[LineRule, ...]
-    within: int
+    stops: tuple[LineRule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,6 +177,7 @@ class _Pattern:
     builders: frozenset[str] | None = None  # whose output it counts in; None: any log
     below: BelowRules | None = None   # None: anywhere
     not_builders: frozenset[str] = frozenset()   # whose output it never counts in
+    not_below: BelowRules | None = None   # where it never counts; None: nowhere
 
 
 class _NeedleScan:
@@ -221,8 +216,12 @@ class Catalogue:
             # `any`: the output of whichever builder the log shows (a log that shows none does not count)
             owners = frozenset(b.name for b in builders) if ANY_BUILDER in sig.output_builders \
                 else frozenset(sig.output_builders)
-            below = BelowRules(tuple(_rule(t, f"signature '{sig.id}' below line", source) for t in sig.below.lines),
+            below = BelowRules(_rules(sig.below.lines, f"signature '{sig.id}' below line", source),
                                sig.below.within) if sig.below else None
+            not_below = BelowRules(_rules(sig.not_below.lines, f"signature '{sig.id}' not_below line", source),
+                                   sig.not_below.within,
+                                   _rules(sig.not_below.stops, f"signature '{sig.id}' not_below stop", source)) \
+                if sig.not_below else None
             for pi, (text, only_in, where, context) in enumerate(
                     [(t, None, allowed, None) for t in sig.patterns] +
                     [(t, owners, allowed, None) for t in sig.builder_output] +
@@ -230,30 +229,26 @@ class Catalogue:
                     [(t, None, allowed, below) for t in (sig.below.patterns if sig.below else ())]):
                 self._patterns.append(_Pattern(si, pi, _needles(text, f"signature '{sig.id}'", source, whole=True),
                                                LinePattern(text), where, only_in, context,
-                                               frozenset(sig.not_in_output_of)))
-        self._not_below = {si: NotBelowRules(
-            tuple(_rule(t, f"signature '{sig.id}' not_below line", source) for t in sig.not_below.lines),
-            tuple(_rule(t, f"signature '{sig.id}' not_below stop", source) for t in sig.not_below.stops),
-            sig.not_below.within) for si, sig in enumerate(signatures) if sig.not_below}
+                                               frozenset(sig.not_in_output_of), not_below))
         self._dismissing = {si: tuple(_rule(text, f"signature '{sig.id}' {key}", source)
                                       for key, texts in (("recovered_by", sig.recovered_by),
                                                          ("ruled_out_by", sig.ruled_out_by)) for text in texts)
                             for si, sig in enumerate(signatures)}
-        self._finished = tuple(_rule(text, "finished build line", source) for text in finished)
-        self._handed_over = tuple(_rule(text, "handed-over build line", source) for text in handed_over)
+        self._finished = _rules(finished, "finished build line", source)
+        self._handed_over = _rules(handed_over, "handed-over build line", source)
         # in file order: when markers of two sections match one line, the section listed first wins; a line that
         # says a build finished ends the section it was in (below it, as above the first marker, none is known)
         self._markers: list[tuple[str | None, LineRule]] = \
             [(sec.name, _rule(text, f"section '{sec.name}' marker", source)) for sec in sections for text in sec.markers]
         self._markers += [(None, rule) for rule in self._finished + self._handed_over]
-        self._uninformative = tuple(_rule(text, "uninformative line", source) for text in uninformative)
-        self._summaries = tuple(_rule(text, "summary line", source) for text in summaries)
-        self._usage_errors = tuple(_rule(text, "usage error", source) for text in usage_errors)
+        self._uninformative = _rules(uninformative, "uninformative line", source)
+        self._summaries = _rules(summaries, "summary line", source)
+        self._usage_errors = _rules(usage_errors, "usage error", source)
         self._reports = tuple(report for r in reports for report in _reports_of(r, source))
-        self._output_starts = tuple(_rule(text, "output start", source) for text in output_starts)
-        self._builders = tuple(Builder(b.name, tuple(_rule(m, f"builder '{b.name}' marker", source) for m in b.markers),
+        self._output_starts = _rules(output_starts, "output start", source)
+        self._builders = tuple(Builder(b.name, _rules(b.markers, f"builder '{b.name}' marker", source),
                                        b.fallback, b.out_of_order) for b in builders)
-        self._platforms = tuple((p.name, tuple(_rule(m, f"platform '{p.name}' marker", source) for m in p.markers))
+        self._platforms = tuple((p.name, _rules(p.markers, f"platform '{p.name}' marker", source))
                                 for p in platforms)
         self._default_needles = tuple(p.needles[0] for p in self._patterns)
         self._default_scan = _NeedleScan(self._default_needles)
@@ -306,10 +301,6 @@ class Catalogue:
     def report_opened_by(self, line: str) -> Report | None:
         """The report (catalogue `reports`) whose announcing line this is, if any."""
         return next((r for r in self._reports if r.opens.hit(line)), None)
-
-    def not_below(self, signature: int) -> NotBelowRules | None:
-        """The signature's `not_below` rules (NotBelow), or None."""
-        return self._not_below.get(signature)
 
     def dismissed(self, signature: int, text: str, after: int, steps: tuple[int | None, int | None]) -> bool:
         """Whether, below the offset `after` and in the same steps (lines.steps_of), a line says the tool whose
@@ -368,12 +359,17 @@ _NOT_FOUND = re.compile(r"\bnot found\b")   # (`ERROR: x not found`, a program o
 def _reports_of(entry: dict, source: str) -> tuple[Report, ...]:
     """The reports of a catalogue `reports` entry: one for each wording of its first line (`opens`), all read the same
     way."""
-    rest = (tuple(_rule(t, "report telling line", source) for t in entry["telling"]), bool(entry.get("next")),
-            tuple(_rule(t, "report's own line", source) for t in entry.get("past", ())),
-            tuple(_rule(t, "report's last line", source) for t in entry.get("ends", ())),
-            tuple(_rule(t, "report's output-above line", source) for t in entry.get("above", ())))
+    rest = (_rules(entry["telling"], "report telling line", source), bool(entry.get("next")),
+            _rules(entry.get("past", ()), "report's own line", source),
+            _rules(entry.get("ends", ()), "report's last line", source),
+            _rules(entry.get("above", ()), "report's output-above line", source))
     return tuple(Report(_rule(opens, "report opening", source), *rest, failure=bool(entry.get("failure")))
                  for opens in entry["opens"])
+
+
+def _rules(patterns: Iterable[str], owner: str, source: str) -> tuple[LineRule, ...]:
+    """Each of `patterns` as a LineRule (_rule)."""
+    return tuple(_rule(text, owner, source) for text in patterns)
 
 
 def _rule(pattern: str, owner: str, source: str) -> LineRule:

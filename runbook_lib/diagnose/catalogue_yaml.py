@@ -143,37 +143,35 @@ def _patterns(entry: dict, where: str, source: str) -> tuple[tuple[str, ...], tu
 
 def _below(entry: dict, where: str, source: str) -> Below | None:
     """A signature's `below` (catalogue.Below); None when it has none."""
-    value = entry.get("below")
-    if value is None:
-        return None
-    if not isinstance(value, dict) or set(value) != {"lines", "within", "patterns"}:
-        raise ConfigError(f"{source}: {where}.below must be a mapping with 'lines', 'within' and 'patterns'.")
-    lines, within, patterns = value["lines"], value["within"], value["patterns"]
-    for key, items in (("lines", lines), ("patterns", patterns)):
-        if not isinstance(items, list) or not items or not all(isinstance(i, str) and i for i in items):
-            raise ConfigError(f"{source}: {where}.below.{key} must be a non-empty list of regular expressions.")
-    if not isinstance(within, int) or isinstance(within, bool) or not 0 <= within <= 20:
-        raise ConfigError(f"{source}: {where}.below.within must be a whole number of lines from 0 to 20, "
-                          f"got {within!r}.")
-    return Below(tuple(patterns), tuple(lines), within)
+    value = _lines_within(entry, "below", ("lines", "within", "patterns"), where, source)
+    return Below(tuple(value["patterns"]), tuple(value["lines"]), value["within"]) if value else None
 
 
 def _not_below(entry: dict, where: str, source: str) -> NotBelow | None:
     """A signature's `not_below` (catalogue.NotBelow); None when it has none."""
-    value = entry.get("not_below")
+    value = _lines_within(entry, "not_below", ("lines", "stops", "within"), where, source)
+    return NotBelow(tuple(value["lines"]), tuple(value["stops"]), value["within"]) if value else None
+
+
+def _lines_within(entry: dict, key: str, keys: tuple[str, ...], where: str, source: str) -> dict | None:
+    """A signature's `below` or `not_below`, checked: a mapping of exactly `keys`, each a non-empty list of regular
+    expressions but `within`, a whole number of lines from 0 to 20; None when the signature has none."""
+    value = entry.get(key)
     if value is None:
         return None
-    if not isinstance(value, dict) or set(value) != {"lines", "stops", "within"}:
-        raise ConfigError(f"{source}: {where}.not_below must be a mapping with 'lines', 'stops' and 'within'.")
-    for key in ("lines", "stops"):
-        items = value[key]
-        if not isinstance(items, list) or not items or not all(isinstance(i, str) and i for i in items):
-            raise ConfigError(f"{source}: {where}.not_below.{key} must be a non-empty list of regular expressions.")
+    if not isinstance(value, dict) or set(value) != set(keys):
+        *first, last = (f"'{k}'" for k in keys)
+        raise ConfigError(f"{source}: {where}.{key} must be a mapping with {', '.join(first)} and {last}.")
+    for name in keys:
+        items = value[name]
+        if name != "within" and (not isinstance(items, list) or not items or
+                                 not all(isinstance(i, str) and i for i in items)):
+            raise ConfigError(f"{source}: {where}.{key}.{name} must be a non-empty list of regular expressions.")
     within = value["within"]
     if not isinstance(within, int) or isinstance(within, bool) or not 0 <= within <= 20:
-        raise ConfigError(f"{source}: {where}.not_below.within must be a whole number of lines from 0 to 20, "
+        raise ConfigError(f"{source}: {where}.{key}.within must be a whole number of lines from 0 to 20, "
                           f"got {within!r}.")
-    return NotBelow(tuple(value["lines"]), tuple(value["stops"]), within)
+    return value
 
 
 def _builder_output(entry: dict, where: str, builders: tuple[Marked, ...],

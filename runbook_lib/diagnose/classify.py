@@ -26,7 +26,7 @@ from typing import Any
 
 from ..buildlogs import decode_log, exported_build_log, listed_newest_first, oldest_first
 from ..errors import ParameterError
-from .catalogue import BelowRules, Catalogue, NotBelowRules, Signature
+from .catalogue import BelowRules, Catalogue, Signature
 from .catalogue_yaml import load_catalogue
 from .lines import (line_at, lines_above, names_error, step_of, steps_of, unwrapped, without_decoration,
                     without_trailing_space)
@@ -101,9 +101,9 @@ def classify_log(text: str | bytes, catalogue: Catalogue | str | Path | None = N
     # cause, because the log shows no builder they belong to: the line to read when nothing else explains it
     stated: tuple[int, int, str] | None = None
     for lineno, start, line, pattern in cat.matches(text):
-        if pattern.below is not None and not _below(pattern.below, shape, start, lineno, line):
+        if pattern.below is not None and not _under(pattern.below, shape, start, lineno, line):
             continue
-        if (under := cat.not_below(pattern.signature)) is not None and _not_below(under, shape, start, lineno, line):
+        if pattern.not_below is not None and _under(pattern.not_below, shape, start, lineno, line):
             continue
         if pattern.builders is not None or pattern.not_builders:
             builder = shape.builder(around=start)
@@ -211,26 +211,16 @@ def _finding(cat: Catalogue, shape: LogShape, sig: Signature, a: dict) -> Findin
     return Finding.of(sig, lines[0], lines, evidence, score, a["count"])
 
 
-def _below(below: BelowRules, shape: LogShape, start: int, lineno: int, line: str) -> bool:
-    """Whether the line `line` (number `lineno`, starting at `start`) is on or within `below`'s number of lines below a
-    line that meets one of its rules, with no output start between (a signature's `below` patterns count only there:
-    a download that is no archive, below the step that fetched a runtime at a version, not below a later step's)."""
-    for candidate in (line, *(above for _, _, above in lines_above(shape.text, start, lineno, below.within))):
-        if any(rule.hit(candidate) for rule in below.lines):
-            return True
-        if any(rule.hit(candidate) for rule in shape.stops):
-            return False
-    return False
-
-
-def _not_below(rules: NotBelowRules, shape: LogShape, start: int, lineno: int, line: str) -> bool:
-    """Whether the line `line` is on or within `rules.within` lines below a line that meets one of `rules.lines`,
-    with no line of its `stops` and no output start between (the nearest instruction above a Dockerfile's error is
-    the one that failed)."""
+def _under(rules: BelowRules, shape: LogShape, start: int, lineno: int, line: str) -> bool:
+    """Whether the line `line` (number `lineno`, starting at `start`) is on or within `rules.within` lines below a line
+    that meets one of `rules.lines`, with no line of its `stops` and no output start between: a signature's `below`
+    patterns count only there (a download that is no archive, below the step that fetched a runtime at a version, not
+    below a later step's), and under its `not_below` none of its matches counts (the nearest instruction above a
+    Dockerfile's error is the one that failed)."""
     for candidate in (line, *(above for _, _, above in lines_above(shape.text, start, lineno, rules.within))):
         if any(rule.hit(candidate) for rule in rules.lines):
             return True
-        if any(rule.hit(candidate) for rule in (*rules.stops, *shape.stops)):
+        if any(rule.hit(candidate) for rule in rules.stops) or any(rule.hit(candidate) for rule in shape.stops):
             return False
     return False
 

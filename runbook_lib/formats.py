@@ -39,6 +39,18 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 
 
+# ---------------------------------------------------------------- tables
+
+
+def keyed_table(rows: Any, columns: list[str]) -> Any:
+    """Rows as a DataFrame keyed by their first column, that column's name heading it on the table's one header row
+    (an index's own name would sit on a second header row, under the other columns' names)."""
+    import pandas as pd   # (here: the text helpers above are imported where pandas is not)
+
+    frame = pd.DataFrame(rows, columns=columns).set_index(columns[0])
+    return frame.rename_axis(None).rename_axis(columns[0], axis="columns")
+
+
 # ---------------------------------------------------------------- text
 
 

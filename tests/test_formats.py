@@ -128,3 +128,12 @@ def test_column_names_are_quoted_as_bigquery_quotes_its_flexible_column_names():
         with pytest.raises(ParameterError) as err:
             check_column_names([bad], "keys")
         assert err.value.parameter == "keys"
+
+
+def test_a_keyed_table_names_its_key_column_on_its_one_header_row():
+    table = formats.keyed_table([("builder", "buildpacks"), ("dockerfile", "")], ["what", "value"])
+    assert table.loc["builder", "value"] == "buildpacks"
+    head = table._repr_html_().split("<thead>")[1].split("</thead>")[0]
+    assert head.count("<tr") == 1
+    assert [cell.split("</th>")[0] for cell in head.split("<th>")[1:]] == ["what", "value"]
+    assert table.to_string().splitlines()[0].split() == ["what", "value"]

@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..buildlogs import LogFetch, fetch_build_log
 from ..errors import NotFoundError, ParameterError
-from ..formats import headline, one_line, size
+from ..formats import headline, keyed_table, one_line, size
 from ..preflight import Preflight, dockerfile_diff, parse_dockerfile
 from ..preflight import preflight as source_preflight
 from ..shell_words import PrintedProject
@@ -164,7 +164,7 @@ def summary_table(build: dict) -> pd.DataFrame:
     summary = build_summary(build)
     summary.pop("log_locations")
     rows = [(k, ", ".join(v) if isinstance(v, list) else v) for k, v in summary.items() if v not in (None, [], "")]
-    return pd.DataFrame(rows, columns=["field", "value"]).set_index("field")
+    return keyed_table(rows, ["field", "value"])
 
 
 def evidence_table(evidence: BuilderEvidence, preflight: Preflight | None = None) -> pd.DataFrame:
@@ -181,17 +181,17 @@ def evidence_table(evidence: BuilderEvidence, preflight: Preflight | None = None
     if preflight is not None:
         rows.append(("gcloud would choose now", f"{preflight.builder.builder}: {preflight.builder.reason}"))
         rows += [("warning", w) for w in preflight.builder.warnings]
-    return pd.DataFrame(rows, columns=["what", "value"]).set_index("what")
+    return keyed_table(rows, ["what", "value"])
 
 
 def findings_table(findings: list[Finding]) -> pd.DataFrame:
     """Ranked findings: id, line, the first matching log line, the cause and the first fix (none: no rows)."""
     columns = ["rank", "signature", "line", "evidence", "cause", "fix"]
-    return pd.DataFrame([{
+    return keyed_table([{
         "rank": i, "signature": f.signature, "line": f.line,
         "evidence": one_line(f.evidence[0], 110) if f.evidence else "", "cause": f.cause,
         "fix": f.fix[0] if f.fix else "",
-    } for i, f in enumerate(findings, start=1)], columns=columns).set_index("rank")
+    } for i, f in enumerate(findings, start=1)], columns)
 
 
 def run_preflight(target: Any, phase: str, source_dir: str | None) -> Preflight | None:
@@ -218,7 +218,7 @@ def preflight_table(pf: Preflight | None) -> pd.DataFrame | None:
         rows += [("missing", p.message) for p in problems]
     rows.append(("buildpacks entrypoint", f"{'found' if pf.entrypoint.found else 'NOT found'}: {pf.entrypoint.how}"))
     rows += [(f"deploy script ({lint.severity})", lint.message) for lint in pf.lints]
-    return pd.DataFrame(rows, columns=["check", "result"]).set_index("check")
+    return keyed_table(rows, ["check", "result"])
 
 
 # (the instruction to the line's end, its spaces dropped after: a lazy `(.+?)\s*$` rescans a run of spaces at each step)

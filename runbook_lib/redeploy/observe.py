@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ParameterError, RunbookError
-from ..formats import sentence
+from ..formats import keyed_table, sentence
 from ..gitinfo import commit_contains
 from ..overview import HEALTH_TIMEOUT_S
 from ..services import PUBLIC_MEMBERS, Revision, ServiceInfo
@@ -135,7 +135,7 @@ class Before:
                 ("traffic", split_said(now.traffic, "-"), "none until its checks pass on its tag's URL, then 100%"),
                 ("/health", health, "must name the phase's own service and say it is healthy"),
                 ("includes prefix_support_commit", yes_no[now.supports_prefix], yes_no[self.commit_supports_prefix])]
-        return pd.DataFrame(rows, columns=["", "runs now", "would run"]).set_index("")
+        return keyed_table(rows, ["", "runs now", "would run"])
 
     def to_dict(self) -> dict[str, Any]:
         return {"now": self.now.to_dict(), "commit": self.commit, "image": self.image,

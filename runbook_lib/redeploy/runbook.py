@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ParameterError, RunbookError
-from ..formats import headline, sentence
+from ..formats import headline, keyed_table, sentence
 from ..params.base import superseded
 from ..protocols import BUILD_TIMEOUT_S, ROLLOUT_TIMEOUT_S, Progress
 from ..results import Result
@@ -80,7 +80,7 @@ class Redeploy:
         rows = [("refused", r) for r in self.refusals] or [("clear", "No build or rollout of "
                                                              f"{self.plan.service} is in progress and the checkout "
                                                              "holds no deploy script's ./Dockerfile.")]
-        return pd.DataFrame(rows, columns=["guard", "detail"]).set_index("guard")
+        return keyed_table(rows, ["guard", "detail"])
 
     def execute(self) -> pd.DataFrame:
         """Build (the cloudbuild-config strategy) and deploy; with dry_run nothing at all."""
@@ -136,7 +136,7 @@ class Redeploy:
         if self.built is not None:
             rows.insert(0, ("build", f"{self.built.build.get('id')} {self.built.build.get('status')}"))
         rows += [("also", note) for note in self.rollout.notes]
-        return pd.DataFrame(rows, columns=["step", "outcome"]).set_index("step")
+        return keyed_table(rows, ["step", "outcome"])
 
     def verify(self) -> pd.DataFrame:
         """The checks on the tag's URL, then (only when they pass) the traffic moved and checked; a failure after the
@@ -191,7 +191,7 @@ class Redeploy:
                              f"{self.plan.gcp_only}")
             rows += [("kept", f"build {self.built.build.get('id')} pushed {image}"),
                      ("deploy it later with", self.deploy_later)]
-        return pd.DataFrame(rows, columns=["step", "outcome"]).set_index("step")
+        return keyed_table(rows, ["step", "outcome"])
 
     # ---- the verdict
 
@@ -279,7 +279,7 @@ class Redeploy:
 
 
 def _said(text: str) -> pd.DataFrame:
-    return pd.DataFrame([("note", text)], columns=["step", "outcome"]).set_index("step")
+    return keyed_table([("note", text)], ["step", "outcome"])
 
 
 def prepare(target: Any, p: Any, progress: Progress | None = print) -> Redeploy:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..diagnose.verdict import existing_runbook
 from ..errors import RunbookError
-from ..formats import sentence
+from ..formats import keyed_table, sentence
 from ..phase_state import PhaseState
 from ..services import Rollout, newest_revisions_first
 from .guards import claimed
@@ -42,7 +42,7 @@ class Check:
 
 
 def checks_table(checks: list[Check]) -> pd.DataFrame:
-    return pd.DataFrame([c.to_dict() for c in checks], columns=["name", "status", "detail"]).set_index("name")
+    return keyed_table([c.to_dict() for c in checks], ["name", "status", "detail"])
 
 
 def counted(checks: list[Check]) -> tuple[int, int]:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .. import charts
 from ..errors import AccessDenied, ParameterError, QuotaExceeded, RunbookError
-from ..formats import first_few, headline, size
+from ..formats import first_few, headline, keyed_table, size
 from ..params.base import superseded
 from ..results import Result
 from ..warehouse import existing_partitions
@@ -479,7 +479,7 @@ class Replay:
 
 
 def _said(text: str) -> pd.DataFrame:
-    return pd.DataFrame([("note", text)], columns=["step", "outcome"]).set_index("step")
+    return keyed_table([("note", text)], ["step", "outcome"])
 
 
 def prepare(target: Any, p: Any, progress: bool = True) -> Replay:

@@ -4600,3 +4600,29 @@ def test_gradles_unresolved_dependency_is_read_at_the_resolvers_reason_at_the_en
            "            > Could not GET 'https://dt9qhxywftqdz.cloudfront.net/x/ideaIC-2019.1.3.pom'.",
            "               > dt9qhxywftqdz.cloudfront.net: Name or service not known"]
     assert signature_and_line(log) == ("unknown", 8)
+
+
+@pytest.mark.parametrize("rules_verdict", ["fakeroot debian/rules binary-arch gave error exit status 2",
+                                           "debian/rules build subprocess returned exit status 2"])
+def test_a_debian_package_build_is_read_at_the_helper_that_gave_up_not_dpkg_buildpackages_verdict(rules_verdict):
+    log = ["   debian/rules override_dh_install", "make[1]: Entering directory `/«PKGBUILDDIR»'",
+           "dh_install --list-missing",
+           "dh_install: libfoo1 missing files (usr/lib/*/libFoo.so.1), aborting",
+           "make[1]: *** [override_dh_install] Error 20", "make[1]: Leaving directory `/«PKGBUILDDIR»'",
+           "make: *** [binary-arch] Error 2", f"dpkg-buildpackage: error: {rules_verdict}"]
+    assert signature_and_line(log) == ("unknown", 4)
+    assert names_failure("fakeroot: preload library `libfakeroot.so' not found, aborting.")
+    assert not names_failure("Press Ctrl-C to stop the aborting-test fixture")
+
+
+def test_a_node_tools_log_of_a_failed_command_is_read_at_the_commands_report_below_it():
+    log = ["ERROR  Command failed: npm list --production --parseable --depth=99999 --loglevel=error", "",
+           "npm ERR! code ELSPROBLEMS", "> vscode-ext@0.15.2 package",
+           "npm ERR! invalid: @azure-tools/azcopy-win32@10.18.1 /home/runner/work/1/s/node_modules/x"]
+    assert signature_and_line(log) == ("unknown", 5)
+
+
+def test_pips_mark_on_the_first_line_of_a_builds_output_is_read_at_the_builds_own_error():
+    log = ["ERROR: running bdist_wheel", "running build", "running build_py", "creating build",
+           "running build_ext", "running build_rust", "error: Can not find Rust compiler"]
+    assert signature_and_line(log) == ("unknown", 7)

@@ -61,6 +61,9 @@ _FAILURE_WORDS = [
     r"segmentation fault",   # a program that crashed (an emulated one under QEMU: `Segmentation fault (core dumped)`)
     r"segmentation violation",   # ... a Go program's runtime on one (`SIGSEGV: segmentation violation`, TinyGo's LLVM)
     r"illegal instruction",   # ... or ran an instruction the CPU lacks (`Illegal instruction (core dumped)`)
+    # a tool giving up (debhelper's `dh_install: libfoo1 missing files (usr/lib/*/libfoo.so.1), aborting`, git's
+    # `Aborting`)
+    r"aborting",
     r"refusing to",   # a tool declining to go on (Nix's `is not supported on 'x86_64-darwin', refusing to evaluate.`)
     r"no executable",   # a tool missing
     r"executable (?:doesn't|does not) exist",   # ... or its binary (Playwright's browser: `Executable doesn't exist`)

@@ -4626,3 +4626,40 @@ def test_pips_mark_on_the_first_line_of_a_builds_output_is_read_at_the_builds_ow
     log = ["ERROR: running bdist_wheel", "running build", "running build_py", "creating build",
            "running build_ext", "running build_rust", "error: Can not find Rust compiler"]
     assert signature_and_line(log) == ("unknown", 7)
+
+
+def test_a_terraform_diagnostic_whose_summary_names_only_a_kind_of_error_is_read_at_its_detail():
+    box = ["╷", "│ Error: Bootstrap run error", "│ ", "│   with flux_bootstrap_git.this,",
+           '│   on main.tf line 14, in resource "flux_bootstrap_git" "this":',
+           '│   14: resource "flux_bootstrap_git" "this" {', "│ ",
+           "│ bootstrap failed with 1 health check failure(s)", "╵"]
+    assert signature_and_line(box) == ("unknown", 8)
+    # (outside a box, such an error is the whole message: the lines below it are its frames or a verdict)
+    assert signature_and_line(["Error: Exec format error", "Process exited with status 126"]) == ("unknown", 1)
+
+
+@pytest.mark.parametrize("prefix", ["", "14.02 "])
+def test_cabals_solver_is_read_at_the_goal_it_could_not_meet(prefix):
+    log = [f"{prefix}cabal: Could not resolve dependencies:", f"{prefix}[__0] trying: app-1.5.0.1 (user goal)",
+           f"{prefix}[__1] rejecting: app:!test (constraint from config file, command line flag, or user target)",
+           f"{prefix}[__1] trying: app:*test",
+           f"{prefix}[__2] unknown package: app-prelude-test (dependency of app *test)",
+           f"{prefix}[__2] fail (backjumping, conflict set: app, app-prelude-test, app:test)"]
+    assert signature_and_line(log) == ("unknown", 5)
+
+
+def test_opams_report_is_read_at_the_first_failure_in_the_commands_output():
+    log = ["#=== ERROR while compiling sexplib.v0.10.0 ====================================#",
+           "# command              ~/.opam/4.06/bin/jbuilder build -p sexplib -j 71", "# exit-code            1",
+           "### output ###", "#           sh src/pre_sexp.pp.ml (exit 126)",
+           "# (cd _build/default && /bin/sh -c '${PA_CPP} src/pre_sexp.ml') > _build/default/src/pre_sexp.pp.ml",
+           "# /bin/sh: 1: src/pre_sexp.ml: Permission denied"]
+    assert signature_and_line(log) == ("unknown", 7)
+
+
+def test_a_json_log_records_level_is_passed_over_for_its_error_field():
+    log = ["{", '    "level": "error",', '    "ts": "2021-11-16T11:36:55.004Z",',
+           '    "msg": "Reconciliation failed after 25.715815ms, next try in 1m0s",',
+           '    "name": "podinfo-deploy-apps-dir",',
+           '    "error": "kustomization path not found: stat /tmp/apps/podinfo: no such file or directory"', "  },"]
+    assert signature_and_line(log) == ("unknown", 6)

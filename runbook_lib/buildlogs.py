@@ -22,7 +22,7 @@ from typing import Any, Iterable, Protocol, runtime_checkable
 import yaml
 
 from .errors import AccessDenied, CredentialsMissing, NotFoundError, ParameterError, RunbookError
-from .formats import sentence
+from .formats import keyed_table, sentence
 from .request_logs import entry_time
 
 BUCKET = "gcs"
@@ -114,9 +114,7 @@ class LogFetch:
         return data
 
     def table(self):
-        import pandas as pd
-
-        return pd.DataFrame([a.to_dict() for a in self.attempts], columns=["source", "outcome", "detail"])
+        return keyed_table([a.to_dict() for a in self.attempts], ["source", "outcome", "detail"])
 
     def summary(self) -> str:
         if self.ok:

@@ -302,7 +302,8 @@ def test_not_a_build_is_a_parameter_error():
 
 def test_build_table_one_row_per_step():
     table = build_table(buildpacks_build())
-    assert list(table.columns) == ["step", "id", "name", "args", "status", "exit_code", "duration_s"]
+    assert list(table.columns) == ["id", "name", "args", "status", "exit_code", "duration_s"]
+    assert list(table.index) == [0, 1] and table.columns.name == "step"   # (the step's number heads the rows)
     assert list(table["name"]) == ["k8s-skaffold/pack", "k8s-skaffold/pack"]
     assert list(table["status"]) == ["SUCCESS", "FAILURE"]
     assert list(table["exit_code"]) == [0, 51]           # SUCCESS without exitCode is 0 (proto3 drops zeros)

@@ -212,7 +212,7 @@ def test_result_to_dict_and_table():
     assert data["attempts"][0] == {"source": "gcs", "outcome": "forbidden", "detail": "Refused."}
     assert "text" not in fetch.to_dict(include_text=False)
     table = fetch.table()
-    assert list(table.columns) == ["source", "outcome", "detail"]
+    assert list(table.columns) == ["outcome", "detail"] and list(table.index) == ["gcs", "logging"]
     assert table["outcome"].tolist() == ["forbidden", "ok"]
 
 

@@ -223,10 +223,12 @@ def test_prepare_finds_the_incident_build_and_the_run_shows_each_step(local_targ
     assert dg.source_dir == diagnose.default_source_dir(local_target) is not None
     assert dg.summary_table().loc["id", "value"] == INCIDENT_BUILD_ID
     assert dg.evidence_table().loc["builder", "value"] == "buildpacks"
-    for table in (dg.summary_table(), dg.evidence_table(), dg.findings_table(), dg.preflight_table()):
-        assert table._repr_html_().split("</thead>")[0].count("<tr") == 1   # the key column's name on the header row
+    for table in (dg.summary_table(), dg.build_table(), dg.evidence_table(), dg.log_table(), dg.findings_table(),
+                  dg.preflight_table()):
+        # the key column's name on the header row (not on a row of its own), and no row numbers beside it
+        assert table._repr_html_().split("</thead>")[0].count("<tr") == 1 and table.columns.name
     assert "gcloud would choose now" in dg.evidence_table().index         # the checkout was preflighted
-    assert dg.log.source == "gcs" and list(dg.log_table()["source"])[0] == "gcs"
+    assert dg.log.source == "gcs" and list(dg.log_table().index)[0] == "gcs"
     # the sandbox's build carries the real project's id: the printed command names PROJECT and says so
     assert dg.working_command() == (f"Working command: `gcloud builds log {INCIDENT_BUILD_ID} --region=us-west2 "
                                     f"--project=PROJECT`{GCP_ONLY_ASIDE}")

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..buildlogs import build_location, command_for, log_command
 from ..errors import NotFoundError, ParameterError
-from ..formats import one_line, parse_time
+from ..formats import keyed_table, one_line, parse_time
 from .step_commands import build_commands, image_rule
 
 BUILD_STATUSES = ("STATUS_UNKNOWN", "PENDING", "QUEUED", "WORKING", "SUCCESS", "FAILURE",
@@ -252,7 +252,7 @@ def build_table(build: dict) -> pd.DataFrame:
         rows.append({"step": n, "id": step.get("id", ""), "name": _short_image(str(step.get("name", ""))),
                      "args": one_line(args, 80), "status": step.get("status", ""), "exit_code": exit_code,
                      "duration_s": _seconds(step.get("timing"))})
-    frame = pd.DataFrame(rows, columns=["step", "id", "name", "args", "status", "exit_code", "duration_s"])
+    frame = keyed_table(rows, ["step", "id", "name", "args", "status", "exit_code", "duration_s"])
     return frame.astype({"exit_code": "Int64", "duration_s": "Float64"})
 
 

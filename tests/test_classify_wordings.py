@@ -4663,3 +4663,28 @@ def test_a_json_log_records_level_is_passed_over_for_its_error_field():
            '    "name": "podinfo-deploy-apps-dir",',
            '    "error": "kustomization path not found: stat /tmp/apps/podinfo: no such file or directory"', "  },"]
     assert signature_and_line(log) == ("unknown", 6)
+
+
+def test_a_traceback_whose_exception_is_a_verdict_on_a_script_is_read_at_the_scripts_output_above_it():
+    log = ["Building webthings-gateway", ":: + craftctl default", ":: ++ npm --version",
+           ":: /build/gateway/parts/gateway/run/build.sh: line 5: npm: command not found", ":: + NPM_VERSION=",
+           ":: error:", ":: Traceback (most recent call last):",
+           '::   File "/snap/snapcraft/current/lib/python3.10/site-packages/craft_parts/ctl.py", line 98, in _client',
+           "::     raise RuntimeError(message)",
+           ":: RuntimeError: Failed to run the build script for part 'gateway'.",
+           "'override-build' in part 'gateway' failed with code 1."]
+    assert signature_and_line(log) == ("unknown", 4)
+
+
+def test_an_error_quoting_an_sql_statement_over_several_lines_is_read_at_the_databases_words():
+    log = ["error: Error while running migrations: CREATE TABLE survey_response (",
+           "[2019-07-11T10:07:31.978Z]   response_id UUID PRIMARY KEY,",
+           "[2019-07-11T10:07:31.978Z]   created TIMESTAMP WITH TIMEZONE NOT NULL DEFAULT current_timestamp; ",
+           "[2019-07-11T10:07:31.978Z] );",
+           '[2019-07-11T10:07:31.978Z]  - syntax error at or near "WITH" error: syntax error at or near "WITH"',
+           "[2019-07-11T10:07:31.978Z]     at Function.raw (/home/app/node_modules/knex/lib/util/make-knex.js:48:30)"]
+    assert signature_and_line(log) == ("unknown", 5)
+    # (a statement on one line carries the database's words on that line)
+    one = ['error: insert into "users" ("email") values ($1) - duplicate key value violates unique constraint',
+           "    at Parser.parseErrorMessage (/app/node_modules/pg-protocol/dist/parser.js:287:98)"]
+    assert signature_and_line(one) == ("unknown", 1)

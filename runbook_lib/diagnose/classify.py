@@ -241,7 +241,12 @@ def _line_to_read(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -
     lineno, start, line = here
     if cat.report_opened_by(line) is not None and (telling := _telling_line(cat, shape, here)) != here:
         # (a telling line may head an exception too: the source line Node.js quotes above a SyntaxError's caret)
-        return _exception_of(shape, telling)
+        # (and when that exception is a verdict on a script, `RuntimeError: Failed to run the build script for part
+        # 'gateway'.` from snapcraft's craftctl, the script's own output above the report says why)
+        here = _exception_of(shape, telling)
+        lineno, start, line = here
+        if here == telling or not cat.is_summary(line):
+            return here
     # (a verdict that could open a report with none below it, `... exit status 65` with no `STDERR:`, still sums up)
     if cat.is_summary(line) and (cause := shape.cause_of(start, lineno)) is not None:
         # a traceback above a verdict (Cloud Run's on a container that exited): its exception says why; a report

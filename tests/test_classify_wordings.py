@@ -4688,3 +4688,14 @@ def test_an_error_quoting_an_sql_statement_over_several_lines_is_read_at_the_dat
     one = ['error: insert into "users" ("email") values ($1) - duplicate key value violates unique constraint',
            "    at Parser.parseErrorMessage (/app/node_modules/pg-protocol/dist/parser.js:287:98)"]
     assert signature_and_line(one) == ("unknown", 1)
+
+
+def test_a_tool_not_found_that_the_next_line_installs_is_no_lead():
+    log = ["/bin/sh: 1: /home/runner/go/bin/setup-envtest: not found", "=> Installing Kubebuilder test tools...",
+           "go: downloading sigs.k8s.io/controller-runtime/tools/setup-envtest v0.0.0-20240522175850-2e9781e9fc60",
+           "=> Set environment variable KUBEBUILDER_ASSETS for tests.", '=> KUBEBUILDER_ASSETS=""',
+           "unable to find a version that was supported for platform linux/amd64",
+           'KUBEBUILDER_ASSETS="" CGO_ENABLED=1 gotestsum -- -v ./pkg/... -race']
+    assert signature_and_line(log) == ("unknown", 6)
+    # (with nothing installed below it, the missing tool is what to read)
+    assert signature_and_line(log[:1] + log[2:]) == ("unknown", 1)

@@ -295,6 +295,8 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
     if stated is not None and shape.failing_step not in (None, step_of(stated[2])):
         stated = None   # a tool's words in a step that did not fail
     reader = Lead(shape)
+    if stated is not None and reader.went_on_past(stated):
+        stated = None   # (a tool's words the run went on past: a Makefile that installs the tool it did not find)
     lead = reader.line()
     # a line naming an error before the tool's words is read first (gcloud refusing the deploy, whose
     # failure the tool then reports); else the tool's words, which say more than other failure words

@@ -215,3 +215,7 @@ CARRIED_ON = re.compile(r"\b(?:[Ww]ill skip|[Ss]kipping|[Ii]gnoring|[Cc]ontinuin
 # fetches what it did not find (`Could not find @datadog/datadog-ci-plugin-synthetics. Installing...`)
 FELL_BACK = re.compile(r"\b[Ff]alling back (?:to|on)\b|"
                        r"\.\s+(?:Installing|Downloading|Fetching)(?: it)?(?: now)?\.{3}\s*$")
+# ... or, on the line below a tool's `not found`, that it installs it (a Makefile's check for setup-envtest: `/bin/sh:
+# 1: /home/runner/go/bin/setup-envtest: not found`, then `=> Installing Kubebuilder test tools...`)
+NOT_FOUND = re.compile(r"\bnot found\b")
+INSTALLS_IT = re.compile(r"^\W*(?:Installing|Downloading|Fetching)\b")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
 
-from .failure_words import CARRIED_ON, FELL_BACK, RETRYING, SAID_IGNORABLE
+from .failure_words import CARRIED_ON, FELL_BACK, INSTALLS_IT, NOT_FOUND, RETRYING, SAID_IGNORABLE
 from .lines import (ERROR_WORD, FAILURE_WORD, is_warning, line_at, lines_above, lines_below, lines_hit, own_text,
                     step_of)
 from .literal_scan import LineSearch
@@ -106,6 +106,11 @@ class Lead:
             return _innermost_cause(shape.text, _first_statement(window, found))
         bare = _first(shape, window, _ERROR, uninformative=True)
         return (_command_verdict_above(shape, bare) or bare) if bare else (0, 0, "")
+
+    def went_on_past(self, found: Found) -> bool:
+        """Whether the run went on past the failure on the line `found` (it tried again, did without what failed, or
+        installed what it did not find), so that the line is no lead."""
+        return _went_on_past(self.shape.text, found) is not None
 
     def last_words(self) -> Found | None:
         """(line number, start, line) of the log's last line with words of its own (letters or digits, and not a
@@ -235,6 +240,10 @@ def _went_on_past(text: str, found: Found) -> int | None:
     own = own_text(found[2])
     if not RETRYING.search(own) and (retry := _retry_below(text, found)) is not None:
         return retry
+    if NOT_FOUND.search(own):
+        below = next(lines_below(text, found[1], found[0], 1), None)
+        if below is not None and INSTALLS_IT.match(own_text(below[2])):
+            return below[1]
     return found[1] if FELL_BACK.search(own) else None
 
 

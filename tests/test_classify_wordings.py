@@ -4699,3 +4699,16 @@ def test_a_tool_not_found_that_the_next_line_installs_is_no_lead():
     assert signature_and_line(log) == ("unknown", 6)
     # (with nothing installed below it, the missing tool is what to read)
     assert signature_and_line(log[:1] + log[2:]) == ("unknown", 1)
+
+
+def test_a_rust_programs_crash_report_is_read_at_the_panics_own_message():
+    log = ["  ✅ Build succeeded", "Oops! Turbo has crashed.", "", "Caused by ", '"name" = "turbo"',
+           '"crate_version" = "2.7.5"', '"explanation" = """',
+           "file '/w/crates/run-summary/src/execution.rs' at line 356", '"""', '"cause" = """',
+           "panicked at /w/crates/run-summary/src/execution.rs:356:14:",
+           'summary state thread finished: SendError { .. }"""', '"method" = "Panic"']
+    assert signature_and_line(log) == ("unknown", 11)
+    inline = ["Well, this is embarrassing.", "",
+              "mytool had a problem and crashed. To help us diagnose the problem you can send us a crash report.",
+              '"name" = "mytool"', '"cause" = "called `Option::unwrap()` on a `None` value"']
+    assert signature_and_line(inline) == ("unknown", 5)

@@ -4712,3 +4712,11 @@ def test_a_rust_programs_crash_report_is_read_at_the_panics_own_message():
               "mytool had a problem and crashed. To help us diagnose the problem you can send us a crash report.",
               '"name" = "mytool"', '"cause" = "called `Option::unwrap()` on a `None` value"']
     assert signature_and_line(inline) == ("unknown", 5)
+
+
+def test_super_linters_verdict_on_a_linter_is_read_at_the_linters_own_output():
+    log = ["2022-12-15 17:23:51 [ERROR]   Found errors in [sqlfluff] linter!",
+           "2022-12-15 17:23:51 [ERROR]   Error code: 2. Command output:", "------", "",
+           "User Error: No dialect was specified. You must configure a dialect or specify one on the command line.",
+           "ansi, athena, bigquery, clickhouse, databricks, db2, exasol, hive, mysql, oracle, postgres"]
+    assert signature_and_line(log) == ("unknown", 5)

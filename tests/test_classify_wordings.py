@@ -4720,3 +4720,23 @@ def test_super_linters_verdict_on_a_linter_is_read_at_the_linters_own_output():
            "User Error: No dialect was specified. You must configure a dialect or specify one on the command line.",
            "ansi, athena, bigquery, clickhouse, databricks, db2, exasol, hive, mysql, oracle, postgres"]
     assert signature_and_line(log) == ("unknown", 5)
+
+
+def test_rake_aborted_with_no_exception_below_it_is_read_at_the_error_its_task_printed_above():
+    log = ["/home/travis/.rvm/gems/ruby-1.9.3/gems/metadata-json-lint-0.0.5/lib/version_range.rb:30:in `parse': "
+           "undefined method `gsub' for nil:NilClass (NoMethodError)",
+           "\tfrom /home/travis/.rvm/gems/ruby-1.9.3/gems/metadata-json-lint-0.0.5/lib/metadata_json_lint.rb:76:in "
+           "`block in parse'",
+           "\tfrom /home/travis/.rvm/gems/ruby-1.9.3/bin/metadata-json-lint:23:in `<main>'", "rake aborted!"]
+    assert signature_and_line(log) == ("unknown", 1)
+
+
+def test_a_powershell_error_record_with_dotnets_null_reference_is_read_at_its_message():
+    log = ["========================== Starting Command Output ===========================",
+           "Invoke-ScriptAnalyzer : Object reference not set to an instance of an object.",
+           "At D:\\a\\1\\s\\.build\\CodeFormatter.ps1:122 char:24",
+           "+ CategoryInfo          : InvalidOperation: (D:\\a\\1\\s\\x.ps1:String) [Invoke-ScriptAnalyzer], "
+           "NullReferenceException",
+           "+ FullyQualifiedErrorId : RULE_ERROR,Microsoft.Windows.PowerShell.ScriptAnalyzer.Commands.InvokeCommand",
+           "##[error]PowerShell exited with code '1'.", "Finishing: Code Formatting Script"]
+    assert signature_and_line(log) == ("unknown", 2)

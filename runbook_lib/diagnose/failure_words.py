@@ -64,6 +64,9 @@ _FAILURE_WORDS = [
     # a tool giving up (debhelper's `dh_install: libfoo1 missing files (usr/lib/*/libfoo.so.1), aborting`, git's
     # `Aborting`)
     r"aborting",
+    # .NET's NullReferenceException in its own words, where a tool prints the message without the class (PowerShell's
+    # error record: `Invoke-ScriptAnalyzer : Object reference not set to an instance of an object.`)
+    r"object reference not set to an instance of an object",
     r"refusing to",   # a tool declining to go on (Nix's `is not supported on 'x86_64-darwin', refusing to evaluate.`)
     r"no executable",   # a tool missing
     r"executable (?:doesn't|does not) exist",   # ... or its binary (Playwright's browser: `Executable doesn't exist`)

@@ -4740,3 +4740,22 @@ def test_a_powershell_error_record_with_dotnets_null_reference_is_read_at_its_me
            "+ FullyQualifiedErrorId : RULE_ERROR,Microsoft.Windows.PowerShell.ScriptAnalyzer.Commands.InvokeCommand",
            "##[error]PowerShell exited with code '1'.", "Finishing: Code Formatting Script"]
     assert signature_and_line(log) == ("unknown", 2)
+
+
+def test_a_salesforce_deploys_apex_compile_failures_are_read_at_the_first():
+    log = ["Failures:", "deploy/classes/LogHandler.cls(127,29):Illegal assignment from List to List",
+           "deploy/classes/LogHandler.cls(134,52):Method does not exist or incorrect signature: void getValue()",
+           "deploy/triggers/Log.trigger(6,5):Invalid type: LogHandler",
+           "deploy/profiles/Admin.profile(Admin):In field: apexClass - no ApexClass named LogHandler found"]
+    assert signature_and_line(log) == ("unknown", 2)
+    assert not names_failure("force-app/main/default/classes/Foo.cls-meta.xml")
+
+
+@pytest.mark.parametrize("line", ["Kernel: restarting (e2fbe48d-3f4e-4761-8b97-6431f738cc6c)",
+                                  "[I 10:42:01 KernelRestarter] KernelRestarter: restarting kernel (1/5)",
+                                  "RuntimeError: Kernel died while waiting for execute reply."])
+def test_a_notebooks_kernel_dying_is_a_failure(line):
+    assert names_failure(line)
+    log = [line, "Connection lost, reconnecting in 0 seconds.",
+           "Canceled future for execute_request message before replies were done"]
+    assert signature_and_line(log) == ("unknown", 1)

@@ -67,6 +67,9 @@ _FAILURE_WORDS = [
     # .NET's NullReferenceException in its own words, where a tool prints the message without the class (PowerShell's
     # error record: `Invoke-ScriptAnalyzer : Object reference not set to an instance of an object.`)
     r"object reference not set to an instance of an object",
+    # a Jupyter kernel that died under a notebook being executed (mystmd's `Kernel: restarting (...)`, jupyter_client's
+    # `KernelRestarter: restarting kernel (1/5)`, nbclient's `Kernel died while waiting for execute reply.`)
+    r"kernel(?:restarter)?: (?:auto)?restarting|kernel died",
     r"refusing to",   # a tool declining to go on (Nix's `is not supported on 'x86_64-darwin', refusing to evaluate.`)
     r"no executable",   # a tool missing
     r"executable (?:doesn't|does not) exist",   # ... or its binary (Playwright's browser: `Executable doesn't exist`)
@@ -137,6 +140,9 @@ _FAILURE_FORMS = [
     r"(?<=nginx: )\[(?:emerg|alert|crit)\]",
     # bundler's `which is incompatible with the current version`, which it wraps after `the`
     r"(?<![\w-])incompatible with the(?: current version|(?=[ \t]*(?:\r?\n|$)))",
+    # an Apex class's or trigger's compile problem as a Salesforce deploy lists it under `Failures:`
+    # (`deploy/classes/LogHandler.cls(127,29):Illegal assignment from List to List`)
+    r"(?-i:\.(?:cls|trigger)\(\d+,\d+\):)(?=\s*\S)",
     # an exception's class in brackets ending a line (Ruby's uncaught `base.rb:65:in 'build': must subclass
     # (RuntimeError)`, and its system call errors: `shell_helpers.rb:38:in 'read': Is a directory - /tmp/env/..data
     # (Errno::EISDIR)`)

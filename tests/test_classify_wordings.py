@@ -4759,3 +4759,27 @@ def test_a_notebooks_kernel_dying_is_a_failure(line):
     log = [line, "Connection lost, reconnecting in 0 seconds.",
            "Canceled future for execute_request message before replies were done"]
     assert signature_and_line(log) == ("unknown", 1)
+
+
+def test_gradles_failed_task_and_kotlin_natives_linker_report_are_read_at_the_linkers_words():
+    log = ["06:36:18 > Task :shared:linkDebugTestIosX64 FAILED",
+           "06:36:18 e: /Applications/Xcode.app/Contents/Developer/usr/bin/ld invocation reported errors", "06:36:18 ",
+           "06:36:18 The /Applications/Xcode.app/Contents/Developer/usr/bin/ld command returned non-zero exit code: 1.",
+           "06:36:18 output:", "06:36:18 Undefined symbols for architecture x86_64:",
+           '06:36:18   "_OBJC_CLASS_$_BugsnagHandledState", referenced from:',
+           "06:36:18 ld: symbol(s) not found for architecture x86_64"]
+    assert signature_and_line(log) == ("unknown", 6)
+
+
+def test_eperm_in_its_own_words_is_a_failure():
+    log = ["Successfully installed Pygments-2.9.0 httpie-1.0.3", "make: /bin/sh: Operation not permitted",
+           "make: uname: Operation not permitted", "make: *** [Makefile:117: dependencies] Error 127"]
+    assert signature_and_line(log) == ("unknown", 2)
+
+
+def test_luarocks_verdict_on_a_dependency_is_read_at_what_git_said_above_it():
+    log = ["Installing https://luarocks.org/pgmoon-1.10.0-1.rockspec", "Cloning into 'pgmoon'...",
+           "fatal: unable to connect to github.com:", "github.com[0: 140.82.113.3]: errno=Operation timed out", "",
+           "Error: Failed installing dependency: https://luarocks.org/pgmoon-1.10.0-1.rockspec  - Failed cloning git "
+           "repo"]
+    assert signature_and_line(log) == ("unknown", 3)

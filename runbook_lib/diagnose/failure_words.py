@@ -70,6 +70,7 @@ _FAILURE_WORDS = [
     # a Jupyter kernel that died under a notebook being executed (mystmd's `Kernel: restarting (...)`, jupyter_client's
     # `KernelRestarter: restarting kernel (1/5)`, nbclient's `Kernel died while waiting for execute reply.`)
     r"kernel(?:restarter)?: (?:auto)?restarting|kernel died",
+    r"operation not permitted",   # EPERM in its own words (`make: /bin/sh: Operation not permitted`)
     r"refusing to",   # a tool declining to go on (Nix's `is not supported on 'x86_64-darwin', refusing to evaluate.`)
     r"no executable",   # a tool missing
     r"executable (?:doesn't|does not) exist",   # ... or its binary (Playwright's browser: `Executable doesn't exist`)

@@ -4783,3 +4783,29 @@ def test_luarocks_verdict_on_a_dependency_is_read_at_what_git_said_above_it():
            "Error: Failed installing dependency: https://luarocks.org/pgmoon-1.10.0-1.rockspec  - Failed cloning git "
            "repo"]
     assert signature_and_line(log) == ("unknown", 3)
+
+
+def test_eleventys_report_is_read_at_its_first_message_not_its_stack_or_require_stack():
+    log = ["10:32:52 AM: > cross-env ELEVENTY_ENV=prod eleventy",
+           "10:32:53 AM: [11ty] Problem writing Eleventy templates: (more in DEBUG output)",
+           "10:32:53 AM: [11ty] Output conflict: multiple input files are writing to `dist/index.html`.",
+           "10:32:53 AM: [11ty]   1. ./src/site/notes/a.md",
+           "10:32:53 AM: [11ty]   2. ./src/site/index.njk (via DuplicatePermalinkOutputError)",
+           "10:32:53 AM: [11ty]",
+           "10:32:53 AM: [11ty] Original error stack trace: (Repeated output has been truncated…)"]
+    assert signature_and_line(log) == ("unknown", 3)
+
+
+def test_cypress_pointing_at_the_error_below_is_read_at_that_error():
+    log = ["[FAILED] Cypress failed to start.", "[FAILED] ",
+           "[FAILED] Please refer to the error below for more details.",
+           "[FAILED] ----------",
+           "[FAILED] /root/.cache/Cypress/12.17.4/Cypress/Cypress: error while loading shared libraries: libgbm.so.1: "
+           "cannot open shared object file: No such file or directory", "[FAILED] ----------"]
+    assert signature_and_line(log) == ("unknown", 5)
+
+
+def test_playwrights_verdict_on_its_dependency_install_gives_way_to_apts_lines():
+    log = ["E: Package 'libasound2' has no installation candidate", "E: Unable to locate package libffi7",
+           "Failed to install browser dependencies", "Error: Installation process exited with code: 100"]
+    assert signature_and_line(log)[1] in (1, 2)

@@ -71,6 +71,8 @@ _FAILURE_WORDS = [
     # `KernelRestarter: restarting kernel (1/5)`, nbclient's `Kernel died while waiting for execute reply.`)
     r"kernel(?:restarter)?: (?:auto)?restarting|kernel died",
     r"operation not permitted",   # EPERM in its own words (`make: /bin/sh: Operation not permitted`)
+    # Eleventy's heading over a build's errors (`[11ty] Problem writing Eleventy templates: (more in DEBUG output)`)
+    r"\(more in debug output\)",
     r"refusing to",   # a tool declining to go on (Nix's `is not supported on 'x86_64-darwin', refusing to evaluate.`)
     r"no executable",   # a tool missing
     r"executable (?:doesn't|does not) exist",   # ... or its binary (Playwright's browser: `Executable doesn't exist`)

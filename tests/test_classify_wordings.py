@@ -4809,3 +4809,12 @@ def test_playwrights_verdict_on_its_dependency_install_gives_way_to_apts_lines()
     log = ["E: Package 'libasound2' has no installation candidate", "E: Unable to locate package libffi7",
            "Failed to install browser dependencies", "Error: Installation process exited with code: 100"]
     assert signature_and_line(log)[1] in (1, 2)
+
+
+def test_the_terraform_actions_verdict_printed_above_the_commands_output_is_read_at_terraforms_error():
+    log = ["validate: info: validating Terraform configuration in .",
+           "validate: error: failed to validate Terraform configuration in .", "",
+           "Warning: The -var and -var-file flags are not used in validate. Setting them has no effect.", "",
+           "Error: Missing required argument", "", 'The argument "region" is required, but was not set.', "",
+           "##[error]Docker run failed with exit code 1"]
+    assert signature_and_line(log) == ("unknown", 6)

@@ -4818,3 +4818,12 @@ def test_the_terraform_actions_verdict_printed_above_the_commands_output_is_read
            "Error: Missing required argument", "", 'The argument "region" is required, but was not set.', "",
            "##[error]Docker run failed with exit code 1"]
     assert signature_and_line(log) == ("unknown", 6)
+
+
+def test_an_error_that_says_only_something_went_wrong_gives_way_to_the_exception_above_it():
+    log = ["TypeError: script is not a function",
+           "      at PuppeteerManager.invokePuppeteerScriptForUrl (/w/node_modules/@lhci/cli/src/collect/pm.js:108:7)",
+           "      at processTicksAndRejections (internal/process/task_queues.js:93:5)",
+           "  Error: LHCI 'collect' has encountered a problem.",
+           "      at async run (/w/node_modules/@lhci/cli/src/cli.js:103:7)"]
+    assert signature_and_line(log) == ("unknown", 1)

@@ -176,10 +176,12 @@ def _stated_at(text: str, message: str, end: int) -> int:
 
 
 # an error that names none, on a line of its own: `An error occurred when ...`, `There was an error initializing your
-# environment.`, or only the exit status of what it ran (a Go CLI's `Error: exit status 1`, chart-releaser's on git)
+# environment.`, only the exit status of what it ran (a Go CLI's `Error: exit status 1`, chart-releaser's on git), or
+# only that something went wrong (Lighthouse CI's `Error: LHCI 'collect' has encountered a problem.`)
 # (not a report's heading, `... (exit code 1):`, nor one with its message after a colon)
 _SAYS_ONLY_AN_ERROR = re.compile(r"^\W*(?:[Aa]n (?:unexpected |unknown )?error (?:has )?occurred|"
-                                 r"[Tt]here was an error)\b[^:]*$|^(?:Error|ERROR): exit status \d+\s*$")
+                                 r"[Tt]here was an error)\b[^:]*$|^(?:Error|ERROR): exit status \d+\s*$|"
+                                 r"^\W*(?:Error|ERROR): [^:]* has encountered a problem\.?\s*$")
 
 
 # GitHub Actions' echo of the step it runs: `Run <command>`, the script's lines indented by two, `  shell: ... {0}` and

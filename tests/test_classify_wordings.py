@@ -4827,3 +4827,14 @@ def test_an_error_that_says_only_something_went_wrong_gives_way_to_the_exception
            "  Error: LHCI 'collect' has encountered a problem.",
            "      at async run (/w/node_modules/@lhci/cli/src/cli.js:103:7)"]
     assert signature_and_line(log) == ("unknown", 1)
+
+
+def test_azure_resource_managers_generic_answer_is_read_at_the_detail_it_nests():
+    log = ["New-AzureRmResourceGroupDeployment : 21:22:09 - Resource",
+           "Microsoft.Compute/virtualMachines/extensions 'adVM/CreateADForest' failed with message '{",
+           '  "status": "Failed",', '  "error": {', '    "code": "ResourceDeploymentFailure",',
+           '''    "message": "The resource operation completed with terminal provisioning state 'Failed'.",''',
+           '    "details": [', "      {", '        "code": "VMExtensionProvisioningError",',
+           '''        "message": "VM has reported a failure when processing extension 'CreateADForest'. Error ''',
+           'message: \\"The DSC Extension received an incorrect input: Compilation errors occurred while ']
+    assert signature_and_line(log) == ("unknown", 10)

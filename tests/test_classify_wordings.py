@@ -4838,3 +4838,13 @@ def test_azure_resource_managers_generic_answer_is_read_at_the_detail_it_nests()
            '''        "message": "VM has reported a failure when processing extension 'CreateADForest'. Error ''',
            'message: \\"The DSC Extension received an incorrect input: Compilation errors occurred while ']
     assert signature_and_line(log) == ("unknown", 10)
+
+
+def test_rusts_anyhow_chain_is_read_at_its_innermost_cause():
+    log = ["Publishing @scope/storage@3.1.16-3 ...", "error: Failed to publish @scope/storage@3.1.16-3", "",
+           "Caused by:", "    0: Failed to publish @scope/storage at 3.1.16-3",
+           "    1: The actor that this request was authenticated for is not authorized as a scope member for this "
+           "scope. (actorNotScopeMember)"]
+    assert signature_and_line(log) == ("unknown", 6)
+    # (numbered lines with no `Caused by:` above them are no chain)
+    assert signature_and_line(log[:3] + log[4:5]) == ("unknown", 2)

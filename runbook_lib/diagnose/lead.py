@@ -36,6 +36,9 @@ MAX_RETRY_BELOW = 2           # lines below a failure that may announce its retr
 MAX_BOX = 60                  # lines of a Terraform diagnostic box looked up through for its opening
 MAX_CAUSE_CHAIN = 40          # lines below a failure read for the causes it wraps (`Caused by: ...`)
 _CAUSED_BY = re.compile(r"Caused by: \S")
+# Rust's anyhow chain: `Caused by:` alone on its line, then the causes numbered outermost first (`    0: Failed to
+# publish @scope/pkg`, `    1: The actor ... is not authorized as a scope member for this scope.`)
+_CAUSES_HEADING, _NUMBERED_CAUSE = re.compile(r"Caused by:$"), re.compile(r"\d+: \S")
 MAX_IGNORED = 2               # lines below a tool's word that its errors do not matter (SAID_IGNORABLE) that it covers
 _ERROR, _FAILURE = LineSearch(ERROR_WORD), LineSearch(FAILURE_WORD)
 
@@ -219,14 +222,17 @@ def _step_headers(text: str) -> list[tuple[int, int]]:
 def _innermost_cause(text: str, found: Found) -> Found:
     """The last of the `Caused by: ...` lines right below the line `found` (a chain of wrapped errors, outermost
     first: maturin's `💥 maturin failed` / `Caused by: 💥 Failed to upload ...` / `Caused by: Failed to upload the wheel
-    with status 400: ...`), past a stack's frames between them; `found` itself when none follows it, or when the last
+    with status 400: ...`), or of the numbered causes under a `Caused by:` of its own (anyhow's), past a stack's frames
+    between them; `found` itself when none follows it, or when the last
     cause only repeats `found`'s own message (Clojure's compiler wrapping an exception in one that quotes it: the
     message is read where it was first said)."""
-    last = found
+    last, numbered = found, False
     for n, pos, line in lines_below(text, found[1], found[0], MAX_CAUSE_CHAIN):
         own = own_text(line).strip()
-        if _CAUSED_BY.match(own):
+        if _CAUSED_BY.match(own) or (numbered and _NUMBERED_CAUSE.match(own)):
             last = (n, pos, line)
+        elif _CAUSES_HEADING.match(own):
+            numbered = True
         elif own and not is_call_frame(line) and not is_trace_more(line):
             break
     said = own_text(last[2]).strip()[len("Caused by: "):] if last is not found else ""

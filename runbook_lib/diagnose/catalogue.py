@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from ..errors import ConfigError, ParameterError
+from .failure_words import NOT_FOUND
 from .lines import LONG_LINE, LinePattern, LineRule, bounded, first_line, lines_hit, names_failure, steps_of
 from .literal_scan import FirstHit, literals
 from .log_structure import Builder, LogShape
@@ -146,7 +147,7 @@ class Report:
         """Whether a line's own text is this report's telling line."""
         if self.past:
             return not self.in_chain(own)
-        if self.failure and (names_failure(own) or _NOT_FOUND.search(own)):
+        if self.failure and (names_failure(own) or NOT_FOUND.search(own)):
             return True
         return not (self.telling or self.failure) or any(rule.hit(own) for rule in self.telling)
 
@@ -353,7 +354,6 @@ class Catalogue:
         return self._by_id.get(chosen) if chosen else None
 
 
-_NOT_FOUND = re.compile(r"\bnot found\b")   # (`ERROR: x not found`, a program or file a tool looked for)
 
 
 def _reports_of(entry: dict, source: str) -> tuple[Report, ...]:

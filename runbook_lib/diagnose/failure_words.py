@@ -222,12 +222,13 @@ SAID_IGNORABLE = re.compile(r"\b(?:safe to ignore|can (?:safely )?be ignored|may
                             re.IGNORECASE)
 # a tool saying it carried on past a failure (`Will skip sending status report.`, `..., ignoring.`, `continuing anyway`)
 CARRIED_ON = re.compile(r"\b(?:[Ww]ill skip|[Ss]kipping|[Ii]gnoring|[Cc]ontinuing anyway)\b")
+_FETCHES = r"(?:Installing|Downloading|Fetching)"   # a tool going to get what it did not find
 # ... or, on the error's own line, that it does without what failed (`There was an error reading historical timing
 # data: file does not exist... Falling back to weighting by name.`; `falling back on a clean slate`), or that it
 # fetches what it did not find (`Could not find @datadog/datadog-ci-plugin-synthetics. Installing...`)
-FELL_BACK = re.compile(r"\b[Ff]alling back (?:to|on)\b|"
-                       r"\.\s+(?:Installing|Downloading|Fetching)(?: it)?(?: now)?\.{3}\s*$")
-# ... or, on the line below a tool's `not found`, that it installs it (a Makefile's check for setup-envtest: `/bin/sh:
-# 1: /home/runner/go/bin/setup-envtest: not found`, then `=> Installing Kubebuilder test tools...`)
+FELL_BACK = re.compile(r"\b[Ff]alling back (?:to|on)\b|\.\s+" + _FETCHES + r"(?: it)?(?: now)?\.{3}\s*$")
+# ... or, on the line below a tool's `not found` (a program or file it looked for), that it installs it (a Makefile's
+# check for setup-envtest: `/bin/sh: 1: /home/runner/go/bin/setup-envtest: not found`, then `=> Installing Kubebuilder
+# test tools...`)
 NOT_FOUND = re.compile(r"\bnot found\b")
-INSTALLS_IT = re.compile(r"^\W*(?:Installing|Downloading|Fetching)\b")
+INSTALLS_IT = re.compile(r"^\W*" + _FETCHES + r"\b")

@@ -101,7 +101,7 @@ def test_head_replay_differs_in_exactly_the_corrected_columns_and_dates(replayed
     assert result.verdict == "fail" and (result.start_date, result.end_date) == (first, last)
     assert result.figures["tables differing"] == 2
     assert "player_composite_factors" in result.summary and "over_under_result" in result.summary
-    table = result.verdict_table().set_index("table")
+    table = result.verdict_table()
     assert len(table.columns) <= 10 and list(table.index) == list(by_table)   # fits a screen, one row per table
     assert table.loc["nba_precompute.player_composite_factors", "columns differing"] == len(CORRECTED["player_composite_factors"])
     assert table.loc["nba_analytics.player_game_summary", "changed rows"] == len(pushes)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..checks import as_date
 from ..errors import NotFoundError, ParameterError, RunbookError
-from ..formats import one_line, quote_identifier
+from ..formats import keyed_table, one_line, quote_identifier
 from ..phases import OutputTable, PhaseRegistry, check_test_prefix, prefixed_dataset
 from ..protocols import TableInfo, Warehouse
 from ..results import Result
@@ -43,7 +43,7 @@ class ReplayComparison(Result):
     notes: list[str] = field(default_factory=list)     # what the comparison left out, said rather than hidden
 
     def verdict_table(self) -> pd.DataFrame:
-        """One row per table: the verdict and the counts behind it. Narrow enough for a screen: the test
+        """One row per table, keyed by it: the verdict and the counts behind it. Narrow enough for a screen: the test
         table is the production one under the prefix, and which columns differ by how much is column_table()."""
         counted = ["rows prod", "rows test", "changed rows", "changed %", "only prod", "only test", "dup. keys",
                    "columns differing"]
@@ -57,7 +57,7 @@ class ReplayComparison(Result):
             if not d.compared:   # nothing was counted: no zeros that would read as counts
                 row.update(dict.fromkeys(counted), **{"dates differing": "-"})
             rows.append(row)
-        frame = pd.DataFrame(rows, columns=["table", "verdict", *counted, "dates differing"])
+        frame = keyed_table(rows, ["table", "verdict", *counted, "dates differing"])
         return frame.astype({name: "Int64" for name in counted if name != "changed %"})
 
     def column_table(self) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable
+from typing import Any, Callable
 
 from .failure_words import CARRIED_ON, FELL_BACK, INSTALLS_IT, NOT_FOUND, RETRYING, SAID_IGNORABLE
 from .lines import (ERROR_WORD, FAILURE_WORD, is_warning, line_at, lines_above, lines_below, lines_hit, own_text,
@@ -240,27 +240,24 @@ def _innermost_cause(text: str, found: Found) -> Found:
 
 
 def _went_on_past(text: str, found: Found) -> int | None:
-    """The start of the line past which the run went on from the failure on the line `found`: the line below it that
-    says the tool tries again (_retry_below; a failure that announces its own retry, `Error uploading box! Will retry
-    in 10 seconds.`, states the cause each attempt repeats), or `found`'s own when it says the tool did without what
+    """The start of the line past which the run went on from the failure on the line `found`: one of the
+    MAX_RETRY_BELOW lines below it that says the tool tries again (a failure that announces its own retry, `Error
+    uploading box! Will retry in 10 seconds.`, states the cause each attempt repeats), the line right below a `not
+    found` that says the tool installs what it did not find, or `found`'s own when it says the tool did without what
     failed (`There was an error reading historical timing data: ... Falling back to weighting by name.`); None when
-    neither."""
+    none of these."""
     own = own_text(found[2])
-    if not RETRYING.search(own) and (retry := _retry_below(text, found)) is not None:
-        return retry
-    if NOT_FOUND.search(own):
-        below = next(lines_below(text, found[1], found[0], 1), None)
-        if below is not None and INSTALLS_IT.match(own_text(below[2])):
-            return below[1]
+    if not RETRYING.search(own) and (retry := _line_below(text, found, MAX_RETRY_BELOW, RETRYING.search)) is not None:
+        return retry   # (an attempt's own error, when it repeats the first's, is then read where it was first said)
+    if NOT_FOUND.search(own) and (installs := _line_below(text, found, 1, INSTALLS_IT.match)) is not None:
+        return installs
     return found[1] if FELL_BACK.search(own) else None
 
 
-def _retry_below(text: str, found: Found) -> int | None:
-    """The start of the line, among the MAX_RETRY_BELOW lines below the line `found`, that says the tool tries again
-    (an attempt's own error, when it repeats the first's, is then read where it was first said: _first_statement);
-    None when none does."""
-    return next((pos for _, pos, line in lines_below(text, found[1], found[0], MAX_RETRY_BELOW)
-                 if RETRYING.search(own_text(line))), None)
+def _line_below(text: str, found: Found, within: int, says: Callable[[str], Any]) -> int | None:
+    """The start of the first of the `within` lines below the line `found` whose own text `says` holds for; None when
+    none does."""
+    return next((pos for _, pos, line in lines_below(text, found[1], found[0], within) if says(own_text(line))), None)
 
 
 def _first_named(shape: LogShape, window: _Window, where: Callable[[str], bool] | None = None,

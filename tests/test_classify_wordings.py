@@ -4848,3 +4848,58 @@ def test_rusts_anyhow_chain_is_read_at_its_innermost_cause():
     assert signature_and_line(log) == ("unknown", 6)
     # (numbered lines with no `Caused by:` above them are no chain)
     assert signature_and_line(log[:3] + log[4:5]) == ("unknown", 2)
+
+
+def test_rlang_chain_in_r_is_read_at_its_innermost_cause_under_pkgdowns_heading():
+    log = ["-- Building articles -----------------------------------------------------------",
+           "Reading 'vignettes/get_started.Rmd'",
+           "-- RMarkdown error -------------------------------------------------------------", "",
+           "Quitting from lines 123-124 [unnamed-chunk-1] (get_started.Rmd)",
+           "--------------------------------------------------------------------------------",
+           "Error in `map()`:", "ℹ In index: 2.", "Caused by error in `render_rmarkdown()`:",
+           "! Failed to render RMarkdown", "Caused by error:", "! in callr subprocess.", "Caused by error:",
+           "! can't find metabolism parameters GPP.daily, ER.daily"]
+    assert signature_and_line(log) == ("unknown", 14)
+    # (a message's own bullets end no chain; a `! ...` line with no `Caused by error` above it is no cause)
+    assert signature_and_line(log[:10]) == ("unknown", 10)
+    assert signature_and_line(log[:8] + ["! the index was out of range"]) == ("unknown", 7)
+
+
+def test_no_errors_and_zero_errors_name_no_error():
+    assert not names_error("[OK] No errors") and not names_failure("[OK] No errors")
+    assert not names_failure("  0 free  1 open  1 done  0 failed")
+    assert names_failure("1 failed, 0 errors.") and names_error("Error: no such host")
+    log = ["$ php artisan code:analyse", " 78/78 [▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓] 100%", "", " [OK] No errors", "", "",
+           "ERROR: Job failed: exit code 1"]
+    assert signature_and_line(log) == ("unknown", 7)
+
+
+def test_markdownlint_findings_and_composer_audits_advisories_are_failures():
+    assert names_failure("./.github/CONTRIBUTING.md:42: MD013 Line length")
+    assert names_failure("README.md:12:81 MD013/line-length Line length [Expected: 80; Actual: 97]")
+    assert not names_failure("see docs/RULES.md:12 for MD013")
+    log = ["$ ./.ci/validation.sh markdownlint", "", "./README.md:46: MD013 Line length",
+           "./README.md:88: MD013 Line length", "./docs/GRAMMAR.md:26: MD013 Line length"]
+    assert signature_and_line(log) == ("unknown", 3)
+    assert names_failure("  Found 1 security vulnerability advisory affecting 1 package:")
+    assert names_failure("Found 3 security vulnerability advisories affecting 2 packages:")
+    assert not names_failure("found 0 vulnerabilities")
+
+
+def test_super_linters_v6_verdict_is_read_at_the_linters_output_under_it():
+    log = ["2024-11-02 01:51:51 [INFO]   Linting NATURAL_LANGUAGE items...",
+           "2024-11-02 01:51:56 [ERROR]   Found errors when linting NATURAL_LANGUAGE. Exit code: 1.",
+           "2024-11-02 01:51:56 [INFO]   Command output for NATURAL_LANGUAGE:", "------", "",
+           "/github/workspace/README.md",
+           "  34:73  ✓ error  Incorrect term: “git”, use “Git” instead  terminology"]
+    assert signature_and_line(log) == ("unknown", 7)
+
+
+def test_r_cmd_checks_failed_check_is_read_at_what_it_found():
+    check = ["* checking for file ‘pkg/DESCRIPTION’ ... OK", "* checking package dependencies ... ERROR",
+             "Packages required but not available:", "  ‘reshape2’ ‘plyr’", "", "* DONE", "Status: 1 ERROR"]
+    assert signature_and_line(check) == ("unknown", 3)
+    rhub = ["-- visae 0.1.0: ERROR", "", "  Build ID:   visae_0.1.0.tar.gz-72a6", "  Platform:   Windows Server",
+            "", "> checking package dependencies ... ERROR", "  Packages required but not available:",
+            "    'dplyr', 'ggplot2'", "", "1 error x | 0 warnings √ | 1 note x"]
+    assert signature_and_line(rhub) == ("unknown", 7)

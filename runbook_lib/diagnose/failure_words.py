@@ -11,7 +11,8 @@ import re
 
 # the word error, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a hyphenated name (apk's
 # `libgpg-error`, curl's `--show-error`), nor the stream's name (Read the Docs' `Standard Error` heading over a
-# command's stderr), as the words of FAILURE_WORD
+# command's stderr), nor a count of none (PHPStan's `[OK] No errors`, `0 errors`, koji's `0 failed`), as the words of
+# FAILURE_WORD
 # (and TeX's own form of an error with -file-line-error, `/texmf-dist/tex/latex/biblatex/biblatex.sty:2175: Text line
 # contains an invalid character.`, which latexmk and the LaTeX actions turn on)
 # (and the mark electron-builder, goreleaser and Next.js print at the level of an error, `⨯ 403 Forbidden`, istioctl's
@@ -19,7 +20,8 @@ import re
 # Chromatic's CLI prints under a step it failed, `    → ✖ Found only one commit`; and curl's own error, `curl: (52) Empty
 # reply from server`); and logrus' levels of an error in its text format, `ERRO[0000] ...`, `FATA[0034] apply
 # failed: ...`, which Go tools from docker's CLI to Hasura's print)
-ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])(?<!\{\")(?<!standard )error(?![\w-])|(?:^|(?<=\s))[⨯✘](?= \S)|"
+ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])(?<!\{\")(?<!standard )(?<!\bno )(?<!\b0 )error(?![\w-])|"
+                        r"(?:^|(?<=\s))[⨯✘](?= \S)|"
                         r"(?:^|(?<=\s))→ ✖(?= \S)|(?:^|(?<=\s))(?-i:curl: \(\d+\)) (?=\S)|"
                         r"(?:^|(?<=\n))(?-i:[^\s:]+\.(?:tex|sty|cls|dtx|ltx|def|bbx|cbx)):\d+: (?=\S)|"
                         r"(?:^|(?<=\s))(?-i:ERRO|FATA|PANI)\[\d+\] (?=\S)", re.IGNORECASE)
@@ -200,6 +202,12 @@ _FAILURE_FORMS = [
     r"(?:^|(?<=\n))[ \t]*(?:\.{1,2}/)?(?:[\w.@+-]+/)*[\w+-][\w.+-]*"
     r"\.(?:go|c|cc|cpp|h|hpp|rs|py|rb|java|kt|swift|cs|ts|tsx|js|jsx)"
     r":\d+(?::\d+)?: (?!(?:note|info|hint|notice)\b|\w*warning\b)(?=[^\s\d])",
+    # composer audit's count of the advisories that fail it (`Found 1 security vulnerability advisory affecting 1
+    # package:`, a table of each below; not npm's `found 0 vulnerabilities` after any install)
+    r"(?<![\w-])(?-i:Found) [1-9]\d* security vulnerability advisor(?:y|ies) affecting ",
+    # markdownlint's findings, one to a line, which name no error (mdl's `./README.md:191: MD013 Line length`,
+    # markdownlint-cli's `README.md:12:81 MD013/line-length Line length [Expected: 80; Actual: 97]`)
+    r"(?:^|(?<=\n))[ \t]*\S*\.(?:md|markdown):\d+(?::\d+)?:? (?-i:MD\d{3})(?=[/ ])",
     r"(?:^|(?<=\n))[ \t]*[45]\d\d (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|"
     r"Internal Server Error|Service Unavailable)(?=[ \t]*(?:\r?\n|$))",   # an HTTP status line
     # ... and a server's answer with an error's status, as a client reports it (fastlane's Firebase App Distribution:
@@ -207,7 +215,7 @@ _FAILURE_FORMS = [
     r"(?<![\w-])(?:responded|answered|replied) with (?:(?:HTTP )?status(?: code)?:? )?[45]\d\d(?!\d)",
 ]
 # (the words, whole, and not after `standard `: the stream's name, as in ERROR_WORD, is no error)
-FAILURE_WORD = re.compile(r"(?<![\w-])(?<!standard )(?:" + "|".join(_FAILURE_WORDS) + r")(?![\w-])|"
+FAILURE_WORD = re.compile(r"(?<![\w-])(?<!standard )(?<!\bno )(?<!\b0 )(?:" + "|".join(_FAILURE_WORDS) + r")(?![\w-])|"
                           + "|".join(_FAILURE_FORMS), re.IGNORECASE)
 
 

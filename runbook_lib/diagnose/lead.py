@@ -39,6 +39,9 @@ _CAUSED_BY = re.compile(r"Caused by: \S")
 # Rust's anyhow chain: `Caused by:` alone on its line, then the causes numbered outermost first (`    0: Failed to
 # publish @scope/pkg`, `    1: The actor ... is not authorized as a scope member for this scope.`)
 _CAUSES_HEADING, _NUMBERED_CAUSE = re.compile(r"Caused by:$"), re.compile(r"\d+: \S")
+# R's rlang chain: `Error in `map()`:`, its message's bullets (`! ...`, `ℹ In index: 2.`), then each cause it wraps
+# under `Caused by error in `render_rmarkdown()`:` or `Caused by error:`, its message on the `! ...` line below
+_RLANG_CAUSED_BY, _RLANG_BULLET = re.compile(r"Caused by error(?: in .+)?:$"), re.compile(r"[!ℹ✖•*] \S")
 MAX_IGNORED = 2               # lines below a tool's word that its errors do not matter (SAID_IGNORABLE) that it covers
 _ERROR, _FAILURE = LineSearch(ERROR_WORD), LineSearch(FAILURE_WORD)
 
@@ -222,17 +225,23 @@ def _step_headers(text: str) -> list[tuple[int, int]]:
 def _innermost_cause(text: str, found: Found) -> Found:
     """The last of the `Caused by: ...` lines right below the line `found` (a chain of wrapped errors, outermost
     first: maturin's `💥 maturin failed` / `Caused by: 💥 Failed to upload ...` / `Caused by: Failed to upload the wheel
-    with status 400: ...`), or of the numbered causes under a `Caused by:` of its own (anyhow's), past a stack's frames
-    between them; `found` itself when none follows it, or when the last
-    cause only repeats `found`'s own message (Clojure's compiler wrapping an exception in one that quotes it: the
-    message is read where it was first said)."""
-    last, numbered = found, False
+    with status 400: ...`), of the numbered causes under a `Caused by:` of its own (anyhow's), or of the `! ...`
+    messages under rlang's `Caused by error:` (past the bullets of a message that ends with a colon), past a stack's
+    frames between them; `found` itself when none follows it, or when the last cause only repeats `found`'s own
+    message (Clojure's compiler wrapping an exception in one that quotes it: the message is read where it was first
+    said)."""
+    last, numbered, rlang_cause = found, False, False
     for n, pos, line in lines_below(text, found[1], found[0], MAX_CAUSE_CHAIN):
         own = own_text(line).strip()
-        if _CAUSED_BY.match(own) or (numbered and _NUMBERED_CAUSE.match(own)):
-            last = (n, pos, line)
+        if _CAUSED_BY.match(own) or (numbered and _NUMBERED_CAUSE.match(own)) or \
+                (rlang_cause and own.startswith("! ")):
+            last, rlang_cause = (n, pos, line), False
         elif _CAUSES_HEADING.match(own):
             numbered = True
+        elif _RLANG_CAUSED_BY.match(own):
+            rlang_cause = True
+        elif _RLANG_BULLET.match(own) and found[2].rstrip().endswith(":"):
+            continue   # (a bullet of an rlang message: the chain goes on below it)
         elif own and not is_call_frame(line) and not is_trace_more(line):
             break
     said = own_text(last[2]).strip()[len("Caused by: "):] if last is not found else ""

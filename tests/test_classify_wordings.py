@@ -4903,3 +4903,43 @@ def test_r_cmd_checks_failed_check_is_read_at_what_it_found():
             "", "> checking package dependencies ... ERROR", "  Packages required but not available:",
             "    'dplyr', 'ggplot2'", "", "1 error x | 0 warnings √ | 1 note x"]
     assert signature_and_line(rhub) == ("unknown", 7)
+
+
+def test_xbps_spack_and_cmd_failures_are_named():
+    assert names_failure("libuuid-2.33.2_1 (update) breaks installed pkg `util-linux-2.33.1_2'")
+    assert names_failure("==>   libcap/2qvjiq6 (in stack e4s-oneapi) was reported broken here: https://x/jobs/1")
+    assert names_failure("The syntax of the command is incorrect.")
+    log = ["Package 'shadow' is up to date.", "libuuid-2.33.2_1 (update) breaks installed pkg `libfdisk-2.33.1_2'",
+           "libblkid-2.33.2_1 (update) breaks installed pkg `util-linux-2.33.1_2'",
+           "Transaction aborted due to unresolved dependencies."]
+    assert signature_and_line(log) == ("unknown", 2)
+
+
+def test_gitlabs_kubernetes_executor_verdict_gives_way_to_the_jobs_own_words():
+    log = ["==>   libcap/2qvjiq6 (in stack e4s-oneapi) was reported broken here: https://x/jobs/1", "",
+           "Cleaning up project directory and file based variables", "",
+           "ERROR: Job failed: command terminated with exit code 1"]
+    assert signature_and_line(log) == ("unknown", 1)
+
+
+def test_nx_verdict_over_many_projects_is_read_at_the_first_failed_task():
+    log = ["  qualifications: [vite:dts] Declaration files built in 8961ms.", "",
+           "    >  NX   Running target build for 3 projects and 8 tasks they depend on failed",
+           "    Tasks not run because their dependencies failed or --nx-bail=true:", "",
+           "    - orchestrator:build:production", "", "    Failed tasks:", "",
+           "    - qualification-project:build:production", "  ERROR: Job failed: exit code 1"]
+    assert signature_and_line(log) == ("unknown", 10)
+    # (its verdict on one target names the task)
+    one = ['>  NX   ERROR  Running target "check-in:build" failed', "", "Failed tasks:", "",
+           "- check-in:build:production"]
+    assert signature_and_line(one) == ("unknown", 1)
+
+
+def test_apks_unable_to_select_packages_is_read_at_the_package_at_fault():
+    log = [">>> rtx: Analyzing dependencies...", "ERROR: unable to select packages:",
+           "  .makedepends-rtx-20230601.070511:", "    masked in: cache",
+           "    satisfies: world[.makedepends-rtx=20230601.070511]", "  cargo-auditable (no such package):",
+           "    required by: .makedepends-rtx-20230601.070511[cargo-auditable]", ">>> ERROR: rtx: builddeps failed"]
+    assert signature_and_line(log) == ("unknown", 6)
+    breaks = ["ERROR: unable to select packages:", "  libexpat-2.7.4-r0:", "    breaks: world[libexpat=2.7.5-r0]"]
+    assert signature_and_line(breaks) == ("unknown", 3)

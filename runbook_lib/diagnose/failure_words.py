@@ -35,6 +35,7 @@ _FAILURE_WORDS = [
     # ... and Windows' (cmd's `'x' is not recognized as an internal or external command,`, PowerShell's `The term 'x' is
     # not recognized as the name of a cmdlet, function, ...`)
     r"is not recognized as (?:an internal or external command|the name of a cmdlet)",
+    r"the syntax of the command is incorrect",   # ... and cmd's on a line of a batch file it could not parse
     # ... and the docker CLI refusing how it was called (`"docker build" requires exactly 1 argument.`)
     r'"[\w -]+" requires (?:exactly|at least|at most) \d+ arguments?',
     r"sh: (?:\d+: )?\S+: not found",   # dash's command not found (`sh: 1: tsc: not found`; `sh: npm: not found`)
@@ -42,6 +43,12 @@ _FAILURE_WORDS = [
     # git's status of a ref a push could not update (` ! [rejected]  main -> main (fetch first)`; not `[remote
     # rejected] ... (pre-receive hook declined)`, a platform's verdict on a push whose build failed)
     r"! \[rejected\]",
+    # a package manager refusing an update that breaks what is installed (xbps: `libuuid-2.33.2_1 (update) breaks
+    # installed pkg `util-linux-2.33.1_2'`, then `Transaction aborted due to unresolved dependencies.`)
+    r"breaks installed pkg",
+    # Spack's CI on a package another job of the pipeline failed to build (`==>   libcap/2qvjiq6 (in stack e4s-oneapi)
+    # was reported broken here: https://gitlab.spack.io/...`)
+    r"was reported broken",
     # a download or an archive found broken (Transporter's `A downloaded software component is corrupted and ...`)
     r"is corrupt(?:ed)?",
     r"no such host",   # Go's resolver (`dial tcp: lookup goproxy.example.net on 10.233.0.10:53: no such host`)

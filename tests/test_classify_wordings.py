@@ -4943,3 +4943,10 @@ def test_apks_unable_to_select_packages_is_read_at_the_package_at_fault():
     assert signature_and_line(log) == ("unknown", 6)
     breaks = ["ERROR: unable to select packages:", "  libexpat-2.7.4-r0:", "    breaks: world[libexpat=2.7.5-r0]"]
     assert signature_and_line(breaks) == ("unknown", 3)
+
+
+def test_gos_executable_file_not_found_is_a_failure():
+    log = ["! 'kvm2' driver reported an issue: exec: \"virsh\": executable file not found in $PATH",
+           "* Suggestion: Install libvirt", "* Documentation: https://minikube.sigs.k8s.io/docs/drivers/kvm2/", "",
+           "X kvm2 does not appear to be installed"]
+    assert signature_and_line(log) == ("unknown", 1)

@@ -40,6 +40,7 @@ _FAILURE_WORDS = [
     r'"[\w -]+" requires (?:exactly|at least|at most) \d+ arguments?',
     r"sh: (?:\d+: )?\S+: not found",   # dash's command not found (`sh: 1: tsc: not found`; `sh: npm: not found`)
     r"no such file or directory",
+    r"executable file not found in \$PATH",   # Go's os/exec on a program it could not find (`exec: "virsh": ...`)
     # git's status of a ref a push could not update (` ! [rejected]  main -> main (fetch first)`; not `[remote
     # rejected] ... (pre-receive hook declined)`, a platform's verdict on a push whose build failed)
     r"! \[rejected\]",

@@ -4950,3 +4950,10 @@ def test_gos_executable_file_not_found_is_a_failure():
            "* Suggestion: Install libvirt", "* Documentation: https://minikube.sigs.k8s.io/docs/drivers/kvm2/", "",
            "X kvm2 does not appear to be installed"]
     assert signature_and_line(log) == ("unknown", 1)
+
+
+def test_gons_error_notarizing_is_read_past_multierrors_headings():
+    log = ["13:27:01     Error notarizing", "13:27:01 ", "13:27:01 ❗️ Error notarizing:", "13:27:01 ",
+           "13:27:01 1 error occurred:", "13:27:01 \t* 1 error occurred:",
+           "13:27:01 \t* You must first sign the relevant contracts online. (1048) (1048)"]
+    assert signature_and_line(log) == ("unknown", 7)

@@ -4957,3 +4957,13 @@ def test_gons_error_notarizing_is_read_past_multierrors_headings():
            "13:27:01 1 error occurred:", "13:27:01 \t* 1 error occurred:",
            "13:27:01 \t* You must first sign the relevant contracts online. (1048) (1048)"]
     assert signature_and_line(log) == ("unknown", 7)
+
+
+def test_commons_execs_process_exit_is_read_at_the_exception_above_it():
+    log = ['16:37:10 Exception in thread "main" ru.yandex.qatools.allure.data.ReportGenerationException: Could not '
+           'find any allure results',
+           "16:37:10 \tat ru.yandex.qatools.allure.data.AllureReportGenerator.generate(AllureReportGenerator.java:58)",
+           "16:37:10 Command aborted due to exception {}.",
+           "16:37:10 org.apache.commons.exec.ExecuteException: Process exited with an error: 1 (Exit value: 1)",
+           "16:37:10 \tat org.apache.commons.exec.DefaultExecutor.executeInternal(DefaultExecutor.java:404)"]
+    assert signature_and_line(log) == ("unknown", 1)

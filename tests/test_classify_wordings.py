@@ -4967,3 +4967,15 @@ def test_commons_execs_process_exit_is_read_at_the_exception_above_it():
            "16:37:10 org.apache.commons.exec.ExecuteException: Process exited with an error: 1 (Exit value: 1)",
            "16:37:10 \tat org.apache.commons.exec.DefaultExecutor.executeInternal(DefaultExecutor.java:404)"]
     assert signature_and_line(log) == ("unknown", 1)
+
+
+def test_an_image_manifest_not_found_is_a_failure_under_powershells_error_record():
+    assert names_failure("manifest for microsoft/windowsservercore:latest not found")
+    assert names_failure("Error response from daemon: manifest unknown: manifest unknown")
+    log = ["docker build -t docker-cli-builder .", "Step 1/16 : FROM microsoft/windowsservercore",
+           "docker : manifest for microsoft/windowsservercore:latest not found", "At line:1 char:1",
+           "+ docker build -t docker-cli-builder .", "+ ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",
+           "    + CategoryInfo          : NotSpecified: (manifest for mi...atest not found:String) [], RemoteException",
+           "    + FullyQualifiedErrorId : NativeCommandError", " ",
+           "Command executed with exception: manifest for microsoft/windowsservercore:latest not found"]
+    assert signature_and_line(log) == ("unknown", 3)

@@ -95,6 +95,9 @@ _FAILURE_WORDS = [
     r"(?:less|lower|older) than the minimum(?: required| supported)?(?: version)?",
     # ... or pulling an image that has none for its platform (`no matching manifest for windows/amd64 10.0.17763`)
     r"no matching manifest for",
+    # ... or one that has no such tag or digest (`manifest for microsoft/windowsservercore:latest not found`, the
+    # registry's `manifest unknown`)
+    r"manifest for \S+ not found", r"manifest unknown",
     # yum's and dnf's refusal to install packages from a repository whose keys it lacks (`However, you do not have any
     # GPG public keys installed. You need to download`, then its advice and `Problem repository: [...]`)
     r"you do not have any gpg public keys installed",

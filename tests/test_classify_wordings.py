@@ -4979,3 +4979,24 @@ def test_an_image_manifest_not_found_is_a_failure_under_powershells_error_record
            "    + FullyQualifiedErrorId : NativeCommandError", " ",
            "Command executed with exception: manifest for microsoft/windowsservercore:latest not found"]
     assert signature_and_line(log) == ("unknown", 3)
+
+
+def test_rustfmts_diff_is_a_failure():
+    assert names_failure("Diff in /home/travis/build/gnzlbg/ctest/src/lib.rs at line 721:")
+    assert names_failure("Diff in /src/lib.rs:721:")
+    assert not names_failure("Diff in behaviour at line 3: see the notes")
+    log = ["Diff in /home/travis/build/x/src/lib.rs at line 721:", "             should_test: false,",
+           "-        .generate(\"src/t1.rs\", \"t1gen.rs\");", "+        }).generate(\"src/t1.rs\", \"t1gen.rs\");",
+           "     ctest::TestGenerator::new()"]
+    assert signature_and_line(log) == ("unknown", 1)
+
+
+def test_a_github_run_line_showing_a_comment_is_no_output():
+    log = ["Run # If you encounter an error with any of the commands below", "Fetching index",
+           "Verifying the Minimum Supported Rust Version (MSRV) for toolchain x86_64-unknown-linux-gnu",
+           "Using check command cargo check", "   Failed check command cargo check didn't succeed",
+           "Crate source was found to be incompatible with its MSRV '1.76.0', as defined in 'Cargo.toml'",
+           "Error: Process completed with exit code 1."]
+    assert signature_and_line(log) == ("unknown", 5)
+    # (a `Run` line that is the tool's own words, ACR's, still is)
+    assert signature_and_line(["Step 1/2 : FROM x", "Run ID: ca6 failed after 1m9s. Error: failed during run"])[1] == 2

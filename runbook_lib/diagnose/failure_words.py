@@ -191,6 +191,8 @@ _FAILURE_FORMS = [
     r"(?<![\w-])version [`'][\w.@-]+' not found \(required by ",
     # a formatter's check refusing a file it would rewrite (black's and ruff's `would reformat src/app.py`)
     r"(?:^|(?<=\s))(?-i:would reformat) (?=\S)",
+    # ... and rustfmt's (`cargo fmt --check`: `Diff in /src/lib.rs at line 721:`, since 1.5 `Diff in /src/lib.rs:721:`)
+    r"(?:^|(?<=\n))[ \t]*(?-i:Diff in) \S+(?: at line \d+|:\d+):(?=[ \t]*(?:\r?\n|$))",
     # macOS's dynamic loader unable to start a program (`dyld[7460]: Symbol not found: ...`, `dyld: Library not loaded:`)
     r"(?<![\w-])(?-i:dyld)(?:\[\d+\])?: (?-i:Symbol not found|Library not loaded)",
     # the Scala.js linker on what a program refers to but no class defines (`Referring to non-existent class x.Y$`)

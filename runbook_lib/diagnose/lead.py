@@ -193,6 +193,9 @@ _SAYS_ONLY_AN_ERROR = re.compile(r"^\W*(?:[Aa]n (?:unexpected |unknown )?error (
 # GitHub Actions' echo of the step it runs: `Run <command>`, the script's lines indented by two, `  shell: ... {0}` and
 # the step's `  env:`, each variable indented by four (less the indentation a paste's dedent took off)
 _STEP_SHELL = re.compile(r"^( *)shell: [^\n]*\{0\}[ \t\r]*$", re.MULTILINE)
+# ... and its `Run` line alone, when the script it shows starts with a shell comment (`Run # If you encounter an error
+# with any of the commands below`): never output, whether or not the paste kept the lines below it
+_STEP_RUN_COMMENT = re.compile(r"^Run #[^\n]*", re.MULTILINE)
 MAX_STEP_SCRIPT = 20   # lines of a step's script looked through for its `Run` line
 
 
@@ -219,6 +222,7 @@ def _step_headers(text: str) -> list[tuple[int, int]]:
             while text.startswith(indent + "  ", end):
                 end += len(line_at(text, end)) + 1
         spans.append((start, min(end, len(text))))
+    spans += [(m.start(), m.end()) for m in _STEP_RUN_COMMENT.finditer(text)] if "Run #" in text else []
     return spans
 
 

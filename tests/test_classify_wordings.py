@@ -5000,3 +5000,15 @@ def test_a_github_run_line_showing_a_comment_is_no_output():
     assert signature_and_line(log) == ("unknown", 5)
     # (a `Run` line that is the tool's own words, ACR's, still is)
     assert signature_and_line(["Step 1/2 : FROM x", "Run ID: ca6 failed after 1m9s. Error: failed during run"])[1] == 2
+
+
+def test_pip_audits_finding_and_a_maven_goals_message_below_it():
+    assert names_failure("Found 1 known vulnerability, ignored 8 in 1 package")
+    assert names_failure("Found 2 known vulnerabilities in 1 package")
+    assert not names_failure("No known vulnerabilities found")
+    goal = ["Error:  Failed to execute goal org.owasp:dependency-check-maven:6.1.1:check (check) on project x: ",
+            "Error:  ", "Error:  One or more dependencies were identified with vulnerabilities: ", "Error:  ",
+            "Error:  java-cfenv-boot-2.3.0.jar: CVE-2020-5421, CVE-2018-1272", "Error:  ",
+            "Error:  See the dependency-check report for more details.", "Error:  -> [Help 1]"]
+    assert signature_and_line(goal)[1] in (3, 4, 5, 6)
+    assert signature_and_line(goal)[1] != 1

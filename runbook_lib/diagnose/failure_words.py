@@ -218,6 +218,9 @@ _FAILURE_FORMS = [
     # composer audit's count of the advisories that fail it (`Found 1 security vulnerability advisory affecting 1
     # package:`, a table of each below; not npm's `found 0 vulnerabilities` after any install)
     r"(?<![\w-])(?-i:Found) [1-9]\d* security vulnerability advisor(?:y|ies) affecting ",
+    # ... and pip-audit's (`Found 1 known vulnerability, ignored 8 in 1 package`, `Found 2 known vulnerabilities in 1
+    # package`)
+    r"(?<![\w-])(?-i:Found) [1-9]\d* known vulnerabilit(?:y|ies)\b",
     # markdownlint's findings, one to a line, which name no error (mdl's `./README.md:191: MD013 Line length`,
     # markdownlint-cli's `README.md:12:81 MD013/line-length Line length [Expected: 80; Actual: 97]`)
     r"(?:^|(?<=\n))[ \t]*\S*\.(?:md|markdown):\d+(?::\d+)?:? (?-i:MD\d{3})(?=[/ ])",

@@ -659,6 +659,7 @@ NEXUS_STAGING = ['[ERROR] Rule failure while trying to close staging repository 
     (OPAM_BUILD, "unknown", 9),                 # opam's report on a package that failed: its output's error
     (NPM_GIT, "unknown", 4),                    # npm running git for a dependency: git's own error
     (PIPER_STEP, "unknown", 10),                # SAP's Piper library on a step: the error under `The error was:`
+    (["`" + PIPER_STEP[0].removeprefix("13:28:03  -")] + PIPER_STEP[1:], "unknown", 10),   # ... a dash lost in a paste
     (ELM_LOADER, "unknown", 6),                 # the Elm compiler under a bundler's loader: what its report says
     (STACK_NESTED, "unknown", 7),               # Haskell's Stack, an error wrapping another: the inner message
     (IONIC_RUN, "unknown", 6),                  # the Ionic CLI on a command it ran: the command's own error

@@ -181,13 +181,17 @@ def _stated_at(text: str, message: str, end: int) -> int:
     return at
 
 
-# an error that names none, on a line of its own: `An error occurred when ...`, `There was an error initializing your
-# environment.`, only the exit status of what it ran (a Go CLI's `Error: exit status 1`, chart-releaser's on git), or
-# only that something went wrong (Lighthouse CI's `Error: LHCI 'collect' has encountered a problem.`)
-# (not a report's heading, `... (exit code 1):`, nor one with its message after a colon)
-_SAYS_ONLY_AN_ERROR = re.compile(r"^\W*(?:[Aa]n (?:unexpected |unknown )?error (?:has )?occurred|"
-                                 r"[Tt]here was an error)\b[^:]*$|^(?:Error|ERROR): exit status \d+\s*$|"
-                                 r"^\W*(?:Error|ERROR): [^:]* has encountered a problem\.?\s*$")
+# An error that names none, on a line of its own: a declarative table, one wording per entry with what prints it
+# (each matched against a line's own text, whole). A new tool's way of saying only that it failed is one more entry.
+_SAYS_ONLY_AN_ERROR_WORDINGS = [
+    # `An error occurred when ...`, `There was an error initializing your environment.` (not a report's heading,
+    # `... (exit code 1):`, nor one with its message after a colon)
+    r"\W*(?:[Aa]n (?:unexpected |unknown )?error (?:has )?occurred|[Tt]here was an error)\b[^:]*",
+    r"(?:Error|ERROR): exit status \d+\s*",   # only the exit status of what it ran (a Go CLI's, chart-releaser's)
+    # only that something went wrong (Lighthouse CI's `Error: LHCI 'collect' has encountered a problem.`)
+    r"\W*(?:Error|ERROR): [^:]* has encountered a problem\.?\s*",
+]
+_SAYS_ONLY_AN_ERROR = re.compile("|".join(f"^(?:{w})$" for w in _SAYS_ONLY_AN_ERROR_WORDINGS))
 
 
 # GitHub Actions' echo of the step it runs: `Run <command>`, the script's lines indented by two, `  shell: ... {0}` and

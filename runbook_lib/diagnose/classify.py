@@ -238,19 +238,22 @@ def _line_to_read(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -
     source line Node.js quoted to the exception below its caret, a tool's report that only announces itself to its
     telling line below, and a builder's verdict (a summary line) to the cause it sums up (or that cause's exception)."""
     here = _exception_of(shape, here)
-    lineno, start, line = here
-    if cat.report_opened_by(line) is not None and (telling := _telling_line(cat, shape, here)) != here:
-        # (a telling line may head an exception too: the source line Node.js quotes above a SyntaxError's caret)
-        # (and when that exception is a verdict on a script, `RuntimeError: Failed to run the build script for part
+    if cat.report_opened_by(here[2]) is not None and (telling := _telling_line(cat, shape, here)) != here:
+        # (a telling line may head an exception too: the source line Node.js quotes above a SyntaxError's caret; and
+        # when that exception is a verdict on a script, `RuntimeError: Failed to run the build script for part
         # 'gateway'.` from snapcraft's craftctl, the script's own output above the report says why)
         here = _exception_of(shape, telling)
-        lineno, start, line = here
-        if here == telling or not cat.is_summary(line):
+        if here == telling:
             return here
     # (a verdict that could open a report with none below it, `... exit status 65` with no `STDERR:`, still sums up)
-    if cat.is_summary(line) and (cause := shape.cause_of(start, lineno)) is not None:
-        # a traceback above a verdict (Cloud Run's on a container that exited): its exception says why; a report
-        # there (a buildpack's chain of wrapped errors above the lifecycle's verdict), its telling line
+    return _cause_of_verdict(cat, shape, here)
+
+
+def _cause_of_verdict(cat: Catalogue, shape: LogShape, here: tuple[int, int, str]) -> tuple[int, int, str]:
+    """The line to read for a builder's verdict (a summary line) `here`: the cause it sums up, and there a traceback's
+    exception (Cloud Run's verdict on a container that exited) or a report's telling line (a buildpack's chain of
+    wrapped errors above the lifecycle's verdict); `here` itself when it is no verdict or nothing above says why."""
+    if cat.is_summary(here[2]) and (cause := shape.cause_of(here[1], here[0])) is not None:
         return python_exception(shape.text, cause[1], cause[0]) or _telling_line(cat, shape, cause)
     return here
 

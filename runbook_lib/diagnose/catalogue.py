@@ -354,8 +354,6 @@ class Catalogue:
         return self._by_id.get(chosen) if chosen else None
 
 
-
-
 def _reports_of(entry: dict, source: str) -> tuple[Report, ...]:
     """The reports of a catalogue `reports` entry: one for each wording of its first line (`opens`), all read the same
     way."""

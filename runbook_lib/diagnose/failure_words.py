@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+# (what the words of ERROR_WORD and FAILURE_WORD may not follow: the stream's name, `standard `, and a count of none)
+_NAMES_NONE = r"(?<!standard )(?<!\bno )(?<!\b0 )"
+
 # the word error, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a hyphenated name (apk's
 # `libgpg-error`, curl's `--show-error`), nor the stream's name (Read the Docs' `Standard Error` heading over a
 # command's stderr), nor a count of none (PHPStan's `[OK] No errors`, `0 errors`, koji's `0 failed`), as the words of
@@ -20,8 +23,7 @@ import re
 # Chromatic's CLI prints under a step it failed, `    → ✖ Found only one commit`; and curl's own error, `curl: (52) Empty
 # reply from server`); and logrus' levels of an error in its text format, `ERRO[0000] ...`, `FATA[0034] apply
 # failed: ...`, which Go tools from docker's CLI to Hasura's print)
-ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])(?<!\{\")(?<!standard )(?<!\bno )(?<!\b0 )error(?![\w-])|"
-                        r"(?:^|(?<=\s))[⨯✘](?= \S)|"
+ERROR_WORD = re.compile(r"(?<![^\W\d]|[-_])(?<!\{\")" + _NAMES_NONE + r"error(?![\w-])|(?:^|(?<=\s))[⨯✘](?= \S)|"
                         r"(?:^|(?<=\s))→ ✖(?= \S)|(?:^|(?<=\s))(?-i:curl: \(\d+\)) (?=\S)|"
                         r"(?:^|(?<=\n))(?-i:[^\s:]+\.(?:tex|sty|cls|dtx|ltx|def|bbx|cbx)):\d+: (?=\S)|"
                         r"(?:^|(?<=\s))(?-i:ERRO|FATA|PANI)\[\d+\] (?=\S)", re.IGNORECASE)
@@ -215,12 +217,11 @@ _FAILURE_FORMS = [
     r"(?:^|(?<=\n))[ \t]*(?:\.{1,2}/)?(?:[\w.@+-]+/)*[\w+-][\w.+-]*"
     r"\.(?:go|c|cc|cpp|h|hpp|rs|py|rb|java|kt|swift|cs|ts|tsx|js|jsx)"
     r":\d+(?::\d+)?: (?!(?:note|info|hint|notice)\b|\w*warning\b)(?=[^\s\d])",
-    # composer audit's count of the advisories that fail it (`Found 1 security vulnerability advisory affecting 1
-    # package:`, a table of each below; not npm's `found 0 vulnerabilities` after any install)
-    r"(?<![\w-])(?-i:Found) [1-9]\d* security vulnerability advisor(?:y|ies) affecting ",
-    # ... and pip-audit's (`Found 1 known vulnerability, ignored 8 in 1 package`, `Found 2 known vulnerabilities in 1
-    # package`)
-    r"(?<![\w-])(?-i:Found) [1-9]\d* known vulnerabilit(?:y|ies)\b",
+    # an audit's count of the vulnerabilities that fail it: composer audit's (`Found 1 security vulnerability advisory
+    # affecting 1 package:`, a table of each below) and pip-audit's (`Found 1 known vulnerability, ignored 8 in 1
+    # package`); not npm's `found 0 vulnerabilities` after any install
+    r"(?<![\w-])(?-i:Found) [1-9]\d* "
+    r"(?:security vulnerability advisor(?:y|ies) affecting |known vulnerabilit(?:y|ies)\b)",
     # markdownlint's findings, one to a line, which name no error (mdl's `./README.md:191: MD013 Line length`,
     # markdownlint-cli's `README.md:12:81 MD013/line-length Line length [Expected: 80; Actual: 97]`)
     r"(?:^|(?<=\n))[ \t]*\S*\.(?:md|markdown):\d+(?::\d+)?:? (?-i:MD\d{3})(?=[/ ])",
@@ -230,8 +231,8 @@ _FAILURE_FORMS = [
     # `the server responded with status 400`; `responded with 403 Forbidden`)
     r"(?<![\w-])(?:responded|answered|replied) with (?:(?:HTTP )?status(?: code)?:? )?[45]\d\d(?!\d)",
 ]
-# (the words, whole, and not after `standard `: the stream's name, as in ERROR_WORD, is no error)
-FAILURE_WORD = re.compile(r"(?<![\w-])(?<!standard )(?<!\bno )(?<!\b0 )(?:" + "|".join(_FAILURE_WORDS) + r")(?![\w-])|"
+# (the words, whole, and not after `standard ` nor a count of none, as in ERROR_WORD)
+FAILURE_WORD = re.compile(r"(?<![\w-])" + _NAMES_NONE + "(?:" + "|".join(_FAILURE_WORDS) + r")(?![\w-])|"
                           + "|".join(_FAILURE_FORMS), re.IGNORECASE)
 
 

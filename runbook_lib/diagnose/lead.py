@@ -239,6 +239,7 @@ def _innermost_cause(text: str, found: Found) -> Found:
     message (Clojure's compiler wrapping an exception in one that quotes it: the message is read where it was first
     said)."""
     last, numbered, rlang_cause = found, False, False
+    has_bullets = found[2].rstrip().endswith(":")   # (an rlang message whose bullets follow it: `Error in `map()`:`)
     for n, pos, line in lines_below(text, found[1], found[0], MAX_CAUSE_CHAIN):
         own = own_text(line).strip()
         if _CAUSED_BY.match(own) or (numbered and _NUMBERED_CAUSE.match(own)) or \
@@ -248,8 +249,8 @@ def _innermost_cause(text: str, found: Found) -> Found:
             numbered = True
         elif _RLANG_CAUSED_BY.match(own):
             rlang_cause = True
-        elif _RLANG_BULLET.match(own) and found[2].rstrip().endswith(":"):
-            continue   # (a bullet of an rlang message: the chain goes on below it)
+        elif has_bullets and _RLANG_BULLET.match(own):
+            continue   # (a bullet of the message: the chain goes on below it)
         elif own and not is_call_frame(line) and not is_trace_more(line):
             break
     said = own_text(last[2]).strip()[len("Caused by: "):] if last is not found else ""

@@ -108,6 +108,10 @@ def test_head_replay_differs_in_exactly_the_corrected_columns_and_dates(replayed
     assert set(table["verdict"]) == {"FAIL", "PASS"}
     columns = result.column_table()
     assert sorted(columns["column"]) == sorted({"over_under_result"} | CORRECTED["player_composite_factors"])
+    assert set(columns.index) == {"nba_analytics.player_game_summary", "nba_precompute.player_composite_factors"}
+    by_column = columns.set_index("column")["max |delta|"]   # a text column has no difference to measure
+    assert by_column["over_under_result"] == "-"
+    assert all(isinstance(by_column[c], float) and by_column[c] > 0 for c in CORRECTED["player_composite_factors"])
 
 
 def test_a_replay_of_the_code_production_ran_matches_production_everywhere(replayed):
@@ -309,7 +313,7 @@ def test_planted_schema_changes_and_a_missing_production_table_are_findings_tabl
     assert offense.summary == ("plant_nba_analytics.team_offense_game_summary cannot be compared with "
                                "nba_analytics.team_offense_game_summary: test lacks key column team_abbr.")
     assert result.figures["schema differences"] == 2 and summary.figures["schema differences"] == 1
-    columns = result.column_table().set_index(["table", "column"])
+    columns = result.column_table().set_index("column", append=True)   # keyed by table: (table, column)
     assert columns.loc[("nba_analytics.player_game_summary", "points"), "schema"] == "missing in test"
     assert columns.loc[("nba_analytics.team_offense_game_summary", "team_abbr"), "schema"] == "missing in test"
     tg.warehouse.execute("DROP TABLE `nba_analytics.player_game_summary`")

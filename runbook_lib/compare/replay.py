@@ -61,8 +61,9 @@ class ReplayComparison(Result):
         return frame.astype({name: "Int64" for name in counted if name != "changed %"})
 
     def column_table(self) -> pd.DataFrame:
-        """Per table and column that differs in its values or its schema: mismatches, share of matched
-        rows, dates, largest difference, and how the column changed (missing or added in test, retyped)."""
+        """Per table (its key) and column that differs in its values or its schema: mismatches, share of matched
+        rows, dates, largest difference ("-" where the column has none: text, dates, a column only one side has),
+        and how the column changed (missing or added in test, retyped)."""
         rows = []
         for d in self.diffs:
             changes = {c: "missing in test" for c in d.schema.missing} | {c: "added in test" for c in d.schema.extra} \
@@ -71,12 +72,13 @@ class ReplayComparison(Result):
                 rows.append({"table": d.prod_table, "column": column, "mismatches": d.column_mismatches[column],
                              "of matched rows %": round(100 * d.column_mismatches[column] / max(d.matched_rows, 1), 2),
                              "dates": _date_span(d.mismatch_dates(column)),
-                             "max |delta|": d.max_abs_delta.get(column), "schema": changes.pop(column, "-")})
+                             "max |delta|": _delta_shown(d.max_abs_delta.get(column)),
+                             "schema": changes.pop(column, "-")})
             rows += [{"table": d.prod_table, "column": column, "mismatches": None, "of matched rows %": None,
-                      "dates": "-", "max |delta|": None, "schema": change} for column, change in changes.items()]
-        frame = pd.DataFrame(rows, columns=["table", "column", "mismatches", "of matched rows %", "dates", "max |delta|",
-                                            "schema"])
-        return frame.astype({"mismatches": "Int64", "of matched rows %": "float64", "max |delta|": "float64"})
+                      "dates": "-", "max |delta|": "-", "schema": change} for column, change in changes.items()]
+        frame = keyed_table(rows, ["table", "column", "mismatches", "of matched rows %", "dates", "max |delta|",
+                                   "schema"])
+        return frame.astype({"mismatches": "Int64", "of matched rows %": "Float64", "max |delta|": object})
 
     def sample_table(self, rows_per_table: int = 10) -> pd.DataFrame:
         """The first mismatched values of each table, production beside test (text quoted, so that what
@@ -467,6 +469,12 @@ def _shown(value: Any) -> Any:
         else:
             out.append(c.encode("unicode_escape").decode("ascii"))
     return '"' + "".join(out) + '"'
+
+
+def _delta_shown(delta: float | None) -> float | str:
+    """A column's largest difference to four significant digits (a float's last bits are noise on a page), or "-"
+    for a column that has none: pandas would print NaN, which reads as a value gone wrong."""
+    return "-" if delta is None else float(f"{delta:.4g}")
 
 
 def _date_span(values: list[Any]) -> str:

@@ -1104,3 +1104,17 @@ def test_a_github_actions_steps_echoed_definition_is_no_output():
     # a `shell:` line with no `Run` line or the log's start within reach is no header
     output = ["Error: one"] + [f"  line {n}" for n in range(25)] + ["  shell: /usr/bin/bash -e {0}"]
     assert top_of(output).line == 1
+
+
+
+def test_a_verdict_that_is_all_a_log_names_is_read_at_the_commands_last_words():
+    # (docker's verdict on a RUN step whose tool said why in words that name no failure, tlmgr refusing a newer TeX
+    # Live: with no line naming an error or failure, the log's last words are the verdict, and the command's own last
+    # words above it say more)
+    tlmgr = ["Step 4/9 : RUN tlmgr update --self", " ---> Running in 0a1b2c3d4e5f",
+             "tlmgr: Local TeX Live (2023) is older than remote repository (2024).",
+             "Cross release updates are only supported with", "  update-tlmgr-latest(.sh/.exe) --update",
+             "See https://tug.org/texlive/upgrade.html for details.",
+             "The command '/bin/sh -c tlmgr update --self' returned a non-zero code: 1"]
+    assert signature_and_line(tlmgr) == ("unknown", 6)
+    assert signature_and_line(tlmgr[-1:]) == ("unknown", 1)   # (nothing above it: the verdict itself)

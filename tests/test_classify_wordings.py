@@ -5013,3 +5013,29 @@ def test_pip_audits_finding_and_a_maven_goals_message_below_it():
             "Error:  See the dependency-check report for more details.", "Error:  -> [Help 1]"]
     assert signature_and_line(goal)[1] in (3, 4, 5, 6)
     assert signature_and_line(goal)[1] != 1
+
+
+def test_openwrts_package_verdict_is_read_at_the_download_whose_hash_did_not_match():
+    # (OpenWrt's buildroot closes a package whose make failed with `ERROR: package/... failed to build.`, naming no
+    # cause; a digest that is not the expected one is a failure in any tool's words)
+    log = ["Packing checkout...",
+           "Hash mismatch for file fw-2025.05.01~e4726900.tar.zst: expected 3ec87f22, got 881cbf75",
+           "make[2]: *** [Makefile:167: /build/dl/fw-2025.05.01~e4726900.tar.zst] Error 1",
+           "make[2]: Leaving directory '/build/feeds/nss_packages/firmware/fw'",
+           "time: package/feeds/nss_packages/fw/download#2.73#0.44#7.28",
+           "    ERROR: package/feeds/nss_packages/fw failed to build.",
+           "make[1]: *** [package/Makefile:183: package/feeds/nss_packages/fw/download] Error 1"]
+    assert signature_and_line(log) == ("unknown", 2)
+    for wording in ("error: hash mismatch in fixed-output derivation '/nix/store/abc-x.drv':",
+                    "go: verifying example.com/m@v1.0.8: checksum mismatch",
+                    "E: Failed to fetch http://archive.ubuntu.com/x/Packages  Hash Sum mismatch"):
+        assert names_failure(wording), wording
+
+
+def test_fastlanes_closing_verdict_gives_way_to_the_shell_command_that_failed():
+    log = ["[19:11:20]: --- Step: upload_app ---", "[19:11:29]: Shell command exited with exit status 1 instead of 0.",
+           "", "+------+-------------------+-------------+", "|            fastlane summary            |",
+           "| 💥   | upload_app        | 39          |", "+------+-------------------+-------------+", "",
+           "[19:11:29]: fastlane finished with errors"]
+    assert signature_and_line(log) == ("unknown", 2)
+    assert names_failure("fastlane: [!] Exit status of command 'npm run build' was 1 instead of 0.")

@@ -54,6 +54,12 @@ _FAILURE_WORDS = [
     r"was reported broken",
     # a download or an archive found broken (Transporter's `A downloaded software component is corrupted and ...`)
     r"is corrupt(?:ed)?",
+    # a download whose digest is not the one expected (OpenWrt's `Hash mismatch for file x.tar.zst: expected ...`,
+    # Nix's `hash mismatch in fixed-output derivation`, go's `checksum mismatch`, apt's `Hash Sum mismatch`)
+    r"(?:hash|checksum)(?: sum)? mismatch",
+    # fastlane on a shell command of a lane (`Shell command exited with exit status 1 instead of 0.`, `[!] Exit status
+    # of command 'npm run build' was 1 instead of 0.`)
+    r"(?:exited with exit status|exit status of command .+ was) \d+ instead of 0",
     r"no such host",   # Go's resolver (`dial tcp: lookup goproxy.example.net on 10.233.0.10:53: no such host`)
     # Gradle's validation of a task's inputs and outputs (`Some problems were found with the configuration of task
     # ':compileJava'`, `- Gradle detected a problem with the following location: '...'`, its `Reason:` below)

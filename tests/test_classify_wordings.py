@@ -5039,3 +5039,26 @@ def test_fastlanes_closing_verdict_gives_way_to_the_shell_command_that_failed():
            "[19:11:29]: fastlane finished with errors"]
     assert signature_and_line(log) == ("unknown", 2)
     assert names_failure("fastlane: [!] Exit status of command 'npm run build' was 1 instead of 0.")
+
+
+def test_a_failure_foretold_is_none_and_chromiums_error_level_log_is_no_cause():
+    # (Unity's editor: its licensing module says what will fail, and the browser it embeds logs at its error level
+    # whatever happens; the licence activation's own refusal below says why the build stopped)
+    log = ["DisplayProgressbar: Unity license",
+           "[Licensing::Module] License is not active (com.unity.editor.ui). HasEntitlements will fail.", "",
+           "[0520/184644:ERROR:browser_main_loop.cc(161)] Running without the SUID sandbox! See https://example.org",
+           "[0520/184644:ERROR:sandbox_linux.cc(308)] InitializeSandbox() called with multiple threads in process gpu",
+           "Cancelling DisplayDialog: Failed to activate/update license Missing or bad username or password.",
+           "This should not be called in batch mode."]
+    assert signature_and_line(log) == ("unknown", 6)
+    assert not names_failure("HasEntitlements will fail.") and names_failure("HasEntitlements failed.")
+    # (Chromium's FATAL lines are still read: `No usable sandbox!`)
+    fatal = ["Error: Failed to launch the browser process!",
+             "[3954:3954:0715/001216.732101:FATAL:zygote_host_impl_linux.cc(127)] No usable sandbox!",
+             "[0715/001216.741087:ERROR:file_io_posix.cc(144)] open /sys/devices/system/cpu/cpu0: No such file"]
+    assert signature_and_line(fatal)[1] in (1, 2)
+
+
+def test_a_clients_status_code_of_an_error_is_a_failure():
+    assert names_failure("*** status code 401, auth issue.") and names_failure("Request failed, status code: 503")
+    assert not names_failure("status code 200, uploaded") and not names_failure("status code 4010 is not HTTP")

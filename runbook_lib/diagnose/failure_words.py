@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
-# (what the words of ERROR_WORD and FAILURE_WORD may not follow: the stream's name, `standard `, and a count of none)
-_NAMES_NONE = r"(?<!standard )(?<!\bno )(?<!\b0 )"
+# (what the words of ERROR_WORD and FAILURE_WORD may not follow: the stream's name, `standard `, a count of none, and a
+# failure foretold, `will `: Unity's `License is not active (...). HasEntitlements will fail.`, above the real refusal)
+_NAMES_NONE = r"(?<!standard )(?<!\bno )(?<!\b0 )(?<!\bwill )"
 
 # the word error, in any case, not inside a longer word (IOError, stderr, ftl_error) nor a hyphenated name (apk's
 # `libgpg-error`, curl's `--show-error`), nor the stream's name (Read the Docs' `Standard Error` heading over a
@@ -33,6 +34,7 @@ _FAILURE_WORDS = [
     r"errors?|err!|fail|failed|failure|fatal|crash|crashed|cannot|can't|could not|couldn't",
     r"(?:rake|rails) aborted!|name or service not known|unable to|denied|exception|traceback",
     r"http (?:status|error):? [45]\d\d",
+    r"status code:? [45]\d\d(?!\d)",   # a client's on a server's answer (altool's `*** status code 401, auth issue.`)
     r"command not found",
     # ... and Windows' (cmd's `'x' is not recognized as an internal or external command,`, PowerShell's `The term 'x' is
     # not recognized as the name of a cmdlet, function, ...`)

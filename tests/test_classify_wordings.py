@@ -5062,3 +5062,30 @@ def test_a_failure_foretold_is_none_and_chromiums_error_level_log_is_no_cause():
 def test_a_clients_status_code_of_an_error_is_a_failure():
     assert names_failure("*** status code 401, auth issue.") and names_failure("Request failed, status code: 503")
     assert not names_failure("status code 200, uploaded") and not names_failure("status code 4010 is not HTTP")
+
+
+def test_an_exception_that_is_only_its_class_name_is_a_failure():
+    # (the BigQuery Node client's insert that some rows failed: no message, only frames and the failed rows' errors)
+    log = ["PartialFailureError",
+           "    at Table._insert (/app/node_modules/@google-cloud/bigquery/build/src/table.js:1619:19)",
+           "    at processTicksAndRejections (internal/process/task_queues.js:95:5) {", "  errors: [",
+           "    { errors: [Array], row: [Object] },", "  ],", "}"]
+    assert signature_and_line(log) == ("unknown", 1)
+    assert names_failure("  PartialFailureError") and not names_failure("see PartialFailureError in the docs")
+
+
+def test_chefs_report_on_a_run_list_it_could_not_resolve_is_read_at_the_missing_cookbook():
+    log = ["resolving cookbooks for run list: [\"end_to_end\"]", "", "=" * 80,
+           "Error Resolving Cookbooks for Run List:", "=" * 80, "", "Missing Cookbooks:", "-" * 18,
+           "No such cookbook: logrotate", "", "Expanded Run List:", "-" * 18, "* end_to_end"]
+    assert signature_and_line(log) == ("unknown", 9)
+
+
+def test_openshifts_pods_that_never_became_ready_are_a_start_that_failed():
+    deployer = ["--> Scaling web-1 to 1", "--> Waiting up to 10m0s for pods in deployment web-1 to become ready",
+                'error: update acceptor rejected web-1: pods for deployment "web-1" took longer than 600 seconds to '
+                "become ready"]
+    assert signature_and_line(deployer) == ("container-start-failed", 3)
+    gear = ["remote: Starting application 'api' ...", "remote: *** Starting application using: npm start -d",
+            "remote: Application 'api' failed to start 1", "remote: Deployment completed with status: success"]
+    assert signature_and_line(gear) == ("container-start-failed", 3)

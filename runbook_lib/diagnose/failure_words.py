@@ -142,6 +142,9 @@ _FAILURE_WORDS = [
 ]
 # ... and the forms that carry their own boundaries
 _FAILURE_FORMS = [
+    # an exception that is only its class's name, on a line of its own (Node's for an error with no message, the
+    # BigQuery client's `PartialFailureError` above its frames; `at ...` lines and `errors: [...]` below say where)
+    r"(?:^|(?<=\n))[ \t]*(?-i:[A-Z][A-Za-z]*(?:Error|Exception))(?=[ \t]*(?:\r?\n|$))",
     # something a tool needed that is not there, said at the end of its line (buf on an import: `a.proto:4:8:gogoproto/
     # gogo.proto: does not exist`; turbo's `Directory /app/web does not exist`), not a tool's note that it makes it
     # (`Release "x" does not exist. Installing it now.`)

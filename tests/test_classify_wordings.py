@@ -5089,3 +5089,29 @@ def test_openshifts_pods_that_never_became_ready_are_a_start_that_failed():
     gear = ["remote: Starting application 'api' ...", "remote: *** Starting application using: npm start -d",
             "remote: Application 'api' failed to start 1", "remote: Deployment completed with status: success"]
     assert signature_and_line(gear) == ("container-start-failed", 3)
+
+
+def test_what_does_not_exist_is_a_failure():
+    # (htmltest's report names each page and, under it, each target that does not exist; nothing else names a failure)
+    log = ["api/index.html", "  target does not exist --- api/index.html --> ./favicon-32x32.png",
+           "community/index.html", "  alt text empty --- community/index.html --> https://example.org/logo.jpg"]
+    assert signature_and_line(log) == ("unknown", 2)
+    assert names_failure("Error: bucket gs://x does not exist") and not names_failure("creating it as it did not exist")
+
+
+def test_sagemakers_and_hugging_face_spaces_containers_that_would_not_start():
+    sagemaker = ['"ResourceStatus": "CREATE_FAILED",',
+                 '"ResourceStatusReason": "CannotStartContainerError. Please ensure the model container for variant '
+                 "v1 starts correctly when invoked with 'docker run <image> serve'\","]
+    assert signature_and_line(sagemaker) == ("container-start-failed", 2)
+    space = ["runtime error", "Exit code: 1. Reason: for_status", "    response.raise_for_status()",
+             "requests.exceptions.HTTPError: 403 Client Error: Forbidden for url: https://huggingface.co/api/x"]
+    assert signature_and_line(space) == ("container-start-failed", 2)
+
+
+def test_dependabots_error_table_is_read_at_the_errors_type_whatever_it_is_called():
+    log = ["updater | 2025/01/02 21:21:17 INFO Results:",
+           "Dependabot encountered '1' error(s) during execution, please check the logs for more details.",
+           "+----------------------+", "|        Errors        |", "+----------------------+",
+           "| unresolvable_version |", "+----------------------+"]
+    assert signature_and_line(log) == ("unknown", 6)

@@ -44,6 +44,10 @@ _FAILURE_WORDS = [
     r'"[\w -]+" requires (?:exactly|at least|at most) \d+ arguments?',
     r"sh: (?:\d+: )?\S+: not found",   # dash's command not found (`sh: 1: tsc: not found`; `sh: npm: not found`)
     r"no such file or directory",
+    # what a tool looked for and did not find (htmltest's `target does not exist --- x.html --> ./favicon.png`, an API's
+    # `APIProxy named x does not exist in organization y`); not a note that it goes on to make it (`Release "x" does not
+    # exist. Installing it now.`) nor a condition (`skip if the bucket does not exist yet`)
+    r"does not exist(?![^\n]*\b(?:[Ii]nstalling|[Cc]reating|yet)\b)",
     r"executable file not found in \$PATH",   # Go's os/exec on a program it could not find (`exec: "virsh": ...`)
     # git's status of a ref a push could not update (` ! [rejected]  main -> main (fetch first)`; not `[remote
     # rejected] ... (pre-receive hook declined)`, a platform's verdict on a push whose build failed)

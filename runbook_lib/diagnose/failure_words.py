@@ -44,9 +44,10 @@ _FAILURE_WORDS = [
     r'"[\w -]+" requires (?:exactly|at least|at most) \d+ arguments?',
     r"sh: (?:\d+: )?\S+: not found",   # dash's command not found (`sh: 1: tsc: not found`; `sh: npm: not found`)
     r"no such file or directory",
-    # what a tool looked for and did not find (htmltest's `target does not exist --- x.html --> ./favicon.png`, an API's
-    # `APIProxy named x does not exist in organization y`); not a note that it goes on to make it (`Release "x" does not
-    # exist. Installing it now.`) nor a condition (`skip if the bucket does not exist yet`)
+    # what a tool needed and did not find (docker pushing a tag never built: `tag does not exist: gcr.io/p/app`; buf on
+    # an import: `a.proto:4:8:gogoproto/gogo.proto: does not exist`; htmltest's `target does not exist --- x.html -->
+    # ./favicon.png`; an API's `APIProxy named x does not exist in organization y`), not a note that it goes on to make
+    # it (`Release "x" does not exist. Installing it now.`) nor a condition (`skip if the bucket does not exist yet`)
     r"does not exist(?![^\n]*\b(?:[Ii]nstalling|[Cc]reating|yet)\b)",
     r"executable file not found in \$PATH",   # Go's os/exec on a program it could not find (`exec: "virsh": ...`)
     # git's status of a ref a push could not update (` ! [rejected]  main -> main (fetch first)`; not `[remote
@@ -101,7 +102,6 @@ _FAILURE_WORDS = [
     r"no executable",   # a tool missing
     r"executable (?:doesn't|does not) exist",   # ... or its binary (Playwright's browser: `Executable doesn't exist`)
     r"unknown (?:shorthand )?flag:",   # a cobra CLI's usage error without its `Error: ` (docker buildx)
-    r"tag does not exist:",   # docker pushing a tag that was never built
     # a tool refusing the runtime it was started on (`The Angular CLI requires a minimum Node.js version of v18.13.`)
     r"requires a minimum [\w.]+ version of",
     # ... or finding too old a runtime (`python3 found but version Python 3.7.4 is less than the minimum required
@@ -146,14 +146,6 @@ _FAILURE_WORDS = [
 ]
 # ... and the forms that carry their own boundaries
 _FAILURE_FORMS = [
-    # an exception that is only its class's name, on a line of its own (Node's for an error with no message, the
-    # BigQuery client's `PartialFailureError` above its frames; `at ...` lines and `errors: [...]` below say where)
-    r"(?:^|(?<=\n))[ \t]*(?-i:[A-Z][A-Za-z]*(?:Error|Exception))(?=[ \t]*(?:\r?\n|$))",
-    # something a tool needed that is not there, said at the end of its line (buf on an import: `a.proto:4:8:gogoproto/
-    # gogo.proto: does not exist`; turbo's `Directory /app/web does not exist`), not a tool's note that it makes it
-    # (`Release "x" does not exist. Installing it now.`)
-    # (or before where, in brackets: html-proofer's `internally linking to /docs/x, which does not exist (line 315)`)
-    r"(?<=\S):? does not exist(?=[\s.!]*(?:\([^()\n]*\)[\s.!]*)?$)",
     # an exception's or error's name ending a longer word when its message follows (gsutil's `AccessDeniedException:
     # 403 ...`, node's `ReferenceError: require is not defined ...`, and with its code `TypeError [ERR_X]: ...`)
     # (a Java exception's nested class too: `com.typesafe.config.ConfigException$Parse: ...`)
@@ -165,6 +157,9 @@ _FAILURE_FORMS = [
     # ... and a fully qualified exception's name alone on its line, unindented (.NET's and Octopus's Calamari's
     # `System.Net.Http.HttpRequestException` below its message, a Java exception thrown without one)
     r"(?:^|(?<=\n))(?:[A-Za-z_]\w*\.)+(?-i:[A-Z])\w*(?-i:Exception)(?=[ \t]*(?:\r?\n|$))",
+    # ... and an unqualified error's or exception's name alone on its line (Node's for an error thrown with no message:
+    # the BigQuery client's `PartialFailureError` above its frames, its rows' `errors: [...]` below)
+    r"(?:^|(?<=\n))[ \t]*(?-i:[A-Z][A-Za-z]*(?:Error|Exception))(?=[ \t]*(?:\r?\n|$))",
     r"(?<=\S): \d+: (?:\S+: )?[^\s:]+: not found(?![\w-])",   # dash in a script (`./x.sh: 3: python: not found`)
     r"(?<![\w-])(?-i:E: )(?=\S)",   # apt's, in capitals
     # coreutils' usage error on a command given no argument (`basename: missing operand`, a script's empty variable)

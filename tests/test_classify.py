@@ -356,10 +356,11 @@ def test_a_line_search_is_its_regex_on_each_line_alone(text):
 
 
 def test_a_line_search_reads_each_line_alone_as_the_lines_own_checks_do():
-    # a lookbehind sees nothing before a line: `RemoteException` at a line's start is not indented, whatever spaces
-    # end the line above (the whole text searched at once would see them)
-    text = "source.:String) [    ], \nRemoteException\n"
-    assert FAILURE_WORD.search(text) and not names_failure("RemoteException")
+    # a lookbehind sees nothing before a line: `remoteException` at a line's start is not indented, whatever spaces
+    # end the line above (the whole text searched at once would see them); (an exception's name that starts with a
+    # capital is a failure alone on its line, indented or not: `RemoteException`)
+    text = "source.:String) [    ], \nremoteException\n"
+    assert FAILURE_WORD.search(text) and not names_failure("remoteException")
     assert _lines_searched(literal_scan.LineSearch(FAILURE_WORD), text) == []
 
 

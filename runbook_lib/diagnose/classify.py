@@ -316,10 +316,7 @@ def _unexplained(cat: Catalogue, shape: LogShape, stated: tuple[int, int, str] |
     if line and cat.is_usage_error(text):   # the builder's tool refused how it was called and never ran
         fallback = None
     if not line and (words := reader.last_words()) is not None:
-        # no line names an error: what was said last, read as no known failure; when that is a verdict that says no
-        # cause (docker's `The command ... returned a non-zero code: 1`), the command's own last words above it
-        said_last = shape.last_words_above(words[1], words[0]) if cat.is_summary(words[2]) else None
-        line, start, text = said_last or words
+        line, start, text = words   # no line names an error: what was said last, read as no known failure
     evidence = [text[:MAX_EVIDENCE_CHARS]] if line else []
     sig = fallback or cat.get("unknown")
     return Finding.of(sig, line, [line] if line else [], evidence, float(sig.weight), 1 if line else 0)

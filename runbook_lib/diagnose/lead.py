@@ -121,8 +121,10 @@ class Lead:
     def last_words(self) -> Found | None:
         """(line number, start, line) of the log's last line with words of its own (letters or digits, and not a
         warning, a bare verdict or Cloud Build's own), within MAX_LOOK_BACK lines of its end: what was said last before
-        the build or deploy stopped. None when there is none, or when those last words say it finished (a build's
-        `DONE`, gcloud's `...done.`): then nothing failed there."""
+        the build or deploy stopped; when they are a command's verdict that says no cause (docker's `The command ...
+        returned a non-zero code: 1`), that command's own last words above it (_command_words). None when there is
+        none, or when those last words say it finished (a build's `DONE`, gcloud's `...done.`): then nothing failed
+        there."""
         shape, window, text = self.shape, self._window, self.shape.text
         ends_line = text.endswith("\n")
         below = (len(text) + (0 if ends_line else 1),
@@ -136,7 +138,7 @@ class Lead:
                 continue   # (no words: a blank line, a rule, a closing bracket; a stack's frame: its message says)
             if _PROGRESS_DONE.search(own) or any(rule.hit(line) for rule in shape.finished):
                 return None
-            return n, pos, line
+            return _command_words(shape, (n, pos, line)) if shape.sums_up(line) else (n, pos, line)
         return None
 
 
@@ -147,7 +149,13 @@ def _command_verdict_above(shape: LogShape, bare: Found) -> Found | None:
     Node.js version in words of its own); None when no such verdict stands there."""
     verdict = next(((n, pos, line) for n, pos, line in lines_above(shape.text, bare[1], bare[0], MAX_VERDICT_ABOVE)
                     if shape.sums_up(line)), None)
-    return (shape.last_words_above(verdict[1], verdict[0]) or verdict) if verdict else None
+    return _command_words(shape, verdict) if verdict else None
+
+
+def _command_words(shape: LogShape, verdict: Found) -> Found:
+    """What the command whose verdict (a summary line) is `verdict` said last above it, when anything (Next.js refusing
+    the Node.js version, tlmgr refusing a newer TeX Live); `verdict` itself otherwise."""
+    return shape.last_words_above(verdict[1], verdict[0]) or verdict
 
 
 def _first_statement(window: _Window, found: Found) -> Found:
